@@ -1,0 +1,38 @@
+namespace Dsl
+{
+    /// <summary>The element-wise non-linearity applied by a layer.</summary>
+    public enum Activation
+    {
+        /// <summary>Identity: the affine output as it is.</summary>
+        None = 0,
+        /// <summary>Hyperbolic tangent.</summary>
+        Tanh = 1,
+        /// <summary>Rectified linear unit, max(0, x).</summary>
+        Relu = 2,
+        /// <summary>Logistic sigmoid, 1 / (1 + e^-x).</summary>
+        Sigmoid = 3,
+    }
+
+    /// <summary>How a weight tensor is initialised from the model's seed.</summary>
+    public enum Init
+    {
+        /// <summary>The literature's default for the layer and tensor (see the layer's documentation).</summary>
+        Default = 0,
+        /// <summary>All zeros.</summary>
+        Zeros = 1,
+        /// <summary>Glorot and Bengio (2010): U(-a, a), a = sqrt(6 / (fan_in + fan_out)).</summary>
+        XavierUniform = 2,
+        /// <summary>Glorot and Bengio (2010): N(0, 2 / (fan_in + fan_out)).</summary>
+        XavierNormal = 3,
+        /// <summary>He et al. (2015): U(-a, a), a = sqrt(6 / fan_in).</summary>
+        HeUniform = 4,
+        /// <summary>He et al. (2015): N(0, 2 / fan_in).</summary>
+        HeNormal = 5,
+        /// <summary>Saxe et al. (2014): an orthogonal matrix per gate block.</summary>
+        Orthogonal = 6,
+        /// <summary>PyTorch's recurrent default: U(-1/sqrt(H), 1/sqrt(H)) (for Dense, 1/sqrt(fan_in)).</summary>
+        PyTorch = 7,
+        /// <summary>N(0, 1), PyTorch's default for embeddings.</summary>
+        Normal = 8,
+    }
+}

@@ -1,0 +1,159 @@
+using System;
+
+namespace Dsl
+{
+    /// <summary>
+    /// Base of every layer attribute. The layer attributes on a partial class, in source order,
+    /// are the model's layer stack; the source generator turns them into code.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public abstract class LayerAttribute : Attribute
+    {
+        /// <summary>
+        /// The layer's name, the prefix of its parameters' names (<c>lstm.weight_ih_l0</c>).
+        /// Defaults to the kind in lower case, then <c>lstm_1</c>, <c>lstm_2</c>… for repeats.
+        /// </summary>
+        public string? Name { get; set; }
+    }
+
+    /// <summary>Base of the recurrent layers: <see cref="RnnAttribute"/>, <see cref="LstmAttribute"/>, <see cref="GruAttribute"/>.</summary>
+    public abstract class RecurrentAttribute : LayerAttribute
+    {
+        /// <summary>Creates a recurrent layer with <paramref name="hidden"/> units per direction.</summary>
+        protected RecurrentAttribute(int hidden) => Hidden = hidden;
+
+        /// <summary>Hidden units per direction (PyTorch <c>hidden_size</c>).</summary>
+        public int Hidden { get; }
+
+        /// <summary>Stacked layers inside this one (PyTorch <c>num_layers</c>). Default 1.</summary>
+        public int Layers { get; set; } = 1;
+
+        /// <summary>Runs a second direction backwards in time and concatenates both: output width 2 × hidden.</summary>
+        public bool Bidirectional { get; set; }
+
+        /// <summary>Dropout probability between stacked layers, in training only (PyTorch <c>dropout</c>). Default 0.</summary>
+        public float Dropout { get; set; }
+
+        /// <summary>
+        /// True (default): the output is the whole sequence, [batch, steps, width].
+        /// False: many-to-one, the last step only, [batch, width] (bidirectional: forward last step, backward first).
+        /// </summary>
+        public bool ReturnSequences { get; set; } = true;
+
+        /// <summary>Initialiser of the input weights <c>weight_ih</c>. Default Xavier uniform (He uniform for a ReLU RNN).</summary>
+        public Init WeightInit { get; set; }
+
+        /// <summary>Initialiser of the recurrent weights <c>weight_hh</c>. Default orthogonal.</summary>
+        public Init RecurrentInit { get; set; }
+    }
+
+    /// <summary>
+    /// A float input of <c>features</c> values per step: the model takes
+    /// [batch, steps, features]. Must be the first layer.
+    /// </summary>
+    public sealed class InputAttribute : LayerAttribute
+    {
+        /// <summary>Declares a float input with <paramref name="features"/> values per step.</summary>
+        public InputAttribute(int features) => Features = features;
+
+        /// <summary>Values per step.</summary>
+        public int Features { get; }
+    }
+
+    /// <summary>
+    /// Token ids [batch, steps] looked up in a [vocab, dim] table (PyTorch <c>nn.Embedding</c>).
+    /// Must be the first layer. Parameter: <c>embedding.weight</c> [vocab, dim].
+    /// </summary>
+    public sealed class EmbeddingAttribute : LayerAttribute
+    {
+        /// <summary>Declares an embedding of <paramref name="vocab"/> tokens into <paramref name="dim"/> values.</summary>
+        public EmbeddingAttribute(int vocab, int dim)
+        {
+            Vocab = vocab;
+            Dim = dim;
+        }
+
+        /// <summary>Number of token ids; valid ids are 0 … vocab − 1.</summary>
+        public int Vocab { get; }
+
+        /// <summary>Width of each embedding vector.</summary>
+        public int Dim { get; }
+
+        /// <summary>Initialiser of <c>embedding.weight</c>. Default N(0, 1), as PyTorch.</summary>
+        public Init WeightInit { get; set; }
+    }
+
+    /// <summary>
+    /// Elman RNN, h' = act(W_ih x + b_ih + W_hh h + b_hh) (PyTorch <c>nn.RNN</c>), tanh by default.
+    /// Parameters <c>rnn.weight_ih_l0</c> [H, X], <c>rnn.weight_hh_l0</c> [H, H], <c>rnn.bias_ih_l0</c>, <c>rnn.bias_hh_l0</c>.
+    /// </summary>
+    public sealed class RnnAttribute : RecurrentAttribute
+    {
+        /// <summary>Declares an Elman RNN with <paramref name="hidden"/> units.</summary>
+        public RnnAttribute(int hidden) : base(hidden) { }
+
+        /// <summary><see cref="Dsl.Activation.Tanh"/> (default) or <see cref="Dsl.Activation.Relu"/>.</summary>
+        public Activation Activation { get; set; } = Activation.Tanh;
+    }
+
+    /// <summary>
+    /// LSTM with gates in PyTorch's order i, f, g, o (PyTorch <c>nn.LSTM</c>).
+    /// Parameters <c>lstm.weight_ih_l0</c> [4H, X], <c>lstm.weight_hh_l0</c> [4H, H], <c>lstm.bias_ih_l0</c>, <c>lstm.bias_hh_l0</c> [4H].
+    /// </summary>
+    public sealed class LstmAttribute : RecurrentAttribute
+    {
+        /// <summary>Declares an LSTM with <paramref name="hidden"/> units.</summary>
+        public LstmAttribute(int hidden) : base(hidden) { }
+
+        /// <summary>Initial value of the forget-gate bias (in <c>bias_ih</c>; Jozefowicz et al. 2015). Default 1.</summary>
+        public float ForgetBias { get; set; } = 1f;
+    }
+
+    /// <summary>
+    /// GRU with gates in PyTorch's order r, z, n (PyTorch <c>nn.GRU</c>), h' = (1 − z) n + z h.
+    /// Parameters <c>gru.weight_ih_l0</c> [3H, X], <c>gru.weight_hh_l0</c> [3H, H], <c>gru.bias_ih_l0</c>, <c>gru.bias_hh_l0</c> [3H].
+    /// </summary>
+    public sealed class GruAttribute : RecurrentAttribute
+    {
+        /// <summary>Declares a GRU with <paramref name="hidden"/> units.</summary>
+        public GruAttribute(int hidden) : base(hidden) { }
+
+        /// <summary>
+        /// True (default, PyTorch and cuDNN): n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)).
+        /// False (Cho et al. 2014): n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn), the reset applied before the product.
+        /// </summary>
+        public bool ResetAfter { get; set; } = true;
+    }
+
+    /// <summary>
+    /// Affine map y = x Wᵀ + b with an optional activation (PyTorch <c>nn.Linear</c>), applied to every step
+    /// of a sequence or to a vector. Parameters <c>dense.weight</c> [units, in], <c>dense.bias</c> [units].
+    /// </summary>
+    public sealed class DenseAttribute : LayerAttribute
+    {
+        /// <summary>Declares a dense layer with <paramref name="units"/> outputs.</summary>
+        public DenseAttribute(int units) => Units = units;
+
+        /// <summary>Output width.</summary>
+        public int Units { get; }
+
+        /// <summary>Activation after the affine map. Default none (logits).</summary>
+        public Activation Activation { get; set; }
+
+        /// <summary>Initialiser of <c>weight</c>. Default Xavier uniform (He uniform for ReLU).</summary>
+        public Init WeightInit { get; set; }
+    }
+
+    /// <summary>
+    /// Inverted dropout: in training (<c>Backward</c>) each value is zeroed with probability p and the
+    /// rest scaled by 1 / (1 − p); in inference (<c>Forward</c>, <c>Step</c>) the identity.
+    /// </summary>
+    public sealed class DropoutAttribute : LayerAttribute
+    {
+        /// <summary>Declares dropout with probability <paramref name="p"/> in [0, 1).</summary>
+        public DropoutAttribute(float p) => P = p;
+
+        /// <summary>Probability of zeroing a value.</summary>
+        public float P { get; }
+    }
+}

@@ -1,0 +1,65 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Dsl.Generator.Diagnostics;
+
+/// <summary>
+/// Every diagnostic Dsl reports. IDs are stable and never reused: DSL0xxx declarations,
+/// DSL1xxx shapes, DSL2xxx performance. Each has a help page docs/diagnostics/DSLnnnn.md.
+/// </summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Usage = "Dsl.Usage";
+    private const string Shape = "Dsl.Shape";
+    private const string HelpRoot = "https://github.com/dsl-project/dsl/blob/main/docs/diagnostics/";
+
+    private static DiagnosticDescriptor Error(string id, string title, string message, string category) =>
+        new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
+
+    private static DiagnosticDescriptor Warning(string id, string title, string message, string category) =>
+        new(id, title, message, category, DiagnosticSeverity.Warning, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");
+
+    public static readonly DiagnosticDescriptor ClassNotPartial = Error("DSL0001", "Model class is not partial",
+        "Class '{0}' declares layers but is not partial; add the 'partial' modifier so that the generated members can be added", Usage);
+
+    public static readonly DiagnosticDescriptor NonPositiveSize = Error("DSL0002", "Size must be positive",
+        "Layer '{0}': {1} must be positive, but is {2}", Usage);
+
+    public static readonly DiagnosticDescriptor MissingInputLayer = Error("DSL0003", "Model has no input layer",
+        "Model '{0}' must start with [Input(features: N)] or [Embedding(vocab: V, dim: D)], but its first layer is '{1}'", Shape);
+
+    public static readonly DiagnosticDescriptor MisplacedInputLayer = Error("DSL0004", "Input layer is not first",
+        "Layer '{0}' is an input layer and must be the first layer of '{1}', but it is layer {2}", Shape);
+
+    public static readonly DiagnosticDescriptor SequenceLayerFedVector = Error("DSL1001", "Sequence layer fed a vector",
+        "Layer '{0}' expects a sequence but '{1}' returns its last step only (ReturnSequences = false)", Shape);
+
+    public static readonly DiagnosticDescriptor ProbabilityOutOfRange = Error("DSL0005", "Probability outside [0, 1)",
+        "Layer '{0}': {1} must be in [0, 1), but is {2}", Usage);
+
+    public static readonly DiagnosticDescriptor DuplicateLayerName = Error("DSL0006", "Duplicate layer name",
+        "Layer name '{0}' is used by more than one layer of '{1}'; parameter names would collide", Usage);
+
+    public static readonly DiagnosticDescriptor InvalidOption = Error("DSL0007", "Invalid layer option",
+        "Layer '{0}': {1}", Usage);
+
+    public static readonly DiagnosticDescriptor NoLayerAfterInput = Error("DSL0008", "Model has no layer after its input",
+        "Model '{0}' has only an input layer; add at least one layer such as [Dense(units)] after it", Shape);
+
+    public static readonly DiagnosticDescriptor UnsupportedModelType = Error("DSL0009", "Unsupported model type",
+        "'{0}' cannot be a model: {1}", Usage);
+
+    public static readonly DiagnosticDescriptor SingleLayerDropout = Warning("DSL0010", "Dropout on a single-layer recurrent layer",
+        "Layer '{0}': Dropout = {1} only acts between stacked layers, and this layer has Layers = 1; it has no effect (PyTorch warns likewise)", Usage);
+
+    public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
+    {
+        ClassNotPartial, NonPositiveSize, MissingInputLayer, MisplacedInputLayer, ProbabilityOutOfRange, DuplicateLayerName,
+        InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, SequenceLayerFedVector,
+    };
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);
+
+    public static DiagnosticDescriptor ById(string id) => s_byId[id];
+}

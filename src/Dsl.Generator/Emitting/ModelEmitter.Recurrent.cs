@@ -1,0 +1,310 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Emitting;
+
+// Recurrent layers (RNN, LSTM, GRU). Letters in shape comments: T steps, B batch, X input width,
+// H hidden units, G gate rows (H, 4H or 3H), Y = directions × H (the width of the layer's output,
+// in which direction d owns columns d·H … d·H + H − 1). All buffers are time-major [T, B, ·].
+internal static partial class ModelEmitter
+{
+    private static void EmitRecurrent(SourceWriter w, ModelPlan plan, LayerPlan layer)
+    {
+        ShapedLayer l = layer.Layer;
+        int H = layer.Hidden, D = l.Directions;
+        string kind = l.Kind == LayerKind.Gru ? (l.Spec.ResetAfter ? "GRU (reset after, PyTorch)" : "GRU (reset before, Cho 2014)") : l.Kind.ToString().ToUpperInvariant();
+        w.Line($"// {l.Name}: {kind}, {l.Spec.Layers} layer(s){(D == 2 ? ", bidirectional" : "")}: [T, B, {l.InWidth}] -> {Shape(l.OutIsSequence, l.OutWidth)}");
+        w.Open($"private void {l.Name}_forward(Workspace ws, bool training, State? state)");
+        w.Line("int B = ws.B, T = ws.T;");
+        foreach (SubLayerPlan sub in layer.SubLayers)
+        {
+            foreach (DirectionPlan d in sub.Directions)
+            {
+                string h0 = !d.Reverse && sub.StateH is not null ? $"state is null ? default : state.{sub.StateH}" : "default";
+                string c0 = !d.Reverse && sub.StateC is not null ? $"state is null ? default : state.{sub.StateC}" : "default";
+                string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
+                w.Line($"{sub.CellMethod}_forward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{Lowerer.StepScratch},");
+                w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0});");
+            }
+            if (sub.Mask is not null)
+            {
+                w.Line($"// dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
+                w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.{sub.Y}, ws.{sub.Mask}, ws.{sub.NextX}, {SourceWriter.Float(l.Spec.Dropout)}, _dropoutRng);");
+                w.Line($"else ws.{sub.Y}.AsSpan().CopyTo(ws.{sub.NextX});");
+            }
+        }
+        if (plan.Model.CanStep)
+        {
+            w.Open("if (state is not null)");
+            w.Line("// one step was taken (T = 1): the new state is that step's h (and c)");
+            foreach (SubLayerPlan sub in layer.SubLayers)
+            {
+                w.Line($"ws.{sub.Y}.AsSpan(0, B * {H}).CopyTo(state.{sub.StateH});");
+                if (sub.StateC is not null) w.Line($"ws.{sub.Directions[0].Aux}.AsSpan(0, B * {H}).CopyTo(state.{sub.StateC});");
+            }
+            w.Close();
+        }
+        SubLayerPlan top = layer.SubLayers[layer.SubLayers.Count - 1];
+        if (!l.OutIsSequence)
+            w.Line($"{Layout}.GatherLastStep(ws.{top.Y}, ws.{layer.Out}, B, T, {H}, {D}); // many-to-one: the final hidden state of each direction");
+        w.Close();
+        w.Line();
+
+        w.Open($"private void {l.Name}_backward(Workspace ws)");
+        w.Line("int B = ws.B, T = ws.T;");
+        if (!l.OutIsSequence) w.Line($"{Layout}.ScatterLastStep(ws.{layer.DOut}, ws.{top.DY}, B, T, {H}, {D});");
+        for (int i = layer.SubLayers.Count - 1; i >= 0; i--)
+        {
+            SubLayerPlan sub = layer.SubLayers[i];
+            if (sub.DX is not null) w.Line($"global::System.Array.Clear(ws.{sub.DX}); // both directions add into dx");
+            foreach (DirectionPlan d in sub.Directions)
+            {
+                string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
+                string dx = sub.DX is not null ? $"ws.{sub.DX}" : "default";
+                w.Line($"{sub.CellMethod}_backward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{sub.DY}, {dx},");
+                w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
+                w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan());");
+            }
+            if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
+                w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.{sub.DX}, ws.{mask}, ws.{sub.DX}); // through the dropout between layer {i - 1} and {i}");
+        }
+        w.Close();
+        w.Line();
+
+        var emitted = new HashSet<string>();
+        foreach (SubLayerPlan sub in layer.SubLayers)
+        {
+            if (!emitted.Add(sub.CellMethod)) continue;
+            EmitCellForward(w, l, sub, layer);
+            EmitCellBackward(w, l, sub, layer);
+        }
+    }
+
+    private static void CellConstants(SourceWriter w, SubLayerPlan sub, LayerPlan layer, ShapedLayer l) =>
+        w.Line($"const int X = {sub.XWidth}, H = {layer.Hidden}, G = {layer.Gates}, Y = {l.Directions * layer.Hidden};");
+
+    private static void StepIndices(SourceWriter w)
+    {
+        w.Line("int t = reverse ? T - 1 - s : s;   // the step processed s-th");
+        w.Line("int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order");
+    }
+
+    private static void EmitCellForward(SourceWriter w, ShapedLayer l, SubLayerPlan sub, LayerPlan layer)
+    {
+        bool lstm = l.Kind == LayerKind.Lstm, gru = l.Kind == LayerKind.Gru, rnn = l.Kind == LayerKind.Rnn;
+        bool resetAfter = l.Spec.ResetAfter;
+        w.Line($"// {l.Name} {(sub.Index == 0 ? "layer 0" : "layers 1…")}, one direction: x [T, B, {sub.XWidth}] -> h, written into y [T, B, Y] at columns yOffset…");
+        w.Line(lstm ? "// i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')"
+            : rnn ? $"// h' = {l.Spec.Activation.ToString().ToLowerInvariant()}(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)"
+            : resetAfter ? "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h"
+            : "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h");
+        w.Open($"private static void {sub.CellMethod}_forward(int B, int T, bool reverse, {RoSpan} x, {Span} y, int yOffset, {Span} gates, {Span} aux, {Span} scratch,",
+            $"    {RoSpan} w_ih, {RoSpan} w_hh, {RoSpan} b_ih, {RoSpan} b_hh, {RoSpan} h0, {RoSpan} c0)");
+        CellConstants(w, sub, layer, l);
+        w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (gru ? "" : " + b_hh"));
+        w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);");
+        w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);");
+        if (!gru) w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);");
+        w.Open("for (int s = 0; s < T; s++)");
+        StepIndices(w);
+        w.Line("// the previous hidden state: the previous step's output, or the carried state h0 (empty = zeros)");
+        w.Line($"{RoSpan} hPrev = s > 0 ? ({RoSpan})y.Slice(tp * B * Y + yOffset) : h0;");
+        w.Line("int ldh = s > 0 ? Y : H;");
+        w.Line("bool hasPrev = !hPrev.IsEmpty;");
+        w.Line($"{Span} g = gates.Slice(t * B * G, B * G);");
+        if (lstm)
+        {
+            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);");
+            w.Line($"{RoSpan} cPrev = s > 0 ? ({RoSpan})aux.Slice(tp * B * H, B * H) : c0;");
+            w.Line("bool hasCell = !cPrev.IsEmpty;");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Line($"{Span} gb = g.Slice(b * G, G);");
+            w.Line($"{Span} c = aux.Slice((t * B + b) * H, H);");
+            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line($"float i = {Act}.Sigmoid(gb[j]), f = {Act}.Sigmoid(gb[H + j]), u = global::System.MathF.Tanh(gb[2 * H + j]), o = {Act}.Sigmoid(gb[3 * H + j]);");
+            w.Line("gb[j] = i; gb[H + j] = f; gb[2 * H + j] = u; gb[3 * H + j] = o;");
+            w.Line("float cv = i * u + (hasCell ? f * cPrev[b * H + j] : 0f);");
+            w.Line("c[j] = cv;");
+            w.Line("h[j] = o * global::System.MathF.Tanh(cv);");
+            w.Close();
+            w.Close();
+        }
+        else if (rnn)
+        {
+            string act = l.Spec.Activation == ActivationKind.Relu ? $"{Act}.Relu(gb[j])" : "global::System.MathF.Tanh(gb[j])";
+            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Line($"{RoSpan} gb = g.Slice(b * G, G);");
+            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
+            w.Line($"for (int j = 0; j < H; j++) h[j] = {act};");
+            w.Close();
+        }
+        else if (resetAfter)
+        {
+            w.Line($"{Span} gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh");
+            w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
+            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Line($"{Span} gb = g.Slice(b * G, G);");
+            w.Line($"{RoSpan} ghb = gh.Slice(b * G, G);");
+            w.Line($"{Span} hn = aux.Slice((t * B + b) * H, H);");
+            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line($"float r = {Act}.Sigmoid(gb[j] + ghb[j]), z = {Act}.Sigmoid(gb[H + j] + ghb[H + j]);");
+            w.Line("float n = global::System.MathF.Tanh(gb[2 * H + j] + r * ghb[2 * H + j]);");
+            w.Line("float hp = hasPrev ? hPrev[b * ldh + j] : 0f;");
+            w.Line("gb[j] = r; gb[H + j] = z; gb[2 * H + j] = n; hn[j] = ghb[2 * H + j];");
+            w.Line("h[j] = (1f - z) * n + z * hp;");
+            w.Close();
+            w.Close();
+        }
+        else
+        {
+            w.Line($"{Span} gh = scratch.Slice(0, B * G); // [h·W_h{{r,z}}ᵀ + b_h{{r,z}}, (r ⊙ h)·W_hnᵀ + b_hn]");
+            w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
+            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);");
+            w.Line($"{Span} rh = aux.Slice(t * B * H, B * H);");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line($"float r = {Act}.Sigmoid(g[b * G + j] + gh[b * G + j]), z = {Act}.Sigmoid(g[b * G + H + j] + gh[b * G + H + j]);");
+            w.Line("g[b * G + j] = r; g[b * G + H + j] = z;");
+            w.Line("rh[b * H + j] = hasPrev ? r * hPrev[b * ldh + j] : 0f;");
+            w.Close();
+            w.Close();
+            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true);");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line("float z = g[b * G + H + j];");
+            w.Line("float n = global::System.MathF.Tanh(g[b * G + 2 * H + j] + gh[b * G + 2 * H + j]);");
+            w.Line("float hp = hasPrev ? hPrev[b * ldh + j] : 0f;");
+            w.Line("g[b * G + 2 * H + j] = n;");
+            w.Line("h[j] = (1f - z) * n + z * hp;");
+            w.Close();
+            w.Close();
+        }
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    private static void EmitCellBackward(SourceWriter w, ShapedLayer l, SubLayerPlan sub, LayerPlan layer)
+    {
+        bool lstm = l.Kind == LayerKind.Lstm, gru = l.Kind == LayerKind.Gru, rnn = l.Kind == LayerKind.Rnn;
+        bool resetAfter = l.Spec.ResetAfter;
+        w.Line($"// {l.Name} {(sub.Index == 0 ? "layer 0" : "layers 1…")} backward through time, one direction, from zero initial state:");
+        w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
+        w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
+            $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {RoSpan} w_ih, {RoSpan} w_hh,",
+            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh)");
+        CellConstants(w, sub, layer, l);
+        w.Line("carry.Slice(0, B * H).Clear();  // dh flowing back from the next step");
+        if (lstm) w.Line("carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step");
+        w.Open("for (int s = T - 1; s >= 0; s--)");
+        StepIndices(w);
+        w.Line($"{Span} d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t");
+        if (lstm)
+        {
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Line($"{RoSpan} gb = gates.Slice((t * B + b) * G, G);");
+            w.Line($"{RoSpan} c = aux.Slice((t * B + b) * H, H);");
+            w.Line($"{RoSpan} dyb = dy.Slice((t * B + b) * Y + yOffset, H);");
+            w.Line($"{Span} dh = carry.Slice(b * H, H), dc = carry2.Slice(b * H, H), db = d.Slice(b * G, G);");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line("float i = gb[j], f = gb[H + j], u = gb[2 * H + j], o = gb[3 * H + j];");
+            w.Line("float tc = global::System.MathF.Tanh(c[j]);");
+            w.Line("float dhv = dyb[j] + dh[j];");
+            w.Line("float dcv = dc[j] + dhv * o * (1f - tc * tc);");
+            w.Line("float cp = s > 0 ? aux[(tp * B + b) * H + j] : 0f;");
+            w.Line("db[j] = dcv * u * i * (1f - i);");
+            w.Line("db[H + j] = dcv * cp * f * (1f - f);");
+            w.Line("db[2 * H + j] = dcv * i * (1f - u * u);");
+            w.Line("db[3 * H + j] = dhv * tc * o * (1f - o);");
+            w.Line("dc[j] = dcv * f;");
+            w.Close();
+            w.Close();
+            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step");
+        }
+        else if (rnn)
+        {
+            string derivative = l.Spec.Activation == ActivationKind.Relu ? "(h > 0f ? 1f : 0f)" : "(1f - h * h)";
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line("float h = y[(t * B + b) * Y + yOffset + j];");
+            w.Line($"d[b * G + j] = (dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j]) * {derivative};");
+            w.Close();
+            w.Close();
+            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step");
+        }
+        else if (resetAfter)
+        {
+            w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line("int k = b * G + j;");
+            w.Line("float r = gates[t * B * G + k], z = gates[t * B * G + k + H], n = gates[t * B * G + k + 2 * H];");
+            w.Line("float hn = aux[(t * B + b) * H + j];");
+            w.Line("float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;");
+            w.Line("float dhv = dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j];");
+            w.Line("float dan = dhv * (1f - z) * (1f - n * n);");
+            w.Line("float dar = dan * hn * r * (1f - r);");
+            w.Line("float daz = dhv * (hp - n) * z * (1f - z);");
+            w.Line("d[k] = dar; d[k + H] = daz; d[k + 2 * H] = dan;");
+            w.Line("dh2[k] = dar; dh2[k + H] = daz; dh2[k + 2 * H] = dan * r;");
+            w.Line("carry[b * H + j] = dhv * z;");
+            w.Close();
+            w.Close();
+            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step");
+        }
+        else
+        {
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line("int k = b * G + j;");
+            w.Line("float z = gates[t * B * G + k + H], n = gates[t * B * G + k + 2 * H];");
+            w.Line("float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;");
+            w.Line("float dhv = dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j];");
+            w.Line("d[k + 2 * H] = dhv * (1f - z) * (1f - n * n);");
+            w.Line("d[k + H] = dhv * (hp - n) * z * (1f - z);");
+            w.Line("carry[b * H + j] = dhv * z;");
+            w.Close();
+            w.Close();
+            w.Line($"{Gemm}.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); // d(r ⊙ h)");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Open("for (int j = 0; j < H; j++)");
+            w.Line("int k = b * G + j;");
+            w.Line("float r = gates[t * B * G + k];");
+            w.Line("float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;");
+            w.Line("float drh = carry2[b * H + j];");
+            w.Line("d[k] = drh * hp * r * (1f - r);");
+            w.Line("carry[b * H + j] += drh * r;");
+            w.Close();
+            w.Close();
+            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step");
+        }
+        w.Close();
+        w.Line("// weight gradients of every step at once");
+        w.Line("int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is");
+        w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);");
+        w.Line($"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);");
+        string dgh = gru && resetAfter ? "dg2" : "dg";
+        if (gru && !resetAfter)
+        {
+            w.Line($"if (T > 1) {Gemm}.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);");
+            w.Line($"{Gemm}.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true);");
+        }
+        else
+        {
+            w.Line($"if (T > 1) {Gemm}.MatMulTransA(G, H, (T - 1) * B, {dgh}.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);");
+        }
+        w.Line($"{Act}.AddColumnSums({dgh}.Slice(0, T * B * G), T * B, db_hh);");
+        w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);");
+        w.Close();
+        w.Line();
+    }
+}

@@ -1,0 +1,199 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Lowering;
+
+/// <summary>
+/// Lowers a valid <see cref="ShapedModel"/> to a <see cref="ModelPlan"/>: the parameters in
+/// PyTorch's state_dict order with their initialisers, and the buffers that the forward pass fills
+/// and back-propagation through time reads (gate activations, cell states, outputs, masks).
+/// </summary>
+internal static class Lowerer
+{
+    public const string Tokens = "tokens";
+    public const string Targets = "targets";
+    public const string TargetValues = "target_values";
+    public const string Carry = "carry";
+    public const string Carry2 = "carry2";
+    public const string StepScratch = "step_scratch";
+    public const string DGates = "dgates";
+    public const string DGates2 = "dgates2";
+
+    public static ModelPlan Lower(ShapedModel model)
+    {
+        var parameters = new List<ParamPlan>();
+        var buffers = new List<BufferPlan>();
+        var layers = new List<LayerPlan>();
+        var stateFields = new List<string>();
+        var stateWidths = new List<int>();
+        int maxGates = 0, maxHidden = 0;
+
+        void Buffer(string name, int width, RowKind rows, string comment, bool isInt = false) => buffers.Add(new BufferPlan(name, width, rows, isInt, comment));
+
+        if (model.TakesTokens) Buffer(Tokens, 1, RowKind.StepsTimesBatch, "token ids, time-major [T, B]", isInt: true);
+
+        string? previousOut = null, previousDOut = null;
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            ShapedLayer layer = model.Layers[i];
+            string n = layer.Name;
+            RowKind inRows = layer.InIsSequence ? RowKind.StepsTimesBatch : RowKind.Batch;
+            RowKind outRows = layer.OutIsSequence ? RowKind.StepsTimesBatch : RowKind.Batch;
+            string shapeOut = layer.OutIsSequence ? $"[T, B, {layer.OutWidth}]" : $"[B, {layer.OutWidth}]";
+            string outName = n + "_out", dOutName = n + "_dout";
+            bool needsDIn = i > 0 && model.Layers[i - 1].Kind != LayerKind.Input;
+            string? dIn = needsDIn ? previousDOut : null;
+            var fields = new List<string>();
+            var subs = new List<SubLayerPlan>();
+            string? mask = null;
+            int hidden = 0, gates = 0;
+
+            string Param(string suffix, int rows, int cols, bool isVector, InitKind init, int fanIn, int fanOut, int blockRows, float bound, int fillStart = 0, int fillLength = 0, float fillValue = 0f)
+            {
+                string name = n + "." + suffix;
+                string field = "_" + name.Replace('.', '_');
+                parameters.Add(new ParamPlan(name, field, rows, cols, isVector, init, fanIn, fanOut, blockRows, bound, fillStart, fillLength, fillValue));
+                fields.Add(field);
+                return field;
+            }
+
+            switch (layer.Kind)
+            {
+                case LayerKind.Input:
+                    Buffer(outName, layer.OutWidth, outRows, $"{n}: input features, time-major {shapeOut}");
+                    break;
+                case LayerKind.Embedding:
+                    Param("weight", layer.Spec.Vocab, layer.OutWidth, false, Resolve(layer.Spec.WeightInit, InitKind.Normal),
+                        layer.Spec.Vocab, layer.OutWidth, layer.Spec.Vocab, 1f / (float)Math.Sqrt(layer.OutWidth));
+                    Buffer(outName, layer.OutWidth, outRows, $"{n}: embedding vectors {shapeOut}");
+                    Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the output {shapeOut}");
+                    break;
+                case LayerKind.Dense:
+                {
+                    InitKind fallback = layer.Spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
+                    Param("weight", layer.OutWidth, layer.InWidth, false, Resolve(layer.Spec.WeightInit, fallback), layer.InWidth, layer.OutWidth, layer.OutWidth, 1f / (float)Math.Sqrt(layer.InWidth));
+                    Param("bias", 1, layer.OutWidth, true, InitKind.Zeros, layer.InWidth, layer.OutWidth, 1, 0f);
+                    Buffer(outName, layer.OutWidth, outRows, $"{n}: activations {shapeOut}");
+                    Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the activations {shapeOut}");
+                    break;
+                }
+                case LayerKind.Dropout:
+                    mask = n + "_mask";
+                    Buffer(outName, layer.OutWidth, outRows, $"{n}: input with dropped values zeroed {shapeOut}");
+                    Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the output {shapeOut}");
+                    Buffer(mask, layer.OutWidth, outRows, $"{n}: dropout mask, 0 or 1/(1-p) {shapeOut}");
+                    break;
+                default:
+                {
+                    hidden = layer.Spec.Size;
+                    gates = layer.Kind switch { LayerKind.Lstm => 4, LayerKind.Gru => 3, _ => 1 } * hidden;
+                    maxGates = Math.Max(maxGates, gates);
+                    maxHidden = Math.Max(maxHidden, hidden);
+                    int d = layer.Directions, width = d * hidden, count = layer.Spec.Layers;
+                    string aux = layer.Kind switch
+                    {
+                        LayerKind.Lstm => "cell",
+                        LayerKind.Gru => layer.Spec.ResetAfter ? "hn" : "rh",
+                        _ => "",
+                    };
+                    string auxComment = layer.Kind switch
+                    {
+                        LayerKind.Lstm => "cell states c",
+                        LayerKind.Gru => layer.Spec.ResetAfter ? "recurrent candidate W_hn h + b_hn" : "reset hidden state r * h",
+                        _ => "",
+                    };
+                    InitKind inputInit = Resolve(layer.Spec.WeightInit, layer.Kind == LayerKind.Rnn && layer.Spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform);
+                    InitKind recurrentInit = Resolve(layer.Spec.RecurrentInit, InitKind.Orthogonal);
+                    float bound = 1f / (float)Math.Sqrt(hidden);
+                    string x = previousOut!;
+                    string? dx = dIn;
+                    for (int l = 0; l < count; l++)
+                    {
+                        int xWidth = l == 0 ? layer.InWidth : width;
+                        bool top = l == count - 1;
+                        string y = top && layer.OutIsSequence ? outName : $"{n}_y_l{l}";
+                        string dy = top && layer.OutIsSequence ? dOutName : $"{n}_dy_l{l}";
+                        Buffer(y, width, RowKind.StepsTimesBatch, $"{n}: layer {l} hidden states h [T, B, {width}]");
+                        Buffer(dy, width, RowKind.StepsTimesBatch, $"{n}: gradient of layer {l}'s hidden states [T, B, {width}]");
+                        var directions = new List<DirectionPlan>();
+                        for (int dir = 0; dir < d; dir++)
+                        {
+                            string suffix = $"_l{l}" + (dir == 1 ? "_reverse" : "");
+                            string wih = Param("weight_ih" + suffix, gates, xWidth, false, inputInit, xWidth, gates, gates, bound);
+                            string whh = Param("weight_hh" + suffix, gates, hidden, false, recurrentInit, hidden, gates, hidden, bound);
+                            bool lstm = layer.Kind == LayerKind.Lstm;
+                            string bih = Param("bias_ih" + suffix, 1, gates, true, InitKind.Zeros, xWidth, gates, 1, bound,
+                                lstm ? hidden : 0, lstm ? hidden : 0, lstm ? layer.Spec.ForgetBias : 0f);
+                            string bhh = Param("bias_hh" + suffix, 1, gates, true, InitKind.Zeros, hidden, gates, 1, bound);
+                            string gatesBuffer = $"{n}_gates{suffix}";
+                            Buffer(gatesBuffer, gates, RowKind.StepsTimesBatch, $"{n}: gate activations{(layer.Kind == LayerKind.Rnn ? " (pre-activation)" : "")} [T, B, {gates}]");
+                            string auxBuffer = "";
+                            if (aux.Length > 0)
+                            {
+                                auxBuffer = $"{n}_{aux}{suffix}";
+                                Buffer(auxBuffer, hidden, RowKind.StepsTimesBatch, $"{n}: {auxComment} [T, B, {hidden}]");
+                            }
+                            directions.Add(new DirectionPlan(dir == 1, gatesBuffer, auxBuffer, wih, whh, bih, bhh));
+                        }
+                        string? subMask = null, nextX = null;
+                        if (!top && layer.Spec.Dropout > 0f)
+                        {
+                            subMask = $"{n}_mask_l{l}";
+                            nextX = $"{n}_x_l{l + 1}";
+                            Buffer(subMask, width, RowKind.StepsTimesBatch, $"{n}: dropout mask between layers {l} and {l + 1} [T, B, {width}]");
+                            Buffer(nextX, width, RowKind.StepsTimesBatch, $"{n}: input of layer {l + 1} after dropout [T, B, {width}]");
+                        }
+                        string? stateH = null, stateC = null;
+                        if (model.CanStep)
+                        {
+                            stateH = $"{n}_h_l{l}";
+                            stateFields.Add(stateH);
+                            stateWidths.Add(hidden);
+                            if (layer.Kind == LayerKind.Lstm)
+                            {
+                                stateC = $"{n}_c_l{l}";
+                                stateFields.Add(stateC);
+                                stateWidths.Add(hidden);
+                            }
+                        }
+                        string cell = $"{n}_cell{(l == 0 ? "0" : "N")}";
+                        subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, cell, stateH, stateC, directions.ToEquatableArray()));
+                        x = nextX ?? y;
+                        dx = dy;
+                    }
+                    if (!layer.OutIsSequence)
+                    {
+                        Buffer(outName, width, RowKind.Batch, $"{n}: last step's hidden states [B, {width}]");
+                        Buffer(dOutName, width, RowKind.Batch, $"{n}: gradient of the last step's hidden states [B, {width}]");
+                    }
+                    break;
+                }
+            }
+
+            layers.Add(new LayerPlan(layer, previousOut ?? Tokens, dIn, outName, dOutName, mask, fields.ToEquatableArray(), subs.ToEquatableArray(), hidden, gates));
+            previousOut = outName;
+            previousDOut = layer.Kind == LayerKind.Input ? null : dOutName;
+        }
+
+        RowKind lastRows = model.OutputIsSequence ? RowKind.StepsTimesBatch : RowKind.Batch;
+        Buffer(Targets, 1, lastRows, "class-id targets, time-major", isInt: true);
+        Buffer(TargetValues, model.OutputWidth, lastRows, "float targets, time-major");
+        if (maxGates > 0)
+        {
+            Buffer(DGates, maxGates, RowKind.StepsTimesBatch, "scratch: gradient of the gate pre-activations [T, B, G]");
+            Buffer(DGates2, maxGates, RowKind.StepsTimesBatch, "scratch: GRU gradient of the recurrent gate inputs [T, B, G]");
+            Buffer(StepScratch, maxGates, RowKind.Batch, "scratch: one step's recurrent product [B, G]");
+            Buffer(Carry, maxHidden, RowKind.Batch, "scratch: gradient carried to the previous step, dh [B, H]");
+            Buffer(Carry2, maxHidden, RowKind.Batch, "scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]");
+        }
+
+        return new ModelPlan(model, parameters.ToEquatableArray(), buffers.ToEquatableArray(), layers.ToEquatableArray(),
+            stateFields.ToEquatableArray(), stateWidths.ToEquatableArray(), maxGates, maxHidden);
+    }
+
+    private static InitKind Resolve(InitKind chosen, InitKind fallback) => chosen == InitKind.Default ? fallback : chosen;
+}

@@ -1,0 +1,82 @@
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Lowering;
+
+// The plan of a valid model: parameters, buffers and, per layer, which buffers it reads and
+// writes. Every size is resolved here; the emitter only formats. Must stay structurally equatable.
+
+/// <summary>One parameter tensor: its state_dict name, the field that holds it, shape and initialiser.</summary>
+internal sealed record ParamPlan(
+    string Name,
+    string Field,
+    int Rows,
+    int Cols,
+    bool IsVector,
+    InitKind Init,
+    int FanIn,
+    int FanOut,
+    int BlockRows,
+    float Bound,
+    int FillStart,
+    int FillLength,
+    float FillValue);
+
+/// <summary>How many rows a buffer has: one per (step, sequence), one per sequence, or a fixed count.</summary>
+internal enum RowKind
+{
+    StepsTimesBatch,
+    Batch,
+}
+
+/// <summary>A workspace buffer: [rows, Width] floats (or ints), named for what it holds.</summary>
+internal sealed record BufferPlan(string Name, int Width, RowKind Rows, bool IsInt, string Comment);
+
+/// <summary>One direction of one stacked layer of a recurrent layer.</summary>
+internal sealed record DirectionPlan(bool Reverse, string Gates, string Aux, string WeightIh, string WeightHh, string BiasIh, string BiasHh);
+
+/// <summary>
+/// One stacked layer l of a recurrent layer: input X (width XWidth) to output Y ([T, B, Directions × H]).
+/// <see cref="Mask"/> names the inter-layer dropout mask applied to Y before the next stacked layer.
+/// </summary>
+internal sealed record SubLayerPlan(
+    int Index,
+    int XWidth,
+    string X,
+    string? DX,
+    string Y,
+    string DY,
+    string? Mask,
+    string? NextX,
+    string CellMethod,
+    string? StateH,
+    string? StateC,
+    EquatableArray<DirectionPlan> Directions);
+
+/// <summary>A layer: what it reads, writes and learns.</summary>
+internal sealed record LayerPlan(
+    ShapedLayer Layer,
+    string In,
+    string? DIn,
+    string Out,
+    string DOut,
+    string? Mask,
+    EquatableArray<string> ParamFields,
+    EquatableArray<SubLayerPlan> SubLayers,
+    int Hidden,
+    int Gates)
+{
+    public string Name => Layer.Name;
+}
+
+/// <summary>The lowered model.</summary>
+internal sealed record ModelPlan(
+    ShapedModel Model,
+    EquatableArray<ParamPlan> Parameters,
+    EquatableArray<BufferPlan> Buffers,
+    EquatableArray<LayerPlan> Layers,
+    EquatableArray<string> StateFields,
+    EquatableArray<int> StateWidths,
+    int MaxGates,
+    int MaxHidden);

@@ -1,0 +1,155 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Threading;
+using Dsl.Generator.Diagnostics;
+using Dsl.Generator.Helpers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Dsl.Generator.Parsing;
+
+/// <summary>Turns a class's layer attributes into a <see cref="ModelSpec"/>: all symbol reading happens here.</summary>
+internal static class ModelParser
+{
+    public const string LayerAttributeBase = "Dsl.LayerAttribute";
+
+    /// <summary>The metadata names of the layer attributes, one incremental provider each.</summary>
+    public static readonly IReadOnlyList<(string MetadataName, LayerKind Kind)> LayerAttributes = new[]
+    {
+        ("Dsl.InputAttribute", LayerKind.Input),
+        ("Dsl.EmbeddingAttribute", LayerKind.Embedding),
+        ("Dsl.RnnAttribute", LayerKind.Rnn),
+        ("Dsl.LstmAttribute", LayerKind.Lstm),
+        ("Dsl.GruAttribute", LayerKind.Gru),
+        ("Dsl.DenseAttribute", LayerKind.Dense),
+        ("Dsl.DropoutAttribute", LayerKind.Dropout),
+    };
+
+    /// <summary>
+    /// Parses the model if <paramref name="providerKind"/> is the kind of the class's first layer
+    /// attribute, so that exactly one provider yields each model; otherwise null.
+    /// </summary>
+    public static ModelSpec? ParseIfFirst(INamedTypeSymbol type, LayerKind providerKind, CancellationToken cancellationToken)
+    {
+        List<(AttributeData Data, LayerKind Kind)> layers = LayerAttributesInSourceOrder(type, cancellationToken);
+        if (layers.Count == 0 || layers[0].Kind != providerKind) return null;
+        return Parse(type, layers, cancellationToken);
+    }
+
+    public static List<(AttributeData Data, LayerKind Kind)> LayerAttributesInSourceOrder(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        var result = new List<(AttributeData Data, LayerKind Kind, string Path, int Start)>();
+        foreach (AttributeData data in type.GetAttributes())
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            string? name = data.AttributeClass?.ToDisplayString();
+            LayerKind? kind = null;
+            foreach (var (metadataName, k) in LayerAttributes)
+            {
+                if (name == metadataName) kind = k;
+            }
+            if (kind is null) continue;
+            SyntaxReference? reference = data.ApplicationSyntaxReference;
+            result.Add((data, kind.Value, reference?.SyntaxTree.FilePath ?? "", reference?.Span.Start ?? 0));
+        }
+        return result.OrderBy(r => r.Path, System.StringComparer.Ordinal).ThenBy(r => r.Start).Select(r => (r.Data, r.Kind)).ToList();
+    }
+
+    private static ModelSpec Parse(INamedTypeSymbol type, List<(AttributeData Data, LayerKind Kind)> layers, CancellationToken cancellationToken)
+    {
+        var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
+        bool isPartial = declarations.Count > 0 && declarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
+        LocationInfo? nameLocation = LocationInfo.From(declarations.FirstOrDefault()?.Identifier.GetLocation());
+
+        var containing = new List<ContainingTypeSpec>();
+        string? unsupported = null;
+        if (type.IsGenericType) unsupported = "generic classes are not supported";
+        else if (type.IsStatic) unsupported = "a static class cannot be instantiated";
+        else if (type.IsAbstract) unsupported = "an abstract class cannot be instantiated";
+        for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            bool outerPartial = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>()
+                .All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
+            if (!outerPartial) unsupported ??= $"it is nested in '{outer.Name}', which is not partial";
+            if (outer.IsGenericType) unsupported ??= $"it is nested in the generic type '{outer.Name}'";
+            string keyword = outer.IsRecord ? (outer.TypeKind == TypeKind.Struct ? "record struct" : "record")
+                : outer.TypeKind == TypeKind.Struct ? "struct" : outer.TypeKind == TypeKind.Interface ? "interface" : "class";
+            containing.Insert(0, new ContainingTypeSpec(keyword, outer.Name));
+        }
+
+        var specs = new List<LayerSpec>();
+        for (int i = 0; i < layers.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            specs.Add(ParseLayer(layers[i].Data, layers[i].Kind, i, cancellationToken));
+        }
+
+        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        string hint = (ns.Length > 0 ? ns + "." : "") + string.Concat(containing.Select(c => c.Name + "+")) + type.MetadataName;
+        return new ModelSpec(ns, type.Name, hint + ".g.cs", containing.ToEquatableArray(), isPartial, unsupported, nameLocation, specs.ToEquatableArray());
+    }
+
+    private static LayerSpec ParseLayer(AttributeData data, LayerKind kind, int position, CancellationToken cancellationToken)
+    {
+        var syntax = data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        var arguments = new List<ArgumentSpec>();
+        IMethodSymbol? ctor = data.AttributeConstructor;
+        if (syntax?.ArgumentList is { } list)
+        {
+            int positional = 0;
+            foreach (AttributeArgumentSyntax arg in list.Arguments)
+            {
+                string? name = arg.NameEquals?.Name.Identifier.ValueText ?? arg.NameColon?.Name.Identifier.ValueText;
+                if (name is null && ctor is not null && positional < ctor.Parameters.Length) name = ctor.Parameters[positional].Name;
+                if (arg.NameEquals is null && arg.NameColon is null) positional++;
+                if (name is not null) arguments.Add(new ArgumentSpec(Canonical(name), LocationInfo.From(arg)));
+            }
+        }
+
+        var values = new Dictionary<string, TypedConstant>();
+        if (ctor is not null)
+        {
+            for (int i = 0; i < ctor.Parameters.Length && i < data.ConstructorArguments.Length; i++)
+                values[Canonical(ctor.Parameters[i].Name)] = data.ConstructorArguments[i];
+        }
+        foreach (KeyValuePair<string, TypedConstant> named in data.NamedArguments) values[Canonical(named.Key)] = named.Value;
+
+        int Int(string key, int fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is int v ? v : fallback;
+        float Float(string key, float fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is float v ? v : fallback;
+        bool Bool(string key, bool fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is bool v ? v : fallback;
+        string? Str(string key) => values.TryGetValue(key, out TypedConstant c) ? c.Value as string : null;
+
+        int size = kind switch
+        {
+            LayerKind.Input => Int("features", 0),
+            LayerKind.Embedding => Int("dim", 0),
+            LayerKind.Dense => Int("units", 0),
+            LayerKind.Dropout => 0,
+            _ => Int("hidden", 0),
+        };
+        float dropout = kind == LayerKind.Dropout ? Float("p", 0f) : Float("dropout", 0f);
+        var defaultActivation = kind == LayerKind.Rnn ? ActivationKind.Tanh : ActivationKind.None;
+
+        return new LayerSpec(
+            kind,
+            position,
+            Str("name"),
+            size,
+            Int("vocab", 0),
+            Int("layers", 1),
+            Bool("bidirectional", false),
+            dropout,
+            Bool("returnsequences", true),
+            (ActivationKind)Int("activation", (int)defaultActivation),
+            Bool("resetafter", true),
+            Float("forgetbias", 1f),
+            (InitKind)Int("weightinit", 0),
+            (InitKind)Int("recurrentinit", 0),
+            LocationInfo.From(syntax),
+            arguments.ToEquatableArray());
+    }
+
+    /// <summary>Constructor parameters are camelCase and properties PascalCase; compare them in lower case.</summary>
+    private static string Canonical(string name) => name.ToLowerInvariant();
+}

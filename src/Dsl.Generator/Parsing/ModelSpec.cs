@@ -1,0 +1,94 @@
+using Dsl.Generator.Diagnostics;
+using Dsl.Generator.Helpers;
+
+namespace Dsl.Generator.Parsing;
+
+// The parser's output. These records must stay immutable and structurally equatable (strings,
+// numbers, enums, EquatableArray): no ISymbol, SyntaxNode, Location or Compilation, or the
+// incremental generator can no longer cache.
+
+/// <summary>The layer kinds the DSL knows; mirrors the attribute classes of Dsl.Attributes.</summary>
+internal enum LayerKind
+{
+    Input,
+    Embedding,
+    Rnn,
+    Lstm,
+    Gru,
+    Dense,
+    Dropout,
+}
+
+/// <summary>Mirror of <c>Dsl.Activation</c> (same values): the generator does not load Dsl.Attributes.</summary>
+internal enum ActivationKind
+{
+    None = 0,
+    Tanh = 1,
+    Relu = 2,
+    Sigmoid = 3,
+}
+
+/// <summary>Mirror of <c>Dsl.Init</c> (same values).</summary>
+internal enum InitKind
+{
+    Default = 0,
+    Zeros = 1,
+    XavierUniform = 2,
+    XavierNormal = 3,
+    HeUniform = 4,
+    HeNormal = 5,
+    Orthogonal = 6,
+    PyTorch = 7,
+    Normal = 8,
+}
+
+/// <summary>Where one attribute argument was written, for a squiggle on exactly that argument.</summary>
+internal sealed record ArgumentSpec(string Name, LocationInfo? Location);
+
+/// <summary>One layer attribute as written. Sizes not relevant to the kind are 0.</summary>
+internal sealed record LayerSpec(
+    LayerKind Kind,
+    int Position,
+    string? ExplicitName,
+    int Size,
+    int Vocab,
+    int Layers,
+    bool Bidirectional,
+    float Dropout,
+    bool ReturnSequences,
+    ActivationKind Activation,
+    bool ResetAfter,
+    float ForgetBias,
+    InitKind WeightInit,
+    InitKind RecurrentInit,
+    LocationInfo? Location,
+    EquatableArray<ArgumentSpec> Arguments)
+{
+    public bool IsRecurrent => Kind is LayerKind.Rnn or LayerKind.Lstm or LayerKind.Gru;
+
+    public bool IsInput => Kind is LayerKind.Input or LayerKind.Embedding;
+
+    /// <summary>The location of argument <paramref name="name"/> if it was written, else the attribute's.</summary>
+    public LocationInfo? ArgumentLocation(string name)
+    {
+        foreach (ArgumentSpec a in Arguments)
+        {
+            if (a.Name == name) return a.Location;
+        }
+        return Location;
+    }
+}
+
+/// <summary>A type that encloses the model class (for nested models).</summary>
+internal sealed record ContainingTypeSpec(string Keyword, string Name);
+
+/// <summary>A model declaration: the class and its layer stack in source order.</summary>
+internal sealed record ModelSpec(
+    string Namespace,
+    string Name,
+    string HintName,
+    EquatableArray<ContainingTypeSpec> ContainingTypes,
+    bool IsPartial,
+    string? UnsupportedReason,
+    LocationInfo? NameLocation,
+    EquatableArray<LayerSpec> Layers);

@@ -1,0 +1,164 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dsl.Generator.Diagnostics;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Parsing;
+using Microsoft.CodeAnalysis;
+
+namespace Dsl.Generator.Shapes;
+
+/// <summary>
+/// Resolves names and widths through the layer stack and finds every mistake a declaration can
+/// hold. Written once; the generator and (later) the analyzers both read its findings.
+/// </summary>
+internal static class ShapeInference
+{
+    public static ShapedModel Infer(ModelSpec model)
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        if (!model.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, model.NameLocation, model.Name));
+        if (model.UnsupportedReason is { } reason) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModelType, model.NameLocation, model.Name, reason));
+
+        string[] names = ResolveNames(model, diagnostics);
+        foreach (var (layer, i) in model.Layers.Select((l, i) => (l, i))) CheckOptions(layer, names[i], diagnostics);
+
+        var shaped = new List<ShapedLayer>();
+        LayerSpec first = model.Layers[0];
+        bool takesTokens = first.Kind == LayerKind.Embedding;
+        if (!first.IsInput)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingInputLayer, first.Location, model.Name, names[0]));
+        for (int i = 1; i < model.Layers.Count; i++)
+        {
+            if (model.Layers[i].IsInput)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MisplacedInputLayer, model.Layers[i].Location, names[i], model.Name, i + 1));
+        }
+        if (model.Layers.Count == 1 && first.IsInput)
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoLayerAfterInput, first.Location, model.Name));
+
+        int width = first.IsInput ? first.Size : 0;
+        bool sequence = true;
+        string producer = names[0];
+        bool canStep = true;
+        for (int i = 0; i < model.Layers.Count; i++)
+        {
+            LayerSpec layer = model.Layers[i];
+            int inWidth = width;
+            bool inSequence = sequence;
+            int directions = layer.IsRecurrent && layer.Bidirectional ? 2 : 1;
+            switch (layer.Kind)
+            {
+                case LayerKind.Input:
+                case LayerKind.Embedding:
+                    if (i == 0) width = layer.Size;
+                    break;
+                case LayerKind.Rnn:
+                case LayerKind.Lstm:
+                case LayerKind.Gru:
+                    if (!sequence)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer));
+                    width = directions * layer.Size;
+                    sequence = layer.ReturnSequences;
+                    if (layer.Bidirectional) canStep = false;
+                    break;
+                case LayerKind.Dense:
+                    width = layer.Size;
+                    break;
+                case LayerKind.Dropout:
+                    break;
+            }
+            if (layer.IsRecurrent && !layer.ReturnSequences) producer = names[i];
+            shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions));
+        }
+
+        bool valid = !diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        return new ShapedModel(
+            model,
+            shaped.ToEquatableArray(),
+            takesTokens,
+            first.IsInput ? (takesTokens ? first.Vocab : first.Size) : 0,
+            takesTokens ? first.Vocab : 0,
+            width,
+            sequence,
+            canStep,
+            diagnostics.ToEquatableArray(),
+            valid);
+    }
+
+    /// <summary>Default names are the kind in lower case, then kind_1, kind_2…; explicit names override.</summary>
+    private static string[] ResolveNames(ModelSpec model, List<DiagnosticInfo> diagnostics)
+    {
+        var names = new string[model.Layers.Count];
+        var counts = new Dictionary<string, int>();
+        for (int i = 0; i < names.Length; i++)
+        {
+            LayerSpec layer = model.Layers[i];
+            if (layer.ExplicitName is { } explicitName)
+            {
+                names[i] = explicitName;
+                continue;
+            }
+            string kind = layer.Kind.ToString().ToLowerInvariant();
+            counts.TryGetValue(kind, out int n);
+            counts[kind] = n + 1;
+            names[i] = n == 0 ? kind : kind + "_" + n;
+        }
+        var seen = new HashSet<string>();
+        for (int i = 0; i < names.Length; i++)
+        {
+            if (!seen.Add(names[i]))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateLayerName, model.Layers[i].ArgumentLocation("name"), names[i], model.Name));
+        }
+        return names;
+    }
+
+    private static void CheckOptions(LayerSpec layer, string name, List<DiagnosticInfo> diagnostics)
+    {
+        void Positive(string argument, string display, int value)
+        {
+            if (value <= 0) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NonPositiveSize, layer.ArgumentLocation(argument), name, display, value));
+        }
+        void Invalid(string argument, string message) =>
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidOption, layer.ArgumentLocation(argument), name, message));
+
+        if (layer.ExplicitName is { } explicitName && !IsIdentifier(explicitName))
+            Invalid("name", $"Name = \"{explicitName}\" must be a non-empty identifier of letters, digits and '_' that does not start with a digit");
+
+        switch (layer.Kind)
+        {
+            case LayerKind.Input:
+                Positive("features", "features", layer.Size);
+                break;
+            case LayerKind.Embedding:
+                Positive("vocab", "vocab", layer.Vocab);
+                Positive("dim", "dim", layer.Size);
+                break;
+            case LayerKind.Dense:
+                Positive("units", "units", layer.Size);
+                if (!System.Enum.IsDefined(typeof(ActivationKind), layer.Activation)) Invalid("activation", $"Activation = {(int)layer.Activation} is not a known activation");
+                break;
+            case LayerKind.Dropout:
+                if (!(layer.Dropout >= 0f && layer.Dropout < 1f))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("p"), name, "p", layer.Dropout));
+                break;
+            default:
+                Positive("hidden", "hidden", layer.Size);
+                Positive("layers", "Layers", layer.Layers);
+                if (!(layer.Dropout >= 0f && layer.Dropout < 1f))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("dropout"), name, "Dropout", layer.Dropout));
+                else if (layer.Dropout > 0f && layer.Layers == 1)
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SingleLayerDropout, layer.ArgumentLocation("dropout"), name, layer.Dropout));
+                if (layer.Kind == LayerKind.Rnn && layer.Activation is not (ActivationKind.Tanh or ActivationKind.Relu))
+                    Invalid("activation", $"an RNN's Activation must be Tanh or Relu, not {layer.Activation}");
+                if (layer.Kind == LayerKind.Lstm && (float.IsNaN(layer.ForgetBias) || float.IsInfinity(layer.ForgetBias)))
+                    Invalid("forgetbias", "ForgetBias must be a finite number");
+                break;
+        }
+        foreach (var (arg, init) in new[] { ("weightinit", layer.WeightInit), ("recurrentinit", layer.RecurrentInit) })
+        {
+            if (!System.Enum.IsDefined(typeof(InitKind), init)) Invalid(arg, $"{(int)init} is not a known Init");
+        }
+    }
+
+    private static bool IsIdentifier(string name) =>
+        name.Length > 0 && !char.IsDigit(name[0]) && name.All(c => c == '_' || (c < 128 && char.IsLetterOrDigit(c)));
+}

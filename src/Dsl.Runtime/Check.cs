@@ -1,0 +1,74 @@
+using System;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Dsl;
+
+/// <summary>
+/// Run-time checks of what the compiler cannot know (batch, steps, buffer lengths), used by
+/// generated code. Every failure is an <see cref="ArgumentException"/> naming the tensor, the
+/// expected and the actual shape.
+/// </summary>
+public static class Check
+{
+    /// <summary>
+    /// Checks that <paramref name="tensor"/> is dense with the given shape, where a negative expected
+    /// dimension is free (batch or steps) and is read back; returns the flat, row-major values.
+    /// <paramref name="dimNames"/> names the dimensions for the message, e.g. "batch, steps, 65".
+    /// </summary>
+    public static ReadOnlySpan<T> Shape<T>(ReadOnlyTensorSpan<T> tensor, string name, string dimNames, Span<int> dims)
+    {
+        ReadOnlySpan<nint> lengths = tensor.Lengths;
+        bool ok = lengths.Length == dims.Length;
+        for (int i = 0; ok && i < dims.Length; i++)
+        {
+            if (dims[i] >= 0 ? lengths[i] != dims[i] : lengths[i] <= 0) ok = false;
+        }
+        if (!ok)
+            throw new ArgumentException($"{name}: expected shape [{dimNames}] but got {Shapes.Format(lengths)}.", name);
+        for (int i = 0; i < dims.Length; i++) dims[i] = checked((int)lengths[i]);
+        if (!tensor.IsDense)
+            throw new ArgumentException($"{name}: expected a dense (contiguous, row-major) tensor of shape {Shapes.Format(lengths)}, got strides {Shapes.Format(tensor.Strides)}.", name);
+        return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AsRef(in tensor.GetPinnableReference()), checked((int)tensor.FlattenedLength));
+    }
+
+    /// <summary>As <see cref="Shape{T}(ReadOnlyTensorSpan{T}, string, string, Span{int})"/>, for a destination the caller owns.</summary>
+    public static Span<T> Destination<T>(TensorSpan<T> tensor, string name, string dimNames, ReadOnlySpan<int> dims)
+    {
+        ReadOnlySpan<nint> lengths = tensor.Lengths;
+        bool ok = lengths.Length == dims.Length;
+        for (int i = 0; ok && i < dims.Length; i++) ok = lengths[i] == dims[i];
+        if (!ok)
+            throw new ArgumentException($"{name}: expected shape [{dimNames}] = {Shapes.Format(dims)} but got {Shapes.Format(lengths)}.", name);
+        if (!tensor.IsDense)
+            throw new ArgumentException($"{name}: expected a dense (contiguous, row-major) tensor, got strides {Shapes.Format(tensor.Strides)}.", name);
+        return MemoryMarshal.CreateSpan(ref tensor.GetPinnableReference(), checked((int)tensor.FlattenedLength));
+    }
+
+    /// <summary>Checks that a dimension read from one tensor agrees with another's.</summary>
+    public static void SameSize(int expected, int actual, string name, string what)
+    {
+        if (expected != actual) throw new ArgumentException($"{name}: expected {what} = {expected} but got {actual}.", name);
+    }
+
+    /// <summary>Checks that every token id lies in [0, <paramref name="vocab"/>).</summary>
+    public static void Tokens(ReadOnlySpan<int> tokens, int vocab, string name)
+    {
+        for (int i = 0; i < tokens.Length; i++)
+        {
+            if ((uint)tokens[i] >= (uint)vocab)
+                throw new ArgumentException($"{name}: token id {tokens[i]} at flat position {i} is outside the vocabulary [0, {vocab}).", name);
+        }
+    }
+
+    /// <summary>Returns <paramref name="loss"/>, or throws when it is NaN or infinite, so that nothing trains on it.</summary>
+    /// <exception cref="ArithmeticException">The loss is not finite.</exception>
+    public static float FiniteLoss(float loss, string model)
+    {
+        if (!float.IsFinite(loss))
+            throw new ArithmeticException($"{model}: the loss is {loss}; no gradient was accumulated. Check the inputs and targets for NaN/infinity, " +
+                "a target mask that ignores every position, or a learning rate so high that the weights diverged.");
+        return loss;
+    }
+}

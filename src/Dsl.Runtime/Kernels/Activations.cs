@@ -1,0 +1,75 @@
+using System;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// Element-wise non-linearities and their derivatives expressed through their outputs
+/// (what back-propagation keeps): σ' = y(1 − y), tanh' = 1 − y², relu' = [y &gt; 0].
+/// Span versions go through <see cref="TensorPrimitives"/>; scalar ones are for the generated cell loops.
+/// </summary>
+public static class Activations
+{
+    /// <summary>Logistic sigmoid of one value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
+
+    /// <summary>Rectified linear unit of one value.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Relu(float x) => x > 0f ? x : 0f;
+
+    /// <summary>Applies <paramref name="kind"/> in place.</summary>
+    public static void Apply(Activation kind, Span<float> x)
+    {
+        switch (kind)
+        {
+            case Activation.None: break;
+            case Activation.Tanh: TensorPrimitives.Tanh(x, x); break;
+            case Activation.Sigmoid: TensorPrimitives.Sigmoid(x, x); break;
+            case Activation.Relu: TensorPrimitives.Max(x, 0f, x); break;
+            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        }
+    }
+
+    /// <summary>
+    /// Turns the gradient with respect to an activation's output <paramref name="y"/> into the gradient
+    /// with respect to its input, in place in <paramref name="dy"/>.
+    /// </summary>
+    public static void Backward(Activation kind, ReadOnlySpan<float> y, Span<float> dy)
+    {
+        if (y.Length != dy.Length) throw new ArgumentException($"Activation backward: y has {y.Length} values, dy {dy.Length}.", nameof(dy));
+        switch (kind)
+        {
+            case Activation.None: break;
+            case Activation.Tanh:
+                for (int i = 0; i < dy.Length; i++) dy[i] *= 1f - y[i] * y[i];
+                break;
+            case Activation.Sigmoid:
+                for (int i = 0; i < dy.Length; i++) dy[i] *= y[i] * (1f - y[i]);
+                break;
+            case Activation.Relu:
+                for (int i = 0; i < dy.Length; i++) if (y[i] <= 0f) dy[i] = 0f;
+                break;
+            default: throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        }
+    }
+
+    /// <summary>Adds <paramref name="bias"/> to each of the <paramref name="rows"/> rows of <paramref name="x"/>.</summary>
+    public static void AddBias(Span<float> x, int rows, ReadOnlySpan<float> bias)
+    {
+        int n = bias.Length;
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = x.Slice(r * n, n);
+            TensorPrimitives.Add(row, bias, row);
+        }
+    }
+
+    /// <summary>Adds the column sums of <paramref name="x"/> [rows, n] to <paramref name="sum"/> [n] (a bias gradient).</summary>
+    public static void AddColumnSums(ReadOnlySpan<float> x, int rows, Span<float> sum)
+    {
+        int n = sum.Length;
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(sum, x.Slice(r * n, n), sum);
+    }
+}

@@ -1,0 +1,69 @@
+using System;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// Moves data between the user's batch-major layout [B, T, W] and the time-major layout [T, B, W]
+/// that generated code computes in (each step's rows are then contiguous for the recurrent GEMM).
+/// </summary>
+public static class Layout
+{
+    /// <summary>[B, T, W] → [T, B, W].</summary>
+    public static void ToTimeMajor<T>(ReadOnlySpan<T> source, Span<T> destination, int batch, int steps, int width)
+    {
+        Require(source.Length, destination.Length, batch, steps, width);
+        for (int b = 0; b < batch; b++)
+        {
+            for (int t = 0; t < steps; t++) source.Slice((b * steps + t) * width, width).CopyTo(destination.Slice((t * batch + b) * width, width));
+        }
+    }
+
+    /// <summary>[T, B, W] → [B, T, W].</summary>
+    public static void ToBatchMajor<T>(ReadOnlySpan<T> source, Span<T> destination, int batch, int steps, int width)
+    {
+        Require(source.Length, destination.Length, batch, steps, width);
+        for (int t = 0; t < steps; t++)
+        {
+            for (int b = 0; b < batch; b++) source.Slice((t * batch + b) * width, width).CopyTo(destination.Slice((b * steps + t) * width, width));
+        }
+    }
+
+    private static void Require(int source, int destination, int batch, int steps, int width)
+    {
+        long need = (long)batch * steps * width;
+        if (source < need || destination < need)
+            throw new ArgumentException($"Layout: [{batch}, {steps}, {width}] needs {need} values; source has {source}, destination {destination}.");
+    }
+
+    /// <summary>
+    /// Many-to-one: copies each direction's final hidden state from h [T, B, D·H] into out [B, D·H]:
+    /// step T − 1 for the forward direction, step 0 for the reverse one (PyTorch's h_n).
+    /// </summary>
+    public static void GatherLastStep(ReadOnlySpan<float> h, Span<float> output, int batch, int steps, int hidden, int directions)
+    {
+        int width = directions * hidden;
+        for (int b = 0; b < batch; b++)
+        {
+            for (int d = 0; d < directions; d++)
+            {
+                int t = d == 0 ? steps - 1 : 0;
+                h.Slice((t * batch + b) * width + d * hidden, hidden).CopyTo(output.Slice(b * width + d * hidden, hidden));
+            }
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="GatherLastStep"/>: dh [T, B, D·H] is zero except where the last steps were read.</summary>
+    public static void ScatterLastStep(ReadOnlySpan<float> dOutput, Span<float> dh, int batch, int steps, int hidden, int directions)
+    {
+        int width = directions * hidden;
+        dh.Slice(0, steps * batch * width).Clear();
+        for (int b = 0; b < batch; b++)
+        {
+            for (int d = 0; d < directions; d++)
+            {
+                int t = d == 0 ? steps - 1 : 0;
+                dOutput.Slice(b * width + d * hidden, hidden).CopyTo(dh.Slice((t * batch + b) * width + d * hidden, hidden));
+            }
+        }
+    }
+}

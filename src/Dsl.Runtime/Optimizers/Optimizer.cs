@@ -1,0 +1,240 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Dsl;
+
+/// <summary>
+/// Base of the optimisers: each updates the parameters from their accumulated gradients with the
+/// update rule and defaults of its <c>torch.optim</c> namesake.
+/// </summary>
+public abstract class Optimizer
+{
+    /// <summary>Creates an optimiser over <paramref name="parameters"/>.</summary>
+    protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (!(learningRate >= 0) || float.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "must be finite and non-negative");
+        Parameters = parameters.ToArray();
+        LearningRate = learningRate;
+    }
+
+    /// <summary>The parameters this optimiser updates.</summary>
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>The learning rate; a schedule may change it between steps.</summary>
+    public float LearningRate { get; set; }
+
+    /// <summary>Number of <see cref="Step"/> calls so far.</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>Applies one update from the current gradients.</summary>
+    public void Step()
+    {
+        StepCount++;
+        for (int i = 0; i < Parameters.Count; i++) Update(i, Parameters[i].AsSpan(), Parameters[i].GradAsSpan());
+    }
+
+    /// <summary>Sets every gradient to zero.</summary>
+    public void ZeroGrad()
+    {
+        foreach (Parameter p in Parameters) p.ZeroGrad();
+    }
+
+    /// <summary>Updates parameter <paramref name="index"/> in place; <see cref="StepCount"/> is already the new step.</summary>
+    protected abstract void Update(int index, Span<float> value, ReadOnlySpan<float> grad);
+
+    /// <summary>Per-parameter state buffers of the same length as each parameter, created lazily.</summary>
+    protected float[][] CreateState() => Parameters.Select(p => new float[p.Length]).ToArray();
+
+    /// <summary>Throws unless <paramref name="value"/> lies in [<paramref name="min"/>, <paramref name="max"/>).</summary>
+    protected static void RequireRange(float value, float min, float max, string name)
+    {
+        if (!(value >= min && value < max)) throw new ArgumentOutOfRangeException(name, value, $"must be in [{min}, {max})");
+    }
+}
+
+/// <summary>Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (<c>torch.optim.SGD</c>).</summary>
+public sealed class Sgd : Optimizer
+{
+    private readonly float[][] _momentum;
+    private readonly bool[] _started;
+
+    /// <summary>Creates SGD.</summary>
+    public Sgd(IEnumerable<Parameter> parameters, float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f)
+        : base(parameters, learningRate)
+    {
+        RequireRange(momentum, 0f, float.MaxValue, nameof(momentum));
+        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
+        if (nesterov && (momentum <= 0 || dampening != 0)) throw new ArgumentException("Nesterov momentum requires momentum > 0 and zero dampening.", nameof(nesterov));
+        Momentum = momentum;
+        Dampening = dampening;
+        Nesterov = nesterov;
+        WeightDecay = weightDecay;
+        _momentum = CreateState();
+        _started = new bool[Parameters.Count];
+    }
+
+    /// <summary>Momentum factor.</summary>
+    public float Momentum { get; }
+    /// <summary>Dampening of the momentum.</summary>
+    public float Dampening { get; }
+    /// <summary>Whether Nesterov momentum is used.</summary>
+    public bool Nesterov { get; }
+    /// <summary>L2 penalty added to the gradient.</summary>
+    public float WeightDecay { get; }
+
+    /// <inheritdoc/>
+    protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
+    {
+        float[] buf = _momentum[index];
+        bool first = !_started[index];
+        _started[index] = true;
+        float lr = LearningRate;
+        for (int i = 0; i < value.Length; i++)
+        {
+            float g = grad[i] + WeightDecay * value[i];
+            if (Momentum != 0)
+            {
+                buf[i] = first ? g : Momentum * buf[i] + (1 - Dampening) * g;
+                g = Nesterov ? g + Momentum * buf[i] : buf[i];
+            }
+            value[i] -= lr * g;
+        }
+    }
+}
+
+/// <summary>Adam (Kingma and Ba, 2015) with optional L2 weight decay (<c>torch.optim.Adam</c>).</summary>
+public class Adam : Optimizer
+{
+    private readonly float[][] _m;
+    private readonly float[][] _v;
+
+    /// <summary>Creates Adam.</summary>
+    public Adam(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f)
+        : base(parameters, learningRate)
+    {
+        RequireRange(beta1, 0f, 1f, nameof(beta1));
+        RequireRange(beta2, 0f, 1f, nameof(beta2));
+        RequireRange(epsilon, 0f, float.MaxValue, nameof(epsilon));
+        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+        _m = CreateState();
+        _v = CreateState();
+    }
+
+    /// <summary>Decay of the first moment.</summary>
+    public float Beta1 { get; }
+    /// <summary>Decay of the second moment.</summary>
+    public float Beta2 { get; }
+    /// <summary>Added to the denominator.</summary>
+    public float Epsilon { get; }
+    /// <summary>Weight decay: an L2 term in the gradient (Adam) or decoupled (AdamW).</summary>
+    public float WeightDecay { get; }
+
+    /// <summary>True for AdamW's decoupled decay.</summary>
+    private protected virtual bool Decoupled => false;
+
+    /// <inheritdoc/>
+    protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
+    {
+        float[] m = _m[index], v = _v[index];
+        float lr = LearningRate;
+        float bias1 = 1 - MathF.Pow(Beta1, StepCount);
+        float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(Beta2, StepCount));
+        float stepSize = lr / bias1;
+        for (int i = 0; i < value.Length; i++)
+        {
+            float g = grad[i];
+            if (Decoupled) value[i] *= 1 - lr * WeightDecay;
+            else g += WeightDecay * value[i];
+            m[i] = Beta1 * m[i] + (1 - Beta1) * g;
+            v[i] = Beta2 * v[i] + (1 - Beta2) * g * g;
+            float denominator = MathF.Sqrt(v[i]) / bias2Sqrt + Epsilon;
+            value[i] -= stepSize * m[i] / denominator;
+        }
+    }
+}
+
+/// <summary>AdamW: Adam with decoupled weight decay (Loshchilov and Hutter, 2019; <c>torch.optim.AdamW</c>).</summary>
+public sealed class AdamW : Adam
+{
+    /// <summary>Creates AdamW.</summary>
+    public AdamW(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 1e-2f)
+        : base(parameters, learningRate, beta1, beta2, epsilon, weightDecay)
+    {
+    }
+
+    private protected override bool Decoupled => true;
+}
+
+/// <summary>RMSprop (Hinton), with momentum and the centred variant (<c>torch.optim.RMSprop</c>).</summary>
+public sealed class RmsProp : Optimizer
+{
+    private readonly float[][] _square;
+    private readonly float[][] _mean;
+    private readonly float[][] _momentum;
+
+    /// <summary>Creates RMSprop.</summary>
+    public RmsProp(IEnumerable<Parameter> parameters, float learningRate = 1e-2f, float alpha = 0.99f, float epsilon = 1e-8f, float weightDecay = 0f, float momentum = 0f, bool centered = false)
+        : base(parameters, learningRate)
+    {
+        RequireRange(alpha, 0f, 1.0000001f, nameof(alpha));
+        RequireRange(epsilon, 0f, float.MaxValue, nameof(epsilon));
+        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
+        RequireRange(momentum, 0f, float.MaxValue, nameof(momentum));
+        Alpha = alpha;
+        Epsilon = epsilon;
+        WeightDecay = weightDecay;
+        Momentum = momentum;
+        Centered = centered;
+        _square = CreateState();
+        _mean = CreateState();
+        _momentum = CreateState();
+    }
+
+    /// <summary>Smoothing constant.</summary>
+    public float Alpha { get; }
+    /// <summary>Added to the denominator.</summary>
+    public float Epsilon { get; }
+    /// <summary>L2 penalty added to the gradient.</summary>
+    public float WeightDecay { get; }
+    /// <summary>Momentum factor.</summary>
+    public float Momentum { get; }
+    /// <summary>Whether the gradient is normalised by its estimated variance.</summary>
+    public bool Centered { get; }
+
+    /// <inheritdoc/>
+    protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
+    {
+        float[] sq = _square[index], mean = _mean[index], buf = _momentum[index];
+        float lr = LearningRate;
+        for (int i = 0; i < value.Length; i++)
+        {
+            float g = grad[i] + WeightDecay * value[i];
+            sq[i] = Alpha * sq[i] + (1 - Alpha) * g * g;
+            float avg;
+            if (Centered)
+            {
+                mean[i] = Alpha * mean[i] + (1 - Alpha) * g;
+                avg = MathF.Sqrt(sq[i] - mean[i] * mean[i]) + Epsilon;
+            }
+            else
+            {
+                avg = MathF.Sqrt(sq[i]) + Epsilon;
+            }
+            if (Momentum > 0)
+            {
+                buf[i] = Momentum * buf[i] + g / avg;
+                value[i] -= lr * buf[i];
+            }
+            else
+            {
+                value[i] -= lr * g / avg;
+            }
+        }
+    }
+}

@@ -1,0 +1,140 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Numerics.Tensors;
+
+namespace Dsl;
+
+/// <summary>
+/// The ordered, named parameters of a model, in PyTorch's <c>state_dict</c> order, with the
+/// operations a training loop needs: zeroing and clipping gradients, saving and loading weights.
+/// </summary>
+public sealed class ParameterSet : IReadOnlyList<Parameter>
+{
+    private readonly Parameter[] _items;
+    private readonly Dictionary<string, Parameter> _byName;
+
+    /// <summary>Creates a set from parameters with distinct names.</summary>
+    public ParameterSet(IEnumerable<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        _items = parameters.ToArray();
+        _byName = new Dictionary<string, Parameter>(StringComparer.Ordinal);
+        foreach (Parameter p in _items)
+        {
+            if (!_byName.TryAdd(p.Name, p)) throw new ArgumentException($"Two parameters are named '{p.Name}'.", nameof(parameters));
+        }
+    }
+
+    /// <summary>Number of parameter tensors.</summary>
+    public int Count => _items.Length;
+
+    /// <summary>Total number of scalar weights.</summary>
+    public long ElementCount => _items.Sum(p => (long)p.Length);
+
+    /// <summary>The parameter at <paramref name="index"/>, in <c>state_dict</c> order.</summary>
+    public Parameter this[int index] => _items[index];
+
+    /// <summary>The parameter named <paramref name="name"/>.</summary>
+    /// <exception cref="KeyNotFoundException">No parameter has that name; the message lists the names there are.</exception>
+    public Parameter this[string name] => _byName.TryGetValue(name, out Parameter? p)
+        ? p
+        : throw new KeyNotFoundException($"No parameter is named '{name}'. The parameters are: {string.Join(", ", _items.Select(x => x.Name))}.");
+
+    /// <summary>Looks up a parameter by name.</summary>
+    public bool TryGet(string name, out Parameter parameter) => _byName.TryGetValue(name, out parameter!);
+
+    /// <summary>Sets every gradient to zero (PyTorch <c>zero_grad</c>); gradients otherwise accumulate.</summary>
+    public void ZeroGrad()
+    {
+        foreach (Parameter p in _items) p.ZeroGrad();
+    }
+
+    /// <summary>
+    /// Rescales all gradients together so that their global norm is at most <paramref name="maxNorm"/>,
+    /// with PyTorch's <c>clip_grad_norm_</c> semantics (coefficient maxNorm / (norm + 1e-6), applied only when below 1).
+    /// </summary>
+    /// <param name="maxNorm">Largest allowed norm.</param>
+    /// <param name="normType">The p of the p-norm; <see cref="float.PositiveInfinity"/> for the max-norm.</param>
+    /// <returns>The total norm before clipping, for logging.</returns>
+    public float ClipGradNorm(float maxNorm, float normType = 2f)
+    {
+        if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "must be positive");
+        if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "must be positive");
+        double total = 0;
+        foreach (Parameter p in _items)
+        {
+            ReadOnlySpan<float> g = p.GradAsSpan();
+            if (float.IsPositiveInfinity(normType)) total = Math.Max(total, Math.Abs(TensorPrimitives.MaxMagnitude(g)));
+            else if (normType == 2f) total += (double)TensorPrimitives.Dot(g, g);
+            else foreach (float v in g) total += Math.Pow(Math.Abs(v), normType);
+        }
+        float norm = float.IsPositiveInfinity(normType) ? (float)total
+            : normType == 2f ? (float)Math.Sqrt(total)
+            : (float)Math.Pow(total, 1.0 / normType);
+        float coefficient = maxNorm / (norm + 1e-6f);
+        if (coefficient < 1f)
+        {
+            foreach (Parameter p in _items) TensorPrimitives.Multiply(p.GradAsSpan(), coefficient, p.GradAsSpan());
+        }
+        return norm;
+    }
+
+    /// <summary>Clamps every gradient value to [−clip, clip] (PyTorch <c>clip_grad_value_</c>).</summary>
+    public void ClipGradValue(float clip)
+    {
+        if (!(clip > 0)) throw new ArgumentOutOfRangeException(nameof(clip), clip, "must be positive");
+        foreach (Parameter p in _items) TensorPrimitives.Clamp(p.GradAsSpan(), -clip, clip, p.GradAsSpan());
+    }
+
+    /// <summary>
+    /// Saves every parameter to a safetensors file under its <c>state_dict</c> name, readable by
+    /// <c>safetensors.torch.load_file</c>. Written atomically: a failed save leaves the old file intact.
+    /// </summary>
+    public void Save(string path) =>
+        SafeTensors.Write(path, _items.Select(p => (p.Name, (ReadOnlyMemory<int>)p.Shape.ToArray(), (ReadOnlyMemory<float>)p.AsSpan().ToArray())));
+
+    /// <summary>
+    /// Loads every parameter from a safetensors file (F32, F64, F16 or BF16). The file must hold exactly
+    /// this model's tensors with the same shapes; otherwise nothing is changed and the error names each
+    /// missing, extra or wrongly shaped tensor.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file does not match the model, or is not safetensors.</exception>
+    public void Load(string path)
+    {
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path);
+        var problems = new List<string>();
+        foreach (Parameter p in _items)
+        {
+            if (!tensors.TryGetValue(p.Name, out SafeTensor? t)) problems.Add($"missing tensor '{p.Name}' {Shapes.Format(p.Shape)}");
+            else if (!ShapeEquals(t.Shape, p.Shape)) problems.Add($"tensor '{p.Name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(p.Shape)}");
+            else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{p.Name}' holds {t.DType}, expected a floating-point type");
+        }
+        foreach (string name in tensors.Keys)
+        {
+            if (!_byName.ContainsKey(name)) problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
+        }
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
+        // Convert everything first so that a failure part-way leaves the model unchanged.
+        var values = _items.Select(p => tensors[p.Name].ToFloat()).ToArray();
+        for (int i = 0; i < _items.Length; i++) values[i].CopyTo(_items[i].AsSpan());
+    }
+
+    private static bool ShapeEquals(long[] a, ReadOnlySpan<int> b)
+    {
+        if (a.Length != b.Length) return false;
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (a[i] != b[i]) return false;
+        }
+        return true;
+    }
+
+    /// <inheritdoc/>
+    public IEnumerator<Parameter> GetEnumerator() => ((IEnumerable<Parameter>)_items).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
+}

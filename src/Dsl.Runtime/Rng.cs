@@ -1,0 +1,91 @@
+using System;
+
+namespace Dsl;
+
+/// <summary>
+/// A small, fast, reproducible random number generator (xoshiro256**, seeded through SplitMix64).
+/// The same seed gives the same numbers on every machine and .NET version, which
+/// <see cref="System.Random"/> does not promise.
+/// </summary>
+public sealed class Rng
+{
+    private ulong _s0, _s1, _s2, _s3;
+    private float? _spareNormal;
+
+    /// <summary>Creates a generator from <paramref name="seed"/>.</summary>
+    public Rng(ulong seed)
+    {
+        ulong x = seed;
+        _s0 = SplitMix(ref x);
+        _s1 = SplitMix(ref x);
+        _s2 = SplitMix(ref x);
+        _s3 = SplitMix(ref x);
+    }
+
+    /// <summary>
+    /// A generator for one named parameter: derived from the model's seed and the parameter's name,
+    /// so adding a layer does not change how the others are initialised.
+    /// </summary>
+    public static Rng ForParameter(int seed, string name)
+    {
+        ulong h = 14695981039346656037UL; // FNV-1a over the name
+        foreach (char ch in name)
+        {
+            h ^= ch;
+            h *= 1099511628211UL;
+        }
+        return new Rng(h ^ (ulong)(uint)seed * 0x9E3779B97F4A7C15UL);
+    }
+
+    private static ulong SplitMix(ref ulong x)
+    {
+        ulong z = x += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    private static ulong Rotl(ulong x, int k) => (x << k) | (x >> (64 - k));
+
+    /// <summary>The next 64 random bits.</summary>
+    public ulong NextUInt64()
+    {
+        ulong result = Rotl(_s1 * 5, 7) * 9;
+        ulong t = _s1 << 17;
+        _s2 ^= _s0;
+        _s3 ^= _s1;
+        _s1 ^= _s2;
+        _s0 ^= _s3;
+        _s2 ^= t;
+        _s3 = Rotl(_s3, 45);
+        return result;
+    }
+
+    /// <summary>A float uniform in [0, 1), with 24 random bits.</summary>
+    public float NextFloat() => (NextUInt64() >> 40) * (1f / (1 << 24));
+
+    /// <summary>A double uniform in [0, 1), with 53 random bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
+    /// <summary>An integer uniform in [0, <paramref name="maxExclusive"/>).</summary>
+    public int NextInt(int maxExclusive)
+    {
+        if (maxExclusive <= 0) throw new ArgumentOutOfRangeException(nameof(maxExclusive), maxExclusive, "must be positive");
+        return (int)((NextUInt64() >> 33) * (ulong)maxExclusive >> 31);
+    }
+
+    /// <summary>A standard normal sample (Box–Muller).</summary>
+    public float NextNormal()
+    {
+        if (_spareNormal is float spare)
+        {
+            _spareNormal = null;
+            return spare;
+        }
+        double u1 = 1.0 - NextDouble(); // (0, 1]
+        double u2 = NextDouble();
+        double r = Math.Sqrt(-2.0 * Math.Log(u1));
+        _spareNormal = (float)(r * Math.Sin(2 * Math.PI * u2));
+        return (float)(r * Math.Cos(2 * Math.PI * u2));
+    }
+}

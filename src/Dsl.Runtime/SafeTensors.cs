@@ -1,0 +1,263 @@
+using System;
+using System.Buffers.Binary;
+using System.Collections.Generic;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+
+namespace Dsl;
+
+/// <summary>Element types a safetensors file may hold that Dsl reads.</summary>
+public enum SafeTensorsDType
+{
+    /// <summary>32-bit IEEE float.</summary>
+    F32,
+    /// <summary>64-bit IEEE float.</summary>
+    F64,
+    /// <summary>16-bit IEEE float.</summary>
+    F16,
+    /// <summary>bfloat16.</summary>
+    BF16,
+    /// <summary>32-bit signed integer.</summary>
+    I32,
+    /// <summary>64-bit signed integer.</summary>
+    I64,
+}
+
+/// <summary>One tensor read from a safetensors file: its type, shape and raw little-endian bytes.</summary>
+public sealed class SafeTensor
+{
+    internal SafeTensor(string name, SafeTensorsDType dtype, long[] shape, byte[] data)
+    {
+        Name = name;
+        DType = dtype;
+        Shape = shape;
+        Data = data;
+    }
+
+    /// <summary>The tensor's name in the file.</summary>
+    public string Name { get; }
+
+    /// <summary>The element type in the file.</summary>
+    public SafeTensorsDType DType { get; }
+
+    /// <summary>The dimensions.</summary>
+    public long[] Shape { get; }
+
+    /// <summary>The raw bytes, little-endian.</summary>
+    public byte[] Data { get; }
+
+    /// <summary>Number of elements.</summary>
+    public long ElementCount
+    {
+        get
+        {
+            long n = 1;
+            foreach (long d in Shape) n *= d;
+            return n;
+        }
+    }
+
+    /// <summary>The values converted to float (from F32, F64, F16 or BF16).</summary>
+    public float[] ToFloat()
+    {
+        var result = new float[ElementCount];
+        ReadOnlySpan<byte> b = Data;
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = DType switch
+            {
+                SafeTensorsDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(b.Slice(i * 4)),
+                SafeTensorsDType.F64 => (float)BinaryPrimitives.ReadDoubleLittleEndian(b.Slice(i * 8)),
+                SafeTensorsDType.F16 => (float)BinaryPrimitives.ReadHalfLittleEndian(b.Slice(i * 2)),
+                SafeTensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b.Slice(i * 2)) << 16),
+                _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected a floating-point type (F32, F64, F16, BF16)."),
+            };
+        }
+        return result;
+    }
+
+    /// <summary>The values converted to int (from I32 or I64, each value checked to fit).</summary>
+    public int[] ToInt32()
+    {
+        var result = new int[ElementCount];
+        ReadOnlySpan<byte> b = Data;
+        for (int i = 0; i < result.Length; i++)
+        {
+            result[i] = DType switch
+            {
+                SafeTensorsDType.I32 => BinaryPrimitives.ReadInt32LittleEndian(b.Slice(i * 4)),
+                SafeTensorsDType.I64 => checked((int)BinaryPrimitives.ReadInt64LittleEndian(b.Slice(i * 8))),
+                _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected an integer type (I32, I64)."),
+            };
+        }
+        return result;
+    }
+}
+
+/// <summary>
+/// Reads and writes the safetensors format (an 8-byte little-endian header length, a JSON header
+/// naming each tensor's dtype, shape and byte range, then the raw data): the format PyTorch's
+/// <c>safetensors.torch.save_file</c> writes and <c>load_file</c> reads.
+/// </summary>
+public static class SafeTensors
+{
+    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+
+    /// <summary>Reads every tensor of a file, validating the header against the file's size.</summary>
+    /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
+    public static Dictionary<string, SafeTensor> Read(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        return Read(bytes, path);
+    }
+
+    /// <summary>Reads every tensor from the bytes of a file; <paramref name="source"/> names it in errors.</summary>
+    public static Dictionary<string, SafeTensor> Read(ReadOnlySpan<byte> bytes, string source)
+    {
+        if (bytes.Length < 8) throw Bad(source, $"the file is {bytes.Length} bytes long; a safetensors file starts with an 8-byte header length");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        if (headerLength > (ulong)Math.Min(MaxHeaderBytes, bytes.Length - 8))
+            throw Bad(source, $"the header claims {headerLength} bytes but the file has {bytes.Length - 8} after the length");
+        ReadOnlySpan<byte> header = bytes.Slice(8, (int)headerLength);
+        ReadOnlySpan<byte> data = bytes.Slice(8 + (int)headerLength);
+        var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        JsonDocument doc;
+        try
+        {
+            doc = JsonDocument.Parse(header.ToArray());
+        }
+        catch (JsonException e)
+        {
+            throw Bad(source, "the header is not valid JSON: " + e.Message);
+        }
+        using (doc)
+        {
+            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad(source, "the header is not a JSON object");
+            foreach (JsonProperty entry in doc.RootElement.EnumerateObject())
+            {
+                if (entry.Name == "__metadata__") continue;
+                result.Add(entry.Name, ReadEntry(entry, data, source));
+            }
+        }
+        return result;
+    }
+
+    private static SafeTensor ReadEntry(JsonProperty entry, ReadOnlySpan<byte> data, string source)
+    {
+        string name = entry.Name;
+        JsonElement e = entry.Value;
+        if (e.ValueKind != JsonValueKind.Object
+            || !e.TryGetProperty("dtype", out JsonElement dtypeEl) || dtypeEl.ValueKind != JsonValueKind.String
+            || !e.TryGetProperty("shape", out JsonElement shapeEl) || shapeEl.ValueKind != JsonValueKind.Array
+            || !e.TryGetProperty("data_offsets", out JsonElement offEl) || offEl.ValueKind != JsonValueKind.Array || offEl.GetArrayLength() != 2)
+            throw Bad(source, $"tensor '{name}' needs 'dtype', 'shape' and 'data_offsets' [begin, end]");
+        string dtypeText = dtypeEl.GetString()!;
+        (SafeTensorsDType dtype, int size) = dtypeText switch
+        {
+            "F32" => (SafeTensorsDType.F32, 4),
+            "F64" => (SafeTensorsDType.F64, 8),
+            "F16" => (SafeTensorsDType.F16, 2),
+            "BF16" => (SafeTensorsDType.BF16, 2),
+            "I32" => (SafeTensorsDType.I32, 4),
+            "I64" => (SafeTensorsDType.I64, 8),
+            _ => throw Bad(source, $"tensor '{name}' has dtype {dtypeText}; supported: F32, F64, F16, BF16, I32, I64"),
+        };
+        var shape = new long[shapeEl.GetArrayLength()];
+        long count = 1;
+        int i = 0;
+        foreach (JsonElement d in shapeEl.EnumerateArray())
+        {
+            if (!d.TryGetInt64(out long len) || len < 0) throw Bad(source, $"tensor '{name}' has a bad dimension {d}");
+            shape[i++] = len;
+            count = checked(count * len);
+        }
+        long begin = offEl[0].GetInt64(), end = offEl[1].GetInt64();
+        if (begin < 0 || end < begin || end > data.Length)
+            throw Bad(source, $"tensor '{name}' has data_offsets [{begin}, {end}] outside the {data.Length} data bytes");
+        if (end - begin != count * size)
+            throw Bad(source, $"tensor '{name}' of shape {Shapes.Format<long>(shape)} and dtype {dtypeText} needs {count * size} bytes but data_offsets give {end - begin}");
+        return new SafeTensor(name, dtype, shape, data.Slice((int)begin, (int)(end - begin)).ToArray());
+    }
+
+    private static InvalidDataException Bad(string source, string what) =>
+        new($"'{source}' is not a valid safetensors file: {what}.");
+
+    /// <summary>
+    /// Writes float tensors to <paramref name="path"/> atomically: the bytes go to a temporary file
+    /// beside it, are flushed to disk, and only then replace the old file. A failure leaves any
+    /// previous file untouched.
+    /// </summary>
+    public static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var list = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>(tensors);
+        byte[] header = BuildHeader(list);
+        string full = Path.GetFullPath(path);
+        string temp = full + ".tmp-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            {
+                Span<byte> len = stackalloc byte[8];
+                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+                stream.Write(len);
+                stream.Write(header);
+                byte[] buffer = new byte[1 << 16];
+                foreach (var t in list)
+                {
+                    ReadOnlySpan<float> values = t.Values.Span;
+                    for (int i = 0; i < values.Length;)
+                    {
+                        int n = Math.Min(values.Length - i, buffer.Length / 4);
+                        for (int j = 0; j < n; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), values[i + j]);
+                        stream.Write(buffer, 0, n * 4);
+                        i += n;
+                    }
+                }
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            throw;
+        }
+    }
+
+    private static byte[] BuildHeader(List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> list)
+    {
+        using var ms = new MemoryStream();
+        using (var w = new Utf8JsonWriter(ms))
+        {
+            w.WriteStartObject();
+            w.WriteStartObject("__metadata__");
+            w.WriteString("format", "pt");
+            w.WriteEndObject();
+            long offset = 0;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var t in list)
+            {
+                if (!seen.Add(t.Name)) throw new ArgumentException($"Tensor name '{t.Name}' appears twice.", nameof(list));
+                w.WriteStartObject(t.Name);
+                w.WriteString("dtype", "F32");
+                w.WriteStartArray("shape");
+                foreach (int d in t.Shape.Span) w.WriteNumberValue(d);
+                w.WriteEndArray();
+                w.WriteStartArray("data_offsets");
+                w.WriteNumberValue(offset);
+                offset += 4L * t.Values.Length;
+                w.WriteNumberValue(offset);
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        // Pad with spaces to a multiple of 8 so the data that follows is aligned, as the reference writer does.
+        int padded = (int)((ms.Length + 7) / 8 * 8);
+        while (ms.Length < padded) ms.WriteByte((byte)' ');
+        return ms.ToArray();
+    }
+}

@@ -1,0 +1,38 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace Dsl;
+
+/// <summary>Choosing the next token from a model's logits.</summary>
+public static class Sampling
+{
+    /// <summary>The index of the largest logit (greedy decoding).</summary>
+    public static int Greedy(ReadOnlySpan<float> logits)
+    {
+        if (logits.IsEmpty) throw new ArgumentException("Sampling: logits are empty.", nameof(logits));
+        return TensorPrimitives.IndexOfMax(logits);
+    }
+
+    /// <summary>
+    /// Draws an index from softmax(logits / temperature). Temperature 1 samples the model's
+    /// distribution, lower sharpens it, higher flattens it; 0 is greedy.
+    /// </summary>
+    public static int Sample(ReadOnlySpan<float> logits, float temperature, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (logits.IsEmpty) throw new ArgumentException("Sampling: logits are empty.", nameof(logits));
+        if (!(temperature >= 0) || float.IsInfinity(temperature)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be finite and non-negative");
+        if (temperature == 0) return Greedy(logits);
+        float max = TensorPrimitives.Max(logits);
+        double sum = 0;
+        for (int i = 0; i < logits.Length; i++) sum += Math.Exp((logits[i] - max) / temperature);
+        double u = rng.NextDouble() * sum;
+        double acc = 0;
+        for (int i = 0; i < logits.Length; i++)
+        {
+            acc += Math.Exp((logits[i] - max) / temperature);
+            if (u < acc) return i;
+        }
+        return logits.Length - 1;
+    }
+}

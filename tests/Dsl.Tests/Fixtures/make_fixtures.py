@@ -1,0 +1,186 @@
+#!/usr/bin/python3
+"""Writes the PyTorch parity fixtures the C# tests read (run with Debian's python3-torch 1.13).
+
+    /usr/bin/python3 tests/Dsl.Tests/Fixtures/make_fixtures.py
+
+For each case it writes two safetensors files:
+  <case>.weights.safetensors   the model's state_dict, exactly as a PyTorch user would save it
+  <case>.expected.safetensors  input, targets, output, loss and grad.<name> for every parameter
+
+The references are computed in float64 from the float32 weights. The safetensors writer is
+written out here (it is a JSON header and raw bytes) so that the script needs only torch.
+Each case names the C# model in Models/ParityModels.cs that declares the same stack.
+"""
+import json
+import os
+import struct
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32"}
+
+
+def save_safetensors(path, tensors):
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name, t in tensors.items():
+        t = t.detach().contiguous().cpu()
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    raw = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    raw += b" " * ((8 - len(raw) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(raw)))
+        f.write(raw)
+        for b in blobs:
+            f.write(b)
+
+
+class ChoGRU(nn.Module):
+    """GRU with the reset gate applied before the recurrent product (Cho et al. 2014):
+    n = tanh(W_in x + b_in + W_hn (r * h) + b_hn), with nn.GRU's parameter names and layout."""
+
+    def __init__(self, input_size, hidden_size, num_layers=1, bidirectional=False):
+        super().__init__()
+        self.hidden_size, self.num_layers = hidden_size, num_layers
+        self.dirs = 2 if bidirectional else 1
+        ref = nn.GRU(input_size, hidden_size, num_layers=num_layers, bidirectional=bidirectional, batch_first=True)
+        for name, p in ref.named_parameters():
+            self.register_parameter(name, nn.Parameter(p.detach().clone()))
+
+    def forward(self, x):  # x [B, T, X]
+        H, out = self.hidden_size, x
+        for l in range(self.num_layers):
+            outs = []
+            for d in range(self.dirs):
+                sfx = f"_l{l}" + ("_reverse" if d == 1 else "")
+                w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
+                b_ih, b_hh = getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)
+                h = out.new_zeros(out.shape[0], H)
+                steps = range(out.shape[1]) if d == 0 else reversed(range(out.shape[1]))
+                hs = [None] * out.shape[1]
+                for t in steps:
+                    gi = out[:, t] @ w_ih.t() + b_ih
+                    r = torch.sigmoid(gi[:, :H] + h @ w_hh[:H].t() + b_hh[:H])
+                    z = torch.sigmoid(gi[:, H:2 * H] + h @ w_hh[H:2 * H].t() + b_hh[H:2 * H])
+                    n = torch.tanh(gi[:, 2 * H:] + (r * h) @ w_hh[2 * H:].t() + b_hh[2 * H:])
+                    h = (1 - z) * n + z * h
+                    hs[t] = h
+                outs.append(torch.stack(hs, dim=1))
+            out = torch.cat(outs, dim=2)
+        return out, None
+
+
+def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh", reset_after=True):
+    if kind == "rnn":
+        return nn.RNN(x, hidden, num_layers=layers, bidirectional=bidirectional, nonlinearity=activation, batch_first=True)
+    if kind == "lstm":
+        return nn.LSTM(x, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+    if reset_after:
+        return nn.GRU(x, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+    return ChoGRU(x, hidden, num_layers=layers, bidirectional=bidirectional)
+
+
+class Stack(nn.Module):
+    """A layer stack declared as in the DSL: ("embedding", V, D) | ("input", F) | (kind, H, options) | ("dense", U, act)."""
+
+    def __init__(self, layers):
+        super().__init__()
+        self.plan, counts, width = [], {}, None
+        for spec in layers:
+            kind = spec[0]
+            name = kind if kind not in counts else f"{kind}_{counts[kind]}"
+            counts[kind] = counts.get(kind, 0) + 1
+            if kind == "input":
+                width = spec[1]
+                continue
+            if kind == "embedding":
+                module, width = nn.Embedding(spec[1], spec[2]), spec[2]
+            elif kind == "dense":
+                module, width = nn.Linear(width, spec[1]), spec[1]
+            else:
+                opts = spec[2] if len(spec) > 2 else {}
+                module = recurrent(kind, width, spec[1], opts.get("layers", 1), opts.get("bidirectional", False),
+                                   opts.get("activation", "tanh"), opts.get("reset_after", True))
+                width = spec[1] * (2 if opts.get("bidirectional", False) else 1)
+            self.add_module(name, module)
+            self.plan.append((name, spec))
+
+    def forward(self, x):
+        for name, spec in self.plan:
+            m = getattr(self, name)
+            kind = spec[0]
+            if kind == "embedding":
+                x = m(x)
+            elif kind == "dense":
+                x = m(x)
+                act = spec[2] if len(spec) > 2 else None
+                x = {None: x, "tanh": torch.tanh(x) if act == "tanh" else None, "relu": F.relu(x) if act == "relu" else None,
+                     "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None}[act]
+            else:
+                opts = spec[2] if len(spec) > 2 else {}
+                out, _ = m(x)
+                if not opts.get("return_sequences", True):
+                    H = spec[1]
+                    out = torch.cat([out[:, -1, :H], out[:, 0, H:]], dim=1) if opts.get("bidirectional", False) else out[:, -1]
+                x = out
+        return x
+
+
+def make(case, layers, batch, steps, loss, seed, ignore=True):
+    torch.manual_seed(seed)
+    model = Stack(layers)
+    # Spread the weights beyond PyTorch's small defaults so every path carries signal.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    weights = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), weights)
+
+    first = layers[0]
+    if first[0] == "embedding":
+        x = torch.randint(0, first[1], (batch, steps))
+    else:
+        x = torch.randn(batch, steps, first[1])
+    model = model.double()
+    out = model(x if first[0] == "embedding" else x.double())
+    classes = out.shape[-1]
+    if loss == "ce":
+        targets = torch.randint(0, classes, out.shape[:-1])
+        if ignore:
+            targets.view(-1)[::4] = -100  # every fourth position is padding
+        value = F.cross_entropy(out.reshape(-1, classes), targets.reshape(-1), ignore_index=-100)
+    else:
+        targets = torch.randn(out.shape)
+        value = F.mse_loss(out, targets.double())
+    value.backward()
+    expected = {"input": x, "targets": targets if loss == "ce" else targets.float(), "output": out.float(), "loss": value.reshape(1).float()}
+    for name, p in model.named_parameters():
+        expected["grad." + name] = p.grad.float()
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: loss {value.item():.6f}, {len(weights)} tensors")
+
+
+CASES = [
+    # case name (= C# model class), layers, batch, steps, loss
+    ("RnnTanh", [("embedding", 7, 4), ("rnn", 5), ("dense", 7)], 3, 5, "ce"),
+    ("RnnRelu", [("input", 3), ("rnn", 5, {"activation": "relu"}), ("dense", 2)], 2, 6, "mse"),
+    ("Lstm", [("embedding", 11, 5), ("lstm", 7), ("dense", 11)], 3, 5, "ce"),
+    ("Gru", [("embedding", 9, 4), ("gru", 6), ("dense", 9)], 3, 4, "ce"),
+    ("GruCho", [("input", 3), ("gru", 5, {"reset_after": False}), ("dense", 2)], 2, 5, "mse"),
+    ("LstmStackedBidirectional", [("input", 3), ("lstm", 4, {"layers": 2, "bidirectional": True}), ("dense", 3)], 2, 5, "mse"),
+    ("GruBidirectionalManyToOne", [("embedding", 8, 3), ("gru", 5, {"bidirectional": True, "return_sequences": False}), ("dense", 4)], 3, 6, "ce"),
+    ("LstmStackedManyToOne", [("input", 4), ("lstm", 6, {"layers": 2, "return_sequences": False}), ("dense", 1, "tanh")], 3, 5, "mse"),
+    ("RnnStackedBidirectional", [("embedding", 6, 4), ("rnn", 3, {"layers": 3, "bidirectional": True}), ("dense", 6, "relu")], 2, 4, "ce"),
+    ("GruChoStackedBidirectional", [("input", 2), ("gru", 4, {"reset_after": False, "layers": 2, "bidirectional": True}), ("dense", 3, "sigmoid")], 2, 3, "mse"),
+    ("LstmGruDense", [("embedding", 10, 4), ("lstm", 5), ("gru", 6), ("dense", 8, "tanh"), ("dense", 10)], 2, 5, "ce"),
+    ("LstmSingleStep", [("embedding", 5, 3), ("lstm", 4), ("dense", 5)], 1, 1, "ce"),
+]
+
+if __name__ == "__main__":
+    for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+        make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))

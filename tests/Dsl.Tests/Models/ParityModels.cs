@@ -1,0 +1,66 @@
+using Dsl;
+
+// The models of the PyTorch parity fixtures (Fixtures/make_fixtures.py declares the same stacks).
+namespace Dsl.Tests.Models;
+
+[Embedding(vocab: 7, dim: 4)]
+[Rnn(hidden: 5)]
+[Dense(7)]
+public partial class RnnTanh;
+
+[Input(features: 3)]
+[Rnn(hidden: 5, Activation = Activation.Relu)]
+[Dense(2)]
+public partial class RnnRelu;
+
+[Embedding(vocab: 11, dim: 5)]
+[Lstm(hidden: 7)]
+[Dense(11)]
+public partial class Lstm;
+
+[Embedding(vocab: 9, dim: 4)]
+[Gru(hidden: 6)]
+[Dense(9)]
+public partial class Gru;
+
+[Input(features: 3)]
+[Gru(hidden: 5, ResetAfter = false)]
+[Dense(2)]
+public partial class GruCho;
+
+[Input(features: 3)]
+[Lstm(hidden: 4, Layers = 2, Bidirectional = true)]
+[Dense(3)]
+public partial class LstmStackedBidirectional;
+
+[Embedding(vocab: 8, dim: 3)]
+[Gru(hidden: 5, Bidirectional = true, ReturnSequences = false)]
+[Dense(4)]
+public partial class GruBidirectionalManyToOne;
+
+[Input(features: 4)]
+[Lstm(hidden: 6, Layers = 2, ReturnSequences = false)]
+[Dense(1, Activation = Activation.Tanh)]
+public partial class LstmStackedManyToOne;
+
+[Embedding(vocab: 6, dim: 4)]
+[Rnn(hidden: 3, Layers = 3, Bidirectional = true)]
+[Dense(6, Activation = Activation.Relu)]
+public partial class RnnStackedBidirectional;
+
+[Input(features: 2)]
+[Gru(hidden: 4, ResetAfter = false, Layers = 2, Bidirectional = true)]
+[Dense(3, Activation = Activation.Sigmoid)]
+public partial class GruChoStackedBidirectional;
+
+[Embedding(vocab: 10, dim: 4)]
+[Lstm(hidden: 5)]
+[Gru(hidden: 6)]
+[Dense(8, Activation = Activation.Tanh)]
+[Dense(10)]
+public partial class LstmGruDense;
+
+[Embedding(vocab: 5, dim: 3)]
+[Lstm(hidden: 4)]
+[Dense(5)]
+public partial class LstmSingleStep;

@@ -1,0 +1,24 @@
+using Xunit.Sdk;
+
+namespace Dsl.Tests;
+
+internal static class Numerics
+{
+    /// <summary>
+    /// Asserts |actual − expected| ≤ rtol · |expected| + atol element-wise, with atol = rtol · 0.01 · max|expected|
+    /// (so that values near zero in a tensor of ordinary magnitude are judged at that tensor's scale).
+    /// </summary>
+    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, float rtol = 1e-4f)
+    {
+        if (expected.Length != actual.Length) throw new XunitException($"{what}: expected {expected.Length} values, got {actual.Length}.");
+        float scale = 0;
+        foreach (float v in expected) scale = MathF.Max(scale, MathF.Abs(v));
+        float atol = rtol * 0.01f * MathF.Max(scale, 1e-3f);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float e = expected[i], a = actual[i];
+            if (!(MathF.Abs(a - e) <= rtol * MathF.Abs(e) + atol))
+                throw new XunitException($"{what}[{i}]: expected {e:R}, got {a:R} (|diff| {MathF.Abs(a - e):E2}, allowed {rtol * MathF.Abs(e) + atol:E2}).");
+        }
+    }
+}
