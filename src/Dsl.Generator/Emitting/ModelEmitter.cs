@@ -34,7 +34,7 @@ internal static partial class ModelEmitter
         if (spec.Namespace.Length > 0) w.Open("namespace " + spec.Namespace);
         foreach (ContainingTypeSpec outer in spec.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Dsl.Generator\", \"0.1.0\")]");
-        w.Open($"partial class {spec.Name}");
+        w.Open(plan is null ? $"partial class {spec.Name}" : $"partial class {spec.Name} : {ModelInterface(model)}");
 
         EmitConstants(w, model);
         if (plan is null) EmitInvalid(w, model);
@@ -65,6 +65,8 @@ internal static partial class ModelEmitter
         w.Line($"public const bool CanStep = {(model.CanStep ? "true" : "false")};");
         w.Line();
     }
+
+    private static string ModelInterface(ShapedModel m) => m.TakesTokens ? "global::Dsl.IModel<int>" : "global::Dsl.IModel<float>";
 
     private static string InputType(ShapedModel m) => m.TakesTokens ? $"{T}.ReadOnlyTensorSpan<int>" : $"{T}.ReadOnlyTensorSpan<float>";
 
@@ -242,8 +244,17 @@ internal static partial class ModelEmitter
         string C = m.OutputWidth.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string last = plan.Layers[plan.Layers.Count - 1].Out;
 
+        string iface = ModelInterface(m);
+        w.Line($"int {iface}.InputWidth => InputWidth;");
+        w.Line($"int {iface}.OutputWidth => OutputWidth;");
+        w.Line($"bool {iface}.ReturnsSequences => ReturnsSequences;");
+        w.Line($"global::Dsl.IModelState {iface}.CreateState(int batch) => CreateState(batch);");
+        w.Line($"{T}.Tensor<float> {iface}.Step({input} {name}, global::Dsl.IModelState state) => Step({name}, AsState(state));");
+        w.Line($"void {iface}.Step({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Step({name}, AsState(state), destination);");
+        w.Line($"private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($\"state: expected a {m.Spec.Name}.State from CreateState, got {{state?.GetType().Name ?? \"null\"}}.\", nameof(state));");
+        w.Line();
         w.Line("/// <summary>The recurrent state carried between <see cref=\"Step(" + (m.TakesTokens ? "System.Numerics.Tensors.ReadOnlyTensorSpan{int}" : "System.Numerics.Tensors.ReadOnlyTensorSpan{float}") + ", State)\"/> calls: every recurrent layer's h (and c), zero when created.</summary>");
-        w.Open("public sealed class State");
+        w.Open("public sealed class State : global::Dsl.IModelState");
         w.Open("public State(int batch)");
         w.Line("if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, \"must be positive\");");
         w.Line("Batch = batch;");

@@ -181,6 +181,47 @@ CASES = [
     ("LstmSingleStep", [("embedding", 5, 3), ("lstm", 4), ("dense", 5)], 1, 1, "ce"),
 ]
 
+OPTIMIZERS = {
+    # name: (constructor, the C# optimiser it checks: Dsl.Tests/Runtime/OptimizerTests.cs)
+    "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
+    "sgd_momentum": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01),
+    "sgd_nesterov": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.8, nesterov=True),
+    "sgd_dampening": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.7, dampening=0.3),
+    "adam": lambda ps: torch.optim.Adam(ps, lr=0.01),
+    "adam_l2": lambda ps: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.1),
+    "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.05),
+    "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01),
+    "rmsprop_centered_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01),
+}
+
+
+def make_optimizers(steps=5):
+    torch.manual_seed(7)
+    start = torch.randn(3, 4)
+    grads = [torch.randn(3, 4) for _ in range(steps)]
+    out = {"param": start}
+    for k, g in enumerate(grads):
+        out[f"grad.{k}"] = g
+    for name, make_opt in OPTIMIZERS.items():
+        p = nn.Parameter(start.clone())
+        opt = make_opt([p])
+        for k, g in enumerate(grads):
+            p.grad = g.clone()
+            opt.step()
+            out[f"{name}.step{k + 1}"] = p.detach().clone()
+    # clip_grad_norm_ over two tensors, 2-norm and max-norm
+    for norm_type, tag in ((2.0, "l2"), (float("inf"), "inf")):
+        a, b = nn.Parameter(torch.zeros(3, 4)), nn.Parameter(torch.zeros(5))
+        a.grad, b.grad = grads[0].clone(), torch.randn(5) * 3
+        out[f"clip_{tag}.b_before"] = b.grad.clone()
+        total = torch.nn.utils.clip_grad_norm_([a, b], max_norm=0.5, norm_type=norm_type)
+        out[f"clip_{tag}.norm"] = total.reshape(1)
+        out[f"clip_{tag}.a"], out[f"clip_{tag}.b"] = a.grad, b.grad
+    save_safetensors(os.path.join(HERE, "optimizers.safetensors"), out)
+    print(f"optimizers: {len(OPTIMIZERS)} configurations, {steps} steps")
+
+
 if __name__ == "__main__":
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+    make_optimizers()

@@ -26,15 +26,15 @@ public class ParityTests
         var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
 
         float[] output = model.Forward(expected["input"]);
-        Numerics.AssertClose(expected["output"].ToFloat(), output, $"{name} output");
+        Tolerance.AssertClose(expected["output"].ToFloat(), output, $"{name} output");
 
         model.Parameters.ZeroGrad();
         float loss = model.Backward(expected["input"], expected["targets"]);
-        Numerics.AssertClose(expected["loss"].ToFloat(), new[] { loss }, $"{name} loss");
+        Tolerance.AssertClose(expected["loss"].ToFloat(), new[] { loss }, $"{name} loss");
         int checkedGradients = 0;
         foreach (Parameter p in model.Parameters)
         {
-            Numerics.AssertClose(expected["grad." + p.Name].ToFloat(), p.GradAsSpan().ToArray(), $"{name} grad.{p.Name}");
+            Tolerance.AssertClose(expected["grad." + p.Name].ToFloat(), p.GradAsSpan().ToArray(), $"{name} grad.{p.Name}");
             checkedGradients++;
         }
         Assert.Equal(expected.Keys.Count(k => k.StartsWith("grad.", StringComparison.Ordinal)), checkedGradients);
@@ -52,7 +52,7 @@ public class ParityTests
         foreach (Parameter p in model.Parameters)
         {
             float[] twice = expected["grad." + p.Name].ToFloat().Select(v => 2 * v).ToArray();
-            Numerics.AssertClose(twice, p.GradAsSpan().ToArray(), $"{name} 2 × grad.{p.Name}");
+            Tolerance.AssertClose(twice, p.GradAsSpan().ToArray(), $"{name} 2 × grad.{p.Name}");
         }
     }
 }

@@ -2,7 +2,7 @@ using Xunit.Sdk;
 
 namespace Dsl.Tests;
 
-internal static class Numerics
+internal static class Tolerance
 {
     /// <summary>
     /// Asserts |actual − expected| ≤ rtol · |expected| + atol element-wise, with atol = rtol · 0.01 · max|expected|

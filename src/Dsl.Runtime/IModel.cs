@@ -1,0 +1,60 @@
+using System.Numerics.Tensors;
+
+namespace Dsl;
+
+/// <summary>The recurrent state a model carries between <see cref="IModel{TInput}.Step(ReadOnlyTensorSpan{TInput}, IModelState)"/> calls.</summary>
+public interface IModelState
+{
+    /// <summary>Number of sequences advanced together.</summary>
+    int Batch { get; }
+
+    /// <summary>Sets every state back to zero (a new sequence).</summary>
+    void Reset();
+}
+
+/// <summary>
+/// What every generated model offers, for code that works with any model: training loops,
+/// decoders, tools. <typeparamref name="TInput"/> is <c>int</c> for token models (an
+/// <c>[Embedding]</c> first) and <c>float</c> for feature models (an <c>[Input]</c> first).
+/// </summary>
+public interface IModel<TInput>
+{
+    /// <summary>The model's parameters in PyTorch state_dict order.</summary>
+    ParameterSet Parameters { get; }
+
+    /// <summary>Features per step, or the vocabulary size of a token model.</summary>
+    int InputWidth { get; }
+
+    /// <summary>Width of the output.</summary>
+    int OutputWidth { get; }
+
+    /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for [batch, OutputWidth].</summary>
+    bool ReturnsSequences { get; }
+
+    /// <summary>Inference on [batch, steps] token ids or [batch, steps, features].</summary>
+    Tensor<float> Forward(ReadOnlyTensorSpan<TInput> input);
+
+    /// <summary>Inference into a caller's buffer.</summary>
+    void Forward(ReadOnlyTensorSpan<TInput> input, TensorSpan<float> destination);
+
+    /// <summary>Training step against class ids (softmax cross-entropy; negative ids ignored): returns the mean loss and accumulates gradients.</summary>
+    float Backward(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<int> targets);
+
+    /// <summary>Training step against float targets (mean squared error): returns the mean loss and accumulates gradients.</summary>
+    float Backward(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<float> targets);
+
+    /// <summary>Mean cross-entropy in inference mode, without gradients.</summary>
+    float Loss(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<int> targets);
+
+    /// <summary>Mean squared error in inference mode, without gradients.</summary>
+    float Loss(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<float> targets);
+
+    /// <summary>A zero state for <paramref name="batch"/> sequences.</summary>
+    IModelState CreateState(int batch = 1);
+
+    /// <summary>Advances one step ([batch] token ids or [batch, features]); returns [batch, OutputWidth].</summary>
+    Tensor<float> Step(ReadOnlyTensorSpan<TInput> input, IModelState state);
+
+    /// <summary>Advances one step into a caller's buffer [batch, OutputWidth].</summary>
+    void Step(ReadOnlyTensorSpan<TInput> input, IModelState state, TensorSpan<float> destination);
+}

@@ -1,0 +1,49 @@
+using Dsl;
+
+// Tiny models with odd sizes for finite-difference gradient checks: every layer kind and option.
+namespace Dsl.Tests.Models;
+
+[Embedding(vocab: 5, dim: 3)]
+[Rnn(hidden: 7)]
+[Dense(5)]
+public partial class GcRnnTanh;
+
+[Input(features: 3)]
+[Rnn(hidden: 5, Activation = Activation.Relu, Layers = 2, Bidirectional = true)]
+[Dense(3)]
+public partial class GcRnnReluStackedBidirectional;
+
+[Input(features: 3)]
+[Lstm(hidden: 5, Layers = 2, Bidirectional = true, ReturnSequences = false)]
+[Dense(3, Activation = Activation.Tanh)]
+public partial class GcLstmBidirectionalManyToOne;
+
+[Embedding(vocab: 7, dim: 3)]
+[Gru(hidden: 5)]
+[Dense(7, Activation = Activation.Sigmoid)]
+public partial class GcGru;
+
+[Input(features: 5)]
+[Gru(hidden: 3, ResetAfter = false, Bidirectional = true, Layers = 2)]
+[Dense(3, Activation = Activation.Tanh)]
+public partial class GcGruChoStackedBidirectional;
+
+[Embedding(vocab: 5, dim: 3)]
+[Dropout(0.3f)]
+[Lstm(hidden: 3, Layers = 3, Dropout = 0.4f)]
+[Dropout(0.2f)]
+[Dense(5)]
+public partial class GcDropout;
+
+[Input(features: 3)]
+[Gru(hidden: 5, Layers = 2, ReturnSequences = false, Dropout = 0.25f)]
+[Dropout(0.25f)]
+[Dense(7, Activation = Activation.Tanh)]
+[Dense(3)]
+public partial class GcGruManyToOneDense;
+
+[Input(features: 3)]
+[Lstm(hidden: 5, ForgetBias = 0f, WeightInit = Init.PyTorch, RecurrentInit = Init.PyTorch)]
+[Rnn(hidden: 3, Name = "decoder")]
+[Dense(3, Name = "head")]
+public partial class GcNamedStack;

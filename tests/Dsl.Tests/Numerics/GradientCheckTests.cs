@@ -1,0 +1,74 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Numerics;
+
+/// <summary>
+/// Central finite differences against the analytic gradients of Backward, for every layer kind and option.
+/// Each loss evaluation builds a fresh model from the same seed, so dropout draws the same mask every time
+/// and the check covers training mode exactly.
+/// </summary>
+public class GradientCheckTests
+{
+    private const float Epsilon = 1e-2f;
+
+    [Fact] public void RnnTanh() => CheckTokens(() => new GcRnnTanh(seed: 3), vocab: 5, classes: 5, batch: 3, steps: 5);
+    [Fact] public void RnnReluStackedBidirectional() => CheckFeatures(() => new GcRnnReluStackedBidirectional(seed: 4), features: 3, outputShape: [2, 5, 3], batch: 2, steps: 5);
+    [Fact] public void LstmBidirectionalManyToOne() => CheckFeatures(() => new GcLstmBidirectionalManyToOne(seed: 5), features: 3, outputShape: [3, 3], batch: 3, steps: 4);
+    [Fact] public void Gru() => CheckTokens(() => new GcGru(seed: 6), vocab: 7, classes: 7, batch: 3, steps: 5);
+    [Fact] public void GruChoStackedBidirectional() => CheckFeatures(() => new GcGruChoStackedBidirectional(seed: 7), features: 5, outputShape: [2, 3, 3], batch: 2, steps: 3);
+    [Fact] public void DropoutEverywhere() => CheckTokens(() => new GcDropout(seed: 8), vocab: 5, classes: 5, batch: 3, steps: 4);
+    [Fact] public void GruManyToOneThroughDenseStack() => CheckFeatures(() => new GcGruManyToOneDense(seed: 9), features: 3, outputShape: [3, 3], batch: 3, steps: 5);
+    [Fact] public void NamedLayersWithOverriddenInit() => CheckFeatures(() => new GcNamedStack(seed: 10), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
+
+    private static void CheckTokens(Func<IModel<int>> create, int vocab, int classes, int batch, int steps)
+    {
+        var rng = new Rng(42);
+        var x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(vocab)).ToArray();
+        var y = Enumerable.Range(0, batch * steps).Select(i => i % 5 == 2 ? -1 : rng.NextInt(classes)).ToArray();
+        Check(create, m => m.Backward(new ReadOnlyTensorSpan<int>(x, [batch, steps]), new ReadOnlyTensorSpan<int>(y, [batch, steps])));
+    }
+
+    private static void CheckFeatures(Func<IModel<float>> create, int features, nint[] outputShape, int batch, int steps)
+    {
+        var rng = new Rng(43);
+        var x = Enumerable.Range(0, batch * steps * features).Select(_ => rng.NextNormal()).ToArray();
+        int outLength = (int)outputShape.Aggregate((a, b) => a * b);
+        var y = Enumerable.Range(0, outLength).Select(_ => rng.NextNormal()).ToArray();
+        Check(create, m => m.Backward(new ReadOnlyTensorSpan<float>(x, [batch, steps, features]), new ReadOnlyTensorSpan<float>(y, outputShape)));
+    }
+
+    private static void Check<TIn>(Func<IModel<TIn>> create, Func<IModel<TIn>, float> backward)
+    {
+        IModel<TIn> reference = create();
+        backward(reference);
+        var rng = new Rng(7);
+        int checkedCount = 0;
+        foreach (Parameter p in reference.Parameters)
+        {
+            // Every coordinate of small tensors; a seeded sample of larger ones.
+            var indices = p.Length <= 24 ? Enumerable.Range(0, p.Length) : Enumerable.Range(0, 24).Select(_ => rng.NextInt(p.Length)).Distinct();
+            foreach (int i in indices)
+            {
+                float analytic = p.GradAsSpan()[i];
+                float plus = Evaluate(create, backward, reference, p.Name, i, +Epsilon);
+                float minus = Evaluate(create, backward, reference, p.Name, i, -Epsilon);
+                float numeric = (plus - minus) / (2 * Epsilon);
+                float tolerance = 2e-2f * MathF.Max(MathF.Abs(analytic), MathF.Abs(numeric)) + 3e-4f;
+                Assert.True(MathF.Abs(numeric - analytic) <= tolerance,
+                    $"{p.Name}[{i}]: analytic {analytic:G6}, numeric {numeric:G6} (|diff| {MathF.Abs(numeric - analytic):E2} > {tolerance:E2})");
+                checkedCount++;
+            }
+        }
+        Assert.True(checkedCount > 0);
+    }
+
+    private static float Evaluate<TIn>(Func<IModel<TIn>> create, Func<IModel<TIn>, float> backward, IModel<TIn> reference, string name, int index, float delta)
+    {
+        IModel<TIn> model = create();
+        foreach (Parameter p in model.Parameters) reference.Parameters[p.Name].AsSpan().CopyTo(p.AsSpan());
+        model.Parameters[name].AsSpan()[index] += delta;
+        return backward(model);
+    }
+}

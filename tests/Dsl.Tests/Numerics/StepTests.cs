@@ -1,0 +1,100 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Dsl.Tests.Parity;
+using Xunit;
+
+namespace Dsl.Tests.Numerics;
+
+/// <summary>Stepping one token at a time from a carried State gives what Forward gives over the whole sequence.</summary>
+public class StepTests
+{
+    [Fact] public void LstmStepsMatchForward() => StepsMatchForward(new Models.Lstm(seed: 1), vocab: 11);
+    [Fact] public void GruStepsMatchForward() => StepsMatchForward(new Models.Gru(seed: 2), vocab: 9);
+    [Fact] public void RnnStepsMatchForward() => StepsMatchForward(new RnnTanh(seed: 3), vocab: 7);
+    [Fact] public void StackedLstmAndGruStepsMatchForward() => StepsMatchForward(new LstmGruDense(seed: 4), vocab: 10);
+    [Fact] public void ChoGruStepsMatchForward() => FeatureStepsMatchForward(new GruCho(seed: 5), features: 3);
+
+    [Fact]
+    public void ManyToOneStepAfterLastInputMatchesForward()
+    {
+        var model = new LstmStackedManyToOne(seed: 6);
+        const int batch = 2, steps = 4, features = 4;
+        var rng = new Rng(1);
+        float[] x = Enumerable.Range(0, batch * steps * features).Select(_ => rng.NextNormal()).ToArray();
+        float[] expected = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [batch, steps, features])));
+        var state = model.CreateState(batch);
+        float[] last = [];
+        for (int t = 0; t < steps; t++)
+        {
+            float[] xt = new float[batch * features];
+            for (int b = 0; b < batch; b++) Array.Copy(x, (b * steps + t) * features, xt, b * features, features);
+            last = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<float>(xt, [batch, features]), state));
+        }
+        Assert.Equal(batch * LstmStackedManyToOne.OutputWidth, last.Length);
+        Tolerance.AssertClose(expected, last, "many-to-one step");
+    }
+
+    [Fact]
+    public void ResetStartsANewSequence()
+    {
+        var model = new Models.Lstm(seed: 7);
+        var state = model.CreateState();
+        float[] first = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([3], [1]), state));
+        model.Step(new ReadOnlyTensorSpan<int>([4], [1]), state);
+        state.Reset();
+        float[] again = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([3], [1]), state));
+        Assert.Equal(first, again);
+    }
+
+    [Fact]
+    public void BidirectionalModelsCannotStep()
+    {
+        Assert.False(LstmStackedBidirectional.CanStep);
+        var model = new LstmStackedBidirectional();
+        Assert.Throws<NotSupportedException>(() => model.CreateState());
+    }
+
+    [Fact]
+    public void StepRejectsAStateOfTheWrongBatch()
+    {
+        var model = new Models.Lstm();
+        var state = model.CreateState(batch: 2);
+        var e = Assert.Throws<ArgumentException>(() => model.Step(new ReadOnlyTensorSpan<int>([1, 2, 3], [3]), state));
+        Assert.Contains("expected batch (the state's batch size) = 2 but got 3", e.Message);
+    }
+
+    private static void StepsMatchForward(IModel<int> model, int vocab)
+    {
+        const int batch = 3, steps = 6;
+        var rng = new Rng(9);
+        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(vocab)).ToArray();
+        float[] expected = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(x, [batch, steps])));
+        int c = model.OutputWidth;
+        IModelState state = model.CreateState(batch);
+        for (int t = 0; t < steps; t++)
+        {
+            int[] xt = Enumerable.Range(0, batch).Select(b => x[b * steps + t]).ToArray();
+            float[] y = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>(xt, [batch]), state));
+            for (int b = 0; b < batch; b++)
+                Tolerance.AssertClose(expected.AsSpan((b * steps + t) * c, c), y.AsSpan(b * c, c), $"step {t}, sequence {b}");
+        }
+    }
+
+    private static void FeatureStepsMatchForward(IModel<float> model, int features)
+    {
+        const int batch = 2, steps = 5;
+        var rng = new Rng(10);
+        float[] x = Enumerable.Range(0, batch * steps * features).Select(_ => rng.NextNormal()).ToArray();
+        float[] expected = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [batch, steps, features])));
+        int c = model.OutputWidth;
+        IModelState state = model.CreateState(batch);
+        for (int t = 0; t < steps; t++)
+        {
+            float[] xt = new float[batch * features];
+            for (int b = 0; b < batch; b++) Array.Copy(x, (b * steps + t) * features, xt, b * features, features);
+            float[] y = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<float>(xt, [batch, features]), state));
+            for (int b = 0; b < batch; b++)
+                Tolerance.AssertClose(expected.AsSpan((b * steps + t) * c, c), y.AsSpan(b * c, c), $"step {t}, sequence {b}");
+        }
+    }
+}

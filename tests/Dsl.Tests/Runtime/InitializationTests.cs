@@ -1,0 +1,117 @@
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>Parameters are initialised deterministically with the literature's defaults.</summary>
+public class InitializationTests
+{
+    [Fact]
+    public void TheSameSeedGivesTheSameWeightsAndAnotherSeedOthers()
+    {
+        var a = new LstmStackedBidirectional(seed: 11);
+        var b = new LstmStackedBidirectional(seed: 11);
+        var c = new LstmStackedBidirectional(seed: 12);
+        foreach (Parameter p in a.Parameters)
+        {
+            Assert.Equal(p.AsSpan().ToArray(), b.Parameters[p.Name].AsSpan().ToArray());
+            if (!p.Name.Contains("bias")) Assert.NotEqual(p.AsSpan().ToArray(), c.Parameters[p.Name].AsSpan().ToArray());
+        }
+    }
+
+    [Fact]
+    public void ParametersFollowPyTorchStateDictNamesOrderAndShapes()
+    {
+        var model = new LstmStackedBidirectional();
+        Assert.Equal(new[]
+        {
+            "lstm.weight_ih_l0", "lstm.weight_hh_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0",
+            "lstm.weight_ih_l0_reverse", "lstm.weight_hh_l0_reverse", "lstm.bias_ih_l0_reverse", "lstm.bias_hh_l0_reverse",
+            "lstm.weight_ih_l1", "lstm.weight_hh_l1", "lstm.bias_ih_l1", "lstm.bias_hh_l1",
+            "lstm.weight_ih_l1_reverse", "lstm.weight_hh_l1_reverse", "lstm.bias_ih_l1_reverse", "lstm.bias_hh_l1_reverse",
+            "dense.weight", "dense.bias",
+        }, model.Parameters.Select(p => p.Name));
+        Assert.Equal(new[] { 16, 3 }, model.Parameters["lstm.weight_ih_l0"].Shape.ToArray());
+        Assert.Equal(new[] { 16, 8 }, model.Parameters["lstm.weight_ih_l1"].Shape.ToArray());
+        Assert.Equal(new[] { 16, 4 }, model.Parameters["lstm.weight_hh_l1_reverse"].Shape.ToArray());
+        Assert.Equal(new[] { 3, 8 }, model.Parameters["dense.weight"].Shape.ToArray());
+    }
+
+    [Fact]
+    public void RepeatedAndExplicitNamesArePrefixes()
+    {
+        Assert.Contains(new LstmGruDense().Parameters, p => p.Name == "dense_1.weight");
+        var named = new GcNamedStack();
+        Assert.Equal(new[] { "lstm", "decoder", "head" }, named.Parameters.Select(p => p.Name.Split('.')[0]).Distinct());
+    }
+
+    [Fact]
+    public void RecurrentWeightsAreOrthogonalPerGateAndInputWeightsXavier()
+    {
+        var model = new Models.Lstm(seed: 3); // X = 5, H = 7
+        float[] whh = model.Parameters["lstm.weight_hh_l0"].AsSpan().ToArray();
+        const int H = 7;
+        for (int gate = 0; gate < 4; gate++)
+        {
+            for (int i = 0; i < H; i++)
+            {
+                for (int j = 0; j < H; j++)
+                {
+                    double dot = 0;
+                    for (int k = 0; k < H; k++) dot += whh[(gate * H + i) * H + k] * whh[(gate * H + j) * H + k];
+                    Assert.Equal(i == j ? 1.0 : 0.0, dot, 1e-5);
+                }
+            }
+        }
+        float bound = MathF.Sqrt(6f / (5 + 4 * H));
+        Assert.All(model.Parameters["lstm.weight_ih_l0"].AsSpan().ToArray(), v => Assert.InRange(v, -bound, bound));
+    }
+
+    [Fact]
+    public void LstmForgetBiasIsOneAndOtherBiasesZero()
+    {
+        var model = new Models.Lstm();
+        float[] bih = model.Parameters["lstm.bias_ih_l0"].AsSpan().ToArray();
+        Assert.Equal(Enumerable.Repeat(0f, 7).Concat(Enumerable.Repeat(1f, 7)).Concat(Enumerable.Repeat(0f, 14)), bih);
+        Assert.All(model.Parameters["lstm.bias_hh_l0"].AsSpan().ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(model.Parameters["dense.bias"].AsSpan().ToArray(), v => Assert.Equal(0f, v));
+        // ForgetBias = 0 and PyTorch's uniform initialiser override the defaults.
+        var named = new GcNamedStack();
+        Assert.All(named.Parameters["lstm.bias_ih_l0"].AsSpan().ToArray(), v => Assert.Equal(0f, v));
+        float bound = 1f / MathF.Sqrt(5);
+        Assert.All(named.Parameters["lstm.weight_hh_l0"].AsSpan().ToArray(), v => Assert.InRange(v, -bound, bound));
+    }
+
+    [Fact]
+    public void ReluLayersUseHeInitialisation()
+    {
+        var model = new RnnStackedBidirectional(); // Dense(6, Relu) after a bidirectional RNN of 2 × 3
+        float bound = MathF.Sqrt(6f / 6);
+        float[] w = model.Parameters["dense.weight"].AsSpan().ToArray();
+        Assert.All(w, v => Assert.InRange(v, -bound, bound));
+        Assert.True(w.Max(MathF.Abs) > MathF.Sqrt(6f / (6 + 6)), "He's bound is wider than Xavier's; some weight should use it");
+    }
+
+    [Fact]
+    public void OrthogonalHandlesTallAndWideMatrices()
+    {
+        var rng = new Rng(1);
+        foreach (var (rows, cols) in new[] { (3, 8), (8, 3), (5, 5) })
+        {
+            var w = new float[rows * cols];
+            Initializers.Orthogonal(w, rows, cols, rng);
+            int n = Math.Min(rows, cols);
+            bool byRows = rows <= cols;
+            for (int i = 0; i < n; i++)
+            {
+                for (int j = 0; j < n; j++)
+                {
+                    double dot = 0;
+                    for (int k = 0; k < (byRows ? cols : rows); k++)
+                        dot += byRows ? w[i * cols + k] * w[j * cols + k] : w[k * cols + i] * w[k * cols + j];
+                    Assert.Equal(i == j ? 1.0 : 0.0, dot, 1e-5);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>Each optimiser matches torch.optim step for step over five steps on the same gradients (fixture: optimizers.safetensors).</summary>
+public class OptimizerTests
+{
+    private static readonly Dictionary<string, SafeTensor> Fixture = SafeTensors.Read(Tests.Fixture.Path("optimizers.safetensors"));
+
+    public static TheoryData<string> Configurations => new()
+    {
+        "sgd", "sgd_momentum", "sgd_nesterov", "sgd_dampening", "adam", "adam_l2", "adamw", "rmsprop", "rmsprop_centered_momentum",
+    };
+
+    private static Optimizer Create(string name, Parameter p) => name switch
+    {
+        "sgd" => new Sgd([p], learningRate: 0.1f),
+        "sgd_momentum" => new Sgd([p], learningRate: 0.05f, momentum: 0.9f, weightDecay: 0.01f),
+        "sgd_nesterov" => new Sgd([p], learningRate: 0.05f, momentum: 0.8f, nesterov: true),
+        "sgd_dampening" => new Sgd([p], learningRate: 0.05f, momentum: 0.7f, dampening: 0.3f),
+        "adam" => new Adam([p], learningRate: 0.01f),
+        "adam_l2" => new Adam([p], learningRate: 0.02f, beta1: 0.8f, beta2: 0.99f, epsilon: 1e-6f, weightDecay: 0.1f),
+        "adamw" => new AdamW([p], learningRate: 0.01f, weightDecay: 0.05f),
+        "rmsprop" => new RmsProp([p], learningRate: 0.01f),
+        "rmsprop_centered_momentum" => new RmsProp([p], learningRate: 0.01f, alpha: 0.9f, momentum: 0.5f, centered: true, weightDecay: 0.01f),
+        _ => throw new ArgumentException(name),
+    };
+
+    [Theory]
+    [MemberData(nameof(Configurations))]
+    public void MatchesTorchOptimStepForStep(string name)
+    {
+        var p = new Parameter("w", 3, 4);
+        Fixture["param"].ToFloat().CopyTo(p.AsSpan());
+        Optimizer optimizer = Create(name, p);
+        for (int k = 0; k < 5; k++)
+        {
+            Fixture[$"grad.{k}"].ToFloat().CopyTo(p.GradAsSpan());
+            optimizer.Step();
+            Tolerance.AssertClose(Fixture[$"{name}.step{k + 1}"].ToFloat(), p.AsSpan(), $"{name} after step {k + 1}", rtol: 1e-5f);
+        }
+        Assert.Equal(5, optimizer.StepCount);
+    }
+
+    [Theory]
+    [InlineData("l2", 2f)]
+    [InlineData("inf", float.PositiveInfinity)]
+    public void ClipGradNormMatchesClipGradNorm_(string tag, float normType)
+    {
+        var a = new Parameter("a", 3, 4);
+        var b = new Parameter("b", 5);
+        Fixture["grad.0"].ToFloat().CopyTo(a.GradAsSpan());
+        Fixture[$"clip_{tag}.b_before"].ToFloat().CopyTo(b.GradAsSpan());
+        var set = new ParameterSet([a, b]);
+        float norm = Fixture[$"clip_{tag}.norm"].ToFloat()[0];
+        float total = set.ClipGradNorm(maxNorm: 0.5f, normType: normType);
+        Assert.Equal(norm, total, 1e-4f);
+        Tolerance.AssertClose(Fixture[$"clip_{tag}.a"].ToFloat(), a.GradAsSpan(), $"clipped a ({tag})");
+        Tolerance.AssertClose(Fixture[$"clip_{tag}.b"].ToFloat(), b.GradAsSpan(), $"clipped b ({tag})");
+    }
+
+    [Fact]
+    public void ClipGradValueClampsEachValue()
+    {
+        var p = new Parameter("p", 4);
+        new[] { -3f, -0.5f, 0.2f, 9f }.CopyTo(p.GradAsSpan());
+        new ParameterSet([p]).ClipGradValue(1f);
+        Assert.Equal(new[] { -1f, -0.5f, 0.2f, 1f }, p.GradAsSpan().ToArray());
+    }
+
+    [Fact]
+    public void ClipGradNormLeavesSmallGradientsAlone()
+    {
+        var p = new Parameter("p", 2);
+        new[] { 0.3f, 0.4f }.CopyTo(p.GradAsSpan());
+        float norm = new ParameterSet([p]).ClipGradNorm(1f);
+        Assert.Equal(0.5f, norm, 1e-6f);
+        Assert.Equal(new[] { 0.3f, 0.4f }, p.GradAsSpan().ToArray());
+    }
+}

@@ -1,0 +1,138 @@
+using System.Buffers.Binary;
+using System.Text;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+public sealed class SafeTensorsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dsl-safetensors-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string PathOf(string name) => Path.Combine(_dir, name);
+
+    [Fact]
+    public void SaveThenLoadRoundTripsEveryParameterExactly()
+    {
+        var source = new LstmStackedBidirectional(seed: 1);
+        source.Parameters.Save(PathOf("m.safetensors"));
+        var target = new LstmStackedBidirectional(seed: 2);
+        Assert.NotEqual(source.Parameters[0].AsSpan().ToArray(), target.Parameters[0].AsSpan().ToArray());
+        target.Parameters.Load(PathOf("m.safetensors"));
+        foreach (Parameter p in source.Parameters) Assert.Equal(p.AsSpan().ToArray(), target.Parameters[p.Name].AsSpan().ToArray());
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+    }
+
+    [Fact]
+    public void TheFileUsesPyTorchNamesShapesAndF32()
+    {
+        new Models.Lstm().Parameters.Save(PathOf("m.safetensors"));
+        var tensors = SafeTensors.Read(PathOf("m.safetensors"));
+        Assert.Equal(new[] { "dense.bias", "dense.weight", "embedding.weight", "lstm.bias_hh_l0", "lstm.bias_ih_l0", "lstm.weight_hh_l0", "lstm.weight_ih_l0" },
+            tensors.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new long[] { 28, 5 }, tensors["lstm.weight_ih_l0"].Shape);
+        Assert.All(tensors.Values, t => Assert.Equal(SafeTensorsDType.F32, t.DType));
+    }
+
+    [Fact]
+    public void MissingTensorIsNamedAndNothingIsLoaded()
+    {
+        var other = new Models.Gru(); // embedding 9×4, gru, dense: no lstm tensors
+        other.Parameters.Save(PathOf("gru.safetensors"));
+        var model = new Models.Lstm(seed: 3);
+        float[] before = model.Parameters["embedding.weight"].AsSpan().ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => model.Parameters.Load(PathOf("gru.safetensors")));
+        Assert.Contains("missing tensor 'lstm.weight_ih_l0' [28, 5]", e.Message);
+        Assert.Contains("unexpected tensor 'gru.weight_ih_l0'", e.Message);
+        Assert.Contains("tensor 'embedding.weight' has shape [9, 4], expected [11, 5]", e.Message);
+        Assert.Equal(before, model.Parameters["embedding.weight"].AsSpan().ToArray());
+    }
+
+    [Fact]
+    public void WronglyShapedTensorIsNamed()
+    {
+        string path = PathOf("bad.safetensors");
+        var model = new Models.Lstm();
+        var tensors = model.Parameters.Select(p => (p.Name, (ReadOnlyMemory<int>)(p.Name == "dense.bias" ? new[] { 12 } : p.Shape.ToArray()),
+            (ReadOnlyMemory<float>)new float[p.Name == "dense.bias" ? 12 : p.Length]));
+        SafeTensors.Write(path, tensors);
+        var e = Assert.Throws<InvalidDataException>(() => model.Parameters.Load(path));
+        Assert.Contains("tensor 'dense.bias' has shape [12], expected [11]", e.Message);
+    }
+
+    [Fact]
+    public void TruncatedOrCorruptFilesAreRejectedClearly()
+    {
+        string path = PathOf("m.safetensors");
+        new Models.Lstm().Parameters.Save(path);
+        byte[] bytes = File.ReadAllBytes(path);
+        File.WriteAllBytes(PathOf("short.safetensors"), bytes[..(bytes.Length - 10)]);
+        var e = Assert.Throws<InvalidDataException>(() => new Models.Lstm().Parameters.Load(PathOf("short.safetensors")));
+        Assert.Contains("outside the", e.Message);
+
+        File.WriteAllBytes(PathOf("tiny.safetensors"), [1, 2, 3]);
+        Assert.Throws<InvalidDataException>(() => new Models.Lstm().Parameters.Load(PathOf("tiny.safetensors")));
+
+        byte[] header = Encoding.UTF8.GetBytes("{not json");
+        byte[] junk = new byte[8 + header.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(junk, (ulong)header.Length);
+        header.CopyTo(junk, 8);
+        File.WriteAllBytes(PathOf("junk.safetensors"), junk);
+        Assert.Contains("not valid JSON", Assert.Throws<InvalidDataException>(() => SafeTensors.Read(PathOf("junk.safetensors"))).Message);
+    }
+
+    [Fact]
+    public void FailedSaveLeavesThePreviousFileIntactAndNoTemporaryBehind()
+    {
+        string path = PathOf("m.safetensors");
+        var model = new Models.Lstm(seed: 1);
+        model.Parameters.Save(path);
+        byte[] before = File.ReadAllBytes(path);
+
+        // A save whose final rename cannot happen (the destination is a directory) fails without trace.
+        string dirPath = PathOf("taken");
+        Directory.CreateDirectory(dirPath);
+        Assert.ThrowsAny<IOException>(() => model.Parameters.Save(dirPath));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+
+        // A save into a folder that does not exist fails before touching anything.
+        Assert.ThrowsAny<IOException>(() => model.Parameters.Save(Path.Combine(_dir, "missing", "m.safetensors")));
+
+        // A save that fails while building the file leaves the old checkpoint byte for byte.
+        var duplicate = new (string, ReadOnlyMemory<int>, ReadOnlyMemory<float>)[] { ("a", new[] { 1 }, new float[1]), ("a", new[] { 1 }, new float[1]) };
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, duplicate));
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+    }
+
+    [Fact]
+    public void HalfAndDoublePrecisionWeightsConvertOnLoad()
+    {
+        string path = PathOf("f64.safetensors");
+        var model = new RnnTanh(seed: 4);
+        // Write a float64 file by hand, as torch.save_file would for a .double() model.
+        var header = new StringBuilder("{");
+        long offset = 0;
+        var data = new List<byte>();
+        foreach (Parameter p in model.Parameters)
+        {
+            header.Append($"\"{p.Name}\":{{\"dtype\":\"F64\",\"shape\":[{string.Join(",", p.Shape.ToArray())}],\"data_offsets\":[{offset},{offset + 8 * p.Length}]}},");
+            foreach (float v in p.AsSpan()) data.AddRange(BitConverter.GetBytes((double)v));
+            offset += 8 * p.Length;
+        }
+        header.Length--;
+        header.Append('}');
+        byte[] h = Encoding.UTF8.GetBytes(header.ToString());
+        using (var f = File.Create(path))
+        {
+            f.Write(BitConverter.GetBytes((ulong)h.Length));
+            f.Write(h);
+            f.Write(data.ToArray());
+        }
+        var loaded = new RnnTanh(seed: 5);
+        loaded.Parameters.Load(path);
+        foreach (Parameter p in model.Parameters) Assert.Equal(p.AsSpan().ToArray(), loaded.Parameters[p.Name].AsSpan().ToArray());
+    }
+}
