@@ -16,7 +16,7 @@ internal static partial class ModelEmitter
         w.Open($"private void {l.Name}_forward(Workspace ws)");
         w.Line($"const int D = {D};");
         w.Line($"{RoSpan} table = {weight}.AsSpan();");
-        w.Line($"for (int r = 0; r < ws.{Lowerer.Tokens}.Length; r++) table.Slice(ws.{Lowerer.Tokens}[r] * D, D).CopyTo(ws.{layer.Out}.AsSpan(r * D, D));");
+        w.Line($"for (int r = 0; r < ws.{Lowerer.Tokens}.Length; r++) table.Slice(ws.{Lowerer.Tokens}[r] * D, D).CopyTo({Slice($"ws.{layer.Out}", "r * D", "D")});");
         w.Close();
         w.Line();
         w.Line($"// {l.Name} backward: dweight[tokens[t, b]] += dout[t, b]");
@@ -25,7 +25,7 @@ internal static partial class ModelEmitter
         w.Line($"{Span} dtable = {weight}.GradAsSpan();");
         w.Open($"for (int r = 0; r < ws.{Lowerer.Tokens}.Length; r++)");
         w.Line($"{Span} row = dtable.Slice(ws.{Lowerer.Tokens}[r] * D, D);");
-        w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.{layer.DOut}.AsSpan(r * D, D), row);");
+        w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(row, {Slice($"ws.{layer.DOut}", "r * D", "D")}, row);");
         w.Close();
         w.Close();
         w.Line();
@@ -65,7 +65,7 @@ internal static partial class ModelEmitter
         w.Line($"// {l.Name}: {Shape(l.InIsSequence, l.InWidth)} -> same; training: out = x ⊙ mask (p = {p}), inference: out = x");
         w.Open($"private void {l.Name}_forward(Workspace ws, bool training)");
         w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.{layer.In}, ws.{layer.Mask}, ws.{layer.Out}, {p}, _dropoutRng);");
-        w.Line($"else ws.{layer.In}.AsSpan().CopyTo(ws.{layer.Out});");
+        w.Line($"else {Whole($"ws.{layer.In}")}.CopyTo(ws.{layer.Out});");
         w.Close();
         w.Line();
         w.Line($"// {l.Name} backward: dx = dout ⊙ mask");

@@ -34,7 +34,7 @@ internal static partial class ModelEmitter
             {
                 w.Line($"// dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
                 w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.{sub.Y}, ws.{sub.Mask}, ws.{sub.NextX}, {SourceWriter.Float(l.Spec.Dropout)}, _dropoutRng);");
-                w.Line($"else ws.{sub.Y}.AsSpan().CopyTo(ws.{sub.NextX});");
+                w.Line($"else {Whole($"ws.{sub.Y}")}.CopyTo(ws.{sub.NextX});");
             }
         }
         if (plan.Model.CanStep)
@@ -43,8 +43,8 @@ internal static partial class ModelEmitter
             w.Line("// one step was taken (T = 1): the new state is that step's h (and c)");
             foreach (SubLayerPlan sub in layer.SubLayers)
             {
-                w.Line($"ws.{sub.Y}.AsSpan(0, B * {H}).CopyTo(state.{sub.StateH});");
-                if (sub.StateC is not null) w.Line($"ws.{sub.Directions[0].Aux}.AsSpan(0, B * {H}).CopyTo(state.{sub.StateC});");
+                w.Line($"{Slice($"ws.{sub.Y}", "0", $"B * {H}")}.CopyTo(state.{sub.StateH});");
+                if (sub.StateC is not null) w.Line($"{Slice($"ws.{sub.Directions[0].Aux}", "0", $"B * {H}")}.CopyTo(state.{sub.StateC});");
             }
             w.Close();
         }

@@ -173,7 +173,7 @@ internal static partial class ModelEmitter
         w.Line($"Workspace ws = LoadInput({name}, out int B, out int T);");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
         w.Line("ForwardPass(ws, training: false, state: null);");
-        w.Line(m.OutputIsSequence ? $"{Layout}.ToBatchMajor<float>(ws.{last}, y, B, T, {C});" : $"ws.{last}.AsSpan().CopyTo(y);");
+        w.Line(m.OutputIsSequence ? $"{Layout}.ToBatchMajor<float>(ws.{last}, y, B, T, {C});" : $"{Whole($"ws.{last}")}.CopyTo(y);");
         w.Close();
         w.Line();
 
@@ -183,13 +183,13 @@ internal static partial class ModelEmitter
             string dims = intTargets ? IntTargetDims(m) : OutputDims(m);
             string lengths = intTargets ? IntTargetLengths(m) : OutputLengths(m);
             string what = intTargets
-                ? "softmax cross-entropy against class ids (a negative id is ignored)"
+                ? "mean softmax cross-entropy against class ids (a negative id is ignored)"
                 : "mean squared error against float targets";
             foreach (bool train in new[] { true, false })
             {
                 w.Line(train
-                    ? $"/// <summary>Training step: runs forward (dropout active), returns the mean {what} over targets [{dims}], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>"
-                    : $"/// <summary>Evaluates the mean {what} over targets [{dims}] in inference mode, without gradients.</summary>");
+                    ? $"/// <summary>Training step: runs forward (dropout active), returns the {what}, targets [{dims}], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>"
+                    : $"/// <summary>Evaluates the {what}, targets [{dims}], in inference mode, without gradients.</summary>");
                 w.Open($"public float {(train ? "Backward" : "Loss")}({input} {name}, {targetType} targets)");
                 w.Line($"Workspace ws = LoadInput({name}, out int B, out int T);");
                 w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
@@ -300,7 +300,7 @@ internal static partial class ModelEmitter
         w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B ? cached : (_stepWorkspace = new Workspace(B, 1));");
         w.Line(m.TakesTokens ? $"x.CopyTo(ws.{Lowerer.Tokens});" : $"x.CopyTo(ws.{plan.Layers[0].Out});");
         w.Line("ForwardPass(ws, training: false, state: state);");
-        w.Line($"ws.{last}.AsSpan().CopyTo(y);");
+        w.Line($"{Whole($"ws.{last}")}.CopyTo(y);");
         w.Close();
         w.Line();
     }
@@ -365,6 +365,12 @@ internal static partial class ModelEmitter
                 return;
         }
     }
+
+    /// <summary>A span over a whole workspace array, without relying on the user's usings for extension methods.</summary>
+    private static string Whole(string array) => $"global::System.MemoryExtensions.AsSpan({array})";
+
+    /// <summary>A span over part of a workspace array.</summary>
+    private static string Slice(string array, string start, string length) => $"global::System.MemoryExtensions.AsSpan({array}, {start}, {length})";
 
     private static string Rows(ShapedLayer layer, bool output) =>
         (output ? layer.OutIsSequence : layer.InIsSequence) ? "ws.B * ws.T" : "ws.B";

@@ -1,0 +1,148 @@
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Dsl.Tests.Generator;
+
+/// <summary>Each diagnostic: its ID, severity and the exact source span it marks; and no cascade of other errors.</summary>
+public class DiagnosticTests
+{
+    /// <summary>Runs the generator on a declaration in which [| and |] mark the expected span.</summary>
+    private static Diagnostic Single(string markedSource, string id, DiagnosticSeverity severity)
+    {
+        int start = markedSource.IndexOf("[|", StringComparison.Ordinal);
+        string source = markedSource.Replace("[|", "").Replace("|]", "");
+        int end = markedSource.IndexOf("|]", StringComparison.Ordinal) - 2;
+        var (output, diagnostics, _) = GeneratorHarness.Run(source);
+        Diagnostic d = Assert.Single(diagnostics);
+        Assert.Equal(id, d.Id);
+        Assert.Equal(severity, d.Severity);
+        Assert.Equal(source[start..end], source[d.Location.SourceSpan.Start..d.Location.SourceSpan.End]);
+        Assert.Equal($"https://github.com/dsl-project/dsl/blob/main/docs/diagnostics/{id}.md", d.Descriptor.HelpLinkUri);
+        // No cascade: apart from what the DSL reports (and CS0260 for a class that is not partial), the code compiles.
+        Assert.Empty(GeneratorHarness.Errors(output).Where(e => e.Id != "CS0260"));
+        return d;
+    }
+
+    private const string Usage = """
+
+        static class Use
+        {
+            static void Run()
+            {
+                var m = new Demo.M(seed: 1);
+                m.Parameters.ZeroGrad();
+                var y = m.Forward(new System.Numerics.Tensors.ReadOnlyTensorSpan<float>(new float[6], new System.IntPtr[] { 1, 2, 3 }));
+            }
+        }
+        """;
+
+    [Fact]
+    public void DSL0001_ClassNotPartial()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(features: 3)] [Dense(2)] public class [|M|] { }", "DSL0001", DiagnosticSeverity.Error);
+        Assert.Contains("Class 'M' declares layers but is not partial", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0002_NonPositiveSizeMarksTheArgument()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(features: 3)] [Lstm([|hidden: 0|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'lstm': hidden must be positive, but is 0", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0002_NonPositiveLayersMarksTheNamedArgument()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(features: 3)] [Gru(4, [|Layers = -1|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'gru': Layers must be positive, but is -1", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0003_MissingInputLayer()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [[|Lstm(4)|]] [Dense(2)] public partial class M;" + Usage, "DSL0003", DiagnosticSeverity.Error);
+        Assert.Contains("its first layer is 'lstm'", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0004_MisplacedInputLayer()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Lstm(4)] [[|Embedding(vocab: 5, dim: 2)|]] public partial class M;" + Usage, "DSL0004", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'embedding' is an input layer and must be the first layer of 'M', but it is layer 3", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0005_ProbabilityOutOfRange()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dropout([|1.5f|])] [Dense(2)] public partial class M;" + Usage, "DSL0005", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'dropout': p must be in [0, 1), but is 1.5", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0006_DuplicateLayerName()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(4)] [Dense(2, [|Name = \"dense\"|])] public partial class M;" + Usage, "DSL0006", DiagnosticSeverity.Error);
+        Assert.Contains("Layer name 'dense' is used by more than one layer of 'M'", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_InvalidOption()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Rnn(4, [|Activation = Activation.Sigmoid|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'rnn': an RNN's Activation must be Tanh or Relu, not Sigmoid", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_NameThatIsNotAnIdentifier()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(2, [|Name = \"my layer\"|])] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("must be a non-empty identifier", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0008_NoLayerAfterInput()
+    {
+        Single("using Dsl; namespace Demo; [[|Input(3)|]] public partial class M;" + Usage, "DSL0008", DiagnosticSeverity.Error);
+    }
+
+    [Fact]
+    public void DSL0009_GenericModel()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(2)] public partial class [|M|]<T>;", "DSL0009", DiagnosticSeverity.Error);
+        Assert.Contains("generic classes are not supported", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0010_DropoutOnASingleLayerIsAWarningAndTheModelStillGenerates()
+    {
+        const string source = "using Dsl; namespace Demo; [Input(3)] [Lstm(4, [|Dropout = 0.5f|])] [Dense(2)] public partial class M;";
+        Diagnostic d = Single(source + Usage, "DSL0010", DiagnosticSeverity.Warning);
+        Assert.Contains("only acts between stacked layers", d.GetMessage());
+        var (_, _, result) = GeneratorHarness.Run(source.Replace("[|", "").Replace("|]", ""));
+        Assert.Contains("ForwardPass", result.Results.Single().GeneratedSources.Single().SourceText.ToString());
+    }
+
+    [Fact]
+    public void DSL1001_SequenceLayerFedAVector()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Lstm(4, ReturnSequences = false)] [[|Gru(5)|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'gru' expects a sequence but 'lstm' returns its last step only (ReturnSequences = false)", d.GetMessage());
+    }
+
+    [Fact]
+    public void AnInvalidModelThrowsNamingTheDiagnostic()
+    {
+        var (output, _, result) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 0)] [Dense(2)] public partial class M;" + Usage);
+        string generated = result.Results.Single().GeneratedSources.Single().SourceText.ToString();
+        Assert.Contains("Model 'M' has declaration errors (DSL0002)", generated);
+        Assert.Empty(GeneratorHarness.Errors(output));
+    }
+
+    [Fact]
+    public void AValidModelHasNoDiagnostics()
+    {
+        var (output, diagnostics, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(4, Layers = 2, Dropout = 0.2f)] [Dense(2)] public partial class M;" + Usage);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(output));
+    }
+}

@@ -1,0 +1,54 @@
+using System.Collections.Immutable;
+using Dsl.Generator;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace Dsl.Tests.Generator;
+
+/// <summary>
+/// Runs the Dsl generator through <see cref="CSharpGeneratorDriver"/> on source text, the way the compiler
+/// does, with step tracking on. (Microsoft.CodeAnalysis.Testing is not in the package registry here.)
+/// </summary>
+internal static class GeneratorHarness
+{
+    // References: the running .NET's own assemblies plus Dsl's. (Basic.Reference.Assemblies 1.8 needs
+    // Roslyn 4.11, which this registry does not serve next to the 4.8 the generator is built against.)
+    private static readonly ImmutableArray<MetadataReference> References = CreateReferences();
+
+    private static ImmutableArray<MetadataReference> CreateReferences()
+    {
+        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .ToList();
+        paths.Add(typeof(LstmAttribute).Assembly.Location);
+        paths.Add(typeof(Parameter).Assembly.Location);
+        paths.Add(typeof(System.Numerics.Tensors.TensorPrimitives).Assembly.Location);
+        return paths.Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
+    }
+
+    public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.CSharp12);
+
+    public static CSharpCompilation Compile(params string[] sources) =>
+        CSharpCompilation.Create("Models",
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Model{i}.cs")),
+            References,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    public static GeneratorDriver CreateDriver() =>
+        CSharpGeneratorDriver.Create(
+            new[] { new DslGenerator().AsSourceGenerator() },
+            parseOptions: ParseOptions,
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>Runs the generator; returns the output compilation, the generator's diagnostics and the run result.</summary>
+    public static (Compilation Output, ImmutableArray<Diagnostic> Diagnostics, GeneratorDriverRunResult Result) Run(params string[] sources)
+    {
+        CSharpCompilation input = Compile(sources);
+        GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
+        return (output, diagnostics, driver.GetRunResult());
+    }
+
+    /// <summary>Errors of the compilation after generation, excluding none: generated code must compile cleanly.</summary>
+    public static IReadOnlyList<Diagnostic> Errors(Compilation output) =>
+        output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+}

@@ -1,0 +1,65 @@
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Dsl.Tests.Generator;
+
+/// <summary>The generated source of the sample models and of representative test models, as snapshots.</summary>
+public class SnapshotTests
+{
+    private static string RepositoryFile(string relative, [System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "..", relative));
+
+    private static string Generated(GeneratorDriverRunResult result, string hintName) =>
+        result.Results.Single().GeneratedSources.Single(s => s.HintName == hintName).SourceText.ToString();
+
+    [Fact]
+    public void CharRnnSampleModels()
+    {
+        var (output, diagnostics, result) = GeneratorHarness.Run(File.ReadAllText(RepositoryFile("samples/CharRnn/CharModels.cs")));
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(output));
+        Assert.Equal(3, result.Results.Single().GeneratedSources.Length);
+        Snapshot.Verify(Generated(result, "CharRnn.CharLstm256.g.cs"), "CharRnn.CharLstm256.g");
+    }
+
+    [Fact]
+    public void GruVariantsBidirectionalStackedAndManyToOne()
+    {
+        const string source = """
+            using Dsl;
+            namespace Demo;
+
+            [Input(features: 3)]
+            [Gru(hidden: 4, ResetAfter = false, Layers = 2, Bidirectional = true, Dropout = 0.1f)]
+            [Gru(hidden: 5, ReturnSequences = false)]
+            [Dropout(0.2f)]
+            [Dense(2, Activation = Activation.Sigmoid)]
+            public partial class Classifier;
+            """;
+        var (output, diagnostics, result) = GeneratorHarness.Run(source);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(output));
+        Snapshot.Verify(Generated(result, "Demo.Classifier.g.cs"), "Demo.Classifier.g");
+    }
+
+    [Fact]
+    public void RnnNestedInAPartialClass()
+    {
+        const string source = """
+            using Dsl;
+            namespace Demo;
+
+            public static partial class Outer
+            {
+                [Embedding(vocab: 20, dim: 8)]
+                [Rnn(hidden: 6, Activation = Activation.Relu, Name = "encoder")]
+                [Dense(20)]
+                internal partial class Tagger;
+            }
+            """;
+        var (output, diagnostics, result) = GeneratorHarness.Run(source);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(output));
+        Snapshot.Verify(Generated(result, "Demo.Outer+Tagger.g.cs"), "Demo.Outer+Tagger.g");
+    }
+}
