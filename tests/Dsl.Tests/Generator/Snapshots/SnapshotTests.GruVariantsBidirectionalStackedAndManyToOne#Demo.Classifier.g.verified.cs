@@ -103,7 +103,7 @@ namespace Demo
             global::System.MemoryExtensions.AsSpan(ws.dense_out).CopyTo(y);
         }
 
-        /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored) over targets [batch], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
+        /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
         {
             Workspace ws = LoadInput(input, out int B, out int T);
@@ -116,7 +116,7 @@ namespace Demo
             return loss;
         }
 
-        /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored) over targets [batch] in inference mode, without gradients.</summary>
+        /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
         {
             Workspace ws = LoadInput(input, out int B, out int T);
@@ -127,7 +127,7 @@ namespace Demo
             return loss;
         }
 
-        /// <summary>Training step: runs forward (dropout active), returns the mean mean squared error against float targets over targets [batch, 2], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
+        /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, 2], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
         {
             Workspace ws = LoadInput(input, out int B, out int T);
@@ -140,7 +140,7 @@ namespace Demo
             return loss;
         }
 
-        /// <summary>Evaluates the mean mean squared error against float targets over targets [batch, 2] in inference mode, without gradients.</summary>
+        /// <summary>Evaluates the mean squared error against float targets, targets [batch, 2], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
         {
             Workspace ws = LoadInput(input, out int B, out int T);

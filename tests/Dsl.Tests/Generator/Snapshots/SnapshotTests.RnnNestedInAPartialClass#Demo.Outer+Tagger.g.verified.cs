@@ -70,7 +70,7 @@ namespace Demo
                 global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_out, y, B, T, 20);
             }
 
-            /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored) over targets [batch, steps], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
+            /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
             public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
             {
                 Workspace ws = LoadInput(tokens, out int B, out int T);
@@ -83,7 +83,7 @@ namespace Demo
                 return loss;
             }
 
-            /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored) over targets [batch, steps] in inference mode, without gradients.</summary>
+            /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], in inference mode, without gradients.</summary>
             public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
             {
                 Workspace ws = LoadInput(tokens, out int B, out int T);
@@ -94,7 +94,7 @@ namespace Demo
                 return loss;
             }
 
-            /// <summary>Training step: runs forward (dropout active), returns the mean mean squared error against float targets over targets [batch, steps, 20], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
+            /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, steps, 20], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
             public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
             {
                 Workspace ws = LoadInput(tokens, out int B, out int T);
@@ -107,7 +107,7 @@ namespace Demo
                 return loss;
             }
 
-            /// <summary>Evaluates the mean mean squared error against float targets over targets [batch, steps, 20] in inference mode, without gradients.</summary>
+            /// <summary>Evaluates the mean squared error against float targets, targets [batch, steps, 20], in inference mode, without gradients.</summary>
             public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
             {
                 Workspace ws = LoadInput(tokens, out int B, out int T);
