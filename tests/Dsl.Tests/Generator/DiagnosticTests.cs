@@ -138,6 +138,20 @@ public class DiagnosticTests
         Assert.Empty(GeneratorHarness.Errors(output));
     }
 
+    [Theory]
+    [InlineData("[Embedding(vocab: 6, dim: 3)] [Dense(6)]")]
+    [InlineData("[Input(features: 2)] [Dropout(0.1f)] [Dense(3)]")]
+    [InlineData("[Input(features: 2)] [Dense(4, Activation = Activation.Relu)] [Gru(3, ResetAfter = false)] [Dense(2)]")]
+    [InlineData("[Input(features: 2)] [Rnn(3, ReturnSequences = false, Bidirectional = true, Layers = 3, Dropout = 0.3f)] [Dropout(0.5f)] [Dense(4)] [Dense(1)]")]
+    [InlineData("[Embedding(vocab: 1, dim: 1)] [Lstm(1)] [Lstm(1, Name = \"second\")] [Gru(1)] [Rnn(1)] [Dense(1)]")]
+    public void AssortedValidStacksGenerateCodeThatCompiles(string layers)
+    {
+        var (output, diagnostics, result) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;");
+        Assert.Empty(diagnostics);
+        Assert.Single(result.Results.Single().GeneratedSources);
+        Assert.Empty(GeneratorHarness.Errors(output));
+    }
+
     [Fact]
     public void AValidModelHasNoDiagnostics()
     {

@@ -47,3 +47,13 @@ public partial class GcGruManyToOneDense;
 [Rnn(hidden: 3, Name = "decoder")]
 [Dense(3, Name = "head")]
 public partial class GcNamedStack;
+
+[Input(features: 4)]
+[Dense(5, Activation = Activation.Tanh)]
+[Lstm(hidden: 3, ReturnSequences = false)]
+[Dense(2)]
+public partial class GcDenseBeforeRecurrent;
+
+[Embedding(vocab: 6, dim: 3)]
+[Dense(6)]
+public partial class GcEmbeddingDense;

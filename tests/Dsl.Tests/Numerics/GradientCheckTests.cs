@@ -20,6 +20,8 @@ public class GradientCheckTests
     [Fact] public void GruChoStackedBidirectional() => CheckFeatures(() => new GcGruChoStackedBidirectional(seed: 7), features: 5, outputShape: [2, 3, 3], batch: 2, steps: 3);
     [Fact] public void DropoutEverywhere() => CheckTokens(() => new GcDropout(seed: 8), vocab: 5, classes: 5, batch: 3, steps: 4);
     [Fact] public void GruManyToOneThroughDenseStack() => CheckFeatures(() => new GcGruManyToOneDense(seed: 9), features: 3, outputShape: [3, 3], batch: 3, steps: 5);
+    [Fact] public void DenseBeforeARecurrentLayer() => CheckFeatures(() => new GcDenseBeforeRecurrent(seed: 11), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
+    [Fact] public void EmbeddingStraightIntoDense() => CheckTokens(() => new GcEmbeddingDense(seed: 12), vocab: 6, classes: 6, batch: 2, steps: 3);
     [Fact] public void NamedLayersWithOverriddenInit() => CheckFeatures(() => new GcNamedStack(seed: 10), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
 
     private static void CheckTokens(Func<IModel<int>> create, int vocab, int classes, int batch, int steps)
