@@ -1,5 +1,4 @@
 using System.Linq;
-using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
@@ -47,9 +46,10 @@ public sealed class DslGenerator : IIncrementalGenerator
                 .Select(static (m, _) => (m, m.IsValid ? Lowerer.Lower(m) : null))
                 .WithTrackingName(Steps.Lower + "." + kind);
 
+            // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes): the generator only
+            // writes code, throwing bodies for an invalid model, nothing for a class it cannot extend.
             context.RegisterSourceOutput(lowered, static (spc, item) =>
             {
-                foreach (DiagnosticInfo d in item.Model.Diagnostics) spc.ReportDiagnostic(d.ToDiagnostic());
                 string? source = ModelEmitter.Emit(item.Model, item.Plan);
                 if (source is not null) spc.AddSource(item.Model.Spec.HintName, source);
             });

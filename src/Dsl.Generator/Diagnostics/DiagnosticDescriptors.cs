@@ -53,10 +53,23 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor SingleLayerDropout = Warning("DSL0010", "Dropout on a single-layer recurrent layer",
         "Layer '{0}': Dropout = {1} only acts between stacked layers, and this layer has Layers = 1; it has no effect (PyTorch warns likewise)", Usage);
 
+    public static readonly DiagnosticDescriptor ContainingTypeNotPartial = Error("DSL0011", "Containing type is not partial",
+        "Model '{0}' is nested in '{1}', which is not partial; add the 'partial' modifier to '{1}' so that the generated members can be added", Usage);
+
+    public static readonly DiagnosticDescriptor StepOnBidirectionalModel = Error("DSL1002", "Model cannot step",
+        "'{0}' cannot advance one step at a time: layer '{1}' is bidirectional and needs the whole sequence; use Forward, or make '{1}' unidirectional", Shape);
+
+    public static readonly DiagnosticDescriptor EmbeddingAfterFloatLayer = Error("DSL1003", "Embedding after a float layer",
+        "Layer '{0}' looks up token ids but follows '{1}', which produces floats; an embedding must be the model's first layer", Shape);
+
+    public static readonly DiagnosticDescriptor LayerTooLarge = Error("DSL1004", "Layer too large",
+        "Layer '{0}': {1} [{2}, {3}] has more than 2,147,483,647 elements; a tensor must fit in one .NET array", Shape);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         ClassNotPartial, NonPositiveSize, MissingInputLayer, MisplacedInputLayer, ProbabilityOutOfRange, DuplicateLayerName,
-        InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, SequenceLayerFedVector,
+        InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, ContainingTypeNotPartial,
+        SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);

@@ -9,6 +9,21 @@ internal sealed record DiagnosticInfo(string Id, LocationInfo? Location, Equatab
     public static DiagnosticInfo Create(DiagnosticDescriptor descriptor, LocationInfo? location, params object[] arguments) =>
         new(descriptor.Id, location, System.Linq.Enumerable.Select(arguments, a => System.Convert.ToString(a, System.Globalization.CultureInfo.InvariantCulture) ?? "").ToEquatableArray());
 
-    public Diagnostic ToDiagnostic() =>
-        Diagnostic.Create(DiagnosticDescriptors.ById(Id), Location?.ToLocation() ?? Microsoft.CodeAnalysis.Location.None, System.Linq.Enumerable.ToArray<object>(Arguments));
+    /// <summary>The diagnostic, its location resolved against <paramref name="compilation"/>'s syntax trees so that an analyzer may report it.</summary>
+    public Diagnostic ToDiagnostic(Compilation compilation)
+    {
+        Microsoft.CodeAnalysis.Location location = Microsoft.CodeAnalysis.Location.None;
+        if (Location is { } info)
+        {
+            foreach (SyntaxTree tree in compilation.SyntaxTrees)
+            {
+                if (tree.FilePath == info.FilePath)
+                {
+                    location = Microsoft.CodeAnalysis.Location.Create(tree, info.TextSpan);
+                    break;
+                }
+            }
+        }
+        return Diagnostic.Create(DiagnosticDescriptors.ById(Id), location, System.Linq.Enumerable.ToArray<object>(Arguments));
+    }
 }

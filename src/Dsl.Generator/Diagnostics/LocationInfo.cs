@@ -6,8 +6,6 @@ namespace Dsl.Generator.Diagnostics;
 /// <summary>A source location as plain data (a <see cref="Location"/> holds the syntax tree and would defeat caching).</summary>
 internal sealed record LocationInfo(string FilePath, TextSpan TextSpan, LinePositionSpan LineSpan)
 {
-    public Location ToLocation() => Location.Create(FilePath, TextSpan, LineSpan);
-
     public static LocationInfo? From(SyntaxNode? node) => From(node?.GetLocation());
 
     public static LocationInfo? From(Location? location) =>

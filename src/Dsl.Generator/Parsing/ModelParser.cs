@@ -37,6 +37,14 @@ internal static class ModelParser
         return Parse(type, layers, cancellationToken);
     }
 
+    /// <summary>Parses any class that carries at least one layer attribute; null for other types.</summary>
+    public static ModelSpec? Parse(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        if (type.TypeKind != TypeKind.Class) return null;
+        List<(AttributeData Data, LayerKind Kind)> layers = LayerAttributesInSourceOrder(type, cancellationToken);
+        return layers.Count == 0 ? null : Parse(type, layers, cancellationToken);
+    }
+
     public static List<(AttributeData Data, LayerKind Kind)> LayerAttributesInSourceOrder(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
         var result = new List<(AttributeData Data, LayerKind Kind, string Path, int Start)>();
@@ -69,13 +77,12 @@ internal static class ModelParser
         else if (type.IsAbstract) unsupported = "an abstract class cannot be instantiated";
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
-            bool outerPartial = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>()
-                .All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
-            if (!outerPartial) unsupported ??= $"it is nested in '{outer.Name}', which is not partial";
+            var outerDeclarations = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
+            bool outerPartial = outerDeclarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
             if (outer.IsGenericType) unsupported ??= $"it is nested in the generic type '{outer.Name}'";
             string keyword = outer.IsRecord ? (outer.TypeKind == TypeKind.Struct ? "record struct" : "record")
                 : outer.TypeKind == TypeKind.Struct ? "struct" : outer.TypeKind == TypeKind.Interface ? "interface" : "class";
-            containing.Insert(0, new ContainingTypeSpec(keyword, outer.Name));
+            containing.Insert(0, new ContainingTypeSpec(keyword, outer.Name, outerPartial, LocationInfo.From(outerDeclarations.FirstOrDefault()?.Identifier.GetLocation())));
         }
 
         var specs = new List<LayerSpec>();

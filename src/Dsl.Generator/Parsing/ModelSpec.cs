@@ -1,3 +1,4 @@
+using System.Linq;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Helpers;
 
@@ -80,7 +81,7 @@ internal sealed record LayerSpec(
 }
 
 /// <summary>A type that encloses the model class (for nested models).</summary>
-internal sealed record ContainingTypeSpec(string Keyword, string Name);
+internal sealed record ContainingTypeSpec(string Keyword, string Name, bool IsPartial, LocationInfo? NameLocation);
 
 /// <summary>A model declaration: the class and its layer stack in source order.</summary>
 internal sealed record ModelSpec(
@@ -91,4 +92,8 @@ internal sealed record ModelSpec(
     bool IsPartial,
     string? UnsupportedReason,
     LocationInfo? NameLocation,
-    EquatableArray<LayerSpec> Layers);
+    EquatableArray<LayerSpec> Layers)
+{
+    /// <summary>Whether members can be added to the class: it and every type around it are partial, and it is a plain class.</summary>
+    public bool CanGenerate => IsPartial && UnsupportedReason is null && ContainingTypes.All(c => c.IsPartial);
+}

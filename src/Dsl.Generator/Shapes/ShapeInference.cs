@@ -18,6 +18,10 @@ internal static class ShapeInference
         var diagnostics = new List<DiagnosticInfo>();
         if (!model.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, model.NameLocation, model.Name));
         if (model.UnsupportedReason is { } reason) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModelType, model.NameLocation, model.Name, reason));
+        foreach (ContainingTypeSpec outer in model.ContainingTypes)
+        {
+            if (!outer.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.NameLocation, model.Name, outer.Name));
+        }
 
         string[] names = ResolveNames(model, diagnostics);
         foreach (var (layer, i) in model.Layers.Select((l, i) => (l, i))) CheckOptions(layer, names[i], diagnostics);
@@ -29,8 +33,11 @@ internal static class ShapeInference
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MissingInputLayer, first.Location, model.Name, names[0]));
         for (int i = 1; i < model.Layers.Count; i++)
         {
-            if (model.Layers[i].IsInput)
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MisplacedInputLayer, model.Layers[i].Location, names[i], model.Name, i + 1));
+            LayerSpec layer = model.Layers[i];
+            if (layer.Kind == LayerKind.Embedding) // every layer before it, the first included, produces floats
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EmbeddingAfterFloatLayer, layer.Location, names[i], names[i - 1]));
+            else if (layer.IsInput)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.MisplacedInputLayer, layer.Location, names[i], model.Name, i + 1));
         }
         if (model.Layers.Count == 1 && first.IsInput)
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NoLayerAfterInput, first.Location, model.Name));
@@ -67,6 +74,7 @@ internal static class ShapeInference
                     break;
             }
             if (layer.IsRecurrent && !layer.ReturnSequences) producer = names[i];
+            CheckSize(layer, names[i], inWidth, directions, diagnostics);
             shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions));
         }
 
@@ -156,6 +164,33 @@ internal static class ShapeInference
         foreach (var (arg, init) in new[] { ("weightinit", layer.WeightInit), ("recurrentinit", layer.RecurrentInit) })
         {
             if (!System.Enum.IsDefined(typeof(InitKind), init)) Invalid(arg, $"{(int)init} is not a known Init");
+        }
+    }
+
+    /// <summary>Every weight tensor must fit in one array (and the generated constant arithmetic in an int).</summary>
+    private static void CheckSize(LayerSpec layer, string name, int inWidth, int directions, List<DiagnosticInfo> diagnostics)
+    {
+        void Limit(string tensor, long rows, long cols)
+        {
+            if (rows > 0 && cols > 0 && rows * cols > int.MaxValue)
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerTooLarge, layer.Location, name, tensor, rows, cols));
+        }
+        switch (layer.Kind)
+        {
+            case LayerKind.Embedding:
+                Limit("weight", layer.Vocab, layer.Size);
+                break;
+            case LayerKind.Dense:
+                Limit("weight", layer.Size, inWidth);
+                break;
+            case LayerKind.Rnn:
+            case LayerKind.Lstm:
+            case LayerKind.Gru:
+                long gates = (layer.Kind == LayerKind.Lstm ? 4L : layer.Kind == LayerKind.Gru ? 3L : 1L) * layer.Size;
+                Limit("weight_ih_l0", gates, inWidth);
+                Limit("weight_hh_l0", gates, layer.Size);
+                if (layer.Layers > 1) Limit("weight_ih_l1", gates, (long)directions * layer.Size);
+                break;
         }
     }
 

@@ -12,14 +12,14 @@ public class DiagnosticTests
         int start = markedSource.IndexOf("[|", StringComparison.Ordinal);
         string source = markedSource.Replace("[|", "").Replace("|]", "");
         int end = markedSource.IndexOf("|]", StringComparison.Ordinal) - 2;
-        var (output, diagnostics, _) = GeneratorHarness.Run(source);
+        var (_, diagnostics, others, _) = GeneratorHarness.Run(source);
         Diagnostic d = Assert.Single(diagnostics);
         Assert.Equal(id, d.Id);
         Assert.Equal(severity, d.Severity);
         Assert.Equal(source[start..end], source[d.Location.SourceSpan.Start..d.Location.SourceSpan.End]);
         Assert.Equal($"https://github.com/dsl-project/dsl/blob/main/docs/diagnostics/{id}.md", d.Descriptor.HelpLinkUri);
         // No cascade: apart from what the DSL reports (and CS0260 for a class that is not partial), the code compiles.
-        Assert.Empty(GeneratorHarness.Errors(output).Where(e => e.Id != "CS0260"));
+        Assert.Empty(GeneratorHarness.Errors(others).Where(e => e.Id != "CS0260"));
         return d;
     }
 
@@ -67,8 +67,45 @@ public class DiagnosticTests
     [Fact]
     public void DSL0004_MisplacedInputLayer()
     {
-        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Lstm(4)] [[|Embedding(vocab: 5, dim: 2)|]] public partial class M;" + Usage, "DSL0004", DiagnosticSeverity.Error);
-        Assert.Equal("Layer 'embedding' is an input layer and must be the first layer of 'M', but it is layer 3", d.GetMessage());
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Lstm(4)] [[|Input(features: 2)|]] [Dense(2)] public partial class M;" + Usage, "DSL0004", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'input_1' is an input layer and must be the first layer of 'M', but it is layer 3", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1003_EmbeddingAfterAFloatLayer()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(4)] [[|Embedding(vocab: 5, dim: 2)|]] [Dense(2)] public partial class M;" + Usage, "DSL1003", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'embedding' looks up token ids but follows 'dense', which produces floats; an embedding must be the model's first layer", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1004_LayerTooLarge()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Lstm(hidden: 30000)|]] [Dense(2)] public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'lstm': weight_hh_l0 [120000, 30000] has more than 2,147,483,647 elements; a tensor must fit in one .NET array", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0011_ContainingTypeNotPartial()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; public class [|Outer|] { [Input(3)] [Dense(2)] public partial class M; }", "DSL0011", DiagnosticSeverity.Error);
+        Assert.Contains("nested in 'Outer', which is not partial", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1002_SteppingABidirectionalModelIsReportedAtTheCall()
+    {
+        const string source = """
+            using Dsl;
+            namespace Demo;
+            [Input(3)] [Gru(4, Bidirectional = true)] [Dense(2)] public partial class M;
+            static class Use
+            {
+                static void Run(M m) => [|m.CreateState(2)|];
+            }
+            """;
+        Diagnostic d = Single(source, "DSL1002", DiagnosticSeverity.Error);
+        Assert.Equal("'M' cannot advance one step at a time: layer 'gru' is bidirectional and needs the whole sequence; use Forward, or make 'gru' unidirectional", d.GetMessage());
     }
 
     [Fact]
@@ -118,7 +155,7 @@ public class DiagnosticTests
         const string source = "using Dsl; namespace Demo; [Input(3)] [Lstm(4, [|Dropout = 0.5f|])] [Dense(2)] public partial class M;";
         Diagnostic d = Single(source + Usage, "DSL0010", DiagnosticSeverity.Warning);
         Assert.Contains("only acts between stacked layers", d.GetMessage());
-        var (_, _, result) = GeneratorHarness.Run(source.Replace("[|", "").Replace("|]", ""));
+        var (_, _, _, result) = GeneratorHarness.Run(source.Replace("[|", "").Replace("|]", ""));
         Assert.Contains("ForwardPass", result.Results.Single().GeneratedSources.Single().SourceText.ToString());
     }
 
@@ -132,10 +169,10 @@ public class DiagnosticTests
     [Fact]
     public void AnInvalidModelThrowsNamingTheDiagnostic()
     {
-        var (output, _, result) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 0)] [Dense(2)] public partial class M;" + Usage);
+        var (_, _, others, result) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 0)] [Dense(2)] public partial class M;" + Usage);
         string generated = result.Results.Single().GeneratedSources.Single().SourceText.ToString();
         Assert.Contains("Model 'M' has declaration errors (DSL0002)", generated);
-        Assert.Empty(GeneratorHarness.Errors(output));
+        Assert.Empty(GeneratorHarness.Errors(others));
     }
 
     [Theory]
@@ -146,17 +183,17 @@ public class DiagnosticTests
     [InlineData("[Embedding(vocab: 1, dim: 1)] [Lstm(1)] [Lstm(1, Name = \"second\")] [Gru(1)] [Rnn(1)] [Dense(1)]")]
     public void AssortedValidStacksGenerateCodeThatCompiles(string layers)
     {
-        var (output, diagnostics, result) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;");
+        var (_, diagnostics, others, result) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;");
         Assert.Empty(diagnostics);
         Assert.Single(result.Results.Single().GeneratedSources);
-        Assert.Empty(GeneratorHarness.Errors(output));
+        Assert.Empty(GeneratorHarness.Errors(others));
     }
 
     [Fact]
     public void AValidModelHasNoDiagnostics()
     {
-        var (output, diagnostics, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(4, Layers = 2, Dropout = 0.2f)] [Dense(2)] public partial class M;" + Usage);
+        var (_, diagnostics, others, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(4, Layers = 2, Dropout = 0.2f)] [Dense(2)] public partial class M;" + Usage);
         Assert.Empty(diagnostics);
-        Assert.Empty(GeneratorHarness.Errors(output));
+        Assert.Empty(GeneratorHarness.Errors(others));
     }
 }

@@ -1,5 +1,7 @@
 using System.Collections.Immutable;
 using Dsl.Generator;
+using Dsl.Generator.Analyzers;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 
@@ -40,15 +42,23 @@ internal static class GeneratorHarness
             parseOptions: ParseOptions,
             driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
-    /// <summary>Runs the generator; returns the output compilation, the generator's diagnostics and the run result.</summary>
-    public static (Compilation Output, ImmutableArray<Diagnostic> Diagnostics, GeneratorDriverRunResult Result) Run(params string[] sources)
+    /// <summary>
+    /// Runs the generator, then the analyzer over the generated compilation, as a build does. Returns the
+    /// output compilation, the DSL diagnostics, every other diagnostic (compiler and analyzer-host), and the run result.
+    /// </summary>
+    public static (Compilation Output, ImmutableArray<Diagnostic> Dsl, ImmutableArray<Diagnostic> Others, GeneratorDriverRunResult Result) Run(params string[] sources)
     {
         CSharpCompilation input = Compile(sources);
-        GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> diagnostics);
-        return (output, diagnostics, driver.GetRunResult());
+        GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        ImmutableArray<Diagnostic> all = output
+            .WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new DslAnalyzer()))
+            .GetAllDiagnosticsAsync().GetAwaiter().GetResult()
+            .AddRange(generatorDiagnostics);
+        return (output, all.Where(d => d.Id.StartsWith("DSL", StringComparison.Ordinal)).ToImmutableArray(),
+            all.Where(d => !d.Id.StartsWith("DSL", StringComparison.Ordinal)).ToImmutableArray(), driver.GetRunResult());
     }
 
-    /// <summary>Errors of the compilation after generation, excluding none: generated code must compile cleanly.</summary>
-    public static IReadOnlyList<Diagnostic> Errors(Compilation output) =>
-        output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+    /// <summary>Errors other than DSL ones, and any analyzer or generator crash (AD0001, CS8785), whatever its severity.</summary>
+    public static IReadOnlyList<Diagnostic> Errors(ImmutableArray<Diagnostic> others) =>
+        others.Where(d => d.Severity == DiagnosticSeverity.Error || d.Id is "AD0001" or "CS8785").ToList();
 }
