@@ -1,0 +1,51 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading.Tasks;
+using Dsl.Generator.Diagnostics;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Dsl.CodeFixes;
+
+/// <summary>DSL1003: moves an [Embedding] that follows another layer to the front of the layer stack.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MoveEmbeddingFirstCodeFix)), Shared]
+public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticDescriptors.EmbeddingAfterFloatLayer.Id);
+
+    /// <inheritdoc/>
+    public override FixAllProvider? GetFixAllProvider() => null;
+
+    /// <inheritdoc/>
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root?.FindNode(context.Span) is not { } node || node.AncestorsAndSelf().OfType<AttributeSyntax>().FirstOrDefault() is not { } attribute) return;
+        if (attribute.Parent is not AttributeListSyntax list || list.Parent is not ClassDeclarationSyntax type) return;
+        context.RegisterCodeFix(
+            CodeAction.Create("Move the embedding to the front", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(type, MoveFirst(type, list, attribute)))),
+                nameof(MoveEmbeddingFirstCodeFix)),
+            context.Diagnostics);
+    }
+
+    private static ClassDeclarationSyntax MoveFirst(ClassDeclarationSyntax type, AttributeListSyntax list, AttributeSyntax attribute)
+    {
+        int index = type.AttributeLists.IndexOf(list);
+        SyntaxList<AttributeListSyntax> lists = list.Attributes.Count == 1
+            ? type.AttributeLists.RemoveAt(index)
+            : type.AttributeLists.Replace(list, list.WithAttributes(list.Attributes.Remove(attribute)));
+        AttributeListSyntax first = type.AttributeLists[0];
+        // The moved attribute gets its own list, laid out like the list it goes before.
+        AttributeListSyntax moved = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(attribute.WithoutTrivia()))
+            .WithLeadingTrivia(first.GetLeadingTrivia())
+            .WithTrailingTrivia(first.GetTrailingTrivia());
+        if (index == 0 && list.Attributes.Count == 1) return type; // already first
+        var result = type.WithAttributeLists(lists.Insert(0, moved));
+        return result;
+    }
+}

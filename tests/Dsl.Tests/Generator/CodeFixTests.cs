@@ -1,0 +1,155 @@
+using System.Collections.Immutable;
+using Dsl.CodeFixes;
+using Dsl.Generator.Analyzers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace Dsl.Tests.Generator;
+
+/// <summary>Each code fix turns the reported declaration into the expected source, which then has no DSL diagnostic.</summary>
+public class CodeFixTests
+{
+    [Fact]
+    public void MakesTheModelClassPartial() => Verify(new MakePartialCodeFix(), "DSL0001",
+        """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)]
+        [Dense(2)]
+        public sealed class M { }
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)]
+        [Dense(2)]
+        public sealed partial class M { }
+        """);
+
+    [Fact]
+    public void MakesAClassWithoutModifiersPartial() => Verify(new MakePartialCodeFix(), "DSL0001",
+        """
+        using Dsl;
+        [Input(features: 3)]
+        [Dense(2)]
+        class M { }
+        """,
+        """
+        using Dsl;
+        [Input(features: 3)]
+        [Dense(2)]
+        partial class M { }
+        """);
+
+    [Fact]
+    public void MakesTheContainingTypePartial() => Verify(new MakePartialCodeFix(), "DSL0011",
+        """
+        using Dsl;
+        namespace Demo;
+        public static class Models
+        {
+            [Input(features: 3)]
+            [Dense(2)]
+            public partial class M;
+        }
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        public static partial class Models
+        {
+            [Input(features: 3)]
+            [Dense(2)]
+            public partial class M;
+        }
+        """);
+
+    [Fact]
+    public void MovesAnEmbeddingToTheFront() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
+        """
+        using Dsl;
+        namespace Demo;
+        [Lstm(hidden: 8)]
+        [Embedding(vocab: 20, dim: 4)]
+        [Dense(20)]
+        public partial class M;
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        [Embedding(vocab: 20, dim: 4)]
+        [Lstm(hidden: 8)]
+        [Dense(20)]
+        public partial class M;
+        """);
+
+    [Fact]
+    public void MovesAnEmbeddingOutOfASharedAttributeList() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
+        """
+        using Dsl;
+        namespace Demo;
+        [Gru(hidden: 8), Embedding(vocab: 20, dim: 4)]
+        [Dense(20)]
+        public partial class M;
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        [Embedding(vocab: 20, dim: 4)]
+        [Gru(hidden: 8)]
+        [Dense(20)]
+        public partial class M;
+        """);
+
+    [Fact]
+    public void RemovesDropoutFromASingleLayerRnn() => Verify(new RemoveDropoutCodeFix(), "DSL0010",
+        """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)]
+        [Lstm(hidden: 8, Dropout = 0.3f, Bidirectional = true)]
+        [Dense(2)]
+        public partial class M;
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)]
+        [Lstm(hidden: 8, Bidirectional = true)]
+        [Dense(2)]
+        public partial class M;
+        """);
+
+    private static void Verify(CodeFixProvider fix, string id, string before, string after)
+    {
+        Assert.Contains(id, fix.FixableDiagnosticIds);
+        using var workspace = new AdhocWorkspace();
+        Project project = workspace.AddProject("Models", LanguageNames.CSharp)
+            .WithParseOptions(GeneratorHarness.ParseOptions)
+            .WithCompilationOptions(new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary))
+            .WithMetadataReferences(GeneratorHarness.Compile().References);
+        Document document = project.AddDocument("M.cs", SourceText.From(before));
+        Diagnostic diagnostic = Analyze(document).Single(d => d.Id == id);
+
+        var actions = new List<CodeAction>();
+        var context = new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), CancellationToken.None);
+        fix.RegisterCodeFixesAsync(context).GetAwaiter().GetResult();
+        CodeAction action = Assert.Single(actions);
+        var operation = action.GetOperationsAsync(CancellationToken.None).GetAwaiter().GetResult().OfType<ApplyChangesOperation>().Single();
+        Document fixedDocument = operation.ChangedSolution.GetDocument(document.Id)!;
+        Assert.Equal(after.ReplaceLineEndings("\n"), fixedDocument.GetTextAsync().GetAwaiter().GetResult().ToString().ReplaceLineEndings("\n"));
+        Assert.DoesNotContain(Analyze(fixedDocument), d => d.Id == id);
+    }
+
+    private static ImmutableArray<Diagnostic> Analyze(Document document)
+    {
+        Compilation compilation = document.Project.GetCompilationAsync().GetAwaiter().GetResult()!;
+        var diagnostics = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new DslAnalyzer())).GetAllDiagnosticsAsync().GetAwaiter().GetResult();
+        Assert.DoesNotContain(diagnostics, d => d.Id == "AD0001");
+        return diagnostics;
+    }
+}
