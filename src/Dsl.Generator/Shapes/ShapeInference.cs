@@ -167,12 +167,15 @@ internal static class ShapeInference
         }
     }
 
-    /// <summary>Every weight tensor must fit in one array (and the generated constant arithmetic in an int).</summary>
+    /// <summary>The largest .NET array of floats (Array.MaxLength).</summary>
+    private const long MaxArrayLength = 0x7FFFFFC7;
+
+    /// <summary>Every weight tensor must fit in one array (and so the generated constant arithmetic in an int).</summary>
     private static void CheckSize(LayerSpec layer, string name, int inWidth, int directions, List<DiagnosticInfo> diagnostics)
     {
         void Limit(string tensor, long rows, long cols)
         {
-            if (rows > 0 && cols > 0 && rows * cols > int.MaxValue)
+            if (rows > 0 && cols > 0 && rows * cols > MaxArrayLength)
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerTooLarge, layer.Location, name, tensor, rows, cols));
         }
         switch (layer.Kind)
