@@ -1,33 +1,46 @@
 using System;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
 
 /// <summary>
-/// Single-precision matrix products on row-major matrices with leading dimensions (row strides),
-/// so that a column slice of a wider buffer (one direction of a bidirectional layer) is a matrix too.
+/// Single-precision matrix products C (+)= op(A) · op(B) on row-major matrices with leading
+/// dimensions (row strides), so that a column slice of a wider buffer (one direction of a
+/// bidirectional layer) is a matrix too. The transposed variants read the operands in place:
+/// nothing is transposed in memory.
 /// <para>
-/// The kernel keeps a 4 × 16 tile of C in registers and streams A and B through it in k-blocks;
-/// <see cref="GemmReference"/> is the scalar reference it is tested against.
+/// The kernel follows Goto and van de Geijn: B is packed into k-blocks of NR-column slivers and A
+/// into MR-row slivers, and a register-blocked micro-kernel keeps an MR × NR tile of C in registers
+/// (8 × 32 with <see cref="Vector512{T}"/>, 4 × 16 with <see cref="Vector256{T}"/>, chosen once at
+/// start-up). Large products are split over the cores (<see cref="GemmWorkers"/>).
+/// <see cref="GemmReference"/> is the scalar reference the kernel is tested against.
 /// </para>
 /// </summary>
-public static class Gemm
+public static unsafe class Gemm
 {
-    private const int KBlock = 256;
-    private const int NBlock = 512;
+    private const int KC = 256;   // depth of a packed block: an 8 × 256 A sliver and a 256 × 32 B sliver stay in L1
+    private const int MC = 128;   // rows of A packed at once (L2)
+    private const int NC = 2048;  // columns of B packed at once
 
-    [ThreadStatic] private static float[]? s_transposed;
+    /// <summary>Rows × columns of the register tile, fixed by the widest vector this machine accelerates.</summary>
+    internal static readonly int MR = Vector512.IsHardwareAccelerated ? 8 : 4;
+
+    /// <summary>Columns of the register tile.</summary>
+    internal static readonly int NR = Vector512.IsHardwareAccelerated ? 32 : 16;
+
+    private static readonly bool s_vectorised = Vector256.IsHardwareAccelerated;
+
+    [ThreadStatic] private static float[]? s_packedA;
+    [ThreadStatic] private static float[]? s_packedB;
 
     /// <summary>C[m, n] (+)= A[m, k] · B[k, n].</summary>
     public static void MatMul(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
     {
         Require("A", a, m, k, lda);
         Require("B", b, k, n, ldb);
-        Require("C", c, m, n, ldc);
-        Prepare(m, n, c, ldc, accumulate);
-        if (m == 0 || n == 0 || k == 0) return;
-        Run(m, n, k, a, lda, 1, b, ldb, c, ldc);
+        Run(m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate);
     }
 
     /// <summary>C[m, n] (+)= Aᵀ · B, where A is stored [k, m] and B is [k, n].</summary>
@@ -35,10 +48,7 @@ public static class Gemm
     {
         Require("A", a, k, m, lda);
         Require("B", b, k, n, ldb);
-        Require("C", c, m, n, ldc);
-        Prepare(m, n, c, ldc, accumulate);
-        if (m == 0 || n == 0 || k == 0) return;
-        Run(m, n, k, a, 1, lda, b, ldb, c, ldc);
+        Run(m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate);
     }
 
     /// <summary>C[m, n] (+)= A · Bᵀ, where A is [m, k] and B is stored [n, k] (a weight matrix [out, in]).</summary>
@@ -46,17 +56,7 @@ public static class Gemm
     {
         Require("A", a, m, k, lda);
         Require("B", b, n, k, ldb);
-        Require("C", c, m, n, ldc);
-        Prepare(m, n, c, ldc, accumulate);
-        if (m == 0 || n == 0 || k == 0) return;
-        // Lay Bᵀ out as [k, n] so that the kernel reads B's rows contiguously.
-        float[] bt = s_transposed is { } t && t.Length >= k * n ? t : (s_transposed = new float[Math.Max(k * n, 1024)]);
-        for (int j = 0; j < n; j++)
-        {
-            ReadOnlySpan<float> row = b.Slice(j * ldb, k);
-            for (int p = 0; p < k; p++) bt[p * n + j] = row[p];
-        }
-        Run(m, n, k, a, lda, 1, bt, n, c, ldc);
+        Run(m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate);
     }
 
     private static void Require(string name, ReadOnlySpan<float> span, int rows, int cols, int ld)
@@ -67,133 +67,260 @@ public static class Gemm
         if (span.Length < need) throw new ArgumentException($"Gemm: {name} [{rows}, {cols}] with leading dimension {ld} needs {need} values, got {span.Length}.", name);
     }
 
-    private static void Prepare(int m, int n, Span<float> c, int ldc, bool accumulate)
+    // A(i, p) = a[i·rsA + p·csA], B(p, j) = b[p·rsB + j·csB].
+    private static void Run(int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, ReadOnlySpan<float> b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate)
     {
-        if (accumulate) return;
-        for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-    }
-
-    private static unsafe void Run(int m, int n, int k, ReadOnlySpan<float> a, nint aRow, nint aCol, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc)
-    {
+        Require("C", c, m, n, ldc);
+        if (!accumulate)
+        {
+            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        }
+        if (m == 0 || n == 0 || k == 0) return;
         fixed (float* pa = a, pb = b, pc = c)
         {
-            if (!Vector256.IsHardwareAccelerated)
+            var job = new GemmJob(pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k);
+            if (m <= 2 && csB != 1)
+                Rows(job, 0, m);                                    // GEMV-like: dot products along B's rows
+            else if ((long)m * n * k >= GemmWorkers.ParallelThreshold && GemmWorkers.Count > 1)
+                GemmWorkers.Split(job);
+            else
+                Packed(job);
+        }
+    }
+
+    /// <summary>C += A·B for a small number of rows when B's rows (the weights' rows) are contiguous in k.</summary>
+    private static void Rows(in GemmJob job, int i0, int i1)
+    {
+        for (int i = i0; i < i1; i++)
+        {
+            float* ci = job.C + (nint)i * job.Ldc;
+            for (int j = 0; j < job.N; j++)
             {
-                Scalar(m, n, k, pa, aRow, aCol, pb, ldb, pc, ldc);
-                return;
-            }
-            for (int k0 = 0; k0 < k; k0 += KBlock)
-            {
-                int kc = Math.Min(KBlock, k - k0);
-                for (int j0 = 0; j0 < n; j0 += NBlock)
+                float* bj = job.B + j * job.CsB;
+                if (job.CsA == 1) ci[j] += TensorPrimitives.Dot(new ReadOnlySpan<float>(job.A + i * job.RsA, job.K), new ReadOnlySpan<float>(bj, job.K));
+                else
                 {
-                    int nc = Math.Min(NBlock, n - j0);
-                    int i = 0;
-                    for (; i + 4 <= m; i += 4)
-                        Block4(kc, nc, pa + i * aRow + k0 * aCol, aRow, aCol, pb + (nint)k0 * ldb + j0, ldb, pc + (nint)i * ldc + j0, ldc);
-                    for (; i < m; i++)
-                        Block1(kc, nc, pa + i * aRow + k0 * aCol, aCol, pb + (nint)k0 * ldb + j0, ldb, pc + (nint)i * ldc + j0);
+                    float s = 0;
+                    for (int p = 0; p < job.K; p++) s += job.A[i * job.RsA + p * job.CsA] * bj[p * job.RsB];
+                    ci[j] += s;
                 }
             }
         }
     }
 
-    // Four rows of C: a 4 × 16 tile in eight registers, then 4 × 8, then scalar columns.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Block4(int kc, int nc, float* a, nint aRow, nint aCol, float* b, nint ldb, float* c, nint ldc)
+    /// <summary>The blocked, packed product on the calling thread (a job may be a slice of a larger product).</summary>
+    internal static void Packed(in GemmJob job)
     {
-        float* c0 = c, c1 = c + ldc, c2 = c + 2 * ldc, c3 = c + 3 * ldc;
-        float* a0 = a, a1 = a + aRow, a2 = a + 2 * aRow, a3 = a + 3 * aRow;
-        int j = 0;
-        for (; j + 16 <= nc; j += 16)
+        int mr = MR, nr = NR;
+        int ncMax = Math.Min(NC, RoundUp(job.N, nr));
+        int mcMax = Math.Min(MC, RoundUp(job.M, mr));
+        int kcMax = Math.Min(KC, job.K);
+        float[] packedB = s_packedB is { } pbuf && pbuf.Length >= ncMax * kcMax ? pbuf : (s_packedB = new float[Math.Max(ncMax * kcMax, 4096)]);
+        float[] packedA = s_packedA is { } pabuf && pabuf.Length >= mcMax * kcMax ? pabuf : (s_packedA = new float[Math.Max(mcMax * kcMax, 4096)]);
+        float* tile = stackalloc float[8 * 32];
+        fixed (float* bp = packedB, ap = packedA)
         {
-            Vector256<float> x00 = Vector256.Load(c0 + j), x01 = Vector256.Load(c0 + j + 8);
-            Vector256<float> x10 = Vector256.Load(c1 + j), x11 = Vector256.Load(c1 + j + 8);
-            Vector256<float> x20 = Vector256.Load(c2 + j), x21 = Vector256.Load(c2 + j + 8);
-            Vector256<float> x30 = Vector256.Load(c3 + j), x31 = Vector256.Load(c3 + j + 8);
-            float* bp = b + j;
-            for (int p = 0; p < kc; p++, bp += ldb)
+            for (int jc = 0; jc < job.N; jc += NC)
             {
-                Vector256<float> b0 = Vector256.Load(bp), b1 = Vector256.Load(bp + 8);
-                nint o = p * aCol;
-                Vector256<float> s = Vector256.Create(a0[o]);
-                x00 = Vector256.FusedMultiplyAdd(s, b0, x00); x01 = Vector256.FusedMultiplyAdd(s, b1, x01);
-                s = Vector256.Create(a1[o]);
-                x10 = Vector256.FusedMultiplyAdd(s, b0, x10); x11 = Vector256.FusedMultiplyAdd(s, b1, x11);
-                s = Vector256.Create(a2[o]);
-                x20 = Vector256.FusedMultiplyAdd(s, b0, x20); x21 = Vector256.FusedMultiplyAdd(s, b1, x21);
-                s = Vector256.Create(a3[o]);
-                x30 = Vector256.FusedMultiplyAdd(s, b0, x30); x31 = Vector256.FusedMultiplyAdd(s, b1, x31);
+                int nc = Math.Min(NC, job.N - jc);
+                for (int pc = 0; pc < job.K; pc += KC)
+                {
+                    int kc = Math.Min(KC, job.K - pc);
+                    PackB(job, pc, kc, jc, nc, bp, nr);
+                    for (int ic = 0; ic < job.M; ic += MC)
+                    {
+                        int mc = Math.Min(MC, job.M - ic);
+                        PackA(job, ic, mc, pc, kc, ap, mr);
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int nrr = Math.Min(nr, nc - jr);
+                            float* bs = bp + (nint)jr * kc;
+                            for (int ir = 0; ir < mc; ir += mr)
+                            {
+                                int mrr = Math.Min(mr, mc - ir);
+                                float* cs = job.C + (nint)(ic + ir) * job.Ldc + jc + jr;
+                                float* asl = ap + (nint)ir * kc;
+                                if (mr == 8) Kernel8x32(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
+                                else if (s_vectorised) Kernel4x16(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
+                                else KernelScalar(kc, asl, bs, cs, job.Ldc, mrr, nrr, mr, nr);
+                            }
+                        }
+                    }
+                }
             }
-            x00.Store(c0 + j); x01.Store(c0 + j + 8);
-            x10.Store(c1 + j); x11.Store(c1 + j + 8);
-            x20.Store(c2 + j); x21.Store(c2 + j + 8);
-            x30.Store(c3 + j); x31.Store(c3 + j + 8);
-        }
-        for (; j + 8 <= nc; j += 8)
-        {
-            Vector256<float> x0 = Vector256.Load(c0 + j), x1 = Vector256.Load(c1 + j);
-            Vector256<float> x2 = Vector256.Load(c2 + j), x3 = Vector256.Load(c3 + j);
-            float* bp = b + j;
-            for (int p = 0; p < kc; p++, bp += ldb)
-            {
-                Vector256<float> b0 = Vector256.Load(bp);
-                nint o = p * aCol;
-                x0 = Vector256.FusedMultiplyAdd(Vector256.Create(a0[o]), b0, x0);
-                x1 = Vector256.FusedMultiplyAdd(Vector256.Create(a1[o]), b0, x1);
-                x2 = Vector256.FusedMultiplyAdd(Vector256.Create(a2[o]), b0, x2);
-                x3 = Vector256.FusedMultiplyAdd(Vector256.Create(a3[o]), b0, x3);
-            }
-            x0.Store(c0 + j); x1.Store(c1 + j); x2.Store(c2 + j); x3.Store(c3 + j);
-        }
-        for (; j < nc; j++)
-        {
-            float s0 = c0[j], s1 = c1[j], s2 = c2[j], s3 = c3[j];
-            float* bp = b + j;
-            for (int p = 0; p < kc; p++, bp += ldb)
-            {
-                float bv = *bp;
-                nint o = p * aCol;
-                s0 += a0[o] * bv; s1 += a1[o] * bv; s2 += a2[o] * bv; s3 += a3[o] * bv;
-            }
-            c0[j] = s0; c1[j] = s1; c2[j] = s2; c3[j] = s3;
         }
     }
 
-    // One row of C (the rows left over after the blocks of four).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Block1(int kc, int nc, float* a, nint aCol, float* b, nint ldb, float* c)
-    {
-        int j = 0;
-        for (; j + 8 <= nc; j += 8)
-        {
-            Vector256<float> x = Vector256.Load(c + j);
-            float* bp = b + j;
-            for (int p = 0; p < kc; p++, bp += ldb) x = Vector256.FusedMultiplyAdd(Vector256.Create(a[p * aCol]), Vector256.Load(bp), x);
-            x.Store(c + j);
-        }
-        for (; j < nc; j++)
-        {
-            float s = c[j];
-            float* bp = b + j;
-            for (int p = 0; p < kc; p++, bp += ldb) s += a[p * aCol] * *bp;
-            c[j] = s;
-        }
-    }
+    private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
-    private static unsafe void Scalar(int m, int n, int k, float* a, nint aRow, nint aCol, float* b, nint ldb, float* c, nint ldc)
+    // B block [kc, nc] → slivers of nr columns, each [kc, nr] contiguous, zero-padded past n.
+    private static void PackB(in GemmJob job, int pc, int kc, int jc, int nc, float* dst, int nr)
     {
-        for (int i = 0; i < m; i++)
+        for (int jr = 0; jr < nc; jr += nr)
         {
-            for (int p = 0; p < k; p++)
+            int cols = Math.Min(nr, nc - jr);
+            float* d = dst + (nint)jr * kc;
+            float* src = job.B + (nint)pc * job.RsB + (jc + jr) * job.CsB;
+            if (job.CsB == 1 && cols == nr)
             {
-                float av = a[i * aRow + p * aCol];
-                float* bp = b + p * ldb;
-                float* cp = c + i * ldc;
-                for (int j = 0; j < n; j++) cp[j] += av * bp[j];
+                for (int p = 0; p < kc; p++, d += nr)
+                {
+                    float* s = src + p * job.RsB;
+                    if (nr == 32)
+                    {
+                        Vector512.Load(s).Store(d);
+                        Vector512.Load(s + 16).Store(d + 16);
+                    }
+                    else
+                    {
+                        for (int j = 0; j < nr; j++) d[j] = s[j];
+                    }
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++, d += nr)
+                {
+                    float* s = src + p * job.RsB;
+                    int j = 0;
+                    for (; j < cols; j++) d[j] = s[j * job.CsB];
+                    for (; j < nr; j++) d[j] = 0f;
+                }
             }
         }
     }
+
+    // A block [mc, kc] → slivers of mr rows, each stored k-major [kc, mr], zero-padded past m.
+    private static void PackA(in GemmJob job, int ic, int mc, int pc, int kc, float* dst, int mr)
+    {
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int rows = Math.Min(mr, mc - ir);
+            float* d = dst + (nint)ir * kc;
+            float* src = job.A + (ic + ir) * job.RsA + pc * job.CsA;
+            if (job.RsA == 1 && rows == mr && mr == 8)
+            {
+                // Aᵀ stored row-major: each p is 8 contiguous values.
+                for (int p = 0; p < kc; p++, d += 8) Vector256.Load(src + p * job.CsA).Store(d);
+                continue;
+            }
+            for (int p = 0; p < kc; p++, d += mr)
+            {
+                float* s = src + p * job.CsA;
+                int r = 0;
+                for (; r < rows; r++) d[r] = s[r * job.RsA];
+                for (; r < mr; r++) d[r] = 0f;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel8x32(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++, a += 8, b += 32)
+        {
+            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            Vector512<float> x = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+        }
+        if (mr == 8 && nr == 32)
+        {
+            Add(c, c00, c01); Add(c + ldc, c10, c11); Add(c + 2 * ldc, c20, c21); Add(c + 3 * ldc, c30, c31);
+            Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51); Add(c + 6 * ldc, c60, c61); Add(c + 7 * ldc, c70, c71);
+            return;
+        }
+        // An edge tile: spill to the scratch tile and add only the valid part.
+        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
+        c60.Store(tile + 192); c61.Store(tile + 208); c70.Store(tile + 224); c71.Store(tile + 240);
+        AddEdge(c, ldc, tile, 32, mr, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1)
+    {
+        (Vector512.Load(c) + x0).Store(c);
+        (Vector512.Load(c + 16) + x1).Store(c + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel4x16(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        for (int p = 0; p < kc; p++, a += 4, b += 16)
+        {
+            Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
+            Vector256<float> x = Vector256.Create(a[0]);
+            c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[1]);
+            c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[2]);
+            c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[3]);
+            c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+        }
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
+        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
+        AddEdge(c, ldc, tile, 16, mr, nr);
+    }
+
+    private static void KernelScalar(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, int mrFull, int nrFull)
+    {
+        for (int r = 0; r < mr; r++)
+        {
+            for (int j = 0; j < nr; j++)
+            {
+                float s = 0;
+                for (int p = 0; p < kc; p++) s += a[p * mrFull + r] * b[p * nrFull + j];
+                c[r * ldc + j] += s;
+            }
+        }
+    }
+
+    private static void AddEdge(float* c, nint ldc, float* tile, int tileCols, int mr, int nr)
+    {
+        for (int r = 0; r < mr; r++)
+        {
+            float* cr = c + r * ldc;
+            float* tr = tile + r * tileCols;
+            for (int j = 0; j < nr; j++) cr[j] += tr[j];
+        }
+    }
+}
+
+/// <summary>One product C += A·B as pointers and strides: A(i, p) = A[i·RsA + p·CsA], B(p, j) = B[p·RsB + j·CsB].</summary>
+internal readonly unsafe struct GemmJob(float* a, nint rsA, nint csA, float* b, nint rsB, nint csB, float* c, nint ldc, int m, int n, int k)
+{
+    public readonly float* A = a;
+    public readonly nint RsA = rsA, CsA = csA;
+    public readonly float* B = b;
+    public readonly nint RsB = rsB, CsB = csB;
+    public readonly float* C = c;
+    public readonly nint Ldc = ldc;
+    public readonly int M = m, N = n, K = k;
+
+    /// <summary>Rows [i0, i1) of the product.</summary>
+    public GemmJob Rows(int i0, int i1) => new(A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K);
+
+    /// <summary>Columns [j0, j1) of the product.</summary>
+    public GemmJob Columns(int j0, int j1) => new(A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K);
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

@@ -1,0 +1,107 @@
+using System;
+using System.Threading;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// Splits a large product over the machine's cores: the calling thread takes one part and persistent
+/// background workers the others, signalled without allocating (a training step allocates nothing).
+/// Only one product is split at a time; a second caller meanwhile runs on its own thread.
+/// </summary>
+internal static class GemmWorkers
+{
+    /// <summary>Threads a product may use, the caller included (at most 8).</summary>
+    public static readonly int Count = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    /// <summary>Products below this many multiply-adds stay on one thread: signalling would cost more than it saves.</summary>
+    public const long ParallelThreshold = 1L << 20;
+
+    private static readonly object s_gate = new();
+    private static Worker[]? s_workers;
+
+    public static void Split(in GemmJob job)
+    {
+        if (!Monitor.TryEnter(s_gate))
+        {
+            Gemm.Packed(job);
+            return;
+        }
+        try
+        {
+            Worker[] workers = s_workers ??= CreateWorkers();
+            // Split the longer side into equal parts aligned to the register tile.
+            bool byRows = job.M >= job.N;
+            int length = byRows ? job.M : job.N, align = byRows ? Gemm.MR : Gemm.NR;
+            int units = (length + align - 1) / align;
+            int parts = Math.Min(Count, units);
+            int chunk = (units + parts - 1) / parts * align;
+            int started = 0;
+            for (int w = 1; w < parts; w++)
+            {
+                int start = w * chunk, end = Math.Min(length, start + chunk);
+                if (start >= end) break;
+                workers[w - 1].Start(byRows ? job.Rows(start, end) : job.Columns(start, end));
+                started++;
+            }
+            Gemm.Packed(byRows ? job.Rows(0, Math.Min(chunk, length)) : job.Columns(0, Math.Min(chunk, length)));
+            for (int w = 0; w < started; w++) workers[w].Wait();
+        }
+        finally
+        {
+            Monitor.Exit(s_gate);
+        }
+    }
+
+    private static Worker[] CreateWorkers()
+    {
+        var workers = new Worker[Count - 1];
+        for (int i = 0; i < workers.Length; i++) workers[i] = new Worker(i + 1);
+        return workers;
+    }
+
+    private sealed class Worker
+    {
+        private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
+        private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+        private GemmJob _job;
+        private Exception? _error;
+
+        public Worker(int index)
+        {
+            var thread = new Thread(Loop) { IsBackground = true, Name = $"Dsl GEMM worker {index}" };
+            thread.Start();
+        }
+
+        public void Start(in GemmJob job)
+        {
+            _job = job;
+            _error = null;
+            _done.Reset();
+            _go.Set();
+        }
+
+        public void Wait()
+        {
+            _done.Wait();
+            if (_error is { } e) throw new InvalidOperationException("A GEMM worker failed.", e);
+        }
+
+        private void Loop()
+        {
+            while (true)
+            {
+                _go.Wait();
+                _go.Reset();
+                try
+                {
+                    Gemm.Packed(_job);
+                }
+                catch (Exception e)
+                {
+                    _error = e;
+                }
+                _done.Set();
+            }
+        }
+    }
+}
