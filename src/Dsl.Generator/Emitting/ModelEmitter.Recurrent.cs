@@ -66,7 +66,7 @@ internal static partial class ModelEmitter
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
                 string dx = sub.DX is not null ? $"ws.{sub.DX}" : "default";
                 w.Line($"{sub.CellMethod}_backward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{sub.DY}, {dx},");
-                w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
+                w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
                 w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan());");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
@@ -93,6 +93,10 @@ internal static partial class ModelEmitter
         w.Line("int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order");
     }
 
+    private const string Lstm = "global::Dsl.Kernels.LstmCell";
+    private const string GruK = "global::Dsl.Kernels.GruCell";
+    private const string RnnK = "global::Dsl.Kernels.RnnCell";
+
     private static void EmitCellForward(SourceWriter w, ShapedLayer l, SubLayerPlan sub, LayerPlan layer)
     {
         bool lstm = l.Kind == LayerKind.Lstm, gru = l.Kind == LayerKind.Gru, rnn = l.Kind == LayerKind.Rnn;
@@ -116,52 +120,25 @@ internal static partial class ModelEmitter
         w.Line("int ldh = s > 0 ? Y : H;");
         w.Line("bool hasPrev = !hPrev.IsEmpty;");
         w.Line($"{Span} g = gates.Slice(t * B * G, B * G);");
+        const string hp = "hasPrev ? hPrev.Slice(b * ldh, H) : default";
+        const string hRow = "y.Slice((t * B + b) * Y + yOffset, H)";
         if (lstm)
         {
             w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);");
             w.Line($"{RoSpan} cPrev = s > 0 ? ({RoSpan})aux.Slice(tp * B * H, B * H) : c0;");
-            w.Line("bool hasCell = !cPrev.IsEmpty;");
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Line($"{Span} gb = g.Slice(b * G, G);");
-            w.Line($"{Span} c = aux.Slice((t * B + b) * H, H);");
-            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line($"float i = {Act}.Sigmoid(gb[j]), f = {Act}.Sigmoid(gb[H + j]), u = global::System.MathF.Tanh(gb[2 * H + j]), o = {Act}.Sigmoid(gb[3 * H + j]);");
-            w.Line("gb[j] = i; gb[H + j] = f; gb[2 * H + j] = u; gb[3 * H + j] = o;");
-            w.Line("float cv = i * u + (hasCell ? f * cPrev[b * H + j] : 0f);");
-            w.Line("c[j] = cv;");
-            w.Line("h[j] = o * global::System.MathF.Tanh(cv);");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {Lstm}.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), {hRow});");
         }
         else if (rnn)
         {
-            string act = l.Spec.Activation == ActivationKind.Relu ? $"{Act}.Relu(gb[j])" : "global::System.MathF.Tanh(gb[j])";
             w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);");
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Line($"{RoSpan} gb = g.Slice(b * G, G);");
-            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
-            w.Line($"for (int j = 0; j < H; j++) h[j] = {act};");
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {RnnK}.Forward(g.Slice(b * G, G), {hRow}, relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
         }
         else if (resetAfter)
         {
             w.Line($"{Span} gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh");
             w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
             w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);");
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Line($"{Span} gb = g.Slice(b * G, G);");
-            w.Line($"{RoSpan} ghb = gh.Slice(b * G, G);");
-            w.Line($"{Span} hn = aux.Slice((t * B + b) * H, H);");
-            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line($"float r = {Act}.Sigmoid(gb[j] + ghb[j]), z = {Act}.Sigmoid(gb[H + j] + ghb[H + j]);");
-            w.Line("float n = global::System.MathF.Tanh(gb[2 * H + j] + r * ghb[2 * H + j]);");
-            w.Line("float hp = hasPrev ? hPrev[b * ldh + j] : 0f;");
-            w.Line("gb[j] = r; gb[H + j] = z; gb[2 * H + j] = n; hn[j] = ghb[2 * H + j];");
-            w.Line("h[j] = (1f - z) * n + z * hp;");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, aux.Slice((t * B + b) * H, H), {hRow});");
         }
         else
         {
@@ -169,24 +146,9 @@ internal static partial class ModelEmitter
             w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
             w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);");
             w.Line($"{Span} rh = aux.Slice(t * B * H, B * H);");
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line($"float r = {Act}.Sigmoid(g[b * G + j] + gh[b * G + j]), z = {Act}.Sigmoid(g[b * G + H + j] + gh[b * G + H + j]);");
-            w.Line("g[b * G + j] = r; g[b * G + H + j] = z;");
-            w.Line("rh[b * H + j] = hasPrev ? r * hPrev[b * ldh + j] : 0f;");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, rh.Slice(b * H, H));");
             w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true);");
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line("float z = g[b * G + H + j];");
-            w.Line("float n = global::System.MathF.Tanh(g[b * G + 2 * H + j] + gh[b * G + 2 * H + j]);");
-            w.Line("float hp = hasPrev ? hPrev[b * ldh + j] : 0f;");
-            w.Line("g[b * G + 2 * H + j] = n;");
-            w.Line("h[j] = (1f - z) * n + z * hp;");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, {hRow});");
         }
         w.Close();
         w.Close();
@@ -200,7 +162,7 @@ internal static partial class ModelEmitter
         w.Line($"// {l.Name} {(sub.Index == 0 ? "layer 0" : "layers 1…")} backward through time, one direction, from zero initial state:");
         w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
-            $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {RoSpan} w_ih, {RoSpan} w_hh,",
+            $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {RoSpan} w_ih, {RoSpan} w_hh,",
             $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh)");
         CellConstants(w, sub, layer, l);
         w.Line("carry.Slice(0, B * H).Clear();  // dh flowing back from the next step");
@@ -208,83 +170,31 @@ internal static partial class ModelEmitter
         w.Open("for (int s = T - 1; s >= 0; s--)");
         StepIndices(w);
         w.Line($"{Span} d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t");
+        const string gRow = "gates.Slice((t * B + b) * G, G)";
+        const string dyRow = "dy.Slice((t * B + b) * Y + yOffset, H)";
+        const string hp = "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default";
         if (lstm)
         {
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Line($"{RoSpan} gb = gates.Slice((t * B + b) * G, G);");
-            w.Line($"{RoSpan} c = aux.Slice((t * B + b) * H, H);");
-            w.Line($"{RoSpan} dyb = dy.Slice((t * B + b) * Y + yOffset, H);");
-            w.Line($"{Span} dh = carry.Slice(b * H, H), dc = carry2.Slice(b * H, H), db = d.Slice(b * G, G);");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line("float i = gb[j], f = gb[H + j], u = gb[2 * H + j], o = gb[3 * H + j];");
-            w.Line("float tc = global::System.MathF.Tanh(c[j]);");
-            w.Line("float dhv = dyb[j] + dh[j];");
-            w.Line("float dcv = dc[j] + dhv * o * (1f - tc * tc);");
-            w.Line("float cp = s > 0 ? aux[(tp * B + b) * H + j] : 0f;");
-            w.Line("db[j] = dcv * u * i * (1f - i);");
-            w.Line("db[H + j] = dcv * cp * f * (1f - f);");
-            w.Line("db[2 * H + j] = dcv * i * (1f - u * u);");
-            w.Line("db[3 * H + j] = dhv * tc * o * (1f - o);");
-            w.Line("dc[j] = dcv * f;");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : default, {dyRow},");
+            w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
             w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step");
         }
         else if (rnn)
         {
-            string derivative = l.Spec.Activation == ActivationKind.Relu ? "(h > 0f ? 1f : 0f)" : "(1f - h * h)";
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line("float h = y[(t * B + b) * Y + yOffset + j];");
-            w.Line($"d[b * G + j] = (dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j]) * {derivative};");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {RnnK}.Backward(y.Slice((t * B + b) * Y + yOffset, H), {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
             w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step");
         }
         else if (resetAfter)
         {
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line("int k = b * G + j;");
-            w.Line("float r = gates[t * B * G + k], z = gates[t * B * G + k + H], n = gates[t * B * G + k + 2 * H];");
-            w.Line("float hn = aux[(t * B + b) * H + j];");
-            w.Line("float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;");
-            w.Line("float dhv = dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j];");
-            w.Line("float dan = dhv * (1f - z) * (1f - n * n);");
-            w.Line("float dar = dan * hn * r * (1f - r);");
-            w.Line("float daz = dhv * (hp - n) * z * (1f - z);");
-            w.Line("d[k] = dar; d[k + H] = daz; d[k + 2 * H] = dan;");
-            w.Line("dh2[k] = dar; dh2[k + H] = daz; dh2[k + 2 * H] = dan * r;");
-            w.Line("carry[b * H + j] = dhv * z;");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.Backward({gRow}, aux.Slice((t * B + b) * H, H), {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));");
             w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step");
         }
         else
         {
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line("int k = b * G + j;");
-            w.Line("float z = gates[t * B * G + k + H], n = gates[t * B * G + k + 2 * H];");
-            w.Line("float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;");
-            w.Line("float dhv = dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j];");
-            w.Line("d[k + 2 * H] = dhv * (1f - z) * (1f - n * n);");
-            w.Line("d[k + H] = dhv * (hp - n) * z * (1f - z);");
-            w.Line("carry[b * H + j] = dhv * z;");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.BackwardResetBefore({gRow}, {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G));");
             w.Line($"{Gemm}.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); // d(r ⊙ h)");
-            w.Open("for (int b = 0; b < B; b++)");
-            w.Open("for (int j = 0; j < H; j++)");
-            w.Line("int k = b * G + j;");
-            w.Line("float r = gates[t * B * G + k];");
-            w.Line("float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;");
-            w.Line("float drh = carry2[b * H + j];");
-            w.Line("d[k] = drh * hp * r * (1f - r);");
-            w.Line("carry[b * H + j] += drh * r;");
-            w.Close();
-            w.Close();
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, {hp}, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));");
             w.Line($"if (s > 0) {Gemm}.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step");
         }
         w.Close();

@@ -179,6 +179,11 @@ CASES = [
     ("GruChoStackedBidirectional", [("input", 2), ("gru", 4, {"reset_after": False, "layers": 2, "bidirectional": True}), ("dense", 3, "sigmoid")], 2, 3, "mse"),
     ("LstmGruDense", [("embedding", 10, 4), ("lstm", 5), ("gru", 6), ("dense", 8, "tanh"), ("dense", 10)], 2, 5, "ce"),
     ("LstmSingleStep", [("embedding", 5, 3), ("lstm", 4), ("dense", 5)], 1, 1, "ce"),
+    # Widths past the vector lanes (8 or 16) so the vectorised cell kernels run, with odd tails.
+    ("LstmWide", [("embedding", 13, 9), ("lstm", 37, {"layers": 2}), ("dense", 13)], 5, 7, "ce"),
+    ("GruWide", [("input", 11), ("gru", 33), ("dense", 3)], 6, 5, "mse"),
+    ("GruChoWide", [("input", 6), ("gru", 35, {"reset_after": False, "bidirectional": True}), ("dense", 4)], 3, 4, "mse"),
+    ("RnnWide", [("input", 5), ("rnn", 40, {"activation": "relu", "bidirectional": True, "return_sequences": False}), ("dense", 2)], 4, 6, "mse"),
 ]
 
 OPTIMIZERS = {

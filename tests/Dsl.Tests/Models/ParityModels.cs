@@ -64,3 +64,23 @@ public partial class LstmGruDense;
 [Lstm(hidden: 4)]
 [Dense(5)]
 public partial class LstmSingleStep;
+
+[Embedding(vocab: 13, dim: 9)]
+[Lstm(hidden: 37, Layers = 2)]
+[Dense(13)]
+public partial class LstmWide;
+
+[Input(features: 11)]
+[Gru(hidden: 33)]
+[Dense(3)]
+public partial class GruWide;
+
+[Input(features: 6)]
+[Gru(hidden: 35, ResetAfter = false, Bidirectional = true)]
+[Dense(4)]
+public partial class GruChoWide;
+
+[Input(features: 5)]
+[Rnn(hidden: 40, Activation = Activation.Relu, Bidirectional = true, ReturnSequences = false)]
+[Dense(2)]
+public partial class RnnWide;

@@ -29,6 +29,10 @@ internal static class ParityModel
         nameof(GruChoStackedBidirectional) => Floats(new GruChoStackedBidirectional()),
         nameof(LstmGruDense) => Tokens(new LstmGruDense()),
         nameof(LstmSingleStep) => Tokens(new LstmSingleStep()),
+        nameof(LstmWide) => Tokens(new LstmWide()),
+        nameof(GruWide) => Floats(new GruWide()),
+        nameof(GruChoWide) => Floats(new GruChoWide()),
+        nameof(RnnWide) => Floats(new RnnWide()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

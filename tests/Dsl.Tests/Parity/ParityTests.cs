@@ -15,6 +15,7 @@ public class ParityTests
         nameof(RnnTanh), nameof(RnnRelu), nameof(Models.Lstm), nameof(Models.Gru), nameof(GruCho),
         nameof(LstmStackedBidirectional), nameof(GruBidirectionalManyToOne), nameof(LstmStackedManyToOne),
         nameof(RnnStackedBidirectional), nameof(GruChoStackedBidirectional), nameof(LstmGruDense), nameof(LstmSingleStep),
+        nameof(LstmWide), nameof(GruWide), nameof(GruChoWide), nameof(RnnWide),
     };
 
     [Theory]

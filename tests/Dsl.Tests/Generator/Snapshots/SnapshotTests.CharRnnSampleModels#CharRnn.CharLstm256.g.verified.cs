@@ -293,7 +293,7 @@ namespace CharRnn
             int B = ws.B, T = ws.T;
             global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan());
         }
 
@@ -318,28 +318,14 @@ namespace CharRnn
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
-                bool hasCell = !cPrev.IsEmpty;
-                for (int b = 0; b < B; b++)
-                {
-                    global::System.Span<float> gb = g.Slice(b * G, G);
-                    global::System.Span<float> c = aux.Slice((t * B + b) * H, H);
-                    global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                    for (int j = 0; j < H; j++)
-                    {
-                        float i = global::Dsl.Kernels.Activations.Sigmoid(gb[j]), f = global::Dsl.Kernels.Activations.Sigmoid(gb[H + j]), u = global::System.MathF.Tanh(gb[2 * H + j]), o = global::Dsl.Kernels.Activations.Sigmoid(gb[3 * H + j]);
-                        gb[j] = i; gb[H + j] = f; gb[2 * H + j] = u; gb[3 * H + j] = o;
-                        float cv = i * u + (hasCell ? f * cPrev[b * H + j] : 0f);
-                        c[j] = cv;
-                        h[j] = o * global::System.MathF.Tanh(cv);
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
             }
         }
 
         // lstm layer 0 backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
@@ -350,26 +336,8 @@ namespace CharRnn
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++)
-                {
-                    global::System.ReadOnlySpan<float> gb = gates.Slice((t * B + b) * G, G);
-                    global::System.ReadOnlySpan<float> c = aux.Slice((t * B + b) * H, H);
-                    global::System.ReadOnlySpan<float> dyb = dy.Slice((t * B + b) * Y + yOffset, H);
-                    global::System.Span<float> dh = carry.Slice(b * H, H), dc = carry2.Slice(b * H, H), db = d.Slice(b * G, G);
-                    for (int j = 0; j < H; j++)
-                    {
-                        float i = gb[j], f = gb[H + j], u = gb[2 * H + j], o = gb[3 * H + j];
-                        float tc = global::System.MathF.Tanh(c[j]);
-                        float dhv = dyb[j] + dh[j];
-                        float dcv = dc[j] + dhv * o * (1f - tc * tc);
-                        float cp = s > 0 ? aux[(tp * B + b) * H + j] : 0f;
-                        db[j] = dcv * u * i * (1f - i);
-                        db[H + j] = dcv * cp * f * (1f - f);
-                        db[2 * H + j] = dcv * i * (1f - u * u);
-                        db[3 * H + j] = dhv * tc * o * (1f - o);
-                        dc[j] = dcv * f;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : default, dy.Slice((t * B + b) * Y + yOffset, H),
+                    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);
                 if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step
             }
             // weight gradients of every step at once

@@ -329,17 +329,17 @@ namespace Demo
             int B = ws.B, T = ws.T;
             global::System.Array.Clear(ws.gru_dy_l0); // both directions add into dx
             gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
                 _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan());
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
                 _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan());
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
                 _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan());
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
                 _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan());
         }
 
@@ -365,35 +365,16 @@ namespace Demo
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
                 if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
-                for (int b = 0; b < B; b++)
-                {
-                    for (int j = 0; j < H; j++)
-                    {
-                        float r = global::Dsl.Kernels.Activations.Sigmoid(g[b * G + j] + gh[b * G + j]), z = global::Dsl.Kernels.Activations.Sigmoid(g[b * G + H + j] + gh[b * G + H + j]);
-                        g[b * G + j] = r; g[b * G + H + j] = z;
-                        rh[b * H + j] = hasPrev ? r * hPrev[b * ldh + j] : 0f;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
                 if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true);
-                for (int b = 0; b < B; b++)
-                {
-                    global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                    for (int j = 0; j < H; j++)
-                    {
-                        float z = g[b * G + H + j];
-                        float n = global::System.MathF.Tanh(g[b * G + 2 * H + j] + gh[b * G + 2 * H + j]);
-                        float hp = hasPrev ? hPrev[b * ldh + j] : 0f;
-                        g[b * G + 2 * H + j] = n;
-                        h[j] = (1f - z) * n + z * hp;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
             }
         }
 
         // gru layer 0 backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
@@ -403,32 +384,9 @@ namespace Demo
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++)
-                {
-                    for (int j = 0; j < H; j++)
-                    {
-                        int k = b * G + j;
-                        float z = gates[t * B * G + k + H], n = gates[t * B * G + k + 2 * H];
-                        float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;
-                        float dhv = dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j];
-                        d[k + 2 * H] = dhv * (1f - z) * (1f - n * n);
-                        d[k + H] = dhv * (hp - n) * z * (1f - z);
-                        carry[b * H + j] = dhv * z;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); // d(r ⊙ h)
-                for (int b = 0; b < B; b++)
-                {
-                    for (int j = 0; j < H; j++)
-                    {
-                        int k = b * G + j;
-                        float r = gates[t * B * G + k];
-                        float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;
-                        float drh = carry2[b * H + j];
-                        d[k] = drh * hp * r * (1f - r);
-                        carry[b * H + j] += drh * r;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step
             }
             // weight gradients of every step at once
@@ -463,35 +421,16 @@ namespace Demo
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
                 if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
-                for (int b = 0; b < B; b++)
-                {
-                    for (int j = 0; j < H; j++)
-                    {
-                        float r = global::Dsl.Kernels.Activations.Sigmoid(g[b * G + j] + gh[b * G + j]), z = global::Dsl.Kernels.Activations.Sigmoid(g[b * G + H + j] + gh[b * G + H + j]);
-                        g[b * G + j] = r; g[b * G + H + j] = z;
-                        rh[b * H + j] = hasPrev ? r * hPrev[b * ldh + j] : 0f;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
                 if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true);
-                for (int b = 0; b < B; b++)
-                {
-                    global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                    for (int j = 0; j < H; j++)
-                    {
-                        float z = g[b * G + H + j];
-                        float n = global::System.MathF.Tanh(g[b * G + 2 * H + j] + gh[b * G + 2 * H + j]);
-                        float hp = hasPrev ? hPrev[b * ldh + j] : 0f;
-                        g[b * G + 2 * H + j] = n;
-                        h[j] = (1f - z) * n + z * hp;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
             }
         }
 
         // gru layers 1… backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
@@ -501,32 +440,9 @@ namespace Demo
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++)
-                {
-                    for (int j = 0; j < H; j++)
-                    {
-                        int k = b * G + j;
-                        float z = gates[t * B * G + k + H], n = gates[t * B * G + k + 2 * H];
-                        float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;
-                        float dhv = dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j];
-                        d[k + 2 * H] = dhv * (1f - z) * (1f - n * n);
-                        d[k + H] = dhv * (hp - n) * z * (1f - z);
-                        carry[b * H + j] = dhv * z;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); // d(r ⊙ h)
-                for (int b = 0; b < B; b++)
-                {
-                    for (int j = 0; j < H; j++)
-                    {
-                        int k = b * G + j;
-                        float r = gates[t * B * G + k];
-                        float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;
-                        float drh = carry2[b * H + j];
-                        d[k] = drh * hp * r * (1f - r);
-                        carry[b * H + j] += drh * r;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step
             }
             // weight gradients of every step at once
@@ -554,7 +470,7 @@ namespace Demo
             global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1);
             global::System.Array.Clear(ws.gru_dout); // both directions add into dx
             gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
                 _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan());
         }
 
@@ -579,28 +495,14 @@ namespace Demo
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
                 if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);
-                for (int b = 0; b < B; b++)
-                {
-                    global::System.Span<float> gb = g.Slice(b * G, G);
-                    global::System.ReadOnlySpan<float> ghb = gh.Slice(b * G, G);
-                    global::System.Span<float> hn = aux.Slice((t * B + b) * H, H);
-                    global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                    for (int j = 0; j < H; j++)
-                    {
-                        float r = global::Dsl.Kernels.Activations.Sigmoid(gb[j] + ghb[j]), z = global::Dsl.Kernels.Activations.Sigmoid(gb[H + j] + ghb[H + j]);
-                        float n = global::System.MathF.Tanh(gb[2 * H + j] + r * ghb[2 * H + j]);
-                        float hp = hasPrev ? hPrev[b * ldh + j] : 0f;
-                        gb[j] = r; gb[H + j] = z; gb[2 * H + j] = n; hn[j] = ghb[2 * H + j];
-                        h[j] = (1f - z) * n + z * hp;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
             }
         }
 
         // gru_1 layer 0 backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
@@ -611,23 +513,7 @@ namespace Demo
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
-                for (int b = 0; b < B; b++)
-                {
-                    for (int j = 0; j < H; j++)
-                    {
-                        int k = b * G + j;
-                        float r = gates[t * B * G + k], z = gates[t * B * G + k + H], n = gates[t * B * G + k + 2 * H];
-                        float hn = aux[(t * B + b) * H + j];
-                        float hp = s > 0 ? y[(tp * B + b) * Y + yOffset + j] : 0f;
-                        float dhv = dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j];
-                        float dan = dhv * (1f - z) * (1f - n * n);
-                        float dar = dan * hn * r * (1f - r);
-                        float daz = dhv * (hp - n) * z * (1f - z);
-                        d[k] = dar; d[k + H] = daz; d[k + 2 * H] = dan;
-                        dh2[k] = dar; dh2[k + H] = daz; dh2[k + 2 * H] = dan * r;
-                        carry[b * H + j] = dhv * z;
-                    }
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
                 if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step
             }
             // weight gradients of every step at once

@@ -288,7 +288,7 @@ namespace Demo
                 int B = ws.B, T = ws.T;
                 global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
-                    ws.dgates, ws.dgates2, ws.carry, ws.carry2, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
+                    ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
                     _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan());
             }
 
@@ -312,19 +312,14 @@ namespace Demo
                     bool hasPrev = !hPrev.IsEmpty;
                     global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                     if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);
-                    for (int b = 0; b < B; b++)
-                    {
-                        global::System.ReadOnlySpan<float> gb = g.Slice(b * G, G);
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        for (int j = 0; j < H; j++) h[j] = global::Dsl.Kernels.Activations.Relu(gb[j]);
-                    }
+                    for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: true);
                 }
             }
 
             // encoder layer 0 backward through time, one direction, from zero initial state:
             // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-                global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+                global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
                 global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
@@ -334,14 +329,7 @@ namespace Demo
                     int t = reverse ? T - 1 - s : s;   // the step processed s-th
                     int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                    for (int b = 0; b < B; b++)
-                    {
-                        for (int j = 0; j < H; j++)
-                        {
-                            float h = y[(t * B + b) * Y + yOffset + j];
-                            d[b * G + j] = (dy[(t * B + b) * Y + yOffset + j] + carry[b * H + j]) * (h > 0f ? 1f : 0f);
-                        }
-                    }
+                    for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
                     if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step
                 }
                 // weight gradients of every step at once

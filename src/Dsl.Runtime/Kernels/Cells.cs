@@ -1,0 +1,238 @@
+using System;
+using System.Numerics;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Dsl.Kernels;
+
+// The element-wise part of one recurrent step for one sequence (one row of the batch), called by
+// generated code after the step's recurrent product. Non-linearities go through TensorPrimitives;
+// the arithmetic of back-propagation runs over Vector<float> lanes with a scalar tail. Gate rows
+// are laid out as PyTorch's: LSTM [i, f, g, o], GRU [r, z, n], each H wide. An empty span for a
+// previous state means zero (the first step from a zero state).
+
+/// <summary>LSTM: i, f, g, o = σ, σ, tanh, σ(pre); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').</summary>
+public static class LstmCell
+{
+    /// <summary>Turns the pre-activations <paramref name="gates"/> [4H] into activations in place and writes c' and h'.</summary>
+    public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h)
+    {
+        int H = c.Length;
+        Span<float> i = gates.Slice(0, H), f = gates.Slice(H, H), u = gates.Slice(2 * H, H), o = gates.Slice(3 * H, H);
+        TensorPrimitives.Sigmoid(gates.Slice(0, 2 * H), gates.Slice(0, 2 * H));
+        TensorPrimitives.Tanh(u, u);
+        TensorPrimitives.Sigmoid(o, o);
+        TensorPrimitives.Multiply(i, u, c);
+        if (!cPrev.IsEmpty) TensorPrimitives.FusedMultiplyAdd(f, cPrev, c, c);
+        TensorPrimitives.Tanh(c, h);
+        TensorPrimitives.Multiply(h, o, h);
+    }
+
+    /// <summary>
+    /// One step back: from dy (the output's gradient) plus the carried dh and dc, writes the gate
+    /// pre-activation gradients <paramref name="dGates"/> [4H] and replaces dc by the gradient for the previous cell.
+    /// (dh for the previous step is dGates · W_hh, the caller's product.) <paramref name="scratch"/> holds H values.
+    /// </summary>
+    public static void Backward(ReadOnlySpan<float> gates, ReadOnlySpan<float> c, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> dy,
+        ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates, Span<float> scratch)
+    {
+        int H = c.Length;
+        Span<float> tc = scratch.Slice(0, H);
+        TensorPrimitives.Tanh(c, tc);
+        ref float g = ref MemoryMarshal.GetReference(gates);
+        ref float d = ref MemoryMarshal.GetReference(dGates);
+        bool hasPrev = !cPrev.IsEmpty;
+        int j = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<float>.One;
+            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                var i = Load(ref g, j); var f = Load(ref g, H + j); var u = Load(ref g, 2 * H + j); var o = Load(ref g, 3 * H + j);
+                var t = new Vector<float>(tc.Slice(j));
+                var dhv = new Vector<float>(dy.Slice(j)) + new Vector<float>(dh.Slice(j));
+                var dcv = new Vector<float>(dc.Slice(j)) + dhv * o * (one - t * t);
+                var cp = hasPrev ? new Vector<float>(cPrev.Slice(j)) : Vector<float>.Zero;
+                Store(dcv * u * i * (one - i), ref d, j);
+                Store(dcv * cp * f * (one - f), ref d, H + j);
+                Store(dcv * i * (one - u * u), ref d, 2 * H + j);
+                Store(dhv * t * o * (one - o), ref d, 3 * H + j);
+                (dcv * f).CopyTo(dc.Slice(j));
+            }
+        }
+        for (; j < H; j++)
+        {
+            float i = gates[j], f = gates[H + j], u = gates[2 * H + j], o = gates[3 * H + j], t = tc[j];
+            float dhv = dy[j] + dh[j];
+            float dcv = dc[j] + dhv * o * (1f - t * t);
+            float cp = hasPrev ? cPrev[j] : 0f;
+            dGates[j] = dcv * u * i * (1f - i);
+            dGates[H + j] = dcv * cp * f * (1f - f);
+            dGates[2 * H + j] = dcv * i * (1f - u * u);
+            dGates[3 * H + j] = dhv * t * o * (1f - o);
+            dc[j] = dcv * f;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector<float> Load(ref float start, int offset) => Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, offset));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static void Store(Vector<float> value, ref float start, int offset) => Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, offset)) = value;
+}
+
+/// <summary>GRU: r, z = σ(…); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)) (reset after) or with (r ⊙ h)·W_hnᵀ (Cho 2014); h' = (1 − z) ⊙ n + z ⊙ h.</summary>
+public static class GruCell
+{
+    /// <summary>
+    /// Reset-after step: <paramref name="gates"/> [3H] holds x·W_ihᵀ + b_ih and becomes [r, z, n];
+    /// <paramref name="hiddenGates"/> [3H] is h·W_hhᵀ + b_hh; its n part is saved in <paramref name="hn"/>.
+    /// </summary>
+    public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h)
+    {
+        int H = h.Length;
+        Span<float> rz = gates.Slice(0, 2 * H), r = gates.Slice(0, H), n = gates.Slice(2 * H, H);
+        TensorPrimitives.Add(rz, hiddenGates.Slice(0, 2 * H), rz);
+        TensorPrimitives.Sigmoid(rz, rz);
+        hiddenGates.Slice(2 * H, H).CopyTo(hn);
+        TensorPrimitives.FusedMultiplyAdd(r, hn, n, n);
+        TensorPrimitives.Tanh(n, n);
+        Blend(gates.Slice(H, H), n, hPrev, h);
+    }
+
+    /// <summary>h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n).</summary>
+    internal static void Blend(ReadOnlySpan<float> z, ReadOnlySpan<float> n, ReadOnlySpan<float> hPrev, Span<float> h)
+    {
+        if (hPrev.IsEmpty)
+        {
+            TensorPrimitives.Multiply(z, n, h);
+            TensorPrimitives.Subtract(n, h, h);
+        }
+        else
+        {
+            TensorPrimitives.Subtract(hPrev, n, h);
+            TensorPrimitives.FusedMultiplyAdd(z, h, n, h);
+        }
+    }
+
+    /// <summary>
+    /// Reset-after step back. Writes the gradients of the input-side pre-activations <paramref name="dInput"/> [3H]
+    /// ([dr, dz, dn]) and of the hidden-side ones <paramref name="dHidden"/> [3H] ([dr, dz, dn ⊙ r]); replaces dh by
+    /// its direct part dh ⊙ z (the caller adds dHidden · W_hh).
+    /// </summary>
+    public static void Backward(ReadOnlySpan<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dy,
+        Span<float> dh, Span<float> dInput, Span<float> dHidden)
+    {
+        int H = hn.Length;
+        bool hasPrev = !hPrev.IsEmpty;
+        int j = 0;
+        ref float g = ref MemoryMarshal.GetReference(gates);
+        ref float di = ref MemoryMarshal.GetReference(dInput);
+        ref float dhd = ref MemoryMarshal.GetReference(dHidden);
+        if (Vector.IsHardwareAccelerated)
+        {
+            var one = Vector<float>.One;
+            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                var r = LstmCell.Load(ref g, j); var z = LstmCell.Load(ref g, H + j); var n = LstmCell.Load(ref g, 2 * H + j);
+                var hp = hasPrev ? new Vector<float>(hPrev.Slice(j)) : Vector<float>.Zero;
+                var dhv = new Vector<float>(dy.Slice(j)) + new Vector<float>(dh.Slice(j));
+                var dan = dhv * (one - z) * (one - n * n);
+                var dar = dan * new Vector<float>(hn.Slice(j)) * r * (one - r);
+                var daz = dhv * (hp - n) * z * (one - z);
+                LstmCell.Store(dar, ref di, j); LstmCell.Store(daz, ref di, H + j); LstmCell.Store(dan, ref di, 2 * H + j);
+                LstmCell.Store(dar, ref dhd, j); LstmCell.Store(daz, ref dhd, H + j); LstmCell.Store(dan * r, ref dhd, 2 * H + j);
+                (dhv * z).CopyTo(dh.Slice(j));
+            }
+        }
+        for (; j < H; j++)
+        {
+            float r = gates[j], z = gates[H + j], n = gates[2 * H + j];
+            float hp = hasPrev ? hPrev[j] : 0f;
+            float dhv = dy[j] + dh[j];
+            float dan = dhv * (1f - z) * (1f - n * n);
+            float dar = dan * hn[j] * r * (1f - r);
+            float daz = dhv * (hp - n) * z * (1f - z);
+            dInput[j] = dar; dInput[H + j] = daz; dInput[2 * H + j] = dan;
+            dHidden[j] = dar; dHidden[H + j] = daz; dHidden[2 * H + j] = dan * r;
+            dh[j] = dhv * z;
+        }
+    }
+
+    /// <summary>Reset-before (Cho) step, first half: r, z = σ(gates[0:2H] + hiddenGates[0:2H]) in place; rh = r ⊙ hPrev.</summary>
+    public static void ForwardResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> rh)
+    {
+        int H = rh.Length;
+        Span<float> rz = gates.Slice(0, 2 * H);
+        TensorPrimitives.Add(rz, hiddenGates.Slice(0, 2 * H), rz);
+        TensorPrimitives.Sigmoid(rz, rz);
+        if (hPrev.IsEmpty) rh.Clear();
+        else TensorPrimitives.Multiply(gates.Slice(0, H), hPrev, rh);
+    }
+
+    /// <summary>Reset-before step, second half: n = tanh(gates[2H:3H] + hiddenGates[2H:3H]) in place; h' = (1 − z) ⊙ n + z ⊙ hPrev.</summary>
+    public static void FinishResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> h)
+    {
+        int H = h.Length;
+        Span<float> n = gates.Slice(2 * H, H);
+        TensorPrimitives.Add(n, hiddenGates.Slice(2 * H, H), n);
+        TensorPrimitives.Tanh(n, n);
+        Blend(gates.Slice(H, H), n, hPrev, h);
+    }
+
+    /// <summary>Reset-before step back, first half: dn and dz into <paramref name="dGates"/>; dh becomes its direct part dh ⊙ z.</summary>
+    public static void BackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dy, Span<float> dh, Span<float> dGates)
+    {
+        int H = dh.Length;
+        bool hasPrev = !hPrev.IsEmpty;
+        for (int j = 0; j < H; j++)
+        {
+            float z = gates[H + j], n = gates[2 * H + j];
+            float hp = hasPrev ? hPrev[j] : 0f;
+            float dhv = dy[j] + dh[j];
+            dGates[2 * H + j] = dhv * (1f - z) * (1f - n * n);
+            dGates[H + j] = dhv * (hp - n) * z * (1f - z);
+            dh[j] = dhv * z;
+        }
+    }
+
+    /// <summary>Reset-before step back, second half: from d(r ⊙ h) writes dr and adds d(r ⊙ h) ⊙ r to dh.</summary>
+    public static void FinishBackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dRh, Span<float> dh, Span<float> dGates)
+    {
+        int H = dh.Length;
+        bool hasPrev = !hPrev.IsEmpty;
+        for (int j = 0; j < H; j++)
+        {
+            float r = gates[j];
+            float hp = hasPrev ? hPrev[j] : 0f;
+            dGates[j] = dRh[j] * hp * r * (1f - r);
+            dh[j] += dRh[j] * r;
+        }
+    }
+}
+
+/// <summary>Elman RNN: h' = act(pre), tanh or ReLU.</summary>
+public static class RnnCell
+{
+    /// <summary>h' = act(pre).</summary>
+    public static void Forward(ReadOnlySpan<float> preActivation, Span<float> h, bool relu)
+    {
+        if (relu) TensorPrimitives.Max(preActivation, 0f, h);
+        else TensorPrimitives.Tanh(preActivation, h);
+    }
+
+    /// <summary>d(pre) = (dy + dh) ⊙ act'(h).</summary>
+    public static void Backward(ReadOnlySpan<float> h, ReadOnlySpan<float> dy, ReadOnlySpan<float> dh, Span<float> dPre, bool relu)
+    {
+        TensorPrimitives.Add(dy, dh, dPre);
+        if (relu)
+        {
+            for (int j = 0; j < h.Length; j++) if (h[j] <= 0f) dPre[j] = 0f;
+        }
+        else
+        {
+            for (int j = 0; j < h.Length; j++) dPre[j] *= 1f - h[j] * h[j];
+        }
+    }
+}
