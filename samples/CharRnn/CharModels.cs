@@ -4,19 +4,23 @@ namespace CharRnn;
 
 // Character-level language models: ids of characters in, logits of the next character out.
 // Sizes are compile-time constants in Dsl, so each hidden size is its own declaration.
+// Dropout before the output layer keeps the model from memorising a small corpus.
 
 [Embedding(vocab: Chars.Count, dim: 64)]
 [Lstm(hidden: 128)]
+[Dropout(0.25f)]
 [Dense(Chars.Count)]
 public partial class CharLstm128;
 
 [Embedding(vocab: Chars.Count, dim: 64)]
 [Lstm(hidden: 256)]
+[Dropout(0.25f)]
 [Dense(Chars.Count)]
 public partial class CharLstm256;
 
 [Embedding(vocab: Chars.Count, dim: 64)]
 [Lstm(hidden: 512)]
+[Dropout(0.25f)]
 [Dense(Chars.Count)]
 public partial class CharLstm512;
 

@@ -150,7 +150,7 @@ static string DefaultCorpus()
 internal sealed record Options
 {
     public string? Corpus { get; init; }
-    public int Epochs { get; init; } = 8;
+    public int Epochs { get; init; } = 20;
     public int Hidden { get; init; } = 256;
     public float Temperature { get; init; } = 0.7f;
     public bool Resume { get; init; }
@@ -166,7 +166,7 @@ internal sealed record Options
     public const string Usage = """
         Usage: dotnet run --project samples/CharRnn -- [options]
           --corpus FILE        train on FILE (default: the Dsl runtime's own sources, embedded)
-          --epochs N           passes over the corpus (default 8)
+          --epochs N           passes over the corpus (default 20)
           --hidden 128|256|512 LSTM width (default 256)
           --temperature T      sampling temperature, 0 = greedy (default 0.7)
           --resume             continue from the checkpoint if it exists
