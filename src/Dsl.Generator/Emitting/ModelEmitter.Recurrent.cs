@@ -27,7 +27,7 @@ internal static partial class ModelEmitter
                 string h0 = !d.Reverse && sub.StateH is not null ? $"state is null ? default : state.{sub.StateH}" : "default";
                 string c0 = !d.Reverse && sub.StateC is not null ? $"state is null ? default : state.{sub.StateC}" : "default";
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
-                w.Line($"{sub.CellMethod}_forward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{Lowerer.StepScratch},");
+                w.Line($"{sub.CellMethod}_forward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights},");
                 w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0});");
             }
             if (sub.Mask is not null)
@@ -66,7 +66,7 @@ internal static partial class ModelEmitter
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
                 string dx = sub.DX is not null ? $"ws.{sub.DX}" : "default";
                 w.Line($"{sub.CellMethod}_backward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{sub.DY}, {dx},");
-                w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
+                w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
                 w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan());");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
@@ -97,6 +97,14 @@ internal static partial class ModelEmitter
     private const string GruK = "global::Dsl.Kernels.GruCell";
     private const string RnnK = "global::Dsl.Kernels.RnnCell";
 
+    /// <summary>c += a · Wᵀ for one step: from the packed weights when the sequence packed them, else from W itself.</summary>
+    private static string Recurrent(string m, string n, string k, string a, string lda, string w, string packed, string c, string ldc) =>
+        $"{{ if (prepacked) {Gemm}.MatMulPacked({m}, {n}, {k}, {a}, {lda}, {packed}, {c}, {ldc}, accumulate: true); else {Gemm}.MatMulTransB({m}, {n}, {k}, {a}, {lda}, {w}, {k}, {c}, {ldc}, accumulate: true); }}";
+
+    /// <summary>carry (+)= d · W for one step back (W stored [k, H]).</summary>
+    private static string BackProduct(string k, string d, string ldd, string w, string packed, bool accumulate, string c = "carry") =>
+        $"{{ if (prepacked) {Gemm}.MatMulPacked(B, H, {k}, {d}, {ldd}, {packed}, {c}, H, accumulate: {(accumulate ? "true" : "false")}); else {Gemm}.MatMul(B, H, {k}, {d}, {ldd}, {w}, H, {c}, H, accumulate: {(accumulate ? "true" : "false")}); }}";
+
     private static void EmitCellForward(SourceWriter w, ShapedLayer l, SubLayerPlan sub, LayerPlan layer)
     {
         bool lstm = l.Kind == LayerKind.Lstm, gru = l.Kind == LayerKind.Gru, rnn = l.Kind == LayerKind.Rnn;
@@ -106,13 +114,25 @@ internal static partial class ModelEmitter
             : rnn ? $"// h' = {l.Spec.Activation.ToString().ToLowerInvariant()}(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)"
             : resetAfter ? "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h"
             : "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h");
-        w.Open($"private static void {sub.CellMethod}_forward(int B, int T, bool reverse, {RoSpan} x, {Span} y, int yOffset, {Span} gates, {Span} aux, {Span} scratch,",
+        w.Open($"private static void {sub.CellMethod}_forward(int B, int T, bool reverse, {RoSpan} x, {Span} y, int yOffset, {Span} gates, {Span} aux, {Span} scratch, {Span} packed,",
             $"    {RoSpan} w_ih, {RoSpan} w_hh, {RoSpan} b_ih, {RoSpan} b_hh, {RoSpan} h0, {RoSpan} c0)");
         CellConstants(w, sub, layer, l);
         w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (gru ? "" : " + b_hh"));
         w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);");
         w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);");
         if (!gru) w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);");
+        w.Line("// the recurrent weights, packed once for every step (one step alone does not repay the packing)");
+        w.Line("bool prepacked = T > 1;");
+        if (gru && !resetAfter)
+        {
+            w.Line($"{Span} packedRz = packed.Slice(0, {Gemm}.PackedLength(H, 2 * H)), packedN = packed.Slice(packedRz.Length, {Gemm}.PackedLength(H, H));");
+            w.Line($"if (prepacked) {Gemm}.PackB(H, 2 * H, w_hh, H, transposed: true, packedRz);");
+            w.Line($"if (prepacked) {Gemm}.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: true, packedN);");
+        }
+        else
+        {
+            w.Line($"if (prepacked) {Gemm}.PackB(H, G, w_hh, H, transposed: true, packed);");
+        }
         w.Open("for (int s = 0; s < T; s++)");
         StepIndices(w);
         w.Line("// the previous hidden state: the previous step's output, or the carried state h0 (empty = zeros)");
@@ -124,30 +144,30 @@ internal static partial class ModelEmitter
         const string hRow = "y.Slice((t * B + b) * Y + yOffset, H)";
         if (lstm)
         {
-            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);");
+            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hPrev", "ldh", "w_hh", "packed", "g", "G")}");
             w.Line($"{RoSpan} cPrev = s > 0 ? ({RoSpan})aux.Slice(tp * B * H, B * H) : c0;");
             w.Line($"for (int b = 0; b < B; b++) {Lstm}.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), {hRow});");
         }
         else if (rnn)
         {
-            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);");
+            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hPrev", "ldh", "w_hh", "packed", "g", "G")}");
             w.Line($"for (int b = 0; b < B; b++) {RnnK}.Forward(g.Slice(b * G, G), {hRow}, relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
         }
         else if (resetAfter)
         {
             w.Line($"{Span} gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh");
             w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
-            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);");
+            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hPrev", "ldh", "w_hh", "packed", "gh", "G")}");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, aux.Slice((t * B + b) * H, H), {hRow});");
         }
         else
         {
             w.Line($"{Span} gh = scratch.Slice(0, B * G); // [h·W_h{{r,z}}ᵀ + b_h{{r,z}}, (r ⊙ h)·W_hnᵀ + b_hn]");
             w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
-            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);");
+            w.Line($"if (hasPrev) {Recurrent("B", "2 * H", "H", "hPrev", "ldh", "w_hh", "packedRz", "gh", "G")}");
             w.Line($"{Span} rh = aux.Slice(t * B * H, B * H);");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, rh.Slice(b * H, H));");
-            w.Line($"if (hasPrev) {Gemm}.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true);");
+            w.Line($"if (hasPrev) {Recurrent("B", "H", "H", "rh", "H", "w_hh.Slice(2 * H * H)", "packedN", "gh.Slice(2 * H)", "G")}");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, {hRow});");
         }
         w.Close();
@@ -162,9 +182,21 @@ internal static partial class ModelEmitter
         w.Line($"// {l.Name} {(sub.Index == 0 ? "layer 0" : "layers 1…")} backward through time, one direction, from zero initial state:");
         w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
-            $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {RoSpan} w_ih, {RoSpan} w_hh,",
+            $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
             $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh)");
         CellConstants(w, sub, layer, l);
+        w.Line("// the recurrent weights, packed once for every step");
+        w.Line("bool prepacked = T > 1;");
+        if (gru && !resetAfter)
+        {
+            w.Line($"{Span} packedN = packed.Slice(0, {Gemm}.PackedLength(H, H)), packedRz = packed.Slice(packedN.Length, {Gemm}.PackedLength(2 * H, H));");
+            w.Line($"if (prepacked) {Gemm}.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);");
+            w.Line($"if (prepacked) {Gemm}.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);");
+        }
+        else
+        {
+            w.Line($"if (prepacked) {Gemm}.PackB(G, H, w_hh, H, transposed: false, packed);");
+        }
         w.Line("carry.Slice(0, B * H).Clear();  // dh flowing back from the next step");
         if (lstm) w.Line("carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step");
         w.Open("for (int s = T - 1; s >= 0; s--)");
@@ -177,25 +209,25 @@ internal static partial class ModelEmitter
         {
             w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : default, {dyRow},");
             w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
-            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step");
+            w.Line($"if (s > 0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step");
         }
         else if (rnn)
         {
             w.Line($"for (int b = 0; b < B; b++) {RnnK}.Backward(y.Slice((t * B + b) * Y + yOffset, H), {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
-            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step");
+            w.Line($"if (s > 0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step");
         }
         else if (resetAfter)
         {
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.Backward({gRow}, aux.Slice((t * B + b) * H, H), {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));");
-            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step");
+            w.Line($"if (s > 0) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step");
         }
         else
         {
             w.Line($"for (int b = 0; b < B; b++) {GruK}.BackwardResetBefore({gRow}, {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G));");
-            w.Line($"{Gemm}.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); // d(r ⊙ h)");
+            w.Line($"{BackProduct("H", "d.Slice(2 * H)", "G", "w_hh.Slice(2 * H * H)", "packedN", accumulate: false, c: "carry2")} // d(r ⊙ h)");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, {hp}, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));");
-            w.Line($"if (s > 0) {Gemm}.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step");
+            w.Line($"if (s > 0) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step");
         }
         w.Close();
         w.Line("// weight gradients of every step at once");

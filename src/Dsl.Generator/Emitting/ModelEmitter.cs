@@ -317,7 +317,7 @@ internal static partial class ModelEmitter
         w.Line("T = t;");
         w.Line("int rows = checked(b * t);");
         foreach (BufferPlan b in plan.Buffers)
-            w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[checked({(b.Rows == RowKind.Batch ? "b" : "rows")} * {b.Width})];");
+            w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[checked({(b.Rows == RowKind.Batch ? "b" : b.Rows == RowKind.One ? "1" : "rows")} * {b.Width})];");
         w.Close();
         w.Close();
         w.Line();

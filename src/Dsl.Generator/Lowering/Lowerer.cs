@@ -22,6 +22,7 @@ internal static class Lowerer
     public const string StepScratch = "step_scratch";
     public const string DGates = "dgates";
     public const string DGates2 = "dgates2";
+    public const string PackedWeights = "packed_weights";
 
     public static ModelPlan Lower(ShapedModel model)
     {
@@ -189,6 +190,8 @@ internal static class Lowerer
             Buffer(StepScratch, maxGates, RowKind.Batch, "scratch: one step's recurrent product [B, G]");
             Buffer(Carry, maxHidden, RowKind.Batch, "scratch: gradient carried to the previous step, dh [B, H]");
             Buffer(Carry2, maxHidden, RowKind.Batch, "scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]");
+            // Packed recurrent weights, at most (G + 64)(H + 32) floats whatever the tile width (Gemm.PackedLength).
+            Buffer(PackedWeights, (maxGates + 64) * (maxHidden + 32), RowKind.One, "scratch: the recurrent weights packed once per sequence for the per-step products");
         }
 
         return new ModelPlan(model, parameters.ToEquatableArray(), buffers.ToEquatableArray(), layers.ToEquatableArray(),

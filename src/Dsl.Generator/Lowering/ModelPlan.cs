@@ -28,6 +28,7 @@ internal enum RowKind
 {
     StepsTimesBatch,
     Batch,
+    One,
 }
 
 /// <summary>A workspace buffer: [rows, Width] floats (or ints), named for what it holds.</summary>

@@ -35,6 +35,16 @@ public static unsafe class Gemm
     [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;
 
+    /// <summary>
+    /// Threads a large product is split over (PyTorch's <c>torch.set_num_threads</c>): the machine's cores
+    /// (at most 8) by default; set 1 to stay on the calling thread.
+    /// </summary>
+    public static int Threads
+    {
+        get => GemmWorkers.Count;
+        set => GemmWorkers.Count = value;
+    }
+
     /// <summary>C[m, n] (+)= A[m, k] · B[k, n].</summary>
     public static void MatMul(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
     {
@@ -59,6 +69,49 @@ public static unsafe class Gemm
         Run(m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate);
     }
 
+    /// <summary>Floats needed to hold op(B) [k, n] packed by <see cref="PackB"/>.</summary>
+    public static int PackedLength(int k, int n) => RoundUp(n, NR) * k;
+
+    /// <summary>
+    /// Packs op(B) [k, n] once for many products with <see cref="MatMulPacked"/>: B is stored [k, n], or
+    /// [n, k] when <paramref name="transposed"/> (a weight matrix [out, in] used as Wᵀ). A recurrent layer
+    /// packs its recurrent weights once per sequence instead of once per step.
+    /// </summary>
+    public static void PackB(int k, int n, ReadOnlySpan<float> b, int ldb, bool transposed, Span<float> packed)
+    {
+        Require("B", b, transposed ? n : k, transposed ? k : n, ldb);
+        if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"Gemm: packed B needs {PackedLength(k, n)} values, got {packed.Length}.", nameof(packed));
+        if (k == 0 || n == 0) return;
+        int nPad = RoundUp(n, NR);
+        fixed (float* pb = b, pp = packed)
+        {
+            var job = new GemmJob(null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k);
+            for (int pc = 0; pc < k; pc += KC)
+                PackBlockB(job, pc, Math.Min(KC, k - pc), 0, n, pp + (nint)pc * nPad, NR);
+        }
+    }
+
+    /// <summary>C[m, n] (+)= A[m, k] · op(B), with op(B) packed by <see cref="PackB"/>.</summary>
+    public static void MatMulPacked(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packed, Span<float> c, int ldc, bool accumulate)
+    {
+        Require("A", a, m, k, lda);
+        Require("C", c, m, n, ldc);
+        if (packed.Length < PackedLength(k, n)) throw new ArgumentException($"Gemm: packed B needs {PackedLength(k, n)} values, got {packed.Length}.", nameof(packed));
+        if (!accumulate)
+        {
+            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+        }
+        if (m == 0 || n == 0 || k == 0) return;
+        fixed (float* pa = a, pp = packed, pc = c)
+        {
+            var job = new GemmJob(pa, lda, 1, null, 0, 0, pc, ldc, m, n, k) { Packed = pp, PackedN = RoundUp(n, NR) };
+            // A per-step product with few rows is bound by reading the weights: split it early, so that each
+            // core keeps its share of the packed weights in its own cache from step to step.
+            if ((long)m * n * k >= GemmWorkers.ParallelThreshold / 16 && GemmWorkers.Count > 1) GemmWorkers.Split(job);
+            else Execute(job);
+        }
+    }
+
     private static void Require(string name, ReadOnlySpan<float> span, int rows, int cols, int ld)
     {
         if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(name, $"Gemm: {name} has negative size [{rows}, {cols}].");
@@ -79,32 +132,66 @@ public static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new GemmJob(pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k);
-            if (m <= 2 && csB != 1)
-                Rows(job, 0, m);                                    // GEMV-like: dot products along B's rows
-            else if ((long)m * n * k >= GemmWorkers.ParallelThreshold && GemmWorkers.Count > 1)
-                GemmWorkers.Split(job);
-            else
-                Packed(job);
+            if ((long)m * n * k >= GemmWorkers.ParallelThreshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
+            else Execute(job);
         }
     }
 
-    /// <summary>C += A·B for a small number of rows when B's rows (the weights' rows) are contiguous in k.</summary>
+    /// <summary>A product of one or two rows against B's contiguous rows: dot products beat packing.</summary>
+    private static bool IsRowWise(in GemmJob job) => job.M <= 2 && job.CsB != 1 && job.RsB == 1 && job.Packed == null;
+
+    /// <summary>Runs a product (or a part of one) on the calling thread.</summary>
+    internal static void Execute(in GemmJob job)
+    {
+        if (IsRowWise(job)) Rows(job, 0, job.M);
+        else Packed(job);
+    }
+
+    /// <summary>
+    /// C += A·B for one or two rows when B's columns are contiguous in k (a weight matrix [out, in] used
+    /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four.
+    /// </summary>
     private static void Rows(in GemmJob job, int i0, int i1)
     {
+        int k = job.K;
         for (int i = i0; i < i1; i++)
         {
             float* ci = job.C + (nint)i * job.Ldc;
-            for (int j = 0; j < job.N; j++)
+            float* ai = job.A + i * job.RsA;
+            if (job.CsA != 1 || !Vector256.IsHardwareAccelerated)
             {
-                float* bj = job.B + j * job.CsB;
-                if (job.CsA == 1) ci[j] += TensorPrimitives.Dot(new ReadOnlySpan<float>(job.A + i * job.RsA, job.K), new ReadOnlySpan<float>(bj, job.K));
-                else
+                for (int j = 0; j < job.N; j++)
                 {
+                    float* bj = job.B + j * job.CsB;
                     float s = 0;
-                    for (int p = 0; p < job.K; p++) s += job.A[i * job.RsA + p * job.CsA] * bj[p * job.RsB];
+                    for (int p = 0; p < k; p++) s += ai[p * job.CsA] * bj[p * job.RsB];
                     ci[j] += s;
                 }
+                continue;
             }
+            int jj = 0;
+            for (; jj + 4 <= job.N; jj += 4)
+            {
+                float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
+                Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                int p = 0;
+                for (; p + 8 <= k; p += 8)
+                {
+                    Vector256<float> a = Vector256.Load(ai + p);
+                    s0 = Vector256.FusedMultiplyAdd(a, Vector256.Load(b0 + p), s0);
+                    s1 = Vector256.FusedMultiplyAdd(a, Vector256.Load(b1 + p), s1);
+                    s2 = Vector256.FusedMultiplyAdd(a, Vector256.Load(b2 + p), s2);
+                    s3 = Vector256.FusedMultiplyAdd(a, Vector256.Load(b3 + p), s3);
+                }
+                float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
+                for (; p < k; p++)
+                {
+                    float a = ai[p];
+                    t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
+                }
+                ci[jj] += t0; ci[jj + 1] += t1; ci[jj + 2] += t2; ci[jj + 3] += t3;
+            }
+            for (; jj < job.N; jj++) ci[jj] += TensorPrimitives.Dot(new ReadOnlySpan<float>(ai, k), new ReadOnlySpan<float>(job.B + jj * job.CsB, k));
         }
     }
 
@@ -115,7 +202,8 @@ public static unsafe class Gemm
         int ncMax = Math.Min(NC, RoundUp(job.N, nr));
         int mcMax = Math.Min(MC, RoundUp(job.M, mr));
         int kcMax = Math.Min(KC, job.K);
-        float[] packedB = s_packedB is { } pbuf && pbuf.Length >= ncMax * kcMax ? pbuf : (s_packedB = new float[Math.Max(ncMax * kcMax, 4096)]);
+        bool prepacked = job.Packed != null;
+        float[] packedB = prepacked ? Array.Empty<float>() : s_packedB is { } pbuf && pbuf.Length >= ncMax * kcMax ? pbuf : (s_packedB = new float[Math.Max(ncMax * kcMax, 4096)]);
         float[] packedA = s_packedA is { } pabuf && pabuf.Length >= mcMax * kcMax ? pabuf : (s_packedA = new float[Math.Max(mcMax * kcMax, 4096)]);
         float* tile = stackalloc float[8 * 32];
         fixed (float* bp = packedB, ap = packedA)
@@ -126,7 +214,9 @@ public static unsafe class Gemm
                 for (int pc = 0; pc < job.K; pc += KC)
                 {
                     int kc = Math.Min(KC, job.K - pc);
-                    PackB(job, pc, kc, jc, nc, bp, nr);
+                    float* blockB = bp;
+                    if (prepacked) blockB = job.Packed + (nint)pc * job.PackedN + (nint)(job.PackedColumn + jc) * kc;
+                    else PackBlockB(job, pc, kc, jc, nc, bp, nr);
                     for (int ic = 0; ic < job.M; ic += MC)
                     {
                         int mc = Math.Min(MC, job.M - ic);
@@ -134,7 +224,7 @@ public static unsafe class Gemm
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int nrr = Math.Min(nr, nc - jr);
-                            float* bs = bp + (nint)jr * kc;
+                            float* bs = blockB + (nint)jr * kc;
                             for (int ir = 0; ir < mc; ir += mr)
                             {
                                 int mrr = Math.Min(mr, mc - ir);
@@ -154,7 +244,7 @@ public static unsafe class Gemm
     private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
     // B block [kc, nc] → slivers of nr columns, each [kc, nr] contiguous, zero-padded past n.
-    private static void PackB(in GemmJob job, int pc, int kc, int jc, int nc, float* dst, int nr)
+    private static void PackBlockB(in GemmJob job, int pc, int kc, int jc, int nc, float* dst, int nr)
     {
         for (int jr = 0; jr < nc; jr += nr)
         {
@@ -306,6 +396,8 @@ public static unsafe class Gemm
 }
 
 /// <summary>One product C += A·B as pointers and strides: A(i, p) = A[i·RsA + p·CsA], B(p, j) = B[p·RsB + j·CsB].</summary>
+/// <remarks>When <see cref="Packed"/> is set, B is already packed (<see cref="Gemm.PackB"/>) with rows of
+/// <see cref="PackedN"/> and this job's column 0 is the packed matrix's column <see cref="PackedColumn"/>.</remarks>
 internal readonly unsafe struct GemmJob(float* a, nint rsA, nint csA, float* b, nint rsB, nint csB, float* c, nint ldc, int m, int n, int k)
 {
     public readonly float* A = a;
@@ -315,12 +407,17 @@ internal readonly unsafe struct GemmJob(float* a, nint rsA, nint csA, float* b, 
     public readonly float* C = c;
     public readonly nint Ldc = ldc;
     public readonly int M = m, N = n, K = k;
+    public float* Packed { get; init; }
+    public int PackedN { get; init; }
+    public int PackedColumn { get; init; }
 
     /// <summary>Rows [i0, i1) of the product.</summary>
-    public GemmJob Rows(int i0, int i1) => new(A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K);
+    public GemmJob Rows(int i0, int i1) =>
+        new(A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn };
 
-    /// <summary>Columns [j0, j1) of the product.</summary>
-    public GemmJob Columns(int j0, int j1) => new(A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K);
+    /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
+    public GemmJob Columns(int j0, int j1) =>
+        new(A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0 };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

@@ -10,8 +10,17 @@ namespace Dsl.Kernels;
 /// </summary>
 internal static class GemmWorkers
 {
-    /// <summary>Threads a product may use, the caller included (at most 8).</summary>
-    public static readonly int Count = Math.Clamp(Environment.ProcessorCount, 1, 8);
+    /// <summary>The most threads a product may use, the caller included: the machine's cores, at most 8.</summary>
+    public static readonly int Available = Math.Clamp(Environment.ProcessorCount, 1, 8);
+
+    private static int s_count = Available;
+
+    /// <summary>Threads a product uses now (see <see cref="Gemm.Threads"/>).</summary>
+    public static int Count
+    {
+        get => s_count;
+        set => s_count = Math.Clamp(value, 1, Available);
+    }
 
     /// <summary>Products below this many multiply-adds stay on one thread: signalling would cost more than it saves.</summary>
     public const long ParallelThreshold = 1L << 20;
@@ -23,7 +32,7 @@ internal static class GemmWorkers
     {
         if (!Monitor.TryEnter(s_gate))
         {
-            Gemm.Packed(job);
+            Gemm.Execute(job);
             return;
         }
         try
@@ -43,7 +52,7 @@ internal static class GemmWorkers
                 workers[w - 1].Start(byRows ? job.Rows(start, end) : job.Columns(start, end));
                 started++;
             }
-            Gemm.Packed(byRows ? job.Rows(0, Math.Min(chunk, length)) : job.Columns(0, Math.Min(chunk, length)));
+            Gemm.Execute(byRows ? job.Rows(0, Math.Min(chunk, length)) : job.Columns(0, Math.Min(chunk, length)));
             for (int w = 0; w < started; w++) workers[w].Wait();
         }
         finally
@@ -54,9 +63,17 @@ internal static class GemmWorkers
 
     private static Worker[] CreateWorkers()
     {
-        var workers = new Worker[Count - 1];
+        var workers = new Worker[Available - 1];
         for (int i = 0; i < workers.Length; i++) workers[i] = new Worker(i + 1);
         return workers;
+    }
+
+    private static readonly long s_spinTicks = System.Diagnostics.Stopwatch.Frequency / 5000; // 200 µs
+
+    private static void SpinUntil(ManualResetEventSlim signal)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (!signal.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() - start < s_spinTicks) Thread.SpinWait(20);
     }
 
     private sealed class Worker
@@ -82,6 +99,7 @@ internal static class GemmWorkers
 
         public void Wait()
         {
+            SpinUntil(_done);
             _done.Wait();
             if (_error is { } e) throw new InvalidOperationException("A GEMM worker failed.", e);
         }
@@ -90,11 +108,14 @@ internal static class GemmWorkers
         {
             while (true)
             {
+                // A recurrent layer asks for a product every few tens of microseconds: spin a little
+                // before sleeping, since waking a sleeping thread costs more than the product.
+                SpinUntil(_go);
                 _go.Wait();
                 _go.Reset();
                 try
                 {
-                    Gemm.Packed(_job);
+                    Gemm.Execute(_job);
                 }
                 catch (Exception e)
                 {

@@ -42,6 +42,30 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 1024, 256)]
+    [InlineData(3, 37, 300)]
+    [InlineData(32, 1024, 256)]
+    [InlineData(70, 100, 513)]
+    [InlineData(2048, 33, 64)]
+    public void PrepackedProductsMatchTheReference(int m, int n, int k)
+    {
+        var rng = new Rng((ulong)(m * 7 + n * 13 + k));
+        int lda = k + 2, ldc = n + 3;
+        float[] a = Random(rng, m * lda), w = Random(rng, n * k), wt = Random(rng, k * n);
+        var packed = new float[Gemm.PackedLength(k, n) + 5];
+        foreach (bool transposed in new[] { true, false })
+        {
+            float[] b = transposed ? w : wt;          // [n, k] used as Bᵀ, or [k, n] used as it is
+            int ldb = transposed ? k : n;
+            Gemm.PackB(k, n, b, ldb, transposed, packed);
+            float[] c0 = Random(rng, m * ldc);
+            Compare(c0, ldc, m, n, accumulate: true,
+                c => Gemm.MatMulPacked(m, n, k, a, lda, packed, c, ldc, accumulate: true),
+                c => GemmReference.MatMul(false, transposed, m, n, k, a, lda, b, ldb, c, ldc, accumulate: true), $"packed transposed={transposed} {m}x{n}x{k}");
+        }
+    }
+
     [Fact]
     public void ShortBuffersAreRejectedWithTheirSizes()
     {

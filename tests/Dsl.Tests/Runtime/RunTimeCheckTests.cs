@@ -84,6 +84,29 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void ATrainingStepAllocatesNothingOnceWarm()
+    {
+        // Wide enough that the products are packed and split over the cores.
+        var model = new LstmWide();
+        var optimizer = new Adam(model.Parameters);
+        var rng = new Rng(1);
+        int[] x = Enumerable.Range(0, 16 * 40).Select(_ => rng.NextInt(13)).ToArray();
+        int[] y = Enumerable.Range(0, 16 * 40).Select(_ => rng.NextInt(13)).ToArray();
+        void Step()
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<int>(x, [16, 40]), new ReadOnlyTensorSpan<int>(y, [16, 40]));
+            model.Parameters.ClipGradNorm(1f);
+            optimizer.Step();
+        }
+        Step();
+        Step();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Step();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
     public void ForwardIntoADestinationAllocatesNothingOnceWarm()
     {
         var model = new Models.Lstm();

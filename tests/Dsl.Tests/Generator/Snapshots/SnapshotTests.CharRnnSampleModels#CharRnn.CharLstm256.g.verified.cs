@@ -205,6 +205,9 @@ namespace CharRnn
             public readonly float[] lstm_dout; // lstm: gradient of layer 0's hidden states [T, B, 256]
             public readonly float[] lstm_gates_l0; // lstm: gate activations [T, B, 1024]
             public readonly float[] lstm_cell_l0; // lstm: cell states c [T, B, 256]
+            public readonly float[] dropout_out; // dropout: input with dropped values zeroed [T, B, 256]
+            public readonly float[] dropout_dout; // dropout: gradient of the output [T, B, 256]
+            public readonly float[] dropout_mask; // dropout: dropout mask, 0 or 1/(1-p) [T, B, 256]
             public readonly float[] dense_out; // dense: activations [T, B, 97]
             public readonly float[] dense_dout; // dense: gradient of the activations [T, B, 97]
             public readonly int[] targets; // class-id targets, time-major
@@ -214,6 +217,7 @@ namespace CharRnn
             public readonly float[] step_scratch; // scratch: one step's recurrent product [B, G]
             public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
             public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+            public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
             public Workspace(int b, int t)
             {
                 B = b;
@@ -226,6 +230,9 @@ namespace CharRnn
                 lstm_dout = new float[checked(rows * 256)];
                 lstm_gates_l0 = new float[checked(rows * 1024)];
                 lstm_cell_l0 = new float[checked(rows * 256)];
+                dropout_out = new float[checked(rows * 256)];
+                dropout_dout = new float[checked(rows * 256)];
+                dropout_mask = new float[checked(rows * 256)];
                 dense_out = new float[checked(rows * 97)];
                 dense_dout = new float[checked(rows * 97)];
                 targets = new int[checked(rows * 1)];
@@ -235,6 +242,7 @@ namespace CharRnn
                 step_scratch = new float[checked(b * 1024)];
                 carry = new float[checked(b * 256)];
                 carry2 = new float[checked(b * 256)];
+                packed_weights = new float[checked(1 * 313344)];
             }
         }
 
@@ -243,6 +251,7 @@ namespace CharRnn
         {
             embedding_forward(ws);
             lstm_forward(ws, training, state);
+            dropout_forward(ws, training);
             dense_forward(ws);
         }
 
@@ -250,6 +259,7 @@ namespace CharRnn
         private void BackwardPass(Workspace ws)
         {
             dense_backward(ws);
+            dropout_backward(ws);
             lstm_backward(ws);
             embedding_backward(ws);
         }
@@ -278,7 +288,7 @@ namespace CharRnn
         private void lstm_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T;
-            lstm_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
+            lstm_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch, ws.packed_weights,
                 _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: state is null ? default : state.lstm_h_l0, c0: state is null ? default : state.lstm_c_l0);
             if (state is not null)
             {
@@ -293,13 +303,13 @@ namespace CharRnn
             int B = ws.B, T = ws.T;
             global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan());
         }
 
         // lstm layer 0, one direction: x [T, B, 64] -> h, written into y [T, B, Y] at columns yOffset…
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
-        private static void lstm_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch,
+        private static void lstm_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
             global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
@@ -307,6 +317,9 @@ namespace CharRnn
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);
+            // the recurrent weights, packed once for every step (one step alone does not repay the packing)
+            bool prepacked = T > 1;
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
             for (int s = 0; s < T; s++)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
@@ -316,7 +329,7 @@ namespace CharRnn
                 int ldh = s > 0 ? Y : H;
                 bool hasPrev = !hPrev.IsEmpty;
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
-                if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true); }
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
             }
@@ -325,10 +338,13 @@ namespace CharRnn
         // lstm layer 0 backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
+            // the recurrent weights, packed once for every step
+            bool prepacked = T > 1;
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
@@ -338,7 +354,7 @@ namespace CharRnn
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : default, dy.Slice((t * B + b) * Y + yOffset, H),
                     carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);
-                if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step
+                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step
             }
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
@@ -349,12 +365,25 @@ namespace CharRnn
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
+        // dropout: [T, B, 256] -> same; training: out = x ⊙ mask (p = 0.25f), inference: out = x
+        private void dropout_forward(Workspace ws, bool training)
+        {
+            if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.lstm_out, ws.dropout_mask, ws.dropout_out, 0.25f, _dropoutRng);
+            else global::System.MemoryExtensions.AsSpan(ws.lstm_out).CopyTo(ws.dropout_out);
+        }
+
+        // dropout backward: dx = dout ⊙ mask
+        private void dropout_backward(Workspace ws)
+        {
+            global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.dropout_dout, ws.dropout_mask, ws.lstm_dout);
+        }
+
         // dense: [T, B, 256] -> [T, B, 97]: out = x · Wᵀ + b
         private void dense_forward(Workspace ws)
         {
             const int I = 256, U = 97;
             int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.lstm_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.dropout_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
         }
 
@@ -363,9 +392,9 @@ namespace CharRnn
         {
             const int I = 256, U = 97;
             int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.lstm_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.dropout_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.lstm_dout, I, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.dropout_dout, I, accumulate: false);
         }
 
     }

@@ -248,6 +248,7 @@ namespace Demo
             public readonly float[] step_scratch; // scratch: one step's recurrent product [B, G]
             public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
             public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+            public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
             public Workspace(int b, int t)
             {
                 B = b;
@@ -286,6 +287,7 @@ namespace Demo
                 step_scratch = new float[checked(b * 15)];
                 carry = new float[checked(b * 5)];
                 carry2 = new float[checked(b * 5)];
+                packed_weights = new float[checked(1 * 2923)];
             }
         }
 
@@ -311,16 +313,16 @@ namespace Demo
         private void gru_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T;
-            gru_cell0_forward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch,
+            gru_cell0_forward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch, ws.packed_weights,
                 _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), h0: default, c0: default);
-            gru_cell0_forward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch,
+            gru_cell0_forward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch, ws.packed_weights,
                 _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), h0: default, c0: default);
             // dropout between layer 0 and 1 (training only)
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_y_l0, ws.gru_mask_l0, ws.gru_x_l1, 0.1f, _dropoutRng);
             else global::System.MemoryExtensions.AsSpan(ws.gru_y_l0).CopyTo(ws.gru_x_l1);
-            gru_cellN_forward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch,
+            gru_cellN_forward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch, ws.packed_weights,
                 _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), h0: default, c0: default);
-            gru_cellN_forward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.step_scratch,
+            gru_cellN_forward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.step_scratch, ws.packed_weights,
                 _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), h0: default, c0: default);
         }
 
@@ -329,29 +331,34 @@ namespace Demo
             int B = ws.B, T = ws.T;
             global::System.Array.Clear(ws.gru_dy_l0); // both directions add into dx
             gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
                 _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan());
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
                 _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan());
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
                 _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan());
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
                 _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan());
         }
 
         // gru layer 0, one direction: x [T, B, 3] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
-        private static void gru_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch,
+        private static void gru_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
             global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
+            // the recurrent weights, packed once for every step (one step alone does not repay the packing)
+            bool prepacked = T > 1;
+            global::System.Span<float> packedRz = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, 2 * H)), packedN = packed.Slice(packedRz.Length, global::Dsl.Kernels.Gemm.PackedLength(H, H));
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, 2 * H, w_hh, H, transposed: true, packedRz);
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: true, packedN);
             for (int s = 0; s < T; s++)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
@@ -363,10 +370,10 @@ namespace Demo
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
-                if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hPrev, ldh, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
-                if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true);
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
             }
         }
@@ -374,10 +381,15 @@ namespace Demo
         // gru layer 0 backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
+            // the recurrent weights, packed once for every step
+            bool prepacked = T > 1;
+            global::System.Span<float> packedN = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, H)), packedRz = packed.Slice(packedN.Length, global::Dsl.Kernels.Gemm.PackedLength(2 * H, H));
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
@@ -385,9 +397,9 @@ namespace Demo
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); // d(r ⊙ h)
+                { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step
+                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
@@ -401,13 +413,18 @@ namespace Demo
 
         // gru layers 1…, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
-        private static void gru_cellN_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch,
+        private static void gru_cellN_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
             global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
+            // the recurrent weights, packed once for every step (one step alone does not repay the packing)
+            bool prepacked = T > 1;
+            global::System.Span<float> packedRz = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, 2 * H)), packedN = packed.Slice(packedRz.Length, global::Dsl.Kernels.Gemm.PackedLength(H, H));
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, 2 * H, w_hh, H, transposed: true, packedRz);
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: true, packedN);
             for (int s = 0; s < T; s++)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
@@ -419,10 +436,10 @@ namespace Demo
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
-                if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hPrev, ldh, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
-                if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true);
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
             }
         }
@@ -430,10 +447,15 @@ namespace Demo
         // gru layers 1… backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
+            // the recurrent weights, packed once for every step
+            bool prepacked = T > 1;
+            global::System.Span<float> packedN = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, H)), packedRz = packed.Slice(packedN.Length, global::Dsl.Kernels.Gemm.PackedLength(2 * H, H));
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
@@ -441,9 +463,9 @@ namespace Demo
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); // d(r ⊙ h)
+                { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step
+                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
@@ -459,7 +481,7 @@ namespace Demo
         private void gru_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T;
-            gru_1_cell0_forward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch,
+            gru_1_cell0_forward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch, ws.packed_weights,
                 _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), h0: default, c0: default);
             global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1); // many-to-one: the final hidden state of each direction
         }
@@ -470,19 +492,22 @@ namespace Demo
             global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1);
             global::System.Array.Clear(ws.gru_dout); // both directions add into dx
             gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
+                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
                 _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan());
         }
 
         // gru_1 layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
-        private static void gru_1_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch,
+        private static void gru_1_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
             global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
+            // the recurrent weights, packed once for every step (one step alone does not repay the packing)
+            bool prepacked = T > 1;
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
             for (int s = 0; s < T; s++)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
@@ -494,7 +519,7 @@ namespace Demo
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
-                if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true);
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
             }
         }
@@ -502,10 +527,13 @@ namespace Demo
         // gru_1 layer 0 backward through time, one direction, from zero initial state:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
+            // the recurrent weights, packed once for every step
+            bool prepacked = T > 1;
+            if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
@@ -514,7 +542,7 @@ namespace Demo
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
-                if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); // dh of the previous step
+                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is

@@ -211,6 +211,7 @@ namespace Demo
                 public readonly float[] step_scratch; // scratch: one step's recurrent product [B, G]
                 public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
                 public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+                public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
                 public Workspace(int b, int t)
                 {
                     B = b;
@@ -231,6 +232,7 @@ namespace Demo
                     step_scratch = new float[checked(b * 6)];
                     carry = new float[checked(b * 6)];
                     carry2 = new float[checked(b * 6)];
+                    packed_weights = new float[checked(1 * 2660)];
                 }
             }
 
@@ -274,7 +276,7 @@ namespace Demo
             private void encoder_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T;
-                encoder_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.step_scratch,
+                encoder_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.step_scratch, ws.packed_weights,
                     _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: state is null ? default : state.encoder_h_l0, c0: default);
                 if (state is not null)
                 {
@@ -288,13 +290,13 @@ namespace Demo
                 int B = ws.B, T = ws.T;
                 global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
-                    ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
+                    ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
                     _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan());
             }
 
             // encoder layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
             // h' = relu(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)
-            private static void encoder_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch,
+            private static void encoder_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
                 global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
@@ -302,6 +304,9 @@ namespace Demo
                 global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
                 global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
                 global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);
+                // the recurrent weights, packed once for every step (one step alone does not repay the packing)
+                bool prepacked = T > 1;
+                if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
                 for (int s = 0; s < T; s++)
                 {
                     int t = reverse ? T - 1 - s : s;   // the step processed s-th
@@ -311,7 +316,7 @@ namespace Demo
                     int ldh = s > 0 ? Y : H;
                     bool hasPrev = !hPrev.IsEmpty;
                     global::System.Span<float> g = gates.Slice(t * B * G, B * G);
-                    if (hasPrev) global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true);
+                    if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true); }
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: true);
                 }
             }
@@ -319,10 +324,13 @@ namespace Demo
             // encoder layer 0 backward through time, one direction, from zero initial state:
             // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-                global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
+                global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
                 global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
+                // the recurrent weights, packed once for every step
+                bool prepacked = T > 1;
+                if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
                 carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
                 for (int s = T - 1; s >= 0; s--)
                 {
@@ -330,7 +338,7 @@ namespace Demo
                     int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
-                    if (s > 0) global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); // dh of the previous step
+                    if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step
                 }
                 // weight gradients of every step at once
                 int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is

@@ -1,0 +1,16 @@
+using Dsl;
+
+namespace Dsl.Benchmarks;
+
+// The DESIGN §6 configurations. A recurrent layer alone is benchmarked with MSE on its output,
+// as bench/pytorch/bench.py does with nn.LSTM / nn.GRU / nn.RNN.
+
+[Input(features: 256)] [Lstm(hidden: 256)] public partial class Lstm256;
+[Input(features: 256)] [Gru(hidden: 256)] public partial class Gru256;
+[Input(features: 256)] [Rnn(hidden: 256)] public partial class Rnn256;
+[Input(features: 512)] [Lstm(hidden: 512)] public partial class Lstm512;
+[Input(features: 512)] [Gru(hidden: 512)] public partial class Gru512;
+[Input(features: 512)] [Rnn(hidden: 512)] public partial class Rnn512;
+
+/// <summary>The character model: T = 100, B = 32, embedding 65 → 128, LSTM 256, Dense 65, trained with Adam.</summary>
+[Embedding(vocab: 65, dim: 128)] [Lstm(hidden: 256)] [Dense(65)] public partial class CharBench;

@@ -1,0 +1,82 @@
+using System.Numerics.Tensors;
+
+namespace Dsl.Benchmarks;
+
+/// <summary>One configuration: a model, its inputs, and the work to time (forward, forward + backward, a training step).</summary>
+public sealed class Workload
+{
+    public required string Name { get; init; }
+    public required string Kind { get; init; }     // lstm, gru, rnn, char
+    public required string Mode { get; init; }     // forward, train (forward + backward), step (Adam too), generate
+    public int T { get; init; }
+    public int B { get; init; }
+    public int X { get; init; }
+    public int H { get; init; }
+    public required Action Run { get; init; }
+    public required double Flops { get; init; }
+
+    /// <summary>Multiply-adds ×2 of the recurrent layer forward: input projection and recurrent product.</summary>
+    public static double RecurrentForwardFlops(int gates, int T, int B, int X, int H) => 2.0 * T * B * gates * H * (X + H);
+
+    public static IReadOnlyList<Workload> All()
+    {
+        var list = new List<Workload>();
+        foreach (var (t, b, x, h) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128, 64, 512, 512) })
+        {
+            foreach (string kind in new[] { "lstm", "gru", "rnn" })
+            {
+                IModel<float> model = (kind, h) switch
+                {
+                    ("lstm", 256) => new Lstm256(1), ("gru", 256) => new Gru256(1), ("rnn", 256) => new Rnn256(1),
+                    ("lstm", _) => new Lstm512(1), ("gru", _) => new Gru512(1), _ => new Rnn512(1),
+                };
+                int gates = kind == "lstm" ? 4 : kind == "gru" ? 3 : 1;
+                var rng = new Rng(1);
+                float[] input = Enumerable.Range(0, t * b * x).Select(_ => rng.NextNormal()).ToArray();
+                float[] output = new float[t * b * h];
+                float[] target = new float[t * b * h];
+                double forward = RecurrentForwardFlops(gates, t, b, x, h);
+                string shape = $"T={t} B={b} X={x} H={h}";
+                list.Add(new Workload
+                {
+                    Name = $"{kind} forward {shape}", Kind = kind, Mode = "forward", T = t, B = b, X = x, H = h, Flops = forward,
+                    Run = () => model.Forward(new ReadOnlyTensorSpan<float>(input, [b, t, x]), new TensorSpan<float>(output, [b, t, h])),
+                });
+                if (b == 1) continue;
+                list.Add(new Workload
+                {
+                    Name = $"{kind} forward+backward {shape}", Kind = kind, Mode = "train", T = t, B = b, X = x, H = h, Flops = 3 * forward,
+                    Run = () => model.Backward(new ReadOnlyTensorSpan<float>(input, [b, t, x]), new ReadOnlyTensorSpan<float>(target, [b, t, h])),
+                });
+            }
+        }
+
+        // The character model: a whole training step with Adam, and a batch-1 generation step.
+        var charModel = new CharBench(1);
+        var adam = new Adam(charModel.Parameters, learningRate: 1e-3f);
+        var r = new Rng(2);
+        int[] tokens = Enumerable.Range(0, 100 * 32).Select(_ => r.NextInt(65)).ToArray();
+        int[] targets = Enumerable.Range(0, 100 * 32).Select(_ => r.NextInt(65)).ToArray();
+        double charFlops = 3 * (RecurrentForwardFlops(4, 100, 32, 128, 256) + 2.0 * 100 * 32 * 65 * 256);
+        list.Add(new Workload
+        {
+            Name = "char model training step T=100 B=32 (Adam)", Kind = "char", Mode = "step", T = 100, B = 32, X = 128, H = 256, Flops = charFlops,
+            Run = () =>
+            {
+                charModel.Parameters.ZeroGrad();
+                charModel.Backward(new ReadOnlyTensorSpan<int>(tokens, [32, 100]), new ReadOnlyTensorSpan<int>(targets, [32, 100]));
+                adam.Step();
+            },
+        });
+        var state = charModel.CreateState(1);
+        int[] one = [3];
+        float[] logits = new float[65];
+        list.Add(new Workload
+        {
+            Name = "char model generation step B=1", Kind = "char", Mode = "generate", T = 1, B = 1, X = 128, H = 256,
+            Flops = RecurrentForwardFlops(4, 1, 1, 128, 256) + 2.0 * 65 * 256,
+            Run = () => charModel.Step(new ReadOnlyTensorSpan<int>(one, [1]), state, new TensorSpan<float>(logits, [1, 65])),
+        });
+        return list;
+    }
+}

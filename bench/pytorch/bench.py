@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""The DESIGN §6 configurations in PyTorch, timed the way bench/Dsl.Benchmarks times Dsl (median of
+repeated runs after a warm-up), printed as JSON lines with the same names. Run through
+bench/compare.sh, which sets OMP_WAIT_POLICY=PASSIVE and the thread count before torch starts.
+
+PyTorch at its best here needs OpenBLAS (apt-get install libopenblas0-pthread): Debian's
+python3-torch otherwise links the reference BLAS and is many times slower. The script prints
+which BLAS library it actually loaded.
+"""
+import argparse
+import json
+import os
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def loaded_blas():
+    with open("/proc/self/maps") as maps:
+        libs = {line.split()[-1] for line in maps if "blas" in line.lower() or "mkl" in line.lower()}
+    return sorted(p for p in libs if p.startswith("/"))
+
+
+def median_ms(fn, seconds=1.0, min_runs=5, max_runs=200):
+    for _ in range(3):
+        fn()
+    times, start = [], time.perf_counter()
+    while len(times) < min_runs or (time.perf_counter() - start < seconds and len(times) < max_runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
+def recurrent_flops(gates, T, B, X, H):
+    return 2.0 * T * B * gates * H * (X + H)
+
+
+def report(name, ms, flops):
+    print(json.dumps({"name": name, "ms": round(ms, 4), "gflops": round(flops / ms / 1e6, 2)}), flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(1)
+    print(json.dumps({"info": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(),
+                      "blas": loaded_blas(), "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY")}), flush=True)
+
+    for (T, B, X, H) in [(64, 1, 256, 256), (64, 32, 256, 256), (128, 64, 512, 512)]:
+        for kind, cls, gates in [("lstm", nn.LSTM, 4), ("gru", nn.GRU, 3), ("rnn", nn.RNN, 1)]:
+            model = cls(X, H, batch_first=True)
+            x = torch.randn(B, T, X)
+            target = torch.zeros(B, T, H)
+            shape = f"T={T} B={B} X={X} H={H}"
+            forward = recurrent_flops(gates, T, B, X, H)
+
+            def infer():
+                with torch.no_grad():
+                    model(x)
+
+            report(f"{kind} forward {shape}", median_ms(infer), forward)
+            if B == 1:
+                continue
+
+            def train():
+                model.zero_grad(set_to_none=False)
+                out, _ = model(x)
+                F.mse_loss(out, target).backward()
+
+            report(f"{kind} forward+backward {shape}", median_ms(train), 3 * forward)
+
+    # The character model: embedding 65 -> 128, LSTM 256, Linear 65, Adam; T = 100, B = 32.
+    emb, lstm, dense = nn.Embedding(65, 128), nn.LSTM(128, 256, batch_first=True), nn.Linear(256, 65)
+    params = list(emb.parameters()) + list(lstm.parameters()) + list(dense.parameters())
+    adam = torch.optim.Adam(params, lr=1e-3)
+    tokens, targets = torch.randint(0, 65, (32, 100)), torch.randint(0, 65, (32, 100))
+
+    def step():
+        adam.zero_grad(set_to_none=False)
+        out, _ = lstm(emb(tokens))
+        F.cross_entropy(dense(out).reshape(-1, 65), targets.reshape(-1)).backward()
+        adam.step()
+
+    char_flops = 3 * (recurrent_flops(4, 100, 32, 128, 256) + 2.0 * 100 * 32 * 65 * 256)
+    report("char model training step T=100 B=32 (Adam)", median_ms(step), char_flops)
+
+    state = (torch.zeros(1, 1, 256), torch.zeros(1, 1, 256))
+    token = torch.tensor([[3]])
+
+    def generate():
+        nonlocal state
+        with torch.no_grad():
+            out, state = lstm(emb(token), state)
+            dense(out)
+
+    report("char model generation step B=1", median_ms(generate), recurrent_flops(4, 1, 1, 128, 256) + 2.0 * 65 * 256)
+
+
+if __name__ == "__main__":
+    main()
