@@ -10,6 +10,12 @@ public interface IModelState
 
     /// <summary>Sets every state back to zero (a new sequence).</summary>
     void Reset();
+
+    /// <summary>
+    /// The state's tensors, [batch, hidden] each, named <c>layer.h_l0</c>, <c>layer.c_l0</c> (LSTM)…:
+    /// read them, or write them to start from a given state (PyTorch's h0, c0).
+    /// </summary>
+    System.Collections.Generic.IReadOnlyList<NamedTensor> Tensors { get; }
 }
 
 /// <summary>
@@ -48,6 +54,24 @@ public interface IModel<TInput>
 
     /// <summary>Mean squared error in inference mode, without gradients.</summary>
     float Loss(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<float> targets);
+
+    /// <summary>
+    /// Inference from <paramref name="state"/> (PyTorch's h0, c0) over a chunk of steps; leaves the final
+    /// state in it, so that a long sequence can be fed chunk by chunk.
+    /// </summary>
+    Tensor<float> Forward(ReadOnlyTensorSpan<TInput> input, IModelState state);
+
+    /// <summary>As <see cref="Forward(ReadOnlyTensorSpan{TInput}, IModelState)"/>, into a caller's buffer.</summary>
+    void Forward(ReadOnlyTensorSpan<TInput> input, IModelState state, TensorSpan<float> destination);
+
+    /// <summary>
+    /// Training step from <paramref name="state"/>, which is treated as a constant (detached): gradients stop at
+    /// the chunk's border. Leaves the final state in it: truncated back-propagation through time.
+    /// </summary>
+    float Backward(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<int> targets, IModelState state);
+
+    /// <summary>As <see cref="Backward(ReadOnlyTensorSpan{TInput}, ReadOnlyTensorSpan{int}, IModelState)"/>, with mean squared error.</summary>
+    float Backward(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<float> targets, IModelState state);
 
     /// <summary>A zero state for <paramref name="batch"/> sequences.</summary>
     IModelState CreateState(int batch = 1);

@@ -24,8 +24,7 @@ internal static partial class ModelEmitter
         {
             foreach (DirectionPlan d in sub.Directions)
             {
-                string h0 = !d.Reverse && sub.StateH is not null ? $"state is null ? default : state.{sub.StateH}" : "default";
-                string c0 = !d.Reverse && sub.StateC is not null ? $"state is null ? default : state.{sub.StateC}" : "default";
+                string h0 = InitialState(d, sub.InitialH), c0 = InitialState(d, sub.InitialC);
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
                 w.Line($"{sub.CellMethod}_forward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights},");
                 w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0});");
@@ -40,11 +39,11 @@ internal static partial class ModelEmitter
         if (plan.Model.CanStep)
         {
             w.Open("if (state is not null)");
-            w.Line("// one step was taken (T = 1): the new state is that step's h (and c)");
+            w.Line("// the new state is the last step's h (and c)");
             foreach (SubLayerPlan sub in layer.SubLayers)
             {
-                w.Line($"{Slice($"ws.{sub.Y}", "0", $"B * {H}")}.CopyTo(state.{sub.StateH});");
-                if (sub.StateC is not null) w.Line($"{Slice($"ws.{sub.Directions[0].Aux}", "0", $"B * {H}")}.CopyTo(state.{sub.StateC});");
+                w.Line($"{Slice($"ws.{sub.Y}", $"(T - 1) * B * {H}", $"B * {H}")}.CopyTo(state.{sub.StateH});");
+                if (sub.StateC is not null) w.Line($"{Slice($"ws.{sub.Directions[0].Aux}", $"(T - 1) * B * {H}", $"B * {H}")}.CopyTo(state.{sub.StateC});");
             }
             w.Close();
         }
@@ -67,7 +66,7 @@ internal static partial class ModelEmitter
                 string dx = sub.DX is not null ? $"ws.{sub.DX}" : "default";
                 w.Line($"{sub.CellMethod}_backward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{sub.DY}, {dx},");
                 w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
-                w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan());");
+                w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan(), h0: {InitialState(d, sub.InitialH)}, c0: {InitialState(d, sub.InitialC)});");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.{sub.DX}, ws.{mask}, ws.{sub.DX}); // through the dropout between layer {i - 1} and {i}");
@@ -83,6 +82,10 @@ internal static partial class ModelEmitter
             EmitCellBackward(w, l, sub, layer);
         }
     }
+
+    /// <summary>The state a direction starts from: the carried one for the forward direction of a stateful pass, else zeros.</summary>
+    private static string InitialState(DirectionPlan d, string? buffer) =>
+        !d.Reverse && buffer is not null ? $"ws.HasInitialState ? ws.{buffer} : default" : "default";
 
     private static void CellConstants(SourceWriter w, SubLayerPlan sub, LayerPlan layer, ShapedLayer l) =>
         w.Line($"const int X = {sub.XWidth}, H = {layer.Hidden}, G = {layer.Gates}, Y = {l.Directions * layer.Hidden};");
@@ -179,11 +182,11 @@ internal static partial class ModelEmitter
     {
         bool lstm = l.Kind == LayerKind.Lstm, gru = l.Kind == LayerKind.Gru, rnn = l.Kind == LayerKind.Rnn;
         bool resetAfter = l.Spec.ResetAfter;
-        w.Line($"// {l.Name} {(sub.Index == 0 ? "layer 0" : "layers 1…")} backward through time, one direction, from zero initial state:");
+        w.Line($"// {l.Name} {(sub.Index == 0 ? "layer 0" : "layers 1…")} backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):");
         w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
             $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
-            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh)");
+            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0)");
         CellConstants(w, sub, layer, l);
         w.Line("// the recurrent weights, packed once for every step");
         w.Line("bool prepacked = T > 1;");
@@ -204,10 +207,10 @@ internal static partial class ModelEmitter
         w.Line($"{Span} d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t");
         const string gRow = "gates.Slice((t * B + b) * G, G)";
         const string dyRow = "dy.Slice((t * B + b) * Y + yOffset, H)";
-        const string hp = "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default";
+        const string hp = "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H)";
         if (lstm)
         {
-            w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : default, {dyRow},");
+            w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), {dyRow},");
             w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
             w.Line($"if (s > 0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step");
         }
@@ -245,6 +248,8 @@ internal static partial class ModelEmitter
             w.Line($"if (T > 1) {Gemm}.MatMulTransA(G, H, (T - 1) * B, {dgh}.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);");
         }
         w.Line($"{Act}.AddColumnSums({dgh}.Slice(0, T * B * G), T * B, db_hh);");
+        w.Line("// the first step's product with the carried state h0 (zero unless the pass started from a state)");
+        w.Line($"if (!h0.IsEmpty) {Gemm}.MatMulTransA({(gru && !resetAfter ? "2 * H" : "G")}, H, B, {dgh}.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);");
         w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);");
         w.Close();
         w.Line();

@@ -66,6 +66,9 @@ internal static partial class ModelEmitter
         w.Line();
     }
 
+    private static string NotStep(ShapedModel m) =>
+        $"throw new global::System.NotSupportedException(\"Model '{m.Spec.Name}' has a bidirectional layer and cannot carry a state from step to step.\");";
+
     private static string ModelInterface(ShapedModel m) => m.TakesTokens ? "global::Dsl.IModel<int>" : "global::Dsl.IModel<float>";
 
     private static string InputType(ShapedModel m) => m.TakesTokens ? $"{T}.ReadOnlyTensorSpan<int>" : $"{T}.ReadOnlyTensorSpan<float>";
@@ -159,22 +162,44 @@ internal static partial class ModelEmitter
         string outRows = m.OutputIsSequence ? "B * T" : "B";
         string C = m.OutputWidth.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
+        string notStep = NotStep(m);
         w.Line($"/// <summary>Runs the model in inference mode on [{InputDims(m)}]; returns [{OutputDims(m)}].</summary>");
         w.Open($"public {T}.Tensor<float> Forward({input} {name})");
         w.Line($"(int B, int T) = ReadInputShape({name});");
         w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
-        w.Line($"Forward({name}, result.AsTensorSpan());");
+        w.Line($"ForwardInto({name}, null, result.AsTensorSpan());");
         w.Line("return result;");
         w.Close();
         w.Line();
-
         w.Line($"/// <summary>Runs the model in inference mode on [{InputDims(m)}] into <paramref name=\"destination\"/> [{OutputDims(m)}]; allocates nothing once warm.</summary>");
-        w.Open($"public void Forward({input} {name}, {T}.TensorSpan<float> destination)");
+        w.Line($"public void Forward({input} {name}, {T}.TensorSpan<float> destination) => ForwardInto({name}, null, destination);");
+        w.Line();
+        w.Line($"/// <summary>Runs the model from <paramref name=\"state\"/> (PyTorch's h0, c0) over [{InputDims(m)}]; returns [{OutputDims(m)}] and leaves the final state in <paramref name=\"state\"/>.</summary>");
+        w.Open($"public {T}.Tensor<float> Forward({input} {name}, State state)");
+        if (!m.CanStep) w.Line(notStep);
+        else
+        {
+            w.Line($"(int B, int T) = ReadInputShape({name});");
+            w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
+            w.Line($"ForwardInto({name}, RequireState(state), result.AsTensorSpan());");
+            w.Line("return result;");
+        }
+        w.Close();
+        w.Line();
+        w.Line($"/// <summary>Runs the model from <paramref name=\"state\"/> into <paramref name=\"destination\"/> [{OutputDims(m)}]; leaves the final state in <paramref name=\"state\"/>.</summary>");
+        w.Line(m.CanStep
+            ? $"public void Forward({input} {name}, State state, {T}.TensorSpan<float> destination) => ForwardInto({name}, RequireState(state), destination);"
+            : $"public void Forward({input} {name}, State state, {T}.TensorSpan<float> destination) => {notStep}");
+        w.Line();
+        w.Open($"private void ForwardInto({input} {name}, State? state, {T}.TensorSpan<float> destination)");
         w.Line($"Workspace ws = LoadInput({name}, out int B, out int T);");
+        w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
-        w.Line("ForwardPass(ws, training: false, state: null);");
+        w.Line("ForwardPass(ws, training: false, state: state);");
         w.Line(m.OutputIsSequence ? $"{Layout}.ToBatchMajor<float>(ws.{last}, y, B, T, {C});" : $"{Whole($"ws.{last}")}.CopyTo(y);");
         w.Close();
+        w.Line();
+        w.Line("private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));");
         w.Line();
 
         foreach (bool intTargets in new[] { true, false })
@@ -182,36 +207,42 @@ internal static partial class ModelEmitter
             string targetType = intTargets ? $"{T}.ReadOnlyTensorSpan<int>" : $"{T}.ReadOnlyTensorSpan<float>";
             string dims = intTargets ? IntTargetDims(m) : OutputDims(m);
             string lengths = intTargets ? IntTargetLengths(m) : OutputLengths(m);
+            string core = intTargets ? "ClassLoss" : "ValueLoss";
             string what = intTargets
                 ? "mean softmax cross-entropy against class ids (a negative id is ignored)"
                 : "mean squared error against float targets";
-            foreach (bool train in new[] { true, false })
-            {
-                w.Line(train
-                    ? $"/// <summary>Training step: runs forward (dropout active), returns the {what}, targets [{dims}], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>"
-                    : $"/// <summary>Evaluates the {what}, targets [{dims}], in inference mode, without gradients.</summary>");
-                w.Open($"public float {(train ? "Backward" : "Loss")}({input} {name}, {targetType} targets)");
-                w.Line($"Workspace ws = LoadInput({name}, out int B, out int T);");
-                w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
-                w.Line($"ForwardPass(ws, training: {(train ? "true" : "false")}, state: null);");
-                string targetBuffer = intTargets ? Lowerer.Targets : Lowerer.TargetValues;
-                int width = intTargets ? 1 : m.OutputWidth;
-                w.Line(m.OutputIsSequence
-                    ? $"{Layout}.ToTimeMajor(targetValues, ws.{targetBuffer}, B, T, {width});"
-                    : $"targetValues.CopyTo(ws.{targetBuffer});");
-                string gradient = train ? $"ws.{lastD}" : "default";
-                w.Line(intTargets
-                    ? $"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");"
-                    : $"float loss = global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
-                if (train)
-                {
-                    w.Line($"{Check}.FiniteLoss(loss, \"{m.Spec.Name}\");");
-                    w.Line("BackwardPass(ws);");
-                }
-                w.Line("return loss;");
-                w.Close();
-                w.Line();
-            }
+            w.Line($"/// <summary>Training step: runs forward (dropout active), returns the {what}, targets [{dims}], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>");
+            w.Line($"public float Backward({input} {name}, {targetType} targets) => {core}({name}, targets, training: true, state: null);");
+            w.Line();
+            w.Line($"/// <summary>Training step from <paramref name=\"state\"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>");
+            w.Line(m.CanStep
+                ? $"public float Backward({input} {name}, {targetType} targets, State state) => {core}({name}, targets, training: true, state: RequireState(state));"
+                : $"public float Backward({input} {name}, {targetType} targets, State state) => {notStep}");
+            w.Line();
+            w.Line($"/// <summary>Evaluates the {what}, targets [{dims}], in inference mode, without gradients.</summary>");
+            w.Line($"public float Loss({input} {name}, {targetType} targets) => {core}({name}, targets, training: false, state: null);");
+            w.Line();
+            w.Open($"private float {core}({input} {name}, {targetType} targets, bool training, State? state)");
+            w.Line($"Workspace ws = LoadInput({name}, out int B, out int T);");
+            w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
+            w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
+            w.Line("ForwardPass(ws, training, state);");
+            string targetBuffer = intTargets ? Lowerer.Targets : Lowerer.TargetValues;
+            int width = intTargets ? 1 : m.OutputWidth;
+            w.Line(m.OutputIsSequence
+                ? $"{Layout}.ToTimeMajor(targetValues, ws.{targetBuffer}, B, T, {width});"
+                : $"targetValues.CopyTo(ws.{targetBuffer});");
+            string gradient = $"training ? ws.{lastD} : default";
+            w.Line(intTargets
+                ? $"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");"
+                : $"float loss = global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
+            w.Open("if (training)");
+            w.Line($"{Check}.FiniteLoss(loss, \"{m.Spec.Name}\");");
+            w.Line("BackwardPass(ws);");
+            w.Close();
+            w.Line("return loss;");
+            w.Close();
+            w.Line();
         }
 
         // Input reading shared by every entry point.
@@ -249,6 +280,10 @@ internal static partial class ModelEmitter
         w.Line($"int {iface}.OutputWidth => OutputWidth;");
         w.Line($"bool {iface}.ReturnsSequences => ReturnsSequences;");
         w.Line($"global::Dsl.IModelState {iface}.CreateState(int batch) => CreateState(batch);");
+        w.Line($"{T}.Tensor<float> {iface}.Forward({input} {name}, global::Dsl.IModelState state) => Forward({name}, AsState(state));");
+        w.Line($"void {iface}.Forward({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Forward({name}, AsState(state), destination);");
+        w.Line($"float {iface}.Backward({input} {name}, {T}.ReadOnlyTensorSpan<int> targets, global::Dsl.IModelState state) => Backward({name}, targets, AsState(state));");
+        w.Line($"float {iface}.Backward({input} {name}, {T}.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward({name}, targets, AsState(state));");
         w.Line($"{T}.Tensor<float> {iface}.Step({input} {name}, global::Dsl.IModelState state) => Step({name}, AsState(state));");
         w.Line($"void {iface}.Step({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Step({name}, AsState(state), destination);");
         w.Line($"private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($\"state: expected a {m.Spec.Name}.State from CreateState, got {{state?.GetType().Name ?? \"null\"}}.\", nameof(state));");
@@ -259,7 +294,11 @@ internal static partial class ModelEmitter
         w.Line("if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, \"must be positive\");");
         w.Line("Batch = batch;");
         for (int i = 0; i < plan.StateFields.Count; i++) w.Line($"{plan.StateFields[i]} = new float[batch * {plan.StateWidths[i]}];");
+        string tensors = string.Join(", ", plan.StateFields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.StateNames[i]}\", {f}, batch, {plan.StateWidths[i]})"));
+        w.Line($"Tensors = new global::Dsl.NamedTensor[] {{ {tensors} }};");
         w.Close();
+        w.Line("/// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>");
+        w.Line("public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }");
         w.Line("/// <summary>Number of sequences advanced together.</summary>");
         w.Line("public int Batch { get; }");
         for (int i = 0; i < plan.StateFields.Count; i++) w.Line($"internal readonly float[] {plan.StateFields[i]}; // [batch, {plan.StateWidths[i]}]");
@@ -270,7 +309,7 @@ internal static partial class ModelEmitter
         w.Close();
         w.Line();
 
-        string notStep = $"throw new global::System.NotSupportedException(\"Model '{m.Spec.Name}' has a bidirectional layer and cannot advance one step at a time.\");";
+        string notStep = NotStep(m);
         w.Line("/// <summary>Creates a zero state for <paramref name=\"batch\"/> sequences.</summary>");
         w.Line(m.CanStep ? "public State CreateState(int batch = 1) => new State(batch);" : $"public State CreateState(int batch = 1) => {notStep}");
         w.Line();
@@ -311,6 +350,7 @@ internal static partial class ModelEmitter
         w.Open("private sealed class Workspace");
         w.Line("public readonly int B;");
         w.Line("public readonly int T;");
+        w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
         foreach (BufferPlan b in plan.Buffers) w.Line($"public readonly {(b.IsInt ? "int" : "float")}[] {b.Name}; // {b.Comment}");
         w.Open("public Workspace(int b, int t)");
         w.Line("B = b;");
@@ -327,6 +367,18 @@ internal static partial class ModelEmitter
     {
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
         w.Open("private void ForwardPass(Workspace ws, bool training, State? state)");
+        var stateful = plan.Layers.SelectMany(l => l.SubLayers).Where(s => s.StateH is not null).ToList();
+        if (stateful.Count > 0)
+        {
+            w.Line("ws.HasInitialState = state is not null;");
+            w.Open("if (state is not null)");
+            foreach (SubLayerPlan sub in stateful)
+            {
+                w.Line($"{Whole($"state.{sub.StateH}")}.CopyTo(ws.{sub.InitialH});");
+                if (sub.StateC is not null) w.Line($"{Whole($"state.{sub.StateC}")}.CopyTo(ws.{sub.InitialC});");
+            }
+            w.Close();
+        }
         foreach (LayerPlan l in plan.Layers)
         {
             if (l.Layer.Kind == LayerKind.Input) continue;

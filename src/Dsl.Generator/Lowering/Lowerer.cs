@@ -30,6 +30,7 @@ internal static class Lowerer
         var buffers = new List<BufferPlan>();
         var layers = new List<LayerPlan>();
         var stateFields = new List<string>();
+        var stateNames = new List<string>();
         var stateWidths = new List<int>();
         int maxGates = 0, maxHidden = 0;
 
@@ -148,21 +149,28 @@ internal static class Lowerer
                             Buffer(subMask, width, RowKind.StepsTimesBatch, $"{n}: dropout mask between layers {l} and {l + 1} [T, B, {width}]");
                             Buffer(nextX, width, RowKind.StepsTimesBatch, $"{n}: input of layer {l + 1} after dropout [T, B, {width}]");
                         }
-                        string? stateH = null, stateC = null;
+                        string? stateH = null, stateC = null, initialH = null, initialC = null;
                         if (model.CanStep)
                         {
+                            // The carried state, and the workspace's copy of the state a pass started from (BPTT reads it).
                             stateH = $"{n}_h_l{l}";
                             stateFields.Add(stateH);
+                            stateNames.Add($"{n}.h_l{l}");
                             stateWidths.Add(hidden);
+                            initialH = $"{n}_h0_l{l}";
+                            Buffer(initialH, hidden, RowKind.Batch, $"{n}: layer {l}'s initial hidden state [B, {hidden}]");
                             if (layer.Kind == LayerKind.Lstm)
                             {
                                 stateC = $"{n}_c_l{l}";
                                 stateFields.Add(stateC);
+                                stateNames.Add($"{n}.c_l{l}");
                                 stateWidths.Add(hidden);
+                                initialC = $"{n}_c0_l{l}";
+                                Buffer(initialC, hidden, RowKind.Batch, $"{n}: layer {l}'s initial cell state [B, {hidden}]");
                             }
                         }
                         string cell = $"{n}_cell{(l == 0 ? "0" : "N")}";
-                        subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, cell, stateH, stateC, directions.ToEquatableArray()));
+                        subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, cell, stateH, stateC, initialH, initialC, directions.ToEquatableArray()));
                         x = nextX ?? y;
                         dx = dy;
                     }
@@ -195,7 +203,7 @@ internal static class Lowerer
         }
 
         return new ModelPlan(model, parameters.ToEquatableArray(), buffers.ToEquatableArray(), layers.ToEquatableArray(),
-            stateFields.ToEquatableArray(), stateWidths.ToEquatableArray(), maxGates, maxHidden);
+            stateFields.ToEquatableArray(), stateNames.ToEquatableArray(), stateWidths.ToEquatableArray(), maxGates, maxHidden);
     }
 
     private static InitKind Resolve(InitKind chosen, InitKind fallback) => chosen == InitKind.Default ? fallback : chosen;

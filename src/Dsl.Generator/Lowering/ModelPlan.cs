@@ -53,6 +53,8 @@ internal sealed record SubLayerPlan(
     string CellMethod,
     string? StateH,
     string? StateC,
+    string? InitialH,
+    string? InitialC,
     EquatableArray<DirectionPlan> Directions);
 
 /// <summary>A layer: what it reads, writes and learns.</summary>
@@ -78,6 +80,7 @@ internal sealed record ModelPlan(
     EquatableArray<BufferPlan> Buffers,
     EquatableArray<LayerPlan> Layers,
     EquatableArray<string> StateFields,
+    EquatableArray<string> StateNames,
     EquatableArray<int> StateWidths,
     int MaxGates,
     int MaxHidden);

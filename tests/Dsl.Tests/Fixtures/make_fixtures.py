@@ -52,15 +52,15 @@ class ChoGRU(nn.Module):
         for name, p in ref.named_parameters():
             self.register_parameter(name, nn.Parameter(p.detach().clone()))
 
-    def forward(self, x):  # x [B, T, X]
-        H, out = self.hidden_size, x
+    def forward(self, x, h0=None):  # x [B, T, X], h0 [L * dirs, B, H]
+        H, out, finals = self.hidden_size, x, []
         for l in range(self.num_layers):
             outs = []
             for d in range(self.dirs):
                 sfx = f"_l{l}" + ("_reverse" if d == 1 else "")
                 w_ih, w_hh = getattr(self, "weight_ih" + sfx), getattr(self, "weight_hh" + sfx)
                 b_ih, b_hh = getattr(self, "bias_ih" + sfx), getattr(self, "bias_hh" + sfx)
-                h = out.new_zeros(out.shape[0], H)
+                h = out.new_zeros(out.shape[0], H) if h0 is None else h0[l * self.dirs + d]
                 steps = range(out.shape[1]) if d == 0 else reversed(range(out.shape[1]))
                 hs = [None] * out.shape[1]
                 for t in steps:
@@ -70,9 +70,10 @@ class ChoGRU(nn.Module):
                     n = torch.tanh(gi[:, 2 * H:] + (r * h) @ w_hh[2 * H:].t() + b_hh[2 * H:])
                     h = (1 - z) * n + z * h
                     hs[t] = h
+                finals.append(h)
                 outs.append(torch.stack(hs, dim=1))
             out = torch.cat(outs, dim=2)
-        return out, None
+        return out, torch.stack(finals)
 
 
 def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh", reset_after=True):
@@ -110,7 +111,10 @@ class Stack(nn.Module):
             self.add_module(name, module)
             self.plan.append((name, spec))
 
-    def forward(self, x):
+    def forward(self, x, initial=None):
+        """initial: {layer name: h0 or (h0, c0)} for the recurrent layers that start from a given state;
+        the final states are left in self.finals."""
+        self.finals = {}
         for name, spec in self.plan:
             m = getattr(self, name)
             kind = spec[0]
@@ -123,7 +127,10 @@ class Stack(nn.Module):
                      "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None}[act]
             else:
                 opts = spec[2] if len(spec) > 2 else {}
-                out, _ = m(x)
+                if initial and name in initial:
+                    out, self.finals[name] = m(x, initial[name])
+                else:
+                    out, _ = m(x)
                 if not opts.get("return_sequences", True):
                     H = spec[1]
                     out = torch.cat([out[:, -1, :H], out[:, 0, H:]], dim=1) if opts.get("bidirectional", False) else out[:, -1]
@@ -186,6 +193,56 @@ CASES = [
     ("RnnWide", [("input", 5), ("rnn", 40, {"activation": "relu", "bidirectional": True, "return_sequences": False}), ("dense", 2)], 4, 6, "mse"),
 ]
 
+def make_stateful(case, layers, batch, steps, loss, seed):
+    """A model whose recurrent layer starts from a given state (h0, c0 that need no gradient, as after
+    detach() in truncated BPTT): weights, inputs, the initial and final states, output, loss, gradients."""
+    torch.manual_seed(seed)
+    model = Stack(layers)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    name, spec = next((n, sp) for n, sp in model.plan if sp[0] in ("rnn", "lstm", "gru"))
+    layers_count = (spec[2] if len(spec) > 2 else {}).get("layers", 1)
+    H = spec[1]
+    h0 = torch.randn(layers_count, batch, H) * 0.5
+    c0 = torch.randn(layers_count, batch, H) * 0.5
+    first = layers[0]
+    x = torch.randint(0, first[1], (batch, steps)) if first[0] == "embedding" else torch.randn(batch, steps, first[1])
+    model = model.double()
+    initial = (h0.double(), c0.double()) if spec[0] == "lstm" else h0.double()
+    out = model(x if first[0] == "embedding" else x.double(), {name: initial})
+    classes = out.shape[-1]
+    if loss == "ce":
+        targets = torch.randint(0, classes, out.shape[:-1])
+        value = F.cross_entropy(out.reshape(-1, classes), targets.reshape(-1))
+    else:
+        targets = torch.randn(out.shape)
+        value = F.mse_loss(out, targets.double())
+    value.backward()
+    expected = {"input": x, "targets": targets if loss == "ce" else targets.float(), "output": out.float(), "loss": value.reshape(1).float()}
+    final = model.finals[name]
+    hn, cn = final if spec[0] == "lstm" else (final, None)
+    for l in range(layers_count):
+        expected[f"initial.{name}.h_l{l}"] = h0[l]
+        expected[f"final.{name}.h_l{l}"] = hn[l].float()
+        if spec[0] == "lstm":
+            expected[f"initial.{name}.c_l{l}"] = c0[l]
+            expected[f"final.{name}.c_l{l}"] = cn[l].float()
+    for pname, p in model.named_parameters():
+        expected["grad." + pname] = p.grad.float()
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: loss {value.item():.6f} from a given state")
+
+
+STATEFUL = [
+    ("StatefulLstm", [("embedding", 11, 5), ("lstm", 19, {"layers": 2}), ("dense", 11)], 3, 5, "ce"),
+    ("StatefulGru", [("input", 4), ("gru", 17), ("dense", 3)], 2, 6, "mse"),
+    ("StatefulGruCho", [("input", 3), ("gru", 9, {"reset_after": False}), ("dense", 2)], 3, 4, "mse"),
+    ("StatefulRnn", [("embedding", 6, 3), ("rnn", 9, {"layers": 2}), ("dense", 6)], 2, 5, "ce"),
+]
+
+
 OPTIMIZERS = {
     # name: (constructor, the C# optimiser it checks: Dsl.Tests/Runtime/OptimizerTests.cs)
     "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
@@ -229,4 +286,6 @@ def make_optimizers(steps=5):
 if __name__ == "__main__":
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+    for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
+        make_stateful(case, layers, batch, steps, loss, seed=200 + i)
     make_optimizers()

@@ -84,3 +84,25 @@ public partial class GruChoWide;
 [Rnn(hidden: 40, Activation = Activation.Relu, Bidirectional = true, ReturnSequences = false)]
 [Dense(2)]
 public partial class RnnWide;
+
+// Models that start from a given state (Fixtures/make_fixtures.py, STATEFUL).
+
+[Embedding(vocab: 11, dim: 5)]
+[Lstm(hidden: 19, Layers = 2)]
+[Dense(11)]
+public partial class StatefulLstm;
+
+[Input(features: 4)]
+[Gru(hidden: 17)]
+[Dense(3)]
+public partial class StatefulGru;
+
+[Input(features: 3)]
+[Gru(hidden: 9, ResetAfter = false)]
+[Dense(2)]
+public partial class StatefulGruCho;
+
+[Embedding(vocab: 6, dim: 3)]
+[Rnn(hidden: 9, Layers = 2)]
+[Dense(6)]
+public partial class StatefulRnn;

@@ -56,64 +56,83 @@ namespace CharRnn
         {
             (int B, int T) = ReadInputShape(tokens);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
-            Forward(tokens, result.AsTensorSpan());
+            ForwardInto(tokens, null, result.AsTensorSpan());
             return result;
         }
 
         /// <summary>Runs the model in inference mode on [batch, steps] into <paramref name="destination"/> [batch, steps, 97]; allocates nothing once warm.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination)
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, destination);
+
+        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps]; returns [batch, steps, 97] and leaves the final state in <paramref name="state"/>.</summary>
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
+        {
+            (int B, int T) = ReadInputShape(tokens);
+            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
+            ForwardInto(tokens, RequireState(state), result.AsTensorSpan());
+            return result;
+        }
+
+        /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, steps, 97]; leaves the final state in <paramref name="state"/>.</summary>
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), destination);
+
+        private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
             Workspace ws = LoadInput(tokens, out int B, out int T);
+            if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 97", stackalloc int[] { B, T, 97 });
-            ForwardPass(ws, training: false, state: null);
+            ForwardPass(ws, training: false, state: state);
             global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_out, y, B, T, 97);
         }
 
+        private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));
+
         /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
-        {
-            Workspace ws = LoadInput(tokens, out int B, out int T);
-            var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
-            ForwardPass(ws, training: true, state: null);
-            global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
-            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 97, ws.dense_dout, "targets");
-            global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
-            BackwardPass(ws);
-            return loss;
-        }
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: true, state: null);
+
+        /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => ClassLoss(tokens, targets, training: true, state: RequireState(state));
 
         /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null);
+
+        private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state)
         {
             Workspace ws = LoadInput(tokens, out int B, out int T);
+            if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
-            ForwardPass(ws, training: false, state: null);
+            ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
-            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 97, default, "targets");
+            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 97, training ? ws.dense_dout : default, "targets");
+            if (training)
+            {
+                global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
+                BackwardPass(ws);
+            }
             return loss;
         }
 
         /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, steps, 97], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
-        {
-            Workspace ws = LoadInput(tokens, out int B, out int T);
-            var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 97", stackalloc int[] { B, T, 97 });
-            ForwardPass(ws, training: true, state: null);
-            global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 97);
-            float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, ws.dense_dout);
-            global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
-            BackwardPass(ws);
-            return loss;
-        }
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: true, state: null);
+
+        /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => ValueLoss(tokens, targets, training: true, state: RequireState(state));
 
         /// <summary>Evaluates the mean squared error against float targets, targets [batch, steps, 97], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null);
+
+        private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state)
         {
             Workspace ws = LoadInput(tokens, out int B, out int T);
+            if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 97", stackalloc int[] { B, T, 97 });
-            ForwardPass(ws, training: false, state: null);
+            ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 97);
-            float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, default);
+            float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
+            if (training)
+            {
+                global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
+                BackwardPass(ws);
+            }
             return loss;
         }
 
@@ -140,6 +159,10 @@ namespace CharRnn
         int global::Dsl.IModel<int>.OutputWidth => OutputWidth;
         bool global::Dsl.IModel<int>.ReturnsSequences => ReturnsSequences;
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
+        global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
+        void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);
+        float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
+        float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Step(tokens, AsState(state));
         void global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(tokens, AsState(state), destination);
         private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a CharLstm256.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
@@ -153,7 +176,10 @@ namespace CharRnn
                 Batch = batch;
                 lstm_h_l0 = new float[batch * 256];
                 lstm_c_l0 = new float[batch * 256];
+                Tensors = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0, batch, 256), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0, batch, 256) };
             }
+            /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
+            public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
             /// <summary>Number of sequences advanced together.</summary>
             public int Batch { get; }
             internal readonly float[] lstm_h_l0; // [batch, 256]
@@ -198,6 +224,7 @@ namespace CharRnn
         {
             public readonly int B;
             public readonly int T;
+            public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public readonly int[] tokens; // token ids, time-major [T, B]
             public readonly float[] embedding_out; // embedding: embedding vectors [T, B, 64]
             public readonly float[] embedding_dout; // embedding: gradient of the output [T, B, 64]
@@ -205,6 +232,8 @@ namespace CharRnn
             public readonly float[] lstm_dout; // lstm: gradient of layer 0's hidden states [T, B, 256]
             public readonly float[] lstm_gates_l0; // lstm: gate activations [T, B, 1024]
             public readonly float[] lstm_cell_l0; // lstm: cell states c [T, B, 256]
+            public readonly float[] lstm_h0_l0; // lstm: layer 0's initial hidden state [B, 256]
+            public readonly float[] lstm_c0_l0; // lstm: layer 0's initial cell state [B, 256]
             public readonly float[] dropout_out; // dropout: input with dropped values zeroed [T, B, 256]
             public readonly float[] dropout_dout; // dropout: gradient of the output [T, B, 256]
             public readonly float[] dropout_mask; // dropout: dropout mask, 0 or 1/(1-p) [T, B, 256]
@@ -230,6 +259,8 @@ namespace CharRnn
                 lstm_dout = new float[checked(rows * 256)];
                 lstm_gates_l0 = new float[checked(rows * 1024)];
                 lstm_cell_l0 = new float[checked(rows * 256)];
+                lstm_h0_l0 = new float[checked(b * 256)];
+                lstm_c0_l0 = new float[checked(b * 256)];
                 dropout_out = new float[checked(rows * 256)];
                 dropout_dout = new float[checked(rows * 256)];
                 dropout_mask = new float[checked(rows * 256)];
@@ -249,6 +280,12 @@ namespace CharRnn
         /// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
+            ws.HasInitialState = state is not null;
+            if (state is not null)
+            {
+                global::System.MemoryExtensions.AsSpan(state.lstm_h_l0).CopyTo(ws.lstm_h0_l0);
+                global::System.MemoryExtensions.AsSpan(state.lstm_c_l0).CopyTo(ws.lstm_c0_l0);
+            }
             embedding_forward(ws);
             lstm_forward(ws, training, state);
             dropout_forward(ws, training);
@@ -289,12 +326,12 @@ namespace CharRnn
         {
             int B = ws.B, T = ws.T;
             lstm_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch, ws.packed_weights,
-                _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: state is null ? default : state.lstm_h_l0, c0: state is null ? default : state.lstm_c_l0);
+                _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default);
             if (state is not null)
             {
-                // one step was taken (T = 1): the new state is that step's h (and c)
-                global::System.MemoryExtensions.AsSpan(ws.lstm_out, 0, B * 256).CopyTo(state.lstm_h_l0);
-                global::System.MemoryExtensions.AsSpan(ws.lstm_cell_l0, 0, B * 256).CopyTo(state.lstm_c_l0);
+                // the new state is the last step's h (and c)
+                global::System.MemoryExtensions.AsSpan(ws.lstm_out, (T - 1) * B * 256, B * 256).CopyTo(state.lstm_h_l0);
+                global::System.MemoryExtensions.AsSpan(ws.lstm_cell_l0, (T - 1) * B * 256, B * 256).CopyTo(state.lstm_c_l0);
             }
         }
 
@@ -304,7 +341,7 @@ namespace CharRnn
             global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
-                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan());
+                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default);
         }
 
         // lstm layer 0, one direction: x [T, B, 64] -> h, written into y [T, B, Y] at columns yOffset…
@@ -335,11 +372,11 @@ namespace CharRnn
             }
         }
 
-        // lstm layer 0 backward through time, one direction, from zero initial state:
+        // lstm layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
             // the recurrent weights, packed once for every step
@@ -352,7 +389,7 @@ namespace CharRnn
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : default, dy.Slice((t * B + b) * Y + yOffset, H),
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H),
                     carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step
             }
@@ -362,6 +399,8 @@ namespace CharRnn
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            // the first step's product with the carried state h0 (zero unless the pass started from a state)
+            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 

@@ -90,64 +90,80 @@ namespace Demo
         {
             (int B, int T) = ReadInputShape(input);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * 2], new global::System.IntPtr[] { B, 2 });
-            Forward(input, result.AsTensorSpan());
+            ForwardInto(input, null, result.AsTensorSpan());
             return result;
         }
 
         /// <summary>Runs the model in inference mode on [batch, steps, 3] into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.TensorSpan<float> destination)
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, destination);
+
+        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps, 3]; returns [batch, 2] and leaves the final state in <paramref name="state"/>.</summary>
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state)
+        {
+            throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+        }
+
+        /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, 2]; leaves the final state in <paramref name="state"/>.</summary>
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+
+        private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
             Workspace ws = LoadInput(input, out int B, out int T);
+            if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 2", stackalloc int[] { B, 2 });
-            ForwardPass(ws, training: false, state: null);
+            ForwardPass(ws, training: false, state: state);
             global::System.MemoryExtensions.AsSpan(ws.dense_out).CopyTo(y);
         }
 
+        private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));
+
         /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
-        {
-            Workspace ws = LoadInput(input, out int B, out int T);
-            var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
-            ForwardPass(ws, training: true, state: null);
-            targetValues.CopyTo(ws.targets);
-            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 2, ws.dense_dout, "targets");
-            global::Dsl.Check.FiniteLoss(loss, "Classifier");
-            BackwardPass(ws);
-            return loss;
-        }
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(input, targets, training: true, state: null);
+
+        /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
 
         /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(input, targets, training: false, state: null);
+
+        private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state)
         {
             Workspace ws = LoadInput(input, out int B, out int T);
+            if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
-            ForwardPass(ws, training: false, state: null);
+            ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.targets);
-            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 2, default, "targets");
+            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 2, training ? ws.dense_dout : default, "targets");
+            if (training)
+            {
+                global::Dsl.Check.FiniteLoss(loss, "Classifier");
+                BackwardPass(ws);
+            }
             return loss;
         }
 
         /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, 2], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
-        {
-            Workspace ws = LoadInput(input, out int B, out int T);
-            var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, 2", stackalloc int[] { B, 2 });
-            ForwardPass(ws, training: true, state: null);
-            targetValues.CopyTo(ws.target_values);
-            float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, ws.dense_dout);
-            global::Dsl.Check.FiniteLoss(loss, "Classifier");
-            BackwardPass(ws);
-            return loss;
-        }
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(input, targets, training: true, state: null);
+
+        /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
 
         /// <summary>Evaluates the mean squared error against float targets, targets [batch, 2], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(input, targets, training: false, state: null);
+
+        private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state)
         {
             Workspace ws = LoadInput(input, out int B, out int T);
+            if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, 2", stackalloc int[] { B, 2 });
-            ForwardPass(ws, training: false, state: null);
+            ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.target_values);
-            float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, default);
+            float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
+            if (training)
+            {
+                global::Dsl.Check.FiniteLoss(loss, "Classifier");
+                BackwardPass(ws);
+            }
             return loss;
         }
 
@@ -173,6 +189,10 @@ namespace Demo
         int global::Dsl.IModel<float>.OutputWidth => OutputWidth;
         bool global::Dsl.IModel<float>.ReturnsSequences => ReturnsSequences;
         global::Dsl.IModelState global::Dsl.IModel<float>.CreateState(int batch) => CreateState(batch);
+        global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state) => Forward(input, AsState(state));
+        void global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(input, AsState(state), destination);
+        float global::Dsl.IModel<float>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::Dsl.IModelState state) => Backward(input, targets, AsState(state));
+        float global::Dsl.IModel<float>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(input, targets, AsState(state));
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<float>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state) => Step(input, AsState(state));
         void global::Dsl.IModel<float>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(input, AsState(state), destination);
         private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a Classifier.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
@@ -184,7 +204,10 @@ namespace Demo
             {
                 if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                 Batch = batch;
+                Tensors = new global::Dsl.NamedTensor[] {  };
             }
+            /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
+            public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
             /// <summary>Number of sequences advanced together.</summary>
             public int Batch { get; }
             /// <summary>Sets every state back to zero (a new sequence).</summary>
@@ -194,7 +217,7 @@ namespace Demo
         }
 
         /// <summary>Creates a zero state for <paramref name="batch"/> sequences.</summary>
-        public State CreateState(int batch = 1) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot advance one step at a time.");
+        public State CreateState(int batch = 1) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
 
         /// <summary>Advances one step from <paramref name="state"/> with input [batch, 3]; returns [batch, 2] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state)
@@ -207,7 +230,7 @@ namespace Demo
         /// <summary>Advances one step from <paramref name="state"/> with input [batch, 3] into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
         public void Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot advance one step at a time.");
+            throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
         }
 
         /// <summary>Every buffer a forward and backward pass over [B, T] needs, allocated once per shape.</summary>
@@ -215,6 +238,7 @@ namespace Demo
         {
             public readonly int B;
             public readonly int T;
+            public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public readonly float[] input_out; // input: input features, time-major [T, B, 3]
             public readonly float[] gru_y_l0; // gru: layer 0 hidden states h [T, B, 8]
             public readonly float[] gru_dy_l0; // gru: gradient of layer 0's hidden states [T, B, 8]
@@ -332,17 +356,17 @@ namespace Demo
             global::System.Array.Clear(ws.gru_dy_l0); // both directions add into dx
             gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
-                _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan());
+                _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default);
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
-                _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan());
+                _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default);
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
-                _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan());
+                _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default);
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
-                _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan());
+                _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default);
         }
 
         // gru layer 0, one direction: x [T, B, 3] -> h, written into y [T, B, Y] at columns yOffset…
@@ -378,11 +402,11 @@ namespace Demo
             }
         }
 
-        // gru layer 0 backward through time, one direction, from zero initial state:
+        // gru layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -396,9 +420,9 @@ namespace Demo
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
@@ -408,6 +432,8 @@ namespace Demo
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            // the first step's product with the carried state h0 (zero unless the pass started from a state)
+            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
@@ -444,11 +470,11 @@ namespace Demo
             }
         }
 
-        // gru layers 1… backward through time, one direction, from zero initial state:
+        // gru layers 1… backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -462,9 +488,9 @@ namespace Demo
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
@@ -474,6 +500,8 @@ namespace Demo
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            // the first step's product with the carried state h0 (zero unless the pass started from a state)
+            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
@@ -493,7 +521,7 @@ namespace Demo
             global::System.Array.Clear(ws.gru_dout); // both directions add into dx
             gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
-                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan());
+                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default);
         }
 
         // gru_1 layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
@@ -524,11 +552,11 @@ namespace Demo
             }
         }
 
-        // gru_1 layer 0 backward through time, one direction, from zero initial state:
+        // gru_1 layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the recurrent weights, packed once for every step
@@ -541,7 +569,7 @@ namespace Demo
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
@@ -550,6 +578,8 @@ namespace Demo
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg2.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg2.Slice(0, T * B * G), T * B, db_hh);
+            // the first step's product with the carried state h0 (zero unless the pass started from a state)
+            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg2.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 

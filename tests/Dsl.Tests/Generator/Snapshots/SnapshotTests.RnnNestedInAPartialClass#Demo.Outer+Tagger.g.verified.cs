@@ -57,64 +57,83 @@ namespace Demo
             {
                 (int B, int T) = ReadInputShape(tokens);
                 var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 20], new global::System.IntPtr[] { B, T, 20 });
-                Forward(tokens, result.AsTensorSpan());
+                ForwardInto(tokens, null, result.AsTensorSpan());
                 return result;
             }
 
             /// <summary>Runs the model in inference mode on [batch, steps] into <paramref name="destination"/> [batch, steps, 20]; allocates nothing once warm.</summary>
-            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination)
+            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, destination);
+
+            /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps]; returns [batch, steps, 20] and leaves the final state in <paramref name="state"/>.</summary>
+            public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
+            {
+                (int B, int T) = ReadInputShape(tokens);
+                var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 20], new global::System.IntPtr[] { B, T, 20 });
+                ForwardInto(tokens, RequireState(state), result.AsTensorSpan());
+                return result;
+            }
+
+            /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, steps, 20]; leaves the final state in <paramref name="state"/>.</summary>
+            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), destination);
+
+            private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.Numerics.Tensors.TensorSpan<float> destination)
             {
                 Workspace ws = LoadInput(tokens, out int B, out int T);
+                if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 20", stackalloc int[] { B, T, 20 });
-                ForwardPass(ws, training: false, state: null);
+                ForwardPass(ws, training: false, state: state);
                 global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_out, y, B, T, 20);
             }
 
+            private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));
+
             /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
-            {
-                Workspace ws = LoadInput(tokens, out int B, out int T);
-                var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
-                ForwardPass(ws, training: true, state: null);
-                global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
-                float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 20, ws.dense_dout, "targets");
-                global::Dsl.Check.FiniteLoss(loss, "Tagger");
-                BackwardPass(ws);
-                return loss;
-            }
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: true, state: null);
+
+            /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => ClassLoss(tokens, targets, training: true, state: RequireState(state));
 
             /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], in inference mode, without gradients.</summary>
-            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets)
+            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null);
+
+            private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state)
             {
                 Workspace ws = LoadInput(tokens, out int B, out int T);
+                if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
-                ForwardPass(ws, training: false, state: null);
+                ForwardPass(ws, training, state);
                 global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
-                float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 20, default, "targets");
+                float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 20, training ? ws.dense_dout : default, "targets");
+                if (training)
+                {
+                    global::Dsl.Check.FiniteLoss(loss, "Tagger");
+                    BackwardPass(ws);
+                }
                 return loss;
             }
 
             /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, steps, 20], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
-            {
-                Workspace ws = LoadInput(tokens, out int B, out int T);
-                var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 20", stackalloc int[] { B, T, 20 });
-                ForwardPass(ws, training: true, state: null);
-                global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 20);
-                float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, ws.dense_dout);
-                global::Dsl.Check.FiniteLoss(loss, "Tagger");
-                BackwardPass(ws);
-                return loss;
-            }
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: true, state: null);
+
+            /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => ValueLoss(tokens, targets, training: true, state: RequireState(state));
 
             /// <summary>Evaluates the mean squared error against float targets, targets [batch, steps, 20], in inference mode, without gradients.</summary>
-            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets)
+            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null);
+
+            private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state)
             {
                 Workspace ws = LoadInput(tokens, out int B, out int T);
+                if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 20", stackalloc int[] { B, T, 20 });
-                ForwardPass(ws, training: false, state: null);
+                ForwardPass(ws, training, state);
                 global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 20);
-                float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, default);
+                float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
+                if (training)
+                {
+                    global::Dsl.Check.FiniteLoss(loss, "Tagger");
+                    BackwardPass(ws);
+                }
                 return loss;
             }
 
@@ -141,6 +160,10 @@ namespace Demo
             int global::Dsl.IModel<int>.OutputWidth => OutputWidth;
             bool global::Dsl.IModel<int>.ReturnsSequences => ReturnsSequences;
             global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
+            global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
+            void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);
+            float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
+            float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
             global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Step(tokens, AsState(state));
             void global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(tokens, AsState(state), destination);
             private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a Tagger.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
@@ -153,7 +176,10 @@ namespace Demo
                     if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                     Batch = batch;
                     encoder_h_l0 = new float[batch * 6];
+                    Tensors = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", encoder_h_l0, batch, 6) };
                 }
+                /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
+                public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
                 /// <summary>Number of sequences advanced together.</summary>
                 public int Batch { get; }
                 internal readonly float[] encoder_h_l0; // [batch, 6]
@@ -196,12 +222,14 @@ namespace Demo
             {
                 public readonly int B;
                 public readonly int T;
+                public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
                 public readonly int[] tokens; // token ids, time-major [T, B]
                 public readonly float[] embedding_out; // embedding: embedding vectors [T, B, 8]
                 public readonly float[] embedding_dout; // embedding: gradient of the output [T, B, 8]
                 public readonly float[] encoder_out; // encoder: layer 0 hidden states h [T, B, 6]
                 public readonly float[] encoder_dout; // encoder: gradient of layer 0's hidden states [T, B, 6]
                 public readonly float[] encoder_gates_l0; // encoder: gate activations (pre-activation) [T, B, 6]
+                public readonly float[] encoder_h0_l0; // encoder: layer 0's initial hidden state [B, 6]
                 public readonly float[] dense_out; // dense: activations [T, B, 20]
                 public readonly float[] dense_dout; // dense: gradient of the activations [T, B, 20]
                 public readonly int[] targets; // class-id targets, time-major
@@ -223,6 +251,7 @@ namespace Demo
                     encoder_out = new float[checked(rows * 6)];
                     encoder_dout = new float[checked(rows * 6)];
                     encoder_gates_l0 = new float[checked(rows * 6)];
+                    encoder_h0_l0 = new float[checked(b * 6)];
                     dense_out = new float[checked(rows * 20)];
                     dense_dout = new float[checked(rows * 20)];
                     targets = new int[checked(rows * 1)];
@@ -239,6 +268,11 @@ namespace Demo
             /// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>
             private void ForwardPass(Workspace ws, bool training, State? state)
             {
+                ws.HasInitialState = state is not null;
+                if (state is not null)
+                {
+                    global::System.MemoryExtensions.AsSpan(state.encoder_h_l0).CopyTo(ws.encoder_h0_l0);
+                }
                 embedding_forward(ws);
                 encoder_forward(ws, training, state);
                 dense_forward(ws);
@@ -277,11 +311,11 @@ namespace Demo
             {
                 int B = ws.B, T = ws.T;
                 encoder_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.step_scratch, ws.packed_weights,
-                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: state is null ? default : state.encoder_h_l0, c0: default);
+                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default);
                 if (state is not null)
                 {
-                    // one step was taken (T = 1): the new state is that step's h (and c)
-                    global::System.MemoryExtensions.AsSpan(ws.encoder_out, 0, B * 6).CopyTo(state.encoder_h_l0);
+                    // the new state is the last step's h (and c)
+                    global::System.MemoryExtensions.AsSpan(ws.encoder_out, (T - 1) * B * 6, B * 6).CopyTo(state.encoder_h_l0);
                 }
             }
 
@@ -291,7 +325,7 @@ namespace Demo
                 global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
-                    _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan());
+                    _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default);
             }
 
             // encoder layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
@@ -321,11 +355,11 @@ namespace Demo
                 }
             }
 
-            // encoder layer 0 backward through time, one direction, from zero initial state:
+            // encoder layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
             // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
                 global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh)
+                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the recurrent weights, packed once for every step
@@ -346,6 +380,8 @@ namespace Demo
                 global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
                 if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
                 global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+                // the first step's product with the carried state h0 (zero unless the pass started from a state)
+                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
                 if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
             }
 
