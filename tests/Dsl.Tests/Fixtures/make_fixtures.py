@@ -243,6 +243,51 @@ STATEFUL = [
 ]
 
 
+def make_tbptt(case, layers, batch, steps, k1, k2, lr, seed):
+    """Truncated BPTT with k1 < k2 (Dsl.TruncatedBptt's definition): every k1 steps, backward over the last k2
+    steps from the state the forward passes computed (detached), loss on the last k1 steps, then SGD."""
+    torch.manual_seed(seed)
+    model = Stack(layers)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    model = model.double()
+    name, spec = next((n, sp) for n, sp in model.plan if sp[0] in ("rnn", "lstm", "gru"))
+    H, classes = spec[1], layers[-1][1]
+    x = torch.randint(0, layers[0][1], (batch, steps))
+    y = torch.randint(0, classes, (batch, steps))
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    zeros = torch.zeros(1, batch, H, dtype=torch.float64)
+    known = (zeros, zeros.clone()) if spec[0] == "lstm" else zeros
+    losses = []
+    for chunk_start in range(0, steps, k1):
+        chunk_end = min(steps, chunk_start + k1)
+        ws = max(0, chunk_end - k2)
+        out = model(x[:, ws:chunk_end], {name: known})
+        final = model.finals[name]
+        target = y[:, ws:chunk_end].clone()
+        target[:, :chunk_start - ws] = -100
+        loss = F.cross_entropy(out.reshape(-1, classes), target.reshape(-1), ignore_index=-100)
+        loss.backward()
+        losses.append(loss.item())
+        nws = max(0, min(steps, chunk_end + k1) - k2)
+        with torch.no_grad():
+            if nws == chunk_end:
+                known = tuple(t.detach() for t in final) if spec[0] == "lstm" else final.detach()
+            elif nws > ws:
+                model(x[:, ws:nws], {name: known})
+                f = model.finals[name]
+                known = tuple(t.detach() for t in f) if spec[0] == "lstm" else f.detach()
+        opt.step()
+        opt.zero_grad()
+    expected = {"input": x, "targets": y, "loss": torch.tensor([sum(losses) / len(losses)], dtype=torch.float32)}
+    for pname, p in model.named_parameters():
+        expected["trained." + pname] = p.detach().float()
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: {len(losses)} windows, mean loss {sum(losses) / len(losses):.6f}")
+
+
 OPTIMIZERS = {
     # name: (constructor, the C# optimiser it checks: Dsl.Tests/Runtime/OptimizerTests.cs)
     "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
@@ -288,4 +333,6 @@ if __name__ == "__main__":
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
     for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
         make_stateful(case, layers, batch, steps, loss, seed=200 + i)
+    make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
+    make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)
     make_optimizers()

@@ -106,3 +106,15 @@ public partial class StatefulGruCho;
 [Rnn(hidden: 9, Layers = 2)]
 [Dense(6)]
 public partial class StatefulRnn;
+
+// Truncated BPTT references (Fixtures/make_fixtures.py, make_tbptt).
+
+[Embedding(vocab: 7, dim: 4)]
+[Lstm(hidden: 6)]
+[Dense(7)]
+public partial class TbpttLstm;
+
+[Embedding(vocab: 7, dim: 4)]
+[Gru(hidden: 10)]
+[Dense(7)]
+public partial class TbpttGru;

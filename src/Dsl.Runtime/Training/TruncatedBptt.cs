@@ -1,0 +1,180 @@
+using System;
+
+namespace Dsl;
+
+/// <summary>
+/// Truncated back-propagation through time over long sequences, with Sutskever's two parameters
+/// (thesis, 2013, §2.8.6): every <see cref="K1"/> steps the model is updated from a backward pass over
+/// the last <see cref="K2"/> steps (K2 ≥ K1). The state at a window's start is the one the forward
+/// passes computed, with the weights of that moment, and is a constant for the backward pass
+/// (PyTorch's <c>detach()</c>). Only the last K1 steps' losses count in each window; a last chunk
+/// shorter than K1 is a window of its own. K1 = K2 = T is full BPTT; K1 = K2 &lt; T splits the
+/// sequence into chunks that carry the state; <see cref="IndependentChunks"/> gives the naive
+/// variant in which each chunk starts from zeros.
+/// </summary>
+public sealed class TruncatedBptt<TInput>
+{
+    private readonly IModel<TInput> _model;
+    private TInput[] _window = Array.Empty<TInput>();
+    private int[] _windowTargets = Array.Empty<int>();
+    private float[] _windowValues = Array.Empty<float>();
+
+    /// <summary>Trains <paramref name="model"/> every <paramref name="k1"/> steps over the last <paramref name="k2"/> steps.</summary>
+    public TruncatedBptt(IModel<TInput> model, int k1, int k2, bool independentChunks = false)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (k1 <= 0) throw new ArgumentOutOfRangeException(nameof(k1), k1, "must be positive");
+        if (k2 < k1) throw new ArgumentOutOfRangeException(nameof(k2), k2, $"must be at least k1 = {k1}");
+        if (independentChunks && k2 != k1) throw new ArgumentException("Independent chunks need k1 = k2.", nameof(k2));
+        _model = model;
+        K1 = k1;
+        K2 = k2;
+        IndependentChunks = independentChunks;
+    }
+
+    /// <summary>Steps between updates.</summary>
+    public int K1 { get; }
+
+    /// <summary>Steps each backward pass reaches back.</summary>
+    public int K2 { get; }
+
+    /// <summary>True: every chunk starts from a zero state (nothing is carried).</summary>
+    public bool IndependentChunks { get; }
+
+    /// <summary>
+    /// One pass over a batch of long sequences: <paramref name="input"/> [batch, steps(, features)] batch-major,
+    /// class-id <paramref name="targets"/> [batch, steps] (negative ids ignored). <paramref name="update"/> runs after
+    /// each window's gradients are accumulated (clip, optimiser step, zero the gradients). Returns the mean of the
+    /// windows' losses.
+    /// </summary>
+    public float Train(ReadOnlySpan<TInput> input, ReadOnlySpan<int> targets, int batch, int steps, Action update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        int features = Features(input.Length, batch, steps, targets.Length, 1, nameof(targets));
+        BeginPass(batch);
+        double total = 0;
+        int windows = 0;
+        for (int chunkStart = 0; chunkStart < steps; chunkStart += K1)
+        {
+            (int window, int length, IModelState? state) = PrepareWindow(input, batch, steps, features, chunkStart);
+            // The window's targets, with those before this chunk ignored: only the last K1 steps' losses count.
+            EnsureLength(ref _windowTargets, batch * length);
+            for (int b = 0; b < batch; b++)
+            {
+                for (int t = 0; t < length; t++)
+                    _windowTargets[b * length + t] = window + t < chunkStart ? -1 : targets[b * steps + window + t];
+            }
+            var x = new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, length, features));
+            var y = new System.Numerics.Tensors.ReadOnlyTensorSpan<int>(_windowTargets, [batch, length]);
+            total += state is null ? _model.Backward(x, y) : _model.Backward(x, y, state);
+            windows++;
+            CarryState(input, batch, steps, features, chunkStart, window);
+            update();
+        }
+        return (float)(total / windows);
+    }
+
+    /// <summary>
+    /// As <see cref="Train(ReadOnlySpan{TInput}, ReadOnlySpan{int}, int, int, Action)"/> with float targets
+    /// [batch, steps, outputs] and mean squared error; needs K1 = K2 (mean squared error has no ignored positions).
+    /// </summary>
+    public float Train(ReadOnlySpan<TInput> input, ReadOnlySpan<float> targets, int batch, int steps, Action update)
+    {
+        ArgumentNullException.ThrowIfNull(update);
+        if (K1 != K2) throw new InvalidOperationException("Float targets (mean squared error) need k1 = k2: every step of a window counts.");
+        int outputs = _model.OutputWidth;
+        int features = Features(input.Length, batch, steps, targets.Length, outputs, nameof(targets));
+        BeginPass(batch);
+        double total = 0;
+        int windows = 0;
+        for (int chunkStart = 0; chunkStart < steps; chunkStart += K1)
+        {
+            (int window, int length, IModelState? state) = PrepareWindow(input, batch, steps, features, chunkStart);
+            EnsureLength(ref _windowValues, batch * length * outputs);
+            for (int b = 0; b < batch; b++)
+                targets.Slice((b * steps + window) * outputs, length * outputs).CopyTo(_windowValues.AsSpan(b * length * outputs));
+            var x = new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, length, features));
+            var y = new System.Numerics.Tensors.ReadOnlyTensorSpan<float>(_windowValues, [batch, length, outputs]);
+            total += state is null ? _model.Backward(x, y) : _model.Backward(x, y, state);
+            windows++;
+            CarryState(input, batch, steps, features, chunkStart, window);
+            update();
+        }
+        return (float)(total / windows);
+    }
+
+    private IModelState? _known, _start;
+
+    private void BeginPass(int batch)
+    {
+        if (IndependentChunks) return;
+        if (_known is null || _known.Batch != batch)
+        {
+            _known = _model.CreateState(batch);
+            _start = _model.CreateState(batch);
+        }
+        _known.Reset();
+    }
+
+    /// <summary>
+    /// The window that ends with the chunk starting at <paramref name="chunkStart"/>: its first step and length, its
+    /// inputs copied into the window buffer, and a copy of the state it starts from (null for zeros).
+    /// </summary>
+    private (int Start, int Length, IModelState? State) PrepareWindow(ReadOnlySpan<TInput> input, int batch, int steps, int features, int chunkStart)
+    {
+        int chunkEnd = Math.Min(steps, chunkStart + K1);
+        int windowStart = Math.Max(0, chunkEnd - K2);
+        if (_known is not null)
+        {
+            for (int i = 0; i < _known.Tensors.Count; i++) _known.Tensors[i].AsSpan().CopyTo(_start!.Tensors[i].AsSpan());
+        }
+        Slice(input, batch, steps, features, windowStart, chunkEnd - windowStart);
+        return (windowStart, chunkEnd - windowStart, _start);
+    }
+
+    /// <summary>
+    /// Before the update, brings the known state to the next window's start with the weights the window just used:
+    /// the window's own final state when the next window starts where this one ended (K1 = K2), else a forward
+    /// pass from this window's start.
+    /// </summary>
+    private void CarryState(ReadOnlySpan<TInput> input, int batch, int steps, int features, int chunkStart, int windowStart)
+    {
+        if (_known is null) return;
+        int chunkEnd = Math.Min(steps, chunkStart + K1);
+        int nextWindowStart = Math.Max(0, Math.Min(steps, chunkEnd + K1) - K2);
+        if (nextWindowStart == chunkEnd)
+        {
+            for (int i = 0; i < _known.Tensors.Count; i++) _start!.Tensors[i].AsSpan().CopyTo(_known.Tensors[i].AsSpan());
+        }
+        else if (nextWindowStart > windowStart)
+        {
+            Slice(input, batch, steps, features, windowStart, nextWindowStart - windowStart);
+            _model.Forward(new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, nextWindowStart - windowStart, features)), _known);
+        }
+    }
+
+    private void Slice(ReadOnlySpan<TInput> input, int batch, int steps, int features, int from, int length)
+    {
+        EnsureLength(ref _window, batch * length * features);
+        for (int b = 0; b < batch; b++)
+            input.Slice((b * steps + from) * features, length * features).CopyTo(_window.AsSpan(b * length * features));
+    }
+
+    private static nint[] Lengths(int batch, int steps, int features) =>
+        typeof(TInput) == typeof(int) ? [batch, steps] : [batch, steps, features];
+
+    private static int Features(int inputLength, int batch, int steps, int targetLength, int targetWidth, string targetName)
+    {
+        if (batch <= 0 || steps <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"batch and steps must be positive, got {batch} and {steps}.");
+        if (inputLength % (batch * steps) != 0 || inputLength == 0)
+            throw new ArgumentException($"input: expected [batch = {batch}, steps = {steps}, features] values, got {inputLength}.", "input");
+        if (targetLength != batch * steps * targetWidth)
+            throw new ArgumentException($"{targetName}: expected {batch} × {steps}{(targetWidth > 1 ? $" × {targetWidth}" : "")} values, got {targetLength}.", targetName);
+        return inputLength / (batch * steps);
+    }
+
+    private static void EnsureLength<T>(ref T[] buffer, int length)
+    {
+        if (buffer.Length != length) buffer = new T[length];
+    }
+}
