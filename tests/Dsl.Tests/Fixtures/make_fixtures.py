@@ -316,6 +316,21 @@ def make_optimizers(steps=5):
             p.grad = g.clone()
             opt.step()
             out[f"{name}.step{k + 1}"] = p.detach().clone()
+    # learning-rate schedules: the rate before each of 12 steps
+    schedules = {
+        "step_lr": lambda o: torch.optim.lr_scheduler.StepLR(o, step_size=3, gamma=0.5),
+        "exponential_lr": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
+        "cosine_lr": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.001),
+        "linear_warmup": lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+    }
+    for name, make_schedule in schedules.items():
+        opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+        schedule, rates = make_schedule(opt), []
+        for _ in range(12):
+            rates.append(opt.param_groups[0]["lr"])
+            opt.step()
+            schedule.step()
+        out[f"schedule.{name}"] = torch.tensor(rates, dtype=torch.float32)
     # clip_grad_norm_ over two tensors, 2-norm and max-norm
     for norm_type, tag in ((2.0, "l2"), (float("inf"), "inf")):
         a, b = nn.Parameter(torch.zeros(3, 4)), nn.Parameter(torch.zeros(5))

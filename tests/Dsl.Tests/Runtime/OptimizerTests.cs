@@ -78,3 +78,37 @@ public class OptimizerTests
         Assert.Equal(new[] { 0.3f, 0.4f }, p.GradAsSpan().ToArray());
     }
 }
+
+/// <summary>Learning-rate schedules give torch.optim.lr_scheduler's rates step for step.</summary>
+public class ScheduleTests
+{
+    private static readonly Dictionary<string, SafeTensor> Fixture = SafeTensors.Read(Tests.Fixture.Path("optimizers.safetensors"));
+
+    [Theory]
+    [InlineData("step_lr")]
+    [InlineData("exponential_lr")]
+    [InlineData("cosine_lr")]
+    [InlineData("linear_warmup")]
+    public void RatesMatchTorch(string name)
+    {
+        var optimizer = new Sgd([new Parameter("p", 1)], learningRate: 0.1f);
+        LearningRateSchedule schedule = name switch
+        {
+            "step_lr" => new StepLr(optimizer, stepSize: 3, gamma: 0.5f),
+            "exponential_lr" => new ExponentialLr(optimizer, gamma: 0.9f),
+            "cosine_lr" => new CosineAnnealingLr(optimizer, period: 5, minimum: 0.001f),
+            _ => new LinearWarmup(optimizer, steps: 4, startFactor: 0.25f),
+        };
+        float[] expected = Fixture["schedule." + name].ToFloat();
+        var actual = new float[expected.Length];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            actual[i] = optimizer.LearningRate;
+            optimizer.Step();
+            schedule.Step();
+        }
+        Tolerance.AssertClose(expected, actual, name, rtol: 1e-5f);
+        schedule.Resume(2);
+        Assert.Equal(expected[2], optimizer.LearningRate, 1e-6f);
+    }
+}

@@ -1,0 +1,125 @@
+using System;
+
+namespace Dsl;
+
+/// <summary>
+/// A learning-rate schedule over an optimiser, with <c>torch.optim.lr_scheduler</c>'s semantics: the
+/// optimiser's rate at construction is the base rate, and each <see cref="Step"/> (after
+/// <c>optimizer.Step()</c>, once per epoch or per batch as the user chooses) moves to the next rate.
+/// </summary>
+public abstract class LearningRateSchedule
+{
+    /// <summary>Attaches to <paramref name="optimizer"/>; its current rate becomes the base rate.</summary>
+    protected LearningRateSchedule(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Optimizer = optimizer;
+        BaseLearningRate = optimizer.LearningRate;
+    }
+
+    /// <summary>The optimiser whose rate this sets.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The rate the schedule started from.</summary>
+    public float BaseLearningRate { get; }
+
+    /// <summary>Steps taken (PyTorch's <c>last_epoch</c>).</summary>
+    public int StepCount { get; private set; }
+
+    /// <summary>Moves to the next rate and sets it on the optimiser.</summary>
+    public void Step()
+    {
+        StepCount++;
+        Optimizer.LearningRate = Rate(StepCount);
+    }
+
+    /// <summary>Resumes at <paramref name="stepCount"/> steps (a checkpoint's position).</summary>
+    public void Resume(int stepCount)
+    {
+        if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, "must not be negative");
+        StepCount = stepCount;
+        Optimizer.LearningRate = Rate(stepCount);
+    }
+
+    /// <summary>The rate after <paramref name="step"/> steps.</summary>
+    public abstract float Rate(int step);
+
+    private protected static void RequirePositive(int value, string name)
+    {
+        if (value <= 0) throw new ArgumentOutOfRangeException(name, value, "must be positive");
+    }
+}
+
+/// <summary>Multiplies the rate by <c>gamma</c> every <c>stepSize</c> steps (<c>StepLR</c>).</summary>
+public sealed class StepLr : LearningRateSchedule
+{
+    private readonly int _stepSize;
+    private readonly double _gamma;
+
+    /// <summary>Creates the schedule.</summary>
+    public StepLr(Optimizer optimizer, int stepSize, float gamma = 0.1f) : base(optimizer)
+    {
+        RequirePositive(stepSize, nameof(stepSize));
+        _stepSize = stepSize;
+        _gamma = gamma;
+    }
+
+    /// <inheritdoc/>
+    public override float Rate(int step) => (float)(BaseLearningRate * Math.Pow(_gamma, step / _stepSize));
+}
+
+/// <summary>Multiplies the rate by <c>gamma</c> every step (<c>ExponentialLR</c>).</summary>
+public sealed class ExponentialLr : LearningRateSchedule
+{
+    private readonly double _gamma;
+
+    /// <summary>Creates the schedule.</summary>
+    public ExponentialLr(Optimizer optimizer, float gamma) : base(optimizer) => _gamma = gamma;
+
+    /// <inheritdoc/>
+    public override float Rate(int step) => (float)(BaseLearningRate * Math.Pow(_gamma, step));
+}
+
+/// <summary>Half a cosine from the base rate down to <c>minimum</c> over <c>period</c> steps, then back up (<c>CosineAnnealingLR</c>).</summary>
+public sealed class CosineAnnealingLr : LearningRateSchedule
+{
+    private readonly int _period;
+    private readonly double _minimum;
+
+    /// <summary>Creates the schedule.</summary>
+    public CosineAnnealingLr(Optimizer optimizer, int period, float minimum = 0f) : base(optimizer)
+    {
+        RequirePositive(period, nameof(period));
+        _period = period;
+        _minimum = minimum;
+    }
+
+    /// <inheritdoc/>
+    public override float Rate(int step) =>
+        (float)(_minimum + (BaseLearningRate - _minimum) * (1 + Math.Cos(Math.PI * step / _period)) / 2);
+}
+
+/// <summary>
+/// Linear warm-up: the rate grows linearly from <c>startFactor</c> × base to <c>endFactor</c> × base over
+/// <c>steps</c> steps, then stays (<c>LinearLR</c>).
+/// </summary>
+public sealed class LinearWarmup : LearningRateSchedule
+{
+    private readonly double _start, _end;
+    private readonly int _steps;
+
+    /// <summary>Creates the schedule.</summary>
+    public LinearWarmup(Optimizer optimizer, int steps, float startFactor = 1f / 3, float endFactor = 1f) : base(optimizer)
+    {
+        RequirePositive(steps, nameof(steps));
+        if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(startFactor), startFactor, "must be in (0, 1]");
+        _start = startFactor;
+        _end = endFactor;
+        _steps = steps;
+        optimizer.LearningRate = Rate(0); // warm-up starts below the base rate
+    }
+
+    /// <inheritdoc/>
+    public override float Rate(int step) =>
+        (float)(BaseLearningRate * (_start + (_end - _start) * Math.Min(step, _steps) / _steps));
+}
