@@ -18,12 +18,8 @@ public interface IModelState
     System.Collections.Generic.IReadOnlyList<NamedTensor> Tensors { get; }
 }
 
-/// <summary>
-/// What every generated model offers, for code that works with any model: training loops,
-/// decoders, tools. <typeparamref name="TInput"/> is <c>int</c> for token models (an
-/// <c>[Embedding]</c> first) and <c>float</c> for feature models (an <c>[Input]</c> first).
-/// </summary>
-public interface IModel<TInput>
+/// <summary>What every generated model offers whatever its input: parameters, shapes, the dropout generator.</summary>
+public interface IModel
 {
     /// <summary>The model's parameters in PyTorch state_dict order.</summary>
     ParameterSet Parameters { get; }
@@ -37,6 +33,17 @@ public interface IModel<TInput>
     /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for [batch, OutputWidth].</summary>
     bool ReturnsSequences { get; }
 
+    /// <summary>The generator of the dropout masks (seeded from the model's seed); checkpoints save and restore it.</summary>
+    Rng DropoutRandom { get; }
+}
+
+/// <summary>
+/// What every generated model offers, for code that works with any model: training loops,
+/// decoders, tools. <typeparamref name="TInput"/> is <c>int</c> for token models (an
+/// <c>[Embedding]</c> first) and <c>float</c> for feature models (an <c>[Input]</c> first).
+/// </summary>
+public interface IModel<TInput> : IModel
+{
     /// <summary>Inference on [batch, steps] token ids or [batch, steps, features].</summary>
     Tensor<float> Forward(ReadOnlyTensorSpan<TInput> input);
 

@@ -106,20 +106,39 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     {
         Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path);
         var problems = new List<string>();
-        foreach (Parameter p in _items)
-        {
-            if (!tensors.TryGetValue(p.Name, out SafeTensor? t)) problems.Add($"missing tensor '{p.Name}' {Shapes.Format(p.Shape)}");
-            else if (!ShapeEquals(t.Shape, p.Shape)) problems.Add($"tensor '{p.Name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(p.Shape)}");
-            else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{p.Name}' holds {t.DType}, expected a floating-point type");
-        }
-        foreach (string name in tensors.Keys)
-        {
-            if (!_byName.ContainsKey(name)) problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
-        }
+        float[][] values = Prepare(tensors, "", problems, allowOthers: false);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
-        // Convert everything first so that a failure part-way leaves the model unchanged.
-        var values = _items.Select(p => tensors[p.Name].ToFloat()).ToArray();
+        Assign(values);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="tensors"/> hold every parameter (under <paramref name="prefix"/>) with its shape, adding
+    /// what is wrong to <paramref name="problems"/>, and returns the values converted to float; assigns nothing, so that a
+    /// caller can validate everything before changing anything.
+    /// </summary>
+    internal float[][] Prepare(Dictionary<string, SafeTensor> tensors, string prefix, List<string> problems, bool allowOthers)
+    {
+        foreach (Parameter p in _items)
+        {
+            string name = prefix + p.Name;
+            if (!tensors.TryGetValue(name, out SafeTensor? t)) problems.Add($"missing tensor '{name}' {Shapes.Format(p.Shape)}");
+            else if (!ShapeEquals(t.Shape, p.Shape)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(p.Shape)}");
+            else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
+        }
+        if (!allowOthers)
+        {
+            foreach (string name in tensors.Keys)
+            {
+                if (!_byName.ContainsKey(name)) problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
+            }
+        }
+        return problems.Count > 0 ? [] : _items.Select(p => tensors[prefix + p.Name].ToFloat()).ToArray();
+    }
+
+    /// <summary>Copies values prepared by <see cref="Prepare"/> into the parameters.</summary>
+    internal void Assign(float[][] values)
+    {
         for (int i = 0; i < _items.Length; i++) values[i].CopyTo(_items[i].AsSpan());
     }
 

@@ -47,6 +47,23 @@ public sealed class Rng
 
     private static ulong Rotl(ulong x, int k) => (x << k) | (x >> (64 - k));
 
+    /// <summary>The generator's whole state as text, to checkpoint it; <see cref="Restore"/> continues from it exactly.</summary>
+    public string Save() =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{_s0:x16}:{_s1:x16}:{_s2:x16}:{_s3:x16}:{(_spareNormal is float f ? BitConverter.SingleToInt32Bits(f).ToString("x8", System.Globalization.CultureInfo.InvariantCulture) : "-")}");
+
+    /// <summary>Continues from a state written by <see cref="Save"/>.</summary>
+    /// <exception cref="FormatException">The text is not such a state.</exception>
+    public void Restore(string state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        string[] parts = state.Split(':');
+        if (parts.Length != 5) throw new FormatException($"Not an Rng state: '{state}'.");
+        ulong Part(int i) => ulong.Parse(parts[i], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+        (_s0, _s1, _s2, _s3) = (Part(0), Part(1), Part(2), Part(3));
+        _spareNormal = parts[4] == "-" ? null : BitConverter.Int32BitsToSingle(int.Parse(parts[4], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+    }
+
     /// <summary>The next 64 random bits.</summary>
     public ulong NextUInt64()
     {

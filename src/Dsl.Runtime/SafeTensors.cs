@@ -114,8 +114,19 @@ public static class SafeTensors
     }
 
     /// <summary>Reads every tensor from the bytes of a file; <paramref name="source"/> names it in errors.</summary>
-    public static Dictionary<string, SafeTensor> Read(ReadOnlySpan<byte> bytes, string source)
+    public static Dictionary<string, SafeTensor> Read(ReadOnlySpan<byte> bytes, string source) => Read(bytes, source, out _);
+
+    /// <summary>Reads every tensor of a file and its <c>__metadata__</c> (string to string).</summary>
+    public static Dictionary<string, SafeTensor> Read(string path, out Dictionary<string, string> metadata)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Read(File.ReadAllBytes(path), path, out metadata);
+    }
+
+    /// <summary>Reads every tensor from the bytes of a file, and its <c>__metadata__</c>.</summary>
+    public static Dictionary<string, SafeTensor> Read(ReadOnlySpan<byte> bytes, string source, out Dictionary<string, string> metadata)
+    {
+        metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (bytes.Length < 8) throw Bad(source, $"the file is {bytes.Length} bytes long; a safetensors file starts with an 8-byte header length");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         if (headerLength > (ulong)Math.Min(MaxHeaderBytes, bytes.Length - 8))
@@ -137,7 +148,13 @@ public static class SafeTensors
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad(source, "the header is not a JSON object");
             foreach (JsonProperty entry in doc.RootElement.EnumerateObject())
             {
-                if (entry.Name == "__metadata__") continue;
+                if (entry.Name == "__metadata__")
+                {
+                    if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(source, "__metadata__ is not an object");
+                    foreach (JsonProperty m in entry.Value.EnumerateObject())
+                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw Bad(source, $"__metadata__ value '{m.Name}' is not a string");
+                    continue;
+                }
                 result.Add(entry.Name, ReadEntry(entry, data, source));
             }
         }
@@ -189,11 +206,15 @@ public static class SafeTensors
     /// beside it, are flushed to disk, and only then replace the old file. A failure leaves any
     /// previous file untouched.
     /// </summary>
-    public static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors)
+    public static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors) =>
+        Write(path, tensors, null);
+
+    /// <summary>Writes float tensors and string <paramref name="metadata"/> (<c>__metadata__</c>) atomically.</summary>
+    public static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>(tensors);
-        byte[] header = BuildHeader(list);
+        byte[] header = BuildHeader(list, metadata);
         string full = Path.GetFullPath(path);
         string temp = full + ".tmp-" + Guid.NewGuid().ToString("N");
         try
@@ -214,6 +235,8 @@ public static class SafeTensors
                         for (int j = 0; j < n; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), values[i + j]);
                         stream.Write(buffer, 0, n * 4);
                         i += n;
+                        if (FailAfterBytesForTests is long limit && stream.Position > limit)
+                            throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
                     }
                 }
                 stream.Flush(flushToDisk: true);
@@ -227,7 +250,10 @@ public static class SafeTensors
         }
     }
 
-    private static byte[] BuildHeader(List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> list)
+    /// <summary>Test hook: a write fails once it has written this many bytes, as a crash during a save would.</summary>
+    internal static long? FailAfterBytesForTests;
+
+    private static byte[] BuildHeader(List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> list, IReadOnlyDictionary<string, string>? metadata)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms))
@@ -235,6 +261,13 @@ public static class SafeTensors
             w.WriteStartObject();
             w.WriteStartObject("__metadata__");
             w.WriteString("format", "pt");
+            if (metadata is not null)
+            {
+                foreach (var (key, value) in metadata)
+                {
+                    if (key != "format") w.WriteString(key, value);
+                }
+            }
             w.WriteEndObject();
             long offset = 0;
             var seen = new HashSet<string>(StringComparer.Ordinal);

@@ -276,9 +276,10 @@ internal static partial class ModelEmitter
         string last = plan.Layers[plan.Layers.Count - 1].Out;
 
         string iface = ModelInterface(m);
-        w.Line($"int {iface}.InputWidth => InputWidth;");
-        w.Line($"int {iface}.OutputWidth => OutputWidth;");
-        w.Line($"bool {iface}.ReturnsSequences => ReturnsSequences;");
+        w.Line("int global::Dsl.IModel.InputWidth => InputWidth;");
+        w.Line("int global::Dsl.IModel.OutputWidth => OutputWidth;");
+        w.Line("bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;");
+        w.Line("global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;");
         w.Line($"global::Dsl.IModelState {iface}.CreateState(int batch) => CreateState(batch);");
         w.Line($"{T}.Tensor<float> {iface}.Forward({input} {name}, global::Dsl.IModelState state) => Forward({name}, AsState(state));");
         w.Line($"void {iface}.Forward({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Forward({name}, AsState(state), destination);");

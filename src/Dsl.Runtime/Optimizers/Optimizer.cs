@@ -26,7 +26,13 @@ public abstract class Optimizer
     public float LearningRate { get; set; }
 
     /// <summary>Number of <see cref="Step"/> calls so far.</summary>
-    public long StepCount { get; private set; }
+    public long StepCount { get; internal set; }
+
+    /// <summary>The per-parameter state buffers by slot name (Adam's "m", "v"…), for checkpoints.</summary>
+    internal abstract (string Slot, float[][] Buffers)[] StateSlots { get; }
+
+    /// <summary>Flags a checkpoint must carry besides the buffers (SGD: whether each momentum buffer has started).</summary>
+    internal virtual bool[]? Flags => null;
 
     /// <summary>Applies one update from the current gradients.</summary>
     public void Step()
@@ -74,6 +80,10 @@ public sealed class Sgd : Optimizer
         _momentum = CreateState();
         _started = new bool[Parameters.Count];
     }
+
+    internal override (string Slot, float[][] Buffers)[] StateSlots => [("momentum", _momentum)];
+
+    internal override bool[]? Flags => _started;
 
     /// <summary>Momentum factor.</summary>
     public float Momentum { get; }
@@ -125,6 +135,8 @@ public class Adam : Optimizer
         _m = CreateState();
         _v = CreateState();
     }
+
+    internal override (string Slot, float[][] Buffers)[] StateSlots => [("m", _m), ("v", _v)];
 
     /// <summary>Decay of the first moment.</summary>
     public float Beta1 { get; }
@@ -195,6 +207,8 @@ public sealed class RmsProp : Optimizer
         _mean = CreateState();
         _momentum = CreateState();
     }
+
+    internal override (string Slot, float[][] Buffers)[] StateSlots => [("square", _square), ("mean", _mean), ("momentum", _momentum)];
 
     /// <summary>Smoothing constant.</summary>
     public float Alpha { get; }

@@ -155,9 +155,10 @@ namespace CharRnn
             return ws;
         }
 
-        int global::Dsl.IModel<int>.InputWidth => InputWidth;
-        int global::Dsl.IModel<int>.OutputWidth => OutputWidth;
-        bool global::Dsl.IModel<int>.ReturnsSequences => ReturnsSequences;
+        int global::Dsl.IModel.InputWidth => InputWidth;
+        int global::Dsl.IModel.OutputWidth => OutputWidth;
+        bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
+        global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
         void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

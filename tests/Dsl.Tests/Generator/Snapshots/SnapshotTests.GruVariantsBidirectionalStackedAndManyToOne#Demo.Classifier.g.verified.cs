@@ -185,9 +185,10 @@ namespace Demo
             return ws;
         }
 
-        int global::Dsl.IModel<float>.InputWidth => InputWidth;
-        int global::Dsl.IModel<float>.OutputWidth => OutputWidth;
-        bool global::Dsl.IModel<float>.ReturnsSequences => ReturnsSequences;
+        int global::Dsl.IModel.InputWidth => InputWidth;
+        int global::Dsl.IModel.OutputWidth => OutputWidth;
+        bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
+        global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
         global::Dsl.IModelState global::Dsl.IModel<float>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state) => Forward(input, AsState(state));
         void global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(input, AsState(state), destination);

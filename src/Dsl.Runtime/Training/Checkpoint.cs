@@ -1,0 +1,145 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace Dsl;
+
+/// <summary>
+/// Saves and resumes a whole training run in one safetensors file: the parameters (<c>model.</c> + their
+/// state_dict names), the optimiser's state (<c>optimizer.m.</c>…), the schedule's position, the step, the
+/// data generator's state and the model's dropout generator (in <c>__metadata__</c>). Saving writes a
+/// temporary file and renames it, so a run killed during a save keeps its previous checkpoint; loading
+/// checks everything before changing anything. A resumed run continues bit for bit as the uninterrupted one.
+/// </summary>
+public static class Checkpoint
+{
+    private const string ModelPrefix = "model.";
+    private const string OptimizerPrefix = "optimizer.";
+
+    /// <summary>Saves the run's state to <paramref name="path"/>, atomically.</summary>
+    public static void Save(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null, long step = 0)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var tensors = new List<(string, ReadOnlyMemory<int>, ReadOnlyMemory<float>)>();
+        foreach (Parameter p in model.Parameters) tensors.Add((ModelPrefix + p.Name, p.Shape.ToArray(), p.AsSpan().ToArray()));
+        var metadata = new Dictionary<string, string>
+        {
+            ["dsl.checkpoint"] = "1",
+            ["dsl.step"] = step.ToString(CultureInfo.InvariantCulture),
+            ["dsl.dropout_rng"] = model.DropoutRandom.Save(),
+        };
+        if (optimizer is not null)
+        {
+            metadata["dsl.optimizer"] = optimizer.GetType().Name;
+            metadata["dsl.optimizer.step_count"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
+            metadata["dsl.optimizer.learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+            if (optimizer.Flags is { } flags) metadata["dsl.optimizer.flags"] = string.Concat(flags.Select(f => f ? '1' : '0'));
+            foreach (var (slot, buffers) in optimizer.StateSlots)
+            {
+                for (int i = 0; i < buffers.Length; i++)
+                    tensors.Add(($"{OptimizerPrefix}{slot}.{optimizer.Parameters[i].Name}", optimizer.Parameters[i].Shape.ToArray(), buffers[i].ToArray()));
+            }
+        }
+        if (schedule is not null)
+        {
+            metadata["dsl.schedule"] = schedule.GetType().Name;
+            metadata["dsl.schedule.step"] = schedule.StepCount.ToString(CultureInfo.InvariantCulture);
+        }
+        if (random is not null) metadata["dsl.rng"] = random.Save();
+        SafeTensors.Write(path, tensors, metadata);
+    }
+
+    /// <summary>
+    /// Restores a run saved by <see cref="Save"/> into the given objects (built as they were for the saved run) and
+    /// returns the saved step. Everything is checked first: a file that does not match changes nothing.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint of this model and optimiser.</exception>
+    public static long Load(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path, out Dictionary<string, string> metadata);
+        var problems = new List<string>();
+        string Meta(string key)
+        {
+            if (metadata.TryGetValue(key, out string? value)) return value;
+            problems.Add($"missing metadata '{key}'");
+            return "";
+        }
+        if (!metadata.ContainsKey("dsl.checkpoint")) problems.Add("it is not a Dsl checkpoint (no dsl.checkpoint metadata; for plain weights use Parameters.Load)");
+        float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems, allowOthers: true);
+        long step = long.TryParse(Meta("dsl.step"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) ? s : 0;
+        string dropout = Meta("dsl.dropout_rng");
+
+        var optimizerState = new List<(float[] Target, float[] Values)>();
+        long optimizerSteps = 0;
+        float learningRate = 0;
+        string flags = "";
+        if (optimizer is not null)
+        {
+            string kind = Meta("dsl.optimizer");
+            if (kind.Length > 0 && kind != optimizer.GetType().Name) problems.Add($"the optimiser was {kind}, not {optimizer.GetType().Name}");
+            optimizerSteps = long.TryParse(Meta("dsl.optimizer.step_count"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? n : 0;
+            learningRate = float.TryParse(Meta("dsl.optimizer.learning_rate"), NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) ? lr : 0;
+            if (optimizer.Flags is { } f)
+            {
+                flags = Meta("dsl.optimizer.flags");
+                if (flags.Length > 0 && flags.Length != f.Length) problems.Add($"the optimiser had {flags.Length} parameters, not {f.Length}");
+            }
+            foreach (var (slot, buffers) in optimizer.StateSlots)
+            {
+                for (int i = 0; i < buffers.Length; i++)
+                {
+                    string name = $"{OptimizerPrefix}{slot}.{optimizer.Parameters[i].Name}";
+                    if (!tensors.TryGetValue(name, out SafeTensor? t)) problems.Add($"missing optimiser state '{name}'");
+                    else if (t.ElementCount != buffers[i].Length) problems.Add($"optimiser state '{name}' has {t.ElementCount} values, expected {buffers[i].Length}");
+                    else optimizerState.Add((buffers[i], t.ToFloat()));
+                }
+            }
+        }
+        int scheduleStep = 0;
+        if (schedule is not null)
+        {
+            string kind = Meta("dsl.schedule");
+            if (kind.Length > 0 && kind != schedule.GetType().Name) problems.Add($"the schedule was {kind}, not {schedule.GetType().Name}");
+            scheduleStep = int.TryParse(Meta("dsl.schedule.step"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) ? k : 0;
+        }
+        string randomState = random is null ? "" : Meta("dsl.rng");
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot resume from '{path}': {string.Join("; ", problems)}. Nothing was changed.");
+
+        // Rng states are parsed before anything is assigned, so that a malformed one changes nothing either.
+        var dropoutCheck = new Rng(0);
+        var randomCheck = new Rng(0);
+        try
+        {
+            dropoutCheck.Restore(dropout);
+            if (random is not null) randomCheck.Restore(randomState);
+        }
+        catch (FormatException e)
+        {
+            throw new InvalidDataException($"Cannot resume from '{path}': {e.Message} Nothing was changed.", e);
+        }
+
+        model.Parameters.Assign(weights);
+        model.DropoutRandom.Restore(dropout);
+        if (optimizer is not null)
+        {
+            foreach (var (target, values) in optimizerState) values.CopyTo(target, 0);
+            optimizer.StepCount = optimizerSteps;
+            optimizer.LearningRate = learningRate;
+            if (optimizer.Flags is { } f)
+            {
+                for (int i = 0; i < f.Length; i++) f[i] = flags[i] == '1';
+            }
+        }
+        if (schedule is not null)
+        {
+            schedule.Resume(scheduleStep);
+            if (optimizer is not null && ReferenceEquals(schedule.Optimizer, optimizer)) optimizer.LearningRate = learningRate;
+        }
+        random?.Restore(randomState);
+        return step;
+    }
+}

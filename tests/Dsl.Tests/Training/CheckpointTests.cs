@@ -1,0 +1,140 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Training;
+
+[Collection(nameof(SafeTensorsHookCollection))]
+public sealed class CheckpointTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dsl-checkpoint-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    /// <summary>A small training run with dropout everywhere, Adam, a cosine schedule and random batches.</summary>
+    private sealed class Run
+    {
+        public readonly GcDropout Model = new(seed: 7);
+        public readonly Adam Optimizer;
+        public readonly CosineAnnealingLr Schedule;
+        public readonly Rng Data = new(11);
+
+        public Run()
+        {
+            Optimizer = new Adam(Model.Parameters, learningRate: 0.05f);
+            Schedule = new CosineAnnealingLr(Optimizer, period: 10, minimum: 0.001f);
+        }
+
+        public void Steps(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int[] x = Enumerable.Range(0, 3 * 4).Select(_ => Data.NextInt(5)).ToArray();
+                int[] y = Enumerable.Range(0, 3 * 4).Select(_ => Data.NextInt(5)).ToArray();
+                Model.Parameters.ZeroGrad();
+                Model.Backward(new ReadOnlyTensorSpan<int>(x, [3, 4]), new ReadOnlyTensorSpan<int>(y, [3, 4]));
+                Optimizer.Step();
+                Schedule.Step();
+            }
+        }
+    }
+
+    [Fact]
+    public void AResumedRunContinuesBitForBit()
+    {
+        var straight = new Run();
+        straight.Steps(8);
+
+        var first = new Run();
+        first.Steps(3);
+        string path = Path.Combine(_dir, "run.safetensors");
+        Checkpoint.Save(path, first.Model, first.Optimizer, first.Schedule, first.Data, step: 3);
+
+        var resumed = new Run();
+        Assert.Equal(3, Checkpoint.Load(path, resumed.Model, resumed.Optimizer, resumed.Schedule, resumed.Data));
+        resumed.Steps(5);
+
+        foreach (Parameter p in straight.Model.Parameters)
+            Assert.Equal(p.AsSpan().ToArray(), resumed.Model.Parameters[p.Name].AsSpan().ToArray());
+        Assert.Equal(straight.Optimizer.LearningRate, resumed.Optimizer.LearningRate);
+        Assert.Equal(straight.Optimizer.StepCount, resumed.Optimizer.StepCount);
+    }
+
+    [Fact]
+    public void SgdMomentumStateResumesToo()
+    {
+        Parameter Make() => new("w", 3);
+        var a = Make();
+        var sgd = new Sgd([a], learningRate: 0.1f, momentum: 0.9f);
+        var model = new Holder(a);
+        new[] { 1f, 2f, 3f }.CopyTo(a.GradAsSpan());
+        sgd.Step();
+        string path = Path.Combine(_dir, "sgd.safetensors");
+        Checkpoint.Save(path, model, sgd);
+        sgd.Step();
+
+        var b = Make();
+        var sgd2 = new Sgd([b], learningRate: 0.1f, momentum: 0.9f);
+        Checkpoint.Load(path, new Holder(b), sgd2);
+        new[] { 1f, 2f, 3f }.CopyTo(b.GradAsSpan());
+        sgd2.Step();
+        Assert.Equal(a.AsSpan().ToArray(), b.AsSpan().ToArray());
+    }
+
+    [Fact]
+    public void AKilledSaveKeepsThePreviousCheckpoint()
+    {
+        var run = new Run();
+        run.Steps(2);
+        string path = Path.Combine(_dir, "run.safetensors");
+        Checkpoint.Save(path, run.Model, run.Optimizer, run.Schedule, run.Data, step: 2);
+        byte[] before = File.ReadAllBytes(path);
+        run.Steps(2);
+        try
+        {
+            SafeTensors.FailAfterBytesForTests = 200; // the process "dies" part-way through writing
+            Assert.Throws<IOException>(() => Checkpoint.Save(path, run.Model, run.Optimizer, run.Schedule, run.Data, step: 4));
+        }
+        finally
+        {
+            SafeTensors.FailAfterBytesForTests = null;
+        }
+        Assert.Equal(before, File.ReadAllBytes(path));
+        Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+        var resumed = new Run();
+        Assert.Equal(2, Checkpoint.Load(path, resumed.Model, resumed.Optimizer, resumed.Schedule, resumed.Data));
+    }
+
+    [Fact]
+    public void AMismatchedCheckpointChangesNothing()
+    {
+        var run = new Run();
+        run.Steps(1);
+        string path = Path.Combine(_dir, "run.safetensors");
+        Checkpoint.Save(path, run.Model, run.Optimizer, run.Schedule, run.Data, step: 1);
+
+        var other = new Models.Lstm(seed: 1);
+        float[] weights = other.Parameters[0].AsSpan().ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, other, new Sgd(other.Parameters, 0.1f)));
+        Assert.Contains("tensor 'model.lstm.weight_ih_l0' has shape [12, 3], expected [28, 5]", e.Message);
+        Assert.Contains("the optimiser was Adam, not Sgd", e.Message);
+        Assert.Equal(weights, other.Parameters[0].AsSpan().ToArray());
+
+        new Models.Lstm().Parameters.Save(Path.Combine(_dir, "plain.safetensors"));
+        Assert.Contains("not a Dsl checkpoint", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(Path.Combine(_dir, "plain.safetensors"), new Models.Lstm())).Message);
+    }
+
+    /// <summary>A bare IModel over given parameters, for optimiser-only checks.</summary>
+    private sealed class Holder(params Parameter[] parameters) : IModel
+    {
+        public ParameterSet Parameters { get; } = new(parameters);
+        public int InputWidth => 0;
+        public int OutputWidth => 0;
+        public bool ReturnsSequences => false;
+        public Rng DropoutRandom { get; } = new(0);
+    }
+}
+
+/// <summary>Tests that set or depend on the SafeTensors failure hook do not run in parallel with each other.</summary>
+[CollectionDefinition(nameof(SafeTensorsHookCollection), DisableParallelization = true)]
+public sealed class SafeTensorsHookCollection;
