@@ -1,0 +1,118 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Dsl;
+
+/// <summary>One padded batch of token sequences: [Batch, Steps] inputs and targets, batch-major, with each sequence's length.</summary>
+public sealed record TokenBatch(int[] Inputs, int[] Targets, int Batch, int Steps, int[] Lengths);
+
+/// <summary>
+/// Groups variable-length (input, target) token sequences into padded batches: inputs padded with
+/// <see cref="Vocabulary.PadId"/>, targets with −100 (ignored by the loss). Optionally shuffles with a seed
+/// each pass, and sorts or buckets by length so that a batch holds sequences of similar length.
+/// For a unidirectional model, padding at the end with ignored targets gives exactly the unpadded gradients.
+/// </summary>
+public sealed class Batcher
+{
+    /// <summary>The target id that the loss ignores.</summary>
+    public const int IgnoredTarget = -100;
+
+    private readonly (int[] Input, int[] Target)[] _items;
+    private readonly Rng _rng;
+
+    /// <summary>Creates a batcher over pairs of equal-length input and target sequences.</summary>
+    public Batcher(IEnumerable<(int[] Input, int[] Target)> items, int batchSize, bool shuffle = true, bool bucketByLength = false, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (batchSize <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "must be positive");
+        _items = items.ToArray();
+        for (int i = 0; i < _items.Length; i++)
+        {
+            if (_items[i].Input.Length != _items[i].Target.Length || _items[i].Input.Length == 0)
+                throw new ArgumentException($"Item {i}: input has {_items[i].Input.Length} ids and target {_items[i].Target.Length}; they must be equal and positive.", nameof(items));
+        }
+        BatchSize = batchSize;
+        Shuffle = shuffle;
+        BucketByLength = bucketByLength;
+        _rng = new Rng((ulong)seed);
+    }
+
+    /// <summary>Sequences per batch (the last batch may be smaller).</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Whether each pass visits the sequences in a new random order.</summary>
+    public bool Shuffle { get; }
+
+    /// <summary>Whether batches hold sequences of similar length (sorted within shuffled buckets).</summary>
+    public bool BucketByLength { get; }
+
+    /// <summary>Number of sequences.</summary>
+    public int Count => _items.Length;
+
+    /// <summary>Batches per pass.</summary>
+    public int BatchCount => (_items.Length + BatchSize - 1) / BatchSize;
+
+    /// <summary>One pass over the data.</summary>
+    public IEnumerable<TokenBatch> Batches()
+    {
+        int[] order = Enumerable.Range(0, _items.Length).ToArray();
+        if (Shuffle) ShuffleInPlace(order);
+        if (BucketByLength)
+        {
+            // Sort within windows of 50 batches, then shuffle the batches, so lengths are close but batches still vary.
+            int window = BatchSize * 50;
+            for (int start = 0; start < order.Length; start += window)
+                Array.Sort(order, start, Math.Min(window, order.Length - start), Comparer<int>.Create((a, b) => _items[a].Input.Length.CompareTo(_items[b].Input.Length)));
+        }
+        var batches = Enumerable.Range(0, BatchCount).ToArray();
+        if (Shuffle && BucketByLength) ShuffleInPlace(batches);
+        foreach (int b in batches)
+        {
+            int[] members = order.Skip(b * BatchSize).Take(BatchSize).ToArray();
+            yield return Pad(members);
+        }
+    }
+
+    private TokenBatch Pad(int[] members)
+    {
+        int steps = members.Max(i => _items[i].Input.Length);
+        var inputs = new int[members.Length * steps];
+        var targets = new int[members.Length * steps];
+        Array.Fill(targets, IgnoredTarget);
+        var lengths = new int[members.Length];
+        for (int r = 0; r < members.Length; r++)
+        {
+            var (input, target) = _items[members[r]];
+            input.CopyTo(inputs, r * steps);
+            target.CopyTo(targets, r * steps);
+            lengths[r] = input.Length;
+        }
+        return new TokenBatch(inputs, targets, members.Length, steps, lengths);
+    }
+
+    private void ShuffleInPlace(int[] values)
+    {
+        for (int i = values.Length - 1; i > 0; i--)
+        {
+            int j = _rng.NextInt(i + 1);
+            (values[i], values[j]) = (values[j], values[i]);
+        }
+    }
+
+    /// <summary>Splits <paramref name="items"/> into training and validation sets, the latter <paramref name="validationFraction"/> of them, shuffled with <paramref name="seed"/>.</summary>
+    public static (T[] Training, T[] Validation) Split<T>(IReadOnlyList<T> items, double validationFraction, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        if (!(validationFraction >= 0 && validationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "must be in [0, 1)");
+        var rng = new Rng((ulong)seed);
+        int[] order = Enumerable.Range(0, items.Count).ToArray();
+        for (int i = order.Length - 1; i > 0; i--)
+        {
+            int j = rng.NextInt(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+        int validation = (int)Math.Round(items.Count * validationFraction);
+        return (order.Skip(validation).Select(i => items[i]).ToArray(), order.Take(validation).Select(i => items[i]).ToArray());
+    }
+}

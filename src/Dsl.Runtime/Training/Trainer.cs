@@ -1,0 +1,124 @@
+using System;
+using System.Diagnostics;
+using System.Linq;
+using System.Numerics.Tensors;
+using System.Threading;
+
+namespace Dsl;
+
+/// <summary>What a <see cref="Trainer"/> reports after each batch and each epoch.</summary>
+/// <param name="Epoch">1-based epoch.</param>
+/// <param name="Batch">1-based batch within the epoch (equal to <paramref name="BatchesPerEpoch"/> at the end of an epoch).</param>
+/// <param name="BatchesPerEpoch">Batches in an epoch.</param>
+/// <param name="Loss">Mean training loss of the epoch so far (nats).</param>
+/// <param name="Perplexity">e^Loss.</param>
+/// <param name="GradientNorm">Global gradient norm of the last batch, before clipping.</param>
+/// <param name="TokensPerSecond">Training throughput of the epoch so far, in target tokens.</param>
+/// <param name="ValidationLoss">Mean validation loss, at the end of an epoch when there is validation data.</param>
+/// <param name="EndOfEpoch">True for the report that closes an epoch.</param>
+public sealed record TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, float Perplexity, float GradientNorm,
+    double TokensPerSecond, float? ValidationLoss, bool EndOfEpoch);
+
+/// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
+public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? BestValidationLoss, int BestEpoch, bool StoppedEarly);
+
+/// <summary>
+/// A training loop for token models in a few lines: batches from a <see cref="Batcher"/>, cross-entropy,
+/// gradient clipping, an optimiser and an optional per-epoch schedule; progress through
+/// <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
+/// an optional checkpoint after every epoch.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly IModel<int> _model;
+    private readonly Optimizer _optimizer;
+    private readonly float? _clipNorm;
+    private readonly LearningRateSchedule? _schedule;
+
+    /// <summary>Creates a trainer; <paramref name="schedule"/>, if any, steps once per epoch.</summary>
+    public Trainer(IModel<int> model, Optimizer optimizer, float? clipNorm = 5f, LearningRateSchedule? schedule = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
+        _model = model;
+        _optimizer = optimizer;
+        _clipNorm = clipNorm;
+        _schedule = schedule;
+    }
+
+    /// <summary>
+    /// Trains for up to <paramref name="epochs"/> epochs; stops early when the validation loss has not improved for
+    /// <paramref name="patience"/> epochs, and then restores the weights of the best epoch.
+    /// </summary>
+    public TrainingReport Fit(Batcher training, Batcher? validation, int epochs, int patience = int.MaxValue,
+        IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
+        if (patience <= 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "must be positive");
+        float? best = null;
+        int bestEpoch = 0, epoch = 0;
+        float[][]? bestWeights = null;
+        float lastLoss = float.NaN;
+        bool stopped = false;
+        for (epoch = 1; epoch <= epochs; epoch++)
+        {
+            double sum = 0, tokens = 0;
+            int batch = 0;
+            float norm = 0;
+            var clock = Stopwatch.StartNew();
+            foreach (TokenBatch b in training.Batches())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                _model.Parameters.ZeroGrad();
+                float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [b.Batch, b.Steps]));
+                norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.ClipGradNorm(float.MaxValue);
+                _optimizer.Step();
+                int counted = b.Targets.Count(t => t >= 0);
+                sum += (double)loss * counted;
+                tokens += counted;
+                batch++;
+                lastLoss = (float)(sum / tokens);
+                progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, false));
+            }
+            _schedule?.Step();
+            float? validationLoss = validation is null ? null : Evaluate(validation);
+            progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, validationLoss, true));
+            if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, null, epoch);
+            if (validationLoss is float v)
+            {
+                if (best is null || v < best)
+                {
+                    best = v;
+                    bestEpoch = epoch;
+                    bestWeights = _model.Parameters.Select(p => p.AsSpan().ToArray()).ToArray();
+                }
+                else if (epoch - bestEpoch >= patience)
+                {
+                    stopped = true;
+                    break;
+                }
+            }
+        }
+        if (stopped && bestWeights is not null)
+        {
+            for (int i = 0; i < bestWeights.Length; i++) bestWeights[i].CopyTo(_model.Parameters[i].AsSpan());
+        }
+        return new TrainingReport(Math.Min(epoch, epochs), lastLoss, best, bestEpoch, stopped);
+    }
+
+    /// <summary>Mean cross-entropy over every target token of <paramref name="data"/>, in inference mode.</summary>
+    public float Evaluate(Batcher data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        double sum = 0, tokens = 0;
+        foreach (TokenBatch b in data.Batches())
+        {
+            int counted = b.Targets.Count(t => t >= 0);
+            if (counted == 0) continue;
+            sum += (double)_model.Loss(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [b.Batch, b.Steps])) * counted;
+            tokens += counted;
+        }
+        return tokens == 0 ? float.NaN : (float)(sum / tokens);
+    }
+}

@@ -1,0 +1,142 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Training;
+
+public sealed class DataTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dsl-data-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void CharacterVocabularyPutsSpecialsFirstThenByFrequency()
+    {
+        var v = Vocabulary.Characters("abracadabra\n");
+        Assert.Equal(new[] { "<pad>", "<unk>", "<s>", "</s>", "a", "b", "r", "\n", "c", "d" }, Enumerable.Range(0, v.Count).Select(i => v[i]));
+        Assert.Equal(new[] { 2, 4, 5, 1, 3 }, v.Encode("abz", addStart: true, addEnd: true));
+        Assert.Equal("ab<unk>", v.Decode(v.Encode("abz", addStart: true, addEnd: true)));
+        string path = Path.Combine(_dir, "chars.txt");
+        v.Save(path);
+        var loaded = Vocabulary.Load(path);
+        Assert.Equal(Enumerable.Range(0, v.Count).Select(i => v[i]), Enumerable.Range(0, loaded.Count).Select(i => loaded[i]));
+        Assert.True(loaded.IsCharacters);
+    }
+
+    [Fact]
+    public void WordVocabularyKeepsFrequentWords()
+    {
+        var v = Vocabulary.Words(["the cat sat", "the dog sat on the mat"], minCount: 2);
+        Assert.Equal(6, v.Count); // 4 specials, "the", "sat"
+        Assert.Equal(new[] { 4, 1, 5 }, v.Encode("the fish sat"));
+        Assert.Equal("the <unk> sat", v.Decode(v.Encode("the fish sat")));
+        Assert.Throws<InvalidDataException>(() => Vocabulary.Load(WriteFile("bad.txt", "nonsense")));
+    }
+
+    private string WriteFile(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    private static (int[], int[])[] Sequences(int count, int seed)
+    {
+        var rng = new Rng((ulong)seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            int length = 1 + rng.NextInt(7);
+            int[] x = Enumerable.Range(0, length).Select(_ => rng.NextInt(11)).ToArray();
+            int[] y = Enumerable.Range(0, length).Select(_ => rng.NextInt(11)).ToArray();
+            return (x, y);
+        }).ToArray();
+    }
+
+    [Fact]
+    public void BatcherPadsInputsAndIgnoresPaddedTargets()
+    {
+        var items = new[] { (new[] { 5, 6, 7 }, new[] { 6, 7, 8 }), (new[] { 9 }, new[] { 10 }) };
+        TokenBatch b = new Batcher(items, batchSize: 2, shuffle: false).Batches().Single();
+        Assert.Equal((2, 3), (b.Batch, b.Steps));
+        Assert.Equal(new[] { 5, 6, 7, 9, 0, 0 }, b.Inputs);
+        Assert.Equal(new[] { 6, 7, 8, 10, -100, -100 }, b.Targets);
+        Assert.Equal(new[] { 3, 1 }, b.Lengths);
+    }
+
+    [Fact]
+    public void ShufflingIsSeededAndBucketingGroupsLengths()
+    {
+        var items = Sequences(200, 1);
+        string Order(Batcher b) => string.Join(";", b.Batches().Select(x => string.Join(",", x.Lengths)));
+        Assert.Equal(Order(new Batcher(items, 16, seed: 4)), Order(new Batcher(items, 16, seed: 4)));
+        Assert.NotEqual(Order(new Batcher(items, 16, seed: 4)), Order(new Batcher(items, 16, seed: 5)));
+        int Padding(Batcher b) => b.Batches().Sum(x => x.Batch * x.Steps - x.Lengths.Sum());
+        Assert.True(Padding(new Batcher(items, 16, bucketByLength: true, seed: 4)) < Padding(new Batcher(items, 16, seed: 4)) / 2);
+        Assert.Equal(200, new Batcher(items, 16, bucketByLength: true).Batches().Sum(x => x.Batch));
+        var (train, valid) = Batcher.Split(items, 0.1, seed: 3);
+        Assert.Equal((180, 20), (train.Length, valid.Length));
+        Assert.Empty(train.Intersect(valid));
+    }
+
+    [Fact]
+    public void PaddingAtTheEndReproducesTheUnpaddedGradientsOfAUnidirectionalModel()
+    {
+        var items = Sequences(4, 2);
+        var padded = new StatefulLstm(seed: 1);
+        TokenBatch b = new Batcher(items, 4, shuffle: false).Batches().Single();
+        float loss = padded.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [b.Batch, b.Steps]));
+
+        // The same sequences one by one, unpadded, weighted by their token counts.
+        var single = new StatefulLstm(seed: 1);
+        int total = items.Sum(i => i.Item1.Length);
+        double expected = 0;
+        var sums = single.Parameters.Select(p => new double[p.Length]).ToArray();
+        foreach (var (x, y) in items)
+        {
+            single.Parameters.ZeroGrad();
+            expected += single.Backward(new ReadOnlyTensorSpan<int>(x, [1, x.Length]), new ReadOnlyTensorSpan<int>(y, [1, y.Length])) * x.Length;
+            for (int p = 0; p < sums.Length; p++)
+                for (int i = 0; i < sums[p].Length; i++) sums[p][i] += single.Parameters[p].GradAsSpan()[i] * x.Length / (double)total;
+        }
+        Assert.Equal(expected / total, loss, 1e-5);
+        for (int p = 0; p < sums.Length; p++)
+            Tolerance.AssertClose(sums[p].Select(v => (float)v).ToArray(), padded.Parameters[p].GradAsSpan(), padded.Parameters[p].Name);
+    }
+
+    [Fact]
+    public void TrainerLearnsReportsProgressAndStopsEarly()
+    {
+        // Next-token prediction on a repeating pattern.
+        var items = Enumerable.Range(0, 40).Select(i =>
+        {
+            int[] x = Enumerable.Range(i, 8).Select(t => t % 11).ToArray();
+            return (x, x.Select(t => (t + 1) % 11).ToArray());
+        }).ToArray();
+        var (train, valid) = Batcher.Split(items, 0.2, seed: 1);
+        var model = new StatefulLstm(seed: 2);
+        var reports = new List<TrainingProgress>();
+        var trainer = new Trainer(model, new Adam(model.Parameters, learningRate: 0.02f), clipNorm: 5f);
+        TrainingReport report = trainer.Fit(new Batcher(train, 8, seed: 1), new Batcher(valid, 8, shuffle: false), epochs: 15,
+            progress: new Progress(reports));
+        Assert.Equal(15, report.Epochs);
+        Assert.False(report.StoppedEarly);
+        Assert.True(report.BestValidationLoss < 0.1f, $"validation loss {report.BestValidationLoss}");
+        Assert.Equal(15, reports.Count(r => r.EndOfEpoch));
+        Assert.All(reports, r => Assert.True(r.TokensPerSecond > 0 && r.GradientNorm >= 0));
+
+        // With a zero learning rate nothing improves: training stops after `patience` epochs without progress.
+        var frozen = new StatefulLstm(seed: 3);
+        TrainingReport stopped = new Trainer(frozen, new Sgd(frozen.Parameters, learningRate: 0f))
+            .Fit(new Batcher(train, 8, seed: 1), new Batcher(valid, 8, shuffle: false), epochs: 10, patience: 2);
+        Assert.True(stopped.StoppedEarly);
+        Assert.Equal(3, stopped.Epochs);
+        Assert.Equal(1, stopped.BestEpoch);
+    }
+
+    /// <summary>Collects reports synchronously (System.Progress posts them to the thread pool).</summary>
+    private sealed class Progress(List<TrainingProgress> reports) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => reports.Add(value);
+    }
+}
