@@ -52,6 +52,17 @@ public static class Check
         if (expected != actual) throw new ArgumentException($"{name}: expected {what} = {expected} but got {actual}.", name);
     }
 
+    /// <summary>Checks per-sequence lengths: one per sequence, each in [1, steps].</summary>
+    public static void Lengths(ReadOnlySpan<int> lengths, int batch, int steps, string name)
+    {
+        if (lengths.Length != batch) throw new ArgumentException($"{name}: expected shape [{batch}] (one length per sequence) but got [{lengths.Length}].", name);
+        for (int b = 0; b < batch; b++)
+        {
+            if (lengths[b] < 1 || lengths[b] > steps)
+                throw new ArgumentException($"{name}: the length of sequence {b} is {lengths[b]}; expected 1 … {steps} (the steps of the input).", name);
+        }
+    }
+
     /// <summary>Checks that every token id lies in [0, <paramref name="vocab"/>).</summary>
     public static void Tokens(ReadOnlySpan<int> tokens, int vocab, string name)
     {

@@ -1,3 +1,4 @@
+using System;
 using System.Numerics.Tensors;
 
 namespace Dsl;
@@ -79,6 +80,24 @@ public interface IModel<TInput> : IModel
 
     /// <summary>As <see cref="Backward(ReadOnlyTensorSpan{TInput}, ReadOnlyTensorSpan{int}, IModelState)"/>, with mean squared error.</summary>
     float Backward(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<float> targets, IModelState state);
+
+    /// <summary>
+    /// Inference on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence):
+    /// padded steps change nothing, output zeros, and a bidirectional layer's backward direction starts at each sequence's end.
+    /// </summary>
+    Tensor<float> Forward(ReadOnlyTensorSpan<TInput> input, ReadOnlySpan<int> lengths);
+
+    /// <summary>Training step on padded sequences of the given lengths: padded steps affect neither loss nor gradients.</summary>
+    float Backward(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths);
+
+    /// <summary>Training step on padded sequences with mean squared error over the valid steps.</summary>
+    float Backward(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths);
+
+    /// <summary>Cross-entropy of padded sequences in inference mode.</summary>
+    float Loss(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths);
+
+    /// <summary>Mean squared error of padded sequences in inference mode.</summary>
+    float Loss(ReadOnlyTensorSpan<TInput> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths);
 
     /// <summary>A zero state for <paramref name="batch"/> sequences.</summary>
     IModelState CreateState(int batch = 1);

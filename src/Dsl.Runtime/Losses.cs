@@ -72,4 +72,34 @@ public static class Losses
         }
         return (float)(total / n);
     }
+
+    /// <summary>
+    /// Mean squared error over the valid steps (t &lt; lengths[b]) of time-major [T, B, W] predictions, every feature
+    /// counted; the gradient is zero on padded steps.
+    /// </summary>
+    public static float MeanSquaredError(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, Span<float> gradient, ReadOnlySpan<int> lengths, int batch, int steps, int width)
+    {
+        if (prediction.Length != batch * steps * width || target.Length != prediction.Length)
+            throw new ArgumentException($"MSE: expected {batch} × {steps} × {width} predictions and targets, got {prediction.Length} and {target.Length}.", nameof(target));
+        long count = 0;
+        for (int b = 0; b < batch; b++) count += (long)lengths[b] * width;
+        if (count == 0) return float.NaN;
+        double total = 0;
+        float scale = 2f / count;
+        for (int t = 0; t < steps; t++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int row = (t * batch + b) * width;
+                bool valid = t < lengths[b];
+                for (int j = 0; j < width; j++)
+                {
+                    float d = valid ? prediction[row + j] - target[row + j] : 0f;
+                    total += (double)d * d;
+                    if (!gradient.IsEmpty) gradient[row + j] = scale * d;
+                }
+            }
+        }
+        return (float)(total / count);
+    }
 }

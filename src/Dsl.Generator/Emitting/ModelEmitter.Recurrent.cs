@@ -27,7 +27,7 @@ internal static partial class ModelEmitter
                 string h0 = InitialState(d, sub.InitialH), c0 = InitialState(d, sub.InitialC);
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
                 w.Line($"{sub.CellMethod}_forward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights},");
-                w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0});");
+                w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0}, lengths: ws.HasLengths ? ws.lengths : default);");
             }
             if (sub.Mask is not null)
             {
@@ -49,13 +49,16 @@ internal static partial class ModelEmitter
         }
         SubLayerPlan top = layer.SubLayers[layer.SubLayers.Count - 1];
         if (!l.OutIsSequence)
-            w.Line($"{Layout}.GatherLastStep(ws.{top.Y}, ws.{layer.Out}, B, T, {H}, {D}); // many-to-one: the final hidden state of each direction");
+            w.Line($"{Layout}.GatherLastStep(ws.{top.Y}, ws.{layer.Out}, B, T, {H}, {D}, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction");
+        else
+            w.Line($"if (ws.HasLengths) {Layout}.MaskSteps(ws.{layer.Out}, ws.lengths, B, T, {l.OutWidth}); // padded steps output zeros");
         w.Close();
         w.Line();
 
         w.Open($"private void {l.Name}_backward(Workspace ws)");
         w.Line("int B = ws.B, T = ws.T;");
-        if (!l.OutIsSequence) w.Line($"{Layout}.ScatterLastStep(ws.{layer.DOut}, ws.{top.DY}, B, T, {H}, {D});");
+        if (!l.OutIsSequence) w.Line($"{Layout}.ScatterLastStep(ws.{layer.DOut}, ws.{top.DY}, B, T, {H}, {D}, ws.HasLengths ? ws.lengths : default);");
+        else w.Line($"if (ws.HasLengths) {Layout}.MaskSteps(ws.{layer.DOut}, ws.lengths, B, T, {l.OutWidth});");
         for (int i = layer.SubLayers.Count - 1; i >= 0; i--)
         {
             SubLayerPlan sub = layer.SubLayers[i];
@@ -66,7 +69,8 @@ internal static partial class ModelEmitter
                 string dx = sub.DX is not null ? $"ws.{sub.DX}" : "default";
                 w.Line($"{sub.CellMethod}_backward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{sub.DY}, {dx},");
                 w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
-                w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan(), h0: {InitialState(d, sub.InitialH)}, c0: {InitialState(d, sub.InitialC)});");
+                w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan(), h0: {InitialState(d, sub.InitialH)}, c0: {InitialState(d, sub.InitialC)},");
+                w.Line("    lengths: ws.HasLengths ? ws.lengths : default);");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.{sub.DX}, ws.{mask}, ws.{sub.DX}); // through the dropout between layer {i - 1} and {i}");
@@ -81,6 +85,19 @@ internal static partial class ModelEmitter
             EmitCellForward(w, l, sub, layer);
             EmitCellBackward(w, l, sub, layer);
         }
+    }
+
+    /// <summary>At a padded step (t ≥ length) nothing flows: zero the step's gate gradients and carried gradients.</summary>
+    private static void MaskPaddedGradients(SourceWriter w, string? extra)
+    {
+        w.Open("if (!lengths.IsEmpty)");
+        w.Open("for (int b = 0; b < B; b++)");
+        w.Line("if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it");
+        w.Line("d.Slice(b * G, G).Clear();");
+        w.Line("carry.Slice(b * H, H).Clear();");
+        if (extra is not null) w.Line(extra);
+        w.Close();
+        w.Close();
     }
 
     /// <summary>The state a direction starts from: the carried one for the forward direction of a stateful pass, else zeros.</summary>
@@ -118,7 +135,7 @@ internal static partial class ModelEmitter
             : resetAfter ? "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h"
             : "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h");
         w.Open($"private static void {sub.CellMethod}_forward(int B, int T, bool reverse, {RoSpan} x, {Span} y, int yOffset, {Span} gates, {Span} aux, {Span} scratch, {Span} packed,",
-            $"    {RoSpan} w_ih, {RoSpan} w_hh, {RoSpan} b_ih, {RoSpan} b_hh, {RoSpan} h0, {RoSpan} c0)");
+            $"    {RoSpan} w_ih, {RoSpan} w_hh, {RoSpan} b_ih, {RoSpan} b_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths)");
         CellConstants(w, sub, layer, l);
         w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (gru ? "" : " + b_hh"));
         w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);");
@@ -173,6 +190,19 @@ internal static partial class ModelEmitter
             w.Line($"if (hasPrev) {Recurrent("B", "H", "H", "rh", "H", "w_hh.Slice(2 * H * H)", "packedN", "gh.Slice(2 * H)", "G")}");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, {hRow});");
         }
+        w.Open("if (!lengths.IsEmpty)");
+        w.Line("// padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts");
+        w.Open("for (int b = 0; b < B; b++)");
+        w.Line("if (t < lengths[b]) continue;");
+        w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
+        w.Line("if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);");
+        if (lstm)
+        {
+            w.Line($"{Span} c = aux.Slice((t * B + b) * H, H);");
+            w.Line("if (reverse) c.Clear(); else aux.Slice((tp * B + b) * H, H).CopyTo(c);");
+        }
+        w.Close();
+        w.Close();
         w.Close();
         w.Close();
         w.Line();
@@ -186,7 +216,7 @@ internal static partial class ModelEmitter
         w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
             $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
-            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0)");
+            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths)");
         CellConstants(w, sub, layer, l);
         w.Line("// the recurrent weights, packed once for every step");
         w.Line("bool prepacked = T > 1;");
@@ -212,17 +242,20 @@ internal static partial class ModelEmitter
         {
             w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), {dyRow},");
             w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
+            MaskPaddedGradients(w, "carry2.Slice(b * H, H).Clear();");
             w.Line($"if (s > 0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step");
         }
         else if (rnn)
         {
             w.Line($"for (int b = 0; b < B; b++) {RnnK}.Backward(y.Slice((t * B + b) * Y + yOffset, H), {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
+            MaskPaddedGradients(w, null);
             w.Line($"if (s > 0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step");
         }
         else if (resetAfter)
         {
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.Backward({gRow}, aux.Slice((t * B + b) * H, H), {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));");
+            MaskPaddedGradients(w, "dh2.Slice(b * G, G).Clear();");
             w.Line($"if (s > 0) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step");
         }
         else
@@ -230,6 +263,7 @@ internal static partial class ModelEmitter
             w.Line($"for (int b = 0; b < B; b++) {GruK}.BackwardResetBefore({gRow}, {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G));");
             w.Line($"{BackProduct("H", "d.Slice(2 * H)", "G", "w_hh.Slice(2 * H * H)", "packedN", accumulate: false, c: "carry2")} // d(r ⊙ h)");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, {hp}, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));");
+            MaskPaddedGradients(w, null);
             w.Line($"if (s > 0) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step");
         }
         w.Close();

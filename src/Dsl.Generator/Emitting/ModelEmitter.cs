@@ -20,6 +20,7 @@ internal static partial class ModelEmitter
     private const string Act = "global::Dsl.Kernels.Activations";
     private const string Layout = "global::Dsl.Kernels.Layout";
     private const string Check = "global::Dsl.Check";
+    private const string L = "global::System.ReadOnlySpan<int>"; // per-sequence lengths
 
     /// <summary>The source of a model, or null when nothing may be generated (the class is not partial, or generic).</summary>
     public static string? Emit(ShapedModel model, ModelPlan? plan)
@@ -167,12 +168,23 @@ internal static partial class ModelEmitter
         w.Open($"public {T}.Tensor<float> Forward({input} {name})");
         w.Line($"(int B, int T) = ReadInputShape({name});");
         w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
-        w.Line($"ForwardInto({name}, null, result.AsTensorSpan());");
+        w.Line($"ForwardInto({name}, null, default, result.AsTensorSpan());");
         w.Line("return result;");
         w.Close();
         w.Line();
         w.Line($"/// <summary>Runs the model in inference mode on [{InputDims(m)}] into <paramref name=\"destination\"/> [{OutputDims(m)}]; allocates nothing once warm.</summary>");
-        w.Line($"public void Forward({input} {name}, {T}.TensorSpan<float> destination) => ForwardInto({name}, null, destination);");
+        w.Line($"public void Forward({input} {name}, {T}.TensorSpan<float> destination) => ForwardInto({name}, null, default, destination);");
+        w.Line();
+        w.Line($"/// <summary>Runs the model on padded sequences of the given <paramref name=\"lengths\"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero.</summary>");
+        w.Open($"public {T}.Tensor<float> Forward({input} {name}, {L} lengths)");
+        w.Line($"(int B, int T) = ReadInputShape({name});");
+        w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
+        w.Line($"ForwardInto({name}, null, lengths, result.AsTensorSpan());");
+        w.Line("return result;");
+        w.Close();
+        w.Line();
+        w.Line($"/// <summary>As Forward with lengths, into <paramref name=\"destination\"/>.</summary>");
+        w.Line($"public void Forward({input} {name}, {L} lengths, {T}.TensorSpan<float> destination) => ForwardInto({name}, null, lengths, destination);");
         w.Line();
         w.Line($"/// <summary>Runs the model from <paramref name=\"state\"/> (PyTorch's h0, c0) over [{InputDims(m)}]; returns [{OutputDims(m)}] and leaves the final state in <paramref name=\"state\"/>.</summary>");
         w.Open($"public {T}.Tensor<float> Forward({input} {name}, State state)");
@@ -181,18 +193,18 @@ internal static partial class ModelEmitter
         {
             w.Line($"(int B, int T) = ReadInputShape({name});");
             w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
-            w.Line($"ForwardInto({name}, RequireState(state), result.AsTensorSpan());");
+            w.Line($"ForwardInto({name}, RequireState(state), default, result.AsTensorSpan());");
             w.Line("return result;");
         }
         w.Close();
         w.Line();
         w.Line($"/// <summary>Runs the model from <paramref name=\"state\"/> into <paramref name=\"destination\"/> [{OutputDims(m)}]; leaves the final state in <paramref name=\"state\"/>.</summary>");
         w.Line(m.CanStep
-            ? $"public void Forward({input} {name}, State state, {T}.TensorSpan<float> destination) => ForwardInto({name}, RequireState(state), destination);"
+            ? $"public void Forward({input} {name}, State state, {T}.TensorSpan<float> destination) => ForwardInto({name}, RequireState(state), default, destination);"
             : $"public void Forward({input} {name}, State state, {T}.TensorSpan<float> destination) => {notStep}");
         w.Line();
-        w.Open($"private void ForwardInto({input} {name}, State? state, {T}.TensorSpan<float> destination)");
-        w.Line($"Workspace ws = LoadInput({name}, out int B, out int T);");
+        w.Open($"private void ForwardInto({input} {name}, State? state, {L} lengths, {T}.TensorSpan<float> destination)");
+        w.Line($"Workspace ws = LoadInput({name}, lengths, out int B, out int T);");
         w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
         w.Line("ForwardPass(ws, training: false, state: state);");
@@ -212,18 +224,24 @@ internal static partial class ModelEmitter
                 ? "mean softmax cross-entropy against class ids (a negative id is ignored)"
                 : "mean squared error against float targets";
             w.Line($"/// <summary>Training step: runs forward (dropout active), returns the {what}, targets [{dims}], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>");
-            w.Line($"public float Backward({input} {name}, {targetType} targets) => {core}({name}, targets, training: true, state: null);");
+            w.Line($"public float Backward({input} {name}, {targetType} targets) => {core}({name}, targets, training: true, state: null, default);");
+            w.Line();
+            w.Line($"/// <summary>Training step on padded sequences of the given <paramref name=\"lengths\"/> [batch]: padded steps affect neither outputs, loss nor gradients.</summary>");
+            w.Line($"public float Backward({input} {name}, {targetType} targets, {L} lengths) => {core}({name}, targets, training: true, state: null, lengths);");
             w.Line();
             w.Line($"/// <summary>Training step from <paramref name=\"state\"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>");
             w.Line(m.CanStep
-                ? $"public float Backward({input} {name}, {targetType} targets, State state) => {core}({name}, targets, training: true, state: RequireState(state));"
+                ? $"public float Backward({input} {name}, {targetType} targets, State state) => {core}({name}, targets, training: true, state: RequireState(state), default);"
                 : $"public float Backward({input} {name}, {targetType} targets, State state) => {notStep}");
             w.Line();
             w.Line($"/// <summary>Evaluates the {what}, targets [{dims}], in inference mode, without gradients.</summary>");
-            w.Line($"public float Loss({input} {name}, {targetType} targets) => {core}({name}, targets, training: false, state: null);");
+            w.Line($"public float Loss({input} {name}, {targetType} targets) => {core}({name}, targets, training: false, state: null, default);");
             w.Line();
-            w.Open($"private float {core}({input} {name}, {targetType} targets, bool training, State? state)");
-            w.Line($"Workspace ws = LoadInput({name}, out int B, out int T);");
+            w.Line($"/// <summary>Evaluates the loss on padded sequences of the given <paramref name=\"lengths\"/> [batch], in inference mode.</summary>");
+            w.Line($"public float Loss({input} {name}, {targetType} targets, {L} lengths) => {core}({name}, targets, training: false, state: null, lengths);");
+            w.Line();
+            w.Open($"private float {core}({input} {name}, {targetType} targets, bool training, State? state, {L} lengths)");
+            w.Line($"Workspace ws = LoadInput({name}, lengths, out int B, out int T);");
             w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
             w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
             w.Line("ForwardPass(ws, training, state);");
@@ -233,9 +251,21 @@ internal static partial class ModelEmitter
                 ? $"{Layout}.ToTimeMajor(targetValues, ws.{targetBuffer}, B, T, {width});"
                 : $"targetValues.CopyTo(ws.{targetBuffer});");
             string gradient = $"training ? ws.{lastD} : default";
-            w.Line(intTargets
-                ? $"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");"
-                : $"float loss = global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
+            if (intTargets)
+            {
+                if (m.OutputIsSequence) w.Line($"if (ws.HasLengths) {Layout}.IgnorePaddedTargets(ws.{targetBuffer}, ws.lengths, B, T); // padded steps count for nothing");
+                w.Line($"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");");
+            }
+            else if (m.OutputIsSequence)
+            {
+                w.Line($"float loss = ws.HasLengths");
+                w.Line($"    ? global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient}, ws.lengths, B, T, {C})");
+                w.Line($"    : global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
+            }
+            else
+            {
+                w.Line($"float loss = global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
+            }
             w.Open("if (training)");
             w.Line($"{Check}.FiniteLoss(loss, \"{m.Spec.Name}\");");
             w.Line("BackwardPass(ws);");
@@ -252,7 +282,7 @@ internal static partial class ModelEmitter
         w.Line("return (dims[0], dims[1]);");
         w.Close();
         w.Line();
-        w.Open($"private Workspace LoadInput({input} {name}, out int B, out int T)");
+        w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, out int B, out int T)");
         w.Line($"global::System.Span<int> dims = stackalloc int[] {{ {(m.TakesTokens ? "-1, -1" : $"-1, -1, {m.InputWidth}")} }};");
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("B = dims[0];");
@@ -262,6 +292,11 @@ internal static partial class ModelEmitter
         w.Line(m.TakesTokens
             ? $"{Layout}.ToTimeMajor(x, ws.{Lowerer.Tokens}, B, T, 1);"
             : $"{Layout}.ToTimeMajor(x, ws.{plan.Layers[0].Out}, B, T, {m.InputWidth});");
+        w.Line("ws.HasLengths = !lengths.IsEmpty;");
+        w.Open("if (ws.HasLengths)");
+        w.Line($"{Check}.Lengths(lengths, B, T, \"lengths\");");
+        w.Line("lengths.CopyTo(ws.lengths);");
+        w.Close();
         w.Line("return ws;");
         w.Close();
         w.Line();
@@ -352,11 +387,14 @@ internal static partial class ModelEmitter
         w.Line("public readonly int B;");
         w.Line("public readonly int T;");
         w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
+        w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
+        w.Line("public readonly int[] lengths; // [B]");
         foreach (BufferPlan b in plan.Buffers) w.Line($"public readonly {(b.IsInt ? "int" : "float")}[] {b.Name}; // {b.Comment}");
         w.Open("public Workspace(int b, int t)");
         w.Line("B = b;");
         w.Line("T = t;");
         w.Line("int rows = checked(b * t);");
+        w.Line("lengths = new int[b];");
         foreach (BufferPlan b in plan.Buffers)
             w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[checked({(b.Rows == RowKind.Batch ? "b" : b.Rows == RowKind.One ? "1" : "rows")} * {b.Width})];");
         w.Close();

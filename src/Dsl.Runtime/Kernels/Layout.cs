@@ -39,21 +39,29 @@ public static class Layout
     /// Many-to-one: copies each direction's final hidden state from h [T, B, D·H] into out [B, D·H]:
     /// step T − 1 for the forward direction, step 0 for the reverse one (PyTorch's h_n).
     /// </summary>
-    public static void GatherLastStep(ReadOnlySpan<float> h, Span<float> output, int batch, int steps, int hidden, int directions)
+    public static void GatherLastStep(ReadOnlySpan<float> h, Span<float> output, int batch, int steps, int hidden, int directions) =>
+        GatherLastStep(h, output, batch, steps, hidden, directions, default);
+
+    /// <summary>As above for sequences of the given <paramref name="lengths"/> (empty: all full): the forward direction's last step is length − 1.</summary>
+    public static void GatherLastStep(ReadOnlySpan<float> h, Span<float> output, int batch, int steps, int hidden, int directions, ReadOnlySpan<int> lengths)
     {
         int width = directions * hidden;
         for (int b = 0; b < batch; b++)
         {
             for (int d = 0; d < directions; d++)
             {
-                int t = d == 0 ? steps - 1 : 0;
+                int t = d == 0 ? (lengths.IsEmpty ? steps : lengths[b]) - 1 : 0;
                 h.Slice((t * batch + b) * width + d * hidden, hidden).CopyTo(output.Slice(b * width + d * hidden, hidden));
             }
         }
     }
 
-    /// <summary>The adjoint of <see cref="GatherLastStep"/>: dh [T, B, D·H] is zero except where the last steps were read.</summary>
-    public static void ScatterLastStep(ReadOnlySpan<float> dOutput, Span<float> dh, int batch, int steps, int hidden, int directions)
+    /// <summary>The adjoint of GatherLastStep: dh [T, B, D·H] is zero except where the last steps were read.</summary>
+    public static void ScatterLastStep(ReadOnlySpan<float> dOutput, Span<float> dh, int batch, int steps, int hidden, int directions) =>
+        ScatterLastStep(dOutput, dh, batch, steps, hidden, directions, default);
+
+    /// <summary>The adjoint of the gather with lengths.</summary>
+    public static void ScatterLastStep(ReadOnlySpan<float> dOutput, Span<float> dh, int batch, int steps, int hidden, int directions, ReadOnlySpan<int> lengths)
     {
         int width = directions * hidden;
         dh.Slice(0, steps * batch * width).Clear();
@@ -61,9 +69,27 @@ public static class Layout
         {
             for (int d = 0; d < directions; d++)
             {
-                int t = d == 0 ? steps - 1 : 0;
+                int t = d == 0 ? (lengths.IsEmpty ? steps : lengths[b]) - 1 : 0;
                 dOutput.Slice(b * width + d * hidden, hidden).CopyTo(dh.Slice((t * batch + b) * width + d * hidden, hidden));
             }
+        }
+    }
+
+    /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer, as PyTorch's pad_packed_sequence leaves them.</summary>
+    public static void MaskSteps(Span<float> x, ReadOnlySpan<int> lengths, int batch, int steps, int width)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            for (int t = lengths[b]; t < steps; t++) x.Slice((t * batch + b) * width, width).Clear();
+        }
+    }
+
+    /// <summary>Marks the targets of padded steps (t ≥ lengths[b]) of a time-major [T, B] buffer as ignored (−1).</summary>
+    public static void IgnorePaddedTargets(Span<int> targets, ReadOnlySpan<int> lengths, int batch, int steps)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            for (int t = lengths[b]; t < steps; t++) targets[t * batch + b] = -1;
         }
     }
 }

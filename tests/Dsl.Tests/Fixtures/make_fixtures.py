@@ -111,7 +111,7 @@ class Stack(nn.Module):
             self.add_module(name, module)
             self.plan.append((name, spec))
 
-    def forward(self, x, initial=None):
+    def forward(self, x, initial=None, lengths=None):
         """initial: {layer name: h0 or (h0, c0)} for the recurrent layers that start from a given state;
         the final states are left in self.finals."""
         self.finals = {}
@@ -127,6 +127,17 @@ class Stack(nn.Module):
                      "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None}[act]
             else:
                 opts = spec[2] if len(spec) > 2 else {}
+                if lengths is not None:
+                    # PyTorch's own handling of padded sequences: pack, run, pad back with zeros.
+                    packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+                    out, hn = m(packed)
+                    out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
+                    if not opts.get("return_sequences", True):
+                        hn = hn[0] if isinstance(hn, tuple) else hn
+                        x = torch.cat([hn[-2], hn[-1]], dim=1) if opts.get("bidirectional", False) else hn[-1]
+                        continue
+                    x = out
+                    continue
                 if initial and name in initial:
                     out, self.finals[name] = m(x, initial[name])
                 else:
@@ -243,6 +254,43 @@ STATEFUL = [
 ]
 
 
+def make_masked(case, layers, lengths, loss, seed):
+    """Padded sequences of the given lengths through pack_padded_sequence: weights, inputs, lengths, output
+    (zeros at padded steps), loss (padded targets ignored) and gradients."""
+    torch.manual_seed(seed)
+    model = Stack(layers)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    batch, steps = len(lengths), max(lengths)
+    first = layers[0]
+    if first[0] == "embedding":
+        x = torch.randint(1, first[1], (batch, steps))
+        for b, n in enumerate(lengths):
+            x[b, n:] = 0
+    else:
+        x = torch.randn(batch, steps, first[1])
+    model = model.double()
+    out = model(x if first[0] == "embedding" else x.double(), lengths=torch.tensor(lengths))
+    classes = out.shape[-1]
+    if loss == "ce":
+        targets = torch.randint(0, classes, out.shape[:-1])
+        for b, n in enumerate(lengths):
+            targets[b, n:] = -100
+        value = F.cross_entropy(out.reshape(-1, classes), targets.reshape(-1), ignore_index=-100)
+    else:
+        targets = torch.randn(out.shape)
+        value = F.mse_loss(out, targets.double())
+    value.backward()
+    expected = {"input": x, "lengths": torch.tensor(lengths), "targets": targets if loss == "ce" else targets.float(),
+                "output": out.float(), "loss": value.reshape(1).float()}
+    for pname, p in model.named_parameters():
+        expected["grad." + pname] = p.grad.float()
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: lengths {lengths}, loss {value.item():.6f}")
+
+
 def make_tbptt(case, layers, batch, steps, k1, k2, lr, seed):
     """Truncated BPTT with k1 < k2 (Dsl.TruncatedBptt's definition): every k1 steps, backward over the last k2
     steps from the state the forward passes computed (detached), loss on the last k1 steps, then SGD."""
@@ -348,6 +396,9 @@ if __name__ == "__main__":
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
     for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
         make_stateful(case, layers, batch, steps, loss, seed=200 + i)
+    make_masked("MaskedLstm", [("embedding", 9, 4), ("lstm", 6, {"layers": 2, "bidirectional": True}), ("dense", 9)], [6, 3, 1, 5], "ce", 400)
+    make_masked("MaskedGruManyToOne", [("input", 3), ("gru", 5, {"bidirectional": True, "return_sequences": False}), ("dense", 2)], [2, 5, 4], "mse", 401)
+    make_masked("MaskedRnn", [("embedding", 7, 3), ("rnn", 10, {"bidirectional": True}), ("dense", 7)], [4, 1, 3], "ce", 402)
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)
     make_optimizers()

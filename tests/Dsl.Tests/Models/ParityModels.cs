@@ -118,3 +118,25 @@ public partial class TbpttLstm;
 [Gru(hidden: 10)]
 [Dense(7)]
 public partial class TbpttGru;
+
+// Padded sequences with lengths (Fixtures/make_fixtures.py, make_masked).
+
+[Embedding(vocab: 9, dim: 4)]
+[Lstm(hidden: 6, Layers = 2, Bidirectional = true)]
+[Dense(9)]
+public partial class MaskedLstm;
+
+[Input(features: 3)]
+[Gru(hidden: 5, Bidirectional = true, ReturnSequences = false)]
+[Dense(2)]
+public partial class MaskedGruManyToOne;
+
+[Embedding(vocab: 7, dim: 3)]
+[Rnn(hidden: 10, Bidirectional = true)]
+[Dense(7)]
+public partial class MaskedRnn;
+
+[Input(features: 3)]
+[Gru(hidden: 11, ResetAfter = false, Bidirectional = true, Layers = 2)]
+[Dense(2)]
+public partial class MaskedGruCho;

@@ -56,28 +56,40 @@ namespace CharRnn
         {
             (int B, int T) = ReadInputShape(tokens);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
-            ForwardInto(tokens, null, result.AsTensorSpan());
+            ForwardInto(tokens, null, default, result.AsTensorSpan());
             return result;
         }
 
         /// <summary>Runs the model in inference mode on [batch, steps] into <paramref name="destination"/> [batch, steps, 97]; allocates nothing once warm.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, destination);
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, default, destination);
+
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero.</summary>
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths)
+        {
+            (int B, int T) = ReadInputShape(tokens);
+            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
+            ForwardInto(tokens, null, lengths, result.AsTensorSpan());
+            return result;
+        }
+
+        /// <summary>As Forward with lengths, into <paramref name="destination"/>.</summary>
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps]; returns [batch, steps, 97] and leaves the final state in <paramref name="state"/>.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
             (int B, int T) = ReadInputShape(tokens);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
-            ForwardInto(tokens, RequireState(state), result.AsTensorSpan());
+            ForwardInto(tokens, RequireState(state), default, result.AsTensorSpan());
             return result;
         }
 
         /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, steps, 97]; leaves the final state in <paramref name="state"/>.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), destination);
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), default, destination);
 
-        private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.Numerics.Tensors.TensorSpan<float> destination)
+        private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(tokens, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 97", stackalloc int[] { B, T, 97 });
             ForwardPass(ws, training: false, state: state);
@@ -87,21 +99,28 @@ namespace CharRnn
         private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));
 
         /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: true, state: null);
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: true, state: null, default);
+
+        /// <summary>Training step on padded sequences of the given <paramref name="lengths"/> [batch]: padded steps affect neither outputs, loss nor gradients.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(tokens, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => ClassLoss(tokens, targets, training: true, state: RequireState(state));
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => ClassLoss(tokens, targets, training: true, state: RequireState(state), default);
 
         /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null);
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null, default);
 
-        private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state)
+        /// <summary>Evaluates the loss on padded sequences of the given <paramref name="lengths"/> [batch], in inference mode.</summary>
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(tokens, targets, training: false, state: null, lengths);
+
+        private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
+            if (ws.HasLengths) global::Dsl.Kernels.Layout.IgnorePaddedTargets(ws.targets, ws.lengths, B, T); // padded steps count for nothing
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 97, training ? ws.dense_dout : default, "targets");
             if (training)
             {
@@ -112,22 +131,30 @@ namespace CharRnn
         }
 
         /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, steps, 97], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: true, state: null);
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: true, state: null, default);
+
+        /// <summary>Training step on padded sequences of the given <paramref name="lengths"/> [batch]: padded steps affect neither outputs, loss nor gradients.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(tokens, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => ValueLoss(tokens, targets, training: true, state: RequireState(state));
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => ValueLoss(tokens, targets, training: true, state: RequireState(state), default);
 
         /// <summary>Evaluates the mean squared error against float targets, targets [batch, steps, 97], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null);
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null, default);
 
-        private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state)
+        /// <summary>Evaluates the loss on padded sequences of the given <paramref name="lengths"/> [batch], in inference mode.</summary>
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(tokens, targets, training: false, state: null, lengths);
+
+        private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 97", stackalloc int[] { B, T, 97 });
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 97);
-            float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
+            float loss = ws.HasLengths
+                ? global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default, ws.lengths, B, T, 97)
+                : global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
             if (training)
             {
                 global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
@@ -143,7 +170,7 @@ namespace CharRnn
             return (dims[0], dims[1]);
         }
 
-        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, out int B, out int T)
+        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, out int B, out int T)
         {
             global::System.Span<int> dims = stackalloc int[] { -1, -1 };
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -152,6 +179,12 @@ namespace CharRnn
             global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T ? cached : (_workspace = new Workspace(B, T));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
+            ws.HasLengths = !lengths.IsEmpty;
+            if (ws.HasLengths)
+            {
+                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
+                lengths.CopyTo(ws.lengths);
+            }
             return ws;
         }
 
@@ -226,6 +259,8 @@ namespace CharRnn
             public readonly int B;
             public readonly int T;
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
+            public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
+            public readonly int[] lengths; // [B]
             public readonly int[] tokens; // token ids, time-major [T, B]
             public readonly float[] embedding_out; // embedding: embedding vectors [T, B, 64]
             public readonly float[] embedding_dout; // embedding: gradient of the output [T, B, 64]
@@ -253,6 +288,7 @@ namespace CharRnn
                 B = b;
                 T = t;
                 int rows = checked(b * t);
+                lengths = new int[b];
                 tokens = new int[checked(rows * 1)];
                 embedding_out = new float[checked(rows * 64)];
                 embedding_dout = new float[checked(rows * 64)];
@@ -327,28 +363,31 @@ namespace CharRnn
         {
             int B = ws.B, T = ws.T;
             lstm_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch, ws.packed_weights,
-                _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default);
+                _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default, lengths: ws.HasLengths ? ws.lengths : default);
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
                 global::System.MemoryExtensions.AsSpan(ws.lstm_out, (T - 1) * B * 256, B * 256).CopyTo(state.lstm_h_l0);
                 global::System.MemoryExtensions.AsSpan(ws.lstm_cell_l0, (T - 1) * B * 256, B * 256).CopyTo(state.lstm_c_l0);
             }
+            if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 256); // padded steps output zeros
         }
 
         private void lstm_backward(Workspace ws)
         {
             int B = ws.B, T = ws.T;
+            if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 256);
             global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
-                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default);
+                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default,
+                lengths: ws.HasLengths ? ws.lengths : default);
         }
 
         // lstm layer 0, one direction: x [T, B, 64] -> h, written into y [T, B, Y] at columns yOffset…
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         private static void lstm_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
@@ -370,6 +409,18 @@ namespace CharRnn
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true); }
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
+                if (!lengths.IsEmpty)
+                {
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue;
+                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
+                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                        global::System.Span<float> c = aux.Slice((t * B + b) * H, H);
+                        if (reverse) c.Clear(); else aux.Slice((tp * B + b) * H, H).CopyTo(c);
+                    }
+                }
             }
         }
 
@@ -377,7 +428,7 @@ namespace CharRnn
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
             // the recurrent weights, packed once for every step
@@ -392,6 +443,16 @@ namespace CharRnn
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H),
                     carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);
+                if (!lengths.IsEmpty)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
+                        d.Slice(b * G, G).Clear();
+                        carry.Slice(b * H, H).Clear();
+                        carry2.Slice(b * H, H).Clear();
+                    }
+                }
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step
             }
             // weight gradients of every step at once

@@ -90,12 +90,24 @@ namespace Demo
         {
             (int B, int T) = ReadInputShape(input);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * 2], new global::System.IntPtr[] { B, 2 });
-            ForwardInto(input, null, result.AsTensorSpan());
+            ForwardInto(input, null, default, result.AsTensorSpan());
             return result;
         }
 
         /// <summary>Runs the model in inference mode on [batch, steps, 3] into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, destination);
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, default, destination);
+
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero.</summary>
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths)
+        {
+            (int B, int T) = ReadInputShape(input);
+            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * 2], new global::System.IntPtr[] { B, 2 });
+            ForwardInto(input, null, lengths, result.AsTensorSpan());
+            return result;
+        }
+
+        /// <summary>As Forward with lengths, into <paramref name="destination"/>.</summary>
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps, 3]; returns [batch, 2] and leaves the final state in <paramref name="state"/>.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state)
@@ -106,9 +118,9 @@ namespace Demo
         /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, 2]; leaves the final state in <paramref name="state"/>.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
 
-        private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.Numerics.Tensors.TensorSpan<float> destination)
+        private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(input, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 2", stackalloc int[] { B, 2 });
             ForwardPass(ws, training: false, state: state);
@@ -118,17 +130,23 @@ namespace Demo
         private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));
 
         /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(input, targets, training: true, state: null);
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(input, targets, training: true, state: null, default);
+
+        /// <summary>Training step on padded sequences of the given <paramref name="lengths"/> [batch]: padded steps affect neither outputs, loss nor gradients.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(input, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
 
         /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(input, targets, training: false, state: null);
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(input, targets, training: false, state: null, default);
 
-        private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state)
+        /// <summary>Evaluates the loss on padded sequences of the given <paramref name="lengths"/> [batch], in inference mode.</summary>
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(input, targets, training: false, state: null, lengths);
+
+        private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
             ForwardPass(ws, training, state);
@@ -143,17 +161,23 @@ namespace Demo
         }
 
         /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, 2], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(input, targets, training: true, state: null);
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(input, targets, training: true, state: null, default);
+
+        /// <summary>Training step on padded sequences of the given <paramref name="lengths"/> [batch]: padded steps affect neither outputs, loss nor gradients.</summary>
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(input, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
 
         /// <summary>Evaluates the mean squared error against float targets, targets [batch, 2], in inference mode, without gradients.</summary>
-        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(input, targets, training: false, state: null);
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(input, targets, training: false, state: null, default);
 
-        private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state)
+        /// <summary>Evaluates the loss on padded sequences of the given <paramref name="lengths"/> [batch], in inference mode.</summary>
+        public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(input, targets, training: false, state: null, lengths);
+
+        private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, 2", stackalloc int[] { B, 2 });
             ForwardPass(ws, training, state);
@@ -174,7 +198,7 @@ namespace Demo
             return (dims[0], dims[1]);
         }
 
-        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, out int B, out int T)
+        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, out int B, out int T)
         {
             global::System.Span<int> dims = stackalloc int[] { -1, -1, 3 };
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 3", dims);
@@ -182,6 +206,12 @@ namespace Demo
             T = dims[1];
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T ? cached : (_workspace = new Workspace(B, T));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.input_out, B, T, 3);
+            ws.HasLengths = !lengths.IsEmpty;
+            if (ws.HasLengths)
+            {
+                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
+                lengths.CopyTo(ws.lengths);
+            }
             return ws;
         }
 
@@ -240,6 +270,8 @@ namespace Demo
             public readonly int B;
             public readonly int T;
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
+            public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
+            public readonly int[] lengths; // [B]
             public readonly float[] input_out; // input: input features, time-major [T, B, 3]
             public readonly float[] gru_y_l0; // gru: layer 0 hidden states h [T, B, 8]
             public readonly float[] gru_dy_l0; // gru: gradient of layer 0's hidden states [T, B, 8]
@@ -279,6 +311,7 @@ namespace Demo
                 B = b;
                 T = t;
                 int rows = checked(b * t);
+                lengths = new int[b];
                 input_out = new float[checked(rows * 3)];
                 gru_y_l0 = new float[checked(rows * 8)];
                 gru_dy_l0 = new float[checked(rows * 8)];
@@ -339,41 +372,47 @@ namespace Demo
         {
             int B = ws.B, T = ws.T;
             gru_cell0_forward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
             gru_cell0_forward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
             // dropout between layer 0 and 1 (training only)
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_y_l0, ws.gru_mask_l0, ws.gru_x_l1, 0.1f, _dropoutRng);
             else global::System.MemoryExtensions.AsSpan(ws.gru_y_l0).CopyTo(ws.gru_x_l1);
             gru_cellN_forward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
             gru_cellN_forward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+            if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_out, ws.lengths, B, T, 8); // padded steps output zeros
         }
 
         private void gru_backward(Workspace ws)
         {
             int B = ws.B, T = ws.T;
+            if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_dout, ws.lengths, B, T, 8);
             global::System.Array.Clear(ws.gru_dy_l0); // both directions add into dx
             gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
-                _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default,
+                lengths: ws.HasLengths ? ws.lengths : default);
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
-                _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default,
+                lengths: ws.HasLengths ? ws.lengths : default);
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
-                _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
+                lengths: ws.HasLengths ? ws.lengths : default);
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
-                _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default);
+                _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default,
+                lengths: ws.HasLengths ? ws.lengths : default);
         }
 
         // gru layer 0, one direction: x [T, B, 3] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         private static void gru_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
@@ -400,6 +439,16 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
+                if (!lengths.IsEmpty)
+                {
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue;
+                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
+                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                    }
+                }
             }
         }
 
@@ -407,7 +456,7 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -424,6 +473,15 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                if (!lengths.IsEmpty)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
+                        d.Slice(b * G, G).Clear();
+                        carry.Slice(b * H, H).Clear();
+                    }
+                }
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
@@ -441,7 +499,7 @@ namespace Demo
         // gru layers 1…, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         private static void gru_cellN_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
@@ -468,6 +526,16 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
+                if (!lengths.IsEmpty)
+                {
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue;
+                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
+                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                    }
+                }
             }
         }
 
@@ -475,7 +543,7 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -492,6 +560,15 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                if (!lengths.IsEmpty)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
+                        d.Slice(b * G, G).Clear();
+                        carry.Slice(b * H, H).Clear();
+                    }
+                }
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once
@@ -511,24 +588,25 @@ namespace Demo
         {
             int B = ws.B, T = ws.T;
             gru_1_cell0_forward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch, ws.packed_weights,
-                _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), h0: default, c0: default);
-            global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1); // many-to-one: the final hidden state of each direction
+                _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+            global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction
         }
 
         private void gru_1_backward(Workspace ws)
         {
             int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1);
+            global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1, ws.HasLengths ? ws.lengths : default);
             global::System.Array.Clear(ws.gru_dout); // both directions add into dx
             gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
-                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default);
+                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
+                lengths: ws.HasLengths ? ws.lengths : default);
         }
 
         // gru_1 layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
         private static void gru_1_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
@@ -550,6 +628,16 @@ namespace Demo
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
+                if (!lengths.IsEmpty)
+                {
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue;
+                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
+                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                    }
+                }
             }
         }
 
@@ -557,7 +645,7 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the recurrent weights, packed once for every step
@@ -571,6 +659,16 @@ namespace Demo
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
+                if (!lengths.IsEmpty)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
+                        d.Slice(b * G, G).Clear();
+                        carry.Slice(b * H, H).Clear();
+                        dh2.Slice(b * G, G).Clear();
+                    }
+                }
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
             }
             // weight gradients of every step at once

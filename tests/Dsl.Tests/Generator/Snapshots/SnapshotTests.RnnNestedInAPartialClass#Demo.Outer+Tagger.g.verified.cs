@@ -57,28 +57,40 @@ namespace Demo
             {
                 (int B, int T) = ReadInputShape(tokens);
                 var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 20], new global::System.IntPtr[] { B, T, 20 });
-                ForwardInto(tokens, null, result.AsTensorSpan());
+                ForwardInto(tokens, null, default, result.AsTensorSpan());
                 return result;
             }
 
             /// <summary>Runs the model in inference mode on [batch, steps] into <paramref name="destination"/> [batch, steps, 20]; allocates nothing once warm.</summary>
-            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, destination);
+            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, default, destination);
+
+            /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero.</summary>
+            public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths)
+            {
+                (int B, int T) = ReadInputShape(tokens);
+                var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 20], new global::System.IntPtr[] { B, T, 20 });
+                ForwardInto(tokens, null, lengths, result.AsTensorSpan());
+                return result;
+            }
+
+            /// <summary>As Forward with lengths, into <paramref name="destination"/>.</summary>
+            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
             /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps]; returns [batch, steps, 20] and leaves the final state in <paramref name="state"/>.</summary>
             public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
             {
                 (int B, int T) = ReadInputShape(tokens);
                 var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 20], new global::System.IntPtr[] { B, T, 20 });
-                ForwardInto(tokens, RequireState(state), result.AsTensorSpan());
+                ForwardInto(tokens, RequireState(state), default, result.AsTensorSpan());
                 return result;
             }
 
             /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, steps, 20]; leaves the final state in <paramref name="state"/>.</summary>
-            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), destination);
+            public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), default, destination);
 
-            private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.Numerics.Tensors.TensorSpan<float> destination)
+            private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
             {
-                Workspace ws = LoadInput(tokens, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 20", stackalloc int[] { B, T, 20 });
                 ForwardPass(ws, training: false, state: state);
@@ -88,21 +100,28 @@ namespace Demo
             private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));
 
             /// <summary>Training step: runs forward (dropout active), returns the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: true, state: null);
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: true, state: null, default);
+
+            /// <summary>Training step on padded sequences of the given <paramref name="lengths"/> [batch]: padded steps affect neither outputs, loss nor gradients.</summary>
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(tokens, targets, training: true, state: null, lengths);
 
             /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => ClassLoss(tokens, targets, training: true, state: RequireState(state));
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => ClassLoss(tokens, targets, training: true, state: RequireState(state), default);
 
             /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], in inference mode, without gradients.</summary>
-            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null);
+            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null, default);
 
-            private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state)
+            /// <summary>Evaluates the loss on padded sequences of the given <paramref name="lengths"/> [batch], in inference mode.</summary>
+            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(tokens, targets, training: false, state: null, lengths);
+
+            private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
             {
-                Workspace ws = LoadInput(tokens, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
                 ForwardPass(ws, training, state);
                 global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
+                if (ws.HasLengths) global::Dsl.Kernels.Layout.IgnorePaddedTargets(ws.targets, ws.lengths, B, T); // padded steps count for nothing
                 float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 20, training ? ws.dense_dout : default, "targets");
                 if (training)
                 {
@@ -113,22 +132,30 @@ namespace Demo
             }
 
             /// <summary>Training step: runs forward (dropout active), returns the mean squared error against float targets, targets [batch, steps, 20], and accumulates every parameter's gradient (zero them with Parameters.ZeroGrad()).</summary>
-            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: true, state: null);
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: true, state: null, default);
+
+            /// <summary>Training step on padded sequences of the given <paramref name="lengths"/> [batch]: padded steps affect neither outputs, loss nor gradients.</summary>
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(tokens, targets, training: true, state: null, lengths);
 
             /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => ValueLoss(tokens, targets, training: true, state: RequireState(state));
+            public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => ValueLoss(tokens, targets, training: true, state: RequireState(state), default);
 
             /// <summary>Evaluates the mean squared error against float targets, targets [batch, steps, 20], in inference mode, without gradients.</summary>
-            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null);
+            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null, default);
 
-            private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state)
+            /// <summary>Evaluates the loss on padded sequences of the given <paramref name="lengths"/> [batch], in inference mode.</summary>
+            public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(tokens, targets, training: false, state: null, lengths);
+
+            private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
             {
-                Workspace ws = LoadInput(tokens, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 20", stackalloc int[] { B, T, 20 });
                 ForwardPass(ws, training, state);
                 global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 20);
-                float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
+                float loss = ws.HasLengths
+                    ? global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default, ws.lengths, B, T, 20)
+                    : global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
                 if (training)
                 {
                     global::Dsl.Check.FiniteLoss(loss, "Tagger");
@@ -144,7 +171,7 @@ namespace Demo
                 return (dims[0], dims[1]);
             }
 
-            private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, out int B, out int T)
+            private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, out int B, out int T)
             {
                 global::System.Span<int> dims = stackalloc int[] { -1, -1 };
                 var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
@@ -153,6 +180,12 @@ namespace Demo
                 global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
                 Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T ? cached : (_workspace = new Workspace(B, T));
                 global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
+                ws.HasLengths = !lengths.IsEmpty;
+                if (ws.HasLengths)
+                {
+                    global::Dsl.Check.Lengths(lengths, B, T, "lengths");
+                    lengths.CopyTo(ws.lengths);
+                }
                 return ws;
             }
 
@@ -224,6 +257,8 @@ namespace Demo
                 public readonly int B;
                 public readonly int T;
                 public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
+                public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
+                public readonly int[] lengths; // [B]
                 public readonly int[] tokens; // token ids, time-major [T, B]
                 public readonly float[] embedding_out; // embedding: embedding vectors [T, B, 8]
                 public readonly float[] embedding_dout; // embedding: gradient of the output [T, B, 8]
@@ -246,6 +281,7 @@ namespace Demo
                     B = b;
                     T = t;
                     int rows = checked(b * t);
+                    lengths = new int[b];
                     tokens = new int[checked(rows * 1)];
                     embedding_out = new float[checked(rows * 8)];
                     embedding_dout = new float[checked(rows * 8)];
@@ -312,27 +348,30 @@ namespace Demo
             {
                 int B = ws.B, T = ws.T;
                 encoder_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.step_scratch, ws.packed_weights,
-                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default);
+                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
                     global::System.MemoryExtensions.AsSpan(ws.encoder_out, (T - 1) * B * 6, B * 6).CopyTo(state.encoder_h_l0);
                 }
+                if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_out, ws.lengths, B, T, 6); // padded steps output zeros
             }
 
             private void encoder_backward(Workspace ws)
             {
                 int B = ws.B, T = ws.T;
+                if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_dout, ws.lengths, B, T, 6);
                 global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
-                    _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default);
+                    _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default,
+                    lengths: ws.HasLengths ? ws.lengths : default);
             }
 
             // encoder layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
             // h' = relu(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)
             private static void encoder_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-                global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+                global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
@@ -353,6 +392,16 @@ namespace Demo
                     global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                     if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true); }
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: true);
+                    if (!lengths.IsEmpty)
+                    {
+                        // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                        for (int b = 0; b < B; b++)
+                        {
+                            if (t < lengths[b]) continue;
+                            global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
+                            if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                        }
+                    }
                 }
             }
 
@@ -360,7 +409,7 @@ namespace Demo
             // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
                 global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0)
+                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the recurrent weights, packed once for every step
@@ -373,6 +422,15 @@ namespace Demo
                     int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
+                    if (!lengths.IsEmpty)
+                    {
+                        for (int b = 0; b < B; b++)
+                        {
+                            if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
+                            d.Slice(b * G, G).Clear();
+                            carry.Slice(b * H, H).Clear();
+                        }
+                    }
                     if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step
                 }
                 // weight gradients of every step at once
