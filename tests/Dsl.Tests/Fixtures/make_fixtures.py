@@ -391,7 +391,41 @@ def make_optimizers(steps=5):
     print(f"optimizers: {len(OPTIMIZERS)} configurations, {steps} steps")
 
 
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", info
+        begin, end = info["data_offsets"]
+        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info["shape"])
+    return out
+
+
+def check_exported():
+    """Loads weights trained by Dsl (written by ExportTests) into the same nn.Module and checks the outputs."""
+    folder = os.path.join(HERE, "exported")
+    weights = read_safetensors(os.path.join(folder, "LstmGruDense.weights.safetensors"))
+    check = read_safetensors(os.path.join(folder, "LstmGruDense.check.safetensors"))
+    layers = next(l for c, l, *_ in CASES if c == "LstmGruDense")
+    model = Stack(layers)
+    model.load_state_dict(weights)  # strict: every name and shape must match
+    with torch.no_grad():
+        out = model(check["input"].long())
+    err = (out - check["output"]).abs().max().item() / check["output"].abs().max().item()
+    print(f"Dsl-trained weights in PyTorch: max relative difference {err:.2e}")
+    assert err < 1e-4, err
+
+
 if __name__ == "__main__":
+    import sys
+    if "--check-exported" in sys.argv:
+        check_exported()
+        sys.exit(0)
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
     for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
