@@ -40,6 +40,12 @@ namespace Dsl
         /// </summary>
         public bool ReturnSequences { get; set; } = true;
 
+        /// <summary>
+        /// Learns each direction's initial state (parameters <c>h0_l0</c>, and <c>c0_l0</c> for an LSTM, [hidden], zeros at
+        /// first) instead of starting from zeros. A carried <c>State</c>, when given, still takes precedence.
+        /// </summary>
+        public bool LearnInitialState { get; set; }
+
         /// <summary>Initialiser of the input weights <c>weight_ih</c>. Default Xavier uniform (He uniform for a ReLU RNN).</summary>
         public Init WeightInit { get; set; }
 

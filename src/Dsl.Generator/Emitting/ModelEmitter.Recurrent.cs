@@ -20,11 +20,21 @@ internal static partial class ModelEmitter
         w.Line($"// {l.Name}: {kind}, {l.Spec.Layers} layer(s){(D == 2 ? ", bidirectional" : "")}: [T, B, {l.InWidth}] -> {Shape(l.OutIsSequence, l.OutWidth)}");
         w.Open($"private void {l.Name}_forward(Workspace ws, bool training, State? state)");
         w.Line("int B = ws.B, T = ws.T;");
+        if (layer.SubLayers.Any(s => s.Directions.Any(d => d.LearnedH is not null)))
+        {
+            w.Line("// the learned initial states, one row per sequence");
+            foreach (DirectionPlan d in layer.SubLayers.SelectMany(s => s.Directions))
+            {
+                w.Line($"for (int b = 0; b < B; b++) {d.LearnedH}.AsSpan().CopyTo({Slice($"ws.{d.LearnedHBuffer}", "b * " + H, H.ToString(System.Globalization.CultureInfo.InvariantCulture))});");
+                if (d.LearnedC is not null) w.Line($"for (int b = 0; b < B; b++) {d.LearnedC}.AsSpan().CopyTo({Slice($"ws.{d.LearnedCBuffer}", "b * " + H, H.ToString(System.Globalization.CultureInfo.InvariantCulture))});");
+            }
+            if (D == 2) w.Line($"if (ws.HasLengths) throw new global::System.NotSupportedException(\"Layer '{l.Name}': a learned initial state with per-sequence lengths is not supported for a bidirectional layer yet.\");");
+        }
         foreach (SubLayerPlan sub in layer.SubLayers)
         {
             foreach (DirectionPlan d in sub.Directions)
             {
-                string h0 = InitialState(d, sub.InitialH), c0 = InitialState(d, sub.InitialC);
+                string h0 = InitialState(d, sub.InitialH, d.LearnedHBuffer), c0 = InitialState(d, sub.InitialC, d.LearnedCBuffer);
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
                 w.Line($"{sub.CellMethod}_forward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights},");
                 w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0}, lengths: ws.HasLengths ? ws.lengths : default);");
@@ -69,8 +79,8 @@ internal static partial class ModelEmitter
                 string dx = sub.DX is not null ? $"ws.{sub.DX}" : "default";
                 w.Line($"{sub.CellMethod}_backward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{sub.DY}, {dx},");
                 w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
-                w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan(), h0: {InitialState(d, sub.InitialH)}, c0: {InitialState(d, sub.InitialC)},");
-                w.Line("    lengths: ws.HasLengths ? ws.lengths : default);");
+                w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan(), h0: {InitialState(d, sub.InitialH, d.LearnedHBuffer)}, c0: {InitialState(d, sub.InitialC, d.LearnedCBuffer)},");
+                w.Line($"    lengths: ws.HasLengths ? ws.lengths : default, dh0: {LearnedGrad(d, sub.InitialH, d.LearnedH)}, dc0: {LearnedGrad(d, sub.InitialH, d.LearnedC)});");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.{sub.DX}, ws.{mask}, ws.{sub.DX}); // through the dropout between layer {i - 1} and {i}");
@@ -101,8 +111,18 @@ internal static partial class ModelEmitter
     }
 
     /// <summary>The state a direction starts from: the carried one for the forward direction of a stateful pass, else zeros.</summary>
-    private static string InitialState(DirectionPlan d, string? buffer) =>
-        !d.Reverse && buffer is not null ? $"ws.HasInitialState ? ws.{buffer} : default" : "default";
+    private static string InitialState(DirectionPlan d, string? carried, string? learned)
+    {
+        string fallback = learned is not null ? $"ws.{learned}" : "default";
+        return !d.Reverse && carried is not null ? $"ws.HasInitialState ? ws.{carried} : {fallback}" : fallback;
+    }
+
+    /// <summary>Where the gradient of a learned initial state goes: its parameter's gradient, unless a carried state replaced it.</summary>
+    private static string LearnedGrad(DirectionPlan d, string? carried, string? learned)
+    {
+        if (learned is null) return "default";
+        return !d.Reverse && carried is not null ? $"ws.HasInitialState ? default : {learned}.GradAsSpan()" : $"{learned}.GradAsSpan()";
+    }
 
     private static void CellConstants(SourceWriter w, SubLayerPlan sub, LayerPlan layer, ShapedLayer l) =>
         w.Line($"const int X = {sub.XWidth}, H = {layer.Hidden}, G = {layer.Gates}, Y = {l.Directions * layer.Hidden};");
@@ -216,7 +236,7 @@ internal static partial class ModelEmitter
         w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
             $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
-            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths)");
+            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths, {Span} dh0, {Span} dc0)");
         CellConstants(w, sub, layer, l);
         w.Line("// the recurrent weights, packed once for every step");
         w.Line("bool prepacked = T > 1;");
@@ -243,20 +263,20 @@ internal static partial class ModelEmitter
             w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), {dyRow},");
             w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
             MaskPaddedGradients(w, "carry2.Slice(b * H, H).Clear();");
-            w.Line($"if (s > 0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step");
+            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
         }
         else if (rnn)
         {
             w.Line($"for (int b = 0; b < B; b++) {RnnK}.Backward(y.Slice((t * B + b) * Y + yOffset, H), {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
             MaskPaddedGradients(w, null);
-            w.Line($"if (s > 0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step");
+            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
         }
         else if (resetAfter)
         {
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.Backward({gRow}, aux.Slice((t * B + b) * H, H), {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));");
             MaskPaddedGradients(w, "dh2.Slice(b * G, G).Clear();");
-            w.Line($"if (s > 0) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step");
+            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step (or of a learned h0)");
         }
         else
         {
@@ -264,9 +284,12 @@ internal static partial class ModelEmitter
             w.Line($"{BackProduct("H", "d.Slice(2 * H)", "G", "w_hh.Slice(2 * H * H)", "packedN", accumulate: false, c: "carry2")} // d(r ⊙ h)");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, {hp}, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));");
             MaskPaddedGradients(w, null);
-            w.Line($"if (s > 0) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step");
+            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step (or of a learned h0)");
         }
         w.Close();
+        w.Line("// a learned initial state: its gradient is what reached the step before the first, summed over the sequences");
+        w.Line($"if (!dh0.IsEmpty) {Act}.AddColumnSums(carry.Slice(0, B * H), B, dh0);");
+        if (lstm) w.Line($"if (!dc0.IsEmpty) {Act}.AddColumnSums(carry2.Slice(0, B * H), B, dc0);");
         w.Line("// weight gradients of every step at once");
         w.Line("int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is");
         w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);");

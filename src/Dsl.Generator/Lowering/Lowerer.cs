@@ -139,7 +139,20 @@ internal static class Lowerer
                                 auxBuffer = $"{n}_{aux}{suffix}";
                                 Buffer(auxBuffer, hidden, RowKind.StepsTimesBatch, $"{n}: {auxComment} [T, B, {hidden}]");
                             }
-                            directions.Add(new DirectionPlan(dir == 1, gatesBuffer, auxBuffer, wih, whh, bih, bhh));
+                            string? learnedH = null, learnedC = null, learnedHBuffer = null, learnedCBuffer = null;
+                            if (layer.Spec.LearnInitialState)
+                            {
+                                learnedH = Param("h0" + suffix, 1, hidden, true, InitKind.Zeros, hidden, hidden, 1, 0f);
+                                learnedHBuffer = $"{n}_h0p{suffix}";
+                                Buffer(learnedHBuffer, hidden, RowKind.Batch, $"{n}: the learned initial hidden state, one row per sequence [B, {hidden}]");
+                                if (layer.Kind == LayerKind.Lstm)
+                                {
+                                    learnedC = Param("c0" + suffix, 1, hidden, true, InitKind.Zeros, hidden, hidden, 1, 0f);
+                                    learnedCBuffer = $"{n}_c0p{suffix}";
+                                    Buffer(learnedCBuffer, hidden, RowKind.Batch, $"{n}: the learned initial cell state, one row per sequence [B, {hidden}]");
+                                }
+                            }
+                            directions.Add(new DirectionPlan(dir == 1, gatesBuffer, auxBuffer, wih, whh, bih, bhh, learnedH, learnedC, learnedHBuffer, learnedCBuffer));
                         }
                         string? subMask = null, nextX = null;
                         if (!top && layer.Spec.Dropout > 0f)

@@ -153,6 +153,7 @@ internal static class ModelParser
             Float("forgetbias", 1f),
             (InitKind)Int("weightinit", 0),
             (InitKind)Int("recurrentinit", 0),
+            Bool("learninitialstate", false),
             LocationInfo.From(syntax),
             arguments.ToEquatableArray());
     }

@@ -62,6 +62,7 @@ internal sealed record LayerSpec(
     float ForgetBias,
     InitKind WeightInit,
     InitKind RecurrentInit,
+    bool LearnInitialState,
     LocationInfo? Location,
     EquatableArray<ArgumentSpec> Arguments)
 {

@@ -57,3 +57,19 @@ public partial class GcDenseBeforeRecurrent;
 [Embedding(vocab: 6, dim: 3)]
 [Dense(6)]
 public partial class GcEmbeddingDense;
+
+[Input(features: 3)]
+[Lstm(hidden: 5, Layers = 2, Bidirectional = true, LearnInitialState = true)]
+[Dense(3)]
+public partial class GcLearnedLstmState;
+
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 7, ResetAfter = false, LearnInitialState = true)]
+[Rnn(hidden: 3, LearnInitialState = true)]
+[Dense(5)]
+public partial class GcLearnedGruRnnState;
+
+[Input(features: 3)]
+[Gru(hidden: 9, LearnInitialState = true, Bidirectional = true)]
+[Dense(2)]
+public partial class GcLearnedGruState;

@@ -22,6 +22,19 @@ public class GradientCheckTests
     [Fact] public void GruManyToOneThroughDenseStack() => CheckFeatures(() => new GcGruManyToOneDense(seed: 9), features: 3, outputShape: [3, 3], batch: 3, steps: 5);
     [Fact] public void DenseBeforeARecurrentLayer() => CheckFeatures(() => new GcDenseBeforeRecurrent(seed: 11), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void EmbeddingStraightIntoDense() => CheckTokens(() => new GcEmbeddingDense(seed: 12), vocab: 6, classes: 6, batch: 2, steps: 3);
+    [Fact] public void LearnedLstmInitialState() => CheckFeatures(() => Perturbed(new GcLearnedLstmState(seed: 13)), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
+    [Fact] public void LearnedChoGruAndRnnInitialState() => CheckTokens(() => Perturbed(new GcLearnedGruRnnState(seed: 14)), vocab: 5, classes: 5, batch: 3, steps: 3);
+    [Fact] public void LearnedGruInitialState() => CheckFeatures(() => Perturbed(new GcLearnedGruState(seed: 15)), features: 3, outputShape: [2, 3, 2], batch: 2, steps: 3);
+
+    /// <summary>Learned initial states start at zero; move them away so that the check sees their effect.</summary>
+    private static T Perturbed<T>(T model) where T : IModel
+    {
+        var rng = new Rng(99);
+        foreach (Parameter p in model.Parameters.Where(p => p.Name.Contains(".h0") || p.Name.Contains(".c0")))
+            for (int i = 0; i < p.Length; i++) p.AsSpan()[i] = 0.5f * rng.NextNormal();
+        return model;
+    }
+
     [Fact] public void NamedLayersWithOverriddenInit() => CheckFeatures(() => new GcNamedStack(seed: 10), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
 
     private static void CheckTokens(Func<IModel<int>> create, int vocab, int classes, int batch, int steps)

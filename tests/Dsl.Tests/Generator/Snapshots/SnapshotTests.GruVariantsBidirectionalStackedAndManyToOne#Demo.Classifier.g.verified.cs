@@ -393,20 +393,20 @@ namespace Demo
             gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
                 _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
                 _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
                 _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
                 _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
         }
 
         // gru layer 0, one direction: x [T, B, 3] -> h, written into y [T, B, Y] at columns yOffset…
@@ -456,7 +456,7 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -482,8 +482,10 @@ namespace Demo
                         carry.Slice(b * H, H).Clear();
                     }
                 }
-                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
+                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
             }
+            // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
+            if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
@@ -543,7 +545,7 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -569,8 +571,10 @@ namespace Demo
                         carry.Slice(b * H, H).Clear();
                     }
                 }
-                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
+                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
             }
+            // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
+            if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
@@ -600,7 +604,7 @@ namespace Demo
             gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
                 _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
         }
 
         // gru_1 layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
@@ -645,7 +649,7 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the recurrent weights, packed once for every step
@@ -669,8 +673,10 @@ namespace Demo
                         dh2.Slice(b * G, G).Clear();
                     }
                 }
-                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step
+                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
             }
+            // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
+            if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);

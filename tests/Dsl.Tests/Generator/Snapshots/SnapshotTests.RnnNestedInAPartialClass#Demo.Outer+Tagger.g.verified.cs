@@ -365,7 +365,7 @@ namespace Demo
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
                     _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default,
-                    lengths: ws.HasLengths ? ws.lengths : default);
+                    lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
             }
 
             // encoder layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
@@ -409,7 +409,7 @@ namespace Demo
             // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
                 global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the recurrent weights, packed once for every step
@@ -431,8 +431,10 @@ namespace Demo
                             carry.Slice(b * H, H).Clear();
                         }
                     }
-                    if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step
+                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
                 }
+                // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
+                if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
                 // weight gradients of every step at once
                 int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
                 global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
