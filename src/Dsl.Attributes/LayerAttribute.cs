@@ -41,6 +41,13 @@ namespace Dsl
         public bool ReturnSequences { get; set; } = true;
 
         /// <summary>
+        /// Variational (recurrent) dropout, Gal and Ghahramani (2016): in training, the recurrent input h(t−1) of every
+        /// step is multiplied by one dropout mask per sequence, the same at every step (Keras' <c>recurrent_dropout</c>).
+        /// Default 0.
+        /// </summary>
+        public float RecurrentDropout { get; set; }
+
+        /// <summary>
         /// Learns each direction's initial state (parameters <c>h0_l0</c>, and <c>c0_l0</c> for an LSTM, [hidden], zeros at
         /// first) instead of starting from zeros. A carried <c>State</c>, when given, still takes precedence.
         /// </summary>

@@ -30,6 +30,12 @@ internal static partial class ModelEmitter
             }
             if (D == 2) w.Line($"if (ws.HasLengths) throw new global::System.NotSupportedException(\"Layer '{l.Name}': a learned initial state with per-sequence lengths is not supported for a bidirectional layer yet.\");");
         }
+        if (l.Spec.RecurrentDropout > 0f)
+        {
+            w.Line("// variational dropout: one mask per sequence and direction for the whole pass (training only)");
+            foreach (DirectionPlan d in layer.SubLayers.SelectMany(s => s.Directions))
+                w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.{d.RecurrentMask}, {SourceWriter.Float(l.Spec.RecurrentDropout)}, _dropoutRng);");
+        }
         foreach (SubLayerPlan sub in layer.SubLayers)
         {
             foreach (DirectionPlan d in sub.Directions)
@@ -37,7 +43,8 @@ internal static partial class ModelEmitter
                 string h0 = InitialState(d, sub.InitialH, d.LearnedHBuffer), c0 = InitialState(d, sub.InitialC, d.LearnedCBuffer);
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";
                 w.Line($"{sub.CellMethod}_forward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights},");
-                w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0}, lengths: ws.HasLengths ? ws.lengths : default);");
+                w.Line($"    {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(), {d.BiasIh}.AsSpan(), {d.BiasHh}.AsSpan(), h0: {h0}, c0: {c0}, lengths: ws.HasLengths ? ws.lengths : default,");
+                w.Line(d.RecurrentMask is null ? "    rmask: default, hm: default);" : $"    rmask: training ? ws.{d.RecurrentMask} : default, hm: ws.{d.MaskedStates});");
             }
             if (sub.Mask is not null)
             {
@@ -80,7 +87,8 @@ internal static partial class ModelEmitter
                 w.Line($"{sub.CellMethod}_backward(B, T, reverse: {(d.Reverse ? "true" : "false")}, ws.{sub.X}, ws.{sub.Y}, yOffset: {(d.Reverse ? H : 0)}, ws.{d.Gates}, {aux}, ws.{sub.DY}, {dx},");
                 w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
                 w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan(), h0: {InitialState(d, sub.InitialH, d.LearnedHBuffer)}, c0: {InitialState(d, sub.InitialC, d.LearnedCBuffer)},");
-                w.Line($"    lengths: ws.HasLengths ? ws.lengths : default, dh0: {LearnedGrad(d, sub.InitialH, d.LearnedH)}, dc0: {LearnedGrad(d, sub.InitialH, d.LearnedC)});");
+                w.Line($"    lengths: ws.HasLengths ? ws.lengths : default, dh0: {LearnedGrad(d, sub.InitialH, d.LearnedH)}, dc0: {LearnedGrad(d, sub.InitialH, d.LearnedC)},");
+                w.Line(d.RecurrentMask is null ? "    rmask: default, hm: default);" : $"    rmask: ws.{d.RecurrentMask}, hm: ws.{d.MaskedStates});");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.{sub.DX}, ws.{mask}, ws.{sub.DX}); // through the dropout between layer {i - 1} and {i}");
@@ -96,6 +104,10 @@ internal static partial class ModelEmitter
             EmitCellBackward(w, l, sub, layer);
         }
     }
+
+    /// <summary>Under variational dropout, dh(t−1) = (dG · W_hh) ⊙ mask.</summary>
+    private static void ApplyRecurrentMask(SourceWriter w) =>
+        w.Line($"if (!rmask.IsEmpty && (s > 0 || !dh0.IsEmpty)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));");
 
     /// <summary>At a padded step (t ≥ length) nothing flows: zero the step's gate gradients and carried gradients.</summary>
     private static void MaskPaddedGradients(SourceWriter w, string? extra)
@@ -136,6 +148,7 @@ internal static partial class ModelEmitter
     private const string Lstm = "global::Dsl.Kernels.LstmCell";
     private const string GruK = "global::Dsl.Kernels.GruCell";
     private const string RnnK = "global::Dsl.Kernels.RnnCell";
+    private const string TP = "global::System.Numerics.Tensors.TensorPrimitives";
 
     /// <summary>c += a · Wᵀ for one step: from the packed weights when the sequence packed them, else from W itself.</summary>
     private static string Recurrent(string m, string n, string k, string a, string lda, string w, string packed, string c, string ldc) =>
@@ -155,7 +168,8 @@ internal static partial class ModelEmitter
             : resetAfter ? "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h"
             : "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h");
         w.Open($"private static void {sub.CellMethod}_forward(int B, int T, bool reverse, {RoSpan} x, {Span} y, int yOffset, {Span} gates, {Span} aux, {Span} scratch, {Span} packed,",
-            $"    {RoSpan} w_ih, {RoSpan} w_hh, {RoSpan} b_ih, {RoSpan} b_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths)");
+            $"    {RoSpan} w_ih, {RoSpan} w_hh, {RoSpan} b_ih, {RoSpan} b_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths,",
+            $"    {RoSpan} rmask, {Span} hm)");
         CellConstants(w, sub, layer, l);
         w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (gru ? "" : " + b_hh"));
         w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);");
@@ -179,34 +193,44 @@ internal static partial class ModelEmitter
         w.Line($"{RoSpan} hPrev = s > 0 ? ({RoSpan})y.Slice(tp * B * Y + yOffset) : h0;");
         w.Line("int ldh = s > 0 ? Y : H;");
         w.Line("bool hasPrev = !hPrev.IsEmpty;");
+        w.Line("// the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)");
+        w.Line($"{RoSpan} hIn = hPrev;");
+        w.Line("int ldi = ldh;");
+        w.Open("if (!rmask.IsEmpty)");
+        w.Line($"{Span} masked = hm.Slice(t * B * H, B * H);");
+        w.Line($"if (hasPrev) for (int b = 0; b < B; b++) {TP}.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));");
+        w.Line("else masked.Clear();");
+        w.Line("hIn = masked;");
+        w.Line("ldi = H;");
+        w.Close();
         w.Line($"{Span} g = gates.Slice(t * B * G, B * G);");
         const string hp = "hasPrev ? hPrev.Slice(b * ldh, H) : default";
         const string hRow = "y.Slice((t * B + b) * Y + yOffset, H)";
         if (lstm)
         {
-            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hPrev", "ldh", "w_hh", "packed", "g", "G")}");
+            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hIn", "ldi", "w_hh", "packed", "g", "G")}");
             w.Line($"{RoSpan} cPrev = s > 0 ? ({RoSpan})aux.Slice(tp * B * H, B * H) : c0;");
             w.Line($"for (int b = 0; b < B; b++) {Lstm}.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), {hRow});");
         }
         else if (rnn)
         {
-            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hPrev", "ldh", "w_hh", "packed", "g", "G")}");
+            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hIn", "ldi", "w_hh", "packed", "g", "G")}");
             w.Line($"for (int b = 0; b < B; b++) {RnnK}.Forward(g.Slice(b * G, G), {hRow}, relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
         }
         else if (resetAfter)
         {
             w.Line($"{Span} gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh");
             w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
-            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hPrev", "ldh", "w_hh", "packed", "gh", "G")}");
+            w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hIn", "ldi", "w_hh", "packed", "gh", "G")}");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, aux.Slice((t * B + b) * H, H), {hRow});");
         }
         else
         {
             w.Line($"{Span} gh = scratch.Slice(0, B * G); // [h·W_h{{r,z}}ᵀ + b_h{{r,z}}, (r ⊙ h)·W_hnᵀ + b_hn]");
             w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
-            w.Line($"if (hasPrev) {Recurrent("B", "2 * H", "H", "hPrev", "ldh", "w_hh", "packedRz", "gh", "G")}");
+            w.Line($"if (hasPrev) {Recurrent("B", "2 * H", "H", "hIn", "ldi", "w_hh", "packedRz", "gh", "G")}");
             w.Line($"{Span} rh = aux.Slice(t * B * H, B * H);");
-            w.Line($"for (int b = 0; b < B; b++) {GruK}.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, rh.Slice(b * H, H));");
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));");
             w.Line($"if (hasPrev) {Recurrent("B", "H", "H", "rh", "H", "w_hh.Slice(2 * H * H)", "packedN", "gh.Slice(2 * H)", "G")}");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, {hRow});");
         }
@@ -236,7 +260,8 @@ internal static partial class ModelEmitter
         w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
             $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
-            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths, {Span} dh0, {Span} dc0)");
+            $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths, {Span} dh0, {Span} dc0,",
+            $"    {RoSpan} rmask, {RoSpan} hm)");
         CellConstants(w, sub, layer, l);
         w.Line("// the recurrent weights, packed once for every step");
         w.Line("bool prepacked = T > 1;");
@@ -262,30 +287,46 @@ internal static partial class ModelEmitter
         {
             w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), {dyRow},");
             w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
-            MaskPaddedGradients(w, "carry2.Slice(b * H, H).Clear();");
             w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
+            ApplyRecurrentMask(w);
         }
         else if (rnn)
         {
             w.Line($"for (int b = 0; b < B; b++) {RnnK}.Backward(y.Slice((t * B + b) * Y + yOffset, H), {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
-            MaskPaddedGradients(w, null);
             w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
+            ApplyRecurrentMask(w);
         }
         else if (resetAfter)
         {
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.Backward({gRow}, aux.Slice((t * B + b) * H, H), {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));");
-            MaskPaddedGradients(w, "dh2.Slice(b * G, G).Clear();");
+            w.Open("if (rmask.IsEmpty)");
             w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step (or of a learned h0)");
+            w.Close();
+            w.Open("else if (s > 0 || !dh0.IsEmpty)");
+            w.Line($"{Span} dhm = scratch.Slice(0, B * H); // d(h(t−1) ⊙ mask)");
+            w.Line($"{BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: false, c: "dhm")}");
+            w.Line($"for (int b = 0; b < B; b++) {TP}.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));");
+            w.Close();
         }
         else
         {
             w.Line($"for (int b = 0; b < B; b++) {GruK}.BackwardResetBefore({gRow}, {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G));");
             w.Line($"{BackProduct("H", "d.Slice(2 * H)", "G", "w_hh.Slice(2 * H * H)", "packedN", accumulate: false, c: "carry2")} // d(r ⊙ h)");
+            w.Open("if (rmask.IsEmpty)");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, {hp}, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));");
-            MaskPaddedGradients(w, null);
             w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step (or of a learned h0)");
+            w.Close();
+            w.Open("else");
+            w.Line("// under variational dropout the recurrent products saw h(t−1) ⊙ mask: gradients reach h(t−1) through the mask");
+            w.Line($"{Span} dhm = scratch.Slice(0, B * H);");
+            w.Line("dhm.Clear();");
+            w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));");
+            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true, c: "dhm")}");
+            w.Line($"for (int b = 0; b < B; b++) {TP}.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));");
+            w.Close();
         }
+        MaskPaddedGradients(w, lstm ? "carry2.Slice(b * H, H).Clear();" : gru && resetAfter ? "dh2.Slice(b * G, G).Clear();" : null);
         w.Close();
         w.Line("// a learned initial state: its gradient is what reached the step before the first, summed over the sequences");
         w.Line($"if (!dh0.IsEmpty) {Act}.AddColumnSums(carry.Slice(0, B * H), B, dh0);");
@@ -295,18 +336,24 @@ internal static partial class ModelEmitter
         w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);");
         w.Line($"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);");
         string dgh = gru && resetAfter ? "dg2" : "dg";
+        w.Open("if (!rmask.IsEmpty)");
+        w.Line("// the recurrent products saw the masked states, kept step by step (zero where there was no previous state)");
+        w.Line($"{Gemm}.MatMulTransA({(gru && !resetAfter ? "2 * H" : "G")}, H, T * B, {(gru && resetAfter ? "dg2" : "dg")}, G, hm, H, dw_hh, H, accumulate: true);");
+        w.Close();
+        w.Open("else");
         if (gru && !resetAfter)
         {
             w.Line($"if (T > 1) {Gemm}.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);");
-            w.Line($"{Gemm}.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true);");
         }
         else
         {
             w.Line($"if (T > 1) {Gemm}.MatMulTransA(G, H, (T - 1) * B, {dgh}.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);");
         }
-        w.Line($"{Act}.AddColumnSums({dgh}.Slice(0, T * B * G), T * B, db_hh);");
         w.Line("// the first step's product with the carried state h0 (zero unless the pass started from a state)");
         w.Line($"if (!h0.IsEmpty) {Gemm}.MatMulTransA({(gru && !resetAfter ? "2 * H" : "G")}, H, B, {dgh}.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);");
+        w.Close();
+        if (gru && !resetAfter) w.Line($"{Gemm}.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true); // (r ⊙ h)·W_hnᵀ");
+        w.Line($"{Act}.AddColumnSums({dgh}.Slice(0, T * B * G), T * B, db_hh);");
         w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);");
         w.Close();
         w.Line();

@@ -152,7 +152,15 @@ internal static class Lowerer
                                     Buffer(learnedCBuffer, hidden, RowKind.Batch, $"{n}: the learned initial cell state, one row per sequence [B, {hidden}]");
                                 }
                             }
-                            directions.Add(new DirectionPlan(dir == 1, gatesBuffer, auxBuffer, wih, whh, bih, bhh, learnedH, learnedC, learnedHBuffer, learnedCBuffer));
+                            string? recurrentMask = null, maskedStates = null;
+                            if (layer.Spec.RecurrentDropout > 0f)
+                            {
+                                recurrentMask = $"{n}_rmask{suffix}";
+                                maskedStates = $"{n}_hm{suffix}";
+                                Buffer(recurrentMask, hidden, RowKind.Batch, $"{n}: variational dropout mask on h(t-1), the same at every step [B, {hidden}]");
+                                Buffer(maskedStates, hidden, RowKind.StepsTimesBatch, $"{n}: each step's masked recurrent input h(t-1) ⊙ mask [T, B, {hidden}]");
+                            }
+                            directions.Add(new DirectionPlan(dir == 1, gatesBuffer, auxBuffer, wih, whh, bih, bhh, learnedH, learnedC, learnedHBuffer, learnedCBuffer, recurrentMask, maskedStates));
                         }
                         string? subMask = null, nextX = null;
                         if (!top && layer.Spec.Dropout > 0f)

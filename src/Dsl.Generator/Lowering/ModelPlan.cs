@@ -38,7 +38,8 @@ internal sealed record BufferPlan(string Name, int Width, RowKind Rows, bool IsI
 /// <remarks><see cref="LearnedH"/>/<see cref="LearnedC"/> name the learned initial-state parameters (null when not learned) and
 /// <see cref="LearnedHBuffer"/>/<see cref="LearnedCBuffer"/> the workspace buffers [B, H] they are broadcast into.</remarks>
 internal sealed record DirectionPlan(bool Reverse, string Gates, string Aux, string WeightIh, string WeightHh, string BiasIh, string BiasHh,
-    string? LearnedH = null, string? LearnedC = null, string? LearnedHBuffer = null, string? LearnedCBuffer = null);
+    string? LearnedH = null, string? LearnedC = null, string? LearnedHBuffer = null, string? LearnedCBuffer = null,
+    string? RecurrentMask = null, string? MaskedStates = null);
 
 /// <summary>
 /// One stacked layer l of a recurrent layer: input X (width XWidth) to output Y ([T, B, Directions × H]).

@@ -154,6 +154,7 @@ internal static class ModelParser
             (InitKind)Int("weightinit", 0),
             (InitKind)Int("recurrentinit", 0),
             Bool("learninitialstate", false),
+            Float("recurrentdropout", 0f),
             LocationInfo.From(syntax),
             arguments.ToEquatableArray());
     }

@@ -63,6 +63,7 @@ internal sealed record LayerSpec(
     InitKind WeightInit,
     InitKind RecurrentInit,
     bool LearnInitialState,
+    float RecurrentDropout,
     LocationInfo? Location,
     EquatableArray<ArgumentSpec> Arguments)
 {

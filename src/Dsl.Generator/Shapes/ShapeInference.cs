@@ -155,6 +155,8 @@ internal static class ShapeInference
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("dropout"), name, "Dropout", layer.Dropout));
                 else if (layer.Dropout > 0f && layer.Layers == 1)
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SingleLayerDropout, layer.ArgumentLocation("dropout"), name, layer.Dropout));
+                if (!(layer.RecurrentDropout >= 0f && layer.RecurrentDropout < 1f))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("recurrentdropout"), name, "RecurrentDropout", layer.RecurrentDropout));
                 if (layer.Kind == LayerKind.Rnn && layer.Activation is not (ActivationKind.Tanh or ActivationKind.Relu))
                     Invalid("activation", $"an RNN's Activation must be Tanh or Relu, not {layer.Activation}");
                 if (layer.Kind == LayerKind.Lstm && (float.IsNaN(layer.ForgetBias) || float.IsInfinity(layer.ForgetBias)))

@@ -15,4 +15,12 @@ public static class DropoutKernel
         for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() < p ? 0f : keep;
         TensorPrimitives.Multiply(x, mask, y);
     }
+
+    /// <summary>Draws a mask of 0 or 1 / (1 − p) into <paramref name="mask"/> (variational dropout keeps it for a whole sequence).</summary>
+    public static void Mask(Span<float> mask, float p, Rng rng)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "must be in [0, 1)");
+        float keep = 1f / (1f - p);
+        for (int i = 0; i < mask.Length; i++) mask[i] = rng.NextFloat() < p ? 0f : keep;
+    }
 }

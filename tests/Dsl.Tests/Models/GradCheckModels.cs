@@ -73,3 +73,24 @@ public partial class GcLearnedGruRnnState;
 [Gru(hidden: 9, LearnInitialState = true, Bidirectional = true)]
 [Dense(2)]
 public partial class GcLearnedGruState;
+
+[Input(features: 3)]
+[Lstm(hidden: 5, RecurrentDropout = 0.3f, Bidirectional = true, Layers = 2)]
+[Dense(3)]
+public partial class GcVariationalLstm;
+
+[Input(features: 3)]
+[Lstm(hidden: 5, Bidirectional = true, Layers = 2)]
+[Dense(3)]
+public partial class GcVariationalLstmTwin;
+
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 6, RecurrentDropout = 0.4f)]
+[Gru(hidden: 4, ResetAfter = false, RecurrentDropout = 0.3f, LearnInitialState = true)]
+[Dense(5)]
+public partial class GcVariationalGru;
+
+[Input(features: 3)]
+[Rnn(hidden: 7, RecurrentDropout = 0.5f, Bidirectional = true)]
+[Dense(2)]
+public partial class GcVariationalRnn;

@@ -35,6 +35,26 @@ public class GradientCheckTests
         return model;
     }
 
+    [Fact] public void VariationalDropoutLstm() => CheckFeatures(() => new GcVariationalLstm(seed: 16), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
+    [Fact] public void VariationalDropoutGruBothVariantsWithLearnedState() => CheckTokens(() => Perturbed(new GcVariationalGru(seed: 17)), vocab: 5, classes: 5, batch: 3, steps: 4);
+    [Fact] public void VariationalDropoutRnn() => CheckFeatures(() => new GcVariationalRnn(seed: 18), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
+
+    [Fact]
+    public void VariationalDropoutIsOffInInferenceAndChangesTraining()
+    {
+        var withDropout = new GcVariationalLstm(seed: 19);
+        var without = new GcVariationalLstmTwin(seed: 19);
+        foreach (Parameter p in without.Parameters) Assert.Equal(p.AsSpan().ToArray(), withDropout.Parameters[p.Name].AsSpan().ToArray());
+        var rng = new Rng(5);
+        float[] x = Enumerable.Range(0, 2 * 6 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = new float[2 * 6 * 3];
+        Assert.Equal(Flatten(without.Forward(new ReadOnlyTensorSpan<float>(x, [2, 6, 3]))), Flatten(withDropout.Forward(new ReadOnlyTensorSpan<float>(x, [2, 6, 3]))));
+        Assert.NotEqual(without.Backward(new ReadOnlyTensorSpan<float>(x, [2, 6, 3]), new ReadOnlyTensorSpan<float>(y, [2, 6, 3])),
+            withDropout.Backward(new ReadOnlyTensorSpan<float>(x, [2, 6, 3]), new ReadOnlyTensorSpan<float>(y, [2, 6, 3])));
+    }
+
+    private static float[] Flatten(Tensor<float> t) => Dsl.Tests.Parity.ParityModel.Flatten(t);
+
     [Fact] public void NamedLayersWithOverriddenInit() => CheckFeatures(() => new GcNamedStack(seed: 10), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
 
     private static void CheckTokens(Func<IModel<int>> create, int vocab, int classes, int batch, int steps)

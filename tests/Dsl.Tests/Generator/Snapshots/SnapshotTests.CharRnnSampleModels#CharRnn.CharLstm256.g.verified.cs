@@ -363,7 +363,8 @@ namespace CharRnn
         {
             int B = ws.B, T = ws.T;
             lstm_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch, ws.packed_weights,
-                _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default, lengths: ws.HasLengths ? ws.lengths : default);
+                _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default, lengths: ws.HasLengths ? ws.lengths : default,
+                rmask: default, hm: default);
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
@@ -381,13 +382,15 @@ namespace CharRnn
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                rmask: default, hm: default);
         }
 
         // lstm layer 0, one direction: x [T, B, 64] -> h, written into y [T, B, Y] at columns yOffset…
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         private static void lstm_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
+            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
@@ -405,8 +408,19 @@ namespace CharRnn
                 global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
                 int ldh = s > 0 ? Y : H;
                 bool hasPrev = !hPrev.IsEmpty;
+                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
+                global::System.ReadOnlySpan<float> hIn = hPrev;
+                int ldi = ldh;
+                if (!rmask.IsEmpty)
+                {
+                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
+                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
+                    else masked.Clear();
+                    hIn = masked;
+                    ldi = H;
+                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
-                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true); }
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
@@ -428,7 +442,8 @@ namespace CharRnn
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
+            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
             // the recurrent weights, packed once for every step
@@ -443,6 +458,8 @@ namespace CharRnn
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H),
                     carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);
+                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
+                if (!rmask.IsEmpty && (s > 0 || !dh0.IsEmpty)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
@@ -453,7 +470,6 @@ namespace CharRnn
                         carry2.Slice(b * H, H).Clear();
                     }
                 }
-                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
@@ -462,10 +478,18 @@ namespace CharRnn
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+            if (!rmask.IsEmpty)
+            {
+                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
+                global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
+            }
+            else
+            {
+                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+                // the first step's product with the carried state h0 (zero unless the pass started from a state)
+                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
+            }
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
-            // the first step's product with the carried state h0 (zero unless the pass started from a state)
-            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 

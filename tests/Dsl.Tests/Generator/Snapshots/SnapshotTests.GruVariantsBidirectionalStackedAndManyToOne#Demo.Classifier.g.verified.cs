@@ -372,16 +372,20 @@ namespace Demo
         {
             int B = ws.B, T = ws.T;
             gru_cell0_forward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+                _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
+                rmask: default, hm: default);
             gru_cell0_forward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+                _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
+                rmask: default, hm: default);
             // dropout between layer 0 and 1 (training only)
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_y_l0, ws.gru_mask_l0, ws.gru_x_l1, 0.1f, _dropoutRng);
             else global::System.MemoryExtensions.AsSpan(ws.gru_y_l0).CopyTo(ws.gru_x_l1);
             gru_cellN_forward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+                _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
+                rmask: default, hm: default);
             gru_cellN_forward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+                _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
+                rmask: default, hm: default);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_out, ws.lengths, B, T, 8); // padded steps output zeros
         }
 
@@ -393,26 +397,31 @@ namespace Demo
             gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
                 _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                rmask: default, hm: default);
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
                 _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                rmask: default, hm: default);
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
                 _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                rmask: default, hm: default);
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
                 _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                rmask: default, hm: default);
         }
 
         // gru layer 0, one direction: x [T, B, 3] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         private static void gru_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
+            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
@@ -431,12 +440,23 @@ namespace Demo
                 global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
                 int ldh = s > 0 ? Y : H;
                 bool hasPrev = !hPrev.IsEmpty;
+                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
+                global::System.ReadOnlySpan<float> hIn = hPrev;
+                int ldi = ldh;
+                if (!rmask.IsEmpty)
+                {
+                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
+                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
+                    else masked.Clear();
+                    hIn = masked;
+                    ldi = H;
+                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
-                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hPrev, ldh, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true); }
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hIn, ldi, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
@@ -456,7 +476,8 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
+            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -472,7 +493,20 @@ namespace Demo
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                if (rmask.IsEmpty)
+                {
+                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
+                }
+                else
+                {
+                    // under variational dropout the recurrent products saw h(t−1) ⊙ mask: gradients reach h(t−1) through the mask
+                    global::System.Span<float> dhm = scratch.Slice(0, B * H);
+                    dhm.Clear();
+                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));
+                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
+                    for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
+                }
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
@@ -482,7 +516,6 @@ namespace Demo
                         carry.Slice(b * H, H).Clear();
                     }
                 }
-                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
@@ -490,18 +523,27 @@ namespace Demo
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
-            global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true);
+            if (!rmask.IsEmpty)
+            {
+                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
+                global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
+            }
+            else
+            {
+                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+                // the first step's product with the carried state h0 (zero unless the pass started from a state)
+                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
+            }
+            global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true); // (r ⊙ h)·W_hnᵀ
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
-            // the first step's product with the carried state h0 (zero unless the pass started from a state)
-            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
         // gru layers 1…, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         private static void gru_cellN_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
+            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
@@ -520,12 +562,23 @@ namespace Demo
                 global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
                 int ldh = s > 0 ? Y : H;
                 bool hasPrev = !hPrev.IsEmpty;
+                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
+                global::System.ReadOnlySpan<float> hIn = hPrev;
+                int ldi = ldh;
+                if (!rmask.IsEmpty)
+                {
+                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
+                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
+                    else masked.Clear();
+                    hIn = masked;
+                    ldi = H;
+                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
-                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hPrev, ldh, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true); }
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hIn, ldi, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, rh.Slice(b * H, H));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
@@ -545,7 +598,8 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
+            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -561,7 +615,20 @@ namespace Demo
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                if (rmask.IsEmpty)
+                {
+                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
+                }
+                else
+                {
+                    // under variational dropout the recurrent products saw h(t−1) ⊙ mask: gradients reach h(t−1) through the mask
+                    global::System.Span<float> dhm = scratch.Slice(0, B * H);
+                    dhm.Clear();
+                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));
+                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
+                    for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
+                }
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
@@ -571,7 +638,6 @@ namespace Demo
                         carry.Slice(b * H, H).Clear();
                     }
                 }
-                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
@@ -579,11 +645,19 @@ namespace Demo
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
-            global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true);
+            if (!rmask.IsEmpty)
+            {
+                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
+                global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
+            }
+            else
+            {
+                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+                // the first step's product with the carried state h0 (zero unless the pass started from a state)
+                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
+            }
+            global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true); // (r ⊙ h)·W_hnᵀ
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
-            // the first step's product with the carried state h0 (zero unless the pass started from a state)
-            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
@@ -592,7 +666,8 @@ namespace Demo
         {
             int B = ws.B, T = ws.T;
             gru_1_cell0_forward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch, ws.packed_weights,
-                _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+                _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
+                rmask: default, hm: default);
             global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction
         }
 
@@ -604,13 +679,15 @@ namespace Demo
             gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
                 _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
+                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                rmask: default, hm: default);
         }
 
         // gru_1 layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
         private static void gru_1_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
+            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
@@ -627,10 +704,21 @@ namespace Demo
                 global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
                 int ldh = s > 0 ? Y : H;
                 bool hasPrev = !hPrev.IsEmpty;
+                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
+                global::System.ReadOnlySpan<float> hIn = hPrev;
+                int ldi = ldh;
+                if (!rmask.IsEmpty)
+                {
+                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
+                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
+                    else masked.Clear();
+                    hIn = masked;
+                    ldi = H;
+                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
-                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, gh, G, accumulate: true); }
+                if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
                 {
@@ -649,7 +737,8 @@ namespace Demo
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
+            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
+            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the recurrent weights, packed once for every step
@@ -663,6 +752,16 @@ namespace Demo
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
+                if (rmask.IsEmpty)
+                {
+                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
+                }
+                else if (s > 0 || !dh0.IsEmpty)
+                {
+                    global::System.Span<float> dhm = scratch.Slice(0, B * H); // d(h(t−1) ⊙ mask)
+                    { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, dhm, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, dhm, H, accumulate: false); }
+                    for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
+                }
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
@@ -673,7 +772,6 @@ namespace Demo
                         dh2.Slice(b * G, G).Clear();
                     }
                 }
-                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
@@ -681,10 +779,18 @@ namespace Demo
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg2.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+            if (!rmask.IsEmpty)
+            {
+                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
+                global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg2, G, hm, H, dw_hh, H, accumulate: true);
+            }
+            else
+            {
+                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg2.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+                // the first step's product with the carried state h0 (zero unless the pass started from a state)
+                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg2.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
+            }
             global::Dsl.Kernels.Activations.AddColumnSums(dg2.Slice(0, T * B * G), T * B, db_hh);
-            // the first step's product with the carried state h0 (zero unless the pass started from a state)
-            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg2.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 

@@ -348,7 +348,8 @@ namespace Demo
             {
                 int B = ws.B, T = ws.T;
                 encoder_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.step_scratch, ws.packed_weights,
-                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default, lengths: ws.HasLengths ? ws.lengths : default);
+                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
+                    rmask: default, hm: default);
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
@@ -365,13 +366,15 @@ namespace Demo
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
                     _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default,
-                    lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default);
+                    lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                    rmask: default, hm: default);
             }
 
             // encoder layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
             // h' = relu(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)
             private static void encoder_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-                global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+                global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
+                global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
@@ -389,8 +392,19 @@ namespace Demo
                     global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
                     int ldh = s > 0 ? Y : H;
                     bool hasPrev = !hPrev.IsEmpty;
+                    // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
+                    global::System.ReadOnlySpan<float> hIn = hPrev;
+                    int ldi = ldh;
+                    if (!rmask.IsEmpty)
+                    {
+                        global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
+                        if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
+                        else masked.Clear();
+                        hIn = masked;
+                        ldi = H;
+                    }
                     global::System.Span<float> g = gates.Slice(t * B * G, B * G);
-                    if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hPrev, ldh, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hPrev, ldh, w_hh, H, g, G, accumulate: true); }
+                    if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: true);
                     if (!lengths.IsEmpty)
                     {
@@ -409,7 +423,8 @@ namespace Demo
             // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
                 global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0)
+                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
+                global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the recurrent weights, packed once for every step
@@ -422,6 +437,8 @@ namespace Demo
                     int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
+                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
+                    if (!rmask.IsEmpty && (s > 0 || !dh0.IsEmpty)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
                     if (!lengths.IsEmpty)
                     {
                         for (int b = 0; b < B; b++)
@@ -431,7 +448,6 @@ namespace Demo
                             carry.Slice(b * H, H).Clear();
                         }
                     }
-                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
                 }
                 // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
                 if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
@@ -439,10 +455,18 @@ namespace Demo
                 int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
                 global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
                 global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+                if (!rmask.IsEmpty)
+                {
+                    // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
+                    global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
+                }
+                else
+                {
+                    if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+                    // the first step's product with the carried state h0 (zero unless the pass started from a state)
+                    if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
+                }
                 global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
-                // the first step's product with the carried state h0 (zero unless the pass started from a state)
-                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
                 if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
             }
 
