@@ -15,9 +15,10 @@ namespace Dsl;
 /// <param name="GradientNorm">Global gradient norm of the last batch, before clipping.</param>
 /// <param name="TokensPerSecond">Training throughput of the epoch so far, in target tokens.</param>
 /// <param name="ValidationLoss">Mean validation loss, at the end of an epoch when there is validation data.</param>
+/// <param name="ValidationAccuracy">Fraction of validation targets predicted (arg max), with <paramref name="ValidationLoss"/>.</param>
 /// <param name="EndOfEpoch">True for the report that closes an epoch.</param>
 public sealed record TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, float Perplexity, float GradientNorm,
-    double TokensPerSecond, float? ValidationLoss, bool EndOfEpoch);
+    double TokensPerSecond, float? ValidationLoss, float? ValidationAccuracy, bool EndOfEpoch);
 
 /// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
 public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? BestValidationLoss, int BestEpoch, bool StoppedEarly);
@@ -79,11 +80,13 @@ public sealed class Trainer
                 tokens += counted;
                 batch++;
                 lastLoss = (float)(sum / tokens);
-                progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, false));
+                progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, null, false));
             }
             _schedule?.Step();
-            float? validationLoss = validation is null ? null : Evaluate(validation);
-            progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, validationLoss, true));
+            (float Loss, float Accuracy)? evaluation = validation is null ? null : Evaluate(validation);
+            float? validationLoss = evaluation?.Loss;
+            progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds,
+                validationLoss, evaluation?.Accuracy, true));
             if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, null, epoch);
             if (validationLoss is float v)
             {
@@ -107,18 +110,26 @@ public sealed class Trainer
         return new TrainingReport(Math.Min(epoch, epochs), lastLoss, best, bestEpoch, stopped);
     }
 
-    /// <summary>Mean cross-entropy over every target token of <paramref name="data"/>, in inference mode.</summary>
-    public float Evaluate(Batcher data)
+    /// <summary>Mean cross-entropy over every target token of <paramref name="data"/>, and the fraction predicted right (arg max), in inference mode.</summary>
+    public (float Loss, float Accuracy) Evaluate(Batcher data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        double sum = 0, tokens = 0;
+        double sum = 0, tokens = 0, right = 0;
+        int classes = _model.OutputWidth;
         foreach (TokenBatch b in data.Batches())
         {
             int counted = b.Targets.Count(t => t >= 0);
             if (counted == 0) continue;
-            sum += (double)_model.Loss(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [b.Batch, b.Steps])) * counted;
+            Tensor<float> logits = _model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]));
+            var flat = new float[logits.FlattenedLength];
+            logits.FlattenTo(flat);
+            sum += (double)Losses.SoftmaxCrossEntropy(flat, b.Targets, classes, default) * counted;
+            for (int r = 0; r < b.Targets.Length; r++)
+            {
+                if (b.Targets[r] >= 0 && TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(flat, r * classes, classes)) == b.Targets[r]) right++;
+            }
             tokens += counted;
         }
-        return tokens == 0 ? float.NaN : (float)(sum / tokens);
+        return tokens == 0 ? (float.NaN, float.NaN) : ((float)(sum / tokens), (float)(right / tokens));
     }
 }

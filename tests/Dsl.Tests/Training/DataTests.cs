@@ -123,6 +123,8 @@ public sealed class DataTests : IDisposable
         Assert.False(report.StoppedEarly);
         Assert.True(report.BestValidationLoss < 0.1f, $"validation loss {report.BestValidationLoss}");
         Assert.Equal(15, reports.Count(r => r.EndOfEpoch));
+        Assert.True(reports.Last().ValidationAccuracy > 0.95f, $"validation accuracy {reports.Last().ValidationAccuracy}");
+        Assert.Equal(reports.Last().ValidationLoss!.Value, trainer.Evaluate(new Batcher(valid, 8, shuffle: false)).Loss, 1e-5f);
         Assert.All(reports, r => Assert.True(r.TokensPerSecond > 0 && r.GradientNorm >= 0));
 
         // With a zero learning rate nothing improves: training stops after `patience` epochs without progress.
