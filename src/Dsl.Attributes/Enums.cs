@@ -35,4 +35,17 @@ namespace Dsl
         /// <summary>N(0, 1), PyTorch's default for embeddings.</summary>
         Normal = 8,
     }
+
+    /// <summary>How an attention layer scores a query against a key.</summary>
+    public enum AttentionScore
+    {
+        /// <summary>q · k / √d (Vaswani et al. 2017), <c>nn.MultiheadAttention</c>'s score.</summary>
+        ScaledDot = 0,
+        /// <summary>q · k (Luong et al. 2015, "dot").</summary>
+        Dot = 1,
+        /// <summary>q · W · k (Luong et al. 2015, "general"); not available for self-attention yet.</summary>
+        General = 2,
+        /// <summary>vᵀ tanh(W q + U k) (Bahdanau et al. 2015); not available for self-attention yet.</summary>
+        Additive = 3,
+    }
 }

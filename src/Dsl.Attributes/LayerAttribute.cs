@@ -169,4 +169,25 @@ namespace Dsl
         /// <summary>Probability of zeroing a value.</summary>
         public float P { get; }
     }
+
+    /// <summary>
+    /// Multi-head self-attention over the sequence: exactly <c>nn.MultiheadAttention(width, Heads, batch_first=True)</c>
+    /// with query = key = value = the layer's input, output projection included. [batch, steps, width] in and out.
+    /// Parameters <c>attention.in_proj_weight</c> [3W, W], <c>attention.in_proj_bias</c> [3W],
+    /// <c>attention.out_proj.weight</c> [W, W], <c>attention.out_proj.bias</c> [W].
+    /// </summary>
+    public sealed class AttentionAttribute : LayerAttribute
+    {
+        /// <summary>Number of heads; must divide the width. Default 1.</summary>
+        public int Heads { get; set; } = 1;
+
+        /// <summary>True: each step attends only to itself and earlier steps (a decoder's mask).</summary>
+        public bool Causal { get; set; }
+
+        /// <summary>The score; <see cref="AttentionScore.ScaledDot"/> by default.</summary>
+        public AttentionScore Score { get; set; }
+
+        /// <summary>Dropout on the attention weights in training (PyTorch's <c>dropout</c>). Default 0.</summary>
+        public float Dropout { get; set; }
+    }
 }

@@ -57,7 +57,7 @@ internal static class DiagnosticDescriptors
         "Model '{0}' is nested in '{1}', which is not partial; add the 'partial' modifier to '{1}' so that the generated members can be added", Usage);
 
     public static readonly DiagnosticDescriptor StepOnBidirectionalModel = Error("DSL1002", "Model cannot step",
-        "'{0}' cannot advance one step at a time: layer '{1}' is bidirectional and needs the whole sequence; use Forward, or make '{1}' unidirectional", Shape);
+        "'{0}' cannot advance one step at a time: layer '{1}' {2}; use Forward over whole sequences", Shape);
 
     public static readonly DiagnosticDescriptor EmbeddingAfterFloatLayer = Error("DSL1003", "Embedding after a float layer",
         "Layer '{0}' looks up token ids but follows '{1}', which produces floats; an embedding must be the model's first layer", Shape);
@@ -65,11 +65,18 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor LayerTooLarge = Error("DSL1004", "Layer too large",
         "Layer '{0}': {1} [{2}, {3}] has more than 2,147,483,591 elements; a tensor must fit in one .NET array", Shape);
 
+    public static readonly DiagnosticDescriptor HeadsDoNotDivideWidth = Error("DSL1005", "Heads do not divide the width",
+        "Layer '{0}': {1} heads do not divide the width {2}; each head needs an equal share", Shape);
+
+    public static readonly DiagnosticDescriptor CausalAfterBidirectional = Warning("DSL1006", "Causal attention after a bidirectional layer",
+        "Layer '{0}' is causal but '{1}' before it is bidirectional: every step already sees the future through it", Shape);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         ClassNotPartial, NonPositiveSize, MissingInputLayer, MisplacedInputLayer, ProbabilityOutOfRange, DuplicateLayerName,
         InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, ContainingTypeNotPartial,
-        SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge,
+        SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge, HeadsDoNotDivideWidth,
+        CausalAfterBidirectional,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);

@@ -396,7 +396,7 @@ internal static partial class ModelEmitter
         w.Line("int rows = checked(b * t);");
         w.Line("lengths = new int[b];");
         foreach (BufferPlan b in plan.Buffers)
-            w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[checked({(b.Rows == RowKind.Batch ? "b" : b.Rows == RowKind.One ? "1" : "rows")} * {b.Width})];");
+            w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[checked({RowsExpression(b.Rows)} * {b.Width})];");
         w.Close();
         w.Close();
         w.Line();
@@ -421,7 +421,7 @@ internal static partial class ModelEmitter
         foreach (LayerPlan l in plan.Layers)
         {
             if (l.Layer.Kind == LayerKind.Input) continue;
-            w.Line(l.SubLayers.Count > 0 ? $"{l.Name}_forward(ws, training, state);" : l.Layer.Kind == LayerKind.Dropout ? $"{l.Name}_forward(ws, training);" : $"{l.Name}_forward(ws);");
+            w.Line(l.SubLayers.Count > 0 ? $"{l.Name}_forward(ws, training, state);" : l.Layer.Kind is LayerKind.Dropout or LayerKind.Attention ? $"{l.Name}_forward(ws, training);" : $"{l.Name}_forward(ws);");
         }
         w.Close();
         w.Line();
@@ -451,6 +451,9 @@ internal static partial class ModelEmitter
             case LayerKind.Dropout:
                 EmitDropout(w, layer);
                 return;
+            case LayerKind.Attention:
+                EmitAttention(w, layer);
+                return;
             default:
                 EmitRecurrent(w, plan, layer);
                 return;
@@ -462,6 +465,15 @@ internal static partial class ModelEmitter
 
     /// <summary>A span over part of a workspace array.</summary>
     private static string Slice(string array, string start, string length) => $"global::System.MemoryExtensions.AsSpan({array}, {start}, {length})";
+
+    private static string RowsExpression(RowKind rows) => rows switch
+    {
+        RowKind.Batch => "b",
+        RowKind.One => "1",
+        RowKind.StepsSquaredTimesBatch => "rows * t",
+        RowKind.StepsSquared => "t * t",
+        _ => "rows",
+    };
 
     private static string Rows(ShapedLayer layer, bool output) =>
         (output ? layer.OutIsSequence : layer.InIsSequence) ? "ws.B * ws.T" : "ws.B";

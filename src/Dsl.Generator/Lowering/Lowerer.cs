@@ -83,6 +83,29 @@ internal static class Lowerer
                     Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the activations {shapeOut}");
                     break;
                 }
+                case LayerKind.Attention:
+                {
+                    int e = layer.InWidth;
+                    float bound = 1f / (float)Math.Sqrt(e);
+                    Param("in_proj_weight", 3 * e, e, false, InitKind.XavierUniform, e, 3 * e, 3 * e, bound);
+                    Param("in_proj_bias", 1, 3 * e, true, InitKind.Zeros, e, 3 * e, 1, 0f);
+                    Param("out_proj.weight", e, e, false, InitKind.PyTorch, e, e, e, bound);
+                    Param("out_proj.bias", 1, e, true, InitKind.Zeros, e, e, 1, 0f);
+                    Buffer(n + "_qkv", 3 * e, RowKind.StepsTimesBatch, $"{n}: queries, keys and values [T, B, {3 * e}]");
+                    Buffer(n + "_weights", layer.Spec.Heads, RowKind.StepsSquaredTimesBatch, $"{n}: attention weights (softmax) [B, {layer.Spec.Heads}, T, T]");
+                    if (layer.Spec.Dropout > 0f)
+                    {
+                        mask = n + "_weights_mask";
+                        Buffer(mask, layer.Spec.Heads, RowKind.StepsSquaredTimesBatch, $"{n}: dropout mask on the attention weights [B, {layer.Spec.Heads}, T, T]");
+                    }
+                    Buffer(n + "_context", e, RowKind.StepsTimesBatch, $"{n}: the heads' outputs, concatenated [T, B, {e}]");
+                    Buffer(n + "_dcontext", e, RowKind.StepsTimesBatch, $"{n}: gradient of the heads' outputs [T, B, {e}]");
+                    Buffer(n + "_dqkv", 3 * e, RowKind.StepsTimesBatch, $"{n}: gradient of the queries, keys and values [T, B, {3 * e}]");
+                    Buffer(n + "_scratch", 2, RowKind.StepsSquared, $"{n}: scratch [2, T, T]");
+                    Buffer(outName, e, outRows, $"{n}: attention output {shapeOut}");
+                    Buffer(dOutName, e, outRows, $"{n}: gradient of the output {shapeOut}");
+                    break;
+                }
                 case LayerKind.Dropout:
                     mask = n + "_mask";
                     Buffer(outName, layer.OutWidth, outRows, $"{n}: input with dropped values zeroed {shapeOut}");

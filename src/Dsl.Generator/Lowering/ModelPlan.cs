@@ -29,6 +29,8 @@ internal enum RowKind
     StepsTimesBatch,
     Batch,
     One,
+    StepsSquaredTimesBatch,
+    StepsSquared,
 }
 
 /// <summary>A workspace buffer: [rows, Width] floats (or ints), named for what it holds.</summary>

@@ -24,6 +24,7 @@ internal static class ModelParser
         ("Dsl.GruAttribute", LayerKind.Gru),
         ("Dsl.DenseAttribute", LayerKind.Dense),
         ("Dsl.DropoutAttribute", LayerKind.Dropout),
+        ("Dsl.AttentionAttribute", LayerKind.Attention),
     };
 
     /// <summary>
@@ -132,7 +133,7 @@ internal static class ModelParser
             LayerKind.Input => Int("features", 0),
             LayerKind.Embedding => Int("dim", 0),
             LayerKind.Dense => Int("units", 0),
-            LayerKind.Dropout => 0,
+            LayerKind.Dropout or LayerKind.Attention => 0,
             _ => Int("hidden", 0),
         };
         float dropout = kind == LayerKind.Dropout ? Float("p", 0f) : Float("dropout", 0f);
@@ -155,6 +156,9 @@ internal static class ModelParser
             (InitKind)Int("recurrentinit", 0),
             Bool("learninitialstate", false),
             Float("recurrentdropout", 0f),
+            Int("heads", 1),
+            Bool("causal", false),
+            Int("score", 0),
             LocationInfo.From(syntax),
             arguments.ToEquatableArray());
     }

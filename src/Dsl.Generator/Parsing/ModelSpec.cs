@@ -18,6 +18,7 @@ internal enum LayerKind
     Gru,
     Dense,
     Dropout,
+    Attention,
 }
 
 /// <summary>Mirror of <c>Dsl.Activation</c> (same values): the generator does not load Dsl.Attributes.</summary>
@@ -64,6 +65,9 @@ internal sealed record LayerSpec(
     InitKind RecurrentInit,
     bool LearnInitialState,
     float RecurrentDropout,
+    int Heads,
+    bool Causal,
+    int Score,
     LocationInfo? Location,
     EquatableArray<ArgumentSpec> Arguments)
 {

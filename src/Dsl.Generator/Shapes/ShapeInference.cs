@@ -72,6 +72,16 @@ internal static class ShapeInference
                     break;
                 case LayerKind.Dropout:
                     break;
+                case LayerKind.Attention:
+                    if (!sequence)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer));
+                    if (layer.Heads > 0 && width > 0 && width % layer.Heads != 0)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadsDoNotDivideWidth, layer.ArgumentLocation("heads"), names[i], layer.Heads, width));
+                    int bidirectional = Enumerable.Range(0, i).Where(j => model.Layers[j].IsRecurrent && model.Layers[j].Bidirectional).DefaultIfEmpty(-1).First();
+                    if (layer.Causal && bidirectional >= 0)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CausalAfterBidirectional, layer.ArgumentLocation("causal"), names[i], names[bidirectional]));
+                    canStep = false;
+                    break;
             }
             if (layer.IsRecurrent && !layer.ReturnSequences) producer = names[i];
             CheckSize(layer, names[i], inWidth, directions, diagnostics);
@@ -148,6 +158,15 @@ internal static class ShapeInference
                 if (!(layer.Dropout >= 0f && layer.Dropout < 1f))
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("p"), name, "p", layer.Dropout));
                 break;
+            case LayerKind.Attention:
+                Positive("heads", "Heads", layer.Heads);
+                if (!(layer.Dropout >= 0f && layer.Dropout < 1f))
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("dropout"), name, "Dropout", layer.Dropout));
+                if (layer.Score is 2 or 3)
+                    Invalid("score", $"Score = {(layer.Score == 2 ? "General" : "Additive")} is not available for self-attention yet; use ScaledDot or Dot");
+                else if (layer.Score is not (0 or 1))
+                    Invalid("score", $"Score = {layer.Score} is not a known AttentionScore");
+                break;
             default:
                 Positive("hidden", "hidden", layer.Size);
                 Positive("layers", "Layers", layer.Layers);
@@ -187,6 +206,9 @@ internal static class ShapeInference
                 break;
             case LayerKind.Dense:
                 Limit("weight", layer.Size, inWidth);
+                break;
+            case LayerKind.Attention:
+                Limit("in_proj_weight", 3L * inWidth, inWidth);
                 break;
             case LayerKind.Rnn:
             case LayerKind.Lstm:

@@ -103,6 +103,8 @@ class Stack(nn.Module):
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
             elif kind == "dense":
                 module, width = nn.Linear(width, spec[1]), spec[1]
+            elif kind == "attention":
+                module = nn.MultiheadAttention(width, spec[1], batch_first=True)
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 module = recurrent(kind, width, spec[1], opts.get("layers", 1), opts.get("bidirectional", False),
@@ -120,6 +122,11 @@ class Stack(nn.Module):
             kind = spec[0]
             if kind == "embedding":
                 x = m(x)
+            elif kind == "attention":
+                opts = spec[2] if len(spec) > 2 else {}
+                steps = x.shape[1]
+                causal = torch.triu(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=1) if opts.get("causal") else None
+                x, _ = m(x, x, x, attn_mask=causal, need_weights=False)
             elif kind == "dense":
                 x = m(x)
                 act = spec[2] if len(spec) > 2 else None
@@ -202,6 +209,10 @@ CASES = [
     ("GruWide", [("input", 11), ("gru", 33), ("dense", 3)], 6, 5, "mse"),
     ("GruChoWide", [("input", 6), ("gru", 35, {"reset_after": False, "bidirectional": True}), ("dense", 4)], 3, 4, "mse"),
     ("RnnWide", [("input", 5), ("rnn", 40, {"activation": "relu", "bidirectional": True, "return_sequences": False}), ("dense", 2)], 4, 6, "mse"),
+    # Self-attention: nn.MultiheadAttention with query = key = value, output projection included.
+    ("AttentionSelf", [("input", 8), ("attention", 2), ("dense", 3)], 3, 5, "mse"),
+    ("AttentionCausalStack", [("embedding", 11, 6), ("lstm", 6), ("attention", 3, {"causal": True}), ("dense", 11)], 2, 6, "ce"),
+    ("AttentionWide", [("input", 24), ("attention", 4), ("dense", 2)], 2, 33, "mse"),
 ]
 
 def make_stateful(case, layers, batch, steps, loss, seed):

@@ -105,7 +105,7 @@ public class DiagnosticTests
             }
             """;
         Diagnostic d = Single(source, "DSL1002", DiagnosticSeverity.Error);
-        Assert.Equal("'M' cannot advance one step at a time: layer 'gru' is bidirectional and needs the whole sequence; use Forward, or make 'gru' unidirectional", d.GetMessage());
+        Assert.Equal("'M' cannot advance one step at a time: layer 'gru' is bidirectional and needs the whole sequence; use Forward over whole sequences", d.GetMessage());
     }
 
     [Fact]
@@ -164,6 +164,43 @@ public class DiagnosticTests
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Lstm(4, ReturnSequences = false)] [[|Gru(5)|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);
         Assert.Equal("Layer 'gru' expects a sequence but 'lstm' returns its last step only (ReturnSequences = false)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1005_HeadsThatDoNotDivideTheWidth()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(10)] [Attention([|Heads = 3|])] [Dense(2)] public partial class M;" + Usage, "DSL1005", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'attention': 3 heads do not divide the width 10; each head needs an equal share", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1006_CausalAttentionAfterABidirectionalLayerIsAWarning()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Gru(4, Bidirectional = true)] [Attention(Heads = 2, [|Causal = true|])] [Dense(2)] public partial class M;" + Usage, "DSL1006", DiagnosticSeverity.Warning);
+        Assert.Contains("'gru' before it is bidirectional", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_AScoreNotAvailableForSelfAttention()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Attention([|Score = AttentionScore.Additive|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Score = Additive is not available for self-attention yet", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1002_SteppingAModelWithAttentionIsReportedAtTheCall()
+    {
+        const string source = """
+            using Dsl;
+            namespace Demo;
+            [Input(4)] [Attention(Heads = 2, Causal = true)] [Dense(2)] public partial class M;
+            static class Use
+            {
+                static void Run(M m) => [|m.CreateState(1)|];
+            }
+            """;
+        Diagnostic d = Single(source, "DSL1002", DiagnosticSeverity.Error);
+        Assert.Contains("layer 'attention' attends over the whole sequence", d.GetMessage());
     }
 
     [Fact]

@@ -49,7 +49,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(withDslError > count / 10 && compiled > count / 10, $"{withDslError} with DSL errors, {compiled} compiled");
     }
 
-    private static readonly string[] Kinds = ["Input", "Embedding", "Rnn", "Lstm", "Gru", "Dense", "Dropout"];
+    private static readonly string[] Kinds = ["Input", "Embedding", "Rnn", "Lstm", "Gru", "Dense", "Dropout", "Attention"];
 
     private static string Declaration(Rng rng, int index)
     {
@@ -84,6 +84,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             case "Embedding": args.Add($"vocab: {Size(rng)}"); args.Add($"dim: {Size(rng)}"); break;
             case "Dense": args.Add(Size(rng)); break;
             case "Dropout": args.Add(Probability(rng)); break;
+            case "Attention": break;
             default: args.Add($"hidden: {Size(rng)}"); break;
         }
         var options = new List<string>();
@@ -102,8 +103,16 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
                 Maybe($"Activation = {Activation(rng)}");
                 Maybe($"WeightInit = {Init(rng)}");
                 break;
+            case "Attention":
+                if (rng.NextInt(2) == 0) options.Add($"Heads = {Pick("1", "2", "3", "4", "0", "-2")}");
+                Maybe($"Causal = {Pick("true", "false")}");
+                Maybe($"Score = {Pick("AttentionScore.ScaledDot", "AttentionScore.Dot", "AttentionScore.General", "AttentionScore.Additive")}");
+                Maybe($"Dropout = {Probability(rng)}");
+                break;
             case "Rnn" or "Lstm" or "Gru":
                 Maybe($"Layers = {Pick("1", "2", "3", "2", "1", "0", "-1")}");
+                Maybe($"RecurrentDropout = {Probability(rng)}");
+                Maybe($"LearnInitialState = {Pick("true", "false")}");
                 Maybe($"Bidirectional = {Pick("true", "false")}");
                 Maybe($"Dropout = {Probability(rng)}");
                 Maybe($"ReturnSequences = {Pick("true", "false")}");

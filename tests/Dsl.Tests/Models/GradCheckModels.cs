@@ -94,3 +94,14 @@ public partial class GcVariationalGru;
 [Rnn(hidden: 7, RecurrentDropout = 0.5f, Bidirectional = true)]
 [Dense(2)]
 public partial class GcVariationalRnn;
+
+[Input(features: 6)]
+[Attention(Heads = 3, Score = AttentionScore.Dot, Causal = true, Dropout = 0.3f)]
+[Dense(3, Activation = Activation.Tanh)]
+public partial class GcAttentionDotDropout;
+
+[Embedding(vocab: 5, dim: 4)]
+[Attention(Heads = 2)]
+[Gru(hidden: 5, ReturnSequences = false)]
+[Dense(5)]
+public partial class GcAttentionThenGru;

@@ -140,3 +140,21 @@ public partial class MaskedRnn;
 [Gru(hidden: 11, ResetAfter = false, Bidirectional = true, Layers = 2)]
 [Dense(2)]
 public partial class MaskedGruCho;
+
+// Self-attention (nn.MultiheadAttention).
+
+[Input(features: 8)]
+[Attention(Heads = 2)]
+[Dense(3)]
+public partial class AttentionSelf;
+
+[Embedding(vocab: 11, dim: 6)]
+[Lstm(hidden: 6)]
+[Attention(Heads = 3, Causal = true)]
+[Dense(11)]
+public partial class AttentionCausalStack;
+
+[Input(features: 24)]
+[Attention(Heads = 4)]
+[Dense(2)]
+public partial class AttentionWide;

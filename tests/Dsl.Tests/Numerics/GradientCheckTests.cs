@@ -70,6 +70,17 @@ public class GradientCheckTests
         Assert.Contains("not supported for a bidirectional layer", e.Message);
     }
 
+    [Fact] public void AttentionDotCausalWithDropout() => CheckFeatures(() => new GcAttentionDotDropout(seed: 22), features: 6, outputShape: [2, 5, 3], batch: 2, steps: 5);
+
+    [Fact]
+    public void AttentionIntoAManyToOneGru()
+    {
+        var rng = new Rng(45);
+        int[] x = Enumerable.Range(0, 3 * 4).Select(_ => rng.NextInt(5)).ToArray();
+        int[] y = Enumerable.Range(0, 3).Select(_ => rng.NextInt(5)).ToArray();
+        Check<int>(() => new GcAttentionThenGru(seed: 23), m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 4]), new ReadOnlyTensorSpan<int>(y, [3])));
+    }
+
     [Fact] public void NamedLayersWithOverriddenInit() => CheckFeatures(() => new GcNamedStack(seed: 10), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
 
     private static void CheckTokens(Func<IModel<int>> create, int vocab, int classes, int batch, int steps)

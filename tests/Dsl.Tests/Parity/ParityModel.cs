@@ -33,6 +33,9 @@ internal static class ParityModel
         nameof(GruWide) => Floats(new GruWide()),
         nameof(GruChoWide) => Floats(new GruChoWide()),
         nameof(RnnWide) => Floats(new RnnWide()),
+        nameof(AttentionSelf) => Floats(new AttentionSelf()),
+        nameof(AttentionCausalStack) => Tokens(new AttentionCausalStack()),
+        nameof(AttentionWide) => Floats(new AttentionWide()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

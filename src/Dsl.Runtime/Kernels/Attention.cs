@@ -1,0 +1,96 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// Multi-head self-attention over time-major activations, as <c>nn.MultiheadAttention(E, heads)</c> with
+/// query = key = value = the input: [q, k, v] = x · W_inᵀ + b_in; per head, A = softmax(q kᵀ · scale
+/// (+ causal mask)); the heads' A · v are concatenated and projected by W_out. Letters: T steps, B batch,
+/// E width, d = E / heads. The projections are the caller's GEMMs; this kernel does the per-head part.
+/// </summary>
+public static class AttentionKernel
+{
+    /// <summary>
+    /// From <paramref name="qkv"/> [T, B, 3E] computes the attention weights <paramref name="weights"/> [B, heads, T, T]
+    /// (the softmax, kept for back-propagation and inspection) and the heads' outputs <paramref name="context"/> [T, B, E].
+    /// A non-empty <paramref name="mask"/> [B, heads, T, T] is dropout applied to the weights (training);
+    /// <paramref name="scratch"/> holds T × T values.
+    /// </summary>
+    public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal,
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
+    {
+        int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
+        for (int b = 0; b < B; b++)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                Span<float> a = weights.Slice((b * heads + h) * T * T, T * T);
+                ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+                // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row
+                Gemm.MatMulTransB(T, T, d, q, ld, k, ld, a, T, accumulate: false);
+                for (int i = 0; i < T; i++)
+                {
+                    Span<float> row = a.Slice(i * T, T);
+                    int valid = causal ? i + 1 : T;
+                    Span<float> live = row.Slice(0, valid);
+                    TensorPrimitives.Multiply(live, scale, live);
+                    TensorPrimitives.SoftMax(live, live);
+                    row.Slice(valid).Clear();
+                }
+                // context = A · v (A after dropout in training), into this head's columns
+                ReadOnlySpan<float> used = a;
+                if (!mask.IsEmpty)
+                {
+                    TensorPrimitives.Multiply(a, mask.Slice((b * heads + h) * T * T, T * T), scratch.Slice(0, T * T));
+                    used = scratch.Slice(0, T * T);
+                }
+                Gemm.MatMul(T, d, T, used, T, v, ld, context.Slice(b * E + h * d), B * E, accumulate: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// From d(context) [T, B, E] writes d(qkv) [T, B, 3E]. <paramref name="weights"/> are the softmax weights of the
+    /// forward pass and <paramref name="mask"/> its dropout mask (empty when none); <paramref name="scratch"/> holds 2 T × T values.
+    /// </summary>
+    public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal,
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch)
+    {
+        int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
+        Span<float> dropped = scratch.Slice(0, T * T), da = scratch.Slice(T * T, T * T);
+        for (int b = 0; b < B; b++)
+        {
+            for (int h = 0; h < heads; h++)
+            {
+                ReadOnlySpan<float> p = weights.Slice((b * heads + h) * T * T, T * T);
+                ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice((b * heads + h) * T * T, T * T);
+                ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+                ReadOnlySpan<float> dc = dContext.Slice(b * E + h * d);
+                ReadOnlySpan<float> used = p;
+                if (!m.IsEmpty)
+                {
+                    TensorPrimitives.Multiply(p, m, dropped);
+                    used = dropped;
+                }
+                // dv = Aᵀ · d(context); dA = d(context) · vᵀ, then through the dropout mask
+                Gemm.MatMulTransA(T, d, T, used, T, dc, B * E, dQkv.Slice(b * 3 * E + 2 * E + h * d), ld, accumulate: false);
+                Gemm.MatMulTransB(T, T, d, dc, B * E, v, ld, da, T, accumulate: false);
+                if (!m.IsEmpty) TensorPrimitives.Multiply(da, m, da);
+                for (int i = 0; i < T; i++)
+                {
+                    // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
+                    Span<float> g = da.Slice(i * T, T);
+                    ReadOnlySpan<float> pi = p.Slice(i * T, T);
+                    int valid = causal ? i + 1 : T;
+                    float dot = TensorPrimitives.Dot(g.Slice(0, valid), pi.Slice(0, valid));
+                    for (int j = 0; j < valid; j++) g[j] = pi[j] * (g[j] - dot) * scale;
+                    g.Slice(valid).Clear();
+                }
+                // dq = dS · k; dk = dSᵀ · q
+                Gemm.MatMul(T, d, T, da, T, k, ld, dQkv.Slice(b * 3 * E + h * d), ld, accumulate: false);
+                Gemm.MatMulTransA(T, d, T, da, T, q, ld, dQkv.Slice(b * 3 * E + E + h * d), ld, accumulate: false);
+            }
+        }
+    }
+}
