@@ -402,6 +402,34 @@ def make_optimizers(steps=5):
     print(f"optimizers: {len(OPTIMIZERS)} configurations, {steps} steps")
 
 
+def make_bleu():
+    """Corpus BLEU reference values from NLTK (Debian python3-nltk), with and without smoothing method1."""
+    from nltk.translate.bleu_score import corpus_bleu, SmoothingFunction
+    import random
+    rnd = random.Random(5)
+    words = "the cat sat on a mat dog ran far away quickly home".split()
+    cases = [
+        {"refs": [[["the", "cat", "sat", "on", "the", "mat"]]], "hyps": [["the", "cat", "sat", "on", "the", "mat"]]},
+        {"refs": [[["the", "cat", "is", "on", "the", "mat"], ["there", "is", "a", "cat", "on", "the", "mat"]]],
+         "hyps": [["the", "the", "the", "the", "the", "the", "the"]]},
+        {"refs": [[["1998", "-", "03", "-", "03"]], [["2001", "-", "12", "-", "25"]]], "hyps": [["1998", "-", "03", "-", "04"], ["2001", "-", "12"]]},
+    ]
+    for _ in range(6):
+        refs, hyps = [], []
+        for _ in range(rnd.randint(1, 5)):
+            ref = [rnd.choice(words) for _ in range(rnd.randint(3, 12))]
+            hyp = [w if rnd.random() < 0.7 else rnd.choice(words) for w in ref[: rnd.randint(2, len(ref) + 2)]]
+            refs.append([ref] + ([[rnd.choice(words) for _ in range(rnd.randint(3, 10))]] if rnd.random() < 0.5 else []))
+            hyps.append(hyp)
+        cases.append({"refs": refs, "hyps": hyps})
+    for case in cases:
+        case["bleu"] = corpus_bleu(case["refs"], case["hyps"], smoothing_function=SmoothingFunction().method0)
+        case["bleu_smoothed"] = corpus_bleu(case["refs"], case["hyps"], smoothing_function=SmoothingFunction().method1)
+    with open(os.path.join(HERE, "bleu.json"), "w") as f:
+        json.dump(cases, f, indent=1)
+    print(f"bleu: {len(cases)} corpora")
+
+
 def read_safetensors(path):
     with open(path, "rb") as f:
         n = struct.unpack("<Q", f.read(8))[0]
@@ -447,3 +475,4 @@ if __name__ == "__main__":
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)
     make_optimizers()
+    make_bleu()

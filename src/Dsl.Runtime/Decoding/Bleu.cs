@@ -1,0 +1,72 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Dsl;
+
+/// <summary>
+/// Corpus BLEU (Papineni et al. 2002) as NLTK's <c>corpus_bleu</c> computes it: clipped n-gram counts summed over the
+/// corpus for n = 1 … <c>maxOrder</c> (uniform weights), the brevity penalty against each hypothesis's closest reference
+/// length (the shorter on ties), the geometric mean of the precisions. With <c>smoothing</c> (NLTK's method1), a zero
+/// count becomes epsilon = 0.1; without it, any zero precision makes the score 0.
+/// </summary>
+public static class Bleu
+{
+    /// <summary>BLEU in [0, 1] of tokenised hypotheses against one or more tokenised references each.</summary>
+    public static double Corpus<T>(IReadOnlyList<IReadOnlyList<IReadOnlyList<T>>> references, IReadOnlyList<IReadOnlyList<T>> hypotheses, int maxOrder = 4, bool smoothing = false)
+        where T : IEquatable<T>
+    {
+        ArgumentNullException.ThrowIfNull(references);
+        ArgumentNullException.ThrowIfNull(hypotheses);
+        if (references.Count != hypotheses.Count) throw new ArgumentException($"{hypotheses.Count} hypotheses but {references.Count} reference lists.", nameof(references));
+        if (maxOrder <= 0) throw new ArgumentOutOfRangeException(nameof(maxOrder), maxOrder, "must be positive");
+        var matches = new long[maxOrder];
+        var totals = new long[maxOrder];
+        long hypothesisLength = 0, referenceLength = 0;
+        for (int s = 0; s < hypotheses.Count; s++)
+        {
+            IReadOnlyList<T> hypothesis = hypotheses[s];
+            if (references[s].Count == 0) throw new ArgumentException($"Hypothesis {s} has no reference.", nameof(references));
+            hypothesisLength += hypothesis.Count;
+            referenceLength += references[s].Select(r => r.Count).OrderBy(r => Math.Abs(r - hypothesis.Count)).ThenBy(r => r).First();
+            for (int n = 1; n <= maxOrder; n++)
+            {
+                Dictionary<string, int> counts = NGrams(hypothesis, n);
+                var maxReference = new Dictionary<string, int>();
+                foreach (IReadOnlyList<T> reference in references[s])
+                {
+                    foreach (var (gram, count) in NGrams(reference, n))
+                        maxReference[gram] = Math.Max(maxReference.TryGetValue(gram, out int c) ? c : 0, count);
+                }
+                matches[n - 1] += counts.Sum(kv => Math.Min(kv.Value, maxReference.TryGetValue(kv.Key, out int r) ? r : 0));
+                totals[n - 1] += Math.Max(1, hypothesis.Count - n + 1); // NLTK counts at least 1
+            }
+        }
+        if (matches[0] == 0) return 0;
+        double logSum = 0;
+        for (int n = 0; n < maxOrder; n++)
+        {
+            if (totals[n] == 0) return 0;
+            double precision = matches[n] > 0 ? (double)matches[n] / totals[n] : smoothing ? 0.1 / totals[n] : 0;
+            if (precision == 0) return 0;
+            logSum += Math.Log(precision) / maxOrder;
+        }
+        double brevity = hypothesisLength > referenceLength ? 1 : hypothesisLength == 0 ? 0 : Math.Exp(1 - (double)referenceLength / hypothesisLength);
+        return brevity * Math.Exp(logSum);
+    }
+
+    /// <summary>Fraction of hypotheses equal to their first reference.</summary>
+    public static double ExactMatch<T>(IReadOnlyList<IReadOnlyList<T>> references, IReadOnlyList<IReadOnlyList<T>> hypotheses) where T : IEquatable<T> =>
+        hypotheses.Count == 0 ? 0 : hypotheses.Zip(references, (h, r) => h.SequenceEqual(r) ? 1 : 0).Average();
+
+    private static Dictionary<string, int> NGrams<T>(IReadOnlyList<T> tokens, int n)
+    {
+        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i + n <= tokens.Count; i++)
+        {
+            string key = string.Join("\u0001", Enumerable.Range(i, n).Select(j => tokens[j]?.ToString()));
+            counts[key] = counts.TryGetValue(key, out int c) ? c + 1 : 1;
+        }
+        return counts;
+    }
+}

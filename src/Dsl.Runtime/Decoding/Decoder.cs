@@ -1,0 +1,129 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics.Tensors;
+
+namespace Dsl;
+
+/// <summary>A decoded sequence: its tokens (the prefix excluded), total log-probability and the score it was ranked by.</summary>
+public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score);
+
+/// <summary>
+/// Decoding for any model that steps (a token model with <c>State</c>/<c>Step</c> whose output is logits over its
+/// vocabulary): greedy, sampling with temperature and top-k, and beam search with length normalisation.
+/// Each decoder feeds the prefix, then its own choices, one step at a time, until the end token or the maximum length.
+/// </summary>
+public static class Decoder
+{
+    /// <summary>The most likely token at every step.</summary>
+    public static int[] Greedy(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
+        Sample(model, prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
+
+    /// <summary>
+    /// Samples each token from softmax(logits / <paramref name="temperature"/>) over the <paramref name="topK"/> most likely
+    /// tokens (0: all); temperature 0 is greedy.
+    /// </summary>
+    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
+        if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
+        if (temperature > 0 && rng is null) throw new ArgumentNullException(nameof(rng), "Sampling with a temperature needs a random generator.");
+        IModelState state = model.CreateState(1);
+        float[] logits = Feed(model, state, prefix);
+        var output = new List<int>();
+        float[] kept = new float[logits.Length];
+        while (output.Count < maxLength)
+        {
+            int next;
+            if (temperature == 0) next = TensorPrimitives.IndexOfMax(logits);
+            else
+            {
+                logits.CopyTo(kept, 0);
+                if (topK > 0 && topK < kept.Length)
+                {
+                    float threshold = kept.OrderByDescending(v => v).ElementAt(topK - 1);
+                    for (int i = 0; i < kept.Length; i++) if (kept[i] < threshold) kept[i] = float.NegativeInfinity;
+                }
+                next = Sampling.Sample(kept, temperature, rng!);
+            }
+            output.Add(next);
+            if (next == endToken) break;
+            logits = Step(model, state, next);
+        }
+        return output.ToArray();
+    }
+
+    /// <summary>
+    /// Beam search: keeps the <paramref name="beamWidth"/> most probable partial sequences at every step; a sequence ends at
+    /// <paramref name="endToken"/> or <paramref name="maxLength"/>. Finished sequences are ranked by log-probability divided
+    /// by length^<paramref name="lengthPenalty"/> (0: no normalisation, 1: per-token average). Best first.
+    /// </summary>
+    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
+        if (beamWidth <= 0) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "must be positive");
+        IModelState start = model.CreateState(1);
+        float[] first = Feed(model, start, prefix);
+        var live = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)> { (new List<int>(), 0f, start, first) };
+        var finished = new List<Hypothesis>();
+        float Score(float logP, int length) => lengthPenalty == 0 ? logP : logP / MathF.Pow(Math.Max(1, length), lengthPenalty);
+        for (int step = 0; step < maxLength && live.Count > 0; step++)
+        {
+            var candidates = new List<(int Beam, int Token, float LogP)>();
+            for (int i = 0; i < live.Count; i++)
+            {
+                float[] logProbabilities = LogSoftmax(live[i].Logits);
+                foreach (int token in TopIndices(logProbabilities, beamWidth))
+                    candidates.Add((i, token, live[i].LogP + logProbabilities[token]));
+            }
+            var next = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)>();
+            foreach (var (beam, token, logP) in candidates.OrderByDescending(c => c.LogP).Take(beamWidth))
+            {
+                var tokens = new List<int>(live[beam].Tokens) { token };
+                if (token == endToken || step == maxLength - 1)
+                {
+                    finished.Add(new Hypothesis(tokens.ToArray(), logP, Score(logP, tokens.Count)));
+                    continue;
+                }
+                IModelState state = model.CreateState(1);
+                CopyState(live[beam].State, state);
+                next.Add((tokens, logP, state, Step(model, state, token)));
+            }
+            live = next;
+        }
+        return finished.OrderByDescending(h => h.Score).ToList();
+    }
+
+    private static float[] Feed(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix)
+    {
+        float[] logits = Array.Empty<float>();
+        foreach (int token in prefix) logits = Step(model, state, token);
+        return logits;
+    }
+
+    private static float[] Step(IModel<int> model, IModelState state, int token)
+    {
+        var logits = new float[model.OutputWidth];
+        model.Step(new ReadOnlyTensorSpan<int>(new[] { token }, [1]), state, new TensorSpan<float>(logits, [1, model.OutputWidth]));
+        return logits;
+    }
+
+    private static void CopyState(IModelState from, IModelState to)
+    {
+        for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(to.Tensors[i].AsSpan());
+    }
+
+    private static float[] LogSoftmax(float[] logits)
+    {
+        float max = TensorPrimitives.Max(logits);
+        double sum = 0;
+        foreach (float v in logits) sum += Math.Exp(v - max);
+        float log = max + (float)Math.Log(sum);
+        return logits.Select(v => v - log).ToArray();
+    }
+
+    private static IEnumerable<int> TopIndices(float[] values, int count) =>
+        Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).ThenBy(i => i).Take(count);
+}

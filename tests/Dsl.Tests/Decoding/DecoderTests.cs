@@ -1,0 +1,136 @@
+using System.Numerics.Tensors;
+using System.Text.Json;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Decoding;
+
+public class DecoderTests
+{
+    /// <summary>
+    /// A hand-built model: the next token's distribution depends only on the current token. From the start (0):
+    /// A (1) 0.6, B (2) 0.4. After A: end (3) 0.4, A 0.3, B 0.3. After B: end 0.9, A 0.05, B 0.05.
+    /// Greedy takes A then ends (0.24); the best sequence is B then end (0.36).
+    /// </summary>
+    private sealed class MarkovModel : IModel<int>
+    {
+        private static readonly float[][] Next =
+        [
+            [0f, 0.6f, 0.4f, 0f],
+            [0f, 0.3f, 0.3f, 0.4f],
+            [0f, 0.05f, 0.05f, 0.9f],
+            [0.25f, 0.25f, 0.25f, 0.25f],
+        ];
+
+        private sealed class State(int batch) : IModelState
+        {
+            public readonly float[] Last = new float[batch];
+            public int Batch => batch;
+            public void Reset() => Array.Clear(Last);
+            public IReadOnlyList<NamedTensor> Tensors => [new NamedTensor("last", Last, batch, 1)];
+        }
+
+        public ParameterSet Parameters { get; } = new([]);
+        public int InputWidth => 4;
+        public int OutputWidth => 4;
+        public bool ReturnsSequences => true;
+        public Rng DropoutRandom { get; } = new(0);
+        public int Steps { get; private set; }
+
+        public IModelState CreateState(int batch = 1) => new State(batch);
+
+        public void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
+        {
+            Steps++;
+            var s = (State)state;
+            int token = input[0];
+            s.Last[0] = token;
+            float[] logits = Next[token].Select(p => p > 0 ? MathF.Log(p) : -1e9f).ToArray();
+            new ReadOnlyTensorSpan<float>(logits, [1, 4]).CopyTo(destination);
+        }
+
+        public Tensor<float> Step(ReadOnlyTensorSpan<int> input, IModelState state) => throw new NotSupportedException();
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input) => throw new NotSupportedException();
+        public void Forward(ReadOnlyTensorSpan<int> input, TensorSpan<float> destination) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => throw new NotSupportedException();
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, IModelState state) => throw new NotSupportedException();
+        public void Forward(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, IModelState state) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, IModelState state) => throw new NotSupportedException();
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => throw new NotSupportedException();
+    }
+
+    [Fact]
+    public void BeamSearchFindsTheBestSequenceWhereGreedyDoesNot()
+    {
+        var model = new MarkovModel();
+        Assert.Equal(new[] { 1, 3 }, Decoder.Greedy(model, [0], maxLength: 5, endToken: 3));
+        IReadOnlyList<Hypothesis> beams = Decoder.Beam(model, [0], beamWidth: 2, maxLength: 5, endToken: 3, lengthPenalty: 0f);
+        Assert.Equal(new[] { 2, 3 }, beams[0].Tokens);
+        Assert.Equal(MathF.Log(0.36f), beams[0].LogProbability, 1e-5f);
+        Assert.Equal(new[] { 1, 3 }, beams[1].Tokens);
+        Assert.Equal(MathF.Log(0.24f), beams[1].LogProbability, 1e-5f);
+        // Width 1 is greedy.
+        Assert.Equal(new[] { 1, 3 }, Decoder.Beam(model, [0], beamWidth: 1, maxLength: 5, endToken: 3)[0].Tokens);
+    }
+
+    [Fact]
+    public void SamplingFollowsTemperatureAndTopK()
+    {
+        var model = new MarkovModel();
+        var rng = new Rng(3);
+        int firstIsA = Enumerable.Range(0, 4000).Count(_ => Decoder.Sample(model, [0], 1, temperature: 1f, topK: 0, rng)[0] == 1);
+        Assert.InRange(firstIsA / 4000.0, 0.57, 0.63);
+        Assert.All(Enumerable.Range(0, 200), _ => Assert.Equal(1, Decoder.Sample(model, [0], 1, temperature: 1f, topK: 1, rng)[0]));
+        Assert.Equal(Decoder.Greedy(model, [0], 4, 3), Decoder.Sample(model, [0], 4, temperature: 0f, topK: 0, rng: null, endToken: 3));
+    }
+
+    [Fact]
+    public void GreedyDecodingOfAGeneratedModelMatchesItsArgMaxStepByStep()
+    {
+        var model = new Models.Lstm(seed: 4);
+        int[] tokens = Decoder.Greedy(model, [1, 2], maxLength: 6);
+        Assert.Equal(6, tokens.Length);
+        var state = model.CreateState();
+        int current = 1;
+        var logits = new float[11];
+        model.Step(new ReadOnlyTensorSpan<int>([current], [1]), state, new TensorSpan<float>(logits, [1, 11]));
+        current = 2;
+        foreach (int expected in tokens)
+        {
+            model.Step(new ReadOnlyTensorSpan<int>([current], [1]), state, new TensorSpan<float>(logits, [1, 11]));
+            current = TensorPrimitives.IndexOfMax(logits);
+            Assert.Equal(expected, current);
+        }
+    }
+
+    public static TheoryData<int> BleuCases => new() { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+
+    [Theory]
+    [MemberData(nameof(BleuCases))]
+    public void CorpusBleuMatchesNltk(int index)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Fixture.Path("bleu.json")));
+        JsonElement c = doc.RootElement[index];
+        var references = c.GetProperty("refs").EnumerateArray()
+            .Select(r => (IReadOnlyList<IReadOnlyList<string>>)r.EnumerateArray().Select(x => (IReadOnlyList<string>)x.EnumerateArray().Select(t => t.GetString()!).ToList()).ToList()).ToList();
+        var hypotheses = c.GetProperty("hyps").EnumerateArray().Select(h => (IReadOnlyList<string>)h.EnumerateArray().Select(t => t.GetString()!).ToList()).ToList();
+        Assert.Equal(c.GetProperty("bleu").GetDouble(), Bleu.Corpus(references, hypotheses), 1e-9);
+        Assert.Equal(c.GetProperty("bleu_smoothed").GetDouble(), Bleu.Corpus(references, hypotheses, smoothing: true), 1e-9);
+    }
+
+    [Fact]
+    public void ExactMatchCountsIdenticalSequences()
+    {
+        IReadOnlyList<IReadOnlyList<int>> refs = [[1, 2], [3], [4, 5]];
+        IReadOnlyList<IReadOnlyList<int>> hyps = [[1, 2], [3, 3], [4, 5]];
+        Assert.Equal(2 / 3.0, Bleu.ExactMatch(refs, hyps), 1e-12);
+    }
+}
