@@ -115,6 +115,7 @@ internal static partial class ModelEmitter
     {
         EmitFieldsAndConstructor(w, plan);
         EmitPublicApi(w, plan);
+        EmitAttentionWeights(w, plan);
         EmitState(w, plan);
         EmitWorkspace(w, plan);
         EmitPasses(w, plan);
@@ -298,6 +299,25 @@ internal static partial class ModelEmitter
         w.Line("lengths.CopyTo(ws.lengths);");
         w.Close();
         w.Line("return ws;");
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>Models with attention layers expose the weights of the last pass, for inspection and heatmaps.</summary>
+    private static void EmitAttentionWeights(SourceWriter w, ModelPlan plan)
+    {
+        var layers = plan.Layers.Where(l => l.Layer.Kind == LayerKind.Attention).ToList();
+        if (layers.Count == 0) return;
+        w.Line($"/// <summary>The attention weights [batch, heads, steps (queries), steps (keys)] of the last Forward, Loss or Backward pass of layer <paramref name=\"layer\"/> (default: the first attention layer); rows sum to 1.</summary>");
+        w.Open($"public {T}.Tensor<float> AttentionWeights(string? layer = null)");
+        w.Line("Workspace ws = _workspace ?? throw new global::System.InvalidOperationException(\"No forward pass has run yet.\");");
+        w.Open("switch (layer ?? \"" + layers[0].Name + "\")");
+        foreach (LayerPlan l in layers)
+        {
+            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create({Whole($"ws.{l.Name}_weights")}.ToArray(), new global::System.IntPtr[] {{ ws.B, {l.Layer.Spec.Heads}, ws.T, ws.T }});");
+        }
+        w.Line($"default: throw new global::System.ArgumentException($\"No attention layer is named '{{layer}}'; the attention layers are: {string.Join(", ", layers.Select(l => l.Name))}.\", nameof(layer));");
+        w.Close();
         w.Close();
         w.Line();
     }

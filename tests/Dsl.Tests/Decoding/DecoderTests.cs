@@ -134,3 +134,31 @@ public class DecoderTests
         Assert.Equal(2 / 3.0, Bleu.ExactMatch(refs, hyps), 1e-12);
     }
 }
+
+public class AttentionWeightsTests
+{
+    [Fact]
+    public void WeightsOfTheLastPassAreSoftmaxRowsAndCausalOnesAreLowerTriangular()
+    {
+        var model = new AttentionCausalStack(seed: 2);
+        var rng = new Rng(1);
+        int[] x = Enumerable.Range(0, 2 * 5).Select(_ => rng.NextInt(11)).ToArray();
+        Assert.Throws<InvalidOperationException>(() => model.AttentionWeights());
+        model.Forward(new ReadOnlyTensorSpan<int>(x, [2, 5]));
+        Tensor<float> weights = model.AttentionWeights();
+        Assert.Equal(new nint[] { 2, 3, 5, 5 }, weights.Lengths.ToArray());
+        float[] w = Dsl.Tests.Parity.ParityModel.Flatten(weights);
+        for (int row = 0; row < 2 * 3 * 5; row++)
+        {
+            int i = row % 5;
+            Assert.Equal(1f, w.AsSpan(row * 5, 5).ToArray().Sum(), 1e-5f);
+            for (int j = i + 1; j < 5; j++) Assert.Equal(0f, w[row * 5 + j]);
+        }
+        Assert.Throws<ArgumentException>(() => model.AttentionWeights("nope"));
+
+        string svg = AttentionHeatmap.ToSvg(w.AsSpan(0, 25), ["a", "b", "c", "<d>", "e"], ["1", "2", "3", "4", "5"], "layer 'attention', head 0");
+        Assert.Equal(25, svg.Split("<rect x=").Length - 1);
+        Assert.Contains("&lt;d&gt;", svg);
+        Assert.Contains("layer &#39;attention&#39;, head 0", svg);
+    }
+}
