@@ -132,7 +132,9 @@ public static unsafe class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new GemmJob(pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k);
-            if ((long)m * n * k >= GemmWorkers.ParallelThreshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
+            // A matrix-vector product is bound by reading B: it pays to split it sooner (the workers spin between steps).
+            long threshold = IsRowWise(job) ? GemmWorkers.ParallelThreshold / 8 : GemmWorkers.ParallelThreshold;
+            if ((long)m * n * k >= threshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
             else Execute(job);
         }
     }
@@ -170,6 +172,27 @@ public static unsafe class Gemm
                 continue;
             }
             int jj = 0;
+            for (; jj + 4 <= job.N && Vector512.IsHardwareAccelerated && k >= 16; jj += 4)
+            {
+                float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
+                Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
+                int p = 0;
+                for (; p + 16 <= k; p += 16)
+                {
+                    Vector512<float> a = Vector512.Load(ai + p);
+                    s0 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b0 + p), s0);
+                    s1 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b1 + p), s1);
+                    s2 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b2 + p), s2);
+                    s3 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b3 + p), s3);
+                }
+                float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
+                for (; p < k; p++)
+                {
+                    float a = ai[p];
+                    t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
+                }
+                ci[jj] += t0; ci[jj + 1] += t1; ci[jj + 2] += t2; ci[jj + 3] += t3;
+            }
             for (; jj + 4 <= job.N; jj += 4)
             {
                 float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
@@ -230,7 +253,8 @@ public static unsafe class Gemm
                                 int mrr = Math.Min(mr, mc - ir);
                                 float* cs = job.C + (nint)(ic + ir) * job.Ldc + jc + jr;
                                 float* asl = ap + (nint)ir * kc;
-                                if (mr == 8) Kernel8x32(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
+                                if (mr == 8 && mrr == 1) Kernel1x32(kc, asl, bs, cs, nrr, tile);
+                                else if (mr == 8) Kernel8x32(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
                                 else if (s_vectorised) Kernel4x16(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
                                 else KernelScalar(kc, asl, bs, cs, job.Ldc, mrr, nrr, mr, nr);
                             }
@@ -341,6 +365,39 @@ public static unsafe class Gemm
         c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
         c60.Store(tile + 192); c61.Store(tile + 208); c70.Store(tile + 224); c71.Store(tile + 240);
         AddEdge(c, ldc, tile, 32, mr, nr);
+    }
+
+    // One row (a matrix-vector product, e.g. a batch-1 recurrent step): the 8-row tile would spend 7/8 of its FMAs on
+    // padding, so this keeps two chains of two accumulators over the packed sliver instead.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel1x32(int kc, float* a, float* b, float* c, int nr, float* tile)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 16, b += 64)
+        {
+            Vector512<float> x = Vector512.Create(a[0]), y = Vector512.Create(a[8]);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+            c2 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 32), c2);
+            c3 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 48), c3);
+        }
+        if (p < kc)
+        {
+            Vector512<float> x = Vector512.Create(a[0]);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+        }
+        c0 += c2;
+        c1 += c3;
+        if (nr == 32)
+        {
+            Add(c, c0, c1);
+            return;
+        }
+        c0.Store(tile);
+        c1.Store(tile + 16);
+        for (int j = 0; j < nr; j++) c[j] += tile[j];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
