@@ -48,12 +48,14 @@ foreach (Workload w in Workload.All())
     Report(w.Name, ms, w.Flops / ms / 1e6);
 }
 
-/// <summary>Median wall time of repeated runs after a warm-up.</summary>
+/// <summary>Median wall time of repeated runs (for about a second) after half a second of warm-up.</summary>
 internal static class Timing
 {
-    public static double Median(Action run, double seconds = 1.0, int minRuns = 5, int maxRuns = 200)
+    public static double Median(Action run, double seconds = 1.0, int minRuns = 5, int maxRuns = 100_000)
     {
-        for (int i = 0; i < 3; i++) run();
+        // Warm up for half a second (at least 3 runs) so that the JIT has tiered the code up: the steady state is measured.
+        var warm = Stopwatch.StartNew();
+        for (int i = 0; i < 3 || warm.Elapsed.TotalSeconds < 0.5; i++) run();
         var times = new List<double>();
         var total = Stopwatch.StartNew();
         while (times.Count < minRuns || (total.Elapsed.TotalSeconds < seconds && times.Count < maxRuns))

@@ -23,9 +23,12 @@ def loaded_blas():
     return sorted(p for p in libs if p.startswith("/"))
 
 
-def median_ms(fn, seconds=1.0, min_runs=5, max_runs=200):
-    for _ in range(3):
+def median_ms(fn, seconds=1.0, min_runs=5, max_runs=100_000):
+    # The same protocol as bench/Dsl.Benchmarks: half a second of warm-up (at least 3 runs), then about a second of runs.
+    warm, runs = time.perf_counter(), 0
+    while runs < 3 or time.perf_counter() - warm < 0.5:
         fn()
+        runs += 1
     times, start = [], time.perf_counter()
     while len(times) < min_runs or (time.perf_counter() - start < seconds and len(times) < max_runs):
         t0 = time.perf_counter()

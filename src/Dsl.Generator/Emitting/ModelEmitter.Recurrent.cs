@@ -167,6 +167,7 @@ internal static partial class ModelEmitter
             : rnn ? $"// h' = {l.Spec.Activation.ToString().ToLowerInvariant()}(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)"
             : resetAfter ? "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h"
             : "// r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h");
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         w.Open($"private static void {sub.CellMethod}_forward(int B, int T, bool reverse, {RoSpan} x, {Span} y, int yOffset, {Span} gates, {Span} aux, {Span} scratch, {Span} packed,",
             $"    {RoSpan} w_ih, {RoSpan} w_hh, {RoSpan} b_ih, {RoSpan} b_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths,",
             $"    {RoSpan} rmask, {Span} hm)");
@@ -258,6 +259,7 @@ internal static partial class ModelEmitter
         bool resetAfter = l.Spec.ResetAfter;
         w.Line($"// {l.Name} {(sub.Index == 0 ? "layer 0" : "layers 1…")} backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):");
         w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
+        w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]");
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
             $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
             $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths, {Span} dh0, {Span} dc0,",

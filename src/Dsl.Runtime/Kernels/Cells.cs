@@ -16,6 +16,7 @@ namespace Dsl.Kernels;
 public static class LstmCell
 {
     /// <summary>Turns the pre-activations <paramref name="gates"/> [4H] into activations in place and writes c' and h'.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h)
     {
         int H = c.Length;
@@ -34,6 +35,7 @@ public static class LstmCell
     /// pre-activation gradients <paramref name="dGates"/> [4H] and replaces dc by the gradient for the previous cell.
     /// (dh for the previous step is dGates · W_hh, the caller's product.) <paramref name="scratch"/> holds H values.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> gates, ReadOnlySpan<float> c, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> dy,
         ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates, Span<float> scratch)
     {
@@ -89,6 +91,7 @@ public static class GruCell
     /// Reset-after step: <paramref name="gates"/> [3H] holds x·W_ihᵀ + b_ih and becomes [r, z, n];
     /// <paramref name="hiddenGates"/> [3H] is h·W_hhᵀ + b_hh; its n part is saved in <paramref name="hn"/>.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h)
     {
         int H = h.Length;
@@ -121,6 +124,7 @@ public static class GruCell
     /// ([dr, dz, dn]) and of the hidden-side ones <paramref name="dHidden"/> [3H] ([dr, dz, dn ⊙ r]); replaces dh by
     /// its direct part dh ⊙ z (the caller adds dHidden · W_hh).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dy,
         Span<float> dh, Span<float> dInput, Span<float> dHidden)
     {
@@ -161,6 +165,7 @@ public static class GruCell
     }
 
     /// <summary>Reset-before (Cho) step, first half: r, z = σ(gates[0:2H] + hiddenGates[0:2H]) in place; rh = r ⊙ hPrev.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> rh)
     {
         int H = rh.Length;
@@ -172,6 +177,7 @@ public static class GruCell
     }
 
     /// <summary>Reset-before step, second half: n = tanh(gates[2H:3H] + hiddenGates[2H:3H]) in place; h' = (1 − z) ⊙ n + z ⊙ hPrev.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FinishResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> h)
     {
         int H = h.Length;
@@ -182,6 +188,7 @@ public static class GruCell
     }
 
     /// <summary>Reset-before step back, first half: dn and dz into <paramref name="dGates"/>; dh becomes its direct part dh ⊙ z.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dy, Span<float> dh, Span<float> dGates)
     {
         int H = dh.Length;
@@ -198,6 +205,7 @@ public static class GruCell
     }
 
     /// <summary>Reset-before step back, second half: from d(r ⊙ h) writes dr and adds d(r ⊙ h) ⊙ r to dh.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FinishBackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dRh, Span<float> dh, Span<float> dGates)
     {
         int H = dh.Length;
@@ -216,6 +224,7 @@ public static class GruCell
 public static class RnnCell
 {
     /// <summary>h' = act(pre).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> preActivation, Span<float> h, bool relu)
     {
         if (relu) TensorPrimitives.Max(preActivation, 0f, h);
@@ -223,6 +232,7 @@ public static class RnnCell
     }
 
     /// <summary>d(pre) = (dy + dh) ⊙ act'(h).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> h, ReadOnlySpan<float> dy, ReadOnlySpan<float> dh, Span<float> dPre, bool relu)
     {
         TensorPrimitives.Add(dy, dh, dPre);

@@ -153,6 +153,7 @@ public static unsafe class Gemm
     /// C += A·B for one or two rows when B's columns are contiguous in k (a weight matrix [out, in] used
     /// as Wᵀ): each output is a dot product, four at a time so that each row of A is loaded once per four.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Rows(in GemmJob job, int i0, int i1)
     {
         int k = job.K;
@@ -219,6 +220,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>The blocked, packed product on the calling thread (a job may be a slice of a larger product).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Packed(in GemmJob job)
     {
         int mr = MR, nr = NR;
@@ -268,6 +270,7 @@ public static unsafe class Gemm
     private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
     // B block [kc, nc] → slivers of nr columns, each [kc, nr] contiguous, zero-padded past n.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackBlockB(in GemmJob job, int pc, int kc, int jc, int nc, float* dst, int nr)
     {
         for (int jr = 0; jr < nc; jr += nr)
@@ -305,6 +308,7 @@ public static unsafe class Gemm
     }
 
     // A block [mc, kc] → slivers of mr rows, each stored k-major [kc, mr], zero-padded past m.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(in GemmJob job, int ic, int mc, int pc, int kc, float* dst, int mr)
     {
         for (int ir = 0; ir < mc; ir += mr)

@@ -388,6 +388,7 @@ namespace CharRnn
 
         // lstm layer 0, one direction: x [T, B, 64] -> h, written into y [T, B, Y] at columns yOffset…
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
             global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
             global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
@@ -440,6 +441,7 @@ namespace CharRnn
 
         // lstm layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
+        [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
