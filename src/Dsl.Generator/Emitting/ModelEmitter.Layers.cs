@@ -85,17 +85,16 @@ internal static partial class ModelEmitter
         string scale = l.Spec.Score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(e / heads)));
         string causal = l.Spec.Causal ? "true" : "false";
         string mask = layer.Mask is null ? "default" : $"ws.{layer.Mask}";
-        w.Line($"// {n}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){(l.Spec.Causal ? ", causal" : "")} (nn.MultiheadAttention):");
+        w.Line($"// {n}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){(l.Spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):");
         w.Line($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {scale}); out = concat(A·v)·W_outᵀ + b_out");
         w.Open($"private void {n}_forward(Workspace ws, bool training)");
         w.Line($"const int E = {e}, Heads = {heads};");
         w.Line("int B = ws.B, T = ws.T;");
-        w.Line($"if (ws.HasLengths) throw new global::System.NotSupportedException(\"Layer '{n}': attention over padded sequences (a key padding mask) is not supported yet.\");");
         w.Line($"{Gemm}.MatMulTransB(T * B, 3 * E, E, ws.{layer.In}, E, {inW}.AsSpan(), E, ws.{n}_qkv, 3 * E, accumulate: false);");
         w.Line($"{Act}.AddBias(ws.{n}_qkv, T * B, {inB}.AsSpan());");
         if (layer.Mask is not null) w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.{layer.Mask}, {SourceWriter.Float(l.Spec.Dropout)}, _dropoutRng);");
         string maskArg = layer.Mask is null ? "default" : $"training ? ws.{layer.Mask} : default";
-        w.Line($"global::Dsl.Kernels.AttentionKernel.Forward(T, B, E, Heads, {scale}, causal: {causal}, ws.{n}_qkv, ws.{n}_weights, {maskArg}, ws.{n}_context, ws.{n}_scratch);");
+        w.Line($"global::Dsl.Kernels.AttentionKernel.Forward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {maskArg}, ws.{n}_context, ws.{n}_scratch);");
         w.Line($"{Gemm}.MatMulTransB(T * B, E, E, ws.{n}_context, E, {outW}.AsSpan(), E, ws.{layer.Out}, E, accumulate: false);");
         w.Line($"{Act}.AddBias(ws.{layer.Out}, T * B, {outB}.AsSpan());");
         w.Close();
@@ -107,7 +106,7 @@ internal static partial class ModelEmitter
         w.Line($"{Gemm}.MatMulTransA(E, E, T * B, ws.{layer.DOut}, E, ws.{n}_context, E, {outW}.GradAsSpan(), E, accumulate: true);");
         w.Line($"{Act}.AddColumnSums(ws.{layer.DOut}, T * B, {outB}.GradAsSpan());");
         w.Line($"{Gemm}.MatMul(T * B, E, E, ws.{layer.DOut}, E, {outW}.AsSpan(), E, ws.{n}_dcontext, E, accumulate: false);");
-        w.Line($"global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, {scale}, causal: {causal}, ws.{n}_qkv, ws.{n}_weights, {mask}, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_scratch);");
+        w.Line($"global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {mask}, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_scratch);");
         w.Line($"{Gemm}.MatMulTransA(3 * E, E, T * B, ws.{n}_dqkv, 3 * E, ws.{layer.In}, E, {inW}.GradAsSpan(), E, accumulate: true);");
         w.Line($"{Act}.AddColumnSums(ws.{n}_dqkv, T * B, {inB}.GradAsSpan());");
         if (layer.DIn is not null) w.Line($"{Gemm}.MatMul(T * B, E, 3 * E, ws.{n}_dqkv, 3 * E, {inW}.AsSpan(), E, ws.{layer.DIn}, E, accumulate: false);");

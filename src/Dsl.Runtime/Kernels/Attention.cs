@@ -18,6 +18,14 @@ public static class AttentionKernel
     /// <paramref name="scratch"/> holds T × T values.
     /// </summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal,
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch) =>
+        Forward(steps, batch, width, heads, scale, causal, default, qkv, weights, mask, context, scratch);
+
+    /// <summary>
+    /// As above for padded sequences: keys at steps ≥ <paramref name="lengths"/>[b] get no weight (PyTorch's
+    /// <c>key_padding_mask</c>); every query, padded ones included, attends over the valid keys.
+    /// </summary>
+    public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
@@ -32,7 +40,7 @@ public static class AttentionKernel
                 for (int i = 0; i < T; i++)
                 {
                     Span<float> row = a.Slice(i * T, T);
-                    int valid = causal ? i + 1 : T;
+                    int valid = Valid(i, T, causal, lengths, b);
                     Span<float> live = row.Slice(0, valid);
                     TensorPrimitives.Multiply(live, scale, live);
                     TensorPrimitives.SoftMax(live, live);
@@ -55,6 +63,11 @@ public static class AttentionKernel
     /// forward pass and <paramref name="mask"/> its dropout mask (empty when none); <paramref name="scratch"/> holds 2 T × T values.
     /// </summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal,
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch) =>
+        Backward(steps, batch, width, heads, scale, causal, default, qkv, weights, mask, dContext, dQkv, scratch);
+
+    /// <summary>As above for padded sequences of the given lengths (see Forward).</summary>
+    public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch)
     {
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
@@ -82,7 +95,7 @@ public static class AttentionKernel
                     // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
                     Span<float> g = da.Slice(i * T, T);
                     ReadOnlySpan<float> pi = p.Slice(i * T, T);
-                    int valid = causal ? i + 1 : T;
+                    int valid = Valid(i, T, causal, lengths, b);
                     float dot = TensorPrimitives.Dot(g.Slice(0, valid), pi.Slice(0, valid));
                     for (int j = 0; j < valid; j++) g[j] = pi[j] * (g[j] - dot) * scale;
                     g.Slice(valid).Clear();
@@ -92,5 +105,13 @@ public static class AttentionKernel
                 Gemm.MatMulTransA(T, d, T, da, T, q, ld, dQkv.Slice(b * 3 * E + E + h * d), ld, accumulate: false);
             }
         }
+    }
+
+    /// <summary>Keys query <paramref name="i"/> of sequence <paramref name="b"/> may attend to: 0 … valid − 1.</summary>
+    private static int Valid(int i, int steps, bool causal, ReadOnlySpan<int> lengths, int b)
+    {
+        int valid = causal ? i + 1 : steps;
+        if (!lengths.IsEmpty) valid = Math.Min(valid, lengths[b]);
+        return Math.Max(valid, 1);
     }
 }

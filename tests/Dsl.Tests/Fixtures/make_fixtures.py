@@ -126,7 +126,8 @@ class Stack(nn.Module):
                 opts = spec[2] if len(spec) > 2 else {}
                 steps = x.shape[1]
                 causal = torch.triu(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=1) if opts.get("causal") else None
-                x, _ = m(x, x, x, attn_mask=causal, need_weights=False)
+                padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
+                x, _ = m(x, x, x, attn_mask=causal, key_padding_mask=padding, need_weights=False)
             elif kind == "dense":
                 x = m(x)
                 act = spec[2] if len(spec) > 2 else None
@@ -471,6 +472,8 @@ if __name__ == "__main__":
         make_stateful(case, layers, batch, steps, loss, seed=200 + i)
     make_masked("MaskedLstm", [("embedding", 9, 4), ("lstm", 6, {"layers": 2, "bidirectional": True}), ("dense", 9)], [6, 3, 1, 5], "ce", 400)
     make_masked("MaskedGruManyToOne", [("input", 3), ("gru", 5, {"bidirectional": True, "return_sequences": False}), ("dense", 2)], [2, 5, 4], "mse", 401)
+    make_masked("MaskedAttention", [("embedding", 9, 6), ("attention", 3, {"causal": True}), ("dense", 9)], [5, 2, 4], "ce", 403)
+    make_masked("MaskedLstmAttention", [("embedding", 9, 4), ("lstm", 3, {"bidirectional": True}), ("attention", 2), ("dense", 9)], [3, 6, 1, 4], "ce", 404)
     make_masked("MaskedRnn", [("embedding", 7, 3), ("rnn", 10, {"bidirectional": True}), ("dense", 7)], [4, 1, 3], "ce", 402)
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)

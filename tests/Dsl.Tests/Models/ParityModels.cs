@@ -158,3 +158,14 @@ public partial class AttentionCausalStack;
 [Attention(Heads = 4)]
 [Dense(2)]
 public partial class AttentionWide;
+
+[Embedding(vocab: 9, dim: 6)]
+[Attention(Heads = 3, Causal = true)]
+[Dense(9)]
+public partial class MaskedAttention;
+
+[Embedding(vocab: 9, dim: 4)]
+[Lstm(hidden: 3, Bidirectional = true)]
+[Attention(Heads = 2)]
+[Dense(9)]
+public partial class MaskedLstmAttention;

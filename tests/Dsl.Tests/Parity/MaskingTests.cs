@@ -14,12 +14,20 @@ public class MaskingTests
     [InlineData(nameof(MaskedLstm))]
     [InlineData(nameof(MaskedGruManyToOne))]
     [InlineData(nameof(MaskedRnn))]
+    [InlineData(nameof(MaskedAttention))]
+    [InlineData(nameof(MaskedLstmAttention))]
     public void PaddedSequencesMatchPackPaddedSequence(string name)
     {
         var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
         int[] lengths = expected["lengths"].ToInt32();
         if (name == nameof(MaskedGruManyToOne)) Check(new MaskedGruManyToOne(), name, expected, lengths, t => t.ToFloat());
-        else Check(name == nameof(MaskedLstm) ? new MaskedLstm() : new MaskedRnn(), name, expected, lengths, t => t.ToInt32());
+        else Check(name switch
+        {
+            nameof(MaskedLstm) => new MaskedLstm(),
+            nameof(MaskedAttention) => new MaskedAttention(),
+            nameof(MaskedLstmAttention) => new MaskedLstmAttention(),
+            _ => new MaskedRnn(),
+        }, name, expected, lengths, t => t.ToInt32());
     }
 
     private static void Check<TIn>(IModel<TIn> model, string name, Dictionary<string, SafeTensor> expected, int[] lengths, Func<SafeTensor, TIn[]> read)
