@@ -189,5 +189,11 @@ namespace Dsl
 
         /// <summary>Dropout on the attention weights in training (PyTorch's <c>dropout</c>). Default 0.</summary>
         public float Dropout { get; set; }
+
+        /// <summary>
+        /// Attention pooling (many-to-one): one learned query (parameter <c>attention.query</c> [W]) attends over the
+        /// sequence and the layer returns [batch, width], as <c>nn.MultiheadAttention</c> with that query.
+        /// </summary>
+        public bool Pool { get; set; }
     }
 }

@@ -33,7 +33,7 @@ internal static class DiagnosticDescriptors
         "Layer '{0}' is an input layer and must be the first layer of '{1}', but it is layer {2}", Shape);
 
     public static readonly DiagnosticDescriptor SequenceLayerFedVector = Error("DSL1001", "Sequence layer fed a vector",
-        "Layer '{0}' expects a sequence but '{1}' returns its last step only (ReturnSequences = false)", Shape);
+        "Layer '{0}' expects a sequence but '{1}' returns {2}", Shape);
 
     public static readonly DiagnosticDescriptor ProbabilityOutOfRange = Error("DSL0005", "Probability outside [0, 1)",
         "Layer '{0}': {1} must be in [0, 1), but is {2}", Usage);

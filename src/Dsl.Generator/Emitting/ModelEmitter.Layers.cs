@@ -85,6 +85,11 @@ internal static partial class ModelEmitter
         string scale = l.Spec.Score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(e / heads)));
         string causal = l.Spec.Causal ? "true" : "false";
         string mask = layer.Mask is null ? "default" : $"ws.{layer.Mask}";
+        if (l.Spec.Pool)
+        {
+            EmitAttentionPooling(w, layer, scale);
+            return;
+        }
         w.Line($"// {n}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){(l.Spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):");
         w.Line($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {scale}); out = concat(A·v)·W_outᵀ + b_out");
         w.Open($"private void {n}_forward(Workspace ws, bool training)");
@@ -109,6 +114,47 @@ internal static partial class ModelEmitter
         w.Line($"global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {mask}, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_scratch);");
         w.Line($"{Gemm}.MatMulTransA(3 * E, E, T * B, ws.{n}_dqkv, 3 * E, ws.{layer.In}, E, {inW}.GradAsSpan(), E, accumulate: true);");
         w.Line($"{Act}.AddColumnSums(ws.{n}_dqkv, T * B, {inB}.GradAsSpan());");
+        if (layer.DIn is not null) w.Line($"{Gemm}.MatMul(T * B, E, 3 * E, ws.{n}_dqkv, 3 * E, {inW}.AsSpan(), E, ws.{layer.DIn}, E, accumulate: false);");
+        w.Close();
+        w.Line();
+    }
+
+    private static void EmitAttentionPooling(SourceWriter w, LayerPlan layer, string scale)
+    {
+        ShapedLayer l = layer.Layer;
+        int heads = l.Spec.Heads, e = l.InWidth;
+        string inW = layer.ParamFields[0], inB = layer.ParamFields[1], outW = layer.ParamFields[2], outB = layer.ParamFields[3], query = layer.ParamFields[4];
+        string n = l.Name;
+        string lengths = "ws.HasLengths ? ws.lengths : default";
+        w.Line($"// {n}: [T, B, {e}] -> [B, {e}], attention pooling with {heads} head(s): a learned query q = query·W_qᵀ + b_q attends over");
+        w.Line($"// the keys x·W_kᵀ + b_k (steps below each length); out = concat(A·v)·W_outᵀ + b_out");
+        w.Open($"private void {n}_forward(Workspace ws, bool training)");
+        w.Line($"const int E = {e}, Heads = {heads};");
+        w.Line("int B = ws.B, T = ws.T;");
+        w.Line($"{Gemm}.MatMulTransB(T * B, 3 * E, E, ws.{layer.In}, E, {inW}.AsSpan(), E, ws.{n}_qkv, 3 * E, accumulate: false);");
+        w.Line($"{Act}.AddBias(ws.{n}_qkv, T * B, {inB}.AsSpan());");
+        w.Line($"{Gemm}.MatMulTransB(1, E, E, {query}.AsSpan(), E, {inW}.AsSpan(), E, ws.{n}_query, E, accumulate: false);");
+        w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(ws.{n}_query, {inB}.AsSpan().Slice(0, E), ws.{n}_query);");
+        w.Line($"global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, E, Heads, {scale}, {lengths}, ws.{n}_query, ws.{n}_qkv, ws.{n}_weights, ws.{n}_context);");
+        w.Line($"{Gemm}.MatMulTransB(B, E, E, ws.{n}_context, E, {outW}.AsSpan(), E, ws.{layer.Out}, E, accumulate: false);");
+        w.Line($"{Act}.AddBias(ws.{layer.Out}, B, {outB}.AsSpan());");
+        w.Close();
+        w.Line();
+        w.Line($"// {n} backward: through the output projection, the pooling (softmax included), the key/value projection and the query's");
+        w.Open($"private void {n}_backward(Workspace ws)");
+        w.Line($"const int E = {e}, Heads = {heads};");
+        w.Line("int B = ws.B, T = ws.T;");
+        w.Line($"{Gemm}.MatMulTransA(E, E, B, ws.{layer.DOut}, E, ws.{n}_context, E, {outW}.GradAsSpan(), E, accumulate: true);");
+        w.Line($"{Act}.AddColumnSums(ws.{layer.DOut}, B, {outB}.GradAsSpan());");
+        w.Line($"{Gemm}.MatMul(B, E, E, ws.{layer.DOut}, E, {outW}.AsSpan(), E, ws.{n}_dcontext, E, accumulate: false);");
+        w.Line($"global::System.Array.Clear(ws.{n}_dquery);");
+        w.Line($"global::Dsl.Kernels.AttentionKernel.PoolBackward(T, B, E, Heads, {scale}, {lengths}, ws.{n}_query, ws.{n}_qkv, ws.{n}_weights, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_dquery, ws.{n}_scratch);");
+        w.Line($"{Gemm}.MatMulTransA(3 * E, E, T * B, ws.{n}_dqkv, 3 * E, ws.{layer.In}, E, {inW}.GradAsSpan(), E, accumulate: true);");
+        w.Line($"{Act}.AddColumnSums(ws.{n}_dqkv, T * B, {inB}.GradAsSpan());");
+        w.Line("// the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q");
+        w.Line($"{Gemm}.MatMulTransA(E, E, 1, ws.{n}_dquery, E, {query}.AsSpan(), E, {inW}.GradAsSpan(), E, accumulate: true);");
+        w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add({inB}.GradAsSpan().Slice(0, E), ws.{n}_dquery, {inB}.GradAsSpan().Slice(0, E));");
+        w.Line($"{Gemm}.MatMul(1, E, E, ws.{n}_dquery, E, {inW}.AsSpan(), E, {query}.GradAsSpan(), E, accumulate: true);");
         if (layer.DIn is not null) w.Line($"{Gemm}.MatMul(T * B, E, 3 * E, ws.{n}_dqkv, 3 * E, {inW}.AsSpan(), E, ws.{layer.DIn}, E, accumulate: false);");
         w.Close();
         w.Line();

@@ -308,13 +308,14 @@ internal static partial class ModelEmitter
     {
         var layers = plan.Layers.Where(l => l.Layer.Kind == LayerKind.Attention).ToList();
         if (layers.Count == 0) return;
-        w.Line($"/// <summary>The attention weights [batch, heads, steps (queries), steps (keys)] of the last Forward, Loss or Backward pass of layer <paramref name=\"layer\"/> (default: the first attention layer); rows sum to 1.</summary>");
+        w.Line($"/// <summary>The attention weights [batch, heads, steps (queries), steps (keys)] — [batch, heads, steps] for pooling — of the last Forward, Loss or Backward pass of layer <paramref name=\"layer\"/> (default: the first attention layer); rows sum to 1.</summary>");
         w.Open($"public {T}.Tensor<float> AttentionWeights(string? layer = null)");
         w.Line("Workspace ws = _workspace ?? throw new global::System.InvalidOperationException(\"No forward pass has run yet.\");");
         w.Open("switch (layer ?? \"" + layers[0].Name + "\")");
         foreach (LayerPlan l in layers)
         {
-            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create({Whole($"ws.{l.Name}_weights")}.ToArray(), new global::System.IntPtr[] {{ ws.B, {l.Layer.Spec.Heads}, ws.T, ws.T }});");
+            string lengths = l.Layer.Spec.Pool ? $"ws.B, {l.Layer.Spec.Heads}, ws.T" : $"ws.B, {l.Layer.Spec.Heads}, ws.T, ws.T";
+            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create({Whole($"ws.{l.Name}_weights")}.ToArray(), new global::System.IntPtr[] {{ {lengths} }});");
         }
         w.Line($"default: throw new global::System.ArgumentException($\"No attention layer is named '{{layer}}'; the attention layers are: {string.Join(", ", layers.Select(l => l.Name))}.\", nameof(layer));");
         w.Close();

@@ -91,17 +91,27 @@ internal static class Lowerer
                     Param("in_proj_bias", 1, 3 * e, true, InitKind.Zeros, e, 3 * e, 1, 0f);
                     Param("out_proj.weight", e, e, false, InitKind.PyTorch, e, e, e, bound);
                     Param("out_proj.bias", 1, e, true, InitKind.Zeros, e, e, 1, 0f);
+                    if (layer.Spec.Pool)
+                    {
+                        Param("query", 1, e, true, InitKind.PyTorch, e, e, 1, bound);
+                        Buffer(n + "_query", e, RowKind.One, $"{n}: the learned query, projected [{e}]");
+                        Buffer(n + "_dquery", e, RowKind.One, $"{n}: gradient of the projected query [{e}]");
+                    }
                     Buffer(n + "_qkv", 3 * e, RowKind.StepsTimesBatch, $"{n}: queries, keys and values [T, B, {3 * e}]");
-                    Buffer(n + "_weights", layer.Spec.Heads, RowKind.StepsSquaredTimesBatch, $"{n}: attention weights (softmax) [B, {layer.Spec.Heads}, T, T]");
+                    if (layer.Spec.Pool)
+                        Buffer(n + "_weights", layer.Spec.Heads, RowKind.StepsTimesBatch, $"{n}: pooling weights (softmax) [B, {layer.Spec.Heads}, T]");
+                    else
+                        Buffer(n + "_weights", layer.Spec.Heads, RowKind.StepsSquaredTimesBatch, $"{n}: attention weights (softmax) [B, {layer.Spec.Heads}, T, T]");
                     if (layer.Spec.Dropout > 0f)
                     {
                         mask = n + "_weights_mask";
                         Buffer(mask, layer.Spec.Heads, RowKind.StepsSquaredTimesBatch, $"{n}: dropout mask on the attention weights [B, {layer.Spec.Heads}, T, T]");
                     }
-                    Buffer(n + "_context", e, RowKind.StepsTimesBatch, $"{n}: the heads' outputs, concatenated [T, B, {e}]");
-                    Buffer(n + "_dcontext", e, RowKind.StepsTimesBatch, $"{n}: gradient of the heads' outputs [T, B, {e}]");
+                    Buffer(n + "_context", e, outRows, $"{n}: the heads' outputs, concatenated {shapeOut}");
+                    Buffer(n + "_dcontext", e, outRows, $"{n}: gradient of the heads' outputs {shapeOut}");
                     Buffer(n + "_dqkv", 3 * e, RowKind.StepsTimesBatch, $"{n}: gradient of the queries, keys and values [T, B, {3 * e}]");
-                    Buffer(n + "_scratch", 2, RowKind.StepsSquared, $"{n}: scratch [2, T, T]");
+                    if (layer.Spec.Pool) Buffer(n + "_scratch", 2, RowKind.StepsTimesBatch, $"{n}: scratch [2, T]");
+                    else Buffer(n + "_scratch", 2, RowKind.StepsSquared, $"{n}: scratch [2, T, T]");
                     Buffer(outName, e, outRows, $"{n}: attention output {shapeOut}");
                     Buffer(dOutName, e, outRows, $"{n}: gradient of the output {shapeOut}");
                     break;

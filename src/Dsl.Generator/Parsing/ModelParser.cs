@@ -159,6 +159,7 @@ internal static class ModelParser
             Int("heads", 1),
             Bool("causal", false),
             Int("score", 0),
+            Bool("pool", false),
             LocationInfo.From(syntax),
             arguments.ToEquatableArray());
     }

@@ -68,6 +68,7 @@ internal sealed record LayerSpec(
     int Heads,
     bool Causal,
     int Score,
+    bool Pool,
     LocationInfo? Location,
     EquatableArray<ArgumentSpec> Arguments)
 {

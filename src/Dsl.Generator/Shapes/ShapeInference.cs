@@ -44,7 +44,7 @@ internal static class ShapeInference
 
         int width = first.IsInput ? first.Size : 0;
         bool sequence = true;
-        string producer = names[0];
+        string producer = names[0], producerReturns = "";
         bool canStep = true;
         for (int i = 0; i < model.Layers.Count; i++)
         {
@@ -62,7 +62,7 @@ internal static class ShapeInference
                 case LayerKind.Lstm:
                 case LayerKind.Gru:
                     if (!sequence)
-                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer));
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer, producerReturns));
                     width = directions * layer.Size;
                     sequence = layer.ReturnSequences;
                     if (layer.Bidirectional) canStep = false;
@@ -74,16 +74,26 @@ internal static class ShapeInference
                     break;
                 case LayerKind.Attention:
                     if (!sequence)
-                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer));
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer, producerReturns));
                     if (layer.Heads > 0 && width > 0 && width % layer.Heads != 0)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadsDoNotDivideWidth, layer.ArgumentLocation("heads"), names[i], layer.Heads, width));
                     int bidirectional = Enumerable.Range(0, i).Where(j => model.Layers[j].IsRecurrent && model.Layers[j].Bidirectional).DefaultIfEmpty(-1).First();
                     if (layer.Causal && bidirectional >= 0)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CausalAfterBidirectional, layer.ArgumentLocation("causal"), names[i], names[bidirectional]));
                     canStep = false;
+                    if (layer.Pool)
+                    {
+                        sequence = false;
+                        producer = names[i];
+                        producerReturns = "one pooled vector per sequence (Pool = true)";
+                    }
                     break;
             }
-            if (layer.IsRecurrent && !layer.ReturnSequences) producer = names[i];
+            if (layer.IsRecurrent && !layer.ReturnSequences)
+            {
+                producer = names[i];
+                producerReturns = "its last step only (ReturnSequences = false)";
+            }
             CheckSize(layer, names[i], inWidth, directions, diagnostics);
             shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions));
         }
@@ -162,6 +172,8 @@ internal static class ShapeInference
                 Positive("heads", "Heads", layer.Heads);
                 if (!(layer.Dropout >= 0f && layer.Dropout < 1f))
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("dropout"), name, "Dropout", layer.Dropout));
+                if (layer.Pool && layer.Causal) Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
+                else if (layer.Pool && layer.Dropout > 0f) Invalid("dropout", "Dropout on the weights of attention pooling is not available yet");
                 if (layer.Score is 2 or 3)
                     Invalid("score", $"Score = {(layer.Score == 2 ? "General" : "Additive")} is not available for self-attention yet; use ScaledDot or Dot");
                 else if (layer.Score is not (0 or 1))

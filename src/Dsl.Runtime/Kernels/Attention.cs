@@ -114,4 +114,61 @@ public static class AttentionKernel
         if (!lengths.IsEmpty) valid = Math.Min(valid, lengths[b]);
         return Math.Max(valid, 1);
     }
+
+    /// <summary>
+    /// Attention pooling: the projected learned <paramref name="query"/> [E] attends over each sequence's keys (steps below
+    /// its length); writes the weights [B, heads, T] and the pooled heads' outputs <paramref name="context"/> [B, E].
+    /// </summary>
+    public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, Span<float> weights, Span<float> context)
+    {
+        int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
+        for (int b = 0; b < B; b++)
+        {
+            int valid = lengths.IsEmpty ? T : lengths[b];
+            for (int h = 0; h < heads; h++)
+            {
+                Span<float> a = weights.Slice((b * heads + h) * T, T);
+                ReadOnlySpan<float> k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+                Gemm.MatMulTransB(1, valid, d, query.Slice(h * d), d, k, ld, a, T, accumulate: false);
+                Span<float> live = a.Slice(0, valid);
+                TensorPrimitives.Multiply(live, scale, live);
+                TensorPrimitives.SoftMax(live, live);
+                a.Slice(valid).Clear();
+                Gemm.MatMul(1, d, valid, a, T, v, ld, context.Slice(b * E + h * d), E, accumulate: false);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Back through the pooling: writes the keys' and values' gradients into <paramref name="dQkv"/> [T, B, 3E] (the query
+    /// columns zero) and adds the projected query's gradient to <paramref name="dQuery"/> [E]. <paramref name="scratch"/> holds 2T values.
+    /// </summary>
+    public static void PoolBackward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext, Span<float> dQkv,
+        Span<float> dQuery, Span<float> scratch)
+    {
+        int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
+        dQkv.Slice(0, T * B * 3 * E).Clear();
+        Span<float> ds = scratch.Slice(0, T);
+        for (int b = 0; b < B; b++)
+        {
+            int valid = lengths.IsEmpty ? T : lengths[b];
+            for (int h = 0; h < heads; h++)
+            {
+                ReadOnlySpan<float> a = weights.Slice((b * heads + h) * T, T);
+                ReadOnlySpan<float> k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+                ReadOnlySpan<float> dc = dContext.Slice(b * E + h * d, d);
+                // dv_t = a_t dc; da_t = dc · v_t
+                Gemm.MatMulTransA(valid, d, 1, a, T, dc, d, dQkv.Slice(b * 3 * E + 2 * E + h * d), ld, accumulate: true);
+                Gemm.MatMulTransB(1, valid, d, dc, d, v, ld, ds, T, accumulate: false);
+                // softmax backward, then the scale
+                float dot = TensorPrimitives.Dot(ds.Slice(0, valid), a.Slice(0, valid));
+                for (int t = 0; t < valid; t++) ds[t] = a[t] * (ds[t] - dot) * scale;
+                // dk_t = ds_t q; dq += Σ_t ds_t k_t
+                Gemm.MatMulTransA(valid, d, 1, ds, T, query.Slice(h * d), d, dQkv.Slice(b * 3 * E + E + h * d), ld, accumulate: true);
+                Gemm.MatMul(1, d, valid, ds, T, k, ld, dQuery.Slice(h * d), d, accumulate: true);
+            }
+        }
+    }
 }

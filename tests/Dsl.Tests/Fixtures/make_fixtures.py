@@ -76,6 +76,19 @@ class ChoGRU(nn.Module):
         return out, torch.stack(finals)
 
 
+class PoolAttention(nn.MultiheadAttention):
+    """Attention pooling as Dsl's [Attention(Pool = true)]: one learned query (parameter 'query') attends over the sequence."""
+
+    def __init__(self, width, heads):
+        super().__init__(width, heads, batch_first=True)
+        self.query = nn.Parameter(torch.randn(width) * 0.5)
+
+    def pool(self, x, padding=None):
+        q = self.query.expand(x.shape[0], 1, x.shape[2])
+        out, _ = super().forward(q, x, x, key_padding_mask=padding, need_weights=False)
+        return out.squeeze(1)
+
+
 def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh", reset_after=True):
     if kind == "rnn":
         return nn.RNN(x, hidden, num_layers=layers, bidirectional=bidirectional, nonlinearity=activation, batch_first=True)
@@ -104,7 +117,8 @@ class Stack(nn.Module):
             elif kind == "dense":
                 module, width = nn.Linear(width, spec[1]), spec[1]
             elif kind == "attention":
-                module = nn.MultiheadAttention(width, spec[1], batch_first=True)
+                pool = (spec[2] if len(spec) > 2 else {}).get("pool", False)
+                module = PoolAttention(width, spec[1]) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True)
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 module = recurrent(kind, width, spec[1], opts.get("layers", 1), opts.get("bidirectional", False),
@@ -127,7 +141,10 @@ class Stack(nn.Module):
                 steps = x.shape[1]
                 causal = torch.triu(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=1) if opts.get("causal") else None
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                x, _ = m(x, x, x, attn_mask=causal, key_padding_mask=padding, need_weights=False)
+                if opts.get("pool"):
+                    x = m.pool(x, padding)
+                else:
+                    x, _ = m(x, x, x, attn_mask=causal, key_padding_mask=padding, need_weights=False)
             elif kind == "dense":
                 x = m(x)
                 act = spec[2] if len(spec) > 2 else None
@@ -214,6 +231,7 @@ CASES = [
     ("AttentionSelf", [("input", 8), ("attention", 2), ("dense", 3)], 3, 5, "mse"),
     ("AttentionCausalStack", [("embedding", 11, 6), ("lstm", 6), ("attention", 3, {"causal": True}), ("dense", 11)], 2, 6, "ce"),
     ("AttentionWide", [("input", 24), ("attention", 4), ("dense", 2)], 2, 33, "mse"),
+    ("AttentionPool", [("input", 6), ("attention", 2, {"pool": True}), ("dense", 3)], 3, 5, "mse"),
 ]
 
 def make_stateful(case, layers, batch, steps, loss, seed):
@@ -288,8 +306,9 @@ def make_masked(case, layers, lengths, loss, seed):
     classes = out.shape[-1]
     if loss == "ce":
         targets = torch.randint(0, classes, out.shape[:-1])
-        for b, n in enumerate(lengths):
-            targets[b, n:] = -100
+        if targets.dim() == 2:
+            for b, n in enumerate(lengths):
+                targets[b, n:] = -100
         value = F.cross_entropy(out.reshape(-1, classes), targets.reshape(-1), ignore_index=-100)
     else:
         targets = torch.randn(out.shape)
@@ -474,6 +493,7 @@ if __name__ == "__main__":
     make_masked("MaskedGruManyToOne", [("input", 3), ("gru", 5, {"bidirectional": True, "return_sequences": False}), ("dense", 2)], [2, 5, 4], "mse", 401)
     make_masked("MaskedAttention", [("embedding", 9, 6), ("attention", 3, {"causal": True}), ("dense", 9)], [5, 2, 4], "ce", 403)
     make_masked("MaskedLstmAttention", [("embedding", 9, 4), ("lstm", 3, {"bidirectional": True}), ("attention", 2), ("dense", 9)], [3, 6, 1, 4], "ce", 404)
+    make_masked("MaskedAttentionPool", [("embedding", 9, 4), ("gru", 6), ("attention", 3, {"pool": True}), ("dense", 5)], [4, 1, 3, 2], "ce", 405)
     make_masked("MaskedRnn", [("embedding", 7, 3), ("rnn", 10, {"bidirectional": True}), ("dense", 7)], [4, 1, 3], "ce", 402)
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)

@@ -188,6 +188,20 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1001_ASequenceLayerAfterAttentionPooling()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Attention(Pool = true)] [[|Lstm(3)|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'lstm' expects a sequence but 'attention' returns one pooled vector per sequence (Pool = true)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_CausalAttentionPooling()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Attention(Pool = true, [|Causal = true|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Causal does not apply to attention pooling", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL1002_SteppingAModelWithAttentionIsReportedAtTheCall()
     {
         const string source = """

@@ -106,6 +106,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             case "Attention":
                 if (rng.NextInt(2) == 0) options.Add($"Heads = {Pick("1", "2", "3", "4", "0", "-2")}");
                 Maybe($"Causal = {Pick("true", "false")}");
+                Maybe($"Pool = {Pick("true", "false")}");
                 Maybe($"Score = {Pick("AttentionScore.ScaledDot", "AttentionScore.Dot", "AttentionScore.General", "AttentionScore.Additive")}");
                 Maybe($"Dropout = {Probability(rng)}");
                 break;

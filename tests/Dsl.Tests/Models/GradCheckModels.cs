@@ -105,3 +105,9 @@ public partial class GcAttentionDotDropout;
 [Gru(hidden: 5, ReturnSequences = false)]
 [Dense(5)]
 public partial class GcAttentionThenGru;
+
+[Input(features: 4)]
+[Lstm(hidden: 6)]
+[Attention(Heads = 3, Pool = true, Score = AttentionScore.Dot)]
+[Dense(3)]
+public partial class GcAttentionPool;

@@ -169,3 +169,14 @@ public partial class MaskedAttention;
 [Attention(Heads = 2)]
 [Dense(9)]
 public partial class MaskedLstmAttention;
+
+[Input(features: 6)]
+[Attention(Heads = 2, Pool = true)]
+[Dense(3)]
+public partial class AttentionPool;
+
+[Embedding(vocab: 9, dim: 4)]
+[Gru(hidden: 6)]
+[Attention(Heads = 3, Pool = true)]
+[Dense(5)]
+public partial class MaskedAttentionPool;

@@ -81,6 +81,8 @@ public class GradientCheckTests
         Check<int>(() => new GcAttentionThenGru(seed: 23), m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 4]), new ReadOnlyTensorSpan<int>(y, [3])));
     }
 
+    [Fact] public void AttentionPoolingAfterAnLstm() => CheckFeatures(() => new GcAttentionPool(seed: 24), features: 4, outputShape: [3, 3], batch: 3, steps: 5);
+
     [Fact] public void NamedLayersWithOverriddenInit() => CheckFeatures(() => new GcNamedStack(seed: 10), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);
 
     private static void CheckTokens(Func<IModel<int>> create, int vocab, int classes, int batch, int steps)

@@ -16,6 +16,7 @@ public class MaskingTests
     [InlineData(nameof(MaskedRnn))]
     [InlineData(nameof(MaskedAttention))]
     [InlineData(nameof(MaskedLstmAttention))]
+    [InlineData(nameof(MaskedAttentionPool))]
     public void PaddedSequencesMatchPackPaddedSequence(string name)
     {
         var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
@@ -26,6 +27,7 @@ public class MaskingTests
             nameof(MaskedLstm) => new MaskedLstm(),
             nameof(MaskedAttention) => new MaskedAttention(),
             nameof(MaskedLstmAttention) => new MaskedLstmAttention(),
+            nameof(MaskedAttentionPool) => new MaskedAttentionPool(),
             _ => new MaskedRnn(),
         }, name, expected, lengths, t => t.ToInt32());
     }

@@ -36,6 +36,7 @@ internal static class ParityModel
         nameof(AttentionSelf) => Floats(new AttentionSelf()),
         nameof(AttentionCausalStack) => Tokens(new AttentionCausalStack()),
         nameof(AttentionWide) => Floats(new AttentionWide()),
+        nameof(AttentionPool) => Floats(new AttentionPool()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -16,7 +16,7 @@ public class ParityTests
         nameof(LstmStackedBidirectional), nameof(GruBidirectionalManyToOne), nameof(LstmStackedManyToOne),
         nameof(RnnStackedBidirectional), nameof(GruChoStackedBidirectional), nameof(LstmGruDense), nameof(LstmSingleStep),
         nameof(LstmWide), nameof(GruWide), nameof(GruChoWide), nameof(RnnWide),
-        nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide),
+        nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(AttentionPool),
     };
 
     [Theory]
