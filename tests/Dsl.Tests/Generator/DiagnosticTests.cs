@@ -232,12 +232,16 @@ public class DiagnosticTests
     [InlineData("[Input(features: 2)] [Dense(4, Activation = Activation.Relu)] [Gru(3, ResetAfter = false)] [Dense(2)]")]
     [InlineData("[Input(features: 2)] [Rnn(3, ReturnSequences = false, Bidirectional = true, Layers = 3, Dropout = 0.3f)] [Dropout(0.5f)] [Dense(4)] [Dense(1)]")]
     [InlineData("[Embedding(vocab: 1, dim: 1)] [Lstm(1)] [Lstm(1, Name = \"second\")] [Gru(1)] [Rnn(1)] [Dense(1)]")]
+    [InlineData("[Embedding(vocab: 10, dim: 8)] [Gru(16)] [Attention(Heads = 2)] [Dense(10)]")]
+    [InlineData("[Input(features: 4)] [Lstm(6, Bidirectional = true, LearnInitialState = true, RecurrentDropout = 0.2f)] [Attention(Pool = true, Heads = 3)] [Dense(2)]")]
     public void AssortedValidStacksGenerateCodeThatCompiles(string layers)
     {
         var (_, diagnostics, others, result) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;");
         Assert.Empty(diagnostics);
         Assert.Single(result.Results.Single().GeneratedSources);
         Assert.Empty(GeneratorHarness.Errors(others));
+        // Generated code must not trouble a project that treats warnings as errors.
+        Assert.Empty(others.Where(d => d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true));
     }
 
     [Fact]

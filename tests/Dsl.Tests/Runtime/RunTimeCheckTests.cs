@@ -5,6 +5,7 @@ using Xunit;
 namespace Dsl.Tests.Runtime;
 
 /// <summary>What the compiler cannot know is checked at run time, with messages that name the tensor, the expected and the actual shape.</summary>
+[Collection(nameof(Dsl.Tests.Training.SerialCollection))]
 public class RunTimeCheckTests
 {
     [Fact]

@@ -4,7 +4,7 @@ using Xunit;
 
 namespace Dsl.Tests.Training;
 
-[Collection(nameof(SafeTensorsHookCollection))]
+[Collection(nameof(SerialCollection))]
 public sealed class CheckpointTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("dsl-checkpoint-").FullName;
@@ -135,6 +135,9 @@ public sealed class CheckpointTests : IDisposable
     }
 }
 
-/// <summary>Tests that set or depend on the SafeTensors failure hook do not run in parallel with each other.</summary>
-[CollectionDefinition(nameof(SafeTensorsHookCollection), DisableParallelization = true)]
-public sealed class SafeTensorsHookCollection;
+/// <summary>
+/// Tests that must not run beside others: the SafeTensors failure hook is process-wide, and allocation counts are
+/// disturbed when another test holds the shared GEMM workers (the product then runs on the caller's thread).
+/// </summary>
+[CollectionDefinition(nameof(SerialCollection), DisableParallelization = true)]
+public sealed class SerialCollection;
