@@ -41,7 +41,16 @@ IModel<int> model = options.Hidden switch
 };
 if (options.Resume && File.Exists(options.Checkpoint))
 {
-    model.Parameters.Load(options.Checkpoint);
+    try
+    {
+        model.Parameters.Load(options.Checkpoint);
+    }
+    catch (InvalidDataException e)
+    {
+        Console.Error.WriteLine(e.Message);
+        Console.Error.WriteLine("(Was the checkpoint written with another --hidden?)");
+        return 2;
+    }
     AnsiConsole.MarkupLine($"Resumed from [green]{Markup.Escape(options.Checkpoint)}[/].");
 }
 
