@@ -215,39 +215,27 @@ public static class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>(tensors);
         byte[] header = BuildHeader(list, metadata);
-        string full = Path.GetFullPath(path);
-        string temp = full + ".tmp-" + Guid.NewGuid().ToString("N");
-        try
+        AtomicFile.Write(path, stream =>
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            Span<byte> len = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+            stream.Write(len);
+            stream.Write(header);
+            byte[] buffer = new byte[1 << 16];
+            foreach (var t in list)
             {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                stream.Write(len);
-                stream.Write(header);
-                byte[] buffer = new byte[1 << 16];
-                foreach (var t in list)
+                ReadOnlySpan<float> values = t.Values.Span;
+                for (int i = 0; i < values.Length;)
                 {
-                    ReadOnlySpan<float> values = t.Values.Span;
-                    for (int i = 0; i < values.Length;)
-                    {
-                        int n = Math.Min(values.Length - i, buffer.Length / 4);
-                        for (int j = 0; j < n; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), values[i + j]);
-                        stream.Write(buffer, 0, n * 4);
-                        i += n;
-                        if (FailAfterBytesForTests is long limit && stream.Position > limit)
-                            throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
-                    }
+                    int n = Math.Min(values.Length - i, buffer.Length / 4);
+                    for (int j = 0; j < n; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), values[i + j]);
+                    stream.Write(buffer, 0, n * 4);
+                    i += n;
+                    if (FailAfterBytesForTests is long limit && stream.Position > limit)
+                        throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
                 }
-                stream.Flush(flushToDisk: true);
             }
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
+        });
     }
 
     /// <summary>Test hook: a write fails once it has written this many bytes, as a crash during a save would.</summary>

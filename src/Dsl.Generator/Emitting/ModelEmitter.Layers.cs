@@ -32,6 +32,21 @@ internal static partial class ModelEmitter
         w.Line();
     }
 
+    /// <summary>y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections.</summary>
+    private static void Affine(SourceWriter w, string rows, string n, string k, string x, string weight, string bias, string y)
+    {
+        w.Line($"{Gemm}.MatMulTransB({rows}, {n}, {k}, {x}, {k}, {weight}.AsSpan(), {k}, {y}, {n}, accumulate: false);");
+        w.Line($"{Act}.AddBias({y}, {rows}, {bias}.AsSpan());");
+    }
+
+    /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy, and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
+    private static void AffineBackward(SourceWriter w, string rows, string n, string k, string x, string weight, string bias, string dy, string? dx)
+    {
+        w.Line($"{Gemm}.MatMulTransA({n}, {k}, {rows}, {dy}, {n}, {x}, {k}, {weight}.GradAsSpan(), {k}, accumulate: true);");
+        w.Line($"{Act}.AddColumnSums({dy}, {rows}, {bias}.GradAsSpan());");
+        if (dx is not null) w.Line($"{Gemm}.MatMul({rows}, {k}, {n}, {dy}, {n}, {weight}.AsSpan(), {k}, {dx}, {k}, accumulate: false);");
+    }
+
     private static void EmitDense(SourceWriter w, LayerPlan layer)
     {
         ShapedLayer l = layer.Layer;
@@ -42,8 +57,7 @@ internal static partial class ModelEmitter
         w.Open($"private void {l.Name}_forward(Workspace ws)");
         w.Line($"const int I = {l.InWidth}, U = {l.OutWidth};");
         w.Line($"int R = {Rows(l, output: true)};");
-        w.Line($"{Gemm}.MatMulTransB(R, U, I, ws.{layer.In}, I, {weight}.AsSpan(), I, ws.{layer.Out}, U, accumulate: false);");
-        w.Line($"{Act}.AddBias(ws.{layer.Out}, R, {bias}.AsSpan());");
+        Affine(w, "R", "U", "I", $"ws.{layer.In}", weight, bias, $"ws.{layer.Out}");
         if (hasAct) w.Line($"{Act}.Apply(global::Dsl.Activation.{act}, ws.{layer.Out});");
         w.Close();
         w.Line();
@@ -52,9 +66,7 @@ internal static partial class ModelEmitter
         w.Line($"const int I = {l.InWidth}, U = {l.OutWidth};");
         w.Line($"int R = {Rows(l, output: true)};");
         if (hasAct) w.Line($"{Act}.Backward(global::Dsl.Activation.{act}, ws.{layer.Out}, ws.{layer.DOut});");
-        w.Line($"{Gemm}.MatMulTransA(U, I, R, ws.{layer.DOut}, U, ws.{layer.In}, I, {weight}.GradAsSpan(), I, accumulate: true);");
-        w.Line($"{Act}.AddColumnSums(ws.{layer.DOut}, R, {bias}.GradAsSpan());");
-        if (layer.DIn is not null) w.Line($"{Gemm}.MatMul(R, I, U, ws.{layer.DOut}, U, {weight}.AsSpan(), I, ws.{layer.DIn}, I, accumulate: false);");
+        AffineBackward(w, "R", "U", "I", $"ws.{layer.In}", weight, bias, $"ws.{layer.DOut}", layer.DIn is null ? null : $"ws.{layer.DIn}");
         w.Close();
         w.Line();
     }
@@ -95,26 +107,20 @@ internal static partial class ModelEmitter
         w.Open($"private void {n}_forward(Workspace ws, bool training)");
         w.Line($"const int E = {e}, Heads = {heads};");
         w.Line("int B = ws.B, T = ws.T;");
-        w.Line($"{Gemm}.MatMulTransB(T * B, 3 * E, E, ws.{layer.In}, E, {inW}.AsSpan(), E, ws.{n}_qkv, 3 * E, accumulate: false);");
-        w.Line($"{Act}.AddBias(ws.{n}_qkv, T * B, {inB}.AsSpan());");
+        Affine(w, "T * B", "3 * E", "E", $"ws.{layer.In}", inW, inB, $"ws.{n}_qkv");
         if (layer.Mask is not null) w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.{layer.Mask}, {SourceWriter.Float(l.Spec.Dropout)}, _dropoutRng);");
         string maskArg = layer.Mask is null ? "default" : $"training ? ws.{layer.Mask} : default";
         w.Line($"global::Dsl.Kernels.AttentionKernel.Forward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {maskArg}, ws.{n}_context, ws.{n}_scratch);");
-        w.Line($"{Gemm}.MatMulTransB(T * B, E, E, ws.{n}_context, E, {outW}.AsSpan(), E, ws.{layer.Out}, E, accumulate: false);");
-        w.Line($"{Act}.AddBias(ws.{layer.Out}, T * B, {outB}.AsSpan());");
+        Affine(w, "T * B", "E", "E", $"ws.{n}_context", outW, outB, $"ws.{layer.Out}");
         w.Close();
         w.Line();
         w.Line($"// {n} backward: through the output projection, the heads (softmax included) and the input projection");
         w.Open($"private void {n}_backward(Workspace ws)");
         w.Line($"const int E = {e}, Heads = {heads};");
         w.Line("int B = ws.B, T = ws.T;");
-        w.Line($"{Gemm}.MatMulTransA(E, E, T * B, ws.{layer.DOut}, E, ws.{n}_context, E, {outW}.GradAsSpan(), E, accumulate: true);");
-        w.Line($"{Act}.AddColumnSums(ws.{layer.DOut}, T * B, {outB}.GradAsSpan());");
-        w.Line($"{Gemm}.MatMul(T * B, E, E, ws.{layer.DOut}, E, {outW}.AsSpan(), E, ws.{n}_dcontext, E, accumulate: false);");
+        AffineBackward(w, "T * B", "E", "E", $"ws.{n}_context", outW, outB, $"ws.{layer.DOut}", $"ws.{n}_dcontext");
         w.Line($"global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {mask}, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_scratch);");
-        w.Line($"{Gemm}.MatMulTransA(3 * E, E, T * B, ws.{n}_dqkv, 3 * E, ws.{layer.In}, E, {inW}.GradAsSpan(), E, accumulate: true);");
-        w.Line($"{Act}.AddColumnSums(ws.{n}_dqkv, T * B, {inB}.GradAsSpan());");
-        if (layer.DIn is not null) w.Line($"{Gemm}.MatMul(T * B, E, 3 * E, ws.{n}_dqkv, 3 * E, {inW}.AsSpan(), E, ws.{layer.DIn}, E, accumulate: false);");
+        AffineBackward(w, "T * B", "3 * E", "E", $"ws.{layer.In}", inW, inB, $"ws.{n}_dqkv", layer.DIn is null ? null : $"ws.{layer.DIn}");
         w.Close();
         w.Line();
     }
@@ -131,31 +137,25 @@ internal static partial class ModelEmitter
         w.Open($"private void {n}_forward(Workspace ws, bool training)");
         w.Line($"const int E = {e}, Heads = {heads};");
         w.Line("int B = ws.B, T = ws.T;");
-        w.Line($"{Gemm}.MatMulTransB(T * B, 3 * E, E, ws.{layer.In}, E, {inW}.AsSpan(), E, ws.{n}_qkv, 3 * E, accumulate: false);");
-        w.Line($"{Act}.AddBias(ws.{n}_qkv, T * B, {inB}.AsSpan());");
+        Affine(w, "T * B", "3 * E", "E", $"ws.{layer.In}", inW, inB, $"ws.{n}_qkv");
         w.Line($"{Gemm}.MatMulTransB(1, E, E, {query}.AsSpan(), E, {inW}.AsSpan(), E, ws.{n}_query, E, accumulate: false);");
         w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(ws.{n}_query, {inB}.AsSpan().Slice(0, E), ws.{n}_query);");
         w.Line($"global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, E, Heads, {scale}, {lengths}, ws.{n}_query, ws.{n}_qkv, ws.{n}_weights, ws.{n}_context);");
-        w.Line($"{Gemm}.MatMulTransB(B, E, E, ws.{n}_context, E, {outW}.AsSpan(), E, ws.{layer.Out}, E, accumulate: false);");
-        w.Line($"{Act}.AddBias(ws.{layer.Out}, B, {outB}.AsSpan());");
+        Affine(w, "B", "E", "E", $"ws.{n}_context", outW, outB, $"ws.{layer.Out}");
         w.Close();
         w.Line();
         w.Line($"// {n} backward: through the output projection, the pooling (softmax included), the key/value projection and the query's");
         w.Open($"private void {n}_backward(Workspace ws)");
         w.Line($"const int E = {e}, Heads = {heads};");
         w.Line("int B = ws.B, T = ws.T;");
-        w.Line($"{Gemm}.MatMulTransA(E, E, B, ws.{layer.DOut}, E, ws.{n}_context, E, {outW}.GradAsSpan(), E, accumulate: true);");
-        w.Line($"{Act}.AddColumnSums(ws.{layer.DOut}, B, {outB}.GradAsSpan());");
-        w.Line($"{Gemm}.MatMul(B, E, E, ws.{layer.DOut}, E, {outW}.AsSpan(), E, ws.{n}_dcontext, E, accumulate: false);");
+        AffineBackward(w, "B", "E", "E", $"ws.{n}_context", outW, outB, $"ws.{layer.DOut}", $"ws.{n}_dcontext");
         w.Line($"global::System.Array.Clear(ws.{n}_dquery);");
         w.Line($"global::Dsl.Kernels.AttentionKernel.PoolBackward(T, B, E, Heads, {scale}, {lengths}, ws.{n}_query, ws.{n}_qkv, ws.{n}_weights, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_dquery, ws.{n}_scratch);");
-        w.Line($"{Gemm}.MatMulTransA(3 * E, E, T * B, ws.{n}_dqkv, 3 * E, ws.{layer.In}, E, {inW}.GradAsSpan(), E, accumulate: true);");
-        w.Line($"{Act}.AddColumnSums(ws.{n}_dqkv, T * B, {inB}.GradAsSpan());");
+        AffineBackward(w, "T * B", "3 * E", "E", $"ws.{layer.In}", inW, inB, $"ws.{n}_dqkv", layer.DIn is null ? null : $"ws.{layer.DIn}");
         w.Line("// the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q");
         w.Line($"{Gemm}.MatMulTransA(E, E, 1, ws.{n}_dquery, E, {query}.AsSpan(), E, {inW}.GradAsSpan(), E, accumulate: true);");
         w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add({inB}.GradAsSpan().Slice(0, E), ws.{n}_dquery, {inB}.GradAsSpan().Slice(0, E));");
         w.Line($"{Gemm}.MatMul(1, E, E, ws.{n}_dquery, E, {inW}.AsSpan(), E, {query}.GradAsSpan(), E, accumulate: true);");
-        if (layer.DIn is not null) w.Line($"{Gemm}.MatMul(T * B, E, 3 * E, ws.{n}_dqkv, 3 * E, {inW}.AsSpan(), E, ws.{layer.DIn}, E, accumulate: false);");
         w.Close();
         w.Line();
     }

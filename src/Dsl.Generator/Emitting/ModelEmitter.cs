@@ -166,44 +166,36 @@ internal static partial class ModelEmitter
         string C = m.OutputWidth.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
         string notStep = NotStep(m);
-        w.Line($"/// <summary>Runs the model in inference mode on [{InputDims(m)}]; returns [{OutputDims(m)}].</summary>");
-        w.Open($"public {T}.Tensor<float> Forward({input} {name})");
-        w.Line($"(int B, int T) = ReadInputShape({name});");
-        w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
-        w.Line($"ForwardInto({name}, null, default, result.AsTensorSpan());");
-        w.Line("return result;");
-        w.Close();
-        w.Line();
-        w.Line($"/// <summary>Runs the model in inference mode on [{InputDims(m)}] into <paramref name=\"destination\"/> [{OutputDims(m)}]; allocates nothing once warm.</summary>");
-        w.Line($"public void Forward({input} {name}, {T}.TensorSpan<float> destination) => ForwardInto({name}, null, default, destination);");
-        w.Line();
-        w.Line($"/// <summary>Runs the model on padded sequences of the given <paramref name=\"lengths\"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero.</summary>");
-        w.Open($"public {T}.Tensor<float> Forward({input} {name}, {L} lengths)");
-        w.Line($"(int B, int T) = ReadInputShape({name});");
-        w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
-        w.Line($"ForwardInto({name}, null, lengths, result.AsTensorSpan());");
-        w.Line("return result;");
-        w.Close();
-        w.Line();
-        w.Line($"/// <summary>As Forward with lengths, into <paramref name=\"destination\"/>.</summary>");
-        w.Line($"public void Forward({input} {name}, {L} lengths, {T}.TensorSpan<float> destination) => ForwardInto({name}, null, lengths, destination);");
-        w.Line();
-        w.Line($"/// <summary>Runs the model from <paramref name=\"state\"/> (PyTorch's h0, c0) over [{InputDims(m)}]; returns [{OutputDims(m)}] and leaves the final state in <paramref name=\"state\"/>.</summary>");
-        w.Open($"public {T}.Tensor<float> Forward({input} {name}, State state)");
-        if (!m.CanStep) w.Line(notStep);
-        else
+        // Every Forward allocates its result (or takes the caller's buffer) and calls ForwardInto.
+        void Forward(string summary, string parameters, string stateArg, string lengthsArg, bool allowed = true)
         {
-            w.Line($"(int B, int T) = ReadInputShape({name});");
-            w.Line($"var result = {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
-            w.Line($"ForwardInto({name}, RequireState(state), default, result.AsTensorSpan());");
-            w.Line("return result;");
+            w.Line($"/// <summary>{summary}; returns [{OutputDims(m)}].</summary>");
+            if (allowed)
+            {
+                w.Open($"public {T}.Tensor<float> Forward({input} {name}{parameters})");
+                w.Line($"var result = NewOutput({name});");
+                w.Line($"ForwardInto({name}, {stateArg}, {lengthsArg}, result.AsTensorSpan());");
+                w.Line("return result;");
+                w.Close();
+            }
+            else
+            {
+                w.Line($"public {T}.Tensor<float> Forward({input} {name}{parameters}) => {notStep}");
+            }
+            w.Line($"/// <summary>{summary}, into <paramref name=\"destination\"/> [{OutputDims(m)}]; allocates nothing once warm.</summary>");
+            w.Line(allowed
+                ? $"public void Forward({input} {name}{parameters}, {T}.TensorSpan<float> destination) => ForwardInto({name}, {stateArg}, {lengthsArg}, destination);"
+                : $"public void Forward({input} {name}{parameters}, {T}.TensorSpan<float> destination) => {notStep}");
+            w.Line();
         }
+        Forward($"Runs the model in inference mode on [{InputDims(m)}]", "", "null", "default");
+        Forward("Runs the model on padded sequences of the given <paramref name=\"lengths\"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero",
+            $", {L} lengths", "null", "lengths");
+        Forward("Runs the model from <paramref name=\"state\"/> (PyTorch's h0, c0) and leaves the final state in it", ", State state", "RequireState(state)", "default", m.CanStep);
+        w.Open($"private static {T}.Tensor<float> NewOutput({input} {name})");
+        w.Line($"(int B, int T) = ReadInputShape({name});");
+        w.Line($"return {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
         w.Close();
-        w.Line();
-        w.Line($"/// <summary>Runs the model from <paramref name=\"state\"/> into <paramref name=\"destination\"/> [{OutputDims(m)}]; leaves the final state in <paramref name=\"state\"/>.</summary>");
-        w.Line(m.CanStep
-            ? $"public void Forward({input} {name}, State state, {T}.TensorSpan<float> destination) => ForwardInto({name}, RequireState(state), default, destination);"
-            : $"public void Forward({input} {name}, State state, {T}.TensorSpan<float> destination) => {notStep}");
         w.Line();
         w.Open($"private void ForwardInto({input} {name}, State? state, {L} lengths, {T}.TensorSpan<float> destination)");
         w.Line($"Workspace ws = LoadInput({name}, lengths, out int B, out int T);");

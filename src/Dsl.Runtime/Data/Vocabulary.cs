@@ -109,12 +109,11 @@ public sealed class Vocabulary
         return sb.ToString();
     }
 
-    /// <summary>Writes the vocabulary as text: the kind on the first line, then one token per line (escaped).</summary>
+    /// <summary>Writes the vocabulary as text, atomically: the kind on the first line, then one token per line (escaped).</summary>
     public void Save(string path)
     {
-        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        File.WriteAllLines(temp, new[] { IsCharacters ? "characters" : "words" }.Concat(_tokens.Skip(4).Select(Escape)));
-        File.Move(temp, path, overwrite: true);
+        var lines = new[] { IsCharacters ? "characters" : "words" }.Concat(_tokens.Skip(4).Select(Escape));
+        AtomicFile.WriteText(path, string.Join("\n", lines) + "\n");
     }
 
     /// <summary>Reads a vocabulary written by <see cref="Save"/>.</summary>

@@ -51,9 +51,6 @@ public static class AttentionHeatmap
     /// <summary>Writes the heatmap to <paramref name="path"/> (through a temporary file, so a failure leaves no half file).</summary>
     public static void Save(string path, ReadOnlySpan<float> weights, IReadOnlyList<string> queries, IReadOnlyList<string> keys, string title = "attention")
     {
-        string svg = ToSvg(weights, queries, keys, title);
-        string temp = path + ".tmp-" + Guid.NewGuid().ToString("N");
-        File.WriteAllText(temp, svg);
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteText(path, ToSvg(weights, queries, keys, title));
     }
 }

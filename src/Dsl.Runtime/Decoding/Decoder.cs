@@ -30,9 +30,11 @@ public static class Decoder
         if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
         if (temperature > 0 && rng is null) throw new ArgumentNullException(nameof(rng), "Sampling with a temperature needs a random generator.");
         IModelState state = model.CreateState(1);
-        float[] logits = Feed(model, state, prefix);
+        float[] logits = new float[model.OutputWidth];
+        int[] token = new int[1];
+        foreach (int t in prefix) Step(model, state, t, token, logits);
         var output = new List<int>();
-        float[] kept = new float[logits.Length];
+        float[] kept = new float[logits.Length], sorted = new float[logits.Length];
         while (output.Count < maxLength)
         {
             int next;
@@ -42,14 +44,16 @@ public static class Decoder
                 logits.CopyTo(kept, 0);
                 if (topK > 0 && topK < kept.Length)
                 {
-                    float threshold = kept.OrderByDescending(v => v).ElementAt(topK - 1);
+                    kept.CopyTo(sorted, 0);
+                    Array.Sort(sorted);
+                    float threshold = sorted[sorted.Length - topK];
                     for (int i = 0; i < kept.Length; i++) if (kept[i] < threshold) kept[i] = float.NegativeInfinity;
                 }
                 next = Sampling.Sample(kept, temperature, rng!);
             }
             output.Add(next);
             if (next == endToken) break;
-            logits = Step(model, state, next);
+            Step(model, state, next, token, logits);
         }
         return output.ToArray();
     }
@@ -98,15 +102,23 @@ public static class Decoder
 
     private static float[] Feed(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix)
     {
-        float[] logits = Array.Empty<float>();
-        foreach (int token in prefix) logits = Step(model, state, token);
+        var logits = new float[model.OutputWidth];
+        var token = new int[1];
+        foreach (int t in prefix) Step(model, state, t, token, logits);
         return logits;
     }
 
-    private static float[] Step(IModel<int> model, IModelState state, int token)
+    /// <summary>Feeds one token into the caller's buffers (a sampling loop allocates nothing per step).</summary>
+    private static void Step(IModel<int> model, IModelState state, int next, int[] token, float[] logits)
+    {
+        token[0] = next;
+        model.Step(new ReadOnlyTensorSpan<int>(token, [1]), state, new TensorSpan<float>(logits, [1, logits.Length]));
+    }
+
+    private static float[] Step(IModel<int> model, IModelState state, int next)
     {
         var logits = new float[model.OutputWidth];
-        model.Step(new ReadOnlyTensorSpan<int>(new[] { token }, [1]), state, new TensorSpan<float>(logits, [1, model.OutputWidth]));
+        Step(model, state, next, new int[1], logits);
         return logits;
     }
 

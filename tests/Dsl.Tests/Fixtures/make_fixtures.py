@@ -174,15 +174,21 @@ class Stack(nn.Module):
         return x
 
 
-def make(case, layers, batch, steps, loss, seed, ignore=True):
+def new_model(case, layers, seed):
+    """The case's model from its seed, weights spread beyond PyTorch's small defaults so that every path carries
+    signal, saved as <case>.weights.safetensors (a plain state_dict)."""
     torch.manual_seed(seed)
     model = Stack(layers)
-    # Spread the weights beyond PyTorch's small defaults so every path carries signal.
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(1.5)
-    weights = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
-    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), weights)
+    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    return model
+
+
+def make(case, layers, batch, steps, loss, seed, ignore=True):
+    model = new_model(case, layers, seed)
+    weights = model.state_dict()
 
     first = layers[0]
     if first[0] == "embedding":
@@ -237,12 +243,7 @@ CASES = [
 def make_stateful(case, layers, batch, steps, loss, seed):
     """A model whose recurrent layer starts from a given state (h0, c0 that need no gradient, as after
     detach() in truncated BPTT): weights, inputs, the initial and final states, output, loss, gradients."""
-    torch.manual_seed(seed)
-    model = Stack(layers)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(1.5)
-    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    model = new_model(case, layers, seed)
     name, spec = next((n, sp) for n, sp in model.plan if sp[0] in ("rnn", "lstm", "gru"))
     layers_count = (spec[2] if len(spec) > 2 else {}).get("layers", 1)
     H = spec[1]
@@ -287,12 +288,7 @@ STATEFUL = [
 def make_masked(case, layers, lengths, loss, seed):
     """Padded sequences of the given lengths through pack_padded_sequence: weights, inputs, lengths, output
     (zeros at padded steps), loss (padded targets ignored) and gradients."""
-    torch.manual_seed(seed)
-    model = Stack(layers)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(1.5)
-    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    model = new_model(case, layers, seed)
     batch, steps = len(lengths), max(lengths)
     first = layers[0]
     if first[0] == "embedding":
@@ -325,12 +321,7 @@ def make_masked(case, layers, lengths, loss, seed):
 def make_tbptt(case, layers, batch, steps, k1, k2, lr, seed):
     """Truncated BPTT with k1 < k2 (Dsl.TruncatedBptt's definition): every k1 steps, backward over the last k2
     steps from the state the forward passes computed (detached), loss on the last k1 steps, then SGD."""
-    torch.manual_seed(seed)
-    model = Stack(layers)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.mul_(1.5)
-    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    model = new_model(case, layers, seed)
     model = model.double()
     name, spec = next((n, sp) for n, sp in model.plan if sp[0] in ("rnn", "lstm", "gru"))
     H, classes = spec[1], layers[-1][1]

@@ -67,34 +67,28 @@ public class StepTests
 
     private static void StepsMatchForward(IModel<int> model, int vocab)
     {
-        const int batch = 3, steps = 6;
         var rng = new Rng(9);
-        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(vocab)).ToArray();
-        float[] expected = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(x, [batch, steps])));
-        int c = model.OutputWidth;
-        IModelState state = model.CreateState(batch);
-        for (int t = 0; t < steps; t++)
-        {
-            int[] xt = Enumerable.Range(0, batch).Select(b => x[b * steps + t]).ToArray();
-            float[] y = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>(xt, [batch]), state));
-            for (int b = 0; b < batch; b++)
-                Tolerance.AssertClose(expected.AsSpan((b * steps + t) * c, c), y.AsSpan(b * c, c), $"step {t}, sequence {b}");
-        }
+        StepsMatchForward(model, batch: 3, steps: 6, width: 1, Enumerable.Range(0, 3 * 6).Select(_ => rng.NextInt(vocab)).ToArray());
     }
 
     private static void FeatureStepsMatchForward(IModel<float> model, int features)
     {
-        const int batch = 2, steps = 5;
         var rng = new Rng(10);
-        float[] x = Enumerable.Range(0, batch * steps * features).Select(_ => rng.NextNormal()).ToArray();
-        float[] expected = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [batch, steps, features])));
+        StepsMatchForward(model, batch: 2, steps: 5, width: features, Enumerable.Range(0, 2 * 5 * features).Select(_ => rng.NextNormal()).ToArray());
+    }
+
+    /// <summary>Forward over x [batch, steps(, width)] against Step over each step's [batch(, width)] slice.</summary>
+    private static void StepsMatchForward<T>(IModel<T> model, int batch, int steps, int width, T[] x)
+    {
+        bool tokens = typeof(T) == typeof(int);
+        float[] expected = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<T>(x, tokens ? [batch, steps] : [batch, steps, width])));
         int c = model.OutputWidth;
         IModelState state = model.CreateState(batch);
         for (int t = 0; t < steps; t++)
         {
-            float[] xt = new float[batch * features];
-            for (int b = 0; b < batch; b++) Array.Copy(x, (b * steps + t) * features, xt, b * features, features);
-            float[] y = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<float>(xt, [batch, features]), state));
+            var xt = new T[batch * width];
+            for (int b = 0; b < batch; b++) Array.Copy(x, (b * steps + t) * width, xt, b * width, width);
+            float[] y = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<T>(xt, tokens ? [batch] : [batch, width]), state));
             for (int b = 0; b < batch; b++)
                 Tolerance.AssertClose(expected.AsSpan((b * steps + t) * c, c), y.AsSpan(b * c, c), $"step {t}, sequence {b}");
         }

@@ -55,38 +55,38 @@ namespace CharRnn
         /// <summary>Runs the model in inference mode on [batch, steps]; returns [batch, steps, 97].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
-            (int B, int T) = ReadInputShape(tokens);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
+            var result = NewOutput(tokens);
             ForwardInto(tokens, null, default, result.AsTensorSpan());
             return result;
         }
-
-        /// <summary>Runs the model in inference mode on [batch, steps] into <paramref name="destination"/> [batch, steps, 97]; allocates nothing once warm.</summary>
+        /// <summary>Runs the model in inference mode on [batch, steps], into <paramref name="destination"/> [batch, steps, 97]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, default, destination);
 
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero; returns [batch, steps, 97].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths)
         {
-            (int B, int T) = ReadInputShape(tokens);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
+            var result = NewOutput(tokens);
             ForwardInto(tokens, null, lengths, result.AsTensorSpan());
             return result;
         }
-
-        /// <summary>As Forward with lengths, into <paramref name="destination"/>.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero, into <paramref name="destination"/> [batch, steps, 97]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
-        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps]; returns [batch, steps, 97] and leaves the final state in <paramref name="state"/>.</summary>
+        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, steps, 97].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
-            (int B, int T) = ReadInputShape(tokens);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
+            var result = NewOutput(tokens);
             ForwardInto(tokens, RequireState(state), default, result.AsTensorSpan());
             return result;
         }
-
-        /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, steps, 97]; leaves the final state in <paramref name="state"/>.</summary>
+        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it, into <paramref name="destination"/> [batch, steps, 97]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), default, destination);
+
+        private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
+        {
+            (int B, int T) = ReadInputShape(tokens);
+            return global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 97], new global::System.IntPtr[] { B, T, 97 });
+        }
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {

@@ -88,35 +88,33 @@ namespace Demo
         /// <summary>Runs the model in inference mode on [batch, steps, 3]; returns [batch, 2].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input)
         {
-            (int B, int T) = ReadInputShape(input);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * 2], new global::System.IntPtr[] { B, 2 });
+            var result = NewOutput(input);
             ForwardInto(input, null, default, result.AsTensorSpan());
             return result;
         }
-
-        /// <summary>Runs the model in inference mode on [batch, steps, 3] into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
+        /// <summary>Runs the model in inference mode on [batch, steps, 3], into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, default, destination);
 
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero; returns [batch, 2].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths)
         {
-            (int B, int T) = ReadInputShape(input);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[B * 2], new global::System.IntPtr[] { B, 2 });
+            var result = NewOutput(input);
             ForwardInto(input, null, lengths, result.AsTensorSpan());
             return result;
         }
-
-        /// <summary>As Forward with lengths, into <paramref name="destination"/>.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero, into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, lengths, destination);
 
-        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) over [batch, steps, 3]; returns [batch, 2] and leaves the final state in <paramref name="state"/>.</summary>
-        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state)
-        {
-            throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
-        }
-
-        /// <summary>Runs the model from <paramref name="state"/> into <paramref name="destination"/> [batch, 2]; leaves the final state in <paramref name="state"/>.</summary>
+        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, 2].</summary>
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+        /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it, into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+
+        private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input)
+        {
+            (int B, int T) = ReadInputShape(input);
+            return global::System.Numerics.Tensors.Tensor.Create(new float[B * 2], new global::System.IntPtr[] { B, 2 });
+        }
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
