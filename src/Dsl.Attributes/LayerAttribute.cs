@@ -171,10 +171,17 @@ namespace Dsl
     }
 
     /// <summary>
-    /// Multi-head self-attention over the sequence: exactly <c>nn.MultiheadAttention(width, Heads, batch_first=True)</c>
-    /// with query = key = value = the layer's input, output projection included. [batch, steps, width] in and out.
-    /// Parameters <c>attention.in_proj_weight</c> [3W, W], <c>attention.in_proj_bias</c> [3W],
-    /// <c>attention.out_proj.weight</c> [W, W], <c>attention.out_proj.bias</c> [W].
+    /// Attention, in three uses.
+    /// <list type="bullet">
+    /// <item><b>Self-attention</b> (default): exactly <c>nn.MultiheadAttention(width, Heads, batch_first=True)</c> with
+    /// query = key = value = the layer's input, output projection included; [batch, steps, width] in and out. Parameters
+    /// <c>attention.in_proj_weight</c> [3W, W], <c>attention.in_proj_bias</c> [3W], <c>attention.out_proj.weight</c> [W, W],
+    /// <c>attention.out_proj.bias</c> [W]. Scores <see cref="AttentionScore.ScaledDot"/> and <see cref="AttentionScore.Dot"/>.</item>
+    /// <item><b>Pooling</b> (<see cref="Pool"/> = true): a learned query summarises the sequence; [batch, width].</item>
+    /// <item><b>Cross-attention</b> (<see cref="Over"/> = <c>typeof(Encoder)</c>): each step of this (decoder) model attends
+    /// over the encoder's output sequence with any <see cref="Score"/> (Luong et al. 2015, Bahdanau et al. 2015) and the
+    /// layer returns [its input; the context] per step, [batch, steps, W + encoder width].</item>
+    /// </list>
     /// </summary>
     public sealed class AttentionAttribute : LayerAttribute
     {
@@ -195,5 +202,37 @@ namespace Dsl
         /// sequence and the layer returns [batch, width], as <c>nn.MultiheadAttention</c> with that query.
         /// </summary>
         public bool Pool { get; set; }
+
+        /// <summary>
+        /// Cross-attention over the output sequence of another model, the encoder (a class with layer attributes): the
+        /// decoder then runs from the state an <see cref="EncoderDecoderAttribute"/> model's <c>Encode</c> gives it.
+        /// </summary>
+        public Type? Over { get; set; }
+
+        /// <summary>Width of the additive score's hidden layer (<see cref="AttentionScore.Additive"/>); default: the query's width.</summary>
+        public int Units { get; set; }
+    }
+
+    /// <summary>
+    /// Composes an encoder and a decoder model into one trainable sequence-to-sequence model: the encoder reads the
+    /// source, its final recurrent state starts the decoder (bidirectional states concatenated; a generated
+    /// <c>bridge</c> Dense where widths differ) and the decoder's cross-attention (<c>Over = typeof(Encoder)</c>)
+    /// attends over its outputs. Parameters are named <c>encoder.…</c>, <c>bridge.…</c>, <c>decoder.…</c>.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+    public sealed class EncoderDecoderAttribute : Attribute
+    {
+        /// <summary>Composes <paramref name="encoder"/> and <paramref name="decoder"/>, both model classes.</summary>
+        public EncoderDecoderAttribute(Type encoder, Type decoder)
+        {
+            Encoder = encoder;
+            Decoder = decoder;
+        }
+
+        /// <summary>The encoder model: reads the source sequence.</summary>
+        public Type Encoder { get; }
+
+        /// <summary>The decoder model: a token model that can step, starting from the encoder's state.</summary>
+        public Type Decoder { get; }
     }
 }

@@ -1,4 +1,8 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Linq;
+using Dsl.Generator.Helpers;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
@@ -20,6 +24,8 @@ public sealed class DslGenerator : IIncrementalGenerator
     public static class Steps
     {
         public const string Parse = "Dsl.Parse";
+        public const string Models = "Dsl.Models";
+        public const string Resolve = "Dsl.Resolve";
         public const string Shape = "Dsl.Shape";
         public const string Lower = "Dsl.Lower";
     }
@@ -27,32 +33,81 @@ public sealed class DslGenerator : IIncrementalGenerator
     /// <inheritdoc/>
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
+        // Parse: one provider per layer attribute (each model from the provider of its first layer), one for compositions.
+        var parsed = new List<IncrementalValueProvider<ImmutableArray<ModelSpec>>>();
         foreach (var (metadataName, kind) in ModelParser.LayerAttributes)
         {
-            IncrementalValuesProvider<ModelSpec> models = context.SyntaxProvider
+            parsed.Add(context.SyntaxProvider
                 .ForAttributeWithMetadataName(
                     metadataName,
                     static (node, _) => node is ClassDeclarationSyntax,
                     (ctx, ct) => ModelParser.ParseIfFirst((INamedTypeSymbol)ctx.TargetSymbol, kind, ct))
                 .Where(static m => m is not null)
                 .Select(static (m, _) => m!)
-                .WithTrackingName(Steps.Parse + "." + kind);
-
-            IncrementalValuesProvider<ShapedModel> shaped = models
-                .Select(static (m, _) => ShapeInference.Infer(m))
-                .WithTrackingName(Steps.Shape + "." + kind);
-
-            IncrementalValuesProvider<(ShapedModel Model, ModelPlan? Plan)> lowered = shaped
-                .Select(static (m, _) => (m, m.IsValid ? Lowerer.Lower(m) : null))
-                .WithTrackingName(Steps.Lower + "." + kind);
-
-            // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes): the generator only
-            // writes code, throwing bodies for an invalid model, nothing for a class it cannot extend.
-            context.RegisterSourceOutput(lowered, static (spc, item) =>
-            {
-                string? source = ModelEmitter.Emit(item.Model, item.Plan);
-                if (source is not null) spc.AddSource(item.Model.Spec.HintName, source);
-            });
+                .WithTrackingName(Steps.Parse + "." + kind)
+                .Collect());
         }
+        parsed.Add(context.SyntaxProvider
+            .ForAttributeWithMetadataName(
+                ModelParser.EncoderDecoderAttribute,
+                static (node, _) => node is ClassDeclarationSyntax,
+                static (ctx, ct) => ModelParser.ParseComposition((INamedTypeSymbol)ctx.TargetSymbol, ct))
+            .Where(static m => m is not null)
+            .Select(static (m, _) => m!)
+            .WithTrackingName(Steps.Parse + ".EncoderDecoder")
+            .Collect());
+
+        // Models refer to each other (cross-attention's Over, compositions): each flows on with the specs it refers to.
+        IncrementalValueProvider<ImmutableArray<ModelSpec>> all = parsed
+            .Aggregate(static (a, b) => a.Combine(b).Select(static (pair, _) => pair.Left.AddRange(pair.Right)))
+            .WithTrackingName(Steps.Models);
+        IncrementalValuesProvider<ModelWithReferences> resolved = all
+            .SelectMany(static (models, _) => models.Select(m => ModelWithReferences.Of(m, models)))
+            .WithTrackingName(Steps.Resolve);
+
+        IncrementalValuesProvider<ShapedModel> shaped = resolved
+            .Select(static (m, _) => ShapeInference.Infer(m.Model, m.Find))
+            .WithTrackingName(Steps.Shape);
+
+        IncrementalValuesProvider<(ShapedModel Model, ModelPlan? Plan)> lowered = shaped
+            .Select(static (m, _) => (m, m.IsValid && m.Composition is null ? Lowerer.Lower(m) : null))
+            .WithTrackingName(Steps.Lower);
+
+        // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes): the generator only
+        // writes code, throwing bodies for an invalid model, nothing for a class it cannot extend.
+        context.RegisterSourceOutput(lowered, static (spc, item) =>
+        {
+            string? source = item.Model.Composition is not null ? CompositionEmitter.Emit(item.Model) : ModelEmitter.Emit(item.Model, item.Plan);
+            if (source is not null) spc.AddSource(item.Model.Spec.HintName, source);
+        });
     }
+}
+
+/// <summary>A model and every model it refers to, directly or through others: all that shaping it reads.</summary>
+internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<ModelSpec> References)
+{
+    public static ModelWithReferences Of(ModelSpec model, ImmutableArray<ModelSpec> all)
+    {
+        var byKey = new Dictionary<string, ModelSpec>();
+        foreach (ModelSpec m in all) byKey[m.Key] = m;
+        var found = new List<ModelSpec>();
+        var seen = new HashSet<string> { model.Key };
+        var pending = new Queue<ModelSpec>();
+        pending.Enqueue(model);
+        while (pending.Count > 0)
+        {
+            ModelSpec m = pending.Dequeue();
+            IEnumerable<string?> keys = m.Composition is { } c ? new[] { c.Encoder, c.Decoder } : m.Layers.Select(l => l.Over);
+            foreach (string? key in keys)
+            {
+                if (key is null || !seen.Add(key) || !byKey.TryGetValue(key, out ModelSpec? other)) continue;
+                found.Add(other);
+                pending.Enqueue(other);
+            }
+        }
+        return new ModelWithReferences(model, found.OrderBy(m => m.Key, StringComparer.Ordinal).ToEquatableArray());
+    }
+
+    /// <summary>The referenced model with this key, or null.</summary>
+    public ModelSpec? Find(string key) => key == Model.Key ? Model : References.FirstOrDefault(m => m.Key == key);
 }

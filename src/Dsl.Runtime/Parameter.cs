@@ -35,6 +35,23 @@ public sealed class Parameter
         Grad = Tensor.Create(_grad, lengths);
     }
 
+    private Parameter(string name, Parameter storage)
+    {
+        Name = name;
+        _shape = storage._shape;
+        _value = storage._value;
+        _grad = storage._grad;
+        Value = storage.Value;
+        Grad = storage.Grad;
+    }
+
+    /// <summary>The same tensor (values and gradient shared) under another name: how a composed model prefixes its parts' names.</summary>
+    public Parameter WithName(string name)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        return new Parameter(name, this);
+    }
+
     /// <summary>The <c>state_dict</c> name, e.g. <c>lstm.weight_hh_l0_reverse</c>.</summary>
     public string Name { get; }
 

@@ -28,9 +28,12 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
         context.RegisterCompilationStartAction(start =>
         {
             if (start.Compilation.GetTypeByMetadataName(ModelParser.LayerAttributeBase) is null) return;
+            Compilation compilation = start.Compilation;
             var models = new ConcurrentDictionary<INamedTypeSymbol, ShapedModel?>(SymbolEqualityComparer.Default);
             ShapedModel? Shape(INamedTypeSymbol type, System.Threading.CancellationToken ct) =>
-                models.GetOrAdd(type, t => ModelParser.Parse(t, ct) is { } spec ? ShapeInference.Infer(spec) : null);
+                models.GetOrAdd(type, t => ModelParser.Parse(t, ct) is { } spec
+                    ? ShapeInference.Infer(spec, key => compilation.GetTypeByMetadataName(key) is { } other ? ModelParser.Parse(other, ct) : null)
+                    : null);
 
             start.RegisterSymbolAction(c =>
             {
@@ -44,7 +47,7 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
                 IMethodSymbol method = invocation.TargetMethod;
                 if (method.Name is not ("Step" or "CreateState") || method.ContainingType is not { } type) return;
                 if (Shape(type.OriginalDefinition, c.CancellationToken) is not { IsValid: true, CanStep: false } model) return;
-                ShapedLayer blocking = model.Layers.First(l => l.Directions == 2 || l.Kind == LayerKind.Attention);
+                ShapedLayer blocking = model.Layers.First(l => l.Directions == 2 || (l.Kind == LayerKind.Attention && !l.IsCrossAttention));
                 string why = blocking.Kind == LayerKind.Attention ? "attends over the whole sequence" : "is bidirectional and needs the whole sequence";
                 c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.StepOnBidirectionalModel, invocation.Syntax.GetLocation(), type.Name, blocking.Name, why));
             }, OperationKind.Invocation);

@@ -71,12 +71,21 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor CausalAfterBidirectional = Warning("DSL1006", "Causal attention after a bidirectional layer",
         "Layer '{0}' is causal but '{1}' before it is bidirectional: every step already sees the future through it", Shape);
 
+    public static readonly DiagnosticDescriptor NotAModel = Error("DSL0012", "Type is not a model",
+        "{0}: {1} names '{2}', which is not a model (a class with layer attributes)", Usage);
+
+    public static readonly DiagnosticDescriptor AttentionWidthsDiffer = Error("DSL1007", "Attention widths differ",
+        "Layer '{0}': the {1} score compares the query (width {2}) with the outputs of '{3}' (width {4}); the widths must be equal, or use Score = General or Additive", Shape);
+
+    public static readonly DiagnosticDescriptor EncoderDecoderMismatch = Error("DSL1008", "Encoder and decoder do not fit",
+        "'{0}' cannot be used: {1}", Shape);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         ClassNotPartial, NonPositiveSize, MissingInputLayer, MisplacedInputLayer, ProbabilityOutOfRange, DuplicateLayerName,
         InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, ContainingTypeNotPartial,
         SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge, HeadsDoNotDivideWidth,
-        CausalAfterBidirectional,
+        CausalAfterBidirectional, NotAModel, AttentionWidthsDiffer, EncoderDecoderMismatch,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);

@@ -91,6 +91,11 @@ internal static partial class ModelEmitter
     private static void EmitAttention(SourceWriter w, LayerPlan layer)
     {
         ShapedLayer l = layer.Layer;
+        if (l.IsCrossAttention)
+        {
+            EmitCrossAttention(w, layer);
+            return;
+        }
         int heads = l.Spec.Heads, e = l.InWidth;
         string inW = layer.ParamFields[0], inB = layer.ParamFields[1], outW = layer.ParamFields[2], outB = layer.ParamFields[3];
         string n = l.Name;
@@ -156,6 +161,94 @@ internal static partial class ModelEmitter
         w.Line($"{Gemm}.MatMulTransA(E, E, 1, ws.{n}_dquery, E, {query}.AsSpan(), E, {inW}.GradAsSpan(), E, accumulate: true);");
         w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add({inB}.GradAsSpan().Slice(0, E), ws.{n}_dquery, {inB}.GradAsSpan().Slice(0, E));");
         w.Line($"{Gemm}.MatMul(1, E, E, ws.{n}_dquery, E, {inW}.AsSpan(), E, {query}.GradAsSpan(), E, accumulate: true);");
+        w.Close();
+        w.Line();
+    }
+
+    private const string Cross = "global::Dsl.Kernels.CrossAttentionKernel";
+
+    private static void EmitCrossAttention(SourceWriter w, LayerPlan layer)
+    {
+        ShapedLayer l = layer.Layer;
+        int q = l.InWidth, m = l.MemoryWidth, score = l.Spec.Score;
+        string n = l.Name;
+        string scoreText = score switch
+        {
+            0 => $"x·k / √{q} (scaled dot)",
+            1 => "x·k (dot)",
+            2 => "x·W·k (Luong's general)",
+            _ => "vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive)",
+        };
+        string dx = $"ws.{layer.DIn}";
+        w.Line($"// {n}: [T, B, {q}] -> [T, B, {q + m}], cross-attention over the outputs k of {l.MemoryModel} [S, B, {m}], score {scoreText}:");
+        w.Line($"// a[t] = softmax_s(score(x[t], k[s])) over the source's valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]");
+        w.Open($"private void {n}_forward(Workspace ws, bool training)");
+        w.Line($"const int Q = {q}, M = {m};");
+        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
+        w.Line("global::Dsl.EncoderOutput memory = ws.Memory!;");
+        switch (score)
+        {
+            case 0:
+            case 1:
+                string scale = score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(q)));
+                w.Line($"{Cross}.DotForward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory, memory.Memory, ws.{n}_weights, ws.{n}_context);");
+                break;
+            case 2:
+                w.Line($"{Gemm}.MatMulTransB(S * B, Q, M, memory.Memory, M, {layer.ParamFields[0]}.AsSpan(), M, ws.{n}_keys, Q, accumulate: false); // keys = memory·Wᵀ");
+                w.Line($"{Cross}.DotForward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory, ws.{n}_weights, ws.{n}_context);");
+                break;
+            default:
+                w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");
+                Affine(w, "T * B", "A", "Q", $"ws.{layer.In}", layer.ParamFields[0], layer.ParamFields[1], $"ws.{n}_q");
+                w.Line($"{Gemm}.MatMulTransB(S * B, A, M, memory.Memory, M, {layer.ParamFields[2]}.AsSpan(), M, ws.{n}_k, A, accumulate: false);");
+                w.Line($"{Cross}.AdditiveForward(T, S, B, A, M, memory.Lengths, ws.{n}_q, ws.{n}_k, {layer.ParamFields[3]}.AsSpan(), memory.Memory, ws.{n}_hidden, ws.{n}_weights, ws.{n}_context);");
+                break;
+        }
+        w.Line($"{Cross}.Concat(T * B, Q, M, ws.{layer.In}, ws.{n}_context, ws.{layer.Out});");
+        w.Close();
+        w.Line();
+        w.Line($"// {n} backward: dx and d(context) from the output, then through the softmax and the score; the memory's gradient adds into the encoder's");
+        w.Open($"private void {n}_backward(Workspace ws)");
+        w.Line($"const int Q = {q}, M = {m};");
+        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
+        w.Line("global::Dsl.EncoderOutput memory = ws.Memory!;");
+        w.Line($"{Cross}.Split(T * B, Q, M, ws.{layer.DOut}, {dx}, ws.{n}_dcontext);");
+        switch (score)
+        {
+            case 0:
+            case 1:
+                string scale = score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(q)));
+                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory, memory.Memory, ws.{n}_weights, ws.{n}_dcontext,");
+                w.Line($"    {dx}, memory.MemoryGradient, memory.MemoryGradient, ws.{n}_scratch);");
+                break;
+            case 2:
+            {
+                string weight = layer.ParamFields[0];
+                w.Line($"global::System.Array.Clear(ws.{n}_dkeys);");
+                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory, ws.{n}_weights, ws.{n}_dcontext,");
+                w.Line($"    {dx}, ws.{n}_dkeys, memory.MemoryGradient, ws.{n}_scratch);");
+                w.Line("// keys = memory·Wᵀ: dW += dkeysᵀ·memory; d(memory) += dkeys·W");
+                w.Line($"{Gemm}.MatMulTransA(Q, M, S * B, ws.{n}_dkeys, Q, memory.Memory, M, {weight}.GradAsSpan(), M, accumulate: true);");
+                w.Line($"{Gemm}.MatMul(S * B, M, Q, ws.{n}_dkeys, Q, {weight}.AsSpan(), M, memory.MemoryGradient, M, accumulate: true);");
+                break;
+            }
+            default:
+            {
+                string wq = layer.ParamFields[0], bq = layer.ParamFields[1], wk = layer.ParamFields[2], v = layer.ParamFields[3];
+                w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");
+                w.Line($"global::System.Array.Clear(ws.{n}_dq);");
+                w.Line($"global::System.Array.Clear(ws.{n}_dk);");
+                w.Line($"{Cross}.AdditiveBackward(T, S, B, A, M, memory.Lengths, {v}.AsSpan(), memory.Memory, ws.{n}_hidden, ws.{n}_weights, ws.{n}_dcontext,");
+                w.Line($"    ws.{n}_dq, ws.{n}_dk, {v}.GradAsSpan(), memory.MemoryGradient, ws.{n}_scratch);");
+                w.Line("// q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q; k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k");
+                w.Line($"{Gemm}.MatMulTransA(A, Q, T * B, ws.{n}_dq, A, ws.{layer.In}, Q, {wq}.GradAsSpan(), Q, accumulate: true);");
+                w.Line($"{Act}.AddColumnSums(ws.{n}_dq, T * B, {bq}.GradAsSpan());");
+                w.Line($"{Gemm}.MatMul(T * B, Q, A, ws.{n}_dq, A, {wq}.AsSpan(), Q, {dx}, Q, accumulate: true);");
+                w.Line($"{Gemm}.MatMulTransA(A, M, S * B, ws.{n}_dk, A, memory.Memory, M, {wk}.GradAsSpan(), M, accumulate: true);");
+                w.Line($"{Gemm}.MatMul(S * B, M, A, ws.{n}_dk, A, {wk}.AsSpan(), M, memory.MemoryGradient, M, accumulate: true);");
+                break;
+            }
+        }
         w.Close();
         w.Line();
     }

@@ -79,6 +79,15 @@ internal static partial class ModelEmitter
         for (int i = layer.SubLayers.Count - 1; i >= 0; i--)
         {
             SubLayerPlan sub = layer.SubLayers[i];
+            if (sub.FinalHGrad is not null)
+            {
+                w.Line($"// an encoder: the gradient of layer {sub.Index}'s final hidden states, from the decoder they started");
+                foreach (DirectionPlan d in sub.Directions)
+                {
+                    string offset = d.Reverse ? H.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0";
+                    w.Line($"if (ws.InjectFinal) {Layout}.AddToFinalState(ws.{sub.FinalHGrad}, {D * H}, {offset}, ws.{sub.DY}, {D * H}, {offset}, B, T, {H}, {(d.Reverse ? "true" : "false")}, ws.HasLengths ? ws.lengths : default);");
+                }
+            }
             if (sub.DX is not null) w.Line($"global::System.Array.Clear(ws.{sub.DX}); // both directions add into dx");
             foreach (DirectionPlan d in sub.Directions)
             {
@@ -88,6 +97,10 @@ internal static partial class ModelEmitter
                 w.Line($"    ws.{Lowerer.DGates}, ws.{Lowerer.DGates2}, ws.{Lowerer.Carry}, ws.{Lowerer.Carry2}, ws.{Lowerer.StepScratch}, ws.{Lowerer.PackedWeights}, {d.WeightIh}.AsSpan(), {d.WeightHh}.AsSpan(),");
                 w.Line($"    {d.WeightIh}.GradAsSpan(), {d.WeightHh}.GradAsSpan(), {d.BiasIh}.GradAsSpan(), {d.BiasHh}.GradAsSpan(), h0: {InitialState(d, sub.InitialH, d.LearnedHBuffer)}, c0: {InitialState(d, sub.InitialC, d.LearnedCBuffer)},");
                 w.Line($"    lengths: ws.HasLengths ? ws.lengths : default, dh0: {LearnedGrad(d, sub.InitialH, d.LearnedH)}, dc0: {LearnedGrad(d, sub.InitialH, d.LearnedC)},");
+                string dh0Rows = !d.Reverse && sub.InitialHGrad is not null ? $"ws.HasInitialState ? ws.{sub.InitialHGrad} : default" : "default";
+                string dc0Rows = !d.Reverse && sub.InitialCGrad is not null ? $"ws.HasInitialState ? ws.{sub.InitialCGrad} : default" : "default";
+                string dcLast = sub.FinalCGrad is not null ? $"ws.InjectFinal ? ws.{sub.FinalCGrad} : default" : "default";
+                w.Line($"    dh0Rows: {dh0Rows}, dc0Rows: {dc0Rows}, dcLast: {dcLast},");
                 w.Line(d.RecurrentMask is null ? "    rmask: default, hm: default);" : $"    rmask: ws.{d.RecurrentMask}, hm: ws.{d.MaskedStates});");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
@@ -107,7 +120,7 @@ internal static partial class ModelEmitter
 
     /// <summary>Under variational dropout, dh(t−1) = (dG · W_hh) ⊙ mask.</summary>
     private static void ApplyRecurrentMask(SourceWriter w) =>
-        w.Line($"if (!rmask.IsEmpty && (s > 0 || !dh0.IsEmpty)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));");
+        w.Line($"if (!rmask.IsEmpty && (s > 0 || wantDh0)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));");
 
     /// <summary>At a padded step (t ≥ length) nothing flows: zero the step's gate gradients and carried gradients.</summary>
     private static void MaskPaddedGradients(SourceWriter w, string? extra)
@@ -263,7 +276,7 @@ internal static partial class ModelEmitter
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
             $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
             $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths, {Span} dh0, {Span} dc0,",
-            $"    {RoSpan} rmask, {RoSpan} hm)");
+            $"    {Span} dh0Rows, {Span} dc0Rows, {RoSpan} dcLast, {RoSpan} rmask, {RoSpan} hm)");
         CellConstants(w, sub, layer, l);
         w.Line("// the recurrent weights, packed once for every step");
         w.Line("bool prepacked = T > 1;");
@@ -277,6 +290,7 @@ internal static partial class ModelEmitter
         {
             w.Line($"if (prepacked) {Gemm}.PackB(G, H, w_hh, H, transposed: false, packed);");
         }
+        w.Line("bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted");
         w.Line("carry.Slice(0, B * H).Clear();  // dh flowing back from the next step");
         if (lstm) w.Line("carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step");
         w.Open("for (int s = T - 1; s >= 0; s--)");
@@ -287,15 +301,18 @@ internal static partial class ModelEmitter
         const string hp = "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H)";
         if (lstm)
         {
+            w.Line("// an encoder's final cell state: its gradient from the decoder enters at each direction's last step");
+            w.Line("if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (reverse ? 0 : (lengths.IsEmpty ? T : lengths[b]) - 1)) " +
+                $"{TP}.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));");
             w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), {dyRow},");
             w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
-            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
+            w.Line($"if (s > 0 || wantDh0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
             ApplyRecurrentMask(w);
         }
         else if (rnn)
         {
             w.Line($"for (int b = 0; b < B; b++) {RnnK}.Backward(y.Slice((t * B + b) * Y + yOffset, H), {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), relu: {(l.Spec.Activation == ActivationKind.Relu ? "true" : "false")});");
-            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
+            w.Line($"if (s > 0 || wantDh0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
             ApplyRecurrentMask(w);
         }
         else if (resetAfter)
@@ -303,9 +320,9 @@ internal static partial class ModelEmitter
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.Backward({gRow}, aux.Slice((t * B + b) * H, H), {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));");
             w.Open("if (rmask.IsEmpty)");
-            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step (or of a learned h0)");
+            w.Line($"if (s > 0 || wantDh0) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step (or of a learned h0)");
             w.Close();
-            w.Open("else if (s > 0 || !dh0.IsEmpty)");
+            w.Open("else if (s > 0 || wantDh0)");
             w.Line($"{Span} dhm = scratch.Slice(0, B * H); // d(h(t−1) ⊙ mask)");
             w.Line($"{BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: false, c: "dhm")}");
             w.Line($"for (int b = 0; b < B; b++) {TP}.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));");
@@ -317,14 +334,14 @@ internal static partial class ModelEmitter
             w.Line($"{BackProduct("H", "d.Slice(2 * H)", "G", "w_hh.Slice(2 * H * H)", "packedN", accumulate: false, c: "carry2")} // d(r ⊙ h)");
             w.Open("if (rmask.IsEmpty)");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, {hp}, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));");
-            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step (or of a learned h0)");
+            w.Line($"if (s > 0 || wantDh0) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step (or of a learned h0)");
             w.Close();
             w.Open("else");
             w.Line("// under variational dropout the recurrent products saw h(t−1) ⊙ mask: gradients reach h(t−1) through the mask");
             w.Line($"{Span} dhm = scratch.Slice(0, B * H);");
             w.Line("dhm.Clear();");
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishBackwardResetBefore({gRow}, hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));");
-            w.Line($"if (s > 0 || !dh0.IsEmpty) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true, c: "dhm")}");
+            w.Line($"if (s > 0 || wantDh0) {BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true, c: "dhm")}");
             w.Line($"for (int b = 0; b < B; b++) {TP}.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));");
             w.Close();
         }
@@ -333,6 +350,9 @@ internal static partial class ModelEmitter
         w.Line("// a learned initial state: its gradient is what reached the step before the first, summed over the sequences");
         w.Line($"if (!dh0.IsEmpty) {Act}.AddColumnSums(carry.Slice(0, B * H), B, dh0);");
         if (lstm) w.Line($"if (!dc0.IsEmpty) {Act}.AddColumnSums(carry2.Slice(0, B * H), B, dc0);");
+        w.Line("// a carried initial state: its gradient per sequence (for an encoder that produced it)");
+        w.Line("if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);");
+        if (lstm) w.Line("if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);");
         w.Line("// weight gradients of every step at once");
         w.Line("int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is");
         w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);");

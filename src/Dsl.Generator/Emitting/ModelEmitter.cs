@@ -36,7 +36,7 @@ internal static partial class ModelEmitter
         if (spec.Namespace.Length > 0) w.Open("namespace " + spec.Namespace);
         foreach (ContainingTypeSpec outer in spec.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
         w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Dsl.Generator\", \"0.1.0\")]");
-        w.Open(plan is null ? $"partial class {spec.Name}" : $"partial class {spec.Name} : {ModelInterface(model)}");
+        w.Open(plan is null ? $"partial class {spec.Name}" : $"partial class {spec.Name} : {Interfaces(model)}");
 
         EmitConstants(w, model);
         if (plan is null) EmitInvalid(w, model);
@@ -72,6 +72,10 @@ internal static partial class ModelEmitter
         $"throw new global::System.NotSupportedException(\"Model '{m.Spec.Name}' has a bidirectional layer and cannot carry a state from step to step.\");";
 
     private static string ModelInterface(ShapedModel m) => m.TakesTokens ? "global::Dsl.IModel<int>" : "global::Dsl.IModel<float>";
+
+    /// <summary>The interfaces the class implements: IModel, and IEncoder when its output is a sequence.</summary>
+    private static string Interfaces(ShapedModel m) =>
+        ModelInterface(m) + (m.OutputIsSequence ? $", global::Dsl.IEncoder<{(m.TakesTokens ? "int" : "float")}>" : "");
 
     private static string InputType(ShapedModel m) => m.TakesTokens ? $"{T}.ReadOnlyTensorSpan<int>" : $"{T}.ReadOnlyTensorSpan<float>";
 
@@ -117,6 +121,7 @@ internal static partial class ModelEmitter
         EmitFieldsAndConstructor(w, plan);
         EmitPublicApi(w, plan);
         EmitAttentionWeights(w, plan);
+        EmitEncoder(w, plan);
         EmitState(w, plan);
         EmitWorkspace(w, plan);
         EmitPasses(w, plan);
@@ -198,7 +203,7 @@ internal static partial class ModelEmitter
         w.Close();
         w.Line();
         w.Open($"private void ForwardInto({input} {name}, State? state, {L} lengths, {T}.TensorSpan<float> destination)");
-        w.Line($"Workspace ws = LoadInput({name}, lengths, out int B, out int T);");
+        w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, out int B, out int T);");
         w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
         w.Line("ForwardPass(ws, training: false, state: state);");
@@ -235,7 +240,7 @@ internal static partial class ModelEmitter
             w.Line($"public float Loss({input} {name}, {targetType} targets, {L} lengths) => {core}({name}, targets, training: false, state: null, lengths);");
             w.Line();
             w.Open($"private float {core}({input} {name}, {targetType} targets, bool training, State? state, {L} lengths)");
-            w.Line($"Workspace ws = LoadInput({name}, lengths, out int B, out int T);");
+            w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, out int B, out int T);");
             w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
             w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
             w.Line("ForwardPass(ws, training, state);");
@@ -263,6 +268,13 @@ internal static partial class ModelEmitter
             w.Open("if (training)");
             w.Line($"{Check}.FiniteLoss(loss, \"{m.Spec.Name}\");");
             w.Line("BackwardPass(ws);");
+            if (plan.StateGradFields.Count > 0)
+            {
+                w.Line("// the gradient with respect to the state the pass started from, for an encoder behind it");
+                w.Open("if (state is { KeepGradients: true })");
+                for (int i = 0; i < plan.StateGradFields.Count; i++) w.Line($"{Whole($"ws.{plan.StateGradFields[i]}")}.CopyTo(state.{plan.StateFields[i]}_grad);");
+                w.Close();
+            }
             w.Close();
             w.Line("return loss;");
             w.Close();
@@ -276,13 +288,13 @@ internal static partial class ModelEmitter
         w.Line("return (dims[0], dims[1]);");
         w.Close();
         w.Line();
-        w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, out int B, out int T)");
+        w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, int S, out int B, out int T)");
         w.Line($"global::System.Span<int> dims = stackalloc int[] {{ {(m.TakesTokens ? "-1, -1" : $"-1, -1, {m.InputWidth}")} }};");
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, Vocabulary, \"{name}\");");
-        w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T ? cached : (_workspace = new Workspace(B, T));");
+        w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));");
         w.Line(m.TakesTokens
             ? $"{Layout}.ToTimeMajor(x, ws.{Lowerer.Tokens}, B, T, 1);"
             : $"{Layout}.ToTimeMajor(x, ws.{plan.Layers[0].Out}, B, T, {m.InputWidth});");
@@ -301,17 +313,62 @@ internal static partial class ModelEmitter
     {
         var layers = plan.Layers.Where(l => l.Layer.Kind == LayerKind.Attention).ToList();
         if (layers.Count == 0) return;
-        w.Line($"/// <summary>The attention weights [batch, heads, steps (queries), steps (keys)] — [batch, heads, steps] for pooling — of the last Forward, Loss or Backward pass of layer <paramref name=\"layer\"/> (default: the first attention layer); rows sum to 1.</summary>");
+        w.Line($"/// <summary>The attention weights [batch, heads, steps (queries), steps (keys)] — [batch, heads, steps] for pooling, [batch, 1, steps, source steps] for cross-attention — of the last Forward, Loss or Backward pass of layer <paramref name=\"layer\"/> (default: the first attention layer); rows sum to 1.</summary>");
         w.Open($"public {T}.Tensor<float> AttentionWeights(string? layer = null)");
         w.Line("Workspace ws = _workspace ?? throw new global::System.InvalidOperationException(\"No forward pass has run yet.\");");
         w.Open("switch (layer ?? \"" + layers[0].Name + "\")");
         foreach (LayerPlan l in layers)
         {
-            string lengths = l.Layer.Spec.Pool ? $"ws.B, {l.Layer.Spec.Heads}, ws.T" : $"ws.B, {l.Layer.Spec.Heads}, ws.T, ws.T";
+            string lengths = l.Layer.IsCrossAttention ? "ws.B, 1, ws.T, ws.S" : l.Layer.Spec.Pool ? $"ws.B, {l.Layer.Spec.Heads}, ws.T" : $"ws.B, {l.Layer.Spec.Heads}, ws.T, ws.T";
             w.Line($"case \"{l.Name}\": return {T}.Tensor.Create({Whole($"ws.{l.Name}_weights")}.ToArray(), new global::System.IntPtr[] {{ {lengths} }});");
         }
         w.Line($"default: throw new global::System.ArgumentException($\"No attention layer is named '{{layer}}'; the attention layers are: {string.Join(", ", layers.Select(l => l.Name))}.\", nameof(layer));");
         w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>Every model whose output is a sequence can encode for a decoder: its outputs, final states and their back-propagation.</summary>
+    private static void EmitEncoder(SourceWriter w, ModelPlan plan)
+    {
+        ShapedModel m = plan.Model;
+        if (!m.OutputIsSequence) return;
+        string t = m.TakesTokens ? "int" : "float";
+        LayerPlan last = plan.Layers[plan.Layers.Count - 1];
+        w.Open($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{t}>.Encode({InputType(m)} source, {L} lengths, bool training)");
+        w.Line("Workspace ws = LoadInput(source, lengths, 0, out int B, out int T);");
+        w.Line("ForwardPass(ws, training, state: null);");
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            int H = layer.Hidden, Y = layer.Layer.Directions * layer.Hidden;
+            foreach (SubLayerPlan sub in layer.SubLayers.Where(x => x.FinalH is not null))
+            {
+                w.Line($"// {layer.Name} layer {sub.Index}'s final states, each direction's at its last step");
+                foreach (DirectionPlan d in sub.Directions)
+                {
+                    string offset = d.Reverse ? H.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0", reverse = d.Reverse ? "true" : "false";
+                    w.Line($"{Layout}.GatherFinalState(ws.{sub.Y}, {Y}, {offset}, ws.{sub.FinalH}, {Y}, {offset}, B, T, {H}, {reverse}, ws.HasLengths ? ws.lengths : default);");
+                    if (sub.FinalC is not null) w.Line($"{Layout}.GatherFinalState(ws.{d.Aux}, {H}, 0, ws.{sub.FinalC}, {Y}, {offset}, B, T, {H}, {reverse}, ws.HasLengths ? ws.lengths : default);");
+                }
+            }
+        }
+        string Tensors(System.Collections.Generic.IEnumerable<string> fields) =>
+            string.Join(", ", fields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.FinalStateNames[i]}\", ws.{f}, B, {plan.FinalStateWidths[i]})"));
+        w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, ws.{last.Out}, ws.{last.DOut}, ws.lengths,");
+        w.Line($"    new global::Dsl.NamedTensor[] {{ {Tensors(plan.FinalStates)} }}, new global::Dsl.NamedTensor[] {{ {Tensors(plan.FinalStateGrads)} }});");
+        w.Line("ws.Encoded.SetHasLengths(ws.HasLengths);");
+        w.Line("return ws.Encoded;");
+        w.Close();
+        w.Line();
+        w.Open($"void global::Dsl.IEncoder<{t}>.BackwardFromEncoded(global::Dsl.EncoderOutput encoded)");
+        w.Line("Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached");
+        w.Line($"    : throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the encoded output is not that of its last pass.\");");
+        if (plan.FinalStates.Count == 0) w.Line("BackwardPass(ws);");
+        else
+        {
+            w.Line("ws.InjectFinal = true;");
+            w.Line("try { BackwardPass(ws); } finally { ws.InjectFinal = false; }");
+        }
         w.Close();
         w.Line();
     }
@@ -339,19 +396,56 @@ internal static partial class ModelEmitter
         w.Line($"private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($\"state: expected a {m.Spec.Name}.State from CreateState, got {{state?.GetType().Name ?? \"null\"}}.\", nameof(state));");
         w.Line();
         w.Line("/// <summary>The recurrent state carried between <see cref=\"Step(" + (m.TakesTokens ? "System.Numerics.Tensors.ReadOnlyTensorSpan{int}" : "System.Numerics.Tensors.ReadOnlyTensorSpan{float}") + ", State)\"/> calls: every recurrent layer's h (and c), zero when created.</summary>");
-        w.Open("public sealed class State : global::Dsl.IModelState");
+        w.Open("public sealed class State : global::Dsl.IDecoderState");
         w.Open("public State(int batch)");
         w.Line("if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, \"must be positive\");");
         w.Line("Batch = batch;");
-        for (int i = 0; i < plan.StateFields.Count; i++) w.Line($"{plan.StateFields[i]} = new float[batch * {plan.StateWidths[i]}];");
+        for (int i = 0; i < plan.StateFields.Count; i++)
+        {
+            w.Line($"{plan.StateFields[i]} = new float[batch * {plan.StateWidths[i]}];");
+            w.Line($"{plan.StateFields[i]}_grad = new float[batch * {plan.StateWidths[i]}];");
+        }
         string tensors = string.Join(", ", plan.StateFields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.StateNames[i]}\", {f}, batch, {plan.StateWidths[i]})"));
         w.Line($"Tensors = new global::Dsl.NamedTensor[] {{ {tensors} }};");
+        string grads = string.Join(", ", plan.StateFields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.StateNames[i]}\", {f}_grad, batch, {plan.StateWidths[i]})"));
+        w.Line($"Gradients = new global::Dsl.NamedTensor[] {{ {grads} }};");
+        w.Close();
+        w.Line("/// <summary>When true, a Backward from this state writes d(loss)/d(initial state) into <see cref=\"Gradients\"/>.</summary>");
+        w.Line("public bool KeepGradients { get; set; }");
+        w.Line("/// <summary>The gradients of the state's tensors (see <see cref=\"KeepGradients\"/>).</summary>");
+        w.Line("public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Gradients { get; }");
+        bool cross = m.HasCrossAttention;
+        w.Line("/// <summary>True when the model attends over an encoder's outputs: give them with <see cref=\"Attend\"/>.</summary>");
+        w.Line($"public bool NeedsMemory => {(cross ? "true" : "false")};");
+        w.Line("/// <summary>The encoder's outputs the model's cross-attention reads (and adds its gradient into).</summary>");
+        w.Line("public global::Dsl.EncoderOutput? Memory { get; private set; }");
+        w.Line("/// <summary>Gives the state the encoder's outputs for a batch of the same size.</summary>");
+        w.Open("public void Attend(global::Dsl.EncoderOutput encoded)");
+        w.Line("global::System.ArgumentNullException.ThrowIfNull(encoded);");
+        if (!cross) w.Line($"throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}' has no cross-attention layer: it attends over nothing.\");");
+        else
+        {
+            w.Line($"{Check}.SameSize(encoded.Batch, Batch, \"encoded\", \"batch (the state's batch size)\");");
+            w.Line($"{Check}.SameSize(encoded.Width, {m.Layers.First(l => l.IsCrossAttention).MemoryWidth}, \"encoded\", \"width of the encoder's outputs\");");
+            w.Line("Memory = encoded;");
+        }
+        w.Close();
+        w.Line("/// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>");
+        w.Open("public void CopyFrom(global::Dsl.IModelState source)");
+        w.Line($"var other = source as State ?? throw new global::System.ArgumentException($\"source: expected a {m.Spec.Name}.State, got {{source?.GetType().Name ?? \"null\"}}.\", nameof(source));");
+        w.Line($"{Check}.SameSize(other.Batch, Batch, \"source\", \"batch (the state's batch size)\");");
+        foreach (string f in plan.StateFields) w.Line($"global::System.Array.Copy(other.{f}, {f}, {f}.Length);");
+        w.Line("Memory = other.Memory;");
         w.Close();
         w.Line("/// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>");
         w.Line("public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }");
         w.Line("/// <summary>Number of sequences advanced together.</summary>");
         w.Line("public int Batch { get; }");
-        for (int i = 0; i < plan.StateFields.Count; i++) w.Line($"internal readonly float[] {plan.StateFields[i]}; // [batch, {plan.StateWidths[i]}]");
+        for (int i = 0; i < plan.StateFields.Count; i++)
+        {
+            w.Line($"internal readonly float[] {plan.StateFields[i]}; // [batch, {plan.StateWidths[i]}]");
+            w.Line($"internal readonly float[] {plan.StateFields[i]}_grad; // [batch, {plan.StateWidths[i]}]");
+        }
         w.Line("/// <summary>Sets every state back to zero (a new sequence).</summary>");
         w.Open("public void Reset()");
         foreach (string f in plan.StateFields) w.Line($"global::System.Array.Clear({f});");
@@ -386,7 +480,8 @@ internal static partial class ModelEmitter
         w.Line($"{Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, Vocabulary, \"{name}\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"batch, {C}\", stackalloc int[] {{ B, {C} }});");
-        w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B ? cached : (_stepWorkspace = new Workspace(B, 1));");
+        w.Line($"int S = {SourceSteps(m)};");
+        w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));");
         w.Line(m.TakesTokens ? $"x.CopyTo(ws.{Lowerer.Tokens});" : $"x.CopyTo(ws.{plan.Layers[0].Out});");
         w.Line("ForwardPass(ws, training: false, state: state);");
         w.Line($"{Whole($"ws.{last}")}.CopyTo(y);");
@@ -400,13 +495,18 @@ internal static partial class ModelEmitter
         w.Open("private sealed class Workspace");
         w.Line("public readonly int B;");
         w.Line("public readonly int T;");
+        w.Line("public readonly int S;           // source steps of the memory cross-attention reads (0 without)");
+        if (plan.Model.HasCrossAttention) w.Line("public global::Dsl.EncoderOutput? Memory; // what cross-attention reads in this pass");
+        if (plan.FinalStates.Count > 0) w.Line("public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)");
+        if (plan.Model.OutputIsSequence) w.Line("public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's");
         if (plan.StateFields.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
         w.Line("public readonly int[] lengths; // [B]");
         foreach (BufferPlan b in plan.Buffers) w.Line($"public readonly {(b.IsInt ? "int" : "float")}[] {b.Name}; // {b.Comment}");
-        w.Open("public Workspace(int b, int t)");
+        w.Open("public Workspace(int b, int t, int s)");
         w.Line("B = b;");
         w.Line("T = t;");
+        w.Line("S = s;");
         w.Line("int rows = checked(b * t);");
         w.Line("lengths = new int[b];");
         foreach (BufferPlan b in plan.Buffers)
@@ -420,6 +520,8 @@ internal static partial class ModelEmitter
     {
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
         w.Open("private void ForwardPass(Workspace ws, bool training, State? state)");
+        if (plan.Model.HasCrossAttention)
+            w.Line($"ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
         var stateful = plan.Layers.SelectMany(l => l.SubLayers).Where(s => s.StateH is not null).ToList();
         if (stateful.Count > 0)
         {
@@ -486,6 +588,8 @@ internal static partial class ModelEmitter
         RowKind.One => "1",
         RowKind.StepsSquaredTimesBatch => "rows * t",
         RowKind.StepsSquared => "t * t",
+        RowKind.SourceTimesBatch => "checked(s * b)",
+        RowKind.StepsTimesSourceTimesBatch => "checked(rows * s)",
         _ => "rows",
     };
 
@@ -493,4 +597,7 @@ internal static partial class ModelEmitter
         (output ? layer.OutIsSequence : layer.InIsSequence) ? "ws.B * ws.T" : "ws.B";
 
     private static string Shape(bool sequence, int width) => sequence ? $"[T, B, {width}]" : $"[B, {width}]";
+
+    /// <summary>The source steps of a pass: those of the memory in the state for a model with cross-attention, else 0.</summary>
+    private static string SourceSteps(ShapedModel m) => m.HasCrossAttention ? "state?.Memory?.Steps ?? 0" : "0";
 }

@@ -32,7 +32,14 @@ internal static class Lowerer
         var stateFields = new List<string>();
         var stateNames = new List<string>();
         var stateWidths = new List<int>();
+        var stateGrads = new List<string>();
+        var finals = new List<string>();
+        var finalGrads = new List<string>();
+        var finalNames = new List<string>();
+        var finalWidths = new List<int>();
         int maxGates = 0, maxHidden = 0;
+        int lastRecurrent = -1;
+        for (int i = 0; i < model.Layers.Count; i++) if (model.Layers[i].Spec.IsRecurrent) lastRecurrent = i;
 
         void Buffer(string name, int width, RowKind rows, string comment, bool isInt = false) => buffers.Add(new BufferPlan(name, width, rows, isInt, comment));
 
@@ -81,6 +88,41 @@ internal static class Lowerer
                     Param("bias", 1, layer.OutWidth, true, InitKind.Zeros, layer.InWidth, layer.OutWidth, 1, 0f);
                     Buffer(outName, layer.OutWidth, outRows, $"{n}: activations {shapeOut}");
                     Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the activations {shapeOut}");
+                    break;
+                }
+                case LayerKind.Attention when layer.IsCrossAttention:
+                {
+                    int q = layer.InWidth, m = layer.MemoryWidth;
+                    if (layer.Spec.Score == 2)
+                    {
+                        Param("weight", q, m, false, InitKind.PyTorch, m, q, q, 1f / (float)Math.Sqrt(m));
+                        Buffer(n + "_keys", q, RowKind.SourceTimesBatch, $"{n}: the keys, memory·Wᵀ [S, B, {q}]");
+                        Buffer(n + "_dkeys", q, RowKind.SourceTimesBatch, $"{n}: gradient of the keys [S, B, {q}]");
+                    }
+                    else if (layer.Spec.Score == 3)
+                    {
+                        int a = AdditiveUnits(layer);
+                        Param("query.weight", a, q, false, InitKind.PyTorch, q, a, a, 1f / (float)Math.Sqrt(q));
+                        Param("query.bias", 1, a, true, InitKind.Zeros, q, a, 1, 0f);
+                        Param("key.weight", a, m, false, InitKind.PyTorch, m, a, a, 1f / (float)Math.Sqrt(m));
+                        Param("v.weight", 1, a, false, InitKind.PyTorch, a, 1, 1, 1f / (float)Math.Sqrt(a));
+                        Buffer(n + "_q", a, RowKind.StepsTimesBatch, $"{n}: projected queries x·W_qᵀ + b_q [T, B, {a}]");
+                        Buffer(n + "_dq", a, RowKind.StepsTimesBatch, $"{n}: their gradient [T, B, {a}]");
+                        Buffer(n + "_k", a, RowKind.SourceTimesBatch, $"{n}: projected memory m·W_kᵀ [S, B, {a}]");
+                        Buffer(n + "_dk", a, RowKind.SourceTimesBatch, $"{n}: its gradient [S, B, {a}]");
+                        Buffer(n + "_hidden", a, RowKind.StepsTimesSourceTimesBatch, $"{n}: tanh(q[t] + k[s]) [B, T, S, {a}]");
+                    }
+                    Buffer(n + "_weights", 1, RowKind.StepsTimesSourceTimesBatch, $"{n}: attention weights (softmax over the source) [B, T, S]");
+                    Buffer(n + "_scratch", 1, RowKind.StepsTimesSourceTimesBatch, $"{n}: scratch, d(scores) [T, S]");
+                    Buffer(n + "_context", m, outRows, $"{n}: the context Σ_s a[t, s]·memory[s] [T, B, {m}]");
+                    Buffer(n + "_dcontext", m, outRows, $"{n}: gradient of the context [T, B, {m}]");
+                    if (dIn is null)
+                    {
+                        dIn = n + "_dx";
+                        Buffer(dIn, q, inRows, $"{n}: gradient of the queries, unused upstream [T, B, {q}]");
+                    }
+                    Buffer(outName, q + m, outRows, $"{n}: [query; context] {shapeOut}");
+                    Buffer(dOutName, q + m, outRows, $"{n}: gradient of the output {shapeOut}");
                     break;
                 }
                 case LayerKind.Attention:
@@ -203,7 +245,7 @@ internal static class Lowerer
                             Buffer(subMask, width, RowKind.StepsTimesBatch, $"{n}: dropout mask between layers {l} and {l + 1} [T, B, {width}]");
                             Buffer(nextX, width, RowKind.StepsTimesBatch, $"{n}: input of layer {l + 1} after dropout [T, B, {width}]");
                         }
-                        string? stateH = null, stateC = null, initialH = null, initialC = null;
+                        string? stateH = null, stateC = null, initialH = null, initialC = null, initialHGrad = null, initialCGrad = null;
                         if (model.CanStep)
                         {
                             // The carried state, and the workspace's copy of the state a pass started from (BPTT reads it).
@@ -213,6 +255,9 @@ internal static class Lowerer
                             stateWidths.Add(hidden);
                             initialH = $"{n}_h0_l{l}";
                             Buffer(initialH, hidden, RowKind.Batch, $"{n}: layer {l}'s initial hidden state [B, {hidden}]");
+                            initialHGrad = $"{n}_dh0_l{l}";
+                            stateGrads.Add(initialHGrad);
+                            Buffer(initialHGrad, hidden, RowKind.Batch, $"{n}: gradient of layer {l}'s initial hidden state [B, {hidden}]");
                             if (layer.Kind == LayerKind.Lstm)
                             {
                                 stateC = $"{n}_c_l{l}";
@@ -221,10 +266,38 @@ internal static class Lowerer
                                 stateWidths.Add(hidden);
                                 initialC = $"{n}_c0_l{l}";
                                 Buffer(initialC, hidden, RowKind.Batch, $"{n}: layer {l}'s initial cell state [B, {hidden}]");
+                                initialCGrad = $"{n}_dc0_l{l}";
+                                stateGrads.Add(initialCGrad);
+                                Buffer(initialCGrad, hidden, RowKind.Batch, $"{n}: gradient of layer {l}'s initial cell state [B, {hidden}]");
+                            }
+                        }
+                        string? finalH = null, finalC = null, finalHGrad = null, finalCGrad = null;
+                        if (i == lastRecurrent && model.OutputIsSequence)
+                        {
+                            // An encoder's final states, for a decoder to start from.
+                            finalH = $"{n}_final_h_l{l}";
+                            finalHGrad = $"{n}_final_dh_l{l}";
+                            Buffer(finalH, width, RowKind.Batch, $"{n}: layer {l}'s final hidden state, directions concatenated [B, {width}]");
+                            Buffer(finalHGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]");
+                            finals.Add(finalH);
+                            finalGrads.Add(finalHGrad);
+                            finalNames.Add($"{n}.h_l{l}");
+                            finalWidths.Add(width);
+                            if (layer.Kind == LayerKind.Lstm)
+                            {
+                                finalC = $"{n}_final_c_l{l}";
+                                finalCGrad = $"{n}_final_dc_l{l}";
+                                Buffer(finalC, width, RowKind.Batch, $"{n}: layer {l}'s final cell state, directions concatenated [B, {width}]");
+                                Buffer(finalCGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]");
+                                finals.Add(finalC);
+                                finalGrads.Add(finalCGrad);
+                                finalNames.Add($"{n}.c_l{l}");
+                                finalWidths.Add(width);
                             }
                         }
                         string cell = $"{n}_cell{(l == 0 ? "0" : "N")}";
-                        subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, cell, stateH, stateC, initialH, initialC, directions.ToEquatableArray()));
+                        subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, cell, stateH, stateC, initialH, initialC, directions.ToEquatableArray(),
+                            initialHGrad, initialCGrad, finalH, finalC, finalHGrad, finalCGrad));
                         x = nextX ?? y;
                         dx = dy;
                     }
@@ -257,8 +330,12 @@ internal static class Lowerer
         }
 
         return new ModelPlan(model, parameters.ToEquatableArray(), buffers.ToEquatableArray(), layers.ToEquatableArray(),
-            stateFields.ToEquatableArray(), stateNames.ToEquatableArray(), stateWidths.ToEquatableArray(), maxGates, maxHidden);
+            stateFields.ToEquatableArray(), stateNames.ToEquatableArray(), stateWidths.ToEquatableArray(), maxGates, maxHidden,
+            stateGrads.ToEquatableArray(), finals.ToEquatableArray(), finalGrads.ToEquatableArray(), finalNames.ToEquatableArray(), finalWidths.ToEquatableArray());
     }
+
+    /// <summary>Width of the additive score's hidden layer: Units, or the query's width.</summary>
+    public static int AdditiveUnits(ShapedLayer layer) => layer.Spec.Units > 0 ? layer.Spec.Units : layer.InWidth;
 
     private static InitKind Resolve(InitKind chosen, InitKind fallback) => chosen == InitKind.Default ? fallback : chosen;
 }

@@ -31,6 +31,10 @@ internal enum RowKind
     One,
     StepsSquaredTimesBatch,
     StepsSquared,
+    /// <summary>One per (source step, sequence) of the memory a cross-attention layer reads: S × B.</summary>
+    SourceTimesBatch,
+    /// <summary>One per (step, source step, sequence): T × S × B.</summary>
+    StepsTimesSourceTimesBatch,
 }
 
 /// <summary>A workspace buffer: [rows, Width] floats (or ints), named for what it holds.</summary>
@@ -61,7 +65,13 @@ internal sealed record SubLayerPlan(
     string? StateC,
     string? InitialH,
     string? InitialC,
-    EquatableArray<DirectionPlan> Directions);
+    EquatableArray<DirectionPlan> Directions,
+    string? InitialHGrad = null,
+    string? InitialCGrad = null,
+    string? FinalH = null,
+    string? FinalC = null,
+    string? FinalHGrad = null,
+    string? FinalCGrad = null);
 
 /// <summary>A layer: what it reads, writes and learns.</summary>
 internal sealed record LayerPlan(
@@ -79,7 +89,11 @@ internal sealed record LayerPlan(
     public string Name => Layer.Name;
 }
 
-/// <summary>The lowered model.</summary>
+/// <summary>
+/// The lowered model. <see cref="StateGradFields"/> hold d(loss)/d(initial state) per state tensor (a decoder's Backward
+/// from a state); <see cref="FinalStates"/> name the buffers [B, directions × H] the final states of the last recurrent
+/// layer are gathered in when the model encodes for a decoder, <see cref="FinalStateNames"/> their names.
+/// </summary>
 internal sealed record ModelPlan(
     ShapedModel Model,
     EquatableArray<ParamPlan> Parameters,
@@ -89,4 +103,9 @@ internal sealed record ModelPlan(
     EquatableArray<string> StateNames,
     EquatableArray<int> StateWidths,
     int MaxGates,
-    int MaxHidden);
+    int MaxHidden,
+    EquatableArray<string> StateGradFields,
+    EquatableArray<string> FinalStates,
+    EquatableArray<string> FinalStateGrads,
+    EquatableArray<string> FinalStateNames,
+    EquatableArray<int> FinalStateWidths);

@@ -13,6 +13,7 @@ namespace Dsl.Generator.Parsing;
 internal static class ModelParser
 {
     public const string LayerAttributeBase = "Dsl.LayerAttribute";
+    public const string EncoderDecoderAttribute = "Dsl.EncoderDecoderAttribute";
 
     /// <summary>The metadata names of the layer attributes, one incremental provider each.</summary>
     public static readonly IReadOnlyList<(string MetadataName, LayerKind Kind)> LayerAttributes = new[]
@@ -38,12 +39,35 @@ internal static class ModelParser
         return Parse(type, layers, cancellationToken);
     }
 
-    /// <summary>Parses any class that carries at least one layer attribute; null for other types.</summary>
+    /// <summary>Parses any class that carries at least one layer attribute, or an encoder–decoder composition; null for other types.</summary>
     public static ModelSpec? Parse(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
         if (type.TypeKind != TypeKind.Class) return null;
         List<(AttributeData Data, LayerKind Kind)> layers = LayerAttributesInSourceOrder(type, cancellationToken);
-        return layers.Count == 0 ? null : Parse(type, layers, cancellationToken);
+        return layers.Count == 0 ? ParseComposition(type, cancellationToken) : Parse(type, layers, cancellationToken);
+    }
+
+    /// <summary>Parses an <c>[EncoderDecoder]</c> class that declares no layers (one that does is reported with its layers); else null.</summary>
+    public static ModelSpec? ParseComposition(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        AttributeData? data = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == EncoderDecoderAttribute);
+        if (data is null || LayerAttributesInSourceOrder(type, cancellationToken).Count > 0) return null;
+        var syntax = data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        LocationInfo? Argument(int i) => LocationInfo.From(syntax?.ArgumentList?.Arguments.Count > i ? syntax.ArgumentList.Arguments[i] : (SyntaxNode?)syntax);
+        INamedTypeSymbol? TypeArgument(int i) => data.ConstructorArguments.Length > i ? data.ConstructorArguments[i].Value as INamedTypeSymbol : null;
+        INamedTypeSymbol? encoder = TypeArgument(0), decoder = TypeArgument(1);
+        var composition = new CompositionSpec(encoder is null ? null : Key(encoder), encoder?.Name ?? "?", Argument(0),
+            decoder is null ? null : Key(decoder), decoder?.Name ?? "?", Argument(1));
+        return Describe(type, new List<LayerSpec>(), composition, cancellationToken);
+    }
+
+    /// <summary>The metadata name by which models refer to each other (<c>Ns.Outer+Model</c>).</summary>
+    public static string Key(INamedTypeSymbol type)
+    {
+        string ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        var outer = new List<string>();
+        for (INamedTypeSymbol? o = type.ContainingType; o is not null; o = o.ContainingType) outer.Insert(0, o.MetadataName);
+        return (ns.Length > 0 ? ns + "." : "") + string.Concat(outer.Select(o => o + "+")) + type.MetadataName;
     }
 
     public static List<(AttributeData Data, LayerKind Kind)> LayerAttributesInSourceOrder(INamedTypeSymbol type, CancellationToken cancellationToken)
@@ -67,6 +91,18 @@ internal static class ModelParser
 
     private static ModelSpec Parse(INamedTypeSymbol type, List<(AttributeData Data, LayerKind Kind)> layers, CancellationToken cancellationToken)
     {
+        var specs = new List<LayerSpec>();
+        for (int i = 0; i < layers.Count; i++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            specs.Add(ParseLayer(layers[i].Data, layers[i].Kind, i, cancellationToken));
+        }
+        return Describe(type, specs, null, cancellationToken);
+    }
+
+    /// <summary>The class around a model: name, namespace, nesting, whether it can be extended.</summary>
+    private static ModelSpec Describe(INamedTypeSymbol type, List<LayerSpec> specs, CompositionSpec? composition, CancellationToken cancellationToken)
+    {
         var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
         bool isPartial = declarations.Count > 0 && declarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
         LocationInfo? nameLocation = LocationInfo.From(declarations.FirstOrDefault()?.Identifier.GetLocation());
@@ -86,16 +122,11 @@ internal static class ModelParser
             containing.Insert(0, new ContainingTypeSpec(keyword, outer.Name, outerPartial, LocationInfo.From(outerDeclarations.FirstOrDefault()?.Identifier.GetLocation())));
         }
 
-        var specs = new List<LayerSpec>();
-        for (int i = 0; i < layers.Count; i++)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            specs.Add(ParseLayer(layers[i].Data, layers[i].Kind, i, cancellationToken));
-        }
+        if (composition is null && type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == EncoderDecoderAttribute))
+            unsupported ??= "it declares layers and [EncoderDecoder] at once; compose the encoder and decoder in a class of its own";
 
         string ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
-        string hint = (ns.Length > 0 ? ns + "." : "") + string.Concat(containing.Select(c => c.Name + "+")) + type.MetadataName;
-        return new ModelSpec(ns, type.Name, hint + ".g.cs", containing.ToEquatableArray(), isPartial, unsupported, nameLocation, specs.ToEquatableArray());
+        return new ModelSpec(ns, type.Name, Key(type) + ".g.cs", containing.ToEquatableArray(), isPartial, unsupported, nameLocation, specs.ToEquatableArray(), composition);
     }
 
     private static LayerSpec ParseLayer(AttributeData data, LayerKind kind, int position, CancellationToken cancellationToken)
@@ -127,6 +158,7 @@ internal static class ModelParser
         float Float(string key, float fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is float v ? v : fallback;
         bool Bool(string key, bool fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is bool v ? v : fallback;
         string? Str(string key) => values.TryGetValue(key, out TypedConstant c) ? c.Value as string : null;
+        INamedTypeSymbol? over = values.TryGetValue("over", out TypedConstant o) ? o.Value as INamedTypeSymbol : null;
 
         int size = kind switch
         {
@@ -160,6 +192,9 @@ internal static class ModelParser
             Bool("causal", false),
             Int("score", 0),
             Bool("pool", false),
+            over is null ? null : Key(over),
+            over?.Name,
+            Int("units", 0),
             LocationInfo.From(syntax),
             arguments.ToEquatableArray());
     }

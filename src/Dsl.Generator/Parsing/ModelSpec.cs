@@ -69,12 +69,18 @@ internal sealed record LayerSpec(
     bool Causal,
     int Score,
     bool Pool,
+    string? Over,
+    string? OverDisplay,
+    int Units,
     LocationInfo? Location,
     EquatableArray<ArgumentSpec> Arguments)
 {
     public bool IsRecurrent => Kind is LayerKind.Rnn or LayerKind.Lstm or LayerKind.Gru;
 
     public bool IsInput => Kind is LayerKind.Input or LayerKind.Embedding;
+
+    /// <summary>Cross-attention: the layer attends over the outputs of the model <see cref="Over"/> names.</summary>
+    public bool IsCrossAttention => Kind == LayerKind.Attention && Over is not null;
 
     /// <summary>The location of argument <paramref name="name"/> if it was written, else the attribute's.</summary>
     public LocationInfo? ArgumentLocation(string name)
@@ -90,7 +96,22 @@ internal sealed record LayerSpec(
 /// <summary>A type that encloses the model class (for nested models).</summary>
 internal sealed record ContainingTypeSpec(string Keyword, string Name, bool IsPartial, LocationInfo? NameLocation);
 
-/// <summary>A model declaration: the class and its layer stack in source order.</summary>
+/// <summary>
+/// An <c>[EncoderDecoder(typeof(E), typeof(D))]</c> composition: the keys (<see cref="ModelSpec.Key"/>) of the two
+/// models, the names to show, and where each argument was written.
+/// </summary>
+internal sealed record CompositionSpec(
+    string? Encoder,
+    string EncoderDisplay,
+    LocationInfo? EncoderLocation,
+    string? Decoder,
+    string DecoderDisplay,
+    LocationInfo? DecoderLocation);
+
+/// <summary>
+/// A model declaration: the class and its layer stack in source order, or (with <see cref="Composition"/> set and no
+/// layers) an encoder–decoder composed of two other models.
+/// </summary>
 internal sealed record ModelSpec(
     string Namespace,
     string Name,
@@ -99,8 +120,15 @@ internal sealed record ModelSpec(
     bool IsPartial,
     string? UnsupportedReason,
     LocationInfo? NameLocation,
-    EquatableArray<LayerSpec> Layers)
+    EquatableArray<LayerSpec> Layers,
+    CompositionSpec? Composition = null)
 {
+    /// <summary>The class's metadata name (<c>Ns.Outer+Model</c>): how other declarations refer to it.</summary>
+    public string Key => HintName.Substring(0, HintName.Length - ".g.cs".Length);
+
+    /// <summary>The class as C# code names it from anywhere: <c>global::Ns.Outer.Model</c>.</summary>
+    public string TypeName => "global::" + (Namespace.Length > 0 ? Namespace + "." : "") + string.Concat(ContainingTypes.Select(c => c.Name + ".")) + Name;
+
     /// <summary>Whether members can be added to the class: it and every type around it are partial, and it is a plain class.</summary>
     public bool CanGenerate => IsPartial && UnsupportedReason is null && ContainingTypes.All(c => c.IsPartial);
 }

@@ -13,7 +13,16 @@ namespace Dsl.Generator.Shapes;
 /// </summary>
 internal static class ShapeInference
 {
-    public static ShapedModel Infer(ModelSpec model)
+    /// <summary>Models that refer to each other deeper than this are taken to form a cycle.</summary>
+    private const int MaxDepth = 8;
+
+    /// <summary>
+    /// Shapes <paramref name="model"/>; <paramref name="resolve"/> finds the models it refers to (cross-attention's
+    /// <c>Over</c>, a composition's encoder and decoder) by <see cref="ModelSpec.Key"/>, null when there is none.
+    /// </summary>
+    public static ShapedModel Infer(ModelSpec model, System.Func<string, ModelSpec?> resolve) => Infer(model, resolve, 0);
+
+    private static ShapedModel Infer(ModelSpec model, System.Func<string, ModelSpec?> resolve, int depth)
     {
         var diagnostics = new List<DiagnosticInfo>();
         if (!model.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, model.NameLocation, model.Name));
@@ -22,6 +31,8 @@ internal static class ShapeInference
         {
             if (!outer.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.NameLocation, model.Name, outer.Name));
         }
+
+        if (model.Composition is { } composition) return InferComposition(model, composition, resolve, depth, diagnostics);
 
         string[] names = ResolveNames(model, diagnostics);
         foreach (var (layer, i) in model.Layers.Select((l, i) => (l, i))) CheckOptions(layer, names[i], diagnostics);
@@ -52,6 +63,8 @@ internal static class ShapeInference
             int inWidth = width;
             bool inSequence = sequence;
             int directions = layer.IsRecurrent && layer.Bidirectional ? 2 : 1;
+            int memoryWidth = 0;
+            string? memoryModel = null;
             switch (layer.Kind)
             {
                 case LayerKind.Input:
@@ -75,6 +88,12 @@ internal static class ShapeInference
                 case LayerKind.Attention:
                     if (!sequence)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer, producerReturns));
+                    if (layer.IsCrossAttention)
+                    {
+                        (memoryWidth, memoryModel) = ResolveMemory(model, layer, names[i], inWidth, resolve, depth, diagnostics);
+                        width = memoryWidth > 0 ? inWidth + memoryWidth : inWidth;
+                        break;
+                    }
                     if (layer.Heads > 0 && width > 0 && width % layer.Heads != 0)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadsDoNotDivideWidth, layer.ArgumentLocation("heads"), names[i], layer.Heads, width));
                     int bidirectional = Enumerable.Range(0, i).Where(j => model.Layers[j].IsRecurrent && model.Layers[j].Bidirectional).DefaultIfEmpty(-1).First();
@@ -95,7 +114,7 @@ internal static class ShapeInference
                 producerReturns = "its last step only (ReturnSequences = false)";
             }
             CheckSize(layer, names[i], inWidth, directions, diagnostics);
-            shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions));
+            shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions, memoryWidth, memoryModel));
         }
 
         bool valid = !diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
@@ -110,6 +129,108 @@ internal static class ShapeInference
             canStep,
             diagnostics.ToEquatableArray(),
             valid);
+    }
+
+    /// <summary>The width of the outputs a cross-attention layer attends over, 0 (with a diagnostic) when they cannot be used.</summary>
+    private static (int Width, string? Model) ResolveMemory(ModelSpec model, LayerSpec layer, string name, int queryWidth,
+        System.Func<string, ModelSpec?> resolve, int depth, List<DiagnosticInfo> diagnostics)
+    {
+        LocationInfo? at = layer.ArgumentLocation("over");
+        ModelSpec? encoder = resolve(layer.Over!);
+        if (encoder is null || encoder.Composition is not null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAModel, at, $"Layer '{name}'", "Over", layer.OverDisplay ?? "?"));
+            return (0, null);
+        }
+        if (encoder.Key == model.Key)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidOption, at, name,
+                "Over must name another model (the encoder); a model attends over its own sequence with self-attention, without Over"));
+            return (0, null);
+        }
+        if (depth >= MaxDepth)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EncoderDecoderMismatch, at, model.Name, $"its layer '{name}' starts a chain of models attending over each other that does not end"));
+            return (0, null);
+        }
+        ShapedModel memory = Infer(encoder, resolve, depth + 1);
+        if (!memory.IsValid)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EncoderDecoderMismatch, at, model.Name, $"its layer '{name}' attends over '{encoder.Name}', which has declaration errors"));
+            return (0, encoder.Name);
+        }
+        if (!memory.OutputIsSequence)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, at, name, encoder.Name, "one vector per sequence"));
+            return (0, encoder.Name);
+        }
+        if (layer.Score is 0 or 1 && queryWidth > 0 && queryWidth != memory.OutputWidth)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.AttentionWidthsDiffer, layer.ArgumentLocation("score"), name,
+                layer.Score == 0 ? "ScaledDot" : "Dot", queryWidth, encoder.Name, memory.OutputWidth));
+        }
+        return (memory.OutputWidth, encoder.Name);
+    }
+
+    /// <summary>
+    /// An encoder–decoder: both parts valid, the decoder a token model that steps and attends over this encoder, and the
+    /// bridges from the encoder's last recurrent layer's final states to the decoder's first recurrent layer.
+    /// </summary>
+    private static ShapedModel InferComposition(ModelSpec model, CompositionSpec c, System.Func<string, ModelSpec?> resolve, int depth, List<DiagnosticInfo> diagnostics)
+    {
+        void Mismatch(LocationInfo? at, string why) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EncoderDecoderMismatch, at, model.Name, why));
+        ShapedModel? Part(string? key, string display, LocationInfo? at, string role)
+        {
+            ModelSpec? spec = key is null ? null : resolve(key);
+            if (spec is null || spec.Composition is not null)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAModel, at, $"'{model.Name}'", "the " + role, display));
+                return null;
+            }
+            if (depth >= MaxDepth) return null;
+            ShapedModel shaped = Infer(spec, resolve, depth + 1);
+            if (!shaped.IsValid) Mismatch(at, $"its {role} '{spec.Name}' has declaration errors");
+            return shaped.IsValid ? shaped : null;
+        }
+
+        ShapedModel? encoder = Part(c.Encoder, c.EncoderDisplay, c.EncoderLocation, "encoder");
+        ShapedModel? decoder = Part(c.Decoder, c.DecoderDisplay, c.DecoderLocation, "decoder");
+        var bridges = new List<BridgeSpec>();
+        if (encoder is not null && decoder is not null)
+        {
+            string d = decoder.Spec.Name;
+            if (!decoder.TakesTokens)
+                Mismatch(c.DecoderLocation, $"its decoder '{d}' must read tokens (an [Embedding] first): decoding feeds it its own predictions");
+            if (!decoder.CanStep)
+            {
+                ShapedLayer blocking = decoder.Layers.First(l => l.Directions == 2 || (l.Kind == LayerKind.Attention && !l.IsCrossAttention));
+                Mismatch(c.DecoderLocation, $"its decoder '{d}' cannot step (layer '{blocking.Name}' {(blocking.Directions == 2 ? "is bidirectional" : "attends over its own whole sequence")}); decoding runs one token at a time");
+            }
+            foreach (ShapedLayer l in decoder.Layers.Where(l => l.Spec.IsCrossAttention && l.Spec.Over != c.Encoder))
+                Mismatch(c.DecoderLocation, $"the decoder's layer '{l.Name}' attends over '{l.MemoryModel ?? l.Spec.OverDisplay}', not over the encoder '{encoder.Spec.Name}'");
+            ShapedLayer? from = encoder.Layers.LastOrDefault(l => l.Spec.IsRecurrent), to = decoder.Layers.FirstOrDefault(l => l.Spec.IsRecurrent);
+            if (from is not null && to is not null)
+            {
+                int le = from.Spec.Layers, ld = to.Spec.Layers;
+                if (ld > le)
+                    Mismatch(c.DecoderLocation, $"the decoder's '{to.Name}' has {ld} stacked layers but the encoder's '{from.Name}' only {le}; each decoder layer starts from an encoder layer");
+                else
+                {
+                    bool encoderLstm = from.Kind == LayerKind.Lstm, decoderLstm = to.Kind == LayerKind.Lstm;
+                    int inWidth = from.Directions * from.Spec.Size, outWidth = to.Spec.Size;
+                    for (int l = 0; l < ld; l++)
+                    {
+                        int source = (le - ld + l) * (encoderLstm ? 2 : 1), target = l * (decoderLstm ? 2 : 1);
+                        bridges.Add(new BridgeSpec($"bridge.h_l{l}", source, target, inWidth, outWidth, inWidth != outWidth, Tanh: true));
+                        if (encoderLstm && decoderLstm)
+                            bridges.Add(new BridgeSpec($"bridge.c_l{l}", source + 1, target + 1, inWidth, outWidth, inWidth != outWidth, Tanh: false));
+                    }
+                }
+            }
+        }
+        bool valid = encoder is not null && decoder is not null && !diagnostics.Any(x => DiagnosticDescriptors.ById(x.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        return new ShapedModel(model, EquatableArray<ShapedLayer>.Empty, encoder?.TakesTokens ?? false, encoder?.InputWidth ?? 0, decoder?.Vocabulary ?? 0,
+            decoder?.OutputWidth ?? 0, true, false, diagnostics.ToEquatableArray(), valid, new ShapedComposition(encoder, decoder, bridges.ToEquatableArray()));
     }
 
     /// <summary>Default names are the kind in lower case, then kind_1, kind_2…; explicit names override.</summary>
@@ -172,12 +293,26 @@ internal static class ShapeInference
                 Positive("heads", "Heads", layer.Heads);
                 if (!(layer.Dropout >= 0f && layer.Dropout < 1f))
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("dropout"), name, "Dropout", layer.Dropout));
-                if (layer.Pool && layer.Causal) Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
-                else if (layer.Pool && layer.Dropout > 0f) Invalid("dropout", "Dropout on the weights of attention pooling is not available yet");
-                if (layer.Score is 2 or 3)
-                    Invalid("score", $"Score = {(layer.Score == 2 ? "General" : "Additive")} is not available for self-attention yet; use ScaledDot or Dot");
-                else if (layer.Score is not (0 or 1))
+                if (layer.Over is not null)
+                {
+                    if (layer.Heads > 1) Invalid("heads", "cross-attention (Over) has one head; Heads applies to self-attention");
+                    if (layer.Causal) Invalid("causal", "Causal does not apply to cross-attention: every step may attend to the whole source");
+                    if (layer.Pool) Invalid("pool", "Pool and Over exclude each other: pooling attends over the model's own sequence");
+                    if (layer.Dropout > 0f) Invalid("dropout", "Dropout on the weights of cross-attention is not available yet");
+                }
+                else
+                {
+                    if (layer.Pool && layer.Causal) Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
+                    else if (layer.Pool && layer.Dropout > 0f) Invalid("dropout", "Dropout on the weights of attention pooling is not available yet");
+                    if (layer.Score is 2 or 3)
+                        Invalid("score", $"Score = {(layer.Score == 2 ? "General" : "Additive")} compares a decoder's steps with an encoder's outputs: it needs cross-attention (Over = typeof(Encoder)); self-attention and pooling use ScaledDot or Dot");
+                }
+                if (layer.Score is not (0 or 1 or 2 or 3))
                     Invalid("score", $"Score = {layer.Score} is not a known AttentionScore");
+                if (layer.Units != 0 && (layer.Over is null || layer.Score != 3))
+                    Invalid("units", "Units sets the width of the additive score's hidden layer; it applies only with Over and Score = Additive");
+                else if (layer.Units < 0)
+                    Positive("units", "Units", layer.Units);
                 break;
             default:
                 Positive("hidden", "hidden", layer.Size);

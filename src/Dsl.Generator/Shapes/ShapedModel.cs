@@ -1,3 +1,4 @@
+using System.Linq;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Parsing;
@@ -14,10 +15,21 @@ internal sealed record ShapedLayer(
     int OutWidth,
     bool InIsSequence,
     bool OutIsSequence,
-    int Directions)
+    int Directions,
+    int MemoryWidth = 0,
+    string? MemoryModel = null)
 {
     public LayerKind Kind => Spec.Kind;
+
+    /// <summary>Cross-attention: attends over <see cref="MemoryModel"/>'s outputs, <see cref="MemoryWidth"/> wide.</summary>
+    public bool IsCrossAttention => MemoryWidth > 0;
 }
+
+/// <summary>How one decoder state tensor starts: from encoder final state <see cref="From"/>, copied or through a Dense.</summary>
+internal sealed record BridgeSpec(string Name, int From, int To, int InWidth, int OutWidth, bool Dense, bool Tanh);
+
+/// <summary>A valid or invalid encoder–decoder composition: both models shaped, and the bridges between their states.</summary>
+internal sealed record ShapedComposition(ShapedModel? Encoder, ShapedModel? Decoder, EquatableArray<BridgeSpec> Bridges);
 
 /// <summary>
 /// The model after shape inference: every width known, every declaration mistake found.
@@ -33,4 +45,9 @@ internal sealed record ShapedModel(
     bool OutputIsSequence,
     bool CanStep,
     EquatableArray<DiagnosticInfo> Diagnostics,
-    bool IsValid);
+    bool IsValid,
+    ShapedComposition? Composition = null)
+{
+    /// <summary>True when a layer attends over another model's outputs: the model then runs from a state that carries them.</summary>
+    public bool HasCrossAttention => Layers.Any(l => l.IsCrossAttention);
+}

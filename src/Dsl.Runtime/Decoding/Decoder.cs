@@ -17,19 +17,27 @@ public static class Decoder
 {
     /// <summary>The most likely token at every step.</summary>
     public static int[] Greedy(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
-        Sample(model, prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
+        Sample(model, null, prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
+
+    /// <summary>Greedy decoding from a given <paramref name="initial"/> state (e.g. an encoder–decoder's <c>Encode</c>), which is left unchanged.</summary>
+    public static int[] Greedy(IModel<int> model, IModelState initial, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
+        Sample(model, initial ?? throw new ArgumentNullException(nameof(initial)), prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
 
     /// <summary>
     /// Samples each token from softmax(logits / <paramref name="temperature"/>) over the <paramref name="topK"/> most likely
     /// tokens (0: all); temperature 0 is greedy.
     /// </summary>
-    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null)
+    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null) =>
+        Sample(model, null, prefix, maxLength, temperature, topK, rng, endToken);
+
+    /// <summary>Sampling from a given <paramref name="initial"/> state (null: zeros), which is left unchanged.</summary>
+    public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
         if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
         if (temperature > 0 && rng is null) throw new ArgumentNullException(nameof(rng), "Sampling with a temperature needs a random generator.");
-        IModelState state = model.CreateState(1);
+        IModelState state = NewState(model, initial);
         float[] logits = new float[model.OutputWidth];
         int[] token = new int[1];
         foreach (int t in prefix) Step(model, state, t, token, logits);
@@ -63,12 +71,16 @@ public static class Decoder
     /// <paramref name="endToken"/> or <paramref name="maxLength"/>. Finished sequences are ranked by log-probability divided
     /// by length^<paramref name="lengthPenalty"/> (0: no normalisation, 1: per-token average). Best first.
     /// </summary>
-    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
+    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
+        Beam(model, null, prefix, beamWidth, maxLength, endToken, lengthPenalty);
+
+    /// <summary>Beam search from a given <paramref name="initial"/> state of one sequence (null: zeros), which is left unchanged.</summary>
+    public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
         if (beamWidth <= 0) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "must be positive");
-        IModelState start = model.CreateState(1);
+        IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
         var live = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)> { (new List<int>(), 0f, start, first) };
         var finished = new List<Hypothesis>();
@@ -91,8 +103,7 @@ public static class Decoder
                     finished.Add(new Hypothesis(tokens.ToArray(), logP, Score(logP, tokens.Count)));
                     continue;
                 }
-                IModelState state = model.CreateState(1);
-                CopyState(live[beam].State, state);
+                IModelState state = NewState(model, live[beam].State);
                 next.Add((tokens, logP, state, Step(model, state, token)));
             }
             live = next;
@@ -122,9 +133,15 @@ public static class Decoder
         return logits;
     }
 
-    private static void CopyState(IModelState from, IModelState to)
+    /// <summary>A fresh state for one sequence: zeros, or a copy of <paramref name="from"/> (with the memory a decoder attends over).</summary>
+    private static IModelState NewState(IModel<int> model, IModelState? from)
     {
-        for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(to.Tensors[i].AsSpan());
+        if (from is not null && from.Batch != 1) throw new ArgumentException($"The initial state must hold one sequence, but holds {from.Batch}.", nameof(from));
+        IModelState state = model.CreateState(1);
+        if (from is null) return state;
+        if (state is IDecoderState decoder) decoder.CopyFrom(from);
+        else for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(state.Tensors[i].AsSpan());
+        return state;
     }
 
     private static float[] LogSoftmax(float[] logits)

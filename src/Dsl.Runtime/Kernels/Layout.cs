@@ -75,6 +75,33 @@ public static class Layout
         }
     }
 
+    /// <summary>
+    /// Copies one direction's final state from a time-major buffer [T, B, <paramref name="sourceWidth"/>] (its columns from
+    /// <paramref name="sourceOffset"/>) into [B, <paramref name="destinationWidth"/>] at <paramref name="destinationOffset"/>:
+    /// step length − 1 for the forward direction, step 0 for the reverse one (PyTorch's h_n, c_n).
+    /// </summary>
+    public static void GatherFinalState(ReadOnlySpan<float> source, int sourceWidth, int sourceOffset, Span<float> destination, int destinationWidth,
+        int destinationOffset, int batch, int steps, int hidden, bool reverse, ReadOnlySpan<int> lengths)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            int t = reverse ? 0 : (lengths.IsEmpty ? steps : lengths[b]) - 1;
+            source.Slice((t * batch + b) * sourceWidth + sourceOffset, hidden).CopyTo(destination.Slice(b * destinationWidth + destinationOffset, hidden));
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="GatherFinalState"/>: adds the final state's gradient into the time-major gradient buffer.</summary>
+    public static void AddToFinalState(ReadOnlySpan<float> gradient, int gradientWidth, int gradientOffset, Span<float> destination, int destinationWidth,
+        int destinationOffset, int batch, int steps, int hidden, bool reverse, ReadOnlySpan<int> lengths)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            int t = reverse ? 0 : (lengths.IsEmpty ? steps : lengths[b]) - 1;
+            Span<float> row = destination.Slice((t * batch + b) * destinationWidth + destinationOffset, hidden);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, gradient.Slice(b * gradientWidth + gradientOffset, hidden), row);
+        }
+    }
+
     /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer, as PyTorch's pad_packed_sequence leaves them.</summary>
     public static void MaskSteps(Span<float> x, ReadOnlySpan<int> lengths, int batch, int steps, int width)
     {

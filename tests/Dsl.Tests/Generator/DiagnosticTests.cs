@@ -184,7 +184,90 @@ public class DiagnosticTests
     public void DSL0007_AScoreNotAvailableForSelfAttention()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Attention([|Score = AttentionScore.Additive|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
-        Assert.Contains("Score = Additive is not available for self-attention yet", d.GetMessage());
+        Assert.Contains("Score = Additive compares a decoder's steps with an encoder's outputs: it needs cross-attention (Over = typeof(Encoder))", d.GetMessage());
+    }
+
+    private const string Encoder = """
+        using Dsl;
+        namespace Demo;
+        [Embedding(vocab: 20, dim: 6)]
+        [Lstm(hidden: 5, Bidirectional = true)]
+        public partial class Enc;
+        """;
+
+    private const string TranslatorUsage = """
+
+        static class UseTranslator
+        {
+            static void Run()
+            {
+                var m = new Demo.T(seed: 1);
+                m.Parameters.ZeroGrad();
+                var src = new System.Numerics.Tensors.ReadOnlyTensorSpan<int>(new int[6], new System.IntPtr[] { 2, 3 });
+                float loss = m.Backward(src, default, src, src, teacherForcing: 0.5f);
+            }
+        }
+        """;
+
+    [Fact]
+    public void DSL0012_OverNamesATypeThatIsNotAModel()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; public class Plain { } [Input(4)] [Attention([|Over = typeof(Plain)|])] [Dense(2)] public partial class M;" + Usage, "DSL0012", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'attention': Over names 'Plain', which is not a model (a class with layer attributes)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0012_EncoderDecoderNamesATypeThatIsNotAModel()
+    {
+        Diagnostic d = Single(Encoder + " public class Plain { } [EncoderDecoder(typeof(Enc), [|typeof(Plain)|])] public partial class T;" + TranslatorUsage, "DSL0012", DiagnosticSeverity.Error);
+        Assert.Equal("'T': the decoder names 'Plain', which is not a model (a class with layer attributes)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1007_DotScoreBetweenDifferentWidths()
+    {
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 7)] [Attention(Over = typeof(Enc), [|Score = AttentionScore.Dot|])] [Dense(9)] public partial class Dec;",
+            "DSL1007", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'attention': the Dot score compares the query (width 7) with the outputs of 'Enc' (width 10); the widths must be equal, or use Score = General or Additive", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1008_DecoderThatCannotStep()
+    {
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10, Bidirectional = true)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), [|typeof(Dec)|])] public partial class T;" + TranslatorUsage,
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Equal("'T' cannot be used: its decoder 'Dec' cannot step (layer 'lstm' is bidirectional); decoding runs one token at a time", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1008_DecoderAttendingOverAnotherModel()
+    {
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] public partial class Other; [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] [Attention(Over = typeof(Other))] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), [|typeof(Dec)|])] public partial class T;" + TranslatorUsage,
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Equal("'T' cannot be used: the decoder's layer 'attention' attends over 'Other', not over the encoder 'Enc'", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1008_DecoderWithMoreStackedLayersThanTheEncoder()
+    {
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Gru(hidden: 10, Layers = 2)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), [|typeof(Dec)|])] public partial class T;" + TranslatorUsage,
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Equal("'T' cannot be used: the decoder's 'gru' has 2 stacked layers but the encoder's 'lstm' only 1; each decoder layer starts from an encoder layer", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_CrossAttentionWithHeads()
+    {
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] [Attention(Over = typeof(Enc), [|Heads = 2|])] [Dense(9)] public partial class Dec;", "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("cross-attention (Over) has one head", d.GetMessage());
+    }
+
+    [Fact]
+    public void ValidEncoderDecoderCompilesWithoutDiagnostics()
+    {
+        var (_, diagnostics, others, _) = GeneratorHarness.Run(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 8)] [Attention(Over = typeof(Enc), Score = AttentionScore.Additive, Units = 6)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), typeof(Dec))] public partial class T;" + TranslatorUsage);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
     }
 
     [Fact]

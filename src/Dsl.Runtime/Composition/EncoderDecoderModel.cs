@@ -1,0 +1,229 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics.Tensors;
+using Dsl.Kernels;
+
+namespace Dsl;
+
+/// <summary>
+/// How one state tensor of the decoder is initialised from the encoder's final states: copied when the widths agree,
+/// else through a generated Dense (<c>bridge.…weight</c> [To, From], <c>bridge.…bias</c>), tanh for hidden states and
+/// linear for LSTM cell states.
+/// </summary>
+/// <param name="Name">The bridge's parameter prefix, e.g. <c>bridge.h_l0</c>.</param>
+/// <param name="From">Index into the encoder's <see cref="EncoderOutput.FinalStates"/>.</param>
+/// <param name="To">Index into the decoder state's <see cref="IModelState.Tensors"/>.</param>
+/// <param name="InWidth">Width of the encoder's final state (directions × hidden).</param>
+/// <param name="OutWidth">Width of the decoder's state.</param>
+/// <param name="Dense">True: a learned affine map; false: a copy (the widths agree).</param>
+/// <param name="Tanh">True: tanh after the affine map (hidden states).</param>
+public sealed record Bridge(string Name, int From, int To, int InWidth, int OutWidth, bool Dense, bool Tanh);
+
+/// <summary>
+/// An encoder–decoder (sequence-to-sequence) model composed of two generated models: the encoder reads the source, its
+/// final recurrent states start the decoder (through <see cref="Bridge"/>s) and the decoder's cross-attention layers attend
+/// over its outputs. Training uses teacher forcing with a ratio that can be scheduled (scheduled sampling, Bengio et al.
+/// 2015); gradients flow through decoder, attention, bridge and encoder. The generated class
+/// (<c>[EncoderDecoder(typeof(E), typeof(D))]</c>) derives from this one.
+/// </summary>
+public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel
+    where TEncoder : IEncoder<TSource>
+    where TDecoder : IModel<int>
+{
+    private readonly Bridge[] _bridges;
+    private readonly Parameter?[] _weights, _biases;
+    private float[][] _bridged = Array.Empty<float[]>();
+    private float[] _scratch = Array.Empty<float>();
+    private int[] _inputs = Array.Empty<int>();
+
+    /// <summary>Composes <paramref name="encoder"/> and <paramref name="decoder"/>; the bridges' weights come from <paramref name="seed"/>.</summary>
+    protected EncoderDecoderModel(TEncoder encoder, TDecoder decoder, IReadOnlyList<Bridge> bridges, int seed)
+    {
+        Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
+        Decoder = decoder ?? throw new ArgumentNullException(nameof(decoder));
+        _bridges = bridges.ToArray();
+        _weights = new Parameter?[_bridges.Length];
+        _biases = new Parameter?[_bridges.Length];
+        var parameters = Encoder.Parameters.Select(p => p.WithName("encoder." + p.Name)).ToList();
+        for (int i = 0; i < _bridges.Length; i++)
+        {
+            Bridge b = _bridges[i];
+            if (!b.Dense) continue;
+            var weight = new Parameter(b.Name + ".weight", b.OutWidth, b.InWidth);
+            Initializers.Apply(b.Tanh ? Init.XavierUniform : Init.PyTorch, weight.AsSpan(), b.OutWidth, b.InWidth, b.InWidth, b.OutWidth, b.OutWidth,
+                1f / MathF.Sqrt(b.InWidth), Rng.ForParameter(seed, weight.Name));
+            _weights[i] = weight;
+            _biases[i] = new Parameter(b.Name + ".bias", b.OutWidth);
+            parameters.Add(weight);
+            parameters.Add(_biases[i]!);
+        }
+        parameters.AddRange(Decoder.Parameters.Select(p => p.WithName("decoder." + p.Name)));
+        Parameters = new ParameterSet(parameters);
+        TeacherForcingRandom = Rng.ForParameter(seed, "<teacher forcing>");
+    }
+
+    /// <summary>The encoder: reads the source.</summary>
+    public TEncoder Encoder { get; }
+
+    /// <summary>The decoder: predicts the target one token at a time from the encoder's state and outputs.</summary>
+    public TDecoder Decoder { get; }
+
+    /// <summary>The bridges from the encoder's final states to the decoder's initial state.</summary>
+    public IReadOnlyList<Bridge> Bridges => _bridges;
+
+    /// <summary>Every parameter: <c>encoder.…</c>, <c>bridge.…</c>, <c>decoder.…</c> (the parts' own tensors, renamed).</summary>
+    public ParameterSet Parameters { get; }
+
+    /// <summary>The coin flips of teacher forcing below 1 (seeded; checkpoints may save it).</summary>
+    public Rng TeacherForcingRandom { get; }
+
+    int IModel.InputWidth => Encoder.InputWidth;
+    int IModel.OutputWidth => Decoder.OutputWidth;
+    bool IModel.ReturnsSequences => true;
+    Rng IModel.DropoutRandom => Decoder.DropoutRandom;
+
+    /// <summary>
+    /// Encodes a batch of sources [batch, steps] (padded to <paramref name="lengths"/> when not empty) in inference mode and
+    /// returns the decoder's initial state for it: the bridged final states, and the memory its attention reads. Valid until
+    /// the encoder's next pass.
+    /// </summary>
+    public IDecoderState Encode(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths = default) => Start(source, lengths, training: false).State;
+
+    /// <summary>Teacher-forced inference: the decoder reads <paramref name="decoderInput"/> [batch, steps] (start token, then the target shifted); returns logits [batch, steps, vocabulary].</summary>
+    public Tensor<float> Forward(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput)
+    {
+        IDecoderState state = Encode(source, lengths);
+        return Decoder.Forward(decoderInput, state);
+    }
+
+    /// <summary>Teacher-forced cross-entropy of <paramref name="targets"/> [batch, steps] (negative ids ignored), in inference mode.</summary>
+    public float Loss(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
+    {
+        IDecoderState state = Encode(source, lengths);
+        Tensor<float> logits = Decoder.Forward(decoderInput, state);
+        var flatTargets = new int[targets.FlattenedLength];
+        targets.FlattenTo(flatTargets);
+        var flatLogits = new float[logits.FlattenedLength];
+        logits.FlattenTo(flatLogits);
+        return Losses.SoftmaxCrossEntropy(flatLogits, flatTargets, Decoder.OutputWidth, default, "targets");
+    }
+
+    /// <summary>
+    /// Training step: encodes the source (dropout active), runs the decoder over <paramref name="decoderInput"/> [batch, steps]
+    /// and returns the mean cross-entropy against <paramref name="targets"/> [batch, steps] (negative ids ignored), accumulating
+    /// every parameter's gradient. With <paramref name="teacherForcing"/> below 1, each input token after the first is, with
+    /// probability 1 − ratio, replaced by the decoder's own prediction at the previous step (greedy, computed step by step;
+    /// no gradient flows through the choice).
+    /// </summary>
+    public float Backward(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput,
+        ReadOnlyTensorSpan<int> targets, float teacherForcing = 1f)
+    {
+        if (!(teacherForcing >= 0f && teacherForcing <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(teacherForcing), teacherForcing, "the teacher-forcing ratio must be in [0, 1]");
+        (EncoderOutput encoded, IDecoderState state) = Start(source, lengths, training: true);
+        if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != encoded.Batch)
+            throw new ArgumentException($"decoderInput: expected [batch = {encoded.Batch}, steps], got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
+        ReadOnlyTensorSpan<int> inputs = teacherForcing < 1f ? ScheduledInputs(state, decoderInput, teacherForcing) : decoderInput;
+        Array.Clear(encoded.MemoryGradient);
+        state.KeepGradients = true;
+        float loss = Decoder.Backward(inputs, targets, state);
+        BridgeBackward(encoded, state);
+        Encoder.BackwardFromEncoded(encoded);
+        return loss;
+    }
+
+    /// <summary>Greedy decoding of one source [1, steps]: feeds <paramref name="startToken"/>, then its own choices, until <paramref name="endToken"/> or <paramref name="maxLength"/> tokens.</summary>
+    public int[] Greedy(ReadOnlyTensorSpan<TSource> source, int startToken, int maxLength, int? endToken = null) =>
+        Dsl.Decoder.Greedy(Decoder, RequireOne(source), [startToken], maxLength, endToken);
+
+    /// <summary>Beam search over one source [1, steps] (see <see cref="Dsl.Decoder.Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/>); best first.</summary>
+    public IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<TSource> source, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
+        Dsl.Decoder.Beam(Decoder, RequireOne(source), [startToken], beamWidth, maxLength, endToken, lengthPenalty);
+
+    private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)
+    {
+        if (source.Rank < 1 || source.Lengths[0] != 1)
+            throw new ArgumentException($"source: expected one sequence [1, steps], got {Shapes.Format(source.Lengths)}.", nameof(source));
+        return Encode(source);
+    }
+
+    private (EncoderOutput Encoded, IDecoderState State) Start(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, bool training)
+    {
+        EncoderOutput encoded = Encoder.Encode(source, lengths, training);
+        var state = (IDecoderState)Decoder.CreateState(encoded.Batch);
+        if (state.NeedsMemory) state.Attend(encoded);
+        BridgeForward(encoded, state);
+        return (encoded, state);
+    }
+
+    private void BridgeForward(EncoderOutput encoded, IDecoderState state)
+    {
+        int B = encoded.Batch;
+        if (_bridged.Length != _bridges.Length || (_bridges.Length > 0 && _bridged[0].Length != B * _bridges[0].OutWidth))
+        {
+            _bridged = _bridges.Select(b => new float[B * b.OutWidth]).ToArray();
+            _scratch = new float[B * _bridges.Select(b => b.OutWidth).DefaultIfEmpty(0).Max()];
+        }
+        for (int i = 0; i < _bridges.Length; i++)
+        {
+            Bridge bridge = _bridges[i];
+            ReadOnlySpan<float> x = encoded.FinalStates[bridge.From].AsSpan();
+            Span<float> y = _bridged[i];
+            if (!bridge.Dense) x.CopyTo(y);
+            else
+            {
+                Gemm.MatMulTransB(B, bridge.OutWidth, bridge.InWidth, x, bridge.InWidth, _weights[i]!.AsSpan(), bridge.InWidth, y, bridge.OutWidth, accumulate: false);
+                Activations.AddBias(y, B, _biases[i]!.AsSpan());
+                if (bridge.Tanh) Activations.Apply(Activation.Tanh, y);
+            }
+            y.CopyTo(state.Tensors[bridge.To].AsSpan());
+        }
+    }
+
+    private void BridgeBackward(EncoderOutput encoded, IDecoderState state)
+    {
+        int B = encoded.Batch;
+        foreach (NamedTensor g in encoded.FinalStateGradients) g.AsSpan().Clear();
+        for (int i = 0; i < _bridges.Length; i++)
+        {
+            Bridge bridge = _bridges[i];
+            ReadOnlySpan<float> dy = state.Gradients[bridge.To].AsSpan();
+            Span<float> dx = encoded.FinalStateGradients[bridge.From].AsSpan();
+            if (!bridge.Dense)
+            {
+                TensorPrimitives.Add(dx, dy, dx);
+                continue;
+            }
+            Span<float> da = _scratch.AsSpan(0, B * bridge.OutWidth);
+            dy.CopyTo(da);
+            if (bridge.Tanh) Activations.Backward(Activation.Tanh, _bridged[i], da);
+            ReadOnlySpan<float> x = encoded.FinalStates[bridge.From].AsSpan();
+            Gemm.MatMulTransA(bridge.OutWidth, bridge.InWidth, B, da, bridge.OutWidth, x, bridge.InWidth, _weights[i]!.GradAsSpan(), bridge.InWidth, accumulate: true);
+            Activations.AddColumnSums(da, B, _biases[i]!.GradAsSpan());
+            Gemm.MatMul(B, bridge.InWidth, bridge.OutWidth, da, bridge.OutWidth, _weights[i]!.AsSpan(), bridge.InWidth, dx, bridge.InWidth, accumulate: true);
+        }
+    }
+
+    /// <summary>The decoder's inputs under scheduled sampling: step by step, each token after the first is the given one with probability <paramref name="ratio"/>, else the previous step's greedy prediction.</summary>
+    private ReadOnlyTensorSpan<int> ScheduledInputs(IDecoderState start, ReadOnlyTensorSpan<int> decoderInput, float ratio)
+    {
+        int B = (int)decoderInput.Lengths[0], T = (int)decoderInput.Lengths[1], V = Decoder.OutputWidth;
+        if (_inputs.Length != B * T) _inputs = new int[B * T];
+        decoderInput.FlattenTo(_inputs);
+        var state = (IDecoderState)Decoder.CreateState(B);
+        state.CopyFrom(start);
+        var tokens = new int[B];
+        var logits = new float[B * V];
+        for (int t = 0; t < T; t++)
+        {
+            for (int b = 0; b < B; b++)
+            {
+                if (t > 0 && TeacherForcingRandom.NextFloat() >= ratio) _inputs[b * T + t] = TensorPrimitives.IndexOfMax(logits.AsSpan(b * V, V));
+                tokens[b] = _inputs[b * T + t];
+            }
+            Decoder.Step(new ReadOnlyTensorSpan<int>(tokens, [B]), state, new TensorSpan<float>(logits, [B, V]));
+        }
+        return new ReadOnlyTensorSpan<int>(_inputs, [B, T]);
+    }
+}

@@ -1,0 +1,178 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// Cross-attention of a decoder over an encoder's outputs (Luong et al. 2015; Bahdanau et al. 2015), one head:
+/// each query x[t] (the decoder's layer input, [T, B, Q]) scores every memory step m[s] ([S, B, M], the encoder's
+/// output), a softmax over the steps below the source's length gives the weights a[t, s] ([B, T, S]) and the context
+/// is c[t] = Σ_s a[t, s] m[s] ([T, B, M]). Scores: dot x·k and scaled dot x·k / √Q with keys k = m (or, for
+/// Luong's general score, k = m·Wᵀ computed by the caller), and additive vᵀ tanh(q[t] + k[s]) with the projections
+/// q = x·W_qᵀ + b_q and k = m·W_kᵀ computed by the caller. All buffers are time-major.
+/// </summary>
+public static class CrossAttentionKernel
+{
+    /// <summary>
+    /// Dot-product scores: weights[b, t, s] = softmax_s(scale · x[t, b] · keys[s, b]); context[t, b] = Σ_s weights · memory[s, b].
+    /// <paramref name="keys"/> is [S, B, Q] (the memory itself for the dot scores); empty <paramref name="lengths"/> = all S steps valid.
+    /// </summary>
+    public static void DotForward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, Span<float> weights, Span<float> context)
+    {
+        int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
+        for (int b = 0; b < B; b++)
+        {
+            Span<float> a = weights.Slice(b * T * S, T * S);
+            Gemm.MatMulTransB(T, S, Q, x.Slice(b * Q), B * Q, keys.Slice(b * Q), B * Q, a, S, accumulate: false);
+            Softmax(a, T, S, scale, Valid(lengths, b, S));
+            Gemm.MatMul(T, M, S, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="DotForward"/>: adds to <paramref name="dx"/> [T, B, Q], <paramref name="dKeys"/> [S, B, Q] and
+    /// <paramref name="dMemory"/> [S, B, M] (for the dot scores the keys are the memory: pass the same buffer twice).
+    /// <paramref name="scratch"/> holds T × S values.
+    /// </summary>
+    public static void DotBackward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext,
+        Span<float> dx, Span<float> dKeys, Span<float> dMemory, Span<float> scratch)
+    {
+        int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
+        Span<float> ds = scratch.Slice(0, T * S);
+        for (int b = 0; b < B; b++)
+        {
+            ReadOnlySpan<float> a = weights.Slice(b * T * S, T * S);
+            ReadOnlySpan<float> dc = dContext.Slice(b * M);
+            // d(memory) += aᵀ · d(context); d(a) = d(context) · memoryᵀ
+            Gemm.MatMulTransA(S, M, T, a, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
+            SoftmaxBackward(a, ds, T, S, scale, Valid(lengths, b, S));
+            // dx += d(scores) · keys; d(keys) += d(scores)ᵀ · x
+            Gemm.MatMul(T, Q, S, ds, S, keys.Slice(b * Q), B * Q, dx.Slice(b * Q), B * Q, accumulate: true);
+            Gemm.MatMulTransA(S, Q, T, ds, S, x.Slice(b * Q), B * Q, dKeys.Slice(b * Q), B * Q, accumulate: true);
+        }
+    }
+
+    /// <summary>
+    /// Additive scores: weights[b, t, s] = softmax_s(v · tanh(q[t, b] + k[s, b])) with q [T, B, A] and k [S, B, A] the projected
+    /// queries and keys; keeps the tanh values in <paramref name="hidden"/> [B, T, S, A] for back-propagation.
+    /// </summary>
+    public static void AdditiveForward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> memory, Span<float> hidden,
+        Span<float> weights, Span<float> context)
+    {
+        int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
+        for (int b = 0; b < B; b++)
+        {
+            int valid = Valid(lengths, b, S);
+            Span<float> a = weights.Slice(b * T * S, T * S);
+            for (int t = 0; t < T; t++)
+            {
+                ReadOnlySpan<float> qt = q.Slice((t * B + b) * A, A);
+                for (int s = 0; s < valid; s++)
+                {
+                    Span<float> h = hidden.Slice(((b * T + t) * S + s) * A, A);
+                    TensorPrimitives.Add(qt, k.Slice((s * B + b) * A, A), h);
+                    TensorPrimitives.Tanh(h, h);
+                    a[t * S + s] = TensorPrimitives.Dot(v, h);
+                }
+            }
+            Softmax(a, T, S, 1f, valid);
+            Gemm.MatMul(T, M, S, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
+        }
+    }
+
+    /// <summary>
+    /// The adjoint of <see cref="AdditiveForward"/>: adds to <paramref name="dq"/> [T, B, A], <paramref name="dk"/> [S, B, A],
+    /// <paramref name="dv"/> [A] and <paramref name="dMemory"/> [S, B, M]. <paramref name="scratch"/> holds T × S values.
+    /// </summary>
+    public static void AdditiveBackward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> v, ReadOnlySpan<float> memory, ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext,
+        Span<float> dq, Span<float> dk, Span<float> dv, Span<float> dMemory, Span<float> scratch)
+    {
+        int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
+        Span<float> ds = scratch.Slice(0, T * S);
+        Span<float> dPre = A <= 1024 ? stackalloc float[A] : new float[A];
+        for (int b = 0; b < B; b++)
+        {
+            int valid = Valid(lengths, b, S);
+            ReadOnlySpan<float> a = weights.Slice(b * T * S, T * S);
+            ReadOnlySpan<float> dc = dContext.Slice(b * M);
+            Gemm.MatMulTransA(S, M, T, a, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
+            SoftmaxBackward(a, ds, T, S, 1f, valid);
+            for (int t = 0; t < T; t++)
+            {
+                Span<float> dqt = dq.Slice((t * B + b) * A, A);
+                for (int s = 0; s < valid; s++)
+                {
+                    float g = ds[t * S + s];
+                    if (g == 0f) continue;
+                    ReadOnlySpan<float> h = hidden.Slice(((b * T + t) * S + s) * A, A);
+                    // d(score)/d(v) = h; d(pre) = g · v ⊙ (1 − h²), which reaches both q[t] and k[s]
+                    TensorPrimitives.MultiplyAdd(h, g, dv, dv);
+                    TensorPrimitives.Multiply(h, h, dPre);
+                    TensorPrimitives.Subtract(1f, dPre, dPre);
+                    TensorPrimitives.Multiply(dPre, v, dPre);
+                    TensorPrimitives.Multiply(dPre, g, dPre);
+                    TensorPrimitives.Add(dqt, dPre, dqt);
+                    Span<float> dks = dk.Slice((s * B + b) * A, A);
+                    TensorPrimitives.Add(dks, dPre, dks);
+                }
+            }
+        }
+    }
+
+    /// <summary>Number of memory steps sequence <paramref name="b"/> attends over.</summary>
+    private static int Valid(ReadOnlySpan<int> lengths, int b, int steps) => lengths.IsEmpty ? steps : Math.Clamp(lengths[b], 1, steps);
+
+    /// <summary>Row-wise softmax of scale · scores over the first <paramref name="valid"/> columns; the rest get weight 0.</summary>
+    private static void Softmax(Span<float> scores, int rows, int columns, float scale, int valid)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            Span<float> row = scores.Slice(i * columns, columns);
+            Span<float> live = row.Slice(0, valid);
+            if (scale != 1f) TensorPrimitives.Multiply(live, scale, live);
+            TensorPrimitives.SoftMax(live, live);
+            row.Slice(valid).Clear();
+        }
+    }
+
+    /// <summary>In place: d(weights) → d(scores) = scale · a ⊙ (d(weights) − Σ d(weights) ⊙ a), zero beyond <paramref name="valid"/>.</summary>
+    private static void SoftmaxBackward(ReadOnlySpan<float> weights, Span<float> grad, int rows, int columns, float scale, int valid)
+    {
+        for (int i = 0; i < rows; i++)
+        {
+            Span<float> g = grad.Slice(i * columns, columns);
+            ReadOnlySpan<float> a = weights.Slice(i * columns, columns);
+            float dot = TensorPrimitives.Dot(g.Slice(0, valid), a.Slice(0, valid));
+            for (int j = 0; j < valid; j++) g[j] = a[j] * (g[j] - dot) * scale;
+            g.Slice(valid).Clear();
+        }
+    }
+
+    /// <summary>out[t, b] = [x[t, b]; context[t, b]]: the layer's output, [R, Q + M].</summary>
+    public static void Concat(int rows, int queryWidth, int memoryWidth, ReadOnlySpan<float> x, ReadOnlySpan<float> context, Span<float> output)
+    {
+        int Q = queryWidth, M = memoryWidth, W = Q + M;
+        for (int r = 0; r < rows; r++)
+        {
+            x.Slice(r * Q, Q).CopyTo(output.Slice(r * W, Q));
+            context.Slice(r * M, M).CopyTo(output.Slice(r * W + Q, M));
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="Concat"/>: dx = dOut[:, :Q] (overwritten), dContext = dOut[:, Q:].</summary>
+    public static void Split(int rows, int queryWidth, int memoryWidth, ReadOnlySpan<float> dOutput, Span<float> dx, Span<float> dContext)
+    {
+        int Q = queryWidth, M = memoryWidth, W = Q + M;
+        for (int r = 0; r < rows; r++)
+        {
+            dOutput.Slice(r * W, Q).CopyTo(dx.Slice(r * Q, Q));
+            dOutput.Slice(r * W + Q, M).CopyTo(dContext.Slice(r * M, M));
+        }
+    }
+}
