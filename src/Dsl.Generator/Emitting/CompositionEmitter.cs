@@ -58,10 +58,11 @@ internal static class CompositionEmitter
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The decoder's attention weights [batch, 1, steps, source steps] when it reads <paramref name=\"decoderInput\"/> [batch, steps]");
-            w.Line("/// (the start token, then the output) over <paramref name=\"source\"/> [batch, source steps]: rows sum to 1.");
+            w.Line("/// (the start token, then the output) over <paramref name=\"source\"/> [batch, source steps] of the given <paramref name=\"lengths\"/>");
+            w.Line("/// (empty: all full): rows sum to 1 over each source's own steps.");
             w.Line("/// </summary>");
-            w.Open($"public {T}.Tensor<float> AttentionWeights({T}.ReadOnlyTensorSpan<{source}> source, {T}.ReadOnlyTensorSpan<int> decoderInput, string? layer = null)");
-            w.Line($"Decoder.Forward(decoderInput, ({d}.State)Encode(source));");
+            w.Open($"public {T}.Tensor<float> AttentionWeights({T}.ReadOnlyTensorSpan<{source}> source, global::System.ReadOnlySpan<int> lengths, {T}.ReadOnlyTensorSpan<int> decoderInput, string? layer = null)");
+            w.Line($"Decoder.Forward(decoderInput, ({d}.State)Encode(source, lengths));");
             w.Line("return Decoder.AttentionWeights(layer);");
             w.Close();
         }

@@ -240,6 +240,127 @@ CASES = [
     ("AttentionPool", [("input", 6), ("attention", 2, {"pool": True}), ("dense", 3)], 3, 5, "mse"),
 ]
 
+class Seq2Seq(nn.Module):
+    """An encoder-decoder as a PyTorch user writes it, with the parameter names Dsl's [EncoderDecoder] gives:
+    encoder = embedding -> bidirectional LSTM/GRU over packed sources; bridge = the final states of both directions,
+    concatenated, copied or mapped by Linear (tanh for h, linear for c); decoder = embedding -> LSTM/GRU from that state
+    -> attention over the encoder's outputs (padded source steps masked) -> [h; context] -> [dense tanh] -> dense."""
+
+    def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0):
+        super().__init__()
+        rnn = nn.LSTM if kind == "lstm" else nn.GRU
+        self.kind, self.score = kind, score
+        self.encoder = nn.Module()
+        self.encoder.embedding = nn.Embedding(src_vocab, src_dim)
+        setattr(self.encoder, kind, rnn(src_dim, enc_hidden, bidirectional=True, batch_first=True))
+        self.bridged = 2 * enc_hidden != dec_hidden
+        if self.bridged:
+            self.bridge = nn.Module()
+            self.bridge.h_l0 = nn.Linear(2 * enc_hidden, dec_hidden)
+            if kind == "lstm":
+                self.bridge.c_l0 = nn.Linear(2 * enc_hidden, dec_hidden)
+        self.decoder = nn.Module()
+        self.decoder.embedding = nn.Embedding(tgt_vocab, tgt_dim)
+        setattr(self.decoder, kind, rnn(tgt_dim, dec_hidden, batch_first=True))
+        q, m = dec_hidden, 2 * enc_hidden
+        att = nn.Module()
+        if score == "general":
+            att.weight = nn.Parameter(torch.empty(q, m).uniform_(-1 / m ** 0.5, 1 / m ** 0.5))
+        elif score == "additive":
+            a = units or q
+            att.query = nn.Linear(q, a)
+            att.key = nn.Linear(m, a, bias=False)
+            att.v = nn.Linear(a, 1, bias=False)
+        self.decoder.attention = att
+        width = q + m
+        if extra_dense:
+            self.decoder.dense = nn.Linear(width, extra_dense)
+            self.decoder.dense_1 = nn.Linear(extra_dense, tgt_vocab)
+        else:
+            self.decoder.dense = nn.Linear(width, tgt_vocab)
+        self.extra = extra_dense
+
+    def encode(self, src, lengths):
+        rnn = getattr(self.encoder, self.kind)
+        packed = nn.utils.rnn.pack_padded_sequence(self.encoder.embedding(src), lengths, batch_first=True, enforce_sorted=False)
+        out, final = rnn(packed)
+        memory, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=src.shape[1])
+        finals = final if self.kind == "lstm" else (final,)
+        states = [torch.cat([f[0], f[1]], dim=-1) for f in finals]  # [B, 2H]: forward then reverse
+        if self.bridged:
+            states[0] = torch.tanh(self.bridge.h_l0(states[0]))
+            if self.kind == "lstm":
+                states[1] = self.bridge.c_l0(states[1])
+        state = tuple(s.unsqueeze(0).contiguous() for s in states)
+        return memory, state if self.kind == "lstm" else state[0]
+
+    def attend(self, q, memory, lengths):
+        att, S = self.decoder.attention, memory.shape[1]
+        if self.score in ("dot", "scaled"):
+            scores = q @ memory.transpose(1, 2)
+            if self.score == "scaled":
+                scores = scores / q.shape[-1] ** 0.5
+        elif self.score == "general":
+            scores = q @ (memory @ att.weight.t()).transpose(1, 2)
+        else:
+            hidden = torch.tanh(att.query(q).unsqueeze(2) + att.key(memory).unsqueeze(1))
+            scores = att.v(hidden).squeeze(-1)
+        pad = torch.arange(S).unsqueeze(0) >= lengths.unsqueeze(1)
+        weights = torch.softmax(scores.masked_fill(pad.unsqueeze(1), float("-inf")), dim=-1)
+        return torch.cat([q, weights @ memory], dim=-1), weights
+
+    def decode(self, tokens, state, memory, lengths):
+        h, state = getattr(self.decoder, self.kind)(self.decoder.embedding(tokens), state)
+        out, weights = self.attend(h, memory, lengths)
+        if self.extra:
+            out = self.decoder.dense_1(torch.tanh(self.decoder.dense(out)))
+        else:
+            out = self.decoder.dense(out)
+        return out, state, weights
+
+
+def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6):
+    """One training step of an encoder-decoder on padded sources: teacher forcing (the decoder reads the given
+    inputs), or free running (teacher-forcing ratio 0: after the first, every input is the previous step's argmax,
+    step by step, detached). Weights, sources, lengths, decoder inputs, targets, logits, attention weights, loss, gradients."""
+    torch.manual_seed(seed)
+    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(1.5)
+    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
+    model = model.double()
+    lengths = torch.tensor([5, 2, 4])
+    B, S, T = 3, 5, 4
+    src = torch.randint(1, 10, (B, S))
+    for b, n in enumerate(lengths.tolist()):
+        src[b, n:] = 0
+    dec_in = torch.randint(0, 9, (B, T))
+    targets = torch.randint(0, 9, (B, T))
+    targets[1, 3] = -100
+    memory, state = model.encode(src, lengths)
+    if free_running:
+        outs, weights, tokens, used = [], [], dec_in[:, :1], [dec_in[:, 0]]
+        for t in range(T):
+            out, state, w = model.decode(tokens, state, memory, lengths)
+            outs.append(out)
+            weights.append(w)
+            tokens = out.argmax(-1).detach()
+            used.append(tokens[:, 0])
+        logits, attn, dec_used = torch.cat(outs, 1), torch.cat(weights, 1), torch.stack(used[:T], 1)
+    else:
+        logits, _, attn = model.decode(dec_in, state, memory, lengths)
+        dec_used = dec_in
+    loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1), ignore_index=-100)
+    loss.backward()
+    expected = {"source": src, "lengths": lengths, "decoder_input": dec_in, "decoder_used": dec_used, "targets": targets,
+                "output": logits.float(), "attention": attn.float(), "loss": loss.reshape(1).float()}
+    for name, p in model.named_parameters():
+        expected["grad." + name] = p.grad.float()
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: loss {loss.item():.6f}")
+
+
 def make_stateful(case, layers, batch, steps, loss, seed):
     """A model whose recurrent layer starts from a given state (h0, c0 that need no gradient, as after
     detach() in truncated BPTT): weights, inputs, the initial and final states, output, loss, gradients."""
@@ -488,5 +609,9 @@ if __name__ == "__main__":
     make_masked("MaskedRnn", [("embedding", 7, 3), ("rnn", 10, {"bidirectional": True}), ("dense", 7)], [4, 1, 3], "ce", 402)
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)
+    make_seq2seq("Seq2SeqDot", "lstm", "dot", False, 500)
+    make_seq2seq("Seq2SeqScaledDotFreeRunning", "lstm", "scaled", True, 501)
+    make_seq2seq("Seq2SeqGeneral", "lstm", "general", False, 502, dec_hidden=5)
+    make_seq2seq("Seq2SeqAdditive", "gru", "additive", False, 503, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5)
     make_optimizers()
     make_bleu()

@@ -111,3 +111,33 @@ public partial class GcAttentionThenGru;
 [Attention(Heads = 3, Pool = true, Score = AttentionScore.Dot)]
 [Dense(3)]
 public partial class GcAttentionPool;
+
+// Encoder–decoders: stacked bidirectional LSTM encoder into a stacked LSTM decoder through dense bridges (h and c of
+// both layers), Luong's general score; and a float-input GRU encoder whose memory is a Dense after the GRU, into an
+// RNN decoder with the additive score.
+[Embedding(vocab: 6, dim: 3)]
+[Lstm(hidden: 3, Bidirectional = true, Layers = 2)]
+public partial class GcS2sLstmEncoder;
+
+[Embedding(vocab: 5, dim: 3)]
+[Lstm(hidden: 4, Layers = 2)]
+[Attention(Over = typeof(GcS2sLstmEncoder), Score = AttentionScore.General)]
+[Dense(5)]
+public partial class GcS2sGeneralDecoder;
+
+[EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sGeneralDecoder))]
+public partial class GcS2sGeneral;
+
+[Input(features: 3)]
+[Gru(hidden: 4, Bidirectional = true)]
+[Dense(5, Activation = Activation.Tanh)]
+public partial class GcS2sGruEncoder;
+
+[Embedding(vocab: 5, dim: 3)]
+[Rnn(hidden: 5)]
+[Attention(Over = typeof(GcS2sGruEncoder), Score = AttentionScore.Additive, Units = 3)]
+[Dense(5)]
+public partial class GcS2sAdditiveDecoder;
+
+[EncoderDecoder(typeof(GcS2sGruEncoder), typeof(GcS2sAdditiveDecoder))]
+public partial class GcS2sAdditive;

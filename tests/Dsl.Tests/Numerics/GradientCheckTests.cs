@@ -62,7 +62,7 @@ public class GradientCheckTests
         var rng = new Rng(44);
         int[] x = Enumerable.Range(0, 3 * 3).Select(_ => rng.NextInt(5)).ToArray();
         int[] y = Enumerable.Range(0, 3 * 3).Select(_ => rng.NextInt(5)).ToArray();
-        Check<int>(() => Perturbed(new GcLearnedGruRnnState(seed: 20)),
+        Check<IModel<int>>(() => Perturbed(new GcLearnedGruRnnState(seed: 20)),
             m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 3]), new ReadOnlyTensorSpan<int>(y, [3, 3]), lengths));
         // A bidirectional layer's learned initial state with lengths is not supported yet, and says so.
         IModel<float> bidirectional = new GcLearnedGruState();
@@ -78,7 +78,7 @@ public class GradientCheckTests
         var rng = new Rng(45);
         int[] x = Enumerable.Range(0, 3 * 4).Select(_ => rng.NextInt(5)).ToArray();
         int[] y = Enumerable.Range(0, 3).Select(_ => rng.NextInt(5)).ToArray();
-        Check<int>(() => new GcAttentionThenGru(seed: 23), m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 4]), new ReadOnlyTensorSpan<int>(y, [3])));
+        Check<IModel<int>>(() => new GcAttentionThenGru(seed: 23), m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 4]), new ReadOnlyTensorSpan<int>(y, [3])));
     }
 
     [Fact] public void AttentionPoolingAfterAnLstm() => CheckFeatures(() => new GcAttentionPool(seed: 24), features: 4, outputShape: [3, 3], batch: 3, steps: 5);
@@ -102,9 +102,33 @@ public class GradientCheckTests
         Check(create, m => m.Backward(new ReadOnlyTensorSpan<float>(x, [batch, steps, features]), new ReadOnlyTensorSpan<float>(y, outputShape)));
     }
 
-    private static void Check<TIn>(Func<IModel<TIn>> create, Func<IModel<TIn>, float> backward)
+    [Fact]
+    public void EncoderDecoderWithStackedBridgesAndGeneralScore()
     {
-        IModel<TIn> reference = create();
+        var rng = new Rng(46);
+        int[] source = Enumerable.Range(0, 3 * 5).Select(_ => rng.NextInt(6)).ToArray();
+        int[] input = Enumerable.Range(0, 3 * 4).Select(_ => rng.NextInt(5)).ToArray();
+        int[] targets = Enumerable.Range(0, 3 * 4).Select(i => i == 7 ? -100 : rng.NextInt(5)).ToArray();
+        int[] lengths = [5, 2, 4];
+        Check(() => new GcS2sGeneral(seed: 25), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+    }
+
+    [Fact]
+    public void EncoderDecoderWithFloatSourceDenseMemoryAndAdditiveScore()
+    {
+        var rng = new Rng(47);
+        float[] source = Enumerable.Range(0, 2 * 6 * 3).Select(_ => rng.NextNormal()).ToArray();
+        int[] input = Enumerable.Range(0, 2 * 3).Select(_ => rng.NextInt(5)).ToArray();
+        int[] targets = Enumerable.Range(0, 2 * 3).Select(_ => rng.NextInt(5)).ToArray();
+        int[] lengths = [3, 6];
+        Check(() => new GcS2sAdditive(seed: 26), m => m.Backward(new ReadOnlyTensorSpan<float>(source, [2, 6, 3]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [2, 3]), new ReadOnlyTensorSpan<int>(targets, [2, 3])));
+    }
+
+    private static void Check<TModel>(Func<TModel> create, Func<TModel, float> backward) where TModel : IModel
+    {
+        TModel reference = create();
         backward(reference);
         var rng = new Rng(7);
         int checkedCount = 0;
@@ -127,9 +151,9 @@ public class GradientCheckTests
         Assert.True(checkedCount > 0);
     }
 
-    private static float Evaluate<TIn>(Func<IModel<TIn>> create, Func<IModel<TIn>, float> backward, IModel<TIn> reference, string name, int index, float delta)
+    private static float Evaluate<TModel>(Func<TModel> create, Func<TModel, float> backward, TModel reference, string name, int index, float delta) where TModel : IModel
     {
-        IModel<TIn> model = create();
+        TModel model = create();
         foreach (Parameter p in model.Parameters) reference.Parameters[p.Name].AsSpan().CopyTo(p.AsSpan());
         model.Parameters[name].AsSpan()[index] += delta;
         return backward(model);

@@ -6,7 +6,7 @@
 namespace CharRnn
 {
     [global::System.CodeDom.Compiler.GeneratedCode("Dsl.Generator", "0.1.0")]
-    partial class CharLstm256 : global::Dsl.IModel<int>
+    partial class CharLstm256 : global::Dsl.IModel<int>, global::Dsl.IEncoder<int>
     {
         /// <summary>Vocabulary size: token ids are in [0, InputWidth).</summary>
         public const int InputWidth = 97;
@@ -90,7 +90,7 @@ namespace CharRnn
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 97", stackalloc int[] { B, T, 97 });
             ForwardPass(ws, training: false, state: state);
@@ -116,7 +116,7 @@ namespace CharRnn
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             ForwardPass(ws, training, state);
@@ -127,6 +127,12 @@ namespace CharRnn
             {
                 global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
                 BackwardPass(ws);
+                // the gradient with respect to the state the pass started from, for an encoder behind it
+                if (state is { KeepGradients: true })
+                {
+                    global::System.MemoryExtensions.AsSpan(ws.lstm_dh0_l0).CopyTo(state.lstm_h_l0_grad);
+                    global::System.MemoryExtensions.AsSpan(ws.lstm_dc0_l0).CopyTo(state.lstm_c_l0_grad);
+                }
             }
             return loss;
         }
@@ -148,7 +154,7 @@ namespace CharRnn
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 97", stackalloc int[] { B, T, 97 });
             ForwardPass(ws, training, state);
@@ -160,6 +166,12 @@ namespace CharRnn
             {
                 global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
                 BackwardPass(ws);
+                // the gradient with respect to the state the pass started from, for an encoder behind it
+                if (state is { KeepGradients: true })
+                {
+                    global::System.MemoryExtensions.AsSpan(ws.lstm_dh0_l0).CopyTo(state.lstm_h_l0_grad);
+                    global::System.MemoryExtensions.AsSpan(ws.lstm_dc0_l0).CopyTo(state.lstm_c_l0_grad);
+                }
             }
             return loss;
         }
@@ -171,14 +183,14 @@ namespace CharRnn
             return (dims[0], dims[1]);
         }
 
-        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, out int B, out int T)
+        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, out int B, out int T)
         {
             global::System.Span<int> dims = stackalloc int[] { -1, -1 };
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
-            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T ? cached : (_workspace = new Workspace(B, T));
+            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -187,6 +199,27 @@ namespace CharRnn
                 lengths.CopyTo(ws.lengths);
             }
             return ws;
+        }
+
+        global::Dsl.EncoderOutput global::Dsl.IEncoder<int>.Encode(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> source, global::System.ReadOnlySpan<int> lengths, bool training)
+        {
+            Workspace ws = LoadInput(source, lengths, 0, out int B, out int T);
+            ForwardPass(ws, training, state: null);
+            // lstm layer 0's final states, each direction's at its last step
+            global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_out, 256, 0, ws.lstm_final_h_l0, 256, 0, B, T, 256, false, ws.HasLengths ? ws.lengths : default);
+            global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_cell_l0, 256, 0, ws.lstm_final_c_l0, 256, 0, B, T, 256, false, ws.HasLengths ? ws.lengths : default);
+            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, ws.dense_out, ws.dense_dout, ws.lengths,
+                new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 256), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 256) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 256), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 256) });
+            ws.Encoded.SetHasLengths(ws.HasLengths);
+            return ws.Encoded;
+        }
+
+        void global::Dsl.IEncoder<int>.BackwardFromEncoded(global::Dsl.EncoderOutput encoded)
+        {
+            Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached
+                : throw new global::System.InvalidOperationException("Model 'CharLstm256': the encoded output is not that of its last pass.");
+            ws.InjectFinal = true;
+            try { BackwardPass(ws); } finally { ws.InjectFinal = false; }
         }
 
         int global::Dsl.IModel.InputWidth => InputWidth;
@@ -203,22 +236,50 @@ namespace CharRnn
         private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a CharLstm256.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
 
         /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{int}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
-        public sealed class State : global::Dsl.IModelState
+        public sealed class State : global::Dsl.IDecoderState
         {
             public State(int batch)
             {
                 if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                 Batch = batch;
                 lstm_h_l0 = new float[batch * 256];
+                lstm_h_l0_grad = new float[batch * 256];
                 lstm_c_l0 = new float[batch * 256];
+                lstm_c_l0_grad = new float[batch * 256];
                 Tensors = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0, batch, 256), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0, batch, 256) };
+                Gradients = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0_grad, batch, 256), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0_grad, batch, 256) };
+            }
+            /// <summary>When true, a Backward from this state writes d(loss)/d(initial state) into <see cref="Gradients"/>.</summary>
+            public bool KeepGradients { get; set; }
+            /// <summary>The gradients of the state's tensors (see <see cref="KeepGradients"/>).</summary>
+            public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Gradients { get; }
+            /// <summary>True when the model attends over an encoder's outputs: give them with <see cref="Attend"/>.</summary>
+            public bool NeedsMemory => false;
+            /// <summary>The encoder's outputs the model's cross-attention reads (and adds its gradient into).</summary>
+            public global::Dsl.EncoderOutput? Memory { get; private set; }
+            /// <summary>Gives the state the encoder's outputs for a batch of the same size.</summary>
+            public void Attend(global::Dsl.EncoderOutput encoded)
+            {
+                global::System.ArgumentNullException.ThrowIfNull(encoded);
+                throw new global::System.InvalidOperationException("Model 'CharLstm256' has no cross-attention layer: it attends over nothing.");
+            }
+            /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
+            public void CopyFrom(global::Dsl.IModelState source)
+            {
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a CharLstm256.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
+                global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
+                Memory = other.Memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
             public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
             /// <summary>Number of sequences advanced together.</summary>
             public int Batch { get; }
             internal readonly float[] lstm_h_l0; // [batch, 256]
+            internal readonly float[] lstm_h_l0_grad; // [batch, 256]
             internal readonly float[] lstm_c_l0; // [batch, 256]
+            internal readonly float[] lstm_c_l0_grad; // [batch, 256]
             /// <summary>Sets every state back to zero (a new sequence).</summary>
             public void Reset()
             {
@@ -248,7 +309,8 @@ namespace CharRnn
             global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 97", stackalloc int[] { B, 97 });
-            Workspace ws = _stepWorkspace is { } cached && cached.B == B ? cached : (_stepWorkspace = new Workspace(B, 1));
+            int S = 0;
+            Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));
             x.CopyTo(ws.tokens);
             ForwardPass(ws, training: false, state: state);
             global::System.MemoryExtensions.AsSpan(ws.dense_out).CopyTo(y);
@@ -259,6 +321,9 @@ namespace CharRnn
         {
             public readonly int B;
             public readonly int T;
+            public readonly int S;           // source steps of the memory cross-attention reads (0 without)
+            public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
+            public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
@@ -270,7 +335,13 @@ namespace CharRnn
             public readonly float[] lstm_gates_l0; // lstm: gate activations [T, B, 1024]
             public readonly float[] lstm_cell_l0; // lstm: cell states c [T, B, 256]
             public readonly float[] lstm_h0_l0; // lstm: layer 0's initial hidden state [B, 256]
+            public readonly float[] lstm_dh0_l0; // lstm: gradient of layer 0's initial hidden state [B, 256]
             public readonly float[] lstm_c0_l0; // lstm: layer 0's initial cell state [B, 256]
+            public readonly float[] lstm_dc0_l0; // lstm: gradient of layer 0's initial cell state [B, 256]
+            public readonly float[] lstm_final_h_l0; // lstm: layer 0's final hidden state, directions concatenated [B, 256]
+            public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 256]
+            public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 256]
+            public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 256]
             public readonly float[] dropout_out; // dropout: input with dropped values zeroed [T, B, 256]
             public readonly float[] dropout_dout; // dropout: gradient of the output [T, B, 256]
             public readonly float[] dropout_mask; // dropout: dropout mask, 0 or 1/(1-p) [T, B, 256]
@@ -284,10 +355,11 @@ namespace CharRnn
             public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
             public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
             public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
-            public Workspace(int b, int t)
+            public Workspace(int b, int t, int s)
             {
                 B = b;
                 T = t;
+                S = s;
                 int rows = checked(b * t);
                 lengths = new int[b];
                 tokens = new int[checked(rows * 1)];
@@ -298,7 +370,13 @@ namespace CharRnn
                 lstm_gates_l0 = new float[checked(rows * 1024)];
                 lstm_cell_l0 = new float[checked(rows * 256)];
                 lstm_h0_l0 = new float[checked(b * 256)];
+                lstm_dh0_l0 = new float[checked(b * 256)];
                 lstm_c0_l0 = new float[checked(b * 256)];
+                lstm_dc0_l0 = new float[checked(b * 256)];
+                lstm_final_h_l0 = new float[checked(b * 256)];
+                lstm_final_dh_l0 = new float[checked(b * 256)];
+                lstm_final_c_l0 = new float[checked(b * 256)];
+                lstm_final_dc_l0 = new float[checked(b * 256)];
                 dropout_out = new float[checked(rows * 256)];
                 dropout_dout = new float[checked(rows * 256)];
                 dropout_mask = new float[checked(rows * 256)];
@@ -379,11 +457,14 @@ namespace CharRnn
         {
             int B = ws.B, T = ws.T;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 256);
+            // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
+            if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 256, 0, ws.lstm_dout, 256, 0, B, T, 256, false, ws.HasLengths ? ws.lengths : default);
             global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                dh0Rows: ws.HasInitialState ? ws.lstm_dh0_l0 : default, dc0Rows: ws.HasInitialState ? ws.lstm_dc0_l0 : default, dcLast: ws.InjectFinal ? ws.lstm_final_dc_l0 : default,
                 rmask: default, hm: default);
         }
 
@@ -446,12 +527,13 @@ namespace CharRnn
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 64, H = 256, G = 1024, Y = 256;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
+            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
@@ -459,10 +541,12 @@ namespace CharRnn
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
+                // an encoder's final cell state: its gradient from the decoder enters at each direction's last step
+                if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (reverse ? 0 : (lengths.IsEmpty ? T : lengths[b]) - 1)) global::System.Numerics.Tensors.TensorPrimitives.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H),
                     carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);
-                if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
-                if (!rmask.IsEmpty && (s > 0 || !dh0.IsEmpty)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
+                if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
+                if (!rmask.IsEmpty && (s > 0 || wantDh0)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
@@ -477,6 +561,9 @@ namespace CharRnn
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
             if (!dc0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry2.Slice(0, B * H), B, dc0);
+            // a carried initial state: its gradient per sequence (for an encoder that produced it)
+            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
+            if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);

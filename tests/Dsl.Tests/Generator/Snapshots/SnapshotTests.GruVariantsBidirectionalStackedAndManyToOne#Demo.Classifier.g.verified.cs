@@ -118,7 +118,7 @@ namespace Demo
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(input, lengths, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, 0, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 2", stackalloc int[] { B, 2 });
             ForwardPass(ws, training: false, state: state);
@@ -144,7 +144,7 @@ namespace Demo
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, 0, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
             ForwardPass(ws, training, state);
@@ -175,7 +175,7 @@ namespace Demo
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, 0, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, 2", stackalloc int[] { B, 2 });
             ForwardPass(ws, training, state);
@@ -196,13 +196,13 @@ namespace Demo
             return (dims[0], dims[1]);
         }
 
-        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, out int B, out int T)
+        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, int S, out int B, out int T)
         {
             global::System.Span<int> dims = stackalloc int[] { -1, -1, 3 };
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 3", dims);
             B = dims[0];
             T = dims[1];
-            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T ? cached : (_workspace = new Workspace(B, T));
+            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.input_out, B, T, 3);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -227,13 +227,35 @@ namespace Demo
         private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a Classifier.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
 
         /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{float}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
-        public sealed class State : global::Dsl.IModelState
+        public sealed class State : global::Dsl.IDecoderState
         {
             public State(int batch)
             {
                 if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                 Batch = batch;
                 Tensors = new global::Dsl.NamedTensor[] {  };
+                Gradients = new global::Dsl.NamedTensor[] {  };
+            }
+            /// <summary>When true, a Backward from this state writes d(loss)/d(initial state) into <see cref="Gradients"/>.</summary>
+            public bool KeepGradients { get; set; }
+            /// <summary>The gradients of the state's tensors (see <see cref="KeepGradients"/>).</summary>
+            public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Gradients { get; }
+            /// <summary>True when the model attends over an encoder's outputs: give them with <see cref="Attend"/>.</summary>
+            public bool NeedsMemory => false;
+            /// <summary>The encoder's outputs the model's cross-attention reads (and adds its gradient into).</summary>
+            public global::Dsl.EncoderOutput? Memory { get; private set; }
+            /// <summary>Gives the state the encoder's outputs for a batch of the same size.</summary>
+            public void Attend(global::Dsl.EncoderOutput encoded)
+            {
+                global::System.ArgumentNullException.ThrowIfNull(encoded);
+                throw new global::System.InvalidOperationException("Model 'Classifier' has no cross-attention layer: it attends over nothing.");
+            }
+            /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
+            public void CopyFrom(global::Dsl.IModelState source)
+            {
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a Classifier.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                Memory = other.Memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
             public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
@@ -267,6 +289,7 @@ namespace Demo
         {
             public readonly int B;
             public readonly int T;
+            public readonly int S;           // source steps of the memory cross-attention reads (0 without)
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
             public readonly float[] input_out; // input: input features, time-major [T, B, 3]
@@ -303,10 +326,11 @@ namespace Demo
             public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
             public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
             public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
-            public Workspace(int b, int t)
+            public Workspace(int b, int t, int s)
             {
                 B = b;
                 T = t;
+                S = s;
                 int rows = checked(b * t);
                 lengths = new int[b];
                 input_out = new float[checked(rows * 3)];
@@ -395,22 +419,26 @@ namespace Demo
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
                 _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                dh0Rows: default, dc0Rows: default, dcLast: default,
                 rmask: default, hm: default);
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
                 _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                dh0Rows: default, dc0Rows: default, dcLast: default,
                 rmask: default, hm: default);
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
                 _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                dh0Rows: default, dc0Rows: default, dcLast: default,
                 rmask: default, hm: default);
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
                 _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                dh0Rows: default, dc0Rows: default, dcLast: default,
                 rmask: default, hm: default);
         }
 
@@ -476,7 +504,7 @@ namespace Demo
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -484,6 +512,7 @@ namespace Demo
             global::System.Span<float> packedN = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, H)), packedRz = packed.Slice(packedN.Length, global::Dsl.Kernels.Gemm.PackedLength(2 * H, H));
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
+            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
@@ -495,7 +524,7 @@ namespace Demo
                 if (rmask.IsEmpty)
                 {
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
+                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
                 }
                 else
                 {
@@ -503,7 +532,7 @@ namespace Demo
                     global::System.Span<float> dhm = scratch.Slice(0, B * H);
                     dhm.Clear();
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
+                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
                     for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
                 }
                 if (!lengths.IsEmpty)
@@ -518,6 +547,8 @@ namespace Demo
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
+            // a carried initial state: its gradient per sequence (for an encoder that produced it)
+            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
@@ -600,7 +631,7 @@ namespace Demo
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -608,6 +639,7 @@ namespace Demo
             global::System.Span<float> packedN = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, H)), packedRz = packed.Slice(packedN.Length, global::Dsl.Kernels.Gemm.PackedLength(2 * H, H));
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
+            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
@@ -619,7 +651,7 @@ namespace Demo
                 if (rmask.IsEmpty)
                 {
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
+                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
                 }
                 else
                 {
@@ -627,7 +659,7 @@ namespace Demo
                     global::System.Span<float> dhm = scratch.Slice(0, B * H);
                     dhm.Clear();
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
+                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
                     for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
                 }
                 if (!lengths.IsEmpty)
@@ -642,6 +674,8 @@ namespace Demo
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
+            // a carried initial state: its gradient per sequence (for an encoder that produced it)
+            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
@@ -681,6 +715,7 @@ namespace Demo
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
                 _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                dh0Rows: default, dc0Rows: default, dcLast: default,
                 rmask: default, hm: default);
         }
 
@@ -741,12 +776,13 @@ namespace Demo
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
+            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
@@ -757,9 +793,9 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
                 if (rmask.IsEmpty)
                 {
-                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
+                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
                 }
-                else if (s > 0 || !dh0.IsEmpty)
+                else if (s > 0 || wantDh0)
                 {
                     global::System.Span<float> dhm = scratch.Slice(0, B * H); // d(h(t−1) ⊙ mask)
                     { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, dhm, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, dhm, H, accumulate: false); }
@@ -778,6 +814,8 @@ namespace Demo
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
             if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
+            // a carried initial state: its gradient per sequence (for an encoder that produced it)
+            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             // weight gradients of every step at once
             int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);

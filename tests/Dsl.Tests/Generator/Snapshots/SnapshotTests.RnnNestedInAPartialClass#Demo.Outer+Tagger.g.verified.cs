@@ -8,7 +8,7 @@ namespace Demo
     partial class Outer
     {
         [global::System.CodeDom.Compiler.GeneratedCode("Dsl.Generator", "0.1.0")]
-        partial class Tagger : global::Dsl.IModel<int>
+        partial class Tagger : global::Dsl.IModel<int>, global::Dsl.IEncoder<int>
         {
             /// <summary>Vocabulary size: token ids are in [0, InputWidth).</summary>
             public const int InputWidth = 20;
@@ -91,7 +91,7 @@ namespace Demo
 
             private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
             {
-                Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 20", stackalloc int[] { B, T, 20 });
                 ForwardPass(ws, training: false, state: state);
@@ -117,7 +117,7 @@ namespace Demo
 
             private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
             {
-                Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
                 ForwardPass(ws, training, state);
@@ -128,6 +128,11 @@ namespace Demo
                 {
                     global::Dsl.Check.FiniteLoss(loss, "Tagger");
                     BackwardPass(ws);
+                    // the gradient with respect to the state the pass started from, for an encoder behind it
+                    if (state is { KeepGradients: true })
+                    {
+                        global::System.MemoryExtensions.AsSpan(ws.encoder_dh0_l0).CopyTo(state.encoder_h_l0_grad);
+                    }
                 }
                 return loss;
             }
@@ -149,7 +154,7 @@ namespace Demo
 
             private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
             {
-                Workspace ws = LoadInput(tokens, lengths, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 20", stackalloc int[] { B, T, 20 });
                 ForwardPass(ws, training, state);
@@ -161,6 +166,11 @@ namespace Demo
                 {
                     global::Dsl.Check.FiniteLoss(loss, "Tagger");
                     BackwardPass(ws);
+                    // the gradient with respect to the state the pass started from, for an encoder behind it
+                    if (state is { KeepGradients: true })
+                    {
+                        global::System.MemoryExtensions.AsSpan(ws.encoder_dh0_l0).CopyTo(state.encoder_h_l0_grad);
+                    }
                 }
                 return loss;
             }
@@ -172,14 +182,14 @@ namespace Demo
                 return (dims[0], dims[1]);
             }
 
-            private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, out int B, out int T)
+            private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, out int B, out int T)
             {
                 global::System.Span<int> dims = stackalloc int[] { -1, -1 };
                 var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
                 B = dims[0];
                 T = dims[1];
                 global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
-                Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T ? cached : (_workspace = new Workspace(B, T));
+                Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));
                 global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
                 ws.HasLengths = !lengths.IsEmpty;
                 if (ws.HasLengths)
@@ -188,6 +198,26 @@ namespace Demo
                     lengths.CopyTo(ws.lengths);
                 }
                 return ws;
+            }
+
+            global::Dsl.EncoderOutput global::Dsl.IEncoder<int>.Encode(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> source, global::System.ReadOnlySpan<int> lengths, bool training)
+            {
+                Workspace ws = LoadInput(source, lengths, 0, out int B, out int T);
+                ForwardPass(ws, training, state: null);
+                // encoder layer 0's final states, each direction's at its last step
+                global::Dsl.Kernels.Layout.GatherFinalState(ws.encoder_out, 6, 0, ws.encoder_final_h_l0, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
+                ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, ws.dense_out, ws.dense_dout, ws.lengths,
+                    new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", ws.encoder_final_h_l0, B, 6) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", ws.encoder_final_dh_l0, B, 6) });
+                ws.Encoded.SetHasLengths(ws.HasLengths);
+                return ws.Encoded;
+            }
+
+            void global::Dsl.IEncoder<int>.BackwardFromEncoded(global::Dsl.EncoderOutput encoded)
+            {
+                Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached
+                    : throw new global::System.InvalidOperationException("Model 'Tagger': the encoded output is not that of its last pass.");
+                ws.InjectFinal = true;
+                try { BackwardPass(ws); } finally { ws.InjectFinal = false; }
             }
 
             int global::Dsl.IModel.InputWidth => InputWidth;
@@ -204,20 +234,45 @@ namespace Demo
             private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a Tagger.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
 
             /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{int}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
-            public sealed class State : global::Dsl.IModelState
+            public sealed class State : global::Dsl.IDecoderState
             {
                 public State(int batch)
                 {
                     if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                     Batch = batch;
                     encoder_h_l0 = new float[batch * 6];
+                    encoder_h_l0_grad = new float[batch * 6];
                     Tensors = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", encoder_h_l0, batch, 6) };
+                    Gradients = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", encoder_h_l0_grad, batch, 6) };
+                }
+                /// <summary>When true, a Backward from this state writes d(loss)/d(initial state) into <see cref="Gradients"/>.</summary>
+                public bool KeepGradients { get; set; }
+                /// <summary>The gradients of the state's tensors (see <see cref="KeepGradients"/>).</summary>
+                public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Gradients { get; }
+                /// <summary>True when the model attends over an encoder's outputs: give them with <see cref="Attend"/>.</summary>
+                public bool NeedsMemory => false;
+                /// <summary>The encoder's outputs the model's cross-attention reads (and adds its gradient into).</summary>
+                public global::Dsl.EncoderOutput? Memory { get; private set; }
+                /// <summary>Gives the state the encoder's outputs for a batch of the same size.</summary>
+                public void Attend(global::Dsl.EncoderOutput encoded)
+                {
+                    global::System.ArgumentNullException.ThrowIfNull(encoded);
+                    throw new global::System.InvalidOperationException("Model 'Tagger' has no cross-attention layer: it attends over nothing.");
+                }
+                /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
+                public void CopyFrom(global::Dsl.IModelState source)
+                {
+                    var other = source as State ?? throw new global::System.ArgumentException($"source: expected a Tagger.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                    global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                    global::System.Array.Copy(other.encoder_h_l0, encoder_h_l0, encoder_h_l0.Length);
+                    Memory = other.Memory;
                 }
                 /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
                 public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
                 /// <summary>Number of sequences advanced together.</summary>
                 public int Batch { get; }
                 internal readonly float[] encoder_h_l0; // [batch, 6]
+                internal readonly float[] encoder_h_l0_grad; // [batch, 6]
                 /// <summary>Sets every state back to zero (a new sequence).</summary>
                 public void Reset()
                 {
@@ -246,7 +301,8 @@ namespace Demo
                 global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
                 global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 20", stackalloc int[] { B, 20 });
-                Workspace ws = _stepWorkspace is { } cached && cached.B == B ? cached : (_stepWorkspace = new Workspace(B, 1));
+                int S = 0;
+                Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));
                 x.CopyTo(ws.tokens);
                 ForwardPass(ws, training: false, state: state);
                 global::System.MemoryExtensions.AsSpan(ws.dense_out).CopyTo(y);
@@ -257,6 +313,9 @@ namespace Demo
             {
                 public readonly int B;
                 public readonly int T;
+                public readonly int S;           // source steps of the memory cross-attention reads (0 without)
+                public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
+                public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
                 public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
                 public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
                 public readonly int[] lengths; // [B]
@@ -267,6 +326,9 @@ namespace Demo
                 public readonly float[] encoder_dout; // encoder: gradient of layer 0's hidden states [T, B, 6]
                 public readonly float[] encoder_gates_l0; // encoder: gate activations (pre-activation) [T, B, 6]
                 public readonly float[] encoder_h0_l0; // encoder: layer 0's initial hidden state [B, 6]
+                public readonly float[] encoder_dh0_l0; // encoder: gradient of layer 0's initial hidden state [B, 6]
+                public readonly float[] encoder_final_h_l0; // encoder: layer 0's final hidden state, directions concatenated [B, 6]
+                public readonly float[] encoder_final_dh_l0; // encoder: its gradient, from a decoder [B, 6]
                 public readonly float[] dense_out; // dense: activations [T, B, 20]
                 public readonly float[] dense_dout; // dense: gradient of the activations [T, B, 20]
                 public readonly int[] targets; // class-id targets, time-major
@@ -277,10 +339,11 @@ namespace Demo
                 public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
                 public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
                 public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
-                public Workspace(int b, int t)
+                public Workspace(int b, int t, int s)
                 {
                     B = b;
                     T = t;
+                    S = s;
                     int rows = checked(b * t);
                     lengths = new int[b];
                     tokens = new int[checked(rows * 1)];
@@ -290,6 +353,9 @@ namespace Demo
                     encoder_dout = new float[checked(rows * 6)];
                     encoder_gates_l0 = new float[checked(rows * 6)];
                     encoder_h0_l0 = new float[checked(b * 6)];
+                    encoder_dh0_l0 = new float[checked(b * 6)];
+                    encoder_final_h_l0 = new float[checked(b * 6)];
+                    encoder_final_dh_l0 = new float[checked(b * 6)];
                     dense_out = new float[checked(rows * 20)];
                     dense_dout = new float[checked(rows * 20)];
                     targets = new int[checked(rows * 1)];
@@ -363,11 +429,14 @@ namespace Demo
             {
                 int B = ws.B, T = ws.T;
                 if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_dout, ws.lengths, B, T, 6);
+                // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
+                if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.encoder_final_dh_l0, 6, 0, ws.encoder_dout, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
                 global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
                     _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default,
                     lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
+                    dh0Rows: ws.HasInitialState ? ws.encoder_dh0_l0 : default, dc0Rows: default, dcLast: default,
                     rmask: default, hm: default);
             }
 
@@ -427,12 +496,13 @@ namespace Demo
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
                 global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
                 global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-                global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+                global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the recurrent weights, packed once for every step
                 bool prepacked = T > 1;
                 if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
+                bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
                 carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
                 for (int s = T - 1; s >= 0; s--)
                 {
@@ -440,8 +510,8 @@ namespace Demo
                     int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
-                    if (s > 0 || !dh0.IsEmpty) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
-                    if (!rmask.IsEmpty && (s > 0 || !dh0.IsEmpty)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
+                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
+                    if (!rmask.IsEmpty && (s > 0 || wantDh0)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
                     if (!lengths.IsEmpty)
                     {
                         for (int b = 0; b < B; b++)
@@ -454,6 +524,8 @@ namespace Demo
                 }
                 // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
                 if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
+                // a carried initial state: its gradient per sequence (for an encoder that produced it)
+                if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
                 // weight gradients of every step at once
                 int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
                 global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);

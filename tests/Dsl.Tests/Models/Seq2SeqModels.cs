@@ -1,0 +1,50 @@
+namespace Dsl.Tests.Models;
+
+// Encoder–decoder models matching the Seq2Seq cases of Fixtures/make_fixtures.py: a bidirectional encoder over padded
+// sources, a decoder that starts from its final states (copied, or bridged when widths differ) and attends over its
+// outputs with each score.
+
+[Embedding(vocab: 10, dim: 4)]
+[Lstm(hidden: 3, Bidirectional = true)]
+public partial class S2sLstmEncoder;
+
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 6)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.Dot)]
+[Dense(9)]
+public partial class S2sDotDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sDotDecoder))]
+public partial class Seq2SeqDot;
+
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 6)]
+[Attention(Over = typeof(S2sLstmEncoder))]
+[Dense(9)]
+public partial class S2sScaledDotDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sScaledDotDecoder))]
+public partial class Seq2SeqScaledDotFreeRunning;
+
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 5)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.General)]
+[Dense(9)]
+public partial class S2sGeneralDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sGeneralDecoder))]
+public partial class Seq2SeqGeneral;
+
+[Embedding(vocab: 10, dim: 4)]
+[Gru(hidden: 4, Bidirectional = true)]
+public partial class S2sGruEncoder;
+
+[Embedding(vocab: 9, dim: 3)]
+[Gru(hidden: 5)]
+[Attention(Over = typeof(S2sGruEncoder), Score = AttentionScore.Additive, Units = 7)]
+[Dense(6, Activation = Activation.Tanh)]
+[Dense(9)]
+public partial class S2sAdditiveDecoder;
+
+[EncoderDecoder(typeof(S2sGruEncoder), typeof(S2sAdditiveDecoder))]
+public partial class Seq2SeqAdditive;

@@ -1,0 +1,117 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Parity;
+
+/// <summary>
+/// Encoder–decoder training steps match a hand-written PyTorch seq2seq (Fixtures/make_fixtures.py, Seq2Seq) on the
+/// same weights: logits, attention weights, loss and the gradient of every parameter of encoder, bridge and decoder,
+/// for each attention score, with teacher forcing and free running (ratio 0).
+/// </summary>
+public class EncoderDecoderParityTests
+{
+    private interface ICase
+    {
+        ParameterSet Parameters { get; }
+        Tensor<float> Forward(ReadOnlyTensorSpan<int> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput);
+        float Backward(ReadOnlyTensorSpan<int> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets, float teacherForcing);
+        Tensor<float> Attention(ReadOnlyTensorSpan<int> source, int[] lengths, ReadOnlyTensorSpan<int> decoderInput);
+    }
+
+    private sealed class Case<TDecoder>(EncoderDecoderModel<int, S2sLstmEncoder, TDecoder>? lstm, EncoderDecoderModel<int, S2sGruEncoder, TDecoder>? gru,
+        AttentionOf attention) : ICase where TDecoder : IModel<int>
+    {
+        public ParameterSet Parameters => lstm?.Parameters ?? gru!.Parameters;
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> s, ReadOnlySpan<int> l, ReadOnlyTensorSpan<int> d) => lstm is not null ? lstm.Forward(s, l, d) : gru!.Forward(s, l, d);
+        public float Backward(ReadOnlyTensorSpan<int> s, ReadOnlySpan<int> l, ReadOnlyTensorSpan<int> d, ReadOnlyTensorSpan<int> t, float r) =>
+            lstm is not null ? lstm.Backward(s, l, d, t, r) : gru!.Backward(s, l, d, t, r);
+        public Tensor<float> Attention(ReadOnlyTensorSpan<int> s, int[] l, ReadOnlyTensorSpan<int> d) => attention(s, l, d);
+    }
+
+    private delegate Tensor<float> AttentionOf(ReadOnlyTensorSpan<int> source, int[] lengths, ReadOnlyTensorSpan<int> decoderInput);
+
+    private static ICase Create(string name)
+    {
+        switch (name)
+        {
+            case nameof(Seq2SeqDot):
+            {
+                var m = new Seq2SeqDot();
+                return new Case<S2sDotDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
+            case nameof(Seq2SeqScaledDotFreeRunning):
+            {
+                var m = new Seq2SeqScaledDotFreeRunning();
+                return new Case<S2sScaledDotDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
+            case nameof(Seq2SeqGeneral):
+            {
+                var m = new Seq2SeqGeneral();
+                return new Case<S2sGeneralDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
+            default:
+            {
+                var m = new Seq2SeqAdditive();
+                return new Case<S2sAdditiveDecoder>(null, m, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
+        }
+    }
+
+    public static TheoryData<string> Cases => new() { nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive) };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void TrainingStepMatchesPyTorch(string name)
+    {
+        ICase model = Create(name);
+        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
+        var source = ParityModel.Span(expected["source"].ToInt32(), expected["source"].Shape);
+        int[] lengths = expected["lengths"].ToInt32();
+        var decoderInput = ParityModel.Span(expected["decoder_input"].ToInt32(), expected["decoder_input"].Shape);
+        var used = ParityModel.Span(expected["decoder_used"].ToInt32(), expected["decoder_used"].Shape);
+        var targets = ParityModel.Span(expected["targets"].ToInt32(), expected["targets"].Shape);
+        bool freeRunning = name.EndsWith("FreeRunning", StringComparison.Ordinal);
+
+        // Teacher-forced on the inputs the reference decoder read (free running: its own predictions) gives its logits.
+        Tolerance.AssertClose(expected["output"].ToFloat(), ParityModel.Flatten(model.Forward(source, lengths, used)), $"{name} output");
+
+        model.Parameters.ZeroGrad();
+        float loss = model.Backward(source, lengths, decoderInput, targets, teacherForcing: freeRunning ? 0f : 1f);
+        Tolerance.AssertClose(expected["loss"].ToFloat(), new[] { loss }, $"{name} loss");
+        int checkedGradients = 0;
+        foreach (Parameter p in model.Parameters)
+        {
+            Tolerance.AssertClose(expected["grad." + p.Name].ToFloat(), p.GradAsSpan().ToArray(), $"{name} grad.{p.Name}");
+            checkedGradients++;
+        }
+        Assert.Equal(expected.Keys.Count(k => k.StartsWith("grad.", StringComparison.Ordinal)), checkedGradients);
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void AttentionWeightsMatchPyTorch(string name)
+    {
+        ICase model = Create(name);
+        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
+        var source = ParityModel.Span(expected["source"].ToInt32(), expected["source"].Shape);
+        var used = ParityModel.Span(expected["decoder_used"].ToInt32(), expected["decoder_used"].Shape);
+        Tensor<float> weights = model.Attention(source, expected["lengths"].ToInt32(), used);
+        Assert.Equal(new nint[] { 3, 1, 4, 5 }, weights.Lengths.ToArray());
+        float[] flat = ParityModel.Flatten(weights);
+        Tolerance.AssertClose(expected["attention"].ToFloat(), flat, $"{name} attention weights");
+        // rows sum to 1 over each source's own steps; padded source steps get nothing
+        int[] lengths = expected["lengths"].ToInt32();
+        for (int b = 0; b < 3; b++)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                Span<float> row = flat.AsSpan((b * 4 + t) * 5, 5);
+                Assert.Equal(1f, row.ToArray().Sum(), 4);
+                Assert.All(row[lengths[b]..].ToArray(), v => Assert.Equal(0f, v));
+            }
+        }
+    }
+}
