@@ -91,6 +91,16 @@ public sealed class Rng
         return (int)((NextUInt64() >> 33) * (ulong)maxExclusive >> 31);
     }
 
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates): every order equally likely.</summary>
+    public void Shuffle<T>(Span<T> items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
     /// <summary>A standard normal sample (Box–Muller).</summary>
     public float NextNormal()
     {

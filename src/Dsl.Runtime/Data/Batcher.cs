@@ -91,14 +91,7 @@ public sealed class Batcher
         return new TokenBatch(inputs, targets, members.Length, steps, lengths);
     }
 
-    private void ShuffleInPlace(int[] values)
-    {
-        for (int i = values.Length - 1; i > 0; i--)
-        {
-            int j = _rng.NextInt(i + 1);
-            (values[i], values[j]) = (values[j], values[i]);
-        }
-    }
+    private void ShuffleInPlace(int[] values) => _rng.Shuffle<int>(values);
 
     /// <summary>Splits <paramref name="items"/> into training and validation sets, the latter <paramref name="validationFraction"/> of them, shuffled with <paramref name="seed"/>.</summary>
     public static (T[] Training, T[] Validation) Split<T>(IReadOnlyList<T> items, double validationFraction, int seed = 0)
@@ -107,11 +100,7 @@ public sealed class Batcher
         if (!(validationFraction >= 0 && validationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "must be in [0, 1)");
         var rng = new Rng((ulong)seed);
         int[] order = Enumerable.Range(0, items.Count).ToArray();
-        for (int i = order.Length - 1; i > 0; i--)
-        {
-            int j = rng.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
+        rng.Shuffle<int>(order);
         int validation = (int)Math.Round(items.Count * validationFraction);
         return (order.Skip(validation).Select(i => items[i]).ToArray(), order.Take(validation).Select(i => items[i]).ToArray());
     }

@@ -13,39 +13,72 @@ namespace Dsl;
 /// </summary>
 public static class AttentionHeatmap
 {
+    /// <summary>One heatmap: weights [queries, keys] (row-major), the tokens that label them, and a title.</summary>
+    public sealed record Panel(float[] Weights, IReadOnlyList<string> Queries, IReadOnlyList<string> Keys, string Title);
+
+    private const int Cell = 28, Left = 110, Top = 110, Pad = 20;
+
     /// <summary>The SVG of <paramref name="weights"/> [queries, keys] (row-major), labelled with the tokens.</summary>
-    public static string ToSvg(ReadOnlySpan<float> weights, IReadOnlyList<string> queries, IReadOnlyList<string> keys, string title = "attention")
+    public static string ToSvg(ReadOnlySpan<float> weights, IReadOnlyList<string> queries, IReadOnlyList<string> keys, string title = "attention") =>
+        ToSvg([new Panel(weights.ToArray(), queries, keys, title)]);
+
+    /// <summary>One SVG with several heatmaps, one under the other (e.g. a few translated examples).</summary>
+    public static string ToSvg(IReadOnlyList<Panel> panels)
     {
-        ArgumentNullException.ThrowIfNull(queries);
-        ArgumentNullException.ThrowIfNull(keys);
-        if (weights.Length != queries.Count * keys.Count)
-            throw new ArgumentException($"weights: expected {queries.Count} × {keys.Count} = {queries.Count * keys.Count} values, got {weights.Length}.", nameof(weights));
-        const int Cell = 28, Left = 110, Top = 110, Pad = 20;
-        int width = Left + keys.Count * Cell + Pad, height = Top + queries.Count * Cell + Pad;
-        string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
+        ArgumentNullException.ThrowIfNull(panels);
+        if (panels.Count == 0) throw new ArgumentException("At least one panel is needed.", nameof(panels));
+        int width = 0, height = 0;
+        foreach (Panel p in panels)
+        {
+            Validate(p);
+            width = Math.Max(width, Left + p.Keys.Count * Cell + Pad);
+            height += Top + p.Queries.Count * Cell + Pad;
+        }
         var svg = new StringBuilder();
         svg.Append(CultureInfo.InvariantCulture, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" font-family=\"sans-serif\" font-size=\"12\">\n");
         svg.Append(CultureInfo.InvariantCulture, $"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>\n");
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Pad}\" y=\"22\" font-size=\"14\">{WebUtility.HtmlEncode(title)}</text>\n");
-        for (int j = 0; j < keys.Count; j++)
+        int offset = 0;
+        foreach (Panel p in panels)
+        {
+            svg.Append(CultureInfo.InvariantCulture, $"<g transform=\"translate(0 {offset})\">\n");
+            Draw(svg, p);
+            svg.Append("</g>\n");
+            offset += Top + p.Queries.Count * Cell + Pad;
+        }
+        svg.Append("</svg>\n");
+        return svg.ToString();
+    }
+
+    private static void Validate(Panel p)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        ArgumentNullException.ThrowIfNull(p.Queries);
+        ArgumentNullException.ThrowIfNull(p.Keys);
+        if (p.Weights.Length != p.Queries.Count * p.Keys.Count)
+            throw new ArgumentException($"weights: expected {p.Queries.Count} × {p.Keys.Count} = {p.Queries.Count * p.Keys.Count} values, got {p.Weights.Length}.", "weights");
+    }
+
+    private static void Draw(StringBuilder svg, Panel p)
+    {
+        string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Pad}\" y=\"22\" font-size=\"14\">{WebUtility.HtmlEncode(p.Title)}</text>\n");
+        for (int j = 0; j < p.Keys.Count; j++)
         {
             double x = Left + j * Cell + Cell / 2.0;
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(x)}\" y=\"{Top - 8}\" transform=\"rotate(-60 {F(x)} {Top - 8})\">{WebUtility.HtmlEncode(keys[j])}</text>\n");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(x)}\" y=\"{Top - 8}\" transform=\"rotate(-60 {F(x)} {Top - 8})\">{WebUtility.HtmlEncode(p.Keys[j])}</text>\n");
         }
-        for (int i = 0; i < queries.Count; i++)
+        for (int i = 0; i < p.Queries.Count; i++)
         {
             double y = Top + i * Cell + Cell / 2.0 + 4;
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 8}\" y=\"{F(y)}\" text-anchor=\"end\">{WebUtility.HtmlEncode(queries[i])}</text>\n");
-            for (int j = 0; j < keys.Count; j++)
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 8}\" y=\"{F(y)}\" text-anchor=\"end\">{WebUtility.HtmlEncode(p.Queries[i])}</text>\n");
+            for (int j = 0; j < p.Keys.Count; j++)
             {
-                float w = Math.Clamp(weights[i * keys.Count + j], 0f, 1f);
+                float w = Math.Clamp(p.Weights[i * p.Keys.Count + j], 0f, 1f);
                 int shade = (int)Math.Round(255 * (1 - w));
                 svg.Append(CultureInfo.InvariantCulture,
                     $"<rect x=\"{Left + j * Cell}\" y=\"{Top + i * Cell}\" width=\"{Cell}\" height=\"{Cell}\" fill=\"rgb({shade},{shade},255)\" stroke=\"#eee\"><title>{F(w)}</title></rect>\n");
             }
         }
-        svg.Append("</svg>\n");
-        return svg.ToString();
     }
 
     /// <summary>Writes the heatmap to <paramref name="path"/> (through a temporary file, so a failure leaves no half file).</summary>
@@ -53,4 +86,7 @@ public static class AttentionHeatmap
     {
         AtomicFile.WriteText(path, ToSvg(weights, queries, keys, title));
     }
+
+    /// <summary>Writes several heatmaps, one under the other, to <paramref name="path"/> (atomically).</summary>
+    public static void Save(string path, IReadOnlyList<Panel> panels) => AtomicFile.WriteText(path, ToSvg(panels));
 }

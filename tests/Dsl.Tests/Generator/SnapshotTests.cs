@@ -23,6 +23,18 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void DateTranslatorSampleModels()
+    {
+        var (_, diagnostics, others, result) = GeneratorHarness.Run(File.ReadAllText(RepositoryFile("samples/DateTranslator/Models.cs")),
+            "namespace DateTranslator; public static class Dates { public const int SourceVocabulary = 70, TargetVocabulary = 14; }");
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.Equal(3, result.Results.Single().GeneratedSources.Length);
+        Snapshot.Verify(Generated(result, "DateTranslator.DateDecoder.g.cs"), "DateTranslator.DateDecoder.g");
+        Snapshot.Verify(Generated(result, "DateTranslator.DateModel.g.cs"), "DateTranslator.DateModel.g");
+    }
+
+    [Fact]
     public void GruVariantsBidirectionalStackedAndManyToOne()
     {
         const string source = """
