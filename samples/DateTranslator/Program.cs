@@ -120,7 +120,11 @@ static void Evaluate(DateModel model, DateExample[] test, Options options)
         double bleu = Bleu.Corpus(references, outputs.Select(o => (IReadOnlyList<char>)o.ToList()).ToList());
         table.AddRow(name, $"{exact:P1}", $"{bleu * 100:F1}");
     }
-    AnsiConsole.MarkupLine($"Held-out: {test.Length:N0} dates never seen in training ({clock.Elapsed.TotalSeconds:F1} s to decode them twice):");
+    var all = Dates.Batch(test);
+    float loss = model.Loss(new ReadOnlyTensorSpan<int>(all.Source, [test.Length, all.S]), all.Lengths,
+        new ReadOnlyTensorSpan<int>(all.Input, [test.Length, 11]), new ReadOnlyTensorSpan<int>(all.Targets, [test.Length, 11]));
+    AnsiConsole.MarkupLine($"Held-out: {test.Length:N0} dates never seen in training ({clock.Elapsed.TotalSeconds:F1} s to decode them twice); " +
+        $"teacher-forced cross-entropy {loss:F4} nats per character, perplexity {Math.Exp(loss):F3}:");
     AnsiConsole.Write(table);
     var wrong = test.Zip(greedy).Where(p => p.First.Target != p.Second).Take(5).ToList();
     foreach (var (example, output) in wrong)

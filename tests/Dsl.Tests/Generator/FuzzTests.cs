@@ -24,7 +24,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         for (int start = 0; start < count; start += Batch)
         {
             var sources = new List<string>();
-            for (int i = start; i < Math.Min(count, start + Batch); i++) sources.Add(Declaration(rng, i));
+            for (int i = start; i < Math.Min(count, start + Batch); i++) sources.Add(Declaration(rng, i, start));
             var (_, dsl, others, _) = GeneratorHarness.Run(sources.ToArray());
 
             Assert.DoesNotContain(others, d => d.Id is "AD0001" or "CS8785");
@@ -51,15 +51,22 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
 
     private static readonly string[] Kinds = ["Input", "Embedding", "Rnn", "Lstm", "Gru", "Dense", "Dropout", "Attention"];
 
-    private static string Declaration(Rng rng, int index)
+    /// <summary>A model, or (one time in ten) an encoder–decoder composing two models of the same batch (first … first + Batch − 1).</summary>
+    private static string Declaration(Rng rng, int index, int first)
     {
+        string Model() => $"typeof(M{first + rng.NextInt(Batch)})";
+        if (rng.NextInt(10) == 0)
+        {
+            return $"using Dsl;\nnamespace Fuzz;\n[EncoderDecoder({Model()}, {Model()})]\npublic partial class M{index};\n" +
+                $"static class Use{index} {{ static object Run() => new M{index}(seed: 1).Parameters; }}";
+        }
         var layers = new List<string>();
         int count = 1 + rng.NextInt(6);
         for (int l = 0; l < count; l++)
         {
             // Mostly a sensible order (an input layer first, none later), sometimes anything.
             string kind = (l == 0) == (rng.NextInt(12) != 0) ? Kinds[rng.NextInt(2)] : Kinds[2 + rng.NextInt(Kinds.Length - 2)];
-            layers.Add(Layer(rng, kind));
+            layers.Add(Layer(rng, kind, Model));
         }
         string attributes = string.Join("\n", layers.Select(a => "[" + a + "]"));
         int shape = rng.NextInt(40);
@@ -75,7 +82,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         };
     }
 
-    private static string Layer(Rng rng, string kind)
+    private static string Layer(Rng rng, string kind, Func<string> model)
     {
         var args = new List<string>();
         switch (kind)
@@ -109,6 +116,8 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
                 Maybe($"Pool = {Pick("true", "false")}");
                 Maybe($"Score = {Pick("AttentionScore.ScaledDot", "AttentionScore.Dot", "AttentionScore.General", "AttentionScore.Additive")}");
                 Maybe($"Dropout = {Probability(rng)}");
+                if (rng.NextInt(3) == 0) options.Add($"Over = {(rng.NextInt(8) == 0 ? "typeof(string)" : model())}");
+                Maybe($"Units = {Pick("4", "0", "-3", "7")}");
                 break;
             case "Rnn" or "Lstm" or "Gru":
                 Maybe($"Layers = {Pick("1", "2", "3", "2", "1", "0", "-1")}");

@@ -48,3 +48,17 @@ public partial class S2sAdditiveDecoder;
 
 [EncoderDecoder(typeof(S2sGruEncoder), typeof(S2sAdditiveDecoder))]
 public partial class Seq2SeqAdditive;
+
+// Learns to reverse short token sequences (LearningTests): 2 = start, 3 = end, 4… the symbols.
+[Embedding(vocab: 10, dim: 8)]
+[Gru(hidden: 16, Bidirectional = true)]
+public partial class ReverseEncoder;
+
+[Embedding(vocab: 10, dim: 8)]
+[Gru(hidden: 32)]
+[Attention(Over = typeof(ReverseEncoder), Score = AttentionScore.General)]
+[Dense(10)]
+public partial class ReverseDecoder;
+
+[EncoderDecoder(typeof(ReverseEncoder), typeof(ReverseDecoder))]
+public partial class Reverser;

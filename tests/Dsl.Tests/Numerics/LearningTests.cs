@@ -59,4 +59,55 @@ public class LearningTests
         Assert.True(loss < first / 20, $"MSE fell from {first} to {loss}; expected below {first / 20}");
         Assert.True(loss < 0.003f, $"MSE after 300 Adam steps is {loss}, expected < 0.003");
     }
+
+    [Fact]
+    public void EncoderDecoderLearnsToReverseSequences()
+    {
+        // Sources of 3 to 6 symbols (padded, with lengths); the target is the source reversed, then the end token.
+        var rng = new Rng(11);
+        int[] Sample() => Enumerable.Range(0, 3 + rng.NextInt(4)).Select(_ => 4 + rng.NextInt(6)).ToArray();
+        var model = new Reverser(seed: 2);
+        var optimizer = new Adam(model.Parameters, learningRate: 1e-2f);
+        const int B = 32, S = 6, T = 7;
+        var schedule = TeacherForcingSchedule.Linear(1f, 0.7f, 150);
+        for (int step = 0; step < 300; step++)
+        {
+            var (source, lengths, input, targets) = Batch(Enumerable.Range(0, B).Select(_ => Sample()).ToArray());
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<int>(source, [B, S]), lengths, new ReadOnlyTensorSpan<int>(input, [B, T]),
+                new ReadOnlyTensorSpan<int>(targets, [B, T]), schedule.Ratio(step));
+            model.Parameters.ClipGradNorm(1f);
+            optimizer.Step();
+        }
+        int correct = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            int[] x = Sample();
+            int[] y = model.Greedy(new ReadOnlyTensorSpan<int>(x, [1, x.Length]), startToken: 2, maxLength: 8, endToken: 3);
+            if (y.SequenceEqual(x.Reverse().Append(3))) correct++;
+        }
+        Assert.True(correct >= 45, $"{correct} of 50 reversed exactly");
+
+        static (int[] Source, int[] Lengths, int[] Input, int[] Targets) Batch(int[][] items)
+        {
+            var source = new int[B * S];
+            var lengths = new int[B];
+            var input = new int[B * T];
+            var targets = Enumerable.Repeat(-100, B * T).ToArray();
+            for (int b = 0; b < B; b++)
+            {
+                int[] x = items[b];
+                x.CopyTo(source, b * S);
+                lengths[b] = x.Length;
+                int[] y = [.. x.Reverse(), 3];
+                input[b * T] = 2;
+                for (int t = 0; t < y.Length; t++)
+                {
+                    targets[b * T + t] = y[t];
+                    if (t + 1 < T) input[b * T + t + 1] = y[t];
+                }
+            }
+            return (source, lengths, input, targets);
+        }
+    }
 }
