@@ -38,6 +38,13 @@ public interface IModel
     Rng DropoutRandom { get; }
 }
 
+/// <summary>A model made of parts that draw from more random generators than <see cref="IModel.DropoutRandom"/>; checkpoints save them all.</summary>
+public interface IHasRandoms
+{
+    /// <summary>The other generators, each with a stable name.</summary>
+    System.Collections.Generic.IEnumerable<(string Name, Rng Rng)> OtherRandoms { get; }
+}
+
 /// <summary>
 /// What every generated model offers, for code that works with any model: training loops,
 /// decoders, tools. <typeparamref name="TInput"/> is <c>int</c> for token models (an

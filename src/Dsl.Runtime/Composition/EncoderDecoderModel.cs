@@ -27,7 +27,7 @@ public sealed record Bridge(string Name, int From, int To, int InWidth, int OutW
 /// 2015); gradients flow through decoder, attention, bridge and encoder. The generated class
 /// (<c>[EncoderDecoder(typeof(E), typeof(D))]</c>) derives from this one.
 /// </summary>
-public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel
+public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel, IHasRandoms
     where TEncoder : IEncoder<TSource>
     where TDecoder : IModel<int>
 {
@@ -82,6 +82,8 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel
     int IModel.OutputWidth => Decoder.OutputWidth;
     bool IModel.ReturnsSequences => true;
     Rng IModel.DropoutRandom => Decoder.DropoutRandom;
+
+    IEnumerable<(string Name, Rng Rng)> IHasRandoms.OtherRandoms => [("encoder_dropout", Encoder.DropoutRandom), ("teacher_forcing", TeacherForcingRandom)];
 
     /// <summary>
     /// Encodes a batch of sources [batch, steps] (padded to <paramref name="lengths"/> when not empty) in inference mode and

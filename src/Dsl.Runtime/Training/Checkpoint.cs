@@ -15,6 +15,10 @@ namespace Dsl;
 /// </summary>
 public static class Checkpoint
 {
+    /// <summary>The generators a model draws from besides <see cref="IModel.DropoutRandom"/> (an encoder–decoder's), by name.</summary>
+    private static IEnumerable<(string Name, Rng Rng)> OtherRandoms(IModel model) =>
+        model is IHasRandoms r ? r.OtherRandoms : Enumerable.Empty<(string, Rng)>();
+
     private const string ModelPrefix = "model.";
     private const string OptimizerPrefix = "optimizer.";
 
@@ -30,6 +34,7 @@ public static class Checkpoint
             ["dsl.step"] = step.ToString(CultureInfo.InvariantCulture),
             ["dsl.dropout_rng"] = model.DropoutRandom.Save(),
         };
+        foreach (var (name, rng) in OtherRandoms(model)) metadata["dsl.rng." + name] = rng.Save();
         if (optimizer is not null)
         {
             metadata["dsl.optimizer"] = optimizer.GetType().Name;
@@ -71,6 +76,7 @@ public static class Checkpoint
         float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems, allowOthers: true);
         long step = long.TryParse(Meta("dsl.step"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) ? s : 0;
         string dropout = Meta("dsl.dropout_rng");
+        var others = OtherRandoms(model).Select(r => (r.Rng, State: Meta("dsl.rng." + r.Name))).ToList();
 
         var optimizerState = new List<(float[] Target, float[] Values)>();
         long optimizerSteps = 0;
@@ -116,6 +122,7 @@ public static class Checkpoint
         {
             dropoutCheck.Restore(dropout);
             if (random is not null) randomCheck.Restore(randomState);
+            foreach (var (_, state) in others) new Rng(0).Restore(state);
         }
         catch (FormatException e)
         {
@@ -124,6 +131,7 @@ public static class Checkpoint
 
         model.Parameters.Assign(weights);
         model.DropoutRandom.Restore(dropout);
+        foreach (var (rng, state) in others) rng.Restore(state);
         if (optimizer is not null)
         {
             foreach (var (target, values) in optimizerState) values.CopyTo(target, 0);

@@ -62,3 +62,19 @@ public partial class ReverseDecoder;
 
 [EncoderDecoder(typeof(ReverseEncoder), typeof(ReverseDecoder))]
 public partial class Reverser;
+
+// Dropout in both parts, for checkpoint resumption with every generator (CheckpointTests).
+[Embedding(vocab: 8, dim: 4)]
+[Dropout(0.2f)]
+[Lstm(hidden: 5, Bidirectional = true)]
+public partial class CkEncoder;
+
+[Embedding(vocab: 6, dim: 3)]
+[Lstm(hidden: 10)]
+[Dropout(0.3f)]
+[Attention(Over = typeof(CkEncoder))]
+[Dense(6)]
+public partial class CkDecoder;
+
+[EncoderDecoder(typeof(CkEncoder), typeof(CkDecoder))]
+public partial class CkSeq2Seq;

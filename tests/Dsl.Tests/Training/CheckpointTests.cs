@@ -61,6 +61,43 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void AnEncoderDecoderResumesBitForBitWithDropoutAndScheduledSampling()
+    {
+        void Steps(CkSeq2Seq model, Adam optimizer, Rng data, int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                int[] source = Enumerable.Range(0, 2 * 5).Select(_ => data.NextInt(8)).ToArray();
+                int[] input = Enumerable.Range(0, 2 * 4).Select(_ => data.NextInt(6)).ToArray();
+                int[] targets = Enumerable.Range(0, 2 * 4).Select(_ => data.NextInt(6)).ToArray();
+                model.Parameters.ZeroGrad();
+                model.Backward(new ReadOnlyTensorSpan<int>(source, [2, 5]), [5, 3], new ReadOnlyTensorSpan<int>(input, [2, 4]),
+                    new ReadOnlyTensorSpan<int>(targets, [2, 4]), teacherForcing: 0.5f);
+                optimizer.Step();
+            }
+        }
+        var straight = new CkSeq2Seq(seed: 3);
+        var straightOptimizer = new Adam(straight.Parameters, learningRate: 0.05f);
+        Steps(straight, straightOptimizer, new Rng(5), 6);
+
+        var first = new CkSeq2Seq(seed: 3);
+        var firstOptimizer = new Adam(first.Parameters, learningRate: 0.05f);
+        var firstData = new Rng(5);
+        Steps(first, firstOptimizer, firstData, 2);
+        string path = Path.Combine(_dir, "seq2seq.safetensors");
+        Checkpoint.Save(path, first, firstOptimizer, random: firstData, step: 2);
+
+        var resumed = new CkSeq2Seq(seed: 3);
+        var resumedOptimizer = new Adam(resumed.Parameters, learningRate: 0.05f);
+        var resumedData = new Rng(0);
+        Assert.Equal(2, Checkpoint.Load(path, resumed, resumedOptimizer, random: resumedData));
+        Steps(resumed, resumedOptimizer, resumedData, 4);
+
+        foreach (Parameter p in straight.Parameters)
+            Assert.Equal(p.AsSpan().ToArray(), resumed.Parameters[p.Name].AsSpan().ToArray());
+    }
+
+    [Fact]
     public void SgdMomentumStateResumesToo()
     {
         Parameter Make() => new("w", 3);
