@@ -7,6 +7,7 @@ using Dsl.Kernels;
 
 // dotnet run -c Release --project bench/Dsl.Benchmarks                 quick medians of every configuration (the compare table's Dsl column)
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- --json      the same as JSON lines, for bench/compare.sh
+// dotnet run -c Release --project bench/Dsl.Benchmarks -- --only B=32  only the workloads whose name contains the text
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- bdn [args]  the BenchmarkDotNet suites (e.g. bdn --filter *Lstm*)
 if (args.Length > 0 && args[0] == "bdn")
 {
@@ -15,6 +16,7 @@ if (args.Length > 0 && args[0] == "bdn")
 }
 bool json = args.Contains("--json");
 int threads = args.SkipWhile(a => a != "--threads").Skip(1).Select(int.Parse).FirstOrDefault(Gemm.Threads);
+string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault(); // run the workloads whose name contains this
 Gemm.Threads = threads;
 
 void Report(string name, double ms, double gflops)
@@ -27,7 +29,7 @@ void Report(string name, double ms, double gflops)
 Report("peak fma 1 thread", 0, FmaPeak.Measure(1));
 Report($"peak fma {Environment.ProcessorCount} threads", 0, FmaPeak.Measure(Environment.ProcessorCount));
 
-foreach (int size in new[] { 512, 1024 })
+foreach (int size in only is null ? new[] { 512, 1024 } : [])
 {
     var rng = new Dsl.Rng(3);
     float[] a = Enumerable.Range(0, size * size).Select(_ => rng.NextNormal()).ToArray();
@@ -42,7 +44,7 @@ foreach (int size in new[] { 512, 1024 })
     Gemm.Threads = threads;
 }
 
-foreach (Workload w in Workload.All())
+foreach (Workload w in Workload.All().Where(w => only is null || w.Name.Contains(only, StringComparison.Ordinal)))
 {
     double ms = Timing.Median(w.Run);
     Report(w.Name, ms, w.Flops / ms / 1e6);

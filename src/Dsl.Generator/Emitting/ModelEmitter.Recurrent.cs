@@ -224,7 +224,7 @@ internal static partial class ModelEmitter
         {
             w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hIn", "ldi", "w_hh", "packed", "g", "G")}");
             w.Line($"{RoSpan} cPrev = s > 0 ? ({RoSpan})aux.Slice(tp * B * H, B * H) : c0;");
-            w.Line($"for (int b = 0; b < B; b++) {Lstm}.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), {hRow});");
+            w.Line($"{Lstm}.ForwardRows(B, H, g, cPrev, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores");
         }
         else if (rnn)
         {
@@ -236,7 +236,7 @@ internal static partial class ModelEmitter
             w.Line($"{Span} gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh");
             w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
             w.Line($"if (hasPrev) {Recurrent("B", "G", "H", "hIn", "ldi", "w_hh", "packed", "gh", "G")}");
-            w.Line($"for (int b = 0; b < B; b++) {GruK}.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, aux.Slice((t * B + b) * H, H), {hRow});");
+            w.Line($"{GruK}.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores");
         }
         else
         {
@@ -304,8 +304,8 @@ internal static partial class ModelEmitter
             w.Line("// an encoder's final cell state: its gradient from the decoder enters at each direction's last step");
             w.Line("if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (reverse ? 0 : (lengths.IsEmpty ? T : lengths[b]) - 1)) " +
                 $"{TP}.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));");
-            w.Line($"for (int b = 0; b < B; b++) {Lstm}.Backward({gRow}, aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), {dyRow},");
-            w.Line("    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);");
+            w.Line($"{Lstm}.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? aux.Slice(tp * B * H, B * H) : c0,");
+            w.Line("    dy.Slice(t * B * Y + yOffset), Y, carry, carry2, d); // every row's cell, split over the cores");
             w.Line($"if (s > 0 || wantDh0) {BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of a learned h0)");
             ApplyRecurrentMask(w);
         }
@@ -318,7 +318,8 @@ internal static partial class ModelEmitter
         else if (resetAfter)
         {
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
-            w.Line($"for (int b = 0; b < B; b++) {GruK}.Backward({gRow}, aux.Slice((t * B + b) * H, H), {hp}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));");
+            w.Line($"{GruK}.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? y.Slice(tp * B * Y + yOffset) : h0, s > 0 ? Y : H,");
+            w.Line("    dy.Slice(t * B * Y + yOffset), Y, carry, d, dh2); // every row's cell, split over the cores");
             w.Open("if (rmask.IsEmpty)");
             w.Line($"if (s > 0 || wantDh0) {BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: true)} // dh of the previous step (or of a learned h0)");
             w.Close();

@@ -13,7 +13,7 @@ namespace Dsl.Kernels;
 // previous state means zero (the first step from a zero state).
 
 /// <summary>LSTM: i, f, g, o = σ, σ, tanh, σ(pre); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').</summary>
-public static class LstmCell
+public static partial class LstmCell
 {
     /// <summary>Turns the pre-activations <paramref name="gates"/> [4H] into activations in place and writes c' and h'.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -85,7 +85,7 @@ public static class LstmCell
 }
 
 /// <summary>GRU: r, z = σ(…); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)) (reset after) or with (r ⊙ h)·W_hnᵀ (Cho 2014); h' = (1 − z) ⊙ n + z ⊙ h.</summary>
-public static class GruCell
+public static partial class GruCell
 {
     /// <summary>
     /// Reset-after step: <paramref name="gates"/> [3H] holds x·W_ihᵀ + b_ih and becomes [r, z, n];

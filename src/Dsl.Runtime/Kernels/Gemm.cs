@@ -69,6 +69,9 @@ public static unsafe class Gemm
         Run(m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate);
     }
 
+    /// <summary>Columns of a packed B of <paramref name="n"/> columns: n rounded up to the register tile.</summary>
+    internal static int PackedWidth(int n) => RoundUp(n, NR);
+
     /// <summary>Floats needed to hold op(B) [k, n] packed by <see cref="PackB"/>.</summary>
     public static int PackedLength(int k, int n) => RoundUp(n, NR) * k;
 

@@ -8,7 +8,7 @@ namespace Dsl.Kernels;
 /// background workers the others, signalled without allocating (a training step allocates nothing).
 /// Only one product is split at a time; a second caller meanwhile runs on its own thread.
 /// </summary>
-internal static class GemmWorkers
+internal static unsafe class GemmWorkers
 {
     /// <summary>The most threads a product may use, the caller included: the machine's cores, at most 8.</summary>
     public static readonly int Available = Math.Clamp(Environment.ProcessorCount, 1, 8);
@@ -61,6 +61,32 @@ internal static class GemmWorkers
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/>(state, part, parts) for part = 0 … parts − 1, part 0 on the calling thread and the others
+    /// on the workers, and returns when all are done (a fused recurrent step: each core its share of the product and of
+    /// the element-wise epilogue). Runs every part here when another split holds the workers.
+    /// </summary>
+    public static void Run(delegate*<void*, int, int, void> work, void* state, int parts)
+    {
+        parts = Math.Clamp(parts, 1, Available);
+        if (parts == 1 || !Monitor.TryEnter(s_gate))
+        {
+            for (int p = 0; p < parts; p++) work(state, p, parts);
+            return;
+        }
+        try
+        {
+            Worker[] workers = s_workers ??= CreateWorkers();
+            for (int w = 1; w < parts; w++) workers[w - 1].Start(work, state, w, parts);
+            work(state, 0, parts);
+            for (int w = 1; w < parts; w++) workers[w - 1].Wait();
+        }
+        finally
+        {
+            Monitor.Exit(s_gate);
+        }
+    }
+
     private static Worker[] CreateWorkers()
     {
         var workers = new Worker[Available - 1];
@@ -81,6 +107,9 @@ internal static class GemmWorkers
         private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
         private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
         private GemmJob _job;
+        private delegate*<void*, int, int, void> _work;
+        private void* _state;
+        private int _part, _parts;
         private Exception? _error;
 
         public Worker(int index)
@@ -92,6 +121,18 @@ internal static class GemmWorkers
         public void Start(in GemmJob job)
         {
             _job = job;
+            _work = null;
+            _error = null;
+            _done.Reset();
+            _go.Set();
+        }
+
+        public void Start(delegate*<void*, int, int, void> work, void* state, int part, int parts)
+        {
+            _work = work;
+            _state = state;
+            _part = part;
+            _parts = parts;
             _error = null;
             _done.Reset();
             _go.Set();
@@ -115,7 +156,8 @@ internal static class GemmWorkers
                 _go.Reset();
                 try
                 {
-                    Gemm.Execute(_job);
+                    if (_work != null) _work(_state, _part, _parts);
+                    else Gemm.Execute(_job);
                 }
                 catch (Exception e)
                 {

@@ -180,3 +180,10 @@ public partial class AttentionPool;
 [Attention(Heads = 3, Pool = true)]
 [Dense(5)]
 public partial class MaskedAttentionPool;
+
+// Wide enough at batch 24 that each step's cells are split over the cores (RunTimeCheckTests compares 1 and 2 threads).
+[Embedding(vocab: 20, dim: 16)]
+[Lstm(hidden: 64, Bidirectional = true)]
+[Gru(hidden: 64)]
+[Dense(20)]
+public partial class ParallelStack;

@@ -505,7 +505,7 @@ namespace CharRnn
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Forward(g.Slice(b * G, G), cPrev.IsEmpty ? default : cPrev.Slice(b * H, H), aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
+                global::Dsl.Kernels.LstmCell.ForwardRows(B, H, g, cPrev, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
@@ -543,8 +543,8 @@ namespace CharRnn
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 // an encoder's final cell state: its gradient from the decoder enters at each direction's last step
                 if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (reverse ? 0 : (lengths.IsEmpty ? T : lengths[b]) - 1)) global::System.Numerics.Tensors.TensorPrimitives.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.LstmCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? aux.Slice((tp * B + b) * H, H) : c0.IsEmpty ? default : c0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H),
-                    carry.Slice(b * H, H), carry2.Slice(b * H, H), d.Slice(b * G, G), scratch);
+                global::Dsl.Kernels.LstmCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? aux.Slice(tp * B * H, B * H) : c0,
+                    dy.Slice(t * B * Y + yOffset), Y, carry, carry2, d); // every row's cell, split over the cores
                 if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
                 if (!rmask.IsEmpty && (s > 0 || wantDh0)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
                 if (!lengths.IsEmpty)

@@ -756,7 +756,7 @@ namespace Demo
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Forward(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, aux.Slice((t * B + b) * H, H), y.Slice((t * B + b) * Y + yOffset, H));
+                global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
@@ -790,7 +790,8 @@ namespace Demo
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.Backward(gates.Slice((t * B + b) * G, G), aux.Slice((t * B + b) * H, H), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), dh2.Slice(b * G, G));
+                global::Dsl.Kernels.GruCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? y.Slice(tp * B * Y + yOffset) : h0, s > 0 ? Y : H,
+                    dy.Slice(t * B * Y + yOffset), Y, carry, d, dh2); // every row's cell, split over the cores
                 if (rmask.IsEmpty)
                 {
                     if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)

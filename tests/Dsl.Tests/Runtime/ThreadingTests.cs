@@ -1,0 +1,43 @@
+using System.Numerics.Tensors;
+using Dsl.Kernels;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>Splitting products and cells over the cores changes no result: one thread and all threads agree bit for bit.</summary>
+[Collection(nameof(Training.SerialCollection))]
+public class ThreadingTests
+{
+    [Fact]
+    public void OneThreadAndAllThreadsGiveTheSameOutputsAndGradients()
+    {
+        var rng = new Rng(9);
+        const int B = 24, T = 6;
+        int[] x = Enumerable.Range(0, B * T).Select(_ => rng.NextInt(20)).ToArray();
+        int[] y = Enumerable.Range(0, B * T).Select(_ => rng.NextInt(20)).ToArray();
+        int[] lengths = Enumerable.Range(0, B).Select(b => 1 + b % T).ToArray();
+        (float[] Output, float Loss, float[][] Grads) Run(int threads)
+        {
+            int saved = Gemm.Threads;
+            Gemm.Threads = threads;
+            try
+            {
+                var model = new ParallelStack(seed: 5);
+                float[] output = Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(x, [B, T]), lengths));
+                float loss = model.Backward(new ReadOnlyTensorSpan<int>(x, [B, T]), new ReadOnlyTensorSpan<int>(y, [B, T]), lengths);
+                return (output, loss, model.Parameters.Select(p => p.GradAsSpan().ToArray()).ToArray());
+            }
+            finally
+            {
+                Gemm.Threads = saved;
+            }
+        }
+        var one = Run(1);
+        var all = Run(Environment.ProcessorCount);
+        Assert.Equal(one.Output, all.Output);
+        Assert.Equal(one.Loss, all.Loss);
+        for (int i = 0; i < one.Grads.Length; i++) Assert.Equal(one.Grads[i], all.Grads[i]);
+        Assert.Contains(one.Grads, g => g.Any(v => v != 0f));
+    }
+}
