@@ -17,7 +17,7 @@ internal static partial class ModelEmitter
         w.Open($"private void {l.Name}_forward(Workspace ws)");
         w.Line($"const int D = {D};");
         w.Line($"{RoSpan} table = {weight}.AsSpan();");
-        w.Line($"for (int r = 0; r < ws.{Lowerer.Tokens}.Length; r++) table.Slice(ws.{Lowerer.Tokens}[r] * D, D).CopyTo({Slice($"ws.{layer.Out}", "r * D", "D")});");
+        w.Line($"for (int r = 0; r < ws.{Lowerer.Tokens}.Length; r++) table.Slice(ws.{Lowerer.Tokens}[r] * D, D).CopyTo(ws.{layer.Out}.Slice(r * D, D));");
         w.Close();
         w.Line();
         w.Line($"// {l.Name} backward: dweight[tokens[t, b]] += dout[t, b]");
@@ -26,7 +26,7 @@ internal static partial class ModelEmitter
         w.Line($"{Span} dtable = {weight}.GradAsSpan();");
         w.Open($"for (int r = 0; r < ws.{Lowerer.Tokens}.Length; r++)");
         w.Line($"{Span} row = dtable.Slice(ws.{Lowerer.Tokens}[r] * D, D);");
-        w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(row, {Slice($"ws.{layer.DOut}", "r * D", "D")}, row);");
+        w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.{layer.DOut}.Slice(r * D, D), row);");
         w.Close();
         w.Close();
         w.Line();
@@ -78,7 +78,7 @@ internal static partial class ModelEmitter
         w.Line($"// {l.Name}: {Shape(l.InIsSequence, l.InWidth)} -> same; training: out = x ⊙ mask (p = {p}), inference: out = x");
         w.Open($"private void {l.Name}_forward(Workspace ws, bool training)");
         w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.{layer.In}, ws.{layer.Mask}, ws.{layer.Out}, {p}, _dropoutRng);");
-        w.Line($"else {Whole($"ws.{layer.In}")}.CopyTo(ws.{layer.Out});");
+        w.Line($"else ws.{layer.In}.CopyTo(ws.{layer.Out});");
         w.Close();
         w.Line();
         w.Line($"// {l.Name} backward: dx = dout ⊙ mask");
@@ -154,7 +154,7 @@ internal static partial class ModelEmitter
         w.Line($"const int E = {e}, Heads = {heads};");
         w.Line("int B = ws.B, T = ws.T;");
         AffineBackward(w, "B", "E", "E", $"ws.{n}_context", outW, outB, $"ws.{layer.DOut}", $"ws.{n}_dcontext");
-        w.Line($"global::System.Array.Clear(ws.{n}_dquery);");
+        w.Line($"ws.{n}_dquery.Clear();");
         w.Line($"global::Dsl.Kernels.AttentionKernel.PoolBackward(T, B, E, Heads, {scale}, {lengths}, ws.{n}_query, ws.{n}_qkv, ws.{n}_weights, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_dquery, ws.{n}_scratch);");
         AffineBackward(w, "T * B", "3 * E", "E", $"ws.{layer.In}", inW, inB, $"ws.{n}_dqkv", layer.DIn is null ? null : $"ws.{layer.DIn}");
         w.Line("// the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q");
@@ -191,17 +191,17 @@ internal static partial class ModelEmitter
             case 0:
             case 1:
                 string scale = score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(q)));
-                w.Line($"{Cross}.DotForward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory, memory.Memory, ws.{n}_weights, ws.{n}_context);");
+                w.Line($"{Cross}.DotForward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory.Span, memory.Memory.Span, ws.{n}_weights, ws.{n}_context);");
                 break;
             case 2:
-                w.Line($"{Gemm}.MatMulTransB(S * B, Q, M, memory.Memory, M, {layer.ParamFields[0]}.AsSpan(), M, ws.{n}_keys, Q, accumulate: false); // keys = memory·Wᵀ");
-                w.Line($"{Cross}.DotForward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory, ws.{n}_weights, ws.{n}_context);");
+                w.Line($"{Gemm}.MatMulTransB(S * B, Q, M, memory.Memory.Span, M, {layer.ParamFields[0]}.AsSpan(), M, ws.{n}_keys, Q, accumulate: false); // keys = memory·Wᵀ");
+                w.Line($"{Cross}.DotForward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory.Span, ws.{n}_weights, ws.{n}_context);");
                 break;
             default:
                 w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");
                 Affine(w, "T * B", "A", "Q", $"ws.{layer.In}", layer.ParamFields[0], layer.ParamFields[1], $"ws.{n}_q");
-                w.Line($"{Gemm}.MatMulTransB(S * B, A, M, memory.Memory, M, {layer.ParamFields[2]}.AsSpan(), M, ws.{n}_k, A, accumulate: false);");
-                w.Line($"{Cross}.AdditiveForward(T, S, B, A, M, memory.Lengths, ws.{n}_q, ws.{n}_k, {layer.ParamFields[3]}.AsSpan(), memory.Memory, ws.{n}_hidden, ws.{n}_weights, ws.{n}_context);");
+                w.Line($"{Gemm}.MatMulTransB(S * B, A, M, memory.Memory.Span, M, {layer.ParamFields[2]}.AsSpan(), M, ws.{n}_k, A, accumulate: false);");
+                w.Line($"{Cross}.AdditiveForward(T, S, B, A, M, memory.Lengths, ws.{n}_q, ws.{n}_k, {layer.ParamFields[3]}.AsSpan(), memory.Memory.Span, ws.{n}_hidden, ws.{n}_weights, ws.{n}_context);");
                 break;
         }
         w.Line($"{Cross}.Concat(T * B, Q, M, ws.{layer.In}, ws.{n}_context, ws.{layer.Out});");
@@ -218,34 +218,34 @@ internal static partial class ModelEmitter
             case 0:
             case 1:
                 string scale = score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(q)));
-                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory, memory.Memory, ws.{n}_weights, ws.{n}_dcontext,");
-                w.Line($"    {dx}, memory.MemoryGradient, memory.MemoryGradient, ws.{n}_scratch);");
+                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory.Span, memory.Memory.Span, ws.{n}_weights, ws.{n}_dcontext,");
+                w.Line($"    {dx}, memory.MemoryGradient.Span, memory.MemoryGradient.Span, ws.{n}_scratch);");
                 break;
             case 2:
             {
                 string weight = layer.ParamFields[0];
-                w.Line($"global::System.Array.Clear(ws.{n}_dkeys);");
-                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory, ws.{n}_weights, ws.{n}_dcontext,");
-                w.Line($"    {dx}, ws.{n}_dkeys, memory.MemoryGradient, ws.{n}_scratch);");
+                w.Line($"ws.{n}_dkeys.Clear();");
+                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory.Span, ws.{n}_weights, ws.{n}_dcontext,");
+                w.Line($"    {dx}, ws.{n}_dkeys, memory.MemoryGradient.Span, ws.{n}_scratch);");
                 w.Line("// keys = memory·Wᵀ: dW += dkeysᵀ·memory; d(memory) += dkeys·W");
-                w.Line($"{Gemm}.MatMulTransA(Q, M, S * B, ws.{n}_dkeys, Q, memory.Memory, M, {weight}.GradAsSpan(), M, accumulate: true);");
-                w.Line($"{Gemm}.MatMul(S * B, M, Q, ws.{n}_dkeys, Q, {weight}.AsSpan(), M, memory.MemoryGradient, M, accumulate: true);");
+                w.Line($"{Gemm}.MatMulTransA(Q, M, S * B, ws.{n}_dkeys, Q, memory.Memory.Span, M, {weight}.GradAsSpan(), M, accumulate: true);");
+                w.Line($"{Gemm}.MatMul(S * B, M, Q, ws.{n}_dkeys, Q, {weight}.AsSpan(), M, memory.MemoryGradient.Span, M, accumulate: true);");
                 break;
             }
             default:
             {
                 string wq = layer.ParamFields[0], bq = layer.ParamFields[1], wk = layer.ParamFields[2], v = layer.ParamFields[3];
                 w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");
-                w.Line($"global::System.Array.Clear(ws.{n}_dq);");
-                w.Line($"global::System.Array.Clear(ws.{n}_dk);");
-                w.Line($"{Cross}.AdditiveBackward(T, S, B, A, M, memory.Lengths, {v}.AsSpan(), memory.Memory, ws.{n}_hidden, ws.{n}_weights, ws.{n}_dcontext,");
-                w.Line($"    ws.{n}_dq, ws.{n}_dk, {v}.GradAsSpan(), memory.MemoryGradient, ws.{n}_scratch);");
+                w.Line($"ws.{n}_dq.Clear();");
+                w.Line($"ws.{n}_dk.Clear();");
+                w.Line($"{Cross}.AdditiveBackward(T, S, B, A, M, memory.Lengths, {v}.AsSpan(), memory.Memory.Span, ws.{n}_hidden, ws.{n}_weights, ws.{n}_dcontext,");
+                w.Line($"    ws.{n}_dq, ws.{n}_dk, {v}.GradAsSpan(), memory.MemoryGradient.Span, ws.{n}_scratch);");
                 w.Line("// q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q; k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k");
                 w.Line($"{Gemm}.MatMulTransA(A, Q, T * B, ws.{n}_dq, A, ws.{layer.In}, Q, {wq}.GradAsSpan(), Q, accumulate: true);");
                 w.Line($"{Act}.AddColumnSums(ws.{n}_dq, T * B, {bq}.GradAsSpan());");
                 w.Line($"{Gemm}.MatMul(T * B, Q, A, ws.{n}_dq, A, {wq}.AsSpan(), Q, {dx}, Q, accumulate: true);");
-                w.Line($"{Gemm}.MatMulTransA(A, M, S * B, ws.{n}_dk, A, memory.Memory, M, {wk}.GradAsSpan(), M, accumulate: true);");
-                w.Line($"{Gemm}.MatMul(S * B, M, A, ws.{n}_dk, A, {wk}.AsSpan(), M, memory.MemoryGradient, M, accumulate: true);");
+                w.Line($"{Gemm}.MatMulTransA(A, M, S * B, ws.{n}_dk, A, memory.Memory.Span, M, {wk}.GradAsSpan(), M, accumulate: true);");
+                w.Line($"{Gemm}.MatMul(S * B, M, A, ws.{n}_dk, A, {wk}.AsSpan(), M, memory.MemoryGradient.Span, M, accumulate: true);");
                 break;
             }
         }

@@ -25,8 +25,8 @@ internal static partial class ModelEmitter
             w.Line("// the learned initial states, one row per sequence");
             foreach (DirectionPlan d in layer.SubLayers.SelectMany(s => s.Directions))
             {
-                w.Line($"for (int b = 0; b < B; b++) {d.LearnedH}.AsSpan().CopyTo({Slice($"ws.{d.LearnedHBuffer}", "b * " + H, H.ToString(System.Globalization.CultureInfo.InvariantCulture))});");
-                if (d.LearnedC is not null) w.Line($"for (int b = 0; b < B; b++) {d.LearnedC}.AsSpan().CopyTo({Slice($"ws.{d.LearnedCBuffer}", "b * " + H, H.ToString(System.Globalization.CultureInfo.InvariantCulture))});");
+                w.Line($"for (int b = 0; b < B; b++) {d.LearnedH}.AsSpan().CopyTo(ws.{d.LearnedHBuffer}.Slice(b * {H}, {H}));");
+                if (d.LearnedC is not null) w.Line($"for (int b = 0; b < B; b++) {d.LearnedC}.AsSpan().CopyTo(ws.{d.LearnedCBuffer}.Slice(b * {H}, {H}));");
             }
             if (D == 2) w.Line($"if (ws.HasLengths) throw new global::System.NotSupportedException(\"Layer '{l.Name}': a learned initial state with per-sequence lengths is not supported for a bidirectional layer yet.\");");
         }
@@ -50,7 +50,7 @@ internal static partial class ModelEmitter
             {
                 w.Line($"// dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
                 w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.{sub.Y}, ws.{sub.Mask}, ws.{sub.NextX}, {SourceWriter.Float(l.Spec.Dropout)}, _dropoutRng);");
-                w.Line($"else {Whole($"ws.{sub.Y}")}.CopyTo(ws.{sub.NextX});");
+                w.Line($"else ws.{sub.Y}.CopyTo(ws.{sub.NextX});");
             }
         }
         if (plan.Model.CanStep)
@@ -59,8 +59,8 @@ internal static partial class ModelEmitter
             w.Line("// the new state is the last step's h (and c)");
             foreach (SubLayerPlan sub in layer.SubLayers)
             {
-                w.Line($"{Slice($"ws.{sub.Y}", $"(T - 1) * B * {H}", $"B * {H}")}.CopyTo(state.{sub.StateH});");
-                if (sub.StateC is not null) w.Line($"{Slice($"ws.{sub.Directions[0].Aux}", $"(T - 1) * B * {H}", $"B * {H}")}.CopyTo(state.{sub.StateC});");
+                w.Line($"ws.{sub.Y}.Slice((T - 1) * B * {H}, B * {H}).CopyTo(state.{sub.StateH});");
+                if (sub.StateC is not null) w.Line($"ws.{sub.Directions[0].Aux}.Slice((T - 1) * B * {H}, B * {H}).CopyTo(state.{sub.StateC});");
             }
             w.Close();
         }
@@ -88,7 +88,7 @@ internal static partial class ModelEmitter
                     w.Line($"if (ws.InjectFinal) {Layout}.AddToFinalState(ws.{sub.FinalHGrad}, {D * H}, {offset}, ws.{sub.DY}, {D * H}, {offset}, B, T, {H}, {(d.Reverse ? "true" : "false")}, ws.HasLengths ? ws.lengths : default);");
                 }
             }
-            if (sub.DX is not null) w.Line($"global::System.Array.Clear(ws.{sub.DX}); // both directions add into dx");
+            if (sub.DX is not null) w.Line($"ws.{sub.DX}.Clear(); // both directions add into dx");
             foreach (DirectionPlan d in sub.Directions)
             {
                 string aux = d.Aux.Length > 0 ? $"ws.{d.Aux}" : "default";

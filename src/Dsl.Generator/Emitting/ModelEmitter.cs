@@ -207,7 +207,7 @@ internal static partial class ModelEmitter
         w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
         w.Line("ForwardPass(ws, training: false, state: state);");
-        w.Line(m.OutputIsSequence ? $"{Layout}.ToBatchMajor<float>(ws.{last}, y, B, T, {C});" : $"{Whole($"ws.{last}")}.CopyTo(y);");
+        w.Line(m.OutputIsSequence ? $"{Layout}.ToBatchMajor<float>(ws.{last}, y, B, T, {C});" : $"ws.{last}.CopyTo(y);");
         w.Close();
         w.Line();
         w.Line("private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));");
@@ -272,7 +272,7 @@ internal static partial class ModelEmitter
             {
                 w.Line("// the gradient with respect to the state the pass started from, for an encoder behind it");
                 w.Open("if (state is { KeepGradients: true })");
-                for (int i = 0; i < plan.StateGradFields.Count; i++) w.Line($"{Whole($"ws.{plan.StateGradFields[i]}")}.CopyTo(state.{plan.StateFields[i]}_grad);");
+                for (int i = 0; i < plan.StateGradFields.Count; i++) w.Line($"ws.{plan.StateGradFields[i]}.CopyTo(state.{plan.StateFields[i]}_grad);");
                 w.Close();
             }
             w.Close();
@@ -320,7 +320,7 @@ internal static partial class ModelEmitter
         foreach (LayerPlan l in layers)
         {
             string lengths = l.Layer.IsCrossAttention ? "ws.B, 1, ws.T, ws.S" : l.Layer.Spec.Pool ? $"ws.B, {l.Layer.Spec.Heads}, ws.T" : $"ws.B, {l.Layer.Spec.Heads}, ws.T, ws.T";
-            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create({Whole($"ws.{l.Name}_weights")}.ToArray(), new global::System.IntPtr[] {{ {lengths} }});");
+            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create(ws.{l.Name}_weights.ToArray(), new global::System.IntPtr[] {{ {lengths} }});");
         }
         w.Line($"default: throw new global::System.ArgumentException($\"No attention layer is named '{{layer}}'; the attention layers are: {string.Join(", ", layers.Select(l => l.Name))}.\", nameof(layer));");
         w.Close();
@@ -354,7 +354,8 @@ internal static partial class ModelEmitter
         }
         string Tensors(System.Collections.Generic.IEnumerable<string> fields) =>
             string.Join(", ", fields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.FinalStateNames[i]}\", ws.{f}, B, {plan.FinalStateWidths[i]})"));
-        w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, ws.{last.Out}, ws.{last.DOut}, ws.lengths,");
+        w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.{last.Out}__at, ws.{last.Out}__length),");
+        w.Line($"    new global::System.Memory<float>(ws.Floats, ws.{last.DOut}__at, ws.{last.DOut}__length), ws.lengths,");
         w.Line($"    new global::Dsl.NamedTensor[] {{ {Tensors(plan.FinalStates)} }}, new global::Dsl.NamedTensor[] {{ {Tensors(plan.FinalStateGrads)} }});");
         w.Line("ws.Encoded.SetHasLengths(ws.HasLengths);");
         w.Line("return ws.Encoded;");
@@ -484,14 +485,14 @@ internal static partial class ModelEmitter
         w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));");
         w.Line(m.TakesTokens ? $"x.CopyTo(ws.{Lowerer.Tokens});" : $"x.CopyTo(ws.{plan.Layers[0].Out});");
         w.Line("ForwardPass(ws, training: false, state: state);");
-        w.Line($"{Whole($"ws.{last}")}.CopyTo(y);");
+        w.Line($"ws.{last}.CopyTo(y);");
         w.Close();
         w.Line();
     }
 
     private static void EmitWorkspace(SourceWriter w, ModelPlan plan)
     {
-        w.Line("/// <summary>Every buffer a forward and backward pass over [B, T] needs, allocated once per shape.</summary>");
+        w.Line("/// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>");
         w.Open("private sealed class Workspace");
         w.Line("public readonly int B;");
         w.Line("public readonly int T;");
@@ -502,15 +503,35 @@ internal static partial class ModelEmitter
         if (plan.StateFields.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
         w.Line("public readonly int[] lengths; // [B]");
-        foreach (BufferPlan b in plan.Buffers) w.Line($"public readonly {(b.IsInt ? "int" : "float")}[] {b.Name}; // {b.Comment}");
+        w.Line("public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps");
+        foreach (BufferPlan b in plan.Buffers)
+        {
+            if (!b.IsView) w.Line($"public readonly {(b.IsInt ? "int" : "float")}[] {b.Name}; // {b.Comment}");
+            else
+            {
+                w.Line($"public readonly int {b.Name}__at, {b.Name}__length;");
+                w.Line($"public global::System.Span<float> {b.Name} => new global::System.Span<float>(Floats, {b.Name}__at, {b.Name}__length); // {b.Comment}");
+            }
+        }
         w.Open("public Workspace(int b, int t, int s)");
         w.Line("B = b;");
         w.Line("T = t;");
         w.Line("S = s;");
         w.Line("int rows = checked(b * t);");
         w.Line("lengths = new int[b];");
+        w.Line("int at = 0;");
         foreach (BufferPlan b in plan.Buffers)
-            w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[checked({RowsExpression(b.Rows)} * {b.Width})];");
+        {
+            string size = $"checked({RowsExpression(b.Rows)} * {b.Width})";
+            if (!b.IsView) w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[{size}];");
+            else
+            {
+                w.Line($"{b.Name}__at = at;");
+                w.Line($"{b.Name}__length = {size};");
+                w.Line($"at = checked(at + ({b.Name}__length + 15) / 16 * 16);");
+            }
+        }
+        w.Line("Floats = new float[at];");
         w.Close();
         w.Close();
         w.Line();
@@ -576,11 +597,9 @@ internal static partial class ModelEmitter
         }
     }
 
-    /// <summary>A span over a whole workspace array, without relying on the user's usings for extension methods.</summary>
+    /// <summary>A span over a whole array (a state's), without relying on the user's usings for extension methods.</summary>
     private static string Whole(string array) => $"global::System.MemoryExtensions.AsSpan({array})";
 
-    /// <summary>A span over part of a workspace array.</summary>
-    private static string Slice(string array, string start, string length) => $"global::System.MemoryExtensions.AsSpan({array}, {start}, {length})";
 
     private static string RowsExpression(RowKind rows) => rows switch
     {

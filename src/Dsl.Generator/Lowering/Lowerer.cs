@@ -41,7 +41,8 @@ internal static class Lowerer
         int lastRecurrent = -1;
         for (int i = 0; i < model.Layers.Count; i++) if (model.Layers[i].Spec.IsRecurrent) lastRecurrent = i;
 
-        void Buffer(string name, int width, RowKind rows, string comment, bool isInt = false) => buffers.Add(new BufferPlan(name, width, rows, isInt, comment));
+        void Buffer(string name, int width, RowKind rows, string comment, bool isInt = false, bool standalone = false) =>
+            buffers.Add(new BufferPlan(name, width, rows, isInt, comment, standalone));
 
         if (model.TakesTokens) Buffer(Tokens, 1, RowKind.StepsTimesBatch, "token ids, time-major [T, B]", isInt: true);
 
@@ -277,8 +278,8 @@ internal static class Lowerer
                             // An encoder's final states, for a decoder to start from.
                             finalH = $"{n}_final_h_l{l}";
                             finalHGrad = $"{n}_final_dh_l{l}";
-                            Buffer(finalH, width, RowKind.Batch, $"{n}: layer {l}'s final hidden state, directions concatenated [B, {width}]");
-                            Buffer(finalHGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]");
+                            Buffer(finalH, width, RowKind.Batch, $"{n}: layer {l}'s final hidden state, directions concatenated [B, {width}]", standalone: true);
+                            Buffer(finalHGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]", standalone: true);
                             finals.Add(finalH);
                             finalGrads.Add(finalHGrad);
                             finalNames.Add($"{n}.h_l{l}");
@@ -287,8 +288,8 @@ internal static class Lowerer
                             {
                                 finalC = $"{n}_final_c_l{l}";
                                 finalCGrad = $"{n}_final_dc_l{l}";
-                                Buffer(finalC, width, RowKind.Batch, $"{n}: layer {l}'s final cell state, directions concatenated [B, {width}]");
-                                Buffer(finalCGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]");
+                                Buffer(finalC, width, RowKind.Batch, $"{n}: layer {l}'s final cell state, directions concatenated [B, {width}]", standalone: true);
+                                Buffer(finalCGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]", standalone: true);
                                 finals.Add(finalC);
                                 finalGrads.Add(finalCGrad);
                                 finalNames.Add($"{n}.c_l{l}");

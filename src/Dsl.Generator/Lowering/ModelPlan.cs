@@ -37,8 +37,15 @@ internal enum RowKind
     StepsTimesSourceTimesBatch,
 }
 
-/// <summary>A workspace buffer: [rows, Width] floats (or ints), named for what it holds.</summary>
-internal sealed record BufferPlan(string Name, int Width, RowKind Rows, bool IsInt, string Comment);
+/// <summary>
+/// A workspace buffer: [rows, Width] floats (or ints), named for what it holds. Float buffers are views into the
+/// workspace's one allocation, unless <see cref="Standalone"/> (an array of its own, handed out in a NamedTensor).
+/// </summary>
+internal sealed record BufferPlan(string Name, int Width, RowKind Rows, bool IsInt, string Comment, bool Standalone = false)
+{
+    /// <summary>A view into the workspace's one float allocation (a Span property), rather than an array field.</summary>
+    public bool IsView => !IsInt && !Standalone;
+}
 
 /// <summary>One direction of one stacked layer of a recurrent layer.</summary>
 /// <remarks><see cref="LearnedH"/>/<see cref="LearnedC"/> name the learned initial-state parameters (null when not learned) and

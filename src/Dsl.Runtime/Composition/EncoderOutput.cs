@@ -11,7 +11,7 @@ namespace Dsl;
 /// </summary>
 public sealed class EncoderOutput
 {
-    internal EncoderOutput(int batch, int steps, int width, float[] memory, float[] memoryGradient, int[] lengths,
+    internal EncoderOutput(int batch, int steps, int width, Memory<float> memory, Memory<float> memoryGradient, int[] lengths,
         IReadOnlyList<NamedTensor> finalStates, IReadOnlyList<NamedTensor> finalStateGradients)
     {
         Batch = batch;
@@ -25,7 +25,7 @@ public sealed class EncoderOutput
     }
 
     /// <summary>Creates the record of one pass; called by generated encoders.</summary>
-    public static EncoderOutput Create(int batch, int steps, int width, float[] memory, float[] memoryGradient, int[] lengths,
+    public static EncoderOutput Create(int batch, int steps, int width, Memory<float> memory, Memory<float> memoryGradient, int[] lengths,
         IReadOnlyList<NamedTensor> finalStates, IReadOnlyList<NamedTensor> finalStateGradients) =>
         new(batch, steps, width, memory, memoryGradient, lengths, finalStates, finalStateGradients);
 
@@ -39,10 +39,10 @@ public sealed class EncoderOutput
     public int Width { get; }
 
     /// <summary>The encoder's outputs, time-major [S, B, Width]; padded steps are zero.</summary>
-    public float[] Memory { get; }
+    public Memory<float> Memory { get; }
 
     /// <summary>The gradient of the loss with respect to <see cref="Memory"/>, [S, B, Width]: attention layers add into it.</summary>
-    public float[] MemoryGradient { get; }
+    public Memory<float> MemoryGradient { get; }
 
     /// <summary>True when the source sequences are padded; their lengths are then in <see cref="Lengths"/>.</summary>
     public bool HasLengths { get; internal set; }

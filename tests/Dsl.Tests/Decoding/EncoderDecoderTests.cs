@@ -127,11 +127,11 @@ public class EncoderDecoderTests
         for (int b = 0; b < 2; b++)
         {
             int last = b == 0 ? 3 : 1;
-            Assert.Equal(encoded.Memory.AsSpan((last * 2 + b) * 6, 3).ToArray(), h.AsSpan(b * 6, 3).ToArray());
-            Assert.Equal(encoded.Memory.AsSpan((0 * 2 + b) * 6 + 3, 3).ToArray(), h.AsSpan(b * 6 + 3, 3).ToArray());
+            Assert.Equal(encoded.Memory.Span.Slice((last * 2 + b) * 6, 3).ToArray(), h.AsSpan(b * 6, 3).ToArray());
+            Assert.Equal(encoded.Memory.Span.Slice((0 * 2 + b) * 6 + 3, 3).ToArray(), h.AsSpan(b * 6 + 3, 3).ToArray());
         }
         // Padded steps of the second sequence are zero.
-        Assert.All(encoded.Memory.AsSpan((2 * 2 + 1) * 6, 6).ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(encoded.Memory.Span.Slice((2 * 2 + 1) * 6, 6).ToArray(), v => Assert.Equal(0f, v));
     }
 
     [Fact]

@@ -130,8 +130,8 @@ namespace CharRnn
                 // the gradient with respect to the state the pass started from, for an encoder behind it
                 if (state is { KeepGradients: true })
                 {
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dh0_l0).CopyTo(state.lstm_h_l0_grad);
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dc0_l0).CopyTo(state.lstm_c_l0_grad);
+                    ws.lstm_dh0_l0.CopyTo(state.lstm_h_l0_grad);
+                    ws.lstm_dc0_l0.CopyTo(state.lstm_c_l0_grad);
                 }
             }
             return loss;
@@ -169,8 +169,8 @@ namespace CharRnn
                 // the gradient with respect to the state the pass started from, for an encoder behind it
                 if (state is { KeepGradients: true })
                 {
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dh0_l0).CopyTo(state.lstm_h_l0_grad);
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dc0_l0).CopyTo(state.lstm_c_l0_grad);
+                    ws.lstm_dh0_l0.CopyTo(state.lstm_h_l0_grad);
+                    ws.lstm_dc0_l0.CopyTo(state.lstm_c_l0_grad);
                 }
             }
             return loss;
@@ -208,7 +208,8 @@ namespace CharRnn
             // lstm layer 0's final states, each direction's at its last step
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_out, 256, 0, ws.lstm_final_h_l0, 256, 0, B, T, 256, false, ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_cell_l0, 256, 0, ws.lstm_final_c_l0, 256, 0, B, T, 256, false, ws.HasLengths ? ws.lengths : default);
-            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, ws.dense_out, ws.dense_dout, ws.lengths,
+            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.dense_out__at, ws.dense_out__length),
+                new global::System.Memory<float>(ws.Floats, ws.dense_dout__at, ws.dense_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 256), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 256) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 256), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 256) });
             ws.Encoded.SetHasLengths(ws.HasLengths);
             return ws.Encoded;
@@ -313,10 +314,10 @@ namespace CharRnn
             Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));
             x.CopyTo(ws.tokens);
             ForwardPass(ws, training: false, state: state);
-            global::System.MemoryExtensions.AsSpan(ws.dense_out).CopyTo(y);
+            ws.dense_out.CopyTo(y);
         }
 
-        /// <summary>Every buffer a forward and backward pass over [B, T] needs, allocated once per shape.</summary>
+        /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
         private sealed class Workspace
         {
             public readonly int B;
@@ -327,34 +328,57 @@ namespace CharRnn
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
+            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
             public readonly int[] tokens; // token ids, time-major [T, B]
-            public readonly float[] embedding_out; // embedding: embedding vectors [T, B, 64]
-            public readonly float[] embedding_dout; // embedding: gradient of the output [T, B, 64]
-            public readonly float[] lstm_out; // lstm: layer 0 hidden states h [T, B, 256]
-            public readonly float[] lstm_dout; // lstm: gradient of layer 0's hidden states [T, B, 256]
-            public readonly float[] lstm_gates_l0; // lstm: gate activations [T, B, 1024]
-            public readonly float[] lstm_cell_l0; // lstm: cell states c [T, B, 256]
-            public readonly float[] lstm_h0_l0; // lstm: layer 0's initial hidden state [B, 256]
-            public readonly float[] lstm_dh0_l0; // lstm: gradient of layer 0's initial hidden state [B, 256]
-            public readonly float[] lstm_c0_l0; // lstm: layer 0's initial cell state [B, 256]
-            public readonly float[] lstm_dc0_l0; // lstm: gradient of layer 0's initial cell state [B, 256]
+            public readonly int embedding_out__at, embedding_out__length;
+            public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 64]
+            public readonly int embedding_dout__at, embedding_dout__length;
+            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 64]
+            public readonly int lstm_out__at, lstm_out__length;
+            public global::System.Span<float> lstm_out => new global::System.Span<float>(Floats, lstm_out__at, lstm_out__length); // lstm: layer 0 hidden states h [T, B, 256]
+            public readonly int lstm_dout__at, lstm_dout__length;
+            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 256]
+            public readonly int lstm_gates_l0__at, lstm_gates_l0__length;
+            public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 1024]
+            public readonly int lstm_cell_l0__at, lstm_cell_l0__length;
+            public global::System.Span<float> lstm_cell_l0 => new global::System.Span<float>(Floats, lstm_cell_l0__at, lstm_cell_l0__length); // lstm: cell states c [T, B, 256]
+            public readonly int lstm_h0_l0__at, lstm_h0_l0__length;
+            public global::System.Span<float> lstm_h0_l0 => new global::System.Span<float>(Floats, lstm_h0_l0__at, lstm_h0_l0__length); // lstm: layer 0's initial hidden state [B, 256]
+            public readonly int lstm_dh0_l0__at, lstm_dh0_l0__length;
+            public global::System.Span<float> lstm_dh0_l0 => new global::System.Span<float>(Floats, lstm_dh0_l0__at, lstm_dh0_l0__length); // lstm: gradient of layer 0's initial hidden state [B, 256]
+            public readonly int lstm_c0_l0__at, lstm_c0_l0__length;
+            public global::System.Span<float> lstm_c0_l0 => new global::System.Span<float>(Floats, lstm_c0_l0__at, lstm_c0_l0__length); // lstm: layer 0's initial cell state [B, 256]
+            public readonly int lstm_dc0_l0__at, lstm_dc0_l0__length;
+            public global::System.Span<float> lstm_dc0_l0 => new global::System.Span<float>(Floats, lstm_dc0_l0__at, lstm_dc0_l0__length); // lstm: gradient of layer 0's initial cell state [B, 256]
             public readonly float[] lstm_final_h_l0; // lstm: layer 0's final hidden state, directions concatenated [B, 256]
             public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 256]
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 256]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 256]
-            public readonly float[] dropout_out; // dropout: input with dropped values zeroed [T, B, 256]
-            public readonly float[] dropout_dout; // dropout: gradient of the output [T, B, 256]
-            public readonly float[] dropout_mask; // dropout: dropout mask, 0 or 1/(1-p) [T, B, 256]
-            public readonly float[] dense_out; // dense: activations [T, B, 97]
-            public readonly float[] dense_dout; // dense: gradient of the activations [T, B, 97]
+            public readonly int dropout_out__at, dropout_out__length;
+            public global::System.Span<float> dropout_out => new global::System.Span<float>(Floats, dropout_out__at, dropout_out__length); // dropout: input with dropped values zeroed [T, B, 256]
+            public readonly int dropout_dout__at, dropout_dout__length;
+            public global::System.Span<float> dropout_dout => new global::System.Span<float>(Floats, dropout_dout__at, dropout_dout__length); // dropout: gradient of the output [T, B, 256]
+            public readonly int dropout_mask__at, dropout_mask__length;
+            public global::System.Span<float> dropout_mask => new global::System.Span<float>(Floats, dropout_mask__at, dropout_mask__length); // dropout: dropout mask, 0 or 1/(1-p) [T, B, 256]
+            public readonly int dense_out__at, dense_out__length;
+            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 97]
+            public readonly int dense_dout__at, dense_dout__length;
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the activations [T, B, 97]
             public readonly int[] targets; // class-id targets, time-major
-            public readonly float[] target_values; // float targets, time-major
-            public readonly float[] dgates; // scratch: gradient of the gate pre-activations [T, B, G]
-            public readonly float[] dgates2; // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
-            public readonly float[] step_scratch; // scratch: one step's recurrent product [B, G]
-            public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
-            public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
-            public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
+            public readonly int target_values__at, target_values__length;
+            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+            public readonly int dgates__at, dgates__length;
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G]
+            public readonly int dgates2__at, dgates2__length;
+            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
+            public readonly int step_scratch__at, step_scratch__length;
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public readonly int carry__at, carry__length;
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
+            public readonly int carry2__at, carry2__length;
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+            public readonly int packed_weights__at, packed_weights__length;
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public Workspace(int b, int t, int s)
             {
                 B = b;
@@ -362,34 +386,80 @@ namespace CharRnn
                 S = s;
                 int rows = checked(b * t);
                 lengths = new int[b];
+                int at = 0;
                 tokens = new int[checked(rows * 1)];
-                embedding_out = new float[checked(rows * 64)];
-                embedding_dout = new float[checked(rows * 64)];
-                lstm_out = new float[checked(rows * 256)];
-                lstm_dout = new float[checked(rows * 256)];
-                lstm_gates_l0 = new float[checked(rows * 1024)];
-                lstm_cell_l0 = new float[checked(rows * 256)];
-                lstm_h0_l0 = new float[checked(b * 256)];
-                lstm_dh0_l0 = new float[checked(b * 256)];
-                lstm_c0_l0 = new float[checked(b * 256)];
-                lstm_dc0_l0 = new float[checked(b * 256)];
+                embedding_out__at = at;
+                embedding_out__length = checked(rows * 64);
+                at = checked(at + (embedding_out__length + 15) / 16 * 16);
+                embedding_dout__at = at;
+                embedding_dout__length = checked(rows * 64);
+                at = checked(at + (embedding_dout__length + 15) / 16 * 16);
+                lstm_out__at = at;
+                lstm_out__length = checked(rows * 256);
+                at = checked(at + (lstm_out__length + 15) / 16 * 16);
+                lstm_dout__at = at;
+                lstm_dout__length = checked(rows * 256);
+                at = checked(at + (lstm_dout__length + 15) / 16 * 16);
+                lstm_gates_l0__at = at;
+                lstm_gates_l0__length = checked(rows * 1024);
+                at = checked(at + (lstm_gates_l0__length + 15) / 16 * 16);
+                lstm_cell_l0__at = at;
+                lstm_cell_l0__length = checked(rows * 256);
+                at = checked(at + (lstm_cell_l0__length + 15) / 16 * 16);
+                lstm_h0_l0__at = at;
+                lstm_h0_l0__length = checked(b * 256);
+                at = checked(at + (lstm_h0_l0__length + 15) / 16 * 16);
+                lstm_dh0_l0__at = at;
+                lstm_dh0_l0__length = checked(b * 256);
+                at = checked(at + (lstm_dh0_l0__length + 15) / 16 * 16);
+                lstm_c0_l0__at = at;
+                lstm_c0_l0__length = checked(b * 256);
+                at = checked(at + (lstm_c0_l0__length + 15) / 16 * 16);
+                lstm_dc0_l0__at = at;
+                lstm_dc0_l0__length = checked(b * 256);
+                at = checked(at + (lstm_dc0_l0__length + 15) / 16 * 16);
                 lstm_final_h_l0 = new float[checked(b * 256)];
                 lstm_final_dh_l0 = new float[checked(b * 256)];
                 lstm_final_c_l0 = new float[checked(b * 256)];
                 lstm_final_dc_l0 = new float[checked(b * 256)];
-                dropout_out = new float[checked(rows * 256)];
-                dropout_dout = new float[checked(rows * 256)];
-                dropout_mask = new float[checked(rows * 256)];
-                dense_out = new float[checked(rows * 97)];
-                dense_dout = new float[checked(rows * 97)];
+                dropout_out__at = at;
+                dropout_out__length = checked(rows * 256);
+                at = checked(at + (dropout_out__length + 15) / 16 * 16);
+                dropout_dout__at = at;
+                dropout_dout__length = checked(rows * 256);
+                at = checked(at + (dropout_dout__length + 15) / 16 * 16);
+                dropout_mask__at = at;
+                dropout_mask__length = checked(rows * 256);
+                at = checked(at + (dropout_mask__length + 15) / 16 * 16);
+                dense_out__at = at;
+                dense_out__length = checked(rows * 97);
+                at = checked(at + (dense_out__length + 15) / 16 * 16);
+                dense_dout__at = at;
+                dense_dout__length = checked(rows * 97);
+                at = checked(at + (dense_dout__length + 15) / 16 * 16);
                 targets = new int[checked(rows * 1)];
-                target_values = new float[checked(rows * 97)];
-                dgates = new float[checked(rows * 1024)];
-                dgates2 = new float[checked(rows * 1024)];
-                step_scratch = new float[checked(b * 1024)];
-                carry = new float[checked(b * 256)];
-                carry2 = new float[checked(b * 256)];
-                packed_weights = new float[checked(1 * 313344)];
+                target_values__at = at;
+                target_values__length = checked(rows * 97);
+                at = checked(at + (target_values__length + 15) / 16 * 16);
+                dgates__at = at;
+                dgates__length = checked(rows * 1024);
+                at = checked(at + (dgates__length + 15) / 16 * 16);
+                dgates2__at = at;
+                dgates2__length = checked(rows * 1024);
+                at = checked(at + (dgates2__length + 15) / 16 * 16);
+                step_scratch__at = at;
+                step_scratch__length = checked(b * 1024);
+                at = checked(at + (step_scratch__length + 15) / 16 * 16);
+                carry__at = at;
+                carry__length = checked(b * 256);
+                at = checked(at + (carry__length + 15) / 16 * 16);
+                carry2__at = at;
+                carry2__length = checked(b * 256);
+                at = checked(at + (carry2__length + 15) / 16 * 16);
+                packed_weights__at = at;
+                packed_weights__length = checked(1 * 313344);
+                at = checked(at + (packed_weights__length + 15) / 16 * 16);
+                Floats = new float[at];
             }
         }
 
@@ -422,7 +492,7 @@ namespace CharRnn
         {
             const int D = 64;
             global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(global::System.MemoryExtensions.AsSpan(ws.embedding_out, r * D, D));
+            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -433,7 +503,7 @@ namespace CharRnn
             for (int r = 0; r < ws.tokens.Length; r++)
             {
                 global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, global::System.MemoryExtensions.AsSpan(ws.embedding_dout, r * D, D), row);
+                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
             }
         }
 
@@ -447,8 +517,8 @@ namespace CharRnn
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
-                global::System.MemoryExtensions.AsSpan(ws.lstm_out, (T - 1) * B * 256, B * 256).CopyTo(state.lstm_h_l0);
-                global::System.MemoryExtensions.AsSpan(ws.lstm_cell_l0, (T - 1) * B * 256, B * 256).CopyTo(state.lstm_c_l0);
+                ws.lstm_out.Slice((T - 1) * B * 256, B * 256).CopyTo(state.lstm_h_l0);
+                ws.lstm_cell_l0.Slice((T - 1) * B * 256, B * 256).CopyTo(state.lstm_c_l0);
             }
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 256); // padded steps output zeros
         }
@@ -459,7 +529,7 @@ namespace CharRnn
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 256);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 256, 0, ws.lstm_dout, 256, 0, B, T, 256, false, ws.HasLengths ? ws.lengths : default);
-            global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
+            ws.embedding_dout.Clear(); // both directions add into dx
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default,
@@ -587,7 +657,7 @@ namespace CharRnn
         private void dropout_forward(Workspace ws, bool training)
         {
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.lstm_out, ws.dropout_mask, ws.dropout_out, 0.25f, _dropoutRng);
-            else global::System.MemoryExtensions.AsSpan(ws.lstm_out).CopyTo(ws.dropout_out);
+            else ws.lstm_out.CopyTo(ws.dropout_out);
         }
 
         // dropout backward: dx = dout ⊙ mask

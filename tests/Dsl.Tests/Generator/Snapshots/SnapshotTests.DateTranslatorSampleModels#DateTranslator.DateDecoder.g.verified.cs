@@ -146,8 +146,8 @@ namespace DateTranslator
                 // the gradient with respect to the state the pass started from, for an encoder behind it
                 if (state is { KeepGradients: true })
                 {
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dh0_l0).CopyTo(state.lstm_h_l0_grad);
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dc0_l0).CopyTo(state.lstm_c_l0_grad);
+                    ws.lstm_dh0_l0.CopyTo(state.lstm_h_l0_grad);
+                    ws.lstm_dc0_l0.CopyTo(state.lstm_c_l0_grad);
                 }
             }
             return loss;
@@ -185,8 +185,8 @@ namespace DateTranslator
                 // the gradient with respect to the state the pass started from, for an encoder behind it
                 if (state is { KeepGradients: true })
                 {
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dh0_l0).CopyTo(state.lstm_h_l0_grad);
-                    global::System.MemoryExtensions.AsSpan(ws.lstm_dc0_l0).CopyTo(state.lstm_c_l0_grad);
+                    ws.lstm_dh0_l0.CopyTo(state.lstm_h_l0_grad);
+                    ws.lstm_dc0_l0.CopyTo(state.lstm_c_l0_grad);
                 }
             }
             return loss;
@@ -223,7 +223,7 @@ namespace DateTranslator
             Workspace ws = _workspace ?? throw new global::System.InvalidOperationException("No forward pass has run yet.");
             switch (layer ?? "attention")
             {
-                case "attention": return global::System.Numerics.Tensors.Tensor.Create(global::System.MemoryExtensions.AsSpan(ws.attention_weights).ToArray(), new global::System.IntPtr[] { ws.B, 1, ws.T, ws.S });
+                case "attention": return global::System.Numerics.Tensors.Tensor.Create(ws.attention_weights.ToArray(), new global::System.IntPtr[] { ws.B, 1, ws.T, ws.S });
                 default: throw new global::System.ArgumentException($"No attention layer is named '{layer}'; the attention layers are: attention.", nameof(layer));
             }
         }
@@ -235,7 +235,8 @@ namespace DateTranslator
             // lstm layer 0's final states, each direction's at its last step
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_out, 128, 0, ws.lstm_final_h_l0, 128, 0, B, T, 128, false, ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_cell_l0, 128, 0, ws.lstm_final_c_l0, 128, 0, B, T, 128, false, ws.HasLengths ? ws.lengths : default);
-            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, ws.dense_1_out, ws.dense_1_dout, ws.lengths,
+            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.dense_1_out__at, ws.dense_1_out__length),
+                new global::System.Memory<float>(ws.Floats, ws.dense_1_dout__at, ws.dense_1_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 128), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 128) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 128), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 128) });
             ws.Encoded.SetHasLengths(ws.HasLengths);
             return ws.Encoded;
@@ -342,10 +343,10 @@ namespace DateTranslator
             Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));
             x.CopyTo(ws.tokens);
             ForwardPass(ws, training: false, state: state);
-            global::System.MemoryExtensions.AsSpan(ws.dense_1_out).CopyTo(y);
+            ws.dense_1_out.CopyTo(y);
         }
 
-        /// <summary>Every buffer a forward and backward pass over [B, T] needs, allocated once per shape.</summary>
+        /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
         private sealed class Workspace
         {
             public readonly int B;
@@ -357,44 +358,77 @@ namespace DateTranslator
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
+            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
             public readonly int[] tokens; // token ids, time-major [T, B]
-            public readonly float[] embedding_out; // embedding: embedding vectors [T, B, 16]
-            public readonly float[] embedding_dout; // embedding: gradient of the output [T, B, 16]
-            public readonly float[] lstm_out; // lstm: layer 0 hidden states h [T, B, 128]
-            public readonly float[] lstm_dout; // lstm: gradient of layer 0's hidden states [T, B, 128]
-            public readonly float[] lstm_gates_l0; // lstm: gate activations [T, B, 512]
-            public readonly float[] lstm_cell_l0; // lstm: cell states c [T, B, 128]
-            public readonly float[] lstm_h0_l0; // lstm: layer 0's initial hidden state [B, 128]
-            public readonly float[] lstm_dh0_l0; // lstm: gradient of layer 0's initial hidden state [B, 128]
-            public readonly float[] lstm_c0_l0; // lstm: layer 0's initial cell state [B, 128]
-            public readonly float[] lstm_dc0_l0; // lstm: gradient of layer 0's initial cell state [B, 128]
+            public readonly int embedding_out__at, embedding_out__length;
+            public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 16]
+            public readonly int embedding_dout__at, embedding_dout__length;
+            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 16]
+            public readonly int lstm_out__at, lstm_out__length;
+            public global::System.Span<float> lstm_out => new global::System.Span<float>(Floats, lstm_out__at, lstm_out__length); // lstm: layer 0 hidden states h [T, B, 128]
+            public readonly int lstm_dout__at, lstm_dout__length;
+            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 128]
+            public readonly int lstm_gates_l0__at, lstm_gates_l0__length;
+            public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 512]
+            public readonly int lstm_cell_l0__at, lstm_cell_l0__length;
+            public global::System.Span<float> lstm_cell_l0 => new global::System.Span<float>(Floats, lstm_cell_l0__at, lstm_cell_l0__length); // lstm: cell states c [T, B, 128]
+            public readonly int lstm_h0_l0__at, lstm_h0_l0__length;
+            public global::System.Span<float> lstm_h0_l0 => new global::System.Span<float>(Floats, lstm_h0_l0__at, lstm_h0_l0__length); // lstm: layer 0's initial hidden state [B, 128]
+            public readonly int lstm_dh0_l0__at, lstm_dh0_l0__length;
+            public global::System.Span<float> lstm_dh0_l0 => new global::System.Span<float>(Floats, lstm_dh0_l0__at, lstm_dh0_l0__length); // lstm: gradient of layer 0's initial hidden state [B, 128]
+            public readonly int lstm_c0_l0__at, lstm_c0_l0__length;
+            public global::System.Span<float> lstm_c0_l0 => new global::System.Span<float>(Floats, lstm_c0_l0__at, lstm_c0_l0__length); // lstm: layer 0's initial cell state [B, 128]
+            public readonly int lstm_dc0_l0__at, lstm_dc0_l0__length;
+            public global::System.Span<float> lstm_dc0_l0 => new global::System.Span<float>(Floats, lstm_dc0_l0__at, lstm_dc0_l0__length); // lstm: gradient of layer 0's initial cell state [B, 128]
             public readonly float[] lstm_final_h_l0; // lstm: layer 0's final hidden state, directions concatenated [B, 128]
             public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 128]
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 128]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 128]
-            public readonly float[] attention_q; // attention: projected queries x·W_qᵀ + b_q [T, B, 64]
-            public readonly float[] attention_dq; // attention: their gradient [T, B, 64]
-            public readonly float[] attention_k; // attention: projected memory m·W_kᵀ [S, B, 64]
-            public readonly float[] attention_dk; // attention: its gradient [S, B, 64]
-            public readonly float[] attention_hidden; // attention: tanh(q[t] + k[s]) [B, T, S, 64]
-            public readonly float[] attention_weights; // attention: attention weights (softmax over the source) [B, T, S]
-            public readonly float[] attention_scratch; // attention: scratch, d(scores) [T, S]
-            public readonly float[] attention_context; // attention: the context Σ_s a[t, s]·memory[s] [T, B, 128]
-            public readonly float[] attention_dcontext; // attention: gradient of the context [T, B, 128]
-            public readonly float[] attention_out; // attention: [query; context] [T, B, 256]
-            public readonly float[] attention_dout; // attention: gradient of the output [T, B, 256]
-            public readonly float[] dense_out; // dense: activations [T, B, 128]
-            public readonly float[] dense_dout; // dense: gradient of the activations [T, B, 128]
-            public readonly float[] dense_1_out; // dense_1: activations [T, B, 14]
-            public readonly float[] dense_1_dout; // dense_1: gradient of the activations [T, B, 14]
+            public readonly int attention_q__at, attention_q__length;
+            public global::System.Span<float> attention_q => new global::System.Span<float>(Floats, attention_q__at, attention_q__length); // attention: projected queries x·W_qᵀ + b_q [T, B, 64]
+            public readonly int attention_dq__at, attention_dq__length;
+            public global::System.Span<float> attention_dq => new global::System.Span<float>(Floats, attention_dq__at, attention_dq__length); // attention: their gradient [T, B, 64]
+            public readonly int attention_k__at, attention_k__length;
+            public global::System.Span<float> attention_k => new global::System.Span<float>(Floats, attention_k__at, attention_k__length); // attention: projected memory m·W_kᵀ [S, B, 64]
+            public readonly int attention_dk__at, attention_dk__length;
+            public global::System.Span<float> attention_dk => new global::System.Span<float>(Floats, attention_dk__at, attention_dk__length); // attention: its gradient [S, B, 64]
+            public readonly int attention_hidden__at, attention_hidden__length;
+            public global::System.Span<float> attention_hidden => new global::System.Span<float>(Floats, attention_hidden__at, attention_hidden__length); // attention: tanh(q[t] + k[s]) [B, T, S, 64]
+            public readonly int attention_weights__at, attention_weights__length;
+            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, attention_weights__at, attention_weights__length); // attention: attention weights (softmax over the source) [B, T, S]
+            public readonly int attention_scratch__at, attention_scratch__length;
+            public global::System.Span<float> attention_scratch => new global::System.Span<float>(Floats, attention_scratch__at, attention_scratch__length); // attention: scratch, d(scores) [T, S]
+            public readonly int attention_context__at, attention_context__length;
+            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, attention_context__at, attention_context__length); // attention: the context Σ_s a[t, s]·memory[s] [T, B, 128]
+            public readonly int attention_dcontext__at, attention_dcontext__length;
+            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, attention_dcontext__at, attention_dcontext__length); // attention: gradient of the context [T, B, 128]
+            public readonly int attention_out__at, attention_out__length;
+            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, attention_out__at, attention_out__length); // attention: [query; context] [T, B, 256]
+            public readonly int attention_dout__at, attention_dout__length;
+            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 256]
+            public readonly int dense_out__at, dense_out__length;
+            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 128]
+            public readonly int dense_dout__at, dense_dout__length;
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the activations [T, B, 128]
+            public readonly int dense_1_out__at, dense_1_out__length;
+            public global::System.Span<float> dense_1_out => new global::System.Span<float>(Floats, dense_1_out__at, dense_1_out__length); // dense_1: activations [T, B, 14]
+            public readonly int dense_1_dout__at, dense_1_dout__length;
+            public global::System.Span<float> dense_1_dout => new global::System.Span<float>(Floats, dense_1_dout__at, dense_1_dout__length); // dense_1: gradient of the activations [T, B, 14]
             public readonly int[] targets; // class-id targets, time-major
-            public readonly float[] target_values; // float targets, time-major
-            public readonly float[] dgates; // scratch: gradient of the gate pre-activations [T, B, G]
-            public readonly float[] dgates2; // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
-            public readonly float[] step_scratch; // scratch: one step's recurrent product [B, G]
-            public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
-            public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
-            public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
+            public readonly int target_values__at, target_values__length;
+            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+            public readonly int dgates__at, dgates__length;
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G]
+            public readonly int dgates2__at, dgates2__length;
+            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
+            public readonly int step_scratch__at, step_scratch__length;
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public readonly int carry__at, carry__length;
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
+            public readonly int carry2__at, carry2__length;
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+            public readonly int packed_weights__at, packed_weights__length;
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public Workspace(int b, int t, int s)
             {
                 B = b;
@@ -402,44 +436,110 @@ namespace DateTranslator
                 S = s;
                 int rows = checked(b * t);
                 lengths = new int[b];
+                int at = 0;
                 tokens = new int[checked(rows * 1)];
-                embedding_out = new float[checked(rows * 16)];
-                embedding_dout = new float[checked(rows * 16)];
-                lstm_out = new float[checked(rows * 128)];
-                lstm_dout = new float[checked(rows * 128)];
-                lstm_gates_l0 = new float[checked(rows * 512)];
-                lstm_cell_l0 = new float[checked(rows * 128)];
-                lstm_h0_l0 = new float[checked(b * 128)];
-                lstm_dh0_l0 = new float[checked(b * 128)];
-                lstm_c0_l0 = new float[checked(b * 128)];
-                lstm_dc0_l0 = new float[checked(b * 128)];
+                embedding_out__at = at;
+                embedding_out__length = checked(rows * 16);
+                at = checked(at + (embedding_out__length + 15) / 16 * 16);
+                embedding_dout__at = at;
+                embedding_dout__length = checked(rows * 16);
+                at = checked(at + (embedding_dout__length + 15) / 16 * 16);
+                lstm_out__at = at;
+                lstm_out__length = checked(rows * 128);
+                at = checked(at + (lstm_out__length + 15) / 16 * 16);
+                lstm_dout__at = at;
+                lstm_dout__length = checked(rows * 128);
+                at = checked(at + (lstm_dout__length + 15) / 16 * 16);
+                lstm_gates_l0__at = at;
+                lstm_gates_l0__length = checked(rows * 512);
+                at = checked(at + (lstm_gates_l0__length + 15) / 16 * 16);
+                lstm_cell_l0__at = at;
+                lstm_cell_l0__length = checked(rows * 128);
+                at = checked(at + (lstm_cell_l0__length + 15) / 16 * 16);
+                lstm_h0_l0__at = at;
+                lstm_h0_l0__length = checked(b * 128);
+                at = checked(at + (lstm_h0_l0__length + 15) / 16 * 16);
+                lstm_dh0_l0__at = at;
+                lstm_dh0_l0__length = checked(b * 128);
+                at = checked(at + (lstm_dh0_l0__length + 15) / 16 * 16);
+                lstm_c0_l0__at = at;
+                lstm_c0_l0__length = checked(b * 128);
+                at = checked(at + (lstm_c0_l0__length + 15) / 16 * 16);
+                lstm_dc0_l0__at = at;
+                lstm_dc0_l0__length = checked(b * 128);
+                at = checked(at + (lstm_dc0_l0__length + 15) / 16 * 16);
                 lstm_final_h_l0 = new float[checked(b * 128)];
                 lstm_final_dh_l0 = new float[checked(b * 128)];
                 lstm_final_c_l0 = new float[checked(b * 128)];
                 lstm_final_dc_l0 = new float[checked(b * 128)];
-                attention_q = new float[checked(rows * 64)];
-                attention_dq = new float[checked(rows * 64)];
-                attention_k = new float[checked(checked(s * b) * 64)];
-                attention_dk = new float[checked(checked(s * b) * 64)];
-                attention_hidden = new float[checked(checked(rows * s) * 64)];
-                attention_weights = new float[checked(checked(rows * s) * 1)];
-                attention_scratch = new float[checked(checked(rows * s) * 1)];
-                attention_context = new float[checked(rows * 128)];
-                attention_dcontext = new float[checked(rows * 128)];
-                attention_out = new float[checked(rows * 256)];
-                attention_dout = new float[checked(rows * 256)];
-                dense_out = new float[checked(rows * 128)];
-                dense_dout = new float[checked(rows * 128)];
-                dense_1_out = new float[checked(rows * 14)];
-                dense_1_dout = new float[checked(rows * 14)];
+                attention_q__at = at;
+                attention_q__length = checked(rows * 64);
+                at = checked(at + (attention_q__length + 15) / 16 * 16);
+                attention_dq__at = at;
+                attention_dq__length = checked(rows * 64);
+                at = checked(at + (attention_dq__length + 15) / 16 * 16);
+                attention_k__at = at;
+                attention_k__length = checked(checked(s * b) * 64);
+                at = checked(at + (attention_k__length + 15) / 16 * 16);
+                attention_dk__at = at;
+                attention_dk__length = checked(checked(s * b) * 64);
+                at = checked(at + (attention_dk__length + 15) / 16 * 16);
+                attention_hidden__at = at;
+                attention_hidden__length = checked(checked(rows * s) * 64);
+                at = checked(at + (attention_hidden__length + 15) / 16 * 16);
+                attention_weights__at = at;
+                attention_weights__length = checked(checked(rows * s) * 1);
+                at = checked(at + (attention_weights__length + 15) / 16 * 16);
+                attention_scratch__at = at;
+                attention_scratch__length = checked(checked(rows * s) * 1);
+                at = checked(at + (attention_scratch__length + 15) / 16 * 16);
+                attention_context__at = at;
+                attention_context__length = checked(rows * 128);
+                at = checked(at + (attention_context__length + 15) / 16 * 16);
+                attention_dcontext__at = at;
+                attention_dcontext__length = checked(rows * 128);
+                at = checked(at + (attention_dcontext__length + 15) / 16 * 16);
+                attention_out__at = at;
+                attention_out__length = checked(rows * 256);
+                at = checked(at + (attention_out__length + 15) / 16 * 16);
+                attention_dout__at = at;
+                attention_dout__length = checked(rows * 256);
+                at = checked(at + (attention_dout__length + 15) / 16 * 16);
+                dense_out__at = at;
+                dense_out__length = checked(rows * 128);
+                at = checked(at + (dense_out__length + 15) / 16 * 16);
+                dense_dout__at = at;
+                dense_dout__length = checked(rows * 128);
+                at = checked(at + (dense_dout__length + 15) / 16 * 16);
+                dense_1_out__at = at;
+                dense_1_out__length = checked(rows * 14);
+                at = checked(at + (dense_1_out__length + 15) / 16 * 16);
+                dense_1_dout__at = at;
+                dense_1_dout__length = checked(rows * 14);
+                at = checked(at + (dense_1_dout__length + 15) / 16 * 16);
                 targets = new int[checked(rows * 1)];
-                target_values = new float[checked(rows * 14)];
-                dgates = new float[checked(rows * 512)];
-                dgates2 = new float[checked(rows * 512)];
-                step_scratch = new float[checked(b * 512)];
-                carry = new float[checked(b * 128)];
-                carry2 = new float[checked(b * 128)];
-                packed_weights = new float[checked(1 * 92160)];
+                target_values__at = at;
+                target_values__length = checked(rows * 14);
+                at = checked(at + (target_values__length + 15) / 16 * 16);
+                dgates__at = at;
+                dgates__length = checked(rows * 512);
+                at = checked(at + (dgates__length + 15) / 16 * 16);
+                dgates2__at = at;
+                dgates2__length = checked(rows * 512);
+                at = checked(at + (dgates2__length + 15) / 16 * 16);
+                step_scratch__at = at;
+                step_scratch__length = checked(b * 512);
+                at = checked(at + (step_scratch__length + 15) / 16 * 16);
+                carry__at = at;
+                carry__length = checked(b * 128);
+                at = checked(at + (carry__length + 15) / 16 * 16);
+                carry2__at = at;
+                carry2__length = checked(b * 128);
+                at = checked(at + (carry2__length + 15) / 16 * 16);
+                packed_weights__at = at;
+                packed_weights__length = checked(1 * 92160);
+                at = checked(at + (packed_weights__length + 15) / 16 * 16);
+                Floats = new float[at];
             }
         }
 
@@ -475,7 +575,7 @@ namespace DateTranslator
         {
             const int D = 16;
             global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(global::System.MemoryExtensions.AsSpan(ws.embedding_out, r * D, D));
+            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -486,7 +586,7 @@ namespace DateTranslator
             for (int r = 0; r < ws.tokens.Length; r++)
             {
                 global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, global::System.MemoryExtensions.AsSpan(ws.embedding_dout, r * D, D), row);
+                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
             }
         }
 
@@ -500,8 +600,8 @@ namespace DateTranslator
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
-                global::System.MemoryExtensions.AsSpan(ws.lstm_out, (T - 1) * B * 128, B * 128).CopyTo(state.lstm_h_l0);
-                global::System.MemoryExtensions.AsSpan(ws.lstm_cell_l0, (T - 1) * B * 128, B * 128).CopyTo(state.lstm_c_l0);
+                ws.lstm_out.Slice((T - 1) * B * 128, B * 128).CopyTo(state.lstm_h_l0);
+                ws.lstm_cell_l0.Slice((T - 1) * B * 128, B * 128).CopyTo(state.lstm_c_l0);
             }
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 128); // padded steps output zeros
         }
@@ -512,7 +612,7 @@ namespace DateTranslator
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 128);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 128, 0, ws.lstm_dout, 128, 0, B, T, 128, false, ws.HasLengths ? ws.lengths : default);
-            global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
+            ws.embedding_dout.Clear(); // both directions add into dx
             lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default,
@@ -646,8 +746,8 @@ namespace DateTranslator
             const int A = 64;
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, A, Q, ws.lstm_out, Q, _attention_query_weight.AsSpan(), Q, ws.attention_q, A, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_q, T * B, _attention_query_bias.AsSpan());
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, A, M, memory.Memory, M, _attention_key_weight.AsSpan(), M, ws.attention_k, A, accumulate: false);
-            global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, A, M, memory.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), memory.Memory, ws.attention_hidden, ws.attention_weights, ws.attention_context);
+            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, A, M, memory.Memory.Span, M, _attention_key_weight.AsSpan(), M, ws.attention_k, A, accumulate: false);
+            global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, A, M, memory.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), memory.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_context);
             global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, Q, M, ws.lstm_out, ws.attention_context, ws.attention_out);
         }
 
@@ -659,16 +759,16 @@ namespace DateTranslator
             global::Dsl.EncoderOutput memory = ws.Memory!;
             global::Dsl.Kernels.CrossAttentionKernel.Split(T * B, Q, M, ws.attention_dout, ws.lstm_dout, ws.attention_dcontext);
             const int A = 64;
-            global::System.Array.Clear(ws.attention_dq);
-            global::System.Array.Clear(ws.attention_dk);
-            global::Dsl.Kernels.CrossAttentionKernel.AdditiveBackward(T, S, B, A, M, memory.Lengths, _attention_v_weight.AsSpan(), memory.Memory, ws.attention_hidden, ws.attention_weights, ws.attention_dcontext,
-                ws.attention_dq, ws.attention_dk, _attention_v_weight.GradAsSpan(), memory.MemoryGradient, ws.attention_scratch);
+            ws.attention_dq.Clear();
+            ws.attention_dk.Clear();
+            global::Dsl.Kernels.CrossAttentionKernel.AdditiveBackward(T, S, B, A, M, memory.Lengths, _attention_v_weight.AsSpan(), memory.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_dcontext,
+                ws.attention_dq, ws.attention_dk, _attention_v_weight.GradAsSpan(), memory.MemoryGradient.Span, ws.attention_scratch);
             // q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q; k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k
             global::Dsl.Kernels.Gemm.MatMulTransA(A, Q, T * B, ws.attention_dq, A, ws.lstm_out, Q, _attention_query_weight.GradAsSpan(), Q, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dq, T * B, _attention_query_bias.GradAsSpan());
             global::Dsl.Kernels.Gemm.MatMul(T * B, Q, A, ws.attention_dq, A, _attention_query_weight.AsSpan(), Q, ws.lstm_dout, Q, accumulate: true);
-            global::Dsl.Kernels.Gemm.MatMulTransA(A, M, S * B, ws.attention_dk, A, memory.Memory, M, _attention_key_weight.GradAsSpan(), M, accumulate: true);
-            global::Dsl.Kernels.Gemm.MatMul(S * B, M, A, ws.attention_dk, A, _attention_key_weight.AsSpan(), M, memory.MemoryGradient, M, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransA(A, M, S * B, ws.attention_dk, A, memory.Memory.Span, M, _attention_key_weight.GradAsSpan(), M, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMul(S * B, M, A, ws.attention_dk, A, _attention_key_weight.AsSpan(), M, memory.MemoryGradient.Span, M, accumulate: true);
         }
 
         // dense: [T, B, 256] -> [T, B, 128]: out = tanh(x · Wᵀ + b)

@@ -122,7 +122,7 @@ namespace Demo
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 2", stackalloc int[] { B, 2 });
             ForwardPass(ws, training: false, state: state);
-            global::System.MemoryExtensions.AsSpan(ws.dense_out).CopyTo(y);
+            ws.dense_out.CopyTo(y);
         }
 
         private static State RequireState(State state) => state ?? throw new global::System.ArgumentNullException(nameof(state));
@@ -284,7 +284,7 @@ namespace Demo
             throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
         }
 
-        /// <summary>Every buffer a forward and backward pass over [B, T] needs, allocated once per shape.</summary>
+        /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
         private sealed class Workspace
         {
             public readonly int B;
@@ -292,40 +292,74 @@ namespace Demo
             public readonly int S;           // source steps of the memory cross-attention reads (0 without)
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
-            public readonly float[] input_out; // input: input features, time-major [T, B, 3]
-            public readonly float[] gru_y_l0; // gru: layer 0 hidden states h [T, B, 8]
-            public readonly float[] gru_dy_l0; // gru: gradient of layer 0's hidden states [T, B, 8]
-            public readonly float[] gru_gates_l0; // gru: gate activations [T, B, 12]
-            public readonly float[] gru_rh_l0; // gru: reset hidden state r * h [T, B, 4]
-            public readonly float[] gru_gates_l0_reverse; // gru: gate activations [T, B, 12]
-            public readonly float[] gru_rh_l0_reverse; // gru: reset hidden state r * h [T, B, 4]
-            public readonly float[] gru_mask_l0; // gru: dropout mask between layers 0 and 1 [T, B, 8]
-            public readonly float[] gru_x_l1; // gru: input of layer 1 after dropout [T, B, 8]
-            public readonly float[] gru_out; // gru: layer 1 hidden states h [T, B, 8]
-            public readonly float[] gru_dout; // gru: gradient of layer 1's hidden states [T, B, 8]
-            public readonly float[] gru_gates_l1; // gru: gate activations [T, B, 12]
-            public readonly float[] gru_rh_l1; // gru: reset hidden state r * h [T, B, 4]
-            public readonly float[] gru_gates_l1_reverse; // gru: gate activations [T, B, 12]
-            public readonly float[] gru_rh_l1_reverse; // gru: reset hidden state r * h [T, B, 4]
-            public readonly float[] gru_1_y_l0; // gru_1: layer 0 hidden states h [T, B, 5]
-            public readonly float[] gru_1_dy_l0; // gru_1: gradient of layer 0's hidden states [T, B, 5]
-            public readonly float[] gru_1_gates_l0; // gru_1: gate activations [T, B, 15]
-            public readonly float[] gru_1_hn_l0; // gru_1: recurrent candidate W_hn h + b_hn [T, B, 5]
-            public readonly float[] gru_1_out; // gru_1: last step's hidden states [B, 5]
-            public readonly float[] gru_1_dout; // gru_1: gradient of the last step's hidden states [B, 5]
-            public readonly float[] dropout_out; // dropout: input with dropped values zeroed [B, 5]
-            public readonly float[] dropout_dout; // dropout: gradient of the output [B, 5]
-            public readonly float[] dropout_mask; // dropout: dropout mask, 0 or 1/(1-p) [B, 5]
-            public readonly float[] dense_out; // dense: activations [B, 2]
-            public readonly float[] dense_dout; // dense: gradient of the activations [B, 2]
+            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
+            public readonly int input_out__at, input_out__length;
+            public global::System.Span<float> input_out => new global::System.Span<float>(Floats, input_out__at, input_out__length); // input: input features, time-major [T, B, 3]
+            public readonly int gru_y_l0__at, gru_y_l0__length;
+            public global::System.Span<float> gru_y_l0 => new global::System.Span<float>(Floats, gru_y_l0__at, gru_y_l0__length); // gru: layer 0 hidden states h [T, B, 8]
+            public readonly int gru_dy_l0__at, gru_dy_l0__length;
+            public global::System.Span<float> gru_dy_l0 => new global::System.Span<float>(Floats, gru_dy_l0__at, gru_dy_l0__length); // gru: gradient of layer 0's hidden states [T, B, 8]
+            public readonly int gru_gates_l0__at, gru_gates_l0__length;
+            public global::System.Span<float> gru_gates_l0 => new global::System.Span<float>(Floats, gru_gates_l0__at, gru_gates_l0__length); // gru: gate activations [T, B, 12]
+            public readonly int gru_rh_l0__at, gru_rh_l0__length;
+            public global::System.Span<float> gru_rh_l0 => new global::System.Span<float>(Floats, gru_rh_l0__at, gru_rh_l0__length); // gru: reset hidden state r * h [T, B, 4]
+            public readonly int gru_gates_l0_reverse__at, gru_gates_l0_reverse__length;
+            public global::System.Span<float> gru_gates_l0_reverse => new global::System.Span<float>(Floats, gru_gates_l0_reverse__at, gru_gates_l0_reverse__length); // gru: gate activations [T, B, 12]
+            public readonly int gru_rh_l0_reverse__at, gru_rh_l0_reverse__length;
+            public global::System.Span<float> gru_rh_l0_reverse => new global::System.Span<float>(Floats, gru_rh_l0_reverse__at, gru_rh_l0_reverse__length); // gru: reset hidden state r * h [T, B, 4]
+            public readonly int gru_mask_l0__at, gru_mask_l0__length;
+            public global::System.Span<float> gru_mask_l0 => new global::System.Span<float>(Floats, gru_mask_l0__at, gru_mask_l0__length); // gru: dropout mask between layers 0 and 1 [T, B, 8]
+            public readonly int gru_x_l1__at, gru_x_l1__length;
+            public global::System.Span<float> gru_x_l1 => new global::System.Span<float>(Floats, gru_x_l1__at, gru_x_l1__length); // gru: input of layer 1 after dropout [T, B, 8]
+            public readonly int gru_out__at, gru_out__length;
+            public global::System.Span<float> gru_out => new global::System.Span<float>(Floats, gru_out__at, gru_out__length); // gru: layer 1 hidden states h [T, B, 8]
+            public readonly int gru_dout__at, gru_dout__length;
+            public global::System.Span<float> gru_dout => new global::System.Span<float>(Floats, gru_dout__at, gru_dout__length); // gru: gradient of layer 1's hidden states [T, B, 8]
+            public readonly int gru_gates_l1__at, gru_gates_l1__length;
+            public global::System.Span<float> gru_gates_l1 => new global::System.Span<float>(Floats, gru_gates_l1__at, gru_gates_l1__length); // gru: gate activations [T, B, 12]
+            public readonly int gru_rh_l1__at, gru_rh_l1__length;
+            public global::System.Span<float> gru_rh_l1 => new global::System.Span<float>(Floats, gru_rh_l1__at, gru_rh_l1__length); // gru: reset hidden state r * h [T, B, 4]
+            public readonly int gru_gates_l1_reverse__at, gru_gates_l1_reverse__length;
+            public global::System.Span<float> gru_gates_l1_reverse => new global::System.Span<float>(Floats, gru_gates_l1_reverse__at, gru_gates_l1_reverse__length); // gru: gate activations [T, B, 12]
+            public readonly int gru_rh_l1_reverse__at, gru_rh_l1_reverse__length;
+            public global::System.Span<float> gru_rh_l1_reverse => new global::System.Span<float>(Floats, gru_rh_l1_reverse__at, gru_rh_l1_reverse__length); // gru: reset hidden state r * h [T, B, 4]
+            public readonly int gru_1_y_l0__at, gru_1_y_l0__length;
+            public global::System.Span<float> gru_1_y_l0 => new global::System.Span<float>(Floats, gru_1_y_l0__at, gru_1_y_l0__length); // gru_1: layer 0 hidden states h [T, B, 5]
+            public readonly int gru_1_dy_l0__at, gru_1_dy_l0__length;
+            public global::System.Span<float> gru_1_dy_l0 => new global::System.Span<float>(Floats, gru_1_dy_l0__at, gru_1_dy_l0__length); // gru_1: gradient of layer 0's hidden states [T, B, 5]
+            public readonly int gru_1_gates_l0__at, gru_1_gates_l0__length;
+            public global::System.Span<float> gru_1_gates_l0 => new global::System.Span<float>(Floats, gru_1_gates_l0__at, gru_1_gates_l0__length); // gru_1: gate activations [T, B, 15]
+            public readonly int gru_1_hn_l0__at, gru_1_hn_l0__length;
+            public global::System.Span<float> gru_1_hn_l0 => new global::System.Span<float>(Floats, gru_1_hn_l0__at, gru_1_hn_l0__length); // gru_1: recurrent candidate W_hn h + b_hn [T, B, 5]
+            public readonly int gru_1_out__at, gru_1_out__length;
+            public global::System.Span<float> gru_1_out => new global::System.Span<float>(Floats, gru_1_out__at, gru_1_out__length); // gru_1: last step's hidden states [B, 5]
+            public readonly int gru_1_dout__at, gru_1_dout__length;
+            public global::System.Span<float> gru_1_dout => new global::System.Span<float>(Floats, gru_1_dout__at, gru_1_dout__length); // gru_1: gradient of the last step's hidden states [B, 5]
+            public readonly int dropout_out__at, dropout_out__length;
+            public global::System.Span<float> dropout_out => new global::System.Span<float>(Floats, dropout_out__at, dropout_out__length); // dropout: input with dropped values zeroed [B, 5]
+            public readonly int dropout_dout__at, dropout_dout__length;
+            public global::System.Span<float> dropout_dout => new global::System.Span<float>(Floats, dropout_dout__at, dropout_dout__length); // dropout: gradient of the output [B, 5]
+            public readonly int dropout_mask__at, dropout_mask__length;
+            public global::System.Span<float> dropout_mask => new global::System.Span<float>(Floats, dropout_mask__at, dropout_mask__length); // dropout: dropout mask, 0 or 1/(1-p) [B, 5]
+            public readonly int dense_out__at, dense_out__length;
+            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [B, 2]
+            public readonly int dense_dout__at, dense_dout__length;
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the activations [B, 2]
             public readonly int[] targets; // class-id targets, time-major
-            public readonly float[] target_values; // float targets, time-major
-            public readonly float[] dgates; // scratch: gradient of the gate pre-activations [T, B, G]
-            public readonly float[] dgates2; // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
-            public readonly float[] step_scratch; // scratch: one step's recurrent product [B, G]
-            public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
-            public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
-            public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
+            public readonly int target_values__at, target_values__length;
+            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+            public readonly int dgates__at, dgates__length;
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G]
+            public readonly int dgates2__at, dgates2__length;
+            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
+            public readonly int step_scratch__at, step_scratch__length;
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public readonly int carry__at, carry__length;
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
+            public readonly int carry2__at, carry2__length;
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+            public readonly int packed_weights__at, packed_weights__length;
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public Workspace(int b, int t, int s)
             {
                 B = b;
@@ -333,40 +367,108 @@ namespace Demo
                 S = s;
                 int rows = checked(b * t);
                 lengths = new int[b];
-                input_out = new float[checked(rows * 3)];
-                gru_y_l0 = new float[checked(rows * 8)];
-                gru_dy_l0 = new float[checked(rows * 8)];
-                gru_gates_l0 = new float[checked(rows * 12)];
-                gru_rh_l0 = new float[checked(rows * 4)];
-                gru_gates_l0_reverse = new float[checked(rows * 12)];
-                gru_rh_l0_reverse = new float[checked(rows * 4)];
-                gru_mask_l0 = new float[checked(rows * 8)];
-                gru_x_l1 = new float[checked(rows * 8)];
-                gru_out = new float[checked(rows * 8)];
-                gru_dout = new float[checked(rows * 8)];
-                gru_gates_l1 = new float[checked(rows * 12)];
-                gru_rh_l1 = new float[checked(rows * 4)];
-                gru_gates_l1_reverse = new float[checked(rows * 12)];
-                gru_rh_l1_reverse = new float[checked(rows * 4)];
-                gru_1_y_l0 = new float[checked(rows * 5)];
-                gru_1_dy_l0 = new float[checked(rows * 5)];
-                gru_1_gates_l0 = new float[checked(rows * 15)];
-                gru_1_hn_l0 = new float[checked(rows * 5)];
-                gru_1_out = new float[checked(b * 5)];
-                gru_1_dout = new float[checked(b * 5)];
-                dropout_out = new float[checked(b * 5)];
-                dropout_dout = new float[checked(b * 5)];
-                dropout_mask = new float[checked(b * 5)];
-                dense_out = new float[checked(b * 2)];
-                dense_dout = new float[checked(b * 2)];
+                int at = 0;
+                input_out__at = at;
+                input_out__length = checked(rows * 3);
+                at = checked(at + (input_out__length + 15) / 16 * 16);
+                gru_y_l0__at = at;
+                gru_y_l0__length = checked(rows * 8);
+                at = checked(at + (gru_y_l0__length + 15) / 16 * 16);
+                gru_dy_l0__at = at;
+                gru_dy_l0__length = checked(rows * 8);
+                at = checked(at + (gru_dy_l0__length + 15) / 16 * 16);
+                gru_gates_l0__at = at;
+                gru_gates_l0__length = checked(rows * 12);
+                at = checked(at + (gru_gates_l0__length + 15) / 16 * 16);
+                gru_rh_l0__at = at;
+                gru_rh_l0__length = checked(rows * 4);
+                at = checked(at + (gru_rh_l0__length + 15) / 16 * 16);
+                gru_gates_l0_reverse__at = at;
+                gru_gates_l0_reverse__length = checked(rows * 12);
+                at = checked(at + (gru_gates_l0_reverse__length + 15) / 16 * 16);
+                gru_rh_l0_reverse__at = at;
+                gru_rh_l0_reverse__length = checked(rows * 4);
+                at = checked(at + (gru_rh_l0_reverse__length + 15) / 16 * 16);
+                gru_mask_l0__at = at;
+                gru_mask_l0__length = checked(rows * 8);
+                at = checked(at + (gru_mask_l0__length + 15) / 16 * 16);
+                gru_x_l1__at = at;
+                gru_x_l1__length = checked(rows * 8);
+                at = checked(at + (gru_x_l1__length + 15) / 16 * 16);
+                gru_out__at = at;
+                gru_out__length = checked(rows * 8);
+                at = checked(at + (gru_out__length + 15) / 16 * 16);
+                gru_dout__at = at;
+                gru_dout__length = checked(rows * 8);
+                at = checked(at + (gru_dout__length + 15) / 16 * 16);
+                gru_gates_l1__at = at;
+                gru_gates_l1__length = checked(rows * 12);
+                at = checked(at + (gru_gates_l1__length + 15) / 16 * 16);
+                gru_rh_l1__at = at;
+                gru_rh_l1__length = checked(rows * 4);
+                at = checked(at + (gru_rh_l1__length + 15) / 16 * 16);
+                gru_gates_l1_reverse__at = at;
+                gru_gates_l1_reverse__length = checked(rows * 12);
+                at = checked(at + (gru_gates_l1_reverse__length + 15) / 16 * 16);
+                gru_rh_l1_reverse__at = at;
+                gru_rh_l1_reverse__length = checked(rows * 4);
+                at = checked(at + (gru_rh_l1_reverse__length + 15) / 16 * 16);
+                gru_1_y_l0__at = at;
+                gru_1_y_l0__length = checked(rows * 5);
+                at = checked(at + (gru_1_y_l0__length + 15) / 16 * 16);
+                gru_1_dy_l0__at = at;
+                gru_1_dy_l0__length = checked(rows * 5);
+                at = checked(at + (gru_1_dy_l0__length + 15) / 16 * 16);
+                gru_1_gates_l0__at = at;
+                gru_1_gates_l0__length = checked(rows * 15);
+                at = checked(at + (gru_1_gates_l0__length + 15) / 16 * 16);
+                gru_1_hn_l0__at = at;
+                gru_1_hn_l0__length = checked(rows * 5);
+                at = checked(at + (gru_1_hn_l0__length + 15) / 16 * 16);
+                gru_1_out__at = at;
+                gru_1_out__length = checked(b * 5);
+                at = checked(at + (gru_1_out__length + 15) / 16 * 16);
+                gru_1_dout__at = at;
+                gru_1_dout__length = checked(b * 5);
+                at = checked(at + (gru_1_dout__length + 15) / 16 * 16);
+                dropout_out__at = at;
+                dropout_out__length = checked(b * 5);
+                at = checked(at + (dropout_out__length + 15) / 16 * 16);
+                dropout_dout__at = at;
+                dropout_dout__length = checked(b * 5);
+                at = checked(at + (dropout_dout__length + 15) / 16 * 16);
+                dropout_mask__at = at;
+                dropout_mask__length = checked(b * 5);
+                at = checked(at + (dropout_mask__length + 15) / 16 * 16);
+                dense_out__at = at;
+                dense_out__length = checked(b * 2);
+                at = checked(at + (dense_out__length + 15) / 16 * 16);
+                dense_dout__at = at;
+                dense_dout__length = checked(b * 2);
+                at = checked(at + (dense_dout__length + 15) / 16 * 16);
                 targets = new int[checked(b * 1)];
-                target_values = new float[checked(b * 2)];
-                dgates = new float[checked(rows * 15)];
-                dgates2 = new float[checked(rows * 15)];
-                step_scratch = new float[checked(b * 15)];
-                carry = new float[checked(b * 5)];
-                carry2 = new float[checked(b * 5)];
-                packed_weights = new float[checked(1 * 2923)];
+                target_values__at = at;
+                target_values__length = checked(b * 2);
+                at = checked(at + (target_values__length + 15) / 16 * 16);
+                dgates__at = at;
+                dgates__length = checked(rows * 15);
+                at = checked(at + (dgates__length + 15) / 16 * 16);
+                dgates2__at = at;
+                dgates2__length = checked(rows * 15);
+                at = checked(at + (dgates2__length + 15) / 16 * 16);
+                step_scratch__at = at;
+                step_scratch__length = checked(b * 15);
+                at = checked(at + (step_scratch__length + 15) / 16 * 16);
+                carry__at = at;
+                carry__length = checked(b * 5);
+                at = checked(at + (carry__length + 15) / 16 * 16);
+                carry2__at = at;
+                carry2__length = checked(b * 5);
+                at = checked(at + (carry2__length + 15) / 16 * 16);
+                packed_weights__at = at;
+                packed_weights__length = checked(1 * 2923);
+                at = checked(at + (packed_weights__length + 15) / 16 * 16);
+                Floats = new float[at];
             }
         }
 
@@ -400,7 +502,7 @@ namespace Demo
                 rmask: default, hm: default);
             // dropout between layer 0 and 1 (training only)
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_y_l0, ws.gru_mask_l0, ws.gru_x_l1, 0.1f, _dropoutRng);
-            else global::System.MemoryExtensions.AsSpan(ws.gru_y_l0).CopyTo(ws.gru_x_l1);
+            else ws.gru_y_l0.CopyTo(ws.gru_x_l1);
             gru_cellN_forward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch, ws.packed_weights,
                 _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
                 rmask: default, hm: default);
@@ -414,7 +516,7 @@ namespace Demo
         {
             int B = ws.B, T = ws.T;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_dout, ws.lengths, B, T, 8);
-            global::System.Array.Clear(ws.gru_dy_l0); // both directions add into dx
+            ws.gru_dy_l0.Clear(); // both directions add into dx
             gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
                 _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default,
@@ -710,7 +812,7 @@ namespace Demo
         {
             int B = ws.B, T = ws.T;
             global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1, ws.HasLengths ? ws.lengths : default);
-            global::System.Array.Clear(ws.gru_dout); // both directions add into dx
+            ws.gru_dout.Clear(); // both directions add into dx
             gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
                 _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
@@ -840,7 +942,7 @@ namespace Demo
         private void dropout_forward(Workspace ws, bool training)
         {
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_1_out, ws.dropout_mask, ws.dropout_out, 0.2f, _dropoutRng);
-            else global::System.MemoryExtensions.AsSpan(ws.gru_1_out).CopyTo(ws.dropout_out);
+            else ws.gru_1_out.CopyTo(ws.dropout_out);
         }
 
         // dropout backward: dx = dout ⊙ mask

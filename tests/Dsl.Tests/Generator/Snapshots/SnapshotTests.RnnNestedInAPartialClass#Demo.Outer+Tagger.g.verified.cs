@@ -131,7 +131,7 @@ namespace Demo
                     // the gradient with respect to the state the pass started from, for an encoder behind it
                     if (state is { KeepGradients: true })
                     {
-                        global::System.MemoryExtensions.AsSpan(ws.encoder_dh0_l0).CopyTo(state.encoder_h_l0_grad);
+                        ws.encoder_dh0_l0.CopyTo(state.encoder_h_l0_grad);
                     }
                 }
                 return loss;
@@ -169,7 +169,7 @@ namespace Demo
                     // the gradient with respect to the state the pass started from, for an encoder behind it
                     if (state is { KeepGradients: true })
                     {
-                        global::System.MemoryExtensions.AsSpan(ws.encoder_dh0_l0).CopyTo(state.encoder_h_l0_grad);
+                        ws.encoder_dh0_l0.CopyTo(state.encoder_h_l0_grad);
                     }
                 }
                 return loss;
@@ -206,7 +206,8 @@ namespace Demo
                 ForwardPass(ws, training, state: null);
                 // encoder layer 0's final states, each direction's at its last step
                 global::Dsl.Kernels.Layout.GatherFinalState(ws.encoder_out, 6, 0, ws.encoder_final_h_l0, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
-                ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, ws.dense_out, ws.dense_dout, ws.lengths,
+                ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.dense_out__at, ws.dense_out__length),
+                    new global::System.Memory<float>(ws.Floats, ws.dense_dout__at, ws.dense_dout__length), ws.lengths,
                     new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", ws.encoder_final_h_l0, B, 6) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", ws.encoder_final_dh_l0, B, 6) });
                 ws.Encoded.SetHasLengths(ws.HasLengths);
                 return ws.Encoded;
@@ -305,10 +306,10 @@ namespace Demo
                 Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));
                 x.CopyTo(ws.tokens);
                 ForwardPass(ws, training: false, state: state);
-                global::System.MemoryExtensions.AsSpan(ws.dense_out).CopyTo(y);
+                ws.dense_out.CopyTo(y);
             }
 
-            /// <summary>Every buffer a forward and backward pass over [B, T] needs, allocated once per shape.</summary>
+            /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
             private sealed class Workspace
             {
                 public readonly int B;
@@ -319,26 +320,43 @@ namespace Demo
                 public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
                 public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
                 public readonly int[] lengths; // [B]
+                public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
                 public readonly int[] tokens; // token ids, time-major [T, B]
-                public readonly float[] embedding_out; // embedding: embedding vectors [T, B, 8]
-                public readonly float[] embedding_dout; // embedding: gradient of the output [T, B, 8]
-                public readonly float[] encoder_out; // encoder: layer 0 hidden states h [T, B, 6]
-                public readonly float[] encoder_dout; // encoder: gradient of layer 0's hidden states [T, B, 6]
-                public readonly float[] encoder_gates_l0; // encoder: gate activations (pre-activation) [T, B, 6]
-                public readonly float[] encoder_h0_l0; // encoder: layer 0's initial hidden state [B, 6]
-                public readonly float[] encoder_dh0_l0; // encoder: gradient of layer 0's initial hidden state [B, 6]
+                public readonly int embedding_out__at, embedding_out__length;
+                public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 8]
+                public readonly int embedding_dout__at, embedding_dout__length;
+                public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 8]
+                public readonly int encoder_out__at, encoder_out__length;
+                public global::System.Span<float> encoder_out => new global::System.Span<float>(Floats, encoder_out__at, encoder_out__length); // encoder: layer 0 hidden states h [T, B, 6]
+                public readonly int encoder_dout__at, encoder_dout__length;
+                public global::System.Span<float> encoder_dout => new global::System.Span<float>(Floats, encoder_dout__at, encoder_dout__length); // encoder: gradient of layer 0's hidden states [T, B, 6]
+                public readonly int encoder_gates_l0__at, encoder_gates_l0__length;
+                public global::System.Span<float> encoder_gates_l0 => new global::System.Span<float>(Floats, encoder_gates_l0__at, encoder_gates_l0__length); // encoder: gate activations (pre-activation) [T, B, 6]
+                public readonly int encoder_h0_l0__at, encoder_h0_l0__length;
+                public global::System.Span<float> encoder_h0_l0 => new global::System.Span<float>(Floats, encoder_h0_l0__at, encoder_h0_l0__length); // encoder: layer 0's initial hidden state [B, 6]
+                public readonly int encoder_dh0_l0__at, encoder_dh0_l0__length;
+                public global::System.Span<float> encoder_dh0_l0 => new global::System.Span<float>(Floats, encoder_dh0_l0__at, encoder_dh0_l0__length); // encoder: gradient of layer 0's initial hidden state [B, 6]
                 public readonly float[] encoder_final_h_l0; // encoder: layer 0's final hidden state, directions concatenated [B, 6]
                 public readonly float[] encoder_final_dh_l0; // encoder: its gradient, from a decoder [B, 6]
-                public readonly float[] dense_out; // dense: activations [T, B, 20]
-                public readonly float[] dense_dout; // dense: gradient of the activations [T, B, 20]
+                public readonly int dense_out__at, dense_out__length;
+                public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 20]
+                public readonly int dense_dout__at, dense_dout__length;
+                public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the activations [T, B, 20]
                 public readonly int[] targets; // class-id targets, time-major
-                public readonly float[] target_values; // float targets, time-major
-                public readonly float[] dgates; // scratch: gradient of the gate pre-activations [T, B, G]
-                public readonly float[] dgates2; // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
-                public readonly float[] step_scratch; // scratch: one step's recurrent product [B, G]
-                public readonly float[] carry; // scratch: gradient carried to the previous step, dh [B, H]
-                public readonly float[] carry2; // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
-                public readonly float[] packed_weights; // scratch: the recurrent weights packed once per sequence for the per-step products
+                public readonly int target_values__at, target_values__length;
+                public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+                public readonly int dgates__at, dgates__length;
+                public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G]
+                public readonly int dgates2__at, dgates2__length;
+                public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
+                public readonly int step_scratch__at, step_scratch__length;
+                public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+                public readonly int carry__at, carry__length;
+                public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
+                public readonly int carry2__at, carry2__length;
+                public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+                public readonly int packed_weights__at, packed_weights__length;
+                public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
                 public Workspace(int b, int t, int s)
                 {
                     B = b;
@@ -346,26 +364,60 @@ namespace Demo
                     S = s;
                     int rows = checked(b * t);
                     lengths = new int[b];
+                    int at = 0;
                     tokens = new int[checked(rows * 1)];
-                    embedding_out = new float[checked(rows * 8)];
-                    embedding_dout = new float[checked(rows * 8)];
-                    encoder_out = new float[checked(rows * 6)];
-                    encoder_dout = new float[checked(rows * 6)];
-                    encoder_gates_l0 = new float[checked(rows * 6)];
-                    encoder_h0_l0 = new float[checked(b * 6)];
-                    encoder_dh0_l0 = new float[checked(b * 6)];
+                    embedding_out__at = at;
+                    embedding_out__length = checked(rows * 8);
+                    at = checked(at + (embedding_out__length + 15) / 16 * 16);
+                    embedding_dout__at = at;
+                    embedding_dout__length = checked(rows * 8);
+                    at = checked(at + (embedding_dout__length + 15) / 16 * 16);
+                    encoder_out__at = at;
+                    encoder_out__length = checked(rows * 6);
+                    at = checked(at + (encoder_out__length + 15) / 16 * 16);
+                    encoder_dout__at = at;
+                    encoder_dout__length = checked(rows * 6);
+                    at = checked(at + (encoder_dout__length + 15) / 16 * 16);
+                    encoder_gates_l0__at = at;
+                    encoder_gates_l0__length = checked(rows * 6);
+                    at = checked(at + (encoder_gates_l0__length + 15) / 16 * 16);
+                    encoder_h0_l0__at = at;
+                    encoder_h0_l0__length = checked(b * 6);
+                    at = checked(at + (encoder_h0_l0__length + 15) / 16 * 16);
+                    encoder_dh0_l0__at = at;
+                    encoder_dh0_l0__length = checked(b * 6);
+                    at = checked(at + (encoder_dh0_l0__length + 15) / 16 * 16);
                     encoder_final_h_l0 = new float[checked(b * 6)];
                     encoder_final_dh_l0 = new float[checked(b * 6)];
-                    dense_out = new float[checked(rows * 20)];
-                    dense_dout = new float[checked(rows * 20)];
+                    dense_out__at = at;
+                    dense_out__length = checked(rows * 20);
+                    at = checked(at + (dense_out__length + 15) / 16 * 16);
+                    dense_dout__at = at;
+                    dense_dout__length = checked(rows * 20);
+                    at = checked(at + (dense_dout__length + 15) / 16 * 16);
                     targets = new int[checked(rows * 1)];
-                    target_values = new float[checked(rows * 20)];
-                    dgates = new float[checked(rows * 6)];
-                    dgates2 = new float[checked(rows * 6)];
-                    step_scratch = new float[checked(b * 6)];
-                    carry = new float[checked(b * 6)];
-                    carry2 = new float[checked(b * 6)];
-                    packed_weights = new float[checked(1 * 2660)];
+                    target_values__at = at;
+                    target_values__length = checked(rows * 20);
+                    at = checked(at + (target_values__length + 15) / 16 * 16);
+                    dgates__at = at;
+                    dgates__length = checked(rows * 6);
+                    at = checked(at + (dgates__length + 15) / 16 * 16);
+                    dgates2__at = at;
+                    dgates2__length = checked(rows * 6);
+                    at = checked(at + (dgates2__length + 15) / 16 * 16);
+                    step_scratch__at = at;
+                    step_scratch__length = checked(b * 6);
+                    at = checked(at + (step_scratch__length + 15) / 16 * 16);
+                    carry__at = at;
+                    carry__length = checked(b * 6);
+                    at = checked(at + (carry__length + 15) / 16 * 16);
+                    carry2__at = at;
+                    carry2__length = checked(b * 6);
+                    at = checked(at + (carry2__length + 15) / 16 * 16);
+                    packed_weights__at = at;
+                    packed_weights__length = checked(1 * 2660);
+                    at = checked(at + (packed_weights__length + 15) / 16 * 16);
+                    Floats = new float[at];
                 }
             }
 
@@ -395,7 +447,7 @@ namespace Demo
             {
                 const int D = 8;
                 global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-                for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(global::System.MemoryExtensions.AsSpan(ws.embedding_out, r * D, D));
+                for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
             }
 
             // embedding backward: dweight[tokens[t, b]] += dout[t, b]
@@ -406,7 +458,7 @@ namespace Demo
                 for (int r = 0; r < ws.tokens.Length; r++)
                 {
                     global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                    global::System.Numerics.Tensors.TensorPrimitives.Add(row, global::System.MemoryExtensions.AsSpan(ws.embedding_dout, r * D, D), row);
+                    global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
                 }
             }
 
@@ -420,7 +472,7 @@ namespace Demo
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
-                    global::System.MemoryExtensions.AsSpan(ws.encoder_out, (T - 1) * B * 6, B * 6).CopyTo(state.encoder_h_l0);
+                    ws.encoder_out.Slice((T - 1) * B * 6, B * 6).CopyTo(state.encoder_h_l0);
                 }
                 if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_out, ws.lengths, B, T, 6); // padded steps output zeros
             }
@@ -431,7 +483,7 @@ namespace Demo
                 if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_dout, ws.lengths, B, T, 6);
                 // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
                 if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.encoder_final_dh_l0, 6, 0, ws.encoder_dout, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
-                global::System.Array.Clear(ws.embedding_dout); // both directions add into dx
+                ws.embedding_dout.Clear(); // both directions add into dx
                 encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
                     _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default,
