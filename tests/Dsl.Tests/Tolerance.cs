@@ -21,4 +21,19 @@ internal static class Tolerance
                 throw new XunitException($"{what}[{i}]: expected {e:R}, got {a:R} (|diff| {MathF.Abs(a - e):E2}, allowed {rtol * MathF.Abs(e) + atol:E2}).");
         }
     }
+
+    /// <summary>
+    /// Every parameter's gradient matches the fixture's <c>grad.&lt;name&gt;</c>, and the fixture has no gradient the model
+    /// lacks (so that a parameter missing on either side fails).
+    /// </summary>
+    public static void AssertGradients(IReadOnlyDictionary<string, SafeTensor> expected, ParameterSet parameters, string what)
+    {
+        foreach (Parameter p in parameters)
+        {
+            if (!expected.TryGetValue("grad." + p.Name, out SafeTensor? grad)) throw new XunitException($"{what}: the fixture has no grad.{p.Name}.");
+            AssertClose(grad.ToFloat(), p.GradAsSpan(), $"{what} grad.{p.Name}");
+        }
+        int inFixture = expected.Keys.Count(k => k.StartsWith("grad.", StringComparison.Ordinal));
+        if (inFixture != parameters.Count) throw new XunitException($"{what}: the fixture has {inFixture} gradients, the model {parameters.Count} parameters.");
+    }
 }

@@ -53,8 +53,7 @@ public class StatefulParityTests
             ? model.Backward(x, ParityModel.Span(targets.ToInt32(), targets.Shape), state)
             : model.Backward(x, ParityModel.Span(targets.ToFloat(), targets.Shape), state);
         Tolerance.AssertClose(expected["loss"].ToFloat(), new[] { loss }, $"{name} loss");
-        foreach (Parameter p in model.Parameters)
-            Tolerance.AssertClose(expected["grad." + p.Name].ToFloat(), p.GradAsSpan(), $"{name} grad.{p.Name}");
+        Tolerance.AssertGradients(expected, model.Parameters, name);
         AssertFinal(state, expected, name);
     }
 
