@@ -43,9 +43,9 @@ namespace Dsl
         ScaledDot = 0,
         /// <summary>q · k (Luong et al. 2015, "dot").</summary>
         Dot = 1,
-        /// <summary>q · W · k (Luong et al. 2015, "general"), W learned; cross-attention only.</summary>
+        /// <summary>q · W · k (Luong et al. 2015, "general"), W learned; one head, no value projection.</summary>
         General = 2,
-        /// <summary>vᵀ tanh(W q + U k) (Bahdanau et al. 2015), W, U, v learned; cross-attention only.</summary>
+        /// <summary>vᵀ tanh(W q + U k) (Bahdanau et al. 2015), W, U, v learned; one head, no value projection.</summary>
         Additive = 3,
     }
 }

@@ -178,6 +178,9 @@ namespace Dsl
     /// <c>attention.in_proj_weight</c> [3W, W], <c>attention.in_proj_bias</c> [3W], <c>attention.out_proj.weight</c> [W, W],
     /// <c>attention.out_proj.bias</c> [W]. Scores <see cref="AttentionScore.ScaledDot"/> and <see cref="AttentionScore.Dot"/>.</item>
     /// <item><b>Pooling</b> (<see cref="Pool"/> = true): a learned query summarises the sequence; [batch, width].</item>
+    /// <item>With <see cref="AttentionScore.General"/> or <see cref="AttentionScore.Additive"/> and no <see cref="Over"/>: the
+    /// classic scores over the layer's own steps (keys = values = the input; output [x; context], 2W wide), or as pooling
+    /// (general q·W·x with a learned query; additive vᵀ tanh(W_k x + b_k)); one head.</item>
     /// <item><b>Cross-attention</b> (<see cref="Over"/> = <c>typeof(Encoder)</c>): each step of this (decoder) model attends
     /// over the encoder's output sequence with any <see cref="Score"/> (Luong et al. 2015, Bahdanau et al. 2015) and the
     /// layer returns [its input; the context] per step, [batch, steps, W + encoder width].</item>
@@ -209,7 +212,7 @@ namespace Dsl
         /// </summary>
         public Type? Over { get; set; }
 
-        /// <summary>Width of the additive score's hidden layer (<see cref="AttentionScore.Additive"/>); default: the query's width.</summary>
+        /// <summary>Width of the additive score's hidden layer (<see cref="AttentionScore.Additive"/>); default: the input's width.</summary>
         public int Units { get; set; }
     }
 

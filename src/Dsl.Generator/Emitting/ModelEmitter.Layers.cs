@@ -91,9 +91,9 @@ internal static partial class ModelEmitter
     private static void EmitAttention(SourceWriter w, LayerPlan layer)
     {
         ShapedLayer l = layer.Layer;
-        if (l.IsCrossAttention)
+        if (l.IsClassicAttention)
         {
-            EmitCrossAttention(w, layer);
+            EmitClassicAttention(w, layer);
             return;
         }
         int heads = l.Spec.Heads, e = l.InWidth;
@@ -167,85 +167,116 @@ internal static partial class ModelEmitter
 
     private const string Cross = "global::Dsl.Kernels.CrossAttentionKernel";
 
-    private static void EmitCrossAttention(SourceWriter w, LayerPlan layer)
+    /// <summary>The field of the layer's parameter <paramref name="suffix"/> (e.g. "key.weight"), as the Lowerer names it.</summary>
+    private static string Field(LayerPlan layer, string suffix) => "_" + (layer.Name + "." + suffix).Replace('.', '_');
+
+    /// <summary>
+    /// Classic attention (Luong, Bahdanau), one head: cross-attention over an encoder's outputs, or General/Additive over
+    /// the layer's own sequence ([x; context]) or from a learned query (pooling: the context).
+    /// </summary>
+    private static void EmitClassicAttention(SourceWriter w, LayerPlan layer)
     {
         ShapedLayer l = layer.Layer;
-        int q = l.InWidth, m = l.MemoryWidth, score = l.Spec.Score;
+        int q = l.InWidth, m = l.KeyWidth, score = l.Spec.Score;
+        bool cross = l.IsCrossAttention, pool = l.Spec.Pool, self = !cross && !pool;
         string n = l.Name;
         string scoreText = score switch
         {
             0 => $"x·k / √{q} (scaled dot)",
             1 => "x·k (dot)",
             2 => "x·W·k (Luong's general)",
-            _ => "vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive)",
+            _ => pool ? "vᵀ tanh(W_k k + b_k) (additive)" : "vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive)",
         };
         string dx = $"ws.{layer.DIn}";
-        w.Line($"// {n}: [T, B, {q}] -> [T, B, {q + m}], cross-attention over the outputs k of {l.MemoryModel} [S, B, {m}], score {scoreText}:");
-        w.Line($"// a[t] = softmax_s(score(x[t], k[s])) over the source's valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]");
-        w.Open($"private void {n}_forward(Workspace ws, bool training)");
-        w.Line($"const int Q = {q}, M = {m};");
-        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
-        w.Line("global::Dsl.EncoderOutput memory = ws.Memory!;");
+        string mem = cross ? "memory.Memory.Span" : $"ws.{layer.In}", dmem = cross ? "memory.MemoryGradient.Span" : dx;
+        string lengths = cross ? "memory.Lengths" : "ws.HasLengths ? ws.lengths : default";
+        string causal = self && l.Spec.Causal ? ", causal: true" : "";
+        string steps = pool ? "1" : "T";
+        string xq = pool && score == 2 ? $"ws.{n}_queries" : $"ws.{layer.In}", dxq = pool && score == 2 ? $"ws.{n}_dqueries" : dx;
+        string context = pool ? $"ws.{layer.Out}" : $"ws.{n}_context", dContext = pool ? $"ws.{layer.DOut}" : $"ws.{n}_dcontext";
+        string what = cross ? $"the outputs k of {l.MemoryModel} [S, B, {m}]" : pool ? $"the sequence k [T, B, {m}] from a learned query" : $"its own steps k [T, B, {m}]{(l.Spec.Causal ? ", causal" : "")}";
+        w.Line($"// {n}: {Shape(l.InIsSequence, l.InWidth)} -> {Shape(l.OutIsSequence, l.OutWidth)}, attention over {what}, score {scoreText}:");
+        w.Line(pool ? "// a = softmax_t(score(query, k[t])) over the valid steps; out = Σ_t a[t] k[t]"
+            : "// a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]");
+
+        void Open(string name)
+        {
+            w.Open($"private void {n}_{name}(Workspace ws{(name == "forward" ? ", bool training" : "")})");
+            w.Line($"const int Q = {q}, M = {m};");
+            w.Line($"int B = ws.B, T = ws.T, S = {(cross ? "ws.S" : "ws.T")};");
+            if (cross) w.Line("global::Dsl.EncoderOutput memory = ws.Memory!;");
+            if (score == 3) w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");
+        }
+
+        Open("forward");
+        if (pool) w.Line($"for (int b = 0; b < B; b++) {(score == 2 ? $"{Field(layer, "query")}.AsSpan().CopyTo(ws.{n}_queries.Slice(b * Q, Q))" : $"{Field(layer, "key.bias")}.AsSpan().CopyTo(ws.{n}_q.Slice(b * A, A))")}; // the learned query, for every sequence");
         switch (score)
         {
             case 0:
             case 1:
                 string scale = score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(q)));
-                w.Line($"{Cross}.DotForward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory.Span, memory.Memory.Span, ws.{n}_weights, ws.{n}_context);");
+                w.Line($"{Cross}.DotForward({steps}, S, B, Q, M, {scale}, {lengths}, {xq}, {mem}, {mem}, ws.{n}_weights, {context}{causal});");
                 break;
             case 2:
-                w.Line($"{Gemm}.MatMulTransB(S * B, Q, M, memory.Memory.Span, M, {layer.ParamFields[0]}.AsSpan(), M, ws.{n}_keys, Q, accumulate: false); // keys = memory·Wᵀ");
-                w.Line($"{Cross}.DotForward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory.Span, ws.{n}_weights, ws.{n}_context);");
+                w.Line($"{Gemm}.MatMulTransB(S * B, Q, M, {mem}, M, {Field(layer, "weight")}.AsSpan(), M, ws.{n}_keys, Q, accumulate: false); // keys = memory·Wᵀ");
+                w.Line($"{Cross}.DotForward({steps}, S, B, Q, M, 1f, {lengths}, {xq}, ws.{n}_keys, {mem}, ws.{n}_weights, {context}{causal});");
                 break;
             default:
-                w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");
-                Affine(w, "T * B", "A", "Q", $"ws.{layer.In}", layer.ParamFields[0], layer.ParamFields[1], $"ws.{n}_q");
-                w.Line($"{Gemm}.MatMulTransB(S * B, A, M, memory.Memory.Span, M, {layer.ParamFields[2]}.AsSpan(), M, ws.{n}_k, A, accumulate: false);");
-                w.Line($"{Cross}.AdditiveForward(T, S, B, A, M, memory.Lengths, ws.{n}_q, ws.{n}_k, {layer.ParamFields[3]}.AsSpan(), memory.Memory.Span, ws.{n}_hidden, ws.{n}_weights, ws.{n}_context);");
+                if (!pool) Affine(w, "T * B", "A", "Q", $"ws.{layer.In}", Field(layer, "query.weight"), Field(layer, "query.bias"), $"ws.{n}_q");
+                w.Line($"{Gemm}.MatMulTransB(S * B, A, M, {mem}, M, {Field(layer, "key.weight")}.AsSpan(), M, ws.{n}_k, A, accumulate: false);");
+                w.Line($"{Cross}.AdditiveForward({steps}, S, B, A, M, {lengths}, ws.{n}_q, ws.{n}_k, {Field(layer, "v.weight")}.AsSpan(), {mem}, ws.{n}_hidden, ws.{n}_weights, {context}{causal});");
                 break;
         }
-        w.Line($"{Cross}.Concat(T * B, Q, M, ws.{layer.In}, ws.{n}_context, ws.{layer.Out});");
+        if (!pool) w.Line($"{Cross}.Concat(T * B, Q, M, ws.{layer.In}, {context}, ws.{layer.Out});");
         w.Close();
         w.Line();
-        w.Line($"// {n} backward: dx and d(context) from the output, then through the softmax and the score; the memory's gradient adds into the encoder's");
-        w.Open($"private void {n}_backward(Workspace ws)");
-        w.Line($"const int Q = {q}, M = {m};");
-        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
-        w.Line("global::Dsl.EncoderOutput memory = ws.Memory!;");
-        w.Line($"{Cross}.Split(T * B, Q, M, ws.{layer.DOut}, {dx}, ws.{n}_dcontext);");
+        w.Line($"// {n} backward: {(pool ? "" : "dx and d(context) from the output, then ")}through the softmax and the score; {(cross ? "the memory's gradient adds into the encoder's" : "keys and values are x: their gradients add into dx")}");
+        Open("backward");
+        if (pool) w.Line($"{dx}.Clear(); // x is only keys and values here: every part of its gradient adds up below");
+        else w.Line($"{Cross}.Split(T * B, Q, M, ws.{layer.DOut}, {dx}, {dContext});");
         switch (score)
         {
             case 0:
             case 1:
                 string scale = score == 1 ? "1f" : SourceWriter.Float((float)(1.0 / Math.Sqrt(q)));
-                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, {scale}, memory.Lengths, ws.{layer.In}, memory.Memory.Span, memory.Memory.Span, ws.{n}_weights, ws.{n}_dcontext,");
-                w.Line($"    {dx}, memory.MemoryGradient.Span, memory.MemoryGradient.Span, ws.{n}_scratch);");
+                w.Line($"{Cross}.DotBackward({steps}, S, B, Q, M, {scale}, {lengths}, {xq}, {mem}, {mem}, ws.{n}_weights, {dContext},");
+                w.Line($"    {dxq}, {dmem}, {dmem}, ws.{n}_scratch{causal});");
                 break;
             case 2:
             {
-                string weight = layer.ParamFields[0];
+                string weight = Field(layer, "weight");
                 w.Line($"ws.{n}_dkeys.Clear();");
-                w.Line($"{Cross}.DotBackward(T, S, B, Q, M, 1f, memory.Lengths, ws.{layer.In}, ws.{n}_keys, memory.Memory.Span, ws.{n}_weights, ws.{n}_dcontext,");
-                w.Line($"    {dx}, ws.{n}_dkeys, memory.MemoryGradient.Span, ws.{n}_scratch);");
+                if (pool) w.Line($"ws.{n}_dqueries.Clear();");
+                w.Line($"{Cross}.DotBackward({steps}, S, B, Q, M, 1f, {lengths}, {xq}, ws.{n}_keys, {mem}, ws.{n}_weights, {dContext},");
+                w.Line($"    {dxq}, ws.{n}_dkeys, {dmem}, ws.{n}_scratch{causal});");
                 w.Line("// keys = memory·Wᵀ: dW += dkeysᵀ·memory; d(memory) += dkeys·W");
-                w.Line($"{Gemm}.MatMulTransA(Q, M, S * B, ws.{n}_dkeys, Q, memory.Memory.Span, M, {weight}.GradAsSpan(), M, accumulate: true);");
-                w.Line($"{Gemm}.MatMul(S * B, M, Q, ws.{n}_dkeys, Q, {weight}.AsSpan(), M, memory.MemoryGradient.Span, M, accumulate: true);");
+                w.Line($"{Gemm}.MatMulTransA(Q, M, S * B, ws.{n}_dkeys, Q, {mem}, M, {weight}.GradAsSpan(), M, accumulate: true);");
+                w.Line($"{Gemm}.MatMul(S * B, M, Q, ws.{n}_dkeys, Q, {weight}.AsSpan(), M, {dmem}, M, accumulate: true);");
+                if (pool) w.Line($"{Act}.AddColumnSums(ws.{n}_dqueries, B, {Field(layer, "query")}.GradAsSpan()); // the one query serves every sequence");
                 break;
             }
             default:
             {
-                string wq = layer.ParamFields[0], bq = layer.ParamFields[1], wk = layer.ParamFields[2], v = layer.ParamFields[3];
-                w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");
+                string wk = Field(layer, "key.weight"), v = Field(layer, "v.weight");
                 w.Line($"ws.{n}_dq.Clear();");
                 w.Line($"ws.{n}_dk.Clear();");
-                w.Line($"{Cross}.AdditiveBackward(T, S, B, A, M, memory.Lengths, {v}.AsSpan(), memory.Memory.Span, ws.{n}_hidden, ws.{n}_weights, ws.{n}_dcontext,");
-                w.Line($"    ws.{n}_dq, ws.{n}_dk, {v}.GradAsSpan(), memory.MemoryGradient.Span, ws.{n}_scratch);");
-                w.Line("// q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q; k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k");
-                w.Line($"{Gemm}.MatMulTransA(A, Q, T * B, ws.{n}_dq, A, ws.{layer.In}, Q, {wq}.GradAsSpan(), Q, accumulate: true);");
-                w.Line($"{Act}.AddColumnSums(ws.{n}_dq, T * B, {bq}.GradAsSpan());");
-                w.Line($"{Gemm}.MatMul(T * B, Q, A, ws.{n}_dq, A, {wq}.AsSpan(), Q, {dx}, Q, accumulate: true);");
-                w.Line($"{Gemm}.MatMulTransA(A, M, S * B, ws.{n}_dk, A, memory.Memory.Span, M, {wk}.GradAsSpan(), M, accumulate: true);");
-                w.Line($"{Gemm}.MatMul(S * B, M, A, ws.{n}_dk, A, {wk}.AsSpan(), M, memory.MemoryGradient.Span, M, accumulate: true);");
+                w.Line($"{Cross}.AdditiveBackward({steps}, S, B, A, M, {lengths}, {v}.AsSpan(), {mem}, ws.{n}_hidden, ws.{n}_weights, {dContext},");
+                w.Line($"    ws.{n}_dq, ws.{n}_dk, {v}.GradAsSpan(), {dmem}, ws.{n}_scratch{causal});");
+                if (pool)
+                {
+                    w.Line($"{Act}.AddColumnSums(ws.{n}_dq, B, {Field(layer, "key.bias")}.GradAsSpan()); // the bias serves every sequence");
+                }
+                else
+                {
+                    string wq = Field(layer, "query.weight"), bq = Field(layer, "query.bias");
+                    w.Line("// q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q");
+                    w.Line($"{Gemm}.MatMulTransA(A, Q, T * B, ws.{n}_dq, A, ws.{layer.In}, Q, {wq}.GradAsSpan(), Q, accumulate: true);");
+                    w.Line($"{Act}.AddColumnSums(ws.{n}_dq, T * B, {bq}.GradAsSpan());");
+                    w.Line($"{Gemm}.MatMul(T * B, Q, A, ws.{n}_dq, A, {wq}.AsSpan(), Q, {dx}, Q, accumulate: true);");
+                }
+                w.Line("// k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k");
+                w.Line($"{Gemm}.MatMulTransA(A, M, S * B, ws.{n}_dk, A, {mem}, M, {wk}.GradAsSpan(), M, accumulate: true);");
+                w.Line($"{Gemm}.MatMul(S * B, M, A, ws.{n}_dk, A, {wk}.AsSpan(), M, {dmem}, M, accumulate: true);");
                 break;
             }
         }

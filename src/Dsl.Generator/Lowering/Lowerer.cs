@@ -91,39 +91,58 @@ internal static class Lowerer
                     Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the activations {shapeOut}");
                     break;
                 }
-                case LayerKind.Attention when layer.IsCrossAttention:
+                case LayerKind.Attention when layer.IsClassicAttention:
                 {
-                    int q = layer.InWidth, m = layer.MemoryWidth;
+                    // Classic scores over an encoder's outputs (cross), over the layer's own steps (self) or from a learned query (pooling).
+                    int q = layer.InWidth, m = layer.KeyWidth;
+                    bool cross = layer.IsCrossAttention, pool = layer.Spec.Pool;
+                    RowKind memoryRows = cross ? RowKind.SourceTimesBatch : RowKind.StepsTimesBatch;
+                    RowKind queryRows = pool ? RowKind.Batch : RowKind.StepsTimesBatch;
+                    RowKind pairRows = cross ? RowKind.StepsTimesSourceTimesBatch : pool ? RowKind.StepsTimesBatch : RowKind.StepsSquaredTimesBatch;
+                    string keys = cross ? "S" : "T", queries = pool ? "1" : "T";
                     if (layer.Spec.Score == 2)
                     {
+                        if (pool)
+                        {
+                            Param("query", 1, q, true, InitKind.PyTorch, q, q, 1, 1f / (float)Math.Sqrt(q));
+                            Buffer(n + "_queries", q, RowKind.Batch, $"{n}: the learned query, one row per sequence [B, {q}]");
+                            Buffer(n + "_dqueries", q, RowKind.Batch, $"{n}: its gradient per sequence [B, {q}]");
+                        }
                         Param("weight", q, m, false, InitKind.PyTorch, m, q, q, 1f / (float)Math.Sqrt(m));
-                        Buffer(n + "_keys", q, RowKind.SourceTimesBatch, $"{n}: the keys, memory·Wᵀ [S, B, {q}]");
-                        Buffer(n + "_dkeys", q, RowKind.SourceTimesBatch, $"{n}: gradient of the keys [S, B, {q}]");
+                        Buffer(n + "_keys", q, memoryRows, $"{n}: the keys, memory·Wᵀ [{keys}, B, {q}]");
+                        Buffer(n + "_dkeys", q, memoryRows, $"{n}: gradient of the keys [{keys}, B, {q}]");
                     }
                     else if (layer.Spec.Score == 3)
                     {
                         int a = AdditiveUnits(layer);
-                        Param("query.weight", a, q, false, InitKind.PyTorch, q, a, a, 1f / (float)Math.Sqrt(q));
-                        Param("query.bias", 1, a, true, InitKind.Zeros, q, a, 1, 0f);
+                        if (!pool)
+                        {
+                            Param("query.weight", a, q, false, InitKind.PyTorch, q, a, a, 1f / (float)Math.Sqrt(q));
+                            Param("query.bias", 1, a, true, InitKind.Zeros, q, a, 1, 0f);
+                        }
                         Param("key.weight", a, m, false, InitKind.PyTorch, m, a, a, 1f / (float)Math.Sqrt(m));
+                        if (pool) Param("key.bias", 1, a, true, InitKind.Zeros, m, a, 1, 0f);
                         Param("v.weight", 1, a, false, InitKind.PyTorch, a, 1, 1, 1f / (float)Math.Sqrt(a));
-                        Buffer(n + "_q", a, RowKind.StepsTimesBatch, $"{n}: projected queries x·W_qᵀ + b_q [T, B, {a}]");
-                        Buffer(n + "_dq", a, RowKind.StepsTimesBatch, $"{n}: their gradient [T, B, {a}]");
-                        Buffer(n + "_k", a, RowKind.SourceTimesBatch, $"{n}: projected memory m·W_kᵀ [S, B, {a}]");
-                        Buffer(n + "_dk", a, RowKind.SourceTimesBatch, $"{n}: its gradient [S, B, {a}]");
-                        Buffer(n + "_hidden", a, RowKind.StepsTimesSourceTimesBatch, $"{n}: tanh(q[t] + k[s]) [B, T, S, {a}]");
+                        Buffer(n + "_q", a, queryRows, pool ? $"{n}: the key bias, one row per sequence [B, {a}]" : $"{n}: projected queries x·W_qᵀ + b_q [T, B, {a}]");
+                        Buffer(n + "_dq", a, queryRows, $"{n}: their gradient [{queries}, B, {a}]");
+                        Buffer(n + "_k", a, memoryRows, $"{n}: projected keys m·W_kᵀ [{keys}, B, {a}]");
+                        Buffer(n + "_dk", a, memoryRows, $"{n}: their gradient [{keys}, B, {a}]");
+                        Buffer(n + "_hidden", a, pairRows, $"{n}: tanh(q[t] + k[s]) [B, {queries}, {keys}, {a}]");
                     }
-                    Buffer(n + "_weights", 1, RowKind.StepsTimesSourceTimesBatch, $"{n}: attention weights (softmax over the source) [B, T, S]");
-                    Buffer(n + "_scratch", 1, RowKind.StepsTimesSourceTimesBatch, $"{n}: scratch, d(scores) [T, S]");
-                    Buffer(n + "_context", m, outRows, $"{n}: the context Σ_s a[t, s]·memory[s] [T, B, {m}]");
-                    Buffer(n + "_dcontext", m, outRows, $"{n}: gradient of the context [T, B, {m}]");
+                    Buffer(n + "_weights", 1, pairRows, $"{n}: attention weights (softmax over the keys) [B, {queries}, {keys}]");
+                    Buffer(n + "_scratch", 1, cross ? RowKind.StepsTimesSourceTimesBatch : pool ? RowKind.StepsTimesBatch : RowKind.StepsSquared, $"{n}: scratch, d(scores) [{queries}, {keys}]");
+                    if (!pool)
+                    {
+                        Buffer(n + "_context", m, outRows, $"{n}: the context Σ_s a[t, s]·k[s] [T, B, {m}]");
+                        Buffer(n + "_dcontext", m, outRows, $"{n}: gradient of the context [T, B, {m}]");
+                    }
                     if (dIn is null)
                     {
                         dIn = n + "_dx";
-                        Buffer(dIn, q, inRows, $"{n}: gradient of the queries, unused upstream [T, B, {q}]");
+                        Buffer(dIn, q, inRows, $"{n}: gradient of the input, unused upstream [T, B, {q}]");
                     }
-                    Buffer(outName, q + m, outRows, $"{n}: [query; context] {shapeOut}");
-                    Buffer(dOutName, q + m, outRows, $"{n}: gradient of the output {shapeOut}");
+                    Buffer(outName, layer.OutWidth, outRows, $"{n}: {(pool ? "the pooled context" : "[x; context]")} {shapeOut}");
+                    Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the output {shapeOut}");
                     break;
                 }
                 case LayerKind.Attention:

@@ -94,8 +94,10 @@ internal static class ShapeInference
                         width = memoryWidth > 0 ? inWidth + memoryWidth : inWidth;
                         break;
                     }
-                    if (layer.Heads > 0 && width > 0 && width % layer.Heads != 0)
+                    bool classic = layer.Score is 2 or 3;
+                    if (!classic && layer.Heads > 0 && width > 0 && width % layer.Heads != 0)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadsDoNotDivideWidth, layer.ArgumentLocation("heads"), names[i], layer.Heads, width));
+                    if (classic && !layer.Pool) width = 2 * inWidth; // [x; context]
                     int bidirectional = Enumerable.Range(0, i).Where(j => model.Layers[j].IsRecurrent && model.Layers[j].Bidirectional).DefaultIfEmpty(-1).First();
                     if (layer.Causal && bidirectional >= 0)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CausalAfterBidirectional, layer.ArgumentLocation("causal"), names[i], names[bidirectional]));
@@ -199,6 +201,8 @@ internal static class ShapeInference
         if (encoder is not null && decoder is not null)
         {
             string d = decoder.Spec.Name;
+            if (!encoder.OutputIsSequence)
+                Mismatch(c.EncoderLocation, $"its encoder '{encoder.Spec.Name}' returns one vector per sequence; an encoder returns a sequence (no ReturnSequences = false, no pooling) for the decoder to attend over and start from");
             if (!decoder.TakesTokens)
                 Mismatch(c.DecoderLocation, $"its decoder '{d}' must read tokens (an [Embedding] first): decoding feeds it its own predictions");
             if (!decoder.CanStep)
@@ -304,13 +308,13 @@ internal static class ShapeInference
                 {
                     if (layer.Pool && layer.Causal) Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
                     else if (layer.Pool && layer.Dropout > 0f) Invalid("dropout", "Dropout on the weights of attention pooling is not available yet");
-                    if (layer.Score is 2 or 3)
-                        Invalid("score", $"Score = {(layer.Score == 2 ? "General" : "Additive")} compares a decoder's steps with an encoder's outputs: it needs cross-attention (Over = typeof(Encoder)); self-attention and pooling use ScaledDot or Dot");
+                    else if (layer.Score is 2 or 3 && layer.Dropout > 0f) Invalid("dropout", "Dropout on the weights of General or Additive attention is not available yet");
+                    if (layer.Score is 2 or 3 && layer.Heads > 1) Invalid("heads", "the General and Additive scores have one head; Heads applies to ScaledDot and Dot");
                 }
                 if (layer.Score is not (0 or 1 or 2 or 3))
                     Invalid("score", $"Score = {layer.Score} is not a known AttentionScore");
-                if (layer.Units != 0 && (layer.Over is null || layer.Score != 3))
-                    Invalid("units", "Units sets the width of the additive score's hidden layer; it applies only with Over and Score = Additive");
+                if (layer.Units != 0 && layer.Score != 3)
+                    Invalid("units", "Units sets the width of the additive score's hidden layer; it applies only with Score = Additive");
                 else if (layer.Units < 0)
                     Positive("units", "Units", layer.Units);
                 break;

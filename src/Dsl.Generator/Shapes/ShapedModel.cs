@@ -23,6 +23,16 @@ internal sealed record ShapedLayer(
 
     /// <summary>Cross-attention: attends over <see cref="MemoryModel"/>'s outputs, <see cref="MemoryWidth"/> wide.</summary>
     public bool IsCrossAttention => MemoryWidth > 0;
+
+    /// <summary>
+    /// Attention with the classic scores and no value projection (Luong, Bahdanau): cross-attention (any score), and the
+    /// General and Additive scores over the layer's own sequence or from a learned query (pooling). The others
+    /// (ScaledDot and Dot without Over) are nn.MultiheadAttention.
+    /// </summary>
+    public bool IsClassicAttention => Kind == LayerKind.Attention && (IsCrossAttention || Spec.Score is 2 or 3);
+
+    /// <summary>Width of what the attention reads as keys and values: the encoder's outputs, or the layer's own input.</summary>
+    public int KeyWidth => IsCrossAttention ? MemoryWidth : InWidth;
 }
 
 /// <summary>How one decoder state tensor starts: from encoder final state <see cref="From"/>, copied or through a Dense.</summary>

@@ -4,11 +4,12 @@ using System.Numerics.Tensors;
 namespace Dsl.Kernels;
 
 /// <summary>
-/// Cross-attention of a decoder over an encoder's outputs (Luong et al. 2015; Bahdanau et al. 2015), one head:
-/// each query x[t] (the decoder's layer input, [T, B, Q]) scores every memory step m[s] ([S, B, M], the encoder's
-/// output), a softmax over the steps below the source's length gives the weights a[t, s] ([B, T, S]) and the context
-/// is c[t] = Σ_s a[t, s] m[s] ([T, B, M]). Scores: dot x·k and scaled dot x·k / √Q with keys k = m (or, for
-/// Luong's general score, k = m·Wᵀ computed by the caller), and additive vᵀ tanh(q[t] + k[s]) with the projections
+/// Attention with the classic scores (Luong et al. 2015; Bahdanau et al. 2015), one head. Each query x[t] ([T, B, Q]:
+/// a decoder's steps, a layer's own steps, or one learned query per sequence for pooling) scores every memory step
+/// m[s] ([S, B, M]: an encoder's outputs, or the layer's own input), a softmax over the steps below the sequence's
+/// length (and, when causal, none after the query) gives the weights a[t, s] ([B, T, S]) and the context is
+/// c[t] = Σ_s a[t, s] m[s] ([T, B, M]). Scores: dot x·k and scaled dot x·k / √Q with keys k = m (or, for Luong's
+/// general score, k = m·Wᵀ computed by the caller), and additive vᵀ tanh(q[t] + k[s]) with the projections
 /// q = x·W_qᵀ + b_q and k = m·W_kᵀ computed by the caller. All buffers are time-major.
 /// </summary>
 public static class CrossAttentionKernel
@@ -18,14 +19,14 @@ public static class CrossAttentionKernel
     /// <paramref name="keys"/> is [S, B, Q] (the memory itself for the dot scores); empty <paramref name="lengths"/> = all S steps valid.
     /// </summary>
     public static void DotForward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, Span<float> weights, Span<float> context)
+        ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, Span<float> weights, Span<float> context, bool causal = false)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
         for (int b = 0; b < B; b++)
         {
             Span<float> a = weights.Slice(b * T * S, T * S);
             Gemm.MatMulTransB(T, S, Q, x.Slice(b * Q), B * Q, keys.Slice(b * Q), B * Q, a, S, accumulate: false);
-            Softmax(a, T, S, scale, Valid(lengths, b, S));
+            Softmax(a, T, S, scale, Valid(lengths, b, S), causal);
             Gemm.MatMul(T, M, S, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
     }
@@ -37,7 +38,7 @@ public static class CrossAttentionKernel
     /// </summary>
     public static void DotBackward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext,
-        Span<float> dx, Span<float> dKeys, Span<float> dMemory, Span<float> scratch)
+        Span<float> dx, Span<float> dKeys, Span<float> dMemory, Span<float> scratch, bool causal = false)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
         Span<float> ds = scratch.Slice(0, T * S);
@@ -48,7 +49,7 @@ public static class CrossAttentionKernel
             // d(memory) += aᵀ · d(context); d(a) = d(context) · memoryᵀ
             Gemm.MatMulTransA(S, M, T, a, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
             Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
-            SoftmaxBackward(a, ds, T, S, scale, Valid(lengths, b, S));
+            SoftmaxBackward(a, ds, T, S, scale, Valid(lengths, b, S), causal);
             // dx += d(scores) · keys; d(keys) += d(scores)ᵀ · x
             Gemm.MatMul(T, Q, S, ds, S, keys.Slice(b * Q), B * Q, dx.Slice(b * Q), B * Q, accumulate: true);
             Gemm.MatMulTransA(S, Q, T, ds, S, x.Slice(b * Q), B * Q, dKeys.Slice(b * Q), B * Q, accumulate: true);
@@ -61,7 +62,7 @@ public static class CrossAttentionKernel
     /// </summary>
     public static void AdditiveForward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> memory, Span<float> hidden,
-        Span<float> weights, Span<float> context)
+        Span<float> weights, Span<float> context, bool causal = false)
     {
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
         for (int b = 0; b < B; b++)
@@ -71,7 +72,7 @@ public static class CrossAttentionKernel
             for (int t = 0; t < T; t++)
             {
                 ReadOnlySpan<float> qt = q.Slice((t * B + b) * A, A);
-                for (int s = 0; s < valid; s++)
+                for (int s = 0; s < Keys(valid, t, causal); s++)
                 {
                     Span<float> h = hidden.Slice(((b * T + t) * S + s) * A, A);
                     TensorPrimitives.Add(qt, k.Slice((s * B + b) * A, A), h);
@@ -79,7 +80,7 @@ public static class CrossAttentionKernel
                     a[t * S + s] = TensorPrimitives.Dot(v, h);
                 }
             }
-            Softmax(a, T, S, 1f, valid);
+            Softmax(a, T, S, 1f, valid, causal);
             Gemm.MatMul(T, M, S, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
     }
@@ -90,7 +91,7 @@ public static class CrossAttentionKernel
     /// </summary>
     public static void AdditiveBackward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> v, ReadOnlySpan<float> memory, ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext,
-        Span<float> dq, Span<float> dk, Span<float> dv, Span<float> dMemory, Span<float> scratch)
+        Span<float> dq, Span<float> dk, Span<float> dv, Span<float> dMemory, Span<float> scratch, bool causal = false)
     {
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
         Span<float> ds = scratch.Slice(0, T * S);
@@ -102,11 +103,11 @@ public static class CrossAttentionKernel
             ReadOnlySpan<float> dc = dContext.Slice(b * M);
             Gemm.MatMulTransA(S, M, T, a, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
             Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
-            SoftmaxBackward(a, ds, T, S, 1f, valid);
+            SoftmaxBackward(a, ds, T, S, 1f, valid, causal);
             for (int t = 0; t < T; t++)
             {
                 Span<float> dqt = dq.Slice((t * B + b) * A, A);
-                for (int s = 0; s < valid; s++)
+                for (int s = 0; s < Keys(valid, t, causal); s++)
                 {
                     float g = ds[t * S + s];
                     if (g == 0f) continue;
@@ -128,29 +129,33 @@ public static class CrossAttentionKernel
     /// <summary>Number of memory steps sequence <paramref name="b"/> attends over.</summary>
     private static int Valid(ReadOnlySpan<int> lengths, int b, int steps) => lengths.IsEmpty ? steps : Math.Clamp(lengths[b], 1, steps);
 
-    /// <summary>Row-wise softmax of scale · scores over the first <paramref name="valid"/> columns; the rest get weight 0.</summary>
-    private static void Softmax(Span<float> scores, int rows, int columns, float scale, int valid)
+    /// <summary>Keys query <paramref name="t"/> sees: the valid ones, and under a causal mask none after itself.</summary>
+    private static int Keys(int valid, int t, bool causal) => causal ? Math.Min(valid, t + 1) : valid;
+
+    /// <summary>Row-wise softmax of scale · scores over the first <paramref name="valid"/> columns (causal: and none after the row); the rest get weight 0.</summary>
+    private static void Softmax(Span<float> scores, int rows, int columns, float scale, int valid, bool causal)
     {
         for (int i = 0; i < rows; i++)
         {
             Span<float> row = scores.Slice(i * columns, columns);
-            Span<float> live = row.Slice(0, valid);
+            Span<float> live = row.Slice(0, Keys(valid, i, causal));
             if (scale != 1f) TensorPrimitives.Multiply(live, scale, live);
             TensorPrimitives.SoftMax(live, live);
-            row.Slice(valid).Clear();
+            row.Slice(live.Length).Clear();
         }
     }
 
     /// <summary>In place: d(weights) → d(scores) = scale · a ⊙ (d(weights) − Σ d(weights) ⊙ a), zero beyond <paramref name="valid"/>.</summary>
-    private static void SoftmaxBackward(ReadOnlySpan<float> weights, Span<float> grad, int rows, int columns, float scale, int valid)
+    private static void SoftmaxBackward(ReadOnlySpan<float> weights, Span<float> grad, int rows, int columns, float scale, int valid, bool causal)
     {
         for (int i = 0; i < rows; i++)
         {
             Span<float> g = grad.Slice(i * columns, columns);
             ReadOnlySpan<float> a = weights.Slice(i * columns, columns);
-            float dot = TensorPrimitives.Dot(g.Slice(0, valid), a.Slice(0, valid));
-            for (int j = 0; j < valid; j++) g[j] = a[j] * (g[j] - dot) * scale;
-            g.Slice(valid).Clear();
+            int live = Keys(valid, i, causal);
+            float dot = TensorPrimitives.Dot(g.Slice(0, live), a.Slice(0, live));
+            for (int j = 0; j < live; j++) g[j] = a[j] * (g[j] - dot) * scale;
+            g.Slice(live).Clear();
         }
     }
 

@@ -89,6 +89,42 @@ class PoolAttention(nn.MultiheadAttention):
         return out.squeeze(1)
 
 
+class ClassicAttention(nn.Module):
+    """Dsl's [Attention(Score = General | Additive)] without Over: Luong's general score x·W·k or Bahdanau's additive
+    vᵀ tanh(W_q x + b_q + W_k k) over the layer's own steps (output [x; context], optionally causal), or from a learned
+    query (pooling: general q·W·k, additive vᵀ tanh(W_k k + b_k); output the context). Keys and values are the input."""
+
+    def __init__(self, width, score, units=0, pool=False):
+        super().__init__()
+        self.score, self.is_pool = score, pool
+        if score == "general":
+            if pool:
+                self.query = nn.Parameter(torch.randn(width) * 0.5)
+            self.weight = nn.Parameter(torch.empty(width, width).uniform_(-width ** -0.5, width ** -0.5))
+        else:
+            a = units or width
+            if not pool:
+                self.query = nn.Linear(width, a)
+            self.key = nn.Linear(width, a, bias=pool)
+            self.v = nn.Linear(a, 1, bias=False)
+
+    def forward(self, x, causal=False, padding=None):
+        B, T, E = x.shape
+        if self.score == "general":
+            q = self.query.expand(B, 1, E) if self.is_pool else x
+            scores = q @ (x @ self.weight.t()).transpose(1, 2)
+        elif self.is_pool:
+            scores = self.v(torch.tanh(self.key(x))).squeeze(-1).unsqueeze(1)
+        else:
+            scores = self.v(torch.tanh(self.query(x).unsqueeze(2) + self.key(x).unsqueeze(1))).squeeze(-1)
+        if padding is not None:
+            scores = scores.masked_fill(padding.unsqueeze(1), float("-inf"))
+        if causal:
+            scores = scores.masked_fill(torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1), float("-inf"))
+        context = torch.softmax(scores, dim=-1) @ x
+        return context.squeeze(1) if self.is_pool else torch.cat([x, context], dim=-1)
+
+
 def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh", reset_after=True):
     if kind == "rnn":
         return nn.RNN(x, hidden, num_layers=layers, bidirectional=bidirectional, nonlinearity=activation, batch_first=True)
@@ -117,8 +153,13 @@ class Stack(nn.Module):
             elif kind == "dense":
                 module, width = nn.Linear(width, spec[1]), spec[1]
             elif kind == "attention":
-                pool = (spec[2] if len(spec) > 2 else {}).get("pool", False)
-                module = PoolAttention(width, spec[1]) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True)
+                opts = spec[2] if len(spec) > 2 else {}
+                pool = opts.get("pool", False)
+                if opts.get("score") in ("general", "additive"):
+                    module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
+                    width = width if pool else 2 * width
+                else:
+                    module = PoolAttention(width, spec[1]) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True)
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 module = recurrent(kind, width, spec[1], opts.get("layers", 1), opts.get("bidirectional", False),
@@ -141,7 +182,9 @@ class Stack(nn.Module):
                 steps = x.shape[1]
                 causal = torch.triu(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=1) if opts.get("causal") else None
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("pool"):
+                if opts.get("score") in ("general", "additive"):
+                    x = m(x, bool(opts.get("causal")), padding)
+                elif opts.get("pool"):
                     x = m.pool(x, padding)
                 else:
                     x, _ = m(x, x, x, attn_mask=causal, key_padding_mask=padding, need_weights=False)
@@ -238,6 +281,11 @@ CASES = [
     ("AttentionCausalStack", [("embedding", 11, 6), ("lstm", 6), ("attention", 3, {"causal": True}), ("dense", 11)], 2, 6, "ce"),
     ("AttentionWide", [("input", 24), ("attention", 4), ("dense", 2)], 2, 33, "mse"),
     ("AttentionPool", [("input", 6), ("attention", 2, {"pool": True}), ("dense", 3)], 3, 5, "mse"),
+    # The classic scores over the layer's own sequence ([x; context]) and as pooling (a learned query).
+    ("AttentionGeneralSelf", [("input", 5), ("attention", 1, {"score": "general"}), ("dense", 3)], 3, 6, "mse"),
+    ("AttentionAdditiveCausal", [("embedding", 9, 4), ("gru", 6), ("attention", 1, {"score": "additive", "units": 5, "causal": True}), ("dense", 9)], 2, 7, "ce"),
+    ("AttentionGeneralPool", [("input", 4), ("lstm", 6), ("attention", 1, {"score": "general", "pool": True}), ("dense", 2)], 3, 5, "mse"),
+    ("AttentionAdditivePool", [("embedding", 8, 5), ("attention", 1, {"score": "additive", "pool": True, "units": 4}), ("dense", 3)], 4, 6, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -606,6 +654,8 @@ if __name__ == "__main__":
     make_masked("MaskedAttention", [("embedding", 9, 6), ("attention", 3, {"causal": True}), ("dense", 9)], [5, 2, 4], "ce", 403)
     make_masked("MaskedLstmAttention", [("embedding", 9, 4), ("lstm", 3, {"bidirectional": True}), ("attention", 2), ("dense", 9)], [3, 6, 1, 4], "ce", 404)
     make_masked("MaskedAttentionPool", [("embedding", 9, 4), ("gru", 6), ("attention", 3, {"pool": True}), ("dense", 5)], [4, 1, 3, 2], "ce", 405)
+    make_masked("MaskedAdditiveSelf", [("embedding", 9, 4), ("attention", 1, {"score": "additive"}), ("dense", 9)], [5, 2, 4], "ce", 406)
+    make_masked("MaskedGeneralPool", [("input", 3), ("attention", 1, {"score": "general", "pool": True}), ("dense", 2)], [4, 1, 3], "mse", 407)
     make_masked("MaskedRnn", [("embedding", 7, 3), ("rnn", 10, {"bidirectional": True}), ("dense", 7)], [4, 1, 3], "ce", 402)
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)

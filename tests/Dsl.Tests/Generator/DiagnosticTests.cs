@@ -181,10 +181,17 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void DSL0007_AScoreNotAvailableForSelfAttention()
+    public void DSL0007_HeadsWithTheAdditiveScore()
     {
-        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Attention([|Score = AttentionScore.Additive|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
-        Assert.Contains("Score = Additive compares a decoder's steps with an encoder's outputs: it needs cross-attention (Over = typeof(Encoder))", d.GetMessage());
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Attention([|Heads = 2|], Score = AttentionScore.Additive)] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("the General and Additive scores have one head", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_UnitsWithoutTheAdditiveScore()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Attention([|Units = 3|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("applies only with Score = Additive", d.GetMessage());
     }
 
     private const string Encoder = """
@@ -237,6 +244,14 @@ public class DiagnosticTests
         Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10, Bidirectional = true)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), [|typeof(Dec)|])] public partial class T;" + TranslatorUsage,
             "DSL1008", DiagnosticSeverity.Error);
         Assert.Equal("'T' cannot be used: its decoder 'Dec' cannot step (layer 'lstm' is bidirectional); decoding runs one token at a time", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1008_EncoderThatReturnsOneVector()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 20, dim: 6)] [Lstm(hidden: 5, ReturnSequences = false)] public partial class Enc; [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 5)] [Dense(9)] public partial class Dec; [EncoderDecoder([|typeof(Enc)|], typeof(Dec))] public partial class T;" + TranslatorUsage,
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Contains("its encoder 'Enc' returns one vector per sequence", d.GetMessage());
     }
 
     [Fact]

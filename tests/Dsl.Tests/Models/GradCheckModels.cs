@@ -141,3 +141,15 @@ public partial class GcS2sAdditiveDecoder;
 
 [EncoderDecoder(typeof(GcS2sGruEncoder), typeof(GcS2sAdditiveDecoder))]
 public partial class GcS2sAdditive;
+
+// The classic scores over a layer's own sequence (causal, General) and as pooling (Additive).
+[Input(features: 3)]
+[Attention(Score = AttentionScore.General, Causal = true)]
+[Dense(3)]
+public partial class GcGeneralSelfCausal;
+
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 4)]
+[Attention(Score = AttentionScore.Additive, Pool = true, Units = 3)]
+[Dense(3)]
+public partial class GcAdditivePool;

@@ -187,3 +187,36 @@ public partial class MaskedAttentionPool;
 [Gru(hidden: 64)]
 [Dense(20)]
 public partial class ParallelStack;
+
+// The classic scores without Over (make_fixtures.py's ClassicAttention): over the layer's own steps and as pooling.
+[Input(features: 5)]
+[Attention(Score = AttentionScore.General)]
+[Dense(3)]
+public partial class AttentionGeneralSelf;
+
+[Embedding(vocab: 9, dim: 4)]
+[Gru(hidden: 6)]
+[Attention(Score = AttentionScore.Additive, Units = 5, Causal = true)]
+[Dense(9)]
+public partial class AttentionAdditiveCausal;
+
+[Input(features: 4)]
+[Lstm(hidden: 6)]
+[Attention(Score = AttentionScore.General, Pool = true)]
+[Dense(2)]
+public partial class AttentionGeneralPool;
+
+[Embedding(vocab: 8, dim: 5)]
+[Attention(Score = AttentionScore.Additive, Pool = true, Units = 4)]
+[Dense(3)]
+public partial class AttentionAdditivePool;
+
+[Embedding(vocab: 9, dim: 4)]
+[Attention(Score = AttentionScore.Additive)]
+[Dense(9)]
+public partial class MaskedAdditiveSelf;
+
+[Input(features: 3)]
+[Attention(Score = AttentionScore.General, Pool = true)]
+[Dense(2)]
+public partial class MaskedGeneralPool;

@@ -17,17 +17,21 @@ public class MaskingTests
     [InlineData(nameof(MaskedAttention))]
     [InlineData(nameof(MaskedLstmAttention))]
     [InlineData(nameof(MaskedAttentionPool))]
+    [InlineData(nameof(MaskedAdditiveSelf))]
+    [InlineData(nameof(MaskedGeneralPool))]
     public void PaddedSequencesMatchPackPaddedSequence(string name)
     {
         var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
         int[] lengths = expected["lengths"].ToInt32();
         if (name == nameof(MaskedGruManyToOne)) Check(new MaskedGruManyToOne(), name, expected, lengths, t => t.ToFloat());
+        else if (name == nameof(MaskedGeneralPool)) Check(new MaskedGeneralPool(), name, expected, lengths, t => t.ToFloat());
         else Check(name switch
         {
             nameof(MaskedLstm) => new MaskedLstm(),
             nameof(MaskedAttention) => new MaskedAttention(),
             nameof(MaskedLstmAttention) => new MaskedLstmAttention(),
             nameof(MaskedAttentionPool) => new MaskedAttentionPool(),
+            nameof(MaskedAdditiveSelf) => new MaskedAdditiveSelf(),
             _ => new MaskedRnn(),
         }, name, expected, lengths, t => t.ToInt32());
     }

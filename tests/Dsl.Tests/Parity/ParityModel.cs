@@ -37,6 +37,10 @@ internal static class ParityModel
         nameof(AttentionCausalStack) => Tokens(new AttentionCausalStack()),
         nameof(AttentionWide) => Floats(new AttentionWide()),
         nameof(AttentionPool) => Floats(new AttentionPool()),
+        nameof(AttentionGeneralSelf) => Floats(new AttentionGeneralSelf()),
+        nameof(AttentionAdditiveCausal) => Tokens(new AttentionAdditiveCausal()),
+        nameof(AttentionGeneralPool) => Floats(new AttentionGeneralPool()),
+        nameof(AttentionAdditivePool) => Tokens(new AttentionAdditivePool()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

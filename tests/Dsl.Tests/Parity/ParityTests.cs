@@ -17,6 +17,7 @@ public class ParityTests
         nameof(RnnStackedBidirectional), nameof(GruChoStackedBidirectional), nameof(LstmGruDense), nameof(LstmSingleStep),
         nameof(LstmWide), nameof(GruWide), nameof(GruChoWide), nameof(RnnWide),
         nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(AttentionPool),
+        nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
     };
 
     [Theory]

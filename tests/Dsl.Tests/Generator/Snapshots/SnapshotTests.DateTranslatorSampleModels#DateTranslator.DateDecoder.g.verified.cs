@@ -389,21 +389,21 @@ namespace DateTranslator
             public readonly int attention_dq__at, attention_dq__length;
             public global::System.Span<float> attention_dq => new global::System.Span<float>(Floats, attention_dq__at, attention_dq__length); // attention: their gradient [T, B, 64]
             public readonly int attention_k__at, attention_k__length;
-            public global::System.Span<float> attention_k => new global::System.Span<float>(Floats, attention_k__at, attention_k__length); // attention: projected memory m·W_kᵀ [S, B, 64]
+            public global::System.Span<float> attention_k => new global::System.Span<float>(Floats, attention_k__at, attention_k__length); // attention: projected keys m·W_kᵀ [S, B, 64]
             public readonly int attention_dk__at, attention_dk__length;
-            public global::System.Span<float> attention_dk => new global::System.Span<float>(Floats, attention_dk__at, attention_dk__length); // attention: its gradient [S, B, 64]
+            public global::System.Span<float> attention_dk => new global::System.Span<float>(Floats, attention_dk__at, attention_dk__length); // attention: their gradient [S, B, 64]
             public readonly int attention_hidden__at, attention_hidden__length;
             public global::System.Span<float> attention_hidden => new global::System.Span<float>(Floats, attention_hidden__at, attention_hidden__length); // attention: tanh(q[t] + k[s]) [B, T, S, 64]
             public readonly int attention_weights__at, attention_weights__length;
-            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, attention_weights__at, attention_weights__length); // attention: attention weights (softmax over the source) [B, T, S]
+            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, attention_weights__at, attention_weights__length); // attention: attention weights (softmax over the keys) [B, T, S]
             public readonly int attention_scratch__at, attention_scratch__length;
             public global::System.Span<float> attention_scratch => new global::System.Span<float>(Floats, attention_scratch__at, attention_scratch__length); // attention: scratch, d(scores) [T, S]
             public readonly int attention_context__at, attention_context__length;
-            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, attention_context__at, attention_context__length); // attention: the context Σ_s a[t, s]·memory[s] [T, B, 128]
+            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, attention_context__at, attention_context__length); // attention: the context Σ_s a[t, s]·k[s] [T, B, 128]
             public readonly int attention_dcontext__at, attention_dcontext__length;
             public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, attention_dcontext__at, attention_dcontext__length); // attention: gradient of the context [T, B, 128]
             public readonly int attention_out__at, attention_out__length;
-            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, attention_out__at, attention_out__length); // attention: [query; context] [T, B, 256]
+            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, attention_out__at, attention_out__length); // attention: [x; context] [T, B, 256]
             public readonly int attention_dout__at, attention_dout__length;
             public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 256]
             public readonly int dense_out__at, dense_out__length;
@@ -736,8 +736,8 @@ namespace DateTranslator
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
-        // attention: [T, B, 128] -> [T, B, 256], cross-attention over the outputs k of DateEncoder [S, B, 128], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
-        // a[t] = softmax_s(score(x[t], k[s])) over the source's valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]
+        // attention: [T, B, 128] -> [T, B, 256], attention over the outputs k of DateEncoder [S, B, 128], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
+        // a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]
         private void attention_forward(Workspace ws, bool training)
         {
             const int Q = 128, M = 128;
@@ -757,16 +757,17 @@ namespace DateTranslator
             const int Q = 128, M = 128;
             int B = ws.B, T = ws.T, S = ws.S;
             global::Dsl.EncoderOutput memory = ws.Memory!;
-            global::Dsl.Kernels.CrossAttentionKernel.Split(T * B, Q, M, ws.attention_dout, ws.lstm_dout, ws.attention_dcontext);
             const int A = 64;
+            global::Dsl.Kernels.CrossAttentionKernel.Split(T * B, Q, M, ws.attention_dout, ws.lstm_dout, ws.attention_dcontext);
             ws.attention_dq.Clear();
             ws.attention_dk.Clear();
             global::Dsl.Kernels.CrossAttentionKernel.AdditiveBackward(T, S, B, A, M, memory.Lengths, _attention_v_weight.AsSpan(), memory.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_dcontext,
                 ws.attention_dq, ws.attention_dk, _attention_v_weight.GradAsSpan(), memory.MemoryGradient.Span, ws.attention_scratch);
-            // q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q; k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k
+            // q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q
             global::Dsl.Kernels.Gemm.MatMulTransA(A, Q, T * B, ws.attention_dq, A, ws.lstm_out, Q, _attention_query_weight.GradAsSpan(), Q, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dq, T * B, _attention_query_bias.GradAsSpan());
             global::Dsl.Kernels.Gemm.MatMul(T * B, Q, A, ws.attention_dq, A, _attention_query_weight.AsSpan(), Q, ws.lstm_dout, Q, accumulate: true);
+            // k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k
             global::Dsl.Kernels.Gemm.MatMulTransA(A, M, S * B, ws.attention_dk, A, memory.Memory.Span, M, _attention_key_weight.GradAsSpan(), M, accumulate: true);
             global::Dsl.Kernels.Gemm.MatMul(S * B, M, A, ws.attention_dk, A, _attention_key_weight.AsSpan(), M, memory.MemoryGradient.Span, M, accumulate: true);
         }
