@@ -8,6 +8,7 @@ using Dsl.Kernels;
 // dotnet run -c Release --project bench/Dsl.Benchmarks                 quick medians of every configuration (the compare table's Dsl column)
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- --json      the same as JSON lines, for bench/compare.sh
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- --only B=32  only the workloads whose name contains the text
+// dotnet run -c Release --project bench/Dsl.Benchmarks -- --alloc      bytes allocated per run of each workload, all threads, once warm
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- bdn [args]  the BenchmarkDotNet suites (e.g. bdn --filter *Lstm*)
 if (args.Length > 0 && args[0] == "bdn")
 {
@@ -42,6 +43,19 @@ foreach (int size in only is null ? new[] { 512, 1024 } : [])
         Report($"gemm {size}^3 {t} thread{(t > 1 ? "s" : "")}", ms, 2.0 * size * size * size / ms / 1e6);
     }
     Gemm.Threads = threads;
+}
+
+if (args.Contains("--alloc"))
+{
+    // Bytes allocated per run, on every thread, once warm (what BenchmarkDotNet's MemoryDiagnoser reports).
+    foreach (Workload w in Workload.All().Where(w => only is null || w.Name.Contains(only, StringComparison.Ordinal)))
+    {
+        for (int i = 0; i < 5; i++) w.Run();
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        for (int i = 0; i < 10; i++) w.Run();
+        Console.WriteLine($"{w.Name,-48} {(GC.GetTotalAllocatedBytes(precise: true) - before) / 10,8} B per run");
+    }
+    return;
 }
 
 foreach (Workload w in Workload.All().Where(w => only is null || w.Name.Contains(only, StringComparison.Ordinal)))
