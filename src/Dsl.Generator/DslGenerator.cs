@@ -62,7 +62,7 @@ public sealed class DslGenerator : IIncrementalGenerator
             .Aggregate(static (a, b) => a.Combine(b).Select(static (pair, _) => pair.Left.AddRange(pair.Right)))
             .WithTrackingName(Steps.Models);
         IncrementalValuesProvider<ModelWithReferences> resolved = all
-            .SelectMany(static (models, _) => models.Select(m => ModelWithReferences.Of(m, models)))
+            .SelectMany(static (models, _) => ModelWithReferences.All(models))
             .WithTrackingName(Steps.Resolve);
 
         IncrementalValuesProvider<ShapedModel> shaped = resolved
@@ -86,10 +86,16 @@ public sealed class DslGenerator : IIncrementalGenerator
 /// <summary>A model and every model it refers to, directly or through others: all that shaping it reads.</summary>
 internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<ModelSpec> References)
 {
-    public static ModelWithReferences Of(ModelSpec model, ImmutableArray<ModelSpec> all)
+    /// <summary>Every model with what it refers to.</summary>
+    public static IEnumerable<ModelWithReferences> All(ImmutableArray<ModelSpec> models)
     {
         var byKey = new Dictionary<string, ModelSpec>();
-        foreach (ModelSpec m in all) byKey[m.Key] = m;
+        foreach (ModelSpec m in models) byKey[m.Key] = m;
+        return models.Select(m => Of(m, byKey)).ToList();
+    }
+
+    private static ModelWithReferences Of(ModelSpec model, Dictionary<string, ModelSpec> byKey)
+    {
         var found = new List<ModelSpec>();
         var seen = new HashSet<string> { model.Key };
         var pending = new Queue<ModelSpec>();

@@ -202,7 +202,7 @@ internal static partial class ModelEmitter
         void Open(string name)
         {
             w.Open($"private void {n}_{name}(Workspace ws{(name == "forward" ? ", bool training" : "")})");
-            w.Line($"const int Q = {q}, M = {m};");
+            w.Line(pool && score == 3 ? $"const int M = {m};" : $"const int Q = {q}, M = {m};"); // additive pooling has no query width
             w.Line($"int B = ws.B, T = ws.T, S = {(cross ? "ws.S" : "ws.T")};");
             if (cross) w.Line("global::Dsl.EncoderOutput memory = ws.Memory!;");
             if (score == 3) w.Line($"const int A = {Lowerer.AdditiveUnits(l)};");

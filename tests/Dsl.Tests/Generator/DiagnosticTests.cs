@@ -283,6 +283,7 @@ public class DiagnosticTests
         var (_, diagnostics, others, _) = GeneratorHarness.Run(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 8)] [Attention(Over = typeof(Enc), Score = AttentionScore.Additive, Units = 6)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), typeof(Dec))] public partial class T;" + TranslatorUsage);
         Assert.Empty(diagnostics);
         Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.Empty(others.Where(d => d.Severity == DiagnosticSeverity.Warning && d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true));
     }
 
     [Fact]
@@ -332,6 +333,9 @@ public class DiagnosticTests
     [InlineData("[Embedding(vocab: 1, dim: 1)] [Lstm(1)] [Lstm(1, Name = \"second\")] [Gru(1)] [Rnn(1)] [Dense(1)]")]
     [InlineData("[Embedding(vocab: 10, dim: 8)] [Gru(16)] [Attention(Heads = 2)] [Dense(10)]")]
     [InlineData("[Input(features: 4)] [Lstm(6, Bidirectional = true, LearnInitialState = true, RecurrentDropout = 0.2f)] [Attention(Pool = true, Heads = 3)] [Dense(2)]")]
+    [InlineData("[Input(features: 4)] [Attention(Score = AttentionScore.Additive, Pool = true, Units = 3)] [Dense(2)]")]
+    [InlineData("[Input(features: 4)] [Attention(Score = AttentionScore.General, Pool = true)] [Dense(2)]")]
+    [InlineData("[Input(features: 4)] [Attention(Score = AttentionScore.Additive, Causal = true)] [Attention(Score = AttentionScore.General)] [Dense(2)]")]
     public void AssortedValidStacksGenerateCodeThatCompiles(string layers)
     {
         var (_, diagnostics, others, result) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;");
