@@ -91,13 +91,13 @@ internal static class ShapeInference
                     if (layer.IsCrossAttention)
                     {
                         (memoryWidth, memoryModel) = ResolveMemory(model, layer, names[i], inWidth, resolve, depth, diagnostics);
-                        width = memoryWidth > 0 ? inWidth + memoryWidth : inWidth;
+                        width = memoryWidth > 0 ? ConcatenatedWidth(layer, names[i], inWidth, memoryWidth, diagnostics) : inWidth;
                         break;
                     }
                     bool classic = layer.Score is 2 or 3;
                     if (!classic && layer.Heads > 0 && width > 0 && width % layer.Heads != 0)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.HeadsDoNotDivideWidth, layer.ArgumentLocation("heads"), names[i], layer.Heads, width));
-                    if (classic && !layer.Pool) width = 2 * inWidth; // [x; context]
+                    if (classic && !layer.Pool) width = ConcatenatedWidth(layer, names[i], inWidth, inWidth, diagnostics); // [x; context]
                     int bidirectional = Enumerable.Range(0, i).Where(j => model.Layers[j].IsRecurrent && model.Layers[j].Bidirectional).DefaultIfEmpty(-1).First();
                     if (layer.Causal && bidirectional >= 0)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.CausalAfterBidirectional, layer.ArgumentLocation("causal"), names[i], names[bidirectional]));
@@ -115,7 +115,7 @@ internal static class ShapeInference
                 producer = names[i];
                 producerReturns = "its last step only (ReturnSequences = false)";
             }
-            CheckSize(layer, names[i], inWidth, directions, diagnostics);
+            CheckSize(layer, names[i], inWidth, memoryWidth > 0 ? memoryWidth : inWidth, directions, diagnostics);
             shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions, memoryWidth, memoryModel));
         }
 
@@ -343,11 +343,21 @@ internal static class ShapeInference
     private const long MaxArrayLength = 0x7FFFFFC7;
 
     /// <summary>Every weight tensor must fit in one array (and so the generated constant arithmetic in an int).</summary>
-    private static void CheckSize(LayerSpec layer, string name, int inWidth, int directions, List<DiagnosticInfo> diagnostics)
+    /// <summary>The width of [x; context], or (with a diagnostic) x's width when the sum does not fit in an array row.</summary>
+    private static int ConcatenatedWidth(LayerSpec layer, string name, int queryWidth, int keyWidth, List<DiagnosticInfo> diagnostics)
+    {
+        long total = (long)queryWidth + keyWidth;
+        if (total <= MaxArrayLength) return (int)total;
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerTooLarge, layer.Location, name, "output", 1L, total));
+        return queryWidth;
+    }
+
+    /// <param name="keyWidth">For attention: the width of what it attends over (the encoder's outputs, or the input).</param>
+    private static void CheckSize(LayerSpec layer, string name, int inWidth, int keyWidth, int directions, List<DiagnosticInfo> diagnostics)
     {
         void Limit(string tensor, long rows, long cols)
         {
-            if (rows > 0 && cols > 0 && rows * cols > MaxArrayLength)
+            if (rows > 0 && cols > 0 && rows > MaxArrayLength / cols) // rows · cols > MaxArrayLength, without overflowing
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerTooLarge, layer.Location, name, tensor, rows, cols));
         }
         switch (layer.Kind)
@@ -357,6 +367,12 @@ internal static class ShapeInference
                 break;
             case LayerKind.Dense:
                 Limit("weight", layer.Size, inWidth);
+                break;
+            case LayerKind.Attention when layer.Over is not null || layer.Score is 2 or 3:
+                long units = layer.Units > 0 ? layer.Units : inWidth;
+                if (layer.Score == 2) Limit("weight", inWidth, keyWidth);
+                if (layer.Score == 3) Limit("key.weight", units, keyWidth);
+                if (layer.Score == 3 && !layer.Pool) Limit("query.weight", units, inWidth);
                 break;
             case LayerKind.Attention:
                 Limit("in_proj_weight", 3L * inWidth, inWidth);

@@ -86,6 +86,14 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1004_AttentionSoWideItsWeightsOverflowALong()
+    {
+        // 3 · (2³¹ − 1)² overflows a long: the size check must not wrap around (found by the fuzzer).
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(features: 2147483647)] [[|Attention(Causal = true)|]] public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
+        Assert.Contains("in_proj_weight [6442450941, 2147483647]", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0011_ContainingTypeNotPartial()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; public class [|Outer|] { [Input(3)] [Dense(2)] public partial class M; }", "DSL0011", DiagnosticSeverity.Error);
