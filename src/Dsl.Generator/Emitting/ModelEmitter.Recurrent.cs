@@ -28,7 +28,6 @@ internal static partial class ModelEmitter
                 w.Line($"for (int b = 0; b < B; b++) {d.LearnedH}.AsSpan().CopyTo(ws.{d.LearnedHBuffer}.Slice(b * {H}, {H}));");
                 if (d.LearnedC is not null) w.Line($"for (int b = 0; b < B; b++) {d.LearnedC}.AsSpan().CopyTo(ws.{d.LearnedCBuffer}.Slice(b * {H}, {H}));");
             }
-            if (D == 2) w.Line($"if (ws.HasLengths) throw new global::System.NotSupportedException(\"Layer '{l.Name}': a learned initial state with per-sequence lengths is not supported for a bidirectional layer yet.\");");
         }
         if (l.Spec.RecurrentDropout > 0f)
         {
@@ -68,7 +67,10 @@ internal static partial class ModelEmitter
         if (!l.OutIsSequence)
             w.Line($"{Layout}.GatherLastStep(ws.{top.Y}, ws.{layer.Out}, B, T, {H}, {D}, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction");
         else
+        {
+            if (top.Y != layer.Out) w.Line($"ws.{top.Y}.CopyTo(ws.{layer.Out}); // the states keep the reverse direction's initial state in the padding; the output does not");
             w.Line($"if (ws.HasLengths) {Layout}.MaskSteps(ws.{layer.Out}, ws.lengths, B, T, {l.OutWidth}); // padded steps output zeros");
+        }
         w.Close();
         w.Line();
 
@@ -101,7 +103,7 @@ internal static partial class ModelEmitter
                 string dc0Rows = !d.Reverse && sub.InitialCGrad is not null ? $"ws.HasInitialState ? ws.{sub.InitialCGrad} : default" : "default";
                 string dcLast = sub.FinalCGrad is not null ? $"ws.InjectFinal ? ws.{sub.FinalCGrad} : default" : "default";
                 w.Line($"    dh0Rows: {dh0Rows}, dc0Rows: {dc0Rows}, dcLast: {dcLast},");
-                w.Line(d.RecurrentMask is null ? "    rmask: default, hm: default);" : $"    rmask: ws.{d.RecurrentMask}, hm: ws.{d.MaskedStates});");
+                w.Line(d.RecurrentMask is null ? $"    rmask: default, hm: default, held: ws.{Lowerer.Held});" : $"    rmask: ws.{d.RecurrentMask}, hm: ws.{d.MaskedStates}, held: ws.{Lowerer.Held});");
             }
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.{sub.DX}, ws.{mask}, ws.{sub.DX}); // through the dropout between layer {i - 1} and {i}");
@@ -122,15 +124,38 @@ internal static partial class ModelEmitter
     private static void ApplyRecurrentMask(SourceWriter w) =>
         w.Line($"if (!rmask.IsEmpty && (s > 0 || wantDh0)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));");
 
-    /// <summary>At a padded step (t ≥ length) nothing flows: zero the step's gate gradients and carried gradients.</summary>
-    private static void MaskPaddedGradients(SourceWriter w, string? extra)
+    /// <summary>
+    /// At a padded step (t ≥ length) nothing flows: zero the step's gate gradients and carried gradients; but a reverse
+    /// direction that started from an initial state held it through the padding, so the gradient of that state passes
+    /// through unchanged (restored from <c>held</c>, where the first padded step saved it).
+    /// </summary>
+    private static void MaskPaddedGradients(SourceWriter w, bool lstm, string? always)
     {
         w.Open("if (!lengths.IsEmpty)");
         w.Open("for (int b = 0; b < B; b++)");
         w.Line("if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it");
         w.Line("d.Slice(b * G, G).Clear();");
+        if (always is not null) w.Line(always);
+        w.Open("if (holding)");
+        w.Line("held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));");
+        if (lstm) w.Line("held.Slice(b * 2 * H + H, H).CopyTo(carry2.Slice(b * H, H));");
+        w.Close();
+        w.Open("else");
         w.Line("carry.Slice(b * H, H).Clear();");
-        if (extra is not null) w.Line(extra);
+        if (lstm) w.Line("carry2.Slice(b * H, H).Clear();");
+        w.Close();
+        w.Close();
+        w.Close();
+    }
+
+    /// <summary>Before a reverse direction's first padded step: save the initial state's gradient that the padding must pass on.</summary>
+    private static void HoldInitialStateGradient(SourceWriter w, bool lstm)
+    {
+        w.Open("if (holding)");
+        w.Open("for (int b = 0; b < B; b++)");
+        w.Line("if (t != lengths[b]) continue;");
+        w.Line("carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));");
+        if (lstm) w.Line("carry2.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H + H, H));");
         w.Close();
         w.Close();
     }
@@ -249,15 +274,16 @@ internal static partial class ModelEmitter
             w.Line($"for (int b = 0; b < B; b++) {GruK}.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), {hp}, {hRow});");
         }
         w.Open("if (!lengths.IsEmpty)");
-        w.Line("// padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts");
+        w.Line("// padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,");
+        w.Line("// or a learned h0) until its sequence starts at step length − 1");
         w.Open("for (int b = 0; b < B; b++)");
         w.Line("if (t < lengths[b]) continue;");
         w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
-        w.Line("if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);");
+        w.Line("if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);");
         if (lstm)
         {
             w.Line($"{Span} c = aux.Slice((t * B + b) * H, H);");
-            w.Line("if (reverse) c.Clear(); else aux.Slice((tp * B + b) * H, H).CopyTo(c);");
+            w.Line("if (!reverse) aux.Slice((tp * B + b) * H, H).CopyTo(c); else if (c0.IsEmpty) c.Clear(); else c0.Slice(b * H, H).CopyTo(c);");
         }
         w.Close();
         w.Close();
@@ -276,7 +302,7 @@ internal static partial class ModelEmitter
         w.Open($"private static void {sub.CellMethod}_backward(int B, int T, bool reverse, {RoSpan} x, {RoSpan} y, int yOffset, {RoSpan} gates, {RoSpan} aux,",
             $"    {RoSpan} dy, {Span} dx, {Span} dg, {Span} dg2, {Span} carry, {Span} carry2, {Span} scratch, {Span} packed, {RoSpan} w_ih, {RoSpan} w_hh,",
             $"    {Span} dw_ih, {Span} dw_hh, {Span} db_ih, {Span} db_hh, {RoSpan} h0, {RoSpan} c0, global::System.ReadOnlySpan<int> lengths, {Span} dh0, {Span} dc0,",
-            $"    {Span} dh0Rows, {Span} dc0Rows, {RoSpan} dcLast, {RoSpan} rmask, {RoSpan} hm)");
+            $"    {Span} dh0Rows, {Span} dc0Rows, {RoSpan} dcLast, {RoSpan} rmask, {RoSpan} hm, {Span} held)");
         CellConstants(w, sub, layer, l);
         w.Line("// the recurrent weights, packed once for every step");
         w.Line("bool prepacked = T > 1;");
@@ -291,10 +317,12 @@ internal static partial class ModelEmitter
             w.Line($"if (prepacked) {Gemm}.PackB(G, H, w_hh, H, transposed: false, packed);");
         }
         w.Line("bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted");
+        w.Line("bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding");
         w.Line("carry.Slice(0, B * H).Clear();  // dh flowing back from the next step");
         if (lstm) w.Line("carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step");
         w.Open("for (int s = T - 1; s >= 0; s--)");
         StepIndices(w);
+        HoldInitialStateGradient(w, lstm);
         w.Line($"{Span} d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t");
         const string gRow = "gates.Slice((t * B + b) * G, G)";
         const string dyRow = "dy.Slice((t * B + b) * Y + yOffset, H)";
@@ -346,7 +374,7 @@ internal static partial class ModelEmitter
             w.Line($"for (int b = 0; b < B; b++) {TP}.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));");
             w.Close();
         }
-        MaskPaddedGradients(w, lstm ? "carry2.Slice(b * H, H).Clear();" : gru && resetAfter ? "dh2.Slice(b * G, G).Clear();" : null);
+        MaskPaddedGradients(w, lstm, gru && resetAfter ? "dh2.Slice(b * G, G).Clear();" : null);
         w.Close();
         w.Line("// a learned initial state: its gradient is what reached the step before the first, summed over the sequences");
         w.Line($"if (!dh0.IsEmpty) {Act}.AddColumnSums(carry.Slice(0, B * H), B, dh0);");

@@ -19,6 +19,7 @@ internal static class Lowerer
     public const string TargetValues = "target_values";
     public const string Carry = "carry";
     public const string Carry2 = "carry2";
+    public const string Held = "held";
     public const string StepScratch = "step_scratch";
     public const string DGates = "dgates";
     public const string DGates2 = "dgates2";
@@ -208,11 +209,14 @@ internal static class Lowerer
                     float bound = 1f / (float)Math.Sqrt(hidden);
                     string x = previousOut!;
                     string? dx = dIn;
+                    // A reverse direction with a learned initial state holds it in its padded steps, which BPTT reads:
+                    // then the top layer's states stay in a buffer of their own and the layer's output is a masked copy.
+                    bool ownTop = layer.Spec.LearnInitialState && d == 2;
                     for (int l = 0; l < count; l++)
                     {
                         int xWidth = l == 0 ? layer.InWidth : width;
                         bool top = l == count - 1;
-                        string y = top && layer.OutIsSequence ? outName : $"{n}_y_l{l}";
+                        string y = top && layer.OutIsSequence && !ownTop ? outName : $"{n}_y_l{l}";
                         string dy = top && layer.OutIsSequence ? dOutName : $"{n}_dy_l{l}";
                         Buffer(y, width, RowKind.StepsTimesBatch, $"{n}: layer {l} hidden states h [T, B, {width}]");
                         Buffer(dy, width, RowKind.StepsTimesBatch, $"{n}: gradient of layer {l}'s hidden states [T, B, {width}]");
@@ -321,6 +325,8 @@ internal static class Lowerer
                         x = nextX ?? y;
                         dx = dy;
                     }
+                    if (layer.OutIsSequence && ownTop)
+                        Buffer(outName, width, RowKind.StepsTimesBatch, $"{n}: the top layer's hidden states, zero at padded steps [T, B, {width}]");
                     if (!layer.OutIsSequence)
                     {
                         Buffer(outName, width, RowKind.Batch, $"{n}: last step's hidden states [B, {width}]");
@@ -345,6 +351,7 @@ internal static class Lowerer
             Buffer(StepScratch, maxGates, RowKind.Batch, "scratch: one step's recurrent product [B, G]");
             Buffer(Carry, maxHidden, RowKind.Batch, "scratch: gradient carried to the previous step, dh [B, H]");
             Buffer(Carry2, maxHidden, RowKind.Batch, "scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]");
+            Buffer(Held, 2 * maxHidden, RowKind.Batch, "scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]");
             // Packed recurrent weights, at most (G + 64)(H + 32) floats whatever the tile width (Gemm.PackedLength).
             Buffer(PackedWeights, (maxGates + 64) * (maxHidden + 32), RowKind.One, "scratch: the recurrent weights packed once per sequence for the per-step products");
         }

@@ -35,7 +35,9 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     private readonly Parameter?[] _weights, _biases;
     private float[][] _bridged = Array.Empty<float[]>();
     private float[] _scratch = Array.Empty<float>();
-    private int[] _inputs = Array.Empty<int>();
+    private int[] _inputs = Array.Empty<int>(), _stepTokens = Array.Empty<int>();
+    private float[] _stepLogits = Array.Empty<float>();
+    private IDecoderState? _stepState;
 
     /// <summary>Composes <paramref name="encoder"/> and <paramref name="decoder"/>; the bridges' weights come from <paramref name="seed"/>.</summary>
     protected EncoderDecoderModel(TEncoder encoder, TDecoder decoder, IReadOnlyList<Bridge> bridges, int seed)
@@ -213,10 +215,14 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
         int B = (int)decoderInput.Lengths[0], T = (int)decoderInput.Lengths[1], V = Decoder.OutputWidth;
         if (_inputs.Length != B * T) _inputs = new int[B * T];
         decoderInput.FlattenTo(_inputs);
-        var state = (IDecoderState)Decoder.CreateState(B);
+        // The step-by-step pass reuses its state and buffers from one training step to the next.
+        if (_stepState is null || _stepState.Batch != B) _stepState = (IDecoderState)Decoder.CreateState(B);
+        IDecoderState state = _stepState;
         state.CopyFrom(start);
-        var tokens = new int[B];
-        var logits = new float[B * V];
+        if (_stepTokens.Length != B) _stepTokens = new int[B];
+        if (_stepLogits.Length != B * V) _stepLogits = new float[B * V];
+        int[] tokens = _stepTokens;
+        float[] logits = _stepLogits;
         for (int t = 0; t < T; t++)
         {
             for (int b = 0; b < B; b++)

@@ -64,10 +64,53 @@ public class GradientCheckTests
         int[] y = Enumerable.Range(0, 3 * 3).Select(_ => rng.NextInt(5)).ToArray();
         Check<IModel<int>>(() => Perturbed(new GcLearnedGruRnnState(seed: 20)),
             m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 3]), new ReadOnlyTensorSpan<int>(y, [3, 3]), lengths));
-        // A bidirectional layer's learned initial state with lengths is not supported yet, and says so.
-        IModel<float> bidirectional = new GcLearnedGruState();
-        var e = Assert.Throws<NotSupportedException>(() => bidirectional.Forward(new ReadOnlyTensorSpan<float>(new float[2 * 3 * 3], [2, 3, 3]), [3, 2]));
-        Assert.Contains("not supported for a bidirectional layer", e.Message);
+    }
+
+    [Fact]
+    public void LearnedInitialStatesOfBidirectionalLayersWithLengths()
+    {
+        // The reverse direction starts from its learned h0 (and c0) at each sequence's last step.
+        int[] lengths = [4, 1, 3];
+        var rng = new Rng(49);
+        float[] x = Enumerable.Range(0, 3 * 4 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] lstmTargets = Enumerable.Range(0, 3 * 4 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] gruTargets = Enumerable.Range(0, 3 * 4 * 2).Select(_ => rng.NextNormal()).ToArray();
+        Check<IModel<float>>(() => Perturbed(new GcLearnedLstmState(seed: 29)),
+            m => m.Backward(new ReadOnlyTensorSpan<float>(x, [3, 4, 3]), new ReadOnlyTensorSpan<float>(lstmTargets, [3, 4, 3]), lengths));
+        Check<IModel<float>>(() => Perturbed(new GcLearnedGruState(seed: 30)),
+            m => m.Backward(new ReadOnlyTensorSpan<float>(x, [3, 4, 3]), new ReadOnlyTensorSpan<float>(gruTargets, [3, 4, 2]), lengths));
+    }
+
+    [Fact]
+    public void APaddedSequenceWithLearnedStatesEqualsItselfUnpadded()
+    {
+        // Sequence 0 of length 3, padded to 5 beside a full one, gives the outputs and gradients it gives alone, unpadded.
+        var rng = new Rng(50);
+        float[] seq = Enumerable.Range(0, 3 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] other = Enumerable.Range(0, 5 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] target = Enumerable.Range(0, 3 * 3).Select(_ => rng.NextNormal()).ToArray();
+        var alone = Perturbed(new GcLearnedLstmState(seed: 31));
+        float[] aloneOut = Flatten(alone.Forward(new ReadOnlyTensorSpan<float>(seq, [1, 3, 3])));
+        float aloneLoss = alone.Backward(new ReadOnlyTensorSpan<float>(seq, [1, 3, 3]), new ReadOnlyTensorSpan<float>(target, [1, 3, 3]));
+
+        var padded = Perturbed(new GcLearnedLstmState(seed: 31));
+        float[] x = new float[2 * 5 * 3], y = new float[2 * 5 * 3];
+        seq.CopyTo(x, 0);
+        for (int i = 9; i < 15; i++) x[i] = 7f; // garbage in the padding
+        other.CopyTo(x, 15);
+        target.CopyTo(y, 0);
+        float[] paddedOut = Flatten(padded.Forward(new ReadOnlyTensorSpan<float>(x, [2, 5, 3]), [3, 5]));
+        Tolerance.AssertClose(aloneOut, paddedOut.AsSpan(0, 9), "sequence 0's outputs");
+        // The loss over sequence 0 alone: the other sequence's targets equal its outputs, so it adds nothing.
+        paddedOut.AsSpan(15, 15).CopyTo(y.AsSpan(15));
+        float paddedLoss = padded.Backward(new ReadOnlyTensorSpan<float>(x, [2, 5, 3]), new ReadOnlyTensorSpan<float>(y, [2, 5, 3]), [3, 5]);
+        // MSE with lengths averages over the valid elements: (3 + 5)·3, against 3·3 alone.
+        Assert.Equal(aloneLoss, paddedLoss * 24f / 9f, 4);
+        foreach (Parameter p in alone.Parameters)
+        {
+            float[] scaled = padded.Parameters[p.Name].GradAsSpan().ToArray().Select(v => v * 24f / 9f).ToArray();
+            Tolerance.AssertClose(p.GradAsSpan(), scaled, $"grad.{p.Name}", rtol: 1e-3f);
+        }
     }
 
     [Fact] public void AttentionDotCausalWithDropout() => CheckFeatures(() => new GcAttentionDotDropout(seed: 22), features: 6, outputShape: [2, 5, 3], batch: 2, steps: 5);

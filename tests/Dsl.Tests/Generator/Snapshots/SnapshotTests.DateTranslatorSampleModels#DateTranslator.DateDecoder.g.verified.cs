@@ -427,6 +427,8 @@ namespace DateTranslator
             public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
             public readonly int carry2__at, carry2__length;
             public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+            public readonly int held__at, held__length;
+            public global::System.Span<float> held => new global::System.Span<float>(Floats, held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]
             public readonly int packed_weights__at, packed_weights__length;
             public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public Workspace(int b, int t, int s)
@@ -536,6 +538,9 @@ namespace DateTranslator
                 carry2__at = at;
                 carry2__length = checked(b * 128);
                 at = checked(at + (carry2__length + 15) / 16 * 16);
+                held__at = at;
+                held__length = checked(b * 256);
+                at = checked(at + (held__length + 15) / 16 * 16);
                 packed_weights__at = at;
                 packed_weights__length = checked(1 * 92160);
                 at = checked(at + (packed_weights__length + 15) / 16 * 16);
@@ -618,7 +623,7 @@ namespace DateTranslator
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
                 dh0Rows: ws.HasInitialState ? ws.lstm_dh0_l0 : default, dc0Rows: ws.HasInitialState ? ws.lstm_dc0_l0 : default, dcLast: ws.InjectFinal ? ws.lstm_final_dc_l0 : default,
-                rmask: default, hm: default);
+                rmask: default, hm: default, held: ws.held);
         }
 
         // lstm layer 0, one direction: x [T, B, 16] -> h, written into y [T, B, Y] at columns yOffset…
@@ -661,14 +666,15 @@ namespace DateTranslator
                 global::Dsl.Kernels.LstmCell.ForwardRows(B, H, g, cPrev, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
+                    // or a learned h0) until its sequence starts at step length − 1
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
                         global::System.Span<float> c = aux.Slice((t * B + b) * H, H);
-                        if (reverse) c.Clear(); else aux.Slice((tp * B + b) * H, H).CopyTo(c);
+                        if (!reverse) aux.Slice((tp * B + b) * H, H).CopyTo(c); else if (c0.IsEmpty) c.Clear(); else c0.Slice(b * H, H).CopyTo(c);
                     }
                 }
             }
@@ -680,19 +686,29 @@ namespace DateTranslator
         private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
         {
             const int X = 16, H = 128, G = 512, Y = 128;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
             bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
+            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
+                if (holding)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t != lengths[b]) continue;
+                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
+                        carry2.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H + H, H));
+                    }
+                }
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 // an encoder's final cell state: its gradient from the decoder enters at each direction's last step
                 if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (reverse ? 0 : (lengths.IsEmpty ? T : lengths[b]) - 1)) global::System.Numerics.Tensors.TensorPrimitives.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));
@@ -706,8 +722,16 @@ namespace DateTranslator
                     {
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                        carry2.Slice(b * H, H).Clear();
+                        if (holding)
+                        {
+                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
+                            held.Slice(b * 2 * H + H, H).CopyTo(carry2.Slice(b * H, H));
+                        }
+                        else
+                        {
+                            carry.Slice(b * H, H).Clear();
+                            carry2.Slice(b * H, H).Clear();
+                        }
                     }
                 }
             }

@@ -358,6 +358,8 @@ namespace Demo
             public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
             public readonly int carry2__at, carry2__length;
             public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+            public readonly int held__at, held__length;
+            public global::System.Span<float> held => new global::System.Span<float>(Floats, held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]
             public readonly int packed_weights__at, packed_weights__length;
             public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public Workspace(int b, int t, int s)
@@ -465,6 +467,9 @@ namespace Demo
                 carry2__at = at;
                 carry2__length = checked(b * 5);
                 at = checked(at + (carry2__length + 15) / 16 * 16);
+                held__at = at;
+                held__length = checked(b * 10);
+                at = checked(at + (held__length + 15) / 16 * 16);
                 packed_weights__at = at;
                 packed_weights__length = checked(1 * 2923);
                 at = checked(at + (packed_weights__length + 15) / 16 * 16);
@@ -522,26 +527,26 @@ namespace Demo
                 _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
                 dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default);
+                rmask: default, hm: default, held: ws.held);
             gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
                 _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
                 dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default);
+                rmask: default, hm: default, held: ws.held);
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
             gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
                 _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
                 dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default);
+                rmask: default, hm: default, held: ws.held);
             gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
                 ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
                 _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
                 dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default);
+                rmask: default, hm: default, held: ws.held);
         }
 
         // gru layer 0, one direction: x [T, B, 3] -> h, written into y [T, B, Y] at columns yOffset…
@@ -589,12 +594,13 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
+                    // or a learned h0) until its sequence starts at step length − 1
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
                     }
                 }
             }
@@ -606,7 +612,7 @@ namespace Demo
         private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
         {
             const int X = 3, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -615,11 +621,20 @@ namespace Demo
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
             bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
+            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
+                if (holding)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t != lengths[b]) continue;
+                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
+                    }
+                }
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
@@ -643,7 +658,14 @@ namespace Demo
                     {
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
+                        if (holding)
+                        {
+                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
+                        }
+                        else
+                        {
+                            carry.Slice(b * H, H).Clear();
+                        }
                     }
                 }
             }
@@ -716,12 +738,13 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
+                    // or a learned h0) until its sequence starts at step length − 1
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
                     }
                 }
             }
@@ -733,7 +756,7 @@ namespace Demo
         private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
         {
             const int X = 8, H = 4, G = 12, Y = 8;
             // the recurrent weights, packed once for every step
@@ -742,11 +765,20 @@ namespace Demo
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
             bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
+            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
+                if (holding)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t != lengths[b]) continue;
+                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
+                    }
+                }
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
@@ -770,7 +802,14 @@ namespace Demo
                     {
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
+                        if (holding)
+                        {
+                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
+                        }
+                        else
+                        {
+                            carry.Slice(b * H, H).Clear();
+                        }
                     }
                 }
             }
@@ -818,7 +857,7 @@ namespace Demo
                 _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
                 lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
                 dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default);
+                rmask: default, hm: default, held: ws.held);
         }
 
         // gru_1 layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
@@ -861,12 +900,13 @@ namespace Demo
                 global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
+                    // or a learned h0) until its sequence starts at step length − 1
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
                     }
                 }
             }
@@ -878,18 +918,27 @@ namespace Demo
         private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
             global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
             global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
         {
             const int X = 8, H = 5, G = 15, Y = 5;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
             bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
+            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
                 int t = reverse ? T - 1 - s : s;   // the step processed s-th
                 int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
+                if (holding)
+                {
+                    for (int b = 0; b < B; b++)
+                    {
+                        if (t != lengths[b]) continue;
+                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
+                    }
+                }
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
                 global::Dsl.Kernels.GruCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? y.Slice(tp * B * Y + yOffset) : h0, s > 0 ? Y : H,
@@ -910,8 +959,15 @@ namespace Demo
                     {
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
                         dh2.Slice(b * G, G).Clear();
+                        if (holding)
+                        {
+                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
+                        }
+                        else
+                        {
+                            carry.Slice(b * H, H).Clear();
+                        }
                     }
                 }
             }

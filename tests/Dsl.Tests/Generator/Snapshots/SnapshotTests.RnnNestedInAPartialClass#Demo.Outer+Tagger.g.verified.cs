@@ -355,6 +355,8 @@ namespace Demo
                 public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
                 public readonly int carry2__at, carry2__length;
                 public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
+                public readonly int held__at, held__length;
+                public global::System.Span<float> held => new global::System.Span<float>(Floats, held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]
                 public readonly int packed_weights__at, packed_weights__length;
                 public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
                 public Workspace(int b, int t, int s)
@@ -414,6 +416,9 @@ namespace Demo
                     carry2__at = at;
                     carry2__length = checked(b * 6);
                     at = checked(at + (carry2__length + 15) / 16 * 16);
+                    held__at = at;
+                    held__length = checked(b * 12);
+                    at = checked(at + (held__length + 15) / 16 * 16);
                     packed_weights__at = at;
                     packed_weights__length = checked(1 * 2660);
                     at = checked(at + (packed_weights__length + 15) / 16 * 16);
@@ -489,7 +494,7 @@ namespace Demo
                     _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default,
                     lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
                     dh0Rows: ws.HasInitialState ? ws.encoder_dh0_l0 : default, dc0Rows: default, dcLast: default,
-                    rmask: default, hm: default);
+                    rmask: default, hm: default, held: ws.held);
             }
 
             // encoder layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
@@ -531,12 +536,13 @@ namespace Demo
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: true);
                     if (!lengths.IsEmpty)
                     {
-                        // padded steps (t ≥ length): the forward direction keeps its state, the reverse one stays at zero until its sequence starts
+                        // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
+                        // or a learned h0) until its sequence starts at step length − 1
                         for (int b = 0; b < B; b++)
                         {
                             if (t < lengths[b]) continue;
                             global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                            if (reverse) h.Clear(); else y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                            if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
                         }
                     }
                 }
@@ -548,18 +554,27 @@ namespace Demo
             private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
                 global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
                 global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-                global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm)
+                global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
             {
                 const int X = 8, H = 6, G = 6, Y = 6;
                 // the recurrent weights, packed once for every step
                 bool prepacked = T > 1;
                 if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
                 bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
+                bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
                 carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
                 for (int s = T - 1; s >= 0; s--)
                 {
                     int t = reverse ? T - 1 - s : s;   // the step processed s-th
                     int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
+                    if (holding)
+                    {
+                        for (int b = 0; b < B; b++)
+                        {
+                            if (t != lengths[b]) continue;
+                            carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
+                        }
+                    }
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
                     if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
@@ -570,7 +585,14 @@ namespace Demo
                         {
                             if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                             d.Slice(b * G, G).Clear();
-                            carry.Slice(b * H, H).Clear();
+                            if (holding)
+                            {
+                                held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
+                            }
+                            else
+                            {
+                                carry.Slice(b * H, H).Clear();
+                            }
                         }
                     }
                 }
