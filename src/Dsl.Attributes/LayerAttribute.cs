@@ -217,6 +217,35 @@ namespace Dsl
     }
 
     /// <summary>
+    /// Layer normalisation over each step's features, exactly <c>nn.LayerNorm(width, eps)</c>: y = (x − mean) / √(var + ε) ·
+    /// weight + bias. Parameters <c>layernorm.weight</c> [W] (ones) and <c>layernorm.bias</c> [W] (zeros).
+    /// </summary>
+    public sealed class LayerNormAttribute : LayerAttribute
+    {
+        /// <summary>ε added to the variance (PyTorch's <c>eps</c>). Default 1e-5.</summary>
+        public float Epsilon { get; set; } = 1e-5f;
+    }
+
+    /// <summary>
+    /// A residual connection: adds the input of the layer <see cref="Layers"/> back to the output of the layer before,
+    /// out = x + f(x) (He et al. 2016; the Transformer's "Add"). <c>[Attention] [Residual]</c> adds the attention's input to
+    /// its output; <c>[Dense(4W)] [Dense(W)] [Residual(Layers = 2)]</c> spans both. The widths must be equal.
+    /// </summary>
+    public sealed class ResidualAttribute : LayerAttribute
+    {
+        /// <summary>How many layers the connection skips over. Default 1.</summary>
+        public int Layers { get; set; } = 1;
+    }
+
+    /// <summary>
+    /// Adds the sinusoidal position encoding of Vaswani et al. (2017) to each step: pe[t, 2i] = sin(t / 10000^(2i/W)),
+    /// pe[t, 2i+1] = cos(t / 10000^(2i/W)). No parameters. A model with it cannot step (it needs each step's position).
+    /// </summary>
+    public sealed class PositionalEncodingAttribute : LayerAttribute
+    {
+    }
+
+    /// <summary>
     /// Composes an encoder and a decoder model into one trainable sequence-to-sequence model: the encoder reads the
     /// source, its final recurrent state starts the decoder (bidirectional states concatenated; a generated
     /// <c>bridge</c> Dense where widths differ) and the decoder's cross-attention (<c>Over = typeof(Encoder)</c>)

@@ -47,9 +47,8 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
                 IMethodSymbol method = invocation.TargetMethod;
                 if (method.Name is not ("Step" or "CreateState") || method.ContainingType is not { } type) return;
                 if (Shape(type.OriginalDefinition, c.CancellationToken) is not { IsValid: true, CanStep: false } model) return;
-                ShapedLayer blocking = model.Layers.First(l => l.Directions == 2 || (l.Kind == LayerKind.Attention && !l.IsCrossAttention));
-                string why = blocking.Kind == LayerKind.Attention ? "attends over the whole sequence" : "is bidirectional and needs the whole sequence";
-                c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.StepOnBidirectionalModel, invocation.Syntax.GetLocation(), type.Name, blocking.Name, why));
+                if (model.StepBlocker is not { } blocker) return;
+                c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.StepOnBidirectionalModel, invocation.Syntax.GetLocation(), type.Name, blocker.Layer.Name, blocker.Why));
             }, OperationKind.Invocation);
         });
     }

@@ -71,6 +71,57 @@ internal static partial class ModelEmitter
         w.Line();
     }
 
+    private static void EmitLayerNorm(SourceWriter w, LayerPlan layer)
+    {
+        ShapedLayer l = layer.Layer;
+        string weight = layer.ParamFields[0], bias = layer.ParamFields[1], eps = SourceWriter.Float(l.Spec.Epsilon);
+        w.Line($"// {l.Name}: {Shape(l.InIsSequence, l.InWidth)} -> same: out = (x − mean) / √(var + {eps}) · weight + bias, per row (nn.LayerNorm)");
+        w.Open($"private void {l.Name}_forward(Workspace ws)");
+        w.Line($"const int W = {l.OutWidth};");
+        w.Line($"int R = {Rows(l, output: true)};");
+        w.Line($"global::Dsl.Kernels.LayerNormKernel.Forward(R, W, ws.{layer.In}, {weight}.AsSpan(), {bias}.AsSpan(), {eps}, ws.{layer.Out}, ws.{l.Name}_mean, ws.{l.Name}_rstd);");
+        w.Close();
+        w.Line();
+        w.Line($"// {l.Name} backward: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dout ⊙ weight; dweight += Σ dout ⊙ x̂; dbias += Σ dout");
+        w.Open($"private void {l.Name}_backward(Workspace ws)");
+        w.Line($"const int W = {l.OutWidth};");
+        w.Line($"int R = {Rows(l, output: true)};");
+        w.Line($"global::Dsl.Kernels.LayerNormKernel.Backward(R, W, ws.{layer.In}, {weight}.AsSpan(), ws.{l.Name}_mean, ws.{l.Name}_rstd, ws.{layer.DOut}, {(layer.DIn is null ? "default" : $"ws.{layer.DIn}")}, {weight}.GradAsSpan(), {bias}.GradAsSpan(), ws.{l.Name}_scratch);");
+        w.Close();
+        w.Line();
+    }
+
+    private static void EmitResidual(SourceWriter w, LayerPlan layer)
+    {
+        ShapedLayer l = layer.Layer;
+        w.Line($"// {l.Name}: {Shape(l.InIsSequence, l.InWidth)} -> same: out = x + the output of layer {l.SkipFrom} (a residual connection)");
+        w.Open($"private void {l.Name}_forward(Workspace ws)");
+        w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(ws.{layer.In}, ws.{layer.SkipIn}, ws.{layer.Out});");
+        w.Close();
+        w.Line();
+        w.Line($"// {l.Name} backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)");
+        w.Open($"private void {l.Name}_backward(Workspace ws)");
+        if (layer.DIn is not null) w.Line($"ws.{layer.DOut}.CopyTo(ws.{layer.DIn});");
+        if (layer.SkipDIn is not null) w.Line($"ws.{layer.DOut}.CopyTo(ws.{l.Name}_dskip);");
+        w.Close();
+        w.Line();
+    }
+
+    private static void EmitPositionalEncoding(SourceWriter w, LayerPlan layer)
+    {
+        ShapedLayer l = layer.Layer;
+        w.Line($"// {l.Name}: [T, B, {l.OutWidth}] -> same: out[t] = x[t] + pe[t], pe[t, 2i] = sin(t / 10000^(2i/{l.OutWidth})), pe[t, 2i+1] = cos(…)");
+        w.Open($"private void {l.Name}_forward(Workspace ws)");
+        w.Line($"global::Dsl.Kernels.PositionalEncodingKernel.Add(ws.T, ws.B, {l.OutWidth}, ws.{l.Name}_table, ws.{layer.In}, ws.{layer.Out});");
+        w.Close();
+        w.Line();
+        w.Line($"// {l.Name} backward: dx = dout");
+        w.Open($"private void {l.Name}_backward(Workspace ws)");
+        if (layer.DIn is not null) w.Line($"ws.{layer.DOut}.CopyTo(ws.{layer.DIn});");
+        w.Close();
+        w.Line();
+    }
+
     private static void EmitDropout(SourceWriter w, LayerPlan layer)
     {
         ShapedLayer l = layer.Layer;

@@ -141,7 +141,7 @@ internal static partial class ModelEmitter
                 w.Line($"global::Dsl.Initializers.Apply(global::Dsl.Init.{p.Init}, {p.Field}.AsSpan(), {rows}, {p.Cols}, fanIn: {p.FanIn}, fanOut: {p.FanOut}, blockRows: {p.BlockRows}, bound: {SourceWriter.Float(p.Bound)}, global::Dsl.Rng.ForParameter(seed, \"{p.Name}\"));");
             }
             if (p.FillLength > 0 && p.FillValue != 0f)
-                w.Line($"{p.Field}.AsSpan().Slice({p.FillStart}, {p.FillLength}).Fill({SourceWriter.Float(p.FillValue)}); // forget-gate bias");
+                w.Line($"{p.Field}.AsSpan().Slice({p.FillStart}, {p.FillLength}).Fill({SourceWriter.Float(p.FillValue)}); // {(p.Name.EndsWith(".weight", System.StringComparison.Ordinal) ? "a scale of one" : "forget-gate bias")}");
         }
         w.Line($"Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] {{ {string.Join(", ", plan.Parameters.Select(p => p.Field))} }});");
         w.Line("_dropoutRng = global::Dsl.Rng.ForParameter(seed, \"<dropout>\");");
@@ -521,6 +521,8 @@ internal static partial class ModelEmitter
             }
         }
         w.Line("Floats = new float[at];");
+        foreach (LayerPlan l in plan.Layers.Where(l => l.Layer.Kind == LayerKind.PositionalEncoding))
+            w.Line($"global::Dsl.Kernels.PositionalEncodingKernel.Fill({l.Name}_table, t, {l.Layer.OutWidth}); // once per shape");
         w.Close();
         w.Close();
         w.Line();
@@ -553,10 +555,14 @@ internal static partial class ModelEmitter
         w.Line();
         w.Line("/// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>");
         w.Open("private void BackwardPass(Workspace ws)");
-        foreach (LayerPlan l in plan.Layers.Reverse())
+        for (int k = plan.Layers.Count - 1; k >= 0; k--)
         {
+            LayerPlan l = plan.Layers[k];
             if (l.Layer.Kind == LayerKind.Input) continue;
             w.Line($"{l.Name}_backward(ws);");
+            // A residual connection's gradient joins that of the output it added, once that output's own gradient is written.
+            foreach (LayerPlan r in plan.Layers.Where(r => r.SkipDIn is not null && r.Layer.SkipFrom == k - 1))
+                w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(ws.{r.SkipDIn}, ws.{r.Name}_dskip, ws.{r.SkipDIn}); // {r.Name}'s skip");
         }
         w.Close();
         w.Line();
@@ -580,6 +586,15 @@ internal static partial class ModelEmitter
             case LayerKind.Attention:
                 EmitAttention(w, layer);
                 return;
+            case LayerKind.LayerNorm:
+                EmitLayerNorm(w, layer);
+                return;
+            case LayerKind.Residual:
+                EmitResidual(w, layer);
+                return;
+            case LayerKind.PositionalEncoding:
+                EmitPositionalEncoding(w, layer);
+                return;
             default:
                 EmitRecurrent(w, plan, layer);
                 return;
@@ -598,6 +613,7 @@ internal static partial class ModelEmitter
         RowKind.StepsSquared => "t * t",
         RowKind.SourceTimesBatch => "checked(s * b)",
         RowKind.StepsTimesSourceTimesBatch => "checked(rows * s)",
+        RowKind.Steps => "t",
         _ => "rows",
     };
 

@@ -60,8 +60,9 @@ internal static class Lowerer
             string? dIn = needsDIn ? previousDOut : null;
             var fields = new List<string>();
             var subs = new List<SubLayerPlan>();
-            string? mask = null;
+            string? mask = null, skipIn = null, skipDIn = null;
             int hidden = 0, gates = 0;
+            string names(int index) => model.Layers[index].Name;
 
             string Param(string suffix, int rows, int cols, bool isVector, InitKind init, int fanIn, int fanOut, int blockRows, float bound, int fillStart = 0, int fillLength = 0, float fillValue = 0f)
             {
@@ -177,6 +178,33 @@ internal static class Lowerer
                     else Buffer(n + "_scratch", 2, RowKind.StepsSquared, $"{n}: scratch [2, T, T]");
                     Buffer(outName, e, outRows, $"{n}: attention output {shapeOut}");
                     Buffer(dOutName, e, outRows, $"{n}: gradient of the output {shapeOut}");
+                    break;
+                }
+                case LayerKind.LayerNorm:
+                {
+                    int wd = layer.OutWidth;
+                    Param("weight", 1, wd, true, InitKind.Zeros, wd, wd, 1, 0f, 0, wd, 1f);
+                    Param("bias", 1, wd, true, InitKind.Zeros, wd, wd, 1, 0f);
+                    Buffer(n + "_mean", 1, outRows, $"{n}: each row's mean [{(layer.OutIsSequence ? "T, B" : "B")}]");
+                    Buffer(n + "_scratch", 2 * wd, RowKind.One, $"{n}: scratch [2, {wd}]");
+                    Buffer(n + "_rstd", 1, outRows, $"{n}: each row's 1/√(var + ε) [{(layer.OutIsSequence ? "T, B" : "B")}]");
+                    Buffer(outName, wd, outRows, $"{n}: normalised, scaled and shifted {shapeOut}");
+                    Buffer(dOutName, wd, outRows, $"{n}: gradient of the output {shapeOut}");
+                    break;
+                }
+                case LayerKind.PositionalEncoding:
+                    Buffer(n + "_table", layer.OutWidth, RowKind.Steps, $"{n}: the encoding of each step, filled once per workspace [T, {layer.OutWidth}]");
+                    Buffer(outName, layer.OutWidth, outRows, $"{n}: input plus the encoding of its step {shapeOut}");
+                    Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the output {shapeOut}");
+                    break;
+                case LayerKind.Residual:
+                {
+                    LayerPlan source = layers[layer.SkipFrom];
+                    skipIn = source.Out;
+                    skipDIn = source.Layer.Kind == LayerKind.Input ? null : source.DOut;
+                    Buffer(outName, layer.OutWidth, outRows, $"{n}: the previous output plus {names(layer.SkipFrom + 1)}'s input {shapeOut}");
+                    Buffer(dOutName, layer.OutWidth, outRows, $"{n}: gradient of the output {shapeOut}");
+                    if (skipDIn is not null) Buffer(n + "_dskip", layer.OutWidth, outRows, $"{n}: the gradient sent back to {source.Name}'s output {shapeOut}");
                     break;
                 }
                 case LayerKind.Dropout:
@@ -336,7 +364,7 @@ internal static class Lowerer
                 }
             }
 
-            layers.Add(new LayerPlan(layer, previousOut ?? Tokens, dIn, outName, dOutName, mask, fields.ToEquatableArray(), subs.ToEquatableArray(), hidden, gates));
+            layers.Add(new LayerPlan(layer, previousOut ?? Tokens, dIn, outName, dOutName, mask, fields.ToEquatableArray(), subs.ToEquatableArray(), hidden, gates, skipIn, skipDIn));
             previousOut = outName;
             previousDOut = layer.Kind == LayerKind.Input ? null : dOutName;
         }

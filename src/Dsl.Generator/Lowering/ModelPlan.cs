@@ -35,6 +35,8 @@ internal enum RowKind
     SourceTimesBatch,
     /// <summary>One per (step, source step, sequence): T × S × B.</summary>
     StepsTimesSourceTimesBatch,
+    /// <summary>One per step: T.</summary>
+    Steps,
 }
 
 /// <summary>
@@ -80,7 +82,8 @@ internal sealed record SubLayerPlan(
     string? FinalHGrad = null,
     string? FinalCGrad = null);
 
-/// <summary>A layer: what it reads, writes and learns.</summary>
+/// <summary>A layer: what it reads, writes and learns. A residual connection also reads <see cref="SkipIn"/> (the output it adds)
+/// and sends its gradient to <see cref="SkipDIn"/> (null when that output is the model's input).</summary>
 internal sealed record LayerPlan(
     ShapedLayer Layer,
     string In,
@@ -91,7 +94,9 @@ internal sealed record LayerPlan(
     EquatableArray<string> ParamFields,
     EquatableArray<SubLayerPlan> SubLayers,
     int Hidden,
-    int Gates)
+    int Gates,
+    string? SkipIn = null,
+    string? SkipDIn = null)
 {
     public string Name => Layer.Name;
 }

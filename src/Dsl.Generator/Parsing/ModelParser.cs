@@ -26,6 +26,9 @@ internal static class ModelParser
         ("Dsl.DenseAttribute", LayerKind.Dense),
         ("Dsl.DropoutAttribute", LayerKind.Dropout),
         ("Dsl.AttentionAttribute", LayerKind.Attention),
+        ("Dsl.LayerNormAttribute", LayerKind.LayerNorm),
+        ("Dsl.ResidualAttribute", LayerKind.Residual),
+        ("Dsl.PositionalEncodingAttribute", LayerKind.PositionalEncoding),
     };
 
     /// <summary>
@@ -165,7 +168,7 @@ internal static class ModelParser
             LayerKind.Input => Int("features", 0),
             LayerKind.Embedding => Int("dim", 0),
             LayerKind.Dense => Int("units", 0),
-            LayerKind.Dropout or LayerKind.Attention => 0,
+            LayerKind.Dropout or LayerKind.Attention or LayerKind.LayerNorm or LayerKind.Residual or LayerKind.PositionalEncoding => 0,
             _ => Int("hidden", 0),
         };
         float dropout = kind == LayerKind.Dropout ? Float("p", 0f) : Float("dropout", 0f);
@@ -195,6 +198,7 @@ internal static class ModelParser
             over is null ? null : Key(over),
             over?.Name,
             Int("units", 0),
+            Float("epsilon", 1e-5f),
             LocationInfo.From(syntax),
             arguments.ToEquatableArray());
     }

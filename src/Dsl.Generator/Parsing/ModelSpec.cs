@@ -19,6 +19,9 @@ internal enum LayerKind
     Dense,
     Dropout,
     Attention,
+    LayerNorm,
+    Residual,
+    PositionalEncoding,
 }
 
 /// <summary>Mirror of <c>Dsl.Activation</c> (same values): the generator does not load Dsl.Attributes.</summary>
@@ -72,6 +75,7 @@ internal sealed record LayerSpec(
     string? Over,
     string? OverDisplay,
     int Units,
+    float Epsilon,
     LocationInfo? Location,
     EquatableArray<ArgumentSpec> Arguments)
 {

@@ -63,7 +63,7 @@ internal static class ShapeInference
             int inWidth = width;
             bool inSequence = sequence;
             int directions = layer.IsRecurrent && layer.Bidirectional ? 2 : 1;
-            int memoryWidth = 0;
+            int memoryWidth = 0, skipFrom = -1;
             string? memoryModel = null;
             switch (layer.Kind)
             {
@@ -84,7 +84,33 @@ internal static class ShapeInference
                     width = layer.Size;
                     break;
                 case LayerKind.Dropout:
+                case LayerKind.LayerNorm:
                     break;
+                case LayerKind.PositionalEncoding:
+                    if (!sequence)
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer, producerReturns));
+                    canStep = false;
+                    break;
+                case LayerKind.Residual:
+                {
+                    int from = i - layer.Layers - 1;
+                    if (layer.Layers <= 0) break; // DSL0002 from CheckOptions
+                    if (from < 0)
+                    {
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidOption, layer.ArgumentLocation("layers"), names[i],
+                            $"Layers = {layer.Layers} skips past the first layer: only {i - 1} layer(s) come between it and the input"));
+                        break;
+                    }
+                    ShapedLayer source = shaped[from];
+                    if (source.OutWidth != width || source.OutIsSequence != sequence)
+                    {
+                        string Describe(int w, bool seq) => seq ? $"[batch, steps, {w}]" : $"[batch, {w}]";
+                        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResidualWidthsDiffer, layer.Location, names[i], names[from + 1],
+                            Describe(source.OutWidth, source.OutIsSequence), names[i - 1], Describe(width, sequence)));
+                    }
+                    skipFrom = from;
+                    break;
+                }
                 case LayerKind.Attention:
                     if (!sequence)
                         diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SequenceLayerFedVector, layer.Location, names[i], producer, producerReturns));
@@ -116,7 +142,7 @@ internal static class ShapeInference
                 producerReturns = "its last step only (ReturnSequences = false)";
             }
             CheckSize(layer, names[i], inWidth, memoryWidth > 0 ? memoryWidth : inWidth, directions, diagnostics);
-            shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions, memoryWidth, memoryModel));
+            shaped.Add(new ShapedLayer(layer, names[i], inWidth, width, inSequence, sequence, directions, memoryWidth, memoryModel, skipFrom));
         }
 
         bool valid = !diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
@@ -205,11 +231,8 @@ internal static class ShapeInference
                 Mismatch(c.EncoderLocation, $"its encoder '{encoder.Spec.Name}' returns one vector per sequence; an encoder returns a sequence (no ReturnSequences = false, no pooling) for the decoder to attend over and start from");
             if (!decoder.TakesTokens)
                 Mismatch(c.DecoderLocation, $"its decoder '{d}' must read tokens (an [Embedding] first): decoding feeds it its own predictions");
-            if (!decoder.CanStep)
-            {
-                ShapedLayer blocking = decoder.Layers.First(l => l.Directions == 2 || (l.Kind == LayerKind.Attention && !l.IsCrossAttention));
-                Mismatch(c.DecoderLocation, $"its decoder '{d}' cannot step (layer '{blocking.Name}' {(blocking.Directions == 2 ? "is bidirectional" : "attends over its own whole sequence")}); decoding runs one token at a time");
-            }
+            if (decoder.StepBlocker is { } blocker)
+                Mismatch(c.DecoderLocation, $"its decoder '{d}' cannot step (layer '{blocker.Layer.Name}' {blocker.Why}); decoding runs one token at a time");
             foreach (ShapedLayer l in decoder.Layers.Where(l => l.Spec.IsCrossAttention && l.Spec.Over != c.Encoder))
                 Mismatch(c.DecoderLocation, $"the decoder's layer '{l.Name}' attends over '{l.MemoryModel ?? l.Spec.OverDisplay}', not over the encoder '{encoder.Spec.Name}'");
             ShapedLayer? from = encoder.Layers.LastOrDefault(l => l.Spec.IsRecurrent), to = decoder.Layers.FirstOrDefault(l => l.Spec.IsRecurrent);
@@ -292,6 +315,14 @@ internal static class ShapeInference
             case LayerKind.Dropout:
                 if (!(layer.Dropout >= 0f && layer.Dropout < 1f))
                     diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ProbabilityOutOfRange, layer.ArgumentLocation("p"), name, "p", layer.Dropout));
+                break;
+            case LayerKind.LayerNorm:
+                if (!(layer.Epsilon > 0f) || float.IsInfinity(layer.Epsilon)) Invalid("epsilon", $"Epsilon must be a positive finite number, not {layer.Epsilon}");
+                break;
+            case LayerKind.Residual:
+                Positive("layers", "Layers", layer.Layers);
+                break;
+            case LayerKind.PositionalEncoding:
                 break;
             case LayerKind.Attention:
                 Positive("heads", "Heads", layer.Heads);

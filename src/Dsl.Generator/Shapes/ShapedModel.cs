@@ -17,9 +17,12 @@ internal sealed record ShapedLayer(
     bool OutIsSequence,
     int Directions,
     int MemoryWidth = 0,
-    string? MemoryModel = null)
+    string? MemoryModel = null,
+    int SkipFrom = -1)
 {
     public LayerKind Kind => Spec.Kind;
+
+    // SkipFrom: for a residual connection, the index of the layer whose output it adds (−1 otherwise).
 
     /// <summary>Cross-attention: attends over <see cref="MemoryModel"/>'s outputs, <see cref="MemoryWidth"/> wide.</summary>
     public bool IsCrossAttention => MemoryWidth > 0;
@@ -60,4 +63,10 @@ internal sealed record ShapedModel(
 {
     /// <summary>True when a layer attends over another model's outputs: the model then runs from a state that carries them.</summary>
     public bool HasCrossAttention => Layers.Any(l => l.IsCrossAttention);
+
+    /// <summary>The first layer that keeps the model from stepping (null when it can), and why, in the words of DSL1002.</summary>
+    public (ShapedLayer Layer, string Why)? StepBlocker =>
+        Layers.FirstOrDefault(l => l.Directions == 2 || l.Kind == LayerKind.PositionalEncoding || (l.Kind == LayerKind.Attention && !l.IsCrossAttention)) is { } l
+            ? (l, l.Directions == 2 ? "is bidirectional and needs the whole sequence" : l.Kind == LayerKind.PositionalEncoding ? "needs each step's position in the sequence" : "attends over the whole sequence")
+            : null;
 }

@@ -148,6 +148,13 @@ class Stack(nn.Module):
             if kind == "input":
                 width = spec[1]
                 continue
+            if kind in ("residual", "positionalencoding"):  # no parameters
+                self.plan.append((name, spec))
+                continue
+            if kind == "layernorm":
+                self.add_module(name, nn.LayerNorm(width, eps=(spec[1] if len(spec) > 1 else 1e-5)))
+                self.plan.append((name, spec))
+                continue
             if kind == "embedding":
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
             elif kind == "dense":
@@ -172,9 +179,30 @@ class Stack(nn.Module):
         """initial: {layer name: h0 or (h0, c0)} for the recurrent layers that start from a given state;
         the final states are left in self.finals."""
         self.finals = {}
+        history = []  # the output of every layer after the first, in order (index 0: the input layer's)
+        if self.plan and self.plan[0][1][0] != "embedding":
+            history.append(x)
         for name, spec in self.plan:
-            m = getattr(self, name)
             kind = spec[0]
+            if kind == "residual":  # adds the input of the layer spec[1] places back
+                x = x + history[len(history) - 1 - spec[1]]
+                history.append(x)
+                continue
+            if kind == "positionalencoding":
+                T, W = x.shape[1], x.shape[2]
+                pe = torch.zeros(T, W, dtype=torch.float64)
+                position = torch.arange(T, dtype=torch.float64).unsqueeze(1)
+                div = torch.exp(torch.arange(0, W, 2, dtype=torch.float64) * (-torch.log(torch.tensor(10000.0, dtype=torch.float64)) / W))
+                pe[:, 0::2] = torch.sin(position * div)
+                pe[:, 1::2] = torch.cos(position * div[: W // 2])
+                x = x + pe.to(torch.float32).to(x.dtype)  # Dsl rounds the table to float32
+                history.append(x)
+                continue
+            m = getattr(self, name)
+            if kind == "layernorm":
+                x = m(x)
+                history.append(x)
+                continue
             if kind == "embedding":
                 x = m(x)
             elif kind == "attention":
@@ -202,18 +230,17 @@ class Stack(nn.Module):
                     out, _ = nn.utils.rnn.pad_packed_sequence(out, batch_first=True, total_length=x.shape[1])
                     if not opts.get("return_sequences", True):
                         hn = hn[0] if isinstance(hn, tuple) else hn
-                        x = torch.cat([hn[-2], hn[-1]], dim=1) if opts.get("bidirectional", False) else hn[-1]
-                        continue
-                    x = out
-                    continue
-                if initial and name in initial:
-                    out, self.finals[name] = m(x, initial[name])
+                        out = torch.cat([hn[-2], hn[-1]], dim=1) if opts.get("bidirectional", False) else hn[-1]
                 else:
-                    out, _ = m(x)
-                if not opts.get("return_sequences", True):
-                    H = spec[1]
-                    out = torch.cat([out[:, -1, :H], out[:, 0, H:]], dim=1) if opts.get("bidirectional", False) else out[:, -1]
+                    if initial and name in initial:
+                        out, self.finals[name] = m(x, initial[name])
+                    else:
+                        out, _ = m(x)
+                    if not opts.get("return_sequences", True):
+                        H = spec[1]
+                        out = torch.cat([out[:, -1, :H], out[:, 0, H:]], dim=1) if opts.get("bidirectional", False) else out[:, -1]
                 x = out
+            history.append(x)
         return x
 
 
@@ -286,6 +313,10 @@ CASES = [
     ("AttentionAdditiveCausal", [("embedding", 9, 4), ("gru", 6), ("attention", 1, {"score": "additive", "units": 5, "causal": True}), ("dense", 9)], 2, 7, "ce"),
     ("AttentionGeneralPool", [("input", 4), ("lstm", 6), ("attention", 1, {"score": "general", "pool": True}), ("dense", 2)], 3, 5, "mse"),
     ("AttentionAdditivePool", [("embedding", 8, 5), ("attention", 1, {"score": "additive", "pool": True, "units": 4}), ("dense", 3)], 4, 6, "ce"),
+    # A Transformer encoder block (post-norm) and a residual LSTM: [PositionalEncoding], [Residual], [LayerNorm].
+    ("TransformerBlock", [("input", 8), ("positionalencoding",), ("attention", 2), ("residual", 1), ("layernorm",), ("dense", 16, "relu"),
+                          ("dense", 8), ("residual", 2), ("layernorm", 1e-3), ("dense", 3)], 2, 5, "mse"),
+    ("LstmResidualNorm", [("embedding", 7, 6), ("lstm", 6), ("residual", 1), ("layernorm",), ("dense", 7)], 3, 4, "ce"),
 ]
 
 class Seq2Seq(nn.Module):

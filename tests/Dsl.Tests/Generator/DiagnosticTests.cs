@@ -86,6 +86,34 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1009_ResidualWidthsDiffer()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Dense(16)] [[|Residual|]] [Dense(2)] public partial class M;" + Usage, "DSL1009", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'residual' adds the input of 'dense' ([batch, steps, 8]) to the output of 'dense' ([batch, steps, 16]); a residual connection needs the same shape on both sides", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_ResidualSkippingPastTheInput()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Dense(4)] [Residual([|Layers = 3|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Layers = 3 skips past the first layer", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1001_PositionalEncodingOfAVector()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4, ReturnSequences = false)] [[|PositionalEncoding|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'positionalencoding' expects a sequence but 'lstm' returns its last step only (ReturnSequences = false)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_LayerNormEpsilon()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [LayerNorm([|Epsilon = 0f|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Epsilon must be a positive finite number", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL1004_AttentionSoWideItsWeightsOverflowALong()
     {
         // 3 · (2³¹ − 1)² overflows a long: the size check must not wrap around (found by the fuzzer).
@@ -251,7 +279,7 @@ public class DiagnosticTests
     {
         Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10, Bidirectional = true)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), [|typeof(Dec)|])] public partial class T;" + TranslatorUsage,
             "DSL1008", DiagnosticSeverity.Error);
-        Assert.Equal("'T' cannot be used: its decoder 'Dec' cannot step (layer 'lstm' is bidirectional); decoding runs one token at a time", d.GetMessage());
+        Assert.Equal("'T' cannot be used: its decoder 'Dec' cannot step (layer 'lstm' is bidirectional and needs the whole sequence); decoding runs one token at a time", d.GetMessage());
     }
 
     [Fact]
@@ -344,6 +372,8 @@ public class DiagnosticTests
     [InlineData("[Input(features: 4)] [Attention(Score = AttentionScore.Additive, Pool = true, Units = 3)] [Dense(2)]")]
     [InlineData("[Input(features: 4)] [Attention(Score = AttentionScore.General, Pool = true)] [Dense(2)]")]
     [InlineData("[Input(features: 4)] [Attention(Score = AttentionScore.Additive, Causal = true)] [Attention(Score = AttentionScore.General)] [Dense(2)]")]
+    [InlineData("[Input(features: 4)] [PositionalEncoding] [Attention(Heads = 2)] [Residual] [LayerNorm] [Dense(8, Activation = Activation.Relu)] [Dense(4)] [Residual(Layers = 2)] [LayerNorm] [Attention(Pool = true)] [Dense(2)]")]
+    [InlineData("[Embedding(vocab: 5, dim: 3)] [Dense(3)] [Residual] [LayerNorm] [Dense(5)]")]
     public void AssortedValidStacksGenerateCodeThatCompiles(string layers)
     {
         var (_, diagnostics, others, result) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;");

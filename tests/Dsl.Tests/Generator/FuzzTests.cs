@@ -49,7 +49,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(withDslError > count / 10 && compiled > count / 10, $"{withDslError} with DSL errors, {compiled} compiled");
     }
 
-    private static readonly string[] Kinds = ["Input", "Embedding", "Rnn", "Lstm", "Gru", "Dense", "Dropout", "Attention"];
+    private static readonly string[] Kinds = ["Input", "Embedding", "Rnn", "Lstm", "Gru", "Dense", "Dropout", "Attention", "LayerNorm", "Residual", "PositionalEncoding"];
 
     /// <summary>A model, or (one time in ten) an encoder–decoder composing two models of the same batch (first … first + Batch − 1).</summary>
     private static string Declaration(Rng rng, int index, int first)
@@ -91,7 +91,7 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             case "Embedding": args.Add($"vocab: {Size(rng)}"); args.Add($"dim: {Size(rng)}"); break;
             case "Dense": args.Add(Size(rng)); break;
             case "Dropout": args.Add(Probability(rng)); break;
-            case "Attention": break;
+            case "Attention" or "LayerNorm" or "Residual" or "PositionalEncoding": break;
             default: args.Add($"hidden: {Size(rng)}"); break;
         }
         var options = new List<string>();
@@ -118,6 +118,12 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
                 Maybe($"Dropout = {Probability(rng)}");
                 if (rng.NextInt(3) == 0) options.Add($"Over = {(rng.NextInt(8) == 0 ? "typeof(string)" : model())}");
                 Maybe($"Units = {Pick("4", "0", "-3", "7")}");
+                break;
+            case "LayerNorm":
+                Maybe($"Epsilon = {Pick("1e-5f", "0.1f", "0f", "-1f", "float.NaN")}");
+                break;
+            case "Residual":
+                Maybe($"Layers = {Pick("1", "2", "3", "0", "-1", "9")}");
                 break;
             case "Rnn" or "Lstm" or "Gru":
                 Maybe($"Layers = {Pick("1", "2", "3", "2", "1", "0", "-1")}");

@@ -153,3 +153,17 @@ public partial class GcGeneralSelfCausal;
 [Attention(Score = AttentionScore.Additive, Pool = true, Units = 3)]
 [Dense(3)]
 public partial class GcAdditivePool;
+
+// A Transformer-style block (finite differences): positions, causal attention, residuals around it and a two-layer
+// feed-forward, layer norms.
+[Input(features: 4)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Dense(6, Activation = Activation.Tanh)]
+[Dense(4)]
+[Residual(Layers = 2)]
+[LayerNorm(Epsilon = 0.01f)]
+[Dense(3)]
+public partial class GcTransformerBlock;

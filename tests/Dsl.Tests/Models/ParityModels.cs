@@ -220,3 +220,23 @@ public partial class MaskedAdditiveSelf;
 [Attention(Score = AttentionScore.General, Pool = true)]
 [Dense(2)]
 public partial class MaskedGeneralPool;
+
+// A Transformer encoder block (post-norm) and a residual LSTM.
+[Input(features: 8)]
+[PositionalEncoding]
+[Attention(Heads = 2)]
+[Residual]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm(Epsilon = 1e-3f)]
+[Dense(3)]
+public partial class TransformerBlock;
+
+[Embedding(vocab: 7, dim: 6)]
+[Lstm(hidden: 6)]
+[Residual]
+[LayerNorm]
+[Dense(7)]
+public partial class LstmResidualNorm;

@@ -135,6 +135,8 @@ public class GradientCheckTests
         Check<IModel<int>>(() => new GcAdditivePool(seed: 28), m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 5]), new ReadOnlyTensorSpan<int>(y, [3]), [5, 2, 4]));
     }
 
+    [Fact] public void TransformerBlockWithResidualsAndLayerNorm() => CheckFeatures(() => new GcTransformerBlock(seed: 32), features: 4, outputShape: [2, 5, 3], batch: 2, steps: 5);
+
     [Fact] public void AttentionPoolingAfterAnLstm() => CheckFeatures(() => new GcAttentionPool(seed: 24), features: 4, outputShape: [3, 3], batch: 3, steps: 5);
 
     [Fact] public void NamedLayersWithOverriddenInit() => CheckFeatures(() => new GcNamedStack(seed: 10), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);

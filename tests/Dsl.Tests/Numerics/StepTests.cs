@@ -13,6 +13,7 @@ public class StepTests
     [Fact] public void RnnStepsMatchForward() => StepsMatchForward(new RnnTanh(seed: 3), vocab: 7);
     [Fact] public void StackedLstmAndGruStepsMatchForward() => StepsMatchForward(new LstmGruDense(seed: 4), vocab: 10);
     [Fact] public void ChoGruStepsMatchForward() => FeatureStepsMatchForward(new GruCho(seed: 5), features: 3);
+    [Fact] public void ResidualAndLayerNormStepsMatchForward() => StepsMatchForward(new LstmResidualNorm(seed: 6), vocab: 7);
 
     [Fact]
     public void ManyToOneStepAfterLastInputMatchesForward()

@@ -41,6 +41,8 @@ internal static class ParityModel
         nameof(AttentionAdditiveCausal) => Tokens(new AttentionAdditiveCausal()),
         nameof(AttentionGeneralPool) => Floats(new AttentionGeneralPool()),
         nameof(AttentionAdditivePool) => Tokens(new AttentionAdditivePool()),
+        nameof(TransformerBlock) => Floats(new TransformerBlock()),
+        nameof(LstmResidualNorm) => Tokens(new LstmResidualNorm()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -18,6 +18,7 @@ public class ParityTests
         nameof(LstmWide), nameof(GruWide), nameof(GruChoWide), nameof(RnnWide),
         nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(AttentionPool),
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
+        nameof(TransformerBlock), nameof(LstmResidualNorm),
     };
 
     [Theory]
