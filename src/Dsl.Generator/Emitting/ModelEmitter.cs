@@ -58,7 +58,7 @@ internal static partial class ModelEmitter
     }
 
     private static string NotStep(ShapedModel m) =>
-        $"throw new global::System.NotSupportedException(\"Model '{m.Spec.Name}' has a bidirectional layer and cannot carry a state from step to step.\");";
+        $"throw new global::System.NotSupportedException(\"Model '{m.Spec.Name}' cannot carry a state from step to step: {(m.StepBlocker is { } b ? $"layer '{b.Layer.Name}' {b.Why}" : "it cannot step")}.\");";
 
     private static string ModelInterface(ShapedModel m) => m.TakesTokens ? "global::Dsl.IModel<int>" : "global::Dsl.IModel<float>";
 

@@ -353,6 +353,22 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1002_SteppingAModelWithPositionalEncoding()
+    {
+        const string source = """
+            using Dsl;
+            namespace Demo;
+            [Input(4)] [PositionalEncoding] [Lstm(3)] [Dense(2)] public partial class M;
+            static class Use
+            {
+                static void Run(M m) => [|m.CreateState(1)|];
+            }
+            """;
+        Diagnostic d = Single(source, "DSL1002", DiagnosticSeverity.Error);
+        Assert.Contains("layer 'positionalencoding' needs each step's position in the sequence", d.GetMessage());
+    }
+
+    [Fact]
     public void AnInvalidModelThrowsNamingTheDiagnostic()
     {
         var (_, _, others, result) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 0)] [Dense(2)] public partial class M;" + Usage);

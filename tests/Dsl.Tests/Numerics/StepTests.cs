@@ -54,7 +54,7 @@ public class StepTests
         // Called directly, this is compile error DSL1002 (see DiagnosticTests); through the interface it throws.
         IModel<float> model = new LstmStackedBidirectional();
         var e = Assert.Throws<NotSupportedException>(() => model.CreateState());
-        Assert.Contains("has a bidirectional layer", e.Message);
+        Assert.Contains("cannot carry a state from step to step: layer 'lstm' is bidirectional", e.Message);
     }
 
     [Fact]

@@ -106,9 +106,9 @@ namespace Demo
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, 2].</summary>
-        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state) => throw new global::System.NotSupportedException("Model 'Classifier' cannot carry a state from step to step: layer 'gru' is bidirectional and needs the whole sequence.");
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it, into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'Classifier' cannot carry a state from step to step: layer 'gru' is bidirectional and needs the whole sequence.");
 
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input)
         {
@@ -134,7 +134,7 @@ namespace Demo
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(input, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' cannot carry a state from step to step: layer 'gru' is bidirectional and needs the whole sequence.");
 
         /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(input, targets, training: false, state: null, default);
@@ -165,7 +165,7 @@ namespace Demo
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(input, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => throw new global::System.NotSupportedException("Model 'Classifier' cannot carry a state from step to step: layer 'gru' is bidirectional and needs the whole sequence.");
 
         /// <summary>Evaluates the mean squared error against float targets, targets [batch, 2], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(input, targets, training: false, state: null, default);
@@ -268,7 +268,7 @@ namespace Demo
         }
 
         /// <summary>Creates a zero state for <paramref name="batch"/> sequences.</summary>
-        public State CreateState(int batch = 1) => throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+        public State CreateState(int batch = 1) => throw new global::System.NotSupportedException("Model 'Classifier' cannot carry a state from step to step: layer 'gru' is bidirectional and needs the whole sequence.");
 
         /// <summary>Advances one step from <paramref name="state"/> with input [batch, 3]; returns [batch, 2] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state)
@@ -281,7 +281,7 @@ namespace Demo
         /// <summary>Advances one step from <paramref name="state"/> with input [batch, 3] into <paramref name="destination"/> [batch, 2]; allocates nothing once warm.</summary>
         public void Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            throw new global::System.NotSupportedException("Model 'Classifier' has a bidirectional layer and cannot carry a state from step to step.");
+            throw new global::System.NotSupportedException("Model 'Classifier' cannot carry a state from step to step: layer 'gru' is bidirectional and needs the whole sequence.");
         }
 
         /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
