@@ -327,25 +327,19 @@ internal static class Lowerer
                         if (i == lastRecurrent && model.OutputIsSequence)
                         {
                             // An encoder's final states, for a decoder to start from.
-                            finalH = $"{n}_final_h_l{l}";
-                            finalHGrad = $"{n}_final_dh_l{l}";
-                            Buffer(finalH, width, RowKind.Batch, $"{n}: layer {l}'s final hidden state, directions concatenated [B, {width}]", standalone: true);
-                            Buffer(finalHGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]", standalone: true);
-                            finals.Add(finalH);
-                            finalGrads.Add(finalHGrad);
-                            finalNames.Add($"{n}.h_l{l}");
-                            finalWidths.Add(width);
-                            if (layer.Kind == LayerKind.Lstm)
+                            (string State, string Grad) Final(string which, string what)
                             {
-                                finalC = $"{n}_final_c_l{l}";
-                                finalCGrad = $"{n}_final_dc_l{l}";
-                                Buffer(finalC, width, RowKind.Batch, $"{n}: layer {l}'s final cell state, directions concatenated [B, {width}]", standalone: true);
-                                Buffer(finalCGrad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]", standalone: true);
-                                finals.Add(finalC);
-                                finalGrads.Add(finalCGrad);
-                                finalNames.Add($"{n}.c_l{l}");
+                                string state = $"{n}_final_{which}_l{l}", grad = $"{n}_final_d{which}_l{l}";
+                                Buffer(state, width, RowKind.Batch, $"{n}: layer {l}'s final {what} state, directions concatenated [B, {width}]", standalone: true);
+                                Buffer(grad, width, RowKind.Batch, $"{n}: its gradient, from a decoder [B, {width}]", standalone: true);
+                                finals.Add(state);
+                                finalGrads.Add(grad);
+                                finalNames.Add($"{n}.{which}_l{l}");
                                 finalWidths.Add(width);
+                                return (state, grad);
                             }
+                            (finalH, finalHGrad) = Final("h", "hidden");
+                            if (layer.Kind == LayerKind.Lstm) (finalC, finalCGrad) = Final("c", "cell");
                         }
                         string cell = $"{n}_cell{(l == 0 ? "0" : "N")}";
                         subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, cell, stateH, stateC, initialH, initialC, directions.ToEquatableArray(),
