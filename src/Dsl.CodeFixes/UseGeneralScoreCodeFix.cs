@@ -1,0 +1,41 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading.Tasks;
+using Dsl.Generator.Diagnostics;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+
+namespace Dsl.CodeFixes;
+
+/// <summary>DSL1007: a dot score between different widths becomes Luong's general score, x·W·k, which maps between them.</summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(UseGeneralScoreCodeFix)), Shared]
+public sealed class UseGeneralScoreCodeFix : CodeFixProvider
+{
+    /// <inheritdoc/>
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(DiagnosticDescriptors.AttentionWidthsDiffer.Id);
+
+    /// <inheritdoc/>
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    /// <inheritdoc/>
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root?.FindNode(context.Span) is not { } node || node.AncestorsAndSelf().OfType<AttributeSyntax>().FirstOrDefault() is not { } attribute) return;
+        ExpressionSyntax general = SyntaxFactory.ParseExpression("AttentionScore.General");
+        AttributeArgumentSyntax? score = attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Score");
+        AttributeSyntax fixedAttribute = score is not null
+            ? attribute.ReplaceNode(score, score.WithExpression(general.WithTriviaFrom(score.Expression)))
+            : attribute.WithArgumentList((attribute.ArgumentList ?? SyntaxFactory.AttributeArgumentList()).AddArguments(
+                SyntaxFactory.AttributeArgument(SyntaxFactory.NameEquals("Score"), null, general)));
+        context.RegisterCodeFix(
+            CodeAction.Create("Use the General score (x·W·k maps between the widths)",
+                _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(attribute, fixedAttribute.WithAdditionalAnnotations(Microsoft.CodeAnalysis.Formatting.Formatter.Annotation)))),
+                nameof(UseGeneralScoreCodeFix)),
+            context.Diagnostics);
+    }
+}
