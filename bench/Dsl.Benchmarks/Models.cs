@@ -14,3 +14,6 @@ namespace Dsl.Benchmarks;
 
 /// <summary>The character model: T = 100, B = 32, embedding 65 → 128, LSTM 256, Dense 65, trained with Adam.</summary>
 [Embedding(vocab: 65, dim: 128)] [Lstm(hidden: 256)] [Dense(65)] public partial class CharBench;
+
+/// <summary>DESIGN §6's attention: 256 wide, 8 heads (nn.MultiheadAttention(256, 8)); T = 64, B = 32.</summary>
+[Input(features: 256)] [Attention(Heads = 8)] public partial class Attention256;

@@ -6,7 +6,7 @@ namespace Dsl.Benchmarks;
 public sealed class Workload
 {
     public required string Name { get; init; }
-    public required string Kind { get; init; }     // lstm, gru, rnn, char
+    public required string Kind { get; init; }     // lstm, gru, rnn, attention, char
     public required string Mode { get; init; }     // forward, train (forward + backward), step (Adam too), generate
     public int T { get; init; }
     public int B { get; init; }
@@ -49,6 +49,27 @@ public sealed class Workload
                     Run = () => model.Backward(new ReadOnlyTensorSpan<float>(input, [b, t, x]), new ReadOnlyTensorSpan<float>(target, [b, t, h])),
                 });
             }
+        }
+
+        // Self-attention as nn.MultiheadAttention(256, 8): the four projections and, per head, scores and context.
+        {
+            const int t = 64, b = 32, e = 256, heads = 8;
+            var attention = new Attention256(1);
+            var rng = new Rng(3);
+            float[] input = Enumerable.Range(0, t * b * e).Select(_ => rng.NextNormal()).ToArray();
+            float[] output = new float[t * b * e], target = new float[t * b * e];
+            double forward = 2.0 * 4 * t * b * e * e + 2.0 * 2 * b * heads * t * t * (e / heads);
+            string shape = $"T={t} B={b} E={e} heads={heads}";
+            list.Add(new Workload
+            {
+                Name = $"attention forward {shape}", Kind = "attention", Mode = "forward", T = t, B = b, X = e, H = e, Flops = forward,
+                Run = () => attention.Forward(new ReadOnlyTensorSpan<float>(input, [b, t, e]), new TensorSpan<float>(output, [b, t, e])),
+            });
+            list.Add(new Workload
+            {
+                Name = $"attention forward+backward {shape}", Kind = "attention", Mode = "train", T = t, B = b, X = e, H = e, Flops = 3 * forward,
+                Run = () => attention.Backward(new ReadOnlyTensorSpan<float>(input, [b, t, e]), new ReadOnlyTensorSpan<float>(target, [b, t, e])),
+            });
         }
 
         // The character model: a whole training step with Adam, and a batch-1 generation step.

@@ -78,6 +78,25 @@ def main():
 
             report(f"{kind} forward+backward {shape}", median_ms(train), 3 * forward)
 
+    # Self-attention: nn.MultiheadAttention(256, 8) with query = key = value; T = 64, B = 32.
+    T, B, E, heads = 64, 32, 256, 8
+    attention = nn.MultiheadAttention(E, heads, batch_first=True)
+    x, target = torch.randn(B, T, E), torch.zeros(B, T, E)
+    forward = 2.0 * 4 * T * B * E * E + 2.0 * 2 * B * heads * T * T * (E // heads)
+    shape = f"T={T} B={B} E={E} heads={heads}"
+
+    def attend():
+        with torch.no_grad():
+            attention(x, x, x, need_weights=False)
+
+    def attend_train():
+        attention.zero_grad(set_to_none=False)
+        out, _ = attention(x, x, x, need_weights=False)
+        F.mse_loss(out, target).backward()
+
+    report(f"attention forward {shape}", median_ms(attend), forward)
+    report(f"attention forward+backward {shape}", median_ms(attend_train), 3 * forward)
+
     # The character model: embedding 65 -> 128, LSTM 256, Linear 65, Adam; T = 100, B = 32.
     emb, lstm, dense = nn.Embedding(65, 128), nn.LSTM(128, 256, batch_first=True), nn.Linear(256, 65)
     params = list(emb.parameters()) + list(lstm.parameters()) + list(dense.parameters())

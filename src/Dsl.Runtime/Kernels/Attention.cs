@@ -14,8 +14,8 @@ public static class AttentionKernel
     /// <summary>
     /// From <paramref name="qkv"/> [T, B, 3E] computes the attention weights <paramref name="weights"/> [B, heads, T, T]
     /// (the softmax, kept for back-propagation and inspection) and the heads' outputs <paramref name="context"/> [T, B, E].
-    /// A non-empty <paramref name="mask"/> [B, heads, T, T] is dropout applied to the weights (training);
-    /// <paramref name="scratch"/> holds T × T values.
+    /// A non-empty <paramref name="mask"/> [B, heads, T, T] is dropout applied to the weights (training). The
+    /// (sequence, head) pairs are split over the cores; each thread keeps its own scratch (<paramref name="scratch"/> is not used).
     /// </summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal,
         ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch) =>
@@ -25,85 +25,145 @@ public static class AttentionKernel
     /// As above for padded sequences: keys at steps ≥ <paramref name="lengths"/>[b] get no weight (PyTorch's
     /// <c>key_padding_mask</c>); every query, padded ones included, attends over the valid keys.
     /// </summary>
-    public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+    public static unsafe void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
-        int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
-        for (int b = 0; b < B; b++)
+        fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
+        fixed (int* pl = lengths)
         {
-            for (int h = 0; h < heads; h++)
+            var a = new HeadArgs
             {
-                Span<float> a = weights.Slice((b * heads + h) * T * T, T * T);
-                ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
-                // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row
-                Gemm.MatMulTransB(T, T, d, q, ld, k, ld, a, T, accumulate: false);
-                for (int i = 0; i < T; i++)
-                {
-                    Span<float> row = a.Slice(i * T, T);
-                    int valid = Valid(i, T, causal, lengths, b);
-                    Span<float> live = row.Slice(0, valid);
-                    TensorPrimitives.Multiply(live, scale, live);
-                    TensorPrimitives.SoftMax(live, live);
-                    row.Slice(valid).Clear();
-                }
-                // context = A · v (A after dropout in training), into this head's columns
-                ReadOnlySpan<float> used = a;
-                if (!mask.IsEmpty)
-                {
-                    TensorPrimitives.Multiply(a, mask.Slice((b * heads + h) * T * T, T * T), scratch.Slice(0, T * T));
-                    used = scratch.Slice(0, T * T);
-                }
-                Gemm.MatMul(T, d, T, used, T, v, ld, context.Slice(b * E + h * d), B * E, accumulate: false);
+                Steps = steps, Batch = batch, Width = width, Heads = heads, Scale = scale, Causal = causal, Lengths = lengths.IsEmpty ? null : pl,
+                Qkv = pq, Weights = pw, Mask = mask.IsEmpty ? null : pm, Context = pc,
+            };
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, batch, width, heads));
+        }
+    }
+
+    /// <summary>The (sequence, head) pairs are independent: split them over the cores when there is enough work.</summary>
+    private static int Parts(int steps, int batch, int width, int heads) =>
+        GemmWorkers.Count > 1 && batch * heads >= 2 && (long)batch * steps * steps * width >= 1L << 18 ? Math.Min(GemmWorkers.Count, batch * heads) : 1;
+
+    private unsafe struct HeadArgs
+    {
+        public int Steps, Batch, Width, Heads;
+        public float Scale;
+        public bool Causal;
+        public int* Lengths;
+        public float* Qkv, Weights, Mask, Context, DContext, DQkv;
+    }
+
+    /// <summary>A per-thread scratch of at least <paramref name="length"/> floats.</summary>
+    private static Span<float> Scratch(int length) => (s_scratch is { } s && s.Length >= length ? s : (s_scratch = new float[length])).AsSpan(0, length);
+
+    [ThreadStatic] private static float[]? s_scratch;
+
+    private static unsafe void ForwardPart(void* state, int part, int parts)
+    {
+        ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
+        int T = x.Steps, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ld = B * 3 * E, pairs = B * heads;
+        int chunk = (pairs + parts - 1) / parts;
+        var qkv = new ReadOnlySpan<float>(x.Qkv, T * ld);
+        var weights = new Span<float>(x.Weights, pairs * T * T);
+        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * T);
+        var context = new Span<float>(x.Context, T * B * E);
+        var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
+        Span<float> scratch = x.Mask == null ? default : Scratch(T * T);
+        for (int pair = part * chunk; pair < Math.Min(pairs, (part + 1) * chunk); pair++)
+        {
+            int b = pair / heads, h = pair % heads;
+            Span<float> a = weights.Slice(pair * T * T, T * T);
+            ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+            // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row
+            Gemm.MatMulTransB(T, T, d, q, ld, k, ld, a, T, accumulate: false);
+            for (int i = 0; i < T; i++)
+            {
+                Span<float> row = a.Slice(i * T, T);
+                int valid = Valid(i, T, x.Causal, lengths, b);
+                Span<float> live = row.Slice(0, valid);
+                TensorPrimitives.Multiply(live, x.Scale, live);
+                TensorPrimitives.SoftMax(live, live);
+                row.Slice(valid).Clear();
             }
+            // context = A · v (A after dropout in training), into this head's columns
+            ReadOnlySpan<float> used = a;
+            if (!mask.IsEmpty)
+            {
+                TensorPrimitives.Multiply(a, mask.Slice(pair * T * T, T * T), scratch);
+                used = scratch;
+            }
+            Gemm.MatMul(T, d, T, used, T, v, ld, context.Slice(b * E + h * d), B * E, accumulate: false);
         }
     }
 
     /// <summary>
     /// From d(context) [T, B, E] writes d(qkv) [T, B, 3E]. <paramref name="weights"/> are the softmax weights of the
-    /// forward pass and <paramref name="mask"/> its dropout mask (empty when none); <paramref name="scratch"/> holds 2 T × T values.
+    /// forward pass and <paramref name="mask"/> its dropout mask (empty when none). Split over the cores like Forward
+    /// (<paramref name="scratch"/> is not used).
     /// </summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch) =>
         Backward(steps, batch, width, heads, scale, causal, default, qkv, weights, mask, dContext, dQkv, scratch);
 
     /// <summary>As above for padded sequences of the given lengths (see Forward).</summary>
-    public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+    public static unsafe void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch)
     {
-        int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
-        Span<float> dropped = scratch.Slice(0, T * T), da = scratch.Slice(T * T, T * T);
-        for (int b = 0; b < B; b++)
+        fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
+        fixed (int* pl = lengths)
         {
-            for (int h = 0; h < heads; h++)
+            var a = new HeadArgs
             {
-                ReadOnlySpan<float> p = weights.Slice((b * heads + h) * T * T, T * T);
-                ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice((b * heads + h) * T * T, T * T);
-                ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
-                ReadOnlySpan<float> dc = dContext.Slice(b * E + h * d);
-                ReadOnlySpan<float> used = p;
-                if (!m.IsEmpty)
-                {
-                    TensorPrimitives.Multiply(p, m, dropped);
-                    used = dropped;
-                }
-                // dv = Aᵀ · d(context); dA = d(context) · vᵀ, then through the dropout mask
-                Gemm.MatMulTransA(T, d, T, used, T, dc, B * E, dQkv.Slice(b * 3 * E + 2 * E + h * d), ld, accumulate: false);
-                Gemm.MatMulTransB(T, T, d, dc, B * E, v, ld, da, T, accumulate: false);
-                if (!m.IsEmpty) TensorPrimitives.Multiply(da, m, da);
-                for (int i = 0; i < T; i++)
-                {
-                    // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
-                    Span<float> g = da.Slice(i * T, T);
-                    ReadOnlySpan<float> pi = p.Slice(i * T, T);
-                    int valid = Valid(i, T, causal, lengths, b);
-                    float dot = TensorPrimitives.Dot(g.Slice(0, valid), pi.Slice(0, valid));
-                    for (int j = 0; j < valid; j++) g[j] = pi[j] * (g[j] - dot) * scale;
-                    g.Slice(valid).Clear();
-                }
-                // dq = dS · k; dk = dSᵀ · q
-                Gemm.MatMul(T, d, T, da, T, k, ld, dQkv.Slice(b * 3 * E + h * d), ld, accumulate: false);
-                Gemm.MatMulTransA(T, d, T, da, T, q, ld, dQkv.Slice(b * 3 * E + E + h * d), ld, accumulate: false);
+                Steps = steps, Batch = batch, Width = width, Heads = heads, Scale = scale, Causal = causal, Lengths = lengths.IsEmpty ? null : pl,
+                Qkv = pq, Weights = pw, Mask = mask.IsEmpty ? null : pm, DContext = pdc, DQkv = pdq,
+            };
+            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, batch, width, heads));
+        }
+    }
+
+    private static unsafe void BackwardPart(void* state, int part, int parts)
+    {
+        ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
+        int T = x.Steps, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ld = B * 3 * E, pairs = B * heads;
+        int chunk = (pairs + parts - 1) / parts;
+        var qkv = new ReadOnlySpan<float>(x.Qkv, T * ld);
+        var weights = new ReadOnlySpan<float>(x.Weights, pairs * T * T);
+        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * T);
+        var dContext = new ReadOnlySpan<float>(x.DContext, T * B * E);
+        var dQkv = new Span<float>(x.DQkv, T * ld);
+        var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
+        Span<float> scratch = Scratch(2 * T * T);
+        Span<float> dropped = scratch.Slice(0, T * T), da = scratch.Slice(T * T, T * T);
+        for (int pair = part * chunk; pair < Math.Min(pairs, (part + 1) * chunk); pair++)
+        {
+            int b = pair / heads, h = pair % heads;
+            ReadOnlySpan<float> p = weights.Slice(pair * T * T, T * T);
+            ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * T, T * T);
+            ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+            ReadOnlySpan<float> dc = dContext.Slice(b * E + h * d);
+            ReadOnlySpan<float> used = p;
+            if (!m.IsEmpty)
+            {
+                TensorPrimitives.Multiply(p, m, dropped);
+                used = dropped;
             }
+            // dv = Aᵀ · d(context); dA = d(context) · vᵀ, then through the dropout mask
+            Gemm.MatMulTransA(T, d, T, used, T, dc, B * E, dQkv.Slice(b * 3 * E + 2 * E + h * d), ld, accumulate: false);
+            Gemm.MatMulTransB(T, T, d, dc, B * E, v, ld, da, T, accumulate: false);
+            if (!m.IsEmpty) TensorPrimitives.Multiply(da, m, da);
+            for (int i = 0; i < T; i++)
+            {
+                // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
+                Span<float> g = da.Slice(i * T, T);
+                ReadOnlySpan<float> pi = p.Slice(i * T, T);
+                int valid = Valid(i, T, x.Causal, lengths, b);
+                float dot = TensorPrimitives.Dot(g.Slice(0, valid), pi.Slice(0, valid));
+                for (int j = 0; j < valid; j++) g[j] = pi[j] * (g[j] - dot) * x.Scale;
+                g.Slice(valid).Clear();
+            }
+            // dq = dS · k; dk = dSᵀ · q
+            Gemm.MatMul(T, d, T, da, T, k, ld, dQkv.Slice(b * 3 * E + h * d), ld, accumulate: false);
+            Gemm.MatMulTransA(T, d, T, da, T, q, ld, dQkv.Slice(b * 3 * E + E + h * d), ld, accumulate: false);
         }
     }
 

@@ -25,12 +25,18 @@ internal static unsafe class GemmWorkers
     /// <summary>Products below this many multiply-adds stay on one thread: signalling would cost more than it saves.</summary>
     public const long ParallelThreshold = 1L << 20;
 
-    private static readonly object s_gate = new();
+    // 1 while a split holds the workers. Not a Monitor: a part running on the calling thread may itself ask for a
+    // split (a product inside a parallel attention head), and a re-entrant lock would hand it workers already busy.
+    private static int s_busy;
+
+    private static bool TryAcquire() => Interlocked.CompareExchange(ref s_busy, 1, 0) == 0;
+
+    private static void Release() => Volatile.Write(ref s_busy, 0);
     private static Worker[]? s_workers;
 
     public static void Split(in GemmJob job)
     {
-        if (!Monitor.TryEnter(s_gate))
+        if (!TryAcquire())
         {
             Gemm.Execute(job);
             return;
@@ -57,7 +63,7 @@ internal static unsafe class GemmWorkers
         }
         finally
         {
-            Monitor.Exit(s_gate);
+            Release();
         }
     }
 
@@ -69,7 +75,7 @@ internal static unsafe class GemmWorkers
     public static void Run(delegate*<void*, int, int, void> work, void* state, int parts)
     {
         parts = Math.Clamp(parts, 1, Available);
-        if (parts == 1 || !Monitor.TryEnter(s_gate))
+        if (parts == 1 || !TryAcquire())
         {
             for (int p = 0; p < parts; p++) work(state, p, parts);
             return;
@@ -83,7 +89,7 @@ internal static unsafe class GemmWorkers
         }
         finally
         {
-            Monitor.Exit(s_gate);
+            Release();
         }
     }
 

@@ -240,3 +240,9 @@ public partial class TransformerBlock;
 [LayerNorm]
 [Dense(7)]
 public partial class LstmResidualNorm;
+
+// Enough (sequence, head) work at batch 8 that attention splits its heads over the cores (ThreadingTests).
+[Input(features: 32)]
+[Attention(Heads = 4, Causal = true, Dropout = 0.1f)]
+[Dense(3)]
+public partial class ParallelAttention;

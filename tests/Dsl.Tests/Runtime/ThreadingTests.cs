@@ -40,4 +40,35 @@ public class ThreadingTests
         for (int i = 0; i < one.Grads.Length; i++) Assert.Equal(one.Grads[i], all.Grads[i]);
         Assert.Contains(one.Grads, g => g.Any(v => v != 0f));
     }
+
+    [Fact]
+    public void AttentionHeadsSplitOverTheCoresGiveTheSameResults()
+    {
+        var rng = new Rng(10);
+        const int B = 8, T = 32;
+        float[] x = Enumerable.Range(0, B * T * 32).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, B * T * 3).Select(_ => rng.NextNormal()).ToArray();
+        int[] lengths = Enumerable.Range(0, B).Select(b => T - 3 * b).ToArray();
+        (float[] Output, float Loss, float[][] Grads) Run(int threads)
+        {
+            int saved = Gemm.Threads;
+            Gemm.Threads = threads;
+            try
+            {
+                var model = new ParallelAttention(seed: 6);
+                float[] output = Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [B, T, 32]), lengths));
+                float loss = model.Backward(new ReadOnlyTensorSpan<float>(x, [B, T, 32]), new ReadOnlyTensorSpan<float>(y, [B, T, 3]), lengths);
+                return (output, loss, model.Parameters.Select(p => p.GradAsSpan().ToArray()).ToArray());
+            }
+            finally
+            {
+                Gemm.Threads = saved;
+            }
+        }
+        var one = Run(1);
+        var all = Run(Environment.ProcessorCount);
+        Assert.Equal(one.Output, all.Output);
+        Assert.Equal(one.Loss, all.Loss);
+        for (int i = 0; i < one.Grads.Length; i++) Assert.Equal(one.Grads[i], all.Grads[i]);
+    }
 }
