@@ -52,8 +52,8 @@ if (args.Contains("--alloc"))
     {
         for (int i = 0; i < 5; i++) w.Run();
         long before = GC.GetTotalAllocatedBytes(precise: true);
-        for (int i = 0; i < 10; i++) w.Run();
-        Console.WriteLine($"{w.Name,-48} {(GC.GetTotalAllocatedBytes(precise: true) - before) / 10,8} B per run");
+        for (int i = 0; i < 20; i++) w.Run();
+        Console.WriteLine($"{w.Name,-48} {(GC.GetTotalAllocatedBytes(precise: true) - before) / 20,8} B per run");
     }
     return;
 }
