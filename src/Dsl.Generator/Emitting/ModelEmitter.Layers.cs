@@ -166,7 +166,7 @@ internal static partial class ModelEmitter
         Affine(w, "T * B", "3 * E", "E", $"ws.{layer.In}", inW, inB, $"ws.{n}_qkv");
         if (layer.Mask is not null) w.Line($"if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.{layer.Mask}, {SourceWriter.Float(l.Spec.Dropout)}, _dropoutRng);");
         string maskArg = layer.Mask is null ? "default" : $"training ? ws.{layer.Mask} : default";
-        w.Line($"global::Dsl.Kernels.AttentionKernel.Forward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {maskArg}, ws.{n}_context, ws.{n}_scratch);");
+        w.Line($"global::Dsl.Kernels.AttentionKernel.Forward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {maskArg}, ws.{n}_context, scratch: default);");
         Affine(w, "T * B", "E", "E", $"ws.{n}_context", outW, outB, $"ws.{layer.Out}");
         w.Close();
         w.Line();
@@ -175,7 +175,7 @@ internal static partial class ModelEmitter
         w.Line($"const int E = {e}, Heads = {heads};");
         w.Line("int B = ws.B, T = ws.T;");
         AffineBackward(w, "T * B", "E", "E", $"ws.{n}_context", outW, outB, $"ws.{layer.DOut}", $"ws.{n}_dcontext");
-        w.Line($"global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {mask}, ws.{n}_dcontext, ws.{n}_dqkv, ws.{n}_scratch);");
+        w.Line($"global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, {scale}, causal: {causal}, ws.HasLengths ? ws.lengths : default, ws.{n}_qkv, ws.{n}_weights, {mask}, ws.{n}_dcontext, ws.{n}_dqkv, scratch: default);");
         AffineBackward(w, "T * B", "3 * E", "E", $"ws.{layer.In}", inW, inB, $"ws.{n}_dqkv", layer.DIn is null ? null : $"ws.{layer.DIn}");
         w.Close();
         w.Line();

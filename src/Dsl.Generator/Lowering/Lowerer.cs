@@ -174,8 +174,7 @@ internal static class Lowerer
                     Buffer(n + "_context", e, outRows, $"{n}: the heads' outputs, concatenated {shapeOut}");
                     Buffer(n + "_dcontext", e, outRows, $"{n}: gradient of the heads' outputs {shapeOut}");
                     Buffer(n + "_dqkv", 3 * e, RowKind.StepsTimesBatch, $"{n}: gradient of the queries, keys and values [T, B, {3 * e}]");
-                    if (layer.Spec.Pool) Buffer(n + "_scratch", 2, RowKind.StepsTimesBatch, $"{n}: scratch [2, T]");
-                    else Buffer(n + "_scratch", 2, RowKind.StepsSquared, $"{n}: scratch [2, T, T]");
+                    if (layer.Spec.Pool) Buffer(n + "_scratch", 2, RowKind.StepsTimesBatch, $"{n}: scratch [2, T]"); // (the heads of self-attention keep their scratch per thread)
                     Buffer(outName, e, outRows, $"{n}: attention output {shapeOut}");
                     Buffer(dOutName, e, outRows, $"{n}: gradient of the output {shapeOut}");
                     break;

@@ -53,23 +53,18 @@ public static class AttentionKernel
         public float* Qkv, Weights, Mask, Context, DContext, DQkv;
     }
 
-    /// <summary>A per-thread scratch of at least <paramref name="length"/> floats.</summary>
-    private static Span<float> Scratch(int length) => (s_scratch is { } s && s.Length >= length ? s : (s_scratch = new float[length])).AsSpan(0, length);
-
-    [ThreadStatic] private static float[]? s_scratch;
-
     private static unsafe void ForwardPart(void* state, int part, int parts)
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
         int T = x.Steps, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ld = B * 3 * E, pairs = B * heads;
-        int chunk = (pairs + parts - 1) / parts;
+        var (first, end) = GemmWorkers.Range(pairs, part, parts);
         var qkv = new ReadOnlySpan<float>(x.Qkv, T * ld);
         var weights = new Span<float>(x.Weights, pairs * T * T);
         var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * T);
         var context = new Span<float>(x.Context, T * B * E);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        Span<float> scratch = x.Mask == null ? default : Scratch(T * T);
-        for (int pair = part * chunk; pair < Math.Min(pairs, (part + 1) * chunk); pair++)
+        Span<float> scratch = x.Mask == null ? default : GemmWorkers.Scratch(T * T);
+        for (int pair = first; pair < end; pair++)
         {
             int b = pair / heads, h = pair % heads;
             Span<float> a = weights.Slice(pair * T * T, T * T);
@@ -125,16 +120,16 @@ public static class AttentionKernel
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
         int T = x.Steps, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ld = B * 3 * E, pairs = B * heads;
-        int chunk = (pairs + parts - 1) / parts;
+        var (first, end) = GemmWorkers.Range(pairs, part, parts);
         var qkv = new ReadOnlySpan<float>(x.Qkv, T * ld);
         var weights = new ReadOnlySpan<float>(x.Weights, pairs * T * T);
         var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * T);
         var dContext = new ReadOnlySpan<float>(x.DContext, T * B * E);
         var dQkv = new Span<float>(x.DQkv, T * ld);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        Span<float> scratch = Scratch(2 * T * T);
+        Span<float> scratch = GemmWorkers.Scratch(2 * T * T);
         Span<float> dropped = scratch.Slice(0, T * T), da = scratch.Slice(T * T, T * T);
-        for (int pair = part * chunk; pair < Math.Min(pairs, (part + 1) * chunk); pair++)
+        for (int pair = first; pair < end; pair++)
         {
             int b = pair / heads, h = pair % heads;
             ReadOnlySpan<float> p = weights.Slice(pair * T * T, T * T);

@@ -13,18 +13,6 @@ internal static unsafe class CellRows
     /// <summary>Parts to split <paramref name="batch"/> rows of <paramref name="width"/> units into.</summary>
     public static int Parts(int batch, int width) => GemmWorkers.Count > 1 && batch >= 2 && (long)batch * width >= 4096 ? Math.Min(GemmWorkers.Count, batch) : 1;
 
-    /// <summary>Rows [start, end) of part <paramref name="part"/>.</summary>
-    public static (int Start, int End) Range(int batch, int part, int parts)
-    {
-        int chunk = (batch + parts - 1) / parts;
-        return (Math.Min(batch, part * chunk), Math.Min(batch, (part + 1) * chunk));
-    }
-
-    /// <summary>A per-thread scratch row of at least <paramref name="length"/> floats.</summary>
-    public static Span<float> Scratch(int length) => (s_scratch is { } s && s.Length >= length ? s : (s_scratch = new float[length])).AsSpan(0, length);
-
-    [ThreadStatic] private static float[]? s_scratch;
-
     /// <summary>Pointers and strides of one step's buffers (null = empty span).</summary>
     public struct Args
     {
@@ -57,7 +45,7 @@ public static partial class LstmCell
     {
         ref CellRows.Args a = ref Unsafe.AsRef<CellRows.Args>(state);
         int H = a.Hidden;
-        var (start, end) = CellRows.Range(a.Batch, part, parts);
+        var (start, end) = GemmWorkers.Range(a.Batch, part, parts);
         for (int b = start; b < end; b++)
             Forward(CellRows.Args.Row(a.A, a.LdA, b, 4 * H), CellRows.Args.Row(a.B, a.LdB, b, H), CellRows.Args.Row(a.C, a.LdC, b, H), CellRows.Args.Row(a.D, a.LdD, b, H));
     }
@@ -87,8 +75,8 @@ public static partial class LstmCell
     {
         ref CellRows.Args a = ref Unsafe.AsRef<CellRows.Args>(state);
         int H = a.Hidden, G = 4 * H;
-        Span<float> scratch = CellRows.Scratch(H);
-        var (start, end) = CellRows.Range(a.Batch, part, parts);
+        Span<float> scratch = GemmWorkers.Scratch(H);
+        var (start, end) = GemmWorkers.Range(a.Batch, part, parts);
         for (int b = start; b < end; b++)
             Backward(CellRows.Args.Row(a.A, a.LdA, b, G), CellRows.Args.Row(a.B, a.LdB, b, H), CellRows.Args.Row(a.C, a.LdC, b, H), CellRows.Args.Row(a.D, a.LdD, b, H),
                 CellRows.Args.Row(a.E, a.LdE, b, H), CellRows.Args.Row(a.F, a.LdF, b, H), CellRows.Args.Row(a.G, a.LdG, b, G), scratch);
@@ -126,7 +114,7 @@ public static partial class GruCell
     {
         ref CellRows.Args a = ref Unsafe.AsRef<CellRows.Args>(state);
         int H = a.Hidden, G = 3 * H;
-        var (start, end) = CellRows.Range(a.Batch, part, parts);
+        var (start, end) = GemmWorkers.Range(a.Batch, part, parts);
         for (int b = start; b < end; b++)
             Forward(CellRows.Args.Row(a.A, a.LdA, b, G), CellRows.Args.Row(a.B, a.LdB, b, G), CellRows.Args.Row(a.C, a.LdC, b, H),
                 CellRows.Args.Row(a.D, a.LdD, b, H), CellRows.Args.Row(a.E, a.LdE, b, H));
@@ -158,7 +146,7 @@ public static partial class GruCell
     {
         ref CellRows.Args a = ref Unsafe.AsRef<CellRows.Args>(state);
         int H = a.Hidden, G = 3 * H;
-        var (start, end) = CellRows.Range(a.Batch, part, parts);
+        var (start, end) = GemmWorkers.Range(a.Batch, part, parts);
         for (int b = start; b < end; b++)
             Backward(CellRows.Args.Row(a.A, a.LdA, b, G), CellRows.Args.Row(a.B, a.LdB, b, H), CellRows.Args.Row(a.C, a.LdC, b, H), CellRows.Args.Row(a.D, a.LdD, b, H),
                 CellRows.Args.Row(a.E, a.LdE, b, H), CellRows.Args.Row(a.F, a.LdF, b, G), CellRows.Args.Row(a.G, a.LdG, b, G));

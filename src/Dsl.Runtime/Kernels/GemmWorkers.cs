@@ -93,6 +93,18 @@ internal static unsafe class GemmWorkers
         }
     }
 
+    /// <summary>Items [start, end) of <paramref name="part"/> when <paramref name="count"/> items are split into <paramref name="parts"/>.</summary>
+    public static (int Start, int End) Range(int count, int part, int parts)
+    {
+        int chunk = (count + parts - 1) / parts;
+        return (Math.Min(count, part * chunk), Math.Min(count, (part + 1) * chunk));
+    }
+
+    /// <summary>A per-thread scratch of at least <paramref name="length"/> floats for the parts of a split (allocated once per thread).</summary>
+    public static Span<float> Scratch(int length) => (s_scratch is { } s && s.Length >= length ? s : (s_scratch = new float[length])).AsSpan(0, length);
+
+    [ThreadStatic] private static float[]? s_scratch;
+
     private static Worker[] CreateWorkers()
     {
         var workers = new Worker[Available - 1];

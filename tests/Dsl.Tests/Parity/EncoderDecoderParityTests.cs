@@ -60,18 +60,24 @@ public class EncoderDecoderParityTests
 
     public static TheoryData<string> Cases => new() { nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive) };
 
+    /// <summary>The case's model with the fixture's weights, and the fixture's expected values.</summary>
+    private static (ICase Model, Dictionary<string, SafeTensor> Expected) Load(string name)
+    {
+        ICase model = Create(name);
+        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        return (model, SafeTensors.Read(Fixture.Path(name + ".expected.safetensors")));
+    }
+
+    private static ReadOnlyTensorSpan<int> Tokens(Dictionary<string, SafeTensor> expected, string key) => ParityModel.Span(expected[key].ToInt32(), expected[key].Shape);
+
     [Theory]
     [MemberData(nameof(Cases))]
     public void TrainingStepMatchesPyTorch(string name)
     {
-        ICase model = Create(name);
-        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
-        var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
-        var source = ParityModel.Span(expected["source"].ToInt32(), expected["source"].Shape);
+        var (model, expected) = Load(name);
+        ReadOnlyTensorSpan<int> source = Tokens(expected, "source"), decoderInput = Tokens(expected, "decoder_input");
+        ReadOnlyTensorSpan<int> used = Tokens(expected, "decoder_used"), targets = Tokens(expected, "targets");
         int[] lengths = expected["lengths"].ToInt32();
-        var decoderInput = ParityModel.Span(expected["decoder_input"].ToInt32(), expected["decoder_input"].Shape);
-        var used = ParityModel.Span(expected["decoder_used"].ToInt32(), expected["decoder_used"].Shape);
-        var targets = ParityModel.Span(expected["targets"].ToInt32(), expected["targets"].Shape);
         bool freeRunning = name.EndsWith("FreeRunning", StringComparison.Ordinal);
 
         // Teacher-forced on the inputs the reference decoder read (free running: its own predictions) gives its logits.
@@ -87,12 +93,8 @@ public class EncoderDecoderParityTests
     [MemberData(nameof(Cases))]
     public void AttentionWeightsMatchPyTorch(string name)
     {
-        ICase model = Create(name);
-        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
-        var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
-        var source = ParityModel.Span(expected["source"].ToInt32(), expected["source"].Shape);
-        var used = ParityModel.Span(expected["decoder_used"].ToInt32(), expected["decoder_used"].Shape);
-        Tensor<float> weights = model.Attention(source, expected["lengths"].ToInt32(), used);
+        var (model, expected) = Load(name);
+        Tensor<float> weights = model.Attention(Tokens(expected, "source"), expected["lengths"].ToInt32(), Tokens(expected, "decoder_used"));
         Assert.Equal(new nint[] { 3, 1, 4, 5 }, weights.Lengths.ToArray());
         float[] flat = ParityModel.Flatten(weights);
         Tolerance.AssertClose(expected["attention"].ToFloat(), flat, $"{name} attention weights");

@@ -5,10 +5,38 @@ using Xunit;
 
 namespace Dsl.Tests.Runtime;
 
-/// <summary>Splitting products and cells over the cores changes no result: one thread and all threads agree bit for bit.</summary>
+/// <summary>Splitting products, cells and attention heads over the cores changes no result: one thread and all threads agree bit for bit.</summary>
 [Collection(nameof(Training.SerialCollection))]
 public class ThreadingTests
 {
+    private sealed record Result(float[] Output, float Loss, float[][] Grads);
+
+    /// <summary>Runs <paramref name="pass"/> on a fresh model with <paramref name="threads"/> threads, then restores the setting.</summary>
+    private static Result WithThreads<TModel>(int threads, Func<TModel> create, Func<TModel, (float[] Output, float Loss)> pass) where TModel : IModel
+    {
+        int saved = Gemm.Threads;
+        Gemm.Threads = threads;
+        try
+        {
+            TModel model = create();
+            var (output, loss) = pass(model);
+            return new Result(output, loss, model.Parameters.Select(p => p.GradAsSpan().ToArray()).ToArray());
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
+    private static void AssertSame<TModel>(Func<TModel> create, Func<TModel, (float[] Output, float Loss)> pass) where TModel : IModel
+    {
+        Result one = WithThreads(1, create, pass), all = WithThreads(Environment.ProcessorCount, create, pass);
+        Assert.Equal(one.Output, all.Output);
+        Assert.Equal(one.Loss, all.Loss);
+        for (int i = 0; i < one.Grads.Length; i++) Assert.Equal(one.Grads[i], all.Grads[i]);
+        Assert.Contains(one.Grads, g => g.Any(v => v != 0f));
+    }
+
     [Fact]
     public void OneThreadAndAllThreadsGiveTheSameOutputsAndGradients()
     {
@@ -17,28 +45,9 @@ public class ThreadingTests
         int[] x = Enumerable.Range(0, B * T).Select(_ => rng.NextInt(20)).ToArray();
         int[] y = Enumerable.Range(0, B * T).Select(_ => rng.NextInt(20)).ToArray();
         int[] lengths = Enumerable.Range(0, B).Select(b => 1 + b % T).ToArray();
-        (float[] Output, float Loss, float[][] Grads) Run(int threads)
-        {
-            int saved = Gemm.Threads;
-            Gemm.Threads = threads;
-            try
-            {
-                var model = new ParallelStack(seed: 5);
-                float[] output = Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(x, [B, T]), lengths));
-                float loss = model.Backward(new ReadOnlyTensorSpan<int>(x, [B, T]), new ReadOnlyTensorSpan<int>(y, [B, T]), lengths);
-                return (output, loss, model.Parameters.Select(p => p.GradAsSpan().ToArray()).ToArray());
-            }
-            finally
-            {
-                Gemm.Threads = saved;
-            }
-        }
-        var one = Run(1);
-        var all = Run(Environment.ProcessorCount);
-        Assert.Equal(one.Output, all.Output);
-        Assert.Equal(one.Loss, all.Loss);
-        for (int i = 0; i < one.Grads.Length; i++) Assert.Equal(one.Grads[i], all.Grads[i]);
-        Assert.Contains(one.Grads, g => g.Any(v => v != 0f));
+        AssertSame(() => new ParallelStack(seed: 5), model => (
+            Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(x, [B, T]), lengths)),
+            model.Backward(new ReadOnlyTensorSpan<int>(x, [B, T]), new ReadOnlyTensorSpan<int>(y, [B, T]), lengths)));
     }
 
     [Fact]
@@ -49,26 +58,8 @@ public class ThreadingTests
         float[] x = Enumerable.Range(0, B * T * 32).Select(_ => rng.NextNormal()).ToArray();
         float[] y = Enumerable.Range(0, B * T * 3).Select(_ => rng.NextNormal()).ToArray();
         int[] lengths = Enumerable.Range(0, B).Select(b => T - 3 * b).ToArray();
-        (float[] Output, float Loss, float[][] Grads) Run(int threads)
-        {
-            int saved = Gemm.Threads;
-            Gemm.Threads = threads;
-            try
-            {
-                var model = new ParallelAttention(seed: 6);
-                float[] output = Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [B, T, 32]), lengths));
-                float loss = model.Backward(new ReadOnlyTensorSpan<float>(x, [B, T, 32]), new ReadOnlyTensorSpan<float>(y, [B, T, 3]), lengths);
-                return (output, loss, model.Parameters.Select(p => p.GradAsSpan().ToArray()).ToArray());
-            }
-            finally
-            {
-                Gemm.Threads = saved;
-            }
-        }
-        var one = Run(1);
-        var all = Run(Environment.ProcessorCount);
-        Assert.Equal(one.Output, all.Output);
-        Assert.Equal(one.Loss, all.Loss);
-        for (int i = 0; i < one.Grads.Length; i++) Assert.Equal(one.Grads[i], all.Grads[i]);
+        AssertSame(() => new ParallelAttention(seed: 6), model => (
+            Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [B, T, 32]), lengths)),
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [B, T, 32]), new ReadOnlyTensorSpan<float>(y, [B, T, 3]), lengths)));
     }
 }
