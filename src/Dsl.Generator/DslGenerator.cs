@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Emitting;
+using Dsl.Generator.Layers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -35,11 +36,12 @@ public sealed class DslGenerator : IIncrementalGenerator
     {
         // Parse: one provider per layer attribute (each model from the provider of its first layer), one for compositions.
         var parsed = new List<IncrementalValueProvider<ImmutableArray<ModelSpec>>>();
-        foreach (var (metadataName, kind) in ModelParser.LayerAttributes)
+        foreach (LayerDefinition definition in LayerRegistry.All)
         {
+            LayerKind kind = definition.Kind;
             parsed.Add(context.SyntaxProvider
                 .ForAttributeWithMetadataName(
-                    metadataName,
+                    definition.AttributeName,
                     static (node, _) => node is ClassDeclarationSyntax,
                     (ctx, ct) => ModelParser.ParseIfFirst((INamedTypeSymbol)ctx.TargetSymbol, kind, ct))
                 .Where(static m => m is not null)
@@ -103,7 +105,7 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
         while (pending.Count > 0)
         {
             ModelSpec m = pending.Dequeue();
-            IEnumerable<string?> keys = m.Composition is { } c ? new[] { c.Encoder, c.Decoder } : m.Layers.Select(l => l.Over);
+            IEnumerable<string?> keys = m.Composition is { } c ? new[] { c.Encoder, c.Decoder } : m.Layers.Select(l => l.ReferencedModel);
             foreach (string? key in keys)
             {
                 if (key is null || !seen.Add(key) || !byKey.TryGetValue(key, out ModelSpec? other)) continue;

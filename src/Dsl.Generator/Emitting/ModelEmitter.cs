@@ -1,5 +1,6 @@
 using System.Linq;
 using Dsl.Generator.Helpers;
+using Dsl.Generator.Layers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -11,16 +12,13 @@ namespace Dsl.Generator.Emitting;
 /// method in the manner of llm.c (shape comments, saved activations named for what they hold).
 /// Everything is resolved in the plan; this class only formats.
 /// </summary>
-internal static partial class ModelEmitter
+internal static class ModelEmitter
 {
-    private const string T = "global::System.Numerics.Tensors";
-    private const string Span = "global::System.Span<float>";
-    private const string RoSpan = "global::System.ReadOnlySpan<float>";
-    private const string Gemm = "global::Dsl.Kernels.Gemm";
-    private const string Act = "global::Dsl.Kernels.Activations";
-    private const string Layout = "global::Dsl.Kernels.Layout";
-    private const string Check = "global::Dsl.Check";
-    private const string L = "global::System.ReadOnlySpan<int>"; // per-sequence lengths
+    private const string T = Names.T;
+    private const string Span = Names.Span;
+    private const string Layout = Names.Layout;
+    private const string Check = Names.Check;
+    private const string L = Names.Lengths;
 
     /// <summary>The source of a model, or null when nothing may be generated (the class is not partial, or generic).</summary>
     public static string? Emit(ShapedModel model, ModelPlan? plan)
@@ -114,14 +112,18 @@ internal static partial class ModelEmitter
         EmitState(w, plan);
         EmitWorkspace(w, plan);
         EmitPasses(w, plan);
-        foreach (LayerPlan layer in plan.Layers) EmitLayer(w, plan, layer);
+        var context = new EmitContext(w, plan);
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            if (layer.HasPass) LayerRegistry.Of(layer.Layer.Spec).Emit(layer, context);
+        }
     }
 
     private static void EmitFieldsAndConstructor(SourceWriter w, ModelPlan plan)
     {
         ShapedModel m = plan.Model;
-        foreach (ParamPlan p in plan.Parameters)
-            w.Line($"private readonly global::Dsl.Parameter {p.Field}; // {p.Name} {Dims(p)}");
+        foreach (ParamRef p in plan.Parameters)
+            w.Line($"private readonly global::Dsl.Parameter {p.Field}; // {p.Name} {p.Dims}");
         w.Line("private readonly global::Dsl.Rng _dropoutRng;");
         w.Line("private Workspace? _workspace;");
         if (plan.Model.CanStep) w.Line("private Workspace? _stepWorkspace;");
@@ -131,17 +133,18 @@ internal static partial class ModelEmitter
         w.Line();
         w.Line("/// <summary>Creates the model with parameters initialised deterministically from <paramref name=\"seed\"/>.</summary>");
         w.Open($"public {m.Spec.Name}(int seed = 0)");
-        foreach (ParamPlan p in plan.Parameters)
+        foreach (ParamRef p in plan.Parameters)
         {
             string shape = p.IsVector ? $"{p.Cols}" : $"{p.Rows}, {p.Cols}";
             w.Line($"{p.Field} = new global::Dsl.Parameter(\"{p.Name}\", {shape});");
-            if (p.Init != InitKind.Zeros)
+            ParamInit init = p.Init;
+            if (init.Kind != InitKind.Zeros)
             {
                 int rows = p.IsVector ? 1 : p.Rows;
-                w.Line($"global::Dsl.Initializers.Apply(global::Dsl.Init.{p.Init}, {p.Field}.AsSpan(), {rows}, {p.Cols}, fanIn: {p.FanIn}, fanOut: {p.FanOut}, blockRows: {p.BlockRows}, bound: {SourceWriter.Float(p.Bound)}, global::Dsl.Rng.ForParameter(seed, \"{p.Name}\"));");
+                w.Line($"global::Dsl.Initializers.Apply(global::Dsl.Init.{init.Kind}, {p.Value}, {rows}, {p.Cols}, fanIn: {init.FanIn}, fanOut: {init.FanOut}, blockRows: {init.BlockRows}, bound: {SourceWriter.Float(init.Bound)}, global::Dsl.Rng.ForParameter(seed, \"{p.Name}\"));");
             }
-            if (p.FillLength > 0 && p.FillValue != 0f)
-                w.Line($"{p.Field}.AsSpan().Slice({p.FillStart}, {p.FillLength}).Fill({SourceWriter.Float(p.FillValue)}); // {(p.Name.EndsWith(".weight", System.StringComparison.Ordinal) ? "a scale of one" : "forget-gate bias")}");
+            if (p.Fill is { } fill)
+                w.Line($"{p.Value}.Slice({fill.Start}, {fill.Length}).Fill({SourceWriter.Float(fill.Value)}); // {fill.Why}");
         }
         w.Line($"Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] {{ {string.Join(", ", plan.Parameters.Select(p => p.Field))} }});");
         w.Line("_dropoutRng = global::Dsl.Rng.ForParameter(seed, \"<dropout>\");");
@@ -149,13 +152,11 @@ internal static partial class ModelEmitter
         w.Line();
     }
 
-    private static string Dims(ParamPlan p) => p.IsVector ? $"[{p.Cols}]" : $"[{p.Rows}, {p.Cols}]";
-
     private static void EmitPublicApi(SourceWriter w, ModelPlan plan)
     {
         ShapedModel m = plan.Model;
         string input = InputType(m), name = InputName(m);
-        string last = plan.Layers[plan.Layers.Count - 1].Out, lastD = plan.Layers[plan.Layers.Count - 1].DOut;
+        string last = plan.Last.Out.Name, lastD = plan.Last.Dy.Name;
         string outRows = m.OutputIsSequence ? "B * T" : "B";
         string C = m.OutputWidth.ToString(System.Globalization.CultureInfo.InvariantCulture);
 
@@ -192,7 +193,7 @@ internal static partial class ModelEmitter
         w.Close();
         w.Line();
         w.Open($"private void ForwardInto({input} {name}, State? state, {L} lengths, {T}.TensorSpan<float> destination)");
-        w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, out int B, out int T);");
+        w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training: false, out int B, out int T);");
         w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
         w.Line("ForwardPass(ws, training: false, state: state);");
@@ -229,11 +230,11 @@ internal static partial class ModelEmitter
             w.Line($"public float Loss({input} {name}, {targetType} targets, {L} lengths) => {core}({name}, targets, training: false, state: null, lengths);");
             w.Line();
             w.Open($"private float {core}({input} {name}, {targetType} targets, bool training, State? state, {L} lengths)");
-            w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, out int B, out int T);");
+            w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out int B, out int T);");
             w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
             w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
             w.Line("ForwardPass(ws, training, state);");
-            string targetBuffer = intTargets ? Lowerer.Targets : Lowerer.TargetValues;
+            string targetBuffer = intTargets ? plan.Targets.Name : plan.TargetValues.Name;
             int width = intTargets ? 1 : m.OutputWidth;
             w.Line(m.OutputIsSequence
                 ? $"{Layout}.ToTimeMajor(targetValues, ws.{targetBuffer}, B, T, {width});"
@@ -257,11 +258,11 @@ internal static partial class ModelEmitter
             w.Open("if (training)");
             w.Line($"{Check}.FiniteLoss(loss, \"{m.Spec.Name}\");");
             w.Line("BackwardPass(ws);");
-            if (plan.StateGradFields.Count > 0)
+            if (plan.States.Count > 0)
             {
                 w.Line("// the gradient with respect to the state the pass started from, for an encoder behind it");
                 w.Open("if (state is { KeepGradients: true })");
-                for (int i = 0; i < plan.StateGradFields.Count; i++) w.Line($"ws.{plan.StateGradFields[i]}.CopyTo(state.{plan.StateFields[i]}_grad);");
+                foreach (StateRef s in plan.States) w.Line($"{s.InitialGrad.Ws}.CopyTo(state.{s.Field}_grad);");
                 w.Close();
             }
             w.Close();
@@ -277,16 +278,18 @@ internal static partial class ModelEmitter
         w.Line("return (dims[0], dims[1]);");
         w.Close();
         w.Line();
-        w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, int S, out int B, out int T)");
+        w.Line("/// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference");
+        w.Line("/// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>");
+        w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, int S, bool training, out int B, out int T)");
         w.Line($"global::System.Span<int> dims = stackalloc int[] {{ {(m.TakesTokens ? "-1, -1" : $"-1, -1, {m.InputWidth}")} }};");
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, Vocabulary, \"{name}\");");
-        w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));");
+        w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));");
         w.Line(m.TakesTokens
-            ? $"{Layout}.ToTimeMajor(x, ws.{Lowerer.Tokens}, B, T, 1);"
-            : $"{Layout}.ToTimeMajor(x, ws.{plan.Layers[0].Out}, B, T, {m.InputWidth});");
+            ? $"{Layout}.ToTimeMajor(x, {plan.Tokens!.Ws}, B, T, 1);"
+            : $"{Layout}.ToTimeMajor(x, {plan.Layers[0].Out.Ws}, B, T, {m.InputWidth});");
         w.Line("ws.HasLengths = !lengths.IsEmpty;");
         w.Open("if (ws.HasLengths)");
         w.Line($"{Check}.Lengths(lengths, B, T, \"lengths\");");
@@ -300,7 +303,7 @@ internal static partial class ModelEmitter
     /// <summary>Models with attention layers expose the weights of the last pass, for inspection and heatmaps.</summary>
     private static void EmitAttentionWeights(SourceWriter w, ModelPlan plan)
     {
-        var layers = plan.Layers.Where(l => l.Layer.Kind == LayerKind.Attention).ToList();
+        var layers = plan.Layers.Where(l => l.AttentionWeights is not null).ToList();
         if (layers.Count == 0) return;
         w.Line($"/// <summary>The attention weights [batch, heads, steps (queries), steps (keys)] — [batch, heads, steps] for pooling, [batch, 1, steps, source steps] for cross-attention — of the last Forward, Loss or Backward pass of layer <paramref name=\"layer\"/> (default: the first attention layer); rows sum to 1.</summary>");
         w.Open($"public {T}.Tensor<float> AttentionWeights(string? layer = null)");
@@ -308,8 +311,8 @@ internal static partial class ModelEmitter
         w.Open("switch (layer ?? \"" + layers[0].Name + "\")");
         foreach (LayerPlan l in layers)
         {
-            string lengths = l.Layer.IsCrossAttention ? "ws.B, 1, ws.T, ws.S" : l.Layer.Spec.Pool ? $"ws.B, {l.Layer.Spec.Heads}, ws.T" : $"ws.B, {l.Layer.Spec.Heads}, ws.T, ws.T";
-            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create(ws.{l.Name}_weights.ToArray(), new global::System.IntPtr[] {{ {lengths} }});");
+            var (weights, dims) = l.AttentionWeights!.Value;
+            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create({weights.Ws}.ToArray(), new global::System.IntPtr[] {{ {dims} }});");
         }
         w.Line($"default: throw new global::System.ArgumentException($\"No attention layer is named '{{layer}}'; the attention layers are: {string.Join(", ", layers.Select(l => l.Name))}.\", nameof(layer));");
         w.Close();
@@ -323,29 +326,17 @@ internal static partial class ModelEmitter
         ShapedModel m = plan.Model;
         if (!m.OutputIsSequence) return;
         string t = m.TakesTokens ? "int" : "float";
-        LayerPlan last = plan.Layers[plan.Layers.Count - 1];
+        LayerPlan last = plan.Last;
+        var context = new EmitContext(w, plan);
         w.Open($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{t}>.Encode({InputType(m)} source, {L} lengths, bool training)");
-        w.Line("Workspace ws = LoadInput(source, lengths, 0, out int B, out int T);");
+        w.Line("Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);");
         w.Line("ForwardPass(ws, training, state: null);");
-        foreach (LayerPlan layer in plan.Layers)
-        {
-            int H = layer.Hidden, Y = layer.Layer.Directions * layer.Hidden;
-            foreach (SubLayerPlan sub in layer.SubLayers.Where(x => x.FinalH is not null))
-            {
-                w.Line($"// {layer.Name} layer {sub.Index}'s final states, each direction's at its last step");
-                foreach (DirectionPlan d in sub.Directions)
-                {
-                    string offset = d.Reverse ? H.ToString(System.Globalization.CultureInfo.InvariantCulture) : "0", reverse = d.Reverse ? "true" : "false";
-                    w.Line($"{Layout}.GatherFinalState(ws.{sub.Y}, {Y}, {offset}, ws.{sub.FinalH}, {Y}, {offset}, B, T, {H}, {reverse}, ws.HasLengths ? ws.lengths : default);");
-                    if (sub.FinalC is not null) w.Line($"{Layout}.GatherFinalState(ws.{d.Aux}, {H}, 0, ws.{sub.FinalC}, {Y}, {offset}, B, T, {H}, {reverse}, ws.HasLengths ? ws.lengths : default);");
-                }
-            }
-        }
-        string Tensors(System.Collections.Generic.IEnumerable<string> fields) =>
-            string.Join(", ", fields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.FinalStateNames[i]}\", ws.{f}, B, {plan.FinalStateWidths[i]})"));
-        w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.{last.Out}__at, ws.{last.Out}__length),");
-        w.Line($"    new global::System.Memory<float>(ws.Floats, ws.{last.DOut}__at, ws.{last.DOut}__length), ws.lengths,");
-        w.Line($"    new global::Dsl.NamedTensor[] {{ {Tensors(plan.FinalStates)} }}, new global::Dsl.NamedTensor[] {{ {Tensors(plan.FinalStateGrads)} }});");
+        foreach (LayerPlan layer in plan.Layers) layer.EmitFinalStates(context);
+        string Tensors(System.Func<FinalStateRef, BufferRef> buffer) =>
+            string.Join(", ", plan.Finals.Select(f => $"new global::Dsl.NamedTensor(\"{f.Name}\", {buffer(f).Ws}, B, {f.Width})"));
+        w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.{last.Out.Name}__at, ws.{last.Out.Name}__length),");
+        w.Line($"    new global::System.Memory<float>(ws.Floats, ws.{last.Dy.Name}__at, ws.{last.Dy.Name}__length), ws.lengths,");
+        w.Line($"    new global::Dsl.NamedTensor[] {{ {Tensors(f => f.State)} }}, new global::Dsl.NamedTensor[] {{ {Tensors(f => f.Grad)} }});");
         w.Line("ws.Encoded.SetHasLengths(ws.HasLengths);");
         w.Line("return ws.Encoded;");
         w.Close();
@@ -353,7 +344,7 @@ internal static partial class ModelEmitter
         w.Open($"void global::Dsl.IEncoder<{t}>.BackwardFromEncoded(global::Dsl.EncoderOutput encoded)");
         w.Line("Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached");
         w.Line($"    : throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the encoded output is not that of its last pass.\");");
-        if (plan.FinalStates.Count == 0) w.Line("BackwardPass(ws);");
+        if (plan.Finals.Count == 0) w.Line("BackwardPass(ws);");
         else
         {
             w.Line("ws.InjectFinal = true;");
@@ -369,7 +360,7 @@ internal static partial class ModelEmitter
         string input = InputType(m), name = InputName(m);
         string stepDims = m.TakesTokens ? "batch" : $"batch, {m.InputWidth}";
         string C = m.OutputWidth.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        string last = plan.Layers[plan.Layers.Count - 1].Out;
+        string last = plan.Last.Out.Name;
 
         string iface = ModelInterface(m);
         w.Line("int global::Dsl.IModel.InputWidth => InputWidth;");
@@ -390,14 +381,14 @@ internal static partial class ModelEmitter
         w.Open("public State(int batch)");
         w.Line("if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, \"must be positive\");");
         w.Line("Batch = batch;");
-        for (int i = 0; i < plan.StateFields.Count; i++)
+        foreach (StateRef s in plan.States)
         {
-            w.Line($"{plan.StateFields[i]} = new float[batch * {plan.StateWidths[i]}];");
-            w.Line($"{plan.StateFields[i]}_grad = new float[batch * {plan.StateWidths[i]}];");
+            w.Line($"{s.Field} = new float[batch * {s.Width}];");
+            w.Line($"{s.Field}_grad = new float[batch * {s.Width}];");
         }
-        string tensors = string.Join(", ", plan.StateFields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.StateNames[i]}\", {f}, batch, {plan.StateWidths[i]})"));
+        string tensors = string.Join(", ", plan.States.Select(s => $"new global::Dsl.NamedTensor(\"{s.Name}\", {s.Field}, batch, {s.Width})"));
         w.Line($"Tensors = new global::Dsl.NamedTensor[] {{ {tensors} }};");
-        string grads = string.Join(", ", plan.StateFields.Select((f, i) => $"new global::Dsl.NamedTensor(\"{plan.StateNames[i]}\", {f}_grad, batch, {plan.StateWidths[i]})"));
+        string grads = string.Join(", ", plan.States.Select(s => $"new global::Dsl.NamedTensor(\"{s.Name}\", {s.Field}_grad, batch, {s.Width})"));
         w.Line($"Gradients = new global::Dsl.NamedTensor[] {{ {grads} }};");
         w.Close();
         w.Line("/// <summary>When true, a Backward from this state writes d(loss)/d(initial state) into <see cref=\"Gradients\"/>.</summary>");
@@ -424,21 +415,21 @@ internal static partial class ModelEmitter
         w.Open("public void CopyFrom(global::Dsl.IModelState source)");
         w.Line($"var other = source as State ?? throw new global::System.ArgumentException($\"source: expected a {m.Spec.Name}.State, got {{source?.GetType().Name ?? \"null\"}}.\", nameof(source));");
         w.Line($"{Check}.SameSize(other.Batch, Batch, \"source\", \"batch (the state's batch size)\");");
-        foreach (string f in plan.StateFields) w.Line($"global::System.Array.Copy(other.{f}, {f}, {f}.Length);");
+        foreach (StateRef s in plan.States) w.Line($"global::System.Array.Copy(other.{s.Field}, {s.Field}, {s.Field}.Length);");
         w.Line("Memory = other.Memory;");
         w.Close();
         w.Line("/// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>");
         w.Line("public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }");
         w.Line("/// <summary>Number of sequences advanced together.</summary>");
         w.Line("public int Batch { get; }");
-        for (int i = 0; i < plan.StateFields.Count; i++)
+        foreach (StateRef s in plan.States)
         {
-            w.Line($"internal readonly float[] {plan.StateFields[i]}; // [batch, {plan.StateWidths[i]}]");
-            w.Line($"internal readonly float[] {plan.StateFields[i]}_grad; // [batch, {plan.StateWidths[i]}]");
+            w.Line($"internal readonly float[] {s.Field}; // [batch, {s.Width}]");
+            w.Line($"internal readonly float[] {s.Field}_grad; // [batch, {s.Width}]");
         }
         w.Line("/// <summary>Sets every state back to zero (a new sequence).</summary>");
         w.Open("public void Reset()");
-        foreach (string f in plan.StateFields) w.Line($"global::System.Array.Clear({f});");
+        foreach (StateRef s in plan.States) w.Line($"global::System.Array.Clear({s.Field});");
         w.Close();
         w.Close();
         w.Line();
@@ -471,8 +462,8 @@ internal static partial class ModelEmitter
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, Vocabulary, \"{name}\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"batch, {C}\", stackalloc int[] {{ B, {C} }});");
         w.Line($"int S = {SourceSteps(m)};");
-        w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));");
-        w.Line(m.TakesTokens ? $"x.CopyTo(ws.{Lowerer.Tokens});" : $"x.CopyTo(ws.{plan.Layers[0].Out});");
+        w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));");
+        w.Line(m.TakesTokens ? $"x.CopyTo({plan.Tokens!.Ws});" : $"x.CopyTo({plan.Layers[0].Out.Ws});");
         w.Line("ForwardPass(ws, training: false, state: state);");
         w.Line($"ws.{last}.CopyTo(y);");
         w.Close();
@@ -481,37 +472,41 @@ internal static partial class ModelEmitter
 
     private static void EmitWorkspace(SourceWriter w, ModelPlan plan)
     {
-        w.Line("/// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>");
+        w.Line("/// <summary>Every buffer a pass over [B, T] needs: views into one allocation, made once per shape. A workspace for inference");
+        w.Line("/// (<see cref=\"Training\"/> false) leaves the gradients and what only back-propagation reads empty.</summary>");
         w.Open("private sealed class Workspace");
         w.Line("public readonly int B;");
         w.Line("public readonly int T;");
         w.Line("public readonly int S;           // source steps of the memory cross-attention reads (0 without)");
+        w.Line("public readonly bool Training;   // holds what back-propagation needs");
         if (plan.Model.HasCrossAttention) w.Line("public global::Dsl.EncoderOutput? Memory; // what cross-attention reads in this pass");
-        if (plan.FinalStates.Count > 0) w.Line("public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)");
+        if (plan.Finals.Count > 0) w.Line("public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)");
         if (plan.Model.OutputIsSequence) w.Line("public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's");
-        if (plan.StateFields.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
+        if (plan.States.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
         w.Line("public readonly int[] lengths; // [B]");
         w.Line("public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps");
-        foreach (BufferPlan b in plan.Buffers)
+        foreach (BufferRef b in plan.Buffers)
         {
-            if (!b.IsView) w.Line($"public readonly {(b.IsInt ? "int" : "float")}[] {b.Name}; // {b.Comment}");
+            string comment = b.Comment + (b.Use == BufferUse.Training ? " (training)" : "");
+            if (!b.IsView) w.Line($"public readonly {(b.IsInt ? "int" : "float")}[] {b.Name}; // {comment}");
             else
             {
                 w.Line($"public readonly int {b.Name}__at, {b.Name}__length;");
-                w.Line($"public global::System.Span<float> {b.Name} => new global::System.Span<float>(Floats, {b.Name}__at, {b.Name}__length); // {b.Comment}");
+                w.Line($"public global::System.Span<float> {b.Name} => new global::System.Span<float>(Floats, {b.Name}__at, {b.Name}__length); // {comment}");
             }
         }
-        w.Open("public Workspace(int b, int t, int s)");
+        w.Open("public Workspace(int b, int t, int s, bool training)");
         w.Line("B = b;");
         w.Line("T = t;");
         w.Line("S = s;");
-        w.Line("int rows = checked(b * t);");
+        w.Line("Training = training;");
         w.Line("lengths = new int[b];");
         w.Line("int at = 0;");
-        foreach (BufferPlan b in plan.Buffers)
+        foreach (BufferRef b in plan.Buffers)
         {
-            string size = $"checked({RowsExpression(b.Rows)} * {b.Width})";
+            string size = $"checked({b.Rows.Expression()} * {b.Width})";
+            if (b.Use == BufferUse.Training) size = $"training ? {size} : 0";
             if (!b.IsView) w.Line($"{b.Name} = new {(b.IsInt ? "int" : "float")}[{size}];");
             else
             {
@@ -521,8 +516,8 @@ internal static partial class ModelEmitter
             }
         }
         w.Line("Floats = new float[at];");
-        foreach (LayerPlan l in plan.Layers.Where(l => l.Layer.Kind == LayerKind.PositionalEncoding))
-            w.Line($"global::Dsl.Kernels.PositionalEncodingKernel.Fill({l.Name}_table, t, {l.Layer.OutWidth}); // once per shape");
+        var context = new EmitContext(w, plan);
+        foreach (LayerPlan l in plan.Layers) l.EmitWorkspaceSetup(context);
         w.Close();
         w.Close();
         w.Line();
@@ -534,23 +529,14 @@ internal static partial class ModelEmitter
         w.Open("private void ForwardPass(Workspace ws, bool training, State? state)");
         if (plan.Model.HasCrossAttention)
             w.Line($"ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
-        var stateful = plan.Layers.SelectMany(l => l.SubLayers).Where(s => s.StateH is not null).ToList();
-        if (stateful.Count > 0)
+        if (plan.States.Count > 0)
         {
             w.Line("ws.HasInitialState = state is not null;");
             w.Open("if (state is not null)");
-            foreach (SubLayerPlan sub in stateful)
-            {
-                w.Line($"{Whole($"state.{sub.StateH}")}.CopyTo(ws.{sub.InitialH});");
-                if (sub.StateC is not null) w.Line($"{Whole($"state.{sub.StateC}")}.CopyTo(ws.{sub.InitialC});");
-            }
+            foreach (StateRef s in plan.States) w.Line($"{Whole($"state.{s.Field}")}.CopyTo({s.Initial.Ws});");
             w.Close();
         }
-        foreach (LayerPlan l in plan.Layers)
-        {
-            if (l.Layer.Kind == LayerKind.Input) continue;
-            w.Line(l.SubLayers.Count > 0 ? $"{l.Name}_forward(ws, training, state);" : l.Layer.Kind is LayerKind.Dropout or LayerKind.Attention ? $"{l.Name}_forward(ws, training);" : $"{l.Name}_forward(ws);");
-        }
+        foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) w.Line($"{l.Name}_forward(ws, training, state);");
         w.Close();
         w.Line();
         w.Line("/// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>");
@@ -558,69 +544,19 @@ internal static partial class ModelEmitter
         for (int k = plan.Layers.Count - 1; k >= 0; k--)
         {
             LayerPlan l = plan.Layers[k];
-            if (l.Layer.Kind == LayerKind.Input) continue;
+            if (!l.HasPass) continue;
             w.Line($"{l.Name}_backward(ws);");
-            // A residual connection's gradient joins that of the output it added, once that output's own gradient is written.
-            foreach (LayerPlan r in plan.Layers.Where(r => r.SkipDIn is not null && r.Layer.SkipFrom == k - 1))
-                w.Line($"global::System.Numerics.Tensors.TensorPrimitives.Add(ws.{r.SkipDIn}, ws.{r.Name}_dskip, ws.{r.SkipDIn}); // {r.Name}'s skip");
+            // a gradient that joins another once this layer's backward has written it (a residual's skip)
+            foreach (GradientJoin j in plan.Joins.Where(j => j.AfterLayer == k))
+                w.Line($"{Names.TP}.Add({j.Target.Ws}, {j.Source.Ws}, {j.Target.Ws}); // {j.Why}");
         }
         w.Close();
         w.Line();
     }
 
-    private static void EmitLayer(SourceWriter w, ModelPlan plan, LayerPlan layer)
-    {
-        switch (layer.Layer.Kind)
-        {
-            case LayerKind.Input:
-                return;
-            case LayerKind.Embedding:
-                EmitEmbedding(w, layer);
-                return;
-            case LayerKind.Dense:
-                EmitDense(w, layer);
-                return;
-            case LayerKind.Dropout:
-                EmitDropout(w, layer);
-                return;
-            case LayerKind.Attention:
-                EmitAttention(w, layer);
-                return;
-            case LayerKind.LayerNorm:
-                EmitLayerNorm(w, layer);
-                return;
-            case LayerKind.Residual:
-                EmitResidual(w, layer);
-                return;
-            case LayerKind.PositionalEncoding:
-                EmitPositionalEncoding(w, layer);
-                return;
-            default:
-                EmitRecurrent(w, plan, layer);
-                return;
-        }
-    }
-
     /// <summary>A span over a whole array (a state's), without relying on the user's usings for extension methods.</summary>
     private static string Whole(string array) => $"global::System.MemoryExtensions.AsSpan({array})";
 
-
-    private static string RowsExpression(RowKind rows) => rows switch
-    {
-        RowKind.Batch => "b",
-        RowKind.One => "1",
-        RowKind.StepsSquaredTimesBatch => "rows * t",
-        RowKind.StepsSquared => "t * t",
-        RowKind.SourceTimesBatch => "checked(s * b)",
-        RowKind.StepsTimesSourceTimesBatch => "checked(rows * s)",
-        RowKind.Steps => "t",
-        _ => "rows",
-    };
-
-    private static string Rows(ShapedLayer layer, bool output) =>
-        (output ? layer.OutIsSequence : layer.InIsSequence) ? "ws.B * ws.T" : "ws.B";
-
-    private static string Shape(bool sequence, int width) => sequence ? $"[T, B, {width}]" : $"[B, {width}]";
 
     /// <summary>The source steps of a pass: those of the memory in the state for a model with cross-attention, else 0.</summary>
     private static string SourceSteps(ShapedModel m) => m.HasCrossAttention ? "state?.Memory?.Steps ?? 0" : "0";

@@ -1,123 +1,140 @@
+using System.Collections.Generic;
+using Dsl.Generator.Emitting;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
 
 namespace Dsl.Generator.Lowering;
 
-// The plan of a valid model: parameters, buffers and, per layer, which buffers it reads and
-// writes. Every size is resolved here; the emitter only formats. Must stay structurally equatable.
+// The typed plan of a valid model: parameters and buffers as references, and per layer a plan record of its kind
+// (Layers/<Kind>/) that names exactly what the layer's code reads and writes. Every size is resolved here; emitters
+// only format, reading references (never rebuilding a name, never picking by position). Must stay structurally equatable.
 
-/// <summary>One parameter tensor: its state_dict name, the field that holds it, shape and initialiser.</summary>
-internal sealed record ParamPlan(
-    string Name,
-    string Field,
-    int Rows,
-    int Cols,
-    bool IsVector,
-    InitKind Init,
-    int FanIn,
-    int FanOut,
-    int BlockRows,
-    float Bound,
-    int FillStart,
-    int FillLength,
-    float FillValue);
-
-/// <summary>How many rows a buffer has: one per (step, sequence), one per sequence, or a fixed count.</summary>
-internal enum RowKind
+/// <summary>How a parameter is initialised: the initialiser, its fans, the rows of one block (orthogonal per gate) and the bound.</summary>
+internal sealed record ParamInit(InitKind Kind, int FanIn, int FanOut, int BlockRows, float Bound)
 {
-    StepsTimesBatch,
-    Batch,
-    One,
-    StepsSquaredTimesBatch,
-    StepsSquared,
-    /// <summary>One per (source step, sequence) of the memory a cross-attention layer reads: S × B.</summary>
-    SourceTimesBatch,
-    /// <summary>One per (step, source step, sequence): T × S × B.</summary>
-    StepsTimesSourceTimesBatch,
-    /// <summary>One per step: T.</summary>
-    Steps,
+    public static ParamInit Zeros(int fanIn, int fanOut) => new(InitKind.Zeros, fanIn, fanOut, 1, 0f);
+
+    /// <summary>The initialiser the user chose, or the layer's default when they chose none.</summary>
+    public static InitKind Pick(InitKind chosen, InitKind fallback) => chosen == InitKind.Default ? fallback : chosen;
+}
+
+/// <summary>A constant written over part of a parameter after its initialiser: LSTM's forget-gate bias, a norm's unit scale.</summary>
+internal sealed record ParamFill(int Start, int Length, float Value, string Why);
+
+/// <summary>One parameter tensor: its state_dict name, the field that holds it, shape, initialiser.</summary>
+internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, bool IsVector, ParamInit Init, ParamFill? Fill)
+{
+    public string Dims => IsVector ? $"[{Cols}]" : $"[{Rows}, {Cols}]";
+
+    /// <summary>The parameter's values, as a span expression of the generated code.</summary>
+    public string Value => Field + ".AsSpan()";
+
+    /// <summary>The parameter's gradient, as a span expression of the generated code.</summary>
+    public string Grad => Field + ".GradAsSpan()";
 }
 
 /// <summary>
-/// A workspace buffer: [rows, Width] floats (or ints), named for what it holds. Float buffers are views into the
-/// workspace's one allocation, unless <see cref="Standalone"/> (an array of its own, handed out in a NamedTensor).
+/// A symbolic number of rows: T^Steps · B^Batch · S^Source, with T the steps of a pass, B the batch and S the source
+/// steps of the memory cross-attention reads.
 /// </summary>
-internal sealed record BufferPlan(string Name, int Width, RowKind Rows, bool IsInt, string Comment, bool Standalone = false)
+internal sealed record Rows(int Steps, int Batch, int Source)
+{
+    public static readonly Rows One = new(0, 0, 0);
+    public static readonly Rows Batch1 = new(0, 1, 0);
+    public static readonly Rows StepsBatch = new(1, 1, 0);
+    public static readonly Rows Steps1 = new(1, 0, 0);
+    public static readonly Rows StepsSquared = new(2, 0, 0);
+    public static readonly Rows StepsSquaredBatch = new(2, 1, 0);
+    public static readonly Rows SourceBatch = new(0, 1, 1);
+    public static readonly Rows StepsSourceBatch = new(1, 1, 1);
+
+    /// <summary>One row per step and sequence when <paramref name="sequence"/>, else one per sequence.</summary>
+    public static Rows Of(bool sequence) => sequence ? StepsBatch : Batch1;
+
+    /// <summary>The count in the workspace constructor, whose locals are t, b and s.</summary>
+    public string Expression(string t = "t", string b = "b", string s = "s")
+    {
+        var factors = new List<string>();
+        for (int i = 0; i < Steps; i++) factors.Add(t);
+        for (int i = 0; i < Source; i++) factors.Add(s);
+        for (int i = 0; i < Batch; i++) factors.Add(b);
+        return factors.Count switch { 0 => "1", 1 => factors[0], _ => "checked(" + string.Join(" * ", factors) + ")" };
+    }
+}
+
+/// <summary>When a buffer is needed: by every pass, or only by training (gradients, masks, what BPTT alone reads).</summary>
+internal enum BufferUse
+{
+    Forward,
+    Training,
+}
+
+/// <summary>
+/// A workspace buffer [rows, Width] of floats (or ints), named for what it holds. Float buffers are views into the
+/// workspace's one allocation, unless <see cref="Standalone"/> (an array of its own, handed out in a NamedTensor).
+/// A <see cref="BufferUse.Training"/> buffer is empty in a workspace made for inference.
+/// </summary>
+internal sealed record BufferRef(string Name, int Width, Rows Rows, BufferUse Use, string Comment, bool IsInt = false, bool Standalone = false)
 {
     /// <summary>A view into the workspace's one float allocation (a Span property), rather than an array field.</summary>
     public bool IsView => !IsInt && !Standalone;
+
+    /// <summary>The buffer in the generated pass methods, whose workspace is <c>ws</c>.</summary>
+    public string Ws => "ws." + Name;
+
+    public override string ToString() => Ws;
 }
 
-/// <summary>One direction of one stacked layer of a recurrent layer.</summary>
-/// <remarks><see cref="LearnedH"/>/<see cref="LearnedC"/> name the learned initial-state parameters (null when not learned) and
-/// <see cref="LearnedHBuffer"/>/<see cref="LearnedCBuffer"/> the workspace buffers [B, H] they are broadcast into.</remarks>
-internal sealed record DirectionPlan(bool Reverse, string Gates, string Aux, string WeightIh, string WeightHh, string BiasIh, string BiasHh,
-    string? LearnedH = null, string? LearnedC = null, string? LearnedHBuffer = null, string? LearnedCBuffer = null,
-    string? RecurrentMask = null, string? MaskedStates = null);
+/// <summary>One tensor of the carried <c>State</c> (a recurrent layer's h or c), and the workspace's copy a pass starts from.</summary>
+internal sealed record StateRef(string Field, string Name, int Width, BufferRef Initial, BufferRef InitialGrad);
+
+/// <summary>An encoder's final state for a decoder to start from: [B, Width], directions concatenated, and its gradient.</summary>
+internal sealed record FinalStateRef(string Name, int Width, BufferRef State, BufferRef Grad);
+
+/// <summary>A gradient that joins another once a layer's backward has run: Target += Source (a residual's skip).</summary>
+internal sealed record GradientJoin(int AfterLayer, BufferRef Target, BufferRef Source, string Why);
 
 /// <summary>
-/// One stacked layer l of a recurrent layer: input X (width XWidth) to output Y ([T, B, Directions × H]).
-/// <see cref="Mask"/> names the inter-layer dropout mask applied to Y before the next stacked layer.
+/// A layer's plan: what it reads (<see cref="In"/>, the previous output or the tokens), what it writes, and where the
+/// gradients go (<see cref="DIn"/> is null when nothing upstream learns). Each kind derives its own sealed record with
+/// its parameters and buffers as named references.
 /// </summary>
-internal sealed record SubLayerPlan(
-    int Index,
-    int XWidth,
-    string X,
-    string? DX,
-    string Y,
-    string DY,
-    string? Mask,
-    string? NextX,
-    string CellMethod,
-    string? StateH,
-    string? StateC,
-    string? InitialH,
-    string? InitialC,
-    EquatableArray<DirectionPlan> Directions,
-    string? InitialHGrad = null,
-    string? InitialCGrad = null,
-    string? FinalH = null,
-    string? FinalC = null,
-    string? FinalHGrad = null,
-    string? FinalCGrad = null);
-
-/// <summary>A layer: what it reads, writes and learns. A residual connection also reads <see cref="SkipIn"/> (the output it adds)
-/// and sends its gradient to <see cref="SkipDIn"/> (null when that output is the model's input).</summary>
-internal sealed record LayerPlan(
-    ShapedLayer Layer,
-    string In,
-    string? DIn,
-    string Out,
-    string DOut,
-    string? Mask,
-    EquatableArray<string> ParamFields,
-    EquatableArray<SubLayerPlan> SubLayers,
-    int Hidden,
-    int Gates,
-    string? SkipIn = null,
-    string? SkipDIn = null)
+internal abstract record LayerPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut)
 {
     public string Name => Layer.Name;
+
+    /// <summary>The gradient of the output, which every layer with a pass has.</summary>
+    public BufferRef Dy => DOut ?? throw new System.InvalidOperationException($"Layer '{Name}' has no output gradient.");
+
+    /// <summary>False for a layer that only names the model's input (it has no forward or backward).</summary>
+    public virtual bool HasPass => true;
+
+    /// <summary>The attention weights the model exposes for this layer after a pass, and their dimensions; null for none.</summary>
+    public virtual (BufferRef Weights, string Dims)? AttentionWeights => null;
+
+    /// <summary>Code the workspace constructor runs once per shape (a table of positional encodings).</summary>
+    public virtual void EmitWorkspaceSetup(EmitContext context) { }
+
+    /// <summary>Code an encoder runs after its forward pass to gather the final states a decoder starts from.</summary>
+    public virtual void EmitFinalStates(EmitContext context) { }
 }
 
 /// <summary>
-/// The lowered model. <see cref="StateGradFields"/> hold d(loss)/d(initial state) per state tensor (a decoder's Backward
-/// from a state); <see cref="FinalStates"/> name the buffers [B, directions × H] the final states of the last recurrent
-/// layer are gathered in when the model encodes for a decoder, <see cref="FinalStateNames"/> their names.
+/// The lowered model: parameters in PyTorch's state_dict order, buffers, layer plans, the carried state's tensors,
+/// the final states an encoder hands a decoder, and the gradients that join after a layer's backward.
 /// </summary>
 internal sealed record ModelPlan(
     ShapedModel Model,
-    EquatableArray<ParamPlan> Parameters,
-    EquatableArray<BufferPlan> Buffers,
+    EquatableArray<ParamRef> Parameters,
+    EquatableArray<BufferRef> Buffers,
     EquatableArray<LayerPlan> Layers,
-    EquatableArray<string> StateFields,
-    EquatableArray<string> StateNames,
-    EquatableArray<int> StateWidths,
-    int MaxGates,
-    int MaxHidden,
-    EquatableArray<string> StateGradFields,
-    EquatableArray<string> FinalStates,
-    EquatableArray<string> FinalStateGrads,
-    EquatableArray<string> FinalStateNames,
-    EquatableArray<int> FinalStateWidths);
+    EquatableArray<StateRef> States,
+    EquatableArray<FinalStateRef> Finals,
+    EquatableArray<GradientJoin> Joins,
+    BufferRef? Tokens,
+    BufferRef Targets,
+    BufferRef TargetValues)
+{
+    public LayerPlan Last => Layers[Layers.Count - 1];
+}

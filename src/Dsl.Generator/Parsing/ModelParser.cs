@@ -3,6 +3,7 @@ using System.Linq;
 using System.Threading;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Helpers;
+using Dsl.Generator.Layers;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -14,22 +15,6 @@ internal static class ModelParser
 {
     public const string LayerAttributeBase = "Dsl.LayerAttribute";
     public const string EncoderDecoderAttribute = "Dsl.EncoderDecoderAttribute";
-
-    /// <summary>The metadata names of the layer attributes, one incremental provider each.</summary>
-    public static readonly IReadOnlyList<(string MetadataName, LayerKind Kind)> LayerAttributes = new[]
-    {
-        ("Dsl.InputAttribute", LayerKind.Input),
-        ("Dsl.EmbeddingAttribute", LayerKind.Embedding),
-        ("Dsl.RnnAttribute", LayerKind.Rnn),
-        ("Dsl.LstmAttribute", LayerKind.Lstm),
-        ("Dsl.GruAttribute", LayerKind.Gru),
-        ("Dsl.DenseAttribute", LayerKind.Dense),
-        ("Dsl.DropoutAttribute", LayerKind.Dropout),
-        ("Dsl.AttentionAttribute", LayerKind.Attention),
-        ("Dsl.LayerNormAttribute", LayerKind.LayerNorm),
-        ("Dsl.ResidualAttribute", LayerKind.Residual),
-        ("Dsl.PositionalEncodingAttribute", LayerKind.PositionalEncoding),
-    };
 
     /// <summary>
     /// Parses the model if <paramref name="providerKind"/> is the kind of the class's first layer
@@ -79,15 +64,9 @@ internal static class ModelParser
         foreach (AttributeData data in type.GetAttributes())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            string? name = data.AttributeClass?.ToDisplayString();
-            LayerKind? kind = null;
-            foreach (var (metadataName, k) in LayerAttributes)
-            {
-                if (name == metadataName) kind = k;
-            }
-            if (kind is null) continue;
+            if (LayerRegistry.ForAttribute(data.AttributeClass?.ToDisplayString()) is not { } definition) continue;
             SyntaxReference? reference = data.ApplicationSyntaxReference;
-            result.Add((data, kind.Value, reference?.SyntaxTree.FilePath ?? "", reference?.Span.Start ?? 0));
+            result.Add((data, definition.Kind, reference?.SyntaxTree.FilePath ?? "", reference?.Span.Start ?? 0));
         }
         return result.OrderBy(r => r.Path, System.StringComparer.Ordinal).ThenBy(r => r.Start).Select(r => (r.Data, r.Kind)).ToList();
     }
@@ -157,50 +136,8 @@ internal static class ModelParser
         }
         foreach (KeyValuePair<string, TypedConstant> named in data.NamedArguments) values[Canonical(named.Key)] = named.Value;
 
-        int Int(string key, int fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is int v ? v : fallback;
-        float Float(string key, float fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is float v ? v : fallback;
-        bool Bool(string key, bool fallback) => values.TryGetValue(key, out TypedConstant c) && c.Value is bool v ? v : fallback;
-        string? Str(string key) => values.TryGetValue(key, out TypedConstant c) ? c.Value as string : null;
-        INamedTypeSymbol? over = values.TryGetValue("over", out TypedConstant o) ? o.Value as INamedTypeSymbol : null;
-
-        int size = kind switch
-        {
-            LayerKind.Input => Int("features", 0),
-            LayerKind.Embedding => Int("dim", 0),
-            LayerKind.Dense => Int("units", 0),
-            LayerKind.Dropout or LayerKind.Attention or LayerKind.LayerNorm or LayerKind.Residual or LayerKind.PositionalEncoding => 0,
-            _ => Int("hidden", 0),
-        };
-        float dropout = kind == LayerKind.Dropout ? Float("p", 0f) : Float("dropout", 0f);
-        var defaultActivation = kind == LayerKind.Rnn ? ActivationKind.Tanh : ActivationKind.None;
-
-        return new LayerSpec(
-            kind,
-            position,
-            Str("name"),
-            size,
-            Int("vocab", 0),
-            Int("layers", 1),
-            Bool("bidirectional", false),
-            dropout,
-            Bool("returnsequences", true),
-            (ActivationKind)Int("activation", (int)defaultActivation),
-            Bool("resetafter", true),
-            Float("forgetbias", 1f),
-            (InitKind)Int("weightinit", 0),
-            (InitKind)Int("recurrentinit", 0),
-            Bool("learninitialstate", false),
-            Float("recurrentdropout", 0f),
-            Int("heads", 1),
-            Bool("causal", false),
-            Int("score", 0),
-            Bool("pool", false),
-            over is null ? null : Key(over),
-            over?.Name,
-            Int("units", 0),
-            Float("epsilon", 1e-5f),
-            LocationInfo.From(syntax),
-            arguments.ToEquatableArray());
+        var header = new LayerHeader(position, values.TryGetValue("name", out TypedConstant n) ? n.Value as string : null, LocationInfo.From(syntax), arguments.ToEquatableArray());
+        return LayerRegistry.Of(kind).Parse(new AttributeReader(header, values));
     }
 
     /// <summary>Constructor parameters are camelCase and properties PascalCase; compare them in lower case.</summary>

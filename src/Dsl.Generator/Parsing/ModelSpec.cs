@@ -50,50 +50,49 @@ internal enum InitKind
 /// <summary>Where one attribute argument was written, for a squiggle on exactly that argument.</summary>
 internal sealed record ArgumentSpec(string Name, LocationInfo? Location);
 
-/// <summary>One layer attribute as written. Sizes not relevant to the kind are 0.</summary>
-internal sealed record LayerSpec(
-    LayerKind Kind,
-    int Position,
-    string? ExplicitName,
-    int Size,
-    int Vocab,
-    int Layers,
-    bool Bidirectional,
-    float Dropout,
-    bool ReturnSequences,
-    ActivationKind Activation,
-    bool ResetAfter,
-    float ForgetBias,
-    InitKind WeightInit,
-    InitKind RecurrentInit,
-    bool LearnInitialState,
-    float RecurrentDropout,
-    int Heads,
-    bool Causal,
-    int Score,
-    bool Pool,
-    string? Over,
-    string? OverDisplay,
-    int Units,
-    float Epsilon,
-    LocationInfo? Location,
-    EquatableArray<ArgumentSpec> Arguments)
+/// <summary>Mirror of <c>Dsl.AttentionScore</c> (same values).</summary>
+internal enum ScoreKind
 {
-    public bool IsRecurrent => Kind is LayerKind.Rnn or LayerKind.Lstm or LayerKind.Gru;
+    ScaledDot = 0,
+    Dot = 1,
+    General = 2,
+    Additive = 3,
+}
 
-    public bool IsInput => Kind is LayerKind.Input or LayerKind.Embedding;
+/// <summary>What every layer attribute carries, whatever its kind: where it stands, its explicit name, where it was written.</summary>
+internal sealed record LayerHeader(int Position, string? ExplicitName, LocationInfo? Location, EquatableArray<ArgumentSpec> Arguments);
 
-    /// <summary>Cross-attention: the layer attends over the outputs of the model <see cref="Over"/> names.</summary>
-    public bool IsCrossAttention => Kind == LayerKind.Attention && Over is not null;
+/// <summary>
+/// One layer attribute as written: a sealed record per kind (Layers/&lt;Kind&gt;/), each holding only the options that
+/// kind has. The kind's <see cref="Layers.LayerDefinition"/> parses, shapes, lowers and emits it.
+/// </summary>
+internal abstract record LayerSpec(LayerHeader Header)
+{
+    public abstract LayerKind Kind { get; }
 
-    /// <summary>The location of argument <paramref name="name"/> if it was written, else the attribute's.</summary>
+    public int Position => Header.Position;
+
+    public string? ExplicitName => Header.ExplicitName;
+
+    public LocationInfo? Location => Header.Location;
+
+    /// <summary>True for the layers that read the model's input (Input, Embedding): they must come first.</summary>
+    public virtual bool IsInput => false;
+
+    /// <summary>The key (<see cref="ModelSpec.Key"/>) of another model this layer reads, e.g. cross-attention's Over; null for none.</summary>
+    public virtual string? ReferencedModel => null;
+
+    /// <summary>How the declaration names <see cref="ReferencedModel"/> (the class's name), for messages.</summary>
+    public virtual string? ReferencedModelDisplay => null;
+
+    /// <summary>The location of argument <paramref name="name"/> (lower case) if it was written, else the attribute's.</summary>
     public LocationInfo? ArgumentLocation(string name)
     {
-        foreach (ArgumentSpec a in Arguments)
+        foreach (ArgumentSpec a in Header.Arguments)
         {
             if (a.Name == name) return a.Location;
         }
-        return Location;
+        return Header.Location;
     }
 }
 

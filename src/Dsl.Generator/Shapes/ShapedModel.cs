@@ -7,7 +7,10 @@ namespace Dsl.Generator.Shapes;
 
 // Must stay immutable and structurally equatable (see Parsing/ModelSpec.cs).
 
-/// <summary>A layer with its resolved name and the widths flowing in and out of it.</summary>
+/// <summary>
+/// A layer with its resolved name and the widths flowing in and out of it. <see cref="StepBlocker"/> says why the
+/// layer cannot advance one step at a time (null when it can): the one rule for whether a model can step.
+/// </summary>
 internal sealed record ShapedLayer(
     LayerSpec Spec,
     string Name,
@@ -15,10 +18,11 @@ internal sealed record ShapedLayer(
     int OutWidth,
     bool InIsSequence,
     bool OutIsSequence,
-    int Directions,
+    int Directions = 1,
     int MemoryWidth = 0,
     string? MemoryModel = null,
-    int SkipFrom = -1)
+    int SkipFrom = -1,
+    string? StepBlocker = null)
 {
     public LayerKind Kind => Spec.Kind;
 
@@ -27,14 +31,7 @@ internal sealed record ShapedLayer(
     /// <summary>Cross-attention: attends over <see cref="MemoryModel"/>'s outputs, <see cref="MemoryWidth"/> wide.</summary>
     public bool IsCrossAttention => MemoryWidth > 0;
 
-    /// <summary>
-    /// Attention with the classic scores and no value projection (Luong, Bahdanau): cross-attention (any score), and the
-    /// General and Additive scores over the layer's own sequence or from a learned query (pooling). The others
-    /// (ScaledDot and Dot without Over) are nn.MultiheadAttention.
-    /// </summary>
-    public bool IsClassicAttention => Kind == LayerKind.Attention && (IsCrossAttention || Spec.Score is 2 or 3);
-
-    /// <summary>Width of what the attention reads as keys and values: the encoder's outputs, or the layer's own input.</summary>
+    /// <summary>Width of what the layer reads as keys and values: the encoder's outputs, or its own input.</summary>
     public int KeyWidth => IsCrossAttention ? MemoryWidth : InWidth;
 }
 
@@ -66,7 +63,5 @@ internal sealed record ShapedModel(
 
     /// <summary>The first layer that keeps the model from stepping (null when it can), and why, in the words of DSL1002.</summary>
     public (ShapedLayer Layer, string Why)? StepBlocker =>
-        Layers.FirstOrDefault(l => l.Directions == 2 || l.Kind == LayerKind.PositionalEncoding || (l.Kind == LayerKind.Attention && !l.IsCrossAttention)) is { } l
-            ? (l, l.Directions == 2 ? "is bidirectional and needs the whole sequence" : l.Kind == LayerKind.PositionalEncoding ? "needs each step's position in the sequence" : "attends over the whole sequence")
-            : null;
+        Layers.FirstOrDefault(l => l.StepBlocker is not null) is { } l ? (l, l.StepBlocker!) : null;
 }

@@ -56,7 +56,7 @@ public class CachingTests
             CSharpSyntaxTree.ParseText(Model.Replace("hidden: 16", "hidden: 24"), GeneratorHarness.ParseOptions, path: model.FilePath));
         GeneratorDriverRunResult result = driver.RunGenerators(edited).GetRunResult();
         Assert.Contains(ModelSteps(result).SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
-        Assert.Contains("const int X = 8, H = 24", result.Results.Single().GeneratedSources.Single().SourceText.ToString());
+        Assert.Contains("const int H = 24, G = 96", result.Results.Single().GeneratedSources.Single().SourceText.ToString());
     }
 
     [Fact]

@@ -74,4 +74,58 @@ public class SnapshotTests
         Assert.Empty(GeneratorHarness.Errors(others));
         Snapshot.Verify(Generated(result, "Demo.Outer+Tagger.g.cs"), "Demo.Outer+Tagger.g");
     }
+
+    /// <summary>Generates <paramref name="source"/> (one model, <c>Demo.{name}</c>) and checks it against its snapshot.</summary>
+    private static void VerifyModel(string source, string name, [System.Runtime.CompilerServices.CallerMemberName] string method = "")
+    {
+        var (_, diagnostics, others, result) = GeneratorHarness.Run(source);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Snapshot.Verify(Generated(result, $"Demo.{name}.g.cs"), $"Demo.{name}.g", method: method);
+    }
+
+    [Fact]
+    public void CausalSelfAttentionWithWeightDropout() => VerifyModel("""
+        using Dsl;
+        namespace Demo;
+
+        [Embedding(vocab: 30, dim: 16)]
+        [Lstm(hidden: 16)]
+        [Attention(Heads = 4, Causal = true, Dropout = 0.1f)]
+        [Dense(30)]
+        public partial class SelfAttender;
+        """, "SelfAttender");
+
+    [Fact]
+    public void TransformerEncoderBlock() => VerifyModel("""
+        using Dsl;
+        namespace Demo;
+
+        [Embedding(vocab: 40, dim: 16)]
+        [PositionalEncoding]
+        [Attention(Heads = 2)]
+        [Residual]
+        [LayerNorm]
+        [Dense(32, Activation = Activation.Relu)]
+        [Dense(16)]
+        [Residual(Layers = 2)]
+        [LayerNorm]
+        [Attention(Pool = true, Heads = 2)]
+        [Dense(3)]
+        public partial class TransformerBlock;
+        """, "TransformerBlock");
+
+    [Fact]
+    public void ResidualLstmWithLearnedStatesAndRecurrentDropout() => VerifyModel("""
+        using Dsl;
+        namespace Demo;
+
+        [Input(features: 8)]
+        [Lstm(hidden: 8, Bidirectional = true, LearnInitialState = true, RecurrentDropout = 0.2f)]
+        [Dense(8)]
+        [Residual(Layers = 2)]
+        [Attention(Score = AttentionScore.Additive, Units = 6)]
+        [Dense(2)]
+        public partial class ResidualTagger;
+        """, "ResidualTagger");
 }

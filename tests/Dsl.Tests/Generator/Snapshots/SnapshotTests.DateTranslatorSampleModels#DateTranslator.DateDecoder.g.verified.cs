@@ -106,7 +106,7 @@ namespace DateTranslator
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training: false, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 14", stackalloc int[] { B, T, 14 });
             ForwardPass(ws, training: false, state: state);
@@ -132,7 +132,7 @@ namespace DateTranslator
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             ForwardPass(ws, training, state);
@@ -170,7 +170,7 @@ namespace DateTranslator
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, out int B, out int T);
+            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 14", stackalloc int[] { B, T, 14 });
             ForwardPass(ws, training, state);
@@ -199,14 +199,16 @@ namespace DateTranslator
             return (dims[0], dims[1]);
         }
 
-        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, out int B, out int T)
+        /// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference
+        /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
+        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
             global::System.Span<int> dims = stackalloc int[] { -1, -1 };
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
-            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));
+            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -230,7 +232,7 @@ namespace DateTranslator
 
         global::Dsl.EncoderOutput global::Dsl.IEncoder<int>.Encode(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> source, global::System.ReadOnlySpan<int> lengths, bool training)
         {
-            Workspace ws = LoadInput(source, lengths, 0, out int B, out int T);
+            Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);
             ForwardPass(ws, training, state: null);
             // lstm layer 0's final states, each direction's at its last step
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_out, 128, 0, ws.lstm_final_h_l0, 128, 0, B, T, 128, false, ws.HasLengths ? ws.lengths : default);
@@ -340,18 +342,20 @@ namespace DateTranslator
             global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 14", stackalloc int[] { B, 14 });
             int S = state?.Memory?.Steps ?? 0;
-            Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));
+            Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));
             x.CopyTo(ws.tokens);
             ForwardPass(ws, training: false, state: state);
             ws.dense_1_out.CopyTo(y);
         }
 
-        /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
+        /// <summary>Every buffer a pass over [B, T] needs: views into one allocation, made once per shape. A workspace for inference
+        /// (<see cref="Training"/> false) leaves the gradients and what only back-propagation reads empty.</summary>
         private sealed class Workspace
         {
             public readonly int B;
             public readonly int T;
             public readonly int S;           // source steps of the memory cross-attention reads (0 without)
+            public readonly bool Training;   // holds what back-propagation needs
             public global::Dsl.EncoderOutput? Memory; // what cross-attention reads in this pass
             public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
@@ -363,11 +367,21 @@ namespace DateTranslator
             public readonly int embedding_out__at, embedding_out__length;
             public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 16]
             public readonly int embedding_dout__at, embedding_dout__length;
-            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 16]
+            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 16] (training)
+            public readonly int step_scratch__at, step_scratch__length;
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public readonly int packed_weights__at, packed_weights__length;
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
+            public readonly int dgates__at, dgates__length;
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
+            public readonly int carry__at, carry__length;
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
+            public readonly int carry2__at, carry2__length;
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
+            public readonly int lstm_dout__at, lstm_dout__length;
+            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 128] (training)
             public readonly int lstm_out__at, lstm_out__length;
             public global::System.Span<float> lstm_out => new global::System.Span<float>(Floats, lstm_out__at, lstm_out__length); // lstm: layer 0 hidden states h [T, B, 128]
-            public readonly int lstm_dout__at, lstm_dout__length;
-            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 128]
             public readonly int lstm_gates_l0__at, lstm_gates_l0__length;
             public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 512]
             public readonly int lstm_cell_l0__at, lstm_cell_l0__length;
@@ -375,175 +389,155 @@ namespace DateTranslator
             public readonly int lstm_h0_l0__at, lstm_h0_l0__length;
             public global::System.Span<float> lstm_h0_l0 => new global::System.Span<float>(Floats, lstm_h0_l0__at, lstm_h0_l0__length); // lstm: layer 0's initial hidden state [B, 128]
             public readonly int lstm_dh0_l0__at, lstm_dh0_l0__length;
-            public global::System.Span<float> lstm_dh0_l0 => new global::System.Span<float>(Floats, lstm_dh0_l0__at, lstm_dh0_l0__length); // lstm: gradient of layer 0's initial hidden state [B, 128]
+            public global::System.Span<float> lstm_dh0_l0 => new global::System.Span<float>(Floats, lstm_dh0_l0__at, lstm_dh0_l0__length); // lstm: gradient of layer 0's initial hidden state [B, 128] (training)
             public readonly int lstm_c0_l0__at, lstm_c0_l0__length;
             public global::System.Span<float> lstm_c0_l0 => new global::System.Span<float>(Floats, lstm_c0_l0__at, lstm_c0_l0__length); // lstm: layer 0's initial cell state [B, 128]
             public readonly int lstm_dc0_l0__at, lstm_dc0_l0__length;
-            public global::System.Span<float> lstm_dc0_l0 => new global::System.Span<float>(Floats, lstm_dc0_l0__at, lstm_dc0_l0__length); // lstm: gradient of layer 0's initial cell state [B, 128]
+            public global::System.Span<float> lstm_dc0_l0 => new global::System.Span<float>(Floats, lstm_dc0_l0__at, lstm_dc0_l0__length); // lstm: gradient of layer 0's initial cell state [B, 128] (training)
             public readonly float[] lstm_final_h_l0; // lstm: layer 0's final hidden state, directions concatenated [B, 128]
-            public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 128]
+            public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 128] (in every workspace: the encoder hands it out)
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 128]
-            public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 128]
+            public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 128] (in every workspace: the encoder hands it out)
             public readonly int attention_q__at, attention_q__length;
             public global::System.Span<float> attention_q => new global::System.Span<float>(Floats, attention_q__at, attention_q__length); // attention: projected queries x·W_qᵀ + b_q [T, B, 64]
             public readonly int attention_dq__at, attention_dq__length;
-            public global::System.Span<float> attention_dq => new global::System.Span<float>(Floats, attention_dq__at, attention_dq__length); // attention: their gradient [T, B, 64]
+            public global::System.Span<float> attention_dq => new global::System.Span<float>(Floats, attention_dq__at, attention_dq__length); // attention: their gradient [T, B, 64] (training)
             public readonly int attention_k__at, attention_k__length;
             public global::System.Span<float> attention_k => new global::System.Span<float>(Floats, attention_k__at, attention_k__length); // attention: projected keys m·W_kᵀ [S, B, 64]
             public readonly int attention_dk__at, attention_dk__length;
-            public global::System.Span<float> attention_dk => new global::System.Span<float>(Floats, attention_dk__at, attention_dk__length); // attention: their gradient [S, B, 64]
+            public global::System.Span<float> attention_dk => new global::System.Span<float>(Floats, attention_dk__at, attention_dk__length); // attention: their gradient [S, B, 64] (training)
             public readonly int attention_hidden__at, attention_hidden__length;
             public global::System.Span<float> attention_hidden => new global::System.Span<float>(Floats, attention_hidden__at, attention_hidden__length); // attention: tanh(q[t] + k[s]) [B, T, S, 64]
             public readonly int attention_weights__at, attention_weights__length;
             public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, attention_weights__at, attention_weights__length); // attention: attention weights (softmax over the keys) [B, T, S]
             public readonly int attention_scratch__at, attention_scratch__length;
-            public global::System.Span<float> attention_scratch => new global::System.Span<float>(Floats, attention_scratch__at, attention_scratch__length); // attention: scratch, d(scores) [T, S]
+            public global::System.Span<float> attention_scratch => new global::System.Span<float>(Floats, attention_scratch__at, attention_scratch__length); // attention: scratch, d(scores) [T, S] (training)
             public readonly int attention_context__at, attention_context__length;
             public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, attention_context__at, attention_context__length); // attention: the context Σ_s a[t, s]·k[s] [T, B, 128]
             public readonly int attention_dcontext__at, attention_dcontext__length;
-            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, attention_dcontext__at, attention_dcontext__length); // attention: gradient of the context [T, B, 128]
+            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, attention_dcontext__at, attention_dcontext__length); // attention: gradient of the context [T, B, 128] (training)
             public readonly int attention_out__at, attention_out__length;
             public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, attention_out__at, attention_out__length); // attention: [x; context] [T, B, 256]
             public readonly int attention_dout__at, attention_dout__length;
-            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 256]
+            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 256] (training)
             public readonly int dense_out__at, dense_out__length;
             public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 128]
             public readonly int dense_dout__at, dense_dout__length;
-            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the activations [T, B, 128]
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 128] (training)
             public readonly int dense_1_out__at, dense_1_out__length;
             public global::System.Span<float> dense_1_out => new global::System.Span<float>(Floats, dense_1_out__at, dense_1_out__length); // dense_1: activations [T, B, 14]
             public readonly int dense_1_dout__at, dense_1_dout__length;
-            public global::System.Span<float> dense_1_dout => new global::System.Span<float>(Floats, dense_1_dout__at, dense_1_dout__length); // dense_1: gradient of the activations [T, B, 14]
+            public global::System.Span<float> dense_1_dout => new global::System.Span<float>(Floats, dense_1_dout__at, dense_1_dout__length); // dense_1: gradient of the output [T, B, 14] (training)
             public readonly int[] targets; // class-id targets, time-major
             public readonly int target_values__at, target_values__length;
             public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
-            public readonly int dgates__at, dgates__length;
-            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G]
-            public readonly int dgates2__at, dgates2__length;
-            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
-            public readonly int step_scratch__at, step_scratch__length;
-            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
-            public readonly int carry__at, carry__length;
-            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
-            public readonly int carry2__at, carry2__length;
-            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
-            public readonly int held__at, held__length;
-            public global::System.Span<float> held => new global::System.Span<float>(Floats, held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]
-            public readonly int packed_weights__at, packed_weights__length;
-            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
-            public Workspace(int b, int t, int s)
+            public Workspace(int b, int t, int s, bool training)
             {
                 B = b;
                 T = t;
                 S = s;
-                int rows = checked(b * t);
+                Training = training;
                 lengths = new int[b];
                 int at = 0;
-                tokens = new int[checked(rows * 1)];
+                tokens = new int[checked(checked(t * b) * 1)];
                 embedding_out__at = at;
-                embedding_out__length = checked(rows * 16);
+                embedding_out__length = checked(checked(t * b) * 16);
                 at = checked(at + (embedding_out__length + 15) / 16 * 16);
                 embedding_dout__at = at;
-                embedding_dout__length = checked(rows * 16);
+                embedding_dout__length = training ? checked(checked(t * b) * 16) : 0;
                 at = checked(at + (embedding_dout__length + 15) / 16 * 16);
-                lstm_out__at = at;
-                lstm_out__length = checked(rows * 128);
-                at = checked(at + (lstm_out__length + 15) / 16 * 16);
+                step_scratch__at = at;
+                step_scratch__length = checked(b * 512);
+                at = checked(at + (step_scratch__length + 15) / 16 * 16);
+                packed_weights__at = at;
+                packed_weights__length = checked(1 * 92160);
+                at = checked(at + (packed_weights__length + 15) / 16 * 16);
+                dgates__at = at;
+                dgates__length = training ? checked(checked(t * b) * 512) : 0;
+                at = checked(at + (dgates__length + 15) / 16 * 16);
+                carry__at = at;
+                carry__length = training ? checked(b * 128) : 0;
+                at = checked(at + (carry__length + 15) / 16 * 16);
+                carry2__at = at;
+                carry2__length = training ? checked(b * 128) : 0;
+                at = checked(at + (carry2__length + 15) / 16 * 16);
                 lstm_dout__at = at;
-                lstm_dout__length = checked(rows * 128);
+                lstm_dout__length = training ? checked(checked(t * b) * 128) : 0;
                 at = checked(at + (lstm_dout__length + 15) / 16 * 16);
+                lstm_out__at = at;
+                lstm_out__length = checked(checked(t * b) * 128);
+                at = checked(at + (lstm_out__length + 15) / 16 * 16);
                 lstm_gates_l0__at = at;
-                lstm_gates_l0__length = checked(rows * 512);
+                lstm_gates_l0__length = checked(checked(t * b) * 512);
                 at = checked(at + (lstm_gates_l0__length + 15) / 16 * 16);
                 lstm_cell_l0__at = at;
-                lstm_cell_l0__length = checked(rows * 128);
+                lstm_cell_l0__length = checked(checked(t * b) * 128);
                 at = checked(at + (lstm_cell_l0__length + 15) / 16 * 16);
                 lstm_h0_l0__at = at;
                 lstm_h0_l0__length = checked(b * 128);
                 at = checked(at + (lstm_h0_l0__length + 15) / 16 * 16);
                 lstm_dh0_l0__at = at;
-                lstm_dh0_l0__length = checked(b * 128);
+                lstm_dh0_l0__length = training ? checked(b * 128) : 0;
                 at = checked(at + (lstm_dh0_l0__length + 15) / 16 * 16);
                 lstm_c0_l0__at = at;
                 lstm_c0_l0__length = checked(b * 128);
                 at = checked(at + (lstm_c0_l0__length + 15) / 16 * 16);
                 lstm_dc0_l0__at = at;
-                lstm_dc0_l0__length = checked(b * 128);
+                lstm_dc0_l0__length = training ? checked(b * 128) : 0;
                 at = checked(at + (lstm_dc0_l0__length + 15) / 16 * 16);
                 lstm_final_h_l0 = new float[checked(b * 128)];
                 lstm_final_dh_l0 = new float[checked(b * 128)];
                 lstm_final_c_l0 = new float[checked(b * 128)];
                 lstm_final_dc_l0 = new float[checked(b * 128)];
                 attention_q__at = at;
-                attention_q__length = checked(rows * 64);
+                attention_q__length = checked(checked(t * b) * 64);
                 at = checked(at + (attention_q__length + 15) / 16 * 16);
                 attention_dq__at = at;
-                attention_dq__length = checked(rows * 64);
+                attention_dq__length = training ? checked(checked(t * b) * 64) : 0;
                 at = checked(at + (attention_dq__length + 15) / 16 * 16);
                 attention_k__at = at;
                 attention_k__length = checked(checked(s * b) * 64);
                 at = checked(at + (attention_k__length + 15) / 16 * 16);
                 attention_dk__at = at;
-                attention_dk__length = checked(checked(s * b) * 64);
+                attention_dk__length = training ? checked(checked(s * b) * 64) : 0;
                 at = checked(at + (attention_dk__length + 15) / 16 * 16);
                 attention_hidden__at = at;
-                attention_hidden__length = checked(checked(rows * s) * 64);
+                attention_hidden__length = checked(checked(t * s * b) * 64);
                 at = checked(at + (attention_hidden__length + 15) / 16 * 16);
                 attention_weights__at = at;
-                attention_weights__length = checked(checked(rows * s) * 1);
+                attention_weights__length = checked(checked(t * s * b) * 1);
                 at = checked(at + (attention_weights__length + 15) / 16 * 16);
                 attention_scratch__at = at;
-                attention_scratch__length = checked(checked(rows * s) * 1);
+                attention_scratch__length = training ? checked(checked(t * s * b) * 1) : 0;
                 at = checked(at + (attention_scratch__length + 15) / 16 * 16);
                 attention_context__at = at;
-                attention_context__length = checked(rows * 128);
+                attention_context__length = checked(checked(t * b) * 128);
                 at = checked(at + (attention_context__length + 15) / 16 * 16);
                 attention_dcontext__at = at;
-                attention_dcontext__length = checked(rows * 128);
+                attention_dcontext__length = training ? checked(checked(t * b) * 128) : 0;
                 at = checked(at + (attention_dcontext__length + 15) / 16 * 16);
                 attention_out__at = at;
-                attention_out__length = checked(rows * 256);
+                attention_out__length = checked(checked(t * b) * 256);
                 at = checked(at + (attention_out__length + 15) / 16 * 16);
                 attention_dout__at = at;
-                attention_dout__length = checked(rows * 256);
+                attention_dout__length = training ? checked(checked(t * b) * 256) : 0;
                 at = checked(at + (attention_dout__length + 15) / 16 * 16);
                 dense_out__at = at;
-                dense_out__length = checked(rows * 128);
+                dense_out__length = checked(checked(t * b) * 128);
                 at = checked(at + (dense_out__length + 15) / 16 * 16);
                 dense_dout__at = at;
-                dense_dout__length = checked(rows * 128);
+                dense_dout__length = training ? checked(checked(t * b) * 128) : 0;
                 at = checked(at + (dense_dout__length + 15) / 16 * 16);
                 dense_1_out__at = at;
-                dense_1_out__length = checked(rows * 14);
+                dense_1_out__length = checked(checked(t * b) * 14);
                 at = checked(at + (dense_1_out__length + 15) / 16 * 16);
                 dense_1_dout__at = at;
-                dense_1_dout__length = checked(rows * 14);
+                dense_1_dout__length = training ? checked(checked(t * b) * 14) : 0;
                 at = checked(at + (dense_1_dout__length + 15) / 16 * 16);
-                targets = new int[checked(rows * 1)];
+                targets = new int[checked(checked(t * b) * 1)];
                 target_values__at = at;
-                target_values__length = checked(rows * 14);
+                target_values__length = checked(checked(t * b) * 14);
                 at = checked(at + (target_values__length + 15) / 16 * 16);
-                dgates__at = at;
-                dgates__length = checked(rows * 512);
-                at = checked(at + (dgates__length + 15) / 16 * 16);
-                dgates2__at = at;
-                dgates2__length = checked(rows * 512);
-                at = checked(at + (dgates2__length + 15) / 16 * 16);
-                step_scratch__at = at;
-                step_scratch__length = checked(b * 512);
-                at = checked(at + (step_scratch__length + 15) / 16 * 16);
-                carry__at = at;
-                carry__length = checked(b * 128);
-                at = checked(at + (carry__length + 15) / 16 * 16);
-                carry2__at = at;
-                carry2__length = checked(b * 128);
-                at = checked(at + (carry2__length + 15) / 16 * 16);
-                held__at = at;
-                held__length = checked(b * 256);
-                at = checked(at + (held__length + 15) / 16 * 16);
-                packed_weights__at = at;
-                packed_weights__length = checked(1 * 92160);
-                at = checked(at + (packed_weights__length + 15) / 16 * 16);
                 Floats = new float[at];
             }
         }
@@ -558,11 +552,11 @@ namespace DateTranslator
                 global::System.MemoryExtensions.AsSpan(state.lstm_h_l0).CopyTo(ws.lstm_h0_l0);
                 global::System.MemoryExtensions.AsSpan(state.lstm_c_l0).CopyTo(ws.lstm_c0_l0);
             }
-            embedding_forward(ws);
+            embedding_forward(ws, training, state);
             lstm_forward(ws, training, state);
-            attention_forward(ws, training);
-            dense_forward(ws);
-            dense_1_forward(ws);
+            attention_forward(ws, training, state);
+            dense_forward(ws, training, state);
+            dense_1_forward(ws, training, state);
         }
 
         /// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>
@@ -576,7 +570,7 @@ namespace DateTranslator
         }
 
         // embedding: token ids [T, B] -> vectors [T, B, 16]: out[t, b] = weight[tokens[t, b]]
-        private void embedding_forward(Workspace ws)
+        private void embedding_forward(Workspace ws, bool training, State? state)
         {
             const int D = 16;
             global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
@@ -599,9 +593,8 @@ namespace DateTranslator
         private void lstm_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T;
-            lstm_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch, ws.packed_weights,
-                _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default, lengths: ws.HasLengths ? ws.lengths : default,
-                rmask: default, hm: default);
+            lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
+                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default);
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
@@ -617,23 +610,21 @@ namespace DateTranslator
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 128);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 128, 0, ws.lstm_dout, 128, 0, B, T, 128, false, ws.HasLengths ? ws.lengths : default);
-            ws.embedding_dout.Clear(); // both directions add into dx
-            lstm_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.lstm_out, yOffset: 0, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout, ws.embedding_dout,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
-                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.lstm_h0_l0 : default, c0: ws.HasInitialState ? ws.lstm_c0_l0 : default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
-                dh0Rows: ws.HasInitialState ? ws.lstm_dh0_l0 : default, dc0Rows: ws.HasInitialState ? ws.lstm_dc0_l0 : default, dcLast: ws.InjectFinal ? ws.lstm_final_dc_l0 : default,
-                rmask: default, hm: default, held: ws.held);
+            ws.embedding_dout.Clear(); // the cell adds into dx
+            lstm_cell_backward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout,
+                ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
+                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
+                ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
         }
 
-        // lstm layer 0, one direction: x [T, B, 16] -> h, written into y [T, B, Y] at columns yOffset…
+        // lstm, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
         // i, f, g, o = σ, σ, tanh, σ(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void lstm_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
-            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
+        private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
-            const int X = 16, H = 128, G = 512, Y = 128;
+            const int H = 128, G = 512, Y = 128, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
@@ -643,126 +634,87 @@ namespace DateTranslator
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
             for (int s = 0; s < T; s++)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                // the previous hidden state: the previous step's output, or the carried state h0 (empty = zeros)
+                int t = s;          // the step processed s-th
+                int tp = t - 1;     // the step before it in processing order
+                // the previous hidden state: the previous step's output, or the initial state h0 (empty = zeros)
                 global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
                 int ldh = s > 0 ? Y : H;
                 bool hasPrev = !hPrev.IsEmpty;
-                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
-                global::System.ReadOnlySpan<float> hIn = hPrev;
+                global::System.ReadOnlySpan<float> hIn = hPrev; // the recurrent input
                 int ldi = ldh;
-                if (!rmask.IsEmpty)
-                {
-                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
-                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
-                    else masked.Clear();
-                    hIn = masked;
-                    ldi = H;
-                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
                 global::Dsl.Kernels.LstmCell.ForwardRows(B, H, g, cPrev, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
-                    // or a learned h0) until its sequence starts at step length − 1
+                    // padded steps (t ≥ length): the forward direction keeps its state
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
-                        global::System.Span<float> c = aux.Slice((t * B + b) * H, H);
-                        if (!reverse) aux.Slice((tp * B + b) * H, H).CopyTo(c); else if (c0.IsEmpty) c.Clear(); else c0.Slice(b * H, H).CopyTo(c);
+                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
+                        global::System.Span<float> cRow = aux.Slice((t * B + b) * H, H);
+                        aux.Slice((tp * B + b) * H, H).CopyTo(cRow);
                     }
                 }
             }
         }
 
-        // lstm layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
+        // lstm backward through time, forward direction of every stacked layer:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void lstm_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
+        private static void lstm_cell_backward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.ReadOnlySpan<float> gates,
+            global::System.ReadOnlySpan<float> aux, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> carry2,
+            global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh,
+            global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0Rows,
+            global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast)
         {
-            const int X = 16, H = 128, G = 512, Y = 128;
+            const int H = 128, G = 512, Y = 128, yOffset = 0;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
-            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
-            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
+            bool wantDh0 = !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                if (holding)
-                {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t != lengths[b]) continue;
-                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
-                        carry2.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H + H, H));
-                    }
-                }
+                int t = s;          // the step processed s-th
+                int tp = t - 1;     // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                // an encoder's final cell state: its gradient from the decoder enters at each direction's last step
-                if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (reverse ? 0 : (lengths.IsEmpty ? T : lengths[b]) - 1)) global::System.Numerics.Tensors.TensorPrimitives.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));
+                // an encoder's final cell state: its gradient from the decoder enters at the direction's last step
+                if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (lengths.IsEmpty ? T : lengths[b]) - 1) global::System.Numerics.Tensors.TensorPrimitives.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));
                 global::Dsl.Kernels.LstmCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? aux.Slice(tp * B * H, B * H) : c0,
                     dy.Slice(t * B * Y + yOffset), Y, carry, carry2, d); // every row's cell, split over the cores
-                if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
-                if (!rmask.IsEmpty && (s > 0 || wantDh0)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
+                if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
-                        if (holding)
-                        {
-                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
-                            held.Slice(b * 2 * H + H, H).CopyTo(carry2.Slice(b * H, H));
-                        }
-                        else
-                        {
-                            carry.Slice(b * H, H).Clear();
-                            carry2.Slice(b * H, H).Clear();
-                        }
+                        carry.Slice(b * H, H).Clear();
+                        carry2.Slice(b * H, H).Clear();
                     }
                 }
             }
-            // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
-            if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
-            if (!dc0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry2.Slice(0, B * H), B, dc0);
             // a carried initial state: its gradient per sequence (for an encoder that produced it)
             if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);
             // weight gradients of every step at once
-            int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (!rmask.IsEmpty)
-            {
-                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
-                global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
-            }
-            else
-            {
-                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
-                // the first step's product with the carried state h0 (zero unless the pass started from a state)
-                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
-            }
+            const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
+            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+            // the first step's product with the initial state h0 (zero unless the pass started from one)
+            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
         // attention: [T, B, 128] -> [T, B, 256], attention over the outputs k of DateEncoder [S, B, 128], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
         // a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]
-        private void attention_forward(Workspace ws, bool training)
+        private void attention_forward(Workspace ws, bool training, State? state)
         {
             const int Q = 128, M = 128;
             int B = ws.B, T = ws.T, S = ws.S;
@@ -797,7 +749,7 @@ namespace DateTranslator
         }
 
         // dense: [T, B, 256] -> [T, B, 128]: out = tanh(x · Wᵀ + b)
-        private void dense_forward(Workspace ws)
+        private void dense_forward(Workspace ws, bool training, State? state)
         {
             const int I = 256, U = 128;
             int R = ws.B * ws.T;
@@ -818,7 +770,7 @@ namespace DateTranslator
         }
 
         // dense_1: [T, B, 128] -> [T, B, 14]: out = x · Wᵀ + b
-        private void dense_1_forward(Workspace ws)
+        private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             const int I = 128, U = 14;
             int R = ws.B * ws.T;

@@ -118,7 +118,7 @@ namespace Demo
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(input, lengths, 0, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, 0, training: false, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 2", stackalloc int[] { B, 2 });
             ForwardPass(ws, training: false, state: state);
@@ -144,7 +144,7 @@ namespace Demo
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, 0, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, 0, training, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
             ForwardPass(ws, training, state);
@@ -175,7 +175,7 @@ namespace Demo
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, 0, out int B, out int T);
+            Workspace ws = LoadInput(input, lengths, 0, training, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, 2", stackalloc int[] { B, 2 });
             ForwardPass(ws, training, state);
@@ -196,13 +196,15 @@ namespace Demo
             return (dims[0], dims[1]);
         }
 
-        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, int S, out int B, out int T)
+        /// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference
+        /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
+        private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
             global::System.Span<int> dims = stackalloc int[] { -1, -1, 3 };
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 3", dims);
             B = dims[0];
             T = dims[1];
-            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));
+            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.input_out, B, T, 3);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -284,21 +286,35 @@ namespace Demo
             throw new global::System.NotSupportedException("Model 'Classifier' cannot carry a state from step to step: layer 'gru' is bidirectional and needs the whole sequence.");
         }
 
-        /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
+        /// <summary>Every buffer a pass over [B, T] needs: views into one allocation, made once per shape. A workspace for inference
+        /// (<see cref="Training"/> false) leaves the gradients and what only back-propagation reads empty.</summary>
         private sealed class Workspace
         {
             public readonly int B;
             public readonly int T;
             public readonly int S;           // source steps of the memory cross-attention reads (0 without)
+            public readonly bool Training;   // holds what back-propagation needs
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
             public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
             public readonly int input_out__at, input_out__length;
             public global::System.Span<float> input_out => new global::System.Span<float>(Floats, input_out__at, input_out__length); // input: input features, time-major [T, B, 3]
+            public readonly int step_scratch__at, step_scratch__length;
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public readonly int packed_weights__at, packed_weights__length;
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
+            public readonly int dgates__at, dgates__length;
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
+            public readonly int carry__at, carry__length;
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
+            public readonly int carry2__at, carry2__length;
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
+            public readonly int gru_dout__at, gru_dout__length;
+            public global::System.Span<float> gru_dout => new global::System.Span<float>(Floats, gru_dout__at, gru_dout__length); // gru: gradient of layer 1's hidden states [T, B, 8] (training)
             public readonly int gru_y_l0__at, gru_y_l0__length;
             public global::System.Span<float> gru_y_l0 => new global::System.Span<float>(Floats, gru_y_l0__at, gru_y_l0__length); // gru: layer 0 hidden states h [T, B, 8]
             public readonly int gru_dy_l0__at, gru_dy_l0__length;
-            public global::System.Span<float> gru_dy_l0 => new global::System.Span<float>(Floats, gru_dy_l0__at, gru_dy_l0__length); // gru: gradient of layer 0's hidden states [T, B, 8]
+            public global::System.Span<float> gru_dy_l0 => new global::System.Span<float>(Floats, gru_dy_l0__at, gru_dy_l0__length); // gru: gradient of layer 0's hidden states [T, B, 8] (training)
             public readonly int gru_gates_l0__at, gru_gates_l0__length;
             public global::System.Span<float> gru_gates_l0 => new global::System.Span<float>(Floats, gru_gates_l0__at, gru_gates_l0__length); // gru: gate activations [T, B, 12]
             public readonly int gru_rh_l0__at, gru_rh_l0__length;
@@ -308,13 +324,11 @@ namespace Demo
             public readonly int gru_rh_l0_reverse__at, gru_rh_l0_reverse__length;
             public global::System.Span<float> gru_rh_l0_reverse => new global::System.Span<float>(Floats, gru_rh_l0_reverse__at, gru_rh_l0_reverse__length); // gru: reset hidden state r * h [T, B, 4]
             public readonly int gru_mask_l0__at, gru_mask_l0__length;
-            public global::System.Span<float> gru_mask_l0 => new global::System.Span<float>(Floats, gru_mask_l0__at, gru_mask_l0__length); // gru: dropout mask between layers 0 and 1 [T, B, 8]
+            public global::System.Span<float> gru_mask_l0 => new global::System.Span<float>(Floats, gru_mask_l0__at, gru_mask_l0__length); // gru: dropout mask between layers 0 and 1 [T, B, 8] (training)
             public readonly int gru_x_l1__at, gru_x_l1__length;
             public global::System.Span<float> gru_x_l1 => new global::System.Span<float>(Floats, gru_x_l1__at, gru_x_l1__length); // gru: input of layer 1 after dropout [T, B, 8]
             public readonly int gru_out__at, gru_out__length;
             public global::System.Span<float> gru_out => new global::System.Span<float>(Floats, gru_out__at, gru_out__length); // gru: layer 1 hidden states h [T, B, 8]
-            public readonly int gru_dout__at, gru_dout__length;
-            public global::System.Span<float> gru_dout => new global::System.Span<float>(Floats, gru_dout__at, gru_dout__length); // gru: gradient of layer 1's hidden states [T, B, 8]
             public readonly int gru_gates_l1__at, gru_gates_l1__length;
             public global::System.Span<float> gru_gates_l1 => new global::System.Span<float>(Floats, gru_gates_l1__at, gru_gates_l1__length); // gru: gate activations [T, B, 12]
             public readonly int gru_rh_l1__at, gru_rh_l1__length;
@@ -323,156 +337,141 @@ namespace Demo
             public global::System.Span<float> gru_gates_l1_reverse => new global::System.Span<float>(Floats, gru_gates_l1_reverse__at, gru_gates_l1_reverse__length); // gru: gate activations [T, B, 12]
             public readonly int gru_rh_l1_reverse__at, gru_rh_l1_reverse__length;
             public global::System.Span<float> gru_rh_l1_reverse => new global::System.Span<float>(Floats, gru_rh_l1_reverse__at, gru_rh_l1_reverse__length); // gru: reset hidden state r * h [T, B, 4]
+            public readonly int dgates2__at, dgates2__length;
+            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G] (training)
+            public readonly int gru_1_out__at, gru_1_out__length;
+            public global::System.Span<float> gru_1_out => new global::System.Span<float>(Floats, gru_1_out__at, gru_1_out__length); // gru_1: last step's hidden states [B, 5]
+            public readonly int gru_1_dout__at, gru_1_dout__length;
+            public global::System.Span<float> gru_1_dout => new global::System.Span<float>(Floats, gru_1_dout__at, gru_1_dout__length); // gru_1: gradient of the last step's hidden states [B, 5] (training)
             public readonly int gru_1_y_l0__at, gru_1_y_l0__length;
             public global::System.Span<float> gru_1_y_l0 => new global::System.Span<float>(Floats, gru_1_y_l0__at, gru_1_y_l0__length); // gru_1: layer 0 hidden states h [T, B, 5]
             public readonly int gru_1_dy_l0__at, gru_1_dy_l0__length;
-            public global::System.Span<float> gru_1_dy_l0 => new global::System.Span<float>(Floats, gru_1_dy_l0__at, gru_1_dy_l0__length); // gru_1: gradient of layer 0's hidden states [T, B, 5]
+            public global::System.Span<float> gru_1_dy_l0 => new global::System.Span<float>(Floats, gru_1_dy_l0__at, gru_1_dy_l0__length); // gru_1: gradient of layer 0's hidden states [T, B, 5] (training)
             public readonly int gru_1_gates_l0__at, gru_1_gates_l0__length;
             public global::System.Span<float> gru_1_gates_l0 => new global::System.Span<float>(Floats, gru_1_gates_l0__at, gru_1_gates_l0__length); // gru_1: gate activations [T, B, 15]
             public readonly int gru_1_hn_l0__at, gru_1_hn_l0__length;
             public global::System.Span<float> gru_1_hn_l0 => new global::System.Span<float>(Floats, gru_1_hn_l0__at, gru_1_hn_l0__length); // gru_1: recurrent candidate W_hn h + b_hn [T, B, 5]
-            public readonly int gru_1_out__at, gru_1_out__length;
-            public global::System.Span<float> gru_1_out => new global::System.Span<float>(Floats, gru_1_out__at, gru_1_out__length); // gru_1: last step's hidden states [B, 5]
-            public readonly int gru_1_dout__at, gru_1_dout__length;
-            public global::System.Span<float> gru_1_dout => new global::System.Span<float>(Floats, gru_1_dout__at, gru_1_dout__length); // gru_1: gradient of the last step's hidden states [B, 5]
             public readonly int dropout_out__at, dropout_out__length;
             public global::System.Span<float> dropout_out => new global::System.Span<float>(Floats, dropout_out__at, dropout_out__length); // dropout: input with dropped values zeroed [B, 5]
             public readonly int dropout_dout__at, dropout_dout__length;
-            public global::System.Span<float> dropout_dout => new global::System.Span<float>(Floats, dropout_dout__at, dropout_dout__length); // dropout: gradient of the output [B, 5]
+            public global::System.Span<float> dropout_dout => new global::System.Span<float>(Floats, dropout_dout__at, dropout_dout__length); // dropout: gradient of the output [B, 5] (training)
             public readonly int dropout_mask__at, dropout_mask__length;
-            public global::System.Span<float> dropout_mask => new global::System.Span<float>(Floats, dropout_mask__at, dropout_mask__length); // dropout: dropout mask, 0 or 1/(1-p) [B, 5]
+            public global::System.Span<float> dropout_mask => new global::System.Span<float>(Floats, dropout_mask__at, dropout_mask__length); // dropout: dropout mask, 0 or 1/(1-p) [B, 5] (training)
             public readonly int dense_out__at, dense_out__length;
             public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [B, 2]
             public readonly int dense_dout__at, dense_dout__length;
-            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the activations [B, 2]
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [B, 2] (training)
             public readonly int[] targets; // class-id targets, time-major
             public readonly int target_values__at, target_values__length;
             public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
-            public readonly int dgates__at, dgates__length;
-            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G]
-            public readonly int dgates2__at, dgates2__length;
-            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
-            public readonly int step_scratch__at, step_scratch__length;
-            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
-            public readonly int carry__at, carry__length;
-            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
-            public readonly int carry2__at, carry2__length;
-            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
-            public readonly int held__at, held__length;
-            public global::System.Span<float> held => new global::System.Span<float>(Floats, held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]
-            public readonly int packed_weights__at, packed_weights__length;
-            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
-            public Workspace(int b, int t, int s)
+            public Workspace(int b, int t, int s, bool training)
             {
                 B = b;
                 T = t;
                 S = s;
-                int rows = checked(b * t);
+                Training = training;
                 lengths = new int[b];
                 int at = 0;
                 input_out__at = at;
-                input_out__length = checked(rows * 3);
+                input_out__length = checked(checked(t * b) * 3);
                 at = checked(at + (input_out__length + 15) / 16 * 16);
+                step_scratch__at = at;
+                step_scratch__length = checked(b * 15);
+                at = checked(at + (step_scratch__length + 15) / 16 * 16);
+                packed_weights__at = at;
+                packed_weights__length = checked(1 * 2923);
+                at = checked(at + (packed_weights__length + 15) / 16 * 16);
+                dgates__at = at;
+                dgates__length = training ? checked(checked(t * b) * 15) : 0;
+                at = checked(at + (dgates__length + 15) / 16 * 16);
+                carry__at = at;
+                carry__length = training ? checked(b * 5) : 0;
+                at = checked(at + (carry__length + 15) / 16 * 16);
+                carry2__at = at;
+                carry2__length = training ? checked(b * 4) : 0;
+                at = checked(at + (carry2__length + 15) / 16 * 16);
+                gru_dout__at = at;
+                gru_dout__length = training ? checked(checked(t * b) * 8) : 0;
+                at = checked(at + (gru_dout__length + 15) / 16 * 16);
                 gru_y_l0__at = at;
-                gru_y_l0__length = checked(rows * 8);
+                gru_y_l0__length = checked(checked(t * b) * 8);
                 at = checked(at + (gru_y_l0__length + 15) / 16 * 16);
                 gru_dy_l0__at = at;
-                gru_dy_l0__length = checked(rows * 8);
+                gru_dy_l0__length = training ? checked(checked(t * b) * 8) : 0;
                 at = checked(at + (gru_dy_l0__length + 15) / 16 * 16);
                 gru_gates_l0__at = at;
-                gru_gates_l0__length = checked(rows * 12);
+                gru_gates_l0__length = checked(checked(t * b) * 12);
                 at = checked(at + (gru_gates_l0__length + 15) / 16 * 16);
                 gru_rh_l0__at = at;
-                gru_rh_l0__length = checked(rows * 4);
+                gru_rh_l0__length = checked(checked(t * b) * 4);
                 at = checked(at + (gru_rh_l0__length + 15) / 16 * 16);
                 gru_gates_l0_reverse__at = at;
-                gru_gates_l0_reverse__length = checked(rows * 12);
+                gru_gates_l0_reverse__length = checked(checked(t * b) * 12);
                 at = checked(at + (gru_gates_l0_reverse__length + 15) / 16 * 16);
                 gru_rh_l0_reverse__at = at;
-                gru_rh_l0_reverse__length = checked(rows * 4);
+                gru_rh_l0_reverse__length = checked(checked(t * b) * 4);
                 at = checked(at + (gru_rh_l0_reverse__length + 15) / 16 * 16);
                 gru_mask_l0__at = at;
-                gru_mask_l0__length = checked(rows * 8);
+                gru_mask_l0__length = training ? checked(checked(t * b) * 8) : 0;
                 at = checked(at + (gru_mask_l0__length + 15) / 16 * 16);
                 gru_x_l1__at = at;
-                gru_x_l1__length = checked(rows * 8);
+                gru_x_l1__length = checked(checked(t * b) * 8);
                 at = checked(at + (gru_x_l1__length + 15) / 16 * 16);
                 gru_out__at = at;
-                gru_out__length = checked(rows * 8);
+                gru_out__length = checked(checked(t * b) * 8);
                 at = checked(at + (gru_out__length + 15) / 16 * 16);
-                gru_dout__at = at;
-                gru_dout__length = checked(rows * 8);
-                at = checked(at + (gru_dout__length + 15) / 16 * 16);
                 gru_gates_l1__at = at;
-                gru_gates_l1__length = checked(rows * 12);
+                gru_gates_l1__length = checked(checked(t * b) * 12);
                 at = checked(at + (gru_gates_l1__length + 15) / 16 * 16);
                 gru_rh_l1__at = at;
-                gru_rh_l1__length = checked(rows * 4);
+                gru_rh_l1__length = checked(checked(t * b) * 4);
                 at = checked(at + (gru_rh_l1__length + 15) / 16 * 16);
                 gru_gates_l1_reverse__at = at;
-                gru_gates_l1_reverse__length = checked(rows * 12);
+                gru_gates_l1_reverse__length = checked(checked(t * b) * 12);
                 at = checked(at + (gru_gates_l1_reverse__length + 15) / 16 * 16);
                 gru_rh_l1_reverse__at = at;
-                gru_rh_l1_reverse__length = checked(rows * 4);
+                gru_rh_l1_reverse__length = checked(checked(t * b) * 4);
                 at = checked(at + (gru_rh_l1_reverse__length + 15) / 16 * 16);
-                gru_1_y_l0__at = at;
-                gru_1_y_l0__length = checked(rows * 5);
-                at = checked(at + (gru_1_y_l0__length + 15) / 16 * 16);
-                gru_1_dy_l0__at = at;
-                gru_1_dy_l0__length = checked(rows * 5);
-                at = checked(at + (gru_1_dy_l0__length + 15) / 16 * 16);
-                gru_1_gates_l0__at = at;
-                gru_1_gates_l0__length = checked(rows * 15);
-                at = checked(at + (gru_1_gates_l0__length + 15) / 16 * 16);
-                gru_1_hn_l0__at = at;
-                gru_1_hn_l0__length = checked(rows * 5);
-                at = checked(at + (gru_1_hn_l0__length + 15) / 16 * 16);
+                dgates2__at = at;
+                dgates2__length = training ? checked(checked(t * b) * 15) : 0;
+                at = checked(at + (dgates2__length + 15) / 16 * 16);
                 gru_1_out__at = at;
                 gru_1_out__length = checked(b * 5);
                 at = checked(at + (gru_1_out__length + 15) / 16 * 16);
                 gru_1_dout__at = at;
-                gru_1_dout__length = checked(b * 5);
+                gru_1_dout__length = training ? checked(b * 5) : 0;
                 at = checked(at + (gru_1_dout__length + 15) / 16 * 16);
+                gru_1_y_l0__at = at;
+                gru_1_y_l0__length = checked(checked(t * b) * 5);
+                at = checked(at + (gru_1_y_l0__length + 15) / 16 * 16);
+                gru_1_dy_l0__at = at;
+                gru_1_dy_l0__length = training ? checked(checked(t * b) * 5) : 0;
+                at = checked(at + (gru_1_dy_l0__length + 15) / 16 * 16);
+                gru_1_gates_l0__at = at;
+                gru_1_gates_l0__length = checked(checked(t * b) * 15);
+                at = checked(at + (gru_1_gates_l0__length + 15) / 16 * 16);
+                gru_1_hn_l0__at = at;
+                gru_1_hn_l0__length = checked(checked(t * b) * 5);
+                at = checked(at + (gru_1_hn_l0__length + 15) / 16 * 16);
                 dropout_out__at = at;
                 dropout_out__length = checked(b * 5);
                 at = checked(at + (dropout_out__length + 15) / 16 * 16);
                 dropout_dout__at = at;
-                dropout_dout__length = checked(b * 5);
+                dropout_dout__length = training ? checked(b * 5) : 0;
                 at = checked(at + (dropout_dout__length + 15) / 16 * 16);
                 dropout_mask__at = at;
-                dropout_mask__length = checked(b * 5);
+                dropout_mask__length = training ? checked(b * 5) : 0;
                 at = checked(at + (dropout_mask__length + 15) / 16 * 16);
                 dense_out__at = at;
                 dense_out__length = checked(b * 2);
                 at = checked(at + (dense_out__length + 15) / 16 * 16);
                 dense_dout__at = at;
-                dense_dout__length = checked(b * 2);
+                dense_dout__length = training ? checked(b * 2) : 0;
                 at = checked(at + (dense_dout__length + 15) / 16 * 16);
                 targets = new int[checked(b * 1)];
                 target_values__at = at;
                 target_values__length = checked(b * 2);
                 at = checked(at + (target_values__length + 15) / 16 * 16);
-                dgates__at = at;
-                dgates__length = checked(rows * 15);
-                at = checked(at + (dgates__length + 15) / 16 * 16);
-                dgates2__at = at;
-                dgates2__length = checked(rows * 15);
-                at = checked(at + (dgates2__length + 15) / 16 * 16);
-                step_scratch__at = at;
-                step_scratch__length = checked(b * 15);
-                at = checked(at + (step_scratch__length + 15) / 16 * 16);
-                carry__at = at;
-                carry__length = checked(b * 5);
-                at = checked(at + (carry__length + 15) / 16 * 16);
-                carry2__at = at;
-                carry2__length = checked(b * 5);
-                at = checked(at + (carry2__length + 15) / 16 * 16);
-                held__at = at;
-                held__length = checked(b * 10);
-                at = checked(at + (held__length + 15) / 16 * 16);
-                packed_weights__at = at;
-                packed_weights__length = checked(1 * 2923);
-                at = checked(at + (packed_weights__length + 15) / 16 * 16);
                 Floats = new float[at];
             }
         }
@@ -482,8 +481,8 @@ namespace Demo
         {
             gru_forward(ws, training, state);
             gru_1_forward(ws, training, state);
-            dropout_forward(ws, training);
-            dense_forward(ws);
+            dropout_forward(ws, training, state);
+            dense_forward(ws, training, state);
         }
 
         /// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>
@@ -499,21 +498,17 @@ namespace Demo
         private void gru_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T;
-            gru_cell0_forward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
-                rmask: default, hm: default);
-            gru_cell0_forward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
-                rmask: default, hm: default);
+            gru_cell_forward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch,
+                ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
+            gru_cell_reverse_forward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch,
+                ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(), _gru_bias_ih_l0_reverse.AsSpan(), _gru_bias_hh_l0_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
             // dropout between layer 0 and 1 (training only)
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_y_l0, ws.gru_mask_l0, ws.gru_x_l1, 0.1f, _dropoutRng);
             else ws.gru_y_l0.CopyTo(ws.gru_x_l1);
-            gru_cellN_forward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
-                rmask: default, hm: default);
-            gru_cellN_forward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.step_scratch, ws.packed_weights,
-                _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
-                rmask: default, hm: default);
+            gru_cell_forward(B, T, 8, ws.gru_x_l1, ws.gru_out, ws.gru_gates_l1, ws.gru_rh_l1, ws.step_scratch,
+                ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(), _gru_bias_ih_l1.AsSpan(), _gru_bias_hh_l1.AsSpan(), ws.HasLengths ? ws.lengths : default);
+            gru_cell_reverse_forward(B, T, 8, ws.gru_x_l1, ws.gru_out, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.step_scratch,
+                ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(), _gru_bias_ih_l1_reverse.AsSpan(), _gru_bias_hh_l1_reverse.AsSpan(), ws.HasLengths ? ws.lengths : default);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_out, ws.lengths, B, T, 8); // padded steps output zeros
         }
 
@@ -522,41 +517,29 @@ namespace Demo
             int B = ws.B, T = ws.T;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_dout, ws.lengths, B, T, 8);
             ws.gru_dy_l0.Clear(); // both directions add into dx
-            gru_cellN_backward(B, T, reverse: false, ws.gru_x_l1, ws.gru_out, yOffset: 0, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout, ws.gru_dy_l0,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
-                _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
-                dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default, held: ws.held);
-            gru_cellN_backward(B, T, reverse: true, ws.gru_x_l1, ws.gru_out, yOffset: 4, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout, ws.gru_dy_l0,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
-                _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
-                dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default, held: ws.held);
+            gru_cell_backward(B, T, 8, ws.gru_x_l1, ws.gru_out, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout,
+                ws.gru_dy_l0, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1.AsSpan(), _gru_weight_hh_l1.AsSpan(),
+                _gru_weight_ih_l1.GradAsSpan(), _gru_weight_hh_l1.GradAsSpan(), _gru_bias_ih_l1.GradAsSpan(), _gru_bias_hh_l1.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
+            gru_cell_reverse_backward(B, T, 8, ws.gru_x_l1, ws.gru_out, ws.gru_gates_l1_reverse, ws.gru_rh_l1_reverse, ws.gru_dout,
+                ws.gru_dy_l0, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l1_reverse.AsSpan(), _gru_weight_hh_l1_reverse.AsSpan(),
+                _gru_weight_ih_l1_reverse.GradAsSpan(), _gru_weight_hh_l1_reverse.GradAsSpan(), _gru_bias_ih_l1_reverse.GradAsSpan(), _gru_bias_hh_l1_reverse.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
             global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.gru_dy_l0, ws.gru_mask_l0, ws.gru_dy_l0); // through the dropout between layer 0 and 1
-            gru_cell0_backward(B, T, reverse: false, ws.input_out, ws.gru_y_l0, yOffset: 0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0, default,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
-                _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
-                dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default, held: ws.held);
-            gru_cell0_backward(B, T, reverse: true, ws.input_out, ws.gru_y_l0, yOffset: 4, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0, default,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
-                _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
-                dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default, held: ws.held);
+            gru_cell_backward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0, ws.gru_rh_l0, ws.gru_dy_l0,
+                default, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(),
+                _gru_weight_ih_l0.GradAsSpan(), _gru_weight_hh_l0.GradAsSpan(), _gru_bias_ih_l0.GradAsSpan(), _gru_bias_hh_l0.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
+            gru_cell_reverse_backward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0,
+                default, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
+                _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
         }
 
-        // gru layer 0, one direction: x [T, B, 3] -> h, written into y [T, B, Y] at columns yOffset…
+        // gru, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void gru_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
-            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
+        private static void gru_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
-            const int X = 3, H = 4, G = 12, Y = 8;
+            const int H = 4, G = 12, Y = 8, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
@@ -567,23 +550,14 @@ namespace Demo
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: true, packedN);
             for (int s = 0; s < T; s++)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                // the previous hidden state: the previous step's output, or the carried state h0 (empty = zeros)
-                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
-                int ldh = s > 0 ? Y : H;
-                bool hasPrev = !hPrev.IsEmpty;
-                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
-                global::System.ReadOnlySpan<float> hIn = hPrev;
+                int t = s;          // the step processed s-th
+                int tp = t - 1;     // the step before it in processing order
+                // the previous hidden state: the previous step's output (none before the first)
+                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : default;
+                const int ldh = Y;
+                bool hasPrev = s > 0;
+                global::System.ReadOnlySpan<float> hIn = hPrev; // the recurrent input
                 int ldi = ldh;
-                if (!rmask.IsEmpty)
-                {
-                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
-                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
-                    else masked.Clear();
-                    hIn = masked;
-                    ldi = H;
-                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
@@ -594,113 +568,69 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
-                    // or a learned h0) until its sequence starts at step length − 1
+                    // padded steps (t ≥ length): the forward direction keeps its state
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
+                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
                     }
                 }
             }
         }
 
-        // gru layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
+        // gru backward through time, forward direction of every stacked layer:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void gru_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
+        private static void gru_cell_backward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.ReadOnlySpan<float> gates,
+            global::System.ReadOnlySpan<float> aux, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> carry2,
+            global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh,
+            global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<int> lengths)
         {
-            const int X = 3, H = 4, G = 12, Y = 8;
+            const int H = 4, G = 12, Y = 8, yOffset = 0;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             global::System.Span<float> packedN = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, H)), packedRz = packed.Slice(packedN.Length, global::Dsl.Kernels.Gemm.PackedLength(2 * H, H));
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
-            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
-            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                if (holding)
-                {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t != lengths[b]) continue;
-                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
-                    }
-                }
+                int t = s;          // the step processed s-th
+                int tp = t - 1;     // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                if (rmask.IsEmpty)
-                {
-                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
-                }
-                else
-                {
-                    // under variational dropout the recurrent products saw h(t−1) ⊙ mask: gradients reach h(t−1) through the mask
-                    global::System.Span<float> dhm = scratch.Slice(0, B * H);
-                    dhm.Clear();
-                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
-                    for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
-                        if (holding)
-                        {
-                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
-                        }
-                        else
-                        {
-                            carry.Slice(b * H, H).Clear();
-                        }
+                        carry.Slice(b * H, H).Clear();
                     }
                 }
             }
-            // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
-            if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
-            // a carried initial state: its gradient per sequence (for an encoder that produced it)
-            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             // weight gradients of every step at once
-            int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (!rmask.IsEmpty)
-            {
-                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
-                global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
-            }
-            else
-            {
-                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
-                // the first step's product with the carried state h0 (zero unless the pass started from a state)
-                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
-            }
+            const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
+            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true); // (r ⊙ h)·W_hnᵀ
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
-        // gru layers 1…, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
+        // gru, reverse direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + (r ⊙ h)·W_hnᵀ + b_hn); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void gru_cellN_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
-            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
+        private static void gru_cell_reverse_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
-            const int X = 8, H = 4, G = 12, Y = 8;
+            const int H = 4, G = 12, Y = 8, yOffset = 4;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
@@ -711,23 +641,14 @@ namespace Demo
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: true, packedN);
             for (int s = 0; s < T; s++)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                // the previous hidden state: the previous step's output, or the carried state h0 (empty = zeros)
-                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
-                int ldh = s > 0 ? Y : H;
-                bool hasPrev = !hPrev.IsEmpty;
-                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
-                global::System.ReadOnlySpan<float> hIn = hPrev;
+                int t = T - 1 - s;  // the step processed s-th
+                int tp = t + 1;     // the step before it in processing order
+                // the previous hidden state: the previous step's output (none before the first)
+                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : default;
+                const int ldh = Y;
+                bool hasPrev = s > 0;
+                global::System.ReadOnlySpan<float> hIn = hPrev; // the recurrent input
                 int ldi = ldh;
-                if (!rmask.IsEmpty)
-                {
-                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
-                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
-                    else masked.Clear();
-                    hIn = masked;
-                    ldi = H;
-                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
@@ -738,100 +659,56 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
-                    // or a learned h0) until its sequence starts at step length − 1
+                    // padded steps (t ≥ length): the reverse direction holds its initial state until its sequence starts at step length − 1
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
+                        h.Clear();
                     }
                 }
             }
         }
 
-        // gru layers 1… backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
+        // gru backward through time, reverse direction of every stacked layer:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void gru_cellN_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
+        private static void gru_cell_reverse_backward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.ReadOnlySpan<float> gates,
+            global::System.ReadOnlySpan<float> aux, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> carry2,
+            global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh,
+            global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<int> lengths)
         {
-            const int X = 8, H = 4, G = 12, Y = 8;
+            const int H = 4, G = 12, Y = 8, yOffset = 4;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             global::System.Span<float> packedN = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, H)), packedRz = packed.Slice(packedN.Length, global::Dsl.Kernels.Gemm.PackedLength(2 * H, H));
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, H, w_hh.Slice(2 * H * H), H, transposed: false, packedN);
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(2 * H, H, w_hh, H, transposed: false, packedRz);
-            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
-            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                if (holding)
-                {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t != lengths[b]) continue;
-                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
-                    }
-                }
+                int t = T - 1 - s;  // the step processed s-th
+                int tp = t + 1;     // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                if (rmask.IsEmpty)
-                {
-                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H), carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
-                }
-                else
-                {
-                    // under variational dropout the recurrent products saw h(t−1) ⊙ mask: gradients reach h(t−1) through the mask
-                    global::System.Span<float> dhm = scratch.Slice(0, B * H);
-                    dhm.Clear();
-                    for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));
-                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, dhm, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, dhm, H, accumulate: true); }
-                    for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
-                }
+                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
-                        if (holding)
-                        {
-                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
-                        }
-                        else
-                        {
-                            carry.Slice(b * H, H).Clear();
-                        }
+                        carry.Slice(b * H, H).Clear();
                     }
                 }
             }
-            // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
-            if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
-            // a carried initial state: its gradient per sequence (for an encoder that produced it)
-            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             // weight gradients of every step at once
-            int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (!rmask.IsEmpty)
-            {
-                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
-                global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
-            }
-            else
-            {
-                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
-                // the first step's product with the carried state h0 (zero unless the pass started from a state)
-                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
-            }
+            const int first = 0, prev = 1; // the steps that had a previous state (all but the last), and where that state is
+            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true); // (r ⊙ h)·W_hnᵀ
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
@@ -841,9 +718,8 @@ namespace Demo
         private void gru_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T;
-            gru_1_cell0_forward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch, ws.packed_weights,
-                _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), h0: default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
-                rmask: default, hm: default);
+            gru_1_cell_forward(B, T, 8, ws.gru_out, ws.gru_1_y_l0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch,
+                ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction
         }
 
@@ -851,23 +727,20 @@ namespace Demo
         {
             int B = ws.B, T = ws.T;
             global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1, ws.HasLengths ? ws.lengths : default);
-            ws.gru_dout.Clear(); // both directions add into dx
-            gru_1_cell0_backward(B, T, reverse: false, ws.gru_out, ws.gru_1_y_l0, yOffset: 0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0, ws.gru_dout,
-                ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
-                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), h0: default, c0: default,
-                lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
-                dh0Rows: default, dc0Rows: default, dcLast: default,
-                rmask: default, hm: default, held: ws.held);
+            ws.gru_dout.Clear(); // the cell adds into dx
+            gru_1_cell_backward(B, T, 8, ws.gru_out, ws.gru_1_y_l0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0,
+                ws.gru_dout, ws.dgates, ws.dgates2, ws.carry, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
+                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
         }
 
-        // gru_1 layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
+        // gru_1, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void gru_1_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-            global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
-            global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
+        private static void gru_1_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
+            global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
+            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
-            const int X = 8, H = 5, G = 15, Y = 5;
+            const int H = 5, G = 15, Y = 5, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
@@ -876,23 +749,14 @@ namespace Demo
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
             for (int s = 0; s < T; s++)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                // the previous hidden state: the previous step's output, or the carried state h0 (empty = zeros)
-                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
-                int ldh = s > 0 ? Y : H;
-                bool hasPrev = !hPrev.IsEmpty;
-                // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
-                global::System.ReadOnlySpan<float> hIn = hPrev;
+                int t = s;          // the step processed s-th
+                int tp = t - 1;     // the step before it in processing order
+                // the previous hidden state: the previous step's output (none before the first)
+                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : default;
+                const int ldh = Y;
+                bool hasPrev = s > 0;
+                global::System.ReadOnlySpan<float> hIn = hPrev; // the recurrent input
                 int ldi = ldh;
-                if (!rmask.IsEmpty)
-                {
-                    global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
-                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
-                    else masked.Clear();
-                    hIn = masked;
-                    ldi = H;
-                }
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
                 for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
@@ -900,59 +764,39 @@ namespace Demo
                 global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
                 {
-                    // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
-                    // or a learned h0) until its sequence starts at step length − 1
+                    // padded steps (t ≥ length): the forward direction keeps its state
                     for (int b = 0; b < B; b++)
                     {
                         if (t < lengths[b]) continue;
                         global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
+                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
                     }
                 }
             }
         }
 
-        // gru_1 layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
+        // gru_1 backward through time, forward direction of every stacked layer:
         // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        private static void gru_1_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-            global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-            global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-            global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
+        private static void gru_1_cell_backward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.ReadOnlySpan<float> gates,
+            global::System.ReadOnlySpan<float> aux, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry,
+            global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh,
+            global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<int> lengths)
         {
-            const int X = 8, H = 5, G = 15, Y = 5;
+            const int H = 5, G = 15, Y = 5, yOffset = 0;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
-            bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
-            bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
             {
-                int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                if (holding)
-                {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t != lengths[b]) continue;
-                        carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
-                    }
-                }
+                int t = s;          // the step processed s-th
+                int tp = t - 1;     // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 global::System.Span<float> dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t
-                global::Dsl.Kernels.GruCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? y.Slice(tp * B * Y + yOffset) : h0, s > 0 ? Y : H,
+                global::Dsl.Kernels.GruCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? y.Slice(tp * B * Y + yOffset) : default, s > 0 ? Y : H,
                     dy.Slice(t * B * Y + yOffset), Y, carry, d, dh2); // every row's cell, split over the cores
-                if (rmask.IsEmpty)
-                {
-                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of a learned h0)
-                }
-                else if (s > 0 || wantDh0)
-                {
-                    global::System.Span<float> dhm = scratch.Slice(0, B * H); // d(h(t−1) ⊙ mask)
-                    { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, dhm, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, dhm, H, accumulate: false); }
-                    for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));
-                }
+                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
@@ -960,42 +804,21 @@ namespace Demo
                         if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                         d.Slice(b * G, G).Clear();
                         dh2.Slice(b * G, G).Clear();
-                        if (holding)
-                        {
-                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
-                        }
-                        else
-                        {
-                            carry.Slice(b * H, H).Clear();
-                        }
+                        carry.Slice(b * H, H).Clear();
                     }
                 }
             }
-            // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
-            if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
-            // a carried initial state: its gradient per sequence (for an encoder that produced it)
-            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             // weight gradients of every step at once
-            int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-            if (!rmask.IsEmpty)
-            {
-                // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
-                global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg2, G, hm, H, dw_hh, H, accumulate: true);
-            }
-            else
-            {
-                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg2.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
-                // the first step's product with the carried state h0 (zero unless the pass started from a state)
-                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg2.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
-            }
+            const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
+            if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg2.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg2.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
         // dropout: [B, 5] -> same; training: out = x ⊙ mask (p = 0.2f), inference: out = x
-        private void dropout_forward(Workspace ws, bool training)
+        private void dropout_forward(Workspace ws, bool training, State? state)
         {
             if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_1_out, ws.dropout_mask, ws.dropout_out, 0.2f, _dropoutRng);
             else ws.gru_1_out.CopyTo(ws.dropout_out);
@@ -1008,7 +831,7 @@ namespace Demo
         }
 
         // dense: [B, 5] -> [B, 2]: out = sigmoid(x · Wᵀ + b)
-        private void dense_forward(Workspace ws)
+        private void dense_forward(Workspace ws, bool training, State? state)
         {
             const int I = 5, U = 2;
             int R = ws.B;

@@ -91,7 +91,7 @@ namespace Demo
 
             private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
             {
-                Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, 0, training: false, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 20", stackalloc int[] { B, T, 20 });
                 ForwardPass(ws, training: false, state: state);
@@ -117,7 +117,7 @@ namespace Demo
 
             private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
             {
-                Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
                 ForwardPass(ws, training, state);
@@ -154,7 +154,7 @@ namespace Demo
 
             private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
             {
-                Workspace ws = LoadInput(tokens, lengths, 0, out int B, out int T);
+                Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
                 if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
                 var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 20", stackalloc int[] { B, T, 20 });
                 ForwardPass(ws, training, state);
@@ -182,14 +182,16 @@ namespace Demo
                 return (dims[0], dims[1]);
             }
 
-            private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, out int B, out int T)
+            /// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference
+            /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
+            private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
             {
                 global::System.Span<int> dims = stackalloc int[] { -1, -1 };
                 var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
                 B = dims[0];
                 T = dims[1];
                 global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
-                Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S ? cached : (_workspace = new Workspace(B, T, S));
+                Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
                 global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
                 ws.HasLengths = !lengths.IsEmpty;
                 if (ws.HasLengths)
@@ -202,7 +204,7 @@ namespace Demo
 
             global::Dsl.EncoderOutput global::Dsl.IEncoder<int>.Encode(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> source, global::System.ReadOnlySpan<int> lengths, bool training)
             {
-                Workspace ws = LoadInput(source, lengths, 0, out int B, out int T);
+                Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);
                 ForwardPass(ws, training, state: null);
                 // encoder layer 0's final states, each direction's at its last step
                 global::Dsl.Kernels.Layout.GatherFinalState(ws.encoder_out, 6, 0, ws.encoder_final_h_l0, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
@@ -303,18 +305,20 @@ namespace Demo
                 global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
                 global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 20", stackalloc int[] { B, 20 });
                 int S = 0;
-                Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S));
+                Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));
                 x.CopyTo(ws.tokens);
                 ForwardPass(ws, training: false, state: state);
                 ws.dense_out.CopyTo(y);
             }
 
-            /// <summary>Every buffer a forward and backward pass over [B, T] needs: views into one allocation, made once per shape.</summary>
+            /// <summary>Every buffer a pass over [B, T] needs: views into one allocation, made once per shape. A workspace for inference
+            /// (<see cref="Training"/> false) leaves the gradients and what only back-propagation reads empty.</summary>
             private sealed class Workspace
             {
                 public readonly int B;
                 public readonly int T;
                 public readonly int S;           // source steps of the memory cross-attention reads (0 without)
+                public readonly bool Training;   // holds what back-propagation needs
                 public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
                 public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
                 public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
@@ -325,103 +329,88 @@ namespace Demo
                 public readonly int embedding_out__at, embedding_out__length;
                 public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 8]
                 public readonly int embedding_dout__at, embedding_dout__length;
-                public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 8]
+                public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 8] (training)
+                public readonly int step_scratch__at, step_scratch__length;
+                public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+                public readonly int packed_weights__at, packed_weights__length;
+                public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
+                public readonly int dgates__at, dgates__length;
+                public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
+                public readonly int carry__at, carry__length;
+                public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
+                public readonly int encoder_dout__at, encoder_dout__length;
+                public global::System.Span<float> encoder_dout => new global::System.Span<float>(Floats, encoder_dout__at, encoder_dout__length); // encoder: gradient of layer 0's hidden states [T, B, 6] (training)
                 public readonly int encoder_out__at, encoder_out__length;
                 public global::System.Span<float> encoder_out => new global::System.Span<float>(Floats, encoder_out__at, encoder_out__length); // encoder: layer 0 hidden states h [T, B, 6]
-                public readonly int encoder_dout__at, encoder_dout__length;
-                public global::System.Span<float> encoder_dout => new global::System.Span<float>(Floats, encoder_dout__at, encoder_dout__length); // encoder: gradient of layer 0's hidden states [T, B, 6]
                 public readonly int encoder_gates_l0__at, encoder_gates_l0__length;
                 public global::System.Span<float> encoder_gates_l0 => new global::System.Span<float>(Floats, encoder_gates_l0__at, encoder_gates_l0__length); // encoder: gate activations (pre-activation) [T, B, 6]
                 public readonly int encoder_h0_l0__at, encoder_h0_l0__length;
                 public global::System.Span<float> encoder_h0_l0 => new global::System.Span<float>(Floats, encoder_h0_l0__at, encoder_h0_l0__length); // encoder: layer 0's initial hidden state [B, 6]
                 public readonly int encoder_dh0_l0__at, encoder_dh0_l0__length;
-                public global::System.Span<float> encoder_dh0_l0 => new global::System.Span<float>(Floats, encoder_dh0_l0__at, encoder_dh0_l0__length); // encoder: gradient of layer 0's initial hidden state [B, 6]
+                public global::System.Span<float> encoder_dh0_l0 => new global::System.Span<float>(Floats, encoder_dh0_l0__at, encoder_dh0_l0__length); // encoder: gradient of layer 0's initial hidden state [B, 6] (training)
                 public readonly float[] encoder_final_h_l0; // encoder: layer 0's final hidden state, directions concatenated [B, 6]
-                public readonly float[] encoder_final_dh_l0; // encoder: its gradient, from a decoder [B, 6]
+                public readonly float[] encoder_final_dh_l0; // encoder: its gradient, from a decoder [B, 6] (in every workspace: the encoder hands it out)
                 public readonly int dense_out__at, dense_out__length;
                 public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 20]
                 public readonly int dense_dout__at, dense_dout__length;
-                public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the activations [T, B, 20]
+                public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 20] (training)
                 public readonly int[] targets; // class-id targets, time-major
                 public readonly int target_values__at, target_values__length;
                 public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
-                public readonly int dgates__at, dgates__length;
-                public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G]
-                public readonly int dgates2__at, dgates2__length;
-                public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G]
-                public readonly int step_scratch__at, step_scratch__length;
-                public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
-                public readonly int carry__at, carry__length;
-                public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H]
-                public readonly int carry2__at, carry2__length;
-                public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]
-                public readonly int held__at, held__length;
-                public global::System.Span<float> held => new global::System.Span<float>(Floats, held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]
-                public readonly int packed_weights__at, packed_weights__length;
-                public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
-                public Workspace(int b, int t, int s)
+                public Workspace(int b, int t, int s, bool training)
                 {
                     B = b;
                     T = t;
                     S = s;
-                    int rows = checked(b * t);
+                    Training = training;
                     lengths = new int[b];
                     int at = 0;
-                    tokens = new int[checked(rows * 1)];
+                    tokens = new int[checked(checked(t * b) * 1)];
                     embedding_out__at = at;
-                    embedding_out__length = checked(rows * 8);
+                    embedding_out__length = checked(checked(t * b) * 8);
                     at = checked(at + (embedding_out__length + 15) / 16 * 16);
                     embedding_dout__at = at;
-                    embedding_dout__length = checked(rows * 8);
+                    embedding_dout__length = training ? checked(checked(t * b) * 8) : 0;
                     at = checked(at + (embedding_dout__length + 15) / 16 * 16);
-                    encoder_out__at = at;
-                    encoder_out__length = checked(rows * 6);
-                    at = checked(at + (encoder_out__length + 15) / 16 * 16);
+                    step_scratch__at = at;
+                    step_scratch__length = checked(b * 6);
+                    at = checked(at + (step_scratch__length + 15) / 16 * 16);
+                    packed_weights__at = at;
+                    packed_weights__length = checked(1 * 2660);
+                    at = checked(at + (packed_weights__length + 15) / 16 * 16);
+                    dgates__at = at;
+                    dgates__length = training ? checked(checked(t * b) * 6) : 0;
+                    at = checked(at + (dgates__length + 15) / 16 * 16);
+                    carry__at = at;
+                    carry__length = training ? checked(b * 6) : 0;
+                    at = checked(at + (carry__length + 15) / 16 * 16);
                     encoder_dout__at = at;
-                    encoder_dout__length = checked(rows * 6);
+                    encoder_dout__length = training ? checked(checked(t * b) * 6) : 0;
                     at = checked(at + (encoder_dout__length + 15) / 16 * 16);
+                    encoder_out__at = at;
+                    encoder_out__length = checked(checked(t * b) * 6);
+                    at = checked(at + (encoder_out__length + 15) / 16 * 16);
                     encoder_gates_l0__at = at;
-                    encoder_gates_l0__length = checked(rows * 6);
+                    encoder_gates_l0__length = checked(checked(t * b) * 6);
                     at = checked(at + (encoder_gates_l0__length + 15) / 16 * 16);
                     encoder_h0_l0__at = at;
                     encoder_h0_l0__length = checked(b * 6);
                     at = checked(at + (encoder_h0_l0__length + 15) / 16 * 16);
                     encoder_dh0_l0__at = at;
-                    encoder_dh0_l0__length = checked(b * 6);
+                    encoder_dh0_l0__length = training ? checked(b * 6) : 0;
                     at = checked(at + (encoder_dh0_l0__length + 15) / 16 * 16);
                     encoder_final_h_l0 = new float[checked(b * 6)];
                     encoder_final_dh_l0 = new float[checked(b * 6)];
                     dense_out__at = at;
-                    dense_out__length = checked(rows * 20);
+                    dense_out__length = checked(checked(t * b) * 20);
                     at = checked(at + (dense_out__length + 15) / 16 * 16);
                     dense_dout__at = at;
-                    dense_dout__length = checked(rows * 20);
+                    dense_dout__length = training ? checked(checked(t * b) * 20) : 0;
                     at = checked(at + (dense_dout__length + 15) / 16 * 16);
-                    targets = new int[checked(rows * 1)];
+                    targets = new int[checked(checked(t * b) * 1)];
                     target_values__at = at;
-                    target_values__length = checked(rows * 20);
+                    target_values__length = checked(checked(t * b) * 20);
                     at = checked(at + (target_values__length + 15) / 16 * 16);
-                    dgates__at = at;
-                    dgates__length = checked(rows * 6);
-                    at = checked(at + (dgates__length + 15) / 16 * 16);
-                    dgates2__at = at;
-                    dgates2__length = checked(rows * 6);
-                    at = checked(at + (dgates2__length + 15) / 16 * 16);
-                    step_scratch__at = at;
-                    step_scratch__length = checked(b * 6);
-                    at = checked(at + (step_scratch__length + 15) / 16 * 16);
-                    carry__at = at;
-                    carry__length = checked(b * 6);
-                    at = checked(at + (carry__length + 15) / 16 * 16);
-                    carry2__at = at;
-                    carry2__length = checked(b * 6);
-                    at = checked(at + (carry2__length + 15) / 16 * 16);
-                    held__at = at;
-                    held__length = checked(b * 12);
-                    at = checked(at + (held__length + 15) / 16 * 16);
-                    packed_weights__at = at;
-                    packed_weights__length = checked(1 * 2660);
-                    at = checked(at + (packed_weights__length + 15) / 16 * 16);
                     Floats = new float[at];
                 }
             }
@@ -434,9 +423,9 @@ namespace Demo
                 {
                     global::System.MemoryExtensions.AsSpan(state.encoder_h_l0).CopyTo(ws.encoder_h0_l0);
                 }
-                embedding_forward(ws);
+                embedding_forward(ws, training, state);
                 encoder_forward(ws, training, state);
-                dense_forward(ws);
+                dense_forward(ws, training, state);
             }
 
             /// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>
@@ -448,7 +437,7 @@ namespace Demo
             }
 
             // embedding: token ids [T, B] -> vectors [T, B, 8]: out[t, b] = weight[tokens[t, b]]
-            private void embedding_forward(Workspace ws)
+            private void embedding_forward(Workspace ws, bool training, State? state)
             {
                 const int D = 8;
                 global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
@@ -471,9 +460,8 @@ namespace Demo
             private void encoder_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T;
-                encoder_cell0_forward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.step_scratch, ws.packed_weights,
-                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default, lengths: ws.HasLengths ? ws.lengths : default,
-                    rmask: default, hm: default);
+                encoder_cell_forward(B, T, 8, ws.embedding_out, ws.encoder_out, ws.encoder_gates_l0, ws.step_scratch, ws.packed_weights,
+                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default);
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
@@ -488,23 +476,20 @@ namespace Demo
                 if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_dout, ws.lengths, B, T, 6);
                 // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
                 if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.encoder_final_dh_l0, 6, 0, ws.encoder_dout, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
-                ws.embedding_dout.Clear(); // both directions add into dx
-                encoder_cell0_backward(B, T, reverse: false, ws.embedding_out, ws.encoder_out, yOffset: 0, ws.encoder_gates_l0, default, ws.encoder_dout, ws.embedding_dout,
-                    ws.dgates, ws.dgates2, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(),
-                    _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(), _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), h0: ws.HasInitialState ? ws.encoder_h0_l0 : default, c0: default,
-                    lengths: ws.HasLengths ? ws.lengths : default, dh0: default, dc0: default,
-                    dh0Rows: ws.HasInitialState ? ws.encoder_dh0_l0 : default, dc0Rows: default, dcLast: default,
-                    rmask: default, hm: default, held: ws.held);
+                ws.embedding_dout.Clear(); // the cell adds into dx
+                encoder_cell_backward(B, T, 8, ws.embedding_out, ws.encoder_out, ws.encoder_gates_l0, ws.encoder_dout, ws.embedding_dout,
+                    ws.dgates, ws.carry, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(),
+                    _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.encoder_dh0_l0 : default);
             }
 
-            // encoder layer 0, one direction: x [T, B, 8] -> h, written into y [T, B, Y] at columns yOffset…
+            // encoder, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
             // h' = relu(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            private static void encoder_cell0_forward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, int yOffset, global::System.Span<float> gates, global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed,
-                global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths,
-                global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
+            private static void encoder_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
+                global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh,
+                global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths)
             {
-                const int X = 8, H = 6, G = 6, Y = 6;
+                const int H = 6, G = 6, Y = 6, yOffset = 0;
                 // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
                 global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
                 global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
@@ -514,113 +499,76 @@ namespace Demo
                 if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
                 for (int s = 0; s < T; s++)
                 {
-                    int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                    int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                    // the previous hidden state: the previous step's output, or the carried state h0 (empty = zeros)
+                    int t = s;          // the step processed s-th
+                    int tp = t - 1;     // the step before it in processing order
+                    // the previous hidden state: the previous step's output, or the initial state h0 (empty = zeros)
                     global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
                     int ldh = s > 0 ? Y : H;
                     bool hasPrev = !hPrev.IsEmpty;
-                    // the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)
-                    global::System.ReadOnlySpan<float> hIn = hPrev;
+                    global::System.ReadOnlySpan<float> hIn = hPrev; // the recurrent input
                     int ldi = ldh;
-                    if (!rmask.IsEmpty)
-                    {
-                        global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
-                        if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
-                        else masked.Clear();
-                        hIn = masked;
-                        ldi = H;
-                    }
                     global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                     if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: true);
                     if (!lengths.IsEmpty)
                     {
-                        // padded steps (t ≥ length): the forward direction keeps its state, the reverse one holds its initial state (zero,
-                        // or a learned h0) until its sequence starts at step length − 1
+                        // padded steps (t ≥ length): the forward direction keeps its state
                         for (int b = 0; b < B; b++)
                         {
                             if (t < lengths[b]) continue;
                             global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                            if (!reverse) y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h); else if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
+                            y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
                         }
                     }
                 }
             }
 
-            // encoder layer 0 backward through time, one direction, from the initial state h0, c0 (empty = zeros; no gradient flows into it):
+            // encoder backward through time, forward direction of every stacked layer:
             // dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-            private static void encoder_cell0_backward(int B, int T, bool reverse, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, int yOffset, global::System.ReadOnlySpan<float> gates, global::System.ReadOnlySpan<float> aux,
-                global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> dg2, global::System.Span<float> carry, global::System.Span<float> carry2, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh,
-                global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0, global::System.Span<float> dc0,
-                global::System.Span<float> dh0Rows, global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<float> rmask, global::System.ReadOnlySpan<float> hm, global::System.Span<float> held)
+            private static void encoder_cell_backward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.ReadOnlySpan<float> gates,
+                global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> scratch, global::System.Span<float> packed,
+                global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh,
+                global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0Rows)
             {
-                const int X = 8, H = 6, G = 6, Y = 6;
+                const int H = 6, G = 6, Y = 6, yOffset = 0;
                 // the recurrent weights, packed once for every step
                 bool prepacked = T > 1;
                 if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
-                bool wantDh0 = !dh0.IsEmpty || !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
-                bool holding = reverse && !lengths.IsEmpty && !h0.IsEmpty; // a reverse direction's initial state waits through the padding
+                bool wantDh0 = !dh0Rows.IsEmpty; // the gradient of the initial state is wanted
                 carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
                 for (int s = T - 1; s >= 0; s--)
                 {
-                    int t = reverse ? T - 1 - s : s;   // the step processed s-th
-                    int tp = reverse ? t + 1 : t - 1;  // the step before it in processing order
-                    if (holding)
-                    {
-                        for (int b = 0; b < B; b++)
-                        {
-                            if (t != lengths[b]) continue;
-                            carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));
-                        }
-                    }
+                    int t = s;          // the step processed s-th
+                    int tp = t - 1;     // the step before it in processing order
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                     for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
-                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of a learned h0)
-                    if (!rmask.IsEmpty && (s > 0 || wantDh0)) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
+                    if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
                     if (!lengths.IsEmpty)
                     {
                         for (int b = 0; b < B; b++)
                         {
                             if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
                             d.Slice(b * G, G).Clear();
-                            if (holding)
-                            {
-                                held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
-                            }
-                            else
-                            {
-                                carry.Slice(b * H, H).Clear();
-                            }
+                            carry.Slice(b * H, H).Clear();
                         }
                     }
                 }
-                // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
-                if (!dh0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry.Slice(0, B * H), B, dh0);
                 // a carried initial state: its gradient per sequence (for an encoder that produced it)
                 if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
                 // weight gradients of every step at once
-                int first = reverse ? 0 : 1, prev = reverse ? 1 : 0; // the steps that had a previous state, and where that state is
                 global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
                 global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
-                if (!rmask.IsEmpty)
-                {
-                    // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
-                    global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
-                }
-                else
-                {
-                    if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
-                    // the first step's product with the carried state h0 (zero unless the pass started from a state)
-                    if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice((reverse ? T - 1 : 0) * B * G), G, h0, H, dw_hh, H, accumulate: true);
-                }
+                const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
+                if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+                // the first step's product with the initial state h0 (zero unless the pass started from one)
+                if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
                 global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
                 if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
             }
 
             // dense: [T, B, 6] -> [T, B, 20]: out = x · Wᵀ + b
-            private void dense_forward(Workspace ws)
+            private void dense_forward(Workspace ws, bool training, State? state)
             {
                 const int I = 6, U = 20;
                 int R = ws.B * ws.T;

@@ -1,0 +1,68 @@
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Emitting;
+
+/// <summary>The fully qualified names generated code uses, written once.</summary>
+internal static class Names
+{
+    public const string T = "global::System.Numerics.Tensors";
+    public const string Span = "global::System.Span<float>";
+    public const string RoSpan = "global::System.ReadOnlySpan<float>";
+    public const string Gemm = "global::Dsl.Kernels.Gemm";
+    public const string Act = "global::Dsl.Kernels.Activations";
+    public const string Layout = "global::Dsl.Kernels.Layout";
+    public const string Check = "global::Dsl.Check";
+    public const string TP = "global::System.Numerics.Tensors.TensorPrimitives";
+    public const string DropoutKernel = "global::Dsl.Kernels.DropoutKernel";
+    public const string Lengths = "global::System.ReadOnlySpan<int>"; // per-sequence lengths
+    public const string Hot = "[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]";
+
+    /// <summary>The per-sequence lengths of a pass, or none.</summary>
+    public const string WsLengths = "ws.HasLengths ? ws.lengths : default";
+}
+
+/// <summary>What a layer kind's emitter writes with: the writer, the model's plan, and helpers for the common shapes of code.</summary>
+internal sealed class EmitContext
+{
+    public EmitContext(SourceWriter writer, ModelPlan plan)
+    {
+        W = writer;
+        Plan = plan;
+    }
+
+    public SourceWriter W { get; }
+
+    public ModelPlan Plan { get; }
+
+    public ShapedModel Model => Plan.Model;
+
+    /// <summary>Opens <c>{layer}_forward(ws, training, state)</c>, the one signature every layer's forward has.</summary>
+    public void OpenForward(LayerPlan layer) => W.Open($"private void {layer.Name}_forward(Workspace ws, bool training, State? state)");
+
+    /// <summary>Opens <c>{layer}_backward(ws)</c>.</summary>
+    public void OpenBackward(LayerPlan layer) => W.Open($"private void {layer.Name}_backward(Workspace ws)");
+
+    /// <summary>The rows of a layer's output (or input) in a pass: B·T for a sequence, B for one vector per sequence.</summary>
+    public static string Rows(ShapedLayer layer, bool output = true) =>
+        (output ? layer.OutIsSequence : layer.InIsSequence) ? "ws.B * ws.T" : "ws.B";
+
+    /// <summary>A shape comment: [T, B, width] or [B, width].</summary>
+    public static string Shape(bool sequence, int width) => sequence ? $"[T, B, {width}]" : $"[B, {width}]";
+
+    /// <summary>y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections.</summary>
+    public void Affine(string rows, string n, string k, string x, ParamRef weight, ParamRef bias, string y)
+    {
+        W.Line($"{Names.Gemm}.MatMulTransB({rows}, {n}, {k}, {x}, {k}, {weight.Value}, {k}, {y}, {n}, accumulate: false);");
+        W.Line($"{Names.Act}.AddBias({y}, {rows}, {bias.Value});");
+    }
+
+    /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy, and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
+    public void AffineBackward(string rows, string n, string k, string x, ParamRef weight, ParamRef bias, string dy, string? dx)
+    {
+        W.Line($"{Names.Gemm}.MatMulTransA({n}, {k}, {rows}, {dy}, {n}, {x}, {k}, {weight.Grad}, {k}, accumulate: true);");
+        W.Line($"{Names.Act}.AddColumnSums({dy}, {rows}, {bias.Grad});");
+        if (dx is not null) W.Line($"{Names.Gemm}.MatMul({rows}, {k}, {n}, {dy}, {n}, {weight.Value}, {k}, {dx}, {k}, accumulate: false);");
+    }
+}

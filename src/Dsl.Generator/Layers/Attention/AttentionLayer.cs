@@ -1,0 +1,186 @@
+using System;
+using System.Linq;
+using Dsl.Generator.Diagnostics;
+using Dsl.Generator.Emitting;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Layers.Attention;
+
+/// <summary>
+/// <c>[Attention(...)]</c>: multi-head self-attention or pooling (nn.MultiheadAttention), and the classic scores
+/// (Luong's General, Bahdanau's Additive; any score over an encoder's outputs with <see cref="Over"/>).
+/// </summary>
+internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units)
+    : LayerSpec(Header)
+{
+    public override LayerKind Kind => LayerKind.Attention;
+
+    public override string? ReferencedModel => Over;
+
+    public override string? ReferencedModelDisplay => OverDisplay;
+
+    /// <summary>The scores with a learned projection inside the score and one head: General and Additive.</summary>
+    public bool HasClassicScore => Score is ScoreKind.General or ScoreKind.Additive;
+
+    /// <summary>
+    /// Attention with the classic scores and no value projection (Luong, Bahdanau): cross-attention (any score), and the
+    /// General and Additive scores over the layer's own sequence or from a learned query (pooling). The others (ScaledDot
+    /// and Dot without Over) are nn.MultiheadAttention.
+    /// </summary>
+    public bool IsClassic => Over is not null || HasClassicScore;
+}
+
+/// <summary>What every attention plan exposes: the weights of the last pass, for inspection and heatmaps.</summary>
+internal abstract record AttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights)
+    : LayerPlan(Layer, In, DIn, Out, DOut)
+{
+    public override (BufferRef Weights, string Dims)? AttentionWeights
+    {
+        get
+        {
+            int heads = ((AttentionSpec)Layer.Spec).Heads;
+            string dims = Layer.IsCrossAttention ? "ws.B, 1, ws.T, ws.S" : ((AttentionSpec)Layer.Spec).Pool ? $"ws.B, {heads}, ws.T" : $"ws.B, {heads}, ws.T, ws.T";
+            return (Weights, dims);
+        }
+    }
+}
+
+internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionPlan>
+{
+    public override LayerKind Kind => LayerKind.Attention;
+
+    public override string AttributeName => "Dsl.AttentionAttribute";
+
+    public override LayerSpec Parse(AttributeReader a)
+    {
+        var over = a.Type("over");
+        return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
+            a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0));
+    }
+
+    protected override void Check(AttentionSpec spec, OptionChecks c)
+    {
+        c.Positive("heads", "Heads", spec.Heads);
+        c.Probability("dropout", "Dropout", spec.Dropout);
+        if (spec.Over is not null)
+        {
+            if (spec.Heads > 1) c.Invalid("heads", "cross-attention (Over) has one head; Heads applies to self-attention");
+            if (spec.Causal) c.Invalid("causal", "Causal does not apply to cross-attention: every step may attend to the whole source");
+            if (spec.Pool) c.Invalid("pool", "Pool and Over exclude each other: pooling attends over the model's own sequence");
+            if (spec.Dropout > 0f) c.Invalid("dropout", "Dropout on the weights of cross-attention is not available yet");
+        }
+        else
+        {
+            if (spec.Pool && spec.Causal) c.Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
+            else if (spec.Pool && spec.Dropout > 0f) c.Invalid("dropout", "Dropout on the weights of attention pooling is not available yet");
+            else if (spec.HasClassicScore && spec.Dropout > 0f) c.Invalid("dropout", "Dropout on the weights of General or Additive attention is not available yet");
+            if (spec.HasClassicScore && spec.Heads > 1) c.Invalid("heads", "the General and Additive scores have one head; Heads applies to ScaledDot and Dot");
+        }
+        if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
+            c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
+        if (spec.Units != 0 && spec.Score != ScoreKind.Additive)
+            c.Invalid("units", "Units sets the width of the additive score's hidden layer; it applies only with Score = Additive");
+        else if (spec.Units < 0)
+            c.Positive("units", "Units", spec.Units);
+    }
+
+    protected override ShapedLayer Shape(AttentionSpec spec, ShapeContext c)
+    {
+        c.RequireSequence(spec);
+        int inWidth = c.InWidth;
+        if (spec.Over is not null)
+        {
+            var (memoryWidth, memoryModel) = ResolveMemory(spec, c);
+            int width = memoryWidth > 0 ? c.Concatenated(spec, inWidth, memoryWidth) : inWidth;
+            CheckSize(spec, c, memoryWidth > 0 ? memoryWidth : inWidth);
+            return new ShapedLayer(spec, c.Name, inWidth, width, c.InIsSequence, c.InIsSequence, MemoryWidth: memoryWidth, MemoryModel: memoryModel);
+        }
+        int outWidth = inWidth;
+        if (!spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
+            c.Report(DiagnosticDescriptors.HeadsDoNotDivideWidth, spec.ArgumentLocation("heads"), c.Name, spec.Heads, inWidth);
+        if (spec.HasClassicScore && !spec.Pool) outWidth = c.Concatenated(spec, inWidth, inWidth); // [x; context]
+        ShapedLayer? bidirectional = c.Previous.FirstOrDefault(l => l.Directions == 2);
+        if (spec.Causal && bidirectional is not null)
+            c.Report(DiagnosticDescriptors.CausalAfterBidirectional, spec.ArgumentLocation("causal"), c.Name, bidirectional.Name);
+        if (spec.Pool) c.VectorReason = "one pooled vector per sequence (Pool = true)";
+        CheckSize(spec, c, inWidth);
+        return new ShapedLayer(spec, c.Name, inWidth, outWidth, c.InIsSequence, !spec.Pool && c.InIsSequence, StepBlocker: "attends over the whole sequence");
+    }
+
+    /// <summary>The width of the outputs a cross-attention layer attends over, 0 (with a diagnostic) when they cannot be used.</summary>
+    private static (int Width, string? Model) ResolveMemory(AttentionSpec spec, ShapeContext c)
+    {
+        LocationInfo? at = spec.ArgumentLocation("over");
+        ModelSpec? encoder = c.Resolve(spec.Over!);
+        if (encoder is null || encoder.Composition is not null)
+        {
+            c.Report(DiagnosticDescriptors.NotAModel, at, $"Layer '{c.Name}'", "Over", spec.OverDisplay ?? "?");
+            return (0, null);
+        }
+        if (encoder.Key == c.Model.Key)
+        {
+            c.Report(DiagnosticDescriptors.InvalidOption, at, c.Name,
+                "Over must name another model (the encoder); a model attends over its own sequence with self-attention, without Over");
+            return (0, null);
+        }
+        if (c.ShapeReferenced(spec.Over!) is not { } memory)
+        {
+            c.Report(DiagnosticDescriptors.EncoderDecoderMismatch, at, c.Model.Name, $"its layer '{c.Name}' starts a chain of models attending over each other that does not end");
+            return (0, null);
+        }
+        if (!memory.IsValid)
+        {
+            c.Report(DiagnosticDescriptors.EncoderDecoderMismatch, at, c.Model.Name, $"its layer '{c.Name}' attends over '{encoder.Name}', which has declaration errors");
+            return (0, encoder.Name);
+        }
+        if (!memory.OutputIsSequence)
+        {
+            c.Report(DiagnosticDescriptors.SequenceLayerFedVector, at, c.Name, encoder.Name, "one vector per sequence");
+            return (0, encoder.Name);
+        }
+        if (spec.Score is ScoreKind.ScaledDot or ScoreKind.Dot && c.InWidth > 0 && c.InWidth != memory.OutputWidth)
+        {
+            c.Report(DiagnosticDescriptors.AttentionWidthsDiffer, spec.ArgumentLocation("score"), c.Name,
+                spec.Score.ToString(), c.InWidth, encoder.Name, memory.OutputWidth);
+        }
+        return (memory.OutputWidth, encoder.Name);
+    }
+
+    /// <param name="keyWidth">The width of what it attends over: the encoder's outputs, or the input.</param>
+    private static void CheckSize(AttentionSpec spec, ShapeContext c, int keyWidth)
+    {
+        int inWidth = c.InWidth;
+        if (!spec.IsClassic)
+        {
+            c.Limit(spec, "in_proj_weight", 3L * inWidth, inWidth);
+            return;
+        }
+        long units = spec.Units > 0 ? spec.Units : inWidth;
+        if (spec.Score == ScoreKind.General) c.Limit(spec, "weight", inWidth, keyWidth);
+        if (spec.Score == ScoreKind.Additive) c.Limit(spec, "key.weight", units, keyWidth);
+        if (spec.Score == ScoreKind.Additive && !spec.Pool) c.Limit(spec, "query.weight", units, inWidth);
+    }
+
+    protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
+        spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);
+
+    protected override void Emit(AttentionPlan plan, EmitContext c)
+    {
+        switch (plan)
+        {
+            case SelfAttentionPlan self:
+                MultiHeadAttention.Emit(self, c);
+                break;
+            case AttentionPoolPlan pool:
+                MultiHeadAttention.Emit(pool, c);
+                break;
+            case ClassicAttentionPlan classic:
+                ClassicAttention.Emit(classic, c);
+                break;
+            default:
+                throw new InvalidOperationException($"Layer '{plan.Name}': no emitter for {plan.GetType().Name}.");
+        }
+    }
+}

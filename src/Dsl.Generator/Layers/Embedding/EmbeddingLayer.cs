@@ -1,0 +1,76 @@
+using System;
+using Dsl.Generator.Diagnostics;
+using Dsl.Generator.Emitting;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+using static Dsl.Generator.Emitting.Names;
+
+namespace Dsl.Generator.Layers.Embedding;
+
+/// <summary><c>[Embedding(vocab: V, dim: D)]</c>: token ids → vectors (nn.Embedding); must be first.</summary>
+internal sealed record EmbeddingSpec(LayerHeader Header, int Vocab, int Dim, InitKind WeightInit) : LayerSpec(Header)
+{
+    public override LayerKind Kind => LayerKind.Embedding;
+
+    public override bool IsInput => true;
+}
+
+/// <summary>Reads the token ids (<see cref="LayerPlan.In"/>); <see cref="Weight"/> is the table [V, D].</summary>
+internal sealed record EmbeddingPlan(ShapedLayer Layer, BufferRef In, BufferRef Out, BufferRef? DOut, ParamRef Weight) : LayerPlan(Layer, In, null, Out, DOut);
+
+internal sealed class EmbeddingLayer : LayerDefinition<EmbeddingSpec, EmbeddingPlan>
+{
+    public override LayerKind Kind => LayerKind.Embedding;
+
+    public override string AttributeName => "Dsl.EmbeddingAttribute";
+
+    public override LayerSpec Parse(AttributeReader a) => new EmbeddingSpec(a.Header, a.Int("vocab", 0), a.Int("dim", 0), a.Init("weightinit"));
+
+    protected override void Check(EmbeddingSpec spec, OptionChecks checks)
+    {
+        checks.Positive("vocab", "vocab", spec.Vocab);
+        checks.Positive("dim", "dim", spec.Dim);
+        checks.KnownInit("weightinit", spec.WeightInit);
+    }
+
+    protected override ShapedLayer Shape(EmbeddingSpec spec, ShapeContext c)
+    {
+        c.Limit(spec, "weight", spec.Vocab, spec.Dim);
+        if (c.Index == 0) return new ShapedLayer(spec, c.Name, 0, spec.Dim, true, true);
+        // every layer before it, the first included, produces floats
+        c.Report(DiagnosticDescriptors.EmbeddingAfterFloatLayer, spec.Location, c.Name, c.Names[c.Index - 1]);
+        return c.SameShape(spec);
+    }
+
+    protected override EmbeddingPlan Lower(ShapedLayer layer, EmbeddingSpec spec, LowerContext c)
+    {
+        int d = layer.OutWidth;
+        ParamRef weight = c.Matrix("weight", spec.Vocab, d, new ParamInit(ParamInit.Pick(spec.WeightInit, InitKind.Normal), spec.Vocab, d, spec.Vocab, 1f / (float)Math.Sqrt(d)));
+        var (output, dOutput) = c.Output("embedding vectors");
+        return new EmbeddingPlan(layer, c.In, output, dOutput, weight);
+    }
+
+    protected override void Emit(EmbeddingPlan p, EmitContext c)
+    {
+        var w = c.W;
+        int D = p.Layer.OutWidth;
+        w.Line($"// {p.Name}: token ids [T, B] -> vectors [T, B, {D}]: out[t, b] = weight[tokens[t, b]]");
+        c.OpenForward(p);
+        w.Line($"const int D = {D};");
+        w.Line($"{RoSpan} table = {p.Weight.Value};");
+        w.Line($"for (int r = 0; r < {p.In.Ws}.Length; r++) table.Slice({p.In.Ws}[r] * D, D).CopyTo({p.Out.Ws}.Slice(r * D, D));");
+        w.Close();
+        w.Line();
+        w.Line($"// {p.Name} backward: dweight[tokens[t, b]] += dout[t, b]");
+        c.OpenBackward(p);
+        w.Line($"const int D = {D};");
+        w.Line($"{Span} dtable = {p.Weight.Grad};");
+        w.Open($"for (int r = 0; r < {p.In.Ws}.Length; r++)");
+        w.Line($"{Span} row = dtable.Slice({p.In.Ws}[r] * D, D);");
+        w.Line($"{TP}.Add(row, {p.Dy.Ws}.Slice(r * D, D), row);");
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+}

@@ -1,0 +1,70 @@
+using Dsl.Generator.Emitting;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Layers.LayerNorm;
+
+/// <summary><c>[LayerNorm]</c>: nn.LayerNorm over each step's features.</summary>
+internal sealed record LayerNormSpec(LayerHeader Header, float Epsilon) : LayerSpec(Header)
+{
+    public override LayerKind Kind => LayerKind.LayerNorm;
+}
+
+/// <summary><see cref="Mean"/> and <see cref="Rstd"/> are each row's statistics, kept for the backward pass.</summary>
+internal sealed record LayerNormPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, ParamRef Weight, ParamRef Bias,
+    BufferRef Mean, BufferRef Rstd, BufferRef Scratch, float Epsilon) : LayerPlan(Layer, In, DIn, Out, DOut);
+
+internal sealed class LayerNormLayer : LayerDefinition<LayerNormSpec, LayerNormPlan>
+{
+    private const string Kernel = "global::Dsl.Kernels.LayerNormKernel";
+
+    public override LayerKind Kind => LayerKind.LayerNorm;
+
+    public override string AttributeName => "Dsl.LayerNormAttribute";
+
+    public override LayerSpec Parse(AttributeReader a) => new LayerNormSpec(a.Header, a.Float("epsilon", 1e-5f));
+
+    protected override void Check(LayerNormSpec spec, OptionChecks checks)
+    {
+        if (!(spec.Epsilon > 0f) || float.IsInfinity(spec.Epsilon)) checks.Invalid("epsilon", $"Epsilon must be a positive finite number, not {spec.Epsilon}");
+    }
+
+    protected override ShapedLayer Shape(LayerNormSpec spec, ShapeContext c) => c.SameShape(spec);
+
+    protected override LayerNormPlan Lower(ShapedLayer layer, LayerNormSpec spec, LowerContext c)
+    {
+        int wd = layer.OutWidth;
+        Rows rows = Rows.Of(layer.OutIsSequence);
+        string rowsText = layer.OutIsSequence ? "T, B" : "B";
+        ParamRef weight = c.Vector("weight", wd, fill: new ParamFill(0, wd, 1f, "a scale of one"));
+        ParamRef bias = c.Vector("bias", wd);
+        BufferRef mean = c.Own("mean", 1, rows, BufferUse.Forward, $"each row's mean [{rowsText}]");
+        BufferRef scratch = c.Own("scratch", 2 * wd, Rows.One, BufferUse.Training, $"scratch [2, {wd}]");
+        BufferRef rstd = c.Own("rstd", 1, rows, BufferUse.Forward, $"each row's 1/√(var + ε) [{rowsText}]");
+        var (output, dOutput) = c.Output("normalised, scaled and shifted");
+        return new LayerNormPlan(layer, c.In, c.DIn, output, dOutput, weight, bias, mean, rstd, scratch, spec.Epsilon);
+    }
+
+    protected override void Emit(LayerNormPlan p, EmitContext c)
+    {
+        var w = c.W;
+        ShapedLayer l = p.Layer;
+        string eps = SourceWriter.Float(p.Epsilon);
+        w.Line($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> same: out = (x − mean) / √(var + {eps}) · weight + bias, per row (nn.LayerNorm)");
+        c.OpenForward(p);
+        w.Line($"const int W = {l.OutWidth};");
+        w.Line($"int R = {EmitContext.Rows(l)};");
+        w.Line($"{Kernel}.Forward(R, W, {p.In.Ws}, {p.Weight.Value}, {p.Bias.Value}, {eps}, {p.Out.Ws}, {p.Mean.Ws}, {p.Rstd.Ws});");
+        w.Close();
+        w.Line();
+        w.Line($"// {l.Name} backward: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dout ⊙ weight; dweight += Σ dout ⊙ x̂; dbias += Σ dout");
+        c.OpenBackward(p);
+        w.Line($"const int W = {l.OutWidth};");
+        w.Line($"int R = {EmitContext.Rows(l)};");
+        w.Line($"{Kernel}.Backward(R, W, {p.In.Ws}, {p.Weight.Value}, {p.Mean.Ws}, {p.Rstd.Ws}, {p.Dy.Ws}, {p.DIn?.Ws ?? "default"}, {p.Weight.Grad}, {p.Bias.Grad}, {p.Scratch.Ws});");
+        w.Close();
+        w.Line();
+    }
+}

@@ -1,0 +1,494 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Dsl.Generator.Emitting;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Shapes;
+using static Dsl.Generator.Emitting.Names;
+
+namespace Dsl.Generator.Layers.Recurrent;
+
+// Recurrent layers (RNN, LSTM, GRU). Letters in shape comments: T steps, B batch, X input width, H hidden units, G gate
+// rows (H, 4H or 3H), Y = directions × H (the width of the layer's output, in which direction d owns columns d·H …
+// d·H + H − 1). All buffers are time-major [T, B, ·].
+
+/// <summary>
+/// What the generator knows about one direction of a recurrent layer, the same for every stacked layer: each is a
+/// constant or an absent branch in that direction's cell methods, not a run-time test.
+/// </summary>
+internal sealed record CellOptions(
+    bool Reverse,
+    bool HasInitialState,  // h0 (c0) can be given: a carried state (forward direction of a model that steps) or a learned one
+    bool RecurrentDropout, // variational dropout on h(t−1)
+    bool Holding,          // a reverse direction with a learned initial state holds it through the padding
+    bool LearnedGradient,  // the gradient of a learned initial state is accumulated into its parameter
+    bool StateGradient,    // the gradient of a carried initial state is kept per sequence (an encoder behind a decoder)
+    bool FinalCellGradient) // an encoder's final cell state receives a gradient from the decoder
+{
+    public static CellOptions Of(RecurrentPlan layer, DirectionPlan d)
+    {
+        SubLayerPlan sub = layer.SubLayers[0];
+        bool carried = !d.Reverse && sub.StateH is not null, learned = d.LearnedH is not null;
+        return new CellOptions(d.Reverse, carried || learned, d.RecurrentMask is not null, d.Reverse && learned, learned, carried, sub.FinalC is not null);
+    }
+
+    /// <summary>The cell methods' name for this direction: <c>{layer}_cell</c> or <c>{layer}_cell_reverse</c>.</summary>
+    public string Method(RecurrentPlan layer) => layer.Name + (Reverse ? "_cell_reverse" : "_cell");
+}
+
+/// <summary>What a kind's cell step writes with: the writer, the options, and the expressions the time loop defines.</summary>
+internal sealed class CellWriter
+{
+    public CellWriter(SourceWriter w, CellOptions options, bool cellState)
+    {
+        W = w;
+        O = options;
+        CellState = cellState;
+    }
+
+    public SourceWriter W { get; }
+
+    public CellOptions O { get; }
+
+    public bool CellState { get; }
+
+    /// <summary>The condition under which the gradient of the previous step's state is wanted.</summary>
+    public string WantPrevious => O.LearnedGradient || O.StateGradient ? "s > 0 || wantDh0" : "s > 0";
+
+    /// <summary>The initial hidden state in the cell methods (empty = zeros).</summary>
+    public string H0 => O.HasInitialState ? "h0" : "default";
+
+    public string C0 => O.HasInitialState ? "c0" : "default";
+
+    /// <summary>Row b of the previous hidden state in the backward pass (empty at the first step without h0).</summary>
+    public string PreviousRow => O.HasInitialState
+        ? "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H)"
+        : "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default";
+
+    /// <summary>c += a · Wᵀ for one step: from the packed weights when the sequence packed them, else from W itself.</summary>
+    public string Recurrent(string m, string n, string k, string a, string lda, string w, string packed, string c, string ldc) =>
+        $"{{ if (prepacked) {Gemm}.MatMulPacked({m}, {n}, {k}, {a}, {lda}, {packed}, {c}, {ldc}, accumulate: true); else {Gemm}.MatMulTransB({m}, {n}, {k}, {a}, {lda}, {w}, {k}, {c}, {ldc}, accumulate: true); }}";
+
+    /// <summary>carry (+)= d · W for one step back (W stored [k, H]).</summary>
+    public string BackProduct(string k, string d, string ldd, string w, string packed, bool accumulate, string c = "carry") =>
+        $"{{ if (prepacked) {Gemm}.MatMulPacked(B, H, {k}, {d}, {ldd}, {packed}, {c}, H, accumulate: {(accumulate ? "true" : "false")}); else {Gemm}.MatMul(B, H, {k}, {d}, {ldd}, {w}, H, {c}, H, accumulate: {(accumulate ? "true" : "false")}); }}";
+
+    /// <summary>Under variational dropout, dh(t−1) = (dG · W_hh) ⊙ mask.</summary>
+    public void ApplyRecurrentMask()
+    {
+        if (O.RecurrentDropout)
+            W.Line($"if ({WantPrevious}) for (int b = 0; b < B; b++) {TP}.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));");
+    }
+
+    /// <summary>db_hh += Σ over every step and sequence of the recurrent gates' gradient <paramref name="dgh"/>.</summary>
+    public void BiasGradient(string dgh) => W.Line($"{Act}.AddColumnSums({dgh}.Slice(0, T * B * G), T * B, db_hh);");
+
+    /// <summary>dW_hh += Σ_t dgᵀ · h(t−1) over the first <paramref name="rows"/> gate rows (h(t−1) ⊙ mask under variational dropout).</summary>
+    public void DefaultRecurrentWeightGradients(string dgh, string rows)
+    {
+        if (O.RecurrentDropout)
+        {
+            W.Line("// the recurrent products saw the masked states, kept step by step (zero where there was no previous state)");
+            W.Line($"{Gemm}.MatMulTransA({rows}, H, T * B, {dgh}, G, hm, H, dw_hh, H, accumulate: true);");
+        }
+        else
+        {
+            W.Line(O.Reverse
+                ? "const int first = 0, prev = 1; // the steps that had a previous state (all but the last), and where that state is"
+                : "const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is");
+            W.Line($"if (T > 1) {Gemm}.MatMulTransA({rows}, H, (T - 1) * B, {dgh}.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);");
+            if (O.HasInitialState)
+            {
+                W.Line("// the first step's product with the initial state h0 (zero unless the pass started from one)");
+                W.Line($"if (!h0.IsEmpty) {Gemm}.MatMulTransA({rows}, H, B, {dgh}.Slice({(O.Reverse ? "(T - 1)" : "0")} * B * G), G, h0, H, dw_hh, H, accumulate: true);");
+            }
+        }
+    }
+}
+
+/// <summary>The time loop of a recurrent layer around its kind's cell, forward and back through time.</summary>
+internal static class RecurrentEmitter
+{
+    public static void Emit(RecurrentPlan layer, IRecurrentCell cell, EmitContext c)
+    {
+        SourceWriter w = c.W;
+        ShapedLayer l = layer.Layer;
+        RecurrentSpec spec = layer.Spec;
+        int H = layer.Hidden, D = l.Directions;
+        w.Line($"// {l.Name}: {cell.Describe(spec)}, {spec.Layers} layer(s){(D == 2 ? ", bidirectional" : "")}: [T, B, {l.InWidth}] -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}");
+        c.OpenForward(layer);
+        w.Line("int B = ws.B, T = ws.T;");
+        var all = layer.SubLayers.SelectMany(s => s.Directions).ToList();
+        if (all.Any(d => d.LearnedH is not null))
+        {
+            w.Line("// the learned initial states, one row per sequence");
+            foreach (DirectionPlan d in all)
+            {
+                w.Line($"for (int b = 0; b < B; b++) {d.LearnedH!.Value}.CopyTo({d.LearnedHBuffer!.Ws}.Slice(b * {H}, {H}));");
+                if (d.LearnedC is not null) w.Line($"for (int b = 0; b < B; b++) {d.LearnedC.Value}.CopyTo({d.LearnedCBuffer!.Ws}.Slice(b * {H}, {H}));");
+            }
+        }
+        if (spec.Options.RecurrentDropout > 0f)
+        {
+            w.Line("// variational dropout: one mask per sequence and direction for the whole pass (training only)");
+            foreach (DirectionPlan d in all)
+                w.Line($"if (training) {DropoutKernel}.Mask({d.RecurrentMask!.Ws}, {SourceWriter.Float(spec.Options.RecurrentDropout)}, _dropoutRng);");
+        }
+        foreach (SubLayerPlan sub in layer.SubLayers)
+        {
+            foreach (DirectionPlan d in sub.Directions)
+            {
+                var args = CellArguments(layer, cell, sub, d, forward: true);
+                Call(w, CellOptions.Of(layer, d).Method(layer) + "_forward", args);
+            }
+            if (sub.Mask is not null)
+            {
+                w.Line($"// dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
+                w.Line($"if (training) {DropoutKernel}.Forward({sub.Y.Ws}, {sub.Mask.Ws}, {sub.NextX!.Ws}, {SourceWriter.Float(spec.Options.Dropout)}, _dropoutRng);");
+                w.Line($"else {sub.Y.Ws}.CopyTo({sub.NextX.Ws});");
+            }
+        }
+        if (layer.SubLayers.Any(s => s.StateH is not null))
+        {
+            w.Open("if (state is not null)");
+            w.Line("// the new state is the last step's h (and c)");
+            foreach (SubLayerPlan sub in layer.SubLayers)
+            {
+                w.Line($"{sub.Y.Ws}.Slice((T - 1) * B * {H}, B * {H}).CopyTo(state.{sub.StateH!.Field});");
+                if (sub.StateC is not null) w.Line($"{sub.Directions[0].Aux!.Ws}.Slice((T - 1) * B * {H}, B * {H}).CopyTo(state.{sub.StateC.Field});");
+            }
+            w.Close();
+        }
+        SubLayerPlan top = layer.SubLayers[layer.SubLayers.Count - 1];
+        if (!l.OutIsSequence)
+            w.Line($"{Layout}.GatherLastStep({top.Y.Ws}, {layer.Out.Ws}, B, T, {H}, {D}, {WsLengths}); // many-to-one: the final hidden state of each direction");
+        else
+        {
+            if (top.Y != layer.Out) w.Line($"{top.Y.Ws}.CopyTo({layer.Out.Ws}); // the states keep the reverse direction's initial state in the padding; the output does not");
+            w.Line($"if (ws.HasLengths) {Layout}.MaskSteps({layer.Out.Ws}, ws.lengths, B, T, {l.OutWidth}); // padded steps output zeros");
+        }
+        w.Close();
+        w.Line();
+
+        c.OpenBackward(layer);
+        w.Line("int B = ws.B, T = ws.T;");
+        if (!l.OutIsSequence) w.Line($"{Layout}.ScatterLastStep({layer.Dy.Ws}, {top.DY.Ws}, B, T, {H}, {D}, {WsLengths});");
+        else w.Line($"if (ws.HasLengths) {Layout}.MaskSteps({layer.Dy.Ws}, ws.lengths, B, T, {l.OutWidth});");
+        for (int i = layer.SubLayers.Count - 1; i >= 0; i--)
+        {
+            SubLayerPlan sub = layer.SubLayers[i];
+            if (sub.FinalH is not null)
+            {
+                w.Line($"// an encoder: the gradient of layer {sub.Index}'s final hidden states, from the decoder they started");
+                foreach (DirectionPlan d in sub.Directions)
+                {
+                    string offset = d.Reverse ? H.ToString(CultureInfo.InvariantCulture) : "0";
+                    w.Line($"if (ws.InjectFinal) {Layout}.AddToFinalState({sub.FinalH.Grad.Ws}, {D * H}, {offset}, {sub.DY.Ws}, {D * H}, {offset}, B, T, {H}, {(d.Reverse ? "true" : "false")}, {WsLengths});");
+                }
+            }
+            if (sub.DX is not null) w.Line($"{sub.DX.Ws}.Clear(); // {(D == 2 ? "both directions add" : "the cell adds")} into dx");
+            foreach (DirectionPlan d in sub.Directions)
+                Call(w, CellOptions.Of(layer, d).Method(layer) + "_backward", CellArguments(layer, cell, sub, d, forward: false));
+            if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
+                w.Line($"{TP}.Multiply({sub.DX!.Ws}, {mask.Ws}, {sub.DX.Ws}); // through the dropout between layer {i - 1} and {i}");
+        }
+        w.Close();
+        w.Line();
+
+        foreach (DirectionPlan d in layer.SubLayers[0].Directions)
+        {
+            CellOptions options = CellOptions.Of(layer, d);
+            var cw = new CellWriter(w, options, spec.HasCellState);
+            CellForward(layer, cell, cw, CellArguments(layer, cell, layer.SubLayers[0], d, forward: true));
+            CellBackward(layer, cell, cw, CellArguments(layer, cell, layer.SubLayers[0], d, forward: false));
+        }
+    }
+
+    /// <summary>An encoder's final states: each direction's state at its last step, gathered after the forward pass.</summary>
+    public static void EmitFinalStates(RecurrentPlan layer, EmitContext c)
+    {
+        int H = layer.Hidden, Y = layer.Layer.Directions * layer.Hidden;
+        foreach (SubLayerPlan sub in layer.SubLayers.Where(x => x.FinalH is not null))
+        {
+            c.W.Line($"// {layer.Name} layer {sub.Index}'s final states, each direction's at its last step");
+            foreach (DirectionPlan d in sub.Directions)
+            {
+                string offset = d.Reverse ? H.ToString(CultureInfo.InvariantCulture) : "0", reverse = d.Reverse ? "true" : "false";
+                c.W.Line($"{Layout}.GatherFinalState({sub.Y.Ws}, {Y}, {offset}, {sub.FinalH!.State.Ws}, {Y}, {offset}, B, T, {H}, {reverse}, {WsLengths});");
+                if (sub.FinalC is not null) c.W.Line($"{Layout}.GatherFinalState({d.Aux!.Ws}, {H}, 0, {sub.FinalC.State.Ws}, {Y}, {offset}, B, T, {H}, {reverse}, {WsLengths});");
+            }
+        }
+    }
+
+    private static void Call(SourceWriter w, string method, List<(string Parameter, string Argument)> args)
+    {
+        const int perLine = 8;
+        for (int i = 0; i < args.Count; i += perLine)
+        {
+            string part = string.Join(", ", args.Skip(i).Take(perLine).Select(a => a.Argument));
+            bool first = i == 0, last = i + perLine >= args.Count;
+            w.Line((first ? method + "(" : "    ") + part + (last ? ");" : ","));
+        }
+    }
+
+    private static string[] Signature(string head, List<(string Parameter, string Argument)> args)
+    {
+        const int perLine = 6;
+        var lines = new List<string>();
+        for (int i = 0; i < args.Count; i += perLine)
+        {
+            string part = string.Join(", ", args.Skip(i).Take(perLine).Select(a => a.Parameter));
+            bool first = i == 0, last = i + perLine >= args.Count;
+            lines.Add((first ? head + "(" : "    ") + part + (last ? ")" : ","));
+        }
+        return lines.ToArray();
+    }
+
+    /// <summary>
+    /// The parameters of a direction's cell method and the arguments of one stacked layer's call, side by side, so the
+    /// two cannot disagree: what the options rule out is neither a parameter nor an argument.
+    /// </summary>
+    private static List<(string Parameter, string Argument)> CellArguments(RecurrentPlan layer, IRecurrentCell cell, SubLayerPlan sub, DirectionPlan d, bool forward)
+    {
+        CellOptions o = CellOptions.Of(layer, d);
+        RecurrentScratch k = layer.Scratch;
+        bool lstm = layer.Spec.HasCellState;
+        var a = new List<(string, string)>
+        {
+            ("int B", "B"), ("int T", "T"), ("int X", sub.XWidth.ToString(CultureInfo.InvariantCulture)),
+            ($"{RoSpan} x", sub.X.Ws), ((forward ? Span : RoSpan) + " y", sub.Y.Ws), ((forward ? Span : RoSpan) + " gates", d.Gates.Ws),
+        };
+        if (cell.HasAux(layer.Spec)) a.Add(((forward ? Span : RoSpan) + " aux", d.Aux!.Ws));
+        if (!forward)
+        {
+            a.Add(($"{RoSpan} dy", sub.DY.Ws));
+            a.Add(($"{Span} dx", sub.DX?.Ws ?? "default"));
+            a.Add(($"{Span} dg", k.DGates.Ws));
+            if (k.DGates2 is not null && cell.HasSecondGateGradient(layer.Spec)) a.Add(($"{Span} dg2", k.DGates2.Ws));
+            a.Add(($"{Span} carry", k.Carry.Ws));
+            if (cell.HasSecondCarry(layer.Spec)) a.Add(($"{Span} carry2", k.Carry2!.Ws));
+        }
+        a.Add(($"{Span} scratch", k.Step.Ws));
+        a.Add(($"{Span} packed", k.Packed.Ws));
+        a.Add(($"{RoSpan} w_ih", d.WeightIh.Value));
+        a.Add(($"{RoSpan} w_hh", d.WeightHh.Value));
+        if (forward)
+        {
+            a.Add(($"{RoSpan} b_ih", d.BiasIh.Value));
+            a.Add(($"{RoSpan} b_hh", d.BiasHh.Value));
+        }
+        else
+        {
+            a.Add(($"{Span} dw_ih", d.WeightIh.Grad));
+            a.Add(($"{Span} dw_hh", d.WeightHh.Grad));
+            a.Add(($"{Span} db_ih", d.BiasIh.Grad));
+            a.Add(($"{Span} db_hh", d.BiasHh.Grad));
+        }
+        if (o.HasInitialState)
+        {
+            a.Add(($"{RoSpan} h0", Initial(d, sub.StateH?.Initial, d.LearnedHBuffer)));
+            if (lstm) a.Add(($"{RoSpan} c0", Initial(d, sub.StateC?.Initial, d.LearnedCBuffer)));
+        }
+        a.Add(($"{Lengths} lengths", WsLengths));
+        if (!forward && o.LearnedGradient)
+        {
+            a.Add(($"{Span} dh0", LearnedGradient(d, sub.StateH, d.LearnedH!)));
+            if (lstm) a.Add(($"{Span} dc0", LearnedGradient(d, sub.StateH, d.LearnedC!)));
+        }
+        if (!forward && o.StateGradient)
+        {
+            a.Add(($"{Span} dh0Rows", $"ws.HasInitialState ? {sub.StateH!.InitialGrad.Ws} : default"));
+            if (lstm) a.Add(($"{Span} dc0Rows", $"ws.HasInitialState ? {sub.StateC!.InitialGrad.Ws} : default"));
+        }
+        if (!forward && o.FinalCellGradient && lstm) a.Add(($"{RoSpan} dcLast", $"ws.InjectFinal ? {sub.FinalC!.Grad.Ws} : default"));
+        if (o.RecurrentDropout)
+        {
+            a.Add(($"{RoSpan} rmask", forward ? $"training ? {d.RecurrentMask!.Ws} : default" : d.RecurrentMask!.Ws));
+            a.Add(((forward ? Span : RoSpan) + " hm", d.MaskedStates!.Ws));
+        }
+        if (!forward && o.Holding) a.Add(($"{Span} held", k.Held!.Ws));
+        return a;
+    }
+
+    /// <summary>The state a direction starts from: the carried one for the forward direction of a stateful pass, else the learned one, else zeros.</summary>
+    private static string Initial(DirectionPlan d, BufferRef? carried, BufferRef? learned)
+    {
+        string fallback = learned?.Ws ?? "default";
+        return !d.Reverse && carried is not null ? $"ws.HasInitialState ? {carried.Ws} : {fallback}" : fallback;
+    }
+
+    /// <summary>Where the gradient of a learned initial state goes: its parameter's gradient, unless a carried state replaced it.</summary>
+    private static string LearnedGradient(DirectionPlan d, StateRef? carried, ParamRef learned) =>
+        !d.Reverse && carried is not null ? $"ws.HasInitialState ? default : {learned.Grad}" : learned.Grad;
+
+    private static void Constants(RecurrentPlan layer, CellWriter c)
+    {
+        int H = layer.Hidden;
+        c.W.Line($"const int H = {H}, G = {layer.Gates}, Y = {layer.Layer.Directions * H}, yOffset = {(c.O.Reverse ? H : 0)};");
+    }
+
+    private static void StepIndices(CellWriter c)
+    {
+        c.W.Line(c.O.Reverse ? "int t = T - 1 - s;  // the step processed s-th" : "int t = s;          // the step processed s-th");
+        c.W.Line(c.O.Reverse ? "int tp = t + 1;     // the step before it in processing order" : "int tp = t - 1;     // the step before it in processing order");
+    }
+
+    private static void CellForward(RecurrentPlan layer, IRecurrentCell cell, CellWriter c, List<(string Parameter, string Argument)> args)
+    {
+        SourceWriter w = c.W;
+        RecurrentSpec spec = layer.Spec;
+        w.Line($"// {layer.Name}, {(c.O.Reverse ? "reverse" : "forward")} direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…");
+        w.Line(cell.ForwardComment(spec));
+        w.Line(Hot);
+        w.Open(Signature($"private static void {c.O.Method(layer)}_forward", args));
+        Constants(layer, c);
+        bool biasHh = cell.BiasHhInGates(spec);
+        w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (biasHh ? " + b_hh" : ""));
+        w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);");
+        w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);");
+        if (biasHh) w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);");
+        w.Line("// the recurrent weights, packed once for every step (one step alone does not repay the packing)");
+        w.Line("bool prepacked = T > 1;");
+        cell.EmitPack(spec, c, backward: false);
+        w.Open("for (int s = 0; s < T; s++)");
+        StepIndices(c);
+        if (c.O.HasInitialState)
+        {
+            w.Line("// the previous hidden state: the previous step's output, or the initial state h0 (empty = zeros)");
+            w.Line($"{RoSpan} hPrev = s > 0 ? ({RoSpan})y.Slice(tp * B * Y + yOffset) : h0;");
+            w.Line("int ldh = s > 0 ? Y : H;");
+            w.Line("bool hasPrev = !hPrev.IsEmpty;");
+        }
+        else
+        {
+            w.Line("// the previous hidden state: the previous step's output (none before the first)");
+            w.Line($"{RoSpan} hPrev = s > 0 ? ({RoSpan})y.Slice(tp * B * Y + yOffset) : default;");
+            w.Line("const int ldh = Y;");
+            w.Line("bool hasPrev = s > 0;");
+        }
+        if (c.O.RecurrentDropout)
+        {
+            w.Line("// the recurrent input: h(t−1), or h(t−1) ⊙ mask under variational dropout (kept for back-propagation)");
+            w.Line($"{RoSpan} hIn = hPrev;");
+            w.Line("int ldi = ldh;");
+            w.Open("if (!rmask.IsEmpty)");
+            w.Line($"{Span} masked = hm.Slice(t * B * H, B * H);");
+            w.Line($"if (hasPrev) for (int b = 0; b < B; b++) {TP}.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));");
+            w.Line("else masked.Clear();");
+            w.Line("hIn = masked;");
+            w.Line("ldi = H;");
+            w.Close();
+        }
+        else
+        {
+            w.Line($"{RoSpan} hIn = hPrev; // the recurrent input");
+            w.Line("int ldi = ldh;");
+        }
+        w.Line($"{Span} g = gates.Slice(t * B * G, B * G);");
+        cell.EmitForwardStep(spec, c);
+        w.Open("if (!lengths.IsEmpty)");
+        w.Line(c.O.Reverse
+            ? "// padded steps (t ≥ length): the reverse direction holds its initial state until its sequence starts at step length − 1"
+            : "// padded steps (t ≥ length): the forward direction keeps its state");
+        w.Open("for (int b = 0; b < B; b++)");
+        w.Line("if (t < lengths[b]) continue;");
+        w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
+        if (!c.O.Reverse) w.Line("y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);");
+        else w.Line(c.O.HasInitialState ? "if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);" : "h.Clear();");
+        if (c.CellState)
+        {
+            w.Line($"{Span} cRow = aux.Slice((t * B + b) * H, H);");
+            if (!c.O.Reverse) w.Line("aux.Slice((tp * B + b) * H, H).CopyTo(cRow);");
+            else w.Line(c.O.HasInitialState ? "if (c0.IsEmpty) cRow.Clear(); else c0.Slice(b * H, H).CopyTo(cRow);" : "cRow.Clear();");
+        }
+        w.Close();
+        w.Close();
+        w.Close();
+        w.Close();
+        w.Line();
+    }
+
+    private static void CellBackward(RecurrentPlan layer, IRecurrentCell cell, CellWriter c, List<(string Parameter, string Argument)> args)
+    {
+        SourceWriter w = c.W;
+        RecurrentSpec spec = layer.Spec;
+        bool lstm = c.CellState;
+        w.Line($"// {layer.Name} backward through time, {(c.O.Reverse ? "reverse" : "forward")} direction of every stacked layer:");
+        w.Line("// dy [T, B, Y] at columns yOffset… -> dx += [T, B, X]; weight and bias gradients accumulate.");
+        w.Line(Hot);
+        w.Open(Signature($"private static void {c.O.Method(layer)}_backward", args));
+        Constants(layer, c);
+        w.Line("// the recurrent weights, packed once for every step");
+        w.Line("bool prepacked = T > 1;");
+        cell.EmitPack(spec, c, backward: true);
+        var wanted = new List<string>();
+        if (c.O.LearnedGradient) wanted.Add("!dh0.IsEmpty");
+        if (c.O.StateGradient) wanted.Add(lstm ? "!dh0Rows.IsEmpty || !dc0Rows.IsEmpty" : "!dh0Rows.IsEmpty");
+        if (wanted.Count > 0) w.Line($"bool wantDh0 = {string.Join(" || ", wanted)}; // the gradient of the initial state is wanted");
+        if (c.O.Holding) w.Line("bool holding = !lengths.IsEmpty && !h0.IsEmpty; // the initial state waits through the padding");
+        w.Line("carry.Slice(0, B * H).Clear();  // dh flowing back from the next step");
+        if (lstm) w.Line("carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step");
+        w.Open("for (int s = T - 1; s >= 0; s--)");
+        StepIndices(c);
+        if (c.O.Holding)
+        {
+            w.Line("// before the first padded step: save the initial state's gradient that the padding must pass on");
+            w.Open("if (holding)");
+            w.Open("for (int b = 0; b < B; b++)");
+            w.Line("if (t != lengths[b]) continue;");
+            w.Line("carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));");
+            if (lstm) w.Line("carry2.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H + H, H));");
+            w.Close();
+            w.Close();
+        }
+        w.Line($"{Span} d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t");
+        if (c.O.FinalCellGradient && lstm)
+        {
+            w.Line("// an encoder's final cell state: its gradient from the decoder enters at the direction's last step");
+            w.Line($"if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == {(c.O.Reverse ? "0" : "(lengths.IsEmpty ? T : lengths[b]) - 1")}) " +
+                $"{TP}.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));");
+        }
+        cell.EmitBackwardStep(spec, c);
+        // At a padded step (t ≥ length) nothing flows: zero the step's gate and carried gradients; a reverse direction that
+        // held its initial state through the padding passes that state's gradient on (restored from `held`).
+        w.Open("if (!lengths.IsEmpty)");
+        w.Open("for (int b = 0; b < B; b++)");
+        w.Line("if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it");
+        w.Line("d.Slice(b * G, G).Clear();");
+        if (cell.PaddedStepClear(spec) is { } clear) w.Line(clear);
+        if (c.O.Holding)
+        {
+            w.Open("if (holding)");
+            w.Line("held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));");
+            if (lstm) w.Line("held.Slice(b * 2 * H + H, H).CopyTo(carry2.Slice(b * H, H));");
+            w.Close();
+            w.Open("else");
+        }
+        w.Line("carry.Slice(b * H, H).Clear();");
+        if (lstm) w.Line("carry2.Slice(b * H, H).Clear();");
+        if (c.O.Holding) w.Close();
+        w.Close();
+        w.Close();
+        w.Close();
+        if (c.O.LearnedGradient)
+        {
+            w.Line("// a learned initial state: its gradient is what reached the step before the first, summed over the sequences");
+            w.Line($"if (!dh0.IsEmpty) {Act}.AddColumnSums(carry.Slice(0, B * H), B, dh0);");
+            if (lstm) w.Line($"if (!dc0.IsEmpty) {Act}.AddColumnSums(carry2.Slice(0, B * H), B, dc0);");
+        }
+        if (c.O.StateGradient)
+        {
+            w.Line("// a carried initial state: its gradient per sequence (for an encoder that produced it)");
+            w.Line("if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);");
+            if (lstm) w.Line("if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);");
+        }
+        w.Line("// weight gradients of every step at once");
+        w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);");
+        w.Line($"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);");
+        cell.EmitRecurrentWeightGradients(spec, c);
+        w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);");
+        w.Close();
+        w.Line();
+    }
+}

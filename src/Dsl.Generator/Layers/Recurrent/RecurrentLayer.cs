@@ -1,0 +1,224 @@
+using System;
+using System.Collections.Generic;
+using Dsl.Generator.Emitting;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Layers.Recurrent;
+
+/// <summary>
+/// What RNN, LSTM and GRU layers share: options, shape, lowering (stacked layers, directions, states, masks) and the
+/// time loop around the cell. Each kind (Layers/Rnn, Lstm, Gru) supplies its cell: the step forward and backward.
+/// </summary>
+internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, RecurrentPlan>, IRecurrentCell
+    where TSpec : RecurrentSpec
+{
+    protected override void Check(TSpec spec, OptionChecks c)
+    {
+        c.Positive("hidden", "hidden", spec.Hidden);
+        c.Positive("layers", "Layers", spec.Layers);
+        if (c.Probability("dropout", "Dropout", spec.Options.Dropout) && spec.Options.Dropout > 0f && spec.Layers == 1)
+            c.Report(Diagnostics.DiagnosticDescriptors.SingleLayerDropout, "dropout", c.Name, spec.Options.Dropout);
+        c.Probability("recurrentdropout", "RecurrentDropout", spec.Options.RecurrentDropout);
+        c.KnownInit("weightinit", spec.Options.WeightInit);
+        c.KnownInit("recurrentinit", spec.Options.RecurrentInit);
+        CheckCell(spec, c);
+    }
+
+    /// <summary>The kind's own options.</summary>
+    protected virtual void CheckCell(TSpec spec, OptionChecks c) { }
+
+    protected override ShapedLayer Shape(TSpec spec, ShapeContext c)
+    {
+        c.RequireSequence(spec);
+        long gates = (long)spec.GateBlocks * spec.Hidden;
+        c.Limit(spec, "weight_ih_l0", gates, c.InWidth);
+        c.Limit(spec, "weight_hh_l0", gates, spec.Hidden);
+        if (spec.Layers > 1) c.Limit(spec, "weight_ih_l1", gates, (long)spec.Directions * spec.Hidden);
+        if (!spec.Options.ReturnSequences) c.VectorReason = "its last step only (ReturnSequences = false)";
+        return new ShapedLayer(spec, c.Name, c.InWidth, spec.Directions * spec.Hidden, c.InIsSequence, spec.Options.ReturnSequences, spec.Directions,
+            StepBlocker: spec.Bidirectional ? "is bidirectional and needs the whole sequence" : null);
+    }
+
+    protected override RecurrentPlan Lower(ShapedLayer layer, TSpec spec, LowerContext c)
+    {
+        string n = layer.Name;
+        int hidden = spec.Hidden, gates = spec.Gates, d = layer.Directions, width = d * hidden, count = spec.Layers;
+        var scratch = new RecurrentScratch(
+            c.Shared("step_scratch", gates, Rows.Batch1, BufferUse.Forward, "scratch: one step's recurrent product [B, G]"),
+            // at most (G + 64)(H + 32) floats whatever the tile width (Gemm.PackedLength)
+            c.Shared("packed_weights", (gates + 64) * (hidden + 32), Rows.One, BufferUse.Forward, "scratch: the recurrent weights packed once per sequence for the per-step products"),
+            c.Shared("dgates", gates, Rows.StepsBatch, BufferUse.Training, "scratch: gradient of the gate pre-activations [T, B, G]"),
+            NeedsSecondGateGradient(spec) ? c.Shared("dgates2", gates, Rows.StepsBatch, BufferUse.Training, "scratch: GRU gradient of the recurrent gate inputs [T, B, G]") : null,
+            c.Shared("carry", hidden, Rows.Batch1, BufferUse.Training, "scratch: gradient carried to the previous step, dh [B, H]"),
+            NeedsSecondCarry(spec) ? c.Shared("carry2", hidden, Rows.Batch1, BufferUse.Training, "scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]") : null,
+            spec.Bidirectional && spec.Options.LearnInitialState
+                ? c.Shared("held", 2 * hidden, Rows.Batch1, BufferUse.Training, "scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]")
+                : null);
+
+        InitKind inputInit = ParamInit.Pick(spec.Options.WeightInit, spec.DefaultInputInit);
+        InitKind recurrentInit = ParamInit.Pick(spec.Options.RecurrentInit, InitKind.Orthogonal);
+        float bound = 1f / (float)Math.Sqrt(hidden);
+        BufferRef x = c.In;
+        BufferRef? dx = c.DIn;
+        // A reverse direction with a learned initial state holds it in its padded steps, which BPTT reads:
+        // then the top layer's states stay in a buffer of their own and the layer's output is a masked copy.
+        bool ownTop = spec.Options.LearnInitialState && d == 2;
+        bool finals = c.IsLastRecurrent && c.Model.OutputIsSequence;
+        string sequenceShape = $"[T, B, {width}]";
+        var (output, dOutput) = layer.OutIsSequence
+            ? (ownTop ? c.Own("out", width, Rows.StepsBatch, BufferUse.Forward, $"the top layer's hidden states, zero at padded steps {sequenceShape}") : null,
+               c.Own("dout", width, Rows.StepsBatch, BufferUse.Training, $"gradient of layer {count - 1}'s hidden states {sequenceShape}"))
+            : (c.Own("out", width, Rows.Batch1, BufferUse.Forward, $"last step's hidden states [B, {width}]"),
+               c.Own("dout", width, Rows.Batch1, BufferUse.Training, $"gradient of the last step's hidden states [B, {width}]"));
+
+        var subs = new List<SubLayerPlan>();
+        for (int l = 0; l < count; l++)
+        {
+            int xWidth = l == 0 ? layer.InWidth : width;
+            bool top = l == count - 1;
+            BufferRef y = c.Own(top && layer.OutIsSequence && !ownTop ? "out" : $"y_l{l}", width, Rows.StepsBatch, BufferUse.Forward, $"layer {l} hidden states h {sequenceShape}");
+            if (top && layer.OutIsSequence && !ownTop) output = y;
+            BufferRef dy = top && layer.OutIsSequence ? dOutput : c.Own($"dy_l{l}", width, Rows.StepsBatch, BufferUse.Training, $"gradient of layer {l}'s hidden states {sequenceShape}");
+            var directions = new List<DirectionPlan>();
+            for (int dir = 0; dir < d; dir++)
+            {
+                string suffix = $"_l{l}" + (dir == 1 ? "_reverse" : "");
+                ParamRef wih = c.Matrix("weight_ih" + suffix, gates, xWidth, new ParamInit(inputInit, xWidth, gates, gates, bound));
+                ParamRef whh = c.Matrix("weight_hh" + suffix, gates, hidden, new ParamInit(recurrentInit, hidden, gates, hidden, bound));
+                ParamRef bih = c.Vector("bias_ih" + suffix, gates, ParamInit.Zeros(xWidth, gates), InputBiasFill(spec));
+                ParamRef bhh = c.Vector("bias_hh" + suffix, gates, ParamInit.Zeros(hidden, gates));
+                BufferRef gatesBuffer = c.Own("gates" + suffix, gates, Rows.StepsBatch, BufferUse.Forward, $"{GatesComment} [T, B, {gates}]");
+                BufferRef? aux = AuxName(spec) is { } auxName
+                    ? c.Own(auxName + suffix, hidden, Rows.StepsBatch, BufferUse.Forward, $"{AuxComment(spec)} [T, B, {hidden}]")
+                    : null;
+                ParamRef? learnedH = null, learnedC = null;
+                BufferRef? learnedHBuffer = null, learnedCBuffer = null;
+                if (spec.Options.LearnInitialState)
+                {
+                    learnedH = c.Vector("h0" + suffix, hidden, ParamInit.Zeros(hidden, hidden));
+                    learnedHBuffer = c.Own("h0p" + suffix, hidden, Rows.Batch1, BufferUse.Forward, $"the learned initial hidden state, one row per sequence [B, {hidden}]");
+                    if (spec.HasCellState)
+                    {
+                        learnedC = c.Vector("c0" + suffix, hidden, ParamInit.Zeros(hidden, hidden));
+                        learnedCBuffer = c.Own("c0p" + suffix, hidden, Rows.Batch1, BufferUse.Forward, $"the learned initial cell state, one row per sequence [B, {hidden}]");
+                    }
+                }
+                BufferRef? recurrentMask = null, maskedStates = null;
+                if (spec.Options.RecurrentDropout > 0f)
+                {
+                    recurrentMask = c.Own("rmask" + suffix, hidden, Rows.Batch1, BufferUse.Training, $"variational dropout mask on h(t-1), the same at every step [B, {hidden}]");
+                    maskedStates = c.Own("hm" + suffix, hidden, Rows.StepsBatch, BufferUse.Training, $"each step's masked recurrent input h(t-1) ⊙ mask [T, B, {hidden}]");
+                }
+                directions.Add(new DirectionPlan(dir == 1, gatesBuffer, aux, wih, whh, bih, bhh, learnedH, learnedC, learnedHBuffer, learnedCBuffer, recurrentMask, maskedStates));
+            }
+            BufferRef? subMask = null, nextX = null;
+            if (!top && spec.Options.Dropout > 0f)
+            {
+                subMask = c.Own($"mask_l{l}", width, Rows.StepsBatch, BufferUse.Training, $"dropout mask between layers {l} and {l + 1} {sequenceShape}");
+                nextX = c.Own($"x_l{l + 1}", width, Rows.StepsBatch, BufferUse.Forward, $"input of layer {l + 1} after dropout {sequenceShape}");
+            }
+            StateRef? stateH = null, stateC = null;
+            if (c.Model.CanStep)
+            {
+                // the carried state, and the workspace's copy of the state a pass started from (BPTT reads it)
+                stateH = c.State($"{n}_h_l{l}", $"{n}.h_l{l}", hidden, $"{n}_h0_l{l}", $"{n}_dh0_l{l}", $"layer {l}'s initial hidden state");
+                if (spec.HasCellState) stateC = c.State($"{n}_c_l{l}", $"{n}.c_l{l}", hidden, $"{n}_c0_l{l}", $"{n}_dc0_l{l}", $"layer {l}'s initial cell state");
+            }
+            FinalStateRef? finalH = null, finalC = null;
+            if (finals)
+            {
+                // an encoder's final states, for a decoder to start from
+                finalH = c.Final("h", l, width, "hidden");
+                if (spec.HasCellState) finalC = c.Final("c", l, width, "cell");
+            }
+            subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, stateH, stateC, directions.ToEquatableArray(), finalH, finalC));
+            x = nextX ?? y;
+            dx = dy;
+        }
+        return new RecurrentPlan(layer, c.In, c.DIn, output!, dOutput, subs.ToEquatableArray(), hidden, gates, scratch);
+    }
+
+    protected override void Emit(RecurrentPlan plan, EmitContext context) => RecurrentEmitter.Emit(plan, this, context);
+
+    // ---- the cell: what each kind supplies ----
+
+    /// <summary>The comment on the gates buffer.</summary>
+    protected virtual string GatesComment => "gate activations";
+
+    /// <summary>The name of the kind's per-step buffer (LSTM "cell", GRU "hn" or "rh"), or null for none.</summary>
+    protected virtual string? AuxName(TSpec spec) => null;
+
+    protected virtual string AuxComment(TSpec spec) => "";
+
+    /// <summary>A constant over part of the input bias (LSTM's forget-gate bias), or null.</summary>
+    protected virtual ParamFill? InputBiasFill(TSpec spec) => null;
+
+    /// <summary>True when back-propagation keeps the gradient of the recurrent gate inputs apart (GRU reset-after).</summary>
+    protected virtual bool NeedsSecondGateGradient(TSpec spec) => false;
+
+    /// <summary>True when the cell carries a second gradient back through time (LSTM's dc, Cho GRU's d(r ⊙ h)).</summary>
+    protected virtual bool NeedsSecondCarry(TSpec spec) => spec.HasCellState;
+
+    public abstract string Describe(RecurrentSpec spec);
+
+    public abstract string ForwardComment(RecurrentSpec spec);
+
+    public virtual bool BiasHhInGates(RecurrentSpec spec) => true;
+
+    public virtual void EmitPack(RecurrentSpec spec, CellWriter c, bool backward)
+    {
+        c.W.Line(backward
+            ? $"if (prepacked) {Names.Gemm}.PackB(G, H, w_hh, H, transposed: false, packed);"
+            : $"if (prepacked) {Names.Gemm}.PackB(H, G, w_hh, H, transposed: true, packed);");
+    }
+
+    public abstract void EmitForwardStep(RecurrentSpec spec, CellWriter c);
+
+    public abstract void EmitBackwardStep(RecurrentSpec spec, CellWriter c);
+
+    /// <summary>dW_hh (+ db_hh) from the gate gradients of every step at once; see <see cref="CellWriter"/> for the buffers.</summary>
+    public virtual void EmitRecurrentWeightGradients(RecurrentSpec spec, CellWriter c)
+    {
+        c.DefaultRecurrentWeightGradients("dg", "G");
+        c.BiasGradient("dg");
+    }
+
+    /// <summary>Extra per-row clearing at a padded step (GRU reset-after clears its second gate gradient).</summary>
+    public virtual string? PaddedStepClear(RecurrentSpec spec) => null;
+
+    public bool HasAux(RecurrentSpec spec) => AuxName((TSpec)spec) is not null;
+
+    public bool HasSecondGateGradient(RecurrentSpec spec) => NeedsSecondGateGradient((TSpec)spec);
+
+    public bool HasSecondCarry(RecurrentSpec spec) => NeedsSecondCarry((TSpec)spec);
+}
+
+/// <summary>The cell of a recurrent kind, as the shared time loop (<see cref="RecurrentEmitter"/>) calls it.</summary>
+internal interface IRecurrentCell
+{
+    string Describe(RecurrentSpec spec);
+
+    string ForwardComment(RecurrentSpec spec);
+
+    /// <summary>True when b_hh joins the input projection (not for GRU, whose b_hn sits inside the reset).</summary>
+    bool BiasHhInGates(RecurrentSpec spec);
+
+    bool HasAux(RecurrentSpec spec);
+
+    bool HasSecondGateGradient(RecurrentSpec spec);
+
+    bool HasSecondCarry(RecurrentSpec spec);
+
+    void EmitPack(RecurrentSpec spec, CellWriter c, bool backward);
+
+    void EmitForwardStep(RecurrentSpec spec, CellWriter c);
+
+    void EmitBackwardStep(RecurrentSpec spec, CellWriter c);
+
+    void EmitRecurrentWeightGradients(RecurrentSpec spec, CellWriter c);
+
+    string? PaddedStepClear(RecurrentSpec spec);
+}

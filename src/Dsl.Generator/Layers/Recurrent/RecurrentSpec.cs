@@ -1,0 +1,67 @@
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+
+namespace Dsl.Generator.Layers.Recurrent;
+
+/// <summary>The options every recurrent layer shares (RecurrentAttribute).</summary>
+internal sealed record RecurrentOptions(int Hidden, int Layers, bool Bidirectional, float Dropout, bool ReturnSequences, InitKind WeightInit,
+    InitKind RecurrentInit, bool LearnInitialState, float RecurrentDropout)
+{
+    public static RecurrentOptions Read(AttributeReader a) => new(a.Int("hidden", 0), a.Int("layers", 1), a.Bool("bidirectional", false),
+        a.Float("dropout", 0f), a.Bool("returnsequences", true), a.Init("weightinit"), a.Init("recurrentinit"), a.Bool("learninitialstate", false),
+        a.Float("recurrentdropout", 0f));
+}
+
+/// <summary>A recurrent layer (RNN, LSTM, GRU): the shared options, and what its kind says about its gates and states.</summary>
+internal abstract record RecurrentSpec(LayerHeader Header, RecurrentOptions Options) : LayerSpec(Header)
+{
+    public int Hidden => Options.Hidden;
+
+    public int Layers => Options.Layers;
+
+    public bool Bidirectional => Options.Bidirectional;
+
+    public int Directions => Options.Bidirectional ? 2 : 1;
+
+    /// <summary>Gate blocks per hidden unit: 1 (RNN), 4 (LSTM: i, f, g, o), 3 (GRU: r, z, n). Written here once.</summary>
+    public abstract int GateBlocks { get; }
+
+    /// <summary>Rows of the gate matrices: <see cref="GateBlocks"/> × H.</summary>
+    public int Gates => GateBlocks * Hidden;
+
+    /// <summary>True when the layer carries a cell state c beside h (LSTM).</summary>
+    public virtual bool HasCellState => false;
+
+    /// <summary>The default initialiser of the input weights (Xavier for tanh and sigmoid gates).</summary>
+    public virtual InitKind DefaultInputInit => InitKind.XavierUniform;
+}
+
+/// <summary>
+/// One direction of one stacked layer. <see cref="Aux"/> is the kind's per-step buffer (LSTM cell states, GRU
+/// candidates), <see cref="LearnedH"/>/<see cref="LearnedC"/> the learned initial states and the buffers
+/// [B, H] they are broadcast into, <see cref="RecurrentMask"/>/<see cref="MaskedStates"/> variational dropout.
+/// </summary>
+internal sealed record DirectionPlan(bool Reverse, BufferRef Gates, BufferRef? Aux, ParamRef WeightIh, ParamRef WeightHh, ParamRef BiasIh, ParamRef BiasHh,
+    ParamRef? LearnedH, ParamRef? LearnedC, BufferRef? LearnedHBuffer, BufferRef? LearnedCBuffer, BufferRef? RecurrentMask, BufferRef? MaskedStates);
+
+/// <summary>
+/// One stacked layer l: input X (width XWidth) to output Y ([T, B, directions × H]). <see cref="Mask"/> is the
+/// dropout applied to Y before the next stacked layer, whose input is then <see cref="NextX"/>. <see cref="StateH"/>/
+/// <see cref="StateC"/> are the carried state, <see cref="FinalH"/>/<see cref="FinalC"/> an encoder's final states.
+/// </summary>
+internal sealed record SubLayerPlan(int Index, int XWidth, BufferRef X, BufferRef? DX, BufferRef Y, BufferRef DY, BufferRef? Mask, BufferRef? NextX,
+    StateRef? StateH, StateRef? StateC, Helpers.EquatableArray<DirectionPlan> Directions, FinalStateRef? FinalH, FinalStateRef? FinalC);
+
+/// <summary>
+/// The scratch the recurrent layers of a model share: one step's recurrent product, the packed recurrent weights,
+/// the gradients of the gate pre-activations, the carried gradients, and a reverse direction's held gradients.
+/// </summary>
+internal sealed record RecurrentScratch(BufferRef Step, BufferRef Packed, BufferRef DGates, BufferRef? DGates2, BufferRef Carry, BufferRef? Carry2, BufferRef? Held);
+
+internal sealed record RecurrentPlan(Shapes.ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut,
+    Helpers.EquatableArray<SubLayerPlan> SubLayers, int Hidden, int Gates, RecurrentScratch Scratch) : LayerPlan(Layer, In, DIn, Out, DOut)
+{
+    public RecurrentSpec Spec => (RecurrentSpec)Layer.Spec;
+
+    public override void EmitFinalStates(Emitting.EmitContext context) => RecurrentEmitter.EmitFinalStates(this, context);
+}

@@ -1,0 +1,84 @@
+using Dsl.Generator.Diagnostics;
+using Dsl.Generator.Emitting;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+using static Dsl.Generator.Emitting.Names;
+
+namespace Dsl.Generator.Layers.Residual;
+
+/// <summary><c>[Residual(Layers = k)]</c>: out = x + the input of the layer k places back.</summary>
+internal sealed record ResidualSpec(LayerHeader Header, int Layers) : LayerSpec(Header)
+{
+    public override LayerKind Kind => LayerKind.Residual;
+}
+
+/// <summary>
+/// Adds <see cref="SkipIn"/> (the output it skips from) to its input; its gradient goes to <see cref="DSkip"/>, which
+/// joins the skipped output's gradient (null when that output is the model's input).
+/// </summary>
+internal sealed record ResidualPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef SkipIn, BufferRef? DSkip)
+    : LayerPlan(Layer, In, DIn, Out, DOut);
+
+internal sealed class ResidualLayer : LayerDefinition<ResidualSpec, ResidualPlan>
+{
+    public override LayerKind Kind => LayerKind.Residual;
+
+    public override string AttributeName => "Dsl.ResidualAttribute";
+
+    public override LayerSpec Parse(AttributeReader a) => new ResidualSpec(a.Header, a.Int("layers", 1));
+
+    protected override void Check(ResidualSpec spec, OptionChecks checks) => checks.Positive("layers", "Layers", spec.Layers);
+
+    protected override ShapedLayer Shape(ResidualSpec spec, ShapeContext c)
+    {
+        int from = c.Index - spec.Layers - 1;
+        if (spec.Layers <= 0) return c.SameShape(spec); // DSL0002 from the options
+        if (from < 0)
+        {
+            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("layers"), c.Name,
+                $"Layers = {spec.Layers} skips past the first layer: only {c.Index - 1} layer(s) come between it and the input");
+            return c.SameShape(spec);
+        }
+        ShapedLayer source = c.Previous[from];
+        if (source.OutWidth != c.InWidth || source.OutIsSequence != c.InIsSequence)
+        {
+            static string Describe(int w, bool seq) => seq ? $"[batch, steps, {w}]" : $"[batch, {w}]";
+            c.Report(DiagnosticDescriptors.ResidualWidthsDiffer, spec.Location, c.Name, c.Names[from + 1],
+                Describe(source.OutWidth, source.OutIsSequence), c.Names[c.Index - 1], Describe(c.InWidth, c.InIsSequence));
+        }
+        return c.SameShape(spec) with { SkipFrom = from };
+    }
+
+    protected override ResidualPlan Lower(ShapedLayer layer, ResidualSpec spec, LowerContext c)
+    {
+        LayerPlan source = c.Layers[layer.SkipFrom];
+        string shape = EmitContext.Shape(layer.OutIsSequence, layer.OutWidth);
+        var (output, dOutput) = c.Output($"the previous output plus {c.Model.Layers[layer.SkipFrom + 1].Name}'s input");
+        BufferRef? dSkip = null;
+        if (source.DOut is not null)
+        {
+            dSkip = c.Own("dskip", layer.OutWidth, Rows.Of(layer.OutIsSequence), BufferUse.Training, $"the gradient sent back to {source.Name}'s output {shape}");
+            // once the layer after the skipped output has written that output's gradient, the skip's joins it
+            c.Join(layer.SkipFrom + 1, source.DOut, dSkip, $"{layer.Name}'s skip");
+        }
+        return new ResidualPlan(layer, c.In, c.DIn, output, dOutput, source.Out, dSkip);
+    }
+
+    protected override void Emit(ResidualPlan p, EmitContext c)
+    {
+        var w = c.W;
+        ShapedLayer l = p.Layer;
+        w.Line($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> same: out = x + the output of layer {l.SkipFrom} (a residual connection)");
+        c.OpenForward(p);
+        w.Line($"{TP}.Add({p.In.Ws}, {p.SkipIn.Ws}, {p.Out.Ws});");
+        w.Close();
+        w.Line();
+        w.Line($"// {l.Name} backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)");
+        c.OpenBackward(p);
+        if (p.DIn is not null) w.Line($"{p.Dy.Ws}.CopyTo({p.DIn.Ws});");
+        if (p.DSkip is not null) w.Line($"{p.Dy.Ws}.CopyTo({p.DSkip.Ws});");
+        w.Close();
+        w.Line();
+    }
+}
