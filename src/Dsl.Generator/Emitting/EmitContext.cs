@@ -38,31 +38,10 @@ internal sealed class EmitContext
 
     public ShapedModel Model => Plan.Model;
 
-    /// <summary>Opens <c>{layer}_forward(ws, training, state)</c>, the one signature every layer's forward has.</summary>
-    public void OpenForward(LayerPlan layer) => W.Open($"private void {layer.Name}_forward(Workspace ws, bool training, State? state)");
-
-    /// <summary>Opens <c>{layer}_backward(ws)</c>.</summary>
-    public void OpenBackward(LayerPlan layer) => W.Open($"private void {layer.Name}_backward(Workspace ws)");
-
     /// <summary>The rows of a layer's output (or input) in a pass: B·T for a sequence, B for one vector per sequence.</summary>
     public static string Rows(ShapedLayer layer, bool output = true) =>
         (output ? layer.OutIsSequence : layer.InIsSequence) ? "ws.B * ws.T" : "ws.B";
 
     /// <summary>A shape comment: [T, B, width] or [B, width].</summary>
     public static string Shape(bool sequence, int width) => sequence ? $"[T, B, {width}]" : $"[B, {width}]";
-
-    /// <summary>y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections.</summary>
-    public void Affine(string rows, string n, string k, string x, ParamRef weight, ParamRef bias, string y)
-    {
-        W.Line($"{Names.Gemm}.MatMulTransB({rows}, {n}, {k}, {x}, {k}, {weight.Value}, {k}, {y}, {n}, accumulate: false);");
-        W.Line($"{Names.Act}.AddBias({y}, {rows}, {bias.Value});");
-    }
-
-    /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy, and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
-    public void AffineBackward(string rows, string n, string k, string x, ParamRef weight, ParamRef bias, string dy, string? dx)
-    {
-        W.Line($"{Names.Gemm}.MatMulTransA({n}, {k}, {rows}, {dy}, {n}, {x}, {k}, {weight.Grad}, {k}, accumulate: true);");
-        W.Line($"{Names.Act}.AddColumnSums({dy}, {rows}, {bias.Grad});");
-        if (dx is not null) W.Line($"{Names.Gemm}.MatMul({rows}, {k}, {n}, {dy}, {n}, {weight.Value}, {k}, {dx}, {k}, accumulate: false);");
-    }
 }

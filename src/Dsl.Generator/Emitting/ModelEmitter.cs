@@ -1,6 +1,5 @@
 using System.Linq;
 using Dsl.Generator.Helpers;
-using Dsl.Generator.Layers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -113,10 +112,8 @@ internal static class ModelEmitter
         EmitWorkspace(w, plan);
         EmitPasses(w, plan);
         var context = new EmitContext(w, plan);
-        foreach (LayerPlan layer in plan.Layers)
-        {
-            if (layer.HasPass) LayerRegistry.Of(layer.Layer.Spec).Emit(layer, context);
-        }
+        foreach (LayerPlan layer in plan.Layers.Where(l => l.HasPass)) EmitLayer(layer, context);
+        foreach (LayerPlan layer in plan.Layers) layer.EmitHelpers(context);
     }
 
     private static void EmitFieldsAndConstructor(SourceWriter w, ModelPlan plan)
@@ -331,7 +328,7 @@ internal static class ModelEmitter
         w.Open($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{t}>.Encode({InputType(m)} source, {L} lengths, bool training)");
         w.Line("Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);");
         w.Line("ForwardPass(ws, training, state: null);");
-        foreach (LayerPlan layer in plan.Layers) layer.EmitFinalStates(context);
+        foreach (LayerPlan layer in plan.Layers) CSharpOps.Write(layer.Encode, context);
         string Tensors(System.Func<FinalStateRef, BufferRef> buffer) =>
             string.Join(", ", plan.Finals.Select(f => $"new global::Dsl.NamedTensor(\"{f.Name}\", {buffer(f).Ws}, B, {f.Width})"));
         w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.{last.Out.Name}__at, ws.{last.Out.Name}__length),");
@@ -517,7 +514,7 @@ internal static class ModelEmitter
         }
         w.Line("Floats = new float[at];");
         var context = new EmitContext(w, plan);
-        foreach (LayerPlan l in plan.Layers) l.EmitWorkspaceSetup(context);
+        foreach (LayerPlan l in plan.Layers) CSharpOps.Write(l.Setup, context, Scope.Workspace);
         w.Close();
         w.Close();
         w.Line();
@@ -550,6 +547,25 @@ internal static class ModelEmitter
             foreach (GradientJoin j in plan.Joins.Where(j => j.AfterLayer == k))
                 w.Line($"{Names.TP}.Add({j.Target.Ws}, {j.Source.Ws}, {j.Target.Ws}); // {j.Why}");
         }
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>A layer's forward and backward methods, in the manner of llm.c: the ops of its plan, with the comments that explain them.</summary>
+    private static void EmitLayer(LayerPlan layer, EmitContext c)
+    {
+        SourceWriter w = c.W;
+        Passes passes = layer.Passes;
+        foreach (string line in passes.ForwardDoc) w.Line(line);
+        w.Open($"private void {layer.Name}_forward(Workspace ws, bool training, State? state)");
+        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
+        CSharpOps.Write(passes.Forward, c);
+        w.Close();
+        w.Line();
+        foreach (string line in passes.BackwardDoc) w.Line(line);
+        w.Open($"private void {layer.Name}_backward(Workspace ws)");
+        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
+        CSharpOps.Write(passes.Backward, c);
         w.Close();
         w.Line();
     }

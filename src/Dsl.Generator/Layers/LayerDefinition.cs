@@ -1,4 +1,3 @@
-using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -30,11 +29,8 @@ internal abstract class LayerDefinition
     /// <summary>The layer's widths and whether it can step, given what flows into it; reports shape mistakes.</summary>
     public abstract ShapedLayer Shape(LayerSpec spec, ShapeContext context);
 
-    /// <summary>The layer's parameters, buffers and everything its code reads and writes, by typed reference.</summary>
+    /// <summary>The layer's parameters and buffers, and its forward and backward passes as ops over them (<see cref="LayerPlan.Passes"/>).</summary>
     public abstract LayerPlan Lower(ShapedLayer layer, LowerContext context);
-
-    /// <summary>Writes the layer's <c>{name}_forward(ws, training, state)</c> and <c>{name}_backward(ws)</c>.</summary>
-    public abstract void Emit(LayerPlan plan, EmitContext context);
 }
 
 /// <summary>A <see cref="LayerDefinition"/> over its own spec and plan types: the casts are made once, here.</summary>
@@ -48,13 +44,9 @@ internal abstract class LayerDefinition<TSpec, TPlan> : LayerDefinition
 
     public sealed override LayerPlan Lower(ShapedLayer layer, LowerContext context) => Lower(layer, (TSpec)layer.Spec, context);
 
-    public sealed override void Emit(LayerPlan plan, EmitContext context) => Emit((TPlan)plan, context);
-
     protected abstract void Check(TSpec spec, OptionChecks checks);
 
     protected abstract ShapedLayer Shape(TSpec spec, ShapeContext context);
 
     protected abstract TPlan Lower(ShapedLayer layer, TSpec spec, LowerContext context);
-
-    protected abstract void Emit(TPlan plan, EmitContext context);
 }

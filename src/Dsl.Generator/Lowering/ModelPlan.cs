@@ -32,6 +32,12 @@ internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, b
 
     /// <summary>The parameter's gradient, as a span expression of the generated code.</summary>
     public string Grad => Field + ".GradAsSpan()";
+
+    /// <summary>The values as an op's operand.</summary>
+    public Operand Values => new ParamOperand(this, false);
+
+    /// <summary>The gradient as an op's operand.</summary>
+    public Operand Gradient => new ParamOperand(this, true);
 }
 
 /// <summary>
@@ -113,11 +119,23 @@ internal abstract record LayerPlan(ShapedLayer Layer, BufferRef In, BufferRef? D
     /// <summary>The attention weights the model exposes for this layer after a pass, and their dimensions; null for none.</summary>
     public virtual (BufferRef Weights, string Dims)? AttentionWeights => null;
 
-    /// <summary>Code the workspace constructor runs once per shape (a table of positional encodings).</summary>
-    public virtual void EmitWorkspaceSetup(EmitContext context) { }
+    /// <summary>What the layer computes forward and backward, as ops.</summary>
+    public Passes Passes { get; init; } = Passes.Empty;
 
-    /// <summary>Code an encoder runs after its forward pass to gather the final states a decoder starts from.</summary>
-    public virtual void EmitFinalStates(EmitContext context) { }
+    /// <summary>Ops the workspace runs once per shape (a table of positional encodings), in its constructor.</summary>
+    public EquatableArray<Op> Setup { get; init; } = EquatableArray<Op>.Empty;
+
+    /// <summary>Ops an encoder runs after its forward pass to gather the final states a decoder starts from.</summary>
+    public EquatableArray<Op> Encode { get; init; } = EquatableArray<Op>.Empty;
+
+    /// <summary>Methods the layer's ops call that a backend writes for it (a recurrent layer's cells, one per direction).</summary>
+    public virtual void EmitHelpers(EmitContext context) { }
+}
+
+/// <summary>A layer's forward and backward ops, each with the comment lines that explain it.</summary>
+internal sealed record Passes(EquatableArray<string> ForwardDoc, EquatableArray<Op> Forward, EquatableArray<string> BackwardDoc, EquatableArray<Op> Backward)
+{
+    public static readonly Passes Empty = new(EquatableArray<string>.Empty, EquatableArray<Op>.Empty, EquatableArray<string>.Empty, EquatableArray<Op>.Empty);
 }
 
 /// <summary>

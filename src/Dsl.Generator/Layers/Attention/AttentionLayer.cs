@@ -165,22 +165,4 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);
-
-    protected override void Emit(AttentionPlan plan, EmitContext c)
-    {
-        switch (plan)
-        {
-            case SelfAttentionPlan self:
-                MultiHeadAttention.Emit(self, c);
-                break;
-            case AttentionPoolPlan pool:
-                MultiHeadAttention.Emit(pool, c);
-                break;
-            case ClassicAttentionPlan classic:
-                ClassicAttention.Emit(classic, c);
-                break;
-            default:
-                throw new InvalidOperationException($"Layer '{plan.Name}': no emitter for {plan.GetType().Name}.");
-        }
-    }
 }

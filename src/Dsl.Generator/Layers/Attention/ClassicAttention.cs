@@ -4,7 +4,6 @@ using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
-using static Dsl.Generator.Emitting.Names;
 
 namespace Dsl.Generator.Layers.Attention;
 
@@ -39,8 +38,6 @@ internal sealed record ClassicAttentionPlan(ShapedLayer Layer, BufferRef In, Buf
 /// <summary>Lowering and emission of the classic attention forms (Luong, Bahdanau).</summary>
 internal static class ClassicAttention
 {
-    private const string Kernel = "global::Dsl.Kernels.CrossAttentionKernel";
-
     /// <summary>Width of the additive score's hidden layer: Units, or the query's width.</summary>
     public static int AdditiveUnits(AttentionSpec spec, int queryWidth) => spec.Units > 0 ? spec.Units : queryWidth;
 
@@ -107,16 +104,26 @@ internal static class ClassicAttention
         }
         BufferRef dIn = c.DIn ?? c.Own("dx", q, Rows.Of(layer.InIsSequence), BufferUse.Training, $"gradient of the input, unused upstream [T, B, {q}]");
         var (output, dOutput) = c.Output(pool ? "the pooled context" : "[x; context]");
-        return new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, !cross && !pool && spec.Causal);
+        bool causal = !cross && !pool && spec.Causal;
+        var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal);
+        return plan with { Passes = Passes(plan, q, m) };
     }
 
-    public static void Emit(ClassicAttentionPlan p, EmitContext c)
+    /// <summary>The forward and backward ops of a classic attention layer, per score.</summary>
+    private static Passes Passes(ClassicAttentionPlan p, int q, int m)
     {
-        var w = c.W;
         ShapedLayer l = p.Layer;
-        int q = l.InWidth, m = l.KeyWidth;
         bool cross = p.Cross, pool = p.Pool;
-        string n = p.Name;
+        Operand x = p.In, dx = p.DIn!;
+        Operand mem = cross ? new MemoryOperand(false) : x, dmem = cross ? new MemoryOperand(true) : dx;
+        Operand lengths = new LengthsOperand(OfMemory: cross);
+        Operand steps = ScalarOperand.Of(pool ? Dim.One : new Dim(1, Steps: 1)), keySteps = ScalarOperand.Of(cross ? new Dim(1, Source: 1) : new Dim(1, Steps: 1));
+        Operand batch = ScalarOperand.Of(Dim.B), queryWidth = ScalarOperand.Of(q), keyWidth = ScalarOperand.Of(m);
+        Dim memoryRows = cross ? Dim.SB : Dim.TB;
+        Operand[] causal = p.Causal ? new Operand[] { new ScalarOperand("causal: true") } : new Operand[0];
+        var general = p.Score as GeneralScore;
+        Operand xq = general?.Queries is { } queries ? queries : x, dxq = general?.DQueries is { } dQueries ? dQueries : dx;
+        Operand context = p.Context is { } ctx ? ctx : p.Out, dContext = p.DContext is { } dctx ? dctx : p.Dy;
         string scoreText = p.Score switch
         {
             DotScore { Scaled: true } => $"x·k / √{q} (scaled dot)",
@@ -124,92 +131,69 @@ internal static class ClassicAttention
             GeneralScore => "x·W·k (Luong's general)",
             _ => pool ? "vᵀ tanh(W_k k + b_k) (additive)" : "vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive)",
         };
-        string dx = p.DIn!.Ws;
-        string mem = cross ? "memory.Memory.Span" : p.In.Ws, dmem = cross ? "memory.MemoryGradient.Span" : dx;
-        string lengths = cross ? "memory.Lengths" : WsLengths;
-        string causal = p.Causal ? ", causal: true" : "";
-        string steps = pool ? "1" : "T";
-        var general = p.Score as GeneralScore;
-        string xq = general?.Queries is { } queries ? queries.Ws : p.In.Ws, dxq = general?.DQueries is { } dQueries ? dQueries.Ws : dx;
-        string context = p.Context?.Ws ?? p.Out.Ws, dContext = p.DContext?.Ws ?? p.Dy.Ws;
         string what = cross ? $"the outputs k of {l.MemoryModel} [S, B, {m}]" : pool ? $"the sequence k [T, B, {m}] from a learned query" : $"its own steps k [T, B, {m}]{(p.Causal ? ", causal" : "")}";
-        w.Line($"// {n}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}, attention over {what}, score {scoreText}:");
-        w.Line(pool ? "// a = softmax_t(score(query, k[t])) over the valid steps; out = Σ_t a[t] k[t]"
-            : "// a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]");
-
-        void Locals()
-        {
-            w.Line(p.Score is AdditiveScore && pool ? $"const int M = {m};" : $"const int Q = {q}, M = {m};"); // additive pooling has no query width
-            w.Line($"int B = ws.B, T = ws.T, S = {(cross ? "ws.S" : "ws.T")};");
-            if (cross) w.Line("global::Dsl.EncoderOutput memory = ws.Memory!;");
-            if (p.Score is AdditiveScore additive) w.Line($"const int A = {additive.Units};");
-        }
-
-        c.OpenForward(p);
-        Locals();
+        var pass = new PassBuilder()
+            .Doc($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}, attention over {what}, score {scoreText}:")
+            .Doc(pool ? "// a = softmax_t(score(query, k[t])) over the valid steps; out = Σ_t a[t] k[t]"
+                : "// a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]");
         switch (p.Score)
         {
             case DotScore dot:
-                w.Line($"{Kernel}.DotForward({steps}, S, B, Q, M, {SourceWriter.Float(dot.Scale)}, {lengths}, {xq}, {mem}, {mem}, {p.Weights.Ws}, {context}{causal});");
+                pass.Add(new KernelOp(Kernels.CrossAttention, "DotForward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(dot.Scale), lengths, xq, mem, mem, p.Weights, context, .. causal]));
                 break;
             case GeneralScore g:
-                if (g.Query is not null) w.Line($"for (int b = 0; b < B; b++) {g.Query.Value}.CopyTo({g.Queries!.Ws}.Slice(b * Q, Q)); // the learned query, for every sequence");
-                w.Line($"{Gemm}.MatMulTransB(S * B, Q, M, {mem}, M, {g.Weight.Value}, M, {g.Keys.Ws}, Q, accumulate: false); // keys = memory·Wᵀ");
-                w.Line($"{Kernel}.DotForward({steps}, S, B, Q, M, 1f, {lengths}, {xq}, {g.Keys.Ws}, {mem}, {p.Weights.Ws}, {context}{causal});");
+                if (g.Query is not null) pass.Add(new RepeatRowsOp(g.Query.Values, q, g.Queries!, "the learned query, for every sequence"));
+                pass.Add(new MatMulOp(memoryRows, q, m, mem, false, g.Weight.Values, true, g.Keys, false, "keys = memory·Wᵀ"));
+                pass.Add(new KernelOp(Kernels.CrossAttention, "DotForward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), lengths, xq, g.Keys, mem, p.Weights, context, .. causal]));
                 break;
             case AdditiveScore a:
-                if (a.KeyBias is not null) w.Line($"for (int b = 0; b < B; b++) {a.KeyBias.Value}.CopyTo({a.Q.Ws}.Slice(b * A, A)); // the learned query, for every sequence");
-                if (a.QueryWeight is not null) c.Affine("T * B", "A", "Q", p.In.Ws, a.QueryWeight, a.QueryBias!, a.Q.Ws);
-                w.Line($"{Gemm}.MatMulTransB(S * B, A, M, {mem}, M, {a.KeyWeight.Value}, M, {a.K.Ws}, A, accumulate: false);");
-                w.Line($"{Kernel}.AdditiveForward({steps}, S, B, A, M, {lengths}, {a.Q.Ws}, {a.K.Ws}, {a.V.Value}, {mem}, {a.Hidden.Ws}, {p.Weights.Ws}, {context}{causal});");
+                if (a.KeyBias is not null) pass.Add(new RepeatRowsOp(a.KeyBias.Values, a.Units, a.Q, "the learned query, for every sequence"));
+                if (a.QueryWeight is not null) pass.Affine(Dim.TB, a.Units, q, x, a.QueryWeight, a.QueryBias!, a.Q);
+                pass.Add(new MatMulOp(memoryRows, a.Units, m, mem, false, a.KeyWeight.Values, true, a.K, false));
+                pass.Add(new KernelOp(Kernels.CrossAttention, "AdditiveForward", [steps, keySteps, batch, ScalarOperand.Of(a.Units), keyWidth, lengths, a.Q, a.K, a.V.Values, mem, a.Hidden, p.Weights, context, .. causal]));
                 break;
         }
-        if (!pool) w.Line($"{Kernel}.Concat(T * B, Q, M, {p.In.Ws}, {context}, {p.Out.Ws});");
-        w.Close();
-        w.Line();
-        w.Line($"// {n} backward: {(pool ? "" : "dx and d(context) from the output, then ")}through the softmax and the score; {(cross ? "the memory's gradient adds into the encoder's" : "keys and values are x: their gradients add into dx")}");
-        c.OpenBackward(p);
-        Locals();
-        if (pool) w.Line($"{dx}.Clear(); // x is only keys and values here: every part of its gradient adds up below");
-        else w.Line($"{Kernel}.Split(T * B, Q, M, {p.Dy.Ws}, {dx}, {dContext});");
+        if (!pool) pass.Add(new KernelOp(Kernels.CrossAttention, "Concat", ScalarOperand.Of(Dim.TB), queryWidth, keyWidth, x, context, p.Out));
+
+        pass.Backward().Doc($"// {l.Name} backward: {(pool ? "" : "dx and d(context) from the output, then ")}through the softmax and the score; {(cross ? "the memory's gradient adds into the encoder's" : "keys and values are x: their gradients add into dx")}");
+        if (pool) pass.Add(new ClearOp(dx, "x is only keys and values here: every part of its gradient adds up below"));
+        else pass.Add(new KernelOp(Kernels.CrossAttention, "Split", ScalarOperand.Of(Dim.TB), queryWidth, keyWidth, p.Dy, dx, dContext));
         switch (p.Score)
         {
             case DotScore dot:
-                w.Line($"{Kernel}.DotBackward({steps}, S, B, Q, M, {SourceWriter.Float(dot.Scale)}, {lengths}, {xq}, {mem}, {mem}, {p.Weights.Ws}, {dContext},");
-                w.Line($"    {dxq}, {dmem}, {dmem}, {p.Scratch.Ws}{causal});");
+                pass.Add(new KernelOp(Kernels.CrossAttention, "DotBackward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(dot.Scale), lengths, xq, mem, mem, p.Weights, dContext,
+                    dxq, dmem, dmem, p.Scratch, .. causal]));
                 break;
             case GeneralScore g:
-                w.Line($"{g.DKeys.Ws}.Clear();");
-                if (g.DQueries is not null) w.Line($"{g.DQueries.Ws}.Clear();");
-                w.Line($"{Kernel}.DotBackward({steps}, S, B, Q, M, 1f, {lengths}, {xq}, {g.Keys.Ws}, {mem}, {p.Weights.Ws}, {dContext},");
-                w.Line($"    {dxq}, {g.DKeys.Ws}, {dmem}, {p.Scratch.Ws}{causal});");
-                w.Line("// keys = memory·Wᵀ: dW += dkeysᵀ·memory; d(memory) += dkeys·W");
-                w.Line($"{Gemm}.MatMulTransA(Q, M, S * B, {g.DKeys.Ws}, Q, {mem}, M, {g.Weight.Grad}, M, accumulate: true);");
-                w.Line($"{Gemm}.MatMul(S * B, M, Q, {g.DKeys.Ws}, Q, {g.Weight.Value}, M, {dmem}, M, accumulate: true);");
-                if (g.Query is not null) w.Line($"{Act}.AddColumnSums({g.DQueries!.Ws}, B, {g.Query.Grad}); // the one query serves every sequence");
+                pass.Add(new ClearOp(g.DKeys));
+                if (g.DQueries is not null) pass.Add(new ClearOp(g.DQueries));
+                pass.Add(new KernelOp(Kernels.CrossAttention, "DotBackward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), lengths, xq, g.Keys, mem, p.Weights, dContext,
+                    dxq, g.DKeys, dmem, p.Scratch, .. causal]));
+                pass.Comment("keys = memory·Wᵀ: dW += dkeysᵀ·memory; d(memory) += dkeys·W");
+                pass.Add(new MatMulOp(q, m, memoryRows, g.DKeys, true, mem, false, g.Weight.Gradient, true));
+                pass.Add(new MatMulOp(memoryRows, m, q, g.DKeys, false, g.Weight.Values, false, dmem, true));
+                if (g.Query is not null) pass.Add(new ColumnSumsOp(g.DQueries!, Dim.B, g.Query.Gradient, "the one query serves every sequence"));
                 break;
             case AdditiveScore a:
-                w.Line($"{a.DQ.Ws}.Clear();");
-                w.Line($"{a.DK.Ws}.Clear();");
-                w.Line($"{Kernel}.AdditiveBackward({steps}, S, B, A, M, {lengths}, {a.V.Value}, {mem}, {a.Hidden.Ws}, {p.Weights.Ws}, {dContext},");
-                w.Line($"    {a.DQ.Ws}, {a.DK.Ws}, {a.V.Grad}, {dmem}, {p.Scratch.Ws}{causal});");
+                pass.Add(new ClearOp(a.DQ)).Add(new ClearOp(a.DK));
+                pass.Add(new KernelOp(Kernels.CrossAttention, "AdditiveBackward", [steps, keySteps, batch, ScalarOperand.Of(a.Units), keyWidth, lengths, a.V.Values, mem, a.Hidden, p.Weights, dContext,
+                    a.DQ, a.DK, a.V.Gradient, dmem, p.Scratch, .. causal]));
                 if (a.KeyBias is not null)
                 {
-                    w.Line($"{Act}.AddColumnSums({a.DQ.Ws}, B, {a.KeyBias.Grad}); // the bias serves every sequence");
+                    pass.Add(new ColumnSumsOp(a.DQ, Dim.B, a.KeyBias.Gradient, "the bias serves every sequence"));
                 }
                 else
                 {
-                    w.Line("// q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q");
-                    w.Line($"{Gemm}.MatMulTransA(A, Q, T * B, {a.DQ.Ws}, A, {p.In.Ws}, Q, {a.QueryWeight!.Grad}, Q, accumulate: true);");
-                    w.Line($"{Act}.AddColumnSums({a.DQ.Ws}, T * B, {a.QueryBias!.Grad});");
-                    w.Line($"{Gemm}.MatMul(T * B, Q, A, {a.DQ.Ws}, A, {a.QueryWeight.Value}, Q, {dx}, Q, accumulate: true);");
+                    pass.Comment("q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q");
+                    pass.Add(new MatMulOp(a.Units, q, Dim.TB, a.DQ, true, x, false, a.QueryWeight!.Gradient, true));
+                    pass.Add(new ColumnSumsOp(a.DQ, Dim.TB, a.QueryBias!.Gradient));
+                    pass.Add(new MatMulOp(Dim.TB, q, a.Units, a.DQ, false, a.QueryWeight.Values, false, dx, true));
                 }
-                w.Line("// k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k");
-                w.Line($"{Gemm}.MatMulTransA(A, M, S * B, {a.DK.Ws}, A, {mem}, M, {a.KeyWeight.Grad}, M, accumulate: true);");
-                w.Line($"{Gemm}.MatMul(S * B, M, A, {a.DK.Ws}, A, {a.KeyWeight.Value}, M, {dmem}, M, accumulate: true);");
+                pass.Comment("k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k");
+                pass.Add(new MatMulOp(a.Units, m, memoryRows, a.DK, true, mem, false, a.KeyWeight.Gradient, true));
+                pass.Add(new MatMulOp(memoryRows, m, a.Units, a.DK, false, a.KeyWeight.Values, false, dmem, true));
                 break;
         }
-        w.Close();
-        w.Line();
+        return pass.Build();
     }
 }

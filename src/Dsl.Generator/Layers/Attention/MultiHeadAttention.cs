@@ -3,7 +3,6 @@ using Dsl.Generator.Emitting;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Shapes;
-using static Dsl.Generator.Emitting.Names;
 
 namespace Dsl.Generator.Layers.Attention;
 
@@ -26,8 +25,6 @@ internal sealed record AttentionPoolPlan(ShapedLayer Layer, BufferRef In, Buffer
 /// <summary>Lowering and emission of the ScaledDot and Dot scores without Over: nn.MultiheadAttention, self or pooling.</summary>
 internal static class MultiHeadAttention
 {
-    private const string Kernel = "global::Dsl.Kernels.AttentionKernel";
-
     public static AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c)
     {
         int e = layer.InWidth, heads = spec.Heads;
@@ -52,7 +49,28 @@ internal static class MultiHeadAttention
             BufferRef dQkv = c.Own("dqkv", 3 * e, Rows.StepsBatch, BufferUse.Training, $"gradient of the queries, keys and values [T, B, {3 * e}]");
             BufferRef scratch = c.Own("scratch", 2, Rows.StepsBatch, BufferUse.Training, "scratch [2, T]");
             var (pooled, dPooled) = c.Output("attention output");
-            return new AttentionPoolPlan(layer, c.In, c.DIn, pooled, dPooled, weights, projections, queryParam, query, dQuery, qkv, dQkv, context, dContext, scratch, heads, scale);
+            Operand[] poolArgs = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale) };
+            Operand inBiasQ = projections.InBias.Values.Slice(0, e), inBiasGradQ = projections.InBias.Gradient.Slice(0, e);
+            var pool = new PassBuilder()
+                .Doc($"// {layer.Name}: [T, B, {e}] -> [B, {e}], attention pooling with {heads} head(s): a learned query q = query·W_qᵀ + b_q attends over")
+                .Doc("// the keys x·W_kᵀ + b_k (steps below each length); out = concat(A·v)·W_outᵀ + b_out")
+                .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, qkv)
+                .Add(new MatMulOp(1, e, e, queryParam.Values, false, projections.InWeight.Values, true, query, false))
+                .Add(new AddOp(query, inBiasQ, query))
+                .Add(new KernelOp(Kernels.Attention, "PoolForward", [.. poolArgs, new LengthsOperand(), query, qkv, weights, context]))
+                .Affine(Dim.B, e, e, context, projections.OutWeight, projections.OutBias, pooled)
+                .Backward()
+                .Doc($"// {layer.Name} backward: through the output projection, the pooling (softmax included), the key/value projection and the query's")
+                .AffineBackward(Dim.B, e, e, context, projections.OutWeight, projections.OutBias, dPooled, dContext)
+                .Add(new ClearOp(dQuery))
+                .Add(new KernelOp(Kernels.Attention, "PoolBackward", [.. poolArgs, new LengthsOperand(), query, qkv, weights, dContext, dQkv, dQuery, scratch]))
+                .AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, dQkv, c.DIn)
+                .Comment("the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q")
+                .Add(new MatMulOp(e, e, 1, dQuery, true, queryParam.Values, false, projections.InWeight.Gradient, true))
+                .Add(new AddOp(inBiasGradQ, dQuery, inBiasGradQ))
+                .Add(new MatMulOp(1, e, e, dQuery, false, projections.InWeight.Values, false, queryParam.Gradient, true));
+            return new AttentionPoolPlan(layer, c.In, c.DIn, pooled, dPooled, weights, projections, queryParam, query, dQuery, qkv, dQkv, context, dContext, scratch, heads, scale)
+                { Passes = pool.Build() };
         }
         BufferRef selfQkv = c.Own("qkv", 3 * e, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {3 * e}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
@@ -63,70 +81,21 @@ internal static class MultiHeadAttention
         BufferRef selfDContext = c.Own("dcontext", e, outRows, BufferUse.Training, $"gradient of the heads' outputs {shape}");
         BufferRef selfDQkv = c.Own("dqkv", 3 * e, Rows.StepsBatch, BufferUse.Training, $"gradient of the queries, keys and values [T, B, {3 * e}]");
         var (output, dOutput) = c.Output("attention output");
+        Operand[] args = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale),
+            ScalarOperand.Of(spec.Causal), new LengthsOperand(), selfQkv, selfWeights };
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){(spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):")
+            .Doc($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
+            .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfQkv);
+        if (mask is not null) pass.Add(new DropoutMaskOp(mask, spec.Dropout));
+        pass.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default")]))
+            .Affine(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, output)
+            .Backward()
+            .Doc($"// {layer.Name} backward: through the output projection, the heads (softmax included) and the input projection")
+            .AffineBackward(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, dOutput, selfDContext)
+            .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default")]))
+            .AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
-            heads, scale, spec.Causal, spec.Dropout);
-    }
-
-    public static void Emit(SelfAttentionPlan p, EmitContext c)
-    {
-        var w = c.W;
-        Projections pr = p.Projections;
-        int e = p.Layer.InWidth;
-        string n = p.Name, scale = SourceWriter.Float(p.Scale), causal = p.Causal ? "true" : "false";
-        w.Line($"// {n}: [T, B, {e}] -> [T, B, {e}], self-attention with {p.Heads} head(s){(p.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):");
-        w.Line($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {scale}); out = concat(A·v)·W_outᵀ + b_out");
-        c.OpenForward(p);
-        w.Line($"const int E = {e}, Heads = {p.Heads};");
-        w.Line("int B = ws.B, T = ws.T;");
-        c.Affine("T * B", "3 * E", "E", p.In.Ws, pr.InWeight, pr.InBias, p.Qkv.Ws);
-        if (p.Mask is not null) w.Line($"if (training) {DropoutKernel}.Mask({p.Mask.Ws}, {SourceWriter.Float(p.Dropout)}, _dropoutRng);");
-        string maskArg = p.Mask is null ? "default" : $"training ? {p.Mask.Ws} : default";
-        w.Line($"{Kernel}.Forward(T, B, E, Heads, {scale}, causal: {causal}, {WsLengths}, {p.Qkv.Ws}, {p.Weights.Ws}, {maskArg}, {p.Context.Ws}, scratch: default);");
-        c.Affine("T * B", "E", "E", p.Context.Ws, pr.OutWeight, pr.OutBias, p.Out.Ws);
-        w.Close();
-        w.Line();
-        w.Line($"// {n} backward: through the output projection, the heads (softmax included) and the input projection");
-        c.OpenBackward(p);
-        w.Line($"const int E = {e}, Heads = {p.Heads};");
-        w.Line("int B = ws.B, T = ws.T;");
-        c.AffineBackward("T * B", "E", "E", p.Context.Ws, pr.OutWeight, pr.OutBias, p.Dy.Ws, p.DContext.Ws);
-        w.Line($"{Kernel}.Backward(T, B, E, Heads, {scale}, causal: {causal}, {WsLengths}, {p.Qkv.Ws}, {p.Weights.Ws}, {p.Mask?.Ws ?? "default"}, {p.DContext.Ws}, {p.DQkv.Ws}, scratch: default);");
-        c.AffineBackward("T * B", "3 * E", "E", p.In.Ws, pr.InWeight, pr.InBias, p.DQkv.Ws, p.DIn?.Ws);
-        w.Close();
-        w.Line();
-    }
-
-    public static void Emit(AttentionPoolPlan p, EmitContext c)
-    {
-        var w = c.W;
-        Projections pr = p.Projections;
-        int e = p.Layer.InWidth;
-        string n = p.Name, scale = SourceWriter.Float(p.Scale);
-        w.Line($"// {n}: [T, B, {e}] -> [B, {e}], attention pooling with {p.Heads} head(s): a learned query q = query·W_qᵀ + b_q attends over");
-        w.Line($"// the keys x·W_kᵀ + b_k (steps below each length); out = concat(A·v)·W_outᵀ + b_out");
-        c.OpenForward(p);
-        w.Line($"const int E = {e}, Heads = {p.Heads};");
-        w.Line("int B = ws.B, T = ws.T;");
-        c.Affine("T * B", "3 * E", "E", p.In.Ws, pr.InWeight, pr.InBias, p.Qkv.Ws);
-        w.Line($"{Gemm}.MatMulTransB(1, E, E, {p.QueryParam.Value}, E, {pr.InWeight.Value}, E, {p.Query.Ws}, E, accumulate: false);");
-        w.Line($"{TP}.Add({p.Query.Ws}, {pr.InBias.Value}.Slice(0, E), {p.Query.Ws});");
-        w.Line($"{Kernel}.PoolForward(T, B, E, Heads, {scale}, {WsLengths}, {p.Query.Ws}, {p.Qkv.Ws}, {p.Weights.Ws}, {p.Context.Ws});");
-        c.Affine("B", "E", "E", p.Context.Ws, pr.OutWeight, pr.OutBias, p.Out.Ws);
-        w.Close();
-        w.Line();
-        w.Line($"// {n} backward: through the output projection, the pooling (softmax included), the key/value projection and the query's");
-        c.OpenBackward(p);
-        w.Line($"const int E = {e}, Heads = {p.Heads};");
-        w.Line("int B = ws.B, T = ws.T;");
-        c.AffineBackward("B", "E", "E", p.Context.Ws, pr.OutWeight, pr.OutBias, p.Dy.Ws, p.DContext.Ws);
-        w.Line($"{p.DQuery.Ws}.Clear();");
-        w.Line($"{Kernel}.PoolBackward(T, B, E, Heads, {scale}, {WsLengths}, {p.Query.Ws}, {p.Qkv.Ws}, {p.Weights.Ws}, {p.DContext.Ws}, {p.DQkv.Ws}, {p.DQuery.Ws}, {p.Scratch.Ws});");
-        c.AffineBackward("T * B", "3 * E", "E", p.In.Ws, pr.InWeight, pr.InBias, p.DQkv.Ws, p.DIn?.Ws);
-        w.Line("// the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q");
-        w.Line($"{Gemm}.MatMulTransA(E, E, 1, {p.DQuery.Ws}, E, {p.QueryParam.Value}, E, {pr.InWeight.Grad}, E, accumulate: true);");
-        w.Line($"{TP}.Add({pr.InBias.Grad}.Slice(0, E), {p.DQuery.Ws}, {pr.InBias.Grad}.Slice(0, E));");
-        w.Line($"{Gemm}.MatMul(1, E, E, {p.DQuery.Ws}, E, {pr.InWeight.Value}, E, {p.QueryParam.Grad}, E, accumulate: true);");
-        w.Close();
-        w.Line();
+            heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build() };
     }
 }

@@ -3,7 +3,6 @@ using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
-using static Dsl.Generator.Emitting.Names;
 
 namespace Dsl.Generator.Layers.Dense;
 
@@ -44,30 +43,16 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         ParamRef weight = c.Matrix("weight", u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, u, u, 1f / (float)Math.Sqrt(i)));
         ParamRef bias = c.Vector("bias", u);
         var (output, dOutput) = c.Output("activations");
-        return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation);
-    }
-
-    protected override void Emit(DensePlan p, EmitContext c)
-    {
-        var w = c.W;
-        ShapedLayer l = p.Layer;
-        string act = p.Activation.ToString();
-        bool hasAct = p.Activation != ActivationKind.None;
-        w.Line($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}: out = {(hasAct ? act.ToLowerInvariant() + "(" : "")}x · Wᵀ + b{(hasAct ? ")" : "")}");
-        c.OpenForward(p);
-        w.Line($"const int I = {l.InWidth}, U = {l.OutWidth};");
-        w.Line($"int R = {EmitContext.Rows(l)};");
-        c.Affine("R", "U", "I", p.In.Ws, p.Weight, p.Bias, p.Out.Ws);
-        if (hasAct) w.Line($"{Act}.Apply(global::Dsl.Activation.{act}, {p.Out.Ws});");
-        w.Close();
-        w.Line();
-        w.Line($"// {l.Name} backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W");
-        c.OpenBackward(p);
-        w.Line($"const int I = {l.InWidth}, U = {l.OutWidth};");
-        w.Line($"int R = {EmitContext.Rows(l)};");
-        if (hasAct) w.Line($"{Act}.Backward(global::Dsl.Activation.{act}, {p.Out.Ws}, {p.Dy.Ws});");
-        c.AffineBackward("R", "U", "I", p.In.Ws, p.Weight, p.Bias, p.Dy.Ws, p.DIn?.Ws);
-        w.Close();
-        w.Line();
+        bool act = spec.Activation != ActivationKind.None;
+        string name = spec.Activation.ToString().ToLowerInvariant();
+        Dim rows = Dim.Rows(layer.OutIsSequence);
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}: out = {(act ? name + "(" : "")}x · Wᵀ + b{(act ? ")" : "")}")
+            .Affine(rows, u, i, c.In, weight, bias, output);
+        if (act) pass.Add(new ActivationOp(spec.Activation, output));
+        pass.Backward().Doc($"// {layer.Name} backward: {(act ? "da = dout ⊙ act'(out); " : "")}dW += daᵀ · x; db += Σ da; dx = da · W");
+        if (act) pass.Add(new ActivationBackwardOp(spec.Activation, output, dOutput));
+        pass.AffineBackward(rows, u, i, c.In, weight, bias, dOutput, c.DIn);
+        return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation) { Passes = pass.Build() };
     }
 }

@@ -3,7 +3,6 @@ using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
-using static Dsl.Generator.Emitting.Names;
 
 namespace Dsl.Generator.Layers.Dropout;
 
@@ -33,24 +32,13 @@ internal sealed class DropoutLayer : LayerDefinition<DropoutSpec, DropoutPlan>
         var (output, dOutput) = c.Output("input with dropped values zeroed");
         BufferRef mask = c.Own("mask", layer.OutWidth, Rows.Of(layer.OutIsSequence), BufferUse.Training,
             $"dropout mask, 0 or 1/(1-p) {EmitContext.Shape(layer.OutIsSequence, layer.OutWidth)}");
-        return new DropoutPlan(layer, c.In, c.DIn, output, dOutput, mask, spec.P);
-    }
-
-    protected override void Emit(DropoutPlan p, EmitContext c)
-    {
-        var w = c.W;
-        ShapedLayer l = p.Layer;
-        string prob = SourceWriter.Float(p.P);
-        w.Line($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> same; training: out = x ⊙ mask (p = {prob}), inference: out = x");
-        c.OpenForward(p);
-        w.Line($"if (training) {DropoutKernel}.Forward({p.In.Ws}, {p.Mask.Ws}, {p.Out.Ws}, {prob}, _dropoutRng);");
-        w.Line($"else {p.In.Ws}.CopyTo({p.Out.Ws});");
-        w.Close();
-        w.Line();
-        w.Line($"// {l.Name} backward: dx = dout ⊙ mask");
-        c.OpenBackward(p);
-        if (p.DIn is not null) w.Line($"{TP}.Multiply({p.Dy.Ws}, {p.Mask.Ws}, {p.DIn.Ws});");
-        w.Close();
-        w.Line();
+        string shape = EmitContext.Shape(layer.InIsSequence, layer.InWidth);
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: {shape} -> same; training: out = x ⊙ mask (p = {SourceWriter.Float(spec.P)}), inference: out = x")
+            .Add(new DropoutOp(c.In, mask, output, spec.P))
+            .Backward()
+            .Doc($"// {layer.Name} backward: dx = dout ⊙ mask");
+        if (c.DIn is not null) pass.Add(new MultiplyOp(dOutput, mask, c.DIn));
+        return new DropoutPlan(layer, c.In, c.DIn, output, dOutput, mask, spec.P) { Passes = pass.Build() };
     }
 }

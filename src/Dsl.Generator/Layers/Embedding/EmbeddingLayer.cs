@@ -1,10 +1,8 @@
 using System;
 using Dsl.Generator.Diagnostics;
-using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
-using static Dsl.Generator.Emitting.Names;
 
 namespace Dsl.Generator.Layers.Embedding;
 
@@ -48,29 +46,12 @@ internal sealed class EmbeddingLayer : LayerDefinition<EmbeddingSpec, EmbeddingP
         int d = layer.OutWidth;
         ParamRef weight = c.Matrix("weight", spec.Vocab, d, new ParamInit(ParamInit.Pick(spec.WeightInit, InitKind.Normal), spec.Vocab, d, spec.Vocab, 1f / (float)Math.Sqrt(d)));
         var (output, dOutput) = c.Output("embedding vectors");
-        return new EmbeddingPlan(layer, c.In, output, dOutput, weight);
-    }
-
-    protected override void Emit(EmbeddingPlan p, EmitContext c)
-    {
-        var w = c.W;
-        int D = p.Layer.OutWidth;
-        w.Line($"// {p.Name}: token ids [T, B] -> vectors [T, B, {D}]: out[t, b] = weight[tokens[t, b]]");
-        c.OpenForward(p);
-        w.Line($"const int D = {D};");
-        w.Line($"{RoSpan} table = {p.Weight.Value};");
-        w.Line($"for (int r = 0; r < {p.In.Ws}.Length; r++) table.Slice({p.In.Ws}[r] * D, D).CopyTo({p.Out.Ws}.Slice(r * D, D));");
-        w.Close();
-        w.Line();
-        w.Line($"// {p.Name} backward: dweight[tokens[t, b]] += dout[t, b]");
-        c.OpenBackward(p);
-        w.Line($"const int D = {D};");
-        w.Line($"{Span} dtable = {p.Weight.Grad};");
-        w.Open($"for (int r = 0; r < {p.In.Ws}.Length; r++)");
-        w.Line($"{Span} row = dtable.Slice({p.In.Ws}[r] * D, D);");
-        w.Line($"{TP}.Add(row, {p.Dy.Ws}.Slice(r * D, D), row);");
-        w.Close();
-        w.Close();
-        w.Line();
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: token ids [T, B] -> vectors [T, B, {d}]: out[t, b] = weight[tokens[t, b]]")
+            .Add(new GatherRowsOp(weight.Values, c.In, d, output))
+            .Backward()
+            .Doc($"// {layer.Name} backward: dweight[tokens[t, b]] += dout[t, b]")
+            .Add(new ScatterAddRowsOp(c.In, dOutput, d, weight.Gradient));
+        return new EmbeddingPlan(layer, c.In, output, dOutput, weight) { Passes = pass.Build() };
     }
 }

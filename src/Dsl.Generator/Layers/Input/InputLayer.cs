@@ -1,5 +1,4 @@
 using Dsl.Generator.Diagnostics;
-using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -39,6 +38,4 @@ internal sealed class InputLayer : LayerDefinition<InputSpec, InputPlan>
 
     protected override InputPlan Lower(ShapedLayer layer, InputSpec spec, LowerContext c) =>
         new(layer, c.Own("out", layer.OutWidth, Rows.StepsBatch, BufferUse.Forward, $"input features, time-major [T, B, {layer.OutWidth}]"));
-
-    protected override void Emit(InputPlan plan, EmitContext c) { }
 }

@@ -18,8 +18,6 @@ internal sealed record LayerNormPlan(ShapedLayer Layer, BufferRef In, BufferRef?
 
 internal sealed class LayerNormLayer : LayerDefinition<LayerNormSpec, LayerNormPlan>
 {
-    private const string Kernel = "global::Dsl.Kernels.LayerNormKernel";
-
     public override LayerKind Kind => LayerKind.LayerNorm;
 
     public override string AttributeName => "Dsl.LayerNormAttribute";
@@ -44,27 +42,15 @@ internal sealed class LayerNormLayer : LayerDefinition<LayerNormSpec, LayerNormP
         BufferRef scratch = c.Own("scratch", 2 * wd, Rows.One, BufferUse.Training, $"scratch [2, {wd}]");
         BufferRef rstd = c.Own("rstd", 1, rows, BufferUse.Forward, $"each row's 1/√(var + ε) [{rowsText}]");
         var (output, dOutput) = c.Output("normalised, scaled and shifted");
-        return new LayerNormPlan(layer, c.In, c.DIn, output, dOutput, weight, bias, mean, rstd, scratch, spec.Epsilon);
-    }
-
-    protected override void Emit(LayerNormPlan p, EmitContext c)
-    {
-        var w = c.W;
-        ShapedLayer l = p.Layer;
-        string eps = SourceWriter.Float(p.Epsilon);
-        w.Line($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> same: out = (x − mean) / √(var + {eps}) · weight + bias, per row (nn.LayerNorm)");
-        c.OpenForward(p);
-        w.Line($"const int W = {l.OutWidth};");
-        w.Line($"int R = {EmitContext.Rows(l)};");
-        w.Line($"{Kernel}.Forward(R, W, {p.In.Ws}, {p.Weight.Value}, {p.Bias.Value}, {eps}, {p.Out.Ws}, {p.Mean.Ws}, {p.Rstd.Ws});");
-        w.Close();
-        w.Line();
-        w.Line($"// {l.Name} backward: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dout ⊙ weight; dweight += Σ dout ⊙ x̂; dbias += Σ dout");
-        c.OpenBackward(p);
-        w.Line($"const int W = {l.OutWidth};");
-        w.Line($"int R = {EmitContext.Rows(l)};");
-        w.Line($"{Kernel}.Backward(R, W, {p.In.Ws}, {p.Weight.Value}, {p.Mean.Ws}, {p.Rstd.Ws}, {p.Dy.Ws}, {p.DIn?.Ws ?? "default"}, {p.Weight.Grad}, {p.Bias.Grad}, {p.Scratch.Ws});");
-        w.Close();
-        w.Line();
+        string eps = SourceWriter.Float(spec.Epsilon);
+        Operand rowCount = ScalarOperand.Of(Dim.Rows(layer.OutIsSequence)), width = ScalarOperand.Of(wd);
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, wd)} -> same: out = (x − mean) / √(var + {eps}) · weight + bias, per row (nn.LayerNorm)")
+            .Add(new KernelOp(Kernels.LayerNorm, "Forward", rowCount, width, c.In, weight.Values, bias.Values, ScalarOperand.Of(spec.Epsilon), output, mean, rstd))
+            .Backward()
+            .Doc($"// {layer.Name} backward: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dout ⊙ weight; dweight += Σ dout ⊙ x̂; dbias += Σ dout")
+            .Add(new KernelOp(Kernels.LayerNorm, "Backward", rowCount, width, c.In, weight.Values, mean, rstd, dOutput, c.DIn is null ? Operand.None : c.DIn,
+                weight.Gradient, bias.Gradient, scratch));
+        return new LayerNormPlan(layer, c.In, c.DIn, output, dOutput, weight, bias, mean, rstd, scratch, spec.Epsilon) { Passes = pass.Build() };
     }
 }

@@ -1,4 +1,4 @@
-using Dsl.Generator.Emitting;
+using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -13,16 +13,10 @@ internal sealed record PositionalEncodingSpec(LayerHeader Header) : LayerSpec(He
 
 /// <summary><see cref="Table"/> holds the encoding of every step [T, width], filled once per workspace.</summary>
 internal sealed record PositionalEncodingPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Table)
-    : LayerPlan(Layer, In, DIn, Out, DOut)
-{
-    public override void EmitWorkspaceSetup(EmitContext context) =>
-        context.W.Line($"{PositionalEncodingLayer.Kernel}.Fill({Table.Name}, t, {Layer.OutWidth}); // once per shape");
-}
+    : LayerPlan(Layer, In, DIn, Out, DOut);
 
 internal sealed class PositionalEncodingLayer : LayerDefinition<PositionalEncodingSpec, PositionalEncodingPlan>
 {
-    internal const string Kernel = "global::Dsl.Kernels.PositionalEncodingKernel";
-
     public override LayerKind Kind => LayerKind.PositionalEncoding;
 
     public override string AttributeName => "Dsl.PositionalEncodingAttribute";
@@ -41,22 +35,14 @@ internal sealed class PositionalEncodingLayer : LayerDefinition<PositionalEncodi
     {
         BufferRef table = c.Own("table", layer.OutWidth, Rows.Steps1, BufferUse.Forward, $"the encoding of each step, filled once per workspace [T, {layer.OutWidth}]");
         var (output, dOutput) = c.Output("input plus the encoding of its step");
-        return new PositionalEncodingPlan(layer, c.In, c.DIn, output, dOutput, table);
-    }
-
-    protected override void Emit(PositionalEncodingPlan p, EmitContext c)
-    {
-        var w = c.W;
-        ShapedLayer l = p.Layer;
-        w.Line($"// {l.Name}: [T, B, {l.OutWidth}] -> same: out[t] = x[t] + pe[t], pe[t, 2i] = sin(t / 10000^(2i/{l.OutWidth})), pe[t, 2i+1] = cos(…)");
-        c.OpenForward(p);
-        w.Line($"{Kernel}.Add(ws.T, ws.B, {l.OutWidth}, {p.Table.Ws}, {p.In.Ws}, {p.Out.Ws});");
-        w.Close();
-        w.Line();
-        w.Line($"// {l.Name} backward: dx = dout");
-        c.OpenBackward(p);
-        if (p.DIn is not null) w.Line($"{p.Dy.Ws}.CopyTo({p.DIn.Ws});");
-        w.Close();
-        w.Line();
+        int w = layer.OutWidth;
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: [T, B, {w}] -> same: out[t] = x[t] + pe[t], pe[t, 2i] = sin(t / 10000^(2i/{w})), pe[t, 2i+1] = cos(…)")
+            .Add(new KernelOp(Kernels.PositionalEncoding, "Add", ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(w), table, c.In, output))
+            .Backward()
+            .Doc($"// {layer.Name} backward: dx = dout");
+        if (c.DIn is not null) pass.Add(new CopyOp(dOutput, c.DIn));
+        var setup = new Op[] { new KernelOp(Kernels.PositionalEncoding, "Fill", table, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(w)) { Note = "once per shape" } };
+        return new PositionalEncodingPlan(layer, c.In, c.DIn, output, dOutput, table) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
     }
 }

@@ -107,121 +107,36 @@ internal sealed class CellWriter
     }
 }
 
-/// <summary>The time loop of a recurrent layer around its kind's cell, forward and back through time.</summary>
+/// <summary>
+/// The signature of a direction's cell methods: their name, the options that specialise them, and which of the kind's
+/// buffers they take.
+/// </summary>
+internal sealed record CellSignature(string Method, CellOptions Options, bool Aux, bool SecondGateGradient, bool SecondCarry, bool CellState);
+
+/// <summary>One direction of one stacked layer through time, forward or back: a call of that direction's cell method.</summary>
+internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, DirectionPlan Direction, RecurrentScratch Scratch, bool Backward) : MacroOp
+{
+    public override void WriteCSharp(EmitContext context) =>
+        RecurrentEmitter.Call(context.W, Cell.Method + (Backward ? "_backward" : "_forward"), RecurrentEmitter.CellArguments(this));
+}
+
+/// <summary>The time loop of a recurrent layer around its kind's cell, forward and back through time, as C#.</summary>
 internal static class RecurrentEmitter
 {
-    public static void Emit(RecurrentPlan layer, IRecurrentCell cell, EmitContext c)
+    /// <summary>The cell methods of each direction, specialised by its options.</summary>
+    public static void EmitCells(RecurrentPlan layer, IRecurrentCell cell, EmitContext c)
     {
-        SourceWriter w = c.W;
-        ShapedLayer l = layer.Layer;
-        RecurrentSpec spec = layer.Spec;
-        int H = layer.Hidden, D = l.Directions;
-        w.Line($"// {l.Name}: {cell.Describe(spec)}, {spec.Layers} layer(s){(D == 2 ? ", bidirectional" : "")}: [T, B, {l.InWidth}] -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}");
-        c.OpenForward(layer);
-        w.Line("int B = ws.B, T = ws.T;");
-        var all = layer.SubLayers.SelectMany(s => s.Directions).ToList();
-        if (all.Any(d => d.LearnedH is not null))
-        {
-            w.Line("// the learned initial states, one row per sequence");
-            foreach (DirectionPlan d in all)
-            {
-                w.Line($"for (int b = 0; b < B; b++) {d.LearnedH!.Value}.CopyTo({d.LearnedHBuffer!.Ws}.Slice(b * {H}, {H}));");
-                if (d.LearnedC is not null) w.Line($"for (int b = 0; b < B; b++) {d.LearnedC.Value}.CopyTo({d.LearnedCBuffer!.Ws}.Slice(b * {H}, {H}));");
-            }
-        }
-        if (spec.Options.RecurrentDropout > 0f)
-        {
-            w.Line("// variational dropout: one mask per sequence and direction for the whole pass (training only)");
-            foreach (DirectionPlan d in all)
-                w.Line($"if (training) {DropoutKernel}.Mask({d.RecurrentMask!.Ws}, {SourceWriter.Float(spec.Options.RecurrentDropout)}, _dropoutRng);");
-        }
-        foreach (SubLayerPlan sub in layer.SubLayers)
-        {
-            foreach (DirectionPlan d in sub.Directions)
-            {
-                var args = CellArguments(layer, cell, sub, d, forward: true);
-                Call(w, CellOptions.Of(layer, d).Method(layer) + "_forward", args);
-            }
-            if (sub.Mask is not null)
-            {
-                w.Line($"// dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
-                w.Line($"if (training) {DropoutKernel}.Forward({sub.Y.Ws}, {sub.Mask.Ws}, {sub.NextX!.Ws}, {SourceWriter.Float(spec.Options.Dropout)}, _dropoutRng);");
-                w.Line($"else {sub.Y.Ws}.CopyTo({sub.NextX.Ws});");
-            }
-        }
-        if (layer.SubLayers.Any(s => s.StateH is not null))
-        {
-            w.Open("if (state is not null)");
-            w.Line("// the new state is the last step's h (and c)");
-            foreach (SubLayerPlan sub in layer.SubLayers)
-            {
-                w.Line($"{sub.Y.Ws}.Slice((T - 1) * B * {H}, B * {H}).CopyTo(state.{sub.StateH!.Field});");
-                if (sub.StateC is not null) w.Line($"{sub.Directions[0].Aux!.Ws}.Slice((T - 1) * B * {H}, B * {H}).CopyTo(state.{sub.StateC.Field});");
-            }
-            w.Close();
-        }
-        SubLayerPlan top = layer.SubLayers[layer.SubLayers.Count - 1];
-        if (!l.OutIsSequence)
-            w.Line($"{Layout}.GatherLastStep({top.Y.Ws}, {layer.Out.Ws}, B, T, {H}, {D}, {WsLengths}); // many-to-one: the final hidden state of each direction");
-        else
-        {
-            if (top.Y != layer.Out) w.Line($"{top.Y.Ws}.CopyTo({layer.Out.Ws}); // the states keep the reverse direction's initial state in the padding; the output does not");
-            w.Line($"if (ws.HasLengths) {Layout}.MaskSteps({layer.Out.Ws}, ws.lengths, B, T, {l.OutWidth}); // padded steps output zeros");
-        }
-        w.Close();
-        w.Line();
-
-        c.OpenBackward(layer);
-        w.Line("int B = ws.B, T = ws.T;");
-        if (!l.OutIsSequence) w.Line($"{Layout}.ScatterLastStep({layer.Dy.Ws}, {top.DY.Ws}, B, T, {H}, {D}, {WsLengths});");
-        else w.Line($"if (ws.HasLengths) {Layout}.MaskSteps({layer.Dy.Ws}, ws.lengths, B, T, {l.OutWidth});");
-        for (int i = layer.SubLayers.Count - 1; i >= 0; i--)
-        {
-            SubLayerPlan sub = layer.SubLayers[i];
-            if (sub.FinalH is not null)
-            {
-                w.Line($"// an encoder: the gradient of layer {sub.Index}'s final hidden states, from the decoder they started");
-                foreach (DirectionPlan d in sub.Directions)
-                {
-                    string offset = d.Reverse ? H.ToString(CultureInfo.InvariantCulture) : "0";
-                    w.Line($"if (ws.InjectFinal) {Layout}.AddToFinalState({sub.FinalH.Grad.Ws}, {D * H}, {offset}, {sub.DY.Ws}, {D * H}, {offset}, B, T, {H}, {(d.Reverse ? "true" : "false")}, {WsLengths});");
-                }
-            }
-            if (sub.DX is not null) w.Line($"{sub.DX.Ws}.Clear(); // {(D == 2 ? "both directions add" : "the cell adds")} into dx");
-            foreach (DirectionPlan d in sub.Directions)
-                Call(w, CellOptions.Of(layer, d).Method(layer) + "_backward", CellArguments(layer, cell, sub, d, forward: false));
-            if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
-                w.Line($"{TP}.Multiply({sub.DX!.Ws}, {mask.Ws}, {sub.DX.Ws}); // through the dropout between layer {i - 1} and {i}");
-        }
-        w.Close();
-        w.Line();
-
         foreach (DirectionPlan d in layer.SubLayers[0].Directions)
         {
-            CellOptions options = CellOptions.Of(layer, d);
-            var cw = new CellWriter(w, options, spec.HasCellState);
-            CellForward(layer, cell, cw, CellArguments(layer, cell, layer.SubLayers[0], d, forward: true));
-            CellBackward(layer, cell, cw, CellArguments(layer, cell, layer.SubLayers[0], d, forward: false));
+            CellSignature signature = layer.Signature(d);
+            var cw = new CellWriter(c.W, signature.Options, signature.CellState);
+            SubLayerPlan sub = layer.SubLayers[0];
+            CellForward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: false)));
+            CellBackward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: true)));
         }
     }
 
-    /// <summary>An encoder's final states: each direction's state at its last step, gathered after the forward pass.</summary>
-    public static void EmitFinalStates(RecurrentPlan layer, EmitContext c)
-    {
-        int H = layer.Hidden, Y = layer.Layer.Directions * layer.Hidden;
-        foreach (SubLayerPlan sub in layer.SubLayers.Where(x => x.FinalH is not null))
-        {
-            c.W.Line($"// {layer.Name} layer {sub.Index}'s final states, each direction's at its last step");
-            foreach (DirectionPlan d in sub.Directions)
-            {
-                string offset = d.Reverse ? H.ToString(CultureInfo.InvariantCulture) : "0", reverse = d.Reverse ? "true" : "false";
-                c.W.Line($"{Layout}.GatherFinalState({sub.Y.Ws}, {Y}, {offset}, {sub.FinalH!.State.Ws}, {Y}, {offset}, B, T, {H}, {reverse}, {WsLengths});");
-                if (sub.FinalC is not null) c.W.Line($"{Layout}.GatherFinalState({d.Aux!.Ws}, {H}, 0, {sub.FinalC.State.Ws}, {Y}, {offset}, B, T, {H}, {reverse}, {WsLengths});");
-            }
-        }
-    }
-
-    private static void Call(SourceWriter w, string method, List<(string Parameter, string Argument)> args)
+    public static void Call(SourceWriter w, string method, List<(string Parameter, string Argument)> args)
     {
         const int perLine = 8;
         for (int i = 0; i < args.Count; i += perLine)
@@ -249,25 +164,28 @@ internal static class RecurrentEmitter
     /// The parameters of a direction's cell method and the arguments of one stacked layer's call, side by side, so the
     /// two cannot disagree: what the options rule out is neither a parameter nor an argument.
     /// </summary>
-    private static List<(string Parameter, string Argument)> CellArguments(RecurrentPlan layer, IRecurrentCell cell, SubLayerPlan sub, DirectionPlan d, bool forward)
+    public static List<(string Parameter, string Argument)> CellArguments(RecurrenceOp op)
     {
-        CellOptions o = CellOptions.Of(layer, d);
-        RecurrentScratch k = layer.Scratch;
-        bool lstm = layer.Spec.HasCellState;
+        CellSignature cell = op.Cell;
+        CellOptions o = cell.Options;
+        SubLayerPlan sub = op.Sub;
+        DirectionPlan d = op.Direction;
+        RecurrentScratch k = op.Scratch;
+        bool forward = !op.Backward, lstm = cell.CellState;
         var a = new List<(string, string)>
         {
             ("int B", "B"), ("int T", "T"), ("int X", sub.XWidth.ToString(CultureInfo.InvariantCulture)),
             ($"{RoSpan} x", sub.X.Ws), ((forward ? Span : RoSpan) + " y", sub.Y.Ws), ((forward ? Span : RoSpan) + " gates", d.Gates.Ws),
         };
-        if (cell.HasAux(layer.Spec)) a.Add(((forward ? Span : RoSpan) + " aux", d.Aux!.Ws));
+        if (cell.Aux) a.Add(((forward ? Span : RoSpan) + " aux", d.Aux!.Ws));
         if (!forward)
         {
             a.Add(($"{RoSpan} dy", sub.DY.Ws));
             a.Add(($"{Span} dx", sub.DX?.Ws ?? "default"));
             a.Add(($"{Span} dg", k.DGates.Ws));
-            if (k.DGates2 is not null && cell.HasSecondGateGradient(layer.Spec)) a.Add(($"{Span} dg2", k.DGates2.Ws));
+            if (cell.SecondGateGradient) a.Add(($"{Span} dg2", k.DGates2!.Ws));
             a.Add(($"{Span} carry", k.Carry.Ws));
-            if (cell.HasSecondCarry(layer.Spec)) a.Add(($"{Span} carry2", k.Carry2!.Ws));
+            if (cell.SecondCarry) a.Add(($"{Span} carry2", k.Carry2!.Ws));
         }
         a.Add(($"{Span} scratch", k.Step.Ws));
         a.Add(($"{Span} packed", k.Packed.Ws));
@@ -310,6 +228,7 @@ internal static class RecurrentEmitter
         if (!forward && o.Holding) a.Add(($"{Span} held", k.Held!.Ws));
         return a;
     }
+
 
     /// <summary>The state a direction starts from: the carried one for the forward direction of a stateful pass, else the learned one, else zeros.</summary>
     private static string Initial(DirectionPlan d, BufferRef? carried, BufferRef? learned)

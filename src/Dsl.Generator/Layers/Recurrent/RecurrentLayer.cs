@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
@@ -138,10 +139,106 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             x = nextX ?? y;
             dx = dy;
         }
-        return new RecurrentPlan(layer, c.In, c.DIn, output!, dOutput, subs.ToEquatableArray(), hidden, gates, scratch);
+        var plan = new RecurrentPlan(layer, c.In, c.DIn, output!, dOutput, subs.ToEquatableArray(), hidden, gates, scratch,
+            new CellTraits(AuxName(spec) is not null, NeedsSecondGateGradient(spec), NeedsSecondCarry(spec)));
+        return plan with { Passes = Passes(plan), Encode = FinalStates(plan) };
     }
 
-    protected override void Emit(RecurrentPlan plan, EmitContext context) => RecurrentEmitter.Emit(plan, this, context);
+    /// <summary>The layer's passes: learned states, masks, each direction of each stacked layer through time, dropout between them.</summary>
+    private Passes Passes(RecurrentPlan layer)
+    {
+        ShapedLayer l = layer.Layer;
+        RecurrentSpec spec = layer.Spec;
+        int H = layer.Hidden, D = l.Directions;
+        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), hidden = ScalarOperand.Of(H), directions = ScalarOperand.Of(D);
+        var pass = new PassBuilder().Doc($"// {l.Name}: {Describe(spec)}, {spec.Layers} layer(s){(D == 2 ? ", bidirectional" : "")}: [T, B, {l.InWidth}] -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}");
+        var all = layer.SubLayers.SelectMany(x => x.Directions).ToList();
+        if (all.Any(d => d.LearnedH is not null))
+        {
+            pass.Comment("the learned initial states, one row per sequence");
+            foreach (DirectionPlan d in all)
+            {
+                pass.Add(new RepeatRowsOp(d.LearnedH!.Values, H, d.LearnedHBuffer!));
+                if (d.LearnedC is not null) pass.Add(new RepeatRowsOp(d.LearnedC.Values, H, d.LearnedCBuffer!));
+            }
+        }
+        if (spec.Options.RecurrentDropout > 0f)
+        {
+            pass.Comment("variational dropout: one mask per sequence and direction for the whole pass (training only)");
+            foreach (DirectionPlan d in all) pass.Add(new DropoutMaskOp(d.RecurrentMask!, spec.Options.RecurrentDropout));
+        }
+        foreach (SubLayerPlan sub in layer.SubLayers)
+        {
+            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: false));
+            if (sub.Mask is not null)
+            {
+                pass.Comment($"dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
+                pass.Add(new DropoutOp(sub.Y, sub.Mask, sub.NextX!, spec.Options.Dropout));
+            }
+        }
+        if (layer.SubLayers.Any(x => x.StateH is not null))
+        {
+            var save = new List<Op> { new CommentOp("the new state is the last step's h (and c)") };
+            Dim last = new(H, Batch: 1, PreviousSteps: 1), rows = new(H, Batch: 1);
+            foreach (SubLayerPlan sub in layer.SubLayers)
+            {
+                save.Add(new CopyOp(((Operand)sub.Y).Slice(last, rows), new StateOperand(sub.StateH!)));
+                if (sub.StateC is not null) save.Add(new CopyOp(((Operand)sub.Directions[0].Aux!).Slice(last, rows), new StateOperand(sub.StateC)));
+            }
+            pass.Add(new WhenOp(Condition.CarriedState, save.ToEquatableArray()));
+        }
+        SubLayerPlan top = layer.SubLayers[layer.SubLayers.Count - 1];
+        if (!l.OutIsSequence)
+            pass.Add(new KernelOp(Kernels.Layout, "GatherLastStep", top.Y, layer.Out, batch, steps, hidden, directions, new LengthsOperand()) { Note = "many-to-one: the final hidden state of each direction" });
+        else
+        {
+            if (top.Y != layer.Out) pass.Add(new CopyOp(top.Y, layer.Out, "the states keep the reverse direction's initial state in the padding; the output does not"));
+            pass.Add(new WhenOp(Condition.Padded, new KernelOp(Kernels.Layout, "MaskSteps", layer.Out, new LengthsOperand(Always: true), batch, steps, ScalarOperand.Of(l.OutWidth)) { Note = "padded steps output zeros" }));
+        }
+
+        pass.Backward();
+        if (!l.OutIsSequence) pass.Add(new KernelOp(Kernels.Layout, "ScatterLastStep", layer.Dy, top.DY, batch, steps, hidden, directions, new LengthsOperand()));
+        else pass.Add(new WhenOp(Condition.Padded, new KernelOp(Kernels.Layout, "MaskSteps", layer.Dy, new LengthsOperand(Always: true), batch, steps, ScalarOperand.Of(l.OutWidth))));
+        for (int i = layer.SubLayers.Count - 1; i >= 0; i--)
+        {
+            SubLayerPlan sub = layer.SubLayers[i];
+            if (sub.FinalH is not null)
+            {
+                pass.Comment($"an encoder: the gradient of layer {sub.Index}'s final hidden states, from the decoder they started");
+                foreach (DirectionPlan d in sub.Directions)
+                {
+                    Operand offset = ScalarOperand.Of(d.Reverse ? H : 0), width = ScalarOperand.Of(D * H);
+                    pass.Add(new WhenOp(Condition.InjectFinal, new KernelOp(Kernels.Layout, "AddToFinalState", sub.FinalH.Grad, width, offset, sub.DY, width, offset,
+                        batch, steps, hidden, ScalarOperand.Of(d.Reverse), new LengthsOperand())));
+                }
+            }
+            if (sub.DX is not null) pass.Add(new ClearOp(sub.DX, D == 2 ? "both directions add into dx" : "the cell adds into dx"));
+            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: true));
+            if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
+                pass.Add(new MultiplyOp(sub.DX!, mask, sub.DX!, $"through the dropout between layer {i - 1} and {i}"));
+        }
+        return pass.Build();
+    }
+
+    /// <summary>An encoder's final states: each direction's state at its last step, gathered after the forward pass.</summary>
+    private static EquatableArray<Op> FinalStates(RecurrentPlan layer)
+    {
+        int H = layer.Hidden, Y = layer.Layer.Directions * layer.Hidden;
+        var ops = new List<Op>();
+        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), hidden = ScalarOperand.Of(H), width = ScalarOperand.Of(Y);
+        foreach (SubLayerPlan sub in layer.SubLayers.Where(x => x.FinalH is not null))
+        {
+            ops.Add(new CommentOp($"{layer.Name} layer {sub.Index}'s final states, each direction's at its last step"));
+            foreach (DirectionPlan d in sub.Directions)
+            {
+                Operand offset = ScalarOperand.Of(d.Reverse ? H : 0), reverse = ScalarOperand.Of(d.Reverse);
+                ops.Add(new KernelOp(Kernels.Layout, "GatherFinalState", sub.Y, width, offset, sub.FinalH!.State, width, offset, batch, steps, hidden, reverse, new LengthsOperand()));
+                if (sub.FinalC is not null)
+                    ops.Add(new KernelOp(Kernels.Layout, "GatherFinalState", d.Aux!, hidden, ScalarOperand.Of(0), sub.FinalC.State, width, offset, batch, steps, hidden, reverse, new LengthsOperand()));
+            }
+        }
+        return ops.ToEquatableArray();
+    }
 
     // ---- the cell: what each kind supplies ----
 

@@ -58,10 +58,21 @@ internal sealed record SubLayerPlan(int Index, int XWidth, BufferRef X, BufferRe
 /// </summary>
 internal sealed record RecurrentScratch(BufferRef Step, BufferRef Packed, BufferRef DGates, BufferRef? DGates2, BufferRef Carry, BufferRef? Carry2, BufferRef? Held);
 
+/// <summary>Which of the shared buffers a kind's cell takes: its per-step buffer, a second gate gradient, a second carry.</summary>
+internal sealed record CellTraits(bool Aux, bool SecondGateGradient, bool SecondCarry);
+
 internal sealed record RecurrentPlan(Shapes.ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut,
-    Helpers.EquatableArray<SubLayerPlan> SubLayers, int Hidden, int Gates, RecurrentScratch Scratch) : LayerPlan(Layer, In, DIn, Out, DOut)
+    Helpers.EquatableArray<SubLayerPlan> SubLayers, int Hidden, int Gates, RecurrentScratch Scratch, CellTraits Traits) : LayerPlan(Layer, In, DIn, Out, DOut)
 {
     public RecurrentSpec Spec => (RecurrentSpec)Layer.Spec;
 
-    public override void EmitFinalStates(Emitting.EmitContext context) => RecurrentEmitter.EmitFinalStates(this, context);
+    /// <summary>The cell methods of direction <paramref name="d"/>: the same for every stacked layer.</summary>
+    public CellSignature Signature(DirectionPlan d)
+    {
+        CellOptions options = CellOptions.Of(this, d);
+        return new CellSignature(options.Method(this), options, Traits.Aux, Traits.SecondGateGradient, Traits.SecondCarry, Spec.HasCellState);
+    }
+
+    public override void EmitHelpers(Emitting.EmitContext context) =>
+        RecurrentEmitter.EmitCells(this, (IRecurrentCell)LayerRegistry.Of(Spec), context);
 }

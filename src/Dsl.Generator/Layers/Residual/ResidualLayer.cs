@@ -3,7 +3,6 @@ using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
-using static Dsl.Generator.Emitting.Names;
 
 namespace Dsl.Generator.Layers.Residual;
 
@@ -62,23 +61,13 @@ internal sealed class ResidualLayer : LayerDefinition<ResidualSpec, ResidualPlan
             // once the layer after the skipped output has written that output's gradient, the skip's joins it
             c.Join(layer.SkipFrom + 1, source.DOut, dSkip, $"{layer.Name}'s skip");
         }
-        return new ResidualPlan(layer, c.In, c.DIn, output, dOutput, source.Out, dSkip);
-    }
-
-    protected override void Emit(ResidualPlan p, EmitContext c)
-    {
-        var w = c.W;
-        ShapedLayer l = p.Layer;
-        w.Line($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> same: out = x + the output of layer {l.SkipFrom} (a residual connection)");
-        c.OpenForward(p);
-        w.Line($"{TP}.Add({p.In.Ws}, {p.SkipIn.Ws}, {p.Out.Ws});");
-        w.Close();
-        w.Line();
-        w.Line($"// {l.Name} backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)");
-        c.OpenBackward(p);
-        if (p.DIn is not null) w.Line($"{p.Dy.Ws}.CopyTo({p.DIn.Ws});");
-        if (p.DSkip is not null) w.Line($"{p.Dy.Ws}.CopyTo({p.DSkip.Ws});");
-        w.Close();
-        w.Line();
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: {shape} -> same: out = x + the output of layer {layer.SkipFrom} (a residual connection)")
+            .Add(new AddOp(c.In, source.Out, output))
+            .Backward()
+            .Doc($"// {layer.Name} backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)");
+        if (c.DIn is not null) pass.Add(new CopyOp(dOutput, c.DIn));
+        if (dSkip is not null) pass.Add(new CopyOp(dOutput, dSkip));
+        return new ResidualPlan(layer, c.In, c.DIn, output, dOutput, source.Out, dSkip) { Passes = pass.Build() };
     }
 }

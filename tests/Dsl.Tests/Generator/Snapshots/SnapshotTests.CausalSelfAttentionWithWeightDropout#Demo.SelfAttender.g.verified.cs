@@ -467,27 +467,25 @@ namespace Demo
         // embedding: token ids [T, B] -> vectors [T, B, 16]: out[t, b] = weight[tokens[t, b]]
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
-            const int D = 16;
-            global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
+            int B = ws.B, T = ws.T, S = ws.S;
+            for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 16, 16).CopyTo(ws.embedding_out.Slice(r * 16, 16));
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
-            const int D = 16;
-            global::System.Span<float> dtable = _embedding_weight.GradAsSpan();
+            int B = ws.B, T = ws.T, S = ws.S;
             for (int r = 0; r < ws.tokens.Length; r++)
             {
-                global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
+                global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 16, 16);
+                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 16, 16), row);
             }
         }
 
         // lstm: LSTM, 1 layer(s): [T, B, 16] -> [T, B, 16]
         private void lstm_forward(Workspace ws, bool training, State? state)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
                 ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 16); // padded steps output zeros
@@ -495,7 +493,7 @@ namespace Demo
 
         private void lstm_backward(Workspace ws)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 16);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 16, 0, ws.lstm_dout, 16, 0, B, T, 16, false, ws.HasLengths ? ws.lengths : default);
@@ -503,6 +501,49 @@ namespace Demo
             lstm_cell_backward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout,
                 ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasLengths ? ws.lengths : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
+        }
+
+        // attention: [T, B, 16] -> [T, B, 16], self-attention with 4 head(s), causal (nn.MultiheadAttention; with lengths, padded keys are masked):
+        // [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · 0.5f); out = concat(A·v)·W_outᵀ + b_out
+        private void attention_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.lstm_out, 16, _attention_in_proj_weight.AsSpan(), 16, ws.attention_qkv, 48, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.attention_qkv, T * B, _attention_in_proj_bias.AsSpan());
+            if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.attention_weights_mask, 0.1f, _dropoutRng);
+            global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 4, 0.5f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, training ? ws.attention_weights_mask : default, ws.attention_context, scratch: default);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, ws.attention_out, 16, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.attention_out, T * B, _attention_out_proj_bias.AsSpan());
+        }
+
+        // attention backward: through the output projection, the heads (softmax included) and the input projection
+        private void attention_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(16, 16, T * B, ws.attention_dout, 16, ws.attention_context, 16, _attention_out_proj_weight.GradAsSpan(), 16, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dout, T * B, _attention_out_proj_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 16, ws.attention_dout, 16, _attention_out_proj_weight.AsSpan(), 16, ws.attention_dcontext, 16, accumulate: false);
+            global::Dsl.Kernels.AttentionKernel.Backward(T, B, 16, 4, 0.5f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, ws.attention_weights_mask, ws.attention_dcontext, ws.attention_dqkv, scratch: default);
+            global::Dsl.Kernels.Gemm.MatMulTransA(48, 16, T * B, ws.attention_dqkv, 48, ws.lstm_out, 16, _attention_in_proj_weight.GradAsSpan(), 16, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dqkv, T * B, _attention_in_proj_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 48, ws.attention_dqkv, 48, _attention_in_proj_weight.AsSpan(), 16, ws.lstm_dout, 16, accumulate: false);
+        }
+
+        // dense: [T, B, 16] -> [T, B, 30]: out = x · Wᵀ + b
+        private void dense_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 30, 16, ws.attention_out, 16, _dense_weight.AsSpan(), 16, ws.dense_out, 30, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, T * B, _dense_bias.AsSpan());
+        }
+
+        // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
+        private void dense_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(30, 16, T * B, ws.dense_dout, 30, ws.attention_out, 16, _dense_weight.GradAsSpan(), 16, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, T * B, _dense_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 30, ws.dense_dout, 30, _dense_weight.AsSpan(), 16, ws.attention_dout, 16, accumulate: false);
         }
 
         // lstm, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
@@ -591,53 +632,6 @@ namespace Demo
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
-        }
-
-        // attention: [T, B, 16] -> [T, B, 16], self-attention with 4 head(s), causal (nn.MultiheadAttention; with lengths, padded keys are masked):
-        // [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · 0.5f); out = concat(A·v)·W_outᵀ + b_out
-        private void attention_forward(Workspace ws, bool training, State? state)
-        {
-            const int E = 16, Heads = 4;
-            int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 3 * E, E, ws.lstm_out, E, _attention_in_proj_weight.AsSpan(), E, ws.attention_qkv, 3 * E, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.attention_qkv, T * B, _attention_in_proj_bias.AsSpan());
-            if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.attention_weights_mask, 0.1f, _dropoutRng);
-            global::Dsl.Kernels.AttentionKernel.Forward(T, B, E, Heads, 0.5f, causal: true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, training ? ws.attention_weights_mask : default, ws.attention_context, scratch: default);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, E, E, ws.attention_context, E, _attention_out_proj_weight.AsSpan(), E, ws.attention_out, E, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.attention_out, T * B, _attention_out_proj_bias.AsSpan());
-        }
-
-        // attention backward: through the output projection, the heads (softmax included) and the input projection
-        private void attention_backward(Workspace ws)
-        {
-            const int E = 16, Heads = 4;
-            int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(E, E, T * B, ws.attention_dout, E, ws.attention_context, E, _attention_out_proj_weight.GradAsSpan(), E, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dout, T * B, _attention_out_proj_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(T * B, E, E, ws.attention_dout, E, _attention_out_proj_weight.AsSpan(), E, ws.attention_dcontext, E, accumulate: false);
-            global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, 0.5f, causal: true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, ws.attention_weights_mask, ws.attention_dcontext, ws.attention_dqkv, scratch: default);
-            global::Dsl.Kernels.Gemm.MatMulTransA(3 * E, E, T * B, ws.attention_dqkv, 3 * E, ws.lstm_out, E, _attention_in_proj_weight.GradAsSpan(), E, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dqkv, T * B, _attention_in_proj_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(T * B, E, 3 * E, ws.attention_dqkv, 3 * E, _attention_in_proj_weight.AsSpan(), E, ws.lstm_dout, E, accumulate: false);
-        }
-
-        // dense: [T, B, 16] -> [T, B, 30]: out = x · Wᵀ + b
-        private void dense_forward(Workspace ws, bool training, State? state)
-        {
-            const int I = 16, U = 30;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.attention_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
-        }
-
-        // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-        private void dense_backward(Workspace ws)
-        {
-            const int I = 16, U = 30;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.attention_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.attention_dout, I, accumulate: false);
         }
 
     }

@@ -489,41 +489,39 @@ namespace CharRnn
         // embedding: token ids [T, B] -> vectors [T, B, 64]: out[t, b] = weight[tokens[t, b]]
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
-            const int D = 64;
-            global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
+            int B = ws.B, T = ws.T, S = ws.S;
+            for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 64, 64).CopyTo(ws.embedding_out.Slice(r * 64, 64));
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
-            const int D = 64;
-            global::System.Span<float> dtable = _embedding_weight.GradAsSpan();
+            int B = ws.B, T = ws.T, S = ws.S;
             for (int r = 0; r < ws.tokens.Length; r++)
             {
-                global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
+                global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 64, 64);
+                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 64, 64), row);
             }
         }
 
         // lstm: LSTM, 1 layer(s): [T, B, 64] -> [T, B, 256]
         private void lstm_forward(Workspace ws, bool training, State? state)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 64, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
                 ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default);
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
-                ws.lstm_out.Slice((T - 1) * B * 256, B * 256).CopyTo(state.lstm_h_l0);
-                ws.lstm_cell_l0.Slice((T - 1) * B * 256, B * 256).CopyTo(state.lstm_c_l0);
+                ws.lstm_out.Slice(256 * (T - 1) * B, 256 * B).CopyTo(state.lstm_h_l0);
+                ws.lstm_cell_l0.Slice(256 * (T - 1) * B, 256 * B).CopyTo(state.lstm_c_l0);
             }
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 256); // padded steps output zeros
         }
 
         private void lstm_backward(Workspace ws)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 256);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 256, 0, ws.lstm_dout, 256, 0, B, T, 256, false, ws.HasLengths ? ws.lengths : default);
@@ -532,6 +530,38 @@ namespace CharRnn
                 ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
                 ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
+        }
+
+        // dropout: [T, B, 256] -> same; training: out = x ⊙ mask (p = 0.25f), inference: out = x
+        private void dropout_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.lstm_out, ws.dropout_mask, ws.dropout_out, 0.25f, _dropoutRng);
+            else ws.lstm_out.CopyTo(ws.dropout_out);
+        }
+
+        // dropout backward: dx = dout ⊙ mask
+        private void dropout_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.dropout_dout, ws.dropout_mask, ws.lstm_dout);
+        }
+
+        // dense: [T, B, 256] -> [T, B, 97]: out = x · Wᵀ + b
+        private void dense_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 97, 256, ws.dropout_out, 256, _dense_weight.AsSpan(), 256, ws.dense_out, 97, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, T * B, _dense_bias.AsSpan());
+        }
+
+        // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
+        private void dense_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(97, 256, T * B, ws.dense_dout, 97, ws.dropout_out, 256, _dense_weight.GradAsSpan(), 256, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, T * B, _dense_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 256, 97, ws.dense_dout, 97, _dense_weight.AsSpan(), 256, ws.dropout_dout, 256, accumulate: false);
         }
 
         // lstm, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
@@ -627,38 +657,6 @@ namespace CharRnn
             if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
-        }
-
-        // dropout: [T, B, 256] -> same; training: out = x ⊙ mask (p = 0.25f), inference: out = x
-        private void dropout_forward(Workspace ws, bool training, State? state)
-        {
-            if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.lstm_out, ws.dropout_mask, ws.dropout_out, 0.25f, _dropoutRng);
-            else ws.lstm_out.CopyTo(ws.dropout_out);
-        }
-
-        // dropout backward: dx = dout ⊙ mask
-        private void dropout_backward(Workspace ws)
-        {
-            global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.dropout_dout, ws.dropout_mask, ws.lstm_dout);
-        }
-
-        // dense: [T, B, 256] -> [T, B, 97]: out = x · Wᵀ + b
-        private void dense_forward(Workspace ws, bool training, State? state)
-        {
-            const int I = 256, U = 97;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.dropout_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
-        }
-
-        // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-        private void dense_backward(Workspace ws)
-        {
-            const int I = 256, U = 97;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.dropout_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.dropout_dout, I, accumulate: false);
         }
 
     }

@@ -572,41 +572,39 @@ namespace DateTranslator
         // embedding: token ids [T, B] -> vectors [T, B, 16]: out[t, b] = weight[tokens[t, b]]
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
-            const int D = 16;
-            global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
+            int B = ws.B, T = ws.T, S = ws.S;
+            for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 16, 16).CopyTo(ws.embedding_out.Slice(r * 16, 16));
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
-            const int D = 16;
-            global::System.Span<float> dtable = _embedding_weight.GradAsSpan();
+            int B = ws.B, T = ws.T, S = ws.S;
             for (int r = 0; r < ws.tokens.Length; r++)
             {
-                global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
+                global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 16, 16);
+                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 16, 16), row);
             }
         }
 
         // lstm: LSTM, 1 layer(s): [T, B, 16] -> [T, B, 128]
         private void lstm_forward(Workspace ws, bool training, State? state)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
                 ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default);
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
-                ws.lstm_out.Slice((T - 1) * B * 128, B * 128).CopyTo(state.lstm_h_l0);
-                ws.lstm_cell_l0.Slice((T - 1) * B * 128, B * 128).CopyTo(state.lstm_c_l0);
+                ws.lstm_out.Slice(128 * (T - 1) * B, 128 * B).CopyTo(state.lstm_h_l0);
+                ws.lstm_cell_l0.Slice(128 * (T - 1) * B, 128 * B).CopyTo(state.lstm_c_l0);
             }
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 128); // padded steps output zeros
         }
 
         private void lstm_backward(Workspace ws)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 128);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 128, 0, ws.lstm_dout, 128, 0, B, T, 128, false, ws.HasLengths ? ws.lengths : default);
@@ -615,6 +613,71 @@ namespace DateTranslator
                 ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
                 ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
+        }
+
+        // attention: [T, B, 128] -> [T, B, 256], attention over the outputs k of DateEncoder [S, B, 128], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
+        // a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]
+        private void attention_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.lstm_out, 128, _attention_query_weight.AsSpan(), 128, ws.attention_q, 64, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.attention_q, T * B, _attention_query_bias.AsSpan());
+            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 128, ws.Memory!.Memory.Span, 128, _attention_key_weight.AsSpan(), 128, ws.attention_k, 64, accumulate: false);
+            global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, 64, 128, ws.Memory!.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.Memory!.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_context);
+            global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 128, 128, ws.lstm_out, ws.attention_context, ws.attention_out);
+        }
+
+        // attention backward: dx and d(context) from the output, then through the softmax and the score; the memory's gradient adds into the encoder's
+        private void attention_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.CrossAttentionKernel.Split(T * B, 128, 128, ws.attention_dout, ws.lstm_dout, ws.attention_dcontext);
+            ws.attention_dq.Clear();
+            ws.attention_dk.Clear();
+            global::Dsl.Kernels.CrossAttentionKernel.AdditiveBackward(T, S, B, 64, 128, ws.Memory!.Lengths, _attention_v_weight.AsSpan(), ws.Memory!.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_dcontext, ws.attention_dq, ws.attention_dk, _attention_v_weight.GradAsSpan(), ws.Memory!.MemoryGradient.Span, ws.attention_scratch);
+            // q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q
+            global::Dsl.Kernels.Gemm.MatMulTransA(64, 128, T * B, ws.attention_dq, 64, ws.lstm_out, 128, _attention_query_weight.GradAsSpan(), 128, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dq, T * B, _attention_query_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 128, 64, ws.attention_dq, 64, _attention_query_weight.AsSpan(), 128, ws.lstm_dout, 128, accumulate: true);
+            // k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k
+            global::Dsl.Kernels.Gemm.MatMulTransA(64, 128, S * B, ws.attention_dk, 64, ws.Memory!.Memory.Span, 128, _attention_key_weight.GradAsSpan(), 128, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMul(S * B, 128, 64, ws.attention_dk, 64, _attention_key_weight.AsSpan(), 128, ws.Memory!.MemoryGradient.Span, 128, accumulate: true);
+        }
+
+        // dense: [T, B, 256] -> [T, B, 128]: out = tanh(x · Wᵀ + b)
+        private void dense_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 256, ws.attention_out, 256, _dense_weight.AsSpan(), 256, ws.dense_out, 128, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, T * B, _dense_bias.AsSpan());
+            global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Tanh, ws.dense_out);
+        }
+
+        // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
+        private void dense_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Activations.Backward(global::Dsl.Activation.Tanh, ws.dense_out, ws.dense_dout);
+            global::Dsl.Kernels.Gemm.MatMulTransA(128, 256, T * B, ws.dense_dout, 128, ws.attention_out, 256, _dense_weight.GradAsSpan(), 256, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, T * B, _dense_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 256, 128, ws.dense_dout, 128, _dense_weight.AsSpan(), 256, ws.attention_dout, 256, accumulate: false);
+        }
+
+        // dense_1: [T, B, 128] -> [T, B, 14]: out = x · Wᵀ + b
+        private void dense_1_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 128, ws.dense_out, 128, _dense_1_weight.AsSpan(), 128, ws.dense_1_out, 14, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_1_out, T * B, _dense_1_bias.AsSpan());
+        }
+
+        // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
+        private void dense_1_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(14, 128, T * B, ws.dense_1_dout, 14, ws.dense_out, 128, _dense_1_weight.GradAsSpan(), 128, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_1_dout, T * B, _dense_1_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 128, 14, ws.dense_1_dout, 14, _dense_1_weight.AsSpan(), 128, ws.dense_dout, 128, accumulate: false);
         }
 
         // lstm, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
@@ -710,82 +773,6 @@ namespace DateTranslator
             if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
-        }
-
-        // attention: [T, B, 128] -> [T, B, 256], attention over the outputs k of DateEncoder [S, B, 128], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
-        // a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]
-        private void attention_forward(Workspace ws, bool training, State? state)
-        {
-            const int Q = 128, M = 128;
-            int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.EncoderOutput memory = ws.Memory!;
-            const int A = 64;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, A, Q, ws.lstm_out, Q, _attention_query_weight.AsSpan(), Q, ws.attention_q, A, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.attention_q, T * B, _attention_query_bias.AsSpan());
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, A, M, memory.Memory.Span, M, _attention_key_weight.AsSpan(), M, ws.attention_k, A, accumulate: false);
-            global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, A, M, memory.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), memory.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_context);
-            global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, Q, M, ws.lstm_out, ws.attention_context, ws.attention_out);
-        }
-
-        // attention backward: dx and d(context) from the output, then through the softmax and the score; the memory's gradient adds into the encoder's
-        private void attention_backward(Workspace ws)
-        {
-            const int Q = 128, M = 128;
-            int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.EncoderOutput memory = ws.Memory!;
-            const int A = 64;
-            global::Dsl.Kernels.CrossAttentionKernel.Split(T * B, Q, M, ws.attention_dout, ws.lstm_dout, ws.attention_dcontext);
-            ws.attention_dq.Clear();
-            ws.attention_dk.Clear();
-            global::Dsl.Kernels.CrossAttentionKernel.AdditiveBackward(T, S, B, A, M, memory.Lengths, _attention_v_weight.AsSpan(), memory.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_dcontext,
-                ws.attention_dq, ws.attention_dk, _attention_v_weight.GradAsSpan(), memory.MemoryGradient.Span, ws.attention_scratch);
-            // q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q
-            global::Dsl.Kernels.Gemm.MatMulTransA(A, Q, T * B, ws.attention_dq, A, ws.lstm_out, Q, _attention_query_weight.GradAsSpan(), Q, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dq, T * B, _attention_query_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(T * B, Q, A, ws.attention_dq, A, _attention_query_weight.AsSpan(), Q, ws.lstm_dout, Q, accumulate: true);
-            // k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k
-            global::Dsl.Kernels.Gemm.MatMulTransA(A, M, S * B, ws.attention_dk, A, memory.Memory.Span, M, _attention_key_weight.GradAsSpan(), M, accumulate: true);
-            global::Dsl.Kernels.Gemm.MatMul(S * B, M, A, ws.attention_dk, A, _attention_key_weight.AsSpan(), M, memory.MemoryGradient.Span, M, accumulate: true);
-        }
-
-        // dense: [T, B, 256] -> [T, B, 128]: out = tanh(x · Wᵀ + b)
-        private void dense_forward(Workspace ws, bool training, State? state)
-        {
-            const int I = 256, U = 128;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.attention_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
-            global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Tanh, ws.dense_out);
-        }
-
-        // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-        private void dense_backward(Workspace ws)
-        {
-            const int I = 256, U = 128;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Activations.Backward(global::Dsl.Activation.Tanh, ws.dense_out, ws.dense_dout);
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.attention_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.attention_dout, I, accumulate: false);
-        }
-
-        // dense_1: [T, B, 128] -> [T, B, 14]: out = x · Wᵀ + b
-        private void dense_1_forward(Workspace ws, bool training, State? state)
-        {
-            const int I = 128, U = 14;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.dense_out, I, _dense_1_weight.AsSpan(), I, ws.dense_1_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_1_out, R, _dense_1_bias.AsSpan());
-        }
-
-        // dense_1 backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-        private void dense_1_backward(Workspace ws)
-        {
-            const int I = 128, U = 14;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_1_dout, U, ws.dense_out, I, _dense_1_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_1_dout, R, _dense_1_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_1_dout, U, _dense_1_weight.AsSpan(), I, ws.dense_dout, I, accumulate: false);
         }
 
     }

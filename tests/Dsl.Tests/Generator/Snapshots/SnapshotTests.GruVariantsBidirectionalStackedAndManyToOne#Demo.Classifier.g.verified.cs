@@ -497,7 +497,7 @@ namespace Demo
         // gru: GRU (reset before, Cho 2014), 2 layer(s), bidirectional: [T, B, 3] -> [T, B, 8]
         private void gru_forward(Workspace ws, bool training, State? state)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             gru_cell_forward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0, ws.gru_rh_l0, ws.step_scratch,
                 ws.packed_weights, _gru_weight_ih_l0.AsSpan(), _gru_weight_hh_l0.AsSpan(), _gru_bias_ih_l0.AsSpan(), _gru_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
             gru_cell_reverse_forward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.step_scratch,
@@ -514,7 +514,7 @@ namespace Demo
 
         private void gru_backward(Workspace ws)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.gru_dout, ws.lengths, B, T, 8);
             ws.gru_dy_l0.Clear(); // both directions add into dx
             gru_cell_backward(B, T, 8, ws.gru_x_l1, ws.gru_out, ws.gru_gates_l1, ws.gru_rh_l1, ws.gru_dout,
@@ -530,6 +530,59 @@ namespace Demo
             gru_cell_reverse_backward(B, T, 3, ws.input_out, ws.gru_y_l0, ws.gru_gates_l0_reverse, ws.gru_rh_l0_reverse, ws.gru_dy_l0,
                 default, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _gru_weight_ih_l0_reverse.AsSpan(), _gru_weight_hh_l0_reverse.AsSpan(),
                 _gru_weight_ih_l0_reverse.GradAsSpan(), _gru_weight_hh_l0_reverse.GradAsSpan(), _gru_bias_ih_l0_reverse.GradAsSpan(), _gru_bias_hh_l0_reverse.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
+        }
+
+        // gru_1: GRU (reset after, PyTorch), 1 layer(s): [T, B, 8] -> [B, 5]
+        private void gru_1_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            gru_1_cell_forward(B, T, 8, ws.gru_out, ws.gru_1_y_l0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch,
+                ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
+            global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction
+        }
+
+        private void gru_1_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1, ws.HasLengths ? ws.lengths : default);
+            ws.gru_dout.Clear(); // the cell adds into dx
+            gru_1_cell_backward(B, T, 8, ws.gru_out, ws.gru_1_y_l0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0,
+                ws.gru_dout, ws.dgates, ws.dgates2, ws.carry, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
+                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
+        }
+
+        // dropout: [B, 5] -> same; training: out = x ⊙ mask (p = 0.2f), inference: out = x
+        private void dropout_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_1_out, ws.dropout_mask, ws.dropout_out, 0.2f, _dropoutRng);
+            else ws.gru_1_out.CopyTo(ws.dropout_out);
+        }
+
+        // dropout backward: dx = dout ⊙ mask
+        private void dropout_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.dropout_dout, ws.dropout_mask, ws.gru_1_dout);
+        }
+
+        // dense: [B, 5] -> [B, 2]: out = sigmoid(x · Wᵀ + b)
+        private void dense_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 2, 5, ws.dropout_out, 5, _dense_weight.AsSpan(), 5, ws.dense_out, 2, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, B, _dense_bias.AsSpan());
+            global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Sigmoid, ws.dense_out);
+        }
+
+        // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
+        private void dense_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Activations.Backward(global::Dsl.Activation.Sigmoid, ws.dense_out, ws.dense_dout);
+            global::Dsl.Kernels.Gemm.MatMulTransA(2, 5, B, ws.dense_dout, 2, ws.dropout_out, 5, _dense_weight.GradAsSpan(), 5, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, B, _dense_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(B, 5, 2, ws.dense_dout, 2, _dense_weight.AsSpan(), 5, ws.dropout_dout, 5, accumulate: false);
         }
 
         // gru, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
@@ -714,25 +767,6 @@ namespace Demo
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
-        // gru_1: GRU (reset after, PyTorch), 1 layer(s): [T, B, 8] -> [B, 5]
-        private void gru_1_forward(Workspace ws, bool training, State? state)
-        {
-            int B = ws.B, T = ws.T;
-            gru_1_cell_forward(B, T, 8, ws.gru_out, ws.gru_1_y_l0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.step_scratch,
-                ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(), _gru_1_bias_ih_l0.AsSpan(), _gru_1_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
-            global::Dsl.Kernels.Layout.GatherLastStep(ws.gru_1_y_l0, ws.gru_1_out, B, T, 5, 1, ws.HasLengths ? ws.lengths : default); // many-to-one: the final hidden state of each direction
-        }
-
-        private void gru_1_backward(Workspace ws)
-        {
-            int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Layout.ScatterLastStep(ws.gru_1_dout, ws.gru_1_dy_l0, B, T, 5, 1, ws.HasLengths ? ws.lengths : default);
-            ws.gru_dout.Clear(); // the cell adds into dx
-            gru_1_cell_backward(B, T, 8, ws.gru_out, ws.gru_1_y_l0, ws.gru_1_gates_l0, ws.gru_1_hn_l0, ws.gru_1_dy_l0,
-                ws.gru_dout, ws.dgates, ws.dgates2, ws.carry, ws.step_scratch, ws.packed_weights, _gru_1_weight_ih_l0.AsSpan(), _gru_1_weight_hh_l0.AsSpan(),
-                _gru_1_weight_ih_l0.GradAsSpan(), _gru_1_weight_hh_l0.GradAsSpan(), _gru_1_bias_ih_l0.GradAsSpan(), _gru_1_bias_hh_l0.GradAsSpan(), ws.HasLengths ? ws.lengths : default);
-        }
-
         // gru_1, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
         // r, z = σ(x·W_i{r,z}ᵀ + b_i{r,z} + h·W_h{r,z}ᵀ + b_h{r,z}); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)); h' = (1 − z) ⊙ n + z ⊙ h
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
@@ -815,40 +849,6 @@ namespace Demo
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg2.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg2.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
-        }
-
-        // dropout: [B, 5] -> same; training: out = x ⊙ mask (p = 0.2f), inference: out = x
-        private void dropout_forward(Workspace ws, bool training, State? state)
-        {
-            if (training) global::Dsl.Kernels.DropoutKernel.Forward(ws.gru_1_out, ws.dropout_mask, ws.dropout_out, 0.2f, _dropoutRng);
-            else ws.gru_1_out.CopyTo(ws.dropout_out);
-        }
-
-        // dropout backward: dx = dout ⊙ mask
-        private void dropout_backward(Workspace ws)
-        {
-            global::System.Numerics.Tensors.TensorPrimitives.Multiply(ws.dropout_dout, ws.dropout_mask, ws.gru_1_dout);
-        }
-
-        // dense: [B, 5] -> [B, 2]: out = sigmoid(x · Wᵀ + b)
-        private void dense_forward(Workspace ws, bool training, State? state)
-        {
-            const int I = 5, U = 2;
-            int R = ws.B;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.dropout_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
-            global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Sigmoid, ws.dense_out);
-        }
-
-        // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-        private void dense_backward(Workspace ws)
-        {
-            const int I = 5, U = 2;
-            int R = ws.B;
-            global::Dsl.Kernels.Activations.Backward(global::Dsl.Activation.Sigmoid, ws.dense_out, ws.dense_dout);
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.dropout_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.dropout_dout, I, accumulate: false);
         }
 
     }

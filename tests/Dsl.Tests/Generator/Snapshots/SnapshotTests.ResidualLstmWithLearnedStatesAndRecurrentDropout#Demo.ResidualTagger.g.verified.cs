@@ -578,7 +578,7 @@ namespace Demo
         // lstm: LSTM, 1 layer(s), bidirectional: [T, B, 8] -> [T, B, 16]
         private void lstm_forward(Workspace ws, bool training, State? state)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             // the learned initial states, one row per sequence
             for (int b = 0; b < B; b++) _lstm_h0_l0.AsSpan().CopyTo(ws.lstm_h0p_l0.Slice(b * 8, 8));
             for (int b = 0; b < B; b++) _lstm_c0_l0.AsSpan().CopyTo(ws.lstm_c0p_l0.Slice(b * 8, 8));
@@ -599,7 +599,7 @@ namespace Demo
 
         private void lstm_backward(Workspace ws)
         {
-            int B = ws.B, T = ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 16);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 16, 0, ws.lstm_dout, 16, 0, B, T, 8, false, ws.HasLengths ? ws.lengths : default);
@@ -612,6 +612,83 @@ namespace Demo
                 default, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0_reverse.AsSpan(), _lstm_weight_hh_l0_reverse.AsSpan(),
                 _lstm_weight_ih_l0_reverse.GradAsSpan(), _lstm_weight_hh_l0_reverse.GradAsSpan(), _lstm_bias_ih_l0_reverse.GradAsSpan(), _lstm_bias_hh_l0_reverse.GradAsSpan(), ws.lstm_h0p_l0_reverse, ws.lstm_c0p_l0_reverse, ws.HasLengths ? ws.lengths : default, _lstm_h0_l0_reverse.GradAsSpan(),
                 _lstm_c0_l0_reverse.GradAsSpan(), ws.InjectFinal ? ws.lstm_final_dc_l0 : default, ws.lstm_rmask_l0_reverse, ws.lstm_hm_l0_reverse, ws.held);
+        }
+
+        // dense: [T, B, 16] -> [T, B, 8]: out = x · Wᵀ + b
+        private void dense_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 8, 16, ws.lstm_out, 16, _dense_weight.AsSpan(), 16, ws.dense_out, 8, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, T * B, _dense_bias.AsSpan());
+        }
+
+        // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
+        private void dense_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(8, 16, T * B, ws.dense_dout, 8, ws.lstm_out, 16, _dense_weight.GradAsSpan(), 16, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, T * B, _dense_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 8, ws.dense_dout, 8, _dense_weight.AsSpan(), 16, ws.lstm_dout, 16, accumulate: false);
+        }
+
+        // residual: [T, B, 8] -> same: out = x + the output of layer 0 (a residual connection)
+        private void residual_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::System.Numerics.Tensors.TensorPrimitives.Add(ws.dense_out, ws.input_out, ws.residual_out);
+        }
+
+        // residual backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)
+        private void residual_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            ws.residual_dout.CopyTo(ws.dense_dout);
+        }
+
+        // attention: [T, B, 8] -> [T, B, 16], attention over its own steps k [T, B, 8], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
+        // a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]
+        private void attention_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_query_weight.AsSpan(), 8, ws.attention_q, 6, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.attention_q, T * B, _attention_query_bias.AsSpan());
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_key_weight.AsSpan(), 8, ws.attention_k, 6, accumulate: false);
+            global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, T, B, 6, 8, ws.HasLengths ? ws.lengths : default, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.residual_out, ws.attention_hidden, ws.attention_weights, ws.attention_context);
+            global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 8, 8, ws.residual_out, ws.attention_context, ws.attention_out);
+        }
+
+        // attention backward: dx and d(context) from the output, then through the softmax and the score; keys and values are x: their gradients add into dx
+        private void attention_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.CrossAttentionKernel.Split(T * B, 8, 8, ws.attention_dout, ws.residual_dout, ws.attention_dcontext);
+            ws.attention_dq.Clear();
+            ws.attention_dk.Clear();
+            global::Dsl.Kernels.CrossAttentionKernel.AdditiveBackward(T, T, B, 6, 8, ws.HasLengths ? ws.lengths : default, _attention_v_weight.AsSpan(), ws.residual_out, ws.attention_hidden, ws.attention_weights, ws.attention_dcontext, ws.attention_dq, ws.attention_dk, _attention_v_weight.GradAsSpan(), ws.residual_dout, ws.attention_scratch);
+            // q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q
+            global::Dsl.Kernels.Gemm.MatMulTransA(6, 8, T * B, ws.attention_dq, 6, ws.residual_out, 8, _attention_query_weight.GradAsSpan(), 8, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dq, T * B, _attention_query_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 8, 6, ws.attention_dq, 6, _attention_query_weight.AsSpan(), 8, ws.residual_dout, 8, accumulate: true);
+            // k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k
+            global::Dsl.Kernels.Gemm.MatMulTransA(6, 8, T * B, ws.attention_dk, 6, ws.residual_out, 8, _attention_key_weight.GradAsSpan(), 8, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 8, 6, ws.attention_dk, 6, _attention_key_weight.AsSpan(), 8, ws.residual_dout, 8, accumulate: true);
+        }
+
+        // dense_1: [T, B, 16] -> [T, B, 2]: out = x · Wᵀ + b
+        private void dense_1_forward(Workspace ws, bool training, State? state)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 2, 16, ws.attention_out, 16, _dense_1_weight.AsSpan(), 16, ws.dense_1_out, 2, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_1_out, T * B, _dense_1_bias.AsSpan());
+        }
+
+        // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
+        private void dense_1_backward(Workspace ws)
+        {
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(2, 16, T * B, ws.dense_1_dout, 2, ws.attention_out, 16, _dense_1_weight.GradAsSpan(), 16, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_1_dout, T * B, _dense_1_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 2, ws.dense_1_dout, 2, _dense_1_weight.AsSpan(), 16, ws.attention_dout, 16, accumulate: false);
         }
 
         // lstm, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
@@ -837,90 +914,6 @@ namespace Demo
             global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
-        }
-
-        // dense: [T, B, 16] -> [T, B, 8]: out = x · Wᵀ + b
-        private void dense_forward(Workspace ws, bool training, State? state)
-        {
-            const int I = 16, U = 8;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.lstm_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
-        }
-
-        // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-        private void dense_backward(Workspace ws)
-        {
-            const int I = 16, U = 8;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.lstm_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.lstm_dout, I, accumulate: false);
-        }
-
-        // residual: [T, B, 8] -> same: out = x + the output of layer 0 (a residual connection)
-        private void residual_forward(Workspace ws, bool training, State? state)
-        {
-            global::System.Numerics.Tensors.TensorPrimitives.Add(ws.dense_out, ws.input_out, ws.residual_out);
-        }
-
-        // residual backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)
-        private void residual_backward(Workspace ws)
-        {
-            ws.residual_dout.CopyTo(ws.dense_dout);
-        }
-
-        // attention: [T, B, 8] -> [T, B, 16], attention over its own steps k [T, B, 8], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
-        // a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]
-        private void attention_forward(Workspace ws, bool training, State? state)
-        {
-            const int Q = 8, M = 8;
-            int B = ws.B, T = ws.T, S = ws.T;
-            const int A = 6;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, A, Q, ws.residual_out, Q, _attention_query_weight.AsSpan(), Q, ws.attention_q, A, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.attention_q, T * B, _attention_query_bias.AsSpan());
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, A, M, ws.residual_out, M, _attention_key_weight.AsSpan(), M, ws.attention_k, A, accumulate: false);
-            global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, A, M, ws.HasLengths ? ws.lengths : default, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.residual_out, ws.attention_hidden, ws.attention_weights, ws.attention_context);
-            global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, Q, M, ws.residual_out, ws.attention_context, ws.attention_out);
-        }
-
-        // attention backward: dx and d(context) from the output, then through the softmax and the score; keys and values are x: their gradients add into dx
-        private void attention_backward(Workspace ws)
-        {
-            const int Q = 8, M = 8;
-            int B = ws.B, T = ws.T, S = ws.T;
-            const int A = 6;
-            global::Dsl.Kernels.CrossAttentionKernel.Split(T * B, Q, M, ws.attention_dout, ws.residual_dout, ws.attention_dcontext);
-            ws.attention_dq.Clear();
-            ws.attention_dk.Clear();
-            global::Dsl.Kernels.CrossAttentionKernel.AdditiveBackward(T, S, B, A, M, ws.HasLengths ? ws.lengths : default, _attention_v_weight.AsSpan(), ws.residual_out, ws.attention_hidden, ws.attention_weights, ws.attention_dcontext,
-                ws.attention_dq, ws.attention_dk, _attention_v_weight.GradAsSpan(), ws.residual_dout, ws.attention_scratch);
-            // q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx += dq·W_q
-            global::Dsl.Kernels.Gemm.MatMulTransA(A, Q, T * B, ws.attention_dq, A, ws.residual_out, Q, _attention_query_weight.GradAsSpan(), Q, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dq, T * B, _attention_query_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(T * B, Q, A, ws.attention_dq, A, _attention_query_weight.AsSpan(), Q, ws.residual_dout, Q, accumulate: true);
-            // k = memory·W_kᵀ: dW_k += dkᵀ·memory, d(memory) += dk·W_k
-            global::Dsl.Kernels.Gemm.MatMulTransA(A, M, S * B, ws.attention_dk, A, ws.residual_out, M, _attention_key_weight.GradAsSpan(), M, accumulate: true);
-            global::Dsl.Kernels.Gemm.MatMul(S * B, M, A, ws.attention_dk, A, _attention_key_weight.AsSpan(), M, ws.residual_dout, M, accumulate: true);
-        }
-
-        // dense_1: [T, B, 16] -> [T, B, 2]: out = x · Wᵀ + b
-        private void dense_1_forward(Workspace ws, bool training, State? state)
-        {
-            const int I = 16, U = 2;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.attention_out, I, _dense_1_weight.AsSpan(), I, ws.dense_1_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_1_out, R, _dense_1_bias.AsSpan());
-        }
-
-        // dense_1 backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-        private void dense_1_backward(Workspace ws)
-        {
-            const int I = 16, U = 2;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_1_dout, U, ws.attention_out, I, _dense_1_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_1_dout, R, _dense_1_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_1_dout, U, _dense_1_weight.AsSpan(), I, ws.attention_dout, I, accumulate: false);
         }
 
     }

@@ -439,40 +439,38 @@ namespace Demo
             // embedding: token ids [T, B] -> vectors [T, B, 8]: out[t, b] = weight[tokens[t, b]]
             private void embedding_forward(Workspace ws, bool training, State? state)
             {
-                const int D = 8;
-                global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-                for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
+                int B = ws.B, T = ws.T, S = ws.S;
+                for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 8, 8).CopyTo(ws.embedding_out.Slice(r * 8, 8));
             }
 
             // embedding backward: dweight[tokens[t, b]] += dout[t, b]
             private void embedding_backward(Workspace ws)
             {
-                const int D = 8;
-                global::System.Span<float> dtable = _embedding_weight.GradAsSpan();
+                int B = ws.B, T = ws.T, S = ws.S;
                 for (int r = 0; r < ws.tokens.Length; r++)
                 {
-                    global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                    global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
+                    global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 8, 8);
+                    global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 8, 8), row);
                 }
             }
 
             // encoder: RNN, 1 layer(s): [T, B, 8] -> [T, B, 6]
             private void encoder_forward(Workspace ws, bool training, State? state)
             {
-                int B = ws.B, T = ws.T;
+                int B = ws.B, T = ws.T, S = ws.S;
                 encoder_cell_forward(B, T, 8, ws.embedding_out, ws.encoder_out, ws.encoder_gates_l0, ws.step_scratch, ws.packed_weights,
                     _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default);
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
-                    ws.encoder_out.Slice((T - 1) * B * 6, B * 6).CopyTo(state.encoder_h_l0);
+                    ws.encoder_out.Slice(6 * (T - 1) * B, 6 * B).CopyTo(state.encoder_h_l0);
                 }
                 if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_out, ws.lengths, B, T, 6); // padded steps output zeros
             }
 
             private void encoder_backward(Workspace ws)
             {
-                int B = ws.B, T = ws.T;
+                int B = ws.B, T = ws.T, S = ws.S;
                 if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.encoder_dout, ws.lengths, B, T, 6);
                 // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
                 if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.encoder_final_dh_l0, 6, 0, ws.encoder_dout, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
@@ -480,6 +478,23 @@ namespace Demo
                 encoder_cell_backward(B, T, 8, ws.embedding_out, ws.encoder_out, ws.encoder_gates_l0, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.carry, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(),
                     _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.encoder_dh0_l0 : default);
+            }
+
+            // dense: [T, B, 6] -> [T, B, 20]: out = x · Wᵀ + b
+            private void dense_forward(Workspace ws, bool training, State? state)
+            {
+                int B = ws.B, T = ws.T, S = ws.S;
+                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 20, 6, ws.encoder_out, 6, _dense_weight.AsSpan(), 6, ws.dense_out, 20, accumulate: false);
+                global::Dsl.Kernels.Activations.AddBias(ws.dense_out, T * B, _dense_bias.AsSpan());
+            }
+
+            // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
+            private void dense_backward(Workspace ws)
+            {
+                int B = ws.B, T = ws.T, S = ws.S;
+                global::Dsl.Kernels.Gemm.MatMulTransA(20, 6, T * B, ws.dense_dout, 20, ws.encoder_out, 6, _dense_weight.GradAsSpan(), 6, accumulate: true);
+                global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, T * B, _dense_bias.GradAsSpan());
+                global::Dsl.Kernels.Gemm.MatMul(T * B, 6, 20, ws.dense_dout, 20, _dense_weight.AsSpan(), 6, ws.encoder_dout, 6, accumulate: false);
             }
 
             // encoder, forward direction of every stacked layer: x [T, B, X] -> h, written into y [T, B, Y] at columns yOffset…
@@ -565,25 +580,6 @@ namespace Demo
                 if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
                 global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
                 if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
-            }
-
-            // dense: [T, B, 6] -> [T, B, 20]: out = x · Wᵀ + b
-            private void dense_forward(Workspace ws, bool training, State? state)
-            {
-                const int I = 6, U = 20;
-                int R = ws.B * ws.T;
-                global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.encoder_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
-                global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
-            }
-
-            // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
-            private void dense_backward(Workspace ws)
-            {
-                const int I = 6, U = 20;
-                int R = ws.B * ws.T;
-                global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.encoder_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
-                global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-                global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.encoder_dout, I, accumulate: false);
             }
 
         }

@@ -587,32 +587,32 @@ namespace Demo
         // embedding: token ids [T, B] -> vectors [T, B, 16]: out[t, b] = weight[tokens[t, b]]
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
-            const int D = 16;
-            global::System.ReadOnlySpan<float> table = _embedding_weight.AsSpan();
-            for (int r = 0; r < ws.tokens.Length; r++) table.Slice(ws.tokens[r] * D, D).CopyTo(ws.embedding_out.Slice(r * D, D));
+            int B = ws.B, T = ws.T, S = ws.S;
+            for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 16, 16).CopyTo(ws.embedding_out.Slice(r * 16, 16));
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
-            const int D = 16;
-            global::System.Span<float> dtable = _embedding_weight.GradAsSpan();
+            int B = ws.B, T = ws.T, S = ws.S;
             for (int r = 0; r < ws.tokens.Length; r++)
             {
-                global::System.Span<float> row = dtable.Slice(ws.tokens[r] * D, D);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * D, D), row);
+                global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 16, 16);
+                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 16, 16), row);
             }
         }
 
         // positionalencoding: [T, B, 16] -> same: out[t] = x[t] + pe[t], pe[t, 2i] = sin(t / 10000^(2i/16)), pe[t, 2i+1] = cos(…)
         private void positionalencoding_forward(Workspace ws, bool training, State? state)
         {
-            global::Dsl.Kernels.PositionalEncodingKernel.Add(ws.T, ws.B, 16, ws.positionalencoding_table, ws.embedding_out, ws.positionalencoding_out);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.PositionalEncodingKernel.Add(T, B, 16, ws.positionalencoding_table, ws.embedding_out, ws.positionalencoding_out);
         }
 
         // positionalencoding backward: dx = dout
         private void positionalencoding_backward(Workspace ws)
         {
+            int B = ws.B, T = ws.T, S = ws.S;
             ws.positionalencoding_dout.CopyTo(ws.embedding_dout);
         }
 
@@ -620,38 +620,38 @@ namespace Demo
         // [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · 0.35355338f); out = concat(A·v)·W_outᵀ + b_out
         private void attention_forward(Workspace ws, bool training, State? state)
         {
-            const int E = 16, Heads = 2;
-            int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 3 * E, E, ws.positionalencoding_out, E, _attention_in_proj_weight.AsSpan(), E, ws.attention_qkv, 3 * E, accumulate: false);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.positionalencoding_out, 16, _attention_in_proj_weight.AsSpan(), 16, ws.attention_qkv, 48, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_qkv, T * B, _attention_in_proj_bias.AsSpan());
-            global::Dsl.Kernels.AttentionKernel.Forward(T, B, E, Heads, 0.35355338f, causal: false, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_context, scratch: default);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, E, E, ws.attention_context, E, _attention_out_proj_weight.AsSpan(), E, ws.attention_out, E, accumulate: false);
+            global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 2, 0.35355338f, false, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_context, scratch: default);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, ws.attention_out, 16, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_out, T * B, _attention_out_proj_bias.AsSpan());
         }
 
         // attention backward: through the output projection, the heads (softmax included) and the input projection
         private void attention_backward(Workspace ws)
         {
-            const int E = 16, Heads = 2;
-            int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(E, E, T * B, ws.attention_dout, E, ws.attention_context, E, _attention_out_proj_weight.GradAsSpan(), E, accumulate: true);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(16, 16, T * B, ws.attention_dout, 16, ws.attention_context, 16, _attention_out_proj_weight.GradAsSpan(), 16, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dout, T * B, _attention_out_proj_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(T * B, E, E, ws.attention_dout, E, _attention_out_proj_weight.AsSpan(), E, ws.attention_dcontext, E, accumulate: false);
-            global::Dsl.Kernels.AttentionKernel.Backward(T, B, E, Heads, 0.35355338f, causal: false, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_dcontext, ws.attention_dqkv, scratch: default);
-            global::Dsl.Kernels.Gemm.MatMulTransA(3 * E, E, T * B, ws.attention_dqkv, 3 * E, ws.positionalencoding_out, E, _attention_in_proj_weight.GradAsSpan(), E, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 16, ws.attention_dout, 16, _attention_out_proj_weight.AsSpan(), 16, ws.attention_dcontext, 16, accumulate: false);
+            global::Dsl.Kernels.AttentionKernel.Backward(T, B, 16, 2, 0.35355338f, false, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_dcontext, ws.attention_dqkv, scratch: default);
+            global::Dsl.Kernels.Gemm.MatMulTransA(48, 16, T * B, ws.attention_dqkv, 48, ws.positionalencoding_out, 16, _attention_in_proj_weight.GradAsSpan(), 16, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_dqkv, T * B, _attention_in_proj_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(T * B, E, 3 * E, ws.attention_dqkv, 3 * E, _attention_in_proj_weight.AsSpan(), E, ws.positionalencoding_dout, E, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 48, ws.attention_dqkv, 48, _attention_in_proj_weight.AsSpan(), 16, ws.positionalencoding_dout, 16, accumulate: false);
         }
 
         // residual: [T, B, 16] -> same: out = x + the output of layer 1 (a residual connection)
         private void residual_forward(Workspace ws, bool training, State? state)
         {
+            int B = ws.B, T = ws.T, S = ws.S;
             global::System.Numerics.Tensors.TensorPrimitives.Add(ws.attention_out, ws.positionalencoding_out, ws.residual_out);
         }
 
         // residual backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)
         private void residual_backward(Workspace ws)
         {
+            int B = ws.B, T = ws.T, S = ws.S;
             ws.residual_dout.CopyTo(ws.attention_dout);
             ws.residual_dout.CopyTo(ws.residual_dskip);
         }
@@ -659,68 +659,64 @@ namespace Demo
         // layernorm: [T, B, 16] -> same: out = (x − mean) / √(var + 1E-05f) · weight + bias, per row (nn.LayerNorm)
         private void layernorm_forward(Workspace ws, bool training, State? state)
         {
-            const int W = 16;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.LayerNormKernel.Forward(R, W, ws.residual_out, _layernorm_weight.AsSpan(), _layernorm_bias.AsSpan(), 1E-05f, ws.layernorm_out, ws.layernorm_mean, ws.layernorm_rstd);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.LayerNormKernel.Forward(T * B, 16, ws.residual_out, _layernorm_weight.AsSpan(), _layernorm_bias.AsSpan(), 1E-05f, ws.layernorm_out, ws.layernorm_mean, ws.layernorm_rstd);
         }
 
         // layernorm backward: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dout ⊙ weight; dweight += Σ dout ⊙ x̂; dbias += Σ dout
         private void layernorm_backward(Workspace ws)
         {
-            const int W = 16;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.LayerNormKernel.Backward(R, W, ws.residual_out, _layernorm_weight.AsSpan(), ws.layernorm_mean, ws.layernorm_rstd, ws.layernorm_dout, ws.residual_dout, _layernorm_weight.GradAsSpan(), _layernorm_bias.GradAsSpan(), ws.layernorm_scratch);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.LayerNormKernel.Backward(T * B, 16, ws.residual_out, _layernorm_weight.AsSpan(), ws.layernorm_mean, ws.layernorm_rstd, ws.layernorm_dout, ws.residual_dout, _layernorm_weight.GradAsSpan(), _layernorm_bias.GradAsSpan(), ws.layernorm_scratch);
         }
 
         // dense: [T, B, 16] -> [T, B, 32]: out = relu(x · Wᵀ + b)
         private void dense_forward(Workspace ws, bool training, State? state)
         {
-            const int I = 16, U = 32;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.layernorm_out, I, _dense_weight.AsSpan(), I, ws.dense_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, R, _dense_bias.AsSpan());
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 32, 16, ws.layernorm_out, 16, _dense_weight.AsSpan(), 16, ws.dense_out, 32, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_out, T * B, _dense_bias.AsSpan());
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Relu, ws.dense_out);
         }
 
         // dense backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
         private void dense_backward(Workspace ws)
         {
-            const int I = 16, U = 32;
-            int R = ws.B * ws.T;
+            int B = ws.B, T = ws.T, S = ws.S;
             global::Dsl.Kernels.Activations.Backward(global::Dsl.Activation.Relu, ws.dense_out, ws.dense_dout);
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_dout, U, ws.layernorm_out, I, _dense_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, R, _dense_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_dout, U, _dense_weight.AsSpan(), I, ws.layernorm_dout, I, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMulTransA(32, 16, T * B, ws.dense_dout, 32, ws.layernorm_out, 16, _dense_weight.GradAsSpan(), 16, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_dout, T * B, _dense_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 32, ws.dense_dout, 32, _dense_weight.AsSpan(), 16, ws.layernorm_dout, 16, accumulate: false);
         }
 
         // dense_1: [T, B, 32] -> [T, B, 16]: out = x · Wᵀ + b
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
-            const int I = 32, U = 16;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.dense_out, I, _dense_1_weight.AsSpan(), I, ws.dense_1_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_1_out, R, _dense_1_bias.AsSpan());
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 32, ws.dense_out, 32, _dense_1_weight.AsSpan(), 32, ws.dense_1_out, 16, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_1_out, T * B, _dense_1_bias.AsSpan());
         }
 
-        // dense_1 backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
+        // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
         private void dense_1_backward(Workspace ws)
         {
-            const int I = 32, U = 16;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_1_dout, U, ws.dense_out, I, _dense_1_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_1_dout, R, _dense_1_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_1_dout, U, _dense_1_weight.AsSpan(), I, ws.dense_dout, I, accumulate: false);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(16, 32, T * B, ws.dense_1_dout, 16, ws.dense_out, 32, _dense_1_weight.GradAsSpan(), 32, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_1_dout, T * B, _dense_1_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 32, 16, ws.dense_1_dout, 16, _dense_1_weight.AsSpan(), 32, ws.dense_dout, 32, accumulate: false);
         }
 
         // residual_1: [T, B, 16] -> same: out = x + the output of layer 4 (a residual connection)
         private void residual_1_forward(Workspace ws, bool training, State? state)
         {
+            int B = ws.B, T = ws.T, S = ws.S;
             global::System.Numerics.Tensors.TensorPrimitives.Add(ws.dense_1_out, ws.layernorm_out, ws.residual_1_out);
         }
 
         // residual_1 backward: the gradient goes both ways unchanged (the skip's joins its output's gradient in BackwardPass)
         private void residual_1_backward(Workspace ws)
         {
+            int B = ws.B, T = ws.T, S = ws.S;
             ws.residual_1_dout.CopyTo(ws.dense_1_dout);
             ws.residual_1_dout.CopyTo(ws.residual_1_dskip);
         }
@@ -728,70 +724,64 @@ namespace Demo
         // layernorm_1: [T, B, 16] -> same: out = (x − mean) / √(var + 1E-05f) · weight + bias, per row (nn.LayerNorm)
         private void layernorm_1_forward(Workspace ws, bool training, State? state)
         {
-            const int W = 16;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.LayerNormKernel.Forward(R, W, ws.residual_1_out, _layernorm_1_weight.AsSpan(), _layernorm_1_bias.AsSpan(), 1E-05f, ws.layernorm_1_out, ws.layernorm_1_mean, ws.layernorm_1_rstd);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.LayerNormKernel.Forward(T * B, 16, ws.residual_1_out, _layernorm_1_weight.AsSpan(), _layernorm_1_bias.AsSpan(), 1E-05f, ws.layernorm_1_out, ws.layernorm_1_mean, ws.layernorm_1_rstd);
         }
 
         // layernorm_1 backward: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dout ⊙ weight; dweight += Σ dout ⊙ x̂; dbias += Σ dout
         private void layernorm_1_backward(Workspace ws)
         {
-            const int W = 16;
-            int R = ws.B * ws.T;
-            global::Dsl.Kernels.LayerNormKernel.Backward(R, W, ws.residual_1_out, _layernorm_1_weight.AsSpan(), ws.layernorm_1_mean, ws.layernorm_1_rstd, ws.layernorm_1_dout, ws.residual_1_dout, _layernorm_1_weight.GradAsSpan(), _layernorm_1_bias.GradAsSpan(), ws.layernorm_1_scratch);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.LayerNormKernel.Backward(T * B, 16, ws.residual_1_out, _layernorm_1_weight.AsSpan(), ws.layernorm_1_mean, ws.layernorm_1_rstd, ws.layernorm_1_dout, ws.residual_1_dout, _layernorm_1_weight.GradAsSpan(), _layernorm_1_bias.GradAsSpan(), ws.layernorm_1_scratch);
         }
 
         // attention_1: [T, B, 16] -> [B, 16], attention pooling with 2 head(s): a learned query q = query·W_qᵀ + b_q attends over
         // the keys x·W_kᵀ + b_k (steps below each length); out = concat(A·v)·W_outᵀ + b_out
         private void attention_1_forward(Workspace ws, bool training, State? state)
         {
-            const int E = 16, Heads = 2;
-            int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 3 * E, E, ws.layernorm_1_out, E, _attention_1_in_proj_weight.AsSpan(), E, ws.attention_1_qkv, 3 * E, accumulate: false);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.layernorm_1_out, 16, _attention_1_in_proj_weight.AsSpan(), 16, ws.attention_1_qkv, 48, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_1_qkv, T * B, _attention_1_in_proj_bias.AsSpan());
-            global::Dsl.Kernels.Gemm.MatMulTransB(1, E, E, _attention_1_query.AsSpan(), E, _attention_1_in_proj_weight.AsSpan(), E, ws.attention_1_query, E, accumulate: false);
-            global::System.Numerics.Tensors.TensorPrimitives.Add(ws.attention_1_query, _attention_1_in_proj_bias.AsSpan().Slice(0, E), ws.attention_1_query);
-            global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, E, Heads, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, ws.attention_1_context);
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, E, E, ws.attention_1_context, E, _attention_1_out_proj_weight.AsSpan(), E, ws.attention_1_out, E, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMulTransB(1, 16, 16, _attention_1_query.AsSpan(), 16, _attention_1_in_proj_weight.AsSpan(), 16, ws.attention_1_query, 16, accumulate: false);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(ws.attention_1_query, _attention_1_in_proj_bias.AsSpan().Slice(0, 16), ws.attention_1_query);
+            global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, ws.attention_1_context);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 16, 16, ws.attention_1_context, 16, _attention_1_out_proj_weight.AsSpan(), 16, ws.attention_1_out, 16, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_1_out, B, _attention_1_out_proj_bias.AsSpan());
         }
 
         // attention_1 backward: through the output projection, the pooling (softmax included), the key/value projection and the query's
         private void attention_1_backward(Workspace ws)
         {
-            const int E = 16, Heads = 2;
-            int B = ws.B, T = ws.T;
-            global::Dsl.Kernels.Gemm.MatMulTransA(E, E, B, ws.attention_1_dout, E, ws.attention_1_context, E, _attention_1_out_proj_weight.GradAsSpan(), E, accumulate: true);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(16, 16, B, ws.attention_1_dout, 16, ws.attention_1_context, 16, _attention_1_out_proj_weight.GradAsSpan(), 16, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_1_dout, B, _attention_1_out_proj_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(B, E, E, ws.attention_1_dout, E, _attention_1_out_proj_weight.AsSpan(), E, ws.attention_1_dcontext, E, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMul(B, 16, 16, ws.attention_1_dout, 16, _attention_1_out_proj_weight.AsSpan(), 16, ws.attention_1_dcontext, 16, accumulate: false);
             ws.attention_1_dquery.Clear();
-            global::Dsl.Kernels.AttentionKernel.PoolBackward(T, B, E, Heads, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, ws.attention_1_dcontext, ws.attention_1_dqkv, ws.attention_1_dquery, ws.attention_1_scratch);
-            global::Dsl.Kernels.Gemm.MatMulTransA(3 * E, E, T * B, ws.attention_1_dqkv, 3 * E, ws.layernorm_1_out, E, _attention_1_in_proj_weight.GradAsSpan(), E, accumulate: true);
+            global::Dsl.Kernels.AttentionKernel.PoolBackward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, ws.attention_1_dcontext, ws.attention_1_dqkv, ws.attention_1_dquery, ws.attention_1_scratch);
+            global::Dsl.Kernels.Gemm.MatMulTransA(48, 16, T * B, ws.attention_1_dqkv, 48, ws.layernorm_1_out, 16, _attention_1_in_proj_weight.GradAsSpan(), 16, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_1_dqkv, T * B, _attention_1_in_proj_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(T * B, E, 3 * E, ws.attention_1_dqkv, 3 * E, _attention_1_in_proj_weight.AsSpan(), E, ws.layernorm_1_dout, E, accumulate: false);
+            global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 48, ws.attention_1_dqkv, 48, _attention_1_in_proj_weight.AsSpan(), 16, ws.layernorm_1_dout, 16, accumulate: false);
             // the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q
-            global::Dsl.Kernels.Gemm.MatMulTransA(E, E, 1, ws.attention_1_dquery, E, _attention_1_query.AsSpan(), E, _attention_1_in_proj_weight.GradAsSpan(), E, accumulate: true);
-            global::System.Numerics.Tensors.TensorPrimitives.Add(_attention_1_in_proj_bias.GradAsSpan().Slice(0, E), ws.attention_1_dquery, _attention_1_in_proj_bias.GradAsSpan().Slice(0, E));
-            global::Dsl.Kernels.Gemm.MatMul(1, E, E, ws.attention_1_dquery, E, _attention_1_in_proj_weight.AsSpan(), E, _attention_1_query.GradAsSpan(), E, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransA(16, 16, 1, ws.attention_1_dquery, 16, _attention_1_query.AsSpan(), 16, _attention_1_in_proj_weight.GradAsSpan(), 16, accumulate: true);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(_attention_1_in_proj_bias.GradAsSpan().Slice(0, 16), ws.attention_1_dquery, _attention_1_in_proj_bias.GradAsSpan().Slice(0, 16));
+            global::Dsl.Kernels.Gemm.MatMul(1, 16, 16, ws.attention_1_dquery, 16, _attention_1_in_proj_weight.AsSpan(), 16, _attention_1_query.GradAsSpan(), 16, accumulate: true);
         }
 
         // dense_2: [B, 16] -> [B, 3]: out = x · Wᵀ + b
         private void dense_2_forward(Workspace ws, bool training, State? state)
         {
-            const int I = 16, U = 3;
-            int R = ws.B;
-            global::Dsl.Kernels.Gemm.MatMulTransB(R, U, I, ws.attention_1_out, I, _dense_2_weight.AsSpan(), I, ws.dense_2_out, U, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(ws.dense_2_out, R, _dense_2_bias.AsSpan());
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 3, 16, ws.attention_1_out, 16, _dense_2_weight.AsSpan(), 16, ws.dense_2_out, 3, accumulate: false);
+            global::Dsl.Kernels.Activations.AddBias(ws.dense_2_out, B, _dense_2_bias.AsSpan());
         }
 
-        // dense_2 backward: da = dout ⊙ act'(out); dW += daᵀ · x; db += Σ da; dx = da · W
+        // dense_2 backward: dW += daᵀ · x; db += Σ da; dx = da · W
         private void dense_2_backward(Workspace ws)
         {
-            const int I = 16, U = 3;
-            int R = ws.B;
-            global::Dsl.Kernels.Gemm.MatMulTransA(U, I, R, ws.dense_2_dout, U, ws.attention_1_out, I, _dense_2_weight.GradAsSpan(), I, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_2_dout, R, _dense_2_bias.GradAsSpan());
-            global::Dsl.Kernels.Gemm.MatMul(R, I, U, ws.dense_2_dout, U, _dense_2_weight.AsSpan(), I, ws.attention_1_dout, I, accumulate: false);
+            int B = ws.B, T = ws.T, S = ws.S;
+            global::Dsl.Kernels.Gemm.MatMulTransA(3, 16, B, ws.dense_2_dout, 3, ws.attention_1_out, 16, _dense_2_weight.GradAsSpan(), 16, accumulate: true);
+            global::Dsl.Kernels.Activations.AddColumnSums(ws.dense_2_dout, B, _dense_2_bias.GradAsSpan());
+            global::Dsl.Kernels.Gemm.MatMul(B, 16, 3, ws.dense_2_dout, 3, _dense_2_weight.AsSpan(), 16, ws.attention_1_dout, 16, accumulate: false);
         }
 
     }

@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Lowering;
+using static Dsl.Generator.Emitting.Names;
+
+namespace Dsl.Generator.Emitting;
+
+/// <summary>Where ops are written: in a pass method (buffers are <c>ws.x</c>, sizes T, B, S) or in the workspace's constructor (t, b, s).</summary>
+internal enum Scope
+{
+    Pass,
+    Workspace,
+}
+
+/// <summary>Writes the plan's ops as C#: one statement per op, calling the runtime's kernels.</summary>
+internal static class CSharpOps
+{
+    /// <summary>A size as C#, over the pass's locals T, B and S (or the workspace constructor's t, b and s).</summary>
+    public static string Format(Dim d, Scope scope = Scope.Pass)
+    {
+        string t = scope == Scope.Pass ? "T" : "t", b = scope == Scope.Pass ? "B" : "b", s = scope == Scope.Pass ? "S" : "s";
+        var factors = new List<string>();
+        if (d.Constant != 1 || d.Steps + d.PreviousSteps + d.Batch + d.Source == 0) factors.Add(d.Constant.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        for (int i = 0; i < d.Steps; i++) factors.Add(t);
+        for (int i = 0; i < d.PreviousSteps; i++) factors.Add($"({t} - 1)");
+        for (int i = 0; i < d.Source; i++) factors.Add(s);
+        for (int i = 0; i < d.Batch; i++) factors.Add(b);
+        return d.Constant == 0 ? "0" : string.Join(" * ", factors);
+    }
+
+    public static string Format(Operand o, Scope scope = Scope.Pass) => o switch
+    {
+        NoOperand => "default",
+        BufferOperand b => scope == Scope.Pass ? b.Buffer.Ws : b.Buffer.Name,
+        ParamOperand p => p.Grad ? p.Param.Grad : p.Param.Value,
+        MemoryOperand m => m.Grad ? "ws.Memory!.MemoryGradient.Span" : "ws.Memory!.Memory.Span",
+        SliceOperand s => $"{Format(s.Of, scope)}.Slice({Format(s.Start, scope)}{(s.Length is { } length ? ", " + Format(length, scope) : "")})",
+        StateOperand s => $"state.{s.State.Field}{(s.Grad ? "_grad" : "")}",
+        TrainingOnlyOperand t => $"training ? {Format(t.Of, scope)} : default",
+        LengthsOperand l => l.OfMemory ? "ws.Memory!.Lengths" : l.Always ? "ws.lengths" : WsLengths,
+        ScalarOperand s => s.Text,
+        DimOperand d => Format(d.Dim, scope),
+        _ => throw new InvalidOperationException($"No C# for operand {o.GetType().Name}."),
+    };
+
+    private static string Note(string? note) => note is null ? "" : " // " + note;
+
+    /// <summary>Writes <paramref name="ops"/> in order.</summary>
+    public static void Write(IEnumerable<Op> ops, EmitContext c, Scope scope = Scope.Pass)
+    {
+        foreach (Op op in ops) Write(op, c, scope);
+    }
+
+    public static void Write(Op op, EmitContext c, Scope scope = Scope.Pass)
+    {
+        SourceWriter w = c.W;
+        string F(Operand o) => Format(o, scope);
+        string D(Dim d) => Format(d, scope);
+        switch (op)
+        {
+            case MatMulOp m:
+            {
+                if (m.TransA && m.TransB) throw new InvalidOperationException("No product with both operands transposed.");
+                string method = m.TransA ? "MatMulTransA" : m.TransB ? "MatMulTransB" : "MatMul";
+                string lda = m.TransA ? D(m.M) : D(m.K), ldb = m.TransB ? D(m.K) : D(m.N);
+                w.Line($"{Gemm}.{method}({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {F(m.B)}, {ldb}, {F(m.C)}, {D(m.N)}, accumulate: {(m.Accumulate ? "true" : "false")});{Note(m.Note)}");
+                break;
+            }
+            case AddBiasOp a:
+                w.Line($"{Act}.AddBias({F(a.Y)}, {D(a.Rows)}, {F(a.Bias)});");
+                break;
+            case ColumnSumsOp s:
+                w.Line($"{Act}.AddColumnSums({F(s.X)}, {D(s.Rows)}, {F(s.Into)});{Note(s.Note)}");
+                break;
+            case ActivationOp a:
+                w.Line($"{Act}.Apply(global::Dsl.Activation.{a.Kind}, {F(a.Y)});");
+                break;
+            case ActivationBackwardOp a:
+                w.Line($"{Act}.Backward(global::Dsl.Activation.{a.Kind}, {F(a.Y)}, {F(a.DY)});");
+                break;
+            case CopyOp copy:
+                w.Line($"{F(copy.From)}.CopyTo({F(copy.To)});{Note(copy.Note)}");
+                break;
+            case AddOp add:
+                w.Line($"{TP}.Add({F(add.A)}, {F(add.B)}, {F(add.Into)});{Note(add.Note)}");
+                break;
+            case MultiplyOp mul:
+                w.Line($"{TP}.Multiply({F(mul.A)}, {F(mul.B)}, {F(mul.Into)});{Note(mul.Note)}");
+                break;
+            case ClearOp clear:
+                w.Line($"{F(clear.X)}.Clear();{Note(clear.Note)}");
+                break;
+            case RepeatRowsOp r:
+                w.Line($"for (int b = 0; b < B; b++) {F(r.Row)}.CopyTo({F(r.Into)}.Slice(b * {D(r.Width)}, {D(r.Width)}));{Note(r.Note)}");
+                break;
+            case GatherRowsOp g:
+                w.Line($"for (int r = 0; r < {F(g.Indices)}.Length; r++) {F(g.Table)}.Slice({F(g.Indices)}[r] * {D(g.Width)}, {D(g.Width)}).CopyTo({F(g.Into)}.Slice(r * {D(g.Width)}, {D(g.Width)}));");
+                break;
+            case ScatterAddRowsOp s:
+                w.Open($"for (int r = 0; r < {F(s.Indices)}.Length; r++)");
+                w.Line($"{Span} row = {F(s.Table)}.Slice({F(s.Indices)}[r] * {D(s.Width)}, {D(s.Width)});");
+                w.Line($"{TP}.Add(row, {F(s.Rows)}.Slice(r * {D(s.Width)}, {D(s.Width)}), row);");
+                w.Close();
+                break;
+            case DropoutOp d:
+                w.Line($"if (training) {DropoutKernel}.Forward({F(d.In)}, {F(d.Mask)}, {F(d.Out)}, {SourceWriter.Float(d.P)}, _dropoutRng);{Note(d.Note)}");
+                w.Line($"else {F(d.In)}.CopyTo({F(d.Out)});");
+                break;
+            case DropoutMaskOp d:
+                w.Line($"if (training) {DropoutKernel}.Mask({F(d.Mask)}, {SourceWriter.Float(d.P)}, _dropoutRng);{Note(d.Note)}");
+                break;
+            case KernelOp k:
+                w.Line($"global::Dsl.Kernels.{k.Family}.{k.Method}({string.Join(", ", k.Arguments.Select(F))});{Note(k.Note)}");
+                break;
+            case CommentOp comment:
+                w.Line("// " + comment.Text);
+                break;
+            case WhenOp branch:
+            {
+                string condition = branch.Condition switch
+                {
+                    Condition.Training => "training",
+                    Condition.Padded => "ws.HasLengths",
+                    Condition.CarriedState => "state is not null",
+                    Condition.InjectFinal => "ws.InjectFinal",
+                    _ => throw new InvalidOperationException($"No C# for condition {branch.Condition}."),
+                };
+                if (branch.Body.Count == 1 && branch.Body[0] is not (WhenOp or ScatterAddRowsOp or DropoutOp or MacroOp or CommentOp))
+                {
+                    var single = new SourceWriter();
+                    Write(branch.Body[0], new EmitContext(single, c.Plan), scope);
+                    w.Line($"if ({condition}) {single.ToString().TrimEnd('\n')}");
+                    break;
+                }
+                w.Open($"if ({condition})");
+                Write(branch.Body, c, scope);
+                w.Close();
+                break;
+            }
+            case MacroOp macro:
+                macro.WriteCSharp(c);
+                break;
+            default:
+                throw new InvalidOperationException($"No C# for op {op.GetType().Name}.");
+        }
+    }
+}

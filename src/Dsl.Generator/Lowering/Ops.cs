@@ -1,0 +1,174 @@
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Parsing;
+
+namespace Dsl.Generator.Lowering;
+
+// The operations of a layer's forward and backward pass: what the plan says each layer computes, over typed operands
+// (buffers, parameters' values and gradients, the memory cross-attention reads) with symbolic sizes. Emitters walk these
+// lists: Emitting/CSharpOps.cs writes C#; a GPU emitter launches a kernel per op. No op re-derives a layer's maths from
+// its kind: everything an op needs is in it. Must stay structurally equatable.
+
+/// <summary>A symbolic size: <see cref="Constant"/> · T^Steps · (T − 1)^PreviousSteps · S^Source · B^Batch.</summary>
+internal sealed record Dim(int Constant, int Steps = 0, int Batch = 0, int Source = 0, int PreviousSteps = 0)
+{
+    public static readonly Dim One = new(1);
+    public static readonly Dim B = new(1, Batch: 1);
+    public static readonly Dim TB = new(1, Steps: 1, Batch: 1);
+    public static readonly Dim SB = new(1, Batch: 1, Source: 1);
+
+    public static implicit operator Dim(int constant) => new(constant);
+
+    /// <summary>One row per step and sequence for a sequence, else one per sequence.</summary>
+    public static Dim Rows(bool sequence) => sequence ? TB : B;
+
+    public static Dim operator *(Dim d, int k) => d with { Constant = d.Constant * k };
+
+    public override string ToString() => Emitting.CSharpOps.Format(this);
+}
+
+/// <summary>What an op reads or writes.</summary>
+internal abstract record Operand
+{
+    public static implicit operator Operand(BufferRef buffer) =>
+        new BufferOperand(buffer ?? throw new System.ArgumentNullException(nameof(buffer), "a missing buffer is Operand.None, not null"));
+
+    /// <summary>No tensor (an empty span): the op skips what would read or write it.</summary>
+    public static readonly Operand None = new NoOperand();
+
+    /// <summary>A part of this operand: <paramref name="length"/> elements from <paramref name="start"/> (to the end when null).</summary>
+    public Operand Slice(Dim start, Dim? length = null) => new SliceOperand(this, start, length);
+}
+
+internal sealed record NoOperand : Operand;
+
+internal sealed record BufferOperand(BufferRef Buffer) : Operand;
+
+/// <summary>A parameter's values, or its gradient.</summary>
+internal sealed record ParamOperand(ParamRef Param, bool Grad) : Operand;
+
+/// <summary>The encoder outputs a cross-attention layer reads [S, B, M], or their gradient (added into the encoder's).</summary>
+internal sealed record MemoryOperand(bool Grad) : Operand;
+
+internal sealed record SliceOperand(Operand Of, Dim Start, Dim? Length) : Operand;
+
+/// <summary>A tensor of the carried <c>State</c> of the pass (or its gradient).</summary>
+internal sealed record StateOperand(StateRef State, bool Grad = false) : Operand;
+
+/// <summary>The operand in a training pass, none in inference (a dropout mask on attention weights).</summary>
+internal sealed record TrainingOnlyOperand(Operand Of) : Operand;
+
+/// <summary>
+/// The per-sequence lengths of the pass (none when the sequences are not padded); of the memory's when
+/// <see cref="OfMemory"/>; the lengths buffer itself when <see cref="Always"/> (inside a padded-only op).
+/// </summary>
+internal sealed record LengthsOperand(bool OfMemory = false, bool Always = false) : Operand;
+
+/// <summary>A scalar argument of a kernel: a size, a flag or a number, already resolved.</summary>
+/// <summary>A size as an argument, written over the locals of where the op runs.</summary>
+internal sealed record DimOperand(Dim Dim) : Operand;
+
+internal sealed record ScalarOperand(string Text) : Operand
+{
+    public static Operand Of(Dim d) => new DimOperand(d);
+
+    public static Operand Of(int n) => new DimOperand(n);
+
+    public static ScalarOperand Of(bool b) => new(b ? "true" : "false");
+
+    public static ScalarOperand Of(float f) => new(SourceWriter.Float(f));
+}
+
+internal abstract record Op;
+
+/// <summary>C (+)= op(A) · op(B), C [M, N]; A is [M, K] (stored [K, M] when <see cref="TransA"/>), B is [K, N] (stored [N, K] when <see cref="TransB"/>).</summary>
+internal sealed record MatMulOp(Dim M, Dim N, Dim K, Operand A, bool TransA, Operand B, bool TransB, Operand C, bool Accumulate, string? Note = null) : Op;
+
+/// <summary>Y[r] += bias for each of <see cref="Rows"/> rows.</summary>
+internal sealed record AddBiasOp(Operand Y, Dim Rows, Operand Bias) : Op;
+
+/// <summary>Into += Σ over <see cref="Rows"/> rows of X (a bias's gradient).</summary>
+internal sealed record ColumnSumsOp(Operand X, Dim Rows, Operand Into, string? Note = null) : Op;
+
+/// <summary>Y = act(Y) in place.</summary>
+internal sealed record ActivationOp(ActivationKind Kind, Operand Y) : Op;
+
+/// <summary>DY = DY ⊙ act'(·), from the activated Y.</summary>
+internal sealed record ActivationBackwardOp(ActivationKind Kind, Operand Y, Operand DY) : Op;
+
+internal sealed record CopyOp(Operand From, Operand To, string? Note = null) : Op;
+
+/// <summary>Into = A + B, element-wise.</summary>
+internal sealed record AddOp(Operand A, Operand B, Operand Into, string? Note = null) : Op;
+
+/// <summary>Into = A ⊙ B, element-wise.</summary>
+internal sealed record MultiplyOp(Operand A, Operand B, Operand Into, string? Note = null) : Op;
+
+internal sealed record ClearOp(Operand X, string? Note = null) : Op;
+
+/// <summary>Into[b] = Row for every sequence b (a learned vector broadcast over the batch), rows of <see cref="Width"/>.</summary>
+internal sealed record RepeatRowsOp(Operand Row, Dim Width, Operand Into, string? Note = null) : Op;
+
+/// <summary>Into[r] = Table[Indices[r]], rows of <see cref="Width"/> (an embedding).</summary>
+internal sealed record GatherRowsOp(Operand Table, Operand Indices, Dim Width, Operand Into) : Op;
+
+/// <summary>Table[Indices[r]] += Rows[r] (an embedding's gradient).</summary>
+internal sealed record ScatterAddRowsOp(Operand Indices, Operand Rows, Dim Width, Operand Table) : Op;
+
+/// <summary>Training: a new inverted-dropout mask (0 or 1/(1−p)) and Out = In ⊙ Mask; inference: Out = In.</summary>
+internal sealed record DropoutOp(Operand In, Operand Mask, Operand Out, float P, string? Note = null) : Op;
+
+/// <summary>Training only: a new inverted-dropout mask.</summary>
+internal sealed record DropoutMaskOp(Operand Mask, float P, string? Note = null) : Op;
+
+/// <summary>
+/// A runtime kernel of the families in Dsl.Runtime/Kernels (layer norm, attention, positional encoding, layout), by
+/// its family and entry point, with resolved arguments. A backend provides each such kernel once.
+/// </summary>
+internal sealed record KernelOp(string Family, string Method, EquatableArray<Operand> Arguments, string? Note = null) : Op
+{
+    public KernelOp(string family, string method, params Operand[] arguments) : this(family, method, arguments.ToEquatableArray()) { }
+}
+
+/// <summary>A line of explanation above the ops that follow.</summary>
+internal sealed record CommentOp(string Text) : Op;
+
+/// <summary>When a run-time condition of the pass holds.</summary>
+internal enum Condition
+{
+    /// <summary>A training pass (dropout active, back-propagation follows).</summary>
+    Training,
+
+    /// <summary>The sequences are padded (lengths were given).</summary>
+    Padded,
+
+    /// <summary>The pass runs from a carried state (a <c>State</c>).</summary>
+    CarriedState,
+
+    /// <summary>Back-propagation adds the gradients of an encoder's final states, from the decoder they started.</summary>
+    InjectFinal,
+}
+
+/// <summary>Ops that run only when <see cref="Condition"/> holds.</summary>
+internal sealed record WhenOp(Condition Condition, EquatableArray<Op> Body) : Op
+{
+    public WhenOp(Condition condition, params Op[] body) : this(condition, body.ToEquatableArray()) { }
+}
+
+/// <summary>
+/// An op a backend writes through the plan that made it (the time loop of a recurrent layer): the op carries every
+/// reference and constant it needs; its C# is written by <see cref="WriteCSharp"/>.
+/// </summary>
+internal abstract record MacroOp : Op
+{
+    public abstract void WriteCSharp(Emitting.EmitContext context);
+}
+
+/// <summary>Kernel families of Dsl.Runtime, by class.</summary>
+internal static class Kernels
+{
+    public const string LayerNorm = "LayerNormKernel";
+    public const string PositionalEncoding = "PositionalEncodingKernel";
+    public const string Attention = "AttentionKernel";
+    public const string CrossAttention = "CrossAttentionKernel";
+    public const string Layout = "Layout";
+}

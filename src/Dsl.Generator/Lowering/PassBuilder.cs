@@ -1,0 +1,58 @@
+using System.Collections.Generic;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Parsing;
+
+namespace Dsl.Generator.Lowering;
+
+/// <summary>Collects a layer's forward and backward ops while it lowers, with the comments that explain them.</summary>
+internal sealed class PassBuilder
+{
+    private readonly List<string> _forwardDoc = new(), _backwardDoc = new();
+    private readonly List<Op> _forward = new(), _backward = new();
+    private List<Op> _current;
+    private List<string> _doc;
+
+    public PassBuilder()
+    {
+        _current = _forward;
+        _doc = _forwardDoc;
+    }
+
+    /// <summary>Ops from here on belong to the backward pass.</summary>
+    public PassBuilder Backward()
+    {
+        _current = _backward;
+        _doc = _backwardDoc;
+        return this;
+    }
+
+    /// <summary>A comment line above the pass's method.</summary>
+    public PassBuilder Doc(string line)
+    {
+        _doc.Add(line);
+        return this;
+    }
+
+    public PassBuilder Add(Op op)
+    {
+        _current.Add(op);
+        return this;
+    }
+
+    public PassBuilder Comment(string text) => Add(new CommentOp(text));
+
+    /// <summary>y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections.</summary>
+    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand y) =>
+        Add(new MatMulOp(rows, n, k, x, false, weight.Values, true, y, false)).Add(new AddBiasOp(y, rows, bias.Values));
+
+    /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy, and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
+    public PassBuilder AffineBackward(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand dy, BufferRef? dx)
+    {
+        Add(new MatMulOp(n, k, rows, dy, true, x, false, weight.Gradient, true));
+        Add(new ColumnSumsOp(dy, rows, bias.Gradient));
+        if (dx is not null) Add(new MatMulOp(rows, k, n, dy, false, weight.Values, false, dx, false));
+        return this;
+    }
+
+    public Passes Build() => new(_forwardDoc.ToEquatableArray(), _forward.ToEquatableArray(), _backwardDoc.ToEquatableArray(), _backward.ToEquatableArray());
+}
