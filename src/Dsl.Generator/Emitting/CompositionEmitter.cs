@@ -45,7 +45,7 @@ internal static class CompositionEmitter
         w.Line();
         w.Line($"/// <summary>Creates the encoder and decoder (the decoder from a seed derived from <paramref name=\"seed\"/>) and the bridges between their states.</summary>");
         w.Line($"public {model.Spec.Name}(int seed = 0) : base(new {e}(seed), new {d}(unchecked(seed * 1000003 + 1)), s_bridges, seed) {{ }}");
-        if (decoder.Layers.Any(l => l.Kind == LayerKind.Attention))
+        if (decoder.HasCrossAttention) // a decoder attends only over the encoder (self-attention cannot step)
         {
             w.Line();
             w.Line("/// <summary>");

@@ -1,28 +1,13 @@
 using System.Linq;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Helpers;
+using Dsl.Generator.Layers;
 
 namespace Dsl.Generator.Parsing;
 
 // The parser's output. These records must stay immutable and structurally equatable (strings,
 // numbers, enums, EquatableArray): no ISymbol, SyntaxNode, Location or Compilation, or the
 // incremental generator can no longer cache.
-
-/// <summary>The layer kinds the DSL knows; mirrors the attribute classes of Dsl.Attributes.</summary>
-internal enum LayerKind
-{
-    Input,
-    Embedding,
-    Rnn,
-    Lstm,
-    Gru,
-    Dense,
-    Dropout,
-    Attention,
-    LayerNorm,
-    Residual,
-    PositionalEncoding,
-}
 
 /// <summary>Mirror of <c>Dsl.Activation</c> (same values): the generator does not load Dsl.Attributes.</summary>
 internal enum ActivationKind

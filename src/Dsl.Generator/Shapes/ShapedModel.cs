@@ -1,6 +1,7 @@
 using System.Linq;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Helpers;
+using Dsl.Generator.Layers;
 using Dsl.Generator.Parsing;
 
 namespace Dsl.Generator.Shapes;

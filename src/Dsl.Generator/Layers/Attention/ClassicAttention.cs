@@ -90,9 +90,12 @@ internal static class ClassicAttention
                     c.Own("hidden", a, pairRows, BufferUse.Forward, $"tanh(q[t] + k[s]) [B, {queries}, {keys}, {a}]"));
                 break;
             }
-            default:
+            case ScoreKind.ScaledDot:
+            case ScoreKind.Dot:
                 score = new DotScore(spec.Score == ScoreKind.ScaledDot, spec.Score == ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(q)));
                 break;
+            default:
+                throw new InvalidOperationException($"Layer '{layer.Name}': score {spec.Score} was not rejected by its options."); // DSL0007 makes the model invalid
         }
         BufferRef weights = c.Own("weights", 1, pairRows, BufferUse.Forward, $"attention weights (softmax over the keys) [B, {queries}, {keys}]");
         BufferRef scratch = c.Own("scratch", 1, cross ? Rows.StepsSourceBatch : pool ? Rows.StepsBatch : Rows.StepsSquared, BufferUse.Training, $"scratch, d(scores) [{queries}, {keys}]");
