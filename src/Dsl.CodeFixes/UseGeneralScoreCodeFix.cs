@@ -11,7 +11,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 
 namespace Dsl.CodeFixes;
 
-/// <summary>DSL1007: a dot score between different widths becomes Luong's general score, x·W·k, which maps between them.</summary>
+/// <summary>DSL1007: a Dot score between different widths becomes Luong's general score, x·W·k, which maps between them.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(UseGeneralScoreCodeFix)), Shared]
 public sealed class UseGeneralScoreCodeFix : CodeFixProvider
 {
@@ -27,11 +27,9 @@ public sealed class UseGeneralScoreCodeFix : CodeFixProvider
         SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root?.FindNode(context.Span) is not { } node || node.AncestorsAndSelf().OfType<AttributeSyntax>().FirstOrDefault() is not { } attribute) return;
         ExpressionSyntax general = SyntaxFactory.ParseExpression("AttentionScore.General");
-        AttributeArgumentSyntax? score = attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Score");
-        AttributeSyntax fixedAttribute = score is not null
-            ? attribute.ReplaceNode(score, score.WithExpression(general.WithTriviaFrom(score.Expression)))
-            : attribute.WithArgumentList((attribute.ArgumentList ?? SyntaxFactory.AttributeArgumentList()).AddArguments(
-                SyntaxFactory.AttributeArgument(SyntaxFactory.NameEquals("Score"), null, general)));
+        // DSL1007 is reported on an explicit Score = Dot (the default, ScaledDot, over an encoder is projected and maps widths itself)
+        if (attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Score") is not { } score) return;
+        AttributeSyntax fixedAttribute = attribute.ReplaceNode(score, score.WithExpression(general.WithTriviaFrom(score.Expression)));
         context.RegisterCodeFix(
             CodeAction.Create("Use the General score (x·W·k maps between the widths)",
                 _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(attribute, fixedAttribute.WithAdditionalAnnotations(Microsoft.CodeAnalysis.Formatting.Formatter.Annotation)))),

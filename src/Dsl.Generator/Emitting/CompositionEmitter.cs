@@ -49,7 +49,7 @@ internal static class CompositionEmitter
         {
             w.Line();
             w.Line("/// <summary>");
-            w.Line("/// The decoder's attention weights [batch, 1, steps, source steps] when it reads <paramref name=\"decoderInput\"/> [batch, steps]");
+            w.Line("/// The decoder's attention weights [batch, heads, steps, source steps] when it reads <paramref name=\"decoderInput\"/> [batch, steps]");
             w.Line("/// (the start token, then the output) over <paramref name=\"source\"/> [batch, source steps] of the given <paramref name=\"lengths\"/>");
             w.Line("/// (empty: all full): rows sum to 1 over each source's own steps.");
             w.Line("/// </summary>");

@@ -554,20 +554,19 @@ internal static class ModelEmitter
     /// <summary>A layer's forward and backward methods, in the manner of llm.c: the ops of its plan, with the comments that explain them.</summary>
     private static void EmitLayer(LayerPlan layer, EmitContext c)
     {
-        SourceWriter w = c.W;
         Passes passes = layer.Passes;
-        foreach (string line in passes.ForwardDoc) w.Line(line);
-        w.Open($"private void {layer.Name}_forward(Workspace ws, bool training, State? state)");
-        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
-        CSharpOps.Write(passes.Forward, c);
-        w.Close();
-        w.Line();
-        foreach (string line in passes.BackwardDoc) w.Line(line);
-        w.Open($"private void {layer.Name}_backward(Workspace ws)");
-        w.Line("int B = ws.B, T = ws.T, S = ws.S;");
-        CSharpOps.Write(passes.Backward, c);
-        w.Close();
-        w.Line();
+        EmitMethod(c, passes.ForwardDoc, $"private void {layer.Name}_forward(Workspace ws, bool training, State? state)", passes.Forward);
+        EmitMethod(c, passes.BackwardDoc, $"private void {layer.Name}_backward(Workspace ws)", passes.Backward);
+    }
+
+    private static void EmitMethod(EmitContext c, EquatableArray<string> doc, string signature, EquatableArray<Op> ops)
+    {
+        foreach (string line in doc) c.W.Line(line);
+        c.W.Open(signature);
+        c.W.Line("int B = ws.B, T = ws.T, S = ws.S;");
+        CSharpOps.Write(ops, c);
+        c.W.Close();
+        c.W.Line();
     }
 
     /// <summary>A span over a whole array (a state's), without relying on the user's usings for extension methods.</summary>

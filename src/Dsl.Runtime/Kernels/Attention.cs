@@ -31,50 +31,74 @@ public static class AttentionKernel
         fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {
-            var a = new HeadArgs
-            {
-                Steps = steps, Batch = batch, Width = width, Heads = heads, Scale = scale, Causal = causal, Lengths = lengths.IsEmpty ? null : pl,
-                Qkv = pq, Weights = pw, Mask = mask.IsEmpty ? null : pm, Context = pc,
-            };
-            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, batch, width, heads));
+            HeadArgs a = SelfArgs(steps, batch, width, heads, scale, causal, lengths.IsEmpty ? null : pl, pq, null);
+            a.Weights = pw;
+            a.Mask = mask.IsEmpty ? null : pm;
+            a.Context = pc;
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, steps, batch, width, heads));
         }
     }
 
     /// <summary>The (sequence, head) pairs are independent: split them over the cores when there is enough work.</summary>
-    private static int Parts(int steps, int batch, int width, int heads) =>
-        GemmWorkers.Count > 1 && batch * heads >= 2 && (long)batch * steps * steps * width >= 1L << 18 ? Math.Min(GemmWorkers.Count, batch * heads) : 1;
+    private static int Parts(int steps, int keys, int batch, int width, int heads) =>
+        GemmWorkers.Count > 1 && batch * heads >= 2 && (long)batch * steps * keys * width >= 1L << 18 ? Math.Min(GemmWorkers.Count, batch * heads) : 1;
 
+    /// <summary>
+    /// One call's operands. Queries are <c>Steps</c> rows per sequence, keys and values <c>Keys</c> rows; row t of
+    /// sequence b of the queries starts at <c>Q + (t·B + b)·QRow</c> (keys, values and their gradients alike), so one
+    /// packed [T, B, 3E] buffer (self-attention) and three separate ones (cross-attention) are read the same way.
+    /// </summary>
     private unsafe struct HeadArgs
     {
-        public int Steps, Batch, Width, Heads;
+        public int Steps, Keys, Batch, Width, Heads, QRow, KRow;
         public float Scale;
         public bool Causal;
         public int* Lengths;
-        public float* Qkv, Weights, Mask, Context, DContext, DQkv;
+        public float* Q, K, V, Weights, Mask, Context, DContext, DQ, DK, DV;
     }
+
+    /// <summary>How far the query rows, and the key and value rows, reach from their first element: up to the last row's E columns.</summary>
+    private static (int Q, int K) ViewLengths(ref HeadArgs x) =>
+        ((x.Steps - 1) * x.Batch * x.QRow + (x.Batch - 1) * x.QRow + x.Width, (x.Keys - 1) * x.Batch * x.KRow + (x.Batch - 1) * x.KRow + x.Width);
+
+    private static void Require(ReadOnlySpan<float> span, int length, string name)
+    {
+        if (span.Length < length) throw new ArgumentException($"{name}: expected at least {length} values, got {span.Length}.", name);
+    }
+
+    /// <summary>The operands of self-attention: queries, keys and values side by side in one [T, B, 3E] buffer.</summary>
+    private static unsafe HeadArgs SelfArgs(int steps, int batch, int width, int heads, float scale, bool causal, int* lengths, float* qkv, float* dQkv) => new()
+    {
+        Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, KRow = 3 * width, Scale = scale, Causal = causal,
+        Lengths = lengths, Q = qkv, K = qkv + width, V = qkv + 2 * width,
+        DQ = dQkv, DK = dQkv == null ? null : dQkv + width, DV = dQkv == null ? null : dQkv + 2 * width,
+    };
 
     private static unsafe void ForwardPart(void* state, int part, int parts)
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
-        int T = x.Steps, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ld = B * 3 * E, pairs = B * heads;
+        int T = x.Steps, S = x.Keys, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ldq = B * x.QRow, ldk = B * x.KRow, pairs = B * heads;
         var (first, end) = GemmWorkers.Range(pairs, part, parts);
-        var qkv = new ReadOnlySpan<float>(x.Qkv, T * ld);
-        var weights = new Span<float>(x.Weights, pairs * T * T);
-        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * T);
+        var (qLength, kLength) = ViewLengths(ref x);
+        var qs = new ReadOnlySpan<float>(x.Q, qLength);
+        var ks = new ReadOnlySpan<float>(x.K, kLength);
+        var vs = new ReadOnlySpan<float>(x.V, kLength);
+        var weights = new Span<float>(x.Weights, pairs * T * S);
+        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * S);
         var context = new Span<float>(x.Context, T * B * E);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        Span<float> scratch = x.Mask == null ? default : GemmWorkers.Scratch(T * T);
+        Span<float> scratch = x.Mask == null ? default : GemmWorkers.Scratch(T * S);
         for (int pair = first; pair < end; pair++)
         {
             int b = pair / heads, h = pair % heads;
-            Span<float> a = weights.Slice(pair * T * T, T * T);
-            ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+            Span<float> a = weights.Slice(pair * T * S, T * S);
+            ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
             // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row
-            Gemm.MatMulTransB(T, T, d, q, ld, k, ld, a, T, accumulate: false);
+            Gemm.MatMulTransB(T, S, d, q, ldq, k, ldk, a, S, accumulate: false);
             for (int i = 0; i < T; i++)
             {
-                Span<float> row = a.Slice(i * T, T);
-                int valid = Valid(i, T, x.Causal, lengths, b);
+                Span<float> row = a.Slice(i * S, S);
+                int valid = Valid(i, S, x.Causal, lengths, b);
                 Span<float> live = row.Slice(0, valid);
                 TensorPrimitives.Multiply(live, x.Scale, live);
                 TensorPrimitives.SoftMax(live, live);
@@ -84,10 +108,10 @@ public static class AttentionKernel
             ReadOnlySpan<float> used = a;
             if (!mask.IsEmpty)
             {
-                TensorPrimitives.Multiply(a, mask.Slice(pair * T * T, T * T), scratch);
+                TensorPrimitives.Multiply(a, mask.Slice(pair * T * S, T * S), scratch);
                 used = scratch;
             }
-            Gemm.MatMul(T, d, T, used, T, v, ld, context.Slice(b * E + h * d), B * E, accumulate: false);
+            Gemm.MatMul(T, d, S, used, S, v, ldk, context.Slice(b * E + h * d), B * E, accumulate: false);
         }
     }
 
@@ -107,34 +131,38 @@ public static class AttentionKernel
         fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
         fixed (int* pl = lengths)
         {
-            var a = new HeadArgs
-            {
-                Steps = steps, Batch = batch, Width = width, Heads = heads, Scale = scale, Causal = causal, Lengths = lengths.IsEmpty ? null : pl,
-                Qkv = pq, Weights = pw, Mask = mask.IsEmpty ? null : pm, DContext = pdc, DQkv = pdq,
-            };
-            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, batch, width, heads));
+            HeadArgs a = SelfArgs(steps, batch, width, heads, scale, causal, lengths.IsEmpty ? null : pl, pq, pdq);
+            a.Weights = pw;
+            a.Mask = mask.IsEmpty ? null : pm;
+            a.DContext = pdc;
+            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, steps, batch, width, heads));
         }
     }
 
     private static unsafe void BackwardPart(void* state, int part, int parts)
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
-        int T = x.Steps, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ld = B * 3 * E, pairs = B * heads;
+        int T = x.Steps, S = x.Keys, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ldq = B * x.QRow, ldk = B * x.KRow, pairs = B * heads;
         var (first, end) = GemmWorkers.Range(pairs, part, parts);
-        var qkv = new ReadOnlySpan<float>(x.Qkv, T * ld);
-        var weights = new ReadOnlySpan<float>(x.Weights, pairs * T * T);
-        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * T);
+        var (qLength, kLength) = ViewLengths(ref x);
+        var qs = new ReadOnlySpan<float>(x.Q, qLength);
+        var ks = new ReadOnlySpan<float>(x.K, kLength);
+        var vs = new ReadOnlySpan<float>(x.V, kLength);
+        var dqs = new Span<float>(x.DQ, qLength);
+        var dks = new Span<float>(x.DK, kLength);
+        var dvs = new Span<float>(x.DV, kLength);
+        var weights = new ReadOnlySpan<float>(x.Weights, pairs * T * S);
+        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * S);
         var dContext = new ReadOnlySpan<float>(x.DContext, T * B * E);
-        var dQkv = new Span<float>(x.DQkv, T * ld);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        Span<float> scratch = GemmWorkers.Scratch(2 * T * T);
-        Span<float> dropped = scratch.Slice(0, T * T), da = scratch.Slice(T * T, T * T);
+        Span<float> scratch = GemmWorkers.Scratch(2 * T * S);
+        Span<float> dropped = scratch.Slice(0, T * S), da = scratch.Slice(T * S, T * S);
         for (int pair = first; pair < end; pair++)
         {
             int b = pair / heads, h = pair % heads;
-            ReadOnlySpan<float> p = weights.Slice(pair * T * T, T * T);
-            ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * T, T * T);
-            ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
+            ReadOnlySpan<float> p = weights.Slice(pair * T * S, T * S);
+            ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * S, T * S);
+            ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
             ReadOnlySpan<float> dc = dContext.Slice(b * E + h * d);
             ReadOnlySpan<float> used = p;
             if (!m.IsEmpty)
@@ -143,22 +171,71 @@ public static class AttentionKernel
                 used = dropped;
             }
             // dv = Aᵀ · d(context); dA = d(context) · vᵀ, then through the dropout mask
-            Gemm.MatMulTransA(T, d, T, used, T, dc, B * E, dQkv.Slice(b * 3 * E + 2 * E + h * d), ld, accumulate: false);
-            Gemm.MatMulTransB(T, T, d, dc, B * E, v, ld, da, T, accumulate: false);
+            Gemm.MatMulTransA(S, d, T, used, S, dc, B * E, dvs.Slice(b * x.KRow + h * d), ldk, accumulate: false);
+            Gemm.MatMulTransB(T, S, d, dc, B * E, v, ldk, da, S, accumulate: false);
             if (!m.IsEmpty) TensorPrimitives.Multiply(da, m, da);
             for (int i = 0; i < T; i++)
             {
                 // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
-                Span<float> g = da.Slice(i * T, T);
-                ReadOnlySpan<float> pi = p.Slice(i * T, T);
-                int valid = Valid(i, T, x.Causal, lengths, b);
+                Span<float> g = da.Slice(i * S, S);
+                ReadOnlySpan<float> pi = p.Slice(i * S, S);
+                int valid = Valid(i, S, x.Causal, lengths, b);
                 float dot = TensorPrimitives.Dot(g.Slice(0, valid), pi.Slice(0, valid));
                 for (int j = 0; j < valid; j++) g[j] = pi[j] * (g[j] - dot) * x.Scale;
                 g.Slice(valid).Clear();
             }
             // dq = dS · k; dk = dSᵀ · q
-            Gemm.MatMul(T, d, T, da, T, k, ld, dQkv.Slice(b * 3 * E + h * d), ld, accumulate: false);
-            Gemm.MatMulTransA(T, d, T, da, T, q, ld, dQkv.Slice(b * 3 * E + E + h * d), ld, accumulate: false);
+            Gemm.MatMul(T, d, S, da, S, k, ldk, dqs.Slice(b * x.QRow + h * d), ldq, accumulate: false);
+            Gemm.MatMulTransA(S, d, T, da, S, q, ldq, dks.Slice(b * x.KRow + h * d), ldk, accumulate: false);
+        }
+    }
+
+    /// <summary>
+    /// Multi-head cross-attention (nn.MultiheadAttention with key = value = an encoder's outputs): the projected queries
+    /// <paramref name="q"/> [T, B, E] attend over the projected keys <paramref name="k"/> and values <paramref name="v"/>
+    /// [S, B, E] of each sequence's first <paramref name="lengths"/>[b] source steps (all when empty); writes the weights
+    /// [B, heads, T, S] and the heads' outputs <paramref name="context"/> [T, B, E]. A non-empty <paramref name="mask"/>
+    /// [B, heads, T, S] is dropout on the weights (training).
+    /// </summary>
+    public static unsafe void CrossForward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context)
+    {
+        Require(q, steps * batch * width, "q");
+        Require(k, sourceSteps * batch * width, "k");
+        Require(v, sourceSteps * batch * width, "v");
+        fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pc = context)
+        fixed (int* pl = lengths)
+        {
+            var a = new HeadArgs
+            {
+                Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, QRow = width, KRow = width, Scale = scale,
+                Lengths = lengths.IsEmpty ? null : pl, Q = pq, K = pk, V = pv, Weights = pw, Mask = mask.IsEmpty ? null : pm, Context = pc,
+            };
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, sourceSteps, batch, width, heads));
+        }
+    }
+
+    /// <summary>
+    /// Back through <see cref="CrossForward"/>: from d(context) [T, B, E] writes the gradients of the projected queries
+    /// <paramref name="dq"/> [T, B, E], keys <paramref name="dk"/> and values <paramref name="dv"/> [S, B, E].
+    /// </summary>
+    public static unsafe void CrossBackward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask,
+        ReadOnlySpan<float> dContext, Span<float> dq, Span<float> dk, Span<float> dv)
+    {
+        Require(dq, steps * batch * width, "dq");
+        Require(dk, sourceSteps * batch * width, "dk");
+        Require(dv, sourceSteps * batch * width, "dv");
+        fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pdc = dContext, pdq = dq, pdk = dk, pdv = dv)
+        fixed (int* pl = lengths)
+        {
+            var a = new HeadArgs
+            {
+                Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, QRow = width, KRow = width, Scale = scale,
+                Lengths = lengths.IsEmpty ? null : pl, Q = pq, K = pk, V = pv, Weights = pw, Mask = mask.IsEmpty ? null : pm,
+                DContext = pdc, DQ = pdq, DK = pdk, DV = pdv,
+            };
+            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, sourceSteps, batch, width, heads));
         }
     }
 

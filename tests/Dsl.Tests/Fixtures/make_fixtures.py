@@ -325,7 +325,7 @@ class Seq2Seq(nn.Module):
     concatenated, copied or mapped by Linear (tanh for h, linear for c); decoder = embedding -> LSTM/GRU from that state
     -> attention over the encoder's outputs (padded source steps masked) -> [h; context] -> [dense tanh] -> dense."""
 
-    def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0):
+    def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0, heads=1):
         super().__init__()
         rnn = nn.LSTM if kind == "lstm" else nn.GRU
         self.kind, self.score = kind, score
@@ -343,7 +343,10 @@ class Seq2Seq(nn.Module):
         setattr(self.decoder, kind, rnn(tgt_dim, dec_hidden, batch_first=True))
         q, m = dec_hidden, 2 * enc_hidden
         att = nn.Module()
-        if score == "general":
+        if score == "mha":
+            # nn.MultiheadAttention over the encoder's outputs: kdim = vdim = M, output width Q
+            att = nn.MultiheadAttention(q, heads, kdim=m, vdim=m, batch_first=True)
+        elif score == "general":
             att.weight = nn.Parameter(torch.empty(q, m).uniform_(-1 / m ** 0.5, 1 / m ** 0.5))
         elif score == "additive":
             a = units or q
@@ -351,7 +354,7 @@ class Seq2Seq(nn.Module):
             att.key = nn.Linear(m, a, bias=False)
             att.v = nn.Linear(a, 1, bias=False)
         self.decoder.attention = att
-        width = q + m
+        width = q if score == "mha" else q + m
         if extra_dense:
             self.decoder.dense = nn.Linear(width, extra_dense)
             self.decoder.dense_1 = nn.Linear(extra_dense, tgt_vocab)
@@ -375,6 +378,10 @@ class Seq2Seq(nn.Module):
 
     def attend(self, q, memory, lengths):
         att, S = self.decoder.attention, memory.shape[1]
+        pad = torch.arange(S).unsqueeze(0) >= lengths.unsqueeze(1)
+        if self.score == "mha":
+            out, weights = att(q, memory, memory, key_padding_mask=pad, need_weights=True, average_attn_weights=False)
+            return out, weights  # [B, T, Q], [B, heads, T, S]
         if self.score in ("dot", "scaled"):
             scores = q @ memory.transpose(1, 2)
             if self.score == "scaled":
@@ -384,7 +391,6 @@ class Seq2Seq(nn.Module):
         else:
             hidden = torch.tanh(att.query(q).unsqueeze(2) + att.key(memory).unsqueeze(1))
             scores = att.v(hidden).squeeze(-1)
-        pad = torch.arange(S).unsqueeze(0) >= lengths.unsqueeze(1)
         weights = torch.softmax(scores.masked_fill(pad.unsqueeze(1), float("-inf")), dim=-1)
         return torch.cat([q, weights @ memory], dim=-1), weights
 
@@ -398,12 +404,12 @@ class Seq2Seq(nn.Module):
         return out, state, weights
 
 
-def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6):
+def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1):
     """One training step of an encoder-decoder on padded sources: teacher forcing (the decoder reads the given
     inputs), or free running (teacher-forcing ratio 0: after the first, every input is the previous step's argmax,
     step by step, detached). Weights, sources, lengths, decoder inputs, targets, logits, attention weights, loss, gradients."""
     torch.manual_seed(seed)
-    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense)
+    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense, heads)
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(1.5)
@@ -426,7 +432,7 @@ def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, 
             weights.append(w)
             tokens = out.argmax(-1).detach()
             used.append(tokens[:, 0])
-        logits, attn, dec_used = torch.cat(outs, 1), torch.cat(weights, 1), torch.stack(used[:T], 1)
+        logits, attn, dec_used = torch.cat(outs, 1), torch.cat(weights, -2), torch.stack(used[:T], 1)
     else:
         logits, _, attn = model.decode(dec_in, state, memory, lengths)
         dec_used = dec_in
@@ -691,7 +697,8 @@ if __name__ == "__main__":
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)
     make_seq2seq("Seq2SeqDot", "lstm", "dot", False, 500)
-    make_seq2seq("Seq2SeqScaledDotFreeRunning", "lstm", "scaled", True, 501)
+    make_seq2seq("Seq2SeqScaledDotFreeRunning", "lstm", "mha", True, 501, heads=2)
+    make_seq2seq("Seq2SeqMultiHead", "lstm", "mha", False, 504, dec_hidden=4, heads=2)
     make_seq2seq("Seq2SeqGeneral", "lstm", "general", False, 502, dec_hidden=5)
     make_seq2seq("Seq2SeqAdditive", "gru", "additive", False, 503, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5)
     make_optimizers()

@@ -149,25 +149,6 @@ public class CodeFixTests
         public partial class Dec;
         """);
 
-    [Fact]
-    public void GivesTheDefaultScoreTheGeneralOne() => Verify(new UseGeneralScoreCodeFix(), "DSL1007",
-        "using Dsl;\nnamespace Demo;\n" + Encoder + """
-
-        [Embedding(vocab: 9, dim: 4)]
-        [Lstm(hidden: 7)]
-        [Attention(Over = typeof(Enc))]
-        [Dense(9)]
-        public partial class Dec;
-        """,
-        "using Dsl;\nnamespace Demo;\n" + Encoder + """
-
-        [Embedding(vocab: 9, dim: 4)]
-        [Lstm(hidden: 7)]
-        [Attention(Over = typeof(Enc), Score = AttentionScore.General)]
-        [Dense(9)]
-        public partial class Dec;
-        """);
-
     private static void Verify(CodeFixProvider fix, string id, string before, string after)
     {
         Assert.Contains(id, fix.FixableDiagnosticIds);

@@ -309,8 +309,23 @@ public class DiagnosticTests
     [Fact]
     public void DSL0007_CrossAttentionWithHeads()
     {
-        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] [Attention(Over = typeof(Enc), [|Heads = 2|])] [Dense(9)] public partial class Dec;", "DSL0007", DiagnosticSeverity.Error);
-        Assert.Contains("cross-attention (Over) has one head", d.GetMessage());
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] [Attention(Over = typeof(Enc), Score = AttentionScore.Dot, [|Heads = 2|])] [Dense(9)] public partial class Dec;", "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("the Dot, General and Additive scores over an encoder have one head", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1005_CrossAttentionHeadsThatDoNotDivideTheQueryWidth()
+    {
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] [Attention(Over = typeof(Enc), [|Heads = 3|])] [Dense(9)] public partial class Dec;", "DSL1005", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'attention': 3 heads do not divide the width 10; each head needs an equal share", d.GetMessage());
+    }
+
+    [Fact]
+    public void MultiHeadCrossAttentionBetweenDifferentWidthsCompiles()
+    {
+        var (_, diagnostics, others, _) = GeneratorHarness.Run(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 8)] [Attention(Over = typeof(Enc), Heads = 4, Dropout = 0.1f)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), typeof(Dec))] public partial class T;" + TranslatorUsage);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
     }
 
     [Fact]

@@ -17,14 +17,25 @@ public partial class S2sDotDecoder;
 [EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sDotDecoder))]
 public partial class Seq2SeqDot;
 
+// ScaledDot over an encoder is nn.MultiheadAttention(Q, heads, kdim = M, vdim = M): in_proj_weight when M = Q (6 = 6)…
 [Embedding(vocab: 9, dim: 3)]
 [Lstm(hidden: 6)]
-[Attention(Over = typeof(S2sLstmEncoder))]
+[Attention(Over = typeof(S2sLstmEncoder), Heads = 2)]
 [Dense(9)]
 public partial class S2sScaledDotDecoder;
 
 [EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sScaledDotDecoder))]
 public partial class Seq2SeqScaledDotFreeRunning;
+
+// … and q_proj_weight, k_proj_weight, v_proj_weight when M ≠ Q (6 ≠ 4).
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 4)]
+[Attention(Over = typeof(S2sLstmEncoder), Heads = 2)]
+[Dense(9)]
+public partial class S2sMultiHeadDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sMultiHeadDecoder))]
+public partial class Seq2SeqMultiHead;
 
 [Embedding(vocab: 9, dim: 3)]
 [Lstm(hidden: 5)]

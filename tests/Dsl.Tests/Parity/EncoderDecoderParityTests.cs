@@ -45,6 +45,11 @@ public class EncoderDecoderParityTests
                 var m = new Seq2SeqScaledDotFreeRunning();
                 return new Case<S2sScaledDotDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
             }
+            case nameof(Seq2SeqMultiHead):
+            {
+                var m = new Seq2SeqMultiHead();
+                return new Case<S2sMultiHeadDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
             case nameof(Seq2SeqGeneral):
             {
                 var m = new Seq2SeqGeneral();
@@ -58,7 +63,7 @@ public class EncoderDecoderParityTests
         }
     }
 
-    public static TheoryData<string> Cases => new() { nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive) };
+    public static TheoryData<string> Cases => new() { nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqMultiHead), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive) };
 
     /// <summary>The case's model with the fixture's weights, and the fixture's expected values.</summary>
     private static (ICase Model, Dictionary<string, SafeTensor> Expected) Load(string name)
@@ -95,18 +100,20 @@ public class EncoderDecoderParityTests
     {
         var (model, expected) = Load(name);
         Tensor<float> weights = model.Attention(Tokens(expected, "source"), expected["lengths"].ToInt32(), Tokens(expected, "decoder_used"));
-        Assert.Equal(new nint[] { 3, 1, 4, 5 }, weights.Lengths.ToArray());
+        // [batch, heads, steps, source steps]: PyTorch's per-head weights (average_attn_weights = False), one head for the classic scores
+        int heads = expected["attention"].Shape.Length == 4 ? (int)expected["attention"].Shape[1] : 1;
+        Assert.Equal(new nint[] { 3, heads, 4, 5 }, weights.Lengths.ToArray());
         float[] flat = ParityModel.Flatten(weights);
         Tolerance.AssertClose(expected["attention"].ToFloat(), flat, $"{name} attention weights");
         // rows sum to 1 over each source's own steps; padded source steps get nothing
         int[] lengths = expected["lengths"].ToInt32();
         for (int b = 0; b < 3; b++)
         {
-            for (int t = 0; t < 4; t++)
+            for (int row = 0; row < heads * 4; row++)
             {
-                Span<float> row = flat.AsSpan((b * 4 + t) * 5, 5);
-                Assert.Equal(1f, row.ToArray().Sum(), 4);
-                Assert.All(row[lengths[b]..].ToArray(), v => Assert.Equal(0f, v));
+                Span<float> weightsOfRow = flat.AsSpan(((b * heads * 4) + row) * 5, 5);
+                Assert.Equal(1f, weightsOfRow.ToArray().Sum(), 4);
+                Assert.All(weightsOfRow[lengths[b]..].ToArray(), v => Assert.Equal(0f, v));
             }
         }
     }

@@ -25,11 +25,14 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     public bool HasClassicScore => Score is ScoreKind.General or ScoreKind.Additive;
 
     /// <summary>
-    /// Attention with the classic scores and no value projection (Luong, Bahdanau): cross-attention (any score), and the
-    /// General and Additive scores over the layer's own sequence or from a learned query (pooling). The others (ScaledDot
-    /// and Dot without Over) are nn.MultiheadAttention.
+    /// Attention with the classic scores and no value projection (Luong, Bahdanau): Dot, General and Additive over an
+    /// encoder's outputs, and General and Additive over the layer's own sequence or from a learned query (pooling). The
+    /// others are nn.MultiheadAttention: ScaledDot and Dot without Over, and ScaledDot over an encoder.
     /// </summary>
-    public bool IsClassic => Over is not null || HasClassicScore;
+    public bool IsClassic => HasClassicScore || (Over is not null && Score != ScoreKind.ScaledDot);
+
+    /// <summary>Multi-head cross-attention, nn.MultiheadAttention(Q, heads, kdim = M, vdim = M): ScaledDot over an encoder.</summary>
+    public bool IsMultiHeadCross => Over is not null && Score == ScoreKind.ScaledDot;
 }
 
 /// <summary>What every attention plan exposes: the weights of the last pass, for inspection and heatmaps.</summary>
@@ -41,7 +44,7 @@ internal abstract record AttentionPlan(ShapedLayer Layer, BufferRef In, BufferRe
         get
         {
             int heads = ((AttentionSpec)Layer.Spec).Heads;
-            string dims = Layer.IsCrossAttention ? "ws.B, 1, ws.T, ws.S" : ((AttentionSpec)Layer.Spec).Pool ? $"ws.B, {heads}, ws.T" : $"ws.B, {heads}, ws.T, ws.T";
+            string dims = Layer.IsCrossAttention ? $"ws.B, {heads}, ws.T, ws.S" : ((AttentionSpec)Layer.Spec).Pool ? $"ws.B, {heads}, ws.T" : $"ws.B, {heads}, ws.T, ws.T";
             return (Weights, dims);
         }
     }
@@ -66,10 +69,12 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         c.Probability("dropout", "Dropout", spec.Dropout);
         if (spec.Over is not null)
         {
-            if (spec.Heads > 1) c.Invalid("heads", "cross-attention (Over) has one head; Heads applies to self-attention");
+            if (spec.Heads > 1 && spec.Score != ScoreKind.ScaledDot)
+                c.Invalid("heads", "the Dot, General and Additive scores over an encoder have one head; Heads applies to ScaledDot, the projected multi-head cross-attention");
             if (spec.Causal) c.Invalid("causal", "Causal does not apply to cross-attention: every step may attend to the whole source");
             if (spec.Pool) c.Invalid("pool", "Pool and Over exclude each other: pooling attends over the model's own sequence");
-            if (spec.Dropout > 0f) c.Invalid("dropout", "Dropout on the weights of cross-attention is not available yet");
+            if (spec.Dropout > 0f && spec.Score != ScoreKind.ScaledDot)
+                c.Invalid("dropout", "Dropout on the weights of the Dot, General and Additive cross-attention is not available yet");
         }
         else
         {
@@ -93,7 +98,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (spec.Over is not null)
         {
             var (memoryWidth, memoryModel) = ResolveMemory(spec, c);
-            int width = memoryWidth > 0 ? c.Concatenated(spec, inWidth, memoryWidth) : inWidth;
+            if (spec.IsMultiHeadCross && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
+                c.Report(DiagnosticDescriptors.HeadsDoNotDivideWidth, spec.ArgumentLocation("heads"), c.Name, spec.Heads, inWidth);
+            // projected multi-head attention keeps the query's width; the classic forms output [x; context]
+            int width = memoryWidth > 0 && !spec.IsMultiHeadCross ? c.Concatenated(spec, inWidth, memoryWidth) : inWidth;
             CheckSize(spec, c, memoryWidth > 0 ? memoryWidth : inWidth);
             return new ShapedLayer(spec, c.Name, inWidth, width, c.InIsSequence, c.InIsSequence, MemoryWidth: memoryWidth, MemoryModel: memoryModel);
         }
@@ -140,7 +148,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Report(DiagnosticDescriptors.SequenceLayerFedVector, at, c.Name, encoder.Name, "one vector per sequence");
             return (0, encoder.Name);
         }
-        if (spec.Score is ScoreKind.ScaledDot or ScoreKind.Dot && c.InWidth > 0 && c.InWidth != memory.OutputWidth)
+        if (spec.Score == ScoreKind.Dot && c.InWidth > 0 && c.InWidth != memory.OutputWidth)
         {
             c.Report(DiagnosticDescriptors.AttentionWidthsDiffer, spec.ArgumentLocation("score"), c.Name,
                 spec.Score.ToString(), c.InWidth, encoder.Name, memory.OutputWidth);
@@ -152,6 +160,12 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     private static void CheckSize(AttentionSpec spec, ShapeContext c, int keyWidth)
     {
         int inWidth = c.InWidth;
+        if (spec.IsMultiHeadCross)
+        {
+            c.Limit(spec, "in_proj_weight", 3L * inWidth, inWidth);
+            c.Limit(spec, "k_proj_weight", inWidth, keyWidth);
+            return;
+        }
         if (!spec.IsClassic)
         {
             c.Limit(spec, "in_proj_weight", 3L * inWidth, inWidth);

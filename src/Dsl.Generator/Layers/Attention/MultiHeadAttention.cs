@@ -22,11 +22,25 @@ internal sealed record AttentionPoolPlan(ShapedLayer Layer, BufferRef In, Buffer
     Projections Projections, ParamRef QueryParam, BufferRef Query, BufferRef DQuery, BufferRef Qkv, BufferRef DQkv, BufferRef Context, BufferRef DContext,
     BufferRef Scratch, int Heads, float Scale) : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
 
-/// <summary>Lowering and emission of the ScaledDot and Dot scores without Over: nn.MultiheadAttention, self or pooling.</summary>
+/// <summary>One projection of nn.MultiheadAttention: its weight (a block of in_proj_weight, or q/k/v_proj_weight) and bias (a block of in_proj_bias).</summary>
+internal sealed record Projection(Operand Weight, Operand WeightGrad, Operand Bias, Operand BiasGrad);
+
+/// <summary>
+/// Multi-head cross-attention (nn.MultiheadAttention(Q, heads, kdim = M, vdim = M)): queries from the layer's input,
+/// keys and values from the encoder's outputs, each projected (<see cref="Query"/>, <see cref="Key"/>,
+/// <see cref="Value"/>; the weights are in_proj_weight's blocks when M = Q, else q/k/v_proj_weight); output width Q.
+/// </summary>
+internal sealed record CrossAttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights,
+    Projection Query, Projection Key, Projection Value, ParamRef OutWeight, ParamRef OutBias, BufferRef Q, BufferRef K, BufferRef V,
+    BufferRef DQ, BufferRef DK, BufferRef DV, BufferRef Context, BufferRef DContext, BufferRef? Mask, int Heads, float Scale)
+    : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
+
+/// <summary>Lowering of nn.MultiheadAttention: the ScaledDot and Dot scores over the layer's own steps (self or pooling) and ScaledDot over an encoder.</summary>
 internal static class MultiHeadAttention
 {
     public static AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c)
     {
+        if (layer.IsCrossAttention) return LowerCross(layer, spec, c);
         int e = layer.InWidth, heads = spec.Heads;
         float bound = 1f / (float)Math.Sqrt(e);
         float scale = spec.Score == Parsing.ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(e / heads));
@@ -97,5 +111,74 @@ internal static class MultiHeadAttention
             .AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
             heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build() };
+    }
+
+    private static AttentionPlan LowerCross(ShapedLayer layer, AttentionSpec spec, LowerContext c)
+    {
+        int q = layer.InWidth, m = layer.MemoryWidth, heads = spec.Heads;
+        float scale = (float)(1.0 / Math.Sqrt(q / heads));
+        ParamInit Xavier(int fanIn, int fanOut, int rows) => new(Parsing.InitKind.XavierUniform, fanIn, fanOut, rows, 1f / (float)Math.Sqrt(fanIn));
+        ParamRef? inProj = null, qProj = null, kProj = null, vProj = null;
+        if (m == q) inProj = c.Matrix("in_proj_weight", 3 * q, q, Xavier(q, 3 * q, 3 * q)); // nn.MultiheadAttention packs them when kdim = vdim = Q
+        else
+        {
+            qProj = c.Matrix("q_proj_weight", q, q, Xavier(q, q, q));
+            kProj = c.Matrix("k_proj_weight", q, m, Xavier(m, q, q));
+            vProj = c.Matrix("v_proj_weight", q, m, Xavier(m, q, q));
+        }
+        ParamRef inBias = c.Vector("in_proj_bias", 3 * q, ParamInit.Zeros(q, 3 * q));
+        ParamRef outWeight = c.Matrix("out_proj.weight", q, q, new ParamInit(Parsing.InitKind.PyTorch, q, q, q, 1f / (float)Math.Sqrt(q)));
+        ParamRef outBias = c.Vector("out_proj.bias", q);
+        Projection Block(int i, ParamRef? own, int cols) => new(
+            own?.Values ?? inProj!.Values.Slice(i * q * q, q * q), own?.Gradient ?? inProj!.Gradient.Slice(i * q * q, q * q),
+            inBias.Values.Slice(i * q, q), inBias.Gradient.Slice(i * q, q));
+        Projection query = Block(0, qProj, q), key = Block(1, kProj, m), value = Block(2, vProj, m);
+
+        BufferRef Own(string name, Rows rows, BufferUse use, string what) => c.Own(name, q, rows, use, what);
+        BufferRef qs = Own("q", Rows.StepsBatch, BufferUse.Forward, $"projected queries x·W_qᵀ + b_q [T, B, {q}]");
+        BufferRef ks = Own("k", Rows.SourceBatch, BufferUse.Forward, $"projected keys memory·W_kᵀ + b_k [S, B, {q}]");
+        BufferRef vs = Own("v", Rows.SourceBatch, BufferUse.Forward, $"projected values memory·W_vᵀ + b_v [S, B, {q}]");
+        BufferRef dq = Own("dq", Rows.StepsBatch, BufferUse.Training, $"gradient of the queries [T, B, {q}]");
+        BufferRef dk = Own("dk", Rows.SourceBatch, BufferUse.Training, $"gradient of the keys [S, B, {q}]");
+        BufferRef dv = Own("dv", Rows.SourceBatch, BufferUse.Training, $"gradient of the values [S, B, {q}]");
+        BufferRef weights = c.Own("weights", heads, Rows.StepsSourceBatch, BufferUse.Forward, $"attention weights (softmax over the source) [B, {heads}, T, S]");
+        BufferRef? mask = spec.Dropout > 0f
+            ? c.Own("weights_mask", heads, Rows.StepsSourceBatch, BufferUse.Training, $"dropout mask on the attention weights [B, {heads}, T, S]")
+            : null;
+        BufferRef context = Own("context", Rows.StepsBatch, BufferUse.Forward, $"the heads' outputs, concatenated [T, B, {q}]");
+        BufferRef dContext = Own("dcontext", Rows.StepsBatch, BufferUse.Training, $"gradient of the heads' outputs [T, B, {q}]");
+        var (output, dOutput) = c.Output("attention output");
+
+        Operand memory = new MemoryOperand(false), dMemory = new MemoryOperand(true);
+        Operand[] args = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(new Dim(1, Source: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(q),
+            ScalarOperand.Of(heads), ScalarOperand.Of(scale), new LengthsOperand(OfMemory: true), qs, ks, vs, weights };
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: [T, B, {q}] -> [T, B, {q}], cross-attention with {heads} head(s) over the outputs of {layer.MemoryModel} [S, B, {m}]")
+            .Doc($"// (nn.MultiheadAttention(kdim = vdim = {m}); padded source steps are masked): q = x·W_qᵀ + b_q, k = memory·W_kᵀ + b_k, v = memory·W_vᵀ + b_v;")
+            .Doc($"// per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
+            .Add(new MatMulOp(Dim.TB, q, q, c.In, false, query.Weight, true, qs, false)).Add(new AddBiasOp(qs, Dim.TB, query.Bias))
+            .Add(new MatMulOp(Dim.SB, q, m, memory, false, key.Weight, true, ks, false)).Add(new AddBiasOp(ks, Dim.SB, key.Bias))
+            .Add(new MatMulOp(Dim.SB, q, m, memory, false, value.Weight, true, vs, false)).Add(new AddBiasOp(vs, Dim.SB, value.Bias));
+        if (mask is not null) pass.Add(new DropoutMaskOp(mask, spec.Dropout));
+        pass.Add(new KernelOp(Kernels.Attention, "CrossForward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), context]))
+            .Affine(Dim.TB, q, q, context, outWeight, outBias, output)
+            .Backward()
+            .Doc($"// {layer.Name} backward: through the output projection and the heads (softmax included); the query projection's gradient")
+            .Doc("// goes to dx, the key and value projections' add into the encoder's outputs' gradient")
+            .AffineBackward(Dim.TB, q, q, context, outWeight, outBias, dOutput, dContext)
+            .Add(new KernelOp(Kernels.Attention, "CrossBackward", [.. args, mask ?? Operand.None, dContext, dq, dk, dv]))
+            .Comment("q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx = dq·W_q")
+            .Add(new MatMulOp(q, q, Dim.TB, dq, true, c.In, false, query.WeightGrad, true))
+            .Add(new ColumnSumsOp(dq, Dim.TB, query.BiasGrad));
+        if (c.DIn is not null) pass.Add(new MatMulOp(Dim.TB, q, q, dq, false, query.Weight, false, c.DIn, false));
+        foreach (var (projection, gradient, what) in new[] { (key, dk, "k"), (value, dv, "v") })
+        {
+            pass.Comment($"{what} = memory·W_{what}ᵀ + b_{what}: dW_{what} += d{what}ᵀ·memory, db_{what} += Σ d{what}, d(memory) += d{what}·W_{what}");
+            pass.Add(new MatMulOp(q, m, Dim.SB, gradient, true, memory, false, projection.WeightGrad, true))
+                .Add(new ColumnSumsOp(gradient, Dim.SB, projection.BiasGrad))
+                .Add(new MatMulOp(Dim.SB, m, q, gradient, false, projection.Weight, false, dMemory, true));
+        }
+        return new CrossAttentionPlan(layer, c.In, c.DIn, output, dOutput, weights, query, key, value, outWeight, outBias, qs, ks, vs, dq, dk, dv,
+            context, dContext, mask, heads, scale) { Passes = pass.Build() };
     }
 }

@@ -18,7 +18,7 @@ namespace DateTranslator
         public DateModel(int seed = 0) : base(new global::DateTranslator.DateEncoder(seed), new global::DateTranslator.DateDecoder(unchecked(seed * 1000003 + 1)), s_bridges, seed) { }
 
         /// <summary>
-        /// The decoder's attention weights [batch, 1, steps, source steps] when it reads <paramref name="decoderInput"/> [batch, steps]
+        /// The decoder's attention weights [batch, heads, steps, source steps] when it reads <paramref name="decoderInput"/> [batch, steps]
         /// (the start token, then the output) over <paramref name="source"/> [batch, source steps] of the given <paramref name="lengths"/>
         /// (empty: all full): rows sum to 1 over each source's own steps.
         /// </summary>
