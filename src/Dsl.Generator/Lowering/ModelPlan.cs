@@ -41,10 +41,11 @@ internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, b
 }
 
 /// <summary>
-/// A symbolic number of rows: T^Steps · B^Batch · S^Source, with T the steps of a pass, B the batch and S the source
-/// steps of the memory cross-attention reads.
+/// A symbolic number of rows: T^Steps · B^Batch · S^Source · Fixed, with T the steps of a pass, B the batch, S the
+/// source steps of the memory cross-attention reads, and Fixed a count the declaration fixes (a key/value cache's
+/// declared maximum of steps: <c>new Rows(0, 1, 0, Fixed: maxSteps)</c> is [maxSteps, B]).
 /// </summary>
-internal sealed record Rows(int Steps, int Batch, int Source)
+internal sealed record Rows(int Steps, int Batch, int Source, int Fixed = 1)
 {
     public static readonly Rows One = new(0, 0, 0);
     public static readonly Rows Batch1 = new(0, 1, 0);
@@ -62,6 +63,7 @@ internal sealed record Rows(int Steps, int Batch, int Source)
     public string Expression(string t = "t", string b = "b", string s = "s")
     {
         var factors = new List<string>();
+        if (Fixed != 1) factors.Add(Fixed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         for (int i = 0; i < Steps; i++) factors.Add(t);
         for (int i = 0; i < Source; i++) factors.Add(s);
         for (int i = 0; i < Batch; i++) factors.Add(b);

@@ -38,3 +38,26 @@ public class LayerRegistryTests
         Assert.Equal("positionalencoding", LayerRegistry.Of(LayerKind.PositionalEncoding).DefaultName);
     }
 }
+
+/// <summary>The plan's symbolic sizes say what the workspace allocates.</summary>
+public class PlanSizeTests
+{
+    [Fact]
+    public void RowsAreProductsOfStepsBatchSourceAndAFixedCount()
+    {
+        Assert.Equal("checked(t * b)", Dsl.Generator.Lowering.Rows.StepsBatch.Expression());
+        Assert.Equal("checked(t * s * b)", Dsl.Generator.Lowering.Rows.StepsSourceBatch.Expression());
+        Assert.Equal("1", Dsl.Generator.Lowering.Rows.One.Expression());
+        // a key/value cache of a declared maximum of 64 steps: [64, B]
+        Assert.Equal("checked(64 * b)", new Dsl.Generator.Lowering.Rows(0, 1, 0, Fixed: 64).Expression());
+    }
+
+    [Fact]
+    public void SizesInOpsAreWrittenOverThePassLocals()
+    {
+        Assert.Equal("T * B", Dsl.Generator.Emitting.CSharpOps.Format(Dsl.Generator.Lowering.Dim.TB));
+        Assert.Equal("3 * (T - 1) * B", Dsl.Generator.Emitting.CSharpOps.Format(new Dsl.Generator.Lowering.Dim(3, Batch: 1, PreviousSteps: 1)));
+        Assert.Equal("S * B", Dsl.Generator.Emitting.CSharpOps.Format(Dsl.Generator.Lowering.Dim.SB, Dsl.Generator.Emitting.Scope.Pass));
+        Assert.Equal("t", Dsl.Generator.Emitting.CSharpOps.Format(new Dsl.Generator.Lowering.Dim(1, Steps: 1), Dsl.Generator.Emitting.Scope.Workspace));
+    }
+}
