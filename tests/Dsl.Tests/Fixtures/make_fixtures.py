@@ -633,12 +633,29 @@ def make_bleu():
             refs.append([ref] + ([[rnd.choice(words) for _ in range(rnd.randint(3, 10))]] if rnd.random() < 0.5 else []))
             hyps.append(hyp)
         cases.append({"refs": refs, "hyps": hyps})
+    # Corpora where smoothing matters: a higher-order n-gram count is zero while unigrams match (short or scrambled
+    # hypotheses, one sentence or several, one reference or two), so method0 and method1 differ.
+    cases += [
+        {"refs": [[["the", "cat", "sat"]]], "hyps": [["the", "cat", "sat"]]},
+        {"refs": [[["a", "b", "c", "d", "e"]]], "hyps": [["a", "c", "b", "e", "d"]]},
+        {"refs": [[["on", "the", "mat"]], [["the", "dog", "ran", "far", "away"]]], "hyps": [["on", "mat"], ["the", "dog", "ran", "away"]]},
+        {"refs": [[["ran"]], [["home", "quickly"]]], "hyps": [["ran"], ["home"]]},
+    ]
+    for _ in range(6):
+        refs, hyps = [], []
+        for _ in range(rnd.randint(1, 4)):
+            ref = [rnd.choice(words) for _ in range(rnd.randint(2, 8))]
+            hyp = [rnd.choice(ref) if rnd.random() < 0.8 else rnd.choice(words) for _ in range(rnd.randint(1, len(ref) + 1))]
+            refs.append([ref] + ([[rnd.choice(words) for _ in range(rnd.randint(2, 6))]] if rnd.random() < 0.5 else []))
+            hyps.append(hyp)
+        cases.append({"refs": refs, "hyps": hyps})
     for case in cases:
         case["bleu"] = corpus_bleu(case["refs"], case["hyps"], smoothing_function=SmoothingFunction().method0)
         case["bleu_smoothed"] = corpus_bleu(case["refs"], case["hyps"], smoothing_function=SmoothingFunction().method1)
     with open(os.path.join(HERE, "bleu.json"), "w") as f:
         json.dump(cases, f, indent=1)
-    print(f"bleu: {len(cases)} corpora")
+    differ = sum(1 for c in cases if c["bleu"] != c["bleu_smoothed"])
+    print(f"bleu: {len(cases)} corpora, smoothing changes {differ}")
 
 
 def read_safetensors(path):
@@ -675,6 +692,9 @@ if __name__ == "__main__":
     import sys
     if "--check-exported" in sys.argv:
         check_exported()
+        sys.exit(0)
+    if "--bleu" in sys.argv:  # only bleu.json (needs python3-nltk, not torch's other fixtures)
+        make_bleu()
         sys.exit(0)
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
