@@ -95,7 +95,7 @@ public class MaskingTests
         var model = new MaskedRnn();
         var x = new int[2 * 3];
         var e = Assert.Throws<ArgumentException>(() => model.Forward(new ReadOnlyTensorSpan<int>(x, [2, 3]), [3, 4]));
-        Assert.Contains("the length of sequence 1 is 4; expected 1 … 3", e.Message);
+        Assert.Contains("the length of sequence 1 is 4, more than the 3 steps of the input; expected 1 … 3.", e.Message);
         Assert.Throws<ArgumentException>(() => model.Forward(new ReadOnlyTensorSpan<int>(x, [2, 3]), [3]));
     }
 }
