@@ -69,15 +69,17 @@ public static class AttentionKernel
             int b = pair / heads, h = pair % heads;
             Span<float> a = weights.Slice(pair * T * T, T * T);
             ReadOnlySpan<float> q = qkv.Slice(b * 3 * E + h * d), k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
-            // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row
-            Gemm.MatMulTransB(T, T, d, q, ld, k, ld, a, T, accumulate: false);
+            // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row. Only the valid keys are
+            // read, here and in A · v: what padded steps hold, NaN included, cannot reach a valid step's output.
+            int keys = lengths.IsEmpty ? T : Math.Clamp(lengths[b], 1, T);
+            Gemm.MatMulTransB(T, keys, d, q, ld, k, ld, a, T, accumulate: false);
             for (int i = 0; i < T; i++)
             {
                 Span<float> row = a.Slice(i * T, T);
                 int valid = Valid(i, T, x.Causal, lengths, b);
                 Span<float> live = row.Slice(0, valid);
                 TensorPrimitives.Multiply(live, x.Scale, live);
-                TensorPrimitives.SoftMax(live, live);
+                Activations.StableSoftmax(live);
                 row.Slice(valid).Clear();
             }
             // context = A · v (A after dropout in training), into this head's columns
@@ -87,7 +89,7 @@ public static class AttentionKernel
                 TensorPrimitives.Multiply(a, mask.Slice(pair * T * T, T * T), scratch);
                 used = scratch;
             }
-            Gemm.MatMul(T, d, T, used, T, v, ld, context.Slice(b * E + h * d), B * E, accumulate: false);
+            Gemm.MatMul(T, d, keys, used, T, v, ld, context.Slice(b * E + h * d), B * E, accumulate: false);
         }
     }
 
@@ -188,7 +190,7 @@ public static class AttentionKernel
                 Gemm.MatMulTransB(1, valid, d, query.Slice(h * d), d, k, ld, a, T, accumulate: false);
                 Span<float> live = a.Slice(0, valid);
                 TensorPrimitives.Multiply(live, scale, live);
-                TensorPrimitives.SoftMax(live, live);
+                Activations.StableSoftmax(live);
                 a.Slice(valid).Clear();
                 Gemm.MatMul(1, d, valid, a, T, v, ld, context.Slice(b * E + h * d), E, accumulate: false);
             }
