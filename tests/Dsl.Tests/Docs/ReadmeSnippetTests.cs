@@ -9,7 +9,7 @@ using Xunit;
 namespace Dsl.Tests.Docs;
 
 /// <summary>
-/// Every <c>```csharp</c> block of README.md is a complete program: it compiles as pasted (no implicit usings, the Dsl
+/// Every <c>```csharp</c> block of README.md (and of the package's README, src/Dsl.Package/README.md) is a complete program: it compiles as pasted (no implicit usings, the Dsl
 /// generator running as in a build) into a console application with no error and no warning, and runs to the end
 /// (in a temporary folder, for the files it saves). Nothing is wrapped or skipped: a snippet that fails is fixed.
 /// </summary>
@@ -19,32 +19,44 @@ public partial class ReadmeSnippetTests
     [GeneratedRegex(@"^```csharp[ \t]*\r?\n(.*?)^```[ \t]*$", RegexOptions.Multiline | RegexOptions.Singleline)]
     private static partial Regex CSharpBlock();
 
-    private static string ReadmePath()
+    private static readonly string[] s_files = ["README.md", "src/Dsl.Package/README.md"];
+
+    private static string RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            string candidate = Path.Combine(dir.FullName, "README.md");
-            if (File.Exists(candidate) && File.Exists(Path.Combine(dir.FullName, "Dsl.sln"))) return candidate;
+            if (File.Exists(Path.Combine(dir.FullName, "README.md")) && File.Exists(Path.Combine(dir.FullName, "Dsl.sln"))) return dir.FullName;
         }
-        throw new FileNotFoundException("README.md beside Dsl.sln, above " + AppContext.BaseDirectory);
+        throw new DirectoryNotFoundException("No folder with README.md and Dsl.sln above " + AppContext.BaseDirectory);
     }
 
-    private static List<(int Line, string Code)> Snippets()
+    private static List<(int Line, string Code)> Snippets(string file)
     {
-        string text = File.ReadAllText(ReadmePath());
+        string text = File.ReadAllText(Path.Combine(RepositoryRoot(), file));
         return CSharpBlock().Matches(text).Select(m => (text[..m.Index].Count(c => c == '\n') + 1, m.Groups[1].Value)).ToList();
     }
 
-    public static TheoryData<int> Lines => new(Snippets().Select(s => s.Line));
+    public static TheoryData<string, int> Blocks
+    {
+        get
+        {
+            var data = new TheoryData<string, int>();
+            foreach (string file in s_files)
+                foreach (var (line, _) in Snippets(file)) data.Add(file, line);
+            return data;
+        }
+    }
 
-    [Fact]
-    public void TheReadmeHasTheSnippetsThisTestExpects()
+    [Theory]
+    [InlineData("README.md", 4)]
+    [InlineData("src/Dsl.Package/README.md", 1)]
+    public void TheReadmeHasTheSnippetsThisTestExpects(string file, int atLeast)
     {
         // A change in how blocks are fenced must not silently leave snippets untested.
-        string text = File.ReadAllText(ReadmePath());
+        string text = File.ReadAllText(Path.Combine(RepositoryRoot(), file));
         int fences = text.Split('\n').Count(l => l.TrimEnd() == "```csharp");
-        Assert.Equal(fences, Snippets().Count);
-        Assert.True(fences >= 4, $"{fences} csharp blocks");
+        Assert.Equal(fences, Snippets(file).Count);
+        Assert.True(fences >= atLeast, $"{fences} csharp blocks in {file}");
     }
 
     private static readonly ImmutableArray<MetadataReference> References = CreateReferences();
@@ -62,18 +74,18 @@ public partial class ReadmeSnippetTests
     }
 
     [Theory]
-    [MemberData(nameof(Lines))]
-    public void TheSnippetCompilesAsPastedAndRuns(int line)
+    [MemberData(nameof(Blocks))]
+    public void TheSnippetCompilesAsPastedAndRuns(string file, int line)
     {
-        string code = Snippets().Single(s => s.Line == line).Code;
-        var compilation = CSharpCompilation.Create("ReadmeSnippet" + line,
-            [CSharpSyntaxTree.ParseText(code, GeneratorHarness.ParseOptions, path: $"README.md:{line}")],
+        string code = Snippets(file).Single(s => s.Line == line).Code;
+        var compilation = CSharpCompilation.Create($"Snippet{Math.Abs(file.GetHashCode())}_{line}",
+            [CSharpSyntaxTree.ParseText(code, GeneratorHarness.ParseOptions, path: $"{file}:{line}")],
             References,
             new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
         GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
         var problems = output.GetDiagnostics().AddRange(generatorDiagnostics)
             .Where(d => d.Severity >= DiagnosticSeverity.Warning).Select(d => d.ToString()).ToList();
-        Assert.True(problems.Count == 0, $"The README snippet at line {line} does not compile cleanly:\n{string.Join("\n", problems)}");
+        Assert.True(problems.Count == 0, $"The snippet at {file}:{line} does not compile cleanly:\n{string.Join("\n", problems)}");
 
         using var image = new MemoryStream();
         var emitted = output.Emit(image);
@@ -92,7 +104,7 @@ public partial class ReadmeSnippetTests
         }
         catch (TargetInvocationException e)
         {
-            throw new Xunit.Sdk.XunitException($"The README snippet at line {line} throws: {e.InnerException}");
+            throw new Xunit.Sdk.XunitException($"The snippet at {file}:{line} throws: {e.InnerException}");
         }
         finally
         {
