@@ -22,7 +22,7 @@ public class PaddingContractTests
     public static TheoryData<string, Padded> Models => new()
     {
         { nameof(MaskedLstm), Padded.Fixed }, { nameof(MaskedRnn), Padded.Fixed }, { nameof(MaskedGruCho), Padded.Fixed },
-        { nameof(MaskedLstmAttention), Padded.Fixed },
+        { nameof(MaskedLstmAttention), Padded.Fixed }, { nameof(PaddedFloatStack), Padded.Fixed },
         { nameof(MaskedGruManyToOne), Padded.ManyToOne }, { nameof(MaskedAttentionPool), Padded.ManyToOne }, { nameof(MaskedGeneralPool), Padded.ManyToOne },
         { nameof(MaskedAttention), Padded.FromPadding }, { nameof(MaskedAdditiveSelf), Padded.FromPadding },
         { nameof(TransformerBlock), Padded.FromPadding }, { nameof(LstmResidualNorm), Padded.FromPadding },
@@ -41,6 +41,7 @@ public class PaddingContractTests
         nameof(MaskedGeneralPool) => new MaskedGeneralPool(seed: 3),
         nameof(TransformerBlock) => new TransformerBlock(seed: 3),
         nameof(LstmResidualNorm) => new LstmResidualNorm(seed: 3),
+        nameof(PaddedFloatStack) => new PaddedFloatStack(seed: 3),
         _ => throw new ArgumentException(name),
     };
 
@@ -58,7 +59,7 @@ public class PaddingContractTests
         }
         var rng = new Rng(11);
         int O = model.OutputWidth;
-        bool classes = name is not (nameof(MaskedGruCho) or nameof(MaskedGruManyToOne) or nameof(MaskedGeneralPool) or nameof(TransformerBlock));
+        bool classes = name is not (nameof(MaskedGruCho) or nameof(MaskedGruManyToOne) or nameof(MaskedGeneralPool) or nameof(TransformerBlock) or nameof(PaddedFloatStack));
         int targetRows = model.ReturnsSequences ? B * T : B;
         // Targets: valid ones shared; at padded steps -100 (ignored) in the clean run and real-looking ones in the dirty run.
         int[] cleanClasses = new int[targetRows], dirtyClasses = new int[targetRows];
@@ -158,6 +159,13 @@ public class PaddingContractTests
         }
     }
 }
+
+/// <summary>Float input through a bidirectional LSTM and an RNN: NaN padding must not reach the valid steps through the input projections.</summary>
+[Input(features: 3)]
+[Lstm(hidden: 5, Bidirectional = true)]
+[Rnn(hidden: 4)]
+[Dense(2)]
+public partial class PaddedFloatStack;
 
 public class AttentionSoftmaxTests
 {
