@@ -26,11 +26,44 @@ public static class Check
             if (dims[i] >= 0 ? lengths[i] != dims[i] : lengths[i] <= 0) ok = false;
         }
         if (!ok)
+        {
+            // Right rank and sizes, but a free dimension (batch, steps) of 0: say so, rather than only that the shapes differ.
+            if (lengths.Length == dims.Length)
+            {
+                for (int i = 0; i < dims.Length; i++)
+                {
+                    if (dims[i] < 0 && lengths[i] <= 0 && FixedDimensionsMatch(lengths, dims))
+                        throw new ArgumentException($"{name}: {DimensionName(dimNames, i, dims.Length)} must be positive, but the shape is {Shapes.Format(lengths)} (expected [{dimNames}]); " +
+                            "an empty batch or a sequence of no steps has nothing to compute.", name);
+                }
+            }
             throw new ArgumentException($"{name}: expected shape [{dimNames}] but got {Shapes.Format(lengths)}.", name);
-        for (int i = 0; i < dims.Length; i++) dims[i] = checked((int)lengths[i]);
+        }
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (lengths[i] > int.MaxValue)
+                throw new ArgumentException($"{name}: dimension {DimensionName(dimNames, i, dims.Length)} is {lengths[i]}, more than an array can hold.", name);
+            dims[i] = (int)lengths[i];
+        }
         if (!tensor.IsDense)
             throw new ArgumentException($"{name}: expected a dense (contiguous, row-major) tensor of shape {Shapes.Format(lengths)}, got strides {Shapes.Format(tensor.Strides)}.", name);
         return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AsRef(in tensor.GetPinnableReference()), checked((int)tensor.FlattenedLength));
+    }
+
+    private static bool FixedDimensionsMatch(ReadOnlySpan<nint> lengths, Span<int> dims)
+    {
+        for (int i = 0; i < dims.Length; i++)
+        {
+            if (dims[i] >= 0 && lengths[i] != dims[i]) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The name of dimension <paramref name="index"/> in "batch, steps, 3" ("steps"), or "dimension 1" when the names do not say.</summary>
+    private static string DimensionName(string dimNames, int index, int rank)
+    {
+        string[] names = dimNames.Split(',', StringSplitOptions.TrimEntries);
+        return names.Length == rank && names[index].Length > 0 && !char.IsAsciiDigit(names[index][0]) ? names[index] : $"dimension {index}";
     }
 
     /// <summary>As <see cref="Shape{T}(ReadOnlyTensorSpan{T}, string, string, Span{int})"/>, for a destination the caller owns.</summary>
@@ -58,8 +91,10 @@ public static class Check
         if (lengths.Length != batch) throw new ArgumentException($"{name}: expected shape [{batch}] (one length per sequence) but got [{lengths.Length}].", name);
         for (int b = 0; b < batch; b++)
         {
-            if (lengths[b] < 1 || lengths[b] > steps)
-                throw new ArgumentException($"{name}: the length of sequence {b} is {lengths[b]}; expected 1 … {steps} (the steps of the input).", name);
+            if (lengths[b] < 1)
+                throw new ArgumentException($"{name}: the length of sequence {b} is {lengths[b]}; a length must be at least 1 (a sequence of no steps has no output) and at most {steps}, the steps of the input.", name);
+            if (lengths[b] > steps)
+                throw new ArgumentException($"{name}: the length of sequence {b} is {lengths[b]}, more than the {steps} steps of the input; expected 1 … {steps}.", name);
         }
     }
 
@@ -78,7 +113,7 @@ public static class Check
     public static float FiniteLoss(float loss, string model)
     {
         if (!float.IsFinite(loss))
-            throw new ArithmeticException($"{model}: the loss is {loss}; no gradient was accumulated. Check the inputs and targets for NaN/infinity, " +
+            throw new ArithmeticException($"{model}: the loss is {(float.IsNaN(loss) ? "NaN" : loss > 0 ? "+infinity" : "-infinity")}; no gradient was accumulated. Check the inputs and targets for NaN/infinity, " +
                 "a target mask that ignores every position, or a learning rate so high that the weights diverged.");
         return loss;
     }

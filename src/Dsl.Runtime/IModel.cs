@@ -90,7 +90,9 @@ public interface IModel<TInput> : IModel
 
     /// <summary>
     /// Inference on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence):
-    /// padded steps change nothing, output zeros, and a bidirectional layer's backward direction starts at each sequence's end.
+    /// what padded steps hold changes no valid step's output (recurrent layers output zeros at padded steps, and the layers
+    /// after them compute on those zeros: a final Dense gives its bias there), and a bidirectional layer's backward direction
+    /// starts at each sequence's end. Read only the valid steps of the result.
     /// </summary>
     Tensor<float> Forward(ReadOnlyTensorSpan<TInput> input, ReadOnlySpan<int> lengths);
 

@@ -129,11 +129,15 @@ public static class SafeTensors
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         if (bytes.Length < 8) throw Bad(source, $"the file is {bytes.Length} bytes long; a safetensors file starts with an 8-byte header length");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        if (headerLength > (ulong)Math.Min(MaxHeaderBytes, bytes.Length - 8))
+        if (headerLength > (ulong)MaxHeaderBytes)
+            throw Bad(source, $"the header claims {headerLength} bytes; the format allows at most {MaxHeaderBytes} (100 MB)");
+        if (headerLength > (ulong)(bytes.Length - 8))
             throw Bad(source, $"the header claims {headerLength} bytes but the file has {bytes.Length - 8} after the length");
         ReadOnlySpan<byte> header = bytes.Slice(8, (int)headerLength);
         ReadOnlySpan<byte> data = bytes.Slice(8 + (int)headerLength);
         var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        var ranges = new List<(long Begin, long End, string Name)>();
+        bool sawMetadata = false;
         JsonDocument doc;
         try
         {
@@ -150,18 +154,51 @@ public static class SafeTensors
             {
                 if (entry.Name == "__metadata__")
                 {
+                    if (sawMetadata) throw Bad(source, "__metadata__ appears twice");
+                    sawMetadata = true;
                     if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(source, "__metadata__ is not an object");
                     foreach (JsonProperty m in entry.Value.EnumerateObject())
-                        metadata[m.Name] = m.Value.ValueKind == JsonValueKind.String ? m.Value.GetString()! : throw Bad(source, $"__metadata__ value '{m.Name}' is not a string");
+                    {
+                        if (m.Value.ValueKind != JsonValueKind.String) throw Bad(source, $"__metadata__ value '{m.Name}' is not a string");
+                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw Bad(source, $"__metadata__ key '{m.Name}' appears twice");
+                    }
                     continue;
                 }
-                result.Add(entry.Name, ReadEntry(entry, data, source));
+                if (result.ContainsKey(entry.Name)) throw Bad(source, $"tensor '{entry.Name}' appears twice in the header");
+                (SafeTensor tensor, long begin, long end) = ReadEntry(entry, data, source);
+                result.Add(entry.Name, tensor);
+                ranges.Add((begin, end, entry.Name));
             }
         }
+        CheckTiling(ranges, data.Length, source);
         return result;
     }
 
-    private static SafeTensor ReadEntry(JsonProperty entry, ReadOnlySpan<byte> data, string source)
+    /// <summary>
+    /// The format's rule: the tensors' byte ranges cover the data buffer exactly, with no gap and no overlap (so a file
+    /// cannot hide other content, nor two tensors share bytes).
+    /// </summary>
+    private static void CheckTiling(List<(long Begin, long End, string Name)> ranges, int dataLength, string source)
+    {
+        ranges.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
+        long covered = 0;
+        string? previous = null;
+        foreach (var (begin, end, name) in ranges)
+        {
+            if (begin > covered)
+                throw Bad(source, previous is null
+                    ? $"the data bytes [0, {begin}) belong to no tensor (tensor '{name}' starts at {begin}); the tensors must cover the data buffer exactly"
+                    : $"the data bytes [{covered}, {begin}) between tensor '{previous}' and tensor '{name}' belong to no tensor; the tensors must cover the data buffer exactly");
+            if (begin < covered)
+                throw Bad(source, $"tensor '{name}' (data_offsets [{begin}, {end}]) overlaps tensor '{previous}', which ends at {covered}");
+            covered = end;
+            previous = name;
+        }
+        if (covered != dataLength)
+            throw Bad(source, $"the last {dataLength - covered} data bytes (from {covered} to the end of the file at {dataLength}) belong to no tensor; the tensors must cover the data buffer exactly");
+    }
+
+    private static (SafeTensor Tensor, long Begin, long End) ReadEntry(JsonProperty entry, ReadOnlySpan<byte> data, string source)
     {
         string name = entry.Name;
         JsonElement e = entry.Value;
@@ -182,20 +219,28 @@ public static class SafeTensors
             _ => throw Bad(source, $"tensor '{name}' has dtype {dtypeText}; supported: F32, F64, F16, BF16, I32, I64"),
         };
         var shape = new long[shapeEl.GetArrayLength()];
-        long count = 1;
+        // The byte count, computed in 128 bits so that no shape can overflow it; anything beyond the data is refused below.
+        Int128 bytes = size;
         int i = 0;
         foreach (JsonElement d in shapeEl.EnumerateArray())
         {
-            if (!d.TryGetInt64(out long len) || len < 0) throw Bad(source, $"tensor '{name}' has a bad dimension {d}");
+            if (d.ValueKind != JsonValueKind.Number || !d.TryGetInt64(out long len) || len < 0)
+                throw Bad(source, $"tensor '{name}' has the dimension {d.GetRawText()}; a dimension is a non-negative integer");
             shape[i++] = len;
-            count = checked(count * len);
+            bytes *= len;
+            if (bytes > data.Length) bytes = (Int128)data.Length + 1; // already too many: keep it so, without overflowing
         }
-        long begin = offEl[0].GetInt64(), end = offEl[1].GetInt64();
+        JsonElement beginEl = offEl[0], endEl = offEl[1];
+        if (beginEl.ValueKind != JsonValueKind.Number || endEl.ValueKind != JsonValueKind.Number
+            || !beginEl.TryGetInt64(out long begin) || !endEl.TryGetInt64(out long end))
+            throw Bad(source, $"tensor '{name}' has data_offsets [{beginEl.GetRawText()}, {endEl.GetRawText()}]; they must be integers");
         if (begin < 0 || end < begin || end > data.Length)
             throw Bad(source, $"tensor '{name}' has data_offsets [{begin}, {end}] outside the {data.Length} data bytes");
-        if (end - begin != count * size)
-            throw Bad(source, $"tensor '{name}' of shape {Shapes.Format<long>(shape)} and dtype {dtypeText} needs {count * size} bytes but data_offsets give {end - begin}");
-        return new SafeTensor(name, dtype, shape, data.Slice((int)begin, (int)(end - begin)).ToArray());
+        if (end - begin != bytes)
+            throw Bad(source, bytes > data.Length
+                ? $"tensor '{name}' of shape {Shapes.Format<long>(shape)} and dtype {dtypeText} needs more bytes than the file's {data.Length} data bytes"
+                : $"tensor '{name}' of shape {Shapes.Format<long>(shape)} and dtype {dtypeText} needs {bytes} bytes but data_offsets give {end - begin}");
+        return (new SafeTensor(name, dtype, shape, data.Slice((int)begin, (int)(end - begin)).ToArray()), begin, end);
     }
 
     private static InvalidDataException Bad(string source, string what) =>

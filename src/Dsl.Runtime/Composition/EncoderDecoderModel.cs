@@ -38,6 +38,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     private int[] _inputs = Array.Empty<int>(), _stepTokens = Array.Empty<int>();
     private float[] _stepLogits = Array.Empty<float>();
     private IDecoderState? _stepState;
+    private IDecoderState? _trainingState;
 
     /// <summary>Composes <paramref name="encoder"/> and <paramref name="decoder"/>; the bridges' weights come from <paramref name="seed"/>.</summary>
     protected EncoderDecoderModel(TEncoder encoder, TDecoder decoder, IReadOnlyList<Bridge> bridges, int seed)
@@ -155,7 +156,16 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     private (EncoderOutput Encoded, IDecoderState State) Start(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, bool training)
     {
         EncoderOutput encoded = Encoder.Encode(source, lengths, training);
-        var state = (IDecoderState)Decoder.CreateState(encoded.Batch);
+        IDecoderState state;
+        if (training)
+        {
+            // A training step's state never leaves this object: reuse it (zeroed) from one step to the next, so that a
+            // warm training step allocates nothing. Encode hands its state to the caller, so it gets a fresh one.
+            if (_trainingState is null || _trainingState.Batch != encoded.Batch) _trainingState = (IDecoderState)Decoder.CreateState(encoded.Batch);
+            state = _trainingState;
+            state.Reset();
+        }
+        else state = (IDecoderState)Decoder.CreateState(encoded.Batch);
         if (state.NeedsMemory) state.Attend(encoded);
         BridgeForward(encoded, state);
         return (encoded, state);
@@ -165,10 +175,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     {
         int B = encoded.Batch;
         if (_bridged.Length != _bridges.Length || (_bridges.Length > 0 && _bridged[0].Length != B * _bridges[0].OutWidth))
-        {
-            _bridged = _bridges.Select(b => new float[B * b.OutWidth]).ToArray();
-            _scratch = new float[B * _bridges.Select(b => b.OutWidth).DefaultIfEmpty(0).Max()];
-        }
+            SizeBridgeBuffers(B);
         for (int i = 0; i < _bridges.Length; i++)
         {
             Bridge bridge = _bridges[i];
@@ -185,10 +192,21 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
         }
     }
 
+    /// <summary>
+    /// Sizes the bridges' buffers for <paramref name="batch"/> sequences. A method of its own: a lambda capturing the batch in
+    /// <see cref="BridgeForward"/> would allocate its closure on every call, sized or not.
+    /// </summary>
+    private void SizeBridgeBuffers(int batch)
+    {
+        _bridged = _bridges.Select(b => new float[batch * b.OutWidth]).ToArray();
+        _scratch = new float[batch * _bridges.Select(b => b.OutWidth).DefaultIfEmpty(0).Max()];
+    }
+
     private void BridgeBackward(EncoderOutput encoded, IDecoderState state)
     {
         int B = encoded.Batch;
-        foreach (NamedTensor g in encoded.FinalStateGradients) g.AsSpan().Clear();
+        IReadOnlyList<NamedTensor> gradients = encoded.FinalStateGradients;
+        for (int i = 0; i < gradients.Count; i++) gradients[i].AsSpan().Clear(); // (a foreach over the interface allocates an enumerator)
         for (int i = 0; i < _bridges.Length; i++)
         {
             Bridge bridge = _bridges[i];

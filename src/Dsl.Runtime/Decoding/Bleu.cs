@@ -8,7 +8,9 @@ namespace Dsl;
 /// Corpus BLEU (Papineni et al. 2002) as NLTK's <c>corpus_bleu</c> computes it: clipped n-gram counts summed over the
 /// corpus for n = 1 … <c>maxOrder</c> (uniform weights), the brevity penalty against each hypothesis's closest reference
 /// length (the shorter on ties), the geometric mean of the precisions. With <c>smoothing</c> (NLTK's method1), a zero
-/// count becomes epsilon = 0.1; without it, any zero precision makes the score 0.
+/// count becomes epsilon = 0.1. Without it, as NLTK's method0, no matching unigram gives 0 and a zero count of a higher
+/// order stands for the smallest normal double (2.2e-308), so the score is tiny (at most about 1e-77 for
+/// <c>maxOrder</c> 4) but not zero: the value NLTK reports, which a relative comparison can check.
 /// </summary>
 public static class Bleu
 {
@@ -47,13 +49,15 @@ public static class Bleu
         for (int n = 0; n < maxOrder; n++)
         {
             if (totals[n] == 0) return 0;
-            double precision = matches[n] > 0 ? (double)matches[n] / totals[n] : smoothing ? 0.1 / totals[n] : 0;
-            if (precision == 0) return 0;
+            double precision = matches[n] > 0 ? (double)matches[n] / totals[n] : smoothing ? 0.1 / totals[n] : SmallestNormal;
             logSum += Math.Log(precision) / maxOrder;
         }
         double brevity = hypothesisLength > referenceLength ? 1 : hypothesisLength == 0 ? 0 : Math.Exp(1 - (double)referenceLength / hypothesisLength);
         return brevity * Math.Exp(logSum);
     }
+
+    /// <summary>Python's <c>sys.float_info.min</c>, what NLTK's method0 puts in place of a zero precision.</summary>
+    private const double SmallestNormal = 2.2250738585072014E-308;
 
     /// <summary>Fraction of hypotheses equal to their first reference.</summary>
     public static double ExactMatch<T>(IReadOnlyList<IReadOnlyList<T>> references, IReadOnlyList<IReadOnlyList<T>> hypotheses) where T : IEquatable<T> =>

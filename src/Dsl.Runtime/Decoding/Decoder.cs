@@ -41,29 +41,45 @@ public static class Decoder
         float[] logits = new float[model.OutputWidth];
         int[] token = new int[1];
         foreach (int t in prefix) Step(model, state, t, token, logits);
-        var output = new List<int>();
+        // The tokens go into a pooled buffer, copied once into the result: nothing is allocated per step.
+        int[] output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
+        int count = 0;
         float[] kept = new float[logits.Length], sorted = new float[logits.Length];
-        while (output.Count < maxLength)
+        try
         {
-            int next;
-            if (temperature == 0) next = TensorPrimitives.IndexOfMax(logits);
-            else
+            while (count < maxLength)
             {
-                logits.CopyTo(kept, 0);
-                if (topK > 0 && topK < kept.Length)
+                int next;
+                if (temperature == 0) next = TensorPrimitives.IndexOfMax(logits);
+                else
                 {
-                    kept.CopyTo(sorted, 0);
-                    Array.Sort(sorted);
-                    float threshold = sorted[sorted.Length - topK];
-                    for (int i = 0; i < kept.Length; i++) if (kept[i] < threshold) kept[i] = float.NegativeInfinity;
+                    logits.CopyTo(kept, 0);
+                    if (topK > 0 && topK < kept.Length)
+                    {
+                        kept.CopyTo(sorted, 0);
+                        Array.Sort(sorted);
+                        float threshold = sorted[sorted.Length - topK];
+                        for (int i = 0; i < kept.Length; i++) if (kept[i] < threshold) kept[i] = float.NegativeInfinity;
+                    }
+                    next = Sampling.Sample(kept, temperature, rng!);
                 }
-                next = Sampling.Sample(kept, temperature, rng!);
+                if (count == output.Length)
+                {
+                    int[] larger = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Min(maxLength, 2 * output.Length));
+                    output.AsSpan(0, count).CopyTo(larger);
+                    System.Buffers.ArrayPool<int>.Shared.Return(output);
+                    output = larger;
+                }
+                output[count++] = next;
+                if (next == endToken) break;
+                Step(model, state, next, token, logits);
             }
-            output.Add(next);
-            if (next == endToken) break;
-            Step(model, state, next, token, logits);
+            return output.AsSpan(0, count).ToArray();
         }
-        return output.ToArray();
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(output);
+        }
     }
 
     /// <summary>

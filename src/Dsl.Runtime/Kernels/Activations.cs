@@ -19,6 +19,23 @@ public static class Activations
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Relu(float x) => x > 0f ? x : 0f;
 
+    /// <summary>
+    /// Softmax in place, shifted by the maximum first as <c>torch.softmax</c> is (TensorPrimitives.SoftMax exponentiates the
+    /// values as they are, so a score above ~88 overflows to ∞ and the row becomes NaN).
+    /// </summary>
+    public static void StableSoftmax(Span<float> x)
+    {
+        if (x.IsEmpty) return;
+        float max = TensorPrimitives.Max(x);
+        if (float.IsNegativeInfinity(max) || float.IsNaN(max))
+        {
+            TensorPrimitives.SoftMax(x, x);
+            return;
+        }
+        TensorPrimitives.Subtract(x, max, x);
+        TensorPrimitives.SoftMax(x, x);
+    }
+
     /// <summary>Applies <paramref name="kind"/> in place.</summary>
     public static void Apply(Activation kind, Span<float> x)
     {

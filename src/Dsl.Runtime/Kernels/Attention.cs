@@ -93,15 +93,17 @@ public static class AttentionKernel
             int b = pair / heads, h = pair % heads;
             Span<float> a = weights.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
-            // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row
-            Gemm.MatMulTransB(T, S, d, q, ldq, k, ldk, a, S, accumulate: false);
+            // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row. Only the valid keys are
+            // read, here and in A · v: what padded steps hold, NaN included, cannot reach a valid step's output.
+            int keys = lengths.IsEmpty ? S : Math.Clamp(lengths[b], 1, S);
+            Gemm.MatMulTransB(T, keys, d, q, ldq, k, ldk, a, S, accumulate: false);
             for (int i = 0; i < T; i++)
             {
                 Span<float> row = a.Slice(i * S, S);
                 int valid = Valid(i, S, x.Causal, lengths, b);
                 Span<float> live = row.Slice(0, valid);
                 TensorPrimitives.Multiply(live, x.Scale, live);
-                TensorPrimitives.SoftMax(live, live);
+                Activations.StableSoftmax(live);
                 row.Slice(valid).Clear();
             }
             // context = A · v (A after dropout in training), into this head's columns
@@ -111,7 +113,7 @@ public static class AttentionKernel
                 TensorPrimitives.Multiply(a, mask.Slice(pair * T * S, T * S), scratch);
                 used = scratch;
             }
-            Gemm.MatMul(T, d, S, used, S, v, ldk, context.Slice(b * E + h * d), B * E, accumulate: false);
+            Gemm.MatMul(T, d, keys, used, S, v, ldk, context.Slice(b * E + h * d), B * E, accumulate: false);
         }
     }
 
@@ -265,7 +267,7 @@ public static class AttentionKernel
                 Gemm.MatMulTransB(1, valid, d, query.Slice(h * d), d, k, ld, a, T, accumulate: false);
                 Span<float> live = a.Slice(0, valid);
                 TensorPrimitives.Multiply(live, scale, live);
-                TensorPrimitives.SoftMax(live, live);
+                Activations.StableSoftmax(live);
                 a.Slice(valid).Clear();
                 Gemm.MatMul(1, d, valid, a, T, v, ld, context.Slice(b * E + h * d), E, accumulate: false);
             }

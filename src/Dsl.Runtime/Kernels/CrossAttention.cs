@@ -24,10 +24,12 @@ public static class CrossAttentionKernel
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
         for (int b = 0; b < B; b++)
         {
+            // Only the valid keys are read (the softmax gives the rest weight 0): what padded steps hold, NaN included, cannot reach the context.
+            int valid = Valid(lengths, b, S);
             Span<float> a = weights.Slice(b * T * S, T * S);
-            Gemm.MatMulTransB(T, S, Q, x.Slice(b * Q), B * Q, keys.Slice(b * Q), B * Q, a, S, accumulate: false);
-            Softmax(a, T, S, scale, Valid(lengths, b, S), causal);
-            Gemm.MatMul(T, M, S, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
+            Gemm.MatMulTransB(T, valid, Q, x.Slice(b * Q), B * Q, keys.Slice(b * Q), B * Q, a, S, accumulate: false);
+            Softmax(a, T, S, scale, valid, causal);
+            Gemm.MatMul(T, M, valid, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
     }
 
@@ -81,7 +83,7 @@ public static class CrossAttentionKernel
                 }
             }
             Softmax(a, T, S, 1f, valid, causal);
-            Gemm.MatMul(T, M, S, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
+            Gemm.MatMul(T, M, valid, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
     }
 
@@ -140,7 +142,7 @@ public static class CrossAttentionKernel
             Span<float> row = scores.Slice(i * columns, columns);
             Span<float> live = row.Slice(0, Keys(valid, i, causal));
             if (scale != 1f) TensorPrimitives.Multiply(live, scale, live);
-            TensorPrimitives.SoftMax(live, live);
+            Activations.StableSoftmax(live);
             row.Slice(live.Length).Clear();
         }
     }

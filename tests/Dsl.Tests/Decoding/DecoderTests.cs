@@ -111,7 +111,30 @@ public class DecoderTests
         }
     }
 
-    public static TheoryData<int> BleuCases => new() { 0, 1, 2, 3, 4, 5, 6, 7, 8 };
+    private static int BleuCorpusCount()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Fixture.Path("bleu.json")));
+        return doc.RootElement.GetArrayLength();
+    }
+
+    public static TheoryData<int> BleuCases => new(Enumerable.Range(0, BleuCorpusCount()));
+
+    [Fact]
+    public void TheBleuFixtureHasCorporaWhereSmoothingMatters()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Fixture.Path("bleu.json")));
+        var corpora = doc.RootElement.EnumerateArray().ToList();
+        Assert.True(corpora.Count >= 19, $"{corpora.Count} corpora");
+        Assert.True(corpora.Count(c => c.GetProperty("bleu").GetDouble() != c.GetProperty("bleu_smoothed").GetDouble()) >= 14,
+            "method1 must differ from method0 on most corpora, or the smoothed comparison tests little");
+    }
+
+    /// <summary>Relative comparison: NLTK's unsmoothed score with a zero higher-order count is ~1e-77 … 1e-231, far below any absolute tolerance.</summary>
+    private static void AssertRelative(double expected, double actual, string what)
+    {
+        if (expected == 0) Assert.True(actual == 0, $"{what}: expected 0, got {actual:R}");
+        else Assert.True(Math.Abs(actual - expected) <= 1e-12 * Math.Abs(expected), $"{what}: expected {expected:R}, got {actual:R} (relative difference {Math.Abs(actual - expected) / Math.Abs(expected):G3})");
+    }
 
     [Theory]
     [MemberData(nameof(BleuCases))]
@@ -122,8 +145,8 @@ public class DecoderTests
         var references = c.GetProperty("refs").EnumerateArray()
             .Select(r => (IReadOnlyList<IReadOnlyList<string>>)r.EnumerateArray().Select(x => (IReadOnlyList<string>)x.EnumerateArray().Select(t => t.GetString()!).ToList()).ToList()).ToList();
         var hypotheses = c.GetProperty("hyps").EnumerateArray().Select(h => (IReadOnlyList<string>)h.EnumerateArray().Select(t => t.GetString()!).ToList()).ToList();
-        Assert.Equal(c.GetProperty("bleu").GetDouble(), Bleu.Corpus(references, hypotheses), 1e-9);
-        Assert.Equal(c.GetProperty("bleu_smoothed").GetDouble(), Bleu.Corpus(references, hypotheses, smoothing: true), 1e-9);
+        AssertRelative(c.GetProperty("bleu").GetDouble(), Bleu.Corpus(references, hypotheses), $"corpus {index} method0");
+        AssertRelative(c.GetProperty("bleu_smoothed").GetDouble(), Bleu.Corpus(references, hypotheses, smoothing: true), $"corpus {index} method1");
     }
 
     [Fact]

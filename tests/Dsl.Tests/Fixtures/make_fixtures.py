@@ -20,14 +20,15 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32"}
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.float16: "F16", torch.bfloat16: "BF16"}
 
 
 def save_safetensors(path, tensors):
     header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
-        data = t.numpy().tobytes()
+        # numpy has no bfloat16: 2-byte types are written through their raw bits (little-endian, as safetensors wants).
+        data = (t.view(torch.int16) if t.dtype in (torch.float16, torch.bfloat16) else t).numpy().tobytes()
         header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -619,6 +620,30 @@ def make_optimizers(steps=5):
     print(f"optimizers: {len(OPTIMIZERS)} configurations, {steps} steps")
 
 
+def make_half_precision():
+    """RnnTanh's state_dict saved by torch in float16 and bfloat16 (what `model.half()` / `model.bfloat16()` then a
+    save gives), and the float32 values torch converts them back to; plus special values (signed zeros, the largest
+    and smallest normal and subnormal numbers, infinities, NaN) in each type with their float32 conversions."""
+    torch.manual_seed(600)
+    model = Stack([("embedding", 7, 4), ("rnn", 5), ("dense", 7)])
+    state = {k: (v * 1.5).detach() for k, v in model.state_dict().items()}
+    expected = {}
+    for tag, dtype in (("F16", torch.float16), ("BF16", torch.bfloat16)):
+        low = {k: v.to(dtype) for k, v in state.items()}
+        save_safetensors(os.path.join(HERE, f"HalfPrecision.{tag}.safetensors"), low)
+        for k, v in low.items():
+            expected[f"{tag}.{k}"] = v.float()
+    f16 = torch.tensor([0.0, -0.0, 1.0, -1.0, 0.1, -3.140625, 65504.0, -65504.0, 6.103515625e-05, 5.960464477539063e-08,
+                        -1.1920928955078125e-07, 1e-3, float("inf"), float("-inf"), float("nan")], dtype=torch.float16)
+    bf16 = torch.tensor([0.0, -0.0, 1.0, -1.0, 0.1, -3.140625, 3.3895313892515355e+38, -3.3895313892515355e+38,
+                         1.1754943508222875e-38, 9.183549615799121e-41, -1e-39, 1e-3, float("inf"), float("-inf"), float("nan")],
+                        dtype=torch.bfloat16)
+    expected["special.F16"], expected["special.F16.float"] = f16, f16.float()
+    expected["special.BF16"], expected["special.BF16.float"] = bf16, bf16.float()
+    save_safetensors(os.path.join(HERE, "HalfPrecision.expected.safetensors"), expected)
+    print("half precision: F16 and BF16 state_dicts, special values")
+
+
 def make_bleu():
     """Corpus BLEU reference values from NLTK (Debian python3-nltk), with and without smoothing method1."""
     from nltk.translate.bleu_score import corpus_bleu, SmoothingFunction
@@ -639,12 +664,29 @@ def make_bleu():
             refs.append([ref] + ([[rnd.choice(words) for _ in range(rnd.randint(3, 10))]] if rnd.random() < 0.5 else []))
             hyps.append(hyp)
         cases.append({"refs": refs, "hyps": hyps})
+    # Corpora where smoothing matters: a higher-order n-gram count is zero while unigrams match (short or scrambled
+    # hypotheses, one sentence or several, one reference or two), so method0 and method1 differ.
+    cases += [
+        {"refs": [[["the", "cat", "sat"]]], "hyps": [["the", "cat", "sat"]]},
+        {"refs": [[["a", "b", "c", "d", "e"]]], "hyps": [["a", "c", "b", "e", "d"]]},
+        {"refs": [[["on", "the", "mat"]], [["the", "dog", "ran", "far", "away"]]], "hyps": [["on", "mat"], ["the", "dog", "ran", "away"]]},
+        {"refs": [[["ran"]], [["home", "quickly"]]], "hyps": [["ran"], ["home"]]},
+    ]
+    for _ in range(6):
+        refs, hyps = [], []
+        for _ in range(rnd.randint(1, 4)):
+            ref = [rnd.choice(words) for _ in range(rnd.randint(2, 8))]
+            hyp = [rnd.choice(ref) if rnd.random() < 0.8 else rnd.choice(words) for _ in range(rnd.randint(1, len(ref) + 1))]
+            refs.append([ref] + ([[rnd.choice(words) for _ in range(rnd.randint(2, 6))]] if rnd.random() < 0.5 else []))
+            hyps.append(hyp)
+        cases.append({"refs": refs, "hyps": hyps})
     for case in cases:
         case["bleu"] = corpus_bleu(case["refs"], case["hyps"], smoothing_function=SmoothingFunction().method0)
         case["bleu_smoothed"] = corpus_bleu(case["refs"], case["hyps"], smoothing_function=SmoothingFunction().method1)
     with open(os.path.join(HERE, "bleu.json"), "w") as f:
         json.dump(cases, f, indent=1)
-    print(f"bleu: {len(cases)} corpora")
+    differ = sum(1 for c in cases if c["bleu"] != c["bleu_smoothed"])
+    print(f"bleu: {len(cases)} corpora, smoothing changes {differ}")
 
 
 def read_safetensors(path):
@@ -682,6 +724,12 @@ if __name__ == "__main__":
     if "--check-exported" in sys.argv:
         check_exported()
         sys.exit(0)
+    if "--bleu" in sys.argv:  # only bleu.json (needs python3-nltk, not torch's other fixtures)
+        make_bleu()
+        sys.exit(0)
+    if "--half" in sys.argv:  # only the HalfPrecision.* files
+        make_half_precision()
+        sys.exit(0)
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
     for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
@@ -702,4 +750,5 @@ if __name__ == "__main__":
     make_seq2seq("Seq2SeqGeneral", "lstm", "general", False, 502, dec_hidden=5)
     make_seq2seq("Seq2SeqAdditive", "gru", "additive", False, 503, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5)
     make_optimizers()
+    make_half_precision()
     make_bleu()

@@ -52,5 +52,12 @@ public class ParityTests
             float[] twice = expected["grad." + p.Name].ToFloat().Select(v => 2 * v).ToArray();
             Tolerance.AssertClose(twice, p.GradAsSpan().ToArray(), $"{name} 2 × grad.{p.Name}");
         }
+
+        // ZeroGrad clears every gradient, and the next Backward starts from zero: exactly one pass's gradient again.
+        model.Parameters.ZeroGrad();
+        foreach (Parameter p in model.Parameters)
+            Assert.True(p.GradAsSpan().ToArray().All(v => v == 0f), $"{name}: grad.{p.Name} is not zero after ZeroGrad");
+        model.Backward(expected["input"], expected["targets"]);
+        Tolerance.AssertGradients(expected, model.Parameters, name + " after ZeroGrad");
     }
 }

@@ -107,8 +107,44 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
     }
 
+    [Theory]
+    [InlineData("F16", SafeTensorsDType.F16)]
+    [InlineData("BF16", SafeTensorsDType.BF16)]
+    public void HalfPrecisionWeightsWrittenByTorchConvertOnLoadExactlyAsTorchConvertsThem(string tag, SafeTensorsDType dtype)
+    {
+        // HalfPrecision.{F16,BF16}.safetensors: a state_dict torch saved in that type (make_fixtures.py); the expected
+        // file holds torch's own conversion of each tensor back to float32, which every value must equal bit for bit.
+        string path = Fixture.Path($"HalfPrecision.{tag}.safetensors");
+        Assert.All(SafeTensors.Read(path).Values, t => Assert.Equal(dtype, t.DType));
+        var expected = SafeTensors.Read(Fixture.Path("HalfPrecision.expected.safetensors"));
+        var model = new RnnTanh(seed: 5);
+        model.Parameters.Load(path);
+        foreach (Parameter p in model.Parameters)
+        {
+            float[] want = expected[$"{tag}.{p.Name}"].ToFloat();
+            Assert.Equal(want.Select(BitConverter.SingleToInt32Bits), p.AsSpan().ToArray().Select(BitConverter.SingleToInt32Bits));
+        }
+        // Loading a float16 file into the model and saving it again writes float32 values equal to torch's conversion.
+        model.Parameters.Save(PathOf("widened.safetensors"));
+        foreach (var (name, t) in SafeTensors.Read(PathOf("widened.safetensors")))
+            Assert.Equal(expected[$"{tag}.{name}"].Data, t.Data);
+
+        // Signed zeros, the extremes, subnormals, infinities and NaN, as torch converts them.
+        SafeTensor special = expected[$"special.{tag}"];
+        Assert.Equal(dtype, special.DType);
+        float[] got = special.ToFloat();
+        float[] torch = expected[$"special.{tag}.float"].ToFloat();
+        Assert.Equal(15, got.Length);
+        for (int i = 0; i < got.Length; i++)
+        {
+            if (float.IsNaN(torch[i])) Assert.True(float.IsNaN(got[i]), $"special {i}: expected NaN, got {got[i]}");
+            else Assert.Equal(BitConverter.SingleToInt32Bits(torch[i]), BitConverter.SingleToInt32Bits(got[i]));
+        }
+        Assert.Contains(torch, v => float.IsSubnormal(v) || (dtype == SafeTensorsDType.F16 && v != 0 && Math.Abs(v) < 6.1035156e-05f));
+    }
+
     [Fact]
-    public void HalfAndDoublePrecisionWeightsConvertOnLoad()
+    public void DoublePrecisionWeightsConvertOnLoad()
     {
         string path = PathOf("f64.safetensors");
         var model = new RnnTanh(seed: 4);

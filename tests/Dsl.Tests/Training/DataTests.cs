@@ -136,6 +136,53 @@ public sealed class DataTests : IDisposable
         Assert.Equal(1, stopped.BestEpoch);
     }
 
+    [Fact]
+    public void EarlyStoppingRestoresTheWeightsOfTheBestEpoch()
+    {
+        // Three epochs at a small rate improve the validation loss; then the schedule multiplies the rate by 100 and
+        // Adam's steps of ~2 per weight make it worse. Training stops `patience` epochs after the best one, and the
+        // model must then hold exactly the weights it had at the end of the best epoch: not the last epoch's, not the first's.
+        var items = Enumerable.Range(0, 40).Select(i =>
+        {
+            int[] x = Enumerable.Range(i, 8).Select(t => t % 11).ToArray();
+            return (x, x.Select(t => (t + 1) % 11).ToArray());
+        }).ToArray();
+        var (train, valid) = Batcher.Split(items, 0.2, seed: 1);
+        var model = new StatefulLstm(seed: 2);
+        var optimizer = new Adam(model.Parameters, learningRate: 0.02f);
+        var weightsAtEpochEnd = new Dictionary<int, float[][]>();
+        var validationLoss = new Dictionary<int, float>();
+        var progress = new Snapshot(p =>
+        {
+            if (!p.EndOfEpoch) return;
+            weightsAtEpochEnd[p.Epoch] = model.Parameters.Select(x => x.AsSpan().ToArray()).ToArray();
+            validationLoss[p.Epoch] = p.ValidationLoss!.Value;
+        });
+        TrainingReport report = new Trainer(model, optimizer, clipNorm: 5f, new StepLr(optimizer, stepSize: 3, gamma: 100f))
+            .Fit(new Batcher(train, 8, seed: 1), new Batcher(valid, 8, shuffle: false), epochs: 12, patience: 2, progress: progress);
+
+        Assert.True(report.StoppedEarly);
+        Assert.Equal(3, report.BestEpoch);
+        Assert.Equal(report.BestEpoch + 2, report.Epochs);
+        Assert.True(validationLoss[1] > validationLoss[2] && validationLoss[2] > validationLoss[3], string.Join(", ", validationLoss));
+        Assert.True(validationLoss[4] > validationLoss[3] && validationLoss[5] > validationLoss[3], string.Join(", ", validationLoss));
+        Assert.Equal(validationLoss[3], report.BestValidationLoss);
+        float[][] best = weightsAtEpochEnd[report.BestEpoch], last = weightsAtEpochEnd[report.Epochs];
+        for (int i = 0; i < best.Length; i++)
+        {
+            Assert.Equal(best[i], model.Parameters[i].AsSpan().ToArray());
+        }
+        Assert.Contains(Enumerable.Range(0, best.Length), i => !best[i].AsSpan().SequenceEqual(last[i]));
+        // And the restored model's validation loss is the best epoch's.
+        var trainer = new Trainer(model, optimizer);
+        Assert.Equal(validationLoss[3], trainer.Evaluate(new Batcher(valid, 8, shuffle: false)).Loss);
+    }
+
+    private sealed class Snapshot(Action<TrainingProgress> onReport) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => onReport(value);
+    }
+
     /// <summary>Collects reports synchronously (System.Progress posts them to the thread pool).</summary>
     private sealed class Progress(List<TrainingProgress> reports) : IProgress<TrainingProgress>
     {

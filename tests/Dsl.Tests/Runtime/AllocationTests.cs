@@ -1,0 +1,180 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// What a warm step allocates, counted over the whole process (<see cref="GC.GetTotalAllocatedBytes(bool)"/>), so that the
+/// GEMM and attention worker threads count too: training steps of an LSTM, a GRU, attention, padded sequences, a carried
+/// state and an encoder–decoder (teacher forcing and scheduled sampling), Forward into a destination and Step allocate
+/// nothing. Greedy decoding and sampling allocate per call (a state, buffers of the vocabulary's size, the result) and
+/// nothing per step. Beam search allocates per step (see <see cref="BeamSearchAllocatesABoundedAmountPerStep"/>).
+/// In the serial collection, so that no other test runs meanwhile; each count is the least of up to ten windows, since
+/// anything else in the process (the runner, the JIT's background work) can only add to it.
+/// </summary>
+[Collection(nameof(Dsl.Tests.Training.SerialCollection))]
+public class AllocationTests
+{
+    /// <summary>
+    /// The least count over up to ten windows of <paramref name="stepsPerWindow"/> warm steps (stopping at a window with
+    /// none): a step's own allocations show in every window, while whatever else runs in the process (a previous test's
+    /// progress reports still draining on the thread pool, the runner) can only add to some of them.
+    /// </summary>
+    private static long WarmBytes(Action step, int stepsPerWindow = 3)
+    {
+        for (int i = 0; i < 4; i++) step();
+        long least = long.MaxValue;
+        for (int w = 0; w < 10 && least > 0; w++)
+        {
+            long before = GC.GetTotalAllocatedBytes(precise: true);
+            for (int i = 0; i < stepsPerWindow; i++) step();
+            least = Math.Min(least, GC.GetTotalAllocatedBytes(precise: true) - before);
+        }
+        return least;
+    }
+
+    private static int[] Tokens(int n, int vocab, ulong seed)
+    {
+        var rng = new Rng(seed);
+        return Enumerable.Range(0, n).Select(_ => rng.NextInt(vocab)).ToArray();
+    }
+
+    private static float[] Normals(int n, ulong seed)
+    {
+        var rng = new Rng(seed);
+        return Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+    }
+
+    [Fact]
+    public void AnLstmTrainingStepForwardIntoADestinationAndPaddedSequencesAllocateNothing()
+    {
+        // Wide enough that the products are packed and split over the cores.
+        var model = new LstmWide();
+        var optimizer = new Adam(model.Parameters);
+        int[] x = Tokens(16 * 40, 13, 1), y = Tokens(16 * 40, 13, 2);
+        int[] lengths = Enumerable.Range(0, 16).Select(i => 40 - 2 * i).ToArray();
+        var output = new float[16 * 40 * 13];
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<int>(x, [16, 40]), new ReadOnlyTensorSpan<int>(y, [16, 40]));
+            model.Parameters.ClipGradNorm(1f);
+            optimizer.Step();
+        }));
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<int>(x, [16, 40]), new ReadOnlyTensorSpan<int>(y, [16, 40]), lengths);
+            optimizer.Step();
+        }));
+        Assert.Equal(0, WarmBytes(() => model.Forward(new ReadOnlyTensorSpan<int>(x, [16, 40]), new TensorSpan<float>(output, [16, 40, 13]))));
+    }
+
+    [Fact]
+    public void AGruTrainingStepWithLengthsOrACarriedStateAndAStepAllocateNothing()
+    {
+        var model = new GruWide();
+        var optimizer = new Sgd(model.Parameters, learningRate: 0.01f, momentum: 0.9f);
+        float[] x = Normals(16 * 40 * 11, 3), y = Normals(16 * 40 * 3, 4);
+        int[] lengths = Enumerable.Range(0, 16).Select(i => 40 - 2 * i).ToArray();
+        var state = model.CreateState(16);
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [16, 40, 11]), new ReadOnlyTensorSpan<float>(y, [16, 40, 3]));
+            optimizer.Step();
+        }));
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [16, 40, 11]), new ReadOnlyTensorSpan<float>(y, [16, 40, 3]), lengths);
+            optimizer.Step();
+        }));
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [16, 40, 11]), new ReadOnlyTensorSpan<float>(y, [16, 40, 3]), state);
+            optimizer.Step();
+        }));
+        float[] one = x.AsSpan(0, 16 * 11).ToArray();
+        var logits = new float[16 * 3];
+        Assert.Equal(0, WarmBytes(() => model.Step(new ReadOnlyTensorSpan<float>(one, [16, 11]), state, new TensorSpan<float>(logits, [16, 3]))));
+    }
+
+    [Fact]
+    public void AnAttentionTrainingStepAllocatesNothingWithOrWithoutLengths()
+    {
+        // batch × steps² × width ≥ 2^18: the (sequence, head) pairs are split over the cores, each with its own scratch.
+        var model = new AttentionWide();
+        var optimizer = new AdamW(model.Parameters);
+        float[] x = Normals(16 * 32 * 24, 5), y = Normals(16 * 32 * 2, 6);
+        int[] lengths = Enumerable.Range(0, 16).Select(i => 32 - i).ToArray();
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [16, 32, 24]), new ReadOnlyTensorSpan<float>(y, [16, 32, 2]));
+            optimizer.Step();
+        }));
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [16, 32, 24]), new ReadOnlyTensorSpan<float>(y, [16, 32, 2]), lengths);
+            optimizer.Step();
+        }));
+    }
+
+    [Theory]
+    [InlineData(1f)]
+    [InlineData(0.5f)]
+    public void AnEncoderDecoderTrainingStepAllocatesNothing(float teacherForcing)
+    {
+        var model = new Reverser(seed: 1);
+        var optimizer = new Adam(model.Parameters);
+        int[] source = Tokens(8 * 12, 10, 1), input = Tokens(8 * 10, 10, 2), targets = Tokens(8 * 10, 10, 3);
+        int[] lengths = Enumerable.Range(0, 8).Select(i => 12 - i).ToArray();
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<int>(source, [8, 12]), lengths, new ReadOnlyTensorSpan<int>(input, [8, 10]),
+                new ReadOnlyTensorSpan<int>(targets, [8, 10]), teacherForcing);
+            optimizer.Step();
+        }));
+    }
+
+    /// <summary>Bytes of an int[n] on a 64-bit runtime: a 24-byte header, then the values, rounded up to 8.</summary>
+    private static long IntArrayBytes(int n) => (24 + 4L * n + 7) / 8 * 8;
+
+    [Fact]
+    public void GreedyDecodingAndSamplingAllocateNothingPerStep()
+    {
+        // Decoding 50 tokens instead of 5 costs exactly the longer result array: every step reuses the same buffers.
+        var model = new StatefulLstm(seed: 1);
+        var rng = new Rng(1);
+        long Greedy(int n) => WarmBytes(() => Decoder.Greedy(model, [1, 2], n), stepsPerWindow: 1);
+        long Sample(int n) => WarmBytes(() => Decoder.Sample(model, [1, 2], n, temperature: 0.8f, topK: 3, rng), stepsPerWindow: 1);
+        Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Greedy(50) - Greedy(5));
+        Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Sample(50) - Sample(5));
+        // What a call allocates whatever its length: the state, three buffers of the vocabulary's size, the result.
+        Assert.True(Greedy(5) < 8 * 1024, $"{Greedy(5)} bytes for a call");
+
+        // The same through an encoder–decoder (its Encode allocates the decoder's initial state per call).
+        var reverser = new Reverser(seed: 1);
+        int[] source = Tokens(12, 10, 4);
+        long Reverse(int n) => WarmBytes(() => reverser.Greedy(new ReadOnlyTensorSpan<int>(source, [1, 12]), startToken: 2, maxLength: n), stepsPerWindow: 1);
+        Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Reverse(50) - Reverse(5));
+    }
+
+    [Fact]
+    public void BeamSearchAllocatesABoundedAmountPerStep()
+    {
+        // Beam search is not allocation-free: each step copies the state of every kept hypothesis, extends its token list,
+        // keeps its logits and ranks the candidates. What is allowed: at most 4 KB per hypothesis per step for this model
+        // (a GRU of 32 with attention over 12 source steps, 10 classes).
+        var reverser = new Reverser(seed: 1);
+        int[] source = Tokens(12, 10, 4);
+        long Beam(int n) => WarmBytes(() => reverser.Beam(new ReadOnlyTensorSpan<int>(source, [1, 12]), startToken: 2, beamWidth: 3, maxLength: n), stepsPerWindow: 1);
+        long perStep = (Beam(50) - Beam(5)) / 45;
+        Assert.InRange(perStep, 1, 3 * 4096);
+    }
+}
