@@ -7,6 +7,9 @@ namespace Dsl.Generator.Emitting;
 /// <summary>The frame of every generated file: header, namespace, the partial types around the class, and the class's attribute.</summary>
 internal static class GeneratedFile
 {
+    /// <summary>The generator's version (the package's: VersionPrefix in Directory.Build.props, or -p:Version).</summary>
+    private static readonly string Version = typeof(GeneratedFile).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
+
     /// <summary>Writes the frame around <paramref name="body"/>, which opens and closes the class itself.</summary>
     public static string Write(ModelSpec spec, Action<SourceWriter> body, params string[] pragmas)
     {
@@ -18,7 +21,7 @@ internal static class GeneratedFile
         w.Line();
         if (spec.Namespace.Length > 0) w.Open("namespace " + spec.Namespace);
         foreach (ContainingTypeSpec outer in spec.ContainingTypes) w.Open($"partial {outer.Keyword} {outer.Name}");
-        w.Line("[global::System.CodeDom.Compiler.GeneratedCode(\"Dsl.Generator\", \"0.1.0\")]");
+        w.Line($"[global::System.CodeDom.Compiler.GeneratedCode(\"Dsl.Generator\", \"{Version}\")]");
         body(w);
         foreach (ContainingTypeSpec _ in spec.ContainingTypes) w.Close();
         if (spec.Namespace.Length > 0) w.Close();

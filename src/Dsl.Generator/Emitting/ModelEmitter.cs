@@ -291,6 +291,8 @@ internal static class ModelEmitter
         w.Open("if (ws.HasLengths)");
         w.Line($"{Check}.Lengths(lengths, B, T, \"lengths\");");
         w.Line("lengths.CopyTo(ws.lengths);");
+        if (!m.TakesTokens)
+            w.Line($"{Layout}.MaskSteps({plan.Layers[0].Out.Ws}, ws.lengths, B, T, {m.InputWidth}); // what padded steps hold (a NaN too) reaches nothing");
         w.Close();
         w.Line("return ws;");
         w.Close();
@@ -403,15 +405,15 @@ internal static class ModelEmitter
         if (!cross) w.Line($"throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}' has no cross-attention layer: it attends over nothing.\");");
         else
         {
-            w.Line($"{Check}.SameSize(encoded.Batch, Batch, \"encoded\", \"batch (the state's batch size)\");");
-            w.Line($"{Check}.SameSize(encoded.Width, {m.Layers.First(l => l.IsCrossAttention).MemoryWidth}, \"encoded\", \"width of the encoder's outputs\");");
+            w.Line($"{Check}.SameSize(Batch, encoded.Batch, \"encoded\", \"batch (the state's batch size)\");");
+            w.Line($"{Check}.SameSize({m.Layers.First(l => l.IsCrossAttention).MemoryWidth}, encoded.Width, \"encoded\", \"width of the encoder's outputs\");");
             w.Line("Memory = encoded;");
         }
         w.Close();
         w.Line("/// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>");
         w.Open("public void CopyFrom(global::Dsl.IModelState source)");
         w.Line($"var other = source as State ?? throw new global::System.ArgumentException($\"source: expected a {m.Spec.Name}.State, got {{source?.GetType().Name ?? \"null\"}}.\", nameof(source));");
-        w.Line($"{Check}.SameSize(other.Batch, Batch, \"source\", \"batch (the state's batch size)\");");
+        w.Line($"{Check}.SameSize(Batch, other.Batch, \"source\", \"batch (the state's batch size)\");");
         foreach (StateRef s in plan.States) w.Line($"global::System.Array.Copy(other.{s.Field}, {s.Field}, {s.Field}.Length);");
         w.Line("Memory = other.Memory;");
         w.Close();

@@ -91,7 +91,8 @@ internal static class ModelParser
 
         var containing = new List<ContainingTypeSpec>();
         string? unsupported = null;
-        if (type.IsGenericType) unsupported = "generic classes are not supported";
+        if (type.IsRecord) unsupported = "a record cannot carry layers (the generated members need a plain class); declare it 'partial class'";
+        else if (type.IsGenericType) unsupported = "generic classes are not supported";
         else if (type.IsStatic) unsupported = "a static class cannot be instantiated";
         else if (type.IsAbstract) unsupported = "an abstract class cannot be instantiated";
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)

@@ -110,10 +110,8 @@ public class EncoderDecoderTests
         var encoder = new S2sLstmEncoder();
         EncoderOutput encoded = ((IEncoder<int>)encoder).Encode(Tokens([1, 2, 3], 1, 3), default, training: false);
         var wrong = Assert.Throws<ArgumentException>(() => state.Attend(encoded));
-        // The generated Attend calls Check.SameSize(encoded.Batch, Batch, …), i.e. with the encoder's batch as the expected
-        // value and the state's as the actual one: the numbers come out swapped (the state's batch is 2, the encoder's 1).
-        // That is the generator's to fix (reported); this asserts the message exactly as it is today so that any change shows.
-        Assert.Equal("encoded: expected batch (the state's batch size) = 1 but got 2. (Parameter 'encoded')", wrong.Message);
+        // the state's batch (2) is what is expected; the encoder's (1) is what came
+        Assert.Equal("encoded: expected batch (the state's batch size) = 2 but got 1. (Parameter 'encoded')", wrong.Message);
         Assert.Equal("encoded", wrong.ParamName);
     }
 

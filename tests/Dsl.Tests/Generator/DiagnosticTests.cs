@@ -186,6 +186,13 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0009_RecordModel()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(2)] public partial record [|M|];", "DSL0009", DiagnosticSeverity.Error);
+        Assert.Equal("'M' cannot be a model: a record cannot carry layers (the generated members need a plain class); declare it 'partial class'", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0010_DropoutOnASingleLayerIsAWarningAndTheModelStillGenerates()
     {
         const string source = "using Dsl; namespace Demo; [Input(3)] [Lstm(4, [|Dropout = 0.5f|])] [Dense(2)] public partial class M;";

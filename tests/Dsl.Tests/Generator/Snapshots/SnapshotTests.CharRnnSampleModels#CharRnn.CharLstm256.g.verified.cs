@@ -270,7 +270,7 @@ namespace CharRnn
             public void CopyFrom(global::Dsl.IModelState source)
             {
                 var other = source as State ?? throw new global::System.ArgumentException($"source: expected a CharLstm256.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
-                global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
                 global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
                 Memory = other.Memory;

@@ -291,15 +291,15 @@ namespace DateTranslator
             public void Attend(global::Dsl.EncoderOutput encoded)
             {
                 global::System.ArgumentNullException.ThrowIfNull(encoded);
-                global::Dsl.Check.SameSize(encoded.Batch, Batch, "encoded", "batch (the state's batch size)");
-                global::Dsl.Check.SameSize(encoded.Width, 128, "encoded", "width of the encoder's outputs");
+                global::Dsl.Check.SameSize(Batch, encoded.Batch, "encoded", "batch (the state's batch size)");
+                global::Dsl.Check.SameSize(128, encoded.Width, "encoded", "width of the encoder's outputs");
                 Memory = encoded;
             }
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
             {
                 var other = source as State ?? throw new global::System.ArgumentException($"source: expected a DateDecoder.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
-                global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
                 global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
                 Memory = other.Memory;

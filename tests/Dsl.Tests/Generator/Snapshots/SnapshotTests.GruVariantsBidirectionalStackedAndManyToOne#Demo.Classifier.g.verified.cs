@@ -211,6 +211,7 @@ namespace Demo
             {
                 global::Dsl.Check.Lengths(lengths, B, T, "lengths");
                 lengths.CopyTo(ws.lengths);
+                global::Dsl.Kernels.Layout.MaskSteps(ws.input_out, ws.lengths, B, T, 3); // what padded steps hold (a NaN too) reaches nothing
             }
             return ws;
         }
@@ -256,7 +257,7 @@ namespace Demo
             public void CopyFrom(global::Dsl.IModelState source)
             {
                 var other = source as State ?? throw new global::System.ArgumentException($"source: expected a Classifier.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
-                global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 Memory = other.Memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>

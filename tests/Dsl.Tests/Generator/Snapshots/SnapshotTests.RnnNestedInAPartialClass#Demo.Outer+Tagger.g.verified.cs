@@ -266,7 +266,7 @@ namespace Demo
                 public void CopyFrom(global::Dsl.IModelState source)
                 {
                     var other = source as State ?? throw new global::System.ArgumentException($"source: expected a Tagger.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
-                    global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                    global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                     global::System.Array.Copy(other.encoder_h_l0, encoder_h_l0, encoder_h_l0.Length);
                     Memory = other.Memory;
                 }

@@ -267,7 +267,7 @@ namespace Demo
             public void CopyFrom(global::Dsl.IModelState source)
             {
                 var other = source as State ?? throw new global::System.ArgumentException($"source: expected a TransformerBlock.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
-                global::Dsl.Check.SameSize(other.Batch, Batch, "source", "batch (the state's batch size)");
+                global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 Memory = other.Memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
