@@ -43,7 +43,7 @@ internal static class ModelEmitter
         if (model.TakesTokens)
         {
             w.Line("/// <summary>Number of token ids the embedding knows.</summary>");
-            w.Line($"public const int Vocabulary = {model.Vocabulary};");
+            w.Line($"public const int VocabularySize = {model.Vocabulary};");
         }
         w.Line("/// <summary>Width of the last layer's output.</summary>");
         w.Line($"public const int OutputWidth = {model.OutputWidth};");
@@ -282,7 +282,7 @@ internal static class ModelEmitter
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
-        if (m.TakesTokens) w.Line($"{Check}.Tokens(x, Vocabulary, \"{name}\");");
+        if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
         w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));");
         w.Line(m.TakesTokens
             ? $"{Layout}.ToTimeMajor(x, {plan.Tokens!.Ws}, B, T, 1);"
@@ -458,7 +458,7 @@ internal static class ModelEmitter
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{stepDims}\", dims);");
         w.Line("int B = dims[0];");
         w.Line($"{Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
-        if (m.TakesTokens) w.Line($"{Check}.Tokens(x, Vocabulary, \"{name}\");");
+        if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"batch, {C}\", stackalloc int[] {{ B, {C} }});");
         w.Line($"int S = {SourceSteps(m)};");
         w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));");

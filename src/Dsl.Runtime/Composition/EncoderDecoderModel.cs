@@ -140,11 +140,11 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
 
     /// <summary>Greedy decoding of one source [1, steps]: feeds <paramref name="startToken"/>, then its own choices, until <paramref name="endToken"/> or <paramref name="maxLength"/> tokens.</summary>
     public int[] Greedy(ReadOnlyTensorSpan<TSource> source, int startToken, int maxLength, int? endToken = null) =>
-        Dsl.Decoder.Greedy(Decoder, RequireOne(source), [startToken], maxLength, endToken);
+        Dsl.Decode.Greedy(Decoder, RequireOne(source), [startToken], maxLength, endToken);
 
-    /// <summary>Beam search over one source [1, steps] (see <see cref="Dsl.Decoder.Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/>); best first.</summary>
+    /// <summary>Beam search over one source [1, steps] (see <see cref="Dsl.Decode.Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/>); best first.</summary>
     public IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<TSource> source, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
-        Dsl.Decoder.Beam(Decoder, RequireOne(source), [startToken], beamWidth, maxLength, endToken, lengthPenalty);
+        Dsl.Decode.Beam(Decoder, RequireOne(source), [startToken], beamWidth, maxLength, endToken, lengthPenalty);
 
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)
     {

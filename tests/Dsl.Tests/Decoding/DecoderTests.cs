@@ -71,14 +71,14 @@ public class DecoderTests
     public void BeamSearchFindsTheBestSequenceWhereGreedyDoesNot()
     {
         var model = new MarkovModel();
-        Assert.Equal(new[] { 1, 3 }, Decoder.Greedy(model, [0], maxLength: 5, endToken: 3));
-        IReadOnlyList<Hypothesis> beams = Decoder.Beam(model, [0], beamWidth: 2, maxLength: 5, endToken: 3, lengthPenalty: 0f);
+        Assert.Equal(new[] { 1, 3 }, Decode.Greedy(model, [0], maxLength: 5, endToken: 3));
+        IReadOnlyList<Hypothesis> beams = Decode.Beam(model, [0], beamWidth: 2, maxLength: 5, endToken: 3, lengthPenalty: 0f);
         Assert.Equal(new[] { 2, 3 }, beams[0].Tokens);
         Assert.Equal(MathF.Log(0.36f), beams[0].LogProbability, 1e-5f);
         Assert.Equal(new[] { 1, 3 }, beams[1].Tokens);
         Assert.Equal(MathF.Log(0.24f), beams[1].LogProbability, 1e-5f);
         // Width 1 is greedy.
-        Assert.Equal(new[] { 1, 3 }, Decoder.Beam(model, [0], beamWidth: 1, maxLength: 5, endToken: 3)[0].Tokens);
+        Assert.Equal(new[] { 1, 3 }, Decode.Beam(model, [0], beamWidth: 1, maxLength: 5, endToken: 3)[0].Tokens);
     }
 
     [Fact]
@@ -86,17 +86,17 @@ public class DecoderTests
     {
         var model = new MarkovModel();
         var rng = new Rng(3);
-        int firstIsA = Enumerable.Range(0, 4000).Count(_ => Decoder.Sample(model, [0], 1, temperature: 1f, topK: 0, rng)[0] == 1);
+        int firstIsA = Enumerable.Range(0, 4000).Count(_ => Decode.Sample(model, [0], 1, temperature: 1f, topK: 0, rng)[0] == 1);
         Assert.InRange(firstIsA / 4000.0, 0.57, 0.63);
-        Assert.All(Enumerable.Range(0, 200), _ => Assert.Equal(1, Decoder.Sample(model, [0], 1, temperature: 1f, topK: 1, rng)[0]));
-        Assert.Equal(Decoder.Greedy(model, [0], 4, 3), Decoder.Sample(model, [0], 4, temperature: 0f, topK: 0, rng: null, endToken: 3));
+        Assert.All(Enumerable.Range(0, 200), _ => Assert.Equal(1, Decode.Sample(model, [0], 1, temperature: 1f, topK: 1, rng)[0]));
+        Assert.Equal(Decode.Greedy(model, [0], 4, 3), Decode.Sample(model, [0], 4, temperature: 0f, topK: 0, rng: null, endToken: 3));
     }
 
     [Fact]
     public void GreedyDecodingOfAGeneratedModelMatchesItsArgMaxStepByStep()
     {
         var model = new Models.Lstm(seed: 4);
-        int[] tokens = Decoder.Greedy(model, [1, 2], maxLength: 6);
+        int[] tokens = Decode.Greedy(model, [1, 2], maxLength: 6);
         Assert.Equal(6, tokens.Length);
         var state = model.CreateState();
         int current = 1;

@@ -61,3 +61,39 @@ public class PlanSizeTests
         Assert.Equal("t", Dsl.Generator.Emitting.CSharpOps.Format(new Dsl.Generator.Lowering.Dim(1, Steps: 1), Dsl.Generator.Emitting.Scope.Workspace));
     }
 }
+
+/// <summary>Names users meet beside the generated ones: nothing Dsl declares hides or clashes with them.</summary>
+public class NameClashTests
+{
+    [Fact]
+    public void SystemTextAndTheRuntimesTypesStayUsableBesideAModel()
+    {
+        const string source = """
+            using System.Text;
+            using Dsl;
+            namespace Demo;
+
+            [Embedding(vocab: 9, dim: 4)]
+            [Lstm(hidden: 5)]
+            [Dense(9)]
+            public partial class M
+            {
+                // inside the model class, the runtime's Vocabulary type is not hidden by a generated constant
+                public static Vocabulary Fit(string text) => Vocabulary.Characters(text, maxSize: VocabularySize);
+            }
+
+            static class Use
+            {
+                static int[] Run()
+                {
+                    Decoder utf8 = Encoding.UTF8.GetDecoder();          // System.Text.Decoder: no clash with Dsl.Decode
+                    var model = new M(seed: 1);
+                    return Decode.Greedy(model, new[] { 1 }, maxLength: 3 + utf8.GetCharCount(new byte[0], 0, 0) + ((IModel)model).InputWidth - M.VocabularySize); // the constants, on an instance through IModel
+                }
+            }
+            """;
+        var (_, diagnostics, others, _) = GeneratorHarness.Run(source);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+    }
+}

@@ -151,8 +151,8 @@ public class AllocationTests
         // Decoding 50 tokens instead of 5 costs exactly the longer result array: every step reuses the same buffers.
         var model = new StatefulLstm(seed: 1);
         var rng = new Rng(1);
-        long Greedy(int n) => WarmBytes(() => Decoder.Greedy(model, [1, 2], n), stepsPerWindow: 1);
-        long Sample(int n) => WarmBytes(() => Decoder.Sample(model, [1, 2], n, temperature: 0.8f, topK: 3, rng), stepsPerWindow: 1);
+        long Greedy(int n) => WarmBytes(() => Decode.Greedy(model, [1, 2], n), stepsPerWindow: 1);
+        long Sample(int n) => WarmBytes(() => Decode.Sample(model, [1, 2], n, temperature: 0.8f, topK: 3, rng), stepsPerWindow: 1);
         Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Greedy(50) - Greedy(5));
         Assert.Equal(IntArrayBytes(50) - IntArrayBytes(5), Sample(50) - Sample(5));
         // What a call allocates whatever its length: the state, three buffers of the vocabulary's size, the result.

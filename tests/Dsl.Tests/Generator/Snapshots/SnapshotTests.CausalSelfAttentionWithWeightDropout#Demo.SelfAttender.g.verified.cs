@@ -11,7 +11,7 @@ namespace Demo
         /// <summary>Vocabulary size: token ids are in [0, InputWidth).</summary>
         public const int InputWidth = 30;
         /// <summary>Number of token ids the embedding knows.</summary>
-        public const int Vocabulary = 30;
+        public const int VocabularySize = 30;
         /// <summary>Width of the last layer's output.</summary>
         public const int OutputWidth = 30;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
@@ -183,7 +183,7 @@ namespace Demo
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             B = dims[0];
             T = dims[1];
-            global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
+            global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;

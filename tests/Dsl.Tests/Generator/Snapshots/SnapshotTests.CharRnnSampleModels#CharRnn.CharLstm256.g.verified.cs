@@ -11,7 +11,7 @@ namespace CharRnn
         /// <summary>Vocabulary size: token ids are in [0, InputWidth).</summary>
         public const int InputWidth = 97;
         /// <summary>Number of token ids the embedding knows.</summary>
-        public const int Vocabulary = 97;
+        public const int VocabularySize = 97;
         /// <summary>Width of the last layer's output.</summary>
         public const int OutputWidth = 97;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
@@ -191,7 +191,7 @@ namespace CharRnn
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             B = dims[0];
             T = dims[1];
-            global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
+            global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
@@ -310,7 +310,7 @@ namespace CharRnn
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch", dims);
             int B = dims[0];
             global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
-            global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
+            global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 97", stackalloc int[] { B, 97 });
             int S = 0;
             Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));

@@ -11,7 +11,7 @@ namespace DateTranslator
         /// <summary>Vocabulary size: token ids are in [0, InputWidth).</summary>
         public const int InputWidth = 14;
         /// <summary>Number of token ids the embedding knows.</summary>
-        public const int Vocabulary = 14;
+        public const int VocabularySize = 14;
         /// <summary>Width of the last layer's output.</summary>
         public const int OutputWidth = 14;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
@@ -207,7 +207,7 @@ namespace DateTranslator
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             B = dims[0];
             T = dims[1];
-            global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
+            global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
@@ -339,7 +339,7 @@ namespace DateTranslator
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch", dims);
             int B = dims[0];
             global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
-            global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
+            global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 14", stackalloc int[] { B, 14 });
             int S = state?.Memory?.Steps ?? 0;
             Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));

@@ -13,7 +13,7 @@ namespace Demo
             /// <summary>Vocabulary size: token ids are in [0, InputWidth).</summary>
             public const int InputWidth = 20;
             /// <summary>Number of token ids the embedding knows.</summary>
-            public const int Vocabulary = 20;
+            public const int VocabularySize = 20;
             /// <summary>Width of the last layer's output.</summary>
             public const int OutputWidth = 20;
             /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
@@ -190,7 +190,7 @@ namespace Demo
                 var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
                 B = dims[0];
                 T = dims[1];
-                global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
+                global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
                 Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
                 global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
                 ws.HasLengths = !lengths.IsEmpty;
@@ -302,7 +302,7 @@ namespace Demo
                 var x = global::Dsl.Check.Shape(tokens, "tokens", "batch", dims);
                 int B = dims[0];
                 global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
-                global::Dsl.Check.Tokens(x, Vocabulary, "tokens");
+                global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
                 global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 20", stackalloc int[] { B, 20 });
                 int S = 0;
                 Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));

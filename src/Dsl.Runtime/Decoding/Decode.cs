@@ -13,7 +13,7 @@ public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score)
 /// vocabulary): greedy, sampling with temperature and top-k, and beam search with length normalisation.
 /// Each decoder feeds the prefix, then its own choices, one step at a time, until the end token or the maximum length.
 /// </summary>
-public static class Decoder
+public static class Decode
 {
     /// <summary>The most likely token at every step.</summary>
     public static int[] Greedy(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
