@@ -167,3 +167,62 @@ public partial class GcAdditivePool;
 [LayerNorm(Epsilon = 0.01f)]
 [Dense(3)]
 public partial class GcTransformerBlock;
+
+// Cases the audit found unchecked: Dense ReLU, input dropout after [Input], the additive score over the layer's own steps,
+// General and ScaledDot pooling, masked multi-head self-attention (with lengths), Backward from a carried state, and the
+// encoder–decoder forms: Dot (copied bridges) and ScaledDot (projected multi-head) cross-attention.
+[Input(features: 4)]
+[Dropout(0.3f)]
+[Dense(5, Activation = Activation.Relu)]
+[Dense(3)]
+public partial class GcReluWithInputDropout;
+
+[Input(features: 3)]
+[Attention(Score = AttentionScore.Additive, Units = 4)]
+[Dense(2)]
+public partial class GcAdditiveSelf;
+
+[Input(features: 4)]
+[Lstm(hidden: 4)]
+[Attention(Score = AttentionScore.General, Pool = true)]
+[Dense(2)]
+public partial class GcGeneralPool;
+
+[Input(features: 4)]
+[Gru(hidden: 6)]
+[Attention(Heads = 2, Pool = true)]
+[Dense(2)]
+public partial class GcScaledDotPool;
+
+[Embedding(vocab: 6, dim: 6)]
+[Attention(Heads = 3)]
+[Dense(6)]
+public partial class GcMaskedMultiHead;
+
+[Input(features: 3)]
+[Lstm(hidden: 4, Layers = 2)]
+[Gru(hidden: 3)]
+[Dense(2)]
+public partial class GcStateful;
+
+[Embedding(vocab: 6, dim: 3)]
+[Gru(hidden: 3, Bidirectional = true)]
+public partial class GcS2sDotEncoder;
+
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 6)]
+[Attention(Over = typeof(GcS2sDotEncoder), Score = AttentionScore.Dot)]
+[Dense(5)]
+public partial class GcS2sDotDecoder;
+
+[EncoderDecoder(typeof(GcS2sDotEncoder), typeof(GcS2sDotDecoder))]
+public partial class GcS2sDot;
+
+[Embedding(vocab: 5, dim: 3)]
+[Lstm(hidden: 4)]
+[Attention(Over = typeof(GcS2sLstmEncoder), Heads = 2)]
+[Dense(5)]
+public partial class GcS2sMultiHeadDecoder;
+
+[EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sMultiHeadDecoder))]
+public partial class GcS2sMultiHead;
