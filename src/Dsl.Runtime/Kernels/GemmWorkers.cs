@@ -46,7 +46,7 @@ internal static unsafe class GemmWorkers
             Worker[] workers = s_workers ??= CreateWorkers();
             // Split the longer side into equal parts aligned to the register tile.
             bool byRows = job.M >= job.N;
-            int length = byRows ? job.M : job.N, align = byRows ? Gemm.MR : Gemm.NR;
+            int length = byRows ? job.M : job.N, align = byRows ? job.Path.MR : job.Path.NR;
             int units = (length + align - 1) / align;
             int parts = Math.Min(Count, units);
             int chunk = (units + parts - 1) / parts * align;
