@@ -38,11 +38,14 @@ internal sealed class GemmPath
 
     public override string ToString() => Name;
 
+    // The blocking was measured on Zen 5 (48 KiB L1, 1 MiB L2 per core) with GEMM 512³ and 1024³ on one thread
+    // (docs/performance.md): KC keeps the B sliver [KC, NR] within about half of L1, MC × KC of A within L2.
+
     /// <summary>32 zmm: 16 accumulators, two B vectors and a broadcast.</summary>
-    public static readonly GemmPath V512 = new("v512-8x32", Kernel.V512, 8, 32, 256, 128, 2048, 512, Vector512.IsHardwareAccelerated);
+    public static readonly GemmPath V512 = new("v512-8x32", Kernel.V512, 8, 32, 192, 256, 2048, 512, Vector512.IsHardwareAccelerated);
 
     /// <summary>16 ymm: 12 accumulators, two B vectors and a broadcast (BLIS's Haswell sgemm tile).</summary>
-    public static readonly GemmPath V256 = new("v256-6x16", Kernel.V256, 6, 16, 256, 144, 2048, 256, Vector256.IsHardwareAccelerated);
+    public static readonly GemmPath V256 = new("v256-6x16", Kernel.V256, 6, 16, 384, 288, 4096, 256, Vector256.IsHardwareAccelerated);
 
     /// <summary>16 xmm (x64): 12 accumulators, two B vectors and a broadcast.</summary>
     public static readonly GemmPath V128 = new("v128-6x8", Kernel.V128, 6, 8, 256, 144, 2048, 128, Vector128.IsHardwareAccelerated);
