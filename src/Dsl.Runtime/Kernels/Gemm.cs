@@ -166,6 +166,7 @@ public static unsafe class Gemm
         }
         switch (job.Path.Id)
         {
+            case GemmPath.Kernel.V512 when job.M >= GemmPath.TallRows: Packed<Kernel512x12x32>(job); break;
             case GemmPath.Kernel.V512: Packed<Kernel512x8x32>(job); break;
             case GemmPath.Kernel.V256: Packed<Kernel256x6x16>(job); break;
             case GemmPath.Kernel.V128: Packed<Kernel128x6x8>(job); break;

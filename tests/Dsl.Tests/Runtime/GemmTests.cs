@@ -28,6 +28,8 @@ public class GemmTests
                 data.Add(path, m, (m * 5 + 3) % 68, (m * 7 + 1) % 37);
             for (int n = 0; n <= 67; n++)
                 data.Add(path, n % 9 + 1, n, (n * 3 + 2) % 41);
+            for (int m = 96; m <= 109; m++)  // the 512-bit path's 12-row tile and its edges
+                data.Add(path, m, (m * 3) % 70, (m * 11) % 29 + 1);
             data.Add(path, 64, 1024, 256);   // the LSTM recurrent product shape
             data.Add(path, 130, 520, 300);   // crosses the k and n blocks
             data.Add(path, 7, 257, 513);
