@@ -11,7 +11,7 @@ using Dsl.Kernels;
 // dotnet run -c Release --project bench/Dsl.Benchmarks                 quick medians of every configuration (the compare table's Dsl column)
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- --json      the same as JSON lines, for bench/compare.sh
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- --only B=32  only the workloads whose name contains the text
-// dotnet run -c Release --project bench/Dsl.Benchmarks -- --gemm      only the FMA peaks (every accelerated width) and GEMM 512³, 1024³ on 1 thread
+// dotnet run -c Release --project bench/Dsl.Benchmarks -- --gemm      only the FMA peaks (every accelerated width) and GEMM 512³, 1024³ (1 thread and --threads)
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- --alloc      bytes allocated per run of each workload, all threads, once warm
 // dotnet run -c Release --project bench/Dsl.Benchmarks -- bdn [args]  the BenchmarkDotNet suites (e.g. bdn --filter *Lstm*)
 if (args.Length > 0 && args[0] == "bdn")
@@ -51,7 +51,7 @@ foreach (int size in only is null ? new[] { 512, 1024 } : [])
     float[] a = Enumerable.Range(0, size * size).Select(_ => rng.NextNormal()).ToArray();
     float[] b = Enumerable.Range(0, size * size).Select(_ => rng.NextNormal()).ToArray();
     float[] c = new float[size * size];
-    foreach (int t in gemmOnly ? [1] : new[] { 1, threads })
+    foreach (int t in new[] { 1, threads }.Distinct())
     {
         Gemm.Threads = t;
         double ms = Timing.Median(() => Gemm.MatMul(size, size, size, a, size, b, size, c, size, accumulate: false));
