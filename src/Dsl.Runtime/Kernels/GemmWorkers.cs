@@ -46,7 +46,7 @@ internal static unsafe class GemmWorkers
             Worker[] workers = s_workers ??= CreateWorkers();
             // Split the longer side into equal parts aligned to the register tile.
             bool byRows = job.M >= job.N;
-            int length = byRows ? job.M : job.N, align = byRows ? Gemm.MR : Gemm.NR;
+            int length = byRows ? job.M : job.N, align = byRows ? job.Path.MR : job.Path.NR;
             int units = (length + align - 1) / align;
             int parts = Math.Min(Count, units);
             int chunk = (units + parts - 1) / parts * align;
@@ -112,18 +112,42 @@ internal static unsafe class GemmWorkers
         return workers;
     }
 
-    private static readonly long s_spinTicks = System.Diagnostics.Stopwatch.Frequency / 5000; // 200 µs
+    /// <summary>
+    /// How long a worker (and the caller waiting for the workers) spins before it blocks: a recurrent layer asks for a
+    /// product every few tens of microseconds, and waking a blocked thread costs about as much, so a short spin keeps
+    /// the steps fast; past it the thread sleeps and leaves the core to others (OpenMP's PASSIVE policy after a short
+    /// ACTIVE one). <c>DSL_WAIT_POLICY</c> (or <c>OMP_WAIT_POLICY</c>) = <c>passive</c> never spins, <c>active</c> spins 1 ms.
+    /// </summary>
+    internal static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds(
+        Environment.GetEnvironmentVariable("DSL_WAIT_POLICY") ?? Environment.GetEnvironmentVariable("OMP_WAIT_POLICY")) / 1_000_000;
+
+    internal static long SpinMicroseconds(string? policy) => policy?.Trim().ToUpperInvariant() switch
+    {
+        "PASSIVE" => 0,
+        "ACTIVE" => 1000,
+        _ => 50,
+    };
+
+    private static int s_sleeping;
+
+    /// <summary>Workers past their spin, blocked until the next product (for tests).</summary>
+    internal static int Sleeping => Volatile.Read(ref s_sleeping);
+
+    /// <summary>Workers started so far (they start with the first split product).</summary>
+    internal static int Started => s_workers?.Length ?? 0;
 
     private static void SpinUntil(ManualResetEventSlim signal)
     {
+        if (SpinTicks == 0) return;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (!signal.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() - start < s_spinTicks) Thread.SpinWait(20);
+        while (!signal.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks) Thread.SpinWait(20);
     }
 
     private sealed class Worker
     {
-        private readonly ManualResetEventSlim _go = new(false, spinCount: 2000);
-        private readonly ManualResetEventSlim _done = new(false, spinCount: 2000);
+        // Spinning is SpinUntil's alone: past it, Wait blocks at once.
+        private readonly ManualResetEventSlim _go = new(false, spinCount: 1);
+        private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
         private GemmJob _job;
         private delegate*<void*, int, int, void> _work;
         private void* _state;
@@ -167,10 +191,11 @@ internal static unsafe class GemmWorkers
         {
             while (true)
             {
-                // A recurrent layer asks for a product every few tens of microseconds: spin a little
-                // before sleeping, since waking a sleeping thread costs more than the product.
+                // Spin briefly (a recurrent layer's next step comes soon), then sleep until signalled.
                 SpinUntil(_go);
+                Interlocked.Increment(ref s_sleeping);
                 _go.Wait();
+                Interlocked.Decrement(ref s_sleeping);
                 _go.Reset();
                 try
                 {

@@ -1,28 +1,48 @@
+using System.Runtime.Intrinsics;
 using Dsl.Kernels;
 using Xunit;
 
 namespace Dsl.Tests.Runtime;
 
-/// <summary>The vectorised GEMM against the double-precision reference, over every small size and edge tile.</summary>
+/// <summary>
+/// The vectorised GEMM against the double-precision reference, over every small size and edge tile, on every
+/// micro-kernel this process can run (<see cref="GemmPath"/>): the one it selected and each narrower one. CI runs these
+/// again with the wider vectors switched off (DOTNET_PreferredVectorBitWidth=128, DOTNET_EnableAVX2=0, …), where the
+/// narrower kernels are selected and compiled without the wider instruction sets.
+/// </summary>
 public class GemmTests
 {
-    public static TheoryData<int, int, int> Sizes()
+    /// <summary>The paths this process supports, by name (a theory argument must be serialisable).</summary>
+    public static TheoryData<string> Paths() => new(GemmPath.All.Where(p => p.Supported).Select(p => p.Name));
+
+    private static GemmPath PathNamed(string name) => GemmPath.All.Single(p => p.Name == name);
+
+    public static TheoryData<string, int, int, int> Sizes()
     {
-        var data = new TheoryData<int, int, int>();
-        int[] small = [0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33];
-        foreach (int m in new[] { 0, 1, 3, 4, 5, 9 })
-            foreach (int n in small)
-                data.Add(m, n, (m * 7 + n * 3) % 37);
-        data.Add(64, 1024, 256);   // the LSTM recurrent product shape
-        data.Add(130, 520, 300);   // crosses the k and n blocks
-        data.Add(7, 257, 513);
+        var data = new TheoryData<string, int, int, int>();
+        foreach (string path in Paths())
+        {
+            // Every m and n from 0 to 67 on each path: every edge tile of every register tile (MR ≤ 8, NR ≤ 32), and the k
+            // remainders of the 4-deep transposes in the packing.
+            for (int m = 0; m <= 67; m++)
+                data.Add(path, m, (m * 5 + 3) % 68, (m * 7 + 1) % 37);
+            for (int n = 0; n <= 67; n++)
+                data.Add(path, n % 9 + 1, n, (n * 3 + 2) % 41);
+            for (int m = 96; m <= 109; m++)  // the 512-bit path's 12-row tile and its edges
+                data.Add(path, m, (m * 3) % 70, (m * 11) % 29 + 1);
+            data.Add(path, 64, 1024, 256);   // the LSTM recurrent product shape
+            data.Add(path, 130, 520, 300);   // crosses the k and n blocks
+            data.Add(path, 7, 257, 513);
+            data.Add(path, 2, 40, 70);       // two rows against Bᵀ: dot products
+        }
         return data;
     }
 
     [Theory]
     [MemberData(nameof(Sizes))]
-    public void AllThreeLayoutsMatchTheReference(int m, int n, int k)
+    public void AllThreeLayoutsMatchTheReference(string pathName, int m, int n, int k)
     {
+        GemmPath path = PathNamed(pathName);
         var rng = new Rng((ulong)(m * 100_003 + n * 1009 + k));
         // Leading dimensions wider than the matrices, as for one direction of a bidirectional buffer.
         int lda = k + 3, ldb = n + 2, ldc = n + 5, ldat = m + 1, ldbt = k + 4;
@@ -31,39 +51,61 @@ public class GemmTests
         {
             float[] c0 = Random(rng, Math.Max(m, 1) * ldc);
             Compare(c0, ldc, m, n, accumulate,
-                c => Gemm.MatMul(m, n, k, a, lda, b, ldb, c, ldc, accumulate),
-                c => GemmReference.MatMul(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate), $"NN {m}x{n}x{k}");
+                c => Gemm.MatMul(path, m, n, k, a, lda, b, ldb, c, ldc, accumulate),
+                c => GemmReference.MatMul(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate), $"{path} NN {m}x{n}x{k}");
             Compare(c0, ldc, m, n, accumulate,
-                c => Gemm.MatMulTransA(m, n, k, at, ldat, b, ldb, c, ldc, accumulate),
-                c => GemmReference.MatMul(true, false, m, n, k, at, ldat, b, ldb, c, ldc, accumulate), $"TN {m}x{n}x{k}");
+                c => Gemm.MatMulTransA(path, m, n, k, at, ldat, b, ldb, c, ldc, accumulate),
+                c => GemmReference.MatMul(true, false, m, n, k, at, ldat, b, ldb, c, ldc, accumulate), $"{path} TN {m}x{n}x{k}");
             Compare(c0, ldc, m, n, accumulate,
-                c => Gemm.MatMulTransB(m, n, k, a, lda, bt, ldbt, c, ldc, accumulate),
-                c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate), $"NT {m}x{n}x{k}");
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate),
+                c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate), $"{path} NT {m}x{n}x{k}");
         }
     }
 
-    [Theory]
-    [InlineData(1, 1024, 256)]
-    [InlineData(3, 37, 300)]
-    [InlineData(32, 1024, 256)]
-    [InlineData(70, 100, 513)]
-    [InlineData(2048, 33, 64)]
-    public void PrepackedProductsMatchTheReference(int m, int n, int k)
+    public static TheoryData<string, int, int, int> PrepackedSizes()
     {
+        var data = new TheoryData<string, int, int, int>();
+        foreach (string path in Paths())
+        {
+            data.Add(path, 1, 1024, 256);
+            data.Add(path, 3, 37, 300);
+            data.Add(path, 32, 1024, 256);
+            data.Add(path, 70, 100, 513);
+            data.Add(path, 2048, 33, 64);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PrepackedSizes))]
+    public void PrepackedProductsMatchTheReference(string pathName, int m, int n, int k)
+    {
+        GemmPath path = PathNamed(pathName);
         var rng = new Rng((ulong)(m * 7 + n * 13 + k));
         int lda = k + 2, ldc = n + 3;
         float[] a = Random(rng, m * lda), w = Random(rng, n * k), wt = Random(rng, k * n);
-        var packed = new float[Gemm.PackedLength(k, n) + 5];
+        var packed = new float[Gemm.PackedLength(path, k, n) + 5];
         foreach (bool transposed in new[] { true, false })
         {
             float[] b = transposed ? w : wt;          // [n, k] used as Bᵀ, or [k, n] used as it is
             int ldb = transposed ? k : n;
-            Gemm.PackB(k, n, b, ldb, transposed, packed);
+            Gemm.PackB(path, k, n, b, ldb, transposed, packed);
             float[] c0 = Random(rng, m * ldc);
             Compare(c0, ldc, m, n, accumulate: true,
-                c => Gemm.MatMulPacked(m, n, k, a, lda, packed, c, ldc, accumulate: true),
-                c => GemmReference.MatMul(false, transposed, m, n, k, a, lda, b, ldb, c, ldc, accumulate: true), $"packed transposed={transposed} {m}x{n}x{k}");
+                c => Gemm.MatMulPacked(path, m, n, k, a, lda, packed, c, ldc, accumulate: true),
+                c => GemmReference.MatMul(false, transposed, m, n, k, a, lda, b, ldb, c, ldc, accumulate: true), $"{path} packed transposed={transposed} {m}x{n}x{k}");
         }
+    }
+
+    [Fact]
+    public void ThePathSelectedIsTheWidestThisProcessAccelerates()
+    {
+        // CI sets DSL_EXPECT_GEMM_PATH beside the variables that narrow the vectors: the selection must follow them.
+        string? expected = Environment.GetEnvironmentVariable("DSL_EXPECT_GEMM_PATH");
+        if (!string.IsNullOrEmpty(expected)) Assert.Equal(expected, Gemm.MicroKernel);
+        string width = Vector512.IsHardwareAccelerated ? "v512-" : Vector256.IsHardwareAccelerated ? "v256-" : Vector128.IsHardwareAccelerated ? "v128-" : "scalar-";
+        Assert.StartsWith(width, Gemm.MicroKernel);
+        Assert.Same(Gemm.Path, GemmPath.All.First(p => p.Supported && (p.Id != GemmPath.Kernel.V128Arm || System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported)));
     }
 
     [Fact]

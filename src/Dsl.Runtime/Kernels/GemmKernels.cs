@@ -1,0 +1,652 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// One way of running the packed product: a register-blocked micro-kernel of <see cref="MR"/> × <see cref="NR"/> and
+/// the cache blocking (KC, MC, NC) that suits it, as BLIS keeps one kernel and one set of blocking parameters per
+/// instruction set. <see cref="Select"/> picks the widest this process accelerates; every other supported path stays
+/// callable (tests run each of them against <see cref="GemmReference"/>).
+/// </summary>
+internal sealed class GemmPath
+{
+    internal enum Kernel { V512, V256, V128, V128Arm, Scalar }
+
+    private GemmPath(string name, Kernel kernel, int mr, int nr, int kc, int mc, int nc, int bits, bool supported)
+    {
+        Name = name; Id = kernel; MR = mr; NR = nr; KC = kc; MC = mc; NC = nc; Bits = bits; Supported = supported;
+    }
+
+    /// <summary>The name tests and benchmarks print and compare: vector width and register tile.</summary>
+    public string Name { get; }
+    public Kernel Id { get; }
+    /// <summary>Rows × columns of the register tile.</summary>
+    public int MR { get; }
+    public int NR { get; }
+    /// <summary>Depth of a packed block (an MR × KC sliver of A and a KC × NR sliver of B stay in L1), rows of A packed at once (L2), columns of B packed at once.</summary>
+    public int KC { get; }
+    public int MC { get; }
+    public int NC { get; }
+    /// <summary>Width of the vectors the kernel uses (32 for the scalar kernel).</summary>
+    public int Bits { get; }
+    /// <summary>Whether this process can run the path (its vectors are hardware-accelerated).</summary>
+    public bool Supported { get; }
+
+    public override string ToString() => Name;
+
+    // The blocking was measured on Zen 5 (48 KiB L1, 1 MiB L2 per core) with GEMM 512³ and 1024³ on one thread
+    // (docs/performance.md): KC keeps the B sliver [KC, NR] within about half of L1, MC × KC of A within L2.
+
+    /// <summary>
+    /// 32 zmm: 16 accumulators, two B vectors and a broadcast; products of <see cref="TallRows"/> rows or more take the
+    /// 12 × 32 tile (24 accumulators), which loads B less often per multiply-add but wastes more rows on a short product.
+    /// Both read the same packed B (NR and KC are the same), so a B packed once serves either.
+    /// </summary>
+    public static readonly GemmPath V512 = new("v512-8x32", Kernel.V512, 8, 32, 192, 240, 2048, 512, Vector512.IsHardwareAccelerated);
+
+    /// <summary>Rows from which the 512-bit path uses its 12 × 32 tile (measured: 512³ and 1024³ about 5 % faster on one thread).</summary>
+    public const int TallRows = 96;
+
+    /// <summary>16 ymm: 12 accumulators, two B vectors and a broadcast (BLIS's Haswell sgemm tile).</summary>
+    public static readonly GemmPath V256 = new("v256-6x16", Kernel.V256, 6, 16, 384, 288, 4096, 256, Vector256.IsHardwareAccelerated);
+
+    /// <summary>16 xmm (x64): 12 accumulators, two B vectors and a broadcast.</summary>
+    public static readonly GemmPath V128 = new("v128-6x8", Kernel.V128, 6, 8, 256, 144, 2048, 128, Vector128.IsHardwareAccelerated);
+
+    /// <summary>32 q registers (Arm64): 24 accumulators, three B vectors and a broadcast (BLIS's Armv8 sgemm tile).</summary>
+    public static readonly GemmPath V128Arm = new("v128-8x12", Kernel.V128Arm, 8, 12, 256, 128, 2040, 128, Vector128.IsHardwareAccelerated);
+
+    /// <summary>No vectors: 16 scalar accumulators.</summary>
+    public static readonly GemmPath Scalar = new("scalar-4x4", Kernel.Scalar, 4, 4, 256, 128, 2048, 32, true);
+
+    /// <summary>Every path, widest first.</summary>
+    public static readonly GemmPath[] All = [V512, V256, V128Arm, V128, Scalar];
+
+    /// <summary>The widest path this process accelerates (128-bit vectors take the Arm64 tile on Arm64, where there are 32 registers).</summary>
+    public static GemmPath Select() =>
+        Vector512.IsHardwareAccelerated ? V512
+        : Vector256.IsHardwareAccelerated ? V256
+        : Vector128.IsHardwareAccelerated ? (AdvSimd.Arm64.IsSupported ? V128Arm : V128)
+        : Scalar;
+}
+
+/// <summary>A register-blocked micro-kernel: C[mr, nr] += Ã · B̃ for one packed A sliver [kc, MR] and one packed B sliver [kc, NR].</summary>
+internal unsafe interface IMicroKernel
+{
+    static abstract int MR { get; }
+    static abstract int NR { get; }
+
+    /// <summary>
+    /// Adds the product of the slivers to C (row stride <paramref name="ldc"/>); an edge tile (<paramref name="mr"/> &lt; MR or
+    /// <paramref name="nr"/> &lt; NR) goes through <paramref name="tile"/> [MR × NR] and only its valid part is added.
+    /// </summary>
+    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile);
+
+    /// <summary>One row of A (a matrix-vector product): the full tile would spend most of its multiply-adds on padding.</summary>
+    static abstract void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile);
+
+    /// <summary>Copies the NR contiguous values of one row of B into its packed sliver.</summary>
+    static abstract void CopyRow(float* src, float* dst);
+}
+
+/// <summary>Multiply-adds that use the fused instruction where the hardware has it, else a multiply and an add (never the software fallback).</summary>
+internal static class Madd
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Of(Vector256<float> a, Vector256<float> b, Vector256<float> c) => Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : a * b + c;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Of(Vector128<float> a, Vector128<float> b, Vector128<float> c) =>
+        Fma.IsSupported ? Fma.MultiplyAdd(a, b, c) : AdvSimd.IsSupported ? AdvSimd.FusedMultiplyAdd(c, a, b) : a * b + c;
+}
+
+/// <summary>8 × 32 with <see cref="Vector512{T}"/>.</summary>
+internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
+{
+    public static int MR => 8;
+    public static int NR => 32;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
+        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        for (int p = 0; p < kc; p++, a += 8, b += 32)
+        {
+            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            Vector512<float> x = Vector512.Create(a[0]);
+            c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]);
+            c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]);
+            c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]);
+            c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]);
+            c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]);
+            c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]);
+            c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]);
+            c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+        }
+        if (mr == 8 && nr == 32)
+        {
+            Add(c, c00, c01); Add(c + ldc, c10, c11); Add(c + 2 * ldc, c20, c21); Add(c + 3 * ldc, c30, c31);
+            Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51); Add(c + 6 * ldc, c60, c61); Add(c + 7 * ldc, c70, c71);
+            return;
+        }
+        c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
+        c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
+        c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
+        c60.Store(tile + 192); c61.Store(tile + 208); c70.Store(tile + 224); c71.Store(tile + 240);
+        GemmEdge.Add(c, ldc, tile, 32, mr, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    {
+        // Two chains of two accumulators over the sliver (p even and odd).
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 16, b += 64)
+        {
+            Vector512<float> x = Vector512.Create(a[0]), y = Vector512.Create(a[8]);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+            c2 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 32), c2);
+            c3 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 48), c3);
+        }
+        if (p < kc)
+        {
+            Vector512<float> x = Vector512.Create(a[0]);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+        }
+        c0 += c2;
+        c1 += c3;
+        if (nr == 32)
+        {
+            Add(c, c0, c1);
+            return;
+        }
+        c0.Store(tile);
+        c1.Store(tile + 16);
+        GemmEdge.Add(c, 0, tile, 32, 1, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyRow(float* src, float* dst)
+    {
+        Vector512.Load(src).Store(dst);
+        Vector512.Load(src + 16).Store(dst + 16);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1)
+    {
+        (Vector512.Load(c) + x0).Store(c);
+        (Vector512.Load(c + 16) + x1).Store(c + 16);
+    }
+}
+
+/// <summary>12 × 32 with <see cref="Vector512{T}"/>: 24 accumulators, two B vectors and a broadcast (BLIS's SKX sgemm tile, transposed).</summary>
+internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
+{
+    public static int MR => 12;
+    public static int NR => 32;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
+        for (int p = 0; p < kc; p++, a += 12, b += 32)
+        {
+            Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
+            Vector512<float> x;
+            x = Vector512.Create(a[0]); c0a = Vector512.FusedMultiplyAdd(x, b0, c0a); c0b = Vector512.FusedMultiplyAdd(x, b1, c0b);
+            x = Vector512.Create(a[1]); c1a = Vector512.FusedMultiplyAdd(x, b0, c1a); c1b = Vector512.FusedMultiplyAdd(x, b1, c1b);
+            x = Vector512.Create(a[2]); c2a = Vector512.FusedMultiplyAdd(x, b0, c2a); c2b = Vector512.FusedMultiplyAdd(x, b1, c2b);
+            x = Vector512.Create(a[3]); c3a = Vector512.FusedMultiplyAdd(x, b0, c3a); c3b = Vector512.FusedMultiplyAdd(x, b1, c3b);
+            x = Vector512.Create(a[4]); c4a = Vector512.FusedMultiplyAdd(x, b0, c4a); c4b = Vector512.FusedMultiplyAdd(x, b1, c4b);
+            x = Vector512.Create(a[5]); c5a = Vector512.FusedMultiplyAdd(x, b0, c5a); c5b = Vector512.FusedMultiplyAdd(x, b1, c5b);
+            x = Vector512.Create(a[6]); c6a = Vector512.FusedMultiplyAdd(x, b0, c6a); c6b = Vector512.FusedMultiplyAdd(x, b1, c6b);
+            x = Vector512.Create(a[7]); c7a = Vector512.FusedMultiplyAdd(x, b0, c7a); c7b = Vector512.FusedMultiplyAdd(x, b1, c7b);
+            x = Vector512.Create(a[8]); c8a = Vector512.FusedMultiplyAdd(x, b0, c8a); c8b = Vector512.FusedMultiplyAdd(x, b1, c8b);
+            x = Vector512.Create(a[9]); c9a = Vector512.FusedMultiplyAdd(x, b0, c9a); c9b = Vector512.FusedMultiplyAdd(x, b1, c9b);
+            x = Vector512.Create(a[10]); c10a = Vector512.FusedMultiplyAdd(x, b0, c10a); c10b = Vector512.FusedMultiplyAdd(x, b1, c10b);
+            x = Vector512.Create(a[11]); c11a = Vector512.FusedMultiplyAdd(x, b0, c11a); c11b = Vector512.FusedMultiplyAdd(x, b1, c11b);
+        }
+        if (mr == 12 && nr == 32)
+        {
+            Add(c + 0 * ldc, c0a, c0b);
+            Add(c + 1 * ldc, c1a, c1b);
+            Add(c + 2 * ldc, c2a, c2b);
+            Add(c + 3 * ldc, c3a, c3b);
+            Add(c + 4 * ldc, c4a, c4b);
+            Add(c + 5 * ldc, c5a, c5b);
+            Add(c + 6 * ldc, c6a, c6b);
+            Add(c + 7 * ldc, c7a, c7b);
+            Add(c + 8 * ldc, c8a, c8b);
+            Add(c + 9 * ldc, c9a, c9b);
+            Add(c + 10 * ldc, c10a, c10b);
+            Add(c + 11 * ldc, c11a, c11b);
+            return;
+        }
+        c0a.Store(tile + 0); c0b.Store(tile + 16);
+        c1a.Store(tile + 32); c1b.Store(tile + 48);
+        c2a.Store(tile + 64); c2b.Store(tile + 80);
+        c3a.Store(tile + 96); c3b.Store(tile + 112);
+        c4a.Store(tile + 128); c4b.Store(tile + 144);
+        c5a.Store(tile + 160); c5b.Store(tile + 176);
+        c6a.Store(tile + 192); c6b.Store(tile + 208);
+        c7a.Store(tile + 224); c7b.Store(tile + 240);
+        c8a.Store(tile + 256); c8b.Store(tile + 272);
+        c9a.Store(tile + 288); c9b.Store(tile + 304);
+        c10a.Store(tile + 320); c10b.Store(tile + 336);
+        c11a.Store(tile + 352); c11b.Store(tile + 368);
+        GemmEdge.Add(c, ldc, tile, 32, mr, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 24, b += 64)
+        {
+            Vector512<float> x = Vector512.Create(a[0]), y = Vector512.Create(a[12]);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+            c2 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 32), c2);
+            c3 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 48), c3);
+        }
+        if (p < kc)
+        {
+            Vector512<float> x = Vector512.Create(a[0]);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
+            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+        }
+        c0 += c2;
+        c1 += c3;
+        if (nr == 32)
+        {
+            Add(c, c0, c1);
+            return;
+        }
+        c0.Store(tile);
+        c1.Store(tile + 16);
+        GemmEdge.Add(c, 0, tile, 32, 1, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyRow(float* src, float* dst) => Kernel512x8x32.CopyRow(src, dst);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1)
+    {
+        (Vector512.Load(c) + x0).Store(c);
+        (Vector512.Load(c + 16) + x1).Store(c + 16);
+    }
+}
+
+/// <summary>6 × 16 with <see cref="Vector256{T}"/> (FMA where the machine has it).</summary>
+internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
+{
+    public static int MR => 6;
+    public static int NR => 16;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += 6, b += 16)
+        {
+            Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
+            Vector256<float> x = Vector256.Create(a[0]);
+            c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01);
+            x = Vector256.Create(a[1]);
+            c10 = Madd.Of(x, b0, c10); c11 = Madd.Of(x, b1, c11);
+            x = Vector256.Create(a[2]);
+            c20 = Madd.Of(x, b0, c20); c21 = Madd.Of(x, b1, c21);
+            x = Vector256.Create(a[3]);
+            c30 = Madd.Of(x, b0, c30); c31 = Madd.Of(x, b1, c31);
+            x = Vector256.Create(a[4]);
+            c40 = Madd.Of(x, b0, c40); c41 = Madd.Of(x, b1, c41);
+            x = Vector256.Create(a[5]);
+            c50 = Madd.Of(x, b0, c50); c51 = Madd.Of(x, b1, c51);
+        }
+        if (mr == 6 && nr == 16)
+        {
+            Add(c, c00, c01); Add(c + ldc, c10, c11); Add(c + 2 * ldc, c20, c21);
+            Add(c + 3 * ldc, c30, c31); Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51);
+            return;
+        }
+        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24); c20.Store(tile + 32); c21.Store(tile + 40);
+        c30.Store(tile + 48); c31.Store(tile + 56); c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
+        GemmEdge.Add(c, ldc, tile, 16, mr, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 12, b += 32)
+        {
+            Vector256<float> x = Vector256.Create(a[0]), y = Vector256.Create(a[6]);
+            c0 = Madd.Of(x, Vector256.Load(b), c0);
+            c1 = Madd.Of(x, Vector256.Load(b + 8), c1);
+            c2 = Madd.Of(y, Vector256.Load(b + 16), c2);
+            c3 = Madd.Of(y, Vector256.Load(b + 24), c3);
+        }
+        if (p < kc)
+        {
+            Vector256<float> x = Vector256.Create(a[0]);
+            c0 = Madd.Of(x, Vector256.Load(b), c0);
+            c1 = Madd.Of(x, Vector256.Load(b + 8), c1);
+        }
+        c0 += c2;
+        c1 += c3;
+        if (nr == 16)
+        {
+            Add(c, c0, c1);
+            return;
+        }
+        c0.Store(tile);
+        c1.Store(tile + 8);
+        GemmEdge.Add(c, 0, tile, 16, 1, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyRow(float* src, float* dst)
+    {
+        Vector256.Load(src).Store(dst);
+        Vector256.Load(src + 8).Store(dst + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(float* c, Vector256<float> x0, Vector256<float> x1)
+    {
+        (Vector256.Load(c) + x0).Store(c);
+        (Vector256.Load(c + 8) + x1).Store(c + 8);
+    }
+}
+
+/// <summary>6 × 8 with <see cref="Vector128{T}"/>: the x64 tile (16 xmm registers without AVX-512).</summary>
+internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
+{
+    public static int MR => 6;
+    public static int NR => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
+        Vector128<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++, a += 6, b += 8)
+        {
+            Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4);
+            Vector128<float> x = Vector128.Create(a[0]);
+            c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01);
+            x = Vector128.Create(a[1]);
+            c10 = Madd.Of(x, b0, c10); c11 = Madd.Of(x, b1, c11);
+            x = Vector128.Create(a[2]);
+            c20 = Madd.Of(x, b0, c20); c21 = Madd.Of(x, b1, c21);
+            x = Vector128.Create(a[3]);
+            c30 = Madd.Of(x, b0, c30); c31 = Madd.Of(x, b1, c31);
+            x = Vector128.Create(a[4]);
+            c40 = Madd.Of(x, b0, c40); c41 = Madd.Of(x, b1, c41);
+            x = Vector128.Create(a[5]);
+            c50 = Madd.Of(x, b0, c50); c51 = Madd.Of(x, b1, c51);
+        }
+        if (mr == 6 && nr == 8)
+        {
+            Add(c, c00, c01); Add(c + ldc, c10, c11); Add(c + 2 * ldc, c20, c21);
+            Add(c + 3 * ldc, c30, c31); Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51);
+            return;
+        }
+        c00.Store(tile); c01.Store(tile + 4); c10.Store(tile + 8); c11.Store(tile + 12); c20.Store(tile + 16); c21.Store(tile + 20);
+        c30.Store(tile + 24); c31.Store(tile + 28); c40.Store(tile + 32); c41.Store(tile + 36); c50.Store(tile + 40); c51.Store(tile + 44);
+        GemmEdge.Add(c, ldc, tile, 8, mr, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    {
+        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 12, b += 16)
+        {
+            Vector128<float> x = Vector128.Create(a[0]), y = Vector128.Create(a[6]);
+            c0 = Madd.Of(x, Vector128.Load(b), c0);
+            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
+            c2 = Madd.Of(y, Vector128.Load(b + 8), c2);
+            c3 = Madd.Of(y, Vector128.Load(b + 12), c3);
+        }
+        if (p < kc)
+        {
+            Vector128<float> x = Vector128.Create(a[0]);
+            c0 = Madd.Of(x, Vector128.Load(b), c0);
+            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
+        }
+        c0 += c2;
+        c1 += c3;
+        if (nr == 8)
+        {
+            Add(c, c0, c1);
+            return;
+        }
+        c0.Store(tile);
+        c1.Store(tile + 4);
+        GemmEdge.Add(c, 0, tile, 8, 1, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyRow(float* src, float* dst)
+    {
+        Vector128.Load(src).Store(dst);
+        Vector128.Load(src + 4).Store(dst + 4);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1)
+    {
+        (Vector128.Load(c) + x0).Store(c);
+        (Vector128.Load(c + 4) + x1).Store(c + 4);
+    }
+}
+
+/// <summary>8 × 12 with <see cref="Vector128{T}"/>: the Arm64 tile (32 q registers), as BLIS's Armv8 sgemm kernel.</summary>
+internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
+{
+    public static int MR => 8;
+    public static int NR => 12;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        Vector128<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
+        Vector128<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
+        Vector128<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
+        Vector128<float> c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
+        for (int p = 0; p < kc; p++, a += 8, b += 12)
+        {
+            Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4), b2 = Vector128.Load(b + 8);
+            Vector128<float> x = Vector128.Create(a[0]);
+            c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01); c02 = Madd.Of(x, b2, c02);
+            x = Vector128.Create(a[1]);
+            c10 = Madd.Of(x, b0, c10); c11 = Madd.Of(x, b1, c11); c12 = Madd.Of(x, b2, c12);
+            x = Vector128.Create(a[2]);
+            c20 = Madd.Of(x, b0, c20); c21 = Madd.Of(x, b1, c21); c22 = Madd.Of(x, b2, c22);
+            x = Vector128.Create(a[3]);
+            c30 = Madd.Of(x, b0, c30); c31 = Madd.Of(x, b1, c31); c32 = Madd.Of(x, b2, c32);
+            x = Vector128.Create(a[4]);
+            c40 = Madd.Of(x, b0, c40); c41 = Madd.Of(x, b1, c41); c42 = Madd.Of(x, b2, c42);
+            x = Vector128.Create(a[5]);
+            c50 = Madd.Of(x, b0, c50); c51 = Madd.Of(x, b1, c51); c52 = Madd.Of(x, b2, c52);
+            x = Vector128.Create(a[6]);
+            c60 = Madd.Of(x, b0, c60); c61 = Madd.Of(x, b1, c61); c62 = Madd.Of(x, b2, c62);
+            x = Vector128.Create(a[7]);
+            c70 = Madd.Of(x, b0, c70); c71 = Madd.Of(x, b1, c71); c72 = Madd.Of(x, b2, c72);
+        }
+        if (mr == 8 && nr == 12)
+        {
+            Add(c, c00, c01, c02); Add(c + ldc, c10, c11, c12); Add(c + 2 * ldc, c20, c21, c22); Add(c + 3 * ldc, c30, c31, c32);
+            Add(c + 4 * ldc, c40, c41, c42); Add(c + 5 * ldc, c50, c51, c52); Add(c + 6 * ldc, c60, c61, c62); Add(c + 7 * ldc, c70, c71, c72);
+            return;
+        }
+        Put(tile, c00, c01, c02); Put(tile + 12, c10, c11, c12); Put(tile + 24, c20, c21, c22); Put(tile + 36, c30, c31, c32);
+        Put(tile + 48, c40, c41, c42); Put(tile + 60, c50, c51, c52); Put(tile + 72, c60, c61, c62); Put(tile + 84, c70, c71, c72);
+        GemmEdge.Add(c, ldc, tile, 12, mr, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    {
+        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        int p = 0;
+        for (; p + 1 < kc; p += 2, a += 16, b += 24)
+        {
+            Vector128<float> x = Vector128.Create(a[0]), y = Vector128.Create(a[8]);
+            c0 = Madd.Of(x, Vector128.Load(b), c0);
+            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
+            c2 = Madd.Of(x, Vector128.Load(b + 8), c2);
+            c3 = Madd.Of(y, Vector128.Load(b + 12), c3);
+            c4 = Madd.Of(y, Vector128.Load(b + 16), c4);
+            c5 = Madd.Of(y, Vector128.Load(b + 20), c5);
+        }
+        if (p < kc)
+        {
+            Vector128<float> x = Vector128.Create(a[0]);
+            c0 = Madd.Of(x, Vector128.Load(b), c0);
+            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
+            c2 = Madd.Of(x, Vector128.Load(b + 8), c2);
+        }
+        c0 += c3;
+        c1 += c4;
+        c2 += c5;
+        if (nr == 12)
+        {
+            Add(c, c0, c1, c2);
+            return;
+        }
+        Put(tile, c0, c1, c2);
+        GemmEdge.Add(c, 0, tile, 12, 1, nr);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyRow(float* src, float* dst)
+    {
+        Vector128.Load(src).Store(dst);
+        Vector128.Load(src + 4).Store(dst + 4);
+        Vector128.Load(src + 8).Store(dst + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, Vector128<float> x2)
+    {
+        (Vector128.Load(c) + x0).Store(c);
+        (Vector128.Load(c + 4) + x1).Store(c + 4);
+        (Vector128.Load(c + 8) + x2).Store(c + 8);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* t, Vector128<float> x0, Vector128<float> x1, Vector128<float> x2)
+    {
+        x0.Store(t);
+        x1.Store(t + 4);
+        x2.Store(t + 8);
+    }
+}
+
+/// <summary>4 × 4 in scalar registers: the path without hardware vectors (DOTNET_EnableHWIntrinsic=0, or an unknown ISA).</summary>
+internal readonly unsafe struct KernelScalar4x4 : IMicroKernel
+{
+    public static int MR => 4;
+    public static int NR => 4;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    {
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+        float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (int p = 0; p < kc; p++, a += 4, b += 4)
+        {
+            float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+            float x = a[0];
+            c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
+            x = a[1];
+            c10 += x * b0; c11 += x * b1; c12 += x * b2; c13 += x * b3;
+            x = a[2];
+            c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
+            x = a[3];
+            c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
+        }
+        tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03;
+        tile[4] = c10; tile[5] = c11; tile[6] = c12; tile[7] = c13;
+        tile[8] = c20; tile[9] = c21; tile[10] = c22; tile[11] = c23;
+        tile[12] = c30; tile[13] = c31; tile[14] = c32; tile[15] = c33;
+        GemmEdge.Add(c, ldc, tile, 4, mr, nr);
+    }
+
+    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile) => Run(kc, a, b, c, 0, 1, nr, tile);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void CopyRow(float* src, float* dst)
+    {
+        dst[0] = src[0]; dst[1] = src[1]; dst[2] = src[2]; dst[3] = src[3];
+    }
+}
+
+internal static unsafe class GemmEdge
+{
+    /// <summary>Adds the valid <paramref name="mr"/> × <paramref name="nr"/> part of a spilled tile to C.</summary>
+    public static void Add(float* c, nint ldc, float* tile, int tileCols, int mr, int nr)
+    {
+        for (int r = 0; r < mr; r++)
+        {
+            float* cr = c + r * ldc;
+            float* tr = tile + r * tileCols;
+            for (int j = 0; j < nr; j++) cr[j] += tr[j];
+        }
+    }
+
+    /// <summary>
+    /// Transposes the 4 × 4 block whose rows start at <paramref name="s"/> (stride <paramref name="ld"/>) into
+    /// <paramref name="d"/> (stride <paramref name="ldd"/>): d[q·ldd + r] = s[r·ld + q]. The packing of A's rows and of Bᵀ.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose4x4(float* s, nint ld, float* d, nint ldd)
+    {
+        Vector128<float> r0 = Vector128.Load(s), r1 = Vector128.Load(s + ld), r2 = Vector128.Load(s + 2 * ld), r3 = Vector128.Load(s + 3 * ld);
+        if (Sse.IsSupported)
+        {
+            Vector128<float> t0 = Sse.UnpackLow(r0, r1), t1 = Sse.UnpackLow(r2, r3), t2 = Sse.UnpackHigh(r0, r1), t3 = Sse.UnpackHigh(r2, r3);
+            Sse.MoveLowToHigh(t0, t1).Store(d);
+            Sse.MoveHighToLow(t1, t0).Store(d + ldd);
+            Sse.MoveLowToHigh(t2, t3).Store(d + 2 * ldd);
+            Sse.MoveHighToLow(t3, t2).Store(d + 3 * ldd);
+        }
+        else if (AdvSimd.Arm64.IsSupported)
+        {
+            Vector128<double> t0 = AdvSimd.Arm64.ZipLow(r0, r1).AsDouble(), t1 = AdvSimd.Arm64.ZipLow(r2, r3).AsDouble();
+            Vector128<double> t2 = AdvSimd.Arm64.ZipHigh(r0, r1).AsDouble(), t3 = AdvSimd.Arm64.ZipHigh(r2, r3).AsDouble();
+            AdvSimd.Arm64.ZipLow(t0, t1).AsSingle().Store(d);
+            AdvSimd.Arm64.ZipHigh(t0, t1).AsSingle().Store(d + ldd);
+            AdvSimd.Arm64.ZipLow(t2, t3).AsSingle().Store(d + 2 * ldd);
+            AdvSimd.Arm64.ZipHigh(t2, t3).AsSingle().Store(d + 3 * ldd);
+        }
+        else
+        {
+            for (int q = 0; q < 4; q++)
+                for (int r = 0; r < 4; r++) d[q * ldd + r] = s[r * ld + q];
+        }
+    }
+}

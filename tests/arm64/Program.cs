@@ -1,0 +1,88 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Dsl;
+using Dsl.Kernels;
+
+// The GEMM kernel this process selects (and the cell kernels' vector loops) against the scalar reference, over every
+// m and n from 0 to 67 and a few larger shapes, in the three layouts and prepacked, with and without accumulation.
+// Written for an Arm64 check under qemu (tests/arm64/run.sh); it runs anywhere.
+Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}, Vector128 {Vector128.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, " +
+    $"Vector<float> {Vector<float>.Count} lanes, GEMM micro-kernel {Gemm.MicroKernel}");
+if (args.Length > 0 && args[0] != Gemm.MicroKernel)
+{
+    Console.WriteLine($"FAIL expected the {args[0]} micro-kernel");
+    return 1;
+}
+var rng = new Rng(7);
+int checks = 0, failures = 0;
+var shapes = new List<(int M, int N, int K)>();
+for (int m = 0; m <= 67; m++) shapes.Add((m, (m * 5 + 3) % 68, (m * 7 + 1) % 37));
+for (int n = 0; n <= 67; n++) shapes.Add((n % 9 + 1, n, (n * 3 + 2) % 41));
+shapes.AddRange([(64, 1024, 256), (130, 520, 300), (7, 257, 513), (2, 40, 70), (1, 100, 33)]);
+foreach (var (m, n, k) in shapes)
+{
+    int lda = k + 3, ldb = n + 2, ldc = n + 5, ldat = m + 1, ldbt = k + 4;
+    float[] a = Random(Math.Max(m, 1) * lda), b = Random(Math.Max(k, 1) * ldb), at = Random(Math.Max(k, 1) * ldat), bt = Random(Math.Max(n, 1) * ldbt);
+    foreach (bool acc in new[] { false, true })
+    {
+        float[] c0 = Random(Math.Max(m, 1) * ldc);
+        Check($"NN {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMul(m, n, k, a, lda, b, ldb, c, ldc, acc), c => GemmReference.MatMul(false, false, m, n, k, a, lda, b, ldb, c, ldc, acc));
+        Check($"TN {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransA(m, n, k, at, ldat, b, ldb, c, ldc, acc), c => GemmReference.MatMul(true, false, m, n, k, at, ldat, b, ldb, c, ldc, acc));
+        Check($"NT {m}x{n}x{k}", c0, ldc, m, n, c => Gemm.MatMulTransB(m, n, k, a, lda, bt, ldbt, c, ldc, acc), c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, acc));
+    }
+    var packed = new float[Gemm.PackedLength(k, n)];
+    Gemm.PackB(k, n, bt, ldbt, transposed: true, packed);
+    float[] p0 = Random(Math.Max(m, 1) * ldc);
+    Check($"packed {m}x{n}x{k}", p0, ldc, m, n, c => Gemm.MatMulPacked(m, n, k, a, lda, packed, c, ldc, accumulate: true), c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, true));
+}
+
+// The LSTM cell's backward pass: its Vector<float> loop against its own scalar tail (H = 1 runs the tail only).
+foreach (int h in new[] { 1, 5, 16, 37 })
+{
+    float[] gates = Random(4 * h).Select(x => 1 / (1 + MathF.Exp(-x))).ToArray(), c = Random(h), cPrev = Random(h), dy = Random(h), dh = Random(h);
+    float[] dc = Random(h), dGates = new float[4 * h], scratch = new float[h];
+    float[] dcRef = (float[])dc.Clone(), dGatesRef = new float[4 * h];
+    LstmCell.Backward(gates, c, cPrev, dy, dh, dc, dGates, scratch);
+    for (int j = 0; j < h; j++)
+    {
+        // One unit at a time: the scalar tail.
+        float[] g1 = [gates[j], gates[h + j], gates[2 * h + j], gates[3 * h + j]], d1 = new float[4], dc1 = [dcRef[j]];
+        LstmCell.Backward(g1, [c[j]], [cPrev[j]], [dy[j]], [dh[j]], dc1, d1, new float[1]);
+        for (int q = 0; q < 4; q++) dGatesRef[q * h + j] = d1[q];
+        dcRef[j] = dc1[0];
+    }
+    Close($"LSTM backward H={h} dGates", dGatesRef, dGates);
+    Close($"LSTM backward H={h} dc", dcRef, dc);
+}
+
+Console.WriteLine($"{checks - failures} of {checks} checks passed");
+return failures == 0 ? 0 : 1;
+
+void Check(string what, float[] c0, int ldc, int m, int n, Action<float[]> fast, Action<float[]> reference)
+{
+    float[] actual = (float[])c0.Clone(), expected = (float[])c0.Clone();
+    fast(actual);
+    reference(expected);
+    Close(what, expected, actual);
+}
+
+void Close(string what, float[] expected, float[] actual)
+{
+    checks++;
+    for (int i = 0; i < expected.Length; i++)
+    {
+        if (!(MathF.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + MathF.Abs(expected[i]))))
+        {
+            if (failures++ < 10) Console.WriteLine($"FAIL {what}: [{i}] expected {expected[i]}, got {actual[i]}");
+            return;
+        }
+    }
+}
+
+float[] Random(int length)
+{
+    var x = new float[length];
+    for (int i = 0; i < x.Length; i++) x[i] = rng.NextNormal();
+    return x;
+}
