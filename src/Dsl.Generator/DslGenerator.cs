@@ -26,6 +26,7 @@ public sealed class DslGenerator : IIncrementalGenerator
     {
         public const string Parse = "Dsl.Parse";
         public const string Models = "Dsl.Models";
+        public const string External = "Dsl.External";
         public const string Resolve = "Dsl.Resolve";
         public const string Shape = "Dsl.Shape";
         public const string Lower = "Dsl.Lower";
@@ -63,8 +64,15 @@ public sealed class DslGenerator : IIncrementalGenerator
         IncrementalValueProvider<ImmutableArray<ModelSpec>> all = parsed
             .Aggregate(static (a, b) => a.Combine(b).Select(static (pair, _) => pair.Left.AddRange(pair.Right)))
             .WithTrackingName(Steps.Models);
+        // Models of referenced assemblies that these refer to (an encoder in a library), read once per compilation into
+        // equatable specs: when none is referenced (the usual case) the value stays empty and everything after stays cached.
+        IncrementalValueProvider<EquatableArray<ModelSpec>> external = all
+            .Combine(context.CompilationProvider)
+            .Select(static (pair, ct) => ModelWithReferences.External(pair.Left, pair.Right, ct))
+            .WithTrackingName(Steps.External);
         IncrementalValuesProvider<ModelWithReferences> resolved = all
-            .SelectMany(static (models, _) => ModelWithReferences.All(models))
+            .Combine(external)
+            .SelectMany(static (pair, _) => ModelWithReferences.All(pair.Left, pair.Right))
             .WithTrackingName(Steps.Resolve);
 
         IncrementalValuesProvider<ShapedModel> shaped = resolved
@@ -88,13 +96,36 @@ public sealed class DslGenerator : IIncrementalGenerator
 /// <summary>A model and every model it refers to, directly or through others: all that shaping it reads.</summary>
 internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<ModelSpec> References)
 {
-    /// <summary>Every model with what it refers to.</summary>
-    public static IEnumerable<ModelWithReferences> All(ImmutableArray<ModelSpec> models)
+    /// <summary>Every model of this compilation with what it refers to, here or in <paramref name="external"/> (referenced assemblies).</summary>
+    public static IEnumerable<ModelWithReferences> All(ImmutableArray<ModelSpec> models, EquatableArray<ModelSpec> external)
     {
         var byKey = new Dictionary<string, ModelSpec>();
+        foreach (ModelSpec m in external) byKey[m.Key] = m;
         foreach (ModelSpec m in models) byKey[m.Key] = m;
         return models.Select(m => Of(m, byKey)).ToList();
     }
+
+    /// <summary>The models of referenced assemblies that <paramref name="models"/> refer to, directly or through each other.</summary>
+    public static EquatableArray<ModelSpec> External(ImmutableArray<ModelSpec> models, Compilation compilation, System.Threading.CancellationToken cancellationToken)
+    {
+        var local = new HashSet<string>(models.Select(m => m.Key));
+        var found = new List<ModelSpec>();
+        var pending = new Queue<string>(models.SelectMany(Keys).Where(k => !local.Contains(k)));
+        var seen = new HashSet<string>(pending);
+        while (pending.Count > 0)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (compilation.GetTypeByMetadataName(pending.Dequeue()) is not { } type || !type.Locations.All(l => l.IsInMetadata)) continue;
+            if (ModelParser.Parse(type, cancellationToken) is not { } spec) continue;
+            found.Add(spec);
+            foreach (string key in Keys(spec).Where(k => !local.Contains(k) && seen.Add(k))) pending.Enqueue(key);
+        }
+        return found.OrderBy(m => m.Key, StringComparer.Ordinal).ToEquatableArray();
+    }
+
+    /// <summary>The keys of the models <paramref name="model"/> refers to.</summary>
+    private static IEnumerable<string> Keys(ModelSpec model) =>
+        (model.Composition is { } c ? new[] { c.Encoder, c.Decoder } : model.Layers.Select(l => l.ReferencedModel)).Where(k => k is not null)!;
 
     private static ModelWithReferences Of(ModelSpec model, Dictionary<string, ModelSpec> byKey)
     {
@@ -105,10 +136,9 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
         while (pending.Count > 0)
         {
             ModelSpec m = pending.Dequeue();
-            IEnumerable<string?> keys = m.Composition is { } c ? new[] { c.Encoder, c.Decoder } : m.Layers.Select(l => l.ReferencedModel);
-            foreach (string? key in keys)
+            foreach (string key in Keys(m))
             {
-                if (key is null || !seen.Add(key) || !byKey.TryGetValue(key, out ModelSpec? other)) continue;
+                if (!seen.Add(key) || !byKey.TryGetValue(key, out ModelSpec? other)) continue;
                 found.Add(other);
                 pending.Enqueue(other);
             }

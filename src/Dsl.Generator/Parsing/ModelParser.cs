@@ -86,7 +86,10 @@ internal static class ModelParser
     private static ModelSpec Describe(INamedTypeSymbol type, List<LayerSpec> specs, CompositionSpec? composition, CancellationToken cancellationToken)
     {
         var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
-        bool isPartial = declarations.Count > 0 && declarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
+        // A model from a referenced assembly (an encoder in a library) was generated where it was compiled: here it is only
+        // read, for the shapes of the models that refer to it, and counts as partial.
+        bool fromMetadata = type.Locations.All(l => l.IsInMetadata);
+        bool isPartial = fromMetadata || (declarations.Count > 0 && declarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword)));
         LocationInfo? nameLocation = LocationInfo.From(declarations.FirstOrDefault()?.Identifier.GetLocation());
 
         var containing = new List<ContainingTypeSpec>();
@@ -98,7 +101,7 @@ internal static class ModelParser
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
             var outerDeclarations = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
-            bool outerPartial = outerDeclarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
+            bool outerPartial = fromMetadata || outerDeclarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
             if (outer.IsGenericType) unsupported ??= $"it is nested in the generic type '{outer.Name}'";
             string keyword = outer.IsRecord ? (outer.TypeKind == TypeKind.Struct ? "record struct" : "record")
                 : outer.TypeKind == TypeKind.Struct ? "struct" : outer.TypeKind == TypeKind.Interface ? "interface" : "class";

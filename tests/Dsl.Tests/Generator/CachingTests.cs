@@ -24,7 +24,7 @@ public class CachingTests
 
     private static IEnumerable<IncrementalGeneratorRunStep> ModelSteps(GeneratorDriverRunResult result) =>
         result.Results.Single().TrackedSteps
-            .Where(kv => kv.Key is "Dsl.Parse.Embedding" or "Dsl.Models" or "Dsl.Resolve" or "Dsl.Shape" or "Dsl.Lower")
+            .Where(kv => kv.Key is "Dsl.Parse.Embedding" or "Dsl.Models" or "Dsl.External" or "Dsl.Resolve" or "Dsl.Shape" or "Dsl.Lower")
             .SelectMany(kv => kv.Value);
 
     private static (GeneratorDriver Driver, CSharpCompilation Compilation) FirstRun()
@@ -43,7 +43,7 @@ public class CachingTests
             CSharpSyntaxTree.ParseText("namespace Demo; public class Other { public int X; public int Y => X + 1; }", GeneratorHarness.ParseOptions, path: other.FilePath));
         GeneratorDriverRunResult result = driver.RunGenerators(edited).GetRunResult();
         var steps = ModelSteps(result).ToList();
-        Assert.Equal(5, steps.Count); // Parse of the one model, the collected models, Resolve, Shape, Lower
+        Assert.Equal(6, steps.Count); // Parse of the one model, the collected models, the referenced assemblies' models (none), Resolve, Shape, Lower
         Assert.All(steps.SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"step output was {o.Reason}"));
     }
 

@@ -149,6 +149,48 @@ public class CodeFixTests
         public partial class Dec;
         """);
 
+    [Fact]
+    public void FixAllMakesEveryModelInTheDocumentPartial() => VerifyFixAll(new MakePartialCodeFix(), "DSL0001", """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)] [Dense(2)] public class A { }
+        [Input(features: 3)] [Dense(2)] public class B { }
+        """, """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)] [Dense(2)] public partial class A { }
+        [Input(features: 3)] [Dense(2)] public partial class B { }
+        """);
+
+    /// <summary>The fix's Fix-All provider, over every diagnostic of <paramref name="id"/> in the document at once.</summary>
+    private static void VerifyFixAll(CodeFixProvider fix, string id, string before, string after)
+    {
+        using var workspace = new AdhocWorkspace();
+        Project project = workspace.AddProject("Models", LanguageNames.CSharp)
+            .WithParseOptions(GeneratorHarness.ParseOptions)
+            .WithCompilationOptions(new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary))
+            .WithMetadataReferences(GeneratorHarness.Compile().References);
+        Document document = project.AddDocument("M.cs", SourceText.From(before));
+        ImmutableArray<Diagnostic> diagnostics = Analyze(document).Where(d => d.Id == id).ToImmutableArray();
+        Assert.True(diagnostics.Length >= 2, $"expected several {id}, got {diagnostics.Length}");
+        FixAllProvider provider = fix.GetFixAllProvider()!;
+        var context = new FixAllContext(document, fix, FixAllScope.Document, fix.GetType().Name, [id], new Diagnostics(diagnostics), CancellationToken.None);
+        CodeAction action = provider.GetFixAsync(context).GetAwaiter().GetResult()!;
+        var operation = action.GetOperationsAsync(CancellationToken.None).GetAwaiter().GetResult().OfType<ApplyChangesOperation>().Single();
+        Document fixedDocument = operation.ChangedSolution.GetDocument(document.Id)!;
+        Assert.Equal(after.ReplaceLineEndings("\n"), fixedDocument.GetTextAsync().GetAwaiter().GetResult().ToString().ReplaceLineEndings("\n"));
+        Assert.DoesNotContain(Analyze(fixedDocument), d => d.Id == id);
+    }
+
+    private sealed class Diagnostics(ImmutableArray<Diagnostic> all) : FixAllContext.DiagnosticProvider
+    {
+        public override Task<IEnumerable<Diagnostic>> GetDocumentDiagnosticsAsync(Document document, CancellationToken cancellationToken) => Task.FromResult<IEnumerable<Diagnostic>>(all);
+
+        public override Task<IEnumerable<Diagnostic>> GetProjectDiagnosticsAsync(Project project, CancellationToken cancellationToken) => Task.FromResult<IEnumerable<Diagnostic>>(all);
+
+        public override Task<IEnumerable<Diagnostic>> GetAllDiagnosticsAsync(Project project, CancellationToken cancellationToken) => Task.FromResult<IEnumerable<Diagnostic>>(all);
+    }
+
     private static void Verify(CodeFixProvider fix, string id, string before, string after)
     {
         Assert.Contains(id, fix.FixableDiagnosticIds);

@@ -16,7 +16,8 @@ public class DiagnosticTests
         Diagnostic d = Assert.Single(diagnostics);
         Assert.Equal(id, d.Id);
         Assert.Equal(severity, d.Severity);
-        Assert.Equal(source[start..end], source[d.Location.SourceSpan.Start..d.Location.SourceSpan.End]);
+        // the exact place: the marked offsets, not merely text that looks the same
+        Assert.Equal((start, end), (d.Location.SourceSpan.Start, d.Location.SourceSpan.End));
         Assert.Equal($"https://github.com/dsl-project/dsl/blob/main/docs/diagnostics/{id}.md", d.Descriptor.HelpLinkUri);
         // No cascade: apart from what the DSL reports (and CS0260 for a class that is not partial), the code compiles.
         Assert.DoesNotContain(GeneratorHarness.Errors(others), e => e.Id != "CS0260");
