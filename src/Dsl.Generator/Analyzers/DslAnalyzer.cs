@@ -41,6 +41,10 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
                 foreach (DiagnosticInfo d in model.Diagnostics) c.ReportDiagnostic(d.ToDiagnostic(c.Compilation));
             }, SymbolKind.NamedType);
 
+            // A misspelt option (ReturnSequence = false) binds to nothing; C# then says CS0246 about a type. Say what it is.
+            INamedTypeSymbol? layerBase = compilation.GetTypeByMetadataName(ModelParser.LayerAttributeBase);
+            start.RegisterSyntaxNodeAction(c => UnknownOptions(c, layerBase!), Microsoft.CodeAnalysis.CSharp.SyntaxKind.Attribute);
+
             start.RegisterOperationAction(c =>
             {
                 var invocation = (IInvocationOperation)c.Operation;
@@ -51,5 +55,55 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
                 c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.StepOnBidirectionalModel, invocation.Syntax.GetLocation(), type.Name, blocker.Layer.Name, blocker.Why));
             }, OperationKind.Invocation);
         });
+    }
+
+    /// <summary>DSL0013 for each named argument of a layer attribute that names no option, with the closest option.</summary>
+    private static void UnknownOptions(SyntaxNodeAnalysisContext c, INamedTypeSymbol layerBase)
+    {
+        var attribute = (Microsoft.CodeAnalysis.CSharp.Syntax.AttributeSyntax)c.Node;
+        if (attribute.ArgumentList is not { } list) return;
+        if (c.SemanticModel.GetTypeInfo(attribute, c.CancellationToken).Type is not INamedTypeSymbol type) return;
+        bool isLayer = false;
+        for (INamedTypeSymbol? t = type; t is not null; t = t.BaseType) isLayer |= SymbolEqualityComparer.Default.Equals(t, layerBase);
+        if (!isLayer) return;
+        var options = new System.Collections.Generic.List<string>();
+        for (INamedTypeSymbol? t = type; t is not null; t = t.BaseType)
+            options.AddRange(t.GetMembers().OfType<IPropertySymbol>().Where(p => p.SetMethod is { DeclaredAccessibility: Accessibility.Public }).Select(p => p.Name));
+        foreach (var argument in list.Arguments)
+        {
+            if (argument.NameEquals is not { } name || options.Contains(name.Name.Identifier.ValueText)) continue;
+            string written = name.Name.Identifier.ValueText;
+            string? closest = Closest(written, options);
+            string attributeName = type.Name.EndsWith("Attribute", System.StringComparison.Ordinal) ? type.Name.Substring(0, type.Name.Length - "Attribute".Length) : type.Name;
+            c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnknownOption, name.Name.GetLocation(),
+                ImmutableDictionary<string, string?>.Empty.Add("Closest", closest), attributeName, written,
+                closest is null ? $"; its options are {string.Join(", ", options.Distinct().OrderBy(o => o, System.StringComparer.Ordinal))}" : $"; did you mean '{closest}'?"));
+        }
+    }
+
+    /// <summary>The option nearest <paramref name="written"/> (case-insensitive edit distance at most 3), or null.</summary>
+    internal static string? Closest(string written, System.Collections.Generic.IEnumerable<string> options)
+    {
+        string? best = null;
+        int bestDistance = 4;
+        foreach (string option in options)
+        {
+            int d = Distance(written.ToLowerInvariant(), option.ToLowerInvariant());
+            if (d < bestDistance) (best, bestDistance) = (option, d);
+        }
+        return best;
+    }
+
+    private static int Distance(string a, string b)
+    {
+        int[] previous = Enumerable.Range(0, b.Length + 1).ToArray(), current = new int[b.Length + 1];
+        for (int i = 1; i <= a.Length; i++)
+        {
+            current[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+                current[j] = System.Math.Min(System.Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            (previous, current) = (current, previous);
+        }
+        return previous[b.Length];
     }
 }

@@ -23,6 +23,9 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ClassNotPartial = Error("DSL0001", "Model class is not partial",
         "Class '{0}' declares layers but is not partial; add the 'partial' modifier so that the generated members can be added", Usage);
 
+    public static readonly DiagnosticDescriptor UnknownOption = Error("DSL0013", "Unknown layer option",
+        "[{0}] has no option '{1}'{2}", Usage);
+
     public static readonly DiagnosticDescriptor NonPositiveSize = Error("DSL0002", "Size must be positive",
         "Layer '{0}': {1} must be positive, but is {2}", Usage);
 
@@ -89,7 +92,7 @@ internal static class DiagnosticDescriptors
         InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, ContainingTypeNotPartial,
         SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge, HeadsDoNotDivideWidth,
         CausalAfterBidirectional, NotAModel, AttentionWidthsDiffer, EncoderDecoderMismatch,
-        ResidualWidthsDiffer,
+        ResidualWidthsDiffer, UnknownOption,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);

@@ -150,6 +150,23 @@ public class CodeFixTests
         """);
 
     [Fact]
+    public void ChangesAMisspeltOptionToTheClosest() => Verify(new RenameOptionCodeFix(), "DSL0013", """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)]
+        [Lstm(hidden: 4, ReturnSequence = false)]
+        [Dense(2)]
+        public partial class M;
+        """, """
+        using Dsl;
+        namespace Demo;
+        [Input(features: 3)]
+        [Lstm(hidden: 4, ReturnSequences = false)]
+        [Dense(2)]
+        public partial class M;
+        """);
+
+    [Fact]
     public void FixAllMakesEveryModelInTheDocumentPartial() => VerifyFixAll(new MakePartialCodeFix(), "DSL0001", """
         using Dsl;
         namespace Demo;

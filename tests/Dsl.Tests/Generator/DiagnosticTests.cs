@@ -187,6 +187,26 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0013_AMisspeltOptionNamesTheClosest()
+    {
+        var (_, diagnostics, others, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 4, ReturnSequence = false)] [Dense(2)] public partial class M;");
+        Diagnostic d = Assert.Single(diagnostics, x => x.Id == "DSL0013");
+        Assert.Equal("[Lstm] has no option 'ReturnSequence'; did you mean 'ReturnSequences'?", d.GetMessage());
+        string source = d.Location.SourceTree!.ToString();
+        Assert.Equal("ReturnSequence", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Equal(source.IndexOf("ReturnSequence", StringComparison.Ordinal), d.Location.SourceSpan.Start);
+        Assert.Contains(others, x => x.Id == "CS0246"); // what C# says beside it
+    }
+
+    [Fact]
+    public void DSL0013_AnOptionFarFromAnyListsThemAll()
+    {
+        var (_, diagnostics, _, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Dense(2, Bananas = 3)] public partial class M;");
+        Diagnostic d = Assert.Single(diagnostics, x => x.Id == "DSL0013");
+        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Name, WeightInit", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0009_RecordModel()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(2)] public partial record [|M|];", "DSL0009", DiagnosticSeverity.Error);
