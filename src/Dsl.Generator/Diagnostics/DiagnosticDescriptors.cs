@@ -12,7 +12,10 @@ internal static class DiagnosticDescriptors
 {
     private const string Usage = "Dsl.Usage";
     private const string Shape = "Dsl.Shape";
-    private const string HelpRoot = "https://github.com/dsl-project/dsl/blob/main/docs/diagnostics/";
+    /// <summary>The help pages' root, set at build time (DslHelpRoot in Directory.Build.props, or -p:DslHelpRoot=…).</summary>
+    internal static readonly string HelpRoot = System.Reflection.CustomAttributeExtensions
+        .GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>(typeof(DiagnosticDescriptors).Assembly)
+        .FirstOrDefault(a => a.Key == "DslHelpRoot")?.Value ?? "";
 
     private static DiagnosticDescriptor Error(string id, string title, string message, string category) =>
         new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true, helpLinkUri: HelpRoot + id + ".md");

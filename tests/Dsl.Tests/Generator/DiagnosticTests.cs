@@ -6,6 +6,20 @@ namespace Dsl.Tests.Generator;
 /// <summary>Each diagnostic: its ID, severity and the exact source span it marks; and no cascade of other errors.</summary>
 public class DiagnosticTests
 {
+    private static string DocsFolder([System.Runtime.CompilerServices.CallerFilePath] string here = "") =>
+        Path.GetFullPath(Path.Combine(Path.GetDirectoryName(here)!, "..", "..", "..", "docs", "diagnostics"));
+
+    [Fact]
+    public void EveryDiagnosticHasAHelpPageAndItsLinkEndsInIt()
+    {
+        foreach (DiagnosticDescriptor descriptor in Dsl.Generator.Diagnostics.DiagnosticDescriptors.All)
+        {
+            Assert.True(File.Exists(Path.Combine(DocsFolder(), descriptor.Id + ".md")), $"{descriptor.Id} has no help page");
+            Assert.Equal(Dsl.Generator.Diagnostics.DiagnosticDescriptors.HelpRoot + descriptor.Id + ".md", descriptor.HelpLinkUri);
+        }
+        Assert.StartsWith("https://", Dsl.Generator.Diagnostics.DiagnosticDescriptors.HelpRoot, StringComparison.Ordinal);
+    }
+
     /// <summary>Runs the generator on a declaration in which [| and |] mark the expected span.</summary>
     private static Diagnostic Single(string markedSource, string id, DiagnosticSeverity severity)
     {
@@ -18,7 +32,8 @@ public class DiagnosticTests
         Assert.Equal(severity, d.Severity);
         // the exact place: the marked offsets, not merely text that looks the same
         Assert.Equal((start, end), (d.Location.SourceSpan.Start, d.Location.SourceSpan.End));
-        Assert.Equal($"https://github.com/dsl-project/dsl/blob/main/docs/diagnostics/{id}.md", d.Descriptor.HelpLinkUri);
+        Assert.Equal($"https://github.com/dsl-project/dsl/blob/main/docs/diagnostics/{id}.md", d.Descriptor.HelpLinkUri); // the DslHelpRoot default
+        Assert.True(File.Exists(Path.Combine(DocsFolder(), id + ".md")), $"{id} has no help page in docs/diagnostics");
         // No cascade: apart from what the DSL reports (and CS0260 for a class that is not partial), the code compiles.
         Assert.DoesNotContain(GeneratorHarness.Errors(others), e => e.Id != "CS0260");
         return d;
