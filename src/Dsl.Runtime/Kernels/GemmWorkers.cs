@@ -4,9 +4,11 @@ using System.Threading;
 namespace Dsl.Kernels;
 
 /// <summary>
-/// Splits a large product over the machine's cores: the calling thread takes one part and persistent
-/// background workers the others, signalled without allocating (a training step allocates nothing).
-/// Only one product is split at a time; a second caller meanwhile runs on its own thread.
+/// Splits a large product over the machine's cores: the parts are claimed one by one, by the calling thread and by
+/// persistent background workers signalled without allocating (a training step allocates nothing). A worker that has
+/// not woken by the time the caller has claimed every part is called off, so a descheduled worker (a busy neighbour
+/// on the machine) costs the caller its parts' time, never a wait for the scheduler. Only one product is split at a
+/// time; a second caller meanwhile runs on its own thread.
 /// </summary>
 internal static unsafe class GemmWorkers
 {
@@ -34,6 +36,13 @@ internal static unsafe class GemmWorkers
     private static void Release() => Volatile.Write(ref s_busy, 0);
     private static Worker[]? s_workers;
 
+    // The split in flight (one at a time, under s_busy): what a part is, and the next part to claim.
+    private static GemmJob s_job;
+    private static bool s_byRows;
+    private static int s_chunk, s_length, s_parts, s_next;
+    private static delegate*<void*, int, int, void> s_work;
+    private static void* s_state;
+
     public static void Split(in GemmJob job)
     {
         if (!TryAcquire())
@@ -43,34 +52,27 @@ internal static unsafe class GemmWorkers
         }
         try
         {
-            Worker[] workers = s_workers ??= CreateWorkers();
             // Split the longer side into equal parts aligned to the register tile.
             bool byRows = job.M >= job.N;
             int length = byRows ? job.M : job.N, align = byRows ? job.Path.MR : job.Path.NR;
             int units = (length + align - 1) / align;
             int parts = Math.Min(Count, units);
-            int chunk = (units + parts - 1) / parts * align;
-            int started = 0;
-            for (int w = 1; w < parts; w++)
-            {
-                int start = w * chunk, end = Math.Min(length, start + chunk);
-                if (start >= end) break;
-                workers[w - 1].Start(byRows ? job.Rows(start, end) : job.Columns(start, end));
-                started++;
-            }
-            Gemm.Execute(byRows ? job.Rows(0, Math.Min(chunk, length)) : job.Columns(0, Math.Min(chunk, length)));
-            for (int w = 0; w < started; w++) workers[w].Wait();
+            (s_job, s_byRows, s_length, s_chunk) = (job, byRows, length, (units + parts - 1) / parts * align);
+            s_work = null;
+            s_state = null;
+            Dispatch(parts);
         }
         finally
         {
+            s_job = default;
             Release();
         }
     }
 
     /// <summary>
-    /// Runs <paramref name="work"/>(state, part, parts) for part = 0 … parts − 1, part 0 on the calling thread and the others
-    /// on the workers, and returns when all are done (a fused recurrent step: each core its share of the product and of
-    /// the element-wise epilogue). Runs every part here when another split holds the workers.
+    /// Runs <paramref name="work"/>(state, part, parts) for part = 0 … parts − 1 on the calling thread and the workers, each
+    /// part once, whoever claims it first, and returns when all are done (a fused recurrent step: each core its share of
+    /// the product and of the element-wise epilogue). Runs every part here when another split holds the workers.
     /// </summary>
     public static void Run(delegate*<void*, int, int, void> work, void* state, int parts)
     {
@@ -82,14 +84,53 @@ internal static unsafe class GemmWorkers
         }
         try
         {
-            Worker[] workers = s_workers ??= CreateWorkers();
-            for (int w = 1; w < parts; w++) workers[w - 1].Start(work, state, w, parts);
-            work(state, 0, parts);
-            for (int w = 1; w < parts; w++) workers[w - 1].Wait();
+            s_work = work;
+            s_state = state;
+            Dispatch(parts);
         }
         finally
         {
+            s_work = null;
+            s_state = null;
             Release();
+        }
+    }
+
+    /// <summary>Offers the split's parts to parts − 1 workers, claims parts here until none is left, then settles with each worker.</summary>
+    private static void Dispatch(int parts)
+    {
+        Worker[] workers = s_workers ??= CreateWorkers();
+        s_parts = parts;
+        Volatile.Write(ref s_next, 0);
+        int offered = Math.Min(parts - 1, workers.Length);
+        for (int w = 0; w < offered; w++) workers[w].Offer();
+        Exception? error = null;
+        try
+        {
+            Claim();
+        }
+        catch (Exception e)
+        {
+            error = e;
+        }
+        // a worker still asleep is called off (its parts are done); one that is running is waited for
+        for (int w = 0; w < offered; w++) error ??= workers[w].Settle();
+        if (error is not null) throw error is InvalidOperationException ? error : new InvalidOperationException("A split product failed.", error);
+    }
+
+    /// <summary>Runs parts until none is left to claim.</summary>
+    private static void Claim()
+    {
+        int p;
+        while ((p = Interlocked.Increment(ref s_next) - 1) < s_parts)
+        {
+            if (s_work != null)
+            {
+                s_work(s_state, p, s_parts);
+                continue;
+            }
+            int start = p * s_chunk, end = Math.Min(s_length, start + s_chunk);
+            if (start < end) Gemm.Execute(s_byRows ? s_job.Rows(start, end) : s_job.Columns(start, end));
         }
     }
 
@@ -145,13 +186,12 @@ internal static unsafe class GemmWorkers
 
     private sealed class Worker
     {
+        private const int Idle = 0, Offered = 1, Running = 2;
+
         // Spinning is SpinUntil's alone: past it, Wait blocks at once.
         private readonly ManualResetEventSlim _go = new(false, spinCount: 1);
         private readonly ManualResetEventSlim _done = new(false, spinCount: 1);
-        private GemmJob _job;
-        private delegate*<void*, int, int, void> _work;
-        private void* _state;
-        private int _part, _parts;
+        private int _state;
         private Exception? _error;
 
         public Worker(int index)
@@ -160,31 +200,22 @@ internal static unsafe class GemmWorkers
             thread.Start();
         }
 
-        public void Start(in GemmJob job)
+        /// <summary>Offers the split in flight: the worker claims parts of it if it wakes before they are all taken.</summary>
+        public void Offer()
         {
-            _job = job;
-            _work = null;
             _error = null;
             _done.Reset();
+            Volatile.Write(ref _state, Offered);
             _go.Set();
         }
 
-        public void Start(delegate*<void*, int, int, void> work, void* state, int part, int parts)
+        /// <summary>Calls the offer off if the worker has not taken it up; else waits until it is done. Returns its failure, if any.</summary>
+        public Exception? Settle()
         {
-            _work = work;
-            _state = state;
-            _part = part;
-            _parts = parts;
-            _error = null;
-            _done.Reset();
-            _go.Set();
-        }
-
-        public void Wait()
-        {
+            if (Interlocked.CompareExchange(ref _state, Idle, Offered) == Offered) return null;
             SpinUntil(_done);
             _done.Wait();
-            if (_error is { } e) throw new InvalidOperationException("A GEMM worker failed.", e);
+            return _error is { } e ? new InvalidOperationException("A GEMM worker failed.", e) : null;
         }
 
         private void Loop()
@@ -197,15 +228,17 @@ internal static unsafe class GemmWorkers
                 _go.Wait();
                 Interlocked.Decrement(ref s_sleeping);
                 _go.Reset();
+                // the state, not the signal, says whether there is work: an offer called off leaves it Idle
+                if (Interlocked.CompareExchange(ref _state, Running, Offered) != Offered) continue;
                 try
                 {
-                    if (_work != null) _work(_state, _part, _parts);
-                    else Gemm.Execute(_job);
+                    Claim();
                 }
                 catch (Exception e)
                 {
                     _error = e;
                 }
+                Volatile.Write(ref _state, Idle);
                 _done.Set();
             }
         }
