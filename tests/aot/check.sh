@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# The NativeAOT check: publishes tests/aot/AotTrainer with a default NativeAOT publish (no instruction-set option),
+# builds the same trainer for the JIT, runs both and checks that
+#   (a) the publish gives no trim/AOT warning (nor any other warning),
+#   (b) the AOT binary's losses equal the JIT's to 1e-5 relative, step by step,
+#   (c) the AOT median step time is within 2.5x of the JIT's, the JIT measured at full optimisation
+#       (DOTNET_TieredCompilation=0: its steady state, not the first tiers of a 20-step run) and both with one
+#       GEMM thread (AOT_CHECK_THREADS), so that a shared machine's other load moves the ratio less;
+# and prints the binary's size. Ends with one line "aot check: passed (...)" or "aot check: FAILED (...)" and
+# exits non-zero on any failure. Needs clang and zlib1g-dev (the native linker step); installs them with apt
+# when missing (run as root).
+# PublishAot is set in the project: -p:PublishAot=true on the command line would reach the netstandard2.0
+# attribute and generator projects too, which the SDK refuses (NETSDK1207).
+set -uo pipefail
+cd "$(dirname "$0")"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+steps=${AOT_CHECK_STEPS:-20}
+threads=${AOT_CHECK_THREADS:-1}
+runs=${AOT_CHECK_RUNS:-3}   # each build runs this many times, alternately; the fastest median counts (the machine is shared)
+start=$SECONDS
+fail() { echo "aot check: FAILED ($*)"; exit 1; }
+
+if ! command -v clang >/dev/null 2>&1 || ! dpkg -s zlib1g-dev >/dev/null 2>&1; then
+    echo "== installing clang zlib1g-dev"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -q && apt-get install -y -q clang zlib1g-dev; } >/dev/null 2>&1 || fail "could not install clang zlib1g-dev with apt"
+fi
+
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+echo "== dotnet publish -c Release -r linux-x64 (NativeAOT, default instruction set)"
+dotnet publish AotTrainer/AotTrainer.csproj -c Release -r linux-x64 -o "$out/aot" >"$out/publish.log" 2>&1
+prc=$?
+cat "$out/publish.log"
+[ "$prc" -eq 0 ] || fail "the NativeAOT publish failed, exit $prc"
+[ -x "$out/aot/AotTrainer" ] || fail "the NativeAOT publish wrote no native binary"
+warnings=$(grep -E '(^|[^A-Za-z])warning( |:)' "$out/publish.log" | sort -u)
+if [ -n "$warnings" ]; then
+    echo "== warnings:"
+    echo "$warnings"
+    fail "$(echo "$warnings" | wc -l) warning(s) in the NativeAOT publish"
+fi
+
+echo "== dotnet build -c Release (JIT)"
+dotnet build AotTrainer/AotTrainer.csproj -c Release -o "$out/jit" >"$out/build.log" 2>&1 || { cat "$out/build.log"; fail "the JIT build failed"; }
+
+best() { awk '/^median step ms/ { print $4 }' "$@" | sort -g | head -1; }
+for ((r = 1; r <= runs; r++)); do
+    DOTNET_TieredCompilation=0 dotnet "$out/jit/AotTrainer.dll" "$steps" "$threads" >"$out/jit.$r" 2>&1 || { cat "$out/jit.$r"; fail "the JIT run failed"; }
+    "$out/aot/AotTrainer" "$steps" "$threads" >"$out/aot.$r" 2>&1 || { cat "$out/aot.$r"; fail "the NativeAOT binary failed"; }
+done
+echo "== JIT run 1 (DOTNET_TieredCompilation=0)"; cat "$out/jit.1"
+echo "== NativeAOT run 1"; cat "$out/aot.1"
+
+# (b) losses step by step
+mismatch=$(awk -v steps="$steps" '
+    FNR == NR && /^step / { jit[$2] = $4; next }
+    /^step / { aot[$2] = $4 }
+    END {
+        bad = 0
+        for (i = 1; i <= steps; i++) {
+            if (!(i in jit) || !(i in aot)) { printf "step %d missing\n", i; bad++; continue }
+            d = jit[i] - aot[i]; if (d < 0) d = -d
+            s = jit[i] < 0 ? -jit[i] : jit[i]
+            if (d > 1e-5 * s || jit[i] != jit[i] || aot[i] != aot[i]) { printf "step %d: JIT %s, AOT %s\n", i, jit[i], aot[i]; bad++ }
+        }
+    }' "$out/jit.1" "$out/aot.1")
+[ -z "$mismatch" ] || { echo "$mismatch"; fail "$(echo "$mismatch" | wc -l) step loss(es) differ beyond 1e-5 relative"; }
+for ((r = 2; r <= runs; r++)); do
+    cmp -s <(grep '^step ' "$out/aot.1") <(grep '^step ' "$out/aot.$r") || fail "the NativeAOT losses differ from run to run"
+done
+
+# (c) speed, (d) size
+jit_ms=$(best "$out"/jit.*)
+aot_ms=$(best "$out"/aot.*)
+kernel=$(awk '/^micro-kernel/ { print $2 }' "$out/aot.1")
+jit_kernel=$(awk '/^micro-kernel/ { print $2 }' "$out/jit.1")
+size=$(stat -c %s "$out/aot/AotTrainer")
+ratio=$(awk -v a="$aot_ms" -v j="$jit_ms" 'BEGIN { printf "%.2f", a / j }')
+echo "== NativeAOT binary: $size bytes; median step: JIT $jit_ms ms ($jit_kernel), NativeAOT $aot_ms ms ($kernel), ratio $ratio"
+summary="0 warnings, $steps losses within 1e-5, step JIT $jit_ms ms ($jit_kernel) vs AOT $aot_ms ms ($kernel) = ${ratio}x, binary $size bytes, $((SECONDS - start)) s"
+awk -v r="$ratio" 'BEGIN { exit !(r <= 2.5) }' || fail "NativeAOT is ${ratio}x slower than the JIT (limit 2.5x); $summary"
+echo "aot check: passed ($summary)"
