@@ -42,6 +42,7 @@ internal static class CSharpOps
         LengthsOperand l => l.OfMemory ? "ws.Memory!.Lengths" : l.Always ? "ws.lengths" : WsLengths,
         ScalarOperand s => s.Text,
         DimOperand d => Format(d.Dim, scope),
+        NamedOperand n => $"{n.Name}: {Format(n.Of, scope)}",
         _ => throw new InvalidOperationException($"No C# for operand {o.GetType().Name}."),
     };
 

@@ -64,6 +64,9 @@ internal sealed record TrainingOnlyOperand(Operand Of) : Operand;
 internal sealed record LengthsOperand(bool OfMemory = false, bool Always = false) : Operand;
 
 /// <summary>A scalar argument of a kernel: a size, a flag or a number, already resolved.</summary>
+/// <summary>An argument given by name (an optional parameter of a kernel).</summary>
+internal sealed record NamedOperand(string Name, Operand Of) : Operand;
+
 /// <summary>A size as an argument, written over the locals of where the op runs.</summary>
 internal sealed record DimOperand(Dim Dim) : Operand;
 

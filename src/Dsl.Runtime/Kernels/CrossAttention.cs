@@ -19,7 +19,8 @@ public static class CrossAttentionKernel
     /// <paramref name="keys"/> is [S, B, Q] (the memory itself for the dot scores); empty <paramref name="lengths"/> = all S steps valid.
     /// </summary>
     public static void DotForward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, Span<float> weights, Span<float> context, bool causal = false)
+        ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, Span<float> weights, Span<float> context, bool causal = false,
+        ReadOnlySpan<float> mask = default)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
         for (int b = 0; b < B; b++)
@@ -29,8 +30,20 @@ public static class CrossAttentionKernel
             Span<float> a = weights.Slice(b * T * S, T * S);
             Gemm.MatMulTransB(T, valid, Q, x.Slice(b * Q), B * Q, keys.Slice(b * Q), B * Q, a, S, accumulate: false);
             Softmax(a, T, S, scale, valid, causal);
-            Gemm.MatMul(T, M, valid, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
+            Gemm.MatMul(T, M, valid, Dropped(a, mask, b, T * S), S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
+    }
+
+    /// <summary>
+    /// The weights the context is made of: <paramref name="a"/> itself, or a ⊙ mask (dropout on the weights, training; the
+    /// weights kept for inspection and back-propagation stay undropped), in a per-thread scratch.
+    /// </summary>
+    private static ReadOnlySpan<float> Dropped(ReadOnlySpan<float> a, ReadOnlySpan<float> mask, int b, int length)
+    {
+        if (mask.IsEmpty) return a;
+        Span<float> used = GemmWorkers.Scratch(length);
+        TensorPrimitives.Multiply(a, mask.Slice(b * length, length), used);
+        return used;
     }
 
     /// <summary>
@@ -40,7 +53,7 @@ public static class CrossAttentionKernel
     /// </summary>
     public static void DotBackward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext,
-        Span<float> dx, Span<float> dKeys, Span<float> dMemory, Span<float> scratch, bool causal = false)
+        Span<float> dx, Span<float> dKeys, Span<float> dMemory, Span<float> scratch, bool causal = false, ReadOnlySpan<float> mask = default)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
         Span<float> ds = scratch.Slice(0, T * S);
@@ -48,9 +61,10 @@ public static class CrossAttentionKernel
         {
             ReadOnlySpan<float> a = weights.Slice(b * T * S, T * S);
             ReadOnlySpan<float> dc = dContext.Slice(b * M);
-            // d(memory) += aᵀ · d(context); d(a) = d(context) · memoryᵀ
-            Gemm.MatMulTransA(S, M, T, a, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            // d(memory) += (a ⊙ mask)ᵀ · d(context); d(a) = (d(context) · memoryᵀ) ⊙ mask
+            Gemm.MatMulTransA(S, M, T, Dropped(a, mask, b, T * S), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
             Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
+            if (!mask.IsEmpty) TensorPrimitives.Multiply(ds, mask.Slice(b * T * S, T * S), ds);
             SoftmaxBackward(a, ds, T, S, scale, Valid(lengths, b, S), causal);
             // dx += d(scores) · keys; d(keys) += d(scores)ᵀ · x
             Gemm.MatMul(T, Q, S, ds, S, keys.Slice(b * Q), B * Q, dx.Slice(b * Q), B * Q, accumulate: true);
@@ -64,7 +78,7 @@ public static class CrossAttentionKernel
     /// </summary>
     public static void AdditiveForward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> memory, Span<float> hidden,
-        Span<float> weights, Span<float> context, bool causal = false)
+        Span<float> weights, Span<float> context, bool causal = false, ReadOnlySpan<float> mask = default)
     {
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
         for (int b = 0; b < B; b++)
@@ -83,7 +97,7 @@ public static class CrossAttentionKernel
                 }
             }
             Softmax(a, T, S, 1f, valid, causal);
-            Gemm.MatMul(T, M, valid, a, S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
+            Gemm.MatMul(T, M, valid, Dropped(a, mask, b, T * S), S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
     }
 
@@ -93,7 +107,7 @@ public static class CrossAttentionKernel
     /// </summary>
     public static void AdditiveBackward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> v, ReadOnlySpan<float> memory, ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext,
-        Span<float> dq, Span<float> dk, Span<float> dv, Span<float> dMemory, Span<float> scratch, bool causal = false)
+        Span<float> dq, Span<float> dk, Span<float> dv, Span<float> dMemory, Span<float> scratch, bool causal = false, ReadOnlySpan<float> mask = default)
     {
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
         Span<float> ds = scratch.Slice(0, T * S);
@@ -103,8 +117,9 @@ public static class CrossAttentionKernel
             int valid = Valid(lengths, b, S);
             ReadOnlySpan<float> a = weights.Slice(b * T * S, T * S);
             ReadOnlySpan<float> dc = dContext.Slice(b * M);
-            Gemm.MatMulTransA(S, M, T, a, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            Gemm.MatMulTransA(S, M, T, Dropped(a, mask, b, T * S), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
             Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
+            if (!mask.IsEmpty) TensorPrimitives.Multiply(ds, mask.Slice(b * T * S, T * S), ds);
             SoftmaxBackward(a, ds, T, S, 1f, valid, causal);
             for (int t = 0; t < T; t++)
             {

@@ -226,3 +226,24 @@ public partial class GcS2sMultiHeadDecoder;
 
 [EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sMultiHeadDecoder))]
 public partial class GcS2sMultiHead;
+
+// Dropout on the weights of the classic scores: over the layer's own steps, as pooling, and over an encoder.
+[Input(features: 3)]
+[Attention(Score = AttentionScore.General, Causal = true, Dropout = 0.3f)]
+[Dense(3)]
+public partial class GcGeneralSelfDropout;
+
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 4)]
+[Attention(Score = AttentionScore.Additive, Pool = true, Units = 3, Dropout = 0.25f)]
+[Dense(3)]
+public partial class GcAdditivePoolDropout;
+
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 6)]
+[Attention(Over = typeof(GcS2sDotEncoder), Score = AttentionScore.Dot, Dropout = 0.3f)]
+[Dense(5)]
+public partial class GcS2sDotDropoutDecoder;
+
+[EncoderDecoder(typeof(GcS2sDotEncoder), typeof(GcS2sDotDropoutDecoder))]
+public partial class GcS2sDotDropout;

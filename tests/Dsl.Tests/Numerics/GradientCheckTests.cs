@@ -189,6 +189,42 @@ public class GradientCheckTests
             new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
     }
 
+    [Fact] public void GeneralSelfAttentionWithDropoutOnTheWeights() => CheckFeatures(() => new GcGeneralSelfDropout(seed: 54), features: 3, outputShape: [2, 5, 3], batch: 2, steps: 5);
+
+    [Fact]
+    public void AdditivePoolingWithDropoutOnTheWeights()
+    {
+        var rng = new Rng(55);
+        int[] tokens = Enumerable.Range(0, 3 * 4).Select(_ => rng.NextInt(5)).ToArray();
+        int[] targets = Enumerable.Range(0, 3).Select(_ => rng.NextInt(3)).ToArray();
+        Check(() => new GcAdditivePoolDropout(seed: 56), m => m.Backward(new ReadOnlyTensorSpan<int>(tokens, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3]), [4, 2, 3]));
+    }
+
+    [Fact]
+    public void EncoderDecoderWithDotScoreAndDropoutOnTheWeights()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(57);
+        Check(() => new GcS2sDotDropout(seed: 58), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+    }
+
+    [Fact]
+    public void DropoutOnClassicWeightsIsOffInInferenceAndChangesTraining()
+    {
+        var rng = new Rng(59);
+        float[] x = Enumerable.Range(0, 2 * 5 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, 2 * 5 * 3).Select(_ => rng.NextNormal()).ToArray();
+        var model = new GcGeneralSelfDropout(seed: 60);
+        var input = new ReadOnlyTensorSpan<float>(x, [2, 5, 3]);
+        float[] first = Flatten(model.Forward(input)), second = Flatten(model.Forward(input));
+        Assert.Equal(first, second); // inference: no mask
+        float lossA = model.Loss(input, new ReadOnlyTensorSpan<float>(y, [2, 5, 3]));
+        float trainA = model.Backward(input, new ReadOnlyTensorSpan<float>(y, [2, 5, 3]));
+        float trainB = model.Backward(input, new ReadOnlyTensorSpan<float>(y, [2, 5, 3]));
+        Assert.NotEqual(trainA, trainB); // a fresh mask each training pass
+        Assert.NotEqual(lossA, trainA);
+    }
+
     private static (int[] Source, int[] Lengths, int[] Input, int[] Targets) EncoderDecoderBatch(int seed)
     {
         var rng = new Rng((ulong)seed);

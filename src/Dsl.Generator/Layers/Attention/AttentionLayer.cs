@@ -73,14 +73,12 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
                 c.Invalid("heads", "the Dot, General and Additive scores over an encoder have one head; Heads applies to ScaledDot, the projected multi-head cross-attention");
             if (spec.Causal) c.Invalid("causal", "Causal does not apply to cross-attention: every step may attend to the whole source");
             if (spec.Pool) c.Invalid("pool", "Pool and Over exclude each other: pooling attends over the model's own sequence");
-            if (spec.Dropout > 0f && spec.Score != ScoreKind.ScaledDot)
-                c.Invalid("dropout", "Dropout on the weights of the Dot, General and Additive cross-attention is not available yet");
         }
         else
         {
             if (spec.Pool && spec.Causal) c.Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
-            else if (spec.Pool && spec.Dropout > 0f) c.Invalid("dropout", "Dropout on the weights of attention pooling is not available yet");
-            else if (spec.HasClassicScore && spec.Dropout > 0f) c.Invalid("dropout", "Dropout on the weights of General or Additive attention is not available yet");
+            else if (spec.Pool && spec.Dropout > 0f && !spec.HasClassicScore)
+                c.Invalid("dropout", "Dropout on the weights of ScaledDot or Dot attention pooling is not available yet (General and Additive pooling have it)");
             if (spec.HasClassicScore && spec.Heads > 1) c.Invalid("heads", "the General and Additive scores have one head; Heads applies to ScaledDot and Dot");
         }
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))

@@ -32,7 +32,7 @@ internal sealed record AdditiveScore(int Units, ParamRef? QueryWeight, ParamRef?
 /// nothing upstream learns: the keys' gradients add into it).
 /// </summary>
 internal sealed record ClassicAttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights,
-    ClassicScore Score, BufferRef Scratch, BufferRef? Context, BufferRef? DContext, bool Cross, bool Pool, bool Causal)
+    ClassicScore Score, BufferRef Scratch, BufferRef? Context, BufferRef? DContext, bool Cross, bool Pool, bool Causal, BufferRef? Mask = null, float Dropout = 0f)
     : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
 
 /// <summary>Lowering and emission of the classic attention forms (Luong, Bahdanau).</summary>
@@ -99,6 +99,9 @@ internal static class ClassicAttention
         }
         BufferRef weights = c.Own("weights", 1, pairRows, BufferUse.Forward, $"attention weights (softmax over the keys) [B, {queries}, {keys}]");
         BufferRef scratch = c.Own("scratch", 1, cross ? Rows.StepsSourceBatch : pool ? Rows.StepsBatch : Rows.StepsSquared, BufferUse.Training, $"scratch, d(scores) [{queries}, {keys}]");
+        BufferRef? mask = spec.Dropout > 0f
+            ? c.Own("weights_mask", 1, pairRows, BufferUse.Training, $"dropout mask on the attention weights [B, {queries}, {keys}]")
+            : null;
         BufferRef? context = null, dContext = null;
         if (!pool)
         {
@@ -108,7 +111,7 @@ internal static class ClassicAttention
         BufferRef dIn = c.DIn ?? c.Own("dx", q, Rows.Of(layer.InIsSequence), BufferUse.Training, $"gradient of the input, unused upstream [T, B, {q}]");
         var (output, dOutput) = c.Output(pool ? "the pooled context" : "[x; context]");
         bool causal = !cross && !pool && spec.Causal;
-        var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal);
+        var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal, mask, spec.Dropout);
         return plan with { Passes = Passes(plan, q, m) };
     }
 
@@ -123,7 +126,20 @@ internal static class ClassicAttention
         Operand steps = ScalarOperand.Of(pool ? Dim.One : new Dim(1, Steps: 1)), keySteps = ScalarOperand.Of(cross ? new Dim(1, Source: 1) : new Dim(1, Steps: 1));
         Operand batch = ScalarOperand.Of(Dim.B), queryWidth = ScalarOperand.Of(q), keyWidth = ScalarOperand.Of(m);
         Dim memoryRows = cross ? Dim.SB : Dim.TB;
-        Operand[] causal = p.Causal ? new Operand[] { new ScalarOperand("causal: true") } : new Operand[0];
+        // optional kernel arguments: the causal mask, and dropout on the weights (a fresh mask per training pass)
+        var forwardOptions = new System.Collections.Generic.List<Operand>();
+        var backwardOptions = new System.Collections.Generic.List<Operand>();
+        if (p.Causal)
+        {
+            forwardOptions.Add(new ScalarOperand("causal: true"));
+            backwardOptions.Add(new ScalarOperand("causal: true"));
+        }
+        if (p.Mask is not null)
+        {
+            forwardOptions.Add(new NamedOperand("mask", new TrainingOnlyOperand(p.Mask)));
+            backwardOptions.Add(new NamedOperand("mask", p.Mask));
+        }
+        Operand[] causal = forwardOptions.ToArray(), causalBack = backwardOptions.ToArray();
         var general = p.Score as GeneralScore;
         Operand xq = general?.Queries is { } queries ? queries : x, dxq = general?.DQueries is { } dQueries ? dQueries : dx;
         Operand context = p.Context is { } ctx ? ctx : p.Out, dContext = p.DContext is { } dctx ? dctx : p.Dy;
@@ -139,6 +155,7 @@ internal static class ClassicAttention
             .Doc($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}, attention over {what}, score {scoreText}:")
             .Doc(pool ? "// a = softmax_t(score(query, k[t])) over the valid steps; out = Σ_t a[t] k[t]"
                 : "// a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]");
+        if (p.Mask is not null) pass.Doc($"// training: the context is made of a ⊙ mask (dropout p = {SourceWriter.Float(p.Dropout)} on the weights)").Add(new DropoutMaskOp(p.Mask, p.Dropout));
         switch (p.Score)
         {
             case DotScore dot:
@@ -165,13 +182,13 @@ internal static class ClassicAttention
         {
             case DotScore dot:
                 pass.Add(new KernelOp(Kernels.CrossAttention, "DotBackward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(dot.Scale), lengths, xq, mem, mem, p.Weights, dContext,
-                    dxq, dmem, dmem, p.Scratch, .. causal]));
+                    dxq, dmem, dmem, p.Scratch, .. causalBack]));
                 break;
             case GeneralScore g:
                 pass.Add(new ClearOp(g.DKeys));
                 if (g.DQueries is not null) pass.Add(new ClearOp(g.DQueries));
                 pass.Add(new KernelOp(Kernels.CrossAttention, "DotBackward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), lengths, xq, g.Keys, mem, p.Weights, dContext,
-                    dxq, g.DKeys, dmem, p.Scratch, .. causal]));
+                    dxq, g.DKeys, dmem, p.Scratch, .. causalBack]));
                 pass.Comment("keys = memory·Wᵀ: dW += dkeysᵀ·memory; d(memory) += dkeys·W");
                 pass.Add(new MatMulOp(q, m, memoryRows, g.DKeys, true, mem, false, g.Weight.Gradient, true));
                 pass.Add(new MatMulOp(memoryRows, m, q, g.DKeys, false, g.Weight.Values, false, dmem, true));
@@ -180,7 +197,7 @@ internal static class ClassicAttention
             case AdditiveScore a:
                 pass.Add(new ClearOp(a.DQ)).Add(new ClearOp(a.DK));
                 pass.Add(new KernelOp(Kernels.CrossAttention, "AdditiveBackward", [steps, keySteps, batch, ScalarOperand.Of(a.Units), keyWidth, lengths, a.V.Values, mem, a.Hidden, p.Weights, dContext,
-                    a.DQ, a.DK, a.V.Gradient, dmem, p.Scratch, .. causal]));
+                    a.DQ, a.DK, a.V.Gradient, dmem, p.Scratch, .. causalBack]));
                 if (a.KeyBias is not null)
                 {
                     pass.Add(new ColumnSumsOp(a.DQ, Dim.B, a.KeyBias.Gradient, "the bias serves every sequence"));
