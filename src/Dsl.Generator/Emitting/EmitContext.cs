@@ -38,10 +38,6 @@ internal sealed class EmitContext
 
     public ShapedModel Model => Plan.Model;
 
-    /// <summary>The rows of a layer's output (or input) in a pass: B·T for a sequence, B for one vector per sequence.</summary>
-    public static string Rows(ShapedLayer layer, bool output = true) =>
-        (output ? layer.OutIsSequence : layer.InIsSequence) ? "ws.B * ws.T" : "ws.B";
-
     /// <summary>A shape comment: [T, B, width] or [B, width].</summary>
     public static string Shape(bool sequence, int width) => sequence ? $"[T, B, {width}]" : $"[B, {width}]";
 }

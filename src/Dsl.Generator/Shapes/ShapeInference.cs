@@ -99,9 +99,6 @@ internal static class ShapeInference
         return Infer(spec, resolve, context.Depth + 1);
     }
 
-    /// <summary>Models that refer to each other deeper than this are taken to form a cycle.</summary>
-    public static int MaxReferenceDepth => MaxDepth;
-
     /// <summary>
     /// An encoder–decoder: both parts valid, the decoder a token model that steps and attends over this encoder, and the
     /// bridges from the encoder's last recurrent layer's final states to the decoder's first recurrent layer.
