@@ -343,6 +343,7 @@ internal static class ModelEmitter
         w.Open($"void global::Dsl.IEncoder<{t}>.BackwardFromEncoded(global::Dsl.EncoderOutput encoded)");
         w.Line("Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached");
         w.Line($"    : throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the encoded output is not that of its last pass.\");");
+        w.Line($"if (!ws.Training) throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the output was encoded for inference (training: false); encode with training: true to back-propagate.\");");
         if (plan.Finals.Count == 0) w.Line("BackwardPass(ws);");
         else
         {

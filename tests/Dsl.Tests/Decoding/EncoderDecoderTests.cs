@@ -116,6 +116,18 @@ public class EncoderDecoderTests
     }
 
     [Fact]
+    public void BackPropagatingAnInferenceEncodingIsRefusedClearly()
+    {
+        // an inference workspace holds no gradient buffer: back-propagating through it is an error that says why
+        var encoder = new S2sLstmEncoder();
+        EncoderOutput encoded = ((IEncoder<int>)encoder).Encode(Tokens([1, 2, 3], 1, 3), default, training: false);
+        var e = Assert.Throws<InvalidOperationException>(() => ((IEncoder<int>)encoder).BackwardFromEncoded(encoded));
+        Assert.Equal("Model 'S2sLstmEncoder': the output was encoded for inference (training: false); encode with training: true to back-propagate.", e.Message);
+        EncoderOutput trained = ((IEncoder<int>)encoder).Encode(Tokens([1, 2, 3], 1, 3), default, training: true);
+        ((IEncoder<int>)encoder).BackwardFromEncoded(trained); // a training encoding back-propagates (throws nothing)
+    }
+
+    [Fact]
     public void EncoderOutputsHoldTheFinalStatesOfEachDirection()
     {
         var encoder = new S2sLstmEncoder(seed: 4);

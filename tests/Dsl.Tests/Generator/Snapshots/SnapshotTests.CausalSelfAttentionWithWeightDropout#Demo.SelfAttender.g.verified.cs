@@ -224,6 +224,7 @@ namespace Demo
         {
             Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached
                 : throw new global::System.InvalidOperationException("Model 'SelfAttender': the encoded output is not that of its last pass.");
+            if (!ws.Training) throw new global::System.InvalidOperationException("Model 'SelfAttender': the output was encoded for inference (training: false); encode with training: true to back-propagate.");
             ws.InjectFinal = true;
             try { BackwardPass(ws); } finally { ws.InjectFinal = false; }
         }
