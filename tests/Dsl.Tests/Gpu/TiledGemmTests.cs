@@ -1,0 +1,84 @@
+using Dsl.Gpu;
+using Dsl.Kernels;
+using ILGPU;
+using ILGPU.Runtime;
+using Device = Dsl.Gpu.Device;
+using Xunit;
+
+namespace Dsl.Tests.Gpu;
+
+/// <summary>The device GEMM on ILGPU's CPU accelerator (what CI has) against the scalar reference: edges, layouts, accumulation.</summary>
+public class TiledGemmTests
+{
+    [Fact]
+    public void OpenReturnsTheKindAskedForAndAutoFindsOne()
+    {
+        using Device cpu = Device.Open(DeviceKind.Cpu);
+        Assert.Equal(DeviceKind.Cpu, cpu.Kind);
+        Assert.False(string.IsNullOrEmpty(cpu.Name));
+        using Device best = Device.Open();
+        Assert.NotEqual(DeviceKind.Auto, best.Kind);
+    }
+
+    [Theory]
+    [InlineData(1, 1, 1)]
+    [InlineData(16, 16, 16)]
+    [InlineData(17, 33, 9)]
+    [InlineData(5, 3, 40)]
+    [InlineData(40, 23, 31)]
+    public void MatchesTheReferenceInEveryLayout(int m, int n, int k)
+    {
+        using Device device = Device.Open(DeviceKind.Cpu);
+        var gemm = new TiledGemm(device);
+        var rng = new Rng((ulong)(m * 10007 + n * 101 + k));
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+        foreach (bool accumulate in new[] { false, true })
+        {
+            // leading dimensions wider than the rows (a slice of a wider buffer)
+            int lda = (transA ? m : k) + 2, ldb = (transB ? k : n) + 1, ldc = n + 3;
+            float[] a = Random(rng, (transA ? k : m) * lda), b = Random(rng, (transB ? n : k) * ldb), c = Random(rng, m * ldc);
+            float[] expected = (float[])c.Clone();
+            GemmReference.MatMul(transA, transB, m, n, k, a, lda, b, ldb, expected, ldc, accumulate);
+
+            using MemoryBuffer1D<float, Stride1D.Dense> da = device.Accelerator.Allocate1D(a), db = device.Accelerator.Allocate1D(b), dc = device.Accelerator.Allocate1D(c);
+            gemm.Run(m, n, k, da.View.AsContiguous(), lda, transA, db.View.AsContiguous(), ldb, transB, dc.View.AsContiguous(), ldc, accumulate);
+            float[] actual = dc.GetAsArray1D();
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                Assert.True(MathF.Abs(expected[i * ldc + j] - actual[i * ldc + j]) <= 1e-4f * (1f + MathF.Abs(expected[i * ldc + j])),
+                    $"({m}, {n}, {k}) transA={transA} transB={transB} accumulate={accumulate}: C[{i}, {j}] {actual[i * ldc + j]} vs {expected[i * ldc + j]}");
+            // the padding between rows is left as it was
+            for (int i = 0; i < m; i++)
+            for (int j = n; j < ldc; j++)
+                Assert.Equal(c[i * ldc + j], actual[i * ldc + j]);
+        }
+    }
+
+    [Fact]
+    public void NegativeSizesAreRefused()
+    {
+        using Device device = Device.Open(DeviceKind.Cpu);
+        var gemm = new TiledGemm(device);
+        using var buffer = device.Accelerator.Allocate1D<float>(4);
+        Assert.Throws<ArgumentOutOfRangeException>(() => gemm.Run(-1, 1, 1, buffer.View.AsContiguous(), 1, false, buffer.View.AsContiguous(), 1, false, buffer.View.AsContiguous(), 1, false));
+    }
+
+    private static float[] Random(Rng rng, int length) => Enumerable.Range(0, length).Select(_ => rng.NextNormal()).ToArray();
+}
+
+/// <summary>Every device kernel compiles to PTX (CUDA) without a GPU, so a kernel ILGPU cannot translate fails here, not on a GPU machine.</summary>
+public class PtxCompileTests
+{
+    [Fact]
+    public void TheTiledGemmCompilesToPtx()
+    {
+        using var context = Context.Create(builder => builder.Default());
+        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
+        var method = typeof(TiledGemm).GetMethod("Kernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        var entry = ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method);
+        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+        Assert.Contains("bar.sync", compiled.PTXAssembly, StringComparison.Ordinal); // the barriers between the shared-memory tiles
+    }
+}
