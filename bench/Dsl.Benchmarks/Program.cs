@@ -126,11 +126,16 @@ internal static class FmaPeak
         Func<long, float> run = bits switch { 512 => Run512, 256 => Run256, 128 => Run128, _ => RunScalar };
         var tasks = Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() => run(iterations / 10), TaskCreationOptions.LongRunning)).ToArray();
         Task.WaitAll(tasks);
-        var sw = Stopwatch.StartNew();
-        tasks = Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() => run(iterations), TaskCreationOptions.LongRunning)).ToArray();
-        Task.WaitAll(tasks);
-        double seconds = sw.Elapsed.TotalSeconds;
-        return threads * iterations * 12.0 * 2 * (bits / 32) / seconds / 1e9;
+        // the best of three: a peak is what the cores can do, and a neighbour on a shared machine only ever lowers a reading
+        double best = 0;
+        for (int attempt = 0; attempt < 3; attempt++)
+        {
+            var sw = Stopwatch.StartNew();
+            tasks = Enumerable.Range(0, threads).Select(_ => Task.Factory.StartNew(() => run(iterations), TaskCreationOptions.LongRunning)).ToArray();
+            Task.WaitAll(tasks);
+            best = Math.Max(best, threads * iterations * 12.0 * 2 * (bits / 32) / sw.Elapsed.TotalSeconds / 1e9);
+        }
+        return best;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
