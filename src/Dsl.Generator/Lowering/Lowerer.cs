@@ -69,9 +69,6 @@ internal sealed class LowerContext
     /// <summary>Where the gradient of <see cref="In"/> goes; null when nothing before the layer learns (the model's input).</summary>
     public BufferRef? DIn { get; private set; }
 
-    /// <summary>True when this layer is the model's last recurrent layer (an encoder hands its final states on).</summary>
-    public bool IsLastRecurrent => Model.Layers.Select((l, i) => (l, i)).Last(x => x.l.Spec is Layers.Recurrent.RecurrentSpec).i == Index;
-
     internal void Begin(int index, BufferRef? previousOut, BufferRef? previousDOut)
     {
         Index = index;

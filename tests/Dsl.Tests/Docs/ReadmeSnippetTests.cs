@@ -59,19 +59,8 @@ public partial class ReadmeSnippetTests
         Assert.True(fences >= atLeast, $"{fences} csharp blocks in {file}");
     }
 
-    private static readonly ImmutableArray<MetadataReference> References = CreateReferences();
-
-    private static ImmutableArray<MetadataReference> CreateReferences()
-    {
-        // As GeneratorHarness: the running .NET's assemblies plus Dsl's (what a project referencing the package sees).
-        var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .ToList();
-        paths.Add(typeof(LstmAttribute).Assembly.Location);
-        paths.Add(typeof(Parameter).Assembly.Location);
-        paths.Add(typeof(System.Numerics.Tensors.TensorPrimitives).Assembly.Location);
-        return paths.Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
-    }
+    // what a project referencing the package sees: the running .NET's assemblies plus Dsl's (as the generator tests)
+    private static ImmutableArray<MetadataReference> References => GeneratorHarness.References;
 
     [Theory]
     [MemberData(nameof(Blocks))]

@@ -183,11 +183,7 @@ public class CodeFixTests
     private static void VerifyFixAll(CodeFixProvider fix, string id, string before, string after)
     {
         using var workspace = new AdhocWorkspace();
-        Project project = workspace.AddProject("Models", LanguageNames.CSharp)
-            .WithParseOptions(GeneratorHarness.ParseOptions)
-            .WithCompilationOptions(new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary))
-            .WithMetadataReferences(GeneratorHarness.Compile().References);
-        Document document = project.AddDocument("M.cs", SourceText.From(before));
+        Document document = NewDocument(workspace, before);
         ImmutableArray<Diagnostic> diagnostics = Analyze(document).Where(d => d.Id == id).ToImmutableArray();
         Assert.True(diagnostics.Length >= 2, $"expected several {id}, got {diagnostics.Length}");
         FixAllProvider provider = fix.GetFixAllProvider()!;
@@ -208,15 +204,19 @@ public class CodeFixTests
         public override Task<IEnumerable<Diagnostic>> GetAllDiagnosticsAsync(Project project, CancellationToken cancellationToken) => Task.FromResult<IEnumerable<Diagnostic>>(all);
     }
 
+    /// <summary>A one-document project with the generator tests' parse options and references.</summary>
+    private static Document NewDocument(AdhocWorkspace workspace, string source) =>
+        workspace.AddProject("Models", LanguageNames.CSharp)
+            .WithParseOptions(GeneratorHarness.ParseOptions)
+            .WithCompilationOptions(new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary))
+            .WithMetadataReferences(GeneratorHarness.References)
+            .AddDocument("M.cs", SourceText.From(source));
+
     private static void Verify(CodeFixProvider fix, string id, string before, string after)
     {
         Assert.Contains(id, fix.FixableDiagnosticIds);
         using var workspace = new AdhocWorkspace();
-        Project project = workspace.AddProject("Models", LanguageNames.CSharp)
-            .WithParseOptions(GeneratorHarness.ParseOptions)
-            .WithCompilationOptions(new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary))
-            .WithMetadataReferences(GeneratorHarness.Compile().References);
-        Document document = project.AddDocument("M.cs", SourceText.From(before));
+        Document document = NewDocument(workspace, before);
         Diagnostic diagnostic = Analyze(document).Single(d => d.Id == id);
 
         var actions = new List<CodeAction>();

@@ -15,7 +15,7 @@ internal static class GeneratorHarness
 {
     // References: the running .NET's own assemblies plus Dsl's. (Basic.Reference.Assemblies 1.8 needs
     // Roslyn 4.11, which this registry does not serve next to the 4.8 the generator is built against.)
-    private static readonly ImmutableArray<MetadataReference> References = CreateReferences();
+    internal static readonly ImmutableArray<MetadataReference> References = CreateReferences();
 
     private static ImmutableArray<MetadataReference> CreateReferences()
     {

@@ -254,11 +254,7 @@ public class GradientCheckTests
     [Fact]
     public void EncoderDecoderWithStackedBridgesAndGeneralScore()
     {
-        var rng = new Rng(46);
-        int[] source = Enumerable.Range(0, 3 * 5).Select(_ => rng.NextInt(6)).ToArray();
-        int[] input = Enumerable.Range(0, 3 * 4).Select(_ => rng.NextInt(5)).ToArray();
-        int[] targets = Enumerable.Range(0, 3 * 4).Select(i => i == 7 ? -100 : rng.NextInt(5)).ToArray();
-        int[] lengths = [5, 2, 4];
+        var (source, lengths, input, targets) = EncoderDecoderBatch(46);
         Check(() => new GcS2sGeneral(seed: 25), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
             new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
     }

@@ -67,7 +67,8 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         // A reverse direction with a learned initial state holds it in its padded steps, which BPTT reads:
         // then the top layer's states stay in a buffer of their own and the layer's output is a masked copy.
         bool ownTop = spec.Options.LearnInitialState && d == 2;
-        bool finals = c.IsLastRecurrent && c.Model.OutputIsSequence;
+        // the model's last recurrent layer hands its final states on when the model encodes for a decoder
+        bool finals = c.Model.OutputIsSequence && !c.Model.Layers.Skip(c.Index + 1).Any(l => l.Spec is RecurrentSpec);
         string sequenceShape = $"[T, B, {width}]";
         var (output, dOutput) = layer.OutIsSequence
             ? (ownTop ? c.Own("out", width, Rows.StepsBatch, BufferUse.Forward, $"the top layer's hidden states, zero at padded steps {sequenceShape}") : null,
