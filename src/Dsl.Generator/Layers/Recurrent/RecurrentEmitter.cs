@@ -138,24 +138,21 @@ internal static class RecurrentEmitter
 
     public static void Call(SourceWriter w, string method, List<(string Parameter, string Argument)> args)
     {
-        const int perLine = 8;
-        for (int i = 0; i < args.Count; i += perLine)
-        {
-            string part = string.Join(", ", args.Skip(i).Take(perLine).Select(a => a.Argument));
-            bool first = i == 0, last = i + perLine >= args.Count;
-            w.Line((first ? method + "(" : "    ") + part + (last ? ");" : ","));
-        }
+        foreach (string line in Wrapped(method, args.Select(a => a.Argument).ToList(), perLine: 8, close: ");")) w.Line(line);
     }
 
-    private static string[] Signature(string head, List<(string Parameter, string Argument)> args)
+    private static string[] Signature(string head, List<(string Parameter, string Argument)> args) =>
+        Wrapped(head, args.Select(a => a.Parameter).ToList(), perLine: 6, close: ")");
+
+    /// <summary><paramref name="head"/>(items…<paramref name="close"/>, <paramref name="perLine"/> items a line, continuation lines indented.</summary>
+    private static string[] Wrapped(string head, List<string> items, int perLine, string close)
     {
-        const int perLine = 6;
         var lines = new List<string>();
-        for (int i = 0; i < args.Count; i += perLine)
+        for (int i = 0; i < items.Count; i += perLine)
         {
-            string part = string.Join(", ", args.Skip(i).Take(perLine).Select(a => a.Parameter));
-            bool first = i == 0, last = i + perLine >= args.Count;
-            lines.Add((first ? head + "(" : "    ") + part + (last ? ")" : ","));
+            string part = string.Join(", ", items.Skip(i).Take(perLine));
+            bool first = i == 0, last = i + perLine >= items.Count;
+            lines.Add((first ? head + "(" : "    ") + part + (last ? close : ","));
         }
         return lines.ToArray();
     }
