@@ -38,6 +38,8 @@ internal static class CSharpOps
         MemoryOperand m => m.Grad ? "ws.Memory!.MemoryGradient.Span" : "ws.Memory!.Memory.Span",
         SliceOperand s => $"{Format(s.Of, scope)}.Slice({Format(s.Start, scope)}{(s.Length is { } length ? ", " + Format(length, scope) : "")})",
         StateOperand s => $"state.{s.State.Field}{(s.Grad ? "_grad" : "")}",
+        CacheOperand k => $"state!.{k.Cache.Field}",
+        PositionOperand => "(state?.Position ?? 0)",
         TrainingOnlyOperand t => $"training ? {Format(t.Of, scope)} : default",
         LengthsOperand l => l.OfMemory ? "ws.Memory!.Lengths" : l.Always ? "ws.lengths" : WsLengths,
         ScalarOperand s => s.Text,
@@ -125,9 +127,20 @@ internal static class CSharpOps
                     Condition.Training => "training",
                     Condition.Padded => "ws.HasLengths",
                     Condition.CarriedState => "state is not null",
+                    Condition.SteppingState => "state is not null && !training",
                     Condition.InjectFinal => "ws.InjectFinal",
                     _ => throw new InvalidOperationException($"No C# for condition {branch.Condition}."),
                 };
+                if (branch.Otherwise.Count > 0)
+                {
+                    w.Open($"if ({condition})");
+                    Write(branch.Body, c, scope);
+                    w.Close();
+                    w.Open("else");
+                    Write(branch.Otherwise, c, scope);
+                    w.Close();
+                    break;
+                }
                 if (branch.Body.Count == 1 && branch.Body[0] is not (WhenOp or ScatterAddRowsOp or DropoutOp or MacroOp or CommentOp))
                 {
                     var single = new SourceWriter();

@@ -416,6 +416,12 @@ internal static class ModelEmitter
         w.Line($"var other = source as State ?? throw new global::System.ArgumentException($\"source: expected a {m.Spec.Name}.State, got {{source?.GetType().Name ?? \"null\"}}.\", nameof(source));");
         w.Line($"{Check}.SameSize(Batch, other.Batch, \"source\", \"batch (the state's batch size)\");");
         foreach (StateRef s in plan.States) w.Line($"global::System.Array.Copy(other.{s.Field}, {s.Field}, {s.Field}.Length);");
+        if (plan.Positional)
+        {
+            w.Line("Reserve(other.Position - Position);");
+            w.Line("Position = other.Position;");
+            foreach (CacheRef k in plan.Caches) w.Line($"global::System.Array.Copy(other.{k.Field}, {k.Field}, checked(Position * Batch * {k.Width}));");
+        }
         w.Line("Memory = other.Memory;");
         w.Close();
         w.Line("/// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>");
@@ -427,9 +433,24 @@ internal static class ModelEmitter
             w.Line($"internal readonly float[] {s.Field}; // [batch, {s.Width}]");
             w.Line($"internal readonly float[] {s.Field}_grad; // [batch, {s.Width}]");
         }
+        if (plan.Positional)
+        {
+            w.Line("/// <summary>The steps taken since the state was created or reset: the position of the next step in its sequence.</summary>");
+            w.Line("public int Position { get; internal set; }");
+            foreach (CacheRef k in plan.Caches) w.Line($"internal float[] {k.Field} = global::System.Array.Empty<float>(); // {k.Comment}, grown as the steps grow");
+            w.Line("/// <summary>Makes room for <paramref name=\"steps\"/> more steps in every key/value cache (doubling, so that stepping allocates rarely).</summary>");
+            w.Open("internal void Reserve(int steps)");
+            foreach (CacheRef k in plan.Caches)
+            {
+                w.Line($"int {k.Field}_need = checked((Position + steps) * Batch * {k.Width});");
+                w.Line($"if ({k.Field}.Length < {k.Field}_need) global::System.Array.Resize(ref {k.Field}, global::System.Math.Max({k.Field}_need, checked(2 * {k.Field}.Length)));");
+            }
+            w.Close();
+        }
         w.Line("/// <summary>Sets every state back to zero (a new sequence).</summary>");
         w.Open("public void Reset()");
         foreach (StateRef s in plan.States) w.Line($"global::System.Array.Clear({s.Field});");
+        if (plan.Positional) w.Line("Position = 0; // the key/value caches are overwritten from the start");
         w.Close();
         w.Close();
         w.Line();
@@ -536,7 +557,18 @@ internal static class ModelEmitter
             foreach (StateRef s in plan.States) w.Line($"{Whole($"state.{s.Field}")}.CopyTo({s.Initial.Ws});");
             w.Close();
         }
+        if (plan.Positional)
+        {
+            w.Open("if (state is not null)");
+            if (plan.Caches.Count > 0)
+            {
+                w.Line($"if (training && state.Position > 0) throw new global::System.NotSupportedException($\"Model '{plan.Model.Spec.Name}' trains from a fresh state only (its position is {{state.Position}}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.\");");
+                w.Line("state.Reserve(ws.T);");
+            }
+            w.Close();
+        }
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) w.Line($"{l.Name}_forward(ws, training, state);");
+        if (plan.Positional) w.Line("if (state is not null) state.Position += ws.T; // the next pass continues the sequence");
         w.Close();
         w.Line();
         w.Line("/// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>");

@@ -48,7 +48,9 @@ internal sealed class LowerContext
     private readonly List<StateRef> _states = new();
     private readonly List<FinalStateRef> _finals = new();
     private readonly List<GradientJoin> _joins = new();
+    private readonly List<CacheRef> _caches = new();
     private readonly Dictionary<string, int> _shared = new();
+    private bool _positional;
 
     public LowerContext(ShapedModel model) => Model = model;
 
@@ -155,12 +157,28 @@ internal sealed class LowerContext
         return f;
     }
 
+    /// <summary>The layer's key/value cache in the carried state, rows of <paramref name="width"/>: <c>{layer}_cache</c>.</summary>
+    public CacheRef Cache(int width, string what)
+    {
+        var cache = new CacheRef("_" + Name + "_cache", width, $"{Name}: {what}");
+        _caches.Add(cache);
+        _positional = true;
+        return cache;
+    }
+
+    /// <summary>The position of the pass's first step (the steps the carried state has taken); the state counts them.</summary>
+    public Operand Position()
+    {
+        _positional = true;
+        return new PositionOperand();
+    }
+
     /// <summary>After layer <paramref name="afterLayer"/>'s backward, <paramref name="target"/> += <paramref name="source"/>.</summary>
     public void Join(int afterLayer, BufferRef target, BufferRef source, string why) => _joins.Add(new GradientJoin(afterLayer, target, source, why));
 
     internal ModelPlan Finish(BufferRef? tokens, BufferRef targets, BufferRef values)
     {
         return new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
-            _finals.ToEquatableArray(), _joins.ToEquatableArray(), tokens, targets, values);
+            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values);
     }
 }

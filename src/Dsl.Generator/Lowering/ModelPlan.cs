@@ -97,6 +97,12 @@ internal sealed record BufferRef(string Name, int Width, Rows Rows, BufferUse Us
 /// <summary>One tensor of the carried <c>State</c> (a recurrent layer's h or c), and the workspace's copy a pass starts from.</summary>
 internal sealed record StateRef(string Field, string Name, int Width, BufferRef Initial, BufferRef InitialGrad);
 
+/// <summary>
+/// A layer's key/value cache, held by the carried <c>State</c> (field <see cref="Field"/>): [capacity, B, Width], one
+/// row per step taken and sequence; the state grows it as the sequence grows (<see cref="ModelPlan.Positional"/>).
+/// </summary>
+internal sealed record CacheRef(string Field, int Width, string Comment);
+
 /// <summary>An encoder's final state for a decoder to start from: [B, Width], directions concatenated, and its gradient.</summary>
 internal sealed record FinalStateRef(string Name, int Width, BufferRef State, BufferRef Grad);
 
@@ -142,7 +148,8 @@ internal sealed record Passes(EquatableArray<string> ForwardDoc, EquatableArray<
 
 /// <summary>
 /// The lowered model: parameters in PyTorch's state_dict order, buffers, layer plans, the carried state's tensors,
-/// the final states an encoder hands a decoder, and the gradients that join after a layer's backward.
+/// the final states an encoder hands a decoder, the gradients that join after a layer's backward, the key/value caches
+/// a stepping decoder keeps, and whether a layer reads the position of a step (<see cref="Positional"/>: the state counts them).
 /// </summary>
 internal sealed record ModelPlan(
     ShapedModel Model,
@@ -152,6 +159,8 @@ internal sealed record ModelPlan(
     EquatableArray<StateRef> States,
     EquatableArray<FinalStateRef> Finals,
     EquatableArray<GradientJoin> Joins,
+    EquatableArray<CacheRef> Caches,
+    bool Positional,
     BufferRef? Tokens,
     BufferRef Targets,
     BufferRef TargetValues)

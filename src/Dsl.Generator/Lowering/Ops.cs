@@ -54,6 +54,12 @@ internal sealed record SliceOperand(Operand Of, Dim Start, Dim? Length) : Operan
 /// <summary>A tensor of the carried <c>State</c> of the pass (or its gradient).</summary>
 internal sealed record StateOperand(StateRef State, bool Grad = false) : Operand;
 
+/// <summary>A layer's key/value cache in the carried <c>State</c> [capacity, B, Width], which stepping appends to.</summary>
+internal sealed record CacheOperand(CacheRef Cache) : Operand;
+
+/// <summary>The position of the pass's first step in its sequence: the steps the carried state has taken (0 without a state).</summary>
+internal sealed record PositionOperand : Operand;
+
 /// <summary>The operand in a training pass, none in inference (a dropout mask on attention weights).</summary>
 internal sealed record TrainingOnlyOperand(Operand Of) : Operand;
 
@@ -147,14 +153,17 @@ internal enum Condition
     /// <summary>The pass runs from a carried state (a <c>State</c>).</summary>
     CarriedState,
 
+    /// <summary>An inference pass from a carried state: a decoder stepping from its key/value cache.</summary>
+    SteppingState,
+
     /// <summary>Back-propagation adds the gradients of an encoder's final states, from the decoder they started.</summary>
     InjectFinal,
 }
 
-/// <summary>Ops that run only when <see cref="Condition"/> holds.</summary>
-internal sealed record WhenOp(Condition Condition, EquatableArray<Op> Body) : Op
+/// <summary>Ops that run only when <see cref="Condition"/> holds, and those that run instead (<see cref="Otherwise"/>, often none).</summary>
+internal sealed record WhenOp(Condition Condition, EquatableArray<Op> Body, EquatableArray<Op> Otherwise) : Op
 {
-    public WhenOp(Condition condition, params Op[] body) : this(condition, body.ToEquatableArray()) { }
+    public WhenOp(Condition condition, params Op[] body) : this(condition, body.ToEquatableArray(), EquatableArray<Op>.Empty) { }
 }
 
 /// <summary>

@@ -39,18 +39,60 @@ public static class AttentionKernel
         }
     }
 
+    /// <summary>
+    /// Causal self-attention continuing from a key/value cache (a decoder stepping token by token, or reading a chunk):
+    /// the keys and values of the <paramref name="steps"/> new rows of <paramref name="qkv"/> [T, B, 3E] are appended to
+    /// <paramref name="cache"/> [capacity, B, 2E] (keys then values, one row per position and sequence) after the
+    /// <paramref name="position"/> steps it holds, and the new queries, at positions position … position + T − 1,
+    /// attend over the keys up to their own: each step costs O(position), not a pass over the prefix. Writes the heads'
+    /// outputs <paramref name="context"/> [T, B, E], and the weights [B, heads, T, T] when <paramref name="position"/>
+    /// is 0 (then they are those of <see cref="Forward(int, int, int, int, float, bool, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, Span{float}, Span{float})"/>).
+    /// </summary>
+    public static unsafe void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context)
+    {
+        Append(steps, batch, width, position, qkv, cache);
+        int keys = position + steps;
+        Require(context, steps * batch * width, "context");
+        if (position == 0) Require(weights, batch * heads * steps * steps, "weights");
+        fixed (float* pq = qkv, pc = cache, pw = weights, px = context)
+        {
+            var a = new HeadArgs
+            {
+                Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, KRow = 2 * width, Offset = position,
+                Scale = scale, Causal = true, Q = pq, K = pc, V = pc + width, Weights = position == 0 ? pw : null, Context = px,
+            };
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, heads));
+        }
+    }
+
+    /// <summary>
+    /// Appends the keys and values of <paramref name="qkv"/> [T, B, 3E] to <paramref name="cache"/> [capacity, B, 2E]
+    /// after its first <paramref name="position"/> steps (a training pass from a fresh state leaves them for the steps
+    /// that follow).
+    /// </summary>
+    public static void Append(int steps, int batch, int width, int position, ReadOnlySpan<float> qkv, Span<float> cache)
+    {
+        int rows = steps * batch;
+        Require(qkv, rows * 3 * width, "qkv");
+        Require(cache, checked((position + steps) * batch * 2 * width), "cache");
+        for (int r = 0; r < rows; r++)
+            qkv.Slice((r * 3 + 1) * width, 2 * width).CopyTo(cache.Slice((position * batch + r) * 2 * width, 2 * width));
+    }
+
     /// <summary>The (sequence, head) pairs are independent: split them over the cores when there is enough work.</summary>
     private static int Parts(int steps, int keys, int batch, int width, int heads) =>
         GemmWorkers.Count > 1 && batch * heads >= 2 && (long)batch * steps * keys * width >= 1L << 18 ? Math.Min(GemmWorkers.Count, batch * heads) : 1;
 
     /// <summary>
-    /// One call's operands. Queries are <c>Steps</c> rows per sequence, keys and values <c>Keys</c> rows; row t of
+    /// One call's operands. Queries are <c>Steps</c> rows per sequence, keys and values <c>Keys</c> rows (a causal query
+    /// i sits at position <c>Offset</c> + i of the keys: stepping from a cache); row t of
     /// sequence b of the queries starts at <c>Q + (t·B + b)·QRow</c> (keys, values and their gradients alike), so one
     /// packed [T, B, 3E] buffer (self-attention) and three separate ones (cross-attention) are read the same way.
     /// </summary>
     private unsafe struct HeadArgs
     {
-        public int Steps, Keys, Batch, Width, Heads, QRow, KRow;
+        public int Steps, Keys, Batch, Width, Heads, QRow, KRow, Offset;
         public float Scale;
         public bool Causal;
         public int* Lengths;
@@ -83,15 +125,20 @@ public static class AttentionKernel
         var qs = new ReadOnlySpan<float>(x.Q, qLength);
         var ks = new ReadOnlySpan<float>(x.K, kLength);
         var vs = new ReadOnlySpan<float>(x.V, kLength);
-        var weights = new Span<float>(x.Weights, pairs * T * S);
+        // the weights are kept for back-propagation and inspection, or (stepping from a cache) live in this thread's scratch
+        bool keep = x.Weights != null;
+        var weights = keep ? new Span<float>(x.Weights, pairs * T * S) : default;
         var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * S);
         var context = new Span<float>(x.Context, T * B * E);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        Span<float> scratch = x.Mask == null ? default : GemmWorkers.Scratch(T * S);
+        int scratchLength = (x.Mask == null ? 0 : T * S) + (keep ? 0 : T * S);
+        Span<float> scratchAll = scratchLength == 0 ? default : GemmWorkers.Scratch(scratchLength);
+        Span<float> scratch = x.Mask == null ? default : scratchAll.Slice(0, T * S);
+        Span<float> own = keep ? default : scratchAll.Slice(scratchLength - T * S);
         for (int pair = first; pair < end; pair++)
         {
             int b = pair / heads, h = pair % heads;
-            Span<float> a = weights.Slice(pair * T * S, T * S);
+            Span<float> a = keep ? weights.Slice(pair * T * S, T * S) : own;
             ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
             // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row. Only the valid keys are
             // read, here and in A · v: what padded steps hold, NaN included, cannot reach a valid step's output.
@@ -100,7 +147,7 @@ public static class AttentionKernel
             for (int i = 0; i < T; i++)
             {
                 Span<float> row = a.Slice(i * S, S);
-                int valid = Valid(i, S, x.Causal, lengths, b);
+                int valid = Valid(x.Offset + i, S, x.Causal, lengths, b);
                 Span<float> live = row.Slice(0, valid);
                 TensorPrimitives.Multiply(live, x.Scale, live);
                 Activations.StableSoftmax(live);
@@ -241,7 +288,7 @@ public static class AttentionKernel
         }
     }
 
-    /// <summary>Keys query <paramref name="i"/> of sequence <paramref name="b"/> may attend to: 0 … valid − 1.</summary>
+    /// <summary>Keys the query at position <paramref name="i"/> of sequence <paramref name="b"/> may attend to: 0 … valid − 1.</summary>
     private static int Valid(int i, int steps, bool causal, ReadOnlySpan<int> lengths, int b)
     {
         int valid = causal ? i + 1 : steps;

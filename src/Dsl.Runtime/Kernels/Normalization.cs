@@ -66,22 +66,36 @@ public static class PositionalEncodingKernel
     /// </summary>
     public static void Fill(Span<float> table, int steps, int width)
     {
-        for (int t = 0; t < steps; t++)
+        for (int t = 0; t < steps; t++) Row(t, table.Slice(t * width, width));
+    }
+
+    /// <summary>The encoding of position <paramref name="position"/>, pe[position], into <paramref name="row"/> [width].</summary>
+    public static void Row(int position, Span<float> row)
+    {
+        int width = row.Length;
+        for (int j = 0; j < width; j++)
         {
-            for (int j = 0; j < width; j++)
-            {
-                double angle = t * Math.Exp(-(j - j % 2) * Math.Log(10000.0) / width);
-                table[t * width + j] = (float)(j % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
-            }
+            double angle = position * Math.Exp(-(j - j % 2) * Math.Log(10000.0) / width);
+            row[j] = (float)(j % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
         }
     }
 
     /// <summary>y[t, b] = x[t, b] + pe[t] for time-major [T, B, W].</summary>
-    public static void Add(int steps, int batch, int width, ReadOnlySpan<float> table, ReadOnlySpan<float> x, Span<float> y)
+    public static void Add(int steps, int batch, int width, ReadOnlySpan<float> table, ReadOnlySpan<float> x, Span<float> y) =>
+        Add(steps, batch, width, 0, table, x, y);
+
+    /// <summary>
+    /// y[t, b] = x[t, b] + pe[position + t]: steps that continue a sequence from <paramref name="position"/> (a state
+    /// carried from step to step). From position 0 the rows come from <paramref name="table"/> [T, W]; later ones are
+    /// computed (W sines and cosines per step), equal to the table's.
+    /// </summary>
+    public static void Add(int steps, int batch, int width, int position, ReadOnlySpan<float> table, ReadOnlySpan<float> x, Span<float> y)
     {
+        Span<float> computed = position == 0 ? default : width <= 1024 ? stackalloc float[width] : new float[width];
         for (int t = 0; t < steps; t++)
         {
-            ReadOnlySpan<float> pe = table.Slice(t * width, width);
+            if (position != 0) Row(position + t, computed);
+            ReadOnlySpan<float> pe = position == 0 ? table.Slice(t * width, width) : computed;
             for (int b = 0; b < batch; b++)
                 TensorPrimitives.Add(x.Slice((t * batch + b) * width, width), pe, y.Slice((t * batch + b) * width, width));
         }

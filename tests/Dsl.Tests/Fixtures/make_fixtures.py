@@ -41,6 +41,16 @@ def save_safetensors(path, tensors):
             f.write(b)
 
 
+def positional_encoding(T, W, dtype):
+    """Vaswani et al.'s sinusoidal table [T, W], computed in float64 and rounded to float32 as Dsl's is."""
+    pe = torch.zeros(T, W, dtype=torch.float64)
+    position = torch.arange(T, dtype=torch.float64).unsqueeze(1)
+    div = torch.exp(torch.arange(0, W, 2, dtype=torch.float64) * (-torch.log(torch.tensor(10000.0, dtype=torch.float64)) / W))
+    pe[:, 0::2] = torch.sin(position * div)
+    pe[:, 1::2] = torch.cos(position * div[: W // 2])
+    return pe.to(torch.float32).to(dtype)
+
+
 class ChoGRU(nn.Module):
     """GRU with the reset gate applied before the recurrent product (Cho et al. 2014):
     n = tanh(W_in x + b_in + W_hn (r * h) + b_hn), with nn.GRU's parameter names and layout."""
@@ -190,13 +200,7 @@ class Stack(nn.Module):
                 history.append(x)
                 continue
             if kind == "positionalencoding":
-                T, W = x.shape[1], x.shape[2]
-                pe = torch.zeros(T, W, dtype=torch.float64)
-                position = torch.arange(T, dtype=torch.float64).unsqueeze(1)
-                div = torch.exp(torch.arange(0, W, 2, dtype=torch.float64) * (-torch.log(torch.tensor(10000.0, dtype=torch.float64)) / W))
-                pe[:, 0::2] = torch.sin(position * div)
-                pe[:, 1::2] = torch.cos(position * div[: W // 2])
-                x = x + pe.to(torch.float32).to(x.dtype)  # Dsl rounds the table to float32
+                x = x + positional_encoding(x.shape[1], x.shape[2], x.dtype)
                 history.append(x)
                 continue
             m = getattr(self, name)
@@ -445,6 +449,115 @@ def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, 
         expected["grad." + name] = p.grad.float()
     save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
     print(f"{case}: loss {loss.item():.6f}")
+
+
+class TransformerSeq2Seq(nn.Module):
+    """nn.TransformerEncoderLayer + nn.TransformerDecoderLayer (ReLU, dropout 0, batch_first) between embeddings with
+    sinusoidal positions and a Linear over the target vocabulary, masks from the source lengths (src_key_padding_mask,
+    memory_key_padding_mask) and the causal tgt_mask. Pre-norm (norm_first) adds the final LayerNorm of
+    nn.TransformerEncoder/Decoder(norm = LayerNorm) after each stack."""
+
+    def __init__(self, norm_first, width=8, heads=2, ff=16, src_vocab=10, tgt_vocab=9):
+        super().__init__()
+        self.norm_first = norm_first
+        self.src_embedding = nn.Embedding(src_vocab, width)
+        self.tgt_embedding = nn.Embedding(tgt_vocab, width)
+        self.encoder_layer = nn.TransformerEncoderLayer(width, heads, ff, dropout=0.0, batch_first=True, norm_first=norm_first)
+        self.decoder_layer = nn.TransformerDecoderLayer(width, heads, ff, dropout=0.0, batch_first=True, norm_first=norm_first)
+        if norm_first:
+            self.encoder_norm = nn.LayerNorm(width)
+            self.decoder_norm = nn.LayerNorm(width)
+        self.out = nn.Linear(width, tgt_vocab)
+
+    def encode(self, src, lengths):
+        x = self.src_embedding(src)
+        x = x + positional_encoding(x.shape[1], x.shape[2], x.dtype)
+        pad = torch.arange(src.shape[1]).unsqueeze(0) >= lengths.unsqueeze(1)
+        memory = self.encoder_layer(x, src_key_padding_mask=pad)
+        return (self.encoder_norm(memory) if self.norm_first else memory), pad
+
+    def decode(self, tokens, memory, pad):
+        y = self.tgt_embedding(tokens)
+        T = y.shape[1]
+        y = y + positional_encoding(T, y.shape[2], y.dtype)
+        causal = torch.triu(torch.full((T, T), float("-inf"), dtype=y.dtype), diagonal=1)
+        y = self.decoder_layer(y, memory, tgt_mask=causal, memory_key_padding_mask=pad)
+        return self.out(self.decoder_norm(y) if self.norm_first else y)
+
+    def dsl_names(self):
+        """PyTorch's parameter names -> those of the declared [EncoderDecoder] (Models/TransformerModels.cs)."""
+        if self.norm_first:
+            enc = {"encoder_layer.norm1": "layernorm", "encoder_layer.self_attn": "attention", "encoder_layer.norm2": "layernorm_1",
+                   "encoder_layer.linear1": "dense", "encoder_layer.linear2": "dense_1", "encoder_norm": "layernorm_2"}
+            dec = {"decoder_layer.norm1": "layernorm", "decoder_layer.self_attn": "attention", "decoder_layer.norm2": "layernorm_1",
+                   "decoder_layer.multihead_attn": "attention_1", "decoder_layer.norm3": "layernorm_2", "decoder_layer.linear1": "dense",
+                   "decoder_layer.linear2": "dense_1", "decoder_norm": "layernorm_3", "out": "dense_2"}
+        else:
+            enc = {"encoder_layer.self_attn": "attention", "encoder_layer.norm1": "layernorm", "encoder_layer.linear1": "dense",
+                   "encoder_layer.linear2": "dense_1", "encoder_layer.norm2": "layernorm_1"}
+            dec = {"decoder_layer.self_attn": "attention", "decoder_layer.norm1": "layernorm", "decoder_layer.multihead_attn": "attention_1",
+                   "decoder_layer.norm2": "layernorm_1", "decoder_layer.linear1": "dense", "decoder_layer.linear2": "dense_1",
+                   "decoder_layer.norm3": "layernorm_2", "out": "dense_2"}
+        names = {}
+        for name, _ in self.named_parameters():
+            if name.startswith("src_embedding."):
+                names[name] = "encoder.embedding." + name.split(".", 1)[1]
+                continue
+            if name.startswith("tgt_embedding."):
+                names[name] = "decoder.embedding." + name.split(".", 1)[1]
+                continue
+            for table, part in ((enc, "encoder"), (dec, "decoder")):
+                for prefix, dsl in table.items():
+                    if name.startswith(prefix + "."):
+                        names[name] = f"{part}.{dsl}.{name[len(prefix) + 1:]}"
+        assert len(names) == len(list(self.parameters())), "every parameter has a Dsl name"
+        return names
+
+
+def make_transformer(case, norm_first, seed, start=1, max_length=7):
+    """A training step of the Transformer encoder-decoder on padded sources (teacher forcing): weights, sources, lengths,
+    decoder inputs, targets, logits, cross-attention weights, loss, gradients; then greedy decoding of each source by
+    full recompute (the whole prefix decoded again at every step) with each step's logits, which Dsl's cached stepping
+    must reproduce."""
+    torch.manual_seed(seed)
+    model = TransformerSeq2Seq(norm_first)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.1 * torch.randn_like(p))  # norms and biases away from their 1 / 0 initial values
+            p.mul_(1.5)
+    names = model.dsl_names()
+    save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {names[k]: v.detach().clone().float() for k, v in model.named_parameters()})
+    model = model.double().train()  # train(): torch 1.13's fast inference path would skip padded steps differently; dropout is 0
+    lengths = torch.tensor([5, 2, 4])
+    B, S, T = 3, 5, 4
+    src = torch.randint(1, 10, (B, S))
+    for b, n in enumerate(lengths.tolist()):
+        src[b, n:] = 0
+    dec_in = torch.randint(0, 9, (B, T))
+    targets = torch.randint(0, 9, (B, T))
+    targets[1, 3] = -100
+    memory, pad = model.encode(src, lengths)
+    logits = model.decode(dec_in, memory, pad)
+    loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1), ignore_index=-100)
+    loss.backward()
+    expected = {"source": src, "lengths": lengths, "decoder_input": dec_in, "targets": targets, "output": logits.float(), "loss": loss.reshape(1).float()}
+    for name, p in model.named_parameters():
+        expected["grad." + names[name]] = p.grad.float()
+    with torch.no_grad():
+        for b, n in enumerate(lengths.tolist()):
+            one = src[b:b + 1, :n]
+            memory, pad = model.encode(one, torch.tensor([n]))
+            tokens, steps = [start], []
+            for _ in range(max_length):
+                step = model.decode(torch.tensor([tokens]), memory, pad)[0, -1]
+                top = torch.topk(step, 2).values
+                assert top[0] - top[1] > 1e-4, "greedy decoding must not hinge on a near tie"
+                tokens.append(int(step.argmax()))
+                steps.append(step)
+            expected[f"greedy_{b}"] = torch.tensor(tokens[1:])
+            expected[f"greedy_logits_{b}"] = torch.stack(steps).float()  # each step's logits, the prefix recomputed
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: loss {loss.item():.6f}, greedy {[expected[f'greedy_{b}'].tolist() for b in range(B)]}")
 
 
 def make_stateful(case, layers, batch, steps, loss, seed):
@@ -730,6 +843,10 @@ if __name__ == "__main__":
     if "--half" in sys.argv:  # only the HalfPrecision.* files
         make_half_precision()
         sys.exit(0)
+    if "--transformer" in sys.argv:  # only the Transformer* files
+        make_transformer("TransformerSeq2Seq", False, 510)
+        make_transformer("TransformerSeq2SeqPreNorm", True, 511)
+        sys.exit(0)
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
     for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
@@ -749,6 +866,8 @@ if __name__ == "__main__":
     make_seq2seq("Seq2SeqMultiHead", "lstm", "mha", False, 504, dec_hidden=4, heads=2)
     make_seq2seq("Seq2SeqGeneral", "lstm", "general", False, 502, dec_hidden=5)
     make_seq2seq("Seq2SeqAdditive", "gru", "additive", False, 503, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5)
+    make_transformer("TransformerSeq2Seq", False, 510)
+    make_transformer("TransformerSeq2SeqPreNorm", True, 511)
     make_optimizers()
     make_half_precision()
     make_bleu()

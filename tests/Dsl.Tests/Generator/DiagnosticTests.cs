@@ -400,30 +400,49 @@ public class DiagnosticTests
         const string source = """
             using Dsl;
             namespace Demo;
-            [Input(4)] [Attention(Heads = 2, Causal = true)] [Dense(2)] public partial class M;
+            [Input(4)] [Attention(Heads = 2)] [Dense(2)] public partial class M;
             static class Use
             {
                 static void Run(M m) => [|m.CreateState(1)|];
             }
             """;
         Diagnostic d = Single(source, "DSL1002", DiagnosticSeverity.Error);
-        Assert.Contains("layer 'attention' attends over the whole sequence", d.GetMessage());
+        Assert.Contains("layer 'attention' attends over the whole sequence, later steps included (a decoder that steps declares Causal = true)", d.GetMessage());
     }
 
     [Fact]
-    public void DSL1002_SteppingAModelWithPositionalEncoding()
+    public void DSL1002_CausalAttentionWithAClassicScoreCannotStepYet()
     {
         const string source = """
             using Dsl;
             namespace Demo;
-            [Input(4)] [PositionalEncoding] [Lstm(3)] [Dense(2)] public partial class M;
+            [Input(4)] [Attention(Score = AttentionScore.General, Causal = true)] [Dense(2)] public partial class M;
             static class Use
             {
                 static void Run(M m) => [|m.CreateState(1)|];
             }
             """;
         Diagnostic d = Single(source, "DSL1002", DiagnosticSeverity.Error);
-        Assert.Contains("layer 'positionalencoding' needs each step's position in the sequence", d.GetMessage());
+        Assert.Contains("has a General or Additive score, whose causal stepping keeps no key cache yet", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("[Input(4)] [PositionalEncoding] [Lstm(3)] [Dense(2)]")]
+    [InlineData("[Input(4)] [Attention(Heads = 2, Causal = true)] [Dense(2)]")]
+    [InlineData("[Embedding(9, 4)] [PositionalEncoding] [Attention(Causal = true, Score = AttentionScore.Dot)] [Residual] [LayerNorm] [Dense(9)]")]
+    public void PositionalEncodingAndCausalAttentionStep(string layers)
+    {
+        var (_, diagnostics, others, _) = GeneratorHarness.Run($$"""
+            using Dsl;
+            namespace Demo;
+            {{layers}} public partial class M;
+            static class Use
+            {
+                static void Run(M m) => m.CreateState(1);
+            }
+            """);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
     }
 
     [Fact]

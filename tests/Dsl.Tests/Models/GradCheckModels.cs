@@ -227,6 +227,28 @@ public partial class GcS2sMultiHeadDecoder;
 [EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sMultiHeadDecoder))]
 public partial class GcS2sMultiHead;
 
+// A Transformer encoder–decoder (post-norm, one block each, no recurrent layer: no bridges).
+[Embedding(vocab: 6, dim: 4)]
+[PositionalEncoding]
+[Attention(Heads = 2)]
+[Residual]
+[LayerNorm]
+public partial class GcTfEncoder;
+
+[Embedding(vocab: 5, dim: 4)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Attention(Over = typeof(GcTfEncoder), Heads = 2)]
+[Residual]
+[LayerNorm]
+[Dense(5)]
+public partial class GcTfDecoder;
+
+[EncoderDecoder(typeof(GcTfEncoder), typeof(GcTfDecoder))]
+public partial class GcTransformer;
+
 // Dropout on the weights of the classic scores: over the layer's own steps, as pooling, and over an encoder.
 [Input(features: 3)]
 [Attention(Score = AttentionScore.General, Causal = true, Dropout = 0.3f)]

@@ -189,6 +189,14 @@ public class GradientCheckTests
             new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
     }
 
+    [Fact]
+    public void TransformerEncoderDecoder()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(57);
+        Check(() => new GcTransformer(seed: 59), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+    }
+
     [Fact] public void GeneralSelfAttentionWithDropoutOnTheWeights() => CheckFeatures(() => new GcGeneralSelfDropout(seed: 54), features: 3, outputShape: [2, 5, 3], batch: 2, steps: 5);
 
     [Fact]

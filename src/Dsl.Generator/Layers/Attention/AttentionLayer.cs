@@ -112,8 +112,18 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Report(DiagnosticDescriptors.CausalAfterBidirectional, spec.ArgumentLocation("causal"), c.Name, bidirectional.Name);
         if (spec.Pool) c.VectorReason = "one pooled vector per sequence (Pool = true)";
         CheckSize(spec, c, inWidth);
-        return new ShapedLayer(spec, c.Name, inWidth, outWidth, c.InIsSequence, !spec.Pool && c.InIsSequence, StepBlocker: "attends over the whole sequence");
+        return new ShapedLayer(spec, c.Name, inWidth, outWidth, c.InIsSequence, !spec.Pool && c.InIsSequence, StepBlocker: StepBlocker(spec));
     }
+
+    /// <summary>
+    /// Why self-attention cannot step, null when it can: causal ScaledDot and Dot attention keeps the keys and values of
+    /// the steps taken (a key/value cache in the state); every step of non-causal attention reads the steps after it.
+    /// </summary>
+    private static string? StepBlocker(AttentionSpec spec) =>
+        spec.Pool ? "pools the whole sequence into one vector"
+        : !spec.Causal ? "attends over the whole sequence, later steps included (a decoder that steps declares Causal = true)"
+        : spec.HasClassicScore ? "has a General or Additive score, whose causal stepping keeps no key cache yet (ScaledDot and Dot step)"
+        : null;
 
     /// <summary>The width of the outputs a cross-attention layer attends over, 0 (with a diagnostic) when they cannot be used.</summary>
     private static (int Width, string? Model) ResolveMemory(AttentionSpec spec, ShapeContext c)

@@ -101,9 +101,24 @@ internal static class MultiHeadAttention
             .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){(spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):")
             .Doc($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
             .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfQkv);
-        if (mask is not null) pass.Add(new DropoutMaskOp(mask, spec.Dropout));
-        pass.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default")]))
-            .Affine(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, output)
+        var attend = new System.Collections.Generic.List<Op>();
+        if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
+        attend.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default")]));
+        if (!spec.Causal) foreach (Op op in attend) pass.Add(op);
+        else
+        {
+            // a causal layer keeps the keys and values of the steps a carried state has taken: stepping attends over them
+            CacheRef cache = c.Cache(2 * e, $"keys and values of every step taken [steps, B, {2 * e}]");
+            Operand position = c.Position();
+            Operand[] cached = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale), position };
+            attend.Add(new WhenOp(Condition.CarriedState, new KernelOp(Kernels.Attention, "Append", [cached[0], cached[1], cached[2], position, selfQkv, new CacheOperand(cache)])
+                { Note = "a training pass from a fresh state leaves its keys and values for the steps that follow" }));
+            pass.Comment("stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken");
+            pass.Add(new WhenOp(Condition.SteppingState,
+                new Op[] { new KernelOp(Kernels.Attention, "CachedForward", [.. cached, selfQkv, new CacheOperand(cache), selfWeights, selfContext]) }.ToEquatableArray(),
+                attend.ToEquatableArray()));
+        }
+        pass.Affine(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, output)
             .Backward()
             .Doc($"// {layer.Name} backward: through the output projection, the heads (softmax included) and the input projection")
             .AffineBackward(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, dOutput, selfDContext)

@@ -5,7 +5,7 @@ using Dsl.Generator.Shapes;
 
 namespace Dsl.Generator.Layers.PositionalEncoding;
 
-/// <summary><c>[PositionalEncoding]</c>: adds Vaswani et al.'s sinusoidal encoding of each step's position.</summary>
+/// <summary><c>[PositionalEncoding]</c>: adds Vaswani et al.'s sinusoidal encoding of each step's position (counted from a carried state's position when stepping).</summary>
 internal sealed record PositionalEncodingSpec(LayerHeader Header) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.PositionalEncoding;
@@ -28,7 +28,7 @@ internal sealed class PositionalEncodingLayer : LayerDefinition<PositionalEncodi
     protected override ShapedLayer Shape(PositionalEncodingSpec spec, ShapeContext c)
     {
         c.RequireSequence(spec);
-        return c.SameShape(spec, stepBlocker: "needs each step's position in the sequence");
+        return c.SameShape(spec); // a carried state counts the steps taken: stepping adds the encoding of each one's position
     }
 
     protected override PositionalEncodingPlan Lower(ShapedLayer layer, PositionalEncodingSpec spec, LowerContext c)
@@ -37,8 +37,9 @@ internal sealed class PositionalEncodingLayer : LayerDefinition<PositionalEncodi
         var (output, dOutput) = c.Output("input plus the encoding of its step");
         int w = layer.OutWidth;
         var pass = new PassBuilder()
-            .Doc($"// {layer.Name}: [T, B, {w}] -> same: out[t] = x[t] + pe[t], pe[t, 2i] = sin(t / 10000^(2i/{w})), pe[t, 2i+1] = cos(…)")
-            .Add(new KernelOp(Kernels.PositionalEncoding, "Add", ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(w), table, c.In, output))
+            .Doc($"// {layer.Name}: [T, B, {w}] -> same: out[t] = x[t] + pe[p + t], pe[t, 2i] = sin(t / 10000^(2i/{w})), pe[t, 2i+1] = cos(…),")
+            .Doc("// p the steps a carried state has taken (0 without one)")
+            .Add(new KernelOp(Kernels.PositionalEncoding, "Add", ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(w), c.Position(), table, c.In, output))
             .Backward()
             .Doc($"// {layer.Name} backward: dx = dout");
         if (c.DIn is not null) pass.Add(new CopyOp(dOutput, c.DIn));

@@ -186,7 +186,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                 save.Add(new CopyOp(((Operand)sub.Y).Slice(last, rows), new StateOperand(sub.StateH!)));
                 if (sub.StateC is not null) save.Add(new CopyOp(((Operand)sub.Directions[0].Aux!).Slice(last, rows), new StateOperand(sub.StateC)));
             }
-            pass.Add(new WhenOp(Condition.CarriedState, save.ToEquatableArray()));
+            pass.Add(new WhenOp(Condition.CarriedState, save.ToEquatableArray(), EquatableArray<Op>.Empty));
         }
         SubLayerPlan top = layer.SubLayers[layer.SubLayers.Count - 1];
         if (!l.OutIsSequence)

@@ -17,7 +17,7 @@ namespace Demo
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = true;
         /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
-        public const bool CanStep = false;
+        public const bool CanStep = true;
 
         private readonly global::Dsl.Parameter _embedding_weight; // embedding.weight [30, 16]
         private readonly global::Dsl.Parameter _lstm_weight_ih_l0; // lstm.weight_ih_l0 [64, 16]
@@ -32,6 +32,7 @@ namespace Demo
         private readonly global::Dsl.Parameter _dense_bias; // dense.bias [30]
         private readonly global::Dsl.Rng _dropoutRng;
         private Workspace? _workspace;
+        private Workspace? _stepWorkspace;
 
         /// <summary>The model's parameters, named and laid out as PyTorch's state_dict.</summary>
         public global::Dsl.ParameterSet Parameters { get; }
@@ -82,9 +83,14 @@ namespace Demo
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, steps, 30].</summary>
-        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state) => throw new global::System.NotSupportedException("Model 'SelfAttender' cannot carry a state from step to step: layer 'attention' attends over the whole sequence.");
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
+        {
+            var result = NewOutput(tokens);
+            ForwardInto(tokens, RequireState(state), default, result.AsTensorSpan());
+            return result;
+        }
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it, into <paramref name="destination"/> [batch, steps, 30]; allocates nothing once warm.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'SelfAttender' cannot carry a state from step to step: layer 'attention' attends over the whole sequence.");
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, RequireState(state), default, destination);
 
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
@@ -110,7 +116,7 @@ namespace Demo
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(tokens, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => throw new global::System.NotSupportedException("Model 'SelfAttender' cannot carry a state from step to step: layer 'attention' attends over the whole sequence.");
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => ClassLoss(tokens, targets, training: true, state: RequireState(state), default);
 
         /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch, steps], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null, default);
@@ -131,6 +137,12 @@ namespace Demo
             {
                 global::Dsl.Check.FiniteLoss(loss, "SelfAttender");
                 BackwardPass(ws);
+                // the gradient with respect to the state the pass started from, for an encoder behind it
+                if (state is { KeepGradients: true })
+                {
+                    ws.lstm_dh0_l0.CopyTo(state.lstm_h_l0_grad);
+                    ws.lstm_dc0_l0.CopyTo(state.lstm_c_l0_grad);
+                }
             }
             return loss;
         }
@@ -142,7 +154,7 @@ namespace Demo
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(tokens, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => throw new global::System.NotSupportedException("Model 'SelfAttender' cannot carry a state from step to step: layer 'attention' attends over the whole sequence.");
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => ValueLoss(tokens, targets, training: true, state: RequireState(state), default);
 
         /// <summary>Evaluates the mean squared error against float targets, targets [batch, steps, 30], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null, default);
@@ -164,6 +176,12 @@ namespace Demo
             {
                 global::Dsl.Check.FiniteLoss(loss, "SelfAttender");
                 BackwardPass(ws);
+                // the gradient with respect to the state the pass started from, for an encoder behind it
+                if (state is { KeepGradients: true })
+                {
+                    ws.lstm_dh0_l0.CopyTo(state.lstm_h_l0_grad);
+                    ws.lstm_dc0_l0.CopyTo(state.lstm_c_l0_grad);
+                }
             }
             return loss;
         }
@@ -249,8 +267,12 @@ namespace Demo
             {
                 if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                 Batch = batch;
-                Tensors = new global::Dsl.NamedTensor[] {  };
-                Gradients = new global::Dsl.NamedTensor[] {  };
+                lstm_h_l0 = new float[batch * 16];
+                lstm_h_l0_grad = new float[batch * 16];
+                lstm_c_l0 = new float[batch * 16];
+                lstm_c_l0_grad = new float[batch * 16];
+                Tensors = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0, batch, 16), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0, batch, 16) };
+                Gradients = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0_grad, batch, 16), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0_grad, batch, 16) };
             }
             /// <summary>When true, a Backward from this state writes d(loss)/d(initial state) into <see cref="Gradients"/>.</summary>
             public bool KeepGradients { get; set; }
@@ -271,20 +293,41 @@ namespace Demo
             {
                 var other = source as State ?? throw new global::System.ArgumentException($"source: expected a SelfAttender.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
+                global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
+                global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
+                Reserve(other.Position - Position);
+                Position = other.Position;
+                global::System.Array.Copy(other._attention_cache, _attention_cache, checked(Position * Batch * 32));
                 Memory = other.Memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
             public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
             /// <summary>Number of sequences advanced together.</summary>
             public int Batch { get; }
+            internal readonly float[] lstm_h_l0; // [batch, 16]
+            internal readonly float[] lstm_h_l0_grad; // [batch, 16]
+            internal readonly float[] lstm_c_l0; // [batch, 16]
+            internal readonly float[] lstm_c_l0_grad; // [batch, 16]
+            /// <summary>The steps taken since the state was created or reset: the position of the next step in its sequence.</summary>
+            public int Position { get; internal set; }
+            internal float[] _attention_cache = global::System.Array.Empty<float>(); // attention: keys and values of every step taken [steps, B, 32], grown as the steps grow
+            /// <summary>Makes room for <paramref name="steps"/> more steps in every key/value cache (doubling, so that stepping allocates rarely).</summary>
+            internal void Reserve(int steps)
+            {
+                int _attention_cache_need = checked((Position + steps) * Batch * 32);
+                if (_attention_cache.Length < _attention_cache_need) global::System.Array.Resize(ref _attention_cache, global::System.Math.Max(_attention_cache_need, checked(2 * _attention_cache.Length)));
+            }
             /// <summary>Sets every state back to zero (a new sequence).</summary>
             public void Reset()
             {
+                global::System.Array.Clear(lstm_h_l0);
+                global::System.Array.Clear(lstm_c_l0);
+                Position = 0; // the key/value caches are overwritten from the start
             }
         }
 
         /// <summary>Creates a zero state for <paramref name="batch"/> sequences.</summary>
-        public State CreateState(int batch = 1) => throw new global::System.NotSupportedException("Model 'SelfAttender' cannot carry a state from step to step: layer 'attention' attends over the whole sequence.");
+        public State CreateState(int batch = 1) => new State(batch);
 
         /// <summary>Advances one step from <paramref name="state"/> with input [batch]; returns [batch, 30] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
@@ -297,7 +340,18 @@ namespace Demo
         /// <summary>Advances one step from <paramref name="state"/> with input [batch] into <paramref name="destination"/> [batch, 30]; allocates nothing once warm.</summary>
         public void Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            throw new global::System.NotSupportedException("Model 'SelfAttender' cannot carry a state from step to step: layer 'attention' attends over the whole sequence.");
+            global::System.ArgumentNullException.ThrowIfNull(state);
+            global::System.Span<int> dims = stackalloc int[] { -1 };
+            var x = global::Dsl.Check.Shape(tokens, "tokens", "batch", dims);
+            int B = dims[0];
+            global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
+            global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
+            global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 30", stackalloc int[] { B, 30 });
+            int S = 0;
+            Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));
+            x.CopyTo(ws.tokens);
+            ForwardPass(ws, training: false, state: state);
+            ws.dense_out.CopyTo(y);
         }
 
         /// <summary>Every buffer a pass over [B, T] needs: views into one allocation, made once per shape. A workspace for inference
@@ -310,6 +364,7 @@ namespace Demo
             public readonly bool Training;   // holds what back-propagation needs
             public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
+            public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
             public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
@@ -336,6 +391,14 @@ namespace Demo
             public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 64]
             public readonly int lstm_cell_l0__at, lstm_cell_l0__length;
             public global::System.Span<float> lstm_cell_l0 => new global::System.Span<float>(Floats, lstm_cell_l0__at, lstm_cell_l0__length); // lstm: cell states c [T, B, 16]
+            public readonly int lstm_h0_l0__at, lstm_h0_l0__length;
+            public global::System.Span<float> lstm_h0_l0 => new global::System.Span<float>(Floats, lstm_h0_l0__at, lstm_h0_l0__length); // lstm: layer 0's initial hidden state [B, 16]
+            public readonly int lstm_dh0_l0__at, lstm_dh0_l0__length;
+            public global::System.Span<float> lstm_dh0_l0 => new global::System.Span<float>(Floats, lstm_dh0_l0__at, lstm_dh0_l0__length); // lstm: gradient of layer 0's initial hidden state [B, 16] (training)
+            public readonly int lstm_c0_l0__at, lstm_c0_l0__length;
+            public global::System.Span<float> lstm_c0_l0 => new global::System.Span<float>(Floats, lstm_c0_l0__at, lstm_c0_l0__length); // lstm: layer 0's initial cell state [B, 16]
+            public readonly int lstm_dc0_l0__at, lstm_dc0_l0__length;
+            public global::System.Span<float> lstm_dc0_l0 => new global::System.Span<float>(Floats, lstm_dc0_l0__at, lstm_dc0_l0__length); // lstm: gradient of layer 0's initial cell state [B, 16] (training)
             public readonly float[] lstm_final_h_l0; // lstm: layer 0's final hidden state, directions concatenated [B, 16]
             public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 16] (in every workspace: the encoder hands it out)
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 16]
@@ -405,6 +468,18 @@ namespace Demo
                 lstm_cell_l0__at = at;
                 lstm_cell_l0__length = checked(checked(t * b) * 16);
                 at = checked(at + (lstm_cell_l0__length + 15) / 16 * 16);
+                lstm_h0_l0__at = at;
+                lstm_h0_l0__length = checked(b * 16);
+                at = checked(at + (lstm_h0_l0__length + 15) / 16 * 16);
+                lstm_dh0_l0__at = at;
+                lstm_dh0_l0__length = training ? checked(b * 16) : 0;
+                at = checked(at + (lstm_dh0_l0__length + 15) / 16 * 16);
+                lstm_c0_l0__at = at;
+                lstm_c0_l0__length = checked(b * 16);
+                at = checked(at + (lstm_c0_l0__length + 15) / 16 * 16);
+                lstm_dc0_l0__at = at;
+                lstm_dc0_l0__length = training ? checked(b * 16) : 0;
+                at = checked(at + (lstm_dc0_l0__length + 15) / 16 * 16);
                 lstm_final_h_l0 = new float[checked(b * 16)];
                 lstm_final_dh_l0 = new float[checked(b * 16)];
                 lstm_final_c_l0 = new float[checked(b * 16)];
@@ -450,10 +525,22 @@ namespace Demo
         /// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
+            ws.HasInitialState = state is not null;
+            if (state is not null)
+            {
+                global::System.MemoryExtensions.AsSpan(state.lstm_h_l0).CopyTo(ws.lstm_h0_l0);
+                global::System.MemoryExtensions.AsSpan(state.lstm_c_l0).CopyTo(ws.lstm_c0_l0);
+            }
+            if (state is not null)
+            {
+                if (training && state.Position > 0) throw new global::System.NotSupportedException($"Model 'SelfAttender' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
+                state.Reserve(ws.T);
+            }
             embedding_forward(ws, training, state);
             lstm_forward(ws, training, state);
             attention_forward(ws, training, state);
             dense_forward(ws, training, state);
+            if (state is not null) state.Position += ws.T; // the next pass continues the sequence
         }
 
         /// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>
@@ -488,7 +575,13 @@ namespace Demo
         {
             int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
-                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default);
+            if (state is not null)
+            {
+                // the new state is the last step's h (and c)
+                ws.lstm_out.Slice(16 * (T - 1) * B, 16 * B).CopyTo(state.lstm_h_l0);
+                ws.lstm_cell_l0.Slice(16 * (T - 1) * B, 16 * B).CopyTo(state.lstm_c_l0);
+            }
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_out, ws.lengths, B, T, 16); // padded steps output zeros
         }
 
@@ -501,7 +594,8 @@ namespace Demo
             ws.embedding_dout.Clear(); // the cell adds into dx
             lstm_cell_backward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout,
                 ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
-                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasLengths ? ws.lengths : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
+                _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
+                ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
         }
 
         // attention: [T, B, 16] -> [T, B, 16], self-attention with 4 head(s), causal (nn.MultiheadAttention; with lengths, padded keys are masked):
@@ -511,8 +605,17 @@ namespace Demo
             int B = ws.B, T = ws.T, S = ws.S;
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.lstm_out, 16, _attention_in_proj_weight.AsSpan(), 16, ws.attention_qkv, 48, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_qkv, T * B, _attention_in_proj_bias.AsSpan());
-            if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.attention_weights_mask, 0.1f, _dropoutRng);
-            global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 4, 0.5f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, training ? ws.attention_weights_mask : default, ws.attention_context, scratch: default);
+            // stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken
+            if (state is not null && !training)
+            {
+                global::Dsl.Kernels.AttentionKernel.CachedForward(T, B, 16, 4, 0.5f, (state?.Position ?? 0), ws.attention_qkv, state!._attention_cache, ws.attention_weights, ws.attention_context);
+            }
+            else
+            {
+                if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.attention_weights_mask, 0.1f, _dropoutRng);
+                global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 4, 0.5f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, training ? ws.attention_weights_mask : default, ws.attention_context, scratch: default);
+                if (state is not null) global::Dsl.Kernels.AttentionKernel.Append(T, B, 16, (state?.Position ?? 0), ws.attention_qkv, state!._attention_cache); // a training pass from a fresh state leaves its keys and values for the steps that follow
+            }
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, ws.attention_out, 16, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_out, T * B, _attention_out_proj_bias.AsSpan());
         }
@@ -552,7 +655,7 @@ namespace Demo
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
             global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
-            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
+            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 16, G = 64, Y = 16, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
@@ -566,15 +669,15 @@ namespace Demo
             {
                 int t = s;          // the step processed s-th
                 int tp = t - 1;     // the step before it in processing order
-                // the previous hidden state: the previous step's output (none before the first)
-                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : default;
-                const int ldh = Y;
-                bool hasPrev = s > 0;
+                // the previous hidden state: the previous step's output, or the initial state h0 (empty = zeros)
+                global::System.ReadOnlySpan<float> hPrev = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : h0;
+                int ldh = s > 0 ? Y : H;
+                bool hasPrev = !hPrev.IsEmpty;
                 global::System.ReadOnlySpan<float> hIn = hPrev; // the recurrent input
                 int ldi = ldh;
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
-                global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : default;
+                global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
                 global::Dsl.Kernels.LstmCell.ForwardRows(B, H, g, cPrev, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
                 {
@@ -597,12 +700,14 @@ namespace Demo
         private static void lstm_cell_backward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.ReadOnlySpan<float> gates,
             global::System.ReadOnlySpan<float> aux, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> carry2,
             global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh,
-            global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<float> dcLast)
+            global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0Rows,
+            global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast)
         {
             const int H = 16, G = 64, Y = 16, yOffset = 0;
             // the recurrent weights, packed once for every step
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(G, H, w_hh, H, transposed: false, packed);
+            bool wantDh0 = !dh0Rows.IsEmpty || !dc0Rows.IsEmpty; // the gradient of the initial state is wanted
             carry.Slice(0, B * H).Clear();  // dh flowing back from the next step
             carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step
             for (int s = T - 1; s >= 0; s--)
@@ -612,9 +717,9 @@ namespace Demo
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
                 // an encoder's final cell state: its gradient from the decoder enters at the direction's last step
                 if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == (lengths.IsEmpty ? T : lengths[b]) - 1) global::System.Numerics.Tensors.TensorPrimitives.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));
-                global::Dsl.Kernels.LstmCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? aux.Slice(tp * B * H, B * H) : default,
+                global::Dsl.Kernels.LstmCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? aux.Slice(tp * B * H, B * H) : c0,
                     dy.Slice(t * B * Y + yOffset), Y, carry, carry2, d); // every row's cell, split over the cores
-                if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
+                if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
                     for (int b = 0; b < B; b++)
@@ -626,11 +731,16 @@ namespace Demo
                     }
                 }
             }
+            // a carried initial state: its gradient per sequence (for an encoder that produced it)
+            if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
+            if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);
             // weight gradients of every step at once
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
             const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
+            // the first step's product with the initial state h0 (zero unless the pass started from one)
+            if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }

@@ -104,9 +104,9 @@ namespace Demo
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, 3].</summary>
-        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'positionalencoding' needs each step's position in the sequence.");
+        public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'attention' attends over the whole sequence, later steps included (a decoder that steps declares Causal = true).");
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it, into <paramref name="destination"/> [batch, 3]; allocates nothing once warm.</summary>
-        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'positionalencoding' needs each step's position in the sequence.");
+        public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'attention' attends over the whole sequence, later steps included (a decoder that steps declares Causal = true).");
 
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
@@ -132,7 +132,7 @@ namespace Demo
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, global::System.ReadOnlySpan<int> lengths) => ClassLoss(tokens, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'positionalencoding' needs each step's position in the sequence.");
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, State state) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'attention' attends over the whole sequence, later steps included (a decoder that steps declares Causal = true).");
 
         /// <summary>Evaluates the mean softmax cross-entropy against class ids (a negative id is ignored), targets [batch], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets) => ClassLoss(tokens, targets, training: false, state: null, default);
@@ -163,7 +163,7 @@ namespace Demo
         public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::System.ReadOnlySpan<int> lengths) => ValueLoss(tokens, targets, training: true, state: null, lengths);
 
         /// <summary>Training step from <paramref name="state"/>, which is a constant (gradients stop at the chunk's border), leaving the final state in it: truncated back-propagation through time.</summary>
-        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'positionalencoding' needs each step's position in the sequence.");
+        public float Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, State state) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'attention' attends over the whole sequence, later steps included (a decoder that steps declares Causal = true).");
 
         /// <summary>Evaluates the mean squared error against float targets, targets [batch, 3], in inference mode, without gradients.</summary>
         public float Loss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets) => ValueLoss(tokens, targets, training: false, state: null, default);
@@ -268,20 +268,29 @@ namespace Demo
             {
                 var other = source as State ?? throw new global::System.ArgumentException($"source: expected a TransformerBlock.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
+                Reserve(other.Position - Position);
+                Position = other.Position;
                 Memory = other.Memory;
             }
             /// <summary>The state's tensors [batch, hidden], named layer.h_l0, layer.c_l0…: read them, or write them to start from a given state.</summary>
             public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors { get; }
             /// <summary>Number of sequences advanced together.</summary>
             public int Batch { get; }
+            /// <summary>The steps taken since the state was created or reset: the position of the next step in its sequence.</summary>
+            public int Position { get; internal set; }
+            /// <summary>Makes room for <paramref name="steps"/> more steps in every key/value cache (doubling, so that stepping allocates rarely).</summary>
+            internal void Reserve(int steps)
+            {
+            }
             /// <summary>Sets every state back to zero (a new sequence).</summary>
             public void Reset()
             {
+                Position = 0; // the key/value caches are overwritten from the start
             }
         }
 
         /// <summary>Creates a zero state for <paramref name="batch"/> sequences.</summary>
-        public State CreateState(int batch = 1) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'positionalencoding' needs each step's position in the sequence.");
+        public State CreateState(int batch = 1) => throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'attention' attends over the whole sequence, later steps included (a decoder that steps declares Causal = true).");
 
         /// <summary>Advances one step from <paramref name="state"/> with input [batch]; returns [batch, 3] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
@@ -294,7 +303,7 @@ namespace Demo
         /// <summary>Advances one step from <paramref name="state"/> with input [batch] into <paramref name="destination"/> [batch, 3]; allocates nothing once warm.</summary>
         public void Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'positionalencoding' needs each step's position in the sequence.");
+            throw new global::System.NotSupportedException("Model 'TransformerBlock' cannot carry a state from step to step: layer 'attention' attends over the whole sequence, later steps included (a decoder that steps declares Causal = true).");
         }
 
         /// <summary>Every buffer a pass over [B, T] needs: views into one allocation, made once per shape. A workspace for inference
@@ -553,6 +562,9 @@ namespace Demo
         /// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
+            if (state is not null)
+            {
+            }
             embedding_forward(ws, training, state);
             positionalencoding_forward(ws, training, state);
             attention_forward(ws, training, state);
@@ -564,6 +576,7 @@ namespace Demo
             layernorm_1_forward(ws, training, state);
             attention_1_forward(ws, training, state);
             dense_2_forward(ws, training, state);
+            if (state is not null) state.Position += ws.T; // the next pass continues the sequence
         }
 
         /// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>
@@ -602,11 +615,12 @@ namespace Demo
             }
         }
 
-        // positionalencoding: [T, B, 16] -> same: out[t] = x[t] + pe[t], pe[t, 2i] = sin(t / 10000^(2i/16)), pe[t, 2i+1] = cos(…)
+        // positionalencoding: [T, B, 16] -> same: out[t] = x[t] + pe[p + t], pe[t, 2i] = sin(t / 10000^(2i/16)), pe[t, 2i+1] = cos(…),
+        // p the steps a carried state has taken (0 without one)
         private void positionalencoding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.PositionalEncodingKernel.Add(T, B, 16, ws.positionalencoding_table, ws.embedding_out, ws.positionalencoding_out);
+            global::Dsl.Kernels.PositionalEncodingKernel.Add(T, B, 16, (state?.Position ?? 0), ws.positionalencoding_table, ws.embedding_out, ws.positionalencoding_out);
         }
 
         // positionalencoding backward: dx = dout

@@ -1,0 +1,79 @@
+namespace Dsl.Tests.Models;
+
+// Transformer encoder–decoders declared from the existing layers, matching nn.TransformerEncoderLayer and
+// nn.TransformerDecoderLayer (ReLU, dropout 0, batch_first) in Fixtures/make_fixtures.py (make_transformer):
+// post-norm (nn's default) and pre-norm (norm_first, with the final LayerNorm of nn.TransformerEncoder/Decoder).
+
+[Embedding(vocab: 10, dim: 8)]
+[PositionalEncoding]
+[Attention(Heads = 2)]
+[Residual]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm]
+public partial class TfEncoder;
+
+[Embedding(vocab: 9, dim: 8)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Attention(Over = typeof(TfEncoder), Heads = 2)]
+[Residual]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Dense(9)]
+public partial class TfDecoder;
+
+[EncoderDecoder(typeof(TfEncoder), typeof(TfDecoder))]
+public partial class TransformerSeq2Seq;
+
+[Embedding(vocab: 10, dim: 8)]
+[PositionalEncoding]
+[LayerNorm]
+[Attention(Heads = 2)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 3)]
+[LayerNorm]
+public partial class TfPreNormEncoder;
+
+[Embedding(vocab: 9, dim: 8)]
+[PositionalEncoding]
+[LayerNorm]
+[Attention(Heads = 2, Causal = true)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Attention(Over = typeof(TfPreNormEncoder), Heads = 2)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 3)]
+[LayerNorm]
+[Dense(9)]
+public partial class TfPreNormDecoder;
+
+[EncoderDecoder(typeof(TfPreNormEncoder), typeof(TfPreNormDecoder))]
+public partial class TransformerSeq2SeqPreNorm;
+
+// A decoder-only Transformer language model (GPT's shape, post-norm): it steps token by token from a key/value cache.
+[Embedding(vocab: 11, dim: 8)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Attention(Heads = 4, Causal = true, Score = AttentionScore.Dot)]
+[Dense(11)]
+public partial class TinyGpt;
