@@ -120,6 +120,13 @@ namespace Dsl
 
         /// <summary>Initial value of the forget-gate bias (in <c>bias_ih</c>; Jozefowicz et al. 2015). Default 1.</summary>
         public float ForgetBias { get; set; } = 1f;
+
+        /// <summary>
+        /// Width P of a projection of the hidden state (PyTorch's <c>proj_size</c>; Sak et al. 2014): h = (o ⊙ tanh(c)) · W_hrᵀ,
+        /// so the output, the recurrent input and the carried h are P wide (c stays H wide). Must be smaller than hidden.
+        /// Adds <c>lstm.weight_hr_l0</c> [P, H]; <c>weight_hh_l0</c> becomes [4H, P]. Default 0: no projection.
+        /// </summary>
+        public int Projection { get; set; }
     }
 
     /// <summary>

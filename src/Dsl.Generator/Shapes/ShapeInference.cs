@@ -143,13 +143,15 @@ internal static class ShapeInference
                 else
                 {
                     bool encoderLstm = fromSpec.HasCellState, decoderLstm = toSpec.HasCellState;
-                    int inWidth = from.Directions * fromSpec.Hidden, outWidth = toSpec.Hidden;
+                    // h is R wide (an LSTM's projection, else H), c is H wide
+                    int inWidth = from.Directions * fromSpec.StateWidth, outWidth = toSpec.StateWidth;
+                    int cellIn = from.Directions * fromSpec.Hidden, cellOut = toSpec.Hidden;
                     for (int l = 0; l < ld; l++)
                     {
                         int source = (le - ld + l) * (encoderLstm ? 2 : 1), target = l * (decoderLstm ? 2 : 1);
                         bridges.Add(new BridgeSpec($"bridge.h_l{l}", source, target, inWidth, outWidth, inWidth != outWidth, Tanh: true));
                         if (encoderLstm && decoderLstm)
-                            bridges.Add(new BridgeSpec($"bridge.c_l{l}", source + 1, target + 1, inWidth, outWidth, inWidth != outWidth, Tanh: false));
+                            bridges.Add(new BridgeSpec($"bridge.c_l{l}", source + 1, target + 1, cellIn, cellOut, cellIn != cellOut, Tanh: false));
                     }
                 }
             }

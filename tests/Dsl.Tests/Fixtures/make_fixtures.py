@@ -136,11 +136,11 @@ class ClassicAttention(nn.Module):
         return context.squeeze(1) if self.is_pool else torch.cat([x, context], dim=-1)
 
 
-def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh", reset_after=True):
+def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh", reset_after=True, proj=0):
     if kind == "rnn":
         return nn.RNN(x, hidden, num_layers=layers, bidirectional=bidirectional, nonlinearity=activation, batch_first=True)
     if kind == "lstm":
-        return nn.LSTM(x, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True)
+        return nn.LSTM(x, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True, proj_size=proj)
     if reset_after:
         return nn.GRU(x, hidden, num_layers=layers, bidirectional=bidirectional, batch_first=True)
     return ChoGRU(x, hidden, num_layers=layers, bidirectional=bidirectional)
@@ -181,8 +181,8 @@ class Stack(nn.Module):
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 module = recurrent(kind, width, spec[1], opts.get("layers", 1), opts.get("bidirectional", False),
-                                   opts.get("activation", "tanh"), opts.get("reset_after", True))
-                width = spec[1] * (2 if opts.get("bidirectional", False) else 1)
+                                   opts.get("activation", "tanh"), opts.get("reset_after", True), opts.get("proj", 0))
+                width = (opts.get("proj") or spec[1]) * (2 if opts.get("bidirectional", False) else 1)
             self.add_module(name, module)
             self.plan.append((name, spec))
 
@@ -242,7 +242,7 @@ class Stack(nn.Module):
                     else:
                         out, _ = m(x)
                     if not opts.get("return_sequences", True):
-                        H = spec[1]
+                        H = opts.get("proj") or spec[1]
                         out = torch.cat([out[:, -1, :H], out[:, 0, H:]], dim=1) if opts.get("bidirectional", False) else out[:, -1]
                 x = out
             history.append(x)
@@ -567,7 +567,7 @@ def make_stateful(case, layers, batch, steps, loss, seed):
     name, spec = next((n, sp) for n, sp in model.plan if sp[0] in ("rnn", "lstm", "gru"))
     layers_count = (spec[2] if len(spec) > 2 else {}).get("layers", 1)
     H = spec[1]
-    h0 = torch.randn(layers_count, batch, H) * 0.5
+    h0 = torch.randn(layers_count, batch, (spec[2] if len(spec) > 2 else {}).get("proj") or H) * 0.5
     c0 = torch.randn(layers_count, batch, H) * 0.5
     first = layers[0]
     x = torch.randint(0, first[1], (batch, steps)) if first[0] == "embedding" else torch.randn(batch, steps, first[1])
@@ -595,6 +595,21 @@ def make_stateful(case, layers, batch, steps, loss, seed):
         expected["grad." + pname] = p.grad.float()
     save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
     print(f"{case}: loss {value.item():.6f} from a given state")
+
+
+# nn.LSTM(proj_size = P): h = (o ⊙ tanh(c))·W_hrᵀ, P wide; stacked, bidirectional, many-to-one, padded, from a given state.
+PROJECTION = [
+    ("LstmProjection", [("embedding", 9, 4), ("lstm", 6, {"proj": 3}), ("dense", 9)], 3, 5, "ce"),
+    ("LstmProjectionStackedBidirectional", [("input", 3), ("lstm", 7, {"layers": 2, "bidirectional": True, "proj": 4}), ("dense", 3)], 2, 5, "mse"),
+    ("LstmProjectionWide", [("input", 5), ("lstm", 37, {"proj": 19, "bidirectional": True, "return_sequences": False}), ("dense", 2)], 4, 6, "mse"),
+]
+
+
+def make_projection():
+    for i, (case, layers, batch, steps, loss) in enumerate(PROJECTION):
+        make(case, layers, batch, steps, loss, seed=600 + i)
+    make_masked("MaskedLstmProjection", [("embedding", 9, 4), ("lstm", 6, {"layers": 2, "bidirectional": True, "proj": 3}), ("dense", 9)], [6, 3, 1, 5], "ce", 610)
+    make_stateful("StatefulLstmProjection", [("embedding", 11, 5), ("lstm", 9, {"layers": 2, "proj": 5}), ("dense", 11)], 3, 5, "ce", 611)
 
 
 STATEFUL = [
@@ -843,6 +858,9 @@ if __name__ == "__main__":
     if "--half" in sys.argv:  # only the HalfPrecision.* files
         make_half_precision()
         sys.exit(0)
+    if "--projection" in sys.argv:  # only the *LstmProjection* files
+        make_projection()
+        sys.exit(0)
     if "--transformer" in sys.argv:  # only the Transformer* files
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
@@ -868,6 +886,7 @@ if __name__ == "__main__":
     make_seq2seq("Seq2SeqAdditive", "gru", "additive", False, 503, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5)
     make_transformer("TransformerSeq2Seq", False, 510)
     make_transformer("TransformerSeq2SeqPreNorm", True, 511)
+    make_projection()
     make_optimizers()
     make_half_precision()
     make_bleu()

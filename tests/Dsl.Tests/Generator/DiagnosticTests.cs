@@ -123,6 +123,13 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_LstmProjectionNotSmallerThanHidden()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4, [|Projection = 4|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Projection = 4 must be smaller than hidden = 4 (nn.LSTM's proj_size < hidden_size)", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0007_LayerNormEpsilon()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [LayerNorm([|Epsilon = 0f|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

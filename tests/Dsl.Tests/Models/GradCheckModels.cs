@@ -227,6 +227,26 @@ public partial class GcS2sMultiHeadDecoder;
 [EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sMultiHeadDecoder))]
 public partial class GcS2sMultiHead;
 
+// LSTM projections (proj_size): learned initial states held through the padding, variational dropout on the projected
+// h, stacked and bidirectional; and an encoder–decoder whose bridges map h (R wide) and c (H wide) apart.
+[Input(features: 3)]
+[Lstm(hidden: 5, Layers = 2, Bidirectional = true, Projection = 3, LearnInitialState = true, RecurrentDropout = 0.25f)]
+[Dense(3)]
+public partial class GcLstmProjection;
+
+[Embedding(vocab: 6, dim: 3)]
+[Lstm(hidden: 5, Bidirectional = true, Projection = 2)]
+public partial class GcProjectionEncoder;
+
+[Embedding(vocab: 5, dim: 3)]
+[Lstm(hidden: 4, Projection = 3)]
+[Attention(Over = typeof(GcProjectionEncoder), Score = AttentionScore.General)]
+[Dense(5)]
+public partial class GcProjectionDecoder;
+
+[EncoderDecoder(typeof(GcProjectionEncoder), typeof(GcProjectionDecoder))]
+public partial class GcProjectionSeq2Seq;
+
 // A Transformer encoder–decoder (post-norm, one block each, no recurrent layer: no bridges).
 [Embedding(vocab: 6, dim: 4)]
 [PositionalEncoding]

@@ -246,3 +246,29 @@ public partial class LstmResidualNorm;
 [Attention(Heads = 4, Causal = true, Dropout = 0.1f)]
 [Dense(3)]
 public partial class ParallelAttention;
+
+// nn.LSTM(proj_size = P) (Fixtures/make_fixtures.py, PROJECTION): h = (o ⊙ tanh(c))·W_hrᵀ is P wide.
+[Embedding(vocab: 9, dim: 4)]
+[Lstm(hidden: 6, Projection = 3)]
+[Dense(9)]
+public partial class LstmProjection;
+
+[Input(features: 3)]
+[Lstm(hidden: 7, Layers = 2, Bidirectional = true, Projection = 4)]
+[Dense(3)]
+public partial class LstmProjectionStackedBidirectional;
+
+[Input(features: 5)]
+[Lstm(hidden: 37, Bidirectional = true, ReturnSequences = false, Projection = 19)]
+[Dense(2)]
+public partial class LstmProjectionWide;
+
+[Embedding(vocab: 9, dim: 4)]
+[Lstm(hidden: 6, Layers = 2, Bidirectional = true, Projection = 3)]
+[Dense(9)]
+public partial class MaskedLstmProjection;
+
+[Embedding(vocab: 11, dim: 5)]
+[Lstm(hidden: 9, Layers = 2, Projection = 5)]
+[Dense(11)]
+public partial class StatefulLstmProjection;

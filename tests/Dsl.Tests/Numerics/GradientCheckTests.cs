@@ -190,6 +190,29 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void LstmProjectionWithLearnedStatesRecurrentDropoutAndLengths()
+    {
+        int[] lengths = [4, 1, 3];
+        var rng = new Rng(61);
+        float[] x = Enumerable.Range(0, 3 * 4 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, 3 * 4 * 3).Select(_ => rng.NextNormal()).ToArray();
+        Check<IModel<float>>(() => Perturbed(new GcLstmProjection(seed: 60)),
+            m => m.Backward(new ReadOnlyTensorSpan<float>(x, [3, 4, 3]), new ReadOnlyTensorSpan<float>(y, [3, 4, 3]), lengths));
+    }
+
+    [Fact]
+    public void EncoderDecoderWithLstmProjectionsAndBridges()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(63);
+        var model = new GcProjectionSeq2Seq(seed: 62);
+        // h: 2 directions × 2 → 3 and c: 2 × 5 → 4, each through its own Dense
+        Assert.Equal(["bridge.h_l0", "bridge.c_l0"], model.Bridges.Select(b => b.Name));
+        Assert.Equal([(4, 3), (10, 4)], model.Bridges.Select(b => (b.InWidth, b.OutWidth)));
+        Check(() => new GcProjectionSeq2Seq(seed: 62), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+    }
+
+    [Fact]
     public void TransformerEncoderDecoder()
     {
         var (source, lengths, input, targets) = EncoderDecoderBatch(57);

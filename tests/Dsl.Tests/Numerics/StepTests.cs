@@ -15,6 +15,9 @@ public class StepTests
     [Fact] public void ChoGruStepsMatchForward() => FeatureStepsMatchForward(new GruCho(seed: 5), features: 3);
     [Fact] public void ResidualAndLayerNormStepsMatchForward() => StepsMatchForward(new LstmResidualNorm(seed: 6), vocab: 7);
 
+    [Fact] public void LstmProjectionStepsMatchForward() => StepsMatchForward(new LstmProjection(seed: 9), vocab: 9);
+    [Fact] public void StackedLstmProjectionStepsMatchForward() => StepsMatchForward(new StatefulLstmProjection(seed: 10), vocab: 11);
+
     // causal self-attention steps from the key/value cache in the state, beside an LSTM's h and c
     [Fact] public void CausalAttentionAfterAnLstmStepsMatchForward() => StepsMatchForward(new AttentionCausalStack(seed: 7), vocab: 11);
     [Fact] public void CausalAttentionOverFeaturesStepsMatchForward() => FeatureStepsMatchForward(new ParallelAttention(seed: 8), features: 32);

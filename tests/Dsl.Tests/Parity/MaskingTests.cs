@@ -19,6 +19,7 @@ public class MaskingTests
     [InlineData(nameof(MaskedAttentionPool))]
     [InlineData(nameof(MaskedAdditiveSelf))]
     [InlineData(nameof(MaskedGeneralPool))]
+    [InlineData(nameof(MaskedLstmProjection))]
     public void PaddedSequencesMatchPackPaddedSequence(string name)
     {
         var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
@@ -32,6 +33,7 @@ public class MaskingTests
             nameof(MaskedLstmAttention) => new MaskedLstmAttention(),
             nameof(MaskedAttentionPool) => new MaskedAttentionPool(),
             nameof(MaskedAdditiveSelf) => new MaskedAdditiveSelf(),
+            nameof(MaskedLstmProjection) => new MaskedLstmProjection(),
             _ => new MaskedRnn(),
         }, name, expected, lengths, t => t.ToInt32());
     }

@@ -43,6 +43,9 @@ internal static class ParityModel
         nameof(AttentionAdditivePool) => Tokens(new AttentionAdditivePool()),
         nameof(TransformerBlock) => Floats(new TransformerBlock()),
         nameof(LstmResidualNorm) => Tokens(new LstmResidualNorm()),
+        nameof(LstmProjection) => Tokens(new LstmProjection()),
+        nameof(LstmProjectionStackedBidirectional) => Floats(new LstmProjectionStackedBidirectional()),
+        nameof(LstmProjectionWide) => Floats(new LstmProjectionWide()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -19,6 +19,7 @@ public class ParityTests
         nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(AttentionPool),
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
         nameof(TransformerBlock), nameof(LstmResidualNorm),
+        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
     };
 
     [Theory]

@@ -10,12 +10,13 @@ namespace Dsl.Tests.Parity;
 /// </summary>
 public class StatefulParityTests
 {
-    public static TheoryData<string> Cases => new() { nameof(StatefulLstm), nameof(StatefulGru), nameof(StatefulGruCho), nameof(StatefulRnn) };
+    public static TheoryData<string> Cases => new() { nameof(StatefulLstm), nameof(StatefulGru), nameof(StatefulGruCho), nameof(StatefulRnn), nameof(StatefulLstmProjection) };
 
     private static IModel<int>? Tokens(string name) => name switch
     {
         nameof(StatefulLstm) => new StatefulLstm(),
         nameof(StatefulRnn) => new StatefulRnn(),
+        nameof(StatefulLstmProjection) => new StatefulLstmProjection(),
         _ => null,
     };
 

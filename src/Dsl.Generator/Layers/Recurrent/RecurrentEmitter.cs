@@ -40,11 +40,12 @@ internal sealed record CellOptions(
 /// <summary>What a kind's cell step writes with: the writer, the options, and the expressions the time loop defines.</summary>
 internal sealed class CellWriter
 {
-    public CellWriter(SourceWriter w, CellOptions options, bool cellState)
+    public CellWriter(SourceWriter w, CellOptions options, bool cellState, bool projection)
     {
         W = w;
         O = options;
         CellState = cellState;
+        Projection = projection;
     }
 
     public SourceWriter W { get; }
@@ -52,6 +53,12 @@ internal sealed class CellWriter
     public CellOptions O { get; }
 
     public bool CellState { get; }
+
+    /// <summary>h is an LSTM's projection of o ⊙ tanh(c): the cell methods take W_hr and its buffers.</summary>
+    public bool Projection { get; }
+
+    /// <summary>The constant holding the width of h in the cell methods: R under a projection, else H (the same width).</summary>
+    public string R => Projection ? "R" : "H";
 
     /// <summary>The condition under which the gradient of the previous step's state is wanted.</summary>
     public string WantPrevious => O.LearnedGradient || O.StateGradient ? "s > 0 || wantDh0" : "s > 0";
@@ -63,8 +70,8 @@ internal sealed class CellWriter
 
     /// <summary>Row b of the previous hidden state in the backward pass (empty at the first step without h0).</summary>
     public string PreviousRow => O.HasInitialState
-        ? "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : h0.IsEmpty ? default : h0.Slice(b * H, H)"
-        : "s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default";
+        ? $"s > 0 ? y.Slice((tp * B + b) * Y + yOffset, {R}) : h0.IsEmpty ? default : h0.Slice(b * {R}, {R})"
+        : $"s > 0 ? y.Slice((tp * B + b) * Y + yOffset, {R}) : default";
 
     /// <summary>c += a · Wᵀ for one step: from the packed weights when the sequence packed them, else from W itself.</summary>
     public string Recurrent(string m, string n, string k, string a, string lda, string w, string packed, string c, string ldc) =>
@@ -72,13 +79,13 @@ internal sealed class CellWriter
 
     /// <summary>carry (+)= d · W for one step back (W stored [k, H]).</summary>
     public string BackProduct(string k, string d, string ldd, string w, string packed, bool accumulate, string c = "carry") =>
-        $"{{ if (prepacked) {Gemm}.MatMulPacked(B, H, {k}, {d}, {ldd}, {packed}, {c}, H, accumulate: {(accumulate ? "true" : "false")}); else {Gemm}.MatMul(B, H, {k}, {d}, {ldd}, {w}, H, {c}, H, accumulate: {(accumulate ? "true" : "false")}); }}";
+        $"{{ if (prepacked) {Gemm}.MatMulPacked(B, {R}, {k}, {d}, {ldd}, {packed}, {c}, {R}, accumulate: {(accumulate ? "true" : "false")}); else {Gemm}.MatMul(B, {R}, {k}, {d}, {ldd}, {w}, {R}, {c}, {R}, accumulate: {(accumulate ? "true" : "false")}); }}";
 
     /// <summary>Under variational dropout, dh(t−1) = (dG · W_hh) ⊙ mask.</summary>
     public void ApplyRecurrentMask()
     {
         if (O.RecurrentDropout)
-            W.Line($"if ({WantPrevious}) for (int b = 0; b < B; b++) {TP}.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));");
+            W.Line($"if ({WantPrevious}) for (int b = 0; b < B; b++) {TP}.Multiply(carry.Slice(b * {R}, {R}), rmask.Slice(b * {R}, {R}), carry.Slice(b * {R}, {R}));");
     }
 
     /// <summary>db_hh += Σ over every step and sequence of the recurrent gates' gradient <paramref name="dgh"/>.</summary>
@@ -90,18 +97,18 @@ internal sealed class CellWriter
         if (O.RecurrentDropout)
         {
             W.Line("// the recurrent products saw the masked states, kept step by step (zero where there was no previous state)");
-            W.Line($"{Gemm}.MatMulTransA({rows}, H, T * B, {dgh}, G, hm, H, dw_hh, H, accumulate: true);");
+            W.Line($"{Gemm}.MatMulTransA({rows}, {R}, T * B, {dgh}, G, hm, {R}, dw_hh, {R}, accumulate: true);");
         }
         else
         {
             W.Line(O.Reverse
                 ? "const int first = 0, prev = 1; // the steps that had a previous state (all but the last), and where that state is"
                 : "const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is");
-            W.Line($"if (T > 1) {Gemm}.MatMulTransA({rows}, H, (T - 1) * B, {dgh}.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);");
+            W.Line($"if (T > 1) {Gemm}.MatMulTransA({rows}, {R}, (T - 1) * B, {dgh}.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, {R}, accumulate: true);");
             if (O.HasInitialState)
             {
                 W.Line("// the first step's product with the initial state h0 (zero unless the pass started from one)");
-                W.Line($"if (!h0.IsEmpty) {Gemm}.MatMulTransA({rows}, H, B, {dgh}.Slice({(O.Reverse ? "(T - 1)" : "0")} * B * G), G, h0, H, dw_hh, H, accumulate: true);");
+                W.Line($"if (!h0.IsEmpty) {Gemm}.MatMulTransA({rows}, {R}, B, {dgh}.Slice({(O.Reverse ? "(T - 1)" : "0")} * B * G), G, h0, {R}, dw_hh, {R}, accumulate: true);");
             }
         }
     }
@@ -111,7 +118,7 @@ internal sealed class CellWriter
 /// The signature of a direction's cell methods: their name, the options that specialise them, and which of the kind's
 /// buffers they take.
 /// </summary>
-internal sealed record CellSignature(string Method, CellOptions Options, bool Aux, bool SecondGateGradient, bool SecondCarry, bool CellState);
+internal sealed record CellSignature(string Method, CellOptions Options, bool Aux, bool SecondGateGradient, bool SecondCarry, bool CellState, bool Projection = false);
 
 /// <summary>One direction of one stacked layer through time, forward or back: a call of that direction's cell method.</summary>
 internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, DirectionPlan Direction, RecurrentScratch Scratch, bool Backward) : MacroOp
@@ -129,7 +136,7 @@ internal static class RecurrentEmitter
         foreach (DirectionPlan d in layer.SubLayers[0].Directions)
         {
             CellSignature signature = layer.Signature(d);
-            var cw = new CellWriter(c.W, signature.Options, signature.CellState);
+            var cw = new CellWriter(c.W, signature.Options, signature.CellState, signature.Projection);
             SubLayerPlan sub = layer.SubLayers[0];
             CellForward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: false)));
             CellBackward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: true)));
@@ -188,6 +195,19 @@ internal static class RecurrentEmitter
         a.Add(($"{Span} packed", k.Packed.Ws));
         a.Add(($"{RoSpan} w_ih", d.WeightIh.Value));
         a.Add(($"{RoSpan} w_hh", d.WeightHh.Value));
+        if (cell.Projection)
+        {
+            ProjectionPlan p = d.Projection!;
+            a.Add(($"{RoSpan} w_hr", p.Weight.Value));
+            a.Add(((forward ? Span : RoSpan) + " m", p.Unprojected.Ws));
+            if (!forward)
+            {
+                a.Add(($"{Span} dw_hr", p.Weight.Grad));
+                a.Add(($"{Span} dhp", p.StateGradient.Ws));
+                a.Add(($"{Span} dm", k.ProjectedGradient!.Ws));
+                a.Add(($"{RoSpan} zeros", k.Zeros!.Ws));
+            }
+        }
         if (forward)
         {
             a.Add(($"{RoSpan} b_ih", d.BiasIh.Value));
@@ -240,8 +260,10 @@ internal static class RecurrentEmitter
 
     private static void Constants(RecurrentPlan layer, CellWriter c)
     {
-        int H = layer.Hidden;
-        c.W.Line($"const int H = {H}, G = {layer.Gates}, Y = {layer.Layer.Directions * H}, yOffset = {(c.O.Reverse ? H : 0)};");
+        int H = layer.Hidden, R = layer.StateWidth;
+        c.W.Line(c.Projection
+            ? $"const int H = {H}, R = {R}, G = {layer.Gates}, Y = {layer.Layer.Directions * R}, yOffset = {(c.O.Reverse ? R : 0)}; // h is R wide (the projection), c H wide"
+            : $"const int H = {H}, G = {layer.Gates}, Y = {layer.Layer.Directions * H}, yOffset = {(c.O.Reverse ? H : 0)};");
     }
 
     private static void StepIndices(CellWriter c)
@@ -273,7 +295,7 @@ internal static class RecurrentEmitter
         {
             w.Line("// the previous hidden state: the previous step's output, or the initial state h0 (empty = zeros)");
             w.Line($"{RoSpan} hPrev = s > 0 ? ({RoSpan})y.Slice(tp * B * Y + yOffset) : h0;");
-            w.Line("int ldh = s > 0 ? Y : H;");
+            w.Line($"int ldh = s > 0 ? Y : {c.R};");
             w.Line("bool hasPrev = !hPrev.IsEmpty;");
         }
         else
@@ -289,11 +311,12 @@ internal static class RecurrentEmitter
             w.Line($"{RoSpan} hIn = hPrev;");
             w.Line("int ldi = ldh;");
             w.Open("if (!rmask.IsEmpty)");
-            w.Line($"{Span} masked = hm.Slice(t * B * H, B * H);");
-            w.Line($"if (hasPrev) for (int b = 0; b < B; b++) {TP}.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));");
+            string r = c.R;
+            w.Line($"{Span} masked = hm.Slice(t * B * {r}, B * {r});");
+            w.Line($"if (hasPrev) for (int b = 0; b < B; b++) {TP}.Multiply(hPrev.Slice(b * ldh, {r}), rmask.Slice(b * {r}, {r}), masked.Slice(b * {r}, {r}));");
             w.Line("else masked.Clear();");
             w.Line("hIn = masked;");
-            w.Line("ldi = H;");
+            w.Line($"ldi = {r};");
             w.Close();
         }
         else
@@ -309,9 +332,9 @@ internal static class RecurrentEmitter
             : "// padded steps (t ≥ length): the forward direction keeps its state");
         w.Open("for (int b = 0; b < B; b++)");
         w.Line("if (t < lengths[b]) continue;");
-        w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, H);");
-        if (!c.O.Reverse) w.Line("y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);");
-        else w.Line(c.O.HasInitialState ? "if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);" : "h.Clear();");
+        w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, {c.R});");
+        if (!c.O.Reverse) w.Line($"y.Slice((tp * B + b) * Y + yOffset, {c.R}).CopyTo(h);");
+        else w.Line(c.O.HasInitialState ? $"if (h0.IsEmpty) h.Clear(); else h0.Slice(b * {c.R}, {c.R}).CopyTo(h);" : "h.Clear();");
         if (c.CellState)
         {
             w.Line($"{Span} cRow = aux.Slice((t * B + b) * H, H);");
@@ -343,7 +366,7 @@ internal static class RecurrentEmitter
         if (c.O.StateGradient) wanted.Add(lstm ? "!dh0Rows.IsEmpty || !dc0Rows.IsEmpty" : "!dh0Rows.IsEmpty");
         if (wanted.Count > 0) w.Line($"bool wantDh0 = {string.Join(" || ", wanted)}; // the gradient of the initial state is wanted");
         if (c.O.Holding) w.Line("bool holding = !lengths.IsEmpty && !h0.IsEmpty; // the initial state waits through the padding");
-        w.Line("carry.Slice(0, B * H).Clear();  // dh flowing back from the next step");
+        w.Line($"carry.Slice(0, B * {c.R}).Clear();  // dh flowing back from the next step");
         if (lstm) w.Line("carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step");
         w.Open("for (int s = T - 1; s >= 0; s--)");
         StepIndices(c);
@@ -353,7 +376,7 @@ internal static class RecurrentEmitter
             w.Open("if (holding)");
             w.Open("for (int b = 0; b < B; b++)");
             w.Line("if (t != lengths[b]) continue;");
-            w.Line("carry.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H, H));");
+            w.Line($"carry.Slice(b * {c.R}, {c.R}).CopyTo(held.Slice(b * 2 * H, {c.R}));");
             if (lstm) w.Line("carry2.Slice(b * H, H).CopyTo(held.Slice(b * 2 * H + H, H));");
             w.Close();
             w.Close();
@@ -362,8 +385,9 @@ internal static class RecurrentEmitter
         if (c.O.FinalCellGradient && lstm)
         {
             w.Line("// an encoder's final cell state: its gradient from the decoder enters at the direction's last step");
+            string cellRow = c.Projection ? $"b * {layer.Layer.Directions * layer.Hidden} + {(c.O.Reverse ? layer.Hidden : 0)}" : "b * Y + yOffset"; // the final cell states are D·H wide
             w.Line($"if (!dcLast.IsEmpty) for (int b = 0; b < B; b++) if (t == {(c.O.Reverse ? "0" : "(lengths.IsEmpty ? T : lengths[b]) - 1")}) " +
-                $"{TP}.Add(carry2.Slice(b * H, H), dcLast.Slice(b * Y + yOffset, H), carry2.Slice(b * H, H));");
+                $"{TP}.Add(carry2.Slice(b * H, H), dcLast.Slice({cellRow}, H), carry2.Slice(b * H, H));");
         }
         cell.EmitBackwardStep(spec, c);
         // At a padded step (t ≥ length) nothing flows: zero the step's gate and carried gradients; a reverse direction that
@@ -376,12 +400,12 @@ internal static class RecurrentEmitter
         if (c.O.Holding)
         {
             w.Open("if (holding)");
-            w.Line("held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));");
+            w.Line($"held.Slice(b * 2 * H, {c.R}).CopyTo(carry.Slice(b * {c.R}, {c.R}));");
             if (lstm) w.Line("held.Slice(b * 2 * H + H, H).CopyTo(carry2.Slice(b * H, H));");
             w.Close();
             w.Open("else");
         }
-        w.Line("carry.Slice(b * H, H).Clear();");
+        w.Line($"carry.Slice(b * {c.R}, {c.R}).Clear();");
         if (lstm) w.Line("carry2.Slice(b * H, H).Clear();");
         if (c.O.Holding) w.Close();
         w.Close();
@@ -390,13 +414,13 @@ internal static class RecurrentEmitter
         if (c.O.LearnedGradient)
         {
             w.Line("// a learned initial state: its gradient is what reached the step before the first, summed over the sequences");
-            w.Line($"if (!dh0.IsEmpty) {Act}.AddColumnSums(carry.Slice(0, B * H), B, dh0);");
+            w.Line($"if (!dh0.IsEmpty) {Act}.AddColumnSums(carry.Slice(0, B * {c.R}), B, dh0);");
             if (lstm) w.Line($"if (!dc0.IsEmpty) {Act}.AddColumnSums(carry2.Slice(0, B * H), B, dc0);");
         }
         if (c.O.StateGradient)
         {
             w.Line("// a carried initial state: its gradient per sequence (for an encoder that produced it)");
-            w.Line("if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);");
+            w.Line($"if (!dh0Rows.IsEmpty) carry.Slice(0, B * {c.R}).CopyTo(dh0Rows);");
             if (lstm) w.Line("if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);");
         }
         w.Line("// weight gradients of every step at once");

@@ -36,17 +36,19 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         c.RequireSequence(spec);
         long gates = (long)spec.GateBlocks * spec.Hidden;
         c.Limit(spec, "weight_ih_l0", gates, c.InWidth);
-        c.Limit(spec, "weight_hh_l0", gates, spec.Hidden);
-        if (spec.Layers > 1) c.Limit(spec, "weight_ih_l1", gates, (long)spec.Directions * spec.Hidden);
+        c.Limit(spec, "weight_hh_l0", gates, spec.StateWidth);
+        if (spec.Projected) c.Limit(spec, "weight_hr_l0", spec.StateWidth, spec.Hidden);
+        if (spec.Layers > 1) c.Limit(spec, "weight_ih_l1", gates, (long)spec.Directions * spec.StateWidth);
         if (!spec.Options.ReturnSequences) c.VectorReason = "its last step only (ReturnSequences = false)";
-        return new ShapedLayer(spec, c.Name, c.InWidth, spec.Directions * spec.Hidden, c.InIsSequence, spec.Options.ReturnSequences, spec.Directions,
+        return new ShapedLayer(spec, c.Name, c.InWidth, spec.Directions * spec.StateWidth, c.InIsSequence, spec.Options.ReturnSequences, spec.Directions,
             StepBlocker: spec.Bidirectional ? "is bidirectional and needs the whole sequence" : null);
     }
 
     protected override RecurrentPlan Lower(ShapedLayer layer, TSpec spec, LowerContext c)
     {
         string n = layer.Name;
-        int hidden = spec.Hidden, gates = spec.Gates, d = layer.Directions, width = d * hidden, count = spec.Layers;
+        // H the cell's width, R that of h (H, or the projection P), the output d·R wide
+        int hidden = spec.Hidden, r = spec.StateWidth, gates = spec.Gates, d = layer.Directions, width = d * r, count = spec.Layers;
         var scratch = new RecurrentScratch(
             c.Shared("step_scratch", gates, Rows.Batch1, BufferUse.Forward, "scratch: one step's recurrent product [B, G]"),
             // at most (G + 64)(H + 32) floats whatever the tile width (Gemm.PackedLength)
@@ -57,7 +59,9 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             NeedsSecondCarry(spec) ? c.Shared("carry2", hidden, Rows.Batch1, BufferUse.Training, "scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H]") : null,
             spec.Bidirectional && spec.Options.LearnInitialState
                 ? c.Shared("held", 2 * hidden, Rows.Batch1, BufferUse.Training, "scratch: a reverse direction's initial-state gradients held through the padding [B, 2H]")
-                : null);
+                : null,
+            spec.Projected ? c.Shared("projected_dm", hidden, Rows.Batch1, BufferUse.Training, "scratch: an LSTM projection's gradient of o ⊙ tanh(c), dh·W_hr [B, H]") : null,
+            spec.Projected ? c.Shared("zeros", hidden, Rows.Batch1, BufferUse.Training, "scratch: zeros, never written [B, H]") : null);
 
         InitKind inputInit = ParamInit.Pick(spec.Options.WeightInit, spec.DefaultInputInit);
         InitKind recurrentInit = ParamInit.Pick(spec.Options.RecurrentInit, InitKind.Orthogonal);
@@ -89,9 +93,14 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             {
                 string suffix = $"_l{l}" + (dir == 1 ? "_reverse" : "");
                 ParamRef wih = c.Matrix("weight_ih" + suffix, gates, xWidth, new ParamInit(inputInit, xWidth, gates, gates, bound));
-                ParamRef whh = c.Matrix("weight_hh" + suffix, gates, hidden, new ParamInit(recurrentInit, hidden, gates, hidden, bound));
+                ParamRef whh = c.Matrix("weight_hh" + suffix, gates, r, new ParamInit(recurrentInit, r, gates, hidden, bound));
                 ParamRef bih = c.Vector("bias_ih" + suffix, gates, ParamInit.Zeros(xWidth, gates), InputBiasFill(spec));
                 ParamRef bhh = c.Vector("bias_hh" + suffix, gates, ParamInit.Zeros(hidden, gates));
+                ProjectionPlan? projection = spec.Projected
+                    ? new ProjectionPlan(c.Matrix("weight_hr" + suffix, r, hidden, new ParamInit(InitKind.PyTorch, hidden, r, r, bound)),
+                        c.Own("m" + suffix, hidden, Rows.StepsBatch, BufferUse.Forward, $"o ⊙ tanh(c) before the projection [T, B, {hidden}]"),
+                        c.Own("dh" + suffix, r, Rows.StepsBatch, BufferUse.Training, $"gradient of each step's projected h [T, B, {r}]"))
+                    : null;
                 BufferRef gatesBuffer = c.Own("gates" + suffix, gates, Rows.StepsBatch, BufferUse.Forward, $"{GatesComment} [T, B, {gates}]");
                 BufferRef? aux = AuxName(spec) is { } auxName
                     ? c.Own(auxName + suffix, hidden, Rows.StepsBatch, BufferUse.Forward, $"{AuxComment(spec)} [T, B, {hidden}]")
@@ -100,8 +109,8 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                 BufferRef? learnedHBuffer = null, learnedCBuffer = null;
                 if (spec.Options.LearnInitialState)
                 {
-                    learnedH = c.Vector("h0" + suffix, hidden, ParamInit.Zeros(hidden, hidden));
-                    learnedHBuffer = c.Own("h0p" + suffix, hidden, Rows.Batch1, BufferUse.Forward, $"the learned initial hidden state, one row per sequence [B, {hidden}]");
+                    learnedH = c.Vector("h0" + suffix, r, ParamInit.Zeros(r, r));
+                    learnedHBuffer = c.Own("h0p" + suffix, r, Rows.Batch1, BufferUse.Forward, $"the learned initial hidden state, one row per sequence [B, {r}]");
                     if (spec.HasCellState)
                     {
                         learnedC = c.Vector("c0" + suffix, hidden, ParamInit.Zeros(hidden, hidden));
@@ -111,10 +120,11 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                 BufferRef? recurrentMask = null, maskedStates = null;
                 if (spec.Options.RecurrentDropout > 0f)
                 {
-                    recurrentMask = c.Own("rmask" + suffix, hidden, Rows.Batch1, BufferUse.Training, $"variational dropout mask on h(t-1), the same at every step [B, {hidden}]");
-                    maskedStates = c.Own("hm" + suffix, hidden, Rows.StepsBatch, BufferUse.Training, $"each step's masked recurrent input h(t-1) ⊙ mask [T, B, {hidden}]");
+                    recurrentMask = c.Own("rmask" + suffix, r, Rows.Batch1, BufferUse.Training, $"variational dropout mask on h(t-1), the same at every step [B, {r}]");
+                    maskedStates = c.Own("hm" + suffix, r, Rows.StepsBatch, BufferUse.Training, $"each step's masked recurrent input h(t-1) ⊙ mask [T, B, {r}]");
                 }
-                directions.Add(new DirectionPlan(dir == 1, gatesBuffer, aux, wih, whh, bih, bhh, learnedH, learnedC, learnedHBuffer, learnedCBuffer, recurrentMask, maskedStates));
+                directions.Add(new DirectionPlan(dir == 1, gatesBuffer, aux, wih, whh, bih, bhh, learnedH, learnedC, learnedHBuffer, learnedCBuffer, recurrentMask, maskedStates,
+                    projection));
             }
             BufferRef? subMask = null, nextX = null;
             if (!top && spec.Options.Dropout > 0f)
@@ -126,7 +136,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             if (c.Model.CanStep)
             {
                 // the carried state, and the workspace's copy of the state a pass started from (BPTT reads it)
-                stateH = c.State($"{n}_h_l{l}", $"{n}.h_l{l}", hidden, $"{n}_h0_l{l}", $"{n}_dh0_l{l}", $"layer {l}'s initial hidden state");
+                stateH = c.State($"{n}_h_l{l}", $"{n}.h_l{l}", r, $"{n}_h0_l{l}", $"{n}_dh0_l{l}", $"layer {l}'s initial hidden state");
                 if (spec.HasCellState) stateC = c.State($"{n}_c_l{l}", $"{n}.c_l{l}", hidden, $"{n}_c0_l{l}", $"{n}_dc0_l{l}", $"layer {l}'s initial cell state");
             }
             FinalStateRef? finalH = null, finalC = null;
@@ -134,7 +144,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             {
                 // an encoder's final states, for a decoder to start from
                 finalH = c.Final("h", l, width, "hidden");
-                if (spec.HasCellState) finalC = c.Final("c", l, width, "cell");
+                if (spec.HasCellState) finalC = c.Final("c", l, d * hidden, "cell");
             }
             subs.Add(new SubLayerPlan(l, xWidth, x, dx, y, dy, subMask, nextX, stateH, stateC, directions.ToEquatableArray(), finalH, finalC));
             x = nextX ?? y;
@@ -150,8 +160,8 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
     {
         ShapedLayer l = layer.Layer;
         RecurrentSpec spec = layer.Spec;
-        int H = layer.Hidden, D = l.Directions;
-        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), hidden = ScalarOperand.Of(H), directions = ScalarOperand.Of(D);
+        int H = layer.Hidden, R = layer.StateWidth, D = l.Directions;
+        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), hidden = ScalarOperand.Of(R), directions = ScalarOperand.Of(D);
         var pass = new PassBuilder().Doc($"// {l.Name}: {Describe(spec)}, {spec.Layers} layer(s){(D == 2 ? ", bidirectional" : "")}: [T, B, {l.InWidth}] -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}");
         var all = layer.SubLayers.SelectMany(x => x.Directions).ToList();
         if (all.Any(d => d.LearnedH is not null))
@@ -159,7 +169,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             pass.Comment("the learned initial states, one row per sequence");
             foreach (DirectionPlan d in all)
             {
-                pass.Add(new RepeatRowsOp(d.LearnedH!.Values, H, d.LearnedHBuffer!));
+                pass.Add(new RepeatRowsOp(d.LearnedH!.Values, R, d.LearnedHBuffer!));
                 if (d.LearnedC is not null) pass.Add(new RepeatRowsOp(d.LearnedC.Values, H, d.LearnedCBuffer!));
             }
         }
@@ -180,11 +190,11 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         if (layer.SubLayers.Any(x => x.StateH is not null))
         {
             var save = new List<Op> { new CommentOp("the new state is the last step's h (and c)") };
-            Dim last = new(H, Batch: 1, PreviousSteps: 1), rows = new(H, Batch: 1);
+            Dim last = new(R, Batch: 1, PreviousSteps: 1), rows = new(R, Batch: 1), lastC = new(H, Batch: 1, PreviousSteps: 1), rowsC = new(H, Batch: 1);
             foreach (SubLayerPlan sub in layer.SubLayers)
             {
                 save.Add(new CopyOp(((Operand)sub.Y).Slice(last, rows), new StateOperand(sub.StateH!)));
-                if (sub.StateC is not null) save.Add(new CopyOp(((Operand)sub.Directions[0].Aux!).Slice(last, rows), new StateOperand(sub.StateC)));
+                if (sub.StateC is not null) save.Add(new CopyOp(((Operand)sub.Directions[0].Aux!).Slice(lastC, rowsC), new StateOperand(sub.StateC)));
             }
             pass.Add(new WhenOp(Condition.CarriedState, save.ToEquatableArray(), EquatableArray<Op>.Empty));
         }
@@ -208,7 +218,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                 pass.Comment($"an encoder: the gradient of layer {sub.Index}'s final hidden states, from the decoder they started");
                 foreach (DirectionPlan d in sub.Directions)
                 {
-                    Operand offset = ScalarOperand.Of(d.Reverse ? H : 0), width = ScalarOperand.Of(D * H);
+                    Operand offset = ScalarOperand.Of(d.Reverse ? R : 0), width = ScalarOperand.Of(D * R);
                     pass.Add(new WhenOp(Condition.InjectFinal, new KernelOp(Kernels.Layout, "AddToFinalState", sub.FinalH.Grad, width, offset, sub.DY, width, offset,
                         batch, steps, hidden, ScalarOperand.Of(d.Reverse), new LengthsOperand())));
                 }
@@ -224,18 +234,19 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
     /// <summary>An encoder's final states: each direction's state at its last step, gathered after the forward pass.</summary>
     private static EquatableArray<Op> FinalStates(RecurrentPlan layer)
     {
-        int H = layer.Hidden, Y = layer.Layer.Directions * layer.Hidden;
+        int H = layer.Hidden, R = layer.StateWidth, D = layer.Layer.Directions;
         var ops = new List<Op>();
-        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), hidden = ScalarOperand.Of(H), width = ScalarOperand.Of(Y);
+        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), hidden = ScalarOperand.Of(H), width = ScalarOperand.Of(D * R);
+        Operand cellWidth = ScalarOperand.Of(D * H), stateWidth = ScalarOperand.Of(R);
         foreach (SubLayerPlan sub in layer.SubLayers.Where(x => x.FinalH is not null))
         {
             ops.Add(new CommentOp($"{layer.Name} layer {sub.Index}'s final states, each direction's at its last step"));
             foreach (DirectionPlan d in sub.Directions)
             {
-                Operand offset = ScalarOperand.Of(d.Reverse ? H : 0), reverse = ScalarOperand.Of(d.Reverse);
-                ops.Add(new KernelOp(Kernels.Layout, "GatherFinalState", sub.Y, width, offset, sub.FinalH!.State, width, offset, batch, steps, hidden, reverse, new LengthsOperand()));
+                Operand offset = ScalarOperand.Of(d.Reverse ? R : 0), cellOffset = ScalarOperand.Of(d.Reverse ? H : 0), reverse = ScalarOperand.Of(d.Reverse);
+                ops.Add(new KernelOp(Kernels.Layout, "GatherFinalState", sub.Y, width, offset, sub.FinalH!.State, width, offset, batch, steps, stateWidth, reverse, new LengthsOperand()));
                 if (sub.FinalC is not null)
-                    ops.Add(new KernelOp(Kernels.Layout, "GatherFinalState", d.Aux!, hidden, ScalarOperand.Of(0), sub.FinalC.State, width, offset, batch, steps, hidden, reverse, new LengthsOperand()));
+                    ops.Add(new KernelOp(Kernels.Layout, "GatherFinalState", d.Aux!, hidden, ScalarOperand.Of(0), sub.FinalC.State, cellWidth, cellOffset, batch, steps, hidden, reverse, new LengthsOperand()));
             }
         }
         return ops.ToEquatableArray();
@@ -269,8 +280,8 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
     public virtual void EmitPack(RecurrentSpec spec, CellWriter c, bool backward)
     {
         c.W.Line(backward
-            ? $"if (prepacked) {Names.Gemm}.PackB(G, H, w_hh, H, transposed: false, packed);"
-            : $"if (prepacked) {Names.Gemm}.PackB(H, G, w_hh, H, transposed: true, packed);");
+            ? $"if (prepacked) {Names.Gemm}.PackB(G, {c.R}, w_hh, {c.R}, transposed: false, packed);"
+            : $"if (prepacked) {Names.Gemm}.PackB({c.R}, G, w_hh, {c.R}, transposed: true, packed);");
     }
 
     public abstract void EmitForwardStep(RecurrentSpec spec, CellWriter c);

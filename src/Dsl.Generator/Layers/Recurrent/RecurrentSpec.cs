@@ -29,6 +29,12 @@ internal abstract record RecurrentSpec(LayerHeader Header, RecurrentOptions Opti
     /// <summary>Rows of the gate matrices: <see cref="GateBlocks"/> × H.</summary>
     public int Gates => GateBlocks * Hidden;
 
+    /// <summary>Width R of h, per direction: what the layer outputs, feeds back and carries (H, or an LSTM's projection P).</summary>
+    public virtual int StateWidth => Hidden;
+
+    /// <summary>True when h is a projection of the cell's output (LSTM with Projection): R &lt; H.</summary>
+    public bool Projected => StateWidth != Hidden;
+
     /// <summary>True when the layer carries a cell state c beside h (LSTM).</summary>
     public virtual bool HasCellState => false;
 
@@ -42,7 +48,14 @@ internal abstract record RecurrentSpec(LayerHeader Header, RecurrentOptions Opti
 /// [B, H] they are broadcast into, <see cref="RecurrentMask"/>/<see cref="MaskedStates"/> variational dropout.
 /// </summary>
 internal sealed record DirectionPlan(bool Reverse, BufferRef Gates, BufferRef? Aux, ParamRef WeightIh, ParamRef WeightHh, ParamRef BiasIh, ParamRef BiasHh,
-    ParamRef? LearnedH, ParamRef? LearnedC, BufferRef? LearnedHBuffer, BufferRef? LearnedCBuffer, BufferRef? RecurrentMask, BufferRef? MaskedStates);
+    ParamRef? LearnedH, ParamRef? LearnedC, BufferRef? LearnedHBuffer, BufferRef? LearnedCBuffer, BufferRef? RecurrentMask, BufferRef? MaskedStates,
+    ProjectionPlan? Projection = null);
+
+/// <summary>
+/// An LSTM's projection of h (nn.LSTM's proj_size): h = m · W_hrᵀ with m = o ⊙ tanh(c) kept per step in
+/// <see cref="Unprojected"/> [T, B, H], and the gradient of each step's projected h in <see cref="StateGradient"/> [T, B, R].
+/// </summary>
+internal sealed record ProjectionPlan(ParamRef Weight, BufferRef Unprojected, BufferRef StateGradient);
 
 /// <summary>
 /// One stacked layer l: input X (width XWidth) to output Y ([T, B, directions × H]). <see cref="Mask"/> is the
@@ -56,7 +69,8 @@ internal sealed record SubLayerPlan(int Index, int XWidth, BufferRef X, BufferRe
 /// The scratch the recurrent layers of a model share: one step's recurrent product, the packed recurrent weights,
 /// the gradients of the gate pre-activations, the carried gradients, and a reverse direction's held gradients.
 /// </summary>
-internal sealed record RecurrentScratch(BufferRef Step, BufferRef Packed, BufferRef DGates, BufferRef? DGates2, BufferRef Carry, BufferRef? Carry2, BufferRef? Held);
+internal sealed record RecurrentScratch(BufferRef Step, BufferRef Packed, BufferRef DGates, BufferRef? DGates2, BufferRef Carry, BufferRef? Carry2, BufferRef? Held,
+    BufferRef? ProjectedGradient = null, BufferRef? Zeros = null);
 
 /// <summary>Which of the shared buffers a kind's cell takes: its per-step buffer, a second gate gradient, a second carry.</summary>
 internal sealed record CellTraits(bool Aux, bool SecondGateGradient, bool SecondCarry);
@@ -66,11 +80,14 @@ internal sealed record RecurrentPlan(Shapes.ShapedLayer Layer, BufferRef In, Buf
 {
     public RecurrentSpec Spec => (RecurrentSpec)Layer.Spec;
 
+    /// <summary>Width R of h per direction (H, or an LSTM's projection).</summary>
+    public int StateWidth => Spec.StateWidth;
+
     /// <summary>The cell methods of direction <paramref name="d"/>: the same for every stacked layer.</summary>
     public CellSignature Signature(DirectionPlan d)
     {
         CellOptions options = CellOptions.Of(this, d);
-        return new CellSignature(options.Method(this), options, Traits.Aux, Traits.SecondGateGradient, Traits.SecondCarry, Spec.HasCellState);
+        return new CellSignature(options.Method(this), options, Traits.Aux, Traits.SecondGateGradient, Traits.SecondCarry, Spec.HasCellState, Spec.Projected);
     }
 
     public override void EmitHelpers(Emitting.EmitContext context) =>
