@@ -301,7 +301,15 @@ public static class AttentionKernel
     /// its length); writes the weights [B, heads, T] and the pooled heads' outputs <paramref name="context"/> [B, E].
     /// </summary>
     public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, Span<float> weights, Span<float> context)
+        ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, Span<float> weights, Span<float> context) =>
+        PoolForward(steps, batch, width, heads, scale, lengths, query, qkv, weights, default, context, default);
+
+    /// <summary>
+    /// As above with dropout on the weights: a non-empty <paramref name="mask"/> [B, heads, T] (training) multiplies them
+    /// before they weigh the values (<paramref name="scratch"/> then holds T values).
+    /// </summary>
+    public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
         for (int b = 0; b < B; b++)
@@ -316,7 +324,14 @@ public static class AttentionKernel
                 TensorPrimitives.Multiply(live, scale, live);
                 Activations.StableSoftmax(live);
                 a.Slice(valid).Clear();
-                Gemm.MatMul(1, d, valid, a, T, v, ld, context.Slice(b * E + h * d), E, accumulate: false);
+                ReadOnlySpan<float> used = a;
+                if (!mask.IsEmpty)
+                {
+                    Span<float> dropped = scratch.Slice(0, T);
+                    TensorPrimitives.Multiply(a, mask.Slice((b * heads + h) * T, T), dropped);
+                    used = dropped;
+                }
+                Gemm.MatMul(1, d, valid, used, T, v, ld, context.Slice(b * E + h * d), E, accumulate: false);
             }
         }
     }
@@ -327,6 +342,12 @@ public static class AttentionKernel
     /// </summary>
     public static void PoolBackward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext, Span<float> dQkv,
+        Span<float> dQuery, Span<float> scratch) =>
+        PoolBackward(steps, batch, width, heads, scale, lengths, query, qkv, weights, default, dContext, dQkv, dQuery, scratch);
+
+    /// <summary>As above through dropout on the weights (<paramref name="mask"/> [B, heads, T], empty when none).</summary>
+    public static void PoolBackward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv,
         Span<float> dQuery, Span<float> scratch)
     {
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
@@ -340,9 +361,18 @@ public static class AttentionKernel
                 ReadOnlySpan<float> a = weights.Slice((b * heads + h) * T, T);
                 ReadOnlySpan<float> k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
                 ReadOnlySpan<float> dc = dContext.Slice(b * E + h * d, d);
-                // dv_t = a_t dc; da_t = dc · v_t
-                Gemm.MatMulTransA(valid, d, 1, a, T, dc, d, dQkv.Slice(b * 3 * E + 2 * E + h * d), ld, accumulate: true);
+                ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice((b * heads + h) * T, T);
+                ReadOnlySpan<float> used = a;
+                if (!m.IsEmpty)
+                {
+                    Span<float> dropped = scratch.Slice(T, T);
+                    TensorPrimitives.Multiply(a, m, dropped);
+                    used = dropped;
+                }
+                // dv_t = (a ⊙ mask)_t dc; da_t = (dc · v_t) ⊙ mask_t
+                Gemm.MatMulTransA(valid, d, 1, used, T, dc, d, dQkv.Slice(b * 3 * E + 2 * E + h * d), ld, accumulate: true);
                 Gemm.MatMulTransB(1, valid, d, dc, d, v, ld, ds, T, accumulate: false);
+                if (!m.IsEmpty) TensorPrimitives.Multiply(ds.Slice(0, valid), m.Slice(0, valid), ds.Slice(0, valid));
                 // softmax backward, then the scale
                 float dot = TensorPrimitives.Dot(ds.Slice(0, valid), a.Slice(0, valid));
                 for (int t = 0; t < valid; t++) ds[t] = a[t] * (ds[t] - dot) * scale;

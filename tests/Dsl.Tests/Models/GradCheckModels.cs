@@ -281,6 +281,11 @@ public partial class GcGeneralSelfDropout;
 [Dense(3)]
 public partial class GcAdditivePoolDropout;
 
+[Embedding(vocab: 5, dim: 4)]
+[Attention(Heads = 2, Pool = true, Dropout = 0.3f)]
+[Dense(3)]
+public partial class GcMultiHeadPoolDropout;
+
 [Embedding(vocab: 5, dim: 3)]
 [Gru(hidden: 6)]
 [Attention(Over = typeof(GcS2sDotEncoder), Score = AttentionScore.Dot, Dropout = 0.3f)]

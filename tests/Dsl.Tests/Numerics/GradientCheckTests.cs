@@ -229,6 +229,22 @@ public class GradientCheckTests
         int[] tokens = Enumerable.Range(0, 3 * 4).Select(_ => rng.NextInt(5)).ToArray();
         int[] targets = Enumerable.Range(0, 3).Select(_ => rng.NextInt(3)).ToArray();
         Check(() => new GcAdditivePoolDropout(seed: 56), m => m.Backward(new ReadOnlyTensorSpan<int>(tokens, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3]), [4, 2, 3]));
+        Check(() => new GcMultiHeadPoolDropout(seed: 57), m => m.Backward(new ReadOnlyTensorSpan<int>(tokens, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3]), [4, 2, 3]));
+    }
+
+    [Fact]
+    public void MultiHeadPoolingDropsWeightsOnlyInTraining()
+    {
+        // Dropout changes the training loss, not the evaluation: Loss twice is the same, Backward differs from it.
+        var rng = new Rng(56);
+        int[] tokens = Enumerable.Range(0, 3 * 4).Select(_ => rng.NextInt(5)).ToArray();
+        int[] targets = Enumerable.Range(0, 3).Select(_ => rng.NextInt(3)).ToArray();
+        var model = new GcMultiHeadPoolDropout(seed: 58);
+        var x = new ReadOnlyTensorSpan<int>(tokens, [3, 4]);
+        var y = new ReadOnlyTensorSpan<int>(targets, [3]);
+        float evaluation = model.Loss(x, y);
+        Assert.Equal(evaluation, model.Loss(x, y));
+        Assert.NotEqual(evaluation, model.Backward(x, y));
     }
 
     [Fact]

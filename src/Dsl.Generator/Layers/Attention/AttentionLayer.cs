@@ -77,8 +77,6 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         else
         {
             if (spec.Pool && spec.Causal) c.Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
-            else if (spec.Pool && spec.Dropout > 0f && !spec.HasClassicScore)
-                c.Invalid("dropout", "Dropout on the weights of ScaledDot or Dot attention pooling is not available yet (General and Additive pooling have it)");
             if (spec.HasClassicScore && spec.Heads > 1) c.Invalid("heads", "the General and Additive scores have one head; Heads applies to ScaledDot and Dot");
         }
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))

@@ -62,6 +62,9 @@ internal static class MultiHeadAttention
             BufferRef dContext = c.Own("dcontext", e, outRows, BufferUse.Training, $"gradient of the heads' outputs {shape}");
             BufferRef dQkv = c.Own("dqkv", 3 * e, Rows.StepsBatch, BufferUse.Training, $"gradient of the queries, keys and values [T, B, {3 * e}]");
             BufferRef scratch = c.Own("scratch", 2, Rows.StepsBatch, BufferUse.Training, "scratch [2, T]");
+            BufferRef? poolMask = spec.Dropout > 0f
+                ? c.Own("weights_mask", heads, Rows.StepsBatch, BufferUse.Training, $"dropout mask on the pooling weights [B, {heads}, T]")
+                : null;
             var (pooled, dPooled) = c.Output("attention output");
             Operand[] poolArgs = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale) };
             Operand inBiasQ = projections.InBias.Values.Slice(0, e), inBiasGradQ = projections.InBias.Gradient.Slice(0, e);
@@ -70,14 +73,16 @@ internal static class MultiHeadAttention
                 .Doc("// the keys x·W_kᵀ + b_k (steps below each length); out = concat(A·v)·W_outᵀ + b_out")
                 .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, qkv)
                 .Add(new MatMulOp(1, e, e, queryParam.Values, false, projections.InWeight.Values, true, query, false))
-                .Add(new AddOp(query, inBiasQ, query))
-                .Add(new KernelOp(Kernels.Attention, "PoolForward", [.. poolArgs, new LengthsOperand(), query, qkv, weights, context]))
+                .Add(new AddOp(query, inBiasQ, query));
+            if (poolMask is not null) pool.Add(new DropoutMaskOp(poolMask, spec.Dropout));
+            pool.Add(new KernelOp(Kernels.Attention, "PoolForward", [.. poolArgs, new LengthsOperand(), query, qkv, weights,
+                    poolMask is null ? Operand.None : new TrainingOnlyOperand(poolMask), context, scratch]))
                 .Affine(Dim.B, e, e, context, projections.OutWeight, projections.OutBias, pooled)
                 .Backward()
                 .Doc($"// {layer.Name} backward: through the output projection, the pooling (softmax included), the key/value projection and the query's")
                 .AffineBackward(Dim.B, e, e, context, projections.OutWeight, projections.OutBias, dPooled, dContext)
                 .Add(new ClearOp(dQuery))
-                .Add(new KernelOp(Kernels.Attention, "PoolBackward", [.. poolArgs, new LengthsOperand(), query, qkv, weights, dContext, dQkv, dQuery, scratch]))
+                .Add(new KernelOp(Kernels.Attention, "PoolBackward", [.. poolArgs, new LengthsOperand(), query, qkv, weights, poolMask ?? Operand.None, dContext, dQkv, dQuery, scratch]))
                 .AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, dQkv, c.DIn)
                 .Comment("the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q")
                 .Add(new MatMulOp(e, e, 1, dQuery, true, queryParam.Values, false, projections.InWeight.Gradient, true))

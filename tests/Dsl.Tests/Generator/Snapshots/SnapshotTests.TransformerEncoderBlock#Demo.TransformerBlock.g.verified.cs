@@ -758,7 +758,7 @@ namespace Demo
             global::Dsl.Kernels.Activations.AddBias(ws.attention_1_qkv, T * B, _attention_1_in_proj_bias.AsSpan());
             global::Dsl.Kernels.Gemm.MatMulTransB(1, 16, 16, _attention_1_query.AsSpan(), 16, _attention_1_in_proj_weight.AsSpan(), 16, ws.attention_1_query, 16, accumulate: false);
             global::System.Numerics.Tensors.TensorPrimitives.Add(ws.attention_1_query, _attention_1_in_proj_bias.AsSpan().Slice(0, 16), ws.attention_1_query);
-            global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, ws.attention_1_context);
+            global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, default, ws.attention_1_context, ws.attention_1_scratch);
             global::Dsl.Kernels.Gemm.MatMulTransB(B, 16, 16, ws.attention_1_context, 16, _attention_1_out_proj_weight.AsSpan(), 16, ws.attention_1_out, 16, accumulate: false);
             global::Dsl.Kernels.Activations.AddBias(ws.attention_1_out, B, _attention_1_out_proj_bias.AsSpan());
         }
@@ -771,7 +771,7 @@ namespace Demo
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_1_dout, B, _attention_1_out_proj_bias.GradAsSpan());
             global::Dsl.Kernels.Gemm.MatMul(B, 16, 16, ws.attention_1_dout, 16, _attention_1_out_proj_weight.AsSpan(), 16, ws.attention_1_dcontext, 16, accumulate: false);
             ws.attention_1_dquery.Clear();
-            global::Dsl.Kernels.AttentionKernel.PoolBackward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, ws.attention_1_dcontext, ws.attention_1_dqkv, ws.attention_1_dquery, ws.attention_1_scratch);
+            global::Dsl.Kernels.AttentionKernel.PoolBackward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, default, ws.attention_1_dcontext, ws.attention_1_dqkv, ws.attention_1_dquery, ws.attention_1_scratch);
             global::Dsl.Kernels.Gemm.MatMulTransA(48, 16, T * B, ws.attention_1_dqkv, 48, ws.layernorm_1_out, 16, _attention_1_in_proj_weight.GradAsSpan(), 16, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(ws.attention_1_dqkv, T * B, _attention_1_in_proj_bias.GradAsSpan());
             global::Dsl.Kernels.Gemm.MatMul(T * B, 16, 48, ws.attention_1_dqkv, 48, _attention_1_in_proj_weight.AsSpan(), 16, ws.layernorm_1_dout, 16, accumulate: false);
