@@ -157,20 +157,20 @@ internal sealed class LowerContext
         return f;
     }
 
-    /// <summary>The layer's key/value cache in the carried state, rows of <paramref name="width"/>: <c>{layer}_cache</c>.</summary>
-    public CacheRef Cache(int width, string what)
+    /// <summary>A cache of the layer's in the carried state, rows of <paramref name="width"/>: <c>_{layer}_{suffix}</c>.</summary>
+    public CacheRef Cache(string suffix, int width, string what)
     {
-        var cache = new CacheRef("_" + Name + "_cache", width, $"{Name}: {what}");
+        var cache = new CacheRef("_" + Name + "_" + suffix, width, $"{Name}: {what}");
         _caches.Add(cache);
         _positional = true;
         return cache;
     }
 
     /// <summary>The position of the pass's first step (the steps the carried state has taken); the state counts them.</summary>
-    public Operand Position()
+    public Operand Position(bool throughPass = false)
     {
         _positional = true;
-        return new PositionOperand();
+        return new PositionOperand(throughPass);
     }
 
     /// <summary>After layer <paramref name="afterLayer"/>'s backward, <paramref name="target"/> += <paramref name="source"/>.</summary>

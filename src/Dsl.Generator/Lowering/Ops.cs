@@ -57,8 +57,11 @@ internal sealed record StateOperand(StateRef State, bool Grad = false) : Operand
 /// <summary>A layer's key/value cache in the carried <c>State</c> [capacity, B, Width], which stepping appends to.</summary>
 internal sealed record CacheOperand(CacheRef Cache) : Operand;
 
-/// <summary>The position of the pass's first step in its sequence: the steps the carried state has taken (0 without a state).</summary>
-internal sealed record PositionOperand : Operand;
+/// <summary>
+/// The position of the pass's first step in its sequence: the steps the carried state has taken (0 without a state);
+/// <see cref="ThroughPass"/>: plus the pass's steps (the keys a stepping pass attends over).
+/// </summary>
+internal sealed record PositionOperand(bool ThroughPass = false) : Operand;
 
 /// <summary>The operand in a training pass, none in inference (a dropout mask on attention weights).</summary>
 internal sealed record TrainingOnlyOperand(Operand Of) : Operand;

@@ -17,21 +17,35 @@ public static class CrossAttentionKernel
     /// <summary>
     /// Dot-product scores: weights[b, t, s] = softmax_s(scale · x[t, b] · keys[s, b]); context[t, b] = Σ_s weights · memory[s, b].
     /// <paramref name="keys"/> is [S, B, Q] (the memory itself for the dot scores); empty <paramref name="lengths"/> = all S steps valid.
+    /// Stepping from a cache of <paramref name="position"/> steps, query t sits at position + t among the keys (for the causal
+    /// mask), and <paramref name="weights"/> may be too short to keep the weights ([B, T, S]): they are then not kept.
     /// </summary>
     public static void DotForward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> x, ReadOnlySpan<float> keys, ReadOnlySpan<float> memory, Span<float> weights, Span<float> context, bool causal = false,
-        ReadOnlySpan<float> mask = default)
+        ReadOnlySpan<float> mask = default, int position = 0)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
+        Span<float> own = Scores(weights, B * T * S, T * S, mask);
         for (int b = 0; b < B; b++)
         {
             // Only the valid keys are read (the softmax gives the rest weight 0): what padded steps hold, NaN included, cannot reach the context.
             int valid = Valid(lengths, b, S);
-            Span<float> a = weights.Slice(b * T * S, T * S);
+            Span<float> a = own.IsEmpty ? weights.Slice(b * T * S, T * S) : own;
             Gemm.MatMulTransB(T, valid, Q, x.Slice(b * Q), B * Q, keys.Slice(b * Q), B * Q, a, S, accumulate: false);
-            Softmax(a, T, S, scale, valid, causal);
+            Softmax(a, T, S, scale, valid, causal, position);
             Gemm.MatMul(T, M, valid, Dropped(a, mask, b, T * S), S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
+    }
+
+    /// <summary>
+    /// Where one sequence's weights go when <paramref name="weights"/> cannot keep them all (a step continuing from a cache
+    /// of <c>position</c> steps: the keys outnumber the queries): this thread's scratch (empty when they are kept).
+    /// </summary>
+    private static Span<float> Scores(Span<float> weights, int all, int one, ReadOnlySpan<float> mask)
+    {
+        if (weights.Length >= all) return default;
+        if (!mask.IsEmpty) throw new ArgumentException("weights: dropout on the weights needs them kept for back-propagation.", nameof(weights));
+        return GemmWorkers.Scratch(one);
     }
 
     /// <summary>
@@ -74,29 +88,33 @@ public static class CrossAttentionKernel
 
     /// <summary>
     /// Additive scores: weights[b, t, s] = softmax_s(v · tanh(q[t, b] + k[s, b])) with q [T, B, A] and k [S, B, A] the projected
-    /// queries and keys; keeps the tanh values in <paramref name="hidden"/> [B, T, S, A] for back-propagation.
+    /// queries and keys; keeps the tanh values in <paramref name="hidden"/> [B, T, S, A] for back-propagation. Stepping from a cache
+    /// (<paramref name="position"/>, weights too short to keep): as <see cref="DotForward"/>, neither weights nor tanh values are kept.
     /// </summary>
     public static void AdditiveForward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> memory, Span<float> hidden,
-        Span<float> weights, Span<float> context, bool causal = false, ReadOnlySpan<float> mask = default)
+        Span<float> weights, Span<float> context, bool causal = false, ReadOnlySpan<float> mask = default, int position = 0)
     {
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
+        // stepping from a cache (weights too short to keep): one sequence's weights and tanh values at a time, in scratch
+        Span<float> own = Scores(weights, B * T * S, T * S * (A + 1), mask);
         for (int b = 0; b < B; b++)
         {
             int valid = Valid(lengths, b, S);
-            Span<float> a = weights.Slice(b * T * S, T * S);
+            Span<float> a = own.IsEmpty ? weights.Slice(b * T * S, T * S) : own.Slice(0, T * S);
+            Span<float> hiddenOfB = own.IsEmpty ? hidden.Slice(b * T * S * A, T * S * A) : own.Slice(T * S, T * S * A);
             for (int t = 0; t < T; t++)
             {
                 ReadOnlySpan<float> qt = q.Slice((t * B + b) * A, A);
-                for (int s = 0; s < Keys(valid, t, causal); s++)
+                for (int s = 0; s < Keys(valid, position + t, causal); s++)
                 {
-                    Span<float> h = hidden.Slice(((b * T + t) * S + s) * A, A);
+                    Span<float> h = hiddenOfB.Slice((t * S + s) * A, A);
                     TensorPrimitives.Add(qt, k.Slice((s * B + b) * A, A), h);
                     TensorPrimitives.Tanh(h, h);
                     a[t * S + s] = TensorPrimitives.Dot(v, h);
                 }
             }
-            Softmax(a, T, S, 1f, valid, causal);
+            Softmax(a, T, S, 1f, valid, causal, position);
             Gemm.MatMul(T, M, valid, Dropped(a, mask, b, T * S), S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
     }
@@ -149,13 +167,16 @@ public static class CrossAttentionKernel
     /// <summary>Keys query <paramref name="t"/> sees: the valid ones, and under a causal mask none after itself.</summary>
     private static int Keys(int valid, int t, bool causal) => causal ? Math.Min(valid, t + 1) : valid;
 
-    /// <summary>Row-wise softmax of scale · scores over the first <paramref name="valid"/> columns (causal: and none after the row); the rest get weight 0.</summary>
-    private static void Softmax(Span<float> scores, int rows, int columns, float scale, int valid, bool causal)
+    /// <summary>
+    /// Row-wise softmax of scale · scores over the first <paramref name="valid"/> columns (causal: and none after the row's
+    /// position, <paramref name="position"/> + its index); the rest get weight 0.
+    /// </summary>
+    private static void Softmax(Span<float> scores, int rows, int columns, float scale, int valid, bool causal, int position = 0)
     {
         for (int i = 0; i < rows; i++)
         {
             Span<float> row = scores.Slice(i * columns, columns);
-            Span<float> live = row.Slice(0, Keys(valid, i, causal));
+            Span<float> live = row.Slice(0, Keys(valid, position + i, causal));
             if (scale != 1f) TensorPrimitives.Multiply(live, scale, live);
             Activations.StableSoftmax(live);
             row.Slice(live.Length).Clear();

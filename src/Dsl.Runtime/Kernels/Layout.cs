@@ -8,6 +8,19 @@ namespace Dsl.Kernels;
 /// </summary>
 public static class Layout
 {
+    /// <summary>
+    /// Appends <paramref name="rows"/> [T, B, W] to a time-major <paramref name="cache"/> [capacity, B, W] after the
+    /// <paramref name="position"/> steps it holds (a stepping layer's inputs or keys).
+    /// </summary>
+    public static void AppendSteps(int steps, int batch, int width, int position, ReadOnlySpan<float> rows, Span<float> cache)
+    {
+        int length = checked(steps * batch * width);
+        if (rows.Length < length) throw new ArgumentException($"rows: expected at least {length} values, got {rows.Length}.", nameof(rows));
+        int at = checked(position * batch * width);
+        if (cache.Length < at + length) throw new ArgumentException($"cache: expected at least {at + length} values, got {cache.Length}.", nameof(cache));
+        rows.Slice(0, length).CopyTo(cache.Slice(at));
+    }
+
     /// <summary>[B, T, W] → [T, B, W].</summary>
     public static void ToTimeMajor<T>(ReadOnlySpan<T> source, Span<T> destination, int batch, int steps, int width)
     {

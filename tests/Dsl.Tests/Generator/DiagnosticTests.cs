@@ -418,24 +418,26 @@ public class DiagnosticTests
     }
 
     [Fact]
-    public void DSL1002_CausalAttentionWithAClassicScoreCannotStepYet()
+    public void DSL1002_AttentionPoolingCannotStep()
     {
         const string source = """
             using Dsl;
             namespace Demo;
-            [Input(4)] [Attention(Score = AttentionScore.General, Causal = true)] [Dense(2)] public partial class M;
+            [Input(4)] [Gru(3)] [Attention(Score = AttentionScore.General, Pool = true)] [Dense(2)] public partial class M;
             static class Use
             {
                 static void Run(M m) => [|m.CreateState(1)|];
             }
             """;
         Diagnostic d = Single(source, "DSL1002", DiagnosticSeverity.Error);
-        Assert.Contains("has a General or Additive score, whose causal stepping keeps no key cache yet", d.GetMessage());
+        Assert.Contains("layer 'attention' pools the whole sequence into one vector", d.GetMessage());
     }
 
     [Theory]
     [InlineData("[Input(4)] [PositionalEncoding] [Lstm(3)] [Dense(2)]")]
     [InlineData("[Input(4)] [Attention(Heads = 2, Causal = true)] [Dense(2)]")]
+    [InlineData("[Input(4)] [Attention(Score = AttentionScore.General, Causal = true)] [Dense(2)]")]
+    [InlineData("[Embedding(9, 4)] [Gru(5)] [Attention(Score = AttentionScore.Additive, Units = 3, Causal = true, Dropout = 0.1f)] [Dense(9)]")]
     [InlineData("[Embedding(9, 4)] [PositionalEncoding] [Attention(Causal = true, Score = AttentionScore.Dot)] [Residual] [LayerNorm] [Dense(9)]")]
     public void PositionalEncodingAndCausalAttentionStep(string layers)
     {

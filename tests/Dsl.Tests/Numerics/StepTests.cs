@@ -21,6 +21,8 @@ public class StepTests
     // causal self-attention steps from the key/value cache in the state, beside an LSTM's h and c
     [Fact] public void CausalAttentionAfterAnLstmStepsMatchForward() => StepsMatchForward(new AttentionCausalStack(seed: 7), vocab: 11);
     [Fact] public void CausalAttentionOverFeaturesStepsMatchForward() => FeatureStepsMatchForward(new ParallelAttention(seed: 8), features: 32);
+    [Fact] public void CausalAdditiveAttentionStepsMatchForward() => StepsMatchForward(new AttentionAdditiveCausal(seed: 11), vocab: 9);
+    [Fact] public void CausalGeneralAttentionStepsMatchForward() => FeatureStepsMatchForward(new GcGeneralSelfDropout(seed: 12), features: 3);
 
     [Fact]
     public void ManyToOneStepAfterLastInputMatchesForward()

@@ -114,13 +114,12 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     }
 
     /// <summary>
-    /// Why self-attention cannot step, null when it can: causal ScaledDot and Dot attention keeps the keys and values of
-    /// the steps taken (a key/value cache in the state); every step of non-causal attention reads the steps after it.
+    /// Why self-attention cannot step, null when it can: causal attention keeps what the steps taken left (keys and values,
+    /// in the state); every step of non-causal attention reads the steps after it.
     /// </summary>
     private static string? StepBlocker(AttentionSpec spec) =>
         spec.Pool ? "pools the whole sequence into one vector"
         : !spec.Causal ? "attends over the whole sequence, later steps included (a decoder that steps declares Causal = true)"
-        : spec.HasClassicScore ? "has a General or Additive score, whose causal stepping keeps no key cache yet (ScaledDot and Dot step)"
         : null;
 
     /// <summary>The width of the outputs a cross-attention layer attends over, 0 (with a diagnostic) when they cannot be used.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
@@ -32,8 +33,15 @@ internal sealed record AdditiveScore(int Units, ParamRef? QueryWeight, ParamRef?
 /// nothing upstream learns: the keys' gradients add into it).
 /// </summary>
 internal sealed record ClassicAttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights,
-    ClassicScore Score, BufferRef Scratch, BufferRef? Context, BufferRef? DContext, bool Cross, bool Pool, bool Causal, BufferRef? Mask = null, float Dropout = 0f)
+    ClassicScore Score, BufferRef Scratch, BufferRef? Context, BufferRef? DContext, bool Cross, bool Pool, bool Causal, BufferRef? Mask = null, float Dropout = 0f,
+    StepCaches? Caches = null)
     : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
+
+/// <summary>
+/// What causal self-attention keeps in the carried state to step: the inputs of every step taken (its values, and the
+/// keys of the dot scores) and, for the General and Additive scores, their keys (x·Wᵀ, x·W_kᵀ).
+/// </summary>
+internal sealed record StepCaches(CacheRef Inputs, CacheRef? Keys, Operand Position, Operand Through);
 
 /// <summary>Lowering and emission of the classic attention forms (Luong, Bahdanau).</summary>
 internal static class ClassicAttention
@@ -111,7 +119,14 @@ internal static class ClassicAttention
         BufferRef dIn = c.DIn ?? c.Own("dx", q, Rows.Of(layer.InIsSequence), BufferUse.Training, $"gradient of the input, unused upstream [T, B, {q}]");
         var (output, dOutput) = c.Output(pool ? "the pooled context" : "[x; context]");
         bool causal = !cross && !pool && spec.Causal;
-        var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal, mask, spec.Dropout);
+        StepCaches? caches = null;
+        if (causal)
+        {
+            int keyWidth = score switch { GeneralScore => q, AdditiveScore a => a.Units, _ => 0 };
+            caches = new StepCaches(c.Cache("inputs", q, $"inputs of every step taken [steps, B, {q}]"),
+                keyWidth > 0 ? c.Cache("keys", keyWidth, $"keys of every step taken [steps, B, {keyWidth}]") : null, c.Position(), c.Position(throughPass: true));
+        }
+        var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal, mask, spec.Dropout, caches);
         return plan with { Passes = Passes(plan, q, m) };
     }
 
@@ -155,23 +170,47 @@ internal static class ClassicAttention
             .Doc($"// {l.Name}: {EmitContext.Shape(l.InIsSequence, l.InWidth)} -> {EmitContext.Shape(l.OutIsSequence, l.OutWidth)}, attention over {what}, score {scoreText}:")
             .Doc(pool ? "// a = softmax_t(score(query, k[t])) over the valid steps; out = Σ_t a[t] k[t]"
                 : "// a[t] = softmax_s(score(x[t], k[s])) over the valid steps; out[t] = [x[t]; Σ_s a[t, s] k[s]]");
+        // the attention proper, and (causal self-attention) the same over the caches of the steps a carried state has taken
+        Op attend, stepping;
+        Operand keysOfPass = mem;
         if (p.Mask is not null) pass.Doc($"// training: the context is made of a ⊙ mask (dropout p = {SourceWriter.Float(p.Dropout)} on the weights)").Add(new DropoutMaskOp(p.Mask, p.Dropout));
+        StepCaches? k = p.Caches;
+        Operand inputs = k is null ? Operand.None : new CacheOperand(k.Inputs), keyCache = k?.Keys is { } kc ? new CacheOperand(kc) : inputs;
+        Operand[] cachedOptions = k is null ? [] : [new ScalarOperand("causal: true"), new NamedOperand("position", k.Position)];
+        Operand through = k?.Through ?? Operand.None;
         switch (p.Score)
         {
             case DotScore dot:
-                pass.Add(new KernelOp(Kernels.CrossAttention, "DotForward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(dot.Scale), lengths, xq, mem, mem, p.Weights, context, .. causal]));
+                attend = new KernelOp(Kernels.CrossAttention, "DotForward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(dot.Scale), lengths, xq, mem, mem, p.Weights, context, .. causal]);
+                stepping = new KernelOp(Kernels.CrossAttention, "DotForward", [steps, through, batch, queryWidth, keyWidth, ScalarOperand.Of(dot.Scale), Operand.None, xq, inputs, inputs, p.Weights, context, .. cachedOptions]);
                 break;
             case GeneralScore g:
                 if (g.Query is not null) pass.Add(new RepeatRowsOp(g.Query.Values, q, g.Queries!, "the learned query, for every sequence"));
                 pass.Add(new MatMulOp(memoryRows, q, m, mem, false, g.Weight.Values, true, g.Keys, false, "keys = memory·Wᵀ"));
-                pass.Add(new KernelOp(Kernels.CrossAttention, "DotForward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), lengths, xq, g.Keys, mem, p.Weights, context, .. causal]));
+                keysOfPass = g.Keys;
+                attend = new KernelOp(Kernels.CrossAttention, "DotForward", [steps, keySteps, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), lengths, xq, g.Keys, mem, p.Weights, context, .. causal]);
+                stepping = new KernelOp(Kernels.CrossAttention, "DotForward", [steps, through, batch, queryWidth, keyWidth, ScalarOperand.Of(1f), Operand.None, xq, keyCache, inputs, p.Weights, context, .. cachedOptions]);
                 break;
             case AdditiveScore a:
                 if (a.KeyBias is not null) pass.Add(new RepeatRowsOp(a.KeyBias.Values, a.Units, a.Q, "the learned query, for every sequence"));
                 if (a.QueryWeight is not null) pass.Affine(Dim.TB, a.Units, q, x, a.QueryWeight, a.QueryBias!, a.Q);
                 pass.Add(new MatMulOp(memoryRows, a.Units, m, mem, false, a.KeyWeight.Values, true, a.K, false));
-                pass.Add(new KernelOp(Kernels.CrossAttention, "AdditiveForward", [steps, keySteps, batch, ScalarOperand.Of(a.Units), keyWidth, lengths, a.Q, a.K, a.V.Values, mem, a.Hidden, p.Weights, context, .. causal]));
+                keysOfPass = a.K;
+                attend = new KernelOp(Kernels.CrossAttention, "AdditiveForward", [steps, keySteps, batch, ScalarOperand.Of(a.Units), keyWidth, lengths, a.Q, a.K, a.V.Values, mem, a.Hidden, p.Weights, context, .. causal]);
+                stepping = new KernelOp(Kernels.CrossAttention, "AdditiveForward", [steps, through, batch, ScalarOperand.Of(a.Units), keyWidth, Operand.None, a.Q, keyCache, a.V.Values, inputs, a.Hidden, p.Weights, context, .. cachedOptions]);
                 break;
+            default:
+                throw new InvalidOperationException($"Layer '{l.Name}': no classic score {p.Score.GetType().Name}.");
+        }
+        if (k is null) pass.Add(attend);
+        else
+        {
+            // a carried state keeps this pass's inputs (and keys) after those of the steps it has taken
+            var append = new List<Op> { new KernelOp(Kernels.Layout, "AppendSteps", steps, batch, queryWidth, k.Position, x, inputs) };
+            if (k.Keys is { } keys) append.Add(new KernelOp(Kernels.Layout, "AppendSteps", steps, batch, ScalarOperand.Of(keys.Width), k.Position, keysOfPass, keyCache));
+            pass.Comment("stepping (inference from a carried state): keep this pass's inputs and keys, attend over every step taken");
+            pass.Add(new WhenOp(Condition.SteppingState, new List<Op>(append) { stepping }.ToEquatableArray(),
+                new Op[] { attend, new WhenOp(Condition.CarriedState, append.ToEquatableArray(), EquatableArray<Op>.Empty) }.ToEquatableArray()));
         }
         if (!pool) pass.Add(new KernelOp(Kernels.CrossAttention, "Concat", ScalarOperand.Of(Dim.TB), queryWidth, keyWidth, x, context, p.Out));
 

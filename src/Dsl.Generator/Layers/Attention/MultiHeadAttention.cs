@@ -113,7 +113,7 @@ internal static class MultiHeadAttention
         else
         {
             // a causal layer keeps the keys and values of the steps a carried state has taken: stepping attends over them
-            CacheRef cache = c.Cache(2 * e, $"keys and values of every step taken [steps, B, {2 * e}]");
+            CacheRef cache = c.Cache("cache", 2 * e, $"keys and values of every step taken [steps, B, {2 * e}]");
             Operand position = c.Position();
             Operand[] cached = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale), position };
             attend.Add(new WhenOp(Condition.CarriedState, new KernelOp(Kernels.Attention, "Append", [cached[0], cached[1], cached[2], position, selfQkv, new CacheOperand(cache)])
