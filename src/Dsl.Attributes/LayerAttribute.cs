@@ -221,6 +221,14 @@ namespace Dsl
 
         /// <summary>Width of the additive score's hidden layer (<see cref="AttentionScore.Additive"/>); default: the input's width.</summary>
         public int Units { get; set; }
+
+        /// <summary>
+        /// Input feeding (Bahdanau et al. 2015; Luong et al. 2015): the context of step t − 1 is concatenated to the input of
+        /// the recurrent layer right before this one at step t (zeros at the first step; a <c>State</c> carries it from step to
+        /// step), so the decoder knows what it attended to. That layer's <c>weight_ih_l0</c> becomes [G, X + M]. Needs
+        /// <see cref="Over"/>, a Dot, General or Additive score, and a unidirectional one-layer recurrent layer before it.
+        /// </summary>
+        public bool InputFeeding { get; set; }
     }
 
     /// <summary>
@@ -246,7 +254,7 @@ namespace Dsl
 
     /// <summary>
     /// Adds the sinusoidal position encoding of Vaswani et al. (2017) to each step: pe[t, 2i] = sin(t / 10000^(2i/W)),
-    /// pe[t, 2i+1] = cos(t / 10000^(2i/W)). No parameters. A model with it cannot step (it needs each step's position).
+    /// pe[t, 2i+1] = cos(t / 10000^(2i/W)). No parameters. A stepping model encodes each step's position from its state's <c>Position</c>.
     /// </summary>
     public sealed class PositionalEncodingAttribute : LayerAttribute
     {

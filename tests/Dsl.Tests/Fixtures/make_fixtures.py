@@ -330,10 +330,10 @@ class Seq2Seq(nn.Module):
     concatenated, copied or mapped by Linear (tanh for h, linear for c); decoder = embedding -> LSTM/GRU from that state
     -> attention over the encoder's outputs (padded source steps masked) -> [h; context] -> [dense tanh] -> dense."""
 
-    def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0, heads=1):
+    def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0, heads=1, feed=False):
         super().__init__()
         rnn = nn.LSTM if kind == "lstm" else nn.GRU
-        self.kind, self.score = kind, score
+        self.kind, self.score, self.feed = kind, score, feed
         self.encoder = nn.Module()
         self.encoder.embedding = nn.Embedding(src_vocab, src_dim)
         setattr(self.encoder, kind, rnn(src_dim, enc_hidden, bidirectional=True, batch_first=True))
@@ -345,7 +345,8 @@ class Seq2Seq(nn.Module):
                 self.bridge.c_l0 = nn.Linear(2 * enc_hidden, dec_hidden)
         self.decoder = nn.Module()
         self.decoder.embedding = nn.Embedding(tgt_vocab, tgt_dim)
-        setattr(self.decoder, kind, rnn(tgt_dim, dec_hidden, batch_first=True))
+        # input feeding: the decoder's recurrent input is [embedding; the attention's context of the step before]
+        setattr(self.decoder, kind, rnn(tgt_dim + (2 * enc_hidden if feed else 0), dec_hidden, batch_first=True))
         q, m = dec_hidden, 2 * enc_hidden
         att = nn.Module()
         if score == "mha":
@@ -400,8 +401,25 @@ class Seq2Seq(nn.Module):
         return torch.cat([q, weights @ memory], dim=-1), weights
 
     def decode(self, tokens, state, memory, lengths):
-        h, state = getattr(self.decoder, self.kind)(self.decoder.embedding(tokens), state)
-        out, weights = self.attend(h, memory, lengths)
+        if self.feed:
+            # step by step: each step reads its token and the context the previous step attended to (zeros first)
+            # (the state carries the last context from call to call, as a Dsl State does: zeros before the first step)
+            emb, rnn = self.decoder.embedding(tokens), getattr(self.decoder, self.kind)
+            state, ctx = state
+            if ctx is None:
+                ctx = torch.zeros(tokens.shape[0], 1, memory.shape[-1], dtype=memory.dtype)
+            outs, ws = [], []
+            for t in range(tokens.shape[1]):
+                h, state = rnn(torch.cat([emb[:, t:t + 1], ctx], dim=-1), state)
+                o, w = self.attend(h, memory, lengths)
+                ctx = o[..., h.shape[-1]:]
+                outs.append(o)
+                ws.append(w)
+            out, weights = torch.cat(outs, 1), torch.cat(ws, 1)
+            state = (state, ctx)
+        else:
+            h, state = getattr(self.decoder, self.kind)(self.decoder.embedding(tokens), state)
+            out, weights = self.attend(h, memory, lengths)
         if self.extra:
             out = self.decoder.dense_1(torch.tanh(self.decoder.dense(out)))
         else:
@@ -409,12 +427,12 @@ class Seq2Seq(nn.Module):
         return out, state, weights
 
 
-def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1):
+def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1, feed=False):
     """One training step of an encoder-decoder on padded sources: teacher forcing (the decoder reads the given
     inputs), or free running (teacher-forcing ratio 0: after the first, every input is the previous step's argmax,
     step by step, detached). Weights, sources, lengths, decoder inputs, targets, logits, attention weights, loss, gradients."""
     torch.manual_seed(seed)
-    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense, heads)
+    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense, heads, feed)
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(1.5)
@@ -429,6 +447,8 @@ def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, 
     targets = torch.randint(0, 9, (B, T))
     targets[1, 3] = -100
     memory, state = model.encode(src, lengths)
+    if feed:
+        state = (state, None)
     if free_running:
         outs, weights, tokens, used = [], [], dec_in[:, :1], [dec_in[:, 0]]
         for t in range(T):
@@ -558,6 +578,14 @@ def make_transformer(case, norm_first, seed, start=1, max_length=7):
             expected[f"greedy_logits_{b}"] = torch.stack(steps).float()  # each step's logits, the prefix recomputed
     save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
     print(f"{case}: loss {loss.item():.6f}, greedy {[expected[f'greedy_{b}'].tolist() for b in range(B)]}")
+
+
+def make_input_feeding():
+    """Input feeding: Bahdanau's (GRU, additive score) and Luong's (LSTM, general score, a bridge) decoders read the
+    previous step's context beside their token."""
+    make_seq2seq("Seq2SeqFeedAdditive", "gru", "additive", False, 520, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5, feed=True)
+    make_seq2seq("Seq2SeqFeedGeneral", "lstm", "general", False, 521, dec_hidden=5, feed=True)
+    make_seq2seq("Seq2SeqFeedDotFreeRunning", "lstm", "dot", True, 522, feed=True)
 
 
 def make_stateful(case, layers, batch, steps, loss, seed):
@@ -861,6 +889,9 @@ if __name__ == "__main__":
     if "--projection" in sys.argv:  # only the *LstmProjection* files
         make_projection()
         sys.exit(0)
+    if "--feeding" in sys.argv:  # only the Seq2SeqFeed* files
+        make_input_feeding()
+        sys.exit(0)
     if "--transformer" in sys.argv:  # only the Transformer* files
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
@@ -886,6 +917,7 @@ if __name__ == "__main__":
     make_seq2seq("Seq2SeqAdditive", "gru", "additive", False, 503, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5)
     make_transformer("TransformerSeq2Seq", False, 510)
     make_transformer("TransformerSeq2SeqPreNorm", True, 511)
+    make_input_feeding()
     make_projection()
     make_optimizers()
     make_half_precision()

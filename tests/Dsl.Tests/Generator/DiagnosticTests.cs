@@ -122,6 +122,18 @@ public class DiagnosticTests
         Assert.Equal("Layer 'positionalencoding' expects a sequence but 'lstm' returns its last step only (ReturnSequences = false)", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Input(3)] [Gru(4)] [Attention([|InputFeeding = true|])] [Dense(2)]", "InputFeeding feeds the context over an encoder's outputs back into the recurrent layer: it needs Over")]
+    [InlineData("[Embedding(5, 3)] [Gru(4)] [Attention(Over = typeof(E), Heads = 2, [|InputFeeding = true|])] [Dense(5)]", "InputFeeding applies to the Dot, General and Additive scores")]
+    [InlineData("[Embedding(5, 3)] [Gru(4, Layers = 2)] [Attention(Over = typeof(E), Score = AttentionScore.General, [|InputFeeding = true|])] [Dense(5)]", "InputFeeding: 'gru' stacks 2 layers")]
+    [InlineData("[Embedding(5, 3)] [Gru(4)] [Dense(4)] [Attention(Over = typeof(E), Score = AttentionScore.General, [|InputFeeding = true|])] [Dense(5)]", "the layer right before must be the recurrent layer")]
+    public void DSL0007_InputFeedingNeedsARecurrentLayerBeforeAndAClassicScoreOverAnEncoder(string layers, string message)
+    {
+        string source = $"using Dsl; namespace Demo; [Embedding(6, 3)] [Gru(4)] public partial class E; {layers} public partial class M;";
+        Diagnostic d = Single(source, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+    }
+
     [Fact]
     public void DSL0007_LstmProjectionNotSmallerThanHidden()
     {

@@ -247,6 +247,25 @@ public partial class GcProjectionDecoder;
 [EncoderDecoder(typeof(GcProjectionEncoder), typeof(GcProjectionDecoder))]
 public partial class GcProjectionSeq2Seq;
 
+// Input feeding with the Cho GRU and the additive score, and with an LSTM projection and the general score.
+[Embedding(vocab: 5, dim: 3)]
+[Gru(hidden: 4, ResetAfter = false)]
+[Attention(Over = typeof(GcS2sGruEncoder), Score = AttentionScore.Additive, Units = 3, InputFeeding = true)]
+[Dense(5)]
+public partial class GcFeedAdditiveDecoder;
+
+[EncoderDecoder(typeof(GcS2sGruEncoder), typeof(GcFeedAdditiveDecoder))]
+public partial class GcFeedAdditive;
+
+[Embedding(vocab: 5, dim: 3)]
+[Lstm(hidden: 5, Projection = 3)]
+[Attention(Over = typeof(GcS2sLstmEncoder), Score = AttentionScore.General, InputFeeding = true)]
+[Dense(5)]
+public partial class GcFeedGeneralDecoder;
+
+[EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcFeedGeneralDecoder))]
+public partial class GcFeedGeneral;
+
 // A Transformer encoder–decoder (post-norm, one block each, no recurrent layer: no bridges).
 [Embedding(vocab: 6, dim: 4)]
 [PositionalEncoding]

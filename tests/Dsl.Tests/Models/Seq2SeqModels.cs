@@ -89,3 +89,35 @@ public partial class CkDecoder;
 
 [EncoderDecoder(typeof(CkEncoder), typeof(CkDecoder))]
 public partial class CkSeq2Seq;
+
+// Input feeding (Fixtures/make_fixtures.py, make_input_feeding): the previous step's context joins the decoder's input.
+// Bahdanau's: GRU, additive score.
+[Embedding(vocab: 9, dim: 3)]
+[Gru(hidden: 5)]
+[Attention(Over = typeof(S2sGruEncoder), Score = AttentionScore.Additive, Units = 7, InputFeeding = true)]
+[Dense(6, Activation = Activation.Tanh)]
+[Dense(9)]
+public partial class S2sFeedAdditiveDecoder;
+
+[EncoderDecoder(typeof(S2sGruEncoder), typeof(S2sFeedAdditiveDecoder))]
+public partial class Seq2SeqFeedAdditive;
+
+// Luong's: LSTM, general score (bridged states, 6 → 5).
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 5)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.General, InputFeeding = true)]
+[Dense(9)]
+public partial class S2sFeedGeneralDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sFeedGeneralDecoder))]
+public partial class Seq2SeqFeedGeneral;
+
+// The dot score, trained free running (each input the previous step's prediction, the context carried in the state).
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 6)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.Dot, InputFeeding = true)]
+[Dense(9)]
+public partial class S2sFeedDotDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sFeedDotDecoder))]
+public partial class Seq2SeqFeedDotFreeRunning;

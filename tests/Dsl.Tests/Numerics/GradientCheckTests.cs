@@ -307,6 +307,25 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void InputFeedingWithTheAdditiveScoreAndChoGru()
+    {
+        var rng = new Rng(64);
+        float[] source = Enumerable.Range(0, 2 * 6 * 3).Select(_ => rng.NextNormal()).ToArray();
+        int[] input = Enumerable.Range(0, 2 * 4).Select(_ => rng.NextInt(5)).ToArray();
+        int[] targets = Enumerable.Range(0, 2 * 4).Select(_ => rng.NextInt(5)).ToArray();
+        Check(() => new GcFeedAdditive(seed: 65), m => m.Backward(new ReadOnlyTensorSpan<float>(source, [2, 6, 3]), [3, 6],
+            new ReadOnlyTensorSpan<int>(input, [2, 4]), new ReadOnlyTensorSpan<int>(targets, [2, 4])));
+    }
+
+    [Fact]
+    public void InputFeedingWithTheGeneralScoreAndAnLstmProjection()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(66);
+        Check(() => new GcFeedGeneral(seed: 67), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+    }
+
+    [Fact]
     public void EncoderDecoderWithFloatSourceDenseMemoryAndAdditiveScore()
     {
         var rng = new Rng(47);

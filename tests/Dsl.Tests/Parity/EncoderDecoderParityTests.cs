@@ -55,6 +55,21 @@ public class EncoderDecoderParityTests
                 var m = new Seq2SeqGeneral();
                 return new Case<S2sGeneralDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
             }
+            case nameof(Seq2SeqFeedGeneral):
+            {
+                var m = new Seq2SeqFeedGeneral();
+                return new Case<S2sFeedGeneralDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
+            case nameof(Seq2SeqFeedDotFreeRunning):
+            {
+                var m = new Seq2SeqFeedDotFreeRunning();
+                return new Case<S2sFeedDotDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
+            case nameof(Seq2SeqFeedAdditive):
+            {
+                var m = new Seq2SeqFeedAdditive();
+                return new Case<S2sFeedAdditiveDecoder>(null, m, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
             default:
             {
                 var m = new Seq2SeqAdditive();
@@ -63,7 +78,11 @@ public class EncoderDecoderParityTests
         }
     }
 
-    public static TheoryData<string> Cases => new() { nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqMultiHead), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive) };
+    public static TheoryData<string> Cases => new()
+    {
+        nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqMultiHead), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive),
+        nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning),
+    };
 
     /// <summary>The case's model with the fixture's weights, and the fixture's expected values.</summary>
     private static (ICase Model, Dictionary<string, SafeTensor> Expected) Load(string name)

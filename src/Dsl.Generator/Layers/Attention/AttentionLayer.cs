@@ -12,7 +12,8 @@ namespace Dsl.Generator.Layers.Attention;
 /// <c>[Attention(...)]</c>: multi-head self-attention or pooling (nn.MultiheadAttention), and the classic scores
 /// (Luong's General, Bahdanau's Additive; any score over an encoder's outputs with <see cref="Over"/>).
 /// </summary>
-internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units)
+internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
+    bool InputFeeding = false)
     : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Attention;
@@ -60,7 +61,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     {
         var over = a.Type("over");
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
-            a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0));
+            a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false));
     }
 
     protected override void Check(AttentionSpec spec, OptionChecks c)
@@ -73,6 +74,12 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
                 c.Invalid("heads", "the Dot, General and Additive scores over an encoder have one head; Heads applies to ScaledDot, the projected multi-head cross-attention");
             if (spec.Causal) c.Invalid("causal", "Causal does not apply to cross-attention: every step may attend to the whole source");
             if (spec.Pool) c.Invalid("pool", "Pool and Over exclude each other: pooling attends over the model's own sequence");
+            if (spec.InputFeeding && !spec.IsClassic)
+                c.Invalid("inputfeeding", "InputFeeding applies to the Dot, General and Additive scores (Luong's and Bahdanau's attention), not to projected multi-head attention");
+        }
+        else if (spec.InputFeeding)
+        {
+            c.Invalid("inputfeeding", "InputFeeding feeds the context over an encoder's outputs back into the recurrent layer: it needs Over");
         }
         else
         {
@@ -99,6 +106,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             // projected multi-head attention keeps the query's width; the classic forms output [x; context]
             int width = memoryWidth > 0 && !spec.IsMultiHeadCross ? c.Concatenated(spec, inWidth, memoryWidth) : inWidth;
             CheckSize(spec, c, memoryWidth > 0 ? memoryWidth : inWidth);
+            if (spec.InputFeeding) InputFeeding.CheckRecurrentBefore(spec, c);
             return new ShapedLayer(spec, c.Name, inWidth, width, c.InIsSequence, c.InIsSequence, MemoryWidth: memoryWidth, MemoryModel: memoryModel);
         }
         int outWidth = inWidth;

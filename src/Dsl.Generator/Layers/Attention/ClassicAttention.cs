@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
@@ -127,7 +128,15 @@ internal static class ClassicAttention
                 keyWidth > 0 ? c.Cache("keys", keyWidth, $"keys of every step taken [steps, B, {keyWidth}]") : null, c.Position(), c.Position(throughPass: true));
         }
         var plan = new ClassicAttentionPlan(layer, c.In, dIn, output, dOutput, weights, score, scratch, context, dContext, cross, pool, causal, mask, spec.Dropout, caches);
-        return plan with { Passes = Passes(plan, q, m) };
+        Passes passes = Passes(plan, q, m);
+        if (spec.InputFeeding && InputFeeding.Attach(plan, c, q, m) is { } fedState)
+        {
+            // the context of the pass's last step is what the next pass feeds its first step
+            Op keep = new WhenOp(Condition.CarriedState, new CopyOp(((Operand)context!).Slice(new Dim(m, Batch: 1, PreviousSteps: 1), new Dim(m, Batch: 1)),
+                new StateOperand(fedState), "the context fed to the next step"));
+            passes = passes with { Forward = passes.Forward.Append(keep).ToEquatableArray() };
+        }
+        return plan with { Passes = passes };
     }
 
     /// <summary>The forward and backward ops of a classic attention layer, per score.</summary>

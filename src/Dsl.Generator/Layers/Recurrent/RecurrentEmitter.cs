@@ -24,13 +24,15 @@ internal sealed record CellOptions(
     bool Holding,          // a reverse direction with a learned initial state holds it through the padding
     bool LearnedGradient,  // the gradient of a learned initial state is accumulated into its parameter
     bool StateGradient,    // the gradient of a carried initial state is kept per sequence (an encoder behind a decoder)
-    bool FinalCellGradient) // an encoder's final cell state receives a gradient from the decoder
+    bool FinalCellGradient, // an encoder's final cell state receives a gradient from the decoder
+    bool Feed = false)      // input feeding: the attention's context of the previous step joins the input
 {
     public static CellOptions Of(RecurrentPlan layer, DirectionPlan d)
     {
         SubLayerPlan sub = layer.SubLayers[0];
         bool carried = !d.Reverse && sub.StateH is not null, learned = d.LearnedH is not null;
-        return new CellOptions(d.Reverse, carried || learned, d.RecurrentMask is not null, d.Reverse && learned, learned, carried, sub.FinalC is not null);
+        return new CellOptions(d.Reverse, carried || learned, d.RecurrentMask is not null, d.Reverse && learned, learned, carried, sub.FinalC is not null,
+            layer.Feed is not null);
     }
 
     /// <summary>The cell methods' name for this direction: <c>{layer}_cell</c> or <c>{layer}_cell_reverse</c>.</summary>
@@ -40,13 +42,20 @@ internal sealed record CellOptions(
 /// <summary>What a kind's cell step writes with: the writer, the options, and the expressions the time loop defines.</summary>
 internal sealed class CellWriter
 {
-    public CellWriter(SourceWriter w, CellOptions options, bool cellState, bool projection)
+    public CellWriter(SourceWriter w, CellOptions options, bool cellState, bool projection, FeedStep? feed = null)
     {
         W = w;
         O = options;
         CellState = cellState;
         Projection = projection;
+        Feed = feed;
     }
+
+    /// <summary>Input feeding from the attention layer after this one (the cell methods write its step), or null.</summary>
+    public FeedStep? Feed { get; }
+
+    /// <summary>The row stride of W_ih: X, or X + M under input feeding (the fed context's columns follow the input's).</summary>
+    public string XW => Feed is null ? "X" : "XW";
 
     public SourceWriter W { get; }
 
@@ -121,7 +130,7 @@ internal sealed class CellWriter
 internal sealed record CellSignature(string Method, CellOptions Options, bool Aux, bool SecondGateGradient, bool SecondCarry, bool CellState, bool Projection = false);
 
 /// <summary>One direction of one stacked layer through time, forward or back: a call of that direction's cell method.</summary>
-internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, DirectionPlan Direction, RecurrentScratch Scratch, bool Backward) : MacroOp
+internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, DirectionPlan Direction, RecurrentScratch Scratch, bool Backward, FeedStep? Feed = null) : MacroOp
 {
     public override void WriteCSharp(EmitContext context) =>
         RecurrentEmitter.Call(context.W, Cell.Method + (Backward ? "_backward" : "_forward"), RecurrentEmitter.CellArguments(this));
@@ -136,10 +145,10 @@ internal static class RecurrentEmitter
         foreach (DirectionPlan d in layer.SubLayers[0].Directions)
         {
             CellSignature signature = layer.Signature(d);
-            var cw = new CellWriter(c.W, signature.Options, signature.CellState, signature.Projection);
+            var cw = new CellWriter(c.W, signature.Options, signature.CellState, signature.Projection, layer.Feed);
             SubLayerPlan sub = layer.SubLayers[0];
-            CellForward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: false)));
-            CellBackward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: true)));
+            CellForward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: false, layer.Feed)));
+            CellBackward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: true, layer.Feed)));
         }
     }
 
@@ -243,6 +252,14 @@ internal static class RecurrentEmitter
             a.Add(((forward ? Span : RoSpan) + " hm", d.MaskedStates!.Ws));
         }
         if (!forward && o.Holding) a.Add(($"{Span} held", k.Held!.Ws));
+        if (op.Feed is { } feed && sub.Index == 0)
+        {
+            // input feeding: the fed contexts [T, B, M] (written forward), the first step's, and one step's gradient
+            a.Add(((forward ? Span : RoSpan) + " fed", feed.Fed.Ws));
+            if (forward) a.Add(($"{RoSpan} fed0", feed.State is { } s ? $"ws.HasInitialState ? {s.Initial.Ws} : default" : "default"));
+            else a.Add(($"{Span} dfed", feed.DFed.Ws));
+            a.AddRange(feed.Arguments(!forward));
+        }
         return a;
     }
 
@@ -261,6 +278,7 @@ internal static class RecurrentEmitter
     private static void Constants(RecurrentPlan layer, CellWriter c)
     {
         int H = layer.Hidden, R = layer.StateWidth;
+        if (c.Feed is { } feed) c.W.Line($"const int M = {feed.Width}; int XW = X + M; // input feeding: the input is [x; the attention's previous context], M wide more");
         c.W.Line(c.Projection
             ? $"const int H = {H}, R = {R}, G = {layer.Gates}, Y = {layer.Layer.Directions * R}, yOffset = {(c.O.Reverse ? R : 0)}; // h is R wide (the projection), c H wide"
             : $"const int H = {H}, G = {layer.Gates}, Y = {layer.Layer.Directions * H}, yOffset = {(c.O.Reverse ? H : 0)};");
@@ -283,12 +301,13 @@ internal static class RecurrentEmitter
         Constants(layer, c);
         bool biasHh = cell.BiasHhInGates(spec);
         w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (biasHh ? " + b_hh" : ""));
-        w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);");
+        w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, gates, G, accumulate: false);");
         w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);");
         if (biasHh) w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);");
         w.Line("// the recurrent weights, packed once for every step (one step alone does not repay the packing)");
         w.Line("bool prepacked = T > 1;");
         cell.EmitPack(spec, c, backward: false);
+        c.Feed?.EmitForwardStart(c);
         w.Open("for (int s = 0; s < T; s++)");
         StepIndices(c);
         if (c.O.HasInitialState)
@@ -325,6 +344,17 @@ internal static class RecurrentEmitter
             w.Line("int ldi = ldh;");
         }
         w.Line($"{Span} g = gates.Slice(t * B * G, B * G);");
+        if (c.Feed is { } fed)
+        {
+            w.Line("// input feeding: the attention's context of the previous step (the carried one, or zeros, at the first) joins the input");
+            w.Line($"{Span} fedRow = fed.Slice(t * B * M, B * M);");
+            w.Open("if (s > 0)");
+            fed.EmitForwardStep(c);
+            w.Close();
+            w.Line("else if (fed0.IsEmpty) fedRow.Clear();");
+            w.Line("else fed0.CopyTo(fedRow);");
+            w.Line($"{Gemm}.MatMulTransB(B, G, M, fedRow, M, w_ih.Slice(X), XW, g, G, accumulate: true);");
+        }
         cell.EmitForwardStep(spec, c);
         w.Open("if (!lengths.IsEmpty)");
         w.Line(c.O.Reverse
@@ -366,6 +396,7 @@ internal static class RecurrentEmitter
         if (c.O.StateGradient) wanted.Add(lstm ? "!dh0Rows.IsEmpty || !dc0Rows.IsEmpty" : "!dh0Rows.IsEmpty");
         if (wanted.Count > 0) w.Line($"bool wantDh0 = {string.Join(" || ", wanted)}; // the gradient of the initial state is wanted");
         if (c.O.Holding) w.Line("bool holding = !lengths.IsEmpty && !h0.IsEmpty; // the initial state waits through the padding");
+        c.Feed?.EmitBackwardStart(c);
         w.Line($"carry.Slice(0, B * {c.R}).Clear();  // dh flowing back from the next step");
         if (lstm) w.Line("carry2.Slice(0, B * H).Clear(); // dc flowing back from the next step");
         w.Open("for (int s = T - 1; s >= 0; s--)");
@@ -410,6 +441,14 @@ internal static class RecurrentEmitter
         if (c.O.Holding) w.Close();
         w.Close();
         w.Close();
+        if (c.Feed is { } feed)
+        {
+            w.Line("// input feeding: the fed context's gradient d·W_ih[:, X:] goes back through the previous step's attention into dh(t − 1)");
+            w.Open("if (s > 0)");
+            w.Line($"{Gemm}.MatMul(B, M, G, d, G, w_ih.Slice(X), XW, dfed, M, accumulate: false);");
+            feed.EmitBackwardStep(c);
+            w.Close();
+        }
         w.Close();
         if (c.O.LearnedGradient)
         {
@@ -424,10 +463,12 @@ internal static class RecurrentEmitter
             if (lstm) w.Line("if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);");
         }
         w.Line("// weight gradients of every step at once");
-        w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);");
+        w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
+        if (c.Feed is not null) w.Line($"{Gemm}.MatMulTransA(G, M, T * B, dg, G, fed, M, dw_ih.Slice(X), XW, accumulate: true); // the fed contexts' columns");
         w.Line($"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);");
         cell.EmitRecurrentWeightGradients(spec, c);
-        w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);");
+        w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, {c.XW}, dx, X, accumulate: true);");
+        c.Feed?.EmitBackwardEnd(c);
         w.Close();
         w.Line();
     }

@@ -92,7 +92,9 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             for (int dir = 0; dir < d; dir++)
             {
                 string suffix = $"_l{l}" + (dir == 1 ? "_reverse" : "");
-                ParamRef wih = c.Matrix("weight_ih" + suffix, gates, xWidth, new ParamInit(inputInit, xWidth, gates, gates, bound));
+                // input feeding (an attention layer after this one feeds its context back): the input is [x; context]
+                int fedWidth = l == 0 ? Attention.InputFeeding.FedWidth(c.Model, c.Index) : 0;
+                ParamRef wih = c.Matrix("weight_ih" + suffix, gates, xWidth + fedWidth, new ParamInit(inputInit, xWidth + fedWidth, gates, gates, bound));
                 ParamRef whh = c.Matrix("weight_hh" + suffix, gates, r, new ParamInit(recurrentInit, r, gates, hidden, bound));
                 ParamRef bih = c.Vector("bias_ih" + suffix, gates, ParamInit.Zeros(xWidth, gates), InputBiasFill(spec));
                 ParamRef bhh = c.Vector("bias_hh" + suffix, gates, ParamInit.Zeros(hidden, gates));
@@ -180,7 +182,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         }
         foreach (SubLayerPlan sub in layer.SubLayers)
         {
-            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: false));
+            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: false, layer.Feed));
             if (sub.Mask is not null)
             {
                 pass.Comment($"dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
@@ -224,7 +226,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                 }
             }
             if (sub.DX is not null) pass.Add(new ClearOp(sub.DX, D == 2 ? "both directions add into dx" : "the cell adds into dx"));
-            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: true));
+            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: true, layer.Feed));
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 pass.Add(new MultiplyOp(sub.DX!, mask, sub.DX!, $"through the dropout between layer {i - 1} and {i}"));
         }
@@ -300,6 +302,12 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
 
     public bool HasAux(RecurrentSpec spec) => AuxName((TSpec)spec) is not null;
 
+    public RecurrentPlan WithFeed(RecurrentPlan plan, FeedStep feed)
+    {
+        RecurrentPlan fed = plan with { Feed = feed };
+        return fed with { Passes = Passes(fed) };
+    }
+
     public bool HasSecondGateGradient(RecurrentSpec spec) => NeedsSecondGateGradient((TSpec)spec);
 
     public bool HasSecondCarry(RecurrentSpec spec) => NeedsSecondCarry((TSpec)spec);
@@ -330,4 +338,7 @@ internal interface IRecurrentCell
     void EmitRecurrentWeightGradients(RecurrentSpec spec, CellWriter c);
 
     string? PaddedStepClear(RecurrentSpec spec);
+
+    /// <summary>The layer with input feeding from the attention layer after it: its time loop runs the attention's step.</summary>
+    RecurrentPlan WithFeed(RecurrentPlan plan, FeedStep feed);
 }

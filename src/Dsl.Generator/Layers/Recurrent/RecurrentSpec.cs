@@ -75,9 +75,39 @@ internal sealed record RecurrentScratch(BufferRef Step, BufferRef Packed, Buffer
 /// <summary>Which of the shared buffers a kind's cell takes: its per-step buffer, a second gate gradient, a second carry.</summary>
 internal sealed record CellTraits(bool Aux, bool SecondGateGradient, bool SecondCarry);
 
+/// <summary>
+/// Input feeding into a recurrent layer (an attention layer after it with InputFeeding): at step t the layer's input is
+/// [x_t; f_t], f_t the attention's context of step t − 1 (<see cref="Fed"/> [T, B, Width]; <see cref="Initial"/> at the
+/// first step, zeros without a carried state). The attention writes what its step needs inside the layer's time loop:
+/// the context from h(t − 1) forward, and back from d(f_t) into dh(t − 1), memory and its parameters.
+/// </summary>
+internal abstract record FeedStep(int Width, BufferRef Fed, BufferRef DFed, StateRef? State)
+{
+    /// <summary>The cell methods' parameters and their arguments for the attention's step (memory, keys, weights, buffers).</summary>
+    public abstract Helpers.EquatableArray<(string Parameter, string Argument)> Arguments(bool backward);
+
+    /// <summary>Before the forward time loop (keys of the memory, once).</summary>
+    public abstract void EmitForwardStart(CellWriter c);
+
+    /// <summary>In the loop at step t ≥ 1: the context of step t − 1 from hPrev into <c>fedRow</c>.</summary>
+    public abstract void EmitForwardStep(CellWriter c);
+
+    /// <summary>Before the backward time loop (clears what the steps accumulate).</summary>
+    public abstract void EmitBackwardStart(CellWriter c);
+
+    /// <summary>In the loop at step t ≥ 1, from <c>dfed</c> [B, Width]: adds dh(t − 1) into <c>carry</c>.</summary>
+    public abstract void EmitBackwardStep(CellWriter c);
+
+    /// <summary>After the backward loop: the parameter and memory gradients of what the steps accumulated.</summary>
+    public abstract void EmitBackwardEnd(CellWriter c);
+}
+
 internal sealed record RecurrentPlan(Shapes.ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut,
     Helpers.EquatableArray<SubLayerPlan> SubLayers, int Hidden, int Gates, RecurrentScratch Scratch, CellTraits Traits) : LayerPlan(Layer, In, DIn, Out, DOut)
 {
+    /// <summary>Input feeding from the attention layer after this one, or null.</summary>
+    public FeedStep? Feed { get; init; }
+
     public RecurrentSpec Spec => (RecurrentSpec)Layer.Spec;
 
     /// <summary>Width R of h per direction (H, or an LSTM's projection).</summary>
