@@ -17,3 +17,10 @@ namespace Dsl.Benchmarks;
 
 /// <summary>DESIGN §6's attention: 256 wide, 8 heads (nn.MultiheadAttention(256, 8)); T = 64, B = 32.</summary>
 [Input(features: 256)] [Attention(Heads = 8)] public partial class Attention256;
+
+/// <summary>A decoder-only Transformer block (width 128, 4 heads, feed-forward 512, 65 tokens) for decoding with and without its key/value cache.</summary>
+[Embedding(vocab: 65, dim: 128)] [PositionalEncoding]
+[Attention(Heads = 4, Causal = true)] [Residual] [LayerNorm]
+[Dense(512, Activation = Activation.Relu)] [Dense(128)] [Residual(Layers = 2)] [LayerNorm]
+[Dense(65)]
+public partial class GptBench;

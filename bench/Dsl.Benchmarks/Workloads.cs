@@ -98,6 +98,35 @@ public sealed class Workload
             Flops = RecurrentForwardFlops(4, 1, 1, 128, 256) + 2.0 * 65 * 256,
             Run = () => charModel.Step(new ReadOnlyTensorSpan<int>(one, [1]), state, new TensorSpan<float>(logits, [1, 65])),
         });
+
+        // Decoding 128 tokens with a Transformer block: step by step from the key/value cache (each step O(t)), against
+        // what a model without one does, a Forward over the whole prefix for every new token.
+        var gpt = new GptBench(1);
+        var gptState = gpt.CreateState(1);
+        int[] prefix = Enumerable.Range(0, 128).Select(_ => r.NextInt(65)).ToArray();
+        float[] gptLogits = new float[65];
+        float[] prefixLogits = new float[128 * 65];
+        double blockFlops(int t) => 2.0 * t * (128 * 3 * 128 + 128 * 128 + 2 * 128 * 512 + 128 * 65) + 4.0 * t * t * 128;
+        list.Add(new Workload
+        {
+            Name = "transformer decoding 128 tokens B=1, cached", Kind = "gpt", Mode = "generate", T = 128, B = 1, X = 128, H = 128, Flops = blockFlops(128),
+            Run = () =>
+            {
+                gptState.Reset();
+                for (int t = 0; t < 128; t++)
+                    gpt.Step(new ReadOnlyTensorSpan<int>(prefix, t, [1], default), gptState, new TensorSpan<float>(gptLogits, [1, 65]));
+            },
+        });
+        list.Add(new Workload
+        {
+            Name = "transformer decoding 128 tokens B=1, recomputed", Kind = "gpt", Mode = "generate", T = 128, B = 1, X = 128, H = 128,
+            Flops = Enumerable.Range(1, 128).Sum(blockFlops),
+            Run = () =>
+            {
+                for (int t = 1; t <= 128; t++)
+                    gpt.Forward(new ReadOnlyTensorSpan<int>(prefix, 0, [1, t], default), new TensorSpan<float>(prefixLogits, 0, [1, t, 65], default));
+            },
+        });
         return list;
     }
 }
