@@ -41,21 +41,25 @@ internal static class CompositionEmitter
         w.Line();
         string bridges = string.Join(", ", c.Bridges.Select(b =>
             $"new global::Dsl.Bridge(\"{b.Name}\", {b.From}, {b.To}, {b.InWidth}, {b.OutWidth}, Dense: {(b.Dense ? "true" : "false")}, Tanh: {(b.Tanh ? "true" : "false")})"));
-        w.Line($"private static readonly global::Dsl.Bridge[] s_bridges = new global::Dsl.Bridge[] {{ {bridges} }};");
+        w.Line(c.Bridges.Count == 0
+            ? "private static readonly global::Dsl.Bridge[] s_bridges = global::System.Array.Empty<global::Dsl.Bridge>(); // no recurrent layer on one side: the decoder reads the encoder only through attention"
+            : $"private static readonly global::Dsl.Bridge[] s_bridges = new global::Dsl.Bridge[] {{ {bridges} }};");
         w.Line();
         w.Line($"/// <summary>Creates the encoder and decoder (the decoder from a seed derived from <paramref name=\"seed\"/>) and the bridges between their states.</summary>");
         w.Line($"public {model.Spec.Name}(int seed = 0) : base(new {e}(seed), new {d}(unchecked(seed * 1000003 + 1)), s_bridges, seed) {{ }}");
-        if (decoder.HasCrossAttention) // a decoder attends only over the encoder (self-attention cannot step)
+        if (decoder.HasCrossAttention)
         {
+            // by default the weights over the source: the first cross-attention layer (a Transformer's first is its self-attention)
+            string cross = decoder.Layers.First(l => l.IsCrossAttention).Name;
             w.Line();
             w.Line("/// <summary>");
             w.Line("/// The decoder's attention weights [batch, heads, steps, source steps] when it reads <paramref name=\"decoderInput\"/> [batch, steps]");
             w.Line("/// (the start token, then the output) over <paramref name=\"source\"/> [batch, source steps] of the given <paramref name=\"lengths\"/>");
-            w.Line("/// (empty: all full): rows sum to 1 over each source's own steps.");
+            w.Line($"/// (empty: all full): rows sum to 1 over each source's own steps. <paramref name=\"layer\"/>: another attention layer of the decoder (default '{cross}').");
             w.Line("/// </summary>");
             w.Open($"public {T}.Tensor<float> AttentionWeights({T}.ReadOnlyTensorSpan<{source}> source, global::System.ReadOnlySpan<int> lengths, {T}.ReadOnlyTensorSpan<int> decoderInput, string? layer = null)");
             w.Line($"Decoder.Forward(decoderInput, ({d}.State)Encode(source, lengths));");
-            w.Line("return Decoder.AttentionWeights(layer);");
+            w.Line($"return Decoder.AttentionWeights(layer ?? \"{cross}\");");
             w.Close();
         }
         w.Close();

@@ -29,9 +29,22 @@ public class SnapshotTests
             "namespace DateTranslator; public static class Dates { public const int SourceVocabulary = 70, TargetVocabulary = 14; }");
         Assert.Empty(diagnostics);
         Assert.Empty(GeneratorHarness.Errors(others));
-        Assert.Equal(3, result.Results.Single().GeneratedSources.Length);
+        Assert.Equal(6, result.Results.Single().GeneratedSources.Length);
         Snapshot.Verify(Generated(result, "DateTranslator.DateDecoder.g.cs"), "DateTranslator.DateDecoder.g");
         Snapshot.Verify(Generated(result, "DateTranslator.DateModel.g.cs"), "DateTranslator.DateModel.g");
+        Snapshot.Verify(Generated(result, "DateTranslator.DateTransformerDecoder.g.cs"), "DateTranslator.DateTransformerDecoder.g");
+        Snapshot.Verify(Generated(result, "DateTranslator.DateTransformer.g.cs"), "DateTranslator.DateTransformer.g");
+    }
+
+    [Fact]
+    public void ClassifierSampleModels()
+    {
+        var (_, diagnostics, others, result) = GeneratorHarness.Run(File.ReadAllText(RepositoryFile("samples/Classifier/Models.cs")),
+            "namespace Classifier; public static class Words { public const int Vocabulary = 53; }");
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.Equal(2, result.Results.Single().GeneratedSources.Length);
+        Snapshot.Verify(Generated(result, "Classifier.LanguageClassifier.g.cs"), "Classifier.LanguageClassifier.g");
     }
 
     [Fact]

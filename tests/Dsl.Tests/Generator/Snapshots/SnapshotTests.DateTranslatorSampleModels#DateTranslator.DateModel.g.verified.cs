@@ -20,12 +20,12 @@ namespace DateTranslator
         /// <summary>
         /// The decoder's attention weights [batch, heads, steps, source steps] when it reads <paramref name="decoderInput"/> [batch, steps]
         /// (the start token, then the output) over <paramref name="source"/> [batch, source steps] of the given <paramref name="lengths"/>
-        /// (empty: all full): rows sum to 1 over each source's own steps.
+        /// (empty: all full): rows sum to 1 over each source's own steps. <paramref name="layer"/>: another attention layer of the decoder (default 'attention').
         /// </summary>
         public global::System.Numerics.Tensors.Tensor<float> AttentionWeights(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> source, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> decoderInput, string? layer = null)
         {
             Decoder.Forward(decoderInput, (global::DateTranslator.DateDecoder.State)Encode(source, lengths));
-            return Decoder.AttentionWeights(layer);
+            return Decoder.AttentionWeights(layer ?? "attention");
         }
     }
 }
