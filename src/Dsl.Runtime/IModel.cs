@@ -36,6 +36,9 @@ public interface IModel
 
     /// <summary>The generator of the dropout masks (seeded from the model's seed); checkpoints save and restore it.</summary>
     Rng DropoutRandom { get; }
+
+    /// <summary>What the model is made of, layer by layer (generated models; null for a model written by hand).</summary>
+    ModelArchitecture? Architecture => null;
 }
 
 /// <summary>A model made of parts that draw from more random generators than <see cref="IModel.DropoutRandom"/>; checkpoints save them all.</summary>

@@ -49,7 +49,7 @@ internal static class ModelEmitter
         w.Line($"public const int OutputWidth = {model.OutputWidth};");
         w.Line("/// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>");
         w.Line($"public const bool ReturnsSequences = {(model.OutputIsSequence ? "true" : "false")};");
-        w.Line("/// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>");
+        w.Line("/// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>");
         w.Line($"public const bool CanStep = {(model.CanStep ? "true" : "false")};");
         w.Line();
     }
@@ -78,6 +78,18 @@ internal static class ModelEmitter
     private static string IntTargetLengths(ShapedModel m) => m.OutputIsSequence ? "B, T" : "B";
 
     /// <summary>An invalid model keeps its public surface, each member throwing, so that code using it shows no cascade of errors.</summary>
+    /// <summary>What a valid model is made of, each layer described by its kind (for tools such as the ONNX exporter).</summary>
+    private static void EmitArchitecture(SourceWriter w, ShapedModel model)
+    {
+        w.Line("/// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>");
+        w.Line($"public static global::Dsl.ModelArchitecture Architecture {{ get; }} = new(\"{model.Spec.Name}\", {(model.TakesTokens ? "true" : "false")}, new global::Dsl.LayerInfo[]");
+        w.Open();
+        for (int i = 0; i < model.Layers.Count; i++)
+            w.Line(Layers.LayerRegistry.Of(model.Layers[i].Spec).Describe(model.Layers[i], model, i) + ",");
+        w.Close(");");
+        w.Line();
+    }
+
     private static void EmitInvalid(SourceWriter w, ShapedModel m)
     {
         string ids = string.Join(", ", m.Diagnostics.Select(d => d.Id).Distinct());
@@ -104,6 +116,7 @@ internal static class ModelEmitter
 
     private static void EmitValid(SourceWriter w, ModelPlan plan)
     {
+        EmitArchitecture(w, plan.Model);
         EmitFieldsAndConstructor(w, plan);
         EmitPublicApi(w, plan);
         EmitAttentionWeights(w, plan);
@@ -367,6 +380,7 @@ internal static class ModelEmitter
         w.Line("int global::Dsl.IModel.OutputWidth => OutputWidth;");
         w.Line("bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;");
         w.Line("global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;");
+        w.Line("global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;");
         w.Line($"global::Dsl.IModelState {iface}.CreateState(int batch) => CreateState(batch);");
         w.Line($"{T}.Tensor<float> {iface}.Forward({input} {name}, global::Dsl.IModelState state) => Forward({name}, AsState(state));");
         w.Line($"void {iface}.Forward({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Forward({name}, AsState(state), destination);");

@@ -31,6 +31,15 @@ internal abstract class LayerDefinition
 
     /// <summary>The layer's parameters and buffers, and its forward and backward passes as ops over them (<see cref="LayerPlan.Passes"/>).</summary>
     public abstract LayerPlan Lower(ShapedLayer layer, LowerContext context);
+
+    /// <summary>The layer's <c>Dsl.LayerInfo</c> in the generated <c>Architecture</c>, as a C# expression; <paramref name="index"/> is its place.</summary>
+    public abstract string Describe(ShapedLayer layer, ShapedModel model, int index);
+
+    /// <summary>A string literal.</summary>
+    protected static string Literal(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+
+    /// <summary>A bool literal.</summary>
+    protected static string Literal(bool b) => b ? "true" : "false";
 }
 
 /// <summary>A <see cref="LayerDefinition"/> over its own spec and plan types: the casts are made once, here.</summary>
@@ -43,6 +52,10 @@ internal abstract class LayerDefinition<TSpec, TPlan> : LayerDefinition
     public sealed override ShapedLayer Shape(LayerSpec spec, ShapeContext context) => Shape((TSpec)spec, context);
 
     public sealed override LayerPlan Lower(ShapedLayer layer, LowerContext context) => Lower(layer, (TSpec)layer.Spec, context);
+
+    public sealed override string Describe(ShapedLayer layer, ShapedModel model, int index) => Describe(layer, (TSpec)layer.Spec, model, index);
+
+    protected abstract string Describe(ShapedLayer layer, TSpec spec, ShapedModel model, int index);
 
     protected abstract void Check(TSpec spec, OptionChecks checks);
 

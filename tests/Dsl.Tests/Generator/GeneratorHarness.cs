@@ -24,6 +24,7 @@ internal static class GeneratorHarness
             .ToList();
         paths.Add(typeof(LstmAttribute).Assembly.Location);
         paths.Add(typeof(Parameter).Assembly.Location);
+        paths.Add(typeof(OnnxExport).Assembly.Location); // Dsl.Onnx: ExportOnnx, for the README's snippets
         paths.Add(typeof(System.Numerics.Tensors.TensorPrimitives).Assembly.Location);
         return paths.Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
     }

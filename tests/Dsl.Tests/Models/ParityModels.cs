@@ -272,3 +272,15 @@ public partial class MaskedLstmProjection;
 [Lstm(hidden: 9, Layers = 2, Projection = 5)]
 [Dense(11)]
 public partial class StatefulLstmProjection;
+
+// ONNX export (OnnxExportTests): positional encoding before a recurrent layer, learned initial states.
+[Input(features: 4)]
+[PositionalEncoding]
+[Gru(hidden: 5)]
+[Dense(2, Activation = Activation.Sigmoid)]
+public partial class OnnxPositionalGru;
+
+[Embedding(vocab: 7, dim: 3)]
+[Lstm(hidden: 4, Bidirectional = true, LearnInitialState = true)]
+[Dense(7)]
+public partial class OnnxLearnedStates;

@@ -190,6 +190,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (spec.Score == ScoreKind.Additive && !spec.Pool) c.Limit(spec, "query.weight", units, inWidth);
     }
 
+    protected override string Describe(ShapedLayer layer, AttentionSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
+        $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)})";
+
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);
 }

@@ -36,6 +36,9 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         return c.WithWidth(spec, spec.Units);
     }
 
+    protected override string Describe(ShapedLayer layer, DenseSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation})";
+
     protected override DensePlan Lower(ShapedLayer layer, DenseSpec spec, LowerContext c)
     {
         int i = layer.InWidth, u = layer.OutWidth;

@@ -27,6 +27,9 @@ internal sealed class DropoutLayer : LayerDefinition<DropoutSpec, DropoutPlan>
 
     protected override ShapedLayer Shape(DropoutSpec spec, ShapeContext c) => c.SameShape(spec);
 
+    protected override string Describe(ShapedLayer layer, DropoutSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.DropoutInfo({Literal(layer.Name)}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {Helpers.SourceWriter.Float(spec.P)})";
+
     protected override DropoutPlan Lower(ShapedLayer layer, DropoutSpec spec, LowerContext c)
     {
         var (output, dOutput) = c.Output("input with dropped values zeroed");

@@ -41,6 +41,9 @@ internal sealed class EmbeddingLayer : LayerDefinition<EmbeddingSpec, EmbeddingP
         return c.SameShape(spec);
     }
 
+    protected override string Describe(ShapedLayer layer, EmbeddingSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.EmbeddingInfo({Literal(layer.Name)}, {spec.Vocab}, {spec.Dim})";
+
     protected override EmbeddingPlan Lower(ShapedLayer layer, EmbeddingSpec spec, LowerContext c)
     {
         int d = layer.OutWidth;

@@ -36,6 +36,8 @@ internal sealed class GruLayer : RecurrentLayer<GruSpec>
 
     private static bool After(RecurrentSpec spec) => ((GruSpec)spec).ResetAfter;
 
+    protected override bool DescribedResetAfter(GruSpec spec) => spec.ResetAfter;
+
     public override string Describe(RecurrentSpec spec) => After(spec) ? "GRU (reset after, PyTorch)" : "GRU (reset before, Cho 2014)";
 
     public override string ForwardComment(RecurrentSpec spec) => After(spec)

@@ -36,6 +36,9 @@ internal sealed class InputLayer : LayerDefinition<InputSpec, InputPlan>
         return c.SameShape(spec);
     }
 
+    protected override string Describe(ShapedLayer layer, InputSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.InputInfo({Literal(layer.Name)}, {spec.Features})";
+
     protected override InputPlan Lower(ShapedLayer layer, InputSpec spec, LowerContext c) =>
         new(layer, c.Own("out", layer.OutWidth, Rows.StepsBatch, BufferUse.Forward, $"input features, time-major [T, B, {layer.OutWidth}]"));
 }

@@ -31,6 +31,9 @@ internal sealed class LayerNormLayer : LayerDefinition<LayerNormSpec, LayerNormP
 
     protected override ShapedLayer Shape(LayerNormSpec spec, ShapeContext c) => c.SameShape(spec);
 
+    protected override string Describe(ShapedLayer layer, LayerNormSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.LayerNormInfo({Literal(layer.Name)}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {Helpers.SourceWriter.Float(spec.Epsilon)})";
+
     protected override LayerNormPlan Lower(ShapedLayer layer, LayerNormSpec spec, LowerContext c)
     {
         int wd = layer.OutWidth;

@@ -31,6 +31,9 @@ internal sealed class PositionalEncodingLayer : LayerDefinition<PositionalEncodi
         return c.SameShape(spec); // a carried state counts the steps taken: stepping adds the encoding of each one's position
     }
 
+    protected override string Describe(ShapedLayer layer, PositionalEncodingSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.PositionalEncodingInfo({Literal(layer.Name)}, {layer.OutWidth})";
+
     protected override PositionalEncodingPlan Lower(ShapedLayer layer, PositionalEncodingSpec spec, LowerContext c)
     {
         BufferRef table = c.Own("table", layer.OutWidth, Rows.Steps1, BufferUse.Forward, $"the encoding of each step, filled once per workspace [T, {layer.OutWidth}]");

@@ -44,6 +44,17 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             StepBlocker: spec.Bidirectional ? "is bidirectional and needs the whole sequence" : null);
     }
 
+    protected override string Describe(ShapedLayer layer, TSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.RecurrentInfo({Literal(layer.Name)}, global::Dsl.RecurrentKind.{spec.Kind}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, " +
+        $"{spec.Hidden}, {spec.Layers}, {Literal(spec.Bidirectional)}, global::Dsl.Activation.{DescribedActivation(spec)}, {Literal(DescribedResetAfter(spec))}, " +
+        $"{(spec.Projected ? spec.StateWidth : 0)}, {Literal(spec.Options.LearnInitialState)}, {Attention.InputFeeding.FedWidth(model, index)})";
+
+    /// <summary>The activation of an RNN's cell (tanh for the others' candidates).</summary>
+    protected virtual ActivationKind DescribedActivation(TSpec spec) => ActivationKind.Tanh;
+
+    /// <summary>A GRU's reset-after variant (PyTorch's); true for the kinds without a reset.</summary>
+    protected virtual bool DescribedResetAfter(TSpec spec) => true;
+
     protected override RecurrentPlan Lower(ShapedLayer layer, TSpec spec, LowerContext c)
     {
         string n = layer.Name;

@@ -49,6 +49,9 @@ internal sealed class ResidualLayer : LayerDefinition<ResidualSpec, ResidualPlan
         return c.SameShape(spec) with { SkipFrom = from };
     }
 
+    protected override string Describe(ShapedLayer layer, ResidualSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.ResidualInfo({Literal(layer.Name)}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {layer.SkipFrom})";
+
     protected override ResidualPlan Lower(ShapedLayer layer, ResidualSpec spec, LowerContext c)
     {
         LayerPlan source = c.Layers[layer.SkipFrom];

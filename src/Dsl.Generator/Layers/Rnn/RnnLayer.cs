@@ -33,6 +33,8 @@ internal sealed class RnnLayer : RecurrentLayer<RnnSpec>
 
     protected override string GatesComment => "gate activations (pre-activation)";
 
+    protected override ActivationKind DescribedActivation(RnnSpec spec) => spec.Activation;
+
     public override string Describe(RecurrentSpec spec) => "RNN";
 
     public override string ForwardComment(RecurrentSpec spec) => $"// h' = {((RnnSpec)spec).Activation.ToString().ToLowerInvariant()}(x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)";

@@ -16,8 +16,17 @@ namespace Demo
         public const int OutputWidth = 30;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = true;
-        /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+        /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
         public const bool CanStep = true;
+
+        /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+        public static global::Dsl.ModelArchitecture Architecture { get; } = new("SelfAttender", true, new global::Dsl.LayerInfo[]
+        {
+            new global::Dsl.EmbeddingInfo("embedding", 30, 16),
+            new global::Dsl.RecurrentInfo("lstm", global::Dsl.RecurrentKind.Lstm, 16, 16, true, 16, 1, false, global::Dsl.Activation.Tanh, true, 0, false, 0),
+            new global::Dsl.AttentionInfo("attention", 16, 16, true, 4, true, global::Dsl.AttentionScore.ScaledDot, false, 0, 0, false),
+            new global::Dsl.DenseInfo("dense", 16, 30, true, global::Dsl.Activation.None),
+        });
 
         private readonly global::Dsl.Parameter _embedding_weight; // embedding.weight [30, 16]
         private readonly global::Dsl.Parameter _lstm_weight_ih_l0; // lstm.weight_ih_l0 [64, 16]
@@ -251,6 +260,7 @@ namespace Demo
         int global::Dsl.IModel.OutputWidth => OutputWidth;
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+        global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
         void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

@@ -16,8 +16,18 @@ namespace Classifier
         public const int OutputWidth = 5;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = false;
-        /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+        /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
         public const bool CanStep = false;
+
+        /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+        public static global::Dsl.ModelArchitecture Architecture { get; } = new("LanguageClassifier", true, new global::Dsl.LayerInfo[]
+        {
+            new global::Dsl.EmbeddingInfo("embedding", 53, 32),
+            new global::Dsl.DropoutInfo("dropout", 32, true, 0.3f),
+            new global::Dsl.RecurrentInfo("gru", global::Dsl.RecurrentKind.Gru, 32, 128, false, 64, 1, true, global::Dsl.Activation.Tanh, true, 0, false, 0),
+            new global::Dsl.DropoutInfo("dropout_1", 128, false, 0.3f),
+            new global::Dsl.DenseInfo("dense", 128, 5, false, global::Dsl.Activation.None),
+        });
 
         private readonly global::Dsl.Parameter _embedding_weight; // embedding.weight [53, 32]
         private readonly global::Dsl.Parameter _gru_weight_ih_l0; // gru.weight_ih_l0 [192, 32]
@@ -195,6 +205,7 @@ namespace Classifier
         int global::Dsl.IModel.OutputWidth => OutputWidth;
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+        global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
         void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

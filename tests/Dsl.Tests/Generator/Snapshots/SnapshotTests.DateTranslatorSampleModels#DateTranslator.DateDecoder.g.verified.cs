@@ -16,8 +16,18 @@ namespace DateTranslator
         public const int OutputWidth = 14;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = true;
-        /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+        /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
         public const bool CanStep = true;
+
+        /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+        public static global::Dsl.ModelArchitecture Architecture { get; } = new("DateDecoder", true, new global::Dsl.LayerInfo[]
+        {
+            new global::Dsl.EmbeddingInfo("embedding", 14, 16),
+            new global::Dsl.RecurrentInfo("lstm", global::Dsl.RecurrentKind.Lstm, 16, 128, true, 128, 1, false, global::Dsl.Activation.Tanh, true, 0, false, 0),
+            new global::Dsl.AttentionInfo("attention", 128, 256, true, 1, false, global::Dsl.AttentionScore.Additive, false, 128, 64, false),
+            new global::Dsl.DenseInfo("dense", 256, 128, true, global::Dsl.Activation.Tanh),
+            new global::Dsl.DenseInfo("dense_1", 128, 14, true, global::Dsl.Activation.None),
+        });
 
         private readonly global::Dsl.Parameter _embedding_weight; // embedding.weight [14, 16]
         private readonly global::Dsl.Parameter _lstm_weight_ih_l0; // lstm.weight_ih_l0 [512, 16]
@@ -257,6 +267,7 @@ namespace DateTranslator
         int global::Dsl.IModel.OutputWidth => OutputWidth;
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+        global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
         void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

@@ -16,8 +16,26 @@ namespace DateTranslator
         public const int OutputWidth = 14;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = true;
-        /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+        /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
         public const bool CanStep = true;
+
+        /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+        public static global::Dsl.ModelArchitecture Architecture { get; } = new("DateTransformerDecoder", true, new global::Dsl.LayerInfo[]
+        {
+            new global::Dsl.EmbeddingInfo("embedding", 14, 64),
+            new global::Dsl.PositionalEncodingInfo("positionalencoding", 64),
+            new global::Dsl.AttentionInfo("attention", 64, 64, true, 4, true, global::Dsl.AttentionScore.ScaledDot, false, 0, 0, false),
+            new global::Dsl.ResidualInfo("residual", 64, true, 1),
+            new global::Dsl.LayerNormInfo("layernorm", 64, true, 1E-05f),
+            new global::Dsl.AttentionInfo("attention_1", 64, 64, true, 4, false, global::Dsl.AttentionScore.ScaledDot, false, 64, 0, false),
+            new global::Dsl.ResidualInfo("residual_1", 64, true, 4),
+            new global::Dsl.LayerNormInfo("layernorm_1", 64, true, 1E-05f),
+            new global::Dsl.DenseInfo("dense", 64, 128, true, global::Dsl.Activation.Relu),
+            new global::Dsl.DenseInfo("dense_1", 128, 64, true, global::Dsl.Activation.None),
+            new global::Dsl.ResidualInfo("residual_2", 64, true, 7),
+            new global::Dsl.LayerNormInfo("layernorm_2", 64, true, 1E-05f),
+            new global::Dsl.DenseInfo("dense_2", 64, 14, true, global::Dsl.Activation.None),
+        });
 
         private readonly global::Dsl.Parameter _embedding_weight; // embedding.weight [14, 64]
         private readonly global::Dsl.Parameter _attention_in_proj_weight; // attention.in_proj_weight [192, 64]
@@ -260,6 +278,7 @@ namespace DateTranslator
         int global::Dsl.IModel.OutputWidth => OutputWidth;
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+        global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
         void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

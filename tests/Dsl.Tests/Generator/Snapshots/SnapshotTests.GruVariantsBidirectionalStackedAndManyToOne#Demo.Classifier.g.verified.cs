@@ -14,8 +14,18 @@ namespace Demo
         public const int OutputWidth = 2;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = false;
-        /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+        /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
         public const bool CanStep = false;
+
+        /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+        public static global::Dsl.ModelArchitecture Architecture { get; } = new("Classifier", false, new global::Dsl.LayerInfo[]
+        {
+            new global::Dsl.InputInfo("input", 3),
+            new global::Dsl.RecurrentInfo("gru", global::Dsl.RecurrentKind.Gru, 3, 8, true, 4, 2, true, global::Dsl.Activation.Tanh, false, 0, false, 0),
+            new global::Dsl.RecurrentInfo("gru_1", global::Dsl.RecurrentKind.Gru, 8, 5, false, 5, 1, false, global::Dsl.Activation.Tanh, true, 0, false, 0),
+            new global::Dsl.DropoutInfo("dropout", 5, false, 0.2f),
+            new global::Dsl.DenseInfo("dense", 5, 2, false, global::Dsl.Activation.Sigmoid),
+        });
 
         private readonly global::Dsl.Parameter _gru_weight_ih_l0; // gru.weight_ih_l0 [12, 3]
         private readonly global::Dsl.Parameter _gru_weight_hh_l0; // gru.weight_hh_l0 [12, 4]
@@ -220,6 +230,7 @@ namespace Demo
         int global::Dsl.IModel.OutputWidth => OutputWidth;
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+        global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
         global::Dsl.IModelState global::Dsl.IModel<float>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state) => Forward(input, AsState(state));
         void global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(input, AsState(state), destination);

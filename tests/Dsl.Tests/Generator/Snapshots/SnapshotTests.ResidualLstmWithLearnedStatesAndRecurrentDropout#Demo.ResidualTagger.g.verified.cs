@@ -14,8 +14,19 @@ namespace Demo
         public const int OutputWidth = 2;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = true;
-        /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+        /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
         public const bool CanStep = false;
+
+        /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+        public static global::Dsl.ModelArchitecture Architecture { get; } = new("ResidualTagger", false, new global::Dsl.LayerInfo[]
+        {
+            new global::Dsl.InputInfo("input", 8),
+            new global::Dsl.RecurrentInfo("lstm", global::Dsl.RecurrentKind.Lstm, 8, 16, true, 8, 1, true, global::Dsl.Activation.Tanh, true, 0, true, 0),
+            new global::Dsl.DenseInfo("dense", 16, 8, true, global::Dsl.Activation.None),
+            new global::Dsl.ResidualInfo("residual", 8, true, 0),
+            new global::Dsl.AttentionInfo("attention", 8, 16, true, 1, false, global::Dsl.AttentionScore.Additive, false, 0, 6, false),
+            new global::Dsl.DenseInfo("dense_1", 16, 2, true, global::Dsl.Activation.None),
+        });
 
         private readonly global::Dsl.Parameter _lstm_weight_ih_l0; // lstm.weight_ih_l0 [32, 8]
         private readonly global::Dsl.Parameter _lstm_weight_hh_l0; // lstm.weight_hh_l0 [32, 8]
@@ -255,6 +266,7 @@ namespace Demo
         int global::Dsl.IModel.OutputWidth => OutputWidth;
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+        global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
         global::Dsl.IModelState global::Dsl.IModel<float>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state) => Forward(input, AsState(state));
         void global::Dsl.IModel<float>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(input, AsState(state), destination);

@@ -18,8 +18,16 @@ namespace Demo
             public const int OutputWidth = 20;
             /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
             public const bool ReturnsSequences = true;
-            /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+            /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
             public const bool CanStep = true;
+
+            /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+            public static global::Dsl.ModelArchitecture Architecture { get; } = new("Tagger", true, new global::Dsl.LayerInfo[]
+            {
+                new global::Dsl.EmbeddingInfo("embedding", 20, 8),
+                new global::Dsl.RecurrentInfo("encoder", global::Dsl.RecurrentKind.Rnn, 8, 6, true, 6, 1, false, global::Dsl.Activation.Relu, true, 0, false, 0),
+                new global::Dsl.DenseInfo("dense", 6, 20, true, global::Dsl.Activation.None),
+            });
 
             private readonly global::Dsl.Parameter _embedding_weight; // embedding.weight [20, 8]
             private readonly global::Dsl.Parameter _encoder_weight_ih_l0; // encoder.weight_ih_l0 [6, 8]
@@ -228,6 +236,7 @@ namespace Demo
             int global::Dsl.IModel.OutputWidth => OutputWidth;
             bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
             global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+            global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
             global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
             global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
             void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

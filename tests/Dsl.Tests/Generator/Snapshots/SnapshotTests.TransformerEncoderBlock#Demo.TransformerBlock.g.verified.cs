@@ -16,8 +16,24 @@ namespace Demo
         public const int OutputWidth = 3;
         /// <summary>True when the output is a sequence [batch, steps, OutputWidth]; false for many-to-one [batch, OutputWidth].</summary>
         public const bool ReturnsSequences = false;
-        /// <summary>True when the model can advance one step at a time (no bidirectional layer).</summary>
+        /// <summary>True when the model can advance one step at a time (no bidirectional layer, no non-causal self-attention).</summary>
         public const bool CanStep = false;
+
+        /// <summary>What the model is made of, layer by layer (for tools such as the ONNX exporter).</summary>
+        public static global::Dsl.ModelArchitecture Architecture { get; } = new("TransformerBlock", true, new global::Dsl.LayerInfo[]
+        {
+            new global::Dsl.EmbeddingInfo("embedding", 40, 16),
+            new global::Dsl.PositionalEncodingInfo("positionalencoding", 16),
+            new global::Dsl.AttentionInfo("attention", 16, 16, true, 2, false, global::Dsl.AttentionScore.ScaledDot, false, 0, 0, false),
+            new global::Dsl.ResidualInfo("residual", 16, true, 1),
+            new global::Dsl.LayerNormInfo("layernorm", 16, true, 1E-05f),
+            new global::Dsl.DenseInfo("dense", 16, 32, true, global::Dsl.Activation.Relu),
+            new global::Dsl.DenseInfo("dense_1", 32, 16, true, global::Dsl.Activation.None),
+            new global::Dsl.ResidualInfo("residual_1", 16, true, 4),
+            new global::Dsl.LayerNormInfo("layernorm_1", 16, true, 1E-05f),
+            new global::Dsl.AttentionInfo("attention_1", 16, 16, false, 2, false, global::Dsl.AttentionScore.ScaledDot, true, 0, 0, false),
+            new global::Dsl.DenseInfo("dense_2", 16, 3, false, global::Dsl.Activation.None),
+        });
 
         private readonly global::Dsl.Parameter _embedding_weight; // embedding.weight [40, 16]
         private readonly global::Dsl.Parameter _attention_in_proj_weight; // attention.in_proj_weight [48, 16]
@@ -230,6 +246,7 @@ namespace Demo
         int global::Dsl.IModel.OutputWidth => OutputWidth;
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
+        global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
         void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

@@ -1,0 +1,204 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using Dsl.Onnx;
+
+namespace Dsl;
+
+/// <summary>Options of <see cref="OnnxExport.ExportOnnx"/>.</summary>
+public sealed record OnnxExportOptions
+{
+    /// <summary>Adds an int64 input <c>lengths</c> [batch]: padded sequences, as <c>Forward(input, lengths)</c> (recurrent layers' <c>sequence_lens</c>).</summary>
+    public bool Lengths { get; init; }
+
+    /// <summary>The longest sequence a positional encoding serves: its table is a constant of this many rows. Default 1024.</summary>
+    public int MaxSteps { get; init; } = 1024;
+}
+
+/// <summary>
+/// Exports a generated model to ONNX (opset 17): one input <c>input</c> — int64 token ids [batch, steps] or float
+/// [batch, steps, features] — and one output <c>output</c> ([batch, steps, out] or [batch, out]), batch and steps dynamic.
+/// Embedding → Gather; Dense → MatMul + Add (+ activation); Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one
+/// node per stacked layer with both directions, the gates reordered (<see cref="GateOrder"/>) and the input and recurrent
+/// biases side by side; LayerNorm → LayerNormalization; Residual → Add; positional encoding → a constant table sliced to
+/// the steps. A layer that cannot be exported yet (attention, an LSTM projection, input feeding) is an error naming it.
+/// </summary>
+public static class OnnxExport
+{
+    private const int Opset = 17;
+
+    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> as an ONNX model.</summary>
+    public static void ExportOnnx(this IModel model, string path, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        byte[] bytes = ToOnnx(model, options);
+        File.WriteAllBytes(path, bytes);
+    }
+
+    /// <summary>The ONNX model's bytes (a ModelProto).</summary>
+    public static byte[] ToOnnx(this IModel model, OnnxExportOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new OnnxExportOptions();
+        ModelArchitecture arch = model.Architecture
+            ?? throw new NotSupportedException($"{model.GetType().Name} describes no architecture (only generated models export to ONNX).");
+        var g = new OnnxGraph();
+        var x = new Exporter(g, model.Parameters, options);
+        string input = arch.TakesTokens
+            ? g.Input("input", ElementType.Int64, "batch", "steps")
+            : g.Input("input", ElementType.Float, "batch", "steps", model.InputWidth);
+        string? lengths = options.Lengths ? g.Input("lengths", ElementType.Int64, "batch") : null;
+        string current = input;
+        var outputs = new string[arch.Layers.Count];
+        for (int i = 0; i < arch.Layers.Count; i++)
+        {
+            current = x.Layer(arch.Layers[i], current, outputs, lengths);
+            outputs[i] = current;
+        }
+        g.AddMany("Identity", "output", [current], 1);
+        // Identity's output is named "output" when free: the graph output
+        string output = "output";
+        g.Output(output, ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
+        return g.Serialize(arch.Name, Opset, "Dsl", typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0");
+    }
+
+    /// <summary>Writes each layer's nodes; values are batch-major [B, T, W] between layers.</summary>
+    private sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportOptions options)
+    {
+        private string? _lengths32;
+
+        private Parameter Param(LayerInfo layer, string suffix) =>
+            parameters.FirstOrDefault(p => p.Name == layer.Name + "." + suffix)
+            ?? throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {layer.Name}.{suffix}.");
+
+        private static NotSupportedException Unsupported(LayerInfo layer, string what) =>
+            new($"Layer '{layer.Name}' cannot be exported to ONNX yet: {what}.");
+
+        public string Layer(LayerInfo layer, string x, string[] outputs, string? lengths) => layer switch
+        {
+            InputInfo => x,
+            EmbeddingInfo e => g.Add("Gather", e.Name, [Weight(e, "weight"), x], ("axis", 0L)),
+            DenseInfo d => Dense(d, x),
+            DropoutInfo => x,
+            LayerNormInfo n => g.Add("LayerNormalization", n.Name, [x, Weight(n, "weight"), Weight(n, "bias")], ("axis", -1L), ("epsilon", n.Epsilon)),
+            ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
+            PositionalEncodingInfo p => PositionalEncoding(p, x),
+            RecurrentInfo r => Recurrent(r, x, lengths),
+            AttentionInfo a => throw Unsupported(a, "attention's export (MatMul/Softmax) is not written yet"),
+            _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
+        };
+
+        /// <summary>A parameter as an initializer, in its own shape.</summary>
+        private string Weight(LayerInfo layer, string suffix)
+        {
+            Parameter p = Param(layer, suffix);
+            return g.Floats($"{layer.Name}.{suffix}", p.AsSpan(), p.Shape.ToArray().Select(d => (long)d).ToArray());
+        }
+
+        private string Dense(DenseInfo d, string x)
+        {
+            Parameter w = Param(d, "weight");
+            // y = x·Wᵀ + b: the transposed weight [in, units] as the initializer, so that MatMul serves sequences and vectors alike
+            var wt = new float[d.InWidth * d.Units];
+            ReadOnlySpan<float> values = w.AsSpan();
+            for (int r = 0; r < d.Units; r++)
+                for (int c = 0; c < d.InWidth; c++) wt[c * d.Units + r] = values[r * d.InWidth + c];
+            string y = g.Add("MatMul", d.Name + "_matmul", [x, g.Floats(d.Name + ".weight_t", wt, d.InWidth, d.Units)]);
+            y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
+            return d.Activation switch
+            {
+                Activation.None => y,
+                Activation.Tanh => g.Add("Tanh", d.Name, [y]),
+                Activation.Relu => g.Add("Relu", d.Name, [y]),
+                Activation.Sigmoid => g.Add("Sigmoid", d.Name, [y]),
+                _ => throw Unsupported(d, $"activation {d.Activation}"),
+            };
+        }
+
+        /// <summary>x + pe[0 … T − 1]: a constant table of MaxSteps rows, sliced to the steps of the input.</summary>
+        private string PositionalEncoding(PositionalEncodingInfo p, string x)
+        {
+            int rows = options.MaxSteps;
+            var table = new float[rows * p.Width];
+            Kernels.PositionalEncodingKernel.Fill(table, rows, p.Width);
+            string steps = Steps(x, p.Name);
+            string sliced = g.Add("Slice", p.Name + "_table", [g.Floats(p.Name + ".table", table, rows, p.Width), g.Int64s(p.Name + "_start", 0), steps, g.Int64s(p.Name + "_axis", 0)]);
+            return g.Add("Add", p.Name, [x, sliced]);
+        }
+
+        /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
+        private string Steps(string x, string hint)
+        {
+            string shape = g.Add("Shape", hint + "_shape", [x]);
+            return g.Add("Slice", hint + "_steps", [shape, g.Int64s(hint + "_one", 1), g.Int64s(hint + "_two", 2), g.Int64s(hint + "_zero", 0)]);
+        }
+
+        private string Recurrent(RecurrentInfo r, string x, string? lengths)
+        {
+            if (r.Projection > 0) throw Unsupported(r, "ONNX's LSTM has no projection of h (proj_size)");
+            if (r.FedWidth > 0) throw Unsupported(r, "input feeding couples it with the attention after it, step by step");
+            int dirs = r.Bidirectional ? 2 : 1, H = r.Hidden, G = r.Kind switch { RecurrentKind.Lstm => 4, RecurrentKind.Gru => 3, _ => 1 } * H;
+            string op = r.Kind switch { RecurrentKind.Lstm => "LSTM", RecurrentKind.Gru => "GRU", _ => "RNN" };
+            if (lengths is not null) _lengths32 ??= g.Add("Cast", "lengths_int32", [lengths], ("to", (long)ElementType.Int32));
+            // time-major [T, B, X], as ONNX's recurrent operators read it (layout 0)
+            string seq = g.Add("Transpose", r.Name + "_time_major", [x], ("perm", new long[] { 1, 0, 2 }));
+            string[] last = [];
+            for (int l = 0; l < r.Layers; l++)
+            {
+                int inWidth = l == 0 ? r.InWidth : dirs * H;
+                var w = new float[dirs * G * inWidth];
+                var rw = new float[dirs * G * H];
+                var b = new float[dirs * 2 * G];
+                var h0 = r.LearnInitialState ? new float[dirs * H] : null;
+                var c0 = r.LearnInitialState && r.Kind == RecurrentKind.Lstm ? new float[dirs * H] : null;
+                for (int d = 0; d < dirs; d++)
+                {
+                    string suffix = $"_l{l}" + (d == 1 ? "_reverse" : "");
+                    GateOrder.ToOnnx(r.Kind, Param(r, "weight_ih" + suffix).AsSpan(), H, inWidth, w.AsSpan(d * G * inWidth));
+                    GateOrder.ToOnnx(r.Kind, Param(r, "weight_hh" + suffix).AsSpan(), H, H, rw.AsSpan(d * G * H));
+                    GateOrder.ToOnnx(r.Kind, Param(r, "bias_ih" + suffix).AsSpan(), H, 1, b.AsSpan(d * 2 * G));
+                    GateOrder.ToOnnx(r.Kind, Param(r, "bias_hh" + suffix).AsSpan(), H, 1, b.AsSpan(d * 2 * G + G));
+                    if (h0 is not null) Param(r, "h0" + suffix).AsSpan().CopyTo(h0.AsSpan(d * H));
+                    if (c0 is not null) Param(r, "c0" + suffix).AsSpan().CopyTo(c0.AsSpan(d * H));
+                }
+                string name = $"{r.Name}_l{l}";
+                var inputs = new List<string>
+                {
+                    seq, g.Floats($"{r.Name}.W_l{l}", w, dirs, G, inWidth), g.Floats($"{r.Name}.R_l{l}", rw, dirs, G, H), g.Floats($"{r.Name}.B_l{l}", b, dirs, 2 * G),
+                    _lengths32 ?? "",
+                };
+                if (h0 is not null)
+                {
+                    // a learned initial state, the same for every sequence: [dirs, 1, H] expanded to [dirs, B, H]
+                    string shape = g.Add("Concat", name + "_state_shape", [g.Int64s(name + "_dirs", dirs), Batch(seq, name), g.Int64s(name + "_hidden", H)], ("axis", 0L));
+                    inputs.Add(g.Add("Expand", name + "_h0", [g.Floats($"{r.Name}.h0_l{l}", h0, dirs, 1, H), shape]));
+                    if (c0 is not null) inputs.Add(g.Add("Expand", name + "_c0", [g.Floats($"{r.Name}.c0_l{l}", c0, dirs, 1, H), shape]));
+                }
+                var attributes = new List<(string, object)> { ("hidden_size", (long)H), ("direction", r.Bidirectional ? "bidirectional" : "forward") };
+                if (r.Kind == RecurrentKind.Gru) attributes.Add(("linear_before_reset", r.ResetAfter ? 1L : 0L));
+                if (r.Kind == RecurrentKind.Rnn)
+                {
+                    string act = r.Activation == Activation.Relu ? "Relu" : "Tanh";
+                    attributes.Add(("activations", Enumerable.Repeat(act, dirs).ToArray()));
+                }
+                last = g.AddMany(op, name, inputs.ToArray(), r.Kind == RecurrentKind.Lstm ? 3 : 2, attributes.ToArray());
+                // Y [T, dirs, B, H] → [T, B, dirs·H], directions side by side as PyTorch puts them
+                string y = g.Add("Transpose", name + "_y", [last[0]], ("perm", new long[] { 0, 2, 1, 3 }));
+                seq = g.Add("Reshape", name + "_out", [y, g.Int64s(name + "_shape", 0, 0, -1)]);
+            }
+            if (r.OutIsSequence) return g.Add("Transpose", r.Name, [seq], ("perm", new long[] { 1, 0, 2 }));
+            // many-to-one: the last layer's final states Y_h [dirs, B, H] → [B, dirs·H]
+            string hn = g.Add("Transpose", r.Name + "_final", [last[1]], ("perm", new long[] { 1, 0, 2 }));
+            return g.Add("Reshape", r.Name, [hn, g.Int64s(r.Name + "_final_shape", 0, -1)]);
+        }
+
+        /// <summary>The batch of a time-major value [T, B, …] as a 1-D int64 [B].</summary>
+        private string Batch(string x, string hint)
+        {
+            string shape = g.Add("Shape", hint + "_shape", [x]);
+            return g.Add("Slice", hint + "_batch", [shape, g.Int64s(hint + "_one", 1), g.Int64s(hint + "_two", 2), g.Int64s(hint + "_zero", 0)]);
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Dsl.Onnx;
+
+/// <summary>ONNX's element types used here (TensorProto.DataType).</summary>
+internal enum ElementType
+{
+    Float = 1,
+    Int32 = 6,
+    Int64 = 7,
+}
+
+/// <summary>
+/// An ONNX graph being built: nodes in order, initializers (the weights and constants), the graph's inputs and outputs,
+/// and fresh value names; <see cref="Serialize"/> writes the ModelProto (onnx.proto's field numbers).
+/// </summary>
+internal sealed class OnnxGraph
+{
+    private abstract record Attribute(string Name);
+
+    private sealed record IntAttribute(string Name, long Value) : Attribute(Name);
+
+    private sealed record FloatAttribute(string Name, float Value) : Attribute(Name);
+
+    private sealed record IntsAttribute(string Name, long[] Values) : Attribute(Name);
+
+    private sealed record StringAttribute(string Name, string Value) : Attribute(Name);
+
+    private sealed record StringsAttribute(string Name, string[] Values) : Attribute(Name);
+
+    private sealed record Node(string OpType, string Name, string[] Inputs, string[] Outputs, Attribute[] Attributes);
+
+    private sealed record Initializer(string Name, ElementType Type, long[] Dims, byte[] Raw);
+
+    private sealed record ValueInfo(string Name, ElementType Type, object[] Dims);
+
+    private readonly List<Node> _nodes = new();
+    private readonly List<Initializer> _initializers = new();
+    private readonly List<ValueInfo> _inputs = new(), _outputs = new();
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+
+    /// <summary>A value name not used yet, from <paramref name="hint"/>.</summary>
+    public string Fresh(string hint)
+    {
+        string name = hint;
+        for (int i = 1; !_names.Add(name); i++) name = $"{hint}_{i}";
+        return name;
+    }
+
+    /// <summary>A graph input; a dimension is a number or a symbolic name (dynamic).</summary>
+    public string Input(string name, ElementType type, params object[] dims)
+    {
+        _names.Add(name);
+        _inputs.Add(new ValueInfo(name, type, dims));
+        return name;
+    }
+
+    public void Output(string name, ElementType type, params object[] dims) => _outputs.Add(new ValueInfo(name, type, dims));
+
+    /// <summary>A float initializer (a weight or a constant table).</summary>
+    public string Floats(string hint, ReadOnlySpan<float> values, params long[] dims)
+    {
+        if (values.Length != dims.Aggregate(1L, (a, d) => a * d))
+            throw new ArgumentException($"{hint}: {values.Length} values for dimensions [{string.Join(", ", dims)}].");
+        var raw = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * 4), values[i]);
+        string name = Fresh(hint);
+        _initializers.Add(new Initializer(name, ElementType.Float, dims, raw));
+        return name;
+    }
+
+    /// <summary>A 1-D int64 initializer (shapes, axes, indices).</summary>
+    public string Int64s(string hint, params long[] values)
+    {
+        var raw = new byte[values.Length * 8];
+        for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * 8), values[i]);
+        string name = Fresh(hint);
+        _initializers.Add(new Initializer(name, ElementType.Int64, new long[] { values.Length }, raw));
+        return name;
+    }
+
+    /// <summary>A node with one output; returns the output's name.</summary>
+    public string Add(string opType, string hint, string[] inputs, params (string Name, object Value)[] attributes) =>
+        AddMany(opType, hint, inputs, 1, attributes)[0];
+
+    /// <summary>A node with <paramref name="outputs"/> outputs; returns their names. An empty input name is an omitted optional input.</summary>
+    public string[] AddMany(string opType, string hint, string[] inputs, int outputs, params (string Name, object Value)[] attributes)
+    {
+        string[] names = Enumerable.Range(0, outputs).Select(i => Fresh(outputs == 1 ? hint : $"{hint}_{i}")).ToArray();
+        Attribute[] attrs = attributes.Select(a => a.Value switch
+        {
+            int i => (Attribute)new IntAttribute(a.Name, i),
+            long l => new IntAttribute(a.Name, l),
+            float f => new FloatAttribute(a.Name, f),
+            long[] ls => new IntsAttribute(a.Name, ls),
+            string s => new StringAttribute(a.Name, s),
+            string[] ss => new StringsAttribute(a.Name, ss),
+            _ => throw new ArgumentException($"No ONNX attribute for a {a.Value.GetType().Name}."),
+        }).ToArray();
+        _nodes.Add(new Node(opType, Fresh("node_" + hint), inputs, names, attrs));
+        return names;
+    }
+
+    /// <summary>The ModelProto: IR version 8, the default domain at <paramref name="opset"/>.</summary>
+    public byte[] Serialize(string graphName, int opset, string producer, string producerVersion)
+    {
+        var model = new ProtoWriter();
+        model.Int(1, 8); // ir_version
+        model.String(2, producer).String(3, producerVersion);
+        model.Message(7, g =>
+        {
+            foreach (Node n in _nodes)
+            {
+                g.Message(1, w =>
+                {
+                    foreach (string i in n.Inputs) w.String(1, i);
+                    foreach (string o in n.Outputs) w.String(2, o);
+                    w.String(3, n.Name).String(4, n.OpType);
+                    foreach (Attribute a in n.Attributes) w.Message(5, at => WriteAttribute(at, a));
+                });
+            }
+            g.String(2, graphName);
+            foreach (Initializer t in _initializers)
+                g.Message(5, w => w.PackedInts(1, t.Dims).Int(2, (int)t.Type).String(8, t.Name).Bytes(9, t.Raw));
+            foreach (ValueInfo v in _inputs) g.Message(11, w => WriteValueInfo(w, v));
+            foreach (ValueInfo v in _outputs) g.Message(12, w => WriteValueInfo(w, v));
+        });
+        model.Message(8, o => o.String(1, "").Int(2, opset)); // opset_import: the default domain
+        return model.ToArray();
+    }
+
+    private static void WriteAttribute(ProtoWriter w, Attribute a)
+    {
+        w.String(1, a.Name);
+        switch (a)
+        {
+            case IntAttribute i: w.Int(3, i.Value).Int(20, 2); break;
+            case FloatAttribute f: w.Float(2, f.Value).Int(20, 1); break;
+            case IntsAttribute l: w.PackedInts(8, l.Values).Int(20, 7); break;
+            case StringAttribute s: w.String(4, s.Value).Int(20, 3); break;
+            case StringsAttribute ss:
+                foreach (string s in ss.Values) w.String(9, s);
+                w.Int(20, 8);
+                break;
+        }
+    }
+
+    private static void WriteValueInfo(ProtoWriter w, ValueInfo v)
+    {
+        w.String(1, v.Name);
+        w.Message(2, type => type.Message(1, tensor =>
+        {
+            tensor.Int(1, (int)v.Type);
+            tensor.Message(2, shape =>
+            {
+                foreach (object d in v.Dims)
+                    shape.Message(1, dim => { if (d is string s) dim.String(2, s); else dim.Int(1, Convert.ToInt64(d, System.Globalization.CultureInfo.InvariantCulture)); });
+            });
+        }));
+    }
+}

@@ -1,0 +1,62 @@
+using System.Collections.Generic;
+
+namespace Dsl;
+
+/// <summary>
+/// What a generated model is made of, layer by layer, as its declaration says (after shape inference): for tools that
+/// rebuild the model elsewhere, such as the ONNX exporter (Dsl.Onnx). Every generated model exposes it as the static
+/// <c>Architecture</c> and through <see cref="IModel.Architecture"/>; the parameters are in <see cref="IModel.Parameters"/>
+/// under each layer's name.
+/// </summary>
+/// <param name="Name">The model's class name.</param>
+/// <param name="TakesTokens">True for token ids [batch, steps] (an <c>[Embedding]</c> first), false for [batch, steps, features].</param>
+/// <param name="Layers">The layers in order, the first reading the model's input.</param>
+public sealed record ModelArchitecture(string Name, bool TakesTokens, IReadOnlyList<LayerInfo> Layers);
+
+/// <summary>One layer: its name (the prefix of its parameters), the widths in and out, and whether it outputs a sequence.</summary>
+public abstract record LayerInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence);
+
+/// <summary><c>[Input(features)]</c>.</summary>
+public sealed record InputInfo(string Name, int Features) : LayerInfo(Name, Features, Features, true);
+
+/// <summary><c>[Embedding(vocab, dim)]</c>.</summary>
+public sealed record EmbeddingInfo(string Name, int Vocabulary, int Dim) : LayerInfo(Name, Vocabulary, Dim, true);
+
+/// <summary><c>[Dense(units)]</c> on every step or on a vector.</summary>
+public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation) : LayerInfo(Name, InWidth, Units, OutIsSequence);
+
+/// <summary><c>[Dropout(p)]</c>: identity outside training.</summary>
+public sealed record DropoutInfo(string Name, int Width, bool OutIsSequence, float P) : LayerInfo(Name, Width, Width, OutIsSequence);
+
+/// <summary>The recurrent kinds.</summary>
+public enum RecurrentKind
+{
+    /// <summary>Elman RNN (<c>nn.RNN</c>).</summary>
+    Rnn,
+
+    /// <summary>LSTM (<c>nn.LSTM</c>).</summary>
+    Lstm,
+
+    /// <summary>GRU (<c>nn.GRU</c>, or Cho's with ResetAfter = false).</summary>
+    Gru,
+}
+
+/// <summary>
+/// <c>[Rnn]</c>, <c>[Lstm]</c> or <c>[Gru]</c>: <see cref="Hidden"/> units per direction (h is <see cref="Projection"/> wide
+/// when an LSTM projects it), <see cref="Layers"/> stacked, <see cref="Activation"/> for an RNN, <see cref="ResetAfter"/> for a GRU.
+/// </summary>
+public sealed record RecurrentInfo(string Name, RecurrentKind Kind, int InWidth, int OutWidth, bool OutIsSequence, int Hidden, int Layers, bool Bidirectional,
+    Activation Activation, bool ResetAfter, int Projection, bool LearnInitialState, int FedWidth) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence);
+
+/// <summary><c>[LayerNorm]</c>.</summary>
+public sealed record LayerNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon) : LayerInfo(Name, Width, Width, OutIsSequence);
+
+/// <summary><c>[Residual]</c>: adds the output of layer <see cref="From"/> (an index into the layers) to its input.</summary>
+public sealed record ResidualInfo(string Name, int Width, bool OutIsSequence, int From) : LayerInfo(Name, Width, Width, OutIsSequence);
+
+/// <summary><c>[PositionalEncoding]</c>.</summary>
+public sealed record PositionalEncodingInfo(string Name, int Width) : LayerInfo(Name, Width, Width, true);
+
+/// <summary><c>[Attention]</c>: self-attention, pooling, or cross-attention over an encoder's outputs (<see cref="MemoryWidth"/> &gt; 0).</summary>
+public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
+    int MemoryWidth, int Units, bool InputFeeding) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence);

@@ -1,0 +1,150 @@
+using System.Numerics.Tensors;
+using Dsl.Onnx;
+using Dsl.Tests.Models;
+using Dsl.Tests.Parity;
+using Microsoft.ML.OnnxRuntime;
+using Xunit;
+
+namespace Dsl.Tests.Onnx;
+
+/// <summary>
+/// Round trips: each model exported to ONNX runs in ONNX Runtime (CPU) and gives what <c>Forward</c> gives (1e-4
+/// relative), at two shapes, for every layer kind and option the exporter writes; what it cannot write is refused naming the layer.
+/// </summary>
+public class OnnxExportTests
+{
+    private static IModel Create(string name) => name switch
+    {
+        nameof(Dsl.Tests.Models.Lstm) => new Dsl.Tests.Models.Lstm(seed: 1),
+        nameof(LstmStackedBidirectional) => new LstmStackedBidirectional(seed: 2),
+        nameof(GruBidirectionalManyToOne) => new GruBidirectionalManyToOne(seed: 3),
+        nameof(GruCho) => new GruCho(seed: 4),
+        nameof(GruChoStackedBidirectional) => new GruChoStackedBidirectional(seed: 5),
+        nameof(RnnRelu) => new RnnRelu(seed: 6),
+        nameof(RnnStackedBidirectional) => new RnnStackedBidirectional(seed: 7),
+        nameof(LstmStackedManyToOne) => new LstmStackedManyToOne(seed: 8),
+        nameof(LstmResidualNorm) => new LstmResidualNorm(seed: 9),
+        nameof(LstmGruDense) => new LstmGruDense(seed: 10),
+        nameof(OnnxPositionalGru) => new OnnxPositionalGru(seed: 11),
+        nameof(OnnxLearnedStates) => new OnnxLearnedStates(seed: 12),
+        nameof(MaskedLstm) => new MaskedLstm(seed: 13),
+        nameof(MaskedGruManyToOne) => new MaskedGruManyToOne(seed: 14),
+        nameof(MaskedRnn) => new MaskedRnn(seed: 15),
+        _ => throw new ArgumentException(name),
+    };
+
+    public static TheoryData<string> Exportable => new()
+    {
+        nameof(Dsl.Tests.Models.Lstm), nameof(LstmStackedBidirectional), nameof(GruBidirectionalManyToOne), nameof(GruCho), nameof(GruChoStackedBidirectional),
+        nameof(RnnRelu), nameof(RnnStackedBidirectional), nameof(LstmStackedManyToOne), nameof(LstmResidualNorm), nameof(LstmGruDense),
+        nameof(OnnxPositionalGru), nameof(OnnxLearnedStates),
+    };
+
+    public static TheoryData<string> PaddedModels => new() { nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn) };
+
+    [Theory]
+    [MemberData(nameof(Exportable))]
+    public void ExportedModelsRunInOnnxRuntimeAsForward(string name)
+    {
+        IModel model = Create(name);
+        using var session = new InferenceSession(model.ToOnnx());
+        foreach (var (batch, steps) in new[] { (2, 5), (3, 1) })
+            Compare(model, session, batch, steps, lengths: null, $"{name} [{batch}, {steps}]");
+    }
+
+    [Theory]
+    [MemberData(nameof(PaddedModels))]
+    public void PaddedSequencesTakeALengthsInput(string name)
+    {
+        IModel model = Create(name);
+        using var session = new InferenceSession(model.ToOnnx(new OnnxExportOptions { Lengths = true }));
+        Assert.Contains("lengths", session.InputMetadata.Keys);
+        Compare(model, session, 3, 6, [6, 2, 4], $"{name} lengths 6, 2, 4");
+        Compare(model, session, 2, 3, [1, 3], $"{name} lengths 1, 3");
+    }
+
+    [Fact]
+    public void TheGraphHasTheContractsNamesAndDynamicShapes()
+    {
+        using var tokens = new InferenceSession(new Dsl.Tests.Models.Lstm().ToOnnx());
+        Assert.Equal(["input"], tokens.InputMetadata.Keys);
+        Assert.Equal(typeof(long), tokens.InputMetadata["input"].ElementType);
+        Assert.Equal([-1, -1], tokens.InputMetadata["input"].Dimensions);
+        Assert.Equal(["output"], tokens.OutputMetadata.Keys);
+        Assert.Equal([-1, -1, 11], tokens.OutputMetadata["output"].Dimensions);
+        using var floats = new InferenceSession(new LstmStackedManyToOne().ToOnnx());
+        Assert.Equal(typeof(float), floats.InputMetadata["input"].ElementType);
+        Assert.Equal([-1, -1, 4], floats.InputMetadata["input"].Dimensions);
+        Assert.Equal([-1, 1], floats.OutputMetadata["output"].Dimensions);
+    }
+
+    [Fact]
+    public void WhatCannotBeExportedYetIsRefusedNamingTheLayer()
+    {
+        var attention = Assert.Throws<NotSupportedException>(() => new TransformerBlock().ToOnnx());
+        Assert.Contains("Layer 'attention' cannot be exported to ONNX yet", attention.Message);
+        var projection = Assert.Throws<NotSupportedException>(() => new LstmProjection().ToOnnx());
+        Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: ONNX's LSTM has no projection of h", projection.Message);
+    }
+
+    [Fact]
+    public void ExportOnnxWritesTheFile()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"dsl-onnx-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            new GruCho(seed: 4).ExportOnnx(path);
+            using var session = new InferenceSession(path);
+            Compare(new GruCho(seed: 4), session, 2, 4, null, "from the file");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Theory]
+    [InlineData(RecurrentKind.Lstm, new[] { 0, 3, 1, 2 })]
+    [InlineData(RecurrentKind.Gru, new[] { 1, 0, 2 })]
+    [InlineData(RecurrentKind.Rnn, new[] { 0 })]
+    public void GatesMoveFromPyTorchsOrderToOnnxs(RecurrentKind kind, int[] expected)
+    {
+        Assert.Equal(expected, GateOrder.OnnxFromPyTorch(kind));
+        // two hidden units, three columns: each value says its PyTorch gate, row and column
+        int gates = expected.Length, hidden = 2, columns = 3;
+        float[] rows = Enumerable.Range(0, gates * hidden * columns).Select(i => (float)i).ToArray();
+        var onnx = new float[rows.Length];
+        GateOrder.ToOnnx(kind, rows, hidden, columns, onnx);
+        for (int g = 0; g < gates; g++)
+            Assert.Equal(rows.AsSpan(expected[g] * hidden * columns, hidden * columns).ToArray(), onnx.AsSpan(g * hidden * columns, hidden * columns).ToArray());
+        Assert.Throws<ArgumentException>(() => GateOrder.ToOnnx(kind, rows.AsSpan(1), hidden, columns, onnx));
+    }
+
+    /// <summary>Random input of the shape, through ONNX Runtime and through Forward (with lengths when given).</summary>
+    private static void Compare(IModel model, InferenceSession session, int batch, int steps, int[]? lengths, string what)
+    {
+        var rng = new Rng((ulong)(batch * 31 + steps));
+        var inputs = new List<NamedOnnxValue>();
+        float[] expected;
+        if (model is IModel<int> tokens)
+        {
+            int[] ids = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(model.InputWidth)).ToArray();
+            var x = new ReadOnlyTensorSpan<int>(ids, [batch, steps]);
+            expected = ParityModel.Flatten(lengths is null ? tokens.Forward(x) : tokens.Forward(x, lengths));
+            inputs.Add(NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(ids.Select(i => (long)i).ToArray(), [batch, steps])));
+        }
+        else
+        {
+            var floats = (IModel<float>)model;
+            float[] values = Enumerable.Range(0, batch * steps * model.InputWidth).Select(_ => rng.NextNormal()).ToArray();
+            var x = new ReadOnlyTensorSpan<float>(values, [batch, steps, model.InputWidth]);
+            expected = ParityModel.Flatten(lengths is null ? floats.Forward(x) : floats.Forward(x, lengths));
+            inputs.Add(NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(values, [batch, steps, model.InputWidth])));
+        }
+        if (lengths is not null)
+            inputs.Add(NamedOnnxValue.CreateFromTensor("lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(lengths.Select(l => (long)l).ToArray(), [batch])));
+        using var results = session.Run(inputs);
+        float[] actual = results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
+        Tolerance.AssertClose(expected, actual, what);
+    }
+}
