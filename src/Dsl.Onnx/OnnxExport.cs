@@ -86,7 +86,9 @@ public static class OnnxExport
             ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
             PositionalEncodingInfo p => PositionalEncoding(p, x),
             RecurrentInfo r => Recurrent(r, x, lengths),
-            AttentionInfo a => throw Unsupported(a, "attention's export (MatMul/Softmax) is not written yet"),
+            AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => SelfAttention(a, x, lengths),
+            AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? "cross-attention exports with an encoder–decoder's step graph, not written yet"
+                : a.Pool ? "attention pooling's export is not written yet" : $"the {a.Score} score's export is not written yet (ScaledDot and Dot self-attention export)"),
             _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
         };
 
@@ -99,13 +101,8 @@ public static class OnnxExport
 
         private string Dense(DenseInfo d, string x)
         {
-            Parameter w = Param(d, "weight");
             // y = x·Wᵀ + b: the transposed weight [in, units] as the initializer, so that MatMul serves sequences and vectors alike
-            var wt = new float[d.InWidth * d.Units];
-            ReadOnlySpan<float> values = w.AsSpan();
-            for (int r = 0; r < d.Units; r++)
-                for (int c = 0; c < d.InWidth; c++) wt[c * d.Units + r] = values[r * d.InWidth + c];
-            string y = g.Add("MatMul", d.Name + "_matmul", [x, g.Floats(d.Name + ".weight_t", wt, d.InWidth, d.Units)]);
+            string y = g.Add("MatMul", d.Name + "_matmul", [x, Transposed(d, "weight", d.Units, d.InWidth)]);
             y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
             return d.Activation switch
             {
@@ -126,6 +123,59 @@ public static class OnnxExport
             string steps = Steps(x, p.Name);
             string sliced = g.Add("Slice", p.Name + "_table", [g.Floats(p.Name + ".table", table, rows, p.Width), g.Int64s(p.Name + "_start", 0), steps, g.Int64s(p.Name + "_axis", 0)]);
             return g.Add("Add", p.Name, [x, sliced]);
+        }
+
+        /// <summary>
+        /// Multi-head self-attention as nn.MultiheadAttention computes it, decomposed: [q, k, v] = x·W_inᵀ + b_in, per head
+        /// softmax(q·kᵀ·scale + masks)·v, the heads side by side, ·W_outᵀ + b_out. The masks add −1e9 (exp underflows to 0):
+        /// above the diagonal when causal, and at keys past each sequence's length when the graph takes lengths.
+        /// </summary>
+        private string SelfAttention(AttentionInfo a, string x, string? lengths)
+        {
+            int E = a.InWidth, h = a.Heads, d = E / h;
+            float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
+            string n = a.Name;
+            string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+            string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+            string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+            string Heads(string value, string which, long[] perm) =>
+                g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
+            string q = Heads(parts[0], "q", [0, 2, 1, 3]), kT = Heads(parts[1], "kT", [0, 2, 3, 1]), v = Heads(parts[2], "v", [0, 2, 1, 3]);
+            string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [scale])]);
+            if (a.Causal)
+            {
+                // −1e9 above the diagonal of a [T, T] matrix of the pass's steps
+                string steps = Steps(x, n);
+                string square = g.Add("Concat", n + "_square", [steps, steps], ("axis", 0L));
+                string ones = g.Add("ConstantOfShape", n + "_ones", [square]);
+                ones = g.Add("Add", n + "_ones_1", [ones, g.Floats(n + "_one", [1f])]);
+                string upper = g.Add("Trilu", n + "_upper", [ones, g.Int64s(n + "_k", 1)], ("upper", 1L));
+                scores = g.Add("Add", n + "_causal", [scores, g.Add("Mul", n + "_causal_mask", [upper, g.Floats(n + "_minus", [-1e9f])])]);
+            }
+            if (lengths is not null)
+            {
+                // key s of sequence b is masked when s ≥ lengths[b]: [B, 1, 1, T]
+                string steps = g.Add("Squeeze", n + "_t", [Steps(x, n + "_keys")]);
+                string range = g.Add("Range", n + "_range", [g.Add("Squeeze", n + "_zero", [g.Int64s(n + "_zero_1", 0)]), steps, g.Add("Squeeze", n + "_step", [g.Int64s(n + "_step_1", 1)])]);
+                string past = g.Add("GreaterOrEqual", n + "_past", [g.Add("Unsqueeze", n + "_range_row", [range, g.Int64s(n + "_axes0", 0)]),
+                    g.Add("Unsqueeze", n + "_length_column", [lengths, g.Int64s(n + "_axes1", 1)])]);
+                string mask = g.Add("Where", n + "_padding", [past, g.Floats(n + "_minus_1", [-1e9f]), g.Floats(n + "_zero_f", [0f])]);
+                scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [mask, g.Int64s(n + "_axes12", 1, 2)])]);
+            }
+            string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
+            string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
+            context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
+            return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+        }
+
+        /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
+        private string Transposed(LayerInfo layer, string suffix, int rows, int cols)
+        {
+            ReadOnlySpan<float> w = Param(layer, suffix).AsSpan();
+            var t = new float[rows * cols];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+            return g.Floats($"{layer.Name}.{suffix}_t", t, cols, rows);
         }
 
         /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
