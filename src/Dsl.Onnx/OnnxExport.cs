@@ -50,6 +50,118 @@ public static class OnnxExport
             ? g.Input("input", ElementType.Int64, "batch", "steps")
             : g.Input("input", ElementType.Float, "batch", "steps", model.InputWidth);
         string? lengths = options.Lengths ? g.Input("lengths", ElementType.Int64, "batch") : null;
+        string current = Layers(x, arch, input, lengths);
+        g.AddMany("Identity", "output", [current], 1); // named "output" (a fresh name): the graph's output
+        g.Output("output", ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
+        return g.Serialize(arch.Name, Opset, "Dsl", Version);
+    }
+
+    /// <summary>
+    /// The model as one step from a carried state, for decoding or streaming in any ONNX runtime: inputs <c>input</c>
+    /// (int64 [batch] or float [batch, features]) and each recurrent state under its <c>State</c> name (<c>lstm.h_l0</c>,
+    /// <c>lstm.c_l0</c>… [batch, width]; zeros start a sequence), and for cross-attention <c>memory</c> [batch, source
+    /// steps, M] and <c>memory_lengths</c> (int64 [batch]); outputs <c>output</c> [batch, out] and the next states
+    /// (<c>next.lstm.h_l0</c>…). Causal self-attention (its key/value cache) is not written yet.
+    /// </summary>
+    public static byte[] ToOnnxStep(this IModel model) => Step(model, model.Parameters, "");
+
+    /// <summary>Writes <see cref="ToOnnxStep"/> to <paramref name="path"/>.</summary>
+    public static void ExportOnnxStep(this IModel model, string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        File.WriteAllBytes(path, model.ToOnnxStep());
+    }
+
+    /// <summary>
+    /// An encoder–decoder as two graphs, so that greedy or beam search runs in any ONNX runtime. The encoder: inputs
+    /// <c>source</c> (int64 [batch, source steps] or float [batch, source steps, features]) and <c>source_lengths</c>
+    /// (int64 [batch]); outputs <c>memory</c> [batch, source steps, M] and the decoder's initial states under their
+    /// <c>State</c> names (the bridges applied). The decoder: <see cref="ToOnnxStep"/>, with <c>memory</c> and
+    /// <c>memory_lengths</c> (the source lengths).
+    /// </summary>
+    public static (byte[] Encoder, byte[] DecoderStep) ToOnnx<TSource, TEncoder, TDecoder>(this EncoderDecoderModel<TSource, TEncoder, TDecoder> model)
+        where TEncoder : IEncoder<TSource> where TDecoder : IModel<int>
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ModelArchitecture encoder = Describe(model.Encoder), decoder = Describe(model.Decoder);
+        var g = new OnnxGraph();
+        var x = new Exporter(g, model.Parameters, new OnnxExportOptions(), "encoder.");
+        string source = encoder.TakesTokens
+            ? g.Input("source", ElementType.Int64, "batch", "source_steps")
+            : g.Input("source", ElementType.Float, "batch", "source_steps", model.Encoder.InputWidth);
+        string lengths = g.Input("source_lengths", ElementType.Int64, "batch");
+        string current = Layers(x, encoder, source, lengths);
+        g.AddMany("Identity", "memory", [current], 1);
+        g.Output("memory", ElementType.Float, "batch", "source_steps", model.Encoder.OutputWidth);
+        // the decoder's initial states: the encoder's last recurrent layer's final states through the bridges
+        List<(string Name, int Width)> states = StateNames(decoder);
+        RecurrentInfo? last = encoder.Layers.OfType<RecurrentInfo>().LastOrDefault();
+        var finals = new List<string>();
+        if (last is not null)
+            for (int l = 0; l < last.Layers; l++)
+            {
+                finals.Add(x.StateOut[$"{last.Name}.h_l{l}"]);
+                if (last.Kind == RecurrentKind.Lstm) finals.Add(x.StateOut[$"{last.Name}.c_l{l}"]);
+            }
+        var bridged = new HashSet<int>();
+        foreach (Bridge b in model.Bridges)
+        {
+            string value = finals[b.From];
+            if (b.Dense)
+            {
+                Parameter w = model.Parameters[b.Name + ".weight"];
+                ReadOnlySpan<float> wv = w.AsSpan();
+                var t = new float[b.InWidth * b.OutWidth];
+                for (int r = 0; r < b.OutWidth; r++)
+                    for (int c = 0; c < b.InWidth; c++) t[c * b.OutWidth + r] = wv[r * b.InWidth + c];
+                value = g.Add("Add", b.Name, [g.Add("MatMul", b.Name + "_matmul", [value, g.Floats(b.Name + ".weight_t", t, b.InWidth, b.OutWidth)]),
+                    g.Floats(b.Name + ".bias", model.Parameters[b.Name + ".bias"].AsSpan(), b.OutWidth)]);
+                if (b.Tanh) value = g.Add("Tanh", b.Name + "_tanh", [value]);
+            }
+            g.AddMany("Identity", states[b.To].Name, [value], 1);
+            g.Output(states[b.To].Name, ElementType.Float, "batch", states[b.To].Width);
+            bridged.Add(b.To);
+        }
+        if (bridged.Count != states.Count)
+            throw new NotSupportedException($"The decoder's state {states.First(s => !bridged.Contains(states.IndexOf(s))).Name} starts from no encoder state: such a step graph is not written yet.");
+        return (g.Serialize(encoder.Name, Opset, "Dsl", Version), Step(model.Decoder, model.Parameters, "decoder."));
+    }
+
+    /// <summary>Writes the encoder and the decoder step of <paramref name="model"/> (see <see cref="ToOnnx{TSource, TEncoder, TDecoder}"/>).</summary>
+    public static void ExportOnnx<TSource, TEncoder, TDecoder>(this EncoderDecoderModel<TSource, TEncoder, TDecoder> model, string encoderPath, string decoderStepPath)
+        where TEncoder : IEncoder<TSource> where TDecoder : IModel<int>
+    {
+        ArgumentException.ThrowIfNullOrEmpty(encoderPath);
+        ArgumentException.ThrowIfNullOrEmpty(decoderStepPath);
+        var (encoder, decoder) = model.ToOnnx();
+        File.WriteAllBytes(encoderPath, encoder);
+        File.WriteAllBytes(decoderStepPath, decoder);
+    }
+
+    private static string Version => typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0";
+
+    private static ModelArchitecture Describe(IModel model) => model.Architecture
+        ?? throw new NotSupportedException($"{model.GetType().Name} describes no architecture (only generated models export to ONNX).");
+
+    /// <summary>A model's recurrent states in its State's order (each recurrent layer's h_l, then c_l for an LSTM), with their widths.</summary>
+    private static List<(string Name, int Width)> StateNames(ModelArchitecture arch)
+    {
+        var names = new List<(string, int)>();
+        foreach (RecurrentInfo r in arch.Layers.OfType<RecurrentInfo>())
+        {
+            if (r.Bidirectional) throw new NotSupportedException($"Layer '{r.Name}' is bidirectional: a model with it does not step.");
+            for (int l = 0; l < r.Layers; l++)
+            {
+                names.Add(($"{r.Name}.h_l{l}", r.Projection > 0 ? r.Projection : r.Hidden));
+                if (r.Kind == RecurrentKind.Lstm) names.Add(($"{r.Name}.c_l{l}", r.Hidden));
+            }
+        }
+        return names;
+    }
+
+    /// <summary>Every layer in order from <paramref name="input"/>; returns the last output.</summary>
+    private static string Layers(Exporter x, ModelArchitecture arch, string input, string? lengths)
+    {
         string current = input;
         var outputs = new string[arch.Layers.Count];
         for (int i = 0; i < arch.Layers.Count; i++)
@@ -57,21 +169,55 @@ public static class OnnxExport
             current = x.Layer(arch.Layers[i], current, outputs, lengths);
             outputs[i] = current;
         }
+        return current;
+    }
+
+    /// <summary>The step graph of a model whose parameters are named with <paramref name="prefix"/> in <paramref name="parameters"/>.</summary>
+    private static byte[] Step(IModel model, ParameterSet parameters, string prefix)
+    {
+        ModelArchitecture arch = Describe(model);
+        var g = new OnnxGraph();
+        AttentionInfo? cross = arch.Layers.OfType<AttentionInfo>().FirstOrDefault(a => a.MemoryWidth > 0);
+        (string, string)? memory = cross is null ? null
+            : (g.Input("memory", ElementType.Float, "batch", "source_steps", cross.MemoryWidth), g.Input("memory_lengths", ElementType.Int64, "batch"));
+        var x = new Exporter(g, parameters, new OnnxExportOptions(), prefix) { Memory = memory, Stepping = true };
+        string input = arch.TakesTokens ? g.Input("input", ElementType.Int64, "batch") : g.Input("input", ElementType.Float, "batch", model.InputWidth);
+        List<(string Name, int Width)> states = StateNames(arch);
+        foreach (var (name, width) in states) x.StateIn[name] = g.Input(name, ElementType.Float, "batch", width);
+        // one step is a sequence of one: [B] → [B, 1] (or [B, F] → [B, 1, F]), and the output back to [B, out]
+        string sequence = g.Add("Unsqueeze", "input_step", [input, g.Int64s("step_axis", 1)]);
+        string current = Layers(x, arch, sequence, null);
+        if (model.ReturnsSequences) current = g.Add("Squeeze", "output_step", [current, g.Int64s("step_axis_out", 1)]);
         g.AddMany("Identity", "output", [current], 1);
-        // Identity's output is named "output" when free: the graph output
-        string output = "output";
-        g.Output(output, ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
-        return g.Serialize(arch.Name, Opset, "Dsl", typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0");
+        g.Output("output", ElementType.Float, "batch", model.OutputWidth);
+        foreach (var (name, width) in states)
+        {
+            g.AddMany("Identity", "next." + name, [x.StateOut[name]], 1);
+            g.Output("next." + name, ElementType.Float, "batch", width);
+        }
+        return g.Serialize(arch.Name + "Step", Opset, "Dsl", Version);
     }
 
     /// <summary>Writes each layer's nodes; values are batch-major [B, T, W] between layers.</summary>
-    private sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportOptions options)
+    private sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportOptions options, string prefix = "")
     {
         private string? _lengths32;
 
+        /// <summary>State values a recurrent layer starts from, by the State's tensor names (lstm.h_l0…): a step graph's inputs.</summary>
+        public Dictionary<string, string> StateIn { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>Each recurrent layer's final states, by the same names, [B, dirs·width], directions side by side.</summary>
+        public Dictionary<string, string> StateOut { get; } = new(StringComparer.Ordinal);
+
+        /// <summary>What cross-attention reads: the encoder's outputs [B, S, M] and their lengths [B] (int64).</summary>
+        public (string Memory, string Lengths)? Memory { get; init; }
+
+        /// <summary>A step graph: one step from a carried state (what needs the position or the steps before is refused).</summary>
+        public bool Stepping { get; init; }
+
         private Parameter Param(LayerInfo layer, string suffix) =>
-            parameters.FirstOrDefault(p => p.Name == layer.Name + "." + suffix)
-            ?? throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {layer.Name}.{suffix}.");
+            parameters.FirstOrDefault(p => p.Name == prefix + layer.Name + "." + suffix)
+            ?? throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {prefix}{layer.Name}.{suffix}.");
 
         private static NotSupportedException Unsupported(LayerInfo layer, string what) =>
             new($"Layer '{layer.Name}' cannot be exported to ONNX yet: {what}.");
@@ -84,11 +230,16 @@ public static class OnnxExport
             DropoutInfo => x,
             LayerNormInfo n => g.Add("LayerNormalization", n.Name, [x, Weight(n, "weight"), Weight(n, "bias")], ("axis", -1L), ("epsilon", n.Epsilon)),
             ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
+            PositionalEncodingInfo p when Stepping => throw Unsupported(p, "a step graph would need the step's position as an input, not written yet"),
             PositionalEncodingInfo p => PositionalEncoding(p, x),
             RecurrentInfo r => Recurrent(r, x, lengths),
-            AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => SelfAttention(a, x, lengths),
-            AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? "cross-attention exports with an encoder–decoder's step graph, not written yet"
-                : a.Pool ? "attention pooling's export is not written yet" : $"the {a.Score} score's export is not written yet (ScaledDot and Dot self-attention export)"),
+            AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
+            AttentionInfo { MemoryWidth: > 0, InputFeeding: false } a when Memory is not null => CrossAttention(a, x),
+            AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? (a.InputFeeding ? "input feeding couples it with the recurrent layer before, step by step"
+                    : "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)")
+                : a.Pool ? "attention pooling's export is not written yet"
+                : Stepping ? "a step graph of self-attention needs its key/value cache as inputs and outputs, not written yet"
+                : $"the {a.Score} score's export is not written yet (ScaledDot and Dot self-attention export)"),
             _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
         };
 
@@ -219,7 +370,14 @@ public static class OnnxExport
                     seq, g.Floats($"{r.Name}.W_l{l}", w, dirs, G, inWidth), g.Floats($"{r.Name}.R_l{l}", rw, dirs, G, H), g.Floats($"{r.Name}.B_l{l}", b, dirs, 2 * G),
                     _lengths32 ?? "",
                 };
-                if (h0 is not null)
+                if (StateIn.TryGetValue($"{r.Name}.h_l{l}", out string? carried))
+                {
+                    // a step graph: the carried state [B, width] as ONNX's initial_h [1, B, width] (a stepping layer is unidirectional)
+                    inputs.Add(g.Add("Unsqueeze", name + "_h0", [carried, g.Int64s(name + "_axis0", 0)]));
+                    if (r.Kind == RecurrentKind.Lstm)
+                        inputs.Add(g.Add("Unsqueeze", name + "_c0", [StateIn[$"{r.Name}.c_l{l}"], g.Int64s(name + "_axis0_c", 0)]));
+                }
+                else if (h0 is not null)
                 {
                     // a learned initial state, the same for every sequence: [dirs, 1, H] expanded to [dirs, B, H]
                     string shape = g.Add("Concat", name + "_state_shape", [g.Int64s(name + "_dirs", dirs), Batch(seq, name), g.Int64s(name + "_hidden", H)], ("axis", 0L));
@@ -234,6 +392,9 @@ public static class OnnxExport
                     attributes.Add(("activations", Enumerable.Repeat(act, dirs).ToArray()));
                 }
                 last = g.AddMany(op, name, inputs.ToArray(), r.Kind == RecurrentKind.Lstm ? 3 : 2, attributes.ToArray());
+                // the final states, each direction's at its last step (Y_h, Y_c [dirs, B, H]) → [B, dirs·H]
+                StateOut[$"{r.Name}.h_l{l}"] = Final(last[1], name + "_hn");
+                if (r.Kind == RecurrentKind.Lstm) StateOut[$"{r.Name}.c_l{l}"] = Final(last[2], name + "_cn");
                 // Y [T, dirs, B, H] → [T, B, dirs·H], directions side by side as PyTorch puts them
                 string y = g.Add("Transpose", name + "_y", [last[0]], ("perm", new long[] { 0, 2, 1, 3 }));
                 seq = g.Add("Reshape", name + "_out", [y, g.Int64s(name + "_shape", 0, 0, -1)]);
@@ -242,6 +403,84 @@ public static class OnnxExport
             // many-to-one: the last layer's final states Y_h [dirs, B, H] → [B, dirs·H]
             string hn = g.Add("Transpose", r.Name + "_final", [last[1]], ("perm", new long[] { 1, 0, 2 }));
             return g.Add("Reshape", r.Name, [hn, g.Int64s(r.Name + "_final_shape", 0, -1)]);
+        }
+
+        /// <summary>A final state [dirs, B, H] as [B, dirs·H].</summary>
+        private string Final(string state, string hint) =>
+            g.Add("Reshape", hint, [g.Add("Transpose", hint + "_batch_major", [state], ("perm", new long[] { 1, 0, 2 })), g.Int64s(hint + "_shape", 0, -1)]);
+
+        /// <summary>−1e9 at the memory's steps past each sequence's length: [B, 1, S], for scores [B, T, S].</summary>
+        private string MemoryMask(string hint)
+        {
+            var (memory, lengths) = Memory!.Value;
+            string shape = g.Add("Shape", hint + "_memory_shape", [memory]);
+            string steps = g.Add("Squeeze", hint + "_s", [g.Add("Slice", hint + "_memory_steps", [shape, g.Int64s(hint + "_one", 1), g.Int64s(hint + "_two", 2), g.Int64s(hint + "_zero", 0)])]);
+            string range = g.Add("Range", hint + "_range", [g.Add("Squeeze", hint + "_first", [g.Int64s(hint + "_first_1", 0)]), steps, g.Add("Squeeze", hint + "_step", [g.Int64s(hint + "_step_1", 1)])]);
+            string past = g.Add("GreaterOrEqual", hint + "_past", [g.Add("Unsqueeze", hint + "_row", [range, g.Int64s(hint + "_axes0", 0)]),
+                g.Add("Unsqueeze", hint + "_column", [lengths, g.Int64s(hint + "_axes1", 1)])]);
+            string mask = g.Add("Where", hint + "_padding", [past, g.Floats(hint + "_minus", [-1e9f]), g.Floats(hint + "_zero_f", [0f])]);
+            return g.Add("Unsqueeze", hint + "_mask", [mask, g.Int64s(hint + "_axis1", 1)]);
+        }
+
+        /// <summary>
+        /// Cross-attention over the memory: nn.MultiheadAttention (ScaledDot; q from x, k and v from the memory, each
+        /// projected) or the classic scores (Dot x·m, General x·W·m, Additive vᵀ tanh(W_q x + b_q + W_k m); output [x; context]).
+        /// Padded memory steps get −1e9.
+        /// </summary>
+        private string CrossAttention(AttentionInfo a, string x)
+        {
+            string n = a.Name, memory = Memory!.Value.Memory;
+            int Q = a.InWidth, M = a.MemoryWidth;
+            if (a.Score == AttentionScore.ScaledDot)
+            {
+                int h = a.Heads, d = Q / h;
+                bool packed = parameters.Any(p => p.Name == prefix + n + ".in_proj_weight");
+                float[] bias = Param(a, "in_proj_bias").AsSpan().ToArray();
+                string Project(string value, int block, string which, int inWidth)
+                {
+                    // one projection's weight [Q, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
+                    ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * Q * Q, Q * Q) : Param(a, which + "_proj_weight").AsSpan();
+                    var t = new float[Q * inWidth];
+                    for (int r = 0; r < Q; r++)
+                        for (int c = 0; c < inWidth; c++) t[c * Q + r] = w[r * inWidth + c];
+                    string y = g.Add("MatMul", $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t, inWidth, Q)]);
+                    return g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
+                }
+                string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+                string Heads(string value, string which, long[] perm) =>
+                    g.Add("Transpose", $"{n}_{which}_t", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
+                string q = Heads(Project(x, 0, "q", Q), "q", [0, 2, 1, 3]), kT = Heads(Project(memory, 1, "k", M), "k", [0, 2, 3, 1]);
+                string v = Heads(Project(memory, 2, "v", M), "v", [0, 2, 1, 3]);
+                string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [1f / MathF.Sqrt(d)])]);
+                scores = g.Add("Add", n + "_masked", [scores, g.Add("Unsqueeze", n + "_mask_4d", [MemoryMask(n), g.Int64s(n + "_axis1", 1)])]);
+                string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
+                string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
+                context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, Q)]);
+                return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", Q, Q)]), Weight(a, "out_proj.bias")]);
+            }
+            string memoryT = g.Add("Transpose", n + "_memory_t", [memory], ("perm", new long[] { 0, 2, 1 }));
+            string raw = a.Score switch
+            {
+                AttentionScore.Dot => g.Add("MatMul", n + "_scores", [x, memoryT]),
+                AttentionScore.General => g.Add("MatMul", n + "_scores", [x, g.Add("MatMul", n + "_keys_t", [Weight(a, "weight"), memoryT])]),
+                _ => Additive(a, x, memory),
+            };
+            string masked = g.Add("Add", n + "_masked", [raw, MemoryMask(n)]);
+            string classic = g.Add("MatMul", n + "_context", [g.Add("Softmax", n + "_weights", [masked], ("axis", -1L)), memory]);
+            return g.Add("Concat", n, [x, classic], ("axis", 2L));
+        }
+
+        /// <summary>Bahdanau's scores vᵀ tanh(q[t] + k[s]) [B, T, S], q = x·W_qᵀ + b_q, k = memory·W_kᵀ.</summary>
+        private string Additive(AttentionInfo a, string x, string memory)
+        {
+            string n = a.Name;
+            int units = a.Units > 0 ? a.Units : a.InWidth;
+            string q = g.Add("Add", n + "_q", [g.Add("MatMul", n + "_q_matmul", [x, Transposed(a, "query.weight", units, a.InWidth)]), Weight(a, "query.bias")]);
+            string k = g.Add("MatMul", n + "_k", [memory, Transposed(a, "key.weight", units, a.MemoryWidth)]);
+            string hidden = g.Add("Tanh", n + "_hidden", [g.Add("Add", n + "_sum", [g.Add("Unsqueeze", n + "_q4", [q, g.Int64s(n + "_axis2", 2)]),
+                g.Add("Unsqueeze", n + "_k4", [k, g.Int64s(n + "_axis1_k", 1)])])]);
+            string scores = g.Add("MatMul", n + "_v", [hidden, Transposed(a, "v.weight", 1, units)]);
+            return g.Add("Squeeze", n + "_scores", [scores, g.Int64s(n + "_last", -1)]);
         }
 
         /// <summary>The batch of a time-major value [T, B, …] as a 1-D int64 [B].</summary>

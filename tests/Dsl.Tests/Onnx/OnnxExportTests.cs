@@ -96,6 +96,9 @@ public class OnnxExportTests
         Assert.Contains("Layer 'attention' cannot be exported to ONNX yet: the General score's export is not written yet", attention.Message);
         var cross = Assert.Throws<NotSupportedException>(() => new TfDecoder().ToOnnx());
         Assert.Contains("Layer 'attention_1' cannot be exported to ONNX yet: cross-attention", cross.Message);
+        // a Transformer decoder's step graph needs its key/value cache and position as inputs
+        var step = Assert.Throws<NotSupportedException>(() => new TransformerSeq2Seq().ToOnnx());
+        Assert.Contains("Layer 'positionalencoding' cannot be exported to ONNX yet: a step graph would need the step's position", step.Message);
         var projection = Assert.Throws<NotSupportedException>(() => new LstmProjection().ToOnnx());
         Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: ONNX's LSTM has no projection of h", projection.Message);
     }
@@ -131,6 +134,113 @@ public class OnnxExportTests
         for (int g = 0; g < gates; g++)
             Assert.Equal(rows.AsSpan(expected[g] * hidden * columns, hidden * columns).ToArray(), onnx.AsSpan(g * hidden * columns, hidden * columns).ToArray());
         Assert.Throws<ArgumentException>(() => GateOrder.ToOnnx(kind, rows.AsSpan(1), hidden, columns, onnx));
+    }
+
+    [Theory]
+    [InlineData(nameof(Dsl.Tests.Models.Lstm))]
+    [InlineData(nameof(LstmGruDense))]
+    [InlineData(nameof(RnnRelu))]
+    public void StepGraphsCarryTheStatesAsStepDoes(string name)
+    {
+        var model = (IModel)Create(name);
+        using var session = new InferenceSession(model.ToOnnxStep());
+        const int batch = 2;
+        var rng = new Rng(5);
+        string[] stateNames = session.InputMetadata.Keys.Where(k => k != "input").ToArray();
+        Assert.NotEmpty(stateNames);
+        var states = stateNames.ToDictionary(n => n, n => new float[batch * session.InputMetadata[n].Dimensions[1]]); // zeros start the sequence
+        IModelState state;
+        if (model is IModel<int> tokens) state = tokens.CreateState(batch);
+        else state = ((IModel<float>)model).CreateState(batch);
+        for (int t = 0; t < 4; t++)
+        {
+            var inputs = new List<NamedOnnxValue>();
+            float[] expected;
+            if (model is IModel<int> tm)
+            {
+                int[] ids = [rng.NextInt(model.InputWidth), rng.NextInt(model.InputWidth)];
+                expected = ParityModel.Flatten(tm.Step(new ReadOnlyTensorSpan<int>(ids, [batch]), state));
+                inputs.Add(NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(ids.Select(i => (long)i).ToArray(), [batch])));
+            }
+            else
+            {
+                float[] values = Enumerable.Range(0, batch * model.InputWidth).Select(_ => rng.NextNormal()).ToArray();
+                expected = ParityModel.Flatten(((IModel<float>)model).Step(new ReadOnlyTensorSpan<float>(values, [batch, model.InputWidth]), state));
+                inputs.Add(NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(values, [batch, model.InputWidth])));
+            }
+            foreach (string n in stateNames)
+                inputs.Add(NamedOnnxValue.CreateFromTensor(n, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(states[n], [batch, states[n].Length / batch])));
+            using var results = session.Run(inputs);
+            Tolerance.AssertClose(expected, results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray(), $"{name} step {t}");
+            foreach (string n in stateNames)
+            {
+                states[n] = results.Single(r => r.Name == "next." + n).AsEnumerable<float>().ToArray();
+                Tolerance.AssertClose(state.Tensors.Single(x => x.Name == n).AsSpan(), states[n], $"{name} step {t} {n}");
+            }
+        }
+    }
+
+    public static TheoryData<string> EncoderDecoders => new() { nameof(Seq2SeqDot), nameof(Seq2SeqGeneral), nameof(Seq2SeqMultiHead), nameof(Seq2SeqAdditive) };
+
+    [Theory]
+    [MemberData(nameof(EncoderDecoders))]
+    public void EncoderAndDecoderStepGraphsDecodeAsGreedy(string name)
+    {
+        (Func<int[], int[]> greedy, byte[] encoder, byte[] decoder, Func<int[], float[][]> steps) = name switch
+        {
+            nameof(Seq2SeqDot) => Parts(new Seq2SeqDot(), name),
+            nameof(Seq2SeqGeneral) => Parts(new Seq2SeqGeneral(), name),
+            nameof(Seq2SeqMultiHead) => Parts(new Seq2SeqMultiHead(), name),
+            _ => Parts(new Seq2SeqAdditive(), name),
+        };
+        using var encoderSession = new InferenceSession(encoder);
+        using var decoderSession = new InferenceSession(decoder);
+        foreach (int[] source in new[] { new[] { 3, 7, 1, 8, 2 }, new[] { 5, 9 } })
+        {
+            int[] expected = greedy(source);
+            float[][] expectedLogits = steps(source);
+            using var encoded = encoderSession.Run([
+                NamedOnnxValue.CreateFromTensor("source", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(source.Select(i => (long)i).ToArray(), [1, source.Length])),
+                NamedOnnxValue.CreateFromTensor("source_lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { source.Length }, [1]))]);
+            var state = encoded.Where(r => r.Name != "memory").ToDictionary(r => r.Name, r => r.AsEnumerable<float>().ToArray());
+            float[] memory = encoded.Single(r => r.Name == "memory").AsEnumerable<float>().ToArray();
+            int width = memory.Length / source.Length;
+            var tokens = new List<int>();
+            int token = 1;
+            for (int t = 0; t < expected.Length; t++)
+            {
+                var inputs = new List<NamedOnnxValue>
+                {
+                    NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { token }, [1])),
+                    NamedOnnxValue.CreateFromTensor("memory", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(memory, [1, source.Length, width])),
+                    NamedOnnxValue.CreateFromTensor("memory_lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { source.Length }, [1])),
+                };
+                inputs.AddRange(state.Select(kv => NamedOnnxValue.CreateFromTensor(kv.Key, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(kv.Value, [1, kv.Value.Length]))));
+                using var results = decoderSession.Run(inputs);
+                float[] logits = results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
+                Tolerance.AssertClose(expectedLogits[t], logits, $"{name} step {t}");
+                foreach (string key in state.Keys.ToArray()) state[key] = results.Single(r => r.Name == "next." + key).AsEnumerable<float>().ToArray();
+                token = TensorPrimitives.IndexOfMax(logits);
+                tokens.Add(token);
+            }
+            Assert.Equal(expected, tokens);
+        }
+    }
+
+    /// <summary>A composition's greedy decoding, its graphs, and the decoder's logits at each step of that decoding.</summary>
+    private static (Func<int[], int[]>, byte[], byte[], Func<int[], float[][]>) Parts<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, string name)
+        where TEncoder : IEncoder<int> where TDecoder : IModel<int>
+    {
+        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        var (encoder, decoder) = model.ToOnnx();
+        int[] Greedy(int[] source) => model.Greedy(new ReadOnlyTensorSpan<int>(source, [1, source.Length]), startToken: 1, maxLength: 6);
+        float[][] Logits(int[] source)
+        {
+            int[] output = Greedy(source);
+            IModelState state = model.Encode(new ReadOnlyTensorSpan<int>(source, [1, source.Length]));
+            return new[] { 1 }.Concat(output[..^1]).Select(token => ParityModel.Flatten(model.Decoder.Step(new ReadOnlyTensorSpan<int>([token], [1]), state))).ToArray();
+        }
+        return (Greedy, encoder, decoder, Logits);
     }
 
     /// <summary>Random input of the shape, through ONNX Runtime and through Forward (with lengths when given).</summary>
