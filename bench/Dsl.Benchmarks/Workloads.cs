@@ -99,6 +99,38 @@ public sealed class Workload
             Run = () => charModel.Step(new ReadOnlyTensorSpan<int>(one, [1]), state, new TensorSpan<float>(logits, [1, 65])),
         });
 
+        // The same generation step exported to ONNX (ToOnnxStep: the states as inputs and outputs) and run by ONNX Runtime
+        // 1.31 (CPU, 2 intra-op threads), its inputs and outputs bound to arrays once: what serving the model in ONNX Runtime costs a step.
+        var ortOptions = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 2 };
+        var ortStep = new Microsoft.ML.OnnxRuntime.InferenceSession(charModel.ToOnnxStep(), ortOptions);
+        long[] ortToken = [3];
+        float[] ortH = new float[256], ortC = new float[256], ortLogits = new float[65], ortNextH = new float[256], ortNextC = new float[256];
+        var ortIn = new[]
+        {
+            Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(ortToken, [1]),
+            Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(ortH, [1, 256]),
+            Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(ortC, [1, 256]),
+        };
+        var ortOut = new[]
+        {
+            Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(ortLogits, [1, 65]),
+            Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(ortNextH, [1, 256]),
+            Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(ortNextC, [1, 256]),
+        };
+        var runOptions = new Microsoft.ML.OnnxRuntime.RunOptions();
+        string[] ortInNames = ["input", "lstm.h_l0", "lstm.c_l0"], ortOutNames = ["output", "next.lstm.h_l0", "next.lstm.c_l0"];
+        list.Add(new Workload
+        {
+            Name = "char model generation step B=1, ONNX Runtime", Kind = "char", Mode = "generate-ort", T = 1, B = 1, X = 128, H = 256,
+            Flops = RecurrentForwardFlops(4, 1, 1, 128, 256) + 2.0 * 65 * 256,
+            Run = () =>
+            {
+                ortStep.Run(runOptions, ortInNames, ortIn, ortOutNames, ortOut);
+                ortNextH.CopyTo(ortH, 0); // the state carried to the next step
+                ortNextC.CopyTo(ortC, 0);
+            },
+        });
+
         // Decoding 128 tokens with a Transformer block: step by step from the key/value cache (each step O(t)), against
         // what a model without one does, a Forward over the whole prefix for every new token.
         var gpt = new GptBench(1);
