@@ -234,12 +234,12 @@ public static class OnnxExport
             PositionalEncodingInfo p => PositionalEncoding(p, x),
             RecurrentInfo r => Recurrent(r, x, lengths),
             AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
+            AttentionInfo { MemoryWidth: 0, Pool: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => MultiHeadPool(a, x, lengths),
+            AttentionInfo { MemoryWidth: 0, Score: AttentionScore.General or AttentionScore.Additive } a when a.Pool || !Stepping => ClassicSelf(a, x, lengths),
             AttentionInfo { MemoryWidth: > 0, InputFeeding: false } a when Memory is not null => CrossAttention(a, x),
             AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? (a.InputFeeding ? "input feeding couples it with the recurrent layer before, step by step"
                     : "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)")
-                : a.Pool ? "attention pooling's export is not written yet"
-                : Stepping ? "a step graph of self-attention needs its key/value cache as inputs and outputs, not written yet"
-                : $"the {a.Score} score's export is not written yet (ScaledDot and Dot self-attention export)"),
+                : "a step graph of self-attention needs its key/value cache as inputs and outputs, not written yet"),
             _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
         };
 
@@ -293,26 +293,8 @@ public static class OnnxExport
                 g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
             string q = Heads(parts[0], "q", [0, 2, 1, 3]), kT = Heads(parts[1], "kT", [0, 2, 3, 1]), v = Heads(parts[2], "v", [0, 2, 1, 3]);
             string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [scale])]);
-            if (a.Causal)
-            {
-                // −1e9 above the diagonal of a [T, T] matrix of the pass's steps
-                string steps = Steps(x, n);
-                string square = g.Add("Concat", n + "_square", [steps, steps], ("axis", 0L));
-                string ones = g.Add("ConstantOfShape", n + "_ones", [square]);
-                ones = g.Add("Add", n + "_ones_1", [ones, g.Floats(n + "_one", [1f])]);
-                string upper = g.Add("Trilu", n + "_upper", [ones, g.Int64s(n + "_k", 1)], ("upper", 1L));
-                scores = g.Add("Add", n + "_causal", [scores, g.Add("Mul", n + "_causal_mask", [upper, g.Floats(n + "_minus", [-1e9f])])]);
-            }
-            if (lengths is not null)
-            {
-                // key s of sequence b is masked when s ≥ lengths[b]: [B, 1, 1, T]
-                string steps = g.Add("Squeeze", n + "_t", [Steps(x, n + "_keys")]);
-                string range = g.Add("Range", n + "_range", [g.Add("Squeeze", n + "_zero", [g.Int64s(n + "_zero_1", 0)]), steps, g.Add("Squeeze", n + "_step", [g.Int64s(n + "_step_1", 1)])]);
-                string past = g.Add("GreaterOrEqual", n + "_past", [g.Add("Unsqueeze", n + "_range_row", [range, g.Int64s(n + "_axes0", 0)]),
-                    g.Add("Unsqueeze", n + "_length_column", [lengths, g.Int64s(n + "_axes1", 1)])]);
-                string mask = g.Add("Where", n + "_padding", [past, g.Floats(n + "_minus_1", [-1e9f]), g.Floats(n + "_zero_f", [0f])]);
-                scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [mask, g.Int64s(n + "_axes12", 1, 2)])]);
-            }
+            if (a.Causal) scores = g.Add("Add", n + "_causal", [scores, CausalMask(x, n)]);
+            if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)])]);
             string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
             string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
             context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
@@ -410,16 +392,88 @@ public static class OnnxExport
             g.Add("Reshape", hint, [g.Add("Transpose", hint + "_batch_major", [state], ("perm", new long[] { 1, 0, 2 })), g.Int64s(hint + "_shape", 0, -1)]);
 
         /// <summary>−1e9 at the memory's steps past each sequence's length: [B, 1, S], for scores [B, T, S].</summary>
-        private string MemoryMask(string hint)
+        private string MemoryMask(string hint) => KeyMask(Memory!.Value.Memory, Memory.Value.Lengths, hint);
+
+        /// <summary>−1e9 at the steps of <paramref name="keys"/> (batch-major [B, S, …]) past each sequence's length: [B, 1, S].</summary>
+        private string KeyMask(string keys, string lengths, string hint)
         {
-            var (memory, lengths) = Memory!.Value;
-            string shape = g.Add("Shape", hint + "_memory_shape", [memory]);
-            string steps = g.Add("Squeeze", hint + "_s", [g.Add("Slice", hint + "_memory_steps", [shape, g.Int64s(hint + "_one", 1), g.Int64s(hint + "_two", 2), g.Int64s(hint + "_zero", 0)])]);
+            string steps = g.Add("Squeeze", hint + "_key_steps", [Steps(keys, hint + "_keys")]);
             string range = g.Add("Range", hint + "_range", [g.Add("Squeeze", hint + "_first", [g.Int64s(hint + "_first_1", 0)]), steps, g.Add("Squeeze", hint + "_step", [g.Int64s(hint + "_step_1", 1)])]);
             string past = g.Add("GreaterOrEqual", hint + "_past", [g.Add("Unsqueeze", hint + "_row", [range, g.Int64s(hint + "_axes0", 0)]),
                 g.Add("Unsqueeze", hint + "_column", [lengths, g.Int64s(hint + "_axes1", 1)])]);
             string mask = g.Add("Where", hint + "_padding", [past, g.Floats(hint + "_minus", [-1e9f]), g.Floats(hint + "_zero_f", [0f])]);
-            return g.Add("Unsqueeze", hint + "_mask", [mask, g.Int64s(hint + "_axis1", 1)]);
+            return g.Add("Unsqueeze", hint + "_mask", [mask, g.Int64s(hint + "_mask_axis", 1)]);
+        }
+
+        /// <summary>−1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]).</summary>
+        private string CausalMask(string x, string hint)
+        {
+            string steps = Steps(x, hint + "_causal");
+            string square = g.Add("Concat", hint + "_square", [steps, steps], ("axis", 0L));
+            string ones = g.Add("Add", hint + "_ones", [g.Add("ConstantOfShape", hint + "_zeros", [square]), g.Floats(hint + "_one", [1f])]);
+            string upper = g.Add("Trilu", hint + "_upper", [ones, g.Int64s(hint + "_k", 1)], ("upper", 1L));
+            return g.Add("Mul", hint + "_causal_mask", [upper, g.Floats(hint + "_minus_causal", [-1e9f])]);
+        }
+
+        /// <summary>
+        /// The classic scores over the layer's own steps (self) or from a learned query (pooling): General x·W·k, Additive
+        /// vᵀ tanh(W_q x + b_q + W_k k) (pooling: vᵀ tanh(W_k k + b_k)); self output [x; context], pooling the context.
+        /// </summary>
+        private string ClassicSelf(AttentionInfo a, string x, string? lengths)
+        {
+            string n = a.Name;
+            int E = a.InWidth, units = a.Units > 0 ? a.Units : E;
+            string xT = g.Add("Transpose", n + "_x_t", [x], ("perm", new long[] { 0, 2, 1 }));
+            string scores; // [B, T, T] (self) or [B, 1, T] (pooling)
+            if (a.Score == AttentionScore.General)
+            {
+                string keys = g.Add("MatMul", n + "_keys", [x, Transposed(a, "weight", E, E)]); // x·Wᵀ: [B, T, E]
+                scores = a.Pool
+                    ? g.Add("Transpose", n + "_scores", [g.Add("MatMul", n + "_by_query", [keys, g.Floats(n + ".query_column", Param(a, "query").AsSpan(), E, 1)])], ("perm", new long[] { 0, 2, 1 }))
+                    : g.Add("MatMul", n + "_scores", [x, g.Add("Transpose", n + "_keys_t", [keys], ("perm", new long[] { 0, 2, 1 }))]);
+            }
+            else if (a.Pool)
+            {
+                string k = g.Add("Add", n + "_k", [g.Add("MatMul", n + "_k_matmul", [x, Transposed(a, "key.weight", units, E)]), Weight(a, "key.bias")]);
+                string s = g.Add("MatMul", n + "_v", [g.Add("Tanh", n + "_hidden", [k]), Transposed(a, "v.weight", 1, units)]); // [B, T, 1]
+                scores = g.Add("Transpose", n + "_scores", [s], ("perm", new long[] { 0, 2, 1 }));
+            }
+            else
+            {
+                scores = Additive(a, x, x);
+            }
+            if (a.Causal) scores = g.Add("Add", n + "_causal", [scores, CausalMask(x, n)]);
+            if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, KeyMask(x, lengths, n)]);
+            string context = g.Add("MatMul", n + "_context", [g.Add("Softmax", n + "_weights", [scores], ("axis", -1L)), x]);
+            return a.Pool
+                ? g.Add("Squeeze", n, [context, g.Int64s(n + "_pooled", 1)])
+                : g.Add("Concat", n, [x, context], ("axis", 2L));
+        }
+
+        /// <summary>Multi-head attention pooling: the learned query's projection (a constant) attends over the keys x·W_kᵀ + b_k.</summary>
+        private string MultiHeadPool(AttentionInfo a, string x, string? lengths)
+        {
+            int E = a.InWidth, h = a.Heads, d = E / h;
+            string n = a.Name;
+            ReadOnlySpan<float> w = Param(a, "in_proj_weight").AsSpan(), b = Param(a, "in_proj_bias").AsSpan(), query = Param(a, "query").AsSpan();
+            float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
+            var q = new float[E]; // (query·W_qᵀ + b_q)·scale, once
+            for (int r = 0; r < E; r++)
+            {
+                float sum = b[r];
+                for (int c = 0; c < E; c++) sum += query[c] * w[r * E + c];
+                q[r] = sum * scale;
+            }
+            string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+            string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+            string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+            string kT = g.Add("Transpose", n + "_kT", [g.Add("Reshape", n + "_k_heads", [parts[1], heads])], ("perm", new long[] { 0, 2, 3, 1 }));
+            string v = g.Add("Transpose", n + "_v", [g.Add("Reshape", n + "_v_heads", [parts[2], heads])], ("perm", new long[] { 0, 2, 1, 3 }));
+            string scores = g.Add("MatMul", n + "_scores", [g.Floats(n + ".query_heads", q, h, 1, d), kT]); // [B, h, 1, T]
+            if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)])]);
+            string context = g.Add("MatMul", n + "_av", [g.Add("Softmax", n + "_weights", [scores], ("axis", -1L)), v]); // [B, h, 1, d]
+            context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, E)]);
+            return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
         }
 
         /// <summary>
@@ -476,7 +530,7 @@ public static class OnnxExport
             string n = a.Name;
             int units = a.Units > 0 ? a.Units : a.InWidth;
             string q = g.Add("Add", n + "_q", [g.Add("MatMul", n + "_q_matmul", [x, Transposed(a, "query.weight", units, a.InWidth)]), Weight(a, "query.bias")]);
-            string k = g.Add("MatMul", n + "_k", [memory, Transposed(a, "key.weight", units, a.MemoryWidth)]);
+            string k = g.Add("MatMul", n + "_k", [memory, Transposed(a, "key.weight", units, a.MemoryWidth > 0 ? a.MemoryWidth : a.InWidth)]);
             string hidden = g.Add("Tanh", n + "_hidden", [g.Add("Add", n + "_sum", [g.Add("Unsqueeze", n + "_q4", [q, g.Int64s(n + "_axis2", 2)]),
                 g.Add("Unsqueeze", n + "_k4", [k, g.Int64s(n + "_axis1_k", 1)])])]);
             string scores = g.Add("MatMul", n + "_v", [hidden, Transposed(a, "v.weight", 1, units)]);
