@@ -60,8 +60,10 @@ public static class OnnxExport
     /// The model as one step from a carried state, for decoding or streaming in any ONNX runtime: inputs <c>input</c>
     /// (int64 [batch] or float [batch, features]) and each recurrent state under its <c>State</c> name (<c>lstm.h_l0</c>,
     /// <c>lstm.c_l0</c>… [batch, width]; zeros start a sequence), and for cross-attention <c>memory</c> [batch, source
-    /// steps, M] and <c>memory_lengths</c> (int64 [batch]); outputs <c>output</c> [batch, out] and the next states
-    /// (<c>next.lstm.h_l0</c>…). Causal self-attention (its key/value cache) is not written yet.
+    /// steps, M] and <c>memory_lengths</c> (int64 [batch]); with positional encodings or causal multi-head self-attention,
+    /// <c>position</c> (int64 [1], the steps taken) and each such layer's key/value cache <c>attention.cache</c>
+    /// [batch, past, 2E] (keys then values; no past step to start). Outputs <c>output</c> [batch, out] and the next of each
+    /// carried input (<c>next.lstm.h_l0</c>, <c>next.attention.cache</c>, <c>next.position</c>…).
     /// </summary>
     public static byte[] ToOnnxStep(this IModel model) => Step(model, model.Parameters, "");
 
@@ -180,7 +182,12 @@ public static class OnnxExport
         AttentionInfo? cross = arch.Layers.OfType<AttentionInfo>().FirstOrDefault(a => a.MemoryWidth > 0);
         (string, string)? memory = cross is null ? null
             : (g.Input("memory", ElementType.Float, "batch", "source_steps", cross.MemoryWidth), g.Input("memory_lengths", ElementType.Int64, "batch"));
-        var x = new Exporter(g, parameters, new OnnxExportOptions(), prefix) { Memory = memory, Stepping = true };
+        // a step at a position (positional encodings, key/value caches): the steps taken, int64 [1]
+        var caches = arch.Layers.OfType<AttentionInfo>().Where(a => a is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot }).ToList();
+        bool positional = caches.Count > 0 || arch.Layers.Any(l => l is PositionalEncodingInfo);
+        string? position = positional ? g.Input("position", ElementType.Int64, 1) : null;
+        var x = new Exporter(g, parameters, new OnnxExportOptions(), prefix) { Memory = memory, Stepping = true, Position = position };
+        foreach (AttentionInfo a in caches) x.CacheIn[a.Name] = g.Input($"{a.Name}.cache", ElementType.Float, "batch", "past", 2 * a.InWidth);
         string input = arch.TakesTokens ? g.Input("input", ElementType.Int64, "batch") : g.Input("input", ElementType.Float, "batch", model.InputWidth);
         List<(string Name, int Width)> states = StateNames(arch);
         foreach (var (name, width) in states) x.StateIn[name] = g.Input(name, ElementType.Float, "batch", width);
@@ -194,6 +201,16 @@ public static class OnnxExport
         {
             g.AddMany("Identity", "next." + name, [x.StateOut[name]], 1);
             g.Output("next." + name, ElementType.Float, "batch", width);
+        }
+        foreach (AttentionInfo a in caches)
+        {
+            g.AddMany("Identity", $"next.{a.Name}.cache", [x.CacheOut[a.Name]], 1);
+            g.Output($"next.{a.Name}.cache", ElementType.Float, "batch", "past_next", 2 * a.InWidth);
+        }
+        if (position is not null)
+        {
+            g.AddMany("Add", "next.position", [position, g.Int64s("one_step", 1)], 1);
+            g.Output("next.position", ElementType.Int64, 1);
         }
         return g.Serialize(arch.Name + "Step", Opset, "Dsl", Version);
     }
@@ -215,6 +232,14 @@ public static class OnnxExport
         /// <summary>A step graph: one step from a carried state (what needs the position or the steps before is refused).</summary>
         public bool Stepping { get; init; }
 
+        /// <summary>A step graph's position input (int64 [1]: the steps taken), for positional encodings.</summary>
+        public string? Position { get; init; }
+
+        /// <summary>A step graph's key/value caches by layer name ([B, past, 2E]: keys then values), and the next ones.</summary>
+        public Dictionary<string, string> CacheIn { get; } = new(StringComparer.Ordinal);
+
+        public Dictionary<string, string> CacheOut { get; } = new(StringComparer.Ordinal);
+
         private Parameter Param(LayerInfo layer, string suffix) =>
             parameters.FirstOrDefault(p => p.Name == prefix + layer.Name + "." + suffix)
             ?? throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {prefix}{layer.Name}.{suffix}.");
@@ -230,16 +255,17 @@ public static class OnnxExport
             DropoutInfo => x,
             LayerNormInfo n => g.Add("LayerNormalization", n.Name, [x, Weight(n, "weight"), Weight(n, "bias")], ("axis", -1L), ("epsilon", n.Epsilon)),
             ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
-            PositionalEncodingInfo p when Stepping => throw Unsupported(p, "a step graph would need the step's position as an input, not written yet"),
+            PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
             PositionalEncodingInfo p => PositionalEncoding(p, x),
             RecurrentInfo r => Recurrent(r, x, lengths),
             AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
+            AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name) => SelfAttentionStep(a, x),
             AttentionInfo { MemoryWidth: 0, Pool: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => MultiHeadPool(a, x, lengths),
             AttentionInfo { MemoryWidth: 0, Score: AttentionScore.General or AttentionScore.Additive } a when a.Pool || !Stepping => ClassicSelf(a, x, lengths),
             AttentionInfo { MemoryWidth: > 0, InputFeeding: false } a when Memory is not null => CrossAttention(a, x),
             AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? (a.InputFeeding ? "input feeding couples it with the recurrent layer before, step by step"
                     : "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)")
-                : "a step graph of self-attention needs its key/value cache as inputs and outputs, not written yet"),
+                : "a step graph of the General and Additive scores over the sequence (their caches of inputs and keys) is not written yet"),
             _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
         };
 
@@ -299,6 +325,42 @@ public static class OnnxExport
             string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
             context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
             return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+        }
+
+        /// <summary>
+        /// One step of causal multi-head self-attention from its key/value cache [B, past, 2E]: this step's keys and values
+        /// join the cache (the next cache is an output), and its query attends over all of them.
+        /// </summary>
+        private string SelfAttentionStep(AttentionInfo a, string x)
+        {
+            int E = a.InWidth, h = a.Heads, d = E / h;
+            float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
+            string n = a.Name;
+            string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+            string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+            string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n], g.Int64s(n + "_cache_sizes", E, E)], 2, ("axis", 2L));
+            string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
+            CacheOut[n] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
+            string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+            string Heads(string value, string which, long[] perm) =>
+                g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
+            string q = Heads(parts[0], "q", [0, 2, 1, 3]), kT = Heads(keys, "kT", [0, 2, 3, 1]), v = Heads(values, "v", [0, 2, 1, 3]);
+            string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [scale])]);
+            string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
+            string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
+            context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
+            return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+        }
+
+        /// <summary>x + pe[position]: the table's row of the step graph's position input.</summary>
+        private string PositionalStep(PositionalEncodingInfo p, string x)
+        {
+            int rows = options.MaxSteps;
+            var table = new float[rows * p.Width];
+            Kernels.PositionalEncodingKernel.Fill(table, rows, p.Width);
+            string end = g.Add("Add", p.Name + "_end", [Position!, g.Int64s(p.Name + "_one", 1)]);
+            string row = g.Add("Slice", p.Name + "_row", [g.Floats(p.Name + ".table", table, rows, p.Width), Position!, end, g.Int64s(p.Name + "_axis", 0)]);
+            return g.Add("Add", p.Name, [x, row]);
         }
 
         /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>

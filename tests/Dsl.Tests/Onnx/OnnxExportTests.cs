@@ -103,12 +103,11 @@ public class OnnxExportTests
     public void WhatCannotBeExportedYetIsRefusedNamingTheLayer()
     {
         var attention = Assert.Throws<NotSupportedException>(() => new AttentionAdditiveCausal().ToOnnxStep());
-        Assert.Contains("Layer 'attention' cannot be exported to ONNX yet: a step graph of self-attention needs its key/value cache", attention.Message);
+        Assert.Contains("Layer 'attention' cannot be exported to ONNX yet: a step graph of the General and Additive scores over the sequence", attention.Message);
         var cross = Assert.Throws<NotSupportedException>(() => new TfDecoder().ToOnnx());
-        Assert.Contains("Layer 'attention_1' cannot be exported to ONNX yet: cross-attention", cross.Message);
-        // a Transformer decoder's step graph needs its key/value cache and position as inputs
-        var step = Assert.Throws<NotSupportedException>(() => new TransformerSeq2Seq().ToOnnx());
-        Assert.Contains("Layer 'positionalencoding' cannot be exported to ONNX yet: a step graph would need the step's position", step.Message);
+        Assert.Contains("Layer 'attention_1' cannot be exported to ONNX yet: cross-attention exports in an encoder–decoder's step graph", cross.Message);
+        var feeding = Assert.Throws<NotSupportedException>(() => new Seq2SeqFeedGeneral().ToOnnx());
+        Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: input feeding", feeding.Message);
         var projection = Assert.Throws<NotSupportedException>(() => new LstmProjection().ToOnnx());
         Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: ONNX's LSTM has no projection of h", projection.Message);
     }
@@ -146,25 +145,69 @@ public class OnnxExportTests
         Assert.Throws<ArgumentException>(() => GateOrder.ToOnnx(kind, rows.AsSpan(1), hidden, columns, onnx));
     }
 
+    /// <summary>
+    /// A step graph's carried inputs — recurrent states, key/value caches, the position — started empty (zeros, no past
+    /// steps, position 0) and replaced after each step by the graph's <c>next.*</c> outputs.
+    /// </summary>
+    private sealed class Carried
+    {
+        private readonly Dictionary<string, (float[]? Floats, long[]? Ints, int[] Dims)> _values = new();
+
+        public Carried(InferenceSession session, int batch)
+        {
+            foreach (var (name, meta) in session.InputMetadata)
+            {
+                if (name is "input" or "memory" or "memory_lengths") continue;
+                if (name == "position") _values[name] = (null, [0], [1]);
+                else
+                {
+                    // [batch, width] states start at zero; [batch, past, width] caches start with no past step
+                    int[] dims = meta.Dimensions.Length == 2 ? [batch, meta.Dimensions[1]] : [batch, 0, meta.Dimensions[2]];
+                    _values[name] = (new float[dims.Aggregate(1, (a, d) => a * d)], null, dims);
+                }
+            }
+        }
+
+        public IEnumerable<string> Names => _values.Keys;
+
+        public float[] this[string name] => _values[name].Floats!;
+
+        public IEnumerable<NamedOnnxValue> Inputs => _values.Select(kv => kv.Value.Floats is { } f
+            ? NamedOnnxValue.CreateFromTensor(kv.Key, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(f, kv.Value.Dims))
+            : NamedOnnxValue.CreateFromTensor(kv.Key, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(kv.Value.Ints!, kv.Value.Dims)));
+
+        public void Set(string name, float[] values, int[] dims) => _values[name] = (values, null, dims);
+
+        public void Update(IEnumerable<DisposableNamedOnnxValue> results)
+        {
+            foreach (DisposableNamedOnnxValue r in results.Where(r => r.Name.StartsWith("next.", StringComparison.Ordinal)))
+            {
+                string name = r.Name["next.".Length..];
+                _values[name] = name == "position"
+                    ? (null, r.AsEnumerable<long>().ToArray(), [1])
+                    : (r.AsEnumerable<float>().ToArray(), null, r.AsTensor<float>().Dimensions.ToArray());
+            }
+        }
+    }
+
     [Theory]
     [InlineData(nameof(Dsl.Tests.Models.Lstm))]
     [InlineData(nameof(LstmGruDense))]
     [InlineData(nameof(RnnRelu))]
+    [InlineData(nameof(TinyGpt))]
+    [InlineData(nameof(OnnxPositionalGru))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name)
     {
         var model = (IModel)Create(name);
         using var session = new InferenceSession(model.ToOnnxStep());
         const int batch = 2;
         var rng = new Rng(5);
-        string[] stateNames = session.InputMetadata.Keys.Where(k => k != "input").ToArray();
-        Assert.NotEmpty(stateNames);
-        var states = stateNames.ToDictionary(n => n, n => new float[batch * session.InputMetadata[n].Dimensions[1]]); // zeros start the sequence
-        IModelState state;
-        if (model is IModel<int> tokens) state = tokens.CreateState(batch);
-        else state = ((IModel<float>)model).CreateState(batch);
+        var carried = new Carried(session, batch);
+        Assert.NotEmpty(carried.Names);
+        IModelState state = model is IModel<int> tokens ? tokens.CreateState(batch) : ((IModel<float>)model).CreateState(batch);
         for (int t = 0; t < 4; t++)
         {
-            var inputs = new List<NamedOnnxValue>();
+            var inputs = new List<NamedOnnxValue>(carried.Inputs);
             float[] expected;
             if (model is IModel<int> tm)
             {
@@ -178,19 +221,14 @@ public class OnnxExportTests
                 expected = ParityModel.Flatten(((IModel<float>)model).Step(new ReadOnlyTensorSpan<float>(values, [batch, model.InputWidth]), state));
                 inputs.Add(NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(values, [batch, model.InputWidth])));
             }
-            foreach (string n in stateNames)
-                inputs.Add(NamedOnnxValue.CreateFromTensor(n, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(states[n], [batch, states[n].Length / batch])));
             using var results = session.Run(inputs);
             Tolerance.AssertClose(expected, results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray(), $"{name} step {t}");
-            foreach (string n in stateNames)
-            {
-                states[n] = results.Single(r => r.Name == "next." + n).AsEnumerable<float>().ToArray();
-                Tolerance.AssertClose(state.Tensors.Single(x => x.Name == n).AsSpan(), states[n], $"{name} step {t} {n}");
-            }
+            carried.Update(results);
+            foreach (NamedTensor tensor in state.Tensors) Tolerance.AssertClose(tensor.AsSpan(), carried[tensor.Name], $"{name} step {t} {tensor.Name}");
         }
     }
 
-    public static TheoryData<string> EncoderDecoders => new() { nameof(Seq2SeqDot), nameof(Seq2SeqGeneral), nameof(Seq2SeqMultiHead), nameof(Seq2SeqAdditive) };
+    public static TheoryData<string> EncoderDecoders => new() { nameof(Seq2SeqDot), nameof(Seq2SeqGeneral), nameof(Seq2SeqMultiHead), nameof(Seq2SeqAdditive), nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm) };
 
     [Theory]
     [MemberData(nameof(EncoderDecoders))]
@@ -201,7 +239,9 @@ public class OnnxExportTests
             nameof(Seq2SeqDot) => Parts(new Seq2SeqDot(), name),
             nameof(Seq2SeqGeneral) => Parts(new Seq2SeqGeneral(), name),
             nameof(Seq2SeqMultiHead) => Parts(new Seq2SeqMultiHead(), name),
-            _ => Parts(new Seq2SeqAdditive(), name),
+            nameof(Seq2SeqAdditive) => Parts(new Seq2SeqAdditive(), name),
+            nameof(TransformerSeq2Seq) => Parts(new TransformerSeq2Seq(), name),
+            _ => Parts(new TransformerSeq2SeqPreNorm(), name),
         };
         using var encoderSession = new InferenceSession(encoder);
         using var decoderSession = new InferenceSession(decoder);
@@ -212,24 +252,26 @@ public class OnnxExportTests
             using var encoded = encoderSession.Run([
                 NamedOnnxValue.CreateFromTensor("source", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(source.Select(i => (long)i).ToArray(), [1, source.Length])),
                 NamedOnnxValue.CreateFromTensor("source_lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { source.Length }, [1]))]);
-            var state = encoded.Where(r => r.Name != "memory").ToDictionary(r => r.Name, r => r.AsEnumerable<float>().ToArray());
+            var carried = new Carried(decoderSession, 1);
+            // the decoder's initial states are the encoder's outputs under their names
+            foreach (DisposableNamedOnnxValue r in encoded.Where(r => r.Name != "memory"))
+                carried.Set(r.Name, r.AsEnumerable<float>().ToArray(), r.AsTensor<float>().Dimensions.ToArray());
             float[] memory = encoded.Single(r => r.Name == "memory").AsEnumerable<float>().ToArray();
             int width = memory.Length / source.Length;
             var tokens = new List<int>();
             int token = 1;
             for (int t = 0; t < expected.Length; t++)
             {
-                var inputs = new List<NamedOnnxValue>
+                var inputs = new List<NamedOnnxValue>(carried.Inputs)
                 {
                     NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { token }, [1])),
                     NamedOnnxValue.CreateFromTensor("memory", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(memory, [1, source.Length, width])),
                     NamedOnnxValue.CreateFromTensor("memory_lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { source.Length }, [1])),
                 };
-                inputs.AddRange(state.Select(kv => NamedOnnxValue.CreateFromTensor(kv.Key, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(kv.Value, [1, kv.Value.Length]))));
                 using var results = decoderSession.Run(inputs);
                 float[] logits = results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
                 Tolerance.AssertClose(expectedLogits[t], logits, $"{name} step {t}");
-                foreach (string key in state.Keys.ToArray()) state[key] = results.Single(r => r.Name == "next." + key).AsEnumerable<float>().ToArray();
+                carried.Update(results);
                 token = TensorPrimitives.IndexOfMax(logits);
                 tokens.Add(token);
             }
