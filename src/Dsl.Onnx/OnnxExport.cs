@@ -111,11 +111,7 @@ public static class OnnxExport
             string value = finals[b.From];
             if (b.Dense)
             {
-                Parameter w = model.Parameters[b.Name + ".weight"];
-                ReadOnlySpan<float> wv = w.AsSpan();
-                var t = new float[b.InWidth * b.OutWidth];
-                for (int r = 0; r < b.OutWidth; r++)
-                    for (int c = 0; c < b.InWidth; c++) t[c * b.OutWidth + r] = wv[r * b.InWidth + c];
+                float[] t = Transpose(model.Parameters[b.Name + ".weight"].AsSpan(), b.OutWidth, b.InWidth);
                 value = g.Add("Add", b.Name, [g.Add("MatMul", b.Name + "_matmul", [value, g.Floats(b.Name + ".weight_t", t, b.InWidth, b.OutWidth)]),
                     g.Floats(b.Name + ".bias", model.Parameters[b.Name + ".bias"].AsSpan(), b.OutWidth)]);
                 if (b.Tanh) value = g.Add("Tanh", b.Name + "_tanh", [value]);
@@ -138,6 +134,15 @@ public static class OnnxExport
         var (encoder, decoder) = model.ToOnnx();
         File.WriteAllBytes(encoderPath, encoder);
         File.WriteAllBytes(decoderStepPath, decoder);
+    }
+
+    /// <summary>Wᵀ [cols, rows] of W [rows, cols]: x·Wᵀ as one MatMul by the initializer.</summary>
+    private static float[] Transpose(ReadOnlySpan<float> w, int rows, int cols)
+    {
+        var t = new float[rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
+        return t;
     }
 
     private static string Version => typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0";
@@ -366,11 +371,7 @@ public static class OnnxExport
         /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
         private string Transposed(LayerInfo layer, string suffix, int rows, int cols)
         {
-            ReadOnlySpan<float> w = Param(layer, suffix).AsSpan();
-            var t = new float[rows * cols];
-            for (int r = 0; r < rows; r++)
-                for (int c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
-            return g.Floats($"{layer.Name}.{suffix}_t", t, cols, rows);
+            return g.Floats($"{layer.Name}.{suffix}_t", Transpose(Param(layer, suffix).AsSpan(), rows, cols), cols, rows);
         }
 
         /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
@@ -556,9 +557,7 @@ public static class OnnxExport
                 {
                     // one projection's weight [Q, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
                     ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * Q * Q, Q * Q) : Param(a, which + "_proj_weight").AsSpan();
-                    var t = new float[Q * inWidth];
-                    for (int r = 0; r < Q; r++)
-                        for (int c = 0; c < inWidth; c++) t[c * Q + r] = w[r * inWidth + c];
+                    float[] t = Transpose(w, Q, inWidth);
                     string y = g.Add("MatMul", $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t, inWidth, Q)]);
                     return g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
                 }

@@ -427,6 +427,19 @@ class Seq2Seq(nn.Module):
         return out, state, weights
 
 
+def seq2seq_batch(B, S, T):
+    """Sources of 10 tokens padded with 0 to S steps (lengths 5, 2, 4), decoder inputs and targets of 9 tokens over T
+    steps, one target ignored (-100)."""
+    lengths = torch.tensor([5, 2, 4])
+    src = torch.randint(1, 10, (B, S))
+    for b, n in enumerate(lengths.tolist()):
+        src[b, n:] = 0
+    dec_in = torch.randint(0, 9, (B, T))
+    targets = torch.randint(0, 9, (B, T))
+    targets[1, 3] = -100
+    return src, lengths, dec_in, targets
+
+
 def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1, feed=False):
     """One training step of an encoder-decoder on padded sources: teacher forcing (the decoder reads the given
     inputs), or free running (teacher-forcing ratio 0: after the first, every input is the previous step's argmax,
@@ -438,14 +451,8 @@ def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, 
             p.mul_(1.5)
     save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {k: v.detach().clone().float() for k, v in model.state_dict().items()})
     model = model.double()
-    lengths = torch.tensor([5, 2, 4])
     B, S, T = 3, 5, 4
-    src = torch.randint(1, 10, (B, S))
-    for b, n in enumerate(lengths.tolist()):
-        src[b, n:] = 0
-    dec_in = torch.randint(0, 9, (B, T))
-    targets = torch.randint(0, 9, (B, T))
-    targets[1, 3] = -100
+    src, lengths, dec_in, targets = seq2seq_batch(B, S, T)
     memory, state = model.encode(src, lengths)
     if feed:
         state = (state, None)
@@ -548,14 +555,8 @@ def make_transformer(case, norm_first, seed, start=1, max_length=7):
     names = model.dsl_names()
     save_safetensors(os.path.join(HERE, f"{case}.weights.safetensors"), {names[k]: v.detach().clone().float() for k, v in model.named_parameters()})
     model = model.double().train()  # train(): torch 1.13's fast inference path would skip padded steps differently; dropout is 0
-    lengths = torch.tensor([5, 2, 4])
     B, S, T = 3, 5, 4
-    src = torch.randint(1, 10, (B, S))
-    for b, n in enumerate(lengths.tolist()):
-        src[b, n:] = 0
-    dec_in = torch.randint(0, 9, (B, T))
-    targets = torch.randint(0, 9, (B, T))
-    targets[1, 3] = -100
+    src, lengths, dec_in, targets = seq2seq_batch(B, S, T)
     memory, pad = model.encode(src, lengths)
     logits = model.decode(dec_in, memory, pad)
     loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1), ignore_index=-100)
