@@ -18,6 +18,17 @@ public sealed class Workload
     /// <summary>Multiply-adds ×2 of the recurrent layer forward: input projection and recurrent product.</summary>
     public static double RecurrentForwardFlops(int gates, int T, int B, int X, int H) => 2.0 * T * B * gates * H * (X + H);
 
+    /// <summary>
+    /// ONNX Runtime's sessions: 2 intra-op threads that do not spin once a run is over (spinning workers would take the
+    /// cores from whatever runs next, Dsl's workloads included).
+    /// </summary>
+    private static Microsoft.ML.OnnxRuntime.SessionOptions OrtOptions()
+    {
+        var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 2 };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+        return options;
+    }
+
     public static IReadOnlyList<Workload> All()
     {
         var list = new List<Workload>();
@@ -42,6 +53,19 @@ public sealed class Workload
                     Name = $"{kind} forward {shape}", Kind = kind, Mode = "forward", T = t, B = b, X = x, H = h, Flops = forward,
                     Run = () => model.Forward(new ReadOnlyTensorSpan<float>(input, [b, t, x]), new TensorSpan<float>(output, [b, t, h])),
                 });
+                if (h == 256 && kind != "rnn")
+                {
+                    // the same forward exported to ONNX (ExportOnnx) in ONNX Runtime 1.31, CPU, 2 intra-op threads, bound once
+                    var session = new Microsoft.ML.OnnxRuntime.InferenceSession(model.ToOnnx(), OrtOptions());
+                    var sequenceIn = new[] { Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(input, [b, t, x]) };
+                    var sequenceOut = new[] { Microsoft.ML.OnnxRuntime.OrtValue.CreateTensorValueFromMemory(output, [b, t, h]) };
+                    var sequenceRun = new Microsoft.ML.OnnxRuntime.RunOptions();
+                    list.Add(new Workload
+                    {
+                        Name = $"{kind} forward {shape}, ONNX Runtime", Kind = kind, Mode = "forward-ort", T = t, B = b, X = x, H = h, Flops = forward,
+                        Run = () => session.Run(sequenceRun, ["input"], sequenceIn, ["output"], sequenceOut),
+                    });
+                }
                 if (b == 1) continue;
                 list.Add(new Workload
                 {
@@ -101,8 +125,7 @@ public sealed class Workload
 
         // The same generation step exported to ONNX (ToOnnxStep: the states as inputs and outputs) and run by ONNX Runtime
         // 1.31 (CPU, 2 intra-op threads), its inputs and outputs bound to arrays once: what serving the model in ONNX Runtime costs a step.
-        var ortOptions = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = 2 };
-        var ortStep = new Microsoft.ML.OnnxRuntime.InferenceSession(charModel.ToOnnxStep(), ortOptions);
+        var ortStep = new Microsoft.ML.OnnxRuntime.InferenceSession(charModel.ToOnnxStep(), OrtOptions());
         long[] ortToken = [3];
         float[] ortH = new float[256], ortC = new float[256], ortLogits = new float[65], ortNextH = new float[256], ortNextC = new float[256];
         var ortIn = new[]
