@@ -4,14 +4,22 @@ using System.Linq;
 
 namespace Dsl;
 
-/// <summary>One padded batch of token sequences: [Batch, Steps] inputs and targets, batch-major, with each sequence's length.</summary>
-public sealed record TokenBatch(int[] Inputs, int[] Targets, int Batch, int Steps, int[] Lengths);
+/// <summary>
+/// One padded batch of token sequences: [Batch, Steps] inputs, batch-major, with each sequence's length; targets
+/// [Batch, Steps] (one per step), or [Batch] when <see cref="SequenceTargets"/> (one label per sequence: a classifier).
+/// </summary>
+public sealed record TokenBatch(int[] Inputs, int[] Targets, int Batch, int Steps, int[] Lengths, bool SequenceTargets = false)
+{
+    /// <summary>The shape of <see cref="Targets"/>: [Batch] or [Batch, Steps].</summary>
+    public nint[] TargetShape => SequenceTargets ? [Batch] : [Batch, Steps];
+}
 
 /// <summary>
 /// Groups variable-length (input, target) token sequences into padded batches: inputs padded with
 /// <see cref="Vocabulary.PadId"/>, targets with −100 (ignored by the loss). Optionally shuffles with a seed
 /// each pass, and sorts or buckets by length so that a batch holds sequences of similar length.
-/// For a unidirectional model, padding at the end with ignored targets gives exactly the unpadded gradients.
+/// Each batch carries its lengths: <see cref="Trainer"/> passes them on, so that padding changes nothing for any model
+/// (bidirectional and many-to-one included). A batcher over (sequence, label) pairs batches a classifier's data.
 /// </summary>
 public sealed class Batcher
 {
@@ -19,6 +27,7 @@ public sealed class Batcher
     public const int IgnoredTarget = -100;
 
     private readonly (int[] Input, int[] Target)[] _items;
+    private readonly bool _labels;
     private readonly Rng _rng;
 
     /// <summary>Creates a batcher over pairs of equal-length input and target sequences.</summary>
@@ -38,6 +47,30 @@ public sealed class Batcher
         _rng = new Rng((ulong)seed);
     }
 
+    /// <summary>
+    /// Creates a batcher over (sequence, label) pairs for a many-to-one model: each batch's targets are one label per
+    /// sequence, [Batch] (<see cref="TokenBatch.SequenceTargets"/>).
+    /// </summary>
+    public Batcher(IEnumerable<(int[] Input, int Label)> items, int batchSize, bool shuffle = true, bool bucketByLength = false, int seed = 0)
+        : this(Labelled(items), batchSize, shuffle, bucketByLength, seed) => _labels = true;
+
+    /// <summary>A label as a one-step target, checked like the sequences (the constructor above pairs it with its sequence).</summary>
+    private static IEnumerable<(int[] Input, int[] Target)> Labelled(IEnumerable<(int[] Input, int Label)> items)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        int i = 0;
+        foreach (var (input, label) in items)
+        {
+            if (input is null || input.Length == 0) throw new ArgumentException($"Item {i}: the sequence is empty; it must hold at least one id.", nameof(items));
+            // the target array has the sequence's length for the checks, the label first
+            var target = new int[input.Length];
+            Array.Fill(target, IgnoredTarget);
+            target[0] = label;
+            yield return (input, target);
+            i++;
+        }
+    }
+
     /// <summary>Sequences per batch (the last batch may be smaller).</summary>
     public int BatchSize { get; }
 
@@ -49,6 +82,9 @@ public sealed class Batcher
 
     /// <summary>Number of sequences.</summary>
     public int Count => _items.Length;
+
+    /// <summary>True when the targets are one label per sequence (a many-to-one model's), false for one per step.</summary>
+    public bool Labels => _labels;
 
     /// <summary>Batches per pass.</summary>
     public int BatchCount => (_items.Length + BatchSize - 1) / BatchSize;
@@ -78,17 +114,18 @@ public sealed class Batcher
     {
         int steps = members.Max(i => _items[i].Input.Length);
         var inputs = new int[members.Length * steps];
-        var targets = new int[members.Length * steps];
+        var targets = new int[_labels ? members.Length : members.Length * steps];
         Array.Fill(targets, IgnoredTarget);
         var lengths = new int[members.Length];
         for (int r = 0; r < members.Length; r++)
         {
             var (input, target) = _items[members[r]];
             input.CopyTo(inputs, r * steps);
-            target.CopyTo(targets, r * steps);
+            if (_labels) targets[r] = target[0];
+            else target.CopyTo(targets, r * steps);
             lengths[r] = input.Length;
         }
-        return new TokenBatch(inputs, targets, members.Length, steps, lengths);
+        return new TokenBatch(inputs, targets, members.Length, steps, lengths, _labels);
     }
 
     private void ShuffleInPlace(int[] values) => _rng.Shuffle<int>(values);

@@ -24,7 +24,8 @@ public sealed record TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch,
 public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? BestValidationLoss, int BestEpoch, bool StoppedEarly);
 
 /// <summary>
-/// A training loop for token models in a few lines: batches from a <see cref="Batcher"/>, cross-entropy,
+/// A training loop for token models in a few lines: batches from a <see cref="Batcher"/> (read at their own lengths, so
+/// padding changes nothing; one target per step, or one label per sequence for a many-to-one model), cross-entropy,
 /// gradient clipping, an optimiser and an optional per-epoch schedule; progress through
 /// <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
 /// an optional checkpoint after every epoch.
@@ -55,6 +56,8 @@ public sealed class Trainer
         IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(training);
+        CheckTargets(training, nameof(training));
+        if (validation is not null) CheckTargets(validation, nameof(validation));
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
         if (patience <= 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "must be positive");
         float? best = null;
@@ -72,7 +75,7 @@ public sealed class Trainer
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 _model.Parameters.ZeroGrad();
-                float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [b.Batch, b.Steps]));
+                float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
                 norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.ClipGradNorm(float.MaxValue);
                 _optimizer.Step();
                 int counted = b.Targets.Count(t => t >= 0);
@@ -110,17 +113,27 @@ public sealed class Trainer
         return new TrainingReport(Math.Min(epoch, epochs), lastLoss, best, bestEpoch, stopped);
     }
 
+    /// <summary>The batches' targets fit the model's output: one label per sequence for a many-to-one model, else one per step.</summary>
+    private void CheckTargets(Batcher data, string name)
+    {
+        if (data.Count == 0 || data.Labels == !_model.ReturnsSequences) return;
+        throw new ArgumentException(data.Labels
+            ? $"{name}: one label per sequence, but the model returns a sequence ([batch, steps, {_model.OutputWidth}]): batch (sequence, target sequence) pairs."
+            : $"{name}: a target per step, but the model returns one vector per sequence ([batch, {_model.OutputWidth}]): batch (sequence, label) pairs.", name);
+    }
+
     /// <summary>Mean cross-entropy over every target token of <paramref name="data"/>, and the fraction predicted right (arg max), in inference mode.</summary>
     public (float Loss, float Accuracy) Evaluate(Batcher data)
     {
         ArgumentNullException.ThrowIfNull(data);
+        CheckTargets(data, nameof(data));
         double sum = 0, tokens = 0, right = 0;
         int classes = _model.OutputWidth;
         foreach (TokenBatch b in data.Batches())
         {
             int counted = b.Targets.Count(t => t >= 0);
             if (counted == 0) continue;
-            Tensor<float> logits = _model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]));
+            Tensor<float> logits = _model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), b.Lengths);
             var flat = new float[logits.FlattenedLength];
             logits.FlattenTo(flat);
             sum += (double)Losses.SoftmaxCrossEntropy(flat, b.Targets, classes, default) * counted;

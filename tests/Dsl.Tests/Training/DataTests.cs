@@ -1,5 +1,6 @@
 using System.Numerics.Tensors;
 using Dsl.Tests.Models;
+using Dsl.Tests.Parity;
 using Xunit;
 
 namespace Dsl.Tests.Training;
@@ -140,6 +141,45 @@ public sealed class DataTests : IDisposable
         Assert.True(stopped.StoppedEarly);
         Assert.Equal(3, stopped.Epochs);
         Assert.Equal(1, stopped.BestEpoch);
+    }
+
+    [Fact]
+    public void TrainerTrainsAManyToOneClassifierOnPaddedSequencesOfLabels()
+    {
+        // Does the sequence hold a 7? Sequences of 2 to 9 ids in 1…7, padded in batches; a bidirectional GRU reads them at
+        // their own lengths (its reverse direction would start in the padding otherwise).
+        var rng = new Rng(11);
+        var items = Enumerable.Range(0, 240).Select(_ =>
+        {
+            int[] x = Enumerable.Range(0, 2 + rng.NextInt(8)).Select(_ => 1 + rng.NextInt(6)).ToArray(); // 1…6
+            bool seven = rng.NextInt(2) == 1;
+            if (seven) x[rng.NextInt(x.Length)] = 7;
+            return (x, seven ? 1 : 0);
+        }).ToArray();
+        var (train, valid) = Batcher.Split(items, 0.25, seed: 2);
+        TokenBatch first = new Batcher(train, 8, shuffle: false).Batches().First();
+        Assert.True(first.SequenceTargets);
+        Assert.Equal([first.Batch], first.TargetShape);
+        Assert.Equal(train.Take(8).Select(i => i.Item2), first.Targets);
+
+        var model = new GruBidirectionalManyToOne(seed: 4);
+        var trainer = new Trainer(model, new Adam(model.Parameters, learningRate: 0.03f));
+        float before = trainer.Evaluate(new Batcher(valid, 16, shuffle: false)).Accuracy;
+        TrainingReport report = trainer.Fit(new Batcher(train, 8, seed: 3), new Batcher(valid, 16, shuffle: false), epochs: 12);
+        var (loss, accuracy) = trainer.Evaluate(new Batcher(valid, 16, shuffle: false));
+        Assert.True(accuracy > 0.95f, $"accuracy {accuracy} (before training {before}), loss {loss}");
+        Assert.Equal(report.BestValidationLoss!.Value, Math.Min(report.BestValidationLoss.Value, loss), 5);
+
+        // the evaluation reads each sequence at its length: the same as the model on one unpadded sequence at a time
+        int right = valid.Count(v => TensorPrimitives.IndexOfMax(ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(v.Item1, [1, v.Item1.Length])))) == v.Item2);
+        Assert.Equal((float)right / valid.Length, accuracy, 5);
+
+        // labels for a model that returns a sequence (and the reverse) are refused, naming both shapes
+        var wrong = Assert.Throws<ArgumentException>(() => new Trainer(new StatefulLstm(), new Sgd(new StatefulLstm().Parameters, 0.1f)).Fit(new Batcher(train, 8), null, 1));
+        Assert.Contains("training: one label per sequence, but the model returns a sequence", wrong.Message);
+        var (seqTrain, _) = RepeatingPattern();
+        var reverse = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(seqTrain, 8), null, 1));
+        Assert.Contains("training: a target per step, but the model returns one vector per sequence ([batch, 4])", reverse.Message);
     }
 
     [Fact]
