@@ -77,7 +77,6 @@ internal static class ModelEmitter
 
     private static string IntTargetLengths(ShapedModel m) => m.OutputIsSequence ? "B, T" : "B";
 
-    /// <summary>An invalid model keeps its public surface, each member throwing, so that code using it shows no cascade of errors.</summary>
     /// <summary>What a valid model is made of, each layer described by its kind (for tools such as the ONNX exporter).</summary>
     private static void EmitArchitecture(SourceWriter w, ShapedModel model)
     {
@@ -90,6 +89,7 @@ internal static class ModelEmitter
         w.Line();
     }
 
+    /// <summary>An invalid model keeps its public surface, each member throwing, so that code using it shows no cascade of errors.</summary>
     private static void EmitInvalid(SourceWriter w, ShapedModel m)
     {
         string ids = string.Join(", ", m.Diagnostics.Select(d => d.Id).Distinct());
@@ -571,14 +571,11 @@ internal static class ModelEmitter
             foreach (StateRef s in plan.States) w.Line($"{Whole($"state.{s.Field}")}.CopyTo({s.Initial.Ws});");
             w.Close();
         }
-        if (plan.Positional)
+        if (plan.Caches.Count > 0)
         {
             w.Open("if (state is not null)");
-            if (plan.Caches.Count > 0)
-            {
-                w.Line($"if (training && state.Position > 0) throw new global::System.NotSupportedException($\"Model '{plan.Model.Spec.Name}' trains from a fresh state only (its position is {{state.Position}}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.\");");
-                w.Line("state.Reserve(ws.T);");
-            }
+            w.Line($"if (training && state.Position > 0) throw new global::System.NotSupportedException($\"Model '{plan.Model.Spec.Name}' trains from a fresh state only (its position is {{state.Position}}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.\");");
+            w.Line("state.Reserve(ws.T);");
             w.Close();
         }
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) w.Line($"{l.Name}_forward(ws, training, state);");

@@ -579,9 +579,6 @@ namespace Demo
         /// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
-            if (state is not null)
-            {
-            }
             embedding_forward(ws, training, state);
             positionalencoding_forward(ws, training, state);
             attention_forward(ws, training, state);
