@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the same configurations in Dsl and in PyTorch on this machine, with the same threads, and
-# prints times, the ratio (PyTorch time / Dsl time: > 1 means Dsl is faster), GFLOP/s and the
+# prints times, the ratio (PyTorch time / Dsl time: > 1 means Dsl is faster), the same for Dsl's models exported to
+# ONNX and run by ONNX Runtime where the Dsl bench has them, GFLOP/s and the
 # fraction of the measured FMA peak. Usage, from a clean clone:
 #   dotnet build -c Release && bench/compare.sh [threads]
 # PyTorch at its best needs Debian's python3-torch with OpenBLAS (apt-get install python3-torch
@@ -23,15 +24,19 @@ peakn = next(l["gflops"] for l in dsl if l["name"].startswith("peak fma") and l[
 print(f"PyTorch {info['version']}, {info['threads']} threads, BLAS: {', '.join(info['blas']) or 'none found'}, OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}")
 print(f"FMA peak measured now: {peak1:.0f} GFLOP/s on 1 thread, {peakn:.0f} on {threads}")
 print()
-print(f"| configuration | Dsl ms | PyTorch ms | PyTorch / Dsl | Dsl GFLOP/s | % of peak |")
-print(f"| --- | ---: | ---: | ---: | ---: | ---: |")
+# Dsl's exported models in ONNX Runtime ("…, ONNX Runtime" rows of the Dsl bench) get a column of their own
+suffix = ", ONNX Runtime"
+ort = {l["name"][:-len(suffix)]: l for l in dsl if l["name"].endswith(suffix)}
+print(f"| configuration | Dsl ms | PyTorch ms | PyTorch / Dsl | ONNX Runtime ms | ONNX Runtime / Dsl | Dsl GFLOP/s | % of peak |")
+print(f"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for l in dsl:
-    if l["name"].startswith("peak"):
+    if l["name"].startswith("peak") or l["name"].endswith(suffix):
         continue
     peak = peak1 if "1 thread" in l["name"] else peakn
-    t = torch.get(l["name"])
+    t, o = torch.get(l["name"]), ort.get(l["name"])
     ratio = f"{t['ms'] / l['ms']:.2f}x" if t else "—"
     tms = f"{t['ms']:.3f}" if t else "—"
-    print(f"| {l['name']} | {l['ms']:.3f} | {tms} | {ratio} | {l['gflops']:.1f} | {100 * l['gflops'] / peak:.0f} % |")
+    oms, oratio = (f"{o['ms']:.3f}", f"{o['ms'] / l['ms']:.2f}x") if o else ("—", "—")
+    print(f"| {l['name']} | {l['ms']:.3f} | {tms} | {ratio} | {oms} | {oratio} | {l['gflops']:.1f} | {100 * l['gflops'] / peak:.0f} % |")
 PY
 rm -rf "$out"
