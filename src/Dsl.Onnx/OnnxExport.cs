@@ -42,8 +42,7 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new OnnxExportOptions();
-        ModelArchitecture arch = model.Architecture
-            ?? throw new NotSupportedException($"{model.GetType().Name} describes no architecture (only generated models export to ONNX).");
+        ModelArchitecture arch = Describe(model);
         var g = new OnnxGraph();
         var x = new Exporter(g, model.Parameters, options);
         string input = arch.TakesTokens
@@ -148,7 +147,16 @@ public static class OnnxExport
     private static string Version => typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0";
 
     private static ModelArchitecture Describe(IModel model) => model.Architecture
-        ?? throw new NotSupportedException($"{model.GetType().Name} describes no architecture (only generated models export to ONNX).");
+        ?? throw new NotSupportedException(IsComposition(model.GetType())
+            ? $"{model.GetType().Name} is an encoder–decoder: it exports as two graphs, ExportOnnx(encoderPath, decoderStepPath)."
+            : $"{model.GetType().Name} describes no architecture (only generated models export to ONNX).");
+
+    private static bool IsComposition(Type? type)
+    {
+        for (; type is not null; type = type.BaseType)
+            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(EncoderDecoderModel<,,>)) return true;
+        return false;
+    }
 
     /// <summary>A model's recurrent states in its State's order (each recurrent layer's h_l, then c_l for an LSTM), with their widths.</summary>
     private static List<(string Name, int Width)> StateNames(ModelArchitecture arch)

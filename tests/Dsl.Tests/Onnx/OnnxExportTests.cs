@@ -108,6 +108,8 @@ public class OnnxExportTests
         Assert.Contains("Layer 'attention_1' cannot be exported to ONNX yet: cross-attention exports in an encoder–decoder's step graph", cross.Message);
         var feeding = Assert.Throws<NotSupportedException>(() => new Seq2SeqFeedGeneral().ToOnnx());
         Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: input feeding", feeding.Message);
+        var composition = Assert.Throws<NotSupportedException>(() => ((IModel)new Seq2SeqDot()).ToOnnx());
+        Assert.Contains("Seq2SeqDot is an encoder–decoder: it exports as two graphs, ExportOnnx(encoderPath, decoderStepPath)", composition.Message);
         var projection = Assert.Throws<NotSupportedException>(() => new LstmProjection().ToOnnx());
         Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: ONNX's LSTM has no projection of h", projection.Message);
     }
