@@ -22,6 +22,25 @@ public class StepTests
     [Fact] public void CausalAttentionAfterAnLstmStepsMatchForward() => StepsMatchForward(new AttentionCausalStack(seed: 7), vocab: 11);
     [Fact] public void CausalAttentionOverFeaturesStepsMatchForward() => FeatureStepsMatchForward(new ParallelAttention(seed: 8), features: 32);
     [Fact] public void CausalAdditiveAttentionStepsMatchForward() => StepsMatchForward(new AttentionAdditiveCausal(seed: 11), vocab: 9);
+
+    [Fact]
+    public void CausalClassicAttentionReadsChunksFromTheState()
+    {
+        // the second chunk's queries sit at positions 3… among the keys the state kept: the causal mask is offset
+        var model = new AttentionAdditiveCausal(seed: 13);
+        var rng = new Rng(14);
+        int[] x = Enumerable.Range(0, 2 * 7).Select(_ => rng.NextInt(9)).ToArray();
+        float[] whole = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(x, [2, 7])));
+        var state = model.CreateState(2);
+        int[] Part(int from, int count) => Enumerable.Range(0, 2).SelectMany(b => x.Skip(b * 7 + from).Take(count)).ToArray();
+        float[] first = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(Part(0, 3), [2, 3]), state));
+        float[] rest = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<int>(Part(3, 4), [2, 4]), state));
+        for (int b = 0; b < 2; b++)
+        {
+            Tolerance.AssertClose(whole.AsSpan(b * 7 * 9, 3 * 9), first.AsSpan(b * 3 * 9, 3 * 9), $"first chunk, sequence {b}");
+            Tolerance.AssertClose(whole.AsSpan((b * 7 + 3) * 9, 4 * 9), rest.AsSpan(b * 4 * 9, 4 * 9), $"second chunk, sequence {b}");
+        }
+    }
     [Fact] public void CausalGeneralAttentionStepsMatchForward() => FeatureStepsMatchForward(new GcGeneralSelfDropout(seed: 12), features: 3);
 
     [Fact]
