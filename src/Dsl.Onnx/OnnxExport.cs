@@ -119,8 +119,16 @@ public static class OnnxExport
             g.Output(states[b.To].Name, ElementType.Float, "batch", states[b.To].Width);
             bridged.Add(b.To);
         }
-        if (bridged.Count != states.Count)
-            throw new NotSupportedException($"The decoder's state {states.First(s => !bridged.Contains(states.IndexOf(s))).Name} starts from no encoder state: such a step graph is not written yet.");
+        // a state no bridge fills (an input-fed context, a decoder's recurrent layer without an encoder's) starts at zero
+        string? batch = null;
+        for (int i = 0; i < states.Count; i++)
+        {
+            if (bridged.Contains(i)) continue;
+            batch ??= g.Add("Slice", "source_batch", [g.Add("Shape", "source_shape", [source]), g.Int64s("first", 0), g.Int64s("second", 1), g.Int64s("axis0", 0)]);
+            string shape = g.Add("Concat", states[i].Name + "_shape", [batch, g.Int64s(states[i].Name + "_width", states[i].Width)], ("axis", 0L));
+            g.AddMany("ConstantOfShape", states[i].Name, [shape], 1); // zeros
+            g.Output(states[i].Name, ElementType.Float, "batch", states[i].Width);
+        }
         return (g.Serialize(encoder.Name, Opset, "Dsl", Version), Step(model.Decoder, model.Parameters, "decoder."));
     }
 
@@ -171,6 +179,8 @@ public static class OnnxExport
                 if (r.Kind == RecurrentKind.Lstm) names.Add(($"{r.Name}.c_l{l}", r.Hidden));
             }
         }
+        // input feeding: the context fed to the next step, after the recurrent states (the State's order)
+        foreach (AttentionInfo a in arch.Layers.OfType<AttentionInfo>().Where(a => a.InputFeeding)) names.Add(($"{a.Name}.context", a.MemoryWidth));
         return names;
     }
 
@@ -275,9 +285,8 @@ public static class OnnxExport
             AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name) => SelfAttentionStep(a, x),
             AttentionInfo { MemoryWidth: 0, Pool: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => MultiHeadPool(a, x, lengths),
             AttentionInfo { MemoryWidth: 0, Score: AttentionScore.General or AttentionScore.Additive } a when a.Pool || !Stepping => ClassicSelf(a, x, lengths),
-            AttentionInfo { MemoryWidth: > 0, InputFeeding: false } a when Memory is not null => CrossAttention(a, x),
-            AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? (a.InputFeeding ? "input feeding couples it with the recurrent layer before, step by step"
-                    : "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)")
+            AttentionInfo { MemoryWidth: > 0 } a when Memory is not null && (!a.InputFeeding || Stepping) => CrossAttention(a, x),
+            AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)"
                 : "a step graph of the General and Additive scores over the sequence (their caches of inputs and keys) is not written yet"),
             _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
         };
@@ -392,7 +401,13 @@ public static class OnnxExport
         private string Recurrent(RecurrentInfo r, string x, string? lengths)
         {
             if (r.Projection > 0) throw Unsupported(r, "ONNX's LSTM has no projection of h (proj_size)");
-            if (r.FedWidth > 0) throw Unsupported(r, "input feeding couples it with the attention after it, step by step");
+            if (r.FedWidth > 0)
+            {
+                // input feeding, one step: the input is [x; the context the state carries], [B, 1, X + M]
+                string fed = StateIn.Where(kv => kv.Key.EndsWith(".context", StringComparison.Ordinal)).Select(kv => kv.Value).FirstOrDefault()
+                    ?? throw Unsupported(r, "input feeding couples it with the attention after it step by step: it exports in a step graph (ExportOnnx of the composition)");
+                x = g.Add("Concat", r.Name + "_fed_input", [x, g.Add("Unsqueeze", r.Name + "_fed_step", [fed, g.Int64s(r.Name + "_fed_axis", 1)])], ("axis", 2L));
+            }
             int dirs = r.Bidirectional ? 2 : 1, H = r.Hidden, G = r.Kind switch { RecurrentKind.Lstm => 4, RecurrentKind.Gru => 3, _ => 1 } * H;
             string op = r.Kind switch { RecurrentKind.Lstm => "LSTM", RecurrentKind.Gru => "GRU", _ => "RNN" };
             if (lengths is not null) _lengths32 ??= g.Add("Cast", "lengths_int32", [lengths], ("to", (long)ElementType.Int32));
@@ -401,7 +416,7 @@ public static class OnnxExport
             string[] last = [];
             for (int l = 0; l < r.Layers; l++)
             {
-                int inWidth = l == 0 ? r.InWidth : dirs * H;
+                int inWidth = l == 0 ? r.InWidth + r.FedWidth : dirs * H;
                 var w = new float[dirs * G * inWidth];
                 var rw = new float[dirs * G * H];
                 var b = new float[dirs * 2 * G];
@@ -590,6 +605,8 @@ public static class OnnxExport
             };
             string masked = g.Add("Add", n + "_masked", [raw, MemoryMask(n)]);
             string classic = g.Add("MatMul", n + "_context", [g.Add("Softmax", n + "_weights", [masked], ("axis", -1L)), memory]);
+            // input feeding: this step's context is what the state carries to the next step
+            if (a.InputFeeding) StateOut[$"{n}.context"] = g.Add("Squeeze", n + "_fed_context", [classic, g.Int64s(n + "_step_axis", 1)]);
             return g.Add("Concat", n, [x, classic], ("axis", 2L));
         }
 
