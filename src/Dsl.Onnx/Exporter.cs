@@ -1,0 +1,398 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Dsl.Onnx;
+
+/// <summary>Writes each layer's nodes; values are batch-major [B, T, W] between layers.</summary>
+internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportOptions options, string prefix = "")
+{
+    private string? _lengths32;
+
+    /// <summary>State values a recurrent layer starts from, by the State's tensor names (lstm.h_l0…): a step graph's inputs.</summary>
+    public Dictionary<string, string> StateIn { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Each recurrent layer's final states, by the same names, [B, dirs·width], directions side by side.</summary>
+    public Dictionary<string, string> StateOut { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>What cross-attention reads: the encoder's outputs [B, S, M] and their lengths [B] (int64).</summary>
+    public (string Memory, string Lengths)? Memory { get; init; }
+
+    /// <summary>A step graph: one step from a carried state (what needs the position or the steps before is refused).</summary>
+    public bool Stepping { get; init; }
+
+    /// <summary>A step graph's position input (int64 [1]: the steps taken), for positional encodings.</summary>
+    public string? Position { get; init; }
+
+    /// <summary>A step graph's key/value caches by layer name ([B, past, 2E]: keys then values), and the next ones.</summary>
+    public Dictionary<string, string> CacheIn { get; } = new(StringComparer.Ordinal);
+
+    public Dictionary<string, string> CacheOut { get; } = new(StringComparer.Ordinal);
+
+    private Parameter Param(LayerInfo layer, string suffix) =>
+        parameters.FirstOrDefault(p => p.Name == prefix + layer.Name + "." + suffix)
+        ?? throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {prefix}{layer.Name}.{suffix}.");
+
+    private static NotSupportedException Unsupported(LayerInfo layer, string what) =>
+        new($"Layer '{layer.Name}' cannot be exported to ONNX yet: {what}.");
+
+    public string Layer(LayerInfo layer, string x, string[] outputs, string? lengths) => layer switch
+    {
+        InputInfo => x,
+        EmbeddingInfo e => g.Add("Gather", e.Name, [Weight(e, "weight"), x], ("axis", 0L)),
+        DenseInfo d => Dense(d, x),
+        DropoutInfo => x,
+        LayerNormInfo n => g.Add("LayerNormalization", n.Name, [x, Weight(n, "weight"), Weight(n, "bias")], ("axis", -1L), ("epsilon", n.Epsilon)),
+        ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
+        PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
+        PositionalEncodingInfo p => PositionalEncoding(p, x),
+        RecurrentInfo r => Recurrent(r, x, lengths),
+        AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
+        AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name) => SelfAttentionStep(a, x),
+        AttentionInfo { MemoryWidth: 0, Pool: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => MultiHeadPool(a, x, lengths),
+        AttentionInfo { MemoryWidth: 0, Score: AttentionScore.General or AttentionScore.Additive } a when a.Pool || !Stepping => ClassicSelf(a, x, lengths),
+        AttentionInfo { MemoryWidth: > 0 } a when Memory is not null && (!a.InputFeeding || Stepping) => CrossAttention(a, x),
+        AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)"
+            : "a step graph of the General and Additive scores over the sequence (their caches of inputs and keys) is not written yet"),
+        _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
+    };
+
+    /// <summary>A parameter as an initializer, in its own shape.</summary>
+    private string Weight(LayerInfo layer, string suffix)
+    {
+        Parameter p = Param(layer, suffix);
+        return g.Floats($"{layer.Name}.{suffix}", p.AsSpan(), p.Shape.ToArray().Select(d => (long)d).ToArray());
+    }
+
+    private string Dense(DenseInfo d, string x)
+    {
+        // y = x·Wᵀ + b: the transposed weight [in, units] as the initializer, so that MatMul serves sequences and vectors alike
+        string y = g.Add("MatMul", d.Name + "_matmul", [x, Transposed(d, "weight", d.Units, d.InWidth)]);
+        y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
+        return d.Activation switch
+        {
+            Activation.None => y,
+            Activation.Tanh => g.Add("Tanh", d.Name, [y]),
+            Activation.Relu => g.Add("Relu", d.Name, [y]),
+            Activation.Sigmoid => g.Add("Sigmoid", d.Name, [y]),
+            _ => throw Unsupported(d, $"activation {d.Activation}"),
+        };
+    }
+
+    /// <summary>x + pe[0 … T − 1]: a constant table of MaxSteps rows, sliced to the steps of the input.</summary>
+    private string PositionalEncoding(PositionalEncodingInfo p, string x)
+    {
+        int rows = options.MaxSteps;
+        var table = new float[rows * p.Width];
+        Kernels.PositionalEncodingKernel.Fill(table, rows, p.Width);
+        string steps = Steps(x, p.Name);
+        string sliced = g.Add("Slice", p.Name + "_table", [g.Floats(p.Name + ".table", table, rows, p.Width), g.Int64s(p.Name + "_start", 0), steps, g.Int64s(p.Name + "_axis", 0)]);
+        return g.Add("Add", p.Name, [x, sliced]);
+    }
+
+    /// <summary>
+    /// Multi-head self-attention as nn.MultiheadAttention computes it, decomposed: [q, k, v] = x·W_inᵀ + b_in, per head
+    /// softmax(q·kᵀ·scale + masks)·v, the heads side by side, ·W_outᵀ + b_out. The masks add −1e9 (exp underflows to 0):
+    /// above the diagonal when causal, and at keys past each sequence's length when the graph takes lengths.
+    /// </summary>
+    private string SelfAttention(AttentionInfo a, string x, string? lengths)
+    {
+        int E = a.InWidth, h = a.Heads, d = E / h;
+        float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
+        string n = a.Name;
+        string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+        string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+        string Heads(string value, string which, long[] perm) =>
+            g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
+        string q = Heads(parts[0], "q", [0, 2, 1, 3]), kT = Heads(parts[1], "kT", [0, 2, 3, 1]), v = Heads(parts[2], "v", [0, 2, 1, 3]);
+        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [scale])]);
+        if (a.Causal) scores = g.Add("Add", n + "_causal", [scores, CausalMask(x, n)]);
+        if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)])]);
+        string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
+        string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
+        context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
+        return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+    }
+
+    /// <summary>
+    /// One step of causal multi-head self-attention from its key/value cache [B, past, 2E]: this step's keys and values
+    /// join the cache (the next cache is an output), and its query attends over all of them.
+    /// </summary>
+    private string SelfAttentionStep(AttentionInfo a, string x)
+    {
+        int E = a.InWidth, h = a.Heads, d = E / h;
+        float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
+        string n = a.Name;
+        string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+        string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n], g.Int64s(n + "_cache_sizes", E, E)], 2, ("axis", 2L));
+        string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
+        CacheOut[n] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
+        string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+        string Heads(string value, string which, long[] perm) =>
+            g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
+        string q = Heads(parts[0], "q", [0, 2, 1, 3]), kT = Heads(keys, "kT", [0, 2, 3, 1]), v = Heads(values, "v", [0, 2, 1, 3]);
+        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [scale])]);
+        string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
+        string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
+        context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
+        return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+    }
+
+    /// <summary>x + pe[position]: the table's row of the step graph's position input.</summary>
+    private string PositionalStep(PositionalEncodingInfo p, string x)
+    {
+        int rows = options.MaxSteps;
+        var table = new float[rows * p.Width];
+        Kernels.PositionalEncodingKernel.Fill(table, rows, p.Width);
+        string end = g.Add("Add", p.Name + "_end", [Position!, g.Int64s(p.Name + "_one", 1)]);
+        string row = g.Add("Slice", p.Name + "_row", [g.Floats(p.Name + ".table", table, rows, p.Width), Position!, end, g.Int64s(p.Name + "_axis", 0)]);
+        return g.Add("Add", p.Name, [x, row]);
+    }
+
+    /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
+    private string Transposed(LayerInfo layer, string suffix, int rows, int cols)
+    {
+        return g.Floats($"{layer.Name}.{suffix}_t", OnnxExport.Transpose(Param(layer, suffix).AsSpan(), rows, cols), cols, rows);
+    }
+
+    /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
+    private string Steps(string x, string hint)
+    {
+        string shape = g.Add("Shape", hint + "_shape", [x]);
+        return g.Add("Slice", hint + "_steps", [shape, g.Int64s(hint + "_one", 1), g.Int64s(hint + "_two", 2), g.Int64s(hint + "_zero", 0)]);
+    }
+
+    private string Recurrent(RecurrentInfo r, string x, string? lengths)
+    {
+        if (r.Projection > 0) throw Unsupported(r, "ONNX's LSTM has no projection of h (proj_size)");
+        if (r.FedWidth > 0)
+        {
+            // input feeding, one step: the input is [x; the context the state carries], [B, 1, X + M]
+            string fed = StateIn.Where(kv => kv.Key.EndsWith(".context", StringComparison.Ordinal)).Select(kv => kv.Value).FirstOrDefault()
+                ?? throw Unsupported(r, "input feeding couples it with the attention after it step by step: it exports in a step graph (ExportOnnx of the composition)");
+            x = g.Add("Concat", r.Name + "_fed_input", [x, g.Add("Unsqueeze", r.Name + "_fed_step", [fed, g.Int64s(r.Name + "_fed_axis", 1)])], ("axis", 2L));
+        }
+        int dirs = r.Bidirectional ? 2 : 1, H = r.Hidden, G = r.Kind switch { RecurrentKind.Lstm => 4, RecurrentKind.Gru => 3, _ => 1 } * H;
+        string op = r.Kind switch { RecurrentKind.Lstm => "LSTM", RecurrentKind.Gru => "GRU", _ => "RNN" };
+        if (lengths is not null) _lengths32 ??= g.Add("Cast", "lengths_int32", [lengths], ("to", (long)ElementType.Int32));
+        // time-major [T, B, X], as ONNX's recurrent operators read it (layout 0)
+        string seq = g.Add("Transpose", r.Name + "_time_major", [x], ("perm", new long[] { 1, 0, 2 }));
+        string[] last = [];
+        for (int l = 0; l < r.Layers; l++)
+        {
+            int inWidth = l == 0 ? r.InWidth + r.FedWidth : dirs * H;
+            var w = new float[dirs * G * inWidth];
+            var rw = new float[dirs * G * H];
+            var b = new float[dirs * 2 * G];
+            var h0 = r.LearnInitialState ? new float[dirs * H] : null;
+            var c0 = r.LearnInitialState && r.Kind == RecurrentKind.Lstm ? new float[dirs * H] : null;
+            for (int d = 0; d < dirs; d++)
+            {
+                string suffix = $"_l{l}" + (d == 1 ? "_reverse" : "");
+                GateOrder.ToOnnx(r.Kind, Param(r, "weight_ih" + suffix).AsSpan(), H, inWidth, w.AsSpan(d * G * inWidth));
+                GateOrder.ToOnnx(r.Kind, Param(r, "weight_hh" + suffix).AsSpan(), H, H, rw.AsSpan(d * G * H));
+                GateOrder.ToOnnx(r.Kind, Param(r, "bias_ih" + suffix).AsSpan(), H, 1, b.AsSpan(d * 2 * G));
+                GateOrder.ToOnnx(r.Kind, Param(r, "bias_hh" + suffix).AsSpan(), H, 1, b.AsSpan(d * 2 * G + G));
+                if (h0 is not null) Param(r, "h0" + suffix).AsSpan().CopyTo(h0.AsSpan(d * H));
+                if (c0 is not null) Param(r, "c0" + suffix).AsSpan().CopyTo(c0.AsSpan(d * H));
+            }
+            string name = $"{r.Name}_l{l}";
+            var inputs = new List<string>
+            {
+                seq, g.Floats($"{r.Name}.W_l{l}", w, dirs, G, inWidth), g.Floats($"{r.Name}.R_l{l}", rw, dirs, G, H), g.Floats($"{r.Name}.B_l{l}", b, dirs, 2 * G),
+                _lengths32 ?? "",
+            };
+            if (StateIn.TryGetValue($"{r.Name}.h_l{l}", out string? carried))
+            {
+                // a step graph: the carried state [B, width] as ONNX's initial_h [1, B, width] (a stepping layer is unidirectional)
+                inputs.Add(g.Add("Unsqueeze", name + "_h0", [carried, g.Int64s(name + "_axis0", 0)]));
+                if (r.Kind == RecurrentKind.Lstm)
+                    inputs.Add(g.Add("Unsqueeze", name + "_c0", [StateIn[$"{r.Name}.c_l{l}"], g.Int64s(name + "_axis0_c", 0)]));
+            }
+            else if (h0 is not null)
+            {
+                // a learned initial state, the same for every sequence: [dirs, 1, H] expanded to [dirs, B, H]
+                string shape = g.Add("Concat", name + "_state_shape", [g.Int64s(name + "_dirs", dirs), Batch(seq, name), g.Int64s(name + "_hidden", H)], ("axis", 0L));
+                inputs.Add(g.Add("Expand", name + "_h0", [g.Floats($"{r.Name}.h0_l{l}", h0, dirs, 1, H), shape]));
+                if (c0 is not null) inputs.Add(g.Add("Expand", name + "_c0", [g.Floats($"{r.Name}.c0_l{l}", c0, dirs, 1, H), shape]));
+            }
+            var attributes = new List<(string, object)> { ("hidden_size", (long)H), ("direction", r.Bidirectional ? "bidirectional" : "forward") };
+            if (r.Kind == RecurrentKind.Gru) attributes.Add(("linear_before_reset", r.ResetAfter ? 1L : 0L));
+            if (r.Kind == RecurrentKind.Rnn)
+            {
+                string act = r.Activation == Activation.Relu ? "Relu" : "Tanh";
+                attributes.Add(("activations", Enumerable.Repeat(act, dirs).ToArray()));
+            }
+            last = g.AddMany(op, name, inputs.ToArray(), r.Kind == RecurrentKind.Lstm ? 3 : 2, attributes.ToArray());
+            // the final states, each direction's at its last step (Y_h, Y_c [dirs, B, H]) → [B, dirs·H]
+            StateOut[$"{r.Name}.h_l{l}"] = Final(last[1], name + "_hn");
+            if (r.Kind == RecurrentKind.Lstm) StateOut[$"{r.Name}.c_l{l}"] = Final(last[2], name + "_cn");
+            // Y [T, dirs, B, H] → [T, B, dirs·H], directions side by side as PyTorch puts them
+            string y = g.Add("Transpose", name + "_y", [last[0]], ("perm", new long[] { 0, 2, 1, 3 }));
+            seq = g.Add("Reshape", name + "_out", [y, g.Int64s(name + "_shape", 0, 0, -1)]);
+        }
+        if (r.OutIsSequence) return g.Add("Transpose", r.Name, [seq], ("perm", new long[] { 1, 0, 2 }));
+        // many-to-one: the last layer's final states Y_h [dirs, B, H] → [B, dirs·H]
+        string hn = g.Add("Transpose", r.Name + "_final", [last[1]], ("perm", new long[] { 1, 0, 2 }));
+        return g.Add("Reshape", r.Name, [hn, g.Int64s(r.Name + "_final_shape", 0, -1)]);
+    }
+
+    /// <summary>A final state [dirs, B, H] as [B, dirs·H].</summary>
+    private string Final(string state, string hint) =>
+        g.Add("Reshape", hint, [g.Add("Transpose", hint + "_batch_major", [state], ("perm", new long[] { 1, 0, 2 })), g.Int64s(hint + "_shape", 0, -1)]);
+
+    /// <summary>−1e9 at the memory's steps past each sequence's length: [B, 1, S], for scores [B, T, S].</summary>
+    private string MemoryMask(string hint) => KeyMask(Memory!.Value.Memory, Memory.Value.Lengths, hint);
+
+    /// <summary>−1e9 at the steps of <paramref name="keys"/> (batch-major [B, S, …]) past each sequence's length: [B, 1, S].</summary>
+    private string KeyMask(string keys, string lengths, string hint)
+    {
+        string steps = g.Add("Squeeze", hint + "_key_steps", [Steps(keys, hint + "_keys")]);
+        string range = g.Add("Range", hint + "_range", [g.Add("Squeeze", hint + "_first", [g.Int64s(hint + "_first_1", 0)]), steps, g.Add("Squeeze", hint + "_step", [g.Int64s(hint + "_step_1", 1)])]);
+        string past = g.Add("GreaterOrEqual", hint + "_past", [g.Add("Unsqueeze", hint + "_row", [range, g.Int64s(hint + "_axes0", 0)]),
+            g.Add("Unsqueeze", hint + "_column", [lengths, g.Int64s(hint + "_axes1", 1)])]);
+        string mask = g.Add("Where", hint + "_padding", [past, g.Floats(hint + "_minus", [-1e9f]), g.Floats(hint + "_zero_f", [0f])]);
+        return g.Add("Unsqueeze", hint + "_mask", [mask, g.Int64s(hint + "_mask_axis", 1)]);
+    }
+
+    /// <summary>−1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]).</summary>
+    private string CausalMask(string x, string hint)
+    {
+        string steps = Steps(x, hint + "_causal");
+        string square = g.Add("Concat", hint + "_square", [steps, steps], ("axis", 0L));
+        string ones = g.Add("Add", hint + "_ones", [g.Add("ConstantOfShape", hint + "_zeros", [square]), g.Floats(hint + "_one", [1f])]);
+        string upper = g.Add("Trilu", hint + "_upper", [ones, g.Int64s(hint + "_k", 1)], ("upper", 1L));
+        return g.Add("Mul", hint + "_causal_mask", [upper, g.Floats(hint + "_minus_causal", [-1e9f])]);
+    }
+
+    /// <summary>
+    /// The classic scores over the layer's own steps (self) or from a learned query (pooling): General x·W·k, Additive
+    /// vᵀ tanh(W_q x + b_q + W_k k) (pooling: vᵀ tanh(W_k k + b_k)); self output [x; context], pooling the context.
+    /// </summary>
+    private string ClassicSelf(AttentionInfo a, string x, string? lengths)
+    {
+        string n = a.Name;
+        int E = a.InWidth, units = a.Units > 0 ? a.Units : E;
+        string xT = g.Add("Transpose", n + "_x_t", [x], ("perm", new long[] { 0, 2, 1 }));
+        string scores; // [B, T, T] (self) or [B, 1, T] (pooling)
+        if (a.Score == AttentionScore.General)
+        {
+            string keys = g.Add("MatMul", n + "_keys", [x, Transposed(a, "weight", E, E)]); // x·Wᵀ: [B, T, E]
+            scores = a.Pool
+                ? g.Add("Transpose", n + "_scores", [g.Add("MatMul", n + "_by_query", [keys, g.Floats(n + ".query_column", Param(a, "query").AsSpan(), E, 1)])], ("perm", new long[] { 0, 2, 1 }))
+                : g.Add("MatMul", n + "_scores", [x, g.Add("Transpose", n + "_keys_t", [keys], ("perm", new long[] { 0, 2, 1 }))]);
+        }
+        else if (a.Pool)
+        {
+            string k = g.Add("Add", n + "_k", [g.Add("MatMul", n + "_k_matmul", [x, Transposed(a, "key.weight", units, E)]), Weight(a, "key.bias")]);
+            string s = g.Add("MatMul", n + "_v", [g.Add("Tanh", n + "_hidden", [k]), Transposed(a, "v.weight", 1, units)]); // [B, T, 1]
+            scores = g.Add("Transpose", n + "_scores", [s], ("perm", new long[] { 0, 2, 1 }));
+        }
+        else
+        {
+            scores = Additive(a, x, x);
+        }
+        if (a.Causal) scores = g.Add("Add", n + "_causal", [scores, CausalMask(x, n)]);
+        if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, KeyMask(x, lengths, n)]);
+        string context = g.Add("MatMul", n + "_context", [g.Add("Softmax", n + "_weights", [scores], ("axis", -1L)), x]);
+        return a.Pool
+            ? g.Add("Squeeze", n, [context, g.Int64s(n + "_pooled", 1)])
+            : g.Add("Concat", n, [x, context], ("axis", 2L));
+    }
+
+    /// <summary>Multi-head attention pooling: the learned query's projection (a constant) attends over the keys x·W_kᵀ + b_k.</summary>
+    private string MultiHeadPool(AttentionInfo a, string x, string? lengths)
+    {
+        int E = a.InWidth, h = a.Heads, d = E / h;
+        string n = a.Name;
+        ReadOnlySpan<float> w = Param(a, "in_proj_weight").AsSpan(), b = Param(a, "in_proj_bias").AsSpan(), query = Param(a, "query").AsSpan();
+        float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
+        var q = new float[E]; // (query·W_qᵀ + b_q)·scale, once
+        for (int r = 0; r < E; r++)
+        {
+            float sum = b[r];
+            for (int c = 0; c < E; c++) sum += query[c] * w[r * E + c];
+            q[r] = sum * scale;
+        }
+        string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+        string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+        string kT = g.Add("Transpose", n + "_kT", [g.Add("Reshape", n + "_k_heads", [parts[1], heads])], ("perm", new long[] { 0, 2, 3, 1 }));
+        string v = g.Add("Transpose", n + "_v", [g.Add("Reshape", n + "_v_heads", [parts[2], heads])], ("perm", new long[] { 0, 2, 1, 3 }));
+        string scores = g.Add("MatMul", n + "_scores", [g.Floats(n + ".query_heads", q, h, 1, d), kT]); // [B, h, 1, T]
+        if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)])]);
+        string context = g.Add("MatMul", n + "_av", [g.Add("Softmax", n + "_weights", [scores], ("axis", -1L)), v]); // [B, h, 1, d]
+        context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, E)]);
+        return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+    }
+
+    /// <summary>
+    /// Cross-attention over the memory: nn.MultiheadAttention (ScaledDot; q from x, k and v from the memory, each
+    /// projected) or the classic scores (Dot x·m, General x·W·m, Additive vᵀ tanh(W_q x + b_q + W_k m); output [x; context]).
+    /// Padded memory steps get −1e9.
+    /// </summary>
+    private string CrossAttention(AttentionInfo a, string x)
+    {
+        string n = a.Name, memory = Memory!.Value.Memory;
+        int Q = a.InWidth, M = a.MemoryWidth;
+        if (a.Score == AttentionScore.ScaledDot)
+        {
+            int h = a.Heads, d = Q / h;
+            bool packed = parameters.Any(p => p.Name == prefix + n + ".in_proj_weight");
+            float[] bias = Param(a, "in_proj_bias").AsSpan().ToArray();
+            string Project(string value, int block, string which, int inWidth)
+            {
+                // one projection's weight [Q, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
+                ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * Q * Q, Q * Q) : Param(a, which + "_proj_weight").AsSpan();
+                float[] t = OnnxExport.Transpose(w, Q, inWidth);
+                string y = g.Add("MatMul", $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t, inWidth, Q)]);
+                return g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
+            }
+            string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+            string Heads(string value, string which, long[] perm) =>
+                g.Add("Transpose", $"{n}_{which}_t", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
+            string q = Heads(Project(x, 0, "q", Q), "q", [0, 2, 1, 3]), kT = Heads(Project(memory, 1, "k", M), "k", [0, 2, 3, 1]);
+            string v = Heads(Project(memory, 2, "v", M), "v", [0, 2, 1, 3]);
+            string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [1f / MathF.Sqrt(d)])]);
+            scores = g.Add("Add", n + "_masked", [scores, g.Add("Unsqueeze", n + "_mask_4d", [MemoryMask(n), g.Int64s(n + "_axis1", 1)])]);
+            string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
+            string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
+            context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, Q)]);
+            return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", Q, Q)]), Weight(a, "out_proj.bias")]);
+        }
+        string memoryT = g.Add("Transpose", n + "_memory_t", [memory], ("perm", new long[] { 0, 2, 1 }));
+        string raw = a.Score switch
+        {
+            AttentionScore.Dot => g.Add("MatMul", n + "_scores", [x, memoryT]),
+            AttentionScore.General => g.Add("MatMul", n + "_scores", [x, g.Add("MatMul", n + "_keys_t", [Weight(a, "weight"), memoryT])]),
+            _ => Additive(a, x, memory),
+        };
+        string masked = g.Add("Add", n + "_masked", [raw, MemoryMask(n)]);
+        string classic = g.Add("MatMul", n + "_context", [g.Add("Softmax", n + "_weights", [masked], ("axis", -1L)), memory]);
+        // input feeding: this step's context is what the state carries to the next step
+        if (a.InputFeeding) StateOut[$"{n}.context"] = g.Add("Squeeze", n + "_fed_context", [classic, g.Int64s(n + "_step_axis", 1)]);
+        return g.Add("Concat", n, [x, classic], ("axis", 2L));
+    }
+
+    /// <summary>Bahdanau's scores vᵀ tanh(q[t] + k[s]) [B, T, S], q = x·W_qᵀ + b_q, k = memory·W_kᵀ.</summary>
+    private string Additive(AttentionInfo a, string x, string memory)
+    {
+        string n = a.Name;
+        int units = a.Units > 0 ? a.Units : a.InWidth;
+        string q = g.Add("Add", n + "_q", [g.Add("MatMul", n + "_q_matmul", [x, Transposed(a, "query.weight", units, a.InWidth)]), Weight(a, "query.bias")]);
+        string k = g.Add("MatMul", n + "_k", [memory, Transposed(a, "key.weight", units, a.MemoryWidth > 0 ? a.MemoryWidth : a.InWidth)]);
+        string hidden = g.Add("Tanh", n + "_hidden", [g.Add("Add", n + "_sum", [g.Add("Unsqueeze", n + "_q4", [q, g.Int64s(n + "_axis2", 2)]),
+            g.Add("Unsqueeze", n + "_k4", [k, g.Int64s(n + "_axis1_k", 1)])])]);
+        string scores = g.Add("MatMul", n + "_v", [hidden, Transposed(a, "v.weight", 1, units)]);
+        return g.Add("Squeeze", n + "_scores", [scores, g.Int64s(n + "_last", -1)]);
+    }
+
+    /// <summary>The batch of a time-major value [T, B, …] as a 1-D int64 [B].</summary>
+    private string Batch(string x, string hint)
+    {
+        string shape = g.Add("Shape", hint + "_shape", [x]);
+        return g.Add("Slice", hint + "_batch", [shape, g.Int64s(hint + "_one", 1), g.Int64s(hint + "_two", 2), g.Int64s(hint + "_zero", 0)]);
+    }
+}
