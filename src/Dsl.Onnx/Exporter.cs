@@ -166,7 +166,6 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
 
     private string Recurrent(RecurrentInfo r, string x, string? lengths)
     {
-        if (r.Projection > 0) throw Unsupported(r, "ONNX's LSTM has no projection of h (proj_size)");
         if (r.FedWidth > 0)
         {
             // input feeding, one step: the input is [x; the context the state carries], [B, 1, X + M]
@@ -174,6 +173,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
                 ?? throw Unsupported(r, "input feeding couples it with the attention after it step by step: it exports in a step graph (ExportOnnx of the composition)");
             x = g.Add("Concat", r.Name + "_fed_input", [x, g.Add("Unsqueeze", r.Name + "_fed_step", [fed, g.Int64s(r.Name + "_fed_axis", 1)])], ("axis", 2L));
         }
+        if (r.Projection > 0) return ProjectedLstm(r, x, lengths);
         int dirs = r.Bidirectional ? 2 : 1, H = r.Hidden, G = r.Kind switch { RecurrentKind.Lstm => 4, RecurrentKind.Gru => 3, _ => 1 } * H;
         string op = r.Kind switch { RecurrentKind.Lstm => "LSTM", RecurrentKind.Gru => "GRU", _ => "RNN" };
         if (lengths is not null) _lengths32 ??= g.Add("Cast", "lengths_int32", [lengths], ("to", (long)ElementType.Int32));
@@ -237,6 +237,84 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         // many-to-one: the last layer's final states Y_h [dirs, B, H] → [B, dirs·H]
         string hn = g.Add("Transpose", r.Name + "_final", [last[1]], ("perm", new long[] { 1, 0, 2 }));
         return g.Add("Reshape", r.Name, [hn, g.Int64s(r.Name + "_final_shape", 0, -1)]);
+    }
+
+    /// <summary>
+    /// An LSTM with a projection (nn.LSTM's proj_size), which ONNX's LSTM has not: each direction is a <c>Loop</c> over
+    /// the steps whose body is one cell — gates = x_t·W_ihᵀ + b + h·W_hhᵀ, c' = f ⊙ c + i ⊙ g, h' = (o ⊙ tanh c')·W_hrᵀ —
+    /// the input projection of every step computed before it. With lengths, a step past a sequence's length keeps its
+    /// state and outputs zeros; the reverse direction reads each sequence reversed within its length (ReverseSequence).
+    /// </summary>
+    private string ProjectedLstm(RecurrentInfo r, string x, string? lengths)
+    {
+        int dirs = r.Bidirectional ? 2 : 1, H = r.Hidden, P = r.Projection, G = 4 * H;
+        string n = r.Name;
+        string seq = g.Add("Transpose", n + "_time_major", [x], ("perm", new long[] { 1, 0, 2 }));
+        string shape = g.Add("Shape", n + "_shape", [seq]);
+        string steps = g.Add("Gather", n + "_steps", [shape, g.Int64Scalar(n + "_zero", 0)], ("axis", 0L));
+        string batch = g.Add("Slice", n + "_batch", [shape, g.Int64s(n + "_one", 1), g.Int64s(n + "_two", 2), g.Int64s(n + "_axis0", 0)]);
+        // every sequence's length: the given ones, or all the steps (the reverse direction needs them to reverse)
+        string? lens = lengths ?? (dirs == 2 ? g.Add("Expand", n + "_full", [g.Add("Unsqueeze", n + "_steps_1", [steps, g.Int64s(n + "_axis00", 0)]), batch]) : null);
+        string Zeros(string hint, int width) =>
+            g.Add("ConstantOfShape", hint, [g.Add("Concat", hint + "_shape", [batch, g.Int64s(hint + "_width", width)], ("axis", 0L))]);
+        for (int l = 0; l < r.Layers; l++)
+        {
+            int inWidth = l == 0 ? r.InWidth + r.FedWidth : dirs * P;
+            var outputs = new List<(string Y, string H, string C)>();
+            for (int d = 0; d < dirs; d++)
+            {
+                string suffix = $"_l{l}" + (d == 1 ? "_reverse" : ""), name = n + suffix;
+                float[] bias = Param(r, "bias_ih" + suffix).AsSpan().ToArray();
+                ReadOnlySpan<float> bhh = Param(r, "bias_hh" + suffix).AsSpan();
+                for (int i = 0; i < G; i++) bias[i] += bhh[i];
+                string input = d == 0 ? seq : g.Add("ReverseSequence", name + "_reversed", [seq, lens!], ("batch_axis", 1L), ("time_axis", 0L));
+                string projected = g.Add("Add", name + "_xw", [g.Add("MatMul", name + "_xw_matmul", [input, Transposed(r, "weight_ih" + suffix, G, inWidth)]),
+                    g.Floats(name + ".bias", bias, G)]); // [T, B, 4H]
+                string h0 = d == 0 && StateIn.TryGetValue($"{n}.h_l{l}", out string? carried) ? carried
+                    : r.LearnInitialState ? g.Add("Expand", name + "_h0", [g.Floats($"{name}.h0", Param(r, "h0" + suffix).AsSpan(), 1, P), g.Add("Concat", name + "_h0_shape", [batch, g.Int64s(name + "_p", P)], ("axis", 0L))])
+                    : Zeros(name + "_h0", P);
+                string c0 = d == 0 && StateIn.TryGetValue($"{n}.c_l{l}", out string? carriedC) ? carriedC
+                    : r.LearnInitialState ? g.Add("Expand", name + "_c0", [g.Floats($"{name}.c0", Param(r, "c0" + suffix).AsSpan(), 1, H), g.Add("Concat", name + "_c0_shape", [batch, g.Int64s(name + "_h", H)], ("axis", 0L))])
+                    : Zeros(name + "_c0", H);
+                string recurrent = Transposed(r, "weight_hh" + suffix, G, P), projection = Transposed(r, "weight_hr" + suffix, P, H);
+                string sizes = g.Int64s(name + "_gate_sizes", H, H, H, H);
+
+                // one step: the Loop's body, reading the values above from the enclosing graph
+                OnnxGraph body = g.Subgraph(name + "_step");
+                string iteration = body.Input(body.Fresh(name + "_t"), ElementType.Int64, Array.Empty<object>()); // scalars
+                string condition = body.Input(body.Fresh(name + "_cond"), ElementType.Bool, Array.Empty<object>());
+                string h = body.Input(body.Fresh(name + "_h"), ElementType.Float), c = body.Input(body.Fresh(name + "_c"), ElementType.Float);
+                string xt = body.Add("Gather", name + "_x_t", [projected, iteration], ("axis", 0L));
+                string gates = body.Add("Add", name + "_gates", [xt, body.Add("MatMul", name + "_hw", [h, recurrent])]);
+                string[] gate = body.AddMany("Split", name + "_gate", [gates, sizes], 4, ("axis", 1L));
+                string ig = body.Add("Sigmoid", name + "_i", [gate[0]]), fg = body.Add("Sigmoid", name + "_f", [gate[1]]);
+                string gg = body.Add("Tanh", name + "_g", [gate[2]]), og = body.Add("Sigmoid", name + "_o", [gate[3]]);
+                string cNext = body.Add("Add", name + "_c_next", [body.Add("Mul", name + "_fc", [fg, c]), body.Add("Mul", name + "_ig", [ig, gg])]);
+                string hNext = body.Add("MatMul", name + "_h_next", [body.Add("Mul", name + "_m", [og, body.Add("Tanh", name + "_tanh_c", [cNext])]), projection]);
+                string y = hNext;
+                if (lens is not null)
+                {
+                    // past a sequence's length: keep the state, output zeros
+                    string valid = body.Add("Unsqueeze", name + "_valid", [body.Add("Less", name + "_live", [iteration, lens]), g.Int64s(name + "_axis1", 1)]);
+                    hNext = body.Add("Where", name + "_h_kept", [valid, hNext, h]);
+                    cNext = body.Add("Where", name + "_c_kept", [valid, cNext, c]);
+                    y = body.Add("Mul", name + "_y", [y, body.Add("Cast", name + "_valid_f", [valid], ("to", (long)ElementType.Float))]);
+                }
+                string conditionOut = body.Add("Identity", name + "_cond_out", [condition]);
+                string hOut = body.Add("Identity", name + "_h_out", [hNext]), cOut = body.Add("Identity", name + "_c_out", [cNext]), yOut = body.Add("Identity", name + "_y_out", [y]);
+                body.Output(conditionOut, ElementType.Bool, Array.Empty<object>());
+                body.Output(hOut, ElementType.Float);
+                body.Output(cOut, ElementType.Float);
+                body.Output(yOut, ElementType.Float);
+                string[] loop = g.AddMany("Loop", name + "_loop", [steps, "", h0, c0], 3, ("body", body));
+                string ys = d == 0 ? loop[2] : g.Add("ReverseSequence", name + "_y_reversed", [loop[2], lens!], ("batch_axis", 1L), ("time_axis", 0L));
+                outputs.Add((ys, loop[0], loop[1]));
+            }
+            seq = dirs == 1 ? outputs[0].Y : g.Add("Concat", $"{n}_l{l}_out", [outputs[0].Y, outputs[1].Y], ("axis", 2L));
+            StateOut[$"{n}.h_l{l}"] = dirs == 1 ? outputs[0].H : g.Add("Concat", $"{n}_l{l}_hn", [outputs[0].H, outputs[1].H], ("axis", 1L));
+            StateOut[$"{n}.c_l{l}"] = dirs == 1 ? outputs[0].C : g.Add("Concat", $"{n}_l{l}_cn", [outputs[0].C, outputs[1].C], ("axis", 1L));
+        }
+        return r.OutIsSequence ? g.Add("Transpose", n, [seq], ("perm", new long[] { 1, 0, 2 })) : StateOut[$"{n}.h_l{r.Layers - 1}"];
     }
 
     /// <summary>A final state [dirs, B, H] as [B, dirs·H].</summary>

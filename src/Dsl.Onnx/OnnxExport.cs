@@ -22,8 +22,9 @@ public sealed record OnnxExportOptions
 /// Embedding → Gather; Dense → MatMul + Add (+ activation); Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one
 /// node per stacked layer with both directions, the gates reordered (<see cref="GateOrder"/>) and the input and recurrent
 /// biases side by side; LayerNorm → LayerNormalization; Residual → Add; positional encoding → a constant table sliced to
-/// the steps; attention → MatMul/Softmax. A layer that cannot be exported yet (an LSTM projection; causal General or
-/// Additive self-attention in a step graph) is an error naming it. The layers are written by <see cref="Exporter"/>.
+/// the steps; attention → MatMul/Softmax; an LSTM projection → a Loop over one cell. A layer that cannot be exported
+/// yet (causal General or Additive self-attention in a step graph) is an error naming it. The layers are written by
+/// <see cref="Exporter"/>.
 /// </summary>
 public static class OnnxExport
 {

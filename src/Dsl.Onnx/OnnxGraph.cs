@@ -10,6 +10,7 @@ internal enum ElementType
     Float = 1,
     Int32 = 6,
     Int64 = 7,
+    Bool = 9,
 }
 
 /// <summary>
@@ -30,16 +31,52 @@ internal sealed class OnnxGraph
 
     private sealed record StringsAttribute(string Name, string[] Values) : Attribute(Name);
 
+    private sealed record GraphAttribute(string Name, OnnxGraph Body) : Attribute(Name);
+
     private sealed record Node(string OpType, string Name, string[] Inputs, string[] Outputs, Attribute[] Attributes);
 
     private sealed record Initializer(string Name, ElementType Type, long[] Dims, byte[] Raw);
 
-    private sealed record ValueInfo(string Name, ElementType Type, object[] Dims);
+    private sealed record ValueInfo(string Name, ElementType Type, object[]? Dims);
 
     private readonly List<Node> _nodes = new();
     private readonly List<Initializer> _initializers = new();
     private readonly List<ValueInfo> _inputs = new(), _outputs = new();
-    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _names;
+
+    public OnnxGraph() => _names = new HashSet<string>(StringComparer.Ordinal);
+
+    private OnnxGraph(HashSet<string> names, string name)
+    {
+        _names = names;
+        Name = name;
+    }
+
+    /// <summary>A subgraph's name (a Loop's body), null for the model's graph.</summary>
+    public string? Name { get; }
+
+    /// <summary>A subgraph (a Loop's body): its values share this graph's names, and it may read this graph's values.</summary>
+    public OnnxGraph Subgraph(string hint) => new(_names, Fresh(hint));
+
+    /// <summary>A subgraph's input or output of unknown shape.</summary>
+    public string Input(string name, ElementType type)
+    {
+        _names.Add(name);
+        _inputs.Add(new ValueInfo(name, type, null));
+        return name;
+    }
+
+    public void Output(string name, ElementType type) => _outputs.Add(new ValueInfo(name, type, null));
+
+    /// <summary>A 0-D int64 initializer (a Loop's trip count, an index).</summary>
+    public string Int64Scalar(string hint, long value)
+    {
+        var raw = new byte[8];
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(raw, value);
+        string name = Fresh(hint);
+        _initializers.Add(new Initializer(name, ElementType.Int64, Array.Empty<long>(), raw));
+        return name;
+    }
 
     /// <summary>A value name not used yet, from <paramref name="hint"/>.</summary>
     public string Fresh(string hint)
@@ -97,6 +134,7 @@ internal sealed class OnnxGraph
             long[] ls => new IntsAttribute(a.Name, ls),
             string s => new StringAttribute(a.Name, s),
             string[] ss => new StringsAttribute(a.Name, ss),
+            OnnxGraph body => new GraphAttribute(a.Name, body),
             _ => throw new ArgumentException($"No ONNX attribute for a {a.Value.GetType().Name}."),
         }).ToArray();
         _nodes.Add(new Node(opType, Fresh("node_" + hint), inputs, names, attrs));
@@ -109,7 +147,14 @@ internal sealed class OnnxGraph
         var model = new ProtoWriter();
         model.Int(1, 8); // ir_version
         model.String(2, producer).String(3, producerVersion);
-        model.Message(7, g =>
+        model.Message(7, g => WriteGraph(g, graphName));
+        model.Message(8, o => o.String(1, "").Int(2, opset)); // opset_import: the default domain
+        return model.ToArray();
+    }
+
+    /// <summary>The GraphProto's fields: nodes, name, initializers, inputs, outputs.</summary>
+    private void WriteGraph(ProtoWriter g, string graphName)
+    {
         {
             foreach (Node n in _nodes)
             {
@@ -126,9 +171,7 @@ internal sealed class OnnxGraph
                 g.Message(5, w => w.PackedInts(1, t.Dims).Int(2, (int)t.Type).String(8, t.Name).Bytes(9, t.Raw));
             foreach (ValueInfo v in _inputs) g.Message(11, w => WriteValueInfo(w, v));
             foreach (ValueInfo v in _outputs) g.Message(12, w => WriteValueInfo(w, v));
-        });
-        model.Message(8, o => o.String(1, "").Int(2, opset)); // opset_import: the default domain
-        return model.ToArray();
+        }
     }
 
     private static void WriteAttribute(ProtoWriter w, Attribute a)
@@ -144,6 +187,9 @@ internal sealed class OnnxGraph
                 foreach (string s in ss.Values) w.String(9, s);
                 w.Int(20, 8);
                 break;
+            case GraphAttribute body:
+                w.Message(6, g => body.Body.WriteGraph(g, body.Body.Name ?? body.Name)).Int(20, 5);
+                break;
         }
     }
 
@@ -153,6 +199,7 @@ internal sealed class OnnxGraph
         w.Message(2, type => type.Message(1, tensor =>
         {
             tensor.Int(1, (int)v.Type);
+            if (v.Dims is null) return; // a subgraph's value of unknown shape
             tensor.Message(2, shape =>
             {
                 foreach (object d in v.Dims)

@@ -45,6 +45,11 @@ public class OnnxExportTests
         nameof(MaskedAttentionPool) => new MaskedAttentionPool(seed: 28),
         nameof(MaskedAdditiveSelf) => new MaskedAdditiveSelf(seed: 29),
         nameof(MaskedGeneralPool) => new MaskedGeneralPool(seed: 30),
+        nameof(LstmProjection) => new LstmProjection(seed: 31),
+        nameof(LstmProjectionStackedBidirectional) => new LstmProjectionStackedBidirectional(seed: 32),
+        nameof(LstmProjectionWide) => new LstmProjectionWide(seed: 33),
+        nameof(MaskedLstmProjection) => new MaskedLstmProjection(seed: 34),
+        nameof(StatefulLstmProjection) => new StatefulLstmProjection(seed: 35),
         _ => throw new ArgumentException(name),
     };
 
@@ -55,12 +60,13 @@ public class OnnxExportTests
         nameof(OnnxPositionalGru), nameof(OnnxLearnedStates),
         nameof(TransformerBlock), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(TinyGpt), nameof(TfEncoder),
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionPool), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
+        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
     };
 
     public static TheoryData<string> PaddedModels => new()
     {
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
-        nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool),
+        nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
     };
 
     [Theory]
@@ -110,8 +116,6 @@ public class OnnxExportTests
         Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: input feeding couples it with the attention after it step by step: it exports in a step graph", feeding.Message);
         var composition = Assert.Throws<NotSupportedException>(() => ((IModel)new Seq2SeqDot()).ToOnnx());
         Assert.Contains("Seq2SeqDot is an encoder–decoder: it exports as two graphs, ExportOnnx(encoderPath, decoderStepPath)", composition.Message);
-        var projection = Assert.Throws<NotSupportedException>(() => new LstmProjection().ToOnnx());
-        Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: ONNX's LSTM has no projection of h", projection.Message);
     }
 
     [Fact]
@@ -198,6 +202,7 @@ public class OnnxExportTests
     [InlineData(nameof(RnnRelu))]
     [InlineData(nameof(TinyGpt))]
     [InlineData(nameof(OnnxPositionalGru))]
+    [InlineData(nameof(StatefulLstmProjection))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name)
     {
         var model = (IModel)Create(name);
