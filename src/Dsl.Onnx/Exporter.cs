@@ -48,12 +48,14 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         PositionalEncodingInfo p => PositionalEncoding(p, x),
         RecurrentInfo r => Recurrent(r, x, lengths),
         AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
-        AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name) => SelfAttentionStep(a, x),
+        AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name + ".cache") => SelfAttentionStep(a, x),
+        AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.General or AttentionScore.Additive } a
+            when CacheIn.ContainsKey(a.Name + ".inputs") => ClassicSelfStep(a, x),
         AttentionInfo { MemoryWidth: 0, Pool: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => MultiHeadPool(a, x, lengths),
         AttentionInfo { MemoryWidth: 0, Score: AttentionScore.General or AttentionScore.Additive } a when a.Pool || !Stepping => ClassicSelf(a, x, lengths),
         AttentionInfo { MemoryWidth: > 0 } a when Memory is not null && (!a.InputFeeding || Stepping) => CrossAttention(a, x),
         AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)"
-            : "a step graph of the General and Additive scores over the sequence (their caches of inputs and keys) is not written yet"),
+            : $"no ONNX form for this attention (score {a.Score}, pooling {a.Pool}, causal {a.Causal})"),
         _ => throw Unsupported(layer, $"no ONNX form for {layer.GetType().Name}"),
     };
 
@@ -126,9 +128,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         string n = a.Name;
         string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
         string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
-        string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n], g.Int64s(n + "_cache_sizes", E, E)], 2, ("axis", 2L));
+        string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n + ".cache"], g.Int64s(n + "_cache_sizes", E, E)], 2, ("axis", 2L));
         string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
-        CacheOut[n] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
+        CacheOut[n + ".cache"] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
         string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
         string Heads(string value, string which, long[] perm) =>
             g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
@@ -138,6 +140,36 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
         context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
         return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+    }
+
+    /// <summary>
+    /// One step of causal General or Additive self-attention from its caches: the step's input and key join the
+    /// inputs and keys of the steps taken (the next caches are outputs); its query attends over all of them.
+    /// </summary>
+    private string ClassicSelfStep(AttentionInfo a, string x)
+    {
+        string n = a.Name;
+        int E = a.InWidth, units = a.Units > 0 ? a.Units : E;
+        string inputs = g.Add("Concat", n + "_inputs", [CacheIn[n + ".inputs"], x], ("axis", 1L)); // [B, past + 1, E]
+        string scores;
+        if (a.Score == AttentionScore.General)
+        {
+            string keys = g.Add("Concat", n + "_keys", [CacheIn[n + ".keys"], g.Add("MatMul", n + "_key", [x, Transposed(a, "weight", E, E)])], ("axis", 1L));
+            CacheOut[n + ".keys"] = keys;
+            scores = g.Add("MatMul", n + "_scores", [x, g.Add("Transpose", n + "_keys_t", [keys], ("perm", new long[] { 0, 2, 1 }))]); // [B, 1, past + 1]
+        }
+        else
+        {
+            string keys = g.Add("Concat", n + "_keys", [CacheIn[n + ".keys"], g.Add("MatMul", n + "_key", [x, Transposed(a, "key.weight", units, E)])], ("axis", 1L));
+            CacheOut[n + ".keys"] = keys;
+            string q = g.Add("Add", n + "_q", [g.Add("MatMul", n + "_q_matmul", [x, Transposed(a, "query.weight", units, E)]), Weight(a, "query.bias")]);
+            string hidden = g.Add("Tanh", n + "_hidden", [g.Add("Add", n + "_sum", [g.Add("Unsqueeze", n + "_q4", [q, g.Int64s(n + "_axis2", 2)]),
+                g.Add("Unsqueeze", n + "_k4", [keys, g.Int64s(n + "_axis1_k", 1)])])]);
+            scores = g.Add("Squeeze", n + "_scores", [g.Add("MatMul", n + "_v", [hidden, Transposed(a, "v.weight", 1, units)]), g.Int64s(n + "_last", -1)]);
+        }
+        CacheOut[n + ".inputs"] = inputs;
+        string context = g.Add("MatMul", n + "_context", [g.Add("Softmax", n + "_weights", [scores], ("axis", -1L)), inputs]);
+        return g.Add("Concat", n, [x, context], ("axis", 2L));
     }
 
     /// <summary>x + pe[position]: the table's row of the step graph's position input.</summary>

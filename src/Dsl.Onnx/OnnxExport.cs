@@ -22,9 +22,9 @@ public sealed record OnnxExportOptions
 /// Embedding → Gather; Dense → MatMul + Add (+ activation); Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one
 /// node per stacked layer with both directions, the gates reordered (<see cref="GateOrder"/>) and the input and recurrent
 /// biases side by side; LayerNorm → LayerNormalization; Residual → Add; positional encoding → a constant table sliced to
-/// the steps; attention → MatMul/Softmax; an LSTM projection → a Loop over one cell. A layer that cannot be exported
-/// yet (causal General or Additive self-attention in a step graph) is an error naming it. The layers are written by
-/// <see cref="Exporter"/>.
+/// the steps; attention → MatMul/Softmax; an LSTM projection → a Loop over one cell. What a graph cannot hold (a
+/// decoder's cross-attention outside its step graph, input feeding over a whole sequence) is an error naming the layer.
+/// The layers are written by <see cref="Exporter"/>.
 /// </summary>
 public static class OnnxExport
 {
@@ -186,6 +186,25 @@ public static class OnnxExport
         return names;
     }
 
+    /// <summary>
+    /// The caches a step graph carries for causal self-attention: multi-head keys and values (<c>attention.cache</c>
+    /// [B, past, 2E]); the General and Additive scores' inputs and keys (<c>attention.inputs</c>, <c>attention.keys</c>).
+    /// </summary>
+    private static List<(string Name, int Width)> CacheNames(ModelArchitecture arch)
+    {
+        var names = new List<(string, int)>();
+        foreach (AttentionInfo a in arch.Layers.OfType<AttentionInfo>().Where(a => a is { MemoryWidth: 0, Pool: false, Causal: true }))
+        {
+            if (a.Score is AttentionScore.ScaledDot or AttentionScore.Dot) names.Add(($"{a.Name}.cache", 2 * a.InWidth));
+            else
+            {
+                names.Add(($"{a.Name}.inputs", a.InWidth));
+                names.Add(($"{a.Name}.keys", a.Score == AttentionScore.General ? a.InWidth : a.Units > 0 ? a.Units : a.InWidth));
+            }
+        }
+        return names;
+    }
+
     /// <summary>Every layer in order from <paramref name="input"/>; returns the last output.</summary>
     private static string Layers(Exporter x, ModelArchitecture arch, string input, string? lengths)
     {
@@ -208,11 +227,11 @@ public static class OnnxExport
         (string, string)? memory = cross is null ? null
             : (g.Input("memory", ElementType.Float, "batch", "source_steps", cross.MemoryWidth), g.Input("memory_lengths", ElementType.Int64, "batch"));
         // a step at a position (positional encodings, key/value caches): the steps taken, int64 [1]
-        var caches = arch.Layers.OfType<AttentionInfo>().Where(a => a is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot }).ToList();
+        List<(string Name, int Width)> caches = CacheNames(arch);
         bool positional = caches.Count > 0 || arch.Layers.Any(l => l is PositionalEncodingInfo);
         string? position = positional ? g.Input("position", ElementType.Int64, 1) : null;
         var x = new Exporter(g, parameters, new OnnxExportOptions(), prefix) { Memory = memory, Stepping = true, Position = position };
-        foreach (AttentionInfo a in caches) x.CacheIn[a.Name] = g.Input($"{a.Name}.cache", ElementType.Float, "batch", "past", 2 * a.InWidth);
+        foreach (var (name, width) in caches) x.CacheIn[name] = g.Input(name, ElementType.Float, "batch", "past", width);
         string input = arch.TakesTokens ? g.Input("input", ElementType.Int64, "batch") : g.Input("input", ElementType.Float, "batch", model.InputWidth);
         List<(string Name, int Width)> states = StateNames(arch);
         foreach (var (name, width) in states) x.StateIn[name] = g.Input(name, ElementType.Float, "batch", width);
@@ -227,10 +246,10 @@ public static class OnnxExport
             g.AddMany("Identity", "next." + name, [x.StateOut[name]], 1);
             g.Output("next." + name, ElementType.Float, "batch", width);
         }
-        foreach (AttentionInfo a in caches)
+        foreach (var (name, width) in caches)
         {
-            g.AddMany("Identity", $"next.{a.Name}.cache", [x.CacheOut[a.Name]], 1);
-            g.Output($"next.{a.Name}.cache", ElementType.Float, "batch", "past_next", 2 * a.InWidth);
+            g.AddMany("Identity", "next." + name, [x.CacheOut[name]], 1);
+            g.Output("next." + name, ElementType.Float, "batch", "past_next", width);
         }
         if (position is not null)
         {
