@@ -99,20 +99,39 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
     /// </summary>
     private string SelfAttention(AttentionInfo a, string x, string? lengths)
     {
-        int E = a.InWidth, h = a.Heads, d = E / h;
-        float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
+        string n = a.Name;
+        var (parts, scale) = Projected(a, x);
+        var masks = new List<string>();
+        if (a.Causal) masks.Add(CausalMask(x, n));
+        if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
+        return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
+    }
+
+    /// <summary>Self-attention's [q, k, v] = x·W_inᵀ + b_in, each [B, T, E], and its score scale (1/√d; 1 for Dot).</summary>
+    private (string[] Parts, float Scale) Projected(AttentionInfo a, string x)
+    {
+        int E = a.InWidth;
         string n = a.Name;
         string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
         string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
-        string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
-        string Heads(string value, string which, long[] perm) =>
-            g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
-        string q = Heads(parts[0], "q", [0, 2, 1, 3]), kT = Heads(parts[1], "kT", [0, 2, 3, 1]), v = Heads(parts[2], "v", [0, 2, 1, 3]);
-        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [scale])]);
-        if (a.Causal) scores = g.Add("Add", n + "_causal", [scores, CausalMask(x, n)]);
-        if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)])]);
+        return (parts, a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(E / a.Heads));
+    }
+
+    /// <summary>
+    /// nn.MultiheadAttention after its input projections: q [B, T, E], k and v [B, S, E] split into heads, per head
+    /// softmax(q·kᵀ·scale + masks)·v (each mask broadcast to [B, heads, T, S]), the heads side by side, ·W_outᵀ + b_out.
+    /// </summary>
+    private string Heads(AttentionInfo a, string q, string k, string v, float scale, params string[] masks)
+    {
+        string n = a.Name;
+        int E = a.InWidth, h = a.Heads, d = E / h;
+        string shape = g.Int64s(n + "_heads_shape", 0, 0, h, d);
+        string Split(string value, string which, long[] perm) =>
+            g.Add("Transpose", $"{n}_{which}_heads", [g.Add("Reshape", $"{n}_{which}_split", [value, shape])], ("perm", perm));
+        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [Split(q, "q", [0, 2, 1, 3]), Split(k, "kT", [0, 2, 3, 1])]), g.Floats(n + "_scale", [scale])]);
+        foreach (string mask in masks) scores = g.Add("Add", n + "_masked", [scores, mask]);
         string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
-        string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
+        string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, Split(v, "v", [0, 2, 1, 3])])], ("perm", new long[] { 0, 2, 1, 3 }));
         context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
         return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
     }
@@ -123,23 +142,13 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
     /// </summary>
     private string SelfAttentionStep(AttentionInfo a, string x)
     {
-        int E = a.InWidth, h = a.Heads, d = E / h;
-        float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
         string n = a.Name;
-        string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
-        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+        int E = a.InWidth;
+        var (parts, scale) = Projected(a, x);
         string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n + ".cache"], g.Int64s(n + "_cache_sizes", E, E)], 2, ("axis", 2L));
         string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
         CacheOut[n + ".cache"] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
-        string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
-        string Heads(string value, string which, long[] perm) =>
-            g.Add("Transpose", $"{n}_{which}", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
-        string q = Heads(parts[0], "q", [0, 2, 1, 3]), kT = Heads(keys, "kT", [0, 2, 3, 1]), v = Heads(values, "v", [0, 2, 1, 3]);
-        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [scale])]);
-        string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
-        string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
-        context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
-        return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+        return Heads(a, parts[0], keys, values, scale);
     }
 
     /// <summary>
@@ -460,17 +469,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
                 string y = g.Add("MatMul", $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t, inWidth, Q)]);
                 return g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
             }
-            string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
-            string Heads(string value, string which, long[] perm) =>
-                g.Add("Transpose", $"{n}_{which}_t", [g.Add("Reshape", $"{n}_{which}_heads", [value, heads])], ("perm", perm));
-            string q = Heads(Project(x, 0, "q", Q), "q", [0, 2, 1, 3]), kT = Heads(Project(memory, 1, "k", M), "k", [0, 2, 3, 1]);
-            string v = Heads(Project(memory, 2, "v", M), "v", [0, 2, 1, 3]);
-            string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [q, kT]), g.Floats(n + "_scale", [1f / MathF.Sqrt(d)])]);
-            scores = g.Add("Add", n + "_masked", [scores, g.Add("Unsqueeze", n + "_mask_4d", [MemoryMask(n), g.Int64s(n + "_axis1", 1)])]);
-            string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
-            string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, v])], ("perm", new long[] { 0, 2, 1, 3 }));
-            context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, Q)]);
-            return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", Q, Q)]), Weight(a, "out_proj.bias")]);
+            return Heads(a, Project(x, 0, "q", Q), Project(memory, 1, "k", M), Project(memory, 2, "v", M), 1f / MathF.Sqrt(d),
+                g.Add("Unsqueeze", n + "_mask_4d", [MemoryMask(n), g.Int64s(n + "_axis1", 1)]));
         }
         string memoryT = g.Add("Transpose", n + "_memory_t", [memory], ("perm", new long[] { 0, 2, 1 }));
         string raw = a.Score switch
