@@ -97,8 +97,13 @@ internal sealed class CellWriter
             W.Line($"if ({WantPrevious}) for (int b = 0; b < B; b++) {TP}.Multiply(carry.Slice(b * {R}, {R}), rmask.Slice(b * {R}, {R}), carry.Slice(b * {R}, {R}));");
     }
 
-    /// <summary>db_hh += Σ over every step and sequence of the recurrent gates' gradient <paramref name="dgh"/>.</summary>
-    public void BiasGradient(string dgh) => W.Line($"{Act}.AddColumnSums({dgh}.Slice(0, T * B * G), T * B, db_hh);");
+    /// <summary>
+    /// db_hh += Σ over every step and sequence of the recurrent gates' gradient <paramref name="dgh"/>: the column sums
+    /// the input bias already took (<c>dbias</c>) when those are the gates' own gradients (<c>dg</c>).
+    /// </summary>
+    public void BiasGradient(string dgh) => W.Line(dgh == "dg"
+        ? $"{TP}.Add(db_hh, dbias, db_hh); // the same sums as b_ih's"
+        : $"{Act}.AddColumnSums({dgh}.Slice(0, T * B * G), T * B, db_hh);");
 
     /// <summary>dW_hh += Σ_t dgᵀ · h(t−1) over the first <paramref name="rows"/> gate rows (h(t−1) ⊙ mask under variational dropout).</summary>
     public void DefaultRecurrentWeightGradients(string dgh, string rows)
@@ -302,8 +307,13 @@ internal static class RecurrentEmitter
         bool biasHh = cell.BiasHhInGates(spec);
         w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (biasHh ? " + b_hh" : ""));
         w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, gates, G, accumulate: false);");
-        w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);");
-        if (biasHh) w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);");
+        if (biasHh)
+        {
+            w.Line("// b_ih + b_hh once, then one pass over the gates of every step (each pass reads and writes them all)");
+            w.Line($"{TP}.Add(b_ih, b_hh, scratch.Slice(0, G));");
+            w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, scratch.Slice(0, G));");
+        }
+        else w.Line($"{Act}.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);");
         w.Line("// the recurrent weights, packed once for every step (one step alone does not repay the packing)");
         w.Line("bool prepacked = T > 1;");
         cell.EmitPack(spec, c, backward: false);
@@ -465,7 +475,11 @@ internal static class RecurrentEmitter
         w.Line("// weight gradients of every step at once");
         w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
         if (c.Feed is not null) w.Line($"{Gemm}.MatMulTransA(G, M, T * B, dg, G, fed, M, dw_ih.Slice(X), XW, accumulate: true); // the fed contexts' columns");
-        w.Line($"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);");
+        w.Line("// the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)");
+        w.Line($"{Span} dbias = scratch.Slice(0, G);");
+        w.Line("dbias.Clear();");
+        w.Line($"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);");
+        w.Line($"{TP}.Add(db_ih, dbias, db_ih);");
         cell.EmitRecurrentWeightGradients(spec, c);
         w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, {c.XW}, dx, X, accumulate: true);");
         c.Feed?.EmitBackwardEnd(c);

@@ -585,8 +585,9 @@ namespace CharRnn
             const int H = 256, G = 1024, Y = 256, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
-            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);
+            // b_ih + b_hh once, then one pass over the gates of every step (each pass reads and writes them all)
+            global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
+            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, scratch.Slice(0, G));
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -661,12 +662,16 @@ namespace CharRnn
             if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);
             // weight gradients of every step at once
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
+            // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
+            global::System.Span<float> dbias = scratch.Slice(0, G);
+            dbias.Clear();
+            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
             const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             // the first step's product with the initial state h0 (zero unless the pass started from one)
             if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 

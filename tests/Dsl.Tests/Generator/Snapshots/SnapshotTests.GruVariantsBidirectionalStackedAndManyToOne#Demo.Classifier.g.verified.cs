@@ -680,11 +680,15 @@ namespace Demo
             }
             // weight gradients of every step at once
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
+            // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
+            global::System.Span<float> dbias = scratch.Slice(0, G);
+            dbias.Clear();
+            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
             const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true); // (r ⊙ h)·W_hnᵀ
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
@@ -771,11 +775,15 @@ namespace Demo
             }
             // weight gradients of every step at once
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
+            // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
+            global::System.Span<float> dbias = scratch.Slice(0, G);
+            dbias.Clear();
+            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
             const int first = 0, prev = 1; // the steps that had a previous state (all but the last), and where that state is
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(2 * H, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Gemm.MatMulTransA(H, H, T * B, dg.Slice(2 * H), G, aux, H, dw_hh.Slice(2 * H * H), H, accumulate: true); // (r ⊙ h)·W_hnᵀ
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
@@ -856,7 +864,11 @@ namespace Demo
             }
             // weight gradients of every step at once
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
+            // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
+            global::System.Span<float> dbias = scratch.Slice(0, G);
+            dbias.Clear();
+            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
             const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg2.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             global::Dsl.Kernels.Activations.AddColumnSums(dg2.Slice(0, T * B * G), T * B, db_hh);

@@ -715,8 +715,9 @@ namespace Demo
             const int H = 8, G = 32, Y = 16, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
-            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);
+            // b_ih + b_hh once, then one pass over the gates of every step (each pass reads and writes them all)
+            global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
+            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, scratch.Slice(0, G));
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -801,10 +802,14 @@ namespace Demo
             if (!dc0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry2.Slice(0, B * H), B, dc0);
             // weight gradients of every step at once
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
+            // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
+            global::System.Span<float> dbias = scratch.Slice(0, G);
+            dbias.Clear();
+            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
             // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
             global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
@@ -818,8 +823,9 @@ namespace Demo
             const int H = 8, G = 32, Y = 16, yOffset = 8;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: false);
-            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_ih);
-            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, b_hh);
+            // b_ih + b_hh once, then one pass over the gates of every step (each pass reads and writes them all)
+            global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
+            global::Dsl.Kernels.Activations.AddBias(gates.Slice(0, T * B * G), T * B, scratch.Slice(0, G));
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -923,10 +929,14 @@ namespace Demo
             if (!dc0.IsEmpty) global::Dsl.Kernels.Activations.AddColumnSums(carry2.Slice(0, B * H), B, dc0);
             // weight gradients of every step at once
             global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_ih);
+            // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
+            global::System.Span<float> dbias = scratch.Slice(0, G);
+            dbias.Clear();
+            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
             // the recurrent products saw the masked states, kept step by step (zero where there was no previous state)
             global::Dsl.Kernels.Gemm.MatMulTransA(G, H, T * B, dg, G, hm, H, dw_hh, H, accumulate: true);
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, db_hh);
+            global::System.Numerics.Tensors.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
             if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
