@@ -30,6 +30,7 @@ public sealed class DslGenerator : IIncrementalGenerator
         public const string Resolve = "Dsl.Resolve";
         public const string Shape = "Dsl.Shape";
         public const string Lower = "Dsl.Lower";
+        public const string Device = "Dsl.Device";
     }
 
     /// <inheritdoc/>
@@ -85,10 +86,19 @@ public sealed class DslGenerator : IIncrementalGenerator
 
         // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes): the generator only
         // writes code, throwing bodies for an invalid model, nothing for a class it cannot extend.
-        context.RegisterSourceOutput(lowered, static (spc, item) =>
+        // The device backend is written only for a project that references Dsl.Gpu: an equatable flag read from the
+        // compilation's references, so that nothing downstream reruns when the compilation changes but the flag does not.
+        IncrementalValueProvider<bool> device = context.CompilationProvider
+            .Select(static (c, _) => c.ReferencedAssemblyNames.Any(a => a.Name == "Dsl.Gpu"))
+            .WithTrackingName(Steps.Device);
+
+        context.RegisterSourceOutput(lowered.Combine(device), static (spc, pair) =>
         {
-            string? source = item.Model.Composition is not null ? CompositionEmitter.Emit(item.Model) : ModelEmitter.Emit(item.Model, item.Plan);
-            if (source is not null) spc.AddSource(item.Model.Spec.HintName, source);
+            var ((model, plan), gpu) = pair;
+            string? source = model.Composition is not null ? CompositionEmitter.Emit(model) : ModelEmitter.Emit(model, plan, gpu);
+            if (source is not null) spc.AddSource(model.Spec.HintName, source);
+            if (gpu && plan is not null && DeviceEmitter.Emit(model, plan) is { } deviceSource)
+                spc.AddSource(model.Spec.Key + ".Device.g.cs", deviceSource);
         });
     }
 }

@@ -43,6 +43,85 @@ public sealed class Device : IDisposable
 
     internal Accelerator Accelerator { get; }
 
+    private DeviceKernels? _kernels;
+    private TiledGemm? _gemm;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _placeholder;
+    private MemoryBuffer1D<int, Stride1D.Dense>? _ints;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _floats;
+    private readonly object _sync = new();
+
+    private DeviceParameters? _parameters;
+
+    /// <summary>Clipping and optimiser updates for the parameters on this device.</summary>
+    internal DeviceParameters Parameters
+    {
+        get
+        {
+            lock (_sync) return _parameters ??= new DeviceParameters(this);
+        }
+    }
+
+    /// <summary>The element-wise and cell kernels, compiled for this device on first use.</summary>
+    internal DeviceKernels Kernels
+    {
+        get
+        {
+            lock (_sync) return _kernels ??= new DeviceKernels(Accelerator);
+        }
+    }
+
+    /// <summary>The matrix product every accelerator runs.</summary>
+    internal TiledGemm Gemm
+    {
+        get
+        {
+            lock (_sync) return _gemm ??= new TiledGemm(this);
+        }
+    }
+
+    /// <summary>One float standing for an empty span in a kernel's arguments (the kernel does not read it).</summary>
+    internal ArrayView<float> Placeholder
+    {
+        get
+        {
+            lock (_sync) return (_placeholder ??= Accelerator.Allocate1D<float>(1)).View.AsContiguous();
+        }
+    }
+
+    /// <summary>Host ints (token ids, lengths) copied into device scratch memory for one kernel: valid until the next call.</summary>
+    internal ArrayView<int> Upload(ReadOnlySpan<int> values)
+    {
+        lock (_sync)
+        {
+            if (_ints is null || _ints.Length < values.Length)
+            {
+                Accelerator.Synchronize();
+                _ints?.Dispose();
+                _ints = Accelerator.Allocate1D<int>(Math.Max(64, values.Length * 2L));
+            }
+            ArrayView<int> view = _ints.View.AsContiguous().SubView(0, Math.Max(1, values.Length));
+            Accelerator.Synchronize(); // a kernel queued earlier may still read the scratch
+            if (!values.IsEmpty) view.SubView(0, values.Length).CopyFromCPU(values);
+            return view;
+        }
+    }
+
+    /// <summary>Device scratch floats of at least <paramref name="length"/> (a dropout mask drawn on the host, partial norms): valid until the next call.</summary>
+    internal ArrayView<float> Scratch(long length)
+    {
+        lock (_sync)
+        {
+            if (_floats is null || _floats.Length < length)
+            {
+                Accelerator.Synchronize();
+                _floats?.Dispose();
+                _floats = Accelerator.Allocate1D<float>(Math.Max(256, length * 2));
+            }
+            Accelerator.Synchronize();
+            return _floats.View.AsContiguous().SubView(0, Math.Max(1, length));
+        }
+    }
+
     /// <summary>Opens an accelerator of <paramref name="kind"/>; with <see cref="DeviceKind.Auto"/>, the best found.</summary>
     /// <exception cref="InvalidOperationException">No accelerator of that kind is on this machine (the message lists what is).</exception>
     public static Device Open(DeviceKind kind = DeviceKind.Auto)
@@ -76,6 +155,9 @@ public sealed class Device : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _placeholder?.Dispose();
+        _ints?.Dispose();
+        _floats?.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }

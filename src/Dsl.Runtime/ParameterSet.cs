@@ -63,6 +63,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     {
         if (!(maxNorm > 0)) throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "must be positive");
         if (!(normType > 0)) throw new ArgumentOutOfRangeException(nameof(normType), normType, "must be positive");
+        if (ParameterDevice.Of(_items) is { } device) return device.ClipGradNorm(_items, maxNorm, normType);
         double total = 0;
         foreach (Parameter p in _items)
         {
@@ -86,6 +87,11 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     public void ClipGradValue(float clip)
     {
         if (!(clip > 0)) throw new ArgumentOutOfRangeException(nameof(clip), clip, "must be positive");
+        if (ParameterDevice.Of(_items) is { } device)
+        {
+            device.ClipGradValue(_items, clip);
+            return;
+        }
         foreach (Parameter p in _items) TensorPrimitives.Clamp(p.GradAsSpan(), -clip, clip, p.GradAsSpan());
     }
 

@@ -96,16 +96,13 @@ internal static class CSharpOps
                 w.Line($"{F(clear.X)}.Clear();{Note(clear.Note)}");
                 break;
             case RepeatRowsOp r:
-                w.Line($"for (int b = 0; b < B; b++) {F(r.Row)}.CopyTo({F(r.Into)}.Slice(b * {D(r.Width)}, {D(r.Width)}));{Note(r.Note)}");
+                w.Line($"{Layout}.RepeatRows({F(r.Row)}, {D(Dim.B)}, {F(r.Into)});{Note(r.Note)}");
                 break;
             case GatherRowsOp g:
-                w.Line($"for (int r = 0; r < {F(g.Indices)}.Length; r++) {F(g.Table)}.Slice({F(g.Indices)}[r] * {D(g.Width)}, {D(g.Width)}).CopyTo({F(g.Into)}.Slice(r * {D(g.Width)}, {D(g.Width)}));");
+                w.Line($"{Layout}.GatherRows({F(g.Table)}, {F(g.Indices)}, {D(g.Width)}, {F(g.Into)});");
                 break;
             case ScatterAddRowsOp s:
-                w.Open($"for (int r = 0; r < {F(s.Indices)}.Length; r++)");
-                w.Line($"{Span} row = {F(s.Table)}.Slice({F(s.Indices)}[r] * {D(s.Width)}, {D(s.Width)});");
-                w.Line($"{TP}.Add(row, {F(s.Rows)}.Slice(r * {D(s.Width)}, {D(s.Width)}), row);");
-                w.Close();
+                w.Line($"{Layout}.ScatterAddRows({F(s.Indices)}, {F(s.Rows)}, {D(s.Width)}, {F(s.Table)});");
                 break;
             case DropoutOp d:
                 w.Line($"if (training) {DropoutKernel}.Forward({F(d.In)}, {F(d.Mask)}, {F(d.Out)}, {SourceWriter.Float(d.P)}, _dropoutRng);{Note(d.Note)}");

@@ -20,7 +20,8 @@ internal static class ModelEmitter
     private const string L = Names.Lengths;
 
     /// <summary>The source of a model, or null when nothing may be generated (the class is not partial, or generic).</summary>
-    public static string? Emit(ShapedModel model, ModelPlan? plan)
+    /// <param name="device">The project references Dsl.Gpu: the passes hand over to the device run (<see cref="DeviceEmitter"/>) once the model was moved to a device.</param>
+    public static string? Emit(ShapedModel model, ModelPlan? plan, bool device = false)
     {
         ModelSpec spec = model.Spec;
         if (!spec.CanGenerate) return null;
@@ -29,7 +30,7 @@ internal static class ModelEmitter
             w.Open(plan is null ? $"partial class {spec.Name}" : $"partial class {spec.Name} : {Interfaces(model)}");
             EmitConstants(w, model);
             if (plan is null) EmitInvalid(w, model);
-            else EmitValid(w, plan);
+            else EmitValid(w, plan, device && DeviceEmitter.Blocker(plan) is null);
             w.Close();
         }, "CS0169, CS0414, CS0649 // a member the model's layers do not need stays unused");
     }
@@ -114,16 +115,16 @@ internal static class ModelEmitter
         w.Close();
     }
 
-    private static void EmitValid(SourceWriter w, ModelPlan plan)
+    private static void EmitValid(SourceWriter w, ModelPlan plan, bool device)
     {
         EmitArchitecture(w, plan.Model);
         EmitFieldsAndConstructor(w, plan);
         EmitPublicApi(w, plan);
         EmitAttentionWeights(w, plan);
-        EmitEncoder(w, plan);
+        EmitEncoder(w, plan, device);
         EmitState(w, plan);
         EmitWorkspace(w, plan);
-        EmitPasses(w, plan);
+        EmitPasses(w, plan, device);
         var context = new EmitContext(w, plan);
         foreach (LayerPlan layer in plan.Layers.Where(l => l.HasPass)) EmitLayer(layer, context);
         foreach (LayerPlan layer in plan.Layers) layer.EmitHelpers(context);
@@ -333,7 +334,7 @@ internal static class ModelEmitter
     }
 
     /// <summary>Every model whose output is a sequence can encode for a decoder: its outputs, final states and their back-propagation.</summary>
-    private static void EmitEncoder(SourceWriter w, ModelPlan plan)
+    private static void EmitEncoder(SourceWriter w, ModelPlan plan, bool device)
     {
         ShapedModel m = plan.Model;
         if (!m.OutputIsSequence) return;
@@ -343,6 +344,7 @@ internal static class ModelEmitter
         w.Open($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{t}>.Encode({InputType(m)} source, {L} lengths, bool training)");
         w.Line("Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);");
         w.Line("ForwardPass(ws, training, state: null);");
+        if (device) w.Line("_deviceRun?.ToHost(ws); // a decoder reads the outputs and final states on the host");
         foreach (LayerPlan layer in plan.Layers) CSharpOps.Write(layer.Encode, context);
         string Tensors(System.Func<FinalStateRef, BufferRef> buffer) =>
             string.Join(", ", plan.Finals.Select(f => $"new global::Dsl.NamedTensor(\"{f.Name}\", {buffer(f).Ws}, B, {f.Width})"));
@@ -357,6 +359,7 @@ internal static class ModelEmitter
         w.Line("Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached");
         w.Line($"    : throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the encoded output is not that of its last pass.\");");
         w.Line($"if (!ws.Training) throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the output was encoded for inference (training: false); encode with training: true to back-propagate.\");");
+        if (device) w.Line("_deviceRun?.FromHost(ws); // with the gradient the decoder wrote into the outputs");
         if (plan.Finals.Count == 0) w.Line("BackwardPass(ws);");
         else
         {
@@ -558,7 +561,7 @@ internal static class ModelEmitter
         w.Line();
     }
 
-    private static void EmitPasses(SourceWriter w, ModelPlan plan)
+    private static void EmitPasses(SourceWriter w, ModelPlan plan, bool device)
     {
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
         w.Open("private void ForwardPass(Workspace ws, bool training, State? state)");
@@ -578,12 +581,33 @@ internal static class ModelEmitter
             w.Line("state.Reserve(ws.T);");
             w.Close();
         }
+        if (device)
+        {
+            w.Line("if (_deviceRun is not null) _deviceRun.ForwardPass(ws, training, state);");
+            w.Open("else");
+        }
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) w.Line($"{l.Name}_forward(ws, training, state);");
+        if (device) w.Close();
         if (plan.Positional) w.Line("if (state is not null) state.Position += ws.T; // the next pass continues the sequence");
         w.Close();
         w.Line();
         w.Line("/// <summary>Back-propagates from the last layer's output gradient, accumulating every parameter's gradient.</summary>");
         w.Open("private void BackwardPass(Workspace ws)");
+        if (device)
+        {
+            w.Open("if (_deviceRun is not null)");
+            w.Line("_deviceRun.BackwardPass(ws);");
+            w.Line("return;");
+            w.Close();
+        }
+        WriteBackwardCalls(w, plan);
+        w.Close();
+        w.Line();
+    }
+
+    /// <summary>Every layer's backward, last first, each followed by the gradients that join once it has run.</summary>
+    internal static void WriteBackwardCalls(SourceWriter w, ModelPlan plan)
+    {
         for (int k = plan.Layers.Count - 1; k >= 0; k--)
         {
             LayerPlan l = plan.Layers[k];
@@ -593,12 +617,10 @@ internal static class ModelEmitter
             foreach (GradientJoin j in plan.Joins.Where(j => j.AfterLayer == k))
                 w.Line($"{Names.TP}.Add({j.Target.Ws}, {j.Source.Ws}, {j.Target.Ws}); // {j.Why}");
         }
-        w.Close();
-        w.Line();
     }
 
     /// <summary>A layer's forward and backward methods, in the manner of llm.c: the ops of its plan, with the comments that explain them.</summary>
-    private static void EmitLayer(LayerPlan layer, EmitContext c)
+    internal static void EmitLayer(LayerPlan layer, EmitContext c)
     {
         Passes passes = layer.Passes;
         EmitMethod(c, passes.ForwardDoc, $"private void {layer.Name}_forward(Workspace ws, bool training, State? state)", passes.Forward);

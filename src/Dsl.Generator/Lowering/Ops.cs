@@ -176,6 +176,9 @@ internal sealed record WhenOp(Condition Condition, EquatableArray<Op> Body, Equa
 internal abstract record MacroOp : Op
 {
     public abstract void WriteCSharp(Emitting.EmitContext context);
+
+    /// <summary>Why the device backend cannot run this op (its C# calls a kernel the device lacks), or null when it can.</summary>
+    public virtual string? DeviceBlocker => null;
 }
 
 /// <summary>Kernel families of Dsl.Runtime, by class.</summary>

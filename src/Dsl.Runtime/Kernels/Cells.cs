@@ -263,6 +263,26 @@ public static class RnnCell
         else TensorPrimitives.Tanh(preActivation, h);
     }
 
+    /// <summary>
+    /// <see cref="Forward"/> for every row of a step: pre-activations [B, H] (rows <paramref name="ldg"/> apart) into h'
+    /// (rows <paramref name="ldy"/> apart).
+    /// </summary>
+    public static void ForwardRows(int batch, int hidden, ReadOnlySpan<float> preActivation, int ldg, Span<float> h, int ldy, bool relu)
+    {
+        for (int b = 0; b < batch; b++) Forward(preActivation.Slice(b * ldg, hidden), h.Slice(b * ldy, hidden), relu);
+    }
+
+    /// <summary>
+    /// <see cref="Backward"/> for every row of a step: h and dy with row strides <paramref name="ldh"/> and <paramref name="ldy"/>, the
+    /// carried dh [B, H], and d(pre) with row stride <paramref name="ldd"/>.
+    /// </summary>
+    public static void BackwardRows(int batch, int hidden, ReadOnlySpan<float> h, int ldh, ReadOnlySpan<float> dy, int ldy, ReadOnlySpan<float> dh,
+        Span<float> dPre, int ldd, bool relu)
+    {
+        for (int b = 0; b < batch; b++)
+            Backward(h.Slice(b * ldh, hidden), dy.Slice(b * ldy, hidden), dh.Slice(b * hidden, hidden), dPre.Slice(b * ldd, hidden), relu);
+    }
+
     /// <summary>d(pre) = (dy + dh) ⊙ act'(h).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> h, ReadOnlySpan<float> dy, ReadOnlySpan<float> dh, Span<float> dPre, bool relu)

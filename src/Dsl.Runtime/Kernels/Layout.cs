@@ -115,6 +115,28 @@ public static class Layout
         }
     }
 
+    /// <summary>into[r] = table[indices[r]] for every index, rows of <paramref name="width"/> (an embedding's lookup).</summary>
+    public static void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into)
+    {
+        for (int r = 0; r < indices.Length; r++) table.Slice(indices[r] * width, width).CopyTo(into.Slice(r * width, width));
+    }
+
+    /// <summary>table[indices[r]] += rows[r] for every index (an embedding's gradient).</summary>
+    public static void ScatterAddRows(ReadOnlySpan<int> indices, ReadOnlySpan<float> rows, int width, Span<float> table)
+    {
+        for (int r = 0; r < indices.Length; r++)
+        {
+            Span<float> row = table.Slice(indices[r] * width, width);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, rows.Slice(r * width, width), row);
+        }
+    }
+
+    /// <summary>into[b] = row for each of <paramref name="rows"/> rows (a learned vector, or a bias, broadcast over the batch).</summary>
+    public static void RepeatRows(ReadOnlySpan<float> row, int rows, Span<float> into)
+    {
+        for (int b = 0; b < rows; b++) row.CopyTo(into.Slice(b * row.Length, row.Length));
+    }
+
     /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer, as PyTorch's pad_packed_sequence leaves them.</summary>
     public static void MaskSteps(Span<float> x, ReadOnlySpan<int> lengths, int batch, int steps, int width)
     {

@@ -34,12 +34,19 @@ public abstract class Optimizer
     /// <summary>Flags a checkpoint must carry besides the buffers (SGD: whether each momentum buffer has started).</summary>
     internal virtual bool[]? Flags => null;
 
-    /// <summary>Applies one update from the current gradients.</summary>
+    /// <summary>Applies one update from the current gradients (on the device, when every parameter lives on one).</summary>
     public void Step()
     {
         StepCount++;
+        if (ParameterDevice.Of(Parameters) is { } device && device.TryStep(this)) return;
         for (int i = 0; i < Parameters.Count; i++) Update(i, Parameters[i].AsSpan(), Parameters[i].GradAsSpan());
     }
+
+    /// <summary>Brings the state buffers up to date on the host (a device may hold newer ones), before a checkpoint reads them.</summary>
+    internal void StateToHost() => ParameterDevice.Of(Parameters)?.StateToHost(this);
+
+    /// <summary>The host's state buffers were written (a checkpoint was loaded): a device takes them before its next step.</summary>
+    internal void StateFromHost() => ParameterDevice.Of(Parameters)?.StateFromHost(this);
 
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrad()

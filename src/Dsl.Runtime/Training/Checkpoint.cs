@@ -40,6 +40,7 @@ public static class Checkpoint
             metadata["dsl.optimizer"] = optimizer.GetType().Name;
             metadata["dsl.optimizer.step_count"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
             metadata["dsl.optimizer.learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+            optimizer.StateToHost(); // a device may hold newer moments
             if (optimizer.Flags is { } flags) metadata["dsl.optimizer.flags"] = string.Concat(flags.Select(f => f ? '1' : '0'));
             foreach (var (slot, buffers) in optimizer.StateSlots)
             {
@@ -135,6 +136,7 @@ public static class Checkpoint
         if (optimizer is not null)
         {
             foreach (var (target, values) in optimizerState) values.CopyTo(target, 0);
+            optimizer.StateFromHost(); // a device takes the loaded moments before its next step
             optimizer.StepCount = optimizerSteps;
             optimizer.LearningRate = learningRate;
             if (optimizer.Flags is { } f)

@@ -31,10 +31,17 @@ internal static class GeneratorHarness
 
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.CSharp12);
 
-    public static CSharpCompilation Compile(params string[] sources) =>
+    public static CSharpCompilation Compile(params string[] sources) => Compile(References, sources);
+
+    /// <summary>The references of a project that also references Dsl.Gpu (the generator then writes the device backend).</summary>
+    internal static readonly ImmutableArray<MetadataReference> DeviceReferences =
+        References.Add(MetadataReference.CreateFromFile(typeof(Dsl.Gpu.Device).Assembly.Location))
+            .Add(MetadataReference.CreateFromFile(typeof(ILGPU.Context).Assembly.Location));
+
+    public static CSharpCompilation Compile(ImmutableArray<MetadataReference> references, params string[] sources) =>
         CSharpCompilation.Create("Models",
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, ParseOptions, path: $"Model{i}.cs")),
-            References,
+            references,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
     public static GeneratorDriver CreateDriver() =>
@@ -47,9 +54,15 @@ internal static class GeneratorHarness
     /// Runs the generator, then the analyzer over the generated compilation, as a build does. Returns the
     /// output compilation, the DSL diagnostics, every other diagnostic (compiler and analyzer-host), and the run result.
     /// </summary>
-    public static (Compilation Output, ImmutableArray<Diagnostic> Dsl, ImmutableArray<Diagnostic> Others, GeneratorDriverRunResult Result) Run(params string[] sources)
+    public static (Compilation Output, ImmutableArray<Diagnostic> Dsl, ImmutableArray<Diagnostic> Others, GeneratorDriverRunResult Result) Run(params string[] sources) =>
+        Run(Compile(sources));
+
+    /// <summary>As <see cref="Run(string[])"/>, in a project that references Dsl.Gpu.</summary>
+    public static (Compilation Output, ImmutableArray<Diagnostic> Dsl, ImmutableArray<Diagnostic> Others, GeneratorDriverRunResult Result) RunWithDevice(params string[] sources) =>
+        Run(Compile(DeviceReferences, sources));
+
+    private static (Compilation Output, ImmutableArray<Diagnostic> Dsl, ImmutableArray<Diagnostic> Others, GeneratorDriverRunResult Result) Run(CSharpCompilation input)
     {
-        CSharpCompilation input = Compile(sources);
         GeneratorDriver driver = CreateDriver().RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
         ImmutableArray<Diagnostic> all = output
             .WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new DslAnalyzer()))

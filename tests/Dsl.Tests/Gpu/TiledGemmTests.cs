@@ -1,6 +1,7 @@
 using Dsl.Gpu;
 using Dsl.Kernels;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using Device = Dsl.Gpu.Device;
 using Xunit;
@@ -80,5 +81,20 @@ public class PtxCompileTests
         var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
         Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
         Assert.Contains("bar.sync", compiled.PTXAssembly, StringComparison.Ordinal); // the barriers between the shared-memory tiles
+    }
+
+    public static TheoryData<string> DeviceKernels => [.. Dsl.Gpu.DeviceKernels.Names];
+
+    [Theory]
+    [MemberData(nameof(DeviceKernels))]
+    public void EveryElementWiseCellAndOptimiserKernelCompilesToPtx(string name)
+    {
+        using var context = Context.Create(builder => builder.Default().EnableAlgorithms());
+        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
+        var method = typeof(Dsl.Gpu.DeviceKernels).GetMethod(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        Assert.NotNull(method);
+        var entry = ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method);
+        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
+        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
     }
 }

@@ -76,13 +76,13 @@ internal sealed class GruLayer : RecurrentLayer<GruSpec>
         if (After(spec))
         {
             w.Line($"{Span} gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh");
-            w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
+            w.Line($"{Layout}.RepeatRows(b_hh, B, gh);");
             w.Line($"if (hasPrev) {c.Recurrent("B", "G", "H", "hIn", "ldi", "w_hh", "packed", "gh", "G")}");
             w.Line($"{Cell}.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores");
             return;
         }
         w.Line($"{Span} gh = scratch.Slice(0, B * G); // [h·W_h{{r,z}}ᵀ + b_h{{r,z}}, (r ⊙ h)·W_hnᵀ + b_hn]");
-        w.Line("for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));");
+        w.Line($"{Layout}.RepeatRows(b_hh, B, gh);");
         w.Line($"if (hasPrev) {c.Recurrent("B", "2 * H", "H", "hIn", "ldi", "w_hh", "packedRz", "gh", "G")}");
         w.Line($"{Span} rh = aux.Slice(t * B * H, B * H);");
         w.Line($"for (int b = 0; b < B; b++) {Cell}.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));");

@@ -42,12 +42,12 @@ internal sealed class RnnLayer : RecurrentLayer<RnnSpec>
     public override void EmitForwardStep(RecurrentSpec spec, CellWriter c)
     {
         c.W.Line($"if (hasPrev) {c.Recurrent("B", "G", "H", "hIn", "ldi", "w_hh", "packed", "g", "G")}");
-        c.W.Line($"for (int b = 0; b < B; b++) {Cell}.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: {((RnnSpec)spec).Relu});");
+        c.W.Line($"{Cell}.ForwardRows(B, H, g, G, y.Slice(t * B * Y + yOffset), Y, relu: {((RnnSpec)spec).Relu});");
     }
 
     public override void EmitBackwardStep(RecurrentSpec spec, CellWriter c)
     {
-        c.W.Line($"for (int b = 0; b < B; b++) {Cell}.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: {((RnnSpec)spec).Relu});");
+        c.W.Line($"{Cell}.BackwardRows(B, H, y.Slice(t * B * Y + yOffset), Y, dy.Slice(t * B * Y + yOffset), Y, carry, d, G, relu: {((RnnSpec)spec).Relu});");
         c.W.Line($"if ({c.WantPrevious}) {c.BackProduct("G", "d", "G", "w_hh", "packed", accumulate: false)} // dh of the previous step (or of the initial state)");
         c.ApplyRecurrentMask();
     }

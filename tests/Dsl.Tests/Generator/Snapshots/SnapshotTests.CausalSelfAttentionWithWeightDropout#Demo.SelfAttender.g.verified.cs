@@ -566,18 +566,14 @@ namespace Demo
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 16, 16).CopyTo(ws.embedding_out.Slice(r * 16, 16));
+            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 16, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            for (int r = 0; r < ws.tokens.Length; r++)
-            {
-                global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 16, 16);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 16, 16), row);
-            }
+            global::Dsl.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 16, _embedding_weight.GradAsSpan());
         }
 
         // lstm: LSTM, 1 layer(s): [T, B, 16] -> [T, B, 16]

@@ -444,18 +444,14 @@ namespace Classifier
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 32, 32).CopyTo(ws.embedding_out.Slice(r * 32, 32));
+            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 32, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            for (int r = 0; r < ws.tokens.Length; r++)
-            {
-                global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 32, 32);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 32, 32), row);
-            }
+            global::Dsl.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 32, _embedding_weight.GradAsSpan());
         }
 
         // dropout: [T, B, 32] -> same; training: out = x ⊙ mask (p = 0.3f), inference: out = x
@@ -555,7 +551,7 @@ namespace Classifier
                 int ldi = ldh;
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
-                for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
+                global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)
@@ -643,7 +639,7 @@ namespace Classifier
                 int ldi = ldh;
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
-                for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
+                global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)

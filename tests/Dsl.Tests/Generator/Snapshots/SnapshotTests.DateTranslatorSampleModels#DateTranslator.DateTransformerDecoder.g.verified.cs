@@ -722,18 +722,14 @@ namespace DateTranslator
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 64, 64).CopyTo(ws.embedding_out.Slice(r * 64, 64));
+            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 64, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            for (int r = 0; r < ws.tokens.Length; r++)
-            {
-                global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 64, 64);
-                global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 64, 64), row);
-            }
+            global::Dsl.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 64, _embedding_weight.GradAsSpan());
         }
 
         // positionalencoding: [T, B, 64] -> same: out[t] = x[t] + pe[p + t], pe[t, 2i] = sin(t / 10000^(2i/64)), pe[t, 2i+1] = cos(…),

@@ -625,7 +625,7 @@ namespace Demo
                 int ldi = ldh;
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
-                for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
+                global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hIn, ldi, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));
@@ -720,7 +720,7 @@ namespace Demo
                 int ldi = ldh;
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // [h·W_h{r,z}ᵀ + b_h{r,z}, (r ⊙ h)·W_hnᵀ + b_hn]
-                for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
+                global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hIn, ldi, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));
@@ -813,7 +813,7 @@ namespace Demo
                 int ldi = ldh;
                 global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                 global::System.Span<float> gh = scratch.Slice(0, B * G); // h·W_hhᵀ + b_hh
-                for (int b = 0; b < B; b++) b_hh.CopyTo(gh.Slice(b * G, G));
+                global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
                 if (!lengths.IsEmpty)

@@ -594,10 +594,10 @@ namespace Demo
         {
             int B = ws.B, T = ws.T, S = ws.S;
             // the learned initial states, one row per sequence
-            for (int b = 0; b < B; b++) _lstm_h0_l0.AsSpan().CopyTo(ws.lstm_h0p_l0.Slice(b * 8, 8));
-            for (int b = 0; b < B; b++) _lstm_c0_l0.AsSpan().CopyTo(ws.lstm_c0p_l0.Slice(b * 8, 8));
-            for (int b = 0; b < B; b++) _lstm_h0_l0_reverse.AsSpan().CopyTo(ws.lstm_h0p_l0_reverse.Slice(b * 8, 8));
-            for (int b = 0; b < B; b++) _lstm_c0_l0_reverse.AsSpan().CopyTo(ws.lstm_c0p_l0_reverse.Slice(b * 8, 8));
+            global::Dsl.Kernels.Layout.RepeatRows(_lstm_h0_l0.AsSpan(), B, ws.lstm_h0p_l0);
+            global::Dsl.Kernels.Layout.RepeatRows(_lstm_c0_l0.AsSpan(), B, ws.lstm_c0p_l0);
+            global::Dsl.Kernels.Layout.RepeatRows(_lstm_h0_l0_reverse.AsSpan(), B, ws.lstm_h0p_l0_reverse);
+            global::Dsl.Kernels.Layout.RepeatRows(_lstm_c0_l0_reverse.AsSpan(), B, ws.lstm_c0p_l0_reverse);
             // variational dropout: one mask per sequence and direction for the whole pass (training only)
             if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.lstm_rmask_l0, 0.2f, _dropoutRng);
             if (training) global::Dsl.Kernels.DropoutKernel.Mask(ws.lstm_rmask_l0_reverse, 0.2f, _dropoutRng);

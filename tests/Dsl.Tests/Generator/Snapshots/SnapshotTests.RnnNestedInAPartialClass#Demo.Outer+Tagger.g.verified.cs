@@ -450,18 +450,14 @@ namespace Demo
             private void embedding_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                for (int r = 0; r < ws.tokens.Length; r++) _embedding_weight.AsSpan().Slice(ws.tokens[r] * 8, 8).CopyTo(ws.embedding_out.Slice(r * 8, 8));
+                global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 8, ws.embedding_out);
             }
 
             // embedding backward: dweight[tokens[t, b]] += dout[t, b]
             private void embedding_backward(Workspace ws)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                for (int r = 0; r < ws.tokens.Length; r++)
-                {
-                    global::System.Span<float> row = _embedding_weight.GradAsSpan().Slice(ws.tokens[r] * 8, 8);
-                    global::System.Numerics.Tensors.TensorPrimitives.Add(row, ws.embedding_dout.Slice(r * 8, 8), row);
-                }
+                global::Dsl.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 8, _embedding_weight.GradAsSpan());
             }
 
             // encoder: RNN, 1 layer(s): [T, B, 8] -> [T, B, 6]
@@ -535,7 +531,7 @@ namespace Demo
                     int ldi = ldh;
                     global::System.Span<float> g = gates.Slice(t * B * G, B * G);
                     if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
-                    for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Forward(g.Slice(b * G, G), y.Slice((t * B + b) * Y + yOffset, H), relu: true);
+                    global::Dsl.Kernels.RnnCell.ForwardRows(B, H, g, G, y.Slice(t * B * Y + yOffset), Y, relu: true);
                     if (!lengths.IsEmpty)
                     {
                         // padded steps (t ≥ length): the forward direction keeps its state
@@ -568,7 +564,7 @@ namespace Demo
                     int t = s;          // the step processed s-th
                     int tp = t - 1;     // the step before it in processing order
                     global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                    for (int b = 0; b < B; b++) global::Dsl.Kernels.RnnCell.Backward(y.Slice((t * B + b) * Y + yOffset, H), dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G), relu: true);
+                    global::Dsl.Kernels.RnnCell.BackwardRows(B, H, y.Slice(t * B * Y + yOffset), Y, dy.Slice(t * B * Y + yOffset), Y, carry, d, G, relu: true);
                     if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
                     if (!lengths.IsEmpty)
                     {

@@ -1,0 +1,207 @@
+using System.Collections.Generic;
+using System.Linq;
+using Dsl.Generator.Helpers;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Emitting;
+
+/// <summary>
+/// The device backend (when the project references Dsl.Gpu): a second file per model with <c>To(Device)</c> and a nested
+/// <c>DeviceRun</c> whose layer and cell methods are the host's, written by the same walkers and translated by
+/// <see cref="DeviceDialect"/> onto Dsl.Gpu's kernels of the same names over device memory. The host entry points stay
+/// as they are: their passes hand over to the device run at the pass boundary, copying what the host writes for a pass
+/// (inputs, initial states, the loss's gradient) over and what it reads back (outputs, initial-state gradients).
+/// </summary>
+internal static class DeviceEmitter
+{
+    /// <summary>Why the model cannot run on a device (the first layer that cannot, and why), or null when it can.</summary>
+    public static string? Blocker(ModelPlan plan)
+    {
+        foreach (LayerPlan layer in plan.Layers)
+        {
+            foreach (Op op in layer.Passes.Forward.Concat(layer.Passes.Backward).Concat(layer.Setup).Concat(layer.Encode))
+            {
+                if (DeviceDialect.Blocker(op) is { } why) return $"layer '{layer.Name}' ({layer.Layer.Kind}) {why}";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>The device file of a valid model.</summary>
+    public static string? Emit(ShapedModel model, ModelPlan plan)
+    {
+        if (!model.Spec.CanGenerate) return null;
+        string name = model.Spec.Name;
+        string? blocker = Blocker(plan);
+        return GeneratedFile.WritePart(model.Spec, w =>
+        {
+            w.Open($"partial class {name} : global::Dsl.Gpu.IDeviceModel");
+            if (blocker is null) w.Line("private DeviceRun? _deviceRun;");
+            w.Line();
+            w.Line("/// <summary>The device the model computes on, or null on the host.</summary>");
+            w.Line(blocker is null ? "public global::Dsl.Gpu.Device? Device => _deviceRun?.Device;" : "public global::Dsl.Gpu.Device? Device => null;");
+            w.Line();
+            w.Line("/// <summary>Moves the model to <paramref name=\"device\"/>: parameters, gradients and workspaces live there from now on, and Forward, Backward,");
+            w.Line("/// Loss and Step run there; reading a parameter's Value or Grad on the host synchronises. Optimisers and clipping over its");
+            w.Line("/// parameters run on the device too.</summary>");
+            w.Line("/// <exception cref=\"global::System.NotSupportedException\">A layer of the model has no device kernels (the message names it).</exception>");
+            w.Open("public void To(global::Dsl.Gpu.Device device)");
+            w.Line("global::System.ArgumentNullException.ThrowIfNull(device);");
+            if (blocker is not null)
+                w.Line($"throw new global::System.NotSupportedException(\"Model '{name}' cannot run on a device: {Escape(blocker)}; it runs on the host.\");");
+            else
+            {
+                w.Line("if (_deviceRun is { } current && ReferenceEquals(current.Device, device)) return;");
+                w.Line("_deviceRun?.Detach();");
+                w.Line("_deviceRun = new DeviceRun(this, device);");
+            }
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>Brings the parameters back to the host, which computes from now on (device memory is released).</summary>");
+            w.Open("public void ToHost()");
+            if (blocker is null)
+            {
+                w.Line("_deviceRun?.Detach();");
+                w.Line("_deviceRun = null;");
+            }
+            w.Close();
+            if (blocker is null)
+            {
+                w.Line();
+                EmitRun(w, plan);
+            }
+            w.Close();
+        }, "CS0169, CS0414, CS0649 // a member the model's layers do not need stays unused");
+    }
+
+    private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
+
+    private static void EmitRun(SourceWriter w, ModelPlan plan)
+    {
+        ShapedModel m = plan.Model;
+        string host = $"{m.Spec.Name}.Workspace";
+        LayerPlan last = plan.Last;
+        w.Line("/// <summary>The model on a device: its parameters' device copies, its workspaces' device memory, and its passes over them.</summary>");
+        w.Open("private sealed class DeviceRun");
+        w.Line("public readonly global::Dsl.Gpu.Device Device;");
+        w.Line("private readonly global::Dsl.Rng _dropoutRng; // the model's: dropout masks are drawn from the same stream as on the host");
+        foreach (ParamRef p in plan.Parameters) w.Line($"private readonly global::Dsl.Gpu.DeviceParameter {p.Field}; // {p.Name} {p.Dims}");
+        w.Line("private readonly global::System.Collections.Generic.List<Workspace> _workspaces = new();");
+        w.Line();
+        w.Open($"public DeviceRun({m.Spec.Name} model, global::Dsl.Gpu.Device device)");
+        w.Line("Device = device;");
+        w.Line("_dropoutRng = model._dropoutRng;");
+        foreach (ParamRef p in plan.Parameters) w.Line($"{p.Field} = global::Dsl.Gpu.DeviceParameter.On(model.{p.Field}, device);");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The device memory of a host workspace (the same layout, one allocation); the last few are kept.</summary>");
+        w.Open($"private Workspace For({host} host)");
+        w.Line("foreach (Workspace cached in _workspaces) if (ReferenceEquals(cached.Host, host)) return cached;");
+        w.Open("if (_workspaces.Count == 4)");
+        w.Line("_workspaces[0].Dispose();");
+        w.Line("_workspaces.RemoveAt(0);");
+        w.Close();
+        w.Line("var created = new Workspace(host, Device);");
+        w.Line("_workspaces.Add(created);");
+        w.Line("return created;");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back.</summary>");
+        w.Open($"public void ForwardPass({host} host, bool training, State? state)");
+        w.Line("Workspace ws = For(host);");
+        if (plan.States.Count > 0)
+        {
+            w.Open("if (host.HasInitialState)");
+            foreach (StateRef s in plan.States) w.Line($"ws.{s.Initial.Name}.CopyFrom(host.{s.Initial.Name});");
+            w.Close();
+        }
+        if (!m.TakesTokens) w.Line($"ws.{plan.Layers[0].Out.Name}.CopyFrom(host.{plan.Layers[0].Out.Name}); // the input features");
+        var body = new SourceWriter();
+        foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) body.Line($"{l.Name}_forward(ws, training, state);");
+        body.Line($"ws.{last.Out.Name}.CopyTo(host.{last.Out.Name});");
+        w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The host's backward pass on the device, from the output's gradient the host's loss wrote.</summary>");
+        w.Open($"public void BackwardPass({host} host)");
+        w.Line("Workspace ws = For(host);");
+        body = new SourceWriter();
+        body.Line($"ws.{last.Dy.Name}.CopyFrom(host.{last.Dy.Name});");
+        if (plan.Finals.Count > 0)
+        {
+            body.Open("if (host.InjectFinal)");
+            foreach (FinalStateRef f in plan.Finals) body.Line($"ws.{f.Grad.Name}.CopyFrom(host.{f.Grad.Name}); // the final state's gradient, from the decoder");
+            body.Close();
+        }
+        ModelEmitter.WriteBackwardCalls(body, plan);
+        if (plan.States.Count > 0)
+        {
+            body.Open("if (host.HasInitialState)");
+            foreach (StateRef s in plan.States) body.Line($"ws.{s.InitialGrad.Name}.CopyTo(host.{s.InitialGrad.Name}); // d(loss)/d(initial state), for an encoder behind");
+            body.Close();
+        }
+        w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>Every buffer of the workspace back on the host (an encoder's outputs and states, read there by a decoder).</summary>");
+        w.Line($"public void ToHost({host} host) => For(host).Memory.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));");
+        w.Line();
+        w.Line("/// <summary>Every buffer of the workspace from the host (the gradient a decoder wrote into an encoder's outputs).</summary>");
+        w.Line($"public void FromHost({host} host) => For(host).Memory.Span.CopyFrom(host.Floats);");
+        w.Line();
+        w.Line("/// <summary>The parameters back to the host; the device memory released.</summary>");
+        w.Open("public void Detach()");
+        foreach (ParamRef p in plan.Parameters) w.Line($"{p.Field}.Detach();");
+        w.Line("foreach (Workspace cached in _workspaces) cached.Dispose();");
+        w.Line("_workspaces.Clear();");
+        w.Close();
+        w.Line();
+        // the layer and cell methods: the host's, onto the device's kernels
+        var methods = new SourceWriter();
+        var context = new EmitContext(methods, plan);
+        foreach (LayerPlan layer in plan.Layers.Where(l => l.HasPass)) ModelEmitter.EmitLayer(layer, context);
+        foreach (LayerPlan layer in plan.Layers) layer.EmitHelpers(context);
+        w.Lines(DeviceDialect.Translate(methods.ToString()).TrimEnd('\n'));
+        w.Line();
+        EmitWorkspace(w, plan, host);
+        w.Close();
+    }
+
+    /// <summary>The device workspace: the host workspace's sizes and flags, its float buffers as device spans at the same offsets.</summary>
+    private static void EmitWorkspace(SourceWriter w, ModelPlan plan, string host)
+    {
+        w.Line("/// <summary>A host workspace's buffers in device memory, at the same offsets; ints and standalone arrays stay on the host.</summary>");
+        w.Open("private sealed class Workspace : global::System.IDisposable");
+        w.Line($"public readonly {host} Host;");
+        w.Line("public readonly global::Dsl.Gpu.DeviceMemory Memory;");
+        w.Open($"public Workspace({host} host, global::Dsl.Gpu.Device device)");
+        w.Line("Host = host;");
+        var standalone = plan.Buffers.Where(b => !b.IsView && !b.IsInt).ToList();
+        string extra = string.Concat(standalone.Select(b => $" + (long)host.{b.Name}.Length"));
+        w.Line($"Memory = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length{extra}); // the views, then the standalone arrays");
+        w.Close();
+        w.Line("public int B => Host.B;");
+        w.Line("public int T => Host.T;");
+        w.Line("public int S => Host.S;");
+        w.Line("public bool Training => Host.Training;");
+        w.Line("public bool HasLengths => Host.HasLengths;");
+        if (plan.States.Count > 0) w.Line("public bool HasInitialState => Host.HasInitialState;");
+        if (plan.Finals.Count > 0) w.Line("public bool InjectFinal => Host.InjectFinal;");
+        w.Line("public int[] lengths => Host.lengths;");
+        string at = "Host.Floats.Length";
+        foreach (BufferRef b in plan.Buffers)
+        {
+            if (b.IsView) w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Memory.Span.Slice(Host.{b.Name}__at, Host.{b.Name}__length);");
+            else if (b.IsInt) w.Line($"public int[] {b.Name} => Host.{b.Name};");
+            else
+            {
+                // a standalone array (an encoder's final state or its gradient): device memory after the views
+                w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Memory.Span.Slice({at}, Host.{b.Name}.Length);");
+                at += $" + Host.{b.Name}.Length";
+            }
+        }
+        w.Line("public void Dispose() => Memory.Dispose();");
+        w.Close();
+    }
+}

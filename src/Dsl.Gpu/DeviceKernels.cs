@@ -1,0 +1,430 @@
+using System;
+using ILGPU;
+using ILGPU.Algorithms;
+using ILGPU.Runtime;
+
+namespace Dsl.Gpu;
+
+/// <summary>
+/// The ILGPU kernels of the device backend, compiled once per device: element-wise operations, bias and column sums,
+/// activations, rows gathered and scattered, the recurrent cells' steps forward and back, padding masks and the
+/// optimisers' updates. Each is a static method over <see cref="ArrayView{T}"/>s with its sizes passed by value, one
+/// thread per element written; <c>Dsl.Gpu.Kernels</c> launches them with the host kernels' signatures.
+/// </summary>
+internal sealed class DeviceKernels
+{
+    private readonly Action<Index1D, ArrayView<float>, float> _fill;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _binary;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _fma;
+    private readonly Action<Index1D, ArrayView<float>, float, float, float> _scaleClamp;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _addBias;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _columnSums;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _activation;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _gatherRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _scatterAddRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CellArgs> _lstmForward;
+    private readonly Action<Index1D, CellViews, CellArgs> _lstmBackward;
+    private readonly Action<Index1D, CellViews, CellArgs> _gruForward;
+    private readonly Action<Index1D, CellViews, CellArgs> _gruBackward;
+    private readonly Action<Index1D, CellViews, CellArgs> _rnn;
+    private readonly Action<Index1D, CellViews, CellArgs> _gruResetBefore;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, int, int, int> _maskSteps;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _pack;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> _partialNorms;
+    private readonly Action<Index1D, OptimizerViews, OptimizerArgs> _optimizer;
+
+    public DeviceKernels(Accelerator accelerator)
+    {
+        _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(FillKernel);
+        _binary = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BinaryKernel);
+        _fma = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(FusedMultiplyAddKernel);
+        _scaleClamp = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float, float, float>(ScaleClampKernel);
+        _addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(AddBiasKernel);
+        _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumsKernel);
+        _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
+        _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(GatherRowsKernel);
+        _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(ScatterAddRowsKernel);
+        _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
+        _lstmForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CellArgs>(LstmForwardKernel);
+        _lstmBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(LstmBackwardKernel);
+        _gruForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruForwardKernel);
+        _gruBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruBackwardKernel);
+        _rnn = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(RnnKernel);
+        _gruResetBefore = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruResetBeforeKernel);
+        _maskSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(MaskStepsKernel);
+        _pack = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(TransposeKernel);
+        _partialNorms = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(PartialNormsKernel);
+        _optimizer = accelerator.LoadAutoGroupedStreamKernel<Index1D, OptimizerViews, OptimizerArgs>(OptimizerUpdateKernel);
+    }
+
+    /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
+    internal static readonly string[] Names =
+    [
+        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnSumsKernel), nameof(ActivationKernel),
+        nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
+        nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
+    ];
+
+    // ---- launches ----
+
+    public void Fill(int n, ArrayView<float> x, float value) { if (n > 0) _fill(n, x, value); }
+
+    /// <summary>into = a (op) b: 0 add, 1 multiply, 2 subtract.</summary>
+    public void Binary(int n, ArrayView<float> a, ArrayView<float> b, ArrayView<float> into, int op) { if (n > 0) _binary(n, a, b, into, op); }
+
+    public void FusedMultiplyAdd(int n, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> into) { if (n > 0) _fma(n, a, b, c, into); }
+
+    /// <summary>x = clamp(x · scale, lo, hi).</summary>
+    public void ScaleClamp(int n, ArrayView<float> x, float scale, float lo, float hi) { if (n > 0) _scaleClamp(n, x, scale, lo, hi); }
+
+    public void AddBias(int n, ArrayView<float> y, ArrayView<float> bias, int width) { if (n > 0) _addBias(n, y, bias, width); }
+
+    public void ColumnSums(int width, ArrayView<float> x, ArrayView<float> into, int rows) { if (width > 0 && rows > 0) _columnSums(width, x, into, rows, width); }
+
+    /// <summary>kind ≥ 0: y = act(y); kind &lt; 0: dy ⊙= act'(y) for act = −kind − 1 … (see ActivationKernel).</summary>
+    public void Activation(int n, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, y, dy, kind, backward ? 1 : 0); }
+
+    public void GatherRows(int n, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) { if (n > 0) _gatherRows(n, table, indices, into, width); }
+
+    public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width) { if (n > 0) _scatterAddRows(n, rows, indices, table, width); }
+
+    public void RepeatRows(int n, ArrayView<float> row, ArrayView<float> into, int width) { if (n > 0) _repeatRows(n, row, into, width); }
+
+    public void LstmForward(int n, ArrayView<float> gates, ArrayView<float> cPrev, CellArgs args, ArrayView<float> c, ArrayView<float> h)
+    {
+        if (n > 0) _lstmForward(n, gates, cPrev, args with { C = c, H = h });
+    }
+
+    public void LstmBackward(int n, CellViews views, CellArgs args) { if (n > 0) _lstmBackward(n, views, args); }
+
+    public void GruForward(int n, CellViews views, CellArgs args) { if (n > 0) _gruForward(n, views, args); }
+
+    public void GruBackward(int n, CellViews views, CellArgs args) { if (n > 0) _gruBackward(n, views, args); }
+
+    public void Rnn(int n, CellViews views, CellArgs args) { if (n > 0) _rnn(n, views, args); }
+
+    public void GruResetBefore(int n, CellViews views, CellArgs args) { if (n > 0) _gruResetBefore(n, views, args); }
+
+    public void MaskSteps(int n, ArrayView<float> x, ArrayView<int> lengths, int batch, int steps, int width) { if (n > 0) _maskSteps(n, x, lengths, batch, steps, width); }
+
+    /// <summary>packed [rows, cols] = source [cols, rows]ᵀ (source rows <paramref name="ld"/> apart).</summary>
+    public void Transpose(int rows, int cols, ArrayView<float> source, int ld, ArrayView<float> packed)
+    {
+        if (rows > 0 && cols > 0) _pack(rows * cols, source, packed, ld, cols);
+    }
+
+    public void PartialNorms(int parts, ArrayView<float> x, ArrayView<float> partials, int length, float p) { if (parts > 0 && length > 0) _partialNorms(parts, x, partials, length, p); }
+
+    public void Optimizer(int n, OptimizerViews views, OptimizerArgs args) { if (n > 0) _optimizer(n, views, args); }
+
+    // ---- kernels ----
+
+    private static void FillKernel(Index1D i, ArrayView<float> x, float value) => x[i] = value;
+
+    private static void BinaryKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> into, int op) =>
+        into[i] = op == 0 ? a[i] + b[i] : op == 1 ? a[i] * b[i] : a[i] - b[i];
+
+    private static void FusedMultiplyAddKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> into) => into[i] = a[i] * b[i] + c[i];
+
+    private static void ScaleClampKernel(Index1D i, ArrayView<float> x, float scale, float lo, float hi) => x[i] = XMath.Clamp(x[i] * scale, lo, hi);
+
+    private static void AddBiasKernel(Index1D i, ArrayView<float> y, ArrayView<float> bias, int width) => y[i] += bias[i % width];
+
+    /// <summary>One thread per column: into[j] += Σ_r x[r, j].</summary>
+    private static void ColumnSumsKernel(Index1D j, ArrayView<float> x, ArrayView<float> into, int rows, int width)
+    {
+        float sum = 0f;
+        for (int r = 0; r < rows; r++) sum += x[(long)r * width + j];
+        into[j] += sum;
+    }
+
+    internal static float Sigmoid(float x) => 1f / (1f + XMath.Exp(-x));
+
+    /// <summary>kind: 0 none, 1 tanh, 2 ReLU, 3 sigmoid (the values of <see cref="Dsl.Activation"/>).</summary>
+    private static void ActivationKernel(Index1D i, ArrayView<float> y, ArrayView<float> dy, int kind, int backward)
+    {
+        float v = y[i];
+        if (backward == 0)
+        {
+            y[i] = kind == 1 ? XMath.Tanh(v) : kind == 2 ? (v > 0f ? v : 0f) : kind == 3 ? Sigmoid(v) : v;
+            return;
+        }
+        float d = dy[i];
+        dy[i] = kind == 1 ? d * (1f - v * v) : kind == 2 ? (v <= 0f ? 0f : d) : kind == 3 ? d * v * (1f - v) : d;
+    }
+
+    private static void GatherRowsKernel(Index1D i, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) =>
+        into[i] = table[(long)indices[i / width] * width + i % width];
+
+    private static void ScatterAddRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width) =>
+        Atomic.Add(ref table[(long)indices[i / width] * width + i % width], rows[i]);
+
+    private static void RepeatRowsKernel(Index1D i, ArrayView<float> row, ArrayView<float> into, int width) => into[i] = row[i % width];
+
+    /// <summary>
+    /// One LSTM step, one thread per (row, unit): gates [B, 4H] become i, f, g, o; c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')
+    /// (h with row stride LdY). <paramref name="cPrev"/> is ignored when HasPrev is 0.
+    /// </summary>
+    private static void LstmForwardKernel(Index1D index, ArrayView<float> gates, ArrayView<float> cPrev, CellArgs a)
+    {
+        int H = a.Hidden, b = index / H, j = index % H;
+        long g = (long)b * 4 * H;
+        float i = Sigmoid(gates[g + j]), f = Sigmoid(gates[g + H + j]), u = XMath.Tanh(gates[g + 2 * H + j]), o = Sigmoid(gates[g + 3 * H + j]);
+        gates[g + j] = i;
+        gates[g + H + j] = f;
+        gates[g + 2 * H + j] = u;
+        gates[g + 3 * H + j] = o;
+        float c = i * u;
+        if (a.HasPrev != 0) c += f * cPrev[(long)b * H + j];
+        a.C[(long)b * H + j] = c;
+        a.H[(long)b * a.LdY + j] = XMath.Tanh(c) * o;
+    }
+
+    /// <summary>One LSTM step back (see <c>Dsl.Kernels.LstmCell.Backward</c>): writes dGates, replaces the carried dc.</summary>
+    private static void LstmBackwardKernel(Index1D index, CellViews v, CellArgs a)
+    {
+        int H = a.Hidden, b = index / H, j = index % H;
+        long g = (long)b * 4 * H, row = (long)b * H + j;
+        float i = v.Gates[g + j], f = v.Gates[g + H + j], u = v.Gates[g + 2 * H + j], o = v.Gates[g + 3 * H + j];
+        float t = XMath.Tanh(v.State[row]);
+        float dhv = v.Dy[(long)b * a.LdY + j] + v.Carry[row];
+        float dcv = v.Carry2[row] + dhv * o * (1f - t * t);
+        float cp = a.HasPrev != 0 ? v.Previous[row] : 0f;
+        v.DGates[g + j] = dcv * u * i * (1f - i);
+        v.DGates[g + H + j] = dcv * cp * f * (1f - f);
+        v.DGates[g + 2 * H + j] = dcv * i * (1f - u * u);
+        v.DGates[g + 3 * H + j] = dhv * t * o * (1f - o);
+        v.Carry2[row] = dcv * f;
+    }
+
+    /// <summary>
+    /// One reset-after GRU step: gates [B, 3H] (x·W_ihᵀ + b_ih) become r, z, n; hiddenGates [B, 3H] = h·W_hhᵀ + b_hh, its n part
+    /// saved in State (hn); h' = n + z ⊙ (hPrev − n) with row strides LdPrevious and LdY.
+    /// </summary>
+    private static void GruForwardKernel(Index1D index, CellViews v, CellArgs a)
+    {
+        int H = a.Hidden, b = index / H, j = index % H;
+        long g = (long)b * 3 * H;
+        float r = Sigmoid(v.Gates[g + j] + v.Hidden[g + j]);
+        float z = Sigmoid(v.Gates[g + H + j] + v.Hidden[g + H + j]);
+        float hn = v.Hidden[g + 2 * H + j];
+        float n = XMath.Tanh(r * hn + v.Gates[g + 2 * H + j]);
+        v.Gates[g + j] = r;
+        v.Gates[g + H + j] = z;
+        v.Gates[g + 2 * H + j] = n;
+        v.State[(long)b * H + j] = hn;
+        float hp = a.HasPrev != 0 ? v.Previous[(long)b * a.LdPrevious + j] : 0f;
+        a.H[(long)b * a.LdY + j] = a.HasPrev != 0 ? z * (hp - n) + n : n - z * n;
+    }
+
+    /// <summary>One reset-after GRU step back (see <c>Dsl.Kernels.GruCell.Backward</c>).</summary>
+    private static void GruBackwardKernel(Index1D index, CellViews v, CellArgs a)
+    {
+        int H = a.Hidden, b = index / H, j = index % H;
+        long g = (long)b * 3 * H, row = (long)b * H + j;
+        float r = v.Gates[g + j], z = v.Gates[g + H + j], n = v.Gates[g + 2 * H + j];
+        float hp = a.HasPrev != 0 ? v.Previous[(long)b * a.LdPrevious + j] : 0f;
+        float dhv = v.Dy[(long)b * a.LdY + j] + v.Carry[row];
+        float dan = dhv * (1f - z) * (1f - n * n);
+        float dar = dan * v.State[row] * r * (1f - r);
+        float daz = dhv * (hp - n) * z * (1f - z);
+        v.DGates[g + j] = dar;
+        v.DGates[g + H + j] = daz;
+        v.DGates[g + 2 * H + j] = dan;
+        v.Hidden[g + j] = dar;
+        v.Hidden[g + H + j] = daz;
+        v.Hidden[g + 2 * H + j] = dan * r;
+        v.Carry[row] = dhv * z;
+    }
+
+    /// <summary>
+    /// An Elman step, one thread per (row, unit). Forward (Backward 0): h = act(pre) from Gates [B, H] into H (stride LdY).
+    /// Back: dPre = (dy + dh) ⊙ act'(h) into DGates, from the step's h in Previous (stride LdPrevious).
+    /// </summary>
+    private static void RnnKernel(Index1D index, CellViews v, CellArgs a)
+    {
+        int H = a.Hidden, b = index / H, j = index % H;
+        long row = (long)b * H + j;
+        if (a.Backward == 0)
+        {
+            float pre = v.Gates[row];
+            a.H[(long)b * a.LdY + j] = a.Relu != 0 ? (pre > 0f ? pre : 0f) : XMath.Tanh(pre);
+            return;
+        }
+        float h = v.Previous[(long)b * a.LdPrevious + j];
+        float d = v.Dy[(long)b * a.LdY + j] + v.Carry[row];
+        v.DGates[row] = a.Relu != 0 ? (h <= 0f ? 0f : d) : d * (1f - h * h);
+    }
+
+    /// <summary>
+    /// One row of a reset-before (Cho) GRU step, one thread per unit, in the phase <c>Mode</c> says: 0 r, z and r ⊙ h; 1 n and
+    /// h'; 2 back through n and z (dh becomes its direct part); 3 back through r ⊙ h (see <c>Dsl.Kernels.GruCell</c>).
+    /// </summary>
+    private static void GruResetBeforeKernel(Index1D index, CellViews v, CellArgs a)
+    {
+        int H = a.Hidden, j = index;
+        float hp = a.HasPrev != 0 ? v.Previous[j] : 0f;
+        if (a.Mode == 0)
+        {
+            float r = Sigmoid(v.Gates[j] + v.Hidden[j]), z = Sigmoid(v.Gates[H + j] + v.Hidden[H + j]);
+            v.Gates[j] = r;
+            v.Gates[H + j] = z;
+            v.State[j] = r * hp;
+        }
+        else if (a.Mode == 1)
+        {
+            float n = XMath.Tanh(v.Gates[2 * H + j] + v.Hidden[2 * H + j]), z = v.Gates[H + j];
+            v.Gates[2 * H + j] = n;
+            a.H[j] = a.HasPrev != 0 ? z * (hp - n) + n : n - z * n;
+        }
+        else if (a.Mode == 2)
+        {
+            float z = v.Gates[H + j], n = v.Gates[2 * H + j];
+            float dhv = v.Dy[j] + v.Carry[j];
+            v.DGates[2 * H + j] = dhv * (1f - z) * (1f - n * n);
+            v.DGates[H + j] = dhv * (hp - n) * z * (1f - z);
+            v.Carry[j] = dhv * z;
+        }
+        else
+        {
+            float r = v.Gates[j], drh = v.Carry2[j];
+            v.DGates[j] = drh * hp * r * (1f - r);
+            v.Carry[j] += drh * r;
+        }
+    }
+
+    /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer.</summary>
+    private static void MaskStepsKernel(Index1D i, ArrayView<float> x, ArrayView<int> lengths, int batch, int steps, int width)
+    {
+        int row = i / width, t = row / batch, b = row % batch;
+        if (t >= lengths[b]) x[i] = 0f;
+    }
+
+    private static void TransposeKernel(Index1D i, ArrayView<float> source, ArrayView<float> packed, int ld, int cols)
+    {
+        int r = i / cols, c = i % cols;
+        packed[i] = source[(long)c * ld + r];
+    }
+
+    /// <summary>
+    /// Part i of a norm: Σ x² (p = 2), max |x| (p = ∞) or Σ |x|^p over the i-th of <c>parts</c> equal runs of x.
+    /// </summary>
+    private static void PartialNormsKernel(Index1D i, ArrayView<float> x, ArrayView<float> partials, int length, float p)
+    {
+        int parts = (int)partials.Length;
+        int chunk = (length + parts - 1) / parts, start = i * chunk, end = XMath.Min(length, start + chunk);
+        float acc = 0f;
+        for (int k = start; k < end; k++)
+        {
+            float v = XMath.Abs(x[k]);
+            if (p == 2f) acc += v * v;
+            else if (float.IsPositiveInfinity(p)) acc = XMath.Max(acc, v);
+            else acc += XMath.Pow(v, p);
+        }
+        partials[i] = acc;
+    }
+
+    /// <summary>One element of SGD (kind 0), Adam/AdamW (kind 1) or RMSprop (kind 2), as <c>Dsl.Optimizer</c>'s updates.</summary>
+    private static void OptimizerUpdateKernel(Index1D i, OptimizerViews v, OptimizerArgs a)
+    {
+        float value = v.Value[i];
+        float g = v.Grad[i];
+        if (a.Kind == 0)
+        {
+            g += a.WeightDecay * value;
+            if (a.Momentum != 0f)
+            {
+                float buf = a.First != 0 ? g : a.Momentum * v.S1[i] + (1f - a.Dampening) * g;
+                v.S1[i] = buf;
+                g = a.Nesterov != 0 ? g + a.Momentum * buf : buf;
+            }
+            v.Value[i] = value - a.LearningRate * g;
+            return;
+        }
+        if (a.Kind == 1)
+        {
+            if (a.Decoupled != 0) value *= 1f - a.LearningRate * a.WeightDecay;
+            else g += a.WeightDecay * value;
+            float m = a.Beta1 * v.S1[i] + (1f - a.Beta1) * g;
+            float s = a.Beta2 * v.S2[i] + (1f - a.Beta2) * g * g;
+            v.S1[i] = m;
+            v.S2[i] = s;
+            float denominator = XMath.Sqrt(s) / a.Bias2Sqrt + a.Epsilon;
+            v.Value[i] = value - a.StepSize * m / denominator;
+            return;
+        }
+        g += a.WeightDecay * value;
+        float sq = a.Beta2 * v.S1[i] + (1f - a.Beta2) * g * g;
+        v.S1[i] = sq;
+        float avg;
+        if (a.Centered != 0)
+        {
+            float mean = a.Beta2 * v.S2[i] + (1f - a.Beta2) * g;
+            v.S2[i] = mean;
+            avg = XMath.Sqrt(sq - mean * mean) + a.Epsilon;
+        }
+        else avg = XMath.Sqrt(sq) + a.Epsilon;
+        if (a.Momentum > 0f)
+        {
+            float buf = a.Momentum * v.S3[i] + g / avg;
+            v.S3[i] = buf;
+            v.Value[i] = value - a.LearningRate * buf;
+        }
+        else v.Value[i] = value - a.LearningRate * g / avg;
+    }
+}
+
+/// <summary>The sizes and outputs of a cell step, passed by value.</summary>
+internal struct CellArgs
+{
+    public int Hidden;
+    public int LdY;
+    public int LdPrevious;
+    public int HasPrev;
+    public int Relu;
+    public int Backward;
+    public int Mode;
+    public ArrayView<float> C;
+    public ArrayView<float> H;
+}
+
+/// <summary>The buffers a cell step reads and writes (each a placeholder where the step has none).</summary>
+internal struct CellViews
+{
+    public ArrayView<float> Gates;
+    public ArrayView<float> Hidden;
+    public ArrayView<float> State;
+    public ArrayView<float> Previous;
+    public ArrayView<float> Dy;
+    public ArrayView<float> Carry;
+    public ArrayView<float> Carry2;
+    public ArrayView<float> DGates;
+}
+
+internal struct OptimizerViews
+{
+    public ArrayView<float> Value;
+    public ArrayView<float> Grad;
+    public ArrayView<float> S1;
+    public ArrayView<float> S2;
+    public ArrayView<float> S3;
+}
+
+internal struct OptimizerArgs
+{
+    public int Kind;
+    public float LearningRate;
+    public float WeightDecay;
+    public float Momentum;
+    public float Dampening;
+    public int Nesterov;
+    public int First;
+    public int Decoupled;
+    public int Centered;
+    public float Beta1;
+    public float Beta2;
+    public float Epsilon;
+    public float StepSize;
+    public float Bias2Sqrt;
+}

@@ -1,0 +1,261 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsl.Gpu;
+
+/// <summary>
+/// A model parameter's values and gradient in a device's memory, kept consistent with the host's copy: the device code
+/// reads <see cref="AsSpan"/> and accumulates into <see cref="GradAsSpan"/>; the host's <see cref="Parameter.Value"/>,
+/// <see cref="Parameter.Grad"/>, <c>AsSpan</c> and <c>GradAsSpan</c> copy the device's newer values back first, and what
+/// the host may have written is copied over before the device next computes.
+/// </summary>
+public sealed class DeviceParameter
+{
+    private readonly DeviceMemory _value;
+    private readonly DeviceMemory _grad;
+    private readonly Mirror _mirror;
+
+    // Which side holds the newer copy: the host's is stale after the device wrote; the device's after the host may have written.
+    private bool _hostValueStale, _deviceValueStale, _hostGradStale, _deviceGradStale;
+
+    private DeviceParameter(Parameter parameter, Device device)
+    {
+        Parameter = parameter;
+        Device = device;
+        _value = new DeviceMemory(device, parameter.Length);
+        _grad = new DeviceMemory(device, parameter.Length);
+        _value.Span.CopyFrom(parameter.HostValues);
+        _grad.Span.CopyFrom(parameter.HostGradient);
+        _mirror = new Mirror(this);
+    }
+
+    /// <summary>The host parameter this mirrors.</summary>
+    public Parameter Parameter { get; }
+
+    /// <summary>The device it lives on.</summary>
+    public Device Device { get; }
+
+    /// <summary>
+    /// The device copy of <paramref name="parameter"/> on <paramref name="device"/>: the one it already has, or a new one (a
+    /// copy on another device is brought back to the host first and then left).
+    /// </summary>
+    public static DeviceParameter On(Parameter parameter, Device device)
+    {
+        ArgumentNullException.ThrowIfNull(parameter);
+        ArgumentNullException.ThrowIfNull(device);
+        if (parameter.Mirror is Mirror existing)
+        {
+            if (ReferenceEquals(existing.Owner.Device, device)) return existing.Owner;
+            existing.Owner.Detach();
+        }
+        var created = new DeviceParameter(parameter, device);
+        parameter.Mirror = created._mirror;
+        return created;
+    }
+
+    /// <summary>Brings the host copy up to date and leaves the device: the parameter lives on the host only from now on.</summary>
+    public void Detach()
+    {
+        if (!ReferenceEquals(Parameter.Mirror, _mirror)) return;
+        _mirror.HostAccess(grad: false);
+        _mirror.HostAccess(grad: true);
+        Parameter.Mirror = null;
+    }
+
+    /// <summary>The values, for the device to read (the host's newer values are copied over first).</summary>
+    public DeviceSpan AsSpan()
+    {
+        if (_deviceValueStale)
+        {
+            _value.Span.CopyFrom(Parameter.HostValues);
+            _deviceValueStale = false;
+        }
+        return _value.Span;
+    }
+
+    /// <summary>The values, for the device to write (an optimiser's update): the host's copy is stale afterwards.</summary>
+    internal DeviceSpan ValueForWrite()
+    {
+        DeviceSpan span = AsSpan();
+        _hostValueStale = true;
+        return span;
+    }
+
+    /// <summary>The gradient, for the device to accumulate into: the host's copy is stale afterwards.</summary>
+    public DeviceSpan GradAsSpan()
+    {
+        if (_deviceGradStale)
+        {
+            _grad.Span.CopyFrom(Parameter.HostGradient);
+            _deviceGradStale = false;
+        }
+        _hostGradStale = true;
+        return _grad.Span;
+    }
+
+    /// <summary>What the host runtime sees: its parameter's mirror on this device.</summary>
+    private sealed class Mirror(DeviceParameter owner) : ParameterMirror
+    {
+        public DeviceParameter Owner { get; } = owner;
+
+        public override ParameterDevice Device => Owner.Device.Parameters;
+
+        public override void HostAccess(bool grad)
+        {
+            DeviceParameter o = Owner;
+            if (grad)
+            {
+                if (o._hostGradStale) o._grad.Span.CopyTo(o.Parameter.HostGradient);
+                o._hostGradStale = false;
+                o._deviceGradStale = true;
+            }
+            else
+            {
+                if (o._hostValueStale) o._value.Span.CopyTo(o.Parameter.HostValues);
+                o._hostValueStale = false;
+                o._deviceValueStale = true;
+            }
+        }
+
+        public override void ZeroGrad()
+        {
+            // the host has just zeroed its copy: zero the device's, and both agree
+            Owner._grad.Span.Clear();
+            Owner._hostGradStale = false;
+            Owner._deviceGradStale = false;
+        }
+    }
+}
+
+/// <summary>Clipping and the optimisers' updates for parameters that live on one device: one kernel launch per parameter.</summary>
+internal sealed class DeviceParameters(Device device) : ParameterDevice
+{
+    private const int Parts = 256;
+    private readonly ConditionalWeakTable<Optimizer, DeviceMemory[][]> _states = new();
+
+    public override float ClipGradNorm(IReadOnlyList<Parameter> parameters, float maxNorm, float normType)
+    {
+        double total = 0;
+        var partials = new float[Parts];
+        foreach (Parameter p in parameters)
+        {
+            DeviceSpan g = Mirrored(p).GradAsSpan();
+            int parts = Math.Min(Parts, g.Length);
+            ArrayView<float> scratch = device.Scratch(parts);
+            device.Kernels.PartialNorms(parts, g.View, scratch.SubView(0, parts), g.Length, normType);
+            device.Accelerator.Synchronize();
+            scratch.SubView(0, parts).CopyToCPU(partials.AsSpan(0, parts));
+            for (int i = 0; i < parts; i++)
+                total = float.IsPositiveInfinity(normType) ? Math.Max(total, partials[i]) : total + partials[i];
+        }
+        float norm = float.IsPositiveInfinity(normType) ? (float)total
+            : normType == 2f ? (float)Math.Sqrt(total)
+            : (float)Math.Pow(total, 1.0 / normType);
+        float coefficient = maxNorm / (norm + 1e-6f);
+        if (coefficient < 1f)
+        {
+            foreach (Parameter p in parameters)
+            {
+                DeviceSpan g = Mirrored(p).GradAsSpan();
+                device.Kernels.ScaleClamp(g.Length, g.View, coefficient, float.NegativeInfinity, float.PositiveInfinity);
+            }
+        }
+        return norm;
+    }
+
+    public override void ClipGradValue(IReadOnlyList<Parameter> parameters, float clip)
+    {
+        foreach (Parameter p in parameters)
+        {
+            DeviceSpan g = Mirrored(p).GradAsSpan();
+            device.Kernels.ScaleClamp(g.Length, g.View, 1f, -clip, clip);
+        }
+    }
+
+    public override bool TryStep(Optimizer optimizer)
+    {
+        OptimizerArgs args;
+        switch (optimizer)
+        {
+            case Sgd sgd:
+                args = new OptimizerArgs { Kind = 0, Momentum = sgd.Momentum, Dampening = sgd.Dampening, Nesterov = sgd.Nesterov ? 1 : 0, WeightDecay = sgd.WeightDecay };
+                break;
+            case Adam adam:
+            {
+                float bias1 = 1 - MathF.Pow(adam.Beta1, optimizer.StepCount);
+                float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(adam.Beta2, optimizer.StepCount));
+                args = new OptimizerArgs
+                {
+                    Kind = 1, Beta1 = adam.Beta1, Beta2 = adam.Beta2, Epsilon = adam.Epsilon, WeightDecay = adam.WeightDecay, Decoupled = adam is AdamW ? 1 : 0,
+                    StepSize = optimizer.LearningRate / bias1, Bias2Sqrt = bias2Sqrt,
+                };
+                break;
+            }
+            case RmsProp rms:
+                args = new OptimizerArgs { Kind = 2, Beta2 = rms.Alpha, Epsilon = rms.Epsilon, WeightDecay = rms.WeightDecay, Momentum = rms.Momentum, Centered = rms.Centered ? 1 : 0 };
+                break;
+            default:
+                return false;
+        }
+        args.LearningRate = optimizer.LearningRate;
+        DeviceMemory[][] state = States(optimizer);
+        bool[]? started = optimizer.Flags;
+        for (int i = 0; i < optimizer.Parameters.Count; i++)
+        {
+            DeviceParameter p = Mirrored(optimizer.Parameters[i]);
+            DeviceSpan grad = p.GradAsSpan();
+            DeviceSpan value = p.ValueForWrite();
+            var views = new OptimizerViews
+            {
+                Value = value.View, Grad = grad.View,
+                S1 = state.Length > 0 ? state[0][i].Span.View : device.Placeholder,
+                S2 = state.Length > 1 ? state[1][i].Span.View : device.Placeholder,
+                S3 = state.Length > 2 ? state[2][i].Span.View : device.Placeholder,
+            };
+            args.First = started is not null && !started[i] ? 1 : 0;
+            device.Kernels.Optimizer(value.Length, views, args);
+            if (started is not null) started[i] = true;
+        }
+        return true;
+    }
+
+    public override void StateToHost(Optimizer optimizer)
+    {
+        if (!_states.TryGetValue(optimizer, out DeviceMemory[][]? state)) return;
+        var slots = optimizer.StateSlots;
+        for (int s = 0; s < slots.Length; s++)
+        for (int i = 0; i < slots[s].Buffers.Length; i++) state[s][i].Span.CopyTo(slots[s].Buffers[i]);
+    }
+
+    public override void StateFromHost(Optimizer optimizer)
+    {
+        if (!_states.TryGetValue(optimizer, out DeviceMemory[][]? state)) return;
+        var slots = optimizer.StateSlots;
+        for (int s = 0; s < slots.Length; s++)
+        for (int i = 0; i < slots[s].Buffers.Length; i++) state[s][i].Span.CopyFrom(slots[s].Buffers[i]);
+    }
+
+    /// <summary>The optimiser's state on the device, copied from its host buffers the first time.</summary>
+    private DeviceMemory[][] States(Optimizer optimizer)
+    {
+        if (_states.TryGetValue(optimizer, out DeviceMemory[][]? state)) return state;
+        var slots = optimizer.StateSlots;
+        state = new DeviceMemory[slots.Length][];
+        for (int s = 0; s < slots.Length; s++)
+        {
+            state[s] = new DeviceMemory[slots[s].Buffers.Length];
+            for (int i = 0; i < state[s].Length; i++)
+            {
+                state[s][i] = new DeviceMemory(device, slots[s].Buffers[i].Length);
+                state[s][i].Span.CopyFrom(slots[s].Buffers[i]);
+            }
+        }
+        _states.Add(optimizer, state);
+        return state;
+    }
+
+    private DeviceParameter Mirrored(Parameter p) => DeviceParameter.On(p, device);
+}

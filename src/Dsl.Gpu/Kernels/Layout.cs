@@ -1,0 +1,125 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsl.Gpu.Kernels;
+
+/// <summary>Inverted dropout on the device: the mask is drawn on the host from the model's <see cref="Rng"/> (the same stream as the CPU path, so a seeded run is the same run) and copied over.</summary>
+public static class DropoutKernel
+{
+    [ThreadStatic] private static float[]? t_mask;
+
+    /// <summary>Draws a mask (0 or 1 / (1 − p)) into <paramref name="mask"/> and writes y = x ⊙ mask.</summary>
+    public static void Forward(DeviceSpan x, DeviceSpan mask, DeviceSpan y, float p, Rng rng)
+    {
+        if (mask.Length != x.Length || y.Length != x.Length) throw new ArgumentException($"Dropout: x has {x.Length} values, mask {mask.Length}, y {y.Length}.");
+        Mask(mask, p, rng);
+        TensorPrimitives.Multiply(x, mask, y);
+    }
+
+    /// <summary>Draws a mask of 0 or 1 / (1 − p) into <paramref name="mask"/>.</summary>
+    public static void Mask(DeviceSpan mask, float p, Rng rng)
+    {
+        float[] host = t_mask is { } m && m.Length >= mask.Length ? m : (t_mask = new float[mask.Length]);
+        Dsl.Kernels.DropoutKernel.Mask(host.AsSpan(0, mask.Length), p, rng);
+        mask.CopyFrom(host.AsSpan(0, mask.Length));
+    }
+}
+
+/// <summary>Layout operations on the device, as <c>Dsl.Kernels.Layout</c>; the lengths and token ids stay on the host and are copied over per call.</summary>
+public static class Layout
+{
+    /// <summary>into[r] = table[indices[r]], rows of <paramref name="width"/> (an embedding).</summary>
+    public static void GatherRows(DeviceSpan table, ReadOnlySpan<int> indices, int width, DeviceSpan into)
+    {
+        int n = indices.Length * width;
+        if (n == 0) return;
+        Activations.Require(into.Length >= n, "Layout.GatherRows", into.Length, n);
+        Device device = table.Device;
+        device.Kernels.GatherRows(n, table.View, device.Upload(indices), into.View, width);
+    }
+
+    /// <summary>table[indices[r]] += rows[r] (an embedding's gradient; rows that share an index add atomically).</summary>
+    public static void ScatterAddRows(ReadOnlySpan<int> indices, DeviceSpan rows, int width, DeviceSpan table)
+    {
+        int n = indices.Length * width;
+        if (n == 0) return;
+        Activations.Require(rows.Length >= n, "Layout.ScatterAddRows", rows.Length, n);
+        Device device = table.Device;
+        device.Kernels.ScatterAddRows(n, rows.View, device.Upload(indices), table.View, width);
+    }
+
+    /// <summary>into[b] = row for each of <paramref name="rows"/> rows (a learned vector broadcast over the batch).</summary>
+    public static void RepeatRows(DeviceSpan row, int rows, DeviceSpan into)
+    {
+        int n = rows * row.Length;
+        if (n == 0) return;
+        Activations.Require(into.Length >= n, "Layout.RepeatRows", into.Length, n);
+        row.Device.Kernels.RepeatRows(n, row.View, into.View, row.Length);
+    }
+
+    /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer.</summary>
+    public static void MaskSteps(DeviceSpan x, ReadOnlySpan<int> lengths, int batch, int steps, int width)
+    {
+        int n = steps * batch * width;
+        if (n == 0) return;
+        Device device = x.Device;
+        device.Kernels.MaskSteps(n, x.View, device.Upload(lengths.Slice(0, batch)), batch, steps, width);
+    }
+
+    /// <summary>Many-to-one: each direction's final hidden state from h [T, B, D·H] into out [B, D·H].</summary>
+    public static void GatherLastStep(DeviceSpan h, DeviceSpan output, int batch, int steps, int hidden, int directions) =>
+        GatherLastStep(h, output, batch, steps, hidden, directions, default);
+
+    /// <summary>As above for sequences of the given lengths.</summary>
+    public static void GatherLastStep(DeviceSpan h, DeviceSpan output, int batch, int steps, int hidden, int directions, ReadOnlySpan<int> lengths)
+    {
+        int width = directions * hidden;
+        for (int b = 0; b < batch; b++)
+        for (int d = 0; d < directions; d++)
+        {
+            int t = d == 0 ? (lengths.IsEmpty ? steps : lengths[b]) - 1 : 0;
+            h.Slice((t * batch + b) * width + d * hidden, hidden).CopyTo(output.Slice(b * width + d * hidden, hidden));
+        }
+    }
+
+    /// <summary>The adjoint of <see cref="GatherLastStep(DeviceSpan, DeviceSpan, int, int, int, int)"/>.</summary>
+    public static void ScatterLastStep(DeviceSpan dOutput, DeviceSpan dh, int batch, int steps, int hidden, int directions) =>
+        ScatterLastStep(dOutput, dh, batch, steps, hidden, directions, default);
+
+    /// <summary>The adjoint of the gather with lengths.</summary>
+    public static void ScatterLastStep(DeviceSpan dOutput, DeviceSpan dh, int batch, int steps, int hidden, int directions, ReadOnlySpan<int> lengths)
+    {
+        int width = directions * hidden;
+        dh.Slice(0, steps * batch * width).Clear();
+        for (int b = 0; b < batch; b++)
+        for (int d = 0; d < directions; d++)
+        {
+            int t = d == 0 ? (lengths.IsEmpty ? steps : lengths[b]) - 1 : 0;
+            dOutput.Slice(b * width + d * hidden, hidden).CopyTo(dh.Slice((t * batch + b) * width + d * hidden, hidden));
+        }
+    }
+
+    /// <summary>One direction's final state from a time-major buffer [T, B, sourceWidth] into [B, destinationWidth] (an encoder's h_n, c_n).</summary>
+    public static void GatherFinalState(DeviceSpan source, int sourceWidth, int sourceOffset, DeviceSpan destination, int destinationWidth,
+        int destinationOffset, int batch, int steps, int hidden, bool reverse, ReadOnlySpan<int> lengths)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            int t = reverse ? 0 : (lengths.IsEmpty ? steps : lengths[b]) - 1;
+            source.Slice((t * batch + b) * sourceWidth + sourceOffset, hidden).CopyTo(destination.Slice(b * destinationWidth + destinationOffset, hidden));
+        }
+    }
+
+    /// <summary>The adjoint: adds a final state's gradient into the time-major gradient buffer.</summary>
+    public static void AddToFinalState(DeviceSpan gradient, int gradientWidth, int gradientOffset, DeviceSpan destination, int destinationWidth,
+        int destinationOffset, int batch, int steps, int hidden, bool reverse, ReadOnlySpan<int> lengths)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            int t = reverse ? 0 : (lengths.IsEmpty ? steps : lengths[b]) - 1;
+            DeviceSpan row = destination.Slice((t * batch + b) * destinationWidth + destinationOffset, hidden);
+            TensorPrimitives.Add(row, gradient.Slice(b * gradientWidth + gradientOffset, hidden), row);
+        }
+    }
+}

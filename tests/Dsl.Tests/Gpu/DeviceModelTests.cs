@@ -1,0 +1,218 @@
+using System.Numerics.Tensors;
+using Dsl.Gpu;
+using Dsl.Tests.Models;
+using Xunit;
+using Device = Dsl.Gpu.Device;
+
+namespace Dsl.Tests.Gpu;
+
+/// <summary>The device tests share one ILGPU CPU accelerator and run one at a time.</summary>
+[CollectionDefinition("Device", DisableParallelization = true)]
+public sealed class DeviceCollection : ICollectionFixture<DeviceFixture>;
+
+/// <summary>ILGPU's CPU accelerator (what CI has), opened once: its kernels compile once for every test.</summary>
+public sealed class DeviceFixture : IDisposable
+{
+    public Device Cpu { get; } = Device.Open(DeviceKind.Cpu);
+
+    public void Dispose() => Cpu.Dispose();
+}
+
+/// <summary>
+/// Every model kind the device runs, on ILGPU's CPU accelerator, agrees with the host path: outputs, losses and every
+/// gradient (1e-4 relative), padded and from a carried state, stepping, and a seeded training run with dropout.
+/// </summary>
+[Collection("Device")]
+public class DeviceModelTests(DeviceFixture fixture)
+{
+    private const int B = 3, T = 4;
+    private static readonly int[] Lengths = [4, 2, 3];
+
+    public static TheoryData<string> Models =>
+    [
+        nameof(GcRnnTanh), nameof(GcRnnReluStackedBidirectional), nameof(GcLstmBidirectionalManyToOne), nameof(GcGru),
+        nameof(GcGruChoStackedBidirectional), nameof(GcDropout), nameof(GcGruManyToOneDense), nameof(GcNamedStack),
+        nameof(GcDenseBeforeRecurrent), nameof(GcEmbeddingDense), nameof(GcLearnedLstmState), nameof(GcLearnedGruRnnState),
+        nameof(GcLearnedGruState), nameof(GcVariationalLstm), nameof(GcVariationalGru), nameof(GcVariationalRnn),
+        nameof(StatefulLstm), nameof(StatefulGruCho), nameof(MaskedLstm), nameof(LstmProjectionStackedBidirectional),
+    ];
+
+    private static IModel Create(string name, int seed = 3) =>
+        (IModel)Activator.CreateInstance(typeof(GcRnnTanh).Assembly.GetType("Dsl.Tests.Models." + name)!, seed)!;
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void AgreesWithTheHost(string name)
+    {
+        IModel host = Create(name), device = Create(name);
+        ((IDeviceModel)device).To(fixture.Cpu);
+        Assert.Same(fixture.Cpu, ((IDeviceModel)device).Device);
+        if (host is IModel<int>) Compare((IModel<int>)host, (IModel<int>)device, Tokens(host.InputWidth), name);
+        else Compare((IModel<float>)host, (IModel<float>)device, Features(host.InputWidth), name);
+    }
+
+    private static void Compare<TIn>(IModel<TIn> host, IModel<TIn> device, Tensor<TIn> input, string name)
+    {
+        Tensor<int> targets = Targets(host);
+        Tolerance.AssertClose(Flat(host.Forward(input)), Flat(device.Forward(input)), name + " forward");
+        Tolerance.AssertClose([host.Loss(input, targets)], [device.Loss(input, targets)], name + " loss");
+        // training: dropout draws the same masks from the same seeded stream on both
+        AssertLossAndGradients(host.Backward(input, targets), device.Backward(input, targets), host, device, name + " backward");
+        AssertLossAndGradients(host.Backward(input, targets, Lengths), device.Backward(input, targets, Lengths), host, device, name + " backward with lengths");
+        Tolerance.AssertClose(Flat(host.Forward(input, Lengths)), Flat(device.Forward(input, Lengths)), name + " forward with lengths");
+        if (!host.ReturnsSequences || !Steps(host)) return;
+        // from a carried state, twice (the second pass starts where the first ended), then step by step
+        IModelState hs = host.CreateState(B), ds = device.CreateState(B);
+        for (int pass = 0; pass < 2; pass++)
+        {
+            Tolerance.AssertClose(Flat(host.Forward(input, hs)), Flat(device.Forward(input, ds)), $"{name} forward from a state, pass {pass}");
+            for (int i = 0; i < hs.Tensors.Count; i++) Tolerance.AssertClose(hs.Tensors[i].AsSpan(), ds.Tensors[i].AsSpan(), $"{name} state {hs.Tensors[i].Name}, pass {pass}");
+        }
+        AssertLossAndGradients(host.Backward(input, targets, hs), device.Backward(input, targets, ds), host, device, name + " backward from a state");
+        TIn[] all = Flat(input);
+        int width = all.Length / (B * T);
+        // step s reads the inputs of time s: [B] token ids or [B, features]
+        Tensor<TIn> StepInput(int s) => Tensor.Create(Enumerable.Range(0, B).SelectMany(b => all.Skip((b * T + s) * width).Take(width)).ToArray(),
+            typeof(TIn) == typeof(int) ? [B] : [B, width]);
+        for (int s = 0; s < 3; s++)
+            Tolerance.AssertClose(Flat(host.Step(StepInput(s), hs)), Flat(device.Step(StepInput(s), ds)), $"{name} step {s}");
+    }
+
+    private static T[] Flat<T>(Tensor<T> tensor)
+    {
+        var flat = new T[tensor.FlattenedLength];
+        tensor.FlattenTo(flat);
+        return flat;
+    }
+
+    private static bool Steps(IModel model) => (bool)model.GetType().GetField("CanStep")!.GetValue(null)!;
+
+    private static void AssertLossAndGradients(float hostLoss, float deviceLoss, IModel host, IModel device, string what)
+    {
+        Tolerance.AssertClose([hostLoss], [deviceLoss], what + " loss");
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Tolerance.AssertClose(host.Parameters[i].GradAsSpan(), device.Parameters[i].GradAsSpan(), $"{what} grad.{host.Parameters[i].Name}");
+        host.Parameters.ZeroGrad();
+        device.Parameters.ZeroGrad();
+    }
+
+    [Fact]
+    public void TwentyAdamStepsWithClippingGiveTheHostsLosses()
+    {
+        var host = new GcDropout(seed: 5);
+        var device = new GcDropout(seed: 5);
+        device.To(fixture.Cpu);
+        var hostAdam = new Adam(host.Parameters, 0.01f);
+        var deviceAdam = new Adam(device.Parameters, 0.01f);
+        var rng = new Rng(9);
+        for (int step = 0; step < 20; step++)
+        {
+            Tensor<int> input = Tokens(((IModel)host).InputWidth, rng), targets = Targets(host, rng);
+            float expected = host.Backward(input, targets), actual = device.Backward(input, targets);
+            Tolerance.AssertClose([expected], [actual], $"loss at step {step}");
+            Tolerance.AssertClose([host.Parameters.ClipGradNorm(0.5f)], [device.Parameters.ClipGradNorm(0.5f)], $"gradient norm at step {step}");
+            hostAdam.Step();
+            deviceAdam.Step();
+            hostAdam.ZeroGrad();
+            deviceAdam.ZeroGrad();
+        }
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Tolerance.AssertClose(host.Parameters[i].AsSpan(), device.Parameters[i].AsSpan(), $"after 20 steps: {host.Parameters[i].Name}", rtol: 1e-3f);
+    }
+
+    [Theory]
+    [InlineData("sgd")]
+    [InlineData("nesterov")]
+    [InlineData("adamw")]
+    [InlineData("rmsprop")]
+    [InlineData("rmsprop-centered")]
+    public void OptimisersUpdateOnTheDeviceAsOnTheHost(string kind)
+    {
+        var host = new GcGru(seed: 1);
+        var device = new GcGru(seed: 1);
+        device.To(fixture.Cpu);
+        Optimizer Make(ParameterSet p) => kind switch
+        {
+            "sgd" => new Sgd(p, 0.1f, momentum: 0.9f, dampening: 0.1f, weightDecay: 0.01f),
+            "nesterov" => new Sgd(p, 0.1f, momentum: 0.9f, nesterov: true),
+            "adamw" => new AdamW(p, 0.01f),
+            "rmsprop" => new RmsProp(p, 0.01f, momentum: 0.5f, weightDecay: 0.01f),
+            _ => new RmsProp(p, 0.01f, centered: true),
+        };
+        Optimizer h = Make(host.Parameters), d = Make(device.Parameters);
+        var rng = new Rng(4);
+        for (int step = 0; step < 3; step++)
+        {
+            Tensor<int> input = Tokens(((IModel)host).InputWidth, rng), targets = Targets(host, rng);
+            host.Backward(input, targets);
+            device.Backward(input, targets);
+            h.Step();
+            d.Step();
+            h.ZeroGrad();
+            d.ZeroGrad();
+        }
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Tolerance.AssertClose(host.Parameters[i].AsSpan(), device.Parameters[i].AsSpan(), $"{kind}: {host.Parameters[i].Name}");
+    }
+
+    [Fact]
+    public void TheHostSeesTheDevicesValuesAndTheDeviceTheHosts()
+    {
+        var model = new GcEmbeddingDense(seed: 2);
+        model.To(fixture.Cpu);
+        var input = Tokens(((IModel)model).InputWidth);
+        float before = model.Loss(input, Targets(model));
+        // a write on the host reaches the device before its next pass (one class's bias: a uniform shift would not change the loss)
+        model.Parameters["dense.bias"].AsSpan()[0] = 3f;
+        var reference = new GcEmbeddingDense(seed: 2);
+        reference.Parameters["dense.bias"].AsSpan()[0] = 3f;
+        Tolerance.AssertClose([reference.Loss(input, Targets(model))], [model.Loss(input, Targets(model))], "loss after a host write");
+        Assert.NotEqual(before, model.Loss(input, Targets(model)));
+        // an update on the device reaches the host when it reads
+        var sgd = new Sgd(model.Parameters, 1f);
+        model.Backward(input, Targets(model));
+        float[] grad = model.Parameters["dense.bias"].GradAsSpan().ToArray();
+        sgd.Step();
+        float[] expected = reference.Parameters["dense.bias"].AsSpan().ToArray();
+        for (int i = 0; i < grad.Length; i++) Assert.Equal(expected[i] - grad[i], model.Parameters["dense.bias"].AsSpan()[i], 5);
+        // back on the host, the model computes there with the device's values
+        float onDevice = model.Loss(input, Targets(model));
+        model.ToHost();
+        Assert.Null(model.Device);
+        Assert.Equal(3f - grad[0], model.Parameters["dense.bias"].Value[0], 5);
+        Tolerance.AssertClose([onDevice], [model.Loss(input, Targets(model))], "the loss back on the host");
+    }
+
+    [Fact]
+    public void AModelTheDeviceCannotRunIsRefusedAtToNamingTheLayer()
+    {
+        var model = new GcAttentionDotDropout(seed: 1);
+        var e = Assert.Throws<NotSupportedException>(() => model.To(fixture.Cpu));
+        Assert.Contains("'GcAttentionDotDropout'", e.Message);
+        Assert.Contains("layer 'attention'", e.Message);
+        Assert.Contains("AttentionKernel", e.Message);
+        Assert.Null(model.Device);
+        // and it still runs on the host
+        Assert.True(float.IsFinite(model.Loss(Features(((IModel)model).InputWidth), Targets(model))));
+    }
+
+    private static Tensor<int> Tokens(int vocabulary, Rng? rng = null)
+    {
+        rng ??= new Rng(11);
+        return Tensor.Create(Enumerable.Range(0, B * T).Select(_ => (int)(rng.NextFloat() * vocabulary) % vocabulary).ToArray(), [B, T]);
+    }
+
+    private static Tensor<float> Features(int width)
+    {
+        var rng = new Rng(12);
+        return Tensor.Create(Enumerable.Range(0, B * T * width).Select(_ => rng.NextNormal()).ToArray(), [B, T, width]);
+    }
+
+    private static Tensor<int> Targets(IModel model, Rng? rng = null)
+    {
+        rng ??= new Rng(13);
+        int n = model.ReturnsSequences ? B * T : B;
+        int[] ids = Enumerable.Range(0, n).Select(_ => (int)(rng.NextFloat() * model.OutputWidth) % model.OutputWidth).ToArray();
+        return model.ReturnsSequences ? Tensor.Create(ids, [B, T]) : Tensor.Create(ids, [B]);
+    }
+}
