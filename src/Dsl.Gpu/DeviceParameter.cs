@@ -56,6 +56,12 @@ public sealed class DeviceParameter
         return created;
     }
 
+    /// <summary>Brings <paramref name="parameter"/> back to the host if a device holds it.</summary>
+    internal static void Release(Parameter parameter)
+    {
+        if (parameter.Mirror is Mirror existing) existing.Owner.Detach();
+    }
+
     /// <summary>Brings the host copy up to date and leaves the device: the parameter lives on the host only from now on.</summary>
     public void Detach()
     {

@@ -216,3 +216,53 @@ public class DeviceModelTests(DeviceFixture fixture)
         return model.ReturnsSequences ? Tensor.Create(ids, [B, T]) : Tensor.Create(ids, [B]);
     }
 }
+
+/// <summary>An encoder–decoder on the device: both parts and the bridges, agreeing with the host; refused whole when a part cannot run there.</summary>
+[Collection("Device")]
+public class DeviceCompositionTests(DeviceFixture fixture)
+{
+    [Fact]
+    public void APlainEncoderDecoderTrainsAndDecodesAsOnTheHost()
+    {
+        var host = new PlainSeq2Seq(seed: 4);
+        var device = new PlainSeq2Seq(seed: 4);
+        device.To(fixture.Cpu);
+        Assert.Same(fixture.Cpu, device.Encoder.Device);
+        Assert.Same(fixture.Cpu, device.Decoder.Device);
+        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
+        int[] lengths = [4, 4, 2];
+        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
+        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        var hostAdam = new Adam(host.Parameters, 0.05f);
+        var deviceAdam = new Adam(device.Parameters, 0.05f);
+        for (int step = 0; step < 5; step++)
+        {
+            float expected = host.Backward(source, lengths, decoderInput, targets), actual = device.Backward(source, lengths, decoderInput, targets);
+            Tolerance.AssertClose([expected], [actual], $"loss at step {step}");
+            for (int i = 0; i < host.Parameters.Count; i++)
+                Tolerance.AssertClose(host.Parameters[i].GradAsSpan(), device.Parameters[i].GradAsSpan(), $"step {step} grad.{host.Parameters[i].Name}");
+            hostAdam.Step();
+            deviceAdam.Step();
+            hostAdam.ZeroGrad();
+            deviceAdam.ZeroGrad();
+        }
+        var one = Tensor.Create(new[] { 1, 2, 3, 4 }, [1, 4]);
+        int[] greedy = host.Greedy(one, startToken: 1, maxLength: 5);
+        Assert.Equal(5, greedy.Length);
+        Assert.Equal(greedy, device.Greedy(one, startToken: 1, maxLength: 5));
+        Assert.Equal(host.Beam(one, startToken: 1, beamWidth: 3, maxLength: 5)[0].Tokens, device.Beam(one, startToken: 1, beamWidth: 3, maxLength: 5)[0].Tokens);
+        device.ToHost();
+        Assert.Null(device.Encoder.Device);
+        Assert.Equal(greedy, device.Greedy(one, startToken: 1, maxLength: 5));
+    }
+
+    [Fact]
+    public void AnEncoderDecoderWithAttentionIsRefusedWholeNamingTheDecodersLayer()
+    {
+        var model = new Seq2SeqGeneral(seed: 1);
+        var e = Assert.Throws<NotSupportedException>(() => model.To(fixture.Cpu));
+        Assert.Contains("'S2sGeneralDecoder'", e.Message);
+        Assert.Contains("layer 'attention'", e.Message);
+        Assert.Null(model.Encoder.Device); // the encoder, which could have moved, stays on the host with it
+    }
+}

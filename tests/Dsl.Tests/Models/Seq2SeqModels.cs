@@ -121,3 +121,17 @@ public partial class S2sFeedDotDecoder;
 
 [EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sFeedDotDecoder))]
 public partial class Seq2SeqFeedDotFreeRunning;
+
+// A recurrent encoder–decoder without attention, every part of which runs on a device (DeviceModelTests).
+[Embedding(vocab: 9, dim: 4)]
+[Lstm(hidden: 5, Bidirectional = true)]
+public partial class PlainEncoder;
+
+[Embedding(vocab: 7, dim: 3)]
+[Lstm(hidden: 6)]
+[Dropout(0.2f)]
+[Dense(7)]
+public partial class PlainDecoder;
+
+[EncoderDecoder(typeof(PlainEncoder), typeof(PlainDecoder))]
+public partial class PlainSeq2Seq;
