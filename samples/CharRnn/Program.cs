@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Text;
 using CharRnn;
 using Dsl;
+using Dsl.Gpu;
 using Spectre.Console;
 
 // A character-level LSTM language model, trained on the project's own sources unless --corpus says otherwise.
@@ -52,6 +53,21 @@ if (options.Resume && File.Exists(options.Checkpoint))
         return 2;
     }
     AnsiConsole.MarkupLine($"Resumed from [green]{Markup.Escape(options.Checkpoint)}[/].");
+}
+
+// --device gpu: parameters, gradients, passes, clipping and Adam on the best accelerator found (CUDA, else OpenCL, else
+// ILGPU's CPU accelerator); the default is the host's own kernels.
+using Device? device = options.Device == "gpu" ? Device.Open() : null;
+if (device is { Kind: DeviceKind.Cpu })
+{
+    // ILGPU's CPU accelerator runs kernels one simulated thread group at a time: right for tests, far slower than the host path
+    Console.Error.WriteLine("--device gpu: no CUDA or OpenCL GPU on this machine (only ILGPU's CPU accelerator, which is for tests); use --device cpu.");
+    return 2;
+}
+if (device is not null)
+{
+    ((IDeviceModel)model).To(device);
+    AnsiConsole.MarkupLine($"Device: [green]{device.Kind}[/] ({Markup.Escape(device.Name)}).");
 }
 
 // Hold out the last 10 % of the text to measure how well the model generalises.
@@ -173,6 +189,7 @@ internal sealed record Options
     public int Seed { get; init; } = 1;
     public int Length { get; init; } = 400;
     public string Prime { get; init; } = "public ";
+    public string Device { get; init; } = "cpu";
     public bool Help { get; init; }
 
     public const string Usage = """
@@ -187,6 +204,8 @@ internal sealed record Options
           --lr X               Adam learning rate (default 0.003)
           --seed N             seed of weights, batches and sampling (default 1)
           --length N, --prime TEXT  length and start of the generated sample (default 400, "public ")
+          --device cpu|gpu     where the model computes: the host's kernels (default), or the best accelerator found
+                               (CUDA, else OpenCL, else ILGPU's CPU accelerator)
         """;
 
     public static Options Parse(string[] args)
@@ -221,6 +240,7 @@ internal sealed record Options
                 "--seed" => o with { Seed = Int(0, int.MaxValue) },
                 "--length" => o with { Length = Int(0, 1_000_000) },
                 "--prime" => o with { Prime = Value() is { Length: > 0 } p ? p : throw new ArgumentException("--prime: must not be empty.") },
+                "--device" => o with { Device = Value() is var d && d is "cpu" or "gpu" ? d : throw new ArgumentException($"--device: expected cpu or gpu, got '{args[i]}'.") },
                 "--help" or "-h" => o with { Help = true },
                 _ => throw new ArgumentException($"Unknown option '{args[i]}'."),
             };
