@@ -43,6 +43,9 @@ public sealed class Device : IDisposable
 
     internal Accelerator Accelerator { get; }
 
+    /// <summary>Waits until the work queued on the device is done (for timing; reading results on the host waits by itself).</summary>
+    public void Synchronize() => Accelerator.Synchronize();
+
     private DeviceKernels? _kernels;
     private TiledGemm? _gemm;
     private MemoryBuffer1D<float, Stride1D.Dense>? _placeholder;

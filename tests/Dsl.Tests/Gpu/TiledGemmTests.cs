@@ -29,8 +29,14 @@ public class TiledGemmTests
     [InlineData(40, 23, 31)]
     public void MatchesTheReferenceInEveryLayout(int m, int n, int k)
     {
+        foreach (bool tiled in new[] { true, false }) MatchesTheReference(m, n, k, tiled);
+    }
+
+    private static void MatchesTheReference(int m, int n, int k, bool tiled)
+    {
         using Device device = Device.Open(DeviceKind.Cpu);
-        var gemm = new TiledGemm(device);
+        var gemm = new TiledGemm(device, tiled);
+        Assert.Equal(tiled, gemm.Tiled);
         var rng = new Rng((ulong)(m * 10007 + n * 101 + k));
         foreach (bool transA in new[] { false, true })
         foreach (bool transB in new[] { false, true })
@@ -48,7 +54,7 @@ public class TiledGemmTests
             for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 Assert.True(MathF.Abs(expected[i * ldc + j] - actual[i * ldc + j]) <= 1e-4f * (1f + MathF.Abs(expected[i * ldc + j])),
-                    $"({m}, {n}, {k}) transA={transA} transB={transB} accumulate={accumulate}: C[{i}, {j}] {actual[i * ldc + j]} vs {expected[i * ldc + j]}");
+                    $"({m}, {n}, {k}) tiled={tiled} transA={transA} transB={transB} accumulate={accumulate}: C[{i}, {j}] {actual[i * ldc + j]} vs {expected[i * ldc + j]}");
             // the padding between rows is left as it was
             for (int i = 0; i < m; i++)
             for (int j = n; j < ldc; j++)
@@ -81,6 +87,16 @@ public class PtxCompileTests
         var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
         Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
         Assert.Contains("bar.sync", compiled.PTXAssembly, StringComparison.Ordinal); // the barriers between the shared-memory tiles
+    }
+
+    [Fact]
+    public void TheGemmWithoutSharedMemoryCompilesToPtx()
+    {
+        using var context = Context.Create(builder => builder.Default());
+        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
+        var method = typeof(TiledGemm).GetMethod("SimpleKernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method), KernelSpecialization.Empty);
+        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
     }
 
     public static TheoryData<string> DeviceKernels => [.. Dsl.Gpu.DeviceKernels.Names];

@@ -1,0 +1,14 @@
+using Dsl;
+
+namespace DeviceCheck;
+
+// Agreement: the kinds and options the device runs, small.
+[Embedding(vocab: 11, dim: 5)] [Dropout(0.2f)] [Lstm(hidden: 9, Layers = 2, Bidirectional = true)] [Dense(11)] public partial class AgreeLstm;
+[Input(features: 4)] [Gru(hidden: 7, Layers = 2)] [Dense(3, Activation = Activation.Tanh)] public partial class AgreeGru;
+[Input(features: 4)] [Gru(hidden: 6, ResetAfter = false, Bidirectional = true, ReturnSequences = false)] [Dense(3)] public partial class AgreeGruCho;
+[Embedding(vocab: 7, dim: 3)] [Rnn(hidden: 8, Activation = Activation.Relu, LearnInitialState = true)] [Dense(7)] public partial class AgreeRnn;
+[Input(features: 3)] [Lstm(hidden: 8, Projection = 5, RecurrentDropout = 0.2f)] [Dense(3)] public partial class AgreeLstmProjection;
+
+// Timings: bench/'s char model (T = 100, B = 32, Adam) and the LSTM (128, 64, 512, 512) with MSE on its output.
+[Embedding(vocab: 65, dim: 128)] [Lstm(hidden: 256)] [Dense(65)] public partial class CharBench;
+[Input(features: 512)] [Lstm(hidden: 512)] public partial class Lstm512;

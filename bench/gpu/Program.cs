@@ -1,0 +1,122 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using DeviceCheck;
+using Dsl;
+using Dsl.Gpu;
+using Device = Dsl.Gpu.Device;
+
+// bench/gpu/check.sh runs this on a GPU machine: (1) every model kind agrees with the host path there (outputs, losses,
+// every gradient, with lengths); (2) the char training step and the LSTM (128, 64, 512, 512) forward+backward on the
+// device against the host path of the same machine; (3) the tiled GEMM at 2048³. --smoke: small sizes, for ILGPU's CPU
+// accelerator (how the script is tried before a GPU machine is used).
+bool smoke = args.Contains("--smoke");
+DeviceKind kind = args.Contains("--cpu") ? DeviceKind.Cpu : args.Contains("--cuda") ? DeviceKind.Cuda : DeviceKind.Auto;
+using Device device = Device.Open(kind);
+Console.WriteLine($"device: {device.Kind} ({device.Name}); host: {Environment.ProcessorCount} cores, GEMM micro-kernel {Dsl.Kernels.Gemm.MicroKernel}");
+int failures = 0;
+
+// (1) agreement
+failures += Agree<int>(() => new AgreeLstm(3), tokens: true, "LSTM 2 layers, bidirectional, dropout");
+failures += Agree<float>(() => new AgreeGru(3), tokens: false, "GRU 2 layers");
+failures += Agree<float>(() => new AgreeGruCho(3), tokens: false, "GRU (Cho), bidirectional, many-to-one");
+failures += Agree<int>(() => new AgreeRnn(3), tokens: true, "RNN ReLU, learned initial state");
+failures += Agree<float>(() => new AgreeLstmProjection(3), tokens: false, "LSTM projection, recurrent dropout");
+
+// (2) timings
+{
+    int B = smoke ? 4 : 32, T = smoke ? 8 : 100;
+    var rng = new Rng(1);
+    int[] tokens = Enumerable.Range(0, B * T).Select(_ => rng.NextInt(65)).ToArray(), targets = Enumerable.Range(0, B * T).Select(_ => rng.NextInt(65)).ToArray();
+    double Step(CharBench model, Adam adam)
+    {
+        model.Parameters.ZeroGrad();
+        model.Backward(new ReadOnlyTensorSpan<int>(tokens, [B, T]), new ReadOnlyTensorSpan<int>(targets, [B, T]));
+        model.Parameters.ClipGradNorm(5f);
+        adam.Step();
+        return 0;
+    }
+    var host = new CharBench(1);
+    var onDevice = new CharBench(1);
+    onDevice.To(device);
+    var hostAdam = new Adam(host.Parameters, 1e-3f);
+    var deviceAdam = new Adam(onDevice.Parameters, 1e-3f);
+    double h = Time(() => Step(host, hostAdam), smoke), d = Time(() => { Step(onDevice, deviceAdam); _ = onDevice.Parameters[0].AsSpan()[0]; }, smoke);
+    Console.WriteLine($"char training step (T = {T}, B = {B}, Adam): host {h:F2} ms, device {d:F2} ms: {h / d:F2}x");
+}
+{
+    int B = smoke ? 2 : 64, T = smoke ? 4 : 128, X = 512;
+    var rng = new Rng(2);
+    float[] input = Enumerable.Range(0, B * T * X).Select(_ => rng.NextNormal()).ToArray(), target = Enumerable.Range(0, B * T * X).Select(_ => rng.NextNormal()).ToArray();
+    var host = new Lstm512(1);
+    var onDevice = new Lstm512(1);
+    onDevice.To(device);
+    double h = Time(() => host.Backward(new ReadOnlyTensorSpan<float>(input, [B, T, X]), new ReadOnlyTensorSpan<float>(target, [B, T, X])), smoke);
+    double d = Time(() => { onDevice.Backward(new ReadOnlyTensorSpan<float>(input, [B, T, X]), new ReadOnlyTensorSpan<float>(target, [B, T, X])); _ = onDevice.Parameters[0].GradAsSpan()[0]; }, smoke);
+    Console.WriteLine($"LSTM ({T}, {B}, 512, 512) forward+backward: host {h:F2} ms, device {d:F2} ms: {h / d:F2}x");
+}
+
+// (3) the tiled GEMM
+{
+    int n = smoke ? 128 : 2048;
+    var gemm = new TiledGemm(device);
+    using var a = new DeviceMemory(device, (long)n * n);
+    using var b = new DeviceMemory(device, (long)n * n);
+    using var c = new DeviceMemory(device, (long)n * n);
+    a.Span.Fill(0.5f);
+    b.Span.Fill(0.25f);
+    double ms = Time(() => { gemm.Run(n, n, n, a.Span, n, false, b.Span, n, false, c.Span, n, false); device.Synchronize(); }, smoke);
+    Console.WriteLine($"{(device.Kind == DeviceKind.Cpu ? "GEMM without shared memory" : "tiled GEMM")} {n}³: {ms:F2} ms, {2.0 * n * n * n / (ms * 1e6):F0} GFLOP/s (cuBLAS: not wired yet)");
+}
+
+Console.WriteLine(failures == 0 ? "agreement: all passed" : $"agreement: {failures} FAILED");
+return failures == 0 ? 0 : 1;
+
+// The median of a few timed runs after warm-ups, in milliseconds.
+static double Time(Action run, bool smoke)
+{
+    for (int i = 0; i < 2; i++) run();
+    var times = new List<double>();
+    for (int i = 0; i < (smoke ? 2 : 7); i++)
+    {
+        long start = Stopwatch.GetTimestamp();
+        run();
+        times.Add(Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+    }
+    times.Sort();
+    return times[times.Count / 2];
+}
+
+int Agree<TIn>(Func<IModel<TIn>> make, bool tokens, string what)
+{
+    const int B = 3, T = 5;
+    IModel<TIn> host = make(), onDevice = make();
+    ((IDeviceModel)onDevice).To(device);
+    var rng = new Rng(7);
+    Tensor<TIn> input = tokens
+        ? (Tensor<TIn>)(object)Tensor.Create(Enumerable.Range(0, B * T).Select(_ => rng.NextInt(host.InputWidth)).ToArray(), [B, T])
+        : (Tensor<TIn>)(object)Tensor.Create(Enumerable.Range(0, B * T * host.InputWidth).Select(_ => rng.NextNormal()).ToArray(), [B, T, host.InputWidth]);
+    int n = host.ReturnsSequences ? B * T : B;
+    int[] ids = Enumerable.Range(0, n).Select(_ => rng.NextInt(host.OutputWidth)).ToArray();
+    Tensor<int> targets = host.ReturnsSequences ? Tensor.Create(ids, [B, T]) : Tensor.Create(ids, [B]);
+    int[] lengths = [5, 2, 4];
+    double worst = 0;
+    void Compare(ReadOnlySpan<float> e, ReadOnlySpan<float> a)
+    {
+        float scale = 1e-3f;
+        foreach (float v in e) scale = MathF.Max(scale, MathF.Abs(v));
+        for (int i = 0; i < e.Length; i++) worst = Math.Max(worst, Math.Abs(e[i] - a[i]) / (Math.Abs(e[i]) + 0.01 * scale));
+    }
+    Compare(Flat(host.Forward(input)), Flat(onDevice.Forward(input)));
+    Compare([host.Backward(input, targets, lengths)], [onDevice.Backward(input, targets, lengths)]);
+    for (int i = 0; i < host.Parameters.Count; i++) Compare(host.Parameters[i].GradAsSpan(), onDevice.Parameters[i].GradAsSpan());
+    bool ok = worst <= 1e-4;
+    Console.WriteLine($"agreement, {what}: worst relative difference {worst:E2} {(ok ? "ok" : "FAILED (> 1e-4)")}");
+    return ok ? 0 : 1;
+}
+
+static float[] Flat(Tensor<float> t)
+{
+    var flat = new float[t.FlattenedLength];
+    t.FlattenTo(flat);
+    return flat;
+}

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The GPU check (issue 12), in two halves, because a GPU machine here has no .NET and no network:
+#   bench/gpu/check.sh pack          here: publishes bench/gpu (DeviceCheck) self-contained for linux-x64 and packs it
+#                                    into .gpu/devicecheck.tar.xz (git-ignored; carry .gpu to the GPU machine)
+#   bench/gpu/check.sh run [args]    there: unpacks and runs it: every model kind's agreement with the host path on the
+#                                    GPU, the char training step and the LSTM (128, 64, 512, 512) forward+backward on the
+#                                    GPU against the host path of the same machine, and the tiled GEMM at 2048³.
+#                                    Under 5 minutes; the output also goes to $OUT/devicecheck.txt when $OUT is set.
+#   bench/gpu/check.sh smoke         here: pack, then run on ILGPU's CPU accelerator with small sizes (--cpu --smoke):
+#                                    how the script is tried before a GPU machine's time is spent on it.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+pack() {
+    local out
+    out=$(mktemp -d)
+    dotnet publish "$root/bench/gpu/DeviceCheck.csproj" -c Release -r linux-x64 --self-contained -o "$out/devicecheck" -v quiet -nologo
+    mkdir -p "$root/.gpu"
+    tar -C "$out" -cJf "$root/.gpu/devicecheck.tar.xz" devicecheck
+    rm -rf "$out"
+    ls -l "$root/.gpu/devicecheck.tar.xz"
+}
+run() {
+    local dir=/tmp/dsl-devicecheck
+    rm -rf "$dir" && mkdir -p "$dir"
+    tar -C "$dir" -xJf "$root/.gpu/devicecheck.tar.xz"
+    export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
+    if [ -n "${OUT:-}" ]; then
+        set -o pipefail
+        "$dir/devicecheck/DeviceCheck" "$@" 2>&1 | tee "$OUT/devicecheck.txt"
+    else
+        "$dir/devicecheck/DeviceCheck" "$@"
+    fi
+}
+case "${1:-}" in
+    pack) pack ;;
+    run) shift; run "$@" ;;
+    smoke) pack; run --cpu --smoke ;;
+    *) sed -n '2,13p' "$0"; exit 2 ;;
+esac
