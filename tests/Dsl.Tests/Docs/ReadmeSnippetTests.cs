@@ -69,7 +69,7 @@ public partial class ReadmeSnippetTests
         string code = Snippets(file).Single(s => s.Line == line).Code;
         var compilation = CSharpCompilation.Create($"Snippet{Math.Abs(file.GetHashCode())}_{line}",
             [CSharpSyntaxTree.ParseText(code, GeneratorHarness.ParseOptions, path: $"{file}:{line}")],
-            References,
+            code.Contains("using Dsl.Gpu;", StringComparison.Ordinal) ? GeneratorHarness.DeviceReferences : References, // a project that also references Dsl.Gpu
             new CSharpCompilationOptions(OutputKind.ConsoleApplication, nullableContextOptions: NullableContextOptions.Enable));
         GeneratorHarness.CreateDriver().RunGeneratorsAndUpdateCompilation(compilation, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
         var problems = output.GetDiagnostics().AddRange(generatorDiagnostics)
