@@ -40,9 +40,11 @@ internal abstract class ParameterDevice
     /// <summary>The device every parameter lives on, or null when any lives on the host only (the host path then runs).</summary>
     public static ParameterDevice? Of(IReadOnlyList<Parameter> parameters)
     {
+        // An index loop: a foreach over the interface would allocate an enumerator on every optimiser step.
         ParameterDevice? device = null;
-        foreach (Parameter p in parameters)
+        for (int i = 0; i < parameters.Count; i++)
         {
+            Parameter p = parameters[i];
             if (p.Mirror?.Device is not { } d || (device is not null && !ReferenceEquals(d, device))) return null;
             device = d;
         }

@@ -68,6 +68,16 @@ internal static class ModelEmitter
 
     private static string InputName(ShapedModel m) => m.TakesTokens ? "tokens" : "input";
 
+    /// <summary>
+    /// The expected dimensions of an input (-1 = free), stored one by one: a constant initialiser (stackalloc int[] { -1, -1, 11 })
+    /// allocates on every call in a Debug build of the user's project, and a warm step must allocate nothing in either.
+    /// </summary>
+    private static void WriteFreeDims(SourceWriter w, int[] dims)
+    {
+        w.Line($"global::System.Span<int> dims = stackalloc int[{dims.Length}];");
+        w.Line(string.Join(" ", dims.Select((d, i) => $"dims[{i}] = {d};")));
+    }
+
     private static string InputDims(ShapedModel m) => m.TakesTokens ? "batch, steps" : $"batch, steps, {m.InputWidth}";
 
     private static string OutputDims(ShapedModel m) => m.OutputIsSequence ? $"batch, steps, {m.OutputWidth}" : $"batch, {m.OutputWidth}";
@@ -284,7 +294,7 @@ internal static class ModelEmitter
 
         // Input reading shared by every entry point.
         w.Open($"private static (int B, int T) ReadInputShape({input} {name})");
-        w.Line($"global::System.Span<int> dims = stackalloc int[] {{ {(m.TakesTokens ? "-1, -1" : $"-1, -1, {m.InputWidth}")} }};");
+        WriteFreeDims(w, m.TakesTokens ? [-1, -1] : [-1, -1, m.InputWidth]);
         w.Line($"{Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("return (dims[0], dims[1]);");
         w.Close();
@@ -292,7 +302,7 @@ internal static class ModelEmitter
         w.Line("/// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference");
         w.Line("/// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>");
         w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, int S, bool training, out int B, out int T)");
-        w.Line($"global::System.Span<int> dims = stackalloc int[] {{ {(m.TakesTokens ? "-1, -1" : $"-1, -1, {m.InputWidth}")} }};");
+        WriteFreeDims(w, m.TakesTokens ? [-1, -1] : [-1, -1, m.InputWidth]);
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
@@ -493,7 +503,7 @@ internal static class ModelEmitter
             return;
         }
         w.Line("global::System.ArgumentNullException.ThrowIfNull(state);");
-        w.Line($"global::System.Span<int> dims = stackalloc int[] {{ {(m.TakesTokens ? "-1" : $"-1, {m.InputWidth}")} }};");
+        WriteFreeDims(w, m.TakesTokens ? [-1] : [-1, m.InputWidth]);
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{stepDims}\", dims);");
         w.Line("int B = dims[0];");
         w.Line($"{Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");

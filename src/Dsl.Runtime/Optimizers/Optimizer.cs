@@ -51,7 +51,7 @@ public abstract class Optimizer
     /// <summary>Sets every gradient to zero.</summary>
     public void ZeroGrad()
     {
-        foreach (Parameter p in Parameters) p.ZeroGrad();
+        for (int i = 0; i < Parameters.Count; i++) Parameters[i].ZeroGrad();
     }
 
     /// <summary>Updates parameter <paramref name="index"/> in place; <see cref="StepCount"/> is already the new step.</summary>

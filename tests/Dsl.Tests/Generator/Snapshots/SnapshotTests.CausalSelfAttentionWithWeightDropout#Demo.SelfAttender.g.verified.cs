@@ -197,7 +197,8 @@ namespace Demo
 
         private static (int B, int T) ReadInputShape(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
-            global::System.Span<int> dims = stackalloc int[] { -1, -1 };
+            global::System.Span<int> dims = stackalloc int[2];
+            dims[0] = -1; dims[1] = -1;
             global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             return (dims[0], dims[1]);
         }
@@ -206,7 +207,8 @@ namespace Demo
         /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
-            global::System.Span<int> dims = stackalloc int[] { -1, -1 };
+            global::System.Span<int> dims = stackalloc int[2];
+            dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             B = dims[0];
             T = dims[1];
@@ -351,7 +353,8 @@ namespace Demo
         public void Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
             global::System.ArgumentNullException.ThrowIfNull(state);
-            global::System.Span<int> dims = stackalloc int[] { -1 };
+            global::System.Span<int> dims = stackalloc int[1];
+            dims[0] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch", dims);
             int B = dims[0];
             global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");

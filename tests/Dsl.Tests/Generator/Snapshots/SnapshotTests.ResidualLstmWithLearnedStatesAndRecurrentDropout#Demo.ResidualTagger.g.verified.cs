@@ -201,7 +201,8 @@ namespace Demo
 
         private static (int B, int T) ReadInputShape(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input)
         {
-            global::System.Span<int> dims = stackalloc int[] { -1, -1, 8 };
+            global::System.Span<int> dims = stackalloc int[3];
+            dims[0] = -1; dims[1] = -1; dims[2] = 8;
             global::Dsl.Check.Shape(input, "input", "batch, steps, 8", dims);
             return (dims[0], dims[1]);
         }
@@ -210,7 +211,8 @@ namespace Demo
         /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
-            global::System.Span<int> dims = stackalloc int[] { -1, -1, 8 };
+            global::System.Span<int> dims = stackalloc int[3];
+            dims[0] = -1; dims[1] = -1; dims[2] = 8;
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 8", dims);
             B = dims[0];
             T = dims[1];

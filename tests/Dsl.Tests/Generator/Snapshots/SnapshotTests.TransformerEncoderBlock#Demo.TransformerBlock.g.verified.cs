@@ -205,7 +205,8 @@ namespace Demo
 
         private static (int B, int T) ReadInputShape(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
-            global::System.Span<int> dims = stackalloc int[] { -1, -1 };
+            global::System.Span<int> dims = stackalloc int[2];
+            dims[0] = -1; dims[1] = -1;
             global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             return (dims[0], dims[1]);
         }
@@ -214,7 +215,8 @@ namespace Demo
         /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
-            global::System.Span<int> dims = stackalloc int[] { -1, -1 };
+            global::System.Span<int> dims = stackalloc int[2];
+            dims[0] = -1; dims[1] = -1;
             var x = global::Dsl.Check.Shape(tokens, "tokens", "batch, steps", dims);
             B = dims[0];
             T = dims[1];
