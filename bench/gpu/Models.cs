@@ -8,6 +8,9 @@ namespace DeviceCheck;
 [Input(features: 4)] [Gru(hidden: 6, ResetAfter = false, Bidirectional = true, ReturnSequences = false)] [Dense(3)] public partial class AgreeGruCho;
 [Embedding(vocab: 7, dim: 3)] [Rnn(hidden: 8, Activation = Activation.Relu, LearnInitialState = true)] [Dense(7)] public partial class AgreeRnn;
 [Input(features: 3)] [Lstm(hidden: 8, Projection = 5, RecurrentDropout = 0.2f)] [Dense(3)] public partial class AgreeLstmProjection;
+[Embedding(vocab: 13, dim: 8)] [PositionalEncoding] [Attention(Heads = 2, Causal = true, Dropout = 0.1f)] [Residual] [LayerNorm]
+[Dense(16, Activation = Activation.Relu)] [Dense(8)] [Residual(Layers = 2)] [LayerNorm] [Dense(13)] public partial class AgreeGpt;
+[Input(features: 6)] [Attention(Heads = 3)] [Residual] [LayerNorm] [Dense(2)] public partial class AgreeEncoderBlock;
 
 // Timings: bench/'s char model (T = 100, B = 32, Adam) and the LSTM (128, 64, 512, 512) with MSE on its output.
 [Embedding(vocab: 65, dim: 128)] [Lstm(hidden: 256)] [Dense(65)] public partial class CharBench;

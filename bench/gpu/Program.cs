@@ -21,6 +21,8 @@ failures += Agree<float>(() => new AgreeGru(3), tokens: false, "GRU 2 layers");
 failures += Agree<float>(() => new AgreeGruCho(3), tokens: false, "GRU (Cho), bidirectional, many-to-one");
 failures += Agree<int>(() => new AgreeRnn(3), tokens: true, "RNN ReLU, learned initial state");
 failures += Agree<float>(() => new AgreeLstmProjection(3), tokens: false, "LSTM projection, recurrent dropout");
+failures += Agree<int>(() => new AgreeGpt(3), tokens: true, "decoder-only Transformer block (causal attention with dropout, positional encoding, layer norm)");
+failures += Agree<float>(() => new AgreeEncoderBlock(3), tokens: false, "self-attention (padded), residual, layer norm");
 
 // (2) timings
 {

@@ -33,6 +33,10 @@ internal sealed class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _pack;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> _partialNorms;
     private readonly Action<Index1D, OptimizerViews, OptimizerArgs> _optimizer;
+    private readonly Action<Index1D, AttentionViews, AttentionArgs> _attentionForward, _attentionScores, _attentionQueries, _attentionKeys;
+    private readonly Action<Index1D, NormViews, int, float> _normForward, _normBackwardRows;
+    private readonly Action<Index1D, NormViews, int, int> _normBackwardColumns;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _addRows;
 
     public DeviceKernels(Accelerator accelerator)
     {
@@ -56,6 +60,14 @@ internal sealed class DeviceKernels
         _pack = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(TransposeKernel);
         _partialNorms = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(PartialNormsKernel);
         _optimizer = accelerator.LoadAutoGroupedStreamKernel<Index1D, OptimizerViews, OptimizerArgs>(OptimizerUpdateKernel);
+        _attentionForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionForwardKernel);
+        _attentionScores = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionScoresBackwardKernel);
+        _attentionQueries = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionQueriesBackwardKernel);
+        _attentionKeys = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionKeysBackwardKernel);
+        _normForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormForwardKernel);
+        _normBackwardRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormBackwardRowsKernel);
+        _normBackwardColumns = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, int>(LayerNormBackwardColumnsKernel);
+        _addRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(AddStepRowsKernel);
     }
 
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
@@ -64,6 +76,8 @@ internal sealed class DeviceKernels
         nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnSumsKernel), nameof(ActivationKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
+        nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
+        nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormBackwardColumnsKernel), nameof(AddStepRowsKernel),
     ];
 
     // ---- launches ----
@@ -118,7 +132,194 @@ internal sealed class DeviceKernels
 
     public void Optimizer(int n, OptimizerViews views, OptimizerArgs args) { if (n > 0) _optimizer(n, views, args); }
 
+    /// <summary>Self-attention forward: one thread per (sequence, head, query).</summary>
+    public void AttentionForward(AttentionViews views, AttentionArgs args) => Launch(_attentionForward, args.Batch * args.Heads * args.Steps, views, args);
+
+    /// <summary>Self-attention backward: the scores' gradients, then the queries', then the keys' and values'.</summary>
+    public void AttentionBackward(AttentionViews views, AttentionArgs args)
+    {
+        int d = args.Width / args.Heads, pairs = args.Batch * args.Heads;
+        Launch(_attentionScores, pairs * args.Steps, views, args);
+        Launch(_attentionQueries, pairs * args.Steps * d, views, args);
+        Launch(_attentionKeys, pairs * args.Keys * d, views, args);
+    }
+
+    private static void Launch(Action<Index1D, AttentionViews, AttentionArgs> kernel, int n, AttentionViews views, AttentionArgs args)
+    {
+        if (n > 0) kernel(n, views, args);
+    }
+
+    public void LayerNormForward(int rows, NormViews views, int width, float epsilon) { if (rows > 0) _normForward(rows, views, width, epsilon); }
+
+    public void LayerNormBackward(int rows, NormViews views, int width, bool dx)
+    {
+        if (rows == 0) return;
+        _normBackwardColumns(width, views, width, rows);
+        if (dx) _normBackwardRows(rows, views, width, 0f);
+    }
+
+    /// <summary>y[t, b] = x[t, b] + rows[t] over [T, B, W].</summary>
+    public void AddStepRows(int n, ArrayView<float> rows, ArrayView<float> x, ArrayView<float> y, int batch, int width) { if (n > 0) _addRows(n, rows, x, y, batch, width); }
+
     // ---- kernels ----
+
+    /// <summary>The keys query i of sequence b attends over: up to its own position when causal, the sequence's valid steps, at least one.</summary>
+    private static int Valid(int i, AttentionArgs a, ArrayView<int> lengths, int b)
+    {
+        int valid = a.Causal != 0 ? i + 1 : a.Keys;
+        if (a.HasLengths != 0) valid = XMath.Min(valid, lengths[b]);
+        return XMath.Max(valid, 1);
+    }
+
+    /// <summary>
+    /// Scores of one query against the valid keys (q·k · scale), their softmax into the weights row (zero past the valid
+    /// keys), and the head's output: the weights (after dropout) times the values.
+    /// </summary>
+    private static void AttentionForwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
+    {
+        int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
+        int pair = index / T, i = index % T, b = pair / a.Heads, h = pair % a.Heads;
+        int valid = Valid(i, a, v.Lengths, b);
+        long row = ((long)pair * T + i) * S, q = ((long)i * B + b) * a.QRow + h * d;
+        float max = float.NegativeInfinity;
+        for (int j = 0; j < valid; j++)
+        {
+            long k = ((long)j * B + b) * a.KRow + a.KOffset + h * d;
+            float score = 0f;
+            for (int c = 0; c < d; c++) score += v.Q[q + c] * v.Q[k + c];
+            score *= a.Scale;
+            v.Weights[row + j] = score;
+            max = XMath.Max(max, score);
+        }
+        float sum = 0f;
+        for (int j = 0; j < valid; j++)
+        {
+            float e = XMath.Exp(v.Weights[row + j] - max);
+            v.Weights[row + j] = e;
+            sum += e;
+        }
+        for (int j = 0; j < valid; j++) v.Weights[row + j] /= sum;
+        for (int j = valid; j < S; j++) v.Weights[row + j] = 0f;
+        long context = ((long)i * B + b) * E + h * d;
+        for (int c = 0; c < d; c++)
+        {
+            float acc = 0f;
+            for (int j = 0; j < valid; j++)
+            {
+                float w = v.Weights[row + j] * (a.HasMask != 0 ? v.Mask[row + j] : 1f);
+                acc += w * v.Q[((long)j * B + b) * a.KRow + a.VOffset + h * d + c];
+            }
+            v.Context[context + c] = acc;
+        }
+    }
+
+    /// <summary>Back, one query row: dA = d(context)·vᵀ (through the dropout mask), then the softmax's backward times the scale, into Scratch.</summary>
+    private static void AttentionScoresBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
+    {
+        int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
+        int pair = index / T, i = index % T, b = pair / a.Heads, h = pair % a.Heads;
+        int valid = Valid(i, a, v.Lengths, b);
+        long row = ((long)pair * T + i) * S, dc = ((long)i * B + b) * E + h * d;
+        float dot = 0f;
+        for (int j = 0; j < valid; j++)
+        {
+            long vv = ((long)j * B + b) * a.KRow + a.VOffset + h * d;
+            float g = 0f;
+            for (int c = 0; c < d; c++) g += v.DContext[dc + c] * v.Q[vv + c];
+            if (a.HasMask != 0) g *= v.Mask[row + j];
+            v.Scratch[row + j] = g;
+            dot += g * v.Weights[row + j];
+        }
+        for (int j = 0; j < valid; j++) v.Scratch[row + j] = v.Weights[row + j] * (v.Scratch[row + j] - dot) * a.Scale;
+        for (int j = valid; j < S; j++) v.Scratch[row + j] = 0f;
+    }
+
+    /// <summary>Back, one query column: dq = dS · k.</summary>
+    private static void AttentionQueriesBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
+    {
+        int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
+        int c = index % d, rest = index / d, i = rest % T, pair = rest / T, b = pair / a.Heads, h = pair % a.Heads;
+        long row = ((long)pair * T + i) * S;
+        float acc = 0f;
+        for (int j = 0; j < S; j++) acc += v.Scratch[row + j] * v.Q[((long)j * B + b) * a.KRow + a.KOffset + h * d + c];
+        v.DQ[((long)i * B + b) * a.QRow + h * d + c] = acc;
+    }
+
+    /// <summary>Back, one key column: dk = dSᵀ · q; dv = Aᵀ · d(context) (A after dropout).</summary>
+    private static void AttentionKeysBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
+    {
+        int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
+        int c = index % d, rest = index / d, j = rest % S, pair = rest / S, b = pair / a.Heads, h = pair % a.Heads;
+        float dk = 0f, dv = 0f;
+        for (int i = 0; i < T; i++)
+        {
+            long at = ((long)pair * T + i) * S + j;
+            float w = v.Weights[at] * (a.HasMask != 0 ? v.Mask[at] : 1f);
+            dk += v.Scratch[at] * v.Q[((long)i * B + b) * a.QRow + h * d + c];
+            dv += w * v.DContext[((long)i * B + b) * E + h * d + c];
+        }
+        long key = ((long)j * B + b) * a.KRow + h * d + c;
+        v.DQ[key + a.KOffset] = dk;
+        v.DQ[key + a.VOffset] = dv;
+    }
+
+    /// <summary>One row of layer norm: μ, 1/√(σ² + ε), and y = (x − μ)·rstd·γ + β.</summary>
+    private static void LayerNormForwardKernel(Index1D r, NormViews v, int width, float epsilon)
+    {
+        long at = (long)(int)r * width;
+        float sum = 0f;
+        for (int j = 0; j < width; j++) sum += v.X[at + j];
+        float mu = sum / width, variance = 0f;
+        for (int j = 0; j < width; j++)
+        {
+            float c = v.X[at + j] - mu;
+            variance += c * c;
+        }
+        float s = 1f / XMath.Sqrt(variance / width + epsilon);
+        v.Mean[r] = mu;
+        v.Rstd[r] = s;
+        for (int j = 0; j < width; j++) v.Y[at + j] = (v.X[at + j] - mu) * s * v.Gamma[j] + v.Beta[j];
+    }
+
+    /// <summary>One row back: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dy ⊙ γ.</summary>
+    private static void LayerNormBackwardRowsKernel(Index1D r, NormViews v, int width, float unused)
+    {
+        long at = (long)(int)r * width;
+        float mu = v.Mean[r], s = v.Rstd[r], sumG = 0f, sumGx = 0f;
+        for (int j = 0; j < width; j++)
+        {
+            float g = v.Dy[at + j] * v.Gamma[j];
+            sumG += g;
+            sumGx += g * (v.X[at + j] - mu) * s;
+        }
+        float meanG = sumG / width, meanGx = sumGx / width;
+        for (int j = 0; j < width; j++)
+        {
+            float g = v.Dy[at + j] * v.Gamma[j], xhat = (v.X[at + j] - mu) * s;
+            v.Dx[at + j] = (g - meanG - xhat * meanGx) * s;
+        }
+    }
+
+    /// <summary>One column back: dγ += Σ dy ⊙ x̂, dβ += Σ dy over the rows.</summary>
+    private static void LayerNormBackwardColumnsKernel(Index1D j, NormViews v, int width, int rows)
+    {
+        float dg = 0f, db = 0f;
+        for (int r = 0; r < rows; r++)
+        {
+            long at = (long)r * width + j;
+            float dy = v.Dy[at];
+            dg += dy * (v.X[at] - v.Mean[r]) * v.Rstd[r];
+            db += dy;
+        }
+        v.DGamma[j] += dg;
+        v.DBeta[j] += db;
+    }
+
+    private static void AddStepRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<float> x, ArrayView<float> y, int batch, int width)
+    {
+        int t = i / (batch * width), j = i % width;
+        y[i] = x[i] + rows[(long)t * width + j];
+    }
 
     private static void FillKernel(Index1D i, ArrayView<float> x, float value) => x[i] = value;
 
@@ -427,4 +628,48 @@ internal struct OptimizerArgs
     public float Epsilon;
     public float StepSize;
     public float Bias2Sqrt;
+}
+
+/// <summary>The buffers of self-attention: queries, keys and values in one [T, B, 3E] buffer (Q), their gradients (DQ).</summary>
+internal struct AttentionViews
+{
+    public ArrayView<float> Q;
+    public ArrayView<float> Weights;
+    public ArrayView<float> Mask;
+    public ArrayView<float> Context;
+    public ArrayView<float> DContext;
+    public ArrayView<float> DQ;
+    public ArrayView<float> Scratch;
+    public ArrayView<int> Lengths;
+}
+
+internal struct AttentionArgs
+{
+    public int Steps;
+    public int Keys;
+    public int Batch;
+    public int Width;
+    public int Heads;
+    public int QRow;
+    public int KRow;
+    public int KOffset;
+    public int VOffset;
+    public float Scale;
+    public int Causal;
+    public int HasLengths;
+    public int HasMask;
+}
+
+internal struct NormViews
+{
+    public ArrayView<float> X;
+    public ArrayView<float> Gamma;
+    public ArrayView<float> Beta;
+    public ArrayView<float> Y;
+    public ArrayView<float> Mean;
+    public ArrayView<float> Rstd;
+    public ArrayView<float> Dy;
+    public ArrayView<float> Dx;
+    public ArrayView<float> DGamma;
+    public ArrayView<float> DBeta;
 }

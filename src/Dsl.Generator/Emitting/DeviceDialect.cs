@@ -26,6 +26,8 @@ internal static class DeviceDialect
     [
         "Layout.MaskSteps", "Layout.GatherLastStep", "Layout.ScatterLastStep", "Layout.GatherFinalState", "Layout.AddToFinalState",
         "Layout.GatherRows", "Layout.ScatterAddRows", "Layout.RepeatRows",
+        "AttentionKernel.Forward", "AttentionKernel.Backward", "AttentionKernel.CachedForward", "AttentionKernel.Append",
+        "LayerNormKernel.Forward", "LayerNormKernel.Backward", "PositionalEncodingKernel.Add",
     ];
 
     /// <summary>Host C# as device C#.</summary>
@@ -52,8 +54,6 @@ internal static class DeviceDialect
     private static string? Blocker(Operand o) => o switch
     {
         MemoryOperand => "reads an encoder's outputs (cross-attention), which has no device kernels yet",
-        CacheOperand => "keeps a key/value cache, which has no device kernels yet",
-        PositionOperand => "reads the position of a step, which the device does not carry yet",
         SliceOperand s => Blocker(s.Of),
         TrainingOnlyOperand t => Blocker(t.Of),
         NamedOperand n => Blocker(n.Of),

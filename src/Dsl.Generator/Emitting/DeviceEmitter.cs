@@ -20,7 +20,8 @@ internal static class DeviceEmitter
     {
         foreach (LayerPlan layer in plan.Layers)
         {
-            foreach (Op op in layer.Passes.Forward.Concat(layer.Passes.Backward).Concat(layer.Setup).Concat(layer.Encode))
+            // (a layer's Setup and Encode ops run on the host: in the workspace's constructor, and after an encoder's whole workspace came back)
+            foreach (Op op in layer.Passes.Forward.Concat(layer.Passes.Backward))
             {
                 if (DeviceDialect.Blocker(op) is { } why) return $"layer '{layer.Name}' ({layer.Layer.Kind}) {why}";
             }
@@ -120,6 +121,8 @@ internal static class DeviceEmitter
         var body = new SourceWriter();
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) body.Line($"{l.Name}_forward(ws, training, state);");
         body.Line($"ws.{last.Out.Name}.CopyTo(host.{last.Out.Name});");
+        foreach (LayerPlan l in plan.Layers)
+            if (l.AttentionWeights is { } weights) body.Line($"ws.{weights.Weights.Name}.CopyTo(host.{weights.Weights.Name}); // the attention weights the model exposes");
         w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
         w.Close();
         w.Line();
@@ -180,6 +183,7 @@ internal static class DeviceEmitter
         var standalone = plan.Buffers.Where(b => !b.IsView && !b.IsInt).ToList();
         string extra = string.Concat(standalone.Select(b => $" + (long)host.{b.Name}.Length"));
         w.Line($"Memory = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length{extra}); // the views, then the standalone arrays");
+        w.Line("Memory.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)");
         w.Close();
         w.Line("public int B => Host.B;");
         w.Line("public int T => Host.T;");

@@ -47,13 +47,14 @@ public class DeviceGeneratorTests
     }
 
     [Fact]
-    public void AModelWithAttentionGetsAToThatRefusesNamingTheLayer()
+    public void AModelWithAttentionPoolingGetsAToThatRefusesNamingTheLayer()
     {
         const string source = """
             using Dsl;
             namespace Demo;
             [Input(features: 4)]
-            [Attention(Heads = 2, Causal = true)]
+            [Gru(hidden: 6)]
+            [Attention(Heads = 2, Pool = true)]
             [Dense(3)]
             public partial class Attender;
             """;
@@ -61,7 +62,7 @@ public class DeviceGeneratorTests
         Assert.Empty(diagnostics);
         Assert.Empty(GeneratorHarness.Errors(others));
         string device = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Attender.Device.g.cs").SourceText.ToString();
-        Assert.True(device.Contains("cannot run on a device: layer 'attention' (Attention) needs AttentionKernel."), device);
+        Assert.True(device.Contains("cannot run on a device: layer 'attention' (Attention) needs AttentionKernel.PoolForward"), device);
         Assert.DoesNotContain("class DeviceRun", device);
         string host = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Attender.g.cs").SourceText.ToString();
         Assert.DoesNotContain("_deviceRun", host);

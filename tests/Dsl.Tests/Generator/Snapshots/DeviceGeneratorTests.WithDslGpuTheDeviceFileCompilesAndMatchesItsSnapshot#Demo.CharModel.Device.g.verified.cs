@@ -312,6 +312,7 @@ namespace Demo
                 {
                     Host = host;
                     Memory = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length + (long)host.lstm_final_h_l0.Length + (long)host.lstm_final_dh_l0.Length + (long)host.lstm_final_c_l0.Length + (long)host.lstm_final_dc_l0.Length); // the views, then the standalone arrays
+                    Memory.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)
                 }
                 public int B => Host.B;
                 public int T => Host.T;

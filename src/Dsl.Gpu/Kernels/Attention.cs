@@ -1,0 +1,149 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsl.Gpu.Kernels;
+
+/// <summary>
+/// Multi-head self-attention on the device, as <c>Dsl.Kernels.AttentionKernel</c> (the projections are the caller's
+/// products): one thread per (sequence, head, query) forward; back, the scores' gradients per query row, then the
+/// queries', keys' and values' per column. A stepping decoder's key/value cache stays in its host <c>State</c>: the
+/// cached step runs on the host from the step's projections (a few rows) and its output goes back.
+/// </summary>
+public static class AttentionKernel
+{
+    /// <summary>Weights [B, heads, T, T] and the heads' outputs [T, B, E] from qkv [T, B, 3E].</summary>
+    public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal,
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch) =>
+        Forward(steps, batch, width, heads, scale, causal, default, qkv, weights, mask, context, scratch);
+
+    /// <summary>As above for padded sequences: keys at steps ≥ lengths[b] get no weight.</summary>
+    public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch)
+    {
+        if (steps == 0 || batch == 0) return;
+        Require(weights, batch * heads * steps * steps, "weights");
+        Require(context, steps * batch * width, "context");
+        Device device = qkv.Device;
+        AttentionArgs args = Self(steps, batch, width, heads, scale, causal, lengths, mask);
+        var views = new AttentionViews
+        {
+            Q = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
+            DContext = device.Placeholder, DQ = device.Placeholder, Scratch = device.Placeholder, Lengths = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch)),
+        };
+        device.Kernels.AttentionForward(views, args);
+    }
+
+    /// <summary>d(qkv) [T, B, 3E] from d(context) [T, B, E] and the forward pass's weights (and dropout mask).</summary>
+    public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal,
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch) =>
+        Backward(steps, batch, width, heads, scale, causal, default, qkv, weights, mask, dContext, dQkv, scratch);
+
+    /// <summary>As above for padded sequences.</summary>
+    public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch)
+    {
+        if (steps == 0 || batch == 0) return;
+        Require(dQkv, steps * batch * 3 * width, "dQkv");
+        Device device = qkv.Device;
+        AttentionArgs args = Self(steps, batch, width, heads, scale, causal, lengths, mask);
+        ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
+        var views = new AttentionViews
+        {
+            Q = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = device.Placeholder,
+            DContext = dContext.View, DQ = dQkv.View, Scratch = device.Scratch((long)batch * heads * steps * steps), Lengths = lengthsView,
+        };
+        device.Kernels.AttentionBackward(views, args);
+    }
+
+    /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
+    public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context)
+    {
+        float[] hostQkv = qkv.Slice(0, steps * batch * 3 * width).ToArray(), hostContext = new float[steps * batch * width];
+        float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
+        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, scale, position, hostQkv, cache, hostWeights, hostContext);
+        context.CopyFrom(hostContext);
+        if (position == 0) weights.CopyFrom(hostWeights);
+    }
+
+    /// <summary>Appends the keys and values of qkv's rows to a host cache (see <c>Dsl.Kernels.AttentionKernel.Append</c>).</summary>
+    public static void Append(int steps, int batch, int width, int position, DeviceSpan qkv, Span<float> cache) =>
+        Dsl.Kernels.AttentionKernel.Append(steps, batch, width, position, qkv.Slice(0, steps * batch * 3 * width).ToArray(), cache);
+
+    private static AttentionArgs Self(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
+    {
+        Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, KRow = 3 * width, KOffset = width, VOffset = 2 * width,
+        Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
+    };
+
+    private static void Require(DeviceSpan span, int length, string name)
+    {
+        if (span.Length < length) throw new ArgumentException($"{name}: expected at least {length} values, got {span.Length}.", name);
+    }
+}
+
+/// <summary>Layer normalisation on the device, as <c>Dsl.Kernels.LayerNormKernel</c>: one thread per row, and per column for dγ and dβ.</summary>
+public static class LayerNormKernel
+{
+    /// <summary>Normalises rows of x [rows, W] into y, keeping mean and rstd [rows].</summary>
+    public static void Forward(int rows, int width, DeviceSpan x, DeviceSpan gamma, DeviceSpan beta, float epsilon, DeviceSpan y, DeviceSpan mean, DeviceSpan rstd)
+    {
+        if (rows == 0) return;
+        Device device = x.Device;
+        var views = new NormViews { X = x.View, Gamma = gamma.View, Beta = beta.View, Y = y.View, Mean = mean.View, Rstd = rstd.View };
+        device.Kernels.LayerNormForward(rows, Fill(views, device), width, epsilon);
+    }
+
+    /// <summary>dx (overwritten; skipped when empty) and dγ, dβ (added to) from dy.</summary>
+    public static void Backward(int rows, int width, DeviceSpan x, DeviceSpan gamma, DeviceSpan mean, DeviceSpan rstd, DeviceSpan dy, DeviceSpan dx,
+        DeviceSpan dGamma, DeviceSpan dBeta, DeviceSpan scratch)
+    {
+        if (rows == 0) return;
+        Device device = x.Device;
+        var views = new NormViews
+        {
+            X = x.View, Gamma = gamma.View, Mean = mean.View, Rstd = rstd.View, Dy = dy.View, Dx = dx.ViewOrPlaceholder(device), DGamma = dGamma.View, DBeta = dBeta.View,
+        };
+        device.Kernels.LayerNormBackward(rows, Fill(views, device), width, dx: !dx.IsEmpty);
+    }
+
+    private static NormViews Fill(NormViews v, Device device)
+    {
+        ArrayView<float> p = device.Placeholder;
+        if (!v.Beta.IsValid) v.Beta = p;
+        if (!v.Y.IsValid) v.Y = p;
+        if (!v.Dy.IsValid) v.Dy = p;
+        if (!v.Dx.IsValid) v.Dx = p;
+        if (!v.DGamma.IsValid) v.DGamma = p;
+        if (!v.DBeta.IsValid) v.DBeta = p;
+        return v;
+    }
+}
+
+/// <summary>The sinusoidal position encoding on the device, as <c>Dsl.Kernels.PositionalEncodingKernel</c>.</summary>
+public static class PositionalEncodingKernel
+{
+    [ThreadStatic] private static float[]? t_rows;
+
+    /// <summary>y[t, b] = x[t, b] + pe[t].</summary>
+    public static void Add(int steps, int batch, int width, DeviceSpan table, DeviceSpan x, DeviceSpan y) => Add(steps, batch, width, 0, table, x, y);
+
+    /// <summary>y[t, b] = x[t, b] + pe[position + t]: from the table at position 0, else the rows computed on the host (as the host does) and copied over.</summary>
+    public static void Add(int steps, int batch, int width, int position, DeviceSpan table, DeviceSpan x, DeviceSpan y)
+    {
+        int n = steps * batch * width;
+        if (n == 0) return;
+        Device device = x.Device;
+        ArrayView<float> rows;
+        if (position == 0) rows = table.View;
+        else
+        {
+            float[] host = t_rows is { } r && r.Length >= steps * width ? r : (t_rows = new float[steps * width]);
+            for (int t = 0; t < steps; t++) Dsl.Kernels.PositionalEncodingKernel.Row(position + t, host.AsSpan(t * width, width));
+            rows = device.Scratch(steps * width).SubView(0, steps * width);
+            rows.CopyFromCPU(host.AsSpan(0, steps * width));
+        }
+        device.Kernels.AddStepRows(n, rows, x.View, y.View, batch, width);
+    }
+}
