@@ -11,7 +11,7 @@ namespace Dsl.Gpu;
 /// optimisers' updates. Each is a static method over <see cref="ArrayView{T}"/>s with its sizes passed by value, one
 /// thread per element written; <c>Dsl.Gpu.Kernels</c> launches them with the host kernels' signatures.
 /// </summary>
-internal sealed class DeviceKernels
+internal sealed partial class DeviceKernels
 {
     private readonly Action<Index1D, ArrayView<float>, float> _fill;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int> _binary;
@@ -68,6 +68,13 @@ internal sealed class DeviceKernels
         _normBackwardRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormBackwardRowsKernel);
         _normBackwardColumns = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, int>(LayerNormBackwardColumnsKernel);
         _addRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(AddStepRowsKernel);
+        _classicForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicForwardKernel);
+        _classicScores = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicScoresBackwardKernel);
+        _classicMemory = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicMemoryBackwardKernel);
+        _classicQueries = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicQueriesBackwardKernel);
+        _classicKeys = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicKeysBackwardKernel);
+        _classicVector = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicVectorBackwardKernel);
+        _copyColumns = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ColumnCopy>(CopyColumnsKernel);
     }
 
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
@@ -78,6 +85,8 @@ internal sealed class DeviceKernels
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormBackwardColumnsKernel), nameof(AddStepRowsKernel),
+        nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
+        nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel),
     ];
 
     // ---- launches ----
@@ -186,7 +195,7 @@ internal sealed class DeviceKernels
         {
             long k = ((long)j * B + b) * a.KRow + a.KOffset + h * d;
             float score = 0f;
-            for (int c = 0; c < d; c++) score += v.Q[q + c] * v.Q[k + c];
+            for (int c = 0; c < d; c++) score += v.Q[q + c] * v.K[k + c];
             score *= a.Scale;
             v.Weights[row + j] = score;
             max = XMath.Max(max, score);
@@ -207,7 +216,7 @@ internal sealed class DeviceKernels
             for (int j = 0; j < valid; j++)
             {
                 float w = v.Weights[row + j] * (a.HasMask != 0 ? v.Mask[row + j] : 1f);
-                acc += w * v.Q[((long)j * B + b) * a.KRow + a.VOffset + h * d + c];
+                acc += w * v.V[((long)j * B + b) * a.KRow + a.VOffset + h * d + c];
             }
             v.Context[context + c] = acc;
         }
@@ -225,7 +234,7 @@ internal sealed class DeviceKernels
         {
             long vv = ((long)j * B + b) * a.KRow + a.VOffset + h * d;
             float g = 0f;
-            for (int c = 0; c < d; c++) g += v.DContext[dc + c] * v.Q[vv + c];
+            for (int c = 0; c < d; c++) g += v.DContext[dc + c] * v.V[vv + c];
             if (a.HasMask != 0) g *= v.Mask[row + j];
             v.Scratch[row + j] = g;
             dot += g * v.Weights[row + j];
@@ -241,8 +250,8 @@ internal sealed class DeviceKernels
         int c = index % d, rest = index / d, i = rest % T, pair = rest / T, b = pair / a.Heads, h = pair % a.Heads;
         long row = ((long)pair * T + i) * S;
         float acc = 0f;
-        for (int j = 0; j < S; j++) acc += v.Scratch[row + j] * v.Q[((long)j * B + b) * a.KRow + a.KOffset + h * d + c];
-        v.DQ[((long)i * B + b) * a.QRow + h * d + c] = acc;
+        for (int j = 0; j < S; j++) acc += v.Scratch[row + j] * v.K[((long)j * B + b) * a.KRow + a.KOffset + h * d + c];
+        v.DQ[((long)i * B + b) * a.DQRow + h * d + c] = acc;
     }
 
     /// <summary>Back, one key column: dk = dSᵀ · q; dv = Aᵀ · d(context) (A after dropout).</summary>
@@ -259,8 +268,8 @@ internal sealed class DeviceKernels
             dv += w * v.DContext[((long)i * B + b) * E + h * d + c];
         }
         long key = ((long)j * B + b) * a.KRow + h * d + c;
-        v.DQ[key + a.KOffset] = dk;
-        v.DQ[key + a.VOffset] = dv;
+        v.DK[key + a.KOffset] = dk;
+        v.DV[key + a.VOffset] = dv;
     }
 
     /// <summary>One row of layer norm: μ, 1/√(σ² + ε), and y = (x − μ)·rstd·γ + β.</summary>
@@ -630,15 +639,22 @@ internal struct OptimizerArgs
     public float Bias2Sqrt;
 }
 
-/// <summary>The buffers of self-attention: queries, keys and values in one [T, B, 3E] buffer (Q), their gradients (DQ).</summary>
+/// <summary>
+/// The buffers of multi-head attention: queries Q, keys K and values V (for self-attention the same [T, B, 3E] buffer,
+/// read at offsets; for cross-attention three), and their gradients DQ, DK, DV alike.
+/// </summary>
 internal struct AttentionViews
 {
     public ArrayView<float> Q;
+    public ArrayView<float> K;
+    public ArrayView<float> V;
     public ArrayView<float> Weights;
     public ArrayView<float> Mask;
     public ArrayView<float> Context;
     public ArrayView<float> DContext;
     public ArrayView<float> DQ;
+    public ArrayView<float> DK;
+    public ArrayView<float> DV;
     public ArrayView<float> Scratch;
     public ArrayView<int> Lengths;
 }
@@ -651,6 +667,7 @@ internal struct AttentionArgs
     public int Width;
     public int Heads;
     public int QRow;
+    public int DQRow;
     public int KRow;
     public int KOffset;
     public int VOffset;

@@ -5,15 +5,15 @@ namespace Dsl.Tests;
 internal static class Tolerance
 {
     /// <summary>
-    /// Asserts |actual − expected| ≤ rtol · |expected| + atol element-wise, with atol = rtol · 0.01 · max|expected|
-    /// (so that values near zero in a tensor of ordinary magnitude are judged at that tensor's scale).
+    /// Asserts |actual − expected| ≤ rtol · |expected| + atol element-wise, with atol = rtol · <paramref name="scaleFraction"/> ·
+    /// max|expected| (so that values near zero in a tensor of ordinary magnitude are judged at that tensor's scale).
     /// </summary>
-    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, float rtol = 1e-4f)
+    public static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, string what, float rtol = 1e-4f, float scaleFraction = 0.01f)
     {
         if (expected.Length != actual.Length) throw new XunitException($"{what}: expected {expected.Length} values, got {actual.Length}.");
         float scale = 0;
         foreach (float v in expected) scale = MathF.Max(scale, MathF.Abs(v));
-        float atol = rtol * 0.01f * MathF.Max(scale, 1e-3f);
+        float atol = rtol * scaleFraction * MathF.Max(scale, 1e-3f);
         for (int i = 0; i < expected.Length; i++)
         {
             float e = expected[i], a = actual[i];

@@ -28,6 +28,9 @@ internal static class DeviceDialect
         "Layout.GatherRows", "Layout.ScatterAddRows", "Layout.RepeatRows",
         "AttentionKernel.Forward", "AttentionKernel.Backward", "AttentionKernel.CachedForward", "AttentionKernel.Append",
         "LayerNormKernel.Forward", "LayerNormKernel.Backward", "PositionalEncodingKernel.Add",
+        "AttentionKernel.CrossForward", "AttentionKernel.CrossBackward", "AttentionKernel.PoolForward", "AttentionKernel.PoolBackward",
+        "CrossAttentionKernel.DotForward", "CrossAttentionKernel.DotBackward", "CrossAttentionKernel.AdditiveForward", "CrossAttentionKernel.AdditiveBackward",
+        "CrossAttentionKernel.Concat", "CrossAttentionKernel.Split", "Layout.AppendSteps",
     ];
 
     /// <summary>Host C# as device C#.</summary>
@@ -53,7 +56,6 @@ internal static class DeviceDialect
 
     private static string? Blocker(Operand o) => o switch
     {
-        MemoryOperand => "reads an encoder's outputs (cross-attention), which has no device kernels yet",
         SliceOperand s => Blocker(s.Of),
         TrainingOnlyOperand t => Blocker(t.Of),
         NamedOperand n => Blocker(n.Of),

@@ -118,6 +118,7 @@ internal static class DeviceEmitter
             w.Close();
         }
         if (!m.TakesTokens) w.Line($"ws.{plan.Layers[0].Out.Name}.CopyFrom(host.{plan.Layers[0].Out.Name}); // the input features");
+        if (m.HasCrossAttention) w.Line("(ws.Memory ??= new global::Dsl.Gpu.DeviceEncoderOutput(Device)).Load(host.Memory!); // the encoder's outputs cross-attention reads");
         var body = new SourceWriter();
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) body.Line($"{l.Name}_forward(ws, training, state);");
         body.Line($"ws.{last.Out.Name}.CopyTo(host.{last.Out.Name});");
@@ -131,6 +132,7 @@ internal static class DeviceEmitter
         w.Line("Workspace ws = For(host);");
         body = new SourceWriter();
         body.Line($"ws.{last.Dy.Name}.CopyFrom(host.{last.Dy.Name});");
+        if (m.HasCrossAttention) body.Line("ws.Memory!.GradientFromHost(); // the encoder's outputs' gradient so far: cross-attention adds to it");
         if (plan.Finals.Count > 0)
         {
             body.Open("if (host.InjectFinal)");
@@ -144,14 +146,15 @@ internal static class DeviceEmitter
             foreach (StateRef s in plan.States) body.Line($"ws.{s.InitialGrad.Name}.CopyTo(host.{s.InitialGrad.Name}); // d(loss)/d(initial state), for an encoder behind");
             body.Close();
         }
+        if (m.HasCrossAttention) body.Line("ws.Memory!.GradientToHost(); // for the encoder's backward pass");
         w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
         w.Close();
         w.Line();
         w.Line("/// <summary>Every buffer of the workspace back on the host (an encoder's outputs and states, read there by a decoder).</summary>");
-        w.Line($"public void ToHost({host} host) => For(host).Memory.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));");
+        w.Line($"public void ToHost({host} host) => For(host).Buffers.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));");
         w.Line();
         w.Line("/// <summary>Every buffer of the workspace from the host (the gradient a decoder wrote into an encoder's outputs).</summary>");
-        w.Line($"public void FromHost({host} host) => For(host).Memory.Span.CopyFrom(host.Floats);");
+        w.Line($"public void FromHost({host} host) => For(host).Buffers.Span.CopyFrom(host.Floats);");
         w.Line();
         w.Line("/// <summary>The parameters back to the host; the device memory released.</summary>");
         w.Open("public void Detach()");
@@ -177,13 +180,14 @@ internal static class DeviceEmitter
         w.Line("/// <summary>A host workspace's buffers in device memory, at the same offsets; ints and standalone arrays stay on the host.</summary>");
         w.Open("private sealed class Workspace : global::System.IDisposable");
         w.Line($"public readonly {host} Host;");
-        w.Line("public readonly global::Dsl.Gpu.DeviceMemory Memory;");
+        w.Line("public readonly global::Dsl.Gpu.DeviceMemory Buffers;");
+        if (plan.Model.HasCrossAttention) w.Line("public global::Dsl.Gpu.DeviceEncoderOutput? Memory; // the encoder's outputs of the pass, as the host workspace's Memory");
         w.Open($"public Workspace({host} host, global::Dsl.Gpu.Device device)");
         w.Line("Host = host;");
         var standalone = plan.Buffers.Where(b => !b.IsView && !b.IsInt).ToList();
         string extra = string.Concat(standalone.Select(b => $" + (long)host.{b.Name}.Length"));
-        w.Line($"Memory = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length{extra}); // the views, then the standalone arrays");
-        w.Line("Memory.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)");
+        w.Line($"Buffers = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length{extra}); // the views, then the standalone arrays");
+        w.Line("Buffers.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)");
         w.Close();
         w.Line("public int B => Host.B;");
         w.Line("public int T => Host.T;");
@@ -196,16 +200,16 @@ internal static class DeviceEmitter
         string at = "Host.Floats.Length";
         foreach (BufferRef b in plan.Buffers)
         {
-            if (b.IsView) w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Memory.Span.Slice(Host.{b.Name}__at, Host.{b.Name}__length);");
+            if (b.IsView) w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Buffers.Span.Slice(Host.{b.Name}__at, Host.{b.Name}__length);");
             else if (b.IsInt) w.Line($"public int[] {b.Name} => Host.{b.Name};");
             else
             {
                 // a standalone array (an encoder's final state or its gradient): device memory after the views
-                w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Memory.Span.Slice({at}, Host.{b.Name}.Length);");
+                w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Buffers.Span.Slice({at}, Host.{b.Name}.Length);");
                 at += $" + Host.{b.Name}.Length";
             }
         }
-        w.Line("public void Dispose() => Memory.Dispose();");
+        w.Line(plan.Model.HasCrossAttention ? "public void Dispose() { Buffers.Dispose(); Memory?.Dispose(); }" : "public void Dispose() => Buffers.Dispose();");
         w.Close();
     }
 }

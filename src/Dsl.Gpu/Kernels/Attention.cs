@@ -28,10 +28,10 @@ public static class AttentionKernel
         AttentionArgs args = Self(steps, batch, width, heads, scale, causal, lengths, mask);
         var views = new AttentionViews
         {
-            Q = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
-            DContext = device.Placeholder, DQ = device.Placeholder, Scratch = device.Placeholder, Lengths = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch)),
+            Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
+            Lengths = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch)),
         };
-        device.Kernels.AttentionForward(views, args);
+        device.Kernels.AttentionForward(Fill(views, device), args);
     }
 
     /// <summary>d(qkv) [T, B, 3E] from d(context) [T, B, E] and the forward pass's weights (and dropout mask).</summary>
@@ -50,10 +50,10 @@ public static class AttentionKernel
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
         var views = new AttentionViews
         {
-            Q = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = device.Placeholder,
-            DContext = dContext.View, DQ = dQkv.View, Scratch = device.Scratch((long)batch * heads * steps * steps), Lengths = lengthsView,
+            Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device),
+            DContext = dContext.View, DQ = dQkv.View, DK = dQkv.View, DV = dQkv.View, Scratch = device.Scratch((long)batch * heads * steps * steps), Lengths = lengthsView,
         };
-        device.Kernels.AttentionBackward(views, args);
+        device.Kernels.AttentionBackward(Fill(views, device), args);
     }
 
     /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
@@ -71,10 +71,122 @@ public static class AttentionKernel
     public static void Append(int steps, int batch, int width, int position, DeviceSpan qkv, Span<float> cache) =>
         Dsl.Kernels.AttentionKernel.Append(steps, batch, width, position, qkv.Slice(0, steps * batch * 3 * width).ToArray(), cache);
 
+    /// <summary>
+    /// Multi-head cross-attention, as <c>Dsl.Kernels.AttentionKernel.CrossForward</c>: queries q [T, B, E] over the keys k
+    /// and values v [S, B, E] of each sequence's valid source steps; writes the weights [B, heads, T, S] and the heads' outputs.
+    /// </summary>
+    public static void CrossForward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan weights, DeviceSpan mask, DeviceSpan context)
+    {
+        if (steps == 0 || batch == 0) return;
+        Require(q, steps * batch * width, "q");
+        Require(k, sourceSteps * batch * width, "k");
+        Require(v, sourceSteps * batch * width, "v");
+        Require(weights, batch * heads * steps * sourceSteps, "weights");
+        Require(context, steps * batch * width, "context");
+        Device device = q.Device;
+        var views = new AttentionViews
+        {
+            Q = q.View, K = k.View, V = v.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
+            Lengths = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch)),
+        };
+        device.Kernels.AttentionForward(Fill(views, device), Cross(steps, sourceSteps, batch, width, heads, scale, lengths, mask));
+    }
+
+    /// <summary>Back through <see cref="CrossForward"/>: writes d(q) [T, B, E], d(k) and d(v) [S, B, E] from d(context).</summary>
+    public static void CrossBackward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dq, DeviceSpan dk, DeviceSpan dv)
+    {
+        if (steps == 0 || batch == 0) return;
+        Require(dq, steps * batch * width, "dq");
+        Require(dk, sourceSteps * batch * width, "dk");
+        Require(dv, sourceSteps * batch * width, "dv");
+        Device device = q.Device;
+        ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
+        var views = new AttentionViews
+        {
+            Q = q.View, K = k.View, V = v.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), DContext = dContext.View,
+            DQ = dq.View, DK = dk.View, DV = dv.View, Scratch = device.Scratch((long)batch * heads * steps * sourceSteps), Lengths = lengthsView,
+        };
+        device.Kernels.AttentionBackward(Fill(views, device), Cross(steps, sourceSteps, batch, width, heads, scale, lengths, mask));
+    }
+
+    /// <summary>
+    /// Attention pooling, as <c>Dsl.Kernels.AttentionKernel.PoolForward</c>: the projected learned query [E] attends over each
+    /// sequence's valid steps of qkv [T, B, 3E]; writes the weights [B, heads, T] and the pooled outputs [B, E].
+    /// </summary>
+    public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        DeviceSpan query, DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch)
+    {
+        if (steps == 0 || batch == 0) return;
+        Require(query, width, "query");
+        Require(weights, batch * heads * steps, "weights");
+        Require(context, batch * width, "context");
+        Device device = qkv.Device;
+        var views = new AttentionViews
+        {
+            Q = query.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
+            Lengths = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch)),
+        };
+        device.Kernels.AttentionForward(Fill(views, device), Pool(steps, batch, width, heads, scale, lengths, mask));
+    }
+
+    /// <summary>
+    /// Back through the pooling: writes the keys' and values' gradients into d(qkv) [T, B, 3E] (the query columns zero) and adds
+    /// the projected query's gradient (summed over the sequences) to d(query) [E].
+    /// </summary>
+    public static void PoolBackward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
+        DeviceSpan query, DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan dQuery, DeviceSpan scratch)
+    {
+        if (steps == 0 || batch == 0) return;
+        Require(dQkv, steps * batch * 3 * width, "dQkv");
+        Require(dQuery, width, "dQuery");
+        Device device = qkv.Device;
+        dQkv.Slice(0, steps * batch * 3 * width).Clear();
+        ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
+        // one scratch: the scores' gradients [B, heads, T], then each sequence's query gradient [B, E]
+        long scores = (long)batch * heads * steps;
+        ArrayView<float> both = device.Scratch(scores + (long)batch * width);
+        ArrayView<float> perSequence = both.SubView(scores, (long)batch * width);
+        var views = new AttentionViews
+        {
+            Q = query.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), DContext = dContext.View,
+            DQ = perSequence, DK = dQkv.View, DV = dQkv.View, Scratch = both.SubView(0, scores), Lengths = lengthsView,
+        };
+        device.Kernels.AttentionBackward(Fill(views, device), Pool(steps, batch, width, heads, scale, lengths, mask));
+        device.Kernels.ColumnSums(width, perSequence, dQuery.View, batch);
+    }
+
+    /// <summary>The empty views as placeholders (a kernel never reads what its arguments say it has not).</summary>
+    private static AttentionViews Fill(AttentionViews v, Device device)
+    {
+        ArrayView<float> p = device.Placeholder;
+        if (!v.Context.IsValid) v.Context = p;
+        if (!v.DContext.IsValid) v.DContext = p;
+        if (!v.DQ.IsValid) v.DQ = p;
+        if (!v.DK.IsValid) v.DK = p;
+        if (!v.DV.IsValid) v.DV = p;
+        if (!v.Scratch.IsValid) v.Scratch = p;
+        return v;
+    }
+
     private static AttentionArgs Self(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
     {
-        Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, KRow = 3 * width, KOffset = width, VOffset = 2 * width,
-        Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
+        Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, DQRow = 3 * width, KRow = 3 * width, KOffset = width,
+        VOffset = 2 * width, Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
+    };
+
+    private static AttentionArgs Cross(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
+    {
+        Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, QRow = width, DQRow = width, KRow = width,
+        Scale = scale, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
+    };
+
+    /// <summary>Pooling as attention of one query (row 0 of every sequence: QRow 0) over the keys and values of qkv.</summary>
+    private static AttentionArgs Pool(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
+    {
+        Steps = 1, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 0, DQRow = width, KRow = 3 * width, KOffset = width, VOffset = 2 * width,
+        Scale = scale, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
     };
 
     private static void Require(DeviceSpan span, int length, string name)

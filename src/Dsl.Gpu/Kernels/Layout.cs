@@ -58,6 +58,10 @@ public static class Layout
         row.Device.Kernels.RepeatRows(n, row.View, into.View, row.Length);
     }
 
+    /// <summary>Appends <paramref name="steps"/> steps of rows [T, B, W] to a stepping state's cache in host memory, after the <paramref name="position"/> steps it holds.</summary>
+    public static void AppendSteps(int steps, int batch, int width, int position, DeviceSpan rows, Span<float> cache) =>
+        Dsl.Kernels.Layout.AppendSteps(steps, batch, width, position, rows.Slice(0, steps * batch * width).ToArray(), cache);
+
     /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer.</summary>
     public static void MaskSteps(DeviceSpan x, ReadOnlySpan<int> lengths, int batch, int steps, int width)
     {

@@ -47,25 +47,53 @@ public class DeviceGeneratorTests
     }
 
     [Fact]
-    public void AModelWithAttentionPoolingGetsAToThatRefusesNamingTheLayer()
+    public void ADecoderWithInputFeedingGetsAToThatRefusesNamingTheLayerWhileItsEncoderMoves()
     {
         const string source = """
             using Dsl;
             namespace Demo;
-            [Input(features: 4)]
-            [Gru(hidden: 6)]
-            [Attention(Heads = 2, Pool = true)]
-            [Dense(3)]
-            public partial class Attender;
+            [Embedding(vocab: 9, dim: 3)]
+            [Gru(hidden: 5)]
+            public partial class Enc;
+            [Embedding(vocab: 9, dim: 3)]
+            [Gru(hidden: 5)]
+            [Attention(Over = typeof(Enc), Score = AttentionScore.Additive, Units = 4, InputFeeding = true)]
+            [Dense(9)]
+            public partial class Dec;
             """;
         var (_, diagnostics, others, result) = GeneratorHarness.RunWithDevice(source);
         Assert.Empty(diagnostics);
         Assert.Empty(GeneratorHarness.Errors(others));
-        string device = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Attender.Device.g.cs").SourceText.ToString();
-        Assert.True(device.Contains("cannot run on a device: layer 'attention' (Attention) needs AttentionKernel.PoolForward"), device);
+        var sources = result.Results.Single().GeneratedSources;
+        string device = sources.Single(s => s.HintName == "Demo.Dec.Device.g.cs").SourceText.ToString();
+        Assert.True(device.Contains("cannot run on a device: layer 'gru'") && device.Contains("(input feeding), which has no device kernels yet"), device);
         Assert.DoesNotContain("class DeviceRun", device);
-        string host = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Attender.g.cs").SourceText.ToString();
-        Assert.DoesNotContain("_deviceRun", host);
+        Assert.DoesNotContain("_deviceRun", sources.Single(s => s.HintName == "Demo.Dec.g.cs").SourceText.ToString());
+        Assert.Contains("class DeviceRun", sources.Single(s => s.HintName == "Demo.Enc.Device.g.cs").SourceText.ToString());
+    }
+
+    [Fact]
+    public void ADecoderWithCrossAttentionReadsTheEncodersOutputsOnTheDevice()
+    {
+        const string source = """
+            using Dsl;
+            namespace Demo;
+            [Embedding(vocab: 9, dim: 3)]
+            [Gru(hidden: 5)]
+            public partial class Enc;
+            [Embedding(vocab: 9, dim: 3)]
+            [Gru(hidden: 5)]
+            [Attention(Over = typeof(Enc), Score = AttentionScore.Additive, Units = 4)]
+            [Dense(9)]
+            public partial class Dec;
+            """;
+        var (_, diagnostics, others, result) = GeneratorHarness.RunWithDevice(source);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        string device = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Dec.Device.g.cs").SourceText.ToString();
+        Assert.Contains("(ws.Memory ??= new global::Dsl.Gpu.DeviceEncoderOutput(Device)).Load(host.Memory!);", device);
+        Assert.Contains("ws.Memory!.GradientToHost();", device);
+        Assert.Contains("global::Dsl.Gpu.Kernels.CrossAttentionKernel.AdditiveForward(", device);
     }
 
     [Fact]

@@ -110,10 +110,10 @@ namespace Demo
             }
 
             /// <summary>Every buffer of the workspace back on the host (an encoder's outputs and states, read there by a decoder).</summary>
-            public void ToHost(CharModel.Workspace host) => For(host).Memory.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));
+            public void ToHost(CharModel.Workspace host) => For(host).Buffers.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));
 
             /// <summary>Every buffer of the workspace from the host (the gradient a decoder wrote into an encoder's outputs).</summary>
-            public void FromHost(CharModel.Workspace host) => For(host).Memory.Span.CopyFrom(host.Floats);
+            public void FromHost(CharModel.Workspace host) => For(host).Buffers.Span.CopyFrom(host.Floats);
 
             /// <summary>The parameters back to the host; the device memory released.</summary>
             public void Detach()
@@ -307,12 +307,12 @@ namespace Demo
             private sealed class Workspace : global::System.IDisposable
             {
                 public readonly CharModel.Workspace Host;
-                public readonly global::Dsl.Gpu.DeviceMemory Memory;
+                public readonly global::Dsl.Gpu.DeviceMemory Buffers;
                 public Workspace(CharModel.Workspace host, global::Dsl.Gpu.Device device)
                 {
                     Host = host;
-                    Memory = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length + (long)host.lstm_final_h_l0.Length + (long)host.lstm_final_dh_l0.Length + (long)host.lstm_final_c_l0.Length + (long)host.lstm_final_dc_l0.Length); // the views, then the standalone arrays
-                    Memory.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)
+                    Buffers = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length + (long)host.lstm_final_h_l0.Length + (long)host.lstm_final_dh_l0.Length + (long)host.lstm_final_c_l0.Length + (long)host.lstm_final_dc_l0.Length); // the views, then the standalone arrays
+                    Buffers.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)
                 }
                 public int B => Host.B;
                 public int T => Host.T;
@@ -323,33 +323,33 @@ namespace Demo
                 public bool InjectFinal => Host.InjectFinal;
                 public int[] lengths => Host.lengths;
                 public int[] tokens => Host.tokens;
-                public global::Dsl.Gpu.DeviceSpan embedding_out => Memory.Span.Slice(Host.embedding_out__at, Host.embedding_out__length);
-                public global::Dsl.Gpu.DeviceSpan embedding_dout => Memory.Span.Slice(Host.embedding_dout__at, Host.embedding_dout__length);
-                public global::Dsl.Gpu.DeviceSpan step_scratch => Memory.Span.Slice(Host.step_scratch__at, Host.step_scratch__length);
-                public global::Dsl.Gpu.DeviceSpan packed_weights => Memory.Span.Slice(Host.packed_weights__at, Host.packed_weights__length);
-                public global::Dsl.Gpu.DeviceSpan dgates => Memory.Span.Slice(Host.dgates__at, Host.dgates__length);
-                public global::Dsl.Gpu.DeviceSpan carry => Memory.Span.Slice(Host.carry__at, Host.carry__length);
-                public global::Dsl.Gpu.DeviceSpan carry2 => Memory.Span.Slice(Host.carry2__at, Host.carry2__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_dout => Memory.Span.Slice(Host.lstm_dout__at, Host.lstm_dout__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_out => Memory.Span.Slice(Host.lstm_out__at, Host.lstm_out__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_gates_l0 => Memory.Span.Slice(Host.lstm_gates_l0__at, Host.lstm_gates_l0__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_cell_l0 => Memory.Span.Slice(Host.lstm_cell_l0__at, Host.lstm_cell_l0__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_h0_l0 => Memory.Span.Slice(Host.lstm_h0_l0__at, Host.lstm_h0_l0__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_dh0_l0 => Memory.Span.Slice(Host.lstm_dh0_l0__at, Host.lstm_dh0_l0__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_c0_l0 => Memory.Span.Slice(Host.lstm_c0_l0__at, Host.lstm_c0_l0__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_dc0_l0 => Memory.Span.Slice(Host.lstm_dc0_l0__at, Host.lstm_dc0_l0__length);
-                public global::Dsl.Gpu.DeviceSpan lstm_final_h_l0 => Memory.Span.Slice(Host.Floats.Length, Host.lstm_final_h_l0.Length);
-                public global::Dsl.Gpu.DeviceSpan lstm_final_dh_l0 => Memory.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length, Host.lstm_final_dh_l0.Length);
-                public global::Dsl.Gpu.DeviceSpan lstm_final_c_l0 => Memory.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length + Host.lstm_final_dh_l0.Length, Host.lstm_final_c_l0.Length);
-                public global::Dsl.Gpu.DeviceSpan lstm_final_dc_l0 => Memory.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length + Host.lstm_final_dh_l0.Length + Host.lstm_final_c_l0.Length, Host.lstm_final_dc_l0.Length);
-                public global::Dsl.Gpu.DeviceSpan dropout_out => Memory.Span.Slice(Host.dropout_out__at, Host.dropout_out__length);
-                public global::Dsl.Gpu.DeviceSpan dropout_dout => Memory.Span.Slice(Host.dropout_dout__at, Host.dropout_dout__length);
-                public global::Dsl.Gpu.DeviceSpan dropout_mask => Memory.Span.Slice(Host.dropout_mask__at, Host.dropout_mask__length);
-                public global::Dsl.Gpu.DeviceSpan dense_out => Memory.Span.Slice(Host.dense_out__at, Host.dense_out__length);
-                public global::Dsl.Gpu.DeviceSpan dense_dout => Memory.Span.Slice(Host.dense_dout__at, Host.dense_dout__length);
+                public global::Dsl.Gpu.DeviceSpan embedding_out => Buffers.Span.Slice(Host.embedding_out__at, Host.embedding_out__length);
+                public global::Dsl.Gpu.DeviceSpan embedding_dout => Buffers.Span.Slice(Host.embedding_dout__at, Host.embedding_dout__length);
+                public global::Dsl.Gpu.DeviceSpan step_scratch => Buffers.Span.Slice(Host.step_scratch__at, Host.step_scratch__length);
+                public global::Dsl.Gpu.DeviceSpan packed_weights => Buffers.Span.Slice(Host.packed_weights__at, Host.packed_weights__length);
+                public global::Dsl.Gpu.DeviceSpan dgates => Buffers.Span.Slice(Host.dgates__at, Host.dgates__length);
+                public global::Dsl.Gpu.DeviceSpan carry => Buffers.Span.Slice(Host.carry__at, Host.carry__length);
+                public global::Dsl.Gpu.DeviceSpan carry2 => Buffers.Span.Slice(Host.carry2__at, Host.carry2__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_dout => Buffers.Span.Slice(Host.lstm_dout__at, Host.lstm_dout__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_out => Buffers.Span.Slice(Host.lstm_out__at, Host.lstm_out__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_gates_l0 => Buffers.Span.Slice(Host.lstm_gates_l0__at, Host.lstm_gates_l0__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_cell_l0 => Buffers.Span.Slice(Host.lstm_cell_l0__at, Host.lstm_cell_l0__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_h0_l0 => Buffers.Span.Slice(Host.lstm_h0_l0__at, Host.lstm_h0_l0__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_dh0_l0 => Buffers.Span.Slice(Host.lstm_dh0_l0__at, Host.lstm_dh0_l0__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_c0_l0 => Buffers.Span.Slice(Host.lstm_c0_l0__at, Host.lstm_c0_l0__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_dc0_l0 => Buffers.Span.Slice(Host.lstm_dc0_l0__at, Host.lstm_dc0_l0__length);
+                public global::Dsl.Gpu.DeviceSpan lstm_final_h_l0 => Buffers.Span.Slice(Host.Floats.Length, Host.lstm_final_h_l0.Length);
+                public global::Dsl.Gpu.DeviceSpan lstm_final_dh_l0 => Buffers.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length, Host.lstm_final_dh_l0.Length);
+                public global::Dsl.Gpu.DeviceSpan lstm_final_c_l0 => Buffers.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length + Host.lstm_final_dh_l0.Length, Host.lstm_final_c_l0.Length);
+                public global::Dsl.Gpu.DeviceSpan lstm_final_dc_l0 => Buffers.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length + Host.lstm_final_dh_l0.Length + Host.lstm_final_c_l0.Length, Host.lstm_final_dc_l0.Length);
+                public global::Dsl.Gpu.DeviceSpan dropout_out => Buffers.Span.Slice(Host.dropout_out__at, Host.dropout_out__length);
+                public global::Dsl.Gpu.DeviceSpan dropout_dout => Buffers.Span.Slice(Host.dropout_dout__at, Host.dropout_dout__length);
+                public global::Dsl.Gpu.DeviceSpan dropout_mask => Buffers.Span.Slice(Host.dropout_mask__at, Host.dropout_mask__length);
+                public global::Dsl.Gpu.DeviceSpan dense_out => Buffers.Span.Slice(Host.dense_out__at, Host.dense_out__length);
+                public global::Dsl.Gpu.DeviceSpan dense_dout => Buffers.Span.Slice(Host.dense_dout__at, Host.dense_dout__length);
                 public int[] targets => Host.targets;
-                public global::Dsl.Gpu.DeviceSpan target_values => Memory.Span.Slice(Host.target_values__at, Host.target_values__length);
-                public void Dispose() => Memory.Dispose();
+                public global::Dsl.Gpu.DeviceSpan target_values => Buffers.Span.Slice(Host.target_values__at, Host.target_values__length);
+                public void Dispose() => Buffers.Dispose();
             }
         }
     }
