@@ -73,6 +73,32 @@ public sealed class Device : IDisposable
         }
     }
 
+    private CuBlasProducts? _blas;
+    private string? _noBlas;
+
+    /// <summary>cuBLAS, on a CUDA device whose machine has libcublas (null elsewhere, or with DSL_GPU_CUBLAS=0).</summary>
+    internal CuBlasProducts? Blas
+    {
+        get
+        {
+            lock (_sync)
+            {
+                if (_blas is null && _noBlas is null) _blas = CuBlasProducts.TryOpen(this, out _noBlas);
+                return _blas;
+            }
+        }
+    }
+
+    /// <summary>What computes the matrix products here: cuBLAS, ILGPU's tiled kernel, or (on the CPU accelerator) the kernel without shared memory.</summary>
+    public string Products => Blas is not null ? "cuBLAS" : Gemm.Tiled ? $"tiled GEMM ({(Kind == DeviceKind.Cuda ? "no cuBLAS: " + _noBlas : "not CUDA")})" : "GEMM without shared memory";
+
+    /// <summary>C (+)= op(A) · op(B) (see <see cref="TiledGemm.Run(int, int, int, ArrayView{float}, int, bool, ArrayView{float}, int, bool, ArrayView{float}, int, bool)"/>) with cuBLAS where present, else the tiled kernel.</summary>
+    internal void Product(int m, int n, int k, ArrayView<float> a, int lda, bool transA, ArrayView<float> b, int ldb, bool transB, ArrayView<float> c, int ldc, bool accumulate)
+    {
+        if (Blas is { } blas) blas.Run(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate);
+        else Gemm.Run(m, n, k, a, lda, transA, b, ldb, transB, c, ldc, accumulate);
+    }
+
     /// <summary>The matrix product every accelerator runs.</summary>
     internal TiledGemm Gemm
     {
@@ -158,6 +184,7 @@ public sealed class Device : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
+        _blas?.Dispose();
         _placeholder?.Dispose();
         _ints?.Dispose();
         _floats?.Dispose();

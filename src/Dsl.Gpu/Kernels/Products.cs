@@ -4,7 +4,7 @@ using System;
 // code the generator writes is the same code as the host's, compiled against these (Emitting/DeviceDialect.cs says how).
 namespace Dsl.Gpu.Kernels;
 
-/// <summary>Matrix products on the device (the tiled GEMM every accelerator runs), as <c>Dsl.Kernels.Gemm</c>.</summary>
+/// <summary>Matrix products on the device (cuBLAS where present, else the tiled GEMM every accelerator runs), as <c>Dsl.Kernels.Gemm</c>.</summary>
 public static class Gemm
 {
     /// <summary>C (+)= A · B; A [m, k], B [k, n], row-major with leading dimensions.</summary>
@@ -48,7 +48,7 @@ public static class Gemm
     {
         if (m == 0 || n == 0) return;
         Device device = c.Device;
-        device.Gemm.Run(m, n, k, a.ViewOrPlaceholder(device), lda, transA, b.ViewOrPlaceholder(device), ldb, transB, c.View, ldc, accumulate || false);
+        device.Product(m, n, k, a.ViewOrPlaceholder(device), lda, transA, b.ViewOrPlaceholder(device), ldb, transB, c.View, ldc, accumulate);
     }
 }
 

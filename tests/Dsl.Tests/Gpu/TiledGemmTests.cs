@@ -21,6 +21,16 @@ public class TiledGemmTests
         Assert.NotEqual(DeviceKind.Auto, best.Kind);
     }
 
+    [Fact]
+    public void CuBlasIsUsedOnlyOnCudaAndTheDeviceSaysWhatComputesItsProducts()
+    {
+        using Device cpu = Device.Open(DeviceKind.Cpu);
+        Assert.Null(CuBlasProducts.TryOpen(cpu, out string why));
+        Assert.Equal("not a CUDA device", why);
+        Assert.Null(cpu.Blas);
+        Assert.Equal("GEMM without shared memory", cpu.Products);
+    }
+
     [Theory]
     [InlineData(1, 1, 1)]
     [InlineData(16, 16, 16)]
