@@ -76,6 +76,45 @@ internal static class DeviceEmitter
         }, "CS0169, CS0414, CS0649 // a member the model's layers do not need stays unused");
     }
 
+    /// <summary>
+    /// The workspace views the layers' Encode ops read, besides the last layer's output; null when an op is of a kind this
+    /// does not look into (the whole workspace then comes back).
+    /// </summary>
+    private static List<BufferRef>? EncodeReads(ModelPlan plan)
+    {
+        var found = new List<BufferRef>();
+        foreach (LayerPlan layer in plan.Layers)
+            foreach (Op op in layer.Encode)
+                if (!Collect(op, found)) return null;
+        return found.Where(b => b.IsView && b != plan.Last.Out).Distinct().ToList();
+    }
+
+    private static bool Collect(Op op, List<BufferRef> into) => op switch
+    {
+        KernelOp k => k.Arguments.All(a => Collect(a, into)),
+        CopyOp c => Collect(c.From, into) & Collect(c.To, into),
+        AddOp a => Collect(a.A, into) & Collect(a.B, into) & Collect(a.Into, into),
+        MultiplyOp m => Collect(m.A, into) & Collect(m.B, into) & Collect(m.Into, into),
+        ClearOp c => Collect(c.X, into),
+        WhenOp w => w.Body.Concat(w.Otherwise).All(o => Collect(o, into)),
+        CommentOp => true,
+        _ => false,
+    };
+
+    private static bool Collect(Operand o, List<BufferRef> into)
+    {
+        switch (o)
+        {
+            case BufferOperand b:
+                into.Add(b.Buffer);
+                return true;
+            case SliceOperand s: return Collect(s.Of, into);
+            case TrainingOnlyOperand t: return Collect(t.Of, into);
+            case NamedOperand n: return Collect(n.Of, into);
+            default: return true;
+        }
+    }
+
     private static string Escape(string s) => s.Replace("\\", "\\\\").Replace("\"", "\\\"");
 
     private static void EmitRun(SourceWriter w, ModelPlan plan)
@@ -150,11 +189,17 @@ internal static class DeviceEmitter
         w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
         w.Close();
         w.Line();
-        w.Line("/// <summary>Every buffer of the workspace back on the host (an encoder's outputs and states, read there by a decoder).</summary>");
-        w.Line($"public void ToHost({host} host) => For(host).Buffers.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));");
-        w.Line();
-        w.Line("/// <summary>Every buffer of the workspace from the host (the gradient a decoder wrote into an encoder's outputs).</summary>");
-        w.Line($"public void FromHost({host} host) => For(host).Buffers.Span.CopyFrom(host.Floats);");
+        // An encoder's Encode gathers its final states on the host from what its forward pass left: those buffers come back
+        // (the output came back with the pass). The backward pass takes the outputs' and final states' gradients itself.
+        w.Line("/// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs came back with the pass.</summary>");
+        w.Open($"public void ToHost({host} host)");
+        if (EncodeReads(plan) is { } reads)
+        {
+            if (reads.Count > 0) w.Line("Workspace ws = For(host);");
+            foreach (BufferRef b in reads) w.Line($"ws.{b.Name}.CopyTo(host.{b.Name});");
+        }
+        else w.Line("For(host).Buffers.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));");
+        w.Close();
         w.Line();
         w.Line("/// <summary>The parameters back to the host; the device memory released.</summary>");
         w.Open("public void Detach()");

@@ -354,7 +354,7 @@ internal static class ModelEmitter
         w.Open($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{t}>.Encode({InputType(m)} source, {L} lengths, bool training)");
         w.Line("Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);");
         w.Line("ForwardPass(ws, training, state: null);");
-        if (device) w.Line("_deviceRun?.ToHost(ws); // a decoder reads the outputs and final states on the host");
+        if (device) w.Line("_deviceRun?.ToHost(ws); // what the final states are gathered from, back on the host");
         foreach (LayerPlan layer in plan.Layers) CSharpOps.Write(layer.Encode, context);
         string Tensors(System.Func<FinalStateRef, BufferRef> buffer) =>
             string.Join(", ", plan.Finals.Select(f => $"new global::Dsl.NamedTensor(\"{f.Name}\", {buffer(f).Ws}, B, {f.Width})"));
@@ -369,7 +369,6 @@ internal static class ModelEmitter
         w.Line("Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached");
         w.Line($"    : throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the encoded output is not that of its last pass.\");");
         w.Line($"if (!ws.Training) throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the output was encoded for inference (training: false); encode with training: true to back-propagate.\");");
-        if (device) w.Line("_deviceRun?.FromHost(ws); // with the gradient the decoder wrote into the outputs");
         if (plan.Finals.Count == 0) w.Line("BackwardPass(ws);");
         else
         {

@@ -109,11 +109,13 @@ namespace Demo
                 }
             }
 
-            /// <summary>Every buffer of the workspace back on the host (an encoder's outputs and states, read there by a decoder).</summary>
-            public void ToHost(CharModel.Workspace host) => For(host).Buffers.Span.Slice(0, host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(host.Floats));
-
-            /// <summary>Every buffer of the workspace from the host (the gradient a decoder wrote into an encoder's outputs).</summary>
-            public void FromHost(CharModel.Workspace host) => For(host).Buffers.Span.CopyFrom(host.Floats);
+            /// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs came back with the pass.</summary>
+            public void ToHost(CharModel.Workspace host)
+            {
+                Workspace ws = For(host);
+                ws.lstm_out.CopyTo(host.lstm_out);
+                ws.lstm_cell_l0.CopyTo(host.lstm_cell_l0);
+            }
 
             /// <summary>The parameters back to the host; the device memory released.</summary>
             public void Detach()
