@@ -140,7 +140,6 @@ internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, Direct
     public override void WriteCSharp(EmitContext context) =>
         RecurrentEmitter.Call(context.W, Cell.Method + (Backward ? "_backward" : "_forward"), RecurrentEmitter.CellArguments(this));
 
-    public override string? DeviceBlocker => Feed is not null ? "runs an attention step inside its time loop (input feeding), which has no device kernels yet" : null;
 }
 
 /// <summary>The time loop of a recurrent layer around its kind's cell, forward and back through time, as C#.</summary>
