@@ -37,16 +37,17 @@ public class TiledGemmTests
     [InlineData(17, 33, 9)]
     [InlineData(5, 3, 40)]
     [InlineData(40, 23, 31)]
+    [InlineData(70, 130, 19)]
     public void MatchesTheReferenceInEveryLayout(int m, int n, int k)
     {
-        foreach (bool tiled in new[] { true, false }) MatchesTheReference(m, n, k, tiled);
+        foreach (GemmKernel kernel in Enum.GetValues<GemmKernel>()) MatchesTheReference(m, n, k, kernel);
     }
 
-    private static void MatchesTheReference(int m, int n, int k, bool tiled)
+    private static void MatchesTheReference(int m, int n, int k, GemmKernel kernel)
     {
         using Device device = Device.Open(DeviceKind.Cpu);
-        var gemm = new TiledGemm(device, tiled);
-        Assert.Equal(tiled, gemm.Tiled);
+        var gemm = new TiledGemm(device, kernel);
+        Assert.Equal(kernel, gemm.Variant);
         var rng = new Rng((ulong)(m * 10007 + n * 101 + k));
         foreach (bool transA in new[] { false, true })
         foreach (bool transB in new[] { false, true })
@@ -64,7 +65,7 @@ public class TiledGemmTests
             for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 Assert.True(MathF.Abs(expected[i * ldc + j] - actual[i * ldc + j]) <= 1e-4f * (1f + MathF.Abs(expected[i * ldc + j])),
-                    $"({m}, {n}, {k}) tiled={tiled} transA={transA} transB={transB} accumulate={accumulate}: C[{i}, {j}] {actual[i * ldc + j]} vs {expected[i * ldc + j]}");
+                    $"({m}, {n}, {k}) {kernel} transA={transA} transB={transB} accumulate={accumulate}: C[{i}, {j}] {actual[i * ldc + j]} vs {expected[i * ldc + j]}");
             // the padding between rows is left as it was
             for (int i = 0; i < m; i++)
             for (int j = n; j < ldc; j++)
@@ -97,6 +98,18 @@ public class PtxCompileTests
         var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
         Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
         Assert.Contains("bar.sync", compiled.PTXAssembly, StringComparison.Ordinal); // the barriers between the shared-memory tiles
+    }
+
+    [Fact]
+    public void TheRegisterBlockedGemmCompilesToPtx()
+    {
+        using var context = Context.Create(builder => builder.Default());
+        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
+        var method = typeof(TiledGemm).GetMethod("BlockedKernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
+        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+        Assert.Contains("bar.sync", compiled.PTXAssembly, StringComparison.Ordinal);
+        Assert.Contains(".shared", compiled.PTXAssembly, StringComparison.Ordinal);
     }
 
     [Fact]
