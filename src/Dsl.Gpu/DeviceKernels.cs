@@ -75,6 +75,7 @@ internal sealed partial class DeviceKernels
         _classicKeys = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicKeysBackwardKernel);
         _classicVector = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicVectorBackwardKernel);
         _copyColumns = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ColumnCopy>(CopyColumnsKernel);
+        _copyPadded = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PaddedCopy>(CopyPaddedRowsKernel);
     }
 
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
@@ -86,7 +87,7 @@ internal sealed partial class DeviceKernels
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormBackwardColumnsKernel), nameof(AddStepRowsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
-        nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel),
+        nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel),
     ];
 
     // ---- launches ----

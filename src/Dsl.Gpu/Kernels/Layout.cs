@@ -62,6 +62,20 @@ public static class Layout
     public static void AppendSteps(int steps, int batch, int width, int position, DeviceSpan rows, Span<float> cache) =>
         Dsl.Kernels.Layout.AppendSteps(steps, batch, width, position, rows.Slice(0, steps * batch * width).ToArray(), cache);
 
+    /// <summary>
+    /// As <c>Dsl.Kernels.Layout.CopyPaddedRows</c>: at <paramref name="step"/>, the rows it pads take those of <paramref name="from"/>
+    /// (zeros when empty). Nothing is launched at a step that pads no row (the lengths are read on the host).
+    /// </summary>
+    public static void CopyPaddedRows(int batch, int width, int step, ReadOnlySpan<int> lengths, DeviceSpan from, int ldFrom, DeviceSpan to, int ldTo)
+    {
+        bool any = false;
+        for (int b = 0; b < batch && !any; b++) any = step >= lengths[b];
+        if (!any || width == 0) return;
+        Device device = to.Device;
+        var copy = new PaddedCopy { Width = width, Step = step, FromRow = ldFrom, IntoRow = ldTo, HasFrom = from.IsEmpty ? 0 : 1 };
+        device.Kernels.CopyPaddedRows(batch, from.ViewOrPlaceholder(device), to.View, device.Upload(lengths.Slice(0, batch)), copy);
+    }
+
     /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer.</summary>
     public static void MaskSteps(DeviceSpan x, ReadOnlySpan<int> lengths, int batch, int steps, int width)
     {

@@ -137,6 +137,22 @@ public static class Layout
         for (int b = 0; b < rows; b++) row.CopyTo(into.Slice(b * row.Length, row.Length));
     }
 
+    /// <summary>
+    /// At step <paramref name="step"/> of a recurrence over padded sequences: every row b the step pads (step ≥ lengths[b])
+    /// takes row b of <paramref name="from"/> (rows <paramref name="ldFrom"/> apart), or zeros when it is empty; the other
+    /// rows are left alone. What a padded step holds (the state it keeps) forward, and the gradients it stops back.
+    /// </summary>
+    public static void CopyPaddedRows(int batch, int width, int step, ReadOnlySpan<int> lengths, ReadOnlySpan<float> from, int ldFrom, Span<float> to, int ldTo)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            if (step < lengths[b]) continue;
+            Span<float> row = to.Slice(b * ldTo, width);
+            if (from.IsEmpty) row.Clear();
+            else from.Slice(b * ldFrom, width).CopyTo(row);
+        }
+    }
+
     /// <summary>Zeroes the padded steps (t ≥ lengths[b]) of a time-major [T, B, W] buffer, as PyTorch's pad_packed_sequence leaves them.</summary>
     public static void MaskSteps(Span<float> x, ReadOnlySpan<int> lengths, int batch, int steps, int width)
     {

@@ -46,7 +46,7 @@ internal sealed class GruLayer : RecurrentLayer<GruSpec>
 
     public override bool BiasHhInGates(RecurrentSpec spec) => false;
 
-    public override string? PaddedStepClear(RecurrentSpec spec) => After(spec) ? "dh2.Slice(b * G, G).Clear();" : null;
+    public override (string Rows, string Width)? PaddedStepClear(RecurrentSpec spec) => After(spec) ? ("dh2", "G") : null;
 
     public override void EmitPack(RecurrentSpec spec, CellWriter c, bool backward)
     {
@@ -108,7 +108,7 @@ internal sealed class GruLayer : RecurrentLayer<GruSpec>
             w.Open($"if ({c.WantPrevious})");
             w.Line($"{Span} dhm = scratch.Slice(0, B * H); // d(h(t−1) ⊙ mask)");
             w.Line(c.BackProduct("G", "dh2", "G", "w_hh", "packed", accumulate: false, c: "dhm"));
-            w.Line($"for (int b = 0; b < B; b++) {TP}.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));");
+            w.Line($"{TP}.FusedMultiplyAdd(dhm.Slice(0, B * H), rmask.Slice(0, B * H), carry.Slice(0, B * H), carry.Slice(0, B * H));");
             w.Close();
             return;
         }
@@ -125,7 +125,7 @@ internal sealed class GruLayer : RecurrentLayer<GruSpec>
         w.Line("dhm.Clear();");
         w.Line($"for (int b = 0; b < B; b++) {Cell}.FinishBackwardResetBefore({gRow}, hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));");
         w.Line($"if ({c.WantPrevious}) {c.BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true, c: "dhm")}");
-        w.Line($"for (int b = 0; b < B; b++) {TP}.FusedMultiplyAdd(dhm.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H), carry.Slice(b * H, H));");
+        w.Line($"{TP}.FusedMultiplyAdd(dhm.Slice(0, B * H), rmask.Slice(0, B * H), carry.Slice(0, B * H), carry.Slice(0, B * H));");
     }
 
     public override void EmitRecurrentWeightGradients(RecurrentSpec spec, CellWriter c)

@@ -84,7 +84,7 @@ internal sealed class LstmLayer : RecurrentLayer<LstmSpec>
     }
 
     /// <summary>A padded step's projected-state gradient counts for nothing in dW_hr.</summary>
-    public override string? PaddedStepClear(RecurrentSpec spec) => spec.Projected ? "dhp.Slice((t * B + b) * R, R).Clear();" : null;
+    public override (string Rows, string Width)? PaddedStepClear(RecurrentSpec spec) => spec.Projected ? ("dhp.Slice(t * B * R)", "R") : null;
 
     public override void EmitRecurrentWeightGradients(RecurrentSpec spec, CellWriter c)
     {

@@ -94,7 +94,7 @@ internal sealed class CellWriter
     public void ApplyRecurrentMask()
     {
         if (O.RecurrentDropout)
-            W.Line($"if ({WantPrevious}) for (int b = 0; b < B; b++) {TP}.Multiply(carry.Slice(b * {R}, {R}), rmask.Slice(b * {R}, {R}), carry.Slice(b * {R}, {R}));");
+            W.Line($"if ({WantPrevious}) {TP}.Multiply(carry.Slice(0, B * {R}), rmask.Slice(0, B * {R}), carry.Slice(0, B * {R})); // every row at once: both are [B, {R}]");
     }
 
     /// <summary>
@@ -367,22 +367,18 @@ internal static class RecurrentEmitter
             w.Line($"{Gemm}.MatMulTransB(B, G, M, fedRow, M, w_ih.Slice(X), XW, g, G, accumulate: true);");
         }
         cell.EmitForwardStep(spec, c);
-        w.Open("if (!lengths.IsEmpty)");
+        // (the forward direction's first step is never padded: every length is at least 1)
+        w.Open(c.O.Reverse ? "if (!lengths.IsEmpty)" : "if (!lengths.IsEmpty && s > 0)");
         w.Line(c.O.Reverse
             ? "// padded steps (t ≥ length): the reverse direction holds its initial state until its sequence starts at step length − 1"
             : "// padded steps (t ≥ length): the forward direction keeps its state");
-        w.Open("for (int b = 0; b < B; b++)");
-        w.Line("if (t < lengths[b]) continue;");
-        w.Line($"{Span} h = y.Slice((t * B + b) * Y + yOffset, {c.R});");
-        if (!c.O.Reverse) w.Line($"y.Slice((tp * B + b) * Y + yOffset, {c.R}).CopyTo(h);");
-        else w.Line(c.O.HasInitialState ? $"if (h0.IsEmpty) h.Clear(); else h0.Slice(b * {c.R}, {c.R}).CopyTo(h);" : "h.Clear();");
+        string heldH = c.O.Reverse ? (c.O.HasInitialState ? "h0" : "default") : "y.Slice(tp * B * Y + yOffset)";
+        w.Line($"{Layout}.CopyPaddedRows(B, {c.R}, t, lengths, {heldH}, {(c.O.Reverse ? c.R : "Y")}, y.Slice(t * B * Y + yOffset), Y);");
         if (c.CellState)
         {
-            w.Line($"{Span} cRow = aux.Slice((t * B + b) * H, H);");
-            if (!c.O.Reverse) w.Line("aux.Slice((tp * B + b) * H, H).CopyTo(cRow);");
-            else w.Line(c.O.HasInitialState ? "if (c0.IsEmpty) cRow.Clear(); else c0.Slice(b * H, H).CopyTo(cRow);" : "cRow.Clear();");
+            string heldC = c.O.Reverse ? (c.O.HasInitialState ? "c0" : "default") : "aux.Slice(tp * B * H)";
+            w.Line($"{Layout}.CopyPaddedRows(B, H, t, lengths, {heldC}, H, aux.Slice(t * B * H), H);");
         }
-        w.Close();
         w.Close();
         w.Close();
         w.Close();
@@ -435,22 +431,12 @@ internal static class RecurrentEmitter
         // At a padded step (t ≥ length) nothing flows: zero the step's gate and carried gradients; a reverse direction that
         // held its initial state through the padding passes that state's gradient on (restored from `held`).
         w.Open("if (!lengths.IsEmpty)");
-        w.Open("for (int b = 0; b < B; b++)");
-        w.Line("if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it");
-        w.Line("d.Slice(b * G, G).Clear();");
-        if (cell.PaddedStepClear(spec) is { } clear) w.Line(clear);
-        if (c.O.Holding)
-        {
-            w.Open("if (holding)");
-            w.Line($"held.Slice(b * 2 * H, {c.R}).CopyTo(carry.Slice(b * {c.R}, {c.R}));");
-            if (lstm) w.Line("held.Slice(b * 2 * H + H, H).CopyTo(carry2.Slice(b * H, H));");
-            w.Close();
-            w.Open("else");
-        }
-        w.Line($"carry.Slice(b * {c.R}, {c.R}).Clear();");
-        if (lstm) w.Line("carry2.Slice(b * H, H).Clear();");
-        if (c.O.Holding) w.Close();
-        w.Close();
+        w.Line("// a padded step: no gradient reaches it or leaves it");
+        w.Line($"{Layout}.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);");
+        if (cell.PaddedStepClear(spec) is { } clear) w.Line($"{Layout}.CopyPaddedRows(B, {clear.Width}, t, lengths, default, 0, {clear.Rows}, {clear.Width});");
+        string heldRows = c.O.Holding ? "holding ? held : default" : "default", heldCells = c.O.Holding ? "holding ? held.Slice(H) : default" : "default";
+        w.Line($"{Layout}.CopyPaddedRows(B, {c.R}, t, lengths, {heldRows}, 2 * H, carry, {c.R});{(c.O.Holding ? " // the held initial state's gradient passes on" : "")}");
+        if (lstm) w.Line($"{Layout}.CopyPaddedRows(B, H, t, lengths, {heldCells}, 2 * H, carry2, H);");
         w.Close();
         if (c.Feed is { } feed)
         {

@@ -308,8 +308,11 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         c.BiasGradient("dg");
     }
 
-    /// <summary>Extra per-row clearing at a padded step (GRU reset-after clears its second gate gradient).</summary>
-    public virtual string? PaddedStepClear(RecurrentSpec spec) => null;
+    /// <summary>
+    /// A step's extra gradient rows a padded step clears (GRU reset-after its second gate gradient, a projected LSTM its
+    /// projection's): the buffer from the step's first row, and the row width (also the rows' distance); null for none.
+    /// </summary>
+    public virtual (string Rows, string Width)? PaddedStepClear(RecurrentSpec spec) => null;
 
     public bool HasAux(RecurrentSpec spec) => AuxName((TSpec)spec) is not null;
 
@@ -348,7 +351,7 @@ internal interface IRecurrentCell
 
     void EmitRecurrentWeightGradients(RecurrentSpec spec, CellWriter c);
 
-    string? PaddedStepClear(RecurrentSpec spec);
+    (string Rows, string Width)? PaddedStepClear(RecurrentSpec spec);
 
     /// <summary>The layer with input feeding from the attention layer after it: its time loop runs the attention's step.</summary>
     RecurrentPlan WithFeed(RecurrentPlan plan, FeedStep feed);

@@ -604,17 +604,11 @@ namespace CharRnn
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
                 global::Dsl.Kernels.LstmCell.ForwardRows(B, H, g, cPrev, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
-                if (!lengths.IsEmpty)
+                if (!lengths.IsEmpty && s > 0)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
-                        global::System.Span<float> cRow = aux.Slice((t * B + b) * H, H);
-                        aux.Slice((tp * B + b) * H, H).CopyTo(cRow);
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, y.Slice(tp * B * Y + yOffset), Y, y.Slice(t * B * Y + yOffset), Y);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, aux.Slice(tp * B * H), H, aux.Slice(t * B * H), H);
                 }
             }
         }
@@ -647,13 +641,10 @@ namespace CharRnn
                 if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                        carry2.Slice(b * H, H).Clear();
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry, H);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry2, H);
                 }
             }
             // a carried initial state: its gradient per sequence (for an encoder that produced it)

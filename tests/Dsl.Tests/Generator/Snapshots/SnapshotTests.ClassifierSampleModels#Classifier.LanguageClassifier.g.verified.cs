@@ -556,15 +556,10 @@ namespace Classifier
                 global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
-                if (!lengths.IsEmpty)
+                if (!lengths.IsEmpty && s > 0)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, y.Slice(tp * B * Y + yOffset), Y, y.Slice(t * B * Y + yOffset), Y);
                 }
             }
         }
@@ -593,13 +588,10 @@ namespace Classifier
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        dh2.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, dh2, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry, H);
                 }
             }
             // weight gradients of every step at once
@@ -647,12 +639,7 @@ namespace Classifier
                 if (!lengths.IsEmpty)
                 {
                     // padded steps (t ≥ length): the reverse direction holds its initial state until its sequence starts at step length − 1
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        h.Clear();
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, H, y.Slice(t * B * Y + yOffset), Y);
                 }
             }
         }
@@ -681,13 +668,10 @@ namespace Classifier
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        dh2.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, dh2, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry, H);
                 }
             }
             // weight gradients of every step at once

@@ -633,15 +633,10 @@ namespace Demo
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
                 for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
-                if (!lengths.IsEmpty)
+                if (!lengths.IsEmpty && s > 0)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, y.Slice(tp * B * Y + yOffset), Y, y.Slice(t * B * Y + yOffset), Y);
                 }
             }
         }
@@ -672,12 +667,9 @@ namespace Demo
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry, H);
                 }
             }
             // weight gradients of every step at once
@@ -731,12 +723,7 @@ namespace Demo
                 if (!lengths.IsEmpty)
                 {
                     // padded steps (t ≥ length): the reverse direction holds its initial state until its sequence starts at step length − 1
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        h.Clear();
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, H, y.Slice(t * B * Y + yOffset), Y);
                 }
             }
         }
@@ -767,12 +754,9 @@ namespace Demo
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry, H);
                 }
             }
             // weight gradients of every step at once
@@ -818,15 +802,10 @@ namespace Demo
                 global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::Dsl.Kernels.GruCell.ForwardRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
-                if (!lengths.IsEmpty)
+                if (!lengths.IsEmpty && s > 0)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, y.Slice(tp * B * Y + yOffset), Y, y.Slice(t * B * Y + yOffset), Y);
                 }
             }
         }
@@ -855,13 +834,10 @@ namespace Demo
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, dh2, G, packed, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, dh2, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        dh2.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, dh2, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry, H);
                 }
             }
             // weight gradients of every step at once

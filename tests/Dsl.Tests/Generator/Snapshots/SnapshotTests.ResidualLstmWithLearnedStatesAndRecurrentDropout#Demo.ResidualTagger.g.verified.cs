@@ -746,17 +746,11 @@ namespace Demo
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, G, H, hIn, ldi, packed, g, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, G, H, hIn, ldi, w_hh, H, g, G, accumulate: true); }
                 global::System.ReadOnlySpan<float> cPrev = s > 0 ? (global::System.ReadOnlySpan<float>)aux.Slice(tp * B * H, B * H) : c0;
                 global::Dsl.Kernels.LstmCell.ForwardRows(B, H, g, cPrev, aux.Slice(t * B * H, B * H), y.Slice(t * B * Y + yOffset), Y); // every row's cell, split over the cores
-                if (!lengths.IsEmpty)
+                if (!lengths.IsEmpty && s > 0)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        y.Slice((tp * B + b) * Y + yOffset, H).CopyTo(h);
-                        global::System.Span<float> cRow = aux.Slice((t * B + b) * H, H);
-                        aux.Slice((tp * B + b) * H, H).CopyTo(cRow);
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, y.Slice(tp * B * Y + yOffset), Y, y.Slice(t * B * Y + yOffset), Y);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, aux.Slice(tp * B * H), H, aux.Slice(t * B * H), H);
                 }
             }
         }
@@ -787,16 +781,13 @@ namespace Demo
                 global::Dsl.Kernels.LstmCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? aux.Slice(tp * B * H, B * H) : c0,
                     dy.Slice(t * B * Y + yOffset), Y, carry, carry2, d); // every row's cell, split over the cores
                 if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
-                if (s > 0 || wantDh0) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
+                if (s > 0 || wantDh0) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(0, B * H), rmask.Slice(0, B * H), carry.Slice(0, B * H)); // every row at once: both are [B, H]
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        carry.Slice(b * H, H).Clear();
-                        carry2.Slice(b * H, H).Clear();
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry, H);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, default, 2 * H, carry2, H);
                 }
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
@@ -857,14 +848,8 @@ namespace Demo
                 if (!lengths.IsEmpty)
                 {
                     // padded steps (t ≥ length): the reverse direction holds its initial state until its sequence starts at step length − 1
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue;
-                        global::System.Span<float> h = y.Slice((t * B + b) * Y + yOffset, H);
-                        if (h0.IsEmpty) h.Clear(); else h0.Slice(b * H, H).CopyTo(h);
-                        global::System.Span<float> cRow = aux.Slice((t * B + b) * H, H);
-                        if (c0.IsEmpty) cRow.Clear(); else c0.Slice(b * H, H).CopyTo(cRow);
-                    }
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, h0, H, y.Slice(t * B * Y + yOffset), Y);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, c0, H, aux.Slice(t * B * H), H);
                 }
             }
         }
@@ -906,24 +891,13 @@ namespace Demo
                 global::Dsl.Kernels.LstmCell.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), s > 0 ? aux.Slice(tp * B * H, B * H) : c0,
                     dy.Slice(t * B * Y + yOffset), Y, carry, carry2, d); // every row's cell, split over the cores
                 if (s > 0 || wantDh0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, G, d, G, packed, carry, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, G, d, G, w_hh, H, carry, H, accumulate: false); } // dh of the previous step (or of the initial state)
-                if (s > 0 || wantDh0) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(b * H, H), rmask.Slice(b * H, H), carry.Slice(b * H, H));
+                if (s > 0 || wantDh0) global::System.Numerics.Tensors.TensorPrimitives.Multiply(carry.Slice(0, B * H), rmask.Slice(0, B * H), carry.Slice(0, B * H)); // every row at once: both are [B, H]
                 if (!lengths.IsEmpty)
                 {
-                    for (int b = 0; b < B; b++)
-                    {
-                        if (t < lengths[b]) continue; // a padded step: no gradient reaches it or leaves it
-                        d.Slice(b * G, G).Clear();
-                        if (holding)
-                        {
-                            held.Slice(b * 2 * H, H).CopyTo(carry.Slice(b * H, H));
-                            held.Slice(b * 2 * H + H, H).CopyTo(carry2.Slice(b * H, H));
-                        }
-                        else
-                        {
-                            carry.Slice(b * H, H).Clear();
-                            carry2.Slice(b * H, H).Clear();
-                        }
-                    }
+                    // a padded step: no gradient reaches it or leaves it
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, G, t, lengths, default, 0, d, G);
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, holding ? held : default, 2 * H, carry, H); // the held initial state's gradient passes on
+                    global::Dsl.Kernels.Layout.CopyPaddedRows(B, H, t, lengths, holding ? held.Slice(H) : default, 2 * H, carry2, H);
                 }
             }
             // a learned initial state: its gradient is what reached the step before the first, summed over the sequences
