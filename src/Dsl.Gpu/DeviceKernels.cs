@@ -474,34 +474,36 @@ internal sealed partial class DeviceKernels
     /// </summary>
     private static void GruResetBeforeKernel(Index1D index, CellViews v, CellArgs a)
     {
-        int H = a.Hidden, j = index;
-        float hp = a.HasPrev != 0 ? v.Previous[j] : 0f;
+        // unit j of row b: the gates' rows are 3H apart, rh, dh and d(r ⊙ h) H apart, h(t−1) LdPrevious, dy and h' LdY
+        int H = a.Hidden, b = index / H, j = index % H;
+        long g = (long)b * 3 * H + j, u = (long)b * H + j, y = (long)b * a.LdY + j;
+        float hp = a.HasPrev != 0 ? v.Previous[(long)b * a.LdPrevious + j] : 0f;
         if (a.Mode == 0)
         {
-            float r = Sigmoid(v.Gates[j] + v.Hidden[j]), z = Sigmoid(v.Gates[H + j] + v.Hidden[H + j]);
-            v.Gates[j] = r;
-            v.Gates[H + j] = z;
-            v.State[j] = r * hp;
+            float r = Sigmoid(v.Gates[g] + v.Hidden[g]), z = Sigmoid(v.Gates[g + H] + v.Hidden[g + H]);
+            v.Gates[g] = r;
+            v.Gates[g + H] = z;
+            v.State[u] = r * hp;
         }
         else if (a.Mode == 1)
         {
-            float n = XMath.Tanh(v.Gates[2 * H + j] + v.Hidden[2 * H + j]), z = v.Gates[H + j];
-            v.Gates[2 * H + j] = n;
-            a.H[j] = a.HasPrev != 0 ? z * (hp - n) + n : n - z * n;
+            float n = XMath.Tanh(v.Gates[g + 2 * H] + v.Hidden[g + 2 * H]), z = v.Gates[g + H];
+            v.Gates[g + 2 * H] = n;
+            a.H[y] = a.HasPrev != 0 ? z * (hp - n) + n : n - z * n;
         }
         else if (a.Mode == 2)
         {
-            float z = v.Gates[H + j], n = v.Gates[2 * H + j];
-            float dhv = v.Dy[j] + v.Carry[j];
-            v.DGates[2 * H + j] = dhv * (1f - z) * (1f - n * n);
-            v.DGates[H + j] = dhv * (hp - n) * z * (1f - z);
-            v.Carry[j] = dhv * z;
+            float z = v.Gates[g + H], n = v.Gates[g + 2 * H];
+            float dhv = v.Dy[y] + v.Carry[u];
+            v.DGates[g + 2 * H] = dhv * (1f - z) * (1f - n * n);
+            v.DGates[g + H] = dhv * (hp - n) * z * (1f - z);
+            v.Carry[u] = dhv * z;
         }
         else
         {
-            float r = v.Gates[j], drh = v.Carry2[j];
-            v.DGates[j] = drh * hp * r * (1f - r);
-            v.Carry[j] += drh * r;
+            float r = v.Gates[g], drh = v.Carry2[u];
+            v.DGates[g] = drh * hp * r * (1f - r);
+            v.Carry[u] += drh * r;
         }
     }
 

@@ -49,30 +49,31 @@ public static class GruCell
         device.Kernels.GruBackward(batch * hidden, Cell.Fill(views, device), new CellArgs { Hidden = hidden, LdY = ldy, LdPrevious = ldh, HasPrev = hPrev.IsEmpty ? 0 : 1 });
     }
 
-    /// <summary>Reset-before (Cho), one row, first half: r, z in place; rh = r ⊙ hPrev.</summary>
-    public static void ForwardResetBefore(DeviceSpan gates, DeviceSpan hiddenGates, DeviceSpan hPrev, DeviceSpan rh) =>
-        Row(0, rh.Length, gates, new CellViews { Hidden = hiddenGates.View, State = rh.View }, hPrev, default);
+    /// <summary>Reset-before (Cho), every row of a step, first half: r, z in place; rh = r ⊙ hPrev (rows <paramref name="ldh"/> apart).</summary>
+    public static void ForwardResetBeforeRows(int batch, int hidden, DeviceSpan gates, DeviceSpan hiddenGates, DeviceSpan hPrev, int ldh, DeviceSpan rh) =>
+        Rows(0, batch, hidden, gates, new CellViews { Hidden = hiddenGates.View, State = rh.View }, hPrev, ldh, default, 0);
 
-    /// <summary>Reset-before, one row, second half: n in place; h'.</summary>
-    public static void FinishResetBefore(DeviceSpan gates, DeviceSpan hiddenGates, DeviceSpan hPrev, DeviceSpan h) =>
-        Row(1, h.Length, gates, new CellViews { Hidden = hiddenGates.View }, hPrev, h);
+    /// <summary>Reset-before, every row, second half: n in place; h' (rows <paramref name="ldy"/> apart).</summary>
+    public static void FinishResetBeforeRows(int batch, int hidden, DeviceSpan gates, DeviceSpan hiddenGates, DeviceSpan hPrev, int ldh, DeviceSpan h, int ldy) =>
+        Rows(1, batch, hidden, gates, new CellViews { Hidden = hiddenGates.View }, hPrev, ldh, h, ldy);
 
-    /// <summary>Reset-before, one row back, first half: dn and dz; dh becomes its direct part.</summary>
-    public static void BackwardResetBefore(DeviceSpan gates, DeviceSpan hPrev, DeviceSpan dy, DeviceSpan dh, DeviceSpan dGates) =>
-        Row(2, dh.Length, gates, new CellViews { Dy = dy.View, Carry = dh.View, DGates = dGates.View }, hPrev, default);
+    /// <summary>Reset-before, every row back, first half: dn and dz; dh becomes its direct part.</summary>
+    public static void BackwardResetBeforeRows(int batch, int hidden, DeviceSpan gates, DeviceSpan hPrev, int ldh, DeviceSpan dy, int ldy, DeviceSpan dh, DeviceSpan dGates) =>
+        Rows(2, batch, hidden, gates, new CellViews { Dy = dy.View, Carry = dh.View, DGates = dGates.View }, hPrev, ldh, default, ldy);
 
-    /// <summary>Reset-before, one row back, second half: dr; dh += d(r ⊙ h) ⊙ r.</summary>
-    public static void FinishBackwardResetBefore(DeviceSpan gates, DeviceSpan hPrev, DeviceSpan dRh, DeviceSpan dh, DeviceSpan dGates) =>
-        Row(3, dh.Length, gates, new CellViews { Carry2 = dRh.View, Carry = dh.View, DGates = dGates.View }, hPrev, default);
+    /// <summary>Reset-before, every row back, second half: dr; dh += d(r ⊙ h) ⊙ r.</summary>
+    public static void FinishBackwardResetBeforeRows(int batch, int hidden, DeviceSpan gates, DeviceSpan hPrev, int ldh, DeviceSpan dRh, DeviceSpan dh, DeviceSpan dGates) =>
+        Rows(3, batch, hidden, gates, new CellViews { Carry2 = dRh.View, Carry = dh.View, DGates = dGates.View }, hPrev, ldh, default, 0);
 
-    private static void Row(int mode, int hidden, DeviceSpan gates, CellViews views, DeviceSpan hPrev, DeviceSpan h)
+    /// <summary>One launch over every unit of every row: mode 0–3 as the four halves above.</summary>
+    private static void Rows(int mode, int batch, int hidden, DeviceSpan gates, CellViews views, DeviceSpan hPrev, int ldh, DeviceSpan h, int ldy)
     {
-        Cell.Require(gates.Length >= 3 * hidden, "GruCell", 1, hidden);
+        Cell.Require(gates.Length >= batch * 3 * hidden, "GruCell", batch, hidden);
         Device device = gates.Device;
         views.Gates = gates.View;
         views.Previous = hPrev.ViewOrPlaceholder(device);
-        device.Kernels.GruResetBefore(hidden, Cell.Fill(views, device),
-            new CellArgs { Hidden = hidden, HasPrev = hPrev.IsEmpty ? 0 : 1, Mode = mode, H = h.ViewOrPlaceholder(device) });
+        device.Kernels.GruResetBefore(batch * hidden, Cell.Fill(views, device),
+            new CellArgs { Hidden = hidden, HasPrev = hPrev.IsEmpty ? 0 : 1, LdPrevious = ldh, LdY = ldy, Mode = mode, H = h.ViewOrPlaceholder(device) });
     }
 }
 

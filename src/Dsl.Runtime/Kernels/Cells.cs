@@ -165,6 +165,43 @@ public static partial class GruCell
         }
     }
 
+    /// <summary>
+    /// <see cref="ForwardResetBefore"/> for every row of a step: gates and hiddenGates [B, 3H], hPrev with row stride
+    /// <paramref name="ldh"/> (empty = zero), rh [B, H].
+    /// </summary>
+    public static void ForwardResetBeforeRows(int batch, int hidden, Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, int ldh, Span<float> rh)
+    {
+        int H = hidden, G = 3 * H;
+        for (int b = 0; b < batch; b++)
+            ForwardResetBefore(gates.Slice(b * G, G), hiddenGates.Slice(b * G, G), hPrev.IsEmpty ? default : hPrev.Slice(b * ldh, H), rh.Slice(b * H, H));
+    }
+
+    /// <summary><see cref="FinishResetBefore"/> for every row of a step: h' written with row stride <paramref name="ldy"/>.</summary>
+    public static void FinishResetBeforeRows(int batch, int hidden, Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, int ldh, Span<float> h, int ldy)
+    {
+        int H = hidden, G = 3 * H;
+        for (int b = 0; b < batch; b++)
+            FinishResetBefore(gates.Slice(b * G, G), hiddenGates.Slice(b * G, G), hPrev.IsEmpty ? default : hPrev.Slice(b * ldh, H), h.Slice(b * ldy, H));
+    }
+
+    /// <summary><see cref="BackwardResetBefore"/> for every row of a step: dy with row stride <paramref name="ldy"/>, the carried dh [B, H], dGates [B, 3H].</summary>
+    public static void BackwardResetBeforeRows(int batch, int hidden, ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, int ldh, ReadOnlySpan<float> dy, int ldy,
+        Span<float> dh, Span<float> dGates)
+    {
+        int H = hidden, G = 3 * H;
+        for (int b = 0; b < batch; b++)
+            BackwardResetBefore(gates.Slice(b * G, G), hPrev.IsEmpty ? default : hPrev.Slice(b * ldh, H), dy.Slice(b * ldy, H), dh.Slice(b * H, H), dGates.Slice(b * G, G));
+    }
+
+    /// <summary><see cref="FinishBackwardResetBefore"/> for every row of a step: d(r ⊙ h) and dh [B, H].</summary>
+    public static void FinishBackwardResetBeforeRows(int batch, int hidden, ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, int ldh, ReadOnlySpan<float> dRh,
+        Span<float> dh, Span<float> dGates)
+    {
+        int H = hidden, G = 3 * H;
+        for (int b = 0; b < batch; b++)
+            FinishBackwardResetBefore(gates.Slice(b * G, G), hPrev.IsEmpty ? default : hPrev.Slice(b * ldh, H), dRh.Slice(b * H, H), dh.Slice(b * H, H), dGates.Slice(b * G, G));
+    }
+
     /// <summary>Reset-before (Cho) step, first half: r, z = σ(gates[0:2H] + hiddenGates[0:2H]) in place; rh = r ⊙ hPrev.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> rh)

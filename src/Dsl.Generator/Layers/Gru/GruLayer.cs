@@ -85,16 +85,16 @@ internal sealed class GruLayer : RecurrentLayer<GruSpec>
         w.Line($"{Layout}.RepeatRows(b_hh, B, gh);");
         w.Line($"if (hasPrev) {c.Recurrent("B", "2 * H", "H", "hIn", "ldi", "w_hh", "packedRz", "gh", "G")}");
         w.Line($"{Span} rh = aux.Slice(t * B * H, B * H);");
-        w.Line($"for (int b = 0; b < B; b++) {Cell}.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));");
+        w.Line($"{Cell}.ForwardResetBeforeRows(B, H, g, gh, hasPrev ? hIn : default, ldi, rh);");
         w.Line($"if (hasPrev) {c.Recurrent("B", "H", "H", "rh", "H", "w_hh.Slice(2 * H * H)", "packedN", "gh.Slice(2 * H)", "G")}");
-        w.Line($"for (int b = 0; b < B; b++) {Cell}.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));");
+        w.Line($"{Cell}.FinishResetBeforeRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, y.Slice(t * B * Y + yOffset), Y);");
     }
 
     public override void EmitBackwardStep(RecurrentSpec spec, CellWriter c)
     {
         var w = c.W;
-        const string gRow = "gates.Slice((t * B + b) * G, G)";
-        const string dyRow = "dy.Slice((t * B + b) * Y + yOffset, H)";
+        const string gRows = "gates.Slice(t * B * G, B * G)";
+        const string dyRows = "dy.Slice(t * B * Y + yOffset)";
         if (After(spec))
         {
             w.Line($"{Span} dh2 = dg2.Slice(t * B * G, B * G); // d(h·W_hhᵀ + b_hh) of step t");
@@ -112,18 +112,20 @@ internal sealed class GruLayer : RecurrentLayer<GruSpec>
             w.Close();
             return;
         }
-        w.Line($"for (int b = 0; b < B; b++) {Cell}.BackwardResetBefore({gRow}, {c.PreviousRow}, {dyRow}, carry.Slice(b * H, H), d.Slice(b * G, G));");
+        w.Line($"{RoSpan} previous = {c.PreviousRows}; // h(t − 1), rows {c.PreviousLd} apart (empty = zeros)");
+        w.Line($"int ldp = {c.PreviousLd};");
+        w.Line($"{Cell}.BackwardResetBeforeRows(B, H, {gRows}, previous, ldp, {dyRows}, Y, carry, d);");
         w.Line($"{c.BackProduct("H", "d.Slice(2 * H)", "G", "w_hh.Slice(2 * H * H)", "packedN", accumulate: false, c: "carry2")} // d(r ⊙ h)");
         if (!c.O.RecurrentDropout)
         {
-            w.Line($"for (int b = 0; b < B; b++) {Cell}.FinishBackwardResetBefore({gRow}, {c.PreviousRow}, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));");
+            w.Line($"{Cell}.FinishBackwardResetBeforeRows(B, H, {gRows}, previous, ldp, carry2, carry, d);");
             w.Line($"if ({c.WantPrevious}) {c.BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true)} // dh of the previous step (or of the initial state)");
             return;
         }
         w.Line("// under variational dropout the recurrent products saw h(t−1) ⊙ mask: gradients reach h(t−1) through the mask");
         w.Line($"{Span} dhm = scratch.Slice(0, B * H);");
         w.Line("dhm.Clear();");
-        w.Line($"for (int b = 0; b < B; b++) {Cell}.FinishBackwardResetBefore({gRow}, hm.Slice((t * B + b) * H, H), carry2.Slice(b * H, H), dhm.Slice(b * H, H), d.Slice(b * G, G));");
+        w.Line($"{Cell}.FinishBackwardResetBeforeRows(B, H, {gRows}, hm.Slice(t * B * H), H, carry2, dhm, d);");
         w.Line($"if ({c.WantPrevious}) {c.BackProduct("2 * H", "d", "G", "w_hh", "packedRz", accumulate: true, c: "dhm")}");
         w.Line($"{TP}.FusedMultiplyAdd(dhm.Slice(0, B * H), rmask.Slice(0, B * H), carry.Slice(0, B * H), carry.Slice(0, B * H));");
     }

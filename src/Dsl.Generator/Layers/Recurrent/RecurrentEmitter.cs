@@ -77,10 +77,13 @@ internal sealed class CellWriter
 
     public string C0 => O.HasInitialState ? "c0" : "default";
 
-    /// <summary>Row b of the previous hidden state in the backward pass (empty at the first step without h0).</summary>
-    public string PreviousRow => O.HasInitialState
-        ? $"s > 0 ? y.Slice((tp * B + b) * Y + yOffset, {R}) : h0.IsEmpty ? default : h0.Slice(b * {R}, {R})"
-        : $"s > 0 ? y.Slice((tp * B + b) * Y + yOffset, {R}) : default";
+    /// <summary>The previous step's hidden rows of the whole batch (the initial state's at the first, or none), <see cref="PreviousLd"/> apart.</summary>
+    public string PreviousRows => O.HasInitialState
+        ? $"s > 0 ? ({RoSpan})y.Slice(tp * B * Y + yOffset) : h0"
+        : $"s > 0 ? ({RoSpan})y.Slice(tp * B * Y + yOffset) : default";
+
+    /// <summary>The distance between the rows of <see cref="PreviousRows"/>.</summary>
+    public string PreviousLd => $"s > 0 ? Y : {R}";
 
     /// <summary>c += a · Wᵀ for one step: from the packed weights when the sequence packed them, else from W itself.</summary>
     public string Recurrent(string m, string n, string k, string a, string lda, string w, string packed, string c, string ldc) =>

@@ -630,9 +630,9 @@ namespace Demo
                 global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hIn, ldi, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));
+                global::Dsl.Kernels.GruCell.ForwardResetBeforeRows(B, H, g, gh, hasPrev ? hIn : default, ldi, rh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
+                global::Dsl.Kernels.GruCell.FinishResetBeforeRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, y.Slice(t * B * Y + yOffset), Y);
                 if (!lengths.IsEmpty && s > 0)
                 {
                     // padded steps (t ≥ length): the forward direction keeps its state
@@ -661,9 +661,11 @@ namespace Demo
                 int t = s;          // the step processed s-th
                 int tp = t - 1;     // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                global::System.ReadOnlySpan<float> previous = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : default; // h(t − 1), rows s > 0 ? Y : H apart (empty = zeros)
+                int ldp = s > 0 ? Y : H;
+                global::Dsl.Kernels.GruCell.BackwardResetBeforeRows(B, H, gates.Slice(t * B * G, B * G), previous, ldp, dy.Slice(t * B * Y + yOffset), Y, carry, d);
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                global::Dsl.Kernels.GruCell.FinishBackwardResetBeforeRows(B, H, gates.Slice(t * B * G, B * G), previous, ldp, carry2, carry, d);
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
@@ -717,9 +719,9 @@ namespace Demo
                 global::Dsl.Kernels.Layout.RepeatRows(b_hh, B, gh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, 2 * H, H, hIn, ldi, packedRz, gh, G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, 2 * H, H, hIn, ldi, w_hh, H, gh, G, accumulate: true); }
                 global::System.Span<float> rh = aux.Slice(t * B * H, B * H);
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.ForwardResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hIn.Slice(b * ldi, H) : default, rh.Slice(b * H, H));
+                global::Dsl.Kernels.GruCell.ForwardResetBeforeRows(B, H, g, gh, hasPrev ? hIn : default, ldi, rh);
                 if (hasPrev) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, rh, H, packedN, gh.Slice(2 * H), G, accumulate: true); else global::Dsl.Kernels.Gemm.MatMulTransB(B, H, H, rh, H, w_hh.Slice(2 * H * H), H, gh.Slice(2 * H), G, accumulate: true); }
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishResetBefore(g.Slice(b * G, G), gh.Slice(b * G, G), hasPrev ? hPrev.Slice(b * ldh, H) : default, y.Slice((t * B + b) * Y + yOffset, H));
+                global::Dsl.Kernels.GruCell.FinishResetBeforeRows(B, H, g, gh, hasPrev ? hPrev : default, ldh, y.Slice(t * B * Y + yOffset), Y);
                 if (!lengths.IsEmpty)
                 {
                     // padded steps (t ≥ length): the reverse direction holds its initial state until its sequence starts at step length − 1
@@ -748,9 +750,11 @@ namespace Demo
                 int t = T - 1 - s;  // the step processed s-th
                 int tp = t + 1;     // the step before it in processing order
                 global::System.Span<float> d = dg.Slice(t * B * G, B * G); // d(pre-activation) of step t
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.BackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, dy.Slice((t * B + b) * Y + yOffset, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                global::System.ReadOnlySpan<float> previous = s > 0 ? (global::System.ReadOnlySpan<float>)y.Slice(tp * B * Y + yOffset) : default; // h(t − 1), rows s > 0 ? Y : H apart (empty = zeros)
+                int ldp = s > 0 ? Y : H;
+                global::Dsl.Kernels.GruCell.BackwardResetBeforeRows(B, H, gates.Slice(t * B * G, B * G), previous, ldp, dy.Slice(t * B * Y + yOffset), Y, carry, d);
                 { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, H, d.Slice(2 * H), G, packedN, carry2, H, accumulate: false); else global::Dsl.Kernels.Gemm.MatMul(B, H, H, d.Slice(2 * H), G, w_hh.Slice(2 * H * H), H, carry2, H, accumulate: false); } // d(r ⊙ h)
-                for (int b = 0; b < B; b++) global::Dsl.Kernels.GruCell.FinishBackwardResetBefore(gates.Slice((t * B + b) * G, G), s > 0 ? y.Slice((tp * B + b) * Y + yOffset, H) : default, carry2.Slice(b * H, H), carry.Slice(b * H, H), d.Slice(b * G, G));
+                global::Dsl.Kernels.GruCell.FinishBackwardResetBeforeRows(B, H, gates.Slice(t * B * G, B * G), previous, ldp, carry2, carry, d);
                 if (s > 0) { if (prepacked) global::Dsl.Kernels.Gemm.MatMulPacked(B, H, 2 * H, d, G, packedRz, carry, H, accumulate: true); else global::Dsl.Kernels.Gemm.MatMul(B, H, 2 * H, d, G, w_hh, H, carry, H, accumulate: true); } // dh of the previous step (or of the initial state)
                 if (!lengths.IsEmpty)
                 {
