@@ -12,8 +12,6 @@ namespace Dsl.Gpu;
 internal sealed partial class DeviceKernels
 {
     private readonly Action<Index1D, ClassicViews, ClassicArgs> _classicForward, _classicScores, _classicMemory, _classicQueries, _classicKeys, _classicVector;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ColumnCopy> _copyColumns;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PaddedCopy> _copyPadded;
 
     /// <summary>Classic attention forward: one thread per (sequence, query).</summary>
     public void ClassicForward(ClassicViews views, ClassicArgs args)
@@ -32,25 +30,6 @@ internal sealed partial class DeviceKernels
         _classicQueries(T * B * args.Width, views, args);
         _classicKeys(S * B * args.Width, views, args);
         if (args.Additive != 0) _classicVector(args.Width, views, args);
-    }
-
-    /// <summary>into[r, intoOffset + j] = from[r, fromOffset + j] for j below the width, over every row (concatenating or splitting columns).</summary>
-    public void CopyColumns(int rows, ArrayView<float> from, ArrayView<float> into, ColumnCopy copy)
-    {
-        if (rows > 0 && copy.Width > 0) _copyColumns(rows * copy.Width, from, into, copy);
-    }
-
-    /// <summary>Rows b with step ≥ lengths[b] take row b of from (zeros when there is none): one thread per element of every row, the rows not padded left.</summary>
-    public void CopyPaddedRows(int batch, ArrayView<float> from, ArrayView<float> into, ArrayView<int> lengths, PaddedCopy copy)
-    {
-        if (batch > 0 && copy.Width > 0) _copyPadded(batch * copy.Width, from, into, lengths, copy);
-    }
-
-    private static void CopyPaddedRowsKernel(Index1D index, ArrayView<float> from, ArrayView<float> into, ArrayView<int> lengths, PaddedCopy copy)
-    {
-        int j = index % copy.Width, b = index / copy.Width;
-        if (copy.Step < lengths[b]) return;
-        into[(long)b * copy.IntoRow + j] = copy.HasFrom != 0 ? from[(long)b * copy.FromRow + j] : 0f;
     }
 
     /// <summary>The keys query t of sequence b attends over: the valid source steps (at least one), none after t when causal.</summary>
@@ -200,11 +179,6 @@ internal sealed partial class DeviceKernels
         v.DV[c] += acc;
     }
 
-    private static void CopyColumnsKernel(Index1D index, ArrayView<float> from, ArrayView<float> into, ColumnCopy copy)
-    {
-        int j = index % copy.Width, r = index / copy.Width;
-        into[(long)r * copy.IntoRow + copy.IntoOffset + j] = from[(long)r * copy.FromRow + copy.FromOffset + j];
-    }
 }
 
 /// <summary>
@@ -244,24 +218,4 @@ internal struct ClassicArgs
     public int HasLengths;
     public int HasMask;
     public int Additive;
-}
-
-/// <summary>What <see cref="DeviceKernels.CopyPaddedRows"/> copies: the row width, the step, each side's row distance, whether there is a source.</summary>
-internal struct PaddedCopy
-{
-    public int Width;
-    public int Step;
-    public int FromRow;
-    public int IntoRow;
-    public int HasFrom;
-}
-
-/// <summary>Which columns <see cref="DeviceKernels.CopyColumns"/> copies: a width, and each side's row length and first column.</summary>
-internal struct ColumnCopy
-{
-    public int Width;
-    public int FromRow;
-    public int FromOffset;
-    public int IntoRow;
-    public int IntoOffset;
 }

@@ -76,6 +76,7 @@ internal sealed partial class DeviceKernels
         _classicVector = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicVectorBackwardKernel);
         _copyColumns = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ColumnCopy>(CopyColumnsKernel);
         _copyPadded = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PaddedCopy>(CopyPaddedRowsKernel);
+        _rowsBinary = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowsBinary>(RowsBinaryKernel);
     }
 
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
@@ -87,7 +88,7 @@ internal sealed partial class DeviceKernels
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormBackwardColumnsKernel), nameof(AddStepRowsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
-        nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel),
+        nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel),
     ];
 
     // ---- launches ----

@@ -62,6 +62,21 @@ public static class Layout
     public static void AppendSteps(int steps, int batch, int width, int position, DeviceSpan rows, Span<float> cache) =>
         Dsl.Kernels.Layout.AppendSteps(steps, batch, width, position, rows.Slice(0, steps * batch * width).ToArray(), cache);
 
+    /// <summary>into[r] = a[r] + b[r] over rows with their own strides (as <c>Dsl.Kernels.Layout.AddRows</c>), one launch.</summary>
+    public static void AddRows(int rows, int width, DeviceSpan a, int lda, DeviceSpan b, int ldb, DeviceSpan into, int ldInto) =>
+        Rows(rows, width, a, lda, b, ldb, into, ldInto, op: 0);
+
+    /// <summary>into[r] = a[r] ⊙ b[r] over rows with their own strides (as <c>Dsl.Kernels.Layout.MultiplyRows</c>), one launch.</summary>
+    public static void MultiplyRows(int rows, int width, DeviceSpan a, int lda, DeviceSpan b, int ldb, DeviceSpan into, int ldInto) =>
+        Rows(rows, width, a, lda, b, ldb, into, ldInto, op: 1);
+
+    private static void Rows(int rows, int width, DeviceSpan a, int lda, DeviceSpan b, int ldb, DeviceSpan into, int ldInto, int op)
+    {
+        if (rows == 0 || width == 0) return;
+        Device device = into.Device;
+        device.Kernels.RowsBinaryOp(rows, a.View, b.View, into.View, new RowsBinary { Width = width, LdA = lda, LdB = ldb, LdInto = ldInto, Op = op });
+    }
+
     /// <summary>
     /// As <c>Dsl.Kernels.Layout.CopyPaddedRows</c>: at <paramref name="step"/>, the rows it pads take those of <paramref name="from"/>
     /// (zeros when empty). Nothing is launched at a step that pads no row (the lengths are read on the host).

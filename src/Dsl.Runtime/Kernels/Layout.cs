@@ -137,6 +137,20 @@ public static class Layout
         for (int b = 0; b < rows; b++) row.CopyTo(into.Slice(b * row.Length, row.Length));
     }
 
+    /// <summary>into[r] = a[r] + b[r] for each of <paramref name="rows"/> rows of <paramref name="width"/>, each operand's rows its own distance apart.</summary>
+    public static void AddRows(int rows, int width, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> into, int ldInto)
+    {
+        for (int r = 0; r < rows; r++)
+            System.Numerics.Tensors.TensorPrimitives.Add(a.Slice(r * lda, width), b.Slice(r * ldb, width), into.Slice(r * ldInto, width));
+    }
+
+    /// <summary>into[r] = a[r] ⊙ b[r] for each of <paramref name="rows"/> rows of <paramref name="width"/>, each operand's rows its own distance apart.</summary>
+    public static void MultiplyRows(int rows, int width, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> into, int ldInto)
+    {
+        for (int r = 0; r < rows; r++)
+            System.Numerics.Tensors.TensorPrimitives.Multiply(a.Slice(r * lda, width), b.Slice(r * ldb, width), into.Slice(r * ldInto, width));
+    }
+
     /// <summary>
     /// At step <paramref name="step"/> of a recurrence over padded sequences: every row b the step pads (step ≥ lengths[b])
     /// takes row b of <paramref name="from"/> (rows <paramref name="ldFrom"/> apart), or zeros when it is empty; the other

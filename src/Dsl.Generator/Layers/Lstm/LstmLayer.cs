@@ -74,7 +74,7 @@ internal sealed class LstmLayer : RecurrentLayer<LstmSpec>
         else
         {
             c.W.Line("// dh of step t (the output's gradient and what the next step carried back), kept for dW_hr; through the projection: dm = dh·W_hr");
-            c.W.Line($"for (int b = 0; b < B; b++) {TP}.Add(dy.Slice((t * B + b) * Y + yOffset, R), carry.Slice(b * R, R), dhp.Slice((t * B + b) * R, R));");
+            c.W.Line($"{Layout}.AddRows(B, R, dy.Slice(t * B * Y + yOffset), Y, carry, R, dhp.Slice(t * B * R), R);");
             c.W.Line($"{Gemm}.MatMul(B, H, R, dhp.Slice(t * B * R), R, w_hr, H, dm, H, accumulate: false);");
             c.W.Line($"{Cell}.BackwardRows(B, H, gates.Slice(t * B * G, B * G), aux.Slice(t * B * H, B * H), {cPrev},");
             c.W.Line("    dm, H, zeros, carry2, d); // every row's cell, split over the cores");

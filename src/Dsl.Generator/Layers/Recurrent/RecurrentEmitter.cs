@@ -346,7 +346,7 @@ internal static class RecurrentEmitter
             w.Open("if (!rmask.IsEmpty)");
             string r = c.R;
             w.Line($"{Span} masked = hm.Slice(t * B * {r}, B * {r});");
-            w.Line($"if (hasPrev) for (int b = 0; b < B; b++) {TP}.Multiply(hPrev.Slice(b * ldh, {r}), rmask.Slice(b * {r}, {r}), masked.Slice(b * {r}, {r}));");
+            w.Line($"if (hasPrev) {Layout}.MultiplyRows(B, {r}, hPrev, ldh, rmask, {r}, masked, {r});");
             w.Line("else masked.Clear();");
             w.Line("hIn = masked;");
             w.Line($"ldi = {r};");

@@ -737,7 +737,7 @@ namespace Demo
                 if (!rmask.IsEmpty)
                 {
                     global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
-                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
+                    if (hasPrev) global::Dsl.Kernels.Layout.MultiplyRows(B, H, hPrev, ldh, rmask, H, masked, H);
                     else masked.Clear();
                     hIn = masked;
                     ldi = H;
@@ -836,7 +836,7 @@ namespace Demo
                 if (!rmask.IsEmpty)
                 {
                     global::System.Span<float> masked = hm.Slice(t * B * H, B * H);
-                    if (hasPrev) for (int b = 0; b < B; b++) global::System.Numerics.Tensors.TensorPrimitives.Multiply(hPrev.Slice(b * ldh, H), rmask.Slice(b * H, H), masked.Slice(b * H, H));
+                    if (hasPrev) global::Dsl.Kernels.Layout.MultiplyRows(B, H, hPrev, ldh, rmask, H, masked, H);
                     else masked.Clear();
                     hIn = masked;
                     ldi = H;

@@ -1,0 +1,82 @@
+using System;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace Dsl.Gpu;
+
+// Row-wise layout kernels: rows of a step's buffers with their own strides (columns concatenated or split, the rows a
+// padded step holds or clears, two row sets added or multiplied), one thread per element written.
+internal sealed partial class DeviceKernels
+{
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ColumnCopy> _copyColumns;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PaddedCopy> _copyPadded;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowsBinary> _rowsBinary;
+
+    /// <summary>into[r, intoOffset + j] = from[r, fromOffset + j] for j below the width, over every row (concatenating or splitting columns).</summary>
+    public void CopyColumns(int rows, ArrayView<float> from, ArrayView<float> into, ColumnCopy copy)
+    {
+        if (rows > 0 && copy.Width > 0) _copyColumns(rows * copy.Width, from, into, copy);
+    }
+
+    /// <summary>Rows b with step ≥ lengths[b] take row b of from (zeros when there is none): one thread per element of every row, the rows not padded left.</summary>
+    public void CopyPaddedRows(int batch, ArrayView<float> from, ArrayView<float> into, ArrayView<int> lengths, PaddedCopy copy)
+    {
+        if (batch > 0 && copy.Width > 0) _copyPadded(batch * copy.Width, from, into, lengths, copy);
+    }
+
+    private static void CopyPaddedRowsKernel(Index1D index, ArrayView<float> from, ArrayView<float> into, ArrayView<int> lengths, PaddedCopy copy)
+    {
+        int j = index % copy.Width, b = index / copy.Width;
+        if (copy.Step < lengths[b]) return;
+        into[(long)b * copy.IntoRow + j] = copy.HasFrom != 0 ? from[(long)b * copy.FromRow + j] : 0f;
+    }
+
+    /// <summary>into[b] = a[b] (op) b[b] for each row, rows with their own strides: 0 add, 1 multiply.</summary>
+    public void RowsBinaryOp(int batch, ArrayView<float> a, ArrayView<float> b, ArrayView<float> into, RowsBinary rows)
+    {
+        if (batch > 0 && rows.Width > 0) _rowsBinary(batch * rows.Width, a, b, into, rows);
+    }
+
+    private static void RowsBinaryKernel(Index1D index, ArrayView<float> a, ArrayView<float> b, ArrayView<float> into, RowsBinary rows)
+    {
+        int j = index % rows.Width, r = index / rows.Width;
+        float x = a[(long)r * rows.LdA + j], y = b[(long)r * rows.LdB + j];
+        into[(long)r * rows.LdInto + j] = rows.Op == 0 ? x + y : x * y;
+    }
+
+    private static void CopyColumnsKernel(Index1D index, ArrayView<float> from, ArrayView<float> into, ColumnCopy copy)
+    {
+        int j = index % copy.Width, r = index / copy.Width;
+        into[(long)r * copy.IntoRow + copy.IntoOffset + j] = from[(long)r * copy.FromRow + copy.FromOffset + j];
+    }
+}
+
+/// <summary>What <see cref="DeviceKernels.RowsBinaryOp"/> computes: the row width, each operand's row distance, the operation.</summary>
+internal struct RowsBinary
+{
+    public int Width;
+    public int LdA;
+    public int LdB;
+    public int LdInto;
+    public int Op;
+}
+
+/// <summary>What <see cref="DeviceKernels.CopyPaddedRows"/> copies: the row width, the step, each side's row distance, whether there is a source.</summary>
+internal struct PaddedCopy
+{
+    public int Width;
+    public int Step;
+    public int FromRow;
+    public int IntoRow;
+    public int HasFrom;
+}
+
+/// <summary>Which columns <see cref="DeviceKernels.CopyColumns"/> copies: a width, and each side's row length and first column.</summary>
+internal struct ColumnCopy
+{
+    public int Width;
+    public int FromRow;
+    public int FromOffset;
+    public int IntoRow;
+    public int IntoOffset;
+}
