@@ -11,11 +11,15 @@ namespace DeviceCheck;
 [Embedding(vocab: 13, dim: 8)] [PositionalEncoding] [Attention(Heads = 2, Causal = true, Dropout = 0.1f)] [Residual] [LayerNorm]
 [Dense(16, Activation = Activation.Relu)] [Dense(8)] [Residual(Layers = 2)] [LayerNorm] [Dense(13)] public partial class AgreeGpt;
 [Input(features: 6)] [Attention(Heads = 3)] [Residual] [LayerNorm] [Dense(2)] public partial class AgreeEncoderBlock;
-// Encoder–decoders: Bahdanau's (bidirectional GRU encoder, GRU decoder with additive attention) and a Transformer's.
+// Encoder–decoders: Bahdanau's (bidirectional GRU encoder, GRU decoder with additive attention), Luong's with input
+// feeding (an LSTM decoder, general score, bridged from the GRU encoder) and a Transformer's.
 [Embedding(vocab: 10, dim: 4)] [Gru(hidden: 4, Bidirectional = true)] public partial class AgreeGruEncoder;
 [Embedding(vocab: 9, dim: 3)] [Gru(hidden: 5)] [Attention(Over = typeof(AgreeGruEncoder), Score = AttentionScore.Additive, Units = 7)] [Dense(9)]
 public partial class AgreeAdditiveDecoder;
 [EncoderDecoder(typeof(AgreeGruEncoder), typeof(AgreeAdditiveDecoder))] public partial class AgreeBahdanau;
+[Embedding(vocab: 9, dim: 3)] [Lstm(hidden: 5)] [Attention(Over = typeof(AgreeGruEncoder), Score = AttentionScore.General, InputFeeding = true)] [Dense(9)]
+public partial class AgreeFeedingDecoder;
+[EncoderDecoder(typeof(AgreeGruEncoder), typeof(AgreeFeedingDecoder))] public partial class AgreeLuongFeeding;
 [Embedding(vocab: 10, dim: 8)] [PositionalEncoding] [Attention(Heads = 2)] [Residual] [LayerNorm] [Dense(16, Activation = Activation.Relu)] [Dense(8)]
 [Residual(Layers = 2)] [LayerNorm] public partial class AgreeTfEncoder;
 [Embedding(vocab: 9, dim: 8)] [PositionalEncoding] [Attention(Heads = 2, Causal = true)] [Residual] [LayerNorm] [Attention(Over = typeof(AgreeTfEncoder), Heads = 2)]

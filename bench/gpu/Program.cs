@@ -24,6 +24,7 @@ failures += Agree<float>(() => new AgreeLstmProjection(3), tokens: false, "LSTM 
 failures += Agree<int>(() => new AgreeGpt(3), tokens: true, "decoder-only Transformer block (causal attention with dropout, positional encoding, layer norm)");
 failures += Agree<float>(() => new AgreeEncoderBlock(3), tokens: false, "self-attention (padded), residual, layer norm");
 failures += AgreeSeq2Seq(() => new AgreeBahdanau(3), "encoder-decoder, GRU with additive attention (padded sources)");
+failures += AgreeSeq2Seq(() => new AgreeLuongFeeding(3), "encoder-decoder, LSTM with general attention and input feeding (padded sources)");
 failures += AgreeSeq2Seq(() => new AgreeTransformer(3), "Transformer encoder-decoder (padded sources)");
 
 // (2) timings
