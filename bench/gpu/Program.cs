@@ -7,8 +7,8 @@ using Device = Dsl.Gpu.Device;
 
 // bench/gpu/check.sh runs this on a GPU machine: (1) every model kind agrees with the host path there (outputs, losses,
 // every gradient, with lengths); (2) the char training step and the LSTM (128, 64, 512, 512) forward+backward on the
-// device against the host path of the same machine; (3) the tiled GEMM at 2048³. --smoke: small sizes, for ILGPU's CPU
-// accelerator (how the script is tried before a GPU machine is used).
+// device against the host path of the same machine; (3) the ILGPU GEMM at 2048³ (and cuBLAS where present). --smoke:
+// small sizes, for ILGPU's CPU accelerator (how the script is tried before a GPU machine is used).
 bool smoke = args.Contains("--smoke");
 DeviceKind kind = args.Contains("--cpu") ? DeviceKind.Cpu : args.Contains("--cuda") ? DeviceKind.Cuda : DeviceKind.Auto;
 using Device device = Device.Open(kind);
@@ -71,10 +71,10 @@ failures += AgreeSeq2Seq(() => new AgreeTransformer(3), "Transformer encoder-dec
     b.Span.Fill(0.25f);
     double ms = Time(() => { gemm.Run(n, n, n, a.Span, n, false, b.Span, n, false, c.Span, n, false); device.Synchronize(); }, smoke);
     string Rate(double t) => $"{t:F2} ms, {2.0 * n * n * n / (t * 1e6):F0} GFLOP/s";
-    Console.WriteLine($"{(device.Kind == DeviceKind.Cpu ? "GEMM without shared memory" : "tiled GEMM")} {n}³: {Rate(ms)}");
+    Console.WriteLine($"ILGPU GEMM ({(device.Kind == DeviceKind.Cpu ? "without shared memory" : "register-blocked")}) {n}³: {Rate(ms)}");
     // what the models' products use (cuBLAS where the machine has it)
     double used = Time(() => { Dsl.Gpu.Kernels.Gemm.MatMul(n, n, n, a.Span, n, b.Span, n, c.Span, n, accumulate: false); device.Synchronize(); }, smoke);
-    Console.WriteLine($"products: {device.Products}, {n}³: {Rate(used)}{(device.Products == "cuBLAS" ? $"; the tiled GEMM reaches {used / ms:P0} of cuBLAS" : "")}");
+    Console.WriteLine($"products: {device.Products}, {n}³: {Rate(used)}{(device.Products == "cuBLAS" ? $"; the ILGPU GEMM reaches {used / ms:P0} of cuBLAS" : "")}");
 }
 
 Console.WriteLine(failures == 0 ? "agreement: all passed" : $"agreement: {failures} FAILED");

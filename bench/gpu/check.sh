@@ -4,7 +4,7 @@
 #                                    into .gpu/devicecheck.tar.xz (git-ignored; carry .gpu to the GPU machine)
 #   bench/gpu/check.sh run [args]    there: unpacks and runs it: every model kind's agreement with the host path on the
 #                                    GPU, the char training step and the LSTM (128, 64, 512, 512) forward+backward on the
-#                                    GPU against the host path of the same machine, and the tiled GEMM at 2048³.
+#                                    GPU against the host path of the same machine, and the ILGPU GEMM (and cuBLAS) at 2048³.
 #                                    Under 5 minutes; the output also goes to $OUT/devicecheck.txt when $OUT is set.
 #   bench/gpu/check.sh smoke         here: pack, then run on ILGPU's CPU accelerator with small sizes (--cpu --smoke):
 #                                    how the script is tried before a GPU machine's time is spent on it.

@@ -89,8 +89,13 @@ public sealed class Device : IDisposable
         }
     }
 
-    /// <summary>What computes the matrix products here: cuBLAS, ILGPU's tiled kernel, or (on the CPU accelerator) the kernel without shared memory.</summary>
-    public string Products => Blas is not null ? "cuBLAS" : Gemm.Tiled ? $"tiled GEMM ({(Kind == DeviceKind.Cuda ? "no cuBLAS: " + _noBlas : "not CUDA")})" : "GEMM without shared memory";
+    /// <summary>What computes the matrix products here: cuBLAS, ILGPU's register-blocked kernel (and why not cuBLAS), or (on the CPU accelerator) the kernel without shared memory.</summary>
+    public string Products => Blas is not null ? "cuBLAS" : Gemm.Variant switch
+    {
+        GemmKernel.Simple => "GEMM without shared memory",
+        GemmKernel.Blocked => $"register-blocked GEMM ({(Kind == DeviceKind.Cuda ? "no cuBLAS: " + _noBlas : "not CUDA")})",
+        _ => "tiled GEMM",
+    };
 
     /// <summary>C (+)= op(A) · op(B) (see <see cref="TiledGemm.Run(int, int, int, ArrayView{float}, int, bool, ArrayView{float}, int, bool, ArrayView{float}, int, bool)"/>) with cuBLAS where present, else the tiled kernel.</summary>
     internal void Product(int m, int n, int k, ArrayView<float> a, int lda, bool transA, ArrayView<float> b, int ldb, bool transB, ArrayView<float> c, int ldc, bool accumulate)

@@ -20,7 +20,7 @@ internal static class DeviceEmitter
     {
         foreach (LayerPlan layer in plan.Layers)
         {
-            // (a layer's Setup and Encode ops run on the host: in the workspace's constructor, and after an encoder's whole workspace came back)
+            // (a layer's Setup and Encode ops run on the host: in the workspace's constructor, and on what an encoder's Encode brought back)
             foreach (Op op in layer.Passes.Forward.Concat(layer.Passes.Backward))
             {
                 if (DeviceDialect.Blocker(op) is { } why) return $"layer '{layer.Name}' ({layer.Layer.Kind}) {why}";

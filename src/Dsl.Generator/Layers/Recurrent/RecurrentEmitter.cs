@@ -142,7 +142,6 @@ internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, Direct
 {
     public override void WriteCSharp(EmitContext context) =>
         RecurrentEmitter.Call(context.W, Cell.Method + (Backward ? "_backward" : "_forward"), RecurrentEmitter.CellArguments(this));
-
 }
 
 /// <summary>The time loop of a recurrent layer around its kind's cell, forward and back through time, as C#.</summary>
