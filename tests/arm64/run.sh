@@ -1,13 +1,22 @@
 #!/usr/bin/env bash
 # The Arm64 check: publishes tests/arm64 (the GEMM and cell kernels against the reference) self-contained for
 # linux-arm64 and runs it under qemu, with 128-bit AdvSimd vectors (the v128-8x12 micro-kernel) and with intrinsics
-# off (scalar-4x4). Needs: apt-get install qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross
+# off (scalar-4x4). Needs qemu-user-static, libc6-arm64-cross and libstdc++6-arm64-cross: installs them with apt when
+# they are missing (as .ci/run runs it, as root). Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")"
+fail() { echo "arm64 check: FAILED ($*)"; exit 1; }
+if ! command -v qemu-aarch64-static >/dev/null 2>&1 || [ ! -d /usr/aarch64-linux-gnu/lib ] || ! dpkg -s libstdc++6-arm64-cross >/dev/null 2>&1; then
+    echo "== installing qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross"
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get update -q && apt-get install -y -q qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross; } >/dev/null 2>&1 \
+        || fail "could not install qemu-user-static libc6-arm64-cross libstdc++6-arm64-cross with apt"
+fi
 out=$(mktemp -d)
-dotnet publish KernelCheck.csproj -c Release -r linux-arm64 --self-contained -o "$out" -v quiet
+trap 'rm -rf "$out"' EXIT
+dotnet publish KernelCheck.csproj -c Release -r linux-arm64 --self-contained -o "$out" -v quiet || fail "the linux-arm64 publish failed"
 export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_TieredCompilation=0
-run() { local expect=$1; shift; env "$@" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$out/KernelCheck" "$expect"; }
+run() { local expect=$1; shift; env "$@" qemu-aarch64-static -L /usr/aarch64-linux-gnu "$out/KernelCheck" "$expect" || fail "$expect"; }
 run v128-8x12
 run scalar-4x4 DOTNET_EnableHWIntrinsic=0
-rm -rf "$out"
+echo "arm64 check: passed (v128-8x12 and scalar-4x4 under qemu)"
