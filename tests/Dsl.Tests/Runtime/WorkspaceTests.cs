@@ -51,6 +51,9 @@ public class WorkspaceTests(Xunit.Abstractions.ITestOutputHelper output)
         before = GC.GetAllocatedBytesForCurrentThread();
         model.Forward(tokens);
         long again = GC.GetAllocatedBytesForCurrentThread() - before;
-        Assert.True(again < 4 * rows * V + 4096, $"inference after training reuses the training workspace; {again} bytes were allocated"); // only the result
+        // Only the result, and at most a product's per-thread packing panel: which parts of a split product this thread
+        // claims varies from run to run, and a part it claims for the first time sizes its panel here (8 KB once seen);
+        // a new workspace would be megabytes.
+        Assert.True(again < 4 * rows * V + 64 * 1024, $"inference after training reuses the training workspace; {again} bytes were allocated");
     }
 }
