@@ -22,6 +22,26 @@ public class TiledGemmTests
     }
 
     [Fact]
+    public void UploadedIntsAreTheLastValuesAskedForWhetherRepeatedChangedOrGrown()
+    {
+        // a repeated upload (a pass's lengths, read by every layer) is not copied again: what is there must still be right
+        using Device cpu = Device.Open(DeviceKind.Cpu);
+        int[] Read(ArrayView<int> view, int n)
+        {
+            var values = new int[n];
+            view.SubView(0, n).CopyToCPU(values);
+            return values;
+        }
+        int[] lengths = [4, 2, 3], other = [4, 2, 1], longer = Enumerable.Range(0, 300).ToArray();
+        Assert.Equal(lengths, Read(cpu.Upload(lengths), 3));
+        Assert.Equal(lengths, Read(cpu.Upload(lengths), 3));
+        Assert.Equal(other, Read(cpu.Upload(other), 3));
+        Assert.Equal([4, 2], Read(cpu.Upload([4, 2]), 2));
+        Assert.Equal(longer, Read(cpu.Upload(longer), 300));
+        Assert.Equal(lengths, Read(cpu.Upload(lengths), 3));
+    }
+
+    [Fact]
     public void CuBlasIsUsedOnlyOnCudaAndTheDeviceSaysWhatComputesItsProducts()
     {
         using Device cpu = Device.Open(DeviceKind.Cpu);
