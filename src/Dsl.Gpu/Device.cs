@@ -1,4 +1,5 @@
 using System;
+using System.Threading;
 using ILGPU;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
@@ -81,13 +82,20 @@ public sealed class Device : IDisposable
     {
         get
         {
+            if (Volatile.Read(ref _blasResolved)) return _blas; // every product asks: no lock once it is known
             lock (_sync)
             {
-                if (_blas is null && _noBlas is null) _blas = CuBlasProducts.TryOpen(this, out _noBlas);
+                if (!_blasResolved)
+                {
+                    _blas = CuBlasProducts.TryOpen(this, out _noBlas);
+                    Volatile.Write(ref _blasResolved, true);
+                }
                 return _blas;
             }
         }
     }
+
+    private bool _blasResolved;
 
     /// <summary>What computes the matrix products here: cuBLAS, ILGPU's register-blocked kernel (and why not cuBLAS), or (on the CPU accelerator) the kernel without shared memory.</summary>
     public string Products => Blas is not null ? "cuBLAS" : Gemm.Variant switch

@@ -72,15 +72,7 @@ internal sealed partial class DeviceKernels
             v.Weights[row + s] = score;
             max = XMath.Max(max, score);
         }
-        float sum = 0f;
-        for (int s = 0; s < live; s++)
-        {
-            float e = XMath.Exp(v.Weights[row + s] - max);
-            v.Weights[row + s] = e;
-            sum += e;
-        }
-        for (int s = 0; s < live; s++) v.Weights[row + s] /= sum;
-        for (int s = live; s < S; s++) v.Weights[row + s] = 0f;
+        SoftmaxRow(v.Weights, row, live, S, max);
         long context = ((long)t * B + b) * M;
         for (int m = 0; m < M; m++)
         {
@@ -108,8 +100,7 @@ internal sealed partial class DeviceKernels
             v.Scratch[row + s] = g;
             dot += g * v.Weights[row + s];
         }
-        for (int s = 0; s < live; s++) v.Scratch[row + s] = v.Weights[row + s] * (v.Scratch[row + s] - dot) * a.Scale;
-        for (int s = live; s < S; s++) v.Scratch[row + s] = 0f;
+        SoftmaxBackwardRow(v.Scratch, v.Weights, row, live, S, dot, a.Scale);
     }
 
     /// <summary>Back, one element of the memory: d(memory)[s, b, m] += Σ_t (a ⊙ mask)[b, t, s] · d(context)[t, b, m].</summary>

@@ -174,6 +174,33 @@ internal sealed partial class DeviceKernels
 
     // ---- kernels ----
 
+    /// <summary>
+    /// A row of scores (its first <paramref name="live"/> of <paramref name="length"/>, their maximum <paramref name="max"/>)
+    /// into its softmax in place, the rest zero: what every attention kernel does with its scores.
+    /// </summary>
+    private static void SoftmaxRow(ArrayView<float> weights, long row, int live, int length, float max)
+    {
+        float sum = 0f;
+        for (int j = 0; j < live; j++)
+        {
+            float e = XMath.Exp(weights[row + j] - max);
+            weights[row + j] = e;
+            sum += e;
+        }
+        for (int j = 0; j < live; j++) weights[row + j] /= sum;
+        for (int j = live; j < length; j++) weights[row + j] = 0f;
+    }
+
+    /// <summary>
+    /// A row of d(weights) in <paramref name="grad"/> (its live part, Σ d(weights) ⊙ weights being <paramref name="dot"/>)
+    /// into d(scores) = scale · a ⊙ (d(weights) − dot) in place, the rest zero.
+    /// </summary>
+    private static void SoftmaxBackwardRow(ArrayView<float> grad, ArrayView<float> weights, long row, int live, int length, float dot, float scale)
+    {
+        for (int j = 0; j < live; j++) grad[row + j] = weights[row + j] * (grad[row + j] - dot) * scale;
+        for (int j = live; j < length; j++) grad[row + j] = 0f;
+    }
+
     /// <summary>The keys query i of sequence b attends over: up to its own position when causal, the sequence's valid steps, at least one.</summary>
     private static int Valid(int i, AttentionArgs a, ArrayView<int> lengths, int b)
     {
@@ -202,15 +229,7 @@ internal sealed partial class DeviceKernels
             v.Weights[row + j] = score;
             max = XMath.Max(max, score);
         }
-        float sum = 0f;
-        for (int j = 0; j < valid; j++)
-        {
-            float e = XMath.Exp(v.Weights[row + j] - max);
-            v.Weights[row + j] = e;
-            sum += e;
-        }
-        for (int j = 0; j < valid; j++) v.Weights[row + j] /= sum;
-        for (int j = valid; j < S; j++) v.Weights[row + j] = 0f;
+        SoftmaxRow(v.Weights, row, valid, S, max);
         long context = ((long)i * B + b) * E + h * d;
         for (int c = 0; c < d; c++)
         {
@@ -241,8 +260,7 @@ internal sealed partial class DeviceKernels
             v.Scratch[row + j] = g;
             dot += g * v.Weights[row + j];
         }
-        for (int j = 0; j < valid; j++) v.Scratch[row + j] = v.Weights[row + j] * (v.Scratch[row + j] - dot) * a.Scale;
-        for (int j = valid; j < S; j++) v.Scratch[row + j] = 0f;
+        SoftmaxBackwardRow(v.Scratch, v.Weights, row, valid, S, dot, a.Scale);
     }
 
     /// <summary>Back, one query column: dq = dS · k.</summary>
