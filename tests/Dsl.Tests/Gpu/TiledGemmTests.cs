@@ -108,38 +108,40 @@ public class TiledGemmTests
 /// <summary>Every device kernel compiles to PTX (CUDA) without a GPU, so a kernel ILGPU cannot translate fails here, not on a GPU machine.</summary>
 public class PtxCompileTests
 {
+    /// <summary>The PTX of a static kernel method of <paramref name="type"/>, compiled for SM 8.0 without a GPU.</summary>
+    private static string Ptx(Type type, string name, bool explicitlyGrouped)
+    {
+        using var context = Context.Create(builder => builder.Default().EnableAlgorithms());
+        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
+        var method = type.GetMethod(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static);
+        Assert.NotNull(method);
+        var entry = explicitlyGrouped
+            ? ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method)
+            : ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method);
+        return ((ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty)).PTXAssembly;
+    }
+
     [Fact]
     public void TheTiledGemmCompilesToPtx()
     {
-        using var context = Context.Create(builder => builder.Default());
-        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
-        var method = typeof(TiledGemm).GetMethod("Kernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
-        var entry = ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method);
-        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
-        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
-        Assert.Contains("bar.sync", compiled.PTXAssembly, StringComparison.Ordinal); // the barriers between the shared-memory tiles
+        string ptx = Ptx(typeof(TiledGemm), "Kernel", explicitlyGrouped: true);
+        Assert.Contains(".entry", ptx, StringComparison.Ordinal);
+        Assert.Contains("bar.sync", ptx, StringComparison.Ordinal); // the barriers between the shared-memory tiles
     }
 
     [Fact]
     public void TheRegisterBlockedGemmCompilesToPtx()
     {
-        using var context = Context.Create(builder => builder.Default());
-        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
-        var method = typeof(TiledGemm).GetMethod("BlockedKernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
-        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(ILGPU.Backends.EntryPoints.EntryPointDescription.FromExplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
-        Assert.Contains("bar.sync", compiled.PTXAssembly, StringComparison.Ordinal);
-        Assert.Contains(".shared", compiled.PTXAssembly, StringComparison.Ordinal);
+        string ptx = Ptx(typeof(TiledGemm), "BlockedKernel", explicitlyGrouped: true);
+        Assert.Contains(".entry", ptx, StringComparison.Ordinal);
+        Assert.Contains("bar.sync", ptx, StringComparison.Ordinal);
+        Assert.Contains(".shared", ptx, StringComparison.Ordinal);
     }
 
     [Fact]
     public void TheGemmWithoutSharedMemoryCompilesToPtx()
     {
-        using var context = Context.Create(builder => builder.Default());
-        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
-        var method = typeof(TiledGemm).GetMethod("SimpleKernel", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
-        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method), KernelSpecialization.Empty);
-        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+        Assert.Contains(".entry", Ptx(typeof(TiledGemm), "SimpleKernel", explicitlyGrouped: false), StringComparison.Ordinal);
     }
 
     public static TheoryData<string> DeviceKernels => [.. Dsl.Gpu.DeviceKernels.Names];
@@ -148,12 +150,6 @@ public class PtxCompileTests
     [MemberData(nameof(DeviceKernels))]
     public void EveryElementWiseCellAndOptimiserKernelCompilesToPtx(string name)
     {
-        using var context = Context.Create(builder => builder.Default().EnableAlgorithms());
-        using var backend = new ILGPU.Backends.PTX.PTXBackend(context, ILGPU.Runtime.Cuda.CudaArchitecture.SM_80, ILGPU.Runtime.Cuda.CudaInstructionSet.ISA_70, nvvmAPI: null);
-        var method = typeof(Dsl.Gpu.DeviceKernels).GetMethod(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
-        Assert.NotNull(method);
-        var entry = ILGPU.Backends.EntryPoints.EntryPointDescription.FromImplicitlyGroupedKernel(method);
-        var compiled = (ILGPU.Backends.PTX.PTXCompiledKernel)backend.Compile(entry, KernelSpecialization.Empty);
-        Assert.Contains(".entry", compiled.PTXAssembly, StringComparison.Ordinal);
+        Assert.Contains(".entry", Ptx(typeof(Dsl.Gpu.DeviceKernels), name, explicitlyGrouped: false), StringComparison.Ordinal);
     }
 }
