@@ -16,19 +16,45 @@ namespace Dsl.Kernels;
 /// <summary>LSTM: i, f, g, o = σ, σ, tanh, σ(pre); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').</summary>
 public static partial class LstmCell
 {
-    /// <summary>Turns the pre-activations <paramref name="gates"/> [4H] into activations in place and writes c' and h'.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    /// <summary>Turns the pre-activations <paramref name="gates"/> [4H] into activations in place and writes c' and h' (one pass over the row).</summary>
     public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h)
     {
         int H = c.Length;
-        Span<float> i = gates.Slice(0, H), f = gates.Slice(H, H), u = gates.Slice(2 * H, H), o = gates.Slice(3 * H, H);
-        TensorPrimitives.Sigmoid(gates.Slice(0, 2 * H), gates.Slice(0, 2 * H));
-        TensorPrimitives.Tanh(u, u);
-        TensorPrimitives.Sigmoid(o, o);
-        TensorPrimitives.Multiply(i, u, c);
-        if (!cPrev.IsEmpty) TensorPrimitives.FusedMultiplyAdd(f, cPrev, c, c);
-        TensorPrimitives.Tanh(c, h);
-        TensorPrimitives.Multiply(h, o, h);
+        if (gates.Length < 4 * H || h.Length < H || (!cPrev.IsEmpty && cPrev.Length < H))
+            throw new ArgumentException($"LstmCell: gates [{gates.Length}], cPrev [{cPrev.Length}] and h [{h.Length}] are too small for {H} units (4H, H or empty, H).");
+        var kernel = new ForwardKernel
+        {
+            Gates = ref MemoryMarshal.GetReference(gates), CPrev = ref MemoryMarshal.GetReference(cPrev), C = ref MemoryMarshal.GetReference(c),
+            H = ref MemoryMarshal.GetReference(h), Hidden = H, HasPrev = !cPrev.IsEmpty,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>One pass over a row: each gate's activation (kept for the step back), c' and h'.</summary>
+    private ref struct ForwardKernel : ILaneKernel
+    {
+        public ref float Gates, CPrev, C, H;
+        public int Hidden;
+        public bool HasPrev;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            // locals, not fields: a store through one of the refs could otherwise be read as changing the others
+            ref float g = ref Gates, cPrev = ref CPrev, cNext = ref C, h = ref H;
+            int n = Hidden;
+            bool hasPrev = HasPrev;
+            for (; j <= n - T.Count; j += T.Count)
+            {
+                T i = CellMath.Sigmoid(T.Load(ref g, j)), f = CellMath.Sigmoid(T.Load(ref g, n + j));
+                T u = CellMath.Tanh(T.Load(ref g, 2 * n + j)), o = CellMath.Sigmoid(T.Load(ref g, 3 * n + j));
+                T.Store(i, ref g, j); T.Store(f, ref g, n + j); T.Store(u, ref g, 2 * n + j); T.Store(o, ref g, 3 * n + j);
+                T c = hasPrev ? T.MultiplyAdd(f, T.Load(ref cPrev, j), i * u) : i * u;
+                T.Store(c, ref cNext, j);
+                T.Store(o * CellMath.Tanh(c), ref h, j);
+            }
+            return j;
+        }
     }
 
     /// <summary>
@@ -92,17 +118,45 @@ public static partial class GruCell
     /// Reset-after step: <paramref name="gates"/> [3H] holds x·W_ihᵀ + b_ih and becomes [r, z, n];
     /// <paramref name="hiddenGates"/> [3H] is h·W_hhᵀ + b_hh; its n part is saved in <paramref name="hn"/>.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h)
     {
         int H = h.Length;
-        Span<float> rz = gates.Slice(0, 2 * H), r = gates.Slice(0, H), n = gates.Slice(2 * H, H);
-        TensorPrimitives.Add(rz, hiddenGates.Slice(0, 2 * H), rz);
-        TensorPrimitives.Sigmoid(rz, rz);
-        hiddenGates.Slice(2 * H, H).CopyTo(hn);
-        TensorPrimitives.FusedMultiplyAdd(r, hn, n, n);
-        TensorPrimitives.Tanh(n, n);
-        Blend(gates.Slice(H, H), n, hPrev, h);
+        if (gates.Length < 3 * H || hiddenGates.Length < 3 * H || hn.Length < H || (!hPrev.IsEmpty && hPrev.Length < H))
+            throw new ArgumentException($"GruCell: gates [{gates.Length}], hiddenGates [{hiddenGates.Length}], hPrev [{hPrev.Length}] and hn [{hn.Length}] are too small for {H} units (3H, 3H, H or empty, H).");
+        var kernel = new ForwardKernel
+        {
+            Gates = ref MemoryMarshal.GetReference(gates), Hidden = ref MemoryMarshal.GetReference(hiddenGates), HPrev = ref MemoryMarshal.GetReference(hPrev),
+            Hn = ref MemoryMarshal.GetReference(hn), H = ref MemoryMarshal.GetReference(h), Units = H, HasPrev = !hPrev.IsEmpty,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>One pass over a row: r, z, n (kept for the step back), the hidden candidate h·W_hnᵀ + b_hn, and h'.</summary>
+    private ref struct ForwardKernel : ILaneKernel
+    {
+        public ref float Gates, Hidden, HPrev, Hn, H;
+        public int Units;
+        public bool HasPrev;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float g = ref Gates, gh = ref Hidden, hPrev = ref HPrev, hn = ref Hn, h = ref H;
+            int u = Units;
+            bool hasPrev = HasPrev;
+            for (; j <= u - T.Count; j += T.Count)
+            {
+                T r = CellMath.Sigmoid(T.Load(ref g, j) + T.Load(ref gh, j));
+                T z = CellMath.Sigmoid(T.Load(ref g, u + j) + T.Load(ref gh, u + j));
+                T candidate = T.Load(ref gh, 2 * u + j);
+                T n = CellMath.Tanh(T.MultiplyAdd(r, candidate, T.Load(ref g, 2 * u + j)));
+                T.Store(r, ref g, j); T.Store(z, ref g, u + j); T.Store(n, ref g, 2 * u + j);
+                T.Store(candidate, ref hn, j);
+                // h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n)
+                T.Store(hasPrev ? T.MultiplyAdd(z, T.Load(ref hPrev, j) - n, n) : n - z * n, ref h, j);
+            }
+            return j;
+        }
     }
 
     /// <summary>h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n).</summary>

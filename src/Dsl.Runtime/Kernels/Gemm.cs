@@ -101,8 +101,9 @@ public static unsafe class Gemm
         fixed (float* pb = b, pp = packed)
         {
             var job = new GemmJob(path, null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k);
-            for (int pc = 0; pc < k; pc += path.KC)
-                PackBlockB(job, pc, Math.Min(path.KC, k - pc), 0, n, pp + (nint)pc * nPad);
+            int kb = path.Depth(k);
+            for (int pc = 0; pc < k; pc += kb)
+                PackBlockB(job, pc, Math.Min(kb, k - pc), 0, n, pp + (nint)pc * nPad);
         }
     }
 
@@ -277,7 +278,7 @@ public static unsafe class Gemm
     {
         int mr = K.MR, nr = K.NR;
         GemmPath path = job.Path;
-        int KC = path.KC, MC = path.MC, NC = path.NC;
+        int KC = path.Depth(job.K), MC = path.MC, NC = path.NC;
         int ncMax = Math.Min(NC, RoundUp(job.N, nr));
         int mcMax = Math.Min(MC, RoundUp(job.M, mr));
         int kcMax = Math.Min(KC, job.K);

@@ -31,6 +31,18 @@ internal sealed class GemmPath
     public int KC { get; }
     public int MC { get; }
     public int NC { get; }
+
+    /// <summary>
+    /// The depth of the k-blocks of a product of depth <paramref name="k"/>: KC at most, the blocks made equal (256 = 2 × 128
+    /// rather than 192 + 64, where the short block would pay a full load and store of C for a quarter of the work).
+    /// Packing a B once and multiplying by it use the same blocks.
+    /// </summary>
+    public int Depth(int k)
+    {
+        int blocks = (k + KC - 1) / KC;
+        return blocks <= 1 ? Math.Max(k, 1) : (k + blocks - 1) / blocks;
+    }
+
     /// <summary>Width of the vectors the kernel uses (32 for the scalar kernel).</summary>
     public int Bits { get; }
     /// <summary>Whether this process can run the path (its vectors are hardware-accelerated).</summary>
@@ -113,6 +125,7 @@ internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
     {
+        GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         for (int p = 0; p < kc; p++, a += 8, b += 32)
@@ -204,6 +217,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
     {
+        GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
         for (int p = 0; p < kc; p++, a += 12, b += 32)
         {
@@ -304,6 +318,7 @@ internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
     {
+        GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++, a += 6, b += 16)
@@ -388,6 +403,7 @@ internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
     {
+        GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector128<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         for (int p = 0; p < kc; p++, a += 6, b += 8)
@@ -472,6 +488,7 @@ internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
     {
+        GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector128<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
         Vector128<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
@@ -607,6 +624,22 @@ internal readonly unsafe struct KernelScalar4x4 : IMicroKernel
 
 internal static unsafe class GemmEdge
 {
+    /// <summary>
+    /// Asks for the rows of a C tile before the k-loop that ends by adding to them, as BLIS's kernels do: a large C is not in cache,
+    /// and its lines would otherwise arrive only when the tile is stored (the input projection of a whole sequence, [T·B, 4H],
+    /// ran 20 % faster on one thread with it). x64 only (.NET has no prefetch for Arm64).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Prefetch(float* c, nint ldc, int rows, int columns)
+    {
+        if (!Sse.IsSupported) return;
+        for (int r = 0; r < rows; r++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + columns - 1);
+        }
+    }
+
     /// <summary>Adds the valid <paramref name="mr"/> × <paramref name="nr"/> part of a spilled tile to C.</summary>
     public static void Add(float* c, nint ldc, float* tile, int tileCols, int mr, int nr)
     {

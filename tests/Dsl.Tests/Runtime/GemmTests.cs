@@ -98,6 +98,20 @@ public class GemmTests
     }
 
     [Fact]
+    public void DeepProductsAreCutIntoEqualBlocksNoDeeperThanKC()
+    {
+        foreach (GemmPath path in GemmPath.All)
+            foreach (int k in new[] { 1, 5, path.KC - 1, path.KC, path.KC + 1, 256, 300, 513, 4 * path.KC + 3 })
+            {
+                int depth = path.Depth(k), blocks = (k + depth - 1) / depth;
+                Assert.InRange(depth, 1, path.KC);
+                Assert.Equal((k + path.KC - 1) / path.KC, blocks);           // as few blocks as KC allows
+                Assert.True(k - (blocks - 1) * depth >= depth - blocks, $"{path} k = {k}: blocks of {depth}, the last {k - (blocks - 1) * depth}");
+            }
+        Assert.Equal(128, GemmPath.V512.Depth(256));   // not 192 + 64
+    }
+
+    [Fact]
     public void ThePathSelectedIsTheWidestThisProcessAccelerates()
     {
         // CI sets DSL_EXPECT_GEMM_PATH beside the variables that narrow the vectors: the selection must follow them.

@@ -1,0 +1,225 @@
+using System;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// The lanes of one vector width, as a struct the element-wise kernels are written once against and the JIT specialises
+/// (TensorPrimitives' operator-struct pattern): <see cref="Lanes512"/>, <see cref="Lanes256"/>, <see cref="Lanes128"/> and
+/// <see cref="Lanes1"/>, the scalar reference, which runs the same code one value at a time. A kernel runs its main loop on
+/// the widest accelerated width and its tail on the narrower ones (<see cref="LaneLoop"/>), so that a value's result
+/// does not depend on where in a row it lies any more than the formulas do.
+/// </summary>
+internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
+{
+    /// <summary>Values per vector.</summary>
+    static abstract int Count { get; }
+
+    /// <summary>Whether this process accelerates the width (always true of <see cref="Lanes1"/>).</summary>
+    static abstract bool IsAccelerated { get; }
+
+    static abstract TSelf Load(ref float start, int offset);
+    static abstract void Store(TSelf value, ref float start, int offset);
+    static abstract TSelf Create(float value);
+
+    static abstract TSelf operator +(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a);
+    static abstract TSelf operator *(TSelf a, TSelf b);
+    static abstract TSelf operator /(TSelf a, TSelf b);
+
+    static abstract TSelf Min(TSelf a, TSelf b);
+    static abstract TSelf Max(TSelf a, TSelf b);
+
+    /// <summary>a·b + c, fused where the hardware has the instruction (never a software fallback).</summary>
+    static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
+
+    /// <summary>To the nearest integer, ties to even.</summary>
+    static abstract TSelf Round(TSelf x);
+
+    /// <summary>2^n for integral n in [−126, 127] (built in the exponent bits).</summary>
+    static abstract TSelf Pow2(TSelf n);
+
+    /// <summary>|x| &lt; limit ? a : b, lane by lane.</summary>
+    static abstract TSelf SelectAbsLess(TSelf x, float limit, TSelf a, TSelf b);
+}
+
+internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
+{
+    private readonly Vector512<float> _v = v;
+
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512<float>.Count; }
+    public static bool IsAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector512.IsHardwareAccelerated; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Load(ref float start, int offset) => new(Unsafe.As<float, Vector512<float>>(ref Unsafe.Add(ref start, offset)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes512 value, ref float start, int offset) => Unsafe.As<float, Vector512<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Create(float value) => new(Vector512.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator +(Lanes512 a, Lanes512 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator -(Lanes512 a, Lanes512 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator -(Lanes512 a) => new(-a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator *(Lanes512 a, Lanes512 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 operator /(Lanes512 a, Lanes512 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Min(Lanes512 a, Lanes512 b) => new(Vector512.Min(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Max(Lanes512 a, Lanes512 b) => new(Vector512.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 MultiplyAdd(Lanes512 a, Lanes512 b, Lanes512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Round(Lanes512 x) => new(Vector512.Round(x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Pow2(Lanes512 n) => new(((Vector512.ConvertToInt32(n._v) + Vector512.Create(127)) << 23).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 SelectAbsLess(Lanes512 x, float limit, Lanes512 a, Lanes512 b) =>
+        new(Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x._v), Vector512.Create(limit)), a._v, b._v));
+}
+
+internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
+{
+    private readonly Vector256<float> _v = v;
+
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256<float>.Count; }
+    public static bool IsAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector256.IsHardwareAccelerated; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Load(ref float start, int offset) => new(Unsafe.As<float, Vector256<float>>(ref Unsafe.Add(ref start, offset)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes256 value, ref float start, int offset) => Unsafe.As<float, Vector256<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Create(float value) => new(Vector256.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator +(Lanes256 a, Lanes256 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator -(Lanes256 a, Lanes256 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator -(Lanes256 a) => new(-a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator *(Lanes256 a, Lanes256 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 operator /(Lanes256 a, Lanes256 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Min(Lanes256 a, Lanes256 b) => new(Vector256.Min(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Max(Lanes256 a, Lanes256 b) => new(Vector256.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 MultiplyAdd(Lanes256 a, Lanes256 b, Lanes256 c) => new(Madd.Of(a._v, b._v, c._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Round(Lanes256 x) => new(Vector256.Round(x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Pow2(Lanes256 n) => new(((Vector256.ConvertToInt32(n._v) + Vector256.Create(127)) << 23).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 SelectAbsLess(Lanes256 x, float limit, Lanes256 a, Lanes256 b) =>
+        new(Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x._v), Vector256.Create(limit)), a._v, b._v));
+}
+
+internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
+{
+    private readonly Vector128<float> _v = v;
+
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128<float>.Count; }
+    public static bool IsAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => Vector128.IsHardwareAccelerated; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Load(ref float start, int offset) => new(Unsafe.As<float, Vector128<float>>(ref Unsafe.Add(ref start, offset)));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes128 value, ref float start, int offset) => Unsafe.As<float, Vector128<float>>(ref Unsafe.Add(ref start, offset)) = value._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Create(float value) => new(Vector128.Create(value));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator +(Lanes128 a, Lanes128 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator -(Lanes128 a, Lanes128 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator -(Lanes128 a) => new(-a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator *(Lanes128 a, Lanes128 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 operator /(Lanes128 a, Lanes128 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Min(Lanes128 a, Lanes128 b) => new(Vector128.Min(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Max(Lanes128 a, Lanes128 b) => new(Vector128.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 MultiplyAdd(Lanes128 a, Lanes128 b, Lanes128 c) => new(Madd.Of(a._v, b._v, c._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Round(Lanes128 x) => new(Vector128.Round(x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Pow2(Lanes128 n) => new(((Vector128.ConvertToInt32(n._v) + Vector128.Create(127)) << 23).AsSingle());
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 SelectAbsLess(Lanes128 x, float limit, Lanes128 a, Lanes128 b) =>
+        new(Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(x._v), Vector128.Create(limit)), a._v, b._v));
+}
+
+/// <summary>One value: the scalar reference and every tail.</summary>
+internal readonly struct Lanes1(float v) : ILanes<Lanes1>
+{
+    private readonly float _v = v;
+
+    /// <summary>The value.</summary>
+    public float Value => _v;
+
+    public static int Count { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => 1; }
+    public static bool IsAccelerated { [MethodImpl(MethodImplOptions.AggressiveInlining)] get => true; }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Load(ref float start, int offset) => new(Unsafe.Add(ref start, offset));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(Lanes1 value, ref float start, int offset) => Unsafe.Add(ref start, offset) = value._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Create(float value) => new(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator +(Lanes1 a, Lanes1 b) => new(a._v + b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator -(Lanes1 a, Lanes1 b) => new(a._v - b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator -(Lanes1 a) => new(-a._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator *(Lanes1 a, Lanes1 b) => new(a._v * b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 operator /(Lanes1 a, Lanes1 b) => new(a._v / b._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Min(Lanes1 a, Lanes1 b) => new(MathF.Min(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Max(Lanes1 a, Lanes1 b) => new(MathF.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 MultiplyAdd(Lanes1 a, Lanes1 b, Lanes1 c) => new(Fused ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Round(Lanes1 x) => new(MathF.Round(x._v, MidpointRounding.ToEven));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Pow2(Lanes1 n) => new(BitConverter.Int32BitsToSingle(((int)n._v + 127) << 23));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 SelectAbsLess(Lanes1 x, float limit, Lanes1 a, Lanes1 b) => MathF.Abs(x._v) < limit ? a : b;
+
+    private static bool Fused => Fma.IsSupported || AdvSimd.IsSupported;
+}
+
+/// <summary>An element-wise kernel over a row, written once for any <see cref="ILanes{TSelf}"/>: runs from value <c>j</c> while a whole vector fits, and says where it stopped.</summary>
+internal interface ILaneKernel
+{
+    int Run<T>(int j) where T : struct, ILanes<T>;
+}
+
+/// <summary>Runs a row's kernel on the widest accelerated width, then its tail on each narrower one, the last values one at a time.</summary>
+internal static class LaneLoop
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<K>(ref K kernel) where K : ILaneKernel, allows ref struct
+    {
+        int j = 0;
+        if (Lanes512.IsAccelerated) j = kernel.Run<Lanes512>(j);
+        if (Lanes256.IsAccelerated) j = kernel.Run<Lanes256>(j);
+        if (Lanes128.IsAccelerated) j = kernel.Run<Lanes128>(j);
+        kernel.Run<Lanes1>(j);
+    }
+}

@@ -1,0 +1,168 @@
+using Dsl.Kernels;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// The single-precision σ, tanh and e^x the recurrent cells compute in one pass (<see cref="CellMath"/>), on every vector
+/// width this process accelerates and on the scalar lanes, against double precision; and the LSTM and GRU cells written
+/// on them against the cells' formulas in double, over rows whose width leaves a tail for every narrower width. CI runs
+/// these again with the wider vectors switched off.
+/// </summary>
+public class CellMathTests
+{
+    public static TheoryData<string> Widths()
+    {
+        var data = new TheoryData<string>();
+        if (Lanes512.IsAccelerated) data.Add("512");
+        if (Lanes256.IsAccelerated) data.Add("256");
+        if (Lanes128.IsAccelerated) data.Add("128");
+        data.Add("1");
+        return data;
+    }
+
+    private static float[] Map(string width, float[] x, string function) => width switch
+    {
+        "512" => Map<Lanes512>(x, function),
+        "256" => Map<Lanes256>(x, function),
+        "128" => Map<Lanes128>(x, function),
+        _ => Map<Lanes1>(x, function),
+    };
+
+    private static float[] Map<T>(float[] x, string function) where T : struct, ILanes<T>
+    {
+        Assert.Equal(0, x.Length % T.Count);
+        var y = new float[x.Length];
+        for (int i = 0; i < x.Length; i += T.Count)
+        {
+            T v = T.Load(ref x[0], i);
+            T.Store(function switch { "exp" => CellMath.Exp(v), "sigmoid" => CellMath.Sigmoid(v), _ => CellMath.Tanh(v) }, ref y[0], i);
+        }
+        return y;
+    }
+
+    /// <summary>−40 … 40 in steps of about 0.0004, the values near 0 and near tanh's switch at 0.625 denser, 64 values to a row.</summary>
+    private static float[] Arguments()
+    {
+        var x = new List<float>();
+        for (int i = -100_000; i < 100_000; i++) x.Add(i * 4e-4f);
+        for (int i = -2000; i < 2000; i++) x.Add(i * 1e-7f);
+        for (int i = -2000; i < 2000; i++) x.Add(0.625f + i * 1e-6f);
+        while (x.Count % 64 != 0) x.Add(1f);
+        return x.ToArray();
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void SigmoidTanhAndExpAreWithinThreeTenMillionthsOfDoublePrecision(string width)
+    {
+        float[] x = Arguments();
+        float[] s = Map(width, x, "sigmoid"), t = Map(width, x, "tanh"), e = Map(width, x, "exp");
+        for (int i = 0; i < x.Length; i++)
+        {
+            double v = x[i];
+            AssertRelative(1 / (1 + Math.Exp(-v)), s[i], x[i], "σ");
+            AssertRelative(Math.Tanh(v), t[i], x[i], "tanh");
+            AssertRelative(Math.Exp(v), e[i], x[i], "exp");
+        }
+    }
+
+    private static void AssertRelative(double expected, float actual, float x, string name)
+    {
+        double error = Math.Abs(actual - expected) / Math.Max(Math.Abs(expected), 1e-30);
+        Assert.True(error <= 3e-7, $"{name}({x:R}) = {actual:R}, expected {expected:R} (relative error {error:E2})");
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void EveryWidthGivesTheScalarLanesValuesBitForBit(string width)
+    {
+        float[] x = Arguments();
+        foreach (string function in new[] { "sigmoid", "tanh", "exp" })
+            Assert.Equal(Map("1", x, function), Map(width, x, function));
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void ExtremesSaturateAndNaNPropagates(string width)
+    {
+        float[] x = new float[64];
+        float[] values = [float.PositiveInfinity, float.NegativeInfinity, 1e30f, -1e30f, 89f, -88f, float.NaN, 0f, -0f];
+        for (int i = 0; i < x.Length; i++) x[i] = values[i % values.Length];
+        float[] s = Map(width, x, "sigmoid"), t = Map(width, x, "tanh");
+        for (int i = 0; i < x.Length; i++)
+        {
+            if (float.IsNaN(x[i]))
+            {
+                Assert.True(float.IsNaN(s[i]) && float.IsNaN(t[i]), $"NaN in gave σ {s[i]} and tanh {t[i]}: a diverged step must stay visible");
+                continue;
+            }
+            Assert.InRange(s[i], 0f, 1f);
+            Assert.Equal(Math.Tanh(x[i]), t[i], 1e-7);
+            if (x[i] > 50) Assert.Equal(1f, s[i]);
+            if (x[i] < -50) Assert.True(s[i] < 1e-21f, $"σ({x[i]}) = {s[i]}");
+        }
+    }
+
+    /// <summary>Units that leave a tail for each narrower width after the widest (16 + 8 + 4 + 3).</summary>
+    public static TheoryData<int, bool> Rows() => new() { { 31, true }, { 31, false }, { 64, true }, { 5, true } };
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void TheLstmCellMatchesItsFormulasInDoublePrecision(int units, bool hasPrev)
+    {
+        var rng = new Rng((ulong)units);
+        float[] pre = Random(rng, 4 * units, 4f), cPrev = hasPrev ? Random(rng, units, 2f) : [];
+        float[] gates = (float[])pre.Clone(), c = new float[units], h = new float[units];
+        LstmCell.Forward(gates, cPrev, c, h);
+        for (int j = 0; j < units; j++)
+        {
+            double i = Sigmoid(pre[j]), f = Sigmoid(pre[units + j]), g = Math.Tanh(pre[2 * units + j]), o = Sigmoid(pre[3 * units + j]);
+            double cc = i * g + (hasPrev ? f * cPrev[j] : 0);
+            Assert.Equal(i, gates[j], 1e-6);
+            Assert.Equal(f, gates[units + j], 1e-6);
+            Assert.Equal(g, gates[2 * units + j], 1e-6);
+            Assert.Equal(o, gates[3 * units + j], 1e-6);
+            Assert.Equal(cc, c[j], 1e-6);
+            Assert.Equal(o * Math.Tanh(cc), h[j], 1e-6);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void TheGruCellMatchesItsFormulasInDoublePrecision(int units, bool hasPrev)
+    {
+        var rng = new Rng((ulong)units + 7);
+        float[] pre = Random(rng, 3 * units, 3f), hidden = Random(rng, 3 * units, 3f), hPrev = hasPrev ? Random(rng, units, 1f) : [];
+        float[] gates = (float[])pre.Clone(), hn = new float[units], h = new float[units];
+        GruCell.Forward(gates, hidden, hPrev, hn, h);
+        for (int j = 0; j < units; j++)
+        {
+            double r = Sigmoid(pre[j] + (double)hidden[j]), z = Sigmoid(pre[units + j] + (double)hidden[units + j]);
+            double n = Math.Tanh(pre[2 * units + j] + r * hidden[2 * units + j]);
+            Assert.Equal(r, gates[j], 1e-6);
+            Assert.Equal(z, gates[units + j], 1e-6);
+            Assert.Equal(n, gates[2 * units + j], 1e-6);
+            Assert.Equal(hidden[2 * units + j], hn[j]);
+            Assert.Equal((1 - z) * n + z * (hasPrev ? hPrev[j] : 0), h[j], 1e-6);
+        }
+    }
+
+    [Fact]
+    public void CellsRefuseBuffersTooSmallForTheirUnits()
+    {
+        var e = Assert.Throws<ArgumentException>(() => LstmCell.Forward(new float[4 * 8 - 1], default, new float[8], new float[8]));
+        Assert.Contains("8 units", e.Message);
+        e = Assert.Throws<ArgumentException>(() => GruCell.Forward(new float[3 * 8], new float[3 * 8], new float[7], new float[8], new float[8]));
+        Assert.Contains("hPrev [7]", e.Message);
+    }
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+
+    private static float[] Random(Rng rng, int n, float scale)
+    {
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (rng.NextFloat() * 2 - 1) * scale;
+        return x;
+    }
+}
