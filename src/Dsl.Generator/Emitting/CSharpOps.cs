@@ -71,9 +71,6 @@ internal static class CSharpOps
                 w.Line($"{Gemm}.{method}({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {F(m.B)}, {ldb}, {F(m.C)}, {D(m.N)}, accumulate: {(m.Accumulate ? "true" : "false")});{Note(m.Note)}");
                 break;
             }
-            case AddBiasOp a:
-                w.Line($"{Act}.AddBias({F(a.Y)}, {D(a.Rows)}, {F(a.Bias)});");
-                break;
             case ColumnSumsOp s:
                 w.Line($"{Act}.AddColumnSums({F(s.X)}, {D(s.Rows)}, {F(s.Into)});{Note(s.Note)}");
                 break;
@@ -96,7 +93,7 @@ internal static class CSharpOps
                 w.Line($"{F(clear.X)}.Clear();{Note(clear.Note)}");
                 break;
             case RepeatRowsOp r:
-                w.Line($"{Layout}.RepeatRows({F(r.Row)}, {D(Dim.B)}, {F(r.Into)});{Note(r.Note)}");
+                w.Line($"{Layout}.RepeatRows({F(r.Row)}, {D(r.Rows ?? Dim.B)}, {F(r.Into)});{Note(r.Note)}");
                 break;
             case GatherRowsOp g:
                 w.Line($"{Layout}.GatherRows({F(g.Table)}, {F(g.Indices)}, {D(g.Width)}, {F(g.Into)});");

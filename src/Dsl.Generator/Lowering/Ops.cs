@@ -95,9 +95,6 @@ internal abstract record Op;
 /// <summary>C (+)= op(A) · op(B), C [M, N]; A is [M, K] (stored [K, M] when <see cref="TransA"/>), B is [K, N] (stored [N, K] when <see cref="TransB"/>).</summary>
 internal sealed record MatMulOp(Dim M, Dim N, Dim K, Operand A, bool TransA, Operand B, bool TransB, Operand C, bool Accumulate, string? Note = null) : Op;
 
-/// <summary>Y[r] += bias for each of <see cref="Rows"/> rows.</summary>
-internal sealed record AddBiasOp(Operand Y, Dim Rows, Operand Bias) : Op;
-
 /// <summary>Into += Σ over <see cref="Rows"/> rows of X (a bias's gradient).</summary>
 internal sealed record ColumnSumsOp(Operand X, Dim Rows, Operand Into, string? Note = null) : Op;
 
@@ -117,8 +114,11 @@ internal sealed record MultiplyOp(Operand A, Operand B, Operand Into, string? No
 
 internal sealed record ClearOp(Operand X, string? Note = null) : Op;
 
-/// <summary>Into[b] = Row for every sequence b (a learned vector broadcast over the batch), rows of <see cref="Width"/>.</summary>
-internal sealed record RepeatRowsOp(Operand Row, Dim Width, Operand Into, string? Note = null) : Op;
+/// <summary>
+/// Into[r] = Row for each of <see cref="Rows"/> rows (the batch when null: a learned vector broadcast over the sequences), rows of
+/// <see cref="Width"/>; a bias laid down before the product that adds to it.
+/// </summary>
+internal sealed record RepeatRowsOp(Operand Row, Dim Width, Operand Into, string? Note = null, Dim? Rows = null) : Op;
 
 /// <summary>Into[r] = Table[Indices[r]], rows of <see cref="Width"/> (an embedding).</summary>
 internal sealed record GatherRowsOp(Operand Table, Operand Indices, Dim Width, Operand Into) : Op;

@@ -41,9 +41,15 @@ internal sealed class PassBuilder
 
     public PassBuilder Comment(string text) => Add(new CommentOp(text));
 
-    /// <summary>y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections.</summary>
-    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand y) =>
-        Add(new MatMulOp(rows, n, k, x, false, weight.Values, true, y, false)).Add(new AddBiasOp(y, rows, bias.Values));
+    /// <summary>
+    /// y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections. The bias goes down first and the product
+    /// adds to it, in place of clearing y for the product and adding the bias in a second pass over y.
+    /// </summary>
+    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand y) => Affine(rows, n, k, x, weight.Values, bias.Values, y);
+
+    /// <summary><see cref="Affine(Dim, Dim, Dim, Operand, ParamRef, ParamRef, Operand)"/> with the weight and bias as operands (parts of a packed parameter).</summary>
+    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, Operand weight, Operand bias, Operand y) =>
+        Add(new RepeatRowsOp(bias, n, y, Rows: rows)).Add(new MatMulOp(rows, n, k, x, false, weight, true, y, true));
 
     /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy, and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
     public PassBuilder AffineBackward(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand dy, BufferRef? dx)

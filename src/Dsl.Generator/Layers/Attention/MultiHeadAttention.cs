@@ -176,9 +176,9 @@ internal static class MultiHeadAttention
             .Doc($"// {layer.Name}: [T, B, {q}] -> [T, B, {q}], cross-attention with {heads} head(s) over the outputs of {layer.MemoryModel} [S, B, {m}]")
             .Doc($"// (nn.MultiheadAttention(kdim = vdim = {m}); padded source steps are masked): q = x·W_qᵀ + b_q, k = memory·W_kᵀ + b_k, v = memory·W_vᵀ + b_v;")
             .Doc($"// per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
-            .Add(new MatMulOp(Dim.TB, q, q, c.In, false, query.Weight, true, qs, false)).Add(new AddBiasOp(qs, Dim.TB, query.Bias))
-            .Add(new MatMulOp(Dim.SB, q, m, memory, false, key.Weight, true, ks, false)).Add(new AddBiasOp(ks, Dim.SB, key.Bias))
-            .Add(new MatMulOp(Dim.SB, q, m, memory, false, value.Weight, true, vs, false)).Add(new AddBiasOp(vs, Dim.SB, value.Bias));
+            .Affine(Dim.TB, q, q, c.In, query.Weight, query.Bias, qs)
+            .Affine(Dim.SB, q, m, memory, key.Weight, key.Bias, ks)
+            .Affine(Dim.SB, q, m, memory, value.Weight, value.Bias, vs);
         if (mask is not null) pass.Add(new DropoutMaskOp(mask, spec.Dropout));
         pass.Add(new KernelOp(Kernels.Attention, "CrossForward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), context]))
             .Affine(Dim.TB, q, q, context, outWeight, outBias, output)
