@@ -37,20 +37,23 @@ foreach (var (m, n, k) in shapes)
     Check($"packed {m}x{n}x{k}", p0, ldc, m, n, c => Gemm.MatMulPacked(m, n, k, a, lda, packed, c, ldc, accumulate: true), c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, true));
 }
 
-// The LSTM cell's backward pass: its Vector<float> loop against its own scalar tail (H = 1 runs the tail only).
+// The LSTM cell's backward pass against its formulas in double (H = 37 leaves a tail for each narrower width).
 foreach (int h in new[] { 1, 5, 16, 37 })
 {
     float[] gates = Random(4 * h).Select(x => 1 / (1 + MathF.Exp(-x))).ToArray(), c = Random(h), cPrev = Random(h), dy = Random(h), dh = Random(h);
-    float[] dc = Random(h), dGates = new float[4 * h], scratch = new float[h];
-    float[] dcRef = (float[])dc.Clone(), dGatesRef = new float[4 * h];
-    LstmCell.Backward(gates, c, cPrev, dy, dh, dc, dGates, scratch);
+    float[] dc = Random(h), dGates = new float[4 * h], dc0 = (float[])dc.Clone();
+    LstmCell.Backward(gates, c, cPrev, dy, dh, dc, dGates);
+    var dGatesRef = new float[4 * h];
+    var dcRef = new float[h];
     for (int j = 0; j < h; j++)
     {
-        // One unit at a time: the scalar tail.
-        float[] g1 = [gates[j], gates[h + j], gates[2 * h + j], gates[3 * h + j]], d1 = new float[4], dc1 = [dcRef[j]];
-        LstmCell.Backward(g1, [c[j]], [cPrev[j]], [dy[j]], [dh[j]], dc1, d1, new float[1]);
-        for (int q = 0; q < 4; q++) dGatesRef[q * h + j] = d1[q];
-        dcRef[j] = dc1[0];
+        double i = gates[j], f = gates[h + j], u = gates[2 * h + j], o = gates[3 * h + j], t = Math.Tanh(c[j]);
+        double dhv = dy[j] + (double)dh[j], dcv = dc0[j] + dhv * o * (1 - t * t);
+        dGatesRef[j] = (float)(dcv * u * i * (1 - i));
+        dGatesRef[h + j] = (float)(dcv * cPrev[j] * f * (1 - f));
+        dGatesRef[2 * h + j] = (float)(dcv * i * (1 - u * u));
+        dGatesRef[3 * h + j] = (float)(dhv * t * o * (1 - o));
+        dcRef[j] = (float)(dcv * f);
     }
     Close($"LSTM backward H={h} dGates", dGatesRef, dGates);
     Close($"LSTM backward H={h} dc", dcRef, dc);

@@ -75,11 +75,10 @@ public static partial class LstmCell
     {
         ref CellRows.Args a = ref Unsafe.AsRef<CellRows.Args>(state);
         int H = a.Hidden, G = 4 * H;
-        Span<float> scratch = GemmWorkers.Scratch(H);
         var (start, end) = GemmWorkers.Range(a.Batch, part, parts);
         for (int b = start; b < end; b++)
             Backward(CellRows.Args.Row(a.A, a.LdA, b, G), CellRows.Args.Row(a.B, a.LdB, b, H), CellRows.Args.Row(a.C, a.LdC, b, H), CellRows.Args.Row(a.D, a.LdD, b, H),
-                CellRows.Args.Row(a.E, a.LdE, b, H), CellRows.Args.Row(a.F, a.LdF, b, H), CellRows.Args.Row(a.G, a.LdG, b, G), scratch);
+                CellRows.Args.Row(a.E, a.LdE, b, H), CellRows.Args.Row(a.F, a.LdF, b, H), CellRows.Args.Row(a.G, a.LdG, b, G));
     }
 
     private static void Require(bool ok, int batch, int hidden)

@@ -7,11 +7,12 @@ using System.Runtime.InteropServices;
 namespace Dsl.Kernels;
 
 // The element-wise part of one recurrent step for one sequence (one row of the batch), called by
-// generated code after the step's recurrent product. Non-linearities go through TensorPrimitives;
-// the arithmetic of back-propagation runs over Vector<float> lanes with a scalar tail (Vector<float> is as wide as
-// the widest vector this process accelerates up to 256 bits: 128 on Arm64 or with DOTNET_PreferredVectorBitWidth=128). Gate rows
-// are laid out as PyTorch's: LSTM [i, f, g, o], GRU [r, z, n], each H wide. An empty span for a
-// previous state means zero (the first step from a zero state).
+// generated code after the step's recurrent product. The LSTM's and the reset-after GRU's steps, forward and back, are one
+// pass over the row written once against ILanes (Lanes.cs): the widest vectors this process accelerates (512 bits on
+// AVX-512, 256 on AVX2, 128 on Arm64 or with DOTNET_PreferredVectorBitWidth=128), then each narrower width on the tail, the
+// scalar lanes last, with σ and tanh from CellMath. The reset-before GRU and the Elman RNN still chain TensorPrimitives
+// calls and Vector<float> loops (at most 256 bits). Gate rows are laid out as PyTorch's: LSTM [i, f, g, o], GRU [r, z, n],
+// each H wide. An empty span for a previous state means zero (the first step from a zero state).
 
 /// <summary>LSTM: i, f, g, o = σ, σ, tanh, σ(pre); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').</summary>
 public static partial class LstmCell
@@ -60,47 +61,50 @@ public static partial class LstmCell
     /// <summary>
     /// One step back: from dy (the output's gradient) plus the carried dh and dc, writes the gate
     /// pre-activation gradients <paramref name="dGates"/> [4H] and replaces dc by the gradient for the previous cell.
-    /// (dh for the previous step is dGates · W_hh, the caller's product.) <paramref name="scratch"/> holds H values.
+    /// (dh for the previous step is dGates · W_hh, the caller's product.) One pass over the row, tanh(c) recomputed as the forward pass computed it.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> gates, ReadOnlySpan<float> c, ReadOnlySpan<float> cPrev, ReadOnlySpan<float> dy,
-        ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates, Span<float> scratch)
+        ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates)
     {
         int H = c.Length;
-        Span<float> tc = scratch.Slice(0, H);
-        TensorPrimitives.Tanh(c, tc);
-        ref float g = ref MemoryMarshal.GetReference(gates);
-        ref float d = ref MemoryMarshal.GetReference(dGates);
-        bool hasPrev = !cPrev.IsEmpty;
-        int j = 0;
-        if (Vector.IsHardwareAccelerated)
+        if (gates.Length < 4 * H || dGates.Length < 4 * H || dy.Length < H || dh.Length < H || dc.Length < H || (!cPrev.IsEmpty && cPrev.Length < H))
+            throw new ArgumentException($"LstmCell: gates [{gates.Length}], dGates [{dGates.Length}], dy [{dy.Length}], dh [{dh.Length}], dc [{dc.Length}] and cPrev [{cPrev.Length}] are too small for {H} units (4H, 4H, H, H, H, H or empty).");
+        var kernel = new BackwardKernel
         {
-            var one = Vector<float>.One;
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            Gates = ref MemoryMarshal.GetReference(gates), C = ref MemoryMarshal.GetReference(c), CPrev = ref MemoryMarshal.GetReference(cPrev),
+            Dy = ref MemoryMarshal.GetReference(dy), Dh = ref MemoryMarshal.GetReference(dh), Dc = ref MemoryMarshal.GetReference(dc),
+            DGates = ref MemoryMarshal.GetReference(dGates), Hidden = H, HasPrev = !cPrev.IsEmpty,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    private ref struct BackwardKernel : ILaneKernel
+    {
+        public ref float Gates, C, CPrev, Dy, Dh, Dc, DGates;
+        public int Hidden;
+        public bool HasPrev;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float g = ref Gates, c = ref C, cPrev = ref CPrev, dy = ref Dy, dh = ref Dh, dc = ref Dc, d = ref DGates;
+            int n = Hidden;
+            bool hasPrev = HasPrev;
+            T one = T.Create(1f);
+            for (; j <= n - T.Count; j += T.Count)
             {
-                var i = Load(ref g, j); var f = Load(ref g, H + j); var u = Load(ref g, 2 * H + j); var o = Load(ref g, 3 * H + j);
-                var t = new Vector<float>(tc.Slice(j));
-                var dhv = new Vector<float>(dy.Slice(j)) + new Vector<float>(dh.Slice(j));
-                var dcv = new Vector<float>(dc.Slice(j)) + dhv * o * (one - t * t);
-                var cp = hasPrev ? new Vector<float>(cPrev.Slice(j)) : Vector<float>.Zero;
-                Store(dcv * u * i * (one - i), ref d, j);
-                Store(dcv * cp * f * (one - f), ref d, H + j);
-                Store(dcv * i * (one - u * u), ref d, 2 * H + j);
-                Store(dhv * t * o * (one - o), ref d, 3 * H + j);
-                (dcv * f).CopyTo(dc.Slice(j));
+                T i = T.Load(ref g, j), f = T.Load(ref g, n + j), u = T.Load(ref g, 2 * n + j), o = T.Load(ref g, 3 * n + j);
+                T t = CellMath.Tanh(T.Load(ref c, j));
+                T dhv = T.Load(ref dy, j) + T.Load(ref dh, j);
+                T dcv = T.Load(ref dc, j) + dhv * o * (one - t * t);
+                T cp = hasPrev ? T.Load(ref cPrev, j) : T.Create(0f);
+                T.Store(dcv * u * i * (one - i), ref d, j);
+                T.Store(dcv * cp * f * (one - f), ref d, n + j);
+                T.Store(dcv * i * (one - u * u), ref d, 2 * n + j);
+                T.Store(dhv * t * o * (one - o), ref d, 3 * n + j);
+                T.Store(dcv * f, ref dc, j);
             }
-        }
-        for (; j < H; j++)
-        {
-            float i = gates[j], f = gates[H + j], u = gates[2 * H + j], o = gates[3 * H + j], t = tc[j];
-            float dhv = dy[j] + dh[j];
-            float dcv = dc[j] + dhv * o * (1f - t * t);
-            float cp = hasPrev ? cPrev[j] : 0f;
-            dGates[j] = dcv * u * i * (1f - i);
-            dGates[H + j] = dcv * cp * f * (1f - f);
-            dGates[2 * H + j] = dcv * i * (1f - u * u);
-            dGates[3 * H + j] = dhv * t * o * (1f - o);
-            dc[j] = dcv * f;
+            return j;
         }
     }
 
@@ -179,43 +183,47 @@ public static partial class GruCell
     /// ([dr, dz, dn]) and of the hidden-side ones <paramref name="dHidden"/> [3H] ([dr, dz, dn ⊙ r]); replaces dh by
     /// its direct part dh ⊙ z (the caller adds dHidden · W_hh).
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> gates, ReadOnlySpan<float> hn, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dy,
         Span<float> dh, Span<float> dInput, Span<float> dHidden)
     {
         int H = hn.Length;
-        bool hasPrev = !hPrev.IsEmpty;
-        int j = 0;
-        ref float g = ref MemoryMarshal.GetReference(gates);
-        ref float di = ref MemoryMarshal.GetReference(dInput);
-        ref float dhd = ref MemoryMarshal.GetReference(dHidden);
-        if (Vector.IsHardwareAccelerated)
+        if (gates.Length < 3 * H || dInput.Length < 3 * H || dHidden.Length < 3 * H || dy.Length < H || dh.Length < H || (!hPrev.IsEmpty && hPrev.Length < H))
+            throw new ArgumentException($"GruCell: gates [{gates.Length}], dInput [{dInput.Length}], dHidden [{dHidden.Length}], dy [{dy.Length}], dh [{dh.Length}] and hPrev [{hPrev.Length}] are too small for {H} units (3H, 3H, 3H, H, H, H or empty).");
+        var kernel = new BackwardKernel
         {
-            var one = Vector<float>.One;
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            Gates = ref MemoryMarshal.GetReference(gates), Hn = ref MemoryMarshal.GetReference(hn), HPrev = ref MemoryMarshal.GetReference(hPrev),
+            Dy = ref MemoryMarshal.GetReference(dy), Dh = ref MemoryMarshal.GetReference(dh), DInput = ref MemoryMarshal.GetReference(dInput),
+            DHidden = ref MemoryMarshal.GetReference(dHidden), Units = H, HasPrev = !hPrev.IsEmpty,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    private ref struct BackwardKernel : ILaneKernel
+    {
+        public ref float Gates, Hn, HPrev, Dy, Dh, DInput, DHidden;
+        public int Units;
+        public bool HasPrev;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float g = ref Gates, hn = ref Hn, hPrev = ref HPrev, dy = ref Dy, dh = ref Dh, di = ref DInput, dhd = ref DHidden;
+            int u = Units;
+            bool hasPrev = HasPrev;
+            T one = T.Create(1f);
+            for (; j <= u - T.Count; j += T.Count)
             {
-                var r = LstmCell.Load(ref g, j); var z = LstmCell.Load(ref g, H + j); var n = LstmCell.Load(ref g, 2 * H + j);
-                var hp = hasPrev ? new Vector<float>(hPrev.Slice(j)) : Vector<float>.Zero;
-                var dhv = new Vector<float>(dy.Slice(j)) + new Vector<float>(dh.Slice(j));
-                var dan = dhv * (one - z) * (one - n * n);
-                var dar = dan * new Vector<float>(hn.Slice(j)) * r * (one - r);
-                var daz = dhv * (hp - n) * z * (one - z);
-                LstmCell.Store(dar, ref di, j); LstmCell.Store(daz, ref di, H + j); LstmCell.Store(dan, ref di, 2 * H + j);
-                LstmCell.Store(dar, ref dhd, j); LstmCell.Store(daz, ref dhd, H + j); LstmCell.Store(dan * r, ref dhd, 2 * H + j);
-                (dhv * z).CopyTo(dh.Slice(j));
+                T r = T.Load(ref g, j), z = T.Load(ref g, u + j), n = T.Load(ref g, 2 * u + j);
+                T hp = hasPrev ? T.Load(ref hPrev, j) : T.Create(0f);
+                T dhv = T.Load(ref dy, j) + T.Load(ref dh, j);
+                T dan = dhv * (one - z) * (one - n * n);
+                T dar = dan * T.Load(ref hn, j) * r * (one - r);
+                T daz = dhv * (hp - n) * z * (one - z);
+                T.Store(dar, ref di, j); T.Store(daz, ref di, u + j); T.Store(dan, ref di, 2 * u + j);
+                T.Store(dar, ref dhd, j); T.Store(daz, ref dhd, u + j); T.Store(dan * r, ref dhd, 2 * u + j);
+                T.Store(dhv * z, ref dh, j);
             }
-        }
-        for (; j < H; j++)
-        {
-            float r = gates[j], z = gates[H + j], n = gates[2 * H + j];
-            float hp = hasPrev ? hPrev[j] : 0f;
-            float dhv = dy[j] + dh[j];
-            float dan = dhv * (1f - z) * (1f - n * n);
-            float dar = dan * hn[j] * r * (1f - r);
-            float daz = dhv * (hp - n) * z * (1f - z);
-            dInput[j] = dar; dInput[H + j] = daz; dInput[2 * H + j] = dan;
-            dHidden[j] = dar; dHidden[H + j] = daz; dHidden[2 * H + j] = dan * r;
-            dh[j] = dhv * z;
+            return j;
         }
     }
 

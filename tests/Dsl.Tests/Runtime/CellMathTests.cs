@@ -6,7 +6,7 @@ namespace Dsl.Tests.Runtime;
 /// <summary>
 /// The single-precision σ, tanh and e^x the recurrent cells compute in one pass (<see cref="CellMath"/>), on every vector
 /// width this process accelerates and on the scalar lanes, against double precision; and the LSTM and GRU cells written
-/// on them against the cells' formulas in double, over rows whose width leaves a tail for every narrower width. CI runs
+/// on them (forward and back) against the cells' formulas in double, over rows whose width leaves a tail for every narrower width. CI runs
 /// these again with the wider vectors switched off.
 /// </summary>
 public class CellMathTests
@@ -148,6 +148,50 @@ public class CellMathTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void TheLstmCellsStepBackMatchesItsFormulasInDoublePrecision(int units, bool hasPrev)
+    {
+        var rng = new Rng((ulong)units + 11);
+        float[] gates = [.. Random(rng, 4 * units, 4f).Select(x => (float)Sigmoid(x))], c = Random(rng, units, 2f), cPrev = hasPrev ? Random(rng, units, 2f) : [];
+        float[] dy = Random(rng, units, 1f), dh = Random(rng, units, 1f), dc0 = Random(rng, units, 1f);
+        float[] dc = (float[])dc0.Clone(), dGates = new float[4 * units];
+        LstmCell.Backward(gates, c, cPrev, dy, dh, dc, dGates);
+        for (int j = 0; j < units; j++)
+        {
+            double i = gates[j], f = gates[units + j], u = gates[2 * units + j], o = gates[3 * units + j], t = Math.Tanh(c[j]);
+            double dhv = dy[j] + (double)dh[j], dcv = dc0[j] + dhv * o * (1 - t * t), cp = hasPrev ? cPrev[j] : 0;
+            Assert.Equal(dcv * u * i * (1 - i), dGates[j], 1e-5);
+            Assert.Equal(dcv * cp * f * (1 - f), dGates[units + j], 1e-5);
+            Assert.Equal(dcv * i * (1 - u * u), dGates[2 * units + j], 1e-5);
+            Assert.Equal(dhv * t * o * (1 - o), dGates[3 * units + j], 1e-5);
+            Assert.Equal(dcv * f, dc[j], 1e-5);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void TheGruCellsStepBackMatchesItsFormulasInDoublePrecision(int units, bool hasPrev)
+    {
+        var rng = new Rng((ulong)units + 13);
+        float[] gates = [.. Random(rng, 3 * units, 3f).Select((x, k) => k < 2 * units ? (float)Sigmoid(x) : MathF.Tanh(x))];
+        float[] hn = Random(rng, units, 2f), hPrev = hasPrev ? Random(rng, units, 1f) : [], dy = Random(rng, units, 1f), dh0 = Random(rng, units, 1f);
+        float[] dh = (float[])dh0.Clone(), dInput = new float[3 * units], dHidden = new float[3 * units];
+        GruCell.Backward(gates, hn, hPrev, dy, dh, dInput, dHidden);
+        for (int j = 0; j < units; j++)
+        {
+            double r = gates[j], z = gates[units + j], n = gates[2 * units + j], hp = hasPrev ? hPrev[j] : 0;
+            double dhv = dy[j] + (double)dh0[j], dan = dhv * (1 - z) * (1 - n * n), dar = dan * hn[j] * r * (1 - r), daz = dhv * (hp - n) * z * (1 - z);
+            Assert.Equal(dar, dInput[j], 1e-5);
+            Assert.Equal(daz, dInput[units + j], 1e-5);
+            Assert.Equal(dan, dInput[2 * units + j], 1e-5);
+            Assert.Equal(dar, dHidden[j], 1e-5);
+            Assert.Equal(daz, dHidden[units + j], 1e-5);
+            Assert.Equal(dan * r, dHidden[2 * units + j], 1e-5);
+            Assert.Equal(dhv * z, dh[j], 1e-5);
+        }
+    }
+
     [Fact]
     public void CellsRefuseBuffersTooSmallForTheirUnits()
     {
@@ -155,6 +199,10 @@ public class CellMathTests
         Assert.Contains("8 units", e.Message);
         e = Assert.Throws<ArgumentException>(() => GruCell.Forward(new float[3 * 8], new float[3 * 8], new float[7], new float[8], new float[8]));
         Assert.Contains("hPrev [7]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => LstmCell.Backward(new float[4 * 8], new float[8], default, new float[8], new float[8], new float[8], new float[4 * 8 - 2]));
+        Assert.Contains("dGates [30]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => GruCell.Backward(new float[3 * 8], new float[8], default, new float[7], new float[8], new float[3 * 8], new float[3 * 8]));
+        Assert.Contains("dy [7]", e.Message);
     }
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
