@@ -340,16 +340,24 @@ public static unsafe class Gemm
     private static void PackBlockB<K>(in GemmJob job, int pc, int kc, int jc, int nc, float* dst) where K : struct, IMicroKernel
     {
         int nr = K.NR;
-        for (int jr = 0; jr < nc; jr += nr)
+        int packed = 0;
+        if (job.CsB == 1)
+        {
+            // B's rows are contiguous: each p is read once along the block and dealt NR at a time to the full slivers (sliver
+            // by sliver, the reads would be a row of B apart, mapping to a few cache sets when the row is 1 or 4 KB).
+            packed = nc / nr * nr;
+            float* src = job.B + (nint)pc * job.RsB + jc;
+            for (int p = 0; p < kc; p++)
+            {
+                float* s = src + p * job.RsB, d = dst + (nint)p * nr;
+                for (int jr = 0; jr < packed; jr += nr, s += nr, d += (nint)nr * kc) K.CopyRow(s, d);
+            }
+        }
+        for (int jr = packed; jr < nc; jr += nr)
         {
             int cols = Math.Min(nr, nc - jr);
             float* d = dst + (nint)jr * kc;
             float* src = job.B + (nint)pc * job.RsB + (jc + jr) * job.CsB;
-            if (cols == nr && job.CsB == 1)
-            {
-                for (int p = 0; p < kc; p++, d += nr) K.CopyRow(src + p * job.RsB, d);
-                continue;
-            }
             int p0 = 0;
             if (cols == nr && job.RsB == 1 && Vector128.IsHardwareAccelerated)
             {
@@ -373,7 +381,26 @@ public static unsafe class Gemm
     private static void PackA<K>(in GemmJob job, int ic, int mc, int pc, int kc, float* dst) where K : struct, IMicroKernel
     {
         int mr = K.MR;
-        for (int ir = 0; ir < mc; ir += mr)
+        int packed = 0;
+        if (job.RsA == 1 && mc >= mr && Vector128.IsHardwareAccelerated)
+        {
+            // Aᵀ stored row-major (a weight gradient's dGᵀ): each p is a contiguous run of the block's rows, read once along
+            // the run and dealt MR at a time to the full slivers. Sliver by sliver instead, each read would be MR values a
+            // whole row of Aᵀ apart, and a row of 4 KB maps every read to the same cache set.
+            packed = mc / mr * mr;
+            float* src = job.A + ic + pc * job.CsA;
+            for (int p = 0; p < kc; p++)
+            {
+                float* s = src + p * job.CsA, dp = dst + (nint)p * mr;
+                for (int ir = 0; ir < packed; ir += mr, s += mr, dp += (nint)mr * kc)
+                {
+                    int r = 0;
+                    for (; r + 4 <= mr; r += 4) Vector128.Load(s + r).Store(dp + r);
+                    for (; r < mr; r++) dp[r] = s[r];
+                }
+            }
+        }
+        for (int ir = packed; ir < mc; ir += mr)
         {
             int rows = Math.Min(mr, mc - ir);
             float* d = dst + (nint)ir * kc;
@@ -381,18 +408,7 @@ public static unsafe class Gemm
             int p0 = 0;
             if (rows == mr && Vector128.IsHardwareAccelerated)
             {
-                if (job.RsA == 1)
-                {
-                    // Aᵀ stored row-major: each p is MR contiguous values.
-                    for (; p0 < kc; p0++)
-                    {
-                        float* s = src + p0 * job.CsA, dp = d + (nint)p0 * mr;
-                        int r = 0;
-                        for (; r + 4 <= mr; r += 4) Vector128.Load(s + r).Store(dp + r);
-                        for (; r < mr; r++) dp[r] = s[r];
-                    }
-                }
-                else if (job.CsA == 1)
+                if (job.CsA == 1)
                 {
                     for (; p0 + 4 <= kc; p0 += 4)
                     {
