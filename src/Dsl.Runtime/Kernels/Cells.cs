@@ -1,18 +1,16 @@
 using System;
-using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Dsl.Kernels;
 
 // The element-wise part of one recurrent step for one sequence (one row of the batch), called by
-// generated code after the step's recurrent product. The LSTM's and the reset-after GRU's steps, forward and back, are one
-// pass over the row written once against ILanes (Lanes.cs): the widest vectors this process accelerates (512 bits on
-// AVX-512, 256 on AVX2, 128 on Arm64 or with DOTNET_PreferredVectorBitWidth=128), then each narrower width on the tail, the
-// scalar lanes last, with σ and tanh from CellMath. The reset-before GRU and the Elman RNN still chain TensorPrimitives
-// calls and Vector<float> loops (at most 256 bits). Gate rows are laid out as PyTorch's: LSTM [i, f, g, o], GRU [r, z, n],
-// each H wide. An empty span for a previous state means zero (the first step from a zero state).
+// generated code after the step's recurrent product. Every cell's step, forward and back (LSTM, both GRU variants, the
+// Elman RNN), is one pass over the row written once against ILanes (Lanes.cs): the widest vectors this process
+// accelerates (512 bits on AVX-512, 256 on AVX2, 128 on Arm64 or with DOTNET_PreferredVectorBitWidth=128), then each
+// narrower width on the tail, the scalar lanes last, with σ and tanh from CellMath. Gate rows are laid out as PyTorch's:
+// LSTM [i, f, g, o], GRU [r, z, n], each H wide. An empty span for a previous state means zero (the first step from a
+// zero state).
 
 /// <summary>LSTM: i, f, g, o = σ, σ, tanh, σ(pre); c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c').</summary>
 public static partial class LstmCell
@@ -107,12 +105,6 @@ public static partial class LstmCell
             return j;
         }
     }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector<float> Load(ref float start, int offset) => Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, offset));
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static void Store(Vector<float> value, ref float start, int offset) => Unsafe.As<float, Vector<float>>(ref Unsafe.Add(ref start, offset)) = value;
 }
 
 /// <summary>GRU: r, z = σ(…); n = tanh(x·W_inᵀ + b_in + r ⊙ (h·W_hnᵀ + b_hn)) (reset after) or with (r ⊙ h)·W_hnᵀ (Cho 2014); h' = (1 − z) ⊙ n + z ⊙ h.</summary>
@@ -160,21 +152,6 @@ public static partial class GruCell
                 T.Store(hasPrev ? T.MultiplyAdd(z, T.Load(ref hPrev, j) - n, n) : n - z * n, ref h, j);
             }
             return j;
-        }
-    }
-
-    /// <summary>h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n).</summary>
-    internal static void Blend(ReadOnlySpan<float> z, ReadOnlySpan<float> n, ReadOnlySpan<float> hPrev, Span<float> h)
-    {
-        if (hPrev.IsEmpty)
-        {
-            TensorPrimitives.Multiply(z, n, h);
-            TensorPrimitives.Subtract(n, h, h);
-        }
-        else
-        {
-            TensorPrimitives.Subtract(hPrev, n, h);
-            TensorPrimitives.FusedMultiplyAdd(z, h, n, h);
         }
     }
 
@@ -265,89 +242,127 @@ public static partial class GruCell
     }
 
     /// <summary>Reset-before (Cho) step, first half: r, z = σ(gates[0:2H] + hiddenGates[0:2H]) in place; rh = r ⊙ hPrev.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> rh)
     {
         int H = rh.Length;
-        Span<float> rz = gates.Slice(0, 2 * H);
-        TensorPrimitives.Add(rz, hiddenGates.Slice(0, 2 * H), rz);
-        TensorPrimitives.Sigmoid(rz, rz);
-        if (hPrev.IsEmpty) rh.Clear();
-        else TensorPrimitives.Multiply(gates.Slice(0, H), hPrev, rh);
+        RequireUnits(gates.Length >= 3 * H && hiddenGates.Length >= 2 * H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, hiddenGates 2H, hPrev H or empty");
+        var kernel = new ResetBeforeKernel
+        {
+            Gates = ref MemoryMarshal.GetReference(gates), Hidden = ref MemoryMarshal.GetReference(hiddenGates), HPrev = ref MemoryMarshal.GetReference(hPrev),
+            Out = ref MemoryMarshal.GetReference(rh), Units = H, HasPrev = !hPrev.IsEmpty, Half = 0,
+        };
+        LaneLoop.Run(ref kernel);
     }
 
     /// <summary>Reset-before step, second half: n = tanh(gates[2H:3H] + hiddenGates[2H:3H]) in place; h' = (1 − z) ⊙ n + z ⊙ hPrev.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FinishResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> h)
     {
         int H = h.Length;
-        Span<float> n = gates.Slice(2 * H, H);
-        TensorPrimitives.Add(n, hiddenGates.Slice(2 * H, H), n);
-        TensorPrimitives.Tanh(n, n);
-        Blend(gates.Slice(H, H), n, hPrev, h);
+        RequireUnits(gates.Length >= 3 * H && hiddenGates.Length >= 3 * H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, hiddenGates 3H, hPrev H or empty");
+        var kernel = new ResetBeforeKernel
+        {
+            Gates = ref MemoryMarshal.GetReference(gates), Hidden = ref MemoryMarshal.GetReference(hiddenGates), HPrev = ref MemoryMarshal.GetReference(hPrev),
+            Out = ref MemoryMarshal.GetReference(h), Units = H, HasPrev = !hPrev.IsEmpty, Half = 1,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>The reset-before step's two halves (the product by W_hn of r ⊙ h comes between them).</summary>
+    private ref struct ResetBeforeKernel : ILaneKernel
+    {
+        public ref float Gates, Hidden, HPrev, Out;
+        public int Units, Half;
+        public bool HasPrev;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float g = ref Gates, gh = ref Hidden, hPrev = ref HPrev, o = ref Out;
+            int u = Units;
+            bool hasPrev = HasPrev, first = Half == 0;
+            for (; j <= u - T.Count; j += T.Count)
+            {
+                if (first)
+                {
+                    T r = CellMath.Sigmoid(T.Load(ref g, j) + T.Load(ref gh, j));
+                    T.Store(r, ref g, j);
+                    T.Store(CellMath.Sigmoid(T.Load(ref g, u + j) + T.Load(ref gh, u + j)), ref g, u + j);
+                    T.Store(hasPrev ? r * T.Load(ref hPrev, j) : T.Create(0f), ref o, j);
+                    continue;
+                }
+                T n = CellMath.Tanh(T.Load(ref g, 2 * u + j) + T.Load(ref gh, 2 * u + j));
+                T z = T.Load(ref g, u + j);
+                T.Store(n, ref g, 2 * u + j);
+                // h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n)
+                T.Store(hasPrev ? T.MultiplyAdd(z, T.Load(ref hPrev, j) - n, n) : n - z * n, ref o, j);
+            }
+            return j;
+        }
     }
 
     /// <summary>Reset-before step back, first half: dn and dz into <paramref name="dGates"/>; dh becomes its direct part dh ⊙ z.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void BackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dy, Span<float> dh, Span<float> dGates)
     {
         int H = dh.Length;
-        bool hasPrev = !hPrev.IsEmpty;
-        int j = 0;
-        ref float g = ref MemoryMarshal.GetReference(gates);
-        ref float d = ref MemoryMarshal.GetReference(dGates);
-        if (Vector.IsHardwareAccelerated)
+        RequireUnits(gates.Length >= 3 * H && dGates.Length >= 3 * H && dy.Length >= H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, dGates 3H, dy H, hPrev H or empty");
+        var kernel = new ResetBeforeBackKernel
         {
-            var one = Vector<float>.One;
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
-            {
-                var z = LstmCell.Load(ref g, H + j); var n = LstmCell.Load(ref g, 2 * H + j);
-                var hp = hasPrev ? new Vector<float>(hPrev.Slice(j)) : Vector<float>.Zero;
-                var dhv = new Vector<float>(dy.Slice(j)) + new Vector<float>(dh.Slice(j));
-                LstmCell.Store(dhv * (one - z) * (one - n * n), ref d, 2 * H + j);
-                LstmCell.Store(dhv * (hp - n) * z * (one - z), ref d, H + j);
-                (dhv * z).CopyTo(dh.Slice(j));
-            }
-        }
-        for (; j < H; j++)
-        {
-            float z = gates[H + j], n = gates[2 * H + j];
-            float hp = hasPrev ? hPrev[j] : 0f;
-            float dhv = dy[j] + dh[j];
-            dGates[2 * H + j] = dhv * (1f - z) * (1f - n * n);
-            dGates[H + j] = dhv * (hp - n) * z * (1f - z);
-            dh[j] = dhv * z;
-        }
+            Gates = ref MemoryMarshal.GetReference(gates), HPrev = ref MemoryMarshal.GetReference(hPrev), In = ref MemoryMarshal.GetReference(dy),
+            Dh = ref MemoryMarshal.GetReference(dh), DGates = ref MemoryMarshal.GetReference(dGates), Units = H, HasPrev = !hPrev.IsEmpty, Half = 0,
+        };
+        LaneLoop.Run(ref kernel);
     }
 
     /// <summary>Reset-before step back, second half: from d(r ⊙ h) writes dr and adds d(r ⊙ h) ⊙ r to dh.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void FinishBackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dRh, Span<float> dh, Span<float> dGates)
     {
         int H = dh.Length;
-        bool hasPrev = !hPrev.IsEmpty;
-        int j = 0;
-        ref float g = ref MemoryMarshal.GetReference(gates);
-        ref float d = ref MemoryMarshal.GetReference(dGates);
-        if (Vector.IsHardwareAccelerated)
+        RequireUnits(gates.Length >= 3 * H && dGates.Length >= 3 * H && dRh.Length >= H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, dGates 3H, dRh H, hPrev H or empty");
+        var kernel = new ResetBeforeBackKernel
         {
-            var one = Vector<float>.One;
-            for (; j <= H - Vector<float>.Count; j += Vector<float>.Count)
+            Gates = ref MemoryMarshal.GetReference(gates), HPrev = ref MemoryMarshal.GetReference(hPrev), In = ref MemoryMarshal.GetReference(dRh),
+            Dh = ref MemoryMarshal.GetReference(dh), DGates = ref MemoryMarshal.GetReference(dGates), Units = H, HasPrev = !hPrev.IsEmpty, Half = 1,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>The reset-before step back's two halves (the product of dn by W_hn comes between them).</summary>
+    private ref struct ResetBeforeBackKernel : ILaneKernel
+    {
+        public ref float Gates, HPrev, In, Dh, DGates;
+        public int Units, Half;
+        public bool HasPrev;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float g = ref Gates, hPrev = ref HPrev, input = ref In, dh = ref Dh, d = ref DGates;
+            int u = Units;
+            bool hasPrev = HasPrev, first = Half == 0;
+            T one = T.Create(1f);
+            for (; j <= u - T.Count; j += T.Count)
             {
-                var r = LstmCell.Load(ref g, j);
-                var hp = hasPrev ? new Vector<float>(hPrev.Slice(j)) : Vector<float>.Zero;
-                var drh = new Vector<float>(dRh.Slice(j));
-                LstmCell.Store(drh * hp * r * (one - r), ref d, j);
-                (new Vector<float>(dh.Slice(j)) + drh * r).CopyTo(dh.Slice(j));
+                T hp = hasPrev ? T.Load(ref hPrev, j) : T.Create(0f);
+                if (first)
+                {
+                    T z = T.Load(ref g, u + j), n = T.Load(ref g, 2 * u + j);
+                    T dhv = T.Load(ref input, j) + T.Load(ref dh, j);
+                    T.Store(dhv * (one - z) * (one - n * n), ref d, 2 * u + j);
+                    T.Store(dhv * (hp - n) * z * (one - z), ref d, u + j);
+                    T.Store(dhv * z, ref dh, j);
+                    continue;
+                }
+                T r = T.Load(ref g, j), drh = T.Load(ref input, j);
+                T.Store(drh * hp * r * (one - r), ref d, j);
+                T.Store(T.MultiplyAdd(drh, r, T.Load(ref dh, j)), ref dh, j);
             }
+            return j;
         }
-        for (; j < H; j++)
-        {
-            float r = gates[j];
-            float hp = hasPrev ? hPrev[j] : 0f;
-            dGates[j] = dRh[j] * hp * r * (1f - r);
-            dh[j] += dRh[j] * r;
-        }
+    }
+
+    private static void RequireUnits(bool ok, int hidden, string sizes)
+    {
+        if (!ok) throw new ArgumentException($"GruCell: a buffer is too small for {hidden} units (expected {sizes}).");
     }
 }
 
@@ -355,11 +370,11 @@ public static partial class GruCell
 public static class RnnCell
 {
     /// <summary>h' = act(pre).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(ReadOnlySpan<float> preActivation, Span<float> h, bool relu)
     {
-        if (relu) TensorPrimitives.Max(preActivation, 0f, h);
-        else TensorPrimitives.Tanh(preActivation, h);
+        if (preActivation.Length < h.Length) throw new ArgumentException($"RnnCell: pre-activations [{preActivation.Length}] are too few for {h.Length} units.");
+        var kernel = new RowKernel { In = ref MemoryMarshal.GetReference(preActivation), Out = ref MemoryMarshal.GetReference(h), Units = h.Length, Relu = relu };
+        LaneLoop.Run(ref kernel);
     }
 
     /// <summary>
@@ -383,24 +398,45 @@ public static class RnnCell
     }
 
     /// <summary>d(pre) = (dy + dh) ⊙ act'(h).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Backward(ReadOnlySpan<float> h, ReadOnlySpan<float> dy, ReadOnlySpan<float> dh, Span<float> dPre, bool relu)
     {
-        TensorPrimitives.Add(dy, dh, dPre);
-        int j = 0;
-        if (Vector.IsHardwareAccelerated)
+        int H = h.Length;
+        if (dy.Length < H || dh.Length < H || dPre.Length < H)
+            throw new ArgumentException($"RnnCell: dy [{dy.Length}], dh [{dh.Length}] and dPre [{dPre.Length}] are too small for {H} units.");
+        var kernel = new RowKernel
         {
-            for (; j <= h.Length - Vector<float>.Count; j += Vector<float>.Count)
+            In = ref MemoryMarshal.GetReference(h), Out = ref MemoryMarshal.GetReference(dPre), Dy = ref MemoryMarshal.GetReference(dy),
+            Dh = ref MemoryMarshal.GetReference(dh), Units = H, Relu = relu, Back = true,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>A row forward (Out = act(In)) or back (Out = (Dy + Dh) ⊙ act'(h), In = h).</summary>
+    private ref struct RowKernel : ILaneKernel
+    {
+        public ref float In, Out, Dy, Dh;
+        public int Units;
+        public bool Relu, Back;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float x = ref In, y = ref Out, dy = ref Dy, dh = ref Dh;
+            int u = Units;
+            bool relu = Relu, back = Back;
+            T zero = T.Create(0f), one = T.Create(1f);
+            for (; j <= u - T.Count; j += T.Count)
             {
-                var hv = new Vector<float>(h.Slice(j));
-                var dp = new Vector<float>(dPre.Slice(j));
-                (relu ? Vector.ConditionalSelect(Vector.LessThanOrEqual(hv, Vector<float>.Zero), Vector<float>.Zero, dp) : dp * (Vector<float>.One - hv * hv)).CopyTo(dPre.Slice(j));
+                T v = T.Load(ref x, j);
+                if (!back)
+                {
+                    T.Store(relu ? T.Max(v, zero) : CellMath.Tanh(v), ref y, j);
+                    continue;
+                }
+                T dp = T.Load(ref dy, j) + T.Load(ref dh, j);
+                T.Store(relu ? T.SelectPositive(v, dp, zero) : dp * (one - v * v), ref y, j);
             }
-        }
-        for (; j < h.Length; j++)
-        {
-            if (relu) { if (h[j] <= 0f) dPre[j] = 0f; }
-            else dPre[j] *= 1f - h[j] * h[j];
+            return j;
         }
     }
 }

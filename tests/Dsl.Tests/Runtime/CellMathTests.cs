@@ -192,6 +192,71 @@ public class CellMathTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Rows))]
+    public void TheResetBeforeGruHalvesMatchTheirFormulasInDoublePrecision(int units, bool hasPrev)
+    {
+        var rng = new Rng((ulong)units + 17);
+        float[] pre = Random(rng, 3 * units, 3f), hidden = Random(rng, 3 * units, 3f), hPrev = hasPrev ? Random(rng, units, 1f) : [];
+        float[] gates = (float[])pre.Clone(), rh = new float[units], h = new float[units];
+        GruCell.ForwardResetBefore(gates, hidden, hPrev, rh);
+        GruCell.FinishResetBefore(gates, hidden, hPrev, h);
+        for (int j = 0; j < units; j++)
+        {
+            double r = Sigmoid(pre[j] + (double)hidden[j]), z = Sigmoid(pre[units + j] + (double)hidden[units + j]);
+            double n = Math.Tanh(pre[2 * units + j] + (double)hidden[2 * units + j]), hp = hasPrev ? hPrev[j] : 0;
+            Assert.Equal(r, gates[j], 1e-6);
+            Assert.Equal(z, gates[units + j], 1e-6);
+            Assert.Equal(n, gates[2 * units + j], 1e-6);
+            Assert.Equal(r * hp, rh[j], 1e-6);
+            Assert.Equal((1 - z) * n + z * hp, h[j], 1e-6);
+        }
+
+        float[] dy = Random(rng, units, 1f), dh0 = Random(rng, units, 1f), dRh = Random(rng, units, 1f);
+        float[] dh = (float[])dh0.Clone(), dGates = new float[3 * units];
+        GruCell.BackwardResetBefore(gates, hPrev, dy, dh, dGates);
+        float[] dhDirect = (float[])dh.Clone();
+        GruCell.FinishBackwardResetBefore(gates, hPrev, dRh, dh, dGates);
+        for (int j = 0; j < units; j++)
+        {
+            double r = gates[j], z = gates[units + j], n = gates[2 * units + j], hp = hasPrev ? hPrev[j] : 0, dhv = dy[j] + (double)dh0[j];
+            Assert.Equal(dhv * (1 - z) * (1 - n * n), dGates[2 * units + j], 1e-5);
+            Assert.Equal(dhv * (hp - n) * z * (1 - z), dGates[units + j], 1e-5);
+            Assert.Equal(dhv * z, dhDirect[j], 1e-5);
+            Assert.Equal(dRh[j] * hp * r * (1 - r), dGates[j], 1e-5);
+            Assert.Equal(dhv * z + dRh[j] * r, dh[j], 1e-5);
+        }
+    }
+
+    [Theory]
+    [InlineData(31, false)]
+    [InlineData(31, true)]
+    [InlineData(64, false)]
+    [InlineData(5, true)]
+    public void TheRnnCellMatchesItsFormulasInDoublePrecision(int units, bool relu)
+    {
+        var rng = new Rng((ulong)units + (relu ? 19UL : 23UL));
+        float[] pre = Random(rng, units, 3f), h = new float[units];
+        RnnCell.Forward(pre, h, relu);
+        float[] dy = Random(rng, units, 1f), dh = Random(rng, units, 1f), dPre = new float[units];
+        RnnCell.Backward(h, dy, dh, dPre, relu);
+        for (int j = 0; j < units; j++)
+        {
+            double expected = relu ? Math.Max(pre[j], 0) : Math.Tanh(pre[j]);
+            Assert.Equal(expected, h[j], 1e-6);
+            double d = dy[j] + (double)dh[j];
+            Assert.Equal(relu ? (h[j] > 0 ? d : 0) : d * (1 - (double)h[j] * h[j]), dPre[j], 1e-5);
+        }
+        Assert.True(float.IsNaN(Run(float.NaN)), "a NaN pre-activation stays NaN (a diverged step stays visible)");
+
+        float Run(float x)
+        {
+            float[] one = [x], y = new float[1];
+            RnnCell.Forward(one, y, relu);
+            return y[0];
+        }
+    }
+
     [Fact]
     public void CellsRefuseBuffersTooSmallForTheirUnits()
     {
@@ -203,6 +268,10 @@ public class CellMathTests
         Assert.Contains("dGates [30]", e.Message);
         e = Assert.Throws<ArgumentException>(() => GruCell.Backward(new float[3 * 8], new float[8], default, new float[7], new float[8], new float[3 * 8], new float[3 * 8]));
         Assert.Contains("dy [7]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => GruCell.ForwardResetBefore(new float[3 * 8], new float[8], default, new float[8]));
+        Assert.Contains("hiddenGates 2H", e.Message);
+        e = Assert.Throws<ArgumentException>(() => RnnCell.Backward(new float[8], new float[8], new float[8], new float[6], relu: false));
+        Assert.Contains("dPre [6]", e.Message);
     }
 
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
