@@ -160,6 +160,18 @@ public sealed class Device : IDisposable
     private int[] _uploaded = new int[64];
     private int _uploadedLength = -1;
 
+    /// <summary>Host floats of <paramref name="length"/> to copy a small result into (a loss per row): valid until the next call, allocated once.</summary>
+    internal Span<float> HostScratch(int length)
+    {
+        lock (_sync)
+        {
+            if (_hostFloats.Length < length) _hostFloats = new float[Math.Max(256, length * 2)];
+            return _hostFloats.AsSpan(0, length);
+        }
+    }
+
+    private float[] _hostFloats = [];
+
     /// <summary>Device scratch floats of at least <paramref name="length"/> (a dropout mask drawn on the host, partial norms): valid until the next call.</summary>
     internal ArrayView<float> Scratch(long length)
     {

@@ -37,6 +37,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, NormViews, int, float> _normForward, _normBackwardRows;
     private readonly Action<Index1D, NormViews, int, int> _normBackwardColumns;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _addRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int> _crossEntropy;
 
     public DeviceKernels(Accelerator accelerator)
     {
@@ -58,6 +59,7 @@ internal sealed partial class DeviceKernels
         _gruResetBefore = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruResetBeforeKernel);
         _maskSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(MaskStepsKernel);
         _pack = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(TransposeKernel);
+        _crossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int>(CrossEntropyRowsKernel);
         _partialNorms = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(PartialNormsKernel);
         _optimizer = accelerator.LoadAutoGroupedStreamKernel<Index1D, OptimizerViews, OptimizerArgs>(OptimizerUpdateKernel);
         _attentionForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionForwardKernel);
@@ -89,6 +91,7 @@ internal sealed partial class DeviceKernels
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormBackwardColumnsKernel), nameof(AddStepRowsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
         nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel),
+        nameof(CrossEntropyRowsKernel),
     ];
 
     // ---- launches ----
@@ -111,6 +114,12 @@ internal sealed partial class DeviceKernels
     public void Activation(int n, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, y, dy, kind, backward ? 1 : 0); }
 
     public void GatherRows(int n, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) { if (n > 0) _gatherRows(n, table, indices, into, width); }
+
+    /// <summary>Each row's softmax cross-entropy into <paramref name="rowLoss"/> and, when <paramref name="wantGradient"/>, its gradient scaled by <paramref name="scale"/>.</summary>
+    public void CrossEntropyRows(int rows, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> gradient, ArrayView<float> rowLoss, int classes, float scale, bool wantGradient)
+    {
+        if (rows > 0) _crossEntropy(rows, logits, targets, gradient, rowLoss, classes, scale, wantGradient ? 1 : 0);
+    }
 
     public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width) { if (n > 0) _scatterAddRows(n, rows, indices, table, width); }
 
@@ -382,6 +391,32 @@ internal sealed partial class DeviceKernels
         }
         float d = dy[i];
         dy[i] = kind == 1 ? d * (1f - v * v) : kind == 2 ? (v <= 0f ? 0f : d) : kind == 3 ? d * v * (1f - v) : d;
+    }
+
+    /// <summary>
+    /// One thread per row of logits [rows, classes]: loss = log Σ exp(z) − z[target] (0 for a negative target, an ignored row),
+    /// and the gradient (softmax − one-hot) · scale, zero on an ignored row. The host sums the rows' losses.
+    /// </summary>
+    private static void CrossEntropyRowsKernel(Index1D row, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> gradient, ArrayView<float> rowLoss,
+        int classes, float scale, int wantGradient)
+    {
+        long start = (long)(int)row * classes;
+        int target = targets[row];
+        if (target < 0)
+        {
+            rowLoss[row] = 0f;
+            if (wantGradient != 0) for (int c = 0; c < classes; c++) gradient[start + c] = 0f;
+            return;
+        }
+        float max = logits[start];
+        for (int c = 1; c < classes; c++) max = XMath.Max(max, logits[start + c]);
+        float sum = 0f;
+        for (int c = 0; c < classes; c++) sum += XMath.Exp(logits[start + c] - max);
+        float logSum = max + XMath.Log(sum);
+        rowLoss[row] = logSum - logits[start + target];
+        if (wantGradient == 0) return;
+        for (int c = 0; c < classes; c++) gradient[start + c] = XMath.Exp(logits[start + c] - logSum) * scale;
+        gradient[start + target] -= scale;
     }
 
     private static void GatherRowsKernel(Index1D i, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) =>

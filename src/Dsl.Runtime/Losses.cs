@@ -19,13 +19,7 @@ public static class Losses
         if (logits.Length != rows * classes) throw new ArgumentException($"Cross-entropy: logits have {logits.Length} values, expected {rows} × {classes}.", nameof(logits));
         bool wantGrad = !gradient.IsEmpty;
         if (wantGrad && gradient.Length != logits.Length) throw new ArgumentException($"Cross-entropy: gradient has {gradient.Length} values, expected {logits.Length}.", nameof(gradient));
-        int counted = 0;
-        for (int r = 0; r < rows; r++)
-        {
-            int t = targets[r];
-            if (t >= classes) throw new ArgumentException($"{targetName}: class id {t} at position {r} is outside [0, {classes}) (negative ids are ignored as padding).", targetName);
-            if (t >= 0) counted++;
-        }
+        int counted = CountTargets(targets, classes, targetName);
         double total = 0;
         float scale = counted == 0 ? 0f : 1f / counted;
         for (int r = 0; r < rows; r++)
@@ -50,6 +44,22 @@ public static class Losses
             }
         }
         return counted == 0 ? float.NaN : (float)(total / counted);
+    }
+
+    /// <summary>
+    /// The targets <see cref="SoftmaxCrossEntropy"/> counts (those not negative), after checking that each is a class id below
+    /// <paramref name="classes"/>: the error names the id, its position and the range. The device's loss checks its targets here too.
+    /// </summary>
+    public static int CountTargets(ReadOnlySpan<int> targets, int classes, string targetName = "targets")
+    {
+        int counted = 0;
+        for (int r = 0; r < targets.Length; r++)
+        {
+            int t = targets[r];
+            if (t >= classes) throw new ArgumentException($"{targetName}: class id {t} at position {r} is outside [0, {classes}) (negative ids are ignored as padding).", targetName);
+            if (t >= 0) counted++;
+        }
+        return counted;
     }
 
     /// <summary>

@@ -147,8 +147,8 @@ internal static class DeviceEmitter
         w.Line("return created;");
         w.Close();
         w.Line();
-        w.Line("/// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back.</summary>");
-        w.Open($"public void ForwardPass({host} host, bool training, State? state)");
+        w.Line("/// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back (unless a loss on the device reads it there).</summary>");
+        w.Open($"public void ForwardPass({host} host, bool training, State? state, bool outputToHost)");
         w.Line("Workspace ws = For(host);");
         if (plan.States.Count > 0)
         {
@@ -160,17 +160,26 @@ internal static class DeviceEmitter
         if (m.HasCrossAttention) w.Line("(ws.Memory ??= new global::Dsl.Gpu.DeviceEncoderOutput(Device)).Load(host.Memory!); // the encoder's outputs cross-attention reads");
         var body = new SourceWriter();
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) body.Line($"{l.Name}_forward(ws, training, state);");
-        body.Line($"ws.{last.Out.Name}.CopyTo(host.{last.Out.Name});");
+        body.Line($"if (outputToHost) ws.{last.Out.Name}.CopyTo(host.{last.Out.Name});");
         foreach (LayerPlan l in plan.Layers)
             if (l.AttentionWeights is { } weights) body.Line($"ws.{weights.Weights.Name}.CopyTo(host.{weights.Weights.Name}); // the attention weights the model exposes");
         w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
         w.Close();
         w.Line();
-        w.Line("/// <summary>The host's backward pass on the device, from the output's gradient the host's loss wrote.</summary>");
+        w.Line("/// <summary>The class loss on the device, from the logits the pass left there; its gradient stays there for the backward pass.</summary>");
+        w.Open($"public float SoftmaxCrossEntropy({host} host, bool training)");
+        w.Line("Workspace ws = For(host);");
+        w.Line($"float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.{last.Out.Name}, host.{plan.Targets.Name}, {plan.Model.OutputWidth}, training ? ws.{last.Dy.Name} : default, \"targets\");");
+        w.Line("ws.GradientOnDevice = training;");
+        w.Line("return loss;");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The host's backward pass on the device, from the output's gradient the loss wrote (on the host, or already on the device).</summary>");
         w.Open($"public void BackwardPass({host} host)");
         w.Line("Workspace ws = For(host);");
         body = new SourceWriter();
-        body.Line($"ws.{last.Dy.Name}.CopyFrom(host.{last.Dy.Name});");
+        body.Line($"if (!ws.GradientOnDevice) ws.{last.Dy.Name}.CopyFrom(host.{last.Dy.Name});");
+        body.Line("ws.GradientOnDevice = false;");
         if (m.HasCrossAttention) body.Line("ws.Memory!.GradientFromHost(); // the encoder's outputs' gradient so far: cross-attention adds to it");
         if (plan.Finals.Count > 0)
         {
@@ -226,6 +235,7 @@ internal static class DeviceEmitter
         w.Open("private sealed class Workspace : global::System.IDisposable");
         w.Line($"public readonly {host} Host;");
         w.Line("public readonly global::Dsl.Gpu.DeviceMemory Buffers;");
+        w.Line("public bool GradientOnDevice; // the loss wrote the output's gradient on the device: the backward pass starts from it");
         if (plan.Model.HasCrossAttention) w.Line("public global::Dsl.Gpu.DeviceEncoderOutput? Memory; // the encoder's outputs of the pass, as the host workspace's Memory");
         w.Open($"public Workspace({host} host, global::Dsl.Gpu.Device device)");
         w.Line("Host = host;");

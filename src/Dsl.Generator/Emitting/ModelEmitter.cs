@@ -129,7 +129,7 @@ internal static class ModelEmitter
     {
         EmitArchitecture(w, plan.Model);
         EmitFieldsAndConstructor(w, plan);
-        EmitPublicApi(w, plan);
+        EmitPublicApi(w, plan, device);
         EmitAttentionWeights(w, plan);
         EmitEncoder(w, plan, device);
         EmitState(w, plan);
@@ -173,7 +173,7 @@ internal static class ModelEmitter
         w.Line();
     }
 
-    private static void EmitPublicApi(SourceWriter w, ModelPlan plan)
+    private static void EmitPublicApi(SourceWriter w, ModelPlan plan, bool device)
     {
         ShapedModel m = plan.Model;
         string input = InputType(m), name = InputName(m);
@@ -254,7 +254,9 @@ internal static class ModelEmitter
             w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out int B, out int T);");
             w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
             w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
-            w.Line("ForwardPass(ws, training, state);");
+            // on a device, a class loss runs there: the logits need not come back, nor their gradient go over
+            bool deviceLoss = device && intTargets;
+            w.Line(deviceLoss ? "ForwardPass(ws, training, state, outputToHost: _deviceRun is null);" : "ForwardPass(ws, training, state);");
             string targetBuffer = intTargets ? plan.Targets.Name : plan.TargetValues.Name;
             int width = intTargets ? 1 : m.OutputWidth;
             w.Line(m.OutputIsSequence
@@ -264,7 +266,9 @@ internal static class ModelEmitter
             if (intTargets)
             {
                 if (m.OutputIsSequence) w.Line($"if (ws.HasLengths) {Layout}.IgnorePaddedTargets(ws.{targetBuffer}, ws.lengths, B, T); // padded steps count for nothing");
-                w.Line($"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");");
+                w.Line(deviceLoss
+                    ? $"float loss = _deviceRun is not null ? _deviceRun.SoftmaxCrossEntropy(ws, training) : global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");"
+                    : $"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");");
             }
             else if (m.OutputIsSequence)
             {
@@ -573,7 +577,7 @@ internal static class ModelEmitter
     private static void EmitPasses(SourceWriter w, ModelPlan plan, bool device)
     {
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
-        w.Open("private void ForwardPass(Workspace ws, bool training, State? state)");
+        w.Open(device ? "private void ForwardPass(Workspace ws, bool training, State? state, bool outputToHost = true)" : "private void ForwardPass(Workspace ws, bool training, State? state)");
         if (plan.Model.HasCrossAttention)
             w.Line($"ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
         if (plan.States.Count > 0)
@@ -592,7 +596,7 @@ internal static class ModelEmitter
         }
         if (device)
         {
-            w.Line("if (_deviceRun is not null) _deviceRun.ForwardPass(ws, training, state);");
+            w.Line("if (_deviceRun is not null) _deviceRun.ForwardPass(ws, training, state, outputToHost);");
             w.Open("else");
         }
         foreach (LayerPlan l in plan.Layers.Where(l => l.HasPass)) w.Line($"{l.Name}_forward(ws, training, state);");

@@ -209,6 +209,48 @@ public class DeviceModelTests(DeviceFixture fixture)
         Tolerance.AssertClose([onDevice], [model.Loss(input, Targets(model))], "the loss back on the host");
     }
 
+    [Fact]
+    public void TheClassLossOnTheDeviceIsTheHostsWithItsGradientLeftOnTheDevice()
+    {
+        const int rows = 7, classes = 5;
+        var rng = new Rng(21);
+        float[] logits = Enumerable.Range(0, rows * classes).Select(_ => rng.NextNormal() * 3).ToArray();
+        int[] targets = [4, -1, 0, 2, -100, 3, 1];
+        var expectedGradient = new float[rows * classes];
+        float expected = Losses.SoftmaxCrossEntropy(logits, targets, classes, expectedGradient);
+        using var memory = new DeviceMemory(fixture.Cpu, 2 * rows * classes);
+        DeviceSpan z = memory.Span.Slice(0, rows * classes), gradient = memory.Span.Slice(rows * classes, rows * classes);
+        z.CopyFrom(logits);
+        gradient.CopyFrom(Enumerable.Repeat(9f, rows * classes).ToArray());   // ignored rows' gradient must become 0
+        float actual = DeviceLosses.SoftmaxCrossEntropy(z, targets, classes, gradient);
+        Tolerance.AssertClose([expected], [actual], "loss");
+        var onHost = new float[rows * classes];
+        gradient.CopyTo(onHost);
+        Tolerance.AssertClose(expectedGradient, onHost, "gradient");
+        Assert.All(onHost.AsSpan(1 * classes, classes).ToArray(), g => Assert.Equal(0f, g));
+        Tolerance.AssertClose([expected], [DeviceLosses.SoftmaxCrossEntropy(z, targets, classes, default)], "loss without a gradient");
+        Assert.True(float.IsNaN(DeviceLosses.SoftmaxCrossEntropy(z, [-1, -1, -1, -1, -1, -1, -1], classes, gradient)), "every target ignored: NaN, as PyTorch");
+        var e = Assert.Throws<ArgumentException>(() => DeviceLosses.SoftmaxCrossEntropy(z, [0, 1, 5, 0, 0, 0, 0], classes, gradient));
+        Assert.Equal(Assert.Throws<ArgumentException>(() => Losses.SoftmaxCrossEntropy(logits, [0, 1, 5, 0, 0, 0, 0], classes, default)).Message, e.Message);
+        Assert.Contains("class id 5 at position 2", e.Message);
+    }
+
+    [Fact]
+    public void ABadClassIdFailsOnTheDeviceAsOnTheHostAndAccumulatesNoGradient()
+    {
+        var model = new GcEmbeddingDense(seed: 3);
+        model.To(fixture.Cpu);
+        Tensor<int> input = Tokens(((IModel)model).InputWidth);
+        int[] ids = Enumerable.Range(0, B * T).Select(i => i % ((IModel)model).OutputWidth).ToArray();
+        ids[5] = ((IModel)model).OutputWidth;
+        var e = Assert.Throws<ArgumentException>(() => model.Backward(input, Tensor.Create(ids, [B, T])));
+        Assert.Contains($"class id {((IModel)model).OutputWidth} at position", e.Message);
+        foreach (Parameter p in model.Parameters) Assert.All(p.GradAsSpan().ToArray(), g => Assert.Equal(0f, g));
+        // and the next step trains as the host's would
+        var host = new GcEmbeddingDense(seed: 3);
+        AssertLossAndGradients(((IModel<int>)host).Backward(input, Targets(host)), ((IModel<int>)model).Backward(input, Targets(host)), host, model, "after the refusal");
+    }
+
     private static Tensor<int> Tokens(int vocabulary, Rng? rng = null)
     {
         rng ??= new Rng(11);

@@ -72,8 +72,8 @@ namespace Demo
                 return created;
             }
 
-            /// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back.</summary>
-            public void ForwardPass(CharModel.Workspace host, bool training, State? state)
+            /// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back (unless a loss on the device reads it there).</summary>
+            public void ForwardPass(CharModel.Workspace host, bool training, State? state, bool outputToHost)
             {
                 Workspace ws = For(host);
                 if (host.HasInitialState)
@@ -85,14 +85,24 @@ namespace Demo
                 lstm_forward(ws, training, state);
                 dropout_forward(ws, training, state);
                 dense_forward(ws, training, state);
-                ws.dense_out.CopyTo(host.dense_out);
+                if (outputToHost) ws.dense_out.CopyTo(host.dense_out);
             }
 
-            /// <summary>The host's backward pass on the device, from the output's gradient the host's loss wrote.</summary>
+            /// <summary>The class loss on the device, from the logits the pass left there; its gradient stays there for the backward pass.</summary>
+            public float SoftmaxCrossEntropy(CharModel.Workspace host, bool training)
+            {
+                Workspace ws = For(host);
+                float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.dense_out, host.targets, 30, training ? ws.dense_dout : default, "targets");
+                ws.GradientOnDevice = training;
+                return loss;
+            }
+
+            /// <summary>The host's backward pass on the device, from the output's gradient the loss wrote (on the host, or already on the device).</summary>
             public void BackwardPass(CharModel.Workspace host)
             {
                 Workspace ws = For(host);
-                ws.dense_dout.CopyFrom(host.dense_dout);
+                if (!ws.GradientOnDevice) ws.dense_dout.CopyFrom(host.dense_dout);
+                ws.GradientOnDevice = false;
                 if (host.InjectFinal)
                 {
                     ws.lstm_final_dh_l0.CopyFrom(host.lstm_final_dh_l0); // the final state's gradient, from the decoder
@@ -300,6 +310,7 @@ namespace Demo
             {
                 public readonly CharModel.Workspace Host;
                 public readonly global::Dsl.Gpu.DeviceMemory Buffers;
+                public bool GradientOnDevice; // the loss wrote the output's gradient on the device: the backward pass starts from it
                 public Workspace(CharModel.Workspace host, global::Dsl.Gpu.Device device)
                 {
                     Host = host;
