@@ -150,6 +150,7 @@ internal static class DeviceEmitter
         w.Line("/// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back (unless a loss on the device reads it there).</summary>");
         w.Open($"public void ForwardPass({host} host, bool training, State? state, bool outputToHost)");
         w.Line("Workspace ws = For(host);");
+        w.Line("ws.GradientOnDevice = false; // a loss of an earlier pass that failed after writing it (a non-finite loss) does not count");
         if (plan.States.Count > 0)
         {
             w.Open("if (host.HasInitialState)");

@@ -251,6 +251,27 @@ public class DeviceModelTests(DeviceFixture fixture)
         AssertLossAndGradients(((IModel<int>)host).Backward(input, Targets(host)), ((IModel<int>)model).Backward(input, Targets(host)), host, model, "after the refusal");
     }
 
+    [Fact]
+    public void AClassLossThatFailsAsNotFiniteLeavesNoGradientForTheNextPassOnTheDevice()
+    {
+        // the loss writes the output's gradient on the device before the check of the loss throws: the next pass, here with
+        // the mean squared error (whose gradient the host writes), must not start from it
+        var host = new GcEmbeddingDense(seed: 3);
+        var model = new GcEmbeddingDense(seed: 3);
+        model.To(fixture.Cpu);
+        Tensor<int> input = Tokens(((IModel)model).InputWidth);
+        Parameter bias = model.Parameters["dense.bias"];
+        float kept = bias.Value[0];
+        bias.Value[0] = float.NaN;
+        Assert.ThrowsAny<Exception>(() => model.Backward(input, Targets(model)));
+        bias.Value[0] = kept;
+        model.Parameters.ZeroGrad();
+        int width = ((IModel)model).OutputWidth;
+        var rng = new Rng(31);
+        Tensor<float> values = Tensor.Create(Enumerable.Range(0, B * T * width).Select(_ => rng.NextNormal()).ToArray(), [B, T, width]);
+        AssertLossAndGradients(host.Backward(input, values), model.Backward(input, values), host, model, "mean squared error after a failed class loss");
+    }
+
     private static Tensor<int> Tokens(int vocabulary, Rng? rng = null)
     {
         rng ??= new Rng(11);

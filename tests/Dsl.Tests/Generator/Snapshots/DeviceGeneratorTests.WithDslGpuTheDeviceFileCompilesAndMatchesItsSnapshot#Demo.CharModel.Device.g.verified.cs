@@ -76,6 +76,7 @@ namespace Demo
             public void ForwardPass(CharModel.Workspace host, bool training, State? state, bool outputToHost)
             {
                 Workspace ws = For(host);
+                ws.GradientOnDevice = false; // a loss of an earlier pass that failed after writing it (a non-finite loss) does not count
                 if (host.HasInitialState)
                 {
                     ws.lstm_h0_l0.CopyFrom(host.lstm_h0_l0);
