@@ -21,7 +21,8 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _columnSums;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _activation;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _gatherRows;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _scatterAddRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int> _scatterAddRows;
+    private readonly bool _bitwiseAtomics;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CellArgs> _lstmForward;
     private readonly Action<Index1D, CellViews, CellArgs> _lstmBackward;
@@ -49,7 +50,9 @@ internal sealed partial class DeviceKernels
         _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumsKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(GatherRowsKernel);
-        _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(ScatterAddRowsKernel);
+        _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int>(ScatterAddRowsKernel);
+        // ILGPU's CPU accelerator adds floats atomically in a loop that compares values, which never ends on a NaN
+        _bitwiseAtomics = accelerator.AcceleratorType == AcceleratorType.CPU;
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
         _lstmForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CellArgs>(LstmForwardKernel);
         _lstmBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(LstmBackwardKernel);
@@ -121,7 +124,10 @@ internal sealed partial class DeviceKernels
         if (rows > 0) _crossEntropy(rows, logits, targets, gradient, rowLoss, classes, scale, wantGradient ? 1 : 0);
     }
 
-    public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width) { if (n > 0) _scatterAddRows(n, rows, indices, table, width); }
+    public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width)
+    {
+        if (n > 0) _scatterAddRows(n, rows, indices, table, table.Cast<int>(), width, _bitwiseAtomics ? 1 : 0);
+    }
 
     public void RepeatRows(int n, ArrayView<float> row, ArrayView<float> into, int width) { if (n > 0) _repeatRows(n, row, into, width); }
 
@@ -422,8 +428,28 @@ internal sealed partial class DeviceKernels
     private static void GatherRowsKernel(Index1D i, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) =>
         into[i] = table[(long)indices[i / width] * width + i % width];
 
-    private static void ScatterAddRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width) =>
-        Atomic.Add(ref table[(long)indices[i / width] * width + i % width], rows[i]);
+    /// <summary>
+    /// table[indices[r]] += rows[r], atomically (rows may share an index). With <paramref name="bitwise"/> (ILGPU's CPU accelerator)
+    /// the compare-and-swap loop compares the bits, not the values: a NaN is never equal to itself, and a loop comparing values
+    /// would not end (a diverged step must fail visibly, not hang).
+    /// </summary>
+    private static void ScatterAddRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, ArrayView<int> tableBits, int width, int bitwise)
+    {
+        long at = (long)indices[i / width] * width + i % width;
+        if (bitwise == 0)
+        {
+            Atomic.Add(ref table[at], rows[i]);
+            return;
+        }
+        int expected = tableBits[at];
+        while (true)
+        {
+            int desired = (int)Interop.FloatAsInt(Interop.IntAsFloat((uint)expected) + rows[i]);
+            int actual = Atomic.CompareExchange(ref tableBits[at], expected, desired);
+            if (actual == expected) return;
+            expected = actual;
+        }
+    }
 
     private static void RepeatRowsKernel(Index1D i, ArrayView<float> row, ArrayView<float> into, int width) => into[i] = row[i % width];
 

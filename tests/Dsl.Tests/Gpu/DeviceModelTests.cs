@@ -272,6 +272,26 @@ public class DeviceModelTests(DeviceFixture fixture)
         AssertLossAndGradients(host.Backward(input, values), model.Backward(input, values), host, model, "mean squared error after a failed class loss");
     }
 
+    [Fact]
+    public void AnEmbeddingsGradientTakesANaNWithoutHangingAndAddsSharedRowsAsTheHost()
+    {
+        // rows sharing an index add atomically; ILGPU's CPU accelerator's own float atomic add never ends on a NaN
+        const int width = 3;
+        int[] indices = [1, 0, 1, 2, 1];
+        float[] rows = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, float.NaN, 14, 15];
+        var expected = new float[3 * width];
+        Dsl.Kernels.Layout.ScatterAddRows(indices, rows, width, expected);
+        using var memory = new DeviceMemory(fixture.Cpu, rows.Length + expected.Length);
+        DeviceSpan onDevice = memory.Span.Slice(0, rows.Length), table = memory.Span.Slice(rows.Length, expected.Length);
+        onDevice.CopyFrom(rows);
+        var run = Task.Run(() => Dsl.Gpu.Kernels.Layout.ScatterAddRows(indices, onDevice, width, table));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "the scatter did not finish: a NaN spun the atomic add");
+        var actual = new float[expected.Length];
+        table.CopyTo(actual);
+        Assert.True(float.IsNaN(actual[1 * width]) && float.IsNaN(expected[1 * width]), "the NaN reaches its row");
+        Assert.Equal(expected.Where(v => !float.IsNaN(v)), actual.Where(v => !float.IsNaN(v)));
+    }
+
     private static Tensor<int> Tokens(int vocabulary, Rng? rng = null)
     {
         rng ??= new Rng(11);
