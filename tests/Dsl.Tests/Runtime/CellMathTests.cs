@@ -100,6 +100,7 @@ public class CellMathTests
             Assert.InRange(s[i], 0f, 1f);
             Assert.Equal(Math.Tanh(x[i]), t[i], 1e-7);
             if (x[i] > 50) Assert.Equal(1f, s[i]);
+            Assert.True(float.IsFinite(Map(width, Enumerable.Repeat(x[i], 64).ToArray(), "exp")[0]), $"e^{x[i]} is clamped to a finite float");
             if (x[i] < -50) Assert.True(s[i] < 1e-21f, $"σ({x[i]}) = {s[i]}");
         }
     }
