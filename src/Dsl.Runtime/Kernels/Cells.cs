@@ -148,8 +148,7 @@ public static partial class GruCell
                 T n = CellMath.Tanh(T.MultiplyAdd(r, candidate, T.Load(ref g, 2 * u + j)));
                 T.Store(r, ref g, j); T.Store(z, ref g, u + j); T.Store(n, ref g, 2 * u + j);
                 T.Store(candidate, ref hn, j);
-                // h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n)
-                T.Store(hasPrev ? T.MultiplyAdd(z, T.Load(ref hPrev, j) - n, n) : n - z * n, ref h, j);
+                T.Store(Blend(z, n, ref hPrev, j, hasPrev), ref h, j);
             }
             return j;
         }
@@ -293,8 +292,7 @@ public static partial class GruCell
                 T n = CellMath.Tanh(T.Load(ref g, 2 * u + j) + T.Load(ref gh, 2 * u + j));
                 T z = T.Load(ref g, u + j);
                 T.Store(n, ref g, 2 * u + j);
-                // h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n)
-                T.Store(hasPrev ? T.MultiplyAdd(z, T.Load(ref hPrev, j) - n, n) : n - z * n, ref o, j);
+                T.Store(Blend(z, n, ref hPrev, j, hasPrev), ref o, j);
             }
             return j;
         }
@@ -359,6 +357,11 @@ public static partial class GruCell
             return j;
         }
     }
+
+    /// <summary>h' = (1 − z) ⊙ n + z ⊙ hPrev = n + z ⊙ (hPrev − n), both variants' last step (hPrev zero when there is none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Blend<T>(T z, T n, ref float hPrev, int j, bool hasPrev) where T : struct, ILanes<T> =>
+        hasPrev ? T.MultiplyAdd(z, T.Load(ref hPrev, j) - n, n) : n - z * n;
 
     private static void RequireUnits(bool ok, int hidden, string sizes)
     {
