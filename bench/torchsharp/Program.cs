@@ -1,60 +1,139 @@
 using System.Diagnostics;
+using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-// TorchSharp (LibTorch) on the workloads bench/Dsl.Benchmarks times, with the same timing (half a second of warm-up,
-// then the median of about a second of runs) and the same names, for a side-by-side table:
-//   bench/torchsharp/run.sh [threads]
-int threads = args.Length > 0 ? int.Parse(args[0]) : Environment.ProcessorCount;
+// TorchSharp (LibTorch) on every workload bench/pytorch/bench.py and bench/Dsl.Benchmarks time, with their names and
+// the same timing (warm-up until a quarter-second window stops getting faster, then the median of about a second of
+// runs), for bench/torchsharp/run.sh's side-by-side table:
+//   TorchSharpBench [threads] [--json] [--only TEXT]
+int threads = args.Length > 0 && int.TryParse(args[0], out int n) ? n : Environment.ProcessorCount;
+bool json = args.Contains("--json");
+string? only = args.SkipWhile(a => a != "--only").Skip(1).FirstOrDefault();
 torch.set_num_threads(threads);
-Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, LibTorch {torch.__version__}, {torch.get_num_threads()} threads");
+torch.manual_seed(1);
+if (!json) Console.WriteLine($"TorchSharp {typeof(torch).Assembly.GetName().Version}, LibTorch {torch.__version__}, {torch.get_num_threads()} threads");
 
-void Report(string name, double ms, double flops) => Console.WriteLine($"{name,-48} {ms,10:F3} ms {flops / ms / 1e6,8:F1} GFLOP/s");
+bool Wanted(string name) => only is null || name.Contains(only, StringComparison.Ordinal);
 
-using (torch.no_grad())
+void Time(string name, double flops, Action run)
 {
-    foreach (int size in new[] { 512, 1024 })
+    if (!Wanted(name)) return;
+    double ms = Median(() => { using var scope = NewDisposeScope(); run(); });
+    double gflops = flops / ms / 1e6;
+    if (json) Console.WriteLine($"{{\"name\":\"{name}\",\"ms\":{ms.ToString("F4", CultureInfo.InvariantCulture)},\"gflops\":{gflops.ToString("F2", CultureInfo.InvariantCulture)}}}");
+    else Console.WriteLine($"{name,-48} {ms,10:F3} ms {gflops,8:F1} GFLOP/s");
+}
+
+static double RecurrentFlops(int gates, int t, int b, int x, int h) => 2.0 * t * b * gates * h * (x + h);
+
+foreach (int size in new[] { 512, 1024 })
+{
+    var a = randn(size, size);
+    var b = randn(size, size);
+    foreach (int t in new[] { 1, threads }.Distinct())
     {
-        var a = randn(size, size);
-        var b = randn(size, size);
-        foreach (int t in new[] { 1, threads }.Distinct())
+        torch.set_num_threads(t);
+        using (torch.no_grad()) Time($"gemm {size}^3 {t} thread{(t > 1 ? "s" : "")}", 2.0 * size * size * size, () => torch.mm(a, b));
+    }
+    torch.set_num_threads(threads);
+}
+
+foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128, 64, 512, 512) })
+{
+    foreach (string kind in new[] { "lstm", "gru", "rnn" })
+    {
+        int gates = kind switch { "lstm" => 4, "gru" => 3, _ => 1 };
+        string shape = $"T={T} B={B} X={X} H={H}";
+        if (!Wanted($"{kind} forward {shape}") && !Wanted($"{kind} forward+backward {shape}")) continue;
+        var layer = new RecurrentOutput(kind, X, H);
+        var x = randn(B, T, X);
+        var target = zeros(B, T, H);
+        double forward = RecurrentFlops(gates, T, B, X, H);
+        using (torch.no_grad()) Time($"{kind} forward {shape}", forward, () => layer.call(x));
+        if (B == 1) continue;
+        Time($"{kind} forward+backward {shape}", 3 * forward, () =>
         {
-            torch.set_num_threads(t);
-            double ms = Median(() => { using var scope = NewDisposeScope(); torch.mm(a, b); });
-            Report($"gemm {size}^3 {t} thread{(t > 1 ? "s" : "")}", ms, 2.0 * size * size * size);
-        }
-        torch.set_num_threads(threads);
+            layer.zero_grad();
+            nn.functional.mse_loss(layer.call(x), target).backward();
+        });
     }
 }
 
-foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256) })
+// Self-attention: nn.MultiheadAttention(256, 8) with query = key = value; T = 64, B = 32. TorchSharp's module takes
+// (T, B, E), the layout bench.py's batch_first=True module converts to internally.
 {
-    foreach (string kind in new[] { "lstm", "gru" })
+    const int T = 64, B = 32, E = 256, heads = 8;
+    string shape = $"T={T} B={B} E={E} heads={heads}";
+    if (Wanted($"attention forward {shape}") || Wanted($"attention forward+backward {shape}"))
     {
-        int gates = kind == "lstm" ? 4 : 3;
-        nn.Module<Tensor, Tensor> layer = kind == "lstm" ? new LstmOutput(X, H) : new GruOutput(X, H);
-        var x = randn(B, T, X);
-        var target = zeros(B, T, H);
-        double forward = 2.0 * T * B * gates * H * (X + H);
-        string shape = $"T={T} B={B} X={X} H={H}";
-        using (torch.no_grad())
+        var attention = nn.MultiheadAttention(E, heads);
+        var x = randn(T, B, E);
+        var target = zeros(T, B, E);
+        double forward = 2.0 * 4 * T * B * E * E + 2.0 * 2 * B * heads * T * T * (E / heads);
+        using (torch.no_grad()) Time($"attention forward {shape}", forward, () => attention.call(x, x, x, null, false, null));
+        Time($"attention forward+backward {shape}", 3 * forward, () =>
         {
-            Report($"{kind} forward {shape}", Median(() => { using var scope = NewDisposeScope(); layer.call(x); }), forward);
-        }
-        if (B == 1) continue;
-        Report($"{kind} forward+backward {shape}", Median(() =>
+            attention.zero_grad();
+            var (output, _) = attention.call(x, x, x, null, false, null);
+            nn.functional.mse_loss(output, target).backward();
+        });
+    }
+}
+
+// The character model: embedding 65 -> 128, LSTM 256, Linear 65, Adam; T = 100, B = 32; and a batch-1 generation step.
+{
+    var embedding = nn.Embedding(65, 128);
+    var lstm = nn.LSTM(128, 256, batchFirst: true);
+    var dense = nn.Linear(256, 65);
+    var parameters = embedding.parameters().Concat(lstm.parameters()).Concat(dense.parameters()).ToList();
+    var adam = torch.optim.Adam(parameters, lr: 1e-3);
+    var tokens = randint(0, 65, new long[] { 32, 100 });
+    var targets = randint(0, 65, new long[] { 32, 100 });
+    double charFlops = 3 * (RecurrentFlops(4, 100, 32, 128, 256) + 2.0 * 100 * 32 * 65 * 256);
+    Time("char model training step T=100 B=32 (Adam)", charFlops, () =>
+    {
+        adam.zero_grad();
+        var (output, _, _) = lstm.call(embedding.call(tokens), null);
+        nn.functional.cross_entropy(dense.call(output).reshape(-1, 65), targets.reshape(-1)).backward();
+        adam.step();
+    });
+
+    var h = zeros(1, 1, 256).DetachFromDisposeScope();
+    var c = zeros(1, 1, 256).DetachFromDisposeScope();
+    var token = tensor(new long[] { 3 }).reshape(1, 1);
+    using (torch.no_grad())
+    {
+        Time("char model generation step B=1", RecurrentFlops(4, 1, 1, 128, 256) + 2.0 * 65 * 256, () =>
         {
-            using var scope = NewDisposeScope();
-            layer.zero_grad();
-            nn.functional.mse_loss(layer.call(x), target).backward();
-        }), 3 * forward);
+            var (output, h1, c1) = lstm.call(embedding.call(token), (h, c));
+            dense.call(output);
+            h.Dispose();
+            c.Dispose();
+            h = h1.DetachFromDisposeScope();
+            c = c1.DetachFromDisposeScope();
+        });
     }
 }
 
 static double Median(Action run, double seconds = 1.0, int minRuns = 5)
 {
+    // As bench/Dsl.Benchmarks' Timing.Median: at least half a second (3 runs), then quarter-second windows until one
+    // is no more than 2 % faster than the one before (5 s at most).
     var warm = Stopwatch.StartNew();
     for (int i = 0; i < 3 || warm.Elapsed.TotalSeconds < 0.5; i++) run();
+    double previous = double.MaxValue;
+    while (warm.Elapsed.TotalSeconds < 5)
+    {
+        double window = Window(run, 0.25, 3);
+        if (window > previous * 0.98) break;
+        previous = window;
+    }
+    return Window(run, seconds, minRuns);
+}
+
+static double Window(Action run, double seconds, int minRuns)
+{
     var times = new List<double>();
     var total = Stopwatch.StartNew();
     while (times.Count < minRuns || total.Elapsed.TotalSeconds < seconds)
@@ -67,30 +146,31 @@ static double Median(Action run, double seconds = 1.0, int minRuns = 5)
     return times[times.Count / 2];
 }
 
-/// <summary>nn.LSTM(X, H, batch_first=True), its output sequence only.</summary>
-internal sealed class LstmOutput : nn.Module<Tensor, Tensor>
+/// <summary>nn.LSTM, nn.GRU or nn.RNN (X, H, batch_first=True), its output sequence only.</summary>
+internal sealed class RecurrentOutput : nn.Module<Tensor, Tensor>
 {
-    private readonly TorchSharp.Modules.LSTM _lstm;
+    private readonly nn.Module _layer;
+    private readonly Func<Tensor, Tensor> _forward;
 
-    public LstmOutput(int x, int h) : base("lstm")
+    public RecurrentOutput(string kind, int x, int h) : base(kind)
     {
-        _lstm = nn.LSTM(x, h, batchFirst: true);
-        RegisterComponents();
+        switch (kind)
+        {
+            case "lstm":
+                var lstm = nn.LSTM(x, h, batchFirst: true);
+                (_layer, _forward) = (lstm, input => lstm.call(input, null).Item1);
+                break;
+            case "gru":
+                var gru = nn.GRU(x, h, batchFirst: true);
+                (_layer, _forward) = (gru, input => gru.call(input, null).Item1);
+                break;
+            default:
+                var rnn = nn.RNN(x, h, batchFirst: true);
+                (_layer, _forward) = (rnn, input => rnn.call(input, null).Item1);
+                break;
+        }
+        register_module("layer", _layer);
     }
 
-    public override Tensor forward(Tensor input) => _lstm.call(input, null).Item1;
-}
-
-/// <summary>nn.GRU(X, H, batch_first=True), its output sequence only.</summary>
-internal sealed class GruOutput : nn.Module<Tensor, Tensor>
-{
-    private readonly TorchSharp.Modules.GRU _gru;
-
-    public GruOutput(int x, int h) : base("gru")
-    {
-        _gru = nn.GRU(x, h, batchFirst: true);
-        RegisterComponents();
-    }
-
-    public override Tensor forward(Tensor input) => _gru.call(input, null).Item1;
+    public override Tensor forward(Tensor input) => _forward(input);
 }

@@ -1,14 +1,37 @@
 #!/usr/bin/env bash
-# TorchSharp side by side with Dsl on this machine, same threads. LibTorch 2.10 needs a newer glibc than Debian 12:
-# the program runs through with-trixie-libc.sh (set WITH_LIBC to its path; default: ../shared/tools next to the clone).
+# Dsl, ONNX Runtime (Dsl's models exported to ONNX) and TorchSharp side by side on this machine, same threads, every
+# workload of bench/pytorch/bench.py, as one markdown table (ratios: their time / ours, > 1 means Dsl is faster).
+#   bench/torchsharp/run.sh [threads] [--only TEXT]
+# LibTorch 2.10 needs a newer glibc than Debian 12: the program runs through with-trixie-libc.sh (set WITH_LIBC to its
+# path; default: /work/shared/tools).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-threads=${1:-$(nproc)}
+threads=$(nproc)
+if [[ $# -gt 0 && $1 != --* ]]; then threads=$1; shift; fi
 with=${WITH_LIBC:-/work/shared/tools/with-trixie-libc.sh}
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
 dotnet build -c Release bench/torchsharp -v quiet >/dev/null
 dotnet build -c Release bench/Dsl.Benchmarks -v quiet >/dev/null
-echo "== Dsl"
-dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --threads "$threads" --gemm | grep -v "peak fma [0-9]*-bit"
-dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --threads "$threads" --only "T=64 B=" | grep -E "^(lstm|gru) "
-echo "== TorchSharp"
-"$with" bench/torchsharp/bin/Release/net10.0/TorchSharpBench "$threads"
+dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --json --threads "$threads" "$@" > "$out/dsl.jsonl"
+"$with" bench/torchsharp/bin/Release/net10.0/TorchSharpBench "$threads" --json "$@" > "$out/ts.jsonl"
+python3 - "$out/dsl.jsonl" "$out/ts.jsonl" "$threads" <<'PY'
+import json, sys
+read = lambda path: [json.loads(l) for l in open(path) if l.startswith("{")]
+dsl, ts, threads = read(sys.argv[1]), {l["name"]: l for l in read(sys.argv[2])}, int(sys.argv[3])
+peaks = {l["name"]: l["gflops"] for l in dsl if l["name"].startswith("peak fma")}
+print(f"FMA peak now: {peaks.get('peak fma 1 thread', 0):.1f} GFLOP/s on 1 thread, "
+      f"{next((v for k, v in peaks.items() if k != 'peak fma 1 thread'), 0):.1f} on {threads}")
+suffix = ", ONNX Runtime"
+ort = {l["name"][:-len(suffix)]: l for l in dsl if l["name"].endswith(suffix)}
+print("| workload | Dsl ms | ONNX Runtime ms | TorchSharp ms | ORT / Dsl | TorchSharp / Dsl | Dsl GFLOP/s |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+for l in dsl:
+    name = l["name"]
+    if name.startswith("peak") or name.endswith(suffix):
+        continue
+    o, t = ort.get(name), ts.get(name)
+    cell = lambda x: f"{x['ms']:.3f}" if x else "—"
+    ratio = lambda x: f"{x['ms'] / l['ms']:.2f}×" if x else "—"
+    print(f"| {name} | {l['ms']:.3f} | {cell(o)} | {cell(t)} | {ratio(o)} | {ratio(t)} | {l['gflops']:.1f} |")
+PY
