@@ -39,6 +39,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, NormViews, int, int> _normBackwardColumns;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _addRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int> _crossEntropy;
+    private readonly Action<Index1D, SquaredErrorViews, SquaredErrorArgs> _squaredError;
 
     public DeviceKernels(Accelerator accelerator)
     {
@@ -63,6 +64,7 @@ internal sealed partial class DeviceKernels
         _maskSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(MaskStepsKernel);
         _pack = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(TransposeKernel);
         _crossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int>(CrossEntropyRowsKernel);
+        _squaredError = accelerator.LoadAutoGroupedStreamKernel<Index1D, SquaredErrorViews, SquaredErrorArgs>(SquaredErrorRowsKernel);
         _partialNorms = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(PartialNormsKernel);
         _optimizer = accelerator.LoadAutoGroupedStreamKernel<Index1D, OptimizerViews, OptimizerArgs>(OptimizerUpdateKernel);
         _attentionForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionForwardKernel);
@@ -94,7 +96,7 @@ internal sealed partial class DeviceKernels
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormBackwardColumnsKernel), nameof(AddStepRowsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
         nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel),
-        nameof(CrossEntropyRowsKernel),
+        nameof(CrossEntropyRowsKernel), nameof(SquaredErrorRowsKernel),
     ];
 
     // ---- launches ----
@@ -123,6 +125,9 @@ internal sealed partial class DeviceKernels
     {
         if (rows > 0) _crossEntropy(rows, logits, targets, gradient, rowLoss, classes, scale, wantGradient ? 1 : 0);
     }
+
+    /// <summary>Each row's sum of squared differences into the row loss and, when asked, their gradient 2 (p − t) / n; padded steps count for nothing.</summary>
+    public void SquaredErrorRows(int rows, SquaredErrorViews views, SquaredErrorArgs args) { if (rows > 0) _squaredError(rows, views, args); }
 
     public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width)
     {
@@ -423,6 +428,25 @@ internal sealed partial class DeviceKernels
         if (wantGradient == 0) return;
         for (int c = 0; c < classes; c++) gradient[start + c] = XMath.Exp(logits[start + c] - logSum) * scale;
         gradient[start + target] -= scale;
+    }
+
+    /// <summary>
+    /// One thread per row of predictions [rows, width] (the last row may be shorter: <see cref="SquaredErrorArgs.Total"/> elements in all): Σ (p − t)² into the row's loss, and (p − t) · scale into the gradient
+    /// when asked. With lengths, rows are time-major (row = t · batch + b) and a row with t ≥ lengths[b] is a padded step:
+    /// loss 0, gradient 0, as <see cref="Losses.MeanSquaredError(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{int}, int, int, int)"/>.
+    /// </summary>
+    private static void SquaredErrorRowsKernel(Index1D row, SquaredErrorViews v, SquaredErrorArgs a)
+    {
+        long start = (long)(int)row * a.Width, end = XMath.Min(start + a.Width, (long)a.Total);
+        bool valid = a.Batch == 0 || row / a.Batch < v.Lengths[row % a.Batch];
+        float sum = 0f;
+        for (long i = start; i < end; i++)
+        {
+            float d = valid ? v.Prediction[i] - v.Target[i] : 0f;
+            sum += d * d;
+            if (a.WantGradient != 0) v.Gradient[i] = a.Scale * d;
+        }
+        v.RowLoss[row] = sum;
     }
 
     private static void GatherRowsKernel(Index1D i, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) =>
@@ -772,4 +796,24 @@ internal struct NormViews
     public ArrayView<float> Dx;
     public ArrayView<float> DGamma;
     public ArrayView<float> DBeta;
+}
+
+/// <summary>The mean squared error's arrays: predictions and targets [rows, width], their gradient, a loss per row, lengths [batch].</summary>
+internal struct SquaredErrorViews
+{
+    public ArrayView<float> Prediction;
+    public ArrayView<float> Target;
+    public ArrayView<float> Gradient;
+    public ArrayView<float> RowLoss;
+    public ArrayView<int> Lengths;
+}
+
+/// <summary>The mean squared error's sizes: <see cref="Batch"/> 0 when every row counts (no lengths).</summary>
+internal struct SquaredErrorArgs
+{
+    public int Width;
+    public int Total;
+    public int Batch;
+    public float Scale;
+    public int WantGradient;
 }

@@ -37,4 +37,55 @@ public static class DeviceLosses
         for (int r = 0; r < rows; r++) total += losses[r];
         return counted == 0 ? float.NaN : (float)(total / counted);
     }
+
+    /// <summary>
+    /// Mean squared error over every element (PyTorch <c>F.mse_loss</c>), as <see cref="Losses.MeanSquaredError(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>:
+    /// the targets go over, d(loss)/d(prediction) = 2 (p − t) / n is written on the device when <paramref name="gradient"/> is not empty.
+    /// </summary>
+    public static float MeanSquaredError(DeviceSpan prediction, ReadOnlySpan<float> target, DeviceSpan gradient)
+    {
+        if (prediction.Length != target.Length) throw new ArgumentException($"MSE: prediction has {prediction.Length} values, target {target.Length}.", nameof(target));
+        const int chunk = 64; // elements per thread (a row of the kernel), the last one shorter
+        return SquaredError(prediction, target, gradient, default, 0, chunk, (target.Length + chunk - 1) / chunk, target.Length);
+    }
+
+    /// <summary>
+    /// Mean squared error over the valid steps (t &lt; lengths[b]) of time-major [T, B, W] predictions, as
+    /// <see cref="Losses.MeanSquaredError(ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{int}, int, int, int)"/>:
+    /// every feature counted, the gradient zero on padded steps.
+    /// </summary>
+    public static float MeanSquaredError(DeviceSpan prediction, ReadOnlySpan<float> target, DeviceSpan gradient, ReadOnlySpan<int> lengths, int batch, int steps, int width)
+    {
+        if (prediction.Length != (long)batch * steps * width || target.Length != prediction.Length)
+            throw new ArgumentException($"MSE: expected {batch} × {steps} × {width} predictions and targets, got {prediction.Length} and {target.Length}.", nameof(target));
+        if (lengths.Length != batch) throw new ArgumentException($"MSE: expected {batch} lengths, got {lengths.Length}.", nameof(lengths));
+        long count = 0;
+        for (int b = 0; b < batch; b++) count += (long)lengths[b] * width;
+        return SquaredError(prediction, target, gradient, lengths, batch, width, batch * steps, count);
+    }
+
+    private static float SquaredError(DeviceSpan prediction, ReadOnlySpan<float> target, DeviceSpan gradient, ReadOnlySpan<int> lengths, int batch, int width, int rows, long count)
+    {
+        bool wantGradient = !gradient.IsEmpty;
+        if (wantGradient && gradient.Length != prediction.Length)
+            throw new ArgumentException($"MSE: gradient has {gradient.Length} values, expected {prediction.Length}.", nameof(gradient));
+        if (count == 0) return float.NaN;
+        Device device = prediction.Device;
+        // the targets and the rows' losses share one scratch allocation: they go over, one loss per row comes back
+        ArrayView<float> scratch = device.Scratch((long)target.Length + rows);
+        ArrayView<float> targets = scratch.SubView(0, target.Length), rowLoss = scratch.SubView(target.Length, rows);
+        targets.CopyFromCPU(target);
+        var views = new SquaredErrorViews
+        {
+            Prediction = prediction.View, Target = targets, Gradient = wantGradient ? gradient.View : device.Placeholder, RowLoss = rowLoss,
+            Lengths = batch == 0 ? device.Upload([]) : device.Upload(lengths),
+        };
+        device.Kernels.SquaredErrorRows(rows, views, new SquaredErrorArgs { Width = width, Total = target.Length, Batch = batch, Scale = 2f / count, WantGradient = wantGradient ? 1 : 0 });
+        Span<float> losses = device.HostScratch(rows);
+        device.Accelerator.Synchronize();
+        rowLoss.CopyToCPU(losses);
+        double total = 0;
+        for (int r = 0; r < rows; r++) total += losses[r];
+        return (float)(total / count);
+    }
 }

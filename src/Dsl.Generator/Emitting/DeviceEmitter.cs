@@ -167,10 +167,22 @@ internal static class DeviceEmitter
         w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
         w.Close();
         w.Line();
+        string gradient = $"training ? ws.{last.Dy.Name} : default";
         w.Line("/// <summary>The class loss on the device, from the logits the pass left there; its gradient stays there for the backward pass.</summary>");
         w.Open($"public float SoftmaxCrossEntropy({host} host, bool training)");
         w.Line("Workspace ws = For(host);");
-        w.Line($"float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.{last.Out.Name}, host.{plan.Targets.Name}, {plan.Model.OutputWidth}, training ? ws.{last.Dy.Name} : default, \"targets\");");
+        w.Line($"float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.{last.Out.Name}, host.{plan.Targets.Name}, {m.OutputWidth}, {gradient}, \"targets\");");
+        w.Line("ws.GradientOnDevice = training;");
+        w.Line("return loss;");
+        w.Close();
+        w.Line();
+        w.Line("/// <summary>The mean squared error on the device, from the output the pass left there (the targets go over); its gradient stays there for the backward pass.</summary>");
+        w.Open($"public float MeanSquaredError({host} host, bool training, int B, int T)");
+        w.Line("Workspace ws = For(host);");
+        string values = $"host.{plan.TargetValues.Name}";
+        w.Line(m.OutputIsSequence
+            ? $"float loss = host.HasLengths ? global::Dsl.Gpu.DeviceLosses.MeanSquaredError(ws.{last.Out.Name}, {values}, {gradient}, host.lengths, B, T, {m.OutputWidth}) : global::Dsl.Gpu.DeviceLosses.MeanSquaredError(ws.{last.Out.Name}, {values}, {gradient});"
+            : $"float loss = global::Dsl.Gpu.DeviceLosses.MeanSquaredError(ws.{last.Out.Name}, {values}, {gradient});");
         w.Line("ws.GradientOnDevice = training;");
         w.Line("return loss;");
         w.Close();

@@ -254,9 +254,8 @@ internal static class ModelEmitter
             w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out int B, out int T);");
             w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
             w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
-            // on a device, a class loss runs there: the logits need not come back, nor their gradient go over
-            bool deviceLoss = device && intTargets;
-            w.Line(deviceLoss ? "ForwardPass(ws, training, state, outputToHost: _deviceRun is null);" : "ForwardPass(ws, training, state);");
+            // on a device, the loss runs there: the output need not come back, nor its gradient go over
+            w.Line(device ? "ForwardPass(ws, training, state, outputToHost: _deviceRun is null);" : "ForwardPass(ws, training, state);");
             string targetBuffer = intTargets ? plan.Targets.Name : plan.TargetValues.Name;
             int width = intTargets ? 1 : m.OutputWidth;
             w.Line(m.OutputIsSequence
@@ -266,19 +265,20 @@ internal static class ModelEmitter
             if (intTargets)
             {
                 if (m.OutputIsSequence) w.Line($"if (ws.HasLengths) {Layout}.IgnorePaddedTargets(ws.{targetBuffer}, ws.lengths, B, T); // padded steps count for nothing");
-                w.Line(deviceLoss
+                w.Line(device
                     ? $"float loss = _deviceRun is not null ? _deviceRun.SoftmaxCrossEntropy(ws, training) : global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");"
                     : $"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");");
             }
-            else if (m.OutputIsSequence)
-            {
-                w.Line($"float loss = ws.HasLengths");
-                w.Line($"    ? global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient}, ws.lengths, B, T, {C})");
-                w.Line($"    : global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
-            }
             else
             {
-                w.Line($"float loss = global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
+                string onDevice = device ? "_deviceRun is not null ? _deviceRun.MeanSquaredError(ws, training, B, T) : " : "";
+                if (m.OutputIsSequence)
+                {
+                    w.Line($"float loss = {onDevice}ws.HasLengths");
+                    w.Line($"    ? global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient}, ws.lengths, B, T, {C})");
+                    w.Line($"    : global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
+                }
+                else w.Line($"float loss = {onDevice}global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
             }
             w.Open("if (training)");
             w.Line($"{Check}.FiniteLoss(loss, \"{m.Spec.Name}\");");

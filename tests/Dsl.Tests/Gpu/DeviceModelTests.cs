@@ -78,6 +78,11 @@ public class DeviceModelTests(DeviceFixture fixture)
         AssertLossAndGradients(host.Backward(input, targets), device.Backward(input, targets), host, device, name + " backward");
         AssertLossAndGradients(host.Backward(input, targets, Lengths), device.Backward(input, targets, Lengths), host, device, name + " backward with lengths");
         Tolerance.AssertClose(Flat(host.Forward(input, Lengths)), Flat(device.Forward(input, Lengths)), name + " forward with lengths");
+        // the mean squared error (on the device too), over every step and over the valid ones
+        Tensor<float> values = Values(host);
+        Tolerance.AssertClose([host.Loss(input, values)], [device.Loss(input, values)], name + " squared error");
+        AssertLossAndGradients(host.Backward(input, values), device.Backward(input, values), host, device, name + " squared error backward");
+        AssertLossAndGradients(host.Backward(input, values, Lengths), device.Backward(input, values, Lengths), host, device, name + " squared error backward with lengths");
         if (!host.ReturnsSequences || !Steps(host)) return;
         // from a carried state, twice (the second pass starts where the first ended), then step by step
         IModelState hs = host.CreateState(B), ds = device.CreateState(B);
@@ -236,6 +241,36 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     [Fact]
+    public void TheSquaredErrorOnTheDeviceIsTheHostsWithItsGradientLeftOnTheDevice()
+    {
+        const int batch = 3, steps = 4, width = 5, n = batch * steps * width;
+        var rng = new Rng(23);
+        float[] prediction = Enumerable.Range(0, n).Select(_ => rng.NextNormal() * 2).ToArray();
+        float[] target = Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+        using var memory = new DeviceMemory(fixture.Cpu, 2 * n);
+        DeviceSpan p = memory.Span.Slice(0, n), gradient = memory.Span.Slice(n, n);
+        p.CopyFrom(prediction);
+        var onHost = new float[n];
+        // every element (more than one of the kernel's rows of 64, the last shorter), then the valid steps only
+        var expectedGradient = new float[n];
+        float expected = Losses.MeanSquaredError(prediction, target, expectedGradient);
+        Tolerance.AssertClose([expected], [DeviceLosses.MeanSquaredError(p, target, gradient)], "loss");
+        gradient.CopyTo(onHost);
+        Tolerance.AssertClose(expectedGradient, onHost, "gradient");
+        Tolerance.AssertClose([expected], [DeviceLosses.MeanSquaredError(p, target, default)], "loss without a gradient");
+        int[] lengths = [4, 1, 2];
+        gradient.CopyFrom(Enumerable.Repeat(9f, n).ToArray());   // padded steps' gradient must become 0
+        expected = Losses.MeanSquaredError(prediction, target, expectedGradient, lengths, batch, steps, width);
+        Tolerance.AssertClose([expected], [DeviceLosses.MeanSquaredError(p, target, gradient, lengths, batch, steps, width)], "loss over valid steps");
+        gradient.CopyTo(onHost);
+        Tolerance.AssertClose(expectedGradient, onHost, "gradient over valid steps");
+        Assert.Equal(0f, onHost[(1 * batch + 1) * width]); // step 1 of sequence 1 (length 1) is padding
+        Assert.True(float.IsNaN(DeviceLosses.MeanSquaredError(p, target, gradient, [0, 0, 0], batch, steps, width)), "no valid step: NaN, as PyTorch's mean of nothing");
+        var e = Assert.Throws<ArgumentException>(() => DeviceLosses.MeanSquaredError(p, target.AsSpan(1).ToArray(), gradient));
+        Assert.Equal(Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(prediction, target.AsSpan(1).ToArray(), default)).Message, e.Message);
+    }
+
+    [Fact]
     public void ABadClassIdFailsOnTheDeviceAsOnTheHostAndAccumulatesNoGradient()
     {
         var model = new GcEmbeddingDense(seed: 3);
@@ -310,6 +345,14 @@ public class DeviceModelTests(DeviceFixture fixture)
         int n = model.ReturnsSequences ? B * T : B;
         int[] ids = Enumerable.Range(0, n).Select(_ => (int)(rng.NextFloat() * model.OutputWidth) % model.OutputWidth).ToArray();
         return model.ReturnsSequences ? Tensor.Create(ids, [B, T]) : Tensor.Create(ids, [B]);
+    }
+
+    private static Tensor<float> Values(IModel model)
+    {
+        var rng = new Rng(17);
+        int n = (model.ReturnsSequences ? B * T : B) * model.OutputWidth;
+        float[] values = Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+        return model.ReturnsSequences ? Tensor.Create(values, [B, T, model.OutputWidth]) : Tensor.Create(values, [B, model.OutputWidth]);
     }
 }
 

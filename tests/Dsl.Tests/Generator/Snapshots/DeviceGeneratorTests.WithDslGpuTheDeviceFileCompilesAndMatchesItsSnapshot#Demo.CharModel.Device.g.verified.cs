@@ -98,6 +98,15 @@ namespace Demo
                 return loss;
             }
 
+            /// <summary>The mean squared error on the device, from the output the pass left there (the targets go over); its gradient stays there for the backward pass.</summary>
+            public float MeanSquaredError(CharModel.Workspace host, bool training, int B, int T)
+            {
+                Workspace ws = For(host);
+                float loss = host.HasLengths ? global::Dsl.Gpu.DeviceLosses.MeanSquaredError(ws.dense_out, host.target_values, training ? ws.dense_dout : default, host.lengths, B, T, 30) : global::Dsl.Gpu.DeviceLosses.MeanSquaredError(ws.dense_out, host.target_values, training ? ws.dense_dout : default);
+                ws.GradientOnDevice = training;
+                return loss;
+            }
+
             /// <summary>The host's backward pass on the device, from the output's gradient the loss wrote (on the host, or already on the device).</summary>
             public void BackwardPass(CharModel.Workspace host)
             {
