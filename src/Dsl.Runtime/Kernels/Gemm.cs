@@ -278,19 +278,49 @@ public static unsafe class Gemm
     {
         int mr = K.MR, nr = K.NR;
         GemmPath path = job.Path;
-        int KC = path.Depth(job.K), MC = path.MC, NC = path.NC;
+        int KC = path.Depth(job.K), NC = path.NC;
+        // Over more than one k-block, every block of an A panel and of a B panel is packed first when the A panel fits the
+        // L2 budget (C-resident order, below); else one k-block at a time, each pass over C reloading it (BLIS's order).
+        int residentRows = path.ResidentRows(job.WholeC, job.K, mr);
+        bool resident = residentRows > 0;
+        int MC = resident ? residentRows : path.MC;
         int ncMax = Math.Min(NC, RoundUp(job.N, nr));
         int mcMax = Math.Min(MC, RoundUp(job.M, mr));
-        int kcMax = Math.Min(KC, job.K);
+        int depth = resident ? job.K : Math.Min(KC, job.K); // the depth packed at once
         bool prepacked = job.Packed != null;
-        float[] packedB = prepacked ? Array.Empty<float>() : s_packedB is { } pbuf && pbuf.Length >= ncMax * kcMax ? pbuf : (s_packedB = new float[Math.Max(ncMax * kcMax, 4096)]);
-        float[] packedA = s_packedA is { } pabuf && pabuf.Length >= mcMax * kcMax ? pabuf : (s_packedA = new float[Math.Max(mcMax * kcMax, 4096)]);
+        float[] packedB = prepacked ? Array.Empty<float>() : s_packedB is { } pbuf && pbuf.Length >= ncMax * depth ? pbuf : (s_packedB = new float[Math.Max(ncMax * depth, 4096)]);
+        float[] packedA = s_packedA is { } pabuf && pabuf.Length >= mcMax * depth ? pabuf : (s_packedA = new float[Math.Max(mcMax * depth, 4096)]);
         float* tile = stackalloc float[K.MR * K.NR];
         fixed (float* bp = packedB, ap = packedA)
         {
             for (int jc = 0; jc < job.N; jc += NC)
             {
-                int nc = Math.Min(NC, job.N - jc);
+                int nc = Math.Min(NC, job.N - jc), ncR = RoundUp(nc, nr);
+                if (resident)
+                {
+                    // C-resident order: the k-blocks run innermost but one, so the C tiles of a column sliver [MC, NR] stay in
+                    // cache from one k-block to the next (a projection of 8192 rows of depth 512 otherwise streamed its 64 MB
+                    // of C through memory once per k-block), while each B sliver [KC, NR] stays in L1 across the rows.
+                    // The panels' k-blocks lie one after the other, block pc at pc · (its panel's rounded width).
+                    if (!prepacked)
+                        for (int pc = 0; pc < job.K; pc += KC) PackBlockB<K>(job, pc, Math.Min(KC, job.K - pc), jc, nc, bp + (nint)pc * ncR);
+                    for (int ic = 0; ic < job.M; ic += MC)
+                    {
+                        int mc = Math.Min(MC, job.M - ic), mcR = RoundUp(mc, mr);
+                        for (int pc = 0; pc < job.K; pc += KC) PackA<K>(job, ic, mc, pc, Math.Min(KC, job.K - pc), ap + (nint)pc * mcR);
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            int nrr = Math.Min(nr, nc - jr);
+                            for (int pc = 0; pc < job.K; pc += KC)
+                            {
+                                int kc = Math.Min(KC, job.K - pc);
+                                float* bs = prepacked ? job.Packed + (nint)pc * job.PackedN + (nint)(job.PackedColumn + jc + jr) * kc : bp + (nint)pc * ncR + (nint)jr * kc;
+                                MacroColumn<K>(job, kc, ap + (nint)pc * mcR, bs, job.C + (nint)ic * job.Ldc + jc + jr, mc, nrr, tile);
+                            }
+                        }
+                    }
+                    continue;
+                }
                 for (int pc = 0; pc < job.K; pc += KC)
                 {
                     int kc = Math.Min(KC, job.K - pc);
@@ -302,21 +332,25 @@ public static unsafe class Gemm
                         int mc = Math.Min(MC, job.M - ic);
                         PackA<K>(job, ic, mc, pc, kc, ap);
                         for (int jr = 0; jr < nc; jr += nr)
-                        {
-                            int nrr = Math.Min(nr, nc - jr);
-                            float* bs = blockB + (nint)jr * kc;
-                            for (int ir = 0; ir < mc; ir += mr)
-                            {
-                                int mrr = Math.Min(mr, mc - ir);
-                                float* cs = job.C + (nint)(ic + ir) * job.Ldc + jc + jr;
-                                float* asl = ap + (nint)ir * kc;
-                                if (mrr == 1) K.RunRow(kc, asl, bs, cs, nrr, tile);
-                                else K.Run(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
-                            }
-                        }
+                            MacroColumn<K>(job, kc, ap, blockB + (nint)jr * kc, job.C + (nint)ic * job.Ldc + jc + jr, mc, Math.Min(nr, nc - jr), tile);
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>One B sliver [kc, NR] against every A sliver of a packed block of <paramref name="mc"/> rows: C[mc, nrr] += A·B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void MacroColumn<K>(in GemmJob job, int kc, float* ap, float* bs, float* c, int mc, int nrr, float* tile) where K : struct, IMicroKernel
+    {
+        int mr = K.MR;
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int mrr = Math.Min(mr, mc - ir);
+            float* cs = c + (nint)ir * job.Ldc;
+            float* asl = ap + (nint)ir * kc;
+            if (mrr == 1) K.RunRow(kc, asl, bs, cs, nrr, tile);
+            else K.Run(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
         }
     }
 
@@ -450,14 +484,16 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public float* Packed { get; init; }
     public int PackedN { get; init; }
     public int PackedColumn { get; init; }
+    /// <summary>The whole product's C (m × n), which a part split off keeps: the threads' parts share the last-level cache.</summary>
+    public long WholeC { get; init; } = (long)m * n;
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0 };
+        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

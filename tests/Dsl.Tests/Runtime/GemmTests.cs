@@ -97,6 +97,46 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void AProductWhoseCOutgrowsTheCachesKeepsItAcrossKBlocksAndMatchesTheReference(string pathName)
+    {
+        // Two k-blocks, more than two panels of rows, and a C of over 8 MB: the C-resident order, in every layout, packed or
+        // not. The reference checks the rows either side of each panel's border and of the register tiles' (a full
+        // reference product on the scalar path would take seconds).
+        GemmPath path = PathNamed(pathName);
+        int k = path.KC + 37, m = 2 * path.MC + 5, n = (1 << 21) / m + path.NR + 3;
+        Assert.Equal(path.MC, path.ResidentRows((long)m * n, k, path.MR));
+        Assert.Equal(0, path.ResidentRows((long)m * n / 2, k, path.MR));   // a C that stays in cache keeps BLIS's order
+        Assert.Equal(0, path.ResidentRows((long)m * n, path.KC, path.MR)); // and so does a single k-block
+        var rng = new Rng(41);
+        int lda = k + 1, ldc = n + 2;
+        float[] a = Random(rng, m * lda), at = Random(rng, k * m), b = Random(rng, k * n), bt = Random(rng, n * k), c0 = Random(rng, m * ldc);
+        var packed = new float[Gemm.PackedLength(path, k, n)];
+        Gemm.PackB(path, k, n, bt, k, transposed: true, packed);
+        int[] rows = [0, 1, path.MR - 1, path.MR, path.MC - 1, path.MC, path.MC + 1, 2 * path.MC - 1, 2 * path.MC, m - 1];
+        foreach (bool accumulate in new[] { true, false })
+        {
+            CompareRows("NN", c => Gemm.MatMul(path, m, n, k, a, lda, b, n, c, ldc, accumulate), (i, c) => GemmReference.MatMul(false, false, 1, n, k, a.AsSpan(i * lda), lda, b, n, c, ldc, accumulate));
+            CompareRows("TN", c => Gemm.MatMulTransA(path, m, n, k, at, m, b, n, c, ldc, accumulate), (i, c) => GemmReference.MatMul(true, false, 1, n, k, at.AsSpan(i), m, b, n, c, ldc, accumulate));
+            CompareRows("NT", c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, k, c, ldc, accumulate), (i, c) => GemmReference.MatMul(false, true, 1, n, k, a.AsSpan(i * lda), lda, bt, k, c, ldc, accumulate));
+            CompareRows("packed", c => Gemm.MatMulPacked(path, m, n, k, a, lda, packed, c, ldc, accumulate), (i, c) => GemmReference.MatMul(false, true, 1, n, k, a.AsSpan(i * lda), lda, bt, k, c, ldc, accumulate));
+
+            void CompareRows(string layout, Action<float[]> fast, Action<int, float[]> referenceRow)
+            {
+                float[] actual = (float[])c0.Clone();
+                fast(actual);
+                foreach (int i in rows)
+                {
+                    float[] expected = c0.AsSpan(i * ldc, ldc).ToArray();
+                    referenceRow(i, expected);
+                    Tolerance.AssertClose(expected.AsSpan(0, n), actual.AsSpan(i * ldc, n), $"{path} {layout} {m}x{n}x{k} accumulate={accumulate} row {i}", rtol: 1e-4f);
+                    Assert.Equal(c0.AsSpan(i * ldc + n, 2).ToArray(), actual.AsSpan(i * ldc + n, 2).ToArray()); // the padding is never written
+                }
+            }
+        }
+    }
+
     [Fact]
     public void DeepProductsAreCutIntoEqualBlocksNoDeeperThanKC()
     {
