@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
 # Dsl, ONNX Runtime (Dsl's models exported to ONNX) and TorchSharp side by side on this machine, same threads, every
 # workload of bench/pytorch/bench.py, as one markdown table (ratios: their time / ours, > 1 means Dsl is faster).
-#   bench/torchsharp/run.sh [threads] [--only TEXT]
+#   bench/torchsharp/run.sh [threads] [--avx2] [--only TEXT]
+# --avx2 narrows both to 256-bit vectors on an AVX-512 machine (Dsl: DOTNET_EnableAVX512=0, which .NET 10 reads, not …AVX512F; LibTorch:
+# ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2); ONNX Runtime has no such switch and
+# keeps its widest kernels.
 # LibTorch 2.10 needs a newer glibc than Debian 12: the program runs through with-trixie-libc.sh (set WITH_LIBC to its
 # path; default: /work/shared/tools).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=$(nproc)
 if [[ $# -gt 0 && $1 != --* ]]; then threads=$1; shift; fi
+dsl_env=() ts_env=()
+if [[ ${1:-} == --avx2 ]]; then
+  shift
+  dsl_env=(DOTNET_EnableAVX512=0)
+  ts_env=(ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2)
+fi
 with=${WITH_LIBC:-/work/shared/tools/with-trixie-libc.sh}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 dotnet build -c Release bench/torchsharp -v quiet >/dev/null
 dotnet build -c Release bench/Dsl.Benchmarks -v quiet >/dev/null
-dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --json --threads "$threads" "$@" > "$out/dsl.jsonl"
-"$with" bench/torchsharp/bin/Release/net10.0/TorchSharpBench "$threads" --json "$@" > "$out/ts.jsonl"
+env "${dsl_env[@]}" dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --json --threads "$threads" "$@" > "$out/dsl.jsonl"
+env "${ts_env[@]}" "$with" bench/torchsharp/bin/Release/net10.0/TorchSharpBench "$threads" --json "$@" > "$out/ts.jsonl"
 python3 - "$out/dsl.jsonl" "$out/ts.jsonl" "$threads" <<'PY'
 import json, sys
 read = lambda path: [json.loads(l) for l in open(path) if l.startswith("{")]
