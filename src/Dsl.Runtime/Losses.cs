@@ -1,5 +1,8 @@
 using System;
+using System.Numerics;
 using System.Numerics.Tensors;
+using System.Runtime.InteropServices;
+using Dsl.Kernels;
 
 namespace Dsl;
 
@@ -22,6 +25,8 @@ public static class Losses
         int counted = CountTargets(targets, classes, targetName);
         double total = 0;
         float scale = counted == 0 ? 0f : 1f / counted;
+        // without a gradient to hold them, the row's exponentials go through a buffer on the stack, a chunk at a time
+        Span<float> buffer = wantGrad ? default : stackalloc float[Math.Clamp(classes, 1, 1024)];
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<float> z = logits.Slice(r * classes, classes);
@@ -31,17 +36,26 @@ public static class Losses
                 if (wantGrad) gradient.Slice(r * classes, classes).Clear();
                 continue;
             }
+            // log Σ exp(z) = max + log Σ exp(z − max): the exponentials in float on every vector width (CellMath's, within
+            // 3e-7), their sum and the log in double; the gradient is softmax(z) = exp(z − max) / Σ, scaled, less the one-hot
             float max = TensorPrimitives.Max(z);
             double sum = 0;
-            for (int c = 0; c < classes; c++) sum += Math.Exp(z[c] - max);
-            double logSum = max + Math.Log(sum);
-            total += logSum - z[t];
             if (wantGrad)
             {
                 Span<float> g = gradient.Slice(r * classes, classes);
-                for (int c = 0; c < classes; c++) g[c] = (float)Math.Exp(z[c] - logSum) * scale;
+                sum = ShiftedExp(z, max, g);
+                TensorPrimitives.Multiply(g, (float)(scale / sum), g);
                 g[t] -= scale;
             }
+            else
+            {
+                for (int c0 = 0; c0 < classes; c0 += buffer.Length)
+                {
+                    int n = Math.Min(buffer.Length, classes - c0);
+                    sum += ShiftedExp(z.Slice(c0, n), max, buffer.Slice(0, n));
+                }
+            }
+            total += max + Math.Log(sum) - z[t];
         }
         return counted == 0 ? float.NaN : (float)(total / counted);
     }
@@ -72,15 +86,7 @@ public static class Losses
         if (!gradient.IsEmpty && gradient.Length != prediction.Length) throw new ArgumentException($"MSE: gradient has {gradient.Length} values, expected {prediction.Length}.", nameof(gradient));
         int n = prediction.Length;
         if (n == 0) return float.NaN;
-        double total = 0;
-        float scale = 2f / n;
-        for (int i = 0; i < n; i++)
-        {
-            float d = prediction[i] - target[i];
-            total += (double)d * d;
-            if (!gradient.IsEmpty) gradient[i] = scale * d;
-        }
-        return (float)(total / n);
+        return (float)(SquaredDifferences(prediction, target, gradient, 2f / n) / n);
     }
 
     /// <summary>
@@ -101,15 +107,65 @@ public static class Losses
             for (int b = 0; b < batch; b++)
             {
                 int row = (t * batch + b) * width;
-                bool valid = t < lengths[b];
-                for (int j = 0; j < width; j++)
-                {
-                    float d = valid ? prediction[row + j] - target[row + j] : 0f;
-                    total += (double)d * d;
-                    if (!gradient.IsEmpty) gradient[row + j] = scale * d;
-                }
+                Span<float> g = gradient.IsEmpty ? default : gradient.Slice(row, width);
+                if (t < lengths[b]) total += SquaredDifferences(prediction.Slice(row, width), target.Slice(row, width), g, scale);
+                else g.Clear();
             }
         }
         return (float)(total / count);
+    }
+
+    /// <summary>Σ (p − t)² in double precision (each difference in float, as before the sum), and scale · (p − t) into <paramref name="gradient"/> when it is not empty.</summary>
+    private static double SquaredDifferences(ReadOnlySpan<float> p, ReadOnlySpan<float> t, Span<float> gradient, float scale)
+    {
+        int i = 0;
+        double total = 0;
+        bool wantGrad = !gradient.IsEmpty;
+        if (Vector.IsHardwareAccelerated && p.Length >= Vector<float>.Count)
+        {
+            Vector<double> low = Vector<double>.Zero, high = Vector<double>.Zero;
+            var s = new Vector<float>(scale);
+            for (; i <= p.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector<float> d = new Vector<float>(p.Slice(i)) - new Vector<float>(t.Slice(i));
+                if (wantGrad) (d * s).CopyTo(gradient.Slice(i));
+                Vector.Widen(d, out Vector<double> dl, out Vector<double> dh);
+                low += dl * dl;
+                high += dh * dh;
+            }
+            total = Vector.Sum(low + high);
+        }
+        for (; i < p.Length; i++)
+        {
+            float d = p[i] - t[i];
+            total += (double)d * d;
+            if (wantGrad) gradient[i] = scale * d;
+        }
+        return total;
+    }
+
+    /// <summary>e = exp(z − max), lane by lane on every vector width (<see cref="CellMath"/>), and Σ e in double precision.</summary>
+    private static double ShiftedExp(ReadOnlySpan<float> z, float max, Span<float> e)
+    {
+        var kernel = new ShiftedExpKernel { Z = ref MemoryMarshal.GetReference(z), E = ref MemoryMarshal.GetReference(e), Count = z.Length, Max = max };
+        LaneLoop.Run(ref kernel);
+        double sum = 0;
+        foreach (float v in e.Slice(0, z.Length)) sum += v;
+        return sum;
+    }
+
+    private ref struct ShiftedExpKernel : ILaneKernel
+    {
+        public ref float Z, E;
+        public int Count;
+        public float Max;
+
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float z = ref Z, e = ref E;
+            T max = T.Create(Max);
+            for (; j <= Count - T.Count; j += T.Count) T.Store(CellMath.Exp(T.Load(ref z, j) - max), ref e, j);
+            return j;
+        }
     }
 }
