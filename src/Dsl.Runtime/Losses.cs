@@ -160,6 +160,7 @@ public static class Losses
         public int Count;
         public float Max;
 
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             ref float z = ref Z, e = ref E;

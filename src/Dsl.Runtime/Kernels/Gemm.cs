@@ -448,6 +448,11 @@ public static unsafe class Gemm
                     {
                         int r = 0;
                         for (; r + 4 <= mr; r += 4) GemmEdge.Transpose4x4(src + r * job.RsA + p0, job.RsA, d + (nint)p0 * mr + r, mr);
+                        if (r + 2 <= mr)
+                        {
+                            GemmEdge.Transpose2x4(src + r * job.RsA + p0, job.RsA, d + (nint)p0 * mr + r, mr);
+                            r += 2;
+                        }
                         for (; r < mr; r++)
                         {
                             float* s = src + r * job.RsA + p0;

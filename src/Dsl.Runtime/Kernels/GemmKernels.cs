@@ -670,6 +670,29 @@ internal static unsafe class GemmEdge
     }
 
     /// <summary>
+    /// Two rows of four, s[0..3] and s[ld..ld + 3], written as four pairs: d[q · ldd] = s[q], d[q · ldd + 1] = s[ld + q]
+    /// (the last two rows of a six-row sliver of A, next to a 4 × 4 transpose).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose2x4(float* s, nint ld, float* d, nint ldd)
+    {
+        Vector128<float> r0 = Vector128.Load(s), r1 = Vector128.Load(s + ld), low, high;
+        if (Sse.IsSupported) (low, high) = (Sse.UnpackLow(r0, r1), Sse.UnpackHigh(r0, r1));
+        else if (AdvSimd.Arm64.IsSupported) (low, high) = (AdvSimd.Arm64.ZipLow(r0, r1), AdvSimd.Arm64.ZipHigh(r0, r1));
+        else
+        {
+            for (int q = 0; q < 4; q++) (d[q * ldd], d[q * ldd + 1]) = (s[q], s[ld + q]);
+            return;
+        }
+        // each pair is one 64-bit store
+        Vector128<ulong> l = low.AsUInt64(), h = high.AsUInt64();
+        *(ulong*)d = l.ToScalar();
+        *(ulong*)(d + ldd) = l.GetElement(1);
+        *(ulong*)(d + 2 * ldd) = h.ToScalar();
+        *(ulong*)(d + 3 * ldd) = h.GetElement(1);
+    }
+
+    /// <summary>
     /// Transposes the 4 × 4 block whose rows start at <paramref name="s"/> (stride <paramref name="ld"/>) into
     /// <paramref name="d"/> (stride <paramref name="ldd"/>): d[q·ldd + r] = s[r·ld + q]. The packing of A's rows and of Bᵀ.
     /// </summary>
