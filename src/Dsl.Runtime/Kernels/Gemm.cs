@@ -279,8 +279,9 @@ public static unsafe class Gemm
         int mr = K.MR, nr = K.NR;
         GemmPath path = job.Path;
         int KC = path.Depth(job.K), NC = path.NC;
-        // Over more than one k-block, every block of an A panel and of a B panel is packed first when the A panel fits the
-        // L2 budget (C-resident order, below); else one k-block at a time, each pass over C reloading it (BLIS's order).
+        // A C too large for the caches, over more than one k-block, has every block of an A panel and of a B panel packed
+        // first (C-resident order, below; GemmPath.ResidentRows); else one k-block at a time, each pass over C reloading it
+        // (BLIS's order).
         int residentRows = path.ResidentRows(job.WholeC, job.K, mr);
         bool resident = residentRows > 0;
         int MC = resident ? residentRows : path.MC;
