@@ -18,13 +18,18 @@ internal static class CellMath
     private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
     private const float T0 = -5.70498872745e-3f, T1 = 2.06390887954e-2f, T2 = -5.37397155531e-2f, T3 = 1.33314422036e-1f, T4 = -3.33332819422e-1f;
     private const float TanhSmall = 0.625f;
+    private const float Shifter = 12582912f; // 1.5 · 2²³
 
     /// <summary>e^x, x clamped to where the result is a normal float.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Exp<T>(T x) where T : struct, ILanes<T>
     {
-        x = T.Min(T.Max(x, T.Create(ExpMin)), T.Create(ExpMax));
-        T n = T.Round(x * T.Create(Log2E));
+        x = T.Clamp(x, ExpMin, ExpMax);
+        // n = round(x / ln 2), ties to even, by adding 1.5 · 2²³: in [2²³, 2²⁴) a float's ulp is 1, so the sum is rounded
+        // to an integer (ties to even, as Round) and its mantissa holds n, whence the exponent bits of 2^n; no rounding
+        // instruction and no float-to-int conversion (a saturating one costs several instructions without AVX-512)
+        T shifted = x * T.Create(Log2E) + T.Create(Shifter);
+        T n = shifted - T.Create(Shifter);
         T r = T.MultiplyAdd(n, T.Create(-Ln2Hi), x);
         r = T.MultiplyAdd(n, T.Create(-Ln2Lo), r);
         T p = T.MultiplyAdd(T.Create(P0), r, T.Create(P1));
@@ -33,7 +38,7 @@ internal static class CellMath
         p = T.MultiplyAdd(p, r, T.Create(P4));
         p = T.MultiplyAdd(p, r, T.Create(P5));
         p = T.MultiplyAdd(p, r * r, r + T.Create(1f));
-        return p * T.Pow2(n);
+        return p * T.ExponentFromMantissa(shifted);
     }
 
     /// <summary>σ(x) = 1 / (1 + e^−x).</summary>

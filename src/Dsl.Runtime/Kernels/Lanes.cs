@@ -37,11 +37,18 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>a·b + c, fused where the hardware has the instruction (never a software fallback).</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
-    /// <summary>To the nearest integer, ties to even.</summary>
-    static abstract TSelf Round(TSelf x);
+    /// <summary>
+    /// x clamped to [lo, hi] with the hardware's own min and max (one instruction each: .NET's Min and Max order NaNs and
+    /// signed zeros as IEEE 754-2019, which costs compares and blends without AVX-512), the operands in the order that
+    /// keeps a NaN x a NaN.
+    /// </summary>
+    static abstract TSelf Clamp(TSelf x, float lo, float hi);
 
-    /// <summary>2^n for integral n in [−126, 127] (built in the exponent bits).</summary>
-    static abstract TSelf Pow2(TSelf n);
+    /// <summary>
+    /// 2^n from the float n + 1.5 · 2²³ (n integral in [−126, 127]), whose mantissa holds n: its bits plus 127, shifted
+    /// into the exponent field (see <see cref="CellMath"/>'s e^x).
+    /// </summary>
+    static abstract TSelf ExponentFromMantissa(TSelf shifted);
 
     /// <summary>|x| &lt; limit ? a : b, lane by lane.</summary>
     static abstract TSelf SelectAbsLess(TSelf x, float limit, TSelf a, TSelf b);
@@ -80,9 +87,10 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 MultiplyAdd(Lanes512 a, Lanes512 b, Lanes512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Round(Lanes512 x) => new(Vector512.Round(x._v));
+    public static Lanes512 Clamp(Lanes512 x, float lo, float hi) =>
+        new(Vector512.MinNative(Vector512.Create(hi), Vector512.MaxNative(Vector512.Create(lo), x._v)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes512 Pow2(Lanes512 n) => new(((Vector512.ConvertToInt32(n._v) + Vector512.Create(127)) << 23).AsSingle());
+    public static Lanes512 ExponentFromMantissa(Lanes512 shifted) => new(((shifted._v.AsInt32() + Vector512.Create(127)) << 23).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 SelectAbsLess(Lanes512 x, float limit, Lanes512 a, Lanes512 b) =>
         new(Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x._v), Vector512.Create(limit)), a._v, b._v));
@@ -120,9 +128,10 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 MultiplyAdd(Lanes256 a, Lanes256 b, Lanes256 c) => new(Madd.Of(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Round(Lanes256 x) => new(Vector256.Round(x._v));
+    public static Lanes256 Clamp(Lanes256 x, float lo, float hi) =>
+        new(Vector256.MinNative(Vector256.Create(hi), Vector256.MaxNative(Vector256.Create(lo), x._v)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes256 Pow2(Lanes256 n) => new(((Vector256.ConvertToInt32(n._v) + Vector256.Create(127)) << 23).AsSingle());
+    public static Lanes256 ExponentFromMantissa(Lanes256 shifted) => new(((shifted._v.AsInt32() + Vector256.Create(127)) << 23).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 SelectAbsLess(Lanes256 x, float limit, Lanes256 a, Lanes256 b) =>
         new(Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x._v), Vector256.Create(limit)), a._v, b._v));
@@ -160,9 +169,10 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 MultiplyAdd(Lanes128 a, Lanes128 b, Lanes128 c) => new(Madd.Of(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes128 Round(Lanes128 x) => new(Vector128.Round(x._v));
+    public static Lanes128 Clamp(Lanes128 x, float lo, float hi) =>
+        new(Vector128.MinNative(Vector128.Create(hi), Vector128.MaxNative(Vector128.Create(lo), x._v)));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes128 Pow2(Lanes128 n) => new(((Vector128.ConvertToInt32(n._v) + Vector128.Create(127)) << 23).AsSingle());
+    public static Lanes128 ExponentFromMantissa(Lanes128 shifted) => new(((shifted._v.AsInt32() + Vector128.Create(127)) << 23).AsSingle());
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 SelectAbsLess(Lanes128 x, float limit, Lanes128 a, Lanes128 b) =>
         new(Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(x._v), Vector128.Create(limit)), a._v, b._v));
@@ -204,9 +214,9 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 MultiplyAdd(Lanes1 a, Lanes1 b, Lanes1 c) => new(Fused ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes1 Round(Lanes1 x) => new(MathF.Round(x._v, MidpointRounding.ToEven));
+    public static Lanes1 Clamp(Lanes1 x, float lo, float hi) => new(MathF.Min(MathF.Max(x._v, lo), hi));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Lanes1 Pow2(Lanes1 n) => new(BitConverter.Int32BitsToSingle(((int)n._v + 127) << 23));
+    public static Lanes1 ExponentFromMantissa(Lanes1 shifted) => new(BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(shifted._v) + 127) << 23));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 SelectAbsLess(Lanes1 x, float limit, Lanes1 a, Lanes1 b) => MathF.Abs(x._v) < limit ? a : b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
