@@ -36,6 +36,21 @@ public static class Activations
         TensorPrimitives.SoftMax(x, x);
     }
 
+    /// <summary>
+    /// A softmax row's step back, in place over its first <paramref name="valid"/> values: d(scores) = scale · p ⊙ (d(p) −
+    /// Σ d(p) ⊙ p) from d(p) in <paramref name="grad"/> and the softmax <paramref name="p"/>; zero beyond
+    /// <paramref name="valid"/> (masked or padded keys). In vectors, the same float operations as the formula in order.
+    /// </summary>
+    public static void SoftmaxBackward(Span<float> grad, ReadOnlySpan<float> p, int valid, float scale)
+    {
+        Span<float> g = grad.Slice(0, valid);
+        float dot = TensorPrimitives.Dot(g, p.Slice(0, valid));
+        TensorPrimitives.Subtract(g, dot, g);
+        TensorPrimitives.Multiply(g, p.Slice(0, valid), g);
+        TensorPrimitives.Multiply(g, scale, g);
+        grad.Slice(valid).Clear();
+    }
+
     /// <summary>Applies <paramref name="kind"/> in place.</summary>
     public static void Apply(Activation kind, Span<float> x)
     {

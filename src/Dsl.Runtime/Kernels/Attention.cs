@@ -226,12 +226,7 @@ public static class AttentionKernel
             for (int i = 0; i < T; i++)
             {
                 // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
-                Span<float> g = da.Slice(i * S, S);
-                ReadOnlySpan<float> pi = p.Slice(i * S, S);
-                int valid = Valid(i, S, x.Causal, lengths, b);
-                float dot = TensorPrimitives.Dot(g.Slice(0, valid), pi.Slice(0, valid));
-                for (int j = 0; j < valid; j++) g[j] = pi[j] * (g[j] - dot) * x.Scale;
-                g.Slice(valid).Clear();
+                Activations.SoftmaxBackward(da.Slice(i * S, S), p.Slice(i * S, S), Valid(i, S, x.Causal, lengths, b), x.Scale);
             }
             // dq = dS · k; dk = dSᵀ · q
             Gemm.MatMul(T, d, S, da, S, k, ldk, dqs.Slice(b * x.QRow + h * d), ldq, accumulate: false);

@@ -187,14 +187,7 @@ public static class CrossAttentionKernel
     private static void SoftmaxBackward(ReadOnlySpan<float> weights, Span<float> grad, int rows, int columns, float scale, int valid, bool causal)
     {
         for (int i = 0; i < rows; i++)
-        {
-            Span<float> g = grad.Slice(i * columns, columns);
-            ReadOnlySpan<float> a = weights.Slice(i * columns, columns);
-            int live = Keys(valid, i, causal);
-            float dot = TensorPrimitives.Dot(g.Slice(0, live), a.Slice(0, live));
-            for (int j = 0; j < live; j++) g[j] = a[j] * (g[j] - dot) * scale;
-            g.Slice(live).Clear();
-        }
+            Activations.SoftmaxBackward(grad.Slice(i * columns, columns), weights.Slice(i * columns, columns), Keys(valid, i, causal), scale);
     }
 
     /// <summary>out[t, b] = [x[t, b]; context[t, b]]: the layer's output, [R, Q + M].</summary>
