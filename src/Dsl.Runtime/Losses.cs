@@ -1,7 +1,6 @@
 using System;
 using System.Numerics;
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using Dsl.Kernels;
 
 namespace Dsl;
@@ -43,7 +42,7 @@ public static class Losses
             if (wantGrad)
             {
                 Span<float> g = gradient.Slice(r * classes, classes);
-                sum = ShiftedExp(z, max, g);
+                sum = CellMath.ShiftedExp(z, max, g);
                 TensorPrimitives.Multiply(g, (float)(scale / sum), g);
                 g[t] -= scale;
             }
@@ -52,7 +51,7 @@ public static class Losses
                 for (int c0 = 0; c0 < classes; c0 += buffer.Length)
                 {
                     int n = Math.Min(buffer.Length, classes - c0);
-                    sum += ShiftedExp(z.Slice(c0, n), max, buffer.Slice(0, n));
+                    sum += CellMath.ShiftedExp(z.Slice(c0, n), max, buffer.Slice(0, n));
                 }
             }
             total += max + Math.Log(sum) - z[t];
@@ -142,31 +141,5 @@ public static class Losses
             if (wantGrad) gradient[i] = scale * d;
         }
         return total;
-    }
-
-    /// <summary>e = exp(z − max), lane by lane on every vector width (<see cref="CellMath"/>), and Σ e in double precision.</summary>
-    private static double ShiftedExp(ReadOnlySpan<float> z, float max, Span<float> e)
-    {
-        var kernel = new ShiftedExpKernel { Z = ref MemoryMarshal.GetReference(z), E = ref MemoryMarshal.GetReference(e), Count = z.Length, Max = max };
-        LaneLoop.Run(ref kernel);
-        double sum = 0;
-        foreach (float v in e.Slice(0, z.Length)) sum += v;
-        return sum;
-    }
-
-    private ref struct ShiftedExpKernel : ILaneKernel
-    {
-        public ref float Z, E;
-        public int Count;
-        public float Max;
-
-        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
-        public int Run<T>(int j) where T : struct, ILanes<T>
-        {
-            ref float z = ref Z, e = ref E;
-            T max = T.Create(Max);
-            for (; j <= Count - T.Count; j += T.Count) T.Store(CellMath.Exp(T.Load(ref z, j) - max), ref e, j);
-            return j;
-        }
     }
 }

@@ -1,4 +1,6 @@
+using System;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Dsl.Kernels;
 
@@ -57,6 +59,42 @@ internal static class CellMath
         T small = T.MultiplyAdd(p * z, x, x);
         T large = T.Create(1f) - T.Create(2f) / (Exp(x + x) + T.Create(1f));
         return T.SelectAbsLess(x, TanhSmall, small, large);
+    }
+
+    /// <summary>
+    /// e = exp(z − max), lane by lane on every vector width (<see cref="Exp{T}(T)"/>, 0 where z − max is below −87.3: no
+    /// subnormals), and Σ e in double precision. <paramref name="e"/> may be <paramref name="z"/> itself.
+    /// </summary>
+    public static double ShiftedExp(ReadOnlySpan<float> z, float max, Span<float> e)
+    {
+        var kernel = new ShiftedExpKernel { Z = ref MemoryMarshal.GetReference(z), E = ref MemoryMarshal.GetReference(e), Count = z.Length, Max = max };
+        LaneLoop.Run(ref kernel);
+        double sum = 0;
+        foreach (float v in e.Slice(0, z.Length)) sum += v;
+        return sum;
+    }
+
+    private ref struct ShiftedExpKernel : ILaneKernel
+    {
+        public ref float Z, E;
+        public int Count;
+        public float Max;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float z = ref Z, e = ref E;
+            T max = T.Create(Max);
+            T min = T.Create(ExpMin), zero = T.Create(0f);
+            for (; j <= Count - T.Count; j += T.Count)
+            {
+                // below e^ExpMin (the smallest normal float) the exponential is 0, as torch.softmax's underflow gives
+                // (e^x alone clamps there): a score of −∞ or far below the row's maximum gets no weight at all
+                T v = T.Load(ref z, j) - max;
+                T.Store(T.SelectPositive(v - min, CellMath.Exp(v), zero), ref e, j);
+            }
+            return j;
+        }
     }
 
     /// <summary>The scalar σ, as every width computes it.</summary>

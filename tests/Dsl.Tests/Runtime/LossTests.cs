@@ -44,12 +44,17 @@ public class LossTests
     }
 
     [Fact]
-    public void ANaNLogitGivesANaNLossAndEveryTargetIgnoredGivesNaN()
+    public void ANaNLogitGivesANaNLossEveryTargetIgnoredGivesNaNAndMinusInfinityGivesZero()
     {
         float[] logits = [0.5f, float.NaN, 1f, 2f, 3f, 4f];
         Assert.True(float.IsNaN(Losses.SoftmaxCrossEntropy(logits, [0, 2], 3, new float[6])));
         Assert.True(float.IsNaN(Losses.SoftmaxCrossEntropy(logits, [0, 2], 3, default)));
         Assert.True(float.IsNaN(Losses.SoftmaxCrossEntropy([1f, 2f], [-1], 2, new float[2])), "every target ignored: NaN, as PyTorch");
+        // a class at −∞ (or far below the row's maximum) has probability 0 exactly, as PyTorch's underflow gives
+        var gradient = new float[3];
+        float loss = Losses.SoftmaxCrossEntropy([0f, float.NegativeInfinity, -200f], [0], 3, gradient);
+        Assert.Equal(0f, loss);
+        Assert.Equal([0f, 0f, 0f], gradient);
     }
 
     [Theory]
