@@ -30,11 +30,7 @@ public static class DeviceLosses
         ArrayView<float> rowLoss = device.Scratch(rows);
         device.Kernels.CrossEntropyRows(rows, logits.View, device.Upload(targets), wantGradient ? gradient.View : device.Placeholder, rowLoss, classes,
             counted == 0 ? 0f : 1f / counted, wantGradient);
-        Span<float> losses = device.HostScratch(rows);
-        device.Accelerator.Synchronize();
-        rowLoss.SubView(0, rows).CopyToCPU(losses);
-        double total = 0;
-        for (int r = 0; r < rows; r++) total += losses[r];
+        double total = SumOfRows(device, rowLoss, rows);
         return counted == 0 ? float.NaN : (float)(total / counted);
     }
 
@@ -78,14 +74,21 @@ public static class DeviceLosses
         var views = new SquaredErrorViews
         {
             Prediction = prediction.View, Target = targets, Gradient = wantGradient ? gradient.View : device.Placeholder, RowLoss = rowLoss,
-            Lengths = batch == 0 ? device.Upload([]) : device.Upload(lengths),
+            // (without lengths the kernel reads none: no upload, which would wait for the device and evict the ints it holds)
+            Lengths = batch == 0 ? device.Placeholder.Cast<int>() : device.Upload(lengths),
         };
         device.Kernels.SquaredErrorRows(rows, views, new SquaredErrorArgs { Width = width, Total = target.Length, Batch = batch, Scale = 2f / count, WantGradient = wantGradient ? 1 : 0 });
+        return (float)(SumOfRows(device, rowLoss, rows) / count);
+    }
+
+    /// <summary>The first <paramref name="rows"/> losses a kernel left in <paramref name="rowLoss"/>, brought back once the device is done and summed in double precision.</summary>
+    private static double SumOfRows(Device device, ArrayView<float> rowLoss, int rows)
+    {
         Span<float> losses = device.HostScratch(rows);
         device.Accelerator.Synchronize();
-        rowLoss.CopyToCPU(losses);
+        rowLoss.SubView(0, rows).CopyToCPU(losses);
         double total = 0;
-        for (int r = 0; r < rows; r++) total += losses[r];
-        return (float)(total / count);
+        foreach (float loss in losses) total += loss;
+        return total;
     }
 }
