@@ -315,7 +315,7 @@ public static unsafe class Gemm
                             for (int pc = 0; pc < job.K; pc += KC)
                             {
                                 int kc = Math.Min(KC, job.K - pc);
-                                float* bs = prepacked ? job.Packed + (nint)pc * job.PackedN + (nint)(job.PackedColumn + jc + jr) * kc : bp + (nint)pc * ncR + (nint)jr * kc;
+                                float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
                                 MacroColumn<K>(job, kc, ap + (nint)pc * mcR, bs, job.C + (nint)ic * job.Ldc + jc + jr, mc, nrr, tile);
                             }
                         }
@@ -326,7 +326,7 @@ public static unsafe class Gemm
                 {
                     int kc = Math.Min(KC, job.K - pc);
                     float* blockB = bp;
-                    if (prepacked) blockB = job.Packed + (nint)pc * job.PackedN + (nint)(job.PackedColumn + jc) * kc;
+                    if (prepacked) blockB = PackedBlock(job, pc, kc, jc);
                     else PackBlockB<K>(job, pc, kc, jc, nc, bp);
                     for (int ic = 0; ic < job.M; ic += MC)
                     {
@@ -339,6 +339,10 @@ public static unsafe class Gemm
             }
         }
     }
+
+    /// <summary>Where a prepacked B's k-block at depth <paramref name="pc"/> (of depth <paramref name="kc"/>) holds this job's column <paramref name="jc"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* PackedBlock(in GemmJob job, int pc, int kc, int jc) => job.Packed + (nint)pc * job.PackedN + (nint)(job.PackedColumn + jc) * kc;
 
     /// <summary>One B sliver [kc, NR] against every A sliver of a packed block of <paramref name="mc"/> rows: C[mc, nrr] += A·B.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
