@@ -328,6 +328,13 @@ public static unsafe class Gemm
                     float* blockB = bp;
                     if (prepacked) blockB = PackedBlock(job, pc, kc, jc);
                     else PackBlockB<K>(job, pc, kc, jc, nc, bp);
+                    if (job.M == 1)
+                    {
+                        // a matrix-vector product: the row is read where it lies (packing it would pad it to MR rows)
+                        for (int jr = 0; jr < nc; jr += nr)
+                            K.RunRow(kc, job.A + pc * job.CsA, job.CsA, blockB + (nint)jr * kc, job.C + jc + jr, Math.Min(nr, nc - jr), tile);
+                        continue;
+                    }
                     for (int ic = 0; ic < job.M; ic += MC)
                     {
                         int mc = Math.Min(MC, job.M - ic);
@@ -354,7 +361,7 @@ public static unsafe class Gemm
             int mrr = Math.Min(mr, mc - ir);
             float* cs = c + (nint)ir * job.Ldc;
             float* asl = ap + (nint)ir * kc;
-            if (mrr == 1) K.RunRow(kc, asl, bs, cs, nrr, tile);
+            if (mrr == 1) K.RunRow(kc, asl, mr, bs, cs, nrr, tile);
             else K.Run(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
         }
     }
@@ -382,14 +389,20 @@ public static unsafe class Gemm
         int packed = 0;
         if (job.CsB == 1)
         {
-            // B's rows are contiguous: each p is read once along the block and dealt NR at a time to the full slivers (sliver
-            // by sliver, the reads would be a row of B apart, mapping to a few cache sets when the row is 1 or 4 KB).
+            // B's rows are contiguous: eight rows at a time are read along the block and dealt NR at a time to the full
+            // slivers, so that each sliver is written eight rows (8 · NR values) at a time. One row at a time wrote NR
+            // values to slivers KC · NR apart, all in one cache set; sliver by sliver, the reads are a row of B apart.
             packed = nc / nr * nr;
             float* src = job.B + (nint)pc * job.RsB + jc;
-            for (int p = 0; p < kc; p++)
+            const int Rows = 8;
+            for (int p0 = 0; p0 < kc; p0 += Rows)
             {
-                float* s = src + p * job.RsB, d = dst + (nint)p * nr;
-                for (int jr = 0; jr < packed; jr += nr, s += nr, d += (nint)nr * kc) K.CopyRow(s, d);
+                int rows = Math.Min(Rows, kc - p0);
+                for (int jr = 0; jr < packed; jr += nr)
+                {
+                    float* s = src + p0 * job.RsB + jr, d = dst + (nint)jr * kc + (nint)p0 * nr;
+                    for (int p = 0; p < rows; p++, s += job.RsB, d += nr) K.CopyRow(s, d);
+                }
             }
         }
         for (int jr = packed; jr < nc; jr += nr)

@@ -116,8 +116,11 @@ internal unsafe interface IMicroKernel
     /// </summary>
     static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile);
 
-    /// <summary>One row of A (a matrix-vector product): the full tile would spend most of its multiply-adds on padding.</summary>
-    static abstract void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile);
+    /// <summary>
+    /// One row of A (a matrix-vector product): the full tile would spend most of its multiply-adds on padding. A's k-th
+    /// value is <paramref name="a"/>[k · <paramref name="sa"/>]: a packed sliver (MR) or the row itself, unpacked.
+    /// </summary>
+    static abstract void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile);
 
     /// <summary>Copies the NR contiguous values of one row of B into its packed sliver.</summary>
     static abstract void CopyRow(float* src, float* dst);
@@ -180,27 +183,26 @@ internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
     {
-        // Two chains of two accumulators over the sliver (p even and odd).
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         int p = 0;
-        for (; p + 1 < kc; p += 2, a += 16, b += 64)
+        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 128)
         {
-            Vector512<float> x = Vector512.Create(a[0]), y = Vector512.Create(a[8]);
-            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
-            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
-            c2 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 32), c2);
-            c3 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 48), c3);
+            Vector512<float> x0 = Vector512.Create(a[0]), x1 = Vector512.Create(a[sa]), x2 = Vector512.Create(a[2 * sa]), x3 = Vector512.Create(a[3 * sa]);
+            c0 = Vector512.FusedMultiplyAdd(x0, Vector512.Load(b), c0); c1 = Vector512.FusedMultiplyAdd(x0, Vector512.Load(b + 16), c1);
+            c2 = Vector512.FusedMultiplyAdd(x1, Vector512.Load(b + 32), c2); c3 = Vector512.FusedMultiplyAdd(x1, Vector512.Load(b + 48), c3);
+            c4 = Vector512.FusedMultiplyAdd(x2, Vector512.Load(b + 64), c4); c5 = Vector512.FusedMultiplyAdd(x2, Vector512.Load(b + 80), c5);
+            c6 = Vector512.FusedMultiplyAdd(x3, Vector512.Load(b + 96), c6); c7 = Vector512.FusedMultiplyAdd(x3, Vector512.Load(b + 112), c7);
         }
-        if (p < kc)
+        for (; p < kc; p++, a += sa, b += 32)
         {
             Vector512<float> x = Vector512.Create(a[0]);
-            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
-            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
+            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0); c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
         }
-        c0 += c2;
-        c1 += c3;
+        c0 = c0 + c2 + (c4 + c6);
+        c1 = c1 + c3 + (c5 + c7);
         if (nr == 32)
         {
             Add(c, c0, c1);
@@ -285,36 +287,8 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         GemmEdge.Add(c, ldc, tile, 32, mr, nr);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
-    {
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
-        int p = 0;
-        for (; p + 1 < kc; p += 2, a += 24, b += 64)
-        {
-            Vector512<float> x = Vector512.Create(a[0]), y = Vector512.Create(a[12]);
-            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
-            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
-            c2 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 32), c2);
-            c3 = Vector512.FusedMultiplyAdd(y, Vector512.Load(b + 48), c3);
-        }
-        if (p < kc)
-        {
-            Vector512<float> x = Vector512.Create(a[0]);
-            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0);
-            c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
-        }
-        c0 += c2;
-        c1 += c3;
-        if (nr == 32)
-        {
-            Add(c, c0, c1);
-            return;
-        }
-        c0.Store(tile);
-        c1.Store(tile + 16);
-        GemmEdge.Add(c, 0, tile, 32, 1, nr);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile) => Kernel512x8x32.RunRow(kc, a, sa, b, c, nr, tile);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst) => Kernel512x8x32.CopyRow(src, dst);
@@ -367,26 +341,26 @@ internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
     {
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         int p = 0;
-        for (; p + 1 < kc; p += 2, a += 12, b += 32)
+        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 64)
         {
-            Vector256<float> x = Vector256.Create(a[0]), y = Vector256.Create(a[6]);
-            c0 = Madd.Of(x, Vector256.Load(b), c0);
-            c1 = Madd.Of(x, Vector256.Load(b + 8), c1);
-            c2 = Madd.Of(y, Vector256.Load(b + 16), c2);
-            c3 = Madd.Of(y, Vector256.Load(b + 24), c3);
+            Vector256<float> x0 = Vector256.Create(a[0]), x1 = Vector256.Create(a[sa]), x2 = Vector256.Create(a[2 * sa]), x3 = Vector256.Create(a[3 * sa]);
+            c0 = Madd.Of(x0, Vector256.Load(b), c0); c1 = Madd.Of(x0, Vector256.Load(b + 8), c1);
+            c2 = Madd.Of(x1, Vector256.Load(b + 16), c2); c3 = Madd.Of(x1, Vector256.Load(b + 24), c3);
+            c4 = Madd.Of(x2, Vector256.Load(b + 32), c4); c5 = Madd.Of(x2, Vector256.Load(b + 40), c5);
+            c6 = Madd.Of(x3, Vector256.Load(b + 48), c6); c7 = Madd.Of(x3, Vector256.Load(b + 56), c7);
         }
-        if (p < kc)
+        for (; p < kc; p++, a += sa, b += 16)
         {
             Vector256<float> x = Vector256.Create(a[0]);
-            c0 = Madd.Of(x, Vector256.Load(b), c0);
-            c1 = Madd.Of(x, Vector256.Load(b + 8), c1);
+            c0 = Madd.Of(x, Vector256.Load(b), c0); c1 = Madd.Of(x, Vector256.Load(b + 8), c1);
         }
-        c0 += c2;
-        c1 += c3;
+        c0 = c0 + c2 + (c4 + c6);
+        c1 = c1 + c3 + (c5 + c7);
         if (nr == 16)
         {
             Add(c, c0, c1);
@@ -452,26 +426,26 @@ internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
     {
-        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
+        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
         int p = 0;
-        for (; p + 1 < kc; p += 2, a += 12, b += 16)
+        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 32)
         {
-            Vector128<float> x = Vector128.Create(a[0]), y = Vector128.Create(a[6]);
-            c0 = Madd.Of(x, Vector128.Load(b), c0);
-            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
-            c2 = Madd.Of(y, Vector128.Load(b + 8), c2);
-            c3 = Madd.Of(y, Vector128.Load(b + 12), c3);
+            Vector128<float> x0 = Vector128.Create(a[0]), x1 = Vector128.Create(a[sa]), x2 = Vector128.Create(a[2 * sa]), x3 = Vector128.Create(a[3 * sa]);
+            c0 = Madd.Of(x0, Vector128.Load(b), c0); c1 = Madd.Of(x0, Vector128.Load(b + 4), c1);
+            c2 = Madd.Of(x1, Vector128.Load(b + 8), c2); c3 = Madd.Of(x1, Vector128.Load(b + 12), c3);
+            c4 = Madd.Of(x2, Vector128.Load(b + 16), c4); c5 = Madd.Of(x2, Vector128.Load(b + 20), c5);
+            c6 = Madd.Of(x3, Vector128.Load(b + 24), c6); c7 = Madd.Of(x3, Vector128.Load(b + 28), c7);
         }
-        if (p < kc)
+        for (; p < kc; p++, a += sa, b += 8)
         {
             Vector128<float> x = Vector128.Create(a[0]);
-            c0 = Madd.Of(x, Vector128.Load(b), c0);
-            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
+            c0 = Madd.Of(x, Vector128.Load(b), c0); c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
         }
-        c0 += c2;
-        c1 += c3;
+        c0 = c0 + c2 + (c4 + c6);
+        c1 = c1 + c3 + (c5 + c7);
         if (nr == 8)
         {
             Add(c, c0, c1);
@@ -543,30 +517,28 @@ internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
     {
+        // Four steps of k at a time into four triples of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        Vector128<float> c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
         int p = 0;
-        for (; p + 1 < kc; p += 2, a += 16, b += 24)
+        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 48)
         {
-            Vector128<float> x = Vector128.Create(a[0]), y = Vector128.Create(a[8]);
-            c0 = Madd.Of(x, Vector128.Load(b), c0);
-            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
-            c2 = Madd.Of(x, Vector128.Load(b + 8), c2);
-            c3 = Madd.Of(y, Vector128.Load(b + 12), c3);
-            c4 = Madd.Of(y, Vector128.Load(b + 16), c4);
-            c5 = Madd.Of(y, Vector128.Load(b + 20), c5);
+            Vector128<float> x0 = Vector128.Create(a[0]), x1 = Vector128.Create(a[sa]), x2 = Vector128.Create(a[2 * sa]), x3 = Vector128.Create(a[3 * sa]);
+            c0 = Madd.Of(x0, Vector128.Load(b), c0); c1 = Madd.Of(x0, Vector128.Load(b + 4), c1); c2 = Madd.Of(x0, Vector128.Load(b + 8), c2);
+            c3 = Madd.Of(x1, Vector128.Load(b + 12), c3); c4 = Madd.Of(x1, Vector128.Load(b + 16), c4); c5 = Madd.Of(x1, Vector128.Load(b + 20), c5);
+            c6 = Madd.Of(x2, Vector128.Load(b + 24), c6); c7 = Madd.Of(x2, Vector128.Load(b + 28), c7); c8 = Madd.Of(x2, Vector128.Load(b + 32), c8);
+            c9 = Madd.Of(x3, Vector128.Load(b + 36), c9); c10 = Madd.Of(x3, Vector128.Load(b + 40), c10); c11 = Madd.Of(x3, Vector128.Load(b + 44), c11);
         }
-        if (p < kc)
+        for (; p < kc; p++, a += sa, b += 12)
         {
             Vector128<float> x = Vector128.Create(a[0]);
-            c0 = Madd.Of(x, Vector128.Load(b), c0);
-            c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
-            c2 = Madd.Of(x, Vector128.Load(b + 8), c2);
+            c0 = Madd.Of(x, Vector128.Load(b), c0); c1 = Madd.Of(x, Vector128.Load(b + 4), c1); c2 = Madd.Of(x, Vector128.Load(b + 8), c2);
         }
-        c0 += c3;
-        c1 += c4;
-        c2 += c5;
+        c0 = c0 + c3 + (c6 + c9);
+        c1 = c1 + c4 + (c7 + c10);
+        c2 = c2 + c5 + (c8 + c11);
         if (nr == 12)
         {
             Add(c, c0, c1, c2);
@@ -631,7 +603,18 @@ internal readonly unsafe struct KernelScalar4x4 : IMicroKernel
         GemmEdge.Add(c, ldc, tile, 4, mr, nr);
     }
 
-    public static void RunRow(int kc, float* a, float* b, float* c, int nr, float* tile) => Run(kc, a, b, c, 0, 1, nr, tile);
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
+    {
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        for (int p = 0; p < kc; p++, a += sa, b += 4)
+        {
+            float x = a[0];
+            c0 += x * b[0]; c1 += x * b[1]; c2 += x * b[2]; c3 += x * b[3];
+        }
+        tile[0] = c0; tile[1] = c1; tile[2] = c2; tile[3] = c3;
+        GemmEdge.Add(c, 0, tile, 4, 1, nr);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst)
