@@ -112,19 +112,26 @@ public static unsafe class Gemm
         Require("A", a, m, k, lda);
         Require("C", c, m, n, ldc);
         if (packed.Length < PackedLength(path, k, n)) throw new ArgumentException($"Gemm: packed B needs {PackedLength(path, k, n)} values, got {packed.Length}.", nameof(packed));
-        if (!accumulate)
-        {
-            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-        }
-        if (m == 0 || n == 0 || k == 0) return;
+        if (m == 0 || n == 0) return;
         fixed (float* pa = a, pp = packed, pc = c)
         {
-            var job = new GemmJob(path, pa, lda, 1, null, 0, 0, pc, ldc, m, n, k) { Packed = pp, PackedN = RoundUp(n, path.NR) };
+            var job = new GemmJob(path, pa, lda, 1, null, 0, 0, pc, ldc, m, n, k) { Packed = pp, PackedN = RoundUp(n, path.NR), Accumulate = accumulate };
+            if (k == 0)
+            {
+                if (!accumulate) Clear(job);
+                return;
+            }
             // A per-step product with few rows is bound by reading the weights: split it early, so that each
             // core keeps its share of the packed weights in its own cache from step to step.
             if ((long)m * n * k >= GemmWorkers.ParallelThreshold / 16 && GemmWorkers.Count > 1) GemmWorkers.Split(job);
             else Execute(job);
         }
+    }
+
+    /// <summary>C = 0 before a product that does not write it: one of depth 0 (no k-block), or one the dot products run (they add).</summary>
+    private static void Clear(in GemmJob job)
+    {
+        for (int i = 0; i < job.M; i++) new Span<float>(job.C + (nint)i * job.Ldc, job.N).Clear();
     }
 
     private static void Require(string name, ReadOnlySpan<float> span, int rows, int cols, int ld)
@@ -139,14 +146,15 @@ public static unsafe class Gemm
     private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, ReadOnlySpan<float> b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate)
     {
         Require("C", c, m, n, ldc);
-        if (!accumulate)
-        {
-            for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-        }
-        if (m == 0 || n == 0 || k == 0) return;
+        if (m == 0 || n == 0) return;
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var job = new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k);
+            var job = new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate };
+            if (k == 0)
+            {
+                if (!accumulate) Clear(job);
+                return;
+            }
             // A matrix-vector product is bound by reading B: it pays to split it sooner.
             long threshold = IsRowWise(job) ? GemmWorkers.ParallelThreshold / 8 : GemmWorkers.ParallelThreshold;
             if ((long)m * n * k >= threshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
@@ -162,6 +170,7 @@ public static unsafe class Gemm
     {
         if (IsRowWise(job))
         {
+            if (!job.Accumulate) Clear(job);
             Rows(job);
             return;
         }
@@ -316,7 +325,7 @@ public static unsafe class Gemm
                             {
                                 int kc = Math.Min(KC, job.K - pc);
                                 float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
-                                MacroColumn<K>(job, kc, ap + (nint)pc * mcR, bs, job.C + (nint)ic * job.Ldc + jc + jr, mc, nrr, tile);
+                                MacroColumn<K>(job, kc, ap + (nint)pc * mcR, bs, job.C + (nint)ic * job.Ldc + jc + jr, mc, nrr, tile, Overwrites(job, pc));
                             }
                         }
                     }
@@ -332,7 +341,7 @@ public static unsafe class Gemm
                     {
                         // a matrix-vector product: the row is read where it lies (packing it would pad it to MR rows)
                         for (int jr = 0; jr < nc; jr += nr)
-                            K.RunRow(kc, job.A + pc * job.CsA, job.CsA, blockB + (nint)jr * kc, job.C + jc + jr, Math.Min(nr, nc - jr), tile);
+                            K.RunRow(kc, job.A + pc * job.CsA, job.CsA, blockB + (nint)jr * kc, job.C + jc + jr, Math.Min(nr, nc - jr), tile, Overwrites(job, pc));
                         continue;
                     }
                     for (int ic = 0; ic < job.M; ic += MC)
@@ -340,12 +349,16 @@ public static unsafe class Gemm
                         int mc = Math.Min(MC, job.M - ic);
                         PackA<K>(job, ic, mc, pc, kc, ap);
                         for (int jr = 0; jr < nc; jr += nr)
-                            MacroColumn<K>(job, kc, ap, blockB + (nint)jr * kc, job.C + (nint)ic * job.Ldc + jc + jr, mc, Math.Min(nr, nc - jr), tile);
+                            MacroColumn<K>(job, kc, ap, blockB + (nint)jr * kc, job.C + (nint)ic * job.Ldc + jc + jr, mc, Math.Min(nr, nc - jr), tile, Overwrites(job, pc));
                     }
                 }
             }
         }
     }
+
+    /// <summary>Whether the k-block at depth <paramref name="pc"/> writes C rather than adds to it: the first, unless the product accumulates (C is not read, nor cleared first).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool Overwrites(in GemmJob job, int pc) => pc == 0 && !job.Accumulate;
 
     /// <summary>Where a prepacked B's k-block at depth <paramref name="pc"/> (of depth <paramref name="kc"/>) holds this job's column <paramref name="jc"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -353,7 +366,7 @@ public static unsafe class Gemm
 
     /// <summary>One B sliver [kc, NR] against every A sliver of a packed block of <paramref name="mc"/> rows: C[mc, nrr] += A·B.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MacroColumn<K>(in GemmJob job, int kc, float* ap, float* bs, float* c, int mc, int nrr, float* tile) where K : struct, IMicroKernel
+    private static void MacroColumn<K>(in GemmJob job, int kc, float* ap, float* bs, float* c, int mc, int nrr, float* tile, bool overwrite) where K : struct, IMicroKernel
     {
         int mr = K.MR;
         for (int ir = 0; ir < mc; ir += mr)
@@ -361,8 +374,8 @@ public static unsafe class Gemm
             int mrr = Math.Min(mr, mc - ir);
             float* cs = c + (nint)ir * job.Ldc;
             float* asl = ap + (nint)ir * kc;
-            if (mrr == 1) K.RunRow(kc, asl, mr, bs, cs, nrr, tile);
-            else K.Run(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile);
+            if (mrr == 1) K.RunRow(kc, asl, mr, bs, cs, nrr, tile, overwrite);
+            else K.Run(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile, overwrite);
         }
     }
 
@@ -507,16 +520,18 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public float* Packed { get; init; }
     public int PackedN { get; init; }
     public int PackedColumn { get; init; }
+    /// <summary>Whether C is added to; if not, the first k-block writes it (the micro-kernels' overwrite).</summary>
+    public bool Accumulate { get; init; }
     /// <summary>The whole product's C (m × n), which a part split off keeps: the threads' parts share the last-level cache.</summary>
     public long WholeC { get; init; } = (long)m * n;
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Accumulate = Accumulate };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC };
+        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Accumulate = Accumulate };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

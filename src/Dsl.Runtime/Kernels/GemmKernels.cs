@@ -114,13 +114,13 @@ internal unsafe interface IMicroKernel
     /// Adds the product of the slivers to C (row stride <paramref name="ldc"/>); an edge tile (<paramref name="mr"/> &lt; MR or
     /// <paramref name="nr"/> &lt; NR) goes through <paramref name="tile"/> [MR × NR] and only its valid part is added.
     /// </summary>
-    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile);
+    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite);
 
     /// <summary>
     /// One row of A (a matrix-vector product): the full tile would spend most of its multiply-adds on padding. A's k-th
     /// value is <paramref name="a"/>[k · <paramref name="sa"/>]: a packed sliver (MR) or the row itself, unpacked.
     /// </summary>
-    static abstract void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile);
+    static abstract void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite);
 
     /// <summary>Copies the NR contiguous values of one row of B into its packed sliver.</summary>
     static abstract void CopyRow(float* src, float* dst);
@@ -144,7 +144,7 @@ internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
     public static int NR => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -171,19 +171,19 @@ internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
         }
         if (mr == 8 && nr == 32)
         {
-            Add(c, c00, c01); Add(c + ldc, c10, c11); Add(c + 2 * ldc, c20, c21); Add(c + 3 * ldc, c30, c31);
-            Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51); Add(c + 6 * ldc, c60, c61); Add(c + 7 * ldc, c70, c71);
+            Add(c, c00, c01, overwrite); Add(c + ldc, c10, c11, overwrite); Add(c + 2 * ldc, c20, c21, overwrite); Add(c + 3 * ldc, c30, c31, overwrite);
+            Add(c + 4 * ldc, c40, c41, overwrite); Add(c + 5 * ldc, c50, c51, overwrite); Add(c + 6 * ldc, c60, c61, overwrite); Add(c + 7 * ldc, c70, c71, overwrite);
             return;
         }
         c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
         c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
         c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
         c60.Store(tile + 192); c61.Store(tile + 208); c70.Store(tile + 224); c71.Store(tile + 240);
-        GemmEdge.Add(c, ldc, tile, 32, mr, nr);
+        GemmEdge.Add(c, ldc, tile, 32, mr, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
     {
         // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -205,12 +205,12 @@ internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
         c1 = c1 + c3 + (c5 + c7);
         if (nr == 32)
         {
-            Add(c, c0, c1);
+            Add(c, c0, c1, overwrite);
             return;
         }
         c0.Store(tile);
         c1.Store(tile + 16);
-        GemmEdge.Add(c, 0, tile, 32, 1, nr);
+        GemmEdge.Add(c, 0, tile, 32, 1, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -221,10 +221,10 @@ internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1)
+    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1, bool overwrite)
     {
-        (Vector512.Load(c) + x0).Store(c);
-        (Vector512.Load(c + 16) + x1).Store(c + 16);
+        (overwrite ? x0 : Vector512.Load(c) + x0).Store(c);
+        (overwrite ? x1 : Vector512.Load(c + 16) + x1).Store(c + 16);
     }
 }
 
@@ -235,7 +235,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
     public static int NR => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
@@ -258,18 +258,18 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         }
         if (mr == 12 && nr == 32)
         {
-            Add(c + 0 * ldc, c0a, c0b);
-            Add(c + 1 * ldc, c1a, c1b);
-            Add(c + 2 * ldc, c2a, c2b);
-            Add(c + 3 * ldc, c3a, c3b);
-            Add(c + 4 * ldc, c4a, c4b);
-            Add(c + 5 * ldc, c5a, c5b);
-            Add(c + 6 * ldc, c6a, c6b);
-            Add(c + 7 * ldc, c7a, c7b);
-            Add(c + 8 * ldc, c8a, c8b);
-            Add(c + 9 * ldc, c9a, c9b);
-            Add(c + 10 * ldc, c10a, c10b);
-            Add(c + 11 * ldc, c11a, c11b);
+            Add(c + 0 * ldc, c0a, c0b, overwrite);
+            Add(c + 1 * ldc, c1a, c1b, overwrite);
+            Add(c + 2 * ldc, c2a, c2b, overwrite);
+            Add(c + 3 * ldc, c3a, c3b, overwrite);
+            Add(c + 4 * ldc, c4a, c4b, overwrite);
+            Add(c + 5 * ldc, c5a, c5b, overwrite);
+            Add(c + 6 * ldc, c6a, c6b, overwrite);
+            Add(c + 7 * ldc, c7a, c7b, overwrite);
+            Add(c + 8 * ldc, c8a, c8b, overwrite);
+            Add(c + 9 * ldc, c9a, c9b, overwrite);
+            Add(c + 10 * ldc, c10a, c10b, overwrite);
+            Add(c + 11 * ldc, c11a, c11b, overwrite);
             return;
         }
         c0a.Store(tile + 0); c0b.Store(tile + 16);
@@ -284,20 +284,20 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         c9a.Store(tile + 288); c9b.Store(tile + 304);
         c10a.Store(tile + 320); c10b.Store(tile + 336);
         c11a.Store(tile + 352); c11b.Store(tile + 368);
-        GemmEdge.Add(c, ldc, tile, 32, mr, nr);
+        GemmEdge.Add(c, ldc, tile, 32, mr, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile) => Kernel512x8x32.RunRow(kc, a, sa, b, c, nr, tile);
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite) => Kernel512x8x32.RunRow(kc, a, sa, b, c, nr, tile, overwrite);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst) => Kernel512x8x32.CopyRow(src, dst);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1)
+    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1, bool overwrite)
     {
-        (Vector512.Load(c) + x0).Store(c);
-        (Vector512.Load(c + 16) + x1).Store(c + 16);
+        (overwrite ? x0 : Vector512.Load(c) + x0).Store(c);
+        (overwrite ? x1 : Vector512.Load(c + 16) + x1).Store(c + 16);
     }
 }
 
@@ -308,7 +308,7 @@ internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
     public static int NR => 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -331,17 +331,17 @@ internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
         }
         if (mr == 6 && nr == 16)
         {
-            Add(c, c00, c01); Add(c + ldc, c10, c11); Add(c + 2 * ldc, c20, c21);
-            Add(c + 3 * ldc, c30, c31); Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51);
+            Add(c, c00, c01, overwrite); Add(c + ldc, c10, c11, overwrite); Add(c + 2 * ldc, c20, c21, overwrite);
+            Add(c + 3 * ldc, c30, c31, overwrite); Add(c + 4 * ldc, c40, c41, overwrite); Add(c + 5 * ldc, c50, c51, overwrite);
             return;
         }
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24); c20.Store(tile + 32); c21.Store(tile + 40);
         c30.Store(tile + 48); c31.Store(tile + 56); c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
-        GemmEdge.Add(c, ldc, tile, 16, mr, nr);
+        GemmEdge.Add(c, ldc, tile, 16, mr, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
     {
         // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -363,12 +363,12 @@ internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
         c1 = c1 + c3 + (c5 + c7);
         if (nr == 16)
         {
-            Add(c, c0, c1);
+            Add(c, c0, c1, overwrite);
             return;
         }
         c0.Store(tile);
         c1.Store(tile + 8);
-        GemmEdge.Add(c, 0, tile, 16, 1, nr);
+        GemmEdge.Add(c, 0, tile, 16, 1, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -379,10 +379,10 @@ internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector256<float> x0, Vector256<float> x1)
+    private static void Add(float* c, Vector256<float> x0, Vector256<float> x1, bool overwrite)
     {
-        (Vector256.Load(c) + x0).Store(c);
-        (Vector256.Load(c + 8) + x1).Store(c + 8);
+        (overwrite ? x0 : Vector256.Load(c) + x0).Store(c);
+        (overwrite ? x1 : Vector256.Load(c + 8) + x1).Store(c + 8);
     }
 }
 
@@ -393,7 +393,7 @@ internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
     public static int NR => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -416,17 +416,17 @@ internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
         }
         if (mr == 6 && nr == 8)
         {
-            Add(c, c00, c01); Add(c + ldc, c10, c11); Add(c + 2 * ldc, c20, c21);
-            Add(c + 3 * ldc, c30, c31); Add(c + 4 * ldc, c40, c41); Add(c + 5 * ldc, c50, c51);
+            Add(c, c00, c01, overwrite); Add(c + ldc, c10, c11, overwrite); Add(c + 2 * ldc, c20, c21, overwrite);
+            Add(c + 3 * ldc, c30, c31, overwrite); Add(c + 4 * ldc, c40, c41, overwrite); Add(c + 5 * ldc, c50, c51, overwrite);
             return;
         }
         c00.Store(tile); c01.Store(tile + 4); c10.Store(tile + 8); c11.Store(tile + 12); c20.Store(tile + 16); c21.Store(tile + 20);
         c30.Store(tile + 24); c31.Store(tile + 28); c40.Store(tile + 32); c41.Store(tile + 36); c50.Store(tile + 40); c51.Store(tile + 44);
-        GemmEdge.Add(c, ldc, tile, 8, mr, nr);
+        GemmEdge.Add(c, ldc, tile, 8, mr, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
     {
         // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -448,12 +448,12 @@ internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
         c1 = c1 + c3 + (c5 + c7);
         if (nr == 8)
         {
-            Add(c, c0, c1);
+            Add(c, c0, c1, overwrite);
             return;
         }
         c0.Store(tile);
         c1.Store(tile + 4);
-        GemmEdge.Add(c, 0, tile, 8, 1, nr);
+        GemmEdge.Add(c, 0, tile, 8, 1, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -464,10 +464,10 @@ internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1)
+    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, bool overwrite)
     {
-        (Vector128.Load(c) + x0).Store(c);
-        (Vector128.Load(c + 4) + x1).Store(c + 4);
+        (overwrite ? x0 : Vector128.Load(c) + x0).Store(c);
+        (overwrite ? x1 : Vector128.Load(c + 4) + x1).Store(c + 4);
     }
 }
 
@@ -478,7 +478,7 @@ internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
     public static int NR => 12;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
@@ -507,17 +507,17 @@ internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
         }
         if (mr == 8 && nr == 12)
         {
-            Add(c, c00, c01, c02); Add(c + ldc, c10, c11, c12); Add(c + 2 * ldc, c20, c21, c22); Add(c + 3 * ldc, c30, c31, c32);
-            Add(c + 4 * ldc, c40, c41, c42); Add(c + 5 * ldc, c50, c51, c52); Add(c + 6 * ldc, c60, c61, c62); Add(c + 7 * ldc, c70, c71, c72);
+            Add(c, c00, c01, c02, overwrite); Add(c + ldc, c10, c11, c12, overwrite); Add(c + 2 * ldc, c20, c21, c22, overwrite); Add(c + 3 * ldc, c30, c31, c32, overwrite);
+            Add(c + 4 * ldc, c40, c41, c42, overwrite); Add(c + 5 * ldc, c50, c51, c52, overwrite); Add(c + 6 * ldc, c60, c61, c62, overwrite); Add(c + 7 * ldc, c70, c71, c72, overwrite);
             return;
         }
         Put(tile, c00, c01, c02); Put(tile + 12, c10, c11, c12); Put(tile + 24, c20, c21, c22); Put(tile + 36, c30, c31, c32);
         Put(tile + 48, c40, c41, c42); Put(tile + 60, c50, c51, c52); Put(tile + 72, c60, c61, c62); Put(tile + 84, c70, c71, c72);
-        GemmEdge.Add(c, ldc, tile, 12, mr, nr);
+        GemmEdge.Add(c, ldc, tile, 12, mr, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
     {
         // Four steps of k at a time into four triples of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
@@ -541,11 +541,11 @@ internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
         c2 = c2 + c5 + (c8 + c11);
         if (nr == 12)
         {
-            Add(c, c0, c1, c2);
+            Add(c, c0, c1, c2, overwrite);
             return;
         }
         Put(tile, c0, c1, c2);
-        GemmEdge.Add(c, 0, tile, 12, 1, nr);
+        GemmEdge.Add(c, 0, tile, 12, 1, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -557,11 +557,11 @@ internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, Vector128<float> x2)
+    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, Vector128<float> x2, bool overwrite)
     {
-        (Vector128.Load(c) + x0).Store(c);
-        (Vector128.Load(c + 4) + x1).Store(c + 4);
-        (Vector128.Load(c + 8) + x2).Store(c + 8);
+        (overwrite ? x0 : Vector128.Load(c) + x0).Store(c);
+        (overwrite ? x1 : Vector128.Load(c + 4) + x1).Store(c + 4);
+        (overwrite ? x2 : Vector128.Load(c + 8) + x2).Store(c + 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -580,7 +580,7 @@ internal readonly unsafe struct KernelScalar4x4 : IMicroKernel
     public static int NR => 4;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -600,11 +600,11 @@ internal readonly unsafe struct KernelScalar4x4 : IMicroKernel
         tile[4] = c10; tile[5] = c11; tile[6] = c12; tile[7] = c13;
         tile[8] = c20; tile[9] = c21; tile[10] = c22; tile[11] = c23;
         tile[12] = c30; tile[13] = c31; tile[14] = c32; tile[15] = c33;
-        GemmEdge.Add(c, ldc, tile, 4, mr, nr);
+        GemmEdge.Add(c, ldc, tile, 4, mr, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
     {
         float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
         for (int p = 0; p < kc; p++, a += sa, b += 4)
@@ -613,7 +613,7 @@ internal readonly unsafe struct KernelScalar4x4 : IMicroKernel
             c0 += x * b[0]; c1 += x * b[1]; c2 += x * b[2]; c3 += x * b[3];
         }
         tile[0] = c0; tile[1] = c1; tile[2] = c2; tile[3] = c3;
-        GemmEdge.Add(c, 0, tile, 4, 1, nr);
+        GemmEdge.Add(c, 0, tile, 4, 1, nr, overwrite);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -642,13 +642,14 @@ internal static unsafe class GemmEdge
     }
 
     /// <summary>Adds the valid <paramref name="mr"/> × <paramref name="nr"/> part of a spilled tile to C.</summary>
-    public static void Add(float* c, nint ldc, float* tile, int tileCols, int mr, int nr)
+    public static void Add(float* c, nint ldc, float* tile, int tileCols, int mr, int nr, bool overwrite)
     {
         for (int r = 0; r < mr; r++)
         {
             float* cr = c + r * ldc;
             float* tr = tile + r * tileCols;
-            for (int j = 0; j < nr; j++) cr[j] += tr[j];
+            if (overwrite) new ReadOnlySpan<float>(tr, nr).CopyTo(new Span<float>(cr, nr));
+            else for (int j = 0; j < nr; j++) cr[j] += tr[j];
         }
     }
 

@@ -34,6 +34,9 @@ public class GemmTests
             data.Add(path, 130, 520, 300);   // crosses the k and n blocks
             data.Add(path, 7, 257, 513);
             data.Add(path, 2, 40, 70);       // two rows against Bᵀ: dot products
+            // split by rows over two threads, the last part one row: against Bᵀ it runs as dot products, which must clear C
+            // themselves (the packed parts write it on their first k-block instead)
+            data.Add(path, PathNamed(path).MR + 1, 5, 30000);
         }
         return data;
     }
