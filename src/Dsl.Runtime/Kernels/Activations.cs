@@ -37,6 +37,26 @@ public static class Activations
     }
 
     /// <summary>
+    /// softmax(scale · x) in place, as <c>torch.softmax(x * scale)</c> (attention scores): the maximum of x scaled, then one
+    /// pass of exp(scale · x − max) and its sum (<see cref="CellMath"/>'s e^x on every width), then the division; a row with
+    /// a NaN or an infinity, or a scale that is not positive, takes <see cref="StableSoftmax"/> after the scaling.
+    /// </summary>
+    public static void ScaledSoftmax(Span<float> x, float scale)
+    {
+        if (x.IsEmpty) return;
+        float max = TensorPrimitives.Max(x) * scale;
+        if (!(scale > 0f) || !float.IsFinite(max))
+        {
+            TensorPrimitives.Multiply(x, scale, x);
+            StableSoftmax(x);
+            return;
+        }
+        // scale · x ≤ max element by element (rounding is monotonic), so each exponential is at most 1 and the sum at least 1
+        float sum = CellMath.ScaledShiftedExp(x, scale, max, x);
+        TensorPrimitives.Divide(x, sum, x);
+    }
+
+    /// <summary>
     /// A softmax row's step back, in place over its first <paramref name="valid"/> values: d(scores) = scale · p ⊙ (d(p) −
     /// Σ d(p) ⊙ p) from d(p) in <paramref name="grad"/> and the softmax <paramref name="p"/>; zero beyond
     /// <paramref name="valid"/> (masked or padded keys). In vectors, the same float operations as the formula in order.

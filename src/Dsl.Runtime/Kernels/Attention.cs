@@ -149,8 +149,7 @@ public static class AttentionKernel
                 Span<float> row = a.Slice(i * S, S);
                 int valid = Valid(x.Offset + i, S, x.Causal, lengths, b);
                 Span<float> live = row.Slice(0, valid);
-                TensorPrimitives.Multiply(live, x.Scale, live);
-                Activations.StableSoftmax(live);
+                Activations.ScaledSoftmax(live, x.Scale);
                 row.Slice(valid).Clear();
             }
             // context = A · v (A after dropout in training), into this head's columns
@@ -316,8 +315,7 @@ public static class AttentionKernel
                 ReadOnlySpan<float> k = qkv.Slice(b * 3 * E + E + h * d), v = qkv.Slice(b * 3 * E + 2 * E + h * d);
                 Gemm.MatMulTransB(1, valid, d, query.Slice(h * d), d, k, ld, a, T, accumulate: false);
                 Span<float> live = a.Slice(0, valid);
-                TensorPrimitives.Multiply(live, scale, live);
-                Activations.StableSoftmax(live);
+                Activations.ScaledSoftmax(live, scale);
                 a.Slice(valid).Clear();
                 ReadOnlySpan<float> used = a;
                 if (!mask.IsEmpty)

@@ -67,32 +67,46 @@ internal static class CellMath
     /// </summary>
     public static double ShiftedExp(ReadOnlySpan<float> z, float max, Span<float> e)
     {
-        var kernel = new ShiftedExpKernel { Z = ref MemoryMarshal.GetReference(z), E = ref MemoryMarshal.GetReference(e), Count = z.Length, Max = max };
-        LaneLoop.Run(ref kernel);
+        ScaledShiftedExp(z, 1f, max, e);
         double sum = 0;
         foreach (float v in e.Slice(0, z.Length)) sum += v;
         return sum;
+    }
+
+    /// <summary>
+    /// e = exp(scale · z − max) as <see cref="ShiftedExp"/> (scale · z rounded first, then the shift: a softmax of scaled
+    /// scores), and Σ e in float lanes (a row of attention scores: the exact sum of a few lanes' partial sums).
+    /// </summary>
+    public static float ScaledShiftedExp(ReadOnlySpan<float> z, float scale, float max, Span<float> e)
+    {
+        if (e.Length < z.Length) throw new ArgumentException($"ShiftedExp: {z.Length} values need as many outputs, got {e.Length}.", nameof(e));
+        var kernel = new ShiftedExpKernel { Z = ref MemoryMarshal.GetReference(z), E = ref MemoryMarshal.GetReference(e), Count = z.Length, Scale = scale, Max = max };
+        LaneLoop.Run(ref kernel);
+        return kernel.Sum;
     }
 
     private ref struct ShiftedExpKernel : ILaneKernel
     {
         public ref float Z, E;
         public int Count;
-        public float Max;
+        public float Scale, Max, Sum;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             ref float z = ref Z, e = ref E;
-            T max = T.Create(Max);
-            T min = T.Create(ExpMin), zero = T.Create(0f);
+            T scale = T.Create(Scale), max = T.Create(Max);
+            T min = T.Create(ExpMin), zero = T.Create(0f), sum = zero;
             for (; j <= Count - T.Count; j += T.Count)
             {
                 // below e^ExpMin (the smallest normal float) the exponential is 0, as torch.softmax's underflow gives
                 // (e^x alone clamps there): a score of −∞ or far below the row's maximum gets no weight at all
-                T v = T.Load(ref z, j) - max;
-                T.Store(T.SelectPositive(v - min, CellMath.Exp(v), zero), ref e, j);
+                T v = T.Load(ref z, j) * scale - max;
+                T ev = T.SelectPositive(v - min, CellMath.Exp(v), zero);
+                T.Store(ev, ref e, j);
+                sum += ev;
             }
+            Sum += T.Sum(sum);
             return j;
         }
     }

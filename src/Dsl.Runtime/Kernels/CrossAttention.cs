@@ -177,8 +177,7 @@ public static class CrossAttentionKernel
         {
             Span<float> row = scores.Slice(i * columns, columns);
             Span<float> live = row.Slice(0, Keys(valid, position + i, causal));
-            if (scale != 1f) TensorPrimitives.Multiply(live, scale, live);
-            Activations.StableSoftmax(live);
+            Activations.ScaledSoftmax(live, scale);
             row.Slice(live.Length).Clear();
         }
     }

@@ -33,6 +33,9 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     static abstract TSelf Max(TSelf a, TSelf b);
 
+    /// <summary>The sum of the lanes.</summary>
+    static abstract float Sum(TSelf x);
+
     /// <summary>a·b + c, fused where the hardware has the instruction (never a software fallback).</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
@@ -82,6 +85,8 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Max(Lanes512 a, Lanes512 b) => new(Vector512.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Lanes512 x) => Vector512.Sum(x._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 MultiplyAdd(Lanes512 a, Lanes512 b, Lanes512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Clamp(Lanes512 x, float lo, float hi) =>
@@ -121,6 +126,8 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Max(Lanes256 a, Lanes256 b) => new(Vector256.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Lanes256 x) => Vector256.Sum(x._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 MultiplyAdd(Lanes256 a, Lanes256 b, Lanes256 c) => new(Madd.Of(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Clamp(Lanes256 x, float lo, float hi) =>
@@ -159,6 +166,8 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
     public static Lanes128 operator /(Lanes128 a, Lanes128 b) => new(a._v / b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Max(Lanes128 a, Lanes128 b) => new(Vector128.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Lanes128 x) => Vector128.Sum(x._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 MultiplyAdd(Lanes128 a, Lanes128 b, Lanes128 c) => new(Madd.Of(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -202,6 +211,8 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     public static Lanes1 operator /(Lanes1 a, Lanes1 b) => new(a._v / b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Max(Lanes1 a, Lanes1 b) => new(MathF.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sum(Lanes1 x) => x._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 MultiplyAdd(Lanes1 a, Lanes1 b, Lanes1 c) => new(Fused ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

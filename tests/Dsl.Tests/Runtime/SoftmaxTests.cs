@@ -45,6 +45,51 @@ public class SoftmaxTests
         }
     }
 
+    [Theory]
+    [InlineData(1, 0.125f)]
+    [InlineData(5, 0.5f)]
+    [InlineData(16, 0.176776695f)]
+    [InlineData(33, 0.125f)]
+    [InlineData(64, 0.176776695f)]
+    [InlineData(71, 3f)]
+    public void TheScaledSoftmaxOfAttentionMatchesTheReference(int n, float scale)
+    {
+        var rng = new Rng((ulong)n * 31 + 5);
+        float[] x = Enumerable.Range(0, n).Select(_ => rng.NextNormal() * 8).ToArray();
+        if (n > 3) x[1] = float.NegativeInfinity;   // a masked score
+        if (n > 4) x[3] = -1e38f;                   // scaled, far below the maximum: no weight, as torch's underflow gives
+        // torch.softmax(x * scale): the scaled scores rounded to float first
+        double[] scaled = x.Select(v => (double)(v * scale)).ToArray();
+        double max = scaled.Max();
+        double[] expected = scaled.Select(v => Math.Exp(v - max)).ToArray();
+        double sum = expected.Sum();
+        for (int i = 0; i < n; i++) expected[i] /= sum;
+        float[] p = (float[])x.Clone();
+        Activations.ScaledSoftmax(p, scale);
+        for (int i = 0; i < n; i++) Assert.True(Math.Abs(p[i] - expected[i]) <= 1e-6 * Math.Max(expected[i], 1e-3), $"p[{i}] = {p[i]}, expected {expected[i]}");
+        if (n > 3) Assert.Equal(0f, p[1]);
+        if (n > 4) Assert.Equal(0f, p[3]);
+    }
+
+    [Fact]
+    public void TheScaledSoftmaxOfARowWithANaNOrAnInfinityOrANegativeScaleIsTorchs()
+    {
+        float[] nan = [1f, float.NaN, 2f];
+        Activations.ScaledSoftmax(nan, 0.5f);
+        Assert.All(nan, v => Assert.True(float.IsNaN(v)));
+        float[] masked = [float.NegativeInfinity, float.NegativeInfinity];
+        Activations.ScaledSoftmax(masked, 0.5f);
+        Assert.All(masked, v => Assert.True(float.IsNaN(v)));
+        float[] infinite = [1f, float.PositiveInfinity, 2f];   // torch: inf − inf is NaN
+        Activations.ScaledSoftmax(infinite, 0.5f);
+        Assert.All(infinite, v => Assert.True(float.IsNaN(v)));
+        float[] negative = [1f, 2f, 4f];                         // softmax(−x): the smallest value gets the most weight
+        Activations.ScaledSoftmax(negative, -1f);
+        double z = Math.Exp(-1) + Math.Exp(-2) + Math.Exp(-4);
+        Assert.Equal(Math.Exp(-1) / z, negative[0], 1e-6);
+        Assert.Equal(Math.Exp(-4) / z, negative[2], 1e-6);
+    }
+
     [Fact]
     public void ARowOfMinusInfinityOrWithANaNIsNaNAsTorchSoftmaxGives()
     {
