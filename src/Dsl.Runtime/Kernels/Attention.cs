@@ -132,9 +132,13 @@ public static class AttentionKernel
         var context = new Span<float>(x.Context, T * B * E);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
         int scratchLength = (x.Mask == null ? 0 : T * S) + (keep ? 0 : T * S);
-        Span<float> scratchAll = scratchLength == 0 ? default : GemmWorkers.Scratch(scratchLength);
+        int gathered = T > 1 ? (T + 2 * S) * d : 0;
+        Span<float> scratchAll = GemmWorkers.Scratch(scratchLength + gathered);
         Span<float> scratch = x.Mask == null ? default : scratchAll.Slice(0, T * S);
-        Span<float> own = keep ? default : scratchAll.Slice(scratchLength - T * S);
+        Span<float> own = keep ? default : scratchAll.Slice(scratchLength - T * S, T * S);
+        Span<float> qg = gathered == 0 ? default : scratchAll.Slice(scratchLength, T * d);
+        Span<float> kg = gathered == 0 ? default : scratchAll.Slice(scratchLength + T * d, S * d);
+        Span<float> vg = gathered == 0 ? default : scratchAll.Slice(scratchLength + (T + S) * d, S * d);
         for (int pair = first; pair < end; pair++)
         {
             int b = pair / heads, h = pair % heads;
@@ -143,7 +147,18 @@ public static class AttentionKernel
             // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row. Only the valid keys are
             // read, here and in A · v: what padded steps hold, NaN included, cannot reach a valid step's output.
             int keys = lengths.IsEmpty ? S : Math.Clamp(lengths[b], 1, S);
-            Gemm.MatMulTransB(T, keys, d, q, ldq, k, ldk, a, S, accumulate: false);
+            // the head's rows side by side (Gather), unless one query steps from a cache: it reads each key and value once
+            int ld = T > 1 ? d : ldk;
+            if (T > 1)
+            {
+                Gather(q, ldq, T, d, qg);
+                Gather(k, ldk, keys, d, kg);
+                Gather(v, ldk, keys, d, vg);
+                q = qg;
+                k = kg;
+                v = vg;
+            }
+            Gemm.MatMulTransB(T, keys, d, q, T > 1 ? d : ldq, k, ld, a, S, accumulate: false);
             for (int i = 0; i < T; i++)
             {
                 Span<float> row = a.Slice(i * S, S);
@@ -159,7 +174,7 @@ public static class AttentionKernel
                 TensorPrimitives.Multiply(a, mask.Slice(pair * T * S, T * S), scratch);
                 used = scratch;
             }
-            Gemm.MatMul(T, d, keys, used, S, v, ldk, context.Slice(b * E + h * d), B * E, accumulate: false);
+            Gemm.MatMul(T, d, keys, used, S, v, ld, context.Slice(b * E + h * d), B * E, accumulate: false);
         }
     }
 
@@ -203,15 +218,20 @@ public static class AttentionKernel
         var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * S);
         var dContext = new ReadOnlySpan<float>(x.DContext, T * B * E);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        Span<float> scratch = GemmWorkers.Scratch(2 * T * S);
+        Span<float> scratch = GemmWorkers.Scratch(2 * T * S + 2 * (T + S) * d);
         Span<float> dropped = scratch.Slice(0, T * S), da = scratch.Slice(T * S, T * S);
+        Span<float> qg = scratch.Slice(2 * T * S, T * d), dcg = scratch.Slice(2 * T * S + T * d, T * d);
+        Span<float> kg = scratch.Slice(2 * T * S + 2 * T * d, S * d), vg = scratch.Slice(2 * T * S + 2 * T * d + S * d, S * d);
         for (int pair = first; pair < end; pair++)
         {
             int b = pair / heads, h = pair % heads;
             ReadOnlySpan<float> p = weights.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
-            ReadOnlySpan<float> dc = dContext.Slice(b * E + h * d);
+            Gather(q, ldq, T, d, qg);
+            Gather(k, ldk, S, d, kg);
+            Gather(v, ldk, S, d, vg);
+            Gather(dContext.Slice(b * E + h * d), B * E, T, d, dcg);
             ReadOnlySpan<float> used = p;
             if (!m.IsEmpty)
             {
@@ -219,8 +239,8 @@ public static class AttentionKernel
                 used = dropped;
             }
             // dv = Aᵀ · d(context); dA = d(context) · vᵀ, then through the dropout mask
-            Gemm.MatMulTransA(S, d, T, used, S, dc, B * E, dvs.Slice(b * x.KRow + h * d), ldk, accumulate: false);
-            Gemm.MatMulTransB(T, S, d, dc, B * E, v, ldk, da, S, accumulate: false);
+            Gemm.MatMulTransA(S, d, T, used, S, dcg, d, dvs.Slice(b * x.KRow + h * d), ldk, accumulate: false);
+            Gemm.MatMulTransB(T, S, d, dcg, d, vg, d, da, S, accumulate: false);
             if (!m.IsEmpty) TensorPrimitives.Multiply(da, m, da);
             for (int i = 0; i < T; i++)
             {
@@ -228,8 +248,8 @@ public static class AttentionKernel
                 Activations.SoftmaxBackward(da.Slice(i * S, S), p.Slice(i * S, S), Valid(i, S, x.Causal, lengths, b), x.Scale);
             }
             // dq = dS · k; dk = dSᵀ · q
-            Gemm.MatMul(T, d, S, da, S, k, ldk, dqs.Slice(b * x.QRow + h * d), ldq, accumulate: false);
-            Gemm.MatMulTransA(S, d, T, da, S, q, ldq, dks.Slice(b * x.KRow + h * d), ldk, accumulate: false);
+            Gemm.MatMul(T, d, S, da, S, kg, d, dqs.Slice(b * x.QRow + h * d), ldq, accumulate: false);
+            Gemm.MatMulTransA(S, d, T, da, S, qg, d, dks.Slice(b * x.KRow + h * d), ldk, accumulate: false);
         }
     }
 
@@ -280,6 +300,16 @@ public static class AttentionKernel
             };
             GemmWorkers.Run(&BackwardPart, &a, Parts(steps, sourceSteps, batch, width, heads));
         }
+    }
+
+    /// <summary>
+    /// A head's <paramref name="rows"/> rows of <paramref name="d"/> values, <paramref name="ld"/> apart in a [T, B, ·] buffer,
+    /// side by side in <paramref name="dst"/>: its products then read them where they lie (rows 3E · B apart fall in one
+    /// cache set, and would be packed for every product).
+    /// </summary>
+    private static void Gather(ReadOnlySpan<float> src, int ld, int rows, int d, Span<float> dst)
+    {
+        for (int t = 0; t < rows; t++) src.Slice(t * ld, d).CopyTo(dst.Slice(t * d, d));
     }
 
     /// <summary>Keys the query at position <paramref name="i"/> of sequence <paramref name="b"/> may attend to: 0 … valid − 1.</summary>

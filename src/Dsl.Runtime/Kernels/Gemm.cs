@@ -67,27 +67,28 @@ public static unsafe class Gemm
     public static void MatMulPacked(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packed, Span<float> c, int ldc, bool accumulate) =>
         MatMulPacked(Path, m, n, k, a, lda, packed, c, ldc, accumulate);
 
-    // The same on a given path: tests run every path this process supports, not only the one it selected.
+    // The same on a given path: tests run every path this process supports, not only the one it selected, and small
+    // products both where their operands lie and packed (direct: false).
 
-    internal static void MatMul(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    internal static void MatMul(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool direct = true)
     {
         Require("A", a, m, k, lda);
         Require("B", b, k, n, ldb);
-        Run(path, m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate);
+        Run(path, m, n, k, a, lda, 1, b, ldb, 1, c, ldc, accumulate, direct);
     }
 
-    internal static void MatMulTransA(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    internal static void MatMulTransA(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool direct = true)
     {
         Require("A", a, k, m, lda);
         Require("B", b, k, n, ldb);
-        Run(path, m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate);
+        Run(path, m, n, k, a, 1, lda, b, ldb, 1, c, ldc, accumulate, direct);
     }
 
-    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate)
+    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate, bool direct = true)
     {
         Require("A", a, m, k, lda);
         Require("B", b, n, k, ldb);
-        Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate);
+        Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate, direct);
     }
 
     internal static int PackedLength(GemmPath path, int k, int n) => RoundUp(n, path.NR) * k;
@@ -143,7 +144,7 @@ public static unsafe class Gemm
     }
 
     // A(i, p) = a[i·rsA + p·csA], B(p, j) = b[p·rsB + j·csB].
-    private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, ReadOnlySpan<float> b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate)
+    private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, ReadOnlySpan<float> b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct)
     {
         Require("C", c, m, n, ldc);
         if (m == 0 || n == 0) return;
@@ -155,10 +156,76 @@ public static unsafe class Gemm
                 if (!accumulate) Clear(job);
                 return;
             }
+            if (direct && IsDirect(job))
+            {
+                Direct(job);
+                return;
+            }
             // A matrix-vector product is bound by reading B: it pays to split it sooner.
             long threshold = IsRowWise(job) ? GemmWorkers.ParallelThreshold / 8 : GemmWorkers.ParallelThreshold;
             if ((long)m * n * k >= threshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
             else Execute(job);
+        }
+    }
+
+    /// <summary>
+    /// A product below the split threshold and within one k-block, of at least two rows, whose A lies within
+    /// <see cref="CompactSpan"/> (an attention head's, [64 × 64 × 32], on operands gathered per head): packing A and B, each
+    /// read once, cost a third of the micro-kernel's time there, so A is read where it lies and B too when its rows are
+    /// contiguous and compact (<see cref="Direct{K}"/>). Rows far apart are packed as usual: read in place, rows a multiple
+    /// of 4 KB apart fall in one cache set (a head's rows of a [T, B, 3E] buffer are 96 KB apart).
+    /// </summary>
+    private static bool IsDirect(in GemmJob job) =>
+        job.Packed == null && job.M >= 2 && job.K <= job.Path.KC && (long)job.M * job.N * job.K < GemmWorkers.ParallelThreshold && !IsRowWise(job)
+        && Span(job.M, job.RsA, job.K, job.CsA) <= CompactSpan;
+
+    /// <summary>The most floats an operand read in place may span (64 KB: within L2, and no rows a page apart beyond 16).</summary>
+    private const long CompactSpan = 1 << 14;
+
+    /// <summary>Floats from the first element of a [rows, cols] operand with these strides to its last.</summary>
+    private static long Span(int rows, nint rs, int cols, nint cs) => (rows - 1) * (long)rs + (cols - 1) * (long)cs + 1;
+
+    /// <summary>Runs a small product where its operands lie (see <see cref="IsDirect"/>) on the calling thread.</summary>
+    private static void Direct(in GemmJob job)
+    {
+        switch (job.Path.Id)
+        {
+            case GemmPath.Kernel.V512: Direct<Kernel512x8x32>(job); break;
+            case GemmPath.Kernel.V256: Direct<Kernel256x6x16>(job); break;
+            case GemmPath.Kernel.V128: Direct<Kernel128x6x8>(job); break;
+            case GemmPath.Kernel.V128Arm: Direct<Kernel128x8x12>(job); break;
+            default: Direct<KernelScalar4x4>(job); break;
+        }
+    }
+
+    /// <summary>
+    /// C (+)= A · B with A read where it lies (the micro-kernel broadcasts its values, whatever their strides) and B's
+    /// column blocks too when its rows are contiguous and compact; else B is packed once (transposing, when it is stored
+    /// transposed), and so is the last column block when it is narrower than the tile (a full-width read would pass the
+    /// end of B's rows).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Direct<K>(in GemmJob job) where K : struct, IDirectKernel
+    {
+        int mr = K.MR, nr = K.NR, k = job.K;
+        bool packAll = job.CsB != 1 || Span(k, job.RsB, job.N, 1) > CompactSpan;
+        int inPlace = packAll ? 0 : job.N / nr * nr; // columns read where they lie
+        int packedColumns = job.N - inPlace;
+        int need = RoundUp(packedColumns, nr) * k;
+        float[] buffer = need == 0 ? Array.Empty<float>() : s_packedB is { } pbuf && pbuf.Length >= need ? pbuf : (s_packedB = new float[Math.Max(need, 4096)]);
+        float* tile = stackalloc float[K.MR * K.NR];
+        fixed (float* bp = buffer)
+        {
+            if (packedColumns > 0) PackBlockB<K>(job, 0, k, inPlace, packedColumns, bp);
+            for (int jr = 0; jr < job.N; jr += nr)
+            {
+                bool here = jr < inPlace;
+                float* bs = here ? job.B + jr : bp + (nint)(jr - inPlace) * k;
+                nint ldb = here ? job.RsB : nr;
+                int nrr = Math.Min(nr, job.N - jr);
+                for (int ir = 0; ir < job.M; ir += mr)
+                    K.RunStrided(k, job.A + ir * job.RsA, job.RsA, job.CsA, bs, ldb, job.C + ir * job.Ldc + jr, job.Ldc, Math.Min(mr, job.M - ir), nrr, tile, !job.Accumulate);
+            }
         }
     }
 

@@ -104,15 +104,16 @@ internal sealed class GemmPath
         : Scalar;
 }
 
-/// <summary>A register-blocked micro-kernel: C[mr, nr] += Ã · B̃ for one packed A sliver [kc, MR] and one packed B sliver [kc, NR].</summary>
+/// <summary>A register-blocked micro-kernel: C[mr, nr] (+)= Ã · B̃ for one packed A sliver [kc, MR] and one packed B sliver [kc, NR].</summary>
 internal unsafe interface IMicroKernel
 {
     static abstract int MR { get; }
     static abstract int NR { get; }
 
     /// <summary>
-    /// Adds the product of the slivers to C (row stride <paramref name="ldc"/>); an edge tile (<paramref name="mr"/> &lt; MR or
-    /// <paramref name="nr"/> &lt; NR) goes through <paramref name="tile"/> [MR × NR] and only its valid part is added.
+    /// Adds the product of the slivers to C (row stride <paramref name="ldc"/>), or writes it there when
+    /// <paramref name="overwrite"/>; an edge tile (<paramref name="mr"/> &lt; MR or <paramref name="nr"/> &lt; NR) goes through
+    /// <paramref name="tile"/> [MR × NR] and only its valid part reaches C.
     /// </summary>
     static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite);
 
@@ -124,6 +125,21 @@ internal unsafe interface IMicroKernel
 
     /// <summary>Copies the NR contiguous values of one row of B into its packed sliver.</summary>
     static abstract void CopyRow(float* src, float* dst);
+}
+
+/// <summary>
+/// A micro-kernel that also reads A and B where they lie (<see cref="Gemm"/>'s direct path for small products, which packs
+/// neither): its packed <see cref="IMicroKernel.Run"/> is this with a packed sliver's strides.
+/// </summary>
+internal unsafe interface IDirectKernel : IMicroKernel
+{
+    /// <summary>
+    /// As <see cref="IMicroKernel.Run"/> with A(i, p) = <paramref name="a"/>[i · <paramref name="rsA"/> + p ·
+    /// <paramref name="csA"/>] (a packed sliver: 1 and MR) and B's NR values of step p at <paramref name="b"/> + p ·
+    /// <paramref name="ldb"/> (a packed sliver: NR). The rows of an edge tile past <paramref name="mr"/> read A's last row
+    /// again (their sums are dropped): nothing past A is read.
+    /// </summary>
+    static abstract void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite);
 }
 
 /// <summary>Multiply-adds that use the fused instruction where the hardware has it, else a multiply and an add (never the software fallback).</summary>
@@ -138,35 +154,43 @@ internal static class Madd
 }
 
 /// <summary>8 × 32 with <see cref="Vector512{T}"/>.</summary>
-internal readonly unsafe struct Kernel512x8x32 : IMicroKernel
+internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
 {
     public static int MR => 8;
     public static int NR => 32;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
+        RunStrided(kc, a, 1, 8, b, 32, c, ldc, mr, nr, tile, overwrite);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        for (int p = 0; p < kc; p++, a += 8, b += 32)
-        {
+        // row i of A is a[i·rsA + p·csA] (a packed sliver: rsA = 1, csA = MR); rows past mr repeat the last one, their sums dropped
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA;
+        float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA, a6 = a + Math.Min(6, mr - 1) * rsA, a7 = a + Math.Min(7, mr - 1) * rsA;
+        nint q = 0;
+        for (int p = 0; p < kc; p++, q += csA, b += ldb)
+{
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
-            Vector512<float> x = Vector512.Create(a[0]);
+            Vector512<float> x = Vector512.Create(a0[q]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]);
+            x = Vector512.Create(a1[q]);
             c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]);
+            x = Vector512.Create(a2[q]);
             c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]);
+            x = Vector512.Create(a3[q]);
             c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]);
+            x = Vector512.Create(a4[q]);
             c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]);
+            x = Vector512.Create(a5[q]);
             c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(a[6]);
+            x = Vector512.Create(a6[q]);
             c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(a[7]);
+            x = Vector512.Create(a7[q]);
             c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
         }
         if (mr == 8 && nr == 32)
@@ -240,7 +264,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
         for (int p = 0; p < kc; p++, a += 12, b += 32)
-        {
+{
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
             Vector512<float> x;
             x = Vector512.Create(a[0]); c0a = Vector512.FusedMultiplyAdd(x, b0, c0a); c0b = Vector512.FusedMultiplyAdd(x, b1, c0b);
@@ -302,31 +326,39 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
 }
 
 /// <summary>6 × 16 with <see cref="Vector256{T}"/> (FMA where the machine has it).</summary>
-internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
+internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
 {
     public static int MR => 6;
     public static int NR => 16;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
+        RunStrided(kc, a, 1, 6, b, 16, c, ldc, mr, nr, tile, overwrite);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += 6, b += 16)
-        {
+        // row i of A is a[i·rsA + p·csA] (a packed sliver: rsA = 1, csA = MR); rows past mr repeat the last one, their sums dropped
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA;
+        float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA;
+        nint q = 0;
+        for (int p = 0; p < kc; p++, q += csA, b += ldb)
+{
             Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
-            Vector256<float> x = Vector256.Create(a[0]);
+            Vector256<float> x = Vector256.Create(a0[q]);
             c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01);
-            x = Vector256.Create(a[1]);
+            x = Vector256.Create(a1[q]);
             c10 = Madd.Of(x, b0, c10); c11 = Madd.Of(x, b1, c11);
-            x = Vector256.Create(a[2]);
+            x = Vector256.Create(a2[q]);
             c20 = Madd.Of(x, b0, c20); c21 = Madd.Of(x, b1, c21);
-            x = Vector256.Create(a[3]);
+            x = Vector256.Create(a3[q]);
             c30 = Madd.Of(x, b0, c30); c31 = Madd.Of(x, b1, c31);
-            x = Vector256.Create(a[4]);
+            x = Vector256.Create(a4[q]);
             c40 = Madd.Of(x, b0, c40); c41 = Madd.Of(x, b1, c41);
-            x = Vector256.Create(a[5]);
+            x = Vector256.Create(a5[q]);
             c50 = Madd.Of(x, b0, c50); c51 = Madd.Of(x, b1, c51);
         }
         if (mr == 6 && nr == 16)
@@ -387,31 +419,39 @@ internal readonly unsafe struct Kernel256x6x16 : IMicroKernel
 }
 
 /// <summary>6 × 8 with <see cref="Vector128{T}"/>: the x64 tile (16 xmm registers without AVX-512).</summary>
-internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
+internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
 {
     public static int MR => 6;
     public static int NR => 8;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
+        RunStrided(kc, a, 1, 6, b, 8, c, ldc, mr, nr, tile, overwrite);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector128<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        for (int p = 0; p < kc; p++, a += 6, b += 8)
-        {
+        // row i of A is a[i·rsA + p·csA] (a packed sliver: rsA = 1, csA = MR); rows past mr repeat the last one, their sums dropped
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA;
+        float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA;
+        nint q = 0;
+        for (int p = 0; p < kc; p++, q += csA, b += ldb)
+{
             Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4);
-            Vector128<float> x = Vector128.Create(a[0]);
+            Vector128<float> x = Vector128.Create(a0[q]);
             c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01);
-            x = Vector128.Create(a[1]);
+            x = Vector128.Create(a1[q]);
             c10 = Madd.Of(x, b0, c10); c11 = Madd.Of(x, b1, c11);
-            x = Vector128.Create(a[2]);
+            x = Vector128.Create(a2[q]);
             c20 = Madd.Of(x, b0, c20); c21 = Madd.Of(x, b1, c21);
-            x = Vector128.Create(a[3]);
+            x = Vector128.Create(a3[q]);
             c30 = Madd.Of(x, b0, c30); c31 = Madd.Of(x, b1, c31);
-            x = Vector128.Create(a[4]);
+            x = Vector128.Create(a4[q]);
             c40 = Madd.Of(x, b0, c40); c41 = Madd.Of(x, b1, c41);
-            x = Vector128.Create(a[5]);
+            x = Vector128.Create(a5[q]);
             c50 = Madd.Of(x, b0, c50); c51 = Madd.Of(x, b1, c51);
         }
         if (mr == 6 && nr == 8)
@@ -472,37 +512,45 @@ internal readonly unsafe struct Kernel128x6x8 : IMicroKernel
 }
 
 /// <summary>8 × 12 with <see cref="Vector128{T}"/>: the Arm64 tile (32 q registers), as BLIS's Armv8 sgemm kernel.</summary>
-internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
+internal readonly unsafe struct Kernel128x8x12 : IDirectKernel
 {
     public static int MR => 8;
     public static int NR => 12;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
+        RunStrided(kc, a, 1, 8, b, 12, c, ldc, mr, nr, tile, overwrite);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
         Vector128<float> c20 = default, c21 = default, c22 = default, c30 = default, c31 = default, c32 = default;
         Vector128<float> c40 = default, c41 = default, c42 = default, c50 = default, c51 = default, c52 = default;
         Vector128<float> c60 = default, c61 = default, c62 = default, c70 = default, c71 = default, c72 = default;
-        for (int p = 0; p < kc; p++, a += 8, b += 12)
-        {
+        // row i of A is a[i·rsA + p·csA] (a packed sliver: rsA = 1, csA = MR); rows past mr repeat the last one, their sums dropped
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA;
+        float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA, a6 = a + Math.Min(6, mr - 1) * rsA, a7 = a + Math.Min(7, mr - 1) * rsA;
+        nint q = 0;
+        for (int p = 0; p < kc; p++, q += csA, b += ldb)
+{
             Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4), b2 = Vector128.Load(b + 8);
-            Vector128<float> x = Vector128.Create(a[0]);
+            Vector128<float> x = Vector128.Create(a0[q]);
             c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01); c02 = Madd.Of(x, b2, c02);
-            x = Vector128.Create(a[1]);
+            x = Vector128.Create(a1[q]);
             c10 = Madd.Of(x, b0, c10); c11 = Madd.Of(x, b1, c11); c12 = Madd.Of(x, b2, c12);
-            x = Vector128.Create(a[2]);
+            x = Vector128.Create(a2[q]);
             c20 = Madd.Of(x, b0, c20); c21 = Madd.Of(x, b1, c21); c22 = Madd.Of(x, b2, c22);
-            x = Vector128.Create(a[3]);
+            x = Vector128.Create(a3[q]);
             c30 = Madd.Of(x, b0, c30); c31 = Madd.Of(x, b1, c31); c32 = Madd.Of(x, b2, c32);
-            x = Vector128.Create(a[4]);
+            x = Vector128.Create(a4[q]);
             c40 = Madd.Of(x, b0, c40); c41 = Madd.Of(x, b1, c41); c42 = Madd.Of(x, b2, c42);
-            x = Vector128.Create(a[5]);
+            x = Vector128.Create(a5[q]);
             c50 = Madd.Of(x, b0, c50); c51 = Madd.Of(x, b1, c51); c52 = Madd.Of(x, b2, c52);
-            x = Vector128.Create(a[6]);
+            x = Vector128.Create(a6[q]);
             c60 = Madd.Of(x, b0, c60); c61 = Madd.Of(x, b1, c61); c62 = Madd.Of(x, b2, c62);
-            x = Vector128.Create(a[7]);
+            x = Vector128.Create(a7[q]);
             c70 = Madd.Of(x, b0, c70); c71 = Madd.Of(x, b1, c71); c72 = Madd.Of(x, b2, c72);
         }
         if (mr == 8 && nr == 12)
@@ -574,26 +622,33 @@ internal readonly unsafe struct Kernel128x8x12 : IMicroKernel
 }
 
 /// <summary>4 × 4 in scalar registers: the path without hardware vectors (DOTNET_EnableHWIntrinsic=0, or an unknown ISA).</summary>
-internal readonly unsafe struct KernelScalar4x4 : IMicroKernel
+internal readonly unsafe struct KernelScalar4x4 : IDirectKernel
 {
     public static int MR => 4;
     public static int NR => 4;
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
+        RunStrided(kc, a, 1, 4, b, 4, c, ldc, mr, nr, tile, overwrite);
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
-        for (int p = 0; p < kc; p++, a += 4, b += 4)
-        {
+        // row i of A is a[i·rsA + p·csA] (a packed sliver: rsA = 1, csA = MR); rows past mr repeat the last one, their sums dropped
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA;
+        nint q = 0;
+        for (int p = 0; p < kc; p++, q += csA, b += ldb)
+{
             float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
-            float x = a[0];
+            float x = a0[q];
             c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
-            x = a[1];
+            x = a1[q];
             c10 += x * b0; c11 += x * b1; c12 += x * b2; c13 += x * b3;
-            x = a[2];
+            x = a2[q];
             c20 += x * b0; c21 += x * b1; c22 += x * b2; c23 += x * b3;
-            x = a[3];
+            x = a3[q];
             c30 += x * b0; c31 += x * b1; c32 += x * b2; c33 += x * b3;
         }
         tile[0] = c00; tile[1] = c01; tile[2] = c02; tile[3] = c03;
