@@ -177,13 +177,13 @@ public static unsafe class Gemm
     /// </summary>
     private static bool IsDirect(in GemmJob job) =>
         job.Packed == null && job.M >= 2 && job.K <= job.Path.KC && (long)job.M * job.N * job.K < GemmWorkers.ParallelThreshold && !IsRowWise(job)
-        && Span(job.M, job.RsA, job.K, job.CsA) <= CompactSpan;
+        && Extent(job.M, job.RsA, job.K, job.CsA) <= CompactSpan;
 
     /// <summary>The most floats an operand read in place may span (64 KB: within L2, and no rows a page apart beyond 16).</summary>
     private const long CompactSpan = 1 << 14;
 
     /// <summary>Floats from the first element of a [rows, cols] operand with these strides to its last.</summary>
-    private static long Span(int rows, nint rs, int cols, nint cs) => (rows - 1) * (long)rs + (cols - 1) * (long)cs + 1;
+    private static long Extent(int rows, nint rs, int cols, nint cs) => (rows - 1) * (long)rs + (cols - 1) * (long)cs + 1;
 
     /// <summary>Runs a small product where its operands lie (see <see cref="IsDirect"/>) on the calling thread.</summary>
     private static void Direct(in GemmJob job)
@@ -208,7 +208,7 @@ public static unsafe class Gemm
     private static void Direct<K>(in GemmJob job) where K : struct, IDirectKernel
     {
         int mr = K.MR, nr = K.NR, k = job.K;
-        bool packAll = job.CsB != 1 || Span(k, job.RsB, job.N, 1) > CompactSpan;
+        bool packAll = job.CsB != 1 || Extent(k, job.RsB, job.N, 1) > CompactSpan;
         int inPlace = packAll ? 0 : job.N / nr * nr; // columns read where they lie
         int packedColumns = job.N - inPlace;
         int need = RoundUp(packedColumns, nr) * k;
@@ -431,7 +431,7 @@ public static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float* PackedBlock(in GemmJob job, int pc, int kc, int jc) => job.Packed + (nint)pc * job.PackedN + (nint)(job.PackedColumn + jc) * kc;
 
-    /// <summary>One B sliver [kc, NR] against every A sliver of a packed block of <paramref name="mc"/> rows: C[mc, nrr] += A·B.</summary>
+    /// <summary>One B sliver [kc, NR] against every A sliver of a packed block of <paramref name="mc"/> rows: C[mc, nrr] (+)= A·B.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void MacroColumn<K>(in GemmJob job, int kc, float* ap, float* bs, float* c, int mc, int nrr, float* tile, bool overwrite) where K : struct, IMicroKernel
     {

@@ -174,7 +174,7 @@ internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
         float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA, a6 = a + Math.Min(6, mr - 1) * rsA, a7 = a + Math.Min(7, mr - 1) * rsA;
         nint q = 0;
         for (int p = 0; p < kc; p++, q += csA, b += ldb)
-{
+        {
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
             Vector512<float> x = Vector512.Create(a0[q]);
             c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
@@ -264,7 +264,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
         for (int p = 0; p < kc; p++, a += 12, b += 32)
-{
+        {
             Vector512<float> b0 = Vector512.Load(b), b1 = Vector512.Load(b + 16);
             Vector512<float> x;
             x = Vector512.Create(a[0]); c0a = Vector512.FusedMultiplyAdd(x, b0, c0a); c0b = Vector512.FusedMultiplyAdd(x, b1, c0b);
@@ -346,7 +346,7 @@ internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
         float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA;
         nint q = 0;
         for (int p = 0; p < kc; p++, q += csA, b += ldb)
-{
+        {
             Vector256<float> b0 = Vector256.Load(b), b1 = Vector256.Load(b + 8);
             Vector256<float> x = Vector256.Create(a0[q]);
             c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01);
@@ -439,7 +439,7 @@ internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
         float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA;
         nint q = 0;
         for (int p = 0; p < kc; p++, q += csA, b += ldb)
-{
+        {
             Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4);
             Vector128<float> x = Vector128.Create(a0[q]);
             c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01);
@@ -534,7 +534,7 @@ internal readonly unsafe struct Kernel128x8x12 : IDirectKernel
         float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA, a6 = a + Math.Min(6, mr - 1) * rsA, a7 = a + Math.Min(7, mr - 1) * rsA;
         nint q = 0;
         for (int p = 0; p < kc; p++, q += csA, b += ldb)
-{
+        {
             Vector128<float> b0 = Vector128.Load(b), b1 = Vector128.Load(b + 4), b2 = Vector128.Load(b + 8);
             Vector128<float> x = Vector128.Create(a0[q]);
             c00 = Madd.Of(x, b0, c00); c01 = Madd.Of(x, b1, c01); c02 = Madd.Of(x, b2, c02);
@@ -640,7 +640,7 @@ internal readonly unsafe struct KernelScalar4x4 : IDirectKernel
         float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA;
         nint q = 0;
         for (int p = 0; p < kc; p++, q += csA, b += ldb)
-{
+        {
             float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
             float x = a0[q];
             c00 += x * b0; c01 += x * b1; c02 += x * b2; c03 += x * b3;
