@@ -68,6 +68,12 @@ internal static class CSharpOps
                 if (m.TransA && m.TransB) throw new InvalidOperationException("No product with both operands transposed.");
                 string method = m.TransA ? "MatMulTransA" : m.TransB ? "MatMulTransB" : "MatMul";
                 string lda = m.TransA ? D(m.M) : D(m.K), ldb = m.TransB ? D(m.K) : D(m.N);
+                if (m.Bias is not null)
+                {
+                    if (!m.TransB || m.TransA || m.Accumulate) throw new InvalidOperationException("A bias only on A · Bᵀ that writes C.");
+                    w.Line($"{Gemm}.MatMulTransB({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {F(m.B)}, {ldb}, {F(m.Bias)}, {F(m.C)}, {D(m.N)});{Note(m.Note)}");
+                    break;
+                }
                 w.Line($"{Gemm}.{method}({D(m.M)}, {D(m.N)}, {D(m.K)}, {F(m.A)}, {lda}, {F(m.B)}, {ldb}, {F(m.C)}, {D(m.N)}, accumulate: {(m.Accumulate ? "true" : "false")});{Note(m.Note)}");
                 break;
             }

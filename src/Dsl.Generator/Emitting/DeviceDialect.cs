@@ -47,7 +47,7 @@ internal static class DeviceDialect
         KernelOp k => k.Arguments.Select(Blocker).FirstOrDefault(b => b is not null),
         WhenOp w => w.Body.Concat(w.Otherwise).Select(Blocker).FirstOrDefault(b => b is not null),
         MacroOp m => m.DeviceBlocker,
-        MatMulOp mm => new[] { mm.A, mm.B, mm.C }.Select(Blocker).FirstOrDefault(b => b is not null),
+        MatMulOp mm => new[] { mm.A, mm.B, mm.C, mm.Bias }.Where(o => o is not null).Select(o => Blocker(o!)).FirstOrDefault(b => b is not null),
         CopyOp c => Blocker(c.From) ?? Blocker(c.To),
         AddOp a => Blocker(a.A) ?? Blocker(a.B) ?? Blocker(a.Into),
         MultiplyOp mu => Blocker(mu.A) ?? Blocker(mu.B) ?? Blocker(mu.Into),

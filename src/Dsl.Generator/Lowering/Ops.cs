@@ -93,7 +93,7 @@ internal sealed record ScalarOperand(string Text) : Operand
 internal abstract record Op;
 
 /// <summary>C (+)= op(A) · op(B), C [M, N]; A is [M, K] (stored [K, M] when <see cref="TransA"/>), B is [K, N] (stored [N, K] when <see cref="TransB"/>).</summary>
-internal sealed record MatMulOp(Dim M, Dim N, Dim K, Operand A, bool TransA, Operand B, bool TransB, Operand C, bool Accumulate, string? Note = null) : Op;
+internal sealed record MatMulOp(Dim M, Dim N, Dim K, Operand A, bool TransA, Operand B, bool TransB, Operand C, bool Accumulate, string? Note = null, Operand? Bias = null) : Op;
 
 /// <summary>Into += Σ over <see cref="Rows"/> rows of X (a bias's gradient).</summary>
 internal sealed record ColumnSumsOp(Operand X, Dim Rows, Operand Into, string? Note = null) : Op;

@@ -42,14 +42,14 @@ internal sealed class PassBuilder
     public PassBuilder Comment(string text) => Add(new CommentOp(text));
 
     /// <summary>
-    /// y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections. The bias goes down first and the product
-    /// adds to it, in place of clearing y for the product and adding the bias in a second pass over y.
+    /// y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections, one product whose tiles start from the
+    /// bias (y written once: neither cleared nor filled with the bias first).
     /// </summary>
     public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand y) => Affine(rows, n, k, x, weight.Values, bias.Values, y);
 
     /// <summary><see cref="Affine(Dim, Dim, Dim, Operand, ParamRef, ParamRef, Operand)"/> with the weight and bias as operands (parts of a packed parameter).</summary>
     public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, Operand weight, Operand bias, Operand y) =>
-        Add(new RepeatRowsOp(bias, n, y, Rows: rows)).Add(new MatMulOp(rows, n, k, x, false, weight, true, y, true));
+        Add(new MatMulOp(rows, n, k, x, false, weight, true, y, false, Bias: bias));
 
     /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy, and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
     public PassBuilder AffineBackward(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand dy, BufferRef? dx)

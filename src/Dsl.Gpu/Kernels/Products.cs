@@ -19,6 +19,14 @@ public static class Gemm
     public static void MatMulTransB(int m, int n, int k, DeviceSpan a, int lda, DeviceSpan b, int ldb, DeviceSpan c, int ldc, bool accumulate) =>
         Run(m, n, k, a, lda, false, b, ldb, true, c, ldc, accumulate);
 
+    /// <summary>C = A · Bᵀ + 1 · biasᵀ (C's rows contiguous: <paramref name="ldc"/> = n): the bias laid down, then the product added.</summary>
+    public static void MatMulTransB(int m, int n, int k, DeviceSpan a, int lda, DeviceSpan b, int ldb, DeviceSpan bias, DeviceSpan c, int ldc)
+    {
+        if (ldc != n) throw new ArgumentException($"Gemm.MatMulTransB with a bias: C's rows must be contiguous (ldc = {n}), got ldc = {ldc}.", nameof(ldc));
+        Layout.RepeatRows(bias.Slice(0, n), m, c);
+        Run(m, n, k, a, lda, false, b, ldb, true, c, ldc, accumulate: true);
+    }
+
     /// <summary>Floats <see cref="PackB"/> writes for a [k, n] operand: the operand itself, row-major.</summary>
     public static int PackedLength(int k, int n) => checked(k * n);
 

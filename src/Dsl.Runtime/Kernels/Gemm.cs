@@ -1,6 +1,7 @@
 using System;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
@@ -53,6 +54,13 @@ public static unsafe class Gemm
     public static void MatMulTransB(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc, bool accumulate) =>
         MatMulTransB(Path, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 
+    /// <summary>
+    /// C[m, n] = A · Bᵀ + 1 · biasᵀ (a dense layer's y = x · Wᵀ + b): the bias is where the first k-block's tiles start, so C is
+    /// written once, neither cleared nor filled with the bias in a pass of its own.
+    /// </summary>
+    public static void MatMulTransB(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc) =>
+        MatMulTransB(Path, m, n, k, a, lda, b, ldb, bias, c, ldc);
+
     /// <summary>Floats needed to hold op(B) [k, n] packed by <see cref="PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>.</summary>
     public static int PackedLength(int k, int n) => PackedLength(Path, k, n);
 
@@ -89,6 +97,14 @@ public static unsafe class Gemm
         Require("A", a, m, k, lda);
         Require("B", b, n, k, ldb);
         Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate, direct);
+    }
+
+    internal static void MatMulTransB(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc, bool direct = true)
+    {
+        Require("A", a, m, k, lda);
+        Require("B", b, n, k, ldb);
+        if (bias.Length < n) throw new ArgumentException($"Gemm: the bias needs {n} values, got {bias.Length}.", nameof(bias));
+        Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate: false, direct, bias.Slice(0, n));
     }
 
     internal static int PackedLength(GemmPath path, int k, int n) => RoundUp(n, path.NR) * k;
@@ -129,10 +145,18 @@ public static unsafe class Gemm
         }
     }
 
-    /// <summary>C = 0 before a product that does not write it: one of depth 0 (no k-block), or one the dot products run (they add).</summary>
+    /// <summary>
+    /// C = 0, or the bias row in every row, before a product that does not write it: one of depth 0 (no k-block), or one the
+    /// dot products run (they add).
+    /// </summary>
     private static void Clear(in GemmJob job)
     {
-        for (int i = 0; i < job.M; i++) new Span<float>(job.C + (nint)i * job.Ldc, job.N).Clear();
+        for (int i = 0; i < job.M; i++)
+        {
+            var row = new Span<float>(job.C + (nint)i * job.Ldc, job.N);
+            if (job.Bias == null) row.Clear();
+            else new ReadOnlySpan<float>(job.Bias, job.N).CopyTo(row);
+        }
     }
 
     private static void Require(string name, ReadOnlySpan<float> span, int rows, int cols, int ld)
@@ -144,13 +168,14 @@ public static unsafe class Gemm
     }
 
     // A(i, p) = a[i·rsA + p·csA], B(p, j) = b[p·rsB + j·csB].
-    private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, ReadOnlySpan<float> b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct)
+    private static void Run(GemmPath path, int m, int n, int k, ReadOnlySpan<float> a, nint rsA, nint csA, ReadOnlySpan<float> b, nint rsB, nint csB, Span<float> c, int ldc, bool accumulate, bool direct,
+        ReadOnlySpan<float> bias = default)
     {
         Require("C", c, m, n, ldc);
         if (m == 0 || n == 0) return;
-        fixed (float* pa = a, pb = b, pc = c)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
-            var job = new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate };
+            var job = new GemmJob(path, pa, rsA, csA, pb, rsB, csB, pc, ldc, m, n, k) { Accumulate = accumulate, Bias = bias.IsEmpty ? null : pbias };
             if (k == 0)
             {
                 if (!accumulate) Clear(job);
@@ -224,7 +249,7 @@ public static unsafe class Gemm
                 nint ldb = here ? job.RsB : nr;
                 int nrr = Math.Min(nr, job.N - jr);
                 for (int ir = 0; ir < job.M; ir += mr)
-                    K.RunStrided(k, job.A + ir * job.RsA, job.RsA, job.CsA, bs, ldb, job.C + ir * job.Ldc + jr, job.Ldc, Math.Min(mr, job.M - ir), nrr, tile, !job.Accumulate);
+                    K.RunStrided(k, job.A + ir * job.RsA, job.RsA, job.CsA, bs, ldb, job.C + ir * job.Ldc + jr, job.Ldc, Math.Min(mr, job.M - ir), nrr, tile, Init(job, 0, jr));
             }
         }
     }
@@ -392,7 +417,7 @@ public static unsafe class Gemm
                             {
                                 int kc = Math.Min(KC, job.K - pc);
                                 float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
-                                MacroColumn<K>(job, kc, ap + (nint)pc * mcR, bs, job.C + (nint)ic * job.Ldc + jc + jr, mc, nrr, tile, Overwrites(job, pc));
+                                MacroColumn<K>(job, kc, ap + (nint)pc * mcR, bs, job.C + (nint)ic * job.Ldc + jc + jr, mc, nrr, tile, Init(job, pc, jc + jr));
                             }
                         }
                     }
@@ -408,7 +433,7 @@ public static unsafe class Gemm
                     {
                         // a matrix-vector product: the row is read where it lies (packing it would pad it to MR rows)
                         for (int jr = 0; jr < nc; jr += nr)
-                            K.RunRow(kc, job.A + pc * job.CsA, job.CsA, blockB + (nint)jr * kc, job.C + jc + jr, Math.Min(nr, nc - jr), tile, Overwrites(job, pc));
+                            K.RunRow(kc, job.A + pc * job.CsA, job.CsA, blockB + (nint)jr * kc, job.C + jc + jr, Math.Min(nr, nc - jr), tile, Init(job, pc, jc + jr));
                         continue;
                     }
                     for (int ic = 0; ic < job.M; ic += MC)
@@ -416,16 +441,24 @@ public static unsafe class Gemm
                         int mc = Math.Min(MC, job.M - ic);
                         PackA<K>(job, ic, mc, pc, kc, ap);
                         for (int jr = 0; jr < nc; jr += nr)
-                            MacroColumn<K>(job, kc, ap, blockB + (nint)jr * kc, job.C + (nint)ic * job.Ldc + jc + jr, mc, Math.Min(nr, nc - jr), tile, Overwrites(job, pc));
+                            MacroColumn<K>(job, kc, ap, blockB + (nint)jr * kc, job.C + (nint)ic * job.Ldc + jc + jr, mc, Math.Min(nr, nc - jr), tile, Init(job, pc, jc + jr));
                     }
                 }
             }
         }
     }
 
-    /// <summary>Whether the k-block at depth <paramref name="pc"/> writes C rather than adds to it: the first, unless the product accumulates (C is not read, nor cleared first).</summary>
+    /// <summary>
+    /// What the k-block at depth <paramref name="pc"/> starts C's columns from <paramref name="column"/> on: the first block of
+    /// a product that does not accumulate writes C from its bias row, or from zeros (C is neither read nor cleared first);
+    /// null adds to C.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static bool Overwrites(in GemmJob job, int pc) => pc == 0 && !job.Accumulate;
+    private static float* Init(in GemmJob job, int pc, int column) =>
+        pc != 0 || job.Accumulate ? null : job.Bias != null ? job.Bias + column : ZeroRow;
+
+    /// <summary>NR zeros (the widest tile's), where a C written without a bias starts.</summary>
+    private static readonly float* ZeroRow = (float*)NativeMemory.AllocZeroed(32, sizeof(float));
 
     /// <summary>Where a prepacked B's k-block at depth <paramref name="pc"/> (of depth <paramref name="kc"/>) holds this job's column <paramref name="jc"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -433,7 +466,7 @@ public static unsafe class Gemm
 
     /// <summary>One B sliver [kc, NR] against every A sliver of a packed block of <paramref name="mc"/> rows: C[mc, nrr] (+)= A·B.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void MacroColumn<K>(in GemmJob job, int kc, float* ap, float* bs, float* c, int mc, int nrr, float* tile, bool overwrite) where K : struct, IMicroKernel
+    private static void MacroColumn<K>(in GemmJob job, int kc, float* ap, float* bs, float* c, int mc, int nrr, float* tile, float* init) where K : struct, IMicroKernel
     {
         int mr = K.MR;
         for (int ir = 0; ir < mc; ir += mr)
@@ -441,8 +474,8 @@ public static unsafe class Gemm
             int mrr = Math.Min(mr, mc - ir);
             float* cs = c + (nint)ir * job.Ldc;
             float* asl = ap + (nint)ir * kc;
-            if (mrr == 1) K.RunRow(kc, asl, mr, bs, cs, nrr, tile, overwrite);
-            else K.Run(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile, overwrite);
+            if (mrr == 1) K.RunRow(kc, asl, mr, bs, cs, nrr, tile, init);
+            else K.Run(kc, asl, bs, cs, job.Ldc, mrr, nrr, tile, init);
         }
     }
 
@@ -587,18 +620,20 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public float* Packed { get; init; }
     public int PackedN { get; init; }
     public int PackedColumn { get; init; }
-    /// <summary>Whether C is added to; if not, the first k-block writes it (the micro-kernels' overwrite).</summary>
+    /// <summary>Whether C is added to; if not, the first k-block writes it (from <see cref="Bias"/> when there is one).</summary>
     public bool Accumulate { get; init; }
+    /// <summary>A row [N] added to every row of C (C = A · B + 1 · biasᵀ), or null; only when not accumulating.</summary>
+    public float* Bias { get; init; }
     /// <summary>The whole product's C (m × n), which a part split off keeps: the threads' parts share the last-level cache.</summary>
     public long WholeC { get; init; } = (long)m * n;
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Accumulate = Accumulate };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Accumulate = Accumulate, Bias = Bias };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Accumulate = Accumulate };
+        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

@@ -111,17 +111,18 @@ internal unsafe interface IMicroKernel
     static abstract int NR { get; }
 
     /// <summary>
-    /// Adds the product of the slivers to C (row stride <paramref name="ldc"/>), or writes it there when
-    /// <paramref name="overwrite"/>; an edge tile (<paramref name="mr"/> &lt; MR or <paramref name="nr"/> &lt; NR) goes through
-    /// <paramref name="tile"/> [MR × NR] and only its valid part reaches C.
+    /// Adds the product of the slivers to C (row stride <paramref name="ldc"/>), or, when <paramref name="init"/> is not null,
+    /// writes it there added to the row <paramref name="init"/> [NR] in every row (a bias, or zeros: C's first k-block);
+    /// an edge tile (<paramref name="mr"/> &lt; MR or <paramref name="nr"/> &lt; NR) goes through <paramref name="tile"/>
+    /// [MR × NR] and only its valid part reaches C.
     /// </summary>
-    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite);
+    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, float* init);
 
     /// <summary>
     /// One row of A (a matrix-vector product): the full tile would spend most of its multiply-adds on padding. A's k-th
     /// value is <paramref name="a"/>[k · <paramref name="sa"/>]: a packed sliver (MR) or the row itself, unpacked.
     /// </summary>
-    static abstract void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite);
+    static abstract void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init);
 
     /// <summary>Copies the NR contiguous values of one row of B into its packed sliver.</summary>
     static abstract void CopyRow(float* src, float* dst);
@@ -139,7 +140,7 @@ internal unsafe interface IDirectKernel : IMicroKernel
     /// <paramref name="ldb"/> (a packed sliver: NR). The rows of an edge tile past <paramref name="mr"/> read A's last row
     /// again (their sums are dropped): nothing past A is read.
     /// </summary>
-    static abstract void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite);
+    static abstract void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init);
 }
 
 /// <summary>Multiply-adds that use the fused instruction where the hardware has it, else a multiply and an add (never the software fallback).</summary>
@@ -160,11 +161,11 @@ internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
     public static int NR => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
-        RunStrided(kc, a, 1, 8, b, 32, c, ldc, mr, nr, tile, overwrite);
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, float* init) =>
+        RunStrided(kc, a, 1, 8, b, 32, c, ldc, mr, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -195,19 +196,19 @@ internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
         }
         if (mr == 8 && nr == 32)
         {
-            Add(c, c00, c01, overwrite); Add(c + ldc, c10, c11, overwrite); Add(c + 2 * ldc, c20, c21, overwrite); Add(c + 3 * ldc, c30, c31, overwrite);
-            Add(c + 4 * ldc, c40, c41, overwrite); Add(c + 5 * ldc, c50, c51, overwrite); Add(c + 6 * ldc, c60, c61, overwrite); Add(c + 7 * ldc, c70, c71, overwrite);
+            Add(c, c00, c01, init); Add(c + ldc, c10, c11, init); Add(c + 2 * ldc, c20, c21, init); Add(c + 3 * ldc, c30, c31, init);
+            Add(c + 4 * ldc, c40, c41, init); Add(c + 5 * ldc, c50, c51, init); Add(c + 6 * ldc, c60, c61, init); Add(c + 7 * ldc, c70, c71, init);
             return;
         }
         c00.Store(tile); c01.Store(tile + 16); c10.Store(tile + 32); c11.Store(tile + 48);
         c20.Store(tile + 64); c21.Store(tile + 80); c30.Store(tile + 96); c31.Store(tile + 112);
         c40.Store(tile + 128); c41.Store(tile + 144); c50.Store(tile + 160); c51.Store(tile + 176);
         c60.Store(tile + 192); c61.Store(tile + 208); c70.Store(tile + 224); c71.Store(tile + 240);
-        GemmEdge.Add(c, ldc, tile, 32, mr, nr, overwrite);
+        GemmEdge.Add(c, ldc, tile, 32, mr, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
     {
         // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -229,12 +230,12 @@ internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
         c1 = c1 + c3 + (c5 + c7);
         if (nr == 32)
         {
-            Add(c, c0, c1, overwrite);
+            Add(c, c0, c1, init);
             return;
         }
         c0.Store(tile);
         c1.Store(tile + 16);
-        GemmEdge.Add(c, 0, tile, 32, 1, nr, overwrite);
+        GemmEdge.Add(c, 0, tile, 32, 1, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -245,10 +246,10 @@ internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1, bool overwrite)
+    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1, float* init)
     {
-        (overwrite ? x0 : Vector512.Load(c) + x0).Store(c);
-        (overwrite ? x1 : Vector512.Load(c + 16) + x1).Store(c + 16);
+        ((init == null ? Vector512.Load(c) : Vector512.Load(init)) + x0).Store(c);
+        ((init == null ? Vector512.Load(c + 16) : Vector512.Load(init + 16)) + x1).Store(c + 16);
     }
 }
 
@@ -259,7 +260,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
     public static int NR => 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, float* init)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
@@ -282,18 +283,18 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         }
         if (mr == 12 && nr == 32)
         {
-            Add(c + 0 * ldc, c0a, c0b, overwrite);
-            Add(c + 1 * ldc, c1a, c1b, overwrite);
-            Add(c + 2 * ldc, c2a, c2b, overwrite);
-            Add(c + 3 * ldc, c3a, c3b, overwrite);
-            Add(c + 4 * ldc, c4a, c4b, overwrite);
-            Add(c + 5 * ldc, c5a, c5b, overwrite);
-            Add(c + 6 * ldc, c6a, c6b, overwrite);
-            Add(c + 7 * ldc, c7a, c7b, overwrite);
-            Add(c + 8 * ldc, c8a, c8b, overwrite);
-            Add(c + 9 * ldc, c9a, c9b, overwrite);
-            Add(c + 10 * ldc, c10a, c10b, overwrite);
-            Add(c + 11 * ldc, c11a, c11b, overwrite);
+            Add(c + 0 * ldc, c0a, c0b, init);
+            Add(c + 1 * ldc, c1a, c1b, init);
+            Add(c + 2 * ldc, c2a, c2b, init);
+            Add(c + 3 * ldc, c3a, c3b, init);
+            Add(c + 4 * ldc, c4a, c4b, init);
+            Add(c + 5 * ldc, c5a, c5b, init);
+            Add(c + 6 * ldc, c6a, c6b, init);
+            Add(c + 7 * ldc, c7a, c7b, init);
+            Add(c + 8 * ldc, c8a, c8b, init);
+            Add(c + 9 * ldc, c9a, c9b, init);
+            Add(c + 10 * ldc, c10a, c10b, init);
+            Add(c + 11 * ldc, c11a, c11b, init);
             return;
         }
         c0a.Store(tile + 0); c0b.Store(tile + 16);
@@ -308,20 +309,20 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         c9a.Store(tile + 288); c9b.Store(tile + 304);
         c10a.Store(tile + 320); c10b.Store(tile + 336);
         c11a.Store(tile + 352); c11b.Store(tile + 368);
-        GemmEdge.Add(c, ldc, tile, 32, mr, nr, overwrite);
+        GemmEdge.Add(c, ldc, tile, 32, mr, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite) => Kernel512x8x32.RunRow(kc, a, sa, b, c, nr, tile, overwrite);
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) => Kernel512x8x32.RunRow(kc, a, sa, b, c, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst) => Kernel512x8x32.CopyRow(src, dst);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1, bool overwrite)
+    private static void Add(float* c, Vector512<float> x0, Vector512<float> x1, float* init)
     {
-        (overwrite ? x0 : Vector512.Load(c) + x0).Store(c);
-        (overwrite ? x1 : Vector512.Load(c + 16) + x1).Store(c + 16);
+        ((init == null ? Vector512.Load(c) : Vector512.Load(init)) + x0).Store(c);
+        ((init == null ? Vector512.Load(c + 16) : Vector512.Load(init + 16)) + x1).Store(c + 16);
     }
 }
 
@@ -332,11 +333,11 @@ internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
     public static int NR => 16;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
-        RunStrided(kc, a, 1, 6, b, 16, c, ldc, mr, nr, tile, overwrite);
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, float* init) =>
+        RunStrided(kc, a, 1, 6, b, 16, c, ldc, mr, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -363,17 +364,17 @@ internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
         }
         if (mr == 6 && nr == 16)
         {
-            Add(c, c00, c01, overwrite); Add(c + ldc, c10, c11, overwrite); Add(c + 2 * ldc, c20, c21, overwrite);
-            Add(c + 3 * ldc, c30, c31, overwrite); Add(c + 4 * ldc, c40, c41, overwrite); Add(c + 5 * ldc, c50, c51, overwrite);
+            Add(c, c00, c01, init); Add(c + ldc, c10, c11, init); Add(c + 2 * ldc, c20, c21, init);
+            Add(c + 3 * ldc, c30, c31, init); Add(c + 4 * ldc, c40, c41, init); Add(c + 5 * ldc, c50, c51, init);
             return;
         }
         c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24); c20.Store(tile + 32); c21.Store(tile + 40);
         c30.Store(tile + 48); c31.Store(tile + 56); c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
-        GemmEdge.Add(c, ldc, tile, 16, mr, nr, overwrite);
+        GemmEdge.Add(c, ldc, tile, 16, mr, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
     {
         // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -395,12 +396,12 @@ internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
         c1 = c1 + c3 + (c5 + c7);
         if (nr == 16)
         {
-            Add(c, c0, c1, overwrite);
+            Add(c, c0, c1, init);
             return;
         }
         c0.Store(tile);
         c1.Store(tile + 8);
-        GemmEdge.Add(c, 0, tile, 16, 1, nr, overwrite);
+        GemmEdge.Add(c, 0, tile, 16, 1, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -411,10 +412,10 @@ internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector256<float> x0, Vector256<float> x1, bool overwrite)
+    private static void Add(float* c, Vector256<float> x0, Vector256<float> x1, float* init)
     {
-        (overwrite ? x0 : Vector256.Load(c) + x0).Store(c);
-        (overwrite ? x1 : Vector256.Load(c + 8) + x1).Store(c + 8);
+        ((init == null ? Vector256.Load(c) : Vector256.Load(init)) + x0).Store(c);
+        ((init == null ? Vector256.Load(c + 8) : Vector256.Load(init + 8)) + x1).Store(c + 8);
     }
 }
 
@@ -425,11 +426,11 @@ internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
     public static int NR => 8;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
-        RunStrided(kc, a, 1, 6, b, 8, c, ldc, mr, nr, tile, overwrite);
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, float* init) =>
+        RunStrided(kc, a, 1, 6, b, 8, c, ldc, mr, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -456,17 +457,17 @@ internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
         }
         if (mr == 6 && nr == 8)
         {
-            Add(c, c00, c01, overwrite); Add(c + ldc, c10, c11, overwrite); Add(c + 2 * ldc, c20, c21, overwrite);
-            Add(c + 3 * ldc, c30, c31, overwrite); Add(c + 4 * ldc, c40, c41, overwrite); Add(c + 5 * ldc, c50, c51, overwrite);
+            Add(c, c00, c01, init); Add(c + ldc, c10, c11, init); Add(c + 2 * ldc, c20, c21, init);
+            Add(c + 3 * ldc, c30, c31, init); Add(c + 4 * ldc, c40, c41, init); Add(c + 5 * ldc, c50, c51, init);
             return;
         }
         c00.Store(tile); c01.Store(tile + 4); c10.Store(tile + 8); c11.Store(tile + 12); c20.Store(tile + 16); c21.Store(tile + 20);
         c30.Store(tile + 24); c31.Store(tile + 28); c40.Store(tile + 32); c41.Store(tile + 36); c50.Store(tile + 40); c51.Store(tile + 44);
-        GemmEdge.Add(c, ldc, tile, 8, mr, nr, overwrite);
+        GemmEdge.Add(c, ldc, tile, 8, mr, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
     {
         // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
@@ -488,12 +489,12 @@ internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
         c1 = c1 + c3 + (c5 + c7);
         if (nr == 8)
         {
-            Add(c, c0, c1, overwrite);
+            Add(c, c0, c1, init);
             return;
         }
         c0.Store(tile);
         c1.Store(tile + 4);
-        GemmEdge.Add(c, 0, tile, 8, 1, nr, overwrite);
+        GemmEdge.Add(c, 0, tile, 8, 1, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -504,10 +505,10 @@ internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, bool overwrite)
+    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, float* init)
     {
-        (overwrite ? x0 : Vector128.Load(c) + x0).Store(c);
-        (overwrite ? x1 : Vector128.Load(c + 4) + x1).Store(c + 4);
+        ((init == null ? Vector128.Load(c) : Vector128.Load(init)) + x0).Store(c);
+        ((init == null ? Vector128.Load(c + 4) : Vector128.Load(init + 4)) + x1).Store(c + 4);
     }
 }
 
@@ -518,11 +519,11 @@ internal readonly unsafe struct Kernel128x8x12 : IDirectKernel
     public static int NR => 12;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
-        RunStrided(kc, a, 1, 8, b, 12, c, ldc, mr, nr, tile, overwrite);
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, float* init) =>
+        RunStrided(kc, a, 1, 8, b, 12, c, ldc, mr, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
     {
         GemmEdge.Prefetch(c, ldc, mr, nr);
         Vector128<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
@@ -555,17 +556,17 @@ internal readonly unsafe struct Kernel128x8x12 : IDirectKernel
         }
         if (mr == 8 && nr == 12)
         {
-            Add(c, c00, c01, c02, overwrite); Add(c + ldc, c10, c11, c12, overwrite); Add(c + 2 * ldc, c20, c21, c22, overwrite); Add(c + 3 * ldc, c30, c31, c32, overwrite);
-            Add(c + 4 * ldc, c40, c41, c42, overwrite); Add(c + 5 * ldc, c50, c51, c52, overwrite); Add(c + 6 * ldc, c60, c61, c62, overwrite); Add(c + 7 * ldc, c70, c71, c72, overwrite);
+            Add(c, c00, c01, c02, init); Add(c + ldc, c10, c11, c12, init); Add(c + 2 * ldc, c20, c21, c22, init); Add(c + 3 * ldc, c30, c31, c32, init);
+            Add(c + 4 * ldc, c40, c41, c42, init); Add(c + 5 * ldc, c50, c51, c52, init); Add(c + 6 * ldc, c60, c61, c62, init); Add(c + 7 * ldc, c70, c71, c72, init);
             return;
         }
         Put(tile, c00, c01, c02); Put(tile + 12, c10, c11, c12); Put(tile + 24, c20, c21, c22); Put(tile + 36, c30, c31, c32);
         Put(tile + 48, c40, c41, c42); Put(tile + 60, c50, c51, c52); Put(tile + 72, c60, c61, c62); Put(tile + 84, c70, c71, c72);
-        GemmEdge.Add(c, ldc, tile, 12, mr, nr, overwrite);
+        GemmEdge.Add(c, ldc, tile, 12, mr, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
     {
         // Four steps of k at a time into four triples of accumulators: one row has no other rows to hide the multiply-add latency behind.
         Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
@@ -589,11 +590,11 @@ internal readonly unsafe struct Kernel128x8x12 : IDirectKernel
         c2 = c2 + c5 + (c8 + c11);
         if (nr == 12)
         {
-            Add(c, c0, c1, c2, overwrite);
+            Add(c, c0, c1, c2, init);
             return;
         }
         Put(tile, c0, c1, c2);
-        GemmEdge.Add(c, 0, tile, 12, 1, nr, overwrite);
+        GemmEdge.Add(c, 0, tile, 12, 1, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -605,11 +606,11 @@ internal readonly unsafe struct Kernel128x8x12 : IDirectKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, Vector128<float> x2, bool overwrite)
+    private static void Add(float* c, Vector128<float> x0, Vector128<float> x1, Vector128<float> x2, float* init)
     {
-        (overwrite ? x0 : Vector128.Load(c) + x0).Store(c);
-        (overwrite ? x1 : Vector128.Load(c + 4) + x1).Store(c + 4);
-        (overwrite ? x2 : Vector128.Load(c + 8) + x2).Store(c + 8);
+        ((init == null ? Vector128.Load(c) : Vector128.Load(init)) + x0).Store(c);
+        ((init == null ? Vector128.Load(c + 4) : Vector128.Load(init + 4)) + x1).Store(c + 4);
+        ((init == null ? Vector128.Load(c + 8) : Vector128.Load(init + 8)) + x2).Store(c + 8);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -628,11 +629,11 @@ internal readonly unsafe struct KernelScalar4x4 : IDirectKernel
     public static int NR => 4;
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite) =>
-        RunStrided(kc, a, 1, 4, b, 4, c, ldc, mr, nr, tile, overwrite);
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, int mr, int nr, float* tile, float* init) =>
+        RunStrided(kc, a, 1, 4, b, 4, c, ldc, mr, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, bool overwrite)
+    public static void RunStrided(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0;
         float c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -655,11 +656,11 @@ internal readonly unsafe struct KernelScalar4x4 : IDirectKernel
         tile[4] = c10; tile[5] = c11; tile[6] = c12; tile[7] = c13;
         tile[8] = c20; tile[9] = c21; tile[10] = c22; tile[11] = c23;
         tile[12] = c30; tile[13] = c31; tile[14] = c32; tile[15] = c33;
-        GemmEdge.Add(c, ldc, tile, 4, mr, nr, overwrite);
+        GemmEdge.Add(c, ldc, tile, 4, mr, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, bool overwrite)
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
     {
         float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
         for (int p = 0; p < kc; p++, a += sa, b += 4)
@@ -668,7 +669,7 @@ internal readonly unsafe struct KernelScalar4x4 : IDirectKernel
             c0 += x * b[0]; c1 += x * b[1]; c2 += x * b[2]; c3 += x * b[3];
         }
         tile[0] = c0; tile[1] = c1; tile[2] = c2; tile[3] = c3;
-        GemmEdge.Add(c, 0, tile, 4, 1, nr, overwrite);
+        GemmEdge.Add(c, 0, tile, 4, 1, nr, init);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -697,14 +698,14 @@ internal static unsafe class GemmEdge
     }
 
     /// <summary>Adds the valid <paramref name="mr"/> × <paramref name="nr"/> part of a spilled tile to C.</summary>
-    public static void Add(float* c, nint ldc, float* tile, int tileCols, int mr, int nr, bool overwrite)
+    public static void Add(float* c, nint ldc, float* tile, int tileCols, int mr, int nr, float* init)
     {
         for (int r = 0; r < mr; r++)
         {
             float* cr = c + r * ldc;
             float* tr = tile + r * tileCols;
-            if (overwrite) new ReadOnlySpan<float>(tr, nr).CopyTo(new Span<float>(cr, nr));
-            else for (int j = 0; j < nr; j++) cr[j] += tr[j];
+            if (init == null) for (int j = 0; j < nr; j++) cr[j] += tr[j];
+            else for (int j = 0; j < nr; j++) cr[j] = init[j] + tr[j];
         }
     }
 

@@ -52,6 +52,7 @@ public class GemmTests
         // Leading dimensions wider than the matrices, as for one direction of a bidirectional buffer.
         int lda = k + 3, ldb = n + 2, ldc = n + 5, ldat = m + 1, ldbt = k + 4;
         float[] a = Random(rng, Math.Max(m, 1) * lda), b = Random(rng, Math.Max(k, 1) * ldb), at = Random(rng, Math.Max(k, 1) * ldat), bt = Random(rng, Math.Max(n, 1) * ldbt);
+        float[] bias = Random(rng, n + 3);
         // small products run where their operands lie unless told to pack (direct: false): both ways, every size
         foreach (bool direct in new[] { true, false })
         foreach (bool accumulate in new[] { false, true })
@@ -67,6 +68,15 @@ public class GemmTests
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate, direct),
                 c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate), $"{path} NT {m}x{n}x{k}{how}");
+            if (accumulate) continue;
+            // y = x · Wᵀ + b: C written from the bias row (k = 0 included: C is the bias)
+            Compare(c0, ldc, m, n, accumulate,
+                c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, bias, c, ldc, direct),
+                c =>
+                {
+                    for (int i = 0; i < m; i++) bias.AsSpan(0, n).CopyTo(c.AsSpan(i * ldc, n));
+                    GemmReference.MatMul(false, true, m, n, k, a, lda, bt, ldbt, c, ldc, accumulate: true);
+                }, $"{path} NT + bias {m}x{n}x{k}{how}");
         }
     }
 

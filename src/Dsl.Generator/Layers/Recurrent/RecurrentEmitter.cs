@@ -308,14 +308,9 @@ internal static class RecurrentEmitter
         w.Open(Signature($"private static void {c.O.Method(layer)}_forward", args));
         Constants(layer, c);
         bool biasHh = cell.BiasHhInGates(spec);
-        w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (biasHh ? " + b_hh" : "") + ", the bias laid down first and the product added to it");
-        if (biasHh)
-        {
-            w.Line($"{TP}.Add(b_ih, b_hh, scratch.Slice(0, G));");
-            w.Line($"{Layout}.RepeatRows(scratch.Slice(0, G), T * B, gates);");
-        }
-        else w.Line($"{Layout}.RepeatRows(b_ih, T * B, gates);");
-        w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, gates, G, accumulate: true);");
+        w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (biasHh ? " + b_hh" : "") + ", one product whose tiles start from the bias");
+        if (biasHh) w.Line($"{TP}.Add(b_ih, b_hh, scratch.Slice(0, G));");
+        w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, {(biasHh ? "scratch.Slice(0, G)" : "b_ih")}, gates, G);");
         w.Line("// the recurrent weights, packed once for every step (one step alone does not repay the packing)");
         w.Line("bool prepacked = T > 1;");
         cell.EmitPack(spec, c, backward: false);

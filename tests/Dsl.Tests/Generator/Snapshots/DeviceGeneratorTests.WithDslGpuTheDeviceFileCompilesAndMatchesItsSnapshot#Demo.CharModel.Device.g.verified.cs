@@ -212,8 +212,7 @@ namespace Demo
             private void dense_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                global::Dsl.Gpu.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), T * B, ws.dense_out);
-                global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(T * B, 30, 16, ws.dropout_out, 16, _dense_weight.AsSpan(), 16, ws.dense_out, 30, accumulate: true);
+                global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(T * B, 30, 16, ws.dropout_out, 16, _dense_weight.AsSpan(), 16, _dense_bias.AsSpan(), ws.dense_out, 30);
             }
 
             // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -233,10 +232,9 @@ namespace Demo
                 global::Dsl.Gpu.DeviceSpan b_hh, global::Dsl.Gpu.DeviceSpan h0, global::Dsl.Gpu.DeviceSpan c0, global::System.ReadOnlySpan<int> lengths)
             {
                 const int H = 16, G = 64, Y = 16, yOffset = 0;
-                // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, the bias laid down first and the product added to it
+                // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
                 global::Dsl.Gpu.Kernels.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-                global::Dsl.Gpu.Kernels.Layout.RepeatRows(scratch.Slice(0, G), T * B, gates);
-                global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+                global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
                 // the recurrent weights, packed once for every step (one step alone does not repay the packing)
                 bool prepacked = T > 1;
                 if (prepacked) global::Dsl.Gpu.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);

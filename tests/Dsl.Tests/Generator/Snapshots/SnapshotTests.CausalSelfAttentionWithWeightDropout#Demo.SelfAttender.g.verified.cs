@@ -612,8 +612,7 @@ namespace Demo
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_in_proj_bias.AsSpan(), T * B, ws.attention_qkv);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.lstm_out, 16, _attention_in_proj_weight.AsSpan(), 16, ws.attention_qkv, 48, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.lstm_out, 16, _attention_in_proj_weight.AsSpan(), 16, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 48);
             // stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken
             if (state is not null && !training)
             {
@@ -625,8 +624,7 @@ namespace Demo
                 global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 4, 0.5f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, training ? ws.attention_weights_mask : default, ws.attention_context, scratch: default);
                 if (state is not null) global::Dsl.Kernels.AttentionKernel.Append(T, B, 16, (state?.Position ?? 0), ws.attention_qkv, state!._attention_cache); // a training pass from a fresh state leaves its keys and values for the steps that follow
             }
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_out_proj_bias.AsSpan(), T * B, ws.attention_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, ws.attention_out, 16, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, _attention_out_proj_bias.AsSpan(), ws.attention_out, 16);
         }
 
         // attention backward: through the output projection, the heads (softmax included) and the input projection
@@ -646,8 +644,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), T * B, ws.dense_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 30, 16, ws.attention_out, 16, _dense_weight.AsSpan(), 16, ws.dense_out, 30, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 30, 16, ws.attention_out, 16, _dense_weight.AsSpan(), 16, _dense_bias.AsSpan(), ws.dense_out, 30);
         }
 
         // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -667,10 +664,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 16, G = 64, Y = 16, yOffset = 0;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, the bias laid down first and the product added to it
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
             global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-            global::Dsl.Kernels.Layout.RepeatRows(scratch.Slice(0, G), T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);

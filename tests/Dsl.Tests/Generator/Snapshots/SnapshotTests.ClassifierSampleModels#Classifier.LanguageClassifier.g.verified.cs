@@ -514,8 +514,7 @@ namespace Classifier
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), B, ws.dense_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 5, 128, ws.dropout_1_out, 128, _dense_weight.AsSpan(), 128, ws.dense_out, 5, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 5, 128, ws.dropout_1_out, 128, _dense_weight.AsSpan(), 128, _dense_bias.AsSpan(), ws.dense_out, 5);
         }
 
         // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -535,9 +534,8 @@ namespace Classifier
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 64, G = 192, Y = 128, yOffset = 0;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, the bias laid down first and the product added to it
-            global::Dsl.Kernels.Layout.RepeatRows(b_ih, T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, one product whose tiles start from the bias
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, b_ih, gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -615,9 +613,8 @@ namespace Classifier
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 64, G = 192, Y = 128, yOffset = 64;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, the bias laid down first and the product added to it
-            global::Dsl.Kernels.Layout.RepeatRows(b_ih, T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, one product whose tiles start from the bias
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, b_ih, gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);

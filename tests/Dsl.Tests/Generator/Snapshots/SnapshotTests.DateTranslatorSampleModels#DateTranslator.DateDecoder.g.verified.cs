@@ -631,8 +631,7 @@ namespace DateTranslator
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_query_bias.AsSpan(), T * B, ws.attention_q);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.lstm_out, 128, _attention_query_weight.AsSpan(), 128, ws.attention_q, 64, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.lstm_out, 128, _attention_query_weight.AsSpan(), 128, _attention_query_bias.AsSpan(), ws.attention_q, 64);
             global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 128, ws.Memory!.Memory.Span, 128, _attention_key_weight.AsSpan(), 128, ws.attention_k, 64, accumulate: false);
             global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, 64, 128, ws.Memory!.Lengths, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.Memory!.Memory.Span, ws.attention_hidden, ws.attention_weights, ws.attention_context);
             global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 128, 128, ws.lstm_out, ws.attention_context, ws.attention_out);
@@ -659,8 +658,7 @@ namespace DateTranslator
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), T * B, ws.dense_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 256, ws.attention_out, 256, _dense_weight.AsSpan(), 256, ws.dense_out, 128, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 256, ws.attention_out, 256, _dense_weight.AsSpan(), 256, _dense_bias.AsSpan(), ws.dense_out, 128);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Tanh, ws.dense_out);
         }
 
@@ -678,8 +676,7 @@ namespace DateTranslator
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_1_bias.AsSpan(), T * B, ws.dense_1_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 128, ws.dense_out, 128, _dense_1_weight.AsSpan(), 128, ws.dense_1_out, 14, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 128, ws.dense_out, 128, _dense_1_weight.AsSpan(), 128, _dense_1_bias.AsSpan(), ws.dense_1_out, 14);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -699,10 +696,9 @@ namespace DateTranslator
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 128, G = 512, Y = 128, yOffset = 0;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, the bias laid down first and the product added to it
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
             global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-            global::Dsl.Kernels.Layout.RepeatRows(scratch.Slice(0, G), T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);

@@ -755,8 +755,7 @@ namespace DateTranslator
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_in_proj_bias.AsSpan(), T * B, ws.attention_qkv);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 192, 64, ws.positionalencoding_out, 64, _attention_in_proj_weight.AsSpan(), 64, ws.attention_qkv, 192, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 192, 64, ws.positionalencoding_out, 64, _attention_in_proj_weight.AsSpan(), 64, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 192);
             // stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken
             if (state is not null && !training)
             {
@@ -767,8 +766,7 @@ namespace DateTranslator
                 global::Dsl.Kernels.AttentionKernel.Forward(T, B, 64, 4, 0.25f, true, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_context, scratch: default);
                 if (state is not null) global::Dsl.Kernels.AttentionKernel.Append(T, B, 64, (state?.Position ?? 0), ws.attention_qkv, state!._attention_cache); // a training pass from a fresh state leaves its keys and values for the steps that follow
             }
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_out_proj_bias.AsSpan(), T * B, ws.attention_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_context, 64, _attention_out_proj_weight.AsSpan(), 64, ws.attention_out, 64, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_context, 64, _attention_out_proj_weight.AsSpan(), 64, _attention_out_proj_bias.AsSpan(), ws.attention_out, 64);
         }
 
         // attention backward: through the output projection, the heads (softmax included) and the input projection
@@ -819,15 +817,11 @@ namespace DateTranslator
         private void attention_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_1_in_proj_bias.AsSpan().Slice(0, 64), T * B, ws.attention_1_q);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.layernorm_out, 64, _attention_1_in_proj_weight.AsSpan().Slice(0, 4096), 64, ws.attention_1_q, 64, accumulate: true);
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_1_in_proj_bias.AsSpan().Slice(64, 64), S * B, ws.attention_1_k);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.AsSpan().Slice(4096, 4096), 64, ws.attention_1_k, 64, accumulate: true);
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_1_in_proj_bias.AsSpan().Slice(128, 64), S * B, ws.attention_1_v);
-            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.AsSpan().Slice(8192, 4096), 64, ws.attention_1_v, 64, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.layernorm_out, 64, _attention_1_in_proj_weight.AsSpan().Slice(0, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(0, 64), ws.attention_1_q, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.AsSpan().Slice(4096, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(64, 64), ws.attention_1_k, 64);
+            global::Dsl.Kernels.Gemm.MatMulTransB(S * B, 64, 64, ws.Memory!.Memory.Span, 64, _attention_1_in_proj_weight.AsSpan().Slice(8192, 4096), 64, _attention_1_in_proj_bias.AsSpan().Slice(128, 64), ws.attention_1_v, 64);
             global::Dsl.Kernels.AttentionKernel.CrossForward(T, S, B, 64, 4, 0.25f, ws.Memory!.Lengths, ws.attention_1_q, ws.attention_1_k, ws.attention_1_v, ws.attention_1_weights, default, ws.attention_1_context);
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_1_out_proj_bias.AsSpan(), T * B, ws.attention_1_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_1_context, 64, _attention_1_out_proj_weight.AsSpan(), 64, ws.attention_1_out, 64, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 64, ws.attention_1_context, 64, _attention_1_out_proj_weight.AsSpan(), 64, _attention_1_out_proj_bias.AsSpan(), ws.attention_1_out, 64);
         }
 
         // attention_1 backward: through the output projection and the heads (softmax included); the query projection's gradient
@@ -886,8 +880,7 @@ namespace DateTranslator
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), T * B, ws.dense_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 64, ws.layernorm_1_out, 64, _dense_weight.AsSpan(), 64, ws.dense_out, 128, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 128, 64, ws.layernorm_1_out, 64, _dense_weight.AsSpan(), 64, _dense_bias.AsSpan(), ws.dense_out, 128);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Relu, ws.dense_out);
         }
 
@@ -905,8 +898,7 @@ namespace DateTranslator
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_1_bias.AsSpan(), T * B, ws.dense_1_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.dense_out, 128, _dense_1_weight.AsSpan(), 128, ws.dense_1_out, 64, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 64, 128, ws.dense_out, 128, _dense_1_weight.AsSpan(), 128, _dense_1_bias.AsSpan(), ws.dense_1_out, 64);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -951,8 +943,7 @@ namespace DateTranslator
         private void dense_2_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_2_bias.AsSpan(), T * B, ws.dense_2_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 64, ws.layernorm_2_out, 64, _dense_2_weight.AsSpan(), 64, ws.dense_2_out, 14, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 14, 64, ws.layernorm_2_out, 64, _dense_2_weight.AsSpan(), 64, _dense_2_bias.AsSpan(), ws.dense_2_out, 14);
         }
 
         // dense_2 backward: dW += daᵀ · x; db += Σ da; dx = da · W

@@ -584,8 +584,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), B, ws.dense_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 2, 5, ws.dropout_out, 5, _dense_weight.AsSpan(), 5, ws.dense_out, 2, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 2, 5, ws.dropout_out, 5, _dense_weight.AsSpan(), 5, _dense_bias.AsSpan(), ws.dense_out, 2);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Sigmoid, ws.dense_out);
         }
 
@@ -607,9 +606,8 @@ namespace Demo
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 4, G = 12, Y = 8, yOffset = 0;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, the bias laid down first and the product added to it
-            global::Dsl.Kernels.Layout.RepeatRows(b_ih, T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, one product whose tiles start from the bias
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, b_ih, gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             global::System.Span<float> packedRz = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, 2 * H)), packedN = packed.Slice(packedRz.Length, global::Dsl.Kernels.Gemm.PackedLength(H, H));
@@ -696,9 +694,8 @@ namespace Demo
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 4, G = 12, Y = 8, yOffset = 4;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, the bias laid down first and the product added to it
-            global::Dsl.Kernels.Layout.RepeatRows(b_ih, T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, one product whose tiles start from the bias
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, b_ih, gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             global::System.Span<float> packedRz = packed.Slice(0, global::Dsl.Kernels.Gemm.PackedLength(H, 2 * H)), packedN = packed.Slice(packedRz.Length, global::Dsl.Kernels.Gemm.PackedLength(H, H));
@@ -785,9 +782,8 @@ namespace Demo
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<int> lengths)
         {
             const int H = 5, G = 15, Y = 5, yOffset = 0;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, the bias laid down first and the product added to it
-            global::Dsl.Kernels.Layout.RepeatRows(b_ih, T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih, one product whose tiles start from the bias
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, b_ih, gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);

@@ -634,8 +634,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), T * B, ws.dense_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 8, 16, ws.lstm_out, 16, _dense_weight.AsSpan(), 16, ws.dense_out, 8, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 8, 16, ws.lstm_out, 16, _dense_weight.AsSpan(), 16, _dense_bias.AsSpan(), ws.dense_out, 8);
         }
 
         // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -666,8 +665,7 @@ namespace Demo
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_query_bias.AsSpan(), T * B, ws.attention_q);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_query_weight.AsSpan(), 8, ws.attention_q, 6, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_query_weight.AsSpan(), 8, _attention_query_bias.AsSpan(), ws.attention_q, 6);
             global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 6, 8, ws.residual_out, 8, _attention_key_weight.AsSpan(), 8, ws.attention_k, 6, accumulate: false);
             global::Dsl.Kernels.CrossAttentionKernel.AdditiveForward(T, T, B, 6, 8, ws.HasLengths ? ws.lengths : default, ws.attention_q, ws.attention_k, _attention_v_weight.AsSpan(), ws.residual_out, ws.attention_hidden, ws.attention_weights, ws.attention_context);
             global::Dsl.Kernels.CrossAttentionKernel.Concat(T * B, 8, 8, ws.residual_out, ws.attention_context, ws.attention_out);
@@ -694,8 +692,7 @@ namespace Demo
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_1_bias.AsSpan(), T * B, ws.dense_1_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 2, 16, ws.attention_out, 16, _dense_1_weight.AsSpan(), 16, ws.dense_1_out, 2, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 2, 16, ws.attention_out, 16, _dense_1_weight.AsSpan(), 16, _dense_1_bias.AsSpan(), ws.dense_1_out, 2);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -715,10 +712,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int H = 8, G = 32, Y = 16, yOffset = 0;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, the bias laid down first and the product added to it
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
             global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-            global::Dsl.Kernels.Layout.RepeatRows(scratch.Slice(0, G), T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -813,10 +809,9 @@ namespace Demo
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<float> rmask, global::System.Span<float> hm)
         {
             const int H = 8, G = 32, Y = 16, yOffset = 8;
-            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, the bias laid down first and the product added to it
+            // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
             global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-            global::Dsl.Kernels.Layout.RepeatRows(scratch.Slice(0, G), T * B, gates);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);

@@ -493,8 +493,7 @@ namespace Demo
             private void dense_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), T * B, ws.dense_out);
-                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 20, 6, ws.encoder_out, 6, _dense_weight.AsSpan(), 6, ws.dense_out, 20, accumulate: true);
+                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 20, 6, ws.encoder_out, 6, _dense_weight.AsSpan(), 6, _dense_bias.AsSpan(), ws.dense_out, 20);
             }
 
             // dense backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -514,10 +513,9 @@ namespace Demo
                 global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths)
             {
                 const int H = 6, G = 6, Y = 6, yOffset = 0;
-                // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, the bias laid down first and the product added to it
+                // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
                 global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-                global::Dsl.Kernels.Layout.RepeatRows(scratch.Slice(0, G), T * B, gates);
-                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, gates, G, accumulate: true);
+                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
                 // the recurrent weights, packed once for every step (one step alone does not repay the packing)
                 bool prepacked = T > 1;
                 if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);

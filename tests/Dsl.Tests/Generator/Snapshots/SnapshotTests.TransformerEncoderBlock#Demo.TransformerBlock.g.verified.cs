@@ -647,11 +647,9 @@ namespace Demo
         private void attention_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_in_proj_bias.AsSpan(), T * B, ws.attention_qkv);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.positionalencoding_out, 16, _attention_in_proj_weight.AsSpan(), 16, ws.attention_qkv, 48, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.positionalencoding_out, 16, _attention_in_proj_weight.AsSpan(), 16, _attention_in_proj_bias.AsSpan(), ws.attention_qkv, 48);
             global::Dsl.Kernels.AttentionKernel.Forward(T, B, 16, 2, 0.35355338f, false, ws.HasLengths ? ws.lengths : default, ws.attention_qkv, ws.attention_weights, default, ws.attention_context, scratch: default);
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_out_proj_bias.AsSpan(), T * B, ws.attention_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, ws.attention_out, 16, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 16, ws.attention_context, 16, _attention_out_proj_weight.AsSpan(), 16, _attention_out_proj_bias.AsSpan(), ws.attention_out, 16);
         }
 
         // attention backward: through the output projection, the heads (softmax included) and the input projection
@@ -700,8 +698,7 @@ namespace Demo
         private void dense_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_bias.AsSpan(), T * B, ws.dense_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 32, 16, ws.layernorm_out, 16, _dense_weight.AsSpan(), 16, ws.dense_out, 32, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 32, 16, ws.layernorm_out, 16, _dense_weight.AsSpan(), 16, _dense_bias.AsSpan(), ws.dense_out, 32);
             global::Dsl.Kernels.Activations.Apply(global::Dsl.Activation.Relu, ws.dense_out);
         }
 
@@ -719,8 +716,7 @@ namespace Demo
         private void dense_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_1_bias.AsSpan(), T * B, ws.dense_1_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 32, ws.dense_out, 32, _dense_1_weight.AsSpan(), 32, ws.dense_1_out, 16, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 16, 32, ws.dense_out, 32, _dense_1_weight.AsSpan(), 32, _dense_1_bias.AsSpan(), ws.dense_1_out, 16);
         }
 
         // dense_1 backward: dW += daᵀ · x; db += Σ da; dx = da · W
@@ -766,13 +762,11 @@ namespace Demo
         private void attention_1_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_1_in_proj_bias.AsSpan(), T * B, ws.attention_1_qkv);
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.layernorm_1_out, 16, _attention_1_in_proj_weight.AsSpan(), 16, ws.attention_1_qkv, 48, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, 48, 16, ws.layernorm_1_out, 16, _attention_1_in_proj_weight.AsSpan(), 16, _attention_1_in_proj_bias.AsSpan(), ws.attention_1_qkv, 48);
             global::Dsl.Kernels.Gemm.MatMulTransB(1, 16, 16, _attention_1_query.AsSpan(), 16, _attention_1_in_proj_weight.AsSpan(), 16, ws.attention_1_query, 16, accumulate: false);
             global::System.Numerics.Tensors.TensorPrimitives.Add(ws.attention_1_query, _attention_1_in_proj_bias.AsSpan().Slice(0, 16), ws.attention_1_query);
             global::Dsl.Kernels.AttentionKernel.PoolForward(T, B, 16, 2, 0.35355338f, ws.HasLengths ? ws.lengths : default, ws.attention_1_query, ws.attention_1_qkv, ws.attention_1_weights, default, ws.attention_1_context, ws.attention_1_scratch);
-            global::Dsl.Kernels.Layout.RepeatRows(_attention_1_out_proj_bias.AsSpan(), B, ws.attention_1_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 16, 16, ws.attention_1_context, 16, _attention_1_out_proj_weight.AsSpan(), 16, ws.attention_1_out, 16, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 16, 16, ws.attention_1_context, 16, _attention_1_out_proj_weight.AsSpan(), 16, _attention_1_out_proj_bias.AsSpan(), ws.attention_1_out, 16);
         }
 
         // attention_1 backward: through the output projection, the pooling (softmax included), the key/value projection and the query's
@@ -797,8 +791,7 @@ namespace Demo
         private void dense_2_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.RepeatRows(_dense_2_bias.AsSpan(), B, ws.dense_2_out);
-            global::Dsl.Kernels.Gemm.MatMulTransB(B, 3, 16, ws.attention_1_out, 16, _dense_2_weight.AsSpan(), 16, ws.dense_2_out, 3, accumulate: true);
+            global::Dsl.Kernels.Gemm.MatMulTransB(B, 3, 16, ws.attention_1_out, 16, _dense_2_weight.AsSpan(), 16, _dense_2_bias.AsSpan(), ws.dense_2_out, 3);
         }
 
         // dense_2 backward: dW += daᵀ · x; db += Σ da; dx = da · W
