@@ -32,6 +32,9 @@ public static unsafe class Gemm
     [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;
 
+    /// <summary>This thread's packing buffer, grown to at least <paramref name="need"/> floats (allocated once per thread and size).</summary>
+    private static float[] Buffer(ref float[]? held, int need) => held is { } buffer && buffer.Length >= need ? buffer : (held = new float[Math.Max(need, 4096)]);
+
     /// <summary>
     /// Threads a large product is split over (PyTorch's <c>torch.set_num_threads</c>): the machine's cores
     /// (at most 8) by default; set 1 to stay on the calling thread.
@@ -237,7 +240,7 @@ public static unsafe class Gemm
         int inPlace = packAll ? 0 : job.N / nr * nr; // columns read where they lie
         int packedColumns = job.N - inPlace;
         int need = RoundUp(packedColumns, nr) * k;
-        float[] buffer = need == 0 ? Array.Empty<float>() : s_packedB is { } pbuf && pbuf.Length >= need ? pbuf : (s_packedB = new float[Math.Max(need, 4096)]);
+        float[] buffer = need == 0 ? Array.Empty<float>() : Buffer(ref s_packedB, need);
         float* tile = stackalloc float[K.MR * K.NR];
         fixed (float* bp = buffer)
         {
@@ -390,8 +393,8 @@ public static unsafe class Gemm
         int mcMax = Math.Min(MC, RoundUp(job.M, mr));
         int depth = resident ? job.K : Math.Min(KC, job.K); // the depth packed at once
         bool prepacked = job.Packed != null;
-        float[] packedB = prepacked ? Array.Empty<float>() : s_packedB is { } pbuf && pbuf.Length >= ncMax * depth ? pbuf : (s_packedB = new float[Math.Max(ncMax * depth, 4096)]);
-        float[] packedA = s_packedA is { } pabuf && pabuf.Length >= mcMax * depth ? pabuf : (s_packedA = new float[Math.Max(mcMax * depth, 4096)]);
+        float[] packedB = prepacked ? Array.Empty<float>() : Buffer(ref s_packedB, ncMax * depth);
+        float[] packedA = Buffer(ref s_packedA, mcMax * depth);
         float* tile = stackalloc float[K.MR * K.NR];
         fixed (float* bp = packedB, ap = packedA)
         {

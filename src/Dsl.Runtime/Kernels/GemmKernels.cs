@@ -207,36 +207,8 @@ internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
         GemmEdge.Add(c, ldc, tile, 32, mr, nr, init);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
-    {
-        // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        int p = 0;
-        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 128)
-        {
-            Vector512<float> x0 = Vector512.Create(a[0]), x1 = Vector512.Create(a[sa]), x2 = Vector512.Create(a[2 * sa]), x3 = Vector512.Create(a[3 * sa]);
-            c0 = Vector512.FusedMultiplyAdd(x0, Vector512.Load(b), c0); c1 = Vector512.FusedMultiplyAdd(x0, Vector512.Load(b + 16), c1);
-            c2 = Vector512.FusedMultiplyAdd(x1, Vector512.Load(b + 32), c2); c3 = Vector512.FusedMultiplyAdd(x1, Vector512.Load(b + 48), c3);
-            c4 = Vector512.FusedMultiplyAdd(x2, Vector512.Load(b + 64), c4); c5 = Vector512.FusedMultiplyAdd(x2, Vector512.Load(b + 80), c5);
-            c6 = Vector512.FusedMultiplyAdd(x3, Vector512.Load(b + 96), c6); c7 = Vector512.FusedMultiplyAdd(x3, Vector512.Load(b + 112), c7);
-        }
-        for (; p < kc; p++, a += sa, b += 32)
-        {
-            Vector512<float> x = Vector512.Create(a[0]);
-            c0 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b), c0); c1 = Vector512.FusedMultiplyAdd(x, Vector512.Load(b + 16), c1);
-        }
-        c0 = c0 + c2 + (c4 + c6);
-        c1 = c1 + c3 + (c5 + c7);
-        if (nr == 32)
-        {
-            Add(c, c0, c1, init);
-            return;
-        }
-        c0.Store(tile);
-        c1.Store(tile + 16);
-        GemmEdge.Add(c, 0, tile, 32, 1, nr, init);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) => RowKernel.Run<Lanes512>(kc, a, sa, b, c, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst)
@@ -313,7 +285,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) => Kernel512x8x32.RunRow(kc, a, sa, b, c, nr, tile, init);
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) => RowKernel.Run<Lanes512>(kc, a, sa, b, c, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst) => Kernel512x8x32.CopyRow(src, dst);
@@ -373,36 +345,8 @@ internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
         GemmEdge.Add(c, ldc, tile, 16, mr, nr, init);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
-    {
-        // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        int p = 0;
-        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 64)
-        {
-            Vector256<float> x0 = Vector256.Create(a[0]), x1 = Vector256.Create(a[sa]), x2 = Vector256.Create(a[2 * sa]), x3 = Vector256.Create(a[3 * sa]);
-            c0 = Madd.Of(x0, Vector256.Load(b), c0); c1 = Madd.Of(x0, Vector256.Load(b + 8), c1);
-            c2 = Madd.Of(x1, Vector256.Load(b + 16), c2); c3 = Madd.Of(x1, Vector256.Load(b + 24), c3);
-            c4 = Madd.Of(x2, Vector256.Load(b + 32), c4); c5 = Madd.Of(x2, Vector256.Load(b + 40), c5);
-            c6 = Madd.Of(x3, Vector256.Load(b + 48), c6); c7 = Madd.Of(x3, Vector256.Load(b + 56), c7);
-        }
-        for (; p < kc; p++, a += sa, b += 16)
-        {
-            Vector256<float> x = Vector256.Create(a[0]);
-            c0 = Madd.Of(x, Vector256.Load(b), c0); c1 = Madd.Of(x, Vector256.Load(b + 8), c1);
-        }
-        c0 = c0 + c2 + (c4 + c6);
-        c1 = c1 + c3 + (c5 + c7);
-        if (nr == 16)
-        {
-            Add(c, c0, c1, init);
-            return;
-        }
-        c0.Store(tile);
-        c1.Store(tile + 8);
-        GemmEdge.Add(c, 0, tile, 16, 1, nr, init);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) => RowKernel.Run<Lanes256>(kc, a, sa, b, c, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst)
@@ -466,36 +410,8 @@ internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
         GemmEdge.Add(c, ldc, tile, 8, mr, nr, init);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init)
-    {
-        // Four steps of k at a time into four pairs of accumulators: one row has no other rows to hide the multiply-add latency behind.
-        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        int p = 0;
-        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 32)
-        {
-            Vector128<float> x0 = Vector128.Create(a[0]), x1 = Vector128.Create(a[sa]), x2 = Vector128.Create(a[2 * sa]), x3 = Vector128.Create(a[3 * sa]);
-            c0 = Madd.Of(x0, Vector128.Load(b), c0); c1 = Madd.Of(x0, Vector128.Load(b + 4), c1);
-            c2 = Madd.Of(x1, Vector128.Load(b + 8), c2); c3 = Madd.Of(x1, Vector128.Load(b + 12), c3);
-            c4 = Madd.Of(x2, Vector128.Load(b + 16), c4); c5 = Madd.Of(x2, Vector128.Load(b + 20), c5);
-            c6 = Madd.Of(x3, Vector128.Load(b + 24), c6); c7 = Madd.Of(x3, Vector128.Load(b + 28), c7);
-        }
-        for (; p < kc; p++, a += sa, b += 8)
-        {
-            Vector128<float> x = Vector128.Create(a[0]);
-            c0 = Madd.Of(x, Vector128.Load(b), c0); c1 = Madd.Of(x, Vector128.Load(b + 4), c1);
-        }
-        c0 = c0 + c2 + (c4 + c6);
-        c1 = c1 + c3 + (c5 + c7);
-        if (nr == 8)
-        {
-            Add(c, c0, c1, init);
-            return;
-        }
-        c0.Store(tile);
-        c1.Store(tile + 4);
-        GemmEdge.Add(c, 0, tile, 8, 1, nr, init);
-    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void RunRow(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) => RowKernel.Run<Lanes128>(kc, a, sa, b, c, nr, tile, init);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void CopyRow(float* src, float* dst)
@@ -676,6 +592,47 @@ internal readonly unsafe struct KernelScalar4x4 : IDirectKernel
     public static void CopyRow(float* src, float* dst)
     {
         dst[0] = src[0]; dst[1] = src[1]; dst[2] = src[2]; dst[3] = src[3];
+    }
+}
+
+/// <summary>
+/// The one-row kernel of the tiles two vectors wide (8 × 32, 12 × 32, 6 × 16, 6 × 8), written once over the lanes of
+/// their width: a row has no other rows to hide the multiply-add latency behind, so four steps of k run at a time
+/// into four pairs of accumulators. A's k-th value is a[k · sa]; B's sliver is [kc, 2 · lanes].
+/// </summary>
+internal static unsafe class RowKernel
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run<T>(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) where T : struct, ILanes<T>
+    {
+        int w = T.Count, width = 2 * w;
+        T c0 = T.Create(0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+        int p = 0;
+        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 4 * width)
+        {
+            T x0 = T.Create(a[0]), x1 = T.Create(a[sa]), x2 = T.Create(a[2 * sa]), x3 = T.Create(a[3 * sa]);
+            c0 = T.MultiplyAdd(x0, T.Load(ref *b, 0), c0); c1 = T.MultiplyAdd(x0, T.Load(ref *b, w), c1);
+            c2 = T.MultiplyAdd(x1, T.Load(ref *b, 2 * w), c2); c3 = T.MultiplyAdd(x1, T.Load(ref *b, 3 * w), c3);
+            c4 = T.MultiplyAdd(x2, T.Load(ref *b, 4 * w), c4); c5 = T.MultiplyAdd(x2, T.Load(ref *b, 5 * w), c5);
+            c6 = T.MultiplyAdd(x3, T.Load(ref *b, 6 * w), c6); c7 = T.MultiplyAdd(x3, T.Load(ref *b, 7 * w), c7);
+        }
+        for (; p < kc; p++, a += sa, b += width)
+        {
+            T x = T.Create(a[0]);
+            c0 = T.MultiplyAdd(x, T.Load(ref *b, 0), c0); c1 = T.MultiplyAdd(x, T.Load(ref *b, w), c1);
+        }
+        c0 = c0 + c2 + (c4 + c6);
+        c1 = c1 + c3 + (c5 + c7);
+        if (nr == width)
+        {
+            // C, or the init row (a bias, or zeros), plus the row's sums
+            T.Store((init == null ? T.Load(ref *c, 0) : T.Load(ref *init, 0)) + c0, ref *c, 0);
+            T.Store((init == null ? T.Load(ref *c, w) : T.Load(ref *init, w)) + c1, ref *c, w);
+            return;
+        }
+        T.Store(c0, ref *tile, 0);
+        T.Store(c1, ref *tile, w);
+        GemmEdge.Add(c, 0, tile, width, 1, nr, init);
     }
 }
 
