@@ -15,6 +15,9 @@ internal static class DeviceDialect
 {
     private static readonly (string Host, string Device)[] Map =
     [
+        // the encoder's outputs cross-attention reads, and their gradient (Dsl.Gpu.DeviceEncoderOutput)
+        ("ws.Memory!.Memory.Span", "ws.Memory!.Outputs"),
+        ("ws.Memory!.MemoryGradient.Span", "ws.Memory!.Gradient"),
         ("global::System.Numerics.Tensors.TensorPrimitives.", "global::Dsl.Gpu.Kernels.TensorPrimitives."),
         ("global::Dsl.Kernels.", "global::Dsl.Gpu.Kernels."),
         ("global::System.ReadOnlySpan<float>", "global::Dsl.Gpu.DeviceSpan"),

@@ -77,8 +77,9 @@ internal static class DeviceEmitter
     }
 
     /// <summary>
-    /// The workspace views the layers' Encode ops read, besides the last layer's output; null when an op is of a kind this
-    /// does not look into (the whole workspace then comes back).
+    /// The workspace views the layers' Encode ops read (the last layer's output among them only when an op reads it: the
+    /// outputs themselves stay on the device); null when an op is of a kind this does not look into (the whole workspace then
+    /// comes back).
     /// </summary>
     private static List<BufferRef>? EncodeReads(ModelPlan plan)
     {
@@ -86,7 +87,7 @@ internal static class DeviceEmitter
         foreach (LayerPlan layer in plan.Layers)
             foreach (Op op in layer.Encode)
                 if (!Collect(op, found)) return null;
-        return found.Where(b => b.IsView && b != plan.Last.Out).Distinct().ToList();
+        return found.Where(b => b.IsView).Distinct().ToList();
     }
 
     private static bool Collect(Op op, List<BufferRef> into) => op switch
@@ -151,6 +152,7 @@ internal static class DeviceEmitter
         w.Open($"public void ForwardPass({host} host, bool training, State? state, bool outputToHost)");
         w.Line("Workspace ws = For(host);");
         w.Line("ws.GradientOnDevice = false; // a loss of an earlier pass that failed after writing it (a non-finite loss) does not count");
+        if (m.OutputIsSequence) w.Line("ws.Resident.Drop(host.Encoded); // an encoder's record of its last pass is out of date from now on");
         if (plan.States.Count > 0)
         {
             w.Open("if (host.HasInitialState)");
@@ -191,9 +193,11 @@ internal static class DeviceEmitter
         w.Open($"public void BackwardPass({host} host)");
         w.Line("Workspace ws = For(host);");
         body = new SourceWriter();
-        body.Line($"if (!ws.GradientOnDevice) ws.{last.Dy.Name}.CopyFrom(host.{last.Dy.Name});");
+        body.Line(m.OutputIsSequence
+            ? $"if (!ws.GradientOnDevice && !ws.Resident.HoldsGradientOf(host.Encoded)) ws.{last.Dy.Name}.CopyFrom(host.{last.Dy.Name}); // (a decoder on the device added to it in place)"
+            : $"if (!ws.GradientOnDevice) ws.{last.Dy.Name}.CopyFrom(host.{last.Dy.Name});");
         body.Line("ws.GradientOnDevice = false;");
-        if (m.HasCrossAttention) body.Line("ws.Memory!.GradientFromHost(); // the encoder's outputs' gradient so far: cross-attention adds to it");
+        if (m.HasCrossAttention) body.Line("ws.Memory!.GradientToDevice(); // the encoder's outputs' gradient so far: cross-attention adds to it");
         if (plan.Finals.Count > 0)
         {
             body.Open("if (host.InjectFinal)");
@@ -207,13 +211,19 @@ internal static class DeviceEmitter
             foreach (StateRef s in plan.States) body.Line($"ws.{s.InitialGrad.Name}.CopyTo(host.{s.InitialGrad.Name}); // d(loss)/d(initial state), for an encoder behind");
             body.Close();
         }
-        if (m.HasCrossAttention) body.Line("ws.Memory!.GradientToHost(); // for the encoder's backward pass");
+        if (m.HasCrossAttention) body.Line("ws.Memory!.GradientFromDevice(); // for the encoder's backward pass");
         w.Lines(DeviceDialect.Translate(body.ToString()).TrimEnd('\n'));
         w.Close();
         w.Line();
         // An encoder's Encode gathers its final states on the host from what its forward pass left: those buffers come back
-        // (the output came back with the pass). The backward pass takes the outputs' and final states' gradients itself.
-        w.Line("/// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs came back with the pass.</summary>");
+        // (the outputs stay on the device). The backward pass takes the outputs' and final states' gradients itself.
+        if (m.OutputIsSequence)
+        {
+            w.Line("/// <summary>After an Encode on the device: the outputs and their gradient stay there, where a decoder on the device reads them.</summary>");
+            w.Line($"public void Keep({host} host) => For(host).Resident.Keep(host.Encoded!);");
+            w.Line();
+        }
+        w.Line("/// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs stay on the device.</summary>");
         w.Open($"public void ToHost({host} host)");
         if (EncodeReads(plan) is { } reads)
         {
@@ -250,12 +260,16 @@ internal static class DeviceEmitter
         w.Line("public readonly global::Dsl.Gpu.DeviceMemory Buffers;");
         w.Line("public bool GradientOnDevice; // the loss wrote the output's gradient on the device: the backward pass starts from it");
         if (plan.Model.HasCrossAttention) w.Line("public global::Dsl.Gpu.DeviceEncoderOutput? Memory; // the encoder's outputs of the pass, as the host workspace's Memory");
+        if (plan.Model.OutputIsSequence) w.Line("public readonly global::Dsl.Gpu.ResidentEncoderOutput Resident; // the outputs and their gradient after an Encode, as an encoder's");
         w.Open($"public Workspace({host} host, global::Dsl.Gpu.Device device)");
         w.Line("Host = host;");
         var standalone = plan.Buffers.Where(b => !b.IsView && !b.IsInt).ToList();
         string extra = string.Concat(standalone.Select(b => $" + (long)host.{b.Name}.Length"));
         w.Line($"Buffers = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length{extra}); // the views, then the standalone arrays");
         w.Line("Buffers.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)");
+        LayerPlan last = plan.Last;
+        if (plan.Model.OutputIsSequence)
+            w.Line($"Resident = new global::Dsl.Gpu.ResidentEncoderOutput({last.Out.Name}, {last.Dy.Name});");
         w.Close();
         w.Line("public int B => Host.B;");
         w.Line("public int T => Host.T;");
@@ -277,7 +291,11 @@ internal static class DeviceEmitter
                 at += $" + Host.{b.Name}.Length";
             }
         }
-        w.Line(plan.Model.HasCrossAttention ? "public void Dispose() { Buffers.Dispose(); Memory?.Dispose(); }" : "public void Dispose() => Buffers.Dispose();");
+        w.Open("public void Dispose()");
+        if (plan.Model.OutputIsSequence) w.Line("Resident.Release(Host.Encoded); // what only the device holds of an Encode goes to the host first");
+        w.Line("Buffers.Dispose();");
+        if (plan.Model.HasCrossAttention) w.Line("Memory?.Dispose();");
+        w.Close();
         w.Close();
     }
 }

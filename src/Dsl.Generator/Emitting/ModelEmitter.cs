@@ -357,7 +357,7 @@ internal static class ModelEmitter
         var context = new EmitContext(w, plan);
         w.Open($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{t}>.Encode({InputType(m)} source, {L} lengths, bool training)");
         w.Line("Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);");
-        w.Line("ForwardPass(ws, training, state: null);");
+        w.Line(device ? "ForwardPass(ws, training, state: null, outputToHost: _deviceRun is null); // (on a device the outputs stay there)" : "ForwardPass(ws, training, state: null);");
         if (device) w.Line("_deviceRun?.ToHost(ws); // what the final states are gathered from, back on the host");
         foreach (LayerPlan layer in plan.Layers) CSharpOps.Write(layer.Encode, context);
         string Tensors(System.Func<FinalStateRef, BufferRef> buffer) =>
@@ -366,6 +366,7 @@ internal static class ModelEmitter
         w.Line($"    new global::System.Memory<float>(ws.Floats, ws.{last.Dy.Name}__at, ws.{last.Dy.Name}__length), ws.lengths,");
         w.Line($"    new global::Dsl.NamedTensor[] {{ {Tensors(f => f.State)} }}, new global::Dsl.NamedTensor[] {{ {Tensors(f => f.Grad)} }});");
         w.Line("ws.Encoded.SetHasLengths(ws.HasLengths);");
+        if (device) w.Line("_deviceRun?.Keep(ws); // the record stands for the device's outputs, copied to the host when read");
         w.Line("return ws.Encoded;");
         w.Close();
         w.Line();

@@ -130,7 +130,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
         if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != encoded.Batch)
             throw new ArgumentException($"decoderInput: expected [batch = {encoded.Batch}, steps], got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
         ReadOnlyTensorSpan<int> inputs = teacherForcing < 1f ? ScheduledInputs(state, decoderInput, teacherForcing) : decoderInput;
-        encoded.MemoryGradient.Span.Clear();
+        encoded.ClearGradient();
         state.KeepGradients = true;
         float loss = Decoder.Backward(inputs, targets, state);
         BridgeBackward(encoded, state);

@@ -7,18 +7,24 @@ namespace Dsl;
 /// What an encoder's pass leaves for a decoder: its output sequence (the memory that cross-attention reads), the source
 /// lengths, the final recurrent states, and the buffers their gradients are gathered in before
 /// <see cref="IEncoder{TSource}.BackwardFromEncoded"/> carries them into the encoder. Views into the encoder's
-/// workspace: valid until its next pass.
+/// workspace: valid until its next pass. An encoder on a device keeps its outputs and their gradient there: a decoder on the
+/// same device reads and adds to them in place, and <see cref="Memory"/> and <see cref="MemoryGradient"/> copy them to the
+/// host only when read.
 /// </summary>
 public sealed class EncoderOutput
 {
+    private readonly Memory<float> _memory, _memoryGradient;
+    private IEncoderOutputTwin? _twin;
+    private bool _outputsOnHost = true, _gradientOnTwin;
+
     internal EncoderOutput(int batch, int steps, int width, Memory<float> memory, Memory<float> memoryGradient, int[] lengths,
         IReadOnlyList<NamedTensor> finalStates, IReadOnlyList<NamedTensor> finalStateGradients)
     {
         Batch = batch;
         Steps = steps;
         Width = width;
-        Memory = memory;
-        MemoryGradient = memoryGradient;
+        _memory = memory;
+        _memoryGradient = memoryGradient;
         LengthsBuffer = lengths;
         FinalStates = finalStates;
         FinalStateGradients = finalStateGradients;
@@ -38,11 +44,86 @@ public sealed class EncoderOutput
     /// <summary>Width of each output step.</summary>
     public int Width { get; }
 
-    /// <summary>The encoder's outputs, time-major [S, B, Width]; padded steps are zero.</summary>
-    public Memory<float> Memory { get; }
+    /// <summary>The encoder's outputs, time-major [S, B, Width]; padded steps are zero. (From an encoder on a device: copied to the host when first read.)</summary>
+    public Memory<float> Memory
+    {
+        get
+        {
+            if (!_outputsOnHost)
+            {
+                _twin!.OutputsTo(_memory.Span);
+                _outputsOnHost = true;
+            }
+            return _memory;
+        }
+    }
 
-    /// <summary>The gradient of the loss with respect to <see cref="Memory"/>, [S, B, Width]: attention layers add into it.</summary>
-    public Memory<float> MemoryGradient { get; }
+    /// <summary>
+    /// The gradient of the loss with respect to <see cref="Memory"/>, [S, B, Width]: attention layers add into it. (Of an
+    /// encoder on a device: copied to the host when read, which holds it from then on.)
+    /// </summary>
+    public Memory<float> MemoryGradient
+    {
+        get
+        {
+            if (_gradientOnTwin)
+            {
+                _twin!.GradientTo(_memoryGradient.Span);
+                _gradientOnTwin = false;
+            }
+            return _memoryGradient;
+        }
+    }
+
+    /// <summary>Zeroes <see cref="MemoryGradient"/> where it is kept (on the device of an encoder there).</summary>
+    public void ClearGradient()
+    {
+        if (_twin is null) _memoryGradient.Span.Clear();
+        else
+        {
+            _twin.ClearGradient();
+            _gradientOnTwin = true;
+        }
+    }
+
+    /// <summary>Where else the outputs and their gradient are kept (the device memory of an encoder on a device), or null.</summary>
+    internal IEncoderOutputTwin? Twin => _twin;
+
+    /// <summary>Whether the host's copy of the outputs is the pass's (false while only the twin holds them).</summary>
+    internal bool OutputsOnHost => _outputsOnHost;
+
+    /// <summary>Whether the gradient is the twin's (the host's copy is then stale).</summary>
+    internal bool GradientOnTwin => _gradientOnTwin;
+
+    /// <summary>The pass's outputs are <paramref name="twin"/>'s (the host's copy is stale); the gradient is the host's until moved.</summary>
+    internal void Attach(IEncoderOutputTwin twin)
+    {
+        _twin = twin;
+        _outputsOnHost = false;
+        _gradientOnTwin = false;
+    }
+
+    /// <summary>Forgets the twin; with <paramref name="keep"/>, what only it held is copied to the host first.</summary>
+    internal void Detach(bool keep)
+    {
+        if (_twin is null) return;
+        if (keep)
+        {
+            _ = Memory;
+            _ = MemoryGradient;
+        }
+        _twin = null;
+        _outputsOnHost = true;
+        _gradientOnTwin = false;
+    }
+
+    /// <summary>The gradient to the twin (from the host when the host holds it), where a decoder on its device adds to it.</summary>
+    internal void GradientToTwin()
+    {
+        if (_gradientOnTwin) return;
+        _twin!.GradientFrom(_memoryGradient.Span);
+        _gradientOnTwin = true;
+    }
 
     /// <summary>True when the source sequences are padded; their lengths are then in <see cref="Lengths"/>.</summary>
     public bool HasLengths { get; internal set; }
@@ -60,4 +141,20 @@ public sealed class EncoderOutput
 
     /// <summary>Marks whether the pass had per-sequence lengths; called by generated encoders.</summary>
     public void SetHasLengths(bool value) => HasLengths = value;
+}
+
+/// <summary>A copy of an encoder's outputs and of their gradient kept outside the host's memory (Dsl.Gpu's device memory).</summary>
+internal interface IEncoderOutputTwin
+{
+    /// <summary>Copies the outputs to the host's <paramref name="host"/>.</summary>
+    void OutputsTo(Span<float> host);
+
+    /// <summary>Copies the gradient to the host's <paramref name="host"/>.</summary>
+    void GradientTo(Span<float> host);
+
+    /// <summary>Copies the host's gradient <paramref name="host"/> over the twin's.</summary>
+    void GradientFrom(ReadOnlySpan<float> host);
+
+    /// <summary>Zeroes the twin's gradient.</summary>
+    void ClearGradient();
 }

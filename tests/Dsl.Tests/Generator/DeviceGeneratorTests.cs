@@ -122,8 +122,19 @@ public class DeviceGeneratorTests
         Assert.Empty(GeneratorHarness.Errors(others));
         string device = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Dec.Device.g.cs").SourceText.ToString();
         Assert.Contains("(ws.Memory ??= new global::Dsl.Gpu.DeviceEncoderOutput(Device)).Load(host.Memory!);", device);
-        Assert.Contains("ws.Memory!.GradientToHost();", device);
+        Assert.Contains("ws.Memory!.GradientToDevice();", device);
+        Assert.Contains("ws.Memory!.GradientFromDevice();", device);
         Assert.Contains("global::Dsl.Gpu.Kernels.CrossAttentionKernel.AdditiveForward(", device);
+        Assert.Contains("ws.Memory!.Outputs", device); // the host's ws.Memory!.Memory.Span, on the device
+        Assert.DoesNotContain("ws.Memory!.Memory.Span", device);
+        // the encoder keeps its outputs on the device after an Encode, and its backward pass starts from the gradient there
+        string encoder = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Enc.Device.g.cs").SourceText.ToString();
+        Assert.Contains("public void Keep(Enc.Workspace host) => For(host).Resident.Keep(host.Encoded!);", encoder);
+        Assert.Contains("ws.Resident.Drop(host.Encoded);", encoder);
+        Assert.Contains("!ws.Resident.HoldsGradientOf(host.Encoded)", encoder);
+        string host = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Enc.g.cs").SourceText.ToString();
+        Assert.Contains("ForwardPass(ws, training, state: null, outputToHost: _deviceRun is null);", host);
+        Assert.Contains("_deviceRun?.Keep(ws);", host);
     }
 
     [Fact]

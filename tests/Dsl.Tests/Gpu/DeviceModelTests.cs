@@ -431,6 +431,95 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         }
     }
 
+    /// <summary>
+    /// An encoder on the device keeps its outputs there after an Encode, and a decoder on the same device reads them and
+    /// adds their gradient in place: nothing of them crosses to the host during a training step, and the encoder's backward
+    /// pass starts from the gradient there. Read on the host, they are the host's.
+    /// </summary>
+    [Fact]
+    public void AnEncoderOnTheDeviceKeepsItsOutputsThereForADecoderOnTheSameDevice()
+    {
+        var host = new Seq2SeqDot(seed: 4);
+        var device = new Seq2SeqDot(seed: 4);
+        device.To(fixture.Cpu);
+        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
+        int[] lengths = [4, 4, 2];
+        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
+        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        for (int step = 0; step < 2; step++) // the second step reuses the first's workspaces and records
+        {
+            (EncoderOutput hostEncoded, float hostLoss) = TrainStep(host, source, lengths, decoderInput, targets, check: null);
+            (EncoderOutput deviceEncoded, float deviceLoss) = TrainStep(device, source, lengths, decoderInput, targets, check: encoded =>
+            {
+                Assert.IsType<ResidentEncoderOutput>(encoded.Twin);
+                Assert.False(encoded.OutputsOnHost, "the encoder's outputs were copied to the host");
+                Assert.True(encoded.GradientOnTwin, "the decoder did not add the outputs' gradient on the device");
+            });
+            Tolerance.AssertClose([hostLoss], [deviceLoss], $"loss at step {step}");
+            for (int i = 0; i < host.Parameters.Count; i++)
+                Agreement.AssertClose(host.Parameters[i].GradAsSpan(), device.Parameters[i].GradAsSpan(), $"step {step} grad.{host.Parameters[i].Name}");
+            // read on the host, the outputs and their gradient come over
+            Agreement.AssertClose(hostEncoded.Memory.Span, deviceEncoded.Memory.Span, "the encoder's outputs read on the host");
+            Assert.True(deviceEncoded.OutputsOnHost);
+            Agreement.AssertClose(hostEncoded.MemoryGradient.Span, deviceEncoded.MemoryGradient.Span, "their gradient read on the host");
+            Assert.False(deviceEncoded.GradientOnTwin);
+            host.Parameters.ZeroGrad();
+            device.Parameters.ZeroGrad();
+        }
+        // leaving the device, the encoder hands what only the device held of its last Encode to the host
+        EncoderOutput kept = ((IEncoder<int>)device.Encoder).Encode(source, lengths, training: false);
+        EncoderOutput expected = ((IEncoder<int>)host.Encoder).Encode(source, lengths, training: false);
+        Assert.False(kept.OutputsOnHost);
+        device.Encoder.ToHost();
+        Assert.Null(kept.Twin);
+        Agreement.AssertClose(expected.Memory.Span, kept.Memory.Span, "the outputs after the encoder left the device");
+    }
+
+    /// <summary>An encoder–decoder whose parts are on different devices, or one on the host, trains as on the host (the outputs and their gradient copied across).</summary>
+    [Theory]
+    [InlineData("encoder on the device")]
+    [InlineData("decoder on the device")]
+    [InlineData("each on its own device")]
+    public void AnEncoderDecoderSplitAcrossDevicesTrainsAsOnTheHost(string split)
+    {
+        using Device other = Device.Open(DeviceKind.Cpu);
+        var host = new Seq2SeqAdditive(seed: 4);
+        var device = new Seq2SeqAdditive(seed: 4);
+        if (split != "decoder on the device") device.Encoder.To(fixture.Cpu);
+        if (split == "decoder on the device") device.Decoder.To(fixture.Cpu);
+        if (split == "each on its own device") device.Decoder.To(other);
+        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
+        int[] lengths = [4, 4, 2];
+        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
+        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        for (int step = 0; step < 2; step++)
+        {
+            float expected = host.Backward(source, lengths, decoderInput, targets), actual = device.Backward(source, lengths, decoderInput, targets);
+            Tolerance.AssertClose([expected], [actual], $"{split}: loss at step {step}");
+            for (int i = 0; i < host.Parameters.Count; i++)
+                Agreement.AssertClose(host.Parameters[i].GradAsSpan(), device.Parameters[i].GradAsSpan(), $"{split}: step {step} grad.{host.Parameters[i].Name}");
+            host.Parameters.ZeroGrad();
+            device.Parameters.ZeroGrad();
+        }
+        device.ToHost();
+    }
+
+    /// <summary>One training step driven by hand (no bridges): Encode, the decoder's backward over the outputs, the encoder's backward from them.</summary>
+    private static (EncoderOutput Encoded, float Loss) TrainStep<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model,
+        Tensor<int> source, int[] lengths, Tensor<int> decoderInput, Tensor<int> targets, Action<EncoderOutput>? check)
+        where TEncoder : IEncoder<int>
+        where TDecoder : IModel<int>
+    {
+        EncoderOutput encoded = model.Encoder.Encode(source, lengths, training: true);
+        var state = (IDecoderState)model.Decoder.CreateState(encoded.Batch);
+        state.Attend(encoded);
+        encoded.ClearGradient();
+        float loss = model.Decoder.Backward(decoderInput, targets, state);
+        check?.Invoke(encoded);
+        model.Encoder.BackwardFromEncoded(encoded);
+        return (encoded, loss);
+    }
+
     private void Agree<TSource, TEncoder, TDecoder>(EncoderDecoderModel<TSource, TEncoder, TDecoder> host, EncoderDecoderModel<TSource, TEncoder, TDecoder> device)
         where TEncoder : IEncoder<TSource>
         where TDecoder : IModel<int>

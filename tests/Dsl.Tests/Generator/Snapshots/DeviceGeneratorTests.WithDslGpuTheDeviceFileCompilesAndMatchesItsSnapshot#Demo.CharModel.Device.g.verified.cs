@@ -77,6 +77,7 @@ namespace Demo
             {
                 Workspace ws = For(host);
                 ws.GradientOnDevice = false; // a loss of an earlier pass that failed after writing it (a non-finite loss) does not count
+                ws.Resident.Drop(host.Encoded); // an encoder's record of its last pass is out of date from now on
                 if (host.HasInitialState)
                 {
                     ws.lstm_h0_l0.CopyFrom(host.lstm_h0_l0);
@@ -111,7 +112,7 @@ namespace Demo
             public void BackwardPass(CharModel.Workspace host)
             {
                 Workspace ws = For(host);
-                if (!ws.GradientOnDevice) ws.dense_dout.CopyFrom(host.dense_dout);
+                if (!ws.GradientOnDevice && !ws.Resident.HoldsGradientOf(host.Encoded)) ws.dense_dout.CopyFrom(host.dense_dout); // (a decoder on the device added to it in place)
                 ws.GradientOnDevice = false;
                 if (host.InjectFinal)
                 {
@@ -129,7 +130,10 @@ namespace Demo
                 }
             }
 
-            /// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs came back with the pass.</summary>
+            /// <summary>After an Encode on the device: the outputs and their gradient stay there, where a decoder on the device reads them.</summary>
+            public void Keep(CharModel.Workspace host) => For(host).Resident.Keep(host.Encoded!);
+
+            /// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs stay on the device.</summary>
             public void ToHost(CharModel.Workspace host)
             {
                 Workspace ws = For(host);
@@ -319,11 +323,13 @@ namespace Demo
                 public readonly CharModel.Workspace Host;
                 public readonly global::Dsl.Gpu.DeviceMemory Buffers;
                 public bool GradientOnDevice; // the loss wrote the output's gradient on the device: the backward pass starts from it
+                public readonly global::Dsl.Gpu.ResidentEncoderOutput Resident; // the outputs and their gradient after an Encode, as an encoder's
                 public Workspace(CharModel.Workspace host, global::Dsl.Gpu.Device device)
                 {
                     Host = host;
                     Buffers = new global::Dsl.Gpu.DeviceMemory(device, host.Floats.Length + (long)host.lstm_final_h_l0.Length + (long)host.lstm_final_dh_l0.Length + (long)host.lstm_final_c_l0.Length + (long)host.lstm_final_dc_l0.Length); // the views, then the standalone arrays
                     Buffers.Span.CopyFrom(host.Floats); // what the host workspace was made with (a table of positional encodings)
+                    Resident = new global::Dsl.Gpu.ResidentEncoderOutput(dense_out, dense_dout);
                 }
                 public int B => Host.B;
                 public int T => Host.T;
@@ -360,7 +366,11 @@ namespace Demo
                 public global::Dsl.Gpu.DeviceSpan dense_dout => Buffers.Span.Slice(Host.dense_dout__at, Host.dense_dout__length);
                 public int[] targets => Host.targets;
                 public global::Dsl.Gpu.DeviceSpan target_values => Buffers.Span.Slice(Host.target_values__at, Host.target_values__length);
-                public void Dispose() => Buffers.Dispose();
+                public void Dispose()
+                {
+                    Resident.Release(Host.Encoded); // what only the device holds of an Encode goes to the host first
+                    Buffers.Dispose();
+                }
             }
         }
     }
