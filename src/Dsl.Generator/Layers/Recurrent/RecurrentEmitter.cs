@@ -25,14 +25,15 @@ internal sealed record CellOptions(
     bool LearnedGradient,  // the gradient of a learned initial state is accumulated into its parameter
     bool StateGradient,    // the gradient of a carried initial state is kept per sequence (an encoder behind a decoder)
     bool FinalCellGradient, // an encoder's final cell state receives a gradient from the decoder
-    bool Feed = false)      // input feeding: the attention's context of the previous step joins the input
+    bool Feed = false,      // input feeding: the attention's context of the previous step joins the input
+    bool Tokens = false)    // the input is an embedding of token ids: the first stacked layer's projection can read the table
 {
     public static CellOptions Of(RecurrentPlan layer, DirectionPlan d)
     {
         SubLayerPlan sub = layer.SubLayers[0];
         bool carried = !d.Reverse && sub.StateH is not null, learned = d.LearnedH is not null;
         return new CellOptions(d.Reverse, carried || learned, d.RecurrentMask is not null, d.Reverse && learned, learned, carried, sub.FinalC is not null,
-            layer.Feed is not null);
+            layer.Feed is not null, layer.Tokens is not null);
     }
 
     /// <summary>The cell methods' name for this direction: <c>{layer}_cell</c> or <c>{layer}_cell_reverse</c>.</summary>
@@ -138,7 +139,8 @@ internal sealed class CellWriter
 internal sealed record CellSignature(string Method, CellOptions Options, bool Aux, bool SecondGateGradient, bool SecondCarry, bool CellState, bool Projection = false);
 
 /// <summary>One direction of one stacked layer through time, forward or back: a call of that direction's cell method.</summary>
-internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, DirectionPlan Direction, RecurrentScratch Scratch, bool Backward, FeedStep? Feed = null) : MacroOp
+internal sealed record RecurrenceOp(CellSignature Cell, SubLayerPlan Sub, DirectionPlan Direction, RecurrentScratch Scratch, bool Backward, FeedStep? Feed = null,
+    TokenInput? Tokens = null) : MacroOp
 {
     public override void WriteCSharp(EmitContext context) =>
         RecurrentEmitter.Call(context.W, Cell.Method + (Backward ? "_backward" : "_forward"), RecurrentEmitter.CellArguments(this));
@@ -155,8 +157,8 @@ internal static class RecurrentEmitter
             CellSignature signature = layer.Signature(d);
             var cw = new CellWriter(c.W, signature.Options, signature.CellState, signature.Projection, layer.Feed);
             SubLayerPlan sub = layer.SubLayers[0];
-            CellForward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: false, layer.Feed)));
-            CellBackward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: true, layer.Feed)));
+            CellForward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: false, layer.Feed, layer.Tokens)));
+            CellBackward(layer, cell, cw, CellArguments(new RecurrenceOp(signature, sub, d, layer.Scratch, Backward: true, layer.Feed, layer.Tokens)));
         }
     }
 
@@ -260,6 +262,15 @@ internal static class RecurrentEmitter
             a.Add(((forward ? Span : RoSpan) + " hm", d.MaskedStates!.Ws));
         }
         if (!forward && o.Holding) a.Add(($"{Span} held", k.Held!.Ws));
+        if (op.Tokens is { } tokens)
+        {
+            // the first stacked layer's input is an embedding of these ids; the layers above it read vectors
+            bool first = sub.Index == 0;
+            a.Add(($"{Lengths} tokens", first ? tokens.Ids.Ws : "default"));
+            a.Add(($"{RoSpan} table", first ? tokens.Table.Value : "default"));
+            if (!forward) a.Add(($"{Span} dtable", first ? tokens.Table.Grad : "default"));
+            a.Add(($"{Span} folded", tokens.Folded.Ws));
+        }
         if (op.Feed is { } feed && sub.Index == 0)
         {
             // input feeding: the fed contexts [T, B, M] (written forward), the first step's, and one step's gradient
@@ -292,6 +303,10 @@ internal static class RecurrentEmitter
             : $"const int H = {H}, G = {layer.Gates}, Y = {layer.Layer.Directions * H}, yOffset = {(c.O.Reverse ? H : 0)};");
     }
 
+    /// <summary>Whether a pass projects the table instead of each step's vectors (see <see cref="TokenInput"/>): the ids of the first stacked layer, more of them than rows.</summary>
+    private static string FoldCondition(RecurrentPlan layer) =>
+        $"const int V = {layer.Tokens!.Vocab}; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)";
+
     private static void StepIndices(CellWriter c)
     {
         c.W.Line(c.O.Reverse ? "int t = T - 1 - s;  // the step processed s-th" : "int t = s;          // the step processed s-th");
@@ -310,7 +325,18 @@ internal static class RecurrentEmitter
         bool biasHh = cell.BiasHhInGates(spec);
         w.Line("// the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih" + (biasHh ? " + b_hh" : "") + ", one product whose tiles start from the bias");
         if (biasHh) w.Line($"{TP}.Add(b_ih, b_hh, scratch.Slice(0, G));");
-        w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, {(biasHh ? "scratch.Slice(0, G)" : "b_ih")}, gates, G);");
+        string bias = biasHh ? "scratch.Slice(0, G)" : "b_ih";
+        if (c.O.Tokens)
+        {
+            w.Line($"// x is the embedding of the token ids: with more ids than the table has rows, project the table's V = {layer.Tokens!.Vocab} rows and gather them by id");
+            w.Line(FoldCondition(layer));
+            w.Open("if (fold)");
+            w.Line($"{Gemm}.MatMulTransB(V, G, X, table, X, w_ih, {c.XW}, {bias}, folded, G);");
+            w.Line($"{Layout}.GatherRows(folded, tokens.Slice(0, T * B), G, gates);");
+            w.Close();
+            w.Line($"else {Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, {bias}, gates, G);");
+        }
+        else w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, {bias}, gates, G);");
         w.Line("// the recurrent weights, packed once for every step (one step alone does not repay the packing)");
         w.Line("bool prepacked = T > 1;");
         cell.EmitPack(spec, c, backward: false);
@@ -456,15 +482,30 @@ internal static class RecurrentEmitter
             if (lstm) w.Line("if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);");
         }
         w.Line("// weight gradients of every step at once");
-        w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
+        if (c.O.Tokens)
+        {
+            w.Line("// x is the embedding of the token ids: with more ids than the table has rows, the gate gradients summed per id, S [V, G],");
+            w.Line("// give dW_ih += Sᵀ·table (and, below, the bias's gradient and the table's, S·W_ih, instead of dx)");
+            w.Line(FoldCondition(layer));
+            w.Open("if (fold)");
+            w.Line("folded.Slice(0, V * G).Clear();");
+            w.Line($"{Layout}.ScatterAddRows(tokens.Slice(0, T * B), dg, G, folded);");
+            w.Line($"{Gemm}.MatMulTransA(G, X, V, folded, G, table, X, dw_ih, {c.XW}, accumulate: true);");
+            w.Close();
+            w.Line($"else {Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
+        }
+        else w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
         if (c.Feed is not null) w.Line($"{Gemm}.MatMulTransA(G, M, T * B, dg, G, fed, M, dw_ih.Slice(X), XW, accumulate: true); // the fed contexts' columns");
         w.Line("// the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)");
         w.Line($"{Span} dbias = scratch.Slice(0, G);");
         w.Line("dbias.Clear();");
-        w.Line($"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);");
+        w.Line(c.O.Tokens
+            ? $"if (fold) {Act}.AddColumnSums(folded.Slice(0, V * G), V, dbias); else {Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);"
+            : $"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);");
         w.Line($"{TP}.Add(db_ih, dbias, db_ih);");
         cell.EmitRecurrentWeightGradients(spec, c);
-        w.Line($"if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, {c.XW}, dx, X, accumulate: true);");
+        if (c.O.Tokens) w.Line($"if (fold) {Gemm}.MatMul(V, X, G, folded, G, w_ih, {c.XW}, dtable, X, accumulate: true); // (dx stays zero: the embedding adds nothing more)");
+        w.Line($"{(c.O.Tokens ? "else " : "")}if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, {c.XW}, dx, X, accumulate: true);");
         c.Feed?.EmitBackwardEnd(c);
         w.Close();
         w.Line();

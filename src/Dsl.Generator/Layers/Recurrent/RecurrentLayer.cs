@@ -164,9 +164,16 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             dx = dy;
         }
         var plan = new RecurrentPlan(layer, c.In, c.DIn, output!, dOutput, subs.ToEquatableArray(), hidden, gates, scratch,
-            new CellTraits(AuxName(spec) is not null, NeedsSecondGateGradient(spec), NeedsSecondCarry(spec)));
+            new CellTraits(AuxName(spec) is not null, NeedsSecondGateGradient(spec), NeedsSecondCarry(spec))) { Tokens = TokensOf(c, gates) };
         return plan with { Passes = Passes(plan), Encode = FinalStates(plan) };
     }
+
+    /// <summary>The embedding right before the layer, when the layer reads its vectors as they are (see <see cref="TokenInput"/>).</summary>
+    private static TokenInput? TokensOf(LowerContext c, int gates) =>
+        c.Index > 0 && c.Layers[c.Index - 1] is Embedding.EmbeddingPlan embedding && embedding.Out == c.In
+            ? new TokenInput(embedding.In, embedding.Weight, embedding.Weight.Rows,
+                c.Shared("token_gates", embedding.Weight.Rows * gates, Rows.One, BufferUse.Forward, "scratch: the input projection of each token id, or the gate gradients summed per id [V, G]"))
+            : null;
 
     /// <summary>The layer's passes: learned states, masks, each direction of each stacked layer through time, dropout between them.</summary>
     private Passes Passes(RecurrentPlan layer)
@@ -193,7 +200,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         }
         foreach (SubLayerPlan sub in layer.SubLayers)
         {
-            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: false, layer.Feed));
+            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: false, layer.Feed, layer.Tokens));
             if (sub.Mask is not null)
             {
                 pass.Comment($"dropout between layer {sub.Index} and {sub.Index + 1} (training only)");
@@ -237,7 +244,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                 }
             }
             if (sub.DX is not null) pass.Add(new ClearOp(sub.DX, D == 2 ? "both directions add into dx" : "the cell adds into dx"));
-            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: true, layer.Feed));
+            foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: true, layer.Feed, layer.Tokens));
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 pass.Add(new MultiplyOp(sub.DX!, mask, sub.DX!, $"through the dropout between layer {i - 1} and {i}"));
         }

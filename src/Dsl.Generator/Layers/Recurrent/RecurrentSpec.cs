@@ -102,11 +102,23 @@ internal abstract record FeedStep(int Width, BufferRef Fed, BufferRef DFed, Stat
     public abstract void EmitBackwardEnd(CellWriter c);
 }
 
+/// <summary>
+/// The first stacked layer's input is an embedding's vectors of token ids (<see cref="Ids"/> [T, B]) with nothing in
+/// between: when a pass has more ids than the table has rows (V &lt; T·B), the input projection x·W_ihᵀ is that of the
+/// table's rows, gathered by id (V rows of products instead of T·B), and its gradients go through the gate gradients
+/// summed per id, S [V, G]: dW_ih += Sᵀ·table, d(table) += S·W_ih. <see cref="Folded"/> holds the projected table
+/// forward and S backward, [V, G].
+/// </summary>
+internal sealed record TokenInput(BufferRef Ids, ParamRef Table, int Vocab, BufferRef Folded);
+
 internal sealed record RecurrentPlan(Shapes.ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut,
     Helpers.EquatableArray<SubLayerPlan> SubLayers, int Hidden, int Gates, RecurrentScratch Scratch, CellTraits Traits) : LayerPlan(Layer, In, DIn, Out, DOut)
 {
     /// <summary>Input feeding from the attention layer after this one, or null.</summary>
     public FeedStep? Feed { get; init; }
+
+    /// <summary>The input is an embedding of token ids (its projection can read the table), or null.</summary>
+    public TokenInput? Tokens { get; init; }
 
     public RecurrentSpec Spec => (RecurrentSpec)Layer.Spec;
 

@@ -174,7 +174,8 @@ namespace Demo
             {
                 int B = ws.B, T = ws.T, S = ws.S;
                 lstm_cell_forward(B, T, 8, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
-                    ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default);
+                    ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
+                    ws.tokens, _embedding_weight.AsSpan(), ws.token_gates);
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
@@ -194,7 +195,7 @@ namespace Demo
                 lstm_cell_backward(B, T, 8, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout,
                     ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                     _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
-                    ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
+                    ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default, ws.tokens, _embedding_weight.AsSpan(), _embedding_weight.GradAsSpan(), ws.token_gates);
             }
 
             // dropout: [T, B, 16] -> same; training: out = x ⊙ mask (p = 0.1f), inference: out = x
@@ -233,12 +234,20 @@ namespace Demo
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private static void lstm_cell_forward(int B, int T, int X, global::Dsl.Gpu.DeviceSpan x, global::Dsl.Gpu.DeviceSpan y, global::Dsl.Gpu.DeviceSpan gates,
                 global::Dsl.Gpu.DeviceSpan aux, global::Dsl.Gpu.DeviceSpan scratch, global::Dsl.Gpu.DeviceSpan packed, global::Dsl.Gpu.DeviceSpan w_ih, global::Dsl.Gpu.DeviceSpan w_hh, global::Dsl.Gpu.DeviceSpan b_ih,
-                global::Dsl.Gpu.DeviceSpan b_hh, global::Dsl.Gpu.DeviceSpan h0, global::Dsl.Gpu.DeviceSpan c0, global::System.ReadOnlySpan<int> lengths)
+                global::Dsl.Gpu.DeviceSpan b_hh, global::Dsl.Gpu.DeviceSpan h0, global::Dsl.Gpu.DeviceSpan c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::Dsl.Gpu.DeviceSpan table,
+                global::Dsl.Gpu.DeviceSpan folded)
             {
                 const int H = 16, G = 64, Y = 16, yOffset = 0;
                 // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
                 global::Dsl.Gpu.Kernels.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-                global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
+                // x is the embedding of the token ids: with more ids than the table has rows, project the table's V = 30 rows and gather them by id
+                const int V = 30; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+                if (fold)
+                {
+                    global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(V, G, X, table, X, w_ih, X, scratch.Slice(0, G), folded, G);
+                    global::Dsl.Gpu.Kernels.Layout.GatherRows(folded, tokens.Slice(0, T * B), G, gates);
+                }
+                else global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
                 // the recurrent weights, packed once for every step (one step alone does not repay the packing)
                 bool prepacked = T > 1;
                 if (prepacked) global::Dsl.Gpu.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -272,7 +281,7 @@ namespace Demo
                 global::Dsl.Gpu.DeviceSpan aux, global::Dsl.Gpu.DeviceSpan dy, global::Dsl.Gpu.DeviceSpan dx, global::Dsl.Gpu.DeviceSpan dg, global::Dsl.Gpu.DeviceSpan carry, global::Dsl.Gpu.DeviceSpan carry2,
                 global::Dsl.Gpu.DeviceSpan scratch, global::Dsl.Gpu.DeviceSpan packed, global::Dsl.Gpu.DeviceSpan w_ih, global::Dsl.Gpu.DeviceSpan w_hh, global::Dsl.Gpu.DeviceSpan dw_ih, global::Dsl.Gpu.DeviceSpan dw_hh,
                 global::Dsl.Gpu.DeviceSpan db_ih, global::Dsl.Gpu.DeviceSpan db_hh, global::Dsl.Gpu.DeviceSpan h0, global::Dsl.Gpu.DeviceSpan c0, global::System.ReadOnlySpan<int> lengths, global::Dsl.Gpu.DeviceSpan dh0Rows,
-                global::Dsl.Gpu.DeviceSpan dc0Rows, global::Dsl.Gpu.DeviceSpan dcLast)
+                global::Dsl.Gpu.DeviceSpan dc0Rows, global::Dsl.Gpu.DeviceSpan dcLast, global::System.ReadOnlySpan<int> tokens, global::Dsl.Gpu.DeviceSpan table, global::Dsl.Gpu.DeviceSpan dtable, global::Dsl.Gpu.DeviceSpan folded)
             {
                 const int H = 16, G = 64, Y = 16, yOffset = 0;
                 // the recurrent weights, packed once for every step
@@ -303,18 +312,28 @@ namespace Demo
                 if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
                 if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);
                 // weight gradients of every step at once
-                global::Dsl.Gpu.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
+                // x is the embedding of the token ids: with more ids than the table has rows, the gate gradients summed per id, S [V, G],
+                // give dW_ih += Sᵀ·table (and, below, the bias's gradient and the table's, S·W_ih, instead of dx)
+                const int V = 30; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+                if (fold)
+                {
+                    folded.Slice(0, V * G).Clear();
+                    global::Dsl.Gpu.Kernels.Layout.ScatterAddRows(tokens.Slice(0, T * B), dg, G, folded);
+                    global::Dsl.Gpu.Kernels.Gemm.MatMulTransA(G, X, V, folded, G, table, X, dw_ih, X, accumulate: true);
+                }
+                else global::Dsl.Gpu.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
                 // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
                 global::Dsl.Gpu.DeviceSpan dbias = scratch.Slice(0, G);
                 dbias.Clear();
-                global::Dsl.Gpu.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+                if (fold) global::Dsl.Gpu.Kernels.Activations.AddColumnSums(folded.Slice(0, V * G), V, dbias); else global::Dsl.Gpu.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
                 global::Dsl.Gpu.Kernels.TensorPrimitives.Add(db_ih, dbias, db_ih);
                 const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
                 if (T > 1) global::Dsl.Gpu.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
                 // the first step's product with the initial state h0 (zero unless the pass started from one)
                 if (!h0.IsEmpty) global::Dsl.Gpu.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
                 global::Dsl.Gpu.Kernels.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
-                if (!dx.IsEmpty) global::Dsl.Gpu.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
+                if (fold) global::Dsl.Gpu.Kernels.Gemm.MatMul(V, X, G, folded, G, w_ih, X, dtable, X, accumulate: true); // (dx stays zero: the embedding adds nothing more)
+                else if (!dx.IsEmpty) global::Dsl.Gpu.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
             }
 
             /// <summary>A host workspace's buffers in device memory, at the same offsets; ints and standalone arrays stay on the host.</summary>
@@ -359,6 +378,7 @@ namespace Demo
                 public global::Dsl.Gpu.DeviceSpan lstm_final_dh_l0 => Buffers.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length, Host.lstm_final_dh_l0.Length);
                 public global::Dsl.Gpu.DeviceSpan lstm_final_c_l0 => Buffers.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length + Host.lstm_final_dh_l0.Length, Host.lstm_final_c_l0.Length);
                 public global::Dsl.Gpu.DeviceSpan lstm_final_dc_l0 => Buffers.Span.Slice(Host.Floats.Length + Host.lstm_final_h_l0.Length + Host.lstm_final_dh_l0.Length + Host.lstm_final_c_l0.Length, Host.lstm_final_dc_l0.Length);
+                public global::Dsl.Gpu.DeviceSpan token_gates => Buffers.Span.Slice(Host.token_gates__at, Host.token_gates__length);
                 public global::Dsl.Gpu.DeviceSpan dropout_out => Buffers.Span.Slice(Host.dropout_out__at, Host.dropout_out__length);
                 public global::Dsl.Gpu.DeviceSpan dropout_dout => Buffers.Span.Slice(Host.dropout_dout__at, Host.dropout_dout__length);
                 public global::Dsl.Gpu.DeviceSpan dropout_mask => Buffers.Span.Slice(Host.dropout_mask__at, Host.dropout_mask__length);

@@ -413,6 +413,8 @@ namespace DateTranslator
             public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 128] (in every workspace: the encoder hands it out)
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 128]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 128] (in every workspace: the encoder hands it out)
+            public readonly int token_gates__at, token_gates__length;
+            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G]
             public readonly int attention_q__at, attention_q__length;
             public global::System.Span<float> attention_q => new global::System.Span<float>(Floats, attention_q__at, attention_q__length); // attention: projected queries x·W_qᵀ + b_q [T, B, 64]
             public readonly int attention_dq__at, attention_dq__length;
@@ -504,6 +506,9 @@ namespace DateTranslator
                 lstm_final_dh_l0 = new float[checked(b * 128)];
                 lstm_final_c_l0 = new float[checked(b * 128)];
                 lstm_final_dc_l0 = new float[checked(b * 128)];
+                token_gates__at = at;
+                token_gates__length = checked(1 * 7168);
+                at = checked(at + (token_gates__length + 15) / 16 * 16);
                 attention_q__at = at;
                 attention_q__length = checked(checked(t * b) * 64);
                 at = checked(at + (attention_q__length + 15) / 16 * 16);
@@ -603,7 +608,8 @@ namespace DateTranslator
         {
             int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
-                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default);
+                ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
+                ws.tokens, _embedding_weight.AsSpan(), ws.token_gates);
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
@@ -623,7 +629,7 @@ namespace DateTranslator
             lstm_cell_backward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout,
                 ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
-                ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default);
+                ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default, ws.tokens, _embedding_weight.AsSpan(), _embedding_weight.GradAsSpan(), ws.token_gates);
         }
 
         // attention: [T, B, 128] -> [T, B, 256], attention over the outputs k of DateEncoder [S, B, 128], score vᵀ tanh(W_q x + b_q + W_k k) (Bahdanau's additive):
@@ -693,12 +699,20 @@ namespace DateTranslator
         [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
         private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
             global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
-            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths)
+            global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table,
+            global::System.Span<float> folded)
         {
             const int H = 128, G = 512, Y = 128, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
             global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-            global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
+            // x is the embedding of the token ids: with more ids than the table has rows, project the table's V = 14 rows and gather them by id
+            const int V = 14; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+            if (fold)
+            {
+                global::Dsl.Kernels.Gemm.MatMulTransB(V, G, X, table, X, w_ih, X, scratch.Slice(0, G), folded, G);
+                global::Dsl.Kernels.Layout.GatherRows(folded, tokens.Slice(0, T * B), G, gates);
+            }
+            else global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
             // the recurrent weights, packed once for every step (one step alone does not repay the packing)
             bool prepacked = T > 1;
             if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -732,7 +746,7 @@ namespace DateTranslator
             global::System.ReadOnlySpan<float> aux, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> carry2,
             global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh,
             global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0Rows,
-            global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast)
+            global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table, global::System.Span<float> dtable, global::System.Span<float> folded)
         {
             const int H = 128, G = 512, Y = 128, yOffset = 0;
             // the recurrent weights, packed once for every step
@@ -763,18 +777,28 @@ namespace DateTranslator
             if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
             if (!dc0Rows.IsEmpty) carry2.Slice(0, B * H).CopyTo(dc0Rows);
             // weight gradients of every step at once
-            global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
+            // x is the embedding of the token ids: with more ids than the table has rows, the gate gradients summed per id, S [V, G],
+            // give dW_ih += Sᵀ·table (and, below, the bias's gradient and the table's, S·W_ih, instead of dx)
+            const int V = 14; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+            if (fold)
+            {
+                folded.Slice(0, V * G).Clear();
+                global::Dsl.Kernels.Layout.ScatterAddRows(tokens.Slice(0, T * B), dg, G, folded);
+                global::Dsl.Kernels.Gemm.MatMulTransA(G, X, V, folded, G, table, X, dw_ih, X, accumulate: true);
+            }
+            else global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
             // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
             global::System.Span<float> dbias = scratch.Slice(0, G);
             dbias.Clear();
-            global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+            if (fold) global::Dsl.Kernels.Activations.AddColumnSums(folded.Slice(0, V * G), V, dbias); else global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
             global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
             const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
             if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
             // the first step's product with the initial state h0 (zero unless the pass started from one)
             if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
             global::System.Numerics.Tensors.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
-            if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
+            if (fold) global::Dsl.Kernels.Gemm.MatMul(V, X, G, folded, G, w_ih, X, dtable, X, accumulate: true); // (dx stays zero: the embedding adds nothing more)
+            else if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
         }
 
     }

@@ -363,6 +363,8 @@ namespace Demo
                 public global::System.Span<float> encoder_dh0_l0 => new global::System.Span<float>(Floats, encoder_dh0_l0__at, encoder_dh0_l0__length); // encoder: gradient of layer 0's initial hidden state [B, 6] (training)
                 public readonly float[] encoder_final_h_l0; // encoder: layer 0's final hidden state, directions concatenated [B, 6]
                 public readonly float[] encoder_final_dh_l0; // encoder: its gradient, from a decoder [B, 6] (in every workspace: the encoder hands it out)
+                public readonly int token_gates__at, token_gates__length;
+                public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G]
                 public readonly int dense_out__at, dense_out__length;
                 public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 20]
                 public readonly int dense_dout__at, dense_dout__length;
@@ -414,6 +416,9 @@ namespace Demo
                     at = checked(at + (encoder_dh0_l0__length + 15) / 16 * 16);
                     encoder_final_h_l0 = new float[checked(b * 6)];
                     encoder_final_dh_l0 = new float[checked(b * 6)];
+                    token_gates__at = at;
+                    token_gates__length = checked(1 * 120);
+                    at = checked(at + (token_gates__length + 15) / 16 * 16);
                     dense_out__at = at;
                     dense_out__length = checked(checked(t * b) * 20);
                     at = checked(at + (dense_out__length + 15) / 16 * 16);
@@ -468,7 +473,8 @@ namespace Demo
             {
                 int B = ws.B, T = ws.T, S = ws.S;
                 encoder_cell_forward(B, T, 8, ws.embedding_out, ws.encoder_out, ws.encoder_gates_l0, ws.step_scratch, ws.packed_weights,
-                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default);
+                    _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_bias_ih_l0.AsSpan(), _encoder_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.tokens, _embedding_weight.AsSpan(),
+                    ws.token_gates);
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
@@ -486,7 +492,8 @@ namespace Demo
                 ws.embedding_dout.Clear(); // the cell adds into dx
                 encoder_cell_backward(B, T, 8, ws.embedding_out, ws.encoder_out, ws.encoder_gates_l0, ws.encoder_dout, ws.embedding_dout,
                     ws.dgates, ws.carry, ws.step_scratch, ws.packed_weights, _encoder_weight_ih_l0.AsSpan(), _encoder_weight_hh_l0.AsSpan(), _encoder_weight_ih_l0.GradAsSpan(), _encoder_weight_hh_l0.GradAsSpan(),
-                    _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.encoder_dh0_l0 : default);
+                    _encoder_bias_ih_l0.GradAsSpan(), _encoder_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.encoder_h0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.encoder_dh0_l0 : default, ws.tokens, _embedding_weight.AsSpan(), _embedding_weight.GradAsSpan(),
+                    ws.token_gates);
             }
 
             // dense: [T, B, 6] -> [T, B, 20]: out = x · Wᵀ + b
@@ -510,12 +517,19 @@ namespace Demo
             [global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
             private static void encoder_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
                 global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih, global::System.ReadOnlySpan<float> b_hh,
-                global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths)
+                global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table, global::System.Span<float> folded)
             {
                 const int H = 6, G = 6, Y = 6, yOffset = 0;
                 // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
                 global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
-                global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
+                // x is the embedding of the token ids: with more ids than the table has rows, project the table's V = 20 rows and gather them by id
+                const int V = 20; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+                if (fold)
+                {
+                    global::Dsl.Kernels.Gemm.MatMulTransB(V, G, X, table, X, w_ih, X, scratch.Slice(0, G), folded, G);
+                    global::Dsl.Kernels.Layout.GatherRows(folded, tokens.Slice(0, T * B), G, gates);
+                }
+                else global::Dsl.Kernels.Gemm.MatMulTransB(T * B, G, X, x, X, w_ih, X, scratch.Slice(0, G), gates, G);
                 // the recurrent weights, packed once for every step (one step alone does not repay the packing)
                 bool prepacked = T > 1;
                 if (prepacked) global::Dsl.Kernels.Gemm.PackB(H, G, w_hh, H, transposed: true, packed);
@@ -546,7 +560,8 @@ namespace Demo
             private static void encoder_cell_backward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.ReadOnlySpan<float> y, global::System.ReadOnlySpan<float> gates,
                 global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> scratch, global::System.Span<float> packed,
                 global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh, global::System.Span<float> db_ih, global::System.Span<float> db_hh,
-                global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0Rows)
+                global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0Rows, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table, global::System.Span<float> dtable,
+                global::System.Span<float> folded)
             {
                 const int H = 6, G = 6, Y = 6, yOffset = 0;
                 // the recurrent weights, packed once for every step
@@ -571,18 +586,28 @@ namespace Demo
                 // a carried initial state: its gradient per sequence (for an encoder that produced it)
                 if (!dh0Rows.IsEmpty) carry.Slice(0, B * H).CopyTo(dh0Rows);
                 // weight gradients of every step at once
-                global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
+                // x is the embedding of the token ids: with more ids than the table has rows, the gate gradients summed per id, S [V, G],
+                // give dW_ih += Sᵀ·table (and, below, the bias's gradient and the table's, S·W_ih, instead of dx)
+                const int V = 20; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+                if (fold)
+                {
+                    folded.Slice(0, V * G).Clear();
+                    global::Dsl.Kernels.Layout.ScatterAddRows(tokens.Slice(0, T * B), dg, G, folded);
+                    global::Dsl.Kernels.Gemm.MatMulTransA(G, X, V, folded, G, table, X, dw_ih, X, accumulate: true);
+                }
+                else global::Dsl.Kernels.Gemm.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, X, accumulate: true);
                 // the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)
                 global::System.Span<float> dbias = scratch.Slice(0, G);
                 dbias.Clear();
-                global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
+                if (fold) global::Dsl.Kernels.Activations.AddColumnSums(folded.Slice(0, V * G), V, dbias); else global::Dsl.Kernels.Activations.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);
                 global::System.Numerics.Tensors.TensorPrimitives.Add(db_ih, dbias, db_ih);
                 const int first = 1, prev = 0; // the steps that had a previous state (all but the first), and where that state is
                 if (T > 1) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, (T - 1) * B, dg.Slice(first * B * G), G, y.Slice(prev * B * Y + yOffset), Y, dw_hh, H, accumulate: true);
                 // the first step's product with the initial state h0 (zero unless the pass started from one)
                 if (!h0.IsEmpty) global::Dsl.Kernels.Gemm.MatMulTransA(G, H, B, dg.Slice(0 * B * G), G, h0, H, dw_hh, H, accumulate: true);
                 global::System.Numerics.Tensors.TensorPrimitives.Add(db_hh, dbias, db_hh); // the same sums as b_ih's
-                if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
+                if (fold) global::Dsl.Kernels.Gemm.MatMul(V, X, G, folded, G, w_ih, X, dtable, X, accumulate: true); // (dx stays zero: the embedding adds nothing more)
+                else if (!dx.IsEmpty) global::Dsl.Kernels.Gemm.MatMul(T * B, X, G, dg, G, w_ih, X, dx, X, accumulate: true);
             }
 
         }

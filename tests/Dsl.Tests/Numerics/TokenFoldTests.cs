@@ -1,0 +1,85 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Generator;
+using Xunit;
+
+namespace Dsl.Tests.Numerics;
+
+[Embedding(vocab: 6, dim: 4)]
+[Gru(hidden: 5, Bidirectional = true, Layers = 2)]
+[Dense(6)]
+public partial class FoldGru;
+
+[Embedding(vocab: 7, dim: 3)]
+[Lstm(hidden: 4, Bidirectional = true, Projection = 3)]
+[Dense(7)]
+public partial class FoldLstm;
+
+/// <summary>
+/// A recurrent layer right after an embedding projects the table's rows instead of each step's vectors when a pass has
+/// more token ids than the table has rows (V &lt; T·B), and takes the table's gradient through the gate gradients summed
+/// per id. A batch of B sequences (folded) gives what each sequence alone (T &lt; V: not folded) gives: outputs, loss,
+/// and every gradient, the batch's being the mean of the sequences'.
+/// </summary>
+public class TokenFoldTests
+{
+    private const int Batch = 4, Steps = 5;
+
+    [Fact]
+    public void AFoldedGruBatchGivesWhatEachSequenceGivesAlone() => Agree(new FoldGru(seed: 3), new FoldGru(seed: 3), vocab: 6);
+
+    [Fact]
+    public void AFoldedLstmBatchGivesWhatEachSequenceGivesAlone() => Agree(new FoldLstm(seed: 5), new FoldLstm(seed: 5), vocab: 7);
+
+    private static void Agree(IModel<int> batched, IModel<int> single, int vocab)
+    {
+        Assert.True(vocab < Batch * Steps && Steps < vocab); // the batch folds, one sequence does not
+        var rng = new Rng(11);
+        int[] tokens = Enumerable.Range(0, Batch * Steps).Select(_ => rng.NextInt(vocab)).ToArray();
+        int[] targets = Enumerable.Range(0, Batch * Steps).Select(_ => rng.NextInt(vocab)).ToArray();
+        float loss = batched.Backward(new ReadOnlyTensorSpan<int>(tokens, [Batch, Steps]), new ReadOnlyTensorSpan<int>(targets, [Batch, Steps]));
+        Tensor<float> outputs = batched.Forward(new ReadOnlyTensorSpan<int>(tokens, [Batch, Steps]));
+        float[] flat = new float[outputs.FlattenedLength];
+        outputs.FlattenTo(flat);
+        int width = batched.OutputWidth;
+        var grads = single.Parameters.Select(p => new float[p.Length]).ToArray();
+        float mean = 0;
+        for (int b = 0; b < Batch; b++)
+        {
+            var x = new ReadOnlyTensorSpan<int>(tokens, b * Steps, [1, Steps], default);
+            single.Parameters.ZeroGrad();
+            mean += single.Backward(x, new ReadOnlyTensorSpan<int>(targets, b * Steps, [1, Steps], default)) / Batch;
+            for (int i = 0; i < grads.Length; i++) TensorPrimitives.MultiplyAdd(single.Parameters[i].GradAsSpan(), 1f / Batch, grads[i], grads[i]);
+            Tensor<float> one = single.Forward(x);
+            float[] row = new float[one.FlattenedLength];
+            one.FlattenTo(row);
+            Tolerance.AssertClose(flat.AsSpan(b * Steps * width, Steps * width), row, $"sequence {b}'s outputs");
+        }
+        Tolerance.AssertClose([mean], [loss], "loss");
+        for (int i = 0; i < grads.Length; i++)
+            Tolerance.AssertClose(grads[i], batched.Parameters[i].GradAsSpan(), $"grad.{batched.Parameters[i].Name}");
+    }
+
+    /// <summary>The fold is there only where the embedding's vectors reach the layer as they are.</summary>
+    [Fact]
+    public void OnlyARecurrentLayerRightAfterAnEmbeddingFolds()
+    {
+        const string folded = """
+            using Dsl;
+            namespace Demo;
+            [Embedding(vocab: 9, dim: 3)] [Lstm(hidden: 4)] [Dense(9)]
+            public partial class Folded;
+            [Embedding(vocab: 9, dim: 3)] [Dropout(0.1f)] [Lstm(hidden: 4)] [Dense(9)]
+            public partial class AfterDropout;
+            [Input(features: 3)] [Gru(hidden: 4)] [Dense(9)]
+            public partial class Features;
+            """;
+        var (_, diagnostics, _, result) = GeneratorHarness.Run(folded);
+        Assert.Empty(diagnostics);
+        string Source(string name) => result.Results.Single().GeneratedSources.Single(s => s.HintName == $"Demo.{name}.g.cs").SourceText.ToString();
+        Assert.Contains("const int V = 9; bool fold = !tokens.IsEmpty && V < T * B;", Source("Folded"));
+        Assert.Contains("Layout.GatherRows(folded, tokens.Slice(0, T * B), G, gates);", Source("Folded"));
+        Assert.Contains("Layout.ScatterAddRows(tokens.Slice(0, T * B), dg, G, folded);", Source("Folded"));
+        Assert.DoesNotContain("bool fold", Source("AfterDropout"));
+        Assert.DoesNotContain("bool fold", Source("Features"));
+    }
+}
