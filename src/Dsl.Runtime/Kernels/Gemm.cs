@@ -271,7 +271,7 @@ public static unsafe class Gemm
         }
         switch (job.Path.Id)
         {
-            case GemmPath.Kernel.V512 when job.M >= GemmPath.TallRows: Packed<Kernel512x12x32>(job); break;
+            case GemmPath.Kernel.V512 when job.Tall: Packed<Kernel512x12x32>(job); break;
             case GemmPath.Kernel.V512: Packed<Kernel512x8x32>(job); break;
             case GemmPath.Kernel.V256: Packed<Kernel256x6x16>(job); break;
             case GemmPath.Kernel.V128: Packed<Kernel128x6x8>(job); break;
@@ -636,13 +636,23 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     /// <summary>The whole product's C (m × n), which a part split off keeps: the threads' parts share the last-level cache.</summary>
     public long WholeC { get; init; } = (long)m * n;
 
+    /// <summary>
+    /// Whether the whole product takes the 512-bit path's tall tile (<see cref="GemmPath.TallRows"/> rows or more), which a
+    /// part split off keeps: every part then tiles its rows as the whole would, so that no row is an edge row (run one row
+    /// at a time, its sums in another order) on more threads and not on one — one thread and all give the same bits.
+    /// </summary>
+    public bool Tall { get; init; } = path.Id == GemmPath.Kernel.V512 && m >= GemmPath.TallRows;
+
+    /// <summary>Rows of the register tile that runs the product.</summary>
+    public int TileRows => Tall ? Kernel512x12x32.MR : Path.MR;
+
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Accumulate = Accumulate, Bias = Bias };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>
-        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
+        new(Path, A, RsA, CsA, B + j0 * CsB, RsB, CsB, C + j0, Ldc, M, j1 - j0, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn + j0, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias == null ? null : Bias + j0 };
 }
 
 /// <summary>The obvious triple loops, in double precision: the reference <see cref="Gemm"/> is tested against.</summary>

@@ -52,9 +52,10 @@ internal static unsafe class GemmWorkers
         }
         try
         {
-            // Split the longer side into equal parts aligned to the register tile.
+            // Split the longer side into equal parts aligned to the register tile (the one the whole product runs: each
+            // part's edge rows are then the whole's, and its results the same bits).
             bool byRows = job.M >= job.N;
-            int length = byRows ? job.M : job.N, align = byRows ? job.Path.MR : job.Path.NR;
+            int length = byRows ? job.M : job.N, align = byRows ? job.TileRows : job.Path.NR;
             int units = (length + align - 1) / align;
             int parts = Math.Min(Count, units);
             (s_job, s_byRows, s_length, s_chunk) = (job, byRows, length, (units + parts - 1) / parts * align);

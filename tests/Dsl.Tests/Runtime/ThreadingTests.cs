@@ -50,6 +50,41 @@ public class ThreadingTests
             model.Backward(new ReadOnlyTensorSpan<int>(x, [B, T]), new ReadOnlyTensorSpan<int>(y, [B, T]), lengths)));
     }
 
+    /// <summary>
+    /// A product split by rows over the cores tiles each part's rows as the whole product would (the tall 12-row tile at
+    /// 512 bits included), so its edge rows — run one row at a time, their sums in another order — are the same rows on
+    /// one thread and on all: every path, rows that leave short and long edges, bit for bit.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GemmTests.Paths), MemberType = typeof(GemmTests))]
+    public void AProductSplitByRowsGivesOneThreadsBits(string pathName)
+    {
+        GemmPath path = GemmPath.All.Single(p => p.Name == pathName);
+        var rng = new Rng(12);
+        foreach (int m in new[] { 101, 113, 194, 200, 1000 + path.MR / 2 })
+        {
+            const int n = 70, k = 150;
+            float[] a = Enumerable.Range(0, m * k).Select(_ => rng.NextNormal()).ToArray();
+            float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextNormal()).ToArray();
+            float[] Product(int threads)
+            {
+                int saved = Gemm.Threads;
+                Gemm.Threads = threads;
+                try
+                {
+                    var c = new float[m * n];
+                    Gemm.MatMul(path, m, n, k, a, k, b, n, c, n, accumulate: false);
+                    return c;
+                }
+                finally
+                {
+                    Gemm.Threads = saved;
+                }
+            }
+            Assert.Equal(Product(1), Product(Environment.ProcessorCount));
+        }
+    }
+
     [Fact]
     public void AttentionHeadsSplitOverTheCoresGiveTheSameResults()
     {
