@@ -73,13 +73,18 @@ public sealed class DeviceEncoderOutput : IDisposable
         {
             if (ReferenceEquals(host.Twin, _shared))
             {
+                if (!host.HasGradient) throw InferenceOnly();
                 host.GradientToTwin();
                 return;
             }
             Copy(host); // the encoder's device workspace was let go since the forward pass: its outputs went back to the host
         }
+        if (!host.HasGradient) throw InferenceOnly();
         _gradient!.Span.CopyFrom(host.MemoryGradient.Span);
     }
+
+    private static InvalidOperationException InferenceOnly() =>
+        new("The encoder's outputs were encoded for inference (training: false), which keeps no room for their gradient: encode with training: true to back-propagate through them.");
 
     /// <summary>After the decoder's backward pass: the gradient where the encoder's backward pass reads it (it is there already when shared).</summary>
     public void GradientFromDevice()

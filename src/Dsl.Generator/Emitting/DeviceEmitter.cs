@@ -293,6 +293,9 @@ internal static class DeviceEmitter
         }
         w.Open("public void Dispose()");
         if (plan.Model.OutputIsSequence) w.Line("Resident.Release(Host.Encoded); // what only the device holds of an Encode goes to the host first");
+        w.Line("// the device held the workspace's last pass: the host's copy catches up, for a backward pass that comes after the");
+        w.Line("// model left the device, or after this workspace was let go");
+        w.Line("Buffers.Span.Slice(0, Host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(Host.Floats));");
         w.Line("Buffers.Dispose();");
         if (plan.Model.HasCrossAttention) w.Line("Memory?.Dispose();");
         w.Close();

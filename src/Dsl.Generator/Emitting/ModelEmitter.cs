@@ -580,7 +580,10 @@ internal static class ModelEmitter
         w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
         w.Open(device ? "private void ForwardPass(Workspace ws, bool training, State? state, bool outputToHost = true)" : "private void ForwardPass(Workspace ws, bool training, State? state)");
         if (plan.Model.HasCrossAttention)
+        {
             w.Line($"ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
+            w.Line($"if (training && !ws.Memory.HasGradient) throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.\");");
+        }
         if (plan.States.Count > 0)
         {
             w.Line("ws.HasInitialState = state is not null;");

@@ -45,7 +45,7 @@ internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, b
 /// source steps of the memory cross-attention reads, and Fixed a count the declaration fixes (a key/value cache's
 /// declared maximum of steps: <c>new Rows(0, 1, 0, Fixed: maxSteps)</c> is [maxSteps, B]).
 /// </summary>
-internal sealed record Rows(int Steps, int Batch, int Source, int Fixed = 1)
+internal sealed record Rows(int Steps, int Batch, int Source, int Fixed = 1, int Below = 0)
 {
     public static readonly Rows One = new(0, 0, 0);
     public static readonly Rows Batch1 = new(0, 1, 0);
@@ -56,12 +56,19 @@ internal sealed record Rows(int Steps, int Batch, int Source, int Fixed = 1)
     public static readonly Rows SourceBatch = new(0, 1, 1);
     public static readonly Rows StepsSourceBatch = new(1, 1, 1);
 
+    /// <summary>
+    /// <paramref name="rows"/> rows when a pass has more rows of steps than that (t · b &gt; rows), else none: a table that
+    /// stands in for the steps only when it is the smaller (a recurrent layer's projection of an embedding's table).
+    /// </summary>
+    public static Rows FewerThanSteps(int rows) => new(0, 0, 0, Below: rows);
+
     /// <summary>One row per step and sequence when <paramref name="sequence"/>, else one per sequence.</summary>
     public static Rows Of(bool sequence) => sequence ? StepsBatch : Batch1;
 
     /// <summary>The count in the workspace constructor, whose locals are t, b and s.</summary>
     public string Expression(string t = "t", string b = "b", string s = "s")
     {
+        if (Below > 0) return $"({Below} < checked({t} * {b}) ? {Below} : 0)";
         var factors = new List<string>();
         if (Fixed != 1) factors.Add(Fixed.ToString(System.Globalization.CultureInfo.InvariantCulture));
         for (int i = 0; i < Steps; i++) factors.Add(t);

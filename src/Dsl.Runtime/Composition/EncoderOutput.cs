@@ -75,6 +75,9 @@ public sealed class EncoderOutput
         }
     }
 
+    /// <summary>Whether the record has room for the outputs' gradient (false when encoded for inference, training: false).</summary>
+    public bool HasGradient => !_memoryGradient.IsEmpty;
+
     /// <summary>Zeroes <see cref="MemoryGradient"/> where it is kept (on the device of an encoder there).</summary>
     public void ClearGradient()
     {

@@ -258,7 +258,7 @@ public static unsafe class Gemm
     }
 
     /// <summary>A product of one or two rows against B's contiguous rows: dot products beat packing.</summary>
-    private static bool IsRowWise(in GemmJob job) => job.M <= 2 && job.CsB != 1 && job.RsB == 1 && job.Packed == null;
+    private static bool IsRowWise(in GemmJob job) => job.M <= 2 && job.CsB != 1 && job.RsB == 1 && job.Packed == null && !job.RowPart;
 
     /// <summary>Runs a product (or a part of one) on the calling thread.</summary>
     internal static void Execute(in GemmJob job)
@@ -643,12 +643,18 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     /// </summary>
     public bool Tall { get; init; } = path.Id == GemmPath.Kernel.V512 && m >= GemmPath.TallRows;
 
+    /// <summary>
+    /// Whether this is a part of rows split off a larger product: its one or two rows are then the whole's edge rows and
+    /// run as the whole runs them (packed), not as dot products, whose sums come in another order.
+    /// </summary>
+    public bool RowPart { get; init; }
+
     /// <summary>Rows of the register tile that runs the product.</summary>
     public int TileRows => Tall ? Kernel512x12x32.MR : Path.MR;
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
-        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, Accumulate = Accumulate, Bias = Bias };
+        new(Path, A + i0 * RsA, RsA, CsA, B, RsB, CsB, C + i0 * Ldc, Ldc, i1 - i0, N, K) { Packed = Packed, PackedN = PackedN, PackedColumn = PackedColumn, WholeC = WholeC, Tall = Tall, RowPart = true, Accumulate = Accumulate, Bias = Bias };
 
     /// <summary>Columns [j0, j1) of the product (j0 a multiple of the tile width when B is packed).</summary>
     public GemmJob Columns(int j0, int j1) =>

@@ -50,6 +50,8 @@ public class PlanSizeTests
         Assert.Equal("1", Dsl.Generator.Lowering.Rows.One.Expression());
         // a key/value cache of a declared maximum of 64 steps: [64, B]
         Assert.Equal("checked(64 * b)", new Dsl.Generator.Lowering.Rows(0, 1, 0, Fixed: 64).Expression());
+        // an embedding's table of 65 rows projected by the recurrent layer after it: only for a pass of more than 65 ids
+        Assert.Equal("(65 < checked(t * b) ? 65 : 0)", Dsl.Generator.Lowering.Rows.FewerThanSteps(65).Expression());
     }
 
     [Fact]

@@ -475,6 +475,52 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         Agreement.AssertClose(expected.Memory.Span, kept.Memory.Span, "the outputs after the encoder left the device");
     }
 
+    /// <summary>
+    /// The encoder leaving the device between its Encode and its backward pass: the device's workspace comes back to the
+    /// host with the pass's activations and the gradient the decoder added, and the host's backward pass gives the
+    /// gradients an encoder on the host gives.
+    /// </summary>
+    [Fact]
+    public void AnEncoderThatLeavesTheDeviceBeforeItsBackwardPassGivesTheHostsGradients()
+    {
+        var host = new Seq2SeqDot(seed: 4);
+        var device = new Seq2SeqDot(seed: 4);
+        device.To(fixture.Cpu);
+        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
+        int[] lengths = [4, 4, 2];
+        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
+        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        TrainStep(host, source, lengths, decoderInput, targets, check: null);
+        TrainStep(device, source, lengths, decoderInput, targets, check: _ => device.Encoder.ToHost());
+        Assert.Null(device.Encoder.Device);
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Agreement.AssertClose(host.Parameters[i].GradAsSpan(), device.Parameters[i].GradAsSpan(), $"grad.{host.Parameters[i].Name}");
+        device.ToHost();
+    }
+
+    /// <summary>Outputs encoded for inference keep no room for a gradient: training a decoder over them fails clearly, on the device as on the host.</summary>
+    [Fact]
+    public void TrainingOverOutputsEncodedForInferenceFailsClearly()
+    {
+        var host = new Seq2SeqDot(seed: 4);
+        var device = new Seq2SeqDot(seed: 4);
+        device.To(fixture.Cpu);
+        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8 }, [2, 4]);
+        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5 }, [2, 3]);
+        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6 }, [2, 3]);
+        foreach (var model in new[] { host, device })
+        {
+            EncoderOutput encoded = ((IEncoder<int>)model.Encoder).Encode(source, default, training: false);
+            Assert.False(encoded.HasGradient);
+            var state = (IDecoderState)model.Decoder.CreateState(2);
+            state.Attend(encoded);
+            var e = Assert.Throws<InvalidOperationException>(() => ((IModel<int>)model.Decoder).Backward(decoderInput, targets, state));
+            Assert.Contains("encoded for inference (training: false)", e.Message);
+            Assert.All(model.Parameters, p => Assert.All(p.GradAsSpan().ToArray(), g => Assert.Equal(0f, g))); // nothing was added
+        }
+        device.ToHost();
+    }
+
     /// <summary>An encoder–decoder whose parts are on different devices, or one on the host, trains as on the host (the outputs and their gradient copied across).</summary>
     [Theory]
     [InlineData("encoder on the device")]

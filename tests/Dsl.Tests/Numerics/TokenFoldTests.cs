@@ -14,6 +14,11 @@ public partial class FoldGru;
 [Dense(7)]
 public partial class FoldLstm;
 
+[Embedding(vocab: 20000, dim: 4)]
+[Gru(hidden: 8)]
+[Dense(3)]
+public partial class FoldWideVocabulary;
+
 /// <summary>
 /// A recurrent layer right after an embedding projects the table's rows instead of each step's vectors when a pass has
 /// more token ids than the table has rows (V &lt; T·B), and takes the table's gradient through the gate gradients summed
@@ -57,6 +62,48 @@ public class TokenFoldTests
         Tolerance.AssertClose([mean], [loss], "loss");
         for (int i = 0; i < grads.Length; i++)
             Tolerance.AssertClose(grads[i], batched.Parameters[i].GradAsSpan(), $"grad.{batched.Parameters[i].Name}");
+    }
+
+    /// <summary>Padded sequences: the batch (folded) gives each sequence's results alone, over its own length.</summary>
+    [Fact]
+    public void AFoldedPaddedBatchGivesWhatEachSequenceGivesAlone()
+    {
+        var batched = new FoldLstm(seed: 7);
+        var single = new FoldLstm(seed: 7);
+        int[] lengths = [5, 2, 4, 3];
+        var rng = new Rng(13);
+        int[] tokens = Enumerable.Range(0, Batch * Steps).Select(_ => rng.NextInt(7)).ToArray();
+        int[] targets = Enumerable.Range(0, Batch * Steps).Select(_ => rng.NextInt(7)).ToArray();
+        float loss = batched.Backward(new ReadOnlyTensorSpan<int>(tokens, [Batch, Steps]), new ReadOnlyTensorSpan<int>(targets, [Batch, Steps]), lengths);
+        int total = lengths.Sum();
+        var grads = single.Parameters.Select(p => new float[p.Length]).ToArray();
+        float expected = 0;
+        for (int b = 0; b < Batch; b++)
+        {
+            single.Parameters.ZeroGrad();
+            float weight = (float)lengths[b] / total; // the batch's mean is over every valid step
+            expected += weight * single.Backward(new ReadOnlyTensorSpan<int>(tokens, b * Steps, [1, Steps], default),
+                new ReadOnlyTensorSpan<int>(targets, b * Steps, [1, Steps], default), [lengths[b]]);
+            for (int i = 0; i < grads.Length; i++) TensorPrimitives.MultiplyAdd(single.Parameters[i].GradAsSpan(), weight, grads[i], grads[i]);
+        }
+        Tolerance.AssertClose([expected], [loss], "loss");
+        for (int i = 0; i < grads.Length; i++)
+            Tolerance.AssertClose(grads[i], batched.Parameters[i].GradAsSpan(), $"grad.{batched.Parameters[i].Name}");
+    }
+
+    /// <summary>
+    /// The projected table [V, G] is room only a pass of more than V ids needs: a workspace for fewer (a step, a short
+    /// batch) has none, so a large vocabulary costs nothing there.
+    /// </summary>
+    [Fact]
+    public void APassOfFewerIdsThanTheTableHasRowsHoldsNoProjectedTable()
+    {
+        var model = new FoldWideVocabulary(seed: 1);
+        var tokens = new ReadOnlyTensorSpan<int>(new[] { 1, 19999, 5 }, [1, 3]);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        model.Forward(tokens);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 256 * 1024, $"a forward pass of 3 ids allocated {allocated} bytes: the [20000, 24] projected table is 1.9 MB");
     }
 
     /// <summary>The fold is there only where the embedding's vectors reach the layer as they are.</summary>

@@ -61,28 +61,42 @@ public class ThreadingTests
     {
         GemmPath path = GemmPath.All.Single(p => p.Name == pathName);
         var rng = new Rng(12);
+        float[] Random(int count) => Enumerable.Range(0, count).Select(_ => rng.NextNormal()).ToArray();
         foreach (int m in new[] { 101, 113, 194, 200, 1000 + path.MR / 2 })
         {
             const int n = 70, k = 150;
-            float[] a = Enumerable.Range(0, m * k).Select(_ => rng.NextNormal()).ToArray();
-            float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextNormal()).ToArray();
-            float[] Product(int threads)
-            {
-                int saved = Gemm.Threads;
-                Gemm.Threads = threads;
-                try
-                {
-                    var c = new float[m * n];
-                    Gemm.MatMul(path, m, n, k, a, k, b, n, c, n, accumulate: false);
-                    return c;
-                }
-                finally
-                {
-                    Gemm.Threads = saved;
-                }
-            }
-            Assert.Equal(Product(1), Product(Environment.ProcessorCount));
+            float[] a = Random(m * k), b = Random(k * n);
+            AssertSameBits(m * n, c => Gemm.MatMul(path, m, n, k, a, k, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}");
         }
+        // against Bᵀ, a last part of one or two rows runs as the whole product's edge rows, not as dot products
+        foreach (int m in new[] { path.MR + 1, path.MR + 2 })
+        {
+            int n = m, k = (1 << 20) / (m * n) + 1;
+            float[] a = Random(m * k), bt = Random(n * k);
+            AssertSameBits(m * n, c => Gemm.MatMulTransB(path, m, n, k, a, k, bt, k, c, n, accumulate: false), $"{path} {m}x{n}x{k} against Bᵀ");
+        }
+    }
+
+    /// <summary>The product into a fresh C on one thread and on all, bit for bit.</summary>
+    private static void AssertSameBits(int length, Action<float[]> product, string what)
+    {
+        float[] On(int threads)
+        {
+            int saved = Gemm.Threads;
+            Gemm.Threads = threads;
+            try
+            {
+                var c = new float[length];
+                product(c);
+                return c;
+            }
+            finally
+            {
+                Gemm.Threads = saved;
+            }
+        }
+        float[] one = On(1), all = On(Environment.ProcessorCount);
+        Assert.True(one.AsSpan().SequenceEqual(all), $"{what}: one thread and {Environment.ProcessorCount} differ");
     }
 
     [Fact]

@@ -172,7 +172,8 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
     private static TokenInput? TokensOf(LowerContext c, int gates) =>
         c.Index > 0 && c.Layers[c.Index - 1] is Embedding.EmbeddingPlan embedding && embedding.Out == c.In
             ? new TokenInput(embedding.In, embedding.Weight, embedding.Weight.Rows,
-                c.Shared("token_gates", embedding.Weight.Rows * gates, Rows.One, BufferUse.Forward, "scratch: the input projection of each token id, or the gate gradients summed per id [V, G]"))
+                c.Shared("token_gates", gates, Rows.FewerThanSteps(embedding.Weight.Rows), BufferUse.Forward,
+                    "scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)"))
             : null;
 
     /// <summary>The layer's passes: learned states, masks, each direction of each stacked layer through time, dropout between them.</summary>

@@ -389,6 +389,9 @@ namespace Demo
                 public void Dispose()
                 {
                     Resident.Release(Host.Encoded); // what only the device holds of an Encode goes to the host first
+                    // the device held the workspace's last pass: the host's copy catches up, for a backward pass that comes after the
+                    // model left the device, or after this workspace was let go
+                    Buffers.Span.Slice(0, Host.Floats.Length).CopyTo(global::System.MemoryExtensions.AsSpan(Host.Floats));
                     Buffers.Dispose();
                 }
             }

@@ -417,7 +417,7 @@ namespace Demo
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 16]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 16] (in every workspace: the encoder hands it out)
             public readonly int token_gates__at, token_gates__length;
-            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G]
+            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
             public readonly int attention_qkv__at, attention_qkv__length;
             public global::System.Span<float> attention_qkv => new global::System.Span<float>(Floats, attention_qkv__at, attention_qkv__length); // attention: queries, keys and values [T, B, 48]
             public readonly int attention_weights__at, attention_weights__length;
@@ -500,7 +500,7 @@ namespace Demo
                 lstm_final_c_l0 = new float[checked(b * 16)];
                 lstm_final_dc_l0 = new float[checked(b * 16)];
                 token_gates__at = at;
-                token_gates__length = checked(1 * 1920);
+                token_gates__length = checked((30 < checked(t * b) ? 30 : 0) * 64);
                 at = checked(at + (token_gates__length + 15) / 16 * 16);
                 attention_qkv__at = at;
                 attention_qkv__length = checked(checked(t * b) * 48);

@@ -383,7 +383,7 @@ namespace CharRnn
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 256]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 256] (in every workspace: the encoder hands it out)
             public readonly int token_gates__at, token_gates__length;
-            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G]
+            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
             public readonly int dropout_out__at, dropout_out__length;
             public global::System.Span<float> dropout_out => new global::System.Span<float>(Floats, dropout_out__at, dropout_out__length); // dropout: input with dropped values zeroed [T, B, 256]
             public readonly int dropout_dout__at, dropout_dout__length;
@@ -456,7 +456,7 @@ namespace CharRnn
                 lstm_final_c_l0 = new float[checked(b * 256)];
                 lstm_final_dc_l0 = new float[checked(b * 256)];
                 token_gates__at = at;
-                token_gates__length = checked(1 * 99328);
+                token_gates__length = checked((97 < checked(t * b) ? 97 : 0) * 1024);
                 at = checked(at + (token_gates__length + 15) / 16 * 16);
                 dropout_out__at = at;
                 dropout_out__length = checked(checked(t * b) * 256);

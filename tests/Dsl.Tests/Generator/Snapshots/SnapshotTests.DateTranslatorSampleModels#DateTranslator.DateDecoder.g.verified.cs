@@ -414,7 +414,7 @@ namespace DateTranslator
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 128]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 128] (in every workspace: the encoder hands it out)
             public readonly int token_gates__at, token_gates__length;
-            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G]
+            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
             public readonly int attention_q__at, attention_q__length;
             public global::System.Span<float> attention_q => new global::System.Span<float>(Floats, attention_q__at, attention_q__length); // attention: projected queries x·W_qᵀ + b_q [T, B, 64]
             public readonly int attention_dq__at, attention_dq__length;
@@ -507,7 +507,7 @@ namespace DateTranslator
                 lstm_final_c_l0 = new float[checked(b * 128)];
                 lstm_final_dc_l0 = new float[checked(b * 128)];
                 token_gates__at = at;
-                token_gates__length = checked(1 * 7168);
+                token_gates__length = checked((14 < checked(t * b) ? 14 : 0) * 512);
                 at = checked(at + (token_gates__length + 15) / 16 * 16);
                 attention_q__at = at;
                 attention_q__length = checked(checked(t * b) * 64);
@@ -566,6 +566,7 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException("Model 'DateDecoder' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).");
+            if (training && !ws.Memory.HasGradient) throw new global::System.InvalidOperationException("Model 'DateDecoder': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.");
             ws.HasInitialState = state is not null;
             if (state is not null)
             {

@@ -679,6 +679,7 @@ namespace DateTranslator
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
             ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException("Model 'DateTransformerDecoder' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).");
+            if (training && !ws.Memory.HasGradient) throw new global::System.InvalidOperationException("Model 'DateTransformerDecoder': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.");
             if (state is not null)
             {
                 if (training && state.Position > 0) throw new global::System.NotSupportedException($"Model 'DateTransformerDecoder' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");

@@ -364,7 +364,7 @@ namespace Demo
                 public readonly float[] encoder_final_h_l0; // encoder: layer 0's final hidden state, directions concatenated [B, 6]
                 public readonly float[] encoder_final_dh_l0; // encoder: its gradient, from a decoder [B, 6] (in every workspace: the encoder hands it out)
                 public readonly int token_gates__at, token_gates__length;
-                public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G]
+                public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
                 public readonly int dense_out__at, dense_out__length;
                 public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 20]
                 public readonly int dense_dout__at, dense_dout__length;
@@ -417,7 +417,7 @@ namespace Demo
                     encoder_final_h_l0 = new float[checked(b * 6)];
                     encoder_final_dh_l0 = new float[checked(b * 6)];
                     token_gates__at = at;
-                    token_gates__length = checked(1 * 120);
+                    token_gates__length = checked((20 < checked(t * b) ? 20 : 0) * 6);
                     at = checked(at + (token_gates__length + 15) / 16 * 16);
                     dense_out__at = at;
                     dense_out__length = checked(checked(t * b) * 20);
