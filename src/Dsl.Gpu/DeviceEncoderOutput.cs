@@ -29,9 +29,6 @@ public sealed class DeviceEncoderOutput : IDisposable
     /// <summary>Their gradient on the device (after <see cref="GradientToDevice"/>).</summary>
     public DeviceSpan Gradient => _shared?.Gradient ?? (_gradient ?? throw NotLoaded()).Span;
 
-    /// <summary>True when the outputs are the encoder's own device memory (the encoder is on this device), not a copy.</summary>
-    public bool Shared => _shared is not null;
-
     /// <summary>Each source sequence's length (empty: all of its steps), as the host's.</summary>
     public ReadOnlySpan<int> Lengths => _host is null ? default : _host.Lengths;
 

@@ -307,6 +307,9 @@ internal static class RecurrentEmitter
     private static string FoldCondition(RecurrentPlan layer) =>
         $"const int V = {layer.Tokens!.Vocab}; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)";
 
+    /// <summary>What comes before the statement a pass runs when it does not fold: <c>else </c> after the folded branch, where there is one.</summary>
+    private static string Unfolded(CellWriter c) => c.O.Tokens ? "else " : "";
+
     private static void StepIndices(CellWriter c)
     {
         c.W.Line(c.O.Reverse ? "int t = T - 1 - s;  // the step processed s-th" : "int t = s;          // the step processed s-th");
@@ -334,9 +337,8 @@ internal static class RecurrentEmitter
             w.Line($"{Gemm}.MatMulTransB(V, G, X, table, X, w_ih, {c.XW}, {bias}, folded, G);");
             w.Line($"{Layout}.GatherRows(folded, tokens.Slice(0, T * B), G, gates);");
             w.Close();
-            w.Line($"else {Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, {bias}, gates, G);");
         }
-        else w.Line($"{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, {bias}, gates, G);");
+        w.Line($"{Unfolded(c)}{Gemm}.MatMulTransB(T * B, G, X, x, X, w_ih, {c.XW}, {bias}, gates, G);");
         w.Line("// the recurrent weights, packed once for every step (one step alone does not repay the packing)");
         w.Line("bool prepacked = T > 1;");
         cell.EmitPack(spec, c, backward: false);
@@ -492,20 +494,17 @@ internal static class RecurrentEmitter
             w.Line($"{Layout}.ScatterAddRows(tokens.Slice(0, T * B), dg, G, folded);");
             w.Line($"{Gemm}.MatMulTransA(G, X, V, folded, G, table, X, dw_ih, {c.XW}, accumulate: true);");
             w.Close();
-            w.Line($"else {Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
         }
-        else w.Line($"{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
+        w.Line($"{Unfolded(c)}{Gemm}.MatMulTransA(G, X, T * B, dg, G, x, X, dw_ih, {c.XW}, accumulate: true);");
         if (c.Feed is not null) w.Line($"{Gemm}.MatMulTransA(G, M, T * B, dg, G, fed, M, dw_ih.Slice(X), XW, accumulate: true); // the fed contexts' columns");
         w.Line("// the column sums of every step's gate gradients, once: b_ih's gradient (and b_hh's, where it sees the same)");
         w.Line($"{Span} dbias = scratch.Slice(0, G);");
         w.Line("dbias.Clear();");
-        w.Line(c.O.Tokens
-            ? $"if (fold) {Act}.AddColumnSums(folded.Slice(0, V * G), V, dbias); else {Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);"
-            : $"{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);");
+        w.Line((c.O.Tokens ? $"if (fold) {Act}.AddColumnSums(folded.Slice(0, V * G), V, dbias); " : "") + $"{Unfolded(c)}{Act}.AddColumnSums(dg.Slice(0, T * B * G), T * B, dbias);");
         w.Line($"{TP}.Add(db_ih, dbias, db_ih);");
         cell.EmitRecurrentWeightGradients(spec, c);
         if (c.O.Tokens) w.Line($"if (fold) {Gemm}.MatMul(V, X, G, folded, G, w_ih, {c.XW}, dtable, X, accumulate: true); // (dx stays zero: the embedding adds nothing more)");
-        w.Line($"{(c.O.Tokens ? "else " : "")}if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, {c.XW}, dx, X, accumulate: true);");
+        w.Line($"{Unfolded(c)}if (!dx.IsEmpty) {Gemm}.MatMul(T * B, X, G, dg, G, w_ih, {c.XW}, dx, X, accumulate: true);");
         c.Feed?.EmitBackwardEnd(c);
         w.Close();
         w.Line();
