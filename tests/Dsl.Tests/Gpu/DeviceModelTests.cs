@@ -368,10 +368,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         device.To(fixture.Cpu);
         Assert.Same(fixture.Cpu, device.Encoder.Device);
         Assert.Same(fixture.Cpu, device.Decoder.Device);
-        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
-        int[] lengths = [4, 4, 2];
-        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
-        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        var (source, lengths, decoderInput, targets) = FixedBatch();
         var hostAdam = new Adam(host.Parameters, 0.05f);
         var deviceAdam = new Adam(device.Parameters, 0.05f);
         for (int step = 0; step < 5; step++)
@@ -442,10 +439,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         var host = new Seq2SeqDot(seed: 4);
         var device = new Seq2SeqDot(seed: 4);
         device.To(fixture.Cpu);
-        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
-        int[] lengths = [4, 4, 2];
-        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
-        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        var (source, lengths, decoderInput, targets) = FixedBatch();
         for (int step = 0; step < 2; step++) // the second step reuses the first's workspaces and records
         {
             (EncoderOutput hostEncoded, float hostLoss) = TrainStep(host, source, lengths, decoderInput, targets, check: null);
@@ -486,10 +480,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         var host = new Seq2SeqDot(seed: 4);
         var device = new Seq2SeqDot(seed: 4);
         device.To(fixture.Cpu);
-        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
-        int[] lengths = [4, 4, 2];
-        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
-        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        var (source, lengths, decoderInput, targets) = FixedBatch();
         TrainStep(host, source, lengths, decoderInput, targets, check: null);
         TrainStep(device, source, lengths, decoderInput, targets, check: _ => device.Encoder.ToHost());
         Assert.Null(device.Encoder.Device);
@@ -534,10 +525,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         if (split != "decoder on the device") device.Encoder.To(fixture.Cpu);
         if (split == "decoder on the device") device.Decoder.To(fixture.Cpu);
         if (split == "each on its own device") device.Decoder.To(other);
-        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
-        int[] lengths = [4, 4, 2];
-        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
-        var targets = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]);
+        var (source, lengths, decoderInput, targets) = FixedBatch();
         for (int step = 0; step < 2; step++)
         {
             float expected = host.Backward(source, lengths, decoderInput, targets), actual = device.Backward(source, lengths, decoderInput, targets);
@@ -549,6 +537,11 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         }
         device.ToHost();
     }
+
+    /// <summary>Three padded source sequences of four tokens and their three-token decoder inputs and targets.</summary>
+    private static (Tensor<int> Source, int[] Lengths, Tensor<int> DecoderInput, Tensor<int> Targets) FixedBatch() =>
+        (Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]), [4, 4, 2],
+         Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]), Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]));
 
     /// <summary>One training step driven by hand (no bridges): Encode, the decoder's backward over the outputs, the encoder's backward from them.</summary>
     private static (EncoderOutput Encoded, float Loss) TrainStep<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model,
