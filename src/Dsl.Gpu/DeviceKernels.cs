@@ -21,8 +21,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _columnSums;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _activation;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _gatherRows;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int> _scatterAddRows;
-    private readonly bool _bitwiseAtomics;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CellArgs> _lstmForward;
     private readonly Action<Index1D, CellViews, CellArgs> _lstmBackward;
@@ -51,9 +50,7 @@ internal sealed partial class DeviceKernels
         _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumsKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(GatherRowsKernel);
-        _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<int>, int, int>(ScatterAddRowsKernel);
-        // ILGPU's CPU accelerator adds floats atomically in a loop that compares values, which never ends on a NaN
-        _bitwiseAtomics = accelerator.AcceleratorType == AcceleratorType.CPU;
+        _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ScatterAddRowsKernel);
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
         _lstmForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CellArgs>(LstmForwardKernel);
         _lstmBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(LstmBackwardKernel);
@@ -129,9 +126,10 @@ internal sealed partial class DeviceKernels
     /// <summary>Each row's sum of squared differences into the row loss and, when asked, their gradient 2 (p − t) / n; padded steps count for nothing.</summary>
     public void SquaredErrorRows(int rows, SquaredErrorViews views, SquaredErrorArgs args) { if (rows > 0) _squaredError(rows, views, args); }
 
-    public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, int width)
+    /// <summary>table[index] += its rows, one thread per (distinct index, column) of <paramref name="n"/>; <paramref name="groups"/> as <c>IndexGroups.Of</c> lays out <paramref name="count"/> indices.</summary>
+    public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> groups, ArrayView<float> table, int width, int count)
     {
-        if (n > 0) _scatterAddRows(n, rows, indices, table, table.Cast<int>(), width, _bitwiseAtomics ? 1 : 0);
+        if (n > 0) _scatterAddRows(n, rows, groups, table, width, count);
     }
 
     public void RepeatRows(int n, ArrayView<float> row, ArrayView<float> into, int width) { if (n > 0) _repeatRows(n, row, into, width); }
@@ -453,26 +451,17 @@ internal sealed partial class DeviceKernels
         into[i] = table[(long)indices[i / width] * width + i % width];
 
     /// <summary>
-    /// table[indices[r]] += rows[r], atomically (rows may share an index). With <paramref name="bitwise"/> (ILGPU's CPU accelerator)
-    /// the compare-and-swap loop compares the bits, not the values: a NaN is never equal to itself, and a loop comparing values
-    /// would not end (a diverged step must fail visibly, not hang).
+    /// table[id] += the rows of id, for the (distinct id, column) of <paramref name="i"/>: in the order of their positions,
+    /// as the host adds them (the same bits), by one thread (no atomics). <paramref name="groups"/>: as <c>IndexGroups.Of</c>
+    /// lays out <paramref name="count"/> indices.
     /// </summary>
-    private static void ScatterAddRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<int> indices, ArrayView<float> table, ArrayView<int> tableBits, int width, int bitwise)
+    private static void ScatterAddRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<int> groups, ArrayView<float> table, int width, int count)
     {
-        long at = (long)indices[i / width] * width + i % width;
-        if (bitwise == 0)
-        {
-            Atomic.Add(ref table[at], rows[i]);
-            return;
-        }
-        int expected = tableBits[at];
-        while (true)
-        {
-            int desired = (int)Interop.FloatAsInt(Interop.IntAsFloat((uint)expected) + rows[i]);
-            int actual = Atomic.CompareExchange(ref tableBits[at], expected, desired);
-            if (actual == expected) return;
-            expected = actual;
-        }
+        int d = i / width, j = i % width;
+        long at = (long)groups[d] * width + j;
+        float sum = table[at];
+        for (int q = groups[count + 1 + d], end = groups[count + 2 + d]; q < end; q++) sum += rows[(long)groups[2 * count + 2 + q] * width + j];
+        table[at] = sum;
     }
 
     private static void RepeatRowsKernel(Index1D i, ArrayView<float> row, ArrayView<float> into, int width) => into[i] = row[i % width];

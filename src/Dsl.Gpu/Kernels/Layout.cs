@@ -39,14 +39,20 @@ public static class Layout
         device.Kernels.GatherRows(n, table.View, device.Upload(indices), into.View, width);
     }
 
-    /// <summary>table[indices[r]] += rows[r] (an embedding's gradient; rows that share an index add atomically).</summary>
+    /// <summary>
+    /// table[indices[r]] += rows[r] (an embedding's gradient, the token fold's per-id sums). The rows that share an index are
+    /// added by one thread per (index, column) in the order of r, as the host adds them: the same bits as
+    /// <c>Dsl.Kernels.Layout.ScatterAddRows</c>, on every device, run after run, with no atomics.
+    /// </summary>
     public static void ScatterAddRows(ReadOnlySpan<int> indices, DeviceSpan rows, int width, DeviceSpan table)
     {
-        int n = indices.Length * width;
-        if (n == 0) return;
-        Activations.Require(rows.Length >= n, "Layout.ScatterAddRows", rows.Length, n);
+        int count = indices.Length;
+        if (count == 0 || width == 0) return;
+        Activations.Require(rows.Length >= (long)count * width, "Layout.ScatterAddRows", rows.Length, count * width);
+        Span<int> groups = IndexGroups.Of(indices, table.Length / width);
         Device device = table.Device;
-        device.Kernels.ScatterAddRows(n, rows.View, device.Upload(indices), table.View, width);
+        int distinct = groups[count];
+        device.Kernels.ScatterAddRows(distinct * width, rows.View, device.Upload(groups), table.View, width, count);
     }
 
     /// <summary>into[b] = row for each of <paramref name="rows"/> rows (a learned vector broadcast over the batch).</summary>
@@ -154,5 +160,49 @@ public static class Layout
             DeviceSpan row = destination.Slice((t * batch + b) * destinationWidth + destinationOffset, hidden);
             TensorPrimitives.Add(row, gradient.Slice(b * gradientWidth + gradientOffset, hidden), row);
         }
+    }
+}
+
+/// <summary>
+/// The positions of a list of indices grouped by index, for a scatter-add with one thread per index: the indices sorted
+/// (each once), where each one's positions start, and the positions in index order, ascending within an index.
+/// </summary>
+internal static class IndexGroups
+{
+    [ThreadStatic] private static long[]? t_keys;
+    [ThreadStatic] private static int[]? t_groups;
+
+    /// <summary>
+    /// For n indices, each in [0, <paramref name="rows"/>), 3n + 2 ints: [0, n) the distinct indices ascending (the first D
+    /// slots), [n] D, [n + 1, n + 2 + D) where each one's positions start (and the end, n), [2n + 2, 3n + 2) the positions
+    /// grouped by index, ascending within each. Valid until the next call on this thread.
+    /// </summary>
+    public static Span<int> Of(ReadOnlySpan<int> indices, long rows)
+    {
+        int n = indices.Length;
+        long[] keys = t_keys is { } k && k.Length >= n ? k : (t_keys = new long[Math.Max(64, n)]);
+        int[] groups = t_groups is { } g && g.Length >= 3 * n + 2 ? g : (t_groups = new int[Math.Max(192, 3 * n + 2)]);
+        Span<long> sorted = keys.AsSpan(0, n);
+        // one key per position, the index in the high half: sorting the keys sorts by index, then by position
+        for (int r = 0; r < n; r++) sorted[r] = ((long)indices[r] << 32) | (uint)r;
+        sorted.Sort();
+        int first = (int)(sorted[0] >> 32), last = (int)(sorted[n - 1] >> 32);
+        if (first < 0 || last >= rows)
+            throw new ArgumentOutOfRangeException(nameof(indices), $"Layout.ScatterAddRows: every index must be in [0, {rows}) (the table's rows), got {(first < 0 ? first : last)}.");
+        Span<int> ids = groups.AsSpan(0, n), starts = groups.AsSpan(n + 1, n + 1), positions = groups.AsSpan(2 * n + 2, n);
+        int distinct = 0;
+        for (int q = 0; q < n; q++)
+        {
+            int id = (int)(sorted[q] >> 32);
+            if (distinct == 0 || ids[distinct - 1] != id)
+            {
+                ids[distinct] = id;
+                starts[distinct++] = q;
+            }
+            positions[q] = (int)sorted[q];
+        }
+        starts[distinct] = n;
+        groups[n] = distinct;
+        return groups.AsSpan(0, 3 * n + 2);
     }
 }
