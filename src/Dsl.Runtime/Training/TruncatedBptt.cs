@@ -8,8 +8,9 @@ namespace Dsl;
 /// the last <see cref="K2"/> steps (K2 ≥ K1). The state at a window's start is the one the forward
 /// passes computed, with the weights of that moment, and is a constant for the backward pass
 /// (PyTorch's <c>detach()</c>). Only the last K1 steps' losses count in each window; a last chunk
-/// shorter than K1 is a window of its own. K1 = K2 = T is full BPTT; K1 = K2 &lt; T splits the
-/// sequence into chunks that carry the state; <see cref="IndependentChunks"/> gives the naive
+/// shorter than K1 ends a window of its own (the last K2 steps). K1 = K2 = T is full BPTT; K1 = K2 &lt; T
+/// splits the sequence into chunks that carry the state, as <c>x[:, i:i + k]</c> does in PyTorch — a last
+/// chunk shorter than K1 is then that chunk alone; <see cref="IndependentChunks"/> gives the naive
 /// variant in which each chunk starts from zeros.
 /// </summary>
 public sealed class TruncatedBptt<TInput>
@@ -123,7 +124,7 @@ public sealed class TruncatedBptt<TInput>
     private (int Start, int Length, IModelState? State) PrepareWindow(ReadOnlySpan<TInput> input, int batch, int steps, int features, int chunkStart)
     {
         int chunkEnd = Math.Min(steps, chunkStart + K1);
-        int windowStart = Math.Max(0, chunkEnd - K2);
+        int windowStart = WindowStart(chunkStart, chunkEnd);
         if (_known is not null)
         {
             for (int i = 0; i < _known.Tensors.Count; i++) _known.Tensors[i].AsSpan().CopyTo(_start!.Tensors[i].AsSpan());
@@ -141,7 +142,7 @@ public sealed class TruncatedBptt<TInput>
     {
         if (_known is null) return;
         int chunkEnd = Math.Min(steps, chunkStart + K1);
-        int nextWindowStart = Math.Max(0, Math.Min(steps, chunkEnd + K1) - K2);
+        int nextWindowStart = WindowStart(chunkEnd, Math.Min(steps, chunkEnd + K1));
         if (nextWindowStart == chunkEnd)
         {
             for (int i = 0; i < _known.Tensors.Count; i++) _start!.Tensors[i].AsSpan().CopyTo(_known.Tensors[i].AsSpan());
@@ -152,6 +153,13 @@ public sealed class TruncatedBptt<TInput>
             _model.Forward(new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, nextWindowStart - windowStart, features)), _known);
         }
     }
+
+    /// <summary>
+    /// The first step of the window that ends with the chunk [<paramref name="chunkStart"/>, <paramref name="chunkEnd"/>):
+    /// K2 steps before its end, or the chunk itself when K1 = K2 (chunks: a short last one must not reach back into the
+    /// chunk before it, which would count its steps twice under a float loss and start an independent chunk early).
+    /// </summary>
+    private int WindowStart(int chunkStart, int chunkEnd) => K1 == K2 ? chunkStart : Math.Max(0, chunkEnd - K2);
 
     private void Slice(ReadOnlySpan<TInput> input, int batch, int steps, int features, int from, int length)
     {
@@ -166,6 +174,8 @@ public sealed class TruncatedBptt<TInput>
     private static int Features(int inputLength, int batch, int steps, int targetLength, int targetWidth, string targetName)
     {
         if (batch <= 0 || steps <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"batch and steps must be positive, got {batch} and {steps}.");
+        if (typeof(TInput) == typeof(int) && inputLength != batch * steps)
+            throw new ArgumentException($"input: expected token ids [batch = {batch}, steps = {steps}] ({batch * steps} values), got {inputLength}.", "input");
         if (inputLength % (batch * steps) != 0 || inputLength == 0)
             throw new ArgumentException($"input: expected [batch = {batch}, steps = {steps}, features] values, got {inputLength}.", "input");
         if (targetLength != batch * steps * targetWidth)

@@ -71,10 +71,74 @@ public class TruncatedBpttTests
     }
 
     [Fact]
+    public void AShortLastChunkIsThatChunkAloneWhenK1EqualsK2()
+    {
+        // 10 steps in chunks of 4: [0, 4), [4, 8), [8, 10), the state carried, as x[:, i:i + 4] in PyTorch (the last
+        // window must not reach back to step 6: its steps would backpropagate twice)
+        const int batch = 2, steps = 10, k = 4;
+        var rng = new Rng(8);
+        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        int[] y = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        var reference = new StatefulLstm(seed: 7);
+        IModelState state = ((IModel<int>)reference).CreateState(batch);
+        float expected = 0;
+        foreach ((int start, int length) in new[] { (0, 4), (4, 4), (8, 2) })
+        {
+            int[] xc = new int[batch * length], yc = new int[batch * length];
+            for (int b = 0; b < batch; b++)
+            {
+                Array.Copy(x, b * steps + start, xc, b * length, length);
+                Array.Copy(y, b * steps + start, yc, b * length, length);
+            }
+            expected += ((IModel<int>)reference).Backward(new ReadOnlyTensorSpan<int>(xc, [batch, length]), new ReadOnlyTensorSpan<int>(yc, [batch, length]), state);
+        }
+        var model = new StatefulLstm(seed: 7);
+        float loss = new TruncatedBptt<int>(model, k, k).Train(x, y, batch, steps, () => { });
+        Assert.Equal(expected / 3, loss, 1e-6f);
+        foreach (Parameter p in reference.Parameters) Tolerance.AssertClose(p.GradAsSpan(), model.Parameters[p.Name].GradAsSpan(), p.Name);
+    }
+
+    [Fact]
+    public void AShortLastIndependentChunkStartsFromZerosAtItsOwnStart()
+    {
+        // 7 steps in independent chunks of 3 under mean squared error: [0, 3), [3, 6), [6, 7), each counted once
+        const int batch = 2, steps = 7, features = 4, outputs = 3;
+        var rng = new Rng(12);
+        float[] x = Enumerable.Range(0, batch * steps * features).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, batch * steps * outputs).Select(_ => rng.NextNormal()).ToArray();
+        var reference = new StatefulGru(seed: 4);
+        float expected = 0;
+        foreach ((int start, int length) in new[] { (0, 3), (3, 3), (6, 1) })
+        {
+            float[] xc = new float[batch * length * features], yc = new float[batch * length * outputs];
+            for (int b = 0; b < batch; b++)
+            {
+                Array.Copy(x, (b * steps + start) * features, xc, b * length * features, length * features);
+                Array.Copy(y, (b * steps + start) * outputs, yc, b * length * outputs, length * outputs);
+            }
+            expected += reference.Backward(new ReadOnlyTensorSpan<float>(xc, [batch, length, features]), new ReadOnlyTensorSpan<float>(yc, [batch, length, outputs]));
+        }
+        var model = new StatefulGru(seed: 4);
+        float loss = new TruncatedBptt<float>(model, 3, 3, independentChunks: true).Train(x, y, batch, steps, () => { });
+        Assert.Equal(expected / 3, loss, 1e-6f);
+        foreach (Parameter p in reference.Parameters) Tolerance.AssertClose(p.GradAsSpan(), model.Parameters[p.Name].GradAsSpan(), p.Name);
+    }
+
+    [Fact]
     public void FloatTargetsNeedEqualK1AndK2()
     {
         var t = new TruncatedBptt<float>(new StatefulGru(), 2, 4);
         Assert.Throws<InvalidOperationException>(() => t.Train(new float[2 * 4 * 4], new float[2 * 4 * 3], 2, 4, () => { }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TruncatedBptt<float>(new StatefulGru(), 3, 2));
+    }
+
+    [Fact]
+    public void TokenIdsForMoreSequencesThanTheBatchFailNamingTheShape()
+    {
+        // two sequences of 8 ids with batch = 1: not a features axis (ids have none)
+        var t = new TruncatedBptt<int>(new StatefulLstm(), 4, 4);
+        var error = Assert.Throws<ArgumentException>(() => t.Train(new int[16], new int[8], 1, 8, () => { }));
+        Assert.Equal("input", error.ParamName);
+        Assert.Contains("[batch = 1, steps = 8] (8 values), got 16", error.Message);
     }
 }
