@@ -42,6 +42,8 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
+        if (clipNorm is float c && !(c > 0 && float.IsFinite(c)))
+            throw new ArgumentOutOfRangeException(nameof(clipNorm), clipNorm, "must be positive and finite (null: no clipping)");
         _model = model;
         _optimizer = optimizer;
         _clipNorm = clipNorm;
@@ -56,6 +58,9 @@ public sealed class Trainer
         IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(training);
+        if (training.Count == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
+        if (validation is { Count: 0 })
+            throw new ArgumentException("validation: no sequences (pass null to train without validation; Batcher.Split rounds the fraction to whole sequences).", nameof(validation));
         CheckTargets(training, nameof(training));
         if (validation is not null) CheckTargets(validation, nameof(validation));
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
@@ -74,14 +79,16 @@ public sealed class Trainer
             foreach (TokenBatch b in training.Batches())
             {
                 cancellationToken.ThrowIfCancellationRequested();
+                batch++;
+                // a batch whose targets are all ignored has no loss and no gradient: nothing to learn from it
+                int counted = b.Targets.Count(t => t >= 0);
+                if (counted == 0) continue;
                 _model.Parameters.ZeroGrad();
                 float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
                 norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.ClipGradNorm(float.MaxValue);
                 _optimizer.Step();
-                int counted = b.Targets.Count(t => t >= 0);
                 sum += (double)loss * counted;
                 tokens += counted;
-                batch++;
                 lastLoss = (float)(sum / tokens);
                 progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, null, false));
             }
@@ -93,7 +100,8 @@ public sealed class Trainer
             if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, null, epoch);
             if (validationLoss is float v)
             {
-                if (best is null || v < best)
+                // a NaN loss (a diverged model) is never the best
+                if (!float.IsNaN(v) && (best is null || v < best))
                 {
                     best = v;
                     bestEpoch = epoch;

@@ -117,6 +117,38 @@ public sealed class DataTests : IDisposable
     }
 
     [Fact]
+    public void TrainerRejectsEmptyDataAndAClipNormThatIsNotPositive()
+    {
+        var model = new StatefulLstm(seed: 2);
+        var adam = new Adam(model.Parameters, learningRate: 0.01f);
+        Assert.Equal("clipNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, adam, clipNorm: 0f)).ParamName);
+        Assert.Equal("clipNorm", Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, adam, clipNorm: float.NaN)).ParamName);
+        var trainer = new Trainer(model, adam);
+        var (train, _) = RepeatingPattern();
+        var none = Array.Empty<(int[], int[])>();
+        Assert.Equal("training", Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(none, 8), null, 1)).ParamName);
+        // Batcher.Split(40 sequences, 0.01) rounds the validation set to nothing: an error, not a NaN "best" loss
+        var empty = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(train, 8), new Batcher(none, 8), 1));
+        Assert.Equal("validation", empty.ParamName);
+    }
+
+    [Fact]
+    public void ABatchWithEveryTargetIgnoredLeavesTheEpochsLossAndTheBestLossFinite()
+    {
+        var (train, _) = RepeatingPattern();
+        (int[], int[]) ignored = (train[0].Item1, train[0].Item2.Select(_ => -1).ToArray());
+        var model = new StatefulLstm(seed: 2);
+        var trainer = new Trainer(model, new Adam(model.Parameters, learningRate: 0.01f));
+        // the ignored sequence is a batch of its own (batch size 1, in order): it neither trains nor turns the mean into NaN
+        TrainingReport report = trainer.Fit(new Batcher(train.Prepend(ignored), 1, shuffle: false), null, epochs: 1);
+        Assert.True(float.IsFinite(report.LastTrainingLoss), $"training loss {report.LastTrainingLoss}");
+        // a validation set with nothing to score gives a NaN loss, which never becomes the best
+        TrainingReport unscored = trainer.Fit(new Batcher(train, 8), new Batcher([ignored], 1), epochs: 3, patience: 2);
+        Assert.Null(unscored.BestValidationLoss);
+        Assert.True(unscored.StoppedEarly);
+    }
+
+    [Fact]
     public void TrainerLearnsReportsProgressAndStopsEarly()
     {
         // Next-token prediction on a repeating pattern.
