@@ -33,8 +33,8 @@ public static class Bleu
             referenceLength += references[s].Select(r => r.Count).OrderBy(r => Math.Abs(r - hypothesis.Count)).ThenBy(r => r).First();
             for (int n = 1; n <= maxOrder; n++)
             {
-                Dictionary<string, int> counts = NGrams(hypothesis, n);
-                var maxReference = new Dictionary<string, int>();
+                Dictionary<NGram<T>, int> counts = NGrams(hypothesis, n);
+                var maxReference = new Dictionary<NGram<T>, int>();
                 foreach (IReadOnlyList<T> reference in references[s])
                 {
                     foreach (var (gram, count) in NGrams(reference, n))
@@ -60,17 +60,49 @@ public static class Bleu
     private const double SmallestNormal = 2.2250738585072014E-308;
 
     /// <summary>Fraction of hypotheses equal to their first reference.</summary>
-    public static double ExactMatch<T>(IReadOnlyList<IReadOnlyList<T>> references, IReadOnlyList<IReadOnlyList<T>> hypotheses) where T : IEquatable<T> =>
-        hypotheses.Count == 0 ? 0 : hypotheses.Zip(references, (h, r) => h.SequenceEqual(r) ? 1 : 0).Average();
-
-    private static Dictionary<string, int> NGrams<T>(IReadOnlyList<T> tokens, int n)
+    public static double ExactMatch<T>(IReadOnlyList<IReadOnlyList<T>> references, IReadOnlyList<IReadOnlyList<T>> hypotheses) where T : IEquatable<T>
     {
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+        ArgumentNullException.ThrowIfNull(references);
+        ArgumentNullException.ThrowIfNull(hypotheses);
+        if (references.Count != hypotheses.Count) throw new ArgumentException($"{hypotheses.Count} hypotheses but {references.Count} references.", nameof(references));
+        return hypotheses.Count == 0 ? 0 : hypotheses.Zip(references, (h, r) => h.SequenceEqual(r) ? 1 : 0).Average();
+    }
+
+    private static Dictionary<NGram<T>, int> NGrams<T>(IReadOnlyList<T> tokens, int n) where T : IEquatable<T>
+    {
+        var counts = new Dictionary<NGram<T>, int>();
         for (int i = 0; i + n <= tokens.Count; i++)
         {
-            string key = string.Join("\u0001", Enumerable.Range(i, n).Select(j => tokens[j]?.ToString()));
+            var key = new NGram<T>(tokens, i, n);
             counts[key] = counts.TryGetValue(key, out int c) ? c + 1 : 1;
         }
         return counts;
+    }
+
+    /// <summary>n tokens of a list from <c>Start</c>, equal to another n-gram when their tokens are equal one by one (the tokens' own equality, not their text).</summary>
+    private readonly struct NGram<T>(IReadOnlyList<T> tokens, int start, int length) : IEquatable<NGram<T>> where T : IEquatable<T>
+    {
+        public bool Equals(NGram<T> other)
+        {
+            if (length != other.Length) return false;
+            for (int j = 0; j < length; j++)
+            {
+                if (!EqualityComparer<T>.Default.Equals(tokens[start + j], other.Token(j))) return false;
+            }
+            return true;
+        }
+
+        private int Length => length;
+
+        private T Token(int j) => tokens[start + j];
+
+        public override bool Equals(object? obj) => obj is NGram<T> other && Equals(other);
+
+        public override int GetHashCode()
+        {
+            var hash = new HashCode();
+            for (int j = 0; j < length; j++) hash.Add(tokens[start + j]);
+            return hash.ToHashCode();
+        }
     }
 }

@@ -155,6 +155,33 @@ public class DecoderTests
         IReadOnlyList<IReadOnlyList<int>> refs = [[1, 2], [3], [4, 5]];
         IReadOnlyList<IReadOnlyList<int>> hyps = [[1, 2], [3, 3], [4, 5]];
         Assert.Equal(2 / 3.0, Bleu.ExactMatch(refs, hyps), 1e-12);
+        // a hypothesis per reference: three references against one hypothesis is a mistake, not a perfect score
+        Assert.Throws<ArgumentException>(() => Bleu.ExactMatch(refs, [[1, 2]]));
+    }
+
+    [Fact]
+    public void BleuComparesTokensByTheirEqualityNotTheirText()
+    {
+        // tokens whose ToString is their type's name: n-grams keyed by text would all match
+        IReadOnlyList<IReadOnlyList<IReadOnlyList<int>>> refs = [[[1, 2, 3, 4, 5, 6]], [[7, 8, 9, 10]]];
+        IReadOnlyList<IReadOnlyList<int>> hyps = [[1, 2, 3, 9, 5, 6], [7, 8, 3, 10]];
+        IReadOnlyList<IReadOnlyList<TokenId>> Ids(IReadOnlyList<IReadOnlyList<int>> s) => s.Select(x => (IReadOnlyList<TokenId>)x.Select(v => new TokenId(v)).ToArray()).ToArray();
+        double expected = Bleu.Corpus(refs, hyps, smoothing: true);
+        Assert.True(expected < 0.9, $"the hypotheses differ from their references: {expected}");
+        Assert.Equal(expected, Bleu.Corpus(refs.Select(Ids).ToArray(), Ids(hyps), smoothing: true), 1e-12);
+    }
+
+    private readonly struct TokenId : IEquatable<TokenId>
+    {
+        private readonly int _value;
+
+        public TokenId(int value) => _value = value;
+
+        public bool Equals(TokenId other) => _value == other._value;
+
+        public override bool Equals(object? obj) => obj is TokenId other && Equals(other);
+
+        public override int GetHashCode() => _value;
     }
 }
 
