@@ -36,6 +36,9 @@ public static class Decode
         ArgumentNullException.ThrowIfNull(model);
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
         if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
+        if (!(temperature >= 0 && float.IsFinite(temperature)))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be a finite number ≥ 0 (0: greedy)");
+        if (topK < 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "must not be negative (0: every token)");
         if (temperature > 0 && rng is null) throw new ArgumentNullException(nameof(rng), "Sampling with a temperature needs a random generator.");
         IModelState state = NewState(model, initial);
         float[] logits = new float[model.OutputWidth];
@@ -96,6 +99,7 @@ public static class Decode
         ArgumentNullException.ThrowIfNull(model);
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
         if (beamWidth <= 0) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "must be positive");
+        if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
         IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
         var live = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)> { (new List<int>(), 0f, start, first) };
@@ -152,7 +156,7 @@ public static class Decode
     /// <summary>A fresh state for one sequence: zeros, or a copy of <paramref name="from"/> (with the memory a decoder attends over).</summary>
     private static IModelState NewState(IModel<int> model, IModelState? from)
     {
-        if (from is not null && from.Batch != 1) throw new ArgumentException($"The initial state must hold one sequence, but holds {from.Batch}.", nameof(from));
+        if (from is not null && from.Batch != 1) throw new ArgumentException($"The initial state must hold one sequence, but holds {from.Batch}.", "initial");
         IModelState state = model.CreateState(1);
         if (from is null) return state;
         if (state is IDecoderState decoder) decoder.CopyFrom(from);

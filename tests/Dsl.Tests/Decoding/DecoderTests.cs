@@ -93,6 +93,20 @@ public class DecoderTests
     }
 
     [Fact]
+    public void DecodingArgumentsOutOfRangeFailNamingTheArgument()
+    {
+        var model = new MarkovModel();
+        var rng = new Rng(3);
+        // a negative temperature is the mistake, not the missing generator it would otherwise be reported as
+        Assert.Equal("temperature", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Sample(model, [0], 2, temperature: -1f, topK: 0, rng: null)).ParamName);
+        Assert.Equal("temperature", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Sample(model, [0], 2, temperature: float.NaN, topK: 0, rng)).ParamName);
+        Assert.Equal("topK", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Sample(model, [0], 2, temperature: 1f, topK: -1, rng)).ParamName);
+        Assert.Equal("maxLength", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Beam(model, [0], beamWidth: 2, maxLength: -1)).ParamName);
+        IModelState two = ((IModel<int>)model).CreateState(2);
+        Assert.Equal("initial", Assert.Throws<ArgumentException>(() => Decode.Greedy(model, two, [0], 2)).ParamName);
+    }
+
+    [Fact]
     public void GreedyDecodingOfAGeneratedModelMatchesItsArgMaxStepByStep()
     {
         var model = new Models.Lstm(seed: 4);
