@@ -47,7 +47,11 @@ public sealed class Vocabulary
         }
     }
 
-    /// <summary>True for a character vocabulary (each char a token), false for words split on white space.</summary>
+    /// <summary>
+    /// True for a character vocabulary (each character a token: a Unicode scalar value, so an emoji or a CJK
+    /// extension character is one token, not two UTF-16 halves that a UTF-8 file cannot hold), false for words split on
+    /// white space.
+    /// </summary>
     public bool IsCharacters { get; }
 
     /// <summary>Number of ids, special tokens included: the <c>vocab</c> of an <c>[Embedding]</c>.</summary>
@@ -57,7 +61,7 @@ public sealed class Vocabulary
     public static Vocabulary Characters(string text, int? maxSize = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return new Vocabulary(true, ByFrequency(text.Select(c => c.ToString()), 1, maxSize));
+        return new Vocabulary(true, ByFrequency(CharacterTokens(text), 1, maxSize));
     }
 
     /// <summary>A word vocabulary of <paramref name="texts"/> (split on white space), words seen at least <paramref name="minCount"/> times.</summary>
@@ -84,11 +88,14 @@ public sealed class Vocabulary
     /// <summary>The token of <paramref name="id"/>.</summary>
     public string this[int id] => (uint)id < (uint)_tokens.Count ? _tokens[id] : throw new ArgumentOutOfRangeException(nameof(id), id, $"ids are 0 … {_tokens.Count - 1}");
 
+    /// <summary>The characters of <paramref name="text"/> one by one, as Unicode scalar values (a lone surrogate: U+FFFD, as UTF-8 writes it).</summary>
+    private static IEnumerable<string> CharacterTokens(string text) => text.EnumerateRunes().Select(r => r.ToString());
+
     /// <summary>Ids of <paramref name="text"/>, optionally framed by start and end tokens.</summary>
     public int[] Encode(string text, bool addStart = false, bool addEnd = false)
     {
         ArgumentNullException.ThrowIfNull(text);
-        IEnumerable<string> tokens = IsCharacters ? text.Select(c => c.ToString()) : Split(text);
+        IEnumerable<string> tokens = IsCharacters ? CharacterTokens(text) : Split(text);
         var ids = new List<int>();
         if (addStart) ids.Add(StartId);
         foreach (string t in tokens) ids.Add(this[t]);

@@ -26,6 +26,21 @@ public sealed class DataTests : IDisposable
     }
 
     [Fact]
+    public void ACharacterOutsideTheBasicPlaneIsOneTokenAndSurvivesSaveAndLoad()
+    {
+        var v = Vocabulary.Characters("a\U0001F600b\U0001F600");
+        Assert.Equal(4 + 3, v.Count);
+        int[] ids = v.Encode("\U0001F600");
+        Assert.Single(ids);
+        Assert.Equal("\U0001F600", v.Decode(ids));
+        string path = Path.Combine(_dir, "emoji.txt");
+        v.Save(path);
+        var loaded = Vocabulary.Load(path);
+        Assert.Equal(v.Count, loaded.Count);
+        Assert.Equal(v.Encode("ba\U0001F600"), loaded.Encode("ba\U0001F600"));
+    }
+
+    [Fact]
     public void WordVocabularyKeepsFrequentWords()
     {
         var v = Vocabulary.Words(["the cat sat", "the dog sat on the mat"], minCount: 2);
