@@ -30,6 +30,12 @@ public sealed class Batcher
     private readonly bool _labels;
     private readonly Rng _rng;
 
+    /// <summary>
+    /// The generator that shuffles the batches, one draw per epoch: a checkpoint that saves it
+    /// (<c>Checkpoint.Save(…, random: batcher.Random)</c>, as <see cref="Trainer"/>'s does) resumes the run's batch order.
+    /// </summary>
+    public Rng Random => _rng;
+
     /// <summary>Creates a batcher over pairs of equal-length input and target sequences.</summary>
     public Batcher(IEnumerable<(int[] Input, int[] Target)> items, int batchSize, bool shuffle = true, bool bucketByLength = false, int seed = 0)
     {

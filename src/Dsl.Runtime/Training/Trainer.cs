@@ -28,7 +28,10 @@ public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? B
 /// padding changes nothing; one target per step, or one label per sequence for a many-to-one model), cross-entropy,
 /// gradient clipping, an optimiser and an optional per-epoch schedule; progress through
 /// <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
-/// an optional checkpoint after every epoch.
+/// an optional checkpoint after every epoch: the weights, the optimiser, the schedule, the model's dropout generator and the
+/// training batcher's shuffle generator, with the epoch as its step — <c>Checkpoint.Load(path, model, optimizer, schedule,
+/// training.Random)</c> into objects built as before, then <c>Fit</c> for the epochs left, continues the run as it would
+/// have gone (the early-stopping record starts afresh).
 /// </summary>
 public sealed class Trainer
 {
@@ -97,7 +100,7 @@ public sealed class Trainer
             float? validationLoss = evaluation?.Loss;
             progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds,
                 validationLoss, evaluation?.Accuracy, true));
-            if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, null, epoch);
+            if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, training.Random, epoch);
             if (validationLoss is float v)
             {
                 // a NaN loss (a diverged model) is never the best

@@ -164,6 +164,28 @@ public sealed class DataTests : IDisposable
     }
 
     [Fact]
+    public void ATrainersCheckpointResumesTheRunWithItsBatchOrder()
+    {
+        // three epochs straight against one epoch, its checkpoint loaded into new objects, then two more epochs
+        var (train, _) = RepeatingPattern();
+        (StatefulLstm Model, Adam Adam, StepLr Schedule, Batcher Data) Build()
+        {
+            var model = new StatefulLstm(seed: 2);
+            var adam = new Adam(model.Parameters, learningRate: 0.01f);
+            return (model, adam, new StepLr(adam, stepSize: 1, gamma: 0.5f), new Batcher(train, 8, seed: 5));
+        }
+        var straight = Build();
+        new Trainer(straight.Model, straight.Adam, schedule: straight.Schedule).Fit(straight.Data, null, epochs: 3);
+        string path = Path.Combine(_dir, "run.safetensors");
+        var first = Build();
+        new Trainer(first.Model, first.Adam, schedule: first.Schedule).Fit(first.Data, null, epochs: 1, checkpointPath: path);
+        var resumed = Build();
+        Assert.Equal(1, Checkpoint.Load(path, resumed.Model, resumed.Adam, resumed.Schedule, resumed.Data.Random));
+        new Trainer(resumed.Model, resumed.Adam, schedule: resumed.Schedule).Fit(resumed.Data, null, epochs: 2);
+        foreach (Parameter p in straight.Model.Parameters) Assert.Equal(p.AsSpan().ToArray(), resumed.Model.Parameters[p.Name].AsSpan().ToArray());
+    }
+
+    [Fact]
     public void TrainerLearnsReportsProgressAndStopsEarly()
     {
         // Next-token prediction on a repeating pattern.
