@@ -79,7 +79,7 @@ public static class Bleu
         return counts;
     }
 
-    /// <summary>n tokens of a list from <c>Start</c>, equal to another n-gram when their tokens are equal one by one (the tokens' own equality, not their text).</summary>
+    /// <summary>n consecutive tokens of a list, equal to another n-gram when their tokens are equal one by one (the tokens' own equality, not their text).</summary>
     private readonly struct NGram<T>(IReadOnlyList<T> tokens, int start, int length) : IEquatable<NGram<T>> where T : IEquatable<T>
     {
         public bool Equals(NGram<T> other)
