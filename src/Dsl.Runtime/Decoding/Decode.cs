@@ -86,8 +86,9 @@ public static class Decode
     }
 
     /// <summary>
-    /// Beam search: keeps the <paramref name="beamWidth"/> most probable partial sequences at every step; a sequence ends at
-    /// <paramref name="endToken"/> or <paramref name="maxLength"/>. Finished sequences are ranked by log-probability divided
+    /// Beam search: keeps the <paramref name="beamWidth"/> most probable continuations at every step; a sequence ends at
+    /// <paramref name="endToken"/> or <paramref name="maxLength"/>, and a continuation that ends leaves the beam, which is
+    /// one narrower from then on (fairseq and Hugging Face keep <paramref name="beamWidth"/> live sequences instead). Finished sequences are ranked by log-probability divided
     /// by length^<paramref name="lengthPenalty"/> (0: no normalisation, 1: per-token average). Best first.
     /// </summary>
     public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
