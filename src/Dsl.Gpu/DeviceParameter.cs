@@ -160,8 +160,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
         float norm = float.IsPositiveInfinity(normType) ? (float)total
             : normType == 2f ? (float)Math.Sqrt(total)
             : (float)Math.Pow(total, 1.0 / normType);
-        float coefficient = maxNorm / (norm + 1e-6f);
-        if (coefficient < 1f)
+        if (ClipScale(maxNorm, norm, out float coefficient))
         {
             foreach (Parameter p in parameters)
             {

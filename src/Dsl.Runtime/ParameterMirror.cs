@@ -25,6 +25,18 @@ internal abstract class ParameterDevice
     /// <summary>PyTorch's clip_grad_norm_ over <paramref name="parameters"/> on the device; returns the norm before clipping.</summary>
     public abstract float ClipGradNorm(IReadOnlyList<Parameter> parameters, float maxNorm, float normType);
 
+    /// <summary>
+    /// The factor clip_grad_norm_ scales every gradient by, maxNorm / (norm + 1e-6) clamped to at most 1, and whether it
+    /// changes them: not when it is 1, and never for an infinite <paramref name="maxNorm"/> (a measurement: see
+    /// <see cref="ParameterSet.GradNorm"/>). A NaN norm gives NaN, which makes every gradient NaN, as PyTorch's does.
+    /// The host and every device decide alike.
+    /// </summary>
+    public static bool ClipScale(float maxNorm, float norm, out float coefficient)
+    {
+        coefficient = maxNorm / (norm + 1e-6f);
+        return !float.IsPositiveInfinity(maxNorm) && !(coefficient >= 1f);
+    }
+
     /// <summary>PyTorch's clip_grad_value_ on the device.</summary>
     public abstract void ClipGradValue(IReadOnlyList<Parameter> parameters, float clip);
 

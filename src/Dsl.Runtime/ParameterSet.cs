@@ -54,9 +54,11 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
 
     /// <summary>
     /// Rescales all gradients together so that their global norm is at most <paramref name="maxNorm"/>,
-    /// with PyTorch's <c>clip_grad_norm_</c> semantics (coefficient maxNorm / (norm + 1e-6), applied only when below 1).
+    /// with PyTorch's <c>clip_grad_norm_</c> semantics (coefficient maxNorm / (norm + 1e-6), applied when below 1; a NaN
+    /// norm makes every gradient NaN and an infinite one zeroes the finite ones, as PyTorch's does without
+    /// <c>error_if_nonfinite</c>).
     /// </summary>
-    /// <param name="maxNorm">Largest allowed norm.</param>
+    /// <param name="maxNorm">Largest allowed norm; <see cref="float.PositiveInfinity"/> measures only (<see cref="GradNorm"/>).</param>
     /// <param name="normType">The p of the p-norm; <see cref="float.PositiveInfinity"/> for the max-norm.</param>
     /// <returns>The total norm before clipping, for logging.</returns>
     public float ClipGradNorm(float maxNorm, float normType = 2f)
@@ -75,13 +77,18 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         float norm = float.IsPositiveInfinity(normType) ? (float)total
             : normType == 2f ? (float)Math.Sqrt(total)
             : (float)Math.Pow(total, 1.0 / normType);
-        float coefficient = maxNorm / (norm + 1e-6f);
-        if (coefficient < 1f)
+        if (ParameterDevice.ClipScale(maxNorm, norm, out float coefficient))
         {
             foreach (Parameter p in _items) TensorPrimitives.Multiply(p.GradAsSpan(), coefficient, p.GradAsSpan());
         }
         return norm;
     }
+
+    /// <summary>
+    /// The total p-norm of every gradient, as <see cref="ClipGradNorm"/> measures it, changing nothing (even when it is
+    /// infinite or NaN, where clipping would rewrite the gradients).
+    /// </summary>
+    public float GradNorm(float normType = 2f) => ClipGradNorm(float.PositiveInfinity, normType);
 
     /// <summary>Clamps every gradient value to [−clip, clip] (PyTorch <c>clip_grad_value_</c>).</summary>
     public void ClipGradValue(float clip)
@@ -112,18 +119,19 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     {
         Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path);
         var problems = new List<string>();
-        float[][] values = Prepare(tensors, "", problems, allowOthers: false);
+        float[][] values = Prepare(tensors, "", problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}': {string.Join("; ", problems)}. Nothing was loaded.");
         Assign(values);
     }
 
     /// <summary>
-    /// Checks that <paramref name="tensors"/> hold every parameter (under <paramref name="prefix"/>) with its shape, adding
-    /// what is wrong to <paramref name="problems"/>, and returns the values converted to float; assigns nothing, so that a
-    /// caller can validate everything before changing anything.
+    /// Checks that <paramref name="tensors"/> hold every parameter (under <paramref name="prefix"/>) with its shape, and
+    /// nothing under the prefix that is not a parameter (a checkpoint of a bigger model), adding what is wrong to
+    /// <paramref name="problems"/>, and returns the values converted to float; assigns nothing, so that a caller can
+    /// validate everything before changing anything. Names outside the prefix are the caller's (a checkpoint's optimiser state).
     /// </summary>
-    internal float[][] Prepare(Dictionary<string, SafeTensor> tensors, string prefix, List<string> problems, bool allowOthers)
+    internal float[][] Prepare(Dictionary<string, SafeTensor> tensors, string prefix, List<string> problems)
     {
         foreach (Parameter p in _items)
         {
@@ -132,12 +140,10 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             else if (!ShapeEquals(t.Shape, p.Shape)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(p.Shape)}");
             else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
         }
-        if (!allowOthers)
+        foreach (string name in tensors.Keys)
         {
-            foreach (string name in tensors.Keys)
-            {
-                if (!_byName.ContainsKey(name)) problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
-            }
+            if (name.StartsWith(prefix, StringComparison.Ordinal) && !_byName.ContainsKey(name.Substring(prefix.Length)))
+                problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
         }
         return problems.Count > 0 ? [] : _items.Select(p => tensors[prefix + p.Name].ToFloat()).ToArray();
     }

@@ -73,9 +73,17 @@ public static class Checkpoint
             problems.Add($"missing metadata '{key}'");
             return "";
         }
+        // a number the file holds: missing or malformed (not a count ≥ 0, not a finite rate ≥ 0) is a problem, not a silent 0
+        long Count(string key)
+        {
+            string text = Meta(key);
+            if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) && value >= 0) return value;
+            if (text.Length > 0) problems.Add($"metadata '{key}' is '{text}', expected a whole number ≥ 0");
+            return 0;
+        }
         if (!metadata.ContainsKey("dsl.checkpoint")) problems.Add("it is not a Dsl checkpoint (no dsl.checkpoint metadata; for plain weights use Parameters.Load)");
-        float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems, allowOthers: true);
-        long step = long.TryParse(Meta("dsl.step"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long s) ? s : 0;
+        float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems);
+        long step = Count("dsl.step");
         string dropout = Meta("dsl.dropout_rng");
         var others = OtherRandoms(model).Select(r => (r.Rng, State: Meta("dsl.rng." + r.Name))).ToList();
 
@@ -87,12 +95,15 @@ public static class Checkpoint
         {
             string kind = Meta("dsl.optimizer");
             if (kind.Length > 0 && kind != optimizer.GetType().Name) problems.Add($"the optimiser was {kind}, not {optimizer.GetType().Name}");
-            optimizerSteps = long.TryParse(Meta("dsl.optimizer.step_count"), NumberStyles.Integer, CultureInfo.InvariantCulture, out long n) ? n : 0;
-            learningRate = float.TryParse(Meta("dsl.optimizer.learning_rate"), NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) ? lr : 0;
+            optimizerSteps = Count("dsl.optimizer.step_count");
+            string rate = Meta("dsl.optimizer.learning_rate");
+            if (float.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) && lr >= 0 && float.IsFinite(lr)) learningRate = lr;
+            else if (rate.Length > 0) problems.Add($"metadata 'dsl.optimizer.learning_rate' is '{rate}', expected a finite rate ≥ 0");
             if (optimizer.Flags is { } f)
             {
                 flags = Meta("dsl.optimizer.flags");
                 if (flags.Length > 0 && flags.Length != f.Length) problems.Add($"the optimiser had {flags.Length} parameters, not {f.Length}");
+                else if (flags.Any(c => c is not ('0' or '1'))) problems.Add($"metadata 'dsl.optimizer.flags' is '{flags}', expected 0s and 1s");
             }
             foreach (var (slot, buffers) in optimizer.StateSlots)
             {
@@ -110,7 +121,9 @@ public static class Checkpoint
         {
             string kind = Meta("dsl.schedule");
             if (kind.Length > 0 && kind != schedule.GetType().Name) problems.Add($"the schedule was {kind}, not {schedule.GetType().Name}");
-            scheduleStep = int.TryParse(Meta("dsl.schedule.step"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int k) ? k : 0;
+            long k = Count("dsl.schedule.step");
+            if (k > int.MaxValue) problems.Add($"metadata 'dsl.schedule.step' is {k}, more steps than a schedule counts");
+            else scheduleStep = (int)k;
         }
         string randomState = random is null ? "" : Meta("dsl.rng");
         if (problems.Count > 0)

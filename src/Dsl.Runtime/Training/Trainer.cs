@@ -88,7 +88,7 @@ public sealed class Trainer
                 if (counted == 0) continue;
                 _model.Parameters.ZeroGrad();
                 float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
-                norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.ClipGradNorm(float.MaxValue);
+                norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.GradNorm();
                 _optimizer.Step();
                 sum += (double)loss * counted;
                 tokens += counted;

@@ -77,6 +77,23 @@ public class OptimizerTests
         Assert.Equal(0.5f, norm, 1e-6f);
         Assert.Equal(new[] { 0.3f, 0.4f }, p.GradAsSpan().ToArray());
     }
+
+    [Fact]
+    public void ANonFiniteNormClipsAsPyTorchAndGradNormChangesNothing()
+    {
+        // torch.nn.utils.clip_grad_norm_ (error_if_nonfinite=False) multiplies by clamp(max_norm / (NaN + 1e-6), max=1) = NaN
+        var p = new Parameter("p", 3);
+        new[] { 1f, float.NaN, 2f }.CopyTo(p.GradAsSpan());
+        Assert.True(float.IsNaN(new ParameterSet([p]).ClipGradNorm(1f)));
+        Assert.All(p.GradAsSpan().ToArray(), g => Assert.True(float.IsNaN(g)));
+        // measuring the norm rewrites nothing, even when it is infinite (clipping would zero the finite gradients)
+        var q = new Parameter("q", 2);
+        new[] { 3f, float.PositiveInfinity }.CopyTo(q.GradAsSpan());
+        Assert.Equal(float.PositiveInfinity, new ParameterSet([q]).GradNorm());
+        Assert.Equal(new[] { 3f, float.PositiveInfinity }, q.GradAsSpan().ToArray());
+        new[] { 0.3f, 0.4f }.CopyTo(q.GradAsSpan());
+        Assert.Equal(0.5f, new ParameterSet([q]).GradNorm(), 1e-6f);
+    }
 }
 
 /// <summary>Learning-rate schedules give torch.optim.lr_scheduler's rates step for step.</summary>

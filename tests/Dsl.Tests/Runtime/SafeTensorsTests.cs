@@ -171,4 +171,17 @@ public sealed class SafeTensorsTests : IDisposable
         loaded.Parameters.Load(path);
         foreach (Parameter p in model.Parameters) Assert.Equal(p.AsSpan().ToArray(), loaded.Parameters[p.Name].AsSpan().ToArray());
     }
+
+    [Fact]
+    public void WritingAShapeThatDoesNotHoldItsValuesFailsAndKeepsTheFile()
+    {
+        string path = Path.Combine(_dir, "good.safetensors");
+        SafeTensors.Write(path, [("w", new[] { 2, 3 }, new float[6])]);
+        byte[] before = File.ReadAllBytes(path);
+        var e = Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("w", new[] { 2, 3 }, new float[5])]));
+        Assert.Contains("shape [2, 3] holds 6 values, got 5", e.Message);
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("w", new[] { -1 }, new float[0])]));
+        Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("__metadata__", new[] { 1 }, new float[1])]));
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
 }

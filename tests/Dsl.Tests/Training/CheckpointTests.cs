@@ -161,6 +161,40 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("not a Dsl checkpoint", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(Path.Combine(_dir, "plain.safetensors"), new Models.Lstm())).Message);
     }
 
+    [Fact]
+    public void ACheckpointOfABiggerModelIsRefused()
+    {
+        // every shape the smaller model has matches (a stacked layer's second layer removed): the extra tensors must not
+        // be dropped silently, as load_state_dict(strict=True) would not
+        var big = new Holder(new Parameter("a", 2), new Parameter("b", 3));
+        string path = Path.Combine(_dir, "big.safetensors");
+        Checkpoint.Save(path, big, new Adam(big.Parameters, 0.1f), step: 4);
+        var small = new Holder(new Parameter("a", 2));
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, small, new Adam(small.Parameters, 0.1f)));
+        Assert.Contains("unexpected tensor 'model.b'", e.Message);
+    }
+
+    [Theory]
+    [InlineData("dsl.step", "abc", "a whole number")]
+    [InlineData("dsl.optimizer.learning_rate", "abc", "a finite rate")]
+    [InlineData("dsl.optimizer.step_count", "-3", "a whole number")]
+    [InlineData("dsl.schedule.step", "-1", "a whole number")]
+    public void MalformedMetadataIsRefusedBeforeAnythingChanges(string key, string value, string expected)
+    {
+        var run = new Run();
+        run.Steps(1);
+        string path = Path.Combine(_dir, "run.safetensors");
+        Checkpoint.Save(path, run.Model, run.Optimizer, run.Schedule, run.Data, step: 1);
+        var tensors = SafeTensors.Read(path, out Dictionary<string, string> metadata);
+        metadata[key] = value;
+        SafeTensors.Write(path, tensors.Select(t => (t.Key, (ReadOnlyMemory<int>)t.Value.Shape.Select(d => (int)d).ToArray(), (ReadOnlyMemory<float>)t.Value.ToFloat())), metadata);
+        var fresh = new Run();
+        float[] weights = fresh.Model.Parameters[0].AsSpan().ToArray();
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh.Model, fresh.Optimizer, fresh.Schedule, fresh.Data));
+        Assert.Contains($"'{key}' is '{value}', expected {expected}", e.Message);
+        Assert.Equal(weights, fresh.Model.Parameters[0].AsSpan().ToArray());
+    }
+
     /// <summary>A bare IModel over given parameters, for optimiser-only checks.</summary>
     private sealed class Holder(params Parameter[] parameters) : IModel
     {
