@@ -407,8 +407,18 @@ internal static class ModelEmitter
         w.Line($"void {iface}.Step({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Step({name}, AsState(state), destination);");
         w.Line($"private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($\"state: expected a {m.Spec.Name}.State from CreateState, got {{state?.GetType().Name ?? \"null\"}}.\", nameof(state));");
         w.Line();
-        w.Line("/// <summary>The recurrent state carried between <see cref=\"Step(" + (m.TakesTokens ? "System.Numerics.Tensors.ReadOnlyTensorSpan{int}" : "System.Numerics.Tensors.ReadOnlyTensorSpan{float}") + ", State)\"/> calls: every recurrent layer's h (and c), zero when created.</summary>");
+        w.Line("/// <summary>The recurrent state carried between <see cref=\"Step(" + (m.TakesTokens ? "System.Numerics.Tensors.ReadOnlyTensorSpan{int}" : "System.Numerics.Tensors.ReadOnlyTensorSpan{float}") + ", State)\"/> calls: every recurrent layer's h (and c), " + (plan.States.Any(s => s.Learned is not null) ? "from CreateState the learned initial states (zeros for new State(batch))" : "zero when created") + ".</summary>");
         w.Open("public sealed class State : global::Dsl.IDecoderState");
+        bool learned = plan.States.Any(s => s.Learned is not null);
+        if (learned)
+        {
+            w.Line($"private readonly {m.Spec.Name}? _owner; // the model whose learned initial states Reset restores (null: zeros)");
+            w.Line("/// <summary>A state at the start of a sequence of <paramref name=\"owner\"/>: its learned initial states.</summary>");
+            w.Open($"internal State(int batch, {m.Spec.Name} owner) : this(batch)");
+            w.Line("_owner = owner;");
+            w.Line("Reset();");
+            w.Close();
+        }
         w.Open("public State(int batch)");
         w.Line("if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, \"must be positive\");");
         w.Line("Batch = batch;");
@@ -478,17 +488,32 @@ internal static class ModelEmitter
             }
             w.Close();
         }
-        w.Line("/// <summary>Sets every state back to zero (a new sequence).</summary>");
+        w.Line(learned
+            ? "/// <summary>Sets every state back to the start of a sequence: the learned initial states (zeros for a state made with <c>new State(batch)</c>).</summary>"
+            : "/// <summary>Sets every state back to zero (a new sequence).</summary>");
         w.Open("public void Reset()");
-        foreach (StateRef s in plan.States) w.Line($"global::System.Array.Clear({s.Field});");
+        foreach (StateRef s in plan.States)
+        {
+            if (s.Learned is null)
+            {
+                w.Line($"global::System.Array.Clear({s.Field});");
+                continue;
+            }
+            w.Line($"if (_owner is null) global::System.Array.Clear({s.Field});");
+            w.Line($"else for (int b = 0; b < Batch; b++) _owner.{s.Learned.Field}.AsSpan().CopyTo(global::System.MemoryExtensions.AsSpan({s.Field}, b * {s.Width}, {s.Width}));");
+        }
         if (plan.Positional) w.Line("Position = 0; // the key/value caches are overwritten from the start");
         w.Close();
         w.Close();
         w.Line();
 
         string notStep = NotStep(m);
-        w.Line("/// <summary>Creates a zero state for <paramref name=\"batch\"/> sequences.</summary>");
-        w.Line(m.CanStep ? "public State CreateState(int batch = 1) => new State(batch);" : $"public State CreateState(int batch = 1) => {notStep}");
+        bool learnedStart = plan.States.Any(s => s.Learned is not null);
+        w.Line(learnedStart
+            ? "/// <summary>Creates a state for <paramref name=\"batch\"/> sequences at their start: the learned initial states, as a pass without a state starts from.</summary>"
+            : "/// <summary>Creates a zero state for <paramref name=\"batch\"/> sequences.</summary>");
+        w.Line(!m.CanStep ? $"public State CreateState(int batch = 1) => {notStep}"
+            : learnedStart ? "public State CreateState(int batch = 1) => new State(batch, this);" : "public State CreateState(int batch = 1) => new State(batch);");
         w.Line();
         w.Line($"/// <summary>Advances one step from <paramref name=\"state\"/> with input [{stepDims}]; returns [batch, {C}] and updates the state.</summary>");
         w.Open($"public {T}.Tensor<float> Step({input} {name}, State state)");

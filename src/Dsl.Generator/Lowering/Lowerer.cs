@@ -136,13 +136,14 @@ internal sealed class LowerContext
 
     /// <summary>
     /// A tensor of the carried state [B, width] (field <paramref name="field"/> of the State class, named
-    /// <paramref name="name"/> for users), with the workspace's copy a pass starts from and its gradient.
+    /// <paramref name="name"/> for users), with the workspace's copy a pass starts from and its gradient; <paramref name="learned"/>:
+    /// the parameter a new state starts from (a layer that learns its initial state), else zeros.
     /// </summary>
-    public StateRef State(string field, string name, int width, string initialBuffer, string gradBuffer, string what)
+    public StateRef State(string field, string name, int width, string initialBuffer, string gradBuffer, string what, ParamRef? learned = null)
     {
         BufferRef initial = Buffer(initialBuffer, width, Rows.Batch1, BufferUse.Forward, $"{Name}: {what} [B, {width}]");
         BufferRef grad = Buffer(gradBuffer, width, Rows.Batch1, BufferUse.Training, $"{Name}: gradient of {what} [B, {width}]");
-        var s = new StateRef(field, name, width, initial, grad);
+        var s = new StateRef(field, name, width, initial, grad, learned);
         _states.Add(s);
         return s;
     }

@@ -102,7 +102,7 @@ internal sealed record BufferRef(string Name, int Width, Rows Rows, BufferUse Us
 }
 
 /// <summary>One tensor of the carried <c>State</c> (a recurrent layer's h or c), and the workspace's copy a pass starts from.</summary>
-internal sealed record StateRef(string Field, string Name, int Width, BufferRef Initial, BufferRef InitialGrad);
+internal sealed record StateRef(string Field, string Name, int Width, BufferRef Initial, BufferRef InitialGrad, ParamRef? Learned = null);
 
 /// <summary>
 /// A layer's key/value cache, held by the carried <c>State</c> (field <see cref="Field"/>): [capacity, B, Width], one

@@ -64,6 +64,29 @@ public class StepTests
     }
 
     [Fact]
+    public void LearnedInitialStatesAreWhereAStateFromCreateStateStarts()
+    {
+        // a GRU and an RNN that learn their initial states: stepping from CreateState gives what Forward gives (which starts
+        // from the learned h0), and Reset goes back to them; a state made with new State(batch) starts from zeros
+        var model = new GcLearnedGruRnnState(seed: 3);
+        var rng = new Rng(4);
+        foreach (string name in new[] { "gru.h0_l0", "rnn.h0_l0" })
+        {
+            Span<float> h0 = model.Parameters[name].AsSpan();
+            for (int i = 0; i < h0.Length; i++) h0[i] = rng.NextNormal();
+        }
+        StepsMatchForward(model, vocab: 5);
+        var state = model.CreateState(2);
+        float[] first = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([1, 2], [2]), state));
+        model.Step(new ReadOnlyTensorSpan<int>([3, 4], [2]), state);
+        state.Reset();
+        Assert.Equal(first, ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([1, 2], [2]), state)));
+        var zeros = new GcLearnedGruRnnState.State(2);
+        Assert.All(zeros.Tensors, t => Assert.All(t.AsSpan().ToArray(), v => Assert.Equal(0f, v)));
+        Assert.NotEqual(first, ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([1, 2], [2]), zeros)));
+    }
+
+    [Fact]
     public void ResetStartsANewSequence()
     {
         var model = new Models.Lstm(seed: 7);

@@ -148,9 +148,10 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
             StateRef? stateH = null, stateC = null;
             if (c.Model.CanStep)
             {
-                // the carried state, and the workspace's copy of the state a pass started from (BPTT reads it)
-                stateH = c.State($"{n}_h_l{l}", $"{n}.h_l{l}", r, $"{n}_h0_l{l}", $"{n}_dh0_l{l}", $"layer {l}'s initial hidden state");
-                if (spec.HasCellState) stateC = c.State($"{n}_c_l{l}", $"{n}.c_l{l}", hidden, $"{n}_c0_l{l}", $"{n}_dc0_l{l}", $"layer {l}'s initial cell state");
+                // the carried state, and the workspace's copy of the state a pass started from (BPTT reads it); a new state
+                // starts from the learned initial state where the layer learns one (a model that steps has one direction)
+                stateH = c.State($"{n}_h_l{l}", $"{n}.h_l{l}", r, $"{n}_h0_l{l}", $"{n}_dh0_l{l}", $"layer {l}'s initial hidden state", directions[0].LearnedH);
+                if (spec.HasCellState) stateC = c.State($"{n}_c_l{l}", $"{n}.c_l{l}", hidden, $"{n}_c0_l{l}", $"{n}_dc0_l{l}", $"layer {l}'s initial cell state", directions[0].LearnedC);
             }
             FinalStateRef? finalH = null, finalC = null;
             if (finals)
