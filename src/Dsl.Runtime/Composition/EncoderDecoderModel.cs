@@ -107,6 +107,9 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     {
         IDecoderState state = Encode(source, lengths);
         Tensor<float> logits = Decoder.Forward(decoderInput, state);
+        // one target per decoder step: a transposed or flattened array would pair logits with the wrong targets
+        Span<int> dims = [(int)decoderInput.Lengths[0], (int)decoderInput.Lengths[1]];
+        Check.Shape(targets, nameof(targets), $"batch = {dims[0]}, steps = {dims[1]} (the decoder input's)", dims);
         var flatTargets = new int[targets.FlattenedLength];
         targets.FlattenTo(flatTargets);
         var flatLogits = new float[logits.FlattenedLength];

@@ -47,6 +47,20 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void AnEncoderDecodersLossChecksItsTargetsAgainstTheDecoderInput()
+    {
+        // as many values as the decoder input, in another shape: they would be paired with the wrong logits
+        var model = new PlainSeq2Seq(seed: 4);
+        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8, 2, 3, 0, 0 }, [3, 4]);
+        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5, 1, 6, 2 }, [3, 3]);
+        var flat = Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [9]);
+        var e = Assert.Throws<ArgumentException>(() => model.Loss(source, [4, 4, 2], decoderInput, flat));
+        Assert.Equal("targets", e.ParamName);
+        Assert.Contains("expected shape [batch = 3, steps = 3 (the decoder input's)] but got [9]", e.Message);
+        Assert.True(float.IsFinite(model.Loss(source, [4, 4, 2], decoderInput, Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]))));
+    }
+
+    [Fact]
     public void ClassIdBeyondTheOutputIsRejected()
     {
         var model = new Models.Lstm();
