@@ -108,6 +108,19 @@ public static class Check
         }
     }
 
+    /// <summary>
+    /// Checks class-id targets as the caller laid them out (row-major): each is below <paramref name="classes"/>, or negative
+    /// (ignored as padding). The error names the id, its flat position and the range, before anything is computed.
+    /// </summary>
+    public static void ClassIds(ReadOnlySpan<int> targets, int classes, string name)
+    {
+        for (int i = 0; i < targets.Length; i++)
+        {
+            if (targets[i] >= classes)
+                throw new ArgumentException($"{name}: class id {targets[i]} at flat position {i} is outside [0, {classes}) (negative ids are ignored as padding).", name);
+        }
+    }
+
     /// <summary>Returns <paramref name="loss"/>, or throws when it is NaN or infinite, so that nothing trains on it.</summary>
     /// <exception cref="ArithmeticException">The loss is not finite.</exception>
     public static float FiniteLoss(float loss, string model)

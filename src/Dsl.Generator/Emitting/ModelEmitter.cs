@@ -254,6 +254,8 @@ internal static class ModelEmitter
             w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out int B, out int T);");
             w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
             w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
+            // class ids are checked where the caller put them (the loss sees them time-major, where a position means little)
+            if (intTargets) w.Line($"{Check}.ClassIds(targetValues, {C}, \"targets\");");
             // on a device, the loss runs there: the output need not come back, nor its gradient go over
             w.Line(device ? "ForwardPass(ws, training, state, outputToHost: _deviceRun is null);" : "ForwardPass(ws, training, state);");
             string targetBuffer = intTargets ? plan.Targets.Name : plan.TargetValues.Name;

@@ -66,6 +66,10 @@ public class RunTimeCheckTests
         var model = new Models.Lstm();
         var e = Assert.Throws<ArgumentException>(() => model.Backward(new ReadOnlyTensorSpan<int>([1, 2], [1, 2]), new ReadOnlyTensorSpan<int>([3, 11], [1, 2])));
         Assert.Contains("class id 11", e.Message);
+        // batch 2: the position is where the caller put the id (row-major), not where the time-major loss sees it
+        int[] targets = [0, 11, 0, 0, 0, 0];
+        e = Assert.Throws<ArgumentException>(() => model.Backward(new ReadOnlyTensorSpan<int>([1, 2, 3, 4, 5, 6], [2, 3]), new ReadOnlyTensorSpan<int>(targets, [2, 3])));
+        Assert.Contains("class id 11 at flat position 1 is outside [0, 11)", e.Message);
     }
 
     [Fact]

@@ -132,6 +132,7 @@ namespace Classifier
             Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
+            global::Dsl.Check.ClassIds(targetValues, 5, "targets");
             ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.targets);
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 5, training ? ws.dense_dout : default, "targets");

@@ -157,6 +157,7 @@ namespace Demo
             Workspace ws = LoadInput(input, lengths, 0, training, out int B, out int T);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
+            global::Dsl.Check.ClassIds(targetValues, 2, "targets");
             ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.targets);
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 2, training ? ws.dense_dout : default, "targets");
