@@ -307,13 +307,19 @@ internal static class ModelEmitter
         w.Line();
         w.Line("/// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference");
         w.Line("/// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>");
+        w.Line("/// <summary>A workspace for [b, t] (and s source steps); a shape whose buffers outgrow an array fails naming it.</summary>");
+        w.Open("private static Workspace NewWorkspace(int b, int t, int s, bool training)");
+        w.Line("try { return new Workspace(b, t, s, training); }");
+        w.Line($"catch (global::System.OverflowException e) {{ throw {Check}.WorkspaceTooLarge(b, t, s, e); }}");
+        w.Close();
+        w.Line();
         w.Open($"private Workspace LoadInput({input} {name}, {L} lengths, int S, bool training, out int B, out int T)");
         WriteFreeDims(w, m.TakesTokens ? [-1, -1] : [-1, -1, m.InputWidth]);
         w.Line($"var x = {Check}.Shape({name}, \"{name}\", \"{InputDims(m)}\", dims);");
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
-        w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));");
+        w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training));");
         w.Line(m.TakesTokens
             ? $"{Layout}.ToTimeMajor(x, {plan.Tokens!.Ws}, B, T, 1);"
             : $"{Layout}.ToTimeMajor(x, {plan.Layers[0].Out.Ws}, B, T, {m.InputWidth});");
@@ -541,7 +547,7 @@ internal static class ModelEmitter
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"batch, {C}\", stackalloc int[] {{ B, {C} }});");
         w.Line($"int S = {SourceSteps(m)};");
-        w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = new Workspace(B, 1, S, training: false));");
+        w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = NewWorkspace(B, 1, S, training: false));");
         w.Line(m.TakesTokens ? $"x.CopyTo({plan.Tokens!.Ws});" : $"x.CopyTo({plan.Layers[0].Out.Ws});");
         w.Line("ForwardPass(ws, training: false, state: state);");
         w.Line($"ws.{last}.CopyTo(y);");

@@ -61,6 +61,17 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void APassWhoseAttentionWeightsOutgrowAnArrayFailsNamingTheShape()
+    {
+        // 27 000 steps × 3 heads: the weights [T, T] per head and sequence come to 2.19e9 values, past an array's 2³¹ − 1
+        var model = new AttentionCausalStack(seed: 1);
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(new ReadOnlyTensorSpan<int>(new int[27000], [1, 27000])));
+        Assert.Equal("input", e.ParamName);
+        Assert.Contains("a pass over 1 sequence(s) of 27000 step(s) needs a buffer of more than 2147483647 values", e.Message);
+        Assert.IsType<OverflowException>(e.InnerException);
+    }
+
+    [Fact]
     public void ClassIdBeyondTheOutputIsRejected()
     {
         var model = new Models.Lstm();

@@ -214,6 +214,13 @@ namespace Demo
 
         /// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference
         /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
+        /// <summary>A workspace for [b, t] (and s source steps); a shape whose buffers outgrow an array fails naming it.</summary>
+        private static Workspace NewWorkspace(int b, int t, int s, bool training)
+        {
+            try { return new Workspace(b, t, s, training); }
+            catch (global::System.OverflowException e) { throw global::Dsl.Check.WorkspaceTooLarge(b, t, s, e); }
+        }
+
         private Workspace LoadInput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, int S, bool training, out int B, out int T)
         {
             global::System.Span<int> dims = stackalloc int[2];
@@ -222,7 +229,7 @@ namespace Demo
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
-            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = new Workspace(B, T, S, training));
+            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
