@@ -45,9 +45,11 @@ public static class Check
                 throw new ArgumentException($"{name}: dimension {DimensionName(dimNames, i, dims.Length)} is {lengths[i]}, more than an array can hold.", name);
             dims[i] = (int)lengths[i];
         }
+        if (tensor.FlattenedLength > int.MaxValue)
+            throw new ArgumentException($"{name}: shape {Shapes.Format(lengths)} holds {tensor.FlattenedLength} values, more than an array can hold ({int.MaxValue}): split the batch or the sequences.", name);
         if (!tensor.IsDense)
             throw new ArgumentException($"{name}: expected a dense (contiguous, row-major) tensor of shape {Shapes.Format(lengths)}, got strides {Shapes.Format(tensor.Strides)}.", name);
-        return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AsRef(in tensor.GetPinnableReference()), checked((int)tensor.FlattenedLength));
+        return MemoryMarshal.CreateReadOnlySpan(ref Unsafe.AsRef(in tensor.GetPinnableReference()), (int)tensor.FlattenedLength);
     }
 
     private static bool FixedDimensionsMatch(ReadOnlySpan<nint> lengths, Span<int> dims)

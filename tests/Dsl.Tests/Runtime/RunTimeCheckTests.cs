@@ -69,6 +69,9 @@ public class RunTimeCheckTests
         Assert.Equal("input", e.ParamName);
         Assert.Contains("a pass over 1 sequence(s) of 27000 step(s) needs a buffer of more than 2147483647 values", e.Message);
         Assert.IsType<OverflowException>(e.InnerException);
+        // an input of more values than an array holds (a broadcast view: 2 × 2³⁰ + 2 ids over one) is named, not overflowed
+        var tooMany = Assert.Throws<ArgumentException>(() => model.Forward(new ReadOnlyTensorSpan<int>(new int[1], [2, (1 << 30) + 1], [0, 0])));
+        Assert.Contains("holds 2147483650 values, more than an array can hold", tooMany.Message);
     }
 
     [Fact]
