@@ -398,6 +398,7 @@ internal static class ModelEmitter
         string input = InputType(m), name = InputName(m);
         string stepDims = m.TakesTokens ? "batch" : $"batch, {m.InputWidth}";
         string C = m.OutputWidth.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        bool learned = plan.States.Any(s => s.Learned is not null); // a new state starts from learned initial states
         string last = plan.Last.Out.Name;
 
         string iface = ModelInterface(m);
@@ -415,9 +416,8 @@ internal static class ModelEmitter
         w.Line($"void {iface}.Step({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Step({name}, AsState(state), destination);");
         w.Line($"private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($\"state: expected a {m.Spec.Name}.State from CreateState, got {{state?.GetType().Name ?? \"null\"}}.\", nameof(state));");
         w.Line();
-        w.Line("/// <summary>The recurrent state carried between <see cref=\"Step(" + (m.TakesTokens ? "System.Numerics.Tensors.ReadOnlyTensorSpan{int}" : "System.Numerics.Tensors.ReadOnlyTensorSpan{float}") + ", State)\"/> calls: every recurrent layer's h (and c), " + (plan.States.Any(s => s.Learned is not null) ? "from CreateState the learned initial states (zeros for new State(batch))" : "zero when created") + ".</summary>");
+        w.Line("/// <summary>The recurrent state carried between <see cref=\"Step(" + (m.TakesTokens ? "System.Numerics.Tensors.ReadOnlyTensorSpan{int}" : "System.Numerics.Tensors.ReadOnlyTensorSpan{float}") + ", State)\"/> calls: every recurrent layer's h (and c), " + (learned ? "from CreateState the learned initial states (zeros for new State(batch))" : "zero when created") + ".</summary>");
         w.Open("public sealed class State : global::Dsl.IDecoderState");
-        bool learned = plan.States.Any(s => s.Learned is not null);
         if (learned)
         {
             w.Line($"private readonly {m.Spec.Name}? _owner; // the model whose learned initial states Reset restores (null: zeros)");
@@ -516,12 +516,11 @@ internal static class ModelEmitter
         w.Line();
 
         string notStep = NotStep(m);
-        bool learnedStart = plan.States.Any(s => s.Learned is not null);
-        w.Line(learnedStart
+        w.Line(learned
             ? "/// <summary>Creates a state for <paramref name=\"batch\"/> sequences at their start: the learned initial states, as a pass without a state starts from.</summary>"
             : "/// <summary>Creates a zero state for <paramref name=\"batch\"/> sequences.</summary>");
         w.Line(!m.CanStep ? $"public State CreateState(int batch = 1) => {notStep}"
-            : learnedStart ? "public State CreateState(int batch = 1) => new State(batch, this);" : "public State CreateState(int batch = 1) => new State(batch);");
+            : learned ? "public State CreateState(int batch = 1) => new State(batch, this);" : "public State CreateState(int batch = 1) => new State(batch);");
         w.Line();
         w.Line($"/// <summary>Advances one step from <paramref name=\"state\"/> with input [{stepDims}]; returns [batch, {C}] and updates the state.</summary>");
         w.Open($"public {T}.Tensor<float> Step({input} {name}, State state)");
