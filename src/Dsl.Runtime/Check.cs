@@ -114,13 +114,20 @@ public static class Check
     /// Checks class-id targets as the caller laid them out (row-major): each is below <paramref name="classes"/>, or negative
     /// (ignored as padding). The error names the id, its flat position and the range, before anything is computed.
     /// </summary>
-    public static void ClassIds(ReadOnlySpan<int> targets, int classes, string name)
+    public static void ClassIds(ReadOnlySpan<int> targets, int classes, string name) => CountClassIds(targets, classes, name, "flat position");
+
+    /// <summary>The targets that are class ids (not negative), each checked below <paramref name="classes"/>; the error says <paramref name="where"/> it found one that is not.</summary>
+    internal static int CountClassIds(ReadOnlySpan<int> targets, int classes, string name, string where)
     {
+        int counted = 0;
         for (int i = 0; i < targets.Length; i++)
         {
-            if (targets[i] >= classes)
-                throw new ArgumentException($"{name}: class id {targets[i]} at flat position {i} is outside [0, {classes}) (negative ids are ignored as padding).", name);
+            int t = targets[i];
+            if (t >= classes)
+                throw new ArgumentException($"{name}: class id {t} at {where} {i} is outside [0, {classes}) (negative ids are ignored as padding).", name);
+            if (t >= 0) counted++;
         }
+        return counted;
     }
 
     /// <summary>The error for a pass whose buffers outgrow an array: one of them would hold more than 2³¹ − 1 values.</summary>

@@ -63,17 +63,8 @@ public static class Losses
     /// The targets <see cref="SoftmaxCrossEntropy"/> counts (those not negative), after checking that each is a class id below
     /// <paramref name="classes"/>: the error names the id, its position and the range. The device's loss checks its targets here too.
     /// </summary>
-    public static int CountTargets(ReadOnlySpan<int> targets, int classes, string targetName = "targets")
-    {
-        int counted = 0;
-        for (int r = 0; r < targets.Length; r++)
-        {
-            int t = targets[r];
-            if (t >= classes) throw new ArgumentException($"{targetName}: class id {t} at position {r} is outside [0, {classes}) (negative ids are ignored as padding).", targetName);
-            if (t >= 0) counted++;
-        }
-        return counted;
-    }
+    public static int CountTargets(ReadOnlySpan<int> targets, int classes, string targetName = "targets") =>
+        Check.CountClassIds(targets, classes, targetName, "position");
 
     /// <summary>
     /// Mean squared error over every element (PyTorch <c>F.mse_loss</c>); writes d(loss)/d(prediction)
