@@ -77,11 +77,11 @@ public sealed class DslGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.Resolve);
 
         IncrementalValuesProvider<ShapedModel> shaped = resolved
-            .Select(static (m, _) => ShapeInference.Infer(m.Model, m.Find))
+            .Select(static (m, _) => InvariantCulture.Run(() => ShapeInference.Infer(m.Model, m.Find)))
             .WithTrackingName(Steps.Shape);
 
         IncrementalValuesProvider<(ShapedModel Model, ModelPlan? Plan)> lowered = shaped
-            .Select(static (m, _) => (m, m.IsValid && m.Composition is null ? Lowerer.Lower(m) : null))
+            .Select(static (m, _) => (m, m.IsValid && m.Composition is null ? InvariantCulture.Run(() => Lowerer.Lower(m)) : null))
             .WithTrackingName(Steps.Lower);
 
         // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes): the generator only
@@ -95,6 +95,7 @@ public sealed class DslGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(lowered.Combine(device), static (spc, pair) =>
         {
             var ((model, plan), gpu) = pair;
+            using var invariant = InvariantCulture.Scope();
             string? source = model.Composition is not null ? CompositionEmitter.Emit(model) : ModelEmitter.Emit(model, plan, gpu);
             if (source is not null) spc.AddSource(model.Spec.HintName, source);
             if (gpu && plan is not null && DeviceEmitter.Emit(model, plan) is { } deviceSource)
@@ -112,7 +113,10 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
         var byKey = new Dictionary<string, ModelSpec>();
         foreach (ModelSpec m in external) byKey[m.Key] = m;
         foreach (ModelSpec m in models) byKey[m.Key] = m;
-        return models.Select(m => Of(m, byKey)).ToList();
+        // a class whose layer attributes sit on several partial declarations arrives once per declaration: written once
+        // (two sources of one name would fail the generator, and every model of the project would lose its code)
+        var written = new HashSet<string>();
+        return models.Where(m => written.Add(m.Key)).Select(m => Of(m, byKey)).ToList();
     }
 
     /// <summary>The models of referenced assemblies that <paramref name="models"/> refer to, directly or through each other.</summary>

@@ -505,4 +505,20 @@ public class DiagnosticTests
         Assert.Empty(diagnostics);
         Assert.Empty(GeneratorHarness.Errors(others));
     }
+
+    [Fact]
+    public void LayersOnTwoPartialDeclarationsAreReportedAndTheGeneratorDoesNotFail()
+    {
+        // each declaration that carries a layer attribute yields the class once: two sources of one name would fail the
+        // generator (CS8785) and take every other model's code with it
+        var (output, diagnostics, others, result) = GeneratorHarness.Run(
+            "using Dsl; namespace Demo; [Input(features: 3)] [Lstm(8)] [Dense(2)] public partial class M;",
+            "using Dsl; namespace Demo; [Input(features: 3)] public partial class M { }",
+            "using Dsl; namespace Demo; [Input(features: 3)] [Dense(2)] public partial class Other;");
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.Equal("DSL0004", Assert.Single(diagnostics).Id); // the second Input is not first
+        var sources = result.Results.Single().GeneratedSources;
+        Assert.Equal(["Demo.M.g.cs", "Demo.Other.g.cs"], sources.Select(s => s.HintName).Order());
+        Assert.NotNull(output.GetTypeByMetadataName("Demo.Other")!.GetMembers("Forward").FirstOrDefault());
+    }
 }

@@ -141,4 +141,34 @@ public class SnapshotTests
         [Dense(2)]
         public partial class ResidualTagger;
         """, "ResidualTagger");
+
+    [Fact]
+    public void UnderACultureThatWritesAUnicodeMinusTheGeneratedCodeIsTheInvariantOne()
+    {
+        // sv-SE, nb-NO and fi-FI write −1 with U+2212 under ICU: the generated code must not follow the build's culture
+        var minus = (System.Globalization.CultureInfo)System.Globalization.CultureInfo.InvariantCulture.Clone();
+        minus.NumberFormat.NegativeSign = "\u2212";
+        minus.NumberFormat.NumberDecimalSeparator = ",";
+        string[] sources = [File.ReadAllText(RepositoryFile("samples/CharRnn/CharModels.cs")), File.ReadAllText(RepositoryFile("samples/DateTranslator/Models.cs")),
+            "namespace DateTranslator; public static class Dates { public const int SourceVocabulary = 70, TargetVocabulary = 14; }"];
+        var invariant = GeneratorHarness.Run(sources);
+        System.Globalization.CultureInfo saved = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = minus;
+        try
+        {
+            Assert.Equal("\u22121", (-1).ToString()); // the culture is in force on this thread
+            var (_, diagnostics, others, result) = GeneratorHarness.Run(sources);
+            Assert.Empty(diagnostics);
+            Assert.Empty(GeneratorHarness.Errors(others));
+            var expected = invariant.Result.Results.Single().GeneratedSources;
+            var generated = result.Results.Single().GeneratedSources;
+            Assert.Equal(expected.Length, generated.Length);
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i].SourceText.ToString(), generated[i].SourceText.ToString());
+            Assert.Equal(minus, System.Globalization.CultureInfo.CurrentCulture); // and the generator gave the thread its culture back
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
+    }
 }
