@@ -27,7 +27,8 @@ public sealed class MakePartialCodeFix : CodeFixProvider
     public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
         SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root?.FindToken(context.Span.Start).Parent?.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().FirstOrDefault() is not { } type) return;
+        if (root?.FindToken(context.Span.Start).Parent?.AncestorsAndSelf().OfType<TypeDeclarationSyntax>().FirstOrDefault() is not { } type
+            || type.Modifiers.Any(SyntaxKind.PartialKeyword)) return;
         context.RegisterCodeFix(
             CodeAction.Create($"Make '{type.Identifier.ValueText}' partial", ct => Task.FromResult(MakePartial(context.Document, root, type, ct)), nameof(MakePartialCodeFix)),
             context.Diagnostics);

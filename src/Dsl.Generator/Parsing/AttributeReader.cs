@@ -32,5 +32,8 @@ internal sealed class AttributeReader
 
     /// <summary>A <c>typeof(…)</c> argument: the named model's key and the name to show, or null when not given.</summary>
     public (string Key, string Display)? Type(string key) =>
-        _values.TryGetValue(key, out TypedConstant c) && c.Value is INamedTypeSymbol t ? (ModelParser.Key(t), t.Name) : null;
+        !_values.TryGetValue(key, out TypedConstant c) || c.Value is not ITypeSymbol t ? null
+        : t is INamedTypeSymbol named ? (ModelParser.Key(named), named.Name)
+        // an array, a pointer or a type parameter is never a model: a key no type has, so that it is reported as not one
+        : ("?" + t.ToDisplayString(), t.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat));
 }

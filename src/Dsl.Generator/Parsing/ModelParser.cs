@@ -90,7 +90,8 @@ internal static class ModelParser
         // read, for the shapes of the models that refer to it, and counts as partial.
         bool fromMetadata = type.Locations.All(l => l.IsInMetadata);
         bool isPartial = fromMetadata || (declarations.Count > 0 && declarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword)));
-        LocationInfo? nameLocation = LocationInfo.From(declarations.FirstOrDefault()?.Identifier.GetLocation());
+        // a declaration without 'partial' is what DSL0001 (and its code fix) points at
+        LocationInfo? nameLocation = LocationInfo.From((declarations.FirstOrDefault(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword)) ?? declarations.FirstOrDefault())?.Identifier.GetLocation());
 
         var containing = new List<ContainingTypeSpec>();
         string? unsupported = null;
@@ -98,6 +99,8 @@ internal static class ModelParser
         else if (type.IsGenericType) unsupported = "generic classes are not supported";
         else if (type.IsStatic) unsupported = "a static class cannot be instantiated";
         else if (type.IsAbstract) unsupported = "an abstract class cannot be instantiated";
+        else if (declarations.Any(d => d.ParameterList is not null))
+            unsupported = "a class with a primary constructor cannot take the generated constructor (seed); declare the class without parameters";
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
             var outerDeclarations = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
@@ -105,7 +108,8 @@ internal static class ModelParser
             if (outer.IsGenericType) unsupported ??= $"it is nested in the generic type '{outer.Name}'";
             string keyword = outer.IsRecord ? (outer.TypeKind == TypeKind.Struct ? "record struct" : "record")
                 : outer.TypeKind == TypeKind.Struct ? "struct" : outer.TypeKind == TypeKind.Interface ? "interface" : "class";
-            containing.Insert(0, new ContainingTypeSpec(keyword, outer.Name, outerPartial, LocationInfo.From(outerDeclarations.FirstOrDefault()?.Identifier.GetLocation())));
+            TypeDeclarationSyntax? shown = outerDeclarations.FirstOrDefault(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword)) ?? outerDeclarations.FirstOrDefault();
+            containing.Insert(0, new ContainingTypeSpec(keyword, outer.Name, outerPartial, LocationInfo.From(shown?.Identifier.GetLocation())));
         }
 
         if (composition is null && type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == EncoderDecoderAttribute))
@@ -127,7 +131,8 @@ internal static class ModelParser
             {
                 string? name = arg.NameEquals?.Name.Identifier.ValueText ?? arg.NameColon?.Name.Identifier.ValueText;
                 if (name is null && ctor is not null && positional < ctor.Parameters.Length) name = ctor.Parameters[positional].Name;
-                if (arg.NameEquals is null && arg.NameColon is null) positional++;
+                // a constructor argument holds its place whether named (vocab: 20) or not: [Embedding(vocab: 20, 4)]
+                if (arg.NameEquals is null) positional++;
                 if (name is not null) arguments.Add(new ArgumentSpec(Canonical(name), LocationInfo.From(arg)));
             }
         }

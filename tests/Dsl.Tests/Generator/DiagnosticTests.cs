@@ -221,6 +221,36 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0009_PrimaryConstructor()
+    {
+        // the generated constructor M(int seed = 0) cannot sit beside a primary constructor (CS8862): reported, nothing generated
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(2)] public partial class [|M|](int size);", "DSL0009", DiagnosticSeverity.Error);
+        Assert.Contains("a class with a primary constructor", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0001_PointsAtTheDeclarationWithoutPartial()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(features: 3)] [Dense(2)] public partial class M; public class [|M|] { }", "DSL0001", DiagnosticSeverity.Error);
+        Assert.Contains("Class 'M' declares layers but is not partial", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0002_AfterANamedArgumentInPlaceMarksThePositionalOne()
+    {
+        // vocab: 20 holds the first place: the 0 is dim
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 20, [|0|])] [Dense(2)] public partial class M;", "DSL0002", DiagnosticSeverity.Error);
+        Assert.Contains("dim", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0012_OverNamesAnArrayType()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4)] public partial class Enc; [Input(4)] [Attention([|Over = typeof(Enc[])|])] [Dense(2)] public partial class M;" + Usage, "DSL0012", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'attention': Over names 'Enc[]', which is not a model (a class with layer attributes)", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0013_AMisspeltOptionNamesTheClosest()
     {
         var (_, diagnostics, others, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 4, ReturnSequence = false)] [Dense(2)] public partial class M;");
