@@ -39,13 +39,17 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
         SyntaxList<AttributeListSyntax> lists = list.Attributes.Count == 1
             ? type.AttributeLists.RemoveAt(index)
             : type.AttributeLists.Replace(list, list.WithAttributes(list.Attributes.Remove(attribute)));
-        AttributeListSyntax first = type.AttributeLists[0];
-        // The moved attribute gets its own list, laid out like the list it goes before.
-        AttributeListSyntax moved = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(attribute.WithoutTrivia()))
-            .WithLeadingTrivia(first.GetLeadingTrivia())
-            .WithTrailingTrivia(first.GetTrailingTrivia());
         if (index == 0 && list.Attributes.Count == 1) return type; // already first
-        var result = type.WithAttributeLists(lists.Insert(0, moved));
-        return result;
+        // The moved attribute gets its own list, laid out like the list it goes before. What precedes the class (comments,
+        // documentation, #if) moves with the front, once: the list that was first keeps only its line's indentation.
+        SyntaxTriviaList leading = type.AttributeLists[0].GetLeadingTrivia();
+        AttributeListSyntax moved = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(attribute.WithoutTrivia()))
+            .WithLeadingTrivia(leading)
+            .WithTrailingTrivia(type.AttributeLists[0].GetTrailingTrivia());
+        int lastLine = -1;
+        for (int i = 0; i < leading.Count; i++) if (leading[i].IsKind(SyntaxKind.EndOfLineTrivia)) lastLine = i;
+        var indentation = SyntaxFactory.TriviaList(leading.Skip(lastLine + 1).Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia)));
+        lists = lists.Replace(lists[0], lists[0].WithLeadingTrivia(indentation));
+        return type.WithAttributeLists(lists.Insert(0, moved));
     }
 }

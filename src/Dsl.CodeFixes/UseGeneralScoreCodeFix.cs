@@ -26,7 +26,8 @@ public sealed class UseGeneralScoreCodeFix : CodeFixProvider
     {
         SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root?.FindNode(context.Span) is not { } node || node.AncestorsAndSelf().OfType<AttributeSyntax>().FirstOrDefault() is not { } attribute) return;
-        ExpressionSyntax general = SyntaxFactory.ParseExpression("AttentionScore.General");
+        // qualified in full, then reduced to what the file's usings allow (AttentionScore.General under 'using Dsl;')
+        ExpressionSyntax general = SyntaxFactory.ParseExpression("global::Dsl.AttentionScore.General").WithAdditionalAnnotations(Microsoft.CodeAnalysis.Simplification.Simplifier.Annotation);
         // DSL1007 is reported on an explicit Score = Dot (the default, ScaledDot, over an encoder is projected and maps widths itself)
         if (attribute.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "Score") is not { } score) return;
         AttributeSyntax fixedAttribute = attribute.ReplaceNode(score, score.WithExpression(general.WithTriviaFrom(score.Expression)));

@@ -106,6 +106,33 @@ public class CodeFixTests
         """);
 
     [Fact]
+    public void MovesAnEmbeddingBelowTheCommentsAndDirectivesBeforeTheClassOnce() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
+        """
+        using Dsl;
+        namespace Demo;
+        #if true
+        /// <summary>A tagger.</summary>
+        // layers below
+        [Lstm(hidden: 8)]
+        [Embedding(vocab: 20, dim: 4)]
+        [Dense(20)]
+        public partial class M;
+        #endif
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        #if true
+        /// <summary>A tagger.</summary>
+        // layers below
+        [Embedding(vocab: 20, dim: 4)]
+        [Lstm(hidden: 8)]
+        [Dense(20)]
+        public partial class M;
+        #endif
+        """);
+
+    [Fact]
     public void RemovesDropoutFromASingleLayerRnn() => Verify(new RemoveDropoutCodeFix(), "DSL0010",
         """
         using Dsl;
@@ -147,6 +174,19 @@ public class CodeFixTests
         [Attention(Over = typeof(Enc), Score = AttentionScore.General)]
         [Dense(9)]
         public partial class Dec;
+        """);
+
+    [Fact]
+    public void TheGeneralScoreIsQualifiedWhereTheFileHasNoUsing() => Verify(new UseGeneralScoreCodeFix(), "DSL1007",
+        """
+        namespace Demo;
+        [Dsl.Embedding(vocab: 20, dim: 6)] [Dsl.Lstm(hidden: 5)] public partial class Enc;
+        [Dsl.Embedding(vocab: 9, dim: 4)] [Dsl.Lstm(hidden: 7)] [Dsl.Attention(Over = typeof(Enc), Score = Dsl.AttentionScore.Dot)] [Dsl.Dense(9)] public partial class Dec;
+        """,
+        """
+        namespace Demo;
+        [Dsl.Embedding(vocab: 20, dim: 6)] [Dsl.Lstm(hidden: 5)] public partial class Enc;
+        [Dsl.Embedding(vocab: 9, dim: 4)] [Dsl.Lstm(hidden: 7)] [Dsl.Attention(Over = typeof(Enc), Score = Dsl.AttentionScore.General)] [Dsl.Dense(9)] public partial class Dec;
         """);
 
     [Fact]
