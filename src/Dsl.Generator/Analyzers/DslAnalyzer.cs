@@ -45,17 +45,27 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
             INamedTypeSymbol? layerBase = compilation.GetTypeByMetadataName(ModelParser.LayerAttributeBase);
             start.RegisterSyntaxNodeAction(c => UnknownOptions(c, layerBase!), Microsoft.CodeAnalysis.CSharp.SyntaxKind.Attribute);
 
+            // DSL1002: anything that carries a state from call to call — Step, CreateState, a new M.State, and the Forward,
+            // Backward and Loss overloads that take one — on a model that cannot step
             start.RegisterOperationAction(c =>
             {
-                var invocation = (IInvocationOperation)c.Operation;
-                IMethodSymbol method = invocation.TargetMethod;
-                if (method.Name is not ("Step" or "CreateState") || method.ContainingType is not { } type) return;
-                if (Shape(type.OriginalDefinition, c.CancellationToken) is not { IsValid: true, CanStep: false } model) return;
+                INamedTypeSymbol? type = c.Operation switch
+                {
+                    IInvocationOperation { TargetMethod: { ContainingType: { } t } method }
+                        when method.Name is "Step" or "CreateState" || method.Parameters.Any(p => IsState(p.Type, t)) => t,
+                    IObjectCreationOperation { Type: INamedTypeSymbol { ContainingType: { } t } created } when IsState(created, t) => t,
+                    _ => null,
+                };
+                if (type is null || Shape(type.OriginalDefinition, c.CancellationToken) is not { IsValid: true, CanStep: false } model) return;
                 if (model.StepBlocker is not { } blocker) return;
-                c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.StepOnBidirectionalModel, invocation.Syntax.GetLocation(), type.Name, blocker.Layer.Name, blocker.Why));
-            }, OperationKind.Invocation);
+                c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.StepOnBidirectionalModel, c.Operation.Syntax.GetLocation(), type.Name, blocker.Layer.Name, blocker.Why));
+            }, OperationKind.Invocation, OperationKind.ObjectCreation);
         });
     }
+
+    /// <summary>Whether <paramref name="type"/> is the <c>State</c> class nested in <paramref name="model"/>.</summary>
+    private static bool IsState(ITypeSymbol type, INamedTypeSymbol model) =>
+        type is INamedTypeSymbol { Name: "State" } state && SymbolEqualityComparer.Default.Equals(state.ContainingType, model);
 
     /// <summary>DSL0013 for each named argument of a layer attribute that names no option, with the closest option.</summary>
     private static void UnknownOptions(SyntaxNodeAnalysisContext c, INamedTypeSymbol layerBase)

@@ -179,6 +179,27 @@ public class DiagnosticTests
         Assert.Equal("'M' cannot advance one step at a time: layer 'gru' is bidirectional and needs the whole sequence; use Forward over whole sequences", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("new M.State(2)")]
+    [InlineData("m.Forward(x, (M.State)null!)")]
+    [InlineData("m.Backward(x, x, (M.State)null!)")]
+    public void DSL1002_CarryingAStateOfABidirectionalModelIsReportedAtTheCall(string call)
+    {
+        string source = $$"""
+            using Dsl;
+            namespace Demo;
+            [Input(3)] [Gru(4, Bidirectional = true)] [Dense(2)] public partial class M;
+            static class Use
+            {
+                static object Run(M m, System.Numerics.Tensors.ReadOnlyTensorSpan<float> x) => [|{{call}}|];
+            }
+            """;
+        var (_, diagnostics, others, _) = GeneratorHarness.Run(source.Replace("[|", "").Replace("|]", ""));
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Diagnostic d = Assert.Single(diagnostics, x => x.Id == "DSL1002" && x.Location.SourceTree!.ToString().Substring(x.Location.SourceSpan.Start, x.Location.SourceSpan.Length) == call);
+        Assert.StartsWith("'M' cannot advance one step at a time: layer 'gru' is bidirectional", d.GetMessage());
+    }
+
     [Fact]
     public void DSL0005_ProbabilityOutOfRange()
     {
