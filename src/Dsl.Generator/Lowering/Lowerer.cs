@@ -50,6 +50,17 @@ internal sealed class LowerContext
     private readonly List<GradientJoin> _joins = new();
     private readonly List<CacheRef> _caches = new();
     private readonly Dictionary<string, int> _shared = new();
+    // every workspace member and parameter field taken: a layer's name is the user's, so that "packed" + "_weights" can meet
+    // the shared "packed_weights", and "attention_in_proj" + "_weight" the attention's "in_proj_weight" field
+    private readonly HashSet<string> _bufferNames = new(System.StringComparer.Ordinal), _fieldNames = new(System.StringComparer.Ordinal);
+
+    /// <summary><paramref name="name"/>, or with a number after it when that is taken (a user's layer name met another buffer's).</summary>
+    private static string Unique(HashSet<string> taken, string name)
+    {
+        string unique = name;
+        for (int k = 2; !taken.Add(unique); k++) unique = name + "_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return unique;
+    }
     private bool _positional;
 
     public LowerContext(ShapedModel model) => Model = model;
@@ -82,7 +93,7 @@ internal sealed class LowerContext
     public ParamRef Param(string suffix, int rows, int cols, bool isVector, ParamInit init, ParamFill? fill = null)
     {
         string name = Name + "." + suffix;
-        var p = new ParamRef(name, "_" + name.Replace('.', '_'), rows, cols, isVector, init, fill);
+        var p = new ParamRef(name, Unique(_fieldNames, "_" + name.Replace('.', '_')), rows, cols, isVector, init, fill);
         _parameters.Add(p);
         return p;
     }
@@ -97,7 +108,7 @@ internal sealed class LowerContext
     /// <summary>A buffer named exactly <paramref name="name"/> (layer buffers start with the layer's name).</summary>
     public BufferRef Buffer(string name, int width, Rows rows, BufferUse use, string comment, bool isInt = false, bool standalone = false)
     {
-        var b = new BufferRef(name, width, rows, use, comment, isInt, standalone);
+        var b = new BufferRef(Unique(_bufferNames, name), width, rows, use, comment, isInt, standalone);
         _buffers.Add(b);
         return b;
     }
@@ -121,17 +132,16 @@ internal sealed class LowerContext
     /// </summary>
     public BufferRef Shared(string name, int width, Rows rows, BufferUse use, string comment)
     {
-        var requested = new BufferRef(name, width, rows, use, comment);
         if (_shared.TryGetValue(name, out int index))
         {
+            var requested = _buffers[index] with { Width = width, Comment = comment, Rows = rows, Use = use };
             if (_buffers[index].Width < width) _buffers[index] = requested;
+            return requested;
         }
-        else
-        {
-            _shared[name] = _buffers.Count;
-            _buffers.Add(requested);
-        }
-        return requested;
+        var first = new BufferRef(Unique(_bufferNames, name), width, rows, use, comment);
+        _shared[name] = _buffers.Count;
+        _buffers.Add(first);
+        return first;
     }
 
     /// <summary>

@@ -572,4 +572,16 @@ public class DiagnosticTests
         Assert.Equal(["Demo.M.g.cs", "Demo.Other.g.cs"], sources.Select(s => s.HintName).Order());
         Assert.NotNull(output.GetTypeByMetadataName("Demo.Other")!.GetMembers("Forward").FirstOrDefault());
     }
+
+    [Theory]
+    [InlineData("[Input(4)] [Lstm(8)] [Attention(Name = \"packed\")] [Dense(2)]")]          // packed_weights: the attention's weights and the LSTM's packed ones
+    [InlineData("[Input(4)] [Rnn(8)] [LayerNorm(Name = \"step\")] [Dense(2)]")]             // step_scratch
+    [InlineData("[Input(4)] [Attention(Heads = 2)] [Dense(6, Name = \"attention_in_proj\")] [Dense(2)]")] // the field _attention_in_proj_weight
+    public void LayerNamesThatMeetGeneratedNamesStillCompile(string layers)
+    {
+        var (output, diagnostics, others, _) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;" + Usage);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.NotNull(output.GetTypeByMetadataName("Demo.M"));
+    }
 }
