@@ -98,7 +98,7 @@ public sealed class DslGenerator : IIncrementalGenerator
             using var invariant = InvariantCulture.Scope();
             string? source = model.Composition is not null ? CompositionEmitter.Emit(model) : ModelEmitter.Emit(model, plan, gpu);
             if (source is not null) spc.AddSource(model.Spec.HintName, source);
-            if (gpu && plan is not null && DeviceEmitter.Emit(model, plan) is { } deviceSource)
+            if (gpu && model.Composition is null && (plan is not null ? DeviceEmitter.Emit(model, plan) : DeviceEmitter.EmitInvalid(model)) is { } deviceSource)
                 spc.AddSource(model.Spec.Key + ".Device.g.cs", deviceSource);
         });
     }

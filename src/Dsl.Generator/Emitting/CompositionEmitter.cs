@@ -23,7 +23,7 @@ internal static class CompositionEmitter
         return GeneratedFile.Write(spec, w =>
         {
             if (model.IsValid) EmitValid(w, model, c, source);
-            else EmitInvalid(w, model, source);
+            else EmitInvalid(w, model, c, source);
         });
     }
 
@@ -66,10 +66,24 @@ internal static class CompositionEmitter
     }
 
     /// <summary>An invalid composition keeps its main members, each throwing, so that code using it shows no cascade of errors.</summary>
-    private static void EmitInvalid(SourceWriter w, ShapedModel model, string source)
+    private static void EmitInvalid(SourceWriter w, ShapedModel model, ShapedComposition c, string source)
     {
         string ids = string.Join(", ", model.Diagnostics.Select(x => x.Id).Distinct());
         string fail = $"throw new global::System.InvalidOperationException(\"Model '{model.Spec.Name}' has declaration errors ({(ids.Length > 0 ? ids : "in its encoder or decoder")}); fix them to generate its code.\");";
+        if (c.Encoder is { OutputIsSequence: true, Spec.CanGenerate: true } encoder && c.Decoder is { TakesTokens: true, Spec.CanGenerate: true } decoder)
+        {
+            // both parts are models (valid, or their own throwing placeholders): the runtime's class then gives every member
+            // a valid composition has (Encoder, Decoder, Greedy, Beam, …); only the constructor throws
+            string e = encoder.Spec.TypeName, d = decoder.Spec.TypeName;
+            w.Open($"partial class {model.Spec.Name} : global::Dsl.EncoderDecoderModel<{source}, {e}, {d}>");
+            w.Line("/// <summary>Not generated: the declaration has errors.</summary>");
+            w.Line($"public {model.Spec.Name}(int seed = 0) : base(Fail<{e}>(), Fail<{d}>(), global::System.Array.Empty<global::Dsl.Bridge>(), seed) {{ }}");
+            w.Line($"private static TPart Fail<TPart>() => {fail}");
+            if (decoder.Spec.Layers.Any(l => l.Kind == Layers.LayerKind.Attention))
+                w.Line($"public {T}.Tensor<float> AttentionWeights({T}.ReadOnlyTensorSpan<{source}> source, global::System.ReadOnlySpan<int> lengths, {T}.ReadOnlyTensorSpan<int> decoderInput, string? layer = null) => {fail}");
+            w.Close();
+            return;
+        }
         string src = $"{T}.ReadOnlyTensorSpan<{source}> source";
         string tokens = $"{T}.ReadOnlyTensorSpan<int>";
         w.Open($"partial class {model.Spec.Name}");

@@ -29,6 +29,23 @@ internal static class DeviceEmitter
         return null;
     }
 
+    /// <summary>The device members of a model whose declaration has errors: there, as on a valid one, each throwing.</summary>
+    public static string? EmitInvalid(ShapedModel model)
+    {
+        if (!model.Spec.CanGenerate) return null;
+        string ids = string.Join(", ", model.Diagnostics.Select(d => d.Id).Distinct());
+        string fail = $"throw new global::System.InvalidOperationException(\"Model '{model.Spec.Name}' has declaration errors ({ids}); fix them to generate its code.\");";
+        return GeneratedFile.WritePart(model.Spec, w =>
+        {
+            w.Open($"partial class {model.Spec.Name} : global::Dsl.Gpu.IDeviceModel");
+            w.Line("/// <summary>Not generated: the declaration has errors.</summary>");
+            w.Line($"public global::Dsl.Gpu.Device? Device => {fail}");
+            w.Line($"public void To(global::Dsl.Gpu.Device device) => {fail}");
+            w.Line($"public void ToHost() => {fail}");
+            w.Close();
+        });
+    }
+
     /// <summary>The device file of a valid model.</summary>
     public static string? Emit(ShapedModel model, ModelPlan plan)
     {

@@ -1,5 +1,6 @@
 using System.Linq;
 using Dsl.Generator.Helpers;
+using Dsl.Generator.Layers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -27,7 +28,7 @@ internal static class ModelEmitter
         if (!spec.CanGenerate) return null;
         return GeneratedFile.Write(spec, w =>
         {
-            w.Open(plan is null ? $"partial class {spec.Name}" : $"partial class {spec.Name} : {Interfaces(model)}");
+            w.Open($"partial class {spec.Name} : {Interfaces(model)}");
             EmitConstants(w, model);
             if (plan is null) EmitInvalid(w, model);
             else EmitValid(w, plan, device && DeviceEmitter.Blocker(plan) is null);
@@ -101,27 +102,62 @@ internal static class ModelEmitter
     }
 
     /// <summary>An invalid model keeps its public surface, each member throwing, so that code using it shows no cascade of errors.</summary>
+    /// <summary>
+    /// A model whose declaration has errors: the public surface of a valid one (its interfaces included, so that code which
+    /// passes it to a Trainer or a Decoder still compiles and only the DSL diagnostics show), every member throwing.
+    /// </summary>
     private static void EmitInvalid(SourceWriter w, ShapedModel m)
     {
         string ids = string.Join(", ", m.Diagnostics.Select(d => d.Id).Distinct());
         string fail = $"throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}' has declaration errors ({ids}); fix them to generate its code.\");";
-        string input = InputType(m), name = InputName(m);
+        string input = InputType(m), name = InputName(m), model = ModelInterface(m), element = m.TakesTokens ? "int" : "float";
+        string ints = $"{T}.ReadOnlyTensorSpan<int>", floats = $"{T}.ReadOnlyTensorSpan<float>", tensor = $"{T}.Tensor<float>", destination = $"{T}.TensorSpan<float> destination";
         w.Line("/// <summary>Not generated: the declaration has errors.</summary>");
         w.Line($"public {m.Spec.Name}(int seed = 0) => {fail}");
+        w.Line($"public static global::Dsl.ModelArchitecture Architecture => {fail}");
         w.Line($"public global::Dsl.ParameterSet Parameters => {fail}");
-        w.Line($"public {T}.Tensor<float> Forward({input} {name}) => {fail}");
-        w.Line($"public void Forward({input} {name}, {T}.TensorSpan<float> destination) => {fail}");
-        w.Line($"public float Backward({input} {name}, {T}.ReadOnlyTensorSpan<int> targets) => {fail}");
-        w.Line($"public float Backward({input} {name}, {T}.ReadOnlyTensorSpan<float> targets) => {fail}");
-        w.Line($"public float Loss({input} {name}, {T}.ReadOnlyTensorSpan<int> targets) => {fail}");
-        w.Line($"public float Loss({input} {name}, {T}.ReadOnlyTensorSpan<float> targets) => {fail}");
+        foreach (string extra in new[] { "", $", {L} lengths", ", State state" })
+        {
+            w.Line($"public {tensor} Forward({input} {name}{extra}) => {fail}");
+            w.Line($"public void Forward({input} {name}{extra}, {destination}) => {fail}");
+            foreach (string targets in new[] { ints, floats })
+            {
+                w.Line($"public float Backward({input} {name}, {targets} targets{extra}) => {fail}");
+                if (extra != ", State state") w.Line($"public float Loss({input} {name}, {targets} targets{extra}) => {fail}");
+            }
+        }
+        if (m.Spec.Layers.Any(l => l.Kind == LayerKind.Attention)) w.Line($"public {tensor} AttentionWeights(string? layer = null) => {fail}");
         w.Line($"public State CreateState(int batch = 1) => {fail}");
-        w.Line($"public {T}.Tensor<float> Step({input} {name}, State state) => {fail}");
-        w.Line($"public void Step({input} {name}, State state, {T}.TensorSpan<float> destination) => {fail}");
-        w.Open("public sealed class State");
+        w.Line($"public {tensor} Step({input} {name}, State state) => {fail}");
+        w.Line($"public void Step({input} {name}, State state, {destination}) => {fail}");
+        w.Line($"int global::Dsl.IModel.InputWidth => InputWidth;");
+        w.Line($"int global::Dsl.IModel.OutputWidth => OutputWidth;");
+        w.Line($"bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;");
+        w.Line($"global::Dsl.Rng global::Dsl.IModel.DropoutRandom => {fail}");
+        w.Line($"global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => {fail}");
+        w.Line($"global::Dsl.IModelState {model}.CreateState(int batch) => {fail}");
+        w.Line($"{tensor} {model}.Forward({input} {name}, global::Dsl.IModelState state) => {fail}");
+        w.Line($"void {model}.Forward({input} {name}, global::Dsl.IModelState state, {destination}) => {fail}");
+        w.Line($"float {model}.Backward({input} {name}, {ints} targets, global::Dsl.IModelState state) => {fail}");
+        w.Line($"float {model}.Backward({input} {name}, {floats} targets, global::Dsl.IModelState state) => {fail}");
+        w.Line($"{tensor} {model}.Step({input} {name}, global::Dsl.IModelState state) => {fail}");
+        w.Line($"void {model}.Step({input} {name}, global::Dsl.IModelState state, {destination}) => {fail}");
+        if (m.OutputIsSequence)
+        {
+            w.Line($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{element}>.Encode({input} source, {L} lengths, bool training) => {fail}");
+            w.Line($"void global::Dsl.IEncoder<{element}>.BackwardFromEncoded(global::Dsl.EncoderOutput encoded) => {fail}");
+        }
+        w.Open("public sealed class State : global::Dsl.IDecoderState");
         w.Line($"public State(int batch) => {fail}");
         w.Line($"public int Batch => {fail}");
         w.Line($"public void Reset() => {fail}");
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Tensors => {fail}");
+        w.Line($"public bool KeepGradients {{ get => {fail.TrimEnd(';')}; set => {fail} }}");
+        w.Line($"public global::System.Collections.Generic.IReadOnlyList<global::Dsl.NamedTensor> Gradients => {fail}");
+        w.Line($"public bool NeedsMemory => {fail}");
+        w.Line($"public global::Dsl.EncoderOutput? Memory => {fail}");
+        w.Line($"public void Attend(global::Dsl.EncoderOutput encoded) => {fail}");
+        w.Line($"public void CopyFrom(global::Dsl.IModelState source) => {fail}");
         w.Close();
     }
 

@@ -117,13 +117,13 @@ internal static class ShapeInference
             if (depth >= MaxDepth) return null;
             ShapedModel shaped = Infer(spec, resolve, depth + 1);
             if (!shaped.IsValid) Mismatch(at, $"its {role} '{spec.Name}' has declaration errors");
-            return shaped.IsValid ? shaped : null;
+            return shaped; // an invalid part is kept for what the placeholder composition needs (its types), and checked no further
         }
 
         ShapedModel? encoder = Part(c.Encoder, c.EncoderDisplay, c.EncoderLocation, "encoder");
         ShapedModel? decoder = Part(c.Decoder, c.DecoderDisplay, c.DecoderLocation, "decoder");
         var bridges = new List<BridgeSpec>();
-        if (encoder is not null && decoder is not null)
+        if (encoder is { IsValid: true } && decoder is { IsValid: true })
         {
             string d = decoder.Spec.Name;
             if (!encoder.OutputIsSequence)
@@ -156,7 +156,7 @@ internal static class ShapeInference
                 }
             }
         }
-        bool valid = encoder is not null && decoder is not null && !diagnostics.Any(x => DiagnosticDescriptors.ById(x.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        bool valid = encoder is { IsValid: true } && decoder is { IsValid: true } && !diagnostics.Any(x => DiagnosticDescriptors.ById(x.Id).DefaultSeverity == DiagnosticSeverity.Error);
         return new ShapedModel(model, EquatableArray<ShapedLayer>.Empty, encoder?.TakesTokens ?? false, encoder?.InputWidth ?? 0, decoder?.Vocabulary ?? 0,
             decoder?.OutputWidth ?? 0, true, false, diagnostics.ToEquatableArray(), valid, new ShapedComposition(encoder, decoder, bridges.ToEquatableArray()));
     }

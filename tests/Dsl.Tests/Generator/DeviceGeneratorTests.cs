@@ -154,4 +154,27 @@ public class DeviceGeneratorTests
             o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"output was {o.Reason}"));
         Assert.Equal(2, run.GeneratedSources.Length);
     }
+
+    [Fact]
+    public void AnInvalidModelKeepsItsDeviceMembers()
+    {
+        // model.To(device) on a model whose declaration has an error shows the DSL error only (not CS1061)
+        var (_, diagnostics, others, _) = GeneratorHarness.RunWithDevice("""
+            using Dsl;
+            namespace Demo;
+            [Embedding(vocab: 9, dim: 3)] [Gru(hidden: 0)] [Dense(9)] public partial class M;
+            static class Use
+            {
+                static void Run(Dsl.Gpu.Device device)
+                {
+                    var m = new M(1);
+                    m.To(device);
+                    Dsl.Gpu.IDeviceModel d = m;
+                    d.ToHost();
+                }
+            }
+            """);
+        Assert.Equal("DSL0002", Assert.Single(diagnostics).Id);
+        Assert.Empty(GeneratorHarness.Errors(others));
+    }
 }

@@ -584,4 +584,54 @@ public class DiagnosticTests
         Assert.Empty(GeneratorHarness.Errors(others));
         Assert.NotNull(output.GetTypeByMetadataName("Demo.M"));
     }
+
+    [Theory]
+    [InlineData("[Embedding(vocab: 65, dim: 16)] [Lstm(hidden: {0})] [Dense(65)]")]
+    [InlineData("[Input(4)] [Attention(Heads = {0})] [Dense(2)]")]
+    [InlineData("[Input(4)] [Gru({0}, Bidirectional = true)] [Dense(2)]")]
+    [InlineData("[Input(4)] [Lstm({0}, ReturnSequences = false)] [Dense(3)]")]
+    public void AnInvalidModelKeepsThePublicSurfaceOfAValidOne(string layers)
+    {
+        // code that uses a model whose declaration has an error shows the DSL error only, not a cascade (CS0266, CS1503, CS1061)
+        var (output, diagnostics, others, _) = GeneratorHarness.Run(
+            $"using Dsl; namespace Demo; {string.Format(layers, 4)} public partial class V; {string.Format(layers, 0)} public partial class M;");
+        Assert.Single(diagnostics.Select(d => d.Location.SourceSpan.Start).Distinct());
+        Assert.Empty(GeneratorHarness.Errors(others));
+        static IEnumerable<string> Surface(INamedTypeSymbol type) =>
+            type.AllInterfaces.Select(i => "implements " + i.ToDisplayString())
+                .Concat(type.GetMembers().Where(m => m.DeclaredAccessibility == Accessibility.Public && !m.IsImplicitlyDeclared)
+                    .SelectMany(m => m is INamedTypeSymbol nested ? Surface(nested).Select(x => nested.Name + ": " + x) : [m.ToDisplayString()]))
+                .Select(x => x.Replace("Demo.V", "Demo.M").Replace("V(", "M(").Replace(" V.", " M."));
+        var valid = Surface(output.GetTypeByMetadataName("Demo.V")!).Order().ToList();
+        var invalid = Surface(output.GetTypeByMetadataName("Demo.M")!).Order().ToList();
+        Assert.Equal(valid, invalid);
+    }
+
+    [Fact]
+    public void CodeThatUsesAnInvalidModelShowsOnlyItsDiagnostic()
+    {
+        var (_, diagnostics, others, _) = GeneratorHarness.Run("""
+            using Dsl;
+            namespace Demo;
+            [Embedding(vocab: 65, dim: 16)] [Lstm(hidden: 0)] [Dense(65)] public partial class M;
+            [Embedding(vocab: 20, dim: 6)] [Lstm(hidden: 5)] public partial class Enc;
+            [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 0)] [Attention(Over = typeof(Enc))] [Dense(9)] public partial class Dec;
+            [EncoderDecoder(typeof(Enc), typeof(Dec))] public partial class Translator;
+            static class Use
+            {
+                static void Run()
+                {
+                    IModel<int> m = new M(1);
+                    var trainer = new Trainer(m, new Adam(m.Parameters));
+                    M.State s = new M(1).CreateState(2);
+                    int width = s.Tensors.Count + M.OutputWidth + M.Architecture.Layers.Count;
+                    var t = new Translator(1);
+                    Dec decoder = t.Decoder;
+                    int[] output = t.Greedy(new System.Numerics.Tensors.ReadOnlyTensorSpan<int>(new int[3], new System.IntPtr[] { 1, 3 }), 1, 5);
+                }
+            }
+            """);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.Equal(["DSL0002", "DSL0002", "DSL1008"], diagnostics.Select(d => d.Id).Order()); // the two hidden: 0, and the composition of an invalid decoder
+    }
 }
