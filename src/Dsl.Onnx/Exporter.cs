@@ -51,8 +51,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name + ".cache") => SelfAttentionStep(a, x),
         AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.General or AttentionScore.Additive } a
             when CacheIn.ContainsKey(a.Name + ".inputs") => ClassicSelfStep(a, x),
+        AttentionInfo { Pool: true } a when Stepping => throw new NotSupportedException($"Layer '{a.Name}' pools over the whole sequence: a model with it does not step."),
         AttentionInfo { MemoryWidth: 0, Pool: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a => MultiHeadPool(a, x, lengths),
-        AttentionInfo { MemoryWidth: 0, Score: AttentionScore.General or AttentionScore.Additive } a when a.Pool || !Stepping => ClassicSelf(a, x, lengths),
+        AttentionInfo { MemoryWidth: 0, Score: AttentionScore.General or AttentionScore.Additive } a when !Stepping => ClassicSelf(a, x, lengths),
         AttentionInfo { MemoryWidth: > 0 } a when Memory is not null && (!a.InputFeeding || Stepping) => CrossAttention(a, x),
         AttentionInfo a => throw Unsupported(a, a.MemoryWidth > 0 ? "cross-attention exports in an encoder–decoder's step graph (ExportOnnx of the composition)"
             : $"no ONNX form for this attention (score {a.Score}, pooling {a.Pool}, causal {a.Causal})"),
@@ -181,15 +182,26 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         return g.Add("Concat", n, [x, context], ("axis", 2L));
     }
 
-    /// <summary>x + pe[position]: the table's row of the step graph's position input.</summary>
+    /// <summary>
+    /// x + pe[position], the row computed from the step graph's position input as the runtime computes it (angles in double
+    /// precision, position · 10000^(−2i/W), sines at even columns and cosines at odd ones, then rounded to float): any
+    /// position, where a table would end at <see cref="OnnxExportOptions.MaxSteps"/>.
+    /// </summary>
     private string PositionalStep(PositionalEncodingInfo p, string x)
     {
-        int rows = options.MaxSteps;
-        var table = new float[rows * p.Width];
-        Kernels.PositionalEncodingKernel.Fill(table, rows, p.Width);
-        string end = g.Add("Add", p.Name + "_end", [Position!, g.Int64s(p.Name + "_one", 1)]);
-        string row = g.Add("Slice", p.Name + "_row", [g.Floats(p.Name + ".table", table, rows, p.Width), Position!, end, g.Int64s(p.Name + "_axis", 0)]);
-        return g.Add("Add", p.Name, [x, row]);
+        int W = p.Width;
+        var frequencies = new byte[W * 8];
+        var even = new byte[W];
+        for (int j = 0; j < W; j++)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.PositionalEncodingKernel.Frequency(j, W));
+            even[j] = (byte)(j % 2 == 0 ? 1 : 0);
+        }
+        string angles = g.Add("Mul", p.Name + "_angles", [g.Add("Cast", p.Name + "_position", [Position!], ("to", (long)ElementType.Double)),
+            g.Raw(p.Name + ".frequencies", ElementType.Double, frequencies, W)]);
+        string row = g.Add("Where", p.Name + "_row_double", [g.Raw(p.Name + ".even", ElementType.Bool, even, W),
+            g.Add("Sin", p.Name + "_sin", [angles]), g.Add("Cos", p.Name + "_cos", [angles])]);
+        return g.Add("Add", p.Name, [x, g.Add("Cast", p.Name + "_row", [row], ("to", (long)ElementType.Float))]);
     }
 
     /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
@@ -247,10 +259,17 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
             };
             if (StateIn.TryGetValue($"{r.Name}.h_l{l}", out string? carried))
             {
-                // a step graph: the carried state [B, width] as ONNX's initial_h [1, B, width] (a stepping layer is unidirectional)
-                inputs.Add(g.Add("Unsqueeze", name + "_h0", [carried, g.Int64s(name + "_axis0", 0)]));
-                if (r.Kind == RecurrentKind.Lstm)
-                    inputs.Add(g.Add("Unsqueeze", name + "_c0", [StateIn[$"{r.Name}.c_l{l}"], g.Int64s(name + "_axis0_c", 0)]));
+                // a step graph: the carried state [B, width] as ONNX's initial_h [1, B, width] (a stepping layer is unidirectional);
+                // a learned initial state is the input's default, [1, width]: expanded to the batch
+                string? shape = h0 is null ? null
+                    : g.Add("Concat", name + "_state_shape", [g.Int64s(name + "_dirs", 1), Batch(seq, name), g.Int64s(name + "_hidden", H)], ("axis", 0L));
+                string Initial(string state, string hint)
+                {
+                    string value = g.Add("Unsqueeze", hint, [state, g.Int64s(hint + "_axis0", 0)]);
+                    return shape is null ? value : g.Add("Expand", hint + "_batch", [value, shape]);
+                }
+                inputs.Add(Initial(carried, name + "_h0"));
+                if (r.Kind == RecurrentKind.Lstm) inputs.Add(Initial(StateIn[$"{r.Name}.c_l{l}"], name + "_c0"));
             }
             else if (h0 is not null)
             {
@@ -311,10 +330,13 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
                 string input = d == 0 ? seq : g.Add("ReverseSequence", name + "_reversed", [seq, lens!], ("batch_axis", 1L), ("time_axis", 0L));
                 string projected = g.Add("Add", name + "_xw", [g.Add("MatMul", name + "_xw_matmul", [input, Transposed(r, "weight_ih" + suffix, G, inWidth)]),
                     g.Floats(name + ".bias", bias, G)]); // [T, B, 4H]
-                string h0 = d == 0 && StateIn.TryGetValue($"{n}.h_l{l}", out string? carried) ? carried
+                // a carried state [B, width]; one a layer learns has its learned value [1, width] as the input's default: expanded to the batch
+                string Carried(string state, string hint, int width) => !r.LearnInitialState ? state
+                    : g.Add("Expand", hint, [state, g.Add("Concat", hint + "_shape", [batch, g.Int64s(hint + "_width", width)], ("axis", 0L))]);
+                string h0 = d == 0 && StateIn.TryGetValue($"{n}.h_l{l}", out string? carried) ? Carried(carried, name + "_h0_batch", P)
                     : r.LearnInitialState ? g.Add("Expand", name + "_h0", [g.Floats($"{name}.h0", Param(r, "h0" + suffix).AsSpan(), 1, P), g.Add("Concat", name + "_h0_shape", [batch, g.Int64s(name + "_p", P)], ("axis", 0L))])
                     : Zeros(name + "_h0", P);
-                string c0 = d == 0 && StateIn.TryGetValue($"{n}.c_l{l}", out string? carriedC) ? carriedC
+                string c0 = d == 0 && StateIn.TryGetValue($"{n}.c_l{l}", out string? carriedC) ? Carried(carriedC, name + "_c0_batch", H)
                     : r.LearnInitialState ? g.Add("Expand", name + "_c0", [g.Floats($"{name}.c0", Param(r, "c0" + suffix).AsSpan(), 1, H), g.Add("Concat", name + "_c0_shape", [batch, g.Int64s(name + "_h", H)], ("axis", 0L))])
                     : Zeros(name + "_c0", H);
                 string recurrent = Transposed(r, "weight_hh" + suffix, G, P), projection = Transposed(r, "weight_hr" + suffix, P, H);

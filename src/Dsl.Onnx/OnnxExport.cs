@@ -46,21 +46,23 @@ public static class OnnxExport
         options ??= new OnnxExportOptions();
         ModelArchitecture arch = Describe(model);
         var g = new OnnxGraph();
+        g.Reserve("output");
         var x = new Exporter(g, model.Parameters, options);
         string input = arch.TakesTokens
             ? g.Input("input", ElementType.Int64, "batch", "steps")
             : g.Input("input", ElementType.Float, "batch", "steps", model.InputWidth);
         string? lengths = options.Lengths ? g.Input("lengths", ElementType.Int64, "batch") : null;
         string current = Layers(x, arch, input, lengths);
-        g.AddMany("Identity", "output", [current], 1); // named "output" (a fresh name): the graph's output
-        g.Output("output", ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
+        g.Output("output", current, ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
         return g.Serialize(arch.Name, Opset, "Dsl", Version);
     }
 
     /// <summary>
     /// The model as one step from a carried state, for decoding or streaming in any ONNX runtime: inputs <c>input</c>
     /// (int64 [batch] or float [batch, features]) and each recurrent state under its <c>State</c> name (<c>lstm.h_l0</c>,
-    /// <c>lstm.c_l0</c>… [batch, width]; zeros start a sequence), and for cross-attention <c>memory</c> [batch, source
+    /// <c>lstm.c_l0</c>… [batch, width]; zeros start a sequence — and for a layer with <c>LearnInitialState</c>, leaving the
+    /// input out: its learned state is the input's default, an initializer of its name that ONNX Runtime lists among the
+    /// session's overridable initializers), and for cross-attention <c>memory</c> [batch, source
     /// steps, M] and <c>memory_lengths</c> (int64 [batch]); with positional encodings or causal multi-head self-attention,
     /// <c>position</c> (int64 [1], the steps taken) and each such layer's key/value cache <c>attention.cache</c>
     /// [batch, past, 2E] (keys then values; no past step to start). Outputs <c>output</c> [batch, out] and the next of each
@@ -87,17 +89,17 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(model);
         ModelArchitecture encoder = Describe(model.Encoder), decoder = Describe(model.Decoder);
+        List<(string Name, int Width)> states = StateNames(decoder);
         var g = new OnnxGraph();
+        g.Reserve(["memory", .. states.Select(s => s.Name)]);
         var x = new Exporter(g, model.Parameters, new OnnxExportOptions(), "encoder.");
         string source = encoder.TakesTokens
             ? g.Input("source", ElementType.Int64, "batch", "source_steps")
             : g.Input("source", ElementType.Float, "batch", "source_steps", model.Encoder.InputWidth);
         string lengths = g.Input("source_lengths", ElementType.Int64, "batch");
         string current = Layers(x, encoder, source, lengths);
-        g.AddMany("Identity", "memory", [current], 1);
-        g.Output("memory", ElementType.Float, "batch", "source_steps", model.Encoder.OutputWidth);
+        g.Output("memory", current, ElementType.Float, "batch", "source_steps", model.Encoder.OutputWidth);
         // the decoder's initial states: the encoder's last recurrent layer's final states through the bridges
-        List<(string Name, int Width)> states = StateNames(decoder);
         RecurrentInfo? last = encoder.Layers.OfType<RecurrentInfo>().LastOrDefault();
         var finals = new List<string>();
         if (last is not null)
@@ -117,19 +119,21 @@ public static class OnnxExport
                     g.Floats(b.Name + ".bias", model.Parameters[b.Name + ".bias"].AsSpan(), b.OutWidth)]);
                 if (b.Tanh) value = g.Add("Tanh", b.Name + "_tanh", [value]);
             }
-            g.AddMany("Identity", states[b.To].Name, [value], 1);
-            g.Output(states[b.To].Name, ElementType.Float, "batch", states[b.To].Width);
+            g.Output(states[b.To].Name, value, ElementType.Float, "batch", states[b.To].Width);
             bridged.Add(b.To);
         }
-        // a state no bridge fills (an input-fed context, a decoder's recurrent layer without an encoder's) starts at zero
+        // a state no bridge fills (an input-fed context, a decoder's recurrent layer without an encoder's) starts at zero, or
+        // from its learned value
         string? batch = null;
         for (int i = 0; i < states.Count; i++)
         {
             if (bridged.Contains(i)) continue;
             batch ??= g.Add("Slice", "source_batch", [g.Add("Shape", "source_shape", [source]), g.Int64s("first", 0), g.Int64s("second", 1), g.Int64s("axis0", 0)]);
             string shape = g.Add("Concat", states[i].Name + "_shape", [batch, g.Int64s(states[i].Name + "_width", states[i].Width)], ("axis", 0L));
-            g.AddMany("ConstantOfShape", states[i].Name, [shape], 1); // zeros
-            g.Output(states[i].Name, ElementType.Float, "batch", states[i].Width);
+            string initial = LearnedInitialState(decoder, model.Parameters, "decoder.", states[i].Name) is { } learned
+                ? g.Add("Expand", states[i].Name + "_learned", [g.Floats(states[i].Name + "_learned_value", learned, 1, states[i].Width), shape])
+                : g.Add("ConstantOfShape", states[i].Name + "_zeros", [shape]);
+            g.Output(states[i].Name, initial, ElementType.Float, "batch", states[i].Width);
         }
         return (g.Serialize(encoder.Name, Opset, "Dsl", Version), Step(model.Decoder, model.Parameters, "decoder."));
     }
@@ -187,6 +191,19 @@ public static class OnnxExport
     }
 
     /// <summary>
+    /// The learned initial value of the state <paramref name="state"/> (<c>lstm.h_l0</c> → the parameter <c>lstm.h0_l0</c>)
+    /// when its layer learns its initial state; null when it starts from zeros.
+    /// </summary>
+    private static float[]? LearnedInitialState(ModelArchitecture arch, ParameterSet parameters, string prefix, string state)
+    {
+        int dot = state.LastIndexOf('.');
+        string layer = state[..dot], which = state[(dot + 1)..]; // h_l0, c_l0, context
+        if (arch.Layers.OfType<RecurrentInfo>().FirstOrDefault(r => r.Name == layer) is not { LearnInitialState: true } || which.Length < 3 || which[1] != '_') return null;
+        string parameter = $"{prefix}{layer}.{which[0]}0{which[1..]}";
+        return (parameters.FirstOrDefault(p => p.Name == parameter) ?? throw new InvalidOperationException($"Layer '{layer}': no parameter {parameter}.")).AsSpan().ToArray();
+    }
+
+    /// <summary>
     /// The caches a step graph carries for causal self-attention: multi-head keys and values (<c>attention.cache</c>
     /// [B, past, 2E]); the General and Additive scores' inputs and keys (<c>attention.inputs</c>, <c>attention.keys</c>).
     /// </summary>
@@ -223,39 +240,31 @@ public static class OnnxExport
     {
         ModelArchitecture arch = Describe(model);
         var g = new OnnxGraph();
+        List<(string Name, int Width)> states = StateNames(arch), caches = CacheNames(arch);
+        g.Reserve(["output", "next.position", .. states.Concat(caches).Select(s => "next." + s.Name)]);
         AttentionInfo? cross = arch.Layers.OfType<AttentionInfo>().FirstOrDefault(a => a.MemoryWidth > 0);
         (string, string)? memory = cross is null ? null
             : (g.Input("memory", ElementType.Float, "batch", "source_steps", cross.MemoryWidth), g.Input("memory_lengths", ElementType.Int64, "batch"));
         // a step at a position (positional encodings, key/value caches): the steps taken, int64 [1]
-        List<(string Name, int Width)> caches = CacheNames(arch);
         bool positional = caches.Count > 0 || arch.Layers.Any(l => l is PositionalEncodingInfo);
         string? position = positional ? g.Input("position", ElementType.Int64, 1) : null;
         var x = new Exporter(g, parameters, new OnnxExportOptions(), prefix) { Memory = memory, Stepping = true, Position = position };
         foreach (var (name, width) in caches) x.CacheIn[name] = g.Input(name, ElementType.Float, "batch", "past", width);
         string input = arch.TakesTokens ? g.Input("input", ElementType.Int64, "batch") : g.Input("input", ElementType.Float, "batch", model.InputWidth);
-        List<(string Name, int Width)> states = StateNames(arch);
-        foreach (var (name, width) in states) x.StateIn[name] = g.Input(name, ElementType.Float, "batch", width);
+        foreach (var (name, width) in states)
+        {
+            x.StateIn[name] = g.Input(name, ElementType.Float, "batch", width);
+            // a layer that learns its initial state starts from it when the input is left out: the learned [1, width] is the default
+            if (LearnedInitialState(arch, parameters, prefix, name) is { } learned) g.Default(name, learned, 1, width);
+        }
         // one step is a sequence of one: [B] → [B, 1] (or [B, F] → [B, 1, F]), and the output back to [B, out]
         string sequence = g.Add("Unsqueeze", "input_step", [input, g.Int64s("step_axis", 1)]);
         string current = Layers(x, arch, sequence, null);
         if (model.ReturnsSequences) current = g.Add("Squeeze", "output_step", [current, g.Int64s("step_axis_out", 1)]);
-        g.AddMany("Identity", "output", [current], 1);
-        g.Output("output", ElementType.Float, "batch", model.OutputWidth);
-        foreach (var (name, width) in states)
-        {
-            g.AddMany("Identity", "next." + name, [x.StateOut[name]], 1);
-            g.Output("next." + name, ElementType.Float, "batch", width);
-        }
-        foreach (var (name, width) in caches)
-        {
-            g.AddMany("Identity", "next." + name, [x.CacheOut[name]], 1);
-            g.Output("next." + name, ElementType.Float, "batch", "past_next", width);
-        }
-        if (position is not null)
-        {
-            g.AddMany("Add", "next.position", [position, g.Int64s("one_step", 1)], 1);
-            g.Output("next.position", ElementType.Int64, 1);
-        }
+        g.Output("output", current, ElementType.Float, "batch", model.OutputWidth);
+        foreach (var (name, width) in states) g.Output("next." + name, x.StateOut[name], ElementType.Float, "batch", width);
+        foreach (var (name, width) in caches) g.Output("next." + name, x.CacheOut[name], ElementType.Float, "batch", "past_next", width);
+        if (position is not null) g.Output("next.position", g.Add("Add", "position_next", [position, g.Int64s("one_step", 1)]), ElementType.Int64, 1);
         return g.Serialize(arch.Name + "Step", Opset, "Dsl", Version);
     }
 }

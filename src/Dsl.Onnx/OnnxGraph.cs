@@ -11,6 +11,7 @@ internal enum ElementType
     Int32 = 6,
     Int64 = 7,
     Bool = 9,
+    Double = 11,
 }
 
 /// <summary>
@@ -99,13 +100,36 @@ internal sealed class OnnxGraph
     /// <summary>A float initializer (a weight or a constant table).</summary>
     public string Floats(string hint, ReadOnlySpan<float> values, params long[] dims)
     {
+        string name = Fresh(hint);
+        _initializers.Add(new Initializer(name, ElementType.Float, dims, Raw(hint, values, dims)));
+        return name;
+    }
+
+    /// <summary>An initializer of <paramref name="type"/> from its little-endian bytes (raw_data).</summary>
+    public string Raw(string hint, ElementType type, byte[] raw, params long[] dims)
+    {
+        string name = Fresh(hint);
+        _initializers.Add(new Initializer(name, type, dims, raw));
+        return name;
+    }
+
+    /// <summary>
+    /// The value the graph input <paramref name="input"/> takes when it is not fed: an initializer of the input's own name
+    /// (IR version 4 and later; ONNX Runtime lists it among the session's overridable initializers, not its inputs).
+    /// </summary>
+    public void Default(string input, ReadOnlySpan<float> values, params long[] dims)
+    {
+        if (!_inputs.Any(i => i.Name == input)) throw new ArgumentException($"{input} is not an input of the graph.", nameof(input));
+        _initializers.Add(new Initializer(input, ElementType.Float, dims, Raw(input, values, dims)));
+    }
+
+    private static byte[] Raw(string hint, ReadOnlySpan<float> values, long[] dims)
+    {
         if (values.Length != dims.Aggregate(1L, (a, d) => a * d))
             throw new ArgumentException($"{hint}: {values.Length} values for dimensions [{string.Join(", ", dims)}].");
         var raw = new byte[values.Length * 4];
         for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * 4), values[i]);
-        string name = Fresh(hint);
-        _initializers.Add(new Initializer(name, ElementType.Float, dims, raw));
-        return name;
+        return raw;
     }
 
     /// <summary>A 1-D int64 initializer (shapes, axes, indices).</summary>
@@ -139,6 +163,22 @@ internal sealed class OnnxGraph
         }).ToArray();
         _nodes.Add(new Node(opType, Fresh("node_" + hint), inputs, names, attrs));
         return names;
+    }
+
+    /// <summary>
+    /// Keeps <paramref name="names"/> from the fresh names: the graph's outputs, named before the layers are written (a layer
+    /// named <c>output</c> would otherwise take the name, and the graph's output would be bound to its value).
+    /// </summary>
+    public void Reserve(params string[] names)
+    {
+        foreach (string name in names) _names.Add(name);
+    }
+
+    /// <summary>The graph output <paramref name="name"/> (reserved beforehand with <see cref="Reserve"/>): <paramref name="value"/> under that name.</summary>
+    public void Output(string name, string value, ElementType type, params object[] dims)
+    {
+        _nodes.Add(new Node("Identity", Fresh("node_" + name), [value], [name], []));
+        _outputs.Add(new ValueInfo(name, type, dims));
     }
 
     /// <summary>The ModelProto: IR version 8, the default domain at <paramref name="opset"/>.</summary>

@@ -75,10 +75,13 @@ public static class PositionalEncodingKernel
         int width = row.Length;
         for (int j = 0; j < width; j++)
         {
-            double angle = position * Math.Exp(-(j - j % 2) * Math.Log(10000.0) / width);
+            double angle = position * Frequency(j, width);
             row[j] = (float)(j % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
         }
     }
+
+    /// <summary>Column <paramref name="j"/>'s angle per step, 10000^(−2i/W) for columns 2i and 2i + 1 (an exported step graph's too).</summary>
+    public static double Frequency(int j, int width) => Math.Exp(-(j - j % 2) * Math.Log(10000.0) / width);
 
     /// <summary>y[t, b] = x[t, b] + pe[t] for time-major [T, B, W].</summary>
     public static void Add(int steps, int batch, int width, ReadOnlySpan<float> table, ReadOnlySpan<float> x, Span<float> y) =>

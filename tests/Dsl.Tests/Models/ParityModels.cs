@@ -284,3 +284,17 @@ public partial class OnnxPositionalGru;
 [Lstm(hidden: 4, Bidirectional = true, LearnInitialState = true)]
 [Dense(7)]
 public partial class OnnxLearnedStates;
+
+/// <summary>Layers named as the graphs' outputs are: the outputs keep their names and values.</summary>
+[Input(features: 4)]
+[Dense(8, Activation = Activation.Relu, Name = "output")]
+[Gru(hidden: 3, Name = "next")]
+[Dense(3, Name = "memory")]
+public partial class OnnxLayersNamedAsOutputs;
+
+/// <summary>Learned initial states that step: stacked LSTM layers and a projected one (a step graph's state defaults).</summary>
+[Input(features: 3)]
+[Lstm(hidden: 5, Layers = 2, LearnInitialState = true)]
+[Lstm(hidden: 6, Projection = 4, LearnInitialState = true)]
+[Dense(2)]
+public partial class OnnxLearnedStepLstm;

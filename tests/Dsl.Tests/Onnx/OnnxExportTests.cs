@@ -27,6 +27,9 @@ public class OnnxExportTests
         nameof(LstmGruDense) => new LstmGruDense(seed: 10),
         nameof(OnnxPositionalGru) => new OnnxPositionalGru(seed: 11),
         nameof(OnnxLearnedStates) => new OnnxLearnedStates(seed: 12),
+        nameof(OnnxLearnedStepLstm) => new OnnxLearnedStepLstm(seed: 34),
+        nameof(OnnxLayersNamedAsOutputs) => new OnnxLayersNamedAsOutputs(seed: 36),
+        nameof(GcLearnedGruRnnState) => new GcLearnedGruRnnState(seed: 35),
         nameof(MaskedLstm) => new MaskedLstm(seed: 13),
         nameof(MaskedGruManyToOne) => new MaskedGruManyToOne(seed: 14),
         nameof(MaskedRnn) => new MaskedRnn(seed: 15),
@@ -60,7 +63,7 @@ public class OnnxExportTests
         nameof(OnnxPositionalGru), nameof(OnnxLearnedStates),
         nameof(TransformerBlock), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(TinyGpt), nameof(TfEncoder),
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionPool), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
-        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
+        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide), nameof(OnnxLayersNamedAsOutputs),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -114,6 +117,38 @@ public class OnnxExportTests
         Assert.Contains("Layer 'lstm' cannot be exported to ONNX yet: input feeding couples it with the attention after it step by step: it exports in a step graph", feeding.Message);
         var composition = Assert.Throws<NotSupportedException>(() => ((IModel)new Seq2SeqDot()).ToOnnx());
         Assert.Contains("Seq2SeqDot is an encoder–decoder: it exports as two graphs, ExportOnnx(encoderPath, decoderStepPath)", composition.Message);
+    }
+
+    [Fact]
+    public void AStepGraphRefusesAModelThatCannotStepNamingTheLayer()
+    {
+        var pool = Assert.Throws<NotSupportedException>(() => new MaskedAttentionPool(seed: 1).ToOnnxStep());
+        Assert.Equal("Layer 'attention' pools over the whole sequence: a model with it does not step.", pool.Message);
+        var bidirectional = Assert.Throws<NotSupportedException>(() => new LstmStackedBidirectional(seed: 1).ToOnnxStep());
+        Assert.Contains("is bidirectional: a model with it does not step", bidirectional.Message);
+    }
+
+    [Fact]
+    public void AStepGraphsPositionalEncodingServesPositionsPastTheTable()
+    {
+        // the step graph computes pe[position] (a table would end at MaxSteps, 1024): step 1500 as the runtime's Step
+        var model = new OnnxPositionalGru(seed: 11);
+        var rng = new Rng(4);
+        OnnxPositionalGru.State state = model.CreateState(1);
+        float[] x = new float[OnnxPositionalGru.InputWidth];
+        for (int t = 0; t < 1500; t++)
+        {
+            for (int i = 0; i < x.Length; i++) x[i] = rng.NextNormal();
+            model.Step(new ReadOnlyTensorSpan<float>(x, [1, OnnxPositionalGru.InputWidth]), state);
+        }
+        var carried = state.Tensors.Select(t => NamedOnnxValue.CreateFromTensor(t.Name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(t.AsSpan().ToArray(), [1, t.AsSpan().Length]))).ToList();
+        for (int i = 0; i < x.Length; i++) x[i] = rng.NextNormal();
+        float[] expected = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<float>(x, [1, OnnxPositionalGru.InputWidth]), state));
+        using var session = new InferenceSession(model.ToOnnxStep());
+        using var results = session.Run([.. carried,
+            NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(x, [1, OnnxPositionalGru.InputWidth])),
+            NamedOnnxValue.CreateFromTensor("position", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(new long[] { 1500 }, [1]))]);
+        Tolerance.AssertClose(expected, results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray(), "step 1500");
     }
 
     [Fact]
@@ -203,14 +238,36 @@ public class OnnxExportTests
     [InlineData(nameof(StatefulLstmProjection))]
     [InlineData(nameof(AttentionAdditiveCausal))]
     [InlineData(nameof(AttentionCausalStack))]
-    public void StepGraphsCarryTheStatesAsStepDoes(string name)
+    [InlineData(nameof(OnnxLayersNamedAsOutputs))]
+    public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep((IModel)Create(name), name);
+
+    [Theory]
+    [InlineData(nameof(OnnxLearnedStepLstm))]
+    [InlineData(nameof(GcLearnedGruRnnState))]
+    public void AStepGraphStartsFromTheLearnedInitialStatesWhenTheyAreLeftOut(string name)
     {
-        var model = (IModel)Create(name);
+        var model = Create(name);
+        var rng = new Rng(9);
+        // learned states start at zero: make them something a zero start cannot pass for
+        var learned = model.Parameters.Where(p => p.Name.Contains(".h0_", StringComparison.Ordinal) || p.Name.Contains(".c0_", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(learned);
+        foreach (Parameter p in learned) foreach (ref float v in p.AsSpan()) v = rng.NextNormal();
+        // the session lists them as overridable initializers, not inputs: the first step leaves them out
+        IModelState fresh = model is IModel<int> tokens ? tokens.CreateState(1) : ((IModel<float>)model).CreateState(1);
+        using (var session = new InferenceSession(model.ToOnnxStep()))
+        {
+            Assert.All(fresh.Tensors, t => Assert.DoesNotContain(t.Name, session.InputMetadata.Keys));
+            Assert.All(fresh.Tensors, t => Assert.Contains(t.Name, session.OverridableInitializerMetadata.Keys));
+        }
+        AssertStepGraphStepsAsStep(model, name);
+    }
+
+    private static void AssertStepGraphStepsAsStep(IModel model, string name)
+    {
         using var session = new InferenceSession(model.ToOnnxStep());
         const int batch = 2;
         var rng = new Rng(5);
         var carried = new Carried(session, batch);
-        Assert.NotEmpty(carried.Names);
         IModelState state = model is IModel<int> tokens ? tokens.CreateState(batch) : ((IModel<float>)model).CreateState(batch);
         for (int t = 0; t < 4; t++)
         {
