@@ -28,9 +28,13 @@ if (options.Help)
 
 string text = options.Corpus is null ? DefaultCorpus() : File.ReadAllText(options.Corpus);
 int[] ids = Chars.Encode(text);
-if (ids.Length < options.Steps + 2)
+// training draws windows of Steps + 1 characters from the first 90 %, validation reads the last 10 % (two characters or more)
+static bool Enough(int length, int steps) => length * 9 / 10 >= steps + 2 && length - length * 9 / 10 >= 2;
+if (!Enough(ids.Length, options.Steps))
 {
-    Console.Error.WriteLine($"The corpus has {ids.Length} characters; at least {options.Steps + 2} are needed.");
+    int needed = options.Steps + 2;
+    while (!Enough(needed, options.Steps)) needed++;
+    Console.Error.WriteLine($"The corpus has {ids.Length} characters; at least {needed} are needed for --steps {options.Steps} (90 % to train on, 10 % to validate).");
     return 2;
 }
 

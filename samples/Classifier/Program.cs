@@ -194,7 +194,8 @@ internal sealed record Options
                 _ when args[i].StartsWith("--", StringComparison.Ordinal) => throw new ArgumentException($"Unknown option {args[i]}."),
                 _ => o,
             };
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) && args[i] != "-h" && (i == 0 || !IsValueOption(args[i - 1]))) o.Words.Add(args[i]);
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) && args[i] != "-h" && (i == 0 || !IsValueOption(args[i - 1])))
+                o.Words.Add(string.IsNullOrWhiteSpace(args[i]) ? throw new ArgumentException("A word to classify is empty: give its letters, e.g. Classifier Zeitgeist.") : args[i].Trim());
         }
         return o;
     }

@@ -240,7 +240,8 @@ public static class Words
         {
             Example[] words = [.. group];
             rng.Shuffle<Example>(words);
-            int held = (int)Math.Round(words.Length * testFraction);
+            // every language keeps a word on each side, however small the fraction
+            int held = Math.Clamp((int)Math.Round(words.Length * testFraction), 1, words.Length - 1);
             test.AddRange(words[..held]);
             train.AddRange(words[held..]);
         }

@@ -18,6 +18,9 @@ public static class Dates
 
     public static readonly DateTime First = new(1950, 1, 1), Last = new(2049, 12, 31);
 
+    /// <summary>Days from <see cref="First"/> to <see cref="Last"/>, both included.</summary>
+    public static int Days => (Last - First).Days + 1;
+
     private static readonly string[] Ordinals = ["th", "st", "nd", "rd"];
 
     private static string Ordinal(int day) => day + (day % 100 is >= 11 and <= 13 || day % 10 > 3 ? "th" : Ordinals[day % 10]);
@@ -64,7 +67,8 @@ public static class Dates
     public static (DateExample[] Train, DateExample[] Test) Split(int trainCount, int testCount, int seed)
     {
         var rng = new Rng((ulong)seed);
-        int days = (Last - First).Days + 1;
+        int days = Days;
+        if (testCount >= days) throw new ArgumentOutOfRangeException(nameof(testCount), testCount, $"The calendar has {days} days: hold out fewer, so that some are left to train on.");
         var heldOut = new HashSet<int>();
         while (heldOut.Count < testCount) heldOut.Add(rng.NextInt(days));
         var test = heldOut.Select(day => Write(First.AddDays(day), rng)).ToArray();

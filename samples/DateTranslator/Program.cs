@@ -36,11 +36,13 @@ foreach (Architecture architecture in options.Architectures)
     IDateTranslator model = architecture.Create(options.Seed);
     string weightsPath = options.WeightsPath ?? architecture.WeightsPath;
     double? trainingSeconds = null;
+    if (!options.Retrain && !SameSplit(weightsPath, options)) return 2;
     bool loaded = !options.Retrain && TryLoad(model, weightsPath);
     if (!loaded)
     {
         trainingSeconds = Train(model, architecture, train, options);
         model.Parameters.Save(weightsPath);
+        File.WriteAllText(SplitPath(weightsPath), Split(options));
         AnsiConsole.MarkupLine($"Saved the weights to [green]{Markup.Escape(weightsPath)}[/].");
     }
     if (!options.SkipEvaluation)
@@ -64,6 +66,23 @@ return 0;
 string TranslateAll(string date) => translators.Count == 1
     ? Translate(translators[0].Model, date)
     : string.Join("   ", translators.Select(t => $"{t.Architecture.Name}: {Translate(t.Model, date)}"));
+
+// The held-out dates are those of --seed and --test: weights trained on another split may have seen them. The split is
+// written beside the weights; weights without it count as trained on the default split.
+static string SplitPath(string weightsPath) => weightsPath + ".split";
+
+static string Split(Options o) => $"--seed {o.Seed} --test {o.TestCount}";
+
+static bool SameSplit(string weightsPath, Options options)
+{
+    if (!File.Exists(weightsPath)) return true;
+    string path = SplitPath(weightsPath);
+    string trainedOn = File.Exists(path) ? File.ReadAllText(path).Trim() : Split(new Options());
+    if (trainedOn == Split(options)) return true;
+    Console.Error.WriteLine($"{weightsPath} was trained with {trainedOn}: some of the dates held out with {Split(options)} may be among its training dates. " +
+        "Train again (--retrain, which overwrites it), give another --weights FILE, or use the same --seed and --test.");
+    return false;
+}
 
 static bool TryLoad(IDateTranslator model, string path)
 {
@@ -319,8 +338,13 @@ internal sealed record Options
                 _ when args[i].StartsWith("--", StringComparison.Ordinal) => throw new ArgumentException($"Unknown option {args[i]}."),
                 _ => o,
             };
-            if (!args[i].StartsWith("--", StringComparison.Ordinal) && args[i] != "-h" && (i == 0 || !IsValueOption(args[i - 1]))) o.Dates.Add(args[i]);
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) && args[i] != "-h" && (i == 0 || !IsValueOption(args[i - 1])))
+                o.Dates.Add(string.IsNullOrWhiteSpace(args[i]) ? throw new ArgumentException("A date to translate is empty: give its text, e.g. \"3 March 1998\".") : args[i].Trim());
         }
+        int days = global::DateTranslator.Dates.Days;
+        DateTime first = global::DateTranslator.Dates.First, last = global::DateTranslator.Dates.Last;
+        if (o.TestCount >= days)
+            throw new ArgumentException($"--test {o.TestCount}: the calendar has {days:N0} days ({first:yyyy}–{last:yyyy}); hold out fewer, so that some are left to train on.");
         if (o.TrainCount < o.Batch) throw new ArgumentException($"--train {o.TrainCount} is smaller than one batch ({o.Batch}).");
         if (o.Architectures.Count > 1 && (o.WeightsPath is not null || o.HeatmapPath is not null))
             throw new ArgumentException("--weights and --svg name one model's files; with --model both each model uses its default files.");

@@ -10,7 +10,18 @@ using Dsl;
 // drive it has never seen and writes oscillator.svg: prediction against truth.
 const float Gamma = 0.05f;
 const int Batch = 16, Steps = 400, Chunk = 50;
-int epochs = args.Length > 0 && int.TryParse(args[0], CultureInfo.InvariantCulture, out int e) ? e : 60;
+// usage: Oscillator [epochs] (default 60)
+int epochs = 60;
+if (args is ["--help" or "-h"])
+{
+    Console.WriteLine("Usage: Oscillator [epochs]: trains for that many epochs (a positive whole number; default 60) and writes oscillator.svg.");
+    return 0;
+}
+if (args.Length > 1 || (args.Length == 1 && !(int.TryParse(args[0], NumberStyles.Integer, CultureInfo.InvariantCulture, out epochs) && epochs > 0)))
+{
+    Console.Error.WriteLine($"Usage: Oscillator [epochs]: a positive whole number of epochs (default 60); got '{string.Join(" ", args)}'.");
+    return 2;
+}
 
 var rng = new Rng(7);
 var model = new OscillatorModel(seed: 1);
