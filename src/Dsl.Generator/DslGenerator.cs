@@ -45,7 +45,7 @@ public sealed class DslGenerator : IIncrementalGenerator
                 .ForAttributeWithMetadataName(
                     definition.AttributeName,
                     static (node, _) => node is ClassDeclarationSyntax,
-                    (ctx, ct) => ModelParser.ParseIfFirst((INamedTypeSymbol)ctx.TargetSymbol, kind, ct))
+                    (ctx, ct) => ModelParser.ParseIfFirst((INamedTypeSymbol)ctx.TargetSymbol, kind, ct)?.WithoutLocations())
                 .Where(static m => m is not null)
                 .Select(static (m, _) => m!)
                 .WithTrackingName(Steps.Parse + "." + kind)
@@ -55,7 +55,7 @@ public sealed class DslGenerator : IIncrementalGenerator
             .ForAttributeWithMetadataName(
                 ModelParser.EncoderDecoderAttribute,
                 static (node, _) => node is ClassDeclarationSyntax,
-                static (ctx, ct) => ModelParser.ParseComposition((INamedTypeSymbol)ctx.TargetSymbol, ct))
+                static (ctx, ct) => ModelParser.ParseComposition((INamedTypeSymbol)ctx.TargetSymbol, ct)?.WithoutLocations())
             .Where(static m => m is not null)
             .Select(static (m, _) => m!)
             .WithTrackingName(Steps.Parse + ".EncoderDecoder")
@@ -84,7 +84,8 @@ public sealed class DslGenerator : IIncrementalGenerator
             .Select(static (m, _) => (m, m.IsValid && m.Composition is null ? InvariantCulture.Run(() => Lowerer.Lower(m)) : null))
             .WithTrackingName(Steps.Lower);
 
-        // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes): the generator only
+        // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes; the specs here carry no
+        // locations, so that moving a model in its file reruns nothing): the generator only
         // writes code, throwing bodies for an invalid model, nothing for a class it cannot extend.
         // The device backend is written only for a project that references Dsl.Gpu: an equatable flag read from the
         // compilation's references, so that nothing downstream reruns when the compilation changes but the flag does not.
@@ -130,7 +131,7 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
         {
             cancellationToken.ThrowIfCancellationRequested();
             if (compilation.GetTypeByMetadataName(pending.Dequeue()) is not { } type || !type.Locations.All(l => l.IsInMetadata)) continue;
-            if (ModelParser.Parse(type, cancellationToken) is not { } spec) continue;
+            if (ModelParser.Parse(type, cancellationToken)?.WithoutLocations() is not { } spec) continue;
             found.Add(spec);
             foreach (string key in Keys(spec).Where(k => !local.Contains(k) && seen.Add(k))) pending.Enqueue(key);
         }

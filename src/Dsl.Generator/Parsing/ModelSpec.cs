@@ -119,4 +119,20 @@ internal sealed record ModelSpec(
 
     /// <summary>Whether members can be added to the class: it and every type around it are partial, and it is a plain class.</summary>
     public bool CanGenerate => IsPartial && UnsupportedReason is null && ContainingTypes.All(c => c.IsPartial);
+
+    /// <summary>
+    /// The spec without its source locations: what the generator carries down its pipeline (it reports nothing; the analyzer
+    /// does, from specs of its own). With them, an edit above a model — a line added — would shift its spans and rerun its
+    /// shaping, lowering and emission at every keystroke though nothing of the model changed.
+    /// </summary>
+    public ModelSpec WithoutLocations() => this with
+    {
+        NameLocation = null,
+        ContainingTypes = ContainingTypes.Select(c => c with { NameLocation = null }).ToEquatableArray(),
+        Layers = Layers.Select(l => l with
+        {
+            Header = l.Header with { Location = null, Arguments = l.Header.Arguments.Select(a => a with { Location = null }).ToEquatableArray() },
+        }).ToEquatableArray(),
+        Composition = Composition is null ? null : Composition with { EncoderLocation = null, DecoderLocation = null },
+    };
 }

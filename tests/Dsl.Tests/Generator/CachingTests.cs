@@ -48,6 +48,20 @@ public class CachingTests
     }
 
     [Fact]
+    public void AnEditAboveAModelInItsFileRegeneratesNothing()
+    {
+        // a line added above the model moves its spans, not what it is: parse reruns for the file, nothing after it
+        var (driver, compilation) = FirstRun();
+        SyntaxTree model = compilation.SyntaxTrees.First();
+        CSharpCompilation edited = compilation.ReplaceSyntaxTree(model,
+            CSharpSyntaxTree.ParseText(Model.Replace("namespace Demo;", "namespace Demo;\n// a comment\npublic static class Helper { public static int Two => 2; }\n"), GeneratorHarness.ParseOptions, path: model.FilePath));
+        GeneratorDriverRunResult result = driver.RunGenerators(edited).GetRunResult();
+        var steps = ModelSteps(result).ToList();
+        Assert.NotEmpty(steps);
+        Assert.All(steps.SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"step output was {o.Reason}"));
+    }
+
+    [Fact]
     public void ChangingTheHiddenSizeRegeneratesTheModel()
     {
         var (driver, compilation) = FirstRun();
