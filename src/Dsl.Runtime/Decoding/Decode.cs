@@ -86,10 +86,14 @@ public static class Decode
     }
 
     /// <summary>
-    /// Beam search: keeps the <paramref name="beamWidth"/> most probable continuations at every step; a sequence ends at
-    /// <paramref name="endToken"/> or <paramref name="maxLength"/>, and a continuation that ends leaves the beam, which is
-    /// one narrower from then on (fairseq and Hugging Face keep <paramref name="beamWidth"/> live sequences instead). Finished sequences are ranked by log-probability divided
-    /// by length^<paramref name="lengthPenalty"/> (0: no normalisation, 1: per-token average). Best first.
+    /// Beam search, as fairseq and Hugging Face run it: <paramref name="beamWidth"/> live continuations at every step, the
+    /// most probable of all the ways to extend them; a continuation that ends (at <paramref name="endToken"/>, or at
+    /// <paramref name="maxLength"/> tokens) is kept aside when it ranks among the <paramref name="beamWidth"/> best
+    /// candidates of its step, and the beam refills from the candidates behind it, so that it stays
+    /// <paramref name="beamWidth"/> wide. The search stops once <paramref name="beamWidth"/> sequences have ended and no
+    /// live one can still score better than the worst of them. Sequences are scored by log-probability divided by
+    /// length^<paramref name="lengthPenalty"/> (0: no normalisation, 1: per-token average). Returns the
+    /// <paramref name="beamWidth"/> best ended sequences (fewer when fewer end), best first.
     /// </summary>
     public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
         Beam(model, null, prefix, beamWidth, maxLength, endToken, lengthPenalty);
@@ -108,28 +112,40 @@ public static class Decode
         float Score(float logP, int length) => lengthPenalty == 0 ? logP : logP / MathF.Pow(Math.Max(1, length), lengthPenalty);
         for (int step = 0; step < maxLength && live.Count > 0; step++)
         {
+            // each live sequence's 2·width best tokens: enough to refill the beam however many of them end
             var candidates = new List<(int Beam, int Token, float LogP)>();
             for (int i = 0; i < live.Count; i++)
             {
                 float[] logProbabilities = LogSoftmax(live[i].Logits);
-                foreach (int token in TopIndices(logProbabilities, beamWidth))
+                foreach (int token in TopIndices(logProbabilities, 2 * beamWidth))
                     candidates.Add((i, token, live[i].LogP + logProbabilities[token]));
             }
             var next = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)>();
-            foreach (var (beam, token, logP) in candidates.OrderByDescending(c => c.LogP).Take(beamWidth))
+            int rank = 0;
+            foreach (var (beam, token, logP) in candidates.OrderByDescending(c => c.LogP).ThenBy(c => c.Beam).ThenBy(c => c.Token))
             {
+                if (next.Count == beamWidth) break;
                 var tokens = new List<int>(live[beam].Tokens) { token };
                 if (token == endToken || step == maxLength - 1)
                 {
-                    finished.Add(new Hypothesis(tokens.ToArray(), logP, Score(logP, tokens.Count)));
+                    if (rank++ < beamWidth) finished.Add(new Hypothesis(tokens.ToArray(), logP, Score(logP, tokens.Count)));
                     continue;
                 }
+                rank++;
                 IModelState state = NewState(model, live[beam].State);
                 next.Add((tokens, logP, state, Step(model, state, token)));
             }
             live = next;
+            if (finished.Count >= beamWidth && live.Count > 0)
+            {
+                // log-probabilities only fall as tokens are added: the best a live sequence can still score is its log-probability
+                // over the most favourable length it can reach (one more token, or maxLength)
+                float worst = finished.Select(h => h.Score).OrderByDescending(x => x).ElementAt(beamWidth - 1);
+                float Best(float logP, int length) => Math.Max(Score(logP, length + 1), Score(logP, maxLength));
+                if (live.All(l => Best(l.LogP, l.Tokens.Count) <= worst)) break;
+            }
         }
-        return finished.OrderByDescending(h => h.Score).ToList();
+        return finished.OrderByDescending(h => h.Score).Take(beamWidth).ToList();
     }
 
     private static float[] Feed(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix)

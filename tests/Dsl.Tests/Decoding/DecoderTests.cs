@@ -82,6 +82,21 @@ public class DecoderTests
     }
 
     [Fact]
+    public void TheBeamStaysFullWhenSequencesEnd()
+    {
+        // per-token scores (lengthPenalty 1): B end −0.51, A B end −0.61 (0.6 · 0.3 · 0.9 over 3 tokens), A end −0.71. At the
+        // second step both of width 2's best candidates end; a beam that narrowed with them would stop there and return
+        // A end second. Kept 2 wide, it goes on with A A and A B, and finds A B end.
+        var model = new MarkovModel();
+        IReadOnlyList<Hypothesis> beams = Decode.Beam(model, [0], beamWidth: 2, maxLength: 5, endToken: 3, lengthPenalty: 1f);
+        Assert.Equal(2, beams.Count);
+        Assert.Equal(new[] { 2, 3 }, beams[0].Tokens);
+        Assert.Equal(new[] { 1, 2, 3 }, beams[1].Tokens);
+        Assert.Equal(MathF.Log(0.162f), beams[1].LogProbability, 1e-5f);
+        Assert.Equal(MathF.Log(0.162f) / 3, beams[1].Score, 1e-5f);
+    }
+
+    [Fact]
     public void SamplingFollowsTemperatureAndTopK()
     {
         var model = new MarkovModel();
