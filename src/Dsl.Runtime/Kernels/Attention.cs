@@ -28,6 +28,7 @@ public static class AttentionKernel
     public static unsafe void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
+        RequireLengths(lengths, batch, steps);
         fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {
@@ -102,6 +103,14 @@ public static class AttentionKernel
     /// <summary>How far the query rows, and the key and value rows, reach from their first element: up to the last row's E columns.</summary>
     private static (int Q, int K) ViewLengths(ref HeadArgs x) =>
         ((x.Steps - 1) * x.Batch * x.QRow + (x.Batch - 1) * x.QRow + x.Width, (x.Keys - 1) * x.Batch * x.KRow + (x.Batch - 1) * x.KRow + x.Width);
+
+    /// <summary>Lengths, when given, are one per sequence and each 1 … <paramref name="keys"/> (a key-padding mask that hides every key has no softmax).</summary>
+    private static void RequireLengths(ReadOnlySpan<int> lengths, int batch, int keys)
+    {
+        if (lengths.IsEmpty) return;
+        if (lengths.Length < batch) throw new ArgumentException($"lengths: expected one length per sequence, {batch}, got {lengths.Length}.", nameof(lengths));
+        Check.Lengths(lengths.Slice(0, batch), batch, keys, "lengths");
+    }
 
     private static void Require(ReadOnlySpan<float> span, int length, string name)
     {
@@ -191,6 +200,7 @@ public static class AttentionKernel
     public static unsafe void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch)
     {
+        RequireLengths(lengths, batch, steps);
         fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
         fixed (int* pl = lengths)
         {
@@ -266,6 +276,7 @@ public static class AttentionKernel
         Require(q, steps * batch * width, "q");
         Require(k, sourceSteps * batch * width, "k");
         Require(v, sourceSteps * batch * width, "v");
+        RequireLengths(lengths, batch, sourceSteps);
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {
@@ -289,6 +300,7 @@ public static class AttentionKernel
         Require(dq, steps * batch * width, "dq");
         Require(dk, sourceSteps * batch * width, "dk");
         Require(dv, sourceSteps * batch * width, "dv");
+        RequireLengths(lengths, batch, sourceSteps);
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pdc = dContext, pdq = dq, pdk = dk, pdv = dv)
         fixed (int* pl = lengths)
         {
@@ -335,6 +347,7 @@ public static class AttentionKernel
     public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
+        RequireLengths(lengths, batch, steps);
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
         for (int b = 0; b < B; b++)
         {
@@ -373,6 +386,7 @@ public static class AttentionKernel
         ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv,
         Span<float> dQuery, Span<float> scratch)
     {
+        RequireLengths(lengths, batch, steps);
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
         dQkv.Slice(0, T * B * 3 * E).Clear();
         Span<float> ds = scratch.Slice(0, T);

@@ -186,4 +186,23 @@ public class RunTimeCheckTests
         Assert.Throws<ArithmeticException>(() =>
             model.Backward(new ReadOnlyTensorSpan<int>([1, 2], [1, 2]), new ReadOnlyTensorSpan<int>([-100, -1], [1, 2])));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public void AttentionKernelsCalledDirectlyRefuseALengthOutsideTheSteps(int length)
+    {
+        // a length of 0 would mask every key (it was read as 1), one past the steps would read beyond them (read as all)
+        const int T = 4, B = 2, E = 4, heads = 2;
+        float[] qkv = new float[T * B * 3 * E], weights = new float[B * heads * T * T], context = new float[T * B * E], dQkv = new float[T * B * 3 * E];
+        int[] lengths = [3, length];
+        var forward = Assert.Throws<ArgumentException>(() => Dsl.Kernels.AttentionKernel.Forward(T, B, E, heads, 0.5f, false, lengths, qkv, weights, default, context, default));
+        Assert.Contains($"the length of sequence 1 is {length}", forward.Message);
+        Assert.Throws<ArgumentException>(() => Dsl.Kernels.AttentionKernel.Backward(T, B, E, heads, 0.5f, false, lengths, qkv, weights, default, context, dQkv, default));
+        float[] q = new float[T * B * E], k = new float[T * B * E], v = new float[T * B * E];
+        Assert.Throws<ArgumentException>(() => Dsl.Kernels.AttentionKernel.CrossForward(T, T, B, E, heads, 0.5f, lengths, q, k, v, weights, default, context));
+        Assert.Throws<ArgumentException>(() => Dsl.Kernels.AttentionKernel.PoolForward(T, B, E, heads, 0.5f, lengths, new float[E], qkv, new float[B * heads * T], new float[B * E]));
+        // the same lengths within the steps pass
+        Dsl.Kernels.AttentionKernel.Forward(T, B, E, heads, 0.5f, false, [3, 4], qkv, weights, default, context, default);
+    }
 }
