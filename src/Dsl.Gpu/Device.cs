@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Threading;
 using ILGPU;
 using ILGPU.Runtime;
@@ -24,7 +25,10 @@ public enum DeviceKind
     Cpu,
 }
 
-/// <summary>An accelerator that models run on: opened once, disposed when done.</summary>
+/// <summary>
+/// An accelerator that models run on: opened once, disposed when done (which brings every model still on it back to the
+/// host first). A device runs one pass at a time: the models that share it are used from one thread.
+/// </summary>
 public sealed class Device : IDisposable
 {
     private readonly Context _context;
@@ -218,9 +222,38 @@ public sealed class Device : IDisposable
         }
     }
 
-    /// <inheritdoc/>
+    private readonly System.Collections.Generic.List<WeakReference<IDeviceModel>> _models = new();
+    private bool _disposed;
+
+    /// <summary>
+    /// Records that <paramref name="model"/> computes on this device, so that disposing the device brings it back to the host
+    /// first. A generated model's <c>To</c> calls it.
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public void Hold(IDeviceModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        lock (_models)
+        {
+            _models.RemoveAll(w => !w.TryGetTarget(out _));
+            _models.Add(new WeakReference<IDeviceModel>(model));
+        }
+    }
+
+    /// <summary>
+    /// Brings every model and parameter still on the device back to the host — its trained weights, gradients and optimiser
+    /// state are kept, and it computes on the host from then on — then releases the device.
+    /// </summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        IDeviceModel[] models;
+        lock (_models) models = [.. System.Linq.Enumerable.Select(_models, w => w.TryGetTarget(out IDeviceModel? m) ? m : null).OfType<IDeviceModel>()];
+        foreach (IDeviceModel model in models)
+            if (ReferenceEquals(model.Device, this)) model.ToHost();
+        _parameters?.ReleaseAll();
+        _disposed = true;
         _blas?.Dispose();
         _placeholder?.Dispose();
         _ints?.Dispose();

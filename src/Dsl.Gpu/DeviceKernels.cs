@@ -375,7 +375,15 @@ internal sealed partial class DeviceKernels
 
     private static void FusedMultiplyAddKernel(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> c, ArrayView<float> into) => into[i] = a[i] * b[i] + c[i];
 
-    private static void ScaleClampKernel(Index1D i, ArrayView<float> x, float scale, float lo, float hi) => x[i] = XMath.Clamp(x[i] * scale, lo, hi);
+    /// <summary>
+    /// x·scale clamped to [lo, hi], NaN kept NaN (as the host and PyTorch clip): CUDA's fminf and fmaxf, which XMath.Clamp
+    /// becomes there, return the other operand for a NaN, which would turn a NaN gradient into a finite one.
+    /// </summary>
+    private static void ScaleClampKernel(Index1D i, ArrayView<float> x, float scale, float lo, float hi)
+    {
+        float v = x[i] * scale;
+        x[i] = float.IsNaN(v) ? v : v < lo ? lo : v > hi ? hi : v;
+    }
 
     private static void AddBiasKernel(Index1D i, ArrayView<float> y, ArrayView<float> bias, int width) => y[i] += bias[i % width];
 
@@ -625,7 +633,7 @@ internal sealed partial class DeviceKernels
         {
             float v = XMath.Abs(x[k]);
             if (p == 2f) acc += v * v;
-            else if (float.IsPositiveInfinity(p)) acc = XMath.Max(acc, v);
+            else if (float.IsPositiveInfinity(p)) acc = float.IsNaN(v) || v > acc ? v : acc; // a NaN stays (CUDA's fmaxf would drop it)
             else acc += XMath.Pow(v, p);
         }
         partials[i] = acc;

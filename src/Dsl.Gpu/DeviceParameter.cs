@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
@@ -30,6 +31,7 @@ public sealed class DeviceParameter
         _value.Span.CopyFrom(parameter.HostValues);
         _grad.Span.CopyFrom(parameter.HostGradient);
         _mirror = new Mirror(this);
+        device.Parameters.Arrived(this);
     }
 
     /// <summary>The host parameter this mirrors.</summary>
@@ -62,13 +64,20 @@ public sealed class DeviceParameter
         if (parameter.Mirror is Mirror existing) existing.Owner.Detach();
     }
 
-    /// <summary>Brings the host copy up to date and leaves the device: the parameter lives on the host only from now on.</summary>
+    /// <summary>
+    /// Brings the host copy up to date and leaves the device: the parameter lives on the host only from now on. The state of
+    /// an optimiser that stepped it on the device (Adam's moments, momentum) comes back to the host too, and the device
+    /// memory of both is released.
+    /// </summary>
     public void Detach()
     {
         if (!ReferenceEquals(Parameter.Mirror, _mirror)) return;
         _mirror.HostAccess(grad: false);
         _mirror.HostAccess(grad: true);
         Parameter.Mirror = null;
+        Device.Parameters.Left(this);
+        _value.Dispose();
+        _grad.Dispose();
     }
 
     /// <summary>The values, for the device to read (the host's newer values are copied over first).</summary>
@@ -141,6 +150,40 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
 {
     private const int Parts = 256;
     private readonly ConditionalWeakTable<Optimizer, DeviceMemory[][]> _states = new();
+    private readonly HashSet<DeviceParameter> _attached = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>A parameter came to this device.</summary>
+    internal void Arrived(DeviceParameter parameter)
+    {
+        lock (_attached) _attached.Add(parameter);
+    }
+
+    /// <summary>
+    /// A parameter left this device: every optimiser that steps it here brings its state (for all its parameters) to the
+    /// host and drops the device copy, so that its next step — on the host, or here again — starts from the current state.
+    /// </summary>
+    internal void Left(DeviceParameter parameter)
+    {
+        lock (_attached) _attached.Remove(parameter);
+        var leaving = new List<Optimizer>();
+        foreach (var (optimizer, _) in _states)
+            if (optimizer.Parameters.Contains(parameter.Parameter)) leaving.Add(optimizer);
+        foreach (Optimizer optimizer in leaving)
+        {
+            StateToHost(optimizer);
+            if (_states.TryGetValue(optimizer, out DeviceMemory[][]? state))
+                foreach (DeviceMemory[] slot in state) foreach (DeviceMemory memory in slot) memory.Dispose();
+            _states.Remove(optimizer);
+        }
+    }
+
+    /// <summary>Every parameter still here goes back to the host (the device is being disposed).</summary>
+    internal void ReleaseAll()
+    {
+        DeviceParameter[] attached;
+        lock (_attached) attached = [.. _attached];
+        foreach (DeviceParameter p in attached) p.Detach();
+    }
 
     public override float ClipGradNorm(IReadOnlyList<Parameter> parameters, float maxNorm, float normType)
     {

@@ -73,6 +73,7 @@ internal static class DeviceEmitter
                 w.Line("if (_deviceRun is { } current && ReferenceEquals(current.Device, device)) return;");
                 w.Line("_deviceRun?.Detach();");
                 w.Line("_deviceRun = new DeviceRun(this, device);");
+                w.Line("device.Hold(this); // disposing the device brings the model home first");
             }
             w.Close();
             w.Line();

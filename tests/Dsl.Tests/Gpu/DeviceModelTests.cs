@@ -152,6 +152,77 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     [Theory]
+    [InlineData("adam")]
+    [InlineData("sgd")]
+    public void AnOptimisersStateFollowsTheModelOffTheDeviceAndBack(string kind)
+    {
+        // three steps on the device, two on the host, one on the device again: the host's run throughout, as if never moved
+        var host = new GcGru(seed: 1);
+        var moved = new GcGru(seed: 1);
+        Optimizer Make(ParameterSet p) => kind == "adam" ? new Adam(p, 0.01f) : new Sgd(p, 0.1f, momentum: 0.9f);
+        Optimizer h = Make(host.Parameters), d = Make(moved.Parameters);
+        var rng = new Rng(4);
+        void Step(int index)
+        {
+            Tensor<int> input = Tokens(((IModel)host).InputWidth, rng), targets = Targets(host, rng);
+            host.Backward(input, targets);
+            moved.Backward(input, targets);
+            h.Step();
+            d.Step();
+            h.ZeroGrad();
+            d.ZeroGrad();
+            for (int i = 0; i < host.Parameters.Count; i++)
+                Tolerance.AssertClose(host.Parameters[i].AsSpan(), moved.Parameters[i].AsSpan(), $"{kind} step {index}: {host.Parameters[i].Name}", rtol: 1e-3f);
+        }
+        moved.To(fixture.Cpu);
+        for (int s = 0; s < 3; s++) Step(s);
+        moved.ToHost();
+        for (int s = 3; s < 5; s++) Step(s);
+        moved.To(fixture.Cpu);
+        Step(5);
+        moved.ToHost();
+    }
+
+    [Fact]
+    public void DisposingADeviceBringsItsModelsHomeWithTheirWeights()
+    {
+        var model = new GcGru(seed: 1);
+        var reference = new GcGru(seed: 1);
+        var rng = new Rng(4);
+        Tensor<int> input = Tokens(((IModel)model).InputWidth, rng), targets = Targets(model, rng);
+        using (var device = Device.Open(DeviceKind.Cpu))
+        {
+            model.To(device);
+            var adam = new Adam(model.Parameters, 0.01f);
+            model.Backward(input, targets);
+            adam.Step();
+            var referenceAdam = new Adam(reference.Parameters, 0.01f);
+            reference.Backward(input, targets);
+            referenceAdam.Step();
+        }
+        Assert.Null(model.Device); // back on the host, which computes from now on
+        for (int i = 0; i < model.Parameters.Count; i++)
+            Tolerance.AssertClose(reference.Parameters[i].AsSpan(), model.Parameters[i].AsSpan(), $"after the device was disposed: {model.Parameters[i].Name}", rtol: 1e-3f);
+        Tolerance.AssertClose([reference.Loss(input, targets)], [model.Loss(input, targets)], "a host pass after the device was disposed");
+    }
+
+    [Fact]
+    public void ClippingKeepsANaNGradientNaNOnTheDevice()
+    {
+        var model = new GcGru(seed: 1);
+        model.To(fixture.Cpu);
+        Tensor<int> input = Tokens(((IModel)model).InputWidth), targets = Targets(model);
+        model.Backward(input, targets);
+        Parameter first = model.Parameters[0];
+        first.GradAsSpan()[1] = float.NaN;
+        model.Parameters.ClipGradValue(1e-3f);
+        Assert.True(float.IsNaN(first.GradAsSpan()[1]), "ClipGradValue keeps a NaN");
+        Assert.All(first.GradAsSpan()[2..].ToArray(), g => Assert.InRange(g, -1e-3f, 1e-3f));
+        Assert.True(float.IsNaN(model.Parameters.ClipGradNorm(1f, float.PositiveInfinity)), "the ∞-norm of a NaN gradient");
+        model.ToHost();
+    }
+
+    [Theory]
     [InlineData("sgd")]
     [InlineData("nesterov")]
     [InlineData("adamw")]

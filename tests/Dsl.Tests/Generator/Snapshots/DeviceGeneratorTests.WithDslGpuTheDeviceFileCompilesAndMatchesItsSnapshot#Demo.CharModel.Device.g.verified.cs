@@ -22,6 +22,7 @@ namespace Demo
             if (_deviceRun is { } current && ReferenceEquals(current.Device, device)) return;
             _deviceRun?.Detach();
             _deviceRun = new DeviceRun(this, device);
+            device.Hold(this); // disposing the device brings the model home first
         }
 
         /// <summary>Brings the parameters back to the host, which computes from now on (device memory is released).</summary>
