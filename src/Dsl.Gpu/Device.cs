@@ -27,7 +27,8 @@ public enum DeviceKind
 
 /// <summary>
 /// An accelerator that models run on: opened once, disposed when done (which brings every model still on it back to the
-/// host first). A device runs one pass at a time: the models that share it are used from one thread.
+/// host first). A device runs one pass at a time: models that share it may be used from several threads, and their passes
+/// take turns (<see cref="Pass"/>).
 /// </summary>
 public sealed class Device : IDisposable
 {
@@ -222,6 +223,31 @@ public sealed class Device : IDisposable
         }
     }
 
+    private readonly object _pass = new();
+
+    /// <summary>
+    /// Holds the device for one pass until the scope is disposed: the passes of models that share the device, and their
+    /// optimiser steps and host reads, take turns (the device's staging buffers are one pass's at a time), so such models
+    /// may be used from several threads. Generated code takes it around each pass; it may be taken again on the same thread.
+    /// </summary>
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public PassScope Pass()
+    {
+        Monitor.Enter(_pass);
+        return new PassScope(_pass);
+    }
+
+    /// <summary>What <see cref="Pass"/> holds: disposing it lets the next pass in.</summary>
+    public readonly struct PassScope : IDisposable
+    {
+        private readonly object _gate;
+
+        internal PassScope(object gate) => _gate = gate;
+
+        /// <summary>Ends the pass.</summary>
+        public void Dispose() => Monitor.Exit(_gate);
+    }
+
     private readonly System.Collections.Generic.List<WeakReference<IDeviceModel>> _models = new();
     private bool _disposed;
 
@@ -248,6 +274,7 @@ public sealed class Device : IDisposable
     public void Dispose()
     {
         if (_disposed) return;
+        using PassScope pass = Pass();
         IDeviceModel[] models;
         lock (_models) models = [.. System.Linq.Enumerable.Select(_models, w => w.TryGetTarget(out IDeviceModel? m) ? m : null).OfType<IDeviceModel>()];
         foreach (IDeviceModel model in models)

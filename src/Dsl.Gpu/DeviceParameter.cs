@@ -121,6 +121,7 @@ public sealed class DeviceParameter
         public override void HostAccess(bool grad)
         {
             DeviceParameter o = Owner;
+            using Device.PassScope pass = o.Device.Pass();
             if (grad)
             {
                 if (o._hostGradStale) o._grad.Span.CopyTo(o.Parameter.HostGradient);
@@ -138,6 +139,7 @@ public sealed class DeviceParameter
         public override void ZeroGrad()
         {
             // the host has just zeroed its copy: zero the device's, and both agree
+            using Device.PassScope pass = Owner.Device.Pass();
             Owner._grad.Span.Clear();
             Owner._hostGradStale = false;
             Owner._deviceGradStale = false;
@@ -187,6 +189,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
 
     public override float ClipGradNorm(IReadOnlyList<Parameter> parameters, float maxNorm, float normType)
     {
+        using Device.PassScope pass = device.Pass();
         double total = 0;
         var partials = new float[Parts];
         foreach (Parameter p in parameters)
@@ -216,6 +219,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
 
     public override void ClipGradValue(IReadOnlyList<Parameter> parameters, float clip)
     {
+        using Device.PassScope pass = device.Pass();
         foreach (Parameter p in parameters)
         {
             DeviceSpan g = Mirrored(p).GradAsSpan();
@@ -225,6 +229,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
 
     public override bool TryStep(Optimizer optimizer)
     {
+        using Device.PassScope pass = device.Pass();
         OptimizerArgs args;
         switch (optimizer)
         {
@@ -272,6 +277,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
 
     public override void StateToHost(Optimizer optimizer)
     {
+        using Device.PassScope pass = device.Pass();
         if (!_states.TryGetValue(optimizer, out DeviceMemory[][]? state)) return;
         var slots = optimizer.StateSlots;
         for (int s = 0; s < slots.Length; s++)
@@ -280,6 +286,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
 
     public override void StateFromHost(Optimizer optimizer)
     {
+        using Device.PassScope pass = device.Pass();
         if (!_states.TryGetValue(optimizer, out DeviceMemory[][]? state)) return;
         var slots = optimizer.StateSlots;
         for (int s = 0; s < slots.Length; s++)

@@ -168,6 +168,7 @@ internal static class DeviceEmitter
         w.Line();
         w.Line("/// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back (unless a loss on the device reads it there).</summary>");
         w.Open($"public void ForwardPass({host} host, bool training, State? state, bool outputToHost)");
+        w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device");
         w.Line("Workspace ws = For(host);");
         w.Line("ws.GradientOnDevice = false; // a loss of an earlier pass that failed after writing it (a non-finite loss) does not count");
         if (m.OutputIsSequence) w.Line("ws.Resident.Drop(host.Encoded); // an encoder's record of its last pass is out of date from now on");
@@ -190,6 +191,7 @@ internal static class DeviceEmitter
         string gradient = $"training ? ws.{last.Dy.Name} : default";
         w.Line("/// <summary>The class loss on the device, from the logits the pass left there; its gradient stays there for the backward pass.</summary>");
         w.Open($"public float SoftmaxCrossEntropy({host} host, bool training)");
+        w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device");
         w.Line("Workspace ws = For(host);");
         w.Line($"float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.{last.Out.Name}, host.{plan.Targets.Name}, {m.OutputWidth}, {gradient}, \"targets\");");
         w.Line("ws.GradientOnDevice = training;");
@@ -198,6 +200,7 @@ internal static class DeviceEmitter
         w.Line();
         w.Line("/// <summary>The mean squared error on the device, from the output the pass left there (the targets go over); its gradient stays there for the backward pass.</summary>");
         w.Open($"public float MeanSquaredError({host} host, bool training, int B, int T)");
+        w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device");
         w.Line("Workspace ws = For(host);");
         string values = $"host.{plan.TargetValues.Name}";
         w.Line(m.OutputIsSequence
@@ -209,6 +212,7 @@ internal static class DeviceEmitter
         w.Line();
         w.Line("/// <summary>The host's backward pass on the device, from the output's gradient the loss wrote (on the host, or already on the device).</summary>");
         w.Open($"public void BackwardPass({host} host)");
+        w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device");
         w.Line("Workspace ws = For(host);");
         body = new SourceWriter();
         body.Line(m.OutputIsSequence
@@ -238,11 +242,15 @@ internal static class DeviceEmitter
         if (m.OutputIsSequence)
         {
             w.Line("/// <summary>After an Encode on the device: the outputs and their gradient stay there, where a decoder on the device reads them.</summary>");
-            w.Line($"public void Keep({host} host) => For(host).Resident.Keep(host.Encoded!);");
+            w.Open($"public void Keep({host} host)");
+            w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass();");
+            w.Line("For(host).Resident.Keep(host.Encoded!);");
+            w.Close();
             w.Line();
         }
         w.Line("/// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs stay on the device.</summary>");
         w.Open($"public void ToHost({host} host)");
+        w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device");
         if (EncodeReads(plan) is { } reads)
         {
             if (reads.Count > 0) w.Line("Workspace ws = For(host);");
@@ -253,6 +261,7 @@ internal static class DeviceEmitter
         w.Line();
         w.Line("/// <summary>The parameters back to the host; the device memory released.</summary>");
         w.Open("public void Detach()");
+        w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device");
         foreach (ParamRef p in plan.Parameters) w.Line($"{p.Field}.Detach();");
         w.Line("foreach (Workspace cached in _workspaces) cached.Dispose();");
         w.Line("_workspaces.Clear();");

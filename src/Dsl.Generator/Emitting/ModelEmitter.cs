@@ -101,7 +101,6 @@ internal static class ModelEmitter
         w.Line();
     }
 
-    /// <summary>An invalid model keeps its public surface, each member throwing, so that code using it shows no cascade of errors.</summary>
     /// <summary>
     /// A model whose declaration has errors: the public surface of a valid one (its interfaces included, so that code which
     /// passes it to a Trainer or a Decoder still compiles and only the DSL diagnostics show), every member throwing.

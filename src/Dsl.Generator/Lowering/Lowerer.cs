@@ -53,6 +53,9 @@ internal sealed class LowerContext
     // every workspace member and parameter field taken: a layer's name is the user's, so that "packed" + "_weights" can meet
     // the shared "packed_weights", and "attention_in_proj" + "_weight" the attention's "in_proj_weight" field
     private readonly HashSet<string> _bufferNames = new(System.StringComparer.Ordinal), _fieldNames = new(System.StringComparer.Ordinal);
+    private bool _positional;
+
+    public LowerContext(ShapedModel model) => Model = model;
 
     /// <summary><paramref name="name"/>, or with a number after it when that is taken (a user's layer name met another buffer's).</summary>
     private static string Unique(HashSet<string> taken, string name)
@@ -61,9 +64,6 @@ internal sealed class LowerContext
         for (int k = 2; !taken.Add(unique); k++) unique = name + "_" + k.ToString(System.Globalization.CultureInfo.InvariantCulture);
         return unique;
     }
-    private bool _positional;
-
-    public LowerContext(ShapedModel model) => Model = model;
 
     public ShapedModel Model { get; }
 

@@ -129,7 +129,8 @@ public class DeviceGeneratorTests
         Assert.DoesNotContain("ws.Memory!.Memory.Span", device);
         // the encoder keeps its outputs on the device after an Encode, and its backward pass starts from the gradient there
         string encoder = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Enc.Device.g.cs").SourceText.ToString();
-        Assert.Contains("public void Keep(Enc.Workspace host) => For(host).Resident.Keep(host.Encoded!);", encoder);
+        Assert.Contains("public void Keep(Enc.Workspace host)", encoder);
+        Assert.Contains("For(host).Resident.Keep(host.Encoded!);", encoder);
         Assert.Contains("ws.Resident.Drop(host.Encoded);", encoder);
         Assert.Contains("!ws.Resident.HoldsGradientOf(host.Encoded)", encoder);
         string host = result.Results.Single().GeneratedSources.Single(s => s.HintName == "Demo.Enc.g.cs").SourceText.ToString();

@@ -207,6 +207,48 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     [Fact]
+    public void ModelsSharingADeviceTrainFromTwoThreadsAsOneAtATime()
+    {
+        // their passes take turns on the device (its staging buffers are one pass's at a time): each thread's run is the host's
+        const int steps = 6;
+        var rng = new Rng(4);
+        var batches = Enumerable.Range(0, steps).Select(_ => (Tokens(((IModel)new GcGru(seed: 1)).InputWidth, rng), Targets(new GcGru(seed: 1), rng))).ToArray();
+        float[] Train(GcGru model)
+        {
+            var adam = new Adam(model.Parameters, 0.01f);
+            var losses = new float[steps];
+            for (int s = 0; s < steps; s++)
+            {
+                losses[s] = model.Backward(batches[s].Item1, batches[s].Item2);
+                model.Parameters.ClipGradNorm(1f);
+                adam.Step();
+                adam.ZeroGrad();
+            }
+            return losses;
+        }
+        float[] expected = Train(new GcGru(seed: 1));
+        var a = new GcGru(seed: 1);
+        var b = new GcGru(seed: 1);
+        a.To(fixture.Cpu);
+        b.To(fixture.Cpu);
+        float[] la = [], lb = [];
+        Parallel.Invoke(() => la = Train(a), () => lb = Train(b));
+        Tolerance.AssertClose(expected, la, "first thread's losses", rtol: 1e-3f);
+        Tolerance.AssertClose(expected, lb, "second thread's losses", rtol: 1e-3f);
+        // (ILGPU's CPU accelerator finishes each kernel as it is launched, so the losses above agree even without the turns:
+        // that the turns are taken shows here) a pass waits while another thread holds the device
+        Task<float> waiting;
+        using (fixture.Cpu.Pass())
+        {
+            waiting = Task.Run(() => b.Loss(batches[0].Item1, batches[0].Item2));
+            Assert.False(waiting.Wait(300), "a pass ran while another thread held the device");
+        }
+        Assert.True(waiting.Wait(TimeSpan.FromMinutes(1)), "the pass went on once the device was free");
+        a.ToHost();
+        b.ToHost();
+    }
+
+    [Fact]
     public void ClippingKeepsANaNGradientNaNOnTheDevice()
     {
         var model = new GcGru(seed: 1);

@@ -76,6 +76,7 @@ namespace Demo
             /// <summary>The host's forward pass on the device: what the host wrote for it goes over, the output comes back (unless a loss on the device reads it there).</summary>
             public void ForwardPass(CharModel.Workspace host, bool training, State? state, bool outputToHost)
             {
+                using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device
                 Workspace ws = For(host);
                 ws.GradientOnDevice = false; // a loss of an earlier pass that failed after writing it (a non-finite loss) does not count
                 ws.Resident.Drop(host.Encoded); // an encoder's record of its last pass is out of date from now on
@@ -94,6 +95,7 @@ namespace Demo
             /// <summary>The class loss on the device, from the logits the pass left there; its gradient stays there for the backward pass.</summary>
             public float SoftmaxCrossEntropy(CharModel.Workspace host, bool training)
             {
+                using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device
                 Workspace ws = For(host);
                 float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.dense_out, host.targets, 30, training ? ws.dense_dout : default, "targets");
                 ws.GradientOnDevice = training;
@@ -103,6 +105,7 @@ namespace Demo
             /// <summary>The mean squared error on the device, from the output the pass left there (the targets go over); its gradient stays there for the backward pass.</summary>
             public float MeanSquaredError(CharModel.Workspace host, bool training, int B, int T)
             {
+                using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device
                 Workspace ws = For(host);
                 float loss = host.HasLengths ? global::Dsl.Gpu.DeviceLosses.MeanSquaredError(ws.dense_out, host.target_values, training ? ws.dense_dout : default, host.lengths, B, T, 30) : global::Dsl.Gpu.DeviceLosses.MeanSquaredError(ws.dense_out, host.target_values, training ? ws.dense_dout : default);
                 ws.GradientOnDevice = training;
@@ -112,6 +115,7 @@ namespace Demo
             /// <summary>The host's backward pass on the device, from the output's gradient the loss wrote (on the host, or already on the device).</summary>
             public void BackwardPass(CharModel.Workspace host)
             {
+                using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device
                 Workspace ws = For(host);
                 if (!ws.GradientOnDevice && !ws.Resident.HoldsGradientOf(host.Encoded)) ws.dense_dout.CopyFrom(host.dense_dout); // (a decoder on the device added to it in place)
                 ws.GradientOnDevice = false;
@@ -132,11 +136,16 @@ namespace Demo
             }
 
             /// <summary>After an Encode on the device: the outputs and their gradient stay there, where a decoder on the device reads them.</summary>
-            public void Keep(CharModel.Workspace host) => For(host).Resident.Keep(host.Encoded!);
+            public void Keep(CharModel.Workspace host)
+            {
+                using global::Dsl.Gpu.Device.PassScope pass = Device.Pass();
+                For(host).Resident.Keep(host.Encoded!);
+            }
 
             /// <summary>What an encoder's host-side Encode reads (its final states' sources) back on the host; the outputs stay on the device.</summary>
             public void ToHost(CharModel.Workspace host)
             {
+                using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device
                 Workspace ws = For(host);
                 ws.lstm_out.CopyTo(host.lstm_out);
                 ws.lstm_cell_l0.CopyTo(host.lstm_cell_l0);
@@ -145,6 +154,7 @@ namespace Demo
             /// <summary>The parameters back to the host; the device memory released.</summary>
             public void Detach()
             {
+                using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device
                 _embedding_weight.Detach();
                 _lstm_weight_ih_l0.Detach();
                 _lstm_weight_hh_l0.Detach();
