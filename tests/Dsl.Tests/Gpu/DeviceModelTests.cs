@@ -249,6 +249,35 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     [Fact]
+    public void TheDeviceKeepsTheWorkspacesTheHostKeeps()
+    {
+        // training at one shape, evaluating at another, stepping: the host keeps its pass's and its step's workspaces, and the
+        // device the memory of those two only (it kept the last four, dead ones included), with the host's results throughout
+        var host = new GcGru(seed: 1);
+        var device = new GcGru(seed: 1);
+        device.To(fixture.Cpu);
+        var rng = new Rng(6);
+        int vocabulary = ((IModel)host).InputWidth;
+        Tensor<int> Batch(int batch) => Tensor.Create(Enumerable.Range(0, batch * T).Select(_ => (int)(rng.NextFloat() * vocabulary) % vocabulary).ToArray(), [batch, T]);
+        for (int round = 0; round < 3; round++)
+        {
+            Tensor<int> train = Batch(3), eval = Batch(5 + round), next = Batch(2);
+            Tolerance.AssertClose([host.Backward(train, train)], [device.Backward(train, train)], $"round {round}: training loss");
+            Tolerance.AssertClose([host.Loss(eval, eval)], [device.Loss(eval, eval)], $"round {round}: evaluation loss");
+            var hostState = host.CreateState(2);
+            var deviceState = device.CreateState(2);
+            Tensor<int> step = Tensor.Create(new[] { 1, 2 }, [2]);
+            Agreement.AssertClose(Dsl.Tests.Parity.ParityModel.Flatten(host.Step(step, hostState)), Dsl.Tests.Parity.ParityModel.Flatten(device.Step(step, deviceState)), $"round {round}: step");
+            host.Parameters.ZeroGrad();
+            device.Parameters.ZeroGrad();
+        }
+        object run = typeof(GcGru).GetField("_deviceRun", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(device)!;
+        var workspaces = (System.Collections.ICollection)run.GetType().GetField("_workspaces", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(run)!;
+        Assert.Equal(2, workspaces.Count);
+        device.ToHost();
+    }
+
+    [Fact]
     public void ClippingKeepsANaNGradientNaNOnTheDevice()
     {
         var model = new GcGru(seed: 1);

@@ -45,10 +45,12 @@ namespace Demo
             private readonly global::Dsl.Gpu.DeviceParameter _dense_weight; // dense.weight [30, 16]
             private readonly global::Dsl.Gpu.DeviceParameter _dense_bias; // dense.bias [30]
             private readonly global::System.Collections.Generic.List<Workspace> _workspaces = new();
+            private readonly CharModel _model;
 
             public DeviceRun(CharModel model, global::Dsl.Gpu.Device device)
             {
                 Device = device;
+                _model = model;
                 _dropoutRng = model._dropoutRng;
                 _embedding_weight = global::Dsl.Gpu.DeviceParameter.On(model._embedding_weight, device);
                 _lstm_weight_ih_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_weight_ih_l0, device);
@@ -59,14 +61,19 @@ namespace Demo
                 _dense_bias = global::Dsl.Gpu.DeviceParameter.On(model._dense_bias, device);
             }
 
-            /// <summary>The device memory of a host workspace (the same layout, one allocation); the last few are kept.</summary>
+            /// <summary>
+            /// The device memory of a host workspace (the same layout, one allocation). The device keeps those of the workspaces the
+            /// host keeps (its pass's and its step's): one the host let go is released (an encoder's outputs a record still stands
+            /// for go to the host first).
+            /// </summary>
             private Workspace For(CharModel.Workspace host)
             {
                 foreach (Workspace cached in _workspaces) if (ReferenceEquals(cached.Host, host)) return cached;
-                if (_workspaces.Count == 4)
+                for (int i = _workspaces.Count - 1; i >= 0; i--)
                 {
-                    _workspaces[0].Dispose();
-                    _workspaces.RemoveAt(0);
+                    if (ReferenceEquals(_workspaces[i].Host, _model._workspace) || ReferenceEquals(_workspaces[i].Host, _model._stepWorkspace)) continue;
+                    _workspaces[i].Dispose();
+                    _workspaces.RemoveAt(i);
                 }
                 var created = new Workspace(host, Device);
                 _workspaces.Add(created);
