@@ -24,6 +24,10 @@ public static class Sampling
         if (!(temperature >= 0) || float.IsInfinity(temperature)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be finite and non-negative");
         if (temperature == 0) return Greedy(logits);
         float max = TensorPrimitives.Max(logits);
+        // NaN, +∞ or nothing but −∞ make no distribution (torch.multinomial refuses them too): a model's bad weights would
+        // otherwise draw the last id, step after step
+        if (!float.IsFinite(max) || HasNaN(logits))
+            throw new ArgumentException($"Sampling: the logits hold {(HasNaN(logits) ? "NaN" : float.IsNegativeInfinity(max) ? "only −∞" : "+∞")}; a distribution cannot be drawn from them.", nameof(logits));
         double sum = 0;
         for (int i = 0; i < logits.Length; i++) sum += Math.Exp((logits[i] - max) / temperature);
         double u = rng.NextDouble() * sum;
@@ -34,5 +38,11 @@ public static class Sampling
             if (u < acc) return i;
         }
         return logits.Length - 1;
+    }
+
+    private static bool HasNaN(ReadOnlySpan<float> values)
+    {
+        foreach (float v in values) if (float.IsNaN(v)) return true;
+        return false;
     }
 }

@@ -105,11 +105,9 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// <summary>Teacher-forced cross-entropy of <paramref name="targets"/> [batch, steps] (negative ids ignored), in inference mode.</summary>
     public float Loss(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
     {
+        RequireDecoderShapes(source, decoderInput, targets);
         IDecoderState state = Encode(source, lengths);
         Tensor<float> logits = Decoder.Forward(decoderInput, state);
-        // one target per decoder step: a transposed or flattened array would pair logits with the wrong targets
-        Span<int> dims = [(int)decoderInput.Lengths[0], (int)decoderInput.Lengths[1]];
-        Check.Shape(targets, nameof(targets), $"batch = {dims[0]}, steps = {dims[1]} (the decoder input's)", dims);
         var flatTargets = new int[targets.FlattenedLength];
         targets.FlattenTo(flatTargets);
         var flatLogits = new float[logits.FlattenedLength];
@@ -129,9 +127,9 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     {
         if (!(teacherForcing >= 0f && teacherForcing <= 1f))
             throw new ArgumentOutOfRangeException(nameof(teacherForcing), teacherForcing, "the teacher-forcing ratio must be in [0, 1]");
+        // every shape before the encoder runs: a failed call draws nothing from the dropout and teacher-forcing streams
+        RequireDecoderShapes(source, decoderInput, targets);
         (EncoderOutput encoded, IDecoderState state) = Start(source, lengths, training: true);
-        if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != encoded.Batch)
-            throw new ArgumentException($"decoderInput: expected [batch = {encoded.Batch}, steps], got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
         ReadOnlyTensorSpan<int> inputs = teacherForcing < 1f ? ScheduledInputs(state, decoderInput, teacherForcing) : decoderInput;
         encoded.ClearGradient();
         state.KeepGradients = true;
@@ -148,6 +146,20 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// <summary>Beam search over one source [1, steps] (see <see cref="Dsl.Decode.Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/>); best first.</summary>
     public IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<TSource> source, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
         Dsl.Decode.Beam(Decoder, RequireOne(source), [startToken], beamWidth, maxLength, endToken, lengthPenalty);
+
+    /// <summary>
+    /// The decoder's input is [batch, steps] for the source's batch, and its targets one per decoder step (a transposed or
+    /// flattened array would pair logits with the wrong targets).
+    /// </summary>
+    private static void RequireDecoderShapes(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
+    {
+        nint batch = source.Rank >= 1 ? source.Lengths[0] : -1;
+        if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != batch)
+            throw new ArgumentException($"decoderInput: expected [batch = {batch}, steps] (the source's batch), got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
+        if (targets.Rank == 2 && targets.Lengths[0] == decoderInput.Lengths[0] && targets.Lengths[1] == decoderInput.Lengths[1]) return;
+        Span<int> dims = [(int)decoderInput.Lengths[0], (int)decoderInput.Lengths[1]]; // (the message is built only for a mismatch: a training step allocates nothing)
+        Check.Shape(targets, nameof(targets), $"batch = {dims[0]}, steps = {dims[1]} (the decoder input's)", dims);
+    }
 
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)
     {

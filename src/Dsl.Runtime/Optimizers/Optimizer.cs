@@ -16,14 +16,37 @@ public abstract class Optimizer
         ArgumentNullException.ThrowIfNull(parameters);
         if (!(learningRate >= 0) || float.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "must be finite and non-negative");
         Parameters = parameters.ToArray();
+        if (Parameters.Count == 0)
+            throw new ArgumentException("The optimiser got an empty parameter list (as torch.optim refuses): pass a model's Parameters, or a filter of them that keeps some.", nameof(parameters));
+        var tensors = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
+        foreach (Parameter p in Parameters)
+        {
+            if (p is null) throw new ArgumentException("The parameter list holds a null.", nameof(parameters));
+            if (!tensors.Add(p.HostValues))
+                throw new ArgumentException($"Parameter '{p.Name}' is given twice (itself, or another name of the same tensor): it would be updated twice per step.", nameof(parameters));
+        }
         LearningRate = learningRate;
     }
 
     /// <summary>The parameters this optimiser updates.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
 
-    /// <summary>The learning rate; a schedule may change it between steps.</summary>
-    public float LearningRate { get; set; }
+    /// <summary>The learning rate, finite and non-negative; a schedule may change it between steps.</summary>
+    public float LearningRate
+    {
+        get => _learningRate;
+        set => _learningRate = value >= 0 && !float.IsInfinity(value) ? value
+            : throw new ArgumentOutOfRangeException(nameof(LearningRate), value, "the learning rate must be finite and non-negative");
+    }
+
+    private float _learningRate;
+
+    /// <summary>
+    /// The rate every schedule over this optimiser starts from: the rate when the first schedule was attached (PyTorch's
+    /// <c>initial_lr</c>), so that a second schedule built beside a warm-up that has already lowered the rate does not
+    /// start from the lowered one.
+    /// </summary>
+    internal float? ScheduleBase { get; set; }
 
     /// <summary>Number of <see cref="Step"/> calls so far.</summary>
     public long StepCount { get; internal set; }

@@ -4,17 +4,18 @@ namespace Dsl;
 
 /// <summary>
 /// A learning-rate schedule over an optimiser, with <c>torch.optim.lr_scheduler</c>'s semantics: the
-/// optimiser's rate at construction is the base rate, and each <see cref="Step"/> (after
-/// <c>optimizer.Step()</c>, once per epoch or per batch as the user chooses) moves to the next rate.
+/// optimiser's rate when its first schedule is attached is the base rate of every schedule over it (PyTorch's
+/// <c>initial_lr</c>: a cosine built beside a warm-up starts from the full rate, not the warm-up's lowered one), and each
+/// <see cref="Step"/> (after <c>optimizer.Step()</c>, once per epoch or per batch as the user chooses) moves to the next rate.
 /// </summary>
 public abstract class LearningRateSchedule
 {
-    /// <summary>Attaches to <paramref name="optimizer"/>; its current rate becomes the base rate.</summary>
+    /// <summary>Attaches to <paramref name="optimizer"/>; its rate when its first schedule was attached is the base rate.</summary>
     protected LearningRateSchedule(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         Optimizer = optimizer;
-        BaseLearningRate = optimizer.LearningRate;
+        BaseLearningRate = optimizer.ScheduleBase ??= optimizer.LearningRate;
     }
 
     /// <summary>The optimiser whose rate this sets.</summary>
@@ -48,6 +49,12 @@ public abstract class LearningRateSchedule
     {
         if (value <= 0) throw new ArgumentOutOfRangeException(name, value, "must be positive");
     }
+
+    /// <summary>Throws unless <paramref name="value"/> lies in [<paramref name="min"/>, <paramref name="max"/>] (a rate or factor below 0 would ascend the gradient).</summary>
+    private protected static void RequireBetween(float value, float min, float max, string name)
+    {
+        if (!(value >= min && value <= max)) throw new ArgumentOutOfRangeException(name, value, $"must be in [{min}, {max}]");
+    }
 }
 
 /// <summary>Multiplies the rate by <c>gamma</c> every <c>stepSize</c> steps (<c>StepLR</c>).</summary>
@@ -60,6 +67,7 @@ public sealed class StepLr : LearningRateSchedule
     public StepLr(Optimizer optimizer, int stepSize, float gamma = 0.1f) : base(optimizer)
     {
         RequirePositive(stepSize, nameof(stepSize));
+        RequireBetween(gamma, 0f, float.MaxValue, nameof(gamma));
         _stepSize = stepSize;
         _gamma = gamma;
     }
@@ -74,7 +82,11 @@ public sealed class ExponentialLr : LearningRateSchedule
     private readonly double _gamma;
 
     /// <summary>Creates the schedule.</summary>
-    public ExponentialLr(Optimizer optimizer, float gamma) : base(optimizer) => _gamma = gamma;
+    public ExponentialLr(Optimizer optimizer, float gamma) : base(optimizer)
+    {
+        RequireBetween(gamma, 0f, float.MaxValue, nameof(gamma));
+        _gamma = gamma;
+    }
 
     /// <inheritdoc/>
     public override float Rate(int step) => (float)(BaseLearningRate * Math.Pow(_gamma, step));
@@ -90,6 +102,7 @@ public sealed class CosineAnnealingLr : LearningRateSchedule
     public CosineAnnealingLr(Optimizer optimizer, int period, float minimum = 0f) : base(optimizer)
     {
         RequirePositive(period, nameof(period));
+        RequireBetween(minimum, 0f, float.MaxValue, nameof(minimum));
         _period = period;
         _minimum = minimum;
     }
@@ -113,6 +126,7 @@ public sealed class LinearWarmup : LearningRateSchedule
     {
         RequirePositive(steps, nameof(steps));
         if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(startFactor), startFactor, "must be in (0, 1]");
+        RequireBetween(endFactor, 0f, 1f, nameof(endFactor)); // as torch's LinearLR
         _start = startFactor;
         _end = endFactor;
         _steps = steps;

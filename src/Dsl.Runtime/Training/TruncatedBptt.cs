@@ -45,8 +45,8 @@ public sealed class TruncatedBptt<TInput>
     /// <summary>
     /// One pass over a batch of long sequences: <paramref name="input"/> [batch, steps(, features)] batch-major,
     /// class-id <paramref name="targets"/> [batch, steps] (negative ids ignored). <paramref name="update"/> runs after
-    /// each window's gradients are accumulated (clip, optimiser step, zero the gradients). Returns the mean of the
-    /// windows' losses.
+    /// each window's gradients are accumulated (clip, optimiser step, zero the gradients); a window whose targets are all
+    /// ignored is passed through (its state carried) without a loss or an update. Returns the mean of the windows' losses.
     /// </summary>
     public float Train(ReadOnlySpan<TInput> input, ReadOnlySpan<int> targets, int batch, int steps, Action update)
     {
@@ -60,19 +60,32 @@ public sealed class TruncatedBptt<TInput>
             (int window, int length, IModelState? state) = PrepareWindow(input, batch, steps, features, chunkStart);
             // The window's targets, with those before this chunk ignored: only the last K1 steps' losses count.
             EnsureLength(ref _windowTargets, batch * length);
+            bool anyTarget = false;
             for (int b = 0; b < batch; b++)
             {
                 for (int t = 0; t < length; t++)
-                    _windowTargets[b * length + t] = window + t < chunkStart ? -1 : targets[b * steps + window + t];
+                {
+                    int target = window + t < chunkStart ? -1 : targets[b * steps + window + t];
+                    _windowTargets[b * length + t] = target;
+                    anyTarget |= target >= 0;
+                }
             }
             var x = new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, length, features));
+            if (!anyTarget)
+            {
+                // nothing to learn from this chunk (every target ignored: padding): the carried state moves through it, the
+                // weights stay, and it counts in neither the mean nor the optimiser's steps (as Trainer skips such a batch)
+                if (state is not null) _model.Forward(x, state);
+                CarryState(input, batch, steps, features, chunkStart, window);
+                continue;
+            }
             var y = new System.Numerics.Tensors.ReadOnlyTensorSpan<int>(_windowTargets, [batch, length]);
             total += state is null ? _model.Backward(x, y) : _model.Backward(x, y, state);
             windows++;
             CarryState(input, batch, steps, features, chunkStart, window);
             update();
         }
-        return (float)(total / windows);
+        return windows == 0 ? float.NaN : (float)(total / windows); // no target at all: NaN, as PyTorch's mean over nothing
     }
 
     /// <summary>

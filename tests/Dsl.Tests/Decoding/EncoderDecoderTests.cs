@@ -17,6 +17,23 @@ public class EncoderDecoderTests
     }
 
     [Fact]
+    public void ABackwardWithWrongShapesFailsBeforeDrawingFromItsStreams()
+    {
+        // the shapes are checked before the encoder runs: a failed call leaves the dropout and teacher-forcing streams where
+        // they were, so that a seeded run that catches the error and goes on still reproduces
+        Seq2SeqGeneral model = Trained();
+        IModel encoder = model.Encoder;
+        string dropout = encoder.DropoutRandom.Save();
+        string[] others = ((IHasRandoms)model).OtherRandoms.Select(r => r.Rng.Save()).ToArray();
+        int[] source = [5, 5, 2, 9, 1, 3];
+        var error = Assert.Throws<ArgumentException>(() => model.Backward(Tokens(source, 2, 3), default, Tokens([1, 4, 4, 1, 6, 6], 2, 3), Tokens([4, 4, 2, 6, 6], 1, 5), teacherForcing: 0.5f));
+        Assert.Equal("targets", error.ParamName);
+        Assert.Equal("decoderInput", Assert.Throws<ArgumentException>(() => model.Backward(Tokens(source, 2, 3), default, Tokens([1, 4, 4], 1, 3), Tokens([4, 4, 2], 1, 3))).ParamName);
+        Assert.Equal(dropout, encoder.DropoutRandom.Save());
+        Assert.Equal(others, ((IHasRandoms)model).OtherRandoms.Select(r => r.Rng.Save()).ToArray());
+    }
+
+    [Fact]
     public void ParametersAreTheEncodersBridgesAndDecodersUnderPrefixedNames()
     {
         var model = new Seq2SeqGeneral(seed: 1);

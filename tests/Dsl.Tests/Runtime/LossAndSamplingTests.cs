@@ -37,6 +37,11 @@ public class LossAndSamplingTests
         int sharp = Enumerable.Range(0, 20_000).Count(_ => Sampling.Sample(logits, 0.5f, rng) == 1); // p ∝ 1, 9
         Assert.InRange(sharp / 20_000.0, 0.88, 0.92);
         Assert.Equal(1, Sampling.Sample(logits, 0f, rng));
+        // NaN, +∞ or nothing but −∞ is no distribution: refused (it drew the last id, step after step)
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => Sampling.Sample([1f, float.NaN, 0f], 1f, rng)).Message);
+        Assert.Contains("+∞", Assert.Throws<ArgumentException>(() => Sampling.Sample([1f, float.PositiveInfinity], 1f, rng)).Message);
+        Assert.Contains("only −∞", Assert.Throws<ArgumentException>(() => Sampling.Sample([float.NegativeInfinity, float.NegativeInfinity], 1f, rng)).Message);
+        Assert.Equal(1, Sampling.Sample([float.NegativeInfinity, 0f], 1f, rng)); // −∞ beside a finite logit: never drawn
         Assert.Throws<ArgumentOutOfRangeException>(() => Sampling.Sample(logits, -1f, rng));
     }
 

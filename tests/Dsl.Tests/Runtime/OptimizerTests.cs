@@ -94,6 +94,16 @@ public class OptimizerTests
         new[] { 0.3f, 0.4f }.CopyTo(q.GradAsSpan());
         Assert.Equal(0.5f, new ParameterSet([q]).GradNorm(), 1e-6f);
     }
+
+    [Fact]
+    public void AnEmptyOrRepeatedParameterListIsRefused()
+    {
+        var empty = Assert.Throws<ArgumentException>(() => new Adam(Array.Empty<Parameter>()));
+        Assert.Contains("empty parameter list", empty.Message);
+        var p = new Parameter("p", 3);
+        var twice = Assert.Throws<ArgumentException>(() => new Sgd([p, p.WithName("q")], 0.1f));
+        Assert.Contains("'q' is given twice", twice.Message);
+    }
 }
 
 /// <summary>Learning-rate schedules give torch.optim.lr_scheduler's rates step for step.</summary>
@@ -127,5 +137,31 @@ public class ScheduleTests
         Tolerance.AssertClose(expected, actual, name, rtol: 1e-5f);
         schedule.Resume(2);
         Assert.Equal(expected[2], optimizer.LearningRate, 1e-6f);
+    }
+
+    [Fact]
+    public void ASecondScheduleStartsFromTheRateBeforeTheFirst()
+    {
+        // PyTorch keeps initial_lr: a cosine built beside a warm-up (which lowers the rate at once) anneals from the full rate
+        var optimizer = new Adam([new Parameter("p", 1)], learningRate: 0.1f);
+        var warmup = new LinearWarmup(optimizer, steps: 5, startFactor: 0.05f);
+        var cosine = new CosineAnnealingLr(optimizer, period: 10);
+        Assert.Equal(0.005f, optimizer.LearningRate, 1e-7f);
+        Assert.Equal(0.1f, warmup.BaseLearningRate);
+        Assert.Equal(0.1f, cosine.BaseLearningRate);
+        Assert.Equal(0.1f, cosine.Rate(0));
+    }
+
+    [Fact]
+    public void FactorsThatWouldAscendTheGradientAreRefused()
+    {
+        var optimizer = new Sgd([new Parameter("p", 1)], learningRate: 0.1f);
+        Assert.Equal("endFactor", Assert.Throws<ArgumentOutOfRangeException>(() => new LinearWarmup(optimizer, 5, endFactor: -1f)).ParamName);
+        Assert.Equal("gamma", Assert.Throws<ArgumentOutOfRangeException>(() => new ExponentialLr(optimizer, -0.9f)).ParamName);
+        Assert.Equal("gamma", Assert.Throws<ArgumentOutOfRangeException>(() => new StepLr(optimizer, 2, float.NaN)).ParamName);
+        Assert.Equal("minimum", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealingLr(optimizer, 5, minimum: -0.1f)).ParamName);
+        var nan = Assert.Throws<ArgumentOutOfRangeException>(() => optimizer.LearningRate = float.NaN);
+        Assert.Contains("finite and non-negative", nan.Message);
+        Assert.Equal(0.1f, optimizer.LearningRate); // and the rate is kept
     }
 }

@@ -8,6 +8,32 @@ namespace Dsl.Tests.Training;
 public class TruncatedBpttTests
 {
     [Fact]
+    public void AChunkWithNoTargetIsCarriedThroughWithoutALossOrAnUpdate()
+    {
+        // chunks of 4 over 8 steps, the second all padding: one loss (the first chunk's), one update; the state still moves
+        // through the padded chunk, so a third chunk's loss starts from it
+        const int batch = 2, steps = 12;
+        var rng = new Rng(6);
+        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        int[] y = Enumerable.Range(0, batch * steps).Select(i => i % steps is >= 4 and < 8 ? -1 : rng.NextInt(11)).ToArray();
+        var model = new StatefulLstm(seed: 5);
+        int updates = 0;
+        float loss = new TruncatedBptt<int>(model, k1: 4, k2: 4).Train(x, y, batch, steps, () => updates++);
+        Assert.Equal(2, updates);
+        // the same by hand: chunk 1 with its state, chunk 2 forward only, chunk 3 from there
+        var reference = new StatefulLstm(seed: 5);
+        var state = reference.CreateState(batch);
+        int[] Chunk(int[] values, int c) => Enumerable.Range(0, batch).SelectMany(b => values.Skip(b * steps + c * 4).Take(4)).ToArray();
+        float first = reference.Backward(new ReadOnlyTensorSpan<int>(Chunk(x, 0), [batch, 4]), new ReadOnlyTensorSpan<int>(Chunk(y, 0), [batch, 4]), state);
+        reference.Forward(new ReadOnlyTensorSpan<int>(Chunk(x, 1), [batch, 4]), state);
+        float third = reference.Backward(new ReadOnlyTensorSpan<int>(Chunk(x, 2), [batch, 4]), new ReadOnlyTensorSpan<int>(Chunk(y, 2), [batch, 4]), state);
+        Assert.Equal((first + third) / 2, loss, 1e-6f);
+        Assert.True(float.IsNaN(new TruncatedBptt<int>(new StatefulLstm(seed: 5), 4, 4).Train(x, Enumerable.Repeat(-1, batch * steps).ToArray(), batch, steps, () => updates++)),
+            "no target at all: NaN, as PyTorch's mean over nothing");
+        Assert.Equal(2, updates);
+    }
+
+    [Fact]
     public void K1EqualK2EqualTIsFullBptt()
     {
         var full = new StatefulLstm(seed: 5);
