@@ -90,15 +90,22 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
 
     /// <summary>
     /// Encodes a batch of sources [batch, steps] (padded to <paramref name="lengths"/> when not empty) in inference mode and
-    /// returns the decoder's initial state for it: the bridged final states, and the memory its attention reads. Valid until
-    /// the encoder's next pass.
+    /// returns the decoder's initial state for it: the bridged final states, and the memory its attention reads — a copy of
+    /// the encoder's outputs, so that states from several calls stay valid side by side (the encoder's next pass rewrites
+    /// its own outputs in place).
     /// </summary>
-    public IDecoderState Encode(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths = default) => Start(source, lengths, training: false).State;
+    public IDecoderState Encode(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths = default)
+    {
+        (EncoderOutput encoded, IDecoderState state) = Start(source, lengths, training: false);
+        // the caller keeps the state past the encoder's next pass, which rewrites its outputs in place: it attends over a copy
+        if (state.NeedsMemory) state.Attend(encoded.Snapshot());
+        return state;
+    }
 
     /// <summary>Teacher-forced inference: the decoder reads <paramref name="decoderInput"/> [batch, steps] (start token, then the target shifted); returns logits [batch, steps, vocabulary].</summary>
     public Tensor<float> Forward(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput)
     {
-        IDecoderState state = Encode(source, lengths);
+        IDecoderState state = Start(source, lengths, training: false).State;
         return Decoder.Forward(decoderInput, state);
     }
 
@@ -106,7 +113,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     public float Loss(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
     {
         RequireDecoderShapes(source, decoderInput, targets);
-        IDecoderState state = Encode(source, lengths);
+        IDecoderState state = Start(source, lengths, training: false).State;
         Tensor<float> logits = Decoder.Forward(decoderInput, state);
         var flatTargets = new int[targets.FlattenedLength];
         targets.FlattenTo(flatTargets);
@@ -165,7 +172,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     {
         if (source.Rank < 1 || source.Lengths[0] != 1)
             throw new ArgumentException($"source: expected one sequence [1, steps], got {Shapes.Format(source.Lengths)}.", nameof(source));
-        return Encode(source);
+        return Start(source, default, training: false).State; // (decoded at once: no copy of the encoder's outputs)
     }
 
     private (EncoderOutput Encoded, IDecoderState State) Start(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, bool training)

@@ -35,6 +35,17 @@ public sealed class EncoderOutput
         IReadOnlyList<NamedTensor> finalStates, IReadOnlyList<NamedTensor> finalStateGradients) =>
         new(batch, steps, width, memory, memoryGradient, lengths, finalStates, finalStateGradients);
 
+    /// <summary>
+    /// A copy of the outputs and lengths that the encoder's next pass does not overwrite (no gradient, no final states: what
+    /// a decoder state handed to the caller attends over).
+    /// </summary>
+    internal EncoderOutput Snapshot()
+    {
+        var copy = new EncoderOutput(Batch, Steps, Width, Memory.ToArray(), default, (int[])LengthsBuffer.Clone(), [], []);
+        copy.HasLengths = HasLengths;
+        return copy;
+    }
+
     /// <summary>Number of source sequences.</summary>
     public int Batch { get; }
 

@@ -17,6 +17,20 @@ public class EncoderDecoderTests
     }
 
     [Fact]
+    public void StatesFromTwoEncodesOfOneShapeEachAttendOverTheirOwnSource()
+    {
+        // the encoder reuses its outputs' buffer for a second source of the same shape: the first state keeps its own copy
+        Seq2SeqGeneral model = Trained();
+        var first = Tokens([5, 5, 2, 9], 1, 4);
+        var second = Tokens([3, 1, 7, 7], 1, 4);
+        int[] expected = model.Greedy(first, startToken: 1, maxLength: 5);
+        IDecoderState a = model.Encode(first);
+        IDecoderState b = model.Encode(second);
+        Assert.Equal(expected, Decode.Greedy(model.Decoder, a, [1], maxLength: 5));
+        Assert.Equal(model.Greedy(second, startToken: 1, maxLength: 5), Decode.Greedy(model.Decoder, b, [1], maxLength: 5));
+    }
+
+    [Fact]
     public void ABackwardWithWrongShapesFailsBeforeDrawingFromItsStreams()
     {
         // the shapes are checked before the encoder runs: a failed call leaves the dropout and teacher-forcing streams where
