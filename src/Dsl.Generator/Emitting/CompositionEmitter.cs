@@ -68,8 +68,7 @@ internal static class CompositionEmitter
     /// <summary>An invalid composition keeps its main members, each throwing, so that code using it shows no cascade of errors.</summary>
     private static void EmitInvalid(SourceWriter w, ShapedModel model, ShapedComposition c, string source)
     {
-        string ids = string.Join(", ", model.Diagnostics.Select(x => x.Id).Distinct());
-        string fail = $"throw new global::System.InvalidOperationException(\"Model '{model.Spec.Name}' has declaration errors ({(ids.Length > 0 ? ids : "in its encoder or decoder")}); fix them to generate its code.\");";
+        string fail = ModelEmitter.ThrowDeclarationErrors(model);
         if (c.Encoder is { OutputIsSequence: true, Spec.CanGenerate: true } encoder && c.Decoder is { TakesTokens: true, Spec.CanGenerate: true } decoder)
         {
             // both parts are models (valid, or their own throwing placeholders): the runtime's class then gives every member

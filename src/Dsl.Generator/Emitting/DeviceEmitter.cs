@@ -33,8 +33,7 @@ internal static class DeviceEmitter
     public static string? EmitInvalid(ShapedModel model)
     {
         if (!model.Spec.CanGenerate) return null;
-        string ids = string.Join(", ", model.Diagnostics.Select(d => d.Id).Distinct());
-        string fail = $"throw new global::System.InvalidOperationException(\"Model '{model.Spec.Name}' has declaration errors ({ids}); fix them to generate its code.\");";
+        string fail = ModelEmitter.ThrowDeclarationErrors(model);
         return GeneratedFile.WritePart(model.Spec, w =>
         {
             w.Open($"partial class {model.Spec.Name} : global::Dsl.Gpu.IDeviceModel");

@@ -102,13 +102,22 @@ internal static class ModelEmitter
     }
 
     /// <summary>
+    /// The statement every member of a model with declaration errors is (its own, its device members', a composition's):
+    /// it names the diagnostics, or, for a composition whose errors are its parts', says so.
+    /// </summary>
+    internal static string ThrowDeclarationErrors(ShapedModel m)
+    {
+        string ids = string.Join(", ", m.Diagnostics.Select(d => d.Id).Distinct());
+        return $"throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}' has declaration errors ({(ids.Length > 0 ? ids : "in its encoder or decoder")}); fix them to generate its code.\");";
+    }
+
+    /// <summary>
     /// A model whose declaration has errors: the public surface of a valid one (its interfaces included, so that code which
     /// passes it to a Trainer or a Decoder still compiles and only the DSL diagnostics show), every member throwing.
     /// </summary>
     private static void EmitInvalid(SourceWriter w, ShapedModel m)
     {
-        string ids = string.Join(", ", m.Diagnostics.Select(d => d.Id).Distinct());
-        string fail = $"throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}' has declaration errors ({ids}); fix them to generate its code.\");";
+        string fail = ThrowDeclarationErrors(m);
         string input = InputType(m), name = InputName(m), model = ModelInterface(m), element = m.TakesTokens ? "int" : "float";
         string ints = $"{T}.ReadOnlyTensorSpan<int>", floats = $"{T}.ReadOnlyTensorSpan<float>", tensor = $"{T}.Tensor<float>", destination = $"{T}.TensorSpan<float> destination";
         w.Line("/// <summary>Not generated: the declaration has errors.</summary>");

@@ -27,6 +27,9 @@ public class CachingTests
             .Where(kv => kv.Key is "Dsl.Parse.Embedding" or "Dsl.Models" or "Dsl.External" or "Dsl.Resolve" or "Dsl.Shape" or "Dsl.Lower")
             .SelectMany(kv => kv.Value);
 
+    private static void AssertNothingReran(IEnumerable<IncrementalGeneratorRunStep> steps) =>
+        Assert.All(steps.SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"step output was {o.Reason}"));
+
     private static (GeneratorDriver Driver, CSharpCompilation Compilation) FirstRun()
     {
         CSharpCompilation compilation = GeneratorHarness.Compile(Model, "namespace Demo; public class Other { public int X; }");
@@ -44,7 +47,7 @@ public class CachingTests
         GeneratorDriverRunResult result = driver.RunGenerators(edited).GetRunResult();
         var steps = ModelSteps(result).ToList();
         Assert.Equal(6, steps.Count); // Parse of the one model, the collected models, the referenced assemblies' models (none), Resolve, Shape, Lower
-        Assert.All(steps.SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"step output was {o.Reason}"));
+        AssertNothingReran(steps);
     }
 
     [Fact]
@@ -58,7 +61,7 @@ public class CachingTests
         GeneratorDriverRunResult result = driver.RunGenerators(edited).GetRunResult();
         var steps = ModelSteps(result).ToList();
         Assert.NotEmpty(steps);
-        Assert.All(steps.SelectMany(s => s.Outputs), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"step output was {o.Reason}"));
+        AssertNothingReran(steps);
     }
 
     [Fact]
