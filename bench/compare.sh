@@ -1,42 +1,88 @@
 #!/usr/bin/env bash
-# Runs the same configurations in Dsl and in PyTorch on this machine, with the same threads, and
-# prints times, the ratio (PyTorch time / Dsl time: > 1 means Dsl is faster), the same for Dsl's models exported to
-# ONNX and run by ONNX Runtime where the Dsl bench has them, GFLOP/s and the
-# fraction of the measured FMA peak. Usage, from a clean clone:
-#   dotnet build -c Release && bench/compare.sh [threads]
-# PyTorch at its best needs Debian's python3-torch with OpenBLAS (apt-get install python3-torch
-# libopenblas0-pthread); the PyTorch side prints which BLAS it loaded.
+# Runs the same configurations in Dsl, PyTorch, TorchSharp and ONNX Runtime (Dsl's models exported to ONNX) on this
+# machine, with the same threads, and prints one table: times, the ratios (their time / Dsl's: > 1 means Dsl is
+# faster), Dsl's GFLOP/s and the fraction of the FMA peak measured in the same run, and the vector width each ran at.
+# Usage, from a clean clone:
+#   dotnet build -c Release && bench/compare.sh [threads] [--avx2] [--no-torchsharp] [--only TEXT]
+# --avx2 narrows every side to 256-bit vectors on an AVX-512 machine (an AVX2 machine's like-for-like): Dsl with
+# DOTNET_EnableAVX512=0 (which .NET 10 reads), PyTorch with ATEN_CPU_CAPABILITY=avx2 and OPENBLAS_CORETYPE=Haswell,
+# TorchSharp with ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2; ONNX Runtime has no
+# such switch and keeps its widest kernels. --only runs, on every side, the workloads whose name contains TEXT.
+# PyTorch at its best needs Debian's python3-torch with OpenBLAS (apt-get install python3-torch libopenblas0-pthread);
+# its side prints which BLAS it loaded. TorchSharp (bench/torchsharp: TorchSharp-cpu from NuGet, LibTorch 2.10) runs
+# through bench/torchsharp/launch.sh (glibc >= 2.38, or Debian 13's libc fetched by with-trixie-libc.sh). A side that
+# cannot run here is left out with a line saying why; its columns then read "—".
 set -euo pipefail
 cd "$(dirname "$0")/.."
-threads=${1:-$(nproc)}
+threads=$(nproc)
+if [[ $# -gt 0 && $1 != --* ]]; then threads=$1; shift; fi
+avx2=0 torchsharp=1 only=()
+while [[ $# -gt 0 ]]; do
+  case $1 in
+    --avx2) avx2=1 ;;
+    --no-torchsharp) torchsharp=0 ;;
+    --only) only=(--only "$2"); shift ;;
+    *) echo "compare.sh: unknown argument '$1' (expected [threads] [--avx2] [--no-torchsharp] [--only TEXT])" >&2; exit 2 ;;
+  esac
+  shift
+done
+dsl_env=() torch_env=() ts_env=()
+if ((avx2)); then
+  dsl_env=(DOTNET_EnableAVX512=0)
+  torch_env=(ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell)
+  ts_env=(ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2)
+fi
 out=$(mktemp -d)
-dotnet run -c Release --no-build --project bench/Dsl.Benchmarks -- --json --threads "$threads" > "$out/dsl.jsonl"
-OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" /usr/bin/python3 bench/pytorch/bench.py --threads "$threads" > "$out/torch.jsonl"
-python3 - "$out/dsl.jsonl" "$out/torch.jsonl" "$threads" <<'PY'
+trap 'rm -rf "$out"' EXIT
+touch "$out/torch.jsonl" "$out/ts.jsonl"
+env ${dsl_env[@]+"${dsl_env[@]}"} dotnet run -c Release --no-build --project bench/Dsl.Benchmarks -- --json --threads "$threads" ${only[@]+"${only[@]}"} > "$out/dsl.jsonl"
+if ! env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" ${torch_env[@]+"${torch_env[@]}"} /usr/bin/python3 bench/pytorch/bench.py --threads "$threads" ${only[@]+"${only[@]}"} > "$out/torch.jsonl" 2> "$out/torch.err"; then
+  echo "PyTorch left out: bench/pytorch/bench.py failed ($(tail -1 "$out/torch.err"))"
+  : > "$out/torch.jsonl"
+fi
+if ((torchsharp)); then
+  if ! dotnet build -c Release bench/torchsharp -v quiet > "$out/ts.build" 2>&1; then
+    echo "TorchSharp left out: bench/torchsharp did not build ($(grep -m1 -E 'error' "$out/ts.build" || tail -1 "$out/ts.build"))"
+  elif ! env ${ts_env[@]+"${ts_env[@]}"} bench/torchsharp/launch.sh "$threads" --json ${only[@]+"${only[@]}"} > "$out/ts.jsonl" 2> "$out/ts.err"; then
+    echo "TorchSharp left out: its bench failed ($(tail -1 "$out/ts.err"))"
+    : > "$out/ts.jsonl"
+  fi
+fi
+python3 - "$out/dsl.jsonl" "$out/torch.jsonl" "$out/ts.jsonl" "$threads" "$avx2" <<'PY'
 import json, sys
-dsl = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-torch_lines = [json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")]
-threads = int(sys.argv[3])
-info = next(l for l in torch_lines if "info" in l)
-torch = {l["name"]: l for l in torch_lines if "name" in l}
+def lines(path):
+    return [json.loads(l) for l in open(path) if l.startswith("{")]
+dsl_lines, torch_lines, ts_lines = lines(sys.argv[1]), lines(sys.argv[2]), lines(sys.argv[3])
+threads, avx2 = int(sys.argv[4]), sys.argv[5] == "1"
+named = lambda ls: [l for l in ls if "name" in l]
+dsl = named(dsl_lines)
+torch = {l["name"]: l for l in named(torch_lines)}
+ts = {l["name"]: l for l in named(ts_lines)}
+info = next((l for l in dsl_lines if l.get("info") == "dsl"), None)
+if info:
+    print(f"Dsl: {info['vector_bits']}-bit vectors, GEMM micro-kernel {info['kernel']}, {info['cores']} cores, {threads} threads"
+          + (" (narrowed by --avx2)" if avx2 else ""))
+tinfo = next((l for l in torch_lines if l.get("info") == "pytorch"), None)
+if tinfo:
+    print(f"PyTorch {tinfo['version']}, {tinfo['threads']} threads, BLAS: {', '.join(tinfo['blas']) or 'none found'}, "
+          f"OMP_WAIT_POLICY={tinfo['OMP_WAIT_POLICY']}" + (", ATEN_CPU_CAPABILITY=avx2, OPENBLAS_CORETYPE=Haswell" if avx2 else ""))
+if ts:
+    print("TorchSharp 0.107 (LibTorch 2.10)" + (", ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2" if avx2 else ""))
 peak1 = next(l["gflops"] for l in dsl if l["name"] == "peak fma 1 thread")
 peakn = next(l["gflops"] for l in dsl if l["name"].startswith("peak fma") and l["name"] != "peak fma 1 thread")
-print(f"PyTorch {info['version']}, {info['threads']} threads, BLAS: {', '.join(info['blas']) or 'none found'}, OMP_WAIT_POLICY={info['OMP_WAIT_POLICY']}")
 print(f"FMA peak measured now: {peak1:.0f} GFLOP/s on 1 thread, {peakn:.0f} on {threads}")
 print()
-# Dsl's exported models in ONNX Runtime ("…, ONNX Runtime" rows of the Dsl bench) get a column of their own
+# Dsl's exported models in ONNX Runtime ("…, ONNX Runtime" rows of the Dsl bench) get columns of their own
 suffix = ", ONNX Runtime"
 ort = {l["name"][:-len(suffix)]: l for l in dsl if l["name"].endswith(suffix)}
-print(f"| configuration | Dsl ms | PyTorch ms | PyTorch / Dsl | ONNX Runtime ms | ONNX Runtime / Dsl | Dsl GFLOP/s | % of peak |")
-print(f"| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+cell = lambda x: f"{x['ms']:.3f}" if x else "—"
+print("| configuration | Dsl ms | PyTorch ms | PyTorch / Dsl | TorchSharp ms | TorchSharp / Dsl | ONNX Runtime ms | ONNX Runtime / Dsl | Dsl GFLOP/s | % of peak |")
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for l in dsl:
     if l["name"].startswith("peak") or l["name"].endswith(suffix):
         continue
     peak = peak1 if "1 thread" in l["name"] else peakn
-    t, o = torch.get(l["name"]), ort.get(l["name"])
-    ratio = f"{t['ms'] / l['ms']:.2f}x" if t else "—"
-    tms = f"{t['ms']:.3f}" if t else "—"
-    oms, oratio = (f"{o['ms']:.3f}", f"{o['ms'] / l['ms']:.2f}x") if o else ("—", "—")
-    print(f"| {l['name']} | {l['ms']:.3f} | {tms} | {ratio} | {oms} | {oratio} | {l['gflops']:.1f} | {100 * l['gflops'] / peak:.0f} % |")
+    ratio = lambda x: f"{x['ms'] / l['ms']:.2f}x" if x else "—"
+    t, s, o = torch.get(l["name"]), ts.get(l["name"]), ort.get(l["name"])
+    print(f"| {l['name']} | {l['ms']:.3f} | {cell(t)} | {ratio(t)} | {cell(s)} | {ratio(s)} | {cell(o)} | {ratio(o)} | {l['gflops']:.1f} | {100 * l['gflops'] / peak:.0f} % |")
 PY
-rm -rf "$out"

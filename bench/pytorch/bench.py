@@ -42,14 +42,23 @@ def recurrent_flops(gates, T, B, X, H):
     return 2.0 * T * B * gates * H * (X + H)
 
 
-def report(name, ms, flops):
+ONLY = None  # --only TEXT: the workloads whose name contains TEXT
+
+
+def report(name, fn, flops):
+    if ONLY is not None and ONLY not in name:
+        return
+    ms = median_ms(fn)
     print(json.dumps({"name": name, "ms": round(ms, 4), "gflops": round(flops / ms / 1e6, 2)}), flush=True)
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--only", default=None, help="time the workloads whose name contains this text")
     args = parser.parse_args()
+    global ONLY
+    ONLY = args.only
     torch.set_num_threads(args.threads)
     torch.manual_seed(1)
     print(json.dumps({"info": "pytorch", "version": torch.__version__, "threads": torch.get_num_threads(),
@@ -67,7 +76,7 @@ def main():
                 with torch.no_grad():
                     model(x)
 
-            report(f"{kind} forward {shape}", median_ms(infer), forward)
+            report(f"{kind} forward {shape}", infer, forward)
             if B == 1:
                 continue
 
@@ -76,7 +85,7 @@ def main():
                 out, _ = model(x)
                 F.mse_loss(out, target).backward()
 
-            report(f"{kind} forward+backward {shape}", median_ms(train), 3 * forward)
+            report(f"{kind} forward+backward {shape}", train, 3 * forward)
 
     # Self-attention: nn.MultiheadAttention(256, 8) with query = key = value; T = 64, B = 32.
     T, B, E, heads = 64, 32, 256, 8
@@ -94,8 +103,8 @@ def main():
         out, _ = attention(x, x, x, need_weights=False)
         F.mse_loss(out, target).backward()
 
-    report(f"attention forward {shape}", median_ms(attend), forward)
-    report(f"attention forward+backward {shape}", median_ms(attend_train), 3 * forward)
+    report(f"attention forward {shape}", attend, forward)
+    report(f"attention forward+backward {shape}", attend_train, 3 * forward)
 
     # The character model: embedding 65 -> 128, LSTM 256, Linear 65, Adam; T = 100, B = 32.
     emb, lstm, dense = nn.Embedding(65, 128), nn.LSTM(128, 256, batch_first=True), nn.Linear(256, 65)
@@ -110,7 +119,7 @@ def main():
         adam.step()
 
     char_flops = 3 * (recurrent_flops(4, 100, 32, 128, 256) + 2.0 * 100 * 32 * 65 * 256)
-    report("char model training step T=100 B=32 (Adam)", median_ms(step), char_flops)
+    report("char model training step T=100 B=32 (Adam)", step, char_flops)
 
     state = (torch.zeros(1, 1, 256), torch.zeros(1, 1, 256))
     token = torch.tensor([[3]])
@@ -121,7 +130,7 @@ def main():
             out, state = lstm(emb(token), state)
             dense(out)
 
-    report("char model generation step B=1", median_ms(generate), recurrent_flops(4, 1, 1, 128, 256) + 2.0 * 65 * 256)
+    report("char model generation step B=1", generate, recurrent_flops(4, 1, 1, 128, 256) + 2.0 * 65 * 256)
 
 
 if __name__ == "__main__":

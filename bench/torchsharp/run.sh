@@ -7,8 +7,8 @@
 # --avx2 narrows both to 256-bit vectors on an AVX-512 machine (Dsl: DOTNET_EnableAVX512=0, which .NET 10 reads, not …AVX512F; LibTorch:
 # ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2); ONNX Runtime has no such switch and
 # keeps its widest kernels.
-# LibTorch 2.10 needs a newer glibc than Debian 12: the program runs through with-trixie-libc.sh (set WITH_LIBC to its
-# path; default: /work/shared/tools).
+# LibTorch 2.10 needs a newer glibc than Debian 12: launch.sh runs the program through with-trixie-libc.sh there (set
+# WITH_LIBC to its path; default: /work/shared/tools).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=$(nproc)
@@ -21,21 +21,20 @@ if [[ ${1:-} == --avx2 ]]; then
 fi
 rounds=1
 if [[ ${1:-} == --rounds ]]; then rounds=$2; shift 2; fi
-with=${WITH_LIBC:-/work/shared/tools/with-trixie-libc.sh}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 dotnet build -c Release bench/torchsharp -v quiet >/dev/null
 dotnet build -c Release bench/Dsl.Benchmarks -v quiet >/dev/null
 for ((round = 0; round < rounds; round++)); do
   env "${dsl_env[@]}" dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --json --threads "$threads" "$@" >> "$out/dsl.jsonl"
-  env "${ts_env[@]}" "$with" bench/torchsharp/bin/Release/net10.0/TorchSharpBench "$threads" --json "$@" >> "$out/ts.jsonl"
+  env "${ts_env[@]}" bench/torchsharp/launch.sh "$threads" --json "$@" >> "$out/ts.jsonl"
 done
 python3 - "$out/dsl.jsonl" "$out/ts.jsonl" "$threads" "$rounds" <<'PY'
 import json, sys
 def read(path):
     # each workload's fastest round (the FMA peaks: their highest reading), in the order of the first round
     best = {}
-    for l in (json.loads(l) for l in open(path) if l.startswith("{")):
+    for l in (json.loads(l) for l in open(path) if l.startswith("{\"name\"")):
         b = best.get(l["name"])
         if b is None or (l["gflops"] > b["gflops"] if l["name"].startswith("peak") else l["ms"] < b["ms"]):
             best[l["name"]] = l
