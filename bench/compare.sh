@@ -60,7 +60,7 @@ torch = {l["name"]: l for l in named(torch_lines)}
 ts = {l["name"]: l for l in named(ts_lines)}
 info = next((l for l in dsl_lines if l.get("info") == "dsl"), None)
 if info:
-    print(f"Dsl: {info['vector_bits']}-bit vectors, GEMM micro-kernel {info['kernel']}, {info['cores']} cores, {threads} threads"
+    print(f"Dsl: {info['vector_bits']}-bit vectors, GEMM micro-kernel {info['kernel']}" + (f", {info['blocking']}" if info.get('blocking') else "") + f", {info['cores']} cores, {threads} threads"
           + (" (narrowed by --avx2)" if avx2 else ""))
 tinfo = next((l for l in torch_lines if l.get("info") == "pytorch"), None)
 if tinfo:

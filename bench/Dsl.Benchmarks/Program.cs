@@ -33,8 +33,8 @@ void Report(string name, double ms, double gflops)
 // What this process runs: the widest accelerated vector and the GEMM micro-kernel it selected (narrowed by
 // DOTNET_PreferredVectorBitWidth=128, DOTNET_EnableAVX512F=0, DOTNET_EnableAVX2=0, DOTNET_EnableHWIntrinsic=0).
 int width = FmaPeak.Widths()[0];
-if (json) Console.WriteLine($"{{\"info\":\"dsl\",\"vector_bits\":{width},\"kernel\":\"{Gemm.MicroKernel}\",\"cores\":{Environment.ProcessorCount}}}");
-else Console.WriteLine($"vector width {width} bits, GEMM micro-kernel {Gemm.MicroKernel}, {Environment.ProcessorCount} cores");
+if (json) Console.WriteLine($"{{\"info\":\"dsl\",\"vector_bits\":{width},\"kernel\":\"{Gemm.MicroKernel}\",\"blocking\":\"{Gemm.CacheBlocking}\",\"cores\":{Environment.ProcessorCount}}}");
+else Console.WriteLine($"vector width {width} bits, GEMM micro-kernel {Gemm.MicroKernel}, {Gemm.CacheBlocking}, {Environment.ProcessorCount} cores");
 bool gemmOnly = args.Contains("--gemm");
 
 // The machine's FMA peak at the widest accelerated width on one thread and on all, then (with --gemm) at every

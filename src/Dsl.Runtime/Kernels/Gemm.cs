@@ -17,7 +17,7 @@ namespace Dsl.Kernels;
 /// one micro-kernel per vector width, its tile shaped by the register file (<see cref="GemmPath"/>): 8 × 32
 /// with <see cref="Vector512{T}"/>, 6 × 16 with <see cref="Vector256{T}"/>, 6 × 8 with <see cref="Vector128{T}"/>
 /// on x64 and 8 × 12 on Arm64, 4 × 4 scalar. The widest this process accelerates is used
-/// (<see cref="MicroKernel"/>). Large products are split over the cores (<see cref="GemmWorkers"/>).
+/// (<see cref="MicroKernel"/>), with a cache blocking sized for this core's L1d and L2 (<see cref="CacheBlocking"/>). Large products are split over the cores (<see cref="GemmWorkers"/>).
 /// <see cref="GemmReference"/> is the scalar reference every path is tested against.
 /// </para>
 /// </summary>
@@ -28,6 +28,12 @@ public static unsafe class Gemm
 
     /// <summary>The micro-kernel this process uses: vector width and register tile, e.g. <c>v512-8x32</c>, <c>v128-6x8</c>, <c>scalar-4x4</c>.</summary>
     public static string MicroKernel => Path.Name;
+
+    /// <summary>
+    /// The cache blocking this process uses and the caches it was sized for, e.g. <c>KC 384, MC 288, NC 4096 (L1d 48 KiB,
+    /// L2 1 MiB, sysfs)</c>: the depth of a packed block, the rows of A and the columns of B packed at once.
+    /// </summary>
+    public static string CacheBlocking => $"KC {Path.KC}, MC {Path.MC}, NC {Path.NC} ({CacheSizes.Describe()})";
 
     [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;

@@ -16,9 +16,26 @@ internal sealed class GemmPath
 {
     internal enum Kernel { V512, V256, V128, V128Arm, Scalar }
 
-    private GemmPath(string name, Kernel kernel, int mr, int nr, int kc, int mc, int nc, int bits, bool supported)
+    private GemmPath(string name, Kernel kernel, int mr, int nr, int kc, int mc, int rowStep, int nc, int bits, bool supported)
     {
-        Name = name; Id = kernel; MR = mr; NR = nr; KC = kc; MC = mc; NC = nc; Bits = bits; Supported = supported;
+        Name = name; Id = kernel; MR = mr; NR = nr; NC = nc; Bits = bits; Supported = supported;
+        (KC, MC) = Blocking(kc, mc, nr, rowStep, CacheSizes.L1Data, CacheSizes.L2);
+    }
+
+    /// <summary>
+    /// KC and MC for a core with <paramref name="l1"/> bytes of L1d and <paramref name="l2"/> of L2: the depth and rows
+    /// tuned on Zen 5 (48 KiB L1d, 1 MiB L2), or less where the caches are smaller — KC so that a B sliver [KC, NR] fills
+    /// at most half of L1 (a multiple of 16, at least 64: the A sliver and C's lines need the rest), MC so that an A block
+    /// [MC, KC] fills at most 45 % of L2 (a multiple of <paramref name="rowStep"/>, at least one: B's slivers stream
+    /// through the rest), as in BLIS's analytical model of the cache hierarchy. On a 32 KiB L1 (Zen 2 to 4, Intel client
+    /// cores before Ice Lake) the 256-bit path takes KC = 256 instead of 384, whose B sliver and A sliver together
+    /// overflowed it.
+    /// </summary>
+    internal static (int KC, int MC) Blocking(int kc, int mc, int nr, int rowStep, int l1, int l2)
+    {
+        int depth = Math.Min(kc, Math.Max(64, l1 / 2 / (nr * sizeof(float)) / 16 * 16));
+        int rows = Math.Min(mc, Math.Max(rowStep, (int)(0.45 * l2 / (depth * sizeof(float))) / rowStep * rowStep));
+        return (depth, rows);
     }
 
     /// <summary>The name tests and benchmarks print and compare: vector width and register tile.</summary>
@@ -69,29 +86,30 @@ internal sealed class GemmPath
     public override string ToString() => Name;
 
     // The blocking was measured on Zen 5 (48 KiB L1, 1 MiB L2 per core) with GEMM 512³ and 1024³ on one thread
-    // (docs/performance.md): KC keeps the B sliver [KC, NR] within about half of L1, MC × KC of A within L2.
+    // (docs/performance.md): KC keeps the B sliver [KC, NR] within about half of L1, MC × KC of A within L2. On smaller
+    // caches (CacheSizes) Blocking shrinks them.
 
     /// <summary>
     /// 32 zmm: 16 accumulators, two B vectors and a broadcast; products of <see cref="TallRows"/> rows or more take the
     /// 12 × 32 tile (24 accumulators), which loads B less often per multiply-add but wastes more rows on a short product.
     /// Both read the same packed B (NR and KC are the same), so a B packed once serves either.
     /// </summary>
-    public static readonly GemmPath V512 = new("v512-8x32", Kernel.V512, 8, 32, 192, 240, 2048, 512, Vector512.IsHardwareAccelerated);
+    public static readonly GemmPath V512 = new("v512-8x32", Kernel.V512, 8, 32, 192, 240, 24, 2048, 512, Vector512.IsHardwareAccelerated);
 
     /// <summary>Rows from which the 512-bit path uses its 12 × 32 tile (measured: 512³ and 1024³ about 5 % faster on one thread).</summary>
     public const int TallRows = 96;
 
     /// <summary>16 ymm: 12 accumulators, two B vectors and a broadcast (BLIS's Haswell sgemm tile).</summary>
-    public static readonly GemmPath V256 = new("v256-6x16", Kernel.V256, 6, 16, 384, 288, 4096, 256, Vector256.IsHardwareAccelerated);
+    public static readonly GemmPath V256 = new("v256-6x16", Kernel.V256, 6, 16, 384, 288, 6, 4096, 256, Vector256.IsHardwareAccelerated);
 
     /// <summary>16 xmm (x64): 12 accumulators, two B vectors and a broadcast.</summary>
-    public static readonly GemmPath V128 = new("v128-6x8", Kernel.V128, 6, 8, 256, 144, 2048, 128, Vector128.IsHardwareAccelerated);
+    public static readonly GemmPath V128 = new("v128-6x8", Kernel.V128, 6, 8, 256, 144, 6, 2048, 128, Vector128.IsHardwareAccelerated);
 
     /// <summary>32 q registers (Arm64): 24 accumulators, three B vectors and a broadcast (BLIS's Armv8 sgemm tile).</summary>
-    public static readonly GemmPath V128Arm = new("v128-8x12", Kernel.V128Arm, 8, 12, 256, 128, 2040, 128, Vector128.IsHardwareAccelerated);
+    public static readonly GemmPath V128Arm = new("v128-8x12", Kernel.V128Arm, 8, 12, 256, 128, 8, 2040, 128, Vector128.IsHardwareAccelerated);
 
     /// <summary>No vectors: 16 scalar accumulators.</summary>
-    public static readonly GemmPath Scalar = new("scalar-4x4", Kernel.Scalar, 4, 4, 256, 128, 2048, 32, true);
+    public static readonly GemmPath Scalar = new("scalar-4x4", Kernel.Scalar, 4, 4, 256, 128, 4, 2048, 32, true);
 
     /// <summary>Every path, widest first.</summary>
     public static readonly GemmPath[] All = [V512, V256, V128Arm, V128, Scalar];

@@ -166,7 +166,7 @@ public class GemmTests
                 Assert.Equal((k + path.KC - 1) / path.KC, blocks);           // as few blocks as KC allows
                 Assert.True(k - (blocks - 1) * depth >= depth - blocks, $"{path} k = {k}: blocks of {depth}, the last {k - (blocks - 1) * depth}");
             }
-        Assert.Equal(128, GemmPath.V512.Depth(256));   // not 192 + 64
+        if (GemmPath.V512.KC == 192) Assert.Equal(128, GemmPath.V512.Depth(256));   // not 192 + 64 (the blocking of a 48 KiB L1d)
     }
 
     [Fact]
