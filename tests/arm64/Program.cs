@@ -3,10 +3,13 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Dsl;
 using Dsl.Kernels;
+using Dsl.Tests;
+using Dsl.Tests.Parity;
 
 // The GEMM kernel this process selects (and the cell kernels' vector loops) against the scalar reference, over every
-// m and n from 0 to 67 and a few larger shapes, in the three layouts and prepacked, with and without accumulation.
-// Written for an Arm64 check under qemu (tests/arm64/run.sh); it runs anywhere.
+// m and n from 0 to 67 and a few larger shapes, in the three layouts and prepacked, with and without accumulation; then
+// whole generated models against PyTorch (every parity fixture). Written for an Arm64 check under qemu
+// (tests/arm64/run.sh); it runs anywhere.
 Console.WriteLine($"{RuntimeInformation.ProcessArchitecture}, Vector128 {Vector128.IsHardwareAccelerated}, Vector256 {Vector256.IsHardwareAccelerated}, " +
     $"Vector<float> {Vector<float>.Count} lanes, GEMM micro-kernel {Gemm.MicroKernel}");
 if (args.Length > 0 && args[0] != Gemm.MicroKernel)
@@ -81,6 +84,21 @@ foreach (int h in new[] { 1, 5, 16, 37 })
     Close($"GRU forward H={h} h", [.. Enumerable.Range(0, h).Select(j => (float)((1 - z[j]) * n[j] + z[j] * hPrev[j]))], hNew);
 }
 
+// Whole models against PyTorch 1.13: each parity fixture's output, loss and every parameter's gradient, as ParityTests
+// checks them (the same tolerance), through the generated forward and backward code on this process's kernels —
+// recurrent cells, attention's softmax and heads, layer normalisation, the losses.
+foreach (string name in ParityModel.Names)
+{
+    IParityModel model = ParityModel.Create(name);
+    model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+    var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
+    Verdict(ToleranceRule.Check(expected["output"].ToFloat(), model.Forward(expected["input"]), $"{name} output"));
+    model.Parameters.ZeroGrad();
+    float loss = model.Backward(expected["input"], expected["targets"]);
+    Verdict(ToleranceRule.Check(expected["loss"].ToFloat(), [loss], $"{name} loss"));
+    Verdict(ToleranceRule.CheckGradients(expected, model.Parameters, name));
+}
+
 Console.WriteLine($"{checks - failures} of {checks} checks passed");
 return failures == 0 ? 0 : 1;
 
@@ -90,6 +108,12 @@ void Check(string what, float[] c0, int ldc, int m, int n, Action<float[]> fast,
     fast(actual);
     reference(expected);
     Close(what, expected, actual);
+}
+
+void Verdict(string? failure)
+{
+    checks++;
+    if (failure is not null && failures++ < 10) Console.WriteLine($"FAIL {failure}");
 }
 
 void Close(string what, float[] expected, float[] actual)

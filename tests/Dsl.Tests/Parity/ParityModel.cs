@@ -15,6 +15,19 @@ internal interface IParityModel
 
 internal static class ParityModel
 {
+    /// <summary>Every model <see cref="Create"/> makes, each with a PyTorch fixture (ParityTests; tests/arm64 runs them under qemu).</summary>
+    public static readonly string[] Names =
+    [
+        nameof(RnnTanh), nameof(RnnRelu), nameof(Models.Lstm), nameof(Models.Gru), nameof(GruCho),
+        nameof(LstmStackedBidirectional), nameof(GruBidirectionalManyToOne), nameof(LstmStackedManyToOne),
+        nameof(RnnStackedBidirectional), nameof(GruChoStackedBidirectional), nameof(LstmGruDense), nameof(LstmSingleStep),
+        nameof(LstmWide), nameof(GruWide), nameof(GruChoWide), nameof(RnnWide),
+        nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(AttentionPool),
+        nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
+        nameof(TransformerBlock), nameof(LstmResidualNorm),
+        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide)
+    ];
+
     public static IParityModel Create(string name) => name switch
     {
         nameof(RnnTanh) => Tokens(new RnnTanh()),

@@ -10,17 +10,7 @@ namespace Dsl.Tests.Parity;
 /// </summary>
 public class ParityTests
 {
-    public static TheoryData<string> Cases => new()
-    {
-        nameof(RnnTanh), nameof(RnnRelu), nameof(Models.Lstm), nameof(Models.Gru), nameof(GruCho),
-        nameof(LstmStackedBidirectional), nameof(GruBidirectionalManyToOne), nameof(LstmStackedManyToOne),
-        nameof(RnnStackedBidirectional), nameof(GruChoStackedBidirectional), nameof(LstmGruDense), nameof(LstmSingleStep),
-        nameof(LstmWide), nameof(GruWide), nameof(GruChoWide), nameof(RnnWide),
-        nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(AttentionPool),
-        nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
-        nameof(TransformerBlock), nameof(LstmResidualNorm),
-        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
-    };
+    public static TheoryData<string> Cases => new(ParityModel.Names);
 
     [Theory]
     [MemberData(nameof(Cases))]
