@@ -10,8 +10,9 @@
 # such switch and keeps its widest kernels. --only runs, on every side, the workloads whose name contains TEXT.
 # PyTorch at its best needs Debian's python3-torch with OpenBLAS (apt-get install python3-torch libopenblas0-pthread);
 # its side prints which BLAS it loaded. TorchSharp (bench/torchsharp: TorchSharp-cpu from NuGet, LibTorch 2.10) runs
-# through bench/torchsharp/launch.sh (glibc >= 2.38, or Debian 13's libc fetched by with-trixie-libc.sh). A side that
-# cannot run here is left out with a line saying why; its columns then read "—".
+# through bench/torchsharp/launch.sh (glibc >= 2.38, or Debian 13's libc fetched by with-trixie-libc.sh); its first build
+# downloads LibTorch (a few hundred MB: --no-torchsharp leaves it out). A side that cannot run here is left out with a
+# line saying why; its columns then read "—".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc)
@@ -21,7 +22,7 @@ while [[ $# -gt 0 ]]; do
   case $1 in
     --avx2) avx2=1 ;;
     --no-torchsharp) torchsharp=0 ;;
-    --only) only=(--only "$2"); shift ;;
+    --only) only=(--only "${2:?compare.sh: --only needs a TEXT}"); shift ;;
     *) echo "compare.sh: unknown argument '$1' (expected [threads] [--avx2] [--no-torchsharp] [--only TEXT])" >&2; exit 2 ;;
   esac
   shift

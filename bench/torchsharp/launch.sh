@@ -5,7 +5,8 @@
 # temporary folder and installs nothing. Used by bench/torchsharp/run.sh and bench/compare.sh.
 set -euo pipefail
 app="$(cd "$(dirname "$0")" && pwd)/bin/Release/net10.0/TorchSharpBench"
-glibc=$(ldd --version 2>/dev/null | head -1 | grep -oE '[0-9]+\.[0-9]+$' || echo 0)
+glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
+glibc=${glibc:-0}
 if [[ $(printf '%s\n2.38\n' "$glibc" | sort -V | head -1) == 2.38 ]]; then exec "$app" "$@"; fi
 with=${WITH_LIBC:-/work/shared/tools/with-trixie-libc.sh}
 if [[ ! -x $with ]]; then

@@ -120,7 +120,7 @@ internal static class CacheSizes
         text = text.Trim();
         long unit = char.ToUpperInvariant(text[^1]) switch { 'K' => 1L << 10, 'M' => 1L << 20, 'G' => 1L << 30, _ => 1 };
         string digits = unit == 1 ? text : text[..^1];
-        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n > 0 && n * unit <= int.MaxValue ? (int)(n * unit) : 0;
+        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && n > 0 && n <= int.MaxValue / unit ? (int)(n * unit) : 0;
     }
 
     private static string Format(int bytes) =>

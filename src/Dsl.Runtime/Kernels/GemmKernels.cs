@@ -54,9 +54,12 @@ internal sealed class GemmPath
     /// rather than 192 + 64, where the short block would pay a full load and store of C for a quarter of the work).
     /// Packing a B once and multiplying by it use the same blocks.
     /// </summary>
-    public int Depth(int k)
+    public int Depth(int k) => Depth(k, KC);
+
+    /// <summary>The depth of the k-blocks of a product of depth <paramref name="k"/> cut into blocks of at most <paramref name="kc"/>.</summary>
+    internal static int Depth(int k, int kc)
     {
-        int blocks = (k + KC - 1) / KC;
+        int blocks = (k + kc - 1) / kc;
         return blocks <= 1 ? Math.Max(k, 1) : (k + blocks - 1) / blocks;
     }
 

@@ -166,7 +166,9 @@ public class GemmTests
                 Assert.Equal((k + path.KC - 1) / path.KC, blocks);           // as few blocks as KC allows
                 Assert.True(k - (blocks - 1) * depth >= depth - blocks, $"{path} k = {k}: blocks of {depth}, the last {k - (blocks - 1) * depth}");
             }
-        if (GemmPath.V512.KC == 192) Assert.Equal(128, GemmPath.V512.Depth(256));   // not 192 + 64 (the blocking of a 48 KiB L1d)
+        Assert.Equal(128, GemmPath.Depth(256, 192));   // not 192 + 64 (the 512-bit path's blocking on a 48 KiB L1d)
+        Assert.Equal(256, GemmPath.Depth(256, 256));
+        Assert.Equal(100, GemmPath.Depth(300, 128));   // 3 × 100, not 128 + 128 + 44
     }
 
     [Fact]
