@@ -52,16 +52,31 @@ public sealed class Rng
         string.Create(System.Globalization.CultureInfo.InvariantCulture,
             $"{_s0:x16}:{_s1:x16}:{_s2:x16}:{_s3:x16}:{(_spareNormal is float f ? BitConverter.SingleToInt32Bits(f).ToString("x8", System.Globalization.CultureInfo.InvariantCulture) : "-")}");
 
-    /// <summary>Continues from a state written by <see cref="Save"/>.</summary>
-    /// <exception cref="FormatException">The text is not such a state.</exception>
+    /// <summary>Continues from a state written by <see cref="Save"/>; the generator is unchanged when the text is not one.</summary>
+    /// <exception cref="FormatException">
+    /// The text is not such a state: five ':'-separated parts, four of up to 16 hexadecimal digits, not all zero (xoshiro's
+    /// one state that never leaves zero), and a spare normal of up to 8 digits or '-'.
+    /// </exception>
     public void Restore(string state)
     {
         ArgumentNullException.ThrowIfNull(state);
         string[] parts = state.Split(':');
-        if (parts.Length != 5) throw new FormatException($"Not an Rng state: '{state}'.");
-        ulong Part(int i) => ulong.Parse(parts[i], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
-        (_s0, _s1, _s2, _s3) = (Part(0), Part(1), Part(2), Part(3));
-        _spareNormal = parts[4] == "-" ? null : BitConverter.Int32BitsToSingle(int.Parse(parts[4], System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture));
+        if (parts.Length != 5) throw new FormatException($"Not an Rng state: '{state}' (expected five ':'-separated parts, got {parts.Length}).");
+        var hex = System.Globalization.NumberStyles.AllowHexSpecifier;
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        var s = new ulong[4];
+        for (int i = 0; i < 4; i++)
+            if (!ulong.TryParse(parts[i], hex, invariant, out s[i]))
+                throw new FormatException($"Not an Rng state: '{state}' (part {i + 1} is not up to 16 hexadecimal digits).");
+        if ((s[0] | s[1] | s[2] | s[3]) == 0) throw new FormatException($"Not an Rng state: '{state}' (all zero: the generator would draw only zeros).");
+        float? spare = null;
+        if (parts[4] != "-")
+        {
+            if (!uint.TryParse(parts[4], hex, invariant, out uint bits))
+                throw new FormatException($"Not an Rng state: '{state}' (the spare normal is neither '-' nor up to 8 hexadecimal digits).");
+            spare = BitConverter.Int32BitsToSingle(unchecked((int)bits));
+        }
+        (_s0, _s1, _s2, _s3, _spareNormal) = (s[0], s[1], s[2], s[3], spare);
     }
 
     /// <summary>The next 64 random bits.</summary>

@@ -67,25 +67,27 @@ public static class Checkpoint
         ArgumentNullException.ThrowIfNull(model);
         Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path, out Dictionary<string, string> metadata);
         var problems = new List<string>();
-        string Meta(string key)
+        // null when missing (a problem noted once); an empty value is malformed wherever a value is parsed
+        string? Meta(string key)
         {
             if (metadata.TryGetValue(key, out string? value)) return value;
             problems.Add($"missing metadata '{key}'");
-            return "";
+            return null;
         }
-        // a number the file holds: missing or malformed (not a count ≥ 0, not a finite rate ≥ 0) is a problem, not a silent 0
+        // a number the file holds: missing or malformed (empty, not a count ≥ 0, not a finite rate ≥ 0) is a problem, not a silent 0
         long Count(string key)
         {
-            string text = Meta(key);
+            string? text = Meta(key);
+            if (text is null) return 0;
             if (long.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out long value) && value >= 0) return value;
-            if (text.Length > 0) problems.Add($"metadata '{key}' is '{text}', expected a whole number ≥ 0");
+            problems.Add($"metadata '{key}' is '{text}', expected a whole number ≥ 0");
             return 0;
         }
         if (!metadata.ContainsKey("dsl.checkpoint")) problems.Add("it is not a Dsl checkpoint (no dsl.checkpoint metadata; for plain weights use Parameters.Load)");
         float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems);
         long step = Count("dsl.step");
-        string dropout = Meta("dsl.dropout_rng");
-        var others = OtherRandoms(model).Select(r => (r.Rng, State: Meta("dsl.rng." + r.Name))).ToList();
+        string dropout = Meta("dsl.dropout_rng") ?? "";
+        var others = OtherRandoms(model).Select(r => (r.Rng, State: Meta("dsl.rng." + r.Name) ?? "")).ToList();
 
         var optimizerState = new List<(float[] Target, float[] Values)>();
         long optimizerSteps = 0;
@@ -93,17 +95,17 @@ public static class Checkpoint
         string flags = "";
         if (optimizer is not null)
         {
-            string kind = Meta("dsl.optimizer");
-            if (kind.Length > 0 && kind != optimizer.GetType().Name) problems.Add($"the optimiser was {kind}, not {optimizer.GetType().Name}");
+            string? kind = Meta("dsl.optimizer");
+            if (kind is not null && kind != optimizer.GetType().Name) problems.Add($"the optimiser was '{kind}', not {optimizer.GetType().Name}");
             optimizerSteps = Count("dsl.optimizer.step_count");
-            string rate = Meta("dsl.optimizer.learning_rate");
+            string? rate = Meta("dsl.optimizer.learning_rate");
             if (float.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) && lr >= 0 && float.IsFinite(lr)) learningRate = lr;
-            else if (rate.Length > 0) problems.Add($"metadata 'dsl.optimizer.learning_rate' is '{rate}', expected a finite rate ≥ 0");
-            if (optimizer.Flags is { } f)
+            else if (rate is not null) problems.Add($"metadata 'dsl.optimizer.learning_rate' is '{rate}', expected a finite rate ≥ 0");
+            if (optimizer.Flags is { } f && Meta("dsl.optimizer.flags") is { } saved)
             {
-                flags = Meta("dsl.optimizer.flags");
-                if (flags.Length > 0 && flags.Length != f.Length) problems.Add($"the optimiser had {flags.Length} parameters, not {f.Length}");
-                else if (flags.Any(c => c is not ('0' or '1'))) problems.Add($"metadata 'dsl.optimizer.flags' is '{flags}', expected 0s and 1s");
+                flags = saved;
+                if (flags.Any(c => c is not ('0' or '1'))) problems.Add($"metadata 'dsl.optimizer.flags' is '{flags}', expected 0s and 1s");
+                else if (flags.Length != f.Length) problems.Add($"the optimiser had {flags.Length} parameters, not {f.Length}");
             }
             foreach (var (slot, buffers) in optimizer.StateSlots)
             {
@@ -119,13 +121,13 @@ public static class Checkpoint
         int scheduleStep = 0;
         if (schedule is not null)
         {
-            string kind = Meta("dsl.schedule");
-            if (kind.Length > 0 && kind != schedule.GetType().Name) problems.Add($"the schedule was {kind}, not {schedule.GetType().Name}");
+            string? kind = Meta("dsl.schedule");
+            if (kind is not null && kind != schedule.GetType().Name) problems.Add($"the schedule was '{kind}', not {schedule.GetType().Name}");
             long k = Count("dsl.schedule.step");
             if (k > int.MaxValue) problems.Add($"metadata 'dsl.schedule.step' is {k}, more steps than a schedule counts");
             else scheduleStep = (int)k;
         }
-        string randomState = random is null ? "" : Meta("dsl.rng");
+        string randomState = random is null ? "" : Meta("dsl.rng") ?? "";
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot resume from '{path}': {string.Join("; ", problems)}. Nothing was changed.");
 

@@ -123,46 +123,64 @@ public static class GradCheck
         float RelativeError(float a, float n) => MathF.Abs(a - n) / MathF.Max(MathF.Max(MathF.Abs(a), MathF.Abs(n)), floor);
         var rng = new Rng((ulong)options.Seed);
         var results = new List<GradCheckResult>();
-        foreach (Parameter p in parameters)
+        try
         {
-            IEnumerable<int> indices = p.Length <= options.MaxPerParameter
-                ? Enumerable.Range(0, p.Length)
-                : Enumerable.Range(0, options.MaxPerParameter).Select(_ => rng.NextInt(p.Length)).Distinct();
-            float worst = 0f, worstAnalytic = 0f, worstNumeric = 0f;
-            int worstIndex = -1, count = 0;
-            foreach (int i in indices)
+            foreach (Parameter p in parameters)
             {
-                float original = p.AsSpan()[i];
-                p.AsSpan()[i] = original + options.Epsilon;
-                Rewind();
-                float plus = backward();
-                p.AsSpan()[i] = original - options.Epsilon;
-                Rewind();
-                float minus = backward();
-                p.AsSpan()[i] = original;
-                float numeric = (plus - minus) / (2 * options.Epsilon), a = analytic[p.Name][i];
-                float error = RelativeError(a, numeric);
-                if (worstIndex < 0 || error > worst || float.IsNaN(error)) (worst, worstIndex, worstAnalytic, worstNumeric) = (error, i, a, numeric);
-                count++;
+                IEnumerable<int> indices = p.Length <= options.MaxPerParameter
+                    ? Enumerable.Range(0, p.Length)
+                    : Enumerable.Range(0, options.MaxPerParameter).Select(_ => rng.NextInt(p.Length)).Distinct();
+                float worst = 0f, worstAnalytic = 0f, worstNumeric = 0f;
+                int worstIndex = -1, count = 0;
+                foreach (int i in indices)
+                {
+                    float original = p.AsSpan()[i], plus, minus;
+                    try
+                    {
+                        p.AsSpan()[i] = original + options.Epsilon;
+                        Rewind();
+                        plus = backward();
+                        p.AsSpan()[i] = original - options.Epsilon;
+                        Rewind();
+                        minus = backward();
+                    }
+                    finally
+                    {
+                        p.AsSpan()[i] = original;
+                    }
+                    float numeric = (plus - minus) / (2 * options.Epsilon), a = analytic[p.Name][i];
+                    float error = RelativeError(a, numeric);
+                    if (worstIndex < 0 || error > worst || float.IsNaN(error)) (worst, worstIndex, worstAnalytic, worstNumeric) = (error, i, a, numeric);
+                    count++;
+                }
+                // every coordinate at once along s ∈ {−1, +1}^n: the derivative is Σ s·g, small gradients included
+                float[] direction = new float[p.Length], values = p.AsSpan().ToArray();
+                for (int i = 0; i < direction.Length; i++) direction[i] = rng.NextInt(2) == 0 ? -1f : 1f;
+                float expected = (float)Enumerable.Range(0, p.Length).Sum(i => (double)direction[i] * analytic[p.Name][i]);
+                float up, down;
+                try
+                {
+                    TensorPrimitives.MultiplyAdd(direction, options.Epsilon, values, p.AsSpan());
+                    Rewind();
+                    up = backward();
+                    TensorPrimitives.MultiplyAdd(direction, -options.Epsilon, values, p.AsSpan());
+                    Rewind();
+                    down = backward();
+                }
+                finally
+                {
+                    values.CopyTo(p.AsSpan());
+                }
+                float directional = RelativeError(expected, (up - down) / (2 * options.Epsilon));
+                results.Add(new GradCheckResult(p.Name, count, worst, worstIndex, worstAnalytic, worstNumeric, directional));
             }
-            // every coordinate at once along s ∈ {−1, +1}^n: the derivative is Σ s·g, small gradients included
-            float[] direction = new float[p.Length], values = p.AsSpan().ToArray();
-            for (int i = 0; i < direction.Length; i++) direction[i] = rng.NextInt(2) == 0 ? -1f : 1f;
-            float expected = (float)Enumerable.Range(0, p.Length).Sum(i => (double)direction[i] * analytic[p.Name][i]);
-            TensorPrimitives.MultiplyAdd(direction, options.Epsilon, values, p.AsSpan());
-            Rewind();
-            float up = backward();
-            TensorPrimitives.MultiplyAdd(direction, -options.Epsilon, values, p.AsSpan());
-            Rewind();
-            float down = backward();
-            values.CopyTo(p.AsSpan());
-            float directional = RelativeError(expected, (up - down) / (2 * options.Epsilon));
-            results.Add(new GradCheckResult(p.Name, count, worst, worstIndex, worstAnalytic, worstNumeric, directional));
         }
-
-        // leave the model as after the one pass
-        foreach (Parameter p in parameters) analytic[p.Name].CopyTo(p.GradAsSpan());
-        for (int i = 0; i < random.Count; i++) random[i].Restore(end[i]);
+        finally
+        {
+            // leave the model as after the one pass, also when a perturbed pass throws: its weights, gradients and generators
+            foreach (Parameter p in parameters) analytic[p.Name].CopyTo(p.GradAsSpan());
+            for (int i = 0; i < random.Count; i++) random[i].Restore(end[i]);
+        }
         return new GradCheckReport(results.ToArray());
     }
 

@@ -60,4 +60,35 @@ public class GradCheckApiTests
         var model = new GcNamedStack(seed: 10);
         Assert.Throws<ArgumentOutOfRangeException>(() => GradCheck.Run(model, () => 1f, new GradCheckOptions(Epsilon: 0f)));
     }
+
+    [Theory]
+    [InlineData(2)]   // the first nudged pass (a coordinate at +ε)
+    [InlineData(3)]   // the second (−ε)
+    [InlineData(6)]   // a pass along the direction through every coordinate (after the two coordinates)
+    public void APassThatThrowsLeavesTheValuesGradientsAndGeneratorAsAfterOnePass(int throwingCall)
+    {
+        // loss = Σ w², as a hand-written Backward would compute it, through a dropout-like generator draw; one call throws,
+        // as a loss that turns non-finite or a cancellation would
+        var w = new Parameter("w", 2);
+        w.AsSpan()[0] = 0.5f;
+        w.AsSpan()[1] = -1.5f;
+        var parameters = new ParameterSet([w]);
+        var generator = new Rng(7);
+        int calls = 0;
+        float Backward()
+        {
+            if (++calls == throwingCall) throw new OperationCanceledException("stopped");
+            generator.NextFloat();
+            var v = w.AsSpan();
+            var g = w.GradAsSpan();
+            for (int i = 0; i < v.Length; i++) g[i] += 2 * v[i];
+            return v[0] * v[0] + v[1] * v[1];
+        }
+        var twin = new Rng(7);
+        twin.NextFloat();
+        Assert.Throws<OperationCanceledException>(() => GradCheck.Run(parameters, Backward, [generator]));
+        Assert.Equal(new[] { 0.5f, -1.5f }, w.AsSpan().ToArray());
+        Assert.Equal(new[] { 1f, -3f }, w.GradAsSpan().ToArray());
+        Assert.Equal(twin.Save(), generator.Save());
+    }
 }

@@ -154,7 +154,7 @@ public sealed class CheckpointTests : IDisposable
         float[] weights = other.Parameters[0].AsSpan().ToArray();
         var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, other, new Sgd(other.Parameters, 0.1f)));
         Assert.Contains("tensor 'model.lstm.weight_ih_l0' has shape [12, 3], expected [28, 5]", e.Message);
-        Assert.Contains("the optimiser was Adam, not Sgd", e.Message);
+        Assert.Contains("the optimiser was 'Adam', not Sgd", e.Message);
         Assert.Equal(weights, other.Parameters[0].AsSpan().ToArray());
 
         new Models.Lstm().Parameters.Save(Path.Combine(_dir, "plain.safetensors"));
@@ -179,6 +179,10 @@ public sealed class CheckpointTests : IDisposable
     [InlineData("dsl.optimizer.learning_rate", "abc", "a finite rate")]
     [InlineData("dsl.optimizer.step_count", "-3", "a whole number")]
     [InlineData("dsl.schedule.step", "-1", "a whole number")]
+    [InlineData("dsl.step", "", "a whole number")]                        // present but empty: not a silent 0
+    [InlineData("dsl.optimizer.step_count", "", "a whole number")]
+    [InlineData("dsl.optimizer.learning_rate", "", "a finite rate")]        // not a learning rate of 0
+    [InlineData("dsl.schedule.step", "", "a whole number")]
     public void MalformedMetadataIsRefusedBeforeAnythingChanges(string key, string value, string expected)
     {
         var run = new Run();
@@ -193,6 +197,40 @@ public sealed class CheckpointTests : IDisposable
         var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh.Model, fresh.Optimizer, fresh.Schedule, fresh.Data));
         Assert.Contains($"'{key}' is '{value}', expected {expected}", e.Message);
         Assert.Equal(weights, fresh.Model.Parameters[0].AsSpan().ToArray());
+    }
+
+    [Theory]
+    [InlineData("dsl.optimizer.flags", "", "the optimiser had 0 parameters, not 2")]
+    [InlineData("dsl.optimizer.flags", "1x", "expected 0s and 1s")]
+    [InlineData("dsl.optimizer", "", "the optimiser was '', not Sgd")]
+    [InlineData("dsl.dropout_rng", "", "Not an Rng state")]
+    [InlineData("dsl.dropout_rng", "0:0:0:0:-", "all zero")]
+    [InlineData("dsl.dropout_rng", "10000000000000000:1:1:1:-", "16 hexadecimal digits")]
+    public void AMalformedSgdCheckpointIsRefusedAndChangesNothing(string key, string value, string expected)
+    {
+        var a = new Parameter("a", 2);
+        var b = new Parameter("b", 3);
+        var model = new Holder(a, b);
+        var sgd = new Sgd(model.Parameters, learningRate: 0.1f, momentum: 0.9f);
+        a.GradAsSpan().Fill(1f);
+        sgd.Step();
+        string path = Path.Combine(_dir, "sgd.safetensors");
+        Checkpoint.Save(path, model, sgd, step: 1);
+        var tensors = SafeTensors.Read(path, out Dictionary<string, string> metadata);
+        metadata[key] = value;
+        SafeTensors.Write(path, tensors.Select(t => (t.Key, (ReadOnlyMemory<int>)t.Value.Shape.Select(d => (int)d).ToArray(), (ReadOnlyMemory<float>)t.Value.ToFloat())), metadata);
+
+        var a2 = new Parameter("a", 2);
+        var b2 = new Parameter("b", 3);
+        var fresh = new Holder(a2, b2);
+        var sgd2 = new Sgd(fresh.Parameters, learningRate: 0.5f, momentum: 0.9f);
+        string rng = fresh.DropoutRandom.Save();
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh, sgd2));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("Nothing was changed", e.Message);
+        Assert.Equal(new float[2], a2.AsSpan().ToArray());
+        Assert.Equal(0.5f, sgd2.LearningRate);
+        Assert.Equal(rng, fresh.DropoutRandom.Save());
     }
 
     /// <summary>A bare IModel over given parameters, for optimiser-only checks.</summary>
