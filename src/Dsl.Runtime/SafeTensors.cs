@@ -106,36 +106,81 @@ public static class SafeTensors
 
     /// <summary>Reads every tensor of a file, validating the header against the file's size.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
-    public static Dictionary<string, SafeTensor> Read(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = File.ReadAllBytes(path);
-        return Read(bytes, path);
-    }
+    public static Dictionary<string, SafeTensor> Read(string path) => Read(path, out _);
 
     /// <summary>Reads every tensor from the bytes of a file; <paramref name="source"/> names it in errors.</summary>
     public static Dictionary<string, SafeTensor> Read(ReadOnlySpan<byte> bytes, string source) => Read(bytes, source, out _);
 
     /// <summary>Reads every tensor of a file and its <c>__metadata__</c> (string to string).</summary>
+    /// <remarks>
+    /// The file is read tensor by tensor, not whole: a file of 2 GiB or more (a large model's checkpoint with its optimiser
+    /// state) reads as any other, as long as each tensor fits one array.
+    /// </remarks>
     public static Dictionary<string, SafeTensor> Read(string path, out Dictionary<string, string> metadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return Read(File.ReadAllBytes(path), path, out metadata);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+        long length = file.Length;
+        Span<byte> prefix = stackalloc byte[8];
+        int got = file.ReadAtLeast(prefix, 8, throwOnEndOfStream: false);
+        ulong headerLength = HeaderLength(prefix.Slice(0, got), length, path);
+        byte[] header = new byte[headerLength];
+        file.ReadExactly(header);
+        long dataStart = 8 + (long)headerLength;
+        List<Entry> entries = ParseHeader(header, length - dataStart, path, out metadata);
+        var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (Entry e in entries)
+        {
+            byte[] data = new byte[Checked(e, path)];
+            for (int done = 0; done < data.Length;)
+            {
+                int n = RandomAccess.Read(file.SafeFileHandle, data.AsSpan(done), dataStart + e.Begin + done);
+                if (n == 0) throw Bad(path, $"the file ended while tensor '{e.Name}' was read (it changed while being read)");
+                done += n;
+            }
+            result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, data));
+        }
+        return result;
     }
 
     /// <summary>Reads every tensor from the bytes of a file, and its <c>__metadata__</c>.</summary>
     public static Dictionary<string, SafeTensor> Read(ReadOnlySpan<byte> bytes, string source, out Dictionary<string, string> metadata)
     {
-        metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-        if (bytes.Length < 8) throw Bad(source, $"the file is {bytes.Length} bytes long; a safetensors file starts with an 8-byte header length");
-        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+        ulong headerLength = HeaderLength(bytes, bytes.Length, source);
+        ReadOnlySpan<byte> data = bytes.Slice(8 + (int)headerLength);
+        List<Entry> entries = ParseHeader(bytes.Slice(8, (int)headerLength), data.Length, source, out metadata);
+        var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (Entry e in entries)
+            result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, data.Slice((int)e.Begin, Checked(e, source)).ToArray()));
+        return result;
+    }
+
+    /// <summary>One tensor the header describes: its dtype, shape and byte range in the data buffer.</summary>
+    private sealed record Entry(string Name, SafeTensorsDType DType, long[] Shape, long Begin, long End);
+
+    /// <summary>The header's length from the file's first 8 bytes, checked against the format's limit and the file's <paramref name="fileLength"/>.</summary>
+    private static ulong HeaderLength(ReadOnlySpan<byte> prefix, long fileLength, string source)
+    {
+        if (prefix.Length < 8 || fileLength < 8) throw Bad(source, $"the file is {fileLength} bytes long; a safetensors file starts with an 8-byte header length");
+        ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength > (ulong)MaxHeaderBytes)
             throw Bad(source, $"the header claims {headerLength} bytes; the format allows at most {MaxHeaderBytes} (100 MB)");
-        if (headerLength > (ulong)(bytes.Length - 8))
-            throw Bad(source, $"the header claims {headerLength} bytes but the file has {bytes.Length - 8} after the length");
-        ReadOnlySpan<byte> header = bytes.Slice(8, (int)headerLength);
-        ReadOnlySpan<byte> data = bytes.Slice(8 + (int)headerLength);
-        var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        if (headerLength > (ulong)(fileLength - 8))
+            throw Bad(source, $"the header claims {headerLength} bytes but the file has {fileLength - 8} after the length");
+        return headerLength;
+    }
+
+    /// <summary>A tensor's byte count as an array length: one array holds at most <see cref="Array.MaxLength"/> bytes.</summary>
+    private static int Checked(Entry e, string source) =>
+        e.End - e.Begin <= Array.MaxLength ? (int)(e.End - e.Begin)
+            : throw Bad(source, $"tensor '{e.Name}' has {e.End - e.Begin} bytes; one tensor can hold at most {Array.MaxLength} here");
+
+    /// <summary>Every tensor the header describes and its <c>__metadata__</c>, checked against <paramref name="dataLength"/> data bytes.</summary>
+    private static List<Entry> ParseHeader(ReadOnlySpan<byte> header, long dataLength, string source, out Dictionary<string, string> metadata)
+    {
+        metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        var result = new List<Entry>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
         var ranges = new List<(long Begin, long End, string Name)>();
         bool sawMetadata = false;
         JsonDocument doc;
@@ -164,13 +209,13 @@ public static class SafeTensors
                     }
                     continue;
                 }
-                if (result.ContainsKey(entry.Name)) throw Bad(source, $"tensor '{entry.Name}' appears twice in the header");
-                (SafeTensor tensor, long begin, long end) = ReadEntry(entry, data, source);
-                result.Add(entry.Name, tensor);
-                ranges.Add((begin, end, entry.Name));
+                if (!names.Add(entry.Name)) throw Bad(source, $"tensor '{entry.Name}' appears twice in the header");
+                Entry tensor = ReadEntry(entry, dataLength, source);
+                result.Add(tensor);
+                ranges.Add((tensor.Begin, tensor.End, entry.Name));
             }
         }
-        CheckTiling(ranges, data.Length, source);
+        CheckTiling(ranges, dataLength, source);
         return result;
     }
 
@@ -178,7 +223,7 @@ public static class SafeTensors
     /// The format's rule: the tensors' byte ranges cover the data buffer exactly, with no gap and no overlap (so a file
     /// cannot hide other content, nor two tensors share bytes).
     /// </summary>
-    private static void CheckTiling(List<(long Begin, long End, string Name)> ranges, int dataLength, string source)
+    private static void CheckTiling(List<(long Begin, long End, string Name)> ranges, long dataLength, string source)
     {
         ranges.Sort((a, b) => a.Begin != b.Begin ? a.Begin.CompareTo(b.Begin) : a.End.CompareTo(b.End));
         long covered = 0;
@@ -198,7 +243,7 @@ public static class SafeTensors
             throw Bad(source, $"the last {dataLength - covered} data bytes (from {covered} to the end of the file at {dataLength}) belong to no tensor; the tensors must cover the data buffer exactly");
     }
 
-    private static (SafeTensor Tensor, long Begin, long End) ReadEntry(JsonProperty entry, ReadOnlySpan<byte> data, string source)
+    private static Entry ReadEntry(JsonProperty entry, long dataLength, string source)
     {
         string name = entry.Name;
         JsonElement e = entry.Value;
@@ -228,19 +273,19 @@ public static class SafeTensors
                 throw Bad(source, $"tensor '{name}' has the dimension {d.GetRawText()}; a dimension is a non-negative integer");
             shape[i++] = len;
             bytes *= len;
-            if (bytes > data.Length) bytes = (Int128)data.Length + 1; // already too many: keep it so, without overflowing
+            if (bytes > dataLength) bytes = (Int128)dataLength + 1; // already too many: keep it so, without overflowing
         }
         JsonElement beginEl = offEl[0], endEl = offEl[1];
         if (beginEl.ValueKind != JsonValueKind.Number || endEl.ValueKind != JsonValueKind.Number
             || !beginEl.TryGetInt64(out long begin) || !endEl.TryGetInt64(out long end))
             throw Bad(source, $"tensor '{name}' has data_offsets [{beginEl.GetRawText()}, {endEl.GetRawText()}]; they must be integers");
-        if (begin < 0 || end < begin || end > data.Length)
-            throw Bad(source, $"tensor '{name}' has data_offsets [{begin}, {end}] outside the {data.Length} data bytes");
+        if (begin < 0 || end < begin || end > dataLength)
+            throw Bad(source, $"tensor '{name}' has data_offsets [{begin}, {end}] outside the {dataLength} data bytes");
         if (end - begin != bytes)
-            throw Bad(source, bytes > data.Length
-                ? $"tensor '{name}' of shape {Shapes.Format<long>(shape)} and dtype {dtypeText} needs more bytes than the file's {data.Length} data bytes"
+            throw Bad(source, bytes > dataLength
+                ? $"tensor '{name}' of shape {Shapes.Format<long>(shape)} and dtype {dtypeText} needs more bytes than the file's {dataLength} data bytes"
                 : $"tensor '{name}' of shape {Shapes.Format<long>(shape)} and dtype {dtypeText} needs {bytes} bytes but data_offsets give {end - begin}");
-        return (new SafeTensor(name, dtype, shape, data.Slice((int)begin, (int)(end - begin)).ToArray()), begin, end);
+        return new Entry(name, dtype, shape, begin, end);
     }
 
     private static InvalidDataException Bad(string source, string what) =>
@@ -293,11 +338,16 @@ public static class SafeTensors
         {
             w.WriteStartObject();
             w.WriteStartObject("__metadata__");
-            w.WriteString("format", "pt");
+            // "format": "pt" as PyTorch's tools write it, unless the caller gives its own
+            string? format = null;
+            if (metadata is not null && metadata.TryGetValue("format", out string? given)) format = given;
+            w.WriteString("format", format ?? "pt");
             if (metadata is not null)
             {
                 foreach (var (key, value) in metadata)
                 {
+                    // checked before the file is touched: a null is not a string, and no reader (ours, Python's) accepts it
+                    if (value is null) throw new ArgumentException($"Metadata '{key}' is null; safetensors metadata values are strings.", nameof(metadata));
                     if (key != "format") w.WriteString(key, value);
                 }
             }
@@ -313,8 +363,13 @@ public static class SafeTensors
                 foreach (int d in t.Shape.Span)
                 {
                     if (d < 0) throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} has a negative dimension.", "tensors");
-                    elements *= d;
                 }
+                foreach (int d in t.Shape.Span)
+                {
+                    // a product past what any array holds cannot match the values (nor wrap round to their count)
+                    elements = elements > int.MaxValue ? elements : elements * d;
+                }
+                if (t.Shape.Span.Contains(0)) elements = 0;
                 if (elements != t.Values.Length)
                     throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} holds {elements} values, got {t.Values.Length}.", "tensors");
                 w.WriteStartObject(t.Name);

@@ -13,6 +13,18 @@ internal static unsafe class CellRows
     /// <summary>Parts to split <paramref name="batch"/> rows of <paramref name="width"/> units into.</summary>
     public static int Parts(int batch, int width) => GemmWorkers.Count > 1 && batch >= 2 && (long)batch * width >= 4096 ? Math.Min(GemmWorkers.Count, batch) : 1;
 
+    /// <summary>
+    /// Values a buffer of <paramref name="batch"/> rows of <paramref name="width"/> values, <paramref name="ld"/> apart, reaches
+    /// (in long: the checks cannot wrap), after refusing a negative batch and rows that overlap (parts would race on them).
+    /// </summary>
+    public static long Extent(int batch, int ld, int width)
+    {
+        if (batch < 0) throw new ArgumentOutOfRangeException(nameof(batch), batch, "The batch must be 0 or more.");
+        if (width < 0) throw new ArgumentOutOfRangeException(nameof(width), width, "The units must be 0 or more.");
+        if (ld < width) throw new ArgumentOutOfRangeException(nameof(ld), ld, $"A row stride must be at least the {width} values of a row.");
+        return batch == 0 ? 0 : (batch - 1L) * ld + width;
+    }
+
     /// <summary>Pointers and strides of one step's buffers (null = empty span).</summary>
     public struct Args
     {
@@ -33,7 +45,7 @@ public static partial class LstmCell
     public static unsafe void ForwardRows(int batch, int hidden, Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h, int ldy)
     {
         int H = hidden;
-        Require(gates.Length >= batch * 4 * H && c.Length >= batch * H && h.Length >= (batch - 1) * ldy + H && (cPrev.IsEmpty || cPrev.Length >= batch * H), batch, H);
+        Require(gates.Length >= (long)batch * 4 * H && c.Length >= (long)batch * H && h.Length >= CellRows.Extent(batch, ldy, H) && (cPrev.IsEmpty || cPrev.Length >= (long)batch * H), batch, H);
         fixed (float* pg = gates, pp = cPrev, pc = c, ph = h)
         {
             var a = new CellRows.Args { A = pg, LdA = 4 * H, B = cPrev.IsEmpty ? null : pp, LdB = H, C = pc, LdC = H, D = ph, LdD = ldy, Batch = batch, Hidden = H };
@@ -58,8 +70,8 @@ public static partial class LstmCell
         ReadOnlySpan<float> dy, int ldy, ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates)
     {
         int H = hidden, G = 4 * H;
-        Require(gates.Length >= batch * G && c.Length >= batch * H && dy.Length >= (batch - 1) * ldy + H && dh.Length >= batch * H
-            && dc.Length >= batch * H && dGates.Length >= batch * G && (cPrev.IsEmpty || cPrev.Length >= batch * H), batch, H);
+        Require(gates.Length >= (long)batch * G && c.Length >= (long)batch * H && dy.Length >= CellRows.Extent(batch, ldy, H) && dh.Length >= (long)batch * H
+            && dc.Length >= (long)batch * H && dGates.Length >= (long)batch * G && (cPrev.IsEmpty || cPrev.Length >= (long)batch * H), batch, H);
         fixed (float* pg = gates, pc = c, pp = cPrev, pdy = dy, pdh = dh, pdc = dc, pd = dGates)
         {
             var a = new CellRows.Args
@@ -97,8 +109,8 @@ public static partial class GruCell
         Span<float> hn, Span<float> h, int ldy)
     {
         int H = hidden, G = 3 * H;
-        Require(gates.Length >= batch * G && hiddenGates.Length >= batch * G && hn.Length >= batch * H && h.Length >= (batch - 1) * ldy + H
-            && (hPrev.IsEmpty || hPrev.Length >= (batch - 1) * ldh + H), batch, H);
+        Require(gates.Length >= (long)batch * G && hiddenGates.Length >= (long)batch * G && hn.Length >= (long)batch * H && h.Length >= CellRows.Extent(batch, ldy, H)
+            && (hPrev.IsEmpty || hPrev.Length >= CellRows.Extent(batch, ldh, H)), batch, H);
         fixed (float* pg = gates, pgh = hiddenGates, pp = hPrev, pn = hn, ph = h)
         {
             var a = new CellRows.Args
@@ -128,8 +140,8 @@ public static partial class GruCell
         ReadOnlySpan<float> dy, int ldy, Span<float> dh, Span<float> dInput, Span<float> dHidden)
     {
         int H = hidden, G = 3 * H;
-        Require(gates.Length >= batch * G && hn.Length >= batch * H && dy.Length >= (batch - 1) * ldy + H && dh.Length >= batch * H
-            && dInput.Length >= batch * G && dHidden.Length >= batch * G && (hPrev.IsEmpty || hPrev.Length >= (batch - 1) * ldh + H), batch, H);
+        Require(gates.Length >= (long)batch * G && hn.Length >= (long)batch * H && dy.Length >= CellRows.Extent(batch, ldy, H) && dh.Length >= (long)batch * H
+            && dInput.Length >= (long)batch * G && dHidden.Length >= (long)batch * G && (hPrev.IsEmpty || hPrev.Length >= CellRows.Extent(batch, ldh, H)), batch, H);
         fixed (float* pg = gates, pn = hn, pp = hPrev, pdy = dy, pdh = dh, pdi = dInput, pdd = dHidden)
         {
             var a = new CellRows.Args

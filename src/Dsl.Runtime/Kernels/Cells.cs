@@ -19,7 +19,7 @@ public static partial class LstmCell
     public static void Forward(Span<float> gates, ReadOnlySpan<float> cPrev, Span<float> c, Span<float> h)
     {
         int H = c.Length;
-        if (gates.Length < 4 * H || h.Length < H || (!cPrev.IsEmpty && cPrev.Length < H))
+        if (gates.Length < 4L * H || h.Length < H || (!cPrev.IsEmpty && cPrev.Length < H))
             throw new ArgumentException($"LstmCell: gates [{gates.Length}], cPrev [{cPrev.Length}] and h [{h.Length}] are too small for {H} units (4H, H or empty, H).");
         var kernel = new ForwardKernel
         {
@@ -65,7 +65,7 @@ public static partial class LstmCell
         ReadOnlySpan<float> dh, Span<float> dc, Span<float> dGates)
     {
         int H = c.Length;
-        if (gates.Length < 4 * H || dGates.Length < 4 * H || dy.Length < H || dh.Length < H || dc.Length < H || (!cPrev.IsEmpty && cPrev.Length < H))
+        if (gates.Length < 4L * H || dGates.Length < 4L * H || dy.Length < H || dh.Length < H || dc.Length < H || (!cPrev.IsEmpty && cPrev.Length < H))
             throw new ArgumentException($"LstmCell: gates [{gates.Length}], dGates [{dGates.Length}], dy [{dy.Length}], dh [{dh.Length}], dc [{dc.Length}] and cPrev [{cPrev.Length}] are too small for {H} units (4H, 4H, H, H, H, H or empty).");
         var kernel = new BackwardKernel
         {
@@ -117,7 +117,7 @@ public static partial class GruCell
     public static void Forward(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> hn, Span<float> h)
     {
         int H = h.Length;
-        if (gates.Length < 3 * H || hiddenGates.Length < 3 * H || hn.Length < H || (!hPrev.IsEmpty && hPrev.Length < H))
+        if (gates.Length < 3L * H || hiddenGates.Length < 3L * H || hn.Length < H || (!hPrev.IsEmpty && hPrev.Length < H))
             throw new ArgumentException($"GruCell: gates [{gates.Length}], hiddenGates [{hiddenGates.Length}], hPrev [{hPrev.Length}] and hn [{hn.Length}] are too small for {H} units (3H, 3H, H or empty, H).");
         var kernel = new ForwardKernel
         {
@@ -163,7 +163,7 @@ public static partial class GruCell
         Span<float> dh, Span<float> dInput, Span<float> dHidden)
     {
         int H = hn.Length;
-        if (gates.Length < 3 * H || dInput.Length < 3 * H || dHidden.Length < 3 * H || dy.Length < H || dh.Length < H || (!hPrev.IsEmpty && hPrev.Length < H))
+        if (gates.Length < 3L * H || dInput.Length < 3L * H || dHidden.Length < 3L * H || dy.Length < H || dh.Length < H || (!hPrev.IsEmpty && hPrev.Length < H))
             throw new ArgumentException($"GruCell: gates [{gates.Length}], dInput [{dInput.Length}], dHidden [{dHidden.Length}], dy [{dy.Length}], dh [{dh.Length}] and hPrev [{hPrev.Length}] are too small for {H} units (3H, 3H, 3H, H, H, H or empty).");
         var kernel = new BackwardKernel
         {
@@ -244,7 +244,7 @@ public static partial class GruCell
     public static void ForwardResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> rh)
     {
         int H = rh.Length;
-        RequireUnits(gates.Length >= 3 * H && hiddenGates.Length >= 2 * H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, hiddenGates 2H, hPrev H or empty");
+        RequireUnits(gates.Length >= 3L * H && hiddenGates.Length >= 2L * H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, hiddenGates 2H, hPrev H or empty");
         var kernel = new ResetBeforeKernel
         {
             Gates = ref MemoryMarshal.GetReference(gates), Hidden = ref MemoryMarshal.GetReference(hiddenGates), HPrev = ref MemoryMarshal.GetReference(hPrev),
@@ -257,7 +257,7 @@ public static partial class GruCell
     public static void FinishResetBefore(Span<float> gates, ReadOnlySpan<float> hiddenGates, ReadOnlySpan<float> hPrev, Span<float> h)
     {
         int H = h.Length;
-        RequireUnits(gates.Length >= 3 * H && hiddenGates.Length >= 3 * H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, hiddenGates 3H, hPrev H or empty");
+        RequireUnits(gates.Length >= 3L * H && hiddenGates.Length >= 3L * H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, hiddenGates 3H, hPrev H or empty");
         var kernel = new ResetBeforeKernel
         {
             Gates = ref MemoryMarshal.GetReference(gates), Hidden = ref MemoryMarshal.GetReference(hiddenGates), HPrev = ref MemoryMarshal.GetReference(hPrev),
@@ -302,7 +302,7 @@ public static partial class GruCell
     public static void BackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dy, Span<float> dh, Span<float> dGates)
     {
         int H = dh.Length;
-        RequireUnits(gates.Length >= 3 * H && dGates.Length >= 3 * H && dy.Length >= H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, dGates 3H, dy H, hPrev H or empty");
+        RequireUnits(gates.Length >= 3L * H && dGates.Length >= 3L * H && dy.Length >= H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, dGates 3H, dy H, hPrev H or empty");
         var kernel = new ResetBeforeBackKernel
         {
             Gates = ref MemoryMarshal.GetReference(gates), HPrev = ref MemoryMarshal.GetReference(hPrev), In = ref MemoryMarshal.GetReference(dy),
@@ -315,7 +315,7 @@ public static partial class GruCell
     public static void FinishBackwardResetBefore(ReadOnlySpan<float> gates, ReadOnlySpan<float> hPrev, ReadOnlySpan<float> dRh, Span<float> dh, Span<float> dGates)
     {
         int H = dh.Length;
-        RequireUnits(gates.Length >= 3 * H && dGates.Length >= 3 * H && dRh.Length >= H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, dGates 3H, dRh H, hPrev H or empty");
+        RequireUnits(gates.Length >= 3L * H && dGates.Length >= 3L * H && dRh.Length >= H && (hPrev.IsEmpty || hPrev.Length >= H), H, "gates 3H, dGates 3H, dRh H, hPrev H or empty");
         var kernel = new ResetBeforeBackKernel
         {
             Gates = ref MemoryMarshal.GetReference(gates), HPrev = ref MemoryMarshal.GetReference(hPrev), In = ref MemoryMarshal.GetReference(dRh),

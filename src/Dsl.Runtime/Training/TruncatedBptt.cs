@@ -187,13 +187,14 @@ public sealed class TruncatedBptt<TInput>
     private static int Features(int inputLength, int batch, int steps, int targetLength, int targetWidth, string targetName)
     {
         if (batch <= 0 || steps <= 0) throw new ArgumentOutOfRangeException(nameof(batch), $"batch and steps must be positive, got {batch} and {steps}.");
-        if (typeof(TInput) == typeof(int) && inputLength != batch * steps)
-            throw new ArgumentException($"input: expected token ids [batch = {batch}, steps = {steps}] ({batch * steps} values), got {inputLength}.", "input");
-        if (inputLength % (batch * steps) != 0 || inputLength == 0)
+        long positions = (long)batch * steps; // in long: batch · steps past int.MaxValue cannot wrap into a match (or a division by 0)
+        if (typeof(TInput) == typeof(int) && inputLength != positions)
+            throw new ArgumentException($"input: expected token ids [batch = {batch}, steps = {steps}] ({positions} values), got {inputLength}.", "input");
+        if (inputLength == 0 || inputLength % positions != 0)
             throw new ArgumentException($"input: expected [batch = {batch}, steps = {steps}, features] values, got {inputLength}.", "input");
-        if (targetLength != batch * steps * targetWidth)
+        if (targetLength != positions * targetWidth)
             throw new ArgumentException($"{targetName}: expected {batch} × {steps}{(targetWidth > 1 ? $" × {targetWidth}" : "")} values, got {targetLength}.", targetName);
-        return inputLength / (batch * steps);
+        return (int)(inputLength / positions);
     }
 
     private static void EnsureLength<T>(ref T[] buffer, int length)

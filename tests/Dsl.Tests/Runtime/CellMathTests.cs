@@ -275,6 +275,26 @@ public class CellMathTests
         Assert.Contains("dPre [6]", e.Message);
     }
 
+    [Fact]
+    public void BatchedCellsRefuseSizesWhoseProductsWouldWrapAndRowsThatOverlap()
+    {
+        // 65536 rows of 65536 units: batch · 4H is 2³⁴, which an int product wraps to 0 and every check passed, before the
+        // row kernels wrote through pointers far past these 16-value buffers
+        const int Big = 65536;
+        float[] small = new float[16];
+        Assert.Throws<ArgumentException>(() => LstmCell.ForwardRows(Big, Big, small, default, small, small, Big));
+        Assert.Throws<ArgumentException>(() => LstmCell.BackwardRows(Big, Big, small, small, default, small, Big, small, small, small));
+        Assert.Throws<ArgumentException>(() => GruCell.ForwardRows(Big, Big, small, small, default, Big, small, small, Big));
+        Assert.Throws<ArgumentException>(() => GruCell.BackwardRows(Big, Big, small, small, default, Big, small, Big, small, small, small));
+        // a row stride below the row's units: rows overlap, and the parts split over the cores would race on them
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => LstmCell.ForwardRows(4, 8, new float[4 * 32], default, new float[32], new float[64], ldy: 7));
+        Assert.Contains("at least the 8 values", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => GruCell.ForwardRows(4, 8, new float[4 * 24], new float[4 * 24], new float[64], 5, new float[32], new float[32], 8));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LstmCell.ForwardRows(-1, 8, new float[32], default, new float[8], new float[8], 8));
+        // and a batch of none does nothing
+        LstmCell.ForwardRows(0, 8, default, default, default, default, 8);
+    }
+
     private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
 
     private static float[] Random(Rng rng, int n, float scale)

@@ -182,6 +182,114 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Contains("shape [2, 3] holds 6 values, got 5", e.Message);
         Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("w", new[] { -1 }, new float[0])]));
         Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("__metadata__", new[] { 1 }, new float[1])]));
+        // 2⁶⁴ values wrapped to 0 in a long, and matched no values at all
+        e = Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("w", new[] { 65536, 65536, 65536, 65536 }, new float[0])]));
+        Assert.Contains("got 0", e.Message);
+        // a null metadata value is not a string: no reader (ours or Python's) accepts the file it would make
+        e = Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("w", new[] { 2, 3 }, new float[6])], new Dictionary<string, string> { ["note"] = null! }));
+        Assert.Contains("Metadata 'note' is null", e.Message);
         Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void ACallersFormatMetadataIsKeptAndPtIsTheDefault()
+    {
+        string path = Path.Combine(_dir, "format.safetensors");
+        SafeTensors.Write(path, [("w", new[] { 1 }, new float[] { 2f })], new Dictionary<string, string> { ["format"] = "np", ["note"] = "x" });
+        SafeTensors.Read(path, out Dictionary<string, string> metadata);
+        Assert.Equal("np", metadata["format"]);
+        Assert.Equal("x", metadata["note"]);
+        SafeTensors.Write(path, [("w", new[] { 1 }, new float[] { 2f })]);
+        SafeTensors.Read(path, out metadata);
+        Assert.Equal("pt", metadata["format"]);
+    }
+
+    [Fact]
+    public void AFileIsRefusedForWhatItsBytesAreRefusedFor()
+    {
+        // Read(path) streams the file tensor by tensor; Read(bytes) parses a buffer: the same rules, the same messages
+        var cases = new List<byte[]>
+        {
+            new byte[5],                                                                      // shorter than the length prefix
+            Raw(1000, "{}"),                                                                  // a header longer than the file
+            Raw(null, "{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", new byte[8]),  // a gap before 'a'
+            Raw(null, "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", new byte[4]),  // past the end
+        };
+        foreach (byte[] bytes in cases)
+        {
+            string path = Path.Combine(_dir, "bad.safetensors");
+            File.WriteAllBytes(path, bytes);
+            string fromBytes = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(bytes, path)).Message;
+            string fromFile = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(path)).Message;
+            Assert.Equal(fromBytes, fromFile);
+        }
+    }
+
+    [Fact]
+    public void ATensorLargerThanAnArrayIsRefusedByNameWithoutReadingIt()
+    {
+        // a sparse file of 3 GiB of data: its offsets are longs, and one array cannot hold the tensor
+        string path = Path.Combine(_dir, "huge.safetensors");
+        long bytes = 3L << 30;
+        byte[] prefix = Raw(null, $"{{\"huge\":{{\"dtype\":\"F32\",\"shape\":[{bytes / 4}],\"data_offsets\":[0,{bytes}]}}}}");
+        using (var file = new FileStream(path, FileMode.Create))
+        {
+            file.Write(prefix);
+            file.SetLength(prefix.Length + bytes);
+        }
+        var e = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(path));
+        Assert.Contains("tensor 'huge' has 3221225472 bytes; one tensor can hold at most", e.Message);
+    }
+
+    /// <summary>A file's bytes: the 8-byte header length (the header's own unless <paramref name="claimed"/>), the header padded to 8, the data.</summary>
+    internal static byte[] Raw(long? claimed, string header, byte[]? data = null)
+    {
+        byte[] h = Encoding.UTF8.GetBytes(header.PadRight((header.Length + 7) / 8 * 8));
+        data ??= [];
+        var bytes = new byte[8 + h.Length + data.Length];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)(claimed ?? h.Length));
+        h.CopyTo(bytes, 8);
+        data.CopyTo(bytes, 8 + h.Length);
+        return bytes;
+    }
+}
+
+/// <summary>
+/// A safetensors file of more than 2 GiB (a large model's checkpoint with its optimiser state) reads tensor by tensor
+/// (File.ReadAllBytes, which it once went through, stops at 2 GiB). Serial: it holds 2.1 GB while it runs.
+/// </summary>
+[Collection(nameof(Dsl.Tests.Training.SerialCollection))]
+public sealed class LargeSafeTensorsTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("dsl-safetensors-large-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void AFileOfMoreThan2GiBReads()
+    {
+        // two tensors of 1.05 GB in a sparse file, each with a marker in its last value; the second starts past 2³⁰ · 1.05
+        string path = Path.Combine(_dir, "large.safetensors");
+        long count = 1100L << 18, each = 4 * count; // 288 358 400 floats, 1 153 433 600 bytes
+        byte[] prefix = SafeTensorsTests.Raw(null,
+            $"{{\"a\":{{\"dtype\":\"F32\",\"shape\":[{count}],\"data_offsets\":[0,{each}]}},\"b\":{{\"dtype\":\"F32\",\"shape\":[{count}],\"data_offsets\":[{each},{2 * each}]}}}}");
+        using (var file = new FileStream(path, FileMode.Create))
+        {
+            file.Write(prefix);
+            file.SetLength(prefix.Length + 2 * each);
+            Span<byte> marker = stackalloc byte[4];
+            BinaryPrimitives.WriteSingleLittleEndian(marker, 1.5f);
+            file.Position = prefix.Length + each - 4;
+            file.Write(marker);
+            BinaryPrimitives.WriteSingleLittleEndian(marker, -2.5f);
+            file.Position = prefix.Length + 2 * each - 4;
+            file.Write(marker);
+        }
+        Assert.True(new FileInfo(path).Length > 2L << 30);
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path);
+        Assert.Equal(new[] { count }, tensors["b"].Shape);
+        Assert.Equal(1.5f, BinaryPrimitives.ReadSingleLittleEndian(tensors["a"].Data.AsSpan((int)each - 4)));
+        Assert.Equal(-2.5f, BinaryPrimitives.ReadSingleLittleEndian(tensors["b"].Data.AsSpan((int)each - 4)));
+        Assert.Equal(0, tensors["b"].Data[0]);
     }
 }

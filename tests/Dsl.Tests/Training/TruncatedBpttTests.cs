@@ -167,4 +167,17 @@ public class TruncatedBpttTests
         Assert.Equal("input", error.ParamName);
         Assert.Contains("[batch = 1, steps = 8] (8 values), got 16", error.Message);
     }
+
+    [Fact]
+    public void ABatchTimesStepsBeyondAnIntIsAShapeErrorNotADivisionByZero()
+    {
+        // 65536 × 65536 wrapped to 0 in int: the remainder divided by it
+        var t = new TruncatedBptt<float>(new StatefulGru(), 4, 4);
+        var error = Assert.Throws<ArgumentException>(() => t.Train(new float[12], new float[12], 65536, 65536, () => { }));
+        Assert.Equal("input", error.ParamName);
+        Assert.Contains("[batch = 65536, steps = 65536, features]", error.Message);
+        var tokens = new TruncatedBptt<int>(new StatefulLstm(), 4, 4);
+        error = Assert.Throws<ArgumentException>(() => tokens.Train(new int[8], new int[8], 65536, 65536, () => { }));
+        Assert.Contains("(4294967296 values), got 8", error.Message);
+    }
 }
