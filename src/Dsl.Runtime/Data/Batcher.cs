@@ -44,6 +44,8 @@ public sealed class Batcher
         _items = items.ToArray();
         for (int i = 0; i < _items.Length; i++)
         {
+            if (_items[i].Input is null || _items[i].Target is null)
+                throw new ArgumentException($"Item {i}: its {(_items[i].Input is null ? "input" : "target")} is null; expected an array of ids.", nameof(items));
             if (_items[i].Input.Length != _items[i].Target.Length || _items[i].Input.Length == 0)
                 throw new ArgumentException($"Item {i}: input has {_items[i].Input.Length} ids and target {_items[i].Target.Length}; they must be equal and positive.", nameof(items));
         }
@@ -136,7 +138,11 @@ public sealed class Batcher
 
     private void ShuffleInPlace(int[] values) => _rng.Shuffle<int>(values);
 
-    /// <summary>Splits <paramref name="items"/> into training and validation sets, the latter <paramref name="validationFraction"/> of them, shuffled with <paramref name="seed"/>.</summary>
+    /// <summary>
+    /// Splits <paramref name="items"/> into training and validation sets, the latter <paramref name="validationFraction"/> of
+    /// them (rounded), shuffled with <paramref name="seed"/>. A split that would leave no training item is refused, as
+    /// scikit-learn's <c>train_test_split</c> refuses it.
+    /// </summary>
     public static (T[] Training, T[] Validation) Split<T>(IReadOnlyList<T> items, double validationFraction, int seed = 0)
     {
         ArgumentNullException.ThrowIfNull(items);
@@ -145,6 +151,9 @@ public sealed class Batcher
         int[] order = Enumerable.Range(0, items.Count).ToArray();
         rng.Shuffle<int>(order);
         int validation = (int)Math.Round(items.Count * validationFraction);
+        if (items.Count > 0 && validation >= items.Count)
+            throw new ArgumentException($"A validation fraction of {validationFraction} of {items.Count} items leaves no training item " +
+                $"({validation} for validation); expected a smaller fraction or more items.", nameof(validationFraction));
         return (order.Skip(validation).Select(i => items[i]).ToArray(), order.Take(validation).Select(i => items[i]).ToArray());
     }
 }

@@ -76,7 +76,8 @@ public sealed class Vocabulary
         if (maxSize is int m && m < 4) throw new ArgumentOutOfRangeException(nameof(maxSize), m, "must leave room for the four special tokens");
         var counts = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (string t in tokens) counts[t] = counts.TryGetValue(t, out int n) ? n + 1 : 1;
-        var ordered = counts.Where(kv => kv.Value >= minCount).OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key);
+        // a special token in the text (a word "<unk>") keeps its fixed id: it takes none of the maxSize − 4 places
+        var ordered = counts.Where(kv => kv.Value >= minCount && kv.Key is not (Pad or Unknown or Start or End)).OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => kv.Key);
         return maxSize is int max ? ordered.Take(max - 4) : ordered;
     }
 

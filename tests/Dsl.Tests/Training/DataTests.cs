@@ -50,6 +50,16 @@ public sealed class DataTests : IDisposable
         Assert.Throws<InvalidDataException>(() => Vocabulary.Load(WriteFile("bad.txt", "nonsense")));
     }
 
+    [Fact]
+    public void SpecialTokensInTheTextTakeNoneOfTheMaxSizePlaces()
+    {
+        // "<unk>" is the most frequent word here: it used to take one of the two places and be dropped as already there
+        var v = Vocabulary.Words(["<unk> <unk> <unk> a b c </s>"], maxSize: 6);
+        Assert.Equal(6, v.Count);
+        Assert.Equal(new[] { Vocabulary.UnknownId, 4, 5, Vocabulary.UnknownId }, v.Encode("<unk> a b c"));
+        Assert.Equal(7, Vocabulary.Characters("<<<ab", maxSize: 7).Count); // '<' is a character, not a special token
+    }
+
     private string WriteFile(string name, string text)
     {
         string path = Path.Combine(_dir, name);
@@ -93,6 +103,21 @@ public sealed class DataTests : IDisposable
         var (train, valid) = Batcher.Split(items, 0.1, seed: 3);
         Assert.Equal((180, 20), (train.Length, valid.Length));
         Assert.Empty(train.Intersect(valid));
+    }
+
+    [Fact]
+    public void ASplitThatLeavesNoTrainingItemAndNullSequencesAreRefusedNamingWhy()
+    {
+        // 3 items at 0.9: 2.7 rounds to 3 for validation, and the training set came back empty
+        var e = Assert.Throws<ArgumentException>(() => Batcher.Split(new[] { 1, 2, 3 }, 0.9));
+        Assert.Contains("of 3 items leaves no training item (3 for validation)", e.Message);
+        Assert.Equal((2, 1), (Batcher.Split(new[] { 1, 2, 3 }, 0.4).Training.Length, Batcher.Split(new[] { 1, 2, 3 }, 0.4).Validation.Length));
+        Assert.Equal((0, 0), (Batcher.Split(Array.Empty<int>(), 0.5).Training.Length, Batcher.Split(Array.Empty<int>(), 0.5).Validation.Length));
+        // a null sequence was a NullReferenceException
+        e = Assert.Throws<ArgumentException>(() => new Batcher(new (int[], int[])[] { ([1, 2], [2, 3]), (null!, [1]) }, 4));
+        Assert.Contains("Item 1: its input is null", e.Message);
+        e = Assert.Throws<ArgumentException>(() => new Batcher(new (int[], int[])[] { ([1, 2], null!) }, 4));
+        Assert.Contains("Item 0: its target is null", e.Message);
     }
 
     [Fact]
