@@ -16,7 +16,15 @@ public static class Initializers
     /// </summary>
     public static void Apply(Init kind, Span<float> w, int rows, int cols, int fanIn, int fanOut, int blockRows, float bound, Rng rng)
     {
-        if (w.Length != rows * cols) throw new ArgumentException($"Initialiser: expected {rows} × {cols} = {rows * cols} values, got {w.Length}.", nameof(w));
+        ArgumentNullException.ThrowIfNull(rng);
+        if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(cols), $"Initialiser: a shape of {rows} × {cols}; rows and columns are 0 or more.");
+        if (w.Length != (long)rows * cols) throw new ArgumentException($"Initialiser: expected {rows} × {cols} = {(long)rows * cols} values, got {w.Length}.", nameof(w));
+        // the bounds divide by the fans: one of 0 or less would fill the weights with ±∞ or NaN
+        bool usesFanIn = kind is Init.XavierUniform or Init.XavierNormal or Init.HeUniform or Init.HeNormal;
+        if (usesFanIn && fanIn <= 0) throw new ArgumentOutOfRangeException(nameof(fanIn), fanIn, $"Initialiser {kind}: the fan-in must be positive.");
+        if (kind is Init.XavierUniform or Init.XavierNormal && fanOut <= 0) throw new ArgumentOutOfRangeException(nameof(fanOut), fanOut, $"Initialiser {kind}: the fan-out must be positive.");
+        if (kind == Init.Orthogonal && blockRows <= 0) throw new ArgumentOutOfRangeException(nameof(blockRows), blockRows, "Initialiser Orthogonal: the rows of a block must be positive (one block per gate: the hidden size).");
+        if (kind == Init.PyTorch && !(bound >= 0 && float.IsFinite(bound))) throw new ArgumentOutOfRangeException(nameof(bound), bound, "Initialiser PyTorch: the bound must be a finite value of 0 or more.");
         switch (kind)
         {
             case Init.Zeros:

@@ -85,8 +85,14 @@ public static class Losses
     /// </summary>
     public static float MeanSquaredError(ReadOnlySpan<float> prediction, ReadOnlySpan<float> target, Span<float> gradient, ReadOnlySpan<int> lengths, int batch, int steps, int width)
     {
-        if (prediction.Length != batch * steps * width || target.Length != prediction.Length)
+        if (batch < 0 || steps < 0 || width < 0)
+            throw new ArgumentOutOfRangeException(nameof(batch), $"MSE: a shape of {batch} × {steps} × {width}; every dimension is 0 or more.");
+        if (prediction.Length != (long)batch * steps * width || target.Length != prediction.Length)
             throw new ArgumentException($"MSE: expected {batch} × {steps} × {width} predictions and targets, got {prediction.Length} and {target.Length}.", nameof(target));
+        if (!gradient.IsEmpty && gradient.Length != prediction.Length)
+            throw new ArgumentException($"MSE: gradient has {gradient.Length} values, expected {prediction.Length}.", nameof(gradient));
+        // a length past the steps divided by too much, a negative one flipped the loss's sign: each is 1 … steps
+        Check.Lengths(lengths, batch, steps, nameof(lengths));
         long count = 0;
         for (int b = 0; b < batch; b++) count += (long)lengths[b] * width;
         if (count == 0) return float.NaN;

@@ -6,10 +6,14 @@ namespace Dsl;
 /// <summary>Choosing the next token from a model's logits.</summary>
 public static class Sampling
 {
-    /// <summary>The index of the largest logit (greedy decoding).</summary>
+    /// <summary>
+    /// The index of the largest logit (greedy decoding). Logits with a NaN are refused, as <see cref="Sample"/> refuses them:
+    /// a diverged model would otherwise decode the first NaN's index, step after step, without a word.
+    /// </summary>
     public static int Greedy(ReadOnlySpan<float> logits)
     {
         if (logits.IsEmpty) throw new ArgumentException("Sampling: logits are empty.", nameof(logits));
+        if (HasNaN(logits)) throw new ArgumentException("Sampling: the logits hold NaN; no token is the largest.", nameof(logits));
         return TensorPrimitives.IndexOfMax(logits);
     }
 

@@ -54,6 +54,7 @@ public static class AttentionHeatmap
         ArgumentNullException.ThrowIfNull(p);
         ArgumentNullException.ThrowIfNull(p.Queries);
         ArgumentNullException.ThrowIfNull(p.Keys);
+        ArgumentNullException.ThrowIfNull(p.Weights);
         if (p.Weights.Length != p.Queries.Count * p.Keys.Count)
             throw new ArgumentException($"weights: expected {p.Queries.Count} × {p.Keys.Count} = {p.Queries.Count * p.Keys.Count} values, got {p.Weights.Length}.", "weights");
     }
@@ -73,10 +74,14 @@ public static class AttentionHeatmap
             svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 8}\" y=\"{F(y)}\" text-anchor=\"end\">{WebUtility.HtmlEncode(p.Queries[i])}</text>\n");
             for (int j = 0; j < p.Keys.Count; j++)
             {
-                float w = Math.Clamp(p.Weights[i * p.Keys.Count + j], 0f, 1f);
+                float raw = p.Weights[i * p.Keys.Count + j];
+                // a NaN weight (a diverged model) is drawn red and titled NaN: clamped, it came out as the darkest blue, full attention
+                float w = Math.Clamp(raw, 0f, 1f);
                 int shade = (int)Math.Round(255 * (1 - w));
+                string fill = float.IsNaN(raw) ? "rgb(220,40,40)" : $"rgb({shade},{shade},255)";
+                string title = float.IsNaN(raw) ? "NaN" : F(w);
                 svg.Append(CultureInfo.InvariantCulture,
-                    $"<rect x=\"{Left + j * Cell}\" y=\"{Top + i * Cell}\" width=\"{Cell}\" height=\"{Cell}\" fill=\"rgb({shade},{shade},255)\" stroke=\"#eee\"><title>{F(w)}</title></rect>\n");
+                    $"<rect x=\"{Left + j * Cell}\" y=\"{Top + i * Cell}\" width=\"{Cell}\" height=\"{Cell}\" fill=\"{fill}\" stroke=\"#eee\"><title>{title}</title></rect>\n");
             }
         }
     }

@@ -22,6 +22,12 @@ public static class Bleu
         ArgumentNullException.ThrowIfNull(hypotheses);
         if (references.Count != hypotheses.Count) throw new ArgumentException($"{hypotheses.Count} hypotheses but {references.Count} reference lists.", nameof(references));
         if (maxOrder <= 0) throw new ArgumentOutOfRangeException(nameof(maxOrder), maxOrder, "must be positive");
+        for (int i = 0; i < hypotheses.Count; i++)
+        {
+            if (hypotheses[i] is null) throw new ArgumentException($"Hypothesis {i} is null; expected a list of tokens (empty for none).", nameof(hypotheses));
+            if (references[i] is null || references[i].Any(r => r is null))
+                throw new ArgumentException($"The references of hypothesis {i} are null or hold a null; expected lists of tokens.", nameof(references));
+        }
         var matches = new long[maxOrder];
         var totals = new long[maxOrder];
         long hypothesisLength = 0, referenceLength = 0;
@@ -65,6 +71,8 @@ public static class Bleu
         ArgumentNullException.ThrowIfNull(references);
         ArgumentNullException.ThrowIfNull(hypotheses);
         if (references.Count != hypotheses.Count) throw new ArgumentException($"{hypotheses.Count} hypotheses but {references.Count} references.", nameof(references));
+        for (int i = 0; i < hypotheses.Count; i++)
+            if (hypotheses[i] is null || references[i] is null) throw new ArgumentException($"The {(hypotheses[i] is null ? "hypothesis" : "reference")} of pair {i} is null; expected a list of tokens.", hypotheses[i] is null ? nameof(hypotheses) : nameof(references));
         return hypotheses.Count == 0 ? 0 : hypotheses.Zip(references, (h, r) => h.SequenceEqual(r) ? 1 : 0).Average();
     }
 

@@ -53,7 +53,7 @@ public static class Decode
             while (count < maxLength)
             {
                 int next;
-                if (temperature == 0) next = TensorPrimitives.IndexOfMax(logits);
+                if (temperature == 0) next = Sampling.Greedy(logits);
                 else
                 {
                     logits.CopyTo(kept, 0);
@@ -105,6 +105,7 @@ public static class Decode
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
         if (beamWidth <= 0) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "must be positive");
         if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
+        if (!float.IsFinite(lengthPenalty)) throw new ArgumentOutOfRangeException(nameof(lengthPenalty), lengthPenalty, "must be finite (0: none, 1: the mean log-probability per token)");
         IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
         var live = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)> { (new List<int>(), 0f, start, first) };
@@ -176,14 +177,31 @@ public static class Decode
         if (from is not null && from.Batch != 1) throw new ArgumentException($"The initial state must hold one sequence, but holds {from.Batch}.", "initial");
         IModelState state = model.CreateState(1);
         if (from is null) return state;
-        if (state is IDecoderState decoder) decoder.CopyFrom(from);
-        else for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(state.Tensors[i].AsSpan());
+        if (state is IDecoderState decoder)
+        {
+            decoder.CopyFrom(from);
+            return state;
+        }
+        // another model's state (64 units where this one has 32) would copy in part, or throw half-way: the same tensors, or nothing
+        if (from.Tensors.Count != state.Tensors.Count)
+            throw new ArgumentException($"The initial state holds {from.Tensors.Count} tensors; this model's state holds {state.Tensors.Count} ({string.Join(", ", state.Tensors.Select(t => t.Name))}).", "initial");
+        for (int i = 0; i < from.Tensors.Count; i++)
+        {
+            NamedTensor source = from.Tensors[i], target = state.Tensors[i];
+            if (source.Name != target.Name || !source.Shape.SequenceEqual(target.Shape))
+                throw new ArgumentException($"The initial state's tensor '{source.Name}' {Shapes.Format(source.Shape)} is not this model's '{target.Name}' {Shapes.Format(target.Shape)}.", "initial");
+        }
+        for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(state.Tensors[i].AsSpan());
         return state;
     }
 
     private static float[] LogSoftmax(float[] logits)
     {
+        // a NaN or +∞ logit has no log-probability: beams would be ranked by NaN scores, in no order (Sampling refuses them too)
+        foreach (float v in logits)
+            if (float.IsNaN(v) || float.IsPositiveInfinity(v)) throw new ArgumentException($"Beam search: the logits hold {(float.IsNaN(v) ? "NaN" : "+∞")}; no log-probability can be taken.", "model");
         float max = TensorPrimitives.Max(logits);
+        if (float.IsNegativeInfinity(max)) throw new ArgumentException("Beam search: the logits hold only −∞; no token has a probability.", "model");
         double sum = 0;
         foreach (float v in logits) sum += Math.Exp(v - max);
         float log = max + (float)Math.Log(sum);

@@ -55,7 +55,9 @@ public sealed class Trainer
 
     /// <summary>
     /// Trains for up to <paramref name="epochs"/> epochs; stops early when the validation loss has not improved for
-    /// <paramref name="patience"/> epochs, and then restores the weights of the best epoch.
+    /// <paramref name="patience"/> epochs, and then restores the weights of the best epoch; a run that diverges (a non-finite
+    /// loss: <see cref="ArithmeticException"/>) also gets the best epoch's weights back, if there was one, before the exception
+    /// (which says so) propagates.
     /// </summary>
     public TrainingReport Fit(Batcher training, Batcher? validation, int epochs, int patience = int.MaxValue,
         IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default)
@@ -73,55 +75,67 @@ public sealed class Trainer
         float[][]? bestWeights = null;
         float lastLoss = float.NaN;
         bool stopped = false;
-        for (epoch = 1; epoch <= epochs; epoch++)
+        try
         {
-            double sum = 0, tokens = 0;
-            int batch = 0;
-            float norm = 0;
-            var clock = Stopwatch.StartNew();
-            foreach (TokenBatch b in training.Batches())
+            for (epoch = 1; epoch <= epochs; epoch++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                batch++;
-                // a batch whose targets are all ignored has no loss and no gradient: nothing to learn from it
-                int counted = b.Targets.Count(t => t >= 0);
-                if (counted == 0) continue;
-                _model.Parameters.ZeroGrad();
-                float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
-                norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.GradNorm();
-                _optimizer.Step();
-                sum += (double)loss * counted;
-                tokens += counted;
-                lastLoss = (float)(sum / tokens);
-                progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, null, false));
-            }
-            _schedule?.Step();
-            (float Loss, float Accuracy)? evaluation = validation is null ? null : Evaluate(validation);
-            float? validationLoss = evaluation?.Loss;
-            progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds,
-                validationLoss, evaluation?.Accuracy, true));
-            if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, training.Random, epoch);
-            if (validationLoss is float v)
-            {
-                // a NaN loss (a diverged model) is never the best
-                if (!float.IsNaN(v) && (best is null || v < best))
+                double sum = 0, tokens = 0;
+                lastLoss = float.NaN; // an epoch whose batches are all ignored has no loss, not the previous epoch's
+                int batch = 0;
+                float norm = 0;
+                var clock = Stopwatch.StartNew();
+                foreach (TokenBatch b in training.Batches())
                 {
-                    best = v;
-                    bestEpoch = epoch;
-                    bestWeights = _model.Parameters.Select(p => p.AsSpan().ToArray()).ToArray();
+                    cancellationToken.ThrowIfCancellationRequested();
+                    batch++;
+                    // a batch whose targets are all ignored has no loss and no gradient: nothing to learn from it
+                    int counted = b.Targets.Count(t => t >= 0);
+                    if (counted == 0) continue;
+                    _model.Parameters.ZeroGrad();
+                    float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
+                    norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.GradNorm();
+                    _optimizer.Step();
+                    sum += (double)loss * counted;
+                    tokens += counted;
+                    lastLoss = (float)(sum / tokens);
+                    progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, null, false));
                 }
-                else if (epoch - bestEpoch >= patience)
+                _schedule?.Step();
+                (float Loss, float Accuracy)? evaluation = validation is null ? null : Evaluate(validation);
+                float? validationLoss = evaluation?.Loss;
+                progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds,
+                    validationLoss, evaluation?.Accuracy, true));
+                if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, training.Random, epoch);
+                if (validationLoss is float v)
                 {
-                    stopped = true;
-                    break;
+                    // a NaN loss (a diverged model) is never the best
+                    if (!float.IsNaN(v) && (best is null || v < best))
+                    {
+                        best = v;
+                        bestEpoch = epoch;
+                        bestWeights = _model.Parameters.Select(p => p.AsSpan().ToArray()).ToArray();
+                    }
+                    else if (epoch - bestEpoch >= patience)
+                    {
+                        stopped = true;
+                        break;
+                    }
                 }
             }
         }
-        if (stopped && bestWeights is not null)
+        catch (ArithmeticException e) when (bestWeights is not null)
         {
-            for (int i = 0; i < bestWeights.Length; i++) bestWeights[i].CopyTo(_model.Parameters[i].AsSpan());
+            // a diverged run (a non-finite loss) keeps the best epoch's weights rather than the diverged ones
+            RestoreBest();
+            throw new ArithmeticException($"{e.Message} Training diverged in epoch {epoch}; the weights of epoch {bestEpoch} (the best validation loss, {best}) were restored.", e);
         }
+        if (stopped && bestWeights is not null) RestoreBest();
         return new TrainingReport(Math.Min(epoch, epochs), lastLoss, best, bestEpoch, stopped);
+
+        void RestoreBest()
+        {
+            for (int i = 0; i < bestWeights!.Length; i++) bestWeights[i].CopyTo(_model.Parameters[i].AsSpan());
+        }
     }
 
     /// <summary>The batches' targets fit the model's output: one label per sequence for a many-to-one model, else one per step.</summary>

@@ -121,6 +121,46 @@ public class DecoderTests
         Assert.Equal("initial", Assert.Throws<ArgumentException>(() => Decode.Greedy(model, two, [0], 2)).ParamName);
     }
 
+    /// <summary>A state of given tensors, as another model (or a user) might hand one over.</summary>
+    private sealed class GivenState(params NamedTensor[] tensors) : IModelState
+    {
+        public int Batch => 1;
+        public void Reset() { }
+        public IReadOnlyList<NamedTensor> Tensors => tensors;
+    }
+
+    [Fact]
+    public void AnotherModelsStateIsRefusedNamingTheTensors()
+    {
+        // a hand-written model's state ("last" [1, 1]) is copied tensor by tensor: one of another width or another count
+        // was copied in part, or threw half-way
+        var model = new MarkovModel();
+        var wide = new GivenState(new NamedTensor("last", new float[2], 1, 2));
+        var e = Assert.Throws<ArgumentException>(() => Decode.Greedy(model, wide, [0], 2));
+        Assert.Equal("initial", e.ParamName);
+        Assert.Contains("tensor 'last' [1, 2] is not this model's 'last' [1, 1]", e.Message);
+        var two = new GivenState(new NamedTensor("last", new float[1], 1, 1), new NamedTensor("other", new float[1], 1, 1));
+        Assert.Contains("holds 2 tensors; this model's state holds 1 (last)", Assert.Throws<ArgumentException>(() => Decode.Beam(model, two, [0], 2, 2)).Message);
+        var renamed = new GivenState(new NamedTensor("first", new float[1], 1, 1));
+        Assert.Contains("'first' [1, 1] is not this model's 'last'", Assert.Throws<ArgumentException>(() => Decode.Greedy(model, renamed, [0], 2)).Message);
+        Assert.Equal(2, Decode.Greedy(model, new GivenState(new NamedTensor("last", new float[1], 1, 1)), [0], 2).Length);
+        // a generated model's state carries its own type check
+        var lstm = new Models.Lstm(seed: 4);
+        Assert.Throws<ArgumentException>(() => Decode.Greedy(lstm, new StatefulLstm(seed: 1).CreateState(1), [1], 3));
+    }
+
+    [Fact]
+    public void NaNLogitsAreRefusedByGreedyAndBeamSearchAsBySampling()
+    {
+        var model = new Models.Lstm(seed: 4);
+        model.Parameters[model.Parameters.Count - 1].AsSpan().Fill(float.NaN); // the output layer's bias: every logit NaN
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => Decode.Greedy(model, [1], 3)).Message);
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => Decode.Beam(model, [1], beamWidth: 2, maxLength: 3)).Message);
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => Sampling.Greedy([1f, float.NaN, 0f])).Message);
+        Assert.Equal(1, Sampling.Greedy([1f, float.PositiveInfinity, 0f]));
+        Assert.Equal("lengthPenalty", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Beam(new Models.Lstm(seed: 4), [1], 2, 3, lengthPenalty: float.NaN)).ParamName);
+    }
+
     [Fact]
     public void GreedyDecodingOfAGeneratedModelMatchesItsArgMaxStepByStep()
     {
@@ -186,6 +226,28 @@ public class DecoderTests
         Assert.Equal(2 / 3.0, Bleu.ExactMatch(refs, hyps), 1e-12);
         // a hypothesis per reference: three references against one hypothesis is a mistake, not a perfect score
         Assert.Throws<ArgumentException>(() => Bleu.ExactMatch(refs, [[1, 2]]));
+    }
+
+    [Fact]
+    public void ANullHypothesisOrReferenceIsNamedByItsIndex()
+    {
+        IReadOnlyList<IReadOnlyList<IReadOnlyList<int>>> refs = [[[1, 2]], [[3]]];
+        var e = Assert.Throws<ArgumentException>(() => Bleu.Corpus(refs, [[1, 2], null!]));
+        Assert.Contains("Hypothesis 1 is null", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Bleu.Corpus([[[1, 2]], [null!]], [[1, 2], [3]]));
+        Assert.Contains("references of hypothesis 1", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Bleu.ExactMatch([[1], null!], [[1], [2]]));
+        Assert.Contains("reference of pair 1 is null", e.Message);
+    }
+
+    [Fact]
+    public void AHeatmapDrawsANaNWeightAsNaNNotAsFullAttention()
+    {
+        string svg = AttentionHeatmap.ToSvg([new AttentionHeatmap.Panel([0.25f, float.NaN], ["q"], ["a", "b"], "t")]);
+        Assert.Contains("<title>NaN</title>", svg);
+        Assert.Contains("rgb(220,40,40)", svg);
+        Assert.DoesNotContain("rgb(0,0,255)", svg); // what the NaN used to become: the darkest cell
+        Assert.Throws<ArgumentNullException>(() => AttentionHeatmap.ToSvg([new AttentionHeatmap.Panel(null!, ["q"], ["a"], "t")]));
     }
 
     [Fact]

@@ -114,4 +114,29 @@ public class InitializationTests
             }
         }
     }
+
+    [Fact]
+    public void InitialiserArgumentsThatCannotMakeWeightsAreRefused()
+    {
+        var rng = new Rng(1);
+        var w = new float[4];
+        // blocks of 0 rows looped for ever; a fan-in of 0 filled the weights with ±∞; −1 × −1 matched 1 value
+        Assert.Equal("blockRows", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Apply(Init.Orthogonal, w, 2, 2, 2, 2, 0, 0f, rng)).ParamName);
+        Assert.Equal("fanIn", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Apply(Init.HeUniform, w, 2, 2, 0, 2, 2, 0f, rng)).ParamName);
+        Assert.Equal("fanOut", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Apply(Init.XavierNormal, w, 2, 2, 2, 0, 2, 0f, rng)).ParamName);
+        Assert.Equal("bound", Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Apply(Init.PyTorch, w, 2, 2, 2, 2, 2, float.NaN, rng)).ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Apply(Init.Zeros, new float[1], -1, -1, 1, 1, 1, 0f, rng));
+        Assert.Equal(new float[4], w);
+        Initializers.Apply(Init.Orthogonal, w, 2, 2, 2, 2, 2, 0f, rng);
+        Assert.Equal(1f, w[0] * w[0] + w[1] * w[1], 1e-5f);
+    }
+
+    [Fact]
+    public void ANamedTensorRefusesANegativeDimension()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new NamedTensor("h", new float[2], -1, -2));
+        Assert.Contains("negative dimension", e.Message);
+        Assert.Throws<ArgumentException>(() => new NamedTensor("h", new float[0], 65536, 65536, 65536, 65536));
+        Assert.Equal(0, new NamedTensor("h", new float[0], 3, 0).AsSpan().Length);
+    }
 }

@@ -103,4 +103,17 @@ public class LossTests
                     Assert.Equal(s < lengths[b] ? 2f / count * (p[i] - t[i]) : 0f, gradient[i]);
                 }
     }
+
+    [Fact]
+    public void TheMaskedMeanSquaredErrorRefusesLengthsAndGradientsThatDoNotFit()
+    {
+        float[] p = [1, 2, 3, 4], t = [0, 0, 0, 0], g = new float[4];
+        // batch 2, steps 2, width 1: a length of 5 divided by too much, −3 flipped the loss's sign
+        Assert.Contains("more than the 2 steps", Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(p, t, g, [5, 1], 2, 2, 1)).Message);
+        Assert.Contains("at least 1", Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(p, t, g, [-3, 1], 2, 2, 1)).Message);
+        Assert.Contains("one length per sequence", Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(p, t, g, [1], 2, 2, 1)).Message);
+        Assert.Contains("gradient has 3 values", Assert.Throws<ArgumentException>(() => Losses.MeanSquaredError(p, t, new float[3], [2, 2], 2, 2, 1)).Message);
+        Assert.Equal(new float[4], g); // nothing written by any refusal
+        Assert.Equal(7.5f, Losses.MeanSquaredError(p, t, g, [2, 2], 2, 2, 1));
+    }
 }

@@ -189,6 +189,34 @@ public sealed class DataTests : IDisposable
     }
 
     [Fact]
+    public void ARunThatDivergesKeepsTheBestEpochsWeightsAndSaysSo()
+    {
+        var (train, valid) = RepeatingPattern();
+        var model = new StatefulLstm(seed: 2);
+        var trainer = new Trainer(model, new Adam(model.Parameters, learningRate: 0.01f));
+        var atEpochEnd = new List<float[][]>();
+        // after epoch 3's first batch a weight turns NaN, as a diverging run's would: its second batch's loss is NaN
+        var progress = new Callback(p =>
+        {
+            if (p.EndOfEpoch) atEpochEnd.Add(model.Parameters.Select(q => q.AsSpan().ToArray()).ToArray());
+            if (p.Epoch == 3 && p.Batch == 1 && !p.EndOfEpoch) model.Parameters[0].AsSpan()[0] = float.NaN;
+        });
+        var e = Assert.Throws<ArithmeticException>(() => trainer.Fit(new Batcher(train, 8, seed: 1), new Batcher(valid, 8), epochs: 5, progress: progress));
+        Assert.Contains("Training diverged in epoch 3; the weights of epoch", e.Message);
+        Assert.IsType<ArithmeticException>(e.InnerException);
+        // the best epoch's weights (1 or 2), never the diverged ones
+        int best = e.Message.Contains("the weights of epoch 1 ") ? 1 : 2;
+        Assert.Contains($"the weights of epoch {best} ", e.Message);
+        for (int i = 0; i < model.Parameters.Count; i++) Assert.Equal(atEpochEnd[best - 1][i], model.Parameters[i].AsSpan().ToArray());
+    }
+
+    /// <summary>IProgress that runs on the calling thread (Progress&lt;T&gt; posts to the thread pool).</summary>
+    private sealed class Callback(Action<TrainingProgress> report) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => report(value);
+    }
+
+    [Fact]
     public void ATrainersCheckpointResumesTheRunWithItsBatchOrder()
     {
         // three epochs straight against one epoch, its checkpoint loaded into new objects, then two more epochs
