@@ -40,7 +40,7 @@ bool gemmOnly = args.Contains("--gemm");
 // The machine's FMA peak at the widest accelerated width on one thread and on all, then (with --gemm) at every
 // narrower width on one thread: independent fused multiply-adds in registers.
 Report("peak fma 1 thread", 0, FmaPeak.Measure(1, width));
-Report($"peak fma {Environment.ProcessorCount} threads", 0, FmaPeak.Measure(Environment.ProcessorCount, width));
+Report($"peak fma {threads} threads", 0, FmaPeak.Measure(threads, width)); // the threads the workloads use (--threads), not every core
 if (gemmOnly)
 {
     foreach (int bits in FmaPeak.Widths().Skip(1)) Report($"peak fma {bits}-bit 1 thread", 0, FmaPeak.Measure(1, bits));
