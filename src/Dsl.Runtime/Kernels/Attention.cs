@@ -28,7 +28,14 @@ public static class AttentionKernel
     public static unsafe void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
+        RequireHeads(steps, steps, batch, width, heads);
         RequireLengths(lengths, batch, steps);
+        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
+        Require(qkv, rows * 3 * width, "qkv");
+        Require(context, rows * width, "context");
+        if (!weights.IsEmpty) Require(weights, pairs, "weights");
+        if (!mask.IsEmpty) Require(mask, pairs, "mask");
+        if (rows == 0) return;
         fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {
@@ -52,10 +59,13 @@ public static class AttentionKernel
     public static unsafe void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
         ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context)
     {
+        if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
+        RequireHeads(steps, position + (long)steps, batch, width, heads);
         Append(steps, batch, width, position, qkv, cache);
         int keys = position + steps;
-        Require(context, steps * batch * width, "context");
-        if (position == 0) Require(weights, batch * heads * steps * steps, "weights");
+        Require(context, (long)steps * batch * width, "context");
+        if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
+        if ((long)steps * batch == 0) return;
         fixed (float* pq = qkv, pc = cache, pw = weights, px = context)
         {
             var a = new HeadArgs
@@ -74,9 +84,11 @@ public static class AttentionKernel
     /// </summary>
     public static void Append(int steps, int batch, int width, int position, ReadOnlySpan<float> qkv, Span<float> cache)
     {
-        int rows = steps * batch;
+        if (steps < 0 || batch < 0 || width < 0 || position < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"Attention: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more.");
+        long rows = (long)steps * batch;
         Require(qkv, rows * 3 * width, "qkv");
-        Require(cache, checked((position + steps) * batch * 2 * width), "cache");
+        Require(cache, ((long)position + steps) * batch * 2 * width, "cache");
         for (int r = 0; r < rows; r++)
             qkv.Slice((r * 3 + 1) * width, 2 * width).CopyTo(cache.Slice((position * batch + r) * 2 * width, 2 * width));
     }
@@ -112,9 +124,22 @@ public static class AttentionKernel
         Check.Lengths(lengths.Slice(0, batch), batch, keys, "lengths");
     }
 
-    private static void Require(ReadOnlySpan<float> span, int length, string name)
+    private static void Require(ReadOnlySpan<float> span, long length, string name)
     {
         if (span.Length < length) throw new ArgumentException($"{name}: expected at least {length} values, got {span.Length}.", name);
+    }
+
+    /// <summary>
+    /// The shape every public method checks before it takes a pointer: steps, keys and batch of 0 or more, and a width that
+    /// heads divide (each head takes width / heads columns: 10 columns over 3 heads left the last one unwritten).
+    /// </summary>
+    private static void RequireHeads(int steps, long keys, int batch, int width, int heads)
+    {
+        if (steps < 0 || keys < 0 || batch < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"Attention: steps {steps}, keys {keys} and batch {batch} are 0 or more.");
+        if (keys > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(keys), keys, "Attention: more keys than an int counts.");
+        if (heads < 1 || width < 1 || width % heads != 0)
+            throw new ArgumentException($"Attention: width {width} must be a positive multiple of heads {heads} (each head takes width / heads columns).", nameof(heads));
     }
 
     /// <summary>The operands of self-attention: queries, keys and values side by side in one [T, B, 3E] buffer.</summary>
@@ -200,7 +225,15 @@ public static class AttentionKernel
     public static unsafe void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch)
     {
+        RequireHeads(steps, steps, batch, width, heads);
         RequireLengths(lengths, batch, steps);
+        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
+        Require(qkv, rows * 3 * width, "qkv");
+        Require(weights, pairs, "weights");
+        if (!mask.IsEmpty) Require(mask, pairs, "mask");
+        Require(dContext, rows * width, "dContext");
+        Require(dQkv, rows * 3 * width, "dQkv");
+        if (rows == 0) return;
         fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
         fixed (int* pl = lengths)
         {
@@ -273,10 +306,16 @@ public static class AttentionKernel
     public static unsafe void CrossForward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context)
     {
-        Require(q, steps * batch * width, "q");
-        Require(k, sourceSteps * batch * width, "k");
-        Require(v, sourceSteps * batch * width, "v");
+        RequireHeads(steps, sourceSteps, batch, width, heads);
+        Require(q, (long)steps * batch * width, "q");
+        Require(k, (long)sourceSteps * batch * width, "k");
+        Require(v, (long)sourceSteps * batch * width, "v");
         RequireLengths(lengths, batch, sourceSteps);
+        long pairs = (long)batch * heads * steps * sourceSteps;
+        Require(weights, pairs, "weights");
+        if (!mask.IsEmpty) Require(mask, pairs, "mask");
+        Require(context, (long)steps * batch * width, "context");
+        if ((long)steps * batch == 0 || sourceSteps == 0) return;
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {
@@ -297,10 +336,19 @@ public static class AttentionKernel
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask,
         ReadOnlySpan<float> dContext, Span<float> dq, Span<float> dk, Span<float> dv)
     {
-        Require(dq, steps * batch * width, "dq");
-        Require(dk, sourceSteps * batch * width, "dk");
-        Require(dv, sourceSteps * batch * width, "dv");
+        RequireHeads(steps, sourceSteps, batch, width, heads);
+        long queries = (long)steps * batch * width, keys = (long)sourceSteps * batch * width, pairs = (long)batch * heads * steps * sourceSteps;
+        Require(q, queries, "q");
+        Require(k, keys, "k");
+        Require(v, keys, "v");
+        Require(weights, pairs, "weights");
+        if (!mask.IsEmpty) Require(mask, pairs, "mask");
+        Require(dContext, queries, "dContext");
+        Require(dq, queries, "dq");
+        Require(dk, keys, "dk");
+        Require(dv, keys, "dv");
         RequireLengths(lengths, batch, sourceSteps);
+        if (queries == 0 || keys == 0) return;
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pdc = dContext, pdq = dq, pdk = dk, pdv = dv)
         fixed (int* pl = lengths)
         {
@@ -347,6 +395,7 @@ public static class AttentionKernel
     public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
+        RequireHeads(steps, steps, batch, width, heads);
         RequireLengths(lengths, batch, steps);
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
         for (int b = 0; b < B; b++)
@@ -386,6 +435,7 @@ public static class AttentionKernel
         ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv,
         Span<float> dQuery, Span<float> scratch)
     {
+        RequireHeads(steps, steps, batch, width, heads);
         RequireLengths(lengths, batch, steps);
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
         dQkv.Slice(0, T * B * 3 * E).Clear();

@@ -116,7 +116,14 @@ public static unsafe class Gemm
         Run(path, m, n, k, a, lda, 1, b, 1, ldb, c, ldc, accumulate: false, direct, bias.Slice(0, n));
     }
 
-    internal static int PackedLength(GemmPath path, int k, int n) => RoundUp(n, path.NR) * k;
+    internal static int PackedLength(GemmPath path, int k, int n)
+    {
+        if (k < 0 || n < 0) throw new ArgumentOutOfRangeException(k < 0 ? nameof(k) : nameof(n), $"Gemm: op(B) [{k}, {n}]; its dimensions are 0 or more.");
+        // in long: NR-padded columns × k past int.MaxValue wrapped round to a length a short buffer passed
+        long length = ((long)n + path.NR - 1) / path.NR * path.NR * k;
+        return length <= Array.MaxLength ? (int)length
+            : throw new ArgumentException($"Gemm: op(B) [{k}, {n}] packed takes {length} values, more than one array holds ({Array.MaxLength}).");
+    }
 
     internal static void PackB(GemmPath path, int k, int n, ReadOnlySpan<float> b, int ldb, bool transposed, Span<float> packed)
     {

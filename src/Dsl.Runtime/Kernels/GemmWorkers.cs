@@ -116,7 +116,9 @@ internal static unsafe class GemmWorkers
         }
         // a worker still asleep is called off (its parts are done); one that is running is waited for
         for (int w = 0; w < offered; w++) error ??= workers[w].Settle();
-        if (error is not null) throw error is InvalidOperationException ? error : new InvalidOperationException("A split product failed.", error);
+        // the part's own exception, with its stack trace, whichever thread ran it: the same type a caller catches when the
+        // part runs on its thread alone (one part, or another split holding the workers)
+        if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
     }
 
     /// <summary>Runs parts until none is left to claim.</summary>
@@ -216,7 +218,7 @@ internal static unsafe class GemmWorkers
             if (Interlocked.CompareExchange(ref _state, Idle, Offered) == Offered) return null;
             SpinUntil(_done);
             _done.Wait();
-            return _error is { } e ? new InvalidOperationException("A GEMM worker failed.", e) : null;
+            return _error;
         }
 
         private void Loop()

@@ -1,3 +1,4 @@
+using Dsl.Kernels;
 using System.Numerics.Tensors;
 using Dsl.Tests.Models;
 using Xunit;
@@ -204,5 +205,61 @@ public class RunTimeCheckTests
         Assert.Throws<ArgumentException>(() => Dsl.Kernels.AttentionKernel.PoolForward(T, B, E, heads, 0.5f, lengths, new float[E], qkv, new float[B * heads * T], new float[B * E]));
         // the same lengths within the steps pass
         Dsl.Kernels.AttentionKernel.Forward(T, B, E, heads, 0.5f, false, [3, 4], qkv, weights, default, context, default);
+    }
+
+    [Fact]
+    public void AttentionKernelsCheckEveryBufferBeforeTouchingMemory()
+    {
+        // the kernels run on pointers: a short buffer was written past (8 weights into 1 float), an empty one through null
+        const int T = 2, B = 1, E = 8, heads = 2;
+        float[] qkv = new float[T * B * 3 * E], weights = new float[B * heads * T * T], context = new float[T * B * E], dQkv = new float[T * B * 3 * E];
+        string Refused(Action call) => Assert.Throws<ArgumentException>(call).Message;
+        Assert.Contains("weights: expected at least 8 values, got 1", Refused(() => AttentionKernel.Forward(T, B, E, heads, 1f, false, qkv, new float[1], default, context, default)));
+        Assert.Contains("context: expected at least 16 values, got 0", Refused(() => AttentionKernel.Forward(T, B, E, heads, 1f, false, qkv, weights, default, default, default)));
+        Assert.Contains("qkv: expected at least 48 values, got 47", Refused(() => AttentionKernel.Forward(T, B, E, heads, 1f, false, new float[47], weights, default, context, default)));
+        Assert.Contains("mask: expected at least 8 values, got 3", Refused(() => AttentionKernel.Forward(T, B, E, heads, 1f, false, qkv, weights, new float[3], context, default)));
+        Assert.Contains("weights: expected at least 8 values, got 0", Refused(() => AttentionKernel.Backward(T, B, E, heads, 1f, false, qkv, default, default, context, dQkv, default)));
+        Assert.Contains("dQkv: expected at least 48 values, got 16", Refused(() => AttentionKernel.Backward(T, B, E, heads, 1f, false, qkv, weights, default, context, new float[16], default)));
+        float[] q = new float[T * B * E];
+        Assert.Contains("context: expected at least 16 values, got 2", Refused(() => AttentionKernel.CrossForward(T, T, B, E, heads, 1f, default, q, q, q, weights, default, new float[2])));
+        Assert.Contains("dContext: expected at least 16 values, got 0", Refused(() => AttentionKernel.CrossBackward(T, T, B, E, heads, 1f, default, q, q, q, weights, default, default, q, q, q)));
+        // a width the heads do not divide: the last column was never written; no heads divided by zero
+        Assert.Contains("width 8 must be a positive multiple of heads 3", Refused(() => AttentionKernel.Forward(T, B, E, 3, 1f, false, qkv, new float[B * 3 * T * T], default, context, default)));
+        Assert.Contains("heads 0", Refused(() => AttentionKernel.PoolForward(T, B, E, 0, 1f, default, new float[E], qkv, weights, context)));
+        Assert.Equal("position", Assert.Throws<ArgumentOutOfRangeException>(() => AttentionKernel.CachedForward(T, B, E, heads, 1f, -1, qkv, new float[64], weights, context)).ParamName);
+        // a fixed shape passes, and nothing refused touched the outputs
+        Assert.All(context, v => Assert.Equal(0f, v));
+        AttentionKernel.Forward(T, B, E, heads, 1f, false, qkv, weights, default, context, default);
+        Assert.Equal(0.5f, weights[0]);
+    }
+
+    [Fact]
+    public void APackedLengthPastAnArrayIsRefusedNotWrapped()
+    {
+        // 2²⁷ rows of one column pad to NR columns: 32 · 2²⁷ wrapped to 0 at 512 bits, and any buffer passed
+        Assert.Throws<ArgumentException>(() => Gemm.PackedLength(1 << 27, 1 << 20));
+        Assert.Throws<ArgumentException>(() => Gemm.PackB(1 << 27, 64, new float[1 << 20], 64, false, new float[1]));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.PackedLength(-1, 4));
+        Assert.Equal(0, Gemm.PackedLength(0, 5));
+    }
+
+    private static unsafe void FailingPart(void* state, int part, int parts)
+    {
+        if (part == parts - 1) throw new ArgumentException($"part {part} failed");
+    }
+
+    [Fact]
+    public unsafe void AnErrorInASplitPartReachesTheCallerAsItself()
+    {
+        // split over the workers or run alone, a failing part throws its own exception (a split wrapped it in an
+        // InvalidOperationException, so what a caller caught depended on whether the workers were free), and the workers
+        // are free again afterwards
+        foreach (int parts in new[] { 1, 2, GemmWorkers.Available })
+        {
+            var e = Assert.Throws<ArgumentException>(() => GemmWorkers.Run(&FailingPart, null, parts));
+            Assert.Equal($"part {Math.Max(1, Math.Min(parts, GemmWorkers.Available)) - 1} failed", e.Message);
+        }
+        var big = new float[256 * 256];
+        Gemm.MatMul(256, 256, 256, big, 256, big, 256, big.ToArray(), 256, accumulate: false);
     }
 }
