@@ -59,8 +59,8 @@ internal sealed class GemmPath
     /// <summary>The depth of the k-blocks of a product of depth <paramref name="k"/> cut into blocks of at most <paramref name="kc"/>.</summary>
     internal static int Depth(int k, int kc)
     {
-        int blocks = (k + kc - 1) / kc;
-        return blocks <= 1 ? Math.Max(k, 1) : (k + blocks - 1) / blocks;
+        long blocks = ((long)k + kc - 1) / kc; // in long: a depth near int.MaxValue wrapped round to one block of all of it
+        return blocks <= 1 ? Math.Max(k, 1) : (int)(((long)k + blocks - 1) / blocks);
     }
 
     /// <summary>

@@ -169,6 +169,7 @@ public class GemmTests
         Assert.Equal(128, GemmPath.Depth(256, 192));   // not 192 + 64 (the 512-bit path's blocking on a 48 KiB L1d)
         Assert.Equal(256, GemmPath.Depth(256, 256));
         Assert.Equal(100, GemmPath.Depth(300, 128));   // 3 × 100, not 128 + 128 + 44
+        Assert.InRange(GemmPath.Depth(int.MaxValue, 192), 1, 192); // not the whole depth in one block (k + kc − 1 wrapped)
     }
 
     [Fact]
