@@ -271,9 +271,12 @@ public static class AttentionKernel
             ReadOnlySpan<float> p = weights.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
+            // only the valid keys are read, as in Forward: a padded batch does less work, and what padded steps hold (NaN
+            // included) reaches no gradient; the padded keys' rows of dk and dv are zero
+            int keys = lengths.IsEmpty ? S : Math.Clamp(lengths[b], 1, S);
             Gather(q, ldq, T, d, qg);
-            Gather(k, ldk, S, d, kg);
-            Gather(v, ldk, S, d, vg);
+            Gather(k, ldk, keys, d, kg);
+            Gather(v, ldk, keys, d, vg);
             Gather(dContext.Slice(b * E + h * d), B * E, T, d, dcg);
             ReadOnlySpan<float> used = p;
             if (!m.IsEmpty)
@@ -281,9 +284,11 @@ public static class AttentionKernel
                 TensorPrimitives.Multiply(p, m, dropped);
                 used = dropped;
             }
-            // dv = Aᵀ · d(context); dA = d(context) · vᵀ, then through the dropout mask
-            Gemm.MatMulTransA(S, d, T, used, S, dcg, d, dvs.Slice(b * x.KRow + h * d), ldk, accumulate: false);
-            Gemm.MatMulTransB(T, S, d, dcg, d, vg, d, da, S, accumulate: false);
+            // dv = Aᵀ · d(context); dA = d(context) · vᵀ, then through the dropout mask (its columns past the valid keys are
+            // left from before: the softmax's step back clears them)
+            Span<float> dv = dvs.Slice(b * x.KRow + h * d), dk = dks.Slice(b * x.KRow + h * d);
+            Gemm.MatMulTransA(keys, d, T, used, S, dcg, d, dv, ldk, accumulate: false);
+            Gemm.MatMulTransB(T, keys, d, dcg, d, vg, d, da, S, accumulate: false);
             if (!m.IsEmpty) TensorPrimitives.Multiply(da, m, da);
             for (int i = 0; i < T; i++)
             {
@@ -291,8 +296,13 @@ public static class AttentionKernel
                 Activations.SoftmaxBackward(da.Slice(i * S, S), p.Slice(i * S, S), Valid(i, S, x.Causal, lengths, b), x.Scale);
             }
             // dq = dS · k; dk = dSᵀ · q
-            Gemm.MatMul(T, d, S, da, S, kg, d, dqs.Slice(b * x.QRow + h * d), ldq, accumulate: false);
-            Gemm.MatMulTransA(S, d, T, da, S, qg, d, dks.Slice(b * x.KRow + h * d), ldk, accumulate: false);
+            Gemm.MatMul(T, d, keys, da, S, kg, d, dqs.Slice(b * x.QRow + h * d), ldq, accumulate: false);
+            Gemm.MatMulTransA(keys, d, T, da, S, qg, d, dk, ldk, accumulate: false);
+            for (int t = keys; t < S; t++)
+            {
+                dk.Slice(t * ldk, d).Clear();
+                dv.Slice(t * ldk, d).Clear();
+            }
         }
     }
 

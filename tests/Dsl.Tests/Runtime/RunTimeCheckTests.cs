@@ -234,6 +234,41 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void CrossAttentionsStepBackReadsOnlyTheValidSourceSteps()
+    {
+        // keys and values at padded source steps hold NaN (what an encoder left there): the forward never read them, and now
+        // neither does the step back; their gradients are zero, and every other gradient is that of a batch without them
+        const int T = 3, S = 5, B = 2, E = 8, heads = 2;
+        int[] lengths = [2, 5];
+        var rng = new Rng(9);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+        float[] q = Random(T * B * E), k = Random(S * B * E), v = Random(S * B * E), dContext = Random(T * B * E);
+        (float[] Dq, float[] Dk, float[] Dv) Run(float padding)
+        {
+            float[] kk = (float[])k.Clone(), vv = (float[])v.Clone();
+            for (int s = lengths[0]; s < S; s++)
+                for (int j = 0; j < E; j++) kk[(s * B) * E + j] = vv[(s * B) * E + j] = padding;
+            float[] weights = new float[B * heads * T * S], context = new float[T * B * E];
+            AttentionKernel.CrossForward(T, S, B, E, heads, 0.5f, lengths, q, kk, vv, weights, default, context);
+            float[] dq = new float[T * B * E], dk = Enumerable.Repeat(7f, S * B * E).ToArray(), dv = Enumerable.Repeat(7f, S * B * E).ToArray();
+            AttentionKernel.CrossBackward(T, S, B, E, heads, 0.5f, lengths, q, kk, vv, weights, default, dContext, dq, dk, dv);
+            return (dq, dk, dv);
+        }
+        var clean = Run(0f);
+        var poisoned = Run(float.NaN);
+        Assert.Equal(clean.Dq, poisoned.Dq);
+        Assert.Equal(clean.Dk, poisoned.Dk);
+        Assert.Equal(clean.Dv, poisoned.Dv);
+        for (int s = lengths[0]; s < S; s++)
+            for (int j = 0; j < E; j++)
+            {
+                Assert.Equal(0f, poisoned.Dk[(s * B) * E + j]);   // written, not left at 7
+                Assert.Equal(0f, poisoned.Dv[(s * B) * E + j]);
+            }
+        Assert.All(poisoned.Dq, x => Assert.True(float.IsFinite(x)));
+    }
+
+    [Fact]
     public void APackedLengthPastAnArrayIsRefusedNotWrapped()
     {
         // 2²⁷ rows of one column pad to NR columns: 32 · 2²⁷ wrapped to 0 at 512 bits, and any buffer passed
