@@ -75,14 +75,18 @@ public static class CrossAttentionKernel
         {
             ReadOnlySpan<float> a = weights.Slice(b * T * S, T * S);
             ReadOnlySpan<float> dc = dContext.Slice(b * M);
-            // d(memory) += (a ⊙ mask)ᵀ · d(context); d(a) = (d(context) · memoryᵀ) ⊙ mask
-            Gemm.MatMulTransA(S, M, T, Dropped(a, mask, b, T * S), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
-            Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
+            // only the valid source steps are read, as in the forward pass: what padded steps hold (NaN included) reaches no
+            // gradient, and their rows of d(memory) and d(keys) get nothing added
+            int valid = Valid(lengths, b, S);
+            // d(memory) += (a ⊙ mask)ᵀ · d(context); d(a) = (d(context) · memoryᵀ) ⊙ mask (its columns past the valid steps
+            // are left from before: the softmax's step back clears them)
+            Gemm.MatMulTransA(valid, M, T, Dropped(a, mask, b, T * S), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            Gemm.MatMulTransB(T, valid, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
             if (!mask.IsEmpty) TensorPrimitives.Multiply(ds, mask.Slice(b * T * S, T * S), ds);
-            SoftmaxBackward(a, ds, T, S, scale, Valid(lengths, b, S), causal);
+            SoftmaxBackward(a, ds, T, S, scale, valid, causal);
             // dx += d(scores) · keys; d(keys) += d(scores)ᵀ · x
-            Gemm.MatMul(T, Q, S, ds, S, keys.Slice(b * Q), B * Q, dx.Slice(b * Q), B * Q, accumulate: true);
-            Gemm.MatMulTransA(S, Q, T, ds, S, x.Slice(b * Q), B * Q, dKeys.Slice(b * Q), B * Q, accumulate: true);
+            Gemm.MatMul(T, Q, valid, ds, S, keys.Slice(b * Q), B * Q, dx.Slice(b * Q), B * Q, accumulate: true);
+            Gemm.MatMulTransA(valid, Q, T, ds, S, x.Slice(b * Q), B * Q, dKeys.Slice(b * Q), B * Q, accumulate: true);
         }
     }
 

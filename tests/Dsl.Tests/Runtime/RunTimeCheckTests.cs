@@ -269,6 +269,33 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void DotAttentionsStepBackReadsOnlyTheValidSourceSteps()
+    {
+        // the classic (Luong dot) scores: memory at padded source steps holds NaN; the gradients are a clean batch's
+        const int T = 3, S = 4, B = 2, Q = 6;
+        int[] lengths = [4, 2];
+        var rng = new Rng(4);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+        float[] x = Random(T * B * Q), memory = Random(S * B * Q), dContext = Random(T * B * Q);
+        (float[] Dx, float[] Dm) Run(float padding)
+        {
+            float[] mem = (float[])memory.Clone();
+            for (int s = lengths[1]; s < S; s++)
+                for (int j = 0; j < Q; j++) mem[(s * B + 1) * Q + j] = padding;
+            float[] weights = new float[B * T * S], context = new float[T * B * Q];
+            CrossAttentionKernel.DotForward(T, S, B, Q, Q, 1f, lengths, x, mem, mem, weights, context);
+            float[] dx = new float[T * B * Q], dm = new float[S * B * Q];
+            CrossAttentionKernel.DotBackward(T, S, B, Q, Q, 1f, lengths, x, mem, mem, weights, dContext, dx, dm, dm, new float[T * S]);
+            return (dx, dm);
+        }
+        var clean = Run(0f);
+        var poisoned = Run(float.NaN);
+        Assert.Equal(clean.Dx, poisoned.Dx);
+        Assert.Equal(clean.Dm, poisoned.Dm);
+        Assert.All(poisoned.Dx, v => Assert.True(float.IsFinite(v)));
+    }
+
+    [Fact]
     public void APackedLengthPastAnArrayIsRefusedNotWrapped()
     {
         // 2²⁷ rows of one column pad to NR columns: 32 · 2²⁷ wrapped to 0 at 512 bits, and any buffer passed
