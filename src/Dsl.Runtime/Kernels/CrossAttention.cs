@@ -139,8 +139,9 @@ public static class CrossAttentionKernel
             int valid = Valid(lengths, b, S);
             ReadOnlySpan<float> a = weights.Slice(b * T * S, T * S);
             ReadOnlySpan<float> dc = dContext.Slice(b * M);
-            Gemm.MatMulTransA(S, M, T, Dropped(a, mask, b, T * S), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
-            Gemm.MatMulTransB(T, S, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
+            // the valid source steps only, as the forward pass and the dot scores' step back read them
+            Gemm.MatMulTransA(valid, M, T, Dropped(a, mask, b, T * S), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            Gemm.MatMulTransB(T, valid, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
             if (!mask.IsEmpty) TensorPrimitives.Multiply(ds, mask.Slice(b * T * S, T * S), ds);
             SoftmaxBackward(a, ds, T, S, 1f, valid, causal);
             for (int t = 0; t < T; t++)

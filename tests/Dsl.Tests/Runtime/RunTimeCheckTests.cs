@@ -269,7 +269,7 @@ public class RunTimeCheckTests
     }
 
     [Fact]
-    public void DotAttentionsStepBackReadsOnlyTheValidSourceSteps()
+    public void DotAndAdditiveAttentionsStepBackReadOnlyTheValidSourceSteps()
     {
         // the classic (Luong dot) scores: memory at padded source steps holds NaN; the gradients are a clean batch's
         const int T = 3, S = 4, B = 2, Q = 6;
@@ -293,6 +293,27 @@ public class RunTimeCheckTests
         Assert.Equal(clean.Dx, poisoned.Dx);
         Assert.Equal(clean.Dm, poisoned.Dm);
         Assert.All(poisoned.Dx, v => Assert.True(float.IsFinite(v)));
+
+        // the additive (Bahdanau) scores read the memory the same way
+        const int A = 5;
+        float[] q = Random(T * B * A), k = Random(S * B * A), va = Random(A);
+        (float[] Dq, float[] Dk, float[] Dv, float[] Dm) Additive(float padding)
+        {
+            float[] mem = (float[])memory.Clone();
+            for (int s = lengths[1]; s < S; s++)
+                for (int j = 0; j < Q; j++) mem[(s * B + 1) * Q + j] = padding;
+            float[] hidden = new float[B * T * S * A], weights = new float[B * T * S], context = new float[T * B * Q];
+            CrossAttentionKernel.AdditiveForward(T, S, B, A, Q, lengths, q, k, va, mem, hidden, weights, context);
+            float[] dq = new float[T * B * A], dk = new float[S * B * A], dv = new float[A], dm = new float[S * B * Q];
+            CrossAttentionKernel.AdditiveBackward(T, S, B, A, Q, lengths, va, mem, hidden, weights, dContext, dq, dk, dv, dm, new float[T * S]);
+            return (dq, dk, dv, dm);
+        }
+        var cleanAdditive = Additive(0f);
+        var poisonedAdditive = Additive(float.NaN);
+        Assert.Equal(cleanAdditive.Dq, poisonedAdditive.Dq);
+        Assert.Equal(cleanAdditive.Dk, poisonedAdditive.Dk);
+        Assert.Equal(cleanAdditive.Dv, poisonedAdditive.Dv);
+        Assert.Equal(cleanAdditive.Dm, poisonedAdditive.Dm);
     }
 
     [Fact]
