@@ -70,6 +70,9 @@ public sealed class Trainer
         if (validation is not null) CheckTargets(validation, nameof(validation));
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
         if (patience <= 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "must be positive");
+        // early stopping watches the validation loss: without validation data a patience would silently never act
+        if (validation is null && patience != int.MaxValue)
+            throw new ArgumentException($"patience: {patience} epochs of no improvement in the validation loss, but no validation data was given; pass a validation Batcher (Batcher.Split) or leave patience out.", nameof(patience));
         float? best = null;
         int bestEpoch = 0, epoch = 0;
         float[][]? bestWeights = null;

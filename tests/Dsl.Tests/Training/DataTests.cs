@@ -170,6 +170,10 @@ public sealed class DataTests : IDisposable
         // Batcher.Split(40 sequences, 0.01) rounds the validation set to nothing: an error, not a NaN "best" loss
         var empty = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(train, 8), new Batcher(none, 8), 1));
         Assert.Equal("validation", empty.ParamName);
+        // a patience with no validation data would never act (Keras warns that val_loss is not available)
+        var patience = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(train, 8), null, 3, patience: 2));
+        Assert.Equal("patience", patience.ParamName);
+        Assert.Contains("no validation data", patience.Message);
     }
 
     [Fact]
