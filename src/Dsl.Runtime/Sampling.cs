@@ -27,11 +27,7 @@ public static class Sampling
         if (logits.IsEmpty) throw new ArgumentException("Sampling: logits are empty.", nameof(logits));
         if (!(temperature >= 0) || float.IsInfinity(temperature)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be finite and non-negative");
         if (temperature == 0) return Greedy(logits);
-        float max = TensorPrimitives.Max(logits);
-        // NaN, +∞ or nothing but −∞ make no distribution (torch.multinomial refuses them too): a model's bad weights would
-        // otherwise draw the last id, step after step
-        if (!float.IsFinite(max) || HasNaN(logits))
-            throw new ArgumentException($"Sampling: the logits hold {(HasNaN(logits) ? "NaN" : float.IsNegativeInfinity(max) ? "only −∞" : "+∞")}; a distribution cannot be drawn from them.", nameof(logits));
+        float max = MaxOfDistribution(logits, "Sampling", nameof(logits));
         double sum = 0;
         for (int i = 0; i < logits.Length; i++) sum += Math.Exp((logits[i] - max) / temperature);
         double u = rng.NextDouble() * sum;
@@ -42,6 +38,20 @@ public static class Sampling
             if (u < acc) return i;
         }
         return logits.Length - 1;
+    }
+
+    /// <summary>
+    /// The largest logit, after checking that the logits make a distribution: NaN, +∞ or nothing but −∞ make none
+    /// (torch.multinomial refuses them too) — a model's bad weights would otherwise draw the last id, or rank beams by NaN
+    /// scores, step after step. Sampling and beam search check here.
+    /// </summary>
+    internal static float MaxOfDistribution(ReadOnlySpan<float> logits, string who, string parameter)
+    {
+        float max = TensorPrimitives.Max(logits);
+        bool nan = HasNaN(logits);
+        if (nan || !float.IsFinite(max))
+            throw new ArgumentException($"{who}: the logits hold {(nan ? "NaN" : float.IsNegativeInfinity(max) ? "only −∞" : "+∞")}; a distribution cannot be drawn from them.", parameter);
+        return max;
     }
 
     private static bool HasNaN(ReadOnlySpan<float> values)

@@ -197,11 +197,8 @@ public static class Decode
 
     private static float[] LogSoftmax(float[] logits)
     {
-        // a NaN or +∞ logit has no log-probability: beams would be ranked by NaN scores, in no order (Sampling refuses them too)
-        foreach (float v in logits)
-            if (float.IsNaN(v) || float.IsPositiveInfinity(v)) throw new ArgumentException($"Beam search: the logits hold {(float.IsNaN(v) ? "NaN" : "+∞")}; no log-probability can be taken.", "model");
-        float max = TensorPrimitives.Max(logits);
-        if (float.IsNegativeInfinity(max)) throw new ArgumentException("Beam search: the logits hold only −∞; no token has a probability.", "model");
+        // NaN, +∞ or only −∞ have no log-probabilities: beams would be ranked by NaN scores, in no order
+        float max = Sampling.MaxOfDistribution(logits, "Beam search", "model");
         double sum = 0;
         foreach (float v in logits) sum += Math.Exp(v - max);
         float log = max + (float)Math.Log(sum);
