@@ -276,7 +276,7 @@ public sealed class Device : IDisposable
         if (_disposed) return;
         using PassScope pass = Pass();
         IDeviceModel[] models;
-        lock (_models) models = [.. System.Linq.Enumerable.Select(_models, w => w.TryGetTarget(out IDeviceModel? m) ? m : null).OfType<IDeviceModel>()];
+        lock (_models) models = [.. _models.Select(w => w.TryGetTarget(out IDeviceModel? m) ? m : null).OfType<IDeviceModel>()];
         foreach (IDeviceModel model in models)
             if (ReferenceEquals(model.Device, this)) model.ToHost();
         _parameters?.ReleaseAll();
