@@ -27,11 +27,11 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
-dsl_env=() torch_env=() ts_env=()
+dsl_env=() torch_env=() ts_narrow=()
 if ((avx2)); then
   dsl_env=(DOTNET_EnableAVX512=0)
   torch_env=(ATEN_CPU_CAPABILITY=avx2 OPENBLAS_CORETYPE=Haswell)
-  ts_env=(ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2)
+  ts_narrow=(--avx2) # launch.sh narrows LibTorch
 fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
@@ -44,7 +44,7 @@ fi
 if ((torchsharp)); then
   if ! dotnet build -c Release bench/torchsharp -v quiet > "$out/ts.build" 2>&1; then
     echo "TorchSharp left out: bench/torchsharp did not build ($(grep -m1 -E 'error' "$out/ts.build" || tail -1 "$out/ts.build"))"
-  elif ! env ${ts_env[@]+"${ts_env[@]}"} bench/torchsharp/launch.sh "$threads" --json ${only[@]+"${only[@]}"} > "$out/ts.jsonl" 2> "$out/ts.err"; then
+  elif ! bench/torchsharp/launch.sh ${ts_narrow[@]+"${ts_narrow[@]}"} "$threads" --json ${only[@]+"${only[@]}"} > "$out/ts.jsonl" 2> "$out/ts.err"; then
     echo "TorchSharp left out: its bench failed ($(tail -1 "$out/ts.err"))"
     : > "$out/ts.jsonl"
   fi

@@ -2,8 +2,14 @@
 # Runs the built TorchSharp bench (bench/torchsharp/bin/Release/net10.0/TorchSharpBench) with the given arguments.
 # LibTorch 2.10 needs glibc ≥ 2.38: on an older system (Debian 12) the program runs through with-trixie-libc.sh
 # (WITH_LIBC, default /work/shared/tools/with-trixie-libc.sh), which fetches Debian 13's libc and libstdc++ into a
-# temporary folder and installs nothing. Used by bench/torchsharp/run.sh and bench/compare.sh.
+# temporary folder and installs nothing. A first argument --avx2 narrows LibTorch to 256-bit vectors on an AVX-512
+# machine (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA). Used by bench/torchsharp/run.sh and
+# bench/compare.sh.
 set -euo pipefail
+if [[ ${1:-} == --avx2 ]]; then
+  shift
+  export ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2
+fi
 app="$(cd "$(dirname "$0")" && pwd)/bin/Release/net10.0/TorchSharpBench"
 glibc=$(getconf GNU_LIBC_VERSION 2>/dev/null | awk '{ print $2 }')
 glibc=${glibc:-0}

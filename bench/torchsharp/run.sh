@@ -13,11 +13,11 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 threads=$(nproc)
 if [[ $# -gt 0 && $1 != --* ]]; then threads=$1; shift; fi
-dsl_env=() ts_env=()
+dsl_env=() ts_narrow=()
 if [[ ${1:-} == --avx2 ]]; then
   shift
   dsl_env=(DOTNET_EnableAVX512=0)
-  ts_env=(ATEN_CPU_CAPABILITY=avx2 MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2)
+  ts_narrow=(--avx2) # launch.sh narrows LibTorch
 fi
 rounds=1
 if [[ ${1:-} == --rounds ]]; then rounds=$2; shift 2; fi
@@ -27,7 +27,7 @@ dotnet build -c Release bench/torchsharp -v quiet >/dev/null
 dotnet build -c Release bench/Dsl.Benchmarks -v quiet >/dev/null
 for ((round = 0; round < rounds; round++)); do
   env "${dsl_env[@]}" dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --json --threads "$threads" "$@" >> "$out/dsl.jsonl"
-  env "${ts_env[@]}" bench/torchsharp/launch.sh "$threads" --json "$@" >> "$out/ts.jsonl"
+  bench/torchsharp/launch.sh ${ts_narrow[@]+"${ts_narrow[@]}"} "$threads" --json "$@" >> "$out/ts.jsonl"
 done
 python3 - "$out/dsl.jsonl" "$out/ts.jsonl" "$threads" "$rounds" <<'PY'
 import json, sys
