@@ -15,13 +15,8 @@ public sealed class NamedTensor
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(values);
         ArgumentNullException.ThrowIfNull(shape);
-        long length = 1;
-        foreach (int d in shape)
-        {
-            if (d < 0) throw new ArgumentException($"'{name}': shape {Shapes.Format<int>(shape)} has a negative dimension.", nameof(shape));
-            length = length > int.MaxValue ? length : length * d; // past any array's length it stays so (no wrap round to a match)
-        }
-        if (Array.IndexOf(shape, 0) >= 0) length = 0;
+        long length = Shapes.Count(shape);
+        if (length < 0) throw new ArgumentException($"'{name}': shape {Shapes.Format<int>(shape)} has a negative dimension.", nameof(shape));
         if (length != values.Length) throw new ArgumentException($"'{name}': shape {Shapes.Format<int>(shape)} needs {length} values, got {values.Length}.", nameof(values));
         Name = name;
         _values = values;

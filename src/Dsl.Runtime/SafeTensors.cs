@@ -359,17 +359,8 @@ public static class SafeTensors
                 if (!seen.Add(t.Name)) throw new ArgumentException($"Tensor name '{t.Name}' appears twice.", nameof(list));
                 // checked before the file is touched: a header no reader accepts must not replace a good file
                 if (t.Name == "__metadata__") throw new ArgumentException("A tensor cannot be named '__metadata__' (the header's metadata entry).", "tensors");
-                long elements = 1;
-                foreach (int d in t.Shape.Span)
-                {
-                    if (d < 0) throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} has a negative dimension.", "tensors");
-                }
-                foreach (int d in t.Shape.Span)
-                {
-                    // a product past what any array holds cannot match the values (nor wrap round to their count)
-                    elements = elements > int.MaxValue ? elements : elements * d;
-                }
-                if (t.Shape.Span.Contains(0)) elements = 0;
+                long elements = Shapes.Count(t.Shape.Span);
+                if (elements < 0) throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} has a negative dimension.", "tensors");
                 if (elements != t.Values.Length)
                     throw new ArgumentException($"Tensor '{t.Name}': shape {Shapes.Format(t.Shape.Span)} holds {elements} values, got {t.Values.Length}.", "tensors");
                 w.WriteStartObject(t.Name);
