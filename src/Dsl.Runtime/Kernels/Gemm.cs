@@ -130,13 +130,45 @@ public static unsafe class Gemm
         Require("B", b, transposed ? n : k, transposed ? k : n, ldb);
         if (packed.Length < PackedLength(path, k, n)) throw new ArgumentException($"Gemm: packed B needs {PackedLength(path, k, n)} values, got {packed.Length}.", nameof(packed));
         if (k == 0 || n == 0) return;
-        int nPad = RoundUp(n, path.NR);
         fixed (float* pb = b, pp = packed)
         {
-            var job = new GemmJob(path, null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k);
-            int kb = path.Depth(k);
-            for (int pc = 0; pc < k; pc += kb)
-                PackBlockB(job, pc, Math.Min(kb, k - pc), 0, n, pp + (nint)pc * nPad);
+            var work = new PackWork
+            {
+                Job = new GemmJob(path, null, 0, 0, pb, transposed ? 1 : ldb, transposed ? ldb : 1, null, 0, 0, n, k),
+                Packed = pp,
+            };
+            // A matrix packed for many steps (recurrent weights) is packed by every core, each the columns it will multiply
+            // by: the cut of the steps' products, so that its share is in its own cache when the first step starts.
+            (int parts, work.Chunk) = (long)k * n >= PackParallelThreshold && GemmWorkers.Count > 1 ? GemmWorkers.Cut(n, path.NR) : (1, n);
+            // (work lives on this stack frame, which the parts' threads read while Run waits for them)
+            void* state = Unsafe.AsPointer(ref work);
+            if (parts > 1) GemmWorkers.Run(&PackPart, state, parts);
+            else PackPart(state, 0, 1);
+        }
+    }
+
+    /// <summary>Matrices of fewer values are packed on one thread (a 256 × 1024 one takes tens of microseconds).</summary>
+    private const long PackParallelThreshold = 1L << 16;
+
+    private struct PackWork
+    {
+        public GemmJob Job;
+        public float* Packed;
+        public int Chunk;
+    }
+
+    /// <summary>Packs the columns of <paramref name="part"/> (PackWork.Chunk each) into every k-block of the packed matrix.</summary>
+    private static void PackPart(void* state, int part, int parts)
+    {
+        ref PackWork work = ref Unsafe.AsRef<PackWork>(state);
+        ref readonly GemmJob job = ref work.Job;
+        int jc = part * work.Chunk, nc = Math.Min(work.Chunk, job.N - jc);
+        if (nc <= 0) return;
+        int nPad = RoundUp(job.N, job.Path.NR), kb = job.Path.Depth(job.K);
+        for (int pc = 0; pc < job.K; pc += kb)
+        {
+            int kc = Math.Min(kb, job.K - pc);
+            PackBlockB(job, pc, kc, jc, nc, work.Packed + (nint)pc * nPad + (nint)jc * kc);
         }
     }
 

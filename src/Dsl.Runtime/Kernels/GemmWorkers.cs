@@ -7,8 +7,10 @@ namespace Dsl.Kernels;
 /// Splits a large product over the machine's cores: the parts are claimed one by one, by the calling thread and by
 /// persistent background workers signalled without allocating (a training step allocates nothing). A worker that has
 /// not woken by the time the caller has claimed every part is called off, so a descheduled worker (a busy neighbour
-/// on the machine) costs the caller its parts' time, never a wait for the scheduler. Only one product is split at a
-/// time; a second caller meanwhile runs on its own thread.
+/// on the machine) costs the caller its parts' time, never a wait for the scheduler. Each thread first claims its own
+/// part (the caller part 0, worker i part i), so that from one step of a recurrent layer to the next a core reads the
+/// share of the weights it read before, from its own cache. Only one product is split at a time; a second caller
+/// meanwhile runs on its own thread.
 /// </summary>
 internal static unsafe class GemmWorkers
 {
@@ -36,10 +38,13 @@ internal static unsafe class GemmWorkers
     private static void Release() => Volatile.Write(ref s_busy, 0);
     private static Worker[]? s_workers;
 
-    // The split in flight (one at a time, under s_busy): what a part is, and the next part to claim.
+    // The split in flight (one at a time, under s_busy): what a part is, and which parts are claimed.
     private static GemmJob s_job;
     private static bool s_byRows;
-    private static int s_chunk, s_length, s_parts, s_next;
+    private static int s_chunk, s_length, s_parts;
+
+    // 1 once a part of the split in flight is claimed (a split has at most Available ≤ 8 parts).
+    private static readonly int[] s_claimed = new int[8];
     private static delegate*<void*, int, int, void> s_work;
     private static void* s_state;
 
@@ -55,10 +60,9 @@ internal static unsafe class GemmWorkers
             // Split the longer side into equal parts aligned to the register tile (the one the whole product runs: each
             // part's edge rows are then the whole's, and its results the same bits).
             bool byRows = job.M >= job.N;
-            int length = byRows ? job.M : job.N, align = byRows ? job.TileRows : job.Path.NR;
-            int units = (length + align - 1) / align;
-            int parts = Math.Min(Count, units);
-            (s_job, s_byRows, s_length, s_chunk) = (job, byRows, length, (units + parts - 1) / parts * align);
+            int length = byRows ? job.M : job.N;
+            (int parts, int chunk) = Cut(length, byRows ? job.TileRows : job.Path.NR);
+            (s_job, s_byRows, s_length, s_chunk) = (job, byRows, length, chunk);
             s_work = null;
             s_state = null;
             Dispatch(parts);
@@ -68,6 +72,19 @@ internal static unsafe class GemmWorkers
             s_job = default;
             Release();
         }
+    }
+
+    /// <summary>
+    /// How a split cuts <paramref name="length"/> items into equal parts aligned to <paramref name="align"/>: the number of
+    /// parts and the items in each (the last may have fewer). A product's columns are cut so; so are the columns of a
+    /// matrix packed for the steps to come (<see cref="Gemm.PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>),
+    /// so that each core packs the share it will multiply by.
+    /// </summary>
+    public static (int Parts, int Chunk) Cut(int length, int align)
+    {
+        int units = Math.Max(1, (length + align - 1) / align);
+        int parts = Math.Min(Count, units);
+        return (parts, (units + parts - 1) / parts * align);
     }
 
     /// <summary>
@@ -102,13 +119,13 @@ internal static unsafe class GemmWorkers
     {
         Worker[] workers = s_workers ??= CreateWorkers();
         s_parts = parts;
-        Volatile.Write(ref s_next, 0);
+        for (int p = 0; p < parts; p++) s_claimed[p] = 0;
         int offered = Math.Min(parts - 1, workers.Length);
         for (int w = 0; w < offered; w++) workers[w].Offer();
         Exception? error = null;
         try
         {
-            Claim();
+            Claim(home: 0);
         }
         catch (Exception e)
         {
@@ -121,20 +138,23 @@ internal static unsafe class GemmWorkers
         if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();
     }
 
-    /// <summary>Runs parts until none is left to claim.</summary>
-    private static void Claim()
+    /// <summary>Runs part <paramref name="home"/> if no one has claimed it yet, then every other part left unclaimed.</summary>
+    private static void Claim(int home)
     {
-        int p;
-        while ((p = Interlocked.Increment(ref s_next) - 1) < s_parts)
+        if (home < s_parts) TryRun(home);
+        for (int p = 0; p < s_parts; p++) TryRun(p);
+    }
+
+    private static void TryRun(int part)
+    {
+        if (Interlocked.Exchange(ref s_claimed[part], 1) != 0) return;
+        if (s_work != null)
         {
-            if (s_work != null)
-            {
-                s_work(s_state, p, s_parts);
-                continue;
-            }
-            int start = p * s_chunk, end = Math.Min(s_length, start + s_chunk);
-            if (start < end) Gemm.Execute(s_byRows ? s_job.Rows(start, end) : s_job.Columns(start, end));
+            s_work(s_state, part, s_parts);
+            return;
         }
+        int start = part * s_chunk, end = Math.Min(s_length, start + s_chunk);
+        if (start < end) Gemm.Execute(s_byRows ? s_job.Rows(start, end) : s_job.Columns(start, end));
     }
 
     /// <summary>Items [start, end) of <paramref name="part"/> when <paramref name="count"/> items are split into <paramref name="parts"/>.</summary>
@@ -184,7 +204,7 @@ internal static unsafe class GemmWorkers
     {
         if (SpinTicks == 0) return;
         long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        while (!signal.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks) Thread.SpinWait(20);
+        while (!signal.IsSet && System.Diagnostics.Stopwatch.GetTimestamp() - start < SpinTicks) Thread.SpinWait(1);
     }
 
     private sealed class Worker
@@ -197,8 +217,11 @@ internal static unsafe class GemmWorkers
         private int _state;
         private Exception? _error;
 
+        private readonly int _home;
+
         public Worker(int index)
         {
+            _home = index;
             var thread = new Thread(Loop) { IsBackground = true, Name = $"Dsl GEMM worker {index}" };
             thread.Start();
         }
@@ -235,7 +258,7 @@ internal static unsafe class GemmWorkers
                 if (Interlocked.CompareExchange(ref _state, Running, Offered) != Offered) continue;
                 try
                 {
-                    Claim();
+                    Claim(_home);
                 }
                 catch (Exception e)
                 {

@@ -99,6 +99,68 @@ public class ThreadingTests
         Assert.True(one.AsSpan().SequenceEqual(all), $"{what}: one thread and {Environment.ProcessorCount} differ");
     }
 
+    /// <summary>
+    /// Recurrent weights are packed by every core, each the columns it will multiply by: the packed matrix is the one a
+    /// single thread packs, bit for bit and every padded value written, on every path, from B and from Bᵀ, over several
+    /// k-blocks and with a last sliver only partly filled.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(GemmTests.Paths), MemberType = typeof(GemmTests))]
+    public void AMatrixPackedByEveryCoreIsTheOnePackedByOne(string pathName)
+    {
+        GemmPath path = GemmPath.All.Single(p => p.Name == pathName);
+        var rng = new Rng(13);
+        int k = 2 * path.KC + 37, n = ((1 << 16) / k / path.NR + 2) * path.NR + 3;
+        float[] b = Enumerable.Range(0, k * n).Select(_ => rng.NextNormal()).ToArray();
+        foreach (bool transposed in new[] { false, true })
+        {
+            float[] On(int threads)
+            {
+                int saved = Gemm.Threads;
+                Gemm.Threads = threads;
+                try
+                {
+                    var packed = new float[Gemm.PackedLength(path, k, n)];
+                    Array.Fill(packed, float.NaN);
+                    Gemm.PackB(path, k, n, b, transposed ? k : n, transposed, packed);
+                    return packed;
+                }
+                finally
+                {
+                    Gemm.Threads = saved;
+                }
+            }
+            float[] one = On(1), all = On(Environment.ProcessorCount);
+            Assert.DoesNotContain(one, float.IsNaN);
+            Assert.True(one.AsSpan().SequenceEqual(all), $"{path} [{k}, {n}] transposed: {transposed}: one thread and {Environment.ProcessorCount} packed differently");
+        }
+    }
+
+    /// <summary>Every part of a split runs once, whichever thread claims it (each thread's own part first, then the rest).</summary>
+    [Fact]
+    public unsafe void EveryPartOfASplitRunsOnce()
+    {
+        int saved = Gemm.Threads;
+        Gemm.Threads = GemmWorkers.Available;
+        try
+        {
+            int* runs = stackalloc int[8];
+            for (int round = 0; round < 2000; round++)
+            {
+                int parts = 1 + round % GemmWorkers.Available;
+                for (int p = 0; p < 8; p++) runs[p] = 0;
+                GemmWorkers.Run(&CountPart, runs, parts);
+                for (int p = 0; p < 8; p++) Assert.Equal(p < parts ? 1 : 0, runs[p]);
+            }
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
+    private static unsafe void CountPart(void* state, int part, int parts) => Interlocked.Increment(ref ((int*)state)[part]);
+
     [Fact]
     public void AttentionHeadsSplitOverTheCoresGiveTheSameResults()
     {
