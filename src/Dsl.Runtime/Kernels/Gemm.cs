@@ -337,79 +337,13 @@ public static unsafe class Gemm
         {
             float* ci = job.C + (nint)i * job.Ldc;
             float* ai = job.A + i * job.RsA;
-            int jj = 0;
-            if (job.CsA == 1 && bits == 512 && k >= 16)
+            int jj = job.CsA != 1 ? 0 : bits switch
             {
-                for (; jj + 4 <= job.N; jj += 4)
-                {
-                    float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
-                    Vector512<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                    int p = 0;
-                    for (; p + 16 <= k; p += 16)
-                    {
-                        Vector512<float> a = Vector512.Load(ai + p);
-                        s0 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b0 + p), s0);
-                        s1 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b1 + p), s1);
-                        s2 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b2 + p), s2);
-                        s3 = Vector512.FusedMultiplyAdd(a, Vector512.Load(b3 + p), s3);
-                    }
-                    float t0 = Vector512.Sum(s0), t1 = Vector512.Sum(s1), t2 = Vector512.Sum(s2), t3 = Vector512.Sum(s3);
-                    for (; p < k; p++)
-                    {
-                        float a = ai[p];
-                        t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
-                    }
-                    ci[jj] += t0; ci[jj + 1] += t1; ci[jj + 2] += t2; ci[jj + 3] += t3;
-                }
-            }
-            if (job.CsA == 1 && bits == 256 && k >= 8)
-            {
-                for (; jj + 4 <= job.N; jj += 4)
-                {
-                    float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
-                    Vector256<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                    int p = 0;
-                    for (; p + 8 <= k; p += 8)
-                    {
-                        Vector256<float> a = Vector256.Load(ai + p);
-                        s0 = Madd.Of(a, Vector256.Load(b0 + p), s0);
-                        s1 = Madd.Of(a, Vector256.Load(b1 + p), s1);
-                        s2 = Madd.Of(a, Vector256.Load(b2 + p), s2);
-                        s3 = Madd.Of(a, Vector256.Load(b3 + p), s3);
-                    }
-                    float t0 = Vector256.Sum(s0), t1 = Vector256.Sum(s1), t2 = Vector256.Sum(s2), t3 = Vector256.Sum(s3);
-                    for (; p < k; p++)
-                    {
-                        float a = ai[p];
-                        t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
-                    }
-                    ci[jj] += t0; ci[jj + 1] += t1; ci[jj + 2] += t2; ci[jj + 3] += t3;
-                }
-            }
-            if (job.CsA == 1 && bits == 128 && k >= 4)
-            {
-                for (; jj + 4 <= job.N; jj += 4)
-                {
-                    float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
-                    Vector128<float> s0 = default, s1 = default, s2 = default, s3 = default;
-                    int p = 0;
-                    for (; p + 4 <= k; p += 4)
-                    {
-                        Vector128<float> a = Vector128.Load(ai + p);
-                        s0 = Madd.Of(a, Vector128.Load(b0 + p), s0);
-                        s1 = Madd.Of(a, Vector128.Load(b1 + p), s1);
-                        s2 = Madd.Of(a, Vector128.Load(b2 + p), s2);
-                        s3 = Madd.Of(a, Vector128.Load(b3 + p), s3);
-                    }
-                    float t0 = Vector128.Sum(s0), t1 = Vector128.Sum(s1), t2 = Vector128.Sum(s2), t3 = Vector128.Sum(s3);
-                    for (; p < k; p++)
-                    {
-                        float a = ai[p];
-                        t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
-                    }
-                    ci[jj] += t0; ci[jj + 1] += t1; ci[jj + 2] += t2; ci[jj + 3] += t3;
-                }
-            }
+                512 => DotFours<Lanes512>(job, ai, ci),
+                256 => DotFours<Lanes256>(job, ai, ci),
+                128 => DotFours<Lanes128>(job, ai, ci),
+                _ => 0,
+            };
             // The rest (and the scalar path, and a strided A): one dot product at a time.
             for (; jj < job.N; jj++)
             {
@@ -419,6 +353,39 @@ public static unsafe class Gemm
                 ci[jj] += s;
             }
         }
+    }
+
+    /// <summary>
+    /// C[jj … jj + 3] += the dot products of A's row with four of B's columns (contiguous in k), four at a time while four
+    /// are left; returns the first column not done (0 when k is shorter than one vector).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static int DotFours<T>(in GemmJob job, float* ai, float* ci) where T : struct, ILanes<T>
+    {
+        int k = job.K, w = T.Count, jj = 0;
+        if (k < w) return 0;
+        for (; jj + 4 <= job.N; jj += 4)
+        {
+            float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
+            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
+            int p = 0;
+            for (; p + w <= k; p += w)
+            {
+                T a = T.Load(ref ai[p], 0);
+                s0 = T.MultiplyAdd(a, T.Load(ref b0[p], 0), s0);
+                s1 = T.MultiplyAdd(a, T.Load(ref b1[p], 0), s1);
+                s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
+                s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
+            }
+            float t0 = T.Sum(s0), t1 = T.Sum(s1), t2 = T.Sum(s2), t3 = T.Sum(s3);
+            for (; p < k; p++)
+            {
+                float a = ai[p];
+                t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
+            }
+            ci[jj] += t0; ci[jj + 1] += t1; ci[jj + 2] += t2; ci[jj + 3] += t3;
+        }
+        return jj;
     }
 
     /// <summary>The blocked, packed product on the calling thread (a job may be a slice of a larger product).</summary>
