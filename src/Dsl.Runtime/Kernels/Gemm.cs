@@ -339,9 +339,9 @@ public static unsafe class Gemm
             float* ai = job.A + i * job.RsA;
             int jj = job.CsA != 1 ? 0 : bits switch
             {
-                512 => DotFours<Lanes512>(job, ai, ci),
-                256 => DotFours<Lanes256>(job, ai, ci),
-                128 => DotFours<Lanes128>(job, ai, ci),
+                512 => DotColumns<Lanes512>(job, ai, ci),
+                256 => DotColumns<Lanes256>(job, ai, ci),
+                128 => DotColumns<Lanes128>(job, ai, ci),
                 _ => 0,
             };
             // The rest (and the scalar path, and a strided A): one dot product at a time.
@@ -356,20 +356,40 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// C[jj … jj + 3] += the dot products of A's row with four of B's columns (contiguous in k), four at a time while four
-    /// are left; returns the first column not done (0 when k is shorter than one vector).
+    /// C[jj …] += the dot products of A's row with B's columns (contiguous in k): eight columns at a time (eight
+    /// multiply-add chains, enough to hide their latency), then four; each group's sums folded together
+    /// (<see cref="ILanes{TSelf}.SumFour"/>). Returns the first column not done (0 when k is shorter than one vector).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int DotFours<T>(in GemmJob job, float* ai, float* ci) where T : struct, ILanes<T>
+    private static int DotColumns<T>(in GemmJob job, float* ai, float* ci) where T : struct, ILanes<T>
     {
-        int k = job.K, w = T.Count, jj = 0;
-        if (k < w) return 0;
+        int k = job.K, w = T.Count, jj = 0, full = k / w * w;
+        if (full == 0) return 0;
+        nint cs = job.CsB;
+        for (; jj + 8 <= job.N; jj += 8)
+        {
+            float* b0 = job.B + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs, b4 = b3 + cs, b5 = b4 + cs, b6 = b5 + cs, b7 = b6 + cs;
+            T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
+            for (nint p = 0; p < full; p += w)
+            {
+                T a = T.Load(ref ai[p], 0);
+                s0 = T.MultiplyAdd(a, T.Load(ref b0[p], 0), s0);
+                s1 = T.MultiplyAdd(a, T.Load(ref b1[p], 0), s1);
+                s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
+                s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
+                s4 = T.MultiplyAdd(a, T.Load(ref b4[p], 0), s4);
+                s5 = T.MultiplyAdd(a, T.Load(ref b5[p], 0), s5);
+                s6 = T.MultiplyAdd(a, T.Load(ref b6[p], 0), s6);
+                s7 = T.MultiplyAdd(a, T.Load(ref b7[p], 0), s7);
+            }
+            AddSums(T.SumFour(s0, s1, s2, s3), ai, b0, cs, full, k, ci + jj);
+            AddSums(T.SumFour(s4, s5, s6, s7), ai, b4, cs, full, k, ci + jj + 4);
+        }
         for (; jj + 4 <= job.N; jj += 4)
         {
-            float* b0 = job.B + jj * job.CsB, b1 = b0 + job.CsB, b2 = b1 + job.CsB, b3 = b2 + job.CsB;
+            float* b0 = job.B + jj * cs, b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
             T s0 = T.Create(0f), s1 = s0, s2 = s0, s3 = s0;
-            int p = 0;
-            for (; p + w <= k; p += w)
+            for (nint p = 0; p < full; p += w)
             {
                 T a = T.Load(ref ai[p], 0);
                 s0 = T.MultiplyAdd(a, T.Load(ref b0[p], 0), s0);
@@ -377,15 +397,27 @@ public static unsafe class Gemm
                 s2 = T.MultiplyAdd(a, T.Load(ref b2[p], 0), s2);
                 s3 = T.MultiplyAdd(a, T.Load(ref b3[p], 0), s3);
             }
-            float t0 = T.Sum(s0), t1 = T.Sum(s1), t2 = T.Sum(s2), t3 = T.Sum(s3);
-            for (; p < k; p++)
+            AddSums(T.SumFour(s0, s1, s2, s3), ai, b0, cs, full, k, ci + jj);
+        }
+        return jj;
+    }
+
+    /// <summary>c[0 … 3] += the four sums plus the products of A's last values (from <paramref name="from"/> to k) with four columns of B.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddSums(Vector128<float> sums, float* ai, float* b0, nint cs, int from, int k, float* c)
+    {
+        if (from < k)
+        {
+            float t0 = sums.GetElement(0), t1 = sums.GetElement(1), t2 = sums.GetElement(2), t3 = sums.GetElement(3);
+            float* b1 = b0 + cs, b2 = b1 + cs, b3 = b2 + cs;
+            for (int p = from; p < k; p++)
             {
                 float a = ai[p];
                 t0 += a * b0[p]; t1 += a * b1[p]; t2 += a * b2[p]; t3 += a * b3[p];
             }
-            ci[jj] += t0; ci[jj + 1] += t1; ci[jj + 2] += t2; ci[jj + 3] += t3;
+            sums = Vector128.Create(t0, t1, t2, t3);
         }
-        return jj;
+        Vector128.Store(Vector128.Load(c) + sums, c);
     }
 
     /// <summary>The blocked, packed product on the calling thread (a job may be a slice of a larger product).</summary>

@@ -36,6 +36,12 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
     /// <summary>The sum of the lanes.</summary>
     static abstract float Sum(TSelf x);
 
+    /// <summary>
+    /// The sums of four vectors' lanes, [Σa, Σb, Σc, Σd], folded together (halves added, then pairs): a few shuffles for
+    /// the four instead of a full reduction each. The lanes are added in another order than <see cref="Sum"/>'s.
+    /// </summary>
+    static abstract Vector128<float> SumFour(TSelf a, TSelf b, TSelf c, TSelf d);
+
     /// <summary>a·b + c, fused where the hardware has the instruction (never a software fallback).</summary>
     static abstract TSelf MultiplyAdd(TSelf a, TSelf b, TSelf c);
 
@@ -87,6 +93,10 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes512 x) => Vector512.Sum(x._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SumFour(Lanes512 a, Lanes512 b, Lanes512 c, Lanes512 d) =>
+        Lanes256.SumFour(new(a._v.GetLower() + a._v.GetUpper()), new(b._v.GetLower() + b._v.GetUpper()),
+            new(c._v.GetLower() + c._v.GetUpper()), new(d._v.GetLower() + d._v.GetUpper()));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 MultiplyAdd(Lanes512 a, Lanes512 b, Lanes512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Clamp(Lanes512 x, float lo, float hi) =>
@@ -128,6 +138,10 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes256 x) => Vector256.Sum(x._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SumFour(Lanes256 a, Lanes256 b, Lanes256 c, Lanes256 d) =>
+        Lanes128.SumFour(new(a._v.GetLower() + a._v.GetUpper()), new(b._v.GetLower() + b._v.GetUpper()),
+            new(c._v.GetLower() + c._v.GetUpper()), new(d._v.GetLower() + d._v.GetUpper()));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 MultiplyAdd(Lanes256 a, Lanes256 b, Lanes256 c) => new(Madd.Of(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Clamp(Lanes256 x, float lo, float hi) =>
@@ -168,6 +182,14 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
     public static Lanes128 Max(Lanes128 a, Lanes128 b) => new(Vector128.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes128 x) => Vector128.Sum(x._v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SumFour(Lanes128 a, Lanes128 b, Lanes128 c, Lanes128 d)
+    {
+        // pairwise adds of two vectors: [a0 + a1, a2 + a3, b0 + b1, b2 + b3], twice
+        if (Sse3.IsSupported) return Sse3.HorizontalAdd(Sse3.HorizontalAdd(a._v, b._v), Sse3.HorizontalAdd(c._v, d._v));
+        if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.AddPairwise(AdvSimd.Arm64.AddPairwise(a._v, b._v), AdvSimd.Arm64.AddPairwise(c._v, d._v));
+        return Vector128.Create(Vector128.Sum(a._v), Vector128.Sum(b._v), Vector128.Sum(c._v), Vector128.Sum(d._v));
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 MultiplyAdd(Lanes128 a, Lanes128 b, Lanes128 c) => new(Madd.Of(a._v, b._v, c._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -213,6 +235,8 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     public static Lanes1 Max(Lanes1 a, Lanes1 b) => new(MathF.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes1 x) => x._v;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> SumFour(Lanes1 a, Lanes1 b, Lanes1 c, Lanes1 d) => Vector128.Create(a._v, b._v, c._v, d._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 MultiplyAdd(Lanes1 a, Lanes1 b, Lanes1 c) => new(Fused ? MathF.FusedMultiplyAdd(a._v, b._v, c._v) : a._v * b._v + c._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

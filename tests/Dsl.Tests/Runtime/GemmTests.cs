@@ -34,6 +34,8 @@ public class GemmTests
             data.Add(path, 130, 520, 300);   // crosses the k and n blocks
             data.Add(path, 7, 257, 513);
             data.Add(path, 2, 40, 70);       // two rows against Bᵀ: dot products
+            data.Add(path, 1, 15, 53);       // one row against Bᵀ: dot products eight columns at a time, then four, then one; k with a tail
+            data.Add(path, 1, 384, 128);     // a decoding step's projection: whole groups, no tail
             data.Add(path, 64, 64, 32);      // an attention head's products, read where they lie
             data.Add(path, 64, 32, 64);
             // split by rows over two threads, the last part one row: against Bᵀ it runs as dot products, which must clear C
