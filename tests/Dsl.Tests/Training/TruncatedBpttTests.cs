@@ -150,6 +150,46 @@ public class TruncatedBpttTests
         foreach (Parameter p in reference.Parameters) Tolerance.AssertClose(p.GradAsSpan(), model.Parameters[p.Name].GradAsSpan(), p.Name);
     }
 
+    /// <summary>
+    /// A positional encoding reads the state's position: each window starts at its own first step's position, in every
+    /// pass (a second pass started where the first had ended, and with k1 &lt; k2 a window started where the window before
+    /// it had ended).
+    /// </summary>
+    [Fact]
+    public void EachWindowStartsAtItsOwnPosition()
+    {
+        const int batch = 2, steps = 4;
+        var rng = new Rng(8);
+        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(7)).ToArray();
+        int[] y = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(7)).ToArray();
+        var model = new TbpttPositionalGru(seed: 3);
+        float whole = model.Loss(new ReadOnlyTensorSpan<int>(x, [batch, steps]), new ReadOnlyTensorSpan<int>(y, [batch, steps]));
+        var full = new TruncatedBptt<int>(model, steps, steps);
+        Assert.Equal(whole, full.Train(x, y, batch, steps, () => { }), 1e-6f);
+        Assert.Equal(whole, full.Train(x, y, batch, steps, () => { }), 1e-6f); // a second pass starts at position 0 again
+
+        // k1 = 2, k2 = 4: windows [0, 2) and [0, 4), the second counting steps 2 and 3 only
+        int[] Steps(int[] values, int from, int count, bool maskBefore = false) => Enumerable.Range(0, batch)
+            .SelectMany(b => Enumerable.Range(0, count).Select(t => maskBefore && t < 2 ? -1 : values[b * steps + from + t])).ToArray();
+        float first = model.Loss(new ReadOnlyTensorSpan<int>(Steps(x, 0, 2), [batch, 2]), new ReadOnlyTensorSpan<int>(Steps(y, 0, 2), [batch, 2]));
+        float second = model.Loss(new ReadOnlyTensorSpan<int>(x, [batch, steps]), new ReadOnlyTensorSpan<int>(Steps(y, 0, 4, maskBefore: true), [batch, steps]));
+        Assert.Equal((first + second) / 2, new TruncatedBptt<int>(model, 2, 4).Train(x, y, batch, steps, () => { }), 1e-6f);
+    }
+
+    /// <summary>A causal Transformer trains only from a fresh state: with whole-sequence windows every pass starts from one.</summary>
+    [Fact]
+    public void ACausalTransformerTrainsPassAfterPassOnWholeSequenceWindows()
+    {
+        const int batch = 2, steps = 5;
+        var rng = new Rng(4);
+        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        int[] y = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        var model = new TinyGpt(seed: 2);
+        var truncated = new TruncatedBptt<int>(model, steps, steps);
+        float first = truncated.Train(x, y, batch, steps, () => { });
+        Assert.Equal(first, truncated.Train(x, y, batch, steps, () => { }), 1e-6f);
+    }
+
     [Fact]
     public void FloatTargetsNeedEqualK1AndK2()
     {
@@ -181,3 +221,6 @@ public class TruncatedBpttTests
         Assert.Contains("(4294967296 values), got 8", error.Message);
     }
 }
+
+[Embedding(vocab: 7, dim: 4)] [PositionalEncoding] [Gru(hidden: 5)] [Dense(7)]
+public partial class TbpttPositionalGru;
