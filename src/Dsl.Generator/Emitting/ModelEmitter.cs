@@ -379,6 +379,13 @@ internal static class ModelEmitter
         w.Line();
     }
 
+    /// <summary>
+    /// A model that continues a sequence from a state (its self-attention reading the keys of earlier passes from a cache)
+    /// keeps where the last pass started: its self-attention weights are those of a pass from position 0 only.
+    /// </summary>
+    private static bool KeepsStartPosition(ModelPlan plan) =>
+        plan.Caches.Count > 0 && plan.Layers.Any(l => l.AttentionWeights is not null && !l.Layer.IsCrossAttention);
+
     /// <summary>Models with attention layers expose the weights of the last pass, for inspection and heatmaps.</summary>
     private static void EmitAttentionWeights(SourceWriter w, ModelPlan plan)
     {
@@ -391,7 +398,15 @@ internal static class ModelEmitter
         foreach (LayerPlan l in layers)
         {
             var (weights, dims) = l.AttentionWeights!.Value;
-            w.Line($"case \"{l.Name}\": return {T}.Tensor.Create({weights.Ws}.ToArray(), new global::System.IntPtr[] {{ {dims} }});");
+            string read = $"return {T}.Tensor.Create({weights.Ws}.ToArray(), new global::System.IntPtr[] {{ {dims} }});";
+            if (!KeepsStartPosition(plan) || l.Layer.IsCrossAttention)
+            {
+                w.Line($"case \"{l.Name}\": {read}");
+                continue;
+            }
+            w.Line($"case \"{l.Name}\":");
+            w.Line($"    if (ws.StartPosition > 0) throw new global::System.InvalidOperationException($\"Layer '{l.Name}': the last pass continued a sequence from position {{ws.StartPosition}} (a State past its start), and the weights of its steps over the cached keys are not kept; run Forward without a State, or from a fresh one, to read them.\");");
+            w.Line($"    {read}");
         }
         w.Line($"default: throw new global::System.ArgumentException($\"No attention layer is named '{{layer}}'; the attention layers are: {string.Join(", ", layers.Select(l => l.Name))}.\", nameof(layer));");
         w.Close();
@@ -611,6 +626,7 @@ internal static class ModelEmitter
         if (plan.Finals.Count > 0) w.Line("public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)");
         if (plan.Model.OutputIsSequence) w.Line("public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's");
         if (plan.States.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
+        if (KeepsStartPosition(plan)) w.Line("public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
         w.Line("public readonly int[] lengths; // [B]");
         w.Line("public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps");
@@ -660,6 +676,7 @@ internal static class ModelEmitter
             w.Line($"ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
             w.Line($"if (training && !ws.Memory.HasGradient) throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.\");");
         }
+        if (KeepsStartPosition(plan)) w.Line("ws.StartPosition = state?.Position ?? 0;");
         if (plan.States.Count > 0)
         {
             w.Line("ws.HasInitialState = state is not null;");

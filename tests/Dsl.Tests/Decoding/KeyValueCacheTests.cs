@@ -66,6 +66,40 @@ public class KeyValueCacheTests
         Assert.Equal(T, state.Position);
     }
 
+    /// <summary>
+    /// A pass that continues a sequence does not keep its self-attention weights (its steps' weights over the cached keys):
+    /// AttentionWeights says so, naming the layer, instead of returning an earlier pass's weights.
+    /// </summary>
+    [Fact]
+    public void AttentionWeightsAreRefusedAfterAPassThatContinuedASequence()
+    {
+        var model = new TinyGpt(seed: 6);
+        const int B = 1, T = 3;
+        int[] first = RandomTokens(B, T, seed: 7), second = RandomTokens(B, T, seed: 8);
+        TinyGpt.State state = model.CreateState(B);
+        model.Forward(new ReadOnlyTensorSpan<int>(first, [B, T]), state);
+        float[] fromStart = model.AttentionWeights().ToArray(); // a pass from position 0 keeps them
+        Assert.Equal(B * 2 * T * T, fromStart.Length);
+        model.Forward(new ReadOnlyTensorSpan<int>(second, [B, T]), state);
+        foreach (string layer in new[] { "attention", "attention_1" })
+        {
+            var error = Assert.Throws<InvalidOperationException>(() => model.AttentionWeights(layer));
+            Assert.Contains($"'{layer}'", error.Message);
+            Assert.Contains("position 3", error.Message);
+        }
+        model.Forward(new ReadOnlyTensorSpan<int>(second, [B, T]));
+        Assert.Equal(B * 2 * T * T, model.AttentionWeights().ToArray().Length);
+
+        // the classic causal scores keep only a pass from position 0 too
+        var classic = new AttentionAdditiveCausal(seed: 6);
+        var classicState = classic.CreateState(B);
+        int[] ids = first.Select(t => t % 9).ToArray();
+        classic.Forward(new ReadOnlyTensorSpan<int>(ids, [B, T]), classicState);
+        Assert.Equal(B * T * T, classic.AttentionWeights().ToArray().Length);
+        classic.Forward(new ReadOnlyTensorSpan<int>(ids, [B, T]), classicState);
+        Assert.Contains("'attention'", Assert.Throws<InvalidOperationException>(() => classic.AttentionWeights()).Message);
+    }
+
     [Fact]
     public void CopyFromAndResetCarryTheCache()
     {

@@ -238,7 +238,9 @@ namespace Demo
             Workspace ws = _workspace ?? throw new global::System.InvalidOperationException("No forward pass has run yet.");
             switch (layer ?? "attention")
             {
-                case "attention": return global::System.Numerics.Tensors.Tensor.Create(ws.attention_weights.ToArray(), new global::System.IntPtr[] { ws.B, 4, ws.T, ws.T });
+                case "attention":
+                    if (ws.StartPosition > 0) throw new global::System.InvalidOperationException($"Layer 'attention': the last pass continued a sequence from position {ws.StartPosition} (a State past its start), and the weights of its steps over the cached keys are not kept; run Forward without a State, or from a fresh one, to read them.");
+                    return global::System.Numerics.Tensors.Tensor.Create(ws.attention_weights.ToArray(), new global::System.IntPtr[] { ws.B, 4, ws.T, ws.T });
                 default: throw new global::System.ArgumentException($"No attention layer is named '{layer}'; the attention layers are: attention.", nameof(layer));
             }
         }
@@ -386,6 +388,7 @@ namespace Demo
             public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
+            public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
             public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
@@ -551,6 +554,7 @@ namespace Demo
         /// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
+            ws.StartPosition = state?.Position ?? 0;
             ws.HasInitialState = state is not null;
             if (state is not null)
             {

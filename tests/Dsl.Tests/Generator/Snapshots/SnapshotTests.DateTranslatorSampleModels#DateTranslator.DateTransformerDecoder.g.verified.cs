@@ -259,7 +259,9 @@ namespace DateTranslator
             Workspace ws = _workspace ?? throw new global::System.InvalidOperationException("No forward pass has run yet.");
             switch (layer ?? "attention")
             {
-                case "attention": return global::System.Numerics.Tensors.Tensor.Create(ws.attention_weights.ToArray(), new global::System.IntPtr[] { ws.B, 4, ws.T, ws.T });
+                case "attention":
+                    if (ws.StartPosition > 0) throw new global::System.InvalidOperationException($"Layer 'attention': the last pass continued a sequence from position {ws.StartPosition} (a State past its start), and the weights of its steps over the cached keys are not kept; run Forward without a State, or from a fresh one, to read them.");
+                    return global::System.Numerics.Tensors.Tensor.Create(ws.attention_weights.ToArray(), new global::System.IntPtr[] { ws.B, 4, ws.T, ws.T });
                 case "attention_1": return global::System.Numerics.Tensors.Tensor.Create(ws.attention_1_weights.ToArray(), new global::System.IntPtr[] { ws.B, 4, ws.T, ws.S });
                 default: throw new global::System.ArgumentException($"No attention layer is named '{layer}'; the attention layers are: attention, attention_1.", nameof(layer));
             }
@@ -393,6 +395,7 @@ namespace DateTranslator
             public readonly bool Training;   // holds what back-propagation needs
             public global::Dsl.EncoderOutput? Memory; // what cross-attention reads in this pass
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
+            public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
             public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
@@ -688,6 +691,7 @@ namespace DateTranslator
         {
             ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException("Model 'DateTransformerDecoder' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).");
             if (training && !ws.Memory.HasGradient) throw new global::System.InvalidOperationException("Model 'DateTransformerDecoder': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.");
+            ws.StartPosition = state?.Position ?? 0;
             if (state is not null)
             {
                 if (training && state.Position > 0) throw new global::System.NotSupportedException($"Model 'DateTransformerDecoder' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
