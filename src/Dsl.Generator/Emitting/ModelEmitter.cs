@@ -583,6 +583,7 @@ internal static class ModelEmitter
         w.Line();
         w.Line($"/// <summary>Advances one step from <paramref name=\"state\"/> with input [{stepDims}]; returns [batch, {C}] and updates the state.</summary>");
         w.Open($"public {T}.Tensor<float> Step({input} {name}, State state)");
+        w.Line("global::System.ArgumentNullException.ThrowIfNull(state);");
         w.Line($"var result = {T}.Tensor.Create(new float[state.Batch * {C}], new global::System.IntPtr[] {{ state.Batch, {C} }});");
         w.Line($"Step({name}, state, result.AsTensorSpan());");
         w.Line("return result;");

@@ -101,6 +101,14 @@ public class KeyValueCacheTests
     }
 
     [Fact]
+    public void SteppingWithoutAStateIsAnArgumentNullException()
+    {
+        var model = new TinyGpt(seed: 6);
+        Assert.Equal("state", Assert.Throws<ArgumentNullException>(() => model.Step(new ReadOnlyTensorSpan<int>([1], [1]), null!)).ParamName);
+        Assert.Equal("state", Assert.Throws<ArgumentNullException>(() => model.Step(new ReadOnlyTensorSpan<int>([1], [1]), null!, new TensorSpan<float>(new float[Vocabulary], [1, Vocabulary]))).ParamName);
+    }
+
+    [Fact]
     public void CopyFromAndResetCarryTheCache()
     {
         var model = new TinyGpt(seed: 5);

@@ -354,6 +354,7 @@ namespace Demo
         /// <summary>Advances one step from <paramref name="state"/> with input [batch]; returns [batch, 30] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
+            global::System.ArgumentNullException.ThrowIfNull(state);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 30], new global::System.IntPtr[] { state.Batch, 30 });
             Step(tokens, state, result.AsTensorSpan());
             return result;

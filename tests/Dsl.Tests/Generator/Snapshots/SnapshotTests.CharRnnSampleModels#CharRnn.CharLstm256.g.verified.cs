@@ -318,6 +318,7 @@ namespace CharRnn
         /// <summary>Advances one step from <paramref name="state"/> with input [batch]; returns [batch, 97] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
+            global::System.ArgumentNullException.ThrowIfNull(state);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 97], new global::System.IntPtr[] { state.Batch, 97 });
             Step(tokens, state, result.AsTensorSpan());
             return result;

@@ -348,6 +348,7 @@ namespace DateTranslator
         /// <summary>Advances one step from <paramref name="state"/> with input [batch]; returns [batch, 14] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
+            global::System.ArgumentNullException.ThrowIfNull(state);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 14], new global::System.IntPtr[] { state.Batch, 14 });
             Step(tokens, state, result.AsTensorSpan());
             return result;

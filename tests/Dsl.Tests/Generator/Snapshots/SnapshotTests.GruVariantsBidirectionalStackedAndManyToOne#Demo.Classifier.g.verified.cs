@@ -297,6 +297,7 @@ namespace Demo
         /// <summary>Advances one step from <paramref name="state"/> with input [batch, 3]; returns [batch, 2] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state)
         {
+            global::System.ArgumentNullException.ThrowIfNull(state);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 2], new global::System.IntPtr[] { state.Batch, 2 });
             Step(input, state, result.AsTensorSpan());
             return result;

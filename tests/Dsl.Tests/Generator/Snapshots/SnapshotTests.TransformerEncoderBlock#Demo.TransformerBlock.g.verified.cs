@@ -322,6 +322,7 @@ namespace Demo
         /// <summary>Advances one step from <paramref name="state"/> with input [batch]; returns [batch, 3] and updates the state.</summary>
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
+            global::System.ArgumentNullException.ThrowIfNull(state);
             var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 3], new global::System.IntPtr[] { state.Batch, 3 });
             Step(tokens, state, result.AsTensorSpan());
             return result;
