@@ -156,16 +156,21 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
 
     /// <summary>
     /// The decoder's input is [batch, steps] for the source's batch, and its targets one per decoder step (a transposed or
-    /// flattened array would pair logits with the wrong targets).
+    /// flattened array would pair logits with the wrong targets); the input's token ids are in the decoder's vocabulary and
+    /// the targets' class ids below its output width (negative: ignored). All before the encoder runs, so that a failed
+    /// call draws nothing from the dropout and teacher-forcing generators.
     /// </summary>
-    private static void RequireDecoderShapes(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
+    private void RequireDecoderShapes(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
     {
         nint batch = source.Rank >= 1 ? source.Lengths[0] : -1;
         if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != batch)
             throw new ArgumentException($"decoderInput: expected [batch = {batch}, steps] (the source's batch), got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
-        if (targets.Rank == 2 && targets.Lengths[0] == decoderInput.Lengths[0] && targets.Lengths[1] == decoderInput.Lengths[1]) return;
-        Span<int> dims = [(int)decoderInput.Lengths[0], (int)decoderInput.Lengths[1]]; // (the message is built only for a mismatch: a training step allocates nothing)
-        Check.Shape(targets, nameof(targets), $"batch = {dims[0]}, steps = {dims[1]} (the decoder input's)", dims);
+        Span<int> dims = [-1, -1];
+        ReadOnlySpan<int> inputs = Check.Shape(decoderInput, nameof(decoderInput), "batch, steps", dims);
+        if (!(targets.Rank == 2 && targets.Lengths[0] == dims[0] && targets.Lengths[1] == dims[1])) // (the message is built only for a mismatch: a training step allocates nothing)
+            Check.Shape(targets, nameof(targets), $"batch = {dims[0]}, steps = {dims[1]} (the decoder input's)", dims);
+        Check.Tokens(inputs, Decoder.InputWidth, nameof(decoderInput));
+        Check.ClassIds(Check.Shape(targets, nameof(targets), "batch, steps", dims), Decoder.OutputWidth, nameof(targets));
     }
 
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)

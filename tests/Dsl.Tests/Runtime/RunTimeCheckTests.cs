@@ -47,6 +47,29 @@ public class RunTimeCheckTests
         Assert.Contains("expected shape [batch, steps, 11] but got [2, 3, 5]", f.Message);
     }
 
+    /// <summary>
+    /// An encoder–decoder's training step checks the decoder's token ids and the targets' class ids before the encoder runs:
+    /// a refused call draws nothing from the teacher-forcing or dropout generators, so a retried run stays reproducible.
+    /// </summary>
+    [Fact]
+    public void AnEncoderDecodersBackwardRefusesBadIdsBeforeDrawingAnything()
+    {
+        var model = new TransformerSeq2Seq(seed: 4);
+        var source = Tensor.Create(new[] { 1, 2, 3, 4, 5, 6, 7, 8 }, [2, 4]);
+        var decoderInput = Tensor.Create(new[] { 1, 2, 3, 1, 4, 5 }, [2, 3]);
+        string teacher = model.TeacherForcingRandom.Save(), dropout = ((IModel)model.Encoder).DropoutRandom.Save();
+        var e = Assert.Throws<ArgumentException>(() => model.Backward(source, default, decoderInput, Tensor.Create(new[] { 2, 3, 99, 4, 5, 6 }, [2, 3]), teacherForcing: 0.5f));
+        Assert.Equal("targets", e.ParamName);
+        Assert.Contains("class id 99", e.Message);
+        var f = Assert.Throws<ArgumentException>(() => model.Backward(source, default, Tensor.Create(new[] { 1, 2, 3, 1, 9, 5 }, [2, 3]), Tensor.Create(new[] { 2, 3, 4, 4, 5, 6 }, [2, 3]), teacherForcing: 0.5f));
+        Assert.Equal("decoderInput", f.ParamName);
+        Assert.Contains("token id 9", f.Message);
+        Assert.Equal(teacher, model.TeacherForcingRandom.Save());
+        Assert.Equal(dropout, ((IModel)model.Encoder).DropoutRandom.Save());
+        Assert.True(float.IsFinite(model.Backward(source, default, decoderInput, Tensor.Create(new[] { 2, 3, 4, 4, 5, -100 }, [2, 3]), teacherForcing: 0.5f)));
+        Assert.NotEqual(teacher, model.TeacherForcingRandom.Save());
+    }
+
     [Fact]
     public void AnEncoderDecodersLossChecksItsTargetsAgainstTheDecoderInput()
     {
