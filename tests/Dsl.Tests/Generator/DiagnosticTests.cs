@@ -135,6 +135,15 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_CrossAttentionOverTwoEncoders()
+    {
+        string source = "using Dsl; namespace Demo; [Embedding(6, 4)] [Gru(4)] public partial class A; [Embedding(6, 6)] [Gru(6)] public partial class B; " +
+            "[Embedding(5, 4)] [Attention(Over = typeof(A))] [Attention([|Over = typeof(B)|])] [Dense(5)] public partial class M;";
+        Diagnostic d = Single(source, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'attention_1': Over = typeof(B): layer 'attention' attends over 'A', and a model attends over one encoder's outputs (its State carries one memory)", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0007_LstmProjectionNotSmallerThanHidden()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4, [|Projection = 4|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

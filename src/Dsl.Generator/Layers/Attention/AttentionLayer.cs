@@ -100,6 +100,11 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         int inWidth = c.InWidth;
         if (spec.Over is not null)
         {
+            // a model's state carries one encoder's outputs (State.Attend, an encoder–decoder's Encode): every cross-attention
+            // layer reads that one memory
+            if (c.Previous.FirstOrDefault(l => l.Spec.ReferencedModel is { } other && other != spec.Over) is { } earlier)
+                c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("over"), c.Name,
+                    $"Over = typeof({spec.OverDisplay}): layer '{earlier.Name}' attends over '{earlier.Spec.ReferencedModelDisplay}', and a model attends over one encoder's outputs (its State carries one memory)");
             var (memoryWidth, memoryModel) = ResolveMemory(spec, c);
             if (spec.IsMultiHeadCross && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
                 c.Report(DiagnosticDescriptors.HeadsDoNotDivideWidth, spec.ArgumentLocation("heads"), c.Name, spec.Heads, inWidth);
