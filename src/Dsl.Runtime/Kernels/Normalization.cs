@@ -72,16 +72,34 @@ public static class PositionalEncodingKernel
     /// <summary>The encoding of position <paramref name="position"/>, pe[position], into <paramref name="row"/> [width].</summary>
     public static void Row(int position, Span<float> row)
     {
-        int width = row.Length;
-        for (int j = 0; j < width; j++)
+        ReadOnlySpan<double> frequencies = Frequencies(row.Length);
+        for (int j = 0; j < row.Length; j++)
         {
-            double angle = position * Frequency(j, width);
+            double angle = position * frequencies[j];
             row[j] = (float)(j % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
         }
     }
 
     /// <summary>Column <paramref name="j"/>'s angle per step, 10000^(−2i/W) for columns 2i and 2i + 1 (an exported step graph's too).</summary>
     public static double Frequency(int j, int width) => Math.Exp(-(j - j % 2) * Math.Log(10000.0) / width);
+
+    // The frequencies of the last few widths asked for (a model has one or two): a decoding step computes its position's
+    // row, and the W exponentials and logarithms took as long as its W sines and cosines.
+    private static readonly double[]?[] s_frequencies = new double[4][];
+    private static int s_nextSlot;
+
+    private static ReadOnlySpan<double> Frequencies(int width)
+    {
+        foreach (double[]? known in s_frequencies)
+        {
+            if (known is not null && known.Length == width) return known;
+        }
+        var computed = new double[width];
+        for (int j = 0; j < width; j++) computed[j] = Frequency(j, width);
+        // published whole (a reader on another thread sees a filled array or none); two threads may both compute one
+        System.Threading.Volatile.Write(ref s_frequencies[(uint)System.Threading.Interlocked.Increment(ref s_nextSlot) % (uint)s_frequencies.Length], computed);
+        return computed;
+    }
 
     /// <summary>y[t, b] = x[t, b] + pe[t] for time-major [T, B, W].</summary>
     public static void Add(int steps, int batch, int width, ReadOnlySpan<float> table, ReadOnlySpan<float> x, Span<float> y) =>
