@@ -235,7 +235,7 @@ public static unsafe class Gemm
                 return;
             }
             // A matrix-vector product is bound by reading B: it pays to split it sooner.
-            long threshold = IsRowWise(job) ? GemmWorkers.ParallelThreshold / 8 : GemmWorkers.ParallelThreshold;
+            long threshold = IsRowWise(job) ? GemmWorkers.ParallelThreshold / 32 : GemmWorkers.ParallelThreshold;
             if ((long)m * n * k >= threshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
             else Execute(job);
         }
