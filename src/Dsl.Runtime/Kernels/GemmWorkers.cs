@@ -132,7 +132,12 @@ internal static unsafe class GemmWorkers
             error = e;
         }
         // a worker still asleep is called off (its parts are done); one that is running is waited for
-        for (int w = 0; w < offered; w++) error ??= workers[w].Settle();
+        for (int w = 0; w < offered; w++)
+        {
+            // every worker, even after a failure: one still running a part reads this split's state and the caller's memory
+            Exception? failed = workers[w].Settle();
+            error ??= failed;
+        }
         // the part's own exception, with its stack trace, whichever thread ran it: the same type a caller catches when the
         // part runs on its thread alone (one part, or another split holding the workers)
         if (error is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error).Throw();

@@ -33,6 +33,46 @@ public class GemmWorkersTests
         }
     }
 
+    /// <summary>
+    /// A split whose part fails returns (rethrowing) only when every part that started elsewhere has finished: the parts
+    /// read the caller's stack and buffers, which are gone once it returns.
+    /// </summary>
+    [Fact]
+    public unsafe void AFailedPartWaitsForThePartsRunningElsewhere()
+    {
+        if (GemmWorkers.Available < 2) return; // one core: no worker, every part runs on the caller
+        int saved = Gemm.Threads;
+        Gemm.Threads = 2;
+        try
+        {
+            int* flags = stackalloc int[2]; // [1]: part 1 has started, [0]: part 1 has finished
+            flags[0] = flags[1] = 0;
+            var error = Assert.Throws<InvalidOperationException>(() => GemmWorkers.Run(&FailAfterOtherStarts, flags, 2));
+            Assert.Equal("part 0 failed", error.Message);
+            if (Volatile.Read(ref flags[1]) == 1) Assert.Equal(1, Volatile.Read(ref flags[0])); // the worker took part 1: it was waited for
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
+    // Part 0 (the caller's own) fails once part 1 has started on a worker (or after 2 s); part 1 takes 200 ms.
+    private static unsafe void FailAfterOtherStarts(void* state, int part, int parts)
+    {
+        int* flags = (int*)state;
+        if (part == 1)
+        {
+            Volatile.Write(ref flags[1], 1);
+            Thread.Sleep(200);
+            Volatile.Write(ref flags[0], 1);
+            return;
+        }
+        var wait = Stopwatch.StartNew();
+        while (Volatile.Read(ref flags[1]) == 0 && wait.ElapsedMilliseconds < 2000) Thread.SpinWait(10);
+        throw new InvalidOperationException("part 0 failed");
+    }
+
     [Theory]
     [InlineData(null, 50)]
     [InlineData("passive", 0)]
