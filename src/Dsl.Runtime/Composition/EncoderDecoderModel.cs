@@ -112,7 +112,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// <summary>Teacher-forced cross-entropy of <paramref name="targets"/> [batch, steps] (negative ids ignored), in inference mode.</summary>
     public float Loss(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
     {
-        RequireDecoderShapes(source, decoderInput, targets);
+        RequireDecoderShapes(source, decoderInput, targets, training: false);
         IDecoderState state = Start(source, lengths, training: false).State;
         Tensor<float> logits = Decoder.Forward(decoderInput, state);
         var flatTargets = new int[targets.FlattenedLength];
@@ -135,7 +135,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
         if (!(teacherForcing >= 0f && teacherForcing <= 1f))
             throw new ArgumentOutOfRangeException(nameof(teacherForcing), teacherForcing, "the teacher-forcing ratio must be in [0, 1]");
         // every shape before the encoder runs: a failed call draws nothing from the dropout and teacher-forcing streams
-        RequireDecoderShapes(source, decoderInput, targets);
+        RequireDecoderShapes(source, decoderInput, targets, training: true);
         (EncoderOutput encoded, IDecoderState state) = Start(source, lengths, training: true);
         ReadOnlyTensorSpan<int> inputs = teacherForcing < 1f ? ScheduledInputs(state, decoderInput, teacherForcing) : decoderInput;
         encoded.ClearGradient();
@@ -158,9 +158,10 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// The decoder's input is [batch, steps] for the source's batch, and its targets one per decoder step (a transposed or
     /// flattened array would pair logits with the wrong targets); the input's token ids are in the decoder's vocabulary and
     /// the targets' class ids below its output width (negative: ignored). All before the encoder runs, so that a failed
-    /// call draws nothing from the dropout and teacher-forcing generators.
+    /// call draws nothing from the dropout and teacher-forcing generators. A training step reads its targets in place (they
+    /// must be dense); the loss copies them, strided or not, and checks the ids of strided ones as it computes.
     /// </summary>
-    private void RequireDecoderShapes(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets)
+    private void RequireDecoderShapes(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets, bool training)
     {
         nint batch = source.Rank >= 1 ? source.Lengths[0] : -1;
         if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != batch)
@@ -170,7 +171,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
         if (!(targets.Rank == 2 && targets.Lengths[0] == dims[0] && targets.Lengths[1] == dims[1])) // (the message is built only for a mismatch: a training step allocates nothing)
             Check.Shape(targets, nameof(targets), $"batch = {dims[0]}, steps = {dims[1]} (the decoder input's)", dims);
         Check.Tokens(inputs, Decoder.InputWidth, nameof(decoderInput));
-        Check.ClassIds(Check.Shape(targets, nameof(targets), "batch, steps", dims), Decoder.OutputWidth, nameof(targets));
+        if (training || targets.IsDense) Check.ClassIds(Check.Shape(targets, nameof(targets), "batch, steps", dims), Decoder.OutputWidth, nameof(targets));
     }
 
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)

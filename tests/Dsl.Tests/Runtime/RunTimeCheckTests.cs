@@ -81,7 +81,13 @@ public class RunTimeCheckTests
         var e = Assert.Throws<ArgumentException>(() => model.Loss(source, [4, 4, 2], decoderInput, flat));
         Assert.Equal("targets", e.ParamName);
         Assert.Contains("expected shape [batch = 3, steps = 3 (the decoder input's)] but got [9]", e.Message);
-        Assert.True(float.IsFinite(model.Loss(source, [4, 4, 2], decoderInput, Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]))));
+        float loss = model.Loss(source, [4, 4, 2], decoderInput, Tensor.Create(new[] { 2, 3, 4, 4, 5, 6, 6, 2, 0 }, [3, 3]));
+        Assert.True(float.IsFinite(loss));
+        // the same targets as columns 1 to 3 of a wider array (strided): the loss reads them where they lie
+        int[] wide = [9, 2, 3, 4, 9, 4, 5, 6, 9, 6, 2, 0];
+        Assert.Equal(loss, model.Loss(source, [4, 4, 2], decoderInput, new ReadOnlyTensorSpan<int>(wide, 1, [3, 3], [4, 1])));
+        var bad = Assert.Throws<ArgumentException>(() => model.Loss(source, [4, 4, 2], decoderInput, new ReadOnlyTensorSpan<int>([9, 2, 3, 99, 9, 4, 5, 6, 9, 6, 2, 0], 1, [3, 3], [4, 1])));
+        Assert.Contains("class id 99", bad.Message);
     }
 
     [Fact]
