@@ -327,6 +327,14 @@ internal static class ModelEmitter
                 else w.Line($"float loss = {onDevice}global::Dsl.Losses.MeanSquaredError(ws.{last}, ws.{targetBuffer}, {gradient});");
             }
             w.Open("if (training)");
+            if (m.CanStep && (plan.States.Count > 0 || plan.Positional))
+            {
+                // a refused pass leaves the caller's state where it started (the workspace kept a copy of it)
+                w.Open("if (state is not null && !float.IsFinite(loss))");
+                foreach (StateRef s in plan.States) w.Line($"{s.Initial.Ws}.CopyTo(state.{s.Field});");
+                if (plan.Positional) w.Line("state.Position -= ws.T;");
+                w.Close();
+            }
             w.Line($"{Check}.FiniteLoss(loss, \"{m.Spec.Name}\");");
             w.Line("BackwardPass(ws);");
             if (plan.States.Count > 0)

@@ -217,6 +217,26 @@ public class RunTimeCheckTests
             model.Backward(new ReadOnlyTensorSpan<int>([1, 2], [1, 2]), new ReadOnlyTensorSpan<int>([-100, -1], [1, 2])));
     }
 
+    /// <summary>A refused training pass from a carried state leaves the state as it was: its tensors, and its position.</summary>
+    [Fact]
+    public void ARefusedPassFromAStateLeavesTheStateAsItWas()
+    {
+        var lstm = new StatefulLstm(seed: 3);
+        var state = lstm.CreateState(1);
+        lstm.Forward(new ReadOnlyTensorSpan<int>([1, 2, 3], [1, 3]), state); // a state that is not zeros
+        float[][] before = state.Tensors.Select(t => t.AsSpan().ToArray()).ToArray();
+        Assert.Throws<ArithmeticException>(() => lstm.Backward(new ReadOnlyTensorSpan<int>([4, 5], [1, 2]), new ReadOnlyTensorSpan<int>([-100, -1], [1, 2]), state));
+        for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], state.Tensors[i].AsSpan().ToArray());
+
+        var gpt = new TinyGpt(seed: 3);
+        var fresh = gpt.CreateState(1);
+        Assert.Throws<ArithmeticException>(() => gpt.Backward(new ReadOnlyTensorSpan<int>([1, 2, 3], [1, 3]), new ReadOnlyTensorSpan<int>([-100, -100, -100], [1, 3]), fresh));
+        Assert.Equal(0, fresh.Position);
+        // still a fresh state: it trains from it
+        Assert.True(float.IsFinite(gpt.Backward(new ReadOnlyTensorSpan<int>([1, 2, 3], [1, 3]), new ReadOnlyTensorSpan<int>([2, 3, 4], [1, 3]), fresh)));
+        Assert.Equal(3, fresh.Position);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(5)]

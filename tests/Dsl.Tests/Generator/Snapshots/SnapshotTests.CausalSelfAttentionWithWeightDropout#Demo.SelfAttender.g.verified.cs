@@ -145,6 +145,12 @@ namespace Demo
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 30, training ? ws.dense_dout : default, "targets");
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    ws.lstm_h0_l0.CopyTo(state.lstm_h_l0);
+                    ws.lstm_c0_l0.CopyTo(state.lstm_c_l0);
+                    state.Position -= ws.T;
+                }
                 global::Dsl.Check.FiniteLoss(loss, "SelfAttender");
                 BackwardPass(ws);
                 // the gradient with respect to the state the pass started from, for an encoder behind it
@@ -184,6 +190,12 @@ namespace Demo
                 : global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    ws.lstm_h0_l0.CopyTo(state.lstm_h_l0);
+                    ws.lstm_c0_l0.CopyTo(state.lstm_c_l0);
+                    state.Position -= ws.T;
+                }
                 global::Dsl.Check.FiniteLoss(loss, "SelfAttender");
                 BackwardPass(ws);
                 // the gradient with respect to the state the pass started from, for an encoder behind it

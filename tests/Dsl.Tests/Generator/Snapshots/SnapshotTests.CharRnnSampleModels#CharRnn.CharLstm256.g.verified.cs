@@ -135,6 +135,11 @@ namespace CharRnn
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 97, training ? ws.dense_dout : default, "targets");
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    ws.lstm_h0_l0.CopyTo(state.lstm_h_l0);
+                    ws.lstm_c0_l0.CopyTo(state.lstm_c_l0);
+                }
                 global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
                 BackwardPass(ws);
                 // the gradient with respect to the state the pass started from, for an encoder behind it
@@ -174,6 +179,11 @@ namespace CharRnn
                 : global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    ws.lstm_h0_l0.CopyTo(state.lstm_h_l0);
+                    ws.lstm_c0_l0.CopyTo(state.lstm_c_l0);
+                }
                 global::Dsl.Check.FiniteLoss(loss, "CharLstm256");
                 BackwardPass(ws);
                 // the gradient with respect to the state the pass started from, for an encoder behind it

@@ -152,6 +152,11 @@ namespace DateTranslator
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_1_out, ws.targets, 14, training ? ws.dense_1_dout : default, "targets");
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    ws.lstm_h0_l0.CopyTo(state.lstm_h_l0);
+                    ws.lstm_c0_l0.CopyTo(state.lstm_c_l0);
+                }
                 global::Dsl.Check.FiniteLoss(loss, "DateDecoder");
                 BackwardPass(ws);
                 // the gradient with respect to the state the pass started from, for an encoder behind it
@@ -191,6 +196,11 @@ namespace DateTranslator
                 : global::Dsl.Losses.MeanSquaredError(ws.dense_1_out, ws.target_values, training ? ws.dense_1_dout : default);
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    ws.lstm_h0_l0.CopyTo(state.lstm_h_l0);
+                    ws.lstm_c0_l0.CopyTo(state.lstm_c_l0);
+                }
                 global::Dsl.Check.FiniteLoss(loss, "DateDecoder");
                 BackwardPass(ws);
                 // the gradient with respect to the state the pass started from, for an encoder behind it

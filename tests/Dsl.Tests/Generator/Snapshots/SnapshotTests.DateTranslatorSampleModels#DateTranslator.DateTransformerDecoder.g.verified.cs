@@ -178,6 +178,10 @@ namespace DateTranslator
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_2_out, ws.targets, 14, training ? ws.dense_2_dout : default, "targets");
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    state.Position -= ws.T;
+                }
                 global::Dsl.Check.FiniteLoss(loss, "DateTransformerDecoder");
                 BackwardPass(ws);
             }
@@ -211,6 +215,10 @@ namespace DateTranslator
                 : global::Dsl.Losses.MeanSquaredError(ws.dense_2_out, ws.target_values, training ? ws.dense_2_dout : default);
             if (training)
             {
+                if (state is not null && !float.IsFinite(loss))
+                {
+                    state.Position -= ws.T;
+                }
                 global::Dsl.Check.FiniteLoss(loss, "DateTransformerDecoder");
                 BackwardPass(ws);
             }

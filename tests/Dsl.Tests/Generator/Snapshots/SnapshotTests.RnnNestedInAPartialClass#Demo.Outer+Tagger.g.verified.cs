@@ -135,6 +135,10 @@ namespace Demo
                 float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 20, training ? ws.dense_dout : default, "targets");
                 if (training)
                 {
+                    if (state is not null && !float.IsFinite(loss))
+                    {
+                        ws.encoder_h0_l0.CopyTo(state.encoder_h_l0);
+                    }
                     global::Dsl.Check.FiniteLoss(loss, "Tagger");
                     BackwardPass(ws);
                     // the gradient with respect to the state the pass started from, for an encoder behind it
@@ -173,6 +177,10 @@ namespace Demo
                     : global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
                 if (training)
                 {
+                    if (state is not null && !float.IsFinite(loss))
+                    {
+                        ws.encoder_h0_l0.CopyTo(state.encoder_h_l0);
+                    }
                     global::Dsl.Check.FiniteLoss(loss, "Tagger");
                     BackwardPass(ws);
                     // the gradient with respect to the state the pass started from, for an encoder behind it
