@@ -359,9 +359,9 @@ internal static class ModelEmitter
         w.Line();
         w.Line("/// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference");
         w.Line("/// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>");
-        w.Line("/// <summary>A workspace for [b, t] (and s source steps); a shape whose buffers outgrow an array fails naming it.</summary>");
-        w.Open("private static Workspace NewWorkspace(int b, int t, int s, bool training)");
-        w.Line("try { return new Workspace(b, t, s, training); }");
+        w.Line("/// <summary>A workspace for [b, t] (and s source steps), in <paramref name=\"reuse\"/> (the replaced workspace's floats) when they are enough; a shape whose buffers outgrow an array fails naming it.</summary>");
+        w.Open("private static Workspace NewWorkspace(int b, int t, int s, bool training, float[]? reuse = null)");
+        w.Line("try { return new Workspace(b, t, s, training, reuse); }");
         w.Line($"catch (global::System.OverflowException e) {{ throw {Check}.WorkspaceTooLarge(b, t, s, e); }}");
         w.Close();
         w.Line();
@@ -371,7 +371,9 @@ internal static class ModelEmitter
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
-        w.Line("Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training));");
+        // the floats of the workspace replaced, unless it served as an encoder: a decoder's state may still read its outputs
+        string recycled = m.OutputIsSequence ? "_workspace is { Encoded: null } replaced ? replaced.Floats : null" : "_workspace?.Floats";
+        w.Line($"Workspace ws = _workspace is {{ }} cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, {recycled}));");
         w.Line(m.TakesTokens
             ? $"{Layout}.ToTimeMajor(x, {plan.Tokens!.Ws}, B, T, 1);"
             : $"{Layout}.ToTimeMajor(x, {plan.Layers[0].Out.Ws}, B, T, {m.InputWidth});");
@@ -649,7 +651,8 @@ internal static class ModelEmitter
                 w.Line($"public global::System.Span<float> {b.Name} => new global::System.Span<float>(Floats, {b.Name}__at, {b.Name}__length); // {comment}");
             }
         }
-        w.Open("public Workspace(int b, int t, int s, bool training)");
+        w.Line("/// <summary>The buffers of a pass over [b, t]; the floats of <paramref name=\"reuse\"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>");
+        w.Open("public Workspace(int b, int t, int s, bool training, float[]? reuse = null)");
         w.Line("B = b;");
         w.Line("T = t;");
         w.Line("S = s;");
@@ -668,7 +671,8 @@ internal static class ModelEmitter
                 w.Line($"at = checked(at + ({b.Name}__length + 15) / 16 * 16);");
             }
         }
-        w.Line("Floats = new float[at];");
+        w.Line("Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];");
+        w.Line("if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);");
         var context = new EmitContext(w, plan);
         foreach (LayerPlan l in plan.Layers) CSharpOps.Write(l.Setup, context, Scope.Workspace);
         w.Close();

@@ -206,10 +206,10 @@ namespace CharRnn
 
         /// <summary>The workspace of a pass over [B, T] (S source steps): the cached one if it fits, else a new one. An inference
         /// workspace holds no gradient or back-propagation buffer; a training workspace serves inference too.</summary>
-        /// <summary>A workspace for [b, t] (and s source steps); a shape whose buffers outgrow an array fails naming it.</summary>
-        private static Workspace NewWorkspace(int b, int t, int s, bool training)
+        /// <summary>A workspace for [b, t] (and s source steps), in <paramref name="reuse"/> (the replaced workspace's floats) when they are enough; a shape whose buffers outgrow an array fails naming it.</summary>
+        private static Workspace NewWorkspace(int b, int t, int s, bool training, float[]? reuse = null)
         {
-            try { return new Workspace(b, t, s, training); }
+            try { return new Workspace(b, t, s, training, reuse); }
             catch (global::System.OverflowException e) { throw global::Dsl.Check.WorkspaceTooLarge(b, t, s, e); }
         }
 
@@ -221,7 +221,7 @@ namespace CharRnn
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
-            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training));
+            Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -416,7 +416,8 @@ namespace CharRnn
             public readonly int[] targets; // class-id targets, time-major
             public readonly int target_values__at, target_values__length;
             public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
-            public Workspace(int b, int t, int s, bool training)
+            /// <summary>The buffers of a pass over [b, t]; the floats of <paramref name="reuse"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>
+            public Workspace(int b, int t, int s, bool training, float[]? reuse = null)
             {
                 B = b;
                 T = t;
@@ -496,7 +497,8 @@ namespace CharRnn
                 target_values__at = at;
                 target_values__length = checked(checked(t * b) * 97);
                 at = checked(at + (target_values__length + 15) / 16 * 16);
-                Floats = new float[at];
+                Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];
+                if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);
             }
         }
 
