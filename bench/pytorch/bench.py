@@ -132,6 +132,50 @@ def main():
 
     report("char model generation step B=1", generate, recurrent_flops(4, 1, 1, 128, 256) + 2.0 * 65 * 256)
 
+    # Decoding 128 tokens with bench/Dsl.Benchmarks' GptBench: embedding 65 -> 128, sinusoidal positions, causal
+    # nn.MultiheadAttention(128, 4), residual, LayerNorm, Linear(128, 512) ReLU, Linear(512, 128), residual, LayerNorm,
+    # Linear(128, 65); batch 1. "cached": step by step from a key/value cache (PyTorch 1.13 has none built in: the step
+    # below is the usual hand-written one); "recomputed": a forward over the whole prefix for every new token.
+    V, E, heads, T = 65, 128, 4, 128
+    hd = E // heads
+    gpt_emb, gpt_att = nn.Embedding(V, E), nn.MultiheadAttention(E, heads, batch_first=True)
+    ln1, ln2, up, down, head = nn.LayerNorm(E), nn.LayerNorm(E), nn.Linear(E, 4 * E), nn.Linear(4 * E, E), nn.Linear(E, V)
+    position = torch.arange(T, dtype=torch.float64)[:, None]
+    frequency = torch.exp(-(torch.arange(E) // 2 * 2).double() * torch.log(torch.tensor(10000.0, dtype=torch.float64)) / E)
+    pe = torch.where(torch.arange(E) % 2 == 0, torch.sin(position * frequency), torch.cos(position * frequency)).float()
+    prefix = torch.randint(0, V, (1, T))
+    cache_k, cache_v = torch.zeros(T, E), torch.zeros(T, E)
+
+    def block(x, attended):
+        h1 = ln1(x + gpt_att.out_proj(attended))
+        return head(ln2(h1 + down(F.relu(up(h1)))))
+
+    def decode_cached():
+        with torch.no_grad():
+            for t in range(T):
+                x = gpt_emb(prefix[:, t]) + pe[t]                                     # [1, E]
+                q, k, v = F.linear(x, gpt_att.in_proj_weight, gpt_att.in_proj_bias).split(E, dim=-1)
+                cache_k[t], cache_v[t] = k[0], v[0]
+                keys = cache_k[:t + 1].view(t + 1, heads, hd).transpose(0, 1)          # [heads, t + 1, hd]
+                values = cache_v[:t + 1].view(t + 1, heads, hd).transpose(0, 1)
+                weights = torch.softmax(q.view(heads, 1, hd) @ keys.transpose(1, 2) / hd ** 0.5, dim=-1)
+                block(x, (weights @ values).reshape(1, E))
+
+    def decode_recomputed():
+        with torch.no_grad():
+            for t in range(1, T + 1):
+                x = gpt_emb(prefix[:, :t]) + pe[:t]
+                mask = torch.triu(torch.full((t, t), float("-inf")), 1)
+                attended, _ = gpt_att(x, x, x, attn_mask=mask, need_weights=False)
+                h1 = ln1(x + attended)
+                head(ln2(h1 + down(F.relu(up(h1)))))
+
+    def block_flops(t):
+        return 2.0 * t * (E * 3 * E + E * E + 2 * E * 4 * E + E * V) + 4.0 * t * t * E
+
+    report("transformer decoding 128 tokens B=1, cached", decode_cached, block_flops(T))
+    report("transformer decoding 128 tokens B=1, recomputed", decode_recomputed, sum(block_flops(t) for t in range(1, T + 1)))
+
 
 if __name__ == "__main__":
     main()

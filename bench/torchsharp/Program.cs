@@ -116,6 +116,73 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
     }
 }
 
+// Decoding 128 tokens with bench/Dsl.Benchmarks' GptBench (as bench.py): embedding 65 -> 128, sinusoidal positions, causal
+// 4-head self-attention (in_proj [384, 128], out_proj [128, 128]), residual, LayerNorm, Linear(128, 512) ReLU,
+// Linear(512, 128), residual, LayerNorm, Linear(128, 65); batch 1. "cached": step by step from a key/value cache written
+// by hand (LibTorch has none built in); "recomputed": a forward over the whole prefix for every new token.
+{
+    const int V = 65, E = 128, heads = 4, T = 128, hd = E / heads;
+    if (Wanted("transformer decoding"))
+    {
+        var embedding = nn.Embedding(V, E);
+        var inProj = nn.Linear(E, 3 * E);
+        var outProj = nn.Linear(E, E);
+        var up = nn.Linear(E, 4 * E);
+        var down = nn.Linear(4 * E, E);
+        var head = nn.Linear(E, V);
+        var ln1 = nn.LayerNorm(E);
+        var ln2 = nn.LayerNorm(E);
+        var table = new float[T * E];
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < E; j++)
+            {
+                double angle = t * Math.Exp(-(j - j % 2) * Math.Log(10000.0) / E);
+                table[t * E + j] = (float)(j % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
+            }
+        var pe = tensor(table).reshape(T, E);
+        var prefix = randint(0, V, new long[] { 1, T });
+        var cacheK = zeros(T, E);
+        var cacheV = zeros(T, E);
+        double BlockFlops(int t) => 2.0 * t * (E * 3 * E + E * E + 2 * E * 4 * E + E * V) + 4.0 * t * t * E;
+        Tensor Block(Tensor x, Tensor attended)
+        {
+            var h1 = ln1.call(x + outProj.call(attended));
+            return head.call(ln2.call(h1 + down.call(nn.functional.relu(up.call(h1)))));
+        }
+        using (torch.no_grad())
+        {
+            Time("transformer decoding 128 tokens B=1, cached", BlockFlops(T), () =>
+            {
+                for (int t = 0; t < T; t++)
+                {
+                    using var step = NewDisposeScope();
+                    var x = embedding.call(prefix[.., t]) + pe[t];                            // [1, E]
+                    var qkv = inProj.call(x).split(E, -1);
+                    cacheK[t].copy_(qkv[1][0]);
+                    cacheV[t].copy_(qkv[2][0]);
+                    var keys = cacheK.narrow(0, 0, t + 1).view(t + 1, heads, hd).transpose(0, 1);  // [heads, t + 1, hd]
+                    var values = cacheV.narrow(0, 0, t + 1).view(t + 1, heads, hd).transpose(0, 1);
+                    var weights = (qkv[0].view(heads, 1, hd).matmul(keys.transpose(1, 2)) / Math.Sqrt(hd)).softmax(-1);
+                    Block(x, weights.matmul(values).reshape(1, E));
+                }
+            });
+            Time("transformer decoding 128 tokens B=1, recomputed", Enumerable.Range(1, T).Sum(BlockFlops), () =>
+            {
+                for (int t = 1; t <= T; t++)
+                {
+                    using var step = NewDisposeScope();
+                    var x = embedding.call(prefix.narrow(1, 0, t)) + pe.narrow(0, 0, t);        // [1, t, E]
+                    var qkv = inProj.call(x).split(E, -1);
+                    Tensor Heads(Tensor y) => y.view(1, t, heads, hd).transpose(1, 2);          // [1, heads, t, hd]
+                    var mask = triu(full(t, t, float.NegativeInfinity), 1);
+                    var weights = (Heads(qkv[0]).matmul(Heads(qkv[1]).transpose(2, 3)) / Math.Sqrt(hd) + mask).softmax(-1);
+                    Block(x, weights.matmul(Heads(qkv[2])).transpose(1, 2).reshape(1, t, E));
+                }
+            });
+        }
+    }
+}
+
 static double Median(Action run, double seconds = 1.0, int minRuns = 5)
 {
     // As bench/Dsl.Benchmarks' Timing.Median: at least half a second (3 runs), then quarter-second windows until one
