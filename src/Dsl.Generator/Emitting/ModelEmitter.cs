@@ -371,8 +371,10 @@ internal static class ModelEmitter
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
-        // the floats of the workspace replaced, unless it served as an encoder: a decoder's state may still read its outputs
+        // the floats of the workspace replaced, unless it served as an encoder (a decoder's state may still read its outputs)
+        // or the model runs on a device (which copies the replaced workspace's last pass back into them when it lets it go)
         string recycled = m.OutputIsSequence ? "_workspace is { Encoded: null } replaced ? replaced.Floats : null" : "_workspace?.Floats";
+        if (device) recycled = $"_deviceRun is null ? ({recycled}) : null";
         w.Line($"Workspace ws = _workspace is {{ }} cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, {recycled}));");
         w.Line(m.TakesTokens
             ? $"{Layout}.ToTimeMajor(x, {plan.Tokens!.Ws}, B, T, 1);"

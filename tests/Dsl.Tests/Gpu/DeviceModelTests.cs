@@ -127,6 +127,28 @@ public class DeviceModelTests(DeviceFixture fixture)
         device.Parameters.ZeroGrad();
     }
 
+    /// <summary>
+    /// Batches of alternating lengths on the device (a host workspace replaced by one of another shape, its device memory
+    /// let go and copied back) give the host's outputs and losses, pass after pass.
+    /// </summary>
+    [Fact]
+    public void BatchesOfAlternatingLengthsGiveTheHostsResults()
+    {
+        var host = new GcRnnReluStackedBidirectional(seed: 5);
+        var device = new GcRnnReluStackedBidirectional(seed: 5);
+        device.To(fixture.Cpu);
+        var rng = new Rng(10);
+        foreach (int steps in new[] { 5, 3, 5, 2, 3 })
+        {
+            float[] x = Enumerable.Range(0, 2 * steps * 3).Select(_ => rng.NextNormal()).ToArray();
+            float[] y = Enumerable.Range(0, 2 * steps * 3).Select(_ => rng.NextNormal()).ToArray();
+            var input = new ReadOnlyTensorSpan<float>(x, [2, steps, 3]);
+            var targets = new ReadOnlyTensorSpan<float>(y, [2, steps, 3]);
+            Tolerance.AssertClose(host.Forward(input).ToArray(), device.Forward(input).ToArray(), $"outputs of {steps} steps");
+            Tolerance.AssertClose([host.Backward(input, targets)], [device.Backward(input, targets)], $"loss of {steps} steps");
+        }
+    }
+
     [Fact]
     public void TwentyAdamStepsWithClippingGiveTheHostsLosses()
     {
