@@ -120,3 +120,32 @@ public interface IModel<TInput> : IModel
     /// <summary>Advances one step into a caller's buffer [batch, OutputWidth].</summary>
     void Step(ReadOnlyTensorSpan<TInput> input, IModelState state, TensorSpan<float> destination);
 }
+
+/// <summary>Copying one model state into another of the same model.</summary>
+internal static class ModelStates
+{
+    /// <summary>
+    /// Makes <paramref name="to"/> the state <paramref name="from"/> is: a generated model's state copies itself (its tensors,
+    /// the position in the sequence a positional encoding reads, the memory a decoder attends over); another's tensors are
+    /// copied after checking they are the same tensors (another model's state, 64 units where this one has 32, would copy
+    /// in part or throw half-way): the same tensors, or nothing. Errors call the source <paramref name="what"/> and name
+    /// <paramref name="parameter"/>.
+    /// </summary>
+    public static void Copy(IModelState from, IModelState to, string what, string parameter)
+    {
+        if (to is IDecoderState decoder)
+        {
+            decoder.CopyFrom(from);
+            return;
+        }
+        if (from.Tensors.Count != to.Tensors.Count)
+            throw new System.ArgumentException($"The {what} holds {from.Tensors.Count} tensors; this model's state holds {to.Tensors.Count} ({string.Join(", ", System.Linq.Enumerable.Select(to.Tensors, t => t.Name))}).", parameter);
+        for (int i = 0; i < from.Tensors.Count; i++)
+        {
+            NamedTensor source = from.Tensors[i], target = to.Tensors[i];
+            if (source.Name != target.Name || !source.Shape.SequenceEqual(target.Shape))
+                throw new System.ArgumentException($"The {what}'s tensor '{source.Name}' {Shapes.Format(source.Shape)} is not this model's '{target.Name}' {Shapes.Format(target.Shape)}.", parameter);
+        }
+        for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(to.Tensors[i].AsSpan());
+    }
+}

@@ -176,22 +176,7 @@ public static class Decode
     {
         if (from is not null && from.Batch != 1) throw new ArgumentException($"The initial state must hold one sequence, but holds {from.Batch}.", "initial");
         IModelState state = model.CreateState(1);
-        if (from is null) return state;
-        if (state is IDecoderState decoder)
-        {
-            decoder.CopyFrom(from);
-            return state;
-        }
-        // another model's state (64 units where this one has 32) would copy in part, or throw half-way: the same tensors, or nothing
-        if (from.Tensors.Count != state.Tensors.Count)
-            throw new ArgumentException($"The initial state holds {from.Tensors.Count} tensors; this model's state holds {state.Tensors.Count} ({string.Join(", ", state.Tensors.Select(t => t.Name))}).", "initial");
-        for (int i = 0; i < from.Tensors.Count; i++)
-        {
-            NamedTensor source = from.Tensors[i], target = state.Tensors[i];
-            if (source.Name != target.Name || !source.Shape.SequenceEqual(target.Shape))
-                throw new ArgumentException($"The initial state's tensor '{source.Name}' {Shapes.Format(source.Shape)} is not this model's '{target.Name}' {Shapes.Format(target.Shape)}.", "initial");
-        }
-        for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(state.Tensors[i].AsSpan());
+        if (from is not null) ModelStates.Copy(from, state, "initial state", "initial");
         return state;
     }
 

@@ -138,7 +138,7 @@ public sealed class TruncatedBptt<TInput>
     {
         int chunkEnd = Math.Min(steps, chunkStart + K1);
         int windowStart = WindowStart(chunkStart, chunkEnd);
-        if (_known is not null) Copy(_known, _start!);
+        if (_known is not null) ModelStates.Copy(_known, _start!, "carried state", "state");
         Slice(input, batch, steps, features, windowStart, chunkEnd - windowStart);
         return (windowStart, chunkEnd - windowStart, _start);
     }
@@ -153,26 +153,12 @@ public sealed class TruncatedBptt<TInput>
         if (_known is null) return;
         int chunkEnd = Math.Min(steps, chunkStart + K1);
         int nextWindowStart = WindowStart(chunkEnd, Math.Min(steps, chunkEnd + K1));
-        if (nextWindowStart == chunkEnd) Copy(_start!, _known);
+        if (nextWindowStart == chunkEnd) ModelStates.Copy(_start!, _known, "carried state", "state");
         else if (nextWindowStart > windowStart)
         {
             Slice(input, batch, steps, features, windowStart, nextWindowStart - windowStart);
             _model.Forward(new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, nextWindowStart - windowStart, features)), _known);
         }
-    }
-
-    /// <summary>
-    /// Makes <paramref name="to"/> the state <paramref name="from"/> is: a generated model's state copies itself, the
-    /// position in the sequence included (a positional encoding reads it); another's tensors are copied.
-    /// </summary>
-    private static void Copy(IModelState from, IModelState to)
-    {
-        if (to is IDecoderState state)
-        {
-            state.CopyFrom(from);
-            return;
-        }
-        for (int i = 0; i < from.Tensors.Count; i++) from.Tensors[i].AsSpan().CopyTo(to.Tensors[i].AsSpan());
     }
 
     /// <summary>
