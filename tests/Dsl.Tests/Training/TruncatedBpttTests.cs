@@ -7,6 +7,9 @@ namespace Dsl.Tests.Training;
 
 public class TruncatedBpttTests
 {
+    /// <summary><paramref name="count"/> ids below <paramref name="vocab"/>, drawn from <paramref name="rng"/>.</summary>
+    private static int[] Ids(Rng rng, int count, int vocab) => Enumerable.Range(0, count).Select(_ => rng.NextInt(vocab)).ToArray();
+
     [Fact]
     public void AChunkWithNoTargetIsCarriedThroughWithoutALossOrAnUpdate()
     {
@@ -14,7 +17,7 @@ public class TruncatedBpttTests
         // through the padded chunk, so a third chunk's loss starts from it
         const int batch = 2, steps = 12;
         var rng = new Rng(6);
-        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        int[] x = Ids(rng, batch * steps, 11);
         int[] y = Enumerable.Range(0, batch * steps).Select(i => i % steps is >= 4 and < 8 ? -1 : rng.NextInt(11)).ToArray();
         var model = new StatefulLstm(seed: 5);
         int updates = 0;
@@ -40,8 +43,8 @@ public class TruncatedBpttTests
         var truncated = new StatefulLstm(seed: 5);
         const int batch = 3, steps = 8;
         var rng = new Rng(6);
-        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
-        int[] y = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        int[] x = Ids(rng, batch * steps, 11);
+        int[] y = Ids(rng, batch * steps, 11);
         float expected = full.Backward(new ReadOnlyTensorSpan<int>(x, [batch, steps]), new ReadOnlyTensorSpan<int>(y, [batch, steps]));
         int updates = 0;
         float loss = new TruncatedBptt<int>(truncated, k1: steps, k2: steps).Train(x, y, batch, steps, () => updates++);
@@ -103,8 +106,8 @@ public class TruncatedBpttTests
         // window must not reach back to step 6: its steps would backpropagate twice)
         const int batch = 2, steps = 10, k = 4;
         var rng = new Rng(8);
-        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
-        int[] y = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        int[] x = Ids(rng, batch * steps, 11);
+        int[] y = Ids(rng, batch * steps, 11);
         var reference = new StatefulLstm(seed: 7);
         IModelState state = ((IModel<int>)reference).CreateState(batch);
         float expected = 0;
@@ -160,8 +163,8 @@ public class TruncatedBpttTests
     {
         const int batch = 2, steps = 4;
         var rng = new Rng(8);
-        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(7)).ToArray();
-        int[] y = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(7)).ToArray();
+        int[] x = Ids(rng, batch * steps, 7);
+        int[] y = Ids(rng, batch * steps, 7);
         var model = new TbpttPositionalGru(seed: 3);
         float whole = model.Loss(new ReadOnlyTensorSpan<int>(x, [batch, steps]), new ReadOnlyTensorSpan<int>(y, [batch, steps]));
         var full = new TruncatedBptt<int>(model, steps, steps);
@@ -182,8 +185,8 @@ public class TruncatedBpttTests
     {
         const int batch = 2, steps = 5;
         var rng = new Rng(4);
-        int[] x = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
-        int[] y = Enumerable.Range(0, batch * steps).Select(_ => rng.NextInt(11)).ToArray();
+        int[] x = Ids(rng, batch * steps, 11);
+        int[] y = Ids(rng, batch * steps, 11);
         var model = new TinyGpt(seed: 2);
         var truncated = new TruncatedBptt<int>(model, steps, steps);
         float first = truncated.Train(x, y, batch, steps, () => { });
