@@ -182,6 +182,22 @@ public sealed class Workload
                     gpt.Forward(new ReadOnlyTensorSpan<int>(prefix, 0, [1, t], default), new TensorSpan<float>(prefixLogits, 0, [1, t, 65], default));
             },
         });
+        // Training the same Transformer block on a batch: 32 sequences of 128 tokens, causal, cross-entropy on every
+        // position, Adam (what a user training a small GPT-style model runs).
+        var gptTrain = new GptBench(1);
+        var gptAdam = new Adam(gptTrain.Parameters, learningRate: 1e-3f);
+        int[] gptTokens = Enumerable.Range(0, 32 * 128).Select(_ => r.NextInt(65)).ToArray();
+        int[] gptTargets = Enumerable.Range(0, 32 * 128).Select(_ => r.NextInt(65)).ToArray();
+        list.Add(new Workload
+        {
+            Name = "transformer training step T=128 B=32 (Adam)", Kind = "gpt", Mode = "step", T = 128, B = 32, X = 128, H = 128, Flops = 3 * 32 * blockFlops(128),
+            Run = () =>
+            {
+                gptTrain.Parameters.ZeroGrad();
+                gptTrain.Backward(new ReadOnlyTensorSpan<int>(gptTokens, [32, 128]), new ReadOnlyTensorSpan<int>(gptTargets, [32, 128]));
+                gptAdam.Step();
+            },
+        });
         return list;
     }
 }

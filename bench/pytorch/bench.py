@@ -176,6 +176,24 @@ def main():
     report("transformer decoding 128 tokens B=1, cached", decode_cached, block_flops(T))
     report("transformer decoding 128 tokens B=1, recomputed", decode_recomputed, sum(block_flops(t) for t in range(1, T + 1)))
 
+    # Training the same block on 32 sequences of 128 tokens: causal, cross-entropy on every position, Adam.
+    B = 32
+    gpt_params = [p for m in (gpt_emb, gpt_att, ln1, ln2, up, down, head) for p in m.parameters()]
+    gpt_adam = torch.optim.Adam(gpt_params, lr=1e-3)
+    gpt_tokens, gpt_targets = torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))
+    causal = torch.triu(torch.full((T, T), float("-inf")), 1)
+
+    def gpt_step():
+        gpt_adam.zero_grad(set_to_none=False)
+        x = gpt_emb(gpt_tokens) + pe
+        attended, _ = gpt_att(x, x, x, attn_mask=causal, need_weights=False)
+        h1 = ln1(x + attended)
+        logits = head(ln2(h1 + down(F.relu(up(h1)))))
+        F.cross_entropy(logits.reshape(-1, V), gpt_targets.reshape(-1)).backward()
+        gpt_adam.step()
+
+    report("transformer training step T=128 B=32 (Adam)", gpt_step, 3 * B * block_flops(T))
+
 
 if __name__ == "__main__":
     main()

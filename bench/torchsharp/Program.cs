@@ -122,7 +122,9 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
 // by hand (LibTorch has none built in); "recomputed": a forward over the whole prefix for every new token.
 {
     const int V = 65, E = 128, heads = 4, T = 128, hd = E / heads;
-    if (Wanted("transformer decoding"))
+    string cached = "transformer decoding 128 tokens B=1, cached", recomputed = "transformer decoding 128 tokens B=1, recomputed";
+    string training = "transformer training step T=128 B=32 (Adam)";
+    if (new[] { cached, recomputed, training }.Any(Wanted)) // (the set-up only when one of them runs)
     {
         var embedding = nn.Embedding(V, E);
         var inProj = nn.Linear(E, 3 * E);
@@ -151,7 +153,7 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
         }
         using (torch.no_grad())
         {
-            Time("transformer decoding 128 tokens B=1, cached", BlockFlops(T), () =>
+            Time(cached, BlockFlops(T), () =>
             {
                 for (int t = 0; t < T; t++)
                 {
@@ -166,7 +168,7 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
                     Block(x, weights.matmul(values).reshape(1, E));
                 }
             });
-            Time("transformer decoding 128 tokens B=1, recomputed", Enumerable.Range(1, T).Sum(BlockFlops), () =>
+            Time(recomputed, Enumerable.Range(1, T).Sum(BlockFlops), () =>
             {
                 for (int t = 1; t <= T; t++)
                 {
@@ -180,6 +182,25 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
                 }
             });
         }
+
+        // Training the same block on 32 sequences of 128 tokens: causal, cross-entropy on every position, Adam (LibTorch's
+        // fused scaled_dot_product_attention, what a TorchSharp user reaches for).
+        const int B = 32;
+        var parameters = new nn.Module[] { embedding, inProj, outProj, up, down, head, ln1, ln2 }.SelectMany(m => m.parameters()).ToList();
+        var adam = torch.optim.Adam(parameters, lr: 1e-3);
+        var tokens = randint(0, V, new long[] { B, T });
+        var targets = randint(0, V, new long[] { B, T });
+        Time(training, 3 * B * BlockFlops(T), () =>
+        {
+            adam.zero_grad();
+            var x = embedding.call(tokens) + pe;                                                 // [B, T, E]
+            var qkv = inProj.call(x).split(E, -1);
+            Tensor Heads(Tensor y) => y.view(B, T, heads, hd).transpose(1, 2);                  // [B, heads, T, hd]
+            var attended = nn.functional.scaled_dot_product_attention(Heads(qkv[0]), Heads(qkv[1]), Heads(qkv[2]), is_casual: true);
+            var logits = Block(x, attended.transpose(1, 2).reshape(B, T, E));
+            nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)).backward();
+            adam.step();
+        });
     }
 }
 

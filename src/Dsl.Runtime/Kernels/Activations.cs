@@ -1,6 +1,7 @@
 using System;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Dsl.Kernels;
 
@@ -86,7 +87,8 @@ public static class Activations
 
     /// <summary>
     /// Turns the gradient with respect to an activation's output <paramref name="y"/> into the gradient
-    /// with respect to its input, in place in <paramref name="dy"/>.
+    /// with respect to its input, in place in <paramref name="dy"/>: one pass on the widest vectors, the scalar lanes on the
+    /// tail (<see cref="LaneLoop"/>), each lane the same float operations as <see cref="BackwardReference"/>.
     /// </summary>
     public static void Backward(Activation kind, ReadOnlySpan<float> y, Span<float> dy)
     {
@@ -94,16 +96,72 @@ public static class Activations
         switch (kind)
         {
             case Activation.None: break;
-            case Activation.Tanh:
-                for (int i = 0; i < dy.Length; i++) dy[i] *= 1f - y[i] * y[i];
-                break;
-            case Activation.Sigmoid:
-                for (int i = 0; i < dy.Length; i++) dy[i] *= y[i] * (1f - y[i]);
-                break;
-            case Activation.Relu:
-                for (int i = 0; i < dy.Length; i++) if (y[i] <= 0f) dy[i] = 0f;
-                break;
+            case Activation.Tanh: Backward<TanhGradient>(y, dy); break;
+            case Activation.Sigmoid: Backward<SigmoidGradient>(y, dy); break;
+            case Activation.Relu: Backward<ReluGradient>(y, dy); break;
             default: throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Backward(Activation, ReadOnlySpan{float}, Span{float})"/> one value at a time, as written in the
+    /// derivatives above (for tests): a ReLU passes dy where y &gt; 0 (PyTorch's threshold_backward keeps it for a NaN y; the
+    /// vectors, as the cells', zero it — a NaN output has already made the loss NaN).
+    /// </summary>
+    internal static void BackwardReference(Activation kind, ReadOnlySpan<float> y, Span<float> dy)
+    {
+        for (int i = 0; i < dy.Length; i++)
+            dy[i] = kind switch
+            {
+                Activation.None => dy[i],
+                Activation.Tanh => dy[i] * (1f - y[i] * y[i]),
+                Activation.Sigmoid => dy[i] * (y[i] * (1f - y[i])),
+                Activation.Relu => y[i] > 0f ? dy[i] : 0f,
+                _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+            };
+    }
+
+    private static void Backward<G>(ReadOnlySpan<float> y, Span<float> dy) where G : struct, IGradient
+    {
+        var kernel = new GradientKernel<G> { Y = ref MemoryMarshal.GetReference(y), Dy = ref MemoryMarshal.GetReference(dy), Length = dy.Length };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>An activation's derivative through its output, times the incoming gradient.</summary>
+    private interface IGradient
+    {
+        static abstract T Apply<T>(T y, T dy) where T : struct, ILanes<T>;
+    }
+
+    private struct TanhGradient : IGradient
+    {
+        public static T Apply<T>(T y, T dy) where T : struct, ILanes<T> => dy * (T.Create(1f) - y * y);
+    }
+
+    private struct SigmoidGradient : IGradient
+    {
+        public static T Apply<T>(T y, T dy) where T : struct, ILanes<T> => dy * (y * (T.Create(1f) - y));
+    }
+
+    private struct ReluGradient : IGradient
+    {
+        // a select, not a branch: the signs of a layer's outputs are as good as random, and a branch mispredicted on half of
+        // them made this pass cost as much as the layer's products
+        public static T Apply<T>(T y, T dy) where T : struct, ILanes<T> => T.SelectPositive(y, dy, T.Create(0f));
+    }
+
+    private ref struct GradientKernel<G> : ILaneKernel where G : struct, IGradient
+    {
+        public ref float Y, Dy;
+        public int Length;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float y = ref Y, dy = ref Dy;
+            int n = Length;
+            for (; j <= n - T.Count; j += T.Count) T.Store(G.Apply(T.Load(ref y, j), T.Load(ref dy, j)), ref dy, j);
+            return j;
         }
     }
 

@@ -1,0 +1,80 @@
+using Dsl.Kernels;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// An activation's step back (<see cref="Activations.Backward"/>) on the widest vectors with the narrower widths and the
+/// scalar lanes on the tail, against the derivatives written one value at a time and against double precision, over
+/// lengths that leave a tail for every width (CI runs these again with the wider vectors switched off).
+/// </summary>
+public class ActivationTests
+{
+    public static TheoryData<Activation, int> KindsAndLengths()
+    {
+        var data = new TheoryData<Activation, int>();
+        foreach (Activation kind in new[] { Activation.None, Activation.Tanh, Activation.Sigmoid, Activation.Relu })
+            foreach (int n in new[] { 0, 1, 3, 7, 16, 31, 64, 1029 })
+                data.Add(kind, n);
+        return data;
+    }
+
+    /// <summary>Outputs an activation can produce (zeros of both signs among them for the ReLU), and incoming gradients.</summary>
+    private static (float[] Y, float[] Dy) Values(Activation kind, int n)
+    {
+        var rng = new Random(n * 7 + (int)kind);
+        var y = new float[n];
+        var dy = new float[n];
+        for (int i = 0; i < n; i++)
+        {
+            float x = (float)(rng.NextDouble() * 8 - 4);
+            y[i] = kind switch
+            {
+                Activation.Tanh => MathF.Tanh(x),
+                Activation.Sigmoid => 1f / (1f + MathF.Exp(-x)),
+                Activation.Relu => i % 5 == 0 ? (i % 10 == 0 ? 0f : -0f) : MathF.Max(x, 0f),
+                _ => x,
+            };
+            dy[i] = (float)(rng.NextDouble() * 2 - 1);
+        }
+        return (y, dy);
+    }
+
+    [Theory]
+    [MemberData(nameof(KindsAndLengths))]
+    public void BackwardGivesTheScalarDerivativesBitsOnEveryWidth(Activation kind, int n)
+    {
+        var (y, dy) = Values(kind, n);
+        float[] fast = (float[])dy.Clone(), reference = (float[])dy.Clone();
+        Activations.Backward(kind, y, fast);
+        Activations.BackwardReference(kind, y, reference);
+        Assert.Equal(reference, fast);
+        for (int i = 0; i < n; i++)
+        {
+            double yi = y[i], expected = kind switch
+            {
+                Activation.Tanh => dy[i] * (1 - yi * yi),
+                Activation.Sigmoid => dy[i] * yi * (1 - yi),
+                Activation.Relu => yi > 0 ? dy[i] : 0,
+                _ => dy[i],
+            };
+            Assert.True(Math.Abs(fast[i] - expected) <= 1e-6 * Math.Max(1, Math.Abs(expected)), $"{kind} at {i}: y {y[i]}, dy {dy[i]}: got {fast[i]}, expected {expected}");
+        }
+    }
+
+    [Fact]
+    public void ReluBackwardStopsTheGradientAtZeroAndBelow()
+    {
+        float[] y = [-1f, -0f, 0f, 1e-30f, 2f, float.NegativeInfinity, float.PositiveInfinity, -3f, 0.5f];
+        float[] dy = [1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f];
+        Activations.Backward(Activation.Relu, y, dy);
+        Assert.Equal(new[] { 0f, 0f, 0f, 4f, 5f, 0f, 7f, 0f, 9f }, dy);
+    }
+
+    [Fact]
+    public void BackwardRefusesBuffersOfDifferentLengths()
+    {
+        var error = Assert.Throws<ArgumentException>(() => Activations.Backward(Activation.Relu, new float[4], new float[5]));
+        Assert.Contains("y has 4 values, dy 5", error.Message);
+    }
+}
