@@ -1,0 +1,129 @@
+using Dsl.Kernels;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// Multi-head self-attention's per-head part (<see cref="AttentionKernel"/>) forward and back against a double-precision
+/// reference written from the formulas, at lengths that take a causal head through several blocks of query rows (and a
+/// partial last one), with padded sequences and dropout on the weights; and a cache read in chunks against one pass. CI runs
+/// these again on narrower vectors.
+/// </summary>
+public class AttentionKernelTests
+{
+    private const int E = 12, Heads = 3, D = E / Heads;
+    private const float Scale = 0.5f;
+
+    public static TheoryData<int, bool, bool, bool> Cases()
+    {
+        var data = new TheoryData<int, bool, bool, bool>();
+        foreach (int steps in new[] { 5, 2 * AttentionKernel.CausalBlock + 6 })
+            foreach (bool causal in new[] { true, false })
+                foreach (bool padded in new[] { false, true })
+                    foreach (bool dropout in new[] { false, true })
+                        data.Add(steps, causal, padded, dropout);
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void ForwardAndBackwardMatchTheFormulas(int T, bool causal, bool padded, bool dropout)
+    {
+        const int B = 2;
+        var rng = new Rng((ulong)(T * 16 + (causal ? 8 : 0) + (padded ? 4 : 0) + (dropout ? 2 : 0)));
+        float[] qkv = Normal(rng, T * B * 3 * E), dContext = Normal(rng, T * B * E);
+        int[] lengths = padded ? [T, Math.Max(1, T - AttentionKernel.CausalBlock / 2 - 3)] : [];
+        float[] mask = dropout ? Enumerable.Range(0, B * Heads * T * T).Select(_ => rng.NextFloat() < 0.2f ? 0f : 1.25f).ToArray() : [];
+        var weights = new float[B * Heads * T * T];
+        var context = new float[T * B * E];
+        var dQkv = new float[T * B * 3 * E];
+        // what the kernel leaves in the weights past the valid keys must be zeros, whatever was there
+        Array.Fill(weights, float.NaN);
+        AttentionKernel.Forward(T, B, E, Heads, Scale, causal, lengths, qkv, weights, mask, context, default);
+        AttentionKernel.Backward(T, B, E, Heads, Scale, causal, lengths, qkv, weights, mask, dContext, dQkv, default);
+
+        var (p, c, dq) = Reference(T, B, causal, lengths, qkv, mask, dContext);
+        AssertClose(p, weights, "weights");
+        AssertClose(c, context, "context");
+        AssertClose(dq, dQkv, "dQkv");
+    }
+
+    [Fact]
+    public void ACacheReadInChunksGivesWhatOnePassGives()
+    {
+        // chunks longer than a block of query rows, from positions that are not a multiple of it
+        const int B = 2, T = 75;
+        int[] chunks = [AttentionKernel.CausalBlock + 9, 1, T - AttentionKernel.CausalBlock - 10];
+        var rng = new Rng(11);
+        float[] qkv = Normal(rng, T * B * 3 * E);
+        var whole = new float[T * B * E];
+        AttentionKernel.Forward(T, B, E, Heads, Scale, causal: true, qkv, new float[B * Heads * T * T], default, whole, default);
+        var cache = new float[T * B * 2 * E];
+        var stepped = new float[T * B * E];
+        int position = 0;
+        foreach (int steps in chunks)
+        {
+            var part = qkv.AsSpan(position * B * 3 * E, steps * B * 3 * E);
+            AttentionKernel.CachedForward(steps, B, E, Heads, Scale, position, part, cache, new float[B * Heads * steps * steps], stepped.AsSpan(position * B * E, steps * B * E));
+            position += steps;
+        }
+        Assert.Equal(T, position);
+        for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - stepped[i]) <= 2e-6, $"context[{i}]: one pass {whole[i]}, chunks {stepped[i]}");
+    }
+
+    /// <summary>The weights [B, heads, T, T], context [T, B, E] and d(qkv) [T, B, 3E] from the formulas, in double.</summary>
+    private static (double[] P, double[] Context, double[] DQkv) Reference(int T, int B, bool causal, int[] lengths, float[] qkv, float[] mask, float[] dContext)
+    {
+        var p = new double[B * Heads * T * T];
+        var context = new double[T * B * E];
+        var dQkv = new double[T * B * 3 * E];
+        double Q(int t, int b, int part, int j) => qkv[(t * B + b) * 3 * E + part * E + j];
+        for (int b = 0; b < B; b++)
+            for (int h = 0; h < Heads; h++)
+            {
+                int pair = b * Heads + h, keys = lengths.Length > 0 ? lengths[b] : T;
+                double M(int i, int j) => mask.Length > 0 ? mask[(pair * T + i) * T + j] : 1;
+                int Valid(int i) => Math.Min(causal ? i + 1 : T, keys);
+                var dA = new double[T, T];
+                for (int i = 0; i < T; i++)
+                {
+                    int valid = Valid(i);
+                    var s = new double[valid];
+                    for (int j = 0; j < valid; j++)
+                        for (int k = 0; k < D; k++) s[j] += Q(i, b, 0, h * D + k) * Q(j, b, 1, h * D + k) * Scale;
+                    double max = s.Max(), sum = s.Sum(v => Math.Exp(v - max));
+                    for (int j = 0; j < valid; j++) p[(pair * T + i) * T + j] = Math.Exp(s[j] - max) / sum;
+                    for (int j = 0; j < valid; j++)
+                        for (int k = 0; k < D; k++)
+                        {
+                            double a = p[(pair * T + i) * T + j] * M(i, j);
+                            context[(i * B + b) * E + h * D + k] += a * Q(j, b, 2, h * D + k);
+                            // dv_j += A'[i, j] dC_i; dA'[i, j] = dC_i · v_j
+                            dQkv[(j * B + b) * 3 * E + 2 * E + h * D + k] += a * dContext[(i * B + b) * E + h * D + k];
+                            dA[i, j] += dContext[(i * B + b) * E + h * D + k] * Q(j, b, 2, h * D + k) * M(i, j);
+                        }
+                    double dot = 0;
+                    for (int j = 0; j < valid; j++) dot += dA[i, j] * p[(pair * T + i) * T + j];
+                    for (int j = 0; j < valid; j++)
+                    {
+                        double dS = Scale * p[(pair * T + i) * T + j] * (dA[i, j] - dot);
+                        for (int k = 0; k < D; k++)
+                        {
+                            dQkv[(i * B + b) * 3 * E + h * D + k] += dS * Q(j, b, 1, h * D + k);
+                            dQkv[(j * B + b) * 3 * E + E + h * D + k] += dS * Q(i, b, 0, h * D + k);
+                        }
+                    }
+                }
+            }
+        return (p, context, dQkv);
+    }
+
+    private static float[] Normal(Rng rng, int n) => Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+
+    private static void AssertClose(double[] expected, float[] actual, string name)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) <= 1e-5 * Math.Max(1, Math.Abs(expected[i])), $"{name}[{i}]: got {actual[i]}, expected {expected[i]}");
+    }
+}
