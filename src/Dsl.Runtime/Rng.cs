@@ -96,6 +96,29 @@ public sealed class Rng
     /// <summary>A float uniform in [0, 1), with 24 random bits.</summary>
     public float NextFloat() => (NextUInt64() >> 40) * (1f / (1 << 24));
 
+    /// <summary>
+    /// Fills <paramref name="values"/> with floats uniform in [0, 1): the values <see cref="NextFloat"/> would return one
+    /// call at a time, and the generator left where those calls would leave it, drawn with the state in registers (a
+    /// dropout mask of two million values took 3–7 ns a value through the fields).
+    /// </summary>
+    public void NextFloats(Span<float> values)
+    {
+        ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
+        for (int i = 0; i < values.Length; i++)
+        {
+            ulong result = Rotl(s1 * 5, 7) * 9;
+            ulong t = s1 << 17;
+            s2 ^= s0;
+            s3 ^= s1;
+            s1 ^= s2;
+            s0 ^= s3;
+            s2 ^= t;
+            s3 = Rotl(s3, 45);
+            values[i] = (result >> 40) * (1f / (1 << 24));
+        }
+        (_s0, _s1, _s2, _s3) = (s0, s1, s2, s3);
+    }
+
     /// <summary>A double uniform in [0, 1), with 53 random bits.</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
