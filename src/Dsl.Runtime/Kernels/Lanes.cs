@@ -33,6 +33,9 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     static abstract TSelf Max(TSelf a, TSelf b);
 
+    /// <summary>The square root, correctly rounded (as <see cref="MathF.Sqrt"/>).</summary>
+    static abstract TSelf Sqrt(TSelf x);
+
     /// <summary>The sum of the lanes.</summary>
     static abstract float Sum(TSelf x);
 
@@ -91,6 +94,8 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 Max(Lanes512 a, Lanes512 b) => new(Vector512.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 Sqrt(Lanes512 x) => new(Vector512.Sqrt(x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes512 x) => Vector512.Sum(x._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> SumFour(Lanes512 a, Lanes512 b, Lanes512 c, Lanes512 d) =>
@@ -136,6 +141,8 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 Max(Lanes256 a, Lanes256 b) => new(Vector256.Max(a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 Sqrt(Lanes256 x) => new(Vector256.Sqrt(x._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes256 x) => Vector256.Sum(x._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> SumFour(Lanes256 a, Lanes256 b, Lanes256 c, Lanes256 d) =>
@@ -180,6 +187,8 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
     public static Lanes128 operator /(Lanes128 a, Lanes128 b) => new(a._v / b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 Max(Lanes128 a, Lanes128 b) => new(Vector128.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 Sqrt(Lanes128 x) => new(Vector128.Sqrt(x._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes128 x) => Vector128.Sum(x._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -233,6 +242,8 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     public static Lanes1 operator /(Lanes1 a, Lanes1 b) => new(a._v / b._v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 Max(Lanes1 a, Lanes1 b) => new(MathF.Max(a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 Sqrt(Lanes1 x) => new(MathF.Sqrt(x._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Sum(Lanes1 x) => x._v;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,6 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Dsl.Kernels;
 
 namespace Dsl;
 
@@ -127,19 +130,46 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
     {
-        float[] buf = _momentum[index];
         bool first = !_started[index];
         _started[index] = true;
-        float lr = LearningRate;
-        for (int i = 0; i < value.Length; i++)
+        var kernel = new SgdKernel
         {
-            float g = grad[i] + WeightDecay * value[i];
-            if (Momentum != 0)
+            Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]),
+            Length = value.Length, LearningRate = LearningRate, WeightDecay = WeightDecay, Momentum = Momentum, Damped = 1 - Dampening, First = first, Nesterov = Nesterov,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// g = ∇ + λ·θ; with momentum b = μ·b + (1 − τ)·g (b = g on the first step) and g = g + μ·b (Nesterov) or b; θ −= lr·g.
+    /// On the widest vectors, the scalar lanes on the tail: the same float operations in the same order on every lane.
+    /// </summary>
+    private ref struct SgdKernel : ILaneKernel
+    {
+        public ref float Value, Grad, Buf;
+        public int Length;
+        public float LearningRate, WeightDecay, Momentum, Damped;
+        public bool First, Nesterov;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float value = ref Value, grad = ref Grad, buf = ref Buf;
+            T lr = T.Create(LearningRate), wd = T.Create(WeightDecay), mu = T.Create(Momentum), damped = T.Create(Damped);
+            bool momentum = Momentum != 0, first = First, nesterov = Nesterov;
+            for (; j <= Length - T.Count; j += T.Count)
             {
-                buf[i] = first ? g : Momentum * buf[i] + (1 - Dampening) * g;
-                g = Nesterov ? g + Momentum * buf[i] : buf[i];
+                T theta = T.Load(ref value, j);
+                T g = T.Load(ref grad, j) + wd * theta;
+                if (momentum)
+                {
+                    T b = first ? g : mu * T.Load(ref buf, j) + damped * g;
+                    T.Store(b, ref buf, j);
+                    g = nesterov ? g + mu * b : b;
+                }
+                T.Store(theta - lr * g, ref value, j);
             }
-            value[i] -= lr * g;
+            return j;
         }
     }
 }
@@ -183,20 +213,50 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
     {
-        float[] m = _m[index], v = _v[index];
         float lr = LearningRate;
         float bias1 = 1 - MathF.Pow(Beta1, StepCount);
         float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(Beta2, StepCount));
-        float stepSize = lr / bias1;
-        for (int i = 0; i < value.Length; i++)
+        var kernel = new AdamKernel
         {
-            float g = grad[i];
-            if (Decoupled) value[i] *= 1 - lr * WeightDecay;
-            else g += WeightDecay * value[i];
-            m[i] = Beta1 * m[i] + (1 - Beta1) * g;
-            v[i] = Beta2 * v[i] + (1 - Beta2) * g * g;
-            float denominator = MathF.Sqrt(v[i]) / bias2Sqrt + Epsilon;
-            value[i] -= stepSize * m[i] / denominator;
+            Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), M = ref MemoryMarshal.GetArrayDataReference(_m[index]),
+            V = ref MemoryMarshal.GetArrayDataReference(_v[index]), Length = value.Length, Beta1 = Beta1, Beta2 = Beta2, Keep1 = 1 - Beta1, Keep2 = 1 - Beta2,
+            Bias2Sqrt = bias2Sqrt, Epsilon = Epsilon, StepSize = lr / bias1, WeightDecay = WeightDecay, Shrink = 1 - lr * WeightDecay, Decoupled = Decoupled,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// θ ·= 1 − lr·λ (AdamW) or g = ∇ + λ·θ (Adam); m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g·g;
+    /// θ −= (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε). On the widest vectors, the scalar lanes on the tail: the same float
+    /// operations in the same order on every lane (a square root is correctly rounded on each).
+    /// </summary>
+    private ref struct AdamKernel : ILaneKernel
+    {
+        public ref float Value, Grad, M, V;
+        public int Length;
+        public float Beta1, Beta2, Keep1, Keep2, Bias2Sqrt, Epsilon, StepSize, WeightDecay, Shrink;
+        public bool Decoupled;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float value = ref Value, grad = ref Grad, m = ref M, v = ref V;
+            T beta1 = T.Create(Beta1), beta2 = T.Create(Beta2), keep1 = T.Create(Keep1), keep2 = T.Create(Keep2), bias2Sqrt = T.Create(Bias2Sqrt),
+                epsilon = T.Create(Epsilon), stepSize = T.Create(StepSize), wd = T.Create(WeightDecay), shrink = T.Create(Shrink);
+            bool decoupled = Decoupled;
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T theta = T.Load(ref value, j), g = T.Load(ref grad, j);
+                if (decoupled) theta = theta * shrink;
+                else g = g + wd * theta;
+                T mt = beta1 * T.Load(ref m, j) + keep1 * g;
+                T vt = beta2 * T.Load(ref v, j) + keep2 * g * g;
+                T.Store(mt, ref m, j);
+                T.Store(vt, ref v, j);
+                T denominator = T.Sqrt(vt) / bias2Sqrt + epsilon;
+                T.Store(theta - stepSize * mt / denominator, ref value, j);
+            }
+            return j;
         }
     }
 }
@@ -254,31 +314,62 @@ public sealed class RmsProp : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
     {
-        float[] sq = _square[index], mean = _mean[index], buf = _momentum[index];
-        float lr = LearningRate;
-        for (int i = 0; i < value.Length; i++)
+        var kernel = new RmsPropKernel
         {
-            float g = grad[i] + WeightDecay * value[i];
-            sq[i] = Alpha * sq[i] + (1 - Alpha) * g * g;
-            float avg;
-            if (Centered)
+            Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Square = ref MemoryMarshal.GetArrayDataReference(_square[index]),
+            Mean = ref MemoryMarshal.GetArrayDataReference(_mean[index]), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]), Length = value.Length,
+            LearningRate = LearningRate, Alpha = Alpha, Keep = 1 - Alpha, Epsilon = Epsilon, WeightDecay = WeightDecay, Momentum = Momentum, Centered = Centered,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// g = ∇ + λ·θ; s = α·s + (1 − α)·g·g; centred: μ = α·μ + (1 − α)·g, d = √(s − μ²) + ε, else d = √s + ε; with momentum
+    /// b = m·b + g / d, θ −= lr·b, else θ −= lr·g / d. On the widest vectors, the scalar lanes on the tail: the same float
+    /// operations in the same order on every lane.
+    /// </summary>
+    private ref struct RmsPropKernel : ILaneKernel
+    {
+        public ref float Value, Grad, Square, Mean, Buf;
+        public int Length;
+        public float LearningRate, Alpha, Keep, Epsilon, WeightDecay, Momentum;
+        public bool Centered;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float value = ref Value, grad = ref Grad, square = ref Square, mean = ref Mean, buf = ref Buf;
+            T lr = T.Create(LearningRate), alpha = T.Create(Alpha), keep = T.Create(Keep), epsilon = T.Create(Epsilon), wd = T.Create(WeightDecay), mu = T.Create(Momentum);
+            bool centered = Centered, momentum = Momentum > 0;
+            for (; j <= Length - T.Count; j += T.Count)
             {
-                mean[i] = Alpha * mean[i] + (1 - Alpha) * g;
-                avg = MathF.Sqrt(sq[i] - mean[i] * mean[i]) + Epsilon;
+                T theta = T.Load(ref value, j);
+                T g = T.Load(ref grad, j) + wd * theta;
+                T s = alpha * T.Load(ref square, j) + keep * g * g;
+                T.Store(s, ref square, j);
+                T avg;
+                if (centered)
+                {
+                    T mt = alpha * T.Load(ref mean, j) + keep * g;
+                    T.Store(mt, ref mean, j);
+                    avg = T.Sqrt(s - mt * mt) + epsilon;
+                }
+                else
+                {
+                    avg = T.Sqrt(s) + epsilon;
+                }
+                if (momentum)
+                {
+                    T b = mu * T.Load(ref buf, j) + g / avg;
+                    T.Store(b, ref buf, j);
+                    T.Store(theta - lr * b, ref value, j);
+                }
+                else
+                {
+                    T.Store(theta - lr * g / avg, ref value, j);
+                }
             }
-            else
-            {
-                avg = MathF.Sqrt(sq[i]) + Epsilon;
-            }
-            if (Momentum > 0)
-            {
-                buf[i] = Momentum * buf[i] + g / avg;
-                value[i] -= lr * buf[i];
-            }
-            else
-            {
-                value[i] -= lr * g / avg;
-            }
+            return j;
         }
     }
 }
