@@ -94,76 +94,231 @@ public static class CrossAttentionKernel
     /// Additive scores: weights[b, t, s] = softmax_s(v · tanh(q[t, b] + k[s, b])) with q [T, B, A] and k [S, B, A] the projected
     /// queries and keys; keeps the tanh values in <paramref name="hidden"/> [B, T, S, A] for back-propagation. Stepping from a cache
     /// (<paramref name="position"/>, weights too short to keep): as <see cref="DotForward"/>, neither weights nor tanh values are kept.
+    /// The sequences are split over the cores; each (query, key) pair's tanh and score are one pass over its A units.
     /// </summary>
-    public static void AdditiveForward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
+    public static unsafe void AdditiveForward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> memory, Span<float> hidden,
         Span<float> weights, Span<float> context, bool causal = false, ReadOnlySpan<float> mask = default, int position = 0)
     {
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
-        // stepping from a cache (weights too short to keep): one sequence's weights and tanh values at a time, in scratch
-        Span<float> own = Scores(weights, B * T * S, T * S * (A + 1), mask);
-        for (int b = 0; b < B; b++)
+        if (T < 0 || S < 0 || B < 0 || A < 1 || M < 0 || position < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"Additive attention: steps {T}, source steps {S}, batch {B}, memory width {M} and position {position} are 0 or more, units {A} 1 or more.");
+        // stepping from a cache (weights too short to keep): one sequence's weights and tanh values at a time, in each thread's scratch
+        bool keep = weights.Length >= (long)B * T * S;
+        if (!keep && !mask.IsEmpty) throw new ArgumentException("weights: dropout on the weights needs them kept for back-propagation.", nameof(weights));
+        Require(q, (long)T * B * A, "q");
+        Require(k, (long)S * B * A, "k");
+        Require(v, A, "v");
+        Require(memory, (long)S * B * M, "memory");
+        Require(context, (long)T * B * M, "context");
+        if (keep) Require(hidden, (long)B * T * S * A, "hidden");
+        RequireLengths(lengths, B);
+        if ((long)T * B == 0) return;
+        fixed (float* pq = q, pk = k, pv = v, pm = memory, ph = hidden, pw = weights, pc = context, pmask = mask)
+        fixed (int* pl = lengths)
+        {
+            var a = new AdditiveArgs
+            {
+                T = T, S = S, B = B, A = A, M = M, Position = position, Causal = causal, Keep = keep, Lengths = lengths.IsEmpty ? null : pl,
+                Q = pq, K = pk, V = pv, Memory = pm, MemoryLength = memory.Length, Hidden = ph, Weights = pw, Context = pc, Mask = mask.IsEmpty ? null : pmask,
+            };
+            GemmWorkers.Run(&AdditiveForwardPart, &a, AdditiveParts(T, S, B, A));
+        }
+    }
+
+    private static unsafe void AdditiveForwardPart(void* state, int part, int parts)
+    {
+        ref AdditiveArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<AdditiveArgs>(state);
+        int T = x.T, S = x.S, B = x.B, A = x.A, M = x.M;
+        var (first, end) = GemmWorkers.Range(B, part, parts);
+        var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
+        var memory = new ReadOnlySpan<float>(x.Memory, x.MemoryLength);
+        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, B * T * S);
+        var context = new Span<float>(x.Context, T * B * M);
+        Span<float> own = x.Keep ? default : GemmWorkers.Scratch(T * S * (A + 1));
+        fixed (float* po = own)
+        for (int b = first; b < end; b++)
         {
             int valid = Valid(lengths, b, S);
-            Span<float> a = own.IsEmpty ? weights.Slice(b * T * S, T * S) : own.Slice(0, T * S);
-            Span<float> hiddenOfB = own.IsEmpty ? hidden.Slice(b * T * S * A, T * S * A) : own.Slice(T * S, T * S * A);
+            Span<float> a = x.Keep ? new Span<float>(x.Weights + (nint)b * T * S, T * S) : own.Slice(0, T * S);
+            float* hiddenOfB = x.Keep ? x.Hidden + (nint)b * T * S * A : po + T * S;
             for (int t = 0; t < T; t++)
             {
-                ReadOnlySpan<float> qt = q.Slice((t * B + b) * A, A);
-                for (int s = 0; s < Keys(valid, position + t, causal); s++)
-                {
-                    Span<float> h = hiddenOfB.Slice((t * S + s) * A, A);
-                    TensorPrimitives.Add(qt, k.Slice((s * B + b) * A, A), h);
-                    TensorPrimitives.Tanh(h, h);
-                    a[t * S + s] = TensorPrimitives.Dot(v, h);
-                }
+                float* qt = x.Q + (nint)(t * B + b) * A;
+                for (int s = 0; s < Keys(valid, x.Position + t, x.Causal); s++)
+                    a[t * S + s] = AdditiveScore(qt, x.K + (nint)(s * B + b) * A, x.V, hiddenOfB + (nint)(t * S + s) * A, A);
             }
-            Softmax(a, T, S, 1f, valid, causal, position);
+            Softmax(a, T, S, 1f, valid, x.Causal, x.Position);
             Gemm.MatMul(T, M, valid, Dropped(a, mask, b, T * S), S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
     }
 
     /// <summary>
     /// The adjoint of <see cref="AdditiveForward"/>: adds to <paramref name="dq"/> [T, B, A], <paramref name="dk"/> [S, B, A],
-    /// <paramref name="dv"/> [A] and <paramref name="dMemory"/> [S, B, M]. <paramref name="scratch"/> holds T × S values.
+    /// <paramref name="dv"/> [A] and <paramref name="dMemory"/> [S, B, M]. <paramref name="scratch"/> is not used (each thread
+    /// keeps its own). The sequences are split over the cores; dv is summed per sequence, then the sequences' sums in order,
+    /// so that one thread and all give the same bits.
     /// </summary>
-    public static void AdditiveBackward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
+    public static unsafe void AdditiveBackward(int steps, int sourceSteps, int batch, int units, int memoryWidth, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> v, ReadOnlySpan<float> memory, ReadOnlySpan<float> hidden, ReadOnlySpan<float> weights, ReadOnlySpan<float> dContext,
         Span<float> dq, Span<float> dk, Span<float> dv, Span<float> dMemory, Span<float> scratch, bool causal = false, ReadOnlySpan<float> mask = default)
     {
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
-        Span<float> ds = scratch.Slice(0, T * S);
-        Span<float> dPre = A <= 1024 ? stackalloc float[A] : new float[A];
-        for (int b = 0; b < B; b++)
+        if (T < 0 || S < 0 || B < 0 || A < 1 || M < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"Additive attention: steps {T}, source steps {S}, batch {B} and memory width {M} are 0 or more, units {A} 1 or more.");
+        Require(v, A, "v");
+        Require(dv, A, "dv");
+        Require(memory, (long)S * B * M, "memory");
+        Require(dMemory, (long)S * B * M, "dMemory");
+        Require(hidden, (long)B * T * S * A, "hidden");
+        Require(weights, (long)B * T * S, "weights");
+        Require(dContext, (long)T * B * M, "dContext");
+        Require(dq, (long)T * B * A, "dq");
+        Require(dk, (long)S * B * A, "dk");
+        if (!mask.IsEmpty) Require(mask, (long)B * T * S, "mask");
+        RequireLengths(lengths, B);
+        if ((long)T * B == 0) return;
+        // each sequence's share of dv, summed in order once every part is done
+        float[] partials = s_partials is { } held && held.Length >= B * A ? held : (s_partials = new float[B * A]);
+        fixed (float* pv = v, pm = memory, ph = hidden, pw = weights, pdc = dContext, pdq = dq, pdk = dk, pdm = dMemory, pmask = mask, pp = partials)
+        fixed (int* pl = lengths)
+        {
+            var a = new AdditiveArgs
+            {
+                T = T, S = S, B = B, A = A, M = M, Causal = causal, Keep = true, Lengths = lengths.IsEmpty ? null : pl,
+                V = pv, Memory = pm, MemoryLength = memory.Length, Hidden = ph, Weights = pw, Mask = mask.IsEmpty ? null : pmask,
+                DContext = pdc, DQ = pdq, DK = pdk, DMemory = pdm, DMemoryLength = dMemory.Length, Partials = pp,
+            };
+            GemmWorkers.Run(&AdditiveBackwardPart, &a, AdditiveParts(T, S, B, A));
+        }
+        for (int b = 0; b < B; b++) TensorPrimitives.Add(dv.Slice(0, A), partials.AsSpan(b * A, A), dv.Slice(0, A));
+    }
+
+    [ThreadStatic] private static float[]? s_partials;
+
+    private static unsafe void AdditiveBackwardPart(void* state, int part, int parts)
+    {
+        ref AdditiveArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<AdditiveArgs>(state);
+        int T = x.T, S = x.S, B = x.B, A = x.A, M = x.M;
+        var (first, end) = GemmWorkers.Range(B, part, parts);
+        var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
+        var memory = new ReadOnlySpan<float>(x.Memory, x.MemoryLength);
+        var dMemory = new Span<float>(x.DMemory, x.DMemoryLength);
+        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, B * T * S);
+        var dContext = new ReadOnlySpan<float>(x.DContext, T * B * M);
+        Span<float> scratch = GemmWorkers.Scratch(2 * T * S);
+        Span<float> ds = scratch.Slice(0, T * S), dropped = scratch.Slice(T * S, T * S);
+        for (int b = first; b < end; b++)
         {
             int valid = Valid(lengths, b, S);
-            ReadOnlySpan<float> a = weights.Slice(b * T * S, T * S);
+            var a = new ReadOnlySpan<float>(x.Weights + (nint)b * T * S, T * S);
             ReadOnlySpan<float> dc = dContext.Slice(b * M);
+            ReadOnlySpan<float> used = a;
+            if (!mask.IsEmpty)
+            {
+                TensorPrimitives.Multiply(a, mask.Slice(b * T * S, T * S), dropped);
+                used = dropped;
+            }
             // the valid source steps only, as the forward pass and the dot scores' step back read them
-            Gemm.MatMulTransA(valid, M, T, Dropped(a, mask, b, T * S), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            Gemm.MatMulTransA(valid, M, T, used, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
             Gemm.MatMulTransB(T, valid, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
             if (!mask.IsEmpty) TensorPrimitives.Multiply(ds, mask.Slice(b * T * S, T * S), ds);
-            SoftmaxBackward(a, ds, T, S, 1f, valid, causal);
+            SoftmaxBackward(a, ds, T, S, 1f, valid, x.Causal);
+            float* dvOfB = x.Partials + (nint)b * A;
+            new Span<float>(dvOfB, A).Clear();
             for (int t = 0; t < T; t++)
             {
-                Span<float> dqt = dq.Slice((t * B + b) * A, A);
-                for (int s = 0; s < Keys(valid, t, causal); s++)
+                float* dqt = x.DQ + (nint)(t * B + b) * A;
+                for (int s = 0; s < Keys(valid, t, x.Causal); s++)
                 {
                     float g = ds[t * S + s];
                     if (g == 0f) continue;
-                    ReadOnlySpan<float> h = hidden.Slice(((b * T + t) * S + s) * A, A);
                     // d(score)/d(v) = h; d(pre) = g · v ⊙ (1 − h²), which reaches both q[t] and k[s]
-                    TensorPrimitives.MultiplyAdd(h, g, dv, dv);
-                    TensorPrimitives.Multiply(h, h, dPre);
-                    TensorPrimitives.Subtract(1f, dPre, dPre);
-                    TensorPrimitives.Multiply(dPre, v, dPre);
-                    TensorPrimitives.Multiply(dPre, g, dPre);
-                    TensorPrimitives.Add(dqt, dPre, dqt);
-                    Span<float> dks = dk.Slice((s * B + b) * A, A);
-                    TensorPrimitives.Add(dks, dPre, dks);
+                    AdditiveScoreBackward(x.Hidden + ((nint)(b * T + t) * S + s) * A, x.V, g, dvOfB, dqt, x.DK + (nint)(s * B + b) * A, A);
                 }
             }
         }
+    }
+
+    /// <summary>Parts to split the sequences into: each core some, when there are at least two and enough pairs' units.</summary>
+    private static int AdditiveParts(int steps, int sourceSteps, int batch, int units) =>
+        GemmWorkers.Count > 1 && batch >= 2 && (long)steps * sourceSteps * batch * units >= 1L << 15 ? Math.Min(GemmWorkers.Count, batch) : 1;
+
+    /// <summary>Pointers of one additive-attention call's operands (null = absent) for its parts.</summary>
+    private unsafe struct AdditiveArgs
+    {
+        public int T, S, B, A, M, Position, MemoryLength, DMemoryLength;
+        public bool Causal, Keep;
+        public int* Lengths;
+        public float* Q, K, V, Memory, Hidden, Weights, Context, Mask, DContext, DQ, DK, DMemory, Partials;
+    }
+
+    /// <summary>h = tanh(q + k) (stored), and the score v · h: one pass over the A units.</summary>
+    private static unsafe float AdditiveScore(float* q, float* k, float* v, float* h, int units)
+    {
+        var kernel = new ScoreKernel { Q = q, K = k, V = v, H = h, Length = units };
+        LaneLoop.Run(ref kernel);
+        return kernel.Sum;
+    }
+
+    private unsafe struct ScoreKernel : ILaneKernel
+    {
+        public float* Q, K, V, H;
+        public int Length;
+        public float Sum;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            T sum = T.Create(0f);
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T h = CellMath.Tanh(T.Load(ref Q[j], 0) + T.Load(ref K[j], 0));
+                T.Store(h, ref H[j], 0);
+                sum = sum + T.Load(ref V[j], 0) * h;
+            }
+            Sum += T.Sum(sum);
+            return j;
+        }
+    }
+
+    /// <summary>dv += g · h; d = (1 − h²) · v · g; dq += d; dk += d: one pass over the A units, each lane the float operations of the formula in order.</summary>
+    private static unsafe void AdditiveScoreBackward(float* h, float* v, float g, float* dv, float* dq, float* dk, int units)
+    {
+        var kernel = new ScoreBackwardKernel { H = h, V = v, G = g, DV = dv, DQ = dq, DK = dk, Length = units };
+        LaneLoop.Run(ref kernel);
+    }
+
+    private unsafe struct ScoreBackwardKernel : ILaneKernel
+    {
+        public float* H, V, DV, DQ, DK;
+        public float G;
+        public int Length;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            T g = T.Create(G), one = T.Create(1f);
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T h = T.Load(ref H[j], 0);
+                T.Store(h * g + T.Load(ref DV[j], 0), ref DV[j], 0);
+                T d = (one - h * h) * T.Load(ref V[j], 0) * g;
+                T.Store(T.Load(ref DQ[j], 0) + d, ref DQ[j], 0);
+                T.Store(T.Load(ref DK[j], 0) + d, ref DK[j], 0);
+            }
+            return j;
+        }
+    }
+
+    private static void Require(ReadOnlySpan<float> span, long length, string name)
+    {
+        if (span.Length < length) throw new ArgumentException($"Additive attention: {name} needs at least {length} values, got {span.Length}.", name);
+    }
+
+    private static void RequireLengths(ReadOnlySpan<int> lengths, int batch)
+    {
+        if (!lengths.IsEmpty && lengths.Length < batch) throw new ArgumentException($"lengths: expected one length per sequence, {batch}, got {lengths.Length}.", nameof(lengths));
     }
 
     /// <summary>Number of memory steps sequence <paramref name="b"/> attends over.</summary>

@@ -247,6 +247,13 @@ public partial class LstmResidualNorm;
 [Dense(3)]
 public partial class ParallelAttention;
 
+// Enough (query, key) pairs at batch 8 that additive attention splits its sequences over the cores (ThreadingTests), with
+// dropout on the weights: v's gradient is summed over every sequence.
+[Input(features: 24)]
+[Attention(Score = AttentionScore.Additive, Units = 40, Dropout = 0.1f)]
+[Dense(3)]
+public partial class ParallelAdditiveAttention;
+
 // nn.LSTM(proj_size = P) (Fixtures/make_fixtures.py, PROJECTION): h = (o ⊙ tanh(c))·W_hrᵀ is P wide.
 [Embedding(vocab: 9, dim: 4)]
 [Lstm(hidden: 6, Projection = 3)]

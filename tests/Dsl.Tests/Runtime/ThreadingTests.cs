@@ -162,6 +162,19 @@ public class ThreadingTests
     private static unsafe void CountPart(void* state, int part, int parts) => Interlocked.Increment(ref ((int*)state)[part]);
 
     [Fact]
+    public void AdditiveAttentionSplitOverTheCoresGivesTheSameResults()
+    {
+        var rng = new Rng(12);
+        const int B = 8, T = 24;
+        float[] x = Enumerable.Range(0, B * T * 24).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, B * T * 3).Select(_ => rng.NextNormal()).ToArray();
+        int[] lengths = Enumerable.Range(0, B).Select(b => T - 2 * b).ToArray();
+        AssertSame(() => new ParallelAdditiveAttention(seed: 7), model => (
+            Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [B, T, 24]), lengths)),
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [B, T, 24]), new ReadOnlyTensorSpan<float>(y, [B, T, 3]), lengths)));
+    }
+
+    [Fact]
     public void AttentionHeadsSplitOverTheCoresGiveTheSameResults()
     {
         var rng = new Rng(10);
