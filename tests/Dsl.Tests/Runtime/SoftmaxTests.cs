@@ -43,6 +43,13 @@ public class SoftmaxTests
             float want = i < valid ? p[i] * (grad[i] - dot) * scale : 0f;
             Assert.True(Math.Abs(back[i] - want) <= 1e-6f * Math.Max(Math.Abs(want), 1f), $"d[{i}] = {back[i]}, expected {want}");
         }
+        // the one pass gives the bits of the three it replaced: g − Σ g ⊙ p, times p, times the scale
+        float[] passes = grad.AsSpan(0, valid).ToArray();
+        float dotOfPasses = System.Numerics.Tensors.TensorPrimitives.Dot(passes, p.AsSpan(0, valid));
+        System.Numerics.Tensors.TensorPrimitives.Subtract(passes, dotOfPasses, passes);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(passes, p.AsSpan(0, valid), passes);
+        System.Numerics.Tensors.TensorPrimitives.Multiply(passes, scale, passes);
+        Assert.Equal(passes, back.AsSpan(0, valid).ToArray());
     }
 
     [Theory]
