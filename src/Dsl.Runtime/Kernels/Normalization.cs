@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
 
 namespace Dsl.Kernels;
 
@@ -9,51 +10,217 @@ namespace Dsl.Kernels;
 /// </summary>
 public static class LayerNormKernel
 {
-    /// <summary>Normalises <paramref name="rows"/> rows of x [rows, W] into y, keeping <paramref name="mean"/> and <paramref name="rstd"/> [rows].</summary>
-    public static void Forward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
+    /// <summary>Normalises <paramref name="rows"/> rows of x [rows, W] into y, keeping <paramref name="mean"/> and <paramref name="rstd"/> [rows]. The rows are split over the cores.</summary>
+    public static unsafe void Forward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
         Span<float> y, Span<float> mean, Span<float> rstd)
     {
         int W = width;
-        for (int r = 0; r < rows; r++)
+        Require(rows, W, x, "x");
+        Require(rows, W, y, "y");
+        Require(1, W, gamma, "gamma");
+        Require(1, W, beta, "beta");
+        Require(rows, 1, mean, "mean");
+        Require(rows, 1, rstd, "rstd");
+        if (rows == 0 || W == 0) return;
+        fixed (float* px = x, pg = gamma, pb = beta, py = y, pm = mean, ps = rstd)
         {
-            ReadOnlySpan<float> xr = x.Slice(r * W, W);
-            Span<float> yr = y.Slice(r * W, W);
-            float mu = TensorPrimitives.Sum(xr) / W;
-            TensorPrimitives.Subtract(xr, mu, yr);
-            float variance = TensorPrimitives.Dot(yr, yr) / W;
-            float s = 1f / MathF.Sqrt(variance + epsilon);
-            mean[r] = mu;
-            rstd[r] = s;
-            TensorPrimitives.Multiply(yr, s, yr);
-            TensorPrimitives.FusedMultiplyAdd(yr, gamma, beta, yr);
+            var a = new Args { Rows = rows, Width = W, Epsilon = epsilon, X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = ps };
+            GemmWorkers.Run(&ForwardPart, &a, Parts(rows, W));
+        }
+    }
+
+    private static unsafe void ForwardPart(void* state, int part, int parts)
+    {
+        ref Args a = ref Unsafe.AsRef<Args>(state);
+        int W = a.Width;
+        var (first, end) = GemmWorkers.Range(a.Rows, part, parts);
+        for (int r = first; r < end; r++)
+        {
+            float* xr = a.X + (nint)r * W, yr = a.Y + (nint)r * W;
+            float mu = TensorPrimitives.Sum(new ReadOnlySpan<float>(xr, W)) / W;
+            // y = x − μ and Σ y² in one pass, then y = (y · s) · γ + β in another
+            var centre = new CentreKernel { X = xr, Y = yr, Length = W, Mean = mu };
+            LaneLoop.Run(ref centre);
+            float s = 1f / MathF.Sqrt(centre.Squares / W + a.Epsilon);
+            a.Mean[r] = mu;
+            a.Rstd[r] = s;
+            var scale = new ScaleKernel { Y = yr, Gamma = a.Gamma, Beta = a.Beta, Length = W, Rstd = s };
+            LaneLoop.Run(ref scale);
+        }
+    }
+
+    private unsafe struct CentreKernel : ILaneKernel
+    {
+        public float* X, Y;
+        public int Length;
+        public float Mean, Squares;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            T mu = T.Create(Mean), sum = T.Create(0f);
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T y = T.Load(ref X[j], 0) - mu;
+                T.Store(y, ref Y[j], 0);
+                sum = sum + y * y;
+            }
+            Squares += T.Sum(sum);
+            return j;
+        }
+    }
+
+    private unsafe struct ScaleKernel : ILaneKernel
+    {
+        public float* Y, Gamma, Beta;
+        public int Length;
+        public float Rstd;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            T s = T.Create(Rstd);
+            for (; j <= Length - T.Count; j += T.Count)
+                T.Store(T.MultiplyAdd(T.Load(ref Y[j], 0) * s, T.Load(ref Gamma[j], 0), T.Load(ref Beta[j], 0)), ref Y[j], 0);
+            return j;
         }
     }
 
     /// <summary>
     /// From dy [rows, W] writes dx (overwritten) and adds to dγ and dβ [W]:
     /// dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)) with g = dy ⊙ γ and x̂ = (x − μ) · rstd (skipped when
-    /// <paramref name="dx"/> is empty). <paramref name="scratch"/> holds 2W values.
+    /// <paramref name="dx"/> is empty). <paramref name="scratch"/> is not used (each thread keeps its own). Each core takes
+    /// some rows of dx and some columns of dγ and dβ, summed over every row in order: one thread and all give the same bits.
     /// </summary>
-    public static void Backward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd,
+    public static unsafe void Backward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd,
         ReadOnlySpan<float> dy, Span<float> dx, Span<float> dGamma, Span<float> dBeta, Span<float> scratch)
     {
         int W = width;
-        Span<float> xhat = scratch.Slice(0, W), g = scratch.Slice(W, W);
-        for (int r = 0; r < rows; r++)
+        Require(rows, W, x, "x");
+        Require(rows, W, dy, "dy");
+        if (!dx.IsEmpty) Require(rows, W, dx, "dx");
+        Require(1, W, gamma, "gamma");
+        Require(1, W, dGamma, "dGamma");
+        Require(1, W, dBeta, "dBeta");
+        Require(rows, 1, mean, "mean");
+        Require(rows, 1, rstd, "rstd");
+        if (rows == 0 || W == 0) return;
+        fixed (float* px = x, pg = gamma, pm = mean, ps = rstd, pdy = dy, pdx = dx, pdg = dGamma, pdb = dBeta)
         {
-            ReadOnlySpan<float> dyr = dy.Slice(r * W, W);
-            TensorPrimitives.Subtract(x.Slice(r * W, W), mean[r], xhat);
-            TensorPrimitives.Multiply(xhat, rstd[r], xhat);
-            TensorPrimitives.FusedMultiplyAdd(dyr, xhat, dGamma, dGamma);
-            TensorPrimitives.Add(dBeta, dyr, dBeta);
-            if (dx.IsEmpty) continue;
-            TensorPrimitives.Multiply(dyr, gamma, g);
-            float meanG = TensorPrimitives.Sum(g) / W, meanGx = TensorPrimitives.Dot(g, xhat) / W;
-            Span<float> dxr = dx.Slice(r * W, W);
-            TensorPrimitives.Subtract(g, meanG, dxr);
-            TensorPrimitives.MultiplyAdd(xhat, -meanGx, dxr, dxr);
-            TensorPrimitives.Multiply(dxr, rstd[r], dxr);
+            var a = new Args { Rows = rows, Width = W, X = px, Gamma = pg, Mean = pm, Rstd = ps, Dy = pdy, Dx = dx.IsEmpty ? null : pdx, DGamma = pdg, DBeta = pdb };
+            GemmWorkers.Run(&BackwardPart, &a, Parts(rows, W));
         }
+    }
+
+    private static unsafe void BackwardPart(void* state, int part, int parts)
+    {
+        ref Args a = ref Unsafe.AsRef<Args>(state);
+        int W = a.Width;
+        // dγ and dβ: this part's columns (whole vectors of 16), over every row in order, one pass a row
+        int columns = (W + 15) / 16;
+        var (c0, c1) = GemmWorkers.Range(columns, part, parts);
+        (c0, c1) = (Math.Min(W, c0 * 16), Math.Min(W, c1 * 16));
+        for (int r = 0; r < a.Rows && c0 < c1; r++)
+        {
+            var sums = new ParameterGradientKernel
+            {
+                X = a.X + (nint)r * W + c0, Dy = a.Dy + (nint)r * W + c0, DGamma = a.DGamma + c0, DBeta = a.DBeta + c0, Length = c1 - c0, Mean = a.Mean[r], Rstd = a.Rstd[r],
+            };
+            LaneLoop.Run(ref sums);
+        }
+        if (a.Dx == null) return;
+        // dx: this part's rows, two passes a row (x̂, g and their sums; then dx)
+        Span<float> scratch = GemmWorkers.Scratch(2 * W);
+        fixed (float* xhat = scratch, g = scratch.Slice(W))
+        {
+            var (first, end) = GemmWorkers.Range(a.Rows, part, parts);
+            for (int r = first; r < end; r++)
+            {
+                var sums = new RowSumsKernel { X = a.X + (nint)r * W, Dy = a.Dy + (nint)r * W, Gamma = a.Gamma, XHat = xhat, G = g, Length = W, Mean = a.Mean[r], Rstd = a.Rstd[r] };
+                LaneLoop.Run(ref sums);
+                var dx = new InputGradientKernel { XHat = xhat, G = g, Dx = a.Dx + (nint)r * W, Length = W, MeanG = sums.SumG / W, MeanGx = sums.SumGx / W, Rstd = a.Rstd[r] };
+                LaneLoop.Run(ref dx);
+            }
+        }
+    }
+
+    /// <summary>x̂ = (x − μ) · s; dγ = dy · x̂ + dγ (fused); dβ += dy.</summary>
+    private unsafe struct ParameterGradientKernel : ILaneKernel
+    {
+        public float* X, Dy, DGamma, DBeta;
+        public int Length;
+        public float Mean, Rstd;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            T mu = T.Create(Mean), s = T.Create(Rstd);
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T dy = T.Load(ref Dy[j], 0), xhat = (T.Load(ref X[j], 0) - mu) * s;
+                T.Store(T.MultiplyAdd(dy, xhat, T.Load(ref DGamma[j], 0)), ref DGamma[j], 0);
+                T.Store(T.Load(ref DBeta[j], 0) + dy, ref DBeta[j], 0);
+            }
+            return j;
+        }
+    }
+
+    /// <summary>x̂ = (x − μ) · s and g = dy · γ (kept), with Σ g and Σ g · x̂.</summary>
+    private unsafe struct RowSumsKernel : ILaneKernel
+    {
+        public float* X, Dy, Gamma, XHat, G;
+        public int Length;
+        public float Mean, Rstd, SumG, SumGx;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            T mu = T.Create(Mean), s = T.Create(Rstd), sumG = T.Create(0f), sumGx = T.Create(0f);
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T xhat = (T.Load(ref X[j], 0) - mu) * s, g = T.Load(ref Dy[j], 0) * T.Load(ref Gamma[j], 0);
+                T.Store(xhat, ref XHat[j], 0);
+                T.Store(g, ref G[j], 0);
+                sumG = sumG + g;
+                sumGx = sumGx + g * xhat;
+            }
+            SumG += T.Sum(sumG);
+            SumGx += T.Sum(sumGx);
+            return j;
+        }
+    }
+
+    /// <summary>dx = ((g − mean g) − x̂ · mean(g x̂)) · s.</summary>
+    private unsafe struct InputGradientKernel : ILaneKernel
+    {
+        public float* XHat, G, Dx;
+        public int Length;
+        public float MeanG, MeanGx, Rstd;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            T meanG = T.Create(MeanG), meanGx = T.Create(MeanGx), s = T.Create(Rstd);
+            for (; j <= Length - T.Count; j += T.Count)
+                T.Store((T.Load(ref G[j], 0) - meanG - T.Load(ref XHat[j], 0) * meanGx) * s, ref Dx[j], 0);
+            return j;
+        }
+    }
+
+    /// <summary>Parts to split <paramref name="rows"/> rows of <paramref name="width"/> into: each core some, from 32K values.</summary>
+    private static int Parts(int rows, int width) => GemmWorkers.Count > 1 && rows >= 2 && (long)rows * width >= 1L << 15 ? Math.Min(GemmWorkers.Count, rows) : 1;
+
+    private unsafe struct Args
+    {
+        public int Rows, Width;
+        public float Epsilon;
+        public float* X, Gamma, Beta, Y, Mean, Rstd, Dy, Dx, DGamma, DBeta;
+    }
+
+    private static void Require(int rows, int width, ReadOnlySpan<float> span, string name)
+    {
+        if (rows < 0 || width < 0) throw new ArgumentOutOfRangeException(name, $"LayerNorm: rows {rows} and width {width} are 0 or more.");
+        if (span.Length < (long)rows * width) throw new ArgumentException($"LayerNorm: {name} needs at least {(long)rows * width} values ({rows} × {width}), got {span.Length}.", name);
     }
 }
 

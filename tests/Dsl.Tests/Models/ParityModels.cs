@@ -254,6 +254,14 @@ public partial class ParallelAttention;
 [Dense(3)]
 public partial class ParallelAdditiveAttention;
 
+// Enough rows of 64 at batch 16 that layer normalisation splits its rows (and, on the way back, dγ's and dβ's columns) over
+// the cores (ThreadingTests).
+[Input(features: 64)]
+[Dense(64, Activation = Activation.Tanh)]
+[LayerNorm]
+[Dense(3)]
+public partial class ParallelLayerNorm;
+
 // nn.LSTM(proj_size = P) (Fixtures/make_fixtures.py, PROJECTION): h = (o ⊙ tanh(c))·W_hrᵀ is P wide.
 [Embedding(vocab: 9, dim: 4)]
 [Lstm(hidden: 6, Projection = 3)]

@@ -175,6 +175,18 @@ public class ThreadingTests
     }
 
     [Fact]
+    public void LayerNormSplitOverTheCoresGivesTheSameResults()
+    {
+        var rng = new Rng(13);
+        const int B = 16, T = 40;
+        float[] x = Enumerable.Range(0, B * T * 64).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, B * T * 3).Select(_ => rng.NextNormal()).ToArray();
+        AssertSame(() => new ParallelLayerNorm(seed: 8), model => (
+            Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [B, T, 64]))),
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [B, T, 64]), new ReadOnlyTensorSpan<float>(y, [B, T, 3]))));
+    }
+
+    [Fact]
     public void AttentionHeadsSplitOverTheCoresGiveTheSameResults()
     {
         var rng = new Rng(10);
