@@ -122,8 +122,8 @@ public static class Activations
 
     /// <summary>
     /// <see cref="Backward(Activation, ReadOnlySpan{float}, Span{float})"/> one value at a time, as written in the
-    /// derivatives above (for tests): a ReLU passes dy where y &gt; 0 (PyTorch's threshold_backward keeps it for a NaN y; the
-    /// vectors, as the cells', zero it — a NaN output has already made the loss NaN).
+    /// derivatives above (for tests): a ReLU stops dy where y ≤ 0 and passes it elsewhere, a NaN y included, as PyTorch's
+    /// threshold_backward and the device kernel do.
     /// </summary>
     internal static void BackwardReference(Activation kind, ReadOnlySpan<float> y, Span<float> dy)
     {
@@ -133,7 +133,7 @@ public static class Activations
                 Activation.None => dy[i],
                 Activation.Tanh => dy[i] * (1f - y[i] * y[i]),
                 Activation.Sigmoid => dy[i] * (y[i] * (1f - y[i])),
-                Activation.Relu => y[i] > 0f ? dy[i] : 0f,
+                Activation.Relu => y[i] <= 0f ? 0f : dy[i],
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
             };
     }
@@ -164,7 +164,7 @@ public static class Activations
     {
         // a select, not a branch: the signs of a layer's outputs are as good as random, and a branch mispredicted on half of
         // them made this pass cost as much as the layer's products
-        public static T Apply<T>(T y, T dy) where T : struct, ILanes<T> => T.SelectPositive(y, dy, T.Create(0f));
+        public static T Apply<T>(T y, T dy) where T : struct, ILanes<T> => T.SelectAtMostZero(y, T.Create(0f), dy);
     }
 
     private ref struct GradientKernel<G> : ILaneKernel where G : struct, IGradient

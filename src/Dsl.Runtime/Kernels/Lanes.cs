@@ -66,6 +66,9 @@ internal interface ILanes<TSelf> where TSelf : struct, ILanes<TSelf>
 
     /// <summary>x &gt; 0 ? a : b, lane by lane (a NaN x takes b).</summary>
     static abstract TSelf SelectPositive(TSelf x, TSelf a, TSelf b);
+
+    /// <summary>x ≤ 0 ? a : b, lane by lane (a NaN x takes b).</summary>
+    static abstract TSelf SelectAtMostZero(TSelf x, TSelf a, TSelf b);
 }
 
 internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
@@ -113,6 +116,8 @@ internal readonly struct Lanes512(Vector512<float> v) : ILanes<Lanes512>
         new(Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x._v), Vector512.Create(limit)), a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes512 SelectPositive(Lanes512 x, Lanes512 a, Lanes512 b) => new(Vector512.ConditionalSelect(Vector512.GreaterThan(x._v, Vector512<float>.Zero), a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes512 SelectAtMostZero(Lanes512 x, Lanes512 a, Lanes512 b) => new(Vector512.ConditionalSelect(Vector512.LessThanOrEqual(x._v, Vector512<float>.Zero), a._v, b._v));
 }
 
 internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
@@ -160,6 +165,8 @@ internal readonly struct Lanes256(Vector256<float> v) : ILanes<Lanes256>
         new(Vector256.ConditionalSelect(Vector256.LessThan(Vector256.Abs(x._v), Vector256.Create(limit)), a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes256 SelectPositive(Lanes256 x, Lanes256 a, Lanes256 b) => new(Vector256.ConditionalSelect(Vector256.GreaterThan(x._v, Vector256<float>.Zero), a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes256 SelectAtMostZero(Lanes256 x, Lanes256 a, Lanes256 b) => new(Vector256.ConditionalSelect(Vector256.LessThanOrEqual(x._v, Vector256<float>.Zero), a._v, b._v));
 }
 
 internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
@@ -211,6 +218,8 @@ internal readonly struct Lanes128(Vector128<float> v) : ILanes<Lanes128>
         new(Vector128.ConditionalSelect(Vector128.LessThan(Vector128.Abs(x._v), Vector128.Create(limit)), a._v, b._v));
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes128 SelectPositive(Lanes128 x, Lanes128 a, Lanes128 b) => new(Vector128.ConditionalSelect(Vector128.GreaterThan(x._v, Vector128<float>.Zero), a._v, b._v));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes128 SelectAtMostZero(Lanes128 x, Lanes128 a, Lanes128 b) => new(Vector128.ConditionalSelect(Vector128.LessThanOrEqual(x._v, Vector128<float>.Zero), a._v, b._v));
 }
 
 /// <summary>One value: the scalar reference and every tail.</summary>
@@ -258,6 +267,8 @@ internal readonly struct Lanes1(float v) : ILanes<Lanes1>
     public static Lanes1 SelectAbsLess(Lanes1 x, float limit, Lanes1 a, Lanes1 b) => MathF.Abs(x._v) < limit ? a : b;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Lanes1 SelectPositive(Lanes1 x, Lanes1 a, Lanes1 b) => x._v > 0f ? a : b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Lanes1 SelectAtMostZero(Lanes1 x, Lanes1 a, Lanes1 b) => x._v <= 0f ? a : b;
 
     private static bool Fused => Fma.IsSupported || AdvSimd.IsSupported;
 }

@@ -108,7 +108,10 @@ public static class LayerNormKernel
         fixed (float* px = x, pg = gamma, pm = mean, ps = rstd, pdy = dy, pdx = dx, pdg = dGamma, pdb = dBeta)
         {
             var a = new Args { Rows = rows, Width = W, X = px, Gamma = pg, Mean = pm, Rstd = ps, Dy = pdy, Dx = dx.IsEmpty ? null : pdx, DGamma = pdg, DBeta = pdb };
-            GemmWorkers.Run(&BackwardPart, &a, Parts(rows, W));
+            // a part sums dγ and dβ over every row before it writes its rows of dx: dx written over dy or x (in place) stays
+            // on one thread, where every row is read before any is written
+            bool inPlace = !dx.IsEmpty && (dx.Overlaps(dy) || dx.Overlaps(x));
+            GemmWorkers.Run(&BackwardPart, &a, inPlace ? 1 : Parts(rows, W));
         }
     }
 

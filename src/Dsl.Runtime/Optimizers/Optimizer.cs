@@ -83,6 +83,16 @@ public abstract class Optimizer
     /// <summary>Updates parameter <paramref name="index"/> in place; <see cref="StepCount"/> is already the new step.</summary>
     protected abstract void Update(int index, Span<float> value, ReadOnlySpan<float> grad);
 
+    /// <summary>
+    /// Refuses a gradient or a state buffer shorter than the values an update runs over (the updates read and write them
+    /// through references, unchecked): what a subclass passing its own spans to <see cref="Update"/> would otherwise overrun.
+    /// </summary>
+    private protected static void RequireLengths(int index, ReadOnlySpan<float> value, ReadOnlySpan<float> grad, float[] state)
+    {
+        if (grad.Length < value.Length || state.Length < value.Length)
+            throw new ArgumentException($"Optimizer: parameter {index} has {value.Length} values, its gradient {grad.Length} and its state {state.Length}; each needs at least as many.", nameof(grad));
+    }
+
     /// <summary>Per-parameter state buffers of the same length as each parameter, created lazily.</summary>
     protected float[][] CreateState() => Parameters.Select(p => new float[p.Length]).ToArray();
 
@@ -130,6 +140,7 @@ public sealed class Sgd : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
     {
+        RequireLengths(index, value, grad, _momentum[index]);
         bool first = !_started[index];
         _started[index] = true;
         var kernel = new SgdKernel
@@ -213,6 +224,8 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
     {
+        RequireLengths(index, value, grad, _m[index]);
+        RequireLengths(index, value, grad, _v[index]);
         float lr = LearningRate;
         float bias1 = 1 - MathF.Pow(Beta1, StepCount);
         float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(Beta2, StepCount));
@@ -314,6 +327,9 @@ public sealed class RmsProp : Optimizer
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
     {
+        RequireLengths(index, value, grad, _square[index]);
+        RequireLengths(index, value, grad, _mean[index]);
+        RequireLengths(index, value, grad, _momentum[index]);
         var kernel = new RmsPropKernel
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Square = ref MemoryMarshal.GetArrayDataReference(_square[index]),

@@ -55,7 +55,7 @@ public class ActivationTests
             {
                 Activation.Tanh => dy[i] * (1 - yi * yi),
                 Activation.Sigmoid => dy[i] * yi * (1 - yi),
-                Activation.Relu => yi > 0 ? dy[i] : 0,
+                Activation.Relu => yi <= 0 ? 0 : dy[i],
                 _ => dy[i],
             };
             Assert.True(Math.Abs(fast[i] - expected) <= 1e-6 * Math.Max(1, Math.Abs(expected)), $"{kind} at {i}: y {y[i]}, dy {dy[i]}: got {fast[i]}, expected {expected}");
@@ -65,10 +65,11 @@ public class ActivationTests
     [Fact]
     public void ReluBackwardStopsTheGradientAtZeroAndBelow()
     {
-        float[] y = [-1f, -0f, 0f, 1e-30f, 2f, float.NegativeInfinity, float.PositiveInfinity, -3f, 0.5f];
-        float[] dy = [1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f];
+        // a NaN output passes its gradient on, as PyTorch's threshold_backward (and the device kernel) do; 17 values: every width
+        float[] y = [-1f, -0f, 0f, 1e-30f, 2f, float.NegativeInfinity, float.PositiveInfinity, -3f, 0.5f, float.NaN, -2f, 3f, 0f, float.NaN, 1f, -1f, float.NaN];
+        float[] dy = [1f, 2f, 3f, 4f, 5f, 6f, 7f, 8f, 9f, 10f, 11f, 12f, 13f, 14f, 15f, 16f, 17f];
         Activations.Backward(Activation.Relu, y, dy);
-        Assert.Equal(new[] { 0f, 0f, 0f, 4f, 5f, 0f, 7f, 0f, 9f }, dy);
+        Assert.Equal(new[] { 0f, 0f, 0f, 4f, 5f, 0f, 7f, 0f, 9f, 10f, 0f, 12f, 0f, 14f, 15f, 0f, 17f }, dy);
     }
 
     [Fact]

@@ -68,6 +68,22 @@ public class OptimizerTests
         }
     }
 
+    private sealed class ShortGradientAdam(Parameter p) : Adam([p])
+    {
+        protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad) => base.Update(index, value, grad.Slice(0, grad.Length - 1));
+    }
+
+    [Fact]
+    public void AnUpdateGivenAShortGradientIsRefusedAndChangesNothing()
+    {
+        var p = new Parameter("w", 40);
+        p.AsSpan().Fill(1f);
+        p.GradAsSpan().Fill(0.5f);
+        var e = Assert.Throws<ArgumentException>(() => new ShortGradientAdam(p).Step());
+        Assert.Contains("parameter 0 has 40 values, its gradient 39", e.Message);
+        Assert.All(p.AsSpan().ToArray(), v => Assert.Equal(1f, v));
+    }
+
     /// <summary>The update rules as each optimiser wrote them before they ran in vectors, one value at a time.</summary>
     private static void ReferenceStep(Optimizer optimizer, int step, float[] value, float[] grad, float[][] state)
     {

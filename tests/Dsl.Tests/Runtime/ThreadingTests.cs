@@ -187,6 +187,26 @@ public class ThreadingTests
     }
 
     [Fact]
+    public void LayerNormBackwardInPlaceGivesWhatSeparateBuffersGive()
+    {
+        // dx written over dy: every part reads dy for its columns of dγ and dβ, so the step back stays on one thread
+        const int rows = 1024, width = 96;
+        var rng = new Rng(14);
+        float[] x = Enumerable.Range(0, rows * width).Select(_ => rng.NextNormal()).ToArray();
+        float[] dy = Enumerable.Range(0, rows * width).Select(_ => rng.NextNormal()).ToArray();
+        float[] gamma = Enumerable.Range(0, width).Select(_ => rng.NextNormal()).ToArray(), beta = new float[width];
+        float[] y = new float[rows * width], mean = new float[rows], rstd = new float[rows];
+        LayerNormKernel.Forward(rows, width, x, gamma, beta, 1e-5f, y, mean, rstd);
+        float[] dx = new float[rows * width], dGamma = new float[width], dBeta = new float[width];
+        LayerNormKernel.Backward(rows, width, x, gamma, mean, rstd, dy, dx, dGamma, dBeta, default);
+        float[] inPlace = (float[])dy.Clone(), dGamma2 = new float[width], dBeta2 = new float[width];
+        LayerNormKernel.Backward(rows, width, x, gamma, mean, rstd, inPlace, inPlace, dGamma2, dBeta2, default);
+        Assert.Equal(dx, inPlace);
+        Assert.Equal(dGamma, dGamma2);
+        Assert.Equal(dBeta, dBeta2);
+    }
+
+    [Fact]
     public void AttentionHeadsSplitOverTheCoresGiveTheSameResults()
     {
         var rng = new Rng(10);
