@@ -103,6 +103,8 @@ public sealed class Rng
     /// </summary>
     public void NextFloats(Span<float> values)
     {
+        // NextUInt64's step written out on locals: through a shared helper taking the four by reference the JIT kept them in
+        // memory, and a 2M-value mask took 2.4-2.5 ms instead of 1.7-1.8
         ulong s0 = _s0, s1 = _s1, s2 = _s2, s3 = _s3;
         for (int i = 0; i < values.Length; i++)
         {

@@ -131,9 +131,8 @@ public static class CrossAttentionKernel
         ref AdditiveArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<AdditiveArgs>(state);
         int T = x.T, S = x.S, B = x.B, A = x.A, M = x.M;
         var (first, end) = GemmWorkers.Range(B, part, parts);
-        var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        var memory = new ReadOnlySpan<float>(x.Memory, x.MemoryLength);
-        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, B * T * S);
+        ReadOnlySpan<int> lengths = x.LengthsView;
+        ReadOnlySpan<float> memory = x.MemoryView, mask = x.MaskView;
         var context = new Span<float>(x.Context, T * B * M);
         Span<float> own = x.Keep ? default : GemmWorkers.Scratch(T * S * (A + 1));
         fixed (float* po = own)
@@ -201,10 +200,9 @@ public static class CrossAttentionKernel
         ref AdditiveArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<AdditiveArgs>(state);
         int T = x.T, S = x.S, B = x.B, A = x.A, M = x.M;
         var (first, end) = GemmWorkers.Range(B, part, parts);
-        var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        var memory = new ReadOnlySpan<float>(x.Memory, x.MemoryLength);
+        ReadOnlySpan<int> lengths = x.LengthsView;
+        ReadOnlySpan<float> memory = x.MemoryView, mask = x.MaskView;
         var dMemory = new Span<float>(x.DMemory, x.DMemoryLength);
-        var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, B * T * S);
         var dContext = new ReadOnlySpan<float>(x.DContext, T * B * M);
         Span<float> scratch = GemmWorkers.Scratch(2 * T * S);
         Span<float> ds = scratch.Slice(0, T * S), dropped = scratch.Slice(T * S, T * S);
@@ -251,6 +249,15 @@ public static class CrossAttentionKernel
         public bool Causal, Keep;
         public int* Lengths;
         public float* Q, K, V, Memory, Hidden, Weights, Context, Mask, DContext, DQ, DK, DMemory, Partials;
+
+        /// <summary>The lengths (empty: all steps valid) as a span.</summary>
+        public readonly ReadOnlySpan<int> LengthsView => Lengths == null ? default : new ReadOnlySpan<int>(Lengths, B);
+
+        /// <summary>The memory [S, B, M] as a span.</summary>
+        public readonly ReadOnlySpan<float> MemoryView => new(Memory, MemoryLength);
+
+        /// <summary>The dropout mask on the weights [B, T, S] as a span (empty: none).</summary>
+        public readonly ReadOnlySpan<float> MaskView => Mask == null ? default : new ReadOnlySpan<float>(Mask, B * T * S);
     }
 
     /// <summary>h = tanh(q + k) (stored), and the score v · h: one pass over the A units.</summary>
