@@ -1,6 +1,5 @@
 using System;
 using System.Numerics.Tensors;
-using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
 
@@ -95,8 +94,7 @@ public static class AttentionKernel
     }
 
     /// <summary>The (sequence, head) pairs are independent: split them over the cores when there is enough work.</summary>
-    private static int Parts(int steps, int keys, int batch, int width, int heads) =>
-        GemmWorkers.Count > 1 && batch * heads >= 2 && (long)batch * steps * keys * width >= 1L << 18 ? Math.Min(GemmWorkers.Count, batch * heads) : 1;
+    private static int Parts(int steps, int keys, int batch, int width, int heads) => GemmWorkers.Parts(batch * heads, (long)batch * steps * keys * width, 1L << 18);
 
     /// <summary>
     /// One call's operands. Queries are <c>Steps</c> rows per sequence, keys and values <c>Keys</c> rows (a causal query
@@ -125,7 +123,8 @@ public static class AttentionKernel
         Check.Lengths(lengths.Slice(0, batch), batch, keys, "lengths");
     }
 
-    private static void Require(ReadOnlySpan<float> span, long length, string name)
+    /// <summary>Refuses a buffer shorter than <paramref name="length"/> values, naming it (every attention kernel's check).</summary>
+    internal static void Require(ReadOnlySpan<float> span, long length, string name)
     {
         if (span.Length < length) throw new ArgumentException($"{name}: expected at least {length} values, got {span.Length}.", name);
     }
@@ -423,14 +422,21 @@ public static class AttentionKernel
 
     private static unsafe void Copy(float* from, float* to, int n)
     {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i <= n - 16; i += 16) Vector512.Store(Vector512.Load(from + i), to + i);
-        if (Vector256.IsHardwareAccelerated)
-            for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Load(from + i), to + i);
-        if (Vector128.IsHardwareAccelerated)
-            for (; i <= n - 4; i += 4) Vector128.Store(Vector128.Load(from + i), to + i);
-        for (; i < n; i++) to[i] = from[i];
+        var kernel = new CopyKernel { From = from, To = to, Length = n };
+        LaneLoop.Run(ref kernel);
+    }
+
+    private unsafe struct CopyKernel : ILaneKernel
+    {
+        public float* From, To;
+        public int Length;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            for (; j <= Length - T.Count; j += T.Count) T.Store(T.Load(ref From[j], 0), ref To[j], 0);
+            return j;
+        }
     }
 
     /// <summary>Keys the query at position <paramref name="i"/> of sequence <paramref name="b"/> may attend to: 0 … valid − 1.</summary>

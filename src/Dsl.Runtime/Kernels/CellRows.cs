@@ -11,7 +11,7 @@ namespace Dsl.Kernels;
 internal static unsafe class CellRows
 {
     /// <summary>Parts to split <paramref name="batch"/> rows of <paramref name="width"/> units into.</summary>
-    public static int Parts(int batch, int width) => GemmWorkers.Count > 1 && batch >= 2 && (long)batch * width >= 4096 ? Math.Min(GemmWorkers.Count, batch) : 1;
+    public static int Parts(int batch, int width) => GemmWorkers.Parts(batch, (long)batch * width, 4096);
 
     /// <summary>
     /// Values a buffer of <paramref name="batch"/> rows of <paramref name="width"/> values, <paramref name="ld"/> apart, reaches

@@ -106,12 +106,12 @@ public static class CrossAttentionKernel
         // stepping from a cache (weights too short to keep): one sequence's weights and tanh values at a time, in each thread's scratch
         bool keep = weights.Length >= (long)B * T * S;
         if (!keep && !mask.IsEmpty) throw new ArgumentException("weights: dropout on the weights needs them kept for back-propagation.", nameof(weights));
-        Require(q, (long)T * B * A, "q");
-        Require(k, (long)S * B * A, "k");
-        Require(v, A, "v");
-        Require(memory, (long)S * B * M, "memory");
-        Require(context, (long)T * B * M, "context");
-        if (keep) Require(hidden, (long)B * T * S * A, "hidden");
+        AttentionKernel.Require(q, (long)T * B * A, "q");
+        AttentionKernel.Require(k, (long)S * B * A, "k");
+        AttentionKernel.Require(v, A, "v");
+        AttentionKernel.Require(memory, (long)S * B * M, "memory");
+        AttentionKernel.Require(context, (long)T * B * M, "context");
+        if (keep) AttentionKernel.Require(hidden, (long)B * T * S * A, "hidden");
         RequireLengths(lengths, B);
         if ((long)T * B == 0) return;
         fixed (float* pq = q, pk = k, pv = v, pm = memory, ph = hidden, pw = weights, pc = context, pmask = mask)
@@ -165,16 +165,16 @@ public static class CrossAttentionKernel
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
         if (T < 0 || S < 0 || B < 0 || A < 1 || M < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Additive attention: steps {T}, source steps {S}, batch {B} and memory width {M} are 0 or more, units {A} 1 or more.");
-        Require(v, A, "v");
-        Require(dv, A, "dv");
-        Require(memory, (long)S * B * M, "memory");
-        Require(dMemory, (long)S * B * M, "dMemory");
-        Require(hidden, (long)B * T * S * A, "hidden");
-        Require(weights, (long)B * T * S, "weights");
-        Require(dContext, (long)T * B * M, "dContext");
-        Require(dq, (long)T * B * A, "dq");
-        Require(dk, (long)S * B * A, "dk");
-        if (!mask.IsEmpty) Require(mask, (long)B * T * S, "mask");
+        AttentionKernel.Require(v, A, "v");
+        AttentionKernel.Require(dv, A, "dv");
+        AttentionKernel.Require(memory, (long)S * B * M, "memory");
+        AttentionKernel.Require(dMemory, (long)S * B * M, "dMemory");
+        AttentionKernel.Require(hidden, (long)B * T * S * A, "hidden");
+        AttentionKernel.Require(weights, (long)B * T * S, "weights");
+        AttentionKernel.Require(dContext, (long)T * B * M, "dContext");
+        AttentionKernel.Require(dq, (long)T * B * A, "dq");
+        AttentionKernel.Require(dk, (long)S * B * A, "dk");
+        if (!mask.IsEmpty) AttentionKernel.Require(mask, (long)B * T * S, "mask");
         RequireLengths(lengths, B);
         if ((long)T * B == 0) return;
         // each sequence's share of dv, summed in order once every part is done
@@ -239,8 +239,7 @@ public static class CrossAttentionKernel
     }
 
     /// <summary>Parts to split the sequences into: each core some, when there are at least two and enough pairs' units.</summary>
-    private static int AdditiveParts(int steps, int sourceSteps, int batch, int units) =>
-        GemmWorkers.Count > 1 && batch >= 2 && (long)steps * sourceSteps * batch * units >= 1L << 15 ? Math.Min(GemmWorkers.Count, batch) : 1;
+    private static int AdditiveParts(int steps, int sourceSteps, int batch, int units) => GemmWorkers.Parts(batch, (long)steps * sourceSteps * batch * units, 1L << 15);
 
     /// <summary>Pointers of one additive-attention call's operands (null = absent) for its parts.</summary>
     private unsafe struct AdditiveArgs
@@ -318,10 +317,6 @@ public static class CrossAttentionKernel
         }
     }
 
-    private static void Require(ReadOnlySpan<float> span, long length, string name)
-    {
-        if (span.Length < length) throw new ArgumentException($"Additive attention: {name} needs at least {length} values, got {span.Length}.", name);
-    }
 
     private static void RequireLengths(ReadOnlySpan<int> lengths, int batch)
     {

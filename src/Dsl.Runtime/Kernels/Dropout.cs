@@ -1,7 +1,6 @@
 using System;
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 
 namespace Dsl.Kernels;
 
@@ -30,17 +29,24 @@ public static class DropoutKernel
     /// <summary>u ← u &lt; p ? 0 : keep, value by value.</summary>
     private static void Threshold(Span<float> u, float p, float keep)
     {
-        ref float start = ref MemoryMarshal.GetReference(u);
-        int i = 0, n = u.Length;
-        if (Vector512.IsHardwareAccelerated)
-            for (Vector512<float> pv = Vector512.Create(p), kv = Vector512.Create(keep); i <= n - 16; i += 16)
-                Vector512.ConditionalSelect(Vector512.LessThan(Vector512.LoadUnsafe(ref start, (nuint)i), pv), Vector512<float>.Zero, kv).StoreUnsafe(ref start, (nuint)i);
-        if (Vector256.IsHardwareAccelerated)
-            for (Vector256<float> pv = Vector256.Create(p), kv = Vector256.Create(keep); i <= n - 8; i += 8)
-                Vector256.ConditionalSelect(Vector256.LessThan(Vector256.LoadUnsafe(ref start, (nuint)i), pv), Vector256<float>.Zero, kv).StoreUnsafe(ref start, (nuint)i);
-        if (Vector128.IsHardwareAccelerated)
-            for (Vector128<float> pv = Vector128.Create(p), kv = Vector128.Create(keep); i <= n - 4; i += 4)
-                Vector128.ConditionalSelect(Vector128.LessThan(Vector128.LoadUnsafe(ref start, (nuint)i), pv), Vector128<float>.Zero, kv).StoreUnsafe(ref start, (nuint)i);
-        for (; i < n; i++) u[i] = u[i] < p ? 0f : keep;
+        var kernel = new ThresholdKernel { U = ref MemoryMarshal.GetReference(u), Length = u.Length, P = p, Keep = keep };
+        LaneLoop.Run(ref kernel);
+    }
+
+    private ref struct ThresholdKernel : ILaneKernel
+    {
+        public ref float U;
+        public int Length;
+        public float P, Keep;
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float u = ref U;
+            T p = T.Create(P), zero = T.Create(0f), keep = T.Create(Keep);
+            // p − u > 0 exactly when u < p: the difference of two distinct floats is never 0 (subnormals), and its sign is exact
+            for (; j <= Length - T.Count; j += T.Count) T.Store(T.SelectPositive(p - T.Load(ref u, j), zero, keep), ref u, j);
+            return j;
+        }
     }
 }

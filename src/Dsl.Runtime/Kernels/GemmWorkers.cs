@@ -162,6 +162,13 @@ internal static unsafe class GemmWorkers
         if (start < end) Gemm.Execute(s_byRows ? s_job.Rows(start, end) : s_job.Columns(start, end));
     }
 
+    /// <summary>
+    /// Parts to split <paramref name="items"/> independent items (rows, sequences, heads) into for <see cref="Run"/>: one per
+    /// core, at most one per item, when there are two items or more and <paramref name="work"/> reaches <paramref name="from"/>
+    /// (below it signalling would cost more than it saves); else 1.
+    /// </summary>
+    public static int Parts(int items, long work, long from) => Count > 1 && items >= 2 && work >= from ? Math.Min(Count, items) : 1;
+
     /// <summary>Items [start, end) of <paramref name="part"/> when <paramref name="count"/> items are split into <paramref name="parts"/>.</summary>
     public static (int Start, int End) Range(int count, int part, int parts)
     {

@@ -211,7 +211,7 @@ public static class LayerNormKernel
     }
 
     /// <summary>Parts to split <paramref name="rows"/> rows of <paramref name="width"/> into: each core some, from 32K values.</summary>
-    private static int Parts(int rows, int width) => GemmWorkers.Count > 1 && rows >= 2 && (long)rows * width >= 1L << 15 ? Math.Min(GemmWorkers.Count, rows) : 1;
+    private static int Parts(int rows, int width) => GemmWorkers.Parts(rows, (long)rows * width, 1L << 15);
 
     private unsafe struct Args
     {
