@@ -4,9 +4,11 @@
 # builds the same trainer for the JIT, runs both and checks that
 #   (a) the publish gives no trim/AOT warning (nor any other warning),
 #   (b) the AOT binary's losses equal the JIT's to 1e-5 relative, step by step,
-#   (c) the AOT median step time is within 2.5x of the JIT's, the JIT measured at full optimisation
-#       (DOTNET_TieredCompilation=0: its steady state, not the first tiers of a 20-step run) and both with one
-#       GEMM thread (AOT_CHECK_THREADS), so that a shared machine's other load moves the ratio less;
+#   (c) the AOT median step time is within 2.5x of the JIT's at the same vector width (on an AVX-512 machine the
+#       JIT also runs without AVX-512, as the x86-64-v3 binary does; the full-width ratio is printed beside it), the
+#       JIT measured at full optimisation (DOTNET_TieredCompilation=0: its steady state, not the first tiers of a
+#       20-step run) and both with one GEMM thread (AOT_CHECK_THREADS), so that a shared machine's other load moves
+#       the ratio less;
 # and prints the binary's size. Ends with one line "aot check: passed (...)" or "aot check: FAILED (...)" and
 # exits non-zero on any failure. Needs clang and zlib1g-dev (the native linker step); installs them with apt
 # when missing (run as root).
@@ -48,9 +50,20 @@ echo "== dotnet build -c Release (JIT)"
 dotnet build AotTrainer/AotTrainer.csproj -c Release -o "$out/jit" >"$out/build.log" 2>&1 || { cat "$out/build.log"; fail "the JIT build failed"; }
 
 best() { awk '/^median step ms/ { print $4 }' "$@" | sort -g | head -1; }
+kernel_of() { awk '/^micro-kernel/ { print $2 }' "$1"; }
+# The speed bound compares kernels of one width: a default publish targets x86-64-v3, so on an AVX-512 machine the AOT
+# binary runs the 256-bit kernel while the JIT runs the 512-bit one. There the JIT also runs with AVX-512 switched off
+# (jit256), and the bound applies to that pair; the full-width ratio is reported beside it. A publish that fell to a
+# narrower kernel than its instruction set allows (the failure this check exists for) is still caught: the same-width
+# JIT then runs the wider kernel.
+narrow_jit=
 for ((r = 1; r <= runs; r++)); do
     DOTNET_TieredCompilation=0 dotnet "$out/jit/AotTrainer.dll" "$steps" "$threads" >"$out/jit.$r" 2>&1 || { cat "$out/jit.$r"; fail "the JIT run failed"; }
     "$out/aot/AotTrainer" "$steps" "$threads" >"$out/aot.$r" 2>&1 || { cat "$out/aot.$r"; fail "the NativeAOT binary failed"; }
+    if [ "$r" -eq 1 ] && [[ "$(kernel_of "$out/jit.1")" == v512-* && "$(kernel_of "$out/aot.1")" == v256-* ]]; then narrow_jit=1; fi
+    if [ -n "$narrow_jit" ]; then
+        DOTNET_TieredCompilation=0 DOTNET_EnableAVX512=0 DOTNET_EnableAVX512F=0 dotnet "$out/jit/AotTrainer.dll" "$steps" "$threads" >"$out/jit256.$r" 2>&1 || { cat "$out/jit256.$r"; fail "the 256-bit JIT run failed"; }
+    fi
 done
 echo "== JIT run 1 (DOTNET_TieredCompilation=0)"; cat "$out/jit.1"
 echo "== NativeAOT run 1"; cat "$out/aot.1"
@@ -76,12 +89,22 @@ done
 # (c) speed, (d) size
 jit_ms=$(best "$out"/jit.*)
 aot_ms=$(best "$out"/aot.*)
-kernel=$(awk '/^micro-kernel/ { print $2 }' "$out/aot.1")
-jit_kernel=$(awk '/^micro-kernel/ { print $2 }' "$out/jit.1")
+kernel=$(kernel_of "$out/aot.1")
+jit_kernel=$(kernel_of "$out/jit.1")
 size=$(stat -c %s "$out/aot/AotTrainer")
-ratio=$(awk -v a="$aot_ms" -v j="$jit_ms" 'BEGIN { printf "%.2f", a / j }')
-echo "== NativeAOT binary: $size bytes; median step: JIT $jit_ms ms ($jit_kernel), NativeAOT $aot_ms ms ($kernel), ratio $ratio"
-summary="0 warnings, $steps losses within 1e-5, step JIT $jit_ms ms ($jit_kernel) vs AOT $aot_ms ms ($kernel) = ${ratio}x, binary $size bytes, $((SECONDS - start)) s"
+full_ratio=$(awk -v a="$aot_ms" -v j="$jit_ms" 'BEGIN { printf "%.2f", a / j }')
+if [ -n "$narrow_jit" ]; then
+    same_ms=$(best "$out"/jit256.*)
+    same_kernel=$(kernel_of "$out/jit256.1")
+    [ "$same_kernel" = "$kernel" ] || fail "the JIT without AVX-512 ran $same_kernel, the NativeAOT binary $kernel"
+    ratio=$(awk -v a="$aot_ms" -v j="$same_ms" 'BEGIN { printf "%.2f", a / j }')
+    speed="JIT $same_ms ms ($same_kernel) vs AOT $aot_ms ms ($kernel) = ${ratio}x; JIT at full width $jit_ms ms ($jit_kernel) = ${full_ratio}x"
+else
+    ratio=$full_ratio
+    speed="JIT $jit_ms ms ($jit_kernel) vs AOT $aot_ms ms ($kernel) = ${ratio}x"
+fi
+echo "== NativeAOT binary: $size bytes; median step: $speed"
+summary="0 warnings, $steps losses within 1e-5, step $speed, binary $size bytes, $((SECONDS - start)) s"
 # AOT_SPEED_LIMIT (default 2.5) bounds the ratio; 0 reports it without enforcing it
 limit=${AOT_SPEED_LIMIT:-2.5}
 if awk -v l="$limit" 'BEGIN { exit !(l > 0) }'; then
