@@ -315,6 +315,16 @@ public static unsafe class Gemm
             Rows(job);
             return;
         }
+        if (job.ReadsAInPlace)
+        {
+            switch (job.Path.Id)
+            {
+                case GemmPath.Kernel.V512: InPlace<Kernel512x8x32>(job); break;
+                case GemmPath.Kernel.V256: InPlace<Kernel256x6x16>(job); break;
+                default: InPlace<Kernel128x6x8>(job); break;
+            }
+            return;
+        }
         switch (job.Path.Id)
         {
             case GemmPath.Kernel.V512 when job.Tall: Packed<Kernel512x12x32>(job); break;
@@ -419,6 +429,89 @@ public static unsafe class Gemm
             sums = Vector128.Create(t0, t1, t2, t3);
         }
         Vector128.Store(Vector128.Load(c) + sums, c);
+    }
+
+    /// <summary>
+    /// The blocked product with A read where it lies (<see cref="GemmJob.ReadsAInPlace"/>): B is packed (or prepacked) as in
+    /// <see cref="Packed{K}"/>, in the same orders, and each tile reads its MR rows of A through the kernel's strides. A's
+    /// rows are then read from cache as often as a packed sliver would be, and the pass that packs them goes: a tall product
+    /// reuses each packed sliver only N / NR times (4 for a 128-wide layer), so that the packing cost 10–20 % of the
+    /// products of a Transformer layer. Each C value gets the same multiply-adds in the same order as from packed slivers of
+    /// the same kernel.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void InPlace<K>(in GemmJob job) where K : struct, IDirectKernel
+    {
+        int mr = K.MR, nr = K.NR;
+        GemmPath path = job.Path;
+        int KC = path.Depth(job.K), NC = path.NC;
+        int residentRows = path.ResidentRows(job.WholeC, job.K, mr);
+        bool resident = residentRows > 0;
+        int MC = resident ? residentRows : path.MC;
+        int ncMax = Math.Min(NC, RoundUp(job.N, nr));
+        int depth = resident ? job.K : Math.Min(KC, job.K);
+        bool prepacked = job.Packed != null;
+        float[] packedB = prepacked ? Array.Empty<float>() : Buffer(ref s_packedB, ncMax * depth);
+        float* tile = stackalloc float[K.MR * K.NR];
+        fixed (float* bp = packedB)
+        {
+            for (int jc = 0; jc < job.N; jc += NC)
+            {
+                int nc = Math.Min(NC, job.N - jc), ncR = RoundUp(nc, nr);
+                if (resident)
+                {
+                    // C-resident order (see Packed): every k-block of the B panel first, then the k-blocks inside the rows
+                    if (!prepacked)
+                        for (int pc = 0; pc < job.K; pc += KC) PackBlockB<K>(job, pc, Math.Min(KC, job.K - pc), jc, nc, bp + (nint)pc * ncR);
+                    for (int ic = 0; ic < job.M; ic += MC)
+                    {
+                        int mc = Math.Min(MC, job.M - ic);
+                        for (int jr = 0; jr < nc; jr += nr)
+                        {
+                            for (int pc = 0; pc < job.K; pc += KC)
+                            {
+                                int kc = Math.Min(KC, job.K - pc);
+                                float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
+                                InPlaceColumn<K>(job, kc, ic, pc, bs, jc + jr, mc, Math.Min(nr, nc - jr), tile);
+                            }
+                        }
+                    }
+                    continue;
+                }
+                for (int pc = 0; pc < job.K; pc += KC)
+                {
+                    int kc = Math.Min(KC, job.K - pc);
+                    float* blockB = bp;
+                    if (prepacked) blockB = PackedBlock(job, pc, kc, jc);
+                    else PackBlockB<K>(job, pc, kc, jc, nc, bp);
+                    for (int ic = 0; ic < job.M; ic += MC)
+                    {
+                        int mc = Math.Min(MC, job.M - ic);
+                        for (int jr = 0; jr < nc; jr += nr) InPlaceColumn<K>(job, kc, ic, pc, blockB + (nint)jr * kc, jc + jr, mc, Math.Min(nr, nc - jr), tile);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One B sliver [kc, NR] (columns from <paramref name="column"/>) against rows [ic, ic + mc) of A where they lie, from
+    /// depth <paramref name="pc"/>: as <see cref="MacroColumn{K}"/>, a short edge tile one row at a time.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void InPlaceColumn<K>(in GemmJob job, int kc, int ic, int pc, float* bs, int column, int mc, int nrr, float* tile) where K : struct, IDirectKernel
+    {
+        int mr = K.MR;
+        float* init = Init(job, pc, column);
+        for (int ir = 0; ir < mc; ir += mr)
+        {
+            int mrr = Math.Min(mr, mc - ir);
+            float* a = job.A + (nint)(ic + ir) * job.RsA + pc * job.CsA;
+            float* cs = job.C + (nint)(ic + ir) * job.Ldc + column;
+            if (mrr * 2 <= mr)
+                for (int r = 0; r < mrr; r++) K.RunRow(kc, a + r * job.RsA, job.CsA, bs, cs + (nint)r * job.Ldc, nrr, tile, init);
+            else K.RunStrided(kc, a, job.RsA, job.CsA, bs, K.NR, cs, job.Ldc, mrr, nrr, tile, init);
+        }
     }
 
     /// <summary>The blocked, packed product on the calling thread (a job may be a slice of a larger product).</summary>
@@ -709,8 +802,21 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     /// </summary>
     public bool RowPart { get; init; }
 
+    /// <summary>
+    /// Whether the product reads A where it lies rather than packing it (<see cref="Gemm"/>'s InPlace): on the x64 paths
+    /// (<see cref="GemmPath.ReadsAInPlace"/>), for an A whose rows are contiguous (not Aᵀ: a weight gradient's A is packed,
+    /// its MR values of a step lie a row apart) and whose rows are not a multiple of 4 KB apart (those would all fall in one
+    /// set of L1, where the tile's eight rows and B's sliver compete for as many ways). Such a product runs the path's own
+    /// tile (8 × 32 at 512 bits, not the tall 12 × 32, whose twelve rows overflow twelve ways: measured 0.75× as fast).
+    /// Decided from A's strides, which every part split off keeps, so that one thread and all tile the same rows.
+    /// </summary>
+    public bool ReadsAInPlace => ReadsInPlace(Path, RsA, CsA);
+
+    /// <summary>Whether a product on <paramref name="path"/> whose A(i, p) is a[i · rsA + p · csA] reads A in place (<see cref="ReadsAInPlace"/>).</summary>
+    public static bool ReadsInPlace(GemmPath path, nint rsA, nint csA) => csA == 1 && path.ReadsAInPlace && rsA * sizeof(float) % 4096 != 0;
+
     /// <summary>Rows of the register tile that runs the product.</summary>
-    public int TileRows => Tall ? Kernel512x12x32.MR : Path.MR;
+    public int TileRows => Tall && !ReadsAInPlace ? Kernel512x12x32.MR : Path.MR;
 
     /// <summary>Rows [i0, i1) of the product.</summary>
     public GemmJob Rows(int i0, int i1) =>
