@@ -434,10 +434,10 @@ public static unsafe class Gemm
     /// <summary>
     /// The blocked product with A read where it lies (<see cref="GemmJob.ReadsAInPlace"/>): B is packed (or prepacked) as in
     /// <see cref="Packed{K}"/>, in the same orders, and each tile reads its MR rows of A through the kernel's strides. A's
-    /// rows are then read from cache as often as a packed sliver would be, and the pass that packs them goes: a tall product
+    /// block is then read from cache as often as its packed slivers would be, and the pass that packs it goes: a product
     /// reuses each packed sliver only N / NR times (4 for a 128-wide layer), so that the packing cost 10–20 % of the
-    /// products of a Transformer layer. Each C value gets the same multiply-adds in the same order as from packed slivers of
-    /// the same kernel.
+    /// products of a Transformer layer, forward and back. Each C value gets the same multiply-adds in the same order as from
+    /// packed slivers of the same kernel.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InPlace<K>(in GemmJob job) where K : struct, IDirectKernel
@@ -804,16 +804,18 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
 
     /// <summary>
     /// Whether the product reads A where it lies rather than packing it (<see cref="Gemm"/>'s InPlace): on the x64 paths
-    /// (<see cref="GemmPath.ReadsAInPlace"/>), for an A whose rows are contiguous (not Aᵀ: a weight gradient's A is packed,
-    /// its MR values of a step lie a row apart) and whose rows are not a multiple of 4 KB apart (those would all fall in one
-    /// set of L1, where the tile's eight rows and B's sliver compete for as many ways). Such a product runs the path's own
-    /// tile (8 × 32 at 512 bits, not the tall 12 × 32, whose twelve rows overflow twelve ways: measured 0.75× as fast).
-    /// Decided from A's strides, which every part split off keeps, so that one thread and all tile the same rows.
+    /// (<see cref="GemmPath.ReadsAInPlace"/>), for an A contiguous along its rows (A stored row-major) or along its columns
+    /// (Aᵀ stored row-major: a weight gradient's dYᵀ, whose tile reads MR adjacent values of each of its rows), unless the
+    /// lines a tile reads are a multiple of 4 KB apart: those would all fall in one set of L1, where they and B's sliver
+    /// compete for as many ways. Such a product runs the path's own tile (8 × 32 at 512 bits, not the tall 12 × 32, whose
+    /// twelve rows 4 KB apart overflowed twelve ways: 0.75× as fast). Decided from A's strides, which every part split off
+    /// keeps, so that one thread and all tile the same rows.
     /// </summary>
     public bool ReadsAInPlace => ReadsInPlace(Path, RsA, CsA);
 
     /// <summary>Whether a product on <paramref name="path"/> whose A(i, p) is a[i · rsA + p · csA] reads A in place (<see cref="ReadsAInPlace"/>).</summary>
-    public static bool ReadsInPlace(GemmPath path, nint rsA, nint csA) => csA == 1 && path.ReadsAInPlace && rsA * sizeof(float) % 4096 != 0;
+    public static bool ReadsInPlace(GemmPath path, nint rsA, nint csA) =>
+        path.ReadsAInPlace && ((csA == 1 && rsA * sizeof(float) % 4096 != 0) || (rsA == 1 && csA * sizeof(float) % 4096 != 0));
 
     /// <summary>Rows of the register tile that runs the product.</summary>
     public int TileRows => Tall && !ReadsAInPlace ? Kernel512x12x32.MR : Path.MR;

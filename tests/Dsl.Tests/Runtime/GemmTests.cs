@@ -28,7 +28,7 @@ public class GemmTests
                 data.Add(path, m, (m * 5 + 3) % 68, (m * 7 + 1) % 37);
             for (int n = 0; n <= 67; n++)
                 data.Add(path, n % 9 + 1, n, (n * 3 + 2) % 41);
-            for (int m = 96; m <= 109; m++)  // the 512-bit path's 12-row tile and its edges (Aᵀ; A read in place takes the 8-row tile)
+            for (int m = 96; m <= 109; m++)  // the 512-bit path's tall rows and their edges (A read in place takes the 8-row tile)
                 data.Add(path, m, (m * 3) % 70, (m * 11) % 29 + 1);
             data.Add(path, 64, 1024, 256);   // the LSTM recurrent product shape
             data.Add(path, 130, 520, 300);   // crosses the k and n blocks
@@ -158,7 +158,7 @@ public class GemmTests
     }
 
     [Fact]
-    public void ARowMajorAIsReadInPlaceOnX64UnlessItsRowsAreAMultipleOf4KBApart()
+    public void AIsReadInPlaceOnX64UnlessTheLinesATileReadsAreAMultipleOf4KBApart()
     {
         foreach (GemmPath path in new[] { GemmPath.V512, GemmPath.V256, GemmPath.V128 })
         {
@@ -167,7 +167,9 @@ public class GemmTests
             Assert.True(GemmJob.ReadsInPlace(path, 1027, 1), $"{path}: a bidirectional buffer's rows");
             Assert.False(GemmJob.ReadsInPlace(path, 1024, 1), $"{path}: rows 4 KB apart fall in one set of L1");
             Assert.False(GemmJob.ReadsInPlace(path, 3072, 1), $"{path}: rows 12 KB apart");
-            Assert.False(GemmJob.ReadsInPlace(path, 1, 384), $"{path}: Aᵀ (a weight gradient's) is packed");
+            Assert.True(GemmJob.ReadsInPlace(path, 1, 384), $"{path}: Aᵀ (a weight gradient's dYᵀ), its rows 1.5 KB apart");
+            Assert.False(GemmJob.ReadsInPlace(path, 1, 1024), $"{path}: Aᵀ with rows 4 KB apart");
+            Assert.False(GemmJob.ReadsInPlace(path, 3, 384), $"{path}: neither rows nor columns contiguous");
         }
         Assert.False(GemmJob.ReadsInPlace(GemmPath.V128Arm, 128, 1));
         Assert.False(GemmJob.ReadsInPlace(GemmPath.Scalar, 128, 1));
@@ -175,16 +177,17 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
-    public void ARowMajorAWhoseRowsAre4KBApartIsPackedAndMatchesTheReference(string pathName)
+    public void AnAWhoseLinesAre4KBApartIsPackedAndMatchesTheReference(string pathName)
     {
-        // The packed path for a row-major A, which on x64 now runs only for rows a multiple of 4 KB apart: tall (the 512-bit
-        // path's 12-row tile) with edge rows, two k-blocks, against B, Bᵀ and a prepacked B, accumulating or not.
+        // The packed path for A, which on x64 now runs only for lines a multiple of 4 KB apart: tall (the 512-bit path's
+        // 12-row tile) with edge rows, two k-blocks, A and Aᵀ against B, Bᵀ and a prepacked B, accumulating or not.
         GemmPath path = PathNamed(pathName);
         const int m = 109, n = 70, lda = 1024;
         int k = path.KC + 37;
         Assert.False(GemmJob.ReadsInPlace(path, lda, 1));
+        Assert.False(GemmJob.ReadsInPlace(path, 1, lda));
         var rng = new Rng(43);
-        float[] a = Random(rng, m * lda), b = Random(rng, k * n), bt = Random(rng, n * k);
+        float[] a = Random(rng, m * lda), at = Random(rng, k * lda), b = Random(rng, k * n), bt = Random(rng, n * k);
         var packed = new float[Gemm.PackedLength(path, k, n)];
         Gemm.PackB(path, k, n, bt, k, transposed: true, packed);
         foreach (bool accumulate in new[] { false, true })
@@ -194,6 +197,8 @@ public class GemmTests
                 c => GemmReference.MatMul(false, false, m, n, k, a, lda, b, n, c, n, accumulate), $"{path} NN, A's rows 4 KB apart");
             Compare(c0, n, m, n, accumulate, c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, k, c, n, accumulate),
                 c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, k, c, n, accumulate), $"{path} NT, A's rows 4 KB apart");
+            Compare(c0, n, m, n, accumulate, c => Gemm.MatMulTransA(path, m, n, k, at, lda, b, n, c, n, accumulate),
+                c => GemmReference.MatMul(true, false, m, n, k, at, lda, b, n, c, n, accumulate), $"{path} TN, Aᵀ's rows 4 KB apart");
             Compare(c0, n, m, n, accumulate, c => Gemm.MatMulPacked(path, m, n, k, a, lda, packed, c, n, accumulate),
                 c => GemmReference.MatMul(false, true, m, n, k, a, lda, bt, k, c, n, accumulate), $"{path} prepacked, A's rows 4 KB apart");
         }
