@@ -321,7 +321,8 @@ public static unsafe class Gemm
             {
                 case GemmPath.Kernel.V512: InPlace<Kernel512x8x32>(job); break;
                 case GemmPath.Kernel.V256: InPlace<Kernel256x6x16>(job); break;
-                default: InPlace<Kernel128x6x8>(job); break;
+                case GemmPath.Kernel.V128: InPlace<Kernel128x6x8>(job); break;
+                default: throw new InvalidOperationException($"Gemm: the {job.Path} path does not read A in place (GemmPath.ReadsAInPlace).");
             }
             return;
         }

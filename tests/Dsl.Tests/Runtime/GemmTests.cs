@@ -60,7 +60,7 @@ public class GemmTests
         foreach (bool accumulate in new[] { false, true })
         {
             float[] c0 = Random(rng, Math.Max(m, 1) * ldc);
-            string how = direct ? "" : " packed";
+            string how = direct ? "" : " blocked";
             Compare(c0, ldc, m, n, accumulate,
                 c => Gemm.MatMul(path, m, n, k, a, lda, b, ldb, c, ldc, accumulate, direct),
                 c => GemmReference.MatMul(false, false, m, n, k, a, lda, b, ldb, c, ldc, accumulate), $"{path} NN {m}x{n}x{k}{how}");
@@ -132,6 +132,8 @@ public class GemmTests
         var rng = new Rng(41);
         int lda = k + 1, ldc = n + 2;
         float[] a = Random(rng, m * lda), at = Random(rng, k * m), b = Random(rng, k * n), bt = Random(rng, n * k), c0 = Random(rng, m * ldc);
+        Assert.True(k <= 1024);
+        float[] wide = Random(rng, m * 1024);
         var packed = new float[Gemm.PackedLength(path, k, n)];
         Gemm.PackB(path, k, n, bt, k, transposed: true, packed);
         int[] rows = [0, 1, path.MR - 1, path.MR, path.MC - 1, path.MC, path.MC + 1, 2 * path.MC - 1, 2 * path.MC, m - 1];
@@ -141,6 +143,8 @@ public class GemmTests
             CompareRows("TN", c => Gemm.MatMulTransA(path, m, n, k, at, m, b, n, c, ldc, accumulate), (i, c) => GemmReference.MatMul(true, false, 1, n, k, at.AsSpan(i), m, b, n, c, ldc, accumulate));
             CompareRows("NT", c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, k, c, ldc, accumulate), (i, c) => GemmReference.MatMul(false, true, 1, n, k, a.AsSpan(i * lda), lda, bt, k, c, ldc, accumulate));
             CompareRows("packed", c => Gemm.MatMulPacked(path, m, n, k, a, lda, packed, c, ldc, accumulate), (i, c) => GemmReference.MatMul(false, true, 1, n, k, a.AsSpan(i * lda), lda, bt, k, c, ldc, accumulate));
+            // A's rows 4 KB apart: packed rather than read in place on x64, in the same order
+            CompareRows("NN, A's rows 4 KB apart", c => Gemm.MatMul(path, m, n, k, wide, 1024, b, n, c, ldc, accumulate), (i, c) => GemmReference.MatMul(false, false, 1, n, k, wide.AsSpan(i * 1024), 1024, b, n, c, ldc, accumulate));
 
             void CompareRows(string layout, Action<float[]> fast, Action<int, float[]> referenceRow)
             {
@@ -175,18 +179,32 @@ public class GemmTests
         Assert.False(GemmJob.ReadsInPlace(GemmPath.Scalar, 128, 1));
     }
 
-    [Theory]
-    [MemberData(nameof(Paths))]
-    public void AnAWhoseLinesAre4KBApartIsPackedAndMatchesTheReference(string pathName)
+    public static TheoryData<string, int> PackedRows()
     {
-        // The packed path for A, which on x64 now runs only for lines a multiple of 4 KB apart: tall (the 512-bit path's
-        // 12-row tile) with edge rows, two k-blocks, A and Aᵀ against B, Bᵀ and a prepacked B, accumulating or not.
+        var data = new TheoryData<string, int>();
+        foreach (string path in Paths())
+        {
+            int mr = PathNamed(path).MR;
+            // edge tiles of the path's tile, short (run a row at a time) and long (a partly filled sliver); at 512 bits the
+            // tall 12-row tile's from 96 rows on
+            foreach (int m in new[] { mr + 1, mr + mr / 2 + 1, 2 * mr - 1, 67, 96, 98, 103, 107, 109 }) data.Add(path, m);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(PackedRows))]
+    public void AnAWhoseLinesAre4KBApartIsPackedAndMatchesTheReference(string pathName, int m)
+    {
+        // The packed path for A, which on x64 now runs only for lines a multiple of 4 KB apart: every edge tile, the
+        // 512-bit path's 8-row and tall 12-row tiles, two k-blocks, A and Aᵀ against B, Bᵀ and a prepacked B, accumulating
+        // or not.
         GemmPath path = PathNamed(pathName);
-        const int m = 109, n = 70, lda = 1024;
+        const int n = 70, lda = 1024;
         int k = path.KC + 37;
         Assert.False(GemmJob.ReadsInPlace(path, lda, 1));
         Assert.False(GemmJob.ReadsInPlace(path, 1, lda));
-        var rng = new Rng(43);
+        var rng = new Rng((ulong)(43 + m));
         float[] a = Random(rng, m * lda), at = Random(rng, k * lda), b = Random(rng, k * n), bt = Random(rng, n * k);
         var packed = new float[Gemm.PackedLength(path, k, n)];
         Gemm.PackB(path, k, n, bt, k, transposed: true, packed);
