@@ -319,21 +319,21 @@ public static unsafe class Gemm
         {
             switch (job.Path.Id)
             {
-                case GemmPath.Kernel.V512: InPlace<Kernel512x8x32>(job); break;
-                case GemmPath.Kernel.V256: InPlace<Kernel256x6x16>(job); break;
-                case GemmPath.Kernel.V128: InPlace<Kernel128x6x8>(job); break;
+                case GemmPath.Kernel.V512: Blocked<Kernel512x8x32, InPlaceRows<Kernel512x8x32>>(job); break;
+                case GemmPath.Kernel.V256: Blocked<Kernel256x6x16, InPlaceRows<Kernel256x6x16>>(job); break;
+                case GemmPath.Kernel.V128: Blocked<Kernel128x6x8, InPlaceRows<Kernel128x6x8>>(job); break;
                 default: throw new InvalidOperationException($"Gemm: the {job.Path} path does not read A in place (GemmPath.ReadsAInPlace).");
             }
             return;
         }
         switch (job.Path.Id)
         {
-            case GemmPath.Kernel.V512 when job.Tall: Packed<Kernel512x12x32>(job); break;
-            case GemmPath.Kernel.V512: Packed<Kernel512x8x32>(job); break;
-            case GemmPath.Kernel.V256: Packed<Kernel256x6x16>(job); break;
-            case GemmPath.Kernel.V128: Packed<Kernel128x6x8>(job); break;
-            case GemmPath.Kernel.V128Arm: Packed<Kernel128x8x12>(job); break;
-            default: Packed<KernelScalar4x4>(job); break;
+            case GemmPath.Kernel.V512 when job.Tall: Blocked<Kernel512x12x32, PackedRows<Kernel512x12x32>>(job); break;
+            case GemmPath.Kernel.V512: Blocked<Kernel512x8x32, PackedRows<Kernel512x8x32>>(job); break;
+            case GemmPath.Kernel.V256: Blocked<Kernel256x6x16, PackedRows<Kernel256x6x16>>(job); break;
+            case GemmPath.Kernel.V128: Blocked<Kernel128x6x8, PackedRows<Kernel128x6x8>>(job); break;
+            case GemmPath.Kernel.V128Arm: Blocked<Kernel128x8x12, PackedRows<Kernel128x8x12>>(job); break;
+            default: Blocked<KernelScalar4x4, PackedRows<KernelScalar4x4>>(job); break;
         }
     }
 
@@ -433,91 +433,12 @@ public static unsafe class Gemm
     }
 
     /// <summary>
-    /// The blocked product with A read where it lies (<see cref="GemmJob.ReadsAInPlace"/>): B is packed (or prepacked) as in
-    /// <see cref="Packed{K}"/>, in the same orders, and each tile reads its MR rows of A through the kernel's strides. A's
-    /// block is then read from cache as often as its packed slivers would be, and the pass that packs it goes: a product
-    /// reuses each packed sliver only N / NR times (4 for a 128-wide layer), so that the packing cost 10–20 % of the
-    /// products of a Transformer layer, forward and back. Each C value gets the same multiply-adds in the same order as from
-    /// packed slivers of the same kernel.
+    /// The blocked product on the calling thread (a job may be a slice of a larger product): B packed by k-blocks of NC
+    /// columns (or prepacked), and A's rows as <typeparamref name="R"/> reads them, packed into MR-row slivers
+    /// (<see cref="PackedRows{K}"/>) or where they lie (<see cref="InPlaceRows{K}"/>, <see cref="GemmJob.ReadsAInPlace"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void InPlace<K>(in GemmJob job) where K : struct, IDirectKernel
-    {
-        int mr = K.MR, nr = K.NR;
-        GemmPath path = job.Path;
-        int KC = path.Depth(job.K), NC = path.NC;
-        int residentRows = path.ResidentRows(job.WholeC, job.K, mr);
-        bool resident = residentRows > 0;
-        int MC = resident ? residentRows : path.MC;
-        int ncMax = Math.Min(NC, RoundUp(job.N, nr));
-        int depth = resident ? job.K : Math.Min(KC, job.K);
-        bool prepacked = job.Packed != null;
-        float[] packedB = prepacked ? Array.Empty<float>() : Buffer(ref s_packedB, ncMax * depth);
-        float* tile = stackalloc float[K.MR * K.NR];
-        fixed (float* bp = packedB)
-        {
-            for (int jc = 0; jc < job.N; jc += NC)
-            {
-                int nc = Math.Min(NC, job.N - jc), ncR = RoundUp(nc, nr);
-                if (resident)
-                {
-                    // C-resident order (see Packed): every k-block of the B panel first, then the k-blocks inside the rows
-                    if (!prepacked)
-                        for (int pc = 0; pc < job.K; pc += KC) PackBlockB<K>(job, pc, Math.Min(KC, job.K - pc), jc, nc, bp + (nint)pc * ncR);
-                    for (int ic = 0; ic < job.M; ic += MC)
-                    {
-                        int mc = Math.Min(MC, job.M - ic);
-                        for (int jr = 0; jr < nc; jr += nr)
-                        {
-                            for (int pc = 0; pc < job.K; pc += KC)
-                            {
-                                int kc = Math.Min(KC, job.K - pc);
-                                float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
-                                InPlaceColumn<K>(job, kc, ic, pc, bs, jc + jr, mc, Math.Min(nr, nc - jr), tile);
-                            }
-                        }
-                    }
-                    continue;
-                }
-                for (int pc = 0; pc < job.K; pc += KC)
-                {
-                    int kc = Math.Min(KC, job.K - pc);
-                    float* blockB = bp;
-                    if (prepacked) blockB = PackedBlock(job, pc, kc, jc);
-                    else PackBlockB<K>(job, pc, kc, jc, nc, bp);
-                    for (int ic = 0; ic < job.M; ic += MC)
-                    {
-                        int mc = Math.Min(MC, job.M - ic);
-                        for (int jr = 0; jr < nc; jr += nr) InPlaceColumn<K>(job, kc, ic, pc, blockB + (nint)jr * kc, jc + jr, mc, Math.Min(nr, nc - jr), tile);
-                    }
-                }
-            }
-        }
-    }
-
-    /// <summary>
-    /// One B sliver [kc, NR] (columns from <paramref name="column"/>) against rows [ic, ic + mc) of A where they lie, from
-    /// depth <paramref name="pc"/>: as <see cref="MacroColumn{K}"/>, a short edge tile one row at a time.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void InPlaceColumn<K>(in GemmJob job, int kc, int ic, int pc, float* bs, int column, int mc, int nrr, float* tile) where K : struct, IDirectKernel
-    {
-        int mr = K.MR;
-        float* init = Init(job, pc, column);
-        for (int ir = 0; ir < mc; ir += mr)
-        {
-            int mrr = Math.Min(mr, mc - ir);
-            float* a = job.A + (nint)(ic + ir) * job.RsA + pc * job.CsA;
-            float* cs = job.C + (nint)(ic + ir) * job.Ldc + column;
-            if (mrr * 2 <= mr)
-                for (int r = 0; r < mrr; r++) K.RunRow(kc, a + r * job.RsA, job.CsA, bs, cs + (nint)r * job.Ldc, nrr, tile, init);
-            else K.RunStrided(kc, a, job.RsA, job.CsA, bs, K.NR, cs, job.Ldc, mrr, nrr, tile, init);
-        }
-    }
-
-    /// <summary>The blocked, packed product on the calling thread (a job may be a slice of a larger product).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Packed<K>(in GemmJob job) where K : struct, IMicroKernel
+    private static void Blocked<K, R>(in GemmJob job) where K : struct, IMicroKernel where R : struct, IBlockRows
     {
         int mr = K.MR, nr = K.NR;
         GemmPath path = job.Path;
@@ -533,7 +454,7 @@ public static unsafe class Gemm
         int depth = resident ? job.K : Math.Min(KC, job.K); // the depth packed at once
         bool prepacked = job.Packed != null;
         float[] packedB = prepacked ? Array.Empty<float>() : Buffer(ref s_packedB, ncMax * depth);
-        float[] packedA = Buffer(ref s_packedA, mcMax * depth);
+        float[] packedA = R.Packs ? Buffer(ref s_packedA, mcMax * depth) : Array.Empty<float>();
         float* tile = stackalloc float[K.MR * K.NR];
         fixed (float* bp = packedB, ap = packedA)
         {
@@ -551,7 +472,7 @@ public static unsafe class Gemm
                     for (int ic = 0; ic < job.M; ic += MC)
                     {
                         int mc = Math.Min(MC, job.M - ic), mcR = RoundUp(mc, mr);
-                        for (int pc = 0; pc < job.K; pc += KC) PackA<K>(job, ic, mc, pc, Math.Min(KC, job.K - pc), ap + (nint)pc * mcR);
+                        for (int pc = 0; pc < job.K; pc += KC) R.Pack(job, ic, mc, pc, Math.Min(KC, job.K - pc), ap + (nint)pc * mcR);
                         for (int jr = 0; jr < nc; jr += nr)
                         {
                             int nrr = Math.Min(nr, nc - jr);
@@ -559,7 +480,7 @@ public static unsafe class Gemm
                             {
                                 int kc = Math.Min(KC, job.K - pc);
                                 float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
-                                MacroColumn<K>(job, kc, ap + (nint)pc * mcR, bs, job.C + (nint)ic * job.Ldc + jc + jr, mc, nrr, tile, Init(job, pc, jc + jr));
+                                R.Column(job, kc, ic, pc, ap + (nint)pc * mcR, bs, jc + jr, mc, nrr, tile);
                             }
                         }
                     }
@@ -571,21 +492,78 @@ public static unsafe class Gemm
                     float* blockB = bp;
                     if (prepacked) blockB = PackedBlock(job, pc, kc, jc);
                     else PackBlockB<K>(job, pc, kc, jc, nc, bp);
-                    if (job.M == 1)
-                    {
-                        // a matrix-vector product: the row is read where it lies (packing it would pad it to MR rows)
-                        for (int jr = 0; jr < nc; jr += nr)
-                            K.RunRow(kc, job.A + pc * job.CsA, job.CsA, blockB + (nint)jr * kc, job.C + jc + jr, Math.Min(nr, nc - jr), tile, Init(job, pc, jc + jr));
-                        continue;
-                    }
                     for (int ic = 0; ic < job.M; ic += MC)
                     {
                         int mc = Math.Min(MC, job.M - ic);
-                        PackA<K>(job, ic, mc, pc, kc, ap);
-                        for (int jr = 0; jr < nc; jr += nr)
-                            MacroColumn<K>(job, kc, ap, blockB + (nint)jr * kc, job.C + (nint)ic * job.Ldc + jc + jr, mc, Math.Min(nr, nc - jr), tile, Init(job, pc, jc + jr));
+                        R.Pack(job, ic, mc, pc, kc, ap);
+                        for (int jr = 0; jr < nc; jr += nr) R.Column(job, kc, ic, pc, ap, blockB + (nint)jr * kc, jc + jr, mc, Math.Min(nr, nc - jr), tile);
                     }
                 }
+            }
+        }
+    }
+
+    /// <summary>How <see cref="Blocked{K, R}"/> reads A's rows: packed first, or where they lie.</summary>
+    private interface IBlockRows
+    {
+        /// <summary>Whether <see cref="Pack"/> writes the rows into the packing buffer.</summary>
+        static abstract bool Packs { get; }
+
+        /// <summary>Makes rows [ic, ic + mc) at depth <paramref name="pc"/> (<paramref name="kc"/> deep) ready at <paramref name="ap"/>.</summary>
+        static abstract void Pack(in GemmJob job, int ic, int mc, int pc, int kc, float* ap);
+
+        /// <summary>One B sliver [kc, NR] at <paramref name="bs"/> (C's columns from <paramref name="column"/>) against rows [ic, ic + mc).</summary>
+        static abstract void Column(in GemmJob job, int kc, int ic, int pc, float* ap, float* bs, int column, int mc, int nrr, float* tile);
+    }
+
+    /// <summary>A packed into MR-row slivers; one row (a matrix-vector product) is read where it lies, as packing would pad it to MR rows.</summary>
+    private readonly struct PackedRows<K> : IBlockRows where K : struct, IMicroKernel
+    {
+        public static bool Packs => true;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Pack(in GemmJob job, int ic, int mc, int pc, int kc, float* ap)
+        {
+            if (job.M > 1) PackA<K>(job, ic, mc, pc, kc, ap);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Column(in GemmJob job, int kc, int ic, int pc, float* ap, float* bs, int column, int mc, int nrr, float* tile)
+        {
+            float* c = job.C + (nint)ic * job.Ldc + column;
+            if (job.M == 1) K.RunRow(kc, job.A + pc * job.CsA, job.CsA, bs, c, nrr, tile, Init(job, pc, column));
+            else MacroColumn<K>(job, kc, ap, bs, c, mc, nrr, tile, Init(job, pc, column));
+        }
+    }
+
+    /// <summary>
+    /// A read where it lies (<see cref="GemmJob.ReadsAInPlace"/>): each tile reads its MR rows through the kernel's strides.
+    /// A's block is then read from cache as often as its packed slivers would be, and the pass that packs it goes: a
+    /// product reuses each packed sliver only N / NR times (4 for a 128-wide layer), so that the packing had cost 10–20 % of
+    /// the products of a Transformer layer, forward and back. Each C value gets the same multiply-adds in the same order as
+    /// from packed slivers of the same kernel.
+    /// </summary>
+    private readonly struct InPlaceRows<K> : IBlockRows where K : struct, IDirectKernel
+    {
+        public static bool Packs => false;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Pack(in GemmJob job, int ic, int mc, int pc, int kc, float* ap) { }
+
+        /// <summary>As <see cref="MacroColumn{K}"/> on rows where they lie: a short edge tile one row at a time.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Column(in GemmJob job, int kc, int ic, int pc, float* ap, float* bs, int column, int mc, int nrr, float* tile)
+        {
+            int mr = K.MR;
+            float* init = Init(job, pc, column);
+            for (int ir = 0; ir < mc; ir += mr)
+            {
+                int mrr = Math.Min(mr, mc - ir);
+                float* a = job.A + (nint)(ic + ir) * job.RsA + pc * job.CsA;
+                float* cs = job.C + (nint)(ic + ir) * job.Ldc + column;
+                if (mrr * 2 <= mr)
+                    for (int r = 0; r < mrr; r++) K.RunRow(kc, a + r * job.RsA, job.CsA, bs, cs + (nint)r * job.Ldc, nrr, tile, init);
+                else K.RunStrided(kc, a, job.RsA, job.CsA, bs, K.NR, cs, job.Ldc, mrr, nrr, tile, init);
             }
         }
     }
@@ -804,7 +782,7 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public bool RowPart { get; init; }
 
     /// <summary>
-    /// Whether the product reads A where it lies rather than packing it (<see cref="Gemm"/>'s InPlace): on the x64 paths
+    /// Whether the product reads A where it lies rather than packing it (<see cref="Gemm"/>'s InPlaceRows): on the x64 paths
     /// (<see cref="GemmPath.ReadsAInPlace"/>), for an A contiguous along its rows (A stored row-major) or along its columns
     /// (Aᵀ stored row-major: a weight gradient's dYᵀ, whose tile reads MR adjacent values of each of its rows), unless the
     /// lines a tile reads are a multiple of 4 KB apart: those would all fall in one set of L1, where they and B's sliver
