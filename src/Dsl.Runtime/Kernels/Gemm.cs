@@ -769,9 +769,10 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     public long WholeC { get; init; } = (long)m * n;
 
     /// <summary>
-    /// Whether the whole product takes the 512-bit path's tall tile (<see cref="GemmPath.TallRows"/> rows or more), which a
-    /// part split off keeps: every part then tiles its rows as the whole would, so that no row is an edge row (run one row
-    /// at a time, its sums in another order) on more threads and not on one — one thread and all give the same bits.
+    /// Whether the whole product takes the 512-bit path's tall tile (<see cref="GemmPath.TallRows"/> rows or more) when it
+    /// packs A (one that reads A in place keeps the 8-row tile: <see cref="ReadsAInPlace"/>), which a part split off keeps:
+    /// every part then tiles its rows as the whole would, so that no row is an edge row (run one row at a time, its sums
+    /// in another order) on more threads and not on one — one thread and all give the same bits.
     /// </summary>
     public bool Tall { get; init; } = path.Id == GemmPath.Kernel.V512 && m >= GemmPath.TallRows;
 
