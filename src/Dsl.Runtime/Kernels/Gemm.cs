@@ -14,7 +14,8 @@ namespace Dsl.Kernels;
 /// nothing is transposed in memory.
 /// <para>
 /// The kernel follows Goto and van de Geijn, as BLIS: B is packed into k-blocks of NR-column slivers and A
-/// into MR-row slivers, and a register-blocked micro-kernel keeps an MR × NR tile of C in registers. There is
+/// into MR-row slivers (on x64, A is read where it lies unless its lines are 4 KB apart: <see cref="GemmJob.ReadsAInPlace"/>),
+/// and a register-blocked micro-kernel keeps an MR × NR tile of C in registers. There is
 /// one micro-kernel per vector width, its tile shaped by the register file (<see cref="GemmPath"/>): 8 × 32
 /// with <see cref="Vector512{T}"/>, 6 × 16 with <see cref="Vector256{T}"/>, 6 × 8 with <see cref="Vector128{T}"/>
 /// on x64 and 8 × 12 on Arm64, 4 × 4 scalar. The widest this process accelerates is used
