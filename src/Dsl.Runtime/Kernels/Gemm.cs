@@ -236,6 +236,11 @@ public static unsafe class Gemm
                 Direct(job);
                 return;
             }
+            if (direct && IsDirectRow(job))
+            {
+                DirectRow(job);
+                return;
+            }
             // A matrix-vector product is bound by reading B: it pays to split it sooner.
             long threshold = IsRowWise(job) ? GemmWorkers.ParallelThreshold / 32 : GemmWorkers.ParallelThreshold;
             if ((long)m * n * k >= threshold && GemmWorkers.Count > 1) GemmWorkers.Split(job);
@@ -300,6 +305,51 @@ public static unsafe class Gemm
                 int nrr = Math.Min(nr, job.N - jr);
                 for (int ir = 0; ir < job.M; ir += mr)
                     K.RunStrided(k, job.A + ir * job.RsA, job.RsA, job.CsA, bs, ldb, job.C + ir * job.Ldc + jr, job.Ldc, Math.Min(mr, job.M - ir), nrr, tile, Init(job, 0, jr));
+            }
+        }
+    }
+
+    /// <summary>
+    /// One row against B's contiguous rows (a decoding step's attention weights times the cached values, [1 × d × S]),
+    /// below the split threshold, on a vector path: B is read where it lies, each of its values used once, where the
+    /// blocked product packed all of it for that single use (<see cref="DirectRow{T, K}"/>).
+    /// </summary>
+    private static bool IsDirectRow(in GemmJob job) =>
+        job.M == 1 && job.CsB == 1 && job.Packed == null && (long)job.N * job.K < GemmWorkers.ParallelThreshold
+        && job.Path.Id is GemmPath.Kernel.V512 or GemmPath.Kernel.V256 or GemmPath.Kernel.V128;
+
+    private static void DirectRow(in GemmJob job)
+    {
+        switch (job.Path.Id)
+        {
+            case GemmPath.Kernel.V512: DirectRow<Lanes512, Kernel512x8x32>(job); break;
+            case GemmPath.Kernel.V256: DirectRow<Lanes256, Kernel256x6x16>(job); break;
+            case GemmPath.Kernel.V128: DirectRow<Lanes128, Kernel128x6x8>(job); break;
+            default: throw new InvalidOperationException($"Gemm: the {job.Path} path has no direct one-row product.");
+        }
+    }
+
+    /// <summary>
+    /// C[1, n] (+)= a · B with B's full NR-column blocks read where they lie, the k-blocks and the row kernel of the blocked
+    /// product (<see cref="IMicroKernel.RunRow"/>: 2 · T.Count = NR columns), so the same sums in the same order; the last,
+    /// narrower block is packed, zero-padded, as there (a full-width read would pass the end of B's rows).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void DirectRow<T, K>(in GemmJob job) where T : struct, ILanes<T> where K : struct, IMicroKernel
+    {
+        int nr = K.NR, KC = job.Path.Depth(job.K), full = job.N / nr * nr;
+        float[] buffer = full < job.N ? Buffer(ref s_packedB, nr * KC) : Array.Empty<float>();
+        float* tile = stackalloc float[K.NR];
+        fixed (float* bp = buffer)
+        {
+            for (int pc = 0; pc < job.K; pc += KC)
+            {
+                int kc = Math.Min(KC, job.K - pc);
+                float* a = job.A + pc * job.CsA, b = job.B + pc * job.RsB;
+                for (int jr = 0; jr < full; jr += nr) RowKernel.Run<T>(kc, a, job.CsA, b + jr, job.RsB, job.C + jr, nr, tile, Init(job, pc, jr));
+                if (full == job.N) continue;
+                PackBlockB<K>(job, pc, kc, full, job.N - full, bp);
+                RowKernel.Run<T>(kc, a, job.CsA, bp, job.C + full, job.N - full, tile, Init(job, pc, full));
             }
         }
     }

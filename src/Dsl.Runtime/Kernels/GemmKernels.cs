@@ -631,21 +631,30 @@ internal readonly unsafe struct KernelScalar4x4 : IDirectKernel
 /// </summary>
 internal static unsafe class RowKernel
 {
+    /// <summary>One row of A against a packed B sliver [kc, 2 · T.Count].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Run<T>(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) where T : struct, ILanes<T> =>
+        Run<T>(kc, a, sa, b, 2 * T.Count, c, nr, tile, init);
+
+    /// <summary>
+    /// One row of A against 2 · T.Count columns of B whose step p lies at <paramref name="b"/> + p · <paramref name="ldb"/>
+    /// (a packed sliver's: its width; B's own rows: its leading dimension): the same multiply-adds in the same order either way.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run<T>(int kc, float* a, nint sa, float* b, float* c, int nr, float* tile, float* init) where T : struct, ILanes<T>
+    public static void Run<T>(int kc, float* a, nint sa, float* b, nint ldb, float* c, int nr, float* tile, float* init) where T : struct, ILanes<T>
     {
         int w = T.Count, width = 2 * w;
         T c0 = T.Create(0f), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
         int p = 0;
-        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 4 * width)
+        for (; p + 3 < kc; p += 4, a += 4 * sa, b += 4 * ldb)
         {
             T x0 = T.Create(a[0]), x1 = T.Create(a[sa]), x2 = T.Create(a[2 * sa]), x3 = T.Create(a[3 * sa]);
             c0 = T.MultiplyAdd(x0, T.Load(ref *b, 0), c0); c1 = T.MultiplyAdd(x0, T.Load(ref *b, w), c1);
-            c2 = T.MultiplyAdd(x1, T.Load(ref *b, 2 * w), c2); c3 = T.MultiplyAdd(x1, T.Load(ref *b, 3 * w), c3);
-            c4 = T.MultiplyAdd(x2, T.Load(ref *b, 4 * w), c4); c5 = T.MultiplyAdd(x2, T.Load(ref *b, 5 * w), c5);
-            c6 = T.MultiplyAdd(x3, T.Load(ref *b, 6 * w), c6); c7 = T.MultiplyAdd(x3, T.Load(ref *b, 7 * w), c7);
+            c2 = T.MultiplyAdd(x1, T.Load(ref b[ldb], 0), c2); c3 = T.MultiplyAdd(x1, T.Load(ref b[ldb], w), c3);
+            c4 = T.MultiplyAdd(x2, T.Load(ref b[2 * ldb], 0), c4); c5 = T.MultiplyAdd(x2, T.Load(ref b[2 * ldb], w), c5);
+            c6 = T.MultiplyAdd(x3, T.Load(ref b[3 * ldb], 0), c6); c7 = T.MultiplyAdd(x3, T.Load(ref b[3 * ldb], w), c7);
         }
-        for (; p < kc; p++, a += sa, b += width)
+        for (; p < kc; p++, a += sa, b += ldb)
         {
             T x = T.Create(a[0]);
             c0 = T.MultiplyAdd(x, T.Load(ref *b, 0), c0); c1 = T.MultiplyAdd(x, T.Load(ref *b, w), c1);

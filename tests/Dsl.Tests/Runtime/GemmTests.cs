@@ -222,6 +222,32 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void AOneRowProductReadsBWhereItLiesWithTheBlockedProductsBits(string pathName)
+    {
+        // a decoding step's weights times the cached values: B's full column blocks read in place, the last packed; the
+        // same bits as the blocked product (direct: false), which packs all of B, over widths with and without a narrower
+        // last block and depths of one k-block and several
+        GemmPath path = PathNamed(pathName);
+        var rng = new Rng(47);
+        foreach (int n in new[] { 1, 7, 16, 31, 32, 33, 65, 100 })
+            foreach (int k in new[] { 1, 5, 99, path.KC + 37, 3 * path.KC + 1 })
+            {
+                int lda = k + 2, ldb = n + 5;
+                float[] a = Random(rng, lda), b = Random(rng, k * ldb), c0 = Random(rng, n + 3);
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    float[] direct = (float[])c0.Clone(), blocked = (float[])c0.Clone(), expected = (float[])c0.Clone();
+                    Gemm.MatMul(path, 1, n, k, a, lda, b, ldb, direct, n, accumulate, direct: true);
+                    Gemm.MatMul(path, 1, n, k, a, lda, b, ldb, blocked, n, accumulate, direct: false);
+                    GemmReference.MatMul(false, false, 1, n, k, a, lda, b, ldb, expected, n, accumulate);
+                    Assert.True(direct.AsSpan().SequenceEqual(blocked), $"{path} 1x{n}x{k} accumulate={accumulate}: the direct row differs from the blocked product");
+                    Tolerance.AssertClose(expected, direct, $"{path} 1x{n}x{k} accumulate={accumulate}", rtol: 1e-4f);
+                }
+            }
+    }
+
     [Fact]
     public void DeepProductsAreCutIntoEqualBlocksNoDeeperThanKC()
     {
