@@ -407,9 +407,9 @@ public static class AttentionKernel
     /// <summary>
     /// A head's <paramref name="rows"/> rows of <paramref name="d"/> values, <paramref name="ld"/> apart in a [T, B, ·] buffer,
     /// side by side in <paramref name="dst"/>: its products then read them where they lie (rows 3E · B apart fall in one
-    /// cache set, and would be packed for every product). The rows are copied in vectors written out here, not by a call
-    /// per row: a head's rows lie a page or more apart, so each row's read waits on memory, and one loop over them keeps
-    /// many reads in flight where a span copy per row kept about one (a fifth of a causal head's time at 128 steps).
+    /// cache set, and would be packed for every product). Each row is copied by an inlined vector loop, not by a span copy
+    /// (a memmove call): a head's rows lie a page or more apart, so each row's read waits on memory, and the inlined loops
+    /// keep many reads in flight where a memmove per row kept about one (a fifth of a causal head's time at 128 steps).
     /// </summary>
     private static unsafe void Gather(ReadOnlySpan<float> src, int ld, int rows, int d, Span<float> dst)
     {

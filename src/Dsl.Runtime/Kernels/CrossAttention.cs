@@ -50,12 +50,12 @@ public static class CrossAttentionKernel
 
     /// <summary>
     /// The weights the context is made of: <paramref name="a"/> itself, or a ⊙ mask (dropout on the weights, training; the
-    /// weights kept for inspection and back-propagation stay undropped), in a per-thread scratch.
+    /// weights kept for inspection and back-propagation stay undropped), in <paramref name="into"/> or else a per-thread scratch.
     /// </summary>
-    private static ReadOnlySpan<float> Dropped(ReadOnlySpan<float> a, ReadOnlySpan<float> mask, int b, int length)
+    private static ReadOnlySpan<float> Dropped(ReadOnlySpan<float> a, ReadOnlySpan<float> mask, int b, int length, Span<float> into = default)
     {
         if (mask.IsEmpty) return a;
-        Span<float> used = GemmWorkers.Scratch(length);
+        Span<float> used = into.IsEmpty ? GemmWorkers.Scratch(length) : into.Slice(0, length);
         TensorPrimitives.Multiply(a, mask.Slice(b * length, length), used);
         return used;
     }
@@ -211,14 +211,9 @@ public static class CrossAttentionKernel
             int valid = Valid(lengths, b, S);
             var a = new ReadOnlySpan<float>(x.Weights + (nint)b * T * S, T * S);
             ReadOnlySpan<float> dc = dContext.Slice(b * M);
-            ReadOnlySpan<float> used = a;
-            if (!mask.IsEmpty)
-            {
-                TensorPrimitives.Multiply(a, mask.Slice(b * T * S, T * S), dropped);
-                used = dropped;
-            }
-            // the valid source steps only, as the forward pass and the dot scores' step back read them
-            Gemm.MatMulTransA(valid, M, T, used, S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
+            // the valid source steps only, as the forward pass and the dot scores' step back read them (the dropped weights
+            // in this part's own buffer: the thread's scratch holds ds)
+            Gemm.MatMulTransA(valid, M, T, Dropped(a, mask, b, T * S, dropped), S, dc, B * M, dMemory.Slice(b * M), B * M, accumulate: true);
             Gemm.MatMulTransB(T, valid, M, dc, B * M, memory.Slice(b * M), B * M, ds, S, accumulate: false);
             if (!mask.IsEmpty) TensorPrimitives.Multiply(ds, mask.Slice(b * T * S, T * S), ds);
             SoftmaxBackward(a, ds, T, S, 1f, valid, x.Causal);
@@ -316,7 +311,6 @@ public static class CrossAttentionKernel
             return j;
         }
     }
-
 
     private static void RequireLengths(ReadOnlySpan<int> lengths, int batch)
     {

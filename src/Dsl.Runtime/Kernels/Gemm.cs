@@ -741,7 +741,8 @@ public static unsafe class Gemm
             {
                 float* s = src + p * job.CsA, dp = dst + (nint)p * mr;
                 // the run a few p on, prefetched on x64 (its rows are a row of Aᵀ apart): a 512-wide layer's weight gradient
-                // over 4096 rows 122 -> 170 GFLOP/s on one thread
+                // over 4096 rows 122 -> 170 GFLOP/s on one thread, when it was packed (x64 now packs Aᵀ only for rows 4 KB
+                // apart, an LSTM's gate gradients at H = 256: GemmJob.ReadsAInPlace)
                 if (Sse.IsSupported)
                     for (int q = 0; q < packed; q += 16) Sse.Prefetch0(s + RowsAhead * job.CsA + q);
                 for (int ir = 0; ir < packed; ir += mr, s += mr, dp += (nint)mr * kc)
@@ -766,7 +767,8 @@ public static unsafe class Gemm
                     {
                         // the sliver's rows are MR streams a row apart, read 16 bytes at a time: on x64 each is prefetched a few
                         // lines ahead once per line, or the transposes wait on L3 (A of 4096 × 384 packed for the 12 × 32 tile:
-                        // 129 -> 197 GFLOP/s for the product on one thread; no change where A sits in L2)
+                        // 129 -> 197 GFLOP/s for the product on one thread; no change where A sits in L2). x64 now packs A only
+                        // for rows 4 KB apart (GemmJob.ReadsAInPlace).
                         if ((p0 & 15) == 0 && Sse.IsSupported)
                             for (int q = 0; q < mr; q++) Sse.Prefetch0(src + q * job.RsA + p0 + PrefetchAhead);
                         int r = 0;
