@@ -3,11 +3,13 @@
 # machine, with the same threads, and prints one table: times, the ratios (their time / Dsl's: > 1 means Dsl is
 # faster), Dsl's GFLOP/s and the fraction of the FMA peak measured in the same run, and the vector width each ran at.
 # Usage, from a clean clone:
-#   dotnet build -c Release && bench/compare.sh [threads] [--avx2] [--no-torchsharp] [--only TEXT]
+#   dotnet build -c Release && bench/compare.sh [threads] [--avx2] [--rounds N] [--no-torchsharp] [--only TEXT]
 # --avx2 narrows every side to 256-bit vectors on an AVX-512 machine (an AVX2 machine's like-for-like): Dsl with
 # DOTNET_EnableAVX512=0 (which .NET 10 reads), PyTorch with ATEN_CPU_CAPABILITY=avx2 and OPENBLAS_CORETYPE=Haswell,
 # TorchSharp with ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2; ONNX Runtime has no
 # such switch and keeps its widest kernels. --only runs, on every side, the workloads whose name contains TEXT.
+# --rounds N runs the sides N times, alternating (Dsl, PyTorch, TorchSharp, Dsl, …), and keeps each workload's fastest
+# reading on each side (bench/rounds.py): a busy minute on a shared machine then slows one round, not one side (default 1).
 # PyTorch at its best needs Debian's python3-torch with OpenBLAS (apt-get install python3-torch libopenblas0-pthread);
 # its side prints which BLAS it loaded. TorchSharp (bench/torchsharp: TorchSharp-cpu from NuGet, LibTorch 2.10) runs
 # through bench/torchsharp/launch.sh (glibc >= 2.38, or Debian 13's libc fetched by with-trixie-libc.sh); its first build
@@ -17,13 +19,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=$(nproc)
 if [[ $# -gt 0 && $1 != --* ]]; then threads=$1; shift; fi
-avx2=0 torchsharp=1 only=()
+avx2=0 torchsharp=1 only=() rounds=1
 while [[ $# -gt 0 ]]; do
   case $1 in
     --avx2) avx2=1 ;;
     --no-torchsharp) torchsharp=0 ;;
+    --rounds) rounds=${2:?compare.sh: --rounds needs a count}; shift ;;
     --only) only=(--only "${2:?compare.sh: --only needs a TEXT}"); shift ;;
-    *) echo "compare.sh: unknown argument '$1' (expected [threads] [--avx2] [--no-torchsharp] [--only TEXT])" >&2; exit 2 ;;
+    *) echo "compare.sh: unknown argument '$1' (expected [threads] [--avx2] [--rounds N] [--no-torchsharp] [--only TEXT])" >&2; exit 2 ;;
   esac
   shift
 done
@@ -36,34 +39,38 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 touch "$out/torch.jsonl" "$out/ts.jsonl"
-env ${dsl_env[@]+"${dsl_env[@]}"} dotnet run -c Release --no-build --project bench/Dsl.Benchmarks -- --json --threads "$threads" ${only[@]+"${only[@]}"} > "$out/dsl.jsonl"
-if ! env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" ${torch_env[@]+"${torch_env[@]}"} /usr/bin/python3 bench/pytorch/bench.py --threads "$threads" ${only[@]+"${only[@]}"} > "$out/torch.jsonl" 2> "$out/torch.err"; then
-  echo "PyTorch left out: bench/pytorch/bench.py failed ($(tail -1 "$out/torch.err"))"
-  : > "$out/torch.jsonl"
+pytorch=1
+if ((torchsharp)) && ! dotnet build -c Release bench/torchsharp -v quiet > "$out/ts.build" 2>&1; then
+  echo "TorchSharp left out: bench/torchsharp did not build ($(grep -m1 -E 'error' "$out/ts.build" || tail -1 "$out/ts.build"))"
+  torchsharp=0
 fi
-if ((torchsharp)); then
-  if ! dotnet build -c Release bench/torchsharp -v quiet > "$out/ts.build" 2>&1; then
-    echo "TorchSharp left out: bench/torchsharp did not build ($(grep -m1 -E 'error' "$out/ts.build" || tail -1 "$out/ts.build"))"
-  elif ! bench/torchsharp/launch.sh ${ts_narrow[@]+"${ts_narrow[@]}"} "$threads" --json ${only[@]+"${only[@]}"} > "$out/ts.jsonl" 2> "$out/ts.err"; then
+for ((round = 0; round < rounds; round++)); do
+  env ${dsl_env[@]+"${dsl_env[@]}"} dotnet run -c Release --no-build --project bench/Dsl.Benchmarks -- --json --threads "$threads" ${only[@]+"${only[@]}"} >> "$out/dsl.jsonl"
+  if ((pytorch)) && ! env OMP_WAIT_POLICY=PASSIVE OMP_NUM_THREADS="$threads" ${torch_env[@]+"${torch_env[@]}"} /usr/bin/python3 bench/pytorch/bench.py --threads "$threads" ${only[@]+"${only[@]}"} >> "$out/torch.jsonl" 2> "$out/torch.err"; then
+    echo "PyTorch left out: bench/pytorch/bench.py failed ($(tail -1 "$out/torch.err"))"
+    : > "$out/torch.jsonl"
+    pytorch=0
+  fi
+  if ((torchsharp)) && ! bench/torchsharp/launch.sh ${ts_narrow[@]+"${ts_narrow[@]}"} "$threads" --json ${only[@]+"${only[@]}"} >> "$out/ts.jsonl" 2> "$out/ts.err"; then
     echo "TorchSharp left out: its bench failed ($(tail -1 "$out/ts.err"))"
     : > "$out/ts.jsonl"
+    torchsharp=0
   fi
-fi
-python3 - "$out/dsl.jsonl" "$out/torch.jsonl" "$out/ts.jsonl" "$threads" "$avx2" <<'PY'
-import json, sys
-def lines(path):
-    return [json.loads(l) for l in open(path) if l.startswith("{")]
-dsl_lines, torch_lines, ts_lines = lines(sys.argv[1]), lines(sys.argv[2]), lines(sys.argv[3])
-threads, avx2 = int(sys.argv[4]), sys.argv[5] == "1"
-named = lambda ls: [l for l in ls if "name" in l]
-dsl = named(dsl_lines)
-torch = {l["name"]: l for l in named(torch_lines)}
-ts = {l["name"]: l for l in named(ts_lines)}
-info = next((l for l in dsl_lines if l.get("info") == "dsl"), None)
+done
+PYTHONPATH=bench python3 - "$out/dsl.jsonl" "$out/torch.jsonl" "$out/ts.jsonl" "$threads" "$avx2" "$rounds" <<'PY'
+import sys
+from rounds import read
+(dsl, dsl_info), (torch, torch_info), (ts, _) = (read(p) for p in sys.argv[1:4])
+threads, avx2, rounds = int(sys.argv[4]), sys.argv[5] == "1", int(sys.argv[6])
+torch = {l["name"]: l for l in torch}
+ts = {l["name"]: l for l in ts}
+if rounds > 1:
+    print(f"Best of {rounds} alternating rounds per workload and side")
+info = next((l for l in dsl_info if l.get("info") == "dsl"), None)
 if info:
     print(f"Dsl: {info['vector_bits']}-bit vectors, GEMM micro-kernel {info['kernel']}" + (f", {info['blocking']}" if info.get('blocking') else "") + f", {info['cores']} cores, {threads} threads"
           + (" (narrowed by --avx2)" if avx2 else ""))
-tinfo = next((l for l in torch_lines if l.get("info") == "pytorch"), None)
+tinfo = next((l for l in torch_info if l.get("info") == "pytorch"), None)
 if tinfo:
     print(f"PyTorch {tinfo['version']}, {tinfo['threads']} threads, BLAS: {', '.join(tinfo['blas']) or 'none found'}, "
           f"OMP_WAIT_POLICY={tinfo['OMP_WAIT_POLICY']}" + (", ATEN_CPU_CAPABILITY=avx2, OPENBLAS_CORETYPE=Haswell" if avx2 else ""))

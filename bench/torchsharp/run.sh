@@ -3,7 +3,7 @@
 # workload of bench/pytorch/bench.py, as one markdown table (ratios: their time / ours, > 1 means Dsl is faster).
 #   bench/torchsharp/run.sh [threads] [--avx2] [--rounds N] [--only TEXT]
 # --rounds N runs Dsl and TorchSharp N times each, alternating (Dsl, TorchSharp, Dsl, …), and keeps each workload's fastest
-# time: on a shared machine a busy minute then slows both sides' readings, not one side's only (default 1).
+# time (bench/rounds.py): on a shared machine a busy minute then slows both sides' readings, not one side's only (default 1).
 # --avx2 narrows both to 256-bit vectors on an AVX-512 machine (Dsl: DOTNET_EnableAVX512=0, which .NET 10 reads, not …AVX512F; LibTorch:
 # ATEN_CPU_CAPABILITY=avx2, MKL_ENABLE_INSTRUCTIONS=AVX2, ONEDNN_MAX_CPU_ISA=AVX2); ONNX Runtime has no such switch and
 # keeps its widest kernels.
@@ -29,17 +29,10 @@ for ((round = 0; round < rounds; round++)); do
   env "${dsl_env[@]}" dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --json --threads "$threads" "$@" >> "$out/dsl.jsonl"
   bench/torchsharp/launch.sh ${ts_narrow[@]+"${ts_narrow[@]}"} "$threads" --json "$@" >> "$out/ts.jsonl"
 done
-python3 - "$out/dsl.jsonl" "$out/ts.jsonl" "$threads" "$rounds" <<'PY'
-import json, sys
-def read(path):
-    # each workload's fastest round (the FMA peaks: their highest reading), in the order of the first round
-    best = {}
-    for l in (json.loads(l) for l in open(path) if l.startswith("{\"name\"")):
-        b = best.get(l["name"])
-        if b is None or (l["gflops"] > b["gflops"] if l["name"].startswith("peak") else l["ms"] < b["ms"]):
-            best[l["name"]] = l
-    return list(best.values())
-dsl, ts, threads = read(sys.argv[1]), {l["name"]: l for l in read(sys.argv[2])}, int(sys.argv[3])
+PYTHONPATH=bench python3 - "$out/dsl.jsonl" "$out/ts.jsonl" "$threads" "$rounds" <<'PY'
+import sys
+from rounds import read
+dsl, ts, threads = read(sys.argv[1])[0], {l["name"]: l for l in read(sys.argv[2])[0]}, int(sys.argv[3])
 if int(sys.argv[4]) > 1: print(f"best of {sys.argv[4]} alternating rounds per workload")
 peaks = {l["name"]: l["gflops"] for l in dsl if l["name"].startswith("peak fma")}
 print(f"FMA peak now: {peaks.get('peak fma 1 thread', 0):.1f} GFLOP/s on 1 thread, "
