@@ -5,6 +5,12 @@
 # temporary folder and installs nothing. A first argument --avx2 narrows LibTorch to 256-bit vectors on an AVX-512
 # machine (ATEN_CPU_CAPABILITY, MKL_ENABLE_INSTRUCTIONS, ONEDNN_MAX_CPU_ISA). Used by bench/torchsharp/run.sh and
 # bench/compare.sh.
+# LibTorch frees its large buffers at the end of every step and allocates them again in the next; glibc hands blocks that
+# large back to the kernel and takes them anew, one page fault per page each time. On a VM where faults are dear (the
+# project's, in session 17: 21 % of LibTorch's samples in the kernel's fault path) that made its LSTM training 4-5x
+# slower than its compute. GLIBC_TUNABLES keeps the freed blocks in the heap, as a deployment would (or jemalloc), so
+# that the table compares the libraries, not the VM's page faults. A GLIBC_TUNABLES already set wins.
+export GLIBC_TUNABLES=${GLIBC_TUNABLES:-glibc.malloc.mmap_threshold=2147483647:glibc.malloc.trim_threshold=2147483647}
 set -euo pipefail
 if [[ ${1:-} == --avx2 ]]; then
   shift
