@@ -14,7 +14,7 @@ namespace Dsl.Kernels;
 /// nothing is transposed in memory.
 /// <para>
 /// The kernel follows Goto and van de Geijn, as BLIS: B is packed into k-blocks of NR-column slivers and A
-/// into MR-row slivers (on x64, A is read where it lies unless its lines are 4 KB apart: <see cref="GemmJob.ReadsAInPlace"/>),
+/// into MR-row slivers (on x64, A is read where it lies, unless it is Aᵀ with rows a multiple of 4 KB apart: <see cref="GemmJob.ReadsAInPlace"/>),
 /// and a register-blocked micro-kernel keeps an MR × NR tile of C in registers. There is
 /// one micro-kernel per vector width, its tile shaped by the register file (<see cref="GemmPath"/>): 8 × 32
 /// with <see cref="Vector512{T}"/>, 6 × 16 with <see cref="Vector256{T}"/>, 6 × 8 with <see cref="Vector128{T}"/>
@@ -252,8 +252,8 @@ public static unsafe class Gemm
     /// A product below the split threshold and within one k-block, of at least two rows, whose A lies within
     /// <see cref="CompactSpan"/> (an attention head's, [64 × 64 × 32], on operands gathered per head): packing A and B, each
     /// read once, cost a third of the micro-kernel's time there, so A is read where it lies and B too when its rows are
-    /// contiguous and compact (<see cref="Direct{K}"/>). Rows far apart are packed as usual: read in place, rows a multiple
-    /// of 4 KB apart fall in one cache set (a head's rows of a [T, B, 3E] buffer are 96 KB apart).
+    /// contiguous and compact (<see cref="Direct{K}"/>). Rows far apart take the blocked product (a head's rows of a
+    /// [T, B, 3E] buffer are 96 KB apart), which packs B and, except on x64, A.
     /// </summary>
     private static bool IsDirect(in GemmJob job) =>
         job.Packed == null && job.M >= 2 && job.K <= job.Path.KC && (long)job.M * job.N * job.K < GemmWorkers.ParallelThreshold && !IsRowWise(job)
@@ -741,8 +741,8 @@ public static unsafe class Gemm
             {
                 float* s = src + p * job.CsA, dp = dst + (nint)p * mr;
                 // the run a few p on, prefetched on x64 (its rows are a row of Aᵀ apart): a 512-wide layer's weight gradient
-                // over 4096 rows 122 -> 170 GFLOP/s on one thread, when it was packed (x64 now packs Aᵀ only for rows 4 KB
-                // apart, an LSTM's gate gradients at H = 256: GemmJob.ReadsAInPlace)
+                // over 4096 rows 122 -> 170 GFLOP/s on one thread, when it was packed (x64 now packs Aᵀ only for rows a
+                // multiple of 4 KB apart, an LSTM's gate gradients at H = 256: GemmJob.ReadsAInPlace)
                 if (Sse.IsSupported)
                     for (int q = 0; q < packed; q += 16) Sse.Prefetch0(s + RowsAhead * job.CsA + q);
                 for (int ir = 0; ir < packed; ir += mr, s += mr, dp += (nint)mr * kc)
@@ -767,8 +767,8 @@ public static unsafe class Gemm
                     {
                         // the sliver's rows are MR streams a row apart, read 16 bytes at a time: on x64 each is prefetched a few
                         // lines ahead once per line, or the transposes wait on L3 (A of 4096 × 384 packed for the 12 × 32 tile:
-                        // 129 -> 197 GFLOP/s for the product on one thread; no change where A sits in L2). x64 now packs A only
-                        // for rows 4 KB apart (GemmJob.ReadsAInPlace).
+                        // 129 -> 197 GFLOP/s for the product on one thread; no change where A sits in L2). x64 now reads A
+                        // stored row-major where it lies (GemmJob.ReadsAInPlace): this packing serves Arm64 and the scalar path.
                         if ((p0 & 15) == 0 && Sse.IsSupported)
                             for (int q = 0; q < mr; q++) Sse.Prefetch0(src + q * job.RsA + p0 + PrefetchAhead);
                         int r = 0;
@@ -837,18 +837,21 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
 
     /// <summary>
     /// Whether the product reads A where it lies rather than packing it (<see cref="Gemm"/>'s InPlaceRows): on the x64 paths
-    /// (<see cref="GemmPath.ReadsAInPlace"/>), for an A contiguous along its rows (A stored row-major) or along its columns
-    /// (Aᵀ stored row-major: a weight gradient's dYᵀ, whose tile reads MR adjacent values of each of its rows), unless the
-    /// lines a tile reads are a multiple of 4 KB apart: those would all fall in one set of L1, where they and B's sliver
-    /// compete for as many ways. Such a product runs the path's own tile (8 × 32 at 512 bits, not the tall 12 × 32, whose
-    /// twelve rows 4 KB apart overflowed twelve ways: 0.75× as fast). Decided from A's strides, which every part split off
-    /// keeps, so that one thread and all tile the same rows.
+    /// (<see cref="GemmPath.ReadsAInPlace"/>), for an A contiguous along its rows (A stored row-major), and for one
+    /// contiguous along its columns (Aᵀ stored row-major: a weight gradient's dYᵀ, whose tile reads MR adjacent values of
+    /// each of its rows) unless those rows are a multiple of 4 KB apart. Then every line of A a tile reads, k after k,
+    /// falls in one set of L1: read in place, an LSTM's weight gradient at H = 256 [1024 × 256 × 2048] ran 8 % slower on
+    /// one thread. Rows of A 4 KB apart are read in place (session 17: the step back's product [32 × 256 × 1024] 1.05×
+    /// as fast on one thread and 1.2–1.3× on two, where each core had packed all of A; dX 1.04–1.1×; GEMM 1024³ the same).
+    /// Such a product runs the path's own tile (8 × 32 at 512 bits, not the tall 12 × 32, whose twelve rows 4 KB apart
+    /// overflowed twelve ways: 0.75× as fast). Decided from A's strides, which every part split off keeps, so that one
+    /// thread and all tile the same rows.
     /// </summary>
     public bool ReadsAInPlace => ReadsInPlace(Path, RsA, CsA);
 
     /// <summary>Whether a product on <paramref name="path"/> whose A(i, p) is a[i · rsA + p · csA] reads A in place (<see cref="ReadsAInPlace"/>).</summary>
     public static bool ReadsInPlace(GemmPath path, nint rsA, nint csA) =>
-        path.ReadsAInPlace && ((csA == 1 && rsA * sizeof(float) % 4096 != 0) || (rsA == 1 && csA * sizeof(float) % 4096 != 0));
+        path.ReadsAInPlace && (csA == 1 || (rsA == 1 && csA * sizeof(float) % 4096 != 0));
 
     /// <summary>Rows of the register tile that runs the product.</summary>
     public int TileRows => Tall && !ReadsAInPlace ? Kernel512x12x32.MR : Path.MR;

@@ -67,11 +67,13 @@ public class ThreadingTests
             const int n = 70, k = 150;
             float[] a = Random(m * k), b = Random(k * n);
             AssertSameBits(m * n, c => Gemm.MatMul(path, m, n, k, a, k, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}");
-            // Aᵀ read in place, and A's rows 4 KB apart packed (the 512-bit path's tall tile): their edge rows as well
+            // Aᵀ read in place, A's rows 4 KB apart read in place, and Aᵀ's rows 4 KB apart packed (the 512-bit path's tall
+            // tile): their edge rows as well
             const int lda = 1024;
-            float[] wide = Random(m * lda), at = Random(k * (m + 1));
+            float[] wide = Random(m * lda), at = Random(k * (m + 1)), atWide = Random(k * lda);
             AssertSameBits(m * n, c => Gemm.MatMul(path, m, n, k, wide, lda, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}, A's rows 4 KB apart");
             AssertSameBits(m * n, c => Gemm.MatMulTransA(path, m, n, k, at, m + 1, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}, Aᵀ");
+            AssertSameBits(m * n, c => Gemm.MatMulTransA(path, m, n, k, atWide, lda, b, n, c, n, accumulate: false), $"{path} {m}x{n}x{k}, Aᵀ's rows 4 KB apart");
         }
         // against Bᵀ, a last part of one or two rows runs as the whole product's edge rows, not as dot products
         foreach (int m in new[] { path.MR + 1, path.MR + 2 })
