@@ -843,9 +843,9 @@ internal readonly unsafe struct GemmJob(GemmPath path, float* a, nint rsA, nint 
     /// falls in one set of L1: read in place, an LSTM's weight gradient at H = 256 [1024 × 256 × 2048] ran 8 % slower on
     /// one thread. Rows of A 4 KB apart are read in place (session 17: the step back's product [32 × 256 × 1024] 1.05×
     /// as fast on one thread and 1.2–1.3× on two, where each core had packed all of A; dX 1.04–1.1×; GEMM 1024³ the same).
-    /// Such a product runs the path's own tile (8 × 32 at 512 bits, not the tall 12 × 32, whose twelve rows 4 KB apart
-    /// overflowed twelve ways: 0.75× as fast). Decided from A's strides, which every part split off keeps, so that one
-    /// thread and all tile the same rows.
+    /// A product read in place runs the path's own tile (8 × 32 at 512 bits, not the tall 12 × 32, whose twelve rows 4 KB
+    /// apart overflowed twelve ways: 0.75× as fast). Decided from A's strides, which every part split off keeps, so that
+    /// one thread and all tile the same rows.
     /// </summary>
     public bool ReadsAInPlace => ReadsInPlace(Path, RsA, CsA);
 
