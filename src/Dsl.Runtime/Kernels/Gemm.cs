@@ -719,11 +719,8 @@ public static unsafe class Gemm
 
     // A block [mc, kc] → slivers of MR rows, each stored k-major [kc, MR], zero-padded past m. A's rows are transposed
     // 4 × 4 in registers; Aᵀ's rows are copied.
-    /// <summary>
-    /// How far ahead <see cref="PackA{K}"/> prefetches: along each row of A, 64 floats (four lines) ahead of the transposes;
-    /// in Aᵀ stored row-major, the run of rows 4 p on.
-    /// </summary>
-    private const int PrefetchAhead = 64, RowsAhead = 4;
+    /// <summary>How far ahead <see cref="PackA{K}"/> prefetches in Aᵀ stored row-major (x64): the run of rows 4 p on.</summary>
+    private const int RowsAhead = 4;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA<K>(in GemmJob job, int ic, int mc, int pc, int kc, float* dst) where K : struct, IMicroKernel
@@ -765,12 +762,8 @@ public static unsafe class Gemm
                 {
                     for (; p0 + 4 <= kc; p0 += 4)
                     {
-                        // the sliver's rows are MR streams a row apart, read 16 bytes at a time: on x64 each is prefetched a few
-                        // lines ahead once per line, or the transposes wait on L3 (A of 4096 × 384 packed for the 12 × 32 tile:
-                        // 129 -> 197 GFLOP/s for the product on one thread; no change where A sits in L2). x64 now reads A
-                        // stored row-major where it lies (GemmJob.ReadsAInPlace): this packing serves Arm64 and the scalar path.
-                        if ((p0 & 15) == 0 && Sse.IsSupported)
-                            for (int q = 0; q < mr; q++) Sse.Prefetch0(src + q * job.RsA + p0 + PrefetchAhead);
+                        // the sliver's rows are MR streams a row apart, read 16 bytes at a time; only Arm64 comes here (x64
+                        // reads A stored row-major where it lies: GemmJob.ReadsAInPlace), and .NET has no prefetch there
                         int r = 0;
                         for (; r + 4 <= mr; r += 4) GemmEdge.Transpose4x4(src + r * job.RsA + p0, job.RsA, d + (nint)p0 * mr + r, mr);
                         if (r + 2 <= mr)
