@@ -115,10 +115,42 @@ public static class Layout
         }
     }
 
-    /// <summary>into[r] = table[indices[r]] for every index, rows of <paramref name="width"/> (an embedding's lookup).</summary>
-    public static void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into)
+    /// <summary>
+    /// into[r] = table[indices[r]] for every index, rows of <paramref name="width"/> (an embedding's lookup, or a folded input
+    /// projection's rows picked by token). Split by rows over the cores from 64 K values: a copy into memory not yet in
+    /// cache runs at what one core can fetch, and two fetch more (12.8 MB of rows 4 KB wide, on a 2-core Zen 5 VM, in
+    /// four runs: 0.52-1.5 ms on one core, 0.36-0.52 ms on two).
+    /// </summary>
+    public static unsafe void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into)
     {
-        for (int r = 0; r < indices.Length; r++) table.Slice(indices[r] * width, width).CopyTo(into.Slice(r * width, width));
+        if (width < 0) throw new ArgumentOutOfRangeException(nameof(width), width, "A row's width must be 0 or more.");
+        long length = (long)indices.Length * width;
+        if (into.Length < length) throw new ArgumentException($"into: expected at least {length} values ({indices.Length} rows of {width}), got {into.Length}.", nameof(into));
+        fixed (float* pt = table, pi = into)
+        fixed (int* px = indices)
+        {
+            var rows = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pi };
+            GemmWorkers.Run(&GatherPart, &rows, GemmWorkers.Parts(indices.Length, length, GatherSplitFrom));
+        }
+    }
+
+    /// <summary>Values a gather copies from which it is split over the cores (64 K: 256 KB, some 20 µs on one core).</summary>
+    private const long GatherSplitFrom = 1 << 16;
+
+    /// <summary>A table, the indices of its rows and where the rows they pick go, for the parts of a split.</summary>
+    private unsafe struct RowsByIndex
+    {
+        public float* Table, Rows;
+        public int* Indices;
+        public int TableLength, Count, Width;
+    }
+
+    private static unsafe void GatherPart(void* state, int part, int parts)
+    {
+        ref RowsByIndex a = ref System.Runtime.CompilerServices.Unsafe.AsRef<RowsByIndex>(state);
+        var (start, end) = GemmWorkers.Range(a.Count, part, parts);
+        var table = new ReadOnlySpan<float>(a.Table, a.TableLength); // an index past the table throws, as a slice does
+        for (int r = start; r < end; r++) table.Slice(a.Indices[r] * a.Width, a.Width).CopyTo(new Span<float>(a.Rows + (nint)r * a.Width, a.Width));
     }
 
     /// <summary>table[indices[r]] += rows[r] for every index (an embedding's gradient).</summary>

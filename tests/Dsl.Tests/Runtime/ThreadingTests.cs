@@ -168,6 +168,60 @@ public class ThreadingTests
 
     private static unsafe void CountPart(void* state, int part, int parts) => Interlocked.Increment(ref ((int*)state)[part]);
 
+    /// <summary>
+    /// A gather large enough to split over the cores (a folded input projection's rows, [T·B, 4H]) copies every row from
+    /// the row its index names, on one thread and on all, and writes nothing past the rows it was given.
+    /// </summary>
+    [Theory]
+    [InlineData(3200, 1024, 65)] // the char model's folded gates: 3.3 M values, split
+    [InlineData(257, 300, 7)]    // 77 K values, split into parts of unequal rows
+    [InlineData(63, 1000, 5)]    // below the split: on the calling thread
+    public void AGatherSplitOverTheCoresCopiesEveryRowFromItsIndex(int rows, int width, int vocab)
+    {
+        var rng = new Rng(14);
+        float[] table = Enumerable.Range(0, vocab * width).Select(_ => rng.NextNormal()).ToArray();
+        int[] indices = Enumerable.Range(0, rows).Select(_ => rng.NextInt(vocab)).ToArray();
+        int saved = Gemm.Threads;
+        try
+        {
+            foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            {
+                Gemm.Threads = threads;
+                float[] into = Enumerable.Repeat(float.NaN, rows * width + 5).ToArray();
+                Layout.GatherRows(table, indices, width, into);
+                for (int r = 0; r < rows; r++)
+                    Assert.True(into.AsSpan(r * width, width).SequenceEqual(table.AsSpan(indices[r] * width, width)), $"{threads} thread(s): row {r} is not table row {indices[r]}");
+                Assert.All(into[(rows * width)..], v => Assert.True(float.IsNaN(v), "a value past the gathered rows was written"));
+            }
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
+    /// <summary>An index past the table fails on whichever core meets it, as the slice it names would; too short a destination is named before any row moves.</summary>
+    [Fact]
+    public void AGatherSplitOverTheCoresRefusesAnIndexPastTheTable()
+    {
+        const int rows = 2048, width = 64, vocab = 10;
+        float[] table = new float[vocab * width];
+        int[] indices = Enumerable.Range(0, rows).Select(r => r % vocab).ToArray();
+        indices[rows - 3] = vocab; // in the last part
+        int saved = Gemm.Threads;
+        try
+        {
+            Gemm.Threads = Environment.ProcessorCount;
+            Assert.Throws<ArgumentOutOfRangeException>(() => Layout.GatherRows(table, indices, width, new float[rows * width]));
+            var error = Assert.Throws<ArgumentException>(() => Layout.GatherRows(table, indices.AsSpan(0, 4).ToArray(), width, new float[4 * width - 1]));
+            Assert.Contains($"expected at least {4 * width} values (4 rows of {width}), got {4 * width - 1}", error.Message);
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
     [Fact]
     public void AdditiveAttentionSplitOverTheCoresGivesTheSameResults()
     {
