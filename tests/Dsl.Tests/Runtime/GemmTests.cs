@@ -249,6 +249,52 @@ public class GemmTests
             }
     }
 
+    /// <summary>
+    /// A last sliver at most one vector wide (a layer of 65 outputs, a classifier of 10) runs the tile's rows against one
+    /// vector of B (<see cref="HalfTile"/>): its columns have the bits they have inside a full sliver of a wider product,
+    /// for every layout, with a bias and accumulating, on full and edge rows, A in place and packed (the 12-row tile).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void AnEdgeSliverOneVectorWideHasTheBitsOfAFullSliver(string pathName)
+    {
+        GemmPath path = PathNamed(pathName);
+        int nr = path.NR, wide = 2 * nr, k = path.KC + 45; // two k-blocks
+        var rng = new Rng(53);
+        int[] rows = path == GemmPath.V512 ? [2 * path.MR, 3 * path.MR - 1, GemmPath.TallRows + 11] : [2 * path.MR, 3 * path.MR - 1];
+        foreach (int m in rows)
+        {
+            // B and Bᵀ hold 2·NR columns; the narrow products read the first NR + edge of them, the wide one all
+            int lda = k + 3, ldat = 1024, ldbt = k + 1; // Aᵀ's rows 4 KB apart: packed, so the tall rows take the 12-row tile
+            float[] a = Random(rng, m * lda), at = Random(rng, k * ldat), b = Random(rng, k * wide), bt = Random(rng, wide * ldbt), bias = Random(rng, wide);
+            foreach (int edge in new[] { 1, nr / 4 + 1, nr / 2 })
+            {
+                int n = nr + edge;
+                foreach (bool accumulate in new[] { false, true })
+                {
+                    float[] c0 = Random(rng, m * wide);
+                    Same(c => Gemm.MatMul(path, m, n, k, a, lda, b, wide, c, wide, accumulate, direct: false), c => Gemm.MatMul(path, m, wide, k, a, lda, b, wide, c, wide, accumulate, direct: false), "NN");
+                    Same(c => Gemm.MatMul(path, m, n, k, a, lda, b, wide, c, wide, accumulate, direct: true), c => Gemm.MatMul(path, m, wide, k, a, lda, b, wide, c, wide, accumulate, direct: true), "NN direct");
+                    Same(c => Gemm.MatMulTransA(path, m, n, k, at, ldat, b, wide, c, wide, accumulate), c => Gemm.MatMulTransA(path, m, wide, k, at, ldat, b, wide, c, wide, accumulate), "TN");
+                    Same(c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, c, wide, accumulate), c => Gemm.MatMulTransB(path, m, wide, k, a, lda, bt, ldbt, c, wide, accumulate), "NT");
+                    if (!accumulate) Same(c => Gemm.MatMulTransB(path, m, n, k, a, lda, bt, ldbt, bias, c, wide), c => Gemm.MatMulTransB(path, m, wide, k, a, lda, bt, ldbt, bias, c, wide), "NT + bias");
+
+                    void Same(Action<float[]> narrow, Action<float[]> full, string layout)
+                    {
+                        float[] cn = (float[])c0.Clone(), cw = (float[])c0.Clone();
+                        narrow(cn);
+                        full(cw);
+                        for (int i = 0; i < m; i++)
+                        {
+                            Assert.True(cn.AsSpan(i * wide, n).SequenceEqual(cw.AsSpan(i * wide, n)), $"{path} {layout} {m}x{n}x{k} accumulate={accumulate}: row {i}'s edge columns differ from a full sliver's");
+                            Assert.True(cn.AsSpan(i * wide + n, wide - n).SequenceEqual(c0.AsSpan(i * wide + n, wide - n)), $"{path} {layout} {m}x{n}x{k}: row {i} was written past its {n} columns");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void DeepProductsAreCutIntoEqualBlocksNoDeeperThanKC()
     {
