@@ -199,7 +199,7 @@ internal readonly unsafe struct Kernel512x8x32 : IDirectKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         if (nr <= 16)
         {
-            HalfTile.Run512x8(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
+            HalfTile.Run<Lanes512, HalfTile.Rows8>(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
             return;
         }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -271,7 +271,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         if (nr <= 16)
         {
-            HalfTile.Run512x12(kc, a, 1, 12, b, 32, c, ldc, mr, nr, tile, init);
+            HalfTile.Run<Lanes512, HalfTile.Rows12>(kc, a, 1, 12, b, 32, c, ldc, mr, nr, tile, init);
             return;
         }
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;
@@ -353,7 +353,7 @@ internal readonly unsafe struct Kernel256x6x16 : IDirectKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         if (nr <= 8)
         {
-            HalfTile.Run256x6(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
+            HalfTile.Run<Lanes256, HalfTile.Rows6>(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
             return;
         }
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -423,7 +423,7 @@ internal readonly unsafe struct Kernel128x6x8 : IDirectKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         if (nr <= 4)
         {
-            HalfTile.Run128x6(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
+            HalfTile.Run<Lanes128, HalfTile.Rows6>(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
             return;
         }
         Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
@@ -493,7 +493,7 @@ internal readonly unsafe struct Kernel128x8x12 : IDirectKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         if (nr <= 4)
         {
-            HalfTile.Run128x8(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
+            HalfTile.Run<Lanes128, HalfTile.Rows8>(kc, a, rsA, csA, b, ldb, c, ldc, mr, nr, tile, init);
             return;
         }
         Vector128<float> c00 = default, c01 = default, c02 = default, c10 = default, c11 = default, c12 = default;
@@ -704,164 +704,80 @@ internal static unsafe class RowKernel
 /// classifier of 10 outputs has only such a sliver. The tile's rows run against one vector of B instead of two (the
 /// Arm64 tile's three), so the sliver costs half the full tile's multiply-adds (a third), each sum in the same order
 /// as the full tile's: the same bits. (x · Wᵀ + b for 3200 rows, 256 deep and 65 outputs took as long as for 96 outputs.)
+/// One kernel for every width and tile height: the rows (IRows) are a constant of each instantiation, and
+/// the accumulators past them are dropped when it is compiled.
 /// </summary>
 internal static unsafe class HalfTile
 {
-    /// <summary>8 rows × 16 (<see cref="Kernel512x8x32"/>'s rows, B read in place or packed).</summary>
+    /// <summary>The rows of a half tile: the height of the tile it stands for.</summary>
+    public interface IRows { static abstract int Count { get; } }
+    public readonly struct Rows6 : IRows { public static int Count => 6; }
+    public readonly struct Rows8 : IRows { public static int Count => 8; }
+    public readonly struct Rows12 : IRows { public static int Count => 12; }
+
+    /// <summary>
+    /// As the tile's RunStrided for an edge of <paramref name="nr"/> ≤ <typeparamref name="T"/>'s lanes: row i of A is
+    /// a[i·rsA + p·csA], B's values of step p at b + p·<paramref name="ldb"/>; rows past <paramref name="mr"/> repeat the
+    /// last one (their sums dropped), and only the valid part reaches C, through <paramref name="tile"/>.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run512x8(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
+    public static void Run<T, R>(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
+        where T : struct, ILanes<T> where R : struct, IRows
     {
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        // row i of A is a[i·rsA + p·csA]; rows past mr repeat the last one, their sums dropped (as the full tile)
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA, a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA, a6 = a + Math.Min(6, mr - 1) * rsA, a7 = a + Math.Min(7, mr - 1) * rsA;
+        int rows = R.Count, w = T.Count;
+        T c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        T c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA;
+        float* a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA;
+        float* a6 = rows > 6 ? a + Math.Min(6, mr - 1) * rsA : a, a7 = rows > 6 ? a + Math.Min(7, mr - 1) * rsA : a;
+        float* a8 = rows > 8 ? a + Math.Min(8, mr - 1) * rsA : a, a9 = rows > 8 ? a + Math.Min(9, mr - 1) * rsA : a;
+        float* a10 = rows > 8 ? a + Math.Min(10, mr - 1) * rsA : a, a11 = rows > 8 ? a + Math.Min(11, mr - 1) * rsA : a;
         nint q = 0;
         for (int p = 0; p < kc; p++, q += csA, b += ldb)
         {
-            Vector512<float> b0 = Vector512.Load(b);
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[q]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[q]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[q]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[q]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[q]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[q]), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[q]), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[q]), b0, c7);
+            T b0 = T.Load(ref *b, 0);
+                c0 = T.MultiplyAdd(T.Create(a0[q]), b0, c0);
+                c1 = T.MultiplyAdd(T.Create(a1[q]), b0, c1);
+                c2 = T.MultiplyAdd(T.Create(a2[q]), b0, c2);
+                c3 = T.MultiplyAdd(T.Create(a3[q]), b0, c3);
+                c4 = T.MultiplyAdd(T.Create(a4[q]), b0, c4);
+                c5 = T.MultiplyAdd(T.Create(a5[q]), b0, c5);
+            if (rows > 6)
+            {
+                    c6 = T.MultiplyAdd(T.Create(a6[q]), b0, c6);
+                    c7 = T.MultiplyAdd(T.Create(a7[q]), b0, c7);
+            }
+            if (rows > 8)
+            {
+                    c8 = T.MultiplyAdd(T.Create(a8[q]), b0, c8);
+                    c9 = T.MultiplyAdd(T.Create(a9[q]), b0, c9);
+                    c10 = T.MultiplyAdd(T.Create(a10[q]), b0, c10);
+                    c11 = T.MultiplyAdd(T.Create(a11[q]), b0, c11);
+            }
         }
-        if (mr == 8 && nr == 16)
+        // a full-height tile as wide as one vector goes to C directly; any other through the tile
+        bool direct = mr == rows && nr == w;
+        float* at = direct ? c : tile;
+        nint ld = direct ? ldc : w;
+        Put(c0, at, init, direct); Put(c1, at + ld, init, direct); Put(c2, at + 2 * ld, init, direct);
+        Put(c3, at + 3 * ld, init, direct); Put(c4, at + 4 * ld, init, direct); Put(c5, at + 5 * ld, init, direct);
+        if (rows > 6)
         {
-            Add512(c + 0 * ldc, c0, init); Add512(c + 1 * ldc, c1, init); Add512(c + 2 * ldc, c2, init); Add512(c + 3 * ldc, c3, init); Add512(c + 4 * ldc, c4, init); Add512(c + 5 * ldc, c5, init); Add512(c + 6 * ldc, c6, init); Add512(c + 7 * ldc, c7, init);
-            return;
+            Put(c6, at + 6 * ld, init, direct); Put(c7, at + 7 * ld, init, direct);
         }
-        c0.Store(tile + 0); c1.Store(tile + 16); c2.Store(tile + 32); c3.Store(tile + 48); c4.Store(tile + 64); c5.Store(tile + 80); c6.Store(tile + 96); c7.Store(tile + 112);
-        GemmEdge.Add(c, ldc, tile, 16, mr, nr, init);
+        if (rows > 8)
+        {
+            Put(c8, at + 8 * ld, init, direct); Put(c9, at + 9 * ld, init, direct);
+            Put(c10, at + 10 * ld, init, direct); Put(c11, at + 11 * ld, init, direct);
+        }
+        if (!direct) GemmEdge.Add(c, ldc, tile, w, mr, nr, init);
     }
 
-    /// <summary>12 rows × 16 (<see cref="Kernel512x12x32"/>'s packed rows).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run512x12(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
-    {
-        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
-        // row i of A is a[i·rsA + p·csA]; rows past mr repeat the last one, their sums dropped (as the full tile)
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA, a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA, a6 = a + Math.Min(6, mr - 1) * rsA, a7 = a + Math.Min(7, mr - 1) * rsA, a8 = a + Math.Min(8, mr - 1) * rsA, a9 = a + Math.Min(9, mr - 1) * rsA, a10 = a + Math.Min(10, mr - 1) * rsA, a11 = a + Math.Min(11, mr - 1) * rsA;
-        nint q = 0;
-        for (int p = 0; p < kc; p++, q += csA, b += ldb)
-        {
-            Vector512<float> b0 = Vector512.Load(b);
-            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[q]), b0, c0);
-            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[q]), b0, c1);
-            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[q]), b0, c2);
-            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a3[q]), b0, c3);
-            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a4[q]), b0, c4);
-            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a5[q]), b0, c5);
-            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a6[q]), b0, c6);
-            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a7[q]), b0, c7);
-            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a8[q]), b0, c8);
-            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a9[q]), b0, c9);
-            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a10[q]), b0, c10);
-            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a11[q]), b0, c11);
-        }
-        if (mr == 12 && nr == 16)
-        {
-            Add512(c + 0 * ldc, c0, init); Add512(c + 1 * ldc, c1, init); Add512(c + 2 * ldc, c2, init); Add512(c + 3 * ldc, c3, init); Add512(c + 4 * ldc, c4, init); Add512(c + 5 * ldc, c5, init); Add512(c + 6 * ldc, c6, init); Add512(c + 7 * ldc, c7, init); Add512(c + 8 * ldc, c8, init); Add512(c + 9 * ldc, c9, init); Add512(c + 10 * ldc, c10, init); Add512(c + 11 * ldc, c11, init);
-            return;
-        }
-        c0.Store(tile + 0); c1.Store(tile + 16); c2.Store(tile + 32); c3.Store(tile + 48); c4.Store(tile + 64); c5.Store(tile + 80); c6.Store(tile + 96); c7.Store(tile + 112); c8.Store(tile + 128); c9.Store(tile + 144); c10.Store(tile + 160); c11.Store(tile + 176);
-        GemmEdge.Add(c, ldc, tile, 16, mr, nr, init);
-    }
-
-    /// <summary>6 rows × 8 (<see cref="Kernel256x6x16"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run256x6(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
-    {
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
-        // row i of A is a[i·rsA + p·csA]; rows past mr repeat the last one, their sums dropped (as the full tile)
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA, a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA;
-        nint q = 0;
-        for (int p = 0; p < kc; p++, q += csA, b += ldb)
-        {
-            Vector256<float> b0 = Vector256.Load(b);
-            c0 = Madd.Of(Vector256.Create(a0[q]), b0, c0);
-            c1 = Madd.Of(Vector256.Create(a1[q]), b0, c1);
-            c2 = Madd.Of(Vector256.Create(a2[q]), b0, c2);
-            c3 = Madd.Of(Vector256.Create(a3[q]), b0, c3);
-            c4 = Madd.Of(Vector256.Create(a4[q]), b0, c4);
-            c5 = Madd.Of(Vector256.Create(a5[q]), b0, c5);
-        }
-        if (mr == 6 && nr == 8)
-        {
-            Add256(c + 0 * ldc, c0, init); Add256(c + 1 * ldc, c1, init); Add256(c + 2 * ldc, c2, init); Add256(c + 3 * ldc, c3, init); Add256(c + 4 * ldc, c4, init); Add256(c + 5 * ldc, c5, init);
-            return;
-        }
-        c0.Store(tile + 0); c1.Store(tile + 8); c2.Store(tile + 16); c3.Store(tile + 24); c4.Store(tile + 32); c5.Store(tile + 40);
-        GemmEdge.Add(c, ldc, tile, 8, mr, nr, init);
-    }
-
-    /// <summary>6 rows × 4 (<see cref="Kernel128x6x8"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run128x6(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
-    {
-        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
-        // row i of A is a[i·rsA + p·csA]; rows past mr repeat the last one, their sums dropped (as the full tile)
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA, a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA;
-        nint q = 0;
-        for (int p = 0; p < kc; p++, q += csA, b += ldb)
-        {
-            Vector128<float> b0 = Vector128.Load(b);
-            c0 = Madd.Of(Vector128.Create(a0[q]), b0, c0);
-            c1 = Madd.Of(Vector128.Create(a1[q]), b0, c1);
-            c2 = Madd.Of(Vector128.Create(a2[q]), b0, c2);
-            c3 = Madd.Of(Vector128.Create(a3[q]), b0, c3);
-            c4 = Madd.Of(Vector128.Create(a4[q]), b0, c4);
-            c5 = Madd.Of(Vector128.Create(a5[q]), b0, c5);
-        }
-        if (mr == 6 && nr == 4)
-        {
-            Add128(c + 0 * ldc, c0, init); Add128(c + 1 * ldc, c1, init); Add128(c + 2 * ldc, c2, init); Add128(c + 3 * ldc, c3, init); Add128(c + 4 * ldc, c4, init); Add128(c + 5 * ldc, c5, init);
-            return;
-        }
-        c0.Store(tile + 0); c1.Store(tile + 4); c2.Store(tile + 8); c3.Store(tile + 12); c4.Store(tile + 16); c5.Store(tile + 20);
-        GemmEdge.Add(c, ldc, tile, 4, mr, nr, init);
-    }
-
-    /// <summary>8 rows × 4 (<see cref="Kernel128x8x12"/>, one vector of its three).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run128x8(int kc, float* a, nint rsA, nint csA, float* b, nint ldb, float* c, nint ldc, int mr, int nr, float* tile, float* init)
-    {
-        Vector128<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
-        // row i of A is a[i·rsA + p·csA]; rows past mr repeat the last one, their sums dropped (as the full tile)
-        float* a0 = a, a1 = a + Math.Min(1, mr - 1) * rsA, a2 = a + Math.Min(2, mr - 1) * rsA, a3 = a + Math.Min(3, mr - 1) * rsA, a4 = a + Math.Min(4, mr - 1) * rsA, a5 = a + Math.Min(5, mr - 1) * rsA, a6 = a + Math.Min(6, mr - 1) * rsA, a7 = a + Math.Min(7, mr - 1) * rsA;
-        nint q = 0;
-        for (int p = 0; p < kc; p++, q += csA, b += ldb)
-        {
-            Vector128<float> b0 = Vector128.Load(b);
-            c0 = Madd.Of(Vector128.Create(a0[q]), b0, c0);
-            c1 = Madd.Of(Vector128.Create(a1[q]), b0, c1);
-            c2 = Madd.Of(Vector128.Create(a2[q]), b0, c2);
-            c3 = Madd.Of(Vector128.Create(a3[q]), b0, c3);
-            c4 = Madd.Of(Vector128.Create(a4[q]), b0, c4);
-            c5 = Madd.Of(Vector128.Create(a5[q]), b0, c5);
-            c6 = Madd.Of(Vector128.Create(a6[q]), b0, c6);
-            c7 = Madd.Of(Vector128.Create(a7[q]), b0, c7);
-        }
-        if (mr == 8 && nr == 4)
-        {
-            Add128(c + 0 * ldc, c0, init); Add128(c + 1 * ldc, c1, init); Add128(c + 2 * ldc, c2, init); Add128(c + 3 * ldc, c3, init); Add128(c + 4 * ldc, c4, init); Add128(c + 5 * ldc, c5, init); Add128(c + 6 * ldc, c6, init); Add128(c + 7 * ldc, c7, init);
-            return;
-        }
-        c0.Store(tile + 0); c1.Store(tile + 4); c2.Store(tile + 8); c3.Store(tile + 12); c4.Store(tile + 16); c5.Store(tile + 20); c6.Store(tile + 24); c7.Store(tile + 28);
-        GemmEdge.Add(c, ldc, tile, 4, mr, nr, init);
-    }
-
+    /// <summary>A row's sums: added to C (or to the init row, C's first k-block) where the tile is C, else kept in the tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add512(float* c, Vector512<float> x, float* init) => ((init == null ? Vector512.Load(c) : Vector512.Load(init)) + x).Store(c);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add256(float* c, Vector256<float> x, float* init) => ((init == null ? Vector256.Load(c) : Vector256.Load(init)) + x).Store(c);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Add128(float* c, Vector128<float> x, float* init) => ((init == null ? Vector128.Load(c) : Vector128.Load(init)) + x).Store(c);
+    private static void Put<T>(T x, float* to, float* init, bool direct) where T : struct, ILanes<T> =>
+        T.Store(direct ? (init == null ? T.Load(ref *to, 0) : T.Load(ref *init, 0)) + x : x, ref *to, 0);
 }
-
 
 internal static unsafe class GemmEdge
 {
