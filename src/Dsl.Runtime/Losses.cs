@@ -15,48 +15,102 @@ public static class Losses
     /// <paramref name="gradient"/> when it is not empty (zero on ignored rows).
     /// </summary>
     /// <returns>The mean loss, or NaN when every target is ignored (as PyTorch).</returns>
-    public static float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int classes, Span<float> gradient, string targetName = "targets")
+    public static unsafe float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int classes, Span<float> gradient, string targetName = "targets")
     {
         int rows = targets.Length;
         if (logits.Length != rows * classes) throw new ArgumentException($"Cross-entropy: logits have {logits.Length} values, expected {rows} × {classes}.", nameof(logits));
         bool wantGrad = !gradient.IsEmpty;
         if (wantGrad && gradient.Length != logits.Length) throw new ArgumentException($"Cross-entropy: gradient has {gradient.Length} values, expected {logits.Length}.", nameof(gradient));
         int counted = CountTargets(targets, classes, targetName);
-        double total = 0;
-        float scale = counted == 0 ? 0f : 1f / counted;
-        // without a gradient to hold them, the row's exponentials go through a buffer on the stack, a chunk at a time
-        Span<float> buffer = wantGrad ? default : stackalloc float[Math.Clamp(classes, 1, 1024)];
-        for (int r = 0; r < rows; r++)
+        // The rows in fixed chunks, whatever the threads: each chunk's losses summed in double in row order, then the
+        // chunks' sums in chunk order, so one thread and all give the same total. The chunks are split over the cores
+        // (a language model's vocabulary of 50 000 makes this pass as long as a layer).
+        int chunkRows = Math.Max(CrossEntropyChunkRows, (rows + CrossEntropyMaxChunks - 1) / CrossEntropyMaxChunks);
+        int chunks = (rows + chunkRows - 1) / chunkRows;
+        Span<double> sums = stackalloc double[Math.Max(chunks, 1)];
+        fixed (float* pz = logits, pg = gradient)
+        fixed (int* pt = targets)
+        fixed (double* ps = sums)
         {
-            ReadOnlySpan<float> z = logits.Slice(r * classes, classes);
-            int t = targets[r];
-            if (t < 0)
+            var work = new CrossEntropyWork
             {
-                if (wantGrad) gradient.Slice(r * classes, classes).Clear();
-                continue;
-            }
-            // log Σ exp(z) = max + log Σ exp(z − max): the exponentials in float on every vector width (CellMath's, within
-            // 3e-7), their sum and the log in double; the gradient is softmax(z) = exp(z − max) / Σ, scaled, less the one-hot
-            float max = TensorPrimitives.Max(z);
-            double sum = 0;
-            if (wantGrad)
-            {
-                Span<float> g = gradient.Slice(r * classes, classes);
-                sum = CellMath.ShiftedExp(z, max, g);
-                TensorPrimitives.Multiply(g, (float)(scale / sum), g);
-                g[t] -= scale;
-            }
-            else
-            {
-                for (int c0 = 0; c0 < classes; c0 += buffer.Length)
-                {
-                    int n = Math.Min(buffer.Length, classes - c0);
-                    sum += CellMath.ShiftedExp(z.Slice(c0, n), max, buffer.Slice(0, n));
-                }
-            }
-            total += max + Math.Log(sum) - z[t];
+                Logits = pz, Gradient = wantGrad ? pg : null, Targets = pt, Sums = ps, Rows = rows, Classes = classes, ChunkRows = chunkRows, Chunks = chunks,
+                Scale = counted == 0 ? 0f : 1f / counted,
+            };
+            GemmWorkers.Run(&CrossEntropyPart, &work, GemmWorkers.Parts(chunks, (long)rows * classes, CrossEntropySplitFrom));
         }
+        double total = 0;
+        for (int c = 0; c < chunks; c++) total += sums[c];
         return counted == 0 ? float.NaN : (float)(total / counted);
+    }
+
+    /// <summary>Rows per chunk of the loss's sum (at least; more when there would be over <see cref="CrossEntropyMaxChunks"/> chunks).</summary>
+    private const int CrossEntropyChunkRows = 64;
+    private const int CrossEntropyMaxChunks = 256;
+
+    /// <summary>Logits from which the loss is split over the cores (32 K: a few tens of microseconds on one).</summary>
+    private const long CrossEntropySplitFrom = 1 << 15;
+
+    private unsafe struct CrossEntropyWork
+    {
+        public float* Logits, Gradient;
+        public int* Targets;
+        public double* Sums;
+        public int Rows, Classes, ChunkRows, Chunks;
+        public float Scale;
+    }
+
+    private static unsafe void CrossEntropyPart(void* state, int part, int parts)
+    {
+        ref CrossEntropyWork w = ref System.Runtime.CompilerServices.Unsafe.AsRef<CrossEntropyWork>(state);
+        int classes = w.Classes;
+        var (first, end) = GemmWorkers.Range(w.Chunks, part, parts);
+        // without a gradient to hold them, the row's exponentials go through a buffer on the stack, a chunk at a time
+        Span<float> buffer = w.Gradient != null ? default : stackalloc float[Math.Clamp(classes, 1, 1024)];
+        for (int chunk = first; chunk < end; chunk++)
+        {
+            double sum = 0;
+            int r1 = Math.Min(w.Rows, (chunk + 1) * w.ChunkRows);
+            for (int r = chunk * w.ChunkRows; r < r1; r++)
+            {
+                var z = new ReadOnlySpan<float>(w.Logits + (nint)r * classes, classes);
+                Span<float> g = w.Gradient == null ? default : new Span<float>(w.Gradient + (nint)r * classes, classes);
+                sum += RowLoss(z, w.Targets[r], w.Scale, g, buffer);
+            }
+            w.Sums[chunk] = sum;
+        }
+    }
+
+    /// <summary>
+    /// One row's loss, log Σ exp(z) − z[t], and its gradient (scaled) when <paramref name="gradient"/> is not empty; 0 and a
+    /// zero gradient for an ignored row (t &lt; 0). <paramref name="buffer"/> holds the exponentials when there is no gradient.
+    /// </summary>
+    private static double RowLoss(ReadOnlySpan<float> z, int t, float scale, Span<float> gradient, Span<float> buffer)
+    {
+        if (t < 0)
+        {
+            gradient.Clear();
+            return 0;
+        }
+        // log Σ exp(z) = max + log Σ exp(z − max): the exponentials in float on every vector width (CellMath's, within
+        // 3e-7), their sum and the log in double; the gradient is softmax(z) = exp(z − max) / Σ, scaled, less the one-hot
+        float max = TensorPrimitives.Max(z);
+        double sum = 0;
+        if (!gradient.IsEmpty)
+        {
+            sum = CellMath.ShiftedExp(z, max, gradient);
+            TensorPrimitives.Multiply(gradient, (float)(scale / sum), gradient);
+            gradient[t] -= scale;
+        }
+        else
+        {
+            for (int c0 = 0; c0 < z.Length; c0 += buffer.Length)
+            {
+                int n = Math.Min(buffer.Length, z.Length - c0);
+                sum += CellMath.ShiftedExp(z.Slice(c0, n), max, buffer.Slice(0, n));
+            }
+        }
+        return max + Math.Log(sum) - z[t];
     }
 
     /// <summary>

@@ -222,6 +222,57 @@ public class ThreadingTests
         }
     }
 
+    /// <summary>
+    /// Enough rows to split over the cores (a char model's 3200 steps, a long batch): the loss is summed in fixed chunks of
+    /// rows, so one thread and all give the same bits, loss and gradient, with a gradient and without; both match the
+    /// double-precision reference.
+    /// </summary>
+    [Theory]
+    [InlineData(65, 3200)]   // 50 chunks of 64 rows
+    [InlineData(97, 20011)]  // more rows than 256 chunks of 64: 79-row chunks, the last one short
+    [InlineData(1030, 301)]  // without a gradient, a row's exponentials in two pieces
+    public void CrossEntropySplitOverTheCoresGivesOneThreadsBits(int classes, int rows)
+    {
+        var rng = new Rng((ulong)(classes * 131 + rows));
+        float[] logits = new float[rows * classes];
+        for (int i = 0; i < logits.Length; i++) logits[i] = rng.NextNormal() * 3;
+        int[] targets = Enumerable.Range(0, rows).Select(r => r % 11 == 5 ? -100 : (r * 13 + 1) % classes).ToArray();
+        double total = 0;
+        int counted = 0;
+        for (int r = 0; r < rows; r++)
+        {
+            if (targets[r] < 0) continue;
+            counted++;
+            double max = double.NegativeInfinity, sum = 0;
+            for (int c = 0; c < classes; c++) max = Math.Max(max, logits[r * classes + c]);
+            for (int c = 0; c < classes; c++) sum += Math.Exp(logits[r * classes + c] - max);
+            total += max + Math.Log(sum) - logits[r * classes + targets[r]];
+        }
+        float expected = (float)(total / counted);
+        int saved = Dsl.Kernels.Gemm.Threads;
+        try
+        {
+            var results = new List<(float Loss, float Plain, float[] Gradient)>();
+            foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            {
+                Dsl.Kernels.Gemm.Threads = threads;
+                var gradient = new float[rows * classes];
+                float loss = Losses.SoftmaxCrossEntropy(logits, targets, classes, gradient);
+                results.Add((loss, Losses.SoftmaxCrossEntropy(logits, targets, classes, default), gradient));
+            }
+            Assert.Equal(expected, results[0].Loss, 1e-5f * Math.Max(1f, Math.Abs(expected)));
+            Assert.Equal(BitConverter.SingleToInt32Bits(results[0].Loss), BitConverter.SingleToInt32Bits(results[1].Loss));
+            Assert.Equal(BitConverter.SingleToInt32Bits(results[0].Plain), BitConverter.SingleToInt32Bits(results[1].Plain));
+            Assert.Equal(results[0].Loss, results[0].Plain, 1e-6f * Math.Max(1f, Math.Abs(expected)));
+            Assert.True(results[0].Gradient.AsSpan().SequenceEqual(results[1].Gradient), "the gradient differs between one thread and all");
+            Assert.All(results[1].Gradient.AsSpan(5 * classes, classes).ToArray(), g => Assert.Equal(0f, g)); // row 5 is ignored
+        }
+        finally
+        {
+            Dsl.Kernels.Gemm.Threads = saved;
+        }
+    }
+
     [Fact]
     public void AdditiveAttentionSplitOverTheCoresGivesTheSameResults()
     {
