@@ -736,23 +736,23 @@ internal static unsafe class HalfTile
         for (int p = 0; p < kc; p++, q += csA, b += ldb)
         {
             T b0 = T.Load(ref *b, 0);
-                c0 = T.MultiplyAdd(T.Create(a0[q]), b0, c0);
-                c1 = T.MultiplyAdd(T.Create(a1[q]), b0, c1);
-                c2 = T.MultiplyAdd(T.Create(a2[q]), b0, c2);
-                c3 = T.MultiplyAdd(T.Create(a3[q]), b0, c3);
-                c4 = T.MultiplyAdd(T.Create(a4[q]), b0, c4);
-                c5 = T.MultiplyAdd(T.Create(a5[q]), b0, c5);
+            c0 = T.MultiplyAdd(T.Create(a0[q]), b0, c0);
+            c1 = T.MultiplyAdd(T.Create(a1[q]), b0, c1);
+            c2 = T.MultiplyAdd(T.Create(a2[q]), b0, c2);
+            c3 = T.MultiplyAdd(T.Create(a3[q]), b0, c3);
+            c4 = T.MultiplyAdd(T.Create(a4[q]), b0, c4);
+            c5 = T.MultiplyAdd(T.Create(a5[q]), b0, c5);
             if (rows > 6)
             {
-                    c6 = T.MultiplyAdd(T.Create(a6[q]), b0, c6);
-                    c7 = T.MultiplyAdd(T.Create(a7[q]), b0, c7);
+                c6 = T.MultiplyAdd(T.Create(a6[q]), b0, c6);
+                c7 = T.MultiplyAdd(T.Create(a7[q]), b0, c7);
             }
             if (rows > 8)
             {
-                    c8 = T.MultiplyAdd(T.Create(a8[q]), b0, c8);
-                    c9 = T.MultiplyAdd(T.Create(a9[q]), b0, c9);
-                    c10 = T.MultiplyAdd(T.Create(a10[q]), b0, c10);
-                    c11 = T.MultiplyAdd(T.Create(a11[q]), b0, c11);
+                c8 = T.MultiplyAdd(T.Create(a8[q]), b0, c8);
+                c9 = T.MultiplyAdd(T.Create(a9[q]), b0, c9);
+                c10 = T.MultiplyAdd(T.Create(a10[q]), b0, c10);
+                c11 = T.MultiplyAdd(T.Create(a11[q]), b0, c11);
             }
         }
         // a full-height tile as wide as one vector goes to C directly; any other through the tile
