@@ -137,11 +137,11 @@ public static class Layout
     /// <summary>Values a gather copies from which it is split over the cores (64 K: 256 KB, some 20 µs on one core).</summary>
     private const long GatherSplitFrom = 1 << 16;
 
-    /// <summary>A table, the indices of its rows and where the rows they pick go, for the parts of a split.</summary>
+    /// <summary>A table, the indices of its rows and the rows they pick or add, for the parts of a split (a scatter's ranges of table rows in Bounds).</summary>
     private unsafe struct RowsByIndex
     {
         public float* Table, Rows;
-        public int* Indices;
+        public int* Indices, Bounds;
         public int TableLength, Count, Width;
     }
 
@@ -153,13 +153,76 @@ public static class Layout
         for (int r = start; r < end; r++) table.Slice(a.Indices[r] * a.Width, a.Width).CopyTo(new Span<float>(a.Rows + (nint)r * a.Width, a.Width));
     }
 
-    /// <summary>table[indices[r]] += rows[r] for every index (an embedding's gradient).</summary>
-    public static void ScatterAddRows(ReadOnlySpan<int> indices, ReadOnlySpan<float> rows, int width, Span<float> table)
+    /// <summary>
+    /// table[indices[r]] += rows[r] for every index (an embedding's gradient, or a folded input projection's gate gradients
+    /// summed per token). Every index is checked before the table changes. From 64 K values it is split over the cores by
+    /// ranges of table rows holding about as many of the indices each: every core reads whole rows, and each table row
+    /// adds its rows in index order, as on one thread (the same bits). 3200 rows of 4 KB into 65: 611 → 534 µs on two
+    /// cores of a Zen 5 VM, where splitting each row's columns instead took 946–1103.
+    /// </summary>
+    public static unsafe void ScatterAddRows(ReadOnlySpan<int> indices, ReadOnlySpan<float> rows, int width, Span<float> table)
     {
+        if (width < 0) throw new ArgumentOutOfRangeException(nameof(width), width, "A row's width must be 0 or more.");
+        long length = (long)indices.Length * width;
+        if (rows.Length < length) throw new ArgumentException($"rows: expected at least {length} values ({indices.Length} rows of {width}), got {rows.Length}.", nameof(rows));
+        if (width == 0) return;
+        int tableRows = table.Length / width;
         for (int r = 0; r < indices.Length; r++)
+            if ((uint)indices[r] >= (uint)tableRows)
+                throw new ArgumentOutOfRangeException(nameof(indices), indices[r], $"Index {r} is {indices[r]}: the table has {tableRows} rows of {width}.");
+        int parts = GemmWorkers.Parts(indices.Length, length, GatherSplitFrom);
+        if (parts > 1 && tableRows < parts) parts = 1;
+        // the table's rows cut into ranges holding about as many indices each: parts + 1 bounds
+        Span<int> bounds = stackalloc int[parts + 1];
+        if (parts > 1) CutByCount(indices, tableRows, bounds);
+        else (bounds[0], bounds[1]) = (0, tableRows);
+        fixed (float* pt = table, pr = rows)
+        fixed (int* px = indices, pb = bounds)
         {
-            Span<float> row = table.Slice(indices[r] * width, width);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, rows.Slice(r * width, width), row);
+            var work = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pr, Bounds = pb };
+            GemmWorkers.Run(&ScatterPart, &work, parts);
+        }
+    }
+
+    /// <summary>
+    /// Bounds of table rows, b[0] = 0 … b[parts] = <paramref name="tableRows"/>, such that each range holds about as many of
+    /// <paramref name="indices"/> as the others (a token's frequency decides where an embedding's work lies).
+    /// </summary>
+    private static void CutByCount(ReadOnlySpan<int> indices, int tableRows, Span<int> bounds)
+    {
+        int parts = bounds.Length - 1;
+        int[] counts = System.Buffers.ArrayPool<int>.Shared.Rent(tableRows);
+        try
+        {
+            Array.Clear(counts, 0, tableRows);
+            foreach (int v in indices) counts[v]++;
+            bounds[0] = 0;
+            int v0 = 0;
+            long seen = 0;
+            for (int p = 1; p < parts; p++)
+            {
+                long goal = (long)indices.Length * p / parts;
+                while (v0 < tableRows && seen + counts[v0] <= goal) seen += counts[v0++];
+                bounds[p] = v0;
+            }
+            bounds[parts] = tableRows;
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<int>.Shared.Return(counts);
+        }
+    }
+
+    private static unsafe void ScatterPart(void* state, int part, int parts)
+    {
+        ref RowsByIndex a = ref System.Runtime.CompilerServices.Unsafe.AsRef<RowsByIndex>(state);
+        int v0 = a.Bounds[part], v1 = a.Bounds[part + 1], width = a.Width;
+        for (int r = 0; r < a.Count; r++)
+        {
+            int v = a.Indices[r];
+            if (v < v0 || v >= v1) continue;
+            var row = new Span<float>(a.Table + (nint)v * width, width);
+            System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(a.Rows + (nint)r * width, width), row);
         }
     }
 

@@ -200,6 +200,66 @@ public class ThreadingTests
         }
     }
 
+    /// <summary>
+    /// A scatter large enough to split over the cores (the char model's gate gradients summed per token: 3200 rows of
+    /// 1024 into 65) gives every table row the bits of adding its rows one by one in index order, on one thread and on
+    /// all, with the indices skewed as a text's characters are (one id in three rows, most ids rare).
+    /// </summary>
+    [Theory]
+    [InlineData(3200, 1024, 65)]
+    [InlineData(5000, 128, 97)]
+    [InlineData(700, 96, 2)]     // two ids: as few table rows as there are parts
+    public void AScatterSplitOverTheCoresAddsEachTableRowsRowsInOrder(int count, int width, int vocab)
+    {
+        var rng = new Rng(15);
+        int[] indices = Enumerable.Range(0, count).Select(r => r % 3 == 0 ? 1 : rng.NextInt(vocab)).ToArray();
+        float[] rows = Enumerable.Range(0, count * width).Select(_ => rng.NextNormal()).ToArray();
+        float[] start = Enumerable.Range(0, vocab * width).Select(_ => rng.NextNormal()).ToArray();
+        float[] expected = (float[])start.Clone();
+        for (int r = 0; r < count; r++)
+            for (int j = 0; j < width; j++) expected[indices[r] * width + j] += rows[r * width + j];
+        int saved = Gemm.Threads;
+        try
+        {
+            foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            {
+                Gemm.Threads = threads;
+                float[] table = (float[])start.Clone();
+                Layout.ScatterAddRows(indices, rows, width, table);
+                Assert.True(table.AsSpan().SequenceEqual(expected), $"{threads} thread(s): a table row differs from its rows added in order");
+            }
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
+    /// <summary>A scatter given an index past the table refuses it, naming it, before any row of the table changes.</summary>
+    [Fact]
+    public void AScatterRefusesAnIndexPastTheTableBeforeChangingIt()
+    {
+        const int count = 4096, width = 32, vocab = 10;
+        int[] indices = Enumerable.Range(0, count).Select(r => r % vocab).ToArray();
+        indices[count - 2] = -1;
+        float[] rows = Enumerable.Repeat(1f, count * width).ToArray(), table = new float[vocab * width];
+        int saved = Gemm.Threads;
+        try
+        {
+            Gemm.Threads = Environment.ProcessorCount;
+            var error = Assert.Throws<ArgumentOutOfRangeException>(() => Layout.ScatterAddRows(indices, rows, width, table));
+            Assert.Contains($"Index {count - 2} is -1: the table has {vocab} rows of {width}", error.Message);
+            Assert.All(table, v => Assert.Equal(0f, v));
+            indices[count - 2] = vocab;
+            Assert.Throws<ArgumentOutOfRangeException>(() => Layout.ScatterAddRows(indices, rows, width, table));
+            Assert.All(table, v => Assert.Equal(0f, v));
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
     /// <summary>An index past the table fails on whichever core meets it, as the slice it names would; too short a destination is named before any row moves.</summary>
     [Fact]
     public void AGatherSplitOverTheCoresRefusesAnIndexPastTheTable()
