@@ -271,7 +271,7 @@ internal readonly unsafe struct Kernel512x12x32 : IMicroKernel
         GemmEdge.Prefetch(c, ldc, mr, nr);
         if (nr <= 16)
         {
-            HalfTile.Run<Lanes512, HalfTile.Rows12>(kc, a, 1, 12, b, 32, c, ldc, mr, nr, tile, init);
+            HalfTile.Run<Lanes512, HalfTile.Rows12>(kc, a, 1, MR, b, NR, c, ldc, mr, nr, tile, init);
             return;
         }
         Vector512<float> c0a = default, c0b = default, c1a = default, c1b = default, c2a = default, c2b = default, c3a = default, c3b = default, c4a = default, c4b = default, c5a = default, c5b = default, c6a = default, c6b = default, c7a = default, c7b = default, c8a = default, c8b = default, c9a = default, c9b = default, c10a = default, c10b = default, c11a = default, c11b = default;

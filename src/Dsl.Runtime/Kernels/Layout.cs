@@ -123,19 +123,29 @@ public static class Layout
     /// </summary>
     public static unsafe void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into)
     {
-        if (width < 0) throw new ArgumentOutOfRangeException(nameof(width), width, "A row's width must be 0 or more.");
-        long length = (long)indices.Length * width;
-        if (into.Length < length) throw new ArgumentException($"into: expected at least {length} values ({indices.Length} rows of {width}), got {into.Length}.", nameof(into));
+        long length = RowsLength(indices.Length, width, into.Length, nameof(into));
         fixed (float* pt = table, pi = into)
         fixed (int* px = indices)
         {
             var rows = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pi };
-            GemmWorkers.Run(&GatherPart, &rows, GemmWorkers.Parts(indices.Length, length, GatherSplitFrom));
+            GemmWorkers.Run(&GatherPart, &rows, GemmWorkers.Parts(indices.Length, length, RowsSplitFrom));
         }
     }
 
-    /// <summary>Values a gather copies from which it is split over the cores (64 K: 256 KB, some 20 µs on one core).</summary>
-    private const long GatherSplitFrom = 1 << 16;
+    /// <summary>Values a gather or a scatter moves from which it is split over the cores (64 K: 256 KB, some 20 µs on one core).</summary>
+    private const long RowsSplitFrom = 1 << 16;
+
+    /// <summary>
+    /// The values <paramref name="count"/> rows of <paramref name="width"/> take, after refusing a negative width and a
+    /// buffer (<paramref name="name"/>) of fewer: a gather's destination, a scatter's rows.
+    /// </summary>
+    private static long RowsLength(int count, int width, int have, string name)
+    {
+        if (width < 0) throw new ArgumentOutOfRangeException(nameof(width), width, "A row's width must be 0 or more.");
+        long length = (long)count * width;
+        if (have < length) throw new ArgumentException($"{name}: expected at least {length} values ({count} rows of {width}), got {have}.", name);
+        return length;
+    }
 
     /// <summary>A table, the indices of its rows and the rows they pick or add, for the parts of a split (a scatter's ranges of table rows in Bounds).</summary>
     private unsafe struct RowsByIndex
@@ -162,15 +172,13 @@ public static class Layout
     /// </summary>
     public static unsafe void ScatterAddRows(ReadOnlySpan<int> indices, ReadOnlySpan<float> rows, int width, Span<float> table)
     {
-        if (width < 0) throw new ArgumentOutOfRangeException(nameof(width), width, "A row's width must be 0 or more.");
-        long length = (long)indices.Length * width;
-        if (rows.Length < length) throw new ArgumentException($"rows: expected at least {length} values ({indices.Length} rows of {width}), got {rows.Length}.", nameof(rows));
+        long length = RowsLength(indices.Length, width, rows.Length, nameof(rows));
         if (width == 0) return;
         int tableRows = table.Length / width;
         for (int r = 0; r < indices.Length; r++)
             if ((uint)indices[r] >= (uint)tableRows)
                 throw new ArgumentOutOfRangeException(nameof(indices), indices[r], $"Index {r} is {indices[r]}: the table has {tableRows} rows of {width}.");
-        int parts = GemmWorkers.Parts(indices.Length, length, GatherSplitFrom);
+        int parts = GemmWorkers.Parts(indices.Length, length, RowsSplitFrom);
         if (parts > 1 && tableRows < parts) parts = 1;
         // the table's rows cut into ranges holding about as many indices each: parts + 1 bounds
         Span<int> bounds = stackalloc int[parts + 1];

@@ -14,18 +14,14 @@ public class ThreadingTests
     /// <summary>Runs <paramref name="pass"/> on a fresh model with <paramref name="threads"/> threads, then restores the setting.</summary>
     private static Result WithThreads<TModel>(int threads, Func<TModel> create, Func<TModel, (float[] Output, float Loss)> pass) where TModel : IModel
     {
-        int saved = Gemm.Threads;
-        Gemm.Threads = threads;
-        try
+        Result? result = null;
+        OnThreads(threads, () =>
         {
             TModel model = create();
             var (output, loss) = pass(model);
-            return new Result(output, loss, model.Parameters.Select(p => p.GradAsSpan().ToArray()).ToArray());
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+            result = new Result(output, loss, model.Parameters.Select(p => p.GradAsSpan().ToArray()).ToArray());
+        });
+        return result!;
     }
 
     private static void AssertSame<TModel>(Func<TModel> create, Func<TModel, (float[] Output, float Loss)> pass) where TModel : IModel
@@ -35,6 +31,21 @@ public class ThreadingTests
         Assert.Equal(one.Loss, all.Loss);
         for (int i = 0; i < one.Grads.Length; i++) Assert.Equal(one.Grads[i], all.Grads[i]);
         Assert.Contains(one.Grads, g => g.Any(v => v != 0f));
+    }
+
+    /// <summary>Runs <paramref name="run"/> with <paramref name="threads"/> threads, then restores the setting.</summary>
+    private static void OnThreads(int threads, Action run)
+    {
+        int saved = Gemm.Threads;
+        Gemm.Threads = threads;
+        try
+        {
+            run();
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
     }
 
     [Fact]
@@ -181,23 +192,15 @@ public class ThreadingTests
         var rng = new Rng(14);
         float[] table = Enumerable.Range(0, vocab * width).Select(_ => rng.NextNormal()).ToArray();
         int[] indices = Enumerable.Range(0, rows).Select(_ => rng.NextInt(vocab)).ToArray();
-        int saved = Gemm.Threads;
-        try
-        {
-            foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            OnThreads(threads, () =>
             {
-                Gemm.Threads = threads;
                 float[] into = Enumerable.Repeat(float.NaN, rows * width + 5).ToArray();
                 Layout.GatherRows(table, indices, width, into);
                 for (int r = 0; r < rows; r++)
                     Assert.True(into.AsSpan(r * width, width).SequenceEqual(table.AsSpan(indices[r] * width, width)), $"{threads} thread(s): row {r} is not table row {indices[r]}");
                 Assert.All(into[(rows * width)..], v => Assert.True(float.IsNaN(v), "a value past the gathered rows was written"));
-            }
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+            });
     }
 
     /// <summary>
@@ -218,21 +221,13 @@ public class ThreadingTests
         float[] expected = (float[])start.Clone();
         for (int r = 0; r < count; r++)
             for (int j = 0; j < width; j++) expected[indices[r] * width + j] += rows[r * width + j];
-        int saved = Gemm.Threads;
-        try
-        {
-            foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            OnThreads(threads, () =>
             {
-                Gemm.Threads = threads;
                 float[] table = (float[])start.Clone();
                 Layout.ScatterAddRows(indices, rows, width, table);
                 Assert.True(table.AsSpan().SequenceEqual(expected), $"{threads} thread(s): a table row differs from its rows added in order");
-            }
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+            });
     }
 
     /// <summary>A scatter given an index past the table refuses it, naming it, before any row of the table changes.</summary>
@@ -243,21 +238,15 @@ public class ThreadingTests
         int[] indices = Enumerable.Range(0, count).Select(r => r % vocab).ToArray();
         indices[count - 2] = -1;
         float[] rows = Enumerable.Repeat(1f, count * width).ToArray(), table = new float[vocab * width];
-        int saved = Gemm.Threads;
-        try
+        OnThreads(Environment.ProcessorCount, () =>
         {
-            Gemm.Threads = Environment.ProcessorCount;
             var error = Assert.Throws<ArgumentOutOfRangeException>(() => Layout.ScatterAddRows(indices, rows, width, table));
             Assert.Contains($"Index {count - 2} is -1: the table has {vocab} rows of {width}", error.Message);
             Assert.All(table, v => Assert.Equal(0f, v));
             indices[count - 2] = vocab;
             Assert.Throws<ArgumentOutOfRangeException>(() => Layout.ScatterAddRows(indices, rows, width, table));
             Assert.All(table, v => Assert.Equal(0f, v));
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+        });
     }
 
     /// <summary>An index past the table fails on whichever core meets it, as the slice it names would; too short a destination is named before any row moves.</summary>
@@ -268,18 +257,12 @@ public class ThreadingTests
         float[] table = new float[vocab * width];
         int[] indices = Enumerable.Range(0, rows).Select(r => r % vocab).ToArray();
         indices[rows - 3] = vocab; // in the last part
-        int saved = Gemm.Threads;
-        try
+        OnThreads(Environment.ProcessorCount, () =>
         {
-            Gemm.Threads = Environment.ProcessorCount;
             Assert.Throws<ArgumentOutOfRangeException>(() => Layout.GatherRows(table, indices, width, new float[rows * width]));
             var error = Assert.Throws<ArgumentException>(() => Layout.GatherRows(table, indices.AsSpan(0, 4).ToArray(), width, new float[4 * width - 1]));
             Assert.Contains($"expected at least {4 * width} values (4 rows of {width}), got {4 * width - 1}", error.Message);
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
+        });
     }
 
     /// <summary>
@@ -309,28 +292,20 @@ public class ThreadingTests
             total += max + Math.Log(sum) - logits[r * classes + targets[r]];
         }
         float expected = (float)(total / counted);
-        int saved = Dsl.Kernels.Gemm.Threads;
-        try
-        {
-            var results = new List<(float Loss, float Plain, float[] Gradient)>();
-            foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        var results = new List<(float Loss, float Plain, float[] Gradient)>();
+        foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            OnThreads(threads, () =>
             {
-                Dsl.Kernels.Gemm.Threads = threads;
                 var gradient = new float[rows * classes];
                 float loss = Losses.SoftmaxCrossEntropy(logits, targets, classes, gradient);
                 results.Add((loss, Losses.SoftmaxCrossEntropy(logits, targets, classes, default), gradient));
-            }
-            Assert.Equal(expected, results[0].Loss, 1e-5f * Math.Max(1f, Math.Abs(expected)));
-            Assert.Equal(BitConverter.SingleToInt32Bits(results[0].Loss), BitConverter.SingleToInt32Bits(results[1].Loss));
-            Assert.Equal(BitConverter.SingleToInt32Bits(results[0].Plain), BitConverter.SingleToInt32Bits(results[1].Plain));
-            Assert.Equal(results[0].Loss, results[0].Plain, 1e-6f * Math.Max(1f, Math.Abs(expected)));
-            Assert.True(results[0].Gradient.AsSpan().SequenceEqual(results[1].Gradient), "the gradient differs between one thread and all");
-            Assert.All(results[1].Gradient.AsSpan(5 * classes, classes).ToArray(), g => Assert.Equal(0f, g)); // row 5 is ignored
-        }
-        finally
-        {
-            Dsl.Kernels.Gemm.Threads = saved;
-        }
+            });
+        Assert.Equal(expected, results[0].Loss, 1e-5f * Math.Max(1f, Math.Abs(expected)));
+        Assert.Equal(BitConverter.SingleToInt32Bits(results[0].Loss), BitConverter.SingleToInt32Bits(results[1].Loss));
+        Assert.Equal(BitConverter.SingleToInt32Bits(results[0].Plain), BitConverter.SingleToInt32Bits(results[1].Plain));
+        Assert.Equal(results[0].Loss, results[0].Plain, 1e-6f * Math.Max(1f, Math.Abs(expected)));
+        Assert.True(results[0].Gradient.AsSpan().SequenceEqual(results[1].Gradient), "the gradient differs between one thread and all");
+        Assert.All(results[1].Gradient.AsSpan(5 * classes, classes).ToArray(), g => Assert.Equal(0f, g)); // row 5 is ignored
     }
 
     [Fact]
