@@ -129,6 +129,7 @@ internal static class CSharpOps
                     Condition.CarriedState => "state is not null",
                     Condition.SteppingState => "state is not null && !training",
                     Condition.InjectFinal => "ws.InjectFinal",
+                    Condition.TokenVectors => "!ws.FoldsTokens",
                     _ => throw new InvalidOperationException($"No C# for condition {branch.Condition}."),
                 };
                 if (branch.Otherwise.Count > 0)

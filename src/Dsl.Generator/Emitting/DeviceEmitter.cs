@@ -310,6 +310,7 @@ internal static class DeviceEmitter
         w.Line("public int S => Host.S;");
         w.Line("public bool Training => Host.Training;");
         w.Line("public bool HasLengths => Host.HasLengths;");
+        if (plan.FoldVocab > 0) w.Line("public bool FoldsTokens => Host.FoldsTokens;");
         if (plan.States.Count > 0) w.Line("public bool HasInitialState => Host.HasInitialState;");
         if (plan.Finals.Count > 0) w.Line("public bool InjectFinal => Host.InjectFinal;");
         w.Line("public int[] lengths => Host.lengths;");

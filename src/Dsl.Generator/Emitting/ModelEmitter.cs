@@ -641,6 +641,7 @@ internal static class ModelEmitter
         if (plan.States.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
         if (KeepsStartPosition(plan)) w.Line("public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
+        if (plan.FoldVocab > 0) w.Line($"public bool FoldsTokens => {plan.FoldVocab} < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector");
         w.Line("public readonly int[] lengths; // [B]");
         w.Line("public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps");
         foreach (BufferRef b in plan.Buffers)

@@ -54,6 +54,7 @@ internal sealed class LowerContext
     // the shared "packed_weights", and "attention_in_proj" + "_weight" the attention's "in_proj_weight" field
     private readonly HashSet<string> _bufferNames = new(System.StringComparer.Ordinal), _fieldNames = new(System.StringComparer.Ordinal);
     private bool _positional;
+    private int _foldVocab;
 
     public LowerContext(ShapedModel model) => Model = model;
 
@@ -184,12 +185,28 @@ internal sealed class LowerContext
         return new PositionOperand(throughPass);
     }
 
+    /// <summary>
+    /// The layer folds the token table of the embedding right before it into its input projection, in passes of more ids than
+    /// the table's <paramref name="vocab"/> rows (<see cref="ModelPlan.FoldVocab"/>). Unless a residual connection skips from
+    /// the embedding, nothing else reads its vectors or their gradient: its gather and scatter then run only in passes that do
+    /// not fold (<see cref="Condition.TokenVectors"/>), and so must what the layer writes into that gradient. Returns whether
+    /// they do so.
+    /// </summary>
+    public bool FoldTokens(int vocab)
+    {
+        _foldVocab = vocab;
+        int embedding = Index - 1;
+        if (Model.Layers.Any(l => l.SkipFrom == embedding)) return false;
+        Layers[embedding] = Layers[embedding] with { Passes = Layers[embedding].Passes.When(Condition.TokenVectors) };
+        return true;
+    }
+
     /// <summary>After layer <paramref name="afterLayer"/>'s backward, <paramref name="target"/> += <paramref name="source"/>.</summary>
     public void Join(int afterLayer, BufferRef target, BufferRef source, string why) => _joins.Add(new GradientJoin(afterLayer, target, source, why));
 
     internal ModelPlan Finish(BufferRef? tokens, BufferRef targets, BufferRef values)
     {
         return new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
-            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values);
+            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab);
     }
 }

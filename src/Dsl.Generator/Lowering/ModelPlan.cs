@@ -151,12 +151,20 @@ internal abstract record LayerPlan(ShapedLayer Layer, BufferRef In, BufferRef? D
 internal sealed record Passes(EquatableArray<string> ForwardDoc, EquatableArray<Op> Forward, EquatableArray<string> BackwardDoc, EquatableArray<Op> Backward)
 {
     public static readonly Passes Empty = new(EquatableArray<string>.Empty, EquatableArray<Op>.Empty, EquatableArray<string>.Empty, EquatableArray<Op>.Empty);
+
+    /// <summary>These passes, each run only when <paramref name="condition"/> holds.</summary>
+    public Passes When(Condition condition) => this with { Forward = When(condition, Forward), Backward = When(condition, Backward) };
+
+    private static EquatableArray<Op> When(Condition condition, EquatableArray<Op> ops) =>
+        ops.Count == 0 ? ops : new Op[] { new WhenOp(condition, ops, EquatableArray<Op>.Empty) }.ToEquatableArray();
 }
 
 /// <summary>
 /// The lowered model: parameters in PyTorch's state_dict order, buffers, layer plans, the carried state's tensors,
 /// the final states an encoder hands a decoder, the gradients that join after a layer's backward, the key/value caches
-/// a stepping decoder keeps, and whether a layer reads the position of a step (<see cref="Positional"/>: the state counts them).
+/// a stepping decoder keeps, whether a layer reads the position of a step (<see cref="Positional"/>: the state counts them),
+/// and the rows of the token table a recurrent layer folds into its input projection (<see cref="FoldVocab"/>: a pass of more
+/// ids than that folds, the workspace's <c>FoldsTokens</c>; 0 where no layer folds).
 /// </summary>
 internal sealed record ModelPlan(
     ShapedModel Model,
@@ -170,7 +178,8 @@ internal sealed record ModelPlan(
     bool Positional,
     BufferRef? Tokens,
     BufferRef Targets,
-    BufferRef TargetValues)
+    BufferRef TargetValues,
+    int FoldVocab)
 {
     public LayerPlan Last => Layers[Layers.Count - 1];
 }

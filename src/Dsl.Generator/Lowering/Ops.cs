@@ -161,6 +161,12 @@ internal enum Condition
 
     /// <summary>Back-propagation adds the gradients of an encoder's final states, from the decoder they started.</summary>
     InjectFinal,
+
+    /// <summary>
+    /// The embedding's vectors are read: the pass does not fold the table into the recurrent layer after it
+    /// (<see cref="ModelPlan.FoldVocab"/>; a pass of no more ids than the table has rows).
+    /// </summary>
+    TokenVectors,
 }
 
 /// <summary>Ops that run only when <see cref="Condition"/> holds, and those that run instead (<see cref="Otherwise"/>, often none).</summary>

@@ -14,6 +14,12 @@ public partial class FoldGru;
 [Dense(7)]
 public partial class FoldLstm;
 
+[Embedding(vocab: 7, dim: 4)]
+[Lstm(hidden: 4)]
+[Residual]
+[Dense(7)]
+public partial class FoldLstmWithSkip;
+
 [Embedding(vocab: 20000, dim: 4)]
 [Gru(hidden: 8)]
 [Dense(3)]
@@ -34,6 +40,14 @@ public class TokenFoldTests
 
     [Fact]
     public void AFoldedLstmBatchGivesWhatEachSequenceGivesAlone() => Agree(new FoldLstm(seed: 5), new FoldLstm(seed: 5), vocab: 7);
+
+    /// <summary>
+    /// A residual connection reads the embedding's vectors past the layer that folds them, and sends their gradient back:
+    /// a folded pass still gathers and scatters them (a pass that folds skips both where nothing else reads them).
+    /// </summary>
+    [Fact]
+    public void AFoldedBatchWhoseResidualReadsTheVectorsGivesWhatEachSequenceGivesAlone() =>
+        Agree(new FoldLstmWithSkip(seed: 9), new FoldLstmWithSkip(seed: 9), vocab: 7);
 
     private static void Agree(IModel<int> batched, IModel<int> single, int vocab)
     {
@@ -106,7 +120,10 @@ public class TokenFoldTests
         Assert.True(allocated < 256 * 1024, $"a forward pass of 3 ids allocated {allocated} bytes: the [20000, 24] projected table is 1.9 MB");
     }
 
-    /// <summary>The fold is there only where the embedding's vectors reach the layer as they are.</summary>
+    /// <summary>
+    /// The fold is there only where the embedding's vectors reach the layer as they are; a pass that folds then gathers
+    /// and scatters no vectors, unless a residual connection reads them.
+    /// </summary>
     [Fact]
     public void OnlyARecurrentLayerRightAfterAnEmbeddingFolds()
     {
@@ -119,14 +136,24 @@ public class TokenFoldTests
             public partial class AfterDropout;
             [Input(features: 3)] [Gru(hidden: 4)] [Dense(9)]
             public partial class Features;
+            [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 4)] [Residual] [Dense(9)]
+            public partial class Skipped;
             """;
         var (_, diagnostics, _, result) = GeneratorHarness.Run(folded);
         Assert.Empty(diagnostics);
         string Source(string name) => result.Results.Single().GeneratedSources.Single(s => s.HintName == $"Demo.{name}.g.cs").SourceText.ToString();
-        Assert.Contains("const int V = 9; bool fold = !tokens.IsEmpty && V < T * B;", Source("Folded"));
+        Assert.Contains("public bool FoldsTokens => 9 < T * B;", Source("Folded"));
+        Assert.Contains("ws.token_gates, ws.FoldsTokens);", Source("Folded"));
         Assert.Contains("Layout.GatherRows(folded, tokens.Slice(0, T * B), G, gates);", Source("Folded"));
         Assert.Contains("Layout.ScatterAddRows(tokens.Slice(0, T * B), dg, G, folded);", Source("Folded"));
+        Assert.Contains("if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 3, ws.embedding_out);", Source("Folded"));
+        Assert.Contains("if (!ws.FoldsTokens) ws.embedding_dout.Clear();", Source("Folded"));
+        Assert.Matches(@"if \(!ws\.FoldsTokens\)\s*\{\s*global::Dsl\.Kernels\.Layout\.ScatterAddRows\(ws\.tokens, ws\.embedding_dout", Source("Folded"));
+        Assert.Contains("ws.token_gates, ws.FoldsTokens);", Source("Skipped"));
+        Assert.Contains("            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 4, ws.embedding_out);", Source("Skipped"));
+        Assert.DoesNotContain("if (!ws.FoldsTokens)", Source("Skipped"));
         Assert.DoesNotContain("bool fold", Source("AfterDropout"));
+        Assert.DoesNotContain("FoldsTokens", Source("AfterDropout"));
         Assert.DoesNotContain("bool fold", Source("Features"));
     }
 }

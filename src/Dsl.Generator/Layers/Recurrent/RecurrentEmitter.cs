@@ -270,6 +270,7 @@ internal static class RecurrentEmitter
             a.Add(($"{RoSpan} table", first ? tokens.Table.Value : "default"));
             if (!forward) a.Add(($"{Span} dtable", first ? tokens.Table.Grad : "default"));
             a.Add(($"{Span} folded", tokens.Folded.Ws));
+            a.Add(("bool fold", first ? "ws.FoldsTokens" : "false"));
         }
         if (op.Feed is { } feed && sub.Index == 0)
         {
@@ -303,9 +304,9 @@ internal static class RecurrentEmitter
             : $"const int H = {H}, G = {layer.Gates}, Y = {layer.Layer.Directions * H}, yOffset = {(c.O.Reverse ? H : 0)};");
     }
 
-    /// <summary>Whether a pass projects the table instead of each step's vectors (see <see cref="TokenInput"/>): the ids of the first stacked layer, more of them than rows.</summary>
+    /// <summary>The table's rows; <c>fold</c>, whether a pass projects the table instead of each step's vectors (see <see cref="TokenInput"/>), is the workspace's.</summary>
     private static string FoldCondition(RecurrentPlan layer) =>
-        $"const int V = {layer.Tokens!.Vocab}; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)";
+        $"const int V = {layer.Tokens!.Vocab}; // fold: more ids than V, in the first stacked layer (the layers above read vectors)";
 
     /// <summary>What comes before the statement a pass runs when it does not fold: <c>else </c> after the folded branch, where there is one.</summary>
     private static string Unfolded(CellWriter c) => c.O.Tokens ? "else " : "";

@@ -170,12 +170,13 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
     }
 
     /// <summary>The embedding right before the layer, when the layer reads its vectors as they are (see <see cref="TokenInput"/>).</summary>
-    private static TokenInput? TokensOf(LowerContext c, int gates) =>
-        c.Index > 0 && c.Layers[c.Index - 1] is Embedding.EmbeddingPlan embedding && embedding.Out == c.In
-            ? new TokenInput(embedding.In, embedding.Weight, embedding.Weight.Rows,
-                c.Shared("token_gates", gates, Rows.FewerThanSteps(embedding.Weight.Rows), BufferUse.Forward,
-                    "scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)"))
-            : null;
+    private static TokenInput? TokensOf(LowerContext c, int gates)
+    {
+        if (c.Index == 0 || c.Layers[c.Index - 1] is not Embedding.EmbeddingPlan embedding || embedding.Out != c.In) return null;
+        BufferRef folded = c.Shared("token_gates", gates, Rows.FewerThanSteps(embedding.Weight.Rows), BufferUse.Forward,
+            "scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)");
+        return new TokenInput(embedding.In, embedding.Weight, embedding.Weight.Rows, folded, VectorsOnlyUnfolded: c.FoldTokens(embedding.Weight.Rows));
+    }
 
     /// <summary>The layer's passes: learned states, masks, each direction of each stacked layer through time, dropout between them.</summary>
     private Passes Passes(RecurrentPlan layer)
@@ -245,7 +246,12 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                         batch, steps, hidden, ScalarOperand.Of(d.Reverse), new LengthsOperand())));
                 }
             }
-            if (sub.DX is not null) pass.Add(new ClearOp(sub.DX, D == 2 ? "both directions add into dx" : "the cell adds into dx"));
+            if (sub.DX is not null)
+            {
+                Op clear = new ClearOp(sub.DX, D == 2 ? "both directions add into dx" : "the cell adds into dx");
+                // a pass that folds the token table adds nothing to the embedding's vectors, which nothing then reads
+                pass.Add(i == 0 && layer.Tokens is { VectorsOnlyUnfolded: true } ? new WhenOp(Condition.TokenVectors, clear) : clear);
+            }
             foreach (DirectionPlan d in sub.Directions) pass.Add(new RecurrenceOp(layer.Signature(d), sub, d, layer.Scratch, Backward: true, layer.Feed, layer.Tokens));
             if (i > 0 && layer.SubLayers[i - 1].Mask is { } mask)
                 pass.Add(new MultiplyOp(sub.DX!, mask, sub.DX!, $"through the dropout between layer {i - 1} and {i}"));

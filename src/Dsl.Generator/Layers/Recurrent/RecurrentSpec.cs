@@ -107,9 +107,11 @@ internal abstract record FeedStep(int Width, BufferRef Fed, BufferRef DFed, Stat
 /// between: when a pass has more ids than the table has rows (V &lt; T·B), the input projection x·W_ihᵀ is that of the
 /// table's rows, gathered by id (V rows of products instead of T·B), and its gradients go through the gate gradients
 /// summed per id, S [V, G]: dW_ih += Sᵀ·table, d(table) += S·W_ih. <see cref="Folded"/> holds the projected table
-/// forward and S backward, [V, G].
+/// forward and S backward, [V, G]. Whether a pass folds is the workspace's <c>FoldsTokens</c>. <see cref="VectorsOnlyUnfolded"/>:
+/// nothing else reads the embedding's vectors or their gradient (no residual connection skips from it), so that the
+/// embedding gathers and scatters them only in passes that do not fold.
 /// </summary>
-internal sealed record TokenInput(BufferRef Ids, ParamRef Table, int Vocab, BufferRef Folded);
+internal sealed record TokenInput(BufferRef Ids, ParamRef Table, int Vocab, BufferRef Folded, bool VectorsOnlyUnfolded);
 
 internal sealed record RecurrentPlan(Shapes.ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut,
     Helpers.EquatableArray<SubLayerPlan> SubLayers, int Hidden, int Gates, RecurrentScratch Scratch, CellTraits Traits) : LayerPlan(Layer, In, DIn, Out, DOut)

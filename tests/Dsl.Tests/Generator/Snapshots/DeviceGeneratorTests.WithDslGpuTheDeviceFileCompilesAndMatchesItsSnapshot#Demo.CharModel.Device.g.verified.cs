@@ -177,14 +177,17 @@ namespace Demo
             private void embedding_forward(Workspace ws, bool training, State? state)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                global::Dsl.Gpu.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 8, ws.embedding_out);
+                if (!ws.FoldsTokens) global::Dsl.Gpu.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 8, ws.embedding_out);
             }
 
             // embedding backward: dweight[tokens[t, b]] += dout[t, b]
             private void embedding_backward(Workspace ws)
             {
                 int B = ws.B, T = ws.T, S = ws.S;
-                global::Dsl.Gpu.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 8, _embedding_weight.GradAsSpan());
+                if (!ws.FoldsTokens)
+                {
+                    global::Dsl.Gpu.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 8, _embedding_weight.GradAsSpan());
+                }
             }
 
             // lstm: LSTM, 1 layer(s): [T, B, 8] -> [T, B, 16]
@@ -193,7 +196,7 @@ namespace Demo
                 int B = ws.B, T = ws.T, S = ws.S;
                 lstm_cell_forward(B, T, 8, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
                     ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
-                    ws.tokens, _embedding_weight.AsSpan(), ws.token_gates);
+                    ws.tokens, _embedding_weight.AsSpan(), ws.token_gates, ws.FoldsTokens);
                 if (state is not null)
                 {
                     // the new state is the last step's h (and c)
@@ -209,11 +212,11 @@ namespace Demo
                 if (ws.HasLengths) global::Dsl.Gpu.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 16);
                 // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
                 if (ws.InjectFinal) global::Dsl.Gpu.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 16, 0, ws.lstm_dout, 16, 0, B, T, 16, false, ws.HasLengths ? ws.lengths : default);
-                ws.embedding_dout.Clear(); // the cell adds into dx
+                if (!ws.FoldsTokens) ws.embedding_dout.Clear(); // the cell adds into dx
                 lstm_cell_backward(B, T, 8, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout,
                     ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                     _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
-                    ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default, ws.tokens, _embedding_weight.AsSpan(), _embedding_weight.GradAsSpan(), ws.token_gates);
+                    ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default, ws.tokens, _embedding_weight.AsSpan(), _embedding_weight.GradAsSpan(), ws.token_gates, ws.FoldsTokens);
             }
 
             // dropout: [T, B, 16] -> same; training: out = x ⊙ mask (p = 0.1f), inference: out = x
@@ -253,13 +256,13 @@ namespace Demo
             private static void lstm_cell_forward(int B, int T, int X, global::Dsl.Gpu.DeviceSpan x, global::Dsl.Gpu.DeviceSpan y, global::Dsl.Gpu.DeviceSpan gates,
                 global::Dsl.Gpu.DeviceSpan aux, global::Dsl.Gpu.DeviceSpan scratch, global::Dsl.Gpu.DeviceSpan packed, global::Dsl.Gpu.DeviceSpan w_ih, global::Dsl.Gpu.DeviceSpan w_hh, global::Dsl.Gpu.DeviceSpan b_ih,
                 global::Dsl.Gpu.DeviceSpan b_hh, global::Dsl.Gpu.DeviceSpan h0, global::Dsl.Gpu.DeviceSpan c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::Dsl.Gpu.DeviceSpan table,
-                global::Dsl.Gpu.DeviceSpan folded)
+                global::Dsl.Gpu.DeviceSpan folded, bool fold)
             {
                 const int H = 16, G = 64, Y = 16, yOffset = 0;
                 // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
                 global::Dsl.Gpu.Kernels.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
                 // x is the embedding of the token ids: with more ids than the table has rows, project the table's V = 30 rows and gather them by id
-                const int V = 30; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+                const int V = 30; // fold: more ids than V, in the first stacked layer (the layers above read vectors)
                 if (fold)
                 {
                     global::Dsl.Gpu.Kernels.Gemm.MatMulTransB(V, G, X, table, X, w_ih, X, scratch.Slice(0, G), folded, G);
@@ -299,7 +302,8 @@ namespace Demo
                 global::Dsl.Gpu.DeviceSpan aux, global::Dsl.Gpu.DeviceSpan dy, global::Dsl.Gpu.DeviceSpan dx, global::Dsl.Gpu.DeviceSpan dg, global::Dsl.Gpu.DeviceSpan carry, global::Dsl.Gpu.DeviceSpan carry2,
                 global::Dsl.Gpu.DeviceSpan scratch, global::Dsl.Gpu.DeviceSpan packed, global::Dsl.Gpu.DeviceSpan w_ih, global::Dsl.Gpu.DeviceSpan w_hh, global::Dsl.Gpu.DeviceSpan dw_ih, global::Dsl.Gpu.DeviceSpan dw_hh,
                 global::Dsl.Gpu.DeviceSpan db_ih, global::Dsl.Gpu.DeviceSpan db_hh, global::Dsl.Gpu.DeviceSpan h0, global::Dsl.Gpu.DeviceSpan c0, global::System.ReadOnlySpan<int> lengths, global::Dsl.Gpu.DeviceSpan dh0Rows,
-                global::Dsl.Gpu.DeviceSpan dc0Rows, global::Dsl.Gpu.DeviceSpan dcLast, global::System.ReadOnlySpan<int> tokens, global::Dsl.Gpu.DeviceSpan table, global::Dsl.Gpu.DeviceSpan dtable, global::Dsl.Gpu.DeviceSpan folded)
+                global::Dsl.Gpu.DeviceSpan dc0Rows, global::Dsl.Gpu.DeviceSpan dcLast, global::System.ReadOnlySpan<int> tokens, global::Dsl.Gpu.DeviceSpan table, global::Dsl.Gpu.DeviceSpan dtable, global::Dsl.Gpu.DeviceSpan folded,
+                bool fold)
             {
                 const int H = 16, G = 64, Y = 16, yOffset = 0;
                 // the recurrent weights, packed once for every step
@@ -332,7 +336,7 @@ namespace Demo
                 // weight gradients of every step at once
                 // x is the embedding of the token ids: with more ids than the table has rows, the gate gradients summed per id, S [V, G],
                 // give dW_ih += Sᵀ·table (and, below, the bias's gradient and the table's, S·W_ih, instead of dx)
-                const int V = 30; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+                const int V = 30; // fold: more ids than V, in the first stacked layer (the layers above read vectors)
                 if (fold)
                 {
                     folded.Slice(0, V * G).Clear();
@@ -373,6 +377,7 @@ namespace Demo
                 public int S => Host.S;
                 public bool Training => Host.Training;
                 public bool HasLengths => Host.HasLengths;
+                public bool FoldsTokens => Host.FoldsTokens;
                 public bool HasInitialState => Host.HasInitialState;
                 public bool InjectFinal => Host.InjectFinal;
                 public int[] lengths => Host.lengths;

@@ -403,6 +403,7 @@ namespace Demo
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
+            public bool FoldsTokens => 30 < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector
             public readonly int[] lengths; // [B]
             public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
             public readonly int[] tokens; // token ids, time-major [T, B]
@@ -601,14 +602,17 @@ namespace Demo
         private void embedding_forward(Workspace ws, bool training, State? state)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 16, ws.embedding_out);
+            if (!ws.FoldsTokens) global::Dsl.Kernels.Layout.GatherRows(_embedding_weight.AsSpan(), ws.tokens, 16, ws.embedding_out);
         }
 
         // embedding backward: dweight[tokens[t, b]] += dout[t, b]
         private void embedding_backward(Workspace ws)
         {
             int B = ws.B, T = ws.T, S = ws.S;
-            global::Dsl.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 16, _embedding_weight.GradAsSpan());
+            if (!ws.FoldsTokens)
+            {
+                global::Dsl.Kernels.Layout.ScatterAddRows(ws.tokens, ws.embedding_dout, 16, _embedding_weight.GradAsSpan());
+            }
         }
 
         // lstm: LSTM, 1 layer(s): [T, B, 16] -> [T, B, 16]
@@ -617,7 +621,7 @@ namespace Demo
             int B = ws.B, T = ws.T, S = ws.S;
             lstm_cell_forward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.step_scratch,
                 ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(), _lstm_bias_ih_l0.AsSpan(), _lstm_bias_hh_l0.AsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default,
-                ws.tokens, _embedding_weight.AsSpan(), ws.token_gates);
+                ws.tokens, _embedding_weight.AsSpan(), ws.token_gates, ws.FoldsTokens);
             if (state is not null)
             {
                 // the new state is the last step's h (and c)
@@ -633,11 +637,11 @@ namespace Demo
             if (ws.HasLengths) global::Dsl.Kernels.Layout.MaskSteps(ws.lstm_dout, ws.lengths, B, T, 16);
             // an encoder: the gradient of layer 0's final hidden states, from the decoder they started
             if (ws.InjectFinal) global::Dsl.Kernels.Layout.AddToFinalState(ws.lstm_final_dh_l0, 16, 0, ws.lstm_dout, 16, 0, B, T, 16, false, ws.HasLengths ? ws.lengths : default);
-            ws.embedding_dout.Clear(); // the cell adds into dx
+            if (!ws.FoldsTokens) ws.embedding_dout.Clear(); // the cell adds into dx
             lstm_cell_backward(B, T, 16, ws.embedding_out, ws.lstm_out, ws.lstm_gates_l0, ws.lstm_cell_l0, ws.lstm_dout,
                 ws.embedding_dout, ws.dgates, ws.carry, ws.carry2, ws.step_scratch, ws.packed_weights, _lstm_weight_ih_l0.AsSpan(), _lstm_weight_hh_l0.AsSpan(),
                 _lstm_weight_ih_l0.GradAsSpan(), _lstm_weight_hh_l0.GradAsSpan(), _lstm_bias_ih_l0.GradAsSpan(), _lstm_bias_hh_l0.GradAsSpan(), ws.HasInitialState ? ws.lstm_h0_l0 : default, ws.HasInitialState ? ws.lstm_c0_l0 : default, ws.HasLengths ? ws.lengths : default, ws.HasInitialState ? ws.lstm_dh0_l0 : default,
-                ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default, ws.tokens, _embedding_weight.AsSpan(), _embedding_weight.GradAsSpan(), ws.token_gates);
+                ws.HasInitialState ? ws.lstm_dc0_l0 : default, ws.InjectFinal ? ws.lstm_final_dc_l0 : default, ws.tokens, _embedding_weight.AsSpan(), _embedding_weight.GradAsSpan(), ws.token_gates, ws.FoldsTokens);
         }
 
         // attention: [T, B, 16] -> [T, B, 16], self-attention with 4 head(s), causal (nn.MultiheadAttention; with lengths, padded keys are masked):
@@ -695,13 +699,13 @@ namespace Demo
         private static void lstm_cell_forward(int B, int T, int X, global::System.ReadOnlySpan<float> x, global::System.Span<float> y, global::System.Span<float> gates,
             global::System.Span<float> aux, global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.ReadOnlySpan<float> b_ih,
             global::System.ReadOnlySpan<float> b_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table,
-            global::System.Span<float> folded)
+            global::System.Span<float> folded, bool fold)
         {
             const int H = 16, G = 64, Y = 16, yOffset = 0;
             // the input projection of every step at once: gates[t, b] = x[t, b]·W_ihᵀ + b_ih + b_hh, one product whose tiles start from the bias
             global::System.Numerics.Tensors.TensorPrimitives.Add(b_ih, b_hh, scratch.Slice(0, G));
             // x is the embedding of the token ids: with more ids than the table has rows, project the table's V = 30 rows and gather them by id
-            const int V = 30; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+            const int V = 30; // fold: more ids than V, in the first stacked layer (the layers above read vectors)
             if (fold)
             {
                 global::Dsl.Kernels.Gemm.MatMulTransB(V, G, X, table, X, w_ih, X, scratch.Slice(0, G), folded, G);
@@ -741,7 +745,8 @@ namespace Demo
             global::System.ReadOnlySpan<float> aux, global::System.ReadOnlySpan<float> dy, global::System.Span<float> dx, global::System.Span<float> dg, global::System.Span<float> carry, global::System.Span<float> carry2,
             global::System.Span<float> scratch, global::System.Span<float> packed, global::System.ReadOnlySpan<float> w_ih, global::System.ReadOnlySpan<float> w_hh, global::System.Span<float> dw_ih, global::System.Span<float> dw_hh,
             global::System.Span<float> db_ih, global::System.Span<float> db_hh, global::System.ReadOnlySpan<float> h0, global::System.ReadOnlySpan<float> c0, global::System.ReadOnlySpan<int> lengths, global::System.Span<float> dh0Rows,
-            global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table, global::System.Span<float> dtable, global::System.Span<float> folded)
+            global::System.Span<float> dc0Rows, global::System.ReadOnlySpan<float> dcLast, global::System.ReadOnlySpan<int> tokens, global::System.ReadOnlySpan<float> table, global::System.Span<float> dtable, global::System.Span<float> folded,
+            bool fold)
         {
             const int H = 16, G = 64, Y = 16, yOffset = 0;
             // the recurrent weights, packed once for every step
@@ -774,7 +779,7 @@ namespace Demo
             // weight gradients of every step at once
             // x is the embedding of the token ids: with more ids than the table has rows, the gate gradients summed per id, S [V, G],
             // give dW_ih += Sᵀ·table (and, below, the bias's gradient and the table's, S·W_ih, instead of dx)
-            const int V = 30; bool fold = !tokens.IsEmpty && V < T * B; // (the layers above the first read vectors)
+            const int V = 30; // fold: more ids than V, in the first stacked layer (the layers above read vectors)
             if (fold)
             {
                 folded.Slice(0, V * G).Clear();
