@@ -317,7 +317,7 @@ internal static class DeviceEmitter
         string at = "Host.Floats.Length";
         foreach (BufferRef b in plan.Buffers)
         {
-            if (b.IsView) w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Buffers.Span.Slice(Host.{b.Name}__at, Host.{b.Name}__length);");
+            if (b.IsView) w.Line($"public global::Dsl.Gpu.DeviceSpan {b.Name} => Buffers.Span.Slice(Host.Origin + Host.{b.Name}__at, Host.{b.Name}__length);");
             else if (b.IsInt) w.Line($"public int[] {b.Name} => Host.{b.Name};");
             else
             {

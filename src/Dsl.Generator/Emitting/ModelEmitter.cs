@@ -441,8 +441,8 @@ internal static class ModelEmitter
         foreach (LayerPlan layer in plan.Layers) CSharpOps.Write(layer.Encode, context);
         string Tensors(System.Func<FinalStateRef, BufferRef> buffer) =>
             string.Join(", ", plan.Finals.Select(f => $"new global::Dsl.NamedTensor(\"{f.Name}\", {buffer(f).Ws}, B, {f.Width})"));
-        w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.{last.Out.Name}__at, ws.{last.Out.Name}__length),");
-        w.Line($"    new global::System.Memory<float>(ws.Floats, ws.{last.Dy.Name}__at, ws.{last.Dy.Name}__length), ws.lengths,");
+        w.Line($"ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.Origin + ws.{last.Out.Name}__at, ws.{last.Out.Name}__length),");
+        w.Line($"    new global::System.Memory<float>(ws.Floats, ws.Origin + ws.{last.Dy.Name}__at, ws.{last.Dy.Name}__length), ws.lengths,");
         w.Line($"    new global::Dsl.NamedTensor[] {{ {Tensors(f => f.State)} }}, new global::Dsl.NamedTensor[] {{ {Tensors(f => f.Grad)} }});");
         w.Line("ws.Encoded.SetHasLengths(ws.HasLengths);");
         if (device) w.Line("_deviceRun?.Keep(ws); // the record stands for the device's outputs, copied to the host when read");
@@ -643,7 +643,8 @@ internal static class ModelEmitter
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
         if (plan.FoldVocab > 0) w.Line($"public bool FoldsTokens => {plan.FoldVocab} < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector");
         w.Line("public readonly int[] lengths; // [B]");
-        w.Line("public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps");
+        w.Line("public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin");
+        w.Line("public readonly int Origin;     // where the views start in Floats: on a 64-byte boundary (Dsl.Kernels.Aligned)");
         foreach (BufferRef b in plan.Buffers)
         {
             string comment = b.Comment + (b.Use == BufferUse.Training ? " (training)" : "");
@@ -651,7 +652,7 @@ internal static class ModelEmitter
             else
             {
                 w.Line($"public readonly int {b.Name}__at, {b.Name}__length;");
-                w.Line($"public global::System.Span<float> {b.Name} => new global::System.Span<float>(Floats, {b.Name}__at, {b.Name}__length); // {comment}");
+                w.Line($"public global::System.Span<float> {b.Name} => new global::System.Span<float>(Floats, Origin + {b.Name}__at, {b.Name}__length); // {comment}");
             }
         }
         w.Line("/// <summary>The buffers of a pass over [b, t]; the floats of <paramref name=\"reuse\"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>");
@@ -674,8 +675,7 @@ internal static class ModelEmitter
                 w.Line($"at = checked(at + ({b.Name}__length + 15) / 16 * 16);");
             }
         }
-        w.Line("Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];");
-        w.Line("if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);");
+        w.Line("Floats = global::Dsl.Kernels.Aligned.Floats(at, reuse, out Origin);");
         var context = new EmitContext(w, plan);
         foreach (LayerPlan l in plan.Layers) CSharpOps.Write(l.Setup, context, Scope.Workspace);
         w.Close();

@@ -37,11 +37,10 @@ public static unsafe class Gemm
     /// </summary>
     public static string CacheBlocking => $"KC {Path.KC}, MC {Path.MC}, NC {Path.NC} ({CacheSizes.Describe()})";
 
+    // This thread's packing buffers (Aligned.Buffer: on a 64-byte boundary, grown once per thread and size).
     [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;
 
-    /// <summary>This thread's packing buffer, grown to at least <paramref name="need"/> floats (allocated once per thread and size).</summary>
-    private static float[] Buffer(ref float[]? held, int need) => held is { } buffer && buffer.Length >= need ? buffer : (held = new float[Math.Max(need, 4096)]);
 
     /// <summary>
     /// Threads a large product is split over (PyTorch's <c>torch.set_num_threads</c>): the machine's cores
@@ -292,20 +291,17 @@ public static unsafe class Gemm
         int inPlace = packAll ? 0 : job.N / nr * nr; // columns read where they lie
         int packedColumns = job.N - inPlace;
         int need = RoundUp(packedColumns, nr) * k;
-        float[] buffer = need == 0 ? Array.Empty<float>() : Buffer(ref s_packedB, need);
+        float* bp = need == 0 ? null : Aligned.Buffer(ref s_packedB, need);
         float* tile = stackalloc float[K.MR * K.NR];
-        fixed (float* bp = buffer)
+        if (packedColumns > 0) PackBlockB<K>(job, 0, k, inPlace, packedColumns, bp);
+        for (int jr = 0; jr < job.N; jr += nr)
         {
-            if (packedColumns > 0) PackBlockB<K>(job, 0, k, inPlace, packedColumns, bp);
-            for (int jr = 0; jr < job.N; jr += nr)
-            {
-                bool here = jr < inPlace;
-                float* bs = here ? job.B + jr : bp + (nint)(jr - inPlace) * k;
-                nint ldb = here ? job.RsB : nr;
-                int nrr = Math.Min(nr, job.N - jr);
-                for (int ir = 0; ir < job.M; ir += mr)
-                    K.RunStrided(k, job.A + ir * job.RsA, job.RsA, job.CsA, bs, ldb, job.C + ir * job.Ldc + jr, job.Ldc, Math.Min(mr, job.M - ir), nrr, tile, Init(job, 0, jr));
-            }
+            bool here = jr < inPlace;
+            float* bs = here ? job.B + jr : bp + (nint)(jr - inPlace) * k;
+            nint ldb = here ? job.RsB : nr;
+            int nrr = Math.Min(nr, job.N - jr);
+            for (int ir = 0; ir < job.M; ir += mr)
+                K.RunStrided(k, job.A + ir * job.RsA, job.RsA, job.CsA, bs, ldb, job.C + ir * job.Ldc + jr, job.Ldc, Math.Min(mr, job.M - ir), nrr, tile, Init(job, 0, jr));
         }
     }
 
@@ -338,19 +334,16 @@ public static unsafe class Gemm
     private static void DirectRow<T, K>(in GemmJob job) where T : struct, ILanes<T> where K : struct, IMicroKernel
     {
         int nr = K.NR, KC = job.Path.Depth(job.K), full = job.N / nr * nr;
-        float[] buffer = full < job.N ? Buffer(ref s_packedB, nr * KC) : Array.Empty<float>();
+        float* bp = full < job.N ? Aligned.Buffer(ref s_packedB, nr * KC) : null;
         float* tile = stackalloc float[K.NR];
-        fixed (float* bp = buffer)
+        for (int pc = 0; pc < job.K; pc += KC)
         {
-            for (int pc = 0; pc < job.K; pc += KC)
-            {
-                int kc = Math.Min(KC, job.K - pc);
-                float* a = job.A + pc * job.CsA, b = job.B + pc * job.RsB;
-                for (int jr = 0; jr < full; jr += nr) RowKernel.Run<T>(kc, a, job.CsA, b + jr, job.RsB, job.C + jr, nr, tile, Init(job, pc, jr));
-                if (full == job.N) continue;
-                PackBlockB<K>(job, pc, kc, full, job.N - full, bp);
-                RowKernel.Run<T>(kc, a, job.CsA, bp, job.C + full, job.N - full, tile, Init(job, pc, full));
-            }
+            int kc = Math.Min(KC, job.K - pc);
+            float* a = job.A + pc * job.CsA, b = job.B + pc * job.RsB;
+            for (int jr = 0; jr < full; jr += nr) RowKernel.Run<T>(kc, a, job.CsA, b + jr, job.RsB, job.C + jr, nr, tile, Init(job, pc, jr));
+            if (full == job.N) continue;
+            PackBlockB<K>(job, pc, kc, full, job.N - full, bp);
+            RowKernel.Run<T>(kc, a, job.CsA, bp, job.C + full, job.N - full, tile, Init(job, pc, full));
         }
     }
 
@@ -504,51 +497,48 @@ public static unsafe class Gemm
         int mcMax = Math.Min(MC, RoundUp(job.M, mr));
         int depth = resident ? job.K : Math.Min(KC, job.K); // the depth packed at once
         bool prepacked = job.Packed != null;
-        float[] packedB = prepacked ? Array.Empty<float>() : Buffer(ref s_packedB, ncMax * depth);
-        float[] packedA = R.Packs ? Buffer(ref s_packedA, mcMax * depth) : Array.Empty<float>();
+        float* bp = prepacked ? null : Aligned.Buffer(ref s_packedB, ncMax * depth);
+        float* ap = R.Packs ? Aligned.Buffer(ref s_packedA, mcMax * depth) : null;
         float* tile = stackalloc float[K.MR * K.NR];
-        fixed (float* bp = packedB, ap = packedA)
+        for (int jc = 0; jc < job.N; jc += NC)
         {
-            for (int jc = 0; jc < job.N; jc += NC)
+            int nc = Math.Min(NC, job.N - jc), ncR = RoundUp(nc, nr);
+            if (resident)
             {
-                int nc = Math.Min(NC, job.N - jc), ncR = RoundUp(nc, nr);
-                if (resident)
+                // C-resident order: the k-blocks run innermost but one, so the C tiles of a column sliver [MC, NR] stay in
+                // cache from one k-block to the next (a projection of 8192 rows of depth 512 otherwise streamed its 64 MB
+                // of C through memory once per k-block), while each B sliver [KC, NR] stays in L1 across the rows.
+                // The panels' k-blocks lie one after the other, block pc at pc · (its panel's rounded width).
+                if (!prepacked)
+                    for (int pc = 0; pc < job.K; pc += KC) PackBlockB<K>(job, pc, Math.Min(KC, job.K - pc), jc, nc, bp + (nint)pc * ncR);
+                for (int ic = 0; ic < job.M; ic += MC)
                 {
-                    // C-resident order: the k-blocks run innermost but one, so the C tiles of a column sliver [MC, NR] stay in
-                    // cache from one k-block to the next (a projection of 8192 rows of depth 512 otherwise streamed its 64 MB
-                    // of C through memory once per k-block), while each B sliver [KC, NR] stays in L1 across the rows.
-                    // The panels' k-blocks lie one after the other, block pc at pc · (its panel's rounded width).
-                    if (!prepacked)
-                        for (int pc = 0; pc < job.K; pc += KC) PackBlockB<K>(job, pc, Math.Min(KC, job.K - pc), jc, nc, bp + (nint)pc * ncR);
-                    for (int ic = 0; ic < job.M; ic += MC)
+                    int mc = Math.Min(MC, job.M - ic), mcR = RoundUp(mc, mr);
+                    for (int pc = 0; pc < job.K; pc += KC) R.Pack(job, ic, mc, pc, Math.Min(KC, job.K - pc), ap + (nint)pc * mcR);
+                    for (int jr = 0; jr < nc; jr += nr)
                     {
-                        int mc = Math.Min(MC, job.M - ic), mcR = RoundUp(mc, mr);
-                        for (int pc = 0; pc < job.K; pc += KC) R.Pack(job, ic, mc, pc, Math.Min(KC, job.K - pc), ap + (nint)pc * mcR);
-                        for (int jr = 0; jr < nc; jr += nr)
+                        int nrr = Math.Min(nr, nc - jr);
+                        for (int pc = 0; pc < job.K; pc += KC)
                         {
-                            int nrr = Math.Min(nr, nc - jr);
-                            for (int pc = 0; pc < job.K; pc += KC)
-                            {
-                                int kc = Math.Min(KC, job.K - pc);
-                                float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
-                                R.Column(job, kc, ic, pc, ap + (nint)pc * mcR, bs, jc + jr, mc, nrr, tile);
-                            }
+                            int kc = Math.Min(KC, job.K - pc);
+                            float* bs = (prepacked ? PackedBlock(job, pc, kc, jc) : bp + (nint)pc * ncR) + (nint)jr * kc;
+                            R.Column(job, kc, ic, pc, ap + (nint)pc * mcR, bs, jc + jr, mc, nrr, tile);
                         }
                     }
-                    continue;
                 }
-                for (int pc = 0; pc < job.K; pc += KC)
+                continue;
+            }
+            for (int pc = 0; pc < job.K; pc += KC)
+            {
+                int kc = Math.Min(KC, job.K - pc);
+                float* blockB = bp;
+                if (prepacked) blockB = PackedBlock(job, pc, kc, jc);
+                else PackBlockB<K>(job, pc, kc, jc, nc, bp);
+                for (int ic = 0; ic < job.M; ic += MC)
                 {
-                    int kc = Math.Min(KC, job.K - pc);
-                    float* blockB = bp;
-                    if (prepacked) blockB = PackedBlock(job, pc, kc, jc);
-                    else PackBlockB<K>(job, pc, kc, jc, nc, bp);
-                    for (int ic = 0; ic < job.M; ic += MC)
-                    {
-                        int mc = Math.Min(MC, job.M - ic);
-                        R.Pack(job, ic, mc, pc, kc, ap);
-                        for (int jr = 0; jr < nc; jr += nr) R.Column(job, kc, ic, pc, ap, blockB + (nint)jr * kc, jc + jr, mc, Math.Min(nr, nc - jr), tile);
-                    }
+                    int mc = Math.Min(MC, job.M - ic);
+                    R.Pack(job, ic, mc, pc, kc, ap);
+                    for (int jr = 0; jr < nc; jr += nr) R.Column(job, kc, ic, pc, ap, blockB + (nint)jr * kc, jc + jr, mc, Math.Min(nr, nc - jr), tile);
                 }
             }
         }

@@ -264,8 +264,8 @@ namespace Demo
             // lstm layer 0's final states, each direction's at its last step
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_out, 16, 0, ws.lstm_final_h_l0, 16, 0, B, T, 16, false, ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_cell_l0, 16, 0, ws.lstm_final_c_l0, 16, 0, B, T, 16, false, ws.HasLengths ? ws.lengths : default);
-            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.dense_out__at, ws.dense_out__length),
-                new global::System.Memory<float>(ws.Floats, ws.dense_dout__at, ws.dense_dout__length), ws.lengths,
+            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_out__at, ws.dense_out__length),
+                new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_dout__at, ws.dense_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 16) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 16) });
             ws.Encoded.SetHasLengths(ws.HasLengths);
             return ws.Encoded;
@@ -405,67 +405,68 @@ namespace Demo
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public bool FoldsTokens => 30 < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector
             public readonly int[] lengths; // [B]
-            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
+            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin
+            public readonly int Origin;     // where the views start in Floats: on a 64-byte boundary (Dsl.Kernels.Aligned)
             public readonly int[] tokens; // token ids, time-major [T, B]
             public readonly int embedding_out__at, embedding_out__length;
-            public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 16]
+            public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, Origin + embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 16]
             public readonly int embedding_dout__at, embedding_dout__length;
-            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 16] (training)
+            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, Origin + embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 16] (training)
             public readonly int step_scratch__at, step_scratch__length;
-            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, Origin + step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
             public readonly int packed_weights__at, packed_weights__length;
-            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, Origin + packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public readonly int dgates__at, dgates__length;
-            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, Origin + dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
             public readonly int carry__at, carry__length;
-            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, Origin + carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
             public readonly int carry2__at, carry2__length;
-            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, Origin + carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
             public readonly int lstm_dout__at, lstm_dout__length;
-            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 16] (training)
+            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, Origin + lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 16] (training)
             public readonly int lstm_out__at, lstm_out__length;
-            public global::System.Span<float> lstm_out => new global::System.Span<float>(Floats, lstm_out__at, lstm_out__length); // lstm: layer 0 hidden states h [T, B, 16]
+            public global::System.Span<float> lstm_out => new global::System.Span<float>(Floats, Origin + lstm_out__at, lstm_out__length); // lstm: layer 0 hidden states h [T, B, 16]
             public readonly int lstm_gates_l0__at, lstm_gates_l0__length;
-            public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 64]
+            public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, Origin + lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 64]
             public readonly int lstm_cell_l0__at, lstm_cell_l0__length;
-            public global::System.Span<float> lstm_cell_l0 => new global::System.Span<float>(Floats, lstm_cell_l0__at, lstm_cell_l0__length); // lstm: cell states c [T, B, 16]
+            public global::System.Span<float> lstm_cell_l0 => new global::System.Span<float>(Floats, Origin + lstm_cell_l0__at, lstm_cell_l0__length); // lstm: cell states c [T, B, 16]
             public readonly int lstm_h0_l0__at, lstm_h0_l0__length;
-            public global::System.Span<float> lstm_h0_l0 => new global::System.Span<float>(Floats, lstm_h0_l0__at, lstm_h0_l0__length); // lstm: layer 0's initial hidden state [B, 16]
+            public global::System.Span<float> lstm_h0_l0 => new global::System.Span<float>(Floats, Origin + lstm_h0_l0__at, lstm_h0_l0__length); // lstm: layer 0's initial hidden state [B, 16]
             public readonly int lstm_dh0_l0__at, lstm_dh0_l0__length;
-            public global::System.Span<float> lstm_dh0_l0 => new global::System.Span<float>(Floats, lstm_dh0_l0__at, lstm_dh0_l0__length); // lstm: gradient of layer 0's initial hidden state [B, 16] (training)
+            public global::System.Span<float> lstm_dh0_l0 => new global::System.Span<float>(Floats, Origin + lstm_dh0_l0__at, lstm_dh0_l0__length); // lstm: gradient of layer 0's initial hidden state [B, 16] (training)
             public readonly int lstm_c0_l0__at, lstm_c0_l0__length;
-            public global::System.Span<float> lstm_c0_l0 => new global::System.Span<float>(Floats, lstm_c0_l0__at, lstm_c0_l0__length); // lstm: layer 0's initial cell state [B, 16]
+            public global::System.Span<float> lstm_c0_l0 => new global::System.Span<float>(Floats, Origin + lstm_c0_l0__at, lstm_c0_l0__length); // lstm: layer 0's initial cell state [B, 16]
             public readonly int lstm_dc0_l0__at, lstm_dc0_l0__length;
-            public global::System.Span<float> lstm_dc0_l0 => new global::System.Span<float>(Floats, lstm_dc0_l0__at, lstm_dc0_l0__length); // lstm: gradient of layer 0's initial cell state [B, 16] (training)
+            public global::System.Span<float> lstm_dc0_l0 => new global::System.Span<float>(Floats, Origin + lstm_dc0_l0__at, lstm_dc0_l0__length); // lstm: gradient of layer 0's initial cell state [B, 16] (training)
             public readonly float[] lstm_final_h_l0; // lstm: layer 0's final hidden state, directions concatenated [B, 16]
             public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 16] (in every workspace: the encoder hands it out)
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 16]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 16] (in every workspace: the encoder hands it out)
             public readonly int token_gates__at, token_gates__length;
-            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
+            public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, Origin + token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
             public readonly int attention_qkv__at, attention_qkv__length;
-            public global::System.Span<float> attention_qkv => new global::System.Span<float>(Floats, attention_qkv__at, attention_qkv__length); // attention: queries, keys and values [T, B, 48]
+            public global::System.Span<float> attention_qkv => new global::System.Span<float>(Floats, Origin + attention_qkv__at, attention_qkv__length); // attention: queries, keys and values [T, B, 48]
             public readonly int attention_weights__at, attention_weights__length;
-            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, attention_weights__at, attention_weights__length); // attention: attention weights (softmax) [B, 4, T, T]
+            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, Origin + attention_weights__at, attention_weights__length); // attention: attention weights (softmax) [B, 4, T, T]
             public readonly int attention_weights_mask__at, attention_weights_mask__length;
-            public global::System.Span<float> attention_weights_mask => new global::System.Span<float>(Floats, attention_weights_mask__at, attention_weights_mask__length); // attention: dropout mask on the attention weights [B, 4, T, T] (training)
+            public global::System.Span<float> attention_weights_mask => new global::System.Span<float>(Floats, Origin + attention_weights_mask__at, attention_weights_mask__length); // attention: dropout mask on the attention weights [B, 4, T, T] (training)
             public readonly int attention_context__at, attention_context__length;
-            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, attention_context__at, attention_context__length); // attention: the heads' outputs, concatenated [T, B, 16]
+            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, Origin + attention_context__at, attention_context__length); // attention: the heads' outputs, concatenated [T, B, 16]
             public readonly int attention_dcontext__at, attention_dcontext__length;
-            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, attention_dcontext__at, attention_dcontext__length); // attention: gradient of the heads' outputs [T, B, 16] (training)
+            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, Origin + attention_dcontext__at, attention_dcontext__length); // attention: gradient of the heads' outputs [T, B, 16] (training)
             public readonly int attention_dqkv__at, attention_dqkv__length;
-            public global::System.Span<float> attention_dqkv => new global::System.Span<float>(Floats, attention_dqkv__at, attention_dqkv__length); // attention: gradient of the queries, keys and values [T, B, 48] (training)
+            public global::System.Span<float> attention_dqkv => new global::System.Span<float>(Floats, Origin + attention_dqkv__at, attention_dqkv__length); // attention: gradient of the queries, keys and values [T, B, 48] (training)
             public readonly int attention_out__at, attention_out__length;
-            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, attention_out__at, attention_out__length); // attention: attention output [T, B, 16]
+            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, Origin + attention_out__at, attention_out__length); // attention: attention output [T, B, 16]
             public readonly int attention_dout__at, attention_dout__length;
-            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 16] (training)
+            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, Origin + attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 16] (training)
             public readonly int dense_out__at, dense_out__length;
-            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 30]
+            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, Origin + dense_out__at, dense_out__length); // dense: activations [T, B, 30]
             public readonly int dense_dout__at, dense_dout__length;
-            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 30] (training)
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, Origin + dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 30] (training)
             public readonly int[] targets; // class-id targets, time-major
             public readonly int target_values__at, target_values__length;
-            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, Origin + target_values__at, target_values__length); // float targets, time-major
             /// <summary>The buffers of a pass over [b, t]; the floats of <paramref name="reuse"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>
             public Workspace(int b, int t, int s, bool training, float[]? reuse = null)
             {
@@ -562,8 +563,7 @@ namespace Demo
                 target_values__at = at;
                 target_values__length = checked(checked(t * b) * 30);
                 at = checked(at + (target_values__length + 15) / 16 * 16);
-                Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];
-                if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);
+                Floats = global::Dsl.Kernels.Aligned.Floats(at, reuse, out Origin);
             }
         }
 

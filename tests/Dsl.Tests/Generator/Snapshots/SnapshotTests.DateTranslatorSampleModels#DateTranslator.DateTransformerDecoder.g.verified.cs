@@ -279,8 +279,8 @@ namespace DateTranslator
         {
             Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);
             ForwardPass(ws, training, state: null);
-            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.dense_2_out__at, ws.dense_2_out__length),
-                new global::System.Memory<float>(ws.Floats, ws.dense_2_dout__at, ws.dense_2_dout__length), ws.lengths,
+            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_2_out__at, ws.dense_2_out__length),
+                new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_2_dout__at, ws.dense_2_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] {  }, new global::Dsl.NamedTensor[] {  });
             ws.Encoded.SetHasLengths(ws.HasLengths);
             return ws.Encoded;
@@ -407,117 +407,118 @@ namespace DateTranslator
             public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
-            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
+            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin
+            public readonly int Origin;     // where the views start in Floats: on a 64-byte boundary (Dsl.Kernels.Aligned)
             public readonly int[] tokens; // token ids, time-major [T, B]
             public readonly int embedding_out__at, embedding_out__length;
-            public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 64]
+            public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, Origin + embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 64]
             public readonly int embedding_dout__at, embedding_dout__length;
-            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, Origin + embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 64] (training)
             public readonly int positionalencoding_table__at, positionalencoding_table__length;
-            public global::System.Span<float> positionalencoding_table => new global::System.Span<float>(Floats, positionalencoding_table__at, positionalencoding_table__length); // positionalencoding: the encoding of each step, filled once per workspace [T, 64]
+            public global::System.Span<float> positionalencoding_table => new global::System.Span<float>(Floats, Origin + positionalencoding_table__at, positionalencoding_table__length); // positionalencoding: the encoding of each step, filled once per workspace [T, 64]
             public readonly int positionalencoding_out__at, positionalencoding_out__length;
-            public global::System.Span<float> positionalencoding_out => new global::System.Span<float>(Floats, positionalencoding_out__at, positionalencoding_out__length); // positionalencoding: input plus the encoding of its step [T, B, 64]
+            public global::System.Span<float> positionalencoding_out => new global::System.Span<float>(Floats, Origin + positionalencoding_out__at, positionalencoding_out__length); // positionalencoding: input plus the encoding of its step [T, B, 64]
             public readonly int positionalencoding_dout__at, positionalencoding_dout__length;
-            public global::System.Span<float> positionalencoding_dout => new global::System.Span<float>(Floats, positionalencoding_dout__at, positionalencoding_dout__length); // positionalencoding: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> positionalencoding_dout => new global::System.Span<float>(Floats, Origin + positionalencoding_dout__at, positionalencoding_dout__length); // positionalencoding: gradient of the output [T, B, 64] (training)
             public readonly int attention_qkv__at, attention_qkv__length;
-            public global::System.Span<float> attention_qkv => new global::System.Span<float>(Floats, attention_qkv__at, attention_qkv__length); // attention: queries, keys and values [T, B, 192]
+            public global::System.Span<float> attention_qkv => new global::System.Span<float>(Floats, Origin + attention_qkv__at, attention_qkv__length); // attention: queries, keys and values [T, B, 192]
             public readonly int attention_weights__at, attention_weights__length;
-            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, attention_weights__at, attention_weights__length); // attention: attention weights (softmax) [B, 4, T, T]
+            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, Origin + attention_weights__at, attention_weights__length); // attention: attention weights (softmax) [B, 4, T, T]
             public readonly int attention_context__at, attention_context__length;
-            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, attention_context__at, attention_context__length); // attention: the heads' outputs, concatenated [T, B, 64]
+            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, Origin + attention_context__at, attention_context__length); // attention: the heads' outputs, concatenated [T, B, 64]
             public readonly int attention_dcontext__at, attention_dcontext__length;
-            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, attention_dcontext__at, attention_dcontext__length); // attention: gradient of the heads' outputs [T, B, 64] (training)
+            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, Origin + attention_dcontext__at, attention_dcontext__length); // attention: gradient of the heads' outputs [T, B, 64] (training)
             public readonly int attention_dqkv__at, attention_dqkv__length;
-            public global::System.Span<float> attention_dqkv => new global::System.Span<float>(Floats, attention_dqkv__at, attention_dqkv__length); // attention: gradient of the queries, keys and values [T, B, 192] (training)
+            public global::System.Span<float> attention_dqkv => new global::System.Span<float>(Floats, Origin + attention_dqkv__at, attention_dqkv__length); // attention: gradient of the queries, keys and values [T, B, 192] (training)
             public readonly int attention_out__at, attention_out__length;
-            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, attention_out__at, attention_out__length); // attention: attention output [T, B, 64]
+            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, Origin + attention_out__at, attention_out__length); // attention: attention output [T, B, 64]
             public readonly int attention_dout__at, attention_dout__length;
-            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, Origin + attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 64] (training)
             public readonly int residual_out__at, residual_out__length;
-            public global::System.Span<float> residual_out => new global::System.Span<float>(Floats, residual_out__at, residual_out__length); // residual: the previous output plus attention's input [T, B, 64]
+            public global::System.Span<float> residual_out => new global::System.Span<float>(Floats, Origin + residual_out__at, residual_out__length); // residual: the previous output plus attention's input [T, B, 64]
             public readonly int residual_dout__at, residual_dout__length;
-            public global::System.Span<float> residual_dout => new global::System.Span<float>(Floats, residual_dout__at, residual_dout__length); // residual: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> residual_dout => new global::System.Span<float>(Floats, Origin + residual_dout__at, residual_dout__length); // residual: gradient of the output [T, B, 64] (training)
             public readonly int residual_dskip__at, residual_dskip__length;
-            public global::System.Span<float> residual_dskip => new global::System.Span<float>(Floats, residual_dskip__at, residual_dskip__length); // residual: the gradient sent back to positionalencoding's output [T, B, 64] (training)
+            public global::System.Span<float> residual_dskip => new global::System.Span<float>(Floats, Origin + residual_dskip__at, residual_dskip__length); // residual: the gradient sent back to positionalencoding's output [T, B, 64] (training)
             public readonly int layernorm_mean__at, layernorm_mean__length;
-            public global::System.Span<float> layernorm_mean => new global::System.Span<float>(Floats, layernorm_mean__at, layernorm_mean__length); // layernorm: each row's mean [T, B]
+            public global::System.Span<float> layernorm_mean => new global::System.Span<float>(Floats, Origin + layernorm_mean__at, layernorm_mean__length); // layernorm: each row's mean [T, B]
             public readonly int layernorm_scratch__at, layernorm_scratch__length;
-            public global::System.Span<float> layernorm_scratch => new global::System.Span<float>(Floats, layernorm_scratch__at, layernorm_scratch__length); // layernorm: scratch [2, 64] (training)
+            public global::System.Span<float> layernorm_scratch => new global::System.Span<float>(Floats, Origin + layernorm_scratch__at, layernorm_scratch__length); // layernorm: scratch [2, 64] (training)
             public readonly int layernorm_rstd__at, layernorm_rstd__length;
-            public global::System.Span<float> layernorm_rstd => new global::System.Span<float>(Floats, layernorm_rstd__at, layernorm_rstd__length); // layernorm: each row's 1/√(var + ε) [T, B]
+            public global::System.Span<float> layernorm_rstd => new global::System.Span<float>(Floats, Origin + layernorm_rstd__at, layernorm_rstd__length); // layernorm: each row's 1/√(var + ε) [T, B]
             public readonly int layernorm_out__at, layernorm_out__length;
-            public global::System.Span<float> layernorm_out => new global::System.Span<float>(Floats, layernorm_out__at, layernorm_out__length); // layernorm: normalised, scaled and shifted [T, B, 64]
+            public global::System.Span<float> layernorm_out => new global::System.Span<float>(Floats, Origin + layernorm_out__at, layernorm_out__length); // layernorm: normalised, scaled and shifted [T, B, 64]
             public readonly int layernorm_dout__at, layernorm_dout__length;
-            public global::System.Span<float> layernorm_dout => new global::System.Span<float>(Floats, layernorm_dout__at, layernorm_dout__length); // layernorm: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> layernorm_dout => new global::System.Span<float>(Floats, Origin + layernorm_dout__at, layernorm_dout__length); // layernorm: gradient of the output [T, B, 64] (training)
             public readonly int attention_1_q__at, attention_1_q__length;
-            public global::System.Span<float> attention_1_q => new global::System.Span<float>(Floats, attention_1_q__at, attention_1_q__length); // attention_1: projected queries x·W_qᵀ + b_q [T, B, 64]
+            public global::System.Span<float> attention_1_q => new global::System.Span<float>(Floats, Origin + attention_1_q__at, attention_1_q__length); // attention_1: projected queries x·W_qᵀ + b_q [T, B, 64]
             public readonly int attention_1_k__at, attention_1_k__length;
-            public global::System.Span<float> attention_1_k => new global::System.Span<float>(Floats, attention_1_k__at, attention_1_k__length); // attention_1: projected keys memory·W_kᵀ + b_k [S, B, 64]
+            public global::System.Span<float> attention_1_k => new global::System.Span<float>(Floats, Origin + attention_1_k__at, attention_1_k__length); // attention_1: projected keys memory·W_kᵀ + b_k [S, B, 64]
             public readonly int attention_1_v__at, attention_1_v__length;
-            public global::System.Span<float> attention_1_v => new global::System.Span<float>(Floats, attention_1_v__at, attention_1_v__length); // attention_1: projected values memory·W_vᵀ + b_v [S, B, 64]
+            public global::System.Span<float> attention_1_v => new global::System.Span<float>(Floats, Origin + attention_1_v__at, attention_1_v__length); // attention_1: projected values memory·W_vᵀ + b_v [S, B, 64]
             public readonly int attention_1_dq__at, attention_1_dq__length;
-            public global::System.Span<float> attention_1_dq => new global::System.Span<float>(Floats, attention_1_dq__at, attention_1_dq__length); // attention_1: gradient of the queries [T, B, 64] (training)
+            public global::System.Span<float> attention_1_dq => new global::System.Span<float>(Floats, Origin + attention_1_dq__at, attention_1_dq__length); // attention_1: gradient of the queries [T, B, 64] (training)
             public readonly int attention_1_dk__at, attention_1_dk__length;
-            public global::System.Span<float> attention_1_dk => new global::System.Span<float>(Floats, attention_1_dk__at, attention_1_dk__length); // attention_1: gradient of the keys [S, B, 64] (training)
+            public global::System.Span<float> attention_1_dk => new global::System.Span<float>(Floats, Origin + attention_1_dk__at, attention_1_dk__length); // attention_1: gradient of the keys [S, B, 64] (training)
             public readonly int attention_1_dv__at, attention_1_dv__length;
-            public global::System.Span<float> attention_1_dv => new global::System.Span<float>(Floats, attention_1_dv__at, attention_1_dv__length); // attention_1: gradient of the values [S, B, 64] (training)
+            public global::System.Span<float> attention_1_dv => new global::System.Span<float>(Floats, Origin + attention_1_dv__at, attention_1_dv__length); // attention_1: gradient of the values [S, B, 64] (training)
             public readonly int attention_1_weights__at, attention_1_weights__length;
-            public global::System.Span<float> attention_1_weights => new global::System.Span<float>(Floats, attention_1_weights__at, attention_1_weights__length); // attention_1: attention weights (softmax over the source) [B, 4, T, S]
+            public global::System.Span<float> attention_1_weights => new global::System.Span<float>(Floats, Origin + attention_1_weights__at, attention_1_weights__length); // attention_1: attention weights (softmax over the source) [B, 4, T, S]
             public readonly int attention_1_context__at, attention_1_context__length;
-            public global::System.Span<float> attention_1_context => new global::System.Span<float>(Floats, attention_1_context__at, attention_1_context__length); // attention_1: the heads' outputs, concatenated [T, B, 64]
+            public global::System.Span<float> attention_1_context => new global::System.Span<float>(Floats, Origin + attention_1_context__at, attention_1_context__length); // attention_1: the heads' outputs, concatenated [T, B, 64]
             public readonly int attention_1_dcontext__at, attention_1_dcontext__length;
-            public global::System.Span<float> attention_1_dcontext => new global::System.Span<float>(Floats, attention_1_dcontext__at, attention_1_dcontext__length); // attention_1: gradient of the heads' outputs [T, B, 64] (training)
+            public global::System.Span<float> attention_1_dcontext => new global::System.Span<float>(Floats, Origin + attention_1_dcontext__at, attention_1_dcontext__length); // attention_1: gradient of the heads' outputs [T, B, 64] (training)
             public readonly int attention_1_out__at, attention_1_out__length;
-            public global::System.Span<float> attention_1_out => new global::System.Span<float>(Floats, attention_1_out__at, attention_1_out__length); // attention_1: attention output [T, B, 64]
+            public global::System.Span<float> attention_1_out => new global::System.Span<float>(Floats, Origin + attention_1_out__at, attention_1_out__length); // attention_1: attention output [T, B, 64]
             public readonly int attention_1_dout__at, attention_1_dout__length;
-            public global::System.Span<float> attention_1_dout => new global::System.Span<float>(Floats, attention_1_dout__at, attention_1_dout__length); // attention_1: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> attention_1_dout => new global::System.Span<float>(Floats, Origin + attention_1_dout__at, attention_1_dout__length); // attention_1: gradient of the output [T, B, 64] (training)
             public readonly int residual_1_out__at, residual_1_out__length;
-            public global::System.Span<float> residual_1_out => new global::System.Span<float>(Floats, residual_1_out__at, residual_1_out__length); // residual_1: the previous output plus attention_1's input [T, B, 64]
+            public global::System.Span<float> residual_1_out => new global::System.Span<float>(Floats, Origin + residual_1_out__at, residual_1_out__length); // residual_1: the previous output plus attention_1's input [T, B, 64]
             public readonly int residual_1_dout__at, residual_1_dout__length;
-            public global::System.Span<float> residual_1_dout => new global::System.Span<float>(Floats, residual_1_dout__at, residual_1_dout__length); // residual_1: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> residual_1_dout => new global::System.Span<float>(Floats, Origin + residual_1_dout__at, residual_1_dout__length); // residual_1: gradient of the output [T, B, 64] (training)
             public readonly int residual_1_dskip__at, residual_1_dskip__length;
-            public global::System.Span<float> residual_1_dskip => new global::System.Span<float>(Floats, residual_1_dskip__at, residual_1_dskip__length); // residual_1: the gradient sent back to layernorm's output [T, B, 64] (training)
+            public global::System.Span<float> residual_1_dskip => new global::System.Span<float>(Floats, Origin + residual_1_dskip__at, residual_1_dskip__length); // residual_1: the gradient sent back to layernorm's output [T, B, 64] (training)
             public readonly int layernorm_1_mean__at, layernorm_1_mean__length;
-            public global::System.Span<float> layernorm_1_mean => new global::System.Span<float>(Floats, layernorm_1_mean__at, layernorm_1_mean__length); // layernorm_1: each row's mean [T, B]
+            public global::System.Span<float> layernorm_1_mean => new global::System.Span<float>(Floats, Origin + layernorm_1_mean__at, layernorm_1_mean__length); // layernorm_1: each row's mean [T, B]
             public readonly int layernorm_1_scratch__at, layernorm_1_scratch__length;
-            public global::System.Span<float> layernorm_1_scratch => new global::System.Span<float>(Floats, layernorm_1_scratch__at, layernorm_1_scratch__length); // layernorm_1: scratch [2, 64] (training)
+            public global::System.Span<float> layernorm_1_scratch => new global::System.Span<float>(Floats, Origin + layernorm_1_scratch__at, layernorm_1_scratch__length); // layernorm_1: scratch [2, 64] (training)
             public readonly int layernorm_1_rstd__at, layernorm_1_rstd__length;
-            public global::System.Span<float> layernorm_1_rstd => new global::System.Span<float>(Floats, layernorm_1_rstd__at, layernorm_1_rstd__length); // layernorm_1: each row's 1/√(var + ε) [T, B]
+            public global::System.Span<float> layernorm_1_rstd => new global::System.Span<float>(Floats, Origin + layernorm_1_rstd__at, layernorm_1_rstd__length); // layernorm_1: each row's 1/√(var + ε) [T, B]
             public readonly int layernorm_1_out__at, layernorm_1_out__length;
-            public global::System.Span<float> layernorm_1_out => new global::System.Span<float>(Floats, layernorm_1_out__at, layernorm_1_out__length); // layernorm_1: normalised, scaled and shifted [T, B, 64]
+            public global::System.Span<float> layernorm_1_out => new global::System.Span<float>(Floats, Origin + layernorm_1_out__at, layernorm_1_out__length); // layernorm_1: normalised, scaled and shifted [T, B, 64]
             public readonly int layernorm_1_dout__at, layernorm_1_dout__length;
-            public global::System.Span<float> layernorm_1_dout => new global::System.Span<float>(Floats, layernorm_1_dout__at, layernorm_1_dout__length); // layernorm_1: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> layernorm_1_dout => new global::System.Span<float>(Floats, Origin + layernorm_1_dout__at, layernorm_1_dout__length); // layernorm_1: gradient of the output [T, B, 64] (training)
             public readonly int dense_out__at, dense_out__length;
-            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 128]
+            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, Origin + dense_out__at, dense_out__length); // dense: activations [T, B, 128]
             public readonly int dense_dout__at, dense_dout__length;
-            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 128] (training)
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, Origin + dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 128] (training)
             public readonly int dense_1_out__at, dense_1_out__length;
-            public global::System.Span<float> dense_1_out => new global::System.Span<float>(Floats, dense_1_out__at, dense_1_out__length); // dense_1: activations [T, B, 64]
+            public global::System.Span<float> dense_1_out => new global::System.Span<float>(Floats, Origin + dense_1_out__at, dense_1_out__length); // dense_1: activations [T, B, 64]
             public readonly int dense_1_dout__at, dense_1_dout__length;
-            public global::System.Span<float> dense_1_dout => new global::System.Span<float>(Floats, dense_1_dout__at, dense_1_dout__length); // dense_1: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> dense_1_dout => new global::System.Span<float>(Floats, Origin + dense_1_dout__at, dense_1_dout__length); // dense_1: gradient of the output [T, B, 64] (training)
             public readonly int residual_2_out__at, residual_2_out__length;
-            public global::System.Span<float> residual_2_out => new global::System.Span<float>(Floats, residual_2_out__at, residual_2_out__length); // residual_2: the previous output plus dense's input [T, B, 64]
+            public global::System.Span<float> residual_2_out => new global::System.Span<float>(Floats, Origin + residual_2_out__at, residual_2_out__length); // residual_2: the previous output plus dense's input [T, B, 64]
             public readonly int residual_2_dout__at, residual_2_dout__length;
-            public global::System.Span<float> residual_2_dout => new global::System.Span<float>(Floats, residual_2_dout__at, residual_2_dout__length); // residual_2: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> residual_2_dout => new global::System.Span<float>(Floats, Origin + residual_2_dout__at, residual_2_dout__length); // residual_2: gradient of the output [T, B, 64] (training)
             public readonly int residual_2_dskip__at, residual_2_dskip__length;
-            public global::System.Span<float> residual_2_dskip => new global::System.Span<float>(Floats, residual_2_dskip__at, residual_2_dskip__length); // residual_2: the gradient sent back to layernorm_1's output [T, B, 64] (training)
+            public global::System.Span<float> residual_2_dskip => new global::System.Span<float>(Floats, Origin + residual_2_dskip__at, residual_2_dskip__length); // residual_2: the gradient sent back to layernorm_1's output [T, B, 64] (training)
             public readonly int layernorm_2_mean__at, layernorm_2_mean__length;
-            public global::System.Span<float> layernorm_2_mean => new global::System.Span<float>(Floats, layernorm_2_mean__at, layernorm_2_mean__length); // layernorm_2: each row's mean [T, B]
+            public global::System.Span<float> layernorm_2_mean => new global::System.Span<float>(Floats, Origin + layernorm_2_mean__at, layernorm_2_mean__length); // layernorm_2: each row's mean [T, B]
             public readonly int layernorm_2_scratch__at, layernorm_2_scratch__length;
-            public global::System.Span<float> layernorm_2_scratch => new global::System.Span<float>(Floats, layernorm_2_scratch__at, layernorm_2_scratch__length); // layernorm_2: scratch [2, 64] (training)
+            public global::System.Span<float> layernorm_2_scratch => new global::System.Span<float>(Floats, Origin + layernorm_2_scratch__at, layernorm_2_scratch__length); // layernorm_2: scratch [2, 64] (training)
             public readonly int layernorm_2_rstd__at, layernorm_2_rstd__length;
-            public global::System.Span<float> layernorm_2_rstd => new global::System.Span<float>(Floats, layernorm_2_rstd__at, layernorm_2_rstd__length); // layernorm_2: each row's 1/√(var + ε) [T, B]
+            public global::System.Span<float> layernorm_2_rstd => new global::System.Span<float>(Floats, Origin + layernorm_2_rstd__at, layernorm_2_rstd__length); // layernorm_2: each row's 1/√(var + ε) [T, B]
             public readonly int layernorm_2_out__at, layernorm_2_out__length;
-            public global::System.Span<float> layernorm_2_out => new global::System.Span<float>(Floats, layernorm_2_out__at, layernorm_2_out__length); // layernorm_2: normalised, scaled and shifted [T, B, 64]
+            public global::System.Span<float> layernorm_2_out => new global::System.Span<float>(Floats, Origin + layernorm_2_out__at, layernorm_2_out__length); // layernorm_2: normalised, scaled and shifted [T, B, 64]
             public readonly int layernorm_2_dout__at, layernorm_2_dout__length;
-            public global::System.Span<float> layernorm_2_dout => new global::System.Span<float>(Floats, layernorm_2_dout__at, layernorm_2_dout__length); // layernorm_2: gradient of the output [T, B, 64] (training)
+            public global::System.Span<float> layernorm_2_dout => new global::System.Span<float>(Floats, Origin + layernorm_2_dout__at, layernorm_2_dout__length); // layernorm_2: gradient of the output [T, B, 64] (training)
             public readonly int dense_2_out__at, dense_2_out__length;
-            public global::System.Span<float> dense_2_out => new global::System.Span<float>(Floats, dense_2_out__at, dense_2_out__length); // dense_2: activations [T, B, 14]
+            public global::System.Span<float> dense_2_out => new global::System.Span<float>(Floats, Origin + dense_2_out__at, dense_2_out__length); // dense_2: activations [T, B, 14]
             public readonly int dense_2_dout__at, dense_2_dout__length;
-            public global::System.Span<float> dense_2_dout => new global::System.Span<float>(Floats, dense_2_dout__at, dense_2_dout__length); // dense_2: gradient of the output [T, B, 14] (training)
+            public global::System.Span<float> dense_2_dout => new global::System.Span<float>(Floats, Origin + dense_2_dout__at, dense_2_dout__length); // dense_2: gradient of the output [T, B, 14] (training)
             public readonly int[] targets; // class-id targets, time-major
             public readonly int target_values__at, target_values__length;
-            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, Origin + target_values__at, target_values__length); // float targets, time-major
             /// <summary>The buffers of a pass over [b, t]; the floats of <paramref name="reuse"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>
             public Workspace(int b, int t, int s, bool training, float[]? reuse = null)
             {
@@ -691,8 +692,7 @@ namespace DateTranslator
                 target_values__at = at;
                 target_values__length = checked(checked(t * b) * 14);
                 at = checked(at + (target_values__length + 15) / 16 * 16);
-                Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];
-                if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);
+                Floats = global::Dsl.Kernels.Aligned.Floats(at, reuse, out Origin);
                 global::Dsl.Kernels.PositionalEncodingKernel.Fill(positionalencoding_table, t, 64); // once per shape
             }
         }

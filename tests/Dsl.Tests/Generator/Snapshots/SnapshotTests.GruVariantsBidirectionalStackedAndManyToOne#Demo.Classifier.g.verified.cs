@@ -319,74 +319,75 @@ namespace Demo
             public readonly bool Training;   // holds what back-propagation needs
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
-            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
+            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin
+            public readonly int Origin;     // where the views start in Floats: on a 64-byte boundary (Dsl.Kernels.Aligned)
             public readonly int input_out__at, input_out__length;
-            public global::System.Span<float> input_out => new global::System.Span<float>(Floats, input_out__at, input_out__length); // input: input features, time-major [T, B, 3]
+            public global::System.Span<float> input_out => new global::System.Span<float>(Floats, Origin + input_out__at, input_out__length); // input: input features, time-major [T, B, 3]
             public readonly int step_scratch__at, step_scratch__length;
-            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, Origin + step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
             public readonly int packed_weights__at, packed_weights__length;
-            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, Origin + packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public readonly int dgates__at, dgates__length;
-            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, Origin + dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
             public readonly int carry__at, carry__length;
-            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, Origin + carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
             public readonly int carry2__at, carry2__length;
-            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, Origin + carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
             public readonly int gru_dout__at, gru_dout__length;
-            public global::System.Span<float> gru_dout => new global::System.Span<float>(Floats, gru_dout__at, gru_dout__length); // gru: gradient of layer 1's hidden states [T, B, 8] (training)
+            public global::System.Span<float> gru_dout => new global::System.Span<float>(Floats, Origin + gru_dout__at, gru_dout__length); // gru: gradient of layer 1's hidden states [T, B, 8] (training)
             public readonly int gru_y_l0__at, gru_y_l0__length;
-            public global::System.Span<float> gru_y_l0 => new global::System.Span<float>(Floats, gru_y_l0__at, gru_y_l0__length); // gru: layer 0 hidden states h [T, B, 8]
+            public global::System.Span<float> gru_y_l0 => new global::System.Span<float>(Floats, Origin + gru_y_l0__at, gru_y_l0__length); // gru: layer 0 hidden states h [T, B, 8]
             public readonly int gru_dy_l0__at, gru_dy_l0__length;
-            public global::System.Span<float> gru_dy_l0 => new global::System.Span<float>(Floats, gru_dy_l0__at, gru_dy_l0__length); // gru: gradient of layer 0's hidden states [T, B, 8] (training)
+            public global::System.Span<float> gru_dy_l0 => new global::System.Span<float>(Floats, Origin + gru_dy_l0__at, gru_dy_l0__length); // gru: gradient of layer 0's hidden states [T, B, 8] (training)
             public readonly int gru_gates_l0__at, gru_gates_l0__length;
-            public global::System.Span<float> gru_gates_l0 => new global::System.Span<float>(Floats, gru_gates_l0__at, gru_gates_l0__length); // gru: gate activations [T, B, 12]
+            public global::System.Span<float> gru_gates_l0 => new global::System.Span<float>(Floats, Origin + gru_gates_l0__at, gru_gates_l0__length); // gru: gate activations [T, B, 12]
             public readonly int gru_rh_l0__at, gru_rh_l0__length;
-            public global::System.Span<float> gru_rh_l0 => new global::System.Span<float>(Floats, gru_rh_l0__at, gru_rh_l0__length); // gru: reset hidden state r * h [T, B, 4]
+            public global::System.Span<float> gru_rh_l0 => new global::System.Span<float>(Floats, Origin + gru_rh_l0__at, gru_rh_l0__length); // gru: reset hidden state r * h [T, B, 4]
             public readonly int gru_gates_l0_reverse__at, gru_gates_l0_reverse__length;
-            public global::System.Span<float> gru_gates_l0_reverse => new global::System.Span<float>(Floats, gru_gates_l0_reverse__at, gru_gates_l0_reverse__length); // gru: gate activations [T, B, 12]
+            public global::System.Span<float> gru_gates_l0_reverse => new global::System.Span<float>(Floats, Origin + gru_gates_l0_reverse__at, gru_gates_l0_reverse__length); // gru: gate activations [T, B, 12]
             public readonly int gru_rh_l0_reverse__at, gru_rh_l0_reverse__length;
-            public global::System.Span<float> gru_rh_l0_reverse => new global::System.Span<float>(Floats, gru_rh_l0_reverse__at, gru_rh_l0_reverse__length); // gru: reset hidden state r * h [T, B, 4]
+            public global::System.Span<float> gru_rh_l0_reverse => new global::System.Span<float>(Floats, Origin + gru_rh_l0_reverse__at, gru_rh_l0_reverse__length); // gru: reset hidden state r * h [T, B, 4]
             public readonly int gru_mask_l0__at, gru_mask_l0__length;
-            public global::System.Span<float> gru_mask_l0 => new global::System.Span<float>(Floats, gru_mask_l0__at, gru_mask_l0__length); // gru: dropout mask between layers 0 and 1 [T, B, 8] (training)
+            public global::System.Span<float> gru_mask_l0 => new global::System.Span<float>(Floats, Origin + gru_mask_l0__at, gru_mask_l0__length); // gru: dropout mask between layers 0 and 1 [T, B, 8] (training)
             public readonly int gru_x_l1__at, gru_x_l1__length;
-            public global::System.Span<float> gru_x_l1 => new global::System.Span<float>(Floats, gru_x_l1__at, gru_x_l1__length); // gru: input of layer 1 after dropout [T, B, 8]
+            public global::System.Span<float> gru_x_l1 => new global::System.Span<float>(Floats, Origin + gru_x_l1__at, gru_x_l1__length); // gru: input of layer 1 after dropout [T, B, 8]
             public readonly int gru_out__at, gru_out__length;
-            public global::System.Span<float> gru_out => new global::System.Span<float>(Floats, gru_out__at, gru_out__length); // gru: layer 1 hidden states h [T, B, 8]
+            public global::System.Span<float> gru_out => new global::System.Span<float>(Floats, Origin + gru_out__at, gru_out__length); // gru: layer 1 hidden states h [T, B, 8]
             public readonly int gru_gates_l1__at, gru_gates_l1__length;
-            public global::System.Span<float> gru_gates_l1 => new global::System.Span<float>(Floats, gru_gates_l1__at, gru_gates_l1__length); // gru: gate activations [T, B, 12]
+            public global::System.Span<float> gru_gates_l1 => new global::System.Span<float>(Floats, Origin + gru_gates_l1__at, gru_gates_l1__length); // gru: gate activations [T, B, 12]
             public readonly int gru_rh_l1__at, gru_rh_l1__length;
-            public global::System.Span<float> gru_rh_l1 => new global::System.Span<float>(Floats, gru_rh_l1__at, gru_rh_l1__length); // gru: reset hidden state r * h [T, B, 4]
+            public global::System.Span<float> gru_rh_l1 => new global::System.Span<float>(Floats, Origin + gru_rh_l1__at, gru_rh_l1__length); // gru: reset hidden state r * h [T, B, 4]
             public readonly int gru_gates_l1_reverse__at, gru_gates_l1_reverse__length;
-            public global::System.Span<float> gru_gates_l1_reverse => new global::System.Span<float>(Floats, gru_gates_l1_reverse__at, gru_gates_l1_reverse__length); // gru: gate activations [T, B, 12]
+            public global::System.Span<float> gru_gates_l1_reverse => new global::System.Span<float>(Floats, Origin + gru_gates_l1_reverse__at, gru_gates_l1_reverse__length); // gru: gate activations [T, B, 12]
             public readonly int gru_rh_l1_reverse__at, gru_rh_l1_reverse__length;
-            public global::System.Span<float> gru_rh_l1_reverse => new global::System.Span<float>(Floats, gru_rh_l1_reverse__at, gru_rh_l1_reverse__length); // gru: reset hidden state r * h [T, B, 4]
+            public global::System.Span<float> gru_rh_l1_reverse => new global::System.Span<float>(Floats, Origin + gru_rh_l1_reverse__at, gru_rh_l1_reverse__length); // gru: reset hidden state r * h [T, B, 4]
             public readonly int dgates2__at, dgates2__length;
-            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G] (training)
+            public global::System.Span<float> dgates2 => new global::System.Span<float>(Floats, Origin + dgates2__at, dgates2__length); // scratch: GRU gradient of the recurrent gate inputs [T, B, G] (training)
             public readonly int gru_1_out__at, gru_1_out__length;
-            public global::System.Span<float> gru_1_out => new global::System.Span<float>(Floats, gru_1_out__at, gru_1_out__length); // gru_1: last step's hidden states [B, 5]
+            public global::System.Span<float> gru_1_out => new global::System.Span<float>(Floats, Origin + gru_1_out__at, gru_1_out__length); // gru_1: last step's hidden states [B, 5]
             public readonly int gru_1_dout__at, gru_1_dout__length;
-            public global::System.Span<float> gru_1_dout => new global::System.Span<float>(Floats, gru_1_dout__at, gru_1_dout__length); // gru_1: gradient of the last step's hidden states [B, 5] (training)
+            public global::System.Span<float> gru_1_dout => new global::System.Span<float>(Floats, Origin + gru_1_dout__at, gru_1_dout__length); // gru_1: gradient of the last step's hidden states [B, 5] (training)
             public readonly int gru_1_y_l0__at, gru_1_y_l0__length;
-            public global::System.Span<float> gru_1_y_l0 => new global::System.Span<float>(Floats, gru_1_y_l0__at, gru_1_y_l0__length); // gru_1: layer 0 hidden states h [T, B, 5]
+            public global::System.Span<float> gru_1_y_l0 => new global::System.Span<float>(Floats, Origin + gru_1_y_l0__at, gru_1_y_l0__length); // gru_1: layer 0 hidden states h [T, B, 5]
             public readonly int gru_1_dy_l0__at, gru_1_dy_l0__length;
-            public global::System.Span<float> gru_1_dy_l0 => new global::System.Span<float>(Floats, gru_1_dy_l0__at, gru_1_dy_l0__length); // gru_1: gradient of layer 0's hidden states [T, B, 5] (training)
+            public global::System.Span<float> gru_1_dy_l0 => new global::System.Span<float>(Floats, Origin + gru_1_dy_l0__at, gru_1_dy_l0__length); // gru_1: gradient of layer 0's hidden states [T, B, 5] (training)
             public readonly int gru_1_gates_l0__at, gru_1_gates_l0__length;
-            public global::System.Span<float> gru_1_gates_l0 => new global::System.Span<float>(Floats, gru_1_gates_l0__at, gru_1_gates_l0__length); // gru_1: gate activations [T, B, 15]
+            public global::System.Span<float> gru_1_gates_l0 => new global::System.Span<float>(Floats, Origin + gru_1_gates_l0__at, gru_1_gates_l0__length); // gru_1: gate activations [T, B, 15]
             public readonly int gru_1_hn_l0__at, gru_1_hn_l0__length;
-            public global::System.Span<float> gru_1_hn_l0 => new global::System.Span<float>(Floats, gru_1_hn_l0__at, gru_1_hn_l0__length); // gru_1: recurrent candidate W_hn h + b_hn [T, B, 5]
+            public global::System.Span<float> gru_1_hn_l0 => new global::System.Span<float>(Floats, Origin + gru_1_hn_l0__at, gru_1_hn_l0__length); // gru_1: recurrent candidate W_hn h + b_hn [T, B, 5]
             public readonly int dropout_out__at, dropout_out__length;
-            public global::System.Span<float> dropout_out => new global::System.Span<float>(Floats, dropout_out__at, dropout_out__length); // dropout: input with dropped values zeroed [B, 5]
+            public global::System.Span<float> dropout_out => new global::System.Span<float>(Floats, Origin + dropout_out__at, dropout_out__length); // dropout: input with dropped values zeroed [B, 5]
             public readonly int dropout_dout__at, dropout_dout__length;
-            public global::System.Span<float> dropout_dout => new global::System.Span<float>(Floats, dropout_dout__at, dropout_dout__length); // dropout: gradient of the output [B, 5] (training)
+            public global::System.Span<float> dropout_dout => new global::System.Span<float>(Floats, Origin + dropout_dout__at, dropout_dout__length); // dropout: gradient of the output [B, 5] (training)
             public readonly int dropout_mask__at, dropout_mask__length;
-            public global::System.Span<float> dropout_mask => new global::System.Span<float>(Floats, dropout_mask__at, dropout_mask__length); // dropout: dropout mask, 0 or 1/(1-p) [B, 5] (training)
+            public global::System.Span<float> dropout_mask => new global::System.Span<float>(Floats, Origin + dropout_mask__at, dropout_mask__length); // dropout: dropout mask, 0 or 1/(1-p) [B, 5] (training)
             public readonly int dense_out__at, dense_out__length;
-            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [B, 2]
+            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, Origin + dense_out__at, dense_out__length); // dense: activations [B, 2]
             public readonly int dense_dout__at, dense_dout__length;
-            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [B, 2] (training)
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, Origin + dense_dout__at, dense_dout__length); // dense: gradient of the output [B, 2] (training)
             public readonly int[] targets; // class-id targets, time-major
             public readonly int target_values__at, target_values__length;
-            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, Origin + target_values__at, target_values__length); // float targets, time-major
             /// <summary>The buffers of a pass over [b, t]; the floats of <paramref name="reuse"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>
             public Workspace(int b, int t, int s, bool training, float[]? reuse = null)
             {
@@ -496,8 +497,7 @@ namespace Demo
                 target_values__at = at;
                 target_values__length = checked(b * 2);
                 at = checked(at + (target_values__length + 15) / 16 * 16);
-                Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];
-                if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);
+                Floats = global::Dsl.Kernels.Aligned.Floats(at, reuse, out Origin);
             }
         }
 

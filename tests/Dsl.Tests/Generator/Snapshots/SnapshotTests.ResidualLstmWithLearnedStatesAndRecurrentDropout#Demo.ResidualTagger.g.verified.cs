@@ -256,8 +256,8 @@ namespace Demo
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_cell_l0, 8, 0, ws.lstm_final_c_l0, 16, 0, B, T, 8, false, ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_y_l0, 16, 8, ws.lstm_final_h_l0, 16, 8, B, T, 8, true, ws.HasLengths ? ws.lengths : default);
             global::Dsl.Kernels.Layout.GatherFinalState(ws.lstm_cell_l0_reverse, 8, 0, ws.lstm_final_c_l0, 16, 8, B, T, 8, true, ws.HasLengths ? ws.lengths : default);
-            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.dense_1_out__at, ws.dense_1_out__length),
-                new global::System.Memory<float>(ws.Floats, ws.dense_1_dout__at, ws.dense_1_dout__length), ws.lengths,
+            ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_1_out__at, ws.dense_1_out__length),
+                new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_1_dout__at, ws.dense_1_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 16) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 16) });
             ws.Encoded.SetHasLengths(ws.HasLengths);
             return ws.Encoded;
@@ -357,92 +357,93 @@ namespace Demo
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
-            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
+            public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin
+            public readonly int Origin;     // where the views start in Floats: on a 64-byte boundary (Dsl.Kernels.Aligned)
             public readonly int input_out__at, input_out__length;
-            public global::System.Span<float> input_out => new global::System.Span<float>(Floats, input_out__at, input_out__length); // input: input features, time-major [T, B, 8]
+            public global::System.Span<float> input_out => new global::System.Span<float>(Floats, Origin + input_out__at, input_out__length); // input: input features, time-major [T, B, 8]
             public readonly int step_scratch__at, step_scratch__length;
-            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+            public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, Origin + step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
             public readonly int packed_weights__at, packed_weights__length;
-            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
+            public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, Origin + packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
             public readonly int dgates__at, dgates__length;
-            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
+            public global::System.Span<float> dgates => new global::System.Span<float>(Floats, Origin + dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
             public readonly int carry__at, carry__length;
-            public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
+            public global::System.Span<float> carry => new global::System.Span<float>(Floats, Origin + carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
             public readonly int carry2__at, carry2__length;
-            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
+            public global::System.Span<float> carry2 => new global::System.Span<float>(Floats, Origin + carry2__at, carry2__length); // scratch: second carried gradient (LSTM dc; GRU d(r*h)) [B, H] (training)
             public readonly int held__at, held__length;
-            public global::System.Span<float> held => new global::System.Span<float>(Floats, held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H] (training)
+            public global::System.Span<float> held => new global::System.Span<float>(Floats, Origin + held__at, held__length); // scratch: a reverse direction's initial-state gradients held through the padding [B, 2H] (training)
             public readonly int lstm_out__at, lstm_out__length;
-            public global::System.Span<float> lstm_out => new global::System.Span<float>(Floats, lstm_out__at, lstm_out__length); // lstm: the top layer's hidden states, zero at padded steps [T, B, 16]
+            public global::System.Span<float> lstm_out => new global::System.Span<float>(Floats, Origin + lstm_out__at, lstm_out__length); // lstm: the top layer's hidden states, zero at padded steps [T, B, 16]
             public readonly int lstm_dout__at, lstm_dout__length;
-            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 16] (training)
+            public global::System.Span<float> lstm_dout => new global::System.Span<float>(Floats, Origin + lstm_dout__at, lstm_dout__length); // lstm: gradient of layer 0's hidden states [T, B, 16] (training)
             public readonly int lstm_y_l0__at, lstm_y_l0__length;
-            public global::System.Span<float> lstm_y_l0 => new global::System.Span<float>(Floats, lstm_y_l0__at, lstm_y_l0__length); // lstm: layer 0 hidden states h [T, B, 16]
+            public global::System.Span<float> lstm_y_l0 => new global::System.Span<float>(Floats, Origin + lstm_y_l0__at, lstm_y_l0__length); // lstm: layer 0 hidden states h [T, B, 16]
             public readonly int lstm_gates_l0__at, lstm_gates_l0__length;
-            public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 32]
+            public global::System.Span<float> lstm_gates_l0 => new global::System.Span<float>(Floats, Origin + lstm_gates_l0__at, lstm_gates_l0__length); // lstm: gate activations [T, B, 32]
             public readonly int lstm_cell_l0__at, lstm_cell_l0__length;
-            public global::System.Span<float> lstm_cell_l0 => new global::System.Span<float>(Floats, lstm_cell_l0__at, lstm_cell_l0__length); // lstm: cell states c [T, B, 8]
+            public global::System.Span<float> lstm_cell_l0 => new global::System.Span<float>(Floats, Origin + lstm_cell_l0__at, lstm_cell_l0__length); // lstm: cell states c [T, B, 8]
             public readonly int lstm_h0p_l0__at, lstm_h0p_l0__length;
-            public global::System.Span<float> lstm_h0p_l0 => new global::System.Span<float>(Floats, lstm_h0p_l0__at, lstm_h0p_l0__length); // lstm: the learned initial hidden state, one row per sequence [B, 8]
+            public global::System.Span<float> lstm_h0p_l0 => new global::System.Span<float>(Floats, Origin + lstm_h0p_l0__at, lstm_h0p_l0__length); // lstm: the learned initial hidden state, one row per sequence [B, 8]
             public readonly int lstm_c0p_l0__at, lstm_c0p_l0__length;
-            public global::System.Span<float> lstm_c0p_l0 => new global::System.Span<float>(Floats, lstm_c0p_l0__at, lstm_c0p_l0__length); // lstm: the learned initial cell state, one row per sequence [B, 8]
+            public global::System.Span<float> lstm_c0p_l0 => new global::System.Span<float>(Floats, Origin + lstm_c0p_l0__at, lstm_c0p_l0__length); // lstm: the learned initial cell state, one row per sequence [B, 8]
             public readonly int lstm_rmask_l0__at, lstm_rmask_l0__length;
-            public global::System.Span<float> lstm_rmask_l0 => new global::System.Span<float>(Floats, lstm_rmask_l0__at, lstm_rmask_l0__length); // lstm: variational dropout mask on h(t-1), the same at every step [B, 8] (training)
+            public global::System.Span<float> lstm_rmask_l0 => new global::System.Span<float>(Floats, Origin + lstm_rmask_l0__at, lstm_rmask_l0__length); // lstm: variational dropout mask on h(t-1), the same at every step [B, 8] (training)
             public readonly int lstm_hm_l0__at, lstm_hm_l0__length;
-            public global::System.Span<float> lstm_hm_l0 => new global::System.Span<float>(Floats, lstm_hm_l0__at, lstm_hm_l0__length); // lstm: each step's masked recurrent input h(t-1) ⊙ mask [T, B, 8] (training)
+            public global::System.Span<float> lstm_hm_l0 => new global::System.Span<float>(Floats, Origin + lstm_hm_l0__at, lstm_hm_l0__length); // lstm: each step's masked recurrent input h(t-1) ⊙ mask [T, B, 8] (training)
             public readonly int lstm_gates_l0_reverse__at, lstm_gates_l0_reverse__length;
-            public global::System.Span<float> lstm_gates_l0_reverse => new global::System.Span<float>(Floats, lstm_gates_l0_reverse__at, lstm_gates_l0_reverse__length); // lstm: gate activations [T, B, 32]
+            public global::System.Span<float> lstm_gates_l0_reverse => new global::System.Span<float>(Floats, Origin + lstm_gates_l0_reverse__at, lstm_gates_l0_reverse__length); // lstm: gate activations [T, B, 32]
             public readonly int lstm_cell_l0_reverse__at, lstm_cell_l0_reverse__length;
-            public global::System.Span<float> lstm_cell_l0_reverse => new global::System.Span<float>(Floats, lstm_cell_l0_reverse__at, lstm_cell_l0_reverse__length); // lstm: cell states c [T, B, 8]
+            public global::System.Span<float> lstm_cell_l0_reverse => new global::System.Span<float>(Floats, Origin + lstm_cell_l0_reverse__at, lstm_cell_l0_reverse__length); // lstm: cell states c [T, B, 8]
             public readonly int lstm_h0p_l0_reverse__at, lstm_h0p_l0_reverse__length;
-            public global::System.Span<float> lstm_h0p_l0_reverse => new global::System.Span<float>(Floats, lstm_h0p_l0_reverse__at, lstm_h0p_l0_reverse__length); // lstm: the learned initial hidden state, one row per sequence [B, 8]
+            public global::System.Span<float> lstm_h0p_l0_reverse => new global::System.Span<float>(Floats, Origin + lstm_h0p_l0_reverse__at, lstm_h0p_l0_reverse__length); // lstm: the learned initial hidden state, one row per sequence [B, 8]
             public readonly int lstm_c0p_l0_reverse__at, lstm_c0p_l0_reverse__length;
-            public global::System.Span<float> lstm_c0p_l0_reverse => new global::System.Span<float>(Floats, lstm_c0p_l0_reverse__at, lstm_c0p_l0_reverse__length); // lstm: the learned initial cell state, one row per sequence [B, 8]
+            public global::System.Span<float> lstm_c0p_l0_reverse => new global::System.Span<float>(Floats, Origin + lstm_c0p_l0_reverse__at, lstm_c0p_l0_reverse__length); // lstm: the learned initial cell state, one row per sequence [B, 8]
             public readonly int lstm_rmask_l0_reverse__at, lstm_rmask_l0_reverse__length;
-            public global::System.Span<float> lstm_rmask_l0_reverse => new global::System.Span<float>(Floats, lstm_rmask_l0_reverse__at, lstm_rmask_l0_reverse__length); // lstm: variational dropout mask on h(t-1), the same at every step [B, 8] (training)
+            public global::System.Span<float> lstm_rmask_l0_reverse => new global::System.Span<float>(Floats, Origin + lstm_rmask_l0_reverse__at, lstm_rmask_l0_reverse__length); // lstm: variational dropout mask on h(t-1), the same at every step [B, 8] (training)
             public readonly int lstm_hm_l0_reverse__at, lstm_hm_l0_reverse__length;
-            public global::System.Span<float> lstm_hm_l0_reverse => new global::System.Span<float>(Floats, lstm_hm_l0_reverse__at, lstm_hm_l0_reverse__length); // lstm: each step's masked recurrent input h(t-1) ⊙ mask [T, B, 8] (training)
+            public global::System.Span<float> lstm_hm_l0_reverse => new global::System.Span<float>(Floats, Origin + lstm_hm_l0_reverse__at, lstm_hm_l0_reverse__length); // lstm: each step's masked recurrent input h(t-1) ⊙ mask [T, B, 8] (training)
             public readonly float[] lstm_final_h_l0; // lstm: layer 0's final hidden state, directions concatenated [B, 16]
             public readonly float[] lstm_final_dh_l0; // lstm: its gradient, from a decoder [B, 16] (in every workspace: the encoder hands it out)
             public readonly float[] lstm_final_c_l0; // lstm: layer 0's final cell state, directions concatenated [B, 16]
             public readonly float[] lstm_final_dc_l0; // lstm: its gradient, from a decoder [B, 16] (in every workspace: the encoder hands it out)
             public readonly int dense_out__at, dense_out__length;
-            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 8]
+            public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, Origin + dense_out__at, dense_out__length); // dense: activations [T, B, 8]
             public readonly int dense_dout__at, dense_dout__length;
-            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 8] (training)
+            public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, Origin + dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 8] (training)
             public readonly int residual_out__at, residual_out__length;
-            public global::System.Span<float> residual_out => new global::System.Span<float>(Floats, residual_out__at, residual_out__length); // residual: the previous output plus lstm's input [T, B, 8]
+            public global::System.Span<float> residual_out => new global::System.Span<float>(Floats, Origin + residual_out__at, residual_out__length); // residual: the previous output plus lstm's input [T, B, 8]
             public readonly int residual_dout__at, residual_dout__length;
-            public global::System.Span<float> residual_dout => new global::System.Span<float>(Floats, residual_dout__at, residual_dout__length); // residual: gradient of the output [T, B, 8] (training)
+            public global::System.Span<float> residual_dout => new global::System.Span<float>(Floats, Origin + residual_dout__at, residual_dout__length); // residual: gradient of the output [T, B, 8] (training)
             public readonly int attention_q__at, attention_q__length;
-            public global::System.Span<float> attention_q => new global::System.Span<float>(Floats, attention_q__at, attention_q__length); // attention: projected queries x·W_qᵀ + b_q [T, B, 6]
+            public global::System.Span<float> attention_q => new global::System.Span<float>(Floats, Origin + attention_q__at, attention_q__length); // attention: projected queries x·W_qᵀ + b_q [T, B, 6]
             public readonly int attention_dq__at, attention_dq__length;
-            public global::System.Span<float> attention_dq => new global::System.Span<float>(Floats, attention_dq__at, attention_dq__length); // attention: their gradient [T, B, 6] (training)
+            public global::System.Span<float> attention_dq => new global::System.Span<float>(Floats, Origin + attention_dq__at, attention_dq__length); // attention: their gradient [T, B, 6] (training)
             public readonly int attention_k__at, attention_k__length;
-            public global::System.Span<float> attention_k => new global::System.Span<float>(Floats, attention_k__at, attention_k__length); // attention: projected keys m·W_kᵀ [T, B, 6]
+            public global::System.Span<float> attention_k => new global::System.Span<float>(Floats, Origin + attention_k__at, attention_k__length); // attention: projected keys m·W_kᵀ [T, B, 6]
             public readonly int attention_dk__at, attention_dk__length;
-            public global::System.Span<float> attention_dk => new global::System.Span<float>(Floats, attention_dk__at, attention_dk__length); // attention: their gradient [T, B, 6] (training)
+            public global::System.Span<float> attention_dk => new global::System.Span<float>(Floats, Origin + attention_dk__at, attention_dk__length); // attention: their gradient [T, B, 6] (training)
             public readonly int attention_hidden__at, attention_hidden__length;
-            public global::System.Span<float> attention_hidden => new global::System.Span<float>(Floats, attention_hidden__at, attention_hidden__length); // attention: tanh(q[t] + k[s]) [B, T, T, 6]
+            public global::System.Span<float> attention_hidden => new global::System.Span<float>(Floats, Origin + attention_hidden__at, attention_hidden__length); // attention: tanh(q[t] + k[s]) [B, T, T, 6]
             public readonly int attention_weights__at, attention_weights__length;
-            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, attention_weights__at, attention_weights__length); // attention: attention weights (softmax over the keys) [B, T, T]
+            public global::System.Span<float> attention_weights => new global::System.Span<float>(Floats, Origin + attention_weights__at, attention_weights__length); // attention: attention weights (softmax over the keys) [B, T, T]
             public readonly int attention_scratch__at, attention_scratch__length;
-            public global::System.Span<float> attention_scratch => new global::System.Span<float>(Floats, attention_scratch__at, attention_scratch__length); // attention: scratch, d(scores) [T, T] (training)
+            public global::System.Span<float> attention_scratch => new global::System.Span<float>(Floats, Origin + attention_scratch__at, attention_scratch__length); // attention: scratch, d(scores) [T, T] (training)
             public readonly int attention_context__at, attention_context__length;
-            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, attention_context__at, attention_context__length); // attention: the context Σ_s a[t, s]·k[s] [T, B, 8]
+            public global::System.Span<float> attention_context => new global::System.Span<float>(Floats, Origin + attention_context__at, attention_context__length); // attention: the context Σ_s a[t, s]·k[s] [T, B, 8]
             public readonly int attention_dcontext__at, attention_dcontext__length;
-            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, attention_dcontext__at, attention_dcontext__length); // attention: gradient of the context [T, B, 8] (training)
+            public global::System.Span<float> attention_dcontext => new global::System.Span<float>(Floats, Origin + attention_dcontext__at, attention_dcontext__length); // attention: gradient of the context [T, B, 8] (training)
             public readonly int attention_out__at, attention_out__length;
-            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, attention_out__at, attention_out__length); // attention: [x; context] [T, B, 16]
+            public global::System.Span<float> attention_out => new global::System.Span<float>(Floats, Origin + attention_out__at, attention_out__length); // attention: [x; context] [T, B, 16]
             public readonly int attention_dout__at, attention_dout__length;
-            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 16] (training)
+            public global::System.Span<float> attention_dout => new global::System.Span<float>(Floats, Origin + attention_dout__at, attention_dout__length); // attention: gradient of the output [T, B, 16] (training)
             public readonly int dense_1_out__at, dense_1_out__length;
-            public global::System.Span<float> dense_1_out => new global::System.Span<float>(Floats, dense_1_out__at, dense_1_out__length); // dense_1: activations [T, B, 2]
+            public global::System.Span<float> dense_1_out => new global::System.Span<float>(Floats, Origin + dense_1_out__at, dense_1_out__length); // dense_1: activations [T, B, 2]
             public readonly int dense_1_dout__at, dense_1_dout__length;
-            public global::System.Span<float> dense_1_dout => new global::System.Span<float>(Floats, dense_1_dout__at, dense_1_dout__length); // dense_1: gradient of the output [T, B, 2] (training)
+            public global::System.Span<float> dense_1_dout => new global::System.Span<float>(Floats, Origin + dense_1_dout__at, dense_1_dout__length); // dense_1: gradient of the output [T, B, 2] (training)
             public readonly int[] targets; // class-id targets, time-major
             public readonly int target_values__at, target_values__length;
-            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+            public global::System.Span<float> target_values => new global::System.Span<float>(Floats, Origin + target_values__at, target_values__length); // float targets, time-major
             /// <summary>The buffers of a pass over [b, t]; the floats of <paramref name="reuse"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>
             public Workspace(int b, int t, int s, bool training, float[]? reuse = null)
             {
@@ -577,8 +578,7 @@ namespace Demo
                 target_values__at = at;
                 target_values__length = checked(checked(t * b) * 2);
                 at = checked(at + (target_values__length + 15) / 16 * 16);
-                Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];
-                if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);
+                Floats = global::Dsl.Kernels.Aligned.Floats(at, reuse, out Origin);
             }
         }
 

@@ -234,8 +234,8 @@ namespace Demo
                 ForwardPass(ws, training, state: null);
                 // encoder layer 0's final states, each direction's at its last step
                 global::Dsl.Kernels.Layout.GatherFinalState(ws.encoder_out, 6, 0, ws.encoder_final_h_l0, 6, 0, B, T, 6, false, ws.HasLengths ? ws.lengths : default);
-                ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.dense_out__at, ws.dense_out__length),
-                    new global::System.Memory<float>(ws.Floats, ws.dense_dout__at, ws.dense_dout__length), ws.lengths,
+                ws.Encoded ??= global::Dsl.EncoderOutput.Create(B, T, OutputWidth, new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_out__at, ws.dense_out__length),
+                    new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_dout__at, ws.dense_dout__length), ws.lengths,
                     new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", ws.encoder_final_h_l0, B, 6) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("encoder.h_l0", ws.encoder_final_dh_l0, B, 6) });
                 ws.Encoded.SetHasLengths(ws.HasLengths);
                 return ws.Encoded;
@@ -355,41 +355,42 @@ namespace Demo
                 public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
                 public bool FoldsTokens => 20 < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector
                 public readonly int[] lengths; // [B]
-                public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps
+                public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin
+                public readonly int Origin;     // where the views start in Floats: on a 64-byte boundary (Dsl.Kernels.Aligned)
                 public readonly int[] tokens; // token ids, time-major [T, B]
                 public readonly int embedding_out__at, embedding_out__length;
-                public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 8]
+                public global::System.Span<float> embedding_out => new global::System.Span<float>(Floats, Origin + embedding_out__at, embedding_out__length); // embedding: embedding vectors [T, B, 8]
                 public readonly int embedding_dout__at, embedding_dout__length;
-                public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 8] (training)
+                public global::System.Span<float> embedding_dout => new global::System.Span<float>(Floats, Origin + embedding_dout__at, embedding_dout__length); // embedding: gradient of the output [T, B, 8] (training)
                 public readonly int step_scratch__at, step_scratch__length;
-                public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
+                public global::System.Span<float> step_scratch => new global::System.Span<float>(Floats, Origin + step_scratch__at, step_scratch__length); // scratch: one step's recurrent product [B, G]
                 public readonly int packed_weights__at, packed_weights__length;
-                public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
+                public global::System.Span<float> packed_weights => new global::System.Span<float>(Floats, Origin + packed_weights__at, packed_weights__length); // scratch: the recurrent weights packed once per sequence for the per-step products
                 public readonly int dgates__at, dgates__length;
-                public global::System.Span<float> dgates => new global::System.Span<float>(Floats, dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
+                public global::System.Span<float> dgates => new global::System.Span<float>(Floats, Origin + dgates__at, dgates__length); // scratch: gradient of the gate pre-activations [T, B, G] (training)
                 public readonly int carry__at, carry__length;
-                public global::System.Span<float> carry => new global::System.Span<float>(Floats, carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
+                public global::System.Span<float> carry => new global::System.Span<float>(Floats, Origin + carry__at, carry__length); // scratch: gradient carried to the previous step, dh [B, H] (training)
                 public readonly int encoder_dout__at, encoder_dout__length;
-                public global::System.Span<float> encoder_dout => new global::System.Span<float>(Floats, encoder_dout__at, encoder_dout__length); // encoder: gradient of layer 0's hidden states [T, B, 6] (training)
+                public global::System.Span<float> encoder_dout => new global::System.Span<float>(Floats, Origin + encoder_dout__at, encoder_dout__length); // encoder: gradient of layer 0's hidden states [T, B, 6] (training)
                 public readonly int encoder_out__at, encoder_out__length;
-                public global::System.Span<float> encoder_out => new global::System.Span<float>(Floats, encoder_out__at, encoder_out__length); // encoder: layer 0 hidden states h [T, B, 6]
+                public global::System.Span<float> encoder_out => new global::System.Span<float>(Floats, Origin + encoder_out__at, encoder_out__length); // encoder: layer 0 hidden states h [T, B, 6]
                 public readonly int encoder_gates_l0__at, encoder_gates_l0__length;
-                public global::System.Span<float> encoder_gates_l0 => new global::System.Span<float>(Floats, encoder_gates_l0__at, encoder_gates_l0__length); // encoder: gate activations (pre-activation) [T, B, 6]
+                public global::System.Span<float> encoder_gates_l0 => new global::System.Span<float>(Floats, Origin + encoder_gates_l0__at, encoder_gates_l0__length); // encoder: gate activations (pre-activation) [T, B, 6]
                 public readonly int encoder_h0_l0__at, encoder_h0_l0__length;
-                public global::System.Span<float> encoder_h0_l0 => new global::System.Span<float>(Floats, encoder_h0_l0__at, encoder_h0_l0__length); // encoder: layer 0's initial hidden state [B, 6]
+                public global::System.Span<float> encoder_h0_l0 => new global::System.Span<float>(Floats, Origin + encoder_h0_l0__at, encoder_h0_l0__length); // encoder: layer 0's initial hidden state [B, 6]
                 public readonly int encoder_dh0_l0__at, encoder_dh0_l0__length;
-                public global::System.Span<float> encoder_dh0_l0 => new global::System.Span<float>(Floats, encoder_dh0_l0__at, encoder_dh0_l0__length); // encoder: gradient of layer 0's initial hidden state [B, 6] (training)
+                public global::System.Span<float> encoder_dh0_l0 => new global::System.Span<float>(Floats, Origin + encoder_dh0_l0__at, encoder_dh0_l0__length); // encoder: gradient of layer 0's initial hidden state [B, 6] (training)
                 public readonly float[] encoder_final_h_l0; // encoder: layer 0's final hidden state, directions concatenated [B, 6]
                 public readonly float[] encoder_final_dh_l0; // encoder: its gradient, from a decoder [B, 6] (in every workspace: the encoder hands it out)
                 public readonly int token_gates__at, token_gates__length;
-                public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
+                public global::System.Span<float> token_gates => new global::System.Span<float>(Floats, Origin + token_gates__at, token_gates__length); // scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)
                 public readonly int dense_out__at, dense_out__length;
-                public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, dense_out__at, dense_out__length); // dense: activations [T, B, 20]
+                public global::System.Span<float> dense_out => new global::System.Span<float>(Floats, Origin + dense_out__at, dense_out__length); // dense: activations [T, B, 20]
                 public readonly int dense_dout__at, dense_dout__length;
-                public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 20] (training)
+                public global::System.Span<float> dense_dout => new global::System.Span<float>(Floats, Origin + dense_dout__at, dense_dout__length); // dense: gradient of the output [T, B, 20] (training)
                 public readonly int[] targets; // class-id targets, time-major
                 public readonly int target_values__at, target_values__length;
-                public global::System.Span<float> target_values => new global::System.Span<float>(Floats, target_values__at, target_values__length); // float targets, time-major
+                public global::System.Span<float> target_values => new global::System.Span<float>(Floats, Origin + target_values__at, target_values__length); // float targets, time-major
                 /// <summary>The buffers of a pass over [b, t]; the floats of <paramref name="reuse"/> (a replaced workspace's), cleared, when they are enough: batches of varying lengths do not allocate a workspace each.</summary>
                 public Workspace(int b, int t, int s, bool training, float[]? reuse = null)
                 {
@@ -448,8 +449,7 @@ namespace Demo
                     target_values__at = at;
                     target_values__length = checked(checked(t * b) * 20);
                     at = checked(at + (target_values__length + 15) / 16 * 16);
-                    Floats = reuse is not null && reuse.Length >= at ? reuse : new float[at];
-                    if (global::System.Object.ReferenceEquals(Floats, reuse)) global::System.Array.Clear(Floats, 0, at);
+                    Floats = global::Dsl.Kernels.Aligned.Floats(at, reuse, out Origin);
                 }
             }
 
