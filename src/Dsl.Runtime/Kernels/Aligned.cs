@@ -42,9 +42,12 @@ public static unsafe class Aligned
     /// A thread's scratch of at least <paramref name="need"/> floats from a 64-byte boundary, in <paramref name="held"/>
     /// (pinned, zeroed when made; grown when too small): its first float.
     /// </summary>
-    internal static float* Buffer(ref float[]? held, int need)
+    internal static float* Buffer(ref float[]? held, int need) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(Span(ref held, need)));
+
+    /// <summary>As <see cref="Buffer"/>: the <paramref name="length"/> floats from the boundary.</summary>
+    internal static Span<float> Span(ref float[]? held, int length)
     {
-        if (held is null || held.Length < need + LineFloats - 1) held = GC.AllocateArray<float>(Math.Max(need, 4096) + LineFloats - 1, pinned: true);
-        return (float*)Unsafe.AsPointer(ref held[Origin(held)]);
+        if (held is null || held.Length < length + LineFloats - 1) held = GC.AllocateArray<float>(Math.Max(length, 4096) + LineFloats - 1, pinned: true);
+        return held.AsSpan(Origin(held), length);
     }
 }

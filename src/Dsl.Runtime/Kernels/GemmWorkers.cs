@@ -176,8 +176,8 @@ internal static unsafe class GemmWorkers
         return (Math.Min(count, part * chunk), Math.Min(count, (part + 1) * chunk));
     }
 
-    /// <summary>A per-thread scratch of at least <paramref name="length"/> floats for the parts of a split (allocated once per thread).</summary>
-    public static Span<float> Scratch(int length) => (s_scratch is { } s && s.Length >= length ? s : (s_scratch = new float[length])).AsSpan(0, length);
+    /// <summary>A per-thread scratch of <paramref name="length"/> floats for the parts of a split (allocated once per thread and size, from a 64-byte boundary).</summary>
+    public static Span<float> Scratch(int length) => Aligned.Span(ref s_scratch, length);
 
     [ThreadStatic] private static float[]? s_scratch;
 
