@@ -73,6 +73,55 @@ public class GemmWorkersTests
         throw new InvalidOperationException("part 0 failed");
     }
 
+    /// <summary>
+    /// Many splits in a row, of parts too short for a worker to always take its own in time (then the caller calls it
+    /// off and runs it), and after pauses past the spin (the workers asleep, woken by the next offer): every part runs
+    /// exactly once per split, and the split returns only when all have finished.
+    /// </summary>
+    [Fact]
+    public unsafe void EveryPartRunsOnceAndIsDoneWhenTheSplitReturns()
+    {
+        if (GemmWorkers.Available < 2) return;
+        int saved = Gemm.Threads;
+        Gemm.Threads = GemmWorkers.Available;
+        try
+        {
+            int parts = GemmWorkers.Available;
+            long* runs = stackalloc long[8 + 1]; // [part]: times run; [8]: the split's number, which each part stamps
+            long* stamps = stackalloc long[8];
+            for (int p = 0; p < 9; p++) runs[p] = 0;
+            for (int p = 0; p < 8; p++) stamps[p] = 0;
+            long* state = stackalloc long[2];
+            state[0] = (long)runs;
+            state[1] = (long)stamps;
+            int called = 0;
+            for (long split = 1; split <= 40_000; split++)
+            {
+                runs[8] = split;
+                if (split % 4000 == 0) Thread.Sleep(2); // past the spin: the workers sleep until the next offer
+                GemmWorkers.Run(&StampPart, state, parts);
+                called++;
+                for (int p = 0; p < parts; p++) Assert.Equal(split, Volatile.Read(ref stamps[p]));
+            }
+            for (int p = 0; p < parts; p++) Assert.Equal(called, runs[p]);
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
+    // Counts the part's runs and stamps it with the split's number after a pause of 0 to ~2 µs, longer for the later parts.
+    private static unsafe void StampPart(void* state, int part, int parts)
+    {
+        long* runs = (long*)((long*)state)[0], stamps = (long*)((long*)state)[1];
+        Interlocked.Increment(ref runs[part]);
+        long split = Volatile.Read(ref runs[8]);
+        long until = Stopwatch.GetTimestamp() + Stopwatch.Frequency * ((split * 7 + part) % 20) / 10_000_000;
+        while (Stopwatch.GetTimestamp() < until) Thread.SpinWait(1);
+        Volatile.Write(ref stamps[part], split);
+    }
+
     [Theory]
     [InlineData(null, 50)]
     [InlineData("passive", 0)]
