@@ -14,7 +14,7 @@ namespace Dsl.Kernels;
 public static unsafe class Aligned
 {
     /// <summary>Floats in 64 bytes: views laid out at multiples of this from an aligned origin are aligned too.</summary>
-    public const int LineFloats = 16;
+    internal const int LineFloats = 16;
 
     /// <summary>
     /// A workspace's floats: an array that holds <paramref name="count"/> of them from <paramref name="origin"/> on, which
@@ -24,9 +24,8 @@ public static unsafe class Aligned
     public static float[] Floats(int count, float[]? reuse, out int origin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
-        if (reuse is not null && reuse.Length >= Origin(reuse) + count)
+        if (reuse is not null && reuse.Length >= (origin = Origin(reuse)) + count)
         {
-            origin = Origin(reuse);
             Array.Clear(reuse, origin, count);
             return reuse;
         }
@@ -36,7 +35,7 @@ public static unsafe class Aligned
     }
 
     /// <summary>Where the first 64-byte boundary lies in <paramref name="array"/>: an index from 0 to 15.</summary>
-    public static int Origin(float[] array) => (int)((64 - ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)) & 63)) & 63) / sizeof(float);
+    internal static int Origin(float[] array) => (int)((64 - ((nint)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(array)) & 63)) & 63) / sizeof(float);
 
     /// <summary>
     /// A thread's scratch of at least <paramref name="need"/> floats from a 64-byte boundary, in <paramref name="held"/>

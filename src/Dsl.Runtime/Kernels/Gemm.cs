@@ -41,7 +41,6 @@ public static unsafe class Gemm
     [ThreadStatic] private static float[]? s_packedA;
     [ThreadStatic] private static float[]? s_packedB;
 
-
     /// <summary>
     /// Threads a large product is split over (PyTorch's <c>torch.set_num_threads</c>): the machine's cores
     /// (at most 8) by default; set 1 to stay on the calling thread.
