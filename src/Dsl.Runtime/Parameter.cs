@@ -1,5 +1,6 @@
 using System;
 using System.Numerics.Tensors;
+using Dsl.Kernels;
 
 namespace Dsl;
 
@@ -9,8 +10,9 @@ namespace Dsl;
 /// </summary>
 public sealed class Parameter
 {
-    private readonly float[] _value;
-    private readonly float[] _grad;
+    private readonly float[] _value; // pinned; the values start at _origin, on a 64-byte boundary (Kernels.Aligned)
+    private readonly float[] _grad;  // the same, from _gradOrigin
+    private readonly int _origin, _gradOrigin, _length;
     private readonly int[] _shape;
     private readonly Home _home; // shared by every name of the same tensor (WithName)
     private readonly Tensor<float> _valueTensor;
@@ -36,12 +38,16 @@ public sealed class Parameter
         if (length > Array.MaxLength) throw new ArgumentException($"Parameter '{name}' with shape {Shapes.Format(shape)} is too large.", nameof(shape));
         Name = name;
         _shape = (int[])shape.Clone();
-        _value = new float[length];
-        _grad = new float[length];
+        // On cache lines, as the workspaces are: a decoding step reads the weights where they lie, and a 64-byte read from
+        // an array's own start (wherever the GC put it, 8 bytes apart) would straddle two lines.
+        _length = (int)length;
+        _value = Aligned.Floats(_length, null, out _origin);
+        _grad = Aligned.Floats(_length, null, out _gradOrigin);
         var lengths = new nint[shape.Length];
         for (int i = 0; i < shape.Length; i++) lengths[i] = shape[i];
-        _valueTensor = Tensor.Create(_value, lengths);
-        _gradTensor = Tensor.Create(_grad, lengths);
+        // row-major strides, which the library works out (given explicitly, it refuses a dimension of 1 with a stride other than 0)
+        _valueTensor = Tensor.Create(_value, _origin, lengths, strides: []);
+        _gradTensor = Tensor.Create(_grad, _gradOrigin, lengths, strides: []);
         _home = new Home();
     }
 
@@ -51,6 +57,9 @@ public sealed class Parameter
         _shape = storage._shape;
         _value = storage._value;
         _grad = storage._grad;
+        _origin = storage._origin;
+        _gradOrigin = storage._gradOrigin;
+        _length = storage._length;
         _valueTensor = storage._valueTensor;
         _gradTensor = storage._gradTensor;
         _home = storage._home;
@@ -97,35 +106,38 @@ public sealed class Parameter
     }
 
     /// <summary>The host's values without synchronising (what a device mirror copies to and from).</summary>
-    internal float[] HostValues => _value;
+    internal Span<float> HostValues => _value.AsSpan(_origin, _length);
 
     /// <summary>The host's gradient without synchronising.</summary>
-    internal float[] HostGradient => _grad;
+    internal Span<float> HostGradient => _grad.AsSpan(_gradOrigin, _length);
+
+    /// <summary>The array the values live in: the same for every name of one tensor (<see cref="WithName"/>).</summary>
+    internal float[] Storage => _value;
 
     /// <summary>The dimensions, outermost first.</summary>
     public ReadOnlySpan<int> Shape => _shape;
 
     /// <summary>Number of elements.</summary>
-    public int Length => _value.Length;
+    public int Length => _length;
 
     /// <summary>The values as a flat, row-major span (synchronised from a device as <see cref="Value"/> is).</summary>
     public Span<float> AsSpan()
     {
         _home.Mirror?.HostAccess(grad: false);
-        return _value;
+        return HostValues;
     }
 
     /// <summary>The gradient as a flat, row-major span (synchronised from a device as <see cref="Grad"/> is).</summary>
     public Span<float> GradAsSpan()
     {
         _home.Mirror?.HostAccess(grad: true);
-        return _grad;
+        return HostGradient;
     }
 
     /// <summary>Sets the gradient to zero (on the device too, where the model lives on one).</summary>
     public void ZeroGrad()
     {
-        Array.Clear(_grad);
+        HostGradient.Clear();
         _home.Mirror?.ZeroGrad();
     }
 

@@ -17,7 +17,7 @@ public static unsafe class Aligned
     internal const int LineFloats = 16;
 
     /// <summary>
-    /// A workspace's floats: an array that holds <paramref name="count"/> of them from <paramref name="origin"/> on, which
+    /// A workspace's (or a parameter's) floats: an array that holds <paramref name="count"/> of them from <paramref name="origin"/> on, which
     /// lies on a 64-byte boundary. <paramref name="reuse"/> (a replaced workspace's floats) is taken when it holds them, its
     /// first <paramref name="count"/> floats from the origin on cleared; else a new pinned array, zeroed.
     /// </summary>

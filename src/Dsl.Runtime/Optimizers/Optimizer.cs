@@ -25,7 +25,7 @@ public abstract class Optimizer
         foreach (Parameter p in Parameters)
         {
             if (p is null) throw new ArgumentException("The parameter list holds a null.", nameof(parameters));
-            if (!tensors.Add(p.HostValues))
+            if (!tensors.Add(p.Storage))
                 throw new ArgumentException($"Parameter '{p.Name}' is given twice (itself, or another name of the same tensor): it would be updated twice per step.", nameof(parameters));
         }
         LearningRate = learningRate;

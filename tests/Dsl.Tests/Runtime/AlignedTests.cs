@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using Dsl.Kernels;
@@ -77,6 +78,42 @@ public unsafe class AlignedTests
             EncoderOutput encoded = model.Encode(new ReadOnlyTensorSpan<float>(source, [batch, 3, 5]), default, training: true);
             Assert.Equal(0, Address(ref encoded.Memory.Span[0]) % 64);
             Assert.Equal(0, Address(ref encoded.MemoryGradient.Span[0]) % 64);
+        }
+    }
+
+    /// <summary>
+    /// A parameter's values and gradient start on lines (a decoding step reads the weights where they lie), and its tensors,
+    /// spans and other names are views of the same floats, whatever its shape (dimensions of 1 included).
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 1 })]
+    [InlineData(new[] { 7 })]
+    [InlineData(new[] { 1, 4 })]
+    [InlineData(new[] { 4, 1 })]
+    [InlineData(new[] { 65, 128 })]
+    [InlineData(new[] { 1024, 256 })]
+    public void AParametersValuesAndGradientStartOnALineAndAreOneTensor(int[] shape)
+    {
+        for (int i = 0; i < 4; i++) // parameters land at different offsets from a line
+        {
+            var p = new Parameter("w", shape);
+            int length = shape.Aggregate(1, (a, d) => a * d);
+            Assert.Equal(length, p.Length);
+            Assert.Equal(length, p.AsSpan().Length);
+            Assert.Equal(length, p.GradAsSpan().Length);
+            Assert.Equal(0, Address(ref p.AsSpan()[0]) % 64);
+            Assert.Equal(0, Address(ref p.GradAsSpan()[0]) % 64);
+            Assert.Equal(shape.Select(d => (nint)d).ToArray(), p.Value.Lengths.ToArray());
+
+            p.AsSpan()[length - 1] = 2.5f;            // written through the span, read through the tensor
+            p.Grad.AsTensorSpan()[[.. new nint[shape.Length]]] = -1.5f; // written through the tensor, read through the span
+            Assert.Equal(2.5f, p.Value.AsTensorSpan()[[.. shape.Select(d => (nint)(d - 1))]]);
+            Assert.Equal(-1.5f, p.GradAsSpan()[0]);
+            Parameter renamed = p.WithName("block.w");
+            Assert.Equal(2.5f, renamed.AsSpan()[length - 1]);
+            renamed.ZeroGrad();
+            Assert.All(p.GradAsSpan().ToArray(), g => Assert.Equal(0f, g));
+            Assert.Equal(2.5f, p.AsSpan()[length - 1]); // the values untouched
         }
     }
 }
