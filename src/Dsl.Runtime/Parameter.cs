@@ -45,7 +45,8 @@ public sealed class Parameter
         _grad = Aligned.Floats(_length, null, out _gradOrigin);
         var lengths = new nint[shape.Length];
         for (int i = 0; i < shape.Length; i++) lengths[i] = shape[i];
-        // row-major strides, which the library works out (given explicitly, it refuses a dimension of 1 with a stride other than 0)
+        // row-major strides, which the library works out (given explicitly, System.Numerics.Tensors 11 refused a shape with a
+        // dimension of 1, [1] or [1, 4], starting past the array's first element)
         _valueTensor = Tensor.Create(_value, _origin, lengths, strides: []);
         _gradTensor = Tensor.Create(_grad, _gradOrigin, lengths, strides: []);
         _home = new Home();
