@@ -35,7 +35,9 @@ public sealed class Parameter
             if (d <= 0) throw new ArgumentException($"Parameter '{name}': every dimension must be positive, got {Shapes.Format(shape)}.", nameof(shape));
             length *= d;
         }
-        if (length > Array.MaxLength) throw new ArgumentException($"Parameter '{name}' with shape {Shapes.Format(shape)} is too large.", nameof(shape));
+        // (an array holds the values and up to 15 floats before the first cache line: Aligned.Floats)
+        if (length > Array.MaxLength - (Aligned.LineFloats - 1))
+            throw new ArgumentException($"Parameter '{name}' with shape {Shapes.Format(shape)} is too large: {length} values, where one array holds at most {Array.MaxLength - (Aligned.LineFloats - 1)}.", nameof(shape));
         Name = name;
         _shape = (int[])shape.Clone();
         // On cache lines, as the workspaces are: a decoding step reads the weights where they lie, and a 64-byte read from

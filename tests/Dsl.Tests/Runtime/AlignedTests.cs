@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
@@ -115,5 +116,21 @@ public unsafe class AlignedTests
             Assert.All(p.GradAsSpan().ToArray(), g => Assert.Equal(0f, g));
             Assert.Equal(2.5f, p.AsSpan()[length - 1]); // the values untouched
         }
+    }
+
+    /// <summary>
+    /// A parameter too large for one array with its line's slack is refused by name before anything is allocated (it would
+    /// otherwise fail inside the allocation, with no word of which parameter or why).
+    /// </summary>
+    [Theory]
+    [InlineData(new[] { 65536, 32768 })]      // 2³¹ values
+    [InlineData(new[] { int.MaxValue })]
+    [InlineData(new[] { 0x7FFFFFC7 - 14 })]  // Array.MaxLength − 14: fits an array, but not with 15 floats of slack
+    public void AParameterTooLargeForOneArrayIsRefusedByName(int[] shape)
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Parameter("encoder.weight", shape));
+        Assert.Contains("encoder.weight", e.Message);
+        Assert.Contains("too large", e.Message);
+        Assert.Equal("shape", e.ParamName);
     }
 }
