@@ -238,9 +238,32 @@ internal static unsafe class GemmWorkers
             wake.Reset();
             Volatile.Write(ref sleeping, 1);
             Interlocked.MemoryBarrier();
-            if (!ready.Holds(ref box)) wake.Wait();
+            if (!ready.Holds(ref box)) Block(wake);
             Volatile.Write(ref sleeping, 0);
         }
+    }
+
+    /// <summary>
+    /// Blocks until <paramref name="wake"/> is set, through <see cref="Thread.Interrupt"/>: a caller interrupted while it
+    /// waits for a worker must not return while the worker's part still reads its stack and buffers. The interrupt is
+    /// raised again once the wait is over, so the thread's next blocking call outside the product sees it.
+    /// </summary>
+    private static void Block(ManualResetEventSlim wake)
+    {
+        bool interrupted = false;
+        while (true)
+        {
+            try
+            {
+                wake.Wait();
+                break;
+            }
+            catch (ThreadInterruptedException)
+            {
+                interrupted = true; // (thrown, the interrupt is cleared: the next Wait blocks)
+            }
+        }
+        if (interrupted) Thread.CurrentThread.Interrupt();
     }
 
     /// <summary>Wakes the side that announced it sleeps on <paramref name="wake"/>, after the write it waits for (a full fence between).</summary>

@@ -57,6 +57,80 @@ public class GemmWorkersTests
         }
     }
 
+    /// <summary>
+    /// A caller interrupted (<see cref="Thread.Interrupt"/>) while it waits for a worker's part returns only when that part
+    /// has finished, and the interrupt reaches its next blocking call instead: the part reads the caller's stack.
+    /// </summary>
+    [Fact]
+    public unsafe void AnInterruptedCallerStillWaitsForTheWorkersPart()
+    {
+        if (GemmWorkers.Available < 2) return; // one core: no worker, every part runs on the caller
+        int saved = Gemm.Threads;
+        Gemm.Threads = 2;
+        try
+        {
+            int startedAndFinished = 0, runsOnWorker = 0, waitedFor = 0;
+            Exception? failure = null;
+            var caller = new Thread(() =>
+            {
+                try
+                {
+                    int* flags = stackalloc int[3]; // [0]: part 1 has started, [1]: it has finished, [2]: the thread it ran on
+                    flags[0] = flags[1] = flags[2] = 0;
+                    GemmWorkers.Run(&SlowSecondPart, flags, 2);
+                    startedAndFinished = Volatile.Read(ref flags[0]) + Volatile.Read(ref flags[1]);
+                    runsOnWorker = flags[2] != Environment.CurrentManagedThreadId ? 1 : 0;
+                    try
+                    {
+                        Thread.Sleep(5000); // the interrupt, kept for the caller's own next wait
+                    }
+                    catch (ThreadInterruptedException)
+                    {
+                        waitedFor = 1;
+                    }
+                }
+                catch (Exception e)
+                {
+                    failure = e;
+                }
+            });
+            caller.Start();
+            // interrupt the caller while part 1 runs on the worker (it takes 300 ms; the caller's own part ends when it starts)
+            Thread.Sleep(150);
+            caller.Interrupt();
+            Assert.True(caller.Join(10_000), "the caller did not return");
+            Assert.Null(failure);
+            Assert.Equal(2, startedAndFinished);
+            if (runsOnWorker == 1)
+            {
+                Assert.Equal(2, startedAndFinished); // not returned before the worker's part was over
+                Assert.Equal(1, waitedFor);          // and the interrupt came back at its next blocking call
+            }
+        }
+        finally
+        {
+            Gemm.Threads = saved;
+        }
+    }
+
+    // Part 1 takes 300 ms (on a worker, when one takes it) and says on which thread it ran; part 0 returns once part 1 has
+    // started (or after 2 s), so that the worker has taken it and the caller waits for it.
+    private static unsafe void SlowSecondPart(void* state, int part, int parts)
+    {
+        int* flags = (int*)state;
+        if (part == 0)
+        {
+            var started = Stopwatch.StartNew();
+            while (Volatile.Read(ref flags[0]) == 0 && started.ElapsedMilliseconds < 2000) Thread.SpinWait(10);
+            return;
+        }
+        Volatile.Write(ref flags[2], Environment.CurrentManagedThreadId);
+        Volatile.Write(ref flags[0], 1);
+        var wait = Stopwatch.StartNew();
+        while (wait.ElapsedMilliseconds < 300) Thread.SpinWait(100);
+        Volatile.Write(ref flags[1], 1);
+    }
+
     // Part 0 (the caller's own) fails once part 1 has started on a worker (or after 2 s); part 1 takes 200 ms.
     private static unsafe void FailAfterOtherStarts(void* state, int part, int parts)
     {
