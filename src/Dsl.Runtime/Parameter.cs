@@ -29,15 +29,18 @@ public sealed class Parameter
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
         ArgumentNullException.ThrowIfNull(shape);
+        // (a scalar is [1]: a tensor of no dimensions would hold nothing, where the span holds one float)
+        if (shape.Length == 0) throw new ArgumentException($"Parameter '{name}': expected at least one dimension (a scalar is [1]), got none.", nameof(shape));
+        // (an array holds the values and up to 15 floats before the first cache line: Aligned.Floats)
+        long most = Array.MaxLength - (Aligned.LineFloats - 1);
         long length = 1;
         foreach (int d in shape)
         {
             if (d <= 0) throw new ArgumentException($"Parameter '{name}': every dimension must be positive, got {Shapes.Format(shape)}.", nameof(shape));
-            length *= d;
+            length *= d; // at most most · int.MaxValue < 2⁶³: checked before it could wrap round
+            if (length > most)
+                throw new ArgumentException($"Parameter '{name}' with shape {Shapes.Format(shape)} is too large: one array holds at most {most} values.", nameof(shape));
         }
-        // (an array holds the values and up to 15 floats before the first cache line: Aligned.Floats)
-        if (length > Array.MaxLength - (Aligned.LineFloats - 1))
-            throw new ArgumentException($"Parameter '{name}' with shape {Shapes.Format(shape)} is too large: {length} values, where one array holds at most {Array.MaxLength - (Aligned.LineFloats - 1)}.", nameof(shape));
         Name = name;
         _shape = (int[])shape.Clone();
         // On cache lines, as the workspaces are: a decoding step reads the weights where they lie, and a 64-byte read from

@@ -126,11 +126,23 @@ public unsafe class AlignedTests
     [InlineData(new[] { 65536, 32768 })]      // 2³¹ values
     [InlineData(new[] { int.MaxValue })]
     [InlineData(new[] { 0x7FFFFFC7 - 14 })]  // Array.MaxLength − 14: fits an array, but not with 15 floats of slack
+    [InlineData(new[] { 65536, 65536, 65536, 65536 })] // 2⁶⁴ values: a product that wraps round to 0 in 64 bits
+    [InlineData(new[] { 1 << 30, 1 << 30, 8 })]         // 2⁶³: wraps round to a negative count
     public void AParameterTooLargeForOneArrayIsRefusedByName(int[] shape)
     {
         var e = Assert.Throws<ArgumentException>(() => new Parameter("encoder.weight", shape));
         Assert.Contains("encoder.weight", e.Message);
         Assert.Contains("too large", e.Message);
         Assert.Equal("shape", e.ParamName);
+    }
+
+    /// <summary>A parameter of no dimensions is refused: its tensor would hold nothing where its span held one float.</summary>
+    [Fact]
+    public void AParameterOfNoDimensionsIsRefused()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new Parameter("scale"));
+        Assert.Contains("'scale'", e.Message);
+        Assert.Contains("at least one dimension", e.Message);
+        Assert.Equal(1, new Parameter("scale", 1).Value.FlattenedLength);
     }
 }
