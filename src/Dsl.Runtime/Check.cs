@@ -133,7 +133,7 @@ public static class Check
     /// <summary>The error for a pass whose buffers outgrow an array: one of them would hold more than 2³¹ − 1 values.</summary>
     public static ArgumentException WorkspaceTooLarge(int batch, int steps, int sourceSteps, Exception inner) =>
         new($"input: a pass over {batch} sequence(s) of {steps} step(s){(sourceSteps > 0 ? $" attending over {sourceSteps} source steps" : "")} needs a buffer " +
-            $"of more than {int.MaxValue} values (attention weights grow as steps² × batch × heads): split the batch or the sequences.", "input", inner);
+            $"of more than {Kernels.Aligned.MostFloats} values (attention weights grow as steps² × batch × heads): split the batch or the sequences.", "input", inner);
 
     /// <summary>Returns <paramref name="loss"/>, or throws when it is NaN or infinite, so that nothing trains on it.</summary>
     /// <exception cref="ArithmeticException">The loss is not finite.</exception>

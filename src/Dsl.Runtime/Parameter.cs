@@ -32,7 +32,7 @@ public sealed class Parameter
         // (a scalar is [1]: a tensor of no dimensions would hold nothing, where the span holds one float)
         if (shape.Length == 0) throw new ArgumentException($"Parameter '{name}': expected at least one dimension (a scalar is [1]), got none.", nameof(shape));
         // (an array holds the values and up to 15 floats before the first cache line: Aligned.Floats)
-        long most = Array.MaxLength - (Aligned.LineFloats - 1);
+        long most = Aligned.MostFloats;
         long length = 1;
         foreach (int d in shape)
         {

@@ -16,14 +16,20 @@ public static unsafe class Aligned
     /// <summary>Floats in 64 bytes: views laid out at multiples of this from an aligned origin are aligned too.</summary>
     internal const int LineFloats = 16;
 
+    /// <summary>The most floats <see cref="Floats"/> gives: one array's, less the slack before the first line.</summary>
+    internal static int MostFloats => Array.MaxLength - (LineFloats - 1);
+
     /// <summary>
     /// A workspace's (or a parameter's) floats: an array that holds <paramref name="count"/> of them from <paramref name="origin"/> on, which
     /// lies on a 64-byte boundary. <paramref name="reuse"/> (a replaced workspace's floats) is taken when it holds them, its
     /// first <paramref name="count"/> floats from the origin on cleared; else a new pinned array, zeroed.
     /// </summary>
+    /// <exception cref="OverflowException">More floats than one array holds with a line's slack (<see cref="MostFloats"/>).</exception>
     public static float[] Floats(int count, float[]? reuse, out int origin)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
+        // (what a generated workspace turns into the error naming its shape, as it does an overflow of its own sizes)
+        if (count > MostFloats) throw new OverflowException($"Aligned: {count} floats and up to {LineFloats - 1} before the first cache line are more than one array holds ({Array.MaxLength}).");
         if (reuse is not null && reuse.Length >= (origin = Origin(reuse)) + count)
         {
             Array.Clear(reuse, origin, count);

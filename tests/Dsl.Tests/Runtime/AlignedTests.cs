@@ -36,6 +36,17 @@ public unsafe class AlignedTests
         }
     }
 
+    /// <summary>More floats than one array holds with a line's slack overflow (which a generated workspace names), before anything is allocated.</summary>
+    [Theory]
+    [InlineData(0x7FFFFFC7 - 14)] // Array.MaxLength − 14: an array of it exists, but not with 15 floats before it
+    [InlineData(int.MaxValue)]
+    public void MoreFloatsThanAnArrayHoldsOverflow(int count)
+    {
+        Assert.Equal(0x7FFFFFC7 - 15, Aligned.MostFloats);
+        var e = Assert.Throws<OverflowException>(() => Aligned.Floats(count, reuse: null, out _));
+        Assert.Contains(count.ToString(System.Globalization.CultureInfo.InvariantCulture), e.Message);
+    }
+
     [Fact]
     public void AReusedArrayIsTakenWhenItHoldsEnoughAndClearedFromItsOrigin()
     {
