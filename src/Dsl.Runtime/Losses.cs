@@ -18,7 +18,7 @@ public static class Losses
     public static unsafe float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int classes, Span<float> gradient, string targetName = "targets")
     {
         int rows = targets.Length;
-        if (logits.Length != rows * classes) throw new ArgumentException($"Cross-entropy: logits have {logits.Length} values, expected {rows} × {classes}.", nameof(logits));
+        if (logits.Length != (long)rows * classes) throw new ArgumentException($"Cross-entropy: logits have {logits.Length} values, expected {rows} × {classes}.", nameof(logits));
         bool wantGrad = !gradient.IsEmpty;
         if (wantGrad && gradient.Length != logits.Length) throw new ArgumentException($"Cross-entropy: gradient has {gradient.Length} values, expected {logits.Length}.", nameof(gradient));
         int counted = CountTargets(targets, classes, targetName);

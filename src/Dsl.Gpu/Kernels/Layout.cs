@@ -35,6 +35,7 @@ public static class Layout
         int n = indices.Length * width;
         if (n == 0) return;
         Activations.Require(into.Length >= n, "Layout.GatherRows", into.Length, n);
+        Dsl.Kernels.Layout.TableRows(indices, table.Length, width); // every index names a row of the table, as on the host
         Device device = table.Device;
         device.Kernels.GatherRows(n, table.View, device.Upload(indices), into.View, width);
     }

@@ -124,6 +124,7 @@ public static class Layout
     public static unsafe void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into)
     {
         long length = RowsLength(indices.Length, width, into.Length, nameof(into));
+        if (width > 0) TableRows(indices, table.Length, width);
         fixed (float* pt = table, pi = into)
         fixed (int* px = indices)
         {
@@ -147,6 +148,20 @@ public static class Layout
         return length;
     }
 
+    /// <summary>
+    /// The rows of <paramref name="width"/> (above 0) a table of <paramref name="tableLength"/> values holds, after checking
+    /// that every index names one of them: a gather or a scatter then reads and writes only the table's rows (an index
+    /// times the width could otherwise wrap round to another row). The device's gather checks its indices here too.
+    /// </summary>
+    internal static int TableRows(ReadOnlySpan<int> indices, int tableLength, int width)
+    {
+        int tableRows = tableLength / width;
+        for (int r = 0; r < indices.Length; r++)
+            if ((uint)indices[r] >= (uint)tableRows)
+                throw new ArgumentOutOfRangeException(nameof(indices), indices[r], $"Index {r} is {indices[r]}: the table has {tableRows} rows of {width}.");
+        return tableRows;
+    }
+
     /// <summary>A table, the indices of its rows and the rows they pick or add, for the parts of a split (a scatter's ranges of table rows in Bounds).</summary>
     private unsafe struct RowsByIndex
     {
@@ -159,8 +174,9 @@ public static class Layout
     {
         ref RowsByIndex a = ref System.Runtime.CompilerServices.Unsafe.AsRef<RowsByIndex>(state);
         var (start, end) = GemmWorkers.Range(a.Count, part, parts);
-        var table = new ReadOnlySpan<float>(a.Table, a.TableLength); // an index past the table throws, as a slice does
-        for (int r = start; r < end; r++) table.Slice(a.Indices[r] * a.Width, a.Width).CopyTo(new Span<float>(a.Rows + (nint)r * a.Width, a.Width));
+        // (every index was checked against the table's rows: TableRows)
+        for (int r = start; r < end; r++)
+            new ReadOnlySpan<float>(a.Table + (nint)a.Indices[r] * a.Width, a.Width).CopyTo(new Span<float>(a.Rows + (nint)r * a.Width, a.Width));
     }
 
     /// <summary>
@@ -174,10 +190,7 @@ public static class Layout
     {
         long length = RowsLength(indices.Length, width, rows.Length, nameof(rows));
         if (width == 0) return;
-        int tableRows = table.Length / width;
-        for (int r = 0; r < indices.Length; r++)
-            if ((uint)indices[r] >= (uint)tableRows)
-                throw new ArgumentOutOfRangeException(nameof(indices), indices[r], $"Index {r} is {indices[r]}: the table has {tableRows} rows of {width}.");
+        int tableRows = TableRows(indices, table.Length, width);
         int parts = GemmWorkers.Parts(indices.Length, length, RowsSplitFrom);
         if (parts > 1 && tableRows < parts) parts = 1;
         // the table's rows cut into ranges holding about as many indices each: parts + 1 bounds

@@ -499,6 +499,17 @@ public class DeviceModelTests(DeviceFixture fixture)
         Assert.Contains("got -1", error.Message);
     }
 
+    /// <summary>The device's gather checks its indices as the host's does: one past the table is named, not read out of bounds.</summary>
+    [Fact]
+    public void AGatherWithAnIndexOutsideTheTableFailsNamingIt()
+    {
+        using var memory = new DeviceMemory(fixture.Cpu, 16);
+        DeviceSpan table = memory.Span.Slice(0, 8), into = memory.Span.Slice(8, 8);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Dsl.Gpu.Kernels.Layout.GatherRows(table, [0, 4, 1, 2], 2, into));
+        Assert.Contains("Index 1 is 4: the table has 4 rows of 2", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Dsl.Gpu.Kernels.Layout.GatherRows(table, [0, -1], 2, into));
+    }
+
     private void AssertScatterAsHost(int[] indices, float[] rows, int width, int tableRows)
     {
         var rng = new Rng(9);

@@ -43,6 +43,15 @@ public class LossTests
         if (rows > 1) Assert.All(gradient.AsSpan(classes, classes).ToArray(), g => Assert.Equal(0f, g));
     }
 
+    /// <summary>Logits too few for rows × classes are refused even where that product wraps round in 32 bits (2¹⁶ rows of 2¹⁶ + 1 classes).</summary>
+    [Fact]
+    public void LogitsTooFewForRowsTimesClassesAreRefusedWhereTheProductWrapsRound()
+    {
+        const int rows = 1 << 16, classes = (1 << 16) + 1; // rows · classes = 2³² + 2¹⁶, 2¹⁶ once wrapped
+        var e = Assert.Throws<ArgumentException>(() => Losses.SoftmaxCrossEntropy(new float[rows], new int[rows], classes, new float[rows]));
+        Assert.Contains($"expected {rows} × {classes}", e.Message);
+    }
+
     [Fact]
     public void ANaNLogitGivesANaNLossEveryTargetIgnoredGivesNaNAndMinusInfinityGivesZero()
     {

@@ -259,9 +259,13 @@ public class ThreadingTests
         indices[rows - 3] = vocab; // in the last part
         OnThreads(Environment.ProcessorCount, () =>
         {
-            Assert.Throws<ArgumentOutOfRangeException>(() => Layout.GatherRows(table, indices, width, new float[rows * width]));
+            var past = Assert.Throws<ArgumentOutOfRangeException>(() => Layout.GatherRows(table, indices, width, new float[rows * width]));
+            Assert.Contains($"Index {rows - 3} is {vocab}: the table has {vocab} rows of {width}", past.Message);
             var error = Assert.Throws<ArgumentException>(() => Layout.GatherRows(table, indices.AsSpan(0, 4).ToArray(), width, new float[4 * width - 1]));
             Assert.Contains($"expected at least {4 * width} values (4 rows of {width}), got {4 * width - 1}", error.Message);
+            // an index whose offset wraps round in 32 bits (2²⁶ · 64 = 2³²: row 0) is refused, not read as another row
+            var wrapped = Assert.Throws<ArgumentOutOfRangeException>(() => Layout.GatherRows(table, [1, 1 << 26], width, new float[2 * width]));
+            Assert.Contains($"Index 1 is {1 << 26}", wrapped.Message);
         });
     }
 
