@@ -249,7 +249,7 @@ public class ThreadingTests
         });
     }
 
-    /// <summary>An index past the table fails on whichever core meets it, as the slice it names would; too short a destination is named before any row moves.</summary>
+    /// <summary>An index past the table (or one whose offset would wrap round) and too short a destination are named before any row moves.</summary>
     [Fact]
     public void AGatherSplitOverTheCoresRefusesAnIndexPastTheTable()
     {
