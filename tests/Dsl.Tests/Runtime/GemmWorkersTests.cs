@@ -38,18 +38,24 @@ public class GemmWorkersTests
     /// read the caller's stack and buffers, which are gone once it returns.
     /// </summary>
     [Fact]
-    public unsafe void AFailedPartWaitsForThePartsRunningElsewhere()
+    public unsafe void AFailedPartWaitsForThePartsRunningElsewhere() => OnTwoCores(() =>
     {
-        if (GemmWorkers.Available < 2) return; // one core: no worker, every part runs on the caller
+        int* flags = stackalloc int[2]; // [1]: part 1 has started, [0]: part 1 has finished
+        flags[0] = flags[1] = 0;
+        var error = Assert.Throws<InvalidOperationException>(() => GemmWorkers.Run(&FailAfterOtherStarts, flags, 2));
+        Assert.Equal("part 0 failed", error.Message);
+        if (Volatile.Read(ref flags[1]) == 1) Assert.Equal(1, Volatile.Read(ref flags[0])); // the worker took part 1: it was waited for
+    });
+
+    /// <summary>Runs <paramref name="test"/> with the products on two threads (the caller and one worker); on one core, not at all (no worker: every part runs on the caller).</summary>
+    private static void OnTwoCores(Action test)
+    {
+        if (GemmWorkers.Available < 2) return;
         int saved = Gemm.Threads;
         Gemm.Threads = 2;
         try
         {
-            int* flags = stackalloc int[2]; // [1]: part 1 has started, [0]: part 1 has finished
-            flags[0] = flags[1] = 0;
-            var error = Assert.Throws<InvalidOperationException>(() => GemmWorkers.Run(&FailAfterOtherStarts, flags, 2));
-            Assert.Equal("part 0 failed", error.Message);
-            if (Volatile.Read(ref flags[1]) == 1) Assert.Equal(1, Volatile.Read(ref flags[0])); // the worker took part 1: it was waited for
+            test();
         }
         finally
         {
@@ -62,56 +68,42 @@ public class GemmWorkersTests
     /// has finished, and the interrupt reaches its next blocking call instead: the part reads the caller's stack.
     /// </summary>
     [Fact]
-    public unsafe void AnInterruptedCallerStillWaitsForTheWorkersPart()
+    public unsafe void AnInterruptedCallerStillWaitsForTheWorkersPart() => OnTwoCores(() =>
     {
-        if (GemmWorkers.Available < 2) return; // one core: no worker, every part runs on the caller
-        int saved = Gemm.Threads;
-        Gemm.Threads = 2;
-        try
+        int startedAndFinished = 0, runsOnWorker = 0, waitedFor = 0;
+        Exception? failure = null;
+        var caller = new Thread(() =>
         {
-            int startedAndFinished = 0, runsOnWorker = 0, waitedFor = 0;
-            Exception? failure = null;
-            var caller = new Thread(() =>
+            try
             {
+                int* flags = stackalloc int[3]; // [0]: part 1 has started, [1]: it has finished, [2]: the thread it ran on
+                flags[0] = flags[1] = flags[2] = 0;
+                GemmWorkers.Run(&SlowSecondPart, flags, 2);
+                startedAndFinished = Volatile.Read(ref flags[0]) + Volatile.Read(ref flags[1]);
+                runsOnWorker = flags[2] != Environment.CurrentManagedThreadId ? 1 : 0;
                 try
                 {
-                    int* flags = stackalloc int[3]; // [0]: part 1 has started, [1]: it has finished, [2]: the thread it ran on
-                    flags[0] = flags[1] = flags[2] = 0;
-                    GemmWorkers.Run(&SlowSecondPart, flags, 2);
-                    startedAndFinished = Volatile.Read(ref flags[0]) + Volatile.Read(ref flags[1]);
-                    runsOnWorker = flags[2] != Environment.CurrentManagedThreadId ? 1 : 0;
-                    try
-                    {
-                        Thread.Sleep(5000); // the interrupt, kept for the caller's own next wait
-                    }
-                    catch (ThreadInterruptedException)
-                    {
-                        waitedFor = 1;
-                    }
+                    Thread.Sleep(5000); // the interrupt, kept for the caller's own next wait
                 }
-                catch (Exception e)
+                catch (ThreadInterruptedException)
                 {
-                    failure = e;
+                    waitedFor = 1;
                 }
-            });
-            caller.Start();
-            // interrupt the caller while part 1 runs on the worker (it takes 300 ms; the caller's own part ends when it starts)
-            Thread.Sleep(150);
-            caller.Interrupt();
-            Assert.True(caller.Join(10_000), "the caller did not return");
-            Assert.Null(failure);
-            Assert.Equal(2, startedAndFinished);
-            if (runsOnWorker == 1)
-            {
-                Assert.Equal(2, startedAndFinished); // not returned before the worker's part was over
-                Assert.Equal(1, waitedFor);          // and the interrupt came back at its next blocking call
             }
-        }
-        finally
-        {
-            Gemm.Threads = saved;
-        }
-    }
+            catch (Exception e)
+            {
+                failure = e;
+            }
+        });
+        caller.Start();
+        // interrupt the caller while part 1 runs on the worker (it takes 300 ms; the caller's own part ends when it starts)
+        Thread.Sleep(150);
+        caller.Interrupt();
+        Assert.True(caller.Join(10_000), "the caller did not return");
+        Assert.Null(failure);
+        Assert.Equal(2, startedAndFinished); // not returned before the (worker's) part was over
+        if (runsOnWorker == 1) Assert.Equal(1, waitedFor); // and the interrupt came back at its next blocking call
+    });
 
     // Part 1 takes 300 ms (on a worker, when one takes it) and says on which thread it ran; part 0 returns once part 1 has
     // started (or after 2 s), so that the worker has taken it and the caller waits for it.
