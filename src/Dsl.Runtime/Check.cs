@@ -130,7 +130,7 @@ public static class Check
         return counted;
     }
 
-    /// <summary>The error for a pass whose buffers outgrow an array: one of them would hold more than 2³¹ − 1 values.</summary>
+    /// <summary>The error for a pass whose buffers outgrow an array: they would take more than one array holds with a cache line's slack (<c>Aligned.MostFloats</c>).</summary>
     public static ArgumentException WorkspaceTooLarge(int batch, int steps, int sourceSteps, Exception inner) =>
         new($"input: a pass over {batch} sequence(s) of {steps} step(s){(sourceSteps > 0 ? $" attending over {sourceSteps} source steps" : "")} needs a buffer " +
             $"of more than {Kernels.Aligned.MostFloats} values (attention weights grow as steps² × batch × heads): split the batch or the sequences.", "input", inner);
