@@ -182,7 +182,6 @@ public static class SafeTensors
         var result = new List<Entry>();
         var names = new HashSet<string>(StringComparer.Ordinal);
         var ranges = new List<(long Begin, long End, string Name)>();
-        bool sawMetadata = false;
         JsonDocument doc;
         try
         {
@@ -194,29 +193,45 @@ public static class SafeTensors
         }
         using (doc)
         {
-            if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad(source, "the header is not a JSON object");
-            foreach (JsonProperty entry in doc.RootElement.EnumerateObject())
+            try
             {
-                if (entry.Name == "__metadata__")
-                {
-                    if (sawMetadata) throw Bad(source, "__metadata__ appears twice");
-                    sawMetadata = true;
-                    if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(source, "__metadata__ is not an object");
-                    foreach (JsonProperty m in entry.Value.EnumerateObject())
-                    {
-                        if (m.Value.ValueKind != JsonValueKind.String) throw Bad(source, $"__metadata__ value '{m.Name}' is not a string");
-                        if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw Bad(source, $"__metadata__ key '{m.Name}' appears twice");
-                    }
-                    continue;
-                }
-                if (!names.Add(entry.Name)) throw Bad(source, $"tensor '{entry.Name}' appears twice in the header");
-                Entry tensor = ReadEntry(entry, dataLength, source);
-                result.Add(tensor);
-                ranges.Add((tensor.Begin, tensor.End, entry.Name));
+                ReadHeader(doc, dataLength, source, metadata, result, names, ranges);
+            }
+            catch (InvalidOperationException e)
+            {
+                // System.Text.Json checks a string's UTF-8 (and its \u escapes: a lone surrogate) only when it is read as text
+                throw Bad(source, "the header holds a name or value that is not valid text: " + e.Message.TrimEnd('.'));
             }
         }
         CheckTiling(ranges, dataLength, source);
         return result;
+    }
+
+    /// <summary>The header's entries: the metadata, and each tensor's entry with its byte range.</summary>
+    private static void ReadHeader(JsonDocument doc, long dataLength, string source, Dictionary<string, string> metadata, List<Entry> result,
+        HashSet<string> names, List<(long Begin, long End, string Name)> ranges)
+    {
+        bool sawMetadata = false;
+        if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad(source, "the header is not a JSON object");
+        foreach (JsonProperty entry in doc.RootElement.EnumerateObject())
+        {
+            if (entry.Name == "__metadata__")
+            {
+                if (sawMetadata) throw Bad(source, "__metadata__ appears twice");
+                sawMetadata = true;
+                if (entry.Value.ValueKind != JsonValueKind.Object) throw Bad(source, "__metadata__ is not an object");
+                foreach (JsonProperty m in entry.Value.EnumerateObject())
+                {
+                    if (m.Value.ValueKind != JsonValueKind.String) throw Bad(source, $"__metadata__ value '{m.Name}' is not a string");
+                    if (!metadata.TryAdd(m.Name, m.Value.GetString()!)) throw Bad(source, $"__metadata__ key '{m.Name}' appears twice");
+                }
+                continue;
+            }
+            if (!names.Add(entry.Name)) throw Bad(source, $"tensor '{entry.Name}' appears twice in the header");
+            Entry tensor = ReadEntry(entry, dataLength, source);
+            result.Add(tensor);
+            ranges.Add((tensor.Begin, tensor.End, entry.Name));
+        }
     }
 
     /// <summary>

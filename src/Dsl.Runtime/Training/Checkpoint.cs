@@ -125,7 +125,15 @@ public static class Checkpoint
             if (kind is not null && kind != schedule.GetType().Name) problems.Add($"the schedule was '{kind}', not {schedule.GetType().Name}");
             long k = Count("dsl.schedule.step");
             if (k > int.MaxValue) problems.Add($"metadata 'dsl.schedule.step' is {k}, more steps than a schedule counts");
-            else scheduleStep = (int)k;
+            else
+            {
+                scheduleStep = (int)k;
+                // the rate Resume will set, checked here: an optimiser refuses a rate that is not finite and ≥ 0, and by then
+                // the weights would have been replaced
+                float scheduled = schedule.Rate(scheduleStep);
+                if (!(scheduled >= 0 && float.IsFinite(scheduled)))
+                    problems.Add($"the schedule's rate after {scheduleStep} steps is {scheduled.ToString(CultureInfo.InvariantCulture)}, not a finite rate ≥ 0");
+            }
         }
         string randomState = random is null ? "" : Meta("dsl.rng") ?? "";
         if (problems.Count > 0)

@@ -30,8 +30,9 @@ public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? B
 /// <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
 /// an optional checkpoint after every epoch: the weights, the optimiser, the schedule, the model's dropout generator and the
 /// training batcher's shuffle generator, with the epoch as its step — <c>Checkpoint.Load(path, model, optimizer, schedule,
-/// training.Random)</c> into objects built as before, then <c>Fit</c> for the epochs left, continues the run as it would
-/// have gone (the early-stopping record starts afresh).
+/// training.Random)</c> into objects built as before, then <c>Fit</c> with the run's <c>epochs</c> and the step it returned as
+/// <c>initialEpoch</c> (Keras's <c>initial_epoch</c>), continues the run as it would have gone, its epochs and checkpoints
+/// numbered as the run's (the early-stopping record starts afresh).
 /// </summary>
 public sealed class Trainer
 {
@@ -54,13 +55,15 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// Trains for up to <paramref name="epochs"/> epochs; stops early when the validation loss has not improved for
-    /// <paramref name="patience"/> epochs, and then restores the weights of the best epoch; a run that diverges (a non-finite
-    /// loss: <see cref="ArithmeticException"/>) also gets the best epoch's weights back, if there was one, before the exception
-    /// (which says so) propagates.
+    /// Trains up to epoch <paramref name="epochs"/>, from epoch <paramref name="initialEpoch"/> + 1 (0, or a checkpoint's
+    /// step when resuming: epochs, progress, the report and checkpoints are numbered as the run's); stops early when the
+    /// validation loss has not improved for <paramref name="patience"/> epochs, and then restores the weights of the best
+    /// epoch; a run that diverges (a non-finite loss: <see cref="ArithmeticException"/>) also gets the best epoch's weights
+    /// back, if there was one, before the exception (which says so) propagates.
     /// </summary>
     public TrainingReport Fit(Batcher training, Batcher? validation, int epochs, int patience = int.MaxValue,
-        IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default)
+        IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default,
+        int initialEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(training);
         if (training.Count == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
@@ -69,18 +72,21 @@ public sealed class Trainer
         CheckTargets(training, nameof(training));
         if (validation is not null) CheckTargets(validation, nameof(validation));
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
+        if (initialEpoch < 0 || initialEpoch >= epochs)
+            throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch,
+                $"expected the epochs already done, 0 to {epochs - 1} (epochs, {epochs}, is the run's last epoch, as Keras's initial_epoch and epochs)");
         if (patience <= 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "must be positive");
         // early stopping watches the validation loss: without validation data a patience would silently never act
         if (validation is null && patience != int.MaxValue)
             throw new ArgumentException($"patience: {patience} epochs of no improvement in the validation loss, but no validation data was given; pass a validation Batcher (Batcher.Split) or leave patience out.", nameof(patience));
         float? best = null;
-        int bestEpoch = 0, epoch = 0;
+        int bestEpoch = initialEpoch, epoch = initialEpoch;
         float[][]? bestWeights = null;
         float lastLoss = float.NaN;
         bool stopped = false;
         try
         {
-            for (epoch = 1; epoch <= epochs; epoch++)
+            for (epoch = initialEpoch + 1; epoch <= epochs; epoch++)
             {
                 double sum = 0, tokens = 0;
                 lastLoss = float.NaN; // an epoch whose batches are all ignored has no loss, not the previous epoch's

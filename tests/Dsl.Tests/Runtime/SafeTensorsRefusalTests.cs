@@ -37,6 +37,22 @@ public sealed class SafeTensorsRefusalTests
         Assert.Empty(t["e"].ToFloat());
     }
 
+    /// <summary>
+    /// A name or value that is not valid text (bytes that are not UTF-8, an escaped lone surrogate) is refused naming the file,
+    /// as an <see cref="InvalidDataException"/> like every other fault of a header.
+    /// </summary>
+    [Fact]
+    public void AHeaderStringThatIsNotValidTextIsRefused()
+    {
+        byte[] name = [.. Encoding.UTF8.GetBytes("""{"a"""), 0xCE, .. Encoding.UTF8.GetBytes("""b":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}  """)];
+        Assert.Equal("'t.safetensors' is not a valid safetensors file: the header holds a name or value that is not valid text: Cannot transcode invalid UTF-8 JSON text to UTF-16 string.",
+            Refused(File(name, new byte[4])));
+        byte[] value = [.. Encoding.UTF8.GetBytes("{\"__metadata__\":{\"k\":\"x"), 0xFF, .. Encoding.UTF8.GetBytes("\"},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}  ")];
+        Assert.Contains("not valid text", Refused(File(value, new byte[4])));
+        Assert.Contains("not valid text",
+            Refused(File("""{"__metadata__":{"k":"\ud800"},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}""", new byte[4])));
+    }
+
     [Fact]
     public void ADuplicateTensorNameIsRefused()
     {

@@ -199,6 +199,35 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(weights, fresh.Model.Parameters[0].AsSpan().ToArray());
     }
 
+    /// <summary>
+    /// A schedule step whose rate is not a finite rate ≥ 0 (a StepLr of gamma 10, 100 steps on: 10¹⁰⁰ times the base rate) is
+    /// refused with the other checks, before the weights change; resuming it would have thrown half-way.
+    /// </summary>
+    [Fact]
+    public void AScheduleStepWhoseRateOverflowsIsRefusedBeforeAnythingChanges()
+    {
+        var model = new Holder(new Parameter("a", 2));
+        var sgd = new Sgd(model.Parameters, learningRate: 0.1f);
+        var schedule = new StepLr(sgd, stepSize: 1, gamma: 10f);
+        schedule.Step();
+        model.Parameters[0].AsSpan().Fill(3f);
+        string path = Path.Combine(_dir, "schedule.safetensors");
+        Checkpoint.Save(path, model, sgd, schedule, step: 1);
+        var tensors = SafeTensors.Read(path, out Dictionary<string, string> metadata);
+        metadata["dsl.schedule.step"] = "100";
+        SafeTensors.Write(path, tensors.Select(t => (t.Key, (ReadOnlyMemory<int>)t.Value.Shape.Select(d => (int)d).ToArray(), (ReadOnlyMemory<float>)t.Value.ToFloat())), metadata);
+
+        var fresh = new Holder(new Parameter("a", 2));
+        var sgd2 = new Sgd(fresh.Parameters, learningRate: 0.1f);
+        var schedule2 = new StepLr(sgd2, stepSize: 1, gamma: 10f);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh, sgd2, schedule2));
+        Assert.Contains("the schedule's rate after 100 steps is", e.Message);
+        Assert.Contains("Nothing was changed", e.Message);
+        Assert.Equal(new float[2], fresh.Parameters[0].AsSpan().ToArray());
+        Assert.Equal(0.1f, sgd2.LearningRate);
+        Assert.Equal(0, schedule2.StepCount);
+    }
+
     [Theory]
     [InlineData("dsl.optimizer.flags", "", "the optimiser had 0 parameters, not 2")]
     [InlineData("dsl.optimizer.flags", "1x", "expected 0s and 1s")]

@@ -238,9 +238,22 @@ public sealed class DataTests : IDisposable
         new Trainer(first.Model, first.Adam, schedule: first.Schedule).Fit(first.Data, null, epochs: 1, checkpointPath: path);
         var resumed = Build();
         Assert.Equal(1, Checkpoint.Load(path, resumed.Model, resumed.Adam, resumed.Schedule, resumed.Data.Random));
-        new Trainer(resumed.Model, resumed.Adam, schedule: resumed.Schedule).Fit(resumed.Data, null, epochs: 2);
+        var reports = new List<TrainingProgress>();
+        TrainingReport report = new Trainer(resumed.Model, resumed.Adam, schedule: resumed.Schedule)
+            .Fit(resumed.Data, null, epochs: 3, progress: new Progress(reports), checkpointPath: path, initialEpoch: 1);
+        int[] epochs = reports.Where(r => r.EndOfEpoch).Select(r => r.Epoch).ToArray();
         foreach (Parameter p in straight.Model.Parameters) Assert.Equal(p.AsSpan().ToArray(), resumed.Model.Parameters[p.Name].AsSpan().ToArray());
+        // numbered as the run's: epochs 2 and 3, and the checkpoint's step 3 (a second resume would find no epoch left)
+        Assert.Equal([2, 3], epochs);
+        Assert.Equal(3, report.Epochs);
+        var again = Build();
+        Assert.Equal(3, Checkpoint.Load(path, again.Model, again.Adam, again.Schedule, again.Data.Random));
+        foreach (Parameter p in straight.Model.Parameters) Assert.Equal(p.AsSpan().ToArray(), again.Model.Parameters[p.Name].AsSpan().ToArray());
+        var none = Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(again.Model, again.Adam).Fit(again.Data, null, epochs: 3, initialEpoch: 3));
+        Assert.Equal("initialEpoch", none.ParamName);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(again.Model, again.Adam).Fit(again.Data, null, epochs: 3, initialEpoch: -1));
     }
+
 
     [Fact]
     public void TrainerLearnsReportsProgressAndStopsEarly()
