@@ -317,6 +317,30 @@ public class RunTimeCheckTests
         Assert.All(poisoned.Dq, x => Assert.True(float.IsFinite(x)));
     }
 
+    /// <summary>
+    /// Cross-attention's lengths are 1 … S for each sequence (0 had silently attended to the first, padded, step; past S was
+    /// clamped), and the additive forward's dropout mask covers [B, T, S] (a short one had been read past its end).
+    /// </summary>
+    [Fact]
+    public void CrossAttentionRefusesLengthsOutsideItsSourceStepsAndAShortMask()
+    {
+        const int T = 2, S = 3, B = 2, Q = 4, A = 3;
+        float[] x = new float[T * B * Q], memory = new float[S * B * Q], weights = new float[B * T * S], context = new float[T * B * Q];
+        foreach (int[] lengths in new[] { new[] { 3, 0 }, new[] { 4, 1 }, new[] { -1, 2 } })
+        {
+            var e = Assert.Throws<ArgumentException>(() => CrossAttentionKernel.DotForward(T, S, B, Q, Q, 1f, lengths, x, memory, memory, weights, context));
+            Assert.Equal("lengths", e.ParamName);
+            Assert.Contains("the length of sequence", e.Message);
+            Assert.Throws<ArgumentException>(() => CrossAttentionKernel.DotBackward(T, S, B, Q, Q, 1f, lengths, x, memory, memory, weights, context,
+                new float[T * B * Q], new float[S * B * Q], new float[S * B * Q], new float[T * S]));
+        }
+        float[] q = new float[T * B * A], k = new float[S * B * A], v = new float[A], hidden = new float[B * T * S * A];
+        var shortMask = Assert.Throws<ArgumentException>(() => CrossAttentionKernel.AdditiveForward(T, S, B, A, Q, default, q, k, v, memory, hidden, weights, context,
+            mask: new float[B * T * S - 1]));
+        Assert.Contains("mask", shortMask.Message);
+        Assert.Throws<ArgumentException>(() => CrossAttentionKernel.AdditiveForward(T, S, B, A, Q, [3, 0], q, k, v, memory, hidden, weights, context));
+    }
+
     [Fact]
     public void DotAndAdditiveAttentionsStepBackReadOnlyTheValidSourceSteps()
     {
