@@ -288,8 +288,9 @@ public static class AttentionKernel
             ReadOnlySpan<float> p = weights.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
-            // only the valid keys are read, as in Forward: a padded batch does less work, and what padded steps hold (NaN
-            // included) reaches no gradient; the padded keys' rows of dk and dv are zero
+            // only the valid keys are read, as in Forward: a padded batch does less work, and what padded keys hold (NaN
+            // included) reaches no gradient; the padded keys' rows of dk and dv are zero. Padded queries are summed into dk and
+            // dv like the others, so a NaN held in a padded query's row would reach them.
             int keys = lengths.IsEmpty ? S : Math.Clamp(lengths[b], 1, S);
             Gather(q, ldq, T, d, qg);
             Gather(k, ldk, keys, d, kg);
