@@ -180,7 +180,6 @@ public static class SafeTensors
     {
         metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var result = new List<Entry>();
-        var names = new HashSet<string>(StringComparer.Ordinal);
         var ranges = new List<(long Begin, long End, string Name)>();
         JsonDocument doc;
         try
@@ -195,7 +194,7 @@ public static class SafeTensors
         {
             try
             {
-                ReadHeader(doc, dataLength, source, metadata, result, names, ranges);
+                ReadHeader(doc, dataLength, source, metadata, result, ranges);
             }
             catch (InvalidOperationException e)
             {
@@ -209,8 +208,9 @@ public static class SafeTensors
 
     /// <summary>The header's entries: the metadata, and each tensor's entry with its byte range.</summary>
     private static void ReadHeader(JsonDocument doc, long dataLength, string source, Dictionary<string, string> metadata, List<Entry> result,
-        HashSet<string> names, List<(long Begin, long End, string Name)> ranges)
+        List<(long Begin, long End, string Name)> ranges)
     {
+        var names = new HashSet<string>(StringComparer.Ordinal);
         bool sawMetadata = false;
         if (doc.RootElement.ValueKind != JsonValueKind.Object) throw Bad(source, "the header is not a JSON object");
         foreach (JsonProperty entry in doc.RootElement.EnumerateObject())
