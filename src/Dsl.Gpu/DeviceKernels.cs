@@ -219,6 +219,9 @@ internal sealed partial class DeviceKernels
         for (int j = live; j < length; j++) grad[row + j] = 0f;
     }
 
+    /// <summary>Whether query i of sequence b is a padded step (self-attention with lengths).</summary>
+    private static bool Padded(int i, AttentionArgs a, ArrayView<int> lengths, int b) => a.PaddedQueries != 0 && i >= lengths[b];
+
     /// <summary>The keys query i of sequence b attends over: up to its own position when causal, the sequence's valid steps, at least one.</summary>
     private static int Valid(int i, AttentionArgs a, ArrayView<int> lengths, int b)
     {
@@ -266,7 +269,7 @@ internal sealed partial class DeviceKernels
     {
         int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
         int pair = index / T, i = index % T, b = pair / a.Heads, h = pair % a.Heads;
-        int valid = Valid(i, a, v.Lengths, b);
+        int valid = Padded(i, a, v.Lengths, b) ? 0 : Valid(i, a, v.Lengths, b); // a padded query's row of d(scores) is zero
         long row = ((long)pair * T + i) * S, dc = ((long)i * B + b) * E + h * d;
         float dot = 0f;
         for (int j = 0; j < valid; j++)
@@ -281,24 +284,27 @@ internal sealed partial class DeviceKernels
         SoftmaxBackwardRow(v.Scratch, v.Weights, row, valid, S, dot, a.Scale);
     }
 
-    /// <summary>Back, one query column: dq = dS · k.</summary>
+    /// <summary>Back, one query column: dq = dS · k over the keys the query saw (none for a padded query).</summary>
     private static void AttentionQueriesBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
     {
         int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
         int c = index % d, rest = index / d, i = rest % T, pair = rest / T, b = pair / a.Heads, h = pair % a.Heads;
         long row = ((long)pair * T + i) * S;
+        int valid = Padded(i, a, v.Lengths, b) ? 0 : Valid(i, a, v.Lengths, b);
         float acc = 0f;
-        for (int j = 0; j < S; j++) acc += v.Scratch[row + j] * v.K[((long)j * B + b) * a.KRow + a.KOffset + h * d + c];
+        for (int j = 0; j < valid; j++) acc += v.Scratch[row + j] * v.K[((long)j * B + b) * a.KRow + a.KOffset + h * d + c];
         v.DQ[((long)i * B + b) * a.DQRow + h * d + c] = acc;
     }
 
-    /// <summary>Back, one key column: dk = dSᵀ · q; dv = Aᵀ · d(context) (A after dropout).</summary>
+    /// <summary>Back, one key column: dk = dSᵀ · q; dv = Aᵀ · d(context) (A after dropout), over the valid queries; zero for a padded key.</summary>
     private static void AttentionKeysBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
     {
         int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
         int c = index % d, rest = index / d, j = rest % S, pair = rest / S, b = pair / a.Heads, h = pair % a.Heads;
         float dk = 0f, dv = 0f;
-        for (int i = 0; i < T; i++)
+        // only the valid queries' rows are read, and nothing for a padded key (what padded steps hold, NaN included, reaches no gradient)
+        int queries = a.HasLengths != 0 && j >= v.Lengths[b] ? 0 : a.PaddedQueries != 0 ? XMath.Min(v.Lengths[b], T) : T;
+        for (int i = 0; i < queries; i++)
         {
             long at = ((long)pair * T + i) * S + j;
             float w = v.Weights[at] * (a.HasMask != 0 ? v.Mask[at] : 1f);
@@ -778,6 +784,8 @@ internal struct AttentionArgs
     public float Scale;
     public int Causal;
     public int HasLengths;
+    /// <summary>1 when the lengths pad the queries too (self-attention): a padded query adds nothing to dk and dv, and its dq is zero.</summary>
+    public int PaddedQueries;
     public int HasMask;
 }
 

@@ -84,6 +84,7 @@ public static class AttentionKernel
         Require(v, sourceSteps * batch * width, "v");
         Require(weights, batch * heads * steps * sourceSteps, "weights");
         Require(context, steps * batch * width, "context");
+        if (CrossAttentionKernel.NoSourceSteps(sourceSteps, context, steps * batch * width)) return;
         Device device = q.Device;
         var views = new AttentionViews
         {
@@ -101,6 +102,11 @@ public static class AttentionKernel
         Require(dq, steps * batch * width, "dq");
         Require(dk, sourceSteps * batch * width, "dk");
         Require(dv, sourceSteps * batch * width, "dv");
+        if (sourceSteps == 0)
+        {
+            dq.Slice(0, steps * batch * width).Clear(); // the context did not depend on the queries
+            return;
+        }
         Device device = q.Device;
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
         var views = new AttentionViews
@@ -173,7 +179,8 @@ public static class AttentionKernel
     private static AttentionArgs Self(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
     {
         Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, DQRow = 3 * width, KRow = 3 * width, KOffset = width,
-        VOffset = 2 * width, Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
+        VOffset = 2 * width, Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1, PaddedQueries = lengths.IsEmpty ? 0 : 1,
+        HasMask = mask.IsEmpty ? 0 : 1,
     };
 
     private static AttentionArgs Cross(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()

@@ -16,7 +16,7 @@ public static class CrossAttentionKernel
     public static void DotForward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan x, DeviceSpan keys, DeviceSpan memory, DeviceSpan weights, DeviceSpan context, bool causal = false, DeviceSpan mask = default)
     {
-        if (steps == 0 || batch == 0) return;
+        if (steps == 0 || batch == 0 || NoSourceSteps(sourceSteps, context, steps * batch * memoryWidth)) return;
         Device device = x.Device;
         var views = new ClassicViews { X = x.View, K = keys.View, Memory = memory.View, Weights = weights.View, Context = context.View };
         device.Kernels.ClassicForward(Fill(views, device, lengths, mask), Args(steps, sourceSteps, batch, queryWidth, memoryWidth, scale, lengths, causal, mask, additive: false));
@@ -38,7 +38,7 @@ public static class CrossAttentionKernel
         DeviceSpan x, DeviceSpan keys, DeviceSpan memory, DeviceSpan weights, DeviceSpan dContext, DeviceSpan dx, DeviceSpan dKeys, DeviceSpan dMemory,
         DeviceSpan scratch, bool causal = false, DeviceSpan mask = default)
     {
-        if (steps == 0 || batch == 0) return;
+        if (steps == 0 || batch == 0 || sourceSteps == 0) return; // no source step: the context was zeros, nothing to add
         Device device = x.Device;
         var views = new ClassicViews
         {
@@ -52,7 +52,7 @@ public static class CrossAttentionKernel
         DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan memory, DeviceSpan hidden, DeviceSpan weights, DeviceSpan context, bool causal = false,
         DeviceSpan mask = default)
     {
-        if (steps == 0 || batch == 0) return;
+        if (steps == 0 || batch == 0 || NoSourceSteps(sourceSteps, context, steps * batch * memoryWidth)) return;
         Device device = q.Device;
         var views = new ClassicViews { X = q.View, K = k.View, V = v.View, Memory = memory.View, Hidden = hidden.View, Weights = weights.View, Context = context.View };
         device.Kernels.ClassicForward(Fill(views, device, lengths, mask), Args(steps, sourceSteps, batch, units, memoryWidth, 1f, lengths, causal, mask, additive: true));
@@ -78,7 +78,7 @@ public static class CrossAttentionKernel
         DeviceSpan v, DeviceSpan memory, DeviceSpan hidden, DeviceSpan weights, DeviceSpan dContext, DeviceSpan dq, DeviceSpan dk, DeviceSpan dv,
         DeviceSpan dMemory, DeviceSpan scratch, bool causal = false, DeviceSpan mask = default)
     {
-        if (steps == 0 || batch == 0) return;
+        if (steps == 0 || batch == 0 || sourceSteps == 0) return; // no source step: the context was zeros, nothing to add
         Device device = v.Device;
         var views = new ClassicViews
         {
@@ -86,6 +86,17 @@ public static class CrossAttentionKernel
             DMemory = dMemory.View,
         };
         Backward(device, views, Args(steps, sourceSteps, batch, units, memoryWidth, 1f, lengths, causal, mask, additive: true), lengths, mask);
+    }
+
+    /// <summary>
+    /// No source step to attend to: each query's weighted sum is empty, so the context is zeros, as on the host (the kernels
+    /// read at least one step, which an empty memory does not have).
+    /// </summary>
+    internal static bool NoSourceSteps(int sourceSteps, DeviceSpan context, int length)
+    {
+        if (sourceSteps != 0) return false;
+        context.Slice(0, length).Clear();
+        return true;
     }
 
     /// <summary>out[r] = [x[r]; context[r]] over rows of Q + M.</summary>

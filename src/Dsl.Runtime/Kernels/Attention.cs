@@ -61,10 +61,11 @@ public static class AttentionKernel
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
-        Append(steps, batch, width, position, qkv, cache);
-        int keys = position + steps;
+        // every buffer is checked before the cache takes the new keys and values: a call refused changes nothing
         Require(context, (long)steps * batch * width, "context");
         if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
+        Append(steps, batch, width, position, qkv, cache);
+        int keys = position + steps;
         if ((long)steps * batch == 0) return;
         fixed (float* pq = qkv, pc = cache, pw = weights, px = context)
         {
@@ -107,6 +108,8 @@ public static class AttentionKernel
         public int Steps, Keys, Batch, Width, Heads, QRow, KRow, Offset;
         public float Scale;
         public bool Causal;
+        /// <summary>The lengths pad the queries too (self-attention): a padded query adds nothing to dk and dv, and its dq is zero.</summary>
+        public bool PaddedQueries;
         public int* Lengths;
         public float* Q, K, V, Weights, Mask, Context, DContext, DQ, DK, DV;
     }
@@ -146,7 +149,7 @@ public static class AttentionKernel
     private static unsafe HeadArgs SelfArgs(int steps, int batch, int width, int heads, float scale, bool causal, int* lengths, float* qkv, float* dQkv) => new()
     {
         Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, KRow = 3 * width, Scale = scale, Causal = causal,
-        Lengths = lengths, Q = qkv, K = qkv + width, V = qkv + 2 * width,
+        Lengths = lengths, PaddedQueries = lengths != null, Q = qkv, K = qkv + width, V = qkv + 2 * width,
         DQ = dQkv, DK = dQkv == null ? null : dQkv + width, DV = dQkv == null ? null : dQkv + 2 * width,
     };
 
@@ -289,13 +292,15 @@ public static class AttentionKernel
             ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * S, T * S);
             ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
             // only the valid keys are read, as in Forward: a padded batch does less work, and what padded keys hold (NaN
-            // included) reaches no gradient; the padded keys' rows of dk and dv are zero. Padded queries are summed into dk and
-            // dv like the others, so a NaN held in a padded query's row would reach them.
+            // included) reaches no gradient; the padded keys' rows of dk and dv are zero. In self-attention the lengths pad
+            // the queries too: only the valid queries' rows are read (of q, the weights and d(context)), and a padded
+            // query's row of dq is zero.
             int keys = lengths.IsEmpty ? S : Math.Clamp(lengths[b], 1, S);
-            Gather(q, ldq, T, d, qg);
+            int queries = x.PaddedQueries ? Math.Min(keys, T) : T;
+            Gather(q, ldq, queries, d, qg);
             Gather(k, ldk, keys, d, kg);
             Gather(v, ldk, keys, d, vg);
-            Gather(dContext.Slice(b * E + h * d), B * E, T, d, dcg);
+            Gather(dContext.Slice(b * E + h * d), B * E, queries, d, dcg);
             ReadOnlySpan<float> used = p;
             if (!m.IsEmpty)
             {
@@ -307,11 +312,11 @@ public static class AttentionKernel
             // (the blocks the forward pass took, so every score they read was written here or cleared by the softmax's step back)
             int block = x.Causal ? CausalBlock : Math.Max(T, keys);
             Span<float> dv = dvs.Slice(b * x.KRow + h * d), dk = dks.Slice(b * x.KRow + h * d);
-            for (int i0 = 0; i0 < T; i0 += block)
+            for (int i0 = 0; i0 < queries; i0 += block)
             {
                 // dA = d(context) · vᵀ, then through the dropout mask (its columns past the valid keys are left from before:
                 // the softmax's step back clears them)
-                int rows = Math.Min(block, T - i0);
+                int rows = Math.Min(block, queries - i0);
                 int reach = Valid(i0 + rows - 1, S, x.Causal, lengths, b);
                 Span<float> dab = da.Slice(i0 * S, rows * S);
                 Gemm.MatMulTransB(rows, reach, d, dcg.Slice(i0 * d), d, vg, d, dab, S, accumulate: false);
@@ -324,12 +329,13 @@ public static class AttentionKernel
                 // dq = dS · k
                 Gemm.MatMul(rows, d, reach, dab, S, kg, d, dqs.Slice(i0 * ldq + b * x.QRow + h * d), ldq, accumulate: false);
             }
+            for (int t = queries; t < T; t++) dqs.Slice(t * ldq + b * x.QRow + h * d, d).Clear();
             for (int j0 = 0; j0 < keys; j0 += block)
             {
                 // dv = Aᵀ · d(context) and dk = dSᵀ · q over the queries that see these keys: a causal query i sees keys ≤ i
                 int cols = Math.Min(block, keys - j0), from = x.Causal ? j0 : 0;
-                Gemm.MatMulTransA(cols, d, T - from, used.Slice(from * S + j0), S, dcg.Slice(from * d), d, dv.Slice(j0 * ldk), ldk, accumulate: false);
-                Gemm.MatMulTransA(cols, d, T - from, da.Slice(from * S + j0), S, qg.Slice(from * d), d, dk.Slice(j0 * ldk), ldk, accumulate: false);
+                Gemm.MatMulTransA(cols, d, queries - from, used.Slice(from * S + j0), S, dcg.Slice(from * d), d, dv.Slice(j0 * ldk), ldk, accumulate: false);
+                Gemm.MatMulTransA(cols, d, queries - from, da.Slice(from * S + j0), S, qg.Slice(from * d), d, dk.Slice(j0 * ldk), ldk, accumulate: false);
             }
             for (int t = keys; t < S; t++)
             {
@@ -358,7 +364,12 @@ public static class AttentionKernel
         Require(weights, pairs, "weights");
         if (!mask.IsEmpty) Require(mask, pairs, "mask");
         Require(context, (long)steps * batch * width, "context");
-        if ((long)steps * batch == 0 || sourceSteps == 0) return;
+        if ((long)steps * batch == 0) return;
+        if (sourceSteps == 0)
+        {
+            context.Slice(0, steps * batch * width).Clear(); // no source step to attend to: each query's weighted sum is empty
+            return;
+        }
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {
@@ -391,7 +402,12 @@ public static class AttentionKernel
         Require(dk, keys, "dk");
         Require(dv, keys, "dv");
         RequireLengths(lengths, batch, sourceSteps);
-        if (queries == 0 || keys == 0) return;
+        if (queries == 0) return;
+        if (keys == 0)
+        {
+            dq.Slice(0, (int)queries).Clear(); // the context did not depend on the queries
+            return;
+        }
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pdc = dContext, pdq = dq, pdk = dk, pdv = dv)
         fixed (int* pl = lengths)
         {

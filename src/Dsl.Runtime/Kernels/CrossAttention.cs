@@ -26,6 +26,7 @@ public static class CrossAttentionKernel
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
         RequireLengths(lengths, B, S);
+        if (NoSourceSteps(S, context, (long)T * B * M)) return;
         Span<float> own = Scores(weights, B * T * S, T * S, mask);
         for (int b = 0; b < B; b++)
         {
@@ -36,6 +37,17 @@ public static class CrossAttentionKernel
             Softmax(a, T, S, scale, valid, causal, position);
             Gemm.MatMul(T, M, valid, Dropped(a, mask, b, T * S), S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
+    }
+
+    /// <summary>
+    /// No source step to attend to (<paramref name="sourceSteps"/> = 0): each query's weighted sum is empty, so the first
+    /// <paramref name="length"/> values of <paramref name="context"/> are zeros (what a product over 0 keys gives in PyTorch).
+    /// </summary>
+    private static bool NoSourceSteps(int sourceSteps, Span<float> context, long length)
+    {
+        if (sourceSteps != 0) return false;
+        context.Slice(0, checked((int)length)).Clear();
+        return true;
     }
 
     /// <summary>
@@ -72,6 +84,7 @@ public static class CrossAttentionKernel
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
         RequireLengths(lengths, B, S);
+        if (S == 0) return; // the context was zeros: nothing to add
         Span<float> ds = scratch.Slice(0, T * S);
         for (int b = 0; b < B; b++)
         {
@@ -116,7 +129,7 @@ public static class CrossAttentionKernel
         if (keep) AttentionKernel.Require(hidden, (long)B * T * S * A, "hidden");
         if (!mask.IsEmpty) AttentionKernel.Require(mask, (long)B * T * S, "mask"); // (read through a pointer: a short one must not pass)
         RequireLengths(lengths, B, S);
-        if ((long)T * B == 0) return;
+        if ((long)T * B == 0 || NoSourceSteps(S, context, (long)T * B * M)) return;
         fixed (float* pq = q, pk = k, pv = v, pm = memory, ph = hidden, pw = weights, pc = context, pmask = mask)
         fixed (int* pl = lengths)
         {
@@ -179,7 +192,7 @@ public static class CrossAttentionKernel
         AttentionKernel.Require(dk, (long)S * B * A, "dk");
         if (!mask.IsEmpty) AttentionKernel.Require(mask, (long)B * T * S, "mask");
         RequireLengths(lengths, B, S);
-        if ((long)T * B == 0) return;
+        if ((long)T * B == 0 || S == 0) return; // no source step: the context was zeros, nothing to add
         // each sequence's share of dv, summed in order once every part is done
         float[] partials = s_partials is { } held && held.Length >= B * A ? held : (s_partials = new float[B * A]);
         fixed (float* pv = v, pm = memory, ph = hidden, pw = weights, pdc = dContext, pdq = dq, pdk = dk, pdm = dMemory, pmask = mask, pp = partials)

@@ -378,6 +378,62 @@ public class DeviceModelTests(DeviceFixture fixture)
         Tolerance.AssertClose([onDevice], [model.Loss(input, Targets(model))], "the loss back on the host");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SelfAttentionsStepBackOnTheDeviceReadsOnlyTheValidQueriesAndKeys(bool causal)
+    {
+        // as on the host: NaN in a padded step's rows of qkv, its weights and d(context) reaches no gradient, and the padded
+        // steps' rows of d(qkv) are zero; every other value agrees with the host's
+        const int T = 5, B = 2, E = 8, heads = 2;
+        int[] lengths = [5, 3];
+        var rng = new Rng(13);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+        float[] qkv = Random(T * B * 3 * E), dContext = Random(T * B * E), weights = new float[B * heads * T * T], context = new float[T * B * E];
+        for (int t = lengths[1]; t < T; t++) dContext.AsSpan((t * B + 1) * E, E).Clear();
+        Dsl.Kernels.AttentionKernel.Forward(T, B, E, heads, 0.5f, causal, lengths, qkv, weights, default, context, default);
+        float[] expected = new float[T * B * 3 * E];
+        Dsl.Kernels.AttentionKernel.Backward(T, B, E, heads, 0.5f, causal, lengths, qkv, weights, default, dContext, expected, default);
+        for (int t = lengths[1]; t < T; t++)
+        {
+            qkv.AsSpan((t * B + 1) * 3 * E, 3 * E).Fill(float.NaN);
+            dContext.AsSpan((t * B + 1) * E, E).Fill(float.NaN);
+            for (int h = 0; h < heads; h++) weights.AsSpan(((1 * heads + h) * T + t) * T, T).Fill(float.NaN);
+        }
+        int nq = qkv.Length, nw = weights.Length, nc = dContext.Length;
+        using var memory = new DeviceMemory(fixture.Cpu, 2 * nq + nw + nc);
+        DeviceSpan dq = memory.Span.Slice(0, nq), dw = memory.Span.Slice(nq, nw), dc = memory.Span.Slice(nq + nw, nc), dQkv = memory.Span.Slice(nq + nw + nc, nq);
+        dq.CopyFrom(qkv);
+        dw.CopyFrom(weights);
+        dc.CopyFrom(dContext);
+        dQkv.Fill(7f);
+        Dsl.Gpu.Kernels.AttentionKernel.Backward(T, B, E, heads, 0.5f, causal, lengths, dq, dw, default, dc, dQkv, default);
+        var actual = new float[nq];
+        dQkv.CopyTo(actual);
+        Agreement.AssertClose(expected, actual, "d(qkv)");
+        for (int t = lengths[1]; t < T; t++) Assert.All(actual.AsSpan((t * B + 1) * 3 * E, 3 * E).ToArray(), x => Assert.Equal(0f, x));
+    }
+
+    [Fact]
+    public void CrossAttentionOverNoSourceStepsWritesZerosOnTheDevice()
+    {
+        // as on the host: an empty set of keys gives each query a weighted sum of 0 (the device kernel reads at least one
+        // key, past the end of an empty buffer, so it is not launched)
+        const int T = 2, B = 2, E = 4, heads = 2, n = T * B * E;
+        using var memory = new DeviceMemory(fixture.Cpu, 2 * n);
+        DeviceSpan q = memory.Span.Slice(0, n), outputs = memory.Span.Slice(n, n);
+        q.CopyFrom(Enumerable.Range(0, n).Select(i => i * 0.1f).ToArray());
+        var onHost = new float[n];
+        outputs.Fill(7f);
+        Dsl.Gpu.Kernels.AttentionKernel.CrossForward(T, 0, B, E, heads, 0.5f, default, q, default, default, default, default, outputs);
+        outputs.CopyTo(onHost);
+        Assert.All(onHost, x => Assert.Equal(0f, x));
+        outputs.Fill(7f);
+        Dsl.Gpu.Kernels.AttentionKernel.CrossBackward(T, 0, B, E, heads, 0.5f, default, q, default, default, default, default, q, outputs, default, default);
+        outputs.CopyTo(onHost);
+        Assert.All(onHost, x => Assert.Equal(0f, x));
+    }
+
     [Fact]
     public void TheClassLossOnTheDeviceIsTheHostsWithItsGradientLeftOnTheDevice()
     {

@@ -78,6 +78,10 @@ public class AttentionKernelTests
         var context = new double[T * B * E];
         var dQkv = new double[T * B * 3 * E];
         double Q(int t, int b, int part, int j) => qkv[(t * B + b) * 3 * E + part * E + j];
+        // a padded query (t ≥ its sequence's length) passes nothing back: its d(context) reaches no gradient
+        dContext = (float[])dContext.Clone();
+        for (int b = 0; b < B && lengths.Length > 0; b++)
+            for (int t = lengths[b]; t < T; t++) Array.Clear(dContext, (t * B + b) * E, E);
         for (int b = 0; b < B; b++)
             for (int h = 0; h < Heads; h++)
             {

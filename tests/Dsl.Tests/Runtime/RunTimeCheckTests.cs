@@ -283,6 +283,92 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void ACachedStepRefusedForAShortBufferLeavesTheCacheAsItWas()
+    {
+        // the keys and values were appended before the last checks: a refused call had already changed the cache
+        const int T = 2, B = 1, E = 4, heads = 2;
+        var rng = new Rng(5);
+        float[] qkv = Enumerable.Range(0, T * B * 3 * E).Select(_ => rng.NextNormal()).ToArray();
+        float[] cache = Enumerable.Repeat(9f, 2 * T * B * 2 * E).ToArray(), before = (float[])cache.Clone();
+        float[] weights = new float[B * heads * T * T], context = new float[T * B * E];
+        var shortContext = Assert.Throws<ArgumentException>(() => AttentionKernel.CachedForward(T, B, E, heads, 0.5f, 0, qkv, cache, weights, new float[T * B * E - 1]));
+        Assert.Equal("context", shortContext.ParamName);
+        var shortWeights = Assert.Throws<ArgumentException>(() => AttentionKernel.CachedForward(T, B, E, heads, 0.5f, 0, qkv, cache, new float[3], context));
+        Assert.Equal("weights", shortWeights.ParamName);
+        Assert.Equal(before, cache);
+        // the same call with buffers that fit appends and attends
+        AttentionKernel.CachedForward(T, B, E, heads, 0.5f, 0, qkv, cache, weights, context);
+        Assert.Equal(qkv.AsSpan(E, 2 * E).ToArray(), cache.AsSpan(0, 2 * E).ToArray());
+        Assert.Equal(1f, weights[0]); // the first query sees only its own key
+    }
+
+    [Fact]
+    public void CrossAttentionOverNoSourceStepsWritesZeros()
+    {
+        // every query attends over an empty set: its weighted sum is 0 (what PyTorch's product over 0 keys gives); the
+        // multi-head kernel had returned early, leaving what the buffers held, and so had its step back
+        const int T = 2, B = 2, E = 4, heads = 2;
+        float[] q = Enumerable.Range(0, T * B * E).Select(i => i * 0.1f).ToArray(), none = [];
+        float[] context = Enumerable.Repeat(7f, T * B * E).ToArray(), dq = Enumerable.Repeat(7f, T * B * E).ToArray();
+        AttentionKernel.CrossForward(T, 0, B, E, heads, 0.5f, default, q, none, none, none, default, context);
+        Assert.All(context, x => Assert.Equal(0f, x));
+        AttentionKernel.CrossBackward(T, 0, B, E, heads, 0.5f, default, q, none, none, none, default, q, dq, none, none);
+        Assert.All(dq, x => Assert.Equal(0f, x));
+        // the single-head dot and additive scores: the same
+        context = Enumerable.Repeat(7f, T * B * E).ToArray();
+        CrossAttentionKernel.DotForward(T, 0, B, E, E, 0.5f, default, q, none, none, new float[0], context);
+        Assert.All(context, x => Assert.Equal(0f, x));
+        context = Enumerable.Repeat(7f, T * B * E).ToArray();
+        CrossAttentionKernel.AdditiveForward(T, 0, B, 3, E, default, new float[T * B * 3], none, new float[3], none, none, none, context);
+        Assert.All(context, x => Assert.Equal(0f, x));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SelfAttentionsStepBackReadsOnlyTheValidQueries(bool causal)
+    {
+        // in self-attention the lengths pad the queries too: what a padded query's rows hold (q, its weights, d(context)),
+        // NaN included, reaches no gradient, and its rows of d(qkv) are zero; padded queries had been summed into dk and dv
+        const int T = 5, B = 2, E = 8, heads = 2;
+        int[] lengths = [5, 3];
+        var rng = new Rng(12);
+        float[] Random(int n) => Enumerable.Range(0, n).Select(_ => rng.NextNormal()).ToArray();
+        float[] qkv = Random(T * B * 3 * E), dContext = Random(T * B * E), weights = new float[B * heads * T * T], context = new float[T * B * E];
+        for (int t = lengths[1]; t < T; t++) dContext.AsSpan((t * B + 1) * E, E).Clear(); // what a model passes back for padded steps
+        AttentionKernel.Forward(T, B, E, heads, 0.5f, causal, lengths, qkv, weights, default, context, default);
+        float[] Backward(float padding)
+        {
+            float[] q = (float[])qkv.Clone(), w = (float[])weights.Clone(), dc = (float[])dContext.Clone();
+            for (int t = lengths[1]; t < T; t++)
+            {
+                q.AsSpan((t * B + 1) * 3 * E, 3 * E).Fill(padding);
+                dc.AsSpan((t * B + 1) * E, E).Fill(padding);
+                for (int h = 0; h < heads; h++) w.AsSpan(((1 * heads + h) * T + t) * T, T).Fill(padding);
+            }
+            float[] dQkv = Enumerable.Repeat(7f, T * B * 3 * E).ToArray();
+            AttentionKernel.Backward(T, B, E, heads, 0.5f, causal, lengths, q, w, default, dc, dQkv, default);
+            return dQkv;
+        }
+        float[] clean = Backward(0f), poisoned = Backward(float.NaN);
+        Assert.Equal(clean, poisoned);
+        for (int t = lengths[1]; t < T; t++) Assert.All(poisoned.AsSpan((t * B + 1) * 3 * E, 3 * E).ToArray(), x => Assert.Equal(0f, x));
+        // the valid rows are those of the sequence cut to its length (a batch of one, 3 steps)
+        const int L = 3;
+        float[] alone = new float[L * 3 * E], aloneDc = new float[L * E], aloneW = new float[heads * L * L], aloneC = new float[L * E];
+        for (int t = 0; t < L; t++)
+        {
+            qkv.AsSpan((t * B + 1) * 3 * E, 3 * E).CopyTo(alone.AsSpan(t * 3 * E));
+            dContext.AsSpan((t * B + 1) * E, E).CopyTo(aloneDc.AsSpan(t * E));
+        }
+        AttentionKernel.Forward(L, 1, E, heads, 0.5f, causal, alone, aloneW, default, aloneC, default);
+        float[] aloneD = new float[L * 3 * E];
+        AttentionKernel.Backward(L, 1, E, heads, 0.5f, causal, alone, aloneW, default, aloneDc, aloneD, default);
+        for (int t = 0; t < L; t++)
+            Tolerance.AssertClose(aloneD.AsSpan(t * 3 * E, 3 * E), poisoned.AsSpan((t * B + 1) * 3 * E, 3 * E), $"d(qkv) of step {t}");
+    }
+
+    [Fact]
     public void CrossAttentionsStepBackReadsOnlyTheValidSourceSteps()
     {
         // keys and values at padded source steps hold NaN (what an encoder left there): the forward never read them, and now
