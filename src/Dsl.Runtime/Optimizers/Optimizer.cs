@@ -60,6 +60,12 @@ public abstract class Optimizer
     /// <summary>Flags a checkpoint must carry besides the buffers (SGD: whether each momentum buffer has started).</summary>
     internal virtual bool[]? Flags => null;
 
+    /// <summary>
+    /// The hyperparameters fixed at construction, by their torch.optim names (a flag as 0 or 1): a checkpoint records them,
+    /// and resuming with others is refused, since the run would not continue as it was.
+    /// </summary>
+    internal abstract (string Name, float Value)[] Settings { get; }
+
     /// <summary>Applies one update from the current gradients (on the device, when every parameter lives on one).</summary>
     public void Step()
     {
@@ -127,6 +133,9 @@ public sealed class Sgd : Optimizer
     internal override (string Slot, float[][] Buffers)[] StateSlots => [("momentum", _momentum)];
 
     internal override bool[]? Flags => _started;
+
+    internal override (string Name, float Value)[] Settings =>
+        [("momentum", Momentum), ("dampening", Dampening), ("nesterov", Nesterov ? 1 : 0), ("weight_decay", WeightDecay)];
 
     /// <summary>Momentum factor.</summary>
     public float Momentum { get; }
@@ -208,6 +217,8 @@ public class Adam : Optimizer
     }
 
     internal override (string Slot, float[][] Buffers)[] StateSlots => [("m", _m), ("v", _v)];
+
+    internal override (string Name, float Value)[] Settings => [("beta1", Beta1), ("beta2", Beta2), ("eps", Epsilon), ("weight_decay", WeightDecay)];
 
     /// <summary>Decay of the first moment.</summary>
     public float Beta1 { get; }
@@ -312,6 +323,9 @@ public sealed class RmsProp : Optimizer
     }
 
     internal override (string Slot, float[][] Buffers)[] StateSlots => [("square", _square), ("mean", _mean), ("momentum", _momentum)];
+
+    internal override (string Name, float Value)[] Settings =>
+        [("alpha", Alpha), ("eps", Epsilon), ("weight_decay", WeightDecay), ("momentum", Momentum), ("centered", Centered ? 1 : 0)];
 
     /// <summary>Smoothing constant.</summary>
     public float Alpha { get; }

@@ -8,8 +8,9 @@ namespace Dsl;
 
 /// <summary>
 /// Saves and resumes a whole training run in one safetensors file: the parameters (<c>model.</c> + their
-/// state_dict names), the optimiser's state (<c>optimizer.m.</c>…), the schedule's position, the step, the
-/// data generator's state and the model's dropout generator (in <c>__metadata__</c>). Saving writes a
+/// state_dict names), the optimiser's state (<c>optimizer.m.</c>…), and in <c>__metadata__</c> the optimiser's
+/// hyperparameters (an optimiser built with others is refused), the schedule's position, the step, the data
+/// generator's state and the model's dropout generator. Saving writes a
 /// temporary file and renames it, so a run killed during a save keeps its previous checkpoint; loading
 /// checks everything before changing anything. A resumed run continues bit for bit as the uninterrupted one.
 /// </summary>
@@ -21,6 +22,7 @@ public static class Checkpoint
 
     private const string ModelPrefix = "model.";
     private const string OptimizerPrefix = "optimizer.";
+    private const string SettingKey = "dsl.optimizer.setting.";
 
     /// <summary>Saves the run's state to <paramref name="path"/>, atomically.</summary>
     public static void Save(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null, long step = 0)
@@ -40,6 +42,7 @@ public static class Checkpoint
             metadata["dsl.optimizer"] = optimizer.GetType().Name;
             metadata["dsl.optimizer.step_count"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
             metadata["dsl.optimizer.learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+            foreach (var (name, value) in optimizer.Settings) metadata[SettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
             optimizer.StateToHost(); // a device may hold newer moments
             if (optimizer.Flags is { } flags) metadata["dsl.optimizer.flags"] = string.Concat(flags.Select(f => f ? '1' : '0'));
             foreach (var (slot, buffers) in optimizer.StateSlots)
@@ -107,16 +110,30 @@ public static class Checkpoint
                 if (flags.Any(c => c is not ('0' or '1'))) problems.Add($"metadata 'dsl.optimizer.flags' is '{flags}', expected 0s and 1s");
                 else if (flags.Length != f.Length) problems.Add($"the optimiser had {flags.Length} parameters, not {f.Length}");
             }
+            // the hyperparameters it was built with (a checkpoint written before they were recorded has none to compare)
+            foreach (var (name, value) in optimizer.Settings)
+            {
+                if (!metadata.TryGetValue(SettingKey + name, out string? text)) continue;
+                if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float setting))
+                    problems.Add($"metadata '{SettingKey + name}' is '{text}', expected a number");
+                else if (setting.CompareTo(value) != 0)
+                    problems.Add($"the optimiser's {name} was {setting.ToString("R", CultureInfo.InvariantCulture)}, not {value.ToString("R", CultureInfo.InvariantCulture)} (build it as it was for the saved run)");
+            }
+            var expected = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (slot, buffers) in optimizer.StateSlots)
             {
                 for (int i = 0; i < buffers.Length; i++)
                 {
                     string name = $"{OptimizerPrefix}{slot}.{optimizer.Parameters[i].Name}";
+                    expected.Add(name);
                     if (!tensors.TryGetValue(name, out SafeTensor? t)) problems.Add($"missing optimiser state '{name}'");
                     else if (t.ElementCount != buffers[i].Length) problems.Add($"optimiser state '{name}' has {t.ElementCount} values, expected {buffers[i].Length}");
                     else optimizerState.Add((buffers[i], t.ToFloat()));
                 }
             }
+            // state for parameters this optimiser does not update (it was built over others) is not dropped silently
+            foreach (string name in tensors.Keys.Where(n => n.StartsWith(OptimizerPrefix, StringComparison.Ordinal) && !expected.Contains(n)).Order(StringComparer.Ordinal))
+                problems.Add($"unexpected optimiser state '{name}' (this optimiser has no such slot or parameter)");
         }
         int scheduleStep = 0;
         if (schedule is not null)

@@ -262,6 +262,83 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(rng, fresh.DropoutRandom.Save());
     }
 
+    /// <summary>
+    /// The optimiser's hyperparameters are recorded, and resuming with others is refused before anything changes (the run
+    /// would not continue as it was); a checkpoint from before they were recorded still resumes; a malformed one is refused.
+    /// </summary>
+    [Fact]
+    public void AnOptimiserBuiltWithOtherHyperparametersIsRefused()
+    {
+        var model = new Holder(new Parameter("a", 2));
+        var adam = new Adam(model.Parameters, learningRate: 0.1f, beta2: 0.99f);
+        model.Parameters[0].GradAsSpan().Fill(1f);
+        adam.Step();
+        string path = Path.Combine(_dir, "adam.safetensors");
+        Checkpoint.Save(path, model, adam, step: 1);
+
+        var fresh = new Holder(new Parameter("a", 2));
+        var other = new Adam(fresh.Parameters, learningRate: 0.1f, epsilon: 1e-6f);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh, other));
+        Assert.Contains("the optimiser's beta2 was 0.99, not 0.999", e.Message);
+        Assert.Contains("the optimiser's eps was 1E-08, not 1E-06", e.Message);
+        Assert.Contains("Nothing was changed", e.Message);
+        Assert.Equal(new float[2], fresh.Parameters[0].AsSpan().ToArray());
+        Assert.Equal(0, other.StepCount);
+        var rms = new Holder(new Parameter("a", 2));
+        Assert.Contains("the optimiser was 'Adam', not RmsProp", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, rms, new RmsProp(rms.Parameters))).Message);
+
+        // built as it was: resumes
+        var same = new Holder(new Parameter("a", 2));
+        var again = new Adam(same.Parameters, learningRate: 0.1f, beta2: 0.99f);
+        Assert.Equal(1, Checkpoint.Load(path, same, again));
+        Assert.Equal(model.Parameters[0].AsSpan().ToArray(), same.Parameters[0].AsSpan().ToArray());
+
+        // a checkpoint without the settings (written before they were recorded) resumes into any; a malformed one is refused
+        var tensors = SafeTensors.Read(path, out Dictionary<string, string> metadata);
+        void Rewrite() => SafeTensors.Write(path, tensors.Select(t => (t.Key, (ReadOnlyMemory<int>)t.Value.Shape.Select(d => (int)d).ToArray(), (ReadOnlyMemory<float>)t.Value.ToFloat())), metadata);
+        foreach (string key in metadata.Keys.Where(k => k.StartsWith("dsl.optimizer.setting.", StringComparison.Ordinal)).ToList()) metadata.Remove(key);
+        Rewrite();
+        var older = new Holder(new Parameter("a", 2));
+        Assert.Equal(1, Checkpoint.Load(path, older, new Adam(older.Parameters, learningRate: 0.1f)));
+        metadata["dsl.optimizer.setting.beta1"] = "x";
+        Rewrite();
+        var malformed = new Holder(new Parameter("a", 2));
+        Assert.Contains("'dsl.optimizer.setting.beta1' is 'x', expected a number",
+            Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, malformed, new Adam(malformed.Parameters, learningRate: 0.1f))).Message);
+    }
+
+    /// <summary>
+    /// Optimiser state for a parameter the resuming optimiser does not update (it was saved over more of them) is refused,
+    /// as the model's extra tensors are, not dropped silently; SGD's flags and RMSprop's settings are checked the same way.
+    /// </summary>
+    [Fact]
+    public void OptimiserStateForParametersItDoesNotUpdateIsRefused()
+    {
+        var model = new Holder(new Parameter("a", 2), new Parameter("b", 3));
+        var rms = new RmsProp(model.Parameters, learningRate: 0.01f, momentum: 0.5f, centered: true);
+        string path = Path.Combine(_dir, "rms.safetensors");
+        Checkpoint.Save(path, model, rms, step: 2);
+
+        var fresh = new Holder(new Parameter("a", 2), new Parameter("b", 3));
+        var onlyA = new RmsProp(fresh.Parameters.Where(p => p.Name == "a"), learningRate: 0.01f, momentum: 0.5f, centered: true);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh, onlyA));
+        Assert.Contains("unexpected optimiser state 'optimizer.mean.b'", e.Message);
+        Assert.Contains("unexpected optimiser state 'optimizer.square.b'", e.Message);
+        var notCentered = new RmsProp(fresh.Parameters, learningRate: 0.01f, momentum: 0.5f);
+        Assert.Contains("the optimiser's centered was 1, not 0", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh, notCentered)).Message);
+        Assert.Equal(2, Checkpoint.Load(path, fresh, new RmsProp(fresh.Parameters, learningRate: 0.01f, momentum: 0.5f, centered: true)));
+        // the weights alone (no optimiser given) load from a full checkpoint
+        Assert.Equal(2, Checkpoint.Load(path, new Holder(new Parameter("a", 2), new Parameter("b", 3))));
+
+        var sgdModel = new Holder(new Parameter("a", 2));
+        string sgdPath = Path.Combine(_dir, "sgd-settings.safetensors");
+        Checkpoint.Save(sgdPath, sgdModel, new Sgd(sgdModel.Parameters, 0.1f, momentum: 0.9f, nesterov: true), step: 1);
+        var sgdFresh = new Holder(new Parameter("a", 2));
+        var plain = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(sgdPath, sgdFresh, new Sgd(sgdFresh.Parameters, 0.1f, momentum: 0.8f)));
+        Assert.Contains("the optimiser's momentum was 0.9, not 0.8", plain.Message);
+        Assert.Contains("the optimiser's nesterov was 1, not 0", plain.Message);
+    }
+
     /// <summary>A bare IModel over given parameters, for optimiser-only checks.</summary>
     private sealed class Holder(params Parameter[] parameters) : IModel
     {
