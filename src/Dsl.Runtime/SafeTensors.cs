@@ -2,6 +2,7 @@ using System;
 using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.IO;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -27,13 +28,28 @@ public enum SafeTensorsDType
 /// <summary>One tensor read from a safetensors file: its type, shape and raw little-endian bytes.</summary>
 public sealed class SafeTensor
 {
+    private readonly byte[]? _data;
+    private readonly float[]? _floats;
+
     internal SafeTensor(string name, SafeTensorsDType dtype, long[] shape, byte[] data)
     {
         Name = name;
         DType = dtype;
         Shape = shape;
-        Data = data;
+        _data = data;
     }
+
+    /// <summary>An F32 tensor of more bytes than one byte array holds, read as floats (one array holds 4 times as many bytes so).</summary>
+    internal SafeTensor(string name, long[] shape, float[] floats)
+    {
+        Name = name;
+        DType = SafeTensorsDType.F32;
+        Shape = shape;
+        _floats = floats;
+    }
+
+    /// <summary>The values of a tensor read as floats (past one byte array's length), without a copy; empty for the others.</summary>
+    internal ReadOnlySpan<float> HeldFloats => _floats;
 
     /// <summary>The tensor's name in the file.</summary>
     public string Name { get; }
@@ -45,7 +61,10 @@ public sealed class SafeTensor
     public long[] Shape { get; }
 
     /// <summary>The raw bytes, little-endian.</summary>
-    public byte[] Data { get; }
+    /// <exception cref="InvalidOperationException">The tensor has more bytes than one array holds (an F32 tensor of over 537 M
+    /// values): read its values with <see cref="ToFloat"/>.</exception>
+    public byte[] Data => _data ?? throw new InvalidOperationException(
+        $"Tensor '{Name}' has {ElementCount * 4L} bytes, more than one byte array holds ({Array.MaxLength}); read its values with ToFloat().");
 
     /// <summary>Number of elements.</summary>
     public long ElementCount
@@ -61,8 +80,14 @@ public sealed class SafeTensor
     /// <summary>The values converted to float (from F32, F64, F16 or BF16).</summary>
     public float[] ToFloat()
     {
+        if (_floats is not null) return (float[])_floats.Clone();
         var result = new float[ElementCount];
         ReadOnlySpan<byte> b = Data;
+        if (DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian)
+        {
+            MemoryMarshal.Cast<byte, float>(b).Slice(0, result.Length).CopyTo(result);
+            return result;
+        }
         for (int i = 0; i < result.Length; i++)
         {
             result[i] = DType switch
@@ -114,7 +139,8 @@ public static class SafeTensors
     /// <summary>Reads every tensor of a file and its <c>__metadata__</c> (string to string).</summary>
     /// <remarks>
     /// The file is read tensor by tensor, not whole: a file of 2 GiB or more (a large model's checkpoint with its optimiser
-    /// state) reads as any other, as long as each tensor fits one array.
+    /// state) reads as any other. A tensor of more bytes than one array holds reads when it is F32 (into one float array, as
+    /// large as a <see cref="Parameter"/> can be); of another type it is refused.
     /// </remarks>
     public static Dictionary<string, SafeTensor> Read(string path, out Dictionary<string, string> metadata)
     {
@@ -131,17 +157,37 @@ public static class SafeTensors
         var result = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
         foreach (Entry e in entries)
         {
-            byte[] data = new byte[Checked(e, path)];
-            for (int done = 0; done < data.Length;)
+            if (e.End - e.Begin > MaxArrayBytes && e.DType == SafeTensorsDType.F32 && BitConverter.IsLittleEndian && (e.End - e.Begin) / 4 <= Array.MaxLength)
             {
-                int n = RandomAccess.Read(file.SafeFileHandle, data.AsSpan(done), dataStart + e.Begin + done);
-                if (n == 0) throw Bad(path, $"the file ended while tensor '{e.Name}' was read (it changed while being read)");
-                done += n;
+                var floats = new float[(e.End - e.Begin) / 4];
+                for (long start = 0; start < floats.Length; start += MaxArrayBytes / 4)
+                {
+                    Span<float> part = floats.AsSpan((int)start, (int)Math.Min(MaxArrayBytes / 4, floats.Length - start));
+                    ReadAt(file, MemoryMarshal.AsBytes(part), dataStart + e.Begin + start * 4, e, path);
+                }
+                result.Add(e.Name, new SafeTensor(e.Name, e.Shape, floats));
+                continue;
             }
+            byte[] data = new byte[Checked(e, path)];
+            ReadAt(file, data, dataStart + e.Begin, e, path);
             result.Add(e.Name, new SafeTensor(e.Name, e.DType, e.Shape, data));
         }
         return result;
     }
+
+    /// <summary>Fills <paramref name="into"/> from <paramref name="offset"/> in the file (a read may return fewer bytes than asked).</summary>
+    private static void ReadAt(FileStream file, Span<byte> into, long offset, Entry e, string path)
+    {
+        for (int done = 0; done < into.Length;)
+        {
+            int n = RandomAccess.Read(file.SafeFileHandle, into.Slice(done), offset + done);
+            if (n == 0) throw Bad(path, $"the file ended while tensor '{e.Name}' was read (it changed while being read)");
+            done += n;
+        }
+    }
+
+    /// <summary>The most bytes one tensor's byte array holds (<see cref="Array.MaxLength"/>; lowered by tests to take the float path with small tensors).</summary>
+    internal static long MaxArrayBytes = Array.MaxLength;
 
     /// <summary>Reads every tensor from the bytes of a file, and its <c>__metadata__</c>.</summary>
     public static Dictionary<string, SafeTensor> Read(ReadOnlySpan<byte> bytes, string source, out Dictionary<string, string> metadata)
@@ -170,10 +216,10 @@ public static class SafeTensors
         return headerLength;
     }
 
-    /// <summary>A tensor's byte count as an array length: one array holds at most <see cref="Array.MaxLength"/> bytes.</summary>
+    /// <summary>A tensor's byte count as an array length: one array holds at most <see cref="MaxArrayBytes"/> bytes.</summary>
     private static int Checked(Entry e, string source) =>
-        e.End - e.Begin <= Array.MaxLength ? (int)(e.End - e.Begin)
-            : throw Bad(source, $"tensor '{e.Name}' has {e.End - e.Begin} bytes; one tensor can hold at most {Array.MaxLength} here");
+        e.End - e.Begin <= MaxArrayBytes ? (int)(e.End - e.Begin)
+            : throw Bad(source, $"tensor '{e.Name}' of dtype {e.DType} has {e.End - e.Begin} bytes; one tensor of that type can hold at most {MaxArrayBytes} here (an F32 tensor up to {Array.MaxLength} values)");
 
     /// <summary>Every tensor the header describes and its <c>__metadata__</c>, checked against <paramref name="dataLength"/> data bytes.</summary>
     private static List<Entry> ParseHeader(ReadOnlySpan<byte> header, long dataLength, string source, out Dictionary<string, string> metadata)
@@ -333,8 +379,12 @@ public static class SafeTensors
                 for (int i = 0; i < values.Length;)
                 {
                     int n = Math.Min(values.Length - i, buffer.Length / 4);
-                    for (int j = 0; j < n; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), values[i + j]);
-                    stream.Write(buffer, 0, n * 4);
+                    if (BitConverter.IsLittleEndian) stream.Write(MemoryMarshal.AsBytes(values.Slice(i, n))); // the file's byte order
+                    else
+                    {
+                        for (int j = 0; j < n; j++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(j * 4), values[i + j]);
+                        stream.Write(buffer, 0, n * 4);
+                    }
                     i += n;
                     if (FailAfterBytesForTests is long limit && stream.Position > limit)
                         throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
