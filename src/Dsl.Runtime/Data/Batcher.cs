@@ -94,6 +94,28 @@ public sealed class Batcher
     /// <summary>True when the targets are one label per sequence (a many-to-one model's), false for one per step.</summary>
     public bool Labels => _labels;
 
+    /// <summary>
+    /// Checks every sequence's ids against a model before it trains on any (an id past the vocabulary found in a later
+    /// batch would otherwise stop a run after the weights had changed): inputs in [0, <paramref name="vocab"/>), targets
+    /// (or labels) below <paramref name="classes"/> or negative (ignored). The error names the sequence and the step.
+    /// </summary>
+    internal void CheckIds(int vocab, int classes, string name)
+    {
+        for (int i = 0; i < _items.Length; i++)
+        {
+            var (input, target) = _items[i];
+            for (int t = 0; t < input.Length; t++)
+            {
+                if ((uint)input[t] >= (uint)vocab)
+                    throw new ArgumentException($"{name}: sequence {i} holds token id {input[t]} at step {t}, outside the model's vocabulary [0, {vocab}).", name);
+                if (target[t] >= classes)
+                    throw new ArgumentException(_labels
+                        ? $"{name}: sequence {i} has label {target[t]}, outside the model's classes [0, {classes}) (negative labels are ignored)."
+                        : $"{name}: sequence {i} has target id {target[t]} at step {t}, outside the model's classes [0, {classes}) (negative ids are ignored as padding).", name);
+            }
+        }
+    }
+
     /// <summary>Batches per pass.</summary>
     public int BatchCount => (_items.Length + BatchSize - 1) / BatchSize;
 

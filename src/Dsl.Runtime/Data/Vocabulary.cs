@@ -81,7 +81,22 @@ public sealed class Vocabulary
         return maxSize is int max ? ordered.Take(max - 4) : ordered;
     }
 
-    private static string[] Split(string text) => text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+    /// <summary>The words of <paramref name="text"/>, split on white space, each a string of Unicode scalar values (a lone surrogate: U+FFFD, as for characters).</summary>
+    private static IEnumerable<string> Split(string text) =>
+        text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(ScalarValues);
+
+    /// <summary>
+    /// <paramref name="word"/> with each lone surrogate replaced by U+FFFD, as UTF-8 writes it: the vocabulary file then
+    /// reads back the same tokens (two words that differ only in their lone surrogates had become one, shifting every later id).
+    /// </summary>
+    private static string ScalarValues(string word)
+    {
+        foreach (char c in word)
+        {
+            if (char.IsSurrogate(c)) return string.Concat(word.EnumerateRunes().Select(r => r.ToString()));
+        }
+        return word;
+    }
 
     /// <summary>The id of <paramref name="token"/>, or <see cref="UnknownId"/>.</summary>
     public int this[string token] => _ids.TryGetValue(token, out int id) ? id : UnknownId;
@@ -125,12 +140,26 @@ public sealed class Vocabulary
     }
 
     /// <summary>Reads a vocabulary written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not one: its first line is not the kind, or a token is empty,
+    /// special or repeated (its id, and every later one, would not be the saved one).</exception>
     public static Vocabulary Load(string path)
     {
         string[] lines = File.ReadAllLines(path);
         if (lines.Length == 0 || lines[0] is not ("characters" or "words"))
             throw new InvalidDataException($"'{path}' is not a Dsl vocabulary: its first line must be 'characters' or 'words'.");
-        return new Vocabulary(lines[0] == "characters", lines.Skip(1).Select(Unescape));
+        var tokens = new List<string>(lines.Length - 1);
+        var seen = new Dictionary<string, int>(StringComparer.Ordinal) { [Pad] = -1, [Unknown] = -1, [Start] = -1, [End] = -1 };
+        for (int i = 1; i < lines.Length; i++)
+        {
+            string token = Unescape(lines[i]);
+            if (token.Length == 0) throw new InvalidDataException($"'{path}', line {i + 1}: an empty token; each line after the first holds one token.");
+            if (!seen.TryAdd(token, i + 1))
+                throw new InvalidDataException(seen[token] < 0
+                    ? $"'{path}', line {i + 1}: the special token '{token}' has its fixed id; the file lists only the others."
+                    : $"'{path}', line {i + 1}: the token '{lines[i]}' is on line {seen[token]} too; each token has one id.");
+            tokens.Add(token);
+        }
+        return new Vocabulary(lines[0] == "characters", tokens);
     }
 
     private static string Escape(string token) => token.Replace("\\", "\\\\").Replace("\n", "\\n").Replace("\r", "\\r");

@@ -28,22 +28,44 @@ public abstract class LearningRateSchedule
     public int StepCount { get; private set; }
 
     /// <summary>Moves to the next rate and sets it on the optimiser.</summary>
+    /// <exception cref="InvalidOperationException">The next rate is not a finite rate ≥ 0 (a factor above 1 overflows after
+    /// enough steps); nothing changes.</exception>
     public void Step()
     {
+        if (StepCount == int.MaxValue) throw new InvalidOperationException($"{GetType().Name}: {StepCount} steps, as many as a schedule counts.");
+        float rate = Checked(StepCount + 1);
         StepCount++;
-        Optimizer.LearningRate = Rate(StepCount);
+        Optimizer.LearningRate = rate;
     }
 
     /// <summary>Resumes at <paramref name="stepCount"/> steps (a checkpoint's position).</summary>
     public void Resume(int stepCount)
     {
         if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, "must not be negative");
+        float rate = Checked(stepCount);
         StepCount = stepCount;
-        Optimizer.LearningRate = Rate(stepCount);
+        Optimizer.LearningRate = rate;
+    }
+
+    /// <summary>The rate after <paramref name="step"/> steps, refused unless it is a finite rate ≥ 0 (an optimiser takes no other).</summary>
+    private float Checked(int step) => RateProblem(step, out float rate) is string problem
+        ? throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.")
+        : rate;
+
+    /// <summary>What is wrong with the rate after <paramref name="step"/> steps (a factor above 1 overflows after enough), or null.</summary>
+    internal string? RateProblem(int step, out float rate)
+    {
+        rate = Rate(step);
+        if (rate >= 0 && float.IsFinite(rate)) return null;
+        var c = System.Globalization.CultureInfo.InvariantCulture;
+        return $"the schedule's rate after {step} steps is {rate.ToString(c)}, not a finite rate ≥ 0 ({GetType().Name} from the base rate {BaseLearningRate.ToString(c)})";
     }
 
     /// <summary>The rate after <paramref name="step"/> steps.</summary>
     public abstract float Rate(int step);
+
+    // The built-in schedules check their arguments in their base constructor's argument list (Valid), before this
+    // constructor fixes the optimiser's base rate: a schedule refused leaves the optimiser as it was.
 
     private protected static void RequirePositive(int value, string name)
     {
@@ -64,12 +86,17 @@ public sealed class StepLr : LearningRateSchedule
     private readonly double _gamma;
 
     /// <summary>Creates the schedule.</summary>
-    public StepLr(Optimizer optimizer, int stepSize, float gamma = 0.1f) : base(optimizer)
+    public StepLr(Optimizer optimizer, int stepSize, float gamma = 0.1f) : base(Valid(optimizer, stepSize, gamma))
+    {
+        _stepSize = stepSize;
+        _gamma = gamma;
+    }
+
+    private static Optimizer Valid(Optimizer optimizer, int stepSize, float gamma)
     {
         RequirePositive(stepSize, nameof(stepSize));
         RequireBetween(gamma, 0f, float.MaxValue, nameof(gamma));
-        _stepSize = stepSize;
-        _gamma = gamma;
+        return optimizer;
     }
 
     /// <inheritdoc/>
@@ -82,10 +109,12 @@ public sealed class ExponentialLr : LearningRateSchedule
     private readonly double _gamma;
 
     /// <summary>Creates the schedule.</summary>
-    public ExponentialLr(Optimizer optimizer, float gamma) : base(optimizer)
+    public ExponentialLr(Optimizer optimizer, float gamma) : base(Valid(optimizer, gamma)) => _gamma = gamma;
+
+    private static Optimizer Valid(Optimizer optimizer, float gamma)
     {
         RequireBetween(gamma, 0f, float.MaxValue, nameof(gamma));
-        _gamma = gamma;
+        return optimizer;
     }
 
     /// <inheritdoc/>
@@ -99,12 +128,17 @@ public sealed class CosineAnnealingLr : LearningRateSchedule
     private readonly double _minimum;
 
     /// <summary>Creates the schedule.</summary>
-    public CosineAnnealingLr(Optimizer optimizer, int period, float minimum = 0f) : base(optimizer)
+    public CosineAnnealingLr(Optimizer optimizer, int period, float minimum = 0f) : base(Valid(optimizer, period, minimum))
+    {
+        _period = period;
+        _minimum = minimum;
+    }
+
+    private static Optimizer Valid(Optimizer optimizer, int period, float minimum)
     {
         RequirePositive(period, nameof(period));
         RequireBetween(minimum, 0f, float.MaxValue, nameof(minimum));
-        _period = period;
-        _minimum = minimum;
+        return optimizer;
     }
 
     /// <inheritdoc/>
@@ -122,15 +156,20 @@ public sealed class LinearWarmup : LearningRateSchedule
     private readonly int _steps;
 
     /// <summary>Creates the schedule.</summary>
-    public LinearWarmup(Optimizer optimizer, int steps, float startFactor = 1f / 3, float endFactor = 1f) : base(optimizer)
+    public LinearWarmup(Optimizer optimizer, int steps, float startFactor = 1f / 3, float endFactor = 1f) : base(Valid(optimizer, steps, startFactor, endFactor))
     {
-        RequirePositive(steps, nameof(steps));
-        if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(startFactor), startFactor, "must be in (0, 1]");
-        RequireBetween(endFactor, 0f, 1f, nameof(endFactor)); // as torch's LinearLR
         _start = startFactor;
         _end = endFactor;
         _steps = steps;
         optimizer.LearningRate = Rate(0); // warm-up starts below the base rate
+    }
+
+    private static Optimizer Valid(Optimizer optimizer, int steps, float startFactor, float endFactor)
+    {
+        RequirePositive(steps, nameof(steps));
+        if (!(startFactor > 0 && startFactor <= 1)) throw new ArgumentOutOfRangeException(nameof(startFactor), startFactor, "must be in (0, 1]");
+        RequireBetween(endFactor, 0f, 1f, nameof(endFactor)); // as torch's LinearLR
+        return optimizer;
     }
 
     /// <inheritdoc/>

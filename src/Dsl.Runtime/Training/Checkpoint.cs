@@ -145,11 +145,9 @@ public static class Checkpoint
             else
             {
                 scheduleStep = (int)k;
-                // the rate Resume will set, checked here: an optimiser refuses a rate that is not finite and ≥ 0, and by then
-                // the weights would have been replaced
-                float scheduled = schedule.Rate(scheduleStep);
-                if (!(scheduled >= 0 && float.IsFinite(scheduled)))
-                    problems.Add($"the schedule's rate after {scheduleStep} steps is {scheduled.ToString(CultureInfo.InvariantCulture)}, not a finite rate ≥ 0");
+                // the rate Resume will set, checked here: Resume refuses a rate that is not finite and ≥ 0, and by then the
+                // weights would have been replaced
+                if (schedule.RateProblem(scheduleStep, out _) is string problem) problems.Add(problem);
             }
         }
         string randomState = random is null ? "" : Meta("dsl.rng") ?? "";

@@ -48,6 +48,9 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(optimizer);
         if (clipNorm is float c && !(c > 0 && float.IsFinite(c)))
             throw new ArgumentOutOfRangeException(nameof(clipNorm), clipNorm, "must be positive and finite (null: no clipping)");
+        // a schedule over another optimiser would set that one's rate each epoch while this one kept its own
+        if (schedule is not null && !ReferenceEquals(schedule.Optimizer, optimizer))
+            throw new ArgumentException("schedule: it sets the rate of another optimiser than the one given; build it over this trainer's optimiser.", nameof(schedule));
         _model = model;
         _optimizer = optimizer;
         _clipNorm = clipNorm;
@@ -71,6 +74,8 @@ public sealed class Trainer
             throw new ArgumentException("validation: no sequences (pass null to train without validation; Batcher.Split rounds the fraction to whole sequences).", nameof(validation));
         CheckTargets(training, nameof(training));
         if (validation is not null) CheckTargets(validation, nameof(validation));
+        training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
+        validation?.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(validation));
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
         if (initialEpoch < 0 || initialEpoch >= epochs)
             throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch,
@@ -161,6 +166,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(data);
         CheckTargets(data, nameof(data));
+        data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
         double sum = 0, tokens = 0, right = 0;
         int classes = _model.OutputWidth;
         foreach (TokenBatch b in data.Batches())

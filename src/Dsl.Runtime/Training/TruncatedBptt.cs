@@ -52,6 +52,9 @@ public sealed class TruncatedBptt<TInput>
     {
         ArgumentNullException.ThrowIfNull(update);
         int features = Features(input.Length, batch, steps, targets.Length, 1, nameof(targets));
+        // every id checked before the first window updates the weights (the model checks each window's, by then too late)
+        CheckTokens(input);
+        Check.ClassIds(targets, _model.OutputWidth, nameof(targets));
         BeginPass(batch);
         double total = 0;
         int windows = 0;
@@ -98,6 +101,7 @@ public sealed class TruncatedBptt<TInput>
         if (K1 != K2) throw new InvalidOperationException("Float targets (mean squared error) need k1 = k2: every step of a window counts.");
         int outputs = _model.OutputWidth;
         int features = Features(input.Length, batch, steps, targets.Length, outputs, nameof(targets));
+        CheckTokens(input);
         BeginPass(batch);
         double total = 0;
         int windows = 0;
@@ -177,6 +181,15 @@ public sealed class TruncatedBptt<TInput>
 
     private static nint[] Lengths(int batch, int steps, int features) =>
         typeof(TInput) == typeof(int) ? [batch, steps] : [batch, steps, features];
+
+    /// <summary>Token ids (a token model's input) in the model's vocabulary, checked for the whole pass at once.</summary>
+    private void CheckTokens(ReadOnlySpan<TInput> input)
+    {
+        if (typeof(TInput) != typeof(int)) return;
+        ReadOnlySpan<int> ids = System.Runtime.InteropServices.MemoryMarshal.CreateReadOnlySpan(
+            ref System.Runtime.CompilerServices.Unsafe.As<TInput, int>(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(input)), input.Length);
+        Check.Tokens(ids, _model.InputWidth, "input");
+    }
 
     private static int Features(int inputLength, int batch, int steps, int targetLength, int targetWidth, string targetName)
     {

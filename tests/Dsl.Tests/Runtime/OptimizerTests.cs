@@ -259,6 +259,41 @@ public class ScheduleTests
     }
 
     [Fact]
+    public void AStepWhoseRateOverflowsIsRefusedAndChangesNothing()
+    {
+        // a factor above 1 overflows float after enough steps: the step had counted itself before the optimiser refused the
+        // rate, and the message named neither the schedule nor the step
+        var sgd = new Sgd([new Parameter("p", 1)], learningRate: 0.02f);
+        var schedule = new StepLr(sgd, stepSize: 1, gamma: 100f);
+        int taken = 0;
+        var e = Assert.Throws<InvalidOperationException>(() => { for (int i = 0; i < 100; i++, taken++) schedule.Step(); });
+        Assert.Equal(taken, schedule.StepCount);
+        Assert.Equal(schedule.Rate(taken), sgd.LearningRate);
+        Assert.Contains($"the schedule's rate after {taken + 1} steps is ∞, not a finite rate ≥ 0 (StepLr from the base rate 0.02)", e.Message);
+        Assert.Throws<InvalidOperationException>(() => schedule.Resume(100));
+        Assert.Equal(taken, schedule.StepCount);
+        Assert.Equal(schedule.Rate(taken), sgd.LearningRate);
+        schedule.Resume(1);
+        Assert.Equal(2f, sgd.LearningRate, 6);
+    }
+
+    [Fact]
+    public void AScheduleRefusedForItsArgumentsLeavesTheOptimisersBaseRate()
+    {
+        // the base rate (PyTorch's initial_lr) was fixed by the first schedule's constructor before it checked its arguments:
+        // a refused schedule kept every later one at the rate of that moment
+        var sgd = new Sgd([new Parameter("p", 1)], learningRate: 0.1f);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StepLr(sgd, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new ExponentialLr(sgd, -1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealingLr(sgd, 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LinearWarmup(sgd, 5, startFactor: 0f));
+        Assert.Equal(0.1f, sgd.LearningRate);
+        sgd.LearningRate = 0.01f;
+        Assert.Equal(0.01f, new StepLr(sgd, 10).BaseLearningRate);
+        Assert.Equal(0.01f, new CosineAnnealingLr(sgd, 10).BaseLearningRate); // the first schedule's base, as before
+    }
+
+    [Fact]
     public void FactorsThatWouldAscendTheGradientAreRefused()
     {
         var optimizer = new Sgd([new Parameter("p", 1)], learningRate: 0.1f);

@@ -41,6 +41,34 @@ public sealed class DataTests : IDisposable
     }
 
     [Fact]
+    public void AWordWithALoneSurrogateSurvivesSaveAndLoad()
+    {
+        // a lone surrogate is U+FFFD in the file (UTF-8 has no other way): words that differ only there are one token, as
+        // characters are; two tokens had been saved as one line each and merged on load, shifting every later id
+        var v = Vocabulary.Words(["a\uD800 a\uD801 b b"]);
+        Assert.Equal(4 + 2, v.Count);
+        Assert.Equal(v.Encode("a\uD800"), v.Encode("a\uFFFD"));
+        string path = Path.Combine(_dir, "words.txt");
+        v.Save(path);
+        var loaded = Vocabulary.Load(path);
+        Assert.Equal(v.Count, loaded.Count);
+        Assert.Equal(v.Encode("b a\uD801 c"), loaded.Encode("b a\uD801 c"));
+        Assert.Equal(v.Decode([4, 5]), loaded.Decode([4, 5]));
+    }
+
+    [Theory]
+    [InlineData("words\na\nb\na\n", "line 4: the token 'a' is on line 2 too")]
+    [InlineData("words\n<unk>\nx\n", "line 2: the special token '<unk>' has its fixed id")]
+    [InlineData("characters\nx\n\ny\n", "line 3: an empty token")]
+    public void AVocabularyFileWhoseIdsWouldShiftIsRefused(string text, string expected)
+    {
+        string path = Path.Combine(_dir, "bad.txt");
+        File.WriteAllText(path, text);
+        var e = Assert.Throws<InvalidDataException>(() => Vocabulary.Load(path));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
     public void WordVocabularyKeepsFrequentWords()
     {
         var v = Vocabulary.Words(["the cat sat", "the dog sat on the mat"], minCount: 2);
@@ -174,6 +202,48 @@ public sealed class DataTests : IDisposable
         var patience = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(train, 8), null, 3, patience: 2));
         Assert.Equal("patience", patience.ParamName);
         Assert.Contains("no validation data", patience.Message);
+    }
+
+    [Fact]
+    public void IdsOutsideTheModelAreRefusedBeforeTheFirstStep()
+    {
+        // an id past the vocabulary in a later batch had stopped the run after the first batches had moved the weights,
+        // the optimiser and the shuffle; validation data was checked only after a whole epoch of training
+        var (train, valid) = RepeatingPattern();
+        var model = new StatefulLstm(seed: 2);
+        var adam = new Adam(model.Parameters, learningRate: 0.01f);
+        var trainer = new Trainer(model, adam, schedule: new StepLr(adam, 1));
+        float[] weights = model.Parameters[0].AsSpan().ToArray();
+        (int[], int[]) badTarget = (train[0].Item1, train[0].Item2.Select((t, i) => i == 5 ? 11 : t).ToArray());
+        (int[], int[]) badInput = (train[0].Item1.Select((t, i) => i == 2 ? -3 : t).ToArray(), train[0].Item2);
+        var batcher = new Batcher(train.Append(badTarget), 4, seed: 5);
+        string shuffle = batcher.Random.Save();
+        var e = Assert.Throws<ArgumentException>(() => trainer.Fit(batcher, null, 2));
+        Assert.Equal("training", e.ParamName);
+        Assert.Contains($"sequence {train.Length} has target id 11 at step 5, outside the model's classes [0, 11)", e.Message);
+        e = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(train, 4), new Batcher(valid.Append(badInput), 4), 2));
+        Assert.Equal("validation", e.ParamName);
+        Assert.Contains($"sequence {valid.Length} holds token id -3 at step 2, outside the model's vocabulary [0, 11)", e.Message);
+        Assert.Equal("data", Assert.Throws<ArgumentException>(() => trainer.Evaluate(new Batcher([badTarget], 1))).ParamName);
+        var labels = new Batcher(new (int[], int)[] { ([1, 2], 11) }, 1);
+        Assert.Contains("sequence 0 has label 11", Assert.Throws<ArgumentException>(() => labels.CheckIds(11, 11, "training")).Message);
+        // nothing moved
+        Assert.Equal(weights, model.Parameters[0].AsSpan().ToArray());
+        Assert.Equal(0, adam.StepCount);
+        Assert.Equal(0.01f, adam.LearningRate);
+        Assert.Equal(shuffle, batcher.Random.Save());
+    }
+
+    [Fact]
+    public void AScheduleOverAnotherOptimiserIsRefused()
+    {
+        // it would have set the other optimiser's rate every epoch, leaving the trained one at its own
+        var model = new StatefulLstm(seed: 2);
+        var adam = new Adam(model.Parameters, learningRate: 0.01f);
+        var other = new Adam(model.Parameters, learningRate: 0.01f);
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, adam, schedule: new StepLr(other, 1)));
+        Assert.Equal("schedule", e.ParamName);
+        Assert.Contains("another optimiser", e.Message);
     }
 
     [Fact]

@@ -194,6 +194,29 @@ public class TruncatedBpttTests
     }
 
     [Fact]
+    public void IdsOutsideTheModelAreRefusedBeforeTheFirstWindowUpdates()
+    {
+        // the model checks each window's ids, by then after the earlier windows' updates: the whole pass is checked first
+        var model = new StatefulLstm(seed: 3);
+        float[] weights = model.Parameters[0].AsSpan().ToArray();
+        var t = new TruncatedBptt<int>(model, 2, 2);
+        int updates = 0;
+        int[] input = Enumerable.Range(0, 2 * 6).Select(i => i % 11).ToArray(), targets = (int[])input.Clone();
+        input[11] = 11;   // the last window's
+        var e = Assert.Throws<ArgumentException>(() => t.Train(input, targets, 2, 6, () => updates++));
+        Assert.Equal("input", e.ParamName);
+        Assert.Contains("token id 11 at flat position 11", e.Message);
+        input[11] = 0;
+        targets[10] = 12;
+        e = Assert.Throws<ArgumentException>(() => t.Train(input, targets, 2, 6, () => updates++));
+        Assert.Equal("targets", e.ParamName);
+        Assert.Contains("class id 12 at flat position 10", e.Message);
+        Assert.Equal(0, updates);
+        Assert.Equal(weights, model.Parameters[0].AsSpan().ToArray());
+        Assert.All(model.Parameters, p => Assert.All(p.GradAsSpan().ToArray(), g => Assert.Equal(0f, g)));
+    }
+
+    [Fact]
     public void FloatTargetsNeedEqualK1AndK2()
     {
         var t = new TruncatedBptt<float>(new StatefulGru(), 2, 4);
