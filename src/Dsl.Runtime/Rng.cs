@@ -47,6 +47,12 @@ public sealed class Rng
 
     private static ulong Rotl(ulong x, int k) => (x << k) | (x >> (64 - k));
 
+    /// <summary>The generator's whole state, to go back to it (<see cref="Rewind"/>) when a call that drew from it fails.</summary>
+    internal (ulong, ulong, ulong, ulong, float?) Mark() => (_s0, _s1, _s2, _s3, _spareNormal);
+
+    /// <summary>Back to a state <see cref="Mark"/> took.</summary>
+    internal void Rewind((ulong, ulong, ulong, ulong, float?) mark) => (_s0, _s1, _s2, _s3, _spareNormal) = mark;
+
     /// <summary>The generator's whole state as text, to checkpoint it; <see cref="Restore"/> continues from it exactly.</summary>
     public string Save() =>
         string.Create(System.Globalization.CultureInfo.InvariantCulture,

@@ -7,13 +7,16 @@ namespace Dsl;
 public static class Sampling
 {
     /// <summary>
-    /// The index of the largest logit (greedy decoding). Logits with a NaN are refused, as <see cref="Sample"/> refuses them:
-    /// a diverged model would otherwise decode the first NaN's index, step after step, without a word.
+    /// The index of the largest logit (greedy decoding). Logits with a NaN, or nothing but −∞, are refused, as
+    /// <see cref="Sample"/> refuses them: a diverged or fully masked model would otherwise decode the first index, step after
+    /// step, without a word. (+∞ is a largest logit, and is taken.)
     /// </summary>
     public static int Greedy(ReadOnlySpan<float> logits)
     {
         if (logits.IsEmpty) throw new ArgumentException("Sampling: logits are empty.", nameof(logits));
         if (HasNaN(logits)) throw new ArgumentException("Sampling: the logits hold NaN; no token is the largest.", nameof(logits));
+        if (float.IsNegativeInfinity(TensorPrimitives.Max(logits)))
+            throw new ArgumentException("Sampling: the logits hold only −∞; every token is masked, none can be chosen.", nameof(logits));
         return TensorPrimitives.IndexOfMax(logits);
     }
 

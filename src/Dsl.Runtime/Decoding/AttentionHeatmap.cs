@@ -62,16 +62,16 @@ public static class AttentionHeatmap
     private static void Draw(StringBuilder svg, Panel p)
     {
         string F(double v) => v.ToString("0.##", CultureInfo.InvariantCulture);
-        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Pad}\" y=\"22\" font-size=\"14\">{WebUtility.HtmlEncode(p.Title)}</text>\n");
+        svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Pad}\" y=\"22\" font-size=\"14\">{Label(p.Title)}</text>\n");
         for (int j = 0; j < p.Keys.Count; j++)
         {
             double x = Left + j * Cell + Cell / 2.0;
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(x)}\" y=\"{Top - 8}\" transform=\"rotate(-60 {F(x)} {Top - 8})\">{WebUtility.HtmlEncode(p.Keys[j])}</text>\n");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{F(x)}\" y=\"{Top - 8}\" transform=\"rotate(-60 {F(x)} {Top - 8})\">{Label(p.Keys[j])}</text>\n");
         }
         for (int i = 0; i < p.Queries.Count; i++)
         {
             double y = Top + i * Cell + Cell / 2.0 + 4;
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 8}\" y=\"{F(y)}\" text-anchor=\"end\">{WebUtility.HtmlEncode(p.Queries[i])}</text>\n");
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{Left - 8}\" y=\"{F(y)}\" text-anchor=\"end\">{Label(p.Queries[i])}</text>\n");
             for (int j = 0; j < p.Keys.Count; j++)
             {
                 float raw = p.Weights[i * p.Keys.Count + j];
@@ -84,6 +84,27 @@ public static class AttentionHeatmap
                     $"<rect x=\"{Left + j * Cell}\" y=\"{Top + i * Cell}\" width=\"{Cell}\" height=\"{Cell}\" fill=\"{fill}\" stroke=\"#eee\"><title>{title}</title></rect>\n");
             }
         }
+    }
+
+    /// <summary>
+    /// A token or title as SVG text: what XML 1.0 cannot hold even escaped (control characters other than tab and line
+    /// breaks, U+FFFE, U+FFFF, a lone surrogate) shown as a visible \uXXXX escape (a byte-level vocabulary's tokens), then
+    /// HTML-encoded. Such a character had made the file one that browsers and XML readers refuse.
+    /// </summary>
+    private static string Label(string? text)
+    {
+        if (string.IsNullOrEmpty(text)) return "";
+        var sb = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            bool pair = char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]);
+            if (pair) sb.Append(c).Append(text[++i]);
+            else if ((c < 0x20 && c is not ('\t' or '\n' or '\r')) || c is '\uFFFE' or '\uFFFF' || char.IsSurrogate(c))
+                sb.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}");
+            else sb.Append(c);
+        }
+        return WebUtility.HtmlEncode(sb.ToString());
     }
 
     /// <summary>Writes the heatmap to <paramref name="path"/> (through a temporary file, so a failure leaves no half file).</summary>

@@ -48,6 +48,8 @@ public static class Decode
         int[] output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
         int count = 0;
         float[] kept = new float[logits.Length], sorted = new float[logits.Length];
+        // a call that fails part-way (logits that turn NaN, a step refused) leaves the generator as it found it
+        var mark = rng?.Mark();
         try
         {
             while (count < maxLength)
@@ -78,6 +80,11 @@ public static class Decode
                 Step(model, state, next, token, logits);
             }
             return output.AsSpan(0, count).ToArray();
+        }
+        catch when (rng is not null)
+        {
+            rng.Rewind(mark!.Value);
+            throw;
         }
         finally
         {

@@ -37,6 +37,9 @@ public class DecoderTests
         public Rng DropoutRandom { get; } = new(0);
         public int Steps { get; private set; }
 
+        /// <summary>From this step on (counting every step taken) the logits are NaN: a model that diverges part-way.</summary>
+        public int NaNFromStep { get; init; } = int.MaxValue;
+
         public IModelState CreateState(int batch = 1) => new State(batch);
 
         public void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination)
@@ -45,7 +48,7 @@ public class DecoderTests
             var s = (State)state;
             int token = input[0];
             s.Last[0] = token;
-            float[] logits = Next[token].Select(p => p > 0 ? MathF.Log(p) : -1e9f).ToArray();
+            float[] logits = Next[token].Select(p => Steps >= NaNFromStep ? float.NaN : p > 0 ? MathF.Log(p) : -1e9f).ToArray();
             new ReadOnlyTensorSpan<float>(logits, [1, 4]).CopyTo(destination);
         }
 
@@ -162,6 +165,30 @@ public class DecoderTests
     }
 
     [Fact]
+    public void SamplingThatFailsPartWayLeavesTheGeneratorAsItWas()
+    {
+        // the logits turn NaN at the third step: two tokens had been drawn, and the caller's generator stayed advanced
+        var rng = new Rng(5);
+        string before = rng.Save();
+        var e = Assert.Throws<ArgumentException>(() => Decode.Sample(new MarkovModel { NaNFromStep = 3 }, [0], 5, 1f, 0, rng));
+        Assert.Contains("NaN", e.Message);
+        Assert.Equal(before, rng.Save());
+        // and the same generator then draws what a fresh one of the seed draws
+        Assert.Equal(Decode.Sample(new MarkovModel(), [0], 5, 1f, 0, new Rng(5)), Decode.Sample(new MarkovModel(), [0], 5, 1f, 0, rng));
+    }
+
+    [Fact]
+    public void GreedyRefusesLogitsThatAreAllMinusInfinityAsSamplingDoes()
+    {
+        // every token masked: greedy had decoded index 0 over and over, where any temperature above 0 refused
+        float[] masked = [float.NegativeInfinity, float.NegativeInfinity];
+        Assert.Contains("only −∞", Assert.Throws<ArgumentException>(() => Sampling.Greedy(masked)).Message);
+        Assert.Contains("only −∞", Assert.Throws<ArgumentException>(() => Sampling.Sample(masked, 0f, new Rng(1))).Message);
+        Assert.Contains("only −∞", Assert.Throws<ArgumentException>(() => Sampling.Sample(masked, 1e-30f, new Rng(1))).Message);
+        Assert.Equal(1, Sampling.Greedy([float.NegativeInfinity, -5f]));
+    }
+
+    [Fact]
     public void GreedyDecodingOfAGeneratedModelMatchesItsArgMaxStepByStep()
     {
         var model = new Models.Lstm(seed: 4);
@@ -248,6 +275,20 @@ public class DecoderTests
         Assert.Contains("rgb(220,40,40)", svg);
         Assert.DoesNotContain("rgb(0,0,255)", svg); // what the NaN used to become: the darkest cell
         Assert.Throws<ArgumentNullException>(() => AttentionHeatmap.ToSvg([new AttentionHeatmap.Panel(null!, ["q"], ["a"], "t")]));
+    }
+
+    [Fact]
+    public void AHeatmapOfTokensXmlCannotHoldIsStillWellFormed()
+    {
+        // a byte-level vocabulary's control characters (and a lone surrogate) had been written as they were: XML readers and
+        // browsers refused the file; they are shown as visible escapes, the rest encoded as before
+        string svg = AttentionHeatmap.ToSvg([1f, 0f], ["\u0001"], ["a\uD800", "<b>&\U0001F600"], "t\u001B");
+        var doc = System.Xml.Linq.XDocument.Parse(svg);
+        var texts = doc.Descendants().Where(e => e.Name.LocalName == "text").Select(e => e.Value).ToList();
+        Assert.Contains("\\u0001", texts);
+        Assert.Contains("a\\uD800", texts);
+        Assert.Contains("<b>&\U0001F600", texts);
+        Assert.Contains("t\\u001B", texts);
     }
 
     [Fact]
