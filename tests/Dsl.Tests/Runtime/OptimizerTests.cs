@@ -269,7 +269,7 @@ public class ScheduleTests
         var e = Assert.Throws<InvalidOperationException>(() => { for (int i = 0; i < 100; i++, taken++) schedule.Step(); });
         Assert.Equal(taken, schedule.StepCount);
         Assert.Equal(schedule.Rate(taken), sgd.LearningRate);
-        Assert.Contains($"the schedule's rate after {taken + 1} steps is ∞, not a finite rate ≥ 0 (StepLr from the base rate 0.02)", e.Message);
+        Assert.Contains($"the schedule's rate after {taken + 1} steps is Infinity, not a finite rate ≥ 0 (StepLr from the base rate 0.02)", e.Message);
         Assert.Throws<InvalidOperationException>(() => schedule.Resume(100));
         Assert.Equal(taken, schedule.StepCount);
         Assert.Equal(schedule.Rate(taken), sgd.LearningRate);
