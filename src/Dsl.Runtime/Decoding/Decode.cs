@@ -10,7 +10,7 @@ public sealed record Hypothesis(int[] Tokens, float LogProbability, float Score)
 
 /// <summary>
 /// Decoding for any model that steps (a token model with <c>State</c>/<c>Step</c> whose output is logits over its
-/// vocabulary): greedy, sampling with temperature and top-k, and beam search with length normalisation.
+/// vocabulary): greedy, sampling with temperature, top-k and top-p (nucleus), and beam search with length normalisation.
 /// Each decoder feeds the prefix, then its own choices, one step at a time, until the end token or the maximum length.
 /// </summary>
 public static class Decode
@@ -25,13 +25,16 @@ public static class Decode
 
     /// <summary>
     /// Samples each token from softmax(logits / <paramref name="temperature"/>) over the <paramref name="topK"/> most likely
-    /// tokens (0: all); temperature 0 is greedy.
+    /// tokens (0: all), then over the fewest most likely of those whose probabilities (at that temperature) add up to
+    /// <paramref name="topP"/> (nucleus sampling; 1: all), in Hugging Face's order; tokens tied with the last one kept are
+    /// kept too. Temperature 0 is greedy.
     /// </summary>
-    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null) =>
-        Sample(model, null, prefix, maxLength, temperature, topK, rng, endToken);
+    public static int[] Sample(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null, float topP = 1f) =>
+        Sample(model, null, prefix, maxLength, temperature, topK, rng, endToken, topP);
 
     /// <summary>Sampling from a given <paramref name="initial"/> state (null: zeros), which is left unchanged.</summary>
-    public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null)
+    public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null,
+        float topP = 1f)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
@@ -39,6 +42,7 @@ public static class Decode
         if (!(temperature >= 0 && float.IsFinite(temperature)))
             throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be a finite number ≥ 0 (0: greedy)");
         if (topK < 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "must not be negative (0: every token)");
+        if (!(topP > 0 && topP <= 1)) throw new ArgumentOutOfRangeException(nameof(topP), topP, "must be in (0, 1] (1: every token)");
         if (temperature > 0 && rng is null) throw new ArgumentNullException(nameof(rng), "Sampling with a temperature needs a random generator.");
         IModelState state = NewState(model, initial);
         float[] logits = new float[model.OutputWidth];
@@ -66,6 +70,7 @@ public static class Decode
                         float threshold = sorted[sorted.Length - topK];
                         for (int i = 0; i < kept.Length; i++) if (kept[i] < threshold) kept[i] = float.NegativeInfinity;
                     }
+                    if (topP < 1) KeepNucleus(kept, sorted, temperature, topP);
                     next = Sampling.Sample(kept, temperature, rng!);
                 }
                 if (count == output.Length)
@@ -90,6 +95,29 @@ public static class Decode
         {
             System.Buffers.ArrayPool<int>.Shared.Return(output);
         }
+    }
+
+    /// <summary>
+    /// Nucleus (top-p) filtering in place: the logits below the fewest largest ones whose probabilities at
+    /// <paramref name="temperature"/> add up to <paramref name="topP"/> become −∞ (the one that reaches it is kept, and so is
+    /// any tied with it). <paramref name="sorted"/> is scratch of the logits' length.
+    /// </summary>
+    private static void KeepNucleus(float[] logits, float[] sorted, float temperature, float topP)
+    {
+        float max = Sampling.MaxOfDistribution(logits, "Sampling", "logits");
+        logits.CopyTo(sorted, 0);
+        Array.Sort(sorted);
+        double total = 0;
+        foreach (float l in sorted) total += Math.Exp((l - max) / temperature);
+        double reached = 0;
+        float threshold = max;
+        for (int i = sorted.Length - 1; i >= 0; i--)
+        {
+            threshold = sorted[i];
+            reached += Math.Exp((sorted[i] - max) / temperature) / total;
+            if (reached >= topP) break;
+        }
+        for (int i = 0; i < logits.Length; i++) if (logits[i] < threshold) logits[i] = float.NegativeInfinity;
     }
 
     /// <summary>

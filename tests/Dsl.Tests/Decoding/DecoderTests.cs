@@ -165,6 +165,24 @@ public class DecoderTests
     }
 
     [Fact]
+    public void NucleusSamplingKeepsTheFewestLikeliestTokensThatReachTopP()
+    {
+        // after token 0 the model gives A (1) 0.6 and B (2) 0.4; after token 3 the four are tied at 0.25
+        var model = new MarkovModel();
+        var rng = new Rng(3);
+        int[] Drawn(int from, float temperature, float topP, int topK = 0) =>
+            Enumerable.Range(0, 400).Select(_ => Decode.Sample(model, [from], 1, temperature, topK, rng, topP: topP)[0]).Distinct().Order().ToArray();
+        Assert.Equal([1], Drawn(0, 1f, 0.55f));        // 0.6 reaches 0.55 alone
+        Assert.Equal([1, 2], Drawn(0, 4f, 0.55f));     // at temperature 4 they are 0.525 and 0.475: both are needed
+        Assert.Equal([1, 2], Drawn(0, 1f, 0.7f));
+        Assert.Equal([1, 2], Drawn(0, 1f, 1f));
+        Assert.Equal([0, 1, 2, 3], Drawn(3, 1f, 0.3f)); // the token that reaches 0.3, and the three tied with it
+        Assert.Equal([1], Drawn(0, 4f, 0.55f, topK: 1)); // top-k first, then top-p over what it left
+        foreach (float bad in new[] { 0f, -0.5f, 1.5f, float.NaN })
+            Assert.Equal("topP", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Sample(model, [0], 1, 1f, 0, rng, topP: bad)).ParamName);
+    }
+
+    [Fact]
     public void SamplingThatFailsPartWayLeavesTheGeneratorAsItWas()
     {
         // the logits turn NaN at the third step: two tokens had been drawn, and the caller's generator stayed advanced
