@@ -16,9 +16,7 @@ public static class Initializers
     /// </summary>
     public static void Apply(Init kind, Span<float> w, int rows, int cols, int fanIn, int fanOut, int blockRows, float bound, Rng rng)
     {
-        ArgumentNullException.ThrowIfNull(rng);
-        if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(cols), $"Initialiser: a shape of {rows} × {cols}; rows and columns are 0 or more.");
-        if (w.Length != (long)rows * cols) throw new ArgumentException($"Initialiser: expected {rows} × {cols} = {(long)rows * cols} values, got {w.Length}.", nameof(w));
+        RequireShape(w, rows, cols, rng);
         // the bounds divide by the fans: one of 0 or less would fill the weights with ±∞ or NaN
         bool usesFanIn = kind is Init.XavierUniform or Init.XavierNormal or Init.HeUniform or Init.HeNormal;
         if (usesFanIn && fanIn <= 0) throw new ArgumentOutOfRangeException(nameof(fanIn), fanIn, $"Initialiser {kind}: the fan-in must be positive.");
@@ -57,6 +55,14 @@ public static class Initializers
         }
     }
 
+    /// <summary>A generator, and <paramref name="w"/> holding exactly <paramref name="rows"/> × <paramref name="cols"/> values (each 0 or more).</summary>
+    private static void RequireShape(Span<float> w, int rows, int cols, Rng rng)
+    {
+        ArgumentNullException.ThrowIfNull(rng);
+        if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(rows < 0 ? nameof(rows) : nameof(cols), $"Initialiser: a shape of {rows} × {cols}; rows and columns are 0 or more.");
+        if (w.Length != (long)rows * cols) throw new ArgumentException($"Initialiser: expected {rows} × {cols} = {(long)rows * cols} values, got {w.Length}.", nameof(w));
+    }
+
     /// <summary>U(−bound, bound).</summary>
     public static void Uniform(Span<float> w, float bound, Rng rng)
     {
@@ -76,6 +82,7 @@ public static class Initializers
     /// </summary>
     public static void Orthogonal(Span<float> w, int rows, int cols, Rng rng)
     {
+        RequireShape(w, rows, cols, rng); // before anything is written: a short buffer had been half filled, then overrun
         bool transpose = rows > cols;
         int n = transpose ? cols : rows;   // vectors to orthonormalise
         int m = transpose ? rows : cols;   // their length (n <= m)

@@ -165,19 +165,22 @@ public static class Losses
         return (float)(total / count);
     }
 
-    /// <summary>Σ (p − t)² in double precision (each difference in float, as before the sum), and scale · (p − t) into <paramref name="gradient"/> when it is not empty.</summary>
-    private static double SquaredDifferences(ReadOnlySpan<float> p, ReadOnlySpan<float> t, Span<float> gradient, float scale)
+    /// <summary>
+    /// Σ (p − t)² in double precision (each difference in float, as before the sum), and scale · (p − t) into
+    /// <paramref name="gradient"/> when it is not empty. An empty <paramref name="t"/> is zeros: Σ p² (a gradient's norm).
+    /// </summary>
+    internal static double SquaredDifferences(ReadOnlySpan<float> p, ReadOnlySpan<float> t, Span<float> gradient, float scale)
     {
         int i = 0;
         double total = 0;
-        bool wantGrad = !gradient.IsEmpty;
+        bool wantGrad = !gradient.IsEmpty, hasTarget = !t.IsEmpty;
         if (Vector.IsHardwareAccelerated && p.Length >= Vector<float>.Count)
         {
             Vector<double> low = Vector<double>.Zero, high = Vector<double>.Zero;
             var s = new Vector<float>(scale);
             for (; i <= p.Length - Vector<float>.Count; i += Vector<float>.Count)
             {
-                Vector<float> d = new Vector<float>(p.Slice(i)) - new Vector<float>(t.Slice(i));
+                Vector<float> d = hasTarget ? new Vector<float>(p.Slice(i)) - new Vector<float>(t.Slice(i)) : new Vector<float>(p.Slice(i));
                 if (wantGrad) (d * s).CopyTo(gradient.Slice(i));
                 Vector.Widen(d, out Vector<double> dl, out Vector<double> dh);
                 low += dl * dl;
@@ -187,7 +190,7 @@ public static class Losses
         }
         for (; i < p.Length; i++)
         {
-            float d = p[i] - t[i];
+            float d = hasTarget ? p[i] - t[i] : p[i];
             total += (double)d * d;
             if (wantGrad) gradient[i] = scale * d;
         }

@@ -22,9 +22,15 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         ArgumentNullException.ThrowIfNull(parameters);
         _items = parameters.ToArray();
         _byName = new Dictionary<string, Parameter>(StringComparer.Ordinal);
-        foreach (Parameter p in _items)
+        var tensors = new Dictionary<float[], string>(ReferenceEqualityComparer.Instance);
+        for (int i = 0; i < _items.Length; i++)
         {
+            Parameter p = _items[i] ?? throw new ArgumentException($"Parameter {i} of the list is null.", nameof(parameters));
             if (!_byName.TryAdd(p.Name, p)) throw new ArgumentException($"Two parameters are named '{p.Name}'.", nameof(parameters));
+            // one tensor under two names (WithName) would count twice in a norm, be clipped twice and loaded twice (as the
+            // optimisers refuse it)
+            if (!tensors.TryAdd(p.Storage, p.Name))
+                throw new ArgumentException($"Parameters '{tensors[p.Storage]}' and '{p.Name}' are the same tensor (one is the other's WithName); list it once.", nameof(parameters));
         }
     }
 
@@ -71,7 +77,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         {
             ReadOnlySpan<float> g = p.GradAsSpan();
             if (float.IsPositiveInfinity(normType)) total = Math.Max(total, Math.Abs(TensorPrimitives.MaxMagnitude(g)));
-            else if (normType == 2f) total += (double)TensorPrimitives.Dot(g, g);
+            else if (normType == 2f) total += Losses.SquaredDifferences(g, default, default, 0f); // Σ g², summed in double
             else foreach (float v in g) total += Math.Pow(Math.Abs(v), normType);
         }
         float norm = float.IsPositiveInfinity(normType) ? (float)total

@@ -18,7 +18,7 @@ public static class Activations
 
     /// <summary>Rectified linear unit of one value.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Relu(float x) => x > 0f ? x : 0f;
+    public static float Relu(float x) => x <= 0f ? 0f : x; // NaN stays NaN, as torch.relu and the span form keep it
 
     /// <summary>
     /// Softmax in place, shifted by the maximum first as <c>torch.softmax</c> is (TensorPrimitives.SoftMax exponentiates the

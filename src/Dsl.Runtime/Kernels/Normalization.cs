@@ -104,6 +104,9 @@ public static class LayerNormKernel
         Require(1, W, dBeta, "dBeta");
         Require(rows, 1, mean, "mean");
         Require(rows, 1, rstd, "rstd");
+        // a part keeps x̂ and g for one row (2W floats): refused here, before any part adds to dγ and dβ
+        if (!dx.IsEmpty && 2L * W > Aligned.MostFloats)
+            throw new ArgumentException($"Layer norm: rows of {W} values; the step back holds two rows at once, at most {Aligned.MostFloats / 2} values each.", nameof(width));
         if (rows == 0 || W == 0) return;
         fixed (float* px = x, pg = gamma, pm = mean, ps = rstd, pdy = dy, pdx = dx, pdg = dGamma, pdb = dBeta)
         {

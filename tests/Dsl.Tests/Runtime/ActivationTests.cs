@@ -73,6 +73,18 @@ public class ActivationTests
     }
 
     [Fact]
+    public void ReluOfOneValueKeepsNaNAsTheSpanFormDoes()
+    {
+        // torch.relu(nan) is nan; the one-value form had made it 0 where the span form and the step back keep it
+        Assert.True(float.IsNaN(Activations.Relu(float.NaN)));
+        float[] span = [float.NaN, -1f, 2f];
+        Activations.Apply(Activation.Relu, span);
+        Assert.True(float.IsNaN(span[0]));
+        Assert.Equal(0f, Activations.Relu(-1f));
+        Assert.Equal(2f, Activations.Relu(2f));
+    }
+
+    [Fact]
     public void BackwardRefusesBuffersOfDifferentLengths()
     {
         var error = Assert.Throws<ArgumentException>(() => Activations.Backward(Activation.Relu, new float[4], new float[5]));

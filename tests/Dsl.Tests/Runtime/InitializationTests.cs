@@ -93,6 +93,18 @@ public class InitializationTests
     }
 
     [Fact]
+    public void OrthogonalRefusesABufferOfAnotherShapeBeforeWritingIt()
+    {
+        // a short buffer had been filled up to its end, then overrun with a bare IndexOutOfRangeException
+        var w = new float[5];
+        var e = Assert.Throws<ArgumentException>(() => Initializers.Orthogonal(w, 2, 3, new Rng(1)));
+        Assert.Contains("expected 2 × 3 = 6 values, got 5", e.Message);
+        Assert.All(w, v => Assert.Equal(0f, v));
+        Assert.Throws<ArgumentException>(() => Initializers.Orthogonal(new float[7], 2, 3, new Rng(1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => Initializers.Orthogonal(new float[0], -1, 3, new Rng(1)));
+    }
+
+    [Fact]
     public void OrthogonalHandlesTallAndWideMatrices()
     {
         var rng = new Rng(1);

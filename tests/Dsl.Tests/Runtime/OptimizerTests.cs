@@ -185,6 +185,29 @@ public class OptimizerTests
     }
 
     [Fact]
+    public void TheNormOfALargeTensorOfSmallGradientsIsExact()
+    {
+        // 8 M gradients of 1e-3: one float sum per vector lane of millions of squares had rounded each small square to a
+        // whole number of the running total's float steps, percents off at 128 bits; the closed form is √(8 M · 1e-6)
+        var p = new Parameter("p", 8192, 1024);
+        p.GradAsSpan().Fill(1e-3f);
+        double square = (double)1e-3f * 1e-3f;
+        double expected = Math.Sqrt(p.Length * square);
+        float norm = new ParameterSet([p]).GradNorm();
+        Assert.True(Math.Abs(norm - expected) <= 1e-6 * expected, $"norm {norm}, expected {expected}");
+    }
+
+    [Fact]
+    public void ATensorListedTwiceUnderTwoNamesIsRefused()
+    {
+        // it had counted twice in the norm (7.07 for a gradient of norm 5) and been scaled twice, as the optimisers refuse it
+        var p = new Parameter("p", 2);
+        var e = Assert.Throws<ArgumentException>(() => new ParameterSet([p, new Parameter("r", 1), p.WithName("q")]));
+        Assert.Contains("Parameters 'p' and 'q' are the same tensor", e.Message);
+        Assert.Contains("Parameter 1 of the list is null", Assert.Throws<ArgumentException>(() => new ParameterSet([p, null!])).Message);
+    }
+
+    [Fact]
     public void ANonFiniteNormClipsAsPyTorchAndGradNormChangesNothing()
     {
         // torch.nn.utils.clip_grad_norm_ (error_if_nonfinite=False) multiplies by clamp(max_norm / (NaN + 1e-6), max=1) = NaN
