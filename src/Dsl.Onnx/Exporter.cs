@@ -5,7 +5,7 @@ using System.Linq;
 namespace Dsl.Onnx;
 
 /// <summary>Writes each layer's nodes; values are batch-major [B, T, W] between layers.</summary>
-internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportOptions options, string prefix = "")
+internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string prefix = "")
 {
     private string? _lengths32;
 
@@ -82,15 +82,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         };
     }
 
-    /// <summary>x + pe[0 … T − 1]: a constant table of MaxSteps rows, sliced to the steps of the input.</summary>
+    /// <summary>x + pe[0 … T − 1], computed in the graph for the input's steps (any number, as the runtime's).</summary>
     private string PositionalEncoding(PositionalEncodingInfo p, string x)
     {
-        int rows = options.MaxSteps;
-        var table = new float[rows * p.Width];
-        Kernels.PositionalEncodingKernel.Fill(table, rows, p.Width);
-        string steps = Steps(x, p.Name);
-        string sliced = g.Add("Slice", p.Name + "_table", [g.Floats(p.Name + ".table", table, rows, p.Width), g.Int64s(p.Name + "_start", 0), steps, g.Int64s(p.Name + "_axis", 0)]);
-        return g.Add("Add", p.Name, [x, sliced]);
+        string positions = g.Add("Unsqueeze", p.Name + "_positions", [StepRange(x, p.Name), g.Int64s(p.Name + "_axis1", 1)]); // [T, 1]
+        return g.Add("Add", p.Name, [x, Encodings(p, positions)]);
     }
 
     /// <summary>
@@ -187,7 +183,13 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
     /// precision, position · 10000^(−2i/W), sines at even columns and cosines at odd ones, then rounded to float): any
     /// position, where a table would end at <see cref="OnnxExportOptions.MaxSteps"/>.
     /// </summary>
-    private string PositionalStep(PositionalEncodingInfo p, string x)
+    private string PositionalStep(PositionalEncodingInfo p, string x) => g.Add("Add", p.Name, [x, Encodings(p, Position!)]);
+
+    /// <summary>
+    /// pe at <paramref name="positions"/> (int64, [T, 1] or [1]) as the runtime computes it: angles in double precision,
+    /// position · 10000^(−2i/W), sines at even columns and cosines at odd ones, then rounded to float; [T, W] or [W].
+    /// </summary>
+    private string Encodings(PositionalEncodingInfo p, string positions)
     {
         int W = p.Width;
         var frequencies = new byte[W * 8];
@@ -197,11 +199,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
             System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.PositionalEncodingKernel.Frequency(j, W));
             even[j] = (byte)(j % 2 == 0 ? 1 : 0);
         }
-        string angles = g.Add("Mul", p.Name + "_angles", [g.Add("Cast", p.Name + "_position", [Position!], ("to", (long)ElementType.Double)),
+        string angles = g.Add("Mul", p.Name + "_angles", [g.Add("Cast", p.Name + "_position", [positions], ("to", (long)ElementType.Double)),
             g.Raw(p.Name + ".frequencies", ElementType.Double, frequencies, W)]);
-        string row = g.Add("Where", p.Name + "_row_double", [g.Raw(p.Name + ".even", ElementType.Bool, even, W),
+        string rows = g.Add("Where", p.Name + "_rows_double", [g.Raw(p.Name + ".even", ElementType.Bool, even, W),
             g.Add("Sin", p.Name + "_sin", [angles]), g.Add("Cos", p.Name + "_cos", [angles])]);
-        return g.Add("Add", p.Name, [x, g.Add("Cast", p.Name + "_row", [row], ("to", (long)ElementType.Float))]);
+        return g.Add("Cast", p.Name + "_rows", [rows], ("to", (long)ElementType.Float));
     }
 
     /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
@@ -390,13 +392,26 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
     /// <summary>−1e9 at the steps of <paramref name="keys"/> (batch-major [B, S, …]) past each sequence's length: [B, 1, S].</summary>
     private string KeyMask(string keys, string lengths, string hint)
     {
-        string steps = g.Add("Squeeze", hint + "_key_steps", [Steps(keys, hint + "_keys")]);
-        string range = g.Add("Range", hint + "_range", [g.Add("Squeeze", hint + "_first", [g.Int64s(hint + "_first_1", 0)]), steps, g.Add("Squeeze", hint + "_step", [g.Int64s(hint + "_step_1", 1)])]);
-        string past = g.Add("GreaterOrEqual", hint + "_past", [g.Add("Unsqueeze", hint + "_row", [range, g.Int64s(hint + "_axes0", 0)]),
-            g.Add("Unsqueeze", hint + "_column", [lengths, g.Int64s(hint + "_axes1", 1)])]);
-        string mask = g.Add("Where", hint + "_padding", [past, g.Floats(hint + "_minus", [-1e9f]), g.Floats(hint + "_zero_f", [0f])]);
+        string mask = g.Add("Where", hint + "_padding", [Past(keys, lengths, hint), g.Floats(hint + "_minus", [-1e9f]), g.Floats(hint + "_zero_f", [0f])]);
         return g.Add("Unsqueeze", hint + "_mask", [mask, g.Int64s(hint + "_mask_axis", 1)]);
     }
+
+    /// <summary>True at the steps of <paramref name="x"/> (batch-major [B, T, …]) past each sequence's length: bool [B, T].</summary>
+    private string Past(string x, string lengths, string hint) =>
+        g.Add("GreaterOrEqual", hint + "_past", [g.Add("Unsqueeze", hint + "_row", [StepRange(x, hint), g.Int64s(hint + "_axes0", 0)]),
+            g.Add("Unsqueeze", hint + "_column", [lengths, g.Int64s(hint + "_axes1", 1)])]);
+
+    /// <summary>0 … T − 1 (int64 [T]) for the steps of a batch-major value [B, T, …].</summary>
+    private string StepRange(string x, string hint) =>
+        g.Add("Range", hint + "_range", [g.Int64Scalar(hint + "_first", 0), g.Add("Squeeze", hint + "_count", [Steps(x, hint + "_of")]), g.Int64Scalar(hint + "_step", 1)]);
+
+    /// <summary>
+    /// A float input [B, T, F] with zeros at each sequence's padded steps, as the runtime reads it: what padding holds (NaN
+    /// included) then reaches no valid step, through an attention's scores (NaN + −1e9 is NaN) or a product by 0.
+    /// </summary>
+    public string MaskPaddedSteps(string x, string lengths) =>
+        g.Add("Where", "input_masked", [g.Add("Unsqueeze", "input_past_3d", [Past(x, lengths, "input"), g.Int64s("input_axis2", 2)]),
+            g.Floats("input_zero", [0f]), x]);
 
     /// <summary>−1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]).</summary>
     private string CausalMask(string x, string hint)
@@ -404,7 +419,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, OnnxExportO
         string steps = Steps(x, hint + "_causal");
         string square = g.Add("Concat", hint + "_square", [steps, steps], ("axis", 0L));
         string ones = g.Add("Add", hint + "_ones", [g.Add("ConstantOfShape", hint + "_zeros", [square]), g.Floats(hint + "_one", [1f])]);
-        string upper = g.Add("Trilu", hint + "_upper", [ones, g.Int64s(hint + "_k", 1)], ("upper", 1L));
+        string upper = g.Add("Trilu", hint + "_upper", [ones, g.Int64Scalar(hint + "_k", 1)], ("upper", 1L)); // k: a 0-D tensor, as the spec has it
         return g.Add("Mul", hint + "_causal_mask", [upper, g.Floats(hint + "_minus_causal", [-1e9f])]);
     }
 

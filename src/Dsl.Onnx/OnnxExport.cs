@@ -12,7 +12,8 @@ public sealed record OnnxExportOptions
     /// <summary>Adds an int64 input <c>lengths</c> [batch]: padded sequences, as <c>Forward(input, lengths)</c> (recurrent layers' <c>sequence_lens</c>).</summary>
     public bool Lengths { get; init; }
 
-    /// <summary>The longest sequence a positional encoding serves: its table is a constant of this many rows. Default 1024.</summary>
+    /// <summary>No longer read: a positional encoding is computed in the graph for any number of steps (it had been a constant table of this many rows).</summary>
+    [Obsolete("Positional encodings are computed in the graph for any number of steps; MaxSteps is not read.")]
     public int MaxSteps { get; init; } = 1024;
 }
 
@@ -21,8 +22,8 @@ public sealed record OnnxExportOptions
 /// [batch, steps, features] — and one output <c>output</c> ([batch, steps, out] or [batch, out]), batch and steps dynamic.
 /// Embedding → Gather; Dense → MatMul + Add (+ activation); Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one
 /// node per stacked layer with both directions, the gates reordered (<see cref="GateOrder"/>) and the input and recurrent
-/// biases side by side; LayerNorm → LayerNormalization; Residual → Add; positional encoding → a constant table sliced to
-/// the steps; attention → MatMul/Softmax; an LSTM projection → a Loop over one cell. What a graph cannot hold (a
+/// biases side by side; LayerNorm → LayerNormalization; Residual → Add; positional encoding → computed for the input's
+/// steps (Range, Sin and Cos in double); attention → MatMul/Softmax; an LSTM projection → a Loop over one cell. What a graph cannot hold (a
 /// decoder's cross-attention outside its step graph, input feeding over a whole sequence) is an error naming the layer.
 /// The layers are written by <see cref="Exporter"/>.
 /// </summary>
@@ -47,11 +48,12 @@ public static class OnnxExport
         ModelArchitecture arch = Describe(model);
         var g = new OnnxGraph();
         g.Reserve("output");
-        var x = new Exporter(g, model.Parameters, options);
+        var x = new Exporter(g, model.Parameters);
         string input = arch.TakesTokens
             ? g.Input("input", ElementType.Int64, "batch", "steps")
             : g.Input("input", ElementType.Float, "batch", "steps", model.InputWidth);
         string? lengths = options.Lengths ? g.Input("lengths", ElementType.Int64, "batch") : null;
+        if (lengths is not null && !arch.TakesTokens) input = x.MaskPaddedSteps(input, lengths);
         string current = Layers(x, arch, input, lengths);
         g.Output("output", current, ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
         return g.Serialize(arch.Name, Opset, "Dsl", Version);
@@ -92,11 +94,12 @@ public static class OnnxExport
         List<(string Name, int Width)> states = StateNames(decoder);
         var g = new OnnxGraph();
         g.Reserve(["memory", .. states.Select(s => s.Name)]);
-        var x = new Exporter(g, model.Parameters, new OnnxExportOptions(), "encoder.");
+        var x = new Exporter(g, model.Parameters, "encoder.");
         string source = encoder.TakesTokens
             ? g.Input("source", ElementType.Int64, "batch", "source_steps")
             : g.Input("source", ElementType.Float, "batch", "source_steps", model.Encoder.InputWidth);
         string lengths = g.Input("source_lengths", ElementType.Int64, "batch");
+        if (!encoder.TakesTokens) source = x.MaskPaddedSteps(source, lengths);
         string current = Layers(x, encoder, source, lengths);
         g.Output("memory", current, ElementType.Float, "batch", "source_steps", model.Encoder.OutputWidth);
         // the decoder's initial states: the encoder's last recurrent layer's final states through the bridges
@@ -248,7 +251,7 @@ public static class OnnxExport
         // a step at a position (positional encodings, key/value caches): the steps taken, int64 [1]
         bool positional = caches.Count > 0 || arch.Layers.Any(l => l is PositionalEncodingInfo);
         string? position = positional ? g.Input("position", ElementType.Int64, 1) : null;
-        var x = new Exporter(g, parameters, new OnnxExportOptions(), prefix) { Memory = memory, Stepping = true, Position = position };
+        var x = new Exporter(g, parameters, prefix) { Memory = memory, Stepping = true, Position = position };
         foreach (var (name, width) in caches) x.CacheIn[name] = g.Input(name, ElementType.Float, "batch", "past", width);
         string input = arch.TakesTokens ? g.Input("input", ElementType.Int64, "batch") : g.Input("input", ElementType.Float, "batch", model.InputWidth);
         foreach (var (name, width) in states)
