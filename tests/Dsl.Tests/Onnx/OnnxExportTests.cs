@@ -376,6 +376,43 @@ public class OnnxExportTests
             }
             Assert.Equal(expected, tokens);
         }
+
+        // both sources in one padded batch (source_lengths 5 and 2, the second's padding an id the vocabulary has): each row
+        // of the memory and of every step's logits is that of its source alone (the encoder's sequence_lens or key mask, the
+        // decoder's memory mask); each row is fed its own greedy tokens, a finished row the start token
+        int[][] sources = [[3, 7, 1, 8, 2], [5, 9]];
+        int S = sources[0].Length;
+        long[] padded = sources.SelectMany(x => x.Concat(Enumerable.Repeat(4, S - x.Length)).Select(i => (long)i)).ToArray();
+        long[] lengths = sources.Select(x => (long)x.Length).ToArray();
+        using var both = encoderSession.Run([
+            NamedOnnxValue.CreateFromTensor("source", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(padded, [2, S])),
+            NamedOnnxValue.CreateFromTensor("source_lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(lengths, [2]))]);
+        var batched = new Carried(decoderSession, 2);
+        foreach (DisposableNamedOnnxValue r in both.Where(r => r.Name != "memory"))
+            batched.Set(r.Name, r.AsEnumerable<float>().ToArray(), r.AsTensor<float>().Dimensions.ToArray());
+        float[] memories = both.Single(r => r.Name == "memory").AsEnumerable<float>().ToArray();
+        int[][] greedyTokens = sources.Select(greedy).ToArray();
+        float[][][] logitsAlone = sources.Select(steps).ToArray();
+        int longest = greedyTokens.Max(g => g.Length);
+        for (int t = 0; t < longest; t++)
+        {
+            long[] fed = greedyTokens.Select(g => (long)(t == 0 || t > g.Length ? 1 : g[t - 1])).ToArray();
+            var inputs = new List<NamedOnnxValue>(batched.Inputs)
+            {
+                NamedOnnxValue.CreateFromTensor("input", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(fed, [2])),
+                NamedOnnxValue.CreateFromTensor("memory", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(memories, [2, S, memories.Length / (2 * S)])),
+                NamedOnnxValue.CreateFromTensor("memory_lengths", new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(lengths, [2])),
+            };
+            using var results = decoderSession.Run(inputs);
+            float[] logits = results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
+            int vocab = logits.Length / 2;
+            for (int b = 0; b < 2; b++)
+            {
+                if (t < greedyTokens[b].Length)
+                    Tolerance.AssertClose(logitsAlone[b][t], logits.AsSpan(b * vocab, vocab), $"{name} padded batch, row {b}, step {t}");
+            }
+            batched.Update(results);
+        }
     }
 
     /// <summary>A composition's greedy decoding, its graphs, and the decoder's logits at each step of that decoding.</summary>
