@@ -98,9 +98,10 @@ public sealed class DslGenerator : IIncrementalGenerator
             var ((model, plan), gpu) = pair;
             using var invariant = InvariantCulture.Scope();
             string? source = model.Composition is not null ? CompositionEmitter.Emit(model) : ModelEmitter.Emit(model, plan, gpu);
-            if (source is not null) spc.AddSource(model.Spec.HintName, source);
+            string stem = model.Spec.OutputStem ?? model.Spec.Key;
+            if (source is not null) spc.AddSource(stem + ".g.cs", source);
             if (gpu && model.Composition is null && (plan is not null ? DeviceEmitter.Emit(model, plan) : DeviceEmitter.EmitInvalid(model)) is { } deviceSource)
-                spc.AddSource(model.Spec.Key + ".Device.g.cs", deviceSource);
+                spc.AddSource(stem + ".Device.g.cs", deviceSource);
         });
     }
 }
@@ -117,7 +118,23 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
         // a class whose layer attributes sit on several partial declarations arrives once per declaration: written once
         // (two sources of one name would fail the generator, and every model of the project would lose its code)
         var written = new HashSet<string>();
-        return models.Where(m => written.Add(m.Key)).Select(m => Of(m, byKey)).ToList();
+        List<ModelSpec> distinct = models.Where(m => written.Add(m.Key)).ToList();
+        // keys that differ only in case: all but the first (in ordinal order) write under a tag of their spelling
+        var tagged = new HashSet<string>(distinct.GroupBy(m => m.Key, StringComparer.OrdinalIgnoreCase)
+            .SelectMany(g => g.Select(m => m.Key).OrderBy(k => k, StringComparer.Ordinal).Skip(1)), StringComparer.Ordinal);
+        return distinct.Select(m => Of(tagged.Contains(m.Key) ? m with { OutputStem = $"{m.Key}.{CaseTag(m.Key)}" } : m, byKey)).ToList();
+    }
+
+    /// <summary>The positions of a key's capital letters as hexadecimal: two keys that differ only in case differ here.</summary>
+    private static string CaseTag(string key)
+    {
+        ulong hash = 14695981039346656037UL; // FNV-1a over the capitals' positions
+        for (int i = 0; i < key.Length; i++)
+        {
+            if (!char.IsUpper(key[i])) continue;
+            hash = (hash ^ (ulong)i) * 1099511628211UL;
+        }
+        return hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>The models of referenced assemblies that <paramref name="models"/> refer to, directly or through each other.</summary>

@@ -114,6 +114,13 @@ internal sealed record ModelSpec(
     /// <summary>The class's metadata name (<c>Ns.Outer+Model</c>): how other declarations refer to it.</summary>
     public string Key => HintName.Substring(0, HintName.Length - ".g.cs".Length);
 
+    /// <summary>
+    /// The generated files' name before <c>.g.cs</c> / <c>.Device.g.cs</c>: the key, with a tag of its exact spelling when
+    /// another model's key differs from it only in case (Roslyn compares source names without regard to case: the second
+    /// of Demo.M and Demo.m had failed the generator, and every model of the project lost its code).
+    /// </summary>
+    public string? OutputStem { get; init; }
+
     /// <summary>The class as C# code names it from anywhere: <c>global::Ns.Outer.Model</c>.</summary>
     public string TypeName => "global::" + (Namespace.Length > 0 ? Namespace + "." : "") + string.Concat(ContainingTypes.Select(c => c.Name + ".")) + Name;
 

@@ -128,6 +128,12 @@ internal static class ShapeInference
             string d = decoder.Spec.Name;
             if (!encoder.OutputIsSequence)
                 Mismatch(c.EncoderLocation, $"its encoder '{encoder.Spec.Name}' returns one vector per sequence; an encoder returns a sequence (no ReturnSequences = false, no pooling) for the decoder to attend over and start from");
+            if (encoder.Layers.FirstOrDefault(l => l.IsCrossAttention) is { } reads)
+                Mismatch(c.EncoderLocation, $"its encoder '{encoder.Spec.Name}' attends over another model's outputs (layer '{reads.Name}'); an encoder reads only its own input");
+            if (!decoder.OutputIsSequence)
+                Mismatch(c.DecoderLocation, $"its decoder '{d}' returns one vector per sequence; a decoder returns its logits at every step (no ReturnSequences = false, no pooling)");
+            else if (decoder.TakesTokens && decoder.OutputWidth > decoder.Vocabulary)
+                Mismatch(c.DecoderLocation, $"its decoder '{d}' outputs {decoder.OutputWidth} logits a step but reads a vocabulary of {decoder.Vocabulary}; decoding feeds the most likely output back as the next token, so it must be an id the decoder reads (a last [Dense({decoder.Vocabulary})])");
             if (!decoder.TakesTokens)
                 Mismatch(c.DecoderLocation, $"its decoder '{d}' must read tokens (an [Embedding] first): decoding feeds it its own predictions");
             if (decoder.StepBlocker is { } blocker)

@@ -429,6 +429,67 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1008_EncoderThatAttendsOverAnotherModel()
+    {
+        // an encoder with cross-attention of its own cannot run alone: every Encode had thrown at run time
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 5, dim: 8)] [Lstm(hidden: 8)] public partial class X; [Embedding(vocab: 20, dim: 8)] [Lstm(hidden: 8)] [Attention(Over = typeof(X), Score = AttentionScore.Dot)] public partial class Enc; [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 8)] [Dense(9)] public partial class Dec; [EncoderDecoder([|typeof(Enc)|], typeof(Dec))] public partial class T;" + TranslatorUsage,
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Equal("'T' cannot be used: its encoder 'Enc' attends over another model's outputs (layer 'attention'); an encoder reads only its own input", d.GetMessage());
+        // and a layer attending over such a model
+        Diagnostic over = Single("using Dsl; namespace Demo; [Embedding(vocab: 5, dim: 8)] [Lstm(hidden: 8)] public partial class X; [Embedding(vocab: 20, dim: 8)] [Lstm(hidden: 8)] [Attention(Over = typeof(X), Score = AttentionScore.Dot)] public partial class Enc; [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 8)] [Attention([|Over = typeof(Enc)|])] [Dense(9)] public partial class Dec;",
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Contains("its layer 'attention' attends over 'Enc', which attends over another model's outputs itself", over.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("[Lstm(hidden: 5, ReturnSequences = false)] [Dense(9)]", "its decoder 'Dec' returns one vector per sequence; a decoder returns its logits at every step")]
+    [InlineData("[Lstm(hidden: 5)] [Dense(12)]", "its decoder 'Dec' outputs 12 logits a step but reads a vocabulary of 9")]
+    public void DSL1008_DecoderWhoseOutputCannotBeFedBack(string layers, string message)
+    {
+        // Backward and Loss had refused [batch, steps] targets for [batch] outputs; greedy decoding fed back ids past the vocabulary
+        Diagnostic d = Single($"using Dsl; namespace Demo; [Embedding(vocab: 20, dim: 6)] [Lstm(hidden: 5)] public partial class Enc; [Embedding(vocab: 9, dim: 4)] {layers} public partial class Dec; [EncoderDecoder(typeof(Enc), [|typeof(Dec)|])] public partial class T;" + TranslatorUsage,
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1004_RecurrentWeightsTooLargeToPackForTheSteps()
+    {
+        // (G + 64)(H + 32) floats in int had wrapped to a negative workspace length that compiled
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [[|Lstm(hidden: 30000, Projection = 16)|]] [Dense(2)] public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
+        Assert.Contains("weight_hh_l0 packed for the step products [120064, 30032]", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0009_AKeywordAsTheModelsName()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(2)] public partial class [|@event|];", "DSL0009", DiagnosticSeverity.Error);
+        Assert.Contains("the name 'event' is a C# keyword (written @event)", d.GetMessage());
+    }
+
+    [Fact]
+    public void ModelsWhoseNamesDifferOnlyInCaseBothGenerate()
+    {
+        // Roslyn compares source names without regard to case: Demo.m.g.cs after Demo.M.g.cs had failed the generator (CS8785)
+        var (output, diagnostics, others, result) = GeneratorHarness.Run(
+            "using Dsl; namespace Demo; [Input(3)] [Dense(2)] public partial class M; [Input(3)] [Dense(4)] public partial class m;" + """
+
+            static class Use
+            {
+                static void Run()
+                {
+                    var a = new Demo.M(seed: 1);
+                    var b = new Demo.m(seed: 1);
+                    int widths = Demo.M.OutputWidth + Demo.m.OutputWidth;
+                }
+            }
+            """);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.Equal(2, result.Results.Single().GeneratedSources.Length);
+    }
+
+    [Fact]
     public void DSL0007_CrossAttentionWithHeads()
     {
         Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] [Attention(Over = typeof(Enc), Score = AttentionScore.Dot, [|Heads = 2|])] [Dense(9)] public partial class Dec;", "DSL0007", DiagnosticSeverity.Error);

@@ -166,6 +166,13 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Report(DiagnosticDescriptors.SequenceLayerFedVector, at, c.Name, encoder.Name, "one vector per sequence");
             return (0, encoder.Name);
         }
+        if (memory.HasCrossAttention)
+        {
+            // its own outputs need a third model's: a pass over it alone (what encoding runs) has no memory to attend over
+            c.Report(DiagnosticDescriptors.EncoderDecoderMismatch, at, c.Model.Name,
+                $"its layer '{c.Name}' attends over '{encoder.Name}', which attends over another model's outputs itself; an encoder reads only its own input");
+            return (0, encoder.Name);
+        }
         if (spec.Score == ScoreKind.Dot && c.InWidth > 0 && c.InWidth != memory.OutputWidth)
         {
             c.Report(DiagnosticDescriptors.AttentionWidthsDiffer, spec.ArgumentLocation("score"), c.Name,

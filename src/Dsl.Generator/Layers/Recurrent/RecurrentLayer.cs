@@ -39,6 +39,10 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         c.Limit(spec, "weight_hh_l0", gates, spec.StateWidth);
         if (spec.Projected) c.Limit(spec, "weight_hr_l0", spec.StateWidth, spec.Hidden);
         if (spec.Layers > 1) c.Limit(spec, "weight_ih_l1", gates, (long)spec.Directions * spec.StateWidth);
+        // the packing buffer of the per-step products, (G + 64)(H + 32) floats (Lower): an int product past an array had
+        // compiled into a negative workspace length (reported when the weights themselves fit: else they are named)
+        if (gates * spec.StateWidth <= ShapeContext.MaxArrayLength)
+            c.Limit(spec, "weight_hh_l0 packed for the step products", gates + 64, (long)spec.Hidden + 32);
         if (!spec.Options.ReturnSequences) c.VectorReason = "its last step only (ReturnSequences = false)";
         return new ShapedLayer(spec, c.Name, c.InWidth, spec.Directions * spec.StateWidth, c.InIsSequence, spec.Options.ReturnSequences, spec.Directions,
             StepBlocker: spec.Bidirectional ? "is bidirectional and needs the whole sequence" : null);
