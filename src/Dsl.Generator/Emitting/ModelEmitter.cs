@@ -562,8 +562,10 @@ internal static class ModelEmitter
             w.Open("internal void Reserve(int steps)");
             foreach (CacheRef k in plan.Caches)
             {
-                w.Line($"int {k.Field}_need = checked((Position + steps) * Batch * {k.Width});");
-                w.Line($"if ({k.Field}.Length < {k.Field}_need) global::System.Array.Resize(ref {k.Field}, global::System.Math.Max({k.Field}_need, checked(2 * {k.Field}.Length)));");
+                // in long, up to the largest array: doubling had overflowed int at 2^30 floats, with a bare OverflowException
+                w.Line($"long {k.Field}_need = ((long)Position + steps) * Batch * {k.Width};");
+                w.Line($"if ({k.Field}_need > global::System.Array.MaxLength) throw new global::System.InvalidOperationException($\"Model '{plan.Model.Spec.Name}': its key/value cache ({k.Field.TrimStart('_')}) would hold {{(long)Position + steps}} steps of {{Batch}} sequence(s), {{{k.Field}_need}} floats, more than one array holds ({{(global::System.Array.MaxLength)}}); Reset the state to start a new sequence, or step fewer sequences at once.\");");
+                w.Line($"if ({k.Field}.Length < {k.Field}_need) global::System.Array.Resize(ref {k.Field}, (int)global::System.Math.Min(global::System.Math.Max({k.Field}_need, 2L * {k.Field}.Length), global::System.Array.MaxLength));");
             }
             w.Close();
         }

@@ -283,6 +283,23 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void AKeyValueCachePastTheLargestArrayIsRefusedByNameWithTheStateKept()
+    {
+        // the cache grew by doubling in int: past 2^30 floats a bare OverflowException, though an array holds twice that
+        var gpt = new TinyGpt(seed: 3);
+        var state = gpt.CreateState(1);
+        state.Position = 200_000_000; // 16 floats a step and layer: 3.2 G floats
+        var e = Assert.Throws<InvalidOperationException>(() => gpt.Step(new ReadOnlyTensorSpan<int>([1], [1]), state));
+        Assert.Contains("Model 'TinyGpt': its key/value cache", e.Message);
+        Assert.Contains("would hold 200000001 steps of 1 sequence(s)", e.Message);
+        Assert.Contains("Reset the state", e.Message);
+        Assert.Equal(200_000_000, state.Position);
+        state.Reset();
+        Assert.Equal(0, state.Position);
+        Assert.True(float.IsFinite(gpt.Step(new ReadOnlyTensorSpan<int>([1], [1]), state)[0, 0]));
+    }
+
+    [Fact]
     public void ACachedStepRefusedForAShortBufferLeavesTheCacheAsItWas()
     {
         // the keys and values were appended before the last checks: a refused call had already changed the cache

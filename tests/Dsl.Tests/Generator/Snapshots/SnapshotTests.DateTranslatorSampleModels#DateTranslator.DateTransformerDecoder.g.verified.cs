@@ -354,8 +354,9 @@ namespace DateTranslator
             /// <summary>Makes room for <paramref name="steps"/> more steps in every key/value cache (doubling, so that stepping allocates rarely).</summary>
             internal void Reserve(int steps)
             {
-                int _attention_cache_need = checked((Position + steps) * Batch * 128);
-                if (_attention_cache.Length < _attention_cache_need) global::System.Array.Resize(ref _attention_cache, global::System.Math.Max(_attention_cache_need, checked(2 * _attention_cache.Length)));
+                long _attention_cache_need = ((long)Position + steps) * Batch * 128;
+                if (_attention_cache_need > global::System.Array.MaxLength) throw new global::System.InvalidOperationException($"Model 'DateTransformerDecoder': its key/value cache (attention_cache) would hold {(long)Position + steps} steps of {Batch} sequence(s), {_attention_cache_need} floats, more than one array holds ({(global::System.Array.MaxLength)}); Reset the state to start a new sequence, or step fewer sequences at once.");
+                if (_attention_cache.Length < _attention_cache_need) global::System.Array.Resize(ref _attention_cache, (int)global::System.Math.Min(global::System.Math.Max(_attention_cache_need, 2L * _attention_cache.Length), global::System.Array.MaxLength));
             }
             /// <summary>Sets every state back to zero (a new sequence).</summary>
             public void Reset()
