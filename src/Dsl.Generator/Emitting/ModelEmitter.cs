@@ -258,9 +258,12 @@ internal static class ModelEmitter
         w.Close();
         w.Line();
         w.Open($"private void ForwardInto({input} {name}, State? state, {L} lengths, {T}.TensorSpan<float> destination)");
-        w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training: false, out int B, out int T);");
+        // every check before the workspace is chosen: a call refused leaves the last pass's (its attention weights) as it was
+        w.Line($"(int B, int T) = ReadInputShape({name});");
         w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
+        if (m.HasCrossAttention) w.Line("RequireMemory(state, training: false);");
+        w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training: false, out _, out _);");
         w.Line("ForwardPass(ws, training: false, state: state);");
         w.Line(m.OutputIsSequence ? $"{Layout}.ToBatchMajor<float>(ws.{last}, y, B, T, {C});" : $"ws.{last}.CopyTo(y);");
         w.Close();
@@ -295,11 +298,16 @@ internal static class ModelEmitter
             w.Line($"public float Loss({input} {name}, {targetType} targets, {L} lengths) => {core}({name}, targets, training: false, state: null, lengths);");
             w.Line();
             w.Open($"private float {core}({input} {name}, {targetType} targets, bool training, State? state, {L} lengths)");
-            w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out int B, out int T);");
+            // every check before the workspace is chosen, as in ForwardInto
+            w.Line($"(int B, int T) = ReadInputShape({name});");
             w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
             w.Line($"var targetValues = {Check}.Shape(targets, \"targets\", \"{dims}\", stackalloc int[] {{ {lengths} }});");
             // class ids are checked where the caller put them (the loss sees them time-major, where a position means little)
             if (intTargets) w.Line($"{Check}.ClassIds(targetValues, {C}, \"targets\");");
+            if (plan.Caches.Count > 0)
+                w.Line($"if (training && state is {{ Position: > 0 }}) throw new global::System.NotSupportedException($\"Model '{plan.Model.Spec.Name}' trains from a fresh state only (its position is {{state.Position}}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.\");");
+            if (m.HasCrossAttention) w.Line("RequireMemory(state, training);");
+            w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out _, out _);");
             // on a device, the loss runs there: the output need not come back, nor its gradient go over
             w.Line(device ? "ForwardPass(ws, training, state, outputToHost: _deviceRun is null);" : "ForwardPass(ws, training, state);");
             string targetBuffer = intTargets ? plan.Targets.Name : plan.TargetValues.Name;
@@ -371,6 +379,7 @@ internal static class ModelEmitter
         w.Line("B = dims[0];");
         w.Line("T = dims[1];");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
+        w.Line($"if (!lengths.IsEmpty) {Check}.Lengths(lengths, B, T, \"lengths\");");
         // the floats of the workspace replaced, unless it served as an encoder (a decoder's state may still read its outputs)
         // or the model runs on a device (which copies the replaced workspace's last pass back into them when it lets it go)
         string recycled = m.OutputIsSequence ? "_workspace is { Encoded: null } replaced ? replaced.Floats : null" : "_workspace?.Floats";
@@ -381,7 +390,6 @@ internal static class ModelEmitter
             : $"{Layout}.ToTimeMajor(x, {plan.Layers[0].Out.Ws}, B, T, {m.InputWidth});");
         w.Line("ws.HasLengths = !lengths.IsEmpty;");
         w.Open("if (ws.HasLengths)");
-        w.Line($"{Check}.Lengths(lengths, B, T, \"lengths\");");
         w.Line("lengths.CopyTo(ws.lengths);");
         if (!m.TakesTokens)
             w.Line($"{Layout}.MaskSteps({plan.Layers[0].Out.Ws}, ws.lengths, B, T, {m.InputWidth}); // what padded steps hold (a NaN too) reaches nothing");
@@ -687,13 +695,19 @@ internal static class ModelEmitter
 
     private static void EmitPasses(SourceWriter w, ModelPlan plan, bool device)
     {
-        w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
-        w.Open(device ? "private void ForwardPass(Workspace ws, bool training, State? state, bool outputToHost = true)" : "private void ForwardPass(Workspace ws, bool training, State? state)");
         if (plan.Model.HasCrossAttention)
         {
-            w.Line($"ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
-            w.Line($"if (training && !ws.Memory.HasGradient) throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.\");");
+            w.Line("/// <summary>The encoder's outputs the state carries, refused when there are none, or none with room for their gradient when training.</summary>");
+            w.Open("private static global::Dsl.EncoderOutput RequireMemory(State? state, bool training)");
+            w.Line($"global::Dsl.EncoderOutput memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
+            w.Line($"if (training && !memory.HasGradient) throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.\");");
+            w.Line("return memory;");
+            w.Close();
+            w.Line();
         }
+        w.Line("/// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>");
+        w.Open(device ? "private void ForwardPass(Workspace ws, bool training, State? state, bool outputToHost = true)" : "private void ForwardPass(Workspace ws, bool training, State? state)");
+        if (plan.Model.HasCrossAttention) w.Line("ws.Memory = RequireMemory(state, training);");
         if (KeepsStartPosition(plan)) w.Line("ws.StartPosition = state?.Position ?? 0;");
         if (plan.States.Count > 0)
         {
@@ -704,10 +718,7 @@ internal static class ModelEmitter
         }
         if (plan.Caches.Count > 0)
         {
-            w.Open("if (state is not null)");
-            w.Line($"if (training && state.Position > 0) throw new global::System.NotSupportedException($\"Model '{plan.Model.Spec.Name}' trains from a fresh state only (its position is {{state.Position}}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.\");");
-            w.Line("state.Reserve(ws.T);");
-            w.Close();
+            w.Line("state?.Reserve(ws.T); // (a training pass from a state past its start was refused before the workspace was chosen)");
         }
         if (device)
         {

@@ -283,6 +283,32 @@ public class RunTimeCheckTests
     }
 
     [Fact]
+    public void ARefusedCallLeavesTheLastPassesAttentionWeights()
+    {
+        // the workspace was chosen (and, for another shape or a training pass, replaced and cleared) before the state, the
+        // destination, the lengths and the targets were checked: the refused call lost what the last pass had left
+        var gpt = new TinyGpt(seed: 3);
+        int[] ids = [1, 2, 3, 4, 5], more = Enumerable.Range(0, 14).Select(i => i % 11).ToArray();
+        gpt.Forward(new ReadOnlyTensorSpan<int>(ids, [1, 5]));
+        float[] weights = gpt.AttentionWeights().ToArray();
+        void Kept(string after) => Assert.True(weights.AsSpan().SequenceEqual(gpt.AttentionWeights().ToArray()), after);
+        var state = gpt.CreateState(1);
+        gpt.Step(new ReadOnlyTensorSpan<int>([1], [1]), state);
+        Assert.Throws<NotSupportedException>(() => gpt.Backward(new ReadOnlyTensorSpan<int>(ids, [1, 5]), new ReadOnlyTensorSpan<int>(ids, [1, 5]), state));
+        Kept("training from a state past its start");
+        Assert.Throws<ArgumentException>(() => gpt.Forward(new ReadOnlyTensorSpan<int>(more, [2, 7]), new TensorSpan<float>(new float[2 * 7 * 11], [2, 7, 10])));
+        Kept("a destination of the wrong shape");
+        Assert.Throws<ArgumentException>(() => gpt.Forward(new ReadOnlyTensorSpan<int>(more, [2, 7]), [7, 9]));
+        Kept("a length past the steps");
+        Assert.Throws<ArgumentException>(() => gpt.Backward(new ReadOnlyTensorSpan<int>(more, [2, 7]), new ReadOnlyTensorSpan<int>(new int[2 * 6], [2, 6])));
+        Kept("targets of the wrong shape");
+        Assert.Throws<ArgumentException>(() => gpt.Loss(new ReadOnlyTensorSpan<int>(more, [2, 7]), new ReadOnlyTensorSpan<int>(Enumerable.Repeat(11, 14).ToArray(), [2, 7])));
+        Kept("a class id past the classes");
+        Assert.Throws<ArgumentException>(() => gpt.Forward(new ReadOnlyTensorSpan<int>(more, [2, 7]), gpt.CreateState(1)));
+        Kept("a state of another batch");
+    }
+
+    [Fact]
     public void AKeyValueCachePastTheLargestArrayIsRefusedByNameWithTheStateKept()
     {
         // the cache grew by doubling in int: past 2^30 floats a bare OverflowException, though an array holds twice that

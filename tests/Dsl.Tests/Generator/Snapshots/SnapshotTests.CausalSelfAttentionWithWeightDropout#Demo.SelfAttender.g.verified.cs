@@ -109,9 +109,10 @@ namespace Demo
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training: false, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 30", stackalloc int[] { B, T, 30 });
+            Workspace ws = LoadInput(tokens, lengths, 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_out, y, B, T, 30);
         }
@@ -135,10 +136,12 @@ namespace Demo
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             global::Dsl.Check.ClassIds(targetValues, 30, "targets");
+            if (training && state is { Position: > 0 }) throw new global::System.NotSupportedException($"Model 'SelfAttender' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
+            Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.IgnorePaddedTargets(ws.targets, ws.lengths, B, T); // padded steps count for nothing
@@ -180,9 +183,11 @@ namespace Demo
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 30", stackalloc int[] { B, T, 30 });
+            if (training && state is { Position: > 0 }) throw new global::System.NotSupportedException($"Model 'SelfAttender' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
+            Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 30);
             float loss = ws.HasLengths
@@ -233,12 +238,12 @@ namespace Demo
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
+            if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
             {
-                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
                 lengths.CopyTo(ws.lengths);
             }
             return ws;
@@ -578,11 +583,7 @@ namespace Demo
                 global::System.MemoryExtensions.AsSpan(state.lstm_h_l0).CopyTo(ws.lstm_h0_l0);
                 global::System.MemoryExtensions.AsSpan(state.lstm_c_l0).CopyTo(ws.lstm_c0_l0);
             }
-            if (state is not null)
-            {
-                if (training && state.Position > 0) throw new global::System.NotSupportedException($"Model 'SelfAttender' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
-                state.Reserve(ws.T);
-            }
+            state?.Reserve(ws.T); // (a training pass from a state past its start was refused before the workspace was chosen)
             embedding_forward(ws, training, state);
             lstm_forward(ws, training, state);
             attention_forward(ws, training, state);

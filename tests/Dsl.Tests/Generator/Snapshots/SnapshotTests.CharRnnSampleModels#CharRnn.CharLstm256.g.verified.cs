@@ -99,9 +99,10 @@ namespace CharRnn
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training: false, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 97", stackalloc int[] { B, T, 97 });
+            Workspace ws = LoadInput(tokens, lengths, 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_out, y, B, T, 97);
         }
@@ -125,10 +126,11 @@ namespace CharRnn
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             global::Dsl.Check.ClassIds(targetValues, 97, "targets");
+            Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.IgnorePaddedTargets(ws.targets, ws.lengths, B, T); // padded steps count for nothing
@@ -169,9 +171,10 @@ namespace CharRnn
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 97", stackalloc int[] { B, T, 97 });
+            Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 97);
             float loss = ws.HasLengths
@@ -221,12 +224,12 @@ namespace CharRnn
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
+            if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
             {
-                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
                 lengths.CopyTo(ws.lengths);
             }
             return ws;

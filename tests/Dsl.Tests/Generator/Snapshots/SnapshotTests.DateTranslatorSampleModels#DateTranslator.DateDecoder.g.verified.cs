@@ -116,9 +116,11 @@ namespace DateTranslator
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training: false, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 14", stackalloc int[] { B, T, 14 });
+            RequireMemory(state, training: false);
+            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_1_out, y, B, T, 14);
         }
@@ -142,10 +144,12 @@ namespace DateTranslator
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             global::Dsl.Check.ClassIds(targetValues, 14, "targets");
+            RequireMemory(state, training);
+            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.IgnorePaddedTargets(ws.targets, ws.lengths, B, T); // padded steps count for nothing
@@ -186,9 +190,11 @@ namespace DateTranslator
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 14", stackalloc int[] { B, T, 14 });
+            RequireMemory(state, training);
+            Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 14);
             float loss = ws.HasLengths
@@ -238,12 +244,12 @@ namespace DateTranslator
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
+            if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
             {
-                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
                 lengths.CopyTo(ws.lengths);
             }
             return ws;
@@ -584,11 +590,18 @@ namespace DateTranslator
             }
         }
 
+        /// <summary>The encoder's outputs the state carries, refused when there are none, or none with room for their gradient when training.</summary>
+        private static global::Dsl.EncoderOutput RequireMemory(State? state, bool training)
+        {
+            global::Dsl.EncoderOutput memory = state?.Memory ?? throw new global::System.InvalidOperationException("Model 'DateDecoder' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).");
+            if (training && !memory.HasGradient) throw new global::System.InvalidOperationException("Model 'DateDecoder': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.");
+            return memory;
+        }
+
         /// <summary>Runs every layer forward, keeping what back-propagation needs in the workspace.</summary>
         private void ForwardPass(Workspace ws, bool training, State? state)
         {
-            ws.Memory = state?.Memory ?? throw new global::System.InvalidOperationException("Model 'DateDecoder' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).");
-            if (training && !ws.Memory.HasGradient) throw new global::System.InvalidOperationException("Model 'DateDecoder': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.");
+            ws.Memory = RequireMemory(state, training);
             ws.HasInitialState = state is not null;
             if (state is not null)
             {

@@ -128,9 +128,10 @@ namespace Demo
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(input, lengths, 0, training: false, out int B, out int T);
+            (int B, int T) = ReadInputShape(input);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 2", stackalloc int[] { B, 2 });
+            Workspace ws = LoadInput(input, lengths, 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             ws.dense_out.CopyTo(y);
         }
@@ -154,10 +155,11 @@ namespace Demo
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(input);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
             global::Dsl.Check.ClassIds(targetValues, 2, "targets");
+            Workspace ws = LoadInput(input, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.targets);
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_out, ws.targets, 2, training ? ws.dense_dout : default, "targets");
@@ -186,9 +188,10 @@ namespace Demo
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(input);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, 2", stackalloc int[] { B, 2 });
+            Workspace ws = LoadInput(input, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.target_values);
             float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_out, ws.target_values, training ? ws.dense_dout : default);
@@ -224,12 +227,12 @@ namespace Demo
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 3", dims);
             B = dims[0];
             T = dims[1];
+            if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace?.Floats));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.input_out, B, T, 3);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
             {
-                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
                 lengths.CopyTo(ws.lengths);
                 global::Dsl.Kernels.Layout.MaskSteps(ws.input_out, ws.lengths, B, T, 3); // what padded steps hold (a NaN too) reaches nothing
             }

@@ -125,9 +125,10 @@ namespace Demo
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(input, lengths, 0, training: false, out int B, out int T);
+            (int B, int T) = ReadInputShape(input);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 2", stackalloc int[] { B, T, 2 });
+            Workspace ws = LoadInput(input, lengths, 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_1_out, y, B, T, 2);
         }
@@ -151,10 +152,11 @@ namespace Demo
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(input);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             global::Dsl.Check.ClassIds(targetValues, 2, "targets");
+            Workspace ws = LoadInput(input, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.IgnorePaddedTargets(ws.targets, ws.lengths, B, T); // padded steps count for nothing
@@ -184,9 +186,10 @@ namespace Demo
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(input, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(input);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "input", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 2", stackalloc int[] { B, T, 2 });
+            Workspace ws = LoadInput(input, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 2);
             float loss = ws.HasLengths
@@ -224,12 +227,12 @@ namespace Demo
             var x = global::Dsl.Check.Shape(input, "input", "batch, steps, 8", dims);
             B = dims[0];
             T = dims[1];
+            if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.input_out, B, T, 8);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
             {
-                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
                 lengths.CopyTo(ws.lengths);
                 global::Dsl.Kernels.Layout.MaskSteps(ws.input_out, ws.lengths, B, T, 8); // what padded steps hold (a NaN too) reaches nothing
             }

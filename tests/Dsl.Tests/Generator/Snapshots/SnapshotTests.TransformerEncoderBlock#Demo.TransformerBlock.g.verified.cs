@@ -132,9 +132,10 @@ namespace Demo
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training: false, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 3", stackalloc int[] { B, 3 });
+            Workspace ws = LoadInput(tokens, lengths, 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             ws.dense_2_out.CopyTo(y);
         }
@@ -158,10 +159,11 @@ namespace Demo
 
         private float ClassLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch", stackalloc int[] { B });
             global::Dsl.Check.ClassIds(targetValues, 3, "targets");
+            Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.targets);
             float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_2_out, ws.targets, 3, training ? ws.dense_2_dout : default, "targets");
@@ -190,9 +192,10 @@ namespace Demo
 
         private float ValueLoss(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, bool training, State? state, global::System.ReadOnlySpan<int> lengths)
         {
-            Workspace ws = LoadInput(tokens, lengths, 0, training, out int B, out int T);
+            (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, 3", stackalloc int[] { B, 3 });
+            Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.target_values);
             float loss = global::Dsl.Losses.MeanSquaredError(ws.dense_2_out, ws.target_values, training ? ws.dense_2_dout : default);
@@ -229,12 +232,12 @@ namespace Demo
             B = dims[0];
             T = dims[1];
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
+            if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace?.Floats));
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
             {
-                global::Dsl.Check.Lengths(lengths, B, T, "lengths");
                 lengths.CopyTo(ws.lengths);
             }
             return ws;
