@@ -149,7 +149,11 @@ public sealed class Device : IDisposable
             if (_ints is null || _ints.Length < values.Length)
             {
                 Accelerator.Synchronize();
+                // let go before allocating: an allocation that fails (the device's memory spent) leaves no freed buffer
+                // that a later call, finding it long enough, would hand out
                 _ints?.Dispose();
+                _ints = null;
+                _uploadedLength = -1;
                 _ints = Accelerator.Allocate1D<int>(Math.Max(64, values.Length * 2L));
             }
             ArrayView<int> view = _ints.View.AsContiguous().SubView(0, Math.Max(1, values.Length));
@@ -186,6 +190,7 @@ public sealed class Device : IDisposable
             {
                 Accelerator.Synchronize();
                 _floats?.Dispose();
+                _floats = null; // (as in Upload: a failed allocation leaves no freed buffer behind)
                 _floats = Accelerator.Allocate1D<float>(Math.Max(256, length * 2));
             }
             Accelerator.Synchronize();

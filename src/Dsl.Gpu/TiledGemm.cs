@@ -67,6 +67,25 @@ public sealed class TiledGemm
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"sizes must not be negative: m = {m}, n = {n}, k = {k}");
         if (m == 0 || n == 0) return;
         int tile = _tile;
+        // the rows of C go on the grid's second dimension, which CUDA caps at 65,535 blocks: a product of more rows runs
+        // in launches of at most that many blocks of rows, each from its own rows of op(A) and C
+        long rowsPerBlock = Variant switch { GemmKernel.Simple => 1, GemmKernel.Blocked => 4 * tile, _ => tile };
+        int most = (int)Math.Min(int.MaxValue, MaxGridRows * rowsPerBlock);
+        for (int first = 0; first < m; first += most)
+        {
+            int rows = Math.Min(most, m - first);
+            ArrayView<float> from = first == 0 ? a : a.SubView(transA ? first : (long)first * lda);
+            ArrayView<float> into = first == 0 ? c : c.SubView((long)first * ldc);
+            Launch(rows, n, k, from, lda, transA, b, ldb, transB, into, ldc, accumulate, tile);
+        }
+    }
+
+    /// <summary>The most blocks of rows one launch takes (CUDA's limit on a grid's second dimension; lowered by tests).</summary>
+    internal static long MaxGridRows = 65_535;
+
+    private void Launch(int m, int n, int k, ArrayView<float> a, int lda, bool transA, ArrayView<float> b, int ldb, bool transB,
+        ArrayView<float> c, int ldc, bool accumulate, int tile)
+    {
         var shape = new GemmShape(m, n, k, lda, ldb, ldc, transA ? 1 : 0, transB ? 1 : 0, accumulate ? 1 : 0, tile);
         switch (Variant)
         {

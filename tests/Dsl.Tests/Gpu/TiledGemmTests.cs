@@ -102,6 +102,24 @@ public class TiledGemmTests
         Assert.Throws<ArgumentOutOfRangeException>(() => gemm.Run(-1, 1, 1, buffer.View.AsContiguous(), 1, false, buffer.View.AsContiguous(), 1, false, buffer.View.AsContiguous(), 1, false));
     }
 
+    [Fact]
+    public void AProductOfMoreRowsThanOneLaunchTakesRunsInSeveralLaunches()
+    {
+        // CUDA caps a grid's second dimension (the blocks of rows) at 65,535: more rows had failed to launch. With the cap
+        // lowered to one block, every variant runs a product of several blocks of rows launch by launch, each from its own
+        // rows of op(A) (transposed too) and C
+        long cap = TiledGemm.MaxGridRows;
+        TiledGemm.MaxGridRows = 1;
+        try
+        {
+            foreach (GemmKernel kernel in Enum.GetValues<GemmKernel>()) MatchesTheReference(70, 23, 19, kernel);
+        }
+        finally
+        {
+            TiledGemm.MaxGridRows = cap;
+        }
+    }
+
     private static float[] Random(Rng rng, int length) => Enumerable.Range(0, length).Select(_ => rng.NextNormal()).ToArray();
 }
 
