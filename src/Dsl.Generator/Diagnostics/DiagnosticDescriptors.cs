@@ -69,7 +69,7 @@ internal static class DiagnosticDescriptors
         "Layer '{0}' looks up token ids but follows '{1}', which produces floats; an embedding must be the model's first layer", Shape);
 
     public static readonly DiagnosticDescriptor LayerTooLarge = Error("DSL1004", "Layer too large",
-        "Layer '{0}': {1} [{2}, {3}] has more than 2,147,483,591 elements; a tensor must fit in one .NET array", Shape);
+        "Layer '{0}': {1} [{2}, {3}] has more than 2,147,483,576 elements; a tensor must fit in one .NET array", Shape);
 
     public static readonly DiagnosticDescriptor HeadsDoNotDivideWidth = Error("DSL1005", "Heads do not divide the width",
         "Layer '{0}': {1} heads do not divide the width {2}; each head needs an equal share", Shape);

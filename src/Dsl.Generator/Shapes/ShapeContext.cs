@@ -11,8 +11,8 @@ namespace Dsl.Generator.Shapes;
 /// </summary>
 internal sealed class ShapeContext
 {
-    /// <summary>The largest .NET array of floats (Array.MaxLength): every weight tensor must fit in one.</summary>
-    public const long MaxArrayLength = 0x7FFFFFC7;
+    /// <summary>The most floats a weight tensor holds: the largest .NET array (Array.MaxLength) with a cache line of slack before its first value.</summary>
+    public const long MaxArrayLength = 0x7FFFFFC7 - 15; // Array.MaxLength less a cache line's slack: the runtime's Aligned.MostFloats, what a Parameter holds
 
     private readonly List<DiagnosticInfo> _diagnostics;
     private readonly System.Func<string, ShapeContext, ShapedModel?> _shapeReferenced;

@@ -98,7 +98,7 @@ public class DiagnosticTests
     public void DSL1004_LayerTooLarge()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Lstm(hidden: 30000)|]] [Dense(2)] public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
-        Assert.Equal("Layer 'lstm': weight_hh_l0 [120000, 30000] has more than 2,147,483,591 elements; a tensor must fit in one .NET array", d.GetMessage());
+        Assert.Equal("Layer 'lstm': weight_hh_l0 [120000, 30000] has more than 2,147,483,576 elements; a tensor must fit in one .NET array", d.GetMessage());
     }
 
     [Fact]
