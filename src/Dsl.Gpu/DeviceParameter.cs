@@ -27,9 +27,19 @@ public sealed class DeviceParameter
         Parameter = parameter;
         Device = device;
         _value = new DeviceMemory(device, parameter.Length);
-        _grad = new DeviceMemory(device, parameter.Length);
-        _value.Span.CopyFrom(parameter.HostValues);
-        _grad.Span.CopyFrom(parameter.HostGradient);
+        try
+        {
+            _grad = new DeviceMemory(device, parameter.Length);
+            _value.Span.CopyFrom(parameter.HostValues);
+            _grad.Span.CopyFrom(parameter.HostGradient);
+        }
+        catch
+        {
+            // the device's memory spent part-way: what was allocated is released, the parameter stays on the host
+            _grad?.Dispose();
+            _value.Dispose();
+            throw;
+        }
         _mirror = new Mirror(this);
         device.Parameters.Arrived(this);
     }

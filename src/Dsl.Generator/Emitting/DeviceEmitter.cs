@@ -70,7 +70,11 @@ internal static class DeviceEmitter
             else
             {
                 w.Line("if (_deviceRun is { } current && ReferenceEquals(current.Device, device)) return;");
-                w.Line("_deviceRun?.Detach();");
+                // the model runs on the host until the new run exists: a move that fails (the device's memory spent) leaves
+                // it there, every parameter brought back, not pointing at a run whose memory was released
+                w.Line("DeviceRun? previous = _deviceRun;");
+                w.Line("_deviceRun = null;");
+                w.Line("previous?.Detach();");
                 w.Line("_deviceRun = new DeviceRun(this, device);");
                 w.Line("device.Hold(this); // disposing the device brings the model home first");
             }
@@ -152,7 +156,14 @@ internal static class DeviceEmitter
         w.Line("Device = device;");
         w.Line("_model = model;");
         w.Line("_dropoutRng = model._dropoutRng;");
+        w.Open("try");
         foreach (ParamRef p in plan.Parameters) w.Line($"{p.Field} = global::Dsl.Gpu.DeviceParameter.On(model.{p.Field}, device);");
+        w.Close();
+        w.Open("catch");
+        w.Line("// the parameters moved before the one that failed come back to the host, their device memory released");
+        foreach (ParamRef p in plan.Parameters) w.Line($"{p.Field}?.Detach();");
+        w.Line("throw;");
+        w.Close();
         w.Close();
         w.Line();
         w.Line("/// <summary>");

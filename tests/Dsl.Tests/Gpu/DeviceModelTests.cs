@@ -229,6 +229,34 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     [Fact]
+    public void AMoveThatFailsLeavesTheModelOnTheHostWithItsWeights()
+    {
+        // the run on the first device was let go before the second was made: when that failed the model still pointed at the
+        // run whose memory was released, and every later pass threw ObjectDisposedException
+        var model = new GcGru(seed: 1);
+        var reference = new GcGru(seed: 1);
+        var rng = new Rng(4);
+        Tensor<int> input = Tokens(((IModel)model).InputWidth, rng), targets = Targets(model, rng);
+        var gone = Device.Open(DeviceKind.Cpu);
+        gone.Dispose();
+        using (var first = Device.Open(DeviceKind.Cpu))
+        {
+            model.To(first);
+            model.Backward(input, targets);
+            reference.Backward(input, targets);
+            Assert.ThrowsAny<Exception>(() => model.To(gone));
+            Assert.Null(model.Device); // on the host, every parameter with it
+            Assert.All(model.Parameters, p => Assert.Null(p.Mirror));
+        }
+        for (int i = 0; i < model.Parameters.Count; i++)
+        {
+            Tolerance.AssertClose(reference.Parameters[i].AsSpan(), model.Parameters[i].AsSpan(), $"values: {model.Parameters[i].Name}");
+            Tolerance.AssertClose(reference.Parameters[i].GradAsSpan(), model.Parameters[i].GradAsSpan(), $"gradients: {model.Parameters[i].Name}");
+        }
+        Tolerance.AssertClose([reference.Loss(input, targets)], [model.Loss(input, targets)], "a host pass after the failed move");
+    }
+
+    [Fact]
     public void ModelsSharingADeviceTrainFromTwoThreadsAsOneAtATime()
     {
         // their passes take turns on the device (its staging buffers are one pass's at a time): each thread's run is the host's

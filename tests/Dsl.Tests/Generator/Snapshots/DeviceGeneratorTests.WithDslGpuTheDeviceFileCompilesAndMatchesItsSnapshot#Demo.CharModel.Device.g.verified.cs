@@ -20,7 +20,9 @@ namespace Demo
         {
             global::System.ArgumentNullException.ThrowIfNull(device);
             if (_deviceRun is { } current && ReferenceEquals(current.Device, device)) return;
-            _deviceRun?.Detach();
+            DeviceRun? previous = _deviceRun;
+            _deviceRun = null;
+            previous?.Detach();
             _deviceRun = new DeviceRun(this, device);
             device.Hold(this); // disposing the device brings the model home first
         }
@@ -52,13 +54,28 @@ namespace Demo
                 Device = device;
                 _model = model;
                 _dropoutRng = model._dropoutRng;
-                _embedding_weight = global::Dsl.Gpu.DeviceParameter.On(model._embedding_weight, device);
-                _lstm_weight_ih_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_weight_ih_l0, device);
-                _lstm_weight_hh_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_weight_hh_l0, device);
-                _lstm_bias_ih_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_bias_ih_l0, device);
-                _lstm_bias_hh_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_bias_hh_l0, device);
-                _dense_weight = global::Dsl.Gpu.DeviceParameter.On(model._dense_weight, device);
-                _dense_bias = global::Dsl.Gpu.DeviceParameter.On(model._dense_bias, device);
+                try
+                {
+                    _embedding_weight = global::Dsl.Gpu.DeviceParameter.On(model._embedding_weight, device);
+                    _lstm_weight_ih_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_weight_ih_l0, device);
+                    _lstm_weight_hh_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_weight_hh_l0, device);
+                    _lstm_bias_ih_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_bias_ih_l0, device);
+                    _lstm_bias_hh_l0 = global::Dsl.Gpu.DeviceParameter.On(model._lstm_bias_hh_l0, device);
+                    _dense_weight = global::Dsl.Gpu.DeviceParameter.On(model._dense_weight, device);
+                    _dense_bias = global::Dsl.Gpu.DeviceParameter.On(model._dense_bias, device);
+                }
+                catch
+                {
+                    // the parameters moved before the one that failed come back to the host, their device memory released
+                    _embedding_weight?.Detach();
+                    _lstm_weight_ih_l0?.Detach();
+                    _lstm_weight_hh_l0?.Detach();
+                    _lstm_bias_ih_l0?.Detach();
+                    _lstm_bias_hh_l0?.Detach();
+                    _dense_weight?.Detach();
+                    _dense_bias?.Detach();
+                    throw;
+                }
             }
 
             /// <summary>
