@@ -149,7 +149,9 @@ internal static class ModelParser
         }
         foreach (KeyValuePair<string, TypedConstant> named in data.NamedArguments) values[Canonical(named.Key)] = named.Value;
 
-        var header = new LayerHeader(position, values.TryGetValue("name", out TypedConstant n) ? n.Value as string : null, LocationInfo.From(syntax), arguments.ToEquatableArray());
+        // an argument C# refused (not a constant, of another type) or a constructor it could not choose (a size left out)
+        bool csharpErrors = ctor is null || data.ConstructorArguments.Any(a => a.Kind == TypedConstantKind.Error) || data.NamedArguments.Any(a => a.Value.Kind == TypedConstantKind.Error);
+        var header = new LayerHeader(position, values.TryGetValue("name", out TypedConstant n) ? n.Value as string : null, LocationInfo.From(syntax), arguments.ToEquatableArray(), csharpErrors);
         return LayerRegistry.Of(kind).Parse(new AttributeReader(header, values));
     }
 

@@ -45,7 +45,8 @@ internal enum ScoreKind
 }
 
 /// <summary>What every layer attribute carries, whatever its kind: where it stands, its explicit name, where it was written.</summary>
-internal sealed record LayerHeader(int Position, string? ExplicitName, LocationInfo? Location, EquatableArray<ArgumentSpec> Arguments);
+/// <param name="CSharpErrors">C# refused an argument of the attribute (not a constant, of another type, missing): its value is not known.</param>
+internal sealed record LayerHeader(int Position, string? ExplicitName, LocationInfo? Location, EquatableArray<ArgumentSpec> Arguments, bool CSharpErrors = false);
 
 /// <summary>
 /// One layer attribute as written: a sealed record per kind (Layers/&lt;Kind&gt;/), each holding only the options that

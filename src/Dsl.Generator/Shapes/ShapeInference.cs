@@ -79,6 +79,13 @@ internal static class ShapeInference
 
         bool takesTokens = first is EmbeddingSpec;
         bool valid = !diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
+        if (model.Layers.Any(l => l.Header.CSharpErrors))
+        {
+            // C# has reported an argument it refused: what the model's checks find from a value nobody wrote (a 0 in place of a
+            // size that is no constant) would only stand beside it; the model is left ungenerated until C# accepts it
+            diagnostics.Clear();
+            valid = false;
+        }
         return new ShapedModel(
             model,
             shaped.ToEquatableArray(),

@@ -467,6 +467,18 @@ public class DiagnosticTests
         Assert.Contains("the name 'event' is a C# keyword (written @event)", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Lstm(hidden: Sizes.Hidden)]", "CS0182")]   // not a constant
+    [InlineData("[Lstm()]", "CS7036")]                       // no hidden at all
+    [InlineData("[Lstm(hidden: \"8\")]", "CS1503")]           // of another type
+    public void AnArgumentCSharpRefusesGetsNoDslDiagnosticBesideIt(string layer, string error)
+    {
+        // C# has said what is wrong; a DSL0002 "hidden must be positive, but is 0" beside it names a 0 nobody wrote
+        var (_, diagnostics, others, _) = GeneratorHarness.Run($"using Dsl; namespace Demo; static class Sizes {{ public static int Hidden = 8; }} [Input(3)] {layer} [Dense(2)] public partial class M;");
+        Assert.Contains(GeneratorHarness.Errors(others), e => e.Id == error);
+        Assert.Empty(diagnostics);
+    }
+
     [Fact]
     public void ModelsWhoseNamesDifferOnlyInCaseBothGenerate()
     {
