@@ -27,6 +27,11 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
         SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root?.FindNode(context.Span) is not { } node || node.AncestorsAndSelf().OfType<AttributeSyntax>().FirstOrDefault() is not { } attribute) return;
         if (attribute.Parent is not AttributeListSyntax list || list.Parent is not ClassDeclarationSyntax type) return;
+        // another input layer before it ([Input], a second [Embedding]): moving this one first leaves that one misplaced
+        // (DSL0004, DSL1003); the stack needs a layer removed, not reordered
+        SemanticModel? semantics = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+        bool IsInputLayer(AttributeSyntax a) => semantics?.GetTypeInfo(a, context.CancellationToken).Type?.Name is "InputAttribute" or "EmbeddingAttribute";
+        if (type.AttributeLists.SelectMany(l => l.Attributes).TakeWhile(a => a != attribute).Any(IsInputLayer)) return;
         context.RegisterCodeFix(
             CodeAction.Create("Move the embedding to the front", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(type, MoveFirst(type, list, attribute)))),
                 nameof(MoveEmbeddingFirstCodeFix)),

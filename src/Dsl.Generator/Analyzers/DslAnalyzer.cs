@@ -79,11 +79,13 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
         var options = new System.Collections.Generic.List<string>();
         for (INamedTypeSymbol? t = type; t is not null; t = t.BaseType)
             options.AddRange(t.GetMembers().OfType<IPropertySymbol>().Where(p => p.SetMethod is { DeclaredAccessibility: Accessibility.Public }).Select(p => p.Name));
+        // an option the attribute already sets is no suggestion: renaming to it would name it twice (CS0643)
+        var named = new System.Collections.Generic.HashSet<string>(list.Arguments.Select(a => a.NameEquals?.Name.Identifier.ValueText).OfType<string>());
         foreach (var argument in list.Arguments)
         {
             if (argument.NameEquals is not { } name || options.Contains(name.Name.Identifier.ValueText)) continue;
             string written = name.Name.Identifier.ValueText;
-            string? closest = Closest(written, options);
+            string? closest = Closest(written, options.Where(o => !named.Contains(o)));
             string attributeName = type.Name.EndsWith("Attribute", System.StringComparison.Ordinal) ? type.Name.Substring(0, type.Name.Length - "Attribute".Length) : type.Name;
             c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnknownOption, name.Name.GetLocation(),
                 ImmutableDictionary<string, string?>.Empty.Add("Closest", closest), attributeName, written,
@@ -91,17 +93,22 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
         }
     }
 
-    /// <summary>The option nearest <paramref name="written"/> (case-insensitive edit distance at most 3), or null.</summary>
+    /// <summary>
+    /// The option nearest <paramref name="written"/> (case-insensitive edit distance at most 3), or null, also when two
+    /// different options are as near (the first declared was picked: a guess the fix would have written for the user).
+    /// </summary>
     internal static string? Closest(string written, System.Collections.Generic.IEnumerable<string> options)
     {
         string? best = null;
         int bestDistance = 4;
+        bool tied = false;
         foreach (string option in options)
         {
             int d = Distance(written.ToLowerInvariant(), option.ToLowerInvariant());
-            if (d < bestDistance) (best, bestDistance) = (option, d);
+            if (d < bestDistance) (best, bestDistance, tied) = (option, d, false);
+            else if (d == bestDistance && best is not null && option != best) tied = true;
         }
-        return best;
+        return tied ? null : best;
     }
 
     private static int Distance(string a, string b)

@@ -207,6 +207,56 @@ public class CodeFixTests
         """);
 
     [Fact]
+    public void NoMoveIsOfferedWhenAnotherInputLayerComesBefore()
+    {
+        // [Embedding][Input][Dense] would only move the error to the [Input] (DSL0004): the stack needs a layer removed
+        Assert.Empty(Offered(new MoveEmbeddingFirstCodeFix(), "DSL1003", """
+            using Dsl;
+            namespace Demo;
+            [Input(features: 3)]
+            [Embedding(vocab: 20, dim: 4)]
+            [Dense(2)]
+            public partial class M;
+            """));
+    }
+
+    [Fact]
+    public void AnOptionTheAttributeAlreadySetsIsNotSuggested()
+    {
+        // renaming ReturnSequence to ReturnSequences beside a ReturnSequences had named it twice (CS0643)
+        using var workspace = new AdhocWorkspace();
+        Diagnostic d = Analyze(NewDocument(workspace, """
+            using Dsl;
+            namespace Demo;
+            [Input(features: 3)]
+            [Lstm(hidden: 4, ReturnSequences = false, ReturnSequence = true)]
+            [Dense(2)]
+            public partial class M;
+            """)).Single(x => x.Id == "DSL0013");
+        Assert.DoesNotContain("did you mean 'ReturnSequences'", d.GetMessage());
+        Assert.Null(d.Properties["Closest"]);
+    }
+
+    [Fact]
+    public void TwoOptionsAsNearAreBothLeftToTheUser()
+    {
+        // Outs is as near Over as Units: the first declared had been picked (Over = 4 does not compile)
+        Assert.Null(Dsl.Generator.Analyzers.DslAnalyzer.Closest("Outs", ["Over", "Units", "Heads"]));
+        Assert.Equal("Units", Dsl.Generator.Analyzers.DslAnalyzer.Closest("Unit", ["Over", "Units", "Heads"]));
+    }
+
+    /// <summary>The actions a fix offers for the one diagnostic of <paramref name="id"/> in <paramref name="source"/>.</summary>
+    private static List<CodeAction> Offered(CodeFixProvider fix, string id, string source)
+    {
+        using var workspace = new AdhocWorkspace();
+        Document document = NewDocument(workspace, source);
+        Diagnostic diagnostic = Analyze(document).Single(d => d.Id == id);
+        var actions = new List<CodeAction>();
+        fix.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), CancellationToken.None)).GetAwaiter().GetResult();
+        return actions;
+    }
+
+    [Fact]
     public void FixAllMakesEveryModelInTheDocumentPartial() => VerifyFixAll(new MakePartialCodeFix(), "DSL0001", """
         using Dsl;
         namespace Demo;
