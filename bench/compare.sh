@@ -30,6 +30,9 @@ while [[ $# -gt 0 ]]; do
   esac
   shift
 done
+# counts checked before minutes of runs; python3 writes the table (Debian's own python3, not only for PyTorch's side)
+[[ $threads =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: threads ($threads) and --rounds ($rounds) must be whole numbers of 1 or more" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "compare.sh: needs python3 for the table (apt-get install python3)" >&2; exit 2; }
 dsl_env=() torch_env=() ts_narrow=()
 if ((avx2)); then
   dsl_env=(DOTNET_EnableAVX512=0)

@@ -10,18 +10,19 @@
 #                                    how the script is tried before a GPU machine's time is spent on it.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
+# the publish's output and the unpacked check, each in a folder of its own (two runs at once do not collide), removed on
+# exit, a failed publish's too (set -e)
+out='' dir=''
+trap 'rm -rf ${out:+"$out"} ${dir:+"$dir"}' EXIT
 pack() {
-    local out
     out=$(mktemp -d)
     dotnet publish "$root/bench/gpu/DeviceCheck.csproj" -c Release -r linux-x64 --self-contained -o "$out/devicecheck" -v quiet -nologo
     mkdir -p "$root/.gpu"
     tar -C "$out" -cJf "$root/.gpu/devicecheck.tar.xz" devicecheck
-    rm -rf "$out"
     ls -l "$root/.gpu/devicecheck.tar.xz"
 }
 run() {
-    local dir=/tmp/dsl-devicecheck
-    rm -rf "$dir" && mkdir -p "$dir"
+    dir=$(mktemp -d)
     tar -C "$dir" -xJf "$root/.gpu/devicecheck.tar.xz"
     export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
     if [ -n "${OUT:-}" ]; then
@@ -35,5 +36,5 @@ case "${1:-}" in
     pack) pack ;;
     run) shift; run "$@" ;;
     smoke) pack; run --cpu --smoke ;;
-    *) sed -n '2,13p' "$0"; exit 2 ;;
+    *) sed -n '2,10p' "$0"; exit 2 ;;
 esac

@@ -20,11 +20,15 @@ if [[ ${1:-} == --avx2 ]]; then
   ts_narrow=(--avx2) # launch.sh narrows LibTorch
 fi
 rounds=1
-if [[ ${1:-} == --rounds ]]; then rounds=$2; shift 2; fi
+if [[ ${1:-} == --rounds ]]; then rounds=${2:?run.sh: --rounds needs a count}; shift 2; fi
+[[ $threads =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: threads ($threads) and --rounds ($rounds) must be whole numbers of 1 or more" >&2; exit 2; }
+command -v python3 >/dev/null || { echo "run.sh: needs python3 for the table (apt-get install python3)" >&2; exit 2; }
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
-dotnet build -c Release bench/torchsharp -v quiet >/dev/null
-dotnet build -c Release bench/Dsl.Benchmarks -v quiet >/dev/null
+# the builds' output kept, and shown when one fails (MSBuild writes its errors to stdout)
+for project in bench/torchsharp bench/Dsl.Benchmarks; do
+  dotnet build -c Release "$project" -v quiet >"$out/build.log" 2>&1 || { cat "$out/build.log" >&2; echo "run.sh: building $project failed" >&2; exit 1; }
+done
 for ((round = 0; round < rounds; round++)); do
   env "${dsl_env[@]}" dotnet bench/Dsl.Benchmarks/bin/Release/net10.0/Dsl.Benchmarks.dll --json --threads "$threads" "$@" >> "$out/dsl.jsonl"
   bench/torchsharp/launch.sh ${ts_narrow[@]+"${ts_narrow[@]}"} "$threads" --json "$@" >> "$out/ts.jsonl"

@@ -208,8 +208,8 @@ internal sealed record Options
           --lr X               Adam learning rate (default 0.003)
           --seed N             seed of weights, batches and sampling (default 1)
           --length N, --prime TEXT  length and start of the generated sample (default 400, "public ")
-          --device cpu|gpu     where the model computes: the host's kernels (default), or the best accelerator found
-                               (CUDA, else OpenCL, else ILGPU's CPU accelerator)
+          --device cpu|gpu     where the model computes: the host's kernels (default), or a CUDA, else OpenCL, GPU
+                               (with neither, the run stops: ILGPU's CPU accelerator is for tests, far slower than the host)
         """;
 
     public static Options Parse(string[] args)

@@ -30,13 +30,15 @@ if (options.Help)
 var (train, test) = Dates.Split(options.TrainCount, options.TestCount, options.Seed);
 var translators = new List<(Architecture Architecture, IDateTranslator Model)>();
 var reports = new List<Report>();
+// every architecture's weights checked against the split before any trains: a mismatch found after the first had trained
+// (about 45 s) stopped the run without translating anything
+if (!options.Retrain && options.Architectures.Any(a => !SameSplit(options.WeightsPath ?? a.WeightsPath, options))) return 2;
 foreach (Architecture architecture in options.Architectures)
 {
     if (options.Architectures.Count > 1) AnsiConsole.Write(new Rule($"[bold]{architecture.Name}[/]: {architecture.Description}").LeftJustified());
     IDateTranslator model = architecture.Create(options.Seed);
     string weightsPath = options.WeightsPath ?? architecture.WeightsPath;
     double? trainingSeconds = null;
-    if (!options.Retrain && !SameSplit(weightsPath, options)) return 2;
     bool loaded = !options.Retrain && TryLoad(model, weightsPath);
     if (!loaded)
     {

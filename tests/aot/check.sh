@@ -33,8 +33,16 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-echo "== dotnet publish -c Release -r linux-x64 (NativeAOT, the package's default instruction set)"
-dotnet publish AotTrainer/AotTrainer.csproj -c Release -r linux-x64 -o "$out/aot" >"$out/publish.log" 2>&1
+# the host's own platform (an Arm64 host cannot run, nor link, an x64 binary); an x64 CPU without AVX2 and FMA cannot start
+# the package's default x86-64-v3 binary, so it gets x86-64-v2 (what it runs is then the 128-bit kernel's speed)
+case "$(uname -m)" in
+    aarch64 | arm64) rid=linux-arm64 ;;
+    *) rid=linux-x64 ;;
+esac
+isa=()
+if [ "$rid" = linux-x64 ] && ! { grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; }; then isa=(-p:DslAotInstructionSet=x86-64-v2); fi
+echo "== dotnet publish -c Release -r $rid ${isa[*]:-} (NativeAOT, the package's default instruction set)"
+dotnet publish AotTrainer/AotTrainer.csproj -c Release -r "$rid" "${isa[@]}" -o "$out/aot" >"$out/publish.log" 2>&1
 prc=$?
 cat "$out/publish.log"
 [ "$prc" -eq 0 ] || fail "the NativeAOT publish failed, exit $prc"
