@@ -32,6 +32,9 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
         SemanticModel? semantics = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
         bool IsInputLayer(AttributeSyntax a) => semantics?.GetTypeInfo(a, context.CancellationToken).Type?.Name is "InputAttribute" or "EmbeddingAttribute";
         if (type.AttributeLists.SelectMany(l => l.Attributes).TakeWhile(a => a != attribute).Any(IsInputLayer)) return;
+        // a list under a directive (#if …): moving it out would leave the directive's other half, or put another layer
+        // under it; the preprocessor's meaning is the user's to rearrange
+        if (type.AttributeLists.Skip(1).Any(l => l.GetLeadingTrivia().Any(t => t.IsDirective))) return;
         context.RegisterCodeFix(
             CodeAction.Create("Move the embedding to the front", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(type, MoveFirst(type, list, attribute)))),
                 nameof(MoveEmbeddingFirstCodeFix)),

@@ -221,6 +221,22 @@ public class CodeFixTests
     }
 
     [Fact]
+    public void NoMoveIsOfferedAcrossADirectiveBetweenTheLayers()
+    {
+        // the move had dropped the #if above the embedding and left its #endif (CS1028)
+        Assert.Empty(Offered(new MoveEmbeddingFirstCodeFix(), "DSL1003", """
+            using Dsl;
+            namespace Demo;
+            [Lstm(hidden: 8)]
+            #if !LEGACY
+            [Embedding(vocab: 20, dim: 4)]
+            #endif
+            [Dense(20)]
+            public partial class M;
+            """));
+    }
+
+    [Fact]
     public void AnOptionTheAttributeAlreadySetsIsNotSuggested()
     {
         // renaming ReturnSequence to ReturnSequences beside a ReturnSequences had named it twice (CS0643)
