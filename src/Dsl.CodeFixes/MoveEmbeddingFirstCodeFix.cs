@@ -35,6 +35,9 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
         // a list under a directive (#if …): moving it out would leave the directive's other half, or put another layer
         // under it; the preprocessor's meaning is the user's to rearrange
         if (type.AttributeLists.Skip(1).Any(l => l.GetLeadingTrivia().Any(t => t.IsDirective))) return;
+        // layers on several partial declarations: the order runs across them, and reordering this one may not put the
+        // embedding first (the fix had been offered and changed nothing)
+        if (semantics?.GetDeclaredSymbol(type, context.CancellationToken) is { DeclaringSyntaxReferences.Length: > 1 }) return;
         context.RegisterCodeFix(
             CodeAction.Create("Move the embedding to the front", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(type, MoveFirst(type, list, attribute)))),
                 nameof(MoveEmbeddingFirstCodeFix)),
@@ -49,8 +52,12 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
             : type.AttributeLists.Replace(list, list.WithAttributes(list.Attributes.Remove(attribute)));
         if (index == 0 && list.Attributes.Count == 1) return type; // already first
         // The moved attribute gets its own list, laid out like the list it goes before. What precedes the class (comments,
-        // documentation, #if) moves with the front, once: the list that was first keeps only its line's indentation.
+        // documentation, #if) moves with the front, once: the list that was first keeps only its line's indentation. A
+        // comment on the lines above the embedding's own list goes with it (it had been dropped).
         SyntaxTriviaList leading = type.AttributeLists[0].GetLeadingTrivia();
+        SyntaxTriviaList own = list.Attributes.Count == 1 ? list.GetLeadingTrivia() : default;
+        if (own.Any(t => t.IsKind(SyntaxKind.SingleLineCommentTrivia) || t.IsKind(SyntaxKind.MultiLineCommentTrivia)))
+            leading = leading.AddRange(own.SkipWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia)));
         AttributeListSyntax moved = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(attribute.WithoutTrivia()))
             .WithLeadingTrivia(leading)
             .WithTrailingTrivia(type.AttributeLists[0].GetTrailingTrivia());

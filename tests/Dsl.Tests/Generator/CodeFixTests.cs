@@ -237,6 +237,50 @@ public class CodeFixTests
     }
 
     [Fact]
+    public void AMovedEmbeddingKeepsTheCommentAboveIt() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
+        """
+        using Dsl;
+        namespace Demo;
+        public static partial class Models
+        {
+            /// <summary>A tagger.</summary>
+            [Lstm(hidden: 8)]
+            // the token table
+            [Embedding(vocab: 20, dim: 4)]
+            [Dense(20)]
+            public partial class M;
+        }
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        public static partial class Models
+        {
+            /// <summary>A tagger.</summary>
+            // the token table
+            [Embedding(vocab: 20, dim: 4)]
+            [Lstm(hidden: 8)]
+            [Dense(20)]
+            public partial class M;
+        }
+        """);
+
+    [Fact]
+    public void NoMoveIsOfferedForLayersOnSeveralPartialDeclarations()
+    {
+        // the order runs across the declarations: reordering the embedding's own one had changed nothing
+        Assert.Empty(Offered(new MoveEmbeddingFirstCodeFix(), "DSL1003", """
+            using Dsl;
+            namespace Demo;
+            [Lstm(hidden: 8)]
+            public partial class M;
+            [Embedding(vocab: 20, dim: 4)]
+            [Dense(20)]
+            public partial class M;
+            """));
+    }
+
+    [Fact]
     public void AnOptionTheAttributeAlreadySetsIsNotSuggested()
     {
         // renaming ReturnSequence to ReturnSequences beside a ReturnSequences had named it twice (CS0643)
