@@ -22,6 +22,11 @@ namespace Dsl.Kernels;
 /// (<see cref="MicroKernel"/>), with a cache blocking sized for this core's L1d and L2 (<see cref="CacheBlocking"/>). Large products are split over the cores (<see cref="GemmWorkers"/>).
 /// <see cref="GemmReference"/> is the scalar reference every path is tested against.
 /// </para>
+/// <para>
+/// C must not share memory with A, B or a bias row (nor a packed B with B): the products write C while they still read
+/// their operands, tile by tile, so C written over A gives results that depend on the path, the vector width and the
+/// threads (BLAS's rule too). Disjoint column slices of one buffer, as a bidirectional layer's directions are, are fine.
+/// </para>
 /// </summary>
 public static unsafe class Gemm
 {
