@@ -27,17 +27,17 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
         SyntaxNode? root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root?.FindNode(context.Span) is not { } node || node.AncestorsAndSelf().OfType<AttributeSyntax>().FirstOrDefault() is not { } attribute) return;
         if (attribute.Parent is not AttributeListSyntax list || list.Parent is not ClassDeclarationSyntax type) return;
-        // another input layer before it ([Input], a second [Embedding]): moving this one first leaves that one misplaced
-        // (DSL0004, DSL1003); the stack needs a layer removed, not reordered
+        // layers on several partial declarations: the order runs across them, and reordering this one may not put the
+        // embedding first (the fix had been offered and changed nothing)
         SemanticModel? semantics = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        bool IsInputLayer(AttributeSyntax a) => semantics?.GetTypeInfo(a, context.CancellationToken).Type?.Name is "InputAttribute" or "EmbeddingAttribute";
-        if (type.AttributeLists.SelectMany(l => l.Attributes).TakeWhile(a => a != attribute).Any(IsInputLayer)) return;
+        if (semantics?.GetDeclaredSymbol(type, context.CancellationToken) is not { DeclaringSyntaxReferences.Length: 1 } symbol) return;
+        // another input layer before it ([Input], a second [Embedding]; the parser's layers say which are): moving this one
+        // first leaves that one misplaced (DSL0004, DSL1003); the stack needs a layer removed, not reordered
+        if (Dsl.Generator.Parsing.ModelParser.Parse(symbol, context.CancellationToken) is not { } model) return;
+        if (model.Layers.TakeWhile(l => l.Location?.TextSpan != attribute.Span).Any(l => l.IsInput)) return;
         // a list under a directive (#if …): moving it out would leave the directive's other half, or put another layer
         // under it; the preprocessor's meaning is the user's to rearrange
         if (type.AttributeLists.Skip(1).Any(l => l.GetLeadingTrivia().Any(t => t.IsDirective))) return;
-        // layers on several partial declarations: the order runs across them, and reordering this one may not put the
-        // embedding first (the fix had been offered and changed nothing)
-        if (semantics?.GetDeclaredSymbol(type, context.CancellationToken) is { DeclaringSyntaxReferences.Length: > 1 }) return;
         context.RegisterCodeFix(
             CodeAction.Create("Move the embedding to the front", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(type, MoveFirst(type, list, attribute)))),
                 nameof(MoveEmbeddingFirstCodeFix)),

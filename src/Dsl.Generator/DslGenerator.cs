@@ -125,7 +125,7 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
         return distinct.Select(m => Of(tagged.Contains(m.Key) ? m with { OutputStem = $"{m.Key}.{CaseTag(m.Key)}" } : m, byKey)).ToList();
     }
 
-    /// <summary>The positions of a key's capital letters as hexadecimal: two keys that differ only in case differ here.</summary>
+    /// <summary>A hash of where a key's capital letters stand (16 hexadecimal digits): two keys that differ only in case differ here.</summary>
     private static string CaseTag(string key)
     {
         ulong hash = 14695981039346656037UL; // FNV-1a over the capitals' positions

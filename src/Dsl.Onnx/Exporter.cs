@@ -178,11 +178,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         return g.Add("Concat", n, [x, context], ("axis", 2L));
     }
 
-    /// <summary>
-    /// x + pe[position], the row computed from the step graph's position input as the runtime computes it (angles in double
-    /// precision, position · 10000^(−2i/W), sines at even columns and cosines at odd ones, then rounded to float): any
-    /// position, where a table would end at <see cref="OnnxExportOptions.MaxSteps"/>.
-    /// </summary>
+    /// <summary>x + pe[position], the row at the step graph's position input (<see cref="Encodings"/>): any position.</summary>
     private string PositionalStep(PositionalEncodingInfo p, string x) => g.Add("Add", p.Name, [x, Encodings(p, Position!)]);
 
     /// <summary>

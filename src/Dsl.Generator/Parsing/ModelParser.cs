@@ -114,12 +114,11 @@ internal static class ModelParser
 
         if (composition is null && type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == EncoderDecoderAttribute))
             unsupported ??= "it declares layers and [EncoderDecoder] at once; compose the encoder and decoder in a class of its own";
-        // the generated code names the class, the types around it and its namespace as identifiers: a keyword (@event) would be read as the keyword
-        if (new[] { type.Name }.Concat(containing.Select(c => c.Name)).Concat(type.ContainingNamespace?.ToDisplayString().Split('.') ?? [])
-            .FirstOrDefault(n => SyntaxFacts.GetKeywordKind(n) != SyntaxKind.None) is { } reserved)
-            unsupported ??= $"the name '{reserved}' is a C# keyword (written @{reserved}); the generated code names it, so rename it";
-
         string ns = type.ContainingNamespace is { IsGlobalNamespace: false } n ? n.ToDisplayString() : "";
+        // the generated code names the class, the types around it and its namespace as identifiers: a keyword (@event) would be read as the keyword
+        if (new[] { type.Name }.Concat(containing.Select(c => c.Name)).Concat(ns.Split('.'))
+            .FirstOrDefault(name => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None) is { } reserved)
+            unsupported ??= $"the name '{reserved}' is a C# keyword (written @{reserved}); the generated code names it, so rename it";
         return new ModelSpec(ns, type.Name, Key(type) + ".g.cs", containing.ToEquatableArray(), isPartial, unsupported, nameLocation, specs.ToEquatableArray(), composition);
     }
 

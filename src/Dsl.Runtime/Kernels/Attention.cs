@@ -364,12 +364,7 @@ public static class AttentionKernel
         Require(weights, pairs, "weights");
         if (!mask.IsEmpty) Require(mask, pairs, "mask");
         Require(context, (long)steps * batch * width, "context");
-        if ((long)steps * batch == 0) return;
-        if (sourceSteps == 0)
-        {
-            context.Slice(0, steps * batch * width).Clear(); // no source step to attend to: each query's weighted sum is empty
-            return;
-        }
+        if ((long)steps * batch == 0 || CrossAttentionKernel.NoSourceSteps(sourceSteps, context, (long)steps * batch * width)) return;
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {

@@ -43,7 +43,7 @@ public static class CrossAttentionKernel
     /// No source step to attend to (<paramref name="sourceSteps"/> = 0): each query's weighted sum is empty, so the first
     /// <paramref name="length"/> values of <paramref name="context"/> are zeros (what a product over 0 keys gives in PyTorch).
     /// </summary>
-    private static bool NoSourceSteps(int sourceSteps, Span<float> context, long length)
+    internal static bool NoSourceSteps(int sourceSteps, Span<float> context, long length)
     {
         if (sourceSteps != 0) return false;
         context.Slice(0, checked((int)length)).Clear();

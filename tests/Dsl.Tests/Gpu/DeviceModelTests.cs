@@ -422,12 +422,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         Dsl.Kernels.AttentionKernel.Forward(T, B, E, heads, 0.5f, causal, lengths, qkv, weights, default, context, default);
         float[] expected = new float[T * B * 3 * E];
         Dsl.Kernels.AttentionKernel.Backward(T, B, E, heads, 0.5f, causal, lengths, qkv, weights, default, dContext, expected, default);
-        for (int t = lengths[1]; t < T; t++)
-        {
-            qkv.AsSpan((t * B + 1) * 3 * E, 3 * E).Fill(float.NaN);
-            dContext.AsSpan((t * B + 1) * E, E).Fill(float.NaN);
-            for (int h = 0; h < heads; h++) weights.AsSpan(((1 * heads + h) * T + t) * T, T).Fill(float.NaN);
-        }
+        Dsl.Tests.Runtime.PaddedAttentionRows.Fill(qkv, dContext, weights, T, B, E, heads, sequence: 1, from: lengths[1], float.NaN);
         int nq = qkv.Length, nw = weights.Length, nc = dContext.Length;
         using var memory = new DeviceMemory(fixture.Cpu, 2 * nq + nw + nc);
         DeviceSpan dq = memory.Span.Slice(0, nq), dw = memory.Span.Slice(nq, nw), dc = memory.Span.Slice(nq + nw, nc), dQkv = memory.Span.Slice(nq + nw + nc, nq);

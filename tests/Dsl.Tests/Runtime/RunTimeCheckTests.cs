@@ -383,12 +383,7 @@ public class RunTimeCheckTests
         float[] Backward(float padding)
         {
             float[] q = (float[])qkv.Clone(), w = (float[])weights.Clone(), dc = (float[])dContext.Clone();
-            for (int t = lengths[1]; t < T; t++)
-            {
-                q.AsSpan((t * B + 1) * 3 * E, 3 * E).Fill(padding);
-                dc.AsSpan((t * B + 1) * E, E).Fill(padding);
-                for (int h = 0; h < heads; h++) w.AsSpan(((1 * heads + h) * T + t) * T, T).Fill(padding);
-            }
+            PaddedAttentionRows.Fill(q, dc, w, T, B, E, heads, sequence: 1, from: lengths[1], padding);
             float[] dQkv = Enumerable.Repeat(7f, T * B * 3 * E).ToArray();
             AttentionKernel.Backward(T, B, E, heads, 0.5f, causal, lengths, q, w, default, dc, dQkv, default);
             return dQkv;
@@ -546,5 +541,23 @@ public class RunTimeCheckTests
         }
         var big = new float[256 * 256];
         Gemm.MatMul(256, 256, 256, big, 256, big, 256, big.ToArray(), 256, accumulate: false);
+    }
+}
+
+/// <summary>Self-attention's buffers at one sequence's padded steps (what a host and a device test poison with NaN).</summary>
+internal static class PaddedAttentionRows
+{
+    /// <summary>
+    /// Sets <paramref name="value"/> in sequence <paramref name="sequence"/>'s rows of qkv [T, B, 3E] and d(context) [T, B, E],
+    /// and in its heads' weight rows [B, heads, T, T], at the steps from <paramref name="from"/> on.
+    /// </summary>
+    public static void Fill(float[] qkv, float[] dContext, float[] weights, int T, int B, int E, int heads, int sequence, int from, float value)
+    {
+        for (int t = from; t < T; t++)
+        {
+            qkv.AsSpan((t * B + sequence) * 3 * E, 3 * E).Fill(value);
+            dContext.AsSpan((t * B + sequence) * E, E).Fill(value);
+            for (int h = 0; h < heads; h++) weights.AsSpan(((sequence * heads + h) * T + t) * T, T).Fill(value);
+        }
     }
 }
