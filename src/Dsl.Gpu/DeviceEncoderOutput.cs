@@ -49,10 +49,11 @@ public sealed class DeviceEncoderOutput : IDisposable
     {
         _shared = null;
         ReadOnlySpan<float> outputs = encoded.Memory.Span; // (from another device: copied to the host first)
-        if (_memory is null || _memory.Length != outputs.Length)
+        if (_memory is null || _gradient is null || _memory.Length != outputs.Length)
         {
             _memory?.Dispose();
             _gradient?.Dispose();
+            _memory = _gradient = null; // an allocation that fails leaves none, not disposed buffers of the right length
             _memory = new DeviceMemory(_device, outputs.Length);
             _gradient = new DeviceMemory(_device, outputs.Length);
         }

@@ -323,6 +323,13 @@ internal sealed partial class DeviceKernels
         float sum = 0f;
         for (int j = 0; j < width; j++) sum += v.X[at + j];
         float mu = sum / width, variance = 0f;
+        if (float.IsNaN(mu) || float.IsInfinity(mu))
+        {
+            // finite values whose float sum overflows: the mean summed in double, as the host's LayerNormKernel
+            double wide = 0;
+            for (int j = 0; j < width; j++) wide += v.X[at + j];
+            mu = (float)(wide / width);
+        }
         for (int j = 0; j < width; j++)
         {
             float c = v.X[at + j] - mu;
@@ -409,7 +416,7 @@ internal sealed partial class DeviceKernels
         float v = y[i];
         if (backward == 0)
         {
-            y[i] = kind == 1 ? XMath.Tanh(v) : kind == 2 ? (v > 0f ? v : 0f) : kind == 3 ? Sigmoid(v) : v;
+            y[i] = kind == 1 ? XMath.Tanh(v) : kind == 2 ? (v <= 0f ? 0f : v) : kind == 3 ? Sigmoid(v) : v;
             return;
         }
         float d = dy[i];
@@ -451,14 +458,14 @@ internal sealed partial class DeviceKernels
     {
         long start = (long)(int)row * a.Width, end = XMath.Min(start + a.Width, (long)a.Total);
         bool valid = a.Batch == 0 || row / a.Batch < v.Lengths[row % a.Batch];
-        float sum = 0f;
+        double sum = 0; // in double, as the host's Losses (a float sum overflowed from differences of 1.8e19 on)
         for (long i = start; i < end; i++)
         {
             float d = valid ? v.Prediction[i] - v.Target[i] : 0f;
-            sum += d * d;
+            sum += (double)d * d;
             if (a.WantGradient != 0) v.Gradient[i] = a.Scale * d;
         }
-        v.RowLoss[row] = sum;
+        v.RowLoss[row] = (float)(sum * a.PerElement); // the row's share of the mean: finite wherever the mean is
     }
 
     private static void GatherRowsKernel(Index1D i, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) =>
@@ -567,7 +574,7 @@ internal sealed partial class DeviceKernels
         if (a.Backward == 0)
         {
             float pre = v.Gates[row];
-            a.H[(long)b * a.LdY + j] = a.Relu != 0 ? (pre > 0f ? pre : 0f) : XMath.Tanh(pre);
+            a.H[(long)b * a.LdY + j] = a.Relu != 0 ? (pre <= 0f ? 0f : pre) : XMath.Tanh(pre);
             return;
         }
         float h = v.Previous[(long)b * a.LdPrevious + j];
@@ -628,21 +635,32 @@ internal sealed partial class DeviceKernels
     }
 
     /// <summary>
-    /// Part i of a norm: Σ x² (p = 2), max |x| (p = ∞) or Σ |x|^p over the i-th of <c>parts</c> equal runs of x.
+    /// Part i of a norm over the i-th of <c>parts</c> equal runs of x: its p-norm (Σ |x|^p)^(1/p), summed in double as the
+    /// host's <c>ParameterSet</c> sums (a float sum of squares overflowed from norms of 1.8e19 on), or max |x| (p = ∞). The
+    /// host adds the parts' p-th powers in double.
     /// </summary>
     private static void PartialNormsKernel(Index1D i, ArrayView<float> x, ArrayView<float> partials, int length, float p)
     {
         int parts = (int)partials.Length;
         int chunk = (length + parts - 1) / parts, start = i * chunk, end = XMath.Min(length, start + chunk);
-        float acc = 0f;
+        if (float.IsPositiveInfinity(p))
+        {
+            float max = 0f;
+            for (int k = start; k < end; k++)
+            {
+                float v = XMath.Abs(x[k]);
+                max = float.IsNaN(v) || v > max ? v : max; // a NaN stays (CUDA's fmaxf would drop it)
+            }
+            partials[i] = max;
+            return;
+        }
+        double acc = 0;
         for (int k = start; k < end; k++)
         {
-            float v = XMath.Abs(x[k]);
-            if (p == 2f) acc += v * v;
-            else if (float.IsPositiveInfinity(p)) acc = float.IsNaN(v) || v > acc ? v : acc; // a NaN stays (CUDA's fmaxf would drop it)
-            else acc += XMath.Pow(v, p);
+            double v = XMath.Abs(x[k]);
+            acc += p == 2f ? v * v : XMath.Pow(v, p);
         }
-        partials[i] = acc;
+        partials[i] = (float)(p == 2f ? XMath.Sqrt(acc) : XMath.Pow(acc, 1.0 / p));
     }
 
     /// <summary>One element of SGD (kind 0), Adam/AdamW (kind 1) or RMSprop (kind 2), as <c>Dsl.Optimizer</c>'s updates.</summary>
@@ -821,4 +839,6 @@ internal struct SquaredErrorArgs
     public int Batch;
     public float Scale;
     public int WantGradient;
+    /// <summary>1 / the number of elements counted: each row's loss comes back as its share of the mean.</summary>
+    public double PerElement;
 }

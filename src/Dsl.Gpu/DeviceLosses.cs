@@ -77,8 +77,8 @@ public static class DeviceLosses
             // (without lengths the kernel reads none: no upload, which would wait for the device and evict the ints it holds)
             Lengths = batch == 0 ? device.Placeholder.Cast<int>() : device.Upload(lengths),
         };
-        device.Kernels.SquaredErrorRows(rows, views, new SquaredErrorArgs { Width = width, Total = target.Length, Batch = batch, Scale = 2f / count, WantGradient = wantGradient ? 1 : 0 });
-        return (float)(SumOfRows(device, rowLoss, rows) / count);
+        device.Kernels.SquaredErrorRows(rows, views, new SquaredErrorArgs { Width = width, Total = target.Length, Batch = batch, Scale = 2f / count, WantGradient = wantGradient ? 1 : 0, PerElement = 1.0 / count });
+        return (float)SumOfRows(device, rowLoss, rows);
     }
 
     /// <summary>The first <paramref name="rows"/> losses a kernel left in <paramref name="rowLoss"/>, brought back once the device is done and summed in double precision.</summary>

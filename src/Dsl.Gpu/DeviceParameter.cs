@@ -211,7 +211,8 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
             device.Accelerator.Synchronize();
             scratch.SubView(0, parts).CopyToCPU(partials.AsSpan(0, parts));
             for (int i = 0; i < parts; i++)
-                total = float.IsPositiveInfinity(normType) ? Math.Max(total, partials[i]) : total + partials[i];
+                total = float.IsPositiveInfinity(normType) ? Math.Max(total, partials[i])
+                    : total + (normType == 2f ? (double)partials[i] * partials[i] : Math.Pow(partials[i], normType));
         }
         float norm = float.IsPositiveInfinity(normType) ? (float)total
             : normType == 2f ? (float)Math.Sqrt(total)
@@ -246,7 +247,8 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
             case Sgd sgd:
                 args = new OptimizerArgs { Kind = 0, Momentum = sgd.Momentum, Dampening = sgd.Dampening, Nesterov = sgd.Nesterov ? 1 : 0, WeightDecay = sgd.WeightDecay };
                 break;
-            case Adam adam:
+            // Adam and AdamW as the library defines them: a subclass's own update (it may override Update) runs on the host
+            case Adam adam when adam.GetType() == typeof(Adam) || adam is AdamW:
             {
                 float bias1 = 1 - MathF.Pow(adam.Beta1, optimizer.StepCount);
                 float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(adam.Beta2, optimizer.StepCount));
@@ -309,14 +311,24 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
         if (_states.TryGetValue(optimizer, out DeviceMemory[][]? state)) return state;
         var slots = optimizer.StateSlots;
         state = new DeviceMemory[slots.Length][];
-        for (int s = 0; s < slots.Length; s++)
+        try
         {
-            state[s] = new DeviceMemory[slots[s].Buffers.Length];
-            for (int i = 0; i < state[s].Length; i++)
+            for (int s = 0; s < slots.Length; s++)
             {
-                state[s][i] = new DeviceMemory(device, slots[s].Buffers[i].Length);
-                state[s][i].Span.CopyFrom(slots[s].Buffers[i]);
+                state[s] = new DeviceMemory[slots[s].Buffers.Length];
+                for (int i = 0; i < state[s].Length; i++)
+                {
+                    state[s][i] = new DeviceMemory(device, slots[s].Buffers[i].Length);
+                    state[s][i].Span.CopyFrom(slots[s].Buffers[i]);
+                }
             }
+        }
+        catch
+        {
+            // out of device memory part-way: what was allocated goes back (each retry had kept another set)
+            foreach (DeviceMemory[]? slot in state)
+                foreach (DeviceMemory? buffer in slot ?? []) buffer?.Dispose();
+            throw;
         }
         _states.Add(optimizer, state);
         return state;

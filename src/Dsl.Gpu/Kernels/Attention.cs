@@ -21,6 +21,7 @@ public static class AttentionKernel
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch)
     {
+        RequireShape(steps, steps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
         Require(weights, batch * heads * steps * steps, "weights");
         Require(context, steps * batch * width, "context");
@@ -43,6 +44,7 @@ public static class AttentionKernel
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch)
     {
+        RequireShape(steps, steps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
         Require(dQkv, steps * batch * 3 * width, "dQkv");
         Device device = qkv.Device;
@@ -78,6 +80,7 @@ public static class AttentionKernel
     public static void CrossForward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan weights, DeviceSpan mask, DeviceSpan context)
     {
+        RequireShape(steps, sourceSteps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
         Require(q, steps * batch * width, "q");
         Require(k, sourceSteps * batch * width, "k");
@@ -98,6 +101,7 @@ public static class AttentionKernel
     public static void CrossBackward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dq, DeviceSpan dk, DeviceSpan dv)
     {
+        RequireShape(steps, sourceSteps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
         Require(dq, steps * batch * width, "dq");
         Require(dk, sourceSteps * batch * width, "dk");
@@ -124,6 +128,7 @@ public static class AttentionKernel
     public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan query, DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch)
     {
+        RequireShape(steps, steps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
         Require(query, width, "query");
         Require(weights, batch * heads * steps, "weights");
@@ -144,6 +149,7 @@ public static class AttentionKernel
     public static void PoolBackward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan query, DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan dQuery, DeviceSpan scratch)
     {
+        RequireShape(steps, steps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
         Require(dQkv, steps * batch * 3 * width, "dQkv");
         Require(dQuery, width, "dQuery");
@@ -195,6 +201,13 @@ public static class AttentionKernel
         Steps = 1, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 0, DQRow = width, KRow = 3 * width, KOffset = width, VOffset = 2 * width,
         Scale = scale, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
     };
+
+    /// <summary>The host kernels' checks of the shape and lengths (a length outside 1 … keys, or a width the heads do not divide, is refused alike).</summary>
+    private static void RequireShape(int steps, int keys, int batch, int width, int heads, ReadOnlySpan<int> lengths)
+    {
+        Dsl.Kernels.AttentionKernel.RequireHeads(steps, keys, batch, width, heads);
+        Dsl.Kernels.AttentionKernel.RequireLengths(lengths, batch, keys);
+    }
 
     private static void Require(DeviceSpan span, int length, string name)
     {

@@ -16,6 +16,7 @@ public static class CrossAttentionKernel
     public static void DotForward(int steps, int sourceSteps, int batch, int queryWidth, int memoryWidth, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan x, DeviceSpan keys, DeviceSpan memory, DeviceSpan weights, DeviceSpan context, bool causal = false, DeviceSpan mask = default)
     {
+        Dsl.Kernels.AttentionKernel.RequireLengths(lengths, batch, sourceSteps); // as the host: a length outside 1 … S is refused
         if (steps == 0 || batch == 0 || NoSourceSteps(sourceSteps, context, steps * batch * memoryWidth)) return;
         Device device = x.Device;
         var views = new ClassicViews { X = x.View, K = keys.View, Memory = memory.View, Weights = weights.View, Context = context.View };
@@ -38,6 +39,7 @@ public static class CrossAttentionKernel
         DeviceSpan x, DeviceSpan keys, DeviceSpan memory, DeviceSpan weights, DeviceSpan dContext, DeviceSpan dx, DeviceSpan dKeys, DeviceSpan dMemory,
         DeviceSpan scratch, bool causal = false, DeviceSpan mask = default)
     {
+        Dsl.Kernels.AttentionKernel.RequireLengths(lengths, batch, sourceSteps);
         if (steps == 0 || batch == 0 || sourceSteps == 0) return; // no source step: the context was zeros, nothing to add
         Device device = x.Device;
         var views = new ClassicViews
@@ -52,6 +54,7 @@ public static class CrossAttentionKernel
         DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan memory, DeviceSpan hidden, DeviceSpan weights, DeviceSpan context, bool causal = false,
         DeviceSpan mask = default)
     {
+        Dsl.Kernels.AttentionKernel.RequireLengths(lengths, batch, sourceSteps); // as the host: a length outside 1 … S is refused
         if (steps == 0 || batch == 0 || NoSourceSteps(sourceSteps, context, steps * batch * memoryWidth)) return;
         Device device = q.Device;
         var views = new ClassicViews { X = q.View, K = k.View, V = v.View, Memory = memory.View, Hidden = hidden.View, Weights = weights.View, Context = context.View };
@@ -78,6 +81,7 @@ public static class CrossAttentionKernel
         DeviceSpan v, DeviceSpan memory, DeviceSpan hidden, DeviceSpan weights, DeviceSpan dContext, DeviceSpan dq, DeviceSpan dk, DeviceSpan dv,
         DeviceSpan dMemory, DeviceSpan scratch, bool causal = false, DeviceSpan mask = default)
     {
+        Dsl.Kernels.AttentionKernel.RequireLengths(lengths, batch, sourceSteps);
         if (steps == 0 || batch == 0 || sourceSteps == 0) return; // no source step: the context was zeros, nothing to add
         Device device = v.Device;
         var views = new ClassicViews

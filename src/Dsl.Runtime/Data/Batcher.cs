@@ -162,8 +162,9 @@ public sealed class Batcher
 
     /// <summary>
     /// Splits <paramref name="items"/> into training and validation sets, the latter <paramref name="validationFraction"/> of
-    /// them (rounded), shuffled with <paramref name="seed"/>. A split that would leave no training item is refused, as
-    /// scikit-learn's <c>train_test_split</c> refuses it.
+    /// them rounded up (scikit-learn's <c>train_test_split</c>: ⌈fraction × count⌉, so a fraction above 0 always holds some
+    /// items out), shuffled with <paramref name="seed"/>. A split that would leave no training item is refused, as
+    /// scikit-learn refuses it.
     /// </summary>
     public static (T[] Training, T[] Validation) Split<T>(IReadOnlyList<T> items, double validationFraction, int seed = 0)
     {
@@ -172,7 +173,7 @@ public sealed class Batcher
         var rng = new Rng((ulong)seed);
         int[] order = Enumerable.Range(0, items.Count).ToArray();
         rng.Shuffle<int>(order);
-        int validation = (int)Math.Round(items.Count * validationFraction);
+        int validation = (int)Math.Ceiling(items.Count * validationFraction);
         if (items.Count > 0 && validation >= items.Count)
             throw new ArgumentException($"A validation fraction of {validationFraction} of {items.Count} items leaves no training item " +
                 $"({validation} for validation); expected a smaller fraction or more items.", nameof(validationFraction));

@@ -118,8 +118,12 @@ public static class AttentionKernel
     private static (int Q, int K) ViewLengths(ref HeadArgs x) =>
         ((x.Steps - 1) * x.Batch * x.QRow + (x.Batch - 1) * x.QRow + x.Width, (x.Keys - 1) * x.Batch * x.KRow + (x.Batch - 1) * x.KRow + x.Width);
 
-    /// <summary>Lengths, when given, are one per sequence and each 1 … <paramref name="keys"/> (a key-padding mask that hides every key has no softmax).</summary>
-    private static void RequireLengths(ReadOnlySpan<int> lengths, int batch, int keys)
+    /// <summary>
+    /// Lengths, when given, are one per sequence and each 1 … <paramref name="keys"/> (a key-padding mask that hides every key
+    /// has no softmax; a length outside had been clamped silently): every attention kernel's check, the classic scores' and the
+    /// device's too.
+    /// </summary>
+    internal static void RequireLengths(ReadOnlySpan<int> lengths, int batch, int keys)
     {
         if (lengths.IsEmpty) return;
         if (lengths.Length < batch) throw new ArgumentException($"lengths: expected one length per sequence, {batch}, got {lengths.Length}.", nameof(lengths));
@@ -136,7 +140,7 @@ public static class AttentionKernel
     /// The shape every public method checks before it takes a pointer: steps, keys and batch of 0 or more, and a width that
     /// heads divide (each head takes width / heads columns: 10 columns over 3 heads left the last one unwritten).
     /// </summary>
-    private static void RequireHeads(int steps, long keys, int batch, int width, int heads)
+    internal static void RequireHeads(int steps, long keys, int batch, int width, int heads)
     {
         if (steps < 0 || keys < 0 || batch < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Attention: steps {steps}, keys {keys} and batch {batch} are 0 or more.");

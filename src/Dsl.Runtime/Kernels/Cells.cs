@@ -437,7 +437,7 @@ public static class RnnCell
                     continue;
                 }
                 T dp = T.Load(ref dy, j) + T.Load(ref dh, j);
-                T.Store(relu ? T.SelectPositive(v, dp, zero) : dp * (one - v * v), ref y, j);
+                T.Store(relu ? T.SelectAtMostZero(v, zero, dp) : dp * (one - v * v), ref y, j); // a NaN h passes dh on, as torch's threshold_backward
             }
             return j;
         }

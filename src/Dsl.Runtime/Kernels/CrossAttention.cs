@@ -25,7 +25,7 @@ public static class CrossAttentionKernel
         ReadOnlySpan<float> mask = default, int position = 0)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
-        RequireLengths(lengths, B, S);
+        AttentionKernel.RequireLengths(lengths, B, S);
         if (NoSourceSteps(S, context, (long)T * B * M)) return;
         Span<float> own = Scores(weights, B * T * S, T * S, mask);
         for (int b = 0; b < B; b++)
@@ -83,7 +83,7 @@ public static class CrossAttentionKernel
         Span<float> dx, Span<float> dKeys, Span<float> dMemory, Span<float> scratch, bool causal = false, ReadOnlySpan<float> mask = default)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
-        RequireLengths(lengths, B, S);
+        AttentionKernel.RequireLengths(lengths, B, S);
         if (S == 0) return; // the context was zeros: nothing to add
         Span<float> ds = scratch.Slice(0, T * S);
         for (int b = 0; b < B; b++)
@@ -128,7 +128,7 @@ public static class CrossAttentionKernel
         AttentionKernel.Require(context, (long)T * B * M, "context");
         if (keep) AttentionKernel.Require(hidden, (long)B * T * S * A, "hidden");
         if (!mask.IsEmpty) AttentionKernel.Require(mask, (long)B * T * S, "mask"); // (read through a pointer: a short one must not pass)
-        RequireLengths(lengths, B, S);
+        AttentionKernel.RequireLengths(lengths, B, S);
         if ((long)T * B == 0 || NoSourceSteps(S, context, (long)T * B * M)) return;
         fixed (float* pq = q, pk = k, pv = v, pm = memory, ph = hidden, pw = weights, pc = context, pmask = mask)
         fixed (int* pl = lengths)
@@ -191,7 +191,7 @@ public static class CrossAttentionKernel
         AttentionKernel.Require(dq, (long)T * B * A, "dq");
         AttentionKernel.Require(dk, (long)S * B * A, "dk");
         if (!mask.IsEmpty) AttentionKernel.Require(mask, (long)B * T * S, "mask");
-        RequireLengths(lengths, B, S);
+        AttentionKernel.RequireLengths(lengths, B, S);
         if ((long)T * B == 0 || S == 0) return; // no source step: the context was zeros, nothing to add
         // each sequence's share of dv, summed in order once every part is done
         float[] partials = s_partials is { } held && held.Length >= B * A ? held : (s_partials = new float[B * A]);
@@ -326,17 +326,6 @@ public static class CrossAttentionKernel
             }
             return j;
         }
-    }
-
-    /// <summary>
-    /// At least one length per sequence (empty: every source step valid), each 1 … <paramref name="sourceSteps"/>: a length
-    /// outside it had been clamped there silently (0 attended to the first, padded, step).
-    /// </summary>
-    private static void RequireLengths(ReadOnlySpan<int> lengths, int batch, int sourceSteps)
-    {
-        if (lengths.IsEmpty) return;
-        if (lengths.Length < batch) throw new ArgumentException($"lengths: expected one length per sequence, {batch}, got {lengths.Length}.", nameof(lengths));
-        Check.Lengths(lengths.Slice(0, batch), batch, sourceSteps, nameof(lengths));
     }
 
     /// <summary>Number of memory steps sequence <paramref name="b"/> attends over.</summary>

@@ -38,6 +38,7 @@ public static class LayerNormKernel
         {
             float* xr = a.X + (nint)r * W, yr = a.Y + (nint)r * W;
             float mu = TensorPrimitives.Sum(new ReadOnlySpan<float>(xr, W)) / W;
+            if (!float.IsFinite(mu)) mu = MeanInDouble(xr, W); // finite values whose float sum overflows (|Σx| > 3.4e38)
             // y = x − μ and Σ y² in one pass, then y = (y · s) · γ + β in another
             var centre = new CentreKernel { X = xr, Y = yr, Length = W, Mean = mu };
             LaneLoop.Run(ref centre);
@@ -47,6 +48,17 @@ public static class LayerNormKernel
             var scale = new ScaleKernel { Y = yr, Gamma = a.Gamma, Beta = a.Beta, Length = W, Rstd = s };
             LaneLoop.Run(ref scale);
         }
+    }
+
+    /// <summary>
+    /// The mean summed in double: finite floats whose float sum overflows still have a finite mean, as torch's layer_norm
+    /// (Welford's running mean) gives; a row holding ±∞ or NaN keeps its non-finite mean.
+    /// </summary>
+    private static unsafe float MeanInDouble(float* x, int width)
+    {
+        double sum = 0;
+        for (int j = 0; j < width; j++) sum += x[j];
+        return (float)(sum / width);
     }
 
     private unsafe struct CentreKernel : ILaneKernel

@@ -6,7 +6,11 @@ namespace Dsl;
 /// A learning-rate schedule over an optimiser, with <c>torch.optim.lr_scheduler</c>'s semantics: the
 /// optimiser's rate when its first schedule is attached is the base rate of every schedule over it (PyTorch's
 /// <c>initial_lr</c>: a cosine built beside a warm-up starts from the full rate, not the warm-up's lowered one), and each
-/// <see cref="Step"/> (after <c>optimizer.Step()</c>, once per epoch or per batch as the user chooses) moves to the next rate.
+/// <see cref="Step"/> (after <c>optimizer.Step()</c>, once per epoch or per batch as the user chooses) moves the optimiser's
+/// current rate to the next, as PyTorch's chainable form does: two schedules stepped over one optimiser compose (an
+/// exponential decay and a step decay multiply; a warm-up stepped beside a cosine scales it), and a rate set by hand between
+/// steps is where the next step starts. <see cref="Rate"/> is the closed form of the schedule alone, which
+/// <see cref="Resume"/> sets (a checkpoint then puts back the rate it saved).
 /// </summary>
 public abstract class LearningRateSchedule
 {
@@ -27,16 +31,24 @@ public abstract class LearningRateSchedule
     /// <summary>Steps taken (PyTorch's <c>last_epoch</c>).</summary>
     public int StepCount { get; private set; }
 
-    /// <summary>Moves to the next rate and sets it on the optimiser.</summary>
+    /// <summary>Moves the optimiser's current rate to the next one (<see cref="Next"/>) and sets it.</summary>
     /// <exception cref="InvalidOperationException">The next rate is not a finite rate ≥ 0 (a factor above 1 overflows after
     /// enough steps); nothing changes.</exception>
     public void Step()
     {
         if (StepCount == int.MaxValue) throw new InvalidOperationException($"{GetType().Name}: {StepCount} steps, as many as a schedule counts.");
-        float rate = Checked(StepCount + 1);
-        StepCount++;
+        int step = StepCount + 1;
+        float rate = (float)Next(Optimizer.LearningRate, step);
+        if (Problem(step, rate) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
+        StepCount = step;
         Optimizer.LearningRate = rate;
     }
+
+    /// <summary>
+    /// The rate after <paramref name="step"/> steps from the optimiser's <paramref name="current"/> rate (PyTorch's chainable
+    /// <c>get_lr</c>); by default the closed form <see cref="Rate"/>, which ignores the current rate.
+    /// </summary>
+    protected virtual double Next(double current, int step) => Rate(step);
 
     /// <summary>Resumes at <paramref name="stepCount"/> steps (a checkpoint's position).</summary>
     public void Resume(int stepCount)
@@ -56,10 +68,22 @@ public abstract class LearningRateSchedule
     internal string? RateProblem(int step, out float rate)
     {
         rate = Rate(step);
+        return Problem(step, rate);
+    }
+
+    private string? Problem(int step, float rate)
+    {
         if (rate >= 0 && float.IsFinite(rate)) return null;
         var c = System.Globalization.CultureInfo.InvariantCulture;
         return $"the schedule's rate after {step} steps is {rate.ToString(c)}, not a finite rate ≥ 0 ({GetType().Name} from the base rate {BaseLearningRate.ToString(c)})";
     }
+
+    /// <summary>
+    /// What the schedule was built with, by torch's names (<c>base_lr</c> first: PyTorch's <c>initial_lr</c>): a checkpoint
+    /// records them, and resuming with others is refused, since the run would not continue as it was. A schedule defined
+    /// outside the library records its base rate only.
+    /// </summary>
+    internal virtual (string Name, double Value)[] Settings => [("base_lr", BaseLearningRate)];
 
     /// <summary>The rate after <paramref name="step"/> steps.</summary>
     public abstract float Rate(int step);
@@ -101,6 +125,11 @@ public sealed class StepLr : LearningRateSchedule
 
     /// <inheritdoc/>
     public override float Rate(int step) => (float)(BaseLearningRate * Math.Pow(_gamma, step / _stepSize));
+
+    /// <inheritdoc/>
+    protected override double Next(double current, int step) => step % _stepSize == 0 ? current * _gamma : current;
+
+    internal override (string Name, double Value)[] Settings => [("base_lr", BaseLearningRate), ("step_size", _stepSize), ("gamma", _gamma)];
 }
 
 /// <summary>Multiplies the rate by <c>gamma</c> every step (<c>ExponentialLR</c>).</summary>
@@ -119,6 +148,11 @@ public sealed class ExponentialLr : LearningRateSchedule
 
     /// <inheritdoc/>
     public override float Rate(int step) => (float)(BaseLearningRate * Math.Pow(_gamma, step));
+
+    /// <inheritdoc/>
+    protected override double Next(double current, int step) => current * _gamma;
+
+    internal override (string Name, double Value)[] Settings => [("base_lr", BaseLearningRate), ("gamma", _gamma)];
 }
 
 /// <summary>Half a cosine from the base rate down to <c>minimum</c> over <c>period</c> steps, then back up (<c>CosineAnnealingLR</c>).</summary>
@@ -144,6 +178,20 @@ public sealed class CosineAnnealingLr : LearningRateSchedule
     /// <inheritdoc/>
     public override float Rate(int step) =>
         (float)(_minimum + (BaseLearningRate - _minimum) * (1 + Math.Cos(Math.PI * step / _period)) / 2);
+
+    /// <inheritdoc/>
+    /// <remarks>
+    /// torch's recursive form: the cosine's ratio from one step to the next applied to the distance from the minimum, and at
+    /// the first step past each trough (where that ratio would divide by zero) a rise by the first step's fall.
+    /// </remarks>
+    protected override double Next(double current, int step)
+    {
+        if ((step - 1 - _period) % (2L * _period) == 0)
+            return current + (BaseLearningRate - _minimum) * (1 - Math.Cos(Math.PI / _period)) / 2;
+        return (1 + Math.Cos(Math.PI * step / _period)) / (1 + Math.Cos(Math.PI * (step - 1) / _period)) * (current - _minimum) + _minimum;
+    }
+
+    internal override (string Name, double Value)[] Settings => [("base_lr", BaseLearningRate), ("T_max", _period), ("eta_min", _minimum)];
 }
 
 /// <summary>
@@ -161,7 +209,7 @@ public sealed class LinearWarmup : LearningRateSchedule
         _start = startFactor;
         _end = endFactor;
         _steps = steps;
-        optimizer.LearningRate = Rate(0); // warm-up starts below the base rate
+        optimizer.LearningRate = (float)(optimizer.LearningRate * _start); // warm-up starts below the current rate (torch's first get_lr)
     }
 
     private static Optimizer Valid(Optimizer optimizer, int steps, float startFactor, float endFactor)
@@ -175,4 +223,11 @@ public sealed class LinearWarmup : LearningRateSchedule
     /// <inheritdoc/>
     public override float Rate(int step) =>
         (float)(BaseLearningRate * (_start + (_end - _start) * Math.Min(step, _steps) / _steps));
+
+    /// <inheritdoc/>
+    protected override double Next(double current, int step) =>
+        step > _steps ? current : current * (1 + (_end - _start) / (_steps * _start + (step - 1) * (_end - _start)));
+
+    internal override (string Name, double Value)[] Settings =>
+        [("base_lr", BaseLearningRate), ("total_iters", _steps), ("start_factor", _start), ("end_factor", _end)];
 }

@@ -23,11 +23,14 @@ public static class Checkpoint
     private const string ModelPrefix = "model.";
     private const string OptimizerPrefix = "optimizer.";
     private const string SettingKey = "dsl.optimizer.setting.";
+    private const string ScheduleSettingKey = "dsl.schedule.setting.";
 
     /// <summary>Saves the run's state to <paramref name="path"/>, atomically.</summary>
     public static void Save(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null, long step = 0)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // Load refuses a negative step: saving one would replace a good checkpoint with a file that cannot be read back
+        if (step < 0) throw new ArgumentOutOfRangeException(nameof(step), step, "must not be negative (Load reads dsl.step as a whole number ≥ 0)");
         var tensors = new List<(string, ReadOnlyMemory<int>, ReadOnlyMemory<float>)>();
         foreach (Parameter p in model.Parameters) tensors.Add((ModelPrefix + p.Name, p.Shape.ToArray(), p.AsSpan().ToArray()));
         var metadata = new Dictionary<string, string>
@@ -55,6 +58,7 @@ public static class Checkpoint
         {
             metadata["dsl.schedule"] = schedule.GetType().Name;
             metadata["dsl.schedule.step"] = schedule.StepCount.ToString(CultureInfo.InvariantCulture);
+            foreach (var (name, value) in schedule.Settings) metadata[ScheduleSettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
         }
         if (random is not null) metadata["dsl.rng"] = random.Save();
         SafeTensors.Write(path, tensors, metadata);
@@ -140,6 +144,15 @@ public static class Checkpoint
         {
             string? kind = Meta("dsl.schedule");
             if (kind is not null && kind != schedule.GetType().Name) problems.Add($"the schedule was '{kind}', not {schedule.GetType().Name}");
+            // what it was built with: another period, factor or base rate would not continue the saved run
+            foreach (var (name, value) in schedule.Settings)
+            {
+                if (!metadata.TryGetValue(ScheduleSettingKey + name, out string? text)) continue;
+                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double setting))
+                    problems.Add($"metadata '{ScheduleSettingKey + name}' is '{text}', expected a number");
+                else if (setting.CompareTo(value) != 0)
+                    problems.Add($"the schedule's {name} was {setting.ToString("R", CultureInfo.InvariantCulture)}, not {value.ToString("R", CultureInfo.InvariantCulture)} (build it as it was for the saved run)");
+            }
             long k = Count("dsl.schedule.step");
             if (k > int.MaxValue) problems.Add($"metadata 'dsl.schedule.step' is {k}, more steps than a schedule counts");
             else

@@ -71,7 +71,7 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(training);
         if (training.Count == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
         if (validation is { Count: 0 })
-            throw new ArgumentException("validation: no sequences (pass null to train without validation; Batcher.Split rounds the fraction to whole sequences).", nameof(validation));
+            throw new ArgumentException("validation: no sequences (pass null to train without validation).", nameof(validation));
         CheckTargets(training, nameof(training));
         if (validation is not null) CheckTargets(validation, nameof(validation));
         training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
@@ -108,6 +108,11 @@ public sealed class Trainer
                     _model.Parameters.ZeroGrad();
                     float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
                     norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.GradNorm();
+                    // a finite loss whose gradient overflowed (an exploding step back) is not stepped on: the weights stay finite
+                    if (!float.IsFinite(norm))
+                        throw new ArithmeticException($"{_model.GetType().Name}: the gradients' norm is {(float.IsNaN(norm) ? "NaN" : "+infinity")} in epoch {epoch}, batch {batch} " +
+                            $"(loss {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}); the optimiser did not step, so the weights are those before the batch. " +
+                            "Clipping cannot bound a gradient that overflowed: lower the learning rate or check the data.");
                     _optimizer.Step();
                     sum += (double)loss * counted;
                     tokens += counted;

@@ -777,6 +777,32 @@ def make_optimizers(steps=5):
     print(f"optimizers: {len(OPTIMIZERS)} configurations, {steps} steps")
 
 
+def make_schedules():
+    """Schedules in torch's chainable form: two stepped over one optimiser (they compose), and a rate set by hand part-way
+    (the next step starts from it): the rate before each step, into schedules.safetensors."""
+    S = torch.optim.lr_scheduler
+    cases = {
+        # name: (schedules built in order over SGD(lr=0.1), steps, {step index: rate set by hand before it})
+        "exponential_and_step": (lambda o: [S.ExponentialLR(o, gamma=0.9), S.StepLR(o, step_size=2, gamma=0.1)], 12, {}),
+        "warmup_and_cosine": (lambda o: [S.LinearLR(o, start_factor=0.25, total_iters=4), S.CosineAnnealingLR(o, T_max=6, eta_min=0.001)], 16, {}),
+        "cosine_by_hand": (lambda o: [S.CosineAnnealingLR(o, T_max=5, eta_min=0.001)], 23, {7: 0.05}),
+    }
+    out = {}
+    for name, (make_schedules_for, steps, by_hand) in cases.items():
+        opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)
+        schedules, rates = make_schedules_for(opt), []
+        for i in range(steps):
+            if i in by_hand:
+                opt.param_groups[0]["lr"] = by_hand[i]
+            rates.append(opt.param_groups[0]["lr"])
+            opt.step()
+            for s in schedules:
+                s.step()
+        out[f"schedule.{name}"] = torch.tensor(rates, dtype=torch.float32)
+    save_safetensors(os.path.join(HERE, "schedules.safetensors"), out)
+    print(f"schedules: {len(cases)} cases")
+
+
 def make_half_precision():
     """RnnTanh's state_dict saved by torch in float16 and bfloat16 (what `model.half()` / `model.bfloat16()` then a
     save gives), and the float32 values torch converts them back to; plus special values (signed zeros, the largest
@@ -893,6 +919,9 @@ if __name__ == "__main__":
     if "--feeding" in sys.argv:  # only the Seq2SeqFeed* files
         make_input_feeding()
         sys.exit(0)
+    if "--schedules" in sys.argv:  # only schedules.safetensors
+        make_schedules()
+        sys.exit(0)
     if "--transformer" in sys.argv:  # only the Transformer* files
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
@@ -921,5 +950,6 @@ if __name__ == "__main__":
     make_input_feeding()
     make_projection()
     make_optimizers()
+    make_schedules()
     make_half_precision()
     make_bleu()

@@ -205,6 +205,36 @@ public class DeviceModelTests(DeviceFixture fixture)
         moved.ToHost();
     }
 
+    /// <summary>An optimiser derived from Adam with its own update (here: plain gradient descent).</summary>
+    private sealed class PlainDescent(IEnumerable<Parameter> parameters) : Adam(parameters, 0.1f)
+    {
+        protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
+        {
+            for (int i = 0; i < value.Length; i++) value[i] -= LearningRate * grad[i];
+        }
+    }
+
+    [Fact]
+    public void ASubclassOfAdamUpdatesWithItsOwnRuleOnTheDevice()
+    {
+        // the device had matched `case Adam` and run Adam's update, never the subclass's
+        var host = new GcGru(seed: 1);
+        var moved = new GcGru(seed: 1);
+        moved.To(fixture.Cpu);
+        Optimizer h = new PlainDescent(host.Parameters), d = new PlainDescent(moved.Parameters);
+        Tensor<int> input = Tokens(((IModel)host).InputWidth), targets = Targets(host);
+        float[] before = host.Parameters[0].AsSpan().ToArray(), grad;
+        host.Backward(input, targets);
+        moved.Backward(input, targets);
+        grad = host.Parameters[0].GradAsSpan().ToArray();
+        h.Step();
+        d.Step();
+        Assert.Equal(before.Select((v, i) => v - 0.1f * grad[i]), host.Parameters[0].AsSpan().ToArray());
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Tolerance.AssertClose(host.Parameters[i].AsSpan(), moved.Parameters[i].AsSpan(), $"step: {host.Parameters[i].Name}");
+        moved.ToHost();
+    }
+
     [Fact]
     public void DisposingADeviceBringsItsModelsHomeWithTheirWeights()
     {
@@ -325,6 +355,79 @@ public class DeviceModelTests(DeviceFixture fixture)
         var workspaces = (System.Collections.ICollection)run.GetType().GetField("_workspaces", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(run)!;
         Assert.Equal(2, workspaces.Count);
         device.ToHost();
+    }
+
+    /// <summary>ReLU keeps a NaN (torch.relu(nan) is nan), on the device as on the host: a NaN input stays visible in the output.</summary>
+    [Theory]
+    [InlineData(nameof(GcRnnReluStackedBidirectional))]
+    [InlineData(nameof(GcReluWithInputDropout))]
+    public void AReluKeepsANaNOnTheDeviceAsOnTheHost(string name)
+    {
+        IModel host = Create(name), device = Create(name);
+        ((IDeviceModel)device).To(fixture.Cpu);
+        float[] values = Flat(Features(host.InputWidth));
+        values[host.InputWidth] = float.NaN; // the first sequence's second step
+        Tensor<float> input = Tensor.Create(values, [B, T, host.InputWidth]);
+        bool[] onHost = [.. Flat(((IModel<float>)host).Forward(input)).Select(float.IsNaN)];
+        bool[] onDevice = [.. Flat(((IModel<float>)device).Forward(input)).Select(float.IsNaN)];
+        Assert.Contains(true, onHost);
+        Assert.Equal(onHost, onDevice);
+        ((IDeviceModel)device).ToHost();
+    }
+
+    /// <summary>A row of finite values whose float sum overflows (5 × 1e38) is normalised to β on the device as on the host.</summary>
+    [Fact]
+    public void LayerNormOfARowWhoseSumOverflowsIsTheHostsOnTheDevice()
+    {
+        IModel<float> host = new InputLayerNorm(seed: 1), device = new InputLayerNorm(seed: 1);
+        ((IDeviceModel)device).To(fixture.Cpu);
+        float[] values = Flat(Features(5));
+        for (int j = 0; j < 5; j++) values[5 + j] = 1e38f;
+        Tensor<float> input = Tensor.Create(values, [B, T, 5]);
+        float[] onHost = Flat(host.Forward(input)), onDevice = Flat(device.Forward(input));
+        Assert.All(onHost, v => Assert.True(float.IsFinite(v), $"{v}"));
+        Assert.Equal(new float[5], onHost[5..10]);
+        Tolerance.AssertClose(onHost, onDevice, "layer norm");
+        ((IDeviceModel)device).ToHost();
+    }
+
+    /// <summary>
+    /// Norms and the squared error are summed in double on the device as on the host: a gradient of 1e20 (its square
+    /// overflows a float) has the host's norm, and clipping scales it rather than zeroing every other gradient; a target
+    /// 2e19 away has the host's finite loss.
+    /// </summary>
+    [Fact]
+    public void LargeGradientsAndErrorsHaveTheHostsNormsAndLossOnTheDevice()
+    {
+        var host = new GcGru(seed: 1);
+        var model = new GcGru(seed: 1);
+        model.To(fixture.Cpu);
+        Tensor<int> input = Tokens(((IModel)model).InputWidth), targets = Targets(model);
+        AssertLossAndGradients(host.Backward(input, targets), model.Backward(input, targets), host, model, "before");
+        foreach (float p in new[] { 2f, 3f })
+        {
+            host.Backward(input, targets);
+            model.Backward(input, targets);
+            host.Parameters[0].GradAsSpan()[1] = 1e20f;
+            model.Parameters[0].GradAsSpan()[1] = 1e20f;
+            float hostNorm = host.Parameters.GradNorm(p), deviceNorm = model.Parameters.GradNorm(p);
+            Assert.True(float.IsFinite(deviceNorm), $"p = {p}: {deviceNorm}");
+            Assert.Equal(hostNorm, deviceNorm, hostNorm * 1e-5f);
+            host.Parameters.ClipGradNorm(1f, p);
+            model.Parameters.ClipGradNorm(1f, p);
+            for (int i = 0; i < host.Parameters.Count; i++)
+                Agreement.AssertClose(host.Parameters[i].GradAsSpan(), model.Parameters[i].GradAsSpan(), $"p = {p}: clipped grad.{host.Parameters[i].Name}");
+            Assert.Contains(model.Parameters[1].GradAsSpan().ToArray(), g => g != 0f);
+            host.Parameters.ZeroGrad();
+            model.Parameters.ZeroGrad();
+        }
+        float[] far = Flat(Values(host));
+        far[3] = 2e19f;
+        Tensor<float> values = Tensor.Create(far, [B, T, ((IModel)host).OutputWidth]);
+        float hostLoss = ((IModel<int>)host).Loss(input, values), deviceLoss = ((IModel<int>)model).Loss(input, values);
+        Assert.True(float.IsFinite(hostLoss), $"{hostLoss}");
+        Assert.Equal(hostLoss, deviceLoss, hostLoss * 1e-5f);
+        model.ToHost();
     }
 
     [Fact]
@@ -455,6 +558,32 @@ public class DeviceModelTests(DeviceFixture fixture)
         Dsl.Gpu.Kernels.AttentionKernel.CrossBackward(T, 0, B, E, heads, 0.5f, default, q, default, default, default, default, q, outputs, default, default);
         outputs.CopyTo(onHost);
         Assert.All(onHost, x => Assert.Equal(0f, x));
+    }
+
+    /// <summary>
+    /// The device's attention kernels refuse what the host's refuse, with the host's messages: a length outside 1 … keys (the
+    /// device had attended to a padded key 0, then zeroed its gradient) and a width the heads do not divide (the last
+    /// column had been left unwritten).
+    /// </summary>
+    [Fact]
+    public void AttentionOnTheDeviceRefusesLengthsAndHeadsAsTheHostDoes()
+    {
+        const int T = 2, S = 3, B = 2, E = 4, n = 64;
+        using var memory = new DeviceMemory(fixture.Cpu, n);
+        DeviceSpan all = memory.Span.Slice(0, n);
+        int[] zero = [0, 3], past = [3, 4];
+        var e = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.CrossAttentionKernel.DotForward(T, S, B, E, E, 0.5f, zero, all, all, all, all, all));
+        Assert.Equal(Assert.Throws<ArgumentException>(() => Dsl.Kernels.CrossAttentionKernel.DotForward(T, S, B, E, E, 0.5f, zero, new float[n], new float[n], new float[n], new float[n], new float[n])).Message, e.Message);
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.CrossAttentionKernel.DotBackward(T, S, B, E, E, 0.5f, past, all, all, all, all, all, all, all, all, default));
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.CrossAttentionKernel.AdditiveForward(T, S, B, E, E, zero, all, all, all, all, all, all, all));
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.CrossAttentionKernel.AdditiveBackward(T, S, B, E, E, past, all, all, all, all, all, all, all, all, all, default));
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.CrossForward(T, S, B, E, 2, 0.5f, zero, all, all, all, all, default, all));
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.CrossBackward(T, S, B, E, 2, 0.5f, past, all, all, all, all, default, all, all, all, all));
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.Forward(T, B, E, 2, 0.5f, false, zero, all, all, default, all, default));
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.PoolForward(T, B, E, 2, 0.5f, past, all, all, all, default, all, default));
+        var heads = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.Forward(T, B, 10, 3, 0.5f, false, all, all, default, all, default));
+        Assert.Contains("width 10 must be a positive multiple of heads 3", heads.Message);
+        Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.Backward(T, B, 10, 3, 0.5f, false, all, all, default, all, all, default));
     }
 
     [Fact]

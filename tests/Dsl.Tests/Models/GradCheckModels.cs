@@ -154,6 +154,11 @@ public partial class GcGeneralSelfCausal;
 [Dense(3)]
 public partial class GcAdditivePool;
 
+// Layer norm straight over the input (the device's kernel against the host's on rows whose sum overflows a float).
+[Input(features: 5)]
+[LayerNorm]
+public partial class InputLayerNorm;
+
 // A Transformer-style block (finite differences): positions, causal attention, residuals around it and a two-layer
 // feed-forward, layer norms.
 [Input(features: 4)]

@@ -85,6 +85,24 @@ public class ActivationTests
     }
 
     [Fact]
+    public void LayerNormOfRowsWhoseSumOverflowsIsFiniteAsTorchsIs()
+    {
+        // Σx of 1e38 × 20 overflows a float; torch's running mean gives μ = 1e38, σ² = 0 and y = β. A row with ∞ stays NaN.
+        const int width = 20;
+        float[] x = [.. Enumerable.Repeat(1e38f, width), .. Enumerable.Range(0, width).Select(j => j % 2 == 0 ? 3e38f : -1e38f),
+            .. Enumerable.Repeat(1f, width - 1), float.PositiveInfinity];
+        float[] gamma = Enumerable.Repeat(2f, width).ToArray(), beta = Enumerable.Range(0, width).Select(j => 0.25f * j).ToArray();
+        float[] y = new float[3 * width], mean = new float[3], rstd = new float[3];
+        LayerNormKernel.Forward(3, width, x, gamma, beta, 1e-5f, y, mean, rstd);
+        Assert.Equal(1e38f, mean[0]);
+        Assert.Equal(beta, y[..width]);
+        Assert.InRange(mean[1], 0.99e38f, 1.01e38f);
+        Assert.Equal(beta, y[width..(2 * width)]); // σ² overflows: rstd 0, y = β, as in torch
+        Assert.True(float.IsPositiveInfinity(mean[2]));
+        Assert.All(y[(2 * width)..], v => Assert.True(float.IsNaN(v)));
+    }
+
+    [Fact]
     public void BackwardRefusesBuffersOfDifferentLengths()
     {
         var error = Assert.Throws<ArgumentException>(() => Activations.Backward(Activation.Relu, new float[4], new float[5]));

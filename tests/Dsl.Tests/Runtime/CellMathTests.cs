@@ -249,6 +249,10 @@ public class CellMathTests
             Assert.Equal(relu ? (h[j] > 0 ? d : 0) : d * (1 - (double)h[j] * h[j]), dPre[j], 1e-5);
         }
         Assert.True(float.IsNaN(Run(float.NaN)), "a NaN pre-activation stays NaN (a diverged step stays visible)");
+        // backward from a NaN output: ReLU passes dy + dh on (torch's threshold_backward zeroes only where h ≤ 0), tanh's is NaN
+        float[] back = new float[units];
+        RnnCell.Backward(Enumerable.Repeat(float.NaN, units).ToArray(), Enumerable.Repeat(1f, units).ToArray(), Enumerable.Repeat(0.5f, units).ToArray(), back, relu);
+        Assert.All(back, v => Assert.True(relu ? v == 1.5f : float.IsNaN(v), $"{v}"));
 
         float Run(float x)
         {

@@ -268,6 +268,35 @@ public class ScheduleTests
         Assert.Equal(expected[2], optimizer.LearningRate, 1e-6f);
     }
 
+    /// <summary>
+    /// Schedules step the optimiser's current rate, as torch's chainable form: two over one optimiser compose (each step had
+    /// set its own closed form, so the one stepped last overwrote the other), and a rate set by hand is where the next starts.
+    /// </summary>
+    [Theory]
+    [InlineData("exponential_and_step")]
+    [InlineData("warmup_and_cosine")]
+    [InlineData("cosine_by_hand")]
+    public void SchedulesComposeAndFollowARateSetByHandAsTorchs(string name)
+    {
+        var optimizer = new Sgd([new Parameter("p", 1)], learningRate: 0.1f);
+        LearningRateSchedule[] schedules = name switch
+        {
+            "exponential_and_step" => [new ExponentialLr(optimizer, gamma: 0.9f), new StepLr(optimizer, stepSize: 2, gamma: 0.1f)],
+            "warmup_and_cosine" => [new LinearWarmup(optimizer, steps: 4, startFactor: 0.25f), new CosineAnnealingLr(optimizer, period: 6, minimum: 0.001f)],
+            _ => [new CosineAnnealingLr(optimizer, period: 5, minimum: 0.001f)],
+        };
+        float[] expected = SafeTensors.Read(Tests.Fixture.Path("schedules.safetensors"))["schedule." + name].ToFloat();
+        var actual = new float[expected.Length];
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (name == "cosine_by_hand" && i == 7) optimizer.LearningRate = 0.05f;
+            actual[i] = optimizer.LearningRate;
+            optimizer.Step();
+            foreach (LearningRateSchedule s in schedules) s.Step();
+        }
+        Tolerance.AssertClose(expected, actual, name, rtol: 1e-5f);
+    }
+
     [Fact]
     public void ASecondScheduleStartsFromTheRateBeforeTheFirst()
     {
@@ -289,13 +318,15 @@ public class ScheduleTests
         var sgd = new Sgd([new Parameter("p", 1)], learningRate: 0.02f);
         var schedule = new StepLr(sgd, stepSize: 1, gamma: 100f);
         int taken = 0;
-        var e = Assert.Throws<InvalidOperationException>(() => { for (int i = 0; i < 100; i++, taken++) schedule.Step(); });
+        float last = sgd.LearningRate;
+        var e = Assert.Throws<InvalidOperationException>(() => { for (int i = 0; i < 100; i++, taken++) { schedule.Step(); last = sgd.LearningRate; } });
         Assert.Equal(taken, schedule.StepCount);
-        Assert.Equal(schedule.Rate(taken), sgd.LearningRate);
+        Assert.Equal(last, sgd.LearningRate);
+        Assert.Equal(schedule.Rate(taken), sgd.LearningRate, schedule.Rate(taken) * 1e-5f);
         Assert.Contains($"the schedule's rate after {taken + 1} steps is Infinity, not a finite rate ≥ 0 (StepLr from the base rate 0.02)", e.Message);
         Assert.Throws<InvalidOperationException>(() => schedule.Resume(100));
         Assert.Equal(taken, schedule.StepCount);
-        Assert.Equal(schedule.Rate(taken), sgd.LearningRate);
+        Assert.Equal(last, sgd.LearningRate);
         schedule.Resume(1);
         Assert.Equal(2f, sgd.LearningRate, 6);
     }

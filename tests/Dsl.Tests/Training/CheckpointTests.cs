@@ -308,6 +308,44 @@ public sealed class CheckpointTests : IDisposable
     }
 
     /// <summary>
+    /// A schedule's settings and base rate are recorded, and resuming into one built otherwise (another period, or an
+    /// optimiser built at another rate) is refused before anything changes; a negative step is refused before the file is
+    /// touched (Load would refuse it, and the good checkpoint would be gone).
+    /// </summary>
+    [Fact]
+    public void AScheduleBuiltWithOtherSettingsIsRefusedAndANegativeStepIsNotSaved()
+    {
+        var model = new Holder(new Parameter("a", 2));
+        var sgd = new Sgd(model.Parameters, learningRate: 0.1f);
+        var cosine = new CosineAnnealingLr(sgd, period: 100, minimum: 0.001f);
+        for (int i = 0; i < 50; i++) cosine.Step();
+        string path = Path.Combine(_dir, "cosine.safetensors");
+        Checkpoint.Save(path, model, sgd, cosine, step: 50);
+        byte[] saved = File.ReadAllBytes(path);
+        Assert.Equal("step", Assert.Throws<ArgumentOutOfRangeException>(() => Checkpoint.Save(path, model, sgd, cosine, step: -1)).ParamName);
+        Assert.Equal(saved, File.ReadAllBytes(path));
+
+        var fresh = new Holder(new Parameter("a", 2));
+        var sgd2 = new Sgd(fresh.Parameters, learningRate: 0.1f);
+        var shorter = new CosineAnnealingLr(sgd2, period: 10, minimum: 0.001f);
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh, sgd2, shorter));
+        Assert.Contains("the schedule's T_max was 100, not 10", e.Message);
+        Assert.Equal(0, shorter.StepCount);
+        Assert.Equal(0.1f, sgd2.LearningRate);
+        var sgd3 = new Sgd(fresh.Parameters, learningRate: 0.2f);
+        e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, fresh, sgd3, new CosineAnnealingLr(sgd3, period: 100, minimum: 0.001f)));
+        Assert.Contains("the schedule's base_lr was 0.10000000149011612, not 0.20000000298023224", e.Message);
+
+        var sgd4 = new Sgd(fresh.Parameters, learningRate: 0.1f);
+        var same = new CosineAnnealingLr(sgd4, period: 100, minimum: 0.001f);
+        Assert.Equal(50, Checkpoint.Load(path, fresh, sgd4, same));
+        Assert.Equal(sgd.LearningRate, sgd4.LearningRate);
+        cosine.Step();
+        same.Step();
+        Assert.Equal(sgd.LearningRate, sgd4.LearningRate);
+    }
+
+    /// <summary>
     /// Optimiser state for a parameter the resuming optimiser does not update (it was saved over more of them) is refused,
     /// as the model's extra tensors are, not dropped silently; SGD's flags and RMSprop's settings are checked the same way.
     /// </summary>

@@ -139,7 +139,11 @@ public sealed class DataTests : IDisposable
         // 3 items at 0.9: 2.7 rounds to 3 for validation, and the training set came back empty
         var e = Assert.Throws<ArgumentException>(() => Batcher.Split(new[] { 1, 2, 3 }, 0.9));
         Assert.Contains("of 3 items leaves no training item (3 for validation)", e.Message);
-        Assert.Equal((2, 1), (Batcher.Split(new[] { 1, 2, 3 }, 0.4).Training.Length, Batcher.Split(new[] { 1, 2, 3 }, 0.4).Validation.Length));
+        // rounded up, as scikit-learn's train_test_split: ⌈1.2⌉ = 2, ⌈0.5⌉ = 1 (half to even had held out nothing), ⌈2.5⌉ = 3
+        Assert.Equal((1, 2), (Batcher.Split(new[] { 1, 2, 3 }, 0.4).Training.Length, Batcher.Split(new[] { 1, 2, 3 }, 0.4).Validation.Length));
+        Assert.Equal((9, 1), (Batcher.Split(Enumerable.Range(0, 10).ToArray(), 0.05).Training.Length, Batcher.Split(Enumerable.Range(0, 10).ToArray(), 0.05).Validation.Length));
+        Assert.Equal(3, Batcher.Split(Enumerable.Range(0, 10).ToArray(), 0.25).Validation.Length);
+        Assert.Empty(Batcher.Split(Enumerable.Range(0, 10).ToArray(), 0).Validation);
         Assert.Equal((0, 0), (Batcher.Split(Array.Empty<int>(), 0.5).Training.Length, Batcher.Split(Array.Empty<int>(), 0.5).Validation.Length));
         // a null sequence was a NullReferenceException
         e = Assert.Throws<ArgumentException>(() => new Batcher(new (int[], int[])[] { ([1, 2], [2, 3]), (null!, [1]) }, 4));
@@ -195,7 +199,7 @@ public sealed class DataTests : IDisposable
         var (train, _) = RepeatingPattern();
         var none = Array.Empty<(int[], int[])>();
         Assert.Equal("training", Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(none, 8), null, 1)).ParamName);
-        // Batcher.Split(40 sequences, 0.01) rounds the validation set to nothing: an error, not a NaN "best" loss
+        // an empty validation set: an error, not a NaN "best" loss
         var empty = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(train, 8), new Batcher(none, 8), 1));
         Assert.Equal("validation", empty.ParamName);
         // a patience with no validation data would never act (Keras warns that val_loss is not available)
@@ -232,6 +236,63 @@ public sealed class DataTests : IDisposable
         Assert.Equal(0, adam.StepCount);
         Assert.Equal(0.01f, adam.LearningRate);
         Assert.Equal(shuffle, batcher.Random.Save());
+    }
+
+    /// <summary>A generated model whose gradient overflows to +∞ from a given batch on, its loss still finite.</summary>
+    private sealed class OverflowingGradient(IModel<int> inner, int fromBatch) : IModel<int>
+    {
+        private int _batches;
+        public ParameterSet Parameters => inner.Parameters;
+        public int InputWidth => inner.InputWidth;
+        public int OutputWidth => inner.OutputWidth;
+        public bool ReturnsSequences => inner.ReturnsSequences;
+        public Rng DropoutRandom => inner.DropoutRandom;
+
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths)
+        {
+            float loss = inner.Backward(input, targets, lengths);
+            if (++_batches >= fromBatch) Parameters[0].GradAsSpan()[0] = float.PositiveInfinity;
+            return loss;
+        }
+
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input) => inner.Forward(input);
+        public void Forward(ReadOnlyTensorSpan<int> input, TensorSpan<float> destination) => inner.Forward(input, destination);
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => inner.Backward(input, targets);
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => inner.Backward(input, targets);
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets) => inner.Loss(input, targets);
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets) => inner.Loss(input, targets);
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, IModelState state) => inner.Forward(input, state);
+        public void Forward(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination) => inner.Forward(input, state, destination);
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, IModelState state) => inner.Backward(input, targets, state);
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, IModelState state) => inner.Backward(input, targets, state);
+        public Tensor<float> Forward(ReadOnlyTensorSpan<int> input, ReadOnlySpan<int> lengths) => inner.Forward(input, lengths);
+        public float Backward(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => inner.Backward(input, targets, lengths);
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<int> targets, ReadOnlySpan<int> lengths) => inner.Loss(input, targets, lengths);
+        public float Loss(ReadOnlyTensorSpan<int> input, ReadOnlyTensorSpan<float> targets, ReadOnlySpan<int> lengths) => inner.Loss(input, targets, lengths);
+        public IModelState CreateState(int batch = 1) => inner.CreateState(batch);
+        public Tensor<float> Step(ReadOnlyTensorSpan<int> input, IModelState state) => inner.Step(input, state);
+        public void Step(ReadOnlyTensorSpan<int> input, IModelState state, TensorSpan<float> destination) => inner.Step(input, state, destination);
+    }
+
+    [Theory]
+    [InlineData(5f)]
+    [InlineData(null)]
+    public void AGradientThatOverflowsStopsTheRunBeforeTheOptimiserSteps(float? clipNorm)
+    {
+        // clipping scaled the +∞ gradient by 0 (NaN) and Adam stepped on it: NaN weights from a run that reported finite losses
+        var (train, valid) = RepeatingPattern();
+        var model = new OverflowingGradient(new StatefulLstm(seed: 2), fromBatch: 3);
+        var adam = new Adam(model.Parameters, learningRate: 0.01f);
+        var trainer = new Trainer(model, adam, clipNorm);
+        var e = Assert.Throws<ArithmeticException>(() => trainer.Fit(new Batcher(train, 8), null, 2));
+        Assert.Contains("the gradients' norm is +infinity in epoch 1, batch 3", e.Message);
+        Assert.Equal(2, adam.StepCount);
+        Assert.All(model.Parameters, p => Assert.All(p.AsSpan().ToArray(), v => Assert.True(float.IsFinite(v))));
+        // with validation, the best epoch's weights come back, as for a loss that is not finite
+        model = new OverflowingGradient(new StatefulLstm(seed: 2), fromBatch: 6);
+        adam = new Adam(model.Parameters, learningRate: 0.01f);
+        e = Assert.Throws<ArithmeticException>(() => new Trainer(model, adam, clipNorm).Fit(new Batcher(train, 8), new Batcher(valid, 8), 3));
+        Assert.Contains("weights of epoch 1", e.Message);
     }
 
     [Fact]
