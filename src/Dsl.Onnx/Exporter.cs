@@ -36,17 +36,21 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private static NotSupportedException Unsupported(LayerInfo layer, string what) =>
         new($"Layer '{layer.Name}' cannot be exported to ONNX yet: {what}.");
 
-    public string Layer(LayerInfo layer, string x, string[] outputs, string? lengths) => layer switch
+    /// <summary>
+    /// The nodes of <paramref name="layer"/> reading <paramref name="x"/>; <paramref name="next"/> is the layer after it (an
+    /// input-fed attention there feeds its context into this one).
+    /// </summary>
+    public string Layer(LayerInfo layer, string x, string[] outputs, string? lengths, LayerInfo? next = null) => layer switch
     {
         InputInfo => x,
-        EmbeddingInfo e => g.Add("Gather", e.Name, [Weight(e, "weight"), x], ("axis", 0L)),
+        EmbeddingInfo e => Embedding(e, x),
         DenseInfo d => Dense(d, x),
         DropoutInfo => x,
         LayerNormInfo n => g.Add("LayerNormalization", n.Name, [x, Weight(n, "weight"), Weight(n, "bias")], ("axis", -1L), ("epsilon", n.Epsilon)),
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
         PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
         PositionalEncodingInfo p => PositionalEncoding(p, x),
-        RecurrentInfo r => Recurrent(r, x, lengths),
+        RecurrentInfo r => Recurrent(r, x, lengths, next),
         AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
         AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name + ".cache") => SelfAttentionStep(a, x),
         AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.General or AttentionScore.Additive } a
@@ -65,6 +69,17 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     {
         Parameter p = Param(layer, suffix);
         return g.Floats($"{layer.Name}.{suffix}", p.AsSpan(), p.Shape.ToArray().Select(d => (long)d).ToArray());
+    }
+
+    /// <summary>
+    /// The embedding's rows at the ids. A negative id becomes the vocabulary's size first: Gather would read −1 as the last
+    /// row, and the runtime refuses ids outside [0, vocab); out of range, ONNX Runtime fails on it as on an id ≥ vocab.
+    /// </summary>
+    private string Embedding(EmbeddingInfo e, string ids)
+    {
+        string checkedIds = g.Add("Where", e.Name + "_ids", [g.Add("Less", e.Name + "_negative", [ids, g.Int64Scalar(e.Name + "_zero_id", 0)]),
+            g.Int64Scalar(e.Name + "_vocabulary", e.Vocabulary), ids]);
+        return g.Add("Gather", e.Name, [Weight(e, "weight"), checkedIds], ("axis", 0L));
     }
 
     private string Dense(DenseInfo d, string x)
@@ -215,13 +230,17 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         return g.Add("Slice", hint + "_steps", [shape, g.Int64s(hint + "_one", 1), g.Int64s(hint + "_two", 2), g.Int64s(hint + "_zero", 0)]);
     }
 
-    private string Recurrent(RecurrentInfo r, string x, string? lengths)
+    private string Recurrent(RecurrentInfo r, string x, string? lengths, LayerInfo? next)
     {
         if (r.FedWidth > 0)
         {
-            // input feeding, one step: the input is [x; the context the state carries], [B, 1, X + M]
-            string fed = StateIn.Where(kv => kv.Key.EndsWith(".context", StringComparison.Ordinal)).Select(kv => kv.Value).FirstOrDefault()
-                ?? throw Unsupported(r, "input feeding couples it with the attention after it step by step: it exports in a step graph (ExportOnnx of the composition)");
+            // input feeding, one step: the input is [x; the context the state carries], [B, 1, X + M] — the context of the
+            // attention layer right after this one (InputFeeding.Attach), each fed layer its own
+            if (!Stepping) throw Unsupported(r, "input feeding couples it with the attention after it step by step: it exports in a step graph (ExportOnnx of the composition)");
+            if (next is not AttentionInfo { InputFeeding: true } feeder)
+                throw new InvalidOperationException($"Layer '{r.Name}' is fed a context {r.FedWidth} wide, but the layer after it is no input-fed attention.");
+            string fed = StateIn.TryGetValue(feeder.Name + ".context", out string? context) ? context
+                : throw new InvalidOperationException($"Layer '{r.Name}': the step graph carries no state '{feeder.Name}.context', the context attention '{feeder.Name}' feeds it.");
             x = g.Add("Concat", r.Name + "_fed_input", [x, g.Add("Unsqueeze", r.Name + "_fed_step", [fed, g.Int64s(r.Name + "_fed_axis", 1)])], ("axis", 2L));
         }
         if (r.Projection > 0) return ProjectedLstm(r, x, lengths);
@@ -402,12 +421,21 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         g.Add("Range", hint + "_range", [g.Int64Scalar(hint + "_first", 0), g.Add("Squeeze", hint + "_count", [Steps(x, hint + "_of")]), g.Int64Scalar(hint + "_step", 1)]);
 
     /// <summary>
-    /// A float input [B, T, F] with zeros at each sequence's padded steps, as the runtime reads it: what padding holds (NaN
-    /// included) then reaches no valid step, through an attention's scores (NaN + −1e9 is NaN) or a product by 0.
+    /// A float input (or memory) [B, T, F] with zeros at each sequence's padded steps, as the runtime reads it: what padding
+    /// holds (NaN included) then reaches no valid step, through an attention's scores (NaN + −1e9 is NaN) or a product by 0.
     /// </summary>
-    public string MaskPaddedSteps(string x, string lengths) =>
-        g.Add("Where", "input_masked", [g.Add("Unsqueeze", "input_past_3d", [Past(x, lengths, "input"), g.Int64s("input_axis2", 2)]),
-            g.Floats("input_zero", [0f]), x]);
+    public string MaskPaddedSteps(string x, string lengths, string hint = "input") =>
+        g.Add("Where", hint + "_masked", [g.Add("Unsqueeze", hint + "_past_3d", [Past(x, lengths, hint), g.Int64s(hint + "_axis2", 2)]),
+            g.Floats(hint + "_zero", [0f]), x]);
+
+    private string? _memory;
+
+    /// <summary>
+    /// The memory cross-attention reads, zero at each source's padded steps (past memory_lengths), computed once for every
+    /// cross-attention layer: the runtime reads only a source's own steps, and what padding holds (NaN included) would
+    /// otherwise reach the outputs (NaN + −1e9 in the scores, 0·NaN in weights·memory).
+    /// </summary>
+    private string MemoryValue => _memory ??= MaskPaddedSteps(Memory!.Value.Memory, Memory.Value.Lengths, "memory");
 
     /// <summary>−1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]).</summary>
     private string CausalMask(string x, string hint)
@@ -483,11 +511,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>
     /// Cross-attention over the memory: nn.MultiheadAttention (ScaledDot; q from x, k and v from the memory, each
     /// projected) or the classic scores (Dot x·m, General x·W·m, Additive vᵀ tanh(W_q x + b_q + W_k m); output [x; context]).
-    /// Padded memory steps get −1e9.
+    /// Padded memory steps get −1e9, and read as zeros (<see cref="MemoryValue"/>).
     /// </summary>
     private string CrossAttention(AttentionInfo a, string x)
     {
-        string n = a.Name, memory = Memory!.Value.Memory;
+        string n = a.Name, memory = MemoryValue;
         int Q = a.InWidth, M = a.MemoryWidth;
         if (a.Score == AttentionScore.ScaledDot)
         {

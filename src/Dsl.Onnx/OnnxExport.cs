@@ -9,7 +9,10 @@ namespace Dsl;
 /// <summary>Options of <see cref="OnnxExport.ExportOnnx"/>.</summary>
 public sealed record OnnxExportOptions
 {
-    /// <summary>Adds an int64 input <c>lengths</c> [batch]: padded sequences, as <c>Forward(input, lengths)</c> (recurrent layers' <c>sequence_lens</c>).</summary>
+    /// <summary>
+    /// Adds an int64 input <c>lengths</c> [batch]: padded sequences, as <c>Forward(input, lengths)</c> (recurrent layers'
+    /// <c>sequence_lens</c>). Each length must lie in 1 … steps: the runtime refuses others, and the graph does not check them.
+    /// </summary>
     public bool Lengths { get; init; }
 
     /// <summary>No longer read: a positional encoding is computed in the graph for any number of steps (it had been a constant table of this many rows).</summary>
@@ -20,12 +23,13 @@ public sealed record OnnxExportOptions
 /// <summary>
 /// Exports a generated model to ONNX (opset 17): one input <c>input</c> — int64 token ids [batch, steps] or float
 /// [batch, steps, features] — and one output <c>output</c> ([batch, steps, out] or [batch, out]), batch and steps dynamic.
-/// Embedding → Gather; Dense → MatMul + Add (+ activation); Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one
-/// node per stacked layer with both directions, the gates reordered (<see cref="GateOrder"/>) and the input and recurrent
-/// biases side by side; LayerNorm → LayerNormalization; Residual → Add; positional encoding → computed for the input's
-/// steps (Range, Sin and Cos in double); attention → MatMul/Softmax; an LSTM projection → a Loop over one cell. What a graph cannot hold (a
-/// decoder's cross-attention outside its step graph, input feeding over a whole sequence) is an error naming the layer.
-/// The layers are written by <see cref="Exporter"/>.
+/// Embedding → Gather (a negative id made out of range, as the runtime refuses it); Dense → MatMul + Add (+ activation);
+/// Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one node per stacked layer with both directions, the gates
+/// reordered (<see cref="GateOrder"/>) and the input and recurrent biases side by side; LayerNorm → LayerNormalization;
+/// Residual → Add; positional encoding → computed for the input's steps (Range, Sin and Cos in double); attention →
+/// MatMul/Softmax; an LSTM projection → a Loop over one cell. What a graph cannot hold (a decoder's cross-attention
+/// outside its step graph, input feeding over a whole sequence) is an error naming the layer. The layers are written by
+/// <see cref="Exporter"/>.
 /// </summary>
 public static class OnnxExport
 {
@@ -64,11 +68,13 @@ public static class OnnxExport
     /// (int64 [batch] or float [batch, features]) and each recurrent state under its <c>State</c> name (<c>lstm.h_l0</c>,
     /// <c>lstm.c_l0</c>… [batch, width]; zeros start a sequence — and for a layer with <c>LearnInitialState</c>, leaving the
     /// input out: its learned state is the input's default, an initializer of its name that ONNX Runtime lists among the
-    /// session's overridable initializers), and for cross-attention <c>memory</c> [batch, source
-    /// steps, M] and <c>memory_lengths</c> (int64 [batch]); with positional encodings or causal multi-head self-attention,
-    /// <c>position</c> (int64 [1], the steps taken) and each such layer's key/value cache <c>attention.cache</c>
-    /// [batch, past, 2E] (keys then values; no past step to start). Outputs <c>output</c> [batch, out] and the next of each
-    /// carried input (<c>next.lstm.h_l0</c>, <c>next.attention.cache</c>, <c>next.position</c>…).
+    /// session's overridable initializers), and for cross-attention <c>memory</c> [batch, source steps, M] and
+    /// <c>memory_lengths</c> (int64 [batch], each in 1 … source steps: the runtime refuses others, and the graph does not
+    /// check them; the memory past a source's length is read as zeros); with positional encodings or causal multi-head
+    /// self-attention, <c>position</c> (int64 [1], the steps taken) and each such layer's key/value cache
+    /// <c>attention.cache</c> [batch, past, 2E] (keys then values; no past step to start). Outputs <c>output</c>
+    /// [batch, out] and the next of each carried input (<c>next.lstm.h_l0</c>, <c>next.attention.cache</c>,
+    /// <c>next.position</c>…).
     /// </summary>
     public static byte[] ToOnnxStep(this IModel model) => Step(model, model.Parameters, "");
 
@@ -82,9 +88,9 @@ public static class OnnxExport
     /// <summary>
     /// An encoder–decoder as two graphs, so that greedy or beam search runs in any ONNX runtime. The encoder: inputs
     /// <c>source</c> (int64 [batch, source steps] or float [batch, source steps, features]) and <c>source_lengths</c>
-    /// (int64 [batch]); outputs <c>memory</c> [batch, source steps, M] and the decoder's initial states under their
-    /// <c>State</c> names (the bridges applied). The decoder: <see cref="ToOnnxStep"/>, with <c>memory</c> and
-    /// <c>memory_lengths</c> (the source lengths).
+    /// (int64 [batch], each in 1 … source steps: the runtime refuses others, and the graph does not check them); outputs
+    /// <c>memory</c> [batch, source steps, M] and the decoder's initial states under their <c>State</c> names (the bridges
+    /// applied). The decoder: <see cref="ToOnnxStep"/>, with <c>memory</c> and <c>memory_lengths</c> (the source lengths).
     /// </summary>
     public static (byte[] Encoder, byte[] DecoderStep) ToOnnx<TSource, TEncoder, TDecoder>(this EncoderDecoderModel<TSource, TEncoder, TDecoder> model)
         where TEncoder : IEncoder<TSource> where TDecoder : IModel<int>
@@ -232,7 +238,7 @@ public static class OnnxExport
         var outputs = new string[arch.Layers.Count];
         for (int i = 0; i < arch.Layers.Count; i++)
         {
-            current = x.Layer(arch.Layers[i], current, outputs, lengths);
+            current = x.Layer(arch.Layers[i], current, outputs, lengths, i + 1 < arch.Layers.Count ? arch.Layers[i + 1] : null);
             outputs[i] = current;
         }
         return current;

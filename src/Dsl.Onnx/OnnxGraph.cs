@@ -181,15 +181,35 @@ internal sealed class OnnxGraph
         _outputs.Add(new ValueInfo(name, type, dims));
     }
 
-    /// <summary>The ModelProto: IR version 8, the default domain at <paramref name="opset"/>.</summary>
+    /// <summary>
+    /// The most bytes a ModelProto may take: protobuf's limit on one message, 2 GB (2³¹ − 1 bytes), past which readers
+    /// (ONNX Runtime among them) refuse it. Lowered by tests to reach the refusal without 2 GB of weights.
+    /// </summary>
+    internal static long MaxModelBytes = int.MaxValue;
+
+    /// <summary>
+    /// The ModelProto: IR version 8, the default domain at <paramref name="opset"/>. Its size is counted first: a model
+    /// past <see cref="MaxModelBytes"/> is refused before any nested message is built (weights in external data files,
+    /// ONNX's form for such models, are not written).
+    /// </summary>
     public byte[] Serialize(string graphName, int opset, string producer, string producerVersion)
     {
-        var model = new ProtoWriter();
-        model.Int(1, 8); // ir_version
-        model.String(2, producer).String(3, producerVersion);
-        model.Message(7, g => WriteGraph(g, graphName));
-        model.Message(8, o => o.String(1, "").Int(2, opset)); // opset_import: the default domain
-        return model.ToArray();
+        void Write(ProtoWriter model)
+        {
+            model.Int(1, 8); // ir_version
+            model.String(2, producer).String(3, producerVersion);
+            model.Message(7, g => WriteGraph(g, graphName));
+            model.Message(8, o => o.String(1, "").Int(2, opset)); // opset_import: the default domain
+        }
+        ProtoWriter counter = ProtoWriter.Counter();
+        Write(counter);
+        if (counter.Length > MaxModelBytes)
+            throw new NotSupportedException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The ONNX model '{graphName}' would take {counter.Length:N0} bytes, past the 2 GB protobuf limit on one message (at most {MaxModelBytes:N0} bytes): ") +
+                "ONNX Runtime could not read it, and this exporter writes no external data files for the weights.");
+        var writer = new ProtoWriter();
+        Write(writer);
+        return writer.ToArray();
     }
 
     /// <summary>The GraphProto's fields: nodes, name, initializers, inputs, outputs.</summary>

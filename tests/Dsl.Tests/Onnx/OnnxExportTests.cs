@@ -8,8 +8,9 @@ using Xunit;
 namespace Dsl.Tests.Onnx;
 
 /// <summary>
-/// Round trips: each model exported to ONNX runs in ONNX Runtime (CPU) and gives what <c>Forward</c> gives (1e-4
-/// relative), at two shapes, for every layer kind and option the exporter writes; what it cannot write is refused naming the layer.
+/// Round trips: each model exported to ONNX, its parameters drawn at random (<see cref="Perturbed"/>), runs in ONNX Runtime
+/// (CPU) and gives what <c>Forward</c> gives (1e-4 relative), at two shapes, for every layer kind and option the exporter
+/// writes; what it cannot write is refused naming the layer.
 /// </summary>
 public class OnnxExportTests
 {
@@ -90,11 +91,24 @@ public class OnnxExportTests
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
     };
 
+    /// <summary>
+    /// Every parameter of <paramref name="model"/> drawn anew, uniform in [−0.5, 0.5] from a fixed seed: a seed-initialised
+    /// model starts its biases, LayerNorm's shift, attention's biases and learned initial states at 0 and LayerNorm's scale
+    /// at 1, where a bias in the wrong place, or a missing one, would give the same outputs.
+    /// </summary>
+    internal static T Perturbed<T>(T model, ulong seed = 0x5EED) where T : IModel
+    {
+        var rng = new Rng(seed);
+        foreach (Parameter p in model.Parameters)
+            foreach (ref float v in p.AsSpan()) v = rng.NextFloat() - 0.5f;
+        return model;
+    }
+
     [Theory]
     [MemberData(nameof(Exportable))]
     public void ExportedModelsRunInOnnxRuntimeAsForward(string name)
     {
-        IModel model = Create(name);
+        IModel model = Perturbed(Create(name));
         using var session = new InferenceSession(model.ToOnnx());
         foreach (var (batch, steps) in new[] { (2, 5), (3, 1) })
             Compare(model, session, batch, steps, lengths: null, $"{name} [{batch}, {steps}]");
@@ -104,7 +118,7 @@ public class OnnxExportTests
     [MemberData(nameof(PaddedModels))]
     public void PaddedSequencesTakeALengthsInput(string name)
     {
-        IModel model = Create(name);
+        IModel model = Perturbed(Create(name));
         using var session = new InferenceSession(model.ToOnnx(new OnnxExportOptions { Lengths = true }));
         Assert.Contains("lengths", session.InputMetadata.Keys);
         Compare(model, session, 3, 6, [6, 2, 4], $"{name} lengths 6, 2, 4");
@@ -268,7 +282,7 @@ public class OnnxExportTests
     [InlineData(nameof(AttentionAdditiveCausal))]
     [InlineData(nameof(AttentionCausalStack))]
     [InlineData(nameof(OnnxLayersNamedAsOutputs))]
-    public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep((IModel)Create(name), name);
+    public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]
     [InlineData(nameof(OnnxLearnedStepLstm))]
@@ -321,27 +335,57 @@ public class OnnxExportTests
         }
     }
 
-    public static TheoryData<string> EncoderDecoders => new()
-    {
+    /// <summary>The encoder–decoders with PyTorch's weights (Fixtures/make_fixtures.py).</summary>
+    private static readonly string[] WithFixtures =
+    [
         nameof(Seq2SeqDot), nameof(Seq2SeqGeneral), nameof(Seq2SeqMultiHead), nameof(Seq2SeqAdditive), nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm),
         nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral),
+    ];
+
+    /// <summary>Each encoder–decoder with its fixture's weights and with every parameter perturbed; two input-fed layers, perturbed.</summary>
+    public static TheoryData<string, bool> EncoderDecoders
+    {
+        get
+        {
+            var data = new TheoryData<string, bool>();
+            foreach (string name in WithFixtures)
+            {
+                data.Add(name, false);
+                data.Add(name, true);
+            }
+            data.Add(nameof(OnnxTwoFedSeq2Seq), true);
+            return data;
+        }
+    }
+
+    /// <summary>
+    /// An encoder–decoder through what the tests read of it: its decoder, the memory's width, its two graphs, its greedy
+    /// decoding, and the decoder's logits at each step of that decoding.
+    /// </summary>
+    private sealed record Composition(IModel<int> Decoder, int MemoryWidth, byte[] Encoder, byte[] DecoderStep, Func<int[], int[]> Greedy, Func<int[], float[][]> Logits);
+
+    /// <summary>The encoder–decoder <paramref name="name"/>, with its fixture's weights or every parameter perturbed.</summary>
+    private static Composition Compose(string name, bool perturbed) => name switch
+    {
+        nameof(Seq2SeqDot) => Parts(new Seq2SeqDot(), name, perturbed),
+        nameof(Seq2SeqGeneral) => Parts(new Seq2SeqGeneral(), name, perturbed),
+        nameof(Seq2SeqMultiHead) => Parts(new Seq2SeqMultiHead(), name, perturbed),
+        nameof(Seq2SeqAdditive) => Parts(new Seq2SeqAdditive(), name, perturbed),
+        nameof(TransformerSeq2Seq) => Parts(new TransformerSeq2Seq(), name, perturbed),
+        nameof(TransformerSeq2SeqPreNorm) => Parts(new TransformerSeq2SeqPreNorm(), name, perturbed),
+        nameof(Seq2SeqFeedAdditive) => Parts(new Seq2SeqFeedAdditive(), name, perturbed),
+        nameof(Seq2SeqFeedGeneral) => Parts(new Seq2SeqFeedGeneral(), name, perturbed),
+        nameof(OnnxTwoFedSeq2Seq) => Parts(new OnnxTwoFedSeq2Seq(), name, perturbed),
+        _ => throw new ArgumentException(name),
     };
 
     [Theory]
     [MemberData(nameof(EncoderDecoders))]
-    public void EncoderAndDecoderStepGraphsDecodeAsGreedy(string name)
+    public void EncoderAndDecoderStepGraphsDecodeAsGreedy(string name, bool perturbed)
     {
-        (Func<int[], int[]> greedy, byte[] encoder, byte[] decoder, Func<int[], float[][]> steps) = name switch
-        {
-            nameof(Seq2SeqDot) => Parts(new Seq2SeqDot(), name),
-            nameof(Seq2SeqGeneral) => Parts(new Seq2SeqGeneral(), name),
-            nameof(Seq2SeqMultiHead) => Parts(new Seq2SeqMultiHead(), name),
-            nameof(Seq2SeqAdditive) => Parts(new Seq2SeqAdditive(), name),
-            nameof(TransformerSeq2Seq) => Parts(new TransformerSeq2Seq(), name),
-            nameof(Seq2SeqFeedAdditive) => Parts(new Seq2SeqFeedAdditive(), name),
-            nameof(Seq2SeqFeedGeneral) => Parts(new Seq2SeqFeedGeneral(), name),
-            _ => Parts(new TransformerSeq2SeqPreNorm(), name),
-        };
+        Composition composition = Compose(name, perturbed);
+        (Func<int[], int[]> greedy, byte[] encoder, byte[] decoder, Func<int[], float[][]> steps) = (composition.Greedy, composition.Encoder, composition.DecoderStep, composition.Logits);
+        name += perturbed ? " (perturbed)" : "";
         using var encoderSession = new InferenceSession(encoder);
         using var decoderSession = new InferenceSession(decoder);
         foreach (int[] source in new[] { new[] { 3, 7, 1, 8, 2 }, new[] { 5, 9 } })
@@ -415,11 +459,11 @@ public class OnnxExportTests
         }
     }
 
-    /// <summary>A composition's greedy decoding, its graphs, and the decoder's logits at each step of that decoding.</summary>
-    private static (Func<int[], int[]>, byte[], byte[], Func<int[], float[][]>) Parts<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, string name)
+    private static Composition Parts<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, string name, bool perturbed)
         where TEncoder : IEncoder<int> where TDecoder : IModel<int>
     {
-        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        if (perturbed) Perturbed(model);
+        else model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
         var (encoder, decoder) = model.ToOnnx();
         int[] Greedy(int[] source) => model.Greedy(new ReadOnlyTensorSpan<int>(source, [1, source.Length]), startToken: 1, maxLength: 6);
         float[][] Logits(int[] source)
@@ -428,7 +472,88 @@ public class OnnxExportTests
             IModelState state = model.Encode(new ReadOnlyTensorSpan<int>(source, [1, source.Length]));
             return new[] { 1 }.Concat(output[..^1]).Select(token => ParityModel.Flatten(model.Decoder.Step(new ReadOnlyTensorSpan<int>([token], [1]), state))).ToArray();
         }
-        return (Greedy, encoder, decoder, Logits);
+        return new Composition(model.Decoder, model.Encoder.OutputWidth, encoder, decoder, Greedy, Logits);
+    }
+
+    private static NamedOnnxValue Longs(string name, long[] values, params int[] dims) =>
+        NamedOnnxValue.CreateFromTensor(name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<long>(values, dims));
+
+    private static NamedOnnxValue Floats(string name, float[] values, params int[] dims) =>
+        NamedOnnxValue.CreateFromTensor(name, new Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>(values, dims));
+
+    [Fact]
+    public void TokenIdsOutsideTheVocabularyFailInOnnxRuntimeAsInTheRuntime()
+    {
+        // the runtime refuses ids outside [0, vocab); ONNX's Gather would read −1 as the last row (−vocab as the first): the
+        // graphs make a negative id out of range, so that ONNX Runtime fails on it as on an id ≥ vocab
+        var model = new Dsl.Tests.Models.Lstm(seed: 1);
+        int vocab = ((IModel)model).InputWidth;
+        Assert.Throws<ArgumentException>(() => model.Forward(new ReadOnlyTensorSpan<int>([2, -1], [1, 2])));
+        long[] refused = [-1, -vocab, vocab];
+        using (var full = new InferenceSession(model.ToOnnx()))
+        {
+            using (full.Run([Longs("input", [2, vocab - 1, 0], 1, 3)])) { } // the ids at both ends of the vocabulary run
+            foreach (long id in refused) Assert.Throws<OnnxRuntimeException>(() => full.Run([Longs("input", [2, id], 1, 2)]));
+        }
+        using (var padded = new InferenceSession(model.ToOnnx(new OnnxExportOptions { Lengths = true })))
+            foreach (long id in refused) Assert.Throws<OnnxRuntimeException>(() => padded.Run([Longs("input", [2, id], 1, 2), Longs("lengths", [2], 1)]));
+        using (var step = new InferenceSession(model.ToOnnxStep()))
+        {
+            var carried = new Carried(step, 1);
+            using (step.Run([.. carried.Inputs, Longs("input", [vocab - 1], 1)])) { }
+            foreach (long id in refused) Assert.Throws<OnnxRuntimeException>(() => step.Run([.. carried.Inputs, Longs("input", [id], 1)]));
+        }
+        // an encoder–decoder's encoder and decoder step
+        Composition composition = Compose(nameof(Seq2SeqDot), perturbed: true);
+        using var encoder = new InferenceSession(composition.Encoder);
+        foreach (long id in new long[] { -1, -10, 10 }) // the encoder's vocabulary: 10
+            Assert.Throws<OnnxRuntimeException>(() => encoder.Run([Longs("source", [3, id], 1, 2), Longs("source_lengths", [2], 1)]));
+        using var decoder = new InferenceSession(composition.DecoderStep);
+        var states = new Carried(decoder, 1);
+        NamedOnnxValue[] memory = [Floats("memory", new float[2 * composition.MemoryWidth], 1, 2, composition.MemoryWidth), Longs("memory_lengths", [2], 1)];
+        using (decoder.Run([.. states.Inputs, .. memory, Longs("input", [8], 1)])) { }
+        foreach (long id in new long[] { -1, -9, 9 }) // the decoder's vocabulary: 9
+            Assert.Throws<OnnxRuntimeException>(() => decoder.Run([.. states.Inputs, .. memory, Longs("input", [id], 1)]));
+    }
+
+    public static TheoryData<string> DecodersOverPaddedMemory => new(WithFixtures.Append(nameof(OnnxTwoFedSeq2Seq)));
+
+    [Theory]
+    [MemberData(nameof(DecodersOverPaddedMemory))]
+    public void WhatAPaddedMemoryStepHoldsReachesNoOutputOfTheDecoderStep(string name)
+    {
+        // the runtime's cross-attention reads the first memory_lengths[b] steps of each source only; the graph reads the
+        // padded steps as zeros, so NaN there (past the length: a caller's padding) reaches no output, as in the runtime
+        Composition composition = Compose(name, perturbed: true);
+        const int B = 2, S = 5;
+        int W = composition.MemoryWidth;
+        int[] lengths = [S, 2];
+        var rng = new Rng(21);
+        float[] memory = new float[B * S * W]; // batch-major [B, S, W], as the graph reads it
+        for (int b = 0; b < B; b++)
+            for (int s = 0; s < S; s++)
+                for (int w = 0; w < W; w++) memory[(b * S + s) * W + w] = s < lengths[b] ? rng.NextNormal() : float.NaN;
+        float[] timeMajor = new float[S * B * W]; // [S, B, W], as the runtime keeps it
+        for (int b = 0; b < B; b++)
+            for (int s = 0; s < S; s++) memory.AsSpan((b * S + s) * W, W).CopyTo(timeMajor.AsSpan((s * B + b) * W, W));
+        EncoderOutput encoded = EncoderOutput.Create(B, S, W, timeMajor, default, lengths, [], []);
+        encoded.SetHasLengths(true);
+        var state = (IDecoderState)composition.Decoder.CreateState(B);
+        state.Attend(encoded);
+
+        using var session = new InferenceSession(composition.DecoderStep);
+        var carried = new Carried(session, B);
+        for (int t = 0; t < 4; t++)
+        {
+            int[] ids = [rng.NextInt(composition.Decoder.InputWidth), rng.NextInt(composition.Decoder.InputWidth)];
+            float[] expected = ParityModel.Flatten(composition.Decoder.Step(new ReadOnlyTensorSpan<int>(ids, [B]), state));
+            Assert.All(expected, v => Assert.True(float.IsFinite(v), $"{name}: the runtime's step {t} is not finite"));
+            using var results = session.Run([.. carried.Inputs, Longs("input", ids.Select(i => (long)i).ToArray(), B),
+                Floats("memory", memory, B, S, W), Longs("memory_lengths", lengths.Select(l => (long)l).ToArray(), B)]);
+            Tolerance.AssertClose(expected, results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray(), $"{name} NaN in padded memory, step {t}");
+            carried.Update(results);
+            foreach (NamedTensor tensor in state.Tensors) Tolerance.AssertClose(tensor.AsSpan(), carried[tensor.Name], $"{name} NaN in padded memory, step {t} {tensor.Name}");
+        }
     }
 
     /// <summary>Random input of the shape, through ONNX Runtime and through Forward (with lengths when given).</summary>
@@ -459,5 +584,37 @@ public class OnnxExportTests
         using var results = session.Run(inputs);
         float[] actual = results.Single(r => r.Name == "output").AsEnumerable<float>().ToArray();
         Tolerance.AssertClose(expected, actual, what);
+    }
+}
+
+/// <summary>
+/// A model past protobuf's 2 GB limit on one message is refused before it is written, naming its size: reached through
+/// the lowered limit (<see cref="OnnxGraph.MaxModelBytes"/>, process-wide: serial), not 2 GB of weights.
+/// </summary>
+[Collection(nameof(Dsl.Tests.Training.SerialCollection))]
+public sealed class OnnxSizeLimitTests : IDisposable
+{
+    public void Dispose() => OnnxGraph.MaxModelBytes = int.MaxValue;
+
+    [Fact]
+    public void AModelPastTheProtobufLimitIsRefusedNamingItsSize()
+    {
+        Assert.Equal(int.MaxValue, OnnxGraph.MaxModelBytes);
+        // the size is counted exactly (the Loop body of an LSTM projection included): a model of the limit's size is written
+        foreach (IModel model in new IModel[] { new Dsl.Tests.Models.Lstm(seed: 1), new LstmProjection(seed: 31) })
+        {
+            byte[] bytes = model.ToOnnx();
+            OnnxGraph.MaxModelBytes = bytes.Length;
+            Assert.Equal(bytes, model.ToOnnx());
+            OnnxGraph.MaxModelBytes = bytes.Length - 1;
+            var e = Assert.Throws<NotSupportedException>(() => model.ToOnnx());
+            Assert.Contains(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"would take {bytes.Length:N0} bytes, past the 2 GB protobuf limit on one message (at most {bytes.Length - 1:N0} bytes)"), e.Message);
+            OnnxGraph.MaxModelBytes = int.MaxValue;
+        }
+        // the step graph and an encoder–decoder's graphs
+        OnnxGraph.MaxModelBytes = 100;
+        Assert.Throws<NotSupportedException>(() => new Dsl.Tests.Models.Lstm(seed: 1).ToOnnxStep());
+        Assert.Throws<NotSupportedException>(() => new Seq2SeqDot().ToOnnx());
     }
 }

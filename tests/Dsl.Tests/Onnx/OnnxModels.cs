@@ -1,0 +1,18 @@
+using Dsl.Tests.Models;
+
+namespace Dsl.Tests.Onnx;
+
+// Models of the ONNX export tests alone.
+
+// Two input-fed attention layers: each feeds its context of the step before into the recurrent layer right before it
+// (attention's into lstm, attention_1's into lstm_1).
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 5)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.General, InputFeeding = true)]
+[Gru(hidden: 6)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.Dot, InputFeeding = true)]
+[Dense(9)]
+public partial class OnnxTwoFedDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(OnnxTwoFedDecoder))]
+public partial class OnnxTwoFedSeq2Seq;
