@@ -98,7 +98,7 @@ public sealed class DslGenerator : IIncrementalGenerator
             var ((model, plan), gpu) = pair;
             using var invariant = InvariantCulture.Scope();
             string? source = model.Composition is not null ? CompositionEmitter.Emit(model) : ModelEmitter.Emit(model, plan, gpu);
-            string stem = model.Spec.OutputStem ?? model.Spec.Key;
+            string stem = ModelWithReferences.HintStem(model.Spec.OutputStem ?? model.Spec.Key);
             if (source is not null) spc.AddSource(stem + ".g.cs", source);
             if (gpu && model.Composition is null && (plan is not null ? DeviceEmitter.Emit(model, plan) : DeviceEmitter.EmitInvalid(model)) is { } deviceSource)
                 spc.AddSource(stem + ".Device.g.cs", deviceSource);
@@ -135,6 +135,21 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
             hash = (hash ^ (ulong)i) * 1099511628211UL;
         }
         return hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// <paramref name="stem"/> as a hint name AddSource accepts: a character it refuses (a metadata name's '&lt;', '&gt;')
+    /// becomes '_', and the stem then ends in a hash of its spelling, so that two stems stay apart. (A name AddSource refuses
+    /// throws, and every model of the project would lose its code.)
+    /// </summary>
+    internal static string HintStem(string stem)
+    {
+        if (stem.All(Accepted)) return stem;
+        ulong hash = 14695981039346656037UL; // FNV-1a over the characters
+        foreach (char c in stem) hash = (hash ^ c) * 1099511628211UL;
+        return new string(stem.Select(c => Accepted(c) ? c : '_').ToArray()) + "." + hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
+
+        static bool Accepted(char c) => char.IsLetterOrDigit(c) || c is '.' or '+' or '_' or '-' or '`';
     }
 
     /// <summary>The models of referenced assemblies that <paramref name="models"/> refer to, directly or through each other.</summary>

@@ -45,14 +45,15 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
             INamedTypeSymbol? layerBase = compilation.GetTypeByMetadataName(ModelParser.LayerAttributeBase);
             start.RegisterSyntaxNodeAction(c => UnknownOptions(c, layerBase!), Microsoft.CodeAnalysis.CSharp.SyntaxKind.Attribute);
 
-            // DSL1002: anything that carries a state from call to call — Step, CreateState, a new M.State, and the Forward,
-            // Backward and Loss overloads that take one — on a model that cannot step
+            // DSL1002: anything that carries a state from call to call — CreateState (which returns one), Step, a new M.State,
+            // and the Forward, Backward and Loss overloads that take one — on a model that cannot step; a method of the user's
+            // own that is merely named Step or CreateState carries none
             start.RegisterOperationAction(c =>
             {
                 INamedTypeSymbol? type = c.Operation switch
                 {
                     IInvocationOperation { TargetMethod: { ContainingType: { } t } method }
-                        when method.Name is "Step" or "CreateState" || method.Parameters.Any(p => IsState(p.Type, t)) => t,
+                        when IsState(method.ReturnType, t) || method.Parameters.Any(p => IsState(p.Type, t)) => t,
                     IObjectCreationOperation { Type: INamedTypeSymbol { ContainingType: { } t } created } when IsState(created, t) => t,
                     _ => null,
                 };

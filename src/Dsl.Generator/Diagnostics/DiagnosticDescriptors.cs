@@ -30,7 +30,7 @@ internal static class DiagnosticDescriptors
         "[{0}] has no option '{1}'{2}", Usage);
 
     public static readonly DiagnosticDescriptor NonPositiveSize = Error("DSL0002", "Size must be positive",
-        "Layer '{0}': {1} must be positive, but is {2}", Usage);
+        "Layer '{0}': {1} must be {3}, but is {2}", Usage);
 
     public static readonly DiagnosticDescriptor MissingInputLayer = Error("DSL0003", "Model has no input layer",
         "Model '{0}' must start with [Input(features: N)] or [Embedding(vocab: V, dim: D)], but its first layer is '{1}'", Shape);
@@ -69,7 +69,7 @@ internal static class DiagnosticDescriptors
         "Layer '{0}' looks up token ids but follows '{1}', which produces floats; an embedding must be the model's first layer", Shape);
 
     public static readonly DiagnosticDescriptor LayerTooLarge = Error("DSL1004", "Layer too large",
-        "Layer '{0}': {1} [{2}, {3}] has more than 2,147,483,576 elements; a tensor must fit in one .NET array", Shape);
+        "Layer '{0}': {1} has more than 2,147,483,576 elements; {2}", Shape);
 
     public static readonly DiagnosticDescriptor HeadsDoNotDivideWidth = Error("DSL1005", "Heads do not divide the width",
         "Layer '{0}': {1} heads do not divide the width {2}; each head needs an equal share", Shape);

@@ -69,10 +69,12 @@ internal static class CompositionEmitter
     private static void EmitInvalid(SourceWriter w, ShapedModel model, ShapedComposition c, string source)
     {
         string fail = ModelEmitter.ThrowDeclarationErrors(model);
-        if (c.Encoder is { OutputIsSequence: true, Spec.CanGenerate: true } encoder && c.Decoder is { TakesTokens: true, Spec.CanGenerate: true } decoder)
+        if (c.Encoder is { OutputIsSequence: true, Spec.CanGenerate: true } encoder && c.Decoder is { TakesTokens: true, Spec.CanGenerate: true } decoder
+            && encoder.Spec.IsAtLeastAsAccessibleAs(model.Spec) && decoder.Spec.IsAtLeastAsAccessibleAs(model.Spec))
         {
-            // both parts are models (valid, or their own throwing placeholders): the runtime's class then gives every member
-            // a valid composition has (Encoder, Decoder, Greedy, Beam, …); only the constructor throws
+            // both parts are models (valid, or their own throwing placeholders) that the class may derive over (CS0060): the
+            // runtime's class then gives every member a valid composition has (Encoder, Decoder, Greedy, Beam, …); only the
+            // constructor throws
             string e = encoder.Spec.TypeName, d = decoder.Spec.TypeName;
             w.Open($"partial class {model.Spec.Name} : global::Dsl.EncoderDecoderModel<{source}, {e}, {d}>");
             w.Line("/// <summary>Not generated: the declaration has errors.</summary>");

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Shapes;
@@ -21,6 +22,33 @@ internal static class Names
 
     /// <summary>The per-sequence lengths of a pass, or none.</summary>
     public const string WsLengths = "ws.HasLengths ? ws.lengths : default";
+
+    /// <summary>
+    /// Every name the generated code declares directly in a model class (ModelEmitter, DeviceEmitter; valid or not), besides
+    /// the per-layer ones of <see cref="LayerMember"/>: a class of one of these names cannot hold its members (CS0542), which
+    /// DSL0009 reports. A member an emitter adds is added here (GeneratedNameTests compares the list with the output).
+    /// </summary>
+    public static readonly IReadOnlyCollection<string> ModelMembers = new HashSet<string>(System.StringComparer.Ordinal)
+    {
+        "State", "Workspace", "DeviceRun", "InputWidth", "VocabularySize", "OutputWidth", "ReturnsSequences", "CanStep", "Architecture", "Parameters",
+        "Forward", "Backward", "Loss", "ClassLoss", "ValueLoss", "AttentionWeights", "CreateState", "Step", "NewOutput", "ForwardInto", "RequireState",
+        "ReadInputShape", "NewWorkspace", "LoadInput", "AsState", "RequireMemory", "ForwardPass", "BackwardPass", "Device", "To", "ToHost",
+        "_dropoutRng", "_workspace", "_stepWorkspace", "_deviceRun",
+    };
+
+    /// <summary>Every name the generated code declares directly in an encoder–decoder composition (CompositionEmitter; valid or not).</summary>
+    public static readonly IReadOnlyCollection<string> CompositionMembers = new HashSet<string>(System.StringComparer.Ordinal)
+    {
+        "SourceWidth", "TargetVocabulary", "s_bridges", "AttentionWeights", "Fail", "Parameters", "Encode", "Forward", "Loss", "Backward", "Greedy", "Beam",
+    };
+
+    /// <summary>
+    /// Whether <paramref name="name"/> is of the form of a member the generated code declares for layer <paramref name="layer"/>:
+    /// its passes and cells (<c>lstm_forward</c>, <c>lstm_cell_reverse_backward</c>) and its parameters and helpers (<c>_lstm_weight_ih_l0</c>).
+    /// </summary>
+    public static bool LayerMember(string name, string layer) =>
+        (name.StartsWith(layer + "_", System.StringComparison.Ordinal) && (name.EndsWith("_forward", System.StringComparison.Ordinal) || name.EndsWith("_backward", System.StringComparison.Ordinal)))
+        || name.StartsWith("_" + layer + "_", System.StringComparison.Ordinal);
 }
 
 /// <summary>What a layer kind's emitter writes with: the writer, the model's plan, and helpers for the common shapes of code.</summary>

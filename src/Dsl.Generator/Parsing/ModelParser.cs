@@ -94,8 +94,11 @@ internal static class ModelParser
         LocationInfo? nameLocation = LocationInfo.From((declarations.FirstOrDefault(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword)) ?? declarations.FirstOrDefault())?.Identifier.GetLocation());
 
         var containing = new List<ContainingTypeSpec>();
+        Accessibility accessibility = type.DeclaredAccessibility;
         string? unsupported = null;
-        if (type.IsRecord) unsupported = "a record cannot carry layers (the generated members need a plain class); declare it 'partial class'";
+        // a file-local type is another type in each file: the generated partial (a file of its own) would declare a second class
+        if (type.IsFileLocal) unsupported = "a file-local class ('file') cannot take the generated members, which are written in a file of their own; remove 'file'";
+        else if (type.IsRecord) unsupported = "a record cannot carry layers (the generated members need a plain class); declare it 'partial class'";
         else if (type.IsGenericType) unsupported = "generic classes are not supported";
         else if (type.IsStatic) unsupported = "a static class cannot be instantiated";
         else if (type.IsAbstract) unsupported = "an abstract class cannot be instantiated";
@@ -103,9 +106,11 @@ internal static class ModelParser
             unsupported = "a class with a primary constructor cannot take the generated constructor (seed); declare the class without parameters";
         for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
         {
+            accessibility = ModelSpec.Within(accessibility, outer.DeclaredAccessibility);
             var outerDeclarations = outer.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
             bool outerPartial = fromMetadata || outerDeclarations.All(d => d.Modifiers.Any(SyntaxKind.PartialKeyword));
             if (outer.IsGenericType) unsupported ??= $"it is nested in the generic type '{outer.Name}'";
+            if (outer.IsFileLocal) unsupported ??= $"it is nested in the file-local type '{outer.Name}' ('file'), which the generated members, written in a file of their own, cannot extend; remove 'file'";
             string keyword = outer.IsRecord ? (outer.TypeKind == TypeKind.Struct ? "record struct" : "record")
                 : outer.TypeKind == TypeKind.Struct ? "struct" : outer.TypeKind == TypeKind.Interface ? "interface" : "class";
             TypeDeclarationSyntax? shown = outerDeclarations.FirstOrDefault(d => !d.Modifiers.Any(SyntaxKind.PartialKeyword)) ?? outerDeclarations.FirstOrDefault();
@@ -119,7 +124,8 @@ internal static class ModelParser
         if (new[] { type.Name }.Concat(containing.Select(c => c.Name)).Concat(ns.Split('.'))
             .FirstOrDefault(name => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None) is { } reserved)
             unsupported ??= $"the name '{reserved}' is a C# keyword (written @{reserved}); the generated code names it, so rename it";
-        return new ModelSpec(ns, type.Name, Key(type) + ".g.cs", containing.ToEquatableArray(), isPartial, unsupported, nameLocation, specs.ToEquatableArray(), composition);
+        return new ModelSpec(ns, type.Name, Key(type) + ".g.cs", containing.ToEquatableArray(), isPartial, unsupported, nameLocation, specs.ToEquatableArray(), composition,
+            ModelSpec.Within(accessibility, Accessibility.Public));
     }
 
     private static LayerSpec ParseLayer(AttributeData data, LayerKind kind, int position, CancellationToken cancellationToken)

@@ -2,6 +2,7 @@ using System.Linq;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Layers;
+using Microsoft.CodeAnalysis;
 
 namespace Dsl.Generator.Parsing;
 
@@ -99,7 +100,8 @@ internal sealed record CompositionSpec(
 
 /// <summary>
 /// A model declaration: the class and its layer stack in source order, or (with <see cref="Composition"/> set and no
-/// layers) an encoder–decoder composed of two other models.
+/// layers) an encoder–decoder composed of two other models. <see cref="Accessibility"/> is the class's effective
+/// accessibility: its own, narrowed by the types around it.
 /// </summary>
 internal sealed record ModelSpec(
     string Namespace,
@@ -110,8 +112,51 @@ internal sealed record ModelSpec(
     string? UnsupportedReason,
     LocationInfo? NameLocation,
     EquatableArray<LayerSpec> Layers,
-    CompositionSpec? Composition = null)
+    CompositionSpec? Composition = null,
+    Accessibility Accessibility = Accessibility.Public)
 {
+    /// <summary>
+    /// Whether code may name this class wherever it may name <paramref name="other"/> (C#'s rule for a base class and its
+    /// type arguments, CS0060): an encoder–decoder's generated base class names both its parts.
+    /// </summary>
+    public bool IsAtLeastAsAccessibleAs(ModelSpec other) => (Reach(Accessibility) & Reach(other.Accessibility)) == Reach(other.Accessibility);
+
+    /// <summary>The effective accessibility of a type declared <paramref name="declared"/> inside a type of effective accessibility <paramref name="outer"/>.</summary>
+    public static Accessibility Within(Accessibility declared, Accessibility outer) =>
+        (Reach(declared) & Reach(outer)) switch
+        {
+            Everyone => Accessibility.Public,
+            Assembly | DerivedOutside | DerivedInside => Accessibility.ProtectedOrInternal,
+            Assembly | DerivedInside => Accessibility.Internal,
+            DerivedOutside | DerivedInside => Accessibility.Protected,
+            DerivedInside => Accessibility.ProtectedAndInternal,
+            _ => Accessibility.Private,
+        };
+
+    /// <summary>How C# writes an accessibility.</summary>
+    public static string Words(Accessibility accessibility) => accessibility switch
+    {
+        Accessibility.Public => "public",
+        Accessibility.ProtectedOrInternal => "protected internal",
+        Accessibility.Internal => "internal",
+        Accessibility.Protected => "protected",
+        Accessibility.ProtectedAndInternal => "private protected",
+        _ => "private",
+    };
+
+    // who may name a type, as bits: code anywhere, in the assembly, in derived types outside it, in derived types inside it
+    private const int DerivedInside = 1, DerivedOutside = 2, Assembly = 4, Everyone = 15;
+
+    private static int Reach(Accessibility accessibility) => accessibility switch
+    {
+        Accessibility.Public or Accessibility.NotApplicable => Everyone,
+        Accessibility.ProtectedOrInternal => Assembly | DerivedOutside | DerivedInside,
+        Accessibility.Internal => Assembly | DerivedInside,
+        Accessibility.Protected => DerivedOutside | DerivedInside,
+        Accessibility.ProtectedAndInternal => DerivedInside,
+        _ => 0,
+    };
+
     /// <summary>The class's metadata name (<c>Ns.Outer+Model</c>): how other declarations refer to it.</summary>
     public string Key => HintName.Substring(0, HintName.Length - ".g.cs".Length);
 

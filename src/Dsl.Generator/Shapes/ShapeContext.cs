@@ -74,15 +74,35 @@ internal sealed class ShapeContext
     public void Limit(LayerSpec spec, string tensor, long rows, long cols)
     {
         if (rows > 0 && cols > 0 && rows > MaxArrayLength / cols) // rows · cols > MaxArrayLength, without overflowing
-            Report(DiagnosticDescriptors.LayerTooLarge, spec.Location, Name, tensor, rows, cols);
+            TooLarge(spec.Location, System.FormattableString.Invariant($"{tensor} [{rows}, {cols}]"), "a tensor must fit in one .NET array");
     }
+
+    /// <summary>
+    /// DSL1004 (on <paramref name="at"/>) unless the <paramref name="count"/> of elements is at most <see cref="MaxArrayLength"/>.
+    /// <paramref name="count"/> computes in checked long arithmetic: a count past what a long holds (an OverflowException) is too many as well.
+    /// </summary>
+    public void LimitTotal(LocationInfo? at, string what, string why, System.Func<long> count)
+    {
+        long total;
+        try
+        {
+            total = count();
+        }
+        catch (System.OverflowException)
+        {
+            total = long.MaxValue;
+        }
+        if (total > MaxArrayLength) TooLarge(at, what, why);
+    }
+
+    private void TooLarge(LocationInfo? at, string what, string why) => Report(DiagnosticDescriptors.LayerTooLarge, at, Name, what, why);
 
     /// <summary>The width of two concatenated widths, or (with DSL1004) the first when the sum does not fit in an array row.</summary>
     public int Concatenated(LayerSpec spec, int first, int second)
     {
         long total = (long)first + second;
         if (total <= MaxArrayLength) return (int)total;
-        Report(DiagnosticDescriptors.LayerTooLarge, spec.Location, Name, "output", 1L, total);
+        Limit(spec, "output", 1L, total);
         return first;
     }
 
@@ -117,7 +137,15 @@ internal sealed class OptionChecks
     /// <summary>DSL0002 unless <paramref name="value"/> is positive.</summary>
     public void Positive(string argument, string display, int value)
     {
-        if (value <= 0) _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NonPositiveSize, Spec.ArgumentLocation(argument), Name, display, value));
+        if (value <= 0) _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NonPositiveSize, Spec.ArgumentLocation(argument), Name, display, value, "positive"));
+    }
+
+    /// <summary>DSL0002 when <paramref name="value"/>, a size for which 0 means none (an LSTM's Projection, attention's Units), is negative; returns whether it is not.</summary>
+    public bool AtLeastZero(string argument, string display, int value)
+    {
+        if (value >= 0) return true;
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NonPositiveSize, Spec.ArgumentLocation(argument), Name, display, value, "at least 0"));
+        return false;
     }
 
     /// <summary>DSL0005 unless 0 ≤ <paramref name="p"/> &lt; 1; returns whether it is.</summary>

@@ -17,18 +17,61 @@ namespace Dsl.Generator.Shapes;
 /// </summary>
 internal static class ShapeInference
 {
-    /// <summary>Models that refer to each other deeper than this are taken to form a cycle.</summary>
-    private const int MaxDepth = 8;
+    /// <summary>
+    /// A chain of models referring to each other deeper than this is reported as one that does not end (a guard on the
+    /// recursion: cycles are found at once, see <see cref="ShapeReferenced"/>, and a valid chain is one model deep).
+    /// </summary>
+    private const int MaxDepth = 64;
 
     /// <summary>
     /// Shapes <paramref name="model"/>; <paramref name="resolve"/> finds the models it refers to (cross-attention's
     /// <c>Over</c>, a composition's encoder and decoder) by <see cref="ModelSpec.Key"/>, null when there is none.
     /// </summary>
-    public static ShapedModel Infer(ModelSpec model, System.Func<string, ModelSpec?> resolve) => Infer(model, resolve, 0);
+    public static ShapedModel Infer(ModelSpec model, System.Func<string, ModelSpec?> resolve) => Infer(model, new Referenced(resolve), 0);
 
-    private static ShapedModel Infer(ModelSpec model, System.Func<string, ModelSpec?> resolve, int depth)
+    /// <summary>The models one inference refers to, each shaped once however many layers or models name it.</summary>
+    private sealed class Referenced
     {
+        private readonly Dictionary<string, ShapedModel> _shaped = new();
+
+        public Referenced(System.Func<string, ModelSpec?> resolve) => Resolve = resolve;
+
+        public System.Func<string, ModelSpec?> Resolve { get; }
+
+        public ShapedModel Shape(ModelSpec spec, int depth)
+        {
+            if (!_shaped.TryGetValue(spec.Key, out ShapedModel? shaped)) _shaped[spec.Key] = shaped = Infer(spec, this, depth);
+            return shaped;
+        }
+
+        /// <summary>
+        /// Whether shaping <paramref name="from"/> (a model with layers) shapes <paramref name="key"/>: a layer of it, or of a
+        /// model it refers to, refers to that key (a composition named by a layer is not a model and is not shaped).
+        /// </summary>
+        public bool Reaches(ModelSpec from, string key)
+        {
+            var seen = new HashSet<string> { from.Key };
+            var pending = new Stack<ModelSpec>();
+            pending.Push(from);
+            while (pending.Count > 0)
+            {
+                foreach (string next in pending.Pop().Layers.Select(l => l.ReferencedModel).OfType<string>())
+                {
+                    if (next == key) return true;
+                    if (seen.Add(next) && Resolve(next) is { Composition: null } spec) pending.Push(spec);
+                }
+            }
+            return false;
+        }
+    }
+
+    private static ShapedModel Infer(ModelSpec model, Referenced referenced, int depth)
+    {
+        System.Func<string, ModelSpec?> resolve = referenced.Resolve;
         var diagnostics = new List<DiagnosticInfo>();
+        string[] names = ResolveNames(model, diagnostics);
+        // a class named as a member the generated code declares in it cannot hold that member (CS0542): nothing is generated
+        if (model.UnsupportedReason is null && NameClash(model, names) is { } clash) model = model with { UnsupportedReason = clash };
         if (!model.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, model.NameLocation, model.Name));
         if (model.UnsupportedReason is { } reason) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModelType, model.NameLocation, model.Name, reason));
         foreach (ContainingTypeSpec outer in model.ContainingTypes)
@@ -36,9 +79,8 @@ internal static class ShapeInference
             if (!outer.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.NameLocation, model.Name, outer.Name));
         }
 
-        if (model.Composition is { } composition) return InferComposition(model, composition, resolve, depth, diagnostics);
+        if (model.Composition is { } composition) return InferComposition(model, composition, referenced, depth, diagnostics);
 
-        string[] names = ResolveNames(model, diagnostics);
         for (int i = 0; i < model.Layers.Count; i++)
         {
             LayerSpec layer = model.Layers[i];
@@ -56,7 +98,7 @@ internal static class ShapeInference
 
         // Each layer's shape rule sees what flows into it: the previous layer's output.
         var shaped = new List<ShapedLayer>();
-        var context = new ShapeContext(model, names, shaped, diagnostics, (key, c) => ShapeReferenced(key, c, resolve), resolve, depth)
+        var context = new ShapeContext(model, names, shaped, diagnostics, (key, c) => ShapeReferenced(key, c, referenced), resolve, depth)
         {
             InWidth = 0,
             InIsSequence = true,
@@ -99,19 +141,24 @@ internal static class ShapeInference
             valid);
     }
 
-    /// <summary>Shapes a model that <paramref name="context"/>'s model refers to, one level deeper; null past <see cref="MaxDepth"/>.</summary>
-    private static ShapedModel? ShapeReferenced(string key, ShapeContext context, System.Func<string, ModelSpec?> resolve)
+    /// <summary>
+    /// Shapes a model that <paramref name="context"/>'s model refers to, one level deeper; null when it refers back to that
+    /// model, directly or through others (a cycle: two models attending over each other had re-shaped each other to the
+    /// depth guard, k such layers k⁸ times), or past <see cref="MaxDepth"/>.
+    /// </summary>
+    private static ShapedModel? ShapeReferenced(string key, ShapeContext context, Referenced referenced)
     {
-        if (context.Depth >= MaxDepth || resolve(key) is not { } spec) return null;
-        return Infer(spec, resolve, context.Depth + 1);
+        if (context.Depth >= MaxDepth || referenced.Resolve(key) is not { } spec || referenced.Reaches(spec, context.Model.Key)) return null;
+        return referenced.Shape(spec, context.Depth + 1);
     }
 
     /// <summary>
     /// An encoder–decoder: both parts valid, the decoder a token model that steps and attends over this encoder, and the
     /// bridges from the encoder's last recurrent layer's final states to the decoder's first recurrent layer.
     /// </summary>
-    private static ShapedModel InferComposition(ModelSpec model, CompositionSpec c, System.Func<string, ModelSpec?> resolve, int depth, List<DiagnosticInfo> diagnostics)
+    private static ShapedModel InferComposition(ModelSpec model, CompositionSpec c, Referenced referenced, int depth, List<DiagnosticInfo> diagnostics)
     {
+        System.Func<string, ModelSpec?> resolve = referenced.Resolve;
         void Mismatch(LocationInfo? at, string why) => diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.EncoderDecoderMismatch, at, model.Name, why));
         ShapedModel? Part(string? key, string display, LocationInfo? at, string role)
         {
@@ -121,8 +168,11 @@ internal static class ShapeInference
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotAModel, at, $"'{model.Name}'", "the " + role, display));
                 return null;
             }
+            // the generated class derives from EncoderDecoderModel<…, E, D>: a part less accessible than it is CS0060
+            if (!spec.IsAtLeastAsAccessibleAs(model))
+                Mismatch(at, $"its {role} '{spec.Name}' is {ModelSpec.Words(spec.Accessibility)}, less accessible than the {ModelSpec.Words(model.Accessibility)} '{model.Name}', whose generated base class names it (CS0060)");
             if (depth >= MaxDepth) return null;
-            ShapedModel shaped = Infer(spec, resolve, depth + 1);
+            ShapedModel shaped = referenced.Shape(spec, depth + 1);
             if (!shaped.IsValid) Mismatch(at, $"its {role} '{spec.Name}' has declaration errors");
             return shaped; // an invalid part is kept for what the placeholder composition needs (its types), and checked no further
         }
@@ -172,6 +222,17 @@ internal static class ShapeInference
         bool valid = encoder is { IsValid: true } && decoder is { IsValid: true } && !diagnostics.Any(x => DiagnosticDescriptors.ById(x.Id).DefaultSeverity == DiagnosticSeverity.Error);
         return new ShapedModel(model, EquatableArray<ShapedLayer>.Empty, encoder?.TakesTokens ?? false, encoder?.InputWidth ?? 0, decoder?.Vocabulary ?? 0,
             decoder?.OutputWidth ?? 0, true, false, diagnostics.ToEquatableArray(), valid, new ShapedComposition(encoder, decoder, bridges.ToEquatableArray()));
+    }
+
+    /// <summary>Why the class's name is that of a member the generated code declares in it (<see cref="Emitting.Names"/>), or null.</summary>
+    private static string? NameClash(ModelSpec model, string[] names)
+    {
+        const string Why = "and a member cannot have its class's name (CS0542); rename the class";
+        if ((model.Composition is null ? Emitting.Names.ModelMembers : Emitting.Names.CompositionMembers).Contains(model.Name))
+            return $"the generated code declares a member '{model.Name}' in it, {Why}";
+        return names.FirstOrDefault(layer => Emitting.Names.LayerMember(model.Name, layer)) is { } clash
+            ? $"the generated code declares a member '{model.Name}' in it for layer '{clash}', {Why} or the layer"
+            : null;
     }
 
     /// <summary>Default names are the kind in lower case, then kind_1, kind_2…; explicit names override.</summary>

@@ -716,4 +716,145 @@ public class DiagnosticTests
         Assert.Empty(GeneratorHarness.Errors(others));
         Assert.Equal(["DSL0002", "DSL0002", "DSL1008"], diagnostics.Select(d => d.Id).Order()); // the two hidden: 0, and the composition of an invalid decoder
     }
+
+    [Theory]
+    [InlineData("[Input(3)] [Dense(2)] file partial class [|M|];", "a file-local class ('file') cannot take the generated members")]
+    [InlineData("file partial class Outer { [Input(3)] [Dense(2)] public partial class [|M|]; }", "it is nested in the file-local type 'Outer' ('file')")]
+    public void DSL0009_FileLocalModelAndTheOthersStillGenerate(string declaration, string message)
+    {
+        // a file-local type's metadata name holds '<' and '>', which AddSource refuses: the generator had thrown, and every
+        // model of the project had lost its code
+        const string other = " [Input(3)] [Dense(4)] public partial class Other;";
+        Diagnostic d = Single("using Dsl; namespace Demo; " + declaration + other, "DSL0009", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+        var (output, _, _, result) = GeneratorHarness.Run("using Dsl; namespace Demo; " + declaration.Replace("[|", "").Replace("|]", "") + other);
+        Assert.Equal(["Demo.Other.g.cs"], result.Results.Single().GeneratedSources.Select(s => s.HintName));
+        Assert.NotNull(output.GetTypeByMetadataName("Demo.Other")!.GetMembers("Forward").FirstOrDefault());
+    }
+
+    [Fact]
+    public void HintNamesHoldOnlyCharactersAddSourceAccepts()
+    {
+        // the safety net behind DSL0009: a metadata name AddSource would refuse is rewritten, and two such names stay apart
+        Assert.Equal("Demo.Outer+M", Dsl.Generator.ModelWithReferences.HintStem("Demo.Outer+M"));
+        string a = Dsl.Generator.ModelWithReferences.HintStem("Demo.<Model0>F1__M"), b = Dsl.Generator.ModelWithReferences.HintStem("Demo.<Model1>F1__M");
+        Assert.StartsWith("Demo._Model0_F1__M.", a, StringComparison.Ordinal);
+        Assert.NotEqual(a, b);
+        Assert.All(a + b, c => Assert.True(char.IsLetterOrDigit(c) || c is '.' or '_', $"'{c}' in a hint name"));
+    }
+
+    [Theory]
+    [InlineData("[Input(3)] [Lstm(4, [|Layers = int.MaxValue|])] [Dense(2)]", "the total of its 2147483647 stacked layers' weights has more than 2,147,483,576 elements")]
+    [InlineData("[Input(3)] [Gru(4, Bidirectional = true, LearnInitialState = true, [|Layers = int.MaxValue|])] [Dense(2)]", "the total of its 2147483647 stacked layers' weights")]
+    [InlineData("[Input(2000)] [Lstm(2000, [|Layers = 100|])] [Dense(2)]", "the total of its 100 stacked layers' weights")] // 100 × 32 016 000: each tensor fits, all do not
+    public void DSL1004_StackedLayersWhoseWeightsTogetherAreTooMany(string layers, string message)
+    {
+        // Layers had no upper bound: lowering wrote a plan per stacked layer, int.MaxValue of them, and allocated without end
+        Diagnostic d = Single($"using Dsl; namespace Demo; {layers} public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+        Assert.EndsWith("a layer's weights together are held to what one .NET array holds; lower Layers or hidden", d.GetMessage());
+    }
+
+    private const string EncoderLayers = "[Embedding(vocab: 20, dim: 6)] [Lstm(hidden: 5)]", DecoderLayers = "[Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 5)] [Dense(9)]";
+
+    [Theory]
+    [InlineData($"{EncoderLayers} internal partial class Enc; {DecoderLayers} public partial class Dec; [EncoderDecoder([|typeof(Enc)|], typeof(Dec))] public partial class T;",
+        "'T' cannot be used: its encoder 'Enc' is internal, less accessible than the public 'T', whose generated base class names it (CS0060)")]
+    [InlineData($"{EncoderLayers} public partial class Enc; {DecoderLayers} internal partial class Dec; [EncoderDecoder(typeof(Enc), [|typeof(Dec)|])] public partial class T;",
+        "its decoder 'Dec' is internal, less accessible than the public 'T'")]
+    [InlineData($"internal partial class Outer {{ {EncoderLayers} public partial class Enc; }} {DecoderLayers} public partial class Dec; [EncoderDecoder([|typeof(Outer.Enc)|], typeof(Dec))] public partial class T;",
+        "its encoder 'Enc' is internal, less accessible than the public 'T'")] // public, in an internal class
+    [InlineData($"public partial class Holder {{ {EncoderLayers} protected partial class Enc; {DecoderLayers} public partial class Dec; [EncoderDecoder([|typeof(Enc)|], typeof(Dec))] internal partial class T; }}",
+        "its encoder 'Enc' is protected, less accessible than the internal 'T'")] // neither reaches all that the other does
+    public void DSL1008_APartLessAccessibleThanTheComposition(string declarations, string message)
+    {
+        // the generated class derives from EncoderDecoderModel<int, Enc, Dec>: a part less accessible than it had been CS0060 in generated code
+        Diagnostic d = Single("using Dsl; namespace Demo; " + declarations + (declarations.Contains("Holder") ? "" : TranslatorUsage), "DSL1008", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void APartAsAccessibleAsTheCompositionCompiles()
+    {
+        var (_, diagnostics, others, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Embedding(vocab: 20, dim: 6)] [Lstm(hidden: 5)] internal partial class Enc; " +
+            "[Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 5)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), typeof(Dec))] internal partial class T;" + TranslatorUsage);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+    }
+
+    [Fact]
+    public void DSL1002_AMethodOfTheUsersNamedStepIsNoStepping()
+    {
+        // DSL1002 had been reported on any call of a method named Step or CreateState on a model that cannot step
+        var (_, diagnostics, others, _) = GeneratorHarness.Run("""
+            using Dsl;
+            namespace Demo;
+            [Input(3)] [Gru(4, Bidirectional = true)] [Dense(2)]
+            public partial class M
+            {
+                public float Step(float x) => x;
+                public int CreateState(string name) => name.Length;
+            }
+            static class Use
+            {
+                static float Run(M m) => m.Step(1f) + m.CreateState("a");
+            }
+            """);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+    }
+
+    [Fact]
+    public void DSL1008_ModelsAttendingOverEachOtherAreACycleFoundAtOnce()
+    {
+        // each of k layers re-shaped the other model, whose k layers re-shaped this one, to a depth of 8: k⁸ shapings
+        string Model(string name, string over) =>
+            $"[Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 4)] {string.Concat(Enumerable.Repeat($"[Attention(Over = typeof({over}))] ", 6))}[Dense(9)] public partial class {name}; ";
+        string source = "using Dsl; namespace Demo; " + Model("A", "B") + Model("B", "A");
+        var run = Task.Run(() => GeneratorHarness.Run(source));
+        Assert.True(run.Wait(TimeSpan.FromSeconds(60)), "shaping two models attending over each other did not end in a minute");
+        var (_, diagnostics, others, _) = run.Result;
+        Assert.Empty(GeneratorHarness.Errors(others));
+        Assert.Equal(12, diagnostics.Length); // each attention layer of each model, at once
+        Assert.All(diagnostics, d =>
+        {
+            Assert.Equal("DSL1008", d.Id);
+            Assert.Matches("^'(A|B)' cannot be used: its layer 'attention(_[1-5])?' starts a chain of models attending over each other that does not end$", d.GetMessage());
+        });
+    }
+
+    [Theory]
+    [InlineData("State")]
+    [InlineData("Workspace")]
+    [InlineData("Parameters")]
+    [InlineData("Architecture")]
+    [InlineData("Forward")]
+    [InlineData("Step")]
+    [InlineData("dense_forward")]   // the dense layer's pass
+    [InlineData("_dense_weight")]   // its weight's field
+    public void DSL0009_AModelNamedAsAGeneratedMember(string name)
+    {
+        // the generated member of the class's name had failed with CS0542 in generated code
+        Diagnostic d = Single($"using Dsl; namespace Demo; [Input(3)] [Dense(2)] public partial class [|{name}|];", "DSL0009", DiagnosticSeverity.Error);
+        Assert.StartsWith($"'{name}' cannot be a model: the generated code declares a member '{name}' in it", d.GetMessage());
+        Assert.Contains("(CS0542)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0009_ACompositionNamedAsAGeneratedMember()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 20, dim: 6)] [Lstm(hidden: 5)] public partial class Enc; [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 5)] [Dense(9)] public partial class Dec; " +
+            "[EncoderDecoder(typeof(Enc), typeof(Dec))] public partial class [|SourceWidth|];", "DSL0009", DiagnosticSeverity.Error);
+        Assert.StartsWith("'SourceWidth' cannot be a model: the generated code declares a member 'SourceWidth' in it", d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("[Attention(Score = AttentionScore.Additive, [|Units = -3|])]", "Layer 'attention': Units must be at least 0, but is -3")]
+    [InlineData("[Attention([|Units = -3|])]", "Layer 'attention': Units must be at least 0, but is -3")] // not DSL0007's "applies only with Additive"
+    [InlineData("[Lstm(4, [|Projection = -1|])]", "Layer 'lstm': Projection must be at least 0, but is -1")]
+    public void DSL0002_ANegativeSizeWhereZeroMeansNone(string layer, string message)
+    {
+        Diagnostic d = Single($"using Dsl; namespace Demo; [Input(4)] {layer} [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Equal(message, d.GetMessage());
+    }
 }

@@ -88,10 +88,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         }
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
-        if (spec.Units != 0 && spec.Score != ScoreKind.Additive)
+        // a negative width is out of range whatever the score (0: none, the input's width)
+        if (c.AtLeastZero("units", "Units", spec.Units) && spec.Units != 0 && spec.Score != ScoreKind.Additive)
             c.Invalid("units", "Units sets the width of the additive score's hidden layer; it applies only with Score = Additive");
-        else if (spec.Units < 0)
-            c.Positive("units", "Units", spec.Units);
     }
 
     protected override ShapedLayer Shape(AttentionSpec spec, ShapeContext c)

@@ -32,8 +32,7 @@ internal sealed class LstmLayer : RecurrentLayer<LstmSpec>
     protected override void CheckCell(LstmSpec spec, OptionChecks c)
     {
         if (float.IsNaN(spec.ForgetBias) || float.IsInfinity(spec.ForgetBias)) c.Invalid("forgetbias", "ForgetBias must be a finite number");
-        if (spec.Projection < 0) c.Positive("projection", "Projection", spec.Projection);
-        else if (spec.Projection > 0 && spec.Hidden > 0 && spec.Projection >= spec.Hidden)
+        if (c.AtLeastZero("projection", "Projection", spec.Projection) && spec.Projection > 0 && spec.Hidden > 0 && spec.Projection >= spec.Hidden)
             c.Invalid("projection", $"Projection = {spec.Projection} must be smaller than hidden = {spec.Hidden} (nn.LSTM's proj_size < hidden_size)");
     }
 

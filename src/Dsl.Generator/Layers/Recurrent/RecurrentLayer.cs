@@ -39,6 +39,16 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         c.Limit(spec, "weight_hh_l0", gates, spec.StateWidth);
         if (spec.Projected) c.Limit(spec, "weight_hr_l0", spec.StateWidth, spec.Hidden);
         if (spec.Layers > 1) c.Limit(spec, "weight_ih_l1", gates, (long)spec.Directions * spec.StateWidth);
+        if (spec.Layers > 1)
+        {
+            // the stacked layers' weights together, counted before anything is written per layer (the lowering's plans, a
+            // composition's bridges): Layers = int.MaxValue had allocated without end
+            long g = gates, r = spec.StateWidth, h = spec.Hidden, d = spec.Directions;
+            long Weights(long x) => checked(g * x + g * r + 2 * g + (spec.Projected ? r * h : 0) + (spec.Options.LearnInitialState ? r + (spec.HasCellState ? h : 0) : 0));
+            c.LimitTotal(spec.ArgumentLocation("layers"), $"the total of its {spec.Layers} stacked layers' weights",
+                "a layer's weights together are held to what one .NET array holds; lower Layers or hidden",
+                () => checked(d * (Weights(c.InWidth) + (spec.Layers - 1L) * Weights(d * r))));
+        }
         // the packing buffer of the per-step products, (G + 64)(H + 32) floats (Lower): an int product past an array had
         // compiled into a negative workspace length (reported when the weights themselves fit: else they are named)
         if (gates * spec.StateWidth <= ShapeContext.MaxArrayLength)
