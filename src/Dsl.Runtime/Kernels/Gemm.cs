@@ -85,7 +85,11 @@ public static unsafe class Gemm
     /// </summary>
     public static void PackB(int k, int n, ReadOnlySpan<float> b, int ldb, bool transposed, Span<float> packed) => PackB(Path, k, n, b, ldb, transposed, packed);
 
-    /// <summary>C[m, n] (+)= A[m, k] · op(B), with op(B) packed by <see cref="PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>.</summary>
+    /// <summary>
+    /// C[m, n] (+)= A[m, k] · op(B), with op(B) packed by <see cref="PackB(int, int, ReadOnlySpan{float}, int, bool, Span{float})"/>
+    /// with the same k and n: the packed layout depends on both (its k-blocks' depth and their rounded width), and only the
+    /// length is checked, so a B packed for another k or n gives wrong results, not an error.
+    /// </summary>
     public static void MatMulPacked(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packed, Span<float> c, int ldc, bool accumulate) =>
         MatMulPacked(Path, m, n, k, a, lda, packed, c, ldc, accumulate);
 
@@ -212,9 +216,17 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>
+    /// The largest m, n or k a product takes: the blocked loops step by a block (at most a few thousand) in int, and a block
+    /// starting within one of int.MaxValue wrapped to a negative index (the loop never ended, or wrote before C).
+    /// </summary>
+    internal const int MaxDimension = int.MaxValue - (1 << 24);
+
     private static void Require(string name, ReadOnlySpan<float> span, int rows, int cols, int ld)
     {
         if (rows < 0 || cols < 0) throw new ArgumentOutOfRangeException(name, $"Gemm: {name} has negative size [{rows}, {cols}].");
+        if (rows > MaxDimension || cols > MaxDimension)
+            throw new ArgumentOutOfRangeException(name, $"Gemm: {name} is [{rows}, {cols}]; a product's sizes are at most {MaxDimension} each.");
         if (ld < cols) throw new ArgumentOutOfRangeException(name, $"Gemm: {name} has leading dimension {ld} < {cols} columns.");
         long need = rows == 0 || cols == 0 ? 0 : (long)(rows - 1) * ld + cols;
         if (span.Length < need) throw new ArgumentException($"Gemm: {name} [{rows}, {cols}] with leading dimension {ld} needs {need} values, got {span.Length}.", name);

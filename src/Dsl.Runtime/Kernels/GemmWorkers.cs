@@ -82,7 +82,7 @@ internal static unsafe class GemmWorkers
     /// </summary>
     public static (int Parts, int Chunk) Cut(int length, int align)
     {
-        int units = Math.Max(1, (length + align - 1) / align);
+        int units = (int)Math.Max(1, ((long)length + align - 1) / align); // (in long: a length near int.MaxValue had wrapped to one unit)
         int parts = Math.Min(Count, units);
         return (parts, (units + parts - 1) / parts * align);
     }
@@ -176,8 +176,8 @@ internal static unsafe class GemmWorkers
     /// <summary>Items [start, end) of <paramref name="part"/> when <paramref name="count"/> items are split into <paramref name="parts"/>.</summary>
     public static (int Start, int End) Range(int count, int part, int parts)
     {
-        int chunk = (count + parts - 1) / parts;
-        return (Math.Min(count, part * chunk), Math.Min(count, (part + 1) * chunk));
+        long chunk = ((long)count + parts - 1) / parts; // in long: a count near int.MaxValue had wrapped, every part empty
+        return ((int)Math.Min(count, part * chunk), (int)Math.Min(count, (part + 1) * chunk));
     }
 
     /// <summary>A per-thread scratch of <paramref name="length"/> floats for the parts of a split (allocated once per thread and size, from a 64-byte boundary).</summary>

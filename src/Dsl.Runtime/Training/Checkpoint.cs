@@ -9,7 +9,7 @@ namespace Dsl;
 /// <summary>
 /// Saves and resumes a whole training run in one safetensors file: the parameters (<c>model.</c> + their
 /// state_dict names), the optimiser's state (<c>optimizer.m.</c>…), and in <c>__metadata__</c> the optimiser's
-/// hyperparameters (an optimiser built with others is refused), the schedule's position, the step, the data
+/// hyperparameters (an optimiser built with others is refused), the schedule's position and settings, the step, the data
 /// generator's state and the model's dropout generator. Saving writes a
 /// temporary file and renames it, so a run killed during a save keeps its previous checkpoint; loading
 /// checks everything before changing anything. A resumed run continues bit for bit as the uninterrupted one.
@@ -24,6 +24,23 @@ public static class Checkpoint
     private const string OptimizerPrefix = "optimizer.";
     private const string SettingKey = "dsl.optimizer.setting.";
     private const string ScheduleSettingKey = "dsl.schedule.setting.";
+
+    /// <summary>
+    /// Adds a problem for each setting saved under <paramref name="prefix"/> that is not a number or differs from what the
+    /// resuming <paramref name="owner"/> was built with (a setting not saved, from a file written before they were, passes).
+    /// </summary>
+    private static void CompareSettings<T>(Dictionary<string, string> metadata, string prefix, string owner, (string Name, T Value)[] settings, List<string> problems)
+        where T : System.Numerics.IBinaryFloatingPointIeee754<T>
+    {
+        foreach (var (name, value) in settings)
+        {
+            if (!metadata.TryGetValue(prefix + name, out string? text)) continue;
+            if (!T.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out T? setting))
+                problems.Add($"metadata '{prefix + name}' is '{text}', expected a number");
+            else if (setting.CompareTo(value) != 0)
+                problems.Add($"the {owner}'s {name} was {setting.ToString("R", CultureInfo.InvariantCulture)}, not {value.ToString("R", CultureInfo.InvariantCulture)} (build it as it was for the saved run)");
+        }
+    }
 
     /// <summary>Saves the run's state to <paramref name="path"/>, atomically.</summary>
     public static void Save(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null, long step = 0)
@@ -115,14 +132,7 @@ public static class Checkpoint
                 else if (flags.Length != f.Length) problems.Add($"the optimiser had {flags.Length} parameters, not {f.Length}");
             }
             // the hyperparameters it was built with (a checkpoint written before they were recorded has none to compare)
-            foreach (var (name, value) in optimizer.Settings)
-            {
-                if (!metadata.TryGetValue(SettingKey + name, out string? text)) continue;
-                if (!float.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out float setting))
-                    problems.Add($"metadata '{SettingKey + name}' is '{text}', expected a number");
-                else if (setting.CompareTo(value) != 0)
-                    problems.Add($"the optimiser's {name} was {setting.ToString("R", CultureInfo.InvariantCulture)}, not {value.ToString("R", CultureInfo.InvariantCulture)} (build it as it was for the saved run)");
-            }
+            CompareSettings(metadata, SettingKey, "optimiser", optimizer.Settings, problems);
             var expected = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (slot, buffers) in optimizer.StateSlots)
             {
@@ -145,14 +155,7 @@ public static class Checkpoint
             string? kind = Meta("dsl.schedule");
             if (kind is not null && kind != schedule.GetType().Name) problems.Add($"the schedule was '{kind}', not {schedule.GetType().Name}");
             // what it was built with: another period, factor or base rate would not continue the saved run
-            foreach (var (name, value) in schedule.Settings)
-            {
-                if (!metadata.TryGetValue(ScheduleSettingKey + name, out string? text)) continue;
-                if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double setting))
-                    problems.Add($"metadata '{ScheduleSettingKey + name}' is '{text}', expected a number");
-                else if (setting.CompareTo(value) != 0)
-                    problems.Add($"the schedule's {name} was {setting.ToString("R", CultureInfo.InvariantCulture)}, not {value.ToString("R", CultureInfo.InvariantCulture)} (build it as it was for the saved run)");
-            }
+            CompareSettings(metadata, ScheduleSettingKey, "schedule", schedule.Settings, problems);
             long k = Count("dsl.schedule.step");
             if (k > int.MaxValue) problems.Add($"metadata 'dsl.schedule.step' is {k}, more steps than a schedule counts");
             else

@@ -312,6 +312,23 @@ public class GemmTests
         Assert.InRange(GemmPath.Depth(int.MaxValue, 192), 1, 192); // not the whole depth in one block (k + kc − 1 wrapped)
     }
 
+    /// <summary>
+    /// Sizes near int.MaxValue: the blocked loops stepped past it and wrapped (never ending, or writing before C), and a split's
+    /// unit count wrapped to one part of one tile; a product refuses such a size before it reads a span, and the splits count in long.
+    /// </summary>
+    [Fact]
+    public void SizesNearTheLargestIntAreRefusedAndSplitsCountInLong()
+    {
+        float[] one = [1f];
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MatMul(int.MaxValue - 100, 1, 1, one, 1, one, 1, one, 1, accumulate: false));
+        Assert.Contains($"a product's sizes are at most {Gemm.MaxDimension} each", e.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => Gemm.MatMul(1, 1, int.MaxValue, one, int.MaxValue, one, 1, one, 1, accumulate: false));
+        Assert.Equal((1073741824, int.MaxValue), GemmWorkers.Range(int.MaxValue, 1, 2));
+        Assert.Equal((0, 1073741824), GemmWorkers.Range(int.MaxValue, 0, 2));
+        var (parts, chunk) = GemmWorkers.Cut(int.MaxValue, 32);
+        Assert.True((long)parts * chunk >= int.MaxValue, $"{parts} parts of {chunk}");
+    }
+
     [Fact]
     public void ThePathSelectedIsTheWidestThisProcessAccelerates()
     {
