@@ -130,6 +130,16 @@ public static class Check
         return counted;
     }
 
+    /// <summary>
+    /// A new float array of <paramref name="count"/> values for a generated model's <paramref name="what"/>; a count past what
+    /// one array holds is refused, naming it and the argument that sized it (an int product had wrapped into a bare
+    /// OverflowException or a wrong size).
+    /// </summary>
+    /// <exception cref="ArgumentException">More values than a .NET array holds.</exception>
+    public static float[] NewFloats(long count, string what, string parameter) => count <= Array.MaxLength
+        ? new float[count]
+        : throw new ArgumentException($"{parameter}: {what} would hold {count} values, more than one array holds ({Array.MaxLength}): split the batch or the sequences.", parameter);
+
     /// <summary>The error for a pass whose buffers outgrow an array: they would take more than one array holds with a cache line's slack (<c>Aligned.MostFloats</c>).</summary>
     public static ArgumentException WorkspaceTooLarge(int batch, int steps, int sourceSteps, Exception inner) =>
         new($"input: a pass over {batch} sequence(s) of {steps} step(s){(sourceSteps > 0 ? $" attending over {sourceSteps} source steps" : "")} needs a buffer " +

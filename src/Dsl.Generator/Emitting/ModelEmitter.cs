@@ -249,12 +249,12 @@ internal static class ModelEmitter
             w.Line();
         }
         Forward($"Runs the model in inference mode on [{InputDims(m)}]", "", "null", "default");
-        Forward("Runs the model on padded sequences of the given <paramref name=\"lengths\"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero",
+        Forward("Runs the model on padded sequences of the given <paramref name=\"lengths\"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there)",
             $", {L} lengths", "null", "lengths");
         Forward("Runs the model from <paramref name=\"state\"/> (PyTorch's h0, c0) and leaves the final state in it", ", State state", "RequireState(state)", "default", m.CanStep);
         w.Open($"private static {T}.Tensor<float> NewOutput({input} {name})");
         w.Line($"(int B, int T) = ReadInputShape({name});");
-        w.Line($"return {T}.Tensor.Create(new float[{outRows} * {C}], new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
+        w.Line($"return {T}.Tensor.Create({Check}.NewFloats((long){outRows} * {C}, \"the output\", \"{name}\"), new global::System.IntPtr[] {{ {OutputLengths(m)} }});");
         w.Close();
         w.Line();
         w.Open($"private void ForwardInto({input} {name}, State? state, {L} lengths, {T}.TensorSpan<float> destination)");
@@ -385,6 +385,7 @@ internal static class ModelEmitter
         string recycled = m.OutputIsSequence ? "_workspace is { Encoded: null } replaced ? replaced.Floats : null" : "_workspace?.Floats";
         if (device) recycled = $"_deviceRun is null ? ({recycled}) : null";
         w.Line($"Workspace ws = _workspace is {{ }} cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, {recycled}));");
+        if (m.OutputIsSequence) w.Line("ws.EncodedAs = 0; // (Encode sets it after its pass)");
         w.Line(m.TakesTokens
             ? $"{Layout}.ToTimeMajor(x, {plan.Tokens!.Ws}, B, T, 1);"
             : $"{Layout}.ToTimeMajor(x, {plan.Layers[0].Out.Ws}, B, T, {m.InputWidth});");
@@ -453,6 +454,7 @@ internal static class ModelEmitter
         w.Line($"    new global::System.Memory<float>(ws.Floats, ws.Origin + ws.{last.Dy.Name}__at, ws.{last.Dy.Name}__length), ws.lengths,");
         w.Line($"    new global::Dsl.NamedTensor[] {{ {Tensors(f => f.State)} }}, new global::Dsl.NamedTensor[] {{ {Tensors(f => f.Grad)} }});");
         w.Line("ws.Encoded.SetHasLengths(ws.HasLengths);");
+        w.Line("ws.EncodedAs = training ? 2 : 1;");
         if (device) w.Line("_deviceRun?.Keep(ws); // the record stands for the device's outputs, copied to the host when read");
         w.Line("return ws.Encoded;");
         w.Close();
@@ -460,7 +462,10 @@ internal static class ModelEmitter
         w.Open($"void global::Dsl.IEncoder<{t}>.BackwardFromEncoded(global::Dsl.EncoderOutput encoded)");
         w.Line("Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached");
         w.Line($"    : throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the encoded output is not that of its last pass.\");");
-        w.Line($"if (!ws.Training) throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the output was encoded for inference (training: false); encode with training: true to back-propagate.\");");
+        // the record is the workspace's, handed out by every Encode: the last pass must be a training Encode (an inference
+        // Encode, or a Forward of the same shape, on a training workspace had been back-propagated through an old pass)
+        w.Line($"if (ws.EncodedAs == 0) throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the encoded output is not that of its last pass (it has run another pass since); encode again before back-propagating.\");");
+        w.Line($"if (ws.EncodedAs == 1) throw new global::System.InvalidOperationException(\"Model '{m.Spec.Name}': the output was encoded for inference (training: false); encode with training: true to back-propagate.\");");
         if (plan.Finals.Count == 0) w.Line("BackwardPass(ws);");
         else
         {
@@ -493,7 +498,7 @@ internal static class ModelEmitter
         w.Line($"float {iface}.Backward({input} {name}, {T}.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward({name}, targets, AsState(state));");
         w.Line($"{T}.Tensor<float> {iface}.Step({input} {name}, global::Dsl.IModelState state) => Step({name}, AsState(state));");
         w.Line($"void {iface}.Step({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Step({name}, AsState(state), destination);");
-        w.Line($"private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($\"state: expected a {m.Spec.Name}.State from CreateState, got {{state?.GetType().Name ?? \"null\"}}.\", nameof(state));");
+        w.Line($"private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($\"state: expected a {m.Spec.Name}.State from CreateState, got {{state?.GetType().FullName ?? \"null\"}}.\", nameof(state));");
         w.Line();
         w.Line("/// <summary>The recurrent state carried between <see cref=\"Step(" + (m.TakesTokens ? "System.Numerics.Tensors.ReadOnlyTensorSpan{int}" : "System.Numerics.Tensors.ReadOnlyTensorSpan{float}") + ", State)\"/> calls: every recurrent layer's h (and c), " + (learned ? "from CreateState the learned initial states (zeros for new State(batch))" : "zero when created") + ".</summary>");
         w.Open("public sealed class State : global::Dsl.IDecoderState");
@@ -511,7 +516,7 @@ internal static class ModelEmitter
         w.Line("Batch = batch;");
         foreach (StateRef s in plan.States)
         {
-            w.Line($"{s.Field} = new float[batch * {s.Width}];");
+            w.Line($"{s.Field} = {Check}.NewFloats((long)batch * {s.Width}, \"the state's {s.Name}\", \"batch\");");
             w.Line($"{s.Field}_grad = new float[batch * {s.Width}];");
         }
         string tensors = string.Join(", ", plan.States.Select(s => $"new global::Dsl.NamedTensor(\"{s.Name}\", {s.Field}, batch, {s.Width})"));
@@ -541,7 +546,7 @@ internal static class ModelEmitter
         w.Close();
         w.Line("/// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>");
         w.Open("public void CopyFrom(global::Dsl.IModelState source)");
-        w.Line($"var other = source as State ?? throw new global::System.ArgumentException($\"source: expected a {m.Spec.Name}.State, got {{source?.GetType().Name ?? \"null\"}}.\", nameof(source));");
+        w.Line($"var other = source as State ?? throw new global::System.ArgumentException($\"source: expected a {m.Spec.Name}.State, got {{source?.GetType().FullName ?? \"null\"}}.\", nameof(source));");
         w.Line($"{Check}.SameSize(Batch, other.Batch, \"source\", \"batch (the state's batch size)\");");
         foreach (StateRef s in plan.States) w.Line($"global::System.Array.Copy(other.{s.Field}, {s.Field}, {s.Field}.Length);");
         if (plan.Positional)
@@ -606,7 +611,7 @@ internal static class ModelEmitter
         w.Line($"/// <summary>Advances one step from <paramref name=\"state\"/> with input [{stepDims}]; returns [batch, {C}] and updates the state.</summary>");
         w.Open($"public {T}.Tensor<float> Step({input} {name}, State state)");
         w.Line("global::System.ArgumentNullException.ThrowIfNull(state);");
-        w.Line($"var result = {T}.Tensor.Create(new float[state.Batch * {C}], new global::System.IntPtr[] {{ state.Batch, {C} }});");
+        w.Line($"var result = {T}.Tensor.Create({Check}.NewFloats((long)state.Batch * {C}, \"the step's output\", \"state\"), new global::System.IntPtr[] {{ state.Batch, {C} }});");
         w.Line($"Step({name}, state, result.AsTensorSpan());");
         w.Line("return result;");
         w.Close();
@@ -647,7 +652,11 @@ internal static class ModelEmitter
         w.Line("public readonly bool Training;   // holds what back-propagation needs");
         if (plan.Model.HasCrossAttention) w.Line("public global::Dsl.EncoderOutput? Memory; // what cross-attention reads in this pass");
         if (plan.Finals.Count > 0) w.Line("public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)");
-        if (plan.Model.OutputIsSequence) w.Line("public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's");
+        if (plan.Model.OutputIsSequence)
+        {
+            w.Line("public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's");
+            w.Line("public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since");
+        }
         if (plan.States.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
         if (KeepsStartPosition(plan)) w.Line("public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
@@ -699,7 +708,7 @@ internal static class ModelEmitter
         {
             w.Line("/// <summary>The encoder's outputs the state carries, refused when there are none, or none with room for their gradient when training.</summary>");
             w.Open("private static global::Dsl.EncoderOutput RequireMemory(State? state, bool training)");
-            w.Line($"global::Dsl.EncoderOutput memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).\");");
+            w.Line($"global::Dsl.EncoderOutput memory = state?.Memory ?? throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend); the overloads without a State cannot.\");");
             w.Line($"if (training && !memory.HasGradient) throw new global::System.InvalidOperationException(\"Model '{plan.Model.Spec.Name}': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.\");");
             w.Line("return memory;");
             w.Close();

@@ -30,10 +30,29 @@ public sealed class EncoderOutput
         FinalStateGradients = finalStateGradients;
     }
 
-    /// <summary>Creates the record of one pass; called by generated encoders.</summary>
+    /// <summary>
+    /// Creates the record of one pass; called by generated encoders. The sizes are checked here, so that a decoder handed a
+    /// record built by hand refuses it at once (a memory of the wrong length had failed inside a kernel, after the decoder's
+    /// state had moved a step).
+    /// </summary>
+    /// <exception cref="ArgumentException">A memory that is not [steps, batch, width], a gradient neither empty nor as long,
+    /// or fewer lengths than sequences.</exception>
     public static EncoderOutput Create(int batch, int steps, int width, Memory<float> memory, Memory<float> memoryGradient, int[] lengths,
-        IReadOnlyList<NamedTensor> finalStates, IReadOnlyList<NamedTensor> finalStateGradients) =>
-        new(batch, steps, width, memory, memoryGradient, lengths, finalStates, finalStateGradients);
+        IReadOnlyList<NamedTensor> finalStates, IReadOnlyList<NamedTensor> finalStateGradients)
+    {
+        ArgumentNullException.ThrowIfNull(lengths);
+        ArgumentNullException.ThrowIfNull(finalStates);
+        ArgumentNullException.ThrowIfNull(finalStateGradients);
+        if (batch < 0 || steps < 0 || width < 0)
+            throw new ArgumentOutOfRangeException(nameof(batch), $"EncoderOutput: batch {batch}, steps {steps} and width {width} are 0 or more.");
+        long expected = (long)batch * steps * width;
+        if (memory.Length != expected)
+            throw new ArgumentException($"memory: expected {steps} × {batch} × {width} = {expected} values (time-major [steps, batch, width]), got {memory.Length}.", nameof(memory));
+        if (!memoryGradient.IsEmpty && memoryGradient.Length != expected)
+            throw new ArgumentException($"memoryGradient: expected none or {expected} values, as the memory, got {memoryGradient.Length}.", nameof(memoryGradient));
+        if (lengths.Length < batch) throw new ArgumentException($"lengths: expected room for one length per sequence, {batch}, got {lengths.Length}.", nameof(lengths));
+        return new(batch, steps, width, memory, memoryGradient, lengths, finalStates, finalStateGradients);
+    }
 
     /// <summary>
     /// A copy of the outputs and lengths that the encoder's next pass does not overwrite (no gradient, no final states: what
@@ -154,7 +173,12 @@ public sealed class EncoderOutput
     public IReadOnlyList<NamedTensor> FinalStateGradients { get; }
 
     /// <summary>Marks whether the pass had per-sequence lengths; called by generated encoders.</summary>
-    public void SetHasLengths(bool value) => HasLengths = value;
+    public void SetHasLengths(bool value)
+    {
+        // lengths outside 1 … steps had been refused only by the decoder's kernels, after its state had moved
+        if (value) Check.Lengths(LengthsBuffer.AsSpan(0, Batch), Batch, Steps, "lengths");
+        HasLengths = value;
+    }
 }
 
 /// <summary>A copy of an encoder's outputs and of their gradient kept outside the host's memory (Dsl.Gpu's device memory).</summary>

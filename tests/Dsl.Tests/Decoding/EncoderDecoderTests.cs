@@ -146,6 +146,26 @@ public class EncoderDecoderTests
         Assert.Equal("encoded", wrong.ParamName);
     }
 
+    /// <summary>
+    /// A record built by hand is checked where it is built: a memory that is not [steps, batch, width], a gradient of another
+    /// length, lengths outside 1 … steps (a decoder had failed inside a kernel, after its state had moved a step).
+    /// </summary>
+    [Fact]
+    public void AnEncoderOutputOfTheWrongSizesIsRefusedWhereItIsBuilt()
+    {
+        var e = Assert.Throws<ArgumentException>(() => EncoderOutput.Create(2, 5, 8, new float[2 * 4 * 8], default, new int[2], [], []));
+        Assert.Equal("memory", e.ParamName);
+        Assert.Contains("expected 5 × 2 × 8 = 80 values", e.Message);
+        e = Assert.Throws<ArgumentException>(() => EncoderOutput.Create(2, 5, 8, new float[80], new float[1], new int[2], [], []));
+        Assert.Equal("memoryGradient", e.ParamName);
+        Assert.Equal("lengths", Assert.Throws<ArgumentException>(() => EncoderOutput.Create(2, 5, 8, new float[80], default, new int[1], [], [])).ParamName);
+        EncoderOutput encoded = EncoderOutput.Create(2, 5, 8, new float[80], new float[80], [0, 3], [], []);
+        e = Assert.Throws<ArgumentException>(() => encoded.SetHasLengths(true));
+        Assert.Contains("the length of sequence 0 is 0", e.Message);
+        Assert.False(encoded.HasLengths);
+        encoded.SetHasLengths(false);
+    }
+
     [Fact]
     public void BackPropagatingAnInferenceEncodingIsRefusedClearly()
     {
@@ -156,6 +176,17 @@ public class EncoderDecoderTests
         Assert.Equal("Model 'S2sLstmEncoder': the output was encoded for inference (training: false); encode with training: true to back-propagate.", e.Message);
         EncoderOutput trained = ((IEncoder<int>)encoder).Encode(Tokens([1, 2, 3], 1, 3), default, training: true);
         ((IEncoder<int>)encoder).BackwardFromEncoded(trained); // a training encoding back-propagates (throws nothing)
+
+        // the training workspace hands out the same record to every Encode: an inference Encode after the training one, or a
+        // Forward of the same shape, had been back-propagated through the old pass's values without a word
+        EncoderOutput again = ((IEncoder<int>)encoder).Encode(Tokens([3, 2, 1], 1, 3), default, training: false);
+        Assert.Same(trained, again);
+        e = Assert.Throws<InvalidOperationException>(() => ((IEncoder<int>)encoder).BackwardFromEncoded(again));
+        Assert.Contains("encoded for inference (training: false)", e.Message);
+        trained = ((IEncoder<int>)encoder).Encode(Tokens([1, 2, 3], 1, 3), default, training: true);
+        encoder.Forward(Tokens([3, 2, 1], 1, 3));
+        e = Assert.Throws<InvalidOperationException>(() => ((IEncoder<int>)encoder).BackwardFromEncoded(trained));
+        Assert.Equal("Model 'S2sLstmEncoder': the encoded output is not that of its last pass (it has run another pass since); encode again before back-propagating.", e.Message);
     }
 
     [Fact]

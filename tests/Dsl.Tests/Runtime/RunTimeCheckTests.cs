@@ -9,6 +9,21 @@ namespace Dsl.Tests.Runtime;
 [Collection(nameof(Dsl.Tests.Training.SerialCollection))]
 public class RunTimeCheckTests
 {
+    /// <summary>
+    /// Arrays a generated model allocates are sized in long and refused past one array, naming the argument (batch × width in
+    /// int had wrapped into a bare OverflowException, or into a wrong size).
+    /// </summary>
+    [Fact]
+    public void ArraysPastOneArrayAreRefusedNamingWhatSizedThem()
+    {
+        var e = Assert.Throws<ArgumentException>(() => new StatefulLstm(seed: 1).CreateState(int.MaxValue / 2));
+        Assert.Equal("batch", e.ParamName);
+        Assert.Contains("the state's lstm.h_l0 would hold", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Check.NewFloats((long)Array.MaxLength + 1, "the output", "tokens"));
+        Assert.Equal("tokens", e.ParamName);
+        Assert.Equal(7, Check.NewFloats(7, "the output", "tokens").Length);
+    }
+
     [Fact]
     public void WrongFeatureCountNamesTheInputAndBothShapes()
     {

@@ -81,14 +81,14 @@ namespace Demo
         /// <summary>Runs the model in inference mode on [batch, steps], into <paramref name="destination"/> [batch, steps, 30]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, default, destination);
 
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero; returns [batch, steps, 30].</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there); returns [batch, steps, 30].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths)
         {
             var result = NewOutput(tokens);
             ForwardInto(tokens, null, lengths, result.AsTensorSpan());
             return result;
         }
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero, into <paramref name="destination"/> [batch, steps, 30]; allocates nothing once warm.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there), into <paramref name="destination"/> [batch, steps, 30]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, steps, 30].</summary>
@@ -104,7 +104,7 @@ namespace Demo
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
             (int B, int T) = ReadInputShape(tokens);
-            return global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 30], new global::System.IntPtr[] { B, T, 30 });
+            return global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)B * T * 30, "the output", "tokens"), new global::System.IntPtr[] { B, T, 30 });
         }
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
@@ -240,6 +240,7 @@ namespace Demo
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
+            ws.EncodedAs = 0; // (Encode sets it after its pass)
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -273,6 +274,7 @@ namespace Demo
                 new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_dout__at, ws.dense_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 16) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 16) });
             ws.Encoded.SetHasLengths(ws.HasLengths);
+            ws.EncodedAs = training ? 2 : 1;
             return ws.Encoded;
         }
 
@@ -280,7 +282,8 @@ namespace Demo
         {
             Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached
                 : throw new global::System.InvalidOperationException("Model 'SelfAttender': the encoded output is not that of its last pass.");
-            if (!ws.Training) throw new global::System.InvalidOperationException("Model 'SelfAttender': the output was encoded for inference (training: false); encode with training: true to back-propagate.");
+            if (ws.EncodedAs == 0) throw new global::System.InvalidOperationException("Model 'SelfAttender': the encoded output is not that of its last pass (it has run another pass since); encode again before back-propagating.");
+            if (ws.EncodedAs == 1) throw new global::System.InvalidOperationException("Model 'SelfAttender': the output was encoded for inference (training: false); encode with training: true to back-propagate.");
             ws.InjectFinal = true;
             try { BackwardPass(ws); } finally { ws.InjectFinal = false; }
         }
@@ -297,7 +300,7 @@ namespace Demo
         float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Step(tokens, AsState(state));
         void global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(tokens, AsState(state), destination);
-        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a SelfAttender.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
+        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a SelfAttender.State from CreateState, got {state?.GetType().FullName ?? "null"}.", nameof(state));
 
         /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{int}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
         public sealed class State : global::Dsl.IDecoderState
@@ -306,9 +309,9 @@ namespace Demo
             {
                 if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                 Batch = batch;
-                lstm_h_l0 = new float[batch * 16];
+                lstm_h_l0 = global::Dsl.Check.NewFloats((long)batch * 16, "the state's lstm.h_l0", "batch");
                 lstm_h_l0_grad = new float[batch * 16];
-                lstm_c_l0 = new float[batch * 16];
+                lstm_c_l0 = global::Dsl.Check.NewFloats((long)batch * 16, "the state's lstm.c_l0", "batch");
                 lstm_c_l0_grad = new float[batch * 16];
                 Tensors = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0, batch, 16), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0, batch, 16) };
                 Gradients = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0_grad, batch, 16), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0_grad, batch, 16) };
@@ -330,7 +333,7 @@ namespace Demo
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
             {
-                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a SelfAttender.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a SelfAttender.State, got {source?.GetType().FullName ?? "null"}.", nameof(source));
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
                 global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
@@ -373,7 +376,7 @@ namespace Demo
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
             global::System.ArgumentNullException.ThrowIfNull(state);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 30], new global::System.IntPtr[] { state.Batch, 30 });
+            var result = global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)state.Batch * 30, "the step's output", "state"), new global::System.IntPtr[] { state.Batch, 30 });
             Step(tokens, state, result.AsTensorSpan());
             return result;
         }
@@ -406,6 +409,7 @@ namespace Demo
             public readonly bool Training;   // holds what back-propagation needs
             public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
+            public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`

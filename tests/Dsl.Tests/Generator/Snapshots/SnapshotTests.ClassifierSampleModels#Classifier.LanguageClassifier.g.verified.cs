@@ -80,14 +80,14 @@ namespace Classifier
         /// <summary>Runs the model in inference mode on [batch, steps], into <paramref name="destination"/> [batch, 5]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, default, destination);
 
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero; returns [batch, 5].</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there); returns [batch, 5].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths)
         {
             var result = NewOutput(tokens);
             ForwardInto(tokens, null, lengths, result.AsTensorSpan());
             return result;
         }
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero, into <paramref name="destination"/> [batch, 5]; allocates nothing once warm.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there), into <paramref name="destination"/> [batch, 5]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, 5].</summary>
@@ -98,7 +98,7 @@ namespace Classifier
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
             (int B, int T) = ReadInputShape(tokens);
-            return global::System.Numerics.Tensors.Tensor.Create(new float[B * 5], new global::System.IntPtr[] { B, 5 });
+            return global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)B * 5, "the output", "tokens"), new global::System.IntPtr[] { B, 5 });
         }
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
@@ -226,7 +226,7 @@ namespace Classifier
         float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Step(tokens, AsState(state));
         void global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(tokens, AsState(state), destination);
-        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a LanguageClassifier.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
+        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a LanguageClassifier.State from CreateState, got {state?.GetType().FullName ?? "null"}.", nameof(state));
 
         /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{int}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
         public sealed class State : global::Dsl.IDecoderState
@@ -255,7 +255,7 @@ namespace Classifier
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
             {
-                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a LanguageClassifier.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a LanguageClassifier.State, got {source?.GetType().FullName ?? "null"}.", nameof(source));
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 Memory = other.Memory;
             }
@@ -276,7 +276,7 @@ namespace Classifier
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
             global::System.ArgumentNullException.ThrowIfNull(state);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 5], new global::System.IntPtr[] { state.Batch, 5 });
+            var result = global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)state.Batch * 5, "the step's output", "state"), new global::System.IntPtr[] { state.Batch, 5 });
             Step(tokens, state, result.AsTensorSpan());
             return result;
         }

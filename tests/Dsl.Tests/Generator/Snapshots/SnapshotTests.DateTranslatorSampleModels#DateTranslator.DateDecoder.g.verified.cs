@@ -88,14 +88,14 @@ namespace DateTranslator
         /// <summary>Runs the model in inference mode on [batch, steps], into <paramref name="destination"/> [batch, steps, 14]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, default, destination);
 
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero; returns [batch, steps, 14].</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there); returns [batch, steps, 14].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths)
         {
             var result = NewOutput(tokens);
             ForwardInto(tokens, null, lengths, result.AsTensorSpan());
             return result;
         }
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero, into <paramref name="destination"/> [batch, steps, 14]; allocates nothing once warm.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there), into <paramref name="destination"/> [batch, steps, 14]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, steps, 14].</summary>
@@ -111,7 +111,7 @@ namespace DateTranslator
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
             (int B, int T) = ReadInputShape(tokens);
-            return global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 14], new global::System.IntPtr[] { B, T, 14 });
+            return global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)B * T * 14, "the output", "tokens"), new global::System.IntPtr[] { B, T, 14 });
         }
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
@@ -246,6 +246,7 @@ namespace DateTranslator
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
+            ws.EncodedAs = 0; // (Encode sets it after its pass)
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.tokens, B, T, 1);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -277,6 +278,7 @@ namespace DateTranslator
                 new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_1_dout__at, ws.dense_1_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 128), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 128) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 128), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 128) });
             ws.Encoded.SetHasLengths(ws.HasLengths);
+            ws.EncodedAs = training ? 2 : 1;
             return ws.Encoded;
         }
 
@@ -284,7 +286,8 @@ namespace DateTranslator
         {
             Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached
                 : throw new global::System.InvalidOperationException("Model 'DateDecoder': the encoded output is not that of its last pass.");
-            if (!ws.Training) throw new global::System.InvalidOperationException("Model 'DateDecoder': the output was encoded for inference (training: false); encode with training: true to back-propagate.");
+            if (ws.EncodedAs == 0) throw new global::System.InvalidOperationException("Model 'DateDecoder': the encoded output is not that of its last pass (it has run another pass since); encode again before back-propagating.");
+            if (ws.EncodedAs == 1) throw new global::System.InvalidOperationException("Model 'DateDecoder': the output was encoded for inference (training: false); encode with training: true to back-propagate.");
             ws.InjectFinal = true;
             try { BackwardPass(ws); } finally { ws.InjectFinal = false; }
         }
@@ -301,7 +304,7 @@ namespace DateTranslator
         float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Step(tokens, AsState(state));
         void global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(tokens, AsState(state), destination);
-        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a DateDecoder.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
+        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a DateDecoder.State from CreateState, got {state?.GetType().FullName ?? "null"}.", nameof(state));
 
         /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{int}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
         public sealed class State : global::Dsl.IDecoderState
@@ -310,9 +313,9 @@ namespace DateTranslator
             {
                 if (batch <= 0) throw new global::System.ArgumentOutOfRangeException(nameof(batch), batch, "must be positive");
                 Batch = batch;
-                lstm_h_l0 = new float[batch * 128];
+                lstm_h_l0 = global::Dsl.Check.NewFloats((long)batch * 128, "the state's lstm.h_l0", "batch");
                 lstm_h_l0_grad = new float[batch * 128];
-                lstm_c_l0 = new float[batch * 128];
+                lstm_c_l0 = global::Dsl.Check.NewFloats((long)batch * 128, "the state's lstm.c_l0", "batch");
                 lstm_c_l0_grad = new float[batch * 128];
                 Tensors = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0, batch, 128), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0, batch, 128) };
                 Gradients = new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", lstm_h_l0_grad, batch, 128), new global::Dsl.NamedTensor("lstm.c_l0", lstm_c_l0_grad, batch, 128) };
@@ -336,7 +339,7 @@ namespace DateTranslator
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
             {
-                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a DateDecoder.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a DateDecoder.State, got {source?.GetType().FullName ?? "null"}.", nameof(source));
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 global::System.Array.Copy(other.lstm_h_l0, lstm_h_l0, lstm_h_l0.Length);
                 global::System.Array.Copy(other.lstm_c_l0, lstm_c_l0, lstm_c_l0.Length);
@@ -365,7 +368,7 @@ namespace DateTranslator
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
             global::System.ArgumentNullException.ThrowIfNull(state);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 14], new global::System.IntPtr[] { state.Batch, 14 });
+            var result = global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)state.Batch * 14, "the step's output", "state"), new global::System.IntPtr[] { state.Batch, 14 });
             Step(tokens, state, result.AsTensorSpan());
             return result;
         }
@@ -399,6 +402,7 @@ namespace DateTranslator
             public global::Dsl.EncoderOutput? Memory; // what cross-attention reads in this pass
             public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
+            public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public bool FoldsTokens => 14 < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector
@@ -593,7 +597,7 @@ namespace DateTranslator
         /// <summary>The encoder's outputs the state carries, refused when there are none, or none with room for their gradient when training.</summary>
         private static global::Dsl.EncoderOutput RequireMemory(State? state, bool training)
         {
-            global::Dsl.EncoderOutput memory = state?.Memory ?? throw new global::System.InvalidOperationException("Model 'DateDecoder' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend).");
+            global::Dsl.EncoderOutput memory = state?.Memory ?? throw new global::System.InvalidOperationException("Model 'DateDecoder' attends over an encoder's outputs: run it from a State that carries them (an encoder–decoder's Encode, or State.Attend); the overloads without a State cannot.");
             if (training && !memory.HasGradient) throw new global::System.InvalidOperationException("Model 'DateDecoder': the encoder's outputs it attends over were encoded for inference (training: false), with no room for their gradient; encode with training: true to train over them.");
             return memory;
         }

@@ -102,14 +102,14 @@ namespace Demo
         /// <summary>Runs the model in inference mode on [batch, steps, 8], into <paramref name="destination"/> [batch, steps, 2]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, default, destination);
 
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero; returns [batch, steps, 2].</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there); returns [batch, steps, 2].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths)
         {
             var result = NewOutput(input);
             ForwardInto(input, null, lengths, result.AsTensorSpan());
             return result;
         }
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero, into <paramref name="destination"/> [batch, steps, 2]; allocates nothing once warm.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there), into <paramref name="destination"/> [batch, steps, 2]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(input, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, steps, 2].</summary>
@@ -120,7 +120,7 @@ namespace Demo
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input)
         {
             (int B, int T) = ReadInputShape(input);
-            return global::System.Numerics.Tensors.Tensor.Create(new float[B * T * 2], new global::System.IntPtr[] { B, T, 2 });
+            return global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)B * T * 2, "the output", "input"), new global::System.IntPtr[] { B, T, 2 });
         }
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
@@ -229,6 +229,7 @@ namespace Demo
             T = dims[1];
             if (!lengths.IsEmpty) global::Dsl.Check.Lengths(lengths, B, T, "lengths");
             Workspace ws = _workspace is { } cached && cached.B == B && cached.T == T && cached.S == S && (cached.Training || !training) ? cached : (_workspace = NewWorkspace(B, T, S, training, _workspace is { Encoded: null } replaced ? replaced.Floats : null));
+            ws.EncodedAs = 0; // (Encode sets it after its pass)
             global::Dsl.Kernels.Layout.ToTimeMajor(x, ws.input_out, B, T, 8);
             ws.HasLengths = !lengths.IsEmpty;
             if (ws.HasLengths)
@@ -263,6 +264,7 @@ namespace Demo
                 new global::System.Memory<float>(ws.Floats, ws.Origin + ws.dense_1_dout__at, ws.dense_1_dout__length), ws.lengths,
                 new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_h_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_c_l0, B, 16) }, new global::Dsl.NamedTensor[] { new global::Dsl.NamedTensor("lstm.h_l0", ws.lstm_final_dh_l0, B, 16), new global::Dsl.NamedTensor("lstm.c_l0", ws.lstm_final_dc_l0, B, 16) });
             ws.Encoded.SetHasLengths(ws.HasLengths);
+            ws.EncodedAs = training ? 2 : 1;
             return ws.Encoded;
         }
 
@@ -270,7 +272,8 @@ namespace Demo
         {
             Workspace ws = _workspace is { } cached && ReferenceEquals(cached.Encoded, encoded) ? cached
                 : throw new global::System.InvalidOperationException("Model 'ResidualTagger': the encoded output is not that of its last pass.");
-            if (!ws.Training) throw new global::System.InvalidOperationException("Model 'ResidualTagger': the output was encoded for inference (training: false); encode with training: true to back-propagate.");
+            if (ws.EncodedAs == 0) throw new global::System.InvalidOperationException("Model 'ResidualTagger': the encoded output is not that of its last pass (it has run another pass since); encode again before back-propagating.");
+            if (ws.EncodedAs == 1) throw new global::System.InvalidOperationException("Model 'ResidualTagger': the output was encoded for inference (training: false); encode with training: true to back-propagate.");
             ws.InjectFinal = true;
             try { BackwardPass(ws); } finally { ws.InjectFinal = false; }
         }
@@ -287,7 +290,7 @@ namespace Demo
         float global::Dsl.IModel<float>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(input, targets, AsState(state));
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<float>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state) => Step(input, AsState(state));
         void global::Dsl.IModel<float>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(input, AsState(state), destination);
-        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a ResidualTagger.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
+        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a ResidualTagger.State from CreateState, got {state?.GetType().FullName ?? "null"}.", nameof(state));
 
         /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{float}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
         public sealed class State : global::Dsl.IDecoderState
@@ -316,7 +319,7 @@ namespace Demo
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
             {
-                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a ResidualTagger.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a ResidualTagger.State, got {source?.GetType().FullName ?? "null"}.", nameof(source));
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 Memory = other.Memory;
             }
@@ -337,7 +340,7 @@ namespace Demo
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> input, State state)
         {
             global::System.ArgumentNullException.ThrowIfNull(state);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 2], new global::System.IntPtr[] { state.Batch, 2 });
+            var result = global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)state.Batch * 2, "the step's output", "state"), new global::System.IntPtr[] { state.Batch, 2 });
             Step(input, state, result.AsTensorSpan());
             return result;
         }
@@ -358,6 +361,7 @@ namespace Demo
             public readonly bool Training;   // holds what back-propagation needs
             public bool InjectFinal;     // back-propagation adds the final states' gradients (an encoder behind a decoder)
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
+            public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
             public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin

@@ -109,14 +109,14 @@ namespace Demo
         /// <summary>Runs the model in inference mode on [batch, steps], into <paramref name="destination"/> [batch, 3]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, default, destination);
 
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero; returns [batch, 3].</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there); returns [batch, 3].</summary>
         public global::System.Numerics.Tensors.Tensor<float> Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths)
         {
             var result = NewOutput(tokens);
             ForwardInto(tokens, null, lengths, result.AsTensorSpan());
             return result;
         }
-        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing and their outputs are zero, into <paramref name="destination"/> [batch, 3]; allocates nothing once warm.</summary>
+        /// <summary>Runs the model on padded sequences of the given <paramref name="lengths"/> [batch] (PyTorch's pack_padded_sequence): padded steps affect nothing; a recurrent or attention layer's outputs there are zero (a Dense after it writes its bias there), into <paramref name="destination"/> [batch, 3]; allocates nothing once warm.</summary>
         public void Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination) => ForwardInto(tokens, null, lengths, destination);
 
         /// <summary>Runs the model from <paramref name="state"/> (PyTorch's h0, c0) and leaves the final state in it; returns [batch, 3].</summary>
@@ -127,7 +127,7 @@ namespace Demo
         private static global::System.Numerics.Tensors.Tensor<float> NewOutput(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens)
         {
             (int B, int T) = ReadInputShape(tokens);
-            return global::System.Numerics.Tensors.Tensor.Create(new float[B * 3], new global::System.IntPtr[] { B, 3 });
+            return global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)B * 3, "the output", "tokens"), new global::System.IntPtr[] { B, 3 });
         }
 
         private void ForwardInto(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State? state, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.TensorSpan<float> destination)
@@ -267,7 +267,7 @@ namespace Demo
         float global::Dsl.IModel<int>.Backward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::System.Numerics.Tensors.ReadOnlyTensorSpan<float> targets, global::Dsl.IModelState state) => Backward(tokens, targets, AsState(state));
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Step(tokens, AsState(state));
         void global::Dsl.IModel<int>.Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Step(tokens, AsState(state), destination);
-        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a TransformerBlock.State from CreateState, got {state?.GetType().Name ?? "null"}.", nameof(state));
+        private static State AsState(global::Dsl.IModelState state) => state as State ?? throw new global::System.ArgumentException($"state: expected a TransformerBlock.State from CreateState, got {state?.GetType().FullName ?? "null"}.", nameof(state));
 
         /// <summary>The recurrent state carried between <see cref="Step(System.Numerics.Tensors.ReadOnlyTensorSpan{int}, State)"/> calls: every recurrent layer's h (and c), zero when created.</summary>
         public sealed class State : global::Dsl.IDecoderState
@@ -296,7 +296,7 @@ namespace Demo
             /// <summary>Copies another state of this model (same batch): its tensors and the memory it attends over.</summary>
             public void CopyFrom(global::Dsl.IModelState source)
             {
-                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a TransformerBlock.State, got {source?.GetType().Name ?? "null"}.", nameof(source));
+                var other = source as State ?? throw new global::System.ArgumentException($"source: expected a TransformerBlock.State, got {source?.GetType().FullName ?? "null"}.", nameof(source));
                 global::Dsl.Check.SameSize(Batch, other.Batch, "source", "batch (the state's batch size)");
                 Reserve(other.Position - Position);
                 Position = other.Position;
@@ -326,7 +326,7 @@ namespace Demo
         public global::System.Numerics.Tensors.Tensor<float> Step(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, State state)
         {
             global::System.ArgumentNullException.ThrowIfNull(state);
-            var result = global::System.Numerics.Tensors.Tensor.Create(new float[state.Batch * 3], new global::System.IntPtr[] { state.Batch, 3 });
+            var result = global::System.Numerics.Tensors.Tensor.Create(global::Dsl.Check.NewFloats((long)state.Batch * 3, "the step's output", "state"), new global::System.IntPtr[] { state.Batch, 3 });
             Step(tokens, state, result.AsTensorSpan());
             return result;
         }
