@@ -11,11 +11,30 @@ using Device = Dsl.Gpu.Device;
 // small sizes, for ILGPU's CPU accelerator (how the script is tried before a GPU machine is used).
 bool smoke = args.Contains("--smoke");
 DeviceKind kind = args.Contains("--cpu") ? DeviceKind.Cpu : args.Contains("--cuda") ? DeviceKind.Cuda : DeviceKind.Auto;
+long opening = Stopwatch.GetTimestamp();
 using Device device = Device.Open(kind);
-Console.WriteLine($"device: {device.Kind} ({device.Name}), products: {device.Products}; host: {Environment.ProcessorCount} cores, GEMM micro-kernel {Dsl.Kernels.Gemm.MicroKernel}");
+Console.WriteLine($"device: {device.Kind} ({device.Name}), products: {device.Products}; opened in {Stopwatch.GetElapsedTime(opening).TotalSeconds:F1} s; host: {Environment.ProcessorCount} cores, GEMM micro-kernel {Dsl.Kernels.Gemm.MicroKernel}");
 int failures = 0;
 
+// Each part runs on its own: an exception in one is printed and counted, and the others still run (a GPU machine's time is
+// short: one run should say all it can).
+void Part(string what, Action part)
+{
+    long began = Stopwatch.GetTimestamp();
+    try
+    {
+        part();
+    }
+    catch (Exception e)
+    {
+        failures++;
+        Console.WriteLine($"{what}: FAILED with {e}");
+    }
+    Console.WriteLine($"  ({what}: {Stopwatch.GetElapsedTime(began).TotalSeconds:F1} s)");
+}
+
 // (1) agreement
+Part("agreement", () => {
 failures += Agree<int>(() => new AgreeLstm(3), tokens: true, "LSTM 2 layers, bidirectional, dropout");
 failures += Agree<float>(() => new AgreeGru(3), tokens: false, "GRU 2 layers");
 failures += Agree<float>(() => new AgreeGruCho(3), tokens: false, "GRU (Cho), bidirectional, many-to-one");
@@ -26,8 +45,23 @@ failures += Agree<float>(() => new AgreeEncoderBlock(3), tokens: false, "self-at
 failures += AgreeSeq2Seq(() => new AgreeBahdanau(3), "encoder-decoder, GRU with additive attention (padded sources)");
 failures += AgreeSeq2Seq(() => new AgreeLuongFeeding(3), "encoder-decoder, LSTM with general attention and input feeding (padded sources)");
 failures += AgreeSeq2Seq(() => new AgreeTransformer(3), "Transformer encoder-decoder (padded sources)");
+});
 
-// (2) timings
+// (2) timings, on the device as opened and, where that uses cuBLAS, on a second one with the tiled kernel for products
+Part("timings", () => Timings(device));
+if (device.Products == "cuBLAS")
+{
+    Environment.SetEnvironmentVariable("DSL_GPU_CUBLAS", "0");
+    Part("timings without cuBLAS", () =>
+    {
+        using Device tiled = Device.Open(kind);
+        Console.WriteLine($"second device: products {tiled.Products}");
+        Timings(tiled);
+    });
+}
+
+void Timings(Device device)
+{
 {
     int B = smoke ? 4 : 32, T = smoke ? 8 : 100;
     var rng = new Rng(1);
@@ -45,8 +79,18 @@ failures += AgreeSeq2Seq(() => new AgreeTransformer(3), "Transformer encoder-dec
     onDevice.To(device);
     var hostAdam = new Adam(host.Parameters, 1e-3f);
     var deviceAdam = new Adam(onDevice.Parameters, 1e-3f);
-    double h = Time(() => Step(host, hostAdam), smoke), d = Time(() => { Step(onDevice, deviceAdam); _ = onDevice.Parameters[0].AsSpan()[0]; }, smoke);
+    double h = Time(() => Step(host, hostAdam), smoke), d = Time(() => { Step(onDevice, deviceAdam); _ = onDevice.Parameters[0].AsSpan()[0]; }, smoke, "char step on the device");
     Console.WriteLine($"char training step (T = {T}, B = {B}, Adam): host {h:F2} ms, device {d:F2} ms: {h / d:F2}x");
+    // generation: one token at a time, batch 1, the state carried (launch-bound on a GPU)
+    int[] one = [3];
+    float[] logits = new float[65];
+    double Generate(CharBench model)
+    {
+        var state = model.CreateState(batch: 1);
+        return Time(() => model.Step(new ReadOnlyTensorSpan<int>(one, [1]), state, new TensorSpan<float>(logits, [1, 65])), smoke);
+    }
+    double g = Generate(onDevice), gh = Generate(host);
+    Console.WriteLine($"char generation step (batch 1): host {gh:F3} ms, device {g:F3} ms");
 }
 {
     int B = smoke ? 2 : 64, T = smoke ? 4 : 128, X = 512;
@@ -56,11 +100,16 @@ failures += AgreeSeq2Seq(() => new AgreeTransformer(3), "Transformer encoder-dec
     var onDevice = new Lstm512(1);
     onDevice.To(device);
     double h = Time(() => host.Backward(new ReadOnlyTensorSpan<float>(input, [B, T, X]), new ReadOnlyTensorSpan<float>(target, [B, T, X])), smoke);
-    double d = Time(() => { onDevice.Backward(new ReadOnlyTensorSpan<float>(input, [B, T, X]), new ReadOnlyTensorSpan<float>(target, [B, T, X])); _ = onDevice.Parameters[0].GradAsSpan()[0]; }, smoke);
+    double d = Time(() => { onDevice.Backward(new ReadOnlyTensorSpan<float>(input, [B, T, X]), new ReadOnlyTensorSpan<float>(target, [B, T, X])); _ = onDevice.Parameters[0].GradAsSpan()[0]; }, smoke, "LSTM forward+backward on the device");
     Console.WriteLine($"LSTM ({T}, {B}, 512, 512) forward+backward: host {h:F2} ms, device {d:F2} ms: {h / d:F2}x");
+    double hf = Time(() => host.Forward(new ReadOnlyTensorSpan<float>(input, [B, T, X])), smoke);
+    double df = Time(() => _ = onDevice.Forward(new ReadOnlyTensorSpan<float>(input, [B, T, X])).FlattenedLength, smoke);
+    Console.WriteLine($"LSTM ({T}, {B}, 512, 512) forward: host {hf:F2} ms, device {df:F2} ms: {hf / df:F2}x");
+}
 }
 
 // (3) the tiled GEMM
+Part("GEMM", () =>
 {
     int n = smoke ? 128 : 2048;
     var gemm = new TiledGemm(device);
@@ -75,15 +124,23 @@ failures += AgreeSeq2Seq(() => new AgreeTransformer(3), "Transformer encoder-dec
     // what the models' products use (cuBLAS where the machine has it)
     double used = Time(() => { Dsl.Gpu.Kernels.Gemm.MatMul(n, n, n, a.Span, n, b.Span, n, c.Span, n, accumulate: false); device.Synchronize(); }, smoke);
     Console.WriteLine($"products: {device.Products}, {n}³: {Rate(used)}{(device.Products == "cuBLAS" ? $"; the ILGPU GEMM reaches {used / ms:P0} of cuBLAS" : "")}");
-}
+    // the products' result against the host's (all of A is 0.5 and all of B 0.25: every element n / 8)
+    var first = new float[1];
+    c.Span.Slice(0, 1).CopyTo(first);
+    float got = first[0];
+    if (Math.Abs(got - n / 8f) > 1e-3f * n) throw new InvalidOperationException($"the product gave {got} where {n / 8f} was expected");
+});
 
 Console.WriteLine(failures == 0 ? "agreement: all passed" : $"agreement: {failures} FAILED");
 return failures == 0 ? 0 : 1;
 
 // The median of a few timed runs after warm-ups, in milliseconds.
-static double Time(Action run, bool smoke)
+static double Time(Action run, bool smoke, string? first = null)
 {
-    for (int i = 0; i < 2; i++) run();
+    long opened = Stopwatch.GetTimestamp();
+    run();
+    if (first is not null) Console.WriteLine($"  (first {first}, kernels compiled: {Stopwatch.GetElapsedTime(opened).TotalSeconds:F2} s)");
+    run();
     var times = new List<double>();
     for (int i = 0; i < (smoke ? 2 : 7); i++)
     {

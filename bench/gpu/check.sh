@@ -21,9 +21,32 @@ pack() {
     tar -C "$out" -cJf "$root/.gpu/devicecheck.tar.xz" devicecheck
     ls -l "$root/.gpu/devicecheck.tar.xz"
 }
+# Where the loader would not find them, links to the libraries ILGPU asks for by name: the driver as libcuda.so (a
+# container may hold only libcuda.so.1) and cuBLAS as libcublas.so.12 (ILGPU.Algorithms 1.5.3 asks for 12, 11 or 10; a
+# CUDA 13 machine has libcublas.so.13, whose cublas*_v2 functions are the same; the products check their result at start
+# and fall back to the tiled kernel on any failure). Each link made is printed.
+libraries() {
+    local lib="$dir/lib" found
+    mkdir -p "$lib"
+    if ! ldconfig -p | grep -q 'libcuda\.so '; then
+        found=$(ldconfig -p | awk '/libcuda\.so\.1 /{print $NF; exit}')
+        if [ -z "$found" ]; then found=$(find /usr/local/nvidia /usr/lib /usr/lib64 /usr/local -name 'libcuda.so.1' 2>/dev/null | grep -v stubs | head -1 || true); fi
+        if [ -n "$found" ]; then ln -s "$found" "$lib/libcuda.so"; echo "linked libcuda.so -> $found"; fi
+    fi
+    if ! ldconfig -p | grep -q 'libcublas\.so\.1[0-2] '; then
+        found=$(find /usr/local /usr/lib /opt -name 'libcublas.so.12' 2>/dev/null | head -1 || true)
+        if [ -z "$found" ]; then
+            found=$(find /usr/local /usr/lib /opt -name 'libcublas.so.13' 2>/dev/null | head -1 || true)
+            if [ -n "$found" ]; then ln -s "$found" "$lib/libcublas.so.12"; echo "linked libcublas.so.12 -> $found"; fi
+        fi
+        if [ -n "$found" ]; then export LD_LIBRARY_PATH="$(dirname "$found")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"; fi
+    fi
+    export LD_LIBRARY_PATH="$lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+}
 run() {
     dir=$(mktemp -d)
     tar -C "$dir" -xJf "$root/.gpu/devicecheck.tar.xz"
+    libraries
     export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1
     if [ -n "${OUT:-}" ]; then
         set -o pipefail
