@@ -58,6 +58,7 @@ internal static class CompositionEmitter
             w.Line($"/// (empty: all full): rows sum to 1 over each source's own steps. <paramref name=\"layer\"/>: another attention layer of the decoder (default '{cross}').");
             w.Line("/// </summary>");
             w.Open($"public {T}.Tensor<float> AttentionWeights({T}.ReadOnlyTensorSpan<{source}> source, global::System.ReadOnlySpan<int> lengths, {T}.ReadOnlyTensorSpan<int> decoderInput, string? layer = null)");
+            w.Line("RequireDecoderInput(source, decoderInput); // (before the encoder runs: each error names the argument at fault)");
             w.Line($"Decoder.Forward(decoderInput, ({d}.State)Encode(source, lengths));");
             w.Line($"return Decoder.AttentionWeights(layer ?? \"{cross}\");");
             w.Close();

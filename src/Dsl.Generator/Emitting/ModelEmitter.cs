@@ -263,6 +263,7 @@ internal static class ModelEmitter
         w.Line($"if (state is not null) {Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"{OutputDims(m)}\", stackalloc int[] {{ {OutputLengths(m)} }});");
         if (m.HasCrossAttention) w.Line("RequireMemory(state, training: false);");
+        ReserveCaches(w, plan, "T");
         w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training: false, out _, out _);");
         w.Line("ForwardPass(ws, training: false, state: state);");
         w.Line(m.OutputIsSequence ? $"{Layout}.ToBatchMajor<float>(ws.{last}, y, B, T, {C});" : $"ws.{last}.CopyTo(y);");
@@ -307,6 +308,7 @@ internal static class ModelEmitter
             if (plan.Caches.Count > 0)
                 w.Line($"if (training && state is {{ Position: > 0 }}) throw new global::System.NotSupportedException($\"Model '{plan.Model.Spec.Name}' trains from a fresh state only (its position is {{state.Position}}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.\");");
             if (m.HasCrossAttention) w.Line("RequireMemory(state, training);");
+            ReserveCaches(w, plan, "T");
             w.Line($"Workspace ws = LoadInput({name}, lengths, {SourceSteps(m)}, training, out _, out _);");
             // on a device, the loss runs there: the output need not come back, nor its gradient go over
             w.Line(device ? "ForwardPass(ws, training, state, outputToHost: _deviceRun is null);" : "ForwardPass(ws, training, state);");
@@ -632,6 +634,8 @@ internal static class ModelEmitter
         w.Line($"{Check}.SameSize(state.Batch, B, \"{name}\", \"batch (the state's batch size)\");");
         if (m.TakesTokens) w.Line($"{Check}.Tokens(x, VocabularySize, \"{name}\");");
         w.Line($"{Span} y = {Check}.Destination(destination, \"destination\", \"batch, {C}\", stackalloc int[] {{ B, {C} }});");
+        if (m.HasCrossAttention) w.Line("RequireMemory(state, training: false);");
+        ReserveCaches(w, plan, "1");
         w.Line($"int S = {SourceSteps(m)};");
         w.Line("Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = NewWorkspace(B, 1, S, training: false));");
         w.Line(m.TakesTokens ? $"x.CopyTo({plan.Tokens!.Ws});" : $"x.CopyTo({plan.Layers[0].Out.Ws});");
@@ -639,6 +643,15 @@ internal static class ModelEmitter
         w.Line($"ws.{last}.CopyTo(y);");
         w.Close();
         w.Line();
+    }
+
+    /// <summary>
+    /// Room in the state's key/value caches for the pass's <paramref name="steps"/>, made before the workspace is chosen: a
+    /// cache that would outgrow an array fails with the last pass's workspace (its attention weights) as it was.
+    /// </summary>
+    private static void ReserveCaches(SourceWriter w, ModelPlan plan, string steps)
+    {
+        if (plan.Caches.Count > 0) w.Line($"state?.Reserve({steps});");
     }
 
     private static void EmitWorkspace(SourceWriter w, ModelPlan plan)
@@ -724,10 +737,6 @@ internal static class ModelEmitter
             w.Open("if (state is not null)");
             foreach (StateRef s in plan.States) w.Line($"{Whole($"state.{s.Field}")}.CopyTo({s.Initial.Ws});");
             w.Close();
-        }
-        if (plan.Caches.Count > 0)
-        {
-            w.Line("state?.Reserve(ws.T); // (a training pass from a state past its start was refused before the workspace was chosen)");
         }
         if (device)
         {

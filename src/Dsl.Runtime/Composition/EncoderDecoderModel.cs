@@ -105,6 +105,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// <summary>Teacher-forced inference: the decoder reads <paramref name="decoderInput"/> [batch, steps] (start token, then the target shifted); returns logits [batch, steps, vocabulary].</summary>
     public Tensor<float> Forward(ReadOnlyTensorSpan<TSource> source, ReadOnlySpan<int> lengths, ReadOnlyTensorSpan<int> decoderInput)
     {
+        RequireDecoderInput(source, decoderInput);
         IDecoderState state = Start(source, lengths, training: false).State;
         return Decoder.Forward(decoderInput, state);
     }
@@ -163,15 +164,30 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// </summary>
     private void RequireDecoderShapes(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput, ReadOnlyTensorSpan<int> targets, bool training)
     {
-        nint batch = source.Rank >= 1 ? source.Lengths[0] : -1;
-        if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != batch)
-            throw new ArgumentException($"decoderInput: expected [batch = {batch}, steps] (the source's batch), got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
         Span<int> dims = [-1, -1];
-        ReadOnlySpan<int> inputs = Check.Shape(decoderInput, nameof(decoderInput), "batch, steps", dims);
+        RequireDecoderInput(source, decoderInput, dims);
         if (!(targets.Rank == 2 && targets.Lengths[0] == dims[0] && targets.Lengths[1] == dims[1])) // (the message is built only for a mismatch: a training step allocates nothing)
             Check.Shape(targets, nameof(targets), $"batch = {dims[0]}, steps = {dims[1]} (the decoder input's)", dims);
-        Check.Tokens(inputs, Decoder.InputWidth, nameof(decoderInput));
         if (training || targets.IsDense) Check.ClassIds(Check.Shape(targets, nameof(targets), "batch, steps", dims), Decoder.OutputWidth, nameof(targets));
+    }
+
+    /// <summary>
+    /// The source is [batch, steps] (token ids; [batch, steps, features] for features) and the decoder's input [batch, steps]
+    /// for the source's batch, with token ids in the decoder's vocabulary: checked before the encoder runs, each error naming
+    /// the argument at fault. (Generated compositions call it before their own passes: AttentionWeights.)
+    /// </summary>
+    protected void RequireDecoderInput(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput) => RequireDecoderInput(source, decoderInput, stackalloc int[2]);
+
+    private void RequireDecoderInput(ReadOnlyTensorSpan<TSource> source, ReadOnlyTensorSpan<int> decoderInput, Span<int> dims)
+    {
+        int rank = typeof(TSource) == typeof(int) ? 2 : 3;
+        if (source.Rank != rank)
+            throw new ArgumentException($"source: expected [{(rank == 2 ? "batch, steps" : $"batch, steps, {Encoder.InputWidth}")}], got {Shapes.Format(source.Lengths)}.", nameof(source));
+        nint batch = source.Lengths[0];
+        if (decoderInput.Rank != 2 || decoderInput.Lengths[0] != batch)
+            throw new ArgumentException($"decoderInput: expected [batch = {batch}, steps] (the source's batch), got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
+        dims.Fill(-1);
+        Check.Tokens(Check.Shape(decoderInput, nameof(decoderInput), "batch, steps", dims), Decoder.InputWidth, nameof(decoderInput));
     }
 
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)

@@ -48,6 +48,29 @@ public class EncoderDecoderTests
     }
 
     [Fact]
+    public void ForwardAndAttentionWeightsNameTheArgumentAtFault()
+    {
+        // checked before the encoder runs: a decoder input of another batch had reached the decoder, whose error spoke of
+        // its state's batch; a source of the wrong rank had been reported as the decoder input's
+        Seq2SeqGeneral model = Trained();
+        int[] source = [5, 5, 2, 9, 1, 3], oneRow = [1, 4, 4], twoRows = [1, 4, 4, 1, 6, 6];
+        var error = Assert.Throws<ArgumentException>(() => model.Forward(Tokens(source, 2, 3), default, Tokens(oneRow, 1, 3)));
+        Assert.Equal("decoderInput", error.ParamName);
+        Assert.Contains("batch = 2", error.Message);
+        Assert.Equal("decoderInput", Assert.Throws<ArgumentException>(() => model.AttentionWeights(Tokens(source, 2, 3), default, Tokens(oneRow, 1, 3))).ParamName);
+        Assert.Equal("decoderInput", Assert.Throws<ArgumentException>(() => model.Forward(Tokens(source, 2, 3), default, Tokens([1, 4, 9, 1, 4, 4], 2, 3))).ParamName);
+        error = Assert.Throws<ArgumentException>(() => model.Forward(Tokens(oneRow, 3), default, Tokens(oneRow, 1, 3)));
+        Assert.Equal("source", error.ParamName);
+        Assert.Contains("expected [batch, steps], got [3]", error.Message);
+        Assert.Equal("source", Assert.Throws<ArgumentException>(() => model.AttentionWeights(Tokens(oneRow, 3), default, Tokens(oneRow, 1, 3))).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentException>(() => model.Loss(Tokens(oneRow, 3), default, Tokens(oneRow, 1, 3), Tokens(oneRow, 1, 3))).ParamName);
+        Assert.Equal("source", Assert.Throws<ArgumentException>(() => model.Backward(Tokens(oneRow, 3), default, Tokens(oneRow, 1, 3), Tokens(oneRow, 1, 3))).ParamName);
+        // and the calls that are right still run
+        Assert.Equal([2, 3, 9], model.Forward(Tokens(source, 2, 3), default, Tokens(twoRows, 2, 3)).Lengths.ToArray().Select(n => (int)n));
+        Assert.Equal([2, 1, 3, 3], model.AttentionWeights(Tokens(source, 2, 3), default, Tokens(twoRows, 2, 3)).Lengths.ToArray().Select(n => (int)n));
+    }
+
+    [Fact]
     public void ParametersAreTheEncodersBridgesAndDecodersUnderPrefixedNames()
     {
         var model = new Seq2SeqGeneral(seed: 1);

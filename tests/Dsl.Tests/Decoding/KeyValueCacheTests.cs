@@ -100,6 +100,32 @@ public class KeyValueCacheTests
         Assert.Contains("'attention'", Assert.Throws<InvalidOperationException>(() => classic.AttentionWeights()).Message);
     }
 
+    /// <summary>
+    /// A pass whose key/value cache would outgrow an array fails before the workspace is chosen: the last pass (its attention
+    /// weights) and the state are as they were. (It had failed inside the pass, after a workspace of the new shape replaced
+    /// the last one.)
+    /// </summary>
+    [Fact]
+    public void ACacheThatWouldOutgrowAnArrayFailsWithTheLastPassKept()
+    {
+        var model = new TinyGpt(seed: 6);
+        int[] first = RandomTokens(1, 3, seed: 7), second = RandomTokens(1, 5, seed: 8);
+        model.Forward(new ReadOnlyTensorSpan<int>(first, [1, 3]));
+        float[] weights = model.AttentionWeights().ToArray();
+        TinyGpt.State state = model.CreateState(1);
+        state.Position = int.MaxValue - 2; // (as if that many steps had run: no cache is that large)
+        foreach (Action pass in new Action[]
+        {
+            () => model.Forward(new ReadOnlyTensorSpan<int>(second, [1, 5]), state),
+            () => model.Step(new ReadOnlyTensorSpan<int>(second, [1]), state),
+        })
+        {
+            Assert.Contains("more than one array holds", Assert.Throws<InvalidOperationException>(pass).Message);
+            Assert.Equal(int.MaxValue - 2, state.Position);
+            Assert.Equal(weights, model.AttentionWeights().ToArray());
+        }
+    }
+
     [Fact]
     public void SteppingWithoutAStateIsAnArgumentNullException()
     {

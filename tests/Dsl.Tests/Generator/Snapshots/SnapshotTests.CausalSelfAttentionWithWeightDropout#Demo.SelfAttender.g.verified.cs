@@ -112,6 +112,7 @@ namespace Demo
             (int B, int T) = ReadInputShape(tokens);
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 30", stackalloc int[] { B, T, 30 });
+            state?.Reserve(T);
             Workspace ws = LoadInput(tokens, lengths, 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_out, y, B, T, 30);
@@ -141,6 +142,7 @@ namespace Demo
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps", stackalloc int[] { B, T });
             global::Dsl.Check.ClassIds(targetValues, 30, "targets");
             if (training && state is { Position: > 0 }) throw new global::System.NotSupportedException($"Model 'SelfAttender' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
+            state?.Reserve(T);
             Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
@@ -187,6 +189,7 @@ namespace Demo
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 30", stackalloc int[] { B, T, 30 });
             if (training && state is { Position: > 0 }) throw new global::System.NotSupportedException($"Model 'SelfAttender' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
+            state?.Reserve(T);
             Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 30);
@@ -392,6 +395,7 @@ namespace Demo
             global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 30", stackalloc int[] { B, 30 });
+            state?.Reserve(1);
             int S = 0;
             Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = NewWorkspace(B, 1, S, training: false));
             x.CopyTo(ws.tokens);
@@ -587,7 +591,6 @@ namespace Demo
                 global::System.MemoryExtensions.AsSpan(state.lstm_h_l0).CopyTo(ws.lstm_h0_l0);
                 global::System.MemoryExtensions.AsSpan(state.lstm_c_l0).CopyTo(ws.lstm_c0_l0);
             }
-            state?.Reserve(ws.T); // (a training pass from a state past its start was refused before the workspace was chosen)
             embedding_forward(ws, training, state);
             lstm_forward(ws, training, state);
             attention_forward(ws, training, state);

@@ -384,6 +384,7 @@ namespace DateTranslator
             global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 14", stackalloc int[] { B, 14 });
+            RequireMemory(state, training: false);
             int S = state?.Memory?.Steps ?? 0;
             Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = NewWorkspace(B, 1, S, training: false));
             x.CopyTo(ws.tokens);

@@ -24,6 +24,7 @@ namespace DateTranslator
         /// </summary>
         public global::System.Numerics.Tensors.Tensor<float> AttentionWeights(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> source, global::System.ReadOnlySpan<int> lengths, global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> decoderInput, string? layer = null)
         {
+            RequireDecoderInput(source, decoderInput); // (before the encoder runs: each error names the argument at fault)
             Decoder.Forward(decoderInput, (global::DateTranslator.DateTransformerDecoder.State)Encode(source, lengths));
             return Decoder.AttentionWeights(layer ?? "attention_1");
         }

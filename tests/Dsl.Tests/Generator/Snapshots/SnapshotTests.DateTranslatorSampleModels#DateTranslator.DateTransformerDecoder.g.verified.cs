@@ -146,6 +146,7 @@ namespace DateTranslator
             if (state is not null) global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, steps, 14", stackalloc int[] { B, T, 14 });
             RequireMemory(state, training: false);
+            state?.Reserve(T);
             Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training: false, out _, out _);
             ForwardPass(ws, training: false, state: state);
             global::Dsl.Kernels.Layout.ToBatchMajor<float>(ws.dense_2_out, y, B, T, 14);
@@ -176,6 +177,7 @@ namespace DateTranslator
             global::Dsl.Check.ClassIds(targetValues, 14, "targets");
             if (training && state is { Position: > 0 }) throw new global::System.NotSupportedException($"Model 'DateTransformerDecoder' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
             RequireMemory(state, training);
+            state?.Reserve(T);
             Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
@@ -215,6 +217,7 @@ namespace DateTranslator
             var targetValues = global::Dsl.Check.Shape(targets, "targets", "batch, steps, 14", stackalloc int[] { B, T, 14 });
             if (training && state is { Position: > 0 }) throw new global::System.NotSupportedException($"Model 'DateTransformerDecoder' trains from a fresh state only (its position is {state.Position}): back-propagation does not reach the key/value cache of the steps before; train on whole sequences.");
             RequireMemory(state, training);
+            state?.Reserve(T);
             Workspace ws = LoadInput(tokens, lengths, state?.Memory?.Steps ?? 0, training, out _, out _);
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.target_values, B, T, 14);
@@ -399,6 +402,8 @@ namespace DateTranslator
             global::Dsl.Check.SameSize(state.Batch, B, "tokens", "batch (the state's batch size)");
             global::Dsl.Check.Tokens(x, VocabularySize, "tokens");
             global::System.Span<float> y = global::Dsl.Check.Destination(destination, "destination", "batch, 14", stackalloc int[] { B, 14 });
+            RequireMemory(state, training: false);
+            state?.Reserve(1);
             int S = state?.Memory?.Steps ?? 0;
             Workspace ws = _stepWorkspace is { } cached && cached.B == B && cached.S == S ? cached : (_stepWorkspace = NewWorkspace(B, 1, S, training: false));
             x.CopyTo(ws.tokens);
@@ -723,7 +728,6 @@ namespace DateTranslator
         {
             ws.Memory = RequireMemory(state, training);
             ws.StartPosition = state?.Position ?? 0;
-            state?.Reserve(ws.T); // (a training pass from a state past its start was refused before the workspace was chosen)
             embedding_forward(ws, training, state);
             positionalencoding_forward(ws, training, state);
             attention_forward(ws, training, state);
