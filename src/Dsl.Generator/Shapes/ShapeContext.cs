@@ -140,6 +140,15 @@ internal sealed class OptionChecks
         if (value <= 0) _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NonPositiveSize, Spec.ArgumentLocation(argument), Name, display, value, "positive"));
     }
 
+    /// <summary>DSL0002 when <paramref name="value"/> is past <paramref name="max"/> (<paramref name="why"/> says what bounds it); returns whether it is not.</summary>
+    public bool AtMost(string argument, string display, int value, int max, string why)
+    {
+        if (value <= max) return true;
+        _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NonPositiveSize, Spec.ArgumentLocation(argument), Name, display, value,
+            System.FormattableString.Invariant($"at most {max} ({why})")));
+        return false;
+    }
+
     /// <summary>DSL0002 when <paramref name="value"/>, a size for which 0 means none (an LSTM's Projection, attention's Units), is negative; returns whether it is not.</summary>
     public bool AtLeastZero(string argument, string display, int value)
     {

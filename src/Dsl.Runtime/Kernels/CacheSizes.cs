@@ -33,7 +33,8 @@ internal static class CacheSizes
 
     private static (int, int, string) Detect()
     {
-        int l1 = Parse(Environment.GetEnvironmentVariable("DSL_CACHE_L1D")), l2 = Parse(Environment.GetEnvironmentVariable("DSL_CACHE_L2"));
+        int l1 = Override("DSL_CACHE_L1D", Environment.GetEnvironmentVariable("DSL_CACHE_L1D"), Console.Error);
+        int l2 = Override("DSL_CACHE_L2", Environment.GetEnvironmentVariable("DSL_CACHE_L2"), Console.Error);
         if (l1 > 0 || l2 > 0)
         {
             // one override alone keeps what the machine says of the other
@@ -111,6 +112,19 @@ internal static class CacheSizes
         int l1 = (int)((uint)X86Base.CpuId(unchecked((int)0x80000005), 0).Ecx >> 24) << 10;
         int l2 = (int)((uint)X86Base.CpuId(unchecked((int)0x80000006), 0).Ecx >> 16) << 10;
         return (l1, l2);
+    }
+
+    /// <summary>
+    /// The size an override <paramref name="variable"/> gives: 0 when it is unset, and 0 with a line on
+    /// <paramref name="warnings"/> when it holds what is not a size (a typo had been ignored in silence). A warning, not an
+    /// exception: the sizes are read where the first product runs, which an exception would make fail far from its cause.
+    /// </summary>
+    internal static int Override(string variable, string? text, TextWriter warnings)
+    {
+        int size = Parse(text);
+        if (size == 0 && !string.IsNullOrWhiteSpace(text))
+            warnings.WriteLine($"Dsl: {variable}='{text}' is not a cache size (expected bytes, or a whole number with K, M or G, such as 48K or 1M); it is ignored and the machine's size is used.");
+        return size;
     }
 
     /// <summary>"48K", "1M", "2G" (sysfs's form) or plain bytes; 0 when empty or not a size.</summary>

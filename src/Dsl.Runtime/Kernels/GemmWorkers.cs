@@ -198,15 +198,30 @@ internal static unsafe class GemmWorkers
     /// the steps fast; past it the thread sleeps and leaves the core to others (OpenMP's PASSIVE policy after a short
     /// ACTIVE one). <c>DSL_WAIT_POLICY</c> (or <c>OMP_WAIT_POLICY</c>) = <c>passive</c> never spins, <c>active</c> spins 1 ms.
     /// </summary>
-    internal static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds(
-        Environment.GetEnvironmentVariable("DSL_WAIT_POLICY") ?? Environment.GetEnvironmentVariable("OMP_WAIT_POLICY")) / 1_000_000;
+    internal static readonly long SpinTicks = System.Diagnostics.Stopwatch.Frequency * WaitPolicyMicroseconds() / 1_000_000;
 
-    internal static long SpinMicroseconds(string? policy) => policy?.Trim().ToUpperInvariant() switch
+    private static long WaitPolicyMicroseconds()
     {
-        "PASSIVE" => 0,
-        "ACTIVE" => 1000,
-        _ => 50,
-    };
+        string variable = Environment.GetEnvironmentVariable("DSL_WAIT_POLICY") is null ? "OMP_WAIT_POLICY" : "DSL_WAIT_POLICY";
+        return SpinMicroseconds(Environment.GetEnvironmentVariable(variable), variable, Console.Error);
+    }
+
+    /// <summary>
+    /// Microseconds of spinning for a wait <paramref name="policy"/>: 0 for passive, 1000 for active, 50 when unset; any other
+    /// value is named on <paramref name="warnings"/> (as OpenMP's runtime does) and the default is used.
+    /// </summary>
+    internal static long SpinMicroseconds(string? policy, string variable, System.IO.TextWriter warnings)
+    {
+        switch (policy?.Trim().ToUpperInvariant())
+        {
+            case "PASSIVE": return 0;
+            case "ACTIVE": return 1000;
+            case null or "": return 50;
+            default:
+                warnings.WriteLine($"Dsl: {variable}='{policy}' is not a wait policy (expected passive or active); it is ignored and the workers spin 50 µs, then block.");
+                return 50;
+        }
+    }
 
     /// <summary>Workers past their spin, blocked until the next product (for tests).</summary>
     internal static int Sleeping

@@ -73,6 +73,17 @@ public class DiagnosticTests
         Assert.Equal("Layer 'gru': Layers must be positive, but is -1", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Lstm(1, [|Layers = 100_000_000|])]", "Layer 'lstm': Layers must be at most 256 (the generator writes out each stacked layer's code), but is 100000000")] // weights that fit in an array
+    [InlineData("[Gru(4, Bidirectional = true, [|Layers = int.MaxValue|])]", "Layer 'gru': Layers must be at most 256 (the generator writes out each stacked layer's code), but is 2147483647")]
+    [InlineData("[Rnn(2, [|Layers = 257|])]", "Layer 'rnn': Layers must be at most 256")]
+    public void DSL0002_LayersPastTheMostOneAttributeStacks(string layer, string message)
+    {
+        // Layers had no upper bound but the weights' total (DSL1004): 10^8 stacked layers of one unit each were lowered one by one
+        Diagnostic d = Single($"using Dsl; namespace Demo; [Input(features: 3)] {layer} [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.StartsWith(message, d.GetMessage());
+    }
+
     [Fact]
     public void DSL0003_MissingInputLayer()
     {
@@ -744,8 +755,8 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("[Input(3)] [Lstm(4, [|Layers = int.MaxValue|])] [Dense(2)]", "the total of its 2147483647 stacked layers' weights has more than 2,147,483,576 elements")]
-    [InlineData("[Input(3)] [Gru(4, Bidirectional = true, LearnInitialState = true, [|Layers = int.MaxValue|])] [Dense(2)]", "the total of its 2147483647 stacked layers' weights")]
+    [InlineData("[Input(3)] [Lstm(1100, [|Layers = 256|])] [Dense(2)]", "the total of its 256 stacked layers' weights has more than 2,147,483,576 elements")] // 256 × 9.7 M
+    [InlineData("[Input(3)] [Gru(1000, Bidirectional = true, LearnInitialState = true, [|Layers = 200|])] [Dense(2)]", "the total of its 200 stacked layers' weights")]
     [InlineData("[Input(2000)] [Lstm(2000, [|Layers = 100|])] [Dense(2)]", "the total of its 100 stacked layers' weights")] // 100 × 32 016 000: each tensor fits, all do not
     public void DSL1004_StackedLayersWhoseWeightsTogetherAreTooMany(string layers, string message)
     {

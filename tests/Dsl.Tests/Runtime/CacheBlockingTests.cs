@@ -29,6 +29,20 @@ public class CacheBlockingTests
     [InlineData("12Q", 0)]
     public void SizesAreReadAsSysfsWritesThem(string? text, int bytes) => Assert.Equal(bytes, CacheSizes.Parse(text));
 
+    [Theory]
+    [InlineData("1M", 1 << 20, false)]
+    [InlineData(null, 0, false)]
+    [InlineData(" ", 0, false)]
+    [InlineData("512KB", 0, true)]
+    [InlineData("1.5M", 0, true)]
+    public void AnOverrideThatIsNoSizeIsNamedAndIgnored(string? text, int bytes, bool warned)
+    {
+        var warnings = new StringWriter();
+        Assert.Equal(bytes, CacheSizes.Override("DSL_CACHE_L2", text, warnings));
+        if (warned) Assert.StartsWith($"Dsl: DSL_CACHE_L2='{text}' is not a cache size (expected bytes, or a whole number with K, M or G", warnings.ToString());
+        else Assert.Empty(warnings.ToString());
+    }
+
     [Fact]
     public void SysfsListsTheDataAndUnifiedCachesByLevel()
     {

@@ -193,6 +193,15 @@ public class GemmWorkersTests
     [InlineData("passive", 0)]
     [InlineData("PASSIVE", 0)]
     [InlineData("active", 1000)]
+    [InlineData(" Active ", 1000)]
+    [InlineData("", 50)]
     [InlineData("whatever", 50)]
-    public void TheWaitPolicyFollowsOpenMpsNames(string? policy, long microseconds) => Assert.Equal(microseconds, GemmWorkers.SpinMicroseconds(policy));
+    public void TheWaitPolicyFollowsOpenMpsNames(string? policy, long microseconds)
+    {
+        var warnings = new StringWriter();
+        Assert.Equal(microseconds, GemmWorkers.SpinMicroseconds(policy, "DSL_WAIT_POLICY", warnings));
+        // a value that is no policy is named, with what was expected; the known ones and an unset variable say nothing
+        if (policy == "whatever") Assert.Equal("Dsl: DSL_WAIT_POLICY='whatever' is not a wait policy (expected passive or active); it is ignored and the workers spin 50 µs, then block.", warnings.ToString().TrimEnd());
+        else Assert.Empty(warnings.ToString());
+    }
 }

@@ -16,10 +16,18 @@ namespace Dsl.Generator.Layers.Recurrent;
 internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, RecurrentPlan>, IRecurrentCell
     where TSpec : RecurrentSpec
 {
+    /// <summary>
+    /// The most stacked layers one attribute declares: lowering writes a plan, and the emitter code, per stacked layer, and
+    /// Layers = 10^8 of one unit each (weights that fit in an array, so no DSL1004) had been lowered one layer at a time in
+    /// the IDE's generator. Stacks in use are a few layers deep, tens at most.
+    /// </summary>
+    public const int MaxLayers = 256;
+
     protected override void Check(TSpec spec, OptionChecks c)
     {
         c.Positive("hidden", "hidden", spec.Hidden);
         c.Positive("layers", "Layers", spec.Layers);
+        c.AtMost("layers", "Layers", spec.Layers, MaxLayers, "the generator writes out each stacked layer's code");
         if (c.Probability("dropout", "Dropout", spec.Options.Dropout) && spec.Options.Dropout > 0f && spec.Layers == 1)
             c.Report(Diagnostics.DiagnosticDescriptors.SingleLayerDropout, "dropout", c.Name, spec.Options.Dropout);
         c.Probability("recurrentdropout", "RecurrentDropout", spec.Options.RecurrentDropout);
@@ -39,7 +47,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         c.Limit(spec, "weight_hh_l0", gates, spec.StateWidth);
         if (spec.Projected) c.Limit(spec, "weight_hr_l0", spec.StateWidth, spec.Hidden);
         if (spec.Layers > 1) c.Limit(spec, "weight_ih_l1", gates, (long)spec.Directions * spec.StateWidth);
-        if (spec.Layers > 1)
+        if (spec.Layers > 1 && spec.Layers <= MaxLayers) // (more is DSL0002)
         {
             // the stacked layers' weights together, counted before anything is written per layer (the lowering's plans, a
             // composition's bridges): Layers = int.MaxValue had allocated without end
