@@ -59,7 +59,7 @@ internal sealed partial class DeviceKernels
                 long hidden = (row + s) * W;
                 for (int c = 0; c < W; c++)
                 {
-                    float h = XMath.Tanh(v.X[x + c] + v.K[k + c]);
+                    float h = DeviceKernels.Tanh(v.X[x + c] + v.K[k + c]);
                     v.Hidden[hidden + c] = h;
                     score += v.V[c] * h;
                 }

@@ -2,6 +2,7 @@ using System;
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using CellMath = Dsl.Kernels.CellMath;
 
 namespace Dsl.Gpu;
 
@@ -18,7 +19,8 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>> _fma;
     private readonly Action<Index1D, ArrayView<float>, float, float, float> _scaleClamp;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _addBias;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _columnSums;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _columnPartials;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _addColumnPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _activation;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _gatherRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _scatterAddRows;
@@ -35,19 +37,23 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, OptimizerViews, OptimizerArgs> _optimizer;
     private readonly Action<Index1D, AttentionViews, AttentionArgs> _attentionForward, _attentionScores, _attentionQueries, _attentionKeys;
     private readonly Action<Index1D, NormViews, int, float> _normForward, _normBackwardRows;
-    private readonly Action<Index1D, NormViews, int, int> _normBackwardColumns;
+    private readonly Action<Index1D, NormViews, ArrayView<float>, int, int, int> _normColumnPartials;
+    private readonly Accelerator _accelerator;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _addRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int> _crossEntropy;
     private readonly Action<Index1D, SquaredErrorViews, SquaredErrorArgs> _squaredError;
 
     public DeviceKernels(Accelerator accelerator)
     {
+        _accelerator = accelerator;
         _fill = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float>(FillKernel);
         _binary = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int>(BinaryKernel);
         _fma = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>>(FusedMultiplyAddKernel);
         _scaleClamp = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, float, float, float>(ScaleClampKernel);
         _addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(AddBiasKernel);
-        _columnSums = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ColumnSumsKernel);
+        _columnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ColumnPartialsKernel);
+        _addColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(AddColumnPartialsKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(GatherRowsKernel);
         _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ScatterAddRowsKernel);
@@ -70,7 +76,7 @@ internal sealed partial class DeviceKernels
         _attentionKeys = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionKeysBackwardKernel);
         _normForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormForwardKernel);
         _normBackwardRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormBackwardRowsKernel);
-        _normBackwardColumns = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, int>(LayerNormBackwardColumnsKernel);
+        _normColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, ArrayView<float>, int, int, int>(LayerNormColumnPartialsKernel);
         _addRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(AddStepRowsKernel);
         _classicForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicForwardKernel);
         _classicScores = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicScoresBackwardKernel);
@@ -86,11 +92,11 @@ internal sealed partial class DeviceKernels
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
     internal static readonly string[] Names =
     [
-        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnSumsKernel), nameof(ActivationKernel),
+        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
-        nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormBackwardColumnsKernel), nameof(AddStepRowsKernel),
+        nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormColumnPartialsKernel), nameof(AddStepRowsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
         nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel),
         nameof(CrossEntropyRowsKernel), nameof(SquaredErrorRowsKernel),
@@ -110,7 +116,41 @@ internal sealed partial class DeviceKernels
 
     public void AddBias(int n, ArrayView<float> y, ArrayView<float> bias, int width) { if (n > 0) _addBias(n, y, bias, width); }
 
-    public void ColumnSums(int width, ArrayView<float> x, ArrayView<float> into, int rows) { if (width > 0 && rows > 0) _columnSums(width, x, into, rows, width); }
+    /// <summary>
+    /// into[j] += Σ_r x[r, j] in two launches: each of √rows chunks of rows sums its part of every column (one thread per
+    /// chunk and column, reading a row's columns side by side), then one thread per column adds the chunks' sums in order.
+    /// One thread per column down all the rows (a bias's gradient: 65 or 2 048 threads over 3 200 or 8 192 rows) had left
+    /// a GPU nearly idle, each thread waiting on one load after another; the order is still fixed, so the sums are the
+    /// same from run to run.
+    /// </summary>
+    public void ColumnSums(int width, ArrayView<float> x, ArrayView<float> into, int rows)
+    {
+        if (width <= 0 || rows <= 0) return;
+        int chunks = Chunks(rows);
+        ArrayView<float> partials = Partials((long)chunks * width);
+        _columnPartials(chunks * width, x, partials, rows, width, chunks);
+        _addColumnPartials(width, partials, into, width, chunks);
+    }
+
+    /// <summary>How many chunks a column sum over <paramref name="rows"/> splits into: about √rows, so that both launches loop about as long.</summary>
+    internal static int Chunks(int rows) => rows < 64 ? 1 : (int)Math.Sqrt(rows);
+
+    /// <summary>
+    /// The column sums' partials (floats of this object's own, apart from the device's scratch, which a caller may be
+    /// reading from): grown when too small, after the queued work that may still read the old buffer. Kernels on the one
+    /// stream run in order, so a launch after another may reuse it at once.
+    /// </summary>
+    private ArrayView<float> Partials(long length)
+    {
+        if (_partials is null || _partials.Length < length)
+        {
+            _accelerator.Synchronize();
+            _partials?.Dispose();
+            _partials = null;
+            _partials = _accelerator.Allocate1D<float>(Math.Max(4096, length));
+        }
+        return _partials.View.SubView(0, length);
+    }
 
     /// <summary>kind ≥ 0: y = act(y); kind &lt; 0: dy ⊙= act'(y) for act = −kind − 1 … (see ActivationKernel).</summary>
     public void Activation(int n, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, y, dy, kind, backward ? 1 : 0); }
@@ -183,7 +223,13 @@ internal sealed partial class DeviceKernels
     public void LayerNormBackward(int rows, NormViews views, int width, bool dx)
     {
         if (rows == 0) return;
-        _normBackwardColumns(width, views, width, rows);
+        // dγ and dβ as the column sums are made: each chunk of rows sums its part (dγ's partials, then dβ's), then per column in order
+        int chunks = Chunks(rows);
+        long part = (long)chunks * width;
+        ArrayView<float> partials = Partials(2 * part);
+        _normColumnPartials(chunks * width, views, partials, width, rows, chunks);
+        _addColumnPartials(width, partials.SubView(0, part), views.DGamma, width, chunks);
+        _addColumnPartials(width, partials.SubView(part, part), views.DBeta, width, chunks);
         if (dx) _normBackwardRows(rows, views, width, 0f);
     }
 
@@ -360,19 +406,21 @@ internal sealed partial class DeviceKernels
         }
     }
 
-    /// <summary>One column back: dγ += Σ dy ⊙ x̂, dβ += Σ dy over the rows.</summary>
-    private static void LayerNormBackwardColumnsKernel(Index1D j, NormViews v, int width, int rows)
+    /// <summary>One chunk of rows of one column back (i = chunk · width + column): Σ dy ⊙ x̂ into partials[i], Σ dy into partials[chunks · width + i].</summary>
+    private static void LayerNormColumnPartialsKernel(Index1D i, NormViews v, ArrayView<float> partials, int width, int rows, int chunks)
     {
+        int c = i / width, j = i % width;
+        int start = (int)((long)c * rows / chunks), end = (int)((long)(c + 1) * rows / chunks);
         float dg = 0f, db = 0f;
-        for (int r = 0; r < rows; r++)
+        for (int r = start; r < end; r++)
         {
             long at = (long)r * width + j;
             float dy = v.Dy[at];
             dg += dy * (v.X[at] - v.Mean[r]) * v.Rstd[r];
             db += dy;
         }
-        v.DGamma[j] += dg;
-        v.DBeta[j] += db;
+        partials[i] = dg;
+        partials[(long)chunks * width + i] = db;
     }
 
     private static void AddStepRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<float> x, ArrayView<float> y, int batch, int width)
@@ -400,15 +448,42 @@ internal sealed partial class DeviceKernels
 
     private static void AddBiasKernel(Index1D i, ArrayView<float> y, ArrayView<float> bias, int width) => y[i] += bias[i % width];
 
-    /// <summary>One thread per column: into[j] += Σ_r x[r, j].</summary>
-    private static void ColumnSumsKernel(Index1D j, ArrayView<float> x, ArrayView<float> into, int rows, int width)
+    /// <summary>One chunk of rows of one column (i = chunk · width + column): partials[i] = Σ x[r, column] over the chunk's rows.</summary>
+    private static void ColumnPartialsKernel(Index1D i, ArrayView<float> x, ArrayView<float> partials, int rows, int width, int chunks)
+    {
+        int c = i / width, j = i % width;
+        int start = (int)((long)c * rows / chunks), end = (int)((long)(c + 1) * rows / chunks);
+        float sum = 0f;
+        for (int r = start; r < end; r++) sum += x[(long)r * width + j];
+        partials[i] = sum;
+    }
+
+    /// <summary>One thread per column: into[j] += the chunks' partial sums of column j, in the chunks' order.</summary>
+    private static void AddColumnPartialsKernel(Index1D j, ArrayView<float> partials, ArrayView<float> into, int width, int chunks)
     {
         float sum = 0f;
-        for (int r = 0; r < rows; r++) sum += x[(long)r * width + j];
+        for (int c = 0; c < chunks; c++) sum += partials[(long)c * width + j];
         into[j] += sum;
     }
 
     internal static float Sigmoid(float x) => 1f / (1f + XMath.Exp(-x));
+
+    /// <summary>
+    /// tanh x as the host computes it (<see cref="Dsl.Kernels.CellMath"/>'s Tanh: Cephes's odd polynomial below |x| = 0.625,
+    /// 1 − 2 / (e^{2x} + 1) above), over the device's exp. Not XMath.Tanh: on sm_75 and newer ILGPU's PTX backend turns it into
+    /// tanh.approx.f32, whose relative error (up to about 2^−11) is past what the device is held to against the host (1e-4),
+    /// and which a cell's backward (1 − t²) magnifies near saturation. The CPU accelerator runs MathF.Tanh and would not show it.
+    /// </summary>
+    internal static float Tanh(float x)
+    {
+        if (XMath.Abs(x) < CellMath.TanhSmall)
+        {
+            float z = x * x;
+            float p = (((CellMath.T0 * z + CellMath.T1) * z + CellMath.T2) * z + CellMath.T3) * z + CellMath.T4;
+            return p * z * x + x;
+        }
+        return 1f - 2f / (XMath.Exp(x + x) + 1f);
+    }
 
     /// <summary>kind: 0 none, 1 tanh, 2 ReLU, 3 sigmoid (the values of <see cref="Dsl.Activation"/>).</summary>
     private static void ActivationKernel(Index1D i, ArrayView<float> y, ArrayView<float> dy, int kind, int backward)
@@ -416,7 +491,7 @@ internal sealed partial class DeviceKernels
         float v = y[i];
         if (backward == 0)
         {
-            y[i] = kind == 1 ? XMath.Tanh(v) : kind == 2 ? (v <= 0f ? 0f : v) : kind == 3 ? Sigmoid(v) : v;
+            y[i] = kind == 1 ? Tanh(v) : kind == 2 ? (v <= 0f ? 0f : v) : kind == 3 ? Sigmoid(v) : v;
             return;
         }
         float d = dy[i];
@@ -495,7 +570,7 @@ internal sealed partial class DeviceKernels
     {
         int H = a.Hidden, b = index / H, j = index % H;
         long g = (long)b * 4 * H;
-        float i = Sigmoid(gates[g + j]), f = Sigmoid(gates[g + H + j]), u = XMath.Tanh(gates[g + 2 * H + j]), o = Sigmoid(gates[g + 3 * H + j]);
+        float i = Sigmoid(gates[g + j]), f = Sigmoid(gates[g + H + j]), u = Tanh(gates[g + 2 * H + j]), o = Sigmoid(gates[g + 3 * H + j]);
         gates[g + j] = i;
         gates[g + H + j] = f;
         gates[g + 2 * H + j] = u;
@@ -503,7 +578,7 @@ internal sealed partial class DeviceKernels
         float c = i * u;
         if (a.HasPrev != 0) c += f * cPrev[(long)b * H + j];
         a.C[(long)b * H + j] = c;
-        a.H[(long)b * a.LdY + j] = XMath.Tanh(c) * o;
+        a.H[(long)b * a.LdY + j] = Tanh(c) * o;
     }
 
     /// <summary>One LSTM step back (see <c>Dsl.Kernels.LstmCell.Backward</c>): writes dGates, replaces the carried dc.</summary>
@@ -512,7 +587,7 @@ internal sealed partial class DeviceKernels
         int H = a.Hidden, b = index / H, j = index % H;
         long g = (long)b * 4 * H, row = (long)b * H + j;
         float i = v.Gates[g + j], f = v.Gates[g + H + j], u = v.Gates[g + 2 * H + j], o = v.Gates[g + 3 * H + j];
-        float t = XMath.Tanh(v.State[row]);
+        float t = Tanh(v.State[row]);
         float dhv = v.Dy[(long)b * a.LdY + j] + v.Carry[row];
         float dcv = v.Carry2[row] + dhv * o * (1f - t * t);
         float cp = a.HasPrev != 0 ? v.Previous[row] : 0f;
@@ -534,7 +609,7 @@ internal sealed partial class DeviceKernels
         float r = Sigmoid(v.Gates[g + j] + v.Hidden[g + j]);
         float z = Sigmoid(v.Gates[g + H + j] + v.Hidden[g + H + j]);
         float hn = v.Hidden[g + 2 * H + j];
-        float n = XMath.Tanh(r * hn + v.Gates[g + 2 * H + j]);
+        float n = Tanh(r * hn + v.Gates[g + 2 * H + j]);
         v.Gates[g + j] = r;
         v.Gates[g + H + j] = z;
         v.Gates[g + 2 * H + j] = n;
@@ -574,7 +649,7 @@ internal sealed partial class DeviceKernels
         if (a.Backward == 0)
         {
             float pre = v.Gates[row];
-            a.H[(long)b * a.LdY + j] = a.Relu != 0 ? (pre <= 0f ? 0f : pre) : XMath.Tanh(pre);
+            a.H[(long)b * a.LdY + j] = a.Relu != 0 ? (pre <= 0f ? 0f : pre) : Tanh(pre);
             return;
         }
         float h = v.Previous[(long)b * a.LdPrevious + j];
@@ -601,7 +676,7 @@ internal sealed partial class DeviceKernels
         }
         else if (a.Mode == 1)
         {
-            float n = XMath.Tanh(v.Gates[g + 2 * H] + v.Hidden[g + 2 * H]), z = v.Gates[g + H];
+            float n = Tanh(v.Gates[g + 2 * H] + v.Hidden[g + 2 * H]), z = v.Gates[g + H];
             v.Gates[g + 2 * H] = n;
             a.H[y] = a.HasPrev != 0 ? z * (hp - n) + n : n - z * n;
         }
@@ -641,12 +716,12 @@ internal sealed partial class DeviceKernels
     /// </summary>
     private static void PartialNormsKernel(Index1D i, ArrayView<float> x, ArrayView<float> partials, int length, float p)
     {
+        // thread i takes elements i, i + parts, i + 2·parts, …: the threads of a group read side by side (coalesced)
         int parts = (int)partials.Length;
-        int chunk = (length + parts - 1) / parts, start = i * chunk, end = XMath.Min(length, start + chunk);
         if (float.IsPositiveInfinity(p))
         {
             float max = 0f;
-            for (int k = start; k < end; k++)
+            for (int k = i; k < length; k += parts)
             {
                 float v = XMath.Abs(x[k]);
                 max = float.IsNaN(v) || v > max ? v : max; // a NaN stays (CUDA's fmaxf would drop it)
@@ -655,7 +730,7 @@ internal sealed partial class DeviceKernels
             return;
         }
         double acc = 0;
-        for (int k = start; k < end; k++)
+        for (int k = i; k < length; k += parts)
         {
             double v = XMath.Abs(x[k]);
             acc += p == 2f ? v * v : XMath.Pow(v, p);

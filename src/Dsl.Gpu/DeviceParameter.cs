@@ -200,17 +200,24 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
     public override float ClipGradNorm(IReadOnlyList<Parameter> parameters, float maxNorm, float normType)
     {
         using Device.PassScope pass = device.Pass();
+        // every parameter's partial norms into its own Parts floats of one scratch, then one copy back (a synchronisation
+        // and a copy per parameter had cost a round trip to the host for each), combined in the parameters' order
         double total = 0;
-        var partials = new float[Parts];
-        foreach (Parameter p in parameters)
+        int count = parameters.Count;
+        var partials = new float[(long)Parts * count];
+        ArrayView<float> scratch = device.Scratch(partials.LongLength);
+        for (int k = 0; k < count; k++)
         {
-            DeviceSpan g = Mirrored(p).GradAsSpan();
+            DeviceSpan g = Mirrored(parameters[k]).GradAsSpan();
             int parts = Math.Min(Parts, g.Length);
-            ArrayView<float> scratch = device.Scratch(parts);
-            device.Kernels.PartialNorms(parts, g.View, scratch.SubView(0, parts), g.Length, normType);
-            device.Accelerator.Synchronize();
-            scratch.SubView(0, parts).CopyToCPU(partials.AsSpan(0, parts));
-            for (int i = 0; i < parts; i++)
+            device.Kernels.PartialNorms(parts, g.View, scratch.SubView((long)k * Parts, parts), g.Length, normType);
+        }
+        device.Accelerator.Synchronize();
+        if (count > 0) scratch.SubView(0, partials.LongLength).CopyToCPU(partials);
+        for (int k = 0; k < count; k++)
+        {
+            int parts = Math.Min(Parts, Mirrored(parameters[k]).GradAsSpan().Length);
+            for (int i = k * Parts; i < k * Parts + parts; i++)
                 total = float.IsPositiveInfinity(normType) ? Math.Max(total, partials[i])
                     : total + (normType == 2f ? (double)partials[i] * partials[i] : Math.Pow(partials[i], normType));
         }

@@ -18,8 +18,9 @@ internal static class CellMath
     // 127 · ln 2 and −126 · ln 2: n = round(x / ln 2) stays within [−126, 127], where 2^n is a normal float
     private const float ExpMax = 88.02969193111305f, ExpMin = -87.3365447504f;
     private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f, P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
-    private const float T0 = -5.70498872745e-3f, T1 = 2.06390887954e-2f, T2 = -5.37397155531e-2f, T3 = 1.33314422036e-1f, T4 = -3.33332819422e-1f;
-    private const float TanhSmall = 0.625f;
+    // (internal: the device kernels' tanh, Dsl.Gpu's DeviceKernels.Tanh, is this polynomial over the device's exp)
+    internal const float T0 = -5.70498872745e-3f, T1 = 2.06390887954e-2f, T2 = -5.37397155531e-2f, T3 = 1.33314422036e-1f, T4 = -3.33332819422e-1f;
+    internal const float TanhSmall = 0.625f;
     private const float Shifter = 12582912f; // 1.5 · 2²³
 
     /// <summary>e^x, x clamped to where the result is a normal float.</summary>

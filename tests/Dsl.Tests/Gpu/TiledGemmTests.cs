@@ -41,6 +41,36 @@ public class TiledGemmTests
         Assert.Equal(lengths, Read(cpu.Upload(lengths), 3));
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(63, 5)]     // one chunk
+    [InlineData(64, 3)]     // eight chunks of eight rows
+    [InlineData(1000, 65)]  // 31 chunks of 32 or 33 rows (a bias's gradient, as the char model's)
+    [InlineData(3, 2048)]
+    public void ColumnSumsAddEveryRowOnceInChunks(int rows, int width)
+    {
+        // the device sums each chunk of rows, then the chunks in order: every row counted once, whatever the split, added to
+        // what the destination held
+        using Device cpu = Device.Open(DeviceKind.Cpu);
+        var rng = new Rng((ulong)(rows + width));
+        float[] x = Enumerable.Range(0, rows * width).Select(_ => rng.NextNormal()).ToArray();
+        float[] into = Enumerable.Range(0, width).Select(j => (float)j).ToArray();
+        using var dx = new DeviceMemory(cpu, x.Length);
+        using var dInto = new DeviceMemory(cpu, width);
+        dx.Span.CopyFrom(x);
+        dInto.Span.CopyFrom(into);
+        Dsl.Gpu.Kernels.Activations.AddColumnSums(dx.Span, rows, dInto.Span);
+        var got = new float[width];
+        dInto.Span.CopyTo(got);
+        for (int j = 0; j < width; j++)
+        {
+            double expected = j;
+            for (int r = 0; r < rows; r++) expected += x[r * width + j];
+            Assert.True(Math.Abs(got[j] - expected) <= 1e-5 * (rows + j), $"column {j}: {got[j]}, expected {expected}");
+        }
+        Assert.Equal(rows < 64 ? 1 : (int)Math.Sqrt(rows), Dsl.Gpu.DeviceKernels.Chunks(rows));
+    }
+
     [Fact]
     public void CuBlasIsUsedOnlyOnCudaAndTheDeviceSaysWhatComputesItsProducts()
     {
@@ -168,6 +198,37 @@ public class PtxCompileTests
     [MemberData(nameof(DeviceKernels))]
     public void EveryElementWiseCellAndOptimiserKernelCompilesToPtx(string name)
     {
-        Assert.Contains(".entry", Ptx(typeof(Dsl.Gpu.DeviceKernels), name, explicitlyGrouped: false), StringComparison.Ordinal);
+        string ptx = Ptx(typeof(Dsl.Gpu.DeviceKernels), name, explicitlyGrouped: false);
+        Assert.Contains(".entry", ptx, StringComparison.Ordinal);
+        // XMath.Tanh compiles to tanh.approx.f32 from SM 7.5 on (relative error up to about 2^-11, past the 1e-4 the device
+        // is held to): the kernels take the host's tanh instead (DeviceKernels.Tanh)
+        Assert.DoesNotContain("tanh.approx", ptx, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void XMathsTanhWouldCompileToTheApproximation()
+    {
+        // what the assertion above guards against: the same backend turns XMath.Tanh into the hardware's approximation
+        Assert.Contains("tanh.approx", Ptx(typeof(PtxCompileTests), nameof(ApproximateTanhKernel), explicitlyGrouped: false), StringComparison.Ordinal);
+    }
+
+    private static void ApproximateTanhKernel(Index1D i, ArrayView<float> x) => x[i] = XMath.Tanh(x[i]);
+
+    [Theory]
+    [InlineData(0f)]
+    [InlineData(1e-20f)]
+    [InlineData(-0.3f)]
+    [InlineData(0.6249f)]
+    [InlineData(0.625f)]
+    [InlineData(-2.5f)]
+    [InlineData(9f)]
+    [InlineData(-30f)]
+    [InlineData(100f)]
+    public void TheDevicesTanhIsTheHosts(float x)
+    {
+        // the same polynomial and formula; the exp differs (the device's own), so equal to within a few ulp
+        float device = Dsl.Gpu.DeviceKernels.Tanh(x), host = Dsl.Kernels.CellMath.Tanh(x);
+        Assert.True(Math.Abs(device - host) <= 4e-7f * Math.Max(Math.Abs(host), 1e-30f), $"tanh({x}): device {device}, host {host}");
+        Assert.True(Math.Abs(device - Math.Tanh(x)) <= 3e-7 * Math.Abs(Math.Tanh(x)) + 1e-45, $"tanh({x}) = {Math.Tanh(x)}, device {device}");
     }
 }
