@@ -8,15 +8,18 @@ public static class Sampling
 {
     /// <summary>
     /// The index of the largest logit (greedy decoding). Logits with a NaN, or nothing but −∞, are refused, as
-    /// <see cref="Sample"/> refuses them: a diverged or fully masked model would otherwise decode the first index, step after
+    /// <see cref="Sample(ReadOnlySpan{float}, float, Rng)"/> refuses them: a diverged or fully masked model would otherwise decode the first index, step after
     /// step, without a word. (+∞ is a largest logit, and is taken.)
     /// </summary>
-    public static int Greedy(ReadOnlySpan<float> logits)
+    public static int Greedy(ReadOnlySpan<float> logits) => Greedy(logits, "Sampling", nameof(logits));
+
+    /// <summary><see cref="Greedy(ReadOnlySpan{float})"/>, its errors saying <paramref name="who"/> and naming <paramref name="parameter"/> (a decoder's: the model that made the logits).</summary>
+    internal static int Greedy(ReadOnlySpan<float> logits, string who, string parameter)
     {
-        if (logits.IsEmpty) throw new ArgumentException("Sampling: logits are empty.", nameof(logits));
-        if (HasNaN(logits)) throw new ArgumentException("Sampling: the logits hold NaN; no token is the largest.", nameof(logits));
+        if (logits.IsEmpty) throw new ArgumentException($"{who}: logits are empty.", parameter);
+        if (HasNaN(logits)) throw new ArgumentException($"{who}: the logits hold NaN; no token is the largest.", parameter);
         if (float.IsNegativeInfinity(TensorPrimitives.Max(logits)))
-            throw new ArgumentException("Sampling: the logits hold only −∞; every token is masked, none can be chosen.", nameof(logits));
+            throw new ArgumentException($"{who}: the logits hold only −∞; every token is masked, none can be chosen.", parameter);
         return TensorPrimitives.IndexOfMax(logits);
     }
 
@@ -24,13 +27,16 @@ public static class Sampling
     /// Draws an index from softmax(logits / temperature). Temperature 1 samples the model's
     /// distribution, lower sharpens it, higher flattens it; 0 is greedy.
     /// </summary>
-    public static int Sample(ReadOnlySpan<float> logits, float temperature, Rng rng)
+    public static int Sample(ReadOnlySpan<float> logits, float temperature, Rng rng) => Sample(logits, temperature, rng, "Sampling", nameof(logits));
+
+    /// <summary><see cref="Sample(ReadOnlySpan{float}, float, Rng)"/>, its errors about the logits saying <paramref name="who"/> and naming <paramref name="parameter"/>.</summary>
+    internal static int Sample(ReadOnlySpan<float> logits, float temperature, Rng rng, string who, string parameter)
     {
         ArgumentNullException.ThrowIfNull(rng);
-        if (logits.IsEmpty) throw new ArgumentException("Sampling: logits are empty.", nameof(logits));
+        if (logits.IsEmpty) throw new ArgumentException($"{who}: logits are empty.", parameter);
         if (!(temperature >= 0) || float.IsInfinity(temperature)) throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be finite and non-negative");
-        if (temperature == 0) return Greedy(logits);
-        float max = MaxOfDistribution(logits, "Sampling", nameof(logits));
+        if (temperature == 0) return Greedy(logits, who, parameter);
+        float max = MaxOfDistribution(logits, who, parameter);
         double sum = 0;
         for (int i = 0; i < logits.Length; i++) sum += Math.Exp((logits[i] - max) / temperature);
         double u = rng.NextDouble() * sum;

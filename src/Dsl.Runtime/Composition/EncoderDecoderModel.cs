@@ -148,12 +148,20 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     }
 
     /// <summary>Greedy decoding of one source [1, steps]: feeds <paramref name="startToken"/>, then its own choices, until <paramref name="endToken"/> or <paramref name="maxLength"/> tokens.</summary>
-    public int[] Greedy(ReadOnlyTensorSpan<TSource> source, int startToken, int maxLength, int? endToken = null) =>
-        Dsl.Decode.Greedy(Decoder, RequireOne(source), [startToken], maxLength, endToken);
+    public int[] Greedy(ReadOnlyTensorSpan<TSource> source, int startToken, int maxLength, int? endToken = null)
+    {
+        // the decoding arguments before the encoder runs: a refused call leaves an encoding the caller holds as it was
+        Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
+        return Dsl.Decode.Greedy(Decoder, RequireOne(source), [startToken], maxLength, endToken);
+    }
 
     /// <summary>Beam search over one source [1, steps] (see <see cref="Dsl.Decode.Beam(IModel{int}, IModelState, ReadOnlySpan{int}, int, int, int?, float)"/>); best first.</summary>
-    public IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<TSource> source, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
-        Dsl.Decode.Beam(Decoder, RequireOne(source), [startToken], beamWidth, maxLength, endToken, lengthPenalty);
+    public IReadOnlyList<Hypothesis> Beam(ReadOnlyTensorSpan<TSource> source, int startToken, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
+    {
+        Dsl.Decode.RequireDecoding(Decoder, [startToken], maxLength, endToken, nameof(startToken));
+        Dsl.Decode.RequireBeam(beamWidth, lengthPenalty);
+        return Dsl.Decode.Beam(Decoder, RequireOne(source), [startToken], beamWidth, maxLength, endToken, lengthPenalty);
+    }
 
     /// <summary>
     /// The decoder's input is [batch, steps] for the source's batch, and its targets one per decoder step (a transposed or

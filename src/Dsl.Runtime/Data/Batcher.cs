@@ -69,7 +69,7 @@ public sealed class Batcher
         int i = 0;
         foreach (var (input, label) in items)
         {
-            if (input is null || input.Length == 0) throw new ArgumentException($"Item {i}: the sequence is empty; it must hold at least one id.", nameof(items));
+            if (input is null || input.Length == 0) throw new ArgumentException($"Item {i}: the sequence is {(input is null ? "null" : "empty")}; it must hold at least one id.", nameof(items));
             // the target array has the sequence's length for the checks, the label first
             var target = new int[input.Length];
             Array.Fill(target, IgnoredTarget);
@@ -117,7 +117,7 @@ public sealed class Batcher
     }
 
     /// <summary>Batches per pass.</summary>
-    public int BatchCount => (_items.Length + BatchSize - 1) / BatchSize;
+    public int BatchCount => (int)(((long)_items.Length + BatchSize - 1) / BatchSize); // (in long: a batch size of int.MaxValue, one batch of everything, had made 0 batches)
 
     /// <summary>One pass over the data.</summary>
     public IEnumerable<TokenBatch> Batches()
@@ -127,7 +127,7 @@ public sealed class Batcher
         if (BucketByLength)
         {
             // Sort within windows of 50 batches, then shuffle the batches, so lengths are close but batches still vary.
-            int window = BatchSize * 50;
+            int window = (int)Math.Min(50L * BatchSize, int.MaxValue);
             for (int start = 0; start < order.Length; start += window)
                 Array.Sort(order, start, Math.Min(window, order.Length - start), Comparer<int>.Create((a, b) => _items[a].Input.Length.CompareTo(_items[b].Input.Length)));
         }
@@ -135,7 +135,7 @@ public sealed class Batcher
         if (Shuffle && BucketByLength) ShuffleInPlace(batches);
         foreach (int b in batches)
         {
-            int[] members = order.Skip(b * BatchSize).Take(BatchSize).ToArray();
+            int[] members = order.Skip((int)Math.Min((long)b * BatchSize, int.MaxValue)).Take(BatchSize).ToArray();
             yield return Pad(members);
         }
     }

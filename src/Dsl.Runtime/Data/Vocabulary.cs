@@ -68,7 +68,7 @@ public sealed class Vocabulary
     public static Vocabulary Words(IEnumerable<string> texts, int minCount = 1, int? maxSize = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        return new Vocabulary(false, ByFrequency(texts.SelectMany(Split), minCount, maxSize));
+        return new Vocabulary(false, ByFrequency(texts.Select((text, i) => text ?? throw new ArgumentException($"Item {i} of the texts is null.", nameof(texts))).SelectMany(Split), minCount, maxSize));
     }
 
     private static IEnumerable<string> ByFrequency(IEnumerable<string> tokens, int minCount, int? maxSize)

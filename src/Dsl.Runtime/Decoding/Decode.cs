@@ -19,9 +19,9 @@ public static class Decode
     public static int[] Greedy(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
         Sample(model, null, prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
 
-    /// <summary>Greedy decoding from a given <paramref name="initial"/> state (e.g. an encoder–decoder's <c>Encode</c>), which is left unchanged.</summary>
-    public static int[] Greedy(IModel<int> model, IModelState initial, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
-        Sample(model, initial ?? throw new ArgumentNullException(nameof(initial)), prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
+    /// <summary>Greedy decoding from a given <paramref name="initial"/> state (e.g. an encoder–decoder's <c>Encode</c>; null: zeros, as for sampling and beam search), which is left unchanged.</summary>
+    public static int[] Greedy(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, int? endToken = null) =>
+        Sample(model, initial, prefix, maxLength, temperature: 0f, topK: 0, rng: null, endToken);
 
     /// <summary>
     /// Samples each token from softmax(logits / <paramref name="temperature"/>) over the <paramref name="topK"/> most likely
@@ -36,14 +36,8 @@ public static class Decode
     public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null,
         float topP = 1f)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
-        if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
-        if (!(temperature >= 0 && float.IsFinite(temperature)))
-            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be a finite number ≥ 0 (0: greedy)");
-        if (topK < 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "must not be negative (0: every token)");
-        if (!(topP > 0 && topP <= 1)) throw new ArgumentOutOfRangeException(nameof(topP), topP, "must be in (0, 1] (1: every token)");
-        if (temperature > 0 && rng is null) throw new ArgumentNullException(nameof(rng), "Sampling with a temperature needs a random generator.");
+        RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix));
+        RequireSampling(temperature, topK, topP, rng);
         IModelState state = NewState(model, initial);
         float[] logits = new float[model.OutputWidth];
         int[] token = new int[1];
@@ -59,7 +53,7 @@ public static class Decode
             while (count < maxLength)
             {
                 int next;
-                if (temperature == 0) next = Sampling.Greedy(logits);
+                if (temperature == 0) next = Sampling.Greedy(logits, Who, nameof(model));
                 else
                 {
                     logits.CopyTo(kept, 0);
@@ -71,7 +65,7 @@ public static class Decode
                         for (int i = 0; i < kept.Length; i++) if (kept[i] < threshold) kept[i] = float.NegativeInfinity;
                     }
                     if (topP < 1) KeepNucleus(kept, sorted, temperature, topP);
-                    next = Sampling.Sample(kept, temperature, rng!);
+                    next = Sampling.Sample(kept, temperature, rng!, Who, nameof(model));
                 }
                 if (count == output.Length)
                 {
@@ -82,6 +76,7 @@ public static class Decode
                 }
                 output[count++] = next;
                 if (next == endToken) break;
+                RequireReadable(model, next);
                 Step(model, state, next, token, logits);
             }
             return output.AsSpan(0, count).ToArray();
@@ -104,7 +99,7 @@ public static class Decode
     /// </summary>
     private static void KeepNucleus(float[] logits, float[] sorted, float temperature, float topP)
     {
-        float max = Sampling.MaxOfDistribution(logits, "Sampling", "logits");
+        float max = Sampling.MaxOfDistribution(logits, Who, "model");
         logits.CopyTo(sorted, 0);
         Array.Sort(sorted);
         double total = 0;
@@ -128,7 +123,10 @@ public static class Decode
     /// <paramref name="beamWidth"/> wide. The search stops once <paramref name="beamWidth"/> sequences have ended and no
     /// live one can still score better than the worst of them. Sequences are scored by log-probability divided by
     /// length^<paramref name="lengthPenalty"/> (0: no normalisation, 1: per-token average). Returns the
-    /// <paramref name="beamWidth"/> best ended sequences (fewer when fewer end), best first.
+    /// <paramref name="beamWidth"/> best ended sequences (fewer when fewer end), best first; a token the model gives no
+    /// probability (a logit of −∞) is never chosen, so fewer end where fewer are possible. With <paramref name="maxLength"/>
+    /// 0: one empty sequence, as greedy decoding returns. Width 1 is greedy decoding only without length normalisation
+    /// (<paramref name="lengthPenalty"/> 0): a normalised score can prefer a longer ending that greedy passed by.
     /// </summary>
     public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f) =>
         Beam(model, null, prefix, beamWidth, maxLength, endToken, lengthPenalty);
@@ -136,11 +134,9 @@ public static class Decode
     /// <summary>Beam search from a given <paramref name="initial"/> state of one sequence (null: zeros), which is left unchanged.</summary>
     public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", nameof(prefix));
-        if (beamWidth <= 0) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "must be positive");
-        if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
-        if (!float.IsFinite(lengthPenalty)) throw new ArgumentOutOfRangeException(nameof(lengthPenalty), lengthPenalty, "must be finite (0: none, 1: the mean log-probability per token)");
+        RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix));
+        RequireBeam(beamWidth, lengthPenalty);
+        if (maxLength == 0) return [new Hypothesis([], 0f, 0f)];
         IModelState start = NewState(model, initial);
         float[] first = Feed(model, start, prefix);
         var live = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)> { (new List<int>(), 0f, start, first) };
@@ -153,7 +149,7 @@ public static class Decode
             for (int i = 0; i < live.Count; i++)
             {
                 float[] logProbabilities = LogSoftmax(live[i].Logits);
-                foreach (int token in TopIndices(logProbabilities, 2 * beamWidth))
+                foreach (int token in TopIndices(logProbabilities, (int)Math.Min(2L * beamWidth, logProbabilities.Length)))
                     candidates.Add((i, token, live[i].LogP + logProbabilities[token]));
             }
             var next = new List<(List<int> Tokens, float LogP, IModelState State, float[] Logits)>();
@@ -168,6 +164,7 @@ public static class Decode
                     continue;
                 }
                 rank++;
+                RequireReadable(model, token);
                 IModelState state = NewState(model, live[beam].State);
                 next.Add((tokens, logP, state, Step(model, state, token)));
             }
@@ -182,6 +179,47 @@ public static class Decode
             }
         }
         return finished.OrderByDescending(h => h.Score).Take(beamWidth).ToList();
+    }
+
+    private const string Who = "Decoding";
+
+    /// <summary>
+    /// What every decoder checks before it runs anything (an encoder–decoder's Greedy and Beam, before its encoder runs): a
+    /// prefix of ids in the model's vocabulary (<paramref name="prefixName"/>: the caller's name for it), a length ≥ 0 and an
+    /// end token the model can choose (one past its outputs had never matched: decoding ran to the length without a word).
+    /// </summary>
+    internal static void RequireDecoding(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken, string prefixName)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", prefixName);
+        foreach (int t in prefix)
+            if ((uint)t >= (uint)model.InputWidth)
+                throw new ArgumentOutOfRangeException(prefixName, t, $"a token id in the model's vocabulary [0, {model.InputWidth}) was expected");
+        if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
+        if (endToken is int end && (uint)end >= (uint)model.OutputWidth)
+            throw new ArgumentOutOfRangeException(nameof(endToken), end, $"must be a token id the model can choose, in [0, {model.OutputWidth})");
+    }
+
+    internal static void RequireSampling(float temperature, int topK, float topP, Rng? rng)
+    {
+        if (!(temperature >= 0 && float.IsFinite(temperature)))
+            throw new ArgumentOutOfRangeException(nameof(temperature), temperature, "must be a finite number ≥ 0 (0: greedy)");
+        if (topK < 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "must not be negative (0: every token)");
+        if (!(topP > 0 && topP <= 1)) throw new ArgumentOutOfRangeException(nameof(topP), topP, "must be in (0, 1] (1: every token)");
+        if (temperature > 0 && rng is null) throw new ArgumentNullException(nameof(rng), "Sampling with a temperature needs a random generator.");
+    }
+
+    internal static void RequireBeam(int beamWidth, float lengthPenalty)
+    {
+        if (beamWidth <= 0) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "must be positive");
+        if (!float.IsFinite(lengthPenalty)) throw new ArgumentOutOfRangeException(nameof(lengthPenalty), lengthPenalty, "must be finite (0: none, 1: the mean log-probability per token)");
+    }
+
+    /// <summary>A chosen token that is not the end must be fed back: refused, saying so, when it is past the model's vocabulary (its outputs outnumber its inputs).</summary>
+    private static void RequireReadable(IModel<int> model, int token)
+    {
+        if ((uint)token >= (uint)model.InputWidth)
+            throw new InvalidOperationException($"Decoding: the model chose token {token}, which it cannot read back as its next input (its vocabulary is [0, {model.InputWidth})); make it the end token, or decode a model whose outputs are in its vocabulary.");
     }
 
     private static float[] Feed(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix)
@@ -225,6 +263,7 @@ public static class Decode
         return logits.Select(v => v - log).ToArray();
     }
 
+    /// <summary>The <paramref name="count"/> largest values' indices, ties by index; a value of −∞ (no probability) never.</summary>
     private static IEnumerable<int> TopIndices(float[] values, int count) =>
-        Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).ThenBy(i => i).Take(count);
+        Enumerable.Range(0, values.Length).Where(i => !float.IsNegativeInfinity(values[i])).OrderByDescending(i => values[i]).ThenBy(i => i).Take(count);
 }

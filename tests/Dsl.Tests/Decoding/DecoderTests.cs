@@ -32,8 +32,11 @@ public class DecoderTests
 
         public ParameterSet Parameters { get; } = new([]);
         public int InputWidth => 4;
-        public int OutputWidth => 4;
+        public int OutputWidth => Fixed?.Length ?? 4;
         public bool ReturnsSequences => true;
+
+        /// <summary>When set, the logits of every step, whatever came before (−∞ masks a token; a fifth one is an id the model cannot read).</summary>
+        public float[]? Fixed { get; init; }
         public Rng DropoutRandom { get; } = new(0);
         public int Steps { get; private set; }
 
@@ -48,8 +51,8 @@ public class DecoderTests
             var s = (State)state;
             int token = input[0];
             s.Last[0] = token;
-            float[] logits = Next[token].Select(p => Steps >= NaNFromStep ? float.NaN : p > 0 ? MathF.Log(p) : -1e9f).ToArray();
-            new ReadOnlyTensorSpan<float>(logits, [1, 4]).CopyTo(destination);
+            float[] logits = Fixed ?? Next[token].Select(p => Steps >= NaNFromStep ? float.NaN : p > 0 ? MathF.Log(p) : -1e9f).ToArray();
+            new ReadOnlyTensorSpan<float>(logits, [1, logits.Length]).CopyTo(destination);
         }
 
         public Tensor<float> Step(ReadOnlyTensorSpan<int> input, IModelState state) => throw new NotSupportedException();
@@ -80,8 +83,64 @@ public class DecoderTests
         Assert.Equal(MathF.Log(0.36f), beams[0].LogProbability, 1e-5f);
         Assert.Equal(new[] { 1, 3 }, beams[1].Tokens);
         Assert.Equal(MathF.Log(0.24f), beams[1].LogProbability, 1e-5f);
-        // Width 1 is greedy.
-        Assert.Equal(new[] { 1, 3 }, Decode.Beam(model, [0], beamWidth: 1, maxLength: 5, endToken: 3)[0].Tokens);
+        // Width 1 is greedy without length normalisation (with it, a longer ending can score better than greedy's)
+        Assert.Equal(new[] { 1, 3 }, Decode.Beam(model, [0], beamWidth: 1, maxLength: 5, endToken: 3, lengthPenalty: 0f)[0].Tokens);
+    }
+
+    [Fact]
+    public void ABeamNeverChoosesATokenOfNoProbability()
+    {
+        // only the end token is possible: one sequence ends, and no beam fills up with masked tokens (it had returned [0, 0, 0,
+        // 0, 0] beside [3], of log-probability −∞)
+        var model = new MarkovModel { Fixed = [float.NegativeInfinity, float.NegativeInfinity, float.NegativeInfinity, 0f] };
+        Hypothesis only = Assert.Single(Decode.Beam(model, [0], beamWidth: 2, maxLength: 5, endToken: 3));
+        Assert.Equal([3], only.Tokens);
+        Assert.Equal(0f, only.LogProbability);
+        // two possible tokens, no end token: the beams are the two, never a masked one
+        var two = new MarkovModel { Fixed = [float.NegativeInfinity, 0f, 0f, float.NegativeInfinity] };
+        IReadOnlyList<Hypothesis> beams = Decode.Beam(two, [0], beamWidth: 3, maxLength: 2);
+        Assert.All(beams, h => Assert.True(float.IsFinite(h.LogProbability) && h.Tokens.All(t => t is 1 or 2), string.Join(",", h.Tokens)));
+        // a width past what an int doubles to still searches
+        Assert.NotEmpty(Decode.Beam(new MarkovModel(), [0], beamWidth: 1 << 30, maxLength: 3, endToken: 3));
+    }
+
+    [Fact]
+    public void MaxLengthZeroIsOneEmptySequenceForEveryDecoder()
+    {
+        var model = new MarkovModel();
+        Assert.Empty(Decode.Greedy(model, [0], maxLength: 0));
+        Hypothesis empty = Assert.Single(Decode.Beam(model, [0], beamWidth: 2, maxLength: 0));
+        Assert.Empty(empty.Tokens);
+        Assert.Equal(0f, empty.LogProbability);
+    }
+
+    [Fact]
+    public void EndTokensAndPrefixesOutsideTheModelAreRefusedNamingThem()
+    {
+        // an end token the model cannot choose had never matched: decoding ran to maxLength without a word; a prefix id past
+        // the vocabulary had failed inside the model's Step, naming its "tokens"
+        var model = new MarkovModel();
+        Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Greedy(model, [0], 5, endToken: 4)).ParamName);
+        Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Beam(model, [0], 2, 5, endToken: -1)).ParamName);
+        Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Sample(model, [0], 5, 1f, 0, new Rng(1), endToken: 9)).ParamName);
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Greedy(model, [0, 7], 5));
+        Assert.Equal("prefix", error.ParamName);
+        Assert.Contains("[0, 4)", error.Message);
+        Assert.Equal("prefix", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Beam(model, [-1], 2, 5)).ParamName);
+        Assert.Equal(0, model.Steps); // refused before the model ran
+        // greedy from a null initial state starts from zeros, as sampling and beam search do
+        Assert.Equal(Decode.Greedy(model, [0], 5, 3), Decode.Greedy(model, null, [0], 5, 3));
+    }
+
+    [Fact]
+    public void AChosenTokenTheModelCannotReadBackIsNamed()
+    {
+        // five outputs, four inputs: token 4 can only end a sequence
+        var model = new MarkovModel { Fixed = [0f, 0f, 0f, 0f, 5f] };
+        Assert.Equal([4], Decode.Greedy(model, [0], 3, endToken: 4));
+        var error = Assert.Throws<InvalidOperationException>(() => Decode.Greedy(model, [0], 3));
+        Assert.Contains("chose token 4, which it cannot read back", error.Message);
+        Assert.Contains("chose token 4", Assert.Throws<InvalidOperationException>(() => Decode.Beam(model, [0], 2, 3)).Message);
     }
 
     [Fact]

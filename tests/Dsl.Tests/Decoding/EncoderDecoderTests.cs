@@ -71,6 +71,24 @@ public class EncoderDecoderTests
     }
 
     [Fact]
+    public void GreedyAndBeamCheckTheirArgumentsBeforeTheEncoderRuns()
+    {
+        // a refused decoding call had run the encoder first, rewriting the outputs of an encoding the caller held
+        Seq2SeqGeneral model = Trained();
+        EncoderOutput held = ((IEncoder<int>)model.Encoder).Encode(Tokens([5, 5, 2, 9], 1, 4), default, training: false);
+        float[] memory = held.Memory.ToArray();
+        int[] other = [3, 1, 7, 7];
+        Assert.Equal("maxLength", Assert.Throws<ArgumentOutOfRangeException>(() => model.Greedy(Tokens(other, 1, 4), startToken: 1, maxLength: -1)).ParamName);
+        Assert.Equal("beamWidth", Assert.Throws<ArgumentOutOfRangeException>(() => model.Beam(Tokens(other, 1, 4), startToken: 1, beamWidth: 0, maxLength: 5)).ParamName);
+        Assert.Equal("lengthPenalty", Assert.Throws<ArgumentOutOfRangeException>(() => model.Beam(Tokens(other, 1, 4), 1, 2, 5, lengthPenalty: float.NaN)).ParamName);
+        Assert.Equal("endToken", Assert.Throws<ArgumentOutOfRangeException>(() => model.Greedy(Tokens(other, 1, 4), 1, 5, endToken: 9)).ParamName);
+        // a start token outside the decoder's vocabulary is named as the caller's startToken (it had been the decoder's "tokens")
+        Assert.Equal("startToken", Assert.Throws<ArgumentOutOfRangeException>(() => model.Greedy(Tokens(other, 1, 4), startToken: 9, maxLength: 5)).ParamName);
+        Assert.Equal("startToken", Assert.Throws<ArgumentOutOfRangeException>(() => model.Beam(Tokens(other, 1, 4), startToken: -1, beamWidth: 2, maxLength: 5)).ParamName);
+        Assert.Equal(memory, held.Memory.ToArray());
+    }
+
+    [Fact]
     public void ParametersAreTheEncodersBridgesAndDecodersUnderPrefixedNames()
     {
         var model = new Seq2SeqGeneral(seed: 1);

@@ -12,6 +12,28 @@ public sealed class DataTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     [Fact]
+    public void ABatchOfEverythingIsOneBatch()
+    {
+        // batchSize int.MaxValue (one batch of all the data): the count had overflowed to 0 batches (training silently did
+        // nothing) or −1, and bucketing's window of 50 batches to a negative length
+        var items = Enumerable.Range(1, 5).Select(n => (Enumerable.Repeat(1, n).ToArray(), Enumerable.Repeat(2, n).ToArray())).ToArray();
+        foreach (bool bucket in new[] { false, true })
+        {
+            var batcher = new Batcher(items, int.MaxValue, shuffle: bucket, bucketByLength: bucket);
+            Assert.Equal(1, batcher.BatchCount);
+            Assert.Equal(5, Assert.Single(batcher.Batches()).Batch);
+        }
+    }
+
+    [Fact]
+    public void NullItemsAreNamedAsNull()
+    {
+        var error = Assert.Throws<ArgumentException>(() => new Batcher(new (int[], int)[] { ([1], 0), (null!, 1) }, 2));
+        Assert.Contains("Item 1: the sequence is null", error.Message);
+        Assert.Contains("Item 1 of the texts is null", Assert.Throws<ArgumentException>(() => Vocabulary.Words(["a b", null!])).Message);
+    }
+
+    [Fact]
     public void CharacterVocabularyPutsSpecialsFirstThenByFrequency()
     {
         var v = Vocabulary.Characters("abracadabra\n");
