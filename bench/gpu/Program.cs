@@ -54,10 +54,11 @@ Device Tiled()
 {
     if (tiled is null)
     {
+        // (a device asks for cuBLAS when its products are first wanted: reading Products settles it while the variable is set)
         Environment.SetEnvironmentVariable("DSL_GPU_CUBLAS", "0");
         tiled = Device.Open(kind);
-        Environment.SetEnvironmentVariable("DSL_GPU_CUBLAS", null);
         Console.WriteLine($"second device: products {tiled.Products}");
+        Environment.SetEnvironmentVariable("DSL_GPU_CUBLAS", null);
     }
     return tiled;
 }
