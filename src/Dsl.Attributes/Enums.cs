@@ -30,7 +30,10 @@ namespace Dsl
         HeNormal = 5,
         /// <summary>Saxe et al. (2014): an orthogonal matrix per gate block.</summary>
         Orthogonal = 6,
-        /// <summary>PyTorch's recurrent default: U(-1/sqrt(H), 1/sqrt(H)) (for Dense, 1/sqrt(fan_in)).</summary>
+        /// <summary>
+        /// PyTorch's default: U(-1/sqrt(H), 1/sqrt(H)) (for Dense, 1/sqrt(fan_in)). As a layer's <c>WeightInit</c> it draws the
+        /// layer's biases so too, as torch does (an LSTM's forget-gate bias then keeps its draw unless <c>ForgetBias</c> is set).
+        /// </summary>
         PyTorch = 7,
         /// <summary>N(0, 1), PyTorch's default for embeddings.</summary>
         Normal = 8,

@@ -102,6 +102,9 @@ public sealed class SafeTensor
         return result;
     }
 
+    private int Int32At(long value, int index) => value is >= int.MinValue and <= int.MaxValue ? (int)value
+        : throw new InvalidDataException($"Tensor '{Name}': value {value} at index {index} does not fit an int (I64 read as int)."); 
+
     /// <summary>The values converted to int (from I32 or I64, each value checked to fit).</summary>
     public int[] ToInt32()
     {
@@ -112,7 +115,7 @@ public sealed class SafeTensor
             result[i] = DType switch
             {
                 SafeTensorsDType.I32 => BinaryPrimitives.ReadInt32LittleEndian(b.Slice(i * 4)),
-                SafeTensorsDType.I64 => checked((int)BinaryPrimitives.ReadInt64LittleEndian(b.Slice(i * 8))),
+                SafeTensorsDType.I64 => Int32At(BinaryPrimitives.ReadInt64LittleEndian(b.Slice(i * 8)), i),
                 _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected an integer type (I32, I64)."),
             };
         }
@@ -127,7 +130,8 @@ public sealed class SafeTensor
 /// </summary>
 public static class SafeTensors
 {
-    private const long MaxHeaderBytes = 100L * 1024 * 1024;
+    /// <summary>The largest header the format's reference reader accepts (huggingface/safetensors' MAX_HEADER_SIZE, 100 000 000 bytes): read and written alike.</summary>
+    internal const long MaxHeaderBytes = 100_000_000;
 
     /// <summary>Reads every tensor of a file, validating the header against the file's size.</summary>
     /// <exception cref="InvalidDataException">The file is not a well-formed safetensors file.</exception>
@@ -210,7 +214,7 @@ public static class SafeTensors
         if (prefix.Length < 8 || fileLength < 8) throw Bad(source, $"the file is {fileLength} bytes long; a safetensors file starts with an 8-byte header length");
         ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
         if (headerLength > (ulong)MaxHeaderBytes)
-            throw Bad(source, $"the header claims {headerLength} bytes; the format allows at most {MaxHeaderBytes} (100 MB)");
+            throw Bad(source, $"the header claims {headerLength} bytes; the format allows at most {MaxHeaderBytes}");
         if (headerLength > (ulong)(fileLength - 8))
             throw Bad(source, $"the header claims {headerLength} bytes but the file has {fileLength - 8} after the length");
         return headerLength;
@@ -366,6 +370,9 @@ public static class SafeTensors
         ArgumentException.ThrowIfNullOrEmpty(path);
         var list = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>(tensors);
         byte[] header = BuildHeader(list, metadata);
+        // before the file is touched: a header no reader accepts (ours included) must not replace a good file
+        if (header.Length > MaxHeaderBytes)
+            throw new ArgumentException($"The header would take {header.Length} bytes (names, shapes and metadata); the format allows at most {MaxHeaderBytes}.", metadata is { Count: > 0 } ? nameof(metadata) : nameof(tensors));
         AtomicFile.Write(path, stream =>
         {
             Span<byte> len = stackalloc byte[8];
@@ -421,7 +428,7 @@ public static class SafeTensors
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var t in list)
             {
-                if (!seen.Add(t.Name)) throw new ArgumentException($"Tensor name '{t.Name}' appears twice.", nameof(list));
+                if (!seen.Add(t.Name)) throw new ArgumentException($"Tensor name '{t.Name}' appears twice.", "tensors");
                 // checked before the file is touched: a header no reader accepts must not replace a good file
                 if (t.Name == "__metadata__") throw new ArgumentException("A tensor cannot be named '__metadata__' (the header's metadata entry).", "tensors");
                 long elements = Shapes.Count(t.Shape.Span);

@@ -22,6 +22,9 @@ internal sealed class AttributeReader
 
     public int Int(string key, int fallback) => _values.TryGetValue(key, out TypedConstant c) && c.Value is int v ? v : fallback;
 
+    /// <summary>Whether the attribute sets <paramref name="key"/> (a default that a user also writes out counts as set).</summary>
+    public bool Has(string key) => _values.ContainsKey(key);
+
     public float Float(string key, float fallback) => _values.TryGetValue(key, out TypedConstant c) && c.Value is float v ? v : fallback;
 
     public bool Bool(string key, bool fallback) => _values.TryGetValue(key, out TypedConstant c) && c.Value is bool v ? v : fallback;

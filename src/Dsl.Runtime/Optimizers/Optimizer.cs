@@ -70,8 +70,18 @@ public abstract class Optimizer
     public void Step()
     {
         StepCount++;
-        if (ParameterDevice.Of(Parameters) is { } device && device.TryStep(this)) return;
-        for (int i = 0; i < Parameters.Count; i++) Update(i, Parameters[i].AsSpan(), Parameters[i].GradAsSpan());
+        try
+        {
+            if (ParameterDevice.Of(Parameters) is { } device && device.TryStep(this)) return;
+            for (int i = 0; i < Parameters.Count; i++) Update(i, Parameters[i].AsSpan(), Parameters[i].GradAsSpan());
+        }
+        catch
+        {
+            // a step that fails (a subclass's update refused, the device out of memory) is not counted: a retry takes this
+            // step's bias correction, not the next one's
+            StepCount--;
+            throw;
+        }
     }
 
     /// <summary>Brings the state buffers up to date on the host (a device may hold newer ones), before a checkpoint reads them.</summary>
@@ -107,6 +117,12 @@ public abstract class Optimizer
     {
         if (!(value >= min && value < max)) throw new ArgumentOutOfRangeException(name, value, $"must be in [{min}, {max})");
     }
+
+    /// <summary>Throws unless <paramref name="value"/> lies in [<paramref name="min"/>, <paramref name="max"/>] (NaN never does).</summary>
+    private protected static void RequireClosedRange(float value, float min, float max, string name)
+    {
+        if (!(value >= min && value <= max)) throw new ArgumentOutOfRangeException(name, value, $"must be in [{min}, {max}]");
+    }
 }
 
 /// <summary>Stochastic gradient descent with momentum, dampening, Nesterov and weight decay (<c>torch.optim.SGD</c>).</summary>
@@ -121,6 +137,8 @@ public sealed class Sgd : Optimizer
     {
         RequireRange(momentum, 0f, float.MaxValue, nameof(momentum));
         RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
+        // (torch checks no dampening; a NaN or ∞ one had turned every parameter NaN from the second step, without a word)
+        RequireClosedRange(dampening, 0f, 1f, nameof(dampening));
         if (nesterov && (momentum <= 0 || dampening != 0)) throw new ArgumentException("Nesterov momentum requires momentum > 0 and zero dampening.", nameof(nesterov));
         Momentum = momentum;
         Dampening = dampening;
@@ -308,7 +326,7 @@ public sealed class RmsProp : Optimizer
     public RmsProp(IEnumerable<Parameter> parameters, float learningRate = 1e-2f, float alpha = 0.99f, float epsilon = 1e-8f, float weightDecay = 0f, float momentum = 0f, bool centered = false)
         : base(parameters, learningRate)
     {
-        RequireRange(alpha, 0f, 1.0000001f, nameof(alpha));
+        RequireClosedRange(alpha, 0f, 1f, nameof(alpha));
         RequireRange(epsilon, 0f, float.MaxValue, nameof(epsilon));
         RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
         RequireRange(momentum, 0f, float.MaxValue, nameof(momentum));

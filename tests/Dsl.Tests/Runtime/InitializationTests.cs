@@ -75,11 +75,37 @@ public class InitializationTests
         Assert.Equal(Enumerable.Repeat(0f, 7).Concat(Enumerable.Repeat(1f, 7)).Concat(Enumerable.Repeat(0f, 14)), bih);
         Assert.All(model.Parameters["lstm.bias_hh_l0"].AsSpan().ToArray(), v => Assert.Equal(0f, v));
         Assert.All(model.Parameters["dense.bias"].AsSpan().ToArray(), v => Assert.Equal(0f, v));
-        // ForgetBias = 0 and PyTorch's uniform initialiser override the defaults.
-        var named = new GcNamedStack();
-        Assert.All(named.Parameters["lstm.bias_ih_l0"].AsSpan().ToArray(), v => Assert.Equal(0f, v));
+        // PyTorch's uniform initialiser as WeightInit draws the biases as torch does, U(±1/√H) (they had stayed zero), and
+        // the ForgetBias written out (0) still sets the forget block
+        var named = new GcNamedStack(); // Lstm(hidden: 5, ForgetBias = 0f, WeightInit = Init.PyTorch, RecurrentInit = Init.PyTorch)
         float bound = 1f / MathF.Sqrt(5);
+        float[] drawnIh = named.Parameters["lstm.bias_ih_l0"].AsSpan().ToArray(), drawnHh = named.Parameters["lstm.bias_hh_l0"].AsSpan().ToArray();
+        Assert.Equal(new float[5], drawnIh[5..10]);
+        foreach (float[] drawn in new[] { drawnIh[..5].Concat(drawnIh[10..]).ToArray(), drawnHh })
+        {
+            Assert.All(drawn, v => Assert.InRange(v, -bound, bound));
+            Assert.True(drawn.Distinct().Count() > drawn.Length / 2, "drawn, not constant");
+        }
         Assert.All(named.Parameters["lstm.weight_hh_l0"].AsSpan().ToArray(), v => Assert.InRange(v, -bound, bound));
+    }
+
+    [Fact]
+    public void PyTorchsInitialiserDrawsTheBiasesAsTorchDoes()
+    {
+        // nn.LSTM: every parameter U(±1/√H), no forget-gate constant; nn.Linear: the bias U(±1/√fan_in)
+        var model = new TorchInitialised();
+        float lstmBound = 1f / MathF.Sqrt(6), denseBound = 1f / MathF.Sqrt(6);
+        foreach (string name in new[] { "lstm.bias_ih_l0", "lstm.bias_hh_l0", "lstm.weight_ih_l0" }) // (weight_hh follows RecurrentInit: orthogonal here)
+        {
+            float[] values = model.Parameters[name].AsSpan().ToArray();
+            Assert.All(values, v => Assert.InRange(v, -lstmBound, lstmBound));
+            Assert.True(values.Distinct().Count() > values.Length / 2, $"{name} drawn");
+        }
+        float[] bias = model.Parameters["dense.bias"].AsSpan().ToArray();
+        Assert.All(bias, v => Assert.InRange(v, -denseBound, denseBound));
+        Assert.True(bias.Distinct().Count() == bias.Length, "dense.bias drawn");
+        // the default initialisers keep zero biases
+        Assert.All(new Models.Lstm().Parameters["dense.bias"].AsSpan().ToArray(), v => Assert.Equal(0f, v));
     }
 
     [Fact]
@@ -152,3 +178,8 @@ public class InitializationTests
         Assert.Equal(0, new NamedTensor("h", new float[0], 3, 0).AsSpan().Length);
     }
 }
+
+[Input(features: 3)]
+[Lstm(hidden: 6, WeightInit = Init.PyTorch)]
+[Dense(4, WeightInit = Init.PyTorch)]
+public partial class TorchInitialised;

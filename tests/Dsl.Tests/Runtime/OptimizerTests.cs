@@ -79,9 +79,27 @@ public class OptimizerTests
         var p = new Parameter("w", 40);
         p.AsSpan().Fill(1f);
         p.GradAsSpan().Fill(0.5f);
-        var e = Assert.Throws<ArgumentException>(() => new ShortGradientAdam(p).Step());
+        var adam = new ShortGradientAdam(p);
+        var e = Assert.Throws<ArgumentException>(() => adam.Step());
         Assert.Contains("parameter 0 has 40 values, its gradient 39", e.Message);
         Assert.All(p.AsSpan().ToArray(), v => Assert.Equal(1f, v));
+        Assert.Equal(0, adam.StepCount); // a failed step is not counted (a retry had taken the next step's bias correction)
+    }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(-0.5f)]
+    [InlineData(1.5f)]
+    public void SgdRefusesADampeningOutsideZeroToOne(float dampening)
+    {
+        // a NaN dampening had made every parameter NaN from the second step on
+        var p = new Parameter("w", 3);
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => new Sgd([p], 0.1f, momentum: 0.9f, dampening: dampening));
+        Assert.Equal("dampening", e.ParamName);
+        Assert.Contains("must be in [0, 1]", e.Message);
+        Assert.Equal(1f, new Sgd([p], 0.1f, momentum: 0.9f, dampening: 1f).Dampening);
+        Assert.Contains("must be in [0, 1]", Assert.Throws<ArgumentOutOfRangeException>(() => new RmsProp([p], alpha: 1.5f)).Message);
     }
 
     /// <summary>The update rules as each optimiser wrote them before they ran in vectors, one value at a time.</summary>

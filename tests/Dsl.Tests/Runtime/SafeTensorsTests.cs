@@ -105,6 +105,27 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, duplicate));
         Assert.Equal(before, File.ReadAllBytes(path));
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp-*"));
+
+        // So does one whose header would pass the format's limit (no reader, this one included, would read the file back).
+        var huge = new Dictionary<string, string> { ["notes"] = new string('x', (int)SafeTensors.MaxHeaderBytes) };
+        var error = Assert.Throws<ArgumentException>(() => SafeTensors.Write(path, [("w", new[] { 1 }, new float[1])], huge));
+        Assert.Equal("metadata", error.ParamName);
+        Assert.Contains("the format allows at most 100000000", error.Message);
+        Assert.Equal(before, File.ReadAllBytes(path));
+    }
+
+    [Fact]
+    public void AnI64ValuePastAnIntIsNamed()
+    {
+        string path = PathOf("ids.safetensors");
+        byte[] header = System.Text.Encoding.UTF8.GetBytes("""{"ids":{"dtype":"I64","shape":[2],"data_offsets":[0,16]}}""");
+        var bytes = new List<byte>(BitConverter.GetBytes((ulong)header.Length));
+        bytes.AddRange(header);
+        bytes.AddRange(BitConverter.GetBytes(7L));
+        bytes.AddRange(BitConverter.GetBytes(1L << 31));
+        File.WriteAllBytes(path, bytes.ToArray());
+        var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Read(path)["ids"].ToInt32());
+        Assert.Equal("Tensor 'ids': value 2147483648 at index 1 does not fit an int (I64 read as int).", error.Message);
     }
 
     [Theory]

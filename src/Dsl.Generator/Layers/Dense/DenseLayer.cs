@@ -44,7 +44,8 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         int i = layer.InWidth, u = layer.OutWidth;
         InitKind fallback = spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
         ParamRef weight = c.Matrix("weight", u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, u, u, 1f / (float)Math.Sqrt(i)));
-        ParamRef bias = c.Vector("bias", u);
+        // WeightInit = PyTorch: nn.Linear's bias too, U(±1/√fan_in); else zeros
+        ParamRef bias = c.Vector("bias", u, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, i, u, u, 1f / (float)Math.Sqrt(i)) : null);
         var (output, dOutput) = c.Output("activations");
         bool act = spec.Activation != ActivationKind.None;
         string name = spec.Activation.ToString().ToLowerInvariant();

@@ -7,7 +7,7 @@ using static Dsl.Generator.Emitting.Names;
 namespace Dsl.Generator.Layers.Lstm;
 
 /// <summary><c>[Lstm(hidden: H)]</c>: nn.LSTM, gates i, f, g, o.</summary>
-internal sealed record LstmSpec(LayerHeader Header, RecurrentOptions Options, float ForgetBias, int Projection) : RecurrentSpec(Header, Options)
+internal sealed record LstmSpec(LayerHeader Header, RecurrentOptions Options, float ForgetBias, int Projection, bool ForgetBiasSet = false) : RecurrentSpec(Header, Options)
 {
     public override LayerKind Kind => LayerKind.Lstm;
 
@@ -27,7 +27,7 @@ internal sealed class LstmLayer : RecurrentLayer<LstmSpec>
 
     public override string AttributeName => "Dsl.LstmAttribute";
 
-    public override LayerSpec Parse(AttributeReader a) => new LstmSpec(a.Header, RecurrentOptions.Read(a), a.Float("forgetbias", 1f), a.Int("projection", 0));
+    public override LayerSpec Parse(AttributeReader a) => new LstmSpec(a.Header, RecurrentOptions.Read(a), a.Float("forgetbias", 1f), a.Int("projection", 0), a.Has("forgetbias"));
 
     protected override void CheckCell(LstmSpec spec, OptionChecks c)
     {
@@ -40,8 +40,12 @@ internal sealed class LstmLayer : RecurrentLayer<LstmSpec>
 
     protected override string AuxComment(LstmSpec spec) => "cell states c";
 
-    /// <summary>The forget gate's block of b_ih starts at ForgetBias (1 by default), as Jozefowicz et al. advise.</summary>
-    protected override ParamFill? InputBiasFill(LstmSpec spec) => spec.ForgetBias != 0f ? new ParamFill(spec.Hidden, spec.Hidden, spec.ForgetBias, "forget-gate bias") : null;
+    /// <summary>
+    /// The forget gate's block of b_ih starts at ForgetBias (1 by default), as Jozefowicz et al. advise; biases drawn as
+    /// PyTorch draws them (WeightInit = PyTorch) keep their draw unless ForgetBias is written out (0 too: what is written wins).
+    /// </summary>
+    protected override ParamFill? InputBiasFill(LstmSpec spec, bool drawn) =>
+        (drawn ? spec.ForgetBiasSet : spec.ForgetBias != 0f) ? new ParamFill(spec.Hidden, spec.Hidden, spec.ForgetBias, "forget-gate bias") : null;
 
     public override string Describe(RecurrentSpec spec) => "LSTM";
 

@@ -99,6 +99,7 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
         InitKind inputInit = ParamInit.Pick(spec.Options.WeightInit, spec.DefaultInputInit);
         InitKind recurrentInit = ParamInit.Pick(spec.Options.RecurrentInit, InitKind.Orthogonal);
         float bound = 1f / (float)Math.Sqrt(hidden);
+        bool torchBiases = spec.Options.WeightInit == InitKind.PyTorch;
         BufferRef x = c.In;
         BufferRef? dx = c.DIn;
         // A reverse direction with a learned initial state holds it in its padded steps, which BPTT reads:
@@ -129,8 +130,10 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
                 int fedWidth = l == 0 ? Attention.InputFeeding.FedWidth(c.Model, c.Index) : 0;
                 ParamRef wih = c.Matrix("weight_ih" + suffix, gates, xWidth + fedWidth, new ParamInit(inputInit, xWidth + fedWidth, gates, gates, bound));
                 ParamRef whh = c.Matrix("weight_hh" + suffix, gates, r, new ParamInit(recurrentInit, r, gates, hidden, bound));
-                ParamRef bih = c.Vector("bias_ih" + suffix, gates, ParamInit.Zeros(xWidth, gates), InputBiasFill(spec));
-                ParamRef bhh = c.Vector("bias_hh" + suffix, gates, ParamInit.Zeros(hidden, gates));
+                // WeightInit = PyTorch draws the biases as torch does too (every parameter of nn.LSTM/GRU/RNN from U(±1/√H)); else zeros
+                ParamRef bih = c.Vector("bias_ih" + suffix, gates, torchBiases ? new ParamInit(InitKind.PyTorch, xWidth, gates, gates, bound) : ParamInit.Zeros(xWidth, gates),
+                    InputBiasFill(spec, torchBiases));
+                ParamRef bhh = c.Vector("bias_hh" + suffix, gates, torchBiases ? new ParamInit(InitKind.PyTorch, hidden, gates, gates, bound) : ParamInit.Zeros(hidden, gates));
                 ProjectionPlan? projection = spec.Projected
                     ? new ProjectionPlan(c.Matrix("weight_hr" + suffix, r, hidden, new ParamInit(InitKind.PyTorch, hidden, r, r, bound)),
                         c.Own("m" + suffix, hidden, Rows.StepsBatch, BufferUse.Forward, $"o ⊙ tanh(c) before the projection [T, B, {hidden}]"),
@@ -312,8 +315,8 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
 
     protected virtual string AuxComment(TSpec spec) => "";
 
-    /// <summary>A constant over part of the input bias (LSTM's forget-gate bias), or null.</summary>
-    protected virtual ParamFill? InputBiasFill(TSpec spec) => null;
+    /// <summary>A constant over part of the input bias (LSTM's forget-gate bias), or null; <paramref name="drawn"/>: the biases are drawn as PyTorch's.</summary>
+    protected virtual ParamFill? InputBiasFill(TSpec spec, bool drawn) => null;
 
     /// <summary>True when back-propagation keeps the gradient of the recurrent gate inputs apart (GRU reset-after).</summary>
     protected virtual bool NeedsSecondGateGradient(TSpec spec) => false;
