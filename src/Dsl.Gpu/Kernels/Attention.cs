@@ -215,7 +215,7 @@ public static class AttentionKernel
     }
 }
 
-/// <summary>Layer normalisation on the device, as <c>Dsl.Kernels.LayerNormKernel</c>: one thread per row, and per column for dγ and dβ.</summary>
+/// <summary>Layer normalisation on the device, as <c>Dsl.Kernels.LayerNormKernel</c>: one thread per row; dγ and dβ over chunks of rows, then per column in order.</summary>
 public static class LayerNormKernel
 {
     /// <summary>Normalises rows of x [rows, W] into y, keeping mean and rstd [rows].</summary>
