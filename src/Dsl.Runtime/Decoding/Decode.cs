@@ -75,7 +75,7 @@ public static class Decode
                     output = larger;
                 }
                 output[count++] = next;
-                if (next == endToken) break;
+                if (next == endToken || count == maxLength) break; // (the last token is not fed: nothing reads its logits)
                 RequireReadable(model, next);
                 Step(model, state, next, token, logits);
             }

@@ -140,6 +140,7 @@ public class DecoderTests
         Assert.Equal([4], Decode.Greedy(model, [0], 3, endToken: 4));
         var error = Assert.Throws<InvalidOperationException>(() => Decode.Greedy(model, [0], 3));
         Assert.Contains("chose token 4, which it cannot read back", error.Message);
+        Assert.Equal([4], Decode.Greedy(model, [0], 1)); // the last token is never fed back
         Assert.Contains("chose token 4", Assert.Throws<InvalidOperationException>(() => Decode.Beam(model, [0], 2, 3)).Message);
     }
 
