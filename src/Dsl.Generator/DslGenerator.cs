@@ -162,7 +162,9 @@ internal sealed record ModelWithReferences(ModelSpec Model, EquatableArray<Model
         while (pending.Count > 0)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (compilation.GetTypeByMetadataName(pending.Dequeue()) is not { } type || !type.Locations.All(l => l.IsInMetadata)) continue;
+            // a type of another assembly, whether read from a DLL or, in the IDE, from another project of the solution (whose
+            // types have source locations: skipping those had shaped the app's composition with its encoder missing)
+            if (compilation.GetTypeByMetadataName(pending.Dequeue()) is not { } type || SymbolEqualityComparer.Default.Equals(type.ContainingAssembly, compilation.Assembly)) continue;
             if (ModelParser.Parse(type, cancellationToken)?.WithoutLocations() is not { } spec) continue;
             found.Add(spec);
             foreach (string key in Keys(spec).Where(k => !local.Contains(k) && seen.Add(k))) pending.Enqueue(key);

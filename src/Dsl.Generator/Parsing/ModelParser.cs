@@ -41,7 +41,15 @@ internal static class ModelParser
         AttributeData? data = type.GetAttributes().FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == EncoderDecoderAttribute);
         if (data is null || LayerAttributesInSourceOrder(type, cancellationToken).Count > 0) return null;
         var syntax = data.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
-        LocationInfo? Argument(int i) => LocationInfo.From(syntax?.ArgumentList?.Arguments.Count > i ? syntax.ArgumentList.Arguments[i] : (SyntaxNode?)syntax);
+        // the argument written for constructor parameter i: by its name where it has one (decoder: …, encoder: … reorders them)
+        LocationInfo? Argument(int i)
+        {
+            SeparatedSyntaxList<AttributeArgumentSyntax>? written = syntax?.ArgumentList?.Arguments;
+            string? name = data.AttributeConstructor?.Parameters.Length > i ? data.AttributeConstructor.Parameters[i].Name : null;
+            AttributeArgumentSyntax? argument = written?.FirstOrDefault(a => a.NameColon?.Name.Identifier.ValueText == name && name is not null)
+                ?? (written?.Count > i && written.Value[i].NameColon is null ? written.Value[i] : null);
+            return LocationInfo.From(argument ?? (SyntaxNode?)syntax);
+        }
         INamedTypeSymbol? TypeArgument(int i) => data.ConstructorArguments.Length > i ? data.ConstructorArguments[i].Value as INamedTypeSymbol : null;
         INamedTypeSymbol? encoder = TypeArgument(0), decoder = TypeArgument(1);
         var composition = new CompositionSpec(encoder is null ? null : Key(encoder), encoder?.Name ?? "?", Argument(0),

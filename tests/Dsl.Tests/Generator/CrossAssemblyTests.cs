@@ -89,4 +89,18 @@ public class CrossAssemblyTests
             context.Unload();
         }
     }
+
+    [Fact]
+    public void AnEncoderInAnotherProjectOfTheSolutionServesTheAppAsFromItsDll()
+    {
+        // in the IDE a project reference is a compilation reference, whose types have source locations: the generator had
+        // skipped them as not from metadata, shaping the app's composition without its encoder (placeholder code, no base
+        // class), while the analyzer, which found the encoder, reported nothing
+        var (library, _) = Build(Library, "Lib");
+        var (app, appDiagnostics) = Build(App, "App", library.ToMetadataReference());
+        Assert.Empty(appDiagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning));
+        Assert.Equal("EncoderDecoderModel", app.GetTypeByMetadataName("App.Translator")!.BaseType!.Name);
+        Assert.DoesNotContain(app.SyntaxTrees, t => t.ToString().Contains("Not generated", StringComparison.Ordinal));
+        Emit(app);
+    }
 }

@@ -397,6 +397,9 @@ public class DiagnosticTests
     {
         Diagnostic d = Single(Encoder + " public class Plain { } [EncoderDecoder(typeof(Enc), [|typeof(Plain)|])] public partial class T;" + TranslatorUsage, "DSL0012", DiagnosticSeverity.Error);
         Assert.Equal("'T': the decoder names 'Plain', which is not a model (a class with layer attributes)", d.GetMessage());
+        // named arguments in another order: the squiggle stays on the decoder's (it had marked the encoder's)
+        d = Single(Encoder + " public class Plain { } [EncoderDecoder([|decoder: typeof(Plain)|], encoder: typeof(Enc))] public partial class T;" + TranslatorUsage, "DSL0012", DiagnosticSeverity.Error);
+        Assert.Contains("the decoder names 'Plain'", d.GetMessage());
     }
 
     [Fact]
