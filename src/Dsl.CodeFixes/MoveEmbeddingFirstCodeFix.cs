@@ -44,6 +44,8 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
             context.Diagnostics);
     }
 
+    private static bool EndsLine(SyntaxTriviaList trivia) => trivia.Any(t => t.IsKind(SyntaxKind.EndOfLineTrivia));
+
     private static ClassDeclarationSyntax MoveFirst(ClassDeclarationSyntax type, AttributeListSyntax list, AttributeSyntax attribute)
     {
         int index = type.AttributeLists.IndexOf(list);
@@ -58,13 +60,25 @@ public sealed class MoveEmbeddingFirstCodeFix : CodeFixProvider
         SyntaxTriviaList own = list.Attributes.Count == 1 ? list.GetLeadingTrivia() : default;
         if (own.Any(t => t.IsKind(SyntaxKind.SingleLineCommentTrivia) || t.IsKind(SyntaxKind.MultiLineCommentTrivia)))
             leading = leading.AddRange(own.SkipWhile(t => t.IsKind(SyntaxKind.WhitespaceTrivia)));
-        AttributeListSyntax moved = SyntaxFactory.AttributeList(SyntaxFactory.SingletonSeparatedList(attribute.WithoutTrivia()))
-            .WithLeadingTrivia(leading)
-            .WithTrailingTrivia(type.AttributeLists[0].GetTrailingTrivia());
+        // What follows it on its line: laid out like the first list (a line of its own, or beside the next one). On a line of
+        // its own, the comment after the embedding's own list goes with it; the first list keeps its own (it had been copied
+        // onto the moved one, and the moved list's dropped).
+        SyntaxTriviaList firstTrailing = type.AttributeLists[0].GetTrailingTrivia(), ownTrailing = list.GetTrailingTrivia();
+        bool removed = list.Attributes.Count == 1;
+        SyntaxTriviaList trailing = !EndsLine(firstTrailing) ? firstTrailing
+            : removed && EndsLine(ownTrailing) ? ownTrailing
+            : SyntaxFactory.TriviaList(firstTrailing.First(t => t.IsKind(SyntaxKind.EndOfLineTrivia)));
+        // (brackets without elastic trivia: the code action's clean-up would reformat around elastic ones, putting the moved
+        // list on a line of its own whatever the layout)
+        AttributeListSyntax moved = SyntaxFactory.AttributeList(SyntaxFactory.Token(leading, SyntaxKind.OpenBracketToken, SyntaxTriviaList.Empty), null,
+            SyntaxFactory.SingletonSeparatedList(attribute.WithoutTrivia()), SyntaxFactory.Token(SyntaxTriviaList.Empty, SyntaxKind.CloseBracketToken, trailing));
         int lastLine = -1;
         for (int i = 0; i < leading.Count; i++) if (leading[i].IsKind(SyntaxKind.EndOfLineTrivia)) lastLine = i;
         var indentation = SyntaxFactory.TriviaList(leading.Skip(lastLine + 1).Where(t => t.IsKind(SyntaxKind.WhitespaceTrivia)));
         lists = lists.Replace(lists[0], lists[0].WithLeadingTrivia(indentation));
+        // the embedding's list was the last and ended the line: the list now last ends it (the class had joined the attributes' line)
+        if (removed && index == type.AttributeLists.Count - 1 && EndsLine(ownTrailing) && !EndsLine(lists[lists.Count - 1].GetTrailingTrivia()))
+            lists = lists.Replace(lists[lists.Count - 1], lists[lists.Count - 1].WithTrailingTrivia(ownTrailing));
         return type.WithAttributeLists(lists.Insert(0, moved));
     }
 }

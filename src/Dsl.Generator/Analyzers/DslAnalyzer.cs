@@ -82,15 +82,24 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
             options.AddRange(t.GetMembers().OfType<IPropertySymbol>().Where(p => p.SetMethod is { DeclaredAccessibility: Accessibility.Public }).Select(p => p.Name));
         // an option the attribute already sets is no suggestion: renaming to it would name it twice (CS0643)
         var named = new System.Collections.Generic.HashSet<string>(list.Arguments.Select(a => a.NameEquals?.Name.Identifier.ValueText).OfType<string>());
+        // a constructor argument written as an option (Dim = 8 for dim: 8) is no misspelt option: renaming it to the nearest
+        // option (Name) would have set another thing, of another type
+        var constructorArguments = new System.Collections.Generic.HashSet<string>(type.InstanceConstructors.SelectMany(k => k.Parameters).Select(p => p.Name),
+            System.StringComparer.OrdinalIgnoreCase);
+        // two misspellings of one option get the suggestion once: renaming both (Fix All) would name it twice (CS0643)
+        var suggested = new System.Collections.Generic.HashSet<string>();
+        string attributeName = type.Name.EndsWith("Attribute", System.StringComparison.Ordinal) ? type.Name.Substring(0, type.Name.Length - "Attribute".Length) : type.Name;
         foreach (var argument in list.Arguments)
         {
             if (argument.NameEquals is not { } name || options.Contains(name.Name.Identifier.ValueText)) continue;
             string written = name.Name.Identifier.ValueText;
-            string? closest = Closest(written, options.Where(o => !named.Contains(o)));
-            string attributeName = type.Name.EndsWith("Attribute", System.StringComparison.Ordinal) ? type.Name.Substring(0, type.Name.Length - "Attribute".Length) : type.Name;
+            string? parameter = constructorArguments.FirstOrDefault(p => string.Equals(p, written, System.StringComparison.OrdinalIgnoreCase));
+            string? closest = parameter is null ? Closest(written, options.Where(o => !named.Contains(o))) : null;
+            if (closest is not null && !suggested.Add(closest)) closest = null;
+            string hint = parameter is not null ? $"; '{parameter}' is given to the constructor: write '{parameter}: …' among the arguments before the options"
+                : closest is null ? $"; its options are {string.Join(", ", options.Distinct().OrderBy(o => o, System.StringComparer.Ordinal))}" : $"; did you mean '{closest}'?";
             c.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.UnknownOption, name.Name.GetLocation(),
-                ImmutableDictionary<string, string?>.Empty.Add("Closest", closest), attributeName, written,
-                closest is null ? $"; its options are {string.Join(", ", options.Distinct().OrderBy(o => o, System.StringComparer.Ordinal))}" : $"; did you mean '{closest}'?"));
+                ImmutableDictionary<string, string?>.Empty.Add("Closest", closest), attributeName, written, hint));
         }
     }
 

@@ -72,12 +72,15 @@ internal static class ShapeInference
         string[] names = ResolveNames(model, diagnostics);
         // a class named as a member the generated code declares in it cannot hold that member (CS0542): nothing is generated
         if (model.UnsupportedReason is null && NameClash(model, names) is { } clash) model = model with { UnsupportedReason = clash };
-        if (!model.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, model.NameLocation, model.Name));
-        if (model.UnsupportedReason is { } reason) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModelType, model.NameLocation, model.Name, reason));
+        // the class's own mistakes, which no argument's value changes (they stand beside C#'s argument errors, below)
+        var classLevel = new List<DiagnosticInfo>();
+        if (!model.IsPartial) classLevel.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ClassNotPartial, model.NameLocation, model.Name));
+        if (model.UnsupportedReason is { } reason) classLevel.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModelType, model.NameLocation, model.Name, reason));
         foreach (ContainingTypeSpec outer in model.ContainingTypes)
         {
-            if (!outer.IsPartial) diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.NameLocation, model.Name, outer.Name));
+            if (!outer.IsPartial) classLevel.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.NameLocation, model.Name, outer.Name));
         }
+        diagnostics.AddRange(classLevel);
 
         if (model.Composition is { } composition) return InferComposition(model, composition, referenced, depth, diagnostics);
 
@@ -124,8 +127,10 @@ internal static class ShapeInference
         if (model.Layers.Any(l => l.Header.CSharpErrors))
         {
             // C# has reported an argument it refused: what the model's checks find from a value nobody wrote (a 0 in place of a
-            // size that is no constant) would only stand beside it; the model is left ungenerated until C# accepts it
+            // size that is no constant) would only stand beside it; the model is left ungenerated until C# accepts it. The
+            // class's own mistakes stay: DSL0001's code fix is offered while the argument is still being written
             diagnostics.Clear();
+            diagnostics.AddRange(classLevel);
             valid = false;
         }
         return new ShapedModel(

@@ -88,6 +88,58 @@ public class CodeFixTests
         """);
 
     [Fact]
+    public void TheCommentAfterEachListStaysWithItsLayer() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
+        """
+        using Dsl;
+        namespace Demo;
+        [Lstm(hidden: 8)] // encoder
+        [Embedding(vocab: 20, dim: 4)] // token table
+        [Dense(20)]
+        public partial class M;
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        [Embedding(vocab: 20, dim: 4)] // token table
+        [Lstm(hidden: 8)] // encoder
+        [Dense(20)]
+        public partial class M;
+        """);
+
+    [Fact]
+    public void OutOfASharedListTheCommentStaysWithTheList() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
+        """
+        using Dsl;
+        namespace Demo;
+        [Lstm(8), Embedding(20, 4)] // c
+        [Dense(20)]
+        public partial class M;
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        [Embedding(20, 4)]
+        [Lstm(8)] // c
+        [Dense(20)]
+        public partial class M;
+        """);
+
+    [Fact]
+    public void ListsOnOneLineStayOnOneLineAndTheClassOnItsOwn() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
+        """
+        using Dsl;
+        namespace Demo;
+        [Lstm(8)] [Embedding(20, 4)]
+        public partial class M;
+        """,
+        """
+        using Dsl;
+        namespace Demo;
+        [Embedding(20, 4)] [Lstm(8)]
+        public partial class M;
+        """);
+
+    [Fact]
     public void MovesAnEmbeddingOutOfASharedAttributeList() => Verify(new MoveEmbeddingFirstCodeFix(), "DSL1003",
         """
         using Dsl;
@@ -295,6 +347,41 @@ public class CodeFixTests
             """)).Single(x => x.Id == "DSL0013");
         Assert.DoesNotContain("did you mean 'ReturnSequences'", d.GetMessage());
         Assert.Null(d.Properties["Closest"]);
+    }
+
+    [Fact]
+    public void TwoMisspellingsOfOneOptionGetTheSuggestionOnce()
+    {
+        // Fix All had renamed both to ReturnSequences, naming it twice (CS0643)
+        using var workspace = new AdhocWorkspace();
+        Diagnostic[] found = Analyze(NewDocument(workspace, """
+            using Dsl;
+            namespace Demo;
+            [Input(features: 3)]
+            [Lstm(hidden: 4, ReturnSequence = false, ReturnSequencs = true)]
+            [Dense(2)]
+            public partial class M;
+            """)).Where(x => x.Id == "DSL0013").ToArray();
+        Assert.Equal(2, found.Length);
+        Assert.Equal(["ReturnSequences", null], found.Select(d => d.Properties["Closest"]));
+    }
+
+    [Fact]
+    public void AConstructorArgumentWrittenAsAnOptionIsNotRenamedToAnother()
+    {
+        // Dim = 8 for dim: 8 had been "did you mean 'Name'?", and the fix wrote Name = 8
+        using var workspace = new AdhocWorkspace();
+        const string source = """
+            using Dsl;
+            namespace Demo;
+            [Embedding(vocab: 20, Dim = 8)]
+            [Dense(2)]
+            public partial class M;
+            """;
+        Diagnostic d = Analyze(NewDocument(workspace, source)).Single(x => x.Id == "DSL0013");
+        Assert.Null(d.Properties["Closest"]);
+        Assert.Equal("[Embedding] has no option 'Dim'; 'dim' is given to the constructor: write 'dim: …' among the arguments before the options", d.GetMessage());
+        Assert.Empty(Offered(new RenameOptionCodeFix(), "DSL0013", source));
     }
 
     [Fact]

@@ -491,6 +491,9 @@ public class DiagnosticTests
         var (_, diagnostics, others, _) = GeneratorHarness.Run($"using Dsl; namespace Demo; static class Sizes {{ public static int Hidden = 8; }} [Input(3)] {layer} [Dense(2)] public partial class M;");
         Assert.Contains(GeneratorHarness.Errors(others), e => e.Id == error);
         Assert.Empty(diagnostics);
+        // the class's own mistakes, which no argument changes, stay beside C#'s error (they had been cleared with the rest)
+        var (_, notPartial, _, _) = GeneratorHarness.Run($"using Dsl; namespace Demo; static class Sizes {{ public static int Hidden = 8; }} [Input(3)] {layer} [Dense(2)] public class M;");
+        Assert.Equal("DSL0001", Assert.Single(notPartial).Id);
     }
 
     [Fact]
