@@ -103,7 +103,7 @@ public sealed class SafeTensor
     }
 
     private int Int32At(long value, int index) => value is >= int.MinValue and <= int.MaxValue ? (int)value
-        : throw new InvalidDataException($"Tensor '{Name}': value {value} at index {index} does not fit an int (I64 read as int)."); 
+        : throw new InvalidDataException($"Tensor '{Name}': value {value} at index {index} does not fit an int (I64 read as int).");
 
     /// <summary>The values converted to int (from I32 or I64, each value checked to fit).</summary>
     public int[] ToInt32()
