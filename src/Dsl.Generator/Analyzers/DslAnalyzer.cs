@@ -38,7 +38,7 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
             start.RegisterSymbolAction(c =>
             {
                 if (Shape((INamedTypeSymbol)c.Symbol, c.CancellationToken) is not { } model) return;
-                foreach (DiagnosticInfo d in model.Diagnostics) c.ReportDiagnostic(d.ToDiagnostic(c.Compilation));
+                foreach (DiagnosticInfo d in model.Diagnostics) c.ReportDiagnostic(d.ToDiagnostic(c.Compilation, c.Symbol.Locations.Select(l => l.SourceTree)));
             }, SymbolKind.NamedType);
 
             // A misspelt option (ReturnSequence = false) binds to nothing; C# then says CS0246 about a type. Say what it is.

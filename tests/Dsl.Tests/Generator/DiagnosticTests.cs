@@ -85,6 +85,24 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void ADiagnosticLandsInItsModelsTreeWhenTreesShareAPath()
+    {
+        // trees parsed without a path (scripts, test hosts) share one: the first had been taken, and a span past its end had
+        // made the analyzer throw (AD0001) instead of reporting
+        var shortTree = Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText("namespace A { }", GeneratorHarness.ParseOptions);
+        var modelTree = Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(
+            "using Dsl;\nnamespace Demo;\n// a comment to push the model past the first tree's end\n[Lstm(4)] [Dense(2)] public partial class M;", GeneratorHarness.ParseOptions);
+        var compilation = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("Models", [shortTree, modelTree], GeneratorHarness.References,
+            new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        System.Collections.Immutable.ImmutableArray<Diagnostic> all = Microsoft.CodeAnalysis.Diagnostics.DiagnosticAnalyzerExtensions.WithAnalyzers(compilation, System.Collections.Immutable.ImmutableArray.Create<Microsoft.CodeAnalysis.Diagnostics.DiagnosticAnalyzer>(new Dsl.Generator.Analyzers.DslAnalyzer()))
+            .GetAllDiagnosticsAsync().GetAwaiter().GetResult();
+        Assert.DoesNotContain(all, d => d.Id == "AD0001");
+        Diagnostic d = Assert.Single(all, x => x.Id == "DSL0003");
+        Assert.Same(modelTree, d.Location.SourceTree);
+        Assert.Equal("Lstm(4)", modelTree.ToString().Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+    }
+
+    [Fact]
     public void DSL0003_MissingInputLayer()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [[|Lstm(4)|]] [Dense(2)] public partial class M;" + Usage, "DSL0003", DiagnosticSeverity.Error);
