@@ -148,13 +148,8 @@ public sealed class Device : IDisposable
                 return _ints.View.AsContiguous().SubView(0, Math.Max(1, values.Length));
             if (_ints is null || _ints.Length < values.Length)
             {
-                Accelerator.Synchronize();
-                // let go before allocating: an allocation that fails (the device's memory spent) leaves no freed buffer
-                // that a later call, finding it long enough, would hand out
-                _ints?.Dispose();
-                _ints = null;
                 _uploadedLength = -1;
-                _ints = Accelerator.Allocate1D<int>(Math.Max(64, values.Length * 2L));
+                Grow(Accelerator, ref _ints, values.Length, 64);
             }
             ArrayView<int> view = _ints.View.AsContiguous().SubView(0, Math.Max(1, values.Length));
             Accelerator.Synchronize(); // a kernel queued earlier may still read the scratch
@@ -181,18 +176,27 @@ public sealed class Device : IDisposable
 
     private float[] _hostFloats = [];
 
+    /// <summary>
+    /// Makes <paramref name="buffer"/> hold at least <paramref name="length"/> values (twice as many, <paramref name="minimum"/>
+    /// at least, when it grows). Growing waits for the device first (queued work may read the old buffer) and lets the old
+    /// one go before allocating: an allocation that fails (the device's memory spent) leaves no freed buffer that a later
+    /// call, finding it long enough, would hand out.
+    /// </summary>
+    internal static void Grow<T>(Accelerator accelerator, [System.Diagnostics.CodeAnalysis.NotNull] ref MemoryBuffer1D<T, Stride1D.Dense>? buffer, long length, long minimum) where T : unmanaged
+    {
+        if (buffer is not null && buffer.Length >= length) return;
+        accelerator.Synchronize();
+        buffer?.Dispose();
+        buffer = null;
+        buffer = accelerator.Allocate1D<T>(Math.Max(minimum, length * 2));
+    }
+
     /// <summary>Device scratch floats of at least <paramref name="length"/> (a dropout mask drawn on the host, partial norms): valid until the next call.</summary>
     internal ArrayView<float> Scratch(long length)
     {
         lock (_sync)
         {
-            if (_floats is null || _floats.Length < length)
-            {
-                Accelerator.Synchronize();
-                _floats?.Dispose();
-                _floats = null; // (as in Upload: a failed allocation leaves no freed buffer behind)
-                _floats = Accelerator.Allocate1D<float>(Math.Max(256, length * 2));
-            }
+            Grow(Accelerator, ref _floats, length, 256);
             Accelerator.Synchronize();
             return _floats.View.AsContiguous().SubView(0, Math.Max(1, length));
         }

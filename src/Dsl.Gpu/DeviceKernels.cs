@@ -137,18 +137,12 @@ internal sealed partial class DeviceKernels
 
     /// <summary>
     /// The column sums' partials (floats of this object's own, apart from the device's scratch, which a caller may be
-    /// reading from): grown when too small, after the queued work that may still read the old buffer. Kernels on the one
-    /// stream run in order, so a launch after another may reuse it at once.
+    /// reading from), grown as the device's own buffers are (<see cref="Device.Grow"/>). Kernels on the one stream run in
+    /// order, so a launch after another may reuse it at once.
     /// </summary>
     private ArrayView<float> Partials(long length)
     {
-        if (_partials is null || _partials.Length < length)
-        {
-            _accelerator.Synchronize();
-            _partials?.Dispose();
-            _partials = null;
-            _partials = _accelerator.Allocate1D<float>(Math.Max(4096, length));
-        }
+        Device.Grow(_accelerator, ref _partials, length, 4096);
         return _partials.View.SubView(0, length);
     }
 

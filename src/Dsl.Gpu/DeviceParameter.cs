@@ -216,7 +216,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
         if (count > 0) scratch.SubView(0, partials.LongLength).CopyToCPU(partials);
         for (int k = 0; k < count; k++)
         {
-            int parts = Math.Min(Parts, Mirrored(parameters[k]).GradAsSpan().Length);
+            int parts = Math.Min(Parts, parameters[k].Length); // (what the launch above wrote: a gradient has its parameter's length)
             for (int i = k * Parts; i < k * Parts + parts; i++)
                 total = float.IsPositiveInfinity(normType) ? Math.Max(total, partials[i])
                     : total + (normType == 2f ? (double)partials[i] * partials[i] : Math.Pow(partials[i], normType));
