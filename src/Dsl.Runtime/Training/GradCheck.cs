@@ -106,8 +106,8 @@ public static class GradCheck
         ArgumentNullException.ThrowIfNull(backward);
         ArgumentNullException.ThrowIfNull(random);
         options ??= new GradCheckOptions();
-        if (!(options.Epsilon > 0f) || float.IsInfinity(options.Epsilon))
-            throw new ArgumentOutOfRangeException(nameof(options), options.Epsilon, "Epsilon must be a positive finite step.");
+        if (!(options.Epsilon > 0f) || float.IsInfinity(2 * options.Epsilon))
+            throw new ArgumentOutOfRangeException(nameof(options), options.Epsilon, "Epsilon must be a positive finite step (2ε finite too).");
         string[] start = random.Select(r => r.Save()).ToArray();
         void Rewind()
         {

@@ -105,6 +105,9 @@ public class GradCheckApiTests
     {
         var model = new GcNamedStack(seed: 11);
         Assert.Throws<ArgumentOutOfRangeException>(() => GradCheck.Run(model, () => 1f, new GradCheckOptions(Epsilon: 0f)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => GradCheck.Run(model, () => 1f, new GradCheckOptions(Epsilon: float.NaN)));
+        // the five-point difference steps by 2ε, which must stay finite
+        Assert.Throws<ArgumentOutOfRangeException>(() => GradCheck.Run(model, () => 1f, new GradCheckOptions(Epsilon: float.MaxValue)));
     }
 
     [Theory]
