@@ -732,7 +732,7 @@ internal sealed partial class DeviceKernels
         partials[i] = (float)(p == 2f ? XMath.Sqrt(acc) : XMath.Pow(acc, 1.0 / p));
     }
 
-    /// <summary>One element of SGD (kind 0), Adam/AdamW (kind 1) or RMSprop (kind 2), as <c>Dsl.Optimizer</c>'s updates.</summary>
+    /// <summary>One element of SGD (kind 0), Adam/AdamW with or without AMSGrad (kind 1) or RMSprop (kind 2), as <c>Dsl.Optimizer</c>'s updates.</summary>
     private static void OptimizerUpdateKernel(Index1D i, OptimizerViews v, OptimizerArgs a)
     {
         float value = v.Value[i];
@@ -757,6 +757,13 @@ internal sealed partial class DeviceKernels
             float s = a.Beta2 * v.S2[i] + (1f - a.Beta2) * g * g;
             v.S1[i] = m;
             v.S2[i] = s;
+            if (a.AmsGrad != 0)
+            {
+                // AMSGrad: the largest second moment so far (a NaN kept, as the host's Max and torch.maximum keep it)
+                float largest = v.S3[i];
+                s = s > largest || float.IsNaN(s) ? s : largest;
+                v.S3[i] = s;
+            }
             float denominator = XMath.Sqrt(s) / a.Bias2Sqrt + a.Epsilon;
             v.Value[i] = value - a.StepSize * m / denominator;
             return;
@@ -829,6 +836,7 @@ internal struct OptimizerArgs
     public int First;
     public int Decoupled;
     public int Centered;
+    public int AmsGrad;
     public float Beta1;
     public float Beta2;
     public float Epsilon;

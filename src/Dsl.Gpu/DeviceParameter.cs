@@ -262,6 +262,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
                 args = new OptimizerArgs
                 {
                     Kind = 1, Beta1 = adam.Beta1, Beta2 = adam.Beta2, Epsilon = adam.Epsilon, WeightDecay = adam.WeightDecay, Decoupled = adam is AdamW ? 1 : 0,
+                    AmsGrad = adam.AmsGrad ? 1 : 0,
                     StepSize = optimizer.LearningRate / bias1, Bias2Sqrt = bias2Sqrt,
                 };
                 break;

@@ -217,9 +217,14 @@ public class Adam : Optimizer
 {
     private readonly float[][] _m;
     private readonly float[][] _v;
+    private readonly float[][]? _vMax;
 
-    /// <summary>Creates Adam.</summary>
-    public Adam(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f)
+    /// <summary>
+    /// Creates Adam. <paramref name="amsgrad"/>: AMSGrad (Reddi et al., 2018; <c>torch.optim.Adam(amsgrad=True)</c>), which
+    /// divides by the square root of the largest second moment so far instead of the current one.
+    /// </summary>
+    public Adam(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f,
+        bool amsgrad = false)
         : base(parameters, learningRate)
     {
         RequireRange(beta1, 0f, 1f, nameof(beta1));
@@ -230,13 +235,16 @@ public class Adam : Optimizer
         Beta2 = beta2;
         Epsilon = epsilon;
         WeightDecay = weightDecay;
+        AmsGrad = amsgrad;
         _m = CreateState();
         _v = CreateState();
+        if (amsgrad) _vMax = CreateState();
     }
 
-    internal override (string Slot, float[][] Buffers)[] StateSlots => [("m", _m), ("v", _v)];
+    internal override (string Slot, float[][] Buffers)[] StateSlots => _vMax is null ? [("m", _m), ("v", _v)] : [("m", _m), ("v", _v), ("v_max", _vMax)];
 
-    internal override (string Name, float Value)[] Settings => [("beta1", Beta1), ("beta2", Beta2), ("eps", Epsilon), ("weight_decay", WeightDecay)];
+    internal override (string Name, float Value)[] Settings =>
+        [("beta1", Beta1), ("beta2", Beta2), ("eps", Epsilon), ("weight_decay", WeightDecay), ("amsgrad", AmsGrad ? 1f : 0f)];
 
     /// <summary>Decay of the first moment.</summary>
     public float Beta1 { get; }
@@ -246,6 +254,8 @@ public class Adam : Optimizer
     public float Epsilon { get; }
     /// <summary>Weight decay: an L2 term in the gradient (Adam) or decoupled (AdamW).</summary>
     public float WeightDecay { get; }
+    /// <summary>Whether the update divides by the largest second moment so far (AMSGrad) rather than the current one.</summary>
+    public bool AmsGrad { get; }
 
     /// <summary>True for AdamW's decoupled decay.</summary>
     private protected virtual bool Decoupled => false;
@@ -255,37 +265,40 @@ public class Adam : Optimizer
     {
         RequireLengths(index, value, grad, _m[index]);
         RequireLengths(index, value, grad, _v[index]);
+        if (_vMax is not null) RequireLengths(index, value, grad, _vMax[index]);
         float lr = LearningRate;
         float bias1 = 1 - MathF.Pow(Beta1, StepCount);
         float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(Beta2, StepCount));
         var kernel = new AdamKernel
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), M = ref MemoryMarshal.GetArrayDataReference(_m[index]),
-            V = ref MemoryMarshal.GetArrayDataReference(_v[index]), Length = value.Length, Beta1 = Beta1, Beta2 = Beta2, Keep1 = 1 - Beta1, Keep2 = 1 - Beta2,
-            Bias2Sqrt = bias2Sqrt, Epsilon = Epsilon, StepSize = lr / bias1, WeightDecay = WeightDecay, Shrink = 1 - lr * WeightDecay, Decoupled = Decoupled,
+            V = ref MemoryMarshal.GetArrayDataReference(_v[index]), VMax = ref MemoryMarshal.GetArrayDataReference((_vMax ?? _v)[index]), Length = value.Length,
+            Beta1 = Beta1, Beta2 = Beta2, Keep1 = 1 - Beta1, Keep2 = 1 - Beta2, Bias2Sqrt = bias2Sqrt, Epsilon = Epsilon, StepSize = lr / bias1,
+            WeightDecay = WeightDecay, Shrink = 1 - lr * WeightDecay, Decoupled = Decoupled, AmsGrad = _vMax is not null,
         };
         LaneLoop.Run(ref kernel);
     }
 
     /// <summary>
     /// θ ·= 1 − lr·λ (AdamW) or g = ∇ + λ·θ (Adam); m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g·g;
-    /// θ −= (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε). On the widest vectors, the scalar lanes on the tail: the same float
-    /// operations in the same order on every lane (a square root is correctly rounded on each).
+    /// θ −= (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε), with AMSGrad v_max = max(v_max, v) in place of v there (a NaN kept, as
+    /// torch.maximum keeps it). On the widest vectors, the scalar lanes on the tail: the same float operations in the same
+    /// order on every lane (a square root is correctly rounded on each).
     /// </summary>
     private ref struct AdamKernel : ILaneKernel
     {
-        public ref float Value, Grad, M, V;
+        public ref float Value, Grad, M, V, VMax;
         public int Length;
         public float Beta1, Beta2, Keep1, Keep2, Bias2Sqrt, Epsilon, StepSize, WeightDecay, Shrink;
-        public bool Decoupled;
+        public bool Decoupled, AmsGrad;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
-            ref float value = ref Value, grad = ref Grad, m = ref M, v = ref V;
+            ref float value = ref Value, grad = ref Grad, m = ref M, v = ref V, vMax = ref VMax;
             T beta1 = T.Create(Beta1), beta2 = T.Create(Beta2), keep1 = T.Create(Keep1), keep2 = T.Create(Keep2), bias2Sqrt = T.Create(Bias2Sqrt),
                 epsilon = T.Create(Epsilon), stepSize = T.Create(StepSize), wd = T.Create(WeightDecay), shrink = T.Create(Shrink);
-            bool decoupled = Decoupled;
+            bool decoupled = Decoupled, amsgrad = AmsGrad;
             for (; j <= Length - T.Count; j += T.Count)
             {
                 T theta = T.Load(ref value, j), g = T.Load(ref grad, j);
@@ -295,6 +308,11 @@ public class Adam : Optimizer
                 T vt = beta2 * T.Load(ref v, j) + keep2 * g * g;
                 T.Store(mt, ref m, j);
                 T.Store(vt, ref v, j);
+                if (amsgrad)
+                {
+                    vt = T.Max(T.Load(ref vMax, j), vt);
+                    T.Store(vt, ref vMax, j);
+                }
                 T denominator = T.Sqrt(vt) / bias2Sqrt + epsilon;
                 T.Store(theta - stepSize * mt / denominator, ref value, j);
             }
@@ -307,8 +325,9 @@ public class Adam : Optimizer
 public sealed class AdamW : Adam
 {
     /// <summary>Creates AdamW.</summary>
-    public AdamW(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 1e-2f)
-        : base(parameters, learningRate, beta1, beta2, epsilon, weightDecay)
+    public AdamW(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 1e-2f,
+        bool amsgrad = false)
+        : base(parameters, learningRate, beta1, beta2, epsilon, weightDecay, amsgrad)
     {
     }
 

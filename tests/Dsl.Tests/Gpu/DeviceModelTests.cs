@@ -175,13 +175,19 @@ public class DeviceModelTests(DeviceFixture fixture)
 
     [Theory]
     [InlineData("adam")]
+    [InlineData("amsgrad")]
     [InlineData("sgd")]
     public void AnOptimisersStateFollowsTheModelOffTheDeviceAndBack(string kind)
     {
         // three steps on the device, two on the host, one on the device again: the host's run throughout, as if never moved
         var host = new GcGru(seed: 1);
         var moved = new GcGru(seed: 1);
-        Optimizer Make(ParameterSet p) => kind == "adam" ? new Adam(p, 0.01f) : new Sgd(p, 0.1f, momentum: 0.9f);
+        Optimizer Make(ParameterSet p) => kind switch
+        {
+            "adam" => new Adam(p, 0.01f),
+            "amsgrad" => new AdamW(p, 0.01f, beta2: 0.9f, amsgrad: true),
+            _ => new Sgd(p, 0.1f, momentum: 0.9f),
+        };
         Optimizer h = Make(host.Parameters), d = Make(moved.Parameters);
         var rng = new Rng(4);
         void Step(int index)

@@ -378,6 +378,55 @@ public sealed class CheckpointTests : IDisposable
     }
 
     /// <summary>A bare IModel over given parameters, for optimiser-only checks.</summary>
+    /// <summary>
+    /// AMSGrad's largest second moments are saved and restored (a resumed run continues bit for bit), and resuming with
+    /// AMSGrad from a checkpoint without it, or the other way round, is refused before anything changes.
+    /// </summary>
+    [Fact]
+    public void AmsGradsLargestMomentsResumeAndAMismatchIsRefused()
+    {
+        var rng = new Rng(8);
+        float[][] grads = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, 5).Select(_ => rng.NextNormal() * 2).ToArray()).ToArray();
+        void Steps(Holder model, Adam adam, int from, int to)
+        {
+            for (int k = from; k < to; k++)
+            {
+                grads[k].CopyTo(model.Parameters[0].GradAsSpan());
+                adam.Step();
+            }
+        }
+        var straight = new Holder(new Parameter("a", 5));
+        Steps(straight, new Adam(straight.Parameters, learningRate: 0.1f, beta2: 0.9f, amsgrad: true), 0, 6);
+
+        var first = new Holder(new Parameter("a", 5));
+        var firstAdam = new Adam(first.Parameters, learningRate: 0.1f, beta2: 0.9f, amsgrad: true);
+        Steps(first, firstAdam, 0, 3);
+        string path = Path.Combine(_dir, "amsgrad.safetensors");
+        Checkpoint.Save(path, first, firstAdam, step: 3);
+        Assert.Contains("optimizer.v_max.a", SafeTensors.Read(path).Keys);
+
+        var plain = new Holder(new Parameter("a", 5));
+        var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, plain, new Adam(plain.Parameters, learningRate: 0.1f, beta2: 0.9f)));
+        Assert.Contains("the optimiser's amsgrad was 1, not 0", e.Message);
+        Assert.Equal(new float[5], plain.Parameters[0].AsSpan().ToArray());
+
+        var resumed = new Holder(new Parameter("a", 5));
+        var resumedAdam = new Adam(resumed.Parameters, learningRate: 0.1f, beta2: 0.9f, amsgrad: true);
+        Assert.Equal(3, Checkpoint.Load(path, resumed, resumedAdam));
+        Steps(resumed, resumedAdam, 3, 6);
+        Assert.Equal(straight.Parameters[0].AsSpan().ToArray(), resumed.Parameters[0].AsSpan().ToArray());
+
+        // a checkpoint without AMSGrad's state does not resume into AMSGrad
+        string plainPath = Path.Combine(_dir, "plain.safetensors");
+        var before = new Holder(new Parameter("a", 5));
+        var beforeAdam = new Adam(before.Parameters, learningRate: 0.1f, beta2: 0.9f);
+        Steps(before, beforeAdam, 0, 2);
+        Checkpoint.Save(plainPath, before, beforeAdam, step: 2);
+        var into = new Holder(new Parameter("a", 5));
+        var message = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(plainPath, into, new Adam(into.Parameters, learningRate: 0.1f, beta2: 0.9f, amsgrad: true))).Message;
+        Assert.Contains("missing optimiser state 'optimizer.v_max.a'", message);
+    }
+
     private sealed class Holder(params Parameter[] parameters) : IModel
     {
         public ParameterSet Parameters { get; } = new(parameters);
