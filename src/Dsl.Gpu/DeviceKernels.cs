@@ -732,7 +732,10 @@ internal sealed partial class DeviceKernels
         partials[i] = (float)(p == 2f ? XMath.Sqrt(acc) : XMath.Pow(acc, 1.0 / p));
     }
 
-    /// <summary>One element of SGD (kind 0), Adam/AdamW with or without AMSGrad (kind 1) or RMSprop (kind 2), as <c>Dsl.Optimizer</c>'s updates.</summary>
+    /// <summary>
+    /// One element of SGD (kind 0), Adam/AdamW with or without AMSGrad (kind 1), RMSprop (kind 2) or Adagrad (kind 3, the
+    /// step's rate in StepSize), as <c>Dsl.Optimizer</c>'s updates.
+    /// </summary>
     private static void OptimizerUpdateKernel(Index1D i, OptimizerViews v, OptimizerArgs a)
     {
         float value = v.Value[i];
@@ -766,6 +769,14 @@ internal sealed partial class DeviceKernels
             }
             float denominator = XMath.Sqrt(s) / a.Bias2Sqrt + a.Epsilon;
             v.Value[i] = value - a.StepSize * m / denominator;
+            return;
+        }
+        if (a.Kind == 3)
+        {
+            if (a.WeightDecay != 0f) g += a.WeightDecay * value;
+            float sum = v.S1[i] + g * g;
+            v.S1[i] = sum;
+            v.Value[i] = value + -a.StepSize * g / (XMath.Sqrt(sum) + a.Epsilon);
             return;
         }
         g += a.WeightDecay * value;

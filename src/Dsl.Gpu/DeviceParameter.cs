@@ -267,6 +267,9 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
                 };
                 break;
             }
+            case Adagrad adagrad:
+                args = new OptimizerArgs { Kind = 3, WeightDecay = adagrad.WeightDecay, Epsilon = adagrad.Epsilon, StepSize = adagrad.StepRate };
+                break;
             case RmsProp rms:
                 args = new OptimizerArgs { Kind = 2, Beta2 = rms.Alpha, Epsilon = rms.Epsilon, WeightDecay = rms.WeightDecay, Momentum = rms.Momentum, Centered = rms.Centered ? 1 : 0 };
                 break;

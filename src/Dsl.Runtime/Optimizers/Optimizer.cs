@@ -334,6 +334,89 @@ public sealed class AdamW : Adam
     private protected override bool Decoupled => true;
 }
 
+/// <summary>
+/// Adagrad (Duchi, Hazan and Singer, 2011; <c>torch.optim.Adagrad</c>): each value's step divided by the root of the sum of
+/// its squared gradients so far, the rate decayed as lr / (1 + (t − 1) · lr_decay).
+/// </summary>
+public sealed class Adagrad : Optimizer
+{
+    private readonly float[][] _sum;
+
+    /// <summary>Creates Adagrad with torch.optim's defaults; <paramref name="initialAccumulatorValue"/> is where each sum starts.</summary>
+    public Adagrad(IEnumerable<Parameter> parameters, float learningRate = 1e-2f, float learningRateDecay = 0f, float weightDecay = 0f,
+        float initialAccumulatorValue = 0f, float epsilon = 1e-10f)
+        : base(parameters, learningRate)
+    {
+        RequireRange(learningRateDecay, 0f, float.MaxValue, nameof(learningRateDecay));
+        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
+        RequireRange(initialAccumulatorValue, 0f, float.MaxValue, nameof(initialAccumulatorValue));
+        RequireRange(epsilon, 0f, float.MaxValue, nameof(epsilon));
+        LearningRateDecay = learningRateDecay;
+        WeightDecay = weightDecay;
+        InitialAccumulatorValue = initialAccumulatorValue;
+        Epsilon = epsilon;
+        _sum = CreateState();
+        foreach (float[] sum in _sum) Array.Fill(sum, initialAccumulatorValue);
+    }
+
+    internal override (string Slot, float[][] Buffers)[] StateSlots => [("sum", _sum)];
+
+    internal override (string Name, float Value)[] Settings =>
+        [("lr_decay", LearningRateDecay), ("weight_decay", WeightDecay), ("initial_accumulator_value", InitialAccumulatorValue), ("eps", Epsilon)];
+
+    /// <summary>How the rate decays with the steps: lr / (1 + (t − 1) · lr_decay) at step t.</summary>
+    public float LearningRateDecay { get; }
+    /// <summary>Weight decay: an L2 term added to the gradient.</summary>
+    public float WeightDecay { get; }
+    /// <summary>Where each value's sum of squared gradients starts.</summary>
+    public float InitialAccumulatorValue { get; }
+    /// <summary>Added to the root of the sum.</summary>
+    public float Epsilon { get; }
+
+    /// <summary>The rate of the step being taken, lr / (1 + (t − 1) · lr_decay) (in double, as torch computes it, then float).</summary>
+    internal float StepRate => (float)(LearningRate / (1 + (StepCount - 1) * (double)LearningRateDecay));
+
+    /// <inheritdoc/>
+    protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
+    {
+        RequireLengths(index, value, grad, _sum[index]);
+        var kernel = new AdagradKernel
+        {
+            Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Sum = ref MemoryMarshal.GetArrayDataReference(_sum[index]),
+            Length = value.Length, NegativeRate = -StepRate, WeightDecay = WeightDecay, Epsilon = Epsilon,
+        };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// g = ∇ + λ·θ (when λ ≠ 0); s = s + g·g; θ = θ + (−rate · g) / (√s + ε), as torch's addcdiv orders it. On the widest
+    /// vectors, the scalar lanes on the tail: the same float operations on every lane.
+    /// </summary>
+    private ref struct AdagradKernel : ILaneKernel
+    {
+        public ref float Value, Grad, Sum;
+        public int Length;
+        public float NegativeRate, WeightDecay, Epsilon;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float value = ref Value, grad = ref Grad, sum = ref Sum;
+            T rate = T.Create(NegativeRate), wd = T.Create(WeightDecay), epsilon = T.Create(Epsilon);
+            bool decay = WeightDecay != 0f;
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T theta = T.Load(ref value, j), g = T.Load(ref grad, j);
+                if (decay) g = g + wd * theta;
+                T s = T.Load(ref sum, j) + g * g;
+                T.Store(s, ref sum, j);
+                T.Store(theta + rate * g / (T.Sqrt(s) + epsilon), ref value, j);
+            }
+            return j;
+        }
+    }
+}
+
 /// <summary>RMSprop (Hinton), with momentum and the centred variant (<c>torch.optim.RMSprop</c>).</summary>
 public sealed class RmsProp : Optimizer
 {

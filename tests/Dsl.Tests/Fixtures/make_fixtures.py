@@ -733,6 +733,8 @@ OPTIMIZERS = {
     "adamw": lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.05),
     "adam_amsgrad": lambda ps: torch.optim.Adam(ps, lr=0.02, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True),
     "adamw_amsgrad": lambda ps: torch.optim.AdamW(ps, lr=0.01, betas=(0.9, 0.95), weight_decay=0.05, amsgrad=True),
+    "adagrad": lambda ps: torch.optim.Adagrad(ps, lr=0.1),
+    "adagrad_decay": lambda ps: torch.optim.Adagrad(ps, lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6),
     "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01),
     "rmsprop_centered_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01),
 }

@@ -176,6 +176,7 @@ public class DeviceModelTests(DeviceFixture fixture)
     [Theory]
     [InlineData("adam")]
     [InlineData("amsgrad")]
+    [InlineData("adagrad")]
     [InlineData("sgd")]
     public void AnOptimisersStateFollowsTheModelOffTheDeviceAndBack(string kind)
     {
@@ -186,6 +187,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         {
             "adam" => new Adam(p, 0.01f),
             "amsgrad" => new AdamW(p, 0.01f, beta2: 0.9f, amsgrad: true),
+            "adagrad" => new Adagrad(p, 0.05f, learningRateDecay: 0.1f, weightDecay: 0.01f, initialAccumulatorValue: 0.1f),
             _ => new Sgd(p, 0.1f, momentum: 0.9f),
         };
         Optimizer h = Make(host.Parameters), d = Make(moved.Parameters);

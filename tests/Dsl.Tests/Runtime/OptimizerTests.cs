@@ -13,8 +13,8 @@ public class OptimizerTests
 
     public static TheoryData<string> Configurations => new()
     {
-        "sgd", "sgd_momentum", "sgd_nesterov", "sgd_dampening", "adam", "adam_l2", "adamw", "adam_amsgrad", "adamw_amsgrad", "rmsprop",
-        "rmsprop_centered_momentum",
+        "sgd", "sgd_momentum", "sgd_nesterov", "sgd_dampening", "adam", "adam_l2", "adamw", "adam_amsgrad", "adamw_amsgrad", "adagrad",
+        "adagrad_decay", "rmsprop", "rmsprop_centered_momentum",
     };
 
     private static Optimizer Create(string name, Parameter p) => name switch
@@ -28,6 +28,8 @@ public class OptimizerTests
         "adamw" => new AdamW([p], learningRate: 0.01f, weightDecay: 0.05f),
         "adam_amsgrad" => new Adam([p], learningRate: 0.02f, beta1: 0.8f, beta2: 0.9f, weightDecay: 0.1f, amsgrad: true),
         "adamw_amsgrad" => new AdamW([p], learningRate: 0.01f, beta1: 0.9f, beta2: 0.95f, weightDecay: 0.05f, amsgrad: true),
+        "adagrad" => new Adagrad([p], learningRate: 0.1f),
+        "adagrad_decay" => new Adagrad([p], learningRate: 0.1f, learningRateDecay: 0.05f, weightDecay: 0.1f, initialAccumulatorValue: 0.5f, epsilon: 1e-6f),
         "rmsprop" => new RmsProp([p], learningRate: 0.01f),
         "rmsprop_centered_momentum" => new RmsProp([p], learningRate: 0.01f, alpha: 0.9f, momentum: 0.5f, centered: true, weightDecay: 0.01f),
         _ => throw new ArgumentException(name),
@@ -168,6 +170,17 @@ public class OptimizerTests
                     if (adam.AmsGrad) second = vMax[i] = MathF.Max(vMax[i], v[i]);
                     float denominator = MathF.Sqrt(second) / bias2Sqrt + adam.Epsilon;
                     value[i] -= stepSize * m[i] / denominator;
+                    break;
+                }
+                case Adagrad adagrad:
+                {
+                    float[] sum = state[0];
+                    if (step == 1) sum[i] = adagrad.InitialAccumulatorValue;
+                    float rate = (float)(lr / (1 + (step - 1) * (double)adagrad.LearningRateDecay));
+                    float g = grad[i];
+                    if (adagrad.WeightDecay != 0) g += adagrad.WeightDecay * value[i];
+                    sum[i] += g * g;
+                    value[i] += -rate * g / (MathF.Sqrt(sum[i]) + adagrad.Epsilon);
                     break;
                 }
                 case RmsProp rms:

@@ -427,6 +427,39 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("missing optimiser state 'optimizer.v_max.a'", message);
     }
 
+    /// <summary>Adagrad's sums resume (bit for bit with a run never stopped), and its settings are compared as Adam's are.</summary>
+    [Fact]
+    public void AdagradsSumsResumeAndOtherSettingsAreRefused()
+    {
+        var rng = new Rng(9);
+        float[][] grads = Enumerable.Range(0, 6).Select(_ => Enumerable.Range(0, 4).Select(_ => rng.NextNormal()).ToArray()).ToArray();
+        Adagrad Make(Holder h, float initial = 0.2f) => new(h.Parameters, learningRate: 0.1f, learningRateDecay: 0.1f, initialAccumulatorValue: initial);
+        void Steps(Holder model, Optimizer optimizer, int from, int to)
+        {
+            for (int k = from; k < to; k++)
+            {
+                grads[k].CopyTo(model.Parameters[0].GradAsSpan());
+                optimizer.Step();
+            }
+        }
+        var straight = new Holder(new Parameter("a", 4));
+        Steps(straight, Make(straight), 0, 6);
+        var first = new Holder(new Parameter("a", 4));
+        var firstAdagrad = Make(first);
+        Steps(first, firstAdagrad, 0, 3);
+        string path = Path.Combine(_dir, "adagrad.safetensors");
+        Checkpoint.Save(path, first, firstAdagrad, step: 3);
+
+        var other = new Holder(new Parameter("a", 4));
+        Assert.Contains("the optimiser's initial_accumulator_value was 0.2, not 0",
+            Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, other, Make(other, initial: 0f))).Message);
+        var resumed = new Holder(new Parameter("a", 4));
+        var resumedAdagrad = Make(resumed);
+        Assert.Equal(3, Checkpoint.Load(path, resumed, resumedAdagrad));
+        Steps(resumed, resumedAdagrad, 3, 6);
+        Assert.Equal(straight.Parameters[0].AsSpan().ToArray(), resumed.Parameters[0].AsSpan().ToArray());
+    }
+
     private sealed class Holder(params Parameter[] parameters) : IModel
     {
         public ParameterSet Parameters { get; } = new(parameters);
