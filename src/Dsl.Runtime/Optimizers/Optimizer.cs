@@ -118,6 +118,9 @@ public abstract class Optimizer
         if (!(value >= min && value < max)) throw new ArgumentOutOfRangeException(name, value, $"must be in [{min}, {max})");
     }
 
+    /// <summary>Throws unless <paramref name="value"/> is finite and ≥ 0 (a rate's, a decay's, an ε's range): <see cref="RequireRange"/> over [0, float.MaxValue).</summary>
+    private protected static void RequireNonNegative(float value, string name) => RequireRange(value, 0f, float.MaxValue, name);
+
     /// <summary>Throws unless <paramref name="value"/> lies in [<paramref name="min"/>, <paramref name="max"/>] (NaN never does).</summary>
     private protected static void RequireClosedRange(float value, float min, float max, string name)
     {
@@ -135,8 +138,8 @@ public sealed class Sgd : Optimizer
     public Sgd(IEnumerable<Parameter> parameters, float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f)
         : base(parameters, learningRate)
     {
-        RequireRange(momentum, 0f, float.MaxValue, nameof(momentum));
-        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
+        RequireNonNegative(momentum, nameof(momentum));
+        RequireNonNegative(weightDecay, nameof(weightDecay));
         // (torch checks no dampening; a NaN or ∞ one had turned every parameter NaN from the second step, without a word)
         RequireClosedRange(dampening, 0f, 1f, nameof(dampening));
         if (nesterov && (momentum <= 0 || dampening != 0)) throw new ArgumentException("Nesterov momentum requires momentum > 0 and zero dampening.", nameof(nesterov));
@@ -229,8 +232,8 @@ public class Adam : Optimizer
     {
         RequireRange(beta1, 0f, 1f, nameof(beta1));
         RequireRange(beta2, 0f, 1f, nameof(beta2));
-        RequireRange(epsilon, 0f, float.MaxValue, nameof(epsilon));
-        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
+        RequireNonNegative(epsilon, nameof(epsilon));
+        RequireNonNegative(weightDecay, nameof(weightDecay));
         Beta1 = beta1;
         Beta2 = beta2;
         Epsilon = epsilon;
@@ -347,10 +350,10 @@ public sealed class Adagrad : Optimizer
         float initialAccumulatorValue = 0f, float epsilon = 1e-10f)
         : base(parameters, learningRate)
     {
-        RequireRange(learningRateDecay, 0f, float.MaxValue, nameof(learningRateDecay));
-        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
-        RequireRange(initialAccumulatorValue, 0f, float.MaxValue, nameof(initialAccumulatorValue));
-        RequireRange(epsilon, 0f, float.MaxValue, nameof(epsilon));
+        RequireNonNegative(learningRateDecay, nameof(learningRateDecay));
+        RequireNonNegative(weightDecay, nameof(weightDecay));
+        RequireNonNegative(initialAccumulatorValue, nameof(initialAccumulatorValue));
+        RequireNonNegative(epsilon, nameof(epsilon));
         LearningRateDecay = learningRateDecay;
         WeightDecay = weightDecay;
         InitialAccumulatorValue = initialAccumulatorValue;
@@ -429,9 +432,9 @@ public sealed class RmsProp : Optimizer
         : base(parameters, learningRate)
     {
         RequireClosedRange(alpha, 0f, 1f, nameof(alpha));
-        RequireRange(epsilon, 0f, float.MaxValue, nameof(epsilon));
-        RequireRange(weightDecay, 0f, float.MaxValue, nameof(weightDecay));
-        RequireRange(momentum, 0f, float.MaxValue, nameof(momentum));
+        RequireNonNegative(epsilon, nameof(epsilon));
+        RequireNonNegative(weightDecay, nameof(weightDecay));
+        RequireNonNegative(momentum, nameof(momentum));
         Alpha = alpha;
         Epsilon = epsilon;
         WeightDecay = weightDecay;

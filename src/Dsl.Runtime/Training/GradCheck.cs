@@ -127,7 +127,8 @@ public static class GradCheck
         // coordinate is compared above 300 of them
         float quantum = (MathF.BitIncrement(MathF.Abs(loss)) - MathF.Abs(loss)) / (2 * options.Epsilon);
         float floor = options.Floor > 0f ? options.Floor : MathF.Max(300f * quantum, 1e-7f);
-        float RelativeError(float a, float n) => MathF.Abs(a - n) / MathF.Max(MathF.Max(MathF.Abs(a), MathF.Abs(n)), floor);
+        // |a − n| over the larger of the two and the smallest scale compared (the floor; a direction's gradient norm too)
+        static float RelativeError(float a, float n, float scale) => MathF.Abs(a - n) / MathF.Max(MathF.Max(MathF.Abs(a), MathF.Abs(n)), scale);
         var rng = new Rng((ulong)options.Seed);
         var results = new List<GradCheckResult>();
         try
@@ -156,7 +157,7 @@ public static class GradCheck
                         p.AsSpan()[i] = original;
                     }
                     float a = analytic[p.Name][i];
-                    float error = RelativeError(a, numeric);
+                    float error = RelativeError(a, numeric, floor);
                     if (worstIndex < 0 || error > worst || float.IsNaN(error)) (worst, worstIndex, worstAnalytic, worstNumeric) = (error, i, a, numeric);
                     count++;
                 }
@@ -179,7 +180,7 @@ public static class GradCheck
                     values.CopyTo(p.AsSpan());
                 }
                 float norm = TensorPrimitives.Norm(analytic[p.Name]);
-                float directional = MathF.Abs(expected - alongDirection) / MathF.Max(MathF.Max(MathF.Abs(expected), MathF.Abs(alongDirection)), MathF.Max(norm, floor));
+                float directional = RelativeError(expected, alongDirection, MathF.Max(norm, floor));
                 results.Add(new GradCheckResult(p.Name, count, worst, worstIndex, worstAnalytic, worstNumeric, directional));
             }
         }
