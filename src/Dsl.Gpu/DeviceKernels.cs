@@ -41,7 +41,7 @@ internal sealed partial class DeviceKernels
     private readonly Accelerator _accelerator;
     private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _addRows;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int> _crossEntropy;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, float, int> _crossEntropy;
     private readonly Action<Index1D, SquaredErrorViews, SquaredErrorArgs> _squaredError;
 
     public DeviceKernels(Accelerator accelerator)
@@ -66,7 +66,7 @@ internal sealed partial class DeviceKernels
         _gruResetBefore = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruResetBeforeKernel);
         _maskSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(MaskStepsKernel);
         _pack = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(TransposeKernel);
-        _crossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, int>(CrossEntropyRowsKernel);
+        _crossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, float, int>(CrossEntropyRowsKernel);
         _squaredError = accelerator.LoadAutoGroupedStreamKernel<Index1D, SquaredErrorViews, SquaredErrorArgs>(SquaredErrorRowsKernel);
         _partialNorms = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, float>(PartialNormsKernel);
         _optimizer = accelerator.LoadAutoGroupedStreamKernel<Index1D, OptimizerViews, OptimizerArgs>(OptimizerUpdateKernel);
@@ -152,9 +152,9 @@ internal sealed partial class DeviceKernels
     public void GatherRows(int n, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) { if (n > 0) _gatherRows(n, table, indices, into, width); }
 
     /// <summary>Each row's softmax cross-entropy into <paramref name="rowLoss"/> and, when <paramref name="wantGradient"/>, its gradient scaled by <paramref name="scale"/>.</summary>
-    public void CrossEntropyRows(int rows, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> gradient, ArrayView<float> rowLoss, int classes, float scale, bool wantGradient)
+    public void CrossEntropyRows(int rows, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> gradient, ArrayView<float> rowLoss, int classes, float scale, float smoothing, bool wantGradient)
     {
-        if (rows > 0) _crossEntropy(rows, logits, targets, gradient, rowLoss, classes, scale, wantGradient ? 1 : 0);
+        if (rows > 0) _crossEntropy(rows, logits, targets, gradient, rowLoss, classes, scale, smoothing, wantGradient ? 1 : 0);
     }
 
     /// <summary>Each row's sum of squared differences into the row loss and, when asked, their gradient 2 (p − t) / n; padded steps count for nothing.</summary>
@@ -494,10 +494,11 @@ internal sealed partial class DeviceKernels
 
     /// <summary>
     /// One thread per row of logits [rows, classes]: loss = log Σ exp(z) − z[target] (0 for a negative target, an ignored row),
-    /// and the gradient (softmax − one-hot) · scale, zero on an ignored row. The host sums the rows' losses.
+    /// and the gradient (softmax − one-hot) · scale, zero on an ignored row. The host sums the rows' losses. A smoothing ε
+    /// makes the target (1 − ε) one-hot + ε / classes: the loss log Σ exp(z) − (1 − ε) z[target] − ε / classes · Σ z.
     /// </summary>
     private static void CrossEntropyRowsKernel(Index1D row, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> gradient, ArrayView<float> rowLoss,
-        int classes, float scale, int wantGradient)
+        int classes, float scale, float smoothing, int wantGradient)
     {
         long start = (long)(int)row * classes;
         int target = targets[row];
@@ -509,13 +510,18 @@ internal sealed partial class DeviceKernels
         }
         float max = logits[start];
         for (int c = 1; c < classes; c++) max = XMath.Max(max, logits[start + c]);
-        float sum = 0f;
-        for (int c = 0; c < classes; c++) sum += XMath.Exp(logits[start + c] - max);
+        float sum = 0f, total = 0f;
+        for (int c = 0; c < classes; c++)
+        {
+            sum += XMath.Exp(logits[start + c] - max);
+            total += logits[start + c];
+        }
         float logSum = max + XMath.Log(sum);
-        rowLoss[row] = logSum - logits[start + target];
+        rowLoss[row] = smoothing == 0f ? logSum - logits[start + target] : logSum - (1f - smoothing) * logits[start + target] - smoothing * total / classes;
         if (wantGradient == 0) return;
-        for (int c = 0; c < classes; c++) gradient[start + c] = XMath.Exp(logits[start + c] - logSum) * scale;
-        gradient[start + target] -= scale;
+        float uniform = scale * smoothing / classes;
+        for (int c = 0; c < classes; c++) gradient[start + c] = XMath.Exp(logits[start + c] - logSum) * scale - uniform;
+        gradient[start + target] -= scale * (1f - smoothing);
     }
 
     /// <summary>

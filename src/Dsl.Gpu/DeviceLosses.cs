@@ -14,11 +14,14 @@ public static class DeviceLosses
 {
     /// <summary>
     /// Softmax cross-entropy of <paramref name="logits"/> [rows, classes] against class ids (a negative id is ignored):
-    /// the mean over the rows counted; d(mean loss)/d(logits) into <paramref name="gradient"/> when it is not empty.
+    /// the mean over the rows counted; d(mean loss)/d(logits) into <paramref name="gradient"/> when it is not empty. A
+    /// <paramref name="labelSmoothing"/> ε smooths each counted row's target to (1 − ε) one-hot + ε / classes, as
+    /// <see cref="Losses.SoftmaxCrossEntropy"/>.
     /// </summary>
     /// <returns>The mean loss, or NaN when every target is ignored (as PyTorch).</returns>
-    public static float SoftmaxCrossEntropy(DeviceSpan logits, ReadOnlySpan<int> targets, int classes, DeviceSpan gradient, string targetName = "targets")
+    public static float SoftmaxCrossEntropy(DeviceSpan logits, ReadOnlySpan<int> targets, int classes, DeviceSpan gradient, string targetName = "targets", float labelSmoothing = 0f)
     {
+        Losses.RequireLabelSmoothing(labelSmoothing, nameof(labelSmoothing));
         int rows = targets.Length;
         if (logits.Length < (long)rows * classes) throw new ArgumentException($"Cross-entropy: logits have {logits.Length} values, expected {rows} × {classes}.", nameof(logits));
         bool wantGradient = !gradient.IsEmpty;
@@ -29,7 +32,7 @@ public static class DeviceLosses
         Device device = logits.Device;
         ArrayView<float> rowLoss = device.Scratch(rows);
         device.Kernels.CrossEntropyRows(rows, logits.View, device.Upload(targets), wantGradient ? gradient.View : device.Placeholder, rowLoss, classes,
-            counted == 0 ? 0f : 1f / counted, wantGradient);
+            counted == 0 ? 0f : 1f / counted, labelSmoothing, wantGradient);
         double total = SumOfRows(device, rowLoss, rows);
         return counted == 0 ? float.NaN : (float)(total / counted);
     }

@@ -39,6 +39,22 @@ public interface IModel
 
     /// <summary>What the model is made of, layer by layer (generated models; null for a model written by hand).</summary>
     ModelArchitecture? Architecture => null;
+
+    /// <summary>
+    /// Label smoothing ε of the class loss (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>), in [0, 1]: each target
+    /// counts 1 − ε on its class and ε / <see cref="OutputWidth"/> on every class, in training steps and evaluations alike.
+    /// Generated models and encoder–decoders keep it; a model written by hand has none unless it implements it (0, and
+    /// setting another value throws).
+    /// </summary>
+    float LabelSmoothing
+    {
+        get => 0f;
+        set
+        {
+            if (Losses.RequireLabelSmoothing(value, nameof(value)) != 0f)
+                throw new NotSupportedException($"{GetType().Name} has no label smoothing (a model written by hand implements IModel.LabelSmoothing to have one).");
+        }
+    }
 }
 
 /// <summary>A model made of parts that draw from more random generators than <see cref="IModel.DropoutRandom"/>; checkpoints save them all.</summary>

@@ -12,11 +12,14 @@ public static class Losses
     /// Softmax cross-entropy of <paramref name="logits"/> [rows, classes] against class ids
     /// (PyTorch <c>F.cross_entropy</c>): the mean over the rows whose target is not negative;
     /// a negative target (e.g. −100 for padding) is ignored. Writes d(mean loss)/d(logits) into
-    /// <paramref name="gradient"/> when it is not empty (zero on ignored rows).
+    /// <paramref name="gradient"/> when it is not empty (zero on ignored rows). With <paramref name="labelSmoothing"/> ε
+    /// above 0 (PyTorch's <c>label_smoothing</c>), each counted row's target is (1 − ε) on its class and ε / classes on
+    /// every class: its loss (1 − ε) (−log p[t]) + ε / classes · Σ_c −log p[c].
     /// </summary>
     /// <returns>The mean loss, or NaN when every target is ignored (as PyTorch).</returns>
-    public static unsafe float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int classes, Span<float> gradient, string targetName = "targets")
+    public static unsafe float SoftmaxCrossEntropy(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int classes, Span<float> gradient, string targetName = "targets", float labelSmoothing = 0f)
     {
+        RequireLabelSmoothing(labelSmoothing, nameof(labelSmoothing));
         int rows = targets.Length;
         if (logits.Length != (long)rows * classes) throw new ArgumentException($"Cross-entropy: logits have {logits.Length} values, expected {rows} × {classes}.", nameof(logits));
         bool wantGrad = !gradient.IsEmpty;
@@ -35,7 +38,7 @@ public static class Losses
             var work = new CrossEntropyWork
             {
                 Logits = pz, Gradient = wantGrad ? pg : null, Targets = pt, Sums = ps, Rows = rows, Classes = classes, ChunkRows = chunkRows, Chunks = chunks,
-                Scale = counted == 0 ? 0f : 1f / counted,
+                Scale = counted == 0 ? 0f : 1f / counted, Smoothing = labelSmoothing,
             };
             GemmWorkers.Run(&CrossEntropyPart, &work, GemmWorkers.Parts(chunks, (long)rows * classes, CrossEntropySplitFrom));
         }
@@ -43,6 +46,15 @@ public static class Losses
         for (int c = 0; c < chunks; c++) total += sums[c];
         return counted == 0 ? float.NaN : (float)(total / counted);
     }
+
+    /// <summary>
+    /// Checks a label smoothing ε: in [0, 1], as PyTorch's <c>label_smoothing</c> (0: none; 1: a uniform target). The
+    /// models' <c>LabelSmoothing</c> and the device's loss check theirs here.
+    /// </summary>
+    /// <returns><paramref name="value"/>.</returns>
+    public static float RequireLabelSmoothing(float value, string paramName) =>
+        value is >= 0f and <= 1f ? value
+            : throw new ArgumentOutOfRangeException(paramName, value, $"Label smoothing must be in [0, 1] (PyTorch's label_smoothing), got {value}.");
 
     /// <summary>Rows per chunk of the loss's sum (at least; more when there would be over <see cref="CrossEntropyMaxChunks"/> chunks).</summary>
     private const int CrossEntropyChunkRows = 64;
@@ -57,7 +69,7 @@ public static class Losses
         public int* Targets;
         public double* Sums;
         public int Rows, Classes, ChunkRows, Chunks;
-        public float Scale;
+        public float Scale, Smoothing;
     }
 
     private static unsafe void CrossEntropyPart(void* state, int part, int parts)
@@ -75,7 +87,7 @@ public static class Losses
             {
                 var z = new ReadOnlySpan<float>(w.Logits + (nint)r * classes, classes);
                 Span<float> g = w.Gradient == null ? default : new Span<float>(w.Gradient + (nint)r * classes, classes);
-                sum += RowLoss(z, w.Targets[r], w.Scale, g, buffer);
+                sum += RowLoss(z, w.Targets[r], w.Scale, w.Smoothing, g, buffer);
             }
             w.Sums[chunk] = sum;
         }
@@ -84,8 +96,10 @@ public static class Losses
     /// <summary>
     /// One row's loss, log Σ exp(z) − z[t], and its gradient (scaled) when <paramref name="gradient"/> is not empty; 0 and a
     /// zero gradient for an ignored row (t &lt; 0). <paramref name="buffer"/> holds the exponentials when there is no gradient.
+    /// With a smoothing ε, the target is (1 − ε) one-hot + ε / C: the loss log Σ exp(z) − (1 − ε) z[t] − ε / C · Σ z, the
+    /// gradient's target subtracted likewise.
     /// </summary>
-    private static double RowLoss(ReadOnlySpan<float> z, int t, float scale, Span<float> gradient, Span<float> buffer)
+    private static double RowLoss(ReadOnlySpan<float> z, int t, float scale, float smoothing, Span<float> gradient, Span<float> buffer)
     {
         if (t < 0)
         {
@@ -100,7 +114,12 @@ public static class Losses
         {
             sum = CellMath.ShiftedExp(z, max, gradient);
             TensorPrimitives.Multiply(gradient, (float)(scale / sum), gradient);
-            gradient[t] -= scale;
+            if (smoothing == 0f) gradient[t] -= scale;
+            else
+            {
+                TensorPrimitives.Subtract(gradient, scale * smoothing / z.Length, gradient);
+                gradient[t] -= scale * (1f - smoothing);
+            }
         }
         else
         {
@@ -110,7 +129,10 @@ public static class Losses
                 sum += CellMath.ShiftedExp(z.Slice(c0, n), max, buffer.Slice(0, n));
             }
         }
-        return max + Math.Log(sum) - z[t];
+        if (smoothing == 0f) return max + Math.Log(sum) - z[t];
+        double total = 0; // Σ z in double: with tens of thousands of classes a float sum would lose the small ones
+        foreach (float v in z) total += v;
+        return max + Math.Log(sum) - (1.0 - smoothing) * z[t] - smoothing * total / z.Length;
     }
 
     /// <summary>

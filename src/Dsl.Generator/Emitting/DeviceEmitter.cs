@@ -208,10 +208,10 @@ internal static class DeviceEmitter
         w.Line();
         string gradient = $"training ? ws.{last.Dy.Name} : default";
         w.Line("/// <summary>The class loss on the device, from the logits the pass left there; its gradient stays there for the backward pass.</summary>");
-        w.Open($"public float SoftmaxCrossEntropy({host} host, bool training)");
+        w.Open($"public float SoftmaxCrossEntropy({host} host, bool training, float labelSmoothing)");
         w.Line("using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device");
         w.Line("Workspace ws = For(host);");
-        w.Line($"float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.{last.Out.Name}, host.{plan.Targets.Name}, {m.OutputWidth}, {gradient}, \"targets\");");
+        w.Line($"float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.{last.Out.Name}, host.{plan.Targets.Name}, {m.OutputWidth}, {gradient}, \"targets\", labelSmoothing);");
         w.Line("ws.GradientOnDevice = training;");
         w.Line("return loss;");
         w.Close();

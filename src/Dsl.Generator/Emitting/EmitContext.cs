@@ -33,7 +33,7 @@ internal static class Names
         "State", "Workspace", "DeviceRun", "InputWidth", "VocabularySize", "OutputWidth", "ReturnsSequences", "CanStep", "Architecture", "Parameters",
         "Forward", "Backward", "Loss", "ClassLoss", "ValueLoss", "AttentionWeights", "CreateState", "Step", "NewOutput", "ForwardInto", "RequireState",
         "ReadInputShape", "NewWorkspace", "LoadInput", "AsState", "RequireMemory", "ForwardPass", "BackwardPass", "Device", "To", "ToHost",
-        "_dropoutRng", "_workspace", "_stepWorkspace", "_deviceRun",
+        "LabelSmoothing", "_dropoutRng", "_labelSmoothing", "_workspace", "_stepWorkspace", "_deviceRun",
     };
 
     /// <summary>Every name the generated code declares directly in an encoder–decoder composition (CompositionEmitter; valid or not).</summary>

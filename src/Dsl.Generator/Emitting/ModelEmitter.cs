@@ -124,6 +124,7 @@ internal static class ModelEmitter
         w.Line($"public {m.Spec.Name}(int seed = 0) => {fail}");
         w.Line($"public static global::Dsl.ModelArchitecture Architecture => {fail}");
         w.Line($"public global::Dsl.ParameterSet Parameters => {fail}");
+        w.Line($"public float LabelSmoothing {{ get => {fail.TrimEnd(';')}; set => {fail} }}");
         foreach (string extra in new[] { "", $", {L} lengths", ", State state" })
         {
             w.Line($"public {tensor} Forward({input} {name}{extra}) => {fail}");
@@ -195,6 +196,13 @@ internal static class ModelEmitter
         w.Line();
         w.Line("/// <summary>The model's parameters, named and laid out as PyTorch's state_dict.</summary>");
         w.Line("public global::Dsl.ParameterSet Parameters { get; }");
+        w.Line();
+        w.Line("/// <summary>");
+        w.Line("/// Label smoothing ε of the class loss (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>), in [0, 1], 0 by default:");
+        w.Line("/// Backward and Loss against class ids count each target as 1 − ε on its class and ε / OutputWidth on every class.");
+        w.Line("/// </summary>");
+        w.Line("public float LabelSmoothing { get => _labelSmoothing; set => _labelSmoothing = global::Dsl.Losses.RequireLabelSmoothing(value, nameof(LabelSmoothing)); }");
+        w.Line("private float _labelSmoothing;");
         w.Line();
         w.Line("/// <summary>Creates the model with parameters initialised deterministically from <paramref name=\"seed\"/>.</summary>");
         w.Open($"public {m.Spec.Name}(int seed = 0)");
@@ -322,8 +330,8 @@ internal static class ModelEmitter
             {
                 if (m.OutputIsSequence) w.Line($"if (ws.HasLengths) {Layout}.IgnorePaddedTargets(ws.{targetBuffer}, ws.lengths, B, T); // padded steps count for nothing");
                 w.Line(device
-                    ? $"float loss = _deviceRun is not null ? _deviceRun.SoftmaxCrossEntropy(ws, training) : global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");"
-                    : $"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\");");
+                    ? $"float loss = _deviceRun is not null ? _deviceRun.SoftmaxCrossEntropy(ws, training, _labelSmoothing) : global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\", _labelSmoothing);"
+                    : $"float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.{last}, ws.{targetBuffer}, {C}, {gradient}, \"targets\", _labelSmoothing);");
             }
             else
             {

@@ -81,6 +81,12 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
     /// <summary>The coin flips of teacher forcing below 1 (seeded; checkpoints may save it).</summary>
     public Rng TeacherForcingRandom { get; }
 
+    /// <summary>
+    /// Label smoothing ε of the decoder's class loss (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>), in [0, 1]: the
+    /// decoder's own <see cref="IModel.LabelSmoothing"/>, which <see cref="Backward"/> and <see cref="Loss"/> apply.
+    /// </summary>
+    public float LabelSmoothing { get => Decoder.LabelSmoothing; set => Decoder.LabelSmoothing = value; }
+
     int IModel.InputWidth => Encoder.InputWidth;
     int IModel.OutputWidth => Decoder.OutputWidth;
     bool IModel.ReturnsSequences => true;
@@ -120,7 +126,7 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
         targets.FlattenTo(flatTargets);
         var flatLogits = new float[logits.FlattenedLength];
         logits.FlattenTo(flatLogits);
-        return Losses.SoftmaxCrossEntropy(flatLogits, flatTargets, Decoder.OutputWidth, default, "targets");
+        return Losses.SoftmaxCrossEntropy(flatLogits, flatTargets, Decoder.OutputWidth, default, "targets", Decoder.LabelSmoothing);
     }
 
     /// <summary>

@@ -166,7 +166,10 @@ public sealed class Trainer
             : $"{name}: a target per step, but the model returns one vector per sequence ([batch, {_model.OutputWidth}]): batch (sequence, label) pairs.", name);
     }
 
-    /// <summary>Mean cross-entropy over every target token of <paramref name="data"/>, and the fraction predicted right (arg max), in inference mode.</summary>
+    /// <summary>
+    /// Mean cross-entropy over every target token of <paramref name="data"/> (with the model's <see cref="IModel.LabelSmoothing"/>,
+    /// the loss its training steps report), and the fraction predicted right (arg max), in inference mode.
+    /// </summary>
     public (float Loss, float Accuracy) Evaluate(Batcher data)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -174,6 +177,7 @@ public sealed class Trainer
         data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
         double sum = 0, tokens = 0, right = 0;
         int classes = _model.OutputWidth;
+        float smoothing = _model.LabelSmoothing;
         foreach (TokenBatch b in data.Batches())
         {
             int counted = b.Targets.Count(t => t >= 0);
@@ -181,7 +185,7 @@ public sealed class Trainer
             Tensor<float> logits = _model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), b.Lengths);
             var flat = new float[logits.FlattenedLength];
             logits.FlattenTo(flat);
-            sum += (double)Losses.SoftmaxCrossEntropy(flat, b.Targets, classes, default) * counted;
+            sum += (double)Losses.SoftmaxCrossEntropy(flat, b.Targets, classes, default, labelSmoothing: smoothing) * counted;
             for (int r = 0; r < b.Targets.Length; r++)
             {
                 if (b.Targets[r] >= 0 && TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(flat, r * classes, classes)) == b.Targets[r]) right++;

@@ -261,7 +261,7 @@ def new_model(case, layers, seed):
     return model
 
 
-def make(case, layers, batch, steps, loss, seed, ignore=True):
+def make(case, layers, batch, steps, loss, seed, ignore=True, smoothing=0.0):
     model = new_model(case, layers, seed)
     weights = model.state_dict()
 
@@ -277,12 +277,14 @@ def make(case, layers, batch, steps, loss, seed, ignore=True):
         targets = torch.randint(0, classes, out.shape[:-1])
         if ignore:
             targets.view(-1)[::4] = -100  # every fourth position is padding
-        value = F.cross_entropy(out.reshape(-1, classes), targets.reshape(-1), ignore_index=-100)
+        value = F.cross_entropy(out.reshape(-1, classes), targets.reshape(-1), ignore_index=-100, label_smoothing=smoothing)
     else:
         targets = torch.randn(out.shape)
         value = F.mse_loss(out, targets.double())
     value.backward()
     expected = {"input": x, "targets": targets if loss == "ce" else targets.float(), "output": out.float(), "loss": value.reshape(1).float()}
+    if smoothing:
+        expected["label_smoothing"] = torch.tensor([smoothing], dtype=torch.float32)
     for name, p in model.named_parameters():
         expected["grad." + name] = p.grad.float()
     save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
@@ -541,7 +543,7 @@ class TransformerSeq2Seq(nn.Module):
         return names
 
 
-def make_transformer(case, norm_first, seed, start=1, max_length=7):
+def make_transformer(case, norm_first, seed, start=1, max_length=7, smoothing=0.0):
     """A training step of the Transformer encoder-decoder on padded sources (teacher forcing): weights, sources, lengths,
     decoder inputs, targets, logits, cross-attention weights, loss, gradients; then greedy decoding of each source by
     full recompute (the whole prefix decoded again at every step) with each step's logits, which Dsl's cached stepping
@@ -559,9 +561,11 @@ def make_transformer(case, norm_first, seed, start=1, max_length=7):
     src, lengths, dec_in, targets = seq2seq_batch(B, S, T)
     memory, pad = model.encode(src, lengths)
     logits = model.decode(dec_in, memory, pad)
-    loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1), ignore_index=-100)
+    loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1), ignore_index=-100, label_smoothing=smoothing)
     loss.backward()
     expected = {"source": src, "lengths": lengths, "decoder_input": dec_in, "targets": targets, "output": logits.float(), "loss": loss.reshape(1).float()}
+    if smoothing:
+        expected["label_smoothing"] = torch.tensor([smoothing], dtype=torch.float32)
     for name, p in model.named_parameters():
         expected["grad." + names[name]] = p.grad.float()
     with torch.no_grad():
@@ -579,6 +583,30 @@ def make_transformer(case, norm_first, seed, start=1, max_length=7):
             expected[f"greedy_logits_{b}"] = torch.stack(steps).float()  # each step's logits, the prefix recomputed
     save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
     print(f"{case}: loss {loss.item():.6f}, greedy {[expected[f'greedy_{b}'].tolist() for b in range(B)]}")
+
+
+def make_label_smoothing():
+    """Cross-entropy with label smoothing (F.cross_entropy(label_smoothing=ε), ignore_index=-100): the loss and its gradient
+    for logits [10, 7] (one row shifted by 40, two targets ignored) at three ε, in label_smoothing.safetensors; a training
+    step of the Lstm case's model (LstmSmoothed, ε = 0.2) and of the post-norm Transformer (TransformerSeq2SeqSmoothed,
+    ε = 0.1, as Vaswani et al. trained theirs)."""
+    torch.manual_seed(530)
+    logits = torch.randn(10, 7, dtype=torch.float64) * 3
+    logits[4] += 40
+    targets = torch.randint(0, 7, (10,))
+    targets[2] = targets[7] = -100
+    smoothing = [0.1, 0.35, 1.0]
+    tensors = {"logits": logits.float(), "targets": targets, "smoothing": torch.tensor(smoothing, dtype=torch.float32)}
+    for i, eps in enumerate(smoothing):
+        z = logits.float().double().requires_grad_()  # the float logits the test reads, in double
+        loss = F.cross_entropy(z, targets, ignore_index=-100, label_smoothing=eps)
+        loss.backward()
+        tensors[f"loss_{i}"] = loss.reshape(1).float()
+        tensors[f"grad_{i}"] = z.grad.float()
+    save_safetensors(os.path.join(HERE, "label_smoothing.safetensors"), tensors)
+    print("label_smoothing:", [round(tensors[f"loss_{i}"].item(), 6) for i in range(len(smoothing))])
+    make("LstmSmoothed", [("embedding", 11, 5), ("lstm", 7), ("dense", 11)], 3, 5, "ce", seed=530, smoothing=0.2)
+    make_transformer("TransformerSeq2SeqSmoothed", False, 531, smoothing=0.1)
 
 
 def make_input_feeding():
@@ -926,6 +954,9 @@ if __name__ == "__main__":
     if "--schedules" in sys.argv:  # only schedules.safetensors
         make_schedules()
         sys.exit(0)
+    if "--label-smoothing" in sys.argv:  # only label_smoothing.safetensors, LstmSmoothed.* and TransformerSeq2SeqSmoothed.*
+        make_label_smoothing()
+        sys.exit(0)
     if "--transformer" in sys.argv:  # only the Transformer* files
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
@@ -952,6 +983,7 @@ if __name__ == "__main__":
     make_transformer("TransformerSeq2Seq", False, 510)
     make_transformer("TransformerSeq2SeqPreNorm", True, 511)
     make_input_feeding()
+    make_label_smoothing()
     make_projection()
     make_optimizers()
     make_schedules()

@@ -49,7 +49,7 @@ public class DeviceGeneratorTests
         Assert.Contains("if (_deviceRun is not null) _deviceRun.ForwardPass(ws, training, state, outputToHost);", host);
         // a class loss runs on the device: the logits stay there and their gradient is written there
         Assert.Contains("ForwardPass(ws, training, state, outputToHost: _deviceRun is null);", host);
-        Assert.Contains("float loss = _deviceRun is not null ? _deviceRun.SoftmaxCrossEntropy(ws, training) : global::Dsl.Losses.SoftmaxCrossEntropy(", host);
+        Assert.Contains("float loss = _deviceRun is not null ? _deviceRun.SoftmaxCrossEntropy(ws, training, _labelSmoothing) : global::Dsl.Losses.SoftmaxCrossEntropy(", host);
         Snapshot.Verify(sources.Single(s => s.HintName == "Demo.CharModel.Device.g.cs").SourceText.ToString(), "Demo.CharModel.Device.g");
     }
 

@@ -621,6 +621,46 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     [Fact]
+    public void TheSmoothedClassLossOnTheDeviceMatchesPyTorch()
+    {
+        var expected = SafeTensors.Read(Fixture.Path("label_smoothing.safetensors"));
+        float[] logits = expected["logits"].ToFloat(), smoothing = expected["smoothing"].ToFloat();
+        int[] targets = expected["targets"].ToInt32();
+        int n = logits.Length, classes = n / targets.Length;
+        using var memory = new DeviceMemory(fixture.Cpu, 2 * n);
+        DeviceSpan z = memory.Span.Slice(0, n), gradient = memory.Span.Slice(n, n);
+        z.CopyFrom(logits);
+        var onHost = new float[n];
+        for (int i = 0; i < smoothing.Length; i++)
+        {
+            float loss = DeviceLosses.SoftmaxCrossEntropy(z, targets, classes, gradient, labelSmoothing: smoothing[i]);
+            Tolerance.AssertClose(expected[$"loss_{i}"].ToFloat(), [loss], $"loss at ε = {smoothing[i]}");
+            gradient.CopyTo(onHost);
+            Tolerance.AssertClose(expected[$"grad_{i}"].ToFloat(), onHost, $"gradient at ε = {smoothing[i]}");
+        }
+        Assert.Equal("labelSmoothing", Assert.Throws<ArgumentOutOfRangeException>(() => DeviceLosses.SoftmaxCrossEntropy(z, targets, classes, gradient, labelSmoothing: -0.5f)).ParamName);
+    }
+
+    /// <summary>A model with label smoothing trains on the device as on the host (the smoothed loss and its gradient start the backward pass there).</summary>
+    [Theory]
+    [InlineData(nameof(GcGru))]
+    [InlineData(nameof(TinyGpt))]
+    public void ASmoothedClassLossTrainsOnTheDeviceAsOnTheHost(string name)
+    {
+        IModel host = Create(name), device = Create(name);
+        host.LabelSmoothing = device.LabelSmoothing = 0.25f;
+        ((IDeviceModel)device).To(fixture.Cpu);
+        var h = (IModel<int>)host;
+        var d = (IModel<int>)device;
+        Tensor<int> input = Tokens(host.InputWidth), targets = Targets(host);
+        Tolerance.AssertClose([h.Loss(input, targets)], [d.Loss(input, targets)], name + " loss");
+        AssertLossAndGradients(h.Backward(input, targets), d.Backward(input, targets), host, device, name + " backward");
+        AssertLossAndGradients(h.Backward(input, targets, Lengths), d.Backward(input, targets, Lengths), host, device, name + " backward with lengths");
+        device.LabelSmoothing = 0f;
+        Assert.NotEqual(h.Loss(input, targets), d.Loss(input, targets), 3);
+    }
+
+    [Fact]
     public void TheSquaredErrorOnTheDeviceIsTheHostsWithItsGradientLeftOnTheDevice()
     {
         const int batch = 3, steps = 4, width = 5, n = batch * steps * width;

@@ -18,6 +18,7 @@ public class GradientCheckTests
     [Fact] public void RnnReluStackedBidirectional() => CheckFeatures(() => new GcRnnReluStackedBidirectional(seed: 4), features: 3, outputShape: [2, 5, 3], batch: 2, steps: 5, epsilon: 1e-3f);
     [Fact] public void LstmBidirectionalManyToOne() => CheckFeatures(() => new GcLstmBidirectionalManyToOne(seed: 5), features: 3, outputShape: [3, 3], batch: 3, steps: 4);
     [Fact] public void Gru() => CheckTokens(() => new GcGru(seed: 6), vocab: 7, classes: 7, batch: 3, steps: 5);
+    [Fact] public void GruWithLabelSmoothing() => CheckTokens(() => new GcGru(seed: 6) { LabelSmoothing = 0.3f }, vocab: 7, classes: 7, batch: 3, steps: 5);
     [Fact] public void GruChoStackedBidirectional() => CheckFeatures(() => new GcGruChoStackedBidirectional(seed: 7), features: 5, outputShape: [2, 3, 3], batch: 2, steps: 3);
     [Fact] public void DropoutEverywhere() => CheckTokens(() => new GcDropout(seed: 8), vocab: 5, classes: 5, batch: 3, steps: 4);
     [Fact] public void GruManyToOneThroughDenseStack() => CheckFeatures(() => new GcGruManyToOneDense(seed: 9), features: 3, outputShape: [3, 3], batch: 3, steps: 5);

@@ -117,11 +117,11 @@ namespace Demo
             }
 
             /// <summary>The class loss on the device, from the logits the pass left there; its gradient stays there for the backward pass.</summary>
-            public float SoftmaxCrossEntropy(CharModel.Workspace host, bool training)
+            public float SoftmaxCrossEntropy(CharModel.Workspace host, bool training, float labelSmoothing)
             {
                 using global::Dsl.Gpu.Device.PassScope pass = Device.Pass(); // one pass at a time on the device
                 Workspace ws = For(host);
-                float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.dense_out, host.targets, 30, training ? ws.dense_dout : default, "targets");
+                float loss = global::Dsl.Gpu.DeviceLosses.SoftmaxCrossEntropy(ws.dense_out, host.targets, 30, training ? ws.dense_dout : default, "targets", labelSmoothing);
                 ws.GradientOnDevice = training;
                 return loss;
             }

@@ -49,6 +49,13 @@ namespace DateTranslator
         /// <summary>The model's parameters, named and laid out as PyTorch's state_dict.</summary>
         public global::Dsl.ParameterSet Parameters { get; }
 
+        /// <summary>
+        /// Label smoothing ε of the class loss (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>), in [0, 1], 0 by default:
+        /// Backward and Loss against class ids count each target as 1 − ε on its class and ε / OutputWidth on every class.
+        /// </summary>
+        public float LabelSmoothing { get => _labelSmoothing; set => _labelSmoothing = global::Dsl.Losses.RequireLabelSmoothing(value, nameof(LabelSmoothing)); }
+        private float _labelSmoothing;
+
         /// <summary>Creates the model with parameters initialised deterministically from <paramref name="seed"/>.</summary>
         public DateDecoder(int seed = 0)
         {
@@ -153,7 +160,7 @@ namespace DateTranslator
             ForwardPass(ws, training, state);
             global::Dsl.Kernels.Layout.ToTimeMajor(targetValues, ws.targets, B, T, 1);
             if (ws.HasLengths) global::Dsl.Kernels.Layout.IgnorePaddedTargets(ws.targets, ws.lengths, B, T); // padded steps count for nothing
-            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_1_out, ws.targets, 14, training ? ws.dense_1_dout : default, "targets");
+            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_1_out, ws.targets, 14, training ? ws.dense_1_dout : default, "targets", _labelSmoothing);
             if (training)
             {
                 if (state is not null && !float.IsFinite(loss))

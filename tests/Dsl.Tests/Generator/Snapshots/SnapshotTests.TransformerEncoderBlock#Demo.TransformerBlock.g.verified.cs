@@ -61,6 +61,13 @@ namespace Demo
         /// <summary>The model's parameters, named and laid out as PyTorch's state_dict.</summary>
         public global::Dsl.ParameterSet Parameters { get; }
 
+        /// <summary>
+        /// Label smoothing ε of the class loss (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>), in [0, 1], 0 by default:
+        /// Backward and Loss against class ids count each target as 1 − ε on its class and ε / OutputWidth on every class.
+        /// </summary>
+        public float LabelSmoothing { get => _labelSmoothing; set => _labelSmoothing = global::Dsl.Losses.RequireLabelSmoothing(value, nameof(LabelSmoothing)); }
+        private float _labelSmoothing;
+
         /// <summary>Creates the model with parameters initialised deterministically from <paramref name="seed"/>.</summary>
         public TransformerBlock(int seed = 0)
         {
@@ -166,7 +173,7 @@ namespace Demo
             Workspace ws = LoadInput(tokens, lengths, 0, training, out _, out _);
             ForwardPass(ws, training, state);
             targetValues.CopyTo(ws.targets);
-            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_2_out, ws.targets, 3, training ? ws.dense_2_dout : default, "targets");
+            float loss = global::Dsl.Losses.SoftmaxCrossEntropy(ws.dense_2_out, ws.targets, 3, training ? ws.dense_2_dout : default, "targets", _labelSmoothing);
             if (training)
             {
                 global::Dsl.Check.FiniteLoss(loss, "TransformerBlock");
