@@ -252,7 +252,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
         switch (optimizer)
         {
             case Sgd sgd:
-                args = new OptimizerArgs { Kind = 0, Momentum = sgd.Momentum, Dampening = sgd.Dampening, Nesterov = sgd.Nesterov ? 1 : 0, WeightDecay = sgd.WeightDecay };
+                args = new OptimizerArgs { Kind = 0, Momentum = sgd.Momentum, Dampening = sgd.Dampening, Nesterov = sgd.Nesterov ? 1 : 0 };
                 break;
             // Adam and AdamW as the library defines them: a subclass's own update (it may override Update) runs on the host
             case Adam adam when adam.GetType() == typeof(Adam) || adam is AdamW:
@@ -261,17 +261,17 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
                 float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(adam.Beta2, optimizer.StepCount));
                 args = new OptimizerArgs
                 {
-                    Kind = 1, Beta1 = adam.Beta1, Beta2 = adam.Beta2, Epsilon = adam.Epsilon, WeightDecay = adam.WeightDecay, Decoupled = adam is AdamW ? 1 : 0,
+                    Kind = 1, Beta1 = adam.Beta1, Beta2 = adam.Beta2, Epsilon = adam.Epsilon, Decoupled = adam is AdamW ? 1 : 0,
                     AmsGrad = adam.AmsGrad ? 1 : 0,
                     StepSize = optimizer.LearningRate / bias1, Bias2Sqrt = bias2Sqrt,
                 };
                 break;
             }
             case Adagrad adagrad:
-                args = new OptimizerArgs { Kind = 3, WeightDecay = adagrad.WeightDecay, Epsilon = adagrad.Epsilon, StepSize = adagrad.StepRate };
+                args = new OptimizerArgs { Kind = 3, Epsilon = adagrad.Epsilon, StepSize = adagrad.StepRate };
                 break;
             case RmsProp rms:
-                args = new OptimizerArgs { Kind = 2, Beta2 = rms.Alpha, Epsilon = rms.Epsilon, WeightDecay = rms.WeightDecay, Momentum = rms.Momentum, Centered = rms.Centered ? 1 : 0 };
+                args = new OptimizerArgs { Kind = 2, Beta2 = rms.Alpha, Epsilon = rms.Epsilon, Momentum = rms.Momentum, Centered = rms.Centered ? 1 : 0 };
                 break;
             default:
                 return false;
@@ -292,6 +292,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
                 S3 = state.Length > 2 ? state[2][i].Span.View : device.Placeholder,
             };
             args.First = started is not null && !started[i] ? 1 : 0;
+            args.WeightDecay = optimizer.WeightDecayOf(i); // its group's, or the optimiser's
             device.Kernels.Optimizer(value.Length, views, args);
             if (started is not null) started[i] = true;
         }

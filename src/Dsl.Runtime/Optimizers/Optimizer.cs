@@ -21,6 +21,11 @@ public abstract class Optimizer
         Parameters = parameters.ToArray();
         if (Parameters.Count == 0)
             throw new ArgumentException("The optimiser got an empty parameter list (as torch.optim refuses): pass a model's Parameters, or a filter of them that keeps some.", nameof(parameters));
+        if (parameters is ParameterGroups groups)
+        {
+            Groups = groups.Groups;
+            _groupDecays = groups.Groups.SelectMany(g => g.Parameters.Select(_ => g.WeightDecay)).ToArray();
+        }
         var tensors = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
         foreach (Parameter p in Parameters)
         {
@@ -31,8 +36,31 @@ public abstract class Optimizer
         LearningRate = learningRate;
     }
 
-    /// <summary>The parameters this optimiser updates.</summary>
+    /// <summary>The parameters this optimiser updates (those of every group, in order).</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>The parameter groups it was built over (a <see cref="ParameterGroups"/> in place of the parameters), or null.</summary>
+    public IReadOnlyList<ParameterGroup>? Groups { get; }
+
+    /// <summary>Each parameter's group's own weight decay (null: the optimiser's), when built over groups.</summary>
+    private readonly float?[]? _groupDecays;
+
+    /// <summary>
+    /// The weight decay λ of every parameter whose group sets none (torch.optim's <c>weight_decay</c>): an L2 term λ·θ added
+    /// to the gradient, or in <see cref="AdamW"/> decoupled from it (the values shrink by lr·λ before the update).
+    /// </summary>
+    public float WeightDecay { get; private protected init; }
+
+    /// <summary>The weight decay parameter <paramref name="index"/> (of <see cref="Parameters"/>) is updated with: its group's, or <see cref="WeightDecay"/>.</summary>
+    public float WeightDecayOf(int index) => _groupDecays?[index] ?? WeightDecay;
+
+    /// <summary>
+    /// <see cref="Settings"/>, and over groups each parameter's weight decay (<c>weight_decay[name]</c>) and the number of groups
+    /// (<c>param_groups</c>, 1 without): what a checkpoint records and compares on resuming.
+    /// </summary>
+    internal (string Name, float Value)[] AllSettings => Groups is null
+        ? [.. Settings, ("param_groups", 1f)]
+        : [.. Settings, ("param_groups", Groups.Count), .. Parameters.Select((p, i) => ($"weight_decay[{p.Name}]", WeightDecayOf(i)))];
 
     /// <summary>The learning rate, finite and non-negative; a schedule may change it between steps.</summary>
     public float LearningRate
@@ -164,8 +192,6 @@ public sealed class Sgd : Optimizer
     public float Dampening { get; }
     /// <summary>Whether Nesterov momentum is used.</summary>
     public bool Nesterov { get; }
-    /// <summary>L2 penalty added to the gradient.</summary>
-    public float WeightDecay { get; }
 
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
@@ -176,7 +202,7 @@ public sealed class Sgd : Optimizer
         var kernel = new SgdKernel
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]),
-            Length = value.Length, LearningRate = LearningRate, WeightDecay = WeightDecay, Momentum = Momentum, Damped = 1 - Dampening, First = first, Nesterov = Nesterov,
+            Length = value.Length, LearningRate = LearningRate, WeightDecay = WeightDecayOf(index), Momentum = Momentum, Damped = 1 - Dampening, First = first, Nesterov = Nesterov,
         };
         LaneLoop.Run(ref kernel);
     }
@@ -255,8 +281,6 @@ public class Adam : Optimizer
     public float Beta2 { get; }
     /// <summary>Added to the denominator.</summary>
     public float Epsilon { get; }
-    /// <summary>Weight decay: an L2 term in the gradient (Adam) or decoupled (AdamW).</summary>
-    public float WeightDecay { get; }
     /// <summary>Whether the update divides by the largest second moment so far (AMSGrad) rather than the current one.</summary>
     public bool AmsGrad { get; }
 
@@ -269,7 +293,7 @@ public class Adam : Optimizer
         RequireLengths(index, value, grad, _m[index]);
         RequireLengths(index, value, grad, _v[index]);
         if (_vMax is not null) RequireLengths(index, value, grad, _vMax[index]);
-        float lr = LearningRate;
+        float lr = LearningRate, decay = WeightDecayOf(index);
         float bias1 = 1 - MathF.Pow(Beta1, StepCount);
         float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(Beta2, StepCount));
         var kernel = new AdamKernel
@@ -277,7 +301,7 @@ public class Adam : Optimizer
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), M = ref MemoryMarshal.GetArrayDataReference(_m[index]),
             V = ref MemoryMarshal.GetArrayDataReference(_v[index]), VMax = ref MemoryMarshal.GetArrayDataReference((_vMax ?? _v)[index]), Length = value.Length,
             Beta1 = Beta1, Beta2 = Beta2, Keep1 = 1 - Beta1, Keep2 = 1 - Beta2, Bias2Sqrt = bias2Sqrt, Epsilon = Epsilon, StepSize = lr / bias1,
-            WeightDecay = WeightDecay, Shrink = 1 - lr * WeightDecay, Decoupled = Decoupled, AmsGrad = _vMax is not null,
+            WeightDecay = decay, Shrink = 1 - lr * decay, Decoupled = Decoupled, AmsGrad = _vMax is not null,
         };
         LaneLoop.Run(ref kernel);
     }
@@ -369,8 +393,6 @@ public sealed class Adagrad : Optimizer
 
     /// <summary>How the rate decays with the steps: lr / (1 + (t − 1) · lr_decay) at step t.</summary>
     public float LearningRateDecay { get; }
-    /// <summary>Weight decay: an L2 term added to the gradient.</summary>
-    public float WeightDecay { get; }
     /// <summary>Where each value's sum of squared gradients starts.</summary>
     public float InitialAccumulatorValue { get; }
     /// <summary>Added to the root of the sum.</summary>
@@ -386,7 +408,7 @@ public sealed class Adagrad : Optimizer
         var kernel = new AdagradKernel
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Sum = ref MemoryMarshal.GetArrayDataReference(_sum[index]),
-            Length = value.Length, NegativeRate = -StepRate, WeightDecay = WeightDecay, Epsilon = Epsilon,
+            Length = value.Length, NegativeRate = -StepRate, WeightDecay = WeightDecayOf(index), Epsilon = Epsilon,
         };
         LaneLoop.Run(ref kernel);
     }
@@ -454,8 +476,6 @@ public sealed class RmsProp : Optimizer
     public float Alpha { get; }
     /// <summary>Added to the denominator.</summary>
     public float Epsilon { get; }
-    /// <summary>L2 penalty added to the gradient.</summary>
-    public float WeightDecay { get; }
     /// <summary>Momentum factor.</summary>
     public float Momentum { get; }
     /// <summary>Whether the gradient is normalised by its estimated variance.</summary>
@@ -471,7 +491,7 @@ public sealed class RmsProp : Optimizer
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Square = ref MemoryMarshal.GetArrayDataReference(_square[index]),
             Mean = ref MemoryMarshal.GetArrayDataReference(_mean[index]), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]), Length = value.Length,
-            LearningRate = LearningRate, Alpha = Alpha, Keep = 1 - Alpha, Epsilon = Epsilon, WeightDecay = WeightDecay, Momentum = Momentum, Centered = Centered,
+            LearningRate = LearningRate, Alpha = Alpha, Keep = 1 - Alpha, Epsilon = Epsilon, WeightDecay = WeightDecayOf(index), Momentum = Momentum, Centered = Centered,
         };
         LaneLoop.Run(ref kernel);
     }

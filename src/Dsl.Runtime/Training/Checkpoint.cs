@@ -62,7 +62,7 @@ public static class Checkpoint
             metadata["dsl.optimizer"] = optimizer.GetType().Name;
             metadata["dsl.optimizer.step_count"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
             metadata["dsl.optimizer.learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
-            foreach (var (name, value) in optimizer.Settings) metadata[SettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
+            foreach (var (name, value) in optimizer.AllSettings) metadata[SettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
             optimizer.StateToHost(); // a device may hold newer moments
             if (optimizer.Flags is { } flags) metadata["dsl.optimizer.flags"] = string.Concat(flags.Select(f => f ? '1' : '0'));
             foreach (var (slot, buffers) in optimizer.StateSlots)
@@ -132,7 +132,7 @@ public static class Checkpoint
                 else if (flags.Length != f.Length) problems.Add($"the optimiser had {flags.Length} parameters, not {f.Length}");
             }
             // the hyperparameters it was built with (a checkpoint written before they were recorded has none to compare)
-            CompareSettings(metadata, SettingKey, "optimiser", optimizer.Settings, problems);
+            CompareSettings(metadata, SettingKey, "optimiser", optimizer.AllSettings, problems);
             var expected = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (slot, buffers) in optimizer.StateSlots)
             {

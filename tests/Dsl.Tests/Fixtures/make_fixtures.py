@@ -809,6 +809,39 @@ def make_optimizers(steps=5):
     print(f"optimizers: {len(OPTIMIZERS)} configurations, {steps} steps")
 
 
+GROUPED = {
+    # name: torch.optim over [{'params': [w]}, {'params': [b], 'weight_decay': 0}, {'params': [c], 'weight_decay': 0.3}]
+    # with the optimiser's own weight_decay for w (Dsl.Tests/Runtime/ParameterGroupTests.cs)
+    "sgd": lambda gs: torch.optim.SGD(gs, lr=0.05, momentum=0.9, weight_decay=0.1),
+    "adam": lambda gs: torch.optim.Adam(gs, lr=0.02, weight_decay=0.1),
+    "adamw": lambda gs: torch.optim.AdamW(gs, lr=0.02, weight_decay=0.1, amsgrad=True),
+    "adagrad": lambda gs: torch.optim.Adagrad(gs, lr=0.1, lr_decay=0.05, weight_decay=0.1),
+    "rmsprop": lambda gs: torch.optim.RMSprop(gs, lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+}
+
+
+def make_parameter_groups(steps=5):
+    """Parameter groups with weight decays of their own (the optimiser's, 0 and 0.3) over three tensors: each tensor after
+    each of five steps on the same gradients, into parameter_groups.safetensors."""
+    torch.manual_seed(8)
+    shapes = {"w": (3, 4), "b": (4,), "c": (2, 3)}
+    start = {k: torch.randn(*shape) for k, shape in shapes.items()}
+    grads = [{k: torch.randn(*shape) for k, shape in shapes.items()} for _ in range(steps)]
+    out = {f"{k}.start": v for k, v in start.items()}
+    for i, g in enumerate(grads):
+        out.update({f"{k}.grad{i}": v for k, v in g.items()})
+    for name, make_opt in GROUPED.items():
+        p = {k: nn.Parameter(v.clone()) for k, v in start.items()}
+        opt = make_opt([{"params": [p["w"]]}, {"params": [p["b"]], "weight_decay": 0.0}, {"params": [p["c"]], "weight_decay": 0.3}])
+        for i, g in enumerate(grads):
+            for k in p:
+                p[k].grad = g[k].clone()
+            opt.step()
+            out.update({f"{name}.{k}.step{i + 1}": v.detach().clone() for k, v in p.items()})
+    save_safetensors(os.path.join(HERE, "parameter_groups.safetensors"), out)
+    print(f"parameter groups: {len(GROUPED)} optimisers, {steps} steps")
+
+
 def make_schedules():
     """Schedules in torch's chainable form: two stepped over one optimiser (they compose), and a rate set by hand part-way
     (the next step starts from it): the rate before each step, into schedules.safetensors."""
@@ -954,6 +987,9 @@ if __name__ == "__main__":
     if "--schedules" in sys.argv:  # only schedules.safetensors
         make_schedules()
         sys.exit(0)
+    if "--groups" in sys.argv:  # only parameter_groups.safetensors
+        make_parameter_groups()
+        sys.exit(0)
     if "--label-smoothing" in sys.argv:  # only label_smoothing.safetensors, LstmSmoothed.* and TransformerSeq2SeqSmoothed.*
         make_label_smoothing()
         sys.exit(0)
@@ -986,6 +1022,7 @@ if __name__ == "__main__":
     make_label_smoothing()
     make_projection()
     make_optimizers()
+    make_parameter_groups()
     make_schedules()
     make_half_precision()
     make_bleu()

@@ -460,6 +460,8 @@ public class DeviceModelTests(DeviceFixture fixture)
     [InlineData("adamw")]
     [InlineData("rmsprop")]
     [InlineData("rmsprop-centered")]
+    [InlineData("adamw-groups")]
+    [InlineData("sgd-groups")]
     public void OptimisersUpdateOnTheDeviceAsOnTheHost(string kind)
     {
         var host = new GcGru(seed: 1);
@@ -471,6 +473,9 @@ public class DeviceModelTests(DeviceFixture fixture)
             "nesterov" => new Sgd(p, 0.1f, momentum: 0.9f, nesterov: true),
             "adamw" => new AdamW(p, 0.01f),
             "rmsprop" => new RmsProp(p, 0.01f, momentum: 0.5f, weightDecay: 0.01f),
+            // each parameter with its group's decay: none on the vectors, and on the first matrix a decay of its own
+            "adamw-groups" => new AdamW(ParameterGroups.DecayMatricesOnly(p), 0.01f, weightDecay: 0.5f),
+            "sgd-groups" => new Sgd(new ParameterGroups(new ParameterGroup(p.Take(1), weightDecay: 2f), new ParameterGroup(p.Skip(1))), 0.1f, weightDecay: 0.05f),
             _ => new RmsProp(p, 0.01f, centered: true),
         };
         Optimizer h = Make(host.Parameters), d = Make(device.Parameters);

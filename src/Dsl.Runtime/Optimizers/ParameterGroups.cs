@@ -1,0 +1,67 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace Dsl;
+
+/// <summary>
+/// Parameters that share options of their own inside one optimiser: one of torch.optim's parameter groups
+/// (<c>{'params': biases, 'weight_decay': 0}</c>). A group's <see cref="WeightDecay"/> replaces the optimiser's for its
+/// parameters; null keeps the optimiser's.
+/// </summary>
+public sealed class ParameterGroup
+{
+    /// <summary>Groups <paramref name="parameters"/> (none is allowed: a model without biases still has the group).</summary>
+    public ParameterGroup(IEnumerable<Parameter> parameters, float? weightDecay = null)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        if (weightDecay is float decay && !(decay >= 0f && decay < float.MaxValue))
+            throw new ArgumentOutOfRangeException(nameof(weightDecay), decay, "must be in [0, 3.4028235E+38) (or null: the optimiser's)");
+        Parameters = parameters.ToArray();
+        WeightDecay = weightDecay;
+    }
+
+    /// <summary>The group's parameters.</summary>
+    public IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>The weight decay of the group's parameters; null: the optimiser's.</summary>
+    public float? WeightDecay { get; }
+}
+
+/// <summary>
+/// Parameter groups, passed where an optimiser takes its parameters (torch.optim's list of dicts):
+/// <c>new AdamW(new ParameterGroups(new(weights), new(biases, weightDecay: 0f)), weightDecay: 0.1f)</c>, or
+/// <see cref="DecayMatricesOnly"/>. The optimiser updates every group's parameters, each with its group's options; a
+/// parameter in two groups is refused as one given twice.
+/// </summary>
+public sealed class ParameterGroups : IEnumerable<Parameter>
+{
+    /// <summary>The groups, in order: the optimiser's <see cref="Optimizer.Parameters"/> are theirs, group after group.</summary>
+    public ParameterGroups(params ParameterGroup[] groups)
+    {
+        ArgumentNullException.ThrowIfNull(groups);
+        if (Array.IndexOf(groups, null) is int at and >= 0) throw new ArgumentException($"Group {at} is null.", nameof(groups));
+        Groups = groups.ToArray();
+    }
+
+    /// <summary>The groups.</summary>
+    public IReadOnlyList<ParameterGroup> Groups { get; }
+
+    /// <summary>
+    /// The usual split for Transformers and recurrent networks alike (minGPT's, Hugging Face's): the matrices (weights,
+    /// embeddings) take the optimiser's weight decay, and the parameters of one dimension — biases, layer-norm gains and
+    /// shifts — none. Two groups, the matrices first.
+    /// </summary>
+    public static ParameterGroups DecayMatricesOnly(IEnumerable<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        Parameter[] all = parameters.ToArray();
+        return new ParameterGroups(new ParameterGroup(all.Where(p => p is null || p.Shape.Length > 1)), new ParameterGroup(all.Where(p => p is not null && p.Shape.Length <= 1), weightDecay: 0f));
+    }
+
+    /// <inheritdoc/>
+    public IEnumerator<Parameter> GetEnumerator() => Groups.SelectMany(g => g.Parameters).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+}
