@@ -249,6 +249,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
     {
         using Device.PassScope pass = device.Pass();
         OptimizerArgs args;
+        float bias1 = 1f; // Adam's first-moment correction 1 − β₁ᵗ: its step size is lr / bias1
         switch (optimizer)
         {
             case Sgd sgd:
@@ -257,18 +258,18 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
             // Adam and AdamW as the library defines them: a subclass's own update (it may override Update) runs on the host
             case Adam adam when adam.GetType() == typeof(Adam) || adam is AdamW:
             {
-                float bias1 = 1 - MathF.Pow(adam.Beta1, optimizer.StepCount);
+                bias1 = 1 - MathF.Pow(adam.Beta1, optimizer.StepCount);
                 float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(adam.Beta2, optimizer.StepCount));
                 args = new OptimizerArgs
                 {
                     Kind = 1, Beta1 = adam.Beta1, Beta2 = adam.Beta2, Epsilon = adam.Epsilon, Decoupled = adam is AdamW ? 1 : 0,
                     AmsGrad = adam.AmsGrad ? 1 : 0,
-                    StepSize = optimizer.LearningRate / bias1, Bias2Sqrt = bias2Sqrt,
+                    Bias2Sqrt = bias2Sqrt,
                 };
                 break;
             }
             case Adagrad adagrad:
-                args = new OptimizerArgs { Kind = 3, Epsilon = adagrad.Epsilon, StepSize = adagrad.StepRate };
+                args = new OptimizerArgs { Kind = 3, Epsilon = adagrad.Epsilon };
                 break;
             case RmsProp rms:
                 args = new OptimizerArgs { Kind = 2, Beta2 = rms.Alpha, Epsilon = rms.Epsilon, Momentum = rms.Momentum, Centered = rms.Centered ? 1 : 0 };
@@ -276,7 +277,6 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
             default:
                 return false;
         }
-        args.LearningRate = optimizer.LearningRate;
         DeviceMemory[][] state = States(optimizer);
         bool[]? started = optimizer.Flags;
         for (int i = 0; i < optimizer.Parameters.Count; i++)
@@ -292,7 +292,10 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
                 S3 = state.Length > 2 ? state[2][i].Span.View : device.Placeholder,
             };
             args.First = started is not null && !started[i] ? 1 : 0;
-            args.WeightDecay = optimizer.WeightDecayOf(i); // its group's, or the optimiser's
+            // its group's rate and decay, or the optimiser's
+            args.LearningRate = optimizer.LearningRateOf(i);
+            args.WeightDecay = optimizer.WeightDecayOf(i);
+            args.StepSize = optimizer is Adagrad adagrad ? adagrad.StepRate(i) : args.LearningRate / bias1;
             device.Kernels.Optimizer(value.Length, views, args);
             if (started is not null) started[i] = true;
         }

@@ -25,7 +25,10 @@ public abstract class Optimizer
         {
             Groups = groups.Groups;
             _groupDecays = groups.Groups.SelectMany(g => g.Parameters.Select(_ => g.WeightDecay)).ToArray();
+            _groupOf = groups.Groups.SelectMany((g, i) => g.Parameters.Select(_ => i)).ToArray();
+            _rates = groups.Groups.Select(g => g.LearningRate ?? learningRate).ToArray();
         }
+        else _rates = [learningRate];
         var tensors = new HashSet<float[]>(ReferenceEqualityComparer.Instance);
         foreach (Parameter p in Parameters)
         {
@@ -33,7 +36,6 @@ public abstract class Optimizer
             if (!tensors.Add(p.Storage))
                 throw new ArgumentException($"Parameter '{p.Name}' is given twice (itself, or another name of the same tensor): it would be updated twice per step.", nameof(parameters));
         }
-        LearningRate = learningRate;
     }
 
     /// <summary>The parameters this optimiser updates (those of every group, in order).</summary>
@@ -44,6 +46,12 @@ public abstract class Optimizer
 
     /// <summary>Each parameter's group's own weight decay (null: the optimiser's), when built over groups.</summary>
     private readonly float?[]? _groupDecays;
+
+    /// <summary>Each parameter's group (index into <see cref="Groups"/>), when built over groups.</summary>
+    private readonly int[]? _groupOf;
+
+    /// <summary>Each group's learning rate now (one rate without groups).</summary>
+    private readonly float[] _rates;
 
     /// <summary>
     /// The weight decay λ of every parameter whose group sets none (torch.optim's <c>weight_decay</c>): an L2 term λ·θ added
@@ -62,22 +70,42 @@ public abstract class Optimizer
         ? [.. Settings, ("param_groups", 1f)]
         : [.. Settings, ("param_groups", Groups.Count), .. Parameters.Select((p, i) => ($"weight_decay[{p.Name}]", WeightDecayOf(i)))];
 
-    /// <summary>The learning rate, finite and non-negative; a schedule may change it between steps.</summary>
+    /// <summary>
+    /// The learning rate, finite and non-negative; a schedule may change it between steps. Over groups, the first group's
+    /// (torch's <c>param_groups[0]['lr']</c>), and setting it sets every group's (<c>for g in param_groups: g['lr'] = …</c>;
+    /// <see cref="SetGroupLearningRate"/> sets one).
+    /// </summary>
     public float LearningRate
     {
-        get => _learningRate;
-        set => _learningRate = value >= 0 && !float.IsInfinity(value) ? value
-            : throw new ArgumentOutOfRangeException(nameof(LearningRate), value, "the learning rate must be finite and non-negative");
+        get => _rates[0];
+        set => Array.Fill(_rates, RequireRate(value, nameof(LearningRate)));
     }
 
-    private float _learningRate;
+    /// <summary>The number of parameter groups: <see cref="Groups"/>' count, or 1.</summary>
+    public int GroupCount => _rates.Length;
+
+    /// <summary>Group <paramref name="group"/>'s learning rate now (its own, or the optimiser's, as a schedule has moved it).</summary>
+    public float GroupLearningRate(int group) => _rates[group];
+
+    /// <summary>Sets group <paramref name="group"/>'s learning rate (finite and non-negative).</summary>
+    public void SetGroupLearningRate(int group, float rate)
+    {
+        if ((uint)group >= (uint)_rates.Length) throw new ArgumentOutOfRangeException(nameof(group), group, $"the optimiser has {_rates.Length} group(s)");
+        _rates[group] = RequireRate(rate, nameof(rate));
+    }
+
+    /// <summary>The learning rate parameter <paramref name="index"/> (of <see cref="Parameters"/>) is updated with: its group's.</summary>
+    public float LearningRateOf(int index) => _rates[_groupOf?[index] ?? 0];
+
+    private static float RequireRate(float value, string name) => value >= 0 && !float.IsInfinity(value) ? value
+        : throw new ArgumentOutOfRangeException(name, value, "the learning rate must be finite and non-negative");
 
     /// <summary>
-    /// The rate every schedule over this optimiser starts from: the rate when the first schedule was attached (PyTorch's
-    /// <c>initial_lr</c>), so that a second schedule built beside a warm-up that has already lowered the rate does not
-    /// start from the lowered one.
+    /// The rates every schedule over this optimiser starts from, one per group: the rates when the first schedule was
+    /// attached (PyTorch's <c>initial_lr</c>), so that a second schedule built beside a warm-up that has already lowered the
+    /// rates does not start from the lowered ones.
     /// </summary>
-    internal float? ScheduleBase { get; set; }
+    internal float[]? ScheduleBases { get; set; }
 
     /// <summary>Number of <see cref="Step"/> calls so far.</summary>
     public long StepCount { get; internal set; }
@@ -202,7 +230,7 @@ public sealed class Sgd : Optimizer
         var kernel = new SgdKernel
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]),
-            Length = value.Length, LearningRate = LearningRate, WeightDecay = WeightDecayOf(index), Momentum = Momentum, Damped = 1 - Dampening, First = first, Nesterov = Nesterov,
+            Length = value.Length, LearningRate = LearningRateOf(index), WeightDecay = WeightDecayOf(index), Momentum = Momentum, Damped = 1 - Dampening, First = first, Nesterov = Nesterov,
         };
         LaneLoop.Run(ref kernel);
     }
@@ -293,7 +321,7 @@ public class Adam : Optimizer
         RequireLengths(index, value, grad, _m[index]);
         RequireLengths(index, value, grad, _v[index]);
         if (_vMax is not null) RequireLengths(index, value, grad, _vMax[index]);
-        float lr = LearningRate, decay = WeightDecayOf(index);
+        float lr = LearningRateOf(index), decay = WeightDecayOf(index);
         float bias1 = 1 - MathF.Pow(Beta1, StepCount);
         float bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(Beta2, StepCount));
         var kernel = new AdamKernel
@@ -399,7 +427,7 @@ public sealed class Adagrad : Optimizer
     public float Epsilon { get; }
 
     /// <summary>The rate of the step being taken, lr / (1 + (t − 1) · lr_decay) (in double, as torch computes it, then float).</summary>
-    internal float StepRate => (float)(LearningRate / (1 + (StepCount - 1) * (double)LearningRateDecay));
+    internal float StepRate(int index) => (float)(LearningRateOf(index) / (1 + (StepCount - 1) * (double)LearningRateDecay));
 
     /// <inheritdoc/>
     protected override void Update(int index, Span<float> value, ReadOnlySpan<float> grad)
@@ -408,7 +436,7 @@ public sealed class Adagrad : Optimizer
         var kernel = new AdagradKernel
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Sum = ref MemoryMarshal.GetArrayDataReference(_sum[index]),
-            Length = value.Length, NegativeRate = -StepRate, WeightDecay = WeightDecayOf(index), Epsilon = Epsilon,
+            Length = value.Length, NegativeRate = -StepRate(index), WeightDecay = WeightDecayOf(index), Epsilon = Epsilon,
         };
         LaneLoop.Run(ref kernel);
     }
@@ -491,7 +519,7 @@ public sealed class RmsProp : Optimizer
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Square = ref MemoryMarshal.GetArrayDataReference(_square[index]),
             Mean = ref MemoryMarshal.GetArrayDataReference(_mean[index]), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]), Length = value.Length,
-            LearningRate = LearningRate, Alpha = Alpha, Keep = 1 - Alpha, Epsilon = Epsilon, WeightDecay = WeightDecayOf(index), Momentum = Momentum, Centered = Centered,
+            LearningRate = LearningRateOf(index), Alpha = Alpha, Keep = 1 - Alpha, Epsilon = Epsilon, WeightDecay = WeightDecayOf(index), Momentum = Momentum, Centered = Centered,
         };
         LaneLoop.Run(ref kernel);
     }

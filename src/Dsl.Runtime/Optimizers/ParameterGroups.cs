@@ -7,23 +7,30 @@ namespace Dsl;
 
 /// <summary>
 /// Parameters that share options of their own inside one optimiser: one of torch.optim's parameter groups
-/// (<c>{'params': biases, 'weight_decay': 0}</c>). A group's <see cref="WeightDecay"/> replaces the optimiser's for its
-/// parameters; null keeps the optimiser's.
+/// (<c>{'params': embeddings, 'lr': 1e-4}</c>, <c>{'params': biases, 'weight_decay': 0}</c>). A group's
+/// <see cref="LearningRate"/> and <see cref="WeightDecay"/> replace the optimiser's for its parameters; null keeps the
+/// optimiser's. A schedule moves each group's rate from its own starting rate, as torch's schedulers do.
 /// </summary>
 public sealed class ParameterGroup
 {
     /// <summary>Groups <paramref name="parameters"/> (none is allowed: a model without biases still has the group).</summary>
-    public ParameterGroup(IEnumerable<Parameter> parameters, float? weightDecay = null)
+    public ParameterGroup(IEnumerable<Parameter> parameters, float? learningRate = null, float? weightDecay = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
+        if (learningRate is float rate && !(rate >= 0f && float.IsFinite(rate)))
+            throw new ArgumentOutOfRangeException(nameof(learningRate), rate, "must be finite and non-negative (or null: the optimiser's)");
         if (weightDecay is float decay && !(decay >= 0f && decay < float.MaxValue))
             throw new ArgumentOutOfRangeException(nameof(weightDecay), decay, "must be in [0, 3.4028235E+38) (or null: the optimiser's)");
         Parameters = parameters.ToArray();
+        LearningRate = learningRate;
         WeightDecay = weightDecay;
     }
 
     /// <summary>The group's parameters.</summary>
     public IReadOnlyList<Parameter> Parameters { get; }
+
+    /// <summary>The learning rate the group's parameters start with; null: the optimiser's.</summary>
+    public float? LearningRate { get; }
 
     /// <summary>The weight decay of the group's parameters; null: the optimiser's.</summary>
     public float? WeightDecay { get; }

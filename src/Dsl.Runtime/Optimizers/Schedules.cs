@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 
 namespace Dsl;
 
@@ -10,7 +12,8 @@ namespace Dsl;
 /// current rate to the next, as PyTorch's chainable form does: two schedules stepped over one optimiser compose (an
 /// exponential decay and a step decay multiply; a warm-up stepped beside a cosine scales it), and a rate set by hand between
 /// steps is where the next step starts. <see cref="Rate"/> is the closed form of the schedule alone, which
-/// <see cref="Resume"/> sets (a checkpoint then puts back the rate it saved).
+/// <see cref="Resume"/> sets (a checkpoint then puts back the rate it saved). Over parameter groups, each group's rate moves
+/// from its own base rate, as torch's schedulers move each group's (<c>base_lrs</c>).
 /// </summary>
 public abstract class LearningRateSchedule
 {
@@ -19,14 +22,25 @@ public abstract class LearningRateSchedule
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         Optimizer = optimizer;
-        BaseLearningRate = optimizer.ScheduleBase ??= optimizer.LearningRate;
+        _bases = optimizer.ScheduleBases ??= Enumerable.Range(0, optimizer.GroupCount).Select(optimizer.GroupLearningRate).ToArray();
+        _next = new float[_bases.Length];
     }
+
+    private readonly float[] _bases;
+    private readonly float[] _next; // each group's next rate, all checked before any is set
+    private int _group;             // the group whose rate Rate and Next compute: BaseLearningRate is its base
 
     /// <summary>The optimiser whose rate this sets.</summary>
     public Optimizer Optimizer { get; }
 
-    /// <summary>The rate the schedule started from.</summary>
-    public float BaseLearningRate { get; }
+    /// <summary>
+    /// The rate the schedule started from: the first group's, and, while <see cref="Rate"/> and <see cref="Next"/> compute
+    /// another group's rate, that group's.
+    /// </summary>
+    public float BaseLearningRate => _bases[_group];
+
+    /// <summary>Each parameter group's starting rate (torch's <c>base_lrs</c>); one without groups.</summary>
+    public IReadOnlyList<float> BaseLearningRates => _bases;
 
     /// <summary>Steps taken (PyTorch's <c>last_epoch</c>).</summary>
     public int StepCount { get; private set; }
@@ -38,10 +52,20 @@ public abstract class LearningRateSchedule
     {
         if (StepCount == int.MaxValue) throw new InvalidOperationException($"{GetType().Name}: {StepCount} steps, as many as a schedule counts.");
         int step = StepCount + 1;
-        float rate = (float)Next(Optimizer.LearningRate, step);
-        if (Problem(step, rate) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
+        try
+        {
+            for (_group = 0; _group < _bases.Length; _group++)
+            {
+                float rate = _next[_group] = (float)Next(Optimizer.GroupLearningRate(_group), step);
+                if (Problem(step, rate) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
+            }
+        }
+        finally
+        {
+            _group = 0;
+        }
         StepCount = step;
-        Optimizer.LearningRate = rate;
+        for (int g = 0; g < _next.Length; g++) Optimizer.SetGroupLearningRate(g, _next[g]);
     }
 
     /// <summary>
@@ -54,21 +78,30 @@ public abstract class LearningRateSchedule
     public void Resume(int stepCount)
     {
         if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, "must not be negative");
-        float rate = Checked(stepCount);
+        if (RateProblem(stepCount) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
         StepCount = stepCount;
-        Optimizer.LearningRate = rate;
+        for (int g = 0; g < _next.Length; g++) Optimizer.SetGroupLearningRate(g, _next[g]);
     }
 
-    /// <summary>The rate after <paramref name="step"/> steps, refused unless it is a finite rate ≥ 0 (an optimiser takes no other).</summary>
-    private float Checked(int step) => RateProblem(step, out float rate) is string problem
-        ? throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.")
-        : rate;
-
-    /// <summary>What is wrong with the rate after <paramref name="step"/> steps (a factor above 1 overflows after enough), or null.</summary>
-    internal string? RateProblem(int step, out float rate)
+    /// <summary>
+    /// What is wrong with a group's rate after <paramref name="step"/> steps (a factor above 1 overflows after enough), or
+    /// null; the rates, every group's, are left in <see cref="_next"/>.
+    /// </summary>
+    internal string? RateProblem(int step)
     {
-        rate = Rate(step);
-        return Problem(step, rate);
+        try
+        {
+            for (_group = 0; _group < _bases.Length; _group++)
+            {
+                float rate = _next[_group] = Rate(step);
+                if (Problem(step, rate) is string problem) return problem;
+            }
+            return null;
+        }
+        finally
+        {
+            _group = 0;
+        }
     }
 
     private string? Problem(int step, float rate)
@@ -85,7 +118,12 @@ public abstract class LearningRateSchedule
     /// </summary>
     internal virtual (string Name, double Value)[] Settings => [("base_lr", BaseLearningRate)];
 
-    /// <summary>The rate after <paramref name="step"/> steps.</summary>
+    /// <summary><see cref="Settings"/>, and over groups every other group's base rate (<c>base_lr[1]</c>, …): what a checkpoint records.</summary>
+    internal (string Name, double Value)[] AllSettings => _bases.Length == 1
+        ? Settings
+        : [.. Settings, .. _bases.Skip(1).Select((b, i) => ($"base_lr[{i + 1}]", (double)b))];
+
+    /// <summary>The rate after <paramref name="step"/> steps from <see cref="BaseLearningRate"/> (the first group's, unless called for another group's while the schedule steps).</summary>
     public abstract float Rate(int step);
 
     // The built-in schedules check their arguments in their base constructor's argument list (Valid), before this
@@ -209,7 +247,8 @@ public sealed class LinearWarmup : LearningRateSchedule
         _start = startFactor;
         _end = endFactor;
         _steps = steps;
-        optimizer.LearningRate = (float)(optimizer.LearningRate * _start); // warm-up starts below the current rate (torch's first get_lr)
+        // warm-up starts below the current rates (torch's first get_lr)
+        for (int g = 0; g < optimizer.GroupCount; g++) optimizer.SetGroupLearningRate(g, (float)(optimizer.GroupLearningRate(g) * _start));
     }
 
     private static Optimizer Valid(Optimizer optimizer, int steps, float startFactor, float endFactor)

@@ -42,6 +42,13 @@ public static class Checkpoint
         }
     }
 
+    /// <summary>Puts back the saved rates: each group's, or the one rate every group had.</summary>
+    private static void SetRates(Optimizer optimizer, float learningRate, float[]? groupRates)
+    {
+        if (groupRates is null) optimizer.LearningRate = learningRate;
+        else for (int g = 0; g < groupRates.Length; g++) optimizer.SetGroupLearningRate(g, groupRates[g]);
+    }
+
     /// <summary>Saves the run's state to <paramref name="path"/>, atomically.</summary>
     public static void Save(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null, long step = 0)
     {
@@ -62,6 +69,8 @@ public static class Checkpoint
             metadata["dsl.optimizer"] = optimizer.GetType().Name;
             metadata["dsl.optimizer.step_count"] = optimizer.StepCount.ToString(CultureInfo.InvariantCulture);
             metadata["dsl.optimizer.learning_rate"] = optimizer.LearningRate.ToString("R", CultureInfo.InvariantCulture);
+            if (optimizer.GroupCount > 1) // every group's rate, the first's again: a schedule moves each
+                metadata["dsl.optimizer.learning_rates"] = string.Join(" ", Enumerable.Range(0, optimizer.GroupCount).Select(g => optimizer.GroupLearningRate(g).ToString("R", CultureInfo.InvariantCulture)));
             foreach (var (name, value) in optimizer.AllSettings) metadata[SettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
             optimizer.StateToHost(); // a device may hold newer moments
             if (optimizer.Flags is { } flags) metadata["dsl.optimizer.flags"] = string.Concat(flags.Select(f => f ? '1' : '0'));
@@ -75,7 +84,7 @@ public static class Checkpoint
         {
             metadata["dsl.schedule"] = schedule.GetType().Name;
             metadata["dsl.schedule.step"] = schedule.StepCount.ToString(CultureInfo.InvariantCulture);
-            foreach (var (name, value) in schedule.Settings) metadata[ScheduleSettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
+            foreach (var (name, value) in schedule.AllSettings) metadata[ScheduleSettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
         }
         if (random is not null) metadata["dsl.rng"] = random.Save();
         SafeTensors.Write(path, tensors, metadata);
@@ -116,6 +125,7 @@ public static class Checkpoint
         var optimizerState = new List<(float[] Target, float[] Values)>();
         long optimizerSteps = 0;
         float learningRate = 0;
+        float[]? groupRates = null;
         string flags = "";
         if (optimizer is not null)
         {
@@ -125,6 +135,21 @@ public static class Checkpoint
             string? rate = Meta("dsl.optimizer.learning_rate");
             if (float.TryParse(rate, NumberStyles.Float, CultureInfo.InvariantCulture, out float lr) && lr >= 0 && float.IsFinite(lr)) learningRate = lr;
             else if (rate is not null) problems.Add($"metadata 'dsl.optimizer.learning_rate' is '{rate}', expected a finite rate ≥ 0");
+            // the groups' rates (a file from before groups, or of one group, has the one rate above)
+            if (metadata.TryGetValue("dsl.optimizer.learning_rates", out string? rates))
+            {
+                string[] parts = rates.Split(' ');
+                groupRates = new float[parts.Length];
+                for (int g = 0; g < parts.Length; g++)
+                {
+                    if (!(float.TryParse(parts[g], NumberStyles.Float, CultureInfo.InvariantCulture, out groupRates[g]) && groupRates[g] >= 0 && float.IsFinite(groupRates[g])))
+                    {
+                        problems.Add($"metadata 'dsl.optimizer.learning_rates' is '{rates}', expected a finite rate ≥ 0 per group");
+                        break;
+                    }
+                }
+                if (parts.Length != optimizer.GroupCount) problems.Add($"the optimiser had {parts.Length} parameter groups, not {optimizer.GroupCount}");
+            }
             if (optimizer.Flags is { } f && Meta("dsl.optimizer.flags") is { } saved)
             {
                 flags = saved;
@@ -155,7 +180,7 @@ public static class Checkpoint
             string? kind = Meta("dsl.schedule");
             if (kind is not null && kind != schedule.GetType().Name) problems.Add($"the schedule was '{kind}', not {schedule.GetType().Name}");
             // what it was built with: another period, factor or base rate would not continue the saved run
-            CompareSettings(metadata, ScheduleSettingKey, "schedule", schedule.Settings, problems);
+            CompareSettings(metadata, ScheduleSettingKey, "schedule", schedule.AllSettings, problems);
             long k = Count("dsl.schedule.step");
             if (k > int.MaxValue) problems.Add($"metadata 'dsl.schedule.step' is {k}, more steps than a schedule counts");
             else
@@ -163,7 +188,7 @@ public static class Checkpoint
                 scheduleStep = (int)k;
                 // the rate Resume will set, checked here: Resume refuses a rate that is not finite and ≥ 0, and by then the
                 // weights would have been replaced
-                if (schedule.RateProblem(scheduleStep, out _) is string problem) problems.Add(problem);
+                if (schedule.RateProblem(scheduleStep) is string problem) problems.Add(problem);
             }
         }
         string randomState = random is null ? "" : Meta("dsl.rng") ?? "";
@@ -192,7 +217,7 @@ public static class Checkpoint
             foreach (var (target, values) in optimizerState) values.CopyTo(target, 0);
             optimizer.StateFromHost(); // a device takes the loaded moments before its next step
             optimizer.StepCount = optimizerSteps;
-            optimizer.LearningRate = learningRate;
+            SetRates(optimizer, learningRate, groupRates);
             if (optimizer.Flags is { } f)
             {
                 for (int i = 0; i < f.Length; i++) f[i] = flags[i] == '1';
@@ -201,7 +226,7 @@ public static class Checkpoint
         if (schedule is not null)
         {
             schedule.Resume(scheduleStep);
-            if (optimizer is not null && ReferenceEquals(schedule.Optimizer, optimizer)) optimizer.LearningRate = learningRate;
+            if (optimizer is not null && ReferenceEquals(schedule.Optimizer, optimizer)) SetRates(optimizer, learningRate, groupRates);
         }
         random?.Restore(randomState);
         return step;

@@ -810,8 +810,8 @@ def make_optimizers(steps=5):
 
 
 GROUPED = {
-    # name: torch.optim over [{'params': [w]}, {'params': [b], 'weight_decay': 0}, {'params': [c], 'weight_decay': 0.3}]
-    # with the optimiser's own weight_decay for w (Dsl.Tests/Runtime/ParameterGroupTests.cs)
+    # name: torch.optim over [{'params': [w]}, {'params': [b], 'lr': 0.01, 'weight_decay': 0}, {'params': [c], 'weight_decay': 0.3}]
+    # with the optimiser's own lr and weight_decay for w (Dsl.Tests/Runtime/ParameterGroupTests.cs)
     "sgd": lambda gs: torch.optim.SGD(gs, lr=0.05, momentum=0.9, weight_decay=0.1),
     "adam": lambda gs: torch.optim.Adam(gs, lr=0.02, weight_decay=0.1),
     "adamw": lambda gs: torch.optim.AdamW(gs, lr=0.02, weight_decay=0.1, amsgrad=True),
@@ -821,8 +821,9 @@ GROUPED = {
 
 
 def make_parameter_groups(steps=5):
-    """Parameter groups with weight decays of their own (the optimiser's, 0 and 0.3) over three tensors: each tensor after
-    each of five steps on the same gradients, into parameter_groups.safetensors."""
+    """Parameter groups with rates and weight decays of their own (the optimiser's, 0 and 0.3; the optimiser's rate and
+    0.01) over three tensors: each tensor after each of five steps on the same gradients; and schedules over three groups
+    (rates 0.1, 0.02, 0.5): each group's rate before each of 12 steps. Into parameter_groups.safetensors."""
     torch.manual_seed(8)
     shapes = {"w": (3, 4), "b": (4,), "c": (2, 3)}
     start = {k: torch.randn(*shape) for k, shape in shapes.items()}
@@ -832,12 +833,29 @@ def make_parameter_groups(steps=5):
         out.update({f"{k}.grad{i}": v for k, v in g.items()})
     for name, make_opt in GROUPED.items():
         p = {k: nn.Parameter(v.clone()) for k, v in start.items()}
-        opt = make_opt([{"params": [p["w"]]}, {"params": [p["b"]], "weight_decay": 0.0}, {"params": [p["c"]], "weight_decay": 0.3}])
+        opt = make_opt([{"params": [p["w"]]}, {"params": [p["b"]], "lr": 0.01, "weight_decay": 0.0}, {"params": [p["c"]], "weight_decay": 0.3}])
         for i, g in enumerate(grads):
             for k in p:
                 p[k].grad = g[k].clone()
             opt.step()
             out.update({f"{name}.{k}.step{i + 1}": v.detach().clone() for k, v in p.items()})
+    S = torch.optim.lr_scheduler
+    schedules = {
+        "step_lr": lambda o: [S.StepLR(o, step_size=3, gamma=0.5)],
+        "cosine_lr": lambda o: [S.CosineAnnealingLR(o, T_max=5, eta_min=0.001)],
+        "linear_warmup": lambda o: [S.LinearLR(o, start_factor=0.25, total_iters=4)],
+        "warmup_and_cosine": lambda o: [S.LinearLR(o, start_factor=0.25, total_iters=4), S.CosineAnnealingLR(o, T_max=8, eta_min=0.001)],
+    }
+    for name, make_schedules in schedules.items():
+        opt = torch.optim.SGD([{"params": [nn.Parameter(torch.zeros(1))]}, {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.02},
+                               {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.5}], lr=0.1)
+        made, rates = make_schedules(opt), []
+        for _ in range(12):
+            rates.append([g["lr"] for g in opt.param_groups])
+            opt.step()
+            for schedule in made:
+                schedule.step()
+        out[f"schedule.{name}"] = torch.tensor(rates, dtype=torch.float32)
     save_safetensors(os.path.join(HERE, "parameter_groups.safetensors"), out)
     print(f"parameter groups: {len(GROUPED)} optimisers, {steps} steps")
 

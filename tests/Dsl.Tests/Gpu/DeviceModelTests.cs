@@ -462,6 +462,7 @@ public class DeviceModelTests(DeviceFixture fixture)
     [InlineData("rmsprop-centered")]
     [InlineData("adamw-groups")]
     [InlineData("sgd-groups")]
+    [InlineData("adagrad-groups")]
     public void OptimisersUpdateOnTheDeviceAsOnTheHost(string kind)
     {
         var host = new GcGru(seed: 1);
@@ -473,9 +474,11 @@ public class DeviceModelTests(DeviceFixture fixture)
             "nesterov" => new Sgd(p, 0.1f, momentum: 0.9f, nesterov: true),
             "adamw" => new AdamW(p, 0.01f),
             "rmsprop" => new RmsProp(p, 0.01f, momentum: 0.5f, weightDecay: 0.01f),
-            // each parameter with its group's decay: none on the vectors, and on the first matrix a decay of its own
-            "adamw-groups" => new AdamW(ParameterGroups.DecayMatricesOnly(p), 0.01f, weightDecay: 0.5f),
-            "sgd-groups" => new Sgd(new ParameterGroups(new ParameterGroup(p.Take(1), weightDecay: 2f), new ParameterGroup(p.Skip(1))), 0.1f, weightDecay: 0.05f),
+            // each parameter with its group's rate and decay: no decay on the vectors, a rate and a decay of its own on the first matrix
+            "adamw-groups" => new AdamW(new ParameterGroups(new ParameterGroup(p.Where(x => x.Shape.Length > 1)), new ParameterGroup([], learningRate: 1f),
+                new ParameterGroup(p.Where(x => x.Shape.Length == 1), learningRate: 0.03f, weightDecay: 0f)), 0.01f, weightDecay: 0.5f),
+            "sgd-groups" => new Sgd(new ParameterGroups(new ParameterGroup(p.Take(1), learningRate: 0.4f, weightDecay: 2f), new ParameterGroup(p.Skip(1))), 0.1f, weightDecay: 0.05f),
+            "adagrad-groups" => new Adagrad(new ParameterGroups(new ParameterGroup(p.Skip(2)), new ParameterGroup(p.Take(2), learningRate: 0.3f)), 0.05f, learningRateDecay: 0.1f),
             _ => new RmsProp(p, 0.01f, centered: true),
         };
         Optimizer h = Make(host.Parameters), d = Make(device.Parameters);

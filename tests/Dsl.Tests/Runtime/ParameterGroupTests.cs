@@ -4,9 +4,10 @@ using Xunit;
 namespace Dsl.Tests.Runtime;
 
 /// <summary>
-/// Parameter groups with weight decays of their own match torch.optim's parameter groups step for step (fixture:
-/// parameter_groups.safetensors, the optimiser's decay, 0 and 0.3 over three tensors); the split by dimension; refusals;
-/// and a checkpoint that records each parameter's decay (CI runs the steps again on narrower vectors).
+/// Parameter groups with rates and weight decays of their own match torch.optim's parameter groups step for step (fixture:
+/// parameter_groups.safetensors: the optimiser's decay, 0 and 0.3, the optimiser's rate and 0.01, over three tensors), and
+/// schedules move each group's rate as torch's do; the split by dimension; refusals; and a checkpoint that records each
+/// parameter's decay and each group's rate (CI runs the steps again on narrower vectors).
 /// </summary>
 public class ParameterGroupTests
 {
@@ -22,7 +23,7 @@ public class ParameterGroupTests
     }
 
     private static ParameterGroups Groups(Parameter[] ps) =>
-        new(new ParameterGroup([ps[0]]), new ParameterGroup([ps[1]], weightDecay: 0f), new ParameterGroup([ps[2]], weightDecay: 0.3f));
+        new(new ParameterGroup([ps[0]]), new ParameterGroup([ps[1]], learningRate: 0.01f, weightDecay: 0f), new ParameterGroup([ps[2]], weightDecay: 0.3f));
 
     private static Optimizer Create(string name, ParameterGroups groups) => name switch
     {
@@ -47,6 +48,9 @@ public class ParameterGroupTests
         Assert.Equal(ps, optimizer.Parameters);
         Assert.Equal([0.1f, 0f, 0.3f], Enumerable.Range(0, 3).Select(optimizer.WeightDecayOf));
         Assert.Equal(3, optimizer.Groups!.Count);
+        Assert.Equal(3, optimizer.GroupCount);
+        Assert.Equal(0.01f, optimizer.LearningRateOf(1));
+        Assert.Equal(optimizer.LearningRate, optimizer.LearningRateOf(2));
         for (int k = 0; k < 5; k++)
         {
             foreach (Parameter p in ps) Fixture[$"{p.Name}.grad{k}"].ToFloat().CopyTo(p.GradAsSpan());
@@ -54,6 +58,40 @@ public class ParameterGroupTests
             foreach (Parameter p in ps)
                 Tolerance.AssertClose(Fixture[$"{name}.{p.Name}.step{k + 1}"].ToFloat(), p.AsSpan(), $"{name}: {p.Name} after step {k + 1}", rtol: 1e-5f);
         }
+    }
+
+    [Theory]
+    [InlineData("step_lr")]
+    [InlineData("cosine_lr")]
+    [InlineData("linear_warmup")]
+    [InlineData("warmup_and_cosine")]
+    public void SchedulesMoveEachGroupsRateAsTorchDoes(string name)
+    {
+        Parameter[] ps = [new("a", 1), new("b", 1), new("c", 1)];
+        var sgd = new Sgd(new ParameterGroups(new ParameterGroup([ps[0]]), new ParameterGroup([ps[1]], learningRate: 0.02f), new ParameterGroup([ps[2]], learningRate: 0.5f)), 0.1f);
+        LearningRateSchedule[] schedules = name switch
+        {
+            "step_lr" => [new StepLr(sgd, stepSize: 3, gamma: 0.5f)],
+            "cosine_lr" => [new CosineAnnealingLr(sgd, period: 5, minimum: 0.001f)],
+            "linear_warmup" => [new LinearWarmup(sgd, steps: 4, startFactor: 0.25f)],
+            _ => [new LinearWarmup(sgd, steps: 4, startFactor: 0.25f), new CosineAnnealingLr(sgd, period: 8, minimum: 0.001f)],
+        };
+        Assert.Equal([0.1f, 0.02f, 0.5f], schedules[^1].BaseLearningRates);
+        float[] expected = Fixture[$"schedule.{name}"].ToFloat();
+        for (int k = 0; k < 12; k++)
+        {
+            float[] rates = Enumerable.Range(0, 3).Select(sgd.GroupLearningRate).ToArray();
+            Tolerance.AssertClose(expected.AsSpan(3 * k, 3), rates, $"{name}: the groups' rates before step {k + 1}", rtol: 1e-5f);
+            Assert.Equal(rates[0], sgd.LearningRate);
+            foreach (LearningRateSchedule schedule in schedules) schedule.Step();
+        }
+        // setting the rate sets every group's; one group's alone, and its index checked
+        sgd.LearningRate = 0.3f;
+        Assert.Equal([0.3f, 0.3f, 0.3f], Enumerable.Range(0, 3).Select(sgd.GroupLearningRate));
+        sgd.SetGroupLearningRate(2, 0.7f);
+        Assert.Equal(0.7f, sgd.LearningRateOf(2));
+        Assert.Throws<ArgumentOutOfRangeException>(() => sgd.SetGroupLearningRate(3, 0.1f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => sgd.SetGroupLearningRate(0, float.NaN));
     }
 
     [Fact]
@@ -80,6 +118,7 @@ public class ParameterGroupTests
         Parameter[] ps = Start();
         Assert.Equal("weightDecay", Assert.Throws<ArgumentOutOfRangeException>(() => new ParameterGroup([ps[1]], weightDecay: -0.1f)).ParamName);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ParameterGroup([ps[1]], weightDecay: float.NaN));
+        Assert.Equal("learningRate", Assert.Throws<ArgumentOutOfRangeException>(() => new ParameterGroup([ps[1]], learningRate: float.PositiveInfinity)).ParamName);
         Assert.Throws<ArgumentException>(() => new ParameterGroups(new ParameterGroup([ps[0]]), null!));
         var twice = new ParameterGroups(new ParameterGroup([ps[0], ps[1]]), new ParameterGroup([ps[1]], weightDecay: 0f));
         Assert.Contains("'b' is given twice", Assert.Throws<ArgumentException>(() => new AdamW(twice)).Message);
@@ -117,9 +156,27 @@ public class ParameterGroupTests
             var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), plain));
             Assert.Contains("param_groups was 3, not 1", e.Message);
             Assert.Equal(Fixture["w.start"].ToFloat(), other[0].AsSpan().ToArray());
-            var changed = new AdamW(new ParameterGroups(new ParameterGroup([other[0]]), new ParameterGroup([other[1]], weightDecay: 0f), new ParameterGroup([other[2]], weightDecay: 0.2f)),
+            var changed = new AdamW(new ParameterGroups(new ParameterGroup([other[0]]), new ParameterGroup([other[1]], learningRate: 0.01f, weightDecay: 0f), new ParameterGroup([other[2]], weightDecay: 0.2f)),
                 learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true);
             Assert.Contains("weight_decay[c] was 0.3, not 0.2", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), changed)).Message);
+
+            // each group's rate, moved by a schedule and one set by hand, comes back with the schedule's position
+            Sgd Scheduled(Parameter[] p, out StepLr schedule)
+            {
+                var sgd = new Sgd(new ParameterGroups(new ParameterGroup([p[0]]), new ParameterGroup([p[1], p[2]], learningRate: 0.02f)), 0.1f);
+                schedule = new StepLr(sgd, stepSize: 2, gamma: 0.5f);
+                return sgd;
+            }
+            Sgd saved = Scheduled(Start(), out StepLr savedSchedule);
+            for (int k = 0; k < 3; k++) savedSchedule.Step();
+            saved.SetGroupLearningRate(1, 0.004f);
+            Checkpoint.Save(path, new Holder([.. saved.Parameters]), saved, savedSchedule);
+            Sgd loaded = Scheduled(Start(), out StepLr loadedSchedule);
+            Checkpoint.Load(path, new Holder([.. loaded.Parameters]), loaded, loadedSchedule);
+            Assert.Equal(3, loadedSchedule.StepCount);
+            Assert.Equal([0.05f, 0.004f], [loaded.GroupLearningRate(0), loaded.GroupLearningRate(1)]);
+            loadedSchedule.Step();
+            Assert.Equal([0.025f, 0.002f], [loaded.GroupLearningRate(0), loaded.GroupLearningRate(1)]);
         }
         finally
         {
