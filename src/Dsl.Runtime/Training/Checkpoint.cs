@@ -24,6 +24,7 @@ public static class Checkpoint
     private const string OptimizerPrefix = "optimizer.";
     private const string SettingKey = "dsl.optimizer.setting.";
     private const string ScheduleSettingKey = "dsl.schedule.setting.";
+    private const string PlateauSettingKey = "dsl.plateau.setting.";
 
     /// <summary>
     /// Adds a problem for each setting saved under <paramref name="prefix"/> that is not a number or differs from what the
@@ -50,7 +51,8 @@ public static class Checkpoint
     }
 
     /// <summary>Saves the run's state to <paramref name="path"/>, atomically.</summary>
-    public static void Save(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null, long step = 0)
+    public static void Save(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null, long step = 0,
+        ReduceLrOnPlateau? plateau = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         // Load refuses a negative step: saving one would replace a good checkpoint with a file that cannot be read back
@@ -86,6 +88,12 @@ public static class Checkpoint
             metadata["dsl.schedule.step"] = schedule.StepCount.ToString(CultureInfo.InvariantCulture);
             foreach (var (name, value) in schedule.AllSettings) metadata[ScheduleSettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
         }
+        if (plateau is not null)
+        {
+            var (best, bad, cooldown, steps, reductions) = plateau.Position;
+            metadata["dsl.plateau"] = string.Join(" ", best.ToString("R", CultureInfo.InvariantCulture), bad, cooldown, steps, reductions);
+            foreach (var (name, value) in plateau.Settings) metadata[PlateauSettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
+        }
         if (random is not null) metadata["dsl.rng"] = random.Save();
         SafeTensors.Write(path, tensors, metadata);
     }
@@ -95,7 +103,8 @@ public static class Checkpoint
     /// returns the saved step. Everything is checked first: a file that does not match changes nothing.
     /// </summary>
     /// <exception cref="InvalidDataException">The file is not a checkpoint of this model and optimiser.</exception>
-    public static long Load(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null)
+    public static long Load(string path, IModel model, Optimizer? optimizer = null, LearningRateSchedule? schedule = null, Rng? random = null,
+        ReduceLrOnPlateau? plateau = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         Dictionary<string, SafeTensor> tensors = SafeTensors.Read(path, out Dictionary<string, string> metadata);
@@ -191,6 +200,22 @@ public static class Checkpoint
                 if (schedule.RateProblem(scheduleStep) is string problem) problems.Add(problem);
             }
         }
+        (float, int, int, int, int) plateauPosition = default;
+        if (plateau is not null && Meta("dsl.plateau") is { } position)
+        {
+            // best, bad steps, cooldown left, steps, reductions
+            string[] parts = position.Split(' ');
+            int[] counts = new int[4];
+            if (parts.Length != 5 || !float.TryParse(parts[0], NumberStyles.Float, CultureInfo.InvariantCulture, out float best)
+                || !parts.Skip(1).Select((text, i) => int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out counts[i])).All(ok => ok))
+                problems.Add($"metadata 'dsl.plateau' is '{position}', expected the best metric and four counts");
+            else
+            {
+                plateauPosition = (best, counts[0], counts[1], counts[2], counts[3]);
+                if (ReduceLrOnPlateau.PositionProblem(plateauPosition, plateau) is string problem) problems.Add($"the plateau watcher's position: {problem}");
+            }
+            CompareSettings(metadata, PlateauSettingKey, "plateau watcher", plateau.Settings, problems);
+        }
         string randomState = random is null ? "" : Meta("dsl.rng") ?? "";
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot resume from '{path}': {string.Join("; ", problems)}. Nothing was changed.");
@@ -228,6 +253,7 @@ public static class Checkpoint
             schedule.Resume(scheduleStep);
             if (optimizer is not null && ReferenceEquals(schedule.Optimizer, optimizer)) SetRates(optimizer, learningRate, groupRates);
         }
+        plateau?.Restore(plateauPosition);
         random?.Restore(randomState);
         return step;
     }

@@ -26,11 +26,11 @@ public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? B
 /// <summary>
 /// A training loop for token models in a few lines: batches from a <see cref="Batcher"/> (read at their own lengths, so
 /// padding changes nothing; one target per step, or one label per sequence for a many-to-one model), cross-entropy,
-/// gradient clipping, an optimiser and an optional per-epoch schedule; progress through
-/// <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
-/// an optional checkpoint after every epoch: the weights, the optimiser, the schedule, the model's dropout generator and the
-/// training batcher's shuffle generator, with the epoch as its step — <c>Checkpoint.Load(path, model, optimizer, schedule,
-/// training.Random)</c> into objects built as before, then <c>Fit</c> with the run's <c>epochs</c> and the step it returned as
+/// gradient clipping, an optimiser, an optional per-epoch schedule and an optional <see cref="ReduceLrOnPlateau"/>; progress
+/// through <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
+/// an optional checkpoint after every epoch: the weights, the optimiser, the schedule, the plateau watcher, the model's
+/// dropout generator and the training batcher's shuffle generator, with the epoch as its step — <c>Checkpoint.Load(path,
+/// model, optimizer, schedule, training.Random, plateau)</c> into objects built as before, then <c>Fit</c> with the run's <c>epochs</c> and the step it returned as
 /// <c>initialEpoch</c> (Keras's <c>initial_epoch</c>), continues the run as it would have gone, its epochs and checkpoints
 /// numbered as the run's (the early-stopping record starts afresh).
 /// </summary>
@@ -40,9 +40,13 @@ public sealed class Trainer
     private readonly Optimizer _optimizer;
     private readonly float? _clipNorm;
     private readonly LearningRateSchedule? _schedule;
+    private readonly ReduceLrOnPlateau? _plateau;
 
-    /// <summary>Creates a trainer; <paramref name="schedule"/>, if any, steps once per epoch.</summary>
-    public Trainer(IModel<int> model, Optimizer optimizer, float? clipNorm = 5f, LearningRateSchedule? schedule = null)
+    /// <summary>
+    /// Creates a trainer; <paramref name="schedule"/>, if any, steps once per epoch, and so does <paramref name="plateau"/>,
+    /// with the epoch's validation loss (the training loss without validation data).
+    /// </summary>
+    public Trainer(IModel<int> model, Optimizer optimizer, float? clipNorm = 5f, LearningRateSchedule? schedule = null, ReduceLrOnPlateau? plateau = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -51,10 +55,13 @@ public sealed class Trainer
         // a schedule over another optimiser would set that one's rate each epoch while this one kept its own
         if (schedule is not null && !ReferenceEquals(schedule.Optimizer, optimizer))
             throw new ArgumentException("schedule: it sets the rate of another optimiser than the one given; build it over this trainer's optimiser.", nameof(schedule));
+        if (plateau is not null && !ReferenceEquals(plateau.Optimizer, optimizer))
+            throw new ArgumentException("plateau: it lowers the rate of another optimiser than the one given; build it over this trainer's optimiser.", nameof(plateau));
         _model = model;
         _optimizer = optimizer;
         _clipNorm = clipNorm;
         _schedule = schedule;
+        _plateau = plateau;
     }
 
     /// <summary>
@@ -122,9 +129,10 @@ public sealed class Trainer
                 _schedule?.Step();
                 (float Loss, float Accuracy)? evaluation = validation is null ? null : Evaluate(validation);
                 float? validationLoss = evaluation?.Loss;
+                _plateau?.Step(validationLoss ?? lastLoss);
                 progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds,
                     validationLoss, evaluation?.Accuracy, true));
-                if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, training.Random, epoch);
+                if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, training.Random, epoch, _plateau);
                 if (validationLoss is float v)
                 {
                     // a NaN loss (a diverged model) is never the best

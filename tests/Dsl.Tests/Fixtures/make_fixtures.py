@@ -860,6 +860,32 @@ def make_parameter_groups(steps=5):
     print(f"parameter groups: {len(GROUPED)} optimisers, {steps} steps")
 
 
+def make_plateau():
+    """ReduceLROnPlateau over three groups (rates 0.1, 0.02, 0.5) fed a fixed series of metrics (a NaN among them): every
+    group's rate after each step, per configuration, into plateau.safetensors."""
+    metrics = torch.tensor([1.0, 0.9, 0.95, 0.91, 0.92, 0.89, 0.895, 0.9, 0.85, 0.86, 0.87, 0.88, 0.84, 0.845, 0.846,
+                            0.847, 0.80, 0.81, float("nan"), 0.82, 0.83, 0.84, 0.85, 0.79], dtype=torch.float32)
+    configurations = {
+        # name: ReduceLROnPlateau's arguments (Dsl.Tests/Runtime/PlateauTests.cs builds the same)
+        "min_rel": dict(mode="min", factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=0.004),
+        "min_abs": dict(mode="min", factor=0.3, patience=1, threshold=0.02, threshold_mode="abs", eps=1e-3),
+        "max_rel": dict(mode="max", factor=0.1, patience=0, threshold=0.0),
+        "defaults": dict(),
+    }
+    out = {"metrics": metrics}
+    for name, kwargs in configurations.items():
+        opt = torch.optim.SGD([{"params": [nn.Parameter(torch.zeros(1))]}, {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.02},
+                               {"params": [nn.Parameter(torch.zeros(1))], "lr": 0.5}], lr=0.1)
+        plateau, rates = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs), []
+        for m in metrics.tolist():
+            opt.step()
+            plateau.step(m)
+            rates.append([g["lr"] for g in opt.param_groups])
+        out[f"plateau.{name}"] = torch.tensor(rates, dtype=torch.float32)
+    save_safetensors(os.path.join(HERE, "plateau.safetensors"), out)
+    print(f"plateau: {len(configurations)} configurations, {len(metrics)} steps")
+
+
 def make_schedules():
     """Schedules in torch's chainable form: two stepped over one optimiser (they compose), and a rate set by hand part-way
     (the next step starts from it): the rate before each step, into schedules.safetensors."""
@@ -1005,8 +1031,9 @@ if __name__ == "__main__":
     if "--schedules" in sys.argv:  # only schedules.safetensors
         make_schedules()
         sys.exit(0)
-    if "--groups" in sys.argv:  # only parameter_groups.safetensors
+    if "--groups" in sys.argv:  # only parameter_groups.safetensors and plateau.safetensors
         make_parameter_groups()
+        make_plateau()
         sys.exit(0)
     if "--label-smoothing" in sys.argv:  # only label_smoothing.safetensors, LstmSmoothed.* and TransformerSeq2SeqSmoothed.*
         make_label_smoothing()
@@ -1041,6 +1068,7 @@ if __name__ == "__main__":
     make_projection()
     make_optimizers()
     make_parameter_groups()
+    make_plateau()
     make_schedules()
     make_half_precision()
     make_bleu()
