@@ -745,7 +745,7 @@ internal sealed partial class DeviceKernels
     private static void OptimizerUpdateKernel(Index1D i, OptimizerViews v, OptimizerArgs a)
     {
         float value = v.Value[i];
-        float g = v.Grad[i];
+        float g = v.Grad[i] * a.Sign; // −∇ when maximising
         if (a.Kind == 0)
         {
             g += a.WeightDecay * value;
@@ -859,6 +859,7 @@ internal struct OptimizerArgs
     public float Epsilon;
     public float StepSize;
     public float Bias2Sqrt;
+    public float Sign; // 1, or −1 to maximise
 }
 
 /// <summary>

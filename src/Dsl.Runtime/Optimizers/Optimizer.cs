@@ -59,6 +59,12 @@ public abstract class Optimizer
     /// </summary>
     public float WeightDecay { get; private protected init; }
 
+    /// <summary>
+    /// Whether the update ascends the gradient instead (torch.optim's <c>maximize</c>): each update starts from −∇, as if the
+    /// objective had been negated.
+    /// </summary>
+    public bool Maximize { get; private protected init; }
+
     /// <summary>The weight decay parameter <paramref name="index"/> (of <see cref="Parameters"/>) is updated with: its group's, or <see cref="WeightDecay"/>.</summary>
     public float WeightDecayOf(int index) => _groupDecays?[index] ?? WeightDecay;
 
@@ -67,8 +73,11 @@ public abstract class Optimizer
     /// (<c>param_groups</c>, 1 without): what a checkpoint records and compares on resuming.
     /// </summary>
     internal (string Name, float Value)[] AllSettings => Groups is null
-        ? [.. Settings, ("param_groups", 1f)]
-        : [.. Settings, ("param_groups", Groups.Count), .. Parameters.Select((p, i) => ($"weight_decay[{p.Name}]", WeightDecayOf(i)))];
+        ? [.. Settings, ("maximize", Maximize ? 1f : 0f), ("param_groups", 1f)]
+        : [.. Settings, ("maximize", Maximize ? 1f : 0f), ("param_groups", Groups.Count), .. Parameters.Select((p, i) => ($"weight_decay[{p.Name}]", WeightDecayOf(i)))];
+
+    /// <summary>What each update multiplies the gradient by: −1 when maximising, else 1 (the same bits as the gradient).</summary>
+    private protected float GradientSign => Maximize ? -1f : 1f;
 
     /// <summary>
     /// The learning rate, finite and non-negative; a schedule may change it between steps. Over groups, the first group's
@@ -191,7 +200,8 @@ public sealed class Sgd : Optimizer
     private readonly bool[] _started;
 
     /// <summary>Creates SGD.</summary>
-    public Sgd(IEnumerable<Parameter> parameters, float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f)
+    public Sgd(IEnumerable<Parameter> parameters, float learningRate, float momentum = 0f, float dampening = 0f, bool nesterov = false, float weightDecay = 0f,
+        bool maximize = false)
         : base(parameters, learningRate)
     {
         RequireNonNegative(momentum, nameof(momentum));
@@ -203,6 +213,7 @@ public sealed class Sgd : Optimizer
         Dampening = dampening;
         Nesterov = nesterov;
         WeightDecay = weightDecay;
+        Maximize = maximize;
         _momentum = CreateState();
         _started = new bool[Parameters.Count];
     }
@@ -231,31 +242,32 @@ public sealed class Sgd : Optimizer
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]),
             Length = value.Length, LearningRate = LearningRateOf(index), WeightDecay = WeightDecayOf(index), Momentum = Momentum, Damped = 1 - Dampening, First = first, Nesterov = Nesterov,
+            Sign = GradientSign,
         };
         LaneLoop.Run(ref kernel);
     }
 
     /// <summary>
-    /// g = ∇ + λ·θ; with momentum b = μ·b + (1 − τ)·g (b = g on the first step) and g = g + μ·b (Nesterov) or b; θ −= lr·g.
+    /// g = ∇ (−∇ when maximising) + λ·θ; with momentum b = μ·b + (1 − τ)·g (b = g on the first step) and g = g + μ·b (Nesterov) or b; θ −= lr·g.
     /// On the widest vectors, the scalar lanes on the tail: the same float operations in the same order on every lane.
     /// </summary>
     private ref struct SgdKernel : ILaneKernel
     {
         public ref float Value, Grad, Buf;
         public int Length;
-        public float LearningRate, WeightDecay, Momentum, Damped;
+        public float LearningRate, WeightDecay, Momentum, Damped, Sign;
         public bool First, Nesterov;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             ref float value = ref Value, grad = ref Grad, buf = ref Buf;
-            T lr = T.Create(LearningRate), wd = T.Create(WeightDecay), mu = T.Create(Momentum), damped = T.Create(Damped);
+            T lr = T.Create(LearningRate), wd = T.Create(WeightDecay), mu = T.Create(Momentum), damped = T.Create(Damped), sign = T.Create(Sign);
             bool momentum = Momentum != 0, first = First, nesterov = Nesterov;
             for (; j <= Length - T.Count; j += T.Count)
             {
                 T theta = T.Load(ref value, j);
-                T g = T.Load(ref grad, j) + wd * theta;
+                T g = T.Load(ref grad, j) * sign + wd * theta;
                 if (momentum)
                 {
                     T b = first ? g : mu * T.Load(ref buf, j) + damped * g;
@@ -281,7 +293,7 @@ public class Adam : Optimizer
     /// divides by the square root of the largest second moment so far instead of the current one.
     /// </summary>
     public Adam(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 0f,
-        bool amsgrad = false)
+        bool amsgrad = false, bool maximize = false)
         : base(parameters, learningRate)
     {
         RequireRange(beta1, 0f, 1f, nameof(beta1));
@@ -293,6 +305,7 @@ public class Adam : Optimizer
         Epsilon = epsilon;
         WeightDecay = weightDecay;
         AmsGrad = amsgrad;
+        Maximize = maximize;
         _m = CreateState();
         _v = CreateState();
         if (amsgrad) _vMax = CreateState();
@@ -329,13 +342,13 @@ public class Adam : Optimizer
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), M = ref MemoryMarshal.GetArrayDataReference(_m[index]),
             V = ref MemoryMarshal.GetArrayDataReference(_v[index]), VMax = ref MemoryMarshal.GetArrayDataReference((_vMax ?? _v)[index]), Length = value.Length,
             Beta1 = Beta1, Beta2 = Beta2, Keep1 = 1 - Beta1, Keep2 = 1 - Beta2, Bias2Sqrt = bias2Sqrt, Epsilon = Epsilon, StepSize = lr / bias1,
-            WeightDecay = decay, Shrink = 1 - lr * decay, Decoupled = Decoupled, AmsGrad = _vMax is not null,
+            WeightDecay = decay, Shrink = 1 - lr * decay, Decoupled = Decoupled, AmsGrad = _vMax is not null, Sign = GradientSign,
         };
         LaneLoop.Run(ref kernel);
     }
 
     /// <summary>
-    /// θ ·= 1 − lr·λ (AdamW) or g = ∇ + λ·θ (Adam); m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g·g;
+    /// g = ∇ (−∇ when maximising); θ ·= 1 − lr·λ (AdamW) or g = g + λ·θ (Adam); m = β₁·m + (1 − β₁)·g; v = β₂·v + (1 − β₂)·g·g;
     /// θ −= (lr / (1 − β₁ᵗ))·m / (√v / √(1 − β₂ᵗ) + ε), with AMSGrad v_max = max(v_max, v) in place of v there (a NaN kept, as
     /// torch.maximum keeps it). On the widest vectors, the scalar lanes on the tail: the same float operations in the same
     /// order on every lane (a square root is correctly rounded on each).
@@ -344,7 +357,7 @@ public class Adam : Optimizer
     {
         public ref float Value, Grad, M, V, VMax;
         public int Length;
-        public float Beta1, Beta2, Keep1, Keep2, Bias2Sqrt, Epsilon, StepSize, WeightDecay, Shrink;
+        public float Beta1, Beta2, Keep1, Keep2, Bias2Sqrt, Epsilon, StepSize, WeightDecay, Shrink, Sign;
         public bool Decoupled, AmsGrad;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -352,11 +365,11 @@ public class Adam : Optimizer
         {
             ref float value = ref Value, grad = ref Grad, m = ref M, v = ref V, vMax = ref VMax;
             T beta1 = T.Create(Beta1), beta2 = T.Create(Beta2), keep1 = T.Create(Keep1), keep2 = T.Create(Keep2), bias2Sqrt = T.Create(Bias2Sqrt),
-                epsilon = T.Create(Epsilon), stepSize = T.Create(StepSize), wd = T.Create(WeightDecay), shrink = T.Create(Shrink);
+                epsilon = T.Create(Epsilon), stepSize = T.Create(StepSize), wd = T.Create(WeightDecay), shrink = T.Create(Shrink), sign = T.Create(Sign);
             bool decoupled = Decoupled, amsgrad = AmsGrad;
             for (; j <= Length - T.Count; j += T.Count)
             {
-                T theta = T.Load(ref value, j), g = T.Load(ref grad, j);
+                T theta = T.Load(ref value, j), g = T.Load(ref grad, j) * sign;
                 if (decoupled) theta = theta * shrink;
                 else g = g + wd * theta;
                 T mt = beta1 * T.Load(ref m, j) + keep1 * g;
@@ -381,8 +394,8 @@ public sealed class AdamW : Adam
 {
     /// <summary>Creates AdamW.</summary>
     public AdamW(IEnumerable<Parameter> parameters, float learningRate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-8f, float weightDecay = 1e-2f,
-        bool amsgrad = false)
-        : base(parameters, learningRate, beta1, beta2, epsilon, weightDecay, amsgrad)
+        bool amsgrad = false, bool maximize = false)
+        : base(parameters, learningRate, beta1, beta2, epsilon, weightDecay, amsgrad, maximize)
     {
     }
 
@@ -399,7 +412,7 @@ public sealed class Adagrad : Optimizer
 
     /// <summary>Creates Adagrad with torch.optim's defaults; <paramref name="initialAccumulatorValue"/> is where each sum starts.</summary>
     public Adagrad(IEnumerable<Parameter> parameters, float learningRate = 1e-2f, float learningRateDecay = 0f, float weightDecay = 0f,
-        float initialAccumulatorValue = 0f, float epsilon = 1e-10f)
+        float initialAccumulatorValue = 0f, float epsilon = 1e-10f, bool maximize = false)
         : base(parameters, learningRate)
     {
         RequireNonNegative(learningRateDecay, nameof(learningRateDecay));
@@ -410,6 +423,7 @@ public sealed class Adagrad : Optimizer
         WeightDecay = weightDecay;
         InitialAccumulatorValue = initialAccumulatorValue;
         Epsilon = epsilon;
+        Maximize = maximize;
         _sum = CreateState();
         foreach (float[] sum in _sum) Array.Fill(sum, initialAccumulatorValue);
     }
@@ -436,30 +450,30 @@ public sealed class Adagrad : Optimizer
         var kernel = new AdagradKernel
         {
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Sum = ref MemoryMarshal.GetArrayDataReference(_sum[index]),
-            Length = value.Length, NegativeRate = -StepRate(index), WeightDecay = WeightDecayOf(index), Epsilon = Epsilon,
+            Length = value.Length, NegativeRate = -StepRate(index), WeightDecay = WeightDecayOf(index), Epsilon = Epsilon, Sign = GradientSign,
         };
         LaneLoop.Run(ref kernel);
     }
 
     /// <summary>
-    /// g = ∇ + λ·θ (when λ ≠ 0); s = s + g·g; θ = θ + (−rate · g) / (√s + ε), as torch's addcdiv orders it. On the widest
+    /// g = ∇ (−∇ when maximising) + λ·θ (when λ ≠ 0); s = s + g·g; θ = θ + (−rate · g) / (√s + ε), as torch's addcdiv orders it. On the widest
     /// vectors, the scalar lanes on the tail: the same float operations on every lane.
     /// </summary>
     private ref struct AdagradKernel : ILaneKernel
     {
         public ref float Value, Grad, Sum;
         public int Length;
-        public float NegativeRate, WeightDecay, Epsilon;
+        public float NegativeRate, WeightDecay, Epsilon, Sign;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             ref float value = ref Value, grad = ref Grad, sum = ref Sum;
-            T rate = T.Create(NegativeRate), wd = T.Create(WeightDecay), epsilon = T.Create(Epsilon);
+            T rate = T.Create(NegativeRate), wd = T.Create(WeightDecay), epsilon = T.Create(Epsilon), sign = T.Create(Sign);
             bool decay = WeightDecay != 0f;
             for (; j <= Length - T.Count; j += T.Count)
             {
-                T theta = T.Load(ref value, j), g = T.Load(ref grad, j);
+                T theta = T.Load(ref value, j), g = T.Load(ref grad, j) * sign;
                 if (decay) g = g + wd * theta;
                 T s = T.Load(ref sum, j) + g * g;
                 T.Store(s, ref sum, j);
@@ -478,7 +492,8 @@ public sealed class RmsProp : Optimizer
     private readonly float[][] _momentum;
 
     /// <summary>Creates RMSprop.</summary>
-    public RmsProp(IEnumerable<Parameter> parameters, float learningRate = 1e-2f, float alpha = 0.99f, float epsilon = 1e-8f, float weightDecay = 0f, float momentum = 0f, bool centered = false)
+    public RmsProp(IEnumerable<Parameter> parameters, float learningRate = 1e-2f, float alpha = 0.99f, float epsilon = 1e-8f, float weightDecay = 0f, float momentum = 0f, bool centered = false,
+        bool maximize = false)
         : base(parameters, learningRate)
     {
         RequireClosedRange(alpha, 0f, 1f, nameof(alpha));
@@ -490,6 +505,7 @@ public sealed class RmsProp : Optimizer
         WeightDecay = weightDecay;
         Momentum = momentum;
         Centered = centered;
+        Maximize = maximize;
         _square = CreateState();
         _mean = CreateState();
         _momentum = CreateState();
@@ -520,12 +536,13 @@ public sealed class RmsProp : Optimizer
             Value = ref MemoryMarshal.GetReference(value), Grad = ref MemoryMarshal.GetReference(grad), Square = ref MemoryMarshal.GetArrayDataReference(_square[index]),
             Mean = ref MemoryMarshal.GetArrayDataReference(_mean[index]), Buf = ref MemoryMarshal.GetArrayDataReference(_momentum[index]), Length = value.Length,
             LearningRate = LearningRateOf(index), Alpha = Alpha, Keep = 1 - Alpha, Epsilon = Epsilon, WeightDecay = WeightDecayOf(index), Momentum = Momentum, Centered = Centered,
+            Sign = GradientSign,
         };
         LaneLoop.Run(ref kernel);
     }
 
     /// <summary>
-    /// g = ∇ + λ·θ; s = α·s + (1 − α)·g·g; centred: μ = α·μ + (1 − α)·g, d = √(s − μ²) + ε, else d = √s + ε; with momentum
+    /// g = ∇ (−∇ when maximising) + λ·θ; s = α·s + (1 − α)·g·g; centred: μ = α·μ + (1 − α)·g, d = √(s − μ²) + ε, else d = √s + ε; with momentum
     /// b = m·b + g / d, θ −= lr·b, else θ −= lr·g / d. On the widest vectors, the scalar lanes on the tail: the same float
     /// operations in the same order on every lane.
     /// </summary>
@@ -533,19 +550,20 @@ public sealed class RmsProp : Optimizer
     {
         public ref float Value, Grad, Square, Mean, Buf;
         public int Length;
-        public float LearningRate, Alpha, Keep, Epsilon, WeightDecay, Momentum;
+        public float LearningRate, Alpha, Keep, Epsilon, WeightDecay, Momentum, Sign;
         public bool Centered;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             ref float value = ref Value, grad = ref Grad, square = ref Square, mean = ref Mean, buf = ref Buf;
-            T lr = T.Create(LearningRate), alpha = T.Create(Alpha), keep = T.Create(Keep), epsilon = T.Create(Epsilon), wd = T.Create(WeightDecay), mu = T.Create(Momentum);
+            T lr = T.Create(LearningRate), alpha = T.Create(Alpha), keep = T.Create(Keep), epsilon = T.Create(Epsilon), wd = T.Create(WeightDecay), mu = T.Create(Momentum),
+                sign = T.Create(Sign);
             bool centered = Centered, momentum = Momentum > 0;
             for (; j <= Length - T.Count; j += T.Count)
             {
                 T theta = T.Load(ref value, j);
-                T g = T.Load(ref grad, j) + wd * theta;
+                T g = T.Load(ref grad, j) * sign + wd * theta;
                 T s = alpha * T.Load(ref square, j) + keep * g * g;
                 T.Store(s, ref square, j);
                 T avg;

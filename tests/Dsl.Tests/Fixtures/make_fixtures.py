@@ -765,6 +765,12 @@ OPTIMIZERS = {
     "adagrad_decay": lambda ps: torch.optim.Adagrad(ps, lr=0.1, lr_decay=0.05, weight_decay=0.1, initial_accumulator_value=0.5, eps=1e-6),
     "rmsprop": lambda ps: torch.optim.RMSprop(ps, lr=0.01),
     "rmsprop_centered_momentum": lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, momentum=0.5, centered=True, weight_decay=0.01),
+    # maximize=True: each ascends the gradient
+    "sgd_maximize": lambda ps: torch.optim.SGD(ps, lr=0.05, momentum=0.9, weight_decay=0.01, maximize=True),
+    "adam_maximize": lambda ps: torch.optim.Adam(ps, lr=0.02, weight_decay=0.1, maximize=True),
+    "adamw_maximize": lambda ps: torch.optim.AdamW(ps, lr=0.01, weight_decay=0.05, amsgrad=True, maximize=True),
+    "adagrad_maximize": lambda ps: torch.optim.Adagrad(ps, lr=0.1, lr_decay=0.05, weight_decay=0.1, maximize=True),
+    "rmsprop_maximize": lambda ps: torch.optim.RMSprop(ps, lr=0.01, momentum=0.5, centered=True, weight_decay=0.01, maximize=True),
 }
 
 

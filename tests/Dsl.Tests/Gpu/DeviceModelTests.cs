@@ -463,6 +463,8 @@ public class DeviceModelTests(DeviceFixture fixture)
     [InlineData("adamw-groups")]
     [InlineData("sgd-groups")]
     [InlineData("adagrad-groups")]
+    [InlineData("adam-maximize")]
+    [InlineData("rmsprop-maximize")]
     public void OptimisersUpdateOnTheDeviceAsOnTheHost(string kind)
     {
         var host = new GcGru(seed: 1);
@@ -478,6 +480,8 @@ public class DeviceModelTests(DeviceFixture fixture)
             "adamw-groups" => new AdamW(new ParameterGroups(new ParameterGroup(p.Where(x => x.Shape.Length > 1)), new ParameterGroup([], learningRate: 1f),
                 new ParameterGroup(p.Where(x => x.Shape.Length == 1), learningRate: 0.03f, weightDecay: 0f)), 0.01f, weightDecay: 0.5f),
             "sgd-groups" => new Sgd(new ParameterGroups(new ParameterGroup(p.Take(1), learningRate: 0.4f, weightDecay: 2f), new ParameterGroup(p.Skip(1))), 0.1f, weightDecay: 0.05f),
+            "adam-maximize" => new Adam(p, 0.01f, weightDecay: 0.1f, maximize: true),
+            "rmsprop-maximize" => new RmsProp(p, 0.01f, momentum: 0.5f, maximize: true),
             "adagrad-groups" => new Adagrad(new ParameterGroups(new ParameterGroup(p.Skip(2)), new ParameterGroup(p.Take(2), learningRate: 0.3f)), 0.05f, learningRateDecay: 0.1f),
             _ => new RmsProp(p, 0.01f, centered: true),
         };

@@ -14,7 +14,8 @@ public class OptimizerTests
     public static TheoryData<string> Configurations => new()
     {
         "sgd", "sgd_momentum", "sgd_nesterov", "sgd_dampening", "adam", "adam_l2", "adamw", "adam_amsgrad", "adamw_amsgrad", "adagrad",
-        "adagrad_decay", "rmsprop", "rmsprop_centered_momentum",
+        "adagrad_decay", "rmsprop", "rmsprop_centered_momentum", "sgd_maximize", "adam_maximize", "adamw_maximize", "adagrad_maximize",
+        "rmsprop_maximize",
     };
 
     private static Optimizer Create(string name, Parameter p) => name switch
@@ -32,6 +33,11 @@ public class OptimizerTests
         "adagrad_decay" => new Adagrad([p], learningRate: 0.1f, learningRateDecay: 0.05f, weightDecay: 0.1f, initialAccumulatorValue: 0.5f, epsilon: 1e-6f),
         "rmsprop" => new RmsProp([p], learningRate: 0.01f),
         "rmsprop_centered_momentum" => new RmsProp([p], learningRate: 0.01f, alpha: 0.9f, momentum: 0.5f, centered: true, weightDecay: 0.01f),
+        "sgd_maximize" => new Sgd([p], learningRate: 0.05f, momentum: 0.9f, weightDecay: 0.01f, maximize: true),
+        "adam_maximize" => new Adam([p], learningRate: 0.02f, weightDecay: 0.1f, maximize: true),
+        "adamw_maximize" => new AdamW([p], learningRate: 0.01f, weightDecay: 0.05f, amsgrad: true, maximize: true),
+        "adagrad_maximize" => new Adagrad([p], learningRate: 0.1f, learningRateDecay: 0.05f, weightDecay: 0.1f, maximize: true),
+        "rmsprop_maximize" => new RmsProp([p], learningRate: 0.01f, momentum: 0.5f, centered: true, weightDecay: 0.01f, maximize: true),
         _ => throw new ArgumentException(name),
     };
 
@@ -143,12 +149,13 @@ public class OptimizerTests
         float lr = optimizer.LearningRate;
         for (int i = 0; i < value.Length; i++)
         {
+            float gradient = optimizer.Maximize ? -grad[i] : grad[i];
             switch (optimizer)
             {
                 case Sgd sgd:
                 {
                     float[] buf = state[0];
-                    float g = grad[i] + sgd.WeightDecay * value[i];
+                    float g = gradient + sgd.WeightDecay * value[i];
                     if (sgd.Momentum != 0)
                     {
                         buf[i] = step == 1 ? g : sgd.Momentum * buf[i] + (1 - sgd.Dampening) * g;
@@ -161,7 +168,7 @@ public class OptimizerTests
                 {
                     float[] m = state[0], v = state[1], vMax = state[2];
                     float bias1 = 1 - MathF.Pow(adam.Beta1, step), bias2Sqrt = MathF.Sqrt(1 - MathF.Pow(adam.Beta2, step)), stepSize = lr / bias1;
-                    float g = grad[i];
+                    float g = gradient;
                     if (adam is AdamW) value[i] *= 1 - lr * adam.WeightDecay;
                     else g += adam.WeightDecay * value[i];
                     m[i] = adam.Beta1 * m[i] + (1 - adam.Beta1) * g;
@@ -177,7 +184,7 @@ public class OptimizerTests
                     float[] sum = state[0];
                     if (step == 1) sum[i] = adagrad.InitialAccumulatorValue;
                     float rate = (float)(lr / (1 + (step - 1) * (double)adagrad.LearningRateDecay));
-                    float g = grad[i];
+                    float g = gradient;
                     if (adagrad.WeightDecay != 0) g += adagrad.WeightDecay * value[i];
                     sum[i] += g * g;
                     value[i] += -rate * g / (MathF.Sqrt(sum[i]) + adagrad.Epsilon);
@@ -186,7 +193,7 @@ public class OptimizerTests
                 case RmsProp rms:
                 {
                     float[] sq = state[0], mean = state[1], buf = state[2];
-                    float g = grad[i] + rms.WeightDecay * value[i];
+                    float g = gradient + rms.WeightDecay * value[i];
                     sq[i] = rms.Alpha * sq[i] + (1 - rms.Alpha) * g * g;
                     float avg;
                     if (rms.Centered)

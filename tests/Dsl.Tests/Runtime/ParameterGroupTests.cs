@@ -155,6 +155,8 @@ public class ParameterGroupTests
             var plain = new AdamW(other, learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true);
             var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), plain));
             Assert.Contains("param_groups was 3, not 1", e.Message);
+            var ascending = new AdamW(Groups(other), learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true, maximize: true);
+            Assert.Contains("maximize was 0, not 1", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), ascending)).Message);
             Assert.Equal(Fixture["w.start"].ToFloat(), other[0].AsSpan().ToArray());
             var changed = new AdamW(new ParameterGroups(new ParameterGroup([other[0]]), new ParameterGroup([other[1]], learningRate: 0.01f, weightDecay: 0f), new ParameterGroup([other[2]], weightDecay: 0.2f)),
                 learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true);
