@@ -495,7 +495,9 @@ internal sealed partial class DeviceKernels
     /// <summary>
     /// One thread per row of logits [rows, classes]: loss = log Σ exp(z) − z[target] (0 for a negative target, an ignored row),
     /// and the gradient (softmax − one-hot) · scale, zero on an ignored row. The host sums the rows' losses. A smoothing ε
-    /// makes the target (1 − ε) one-hot + ε / classes: the loss log Σ exp(z) − (1 − ε) z[target] − ε / classes · Σ z.
+    /// makes the target (1 − ε) one-hot + ε / classes: the loss log Σ exp(z) − (1 − ε) z[target] − ε / classes · Σ z, written
+    /// (1 − ε)(L − z[target]) + ε (L − max) − ε / classes · Σ (z − max) with L = log Σ exp(z), so that the float sum runs over
+    /// values near 0 rather than over logits with a large common part.
     /// </summary>
     private static void CrossEntropyRowsKernel(Index1D row, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> gradient, ArrayView<float> rowLoss,
         int classes, float scale, float smoothing, int wantGradient)
@@ -510,14 +512,17 @@ internal sealed partial class DeviceKernels
         }
         float max = logits[start];
         for (int c = 1; c < classes; c++) max = XMath.Max(max, logits[start + c]);
-        float sum = 0f, total = 0f;
-        for (int c = 0; c < classes; c++)
-        {
-            sum += XMath.Exp(logits[start + c] - max);
-            total += logits[start + c];
-        }
+        float sum = 0f;
+        for (int c = 0; c < classes; c++) sum += XMath.Exp(logits[start + c] - max);
         float logSum = max + XMath.Log(sum);
-        rowLoss[row] = smoothing == 0f ? logSum - logits[start + target] : logSum - (1f - smoothing) * logits[start + target] - smoothing * total / classes;
+        float loss = logSum - logits[start + target];
+        if (smoothing != 0f)
+        {
+            float shifted = 0f; // Σ (z − max)
+            for (int c = 0; c < classes; c++) shifted += logits[start + c] - max;
+            loss = (1f - smoothing) * loss + smoothing * (logSum - max) - smoothing * shifted / classes;
+        }
+        rowLoss[row] = loss;
         if (wantGradient == 0) return;
         float uniform = scale * smoothing / classes;
         for (int c = 0; c < classes; c++) gradient[start + c] = XMath.Exp(logits[start + c] - logSum) * scale - uniform;

@@ -17,7 +17,7 @@ public abstract class Optimizer
     protected Optimizer(IEnumerable<Parameter> parameters, float learningRate)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (!(learningRate >= 0) || float.IsInfinity(learningRate)) throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "must be finite and non-negative");
+        RequireRate(learningRate, nameof(learningRate));
         Parameters = parameters.ToArray();
         if (Parameters.Count == 0)
             throw new ArgumentException("The optimiser got an empty parameter list (as torch.optim refuses): pass a model's Parameters, or a filter of them that keeps some.", nameof(parameters));
@@ -57,24 +57,26 @@ public abstract class Optimizer
     /// The weight decay λ of every parameter whose group sets none (torch.optim's <c>weight_decay</c>): an L2 term λ·θ added
     /// to the gradient, or in <see cref="AdamW"/> decoupled from it (the values shrink by lr·λ before the update).
     /// </summary>
-    public float WeightDecay { get; private protected init; }
+    public float WeightDecay { get; protected init; }
 
     /// <summary>
     /// Whether the update ascends the gradient instead (torch.optim's <c>maximize</c>): each update starts from −∇, as if the
     /// objective had been negated.
     /// </summary>
-    public bool Maximize { get; private protected init; }
+    public bool Maximize { get; protected init; }
 
     /// <summary>The weight decay parameter <paramref name="index"/> (of <see cref="Parameters"/>) is updated with: its group's, or <see cref="WeightDecay"/>.</summary>
     public float WeightDecayOf(int index) => _groupDecays?[index] ?? WeightDecay;
 
     /// <summary>
-    /// <see cref="Settings"/>, and over groups each parameter's weight decay (<c>weight_decay[name]</c>) and the number of groups
-    /// (<c>param_groups</c>, 1 without): what a checkpoint records and compares on resuming.
+    /// <see cref="Settings"/>, whether it maximises, and over groups the number of groups (<c>param_groups</c>, 1 without),
+    /// each parameter's group (<c>group[name]</c>) and weight decay (<c>weight_decay[name]</c>): what a checkpoint records and
+    /// compares on resuming (another split would resume a parameter at another group's rate).
     /// </summary>
     internal (string Name, float Value)[] AllSettings => Groups is null
         ? [.. Settings, ("maximize", Maximize ? 1f : 0f), ("param_groups", 1f)]
-        : [.. Settings, ("maximize", Maximize ? 1f : 0f), ("param_groups", Groups.Count), .. Parameters.Select((p, i) => ($"weight_decay[{p.Name}]", WeightDecayOf(i)))];
+        : [.. Settings, ("maximize", Maximize ? 1f : 0f), ("param_groups", Groups.Count),
+            .. Parameters.Select((p, i) => ($"group[{p.Name}]", (float)_groupOf![i])), .. Parameters.Select((p, i) => ($"weight_decay[{p.Name}]", WeightDecayOf(i)))];
 
     /// <summary>What each update multiplies the gradient by: −1 when maximising, else 1 (the same bits as the gradient).</summary>
     private protected float GradientSign => Maximize ? -1f : 1f;
@@ -106,7 +108,8 @@ public abstract class Optimizer
     /// <summary>The learning rate parameter <paramref name="index"/> (of <see cref="Parameters"/>) is updated with: its group's.</summary>
     public float LearningRateOf(int index) => _rates[_groupOf?[index] ?? 0];
 
-    private static float RequireRate(float value, string name) => value >= 0 && !float.IsInfinity(value) ? value
+    /// <summary>Checks a learning rate: finite and ≥ 0 (the optimisers', the groups', a plateau's lowest).</summary>
+    internal static float RequireRate(float value, string name) => value >= 0 && float.IsFinite(value) ? value
         : throw new ArgumentOutOfRangeException(name, value, "the learning rate must be finite and non-negative");
 
     /// <summary>
@@ -161,7 +164,11 @@ public abstract class Optimizer
         for (int i = 0; i < Parameters.Count; i++) Parameters[i].ZeroGrad();
     }
 
-    /// <summary>Updates parameter <paramref name="index"/> in place; <see cref="StepCount"/> is already the new step.</summary>
+    /// <summary>
+    /// Updates parameter <paramref name="index"/> in place; <see cref="StepCount"/> is already the new step. An update reads
+    /// the parameter's own rate and decay, <see cref="LearningRateOf"/> and <see cref="WeightDecayOf"/> (its group's), and
+    /// <see cref="Maximize"/>.
+    /// </summary>
     protected abstract void Update(int index, Span<float> value, ReadOnlySpan<float> grad);
 
     /// <summary>

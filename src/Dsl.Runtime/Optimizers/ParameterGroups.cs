@@ -17,8 +17,7 @@ public sealed class ParameterGroup
     public ParameterGroup(IEnumerable<Parameter> parameters, float? learningRate = null, float? weightDecay = null)
     {
         ArgumentNullException.ThrowIfNull(parameters);
-        if (learningRate is float rate && !(rate >= 0f && float.IsFinite(rate)))
-            throw new ArgumentOutOfRangeException(nameof(learningRate), rate, "must be finite and non-negative (or null: the optimiser's)");
+        if (learningRate is float rate) Optimizer.RequireRate(rate, nameof(learningRate));
         if (weightDecay is float decay && !(decay >= 0f && decay < float.MaxValue))
             throw new ArgumentOutOfRangeException(nameof(weightDecay), decay, "must be in [0, 3.4028235E+38) (or null: the optimiser's)");
         Parameters = parameters.ToArray();
@@ -40,7 +39,8 @@ public sealed class ParameterGroup
 /// Parameter groups, passed where an optimiser takes its parameters (torch.optim's list of dicts):
 /// <c>new AdamW(new ParameterGroups(new(weights), new(biases, weightDecay: 0f)), weightDecay: 0.1f)</c>, or
 /// <see cref="DecayMatricesOnly"/>. The optimiser updates every group's parameters, each with its group's options; a
-/// parameter in two groups is refused as one given twice.
+/// parameter in two groups is refused as one given twice. Pass the object itself: a query over it (<c>groups.Where(…)</c>)
+/// is a flat list of parameters, and the groups' options are not seen.
 /// </summary>
 public sealed class ParameterGroups : IEnumerable<Parameter>
 {
@@ -56,8 +56,8 @@ public sealed class ParameterGroups : IEnumerable<Parameter>
     public IReadOnlyList<ParameterGroup> Groups { get; }
 
     /// <summary>
-    /// The usual split for Transformers and recurrent networks alike (minGPT's, Hugging Face's): the matrices (weights,
-    /// embeddings) take the optimiser's weight decay, and the parameters of one dimension — biases, layer-norm gains and
+    /// The usual split for Transformers and recurrent networks alike (nanoGPT's <c>p.dim() &gt;= 2</c>, Hugging Face's): the
+    /// matrices (weights, embeddings) take the optimiser's weight decay, and the parameters of one dimension — biases, layer-norm gains and
     /// shifts — none. Two groups, the matrices first.
     /// </summary>
     public static ParameterGroups DecayMatricesOnly(IEnumerable<Parameter> parameters)

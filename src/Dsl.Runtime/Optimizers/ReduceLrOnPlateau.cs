@@ -46,9 +46,9 @@ public sealed class ReduceLrOnPlateau
         if (!(factor >= 0f && factor < 1f)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "must be in [0, 1) (torch: factor should be < 1.0)");
         if (patience < 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "must not be negative");
         if (cooldown < 0) throw new ArgumentOutOfRangeException(nameof(cooldown), cooldown, "must not be negative");
-        RequireFinite(threshold, 0f, nameof(threshold));
-        RequireFinite(minimumRate, 0f, nameof(minimumRate));
-        RequireFinite(eps, 0f, nameof(eps));
+        RequireFinite(threshold, nameof(threshold));
+        Optimizer.RequireRate(minimumRate, nameof(minimumRate));
+        RequireFinite(eps, nameof(eps));
         Optimizer = optimizer;
         Mode = mode;
         Factor = factor;
@@ -61,9 +61,9 @@ public sealed class ReduceLrOnPlateau
         Best = mode == PlateauMode.Min ? float.PositiveInfinity : float.NegativeInfinity;
     }
 
-    private static void RequireFinite(float value, float min, string name)
+    private static void RequireFinite(float value, string name)
     {
-        if (!(value >= min && float.IsFinite(value))) throw new ArgumentOutOfRangeException(name, value, $"must be finite and at least {min}");
+        if (!(value >= 0f && float.IsFinite(value))) throw new ArgumentOutOfRangeException(name, value, "must be finite and non-negative");
     }
 
     /// <summary>The optimiser whose rates this lowers.</summary>
@@ -97,8 +97,7 @@ public sealed class ReduceLrOnPlateau
     public void SetMinimumRate(int group, float rate)
     {
         if ((uint)group >= (uint)_minimumRates.Length) throw new ArgumentOutOfRangeException(nameof(group), group, $"the optimiser has {_minimumRates.Length} group(s)");
-        RequireFinite(rate, 0f, nameof(rate));
-        _minimumRates[group] = rate;
+        _minimumRates[group] = Optimizer.RequireRate(rate, nameof(rate));
     }
 
     /// <summary>The best metric so far (+∞ for <see cref="PlateauMode.Min"/>, −∞ for Max before the first step).</summary>
@@ -151,12 +150,13 @@ public sealed class ReduceLrOnPlateau
         return lowered;
     }
 
+    /// <summary>torch's <c>is_better</c> (in double, as Python computes it).</summary>
     private bool IsBetter(float metric) => (Mode, ThresholdMode) switch
     {
-        (PlateauMode.Min, PlateauThreshold.Relative) => metric < Best * (1f - Threshold),
-        (PlateauMode.Min, _) => metric < Best - Threshold,
-        (_, PlateauThreshold.Relative) => metric > Best * (Threshold + 1f),
-        _ => metric > Best + Threshold,
+        (PlateauMode.Min, PlateauThreshold.Relative) => metric < Best * (1.0 - Threshold),
+        (PlateauMode.Min, _) => metric < (double)Best - Threshold,
+        (_, PlateauThreshold.Relative) => metric > Best * (Threshold + 1.0),
+        _ => metric > (double)Best + Threshold,
     };
 
     /// <summary>What it was built with, by torch's names (a mode as 0 / 1): a checkpoint records them and resuming with others is refused.</summary>
@@ -166,17 +166,20 @@ public sealed class ReduceLrOnPlateau
         ("cooldown", Cooldown), ("eps", Epsilon), .. _minimumRates.Select((r, g) => ($"min_lr[{g}]", (double)r)),
     ];
 
-    /// <summary>Its position: best, bad steps, cooldown left, steps, reductions (a checkpoint's).</summary>
-    internal (float Best, int BadSteps, int CooldownLeft, int StepCount, int Reductions) Position => (Best, BadSteps, CooldownLeft, StepCount, Reductions);
+    /// <summary>Its position (a checkpoint's).</summary>
+    internal PlateauPosition Position => new(Best, BadSteps, CooldownLeft, StepCount, Reductions);
 
-    /// <summary>Puts back a checkpoint's position, checked first: what no run of this watcher reaches is refused.</summary>
-    internal static string? PositionProblem((float Best, int BadSteps, int CooldownLeft, int StepCount, int Reductions) p, ReduceLrOnPlateau plateau) =>
+    /// <summary>What is wrong with a checkpoint's position for this watcher (a position no run of it reaches), or null.</summary>
+    internal string? PositionProblem(PlateauPosition p) =>
         float.IsNaN(p.Best) ? "its best metric is NaN"
-        : p.BadSteps < 0 || p.BadSteps > plateau.Patience ? $"{p.BadSteps} bad steps, not 0 to its patience {plateau.Patience}"
-        : p.CooldownLeft < 0 || p.CooldownLeft > plateau.Cooldown ? $"{p.CooldownLeft} cooldown steps left, not 0 to its cooldown {plateau.Cooldown}"
+        : p.BadSteps < 0 || p.BadSteps > Patience ? $"{p.BadSteps} bad steps, not 0 to its patience {Patience}"
+        : p.CooldownLeft < 0 || p.CooldownLeft > Cooldown ? $"{p.CooldownLeft} cooldown steps left, not 0 to its cooldown {Cooldown}"
         : p.StepCount < 0 || p.Reductions < 0 || p.Reductions > p.StepCount ? $"{p.StepCount} steps and {p.Reductions} reductions"
         : null;
 
-    internal void Restore((float Best, int BadSteps, int CooldownLeft, int StepCount, int Reductions) p) =>
-        (Best, BadSteps, CooldownLeft, StepCount, Reductions) = p;
+    /// <summary>Puts back a checkpoint's position (checked by <see cref="PositionProblem"/>).</summary>
+    internal void Restore(PlateauPosition p) => (Best, BadSteps, CooldownLeft, StepCount, Reductions) = (p.Best, p.BadSteps, p.CooldownLeft, p.StepCount, p.Reductions);
 }
+
+/// <summary>Where a <see cref="ReduceLrOnPlateau"/> stands: its best metric, bad steps, cooldown left, steps and reductions.</summary>
+internal readonly record struct PlateauPosition(float Best, int BadSteps, int CooldownLeft, int StepCount, int Reductions);

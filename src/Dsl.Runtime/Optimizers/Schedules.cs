@@ -17,7 +17,7 @@ namespace Dsl;
 /// </summary>
 public abstract class LearningRateSchedule
 {
-    /// <summary>Attaches to <paramref name="optimizer"/>; its rate when its first schedule was attached is the base rate.</summary>
+    /// <summary>Attaches to <paramref name="optimizer"/>; its rates when its first schedule was attached are the base rates (one per group).</summary>
     protected LearningRateSchedule(Optimizer optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -28,16 +28,22 @@ public abstract class LearningRateSchedule
 
     private readonly float[] _bases;
     private readonly float[] _next; // each group's next rate, all checked before any is set
-    private int _group;             // the group whose rate Rate and Next compute: BaseLearningRate is its base
+
+    /// <summary>
+    /// The schedule and group whose rate this thread is computing (in <see cref="Step"/>, <see cref="Resume"/>, a checkpoint's
+    /// check): <see cref="BaseLearningRate"/> is that group's base there, and the first group's anywhere else, on any other
+    /// thread too.
+    /// </summary>
+    [ThreadStatic] private static (LearningRateSchedule Schedule, int Group) t_computing;
 
     /// <summary>The optimiser whose rate this sets.</summary>
     public Optimizer Optimizer { get; }
 
     /// <summary>
     /// The rate the schedule started from: the first group's, and, while <see cref="Rate"/> and <see cref="Next"/> compute
-    /// another group's rate, that group's.
+    /// another group's rate (on the thread stepping the schedule), that group's.
     /// </summary>
-    public float BaseLearningRate => _bases[_group];
+    public float BaseLearningRate => ReferenceEquals(t_computing.Schedule, this) ? _bases[t_computing.Group] : _bases[0];
 
     /// <summary>Each parameter group's starting rate (torch's <c>base_lrs</c>); one without groups.</summary>
     public IReadOnlyList<float> BaseLearningRates => _bases;
@@ -45,32 +51,35 @@ public abstract class LearningRateSchedule
     /// <summary>Steps taken (PyTorch's <c>last_epoch</c>).</summary>
     public int StepCount { get; private set; }
 
-    /// <summary>Moves the optimiser's current rate to the next one (<see cref="Next"/>) and sets it.</summary>
+    /// <summary>Moves every group's current rate to its next one (<see cref="Next"/>) and sets them.</summary>
     /// <exception cref="InvalidOperationException">The next rate is not a finite rate ≥ 0 (a factor above 1 overflows after
     /// enough steps); nothing changes.</exception>
     public void Step()
     {
         if (StepCount == int.MaxValue) throw new InvalidOperationException($"{GetType().Name}: {StepCount} steps, as many as a schedule counts.");
         int step = StepCount + 1;
+        var outer = t_computing;
         try
         {
-            for (_group = 0; _group < _bases.Length; _group++)
+            for (int g = 0; g < _bases.Length; g++)
             {
-                float rate = _next[_group] = (float)Next(Optimizer.GroupLearningRate(_group), step);
+                t_computing = (this, g);
+                float rate = _next[g] = (float)Next(Optimizer.GroupLearningRate(g), step);
                 if (Problem(step, rate) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
             }
         }
         finally
         {
-            _group = 0;
+            t_computing = outer;
         }
         StepCount = step;
         for (int g = 0; g < _next.Length; g++) Optimizer.SetGroupLearningRate(g, _next[g]);
     }
 
     /// <summary>
-    /// The rate after <paramref name="step"/> steps from the optimiser's <paramref name="current"/> rate (PyTorch's chainable
-    /// <c>get_lr</c>); by default the closed form <see cref="Rate"/>, which ignores the current rate.
+    /// The rate after <paramref name="step"/> steps from a group's <paramref name="current"/> rate (PyTorch's chainable
+    /// <c>get_lr</c>), called once per group, <see cref="BaseLearningRate"/> then being that group's; by default the closed form
+    /// <see cref="Rate"/>, which ignores the current rate.
     /// </summary>
     protected virtual double Next(double current, int step) => Rate(step);
 
@@ -89,18 +98,20 @@ public abstract class LearningRateSchedule
     /// </summary>
     internal string? RateProblem(int step)
     {
+        var outer = t_computing;
         try
         {
-            for (_group = 0; _group < _bases.Length; _group++)
+            for (int g = 0; g < _bases.Length; g++)
             {
-                float rate = _next[_group] = Rate(step);
+                t_computing = (this, g);
+                float rate = _next[g] = Rate(step);
                 if (Problem(step, rate) is string problem) return problem;
             }
             return null;
         }
         finally
         {
-            _group = 0;
+            t_computing = outer;
         }
     }
 

@@ -9,8 +9,9 @@ namespace Dsl;
 /// <summary>
 /// Saves and resumes a whole training run in one safetensors file: the parameters (<c>model.</c> + their
 /// state_dict names), the optimiser's state (<c>optimizer.m.</c>…), and in <c>__metadata__</c> the optimiser's
-/// hyperparameters (an optimiser built with others is refused), the schedule's position and settings, the step, the data
-/// generator's state and the model's dropout generator. Saving writes a
+/// hyperparameters (an optimiser built with others is refused: its parameter groups and each parameter's decay included),
+/// every group's rate, the schedule's position and settings, a <see cref="ReduceLrOnPlateau"/>'s, the model's label smoothing,
+/// the step, the data generator's state and the model's dropout generator. Saving writes a
 /// temporary file and renames it, so a run killed during a save keeps its previous checkpoint; loading
 /// checks everything before changing anything. A resumed run continues bit for bit as the uninterrupted one.
 /// </summary>
@@ -64,6 +65,7 @@ public static class Checkpoint
             ["dsl.checkpoint"] = "1",
             ["dsl.step"] = step.ToString(CultureInfo.InvariantCulture),
             ["dsl.dropout_rng"] = model.DropoutRandom.Save(),
+            ["dsl.model.label_smoothing"] = model.LabelSmoothing.ToString("R", CultureInfo.InvariantCulture),
         };
         foreach (var (name, rng) in OtherRandoms(model)) metadata["dsl.rng." + name] = rng.Save();
         if (optimizer is not null)
@@ -91,7 +93,7 @@ public static class Checkpoint
         if (plateau is not null)
         {
             var (best, bad, cooldown, steps, reductions) = plateau.Position;
-            metadata["dsl.plateau"] = string.Join(" ", best.ToString("R", CultureInfo.InvariantCulture), bad, cooldown, steps, reductions);
+            metadata["dsl.plateau"] = string.Join(" ", [best.ToString("R", CultureInfo.InvariantCulture), .. new[] { bad, cooldown, steps, reductions }.Select(n => n.ToString(CultureInfo.InvariantCulture))]);
             foreach (var (name, value) in plateau.Settings) metadata[PlateauSettingKey + name] = value.ToString("R", CultureInfo.InvariantCulture);
         }
         if (random is not null) metadata["dsl.rng"] = random.Save();
@@ -129,6 +131,12 @@ public static class Checkpoint
         float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems);
         long step = Count("dsl.step");
         string dropout = Meta("dsl.dropout_rng") ?? "";
+        // the loss it trained with (a file from before label smoothing trained without)
+        string smoothingText = metadata.GetValueOrDefault("dsl.model.label_smoothing", "0");
+        if (!float.TryParse(smoothingText, NumberStyles.Float, CultureInfo.InvariantCulture, out float smoothing))
+            problems.Add($"metadata 'dsl.model.label_smoothing' is '{smoothingText}', expected a number");
+        else if (smoothing != model.LabelSmoothing)
+            problems.Add($"the model's label smoothing was {smoothing.ToString("R", CultureInfo.InvariantCulture)}, not {model.LabelSmoothing.ToString("R", CultureInfo.InvariantCulture)} (set LabelSmoothing as it was for the saved run)");
         var others = OtherRandoms(model).Select(r => (r.Rng, State: Meta("dsl.rng." + r.Name) ?? "")).ToList();
 
         var optimizerState = new List<(float[] Target, float[] Values)>();
@@ -200,7 +208,7 @@ public static class Checkpoint
                 if (schedule.RateProblem(scheduleStep) is string problem) problems.Add(problem);
             }
         }
-        (float, int, int, int, int) plateauPosition = default;
+        PlateauPosition plateauPosition = default;
         if (plateau is not null && Meta("dsl.plateau") is { } position)
         {
             // best, bad steps, cooldown left, steps, reductions
@@ -211,8 +219,8 @@ public static class Checkpoint
                 problems.Add($"metadata 'dsl.plateau' is '{position}', expected the best metric and four counts");
             else
             {
-                plateauPosition = (best, counts[0], counts[1], counts[2], counts[3]);
-                if (ReduceLrOnPlateau.PositionProblem(plateauPosition, plateau) is string problem) problems.Add($"the plateau watcher's position: {problem}");
+                plateauPosition = new PlateauPosition(best, counts[0], counts[1], counts[2], counts[3]);
+                if (plateau.PositionProblem(plateauPosition) is string problem) problems.Add($"the plateau watcher's position: {problem}");
             }
             CompareSettings(metadata, PlateauSettingKey, "plateau watcher", plateau.Settings, problems);
         }

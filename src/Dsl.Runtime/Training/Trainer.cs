@@ -10,8 +10,8 @@ namespace Dsl;
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Batch">1-based batch within the epoch (equal to <paramref name="BatchesPerEpoch"/> at the end of an epoch).</param>
 /// <param name="BatchesPerEpoch">Batches in an epoch.</param>
-/// <param name="Loss">Mean training loss of the epoch so far (nats).</param>
-/// <param name="Perplexity">e^Loss.</param>
+/// <param name="Loss">Mean training loss of the epoch so far (nats; the smoothed loss when the model has <see cref="IModel.LabelSmoothing"/>).</param>
+/// <param name="Perplexity">e^Loss: the perplexity without label smoothing (with it, e^ of the smoothed loss, higher).</param>
 /// <param name="GradientNorm">Global gradient norm of the last batch, before clipping.</param>
 /// <param name="TokensPerSecond">Training throughput of the epoch so far, in target tokens.</param>
 /// <param name="ValidationLoss">Mean validation loss, at the end of an epoch when there is validation data.</param>

@@ -848,6 +848,7 @@ def make_parameter_groups(steps=5):
     S = torch.optim.lr_scheduler
     schedules = {
         "step_lr": lambda o: [S.StepLR(o, step_size=3, gamma=0.5)],
+        "exponential_lr": lambda o: [S.ExponentialLR(o, gamma=0.9)],
         "cosine_lr": lambda o: [S.CosineAnnealingLR(o, T_max=5, eta_min=0.001)],
         "linear_warmup": lambda o: [S.LinearLR(o, start_factor=0.25, total_iters=4)],
         "warmup_and_cosine": lambda o: [S.LinearLR(o, start_factor=0.25, total_iters=4), S.CosineAnnealingLR(o, T_max=8, eta_min=0.001)],
@@ -876,6 +877,7 @@ def make_plateau():
         "min_rel": dict(mode="min", factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=0.004),
         "min_abs": dict(mode="min", factor=0.3, patience=1, threshold=0.02, threshold_mode="abs", eps=1e-3),
         "max_rel": dict(mode="max", factor=0.1, patience=0, threshold=0.0),
+        "max_abs": dict(mode="max", factor=0.5, patience=1, threshold=0.01, threshold_mode="abs", cooldown=2, min_lr=[0.05, 0.001, 0.2]),
         "defaults": dict(),
     }
     out = {"metrics": metrics}

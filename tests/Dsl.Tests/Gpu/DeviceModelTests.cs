@@ -653,6 +653,25 @@ public class DeviceModelTests(DeviceFixture fixture)
         Assert.Equal("labelSmoothing", Assert.Throws<ArgumentOutOfRangeException>(() => DeviceLosses.SoftmaxCrossEntropy(z, targets, classes, gradient, labelSmoothing: -0.5f)).ParamName);
     }
 
+    /// <summary>A vocabulary of 30 000 with logits around 1 000: the device's smoothed loss, float sums per row, is the host's.</summary>
+    [Fact]
+    public void TheSmoothedClassLossOverALargeVocabularyIsTheHostsOnTheDevice()
+    {
+        const int rows = 3, classes = 30_000, n = rows * classes;
+        var rng = new Rng(29);
+        float[] logits = Enumerable.Range(0, n).Select(_ => 1000f + 2f * rng.NextNormal()).ToArray();
+        int[] targets = [17, -100, 29_999];
+        var expectedGradient = new float[n];
+        float expected = Losses.SoftmaxCrossEntropy(logits, targets, classes, expectedGradient, labelSmoothing: 0.1f);
+        using var memory = new DeviceMemory(fixture.Cpu, 2 * n);
+        DeviceSpan z = memory.Span.Slice(0, n), gradient = memory.Span.Slice(n, n);
+        z.CopyFrom(logits);
+        Tolerance.AssertClose([expected], [DeviceLosses.SoftmaxCrossEntropy(z, targets, classes, gradient, labelSmoothing: 0.1f)], "loss");
+        var onHost = new float[n];
+        gradient.CopyTo(onHost);
+        Agreement.AssertClose(expectedGradient, onHost, "gradient");
+    }
+
     /// <summary>A model with label smoothing trains on the device as on the host (the smoothed loss and its gradient start the backward pass there).</summary>
     [Theory]
     [InlineData(nameof(GcGru))]

@@ -121,6 +121,28 @@ public class LabelSmoothingTests
     }
 
     [Fact]
+    public void ACheckpointKeepsTheSmoothingAndRefusesAnother()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"dsl-smoothing-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            Checkpoint.Save(path, new Models.Lstm(seed: 1) { LabelSmoothing = 0.2f });
+            var other = new Models.Lstm(seed: 2);
+            float before = other.Parameters[0].AsSpan()[0];
+            var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, other));
+            Assert.Contains("label smoothing was 0.2, not 0", e.Message);
+            Assert.Equal(before, other.Parameters[0].AsSpan()[0]);
+            other.LabelSmoothing = 0.2f;
+            Checkpoint.Load(path, other);
+            Assert.Equal(new Models.Lstm(seed: 1).Parameters[0].AsSpan()[0], other.Parameters[0].AsSpan()[0]);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public void AModelWrittenByHandHasNoneAndRefusesOne()
     {
         IModel model = new NoSmoothing();

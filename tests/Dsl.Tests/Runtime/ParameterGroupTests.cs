@@ -62,6 +62,7 @@ public class ParameterGroupTests
 
     [Theory]
     [InlineData("step_lr")]
+    [InlineData("exponential_lr")]
     [InlineData("cosine_lr")]
     [InlineData("linear_warmup")]
     [InlineData("warmup_and_cosine")]
@@ -72,6 +73,7 @@ public class ParameterGroupTests
         LearningRateSchedule[] schedules = name switch
         {
             "step_lr" => [new StepLr(sgd, stepSize: 3, gamma: 0.5f)],
+            "exponential_lr" => [new ExponentialLr(sgd, gamma: 0.9f)],
             "cosine_lr" => [new CosineAnnealingLr(sgd, period: 5, minimum: 0.001f)],
             "linear_warmup" => [new LinearWarmup(sgd, steps: 4, startFactor: 0.25f)],
             _ => [new LinearWarmup(sgd, steps: 4, startFactor: 0.25f), new CosineAnnealingLr(sgd, period: 8, minimum: 0.001f)],
@@ -92,6 +94,18 @@ public class ParameterGroupTests
         Assert.Equal(0.7f, sgd.LearningRateOf(2));
         Assert.Throws<ArgumentOutOfRangeException>(() => sgd.SetGroupLearningRate(3, 0.1f));
         Assert.Throws<ArgumentOutOfRangeException>(() => sgd.SetGroupLearningRate(0, float.NaN));
+    }
+
+    [Fact]
+    public void AStepThatOverflowsOneGroupsRateIsRefusedAndChangesNoGroup()
+    {
+        Parameter[] ps = [new("a", 1), new("b", 1)];
+        var sgd = new Sgd(new ParameterGroups(new ParameterGroup([ps[0]]), new ParameterGroup([ps[1]], learningRate: 3e38f)), 1f);
+        var growth = new ExponentialLr(sgd, gamma: 1.5f);
+        var e = Assert.Throws<InvalidOperationException>(growth.Step);
+        Assert.Contains("from the base rate 3E+38", e.Message); // the group that overflowed, named by its own base
+        Assert.Equal((0, 1f, 3e38f), (growth.StepCount, sgd.GroupLearningRate(0), sgd.GroupLearningRate(1)));
+        Assert.Equal(1f, growth.BaseLearningRate); // the first group's outside a step
     }
 
     [Fact]
@@ -161,6 +175,10 @@ public class ParameterGroupTests
             var changed = new AdamW(new ParameterGroups(new ParameterGroup([other[0]]), new ParameterGroup([other[1]], learningRate: 0.01f, weightDecay: 0f), new ParameterGroup([other[2]], weightDecay: 0.2f)),
                 learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true);
             Assert.Contains("weight_decay[c] was 0.3, not 0.2", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), changed)).Message);
+            // the same decays and rates, another split: b would resume at w's rate
+            var resplit = new AdamW(new ParameterGroups(new ParameterGroup([other[0], other[1]]), new ParameterGroup([], learningRate: 0.01f, weightDecay: 0f),
+                new ParameterGroup([other[2]], weightDecay: 0.3f)), learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true);
+            Assert.Contains("group[b] was 1, not 0", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), resplit)).Message);
 
             // each group's rate, moved by a schedule and one set by hand, comes back with the schedule's position
             Sgd Scheduled(Parameter[] p, out StepLr schedule)

@@ -23,11 +23,20 @@ public class PlateauTests
         "min_rel" => new ReduceLrOnPlateau(optimizer, factor: 0.5f, patience: 2, threshold: 0.01f, cooldown: 1, minimumRate: 0.004f),
         "min_abs" => new ReduceLrOnPlateau(optimizer, factor: 0.3f, patience: 1, threshold: 0.02f, thresholdMode: PlateauThreshold.Absolute, eps: 1e-3f),
         "max_rel" => new ReduceLrOnPlateau(optimizer, PlateauMode.Max, factor: 0.1f, patience: 0, threshold: 0f),
+        "max_abs" => Minimums(new ReduceLrOnPlateau(optimizer, PlateauMode.Max, factor: 0.5f, patience: 1, threshold: 0.01f, thresholdMode: PlateauThreshold.Absolute, cooldown: 2),
+            0.05f, 0.001f, 0.2f),
         "defaults" => new ReduceLrOnPlateau(optimizer),
         _ => throw new ArgumentException(name),
     };
 
+    private static ReduceLrOnPlateau Minimums(ReduceLrOnPlateau plateau, params float[] rates)
+    {
+        for (int g = 0; g < rates.Length; g++) plateau.SetMinimumRate(g, rates[g]);
+        return plateau;
+    }
+
     [Theory]
+    [InlineData("max_abs")]
     [InlineData("min_rel")]
     [InlineData("min_abs")]
     [InlineData("max_rel")]
@@ -98,6 +107,15 @@ public class PlateauTests
             var e = Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, again, plateau: other));
             Assert.Contains("plateau watcher's patience was 1, not 3", e.Message);
             Assert.Equal(0, other.StepCount);
+
+            // a best of +∞ (no metric has improved yet: the first was NaN) and a cooldown part-way come back as they were
+            var fresh = new ReduceLrOnPlateau(resumedSgd, factor: 0.5f, patience: 1, cooldown: 3, eps: 0f);
+            foreach (float metric in new[] { float.NaN, float.NaN, float.NaN }) fresh.Step(metric);
+            Assert.Equal((float.PositiveInfinity, 2, 1), (fresh.Best, fresh.CooldownLeft, fresh.Reductions));
+            Checkpoint.Save(path, again, plateau: fresh);
+            var back = new ReduceLrOnPlateau(new Sgd(again.Parameters, learningRate: 1e-9f), factor: 0.5f, patience: 1, cooldown: 3, eps: 0f);
+            Checkpoint.Load(path, again, plateau: back);
+            Assert.Equal((fresh.Best, fresh.BadSteps, fresh.CooldownLeft, fresh.StepCount, fresh.Reductions), (back.Best, back.BadSteps, back.CooldownLeft, back.StepCount, back.Reductions));
         }
         finally
         {
