@@ -281,3 +281,80 @@ public sealed class LinearWarmup : LearningRateSchedule
     internal override (string Name, double Value)[] Settings =>
         [("base_lr", BaseLearningRate), ("total_iters", _steps), ("start_factor", _start), ("end_factor", _end)];
 }
+
+/// <summary>
+/// Cosine annealing with warm restarts (SGDR, Loshchilov and Hutter 2017; <c>CosineAnnealingWarmRestarts</c>): half a cosine
+/// from the base rate down to <c>minimum</c> over <c>period</c> steps, then back at the base rate for a period
+/// <c>periodMultiplier</c> times as long, and so on. As torch's, not chainable: each step sets the closed form.
+/// </summary>
+public sealed class CosineAnnealingWarmRestarts : LearningRateSchedule
+{
+    private readonly int _period, _multiplier;
+    private readonly double _minimum;
+
+    /// <summary>Creates the schedule: the first restart after <paramref name="period"/> steps (torch's <c>T_0</c>, <c>T_mult</c>, <c>eta_min</c>).</summary>
+    public CosineAnnealingWarmRestarts(Optimizer optimizer, int period, int periodMultiplier = 1, float minimum = 0f)
+        : base(Valid(optimizer, period, periodMultiplier, minimum))
+    {
+        _period = period;
+        _multiplier = periodMultiplier;
+        _minimum = minimum;
+    }
+
+    private static Optimizer Valid(Optimizer optimizer, int period, int periodMultiplier, float minimum)
+    {
+        RequirePositive(period, nameof(period));
+        RequirePositive(periodMultiplier, nameof(periodMultiplier));
+        RequireBetween(minimum, 0f, float.MaxValue, nameof(minimum));
+        return optimizer;
+    }
+
+    /// <inheritdoc/>
+    public override float Rate(int step)
+    {
+        // where in its period the step lies: periods of T₀, T₀·m, T₀·m², … (whole numbers, counted exactly)
+        long at = step, length = _period;
+        while (at >= length)
+        {
+            at -= length;
+            length *= _multiplier;
+            if (_multiplier == 1) { at %= length; break; }
+        }
+        return (float)(_minimum + (BaseLearningRate - _minimum) * (1 + Math.Cos(Math.PI * at / length)) / 2);
+    }
+
+    internal override (string Name, double Value)[] Settings => [("base_lr", BaseLearningRate), ("T_0", _period), ("T_mult", _multiplier), ("eta_min", _minimum)];
+}
+
+/// <summary>
+/// Polynomial decay to zero over <c>steps</c> steps (<c>PolynomialLR</c>): base · (1 − t / steps)^power, then 0; in torch's
+/// chainable form.
+/// </summary>
+public sealed class PolynomialLr : LearningRateSchedule
+{
+    private readonly int _steps;
+    private readonly double _power;
+
+    /// <summary>Creates the schedule (torch's <c>total_iters</c>, <c>power</c>).</summary>
+    public PolynomialLr(Optimizer optimizer, int steps = 5, float power = 1f) : base(Valid(optimizer, steps, power))
+    {
+        _steps = steps;
+        _power = power;
+    }
+
+    private static Optimizer Valid(Optimizer optimizer, int steps, float power)
+    {
+        RequirePositive(steps, nameof(steps));
+        RequireBetween(power, 0f, float.MaxValue, nameof(power));
+        return optimizer;
+    }
+
+    /// <inheritdoc/>
+    public override float Rate(int step) => (float)(BaseLearningRate * Math.Pow(1 - (double)Math.Min(step, _steps) / _steps, _power));
+
+    /// <inheritdoc/>
+    protected override double Next(double current, int step) =>
+        step > _steps ? current : current * Math.Pow((1.0 - (double)step / _steps) / (1.0 - (double)(step - 1) / _steps), _power);
+
+    internal override (string Name, double Value)[] Settings => [("base_lr", BaseLearningRate), ("total_iters", _steps), ("power", _power)];
+}

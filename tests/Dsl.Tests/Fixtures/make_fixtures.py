@@ -794,6 +794,9 @@ def make_optimizers(steps=5):
         "exponential_lr": lambda o: torch.optim.lr_scheduler.ExponentialLR(o, gamma=0.9),
         "cosine_lr": lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=0.001),
         "linear_warmup": lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.25, total_iters=4),
+        "warm_restarts": lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=3, T_mult=2, eta_min=0.001),
+        "warm_restarts_flat": lambda o: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(o, T_0=4),
+        "polynomial": lambda o: torch.optim.lr_scheduler.PolynomialLR(o, total_iters=5, power=2.0),
     }
     for name, make_schedule in schedules.items():
         opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.1)

@@ -318,6 +318,9 @@ public class ScheduleTests
     [InlineData("exponential_lr")]
     [InlineData("cosine_lr")]
     [InlineData("linear_warmup")]
+    [InlineData("warm_restarts")]
+    [InlineData("warm_restarts_flat")]
+    [InlineData("polynomial")]
     public void RatesMatchTorch(string name)
     {
         var optimizer = new Sgd([new Parameter("p", 1)], learningRate: 0.1f);
@@ -326,6 +329,9 @@ public class ScheduleTests
             "step_lr" => new StepLr(optimizer, stepSize: 3, gamma: 0.5f),
             "exponential_lr" => new ExponentialLr(optimizer, gamma: 0.9f),
             "cosine_lr" => new CosineAnnealingLr(optimizer, period: 5, minimum: 0.001f),
+            "warm_restarts" => new CosineAnnealingWarmRestarts(optimizer, period: 3, periodMultiplier: 2, minimum: 0.001f),
+            "warm_restarts_flat" => new CosineAnnealingWarmRestarts(optimizer, period: 4),
+            "polynomial" => new PolynomialLr(optimizer, steps: 5, power: 2f),
             _ => new LinearWarmup(optimizer, steps: 4, startFactor: 0.25f),
         };
         float[] expected = Fixture["schedule." + name].ToFloat();
@@ -414,6 +420,8 @@ public class ScheduleTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new ExponentialLr(sgd, -1f));
         Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealingLr(sgd, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LinearWarmup(sgd, 5, startFactor: 0f));
+        Assert.Equal("periodMultiplier", Assert.Throws<ArgumentOutOfRangeException>(() => new CosineAnnealingWarmRestarts(sgd, 3, periodMultiplier: 0)).ParamName);
+        Assert.Equal("power", Assert.Throws<ArgumentOutOfRangeException>(() => new PolynomialLr(sgd, 5, power: -1f)).ParamName);
         Assert.Equal(0.1f, sgd.LearningRate);
         sgd.LearningRate = 0.01f;
         Assert.Equal(0.01f, new StepLr(sgd, 10).BaseLearningRate);
