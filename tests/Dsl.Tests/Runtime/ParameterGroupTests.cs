@@ -1,4 +1,5 @@
 using Dsl.Tests.Models;
+using Holder = Dsl.Tests.Training.CheckpointTests.Holder;
 using Xunit;
 
 namespace Dsl.Tests.Runtime;
@@ -202,14 +203,5 @@ public class ParameterGroupTests
         {
             File.Delete(path);
         }
-    }
-
-    private sealed class Holder(params Parameter[] parameters) : IModel
-    {
-        public ParameterSet Parameters { get; } = new(parameters);
-        public int InputWidth => 0;
-        public int OutputWidth => 0;
-        public bool ReturnsSequences => false;
-        public Rng DropoutRandom { get; } = new(0);
     }
 }

@@ -460,7 +460,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(straight.Parameters[0].AsSpan().ToArray(), resumed.Parameters[0].AsSpan().ToArray());
     }
 
-    private sealed class Holder(params Parameter[] parameters) : IModel
+    internal sealed class Holder(params Parameter[] parameters) : IModel
     {
         public ParameterSet Parameters { get; } = new(parameters);
         public int InputWidth => 0;
