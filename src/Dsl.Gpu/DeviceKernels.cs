@@ -512,16 +512,16 @@ internal sealed partial class DeviceKernels
         }
         float max = logits[start];
         for (int c = 1; c < classes; c++) max = XMath.Max(max, logits[start + c]);
-        float sum = 0f;
-        for (int c = 0; c < classes; c++) sum += XMath.Exp(logits[start + c] - max);
-        float logSum = max + XMath.Log(sum);
-        float loss = logSum - logits[start + target];
-        if (smoothing != 0f)
+        float sum = 0f, shifted = 0f; // Σ exp(z − max), Σ (z − max)
+        for (int c = 0; c < classes; c++)
         {
-            float shifted = 0f; // Σ (z − max)
-            for (int c = 0; c < classes; c++) shifted += logits[start + c] - max;
-            loss = (1f - smoothing) * loss + smoothing * (logSum - max) - smoothing * shifted / classes;
+            float d = logits[start + c] - max;
+            sum += XMath.Exp(d);
+            shifted += d;
         }
+        float logOfSum = XMath.Log(sum), logSum = max + logOfSum;
+        float loss = logSum - logits[start + target];
+        if (smoothing != 0f) loss = (1f - smoothing) * loss + smoothing * logOfSum - smoothing * shifted / classes;
         rowLoss[row] = loss;
         if (wantGradient == 0) return;
         float uniform = scale * smoothing / classes;

@@ -11,7 +11,8 @@ namespace Dsl;
 /// <see cref="Step"/> (after <c>optimizer.Step()</c>, once per epoch or per batch as the user chooses) moves the optimiser's
 /// current rate to the next, as PyTorch's chainable form does: two schedules stepped over one optimiser compose (an
 /// exponential decay and a step decay multiply; a warm-up stepped beside a cosine scales it), and a rate set by hand between
-/// steps is where the next step starts. <see cref="Rate"/> is the closed form of the schedule alone, which
+/// steps is where the next step starts — except <see cref="CosineAnnealingWarmRestarts"/>, which sets its closed form at
+/// every step, as torch's does (stepped beside another, the one stepped last wins). <see cref="Rate"/> is the closed form of the schedule alone, which
 /// <see cref="Resume"/> sets (a checkpoint then puts back the rate it saved). Over parameter groups, each group's rate moves
 /// from its own base rate, as torch's schedulers move each group's (<c>base_lrs</c>).
 /// </summary>
@@ -30,11 +31,12 @@ public abstract class LearningRateSchedule
     private readonly float[] _next; // each group's next rate, all checked before any is set
 
     /// <summary>
-    /// The schedule and group whose rate this thread is computing (in <see cref="Step"/>, <see cref="Resume"/>, a checkpoint's
-    /// check): <see cref="BaseLearningRate"/> is that group's base there, and the first group's anywhere else, on any other
-    /// thread too.
+    /// The base rates (one optimiser's: every schedule over it shares them) and the group whose rate this thread is computing
+    /// (in <see cref="Step"/>, <see cref="Resume"/>, a checkpoint's check): <see cref="BaseLearningRate"/> of any schedule over
+    /// that optimiser is that group's base there (a schedule whose Next asks another for its rate gets the same group's), and
+    /// the first group's anywhere else, on any other thread too.
     /// </summary>
-    [ThreadStatic] private static (LearningRateSchedule Schedule, int Group) t_computing;
+    [ThreadStatic] private static (float[]? Bases, int Group) t_computing;
 
     /// <summary>The optimiser whose rate this sets.</summary>
     public Optimizer Optimizer { get; }
@@ -43,7 +45,7 @@ public abstract class LearningRateSchedule
     /// The rate the schedule started from: the first group's, and, while <see cref="Rate"/> and <see cref="Next"/> compute
     /// another group's rate (on the thread stepping the schedule), that group's.
     /// </summary>
-    public float BaseLearningRate => ReferenceEquals(t_computing.Schedule, this) ? _bases[t_computing.Group] : _bases[0];
+    public float BaseLearningRate => ReferenceEquals(t_computing.Bases, _bases) ? _bases[t_computing.Group] : _bases[0];
 
     /// <summary>Each parameter group's starting rate (torch's <c>base_lrs</c>); one without groups.</summary>
     public IReadOnlyList<float> BaseLearningRates => _bases;
@@ -63,7 +65,7 @@ public abstract class LearningRateSchedule
         {
             for (int g = 0; g < _bases.Length; g++)
             {
-                t_computing = (this, g);
+                t_computing = (_bases, g);
                 float rate = _next[g] = (float)Next(Optimizer.GroupLearningRate(g), step);
                 if (Problem(step, rate) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
             }
@@ -103,7 +105,7 @@ public abstract class LearningRateSchedule
         {
             for (int g = 0; g < _bases.Length; g++)
             {
-                t_computing = (this, g);
+                t_computing = (_bases, g);
                 float rate = _next[g] = Rate(step);
                 if (Problem(step, rate) is string problem) return problem;
             }
@@ -327,8 +329,8 @@ public sealed class CosineAnnealingWarmRestarts : LearningRateSchedule
 }
 
 /// <summary>
-/// Polynomial decay to zero over <c>steps</c> steps (<c>PolynomialLR</c>): base · (1 − t / steps)^power, then 0; in torch's
-/// chainable form.
+/// Polynomial decay over <c>steps</c> steps (<c>PolynomialLR</c>): base · (1 − min(t, steps) / steps)^power, which reaches 0
+/// at <c>steps</c> (for a power above 0; a power of 0 keeps the base rate, as torch's 0⁰ = 1); in torch's chainable form.
 /// </summary>
 public sealed class PolynomialLr : LearningRateSchedule
 {

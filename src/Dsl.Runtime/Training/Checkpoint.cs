@@ -131,7 +131,7 @@ public static class Checkpoint
         float[][] weights = model.Parameters.Prepare(tensors, ModelPrefix, problems);
         long step = Count("dsl.step");
         string dropout = Meta("dsl.dropout_rng") ?? "";
-        // the loss it trained with (a file from before label smoothing trained without)
+        // the loss it trained with (a file without the record, written before it was kept, counts as unsmoothed)
         string smoothingText = metadata.GetValueOrDefault("dsl.model.label_smoothing", "0");
         if (!float.TryParse(smoothingText, NumberStyles.Float, CultureInfo.InvariantCulture, out float smoothing))
             problems.Add($"metadata 'dsl.model.label_smoothing' is '{smoothingText}', expected a number");
@@ -175,6 +175,8 @@ public static class Checkpoint
             }
             // the hyperparameters it was built with (a checkpoint written before they were recorded has none to compare)
             CompareSettings(metadata, SettingKey, "optimiser", optimizer.AllSettings, problems);
+            // a file from before maximize was recorded descended: resuming it ascending would turn the run around
+            if (optimizer.Maximize && !metadata.ContainsKey(SettingKey + "maximize")) problems.Add("the optimiser did not maximise (the file records no maximize), not maximize: true");
             var expected = new HashSet<string>(StringComparer.Ordinal);
             foreach (var (slot, buffers) in optimizer.StateSlots)
             {

@@ -97,6 +97,30 @@ public class ParameterGroupTests
         Assert.Throws<ArgumentOutOfRangeException>(() => sgd.SetGroupLearningRate(0, float.NaN));
     }
 
+    /// <summary>A schedule written by a user that asks another for its rate (SequentialLR's way): each group gets its own base from both.</summary>
+    private sealed class HalfThenCosine(Optimizer optimizer, CosineAnnealingLr cosine) : LearningRateSchedule(optimizer)
+    {
+        public override float Rate(int step) => step < 2 ? BaseLearningRate * 0.5f : cosine.Rate(step - 2);
+    }
+
+    [Fact]
+    public void AScheduleThatAsksAnotherForItsRateGetsEachGroupsBase()
+    {
+        Parameter[] ps = [new("a", 1), new("b", 1)];
+        var sgd = new Sgd(new ParameterGroups(new ParameterGroup([ps[0]]), new ParameterGroup([ps[1]], learningRate: 0.4f)), 0.1f);
+        var schedule = new HalfThenCosine(sgd, new CosineAnnealingLr(sgd, period: 4));
+        float[] bases = [0.1f, 0.4f];
+        for (int step = 1; step <= 4; step++)
+        {
+            schedule.Step();
+            for (int g = 0; g < 2; g++)
+            {
+                double expected = step < 2 ? bases[g] * 0.5 : bases[g] * (1 + Math.Cos(Math.PI * (step - 2) / 4)) / 2;
+                Assert.Equal(expected, sgd.GroupLearningRate(g), 1e-6);
+            }
+        }
+    }
+
     [Fact]
     public void AStepThatOverflowsOneGroupsRateIsRefusedAndChangesNoGroup()
     {
@@ -172,6 +196,11 @@ public class ParameterGroupTests
             Assert.Contains("param_groups was 3, not 1", e.Message);
             var ascending = new AdamW(Groups(other), learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true, maximize: true);
             Assert.Contains("maximize was 0, not 1", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), ascending)).Message);
+            // a file from before maximize was recorded descended too
+            var file = SafeTensors.Read(path, out Dictionary<string, string> metadata);
+            Assert.True(metadata.Remove("dsl.optimizer.setting.maximize"));
+            SafeTensors.Write(path, file.Select(t => (t.Key, (ReadOnlyMemory<int>)t.Value.Shape.Select(d => (int)d).ToArray(), (ReadOnlyMemory<float>)t.Value.ToFloat())), metadata);
+            Assert.Contains("did not maximise", Assert.Throws<InvalidDataException>(() => Checkpoint.Load(path, new Holder(other), ascending)).Message);
             Assert.Equal(Fixture["w.start"].ToFloat(), other[0].AsSpan().ToArray());
             var changed = new AdamW(new ParameterGroups(new ParameterGroup([other[0]]), new ParameterGroup([other[1]], learningRate: 0.01f, weightDecay: 0f), new ParameterGroup([other[2]], weightDecay: 0.2f)),
                 learningRate: 0.02f, weightDecay: 0.1f, amsgrad: true);
