@@ -277,7 +277,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
             default:
                 return false;
         }
-        args.Sign = optimizer.Maximize ? -1f : 1f;
+        args.Sign = optimizer.GradientSign;
         DeviceMemory[][] state = States(optimizer);
         bool[]? started = optimizer.Flags;
         for (int i = 0; i < optimizer.Parameters.Count; i++)

@@ -79,7 +79,7 @@ public abstract class Optimizer
             .. Parameters.Select((p, i) => ($"group[{p.Name}]", (float)_groupOf![i])), .. Parameters.Select((p, i) => ($"weight_decay[{p.Name}]", WeightDecayOf(i)))];
 
     /// <summary>What each update multiplies the gradient by: −1 when maximising, else 1 (the same bits as the gradient).</summary>
-    private protected float GradientSign => Maximize ? -1f : 1f;
+    internal float GradientSign => Maximize ? -1f : 1f;
 
     /// <summary>
     /// The learning rate, finite and non-negative; a schedule may change it between steps. Over groups, the first group's

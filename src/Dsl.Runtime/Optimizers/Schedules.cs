@@ -60,22 +60,9 @@ public abstract class LearningRateSchedule
     {
         if (StepCount == int.MaxValue) throw new InvalidOperationException($"{GetType().Name}: {StepCount} steps, as many as a schedule counts.");
         int step = StepCount + 1;
-        var outer = t_computing;
-        try
-        {
-            for (int g = 0; g < _bases.Length; g++)
-            {
-                t_computing = (_bases, g);
-                float rate = _next[g] = (float)Next(Optimizer.GroupLearningRate(g), step);
-                if (Problem(step, rate) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
-            }
-        }
-        finally
-        {
-            t_computing = outer;
-        }
+        if (NextRates(step, chained: true) is string problem) throw Refused(problem);
         StepCount = step;
-        for (int g = 0; g < _next.Length; g++) Optimizer.SetGroupLearningRate(g, _next[g]);
+        SetNextRates();
     }
 
     /// <summary>
@@ -89,16 +76,23 @@ public abstract class LearningRateSchedule
     public void Resume(int stepCount)
     {
         if (stepCount < 0) throw new ArgumentOutOfRangeException(nameof(stepCount), stepCount, "must not be negative");
-        if (RateProblem(stepCount) is string problem) throw new InvalidOperationException($"{problem}; the schedule and the optimiser's rate are left as they were.");
+        if (RateProblem(stepCount) is string problem) throw Refused(problem);
         StepCount = stepCount;
-        for (int g = 0; g < _next.Length; g++) Optimizer.SetGroupLearningRate(g, _next[g]);
+        SetNextRates();
     }
 
     /// <summary>
-    /// What is wrong with a group's rate after <paramref name="step"/> steps (a factor above 1 overflows after enough), or
-    /// null; the rates, every group's, are left in <see cref="_next"/>.
+    /// What is wrong with a group's rate after <paramref name="step"/> steps, in closed form (a factor above 1 overflows
+    /// after enough), or null; every group's rate is left in <see cref="_next"/>.
     /// </summary>
-    internal string? RateProblem(int step)
+    internal string? RateProblem(int step) => NextRates(step, chained: false);
+
+    /// <summary>
+    /// Each group's rate after <paramref name="step"/> steps into <see cref="_next"/>, from its current rate
+    /// (<see cref="Next"/>) or in closed form (<see cref="Rate"/>), <see cref="BaseLearningRate"/> being that group's meanwhile;
+    /// what is wrong with the first rate that is not a finite rate ≥ 0, or null.
+    /// </summary>
+    private string? NextRates(int step, bool chained)
     {
         var outer = t_computing;
         try
@@ -106,7 +100,7 @@ public abstract class LearningRateSchedule
             for (int g = 0; g < _bases.Length; g++)
             {
                 t_computing = (_bases, g);
-                float rate = _next[g] = Rate(step);
+                float rate = _next[g] = chained ? (float)Next(Optimizer.GroupLearningRate(g), step) : Rate(step);
                 if (Problem(step, rate) is string problem) return problem;
             }
             return null;
@@ -116,6 +110,15 @@ public abstract class LearningRateSchedule
             t_computing = outer;
         }
     }
+
+    /// <summary>Sets every group's rate to the one <see cref="NextRates"/> computed.</summary>
+    private void SetNextRates()
+    {
+        for (int g = 0; g < _next.Length; g++) Optimizer.SetGroupLearningRate(g, _next[g]);
+    }
+
+    private static InvalidOperationException Refused(string problem) =>
+        new($"{problem}; the schedule and the optimiser's rate are left as they were.");
 
     private string? Problem(int step, float rate)
     {
