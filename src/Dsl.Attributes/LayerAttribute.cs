@@ -162,6 +162,15 @@ namespace Dsl
 
         /// <summary>Initialiser of <c>weight</c>. Default Xavier uniform (He uniform for ReLU).</summary>
         public Init WeightInit { get; set; }
+
+        /// <summary>
+        /// Weight tying (Press and Wolf 2017; Inan et al. 2017): the weight is the model's <c>[Embedding]</c> table [vocab, dim]
+        /// rather than a matrix of its own, as PyTorch's <c>decoder.weight = encoder.weight</c>, so <c>units</c> must be the
+        /// vocabulary and the layer's input as wide as the embedding (DSL1010). The table learns from both uses (their
+        /// gradients add); the layer keeps its own <c>bias</c>. The state_dict lists the table once, under the embedding's name;
+        /// <c>ParameterSet</c> also answers to <c>dense.weight</c> (<c>ParameterSet.Tied</c>). Default false.
+        /// </summary>
+        public bool TieEmbedding { get; set; }
     }
 
     /// <summary>

@@ -29,9 +29,12 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
 
     public Dictionary<string, string> CacheOut { get; } = new(StringComparer.Ordinal);
 
+    /// <summary>Each embedding's table, by layer name: the initializer a Dense tied to it transposes.</summary>
+    private readonly Dictionary<string, string> _tables = new(StringComparer.Ordinal);
+
     private Parameter Param(LayerInfo layer, string suffix) =>
-        parameters.FirstOrDefault(p => p.Name == prefix + layer.Name + "." + suffix)
-        ?? throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {prefix}{layer.Name}.{suffix}.");
+        parameters.TryGet(prefix + layer.Name + "." + suffix, out Parameter p) ? p
+        : throw new InvalidOperationException($"Layer '{layer.Name}': no parameter {prefix}{layer.Name}.{suffix}.");
 
     private static NotSupportedException Unsupported(LayerInfo layer, string what) =>
         new($"Layer '{layer.Name}' cannot be exported to ONNX yet: {what}.");
@@ -79,13 +82,18 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     {
         string checkedIds = g.Add("Where", e.Name + "_ids", [g.Add("Less", e.Name + "_negative", [ids, g.Int64Scalar(e.Name + "_zero_id", 0)]),
             g.Int64Scalar(e.Name + "_vocabulary", e.Vocabulary), ids]);
-        return g.Add("Gather", e.Name, [Weight(e, "weight"), checkedIds], ("axis", 0L));
+        string table = _tables[e.Name] = Weight(e, "weight");
+        return g.Add("Gather", e.Name, [table, checkedIds], ("axis", 0L));
     }
 
     private string Dense(DenseInfo d, string x)
     {
-        // y = x·Wᵀ + b: the transposed weight [in, units] as the initializer, so that MatMul serves sequences and vectors alike
-        string y = g.Add("MatMul", d.Name + "_matmul", [x, Transposed(d, "weight", d.Units, d.InWidth)]);
+        // y = x·Wᵀ + b: the transposed weight [in, units] as the initializer, so that MatMul serves sequences and vectors alike;
+        // a weight tied to the embedding transposes the table's initializer in the graph, which then holds the table once
+        string weight = d.TiedTo is { } embedding && _tables.TryGetValue(embedding, out string? table)
+            ? g.Add("Transpose", d.Name + "_weight_t", [table], ("perm", new long[] { 1, 0 }))
+            : Transposed(d, "weight", d.Units, d.InWidth);
+        string y = g.Add("MatMul", d.Name + "_matmul", [x, weight]);
         y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
         return d.Activation switch
         {

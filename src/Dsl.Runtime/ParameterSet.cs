@@ -13,11 +13,18 @@ namespace Dsl;
 /// </summary>
 public sealed class ParameterSet : IReadOnlyList<Parameter>
 {
+    private static readonly IReadOnlyDictionary<string, string> s_noTies = new Dictionary<string, string>();
     private readonly Parameter[] _items;
     private readonly Dictionary<string, Parameter> _byName;
 
     /// <summary>Creates a set from parameters with distinct names.</summary>
-    public ParameterSet(IEnumerable<Parameter> parameters)
+    public ParameterSet(IEnumerable<Parameter> parameters) : this(parameters, null) { }
+
+    /// <summary>
+    /// Creates a set from parameters with distinct names, and names that are one of them (<paramref name="tied"/>: each alias
+    /// and the name of the parameter it is, as a Dense tied to an embedding has: <c>["dense.weight"] = "embedding.weight"</c>).
+    /// </summary>
+    public ParameterSet(IEnumerable<Parameter> parameters, IReadOnlyDictionary<string, string>? tied)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         _items = parameters.ToArray();
@@ -32,7 +39,21 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             if (!tensors.TryAdd(p.Storage, p.Name))
                 throw new ArgumentException($"Parameters '{tensors[p.Storage]}' and '{p.Name}' are the same tensor (one is the other's WithName); list it once.", nameof(parameters));
         }
+        Tied = tied is null || tied.Count == 0 ? s_noTies : new Dictionary<string, string>(tied, StringComparer.Ordinal);
+        foreach (KeyValuePair<string, string> tie in Tied)
+        {
+            if (_byName.ContainsKey(tie.Key)) throw new ArgumentException($"'{tie.Key}' is tied to '{tie.Value}' but is also a parameter of its own.", nameof(tied));
+            if (!_byName.ContainsKey(tie.Value)) throw new ArgumentException($"'{tie.Key}' is tied to '{tie.Value}', which is not a parameter of the set.", nameof(tied));
+        }
     }
+
+    /// <summary>
+    /// The names that are another parameter's tensor (weight tying): each alias and the name of the parameter it is, e.g.
+    /// <c>dense.weight</c> → <c>embedding.weight</c>. PyTorch's state_dict lists both names; here the tensor is listed once
+    /// (counted, clipped and optimised once, saved under its own name, as <c>safetensors.torch.save_model</c> does), and
+    /// the alias finds it (<see cref="this[string]"/>, <see cref="TryGet"/>) and loads it (<see cref="Load"/>). Empty for most models.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> Tied { get; }
 
     /// <summary>Number of parameter tensors.</summary>
     public int Count => _items.Length;
@@ -43,14 +64,15 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <summary>The parameter at <paramref name="index"/>, in <c>state_dict</c> order.</summary>
     public Parameter this[int index] => _items[index];
 
-    /// <summary>The parameter named <paramref name="name"/>.</summary>
+    /// <summary>The parameter named <paramref name="name"/> (or tied to that name: <see cref="Tied"/>).</summary>
     /// <exception cref="KeyNotFoundException">No parameter has that name; the message lists the names there are.</exception>
-    public Parameter this[string name] => _byName.TryGetValue(name, out Parameter? p)
+    public Parameter this[string name] => TryGet(name, out Parameter p)
         ? p
-        : throw new KeyNotFoundException($"No parameter is named '{name}'. The parameters are: {string.Join(", ", _items.Select(x => x.Name))}.");
+        : throw new KeyNotFoundException($"No parameter is named '{name}'. The parameters are: {string.Join(", ", _items.Select(x => x.Name).Concat(Tied.Keys))}.");
 
-    /// <summary>Looks up a parameter by name.</summary>
-    public bool TryGet(string name, out Parameter parameter) => _byName.TryGetValue(name, out parameter!);
+    /// <summary>Looks up a parameter by name, or by a name tied to it (<see cref="Tied"/>).</summary>
+    public bool TryGet(string name, out Parameter parameter) =>
+        _byName.TryGetValue(name, out parameter!) || (Tied.TryGetValue(name, out string? target) && _byName.TryGetValue(target, out parameter!));
 
     /// <summary>Sets every gradient to zero (PyTorch <c>zero_grad</c>); gradients otherwise accumulate.</summary>
     public void ZeroGrad()
@@ -118,7 +140,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <summary>
     /// Loads every parameter from a safetensors file (F32, F64, F16 or BF16). The file must hold exactly
     /// this model's tensors with the same shapes; otherwise nothing is changed and the error names each
-    /// missing, extra or wrongly shaped tensor.
+    /// missing, extra or wrongly shaped tensor. A tied tensor (<see cref="Tied"/>) may come under either name or both
+    /// (PyTorch's state_dict has both); both must then hold the same values.
     /// </summary>
     /// <exception cref="InvalidDataException">The file does not match the model, or is not safetensors.</exception>
     public void Load(string path)
@@ -139,19 +162,44 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// </summary>
     internal float[][] Prepare(Dictionary<string, SafeTensor> tensors, string prefix, List<string> problems)
     {
-        foreach (Parameter p in _items)
+        var sources = new string[_items.Length];
+        for (int i = 0; i < _items.Length; i++)
         {
+            Parameter p = _items[i];
+            // the tensor under its own name, else under a name tied to it (a file that kept the other name of the two)
             string name = prefix + p.Name;
+            if (!tensors.ContainsKey(name))
+                name = Tied.Where(t => t.Value == p.Name && tensors.ContainsKey(prefix + t.Key)).Select(t => prefix + t.Key).FirstOrDefault() ?? name;
+            sources[i] = name;
             if (!tensors.TryGetValue(name, out SafeTensor? t)) problems.Add($"missing tensor '{name}' {Shapes.Format(p.Shape)}");
-            else if (!ShapeEquals(t.Shape, p.Shape)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(p.Shape)}");
-            else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
+            else CheckTensor(name, t, p, problems);
         }
         foreach (string name in tensors.Keys)
         {
-            if (name.StartsWith(prefix, StringComparison.Ordinal) && !_byName.ContainsKey(name.Substring(prefix.Length)))
+            if (name.StartsWith(prefix, StringComparison.Ordinal) && !_byName.ContainsKey(name.Substring(prefix.Length)) && !Tied.ContainsKey(name.Substring(prefix.Length)))
                 problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
         }
-        return problems.Count > 0 ? [] : _items.Select(p => tensors[prefix + p.Name].ToFloat()).ToArray();
+        if (problems.Count > 0) return [];
+        float[][] values = sources.Select(name => tensors[name].ToFloat()).ToArray();
+        foreach (KeyValuePair<string, string> tie in Tied)
+        {
+            // both names in the file (a PyTorch state_dict): one tensor here, so they must agree
+            string alias = prefix + tie.Key;
+            int i = Array.FindIndex(_items, p => p.Name == tie.Value);
+            if (sources[i] == alias || !tensors.TryGetValue(alias, out SafeTensor? t)) continue;
+            if (!CheckTensor(alias, t, _items[i], problems)) continue;
+            if (!t.ToFloat().AsSpan().SequenceEqual(values[i]))
+                problems.Add($"tensors '{alias}' and '{sources[i]}' differ, but the model holds one tensor for both (tied weights)");
+        }
+        return problems.Count > 0 ? [] : values;
+    }
+
+    private static bool CheckTensor(string name, SafeTensor t, Parameter p, List<string> problems)
+    {
+        if (!ShapeEquals(t.Shape, p.Shape)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(p.Shape)}");
+        else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
+        else return true;
+        return false;
     }
 
     /// <summary>Copies values prepared by <see cref="Prepare"/> into the parameters.</summary>

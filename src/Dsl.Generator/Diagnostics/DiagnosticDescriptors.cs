@@ -89,13 +89,16 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor ResidualWidthsDiffer = Error("DSL1009", "Residual widths differ",
         "Layer '{0}' adds the input of '{1}' ({2}) to the output of '{3}' ({4}); a residual connection needs the same shape on both sides", Shape);
 
+    public static readonly DiagnosticDescriptor TiedWeightDoesNotFit = Error("DSL1010", "Tied weight does not fit",
+        "Layer '{0}' ties its weight to the embedding: {1}", Shape);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         ClassNotPartial, NonPositiveSize, MissingInputLayer, MisplacedInputLayer, ProbabilityOutOfRange, DuplicateLayerName,
         InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, ContainingTypeNotPartial,
         SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge, HeadsDoNotDivideWidth,
         CausalAfterBidirectional, NotAModel, AttentionWidthsDiffer, EncoderDecoderMismatch,
-        ResidualWidthsDiffer, UnknownOption,
+        ResidualWidthsDiffer, UnknownOption, TiedWeightDoesNotFit,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);

@@ -219,7 +219,9 @@ internal static class ModelEmitter
             if (p.Fill is { } fill)
                 w.Line($"{p.Value}.Slice({fill.Start}, {fill.Length}).Fill({SourceWriter.Float(fill.Value)}); // {fill.Why}");
         }
-        w.Line($"Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] {{ {string.Join(", ", plan.Parameters.Select(p => p.Field))} }});");
+        string tied = plan.Tied.Count == 0 ? ""
+            : ", new global::System.Collections.Generic.Dictionary<string, string> { " + string.Join(", ", plan.Tied.Select(t => $"[\"{t.Name}\"] = \"{t.Target.Name}\"")) + " }";
+        w.Line($"Parameters = new global::Dsl.ParameterSet(new global::Dsl.Parameter[] {{ {string.Join(", ", plan.Parameters.Select(p => p.Field))} }}{tied});");
         w.Line("_dropoutRng = global::Dsl.Rng.ForParameter(seed, \"<dropout>\");");
         w.Close();
         w.Line();

@@ -49,6 +49,7 @@ internal sealed class LowerContext
     private readonly List<FinalStateRef> _finals = new();
     private readonly List<GradientJoin> _joins = new();
     private readonly List<CacheRef> _caches = new();
+    private readonly List<TiedRef> _tied = new();
     private readonly Dictionary<string, int> _shared = new();
     // every workspace member and parameter field taken: a layer's name is the user's, so that "packed" + "_weights" can meet
     // the shared "packed_weights", and "attention_in_proj" + "_weight" the attention's "in_proj_weight" field
@@ -97,6 +98,16 @@ internal sealed class LowerContext
         var p = new ParamRef(name, Unique(_fieldNames, "_" + name.Replace('.', '_')), rows, cols, isVector, init, fill);
         _parameters.Add(p);
         return p;
+    }
+
+    /// <summary>
+    /// The layer's parameter <c>{layer}.{suffix}</c> is <paramref name="target"/>, declared by an earlier layer (weight tying): no
+    /// tensor of its own, the name an alias the state_dict answers to. Returns <paramref name="target"/>.
+    /// </summary>
+    public ParamRef Tie(string suffix, ParamRef target)
+    {
+        _tied.Add(new TiedRef(Name + "." + suffix, target));
+        return target;
     }
 
     /// <summary>A weight matrix [rows, cols].</summary>
@@ -207,6 +218,6 @@ internal sealed class LowerContext
     internal ModelPlan Finish(BufferRef? tokens, BufferRef targets, BufferRef values)
     {
         return new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
-            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab);
+            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray() };
     }
 }

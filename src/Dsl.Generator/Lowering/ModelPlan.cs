@@ -40,6 +40,9 @@ internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, b
     public Operand Gradient => new ParamOperand(this, true);
 }
 
+/// <summary>A parameter's name that is another layer's tensor (a Dense tied to the embedding): <see cref="Name"/> is <see cref="Target"/>.</summary>
+internal sealed record TiedRef(string Name, ParamRef Target);
+
 /// <summary>
 /// A symbolic number of rows: T^Steps · B^Batch · S^Source · Fixed, with T the steps of a pass, B the batch, S the
 /// source steps of the memory cross-attention reads, and Fixed a count the declaration fixes (a key/value cache's
@@ -182,4 +185,7 @@ internal sealed record ModelPlan(
     int FoldVocab)
 {
     public LayerPlan Last => Layers[Layers.Count - 1];
+
+    /// <summary>The parameter names that are another's tensor (weight tying), in layer order; none in most models.</summary>
+    public EquatableArray<TiedRef> Tied { get; init; } = EquatableArray<TiedRef>.Empty;
 }

@@ -22,8 +22,12 @@ public sealed record InputInfo(string Name, int Features) : LayerInfo(Name, Feat
 /// <summary><c>[Embedding(vocab, dim)]</c>.</summary>
 public sealed record EmbeddingInfo(string Name, int Vocabulary, int Dim) : LayerInfo(Name, Vocabulary, Dim, true);
 
-/// <summary><c>[Dense(units)]</c> on every step or on a vector.</summary>
-public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation) : LayerInfo(Name, InWidth, Units, OutIsSequence);
+/// <summary>
+/// <c>[Dense(units)]</c> on every step or on a vector; <see cref="TiedTo"/>: the embedding layer whose table is its weight
+/// (<c>TieEmbedding = true</c>), null for a weight of its own.
+/// </summary>
+public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation, string? TiedTo = null)
+    : LayerInfo(Name, InWidth, Units, OutIsSequence);
 
 /// <summary><c>[Dropout(p)]</c>: identity outside training.</summary>
 public sealed record DropoutInfo(string Name, int Width, bool OutIsSequence, float P) : LayerInfo(Name, Width, Width, OutIsSequence);

@@ -62,7 +62,8 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
             parameters.Add(_biases[i]!);
         }
         parameters.AddRange(Decoder.Parameters.Select(p => p.WithName("decoder." + p.Name)));
-        Parameters = new ParameterSet(parameters);
+        Parameters = new ParameterSet(parameters, Encoder.Parameters.Tied.Select(t => KeyValuePair.Create("encoder." + t.Key, "encoder." + t.Value))
+            .Concat(Decoder.Parameters.Tied.Select(t => KeyValuePair.Create("decoder." + t.Key, "decoder." + t.Value))).ToDictionary());
         TeacherForcingRandom = Rng.ForParameter(seed, "<teacher forcing>");
     }
 

@@ -147,7 +147,8 @@ def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh",
 
 
 class Stack(nn.Module):
-    """A layer stack declared as in the DSL: ("embedding", V, D) | ("input", F) | (kind, H, options) | ("dense", U, act)."""
+    """A layer stack declared as in the DSL: ("embedding", V, D) | ("input", F) | (kind, H, options) | ("dense", U, act)
+    | ("dense", V, act, "tied") (TieEmbedding = true: PyTorch's decoder.weight = encoder.weight)."""
 
     def __init__(self, layers):
         super().__init__()
@@ -170,6 +171,8 @@ class Stack(nn.Module):
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
             elif kind == "dense":
                 module, width = nn.Linear(width, spec[1]), spec[1]
+                if len(spec) > 3 and spec[3] == "tied":  # weight tying: the table of the embedding (first) is the weight
+                    module.weight = self.embedding.weight
             elif kind == "attention":
                 opts = spec[2] if len(spec) > 2 else {}
                 pool = opts.get("pool", False)
@@ -271,6 +274,7 @@ def make(case, layers, batch, steps, loss, seed, ignore=True, smoothing=0.0):
     else:
         x = torch.randn(batch, steps, first[1])
     model = model.double()
+    assert all(getattr(model, name).weight is model.embedding.weight for name, spec in model.plan if len(spec) > 3 and spec[3] == "tied")
     out = model(x if first[0] == "embedding" else x.double())
     classes = out.shape[-1]
     if loss == "ce":
@@ -324,6 +328,11 @@ CASES = [
     ("TransformerBlock", [("input", 8), ("positionalencoding",), ("attention", 2), ("residual", 1), ("layernorm",), ("dense", 16, "relu"),
                           ("dense", 8), ("residual", 2), ("layernorm", 1e-3), ("dense", 3)], 2, 5, "mse"),
     ("LstmResidualNorm", [("embedding", 7, 6), ("lstm", 6), ("residual", 1), ("layernorm",), ("dense", 7)], 3, 4, "ce"),
+    # Weight tying (Press and Wolf 2017): the output layer's weight is the embedding's table, so the state_dict holds it under
+    # both names and its gradient is the sum of both uses. 15 ids > 11 rows: the LSTM folds the table into its projection.
+    ("LstmTied", [("embedding", 11, 7), ("lstm", 7), ("dense", 11, None, "tied")], 3, 5, "ce"),
+    ("AttentionTied", [("embedding", 13, 8), ("positionalencoding",), ("attention", 2, {"causal": True}), ("residual", 1), ("layernorm",),
+                       ("dense", 13, None, "tied")], 2, 6, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -332,7 +341,8 @@ class Seq2Seq(nn.Module):
     concatenated, copied or mapped by Linear (tanh for h, linear for c); decoder = embedding -> LSTM/GRU from that state
     -> attention over the encoder's outputs (padded source steps masked) -> [h; context] -> [dense tanh] -> dense."""
 
-    def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0, heads=1, feed=False):
+    def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0, heads=1, feed=False,
+                 tied=False):
         super().__init__()
         rnn = nn.LSTM if kind == "lstm" else nn.GRU
         self.kind, self.score, self.feed = kind, score, feed
@@ -366,6 +376,8 @@ class Seq2Seq(nn.Module):
         if extra_dense:
             self.decoder.dense = nn.Linear(width, extra_dense)
             self.decoder.dense_1 = nn.Linear(extra_dense, tgt_vocab)
+            if tied:  # Press and Wolf's translation models: the output layer's weight is the target embedding's table
+                self.decoder.dense_1.weight = self.decoder.embedding.weight
         else:
             self.decoder.dense = nn.Linear(width, tgt_vocab)
         self.extra = extra_dense
@@ -442,12 +454,12 @@ def seq2seq_batch(B, S, T):
     return src, lengths, dec_in, targets
 
 
-def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1, feed=False):
+def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1, feed=False, tied=False):
     """One training step of an encoder-decoder on padded sources: teacher forcing (the decoder reads the given
     inputs), or free running (teacher-forcing ratio 0: after the first, every input is the previous step's argmax,
     step by step, detached). Weights, sources, lengths, decoder inputs, targets, logits, attention weights, loss, gradients."""
     torch.manual_seed(seed)
-    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense, heads, feed)
+    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense, heads, feed, tied)
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(1.5)
@@ -1053,6 +1065,12 @@ if __name__ == "__main__":
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
         sys.exit(0)
+    if "--tied" in sys.argv:  # only the *Tied cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case.endswith("Tied"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        make_seq2seq("Seq2SeqTied", "lstm", "general", False, 505, extra_dense=3, tied=True)
+        sys.exit(0)
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
     for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
@@ -1072,6 +1090,7 @@ if __name__ == "__main__":
     make_seq2seq("Seq2SeqMultiHead", "lstm", "mha", False, 504, dec_hidden=4, heads=2)
     make_seq2seq("Seq2SeqGeneral", "lstm", "general", False, 502, dec_hidden=5)
     make_seq2seq("Seq2SeqAdditive", "gru", "additive", False, 503, units=7, extra_dense=6, enc_hidden=4, dec_hidden=5)
+    make_seq2seq("Seq2SeqTied", "lstm", "general", False, 505, extra_dense=3, tied=True)
     make_transformer("TransformerSeq2Seq", False, 510)
     make_transformer("TransformerSeq2SeqPreNorm", True, 511)
     make_input_feeding()

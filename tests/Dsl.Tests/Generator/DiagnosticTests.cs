@@ -52,6 +52,20 @@ public class DiagnosticTests
         }
         """;
 
+    /// <summary>What <see cref="Usage"/> does, for a model that reads token ids.</summary>
+    private const string TokenUsage = """
+
+        static class Use
+        {
+            static void Run()
+            {
+                var m = new Demo.M(seed: 1);
+                m.Parameters.ZeroGrad();
+                var y = m.Forward(new System.Numerics.Tensors.ReadOnlyTensorSpan<int>(new int[6], new System.IntPtr[] { 2, 3 }));
+            }
+        }
+        """;
+
     [Fact]
     public void DSL0001_ClassNotPartial()
     {
@@ -135,6 +149,33 @@ public class DiagnosticTests
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Dense(16)] [[|Residual|]] [Dense(2)] public partial class M;" + Usage, "DSL1009", DiagnosticSeverity.Error);
         Assert.Equal("Layer 'residual' adds the input of 'dense' ([batch, steps, 8]) to the output of 'dense' ([batch, steps, 16]); a residual connection needs the same shape on both sides", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1010_TiedWeightWithoutAnEmbedding()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Dense(4, [|TieEmbedding = true|])] public partial class M;" + Usage, "DSL1010", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'dense' ties its weight to the embedding: the model has no [Embedding] (it must be the first layer, reading token ids)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1010_TiedWeightOfAnotherShape()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [Lstm(hidden: 6)] [Dense(9, [|TieEmbedding = true|])] public partial class M;" + TokenUsage,
+            "DSL1010", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'dense' ties its weight to the embedding: its weight [9, 6] must be the table of 'embedding' [10, 4], but units is 9, the vocabulary 10 " +
+            "and its input is 6 wide, the embedding's vectors 4", d.GetMessage());
+        Diagnostic width = Single("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [Lstm(hidden: 6)] [Dense(10, [|TieEmbedding = true|])] public partial class M;" + TokenUsage,
+            "DSL1010", DiagnosticSeverity.Error);
+        Assert.EndsWith("but its input is 6 wide, the embedding's vectors 4", width.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_WeightInitOnATiedDense()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [Dense(10, TieEmbedding = true, [|WeightInit = Init.XavierUniform|])] public partial class M;" + TokenUsage,
+            "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("WeightInit = XavierUniform does nothing with TieEmbedding = true: the weight is the embedding's table, which the embedding's WeightInit initialises", d.GetMessage());
     }
 
     [Fact]
@@ -326,7 +367,7 @@ public class DiagnosticTests
     {
         var (_, diagnostics, _, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Dense(2, Bananas = 3)] public partial class M;");
         Diagnostic d = Assert.Single(diagnostics, x => x.Id == "DSL0013");
-        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Name, WeightInit", d.GetMessage());
+        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Name, TieEmbedding, WeightInit", d.GetMessage());
     }
 
     [Fact]

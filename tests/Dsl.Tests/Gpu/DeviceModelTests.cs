@@ -53,6 +53,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GcGeneralSelfCausal), nameof(GcGeneralSelfDropout), nameof(AttentionAdditiveCausal), nameof(GcAdditiveSelf),
         nameof(GcAttentionPool), nameof(GcScaledDotPool), nameof(GcMultiHeadPoolDropout), nameof(MaskedAttentionPool), nameof(GcGeneralPool),
         nameof(GcAdditivePool), nameof(GcAdditivePoolDropout), nameof(GcMaskedMultiHead),
+        // weight tying: the output layer's weight is the embedding's table (folded by the GRU, read by attention's stack)
+        nameof(GcTiedDense), nameof(GcTiedGru), nameof(AttentionTied),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

@@ -58,6 +58,17 @@ public partial class GcDenseBeforeRecurrent;
 [Dense(6)]
 public partial class GcEmbeddingDense;
 
+// Weight tying: the Dense's weight is the embedding's table (its gradient the sum of both uses); the GRU folds the table
+// into its input projection in passes of more than 6 ids, as the check's 12 are.
+[Embedding(vocab: 6, dim: 3)]
+[Dense(6, TieEmbedding = true)]
+public partial class GcTiedDense;
+
+[Embedding(vocab: 6, dim: 4)]
+[Gru(hidden: 4)]
+[Dense(6, TieEmbedding = true, Activation = Activation.Tanh)]
+public partial class GcTiedGru;
+
 [Input(features: 3)]
 [Lstm(hidden: 5, Layers = 2, Bidirectional = true, LearnInitialState = true)]
 [Dense(3)]

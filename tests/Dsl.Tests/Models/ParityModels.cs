@@ -241,6 +241,21 @@ public partial class TransformerBlock;
 [Dense(7)]
 public partial class LstmResidualNorm;
 
+// Weight tying (Press and Wolf 2017): the output layer's weight is the embedding's table. The LSTM folds the table into its
+// input projection (15 ids > 11 rows), so the table's gradient gathers three uses.
+[Embedding(vocab: 11, dim: 7)]
+[Lstm(hidden: 7)]
+[Dense(11, TieEmbedding = true)]
+public partial class LstmTied;
+
+[Embedding(vocab: 13, dim: 8)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Dense(13, TieEmbedding = true)]
+public partial class AttentionTied;
+
 // Enough (sequence, head) work at batch 8 that attention splits its heads over the cores (ThreadingTests).
 [Input(features: 32)]
 [Attention(Heads = 4, Causal = true, Dropout = 0.1f)]

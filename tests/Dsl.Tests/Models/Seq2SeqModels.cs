@@ -135,3 +135,15 @@ public partial class PlainDecoder;
 
 [EncoderDecoder(typeof(PlainEncoder), typeof(PlainDecoder))]
 public partial class PlainSeq2Seq;
+
+// Weight tying in a decoder (Press and Wolf 2017's translation models): Luong's attentional layer tanh(W_c [h; c]) as wide
+// as the target embedding, whose table is the output layer's weight.
+[Embedding(vocab: 9, dim: 3)]
+[Lstm(hidden: 6)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.General)]
+[Dense(3, Activation = Activation.Tanh)]
+[Dense(9, TieEmbedding = true)]
+public partial class S2sTiedDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sTiedDecoder))]
+public partial class Seq2SeqTied;

@@ -69,6 +69,9 @@ public class OnnxExportTests
         nameof(GcLearnedGruState) => new GcLearnedGruState(seed: 52),
         nameof(GcLstmProjection) => new GcLstmProjection(seed: 53),
         nameof(GcGruChoStackedBidirectional) => new GcGruChoStackedBidirectional(seed: 54),
+        nameof(LstmTied) => new LstmTied(seed: 55),
+        nameof(AttentionTied) => new AttentionTied(seed: 56),
+        nameof(GcTiedGru) => new GcTiedGru(seed: 57),
         _ => throw new ArgumentException(name),
     };
 
@@ -82,6 +85,8 @@ public class OnnxExportTests
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide), nameof(OnnxLayersNamedAsOutputs),
         // dropout of every kind (nothing at inference), learned initial states, causal General scores, Cho's GRU stacked both ways
         nameof(GcDropout), nameof(GcGruManyToOneDense), nameof(GcVariationalLstm), nameof(GcVariationalGru), nameof(GcVariationalRnn), nameof(GcAttentionDotDropout), nameof(GcGeneralSelfCausal), nameof(GcReluWithInputDropout), nameof(GcGeneralSelfDropout), nameof(GcAdditivePoolDropout), nameof(GcMultiHeadPoolDropout), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcLstmProjection), nameof(GcGruChoStackedBidirectional),
+        // weight tying: the output layer transposes the embedding's table
+        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -282,6 +287,8 @@ public class OnnxExportTests
     [InlineData(nameof(AttentionAdditiveCausal))]
     [InlineData(nameof(AttentionCausalStack))]
     [InlineData(nameof(OnnxLayersNamedAsOutputs))]
+    [InlineData(nameof(LstmTied))]
+    [InlineData(nameof(AttentionTied))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

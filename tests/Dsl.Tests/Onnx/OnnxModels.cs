@@ -16,3 +16,15 @@ public partial class OnnxTwoFedDecoder;
 
 [EncoderDecoder(typeof(S2sLstmEncoder), typeof(OnnxTwoFedDecoder))]
 public partial class OnnxTwoFedSeq2Seq;
+
+// Weight tying: the tied graph transposes the embedding's table rather than holding a second copy (WeightTyingTests
+// compares its size with the untied twin's).
+[Embedding(vocab: 300, dim: 32)]
+[Gru(hidden: 32)]
+[Dense(300, TieEmbedding = true)]
+public partial class OnnxTiedWide;
+
+[Embedding(vocab: 300, dim: 32)]
+[Gru(hidden: 32)]
+[Dense(300)]
+public partial class OnnxUntiedWide;

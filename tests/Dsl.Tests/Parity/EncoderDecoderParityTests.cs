@@ -55,6 +55,11 @@ public class EncoderDecoderParityTests
                 var m = new Seq2SeqGeneral();
                 return new Case<S2sGeneralDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
             }
+            case nameof(Seq2SeqTied):
+            {
+                var m = new Seq2SeqTied();
+                return new Case<S2sTiedDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
             case nameof(Seq2SeqFeedGeneral):
             {
                 var m = new Seq2SeqFeedGeneral();
@@ -81,7 +86,7 @@ public class EncoderDecoderParityTests
     public static TheoryData<string> Cases => new()
     {
         nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqMultiHead), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive),
-        nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning),
+        nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning), nameof(Seq2SeqTied),
     };
 
     /// <summary>The case's model with the fixture's weights, and the fixture's expected values.</summary>

@@ -25,7 +25,8 @@ internal static class ParityModel
         nameof(AttentionSelf), nameof(AttentionCausalStack), nameof(AttentionWide), nameof(AttentionPool),
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
         nameof(TransformerBlock), nameof(LstmResidualNorm),
-        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide)
+        nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
+        nameof(LstmTied), nameof(AttentionTied)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -59,6 +60,8 @@ internal static class ParityModel
         nameof(LstmProjection) => Tokens(new LstmProjection()),
         nameof(LstmProjectionStackedBidirectional) => Floats(new LstmProjectionStackedBidirectional()),
         nameof(LstmProjectionWide) => Floats(new LstmProjectionWide()),
+        nameof(LstmTied) => Tokens(new LstmTied()),
+        nameof(AttentionTied) => Tokens(new AttentionTied()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

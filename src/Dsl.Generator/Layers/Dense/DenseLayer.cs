@@ -1,13 +1,18 @@
 using System;
+using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Emitting;
+using Dsl.Generator.Layers.Embedding;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
 
 namespace Dsl.Generator.Layers.Dense;
 
-/// <summary><c>[Dense(units)]</c>: x·Wᵀ + b and an optional activation (nn.Linear), on every step or on a vector.</summary>
-internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit) : LayerSpec(Header)
+/// <summary>
+/// <c>[Dense(units)]</c>: x·Wᵀ + b and an optional activation (nn.Linear), on every step or on a vector; with
+/// <see cref="TieEmbedding"/>, W is the first layer's embedding table (weight tying).
+/// </summary>
+internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit, bool TieEmbedding) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Dense;
 }
@@ -21,29 +26,51 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
 
     public override string AttributeName => "Dsl.DenseAttribute";
 
-    public override LayerSpec Parse(AttributeReader a) => new DenseSpec(a.Header, a.Int("units", 0), a.Activation(ActivationKind.None), a.Init("weightinit"));
+    public override LayerSpec Parse(AttributeReader a) => new DenseSpec(a.Header, a.Int("units", 0), a.Activation(ActivationKind.None), a.Init("weightinit"), a.Bool("tieembedding", false));
 
     protected override void Check(DenseSpec spec, OptionChecks checks)
     {
         checks.Positive("units", "units", spec.Units);
         if (!Enum.IsDefined(typeof(ActivationKind), spec.Activation)) checks.Invalid("activation", $"Activation = {(int)spec.Activation} is not a known activation");
         checks.KnownInit("weightinit", spec.WeightInit);
+        if (spec.TieEmbedding && spec.WeightInit != InitKind.Default)
+            checks.Invalid("weightinit", $"WeightInit = {spec.WeightInit} does nothing with TieEmbedding = true: the weight is the embedding's table, which the embedding's WeightInit initialises");
     }
 
     protected override ShapedLayer Shape(DenseSpec spec, ShapeContext c)
     {
-        c.Limit(spec, "weight", spec.Units, c.InWidth);
+        if (spec.TieEmbedding) CheckTie(spec, c);
+        else c.Limit(spec, "weight", spec.Units, c.InWidth);
         return c.WithWidth(spec, spec.Units);
     }
 
+    /// <summary>DSL1010 unless the model's first layer is an embedding whose table [vocab, dim] is this layer's weight [units, in].</summary>
+    private static void CheckTie(DenseSpec spec, ShapeContext c)
+    {
+        LocationInfo? at = spec.ArgumentLocation("tieembedding");
+        if (c.Previous.Count == 0 || c.Previous[0].Spec is not EmbeddingSpec embedding)
+        {
+            c.Report(DiagnosticDescriptors.TiedWeightDoesNotFit, at, c.Name, "the model has no [Embedding] (it must be the first layer, reading token ids)");
+            return;
+        }
+        var problems = new System.Collections.Generic.List<string>();
+        if (spec.Units != embedding.Vocab) problems.Add($"units is {spec.Units}, the vocabulary {embedding.Vocab}");
+        if (c.InWidth != embedding.Dim && c.InWidth > 0) problems.Add($"its input is {c.InWidth} wide, the embedding's vectors {embedding.Dim}");
+        if (problems.Count > 0)
+            c.Report(DiagnosticDescriptors.TiedWeightDoesNotFit, at, c.Name,
+                $"its weight [{spec.Units}, {c.InWidth}] must be the table of '{c.Names[0]}' [{embedding.Vocab}, {embedding.Dim}], but {string.Join(" and ", problems)}");
+    }
+
     protected override string Describe(ShapedLayer layer, DenseSpec spec, ShapedModel model, int index) =>
-        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation})";
+        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}{(spec.TieEmbedding ? ", TiedTo: " + Literal(model.Layers[0].Name) : "")})";
 
     protected override DensePlan Lower(ShapedLayer layer, DenseSpec spec, LowerContext c)
     {
         int i = layer.InWidth, u = layer.OutWidth;
         InitKind fallback = spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
-        ParamRef weight = c.Matrix("weight", u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, u, u, 1f / (float)Math.Sqrt(i)));
+        ParamRef weight = spec.TieEmbedding
+            ? c.Tie("weight", ((EmbeddingPlan)c.Layers[0]).Weight)
+            : c.Matrix("weight", u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, u, u, 1f / (float)Math.Sqrt(i)));
         // WeightInit = PyTorch: nn.Linear's bias too, U(±1/√fan_in); else zeros
         ParamRef bias = c.Vector("bias", u, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, i, u, u, 1f / (float)Math.Sqrt(i)) : null);
         var (output, dOutput) = c.Output("activations");
@@ -51,7 +78,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         string name = spec.Activation.ToString().ToLowerInvariant();
         Dim rows = Dim.Rows(layer.OutIsSequence);
         var pass = new PassBuilder()
-            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}: out = {(act ? name + "(" : "")}x · Wᵀ + b{(act ? ")" : "")}")
+            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}: out = {(act ? name + "(" : "")}x · Wᵀ + b{(act ? ")" : "")}{(spec.TieEmbedding ? $", W = {weight.Name} (tied)" : "")}")
             .Affine(rows, u, i, c.In, weight, bias, output);
         if (act) pass.Add(new ActivationOp(spec.Activation, output));
         pass.Backward().Doc($"// {layer.Name} backward: {(act ? "da = dout ⊙ act'(out); " : "")}dW += daᵀ · x; db += Σ da; dx = da · W");
