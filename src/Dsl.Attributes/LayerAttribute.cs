@@ -168,7 +168,8 @@ namespace Dsl
         /// rather than a matrix of its own, as PyTorch's <c>decoder.weight = encoder.weight</c>, so <c>units</c> must be the
         /// vocabulary and the layer's input as wide as the embedding (DSL1010). The table learns from both uses (their
         /// gradients add); the layer keeps its own <c>bias</c>. The state_dict lists the table once, under the embedding's name;
-        /// <c>ParameterSet</c> also answers to <c>dense.weight</c> (<c>ParameterSet.Tied</c>). Default false.
+        /// <c>ParameterSet</c> also answers to <c>dense.weight</c> (<c>ParameterSet.Tied</c>). <see cref="WeightInit"/> then applies to
+        /// nothing but the bias (<see cref="Init.PyTorch"/> draws it as nn.Linear's; any other is refused). Default false.
         /// </summary>
         public bool TieEmbedding { get; set; }
     }

@@ -235,13 +235,19 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
         return norm;
     }
 
-    public override void ClipGradValue(IReadOnlyList<Parameter> parameters, float clip)
+    public override void ClipGradValue(IReadOnlyList<Parameter> parameters, float clip) => ScaleClamp(parameters, 1f, -clip, clip);
+
+    public override void ScaleGrad(IReadOnlyList<Parameter> parameters, float factor) =>
+        ScaleClamp(parameters, factor, float.NegativeInfinity, float.PositiveInfinity);
+
+    /// <summary>Every gradient g becomes clamp(g · factor, low, high).</summary>
+    private void ScaleClamp(IReadOnlyList<Parameter> parameters, float factor, float low, float high)
     {
         using Device.PassScope pass = device.Pass();
         foreach (Parameter p in parameters)
         {
             DeviceSpan g = Mirrored(p).GradAsSpan();
-            device.Kernels.ScaleClamp(g.Length, g.View, 1f, -clip, clip);
+            device.Kernels.ScaleClamp(g.Length, g.View, factor, low, high);
         }
     }
 

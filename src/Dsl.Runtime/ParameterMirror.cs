@@ -40,6 +40,9 @@ internal abstract class ParameterDevice
     /// <summary>PyTorch's clip_grad_value_ on the device.</summary>
     public abstract void ClipGradValue(IReadOnlyList<Parameter> parameters, float clip);
 
+    /// <summary>Every gradient times <paramref name="factor"/>, on the device.</summary>
+    public abstract void ScaleGrad(IReadOnlyList<Parameter> parameters, float factor);
+
     /// <summary>One update of <paramref name="optimizer"/> (its step count already advanced) on the device; false for an optimiser the device has no kernel for (the host then runs it).</summary>
     public abstract bool TryStep(Optimizer optimizer);
 

@@ -50,7 +50,8 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <summary>
     /// The names that are another parameter's tensor (weight tying): each alias and the name of the parameter it is, e.g.
     /// <c>dense.weight</c> → <c>embedding.weight</c>. PyTorch's state_dict lists both names; here the tensor is listed once
-    /// (counted, clipped and optimised once, saved under its own name, as <c>safetensors.torch.save_model</c> does), and
+    /// (counted, clipped and optimised once, saved once under its own name: <c>safetensors.torch.save_model</c> too keeps one
+    /// name of the two), and
     /// the alias finds it (<see cref="this[string]"/>, <see cref="TryGet"/>) and loads it (<see cref="Load"/>). Empty for most models.
     /// </summary>
     public IReadOnlyDictionary<string, string> Tied { get; }
@@ -131,6 +132,21 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     }
 
     /// <summary>
+    /// Multiplies every gradient by <paramref name="factor"/> (PyTorch's <c>p.grad.mul_(factor)</c> over the parameters): to
+    /// average gradients accumulated over several batches before a step, as <see cref="Trainer"/>'s <c>accumulationSteps</c> does.
+    /// </summary>
+    public void ScaleGrad(float factor)
+    {
+        if (!float.IsFinite(factor)) throw new ArgumentOutOfRangeException(nameof(factor), factor, "must be finite");
+        if (ParameterDevice.Of(_items) is { } device)
+        {
+            device.ScaleGrad(_items, factor);
+            return;
+        }
+        foreach (Parameter p in _items) TensorPrimitives.Multiply(p.GradAsSpan(), factor, p.GradAsSpan());
+    }
+
+    /// <summary>
     /// Saves every parameter to a safetensors file under its <c>state_dict</c> name, readable by
     /// <c>safetensors.torch.load_file</c>. Written atomically: a failed save leaves the old file intact.
     /// </summary>
@@ -162,6 +178,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// </summary>
     internal float[][] Prepare(Dictionary<string, SafeTensor> tensors, string prefix, List<string> problems)
     {
+        int before = problems.Count; // the caller's own (a checkpoint's metadata): this call's checks still run
         var sources = new string[_items.Length];
         for (int i = 0; i < _items.Length; i++)
         {
@@ -179,7 +196,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             if (name.StartsWith(prefix, StringComparison.Ordinal) && !_byName.ContainsKey(name.Substring(prefix.Length)) && !Tied.ContainsKey(name.Substring(prefix.Length)))
                 problems.Add($"unexpected tensor '{name}' (the model has no such parameter)");
         }
-        if (problems.Count > 0) return [];
+        if (problems.Count > before) return [];
         float[][] values = sources.Select(name => tensors[name].ToFloat()).ToArray();
         foreach (KeyValuePair<string, string> tie in Tied)
         {

@@ -12,7 +12,8 @@ namespace Dsl;
 /// <param name="BatchesPerEpoch">Batches in an epoch.</param>
 /// <param name="Loss">Mean training loss of the epoch so far (nats; the smoothed loss when the model has <see cref="IModel.LabelSmoothing"/>).</param>
 /// <param name="Perplexity">e^Loss: the perplexity without label smoothing (with it, e^ of the smoothed loss, higher).</param>
-/// <param name="GradientNorm">Global gradient norm of the last batch, before clipping.</param>
+/// <param name="GradientNorm">Global gradient norm of the last optimiser step (the last batch's, or with gradient accumulation the
+/// accumulated batches'), before clipping; 0 before the epoch's first step.</param>
 /// <param name="TokensPerSecond">Training throughput of the epoch so far, in target tokens.</param>
 /// <param name="ValidationLoss">Mean validation loss, at the end of an epoch when there is validation data.</param>
 /// <param name="ValidationAccuracy">Fraction of validation targets predicted (arg max), with <paramref name="ValidationLoss"/>.</param>
@@ -26,7 +27,8 @@ public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? B
 /// <summary>
 /// A training loop for token models in a few lines: batches from a <see cref="Batcher"/> (read at their own lengths, so
 /// padding changes nothing; one target per step, or one label per sequence for a many-to-one model), cross-entropy,
-/// gradient clipping, an optimiser, an optional per-epoch schedule and an optional <see cref="ReduceLrOnPlateau"/>; progress
+/// gradient clipping, an optimiser (stepping after every batch, or after every <c>accumulationSteps</c> batches on the
+/// gradient of all their targets together), an optional per-epoch schedule and an optional <see cref="ReduceLrOnPlateau"/>; progress
 /// through <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
 /// an optional checkpoint after every epoch: the weights, the optimiser, the schedule, the plateau watcher, the model's
 /// dropout generator and the training batcher's shuffle generator, with the epoch as its step — <c>Checkpoint.Load(path,
@@ -41,15 +43,21 @@ public sealed class Trainer
     private readonly float? _clipNorm;
     private readonly LearningRateSchedule? _schedule;
     private readonly ReduceLrOnPlateau? _plateau;
+    private readonly int _accumulationSteps;
 
     /// <summary>
     /// Creates a trainer; <paramref name="schedule"/>, if any, steps once per epoch, and so does <paramref name="plateau"/>,
-    /// with the epoch's validation loss (the training loss without validation data).
+    /// with the epoch's validation loss (the training loss without validation data). With <paramref name="accumulationSteps"/>
+    /// k &gt; 1 (gradient accumulation: Hugging Face's <c>gradient_accumulation_steps</c>) the optimiser steps once every k
+    /// batches, and once more at the end of an epoch for what is left, on the gradient of the mean loss over all their
+    /// targets — what one batch k times larger would give, on k times less memory — clipped as one.
     /// </summary>
-    public Trainer(IModel<int> model, Optimizer optimizer, float? clipNorm = 5f, LearningRateSchedule? schedule = null, ReduceLrOnPlateau? plateau = null)
+    public Trainer(IModel<int> model, Optimizer optimizer, float? clipNorm = 5f, LearningRateSchedule? schedule = null, ReduceLrOnPlateau? plateau = null,
+        int accumulationSteps = 1)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
+        if (accumulationSteps < 1) throw new ArgumentOutOfRangeException(nameof(accumulationSteps), accumulationSteps, "must be at least 1 (1: a step after every batch)");
         if (clipNorm is float c && !(c > 0 && float.IsFinite(c)))
             throw new ArgumentOutOfRangeException(nameof(clipNorm), clipNorm, "must be positive and finite (null: no clipping)");
         // a schedule over another optimiser would set that one's rate each epoch while this one kept its own
@@ -62,7 +70,11 @@ public sealed class Trainer
         _clipNorm = clipNorm;
         _schedule = schedule;
         _plateau = plateau;
+        _accumulationSteps = accumulationSteps;
     }
+
+    /// <summary>Batches whose gradients the optimiser steps on together (1: every batch its own step).</summary>
+    public int AccumulationSteps => _accumulationSteps;
 
     /// <summary>
     /// Trains up to epoch <paramref name="epochs"/>, from epoch <paramref name="initialEpoch"/> + 1 (0, or a checkpoint's
@@ -103,7 +115,11 @@ public sealed class Trainer
                 double sum = 0, tokens = 0;
                 lastLoss = float.NaN; // an epoch whose batches are all ignored has no loss, not the previous epoch's
                 int batch = 0;
-                float norm = 0;
+                float norm = 0, loss = 0;
+                // gradient accumulation: the batches since the last step, their targets, and the last one's (the gradient
+                // holds Σ n_j ∇mean_j / n_last, in units of the last batch's mean, until the step divides by Σ n_j instead)
+                int pending = 0, lastCounted = 0;
+                long pendingTargets = 0;
                 var clock = Stopwatch.StartNew();
                 foreach (TokenBatch b in training.Batches())
                 {
@@ -112,19 +128,34 @@ public sealed class Trainer
                     // a batch whose targets are all ignored has no loss and no gradient: nothing to learn from it
                     int counted = b.Targets.Count(t => t >= 0);
                     if (counted == 0) continue;
-                    _model.Parameters.ZeroGrad();
-                    float loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
-                    norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.GradNorm();
-                    // a finite loss whose gradient overflowed (an exploding step back) is not stepped on: the weights stay finite
-                    if (!float.IsFinite(norm))
-                        throw new ArithmeticException($"{_model.GetType().Name}: the gradients' norm is {(float.IsNaN(norm) ? "NaN" : "+infinity")} in epoch {epoch}, batch {batch} " +
-                            $"(loss {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}); the optimiser did not step, so the weights are those before the batch. " +
-                            "Clipping cannot bound a gradient that overflowed: lower the learning rate or check the data.");
-                    _optimizer.Step();
+                    if (pending == 0) _model.Parameters.ZeroGrad();
+                    else if (counted != lastCounted) _model.Parameters.ScaleGrad((float)lastCounted / counted);
+                    loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
+                    pending++;
+                    pendingTargets += counted;
+                    lastCounted = counted;
+                    if (pending == _accumulationSteps) Step();
                     sum += (double)loss * counted;
                     tokens += counted;
                     lastLoss = (float)(sum / tokens);
                     progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, null, false));
+                }
+                if (pending > 0) Step(); // the epoch's last batches, fewer than accumulationSteps
+
+                // one optimiser step on the gradient of the pending batches' mean loss, clipped, unless it overflowed
+                void Step()
+                {
+                    if (pending > 1) _model.Parameters.ScaleGrad((float)((double)lastCounted / pendingTargets));
+                    norm = _clipNorm is float max ? _model.Parameters.ClipGradNorm(max) : _model.Parameters.GradNorm();
+                    // a finite loss whose gradient overflowed (an exploding step back) is not stepped on: the weights stay finite
+                    if (!float.IsFinite(norm))
+                        throw new ArithmeticException($"{_model.GetType().Name}: the gradients' norm is {(float.IsNaN(norm) ? "NaN" : "+infinity")} in epoch {epoch}, batch {batch} " +
+                            $"(loss {loss.ToString(System.Globalization.CultureInfo.InvariantCulture)}); the optimiser did not step, so the weights are those before the " +
+                            (pending > 1 ? $"{pending} batches accumulated for it. " : "batch. ") +
+                            "Clipping cannot bound a gradient that overflowed: lower the learning rate or check the data.");
+                    _optimizer.Step();
+                    pending = 0;
+                    pendingTargets = 0;
                 }
                 _schedule?.Step();
                 (float Loss, float Accuracy)? evaluation = validation is null ? null : Evaluate(validation);

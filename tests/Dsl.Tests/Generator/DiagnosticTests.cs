@@ -175,7 +175,13 @@ public class DiagnosticTests
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [Dense(10, TieEmbedding = true, [|WeightInit = Init.XavierUniform|])] public partial class M;" + TokenUsage,
             "DSL0007", DiagnosticSeverity.Error);
-        Assert.Contains("WeightInit = XavierUniform does nothing with TieEmbedding = true: the weight is the embedding's table, which the embedding's WeightInit initialises", d.GetMessage());
+        Assert.Contains("WeightInit = XavierUniform does not apply with TieEmbedding = true: the weight is the embedding's table, which the embedding's WeightInit initialises", d.GetMessage());
+        // PyTorch draws the bias as nn.Linear's: allowed
+        var (_, none, _, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [Dense(10, TieEmbedding = true, WeightInit = Init.PyTorch)] public partial class M;" + TokenUsage);
+        Assert.Empty(none);
+        // an embedding that is not first has DSL1003 alone, and sizes that are not positive DSL0002 alone
+        Assert.Equal(["DSL1003"], GeneratorHarness.Run("using Dsl; namespace Demo; [Input(4)] [Embedding(vocab: 10, dim: 4)] [Dense(10, TieEmbedding = true)] public partial class M;").Dsl.Select(x => x.Id));
+        Assert.Equal(["DSL0002"], GeneratorHarness.Run("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [Dense(0, TieEmbedding = true)] public partial class M;").Dsl.Select(x => x.Id));
     }
 
     [Fact]

@@ -456,6 +456,23 @@ public class DeviceModelTests(DeviceFixture fixture)
         model.ToHost();
     }
 
+    [Fact]
+    public void ScalingGradientsOnTheDeviceScalesThemAsOnTheHost()
+    {
+        var host = new GcTiedGru(seed: 1);
+        var model = new GcTiedGru(seed: 1);
+        model.To(fixture.Cpu);
+        Tensor<int> input = Tokens(((IModel)model).InputWidth), targets = Targets(model);
+        host.Backward(input, targets);
+        model.Backward(input, targets);
+        host.Parameters.ScaleGrad(0.3f);
+        model.Parameters.ScaleGrad(0.3f);
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Tolerance.AssertClose(host.Parameters[i].GradAsSpan(), model.Parameters[i].GradAsSpan(), $"0.3 × grad.{host.Parameters[i].Name}");
+        Assert.Throws<ArgumentOutOfRangeException>(() => model.Parameters.ScaleGrad(float.NaN));
+        model.ToHost();
+    }
+
     [Theory]
     [InlineData("sgd")]
     [InlineData("nesterov")]

@@ -521,4 +521,38 @@ public sealed class DataTests : IDisposable
     {
         public void Report(TrainingProgress value) => reports.Add(value);
     }
+
+    [Fact]
+    public void AccumulatingGradientsStepsAsOneBatchThatManyTimesLarger()
+    {
+        // 10 sequences of different lengths, some targets ignored: at batch 2 and 4 steps accumulated, the optimiser steps
+        // on batches 1–4 (8 sequences) and then on batch 5, what a batch of 8 does in its two batches; the loss is the mean
+        // over each step's targets, so batches counting different targets weigh by them
+        var rng = new Rng(12);
+        var items = Enumerable.Range(0, 10).Select(i =>
+        {
+            int n = 3 + (int)(rng.NextFloat() * 6);
+            int[] x = Enumerable.Range(0, n).Select(_ => (int)(rng.NextFloat() * 11)).ToArray();
+            int[] y = x.Select((t, s) => (s + i) % 3 == 0 ? Batcher.IgnoredTarget : (t + 1) % 11).ToArray();
+            return (x, y);
+        }).ToArray();
+        foreach (float? clip in new float?[] { null, 0.5f })
+        {
+            var (accumulated, large) = (new Models.Lstm(seed: 4), new Models.Lstm(seed: 4));
+            var trainer = new Trainer(accumulated, new Sgd(accumulated.Parameters, learningRate: 0.5f), clip, accumulationSteps: 4);
+            Assert.Equal(4, trainer.AccumulationSteps);
+            var norms = new List<float>();
+            trainer.Fit(new Batcher(items, 2, shuffle: false), null, epochs: 2, progress: new Callback(p => norms.Add(p.GradientNorm)));
+            new Trainer(large, new Sgd(large.Parameters, learningRate: 0.5f), clip).Fit(new Batcher(items, 8, shuffle: false), null, epochs: 2);
+            foreach (Parameter p in large.Parameters)
+                Tolerance.AssertClose(p.AsSpan(), accumulated.Parameters[p.Name].AsSpan(), $"clip {clip}: {p.Name} after 4 steps");
+            // the progress after each batch carries the last step's norm: none before the first step, then the same until the next
+            Assert.Equal(0f, norms[0]);
+            Assert.Equal(norms[3], norms[4]);
+            Assert.NotEqual(norms[2], norms[3]);
+        }
+        var model = new Models.Lstm(seed: 4);
+        var refused = Assert.Throws<ArgumentOutOfRangeException>(() => new Trainer(model, new Sgd(model.Parameters, 0.1f), accumulationSteps: 0));
+        Assert.Equal("accumulationSteps", refused.ParamName);
+    }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Layers.Embedding;
@@ -33,8 +34,9 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         checks.Positive("units", "units", spec.Units);
         if (!Enum.IsDefined(typeof(ActivationKind), spec.Activation)) checks.Invalid("activation", $"Activation = {(int)spec.Activation} is not a known activation");
         checks.KnownInit("weightinit", spec.WeightInit);
-        if (spec.TieEmbedding && spec.WeightInit != InitKind.Default)
-            checks.Invalid("weightinit", $"WeightInit = {spec.WeightInit} does nothing with TieEmbedding = true: the weight is the embedding's table, which the embedding's WeightInit initialises");
+        // (PyTorch still draws the bias as nn.Linear's)
+        if (spec.TieEmbedding && spec.WeightInit is not (InitKind.Default or InitKind.PyTorch))
+            checks.Invalid("weightinit", $"WeightInit = {spec.WeightInit} does not apply with TieEmbedding = true: the weight is the embedding's table, which the embedding's WeightInit initialises (PyTorch, which draws the bias as nn.Linear's, is allowed)");
     }
 
     protected override ShapedLayer Shape(DenseSpec spec, ShapeContext c)
@@ -50,12 +52,15 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         LocationInfo? at = spec.ArgumentLocation("tieembedding");
         if (c.Previous.Count == 0 || c.Previous[0].Spec is not EmbeddingSpec embedding)
         {
-            c.Report(DiagnosticDescriptors.TiedWeightDoesNotFit, at, c.Name, "the model has no [Embedding] (it must be the first layer, reading token ids)");
+            // an embedding elsewhere has DSL1003 (it must be first) already
+            if (!c.Previous.Any(l => l.Spec is EmbeddingSpec))
+                c.Report(DiagnosticDescriptors.TiedWeightDoesNotFit, at, c.Name, "the model has no [Embedding] (it must be the first layer, reading token ids)");
             return;
         }
+        // sizes that are not positive have DSL0002 already; an unknown input width (0) follows an earlier error
         var problems = new System.Collections.Generic.List<string>();
-        if (spec.Units != embedding.Vocab) problems.Add($"units is {spec.Units}, the vocabulary {embedding.Vocab}");
-        if (c.InWidth != embedding.Dim && c.InWidth > 0) problems.Add($"its input is {c.InWidth} wide, the embedding's vectors {embedding.Dim}");
+        if (spec.Units != embedding.Vocab && spec.Units > 0 && embedding.Vocab > 0) problems.Add($"units is {spec.Units}, the vocabulary {embedding.Vocab}");
+        if (c.InWidth != embedding.Dim && c.InWidth > 0 && embedding.Dim > 0) problems.Add($"its input is {c.InWidth} wide, the embedding's vectors {embedding.Dim}");
         if (problems.Count > 0)
             c.Report(DiagnosticDescriptors.TiedWeightDoesNotFit, at, c.Name,
                 $"its weight [{spec.Units}, {c.InWidth}] must be the table of '{c.Names[0]}' [{embedding.Vocab}, {embedding.Dim}], but {string.Join(" and ", problems)}");
