@@ -11,7 +11,7 @@ public sealed record OnnxExportOptions
 {
     /// <summary>
     /// Adds an int64 input <c>lengths</c> [batch]: padded sequences, as <c>Forward(input, lengths)</c> (recurrent layers'
-    /// <c>sequence_lens</c>). Each length must lie in 1 … steps: the runtime refuses others, and the graph does not check them.
+    /// <c>sequence_lens</c>). Each length must lie in 1 … steps: the runtime refuses others, and so does ONNX Runtime running the graph.
     /// </summary>
     public bool Lengths { get; init; }
 
@@ -56,7 +56,7 @@ public static class OnnxExport
         string input = arch.TakesTokens
             ? g.Input("input", ElementType.Int64, "batch", "steps")
             : g.Input("input", ElementType.Float, "batch", "steps", model.InputWidth);
-        string? lengths = options.Lengths ? g.Input("lengths", ElementType.Int64, "batch") : null;
+        string? lengths = options.Lengths ? CheckedLengths(g, g.Input("lengths", ElementType.Int64, "batch"), input, "lengths") : null;
         if (lengths is not null && !arch.TakesTokens) input = x.MaskPaddedSteps(input, lengths);
         string current = Layers(x, arch, input, lengths);
         g.Output("output", current, ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
@@ -69,8 +69,8 @@ public static class OnnxExport
     /// <c>lstm.c_l0</c>… [batch, width]; zeros start a sequence — and for a layer with <c>LearnInitialState</c>, leaving the
     /// input out: its learned state is the input's default, an initializer of its name that ONNX Runtime lists among the
     /// session's overridable initializers), and for cross-attention <c>memory</c> [batch, source steps, M] and
-    /// <c>memory_lengths</c> (int64 [batch], each in 1 … source steps: the runtime refuses others, and the graph does not
-    /// check them; the memory past a source's length is read as zeros); with positional encodings or causal multi-head
+    /// <c>memory_lengths</c> (int64 [batch], each in 1 … source steps: the runtime refuses others, and so does the graph in
+    /// ONNX Runtime; the memory past a source's length is read as zeros); with positional encodings or causal multi-head
     /// self-attention, <c>position</c> (int64 [1], the steps taken) and each such layer's key/value cache
     /// <c>attention.cache</c> [batch, past, 2E] (keys then values; no past step to start). Outputs <c>output</c>
     /// [batch, out] and the next of each carried input (<c>next.lstm.h_l0</c>, <c>next.attention.cache</c>,
@@ -88,7 +88,7 @@ public static class OnnxExport
     /// <summary>
     /// An encoder–decoder as two graphs, so that greedy or beam search runs in any ONNX runtime. The encoder: inputs
     /// <c>source</c> (int64 [batch, source steps] or float [batch, source steps, features]) and <c>source_lengths</c>
-    /// (int64 [batch], each in 1 … source steps: the runtime refuses others, and the graph does not check them); outputs
+    /// (int64 [batch], each in 1 … source steps: the runtime refuses others, and so does the graph); outputs
     /// <c>memory</c> [batch, source steps, M] and the decoder's initial states under their <c>State</c> names (the bridges
     /// applied). The decoder: <see cref="ToOnnxStep"/>, with <c>memory</c> and <c>memory_lengths</c> (the source lengths).
     /// </summary>
@@ -104,7 +104,7 @@ public static class OnnxExport
         string source = encoder.TakesTokens
             ? g.Input("source", ElementType.Int64, "batch", "source_steps")
             : g.Input("source", ElementType.Float, "batch", "source_steps", model.Encoder.InputWidth);
-        string lengths = g.Input("source_lengths", ElementType.Int64, "batch");
+        string lengths = CheckedLengths(g, g.Input("source_lengths", ElementType.Int64, "batch"), source, "source_lengths");
         if (!encoder.TakesTokens) source = x.MaskPaddedSteps(source, lengths);
         string current = Layers(x, encoder, source, lengths);
         g.Output("memory", current, ElementType.Float, "batch", "source_steps", model.Encoder.OutputWidth);
@@ -231,6 +231,24 @@ public static class OnnxExport
         return names;
     }
 
+    /// <summary>
+    /// <paramref name="lengths"/> [batch], on a path that fails in ONNX Runtime when one lies outside 1 … the steps of
+    /// <paramref name="sequence"/> (its dimension 1), as the runtime refuses them: a Gather from one zero at index 0 for a
+    /// valid length and 1, out of range, for another, its node named <c>node_{what}_must_be_1_to_steps</c>, which ONNX Runtime's
+    /// error names. A length past the steps had read past the sequence in the recurrent operators, and 0 or a negative one had
+    /// given outputs where the runtime gives an error.
+    /// </summary>
+    private static string CheckedLengths(OnnxGraph g, string lengths, string sequence, string what)
+    {
+        string shape = g.Add("Shape", what + "_sequence_shape", [sequence]);
+        string steps = g.Add("Slice", what + "_steps", [shape, g.Int64s(what + "_one", 1), g.Int64s(what + "_two", 2), g.Int64s(what + "_axis", 0)]);
+        string outside = g.Add("Or", what + "_outside", [g.Add("Less", what + "_below_one", [lengths, g.Int64s(what + "_least", 1)]),
+            g.Add("Greater", what + "_past_steps", [lengths, steps])]);
+        string index = g.Add("Cast", what + "_index", [outside], ("to", (long)ElementType.Int64));
+        string zeros = g.Add("Gather", what + "_must_be_1_to_steps", [g.Int64s(what + "_zero", 0), index], ("axis", 0L));
+        return g.Add("Add", what + "_checked", [lengths, zeros]);
+    }
+
     /// <summary>Every layer in order from <paramref name="input"/>; returns the last output.</summary>
     private static string Layers(Exporter x, ModelArchitecture arch, string input, string? lengths)
     {
@@ -252,8 +270,12 @@ public static class OnnxExport
         List<(string Name, int Width)> states = StateNames(arch), caches = CacheNames(arch);
         g.Reserve(["output", "next.position", .. states.Concat(caches).Select(s => "next." + s.Name)]);
         AttentionInfo? cross = arch.Layers.OfType<AttentionInfo>().FirstOrDefault(a => a.MemoryWidth > 0);
-        (string, string)? memory = cross is null ? null
-            : (g.Input("memory", ElementType.Float, "batch", "source_steps", cross.MemoryWidth), g.Input("memory_lengths", ElementType.Int64, "batch"));
+        (string, string)? memory = null;
+        if (cross is not null)
+        {
+            string values = g.Input("memory", ElementType.Float, "batch", "source_steps", cross.MemoryWidth);
+            memory = (values, CheckedLengths(g, g.Input("memory_lengths", ElementType.Int64, "batch"), values, "memory_lengths"));
+        }
         // a step at a position (positional encodings, key/value caches): the steps taken, int64 [1]
         bool positional = caches.Count > 0 || arch.Layers.Any(l => l is PositionalEncodingInfo);
         string? position = positional ? g.Input("position", ElementType.Int64, 1) : null;

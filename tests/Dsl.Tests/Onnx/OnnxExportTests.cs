@@ -524,6 +524,40 @@ public class OnnxExportTests
             Assert.Throws<OnnxRuntimeException>(() => decoder.Run([.. states.Inputs, .. memory, Longs("input", [id], 1)]));
     }
 
+    [Fact]
+    public void LengthsOutsideOneToTheStepsFailInOnnxRuntimeAsInTheRuntime()
+    {
+        // the runtime refuses a length of 0, a negative one or one past the steps; the graphs fail on them too, naming the rule
+        var model = new MaskedLstm(seed: 1);
+        Assert.Throws<ArgumentException>(() => model.Forward(new ReadOnlyTensorSpan<int>([2, 3], [1, 2]), [3]));
+        using (var full = new InferenceSession(model.ToOnnx(new OnnxExportOptions { Lengths = true })))
+        {
+            using (full.Run([Longs("input", [2, 3, 1, 4], 2, 2), Longs("lengths", [2, 1], 2)])) { } // both ends run
+            foreach (long length in new long[] { 0, -1, 3 })
+            {
+                var e = Assert.Throws<OnnxRuntimeException>(() => full.Run([Longs("input", [2, 3, 1, 4], 2, 2), Longs("lengths", [2, length], 2)]));
+                Assert.Contains("lengths_must_be_1_to_steps", e.Message);
+            }
+        }
+        Composition composition = Compose(nameof(Seq2SeqDot), perturbed: true);
+        using var encoder = new InferenceSession(composition.Encoder);
+        using (encoder.Run([Longs("source", [3, 4], 1, 2), Longs("source_lengths", [2], 1)])) { }
+        foreach (long length in new long[] { 0, 3 })
+        {
+            var e = Assert.Throws<OnnxRuntimeException>(() => encoder.Run([Longs("source", [3, 4], 1, 2), Longs("source_lengths", [length], 1)]));
+            Assert.Contains("source_lengths_must_be_1_to_steps", e.Message);
+        }
+        using var decoder = new InferenceSession(composition.DecoderStep);
+        var states = new Carried(decoder, 1);
+        NamedOnnxValue[] Memory(long length) => [Floats("memory", new float[2 * composition.MemoryWidth], 1, 2, composition.MemoryWidth), Longs("memory_lengths", [length], 1)];
+        using (decoder.Run([.. states.Inputs, .. Memory(1), Longs("input", [8], 1)])) { }
+        foreach (long length in new long[] { 0, 3 })
+        {
+            var e = Assert.Throws<OnnxRuntimeException>(() => decoder.Run([.. states.Inputs, .. Memory(length), Longs("input", [8], 1)]));
+            Assert.Contains("memory_lengths_must_be_1_to_steps", e.Message);
+        }
+    }
+
     public static TheoryData<string> DecodersOverPaddedMemory => new(WithFixtures.Append(nameof(OnnxTwoFedSeq2Seq)));
 
     [Theory]
