@@ -172,6 +172,12 @@ namespace Dsl
         /// nothing but the bias (<see cref="Init.PyTorch"/> draws it as nn.Linear's; any other is refused). Default false.
         /// </summary>
         public bool TieEmbedding { get; set; }
+
+        /// <summary>
+        /// Whether the layer adds a bias <c>dense.bias</c> (default true); false: y = act(x Wᵀ), PyTorch's
+        /// <c>nn.Linear(…, bias=False)</c> and Keras's <c>use_bias=False</c> (GPT-2's output layer, tied to its embedding, has none).
+        /// </summary>
+        public bool Bias { get; set; } = true;
     }
 
     /// <summary>

@@ -94,7 +94,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             ? g.Add("Transpose", d.Name + "_weight_t", [table], ("perm", new long[] { 1, 0 }))
             : Transposed(d, "weight", d.Units, d.InWidth);
         string y = g.Add("MatMul", d.Name + "_matmul", [x, weight]);
-        y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
+        if (d.Bias) y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
         return d.Activation switch
         {
             Activation.None => y,

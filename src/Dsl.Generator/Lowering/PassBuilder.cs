@@ -43,19 +43,20 @@ internal sealed class PassBuilder
 
     /// <summary>
     /// y[rows, n] = x[rows, k] · Wᵀ + b: dense layers and the attention projections, one product whose tiles start from the
-    /// bias (y written once: neither cleared nor filled with the bias first).
+    /// bias (y written once: neither cleared nor filled with the bias first); without a bias, y = x · Wᵀ.
     /// </summary>
-    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand y) => Affine(rows, n, k, x, weight.Values, bias.Values, y);
+    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef? bias, Operand y) =>
+        bias is null ? Add(new MatMulOp(rows, n, k, x, false, weight.Values, true, y, false)) : Affine(rows, n, k, x, weight.Values, bias.Values, y);
 
     /// <summary><see cref="Affine(Dim, Dim, Dim, Operand, ParamRef, ParamRef, Operand)"/> with the weight and bias as operands (parts of a packed parameter).</summary>
     public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, Operand weight, Operand bias, Operand y) =>
         Add(new MatMulOp(rows, n, k, x, false, weight, true, y, false, Bias: bias));
 
-    /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy, and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
-    public PassBuilder AffineBackward(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef bias, Operand dy, BufferRef? dx)
+    /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy (with a bias), and dx = dy · W when <paramref name="dx"/> is wanted.</summary>
+    public PassBuilder AffineBackward(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef? bias, Operand dy, BufferRef? dx)
     {
         Add(new MatMulOp(n, k, rows, dy, true, x, false, weight.Gradient, true));
-        Add(new ColumnSumsOp(dy, rows, bias.Gradient));
+        if (bias is not null) Add(new ColumnSumsOp(dy, rows, bias.Gradient));
         if (dx is not null) Add(new MatMulOp(rows, k, n, dy, false, weight.Values, false, dx, false));
         return this;
     }

@@ -24,9 +24,9 @@ public sealed record EmbeddingInfo(string Name, int Vocabulary, int Dim) : Layer
 
 /// <summary>
 /// <c>[Dense(units)]</c> on every step or on a vector; <see cref="TiedTo"/>: the embedding layer whose table is its weight
-/// (<c>TieEmbedding = true</c>), null for a weight of its own.
+/// (<c>TieEmbedding = true</c>), null for a weight of its own; <see cref="Bias"/>: whether it adds a bias (<c>dense.bias</c>).
 /// </summary>
-public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation, string? TiedTo = null)
+public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation, string? TiedTo = null, bool Bias = true)
     : LayerInfo(Name, InWidth, Units, OutIsSequence);
 
 /// <summary><c>[Dropout(p)]</c>: identity outside training.</summary>

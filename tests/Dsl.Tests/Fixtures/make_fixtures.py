@@ -148,7 +148,8 @@ def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh",
 
 class Stack(nn.Module):
     """A layer stack declared as in the DSL: ("embedding", V, D) | ("input", F) | (kind, H, options) | ("dense", U, act)
-    | ("dense", V, act, "tied") (TieEmbedding = true: PyTorch's decoder.weight = encoder.weight)."""
+    | ("dense", V, act, "tied") (TieEmbedding = true: PyTorch's decoder.weight = encoder.weight), "nobias" after the activation
+    for Bias = false (nn.Linear(bias=False))."""
 
     def __init__(self, layers):
         super().__init__()
@@ -170,8 +171,8 @@ class Stack(nn.Module):
             if kind == "embedding":
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
             elif kind == "dense":
-                module, width = nn.Linear(width, spec[1]), spec[1]
-                if len(spec) > 3 and spec[3] == "tied":  # weight tying: the table of the embedding (first) is the weight
+                module, width = nn.Linear(width, spec[1], bias="nobias" not in spec[3:]), spec[1]
+                if "tied" in spec[3:]:  # weight tying: the table of the embedding (first) is the weight
                     module.weight = self.embedding.weight
             elif kind == "attention":
                 opts = spec[2] if len(spec) > 2 else {}
@@ -274,7 +275,7 @@ def make(case, layers, batch, steps, loss, seed, ignore=True, smoothing=0.0):
     else:
         x = torch.randn(batch, steps, first[1])
     model = model.double()
-    assert all(getattr(model, name).weight is model.embedding.weight for name, spec in model.plan if len(spec) > 3 and spec[3] == "tied")
+    assert all(getattr(model, name).weight is model.embedding.weight for name, spec in model.plan if "tied" in spec[3:])
     out = model(x if first[0] == "embedding" else x.double())
     classes = out.shape[-1]
     if loss == "ce":
@@ -331,8 +332,9 @@ CASES = [
     # Weight tying (Press and Wolf 2017): the output layer's weight is the embedding's table, so the state_dict holds it under
     # both names and its gradient is the sum of both uses. 15 ids > 11 rows: the LSTM folds the table into its projection.
     ("LstmTied", [("embedding", 11, 7), ("lstm", 7), ("dense", 11, None, "tied")], 3, 5, "ce"),
+    # GPT-2's output layer: tied, and no bias
     ("AttentionTied", [("embedding", 13, 8), ("positionalencoding",), ("attention", 2, {"causal": True}), ("residual", 1), ("layernorm",),
-                       ("dense", 13, None, "tied")], 2, 6, "ce"),
+                       ("dense", 13, None, "tied", "nobias")], 2, 6, "ce"),
 ]
 
 class Seq2Seq(nn.Module):

@@ -373,7 +373,7 @@ public class DiagnosticTests
     {
         var (_, diagnostics, _, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Dense(2, Bananas = 3)] public partial class M;");
         Diagnostic d = Assert.Single(diagnostics, x => x.Id == "DSL0013");
-        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Name, TieEmbedding, WeightInit", d.GetMessage());
+        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Bias, Name, TieEmbedding, WeightInit", d.GetMessage());
     }
 
     [Fact]

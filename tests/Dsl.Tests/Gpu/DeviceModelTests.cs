@@ -54,7 +54,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GcAttentionPool), nameof(GcScaledDotPool), nameof(GcMultiHeadPoolDropout), nameof(MaskedAttentionPool), nameof(GcGeneralPool),
         nameof(GcAdditivePool), nameof(GcAdditivePoolDropout), nameof(GcMaskedMultiHead),
         // weight tying: the output layer's weight is the embedding's table (folded by the GRU, read by attention's stack)
-        nameof(GcTiedDense), nameof(GcTiedGru), nameof(AttentionTied),
+        nameof(GcTiedDense), nameof(GcTiedGru), nameof(AttentionTied), nameof(GcDenseWithoutBias),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

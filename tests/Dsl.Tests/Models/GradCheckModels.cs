@@ -69,6 +69,13 @@ public partial class GcTiedDense;
 [Dense(6, TieEmbedding = true, Activation = Activation.Tanh)]
 public partial class GcTiedGru;
 
+// Dense layers without a bias (nn.Linear(bias=False)), one with an activation, before and after a recurrent layer.
+[Input(features: 3)]
+[Dense(5, Bias = false, Activation = Activation.Tanh)]
+[Gru(hidden: 4)]
+[Dense(2, Bias = false)]
+public partial class GcDenseWithoutBias;
+
 [Input(features: 3)]
 [Lstm(hidden: 5, Layers = 2, Bidirectional = true, LearnInitialState = true)]
 [Dense(3)]

@@ -248,12 +248,13 @@ public partial class LstmResidualNorm;
 [Dense(11, TieEmbedding = true)]
 public partial class LstmTied;
 
+// GPT-2's output layer: tied to the embedding, and no bias.
 [Embedding(vocab: 13, dim: 8)]
 [PositionalEncoding]
 [Attention(Heads = 2, Causal = true)]
 [Residual]
 [LayerNorm]
-[Dense(13, TieEmbedding = true)]
+[Dense(13, TieEmbedding = true, Bias = false)]
 public partial class AttentionTied;
 
 // Enough (sequence, head) work at batch 8 that attention splits its heads over the cores (ThreadingTests).

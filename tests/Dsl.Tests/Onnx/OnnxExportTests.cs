@@ -72,6 +72,7 @@ public class OnnxExportTests
         nameof(LstmTied) => new LstmTied(seed: 55),
         nameof(AttentionTied) => new AttentionTied(seed: 56),
         nameof(GcTiedGru) => new GcTiedGru(seed: 57),
+        nameof(GcDenseWithoutBias) => new GcDenseWithoutBias(seed: 58),
         _ => throw new ArgumentException(name),
     };
 
@@ -86,7 +87,7 @@ public class OnnxExportTests
         // dropout of every kind (nothing at inference), learned initial states, causal General scores, Cho's GRU stacked both ways
         nameof(GcDropout), nameof(GcGruManyToOneDense), nameof(GcVariationalLstm), nameof(GcVariationalGru), nameof(GcVariationalRnn), nameof(GcAttentionDotDropout), nameof(GcGeneralSelfCausal), nameof(GcReluWithInputDropout), nameof(GcGeneralSelfDropout), nameof(GcAdditivePoolDropout), nameof(GcMultiHeadPoolDropout), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcLstmProjection), nameof(GcGruChoStackedBidirectional),
         // weight tying: the output layer transposes the embedding's table
-        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru),
+        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias),
     };
 
     public static TheoryData<string> PaddedModels => new()

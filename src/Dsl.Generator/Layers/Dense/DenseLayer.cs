@@ -11,14 +11,14 @@ namespace Dsl.Generator.Layers.Dense;
 
 /// <summary>
 /// <c>[Dense(units)]</c>: x·Wᵀ + b and an optional activation (nn.Linear), on every step or on a vector; with
-/// <see cref="TieEmbedding"/>, W is the first layer's embedding table (weight tying).
+/// <see cref="TieEmbedding"/>, W is the first layer's embedding table (weight tying); without <see cref="Bias"/>, no b.
 /// </summary>
-internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit, bool TieEmbedding) : LayerSpec(Header)
+internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit, bool TieEmbedding, bool Bias) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Dense;
 }
 
-internal sealed record DensePlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, ParamRef Weight, ParamRef Bias, ActivationKind Activation)
+internal sealed record DensePlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, ParamRef Weight, ParamRef? Bias, ActivationKind Activation)
     : LayerPlan(Layer, In, DIn, Out, DOut);
 
 internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
@@ -27,7 +27,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
 
     public override string AttributeName => "Dsl.DenseAttribute";
 
-    public override LayerSpec Parse(AttributeReader a) => new DenseSpec(a.Header, a.Int("units", 0), a.Activation(ActivationKind.None), a.Init("weightinit"), a.Bool("tieembedding", false));
+    public override LayerSpec Parse(AttributeReader a) => new DenseSpec(a.Header, a.Int("units", 0), a.Activation(ActivationKind.None), a.Init("weightinit"), a.Bool("tieembedding", false), a.Bool("bias", true));
 
     protected override void Check(DenseSpec spec, OptionChecks checks)
     {
@@ -67,7 +67,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
     }
 
     protected override string Describe(ShapedLayer layer, DenseSpec spec, ShapedModel model, int index) =>
-        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}{(spec.TieEmbedding ? ", TiedTo: " + Literal(model.Layers[0].Name) : "")})";
+        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}{(spec.TieEmbedding ? ", TiedTo: " + Literal(model.Layers[0].Name) : "")}{(spec.Bias ? "" : ", Bias: false")})";
 
     protected override DensePlan Lower(ShapedLayer layer, DenseSpec spec, LowerContext c)
     {
@@ -76,17 +76,19 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         ParamRef weight = spec.TieEmbedding
             ? c.Tie("weight", ((EmbeddingPlan)c.Layers[0]).Weight)
             : c.Matrix("weight", u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, u, u, 1f / (float)Math.Sqrt(i)));
-        // WeightInit = PyTorch: nn.Linear's bias too, U(±1/√fan_in); else zeros
-        ParamRef bias = c.Vector("bias", u, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, i, u, u, 1f / (float)Math.Sqrt(i)) : null);
+        // WeightInit = PyTorch: nn.Linear's bias too, U(±1/√fan_in); else zeros. Bias = false: none (nn.Linear(bias=False))
+        ParamRef? bias = !spec.Bias ? null
+            : c.Vector("bias", u, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, i, u, u, 1f / (float)Math.Sqrt(i)) : null);
+        string b = bias is null ? "" : " + b";
         var (output, dOutput) = c.Output("activations");
         bool act = spec.Activation != ActivationKind.None;
         string name = spec.Activation.ToString().ToLowerInvariant();
         Dim rows = Dim.Rows(layer.OutIsSequence);
         var pass = new PassBuilder()
-            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}: out = {(act ? name + "(" : "")}x · Wᵀ + b{(act ? ")" : "")}{(spec.TieEmbedding ? $", W = {weight.Name} (tied)" : "")}")
+            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}: out = {(act ? name + "(" : "")}x · Wᵀ{b}{(act ? ")" : "")}{(spec.TieEmbedding ? $", W = {weight.Name} (tied)" : "")}")
             .Affine(rows, u, i, c.In, weight, bias, output);
         if (act) pass.Add(new ActivationOp(spec.Activation, output));
-        pass.Backward().Doc($"// {layer.Name} backward: {(act ? "da = dout ⊙ act'(out); " : "")}dW += daᵀ · x; db += Σ da; dx = da · W");
+        pass.Backward().Doc($"// {layer.Name} backward: {(act ? "da = dout ⊙ act'(out); " : "")}dW += daᵀ · x; {(bias is null ? "" : "db += Σ da; ")}dx = da · W");
         if (act) pass.Add(new ActivationBackwardOp(spec.Activation, output, dOutput));
         pass.AffineBackward(rows, u, i, c.In, weight, bias, dOutput, c.DIn);
         return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation) { Passes = pass.Build() };
