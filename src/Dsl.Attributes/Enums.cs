@@ -11,6 +11,11 @@ namespace Dsl
         Relu = 2,
         /// <summary>Logistic sigmoid, 1 / (1 + e^-x).</summary>
         Sigmoid = 3,
+        /// <summary>
+        /// Gaussian error linear unit, x · Φ(x) with Φ the standard normal distribution function (Hendrycks and Gimpel 2016):
+        /// PyTorch's exact <c>nn.GELU()</c>, the feed-forward activation of BERT and GPT. Dense layers only.
+        /// </summary>
+        Gelu = 4,
     }
 
     /// <summary>How a weight tensor is initialised from the model's seed.</summary>

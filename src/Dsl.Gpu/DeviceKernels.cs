@@ -21,7 +21,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _addBias;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _columnPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _addColumnPartials;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _activation;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _activation;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _gatherRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
@@ -54,7 +54,7 @@ internal sealed partial class DeviceKernels
         _addBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(AddBiasKernel);
         _columnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ColumnPartialsKernel);
         _addColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(AddColumnPartialsKernel);
-        _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
+        _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(GatherRowsKernel);
         _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ScatterAddRowsKernel);
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
@@ -146,8 +146,11 @@ internal sealed partial class DeviceKernels
         return _partials.View.SubView(0, length);
     }
 
-    /// <summary>kind ≥ 0: y = act(y); kind &lt; 0: dy ⊙= act'(y) for act = −kind − 1 … (see ActivationKernel).</summary>
-    public void Activation(int n, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, y, dy, kind, backward ? 1 : 0); }
+    /// <summary>
+    /// y = act(y), or dy ⊙= act'(y) when <paramref name="backward"/>; for GELU (kind 4) from its input <paramref name="x"/>:
+    /// y = GELU(x), dy ⊙= GELU'(x) (see ActivationKernel).
+    /// </summary>
+    public void Activation(int n, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, x, y, dy, kind, backward ? 1 : 0); }
 
     public void GatherRows(int n, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) { if (n > 0) _gatherRows(n, table, indices, into, width); }
 
@@ -479,9 +482,33 @@ internal sealed partial class DeviceKernels
         return 1f - 2f / (XMath.Exp(x + x) + 1f);
     }
 
-    /// <summary>kind: 0 none, 1 tanh, 2 ReLU, 3 sigmoid (the values of <see cref="Dsl.Activation"/>).</summary>
-    private static void ActivationKernel(Index1D i, ArrayView<float> y, ArrayView<float> dy, int kind, int backward)
+    /// <summary>
+    /// Φ(x) as the host computes it (<see cref="Dsl.Kernels.CellMath"/>'s NormalCdf: 1 − erfc(|x|/√2) / 2 above 0, erfc / 2
+    /// below, erfc by the same polynomial), over the device's exp.
+    /// </summary>
+    internal static float NormalCdf(float x)
     {
+        float z = XMath.Abs(x) * CellMath.InvSqrt2;
+        float t = 1f / (z * 0.5f + 1f);
+        float p = ((((((((CellMath.ErfcC9 * t + CellMath.ErfcC8) * t + CellMath.ErfcC7) * t + CellMath.ErfcC6) * t + CellMath.ErfcC5) * t
+            + CellMath.ErfcC4) * t + CellMath.ErfcC3) * t + CellMath.ErfcC2) * t + CellMath.ErfcC1) * t + CellMath.ErfcC0;
+        float half = 0.5f * t * XMath.Exp(p - z * z);
+        return x > 0f ? 1f - half : half;
+    }
+
+    /// <summary>
+    /// kind: 0 none, 1 tanh, 2 ReLU, 3 sigmoid, 4 GELU (the values of <see cref="Dsl.Activation"/>); GELU reads its input
+    /// <paramref name="x"/> both ways, the others y (x is y for them).
+    /// </summary>
+    private static void ActivationKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, int kind, int backward)
+    {
+        if (kind == 4)
+        {
+            float a = x[i];
+            if (backward == 0) y[i] = a * NormalCdf(a);
+            else dy[i] *= NormalCdf(a) + a * CellMath.InvSqrt2Pi * XMath.Exp(a * a * -0.5f);
+            return;
+        }
         float v = y[i];
         if (backward == 0)
         {

@@ -101,6 +101,10 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             Activation.Tanh => g.Add("Tanh", d.Name, [y]),
             Activation.Relu => g.Add("Relu", d.Name, [y]),
             Activation.Sigmoid => g.Add("Sigmoid", d.Name, [y]),
+            // x · Φ(x) = x · (1 + erf(x / √2)) / 2 (opset 17 has Erf; Gelu itself came in opset 20)
+            Activation.Gelu => g.Add("Mul", d.Name, [y, g.Add("Mul", d.Name + "_cdf", [g.Add("Add", d.Name + "_one_plus_erf",
+                [g.Add("Erf", d.Name + "_erf", [g.Add("Mul", d.Name + "_scaled", [y, g.Floats(d.Name + "_inv_sqrt2", [0.70710678f])])]),
+                 g.Floats(d.Name + "_one", [1f])]), g.Floats(d.Name + "_half", [0.5f])])]),
             _ => throw Unsupported(d, $"activation {d.Activation}"),
         };
     }

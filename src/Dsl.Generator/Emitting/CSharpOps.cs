@@ -81,10 +81,10 @@ internal static class CSharpOps
                 w.Line($"{Act}.AddColumnSums({F(s.X)}, {D(s.Rows)}, {F(s.Into)});{Note(s.Note)}");
                 break;
             case ActivationOp a:
-                w.Line($"{Act}.Apply(global::Dsl.Activation.{a.Kind}, {F(a.Y)});");
+                w.Line(a.X is null ? $"{Act}.Apply(global::Dsl.Activation.{a.Kind}, {F(a.Y)});" : $"{Act}.Apply(global::Dsl.Activation.{a.Kind}, {F(a.X)}, {F(a.Y)});");
                 break;
             case ActivationBackwardOp a:
-                w.Line($"{Act}.Backward(global::Dsl.Activation.{a.Kind}, {F(a.Y)}, {F(a.DY)});");
+                w.Line(a.X is null ? $"{Act}.Backward(global::Dsl.Activation.{a.Kind}, {F(a.Y)}, {F(a.DY)});" : $"{Act}.BackwardFromInput(global::Dsl.Activation.{a.Kind}, {F(a.X)}, {F(a.DY)});");
                 break;
             case CopyOp copy:
                 w.Line($"{F(copy.From)}.CopyTo({F(copy.To)});{Note(copy.Note)}");

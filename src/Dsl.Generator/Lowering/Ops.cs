@@ -98,11 +98,11 @@ internal sealed record MatMulOp(Dim M, Dim N, Dim K, Operand A, bool TransA, Ope
 /// <summary>Into += Σ over <see cref="Rows"/> rows of X (a bias's gradient).</summary>
 internal sealed record ColumnSumsOp(Operand X, Dim Rows, Operand Into, string? Note = null) : Op;
 
-/// <summary>Y = act(Y) in place.</summary>
-internal sealed record ActivationOp(ActivationKind Kind, Operand Y) : Op;
+/// <summary>Y = act(Y) in place, or Y = act(X) from the input <see cref="X"/> an activation whose derivative reads it keeps (GELU).</summary>
+internal sealed record ActivationOp(ActivationKind Kind, Operand Y, Operand? X = null) : Op;
 
-/// <summary>DY = DY ⊙ act'(·), from the activated Y.</summary>
-internal sealed record ActivationBackwardOp(ActivationKind Kind, Operand Y, Operand DY) : Op;
+/// <summary>DY = DY ⊙ act'(·), from the activated Y, or from the input <see cref="X"/> when the activation keeps it.</summary>
+internal sealed record ActivationBackwardOp(ActivationKind Kind, Operand Y, Operand DY, Operand? X = null) : Op;
 
 internal sealed record CopyOp(Operand From, Operand To, string? Note = null) : Op;
 

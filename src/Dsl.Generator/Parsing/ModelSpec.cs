@@ -17,6 +17,7 @@ internal enum ActivationKind
     Tanh = 1,
     Relu = 2,
     Sigmoid = 3,
+    Gelu = 4,
 }
 
 /// <summary>Mirror of <c>Dsl.Init</c> (same values).</summary>

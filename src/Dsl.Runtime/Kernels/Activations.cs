@@ -7,7 +7,8 @@ namespace Dsl.Kernels;
 
 /// <summary>
 /// Element-wise non-linearities and their derivatives expressed through their outputs
-/// (what back-propagation keeps): σ' = y(1 − y), tanh' = 1 − y², relu' = [y &gt; 0].
+/// (what back-propagation keeps): σ' = y(1 − y), tanh' = 1 − y², relu' = [y &gt; 0]; GELU's through its input, which its
+/// output does not determine (<see cref="FromInput"/>, <see cref="BackwardFromInput"/>).
 /// Span versions go through <see cref="TensorPrimitives"/>; scalar ones are for the generated cell loops.
 /// </summary>
 public static class Activations
@@ -98,7 +99,57 @@ public static class Activations
             case Activation.Tanh: TensorPrimitives.Tanh(x, x); break;
             case Activation.Sigmoid: TensorPrimitives.Sigmoid(x, x); break;
             case Activation.Relu: TensorPrimitives.Max(x, 0f, x); break;
+            case Activation.Gelu: Apply(x, x); break;
             default: throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
+        }
+    }
+
+    /// <summary>Whether <paramref name="kind"/>'s derivative needs its input (GELU), rather than its output.</summary>
+    public static bool FromInput(Activation kind) => kind == Activation.Gelu;
+
+    /// <summary><paramref name="y"/> = <paramref name="kind"/>(<paramref name="x"/>), for an activation whose step back reads its input (<see cref="FromInput"/>).</summary>
+    public static void Apply(Activation kind, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (kind != Activation.Gelu) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU keeps its input apart");
+        if (y.Length != x.Length) throw new ArgumentException($"Activation: x has {x.Length} values, y {y.Length}.", nameof(y));
+        Apply(x, y);
+    }
+
+    private static void Apply(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var kernel = new GeluKernel { X = ref MemoryMarshal.GetReference(x), Out = ref MemoryMarshal.GetReference(y), Length = y.Length };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// dy ⊙= <paramref name="kind"/>'(x) in place, from the activation's input <paramref name="x"/> (GELU: Φ(x) + x φ(x)),
+    /// on the widest vectors and the scalar lanes alike.
+    /// </summary>
+    public static void BackwardFromInput(Activation kind, ReadOnlySpan<float> x, Span<float> dy)
+    {
+        if (kind != Activation.Gelu) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU steps back from its input");
+        if (x.Length != dy.Length) throw new ArgumentException($"Activation backward: x has {x.Length} values, dy {dy.Length}.", nameof(dy));
+        var kernel = new GeluKernel { X = ref MemoryMarshal.GetReference(x), Out = ref MemoryMarshal.GetReference(dy), Length = dy.Length, Backward = true };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>GELU of X into Out, or (<see cref="Backward"/>) Out ⊙= GELU'(X).</summary>
+    private ref struct GeluKernel : ILaneKernel
+    {
+        public ref float X, Out;
+        public int Length;
+        public bool Backward;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float x = ref X, o = ref Out;
+            int n = Length;
+            if (Backward)
+                for (; j <= n - T.Count; j += T.Count) T.Store(T.Load(ref o, j) * CellMath.GeluDerivative(T.Load(ref x, j)), ref o, j);
+            else
+                for (; j <= n - T.Count; j += T.Count) T.Store(CellMath.Gelu(T.Load(ref x, j)), ref o, j);
+            return j;
         }
     }
 
@@ -112,6 +163,7 @@ public static class Activations
         if (y.Length != dy.Length) throw new ArgumentException($"Activation backward: y has {y.Length} values, dy {dy.Length}.", nameof(dy));
         switch (kind)
         {
+            case Activation.Gelu: throw new ArgumentException("GELU's derivative needs its input, which its output does not determine: BackwardFromInput.", nameof(kind));
             case Activation.None: break;
             case Activation.Tanh: Backward<TanhGradient>(y, dy); break;
             case Activation.Sigmoid: Backward<SigmoidGradient>(y, dy); break;

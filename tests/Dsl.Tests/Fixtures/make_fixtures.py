@@ -229,7 +229,7 @@ class Stack(nn.Module):
                 x = m(x)
                 act = spec[2] if len(spec) > 2 else None
                 x = {None: x, "tanh": torch.tanh(x) if act == "tanh" else None, "relu": F.relu(x) if act == "relu" else None,
-                     "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None}[act]
+                     "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None, "gelu": F.gelu(x) if act == "gelu" else None}[act]
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 if lengths is not None:
@@ -335,6 +335,9 @@ CASES = [
     # GPT-2's output layer: tied, and no bias
     ("AttentionTied", [("embedding", 13, 8), ("positionalencoding",), ("attention", 2, {"causal": True}), ("residual", 1), ("layernorm",),
                        ("dense", 13, None, "tied", "nobias")], 2, 6, "ce"),
+    # a GPT-style block: causal attention, a GELU feed-forward (F.gelu, exact), the output layer tied to the embedding, no bias
+    ("GptBlock", [("embedding", 13, 8), ("positionalencoding",), ("attention", 2, {"causal": True}), ("residual", 1), ("layernorm",),
+                  ("dense", 32, "gelu"), ("dense", 8), ("residual", 2), ("layernorm",), ("dense", 13, None, "tied", "nobias")], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1066,6 +1069,11 @@ if __name__ == "__main__":
     if "--transformer" in sys.argv:  # only the Transformer* files
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
+        sys.exit(0)
+    if "--gelu" in sys.argv:  # only GptBlock
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case == "GptBlock":
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--tied" in sys.argv:  # only the *Tied cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

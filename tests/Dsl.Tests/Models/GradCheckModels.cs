@@ -76,6 +76,13 @@ public partial class GcTiedGru;
 [Dense(2, Bias = false)]
 public partial class GcDenseWithoutBias;
 
+// GELU (its derivative from the kept pre-activation) on every step and on one vector per sequence.
+[Input(features: 3)]
+[Dense(6, Activation = Activation.Gelu)]
+[Lstm(hidden: 4, ReturnSequences = false)]
+[Dense(2, Activation = Activation.Gelu)]
+public partial class GcGelu;
+
 [Input(features: 3)]
 [Lstm(hidden: 5, Layers = 2, Bidirectional = true, LearnInitialState = true)]
 [Dense(3)]

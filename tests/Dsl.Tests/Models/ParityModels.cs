@@ -257,6 +257,19 @@ public partial class LstmTied;
 [Dense(13, TieEmbedding = true, Bias = false)]
 public partial class AttentionTied;
 
+// A GPT-style block: causal attention, a GELU feed-forward, the output layer tied to the embedding without a bias.
+[Embedding(vocab: 13, dim: 8)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Dense(32, Activation = Activation.Gelu)]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Dense(13, TieEmbedding = true, Bias = false)]
+public partial class GptBlock;
+
 // Enough (sequence, head) work at batch 8 that attention splits its heads over the cores (ThreadingTests).
 [Input(features: 32)]
 [Attention(Heads = 4, Causal = true, Dropout = 0.1f)]

@@ -73,6 +73,8 @@ public class OnnxExportTests
         nameof(AttentionTied) => new AttentionTied(seed: 56),
         nameof(GcTiedGru) => new GcTiedGru(seed: 57),
         nameof(GcDenseWithoutBias) => new GcDenseWithoutBias(seed: 58),
+        nameof(GcGelu) => new GcGelu(seed: 59),
+        nameof(GptBlock) => new GptBlock(seed: 60),
         _ => throw new ArgumentException(name),
     };
 
@@ -87,7 +89,7 @@ public class OnnxExportTests
         // dropout of every kind (nothing at inference), learned initial states, causal General scores, Cho's GRU stacked both ways
         nameof(GcDropout), nameof(GcGruManyToOneDense), nameof(GcVariationalLstm), nameof(GcVariationalGru), nameof(GcVariationalRnn), nameof(GcAttentionDotDropout), nameof(GcGeneralSelfCausal), nameof(GcReluWithInputDropout), nameof(GcGeneralSelfDropout), nameof(GcAdditivePoolDropout), nameof(GcMultiHeadPoolDropout), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcLstmProjection), nameof(GcGruChoStackedBidirectional),
         // weight tying: the output layer transposes the embedding's table
-        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias),
+        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias), nameof(GcGelu), nameof(GptBlock),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -290,6 +292,7 @@ public class OnnxExportTests
     [InlineData(nameof(OnnxLayersNamedAsOutputs))]
     [InlineData(nameof(LstmTied))]
     [InlineData(nameof(AttentionTied))]
+    [InlineData(nameof(GptBlock))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -26,7 +26,7 @@ internal static class ParityModel
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
         nameof(TransformerBlock), nameof(LstmResidualNorm),
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
-        nameof(LstmTied), nameof(AttentionTied)
+        nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -62,6 +62,7 @@ internal static class ParityModel
         nameof(LstmProjectionWide) => Floats(new LstmProjectionWide()),
         nameof(LstmTied) => Tokens(new LstmTied()),
         nameof(AttentionTied) => Tokens(new AttentionTied()),
+        nameof(GptBlock) => Tokens(new GptBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

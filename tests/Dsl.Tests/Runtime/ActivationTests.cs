@@ -62,6 +62,67 @@ public class ActivationTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(31)]
+    [InlineData(1029)]
+    public void GeluAndItsDerivativeFromTheInputMatchDoublePrecisionOnEveryWidth(int n)
+    {
+        // x over [−9, 9] with both zeros, tiny and large values at the front (every vector width meets some of them in the
+        // narrowed reruns); GELU's lower tail is tiny, so each value is checked relative to itself
+        var rng = new Random(n);
+        float[] special = [0f, -0f, 1e-30f, -1e-30f, 20f, -20f, 0.5f, -0.5f, 3f, -3f, 6f, -6f];
+        float[] x = Enumerable.Range(0, n).Select(i => i < special.Length ? special[i] : (float)(rng.NextDouble() * 18 - 9)).ToArray();
+        float[] dy = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] y = new float[n], dx = (float[])dy.Clone();
+        Activations.Apply(Activation.Gelu, x, y);
+        Activations.BackwardFromInput(Activation.Gelu, x, dx);
+        for (int i = 0; i < n; i++)
+        {
+            double a = x[i], cdf = NormalCdf(a), gelu = a * cdf, density = Math.Exp(-a * a / 2) / Math.Sqrt(2 * Math.PI), slope = cdf + a * density;
+            // relative 1e-6, widened in the lower tail by the float rounding of e^(−x²/2)'s argument (≈ x²/2 ulps of 1); there
+            // PyTorch's float GELU, 0.5 x (1 + erf(x / √2)), gives 0 (erf rounds to −1 below x ≈ −5.9)
+            double tolerance = 1e-6 * Math.Max(1, a * a / 2);
+            Assert.True(Math.Abs(y[i] - gelu) <= tolerance * Math.Abs(gelu) + 1e-37, $"GELU({x[i]}): got {y[i]}, expected {gelu}");
+            // (the slope's two terms cancel near x = −0.75, where it crosses 0: relative to their size)
+            Assert.True(Math.Abs(dx[i] - dy[i] * slope) <= tolerance * Math.Abs(dy[i]) * (cdf + Math.Abs(a) * density) + 1e-37,
+                $"GELU'({x[i]}) · {dy[i]}: got {dx[i]}, expected {dy[i] * slope}");
+        }
+        // in place (Apply(kind, span)) as into another span
+        float[] inPlace = (float[])x.Clone();
+        Activations.Apply(Activation.Gelu, inPlace);
+        Assert.Equal(y, inPlace);
+        // its output does not determine its derivative: the step back from the output is refused
+        Assert.Throws<ArgumentException>(() => Activations.Backward(Activation.Gelu, y, dx));
+        Assert.True(Activations.FromInput(Activation.Gelu));
+        Assert.False(Activations.FromInput(Activation.Tanh));
+    }
+
+    /// <summary>Φ(x) in double: erfc by its series below 2 and Lentz's continued fraction above.</summary>
+    private static double NormalCdf(double x)
+    {
+        double z = Math.Abs(x) / Math.Sqrt(2);
+        double erfc;
+        if (z < 2)
+        {
+            double sum = 0, term = z;
+            for (int k = 0; k < 60; k++)
+            {
+                sum += term / (2 * k + 1);
+                term *= -z * z / (k + 1);
+            }
+            erfc = 1 - 2 / Math.Sqrt(Math.PI) * sum;
+        }
+        else
+        {
+            double fraction = z;
+            for (int k = 80; k >= 1; k--) fraction = z + k / 2.0 / fraction;
+            erfc = Math.Exp(-z * z) / (Math.Sqrt(Math.PI) * fraction);
+        }
+        return x > 0 ? 1 - erfc / 2 : erfc / 2;
+    }
+
     [Fact]
     public void ReluBackwardStopsTheGradientAtZeroAndBelow()
     {

@@ -84,12 +84,17 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         bool act = spec.Activation != ActivationKind.None;
         string name = spec.Activation.ToString().ToLowerInvariant();
         Dim rows = Dim.Rows(layer.OutIsSequence);
+        // GELU's derivative reads its input, which its output does not determine: the affine map keeps it apart
+        BufferRef? pre = spec.Activation == ActivationKind.Gelu
+            ? c.Own("preactivation", u, Rows.Of(layer.OutIsSequence), BufferUse.Forward, $"x · Wᵀ{b} before the {name} {(layer.OutIsSequence ? "[T, B, " : "[B, ")}{u}]")
+            : null;
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}: out = {(act ? name + "(" : "")}x · Wᵀ{b}{(act ? ")" : "")}{(spec.TieEmbedding ? $", W = {weight.Name} (tied)" : "")}")
-            .Affine(rows, u, i, c.In, weight, bias, output);
-        if (act) pass.Add(new ActivationOp(spec.Activation, output));
-        pass.Backward().Doc($"// {layer.Name} backward: {(act ? "da = dout ⊙ act'(out); " : "")}dW += daᵀ · x; {(bias is null ? "" : "db += Σ da; ")}dx = da · W");
-        if (act) pass.Add(new ActivationBackwardOp(spec.Activation, output, dOutput));
+            .Affine(rows, u, i, c.In, weight, bias, pre ?? output);
+        Operand? input = pre is null ? null : (Operand)pre;
+        if (act) pass.Add(new ActivationOp(spec.Activation, output, input));
+        pass.Backward().Doc($"// {layer.Name} backward: {(act ? $"da = dout ⊙ act'({(pre is null ? "out" : "a")}); " : "")}dW += daᵀ · x; {(bias is null ? "" : "db += Σ da; ")}dx = da · W");
+        if (act) pass.Add(new ActivationBackwardOp(spec.Activation, output, dOutput, input));
         pass.AffineBackward(rows, u, i, c.In, weight, bias, dOutput, c.DIn);
         return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation) { Passes = pass.Build() };
     }
