@@ -497,16 +497,31 @@ internal sealed partial class DeviceKernels
     }
 
     /// <summary>
-    /// kind: 0 none, 1 tanh, 2 ReLU, 3 sigmoid, 4 GELU (the values of <see cref="Dsl.Activation"/>); GELU reads its input
-    /// <paramref name="x"/> both ways, the others y (x is y for them).
+    /// kind: 0 none, 1 tanh, 2 ReLU, 3 sigmoid, 4 GELU, 5 GELU's tanh form, 6 SiLU (the values of <see cref="Dsl.Activation"/>);
+    /// the last three read their input <paramref name="x"/> both ways (as the host's CellMath), the others y (x is y for them).
     /// </summary>
     private static void ActivationKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, int kind, int backward)
     {
-        if (kind == 4)
+        if (kind >= 4)
         {
             float a = x[i];
-            if (backward == 0) y[i] = a * NormalCdf(a);
-            else dy[i] *= NormalCdf(a) + a * CellMath.InvSqrt2Pi * XMath.Exp(a * a * -0.5f);
+            if (kind == 4)
+            {
+                if (backward == 0) y[i] = a * NormalCdf(a);
+                else dy[i] *= NormalCdf(a) + a * CellMath.InvSqrt2Pi * XMath.Exp(a * a * -0.5f);
+            }
+            else if (kind == 5)
+            {
+                float t = Tanh(CellMath.GeluTanhScale * (CellMath.GeluTanhCube * a * a * a + a));
+                if (backward == 0) y[i] = 0.5f * a * (1f + t);
+                else dy[i] *= 0.5f * (a * (1f - t * t) * CellMath.GeluTanhScale * (3f * CellMath.GeluTanhCube * a * a + 1f) + 1f + t);
+            }
+            else
+            {
+                float s = Sigmoid(a);
+                if (backward == 0) y[i] = a * s;
+                else dy[i] *= s * (a * (1f - s) + 1f);
+            }
             return;
         }
         float v = y[i];

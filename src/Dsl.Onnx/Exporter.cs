@@ -105,6 +105,12 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             Activation.Gelu => g.Add("Mul", d.Name, [y, g.Add("Mul", d.Name + "_cdf", [g.Add("Add", d.Name + "_one_plus_erf",
                 [g.Add("Erf", d.Name + "_erf", [g.Add("Mul", d.Name + "_scaled", [y, g.Floats(d.Name + "_inv_sqrt2", [0.70710678f])])]),
                  g.Floats(d.Name + "_one", [1f])]), g.Floats(d.Name + "_half", [0.5f])])]),
+            // x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2
+            Activation.GeluTanh => g.Add("Mul", d.Name, [g.Add("Mul", d.Name + "_half_x", [y, g.Floats(d.Name + "_half", [0.5f])]),
+                g.Add("Add", d.Name + "_one_plus_tanh", [g.Floats(d.Name + "_one", [1f]), g.Add("Tanh", d.Name + "_tanh", [g.Add("Mul", d.Name + "_u",
+                    [g.Floats(d.Name + "_scale", [0.79788456f]), g.Add("Add", d.Name + "_cubic", [y, g.Add("Mul", d.Name + "_cube",
+                        [g.Floats(d.Name + "_weight", [0.044715f]), g.Add("Mul", d.Name + "_x3", [y, g.Add("Mul", d.Name + "_x2", [y, y])])])])])])])]),
+            Activation.Silu => g.Add("Mul", d.Name, [y, g.Add("Sigmoid", d.Name + "_sigmoid", [y])]),
             _ => throw Unsupported(d, $"activation {d.Activation}"),
         };
     }

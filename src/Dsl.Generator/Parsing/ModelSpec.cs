@@ -18,6 +18,8 @@ internal enum ActivationKind
     Relu = 2,
     Sigmoid = 3,
     Gelu = 4,
+    GeluTanh = 5,
+    Silu = 6,
 }
 
 /// <summary>Mirror of <c>Dsl.Init</c> (same values).</summary>

@@ -87,10 +87,10 @@ public static class Activations
         x.Device.Kernels.Activation(x.Length, x.View, x.View, x.View, (int)kind, backward: false);
     }
 
-    /// <summary><paramref name="y"/> = GELU(<paramref name="x"/>), as the host's <c>Activations.Apply(kind, x, y)</c>.</summary>
+    /// <summary><paramref name="y"/> = GELU or SiLU of <paramref name="x"/>, as the host's <c>Activations.Apply(kind, x, y)</c>.</summary>
     public static void Apply(Activation kind, DeviceSpan x, DeviceSpan y)
     {
-        if (kind != Activation.Gelu) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU keeps its input apart");
+        if (!Dsl.Kernels.Activations.FromInput(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU and SiLU keep their input apart");
         if (y.Length != x.Length) throw new ArgumentException($"Activation: x has {x.Length} values, y {y.Length}.", nameof(y));
         if (!x.IsEmpty) x.Device.Kernels.Activation(x.Length, x.View, y.View, y.View, (int)kind, backward: false);
     }
@@ -99,15 +99,15 @@ public static class Activations
     public static void Backward(Activation kind, DeviceSpan y, DeviceSpan dy)
     {
         if (y.Length != dy.Length) throw new ArgumentException($"Activation backward: y has {y.Length} values, dy {dy.Length}.", nameof(dy));
-        if (kind == Activation.Gelu) throw new ArgumentException("GELU's derivative needs its input, which its output does not determine: BackwardFromInput.", nameof(kind));
+        if (Dsl.Kernels.Activations.FromInput(kind)) throw new ArgumentException($"{kind}'s derivative needs its input, which its output does not determine: BackwardFromInput.", nameof(kind));
         if (kind == Activation.None || y.IsEmpty) return;
         y.Device.Kernels.Activation(y.Length, y.View, y.View, dy.View, (int)kind, backward: true);
     }
 
-    /// <summary>dy ⊙= GELU'(x), from the input <paramref name="x"/>, as the host's <c>Activations.BackwardFromInput</c>.</summary>
+    /// <summary>dy ⊙= act'(x), from the input <paramref name="x"/>, as the host's <c>Activations.BackwardFromInput</c>.</summary>
     public static void BackwardFromInput(Activation kind, DeviceSpan x, DeviceSpan dy)
     {
-        if (kind != Activation.Gelu) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU steps back from its input");
+        if (!Dsl.Kernels.Activations.FromInput(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU and SiLU step back from their input");
         if (x.Length != dy.Length) throw new ArgumentException($"Activation backward: x has {x.Length} values, dy {dy.Length}.", nameof(dy));
         if (!x.IsEmpty) x.Device.Kernels.Activation(x.Length, x.View, x.View, dy.View, (int)kind, backward: true);
     }

@@ -7,8 +7,8 @@ namespace Dsl.Kernels;
 
 /// <summary>
 /// Element-wise non-linearities and their derivatives expressed through their outputs
-/// (what back-propagation keeps): σ' = y(1 − y), tanh' = 1 − y², relu' = [y &gt; 0]; GELU's through its input, which its
-/// output does not determine (<see cref="FromInput"/>, <see cref="BackwardFromInput"/>).
+/// (what back-propagation keeps): σ' = y(1 − y), tanh' = 1 − y², relu' = [y &gt; 0]; GELU's and SiLU's through their input,
+/// which their output does not determine (<see cref="FromInput"/>, <see cref="BackwardFromInput"/>).
 /// Span versions go through <see cref="TensorPrimitives"/>; scalar ones are for the generated cell loops.
 /// </summary>
 public static class Activations
@@ -99,26 +99,25 @@ public static class Activations
             case Activation.Tanh: TensorPrimitives.Tanh(x, x); break;
             case Activation.Sigmoid: TensorPrimitives.Sigmoid(x, x); break;
             case Activation.Relu: TensorPrimitives.Max(x, 0f, x); break;
-            case Activation.Gelu: Apply(x, x); break;
+            case Activation.Gelu or Activation.GeluTanh or Activation.Silu: Apply(kind, x, x); break;
             default: throw new ArgumentOutOfRangeException(nameof(kind), kind, null);
         }
     }
 
-    /// <summary>Whether <paramref name="kind"/>'s derivative needs its input (GELU), rather than its output.</summary>
-    public static bool FromInput(Activation kind) => kind == Activation.Gelu;
+    /// <summary>Whether <paramref name="kind"/>'s derivative needs its input (GELU, its tanh form, SiLU), rather than its output.</summary>
+    public static bool FromInput(Activation kind) => kind is Activation.Gelu or Activation.GeluTanh or Activation.Silu;
 
     /// <summary><paramref name="y"/> = <paramref name="kind"/>(<paramref name="x"/>), for an activation whose step back reads its input (<see cref="FromInput"/>).</summary>
     public static void Apply(Activation kind, ReadOnlySpan<float> x, Span<float> y)
     {
-        if (kind != Activation.Gelu) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU keeps its input apart");
+        if (!FromInput(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU and SiLU keep their input apart");
         if (y.Length != x.Length) throw new ArgumentException($"Activation: x has {x.Length} values, y {y.Length}.", nameof(y));
-        Apply(x, y);
-    }
-
-    private static void Apply(ReadOnlySpan<float> x, Span<float> y)
-    {
-        var kernel = new GeluKernel { X = ref MemoryMarshal.GetReference(x), Out = ref MemoryMarshal.GetReference(y), Length = y.Length };
-        LaneLoop.Run(ref kernel);
+        switch (kind)
+        {
+            case Activation.Gelu: Run<Gelu>(x, y, false); break;
+            case Activation.GeluTanh: Run<GeluTanh>(x, y, false); break;
+            default: Run<Silu>(x, y, false); break;
+        }
     }
 
     /// <summary>
@@ -127,14 +126,53 @@ public static class Activations
     /// </summary>
     public static void BackwardFromInput(Activation kind, ReadOnlySpan<float> x, Span<float> dy)
     {
-        if (kind != Activation.Gelu) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU steps back from its input");
+        if (!FromInput(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU and SiLU step back from their input");
         if (x.Length != dy.Length) throw new ArgumentException($"Activation backward: x has {x.Length} values, dy {dy.Length}.", nameof(dy));
-        var kernel = new GeluKernel { X = ref MemoryMarshal.GetReference(x), Out = ref MemoryMarshal.GetReference(dy), Length = dy.Length, Backward = true };
+        switch (kind)
+        {
+            case Activation.Gelu: Run<Gelu>(x, dy, true); break;
+            case Activation.GeluTanh: Run<GeluTanh>(x, dy, true); break;
+            default: Run<Silu>(x, dy, true); break;
+        }
+    }
+
+    private static void Run<F>(ReadOnlySpan<float> x, Span<float> output, bool backward) where F : struct, IFromInput
+    {
+        var kernel = new FromInputKernel<F> { X = ref MemoryMarshal.GetReference(x), Out = ref MemoryMarshal.GetReference(output), Length = output.Length, Backward = backward };
         LaneLoop.Run(ref kernel);
     }
 
-    /// <summary>GELU of X into Out, or (<see cref="Backward"/>) Out ⊙= GELU'(X).</summary>
-    private ref struct GeluKernel : ILaneKernel
+    /// <summary>An activation that steps back through its input: its value and its derivative at x.</summary>
+    private interface IFromInput
+    {
+        static abstract T Value<T>(T x) where T : struct, ILanes<T>;
+
+        static abstract T Derivative<T>(T x) where T : struct, ILanes<T>;
+    }
+
+    private struct Gelu : IFromInput
+    {
+        public static T Value<T>(T x) where T : struct, ILanes<T> => CellMath.Gelu(x);
+
+        public static T Derivative<T>(T x) where T : struct, ILanes<T> => CellMath.GeluDerivative(x);
+    }
+
+    private struct GeluTanh : IFromInput
+    {
+        public static T Value<T>(T x) where T : struct, ILanes<T> => CellMath.GeluTanh(x);
+
+        public static T Derivative<T>(T x) where T : struct, ILanes<T> => CellMath.GeluTanhDerivative(x);
+    }
+
+    private struct Silu : IFromInput
+    {
+        public static T Value<T>(T x) where T : struct, ILanes<T> => CellMath.Silu(x);
+
+        public static T Derivative<T>(T x) where T : struct, ILanes<T> => CellMath.SiluDerivative(x);
+    }
+
+    /// <summary>F of X into Out, or (<see cref="Backward"/>) Out ⊙= F'(X).</summary>
+    private ref struct FromInputKernel<F> : ILaneKernel where F : struct, IFromInput
     {
         public ref float X, Out;
         public int Length;
@@ -146,9 +184,9 @@ public static class Activations
             ref float x = ref X, o = ref Out;
             int n = Length;
             if (Backward)
-                for (; j <= n - T.Count; j += T.Count) T.Store(T.Load(ref o, j) * CellMath.GeluDerivative(T.Load(ref x, j)), ref o, j);
+                for (; j <= n - T.Count; j += T.Count) T.Store(T.Load(ref o, j) * F.Derivative(T.Load(ref x, j)), ref o, j);
             else
-                for (; j <= n - T.Count; j += T.Count) T.Store(CellMath.Gelu(T.Load(ref x, j)), ref o, j);
+                for (; j <= n - T.Count; j += T.Count) T.Store(F.Value(T.Load(ref x, j)), ref o, j);
             return j;
         }
     }
@@ -163,7 +201,8 @@ public static class Activations
         if (y.Length != dy.Length) throw new ArgumentException($"Activation backward: y has {y.Length} values, dy {dy.Length}.", nameof(dy));
         switch (kind)
         {
-            case Activation.Gelu: throw new ArgumentException("GELU's derivative needs its input, which its output does not determine: BackwardFromInput.", nameof(kind));
+            case Activation.Gelu or Activation.GeluTanh or Activation.Silu:
+                throw new ArgumentException($"{kind}'s derivative needs its input, which its output does not determine: BackwardFromInput.", nameof(kind));
             case Activation.None: break;
             case Activation.Tanh: Backward<TanhGradient>(y, dy); break;
             case Activation.Sigmoid: Backward<SigmoidGradient>(y, dy); break;

@@ -82,6 +82,38 @@ internal static class CellMath
     public static T GeluDerivative<T>(T x) where T : struct, ILanes<T> =>
         T.MultiplyAdd(x * T.Create(InvSqrt2Pi), Exp(x * x * T.Create(-0.5f)), NormalCdf(x));
 
+    internal const float GeluTanhScale = 0.79788456080286536f, GeluTanhCube = 0.044715f; // √(2/π), and the cube's weight
+
+    /// <summary>GELU's tanh approximation x (1 + tanh u) / 2, u = √(2/π) (x + 0.044715 x³) (<c>nn.GELU(approximate='tanh')</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T GeluTanh<T>(T x) where T : struct, ILanes<T>
+    {
+        T t = Tanh(T.Create(GeluTanhScale) * T.MultiplyAdd(T.Create(GeluTanhCube) * x * x, x, x));
+        return T.Create(0.5f) * x * (T.Create(1f) + t);
+    }
+
+    /// <summary>Its derivative, (1 + t) / 2 + x (1 − t²) √(2/π) (1 + 3 · 0.044715 x²) / 2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T GeluTanhDerivative<T>(T x) where T : struct, ILanes<T>
+    {
+        T x2 = x * x;
+        T t = Tanh(T.Create(GeluTanhScale) * T.MultiplyAdd(T.Create(GeluTanhCube) * x2, x, x));
+        T du = T.Create(GeluTanhScale) * T.MultiplyAdd(T.Create(3f * GeluTanhCube), x2, T.Create(1f));
+        return T.Create(0.5f) * T.MultiplyAdd(x * (T.Create(1f) - t * t), du, T.Create(1f) + t);
+    }
+
+    /// <summary>SiLU x σ(x) (<c>nn.SiLU()</c>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Silu<T>(T x) where T : struct, ILanes<T> => x * Sigmoid(x);
+
+    /// <summary>Its derivative, σ(x) (1 + x (1 − σ(x))).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T SiluDerivative<T>(T x) where T : struct, ILanes<T>
+    {
+        T s = Sigmoid(x);
+        return s * T.MultiplyAdd(x, T.Create(1f) - s, T.Create(1f));
+    }
+
     /// <summary>σ(x) = 1 / (1 + e^−x).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Sigmoid<T>(T x) where T : struct, ILanes<T> => T.Create(1f) / (T.Create(1f) + Exp(-x));

@@ -229,7 +229,8 @@ class Stack(nn.Module):
                 x = m(x)
                 act = spec[2] if len(spec) > 2 else None
                 x = {None: x, "tanh": torch.tanh(x) if act == "tanh" else None, "relu": F.relu(x) if act == "relu" else None,
-                     "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None, "gelu": F.gelu(x) if act == "gelu" else None}[act]
+                     "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None, "gelu": F.gelu(x) if act == "gelu" else None,
+                     "gelu_tanh": F.gelu(x, approximate="tanh") if act == "gelu_tanh" else None, "silu": F.silu(x) if act == "silu" else None}[act]
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 if lengths is not None:
@@ -338,6 +339,8 @@ CASES = [
     # a GPT-style block: causal attention, a GELU feed-forward (F.gelu, exact), the output layer tied to the embedding, no bias
     ("GptBlock", [("embedding", 13, 8), ("positionalencoding",), ("attention", 2, {"causal": True}), ("residual", 1), ("layernorm",),
                   ("dense", 32, "gelu"), ("dense", 8), ("residual", 2), ("layernorm",), ("dense", 13, None, "tied", "nobias")], 3, 7, "ce"),
+    # GELU's tanh form (GPT-2's "gelu_new") and SiLU
+    ("FeedForwardActivations", [("input", 5), ("dense", 8, "silu"), ("dense", 6, "gelu_tanh"), ("dense", 3)], 3, 4, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1070,9 +1073,9 @@ if __name__ == "__main__":
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
         sys.exit(0)
-    if "--gelu" in sys.argv:  # only GptBlock
+    if "--gelu" in sys.argv:  # only GptBlock and FeedForwardActivations
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case == "GptBlock":
+            if case in ("GptBlock", "FeedForwardActivations"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--tied" in sys.argv:  # only the *Tied cases

@@ -83,6 +83,13 @@ public partial class GcDenseWithoutBias;
 [Dense(2, Activation = Activation.Gelu)]
 public partial class GcGelu;
 
+// SiLU and GELU's tanh form, likewise.
+[Input(features: 3)]
+[Dense(6, Activation = Activation.Silu)]
+[Gru(hidden: 4)]
+[Dense(2, Activation = Activation.GeluTanh)]
+public partial class GcSiluGeluTanh;
+
 [Input(features: 3)]
 [Lstm(hidden: 5, Layers = 2, Bidirectional = true, LearnInitialState = true)]
 [Dense(3)]

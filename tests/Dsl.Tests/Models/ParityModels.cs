@@ -270,6 +270,13 @@ public partial class AttentionTied;
 [Dense(13, TieEmbedding = true, Bias = false)]
 public partial class GptBlock;
 
+// GELU's tanh form (GPT-2's "gelu_new") and SiLU.
+[Input(features: 5)]
+[Dense(8, Activation = Activation.Silu)]
+[Dense(6, Activation = Activation.GeluTanh)]
+[Dense(3)]
+public partial class FeedForwardActivations;
+
 // Enough (sequence, head) work at batch 8 that attention splits its heads over the cores (ThreadingTests).
 [Input(features: 32)]
 [Attention(Heads = 4, Causal = true, Dropout = 0.1f)]

@@ -75,6 +75,7 @@ public class OnnxExportTests
         nameof(GcDenseWithoutBias) => new GcDenseWithoutBias(seed: 58),
         nameof(GcGelu) => new GcGelu(seed: 59),
         nameof(GptBlock) => new GptBlock(seed: 60),
+        nameof(GcSiluGeluTanh) => new GcSiluGeluTanh(seed: 61),
         _ => throw new ArgumentException(name),
     };
 
@@ -89,7 +90,7 @@ public class OnnxExportTests
         // dropout of every kind (nothing at inference), learned initial states, causal General scores, Cho's GRU stacked both ways
         nameof(GcDropout), nameof(GcGruManyToOneDense), nameof(GcVariationalLstm), nameof(GcVariationalGru), nameof(GcVariationalRnn), nameof(GcAttentionDotDropout), nameof(GcGeneralSelfCausal), nameof(GcReluWithInputDropout), nameof(GcGeneralSelfDropout), nameof(GcAdditivePoolDropout), nameof(GcMultiHeadPoolDropout), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcLstmProjection), nameof(GcGruChoStackedBidirectional),
         // weight tying: the output layer transposes the embedding's table
-        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias), nameof(GcGelu), nameof(GptBlock),
+        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias), nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh),
     };
 
     public static TheoryData<string> PaddedModels => new()

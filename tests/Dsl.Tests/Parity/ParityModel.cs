@@ -26,7 +26,7 @@ internal static class ParityModel
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
         nameof(TransformerBlock), nameof(LstmResidualNorm),
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
-        nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock)
+        nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -63,6 +63,7 @@ internal static class ParityModel
         nameof(LstmTied) => Tokens(new LstmTied()),
         nameof(AttentionTied) => Tokens(new AttentionTied()),
         nameof(GptBlock) => Tokens(new GptBlock()),
+        nameof(FeedForwardActivations) => Floats(new FeedForwardActivations()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

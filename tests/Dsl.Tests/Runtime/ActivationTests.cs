@@ -62,41 +62,71 @@ public class ActivationTests
         }
     }
 
+    public static TheoryData<Activation, int> FromInputKindsAndLengths()
+    {
+        var data = new TheoryData<Activation, int>();
+        foreach (Activation kind in new[] { Activation.Gelu, Activation.GeluTanh, Activation.Silu })
+            foreach (int n in new[] { 1, 7, 31, 1029 })
+                data.Add(kind, n);
+        return data;
+    }
+
     [Theory]
-    [InlineData(1)]
-    [InlineData(7)]
-    [InlineData(31)]
-    [InlineData(1029)]
-    public void GeluAndItsDerivativeFromTheInputMatchDoublePrecisionOnEveryWidth(int n)
+    [MemberData(nameof(FromInputKindsAndLengths))]
+    public void ActivationsThatStepBackFromTheirInputMatchDoublePrecisionOnEveryWidth(Activation kind, int n)
     {
         // x over [−9, 9] with both zeros, tiny and large values at the front (every vector width meets some of them in the
-        // narrowed reruns); GELU's lower tail is tiny, so each value is checked relative to itself
-        var rng = new Random(n);
+        // narrowed reruns); the lower tails are tiny, so each value is checked relative to itself (or to its terms)
+        var rng = new Random(n + 100 * (int)kind);
         float[] special = [0f, -0f, 1e-30f, -1e-30f, 20f, -20f, 0.5f, -0.5f, 3f, -3f, 6f, -6f];
         float[] x = Enumerable.Range(0, n).Select(i => i < special.Length ? special[i] : (float)(rng.NextDouble() * 18 - 9)).ToArray();
         float[] dy = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
         float[] y = new float[n], dx = (float[])dy.Clone();
-        Activations.Apply(Activation.Gelu, x, y);
-        Activations.BackwardFromInput(Activation.Gelu, x, dx);
+        Activations.Apply(kind, x, y);
+        Activations.BackwardFromInput(kind, x, dx);
         for (int i = 0; i < n; i++)
         {
-            double a = x[i], cdf = NormalCdf(a), gelu = a * cdf, density = Math.Exp(-a * a / 2) / Math.Sqrt(2 * Math.PI), slope = cdf + a * density;
-            // relative 1e-6, widened in the lower tail by the float rounding of e^(−x²/2)'s argument (≈ x²/2 ulps of 1); there
-            // PyTorch's float GELU, 0.5 x (1 + erf(x / √2)), gives 0 (erf rounds to −1 below x ≈ −5.9)
-            double tolerance = 1e-6 * Math.Max(1, a * a / 2);
-            Assert.True(Math.Abs(y[i] - gelu) <= tolerance * Math.Abs(gelu) + 1e-37, $"GELU({x[i]}): got {y[i]}, expected {gelu}");
-            // (the slope's two terms cancel near x = −0.75, where it crosses 0: relative to their size)
-            Assert.True(Math.Abs(dx[i] - dy[i] * slope) <= tolerance * Math.Abs(dy[i]) * (cdf + Math.Abs(a) * density) + 1e-37,
-                $"GELU'({x[i]}) · {dy[i]}: got {dx[i]}, expected {dy[i] * slope}");
+            var (value, valueScale, slope, slopeScale) = Reference(kind, x[i]);
+            Assert.True(Math.Abs(y[i] - value) <= valueScale + 1e-37, $"{kind}({x[i]}): got {y[i]}, expected {value}");
+            Assert.True(Math.Abs(dx[i] - dy[i] * slope) <= Math.Abs(dy[i]) * slopeScale + 1e-37, $"{kind}'({x[i]}) · {dy[i]}: got {dx[i]}, expected {dy[i] * slope}");
         }
         // in place (Apply(kind, span)) as into another span
         float[] inPlace = (float[])x.Clone();
-        Activations.Apply(Activation.Gelu, inPlace);
+        Activations.Apply(kind, inPlace);
         Assert.Equal(y, inPlace);
-        // its output does not determine its derivative: the step back from the output is refused
-        Assert.Throws<ArgumentException>(() => Activations.Backward(Activation.Gelu, y, dx));
-        Assert.True(Activations.FromInput(Activation.Gelu));
+        // the output does not determine the derivative: the step back from the output is refused
+        Assert.Throws<ArgumentException>(() => Activations.Backward(kind, y, dx));
+        Assert.True(Activations.FromInput(kind));
         Assert.False(Activations.FromInput(Activation.Tanh));
+    }
+
+    /// <summary>
+    /// The activation and its slope at x in double, each with the error allowed: 1e-6 relative to the value (to the slope's
+    /// terms, which cancel where it crosses 0), widened where float itself cannot do better — GELU's lower tail by the rounding
+    /// of e^(−x²/2)'s argument (≈ x²/2 ulps; there PyTorch's float GELU, 0.5 x (1 + erf(x / √2)), gives 0), the tanh form's
+    /// by 1 + tanh u rounding near −1 (an ulp of 1, times x; as PyTorch's does).
+    /// </summary>
+    private static (double Value, double ValueError, double Slope, double SlopeError) Reference(Activation kind, double x)
+    {
+        switch (kind)
+        {
+            case Activation.Gelu:
+            {
+                double cdf = NormalCdf(x), density = Math.Exp(-x * x / 2) / Math.Sqrt(2 * Math.PI), widen = Math.Max(1, x * x / 2);
+                return (x * cdf, 1e-6 * widen * Math.Abs(x * cdf), cdf + x * density, 1e-6 * widen * (cdf + Math.Abs(x) * density));
+            }
+            case Activation.GeluTanh:
+            {
+                double c = Math.Sqrt(2 / Math.PI), t = Math.Tanh(c * (x + 0.044715 * x * x * x)), du = c * (1 + 3 * 0.044715 * x * x);
+                double a = (1 + t) / 2, b = x * (1 - t * t) * du / 2;
+                return (x * a, 1e-6 * Math.Abs(x * a) + 2e-7 * Math.Abs(x), a + b, 1e-6 * (a + Math.Abs(b)) + 2e-7 * (1 + Math.Abs(x) * du));
+            }
+            default:
+            {
+                double s = 1 / (1 + Math.Exp(-x));
+                return (x * s, 1e-6 * Math.Abs(x * s), s * (1 + x * (1 - s)), 1e-6 * s * (1 + Math.Abs(x) * (1 - s)));
+            }
+        }
     }
 
     /// <summary>Φ(x) in double: erfc by its series below 2 and Lentz's continued fraction above.</summary>

@@ -84,8 +84,9 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         bool act = spec.Activation != ActivationKind.None;
         string name = spec.Activation.ToString().ToLowerInvariant();
         Dim rows = Dim.Rows(layer.OutIsSequence);
-        // GELU's derivative reads its input, which its output does not determine: the affine map keeps it apart
-        BufferRef? pre = spec.Activation == ActivationKind.Gelu
+        // GELU's and SiLU's derivatives read their input, which their output does not determine: the affine map keeps it apart
+        // (the runtime's Activations.FromInput)
+        BufferRef? pre = spec.Activation is ActivationKind.Gelu or ActivationKind.GeluTanh or ActivationKind.Silu
             ? c.Own("preactivation", u, Rows.Of(layer.OutIsSequence), BufferUse.Forward, $"x · Wᵀ{b} before the {name} {(layer.OutIsSequence ? "[T, B, " : "[B, ")}{u}]")
             : null;
         var pass = new PassBuilder()
