@@ -505,22 +505,25 @@ internal sealed partial class DeviceKernels
         if (kind >= 4)
         {
             float a = x[i];
+            // (past the limits, each takes its limit, as the host's CellMath does)
+            float step = a > 0f ? 1f : a * 0f;
             if (kind == 4)
             {
                 if (backward == 0) y[i] = a * NormalCdf(a);
-                else dy[i] *= NormalCdf(a) + a * CellMath.InvSqrt2Pi * XMath.Exp(a * a * -0.5f);
+                else dy[i] *= XMath.Abs(a) < CellMath.GeluLimit ? NormalCdf(a) + a * CellMath.InvSqrt2Pi * XMath.Exp(a * a * -0.5f) : NormalCdf(a);
             }
             else if (kind == 5)
             {
                 float t = Tanh(CellMath.GeluTanhScale * (CellMath.GeluTanhCube * a * a * a + a));
                 if (backward == 0) y[i] = 0.5f * a * (1f + t);
-                else dy[i] *= 0.5f * (a * (1f - t * t) * CellMath.GeluTanhScale * (3f * CellMath.GeluTanhCube * a * a + 1f) + 1f + t);
+                else dy[i] *= XMath.Abs(a) < CellMath.GeluLimit ? 0.5f * (a * (1f - t * t) * CellMath.GeluTanhScale * (3f * CellMath.GeluTanhCube * a * a + 1f) + 1f + t) : step;
             }
             else
             {
                 float s = Sigmoid(a);
-                if (backward == 0) y[i] = a * s;
-                else dy[i] *= s * (a * (1f - s) + 1f);
+                bool inside = XMath.Abs(a) < CellMath.SiluLimit;
+                if (backward == 0) y[i] = a * (inside ? s : step);
+                else dy[i] *= inside ? s * (a * (1f - s) + 1f) : step;
             }
             return;
         }

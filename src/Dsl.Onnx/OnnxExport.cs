@@ -11,7 +11,7 @@ public sealed record OnnxExportOptions
 {
     /// <summary>
     /// Adds an int64 input <c>lengths</c> [batch]: padded sequences, as <c>Forward(input, lengths)</c> (recurrent layers'
-    /// <c>sequence_lens</c>). Each length must lie in 1 … steps: the runtime refuses others, and so does ONNX Runtime running the graph.
+    /// <c>sequence_lens</c>). Each length must lie in 1 … steps: the runtime refuses others, and so does ONNX Runtime's CPU provider running the graph.
     /// </summary>
     public bool Lengths { get; init; }
 
@@ -232,7 +232,8 @@ public static class OnnxExport
     }
 
     /// <summary>
-    /// <paramref name="lengths"/> [batch], on a path that fails in ONNX Runtime when one lies outside 1 … the steps of
+    /// <paramref name="lengths"/> [batch], on a path that fails in ONNX Runtime (its CPU provider: CUDA's Gather does not check
+    /// its indices) when one lies outside 1 … the steps of
     /// <paramref name="sequence"/> (its dimension 1), as the runtime refuses them: a Gather from one zero at index 0 for a
     /// valid length and 1, out of range, for another, its node named <c>node_{what}_must_be_1_to_steps</c>, which ONNX Runtime's
     /// error names. A length past the steps had read past the sequence in the recurrent operators, and 0 or a negative one had

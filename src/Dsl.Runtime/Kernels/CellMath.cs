@@ -77,10 +77,18 @@ internal static class CellMath
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T Gelu<T>(T x) where T : struct, ILanes<T> => x * NormalCdf(x);
 
+    // Past |x| = 13, e^(−x²/2) is below the normal floats where Exp clamps (it would give 1.2e-38, not 0), so the activations
+    // take their limits there: GELU' → Φ (x φ(x) < 1e-36), the tanh form's slope and SiLU's → 1 above and 0 below (SiLU from
+    // |x| = 88, where e^−x leaves the normal range), SiLU itself → x · [x > 0]. The device kernels switch at the same points.
+    internal const float GeluLimit = 13f, SiluLimit = 88f;
+
     /// <summary>GELU'(x) = Φ(x) + x · φ(x), φ(x) = e^(−x²/2) / √(2π).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T GeluDerivative<T>(T x) where T : struct, ILanes<T> =>
-        T.MultiplyAdd(x * T.Create(InvSqrt2Pi), Exp(x * x * T.Create(-0.5f)), NormalCdf(x));
+    public static T GeluDerivative<T>(T x) where T : struct, ILanes<T>
+    {
+        T cdf = NormalCdf(x);
+        return T.SelectAbsLess(x, GeluLimit, T.MultiplyAdd(x * T.Create(InvSqrt2Pi), Exp(x * x * T.Create(-0.5f)), cdf), cdf);
+    }
 
     internal const float GeluTanhScale = 0.79788456080286536f, GeluTanhCube = 0.044715f; // √(2/π), and the cube's weight
 
@@ -99,20 +107,24 @@ internal static class CellMath
         T x2 = x * x;
         T t = Tanh(T.Create(GeluTanhScale) * T.MultiplyAdd(T.Create(GeluTanhCube) * x2, x, x));
         T du = T.Create(GeluTanhScale) * T.MultiplyAdd(T.Create(3f * GeluTanhCube), x2, T.Create(1f));
-        return T.Create(0.5f) * T.MultiplyAdd(x * (T.Create(1f) - t * t), du, T.Create(1f) + t);
+        return T.SelectAbsLess(x, GeluLimit, T.Create(0.5f) * T.MultiplyAdd(x * (T.Create(1f) - t * t), du, T.Create(1f) + t), Step(x));
     }
 
     /// <summary>SiLU x σ(x) (<c>nn.SiLU()</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static T Silu<T>(T x) where T : struct, ILanes<T> => x * Sigmoid(x);
+    public static T Silu<T>(T x) where T : struct, ILanes<T> => x * T.SelectAbsLess(x, SiluLimit, Sigmoid(x), Step(x));
 
     /// <summary>Its derivative, σ(x) (1 + x (1 − σ(x))).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static T SiluDerivative<T>(T x) where T : struct, ILanes<T>
     {
         T s = Sigmoid(x);
-        return s * T.MultiplyAdd(x, T.Create(1f) - s, T.Create(1f));
+        return T.SelectAbsLess(x, SiluLimit, s * T.MultiplyAdd(x, T.Create(1f) - s, T.Create(1f)), Step(x));
     }
+
+    /// <summary>1 above 0, 0 elsewhere, and NaN for NaN (x · 0 keeps it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static T Step<T>(T x) where T : struct, ILanes<T> => T.SelectPositive(x, T.Create(1f), x * T.Create(0f));
 
     /// <summary>σ(x) = 1 / (1 + e^−x).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
