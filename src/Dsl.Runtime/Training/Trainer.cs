@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using System.Numerics.Tensors;
@@ -11,22 +12,24 @@ namespace Dsl;
 /// <param name="Batch">1-based batch within the epoch (equal to <paramref name="BatchesPerEpoch"/> at the end of an epoch).</param>
 /// <param name="BatchesPerEpoch">Batches in an epoch.</param>
 /// <param name="Loss">Mean training loss of the epoch so far (nats; the smoothed loss when the model has <see cref="IModel.LabelSmoothing"/>).</param>
-/// <param name="Perplexity">e^Loss: the perplexity without label smoothing (with it, e^ of the smoothed loss, higher).</param>
+/// <param name="Perplexity">e^Loss: the perplexity without label smoothing (with it, e^ of the smoothed loss, higher); NaN for a squared error.</param>
 /// <param name="GradientNorm">Global gradient norm of the last optimiser step (the last batch's, or with gradient accumulation the
 /// accumulated batches'), before clipping; 0 before the epoch's first step.</param>
-/// <param name="TokensPerSecond">Training throughput of the epoch so far, in target tokens.</param>
+/// <param name="TokensPerSecond">Training throughput of the epoch so far, in targets (tokens, steps or sequences) per second.</param>
 /// <param name="ValidationLoss">Mean validation loss, at the end of an epoch when there is validation data.</param>
-/// <param name="ValidationAccuracy">Fraction of validation targets predicted (arg max), with <paramref name="ValidationLoss"/>.</param>
+/// <param name="ValidationAccuracy">Fraction of validation targets predicted (arg max), with <paramref name="ValidationLoss"/>; NaN for value targets.</param>
 /// <param name="EndOfEpoch">True for the report that closes an epoch.</param>
 public sealed record TrainingProgress(int Epoch, int Batch, int BatchesPerEpoch, float Loss, float Perplexity, float GradientNorm,
     double TokensPerSecond, float? ValidationLoss, float? ValidationAccuracy, bool EndOfEpoch);
 
-/// <summary>The outcome of <see cref="Trainer.Fit"/>.</summary>
+/// <summary>The outcome of <c>Trainer.Fit</c>.</summary>
 public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? BestValidationLoss, int BestEpoch, bool StoppedEarly);
 
 /// <summary>
-/// A training loop for token models in a few lines: batches from a <see cref="Batcher"/> (read at their own lengths, so
-/// padding changes nothing; one target per step, or one label per sequence for a many-to-one model), cross-entropy,
+/// A training loop in a few lines (Keras's <c>fit</c>): for a token model, batches from a <see cref="Batcher"/>, for a model
+/// of feature vectors (<c>[Input(features)]</c>), from a <see cref="FeatureBatcher"/> — read at their own lengths, so
+/// padding changes nothing; one target per step, or one per sequence for a many-to-one model —, cross-entropy on class ids
+/// or the mean squared error on values,
 /// gradient clipping, an optimiser (stepping after every batch, or after every <c>accumulationSteps</c> batches on the
 /// gradient of all their targets together), an optional per-epoch schedule and an optional <see cref="ReduceLrOnPlateau"/>; progress
 /// through <see cref="IProgress{T}"/>; early stopping on the validation loss (the best weights are restored);
@@ -38,7 +41,9 @@ public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? B
 /// </summary>
 public sealed class Trainer
 {
-    private readonly IModel<int> _model;
+    private readonly IModel _model;
+    private readonly IModel<int>? _tokens;
+    private readonly IModel<float>? _features;
     private readonly Optimizer _optimizer;
     private readonly float? _clipNorm;
     private readonly LearningRateSchedule? _schedule;
@@ -54,6 +59,14 @@ public sealed class Trainer
     /// </summary>
     public Trainer(IModel<int> model, Optimizer optimizer, float? clipNorm = 5f, LearningRateSchedule? schedule = null, ReduceLrOnPlateau? plateau = null,
         int accumulationSteps = 1)
+        : this((IModel)model, optimizer, clipNorm, schedule, plateau, accumulationSteps) => _tokens = model;
+
+    /// <summary>A trainer for a model of feature vectors, which <see cref="Fit(FeatureBatcher, FeatureBatcher?, int, int, IProgress{TrainingProgress}?, string?, CancellationToken, int)"/> trains; otherwise as the token model's.</summary>
+    public Trainer(IModel<float> model, Optimizer optimizer, float? clipNorm = 5f, LearningRateSchedule? schedule = null, ReduceLrOnPlateau? plateau = null,
+        int accumulationSteps = 1)
+        : this((IModel)model, optimizer, clipNorm, schedule, plateau, accumulationSteps) => _features = model;
+
+    private Trainer(IModel model, Optimizer optimizer, float? clipNorm, LearningRateSchedule? schedule, ReduceLrOnPlateau? plateau, int accumulationSteps)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -88,6 +101,7 @@ public sealed class Trainer
         int initialEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(training);
+        IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: fit it on a FeatureBatcher.");
         if (training.Count == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
         if (validation is { Count: 0 })
             throw new ArgumentException("validation: no sequences (pass null to train without validation).", nameof(validation));
@@ -95,14 +109,53 @@ public sealed class Trainer
         if (validation is not null) CheckTargets(validation, nameof(validation));
         training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
         validation?.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(validation));
+        return Run(training.Batches, training.BatchCount, training.Random, b => b.Targets.Count(t => t >= 0),
+            b => model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths),
+            validation is null ? null : () => Evaluate(validation), perplexity: true, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
+    }
+
+    /// <summary>
+    /// <see cref="Fit(Batcher, Batcher?, int, int, IProgress{TrainingProgress}?, string?, CancellationToken, int)"/> for a model
+    /// of feature vectors, on a <see cref="FeatureBatcher"/>'s batches: cross-entropy on class ids, the mean squared error on
+    /// values (over each sequence's own steps); the data is checked against the model first (features, targets' width or
+    /// classes, one target per step or per sequence), naming what does not fit.
+    /// </summary>
+    public TrainingReport Fit(FeatureBatcher training, FeatureBatcher? validation, int epochs, int patience = int.MaxValue,
+        IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default,
+        int initialEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: fit it on a Batcher.");
+        if (training.Count == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
+        if (validation is { Count: 0 })
+            throw new ArgumentException("validation: no sequences (pass null to train without validation).", nameof(validation));
+        training.Check(_model, nameof(training));
+        validation?.Check(_model, nameof(validation));
+        return Run(training.Batches, training.BatchCount, training.Random, b => b.Counted, b => Backward(model, b),
+            validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
+    }
+
+    private static float Backward(IModel<float> model, FeatureBatch b)
+    {
+        var input = new ReadOnlyTensorSpan<float>(b.Inputs, b.InputShape);
+        return b.Classes is { } classes
+            ? model.Backward(input, new ReadOnlyTensorSpan<int>(classes, b.TargetShape), b.Lengths)
+            : model.Backward(input, new ReadOnlyTensorSpan<float>(b.Values!, b.TargetShape), b.Lengths);
+    }
+
+    /// <summary>The loop both Fits share, over batches of either kind: <paramref name="counted"/> targets each, <paramref name="backward"/> a training pass.</summary>
+    private TrainingReport Run<TBatch>(Func<IEnumerable<TBatch>> batches, int batchCount, Rng random, Func<TBatch, int> counted, Func<TBatch, float> backward,
+        Func<(float Loss, float Accuracy)>? validate, bool perplexity, int epochs, int patience, IProgress<TrainingProgress>? progress, string? checkpointPath,
+        CancellationToken cancellationToken, int initialEpoch)
+    {
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
         if (initialEpoch < 0 || initialEpoch >= epochs)
             throw new ArgumentOutOfRangeException(nameof(initialEpoch), initialEpoch,
                 $"expected the epochs already done, 0 to {epochs - 1} (epochs, {epochs}, is the run's last epoch, as Keras's initial_epoch and epochs)");
         if (patience <= 0) throw new ArgumentOutOfRangeException(nameof(patience), patience, "must be positive");
         // early stopping watches the validation loss: without validation data a patience would silently never act
-        if (validation is null && patience != int.MaxValue)
-            throw new ArgumentException($"patience: {patience} epochs of no improvement in the validation loss, but no validation data was given; pass a validation Batcher (Batcher.Split) or leave patience out.", nameof(patience));
+        if (validate is null && patience != int.MaxValue)
+            throw new ArgumentException($"patience: {patience} epochs of no improvement in the validation loss, but no validation data was given; pass validation data (Batcher.Split) or leave patience out.", nameof(patience));
         float? best = null;
         int bestEpoch = initialEpoch, epoch = initialEpoch;
         float[][]? bestWeights = null;
@@ -121,24 +174,24 @@ public sealed class Trainer
                 int pending = 0, lastCounted = 0;
                 long pendingTargets = 0;
                 var clock = Stopwatch.StartNew();
-                foreach (TokenBatch b in training.Batches())
+                foreach (TBatch b in batches())
                 {
                     cancellationToken.ThrowIfCancellationRequested();
                     batch++;
                     // a batch whose targets are all ignored has no loss and no gradient: nothing to learn from it
-                    int counted = b.Targets.Count(t => t >= 0);
-                    if (counted == 0) continue;
+                    int n = counted(b);
+                    if (n == 0) continue;
                     if (pending == 0) _model.Parameters.ZeroGrad();
-                    else if (counted != lastCounted) _model.Parameters.ScaleGrad((float)lastCounted / counted);
-                    loss = _model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths);
+                    else if (n != lastCounted) _model.Parameters.ScaleGrad((float)lastCounted / n);
+                    loss = backward(b);
                     pending++;
-                    pendingTargets += counted;
-                    lastCounted = counted;
+                    pendingTargets += n;
+                    lastCounted = n;
                     if (pending == _accumulationSteps) Step();
-                    sum += (double)loss * counted;
-                    tokens += counted;
+                    sum += (double)loss * n;
+                    tokens += n;
                     lastLoss = (float)(sum / tokens);
-                    progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, null, false));
+                    progress?.Report(new TrainingProgress(epoch, batch, batchCount, lastLoss, Perplexity(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds, null, null, false));
                 }
                 if (pending > 0) Step(); // the epoch's last batches, fewer than accumulationSteps
 
@@ -158,12 +211,12 @@ public sealed class Trainer
                     pendingTargets = 0;
                 }
                 _schedule?.Step();
-                (float Loss, float Accuracy)? evaluation = validation is null ? null : Evaluate(validation);
+                (float Loss, float Accuracy)? evaluation = validate?.Invoke();
                 float? validationLoss = evaluation?.Loss;
                 _plateau?.Step(validationLoss ?? lastLoss);
-                progress?.Report(new TrainingProgress(epoch, batch, training.BatchCount, lastLoss, MathF.Exp(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds,
+                progress?.Report(new TrainingProgress(epoch, batch, batchCount, lastLoss, Perplexity(lastLoss), norm, tokens / clock.Elapsed.TotalSeconds,
                     validationLoss, evaluation?.Accuracy, true));
-                if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, training.Random, epoch, _plateau);
+                if (checkpointPath is not null) Checkpoint.Save(checkpointPath, _model, _optimizer, _schedule, random, epoch, _plateau);
                 if (validationLoss is float v)
                 {
                     // a NaN loss (a diverged model) is never the best
@@ -190,6 +243,8 @@ public sealed class Trainer
         if (stopped && bestWeights is not null) RestoreBest();
         return new TrainingReport(Math.Min(epoch, epochs), lastLoss, best, bestEpoch, stopped);
 
+        float Perplexity(float loss) => perplexity ? MathF.Exp(loss) : float.NaN;
+
         void RestoreBest()
         {
             for (int i = 0; i < bestWeights!.Length; i++) bestWeights[i].CopyTo(_model.Parameters[i].AsSpan());
@@ -212,6 +267,7 @@ public sealed class Trainer
     public (float Loss, float Accuracy) Evaluate(Batcher data)
     {
         ArgumentNullException.ThrowIfNull(data);
+        IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: evaluate it on a FeatureBatcher.");
         CheckTargets(data, nameof(data));
         data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
         double sum = 0, tokens = 0, right = 0;
@@ -221,16 +277,44 @@ public sealed class Trainer
         {
             int counted = b.Targets.Count(t => t >= 0);
             if (counted == 0) continue;
-            Tensor<float> logits = _model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), b.Lengths);
-            var flat = new float[logits.FlattenedLength];
-            logits.FlattenTo(flat);
-            sum += (double)Losses.SoftmaxCrossEntropy(flat, b.Targets, classes, default, labelSmoothing: smoothing) * counted;
-            for (int r = 0; r < b.Targets.Length; r++)
-            {
-                if (b.Targets[r] >= 0 && TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(flat, r * classes, classes)) == b.Targets[r]) right++;
-            }
+            Score(model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), b.Lengths), b.Targets, classes, smoothing, counted, ref sum, ref right);
             tokens += counted;
         }
         return tokens == 0 ? (float.NaN, float.NaN) : ((float)(sum / tokens), (float)(right / tokens));
+    }
+
+    /// <summary>
+    /// The mean loss over every target of <paramref name="data"/> in inference mode: cross-entropy on class ids (with the
+    /// model's label smoothing) and the fraction predicted right, or the mean squared error on values (accuracy NaN).
+    /// </summary>
+    public (float Loss, float Accuracy) Evaluate(FeatureBatcher data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: evaluate it on a Batcher.");
+        data.Check(_model, nameof(data));
+        double sum = 0, targets = 0, right = 0;
+        foreach (FeatureBatch b in data.Batches())
+        {
+            int counted = b.Counted;
+            if (counted == 0) continue;
+            var input = new ReadOnlyTensorSpan<float>(b.Inputs, b.InputShape);
+            if (b.Classes is { } classes) Score(model.Forward(input, b.Lengths), classes, _model.OutputWidth, _model.LabelSmoothing, counted, ref sum, ref right);
+            else sum += (double)model.Loss(input, new ReadOnlyTensorSpan<float>(b.Values!, b.TargetShape), b.Lengths) * counted;
+            targets += counted;
+        }
+        if (targets == 0) return (float.NaN, float.NaN);
+        return ((float)(sum / targets), data.Classes ? (float)(right / targets) : float.NaN);
+    }
+
+    /// <summary>Adds a batch's cross-entropy (times its <paramref name="counted"/> targets) and its right predictions (arg max).</summary>
+    private static void Score(Tensor<float> logits, int[] targets, int classes, float smoothing, int counted, ref double sum, ref double right)
+    {
+        var flat = new float[logits.FlattenedLength];
+        logits.FlattenTo(flat);
+        sum += (double)Losses.SoftmaxCrossEntropy(flat, targets, classes, default, labelSmoothing: smoothing) * counted;
+        for (int r = 0; r < targets.Length; r++)
+        {
+            if (targets[r] >= 0 && TensorPrimitives.IndexOfMax(new ReadOnlySpan<float>(flat, r * classes, classes)) == targets[r]) right++;
+        }
     }
 }
