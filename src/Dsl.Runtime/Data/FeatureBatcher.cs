@@ -25,7 +25,11 @@ public sealed record FeatureBatch(float[] Inputs, int Batch, int Steps, int Feat
         (false, false) => [Batch, Steps, ValueWidth],
     };
 
-    /// <summary>The targets the loss counts: class ids that are not negative, or each sequence's steps (one per sequence) for values.</summary>
+    /// <summary>
+    /// What the loss averages over, as a count of targets: class ids that are not negative; for values, the valid steps (or
+    /// the sequences), each of <see cref="ValueWidth"/> values (the same width in every batch of a batcher, so it cancels
+    /// in the weighting of batches).
+    /// </summary>
     public int Counted => Classes is not null ? Classes.Count(t => t >= 0) : SequenceTargets ? Batch : Lengths.Sum();
 }
 
@@ -111,7 +115,7 @@ public sealed class FeatureBatcher
         return new FeatureBatcher(Inputs(list.Select(i => i.Input), features, nameof(items)), list.Select(i => i.Value).ToArray(), features, batchSize, shuffle, bucketByLength, seed);
     }
 
-    /// <summary>Values per step or per sequence.</summary>
+    /// <summary>Input features per step.</summary>
     public int Features { get; }
 
     /// <summary>Sequences per batch (the last batch may be smaller).</summary>
@@ -179,6 +183,14 @@ public sealed class FeatureBatcher
     internal void Check(IModel model, string name)
     {
         if (Count == 0) return;
+        // a NaN or an infinity met mid-epoch would stop the run after earlier batches had moved the weights
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            int at = Array.FindIndex(_inputs[i], v => !float.IsFinite(v));
+            if (at >= 0) throw new ArgumentException($"{name}: sequence {i} holds {_inputs[i][at]} at step {at / Features}, feature {at % Features}; inputs must be finite.", name);
+            if (_values is not null && Array.FindIndex(_values[i], v => !float.IsFinite(v)) is int v and >= 0)
+                throw new ArgumentException($"{name}: sequence {i}'s target holds {_values[i][v]}{(SequenceTargets ? "" : $" at step {v / ValueWidth}")}; targets must be finite.", name);
+        }
         if (Features != model.InputWidth)
             throw new ArgumentException($"{name}: sequences of {Features} features, but the model reads {model.InputWidth}.", name);
         if (SequenceTargets == model.ReturnsSequences)

@@ -112,12 +112,7 @@ public static class Activations
     {
         if (!FromInput(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU and SiLU keep their input apart");
         if (y.Length != x.Length) throw new ArgumentException($"Activation: x has {x.Length} values, y {y.Length}.", nameof(y));
-        switch (kind)
-        {
-            case Activation.Gelu: Run<Gelu>(x, y, false); break;
-            case Activation.GeluTanh: Run<GeluTanh>(x, y, false); break;
-            default: Run<Silu>(x, y, false); break;
-        }
+        Run(kind, x, y, backward: false);
     }
 
     /// <summary>
@@ -128,11 +123,16 @@ public static class Activations
     {
         if (!FromInput(kind)) throw new ArgumentOutOfRangeException(nameof(kind), kind, "only GELU and SiLU step back from their input");
         if (x.Length != dy.Length) throw new ArgumentException($"Activation backward: x has {x.Length} values, dy {dy.Length}.", nameof(dy));
+        Run(kind, x, dy, backward: true);
+    }
+
+    private static void Run(Activation kind, ReadOnlySpan<float> x, Span<float> output, bool backward)
+    {
         switch (kind)
         {
-            case Activation.Gelu: Run<Gelu>(x, dy, true); break;
-            case Activation.GeluTanh: Run<GeluTanh>(x, dy, true); break;
-            default: Run<Silu>(x, dy, true); break;
+            case Activation.Gelu: Run<Gelu>(x, output, backward); break;
+            case Activation.GeluTanh: Run<GeluTanh>(x, output, backward); break;
+            default: Run<Silu>(x, output, backward); break;
         }
     }
 

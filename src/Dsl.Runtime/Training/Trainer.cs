@@ -11,7 +11,7 @@ namespace Dsl;
 /// <param name="Epoch">1-based epoch.</param>
 /// <param name="Batch">1-based batch within the epoch (equal to <paramref name="BatchesPerEpoch"/> at the end of an epoch).</param>
 /// <param name="BatchesPerEpoch">Batches in an epoch.</param>
-/// <param name="Loss">Mean training loss of the epoch so far (nats; the smoothed loss when the model has <see cref="IModel.LabelSmoothing"/>).</param>
+/// <param name="Loss">Mean training loss of the epoch so far (cross-entropy in nats, the smoothed loss when the model has <see cref="IModel.LabelSmoothing"/>; or the mean squared error).</param>
 /// <param name="Perplexity">e^Loss: the perplexity without label smoothing (with it, e^ of the smoothed loss, higher); NaN for a squared error.</param>
 /// <param name="GradientNorm">Global gradient norm of the last optimiser step (the last batch's, or with gradient accumulation the
 /// accumulated batches'), before clipping; 0 before the epoch's first step.</param>
@@ -102,9 +102,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(training);
         IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: fit it on a FeatureBatcher.");
-        if (training.Count == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
-        if (validation is { Count: 0 })
-            throw new ArgumentException("validation: no sequences (pass null to train without validation).", nameof(validation));
+        RequireSequences(training.Count, validation?.Count);
         CheckTargets(training, nameof(training));
         if (validation is not null) CheckTargets(validation, nameof(validation));
         training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
@@ -126,13 +124,21 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(training);
         IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: fit it on a Batcher.");
-        if (training.Count == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
-        if (validation is { Count: 0 })
-            throw new ArgumentException("validation: no sequences (pass null to train without validation).", nameof(validation));
+        RequireSequences(training.Count, validation?.Count);
         training.Check(_model, nameof(training));
         validation?.Check(_model, nameof(validation));
+        // early stopping and the plateau compare the two losses: a cross-entropy against a squared error would mean nothing
+        if (validation is not null && validation.Classes != training.Classes)
+            throw new ArgumentException($"validation: {(validation.Classes ? "class ids" : "values")} as targets, but the training data has {(training.Classes ? "class ids" : "values")}; validate on the same kind of targets.", nameof(validation));
         return Run(training.Batches, training.BatchCount, training.Random, b => b.Counted, b => Backward(model, b),
             validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
+    }
+
+    /// <summary>Training data holds sequences, and so does validation data when there is some (an empty set: an error, not a NaN "best" loss).</summary>
+    private static void RequireSequences(int training, int? validation)
+    {
+        if (training == 0) throw new ArgumentException("training: no sequences to train on.", nameof(training));
+        if (validation == 0) throw new ArgumentException("validation: no sequences (pass null to train without validation).", nameof(validation));
     }
 
     private static float Backward(IModel<float> model, FeatureBatch b)

@@ -108,6 +108,30 @@ public class FeatureTrainingTests
     }
 
     [Fact]
+    public void TheLossWeighsBatchesByTheirTargetsWhateverTheBatchSize()
+    {
+        // values per step over sequences of 2 to 7 steps, class ids per step with some ignored: the mean over every target
+        // is the same in batches of 3 (uneven, padded) as in one batch of everything
+        float[][] inputs = Sequences(11, 3, seed: 12);
+        var model = new GruCho(seed: 13);
+        var trainer = new Trainer(model, new Sgd(model.Parameters, 0.1f));
+        var values = inputs.Select(x => (x, RunningSums(x, 3))).ToArray();
+        Assert.Equal(trainer.Evaluate(new FeatureBatcher(values, 3, 11)).Loss, trainer.Evaluate(new FeatureBatcher(values, 3, 3, bucketByLength: true)).Loss, 1e-6f);
+        var ids = inputs.Select((x, i) => (x, Enumerable.Range(0, x.Length / 3).Select(t => (t + i) % 4 == 0 ? -100 : t % 2).ToArray())).ToArray();
+        var (all, accuracy) = trainer.Evaluate(new FeatureBatcher(ids, 3, 11));
+        var (batched, batchedAccuracy) = trainer.Evaluate(new FeatureBatcher(ids, 3, 3));
+        Assert.Equal(all, batched, 1e-6f);
+        Assert.Equal(accuracy, batchedAccuracy, 1e-6f);
+
+        // class ids per step train a float model too, with accumulation (two batches of 3 = one of 6)
+        var (accumulated, large) = (new GruCho(seed: 14), new GruCho(seed: 14));
+        new Trainer(accumulated, new Sgd(accumulated.Parameters, 0.5f), clipNorm: null, accumulationSteps: 2).Fit(new FeatureBatcher(ids[..6], 3, 3, shuffle: false), null, 1);
+        new Trainer(large, new Sgd(large.Parameters, 0.5f), clipNorm: null).Fit(new FeatureBatcher(ids[..6], 3, 6, shuffle: false), null, 1);
+        foreach (Parameter p in large.Parameters)
+            Tolerance.AssertClose(p.AsSpan(), accumulated.Parameters[p.Name].AsSpan(), $"accumulated {p.Name}");
+    }
+
+    [Fact]
     public void DataThatDoesNotFitTheModelIsRefusedBeforeAnyStepNamingWhat()
     {
         var model = new GruCho(seed: 1);
@@ -121,6 +145,15 @@ public class FeatureTrainingTests
         Assert.Contains("one target per sequence, but the model returns a sequence", Refusal(FeatureBatcher.SequenceValues(inputs.Select(x => (x, new float[2])), 3, 2)));
         Assert.Contains("sequence 1 has class 2 at step 0, outside the model's classes [0, 2)",
             Refusal(new FeatureBatcher(inputs.Select((x, i) => (x, Enumerable.Repeat(i == 1 ? 2 : 0, x.Length / 3).ToArray())), 3, 2)));
+        float[][] withNaN = inputs.Select(x => (float[])x.Clone()).ToArray();
+        withNaN[2][4] = float.NaN;
+        Assert.Contains("sequence 2 holds NaN at step 1, feature 1; inputs must be finite", Refusal(new FeatureBatcher(withNaN.Select(x => (x, new float[x.Length / 3 * 2])), 3, 2)));
+        string infinite = Refusal(new FeatureBatcher(inputs.Select((x, i) => (x, Enumerable.Repeat(i == 0 ? float.PositiveInfinity : 0f, x.Length / 3 * 2).ToArray())), 3, 2));
+        Assert.Contains("sequence 0's target holds ", infinite); // (∞ or Infinity, as the culture writes it)
+        Assert.Contains(" at step 0; targets must be finite", infinite);
+        var mixed = Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureBatcher(inputs.Select(x => (x, new int[x.Length / 3])), 3, 2),
+            new FeatureBatcher(inputs.Select(x => (x, new float[x.Length / 3 * 2])), 3, 2), 1));
+        Assert.Contains("validation: values as targets, but the training data has class ids", mixed.Message);
         Assert.Equal(before, model.Parameters[0].AsSpan().ToArray());
 
         // the batcher's own checks: whole steps, one id per step, one width for every target
