@@ -458,6 +458,38 @@ public class DeviceModelTests(DeviceFixture fixture)
         model.ToHost();
     }
 
+    [Theory]
+    [InlineData(Activation.Gelu)]
+    [InlineData(Activation.GeluTanh)]
+    [InlineData(Activation.Silu)]
+    public void ActivationsFromTheirInputAgreeWithTheHostAtEveryMagnitude(Activation kind)
+    {
+        // moderate values, the limits' edges (13, 88) and far past them, infinities and NaN: the device's kernel takes each
+        // limit where the host's does
+        float[] x = [0f, -0f, 0.3f, -0.75f, 2f, -4f, 12.9f, -12.9f, 13.1f, -13.1f, 87f, -87f, 89f, -89f, 1e20f, -1e20f, 1e38f, -1e38f,
+            float.PositiveInfinity, float.NegativeInfinity, float.NaN];
+        float[] dy = x.Select((_, i) => 1f + 0.1f * i).ToArray();
+        float[] y = new float[x.Length], dx = (float[])dy.Clone();
+        Dsl.Kernels.Activations.Apply(kind, x, y);
+        Dsl.Kernels.Activations.BackwardFromInput(kind, x, dx);
+        using var input = new Dsl.Gpu.DeviceMemory(fixture.Cpu, x.Length);
+        using var output = new Dsl.Gpu.DeviceMemory(fixture.Cpu, x.Length);
+        using var gradient = new Dsl.Gpu.DeviceMemory(fixture.Cpu, x.Length);
+        input.Span.CopyFrom(x);
+        gradient.Span.CopyFrom(dy);
+        Dsl.Gpu.Kernels.Activations.Apply(kind, input.Span, output.Span);
+        Dsl.Gpu.Kernels.Activations.BackwardFromInput(kind, input.Span, gradient.Span);
+        float[] deviceY = output.Span.ToArray(), deviceDx = gradient.Span.ToArray();
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.True(Same(y[i], deviceY[i], 1e-30f), $"{kind}({x[i]}): host {y[i]}, device {deviceY[i]}");
+            // (the slope's terms cancel near x = −0.75: relative to their size there, about 1)
+            Assert.True(Same(dx[i], deviceDx[i], 1f), $"{kind}'({x[i]}) · {dy[i]}: host {dx[i]}, device {deviceDx[i]}");
+        }
+
+        static bool Same(float a, float b, float floor) => float.IsNaN(a) ? float.IsNaN(b) : a == b || Math.Abs(a - b) <= 1e-5f * Math.Max(Math.Abs(a), floor);
+    }
+
     [Fact]
     public void ScalingGradientsOnTheDeviceScalesThemAsOnTheHost()
     {
