@@ -255,6 +255,12 @@ namespace Dsl
     {
         /// <summary>ε added to the variance (PyTorch's <c>eps</c>). Default 1e-5.</summary>
         public float Epsilon { get; set; } = 1e-5f;
+
+        /// <summary>
+        /// Whether the layer adds a learned shift <c>layernorm.bias</c> (default true); false: out = x̂ · weight, PyTorch's
+        /// <c>nn.LayerNorm(…, bias=False)</c> (nanoGPT's <c>bias=False</c>).
+        /// </summary>
+        public bool Bias { get; set; } = true;
     }
 
     /// <summary>

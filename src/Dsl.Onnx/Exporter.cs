@@ -49,7 +49,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         EmbeddingInfo e => Embedding(e, x),
         DenseInfo d => Dense(d, x),
         DropoutInfo => x,
-        LayerNormInfo n => g.Add("LayerNormalization", n.Name, [x, Weight(n, "weight"), Weight(n, "bias")], ("axis", -1L), ("epsilon", n.Epsilon)),
+        LayerNormInfo n => g.Add("LayerNormalization", n.Name, n.Bias ? [x, Weight(n, "weight"), Weight(n, "bias")] : [x, Weight(n, "weight")], ("axis", -1L), ("epsilon", n.Epsilon)),
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
         PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
         PositionalEncodingInfo p => PositionalEncoding(p, x),

@@ -166,6 +166,8 @@ class Stack(nn.Module):
                 continue
             if kind == "layernorm":
                 self.add_module(name, nn.LayerNorm(width, eps=(spec[1] if len(spec) > 1 else 1e-5)))
+                if "nobias" in spec[2:]:  # LayerNorm(Bias = false): nn.LayerNorm(bias=False) of torch 2.1, here without its bias
+                    getattr(self, name).bias = None
                 self.plan.append((name, spec))
                 continue
             if kind == "embedding":
@@ -341,6 +343,10 @@ CASES = [
                   ("dense", 32, "gelu"), ("dense", 8), ("residual", 2), ("layernorm",), ("dense", 13, None, "tied", "nobias")], 3, 7, "ce"),
     # GELU's tanh form (GPT-2's "gelu_new") and SiLU
     ("FeedForwardActivations", [("input", 5), ("dense", 8, "silu"), ("dense", 6, "gelu_tanh"), ("dense", 3)], 3, 4, "mse"),
+    # nanoGPT's block (bias=False): pre-norm, no shift in the norms, no bias in the projections, the output layer tied
+    ("NanoGptBlock", [("embedding", 13, 8), ("positionalencoding",), ("layernorm", 1e-5, "nobias"), ("attention", 2, {"causal": True}),
+                      ("residual", 2), ("layernorm", 1e-5, "nobias"), ("dense", 32, "gelu"), ("dense", 8, None, "nobias"), ("residual", 3),
+                      ("layernorm", 1e-5, "nobias"), ("dense", 13, None, "tied", "nobias")], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1073,9 +1079,9 @@ if __name__ == "__main__":
         make_transformer("TransformerSeq2Seq", False, 510)
         make_transformer("TransformerSeq2SeqPreNorm", True, 511)
         sys.exit(0)
-    if "--gelu" in sys.argv:  # only GptBlock and FeedForwardActivations
+    if "--gelu" in sys.argv:  # only GptBlock, NanoGptBlock and FeedForwardActivations
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case in ("GptBlock", "FeedForwardActivations"):
+            if case in ("GptBlock", "FeedForwardActivations", "NanoGptBlock"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--tied" in sys.argv:  # only the *Tied cases

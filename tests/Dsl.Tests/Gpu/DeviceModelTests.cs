@@ -56,7 +56,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // weight tying: the output layer's weight is the embedding's table (folded by the GRU, read by attention's stack)
         nameof(GcTiedDense), nameof(GcTiedGru), nameof(AttentionTied), nameof(GcDenseWithoutBias),
         // GELU, from the kept pre-activation, in a GPT-style block
-        nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh),
+        nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock), nameof(GcNormWithoutShift),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

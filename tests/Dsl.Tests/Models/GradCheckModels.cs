@@ -90,6 +90,15 @@ public partial class GcGelu;
 [Dense(2, Activation = Activation.GeluTanh)]
 public partial class GcSiluGeluTanh;
 
+// Layer normalisation without its shift (nn.LayerNorm(bias=False)), on steps and on one vector per sequence.
+[Input(features: 4)]
+[Dense(6, Activation = Activation.Tanh)]
+[LayerNorm(Bias = false)]
+[Gru(hidden: 5, ReturnSequences = false)]
+[LayerNorm(Bias = false, Epsilon = 1e-3f)]
+[Dense(2)]
+public partial class GcNormWithoutShift;
+
 [Input(features: 3)]
 [Lstm(hidden: 5, Layers = 2, Bidirectional = true, LearnInitialState = true)]
 [Dense(3)]

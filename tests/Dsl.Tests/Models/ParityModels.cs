@@ -270,6 +270,20 @@ public partial class AttentionTied;
 [Dense(13, TieEmbedding = true, Bias = false)]
 public partial class GptBlock;
 
+// nanoGPT's block with bias=False: pre-norm, no shift in the norms, no bias in the projection, the output layer tied.
+[Embedding(vocab: 13, dim: 8)]
+[PositionalEncoding]
+[LayerNorm(Bias = false)]
+[Attention(Heads = 2, Causal = true)]
+[Residual(Layers = 2)]
+[LayerNorm(Bias = false)]
+[Dense(32, Activation = Activation.Gelu)]
+[Dense(8, Bias = false)]
+[Residual(Layers = 3)]
+[LayerNorm(Bias = false)]
+[Dense(13, TieEmbedding = true, Bias = false)]
+public partial class NanoGptBlock;
+
 // GELU's tanh form (GPT-2's "gelu_new") and SiLU.
 [Input(features: 5)]
 [Dense(8, Activation = Activation.Silu)]

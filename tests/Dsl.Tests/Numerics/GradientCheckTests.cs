@@ -27,6 +27,7 @@ public class GradientCheckTests
     [Fact] public void EmbeddingIntoADenseTiedToIt() => CheckTokens(() => new GcTiedDense(seed: 20), vocab: 6, classes: 6, batch: 2, steps: 3);
     [Fact] public void GeluOnStepsAndOnAVector() => CheckFeatures(() => new GcGelu(seed: 23), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void SiluAndGeluTanh() => CheckFeatures(() => new GcSiluGeluTanh(seed: 24), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
+    [Fact] public void LayerNormWithoutItsShift() => CheckFeatures(() => new GcNormWithoutShift(seed: 25), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void DenseLayersWithoutABias() => CheckFeatures(() => new GcDenseWithoutBias(seed: 22), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void TiedDenseAfterAGruThatFoldsTheTable() => CheckTokens(() => new GcTiedGru(seed: 21), vocab: 6, classes: 6, batch: 3, steps: 4);
     [Fact] public void LearnedLstmInitialState() => CheckFeatures(() => Perturbed(new GcLearnedLstmState(seed: 13)), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);

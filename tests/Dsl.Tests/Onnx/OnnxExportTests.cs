@@ -76,6 +76,7 @@ public class OnnxExportTests
         nameof(GcGelu) => new GcGelu(seed: 59),
         nameof(GptBlock) => new GptBlock(seed: 60),
         nameof(GcSiluGeluTanh) => new GcSiluGeluTanh(seed: 61),
+        nameof(NanoGptBlock) => new NanoGptBlock(seed: 62),
         _ => throw new ArgumentException(name),
     };
 
@@ -90,7 +91,7 @@ public class OnnxExportTests
         // dropout of every kind (nothing at inference), learned initial states, causal General scores, Cho's GRU stacked both ways
         nameof(GcDropout), nameof(GcGruManyToOneDense), nameof(GcVariationalLstm), nameof(GcVariationalGru), nameof(GcVariationalRnn), nameof(GcAttentionDotDropout), nameof(GcGeneralSelfCausal), nameof(GcReluWithInputDropout), nameof(GcGeneralSelfDropout), nameof(GcAdditivePoolDropout), nameof(GcMultiHeadPoolDropout), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcLstmProjection), nameof(GcGruChoStackedBidirectional),
         // weight tying: the output layer transposes the embedding's table
-        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias), nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh),
+        nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias), nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -294,6 +295,7 @@ public class OnnxExportTests
     [InlineData(nameof(LstmTied))]
     [InlineData(nameof(AttentionTied))]
     [InlineData(nameof(GptBlock))]
+    [InlineData(nameof(NanoGptBlock))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

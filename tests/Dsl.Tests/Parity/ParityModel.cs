@@ -26,7 +26,7 @@ internal static class ParityModel
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
         nameof(TransformerBlock), nameof(LstmResidualNorm),
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
-        nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations)
+        nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -64,6 +64,7 @@ internal static class ParityModel
         nameof(AttentionTied) => Tokens(new AttentionTied()),
         nameof(GptBlock) => Tokens(new GptBlock()),
         nameof(FeedForwardActivations) => Floats(new FeedForwardActivations()),
+        nameof(NanoGptBlock) => Tokens(new NanoGptBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 
