@@ -224,14 +224,7 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
         float norm = float.IsPositiveInfinity(normType) ? (float)total
             : normType == 2f ? (float)Math.Sqrt(total)
             : (float)Math.Pow(total, 1.0 / normType);
-        if (ClipScale(maxNorm, norm, out float coefficient))
-        {
-            foreach (Parameter p in parameters)
-            {
-                DeviceSpan g = Mirrored(p).GradAsSpan();
-                device.Kernels.ScaleClamp(g.Length, g.View, coefficient, float.NegativeInfinity, float.PositiveInfinity);
-            }
-        }
+        if (ClipScale(maxNorm, norm, out float coefficient)) ScaleGrad(parameters, coefficient);
         return norm;
     }
 

@@ -106,10 +106,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         float norm = float.IsPositiveInfinity(normType) ? (float)total
             : normType == 2f ? (float)Math.Sqrt(total)
             : (float)Math.Pow(total, 1.0 / normType);
-        if (ParameterDevice.ClipScale(maxNorm, norm, out float coefficient))
-        {
-            foreach (Parameter p in _items) TensorPrimitives.Multiply(p.GradAsSpan(), coefficient, p.GradAsSpan());
-        }
+        if (ParameterDevice.ClipScale(maxNorm, norm, out float coefficient)) MultiplyGradients(coefficient);
         return norm;
     }
 
@@ -143,6 +140,12 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
             device.ScaleGrad(_items, factor);
             return;
         }
+        MultiplyGradients(factor);
+    }
+
+    /// <summary>Every gradient times <paramref name="factor"/>, on the host (clipping's scale and <see cref="ScaleGrad"/>'s).</summary>
+    private void MultiplyGradients(float factor)
+    {
         foreach (Parameter p in _items) TensorPrimitives.Multiply(p.GradAsSpan(), factor, p.GradAsSpan());
     }
 

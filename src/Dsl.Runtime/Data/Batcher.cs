@@ -122,22 +122,30 @@ public sealed class Batcher
     /// <summary>One pass over the data.</summary>
     public IEnumerable<TokenBatch> Batches()
     {
-        int[] order = Enumerable.Range(0, _items.Length).ToArray();
-        if (Shuffle) ShuffleInPlace(order);
-        if (BucketByLength)
-        {
-            // Sort within windows of 50 batches, then shuffle the batches, so lengths are close but batches still vary.
-            int window = (int)Math.Min(50L * BatchSize, int.MaxValue);
-            for (int start = 0; start < order.Length; start += window)
-                Array.Sort(order, start, Math.Min(window, order.Length - start), Comparer<int>.Create((a, b) => _items[a].Input.Length.CompareTo(_items[b].Input.Length)));
-        }
-        var batches = Enumerable.Range(0, BatchCount).ToArray();
-        if (Shuffle && BucketByLength) ShuffleInPlace(batches);
-        foreach (int b in batches)
-        {
-            int[] members = order.Skip((int)Math.Min((long)b * BatchSize, int.MaxValue)).Take(BatchSize).ToArray();
+        foreach (int[] members in Members(_items.Length, BatchSize, Shuffle, BucketByLength, _rng, i => _items[i].Input.Length))
             yield return Pad(members);
+    }
+
+    /// <summary>
+    /// The items of each batch of one pass, for this batcher and <see cref="FeatureBatcher"/>: in a new random order each pass
+    /// when <paramref name="shuffle"/> (one draw of <paramref name="rng"/>); with <paramref name="bucketByLength"/>, sorted by
+    /// <paramref name="length"/> within windows of 50 batches and the batches then shuffled, so that lengths are close but
+    /// batches still vary.
+    /// </summary>
+    internal static IEnumerable<int[]> Members(int count, int batchSize, bool shuffle, bool bucketByLength, Rng rng, Func<int, int> length)
+    {
+        int[] order = Enumerable.Range(0, count).ToArray();
+        if (shuffle) rng.Shuffle<int>(order);
+        if (bucketByLength)
+        {
+            int window = (int)Math.Min(50L * batchSize, int.MaxValue);
+            for (int start = 0; start < order.Length; start += window)
+                Array.Sort(order, start, Math.Min(window, order.Length - start), Comparer<int>.Create((a, b) => length(a).CompareTo(length(b))));
         }
+        var batches = Enumerable.Range(0, (int)(((long)count + batchSize - 1) / batchSize)).ToArray();
+        if (shuffle && bucketByLength) rng.Shuffle<int>(batches);
+        foreach (int b in batches)
+            yield return order.Skip((int)Math.Min((long)b * batchSize, int.MaxValue)).Take(batchSize).ToArray();
     }
 
     private TokenBatch Pad(int[] members)
@@ -157,8 +165,6 @@ public sealed class Batcher
         }
         return new TokenBatch(inputs, targets, members.Length, steps, lengths, _labels);
     }
-
-    private void ShuffleInPlace(int[] values) => _rng.Shuffle<int>(values);
 
     /// <summary>
     /// Splits <paramref name="items"/> into training and validation sets, the latter <paramref name="validationFraction"/> of

@@ -213,18 +213,8 @@ public sealed class FeatureBatcher
     /// <summary>One pass over the data.</summary>
     public IEnumerable<FeatureBatch> Batches()
     {
-        int[] order = Enumerable.Range(0, _inputs.Length).ToArray();
-        if (Shuffle) _rng.Shuffle<int>(order);
-        if (BucketByLength)
-        {
-            int window = (int)Math.Min(50L * BatchSize, int.MaxValue);
-            for (int start = 0; start < order.Length; start += window)
-                Array.Sort(order, start, Math.Min(window, order.Length - start), Comparer<int>.Create((a, b) => _inputs[a].Length.CompareTo(_inputs[b].Length)));
-        }
-        var batches = Enumerable.Range(0, BatchCount).ToArray();
-        if (Shuffle && BucketByLength) _rng.Shuffle<int>(batches);
-        foreach (int b in batches)
-            yield return Pad(order.Skip((int)Math.Min((long)b * BatchSize, int.MaxValue)).Take(BatchSize).ToArray());
+        foreach (int[] members in Batcher.Members(_inputs.Length, BatchSize, Shuffle, BucketByLength, _rng, i => _inputs[i].Length))
+            yield return Pad(members);
     }
 
     private FeatureBatch Pad(int[] members)
