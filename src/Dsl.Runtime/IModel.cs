@@ -41,6 +41,14 @@ public interface IModel
     ModelArchitecture? Architecture => null;
 
     /// <summary>
+    /// False for a model whose training pass can start only from a fresh state: one with causal self-attention, whose
+    /// back-propagation does not reach the key/value cache of the steps a carried state has taken. Such a model trains on
+    /// whole sequences (a <see cref="Batcher"/>), not on a <see cref="StreamBatcher"/> or with <see cref="TruncatedBptt{TInput}"/>'s
+    /// carried state. True for every other model (a model written by hand: unless it says otherwise).
+    /// </summary>
+    bool TrainsFromCarriedState => true;
+
+    /// <summary>
     /// Label smoothing ε of the class loss (PyTorch's <c>CrossEntropyLoss(label_smoothing=ε)</c>), in [0, 1]: each target
     /// counts 1 − ε on its class and ε / <see cref="OutputWidth"/> on every class, in training steps and evaluations alike.
     /// Generated models and encoder–decoders keep it; a model written by hand has none unless it implements it (0, and

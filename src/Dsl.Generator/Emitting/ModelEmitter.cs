@@ -503,6 +503,7 @@ internal static class ModelEmitter
         w.Line("bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;");
         w.Line("global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;");
         w.Line("global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;");
+        if (plan.Caches.Count > 0) w.Line("bool global::Dsl.IModel.TrainsFromCarriedState => false; // back-propagation does not reach the key/value cache");
         w.Line($"global::Dsl.IModelState {iface}.CreateState(int batch) => CreateState(batch);");
         w.Line($"{T}.Tensor<float> {iface}.Forward({input} {name}, global::Dsl.IModelState state) => Forward({name}, AsState(state));");
         w.Line($"void {iface}.Forward({input} {name}, global::Dsl.IModelState state, {T}.TensorSpan<float> destination) => Forward({name}, AsState(state), destination);");

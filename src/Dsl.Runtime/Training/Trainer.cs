@@ -28,7 +28,8 @@ public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? B
 /// <summary>
 /// A training loop in a few lines (Keras's <c>fit</c>): for a token model, batches from a <see cref="Batcher"/>, for a model
 /// of feature vectors (<c>[Input(features)]</c>), from a <see cref="FeatureBatcher"/> — read at their own lengths, so
-/// padding changes nothing; one target per step, or one per sequence for a many-to-one model —, cross-entropy on class ids
+/// padding changes nothing; one target per step, or one per sequence for a many-to-one model —, or statefully over one
+/// long token stream from a <see cref="StreamBatcher"/> (the state carried from batch to batch), cross-entropy on class ids
 /// or the mean squared error on values,
 /// gradient clipping, an optimiser (stepping after every batch, or after every <c>accumulationSteps</c> batches on the
 /// gradient of all their targets together), an optional per-epoch schedule and an optional <see cref="ReduceLrOnPlateau"/>; progress
@@ -134,6 +135,44 @@ public sealed class Trainer
             validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
     }
 
+    /// <summary>
+    /// <see cref="Fit(Batcher, Batcher?, int, int, IProgress{TrainingProgress}?, string?, CancellationToken, int)"/> over one long
+    /// token stream, as PyTorch's word_language_model example trains: the batches come in order, and the model's state is
+    /// carried from each batch into the next, detached (<c>repackage_hidden</c>), from a fresh state (<see cref="IModelState.Reset"/>)
+    /// at each epoch's start; a step is <c>Backward(input, targets, state)</c>. Validation reads its own stream the same way,
+    /// its state carried too (<see cref="Evaluate(StreamBatcher)"/>). Needs a model that returns a sequence and can train from a
+    /// carried state (<see cref="IModel.TrainsFromCarriedState"/>); every id is checked against it before the first step.
+    /// A checkpoint saves no batch order (there is none to resume): resuming from epoch k gives the run's epochs from k + 1.
+    /// </summary>
+    public TrainingReport Fit(StreamBatcher training, StreamBatcher? validation, int epochs, int patience = int.MaxValue,
+        IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default,
+        int initialEpoch = 0)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        IModel<int> model = RequireStreamModel();
+        training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
+        validation?.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(validation));
+        IModelState state = model.CreateState(training.BatchSize);
+        return Run(() =>
+            {
+                state.Reset(); // each epoch reads the streams from their start, from a fresh state
+                return training.Batches();
+            }, training.BatchCount, random: null, b => b.Batch * b.Steps,
+            b => model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [b.Batch, b.Steps]), state),
+            validation is null ? null : () => Evaluate(validation), perplexity: true, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
+    }
+
+    /// <summary>The token model a stream trains or evaluates, which must return a sequence and carry its state into training.</summary>
+    private IModel<int> RequireStreamModel()
+    {
+        IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: a StreamBatcher holds token ids.");
+        if (!_model.ReturnsSequences)
+            throw new InvalidOperationException($"{_model.GetType().Name} returns one vector per sequence ([batch, {_model.OutputWidth}]); a stream's targets are one token per step: train it on a Batcher of (sequence, label) pairs.");
+        if (!_model.TrainsFromCarriedState)
+            throw new InvalidOperationException($"{_model.GetType().Name} cannot train from a carried state (back-propagation does not reach its causal self-attention's key/value cache of the steps before): train it on windows of the text, a Batcher of (input, target) sequences.");
+        return model;
+    }
+
     /// <summary>Training data holds sequences, and so does validation data when there is some (an empty set: an error, not a NaN "best" loss).</summary>
     private static void RequireSequences(int training, int? validation)
     {
@@ -150,7 +189,7 @@ public sealed class Trainer
     }
 
     /// <summary>The loop both Fits share, over batches of either kind: <paramref name="counted"/> targets each, <paramref name="backward"/> a training pass.</summary>
-    private TrainingReport Run<TBatch>(Func<IEnumerable<TBatch>> batches, int batchCount, Rng random, Func<TBatch, int> counted, Func<TBatch, float> backward,
+    private TrainingReport Run<TBatch>(Func<IEnumerable<TBatch>> batches, int batchCount, Rng? random, Func<TBatch, int> counted, Func<TBatch, float> backward,
         Func<(float Loss, float Accuracy)>? validate, bool perplexity, int epochs, int patience, IProgress<TrainingProgress>? progress, string? checkpointPath,
         CancellationToken cancellationToken, int initialEpoch)
     {
@@ -310,6 +349,23 @@ public sealed class Trainer
         }
         if (targets == 0) return (float.NaN, float.NaN);
         return ((float)(sum / targets), data.Classes ? (float)(right / targets) : float.NaN);
+    }
+
+    /// <summary>
+    /// The mean cross-entropy over every target of a token stream, and the fraction predicted right (arg max), in inference
+    /// mode, reading the batches in order with the state carried from each into the next from a fresh one (as PyTorch's
+    /// word_language_model evaluates): the loss of the whole stream read as <see cref="StreamBatcher.BatchSize"/> long sequences.
+    /// </summary>
+    public (float Loss, float Accuracy) Evaluate(StreamBatcher data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        IModel<int> model = RequireStreamModel();
+        data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
+        IModelState state = model.CreateState(data.BatchSize);
+        double sum = 0, right = 0;
+        foreach (TokenBatch b in data.Batches())
+            Score(model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), state), b.Targets, _model.OutputWidth, _model.LabelSmoothing, b.Targets.Length, ref sum, ref right);
+        return ((float)(sum / data.Targets), (float)(right / data.Targets));
     }
 
     /// <summary>Adds a batch's cross-entropy (times its <paramref name="counted"/> targets) and its right predictions (arg max).</summary>

@@ -55,7 +55,7 @@ public sealed class TruncatedBptt<TInput>
         // every id checked before the first window updates the weights (the model checks each window's, by then too late)
         CheckTokens(input);
         Check.ClassIds(targets, _model.OutputWidth, nameof(targets));
-        BeginPass(batch);
+        BeginPass(batch, steps);
         double total = 0;
         int windows = 0;
         for (int chunkStart = 0; chunkStart < steps; chunkStart += K1)
@@ -102,7 +102,7 @@ public sealed class TruncatedBptt<TInput>
         int outputs = _model.OutputWidth;
         int features = Features(input.Length, batch, steps, targets.Length, outputs, nameof(targets));
         CheckTokens(input);
-        BeginPass(batch);
+        BeginPass(batch, steps);
         double total = 0;
         int windows = 0;
         for (int chunkStart = 0; chunkStart < steps; chunkStart += K1)
@@ -123,8 +123,12 @@ public sealed class TruncatedBptt<TInput>
 
     private IModelState? _known, _start;
 
-    private void BeginPass(int batch)
+    private void BeginPass(int batch, int steps)
     {
+        // a second window would start from a carried state, which such a model refuses mid-pass, after the first update
+        if (!IndependentChunks && steps > K1 && !_model.TrainsFromCarriedState)
+            throw new InvalidOperationException($"{_model.GetType().Name} cannot train from a carried state (back-propagation does not reach its causal self-attention's key/value cache of the steps before), " +
+                $"and {steps} steps in windows of {K1} would carry one: train it on whole sequences (k1 ≥ steps), or with independentChunks: true.");
         if (IndependentChunks) return;
         if (_known is null || _known.Batch != batch)
         {

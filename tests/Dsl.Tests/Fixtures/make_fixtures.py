@@ -776,6 +776,80 @@ def make_tbptt(case, layers, batch, steps, k1, k2, lr, seed):
     print(f"{case}: {len(losses)} windows, mean loss {sum(losses) / len(losses):.6f}")
 
 
+def make_stream(case, layers, tokens, batch, bptt, valid_tokens, valid_batch, epochs, optimizer, clip, seed):
+    """Stateful training over one token stream, as PyTorch's word_language_model example (main.py) trains: batchify cuts
+    the corpus into `batch` contiguous streams (the remainder dropped), get_batch reads `bptt` steps of each (the last batch
+    shorter) with the next tokens as targets, the hidden state is carried from batch to batch detached (repackage_hidden)
+    and starts from zeros each epoch; gradients clipped (clip_grad_norm_), then the optimiser steps. Each epoch ends with
+    evaluate() over a validation stream, its state carried too. Records every batch's loss, each epoch's mean (over
+    targets), the validation loss and accuracy, and the trained weights."""
+    model = new_model(case, layers, seed).double()
+    name, spec = next((n, sp) for n, sp in model.plan if sp[0] in ("rnn", "lstm", "gru"))
+    depth, H, V = (spec[2] if len(spec) > 2 else {}).get("layers", 1), spec[1], layers[0][1]
+    corpus = torch.randint(0, V, (tokens,))
+    valid = torch.randint(0, V, (valid_tokens,))
+    opt = optimizer(model.parameters())
+
+    def batchify(data, bsz):  # [bsz, L]: stream b is the b-th contiguous piece (main.py's data.view(bsz, -1).t(), batch-first)
+        n = data.size(0) // bsz
+        return data[:n * bsz].view(bsz, n)
+
+    def zeros(bsz):
+        z = torch.zeros(depth, bsz, H, dtype=torch.float64)
+        return (z, z.clone()) if spec[0] == "lstm" else z
+
+    def detach(h):
+        return tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
+
+    def run(data, hidden):
+        out = model(data, {name: hidden})
+        return out, model.finals[name]
+
+    train, held = batchify(corpus, batch), batchify(valid, valid_batch)
+    batch_losses, epoch_losses, valid_losses, valid_accuracies = [], [], [], []
+    for epoch in range(epochs):
+        hidden, total, count = zeros(batch), 0.0, 0
+        for i in range(0, train.size(1) - 1, bptt):
+            n = min(bptt, train.size(1) - 1 - i)
+            x, y = train[:, i:i + n], train[:, i + 1:i + 1 + n]
+            hidden = detach(hidden)
+            opt.zero_grad()
+            out, hidden = run(x, hidden)
+            loss = F.cross_entropy(out.reshape(-1, V), y.reshape(-1))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            batch_losses.append(loss.item())
+            total += loss.item() * y.numel()
+            count += y.numel()
+        epoch_losses.append(total / count)
+        with torch.no_grad():
+            hidden, total, right, count = zeros(valid_batch), 0.0, 0, 0
+            for i in range(0, held.size(1) - 1, bptt):
+                n = min(bptt, held.size(1) - 1 - i)
+                x, y = held[:, i:i + n], held[:, i + 1:i + 1 + n]
+                out, hidden = run(x, hidden)
+                total += F.cross_entropy(out.reshape(-1, V), y.reshape(-1), reduction="sum").item()
+                right += (out.argmax(-1) == y).sum().item()
+                count += y.numel()
+            valid_losses.append(total / count)
+            valid_accuracies.append(right / count)
+    f = lambda v: torch.tensor(v, dtype=torch.float32)
+    expected = {"corpus": corpus, "valid": valid, "batch_losses": f(batch_losses), "epoch_losses": f(epoch_losses),
+                "valid_losses": f(valid_losses), "valid_accuracies": f(valid_accuracies)}
+    for pname, p in model.named_parameters():
+        expected["trained." + pname] = p.detach().float()
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: {len(batch_losses)} batches, epoch losses {epoch_losses}, validation {valid_losses}")
+
+
+def make_streams():
+    make_stream("StreamLstm", [("embedding", 11, 5), ("lstm", 7, {"layers": 2}), ("dense", 11)], 203, 4, 8, 61, 3, 2,
+                lambda ps: torch.optim.SGD(ps, lr=0.5, momentum=0.5), 0.5, 310)
+    make_stream("StreamGru", [("embedding", 9, 4), ("gru", 6), ("dense", 9)], 150, 3, 7, 45, 2, 3,
+                lambda ps: torch.optim.Adam(ps, lr=0.02), 1.0, 311)
+
+
 OPTIMIZERS = {
     # name: (constructor, the C# optimiser it checks: Dsl.Tests/Runtime/OptimizerTests.cs)
     "sgd": lambda ps: torch.optim.SGD(ps, lr=0.1),
@@ -1084,6 +1158,9 @@ if __name__ == "__main__":
             if case in ("GptBlock", "FeedForwardActivations", "NanoGptBlock"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
+    if "--stream" in sys.argv:  # only the Stream* files
+        make_streams()
+        sys.exit(0)
     if "--tied" in sys.argv:  # only the *Tied cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case.endswith("Tied"):
@@ -1104,6 +1181,7 @@ if __name__ == "__main__":
     make_masked("MaskedRnn", [("embedding", 7, 3), ("rnn", 10, {"bidirectional": True}), ("dense", 7)], [4, 1, 3], "ce", 402)
     make_tbptt("TbpttLstm", [("embedding", 7, 4), ("lstm", 6), ("dense", 7)], 2, 11, 3, 5, 0.5, 300)
     make_tbptt("TbpttGru", [("embedding", 7, 4), ("gru", 10), ("dense", 7)], 3, 10, 2, 4, 0.3, 301)
+    make_streams()
     make_seq2seq("Seq2SeqDot", "lstm", "dot", False, 500)
     make_seq2seq("Seq2SeqScaledDotFreeRunning", "lstm", "mha", True, 501, heads=2)
     make_seq2seq("Seq2SeqMultiHead", "lstm", "mha", False, 504, dec_hidden=4, heads=2)

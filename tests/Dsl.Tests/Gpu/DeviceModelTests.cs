@@ -98,6 +98,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // (a model with a key/value cache trains from a fresh state only: both refuse alike)
         float hostLoss = 0;
         Exception? refused = Record.Exception(() => hostLoss = host.Backward(input, targets, hs));
+        Assert.Equal(((IModel)host).TrainsFromCarriedState, refused is null); // what Trainer and TruncatedBptt read before training
         if (refused is null) AssertLossAndGradients(hostLoss, device.Backward(input, targets, ds), host, device, name + " backward from a state");
         else
         {
@@ -175,6 +176,30 @@ public class DeviceModelTests(DeviceFixture fixture)
         }
         for (int i = 0; i < host.Parameters.Count; i++)
             Tolerance.AssertClose(host.Parameters[i].AsSpan(), device.Parameters[i].AsSpan(), $"after 20 steps: {host.Parameters[i].Name}", rtol: 1e-3f);
+    }
+
+    [Fact]
+    public void AStreamTrainsAndEvaluatesOnTheDeviceAsOnTheHost()
+    {
+        // the Trainer carries the device model's state from batch to batch, as the host's
+        var rng = new Rng(4);
+        int[] ids = Enumerable.Range(0, 131).Select(_ => rng.NextInt(11)).ToArray(), valid = Enumerable.Range(0, 40).Select(_ => rng.NextInt(11)).ToArray();
+        var host = new StreamLstm(seed: 6);
+        var device = new StreamLstm(seed: 6);
+        device.To(fixture.Cpu);
+        List<TrainingProgress> hostReports = [], deviceReports = [];
+        new Trainer(host, new Adam(host.Parameters, 0.01f), clipNorm: 0.5f).Fit(new StreamBatcher(ids, 3, 6), new StreamBatcher(valid, 2, 6), epochs: 2, progress: new Collect(hostReports));
+        new Trainer(device, new Adam(device.Parameters, 0.01f), clipNorm: 0.5f).Fit(new StreamBatcher(ids, 3, 6), new StreamBatcher(valid, 2, 6), epochs: 2, progress: new Collect(deviceReports));
+        Tolerance.AssertClose(hostReports.Select(r => r.Loss).ToArray(), deviceReports.Select(r => r.Loss).ToArray(), "training losses");
+        Tolerance.AssertClose(hostReports.Where(r => r.EndOfEpoch).Select(r => r.ValidationLoss!.Value).ToArray(),
+            deviceReports.Where(r => r.EndOfEpoch).Select(r => r.ValidationLoss!.Value).ToArray(), "validation losses");
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Tolerance.AssertClose(host.Parameters[i].AsSpan(), device.Parameters[i].AsSpan(), $"after two epochs: {host.Parameters[i].Name}", rtol: 1e-3f);
+    }
+
+    private sealed class Collect(List<TrainingProgress> reports) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => reports.Add(value);
     }
 
     [Theory]

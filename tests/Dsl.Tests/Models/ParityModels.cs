@@ -119,6 +119,18 @@ public partial class TbpttLstm;
 [Dense(7)]
 public partial class TbpttGru;
 
+// Stateful training over a token stream (Fixtures/make_fixtures.py, make_stream).
+
+[Embedding(vocab: 11, dim: 5)]
+[Lstm(hidden: 7, Layers = 2)]
+[Dense(11)]
+public partial class StreamLstm;
+
+[Embedding(vocab: 9, dim: 4)]
+[Gru(hidden: 6)]
+[Dense(9)]
+public partial class StreamGru;
+
 // Padded sequences with lengths (Fixtures/make_fixtures.py, make_masked).
 
 [Embedding(vocab: 9, dim: 4)]

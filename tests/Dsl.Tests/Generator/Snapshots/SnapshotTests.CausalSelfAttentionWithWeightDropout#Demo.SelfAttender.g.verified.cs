@@ -303,6 +303,7 @@ namespace Demo
         bool global::Dsl.IModel.ReturnsSequences => ReturnsSequences;
         global::Dsl.Rng global::Dsl.IModel.DropoutRandom => _dropoutRng;
         global::Dsl.ModelArchitecture global::Dsl.IModel.Architecture => Architecture;
+        bool global::Dsl.IModel.TrainsFromCarriedState => false; // back-propagation does not reach the key/value cache
         global::Dsl.IModelState global::Dsl.IModel<int>.CreateState(int batch) => CreateState(batch);
         global::System.Numerics.Tensors.Tensor<float> global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state) => Forward(tokens, AsState(state));
         void global::Dsl.IModel<int>.Forward(global::System.Numerics.Tensors.ReadOnlyTensorSpan<int> tokens, global::Dsl.IModelState state, global::System.Numerics.Tensors.TensorSpan<float> destination) => Forward(tokens, AsState(state), destination);

@@ -1,0 +1,228 @@
+using System.Numerics.Tensors;
+using Dsl.Tests.Models;
+using Dsl.Tests.Parity;
+using Xunit;
+
+namespace Dsl.Tests.Training;
+
+/// <summary>
+/// <see cref="Trainer"/> over one long token stream (<see cref="StreamBatcher"/>): the corpus cut as PyTorch's
+/// word_language_model cuts it, the state carried from batch to batch and reset each epoch, against that example's loop in
+/// PyTorch (Fixtures/make_fixtures.py, make_stream), against a hand-written loop bit for bit, and the data and models it refuses.
+/// </summary>
+public class StreamTrainingTests
+{
+    private static int[] Ids(int count, int vocab, int seed)
+    {
+        var rng = new Rng((ulong)seed);
+        return Enumerable.Range(0, count).Select(_ => rng.NextInt(vocab)).ToArray();
+    }
+
+    [Fact]
+    public void BatchesCutTheStreamAsBatchifyAndGetBatchDo()
+    {
+        // 23 tokens in 3 streams of 7 (2 dropped), read 4 steps at a time: steps 0-3 then 4-5, targets one later
+        int[] ids = Enumerable.Range(0, 23).ToArray();
+        var data = new StreamBatcher(ids, batchSize: 3, steps: 4);
+        Assert.Equal((3, 4, 7, 2, 18L, 2), (data.BatchSize, data.Steps, data.StreamLength, data.DroppedTokens, data.Targets, data.BatchCount));
+        TokenBatch[] batches = data.Batches().ToArray();
+        Assert.Equal(2, batches.Length);
+        Assert.Equal([0, 1, 2, 3, 7, 8, 9, 10, 14, 15, 16, 17], batches[0].Inputs);
+        Assert.Equal([1, 2, 3, 4, 8, 9, 10, 11, 15, 16, 17, 18], batches[0].Targets);
+        Assert.Equal((3, 4), (batches[0].Batch, batches[0].Steps));
+        Assert.Equal([4, 5, 11, 12, 18, 19], batches[1].Inputs);
+        Assert.Equal([5, 6, 12, 13, 19, 20], batches[1].Targets);
+        Assert.Equal([2, 2, 2], batches[1].Lengths);
+        // a stream of exactly Steps + 1 tokens: one full batch
+        Assert.Equal(1, new StreamBatcher(ids.AsSpan(0, 10), batchSize: 2, steps: 4).BatchCount);
+        // the same pass every time: nothing is shuffled
+        Assert.Equal(batches.SelectMany(b => b.Inputs), data.Batches().SelectMany(b => b.Inputs));
+    }
+
+    [Theory]
+    [InlineData(nameof(StreamLstm))]
+    [InlineData(nameof(StreamGru))]
+    public void TrainsAsPyTorchsWordLanguageModelExample(string name)
+    {
+        IModel<int> model = name == nameof(StreamLstm) ? new StreamLstm() : new StreamGru();
+        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
+        // the cases' settings, as make_streams() in make_fixtures.py gives them
+        (int batch, int steps, int validBatch, int epochs, float clip, Optimizer optimizer) = name == nameof(StreamLstm)
+            ? (4, 8, 3, 2, 0.5f, (Optimizer)new Sgd(model.Parameters, learningRate: 0.5f, momentum: 0.5f))
+            : (3, 7, 2, 3, 1f, new Adam(model.Parameters, learningRate: 0.02f));
+        var training = new StreamBatcher(expected["corpus"].ToInt32(), batch, steps);
+        var validation = new StreamBatcher(expected["valid"].ToInt32(), validBatch, steps);
+        var reports = new List<TrainingProgress>();
+        TrainingReport report = new Trainer(model, optimizer, clipNorm: clip).Fit(training, validation, epochs, progress: new Reports(reports));
+
+        // every batch's report is the epoch's mean so far: rebuild PyTorch's from its batch losses
+        float[] batchLosses = expected["batch_losses"].ToFloat();
+        var running = new List<float>();
+        for (int e = 0; e < epochs; e++)
+        {
+            double sum = 0, count = 0;
+            int b = 0;
+            foreach (TokenBatch tb in training.Batches())
+            {
+                int n = tb.Batch * tb.Steps;
+                sum += batchLosses[e * training.BatchCount + b++] * (double)n;
+                count += n;
+                running.Add((float)(sum / count));
+            }
+        }
+        Tolerance.AssertClose(running.ToArray(), reports.Where(r => !r.EndOfEpoch).Select(r => r.Loss).ToArray(), $"{name} running losses");
+        TrainingProgress[] ends = reports.Where(r => r.EndOfEpoch).ToArray();
+        Tolerance.AssertClose(expected["epoch_losses"].ToFloat(), ends.Select(r => r.Loss).ToArray(), $"{name} epoch losses");
+        Tolerance.AssertClose(expected["valid_losses"].ToFloat(), ends.Select(r => r.ValidationLoss!.Value).ToArray(), $"{name} validation losses");
+        Assert.Equal(expected["valid_accuracies"].ToFloat(), ends.Select(r => r.ValidationAccuracy!.Value).ToArray());
+        Assert.Equal(epochs, report.Epochs);
+        foreach (Parameter p in model.Parameters)
+            Tolerance.AssertClose(expected["trained." + p.Name].ToFloat(), p.AsSpan(), $"{name} {p.Name} after {epochs} epochs");
+    }
+
+    [Fact]
+    public void AStepIsABackwardFromTheCarriedStateAndEachEpochStartsAfresh()
+    {
+        int[] ids = Ids(157, 11, seed: 3);
+        var looped = new StreamLstm();
+        new Trainer(looped, new Sgd(looped.Parameters, learningRate: 0.4f), clipNorm: 1f).Fit(new StreamBatcher(ids, 4, 6), null, epochs: 2);
+
+        // by hand: one state, reset at each epoch, carried through every batch in order
+        var manual = new StreamLstm();
+        var sgd = new Sgd(manual.Parameters, learningRate: 0.4f);
+        var state = manual.CreateState(4);
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            state.Reset();
+            foreach (TokenBatch b in new StreamBatcher(ids, 4, 6).Batches())
+            {
+                manual.Parameters.ZeroGrad();
+                manual.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [4, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [4, b.Steps]), state);
+                manual.Parameters.ClipGradNorm(1f);
+                sgd.Step();
+            }
+        }
+        foreach (Parameter p in manual.Parameters) Assert.Equal(p.AsSpan().ToArray(), looped.Parameters[p.Name].AsSpan().ToArray());
+
+        // and not what independent windows give: the carried state matters
+        var windows = new StreamLstm();
+        var fresh = new Sgd(windows.Parameters, learningRate: 0.4f);
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            foreach (TokenBatch b in new StreamBatcher(ids, 4, 6).Batches())
+            {
+                windows.Parameters.ZeroGrad();
+                windows.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [4, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, [4, b.Steps]));
+                windows.Parameters.ClipGradNorm(1f);
+                fresh.Step();
+            }
+        }
+        Assert.NotEqual(windows.Parameters["lstm.weight_hh_l0"].AsSpan().ToArray(), looped.Parameters["lstm.weight_hh_l0"].AsSpan().ToArray());
+    }
+
+    [Fact]
+    public void EvaluationCarriesTheStateThroughTheStream()
+    {
+        var model = new StreamGru(seed: 4);
+        int[] ids = Ids(90, 9, seed: 5);
+        var data = new StreamBatcher(ids, batchSize: 2, steps: 5);
+        var (loss, accuracy) = new Trainer(model, new Adam(model.Parameters)).Evaluate(data);
+
+        // the same stream read as two whole sequences from a zero state: one Forward each
+        int length = data.StreamLength;
+        int[] x = [.. ids[..(length - 1)], .. ids[length..(2 * length - 1)]];
+        int[] y = [.. ids[1..length], .. ids[(length + 1)..(2 * length)]];
+        float whole = model.Loss(new ReadOnlyTensorSpan<int>(x, [2, length - 1]), new ReadOnlyTensorSpan<int>(y, [2, length - 1]));
+        Assert.Equal(whole, loss, 1e-5f);
+        var logits = model.Forward(new ReadOnlyTensorSpan<int>(x, [2, length - 1]));
+        int right = 0;
+        for (int r = 0; r < y.Length; r++)
+        {
+            float[] row = Enumerable.Range(0, 9).Select(c => logits[r / (length - 1), r % (length - 1), c]).ToArray();
+            if (Array.IndexOf(row, row.Max()) == y[r]) right++;
+        }
+        Assert.Equal((float)right / y.Length, accuracy);
+    }
+
+    [Fact]
+    public void ResumingFromAnEpochsCheckpointContinuesTheRun()
+    {
+        string dir = Directory.CreateTempSubdirectory("dsl-stream").FullName;
+        try
+        {
+            int[] ids = Ids(121, 11, seed: 8);
+            string path = Path.Combine(dir, "run.safetensors");
+            var whole = new StreamLstm(seed: 2);
+            new Trainer(whole, new Adam(whole.Parameters, learningRate: 0.01f)).Fit(new StreamBatcher(ids, 3, 5), null, epochs: 3);
+
+            // a run stopped after its first epoch, resumed from that epoch's checkpoint into new objects
+            var first = new StreamLstm(seed: 2);
+            new Trainer(first, new Adam(first.Parameters, learningRate: 0.01f)).Fit(new StreamBatcher(ids, 3, 5), null, epochs: 1, checkpointPath: path);
+            var resumed = new StreamLstm(seed: 9);
+            var adam = new Adam(resumed.Parameters, learningRate: 0.01f);
+            Assert.Equal(1, Checkpoint.Load(path, resumed, adam));
+            TrainingReport report = new Trainer(resumed, adam).Fit(new StreamBatcher(ids, 3, 5), null, epochs: 3, initialEpoch: 1);
+            Assert.Equal(3, report.Epochs);
+            foreach (Parameter p in whole.Parameters) Assert.Equal(p.AsSpan().ToArray(), resumed.Parameters[p.Name].AsSpan().ToArray());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public void BadStreamsAreRefusedNamingWhatCame()
+    {
+        Assert.Contains("at least 2", Assert.Throws<ArgumentException>(() => new StreamBatcher(new int[7], batchSize: 4, steps: 3)).Message);
+        Assert.Contains("token id -1 at position 5", Assert.Throws<ArgumentException>(() => new StreamBatcher([1, 2, 3, 4, 5, -1, 2, 3], 2, 3)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StreamBatcher(new int[8], batchSize: 0, steps: 3));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new StreamBatcher(new int[8], batchSize: 2, steps: 0));
+
+        // an id past the vocabulary is found before the first step: the weights stay
+        var model = new StreamGru(seed: 1);
+        float[] before = model.Parameters["gru.weight_hh_l0"].AsSpan().ToArray();
+        int[] ids = Ids(60, 9, seed: 2);
+        ids[47] = 9; // stream 1 (of 2, 30 each), position 17
+        var e = Assert.Throws<ArgumentException>(() => new Trainer(model, new Sgd(model.Parameters, 0.1f)).Fit(new StreamBatcher(ids, 2, 4), null, epochs: 1));
+        Assert.Contains("stream 1 holds token id 9 at position 17", e.Message);
+        Assert.Equal(before, model.Parameters["gru.weight_hh_l0"].AsSpan().ToArray());
+    }
+
+    [Fact]
+    public void ModelsThatCannotReadAStreamAreRefusedBeforeAnyStep()
+    {
+        var data = new StreamBatcher(Ids(40, 6, seed: 1), 2, 4);
+        // one label per sequence
+        var classifier = new GruBidirectionalManyToOne();
+        Assert.Contains("one vector per sequence", Assert.Throws<InvalidOperationException>(() =>
+            new Trainer(classifier, new Sgd(classifier.Parameters, 0.1f)).Fit(data, null, 1)).Message);
+        // a causal self-attention's key/value cache is not back-propagated through: it says so, and so does TruncatedBptt
+        var gpt = new GptBlock();
+        Assert.False(((IModel)gpt).TrainsFromCarriedState);
+        Assert.True(((IModel)new StreamLstm()).TrainsFromCarriedState);
+        float[] before = gpt.Parameters[0].AsSpan().ToArray();
+        Assert.Contains("cannot train from a carried state", Assert.Throws<InvalidOperationException>(() =>
+            new Trainer(gpt, new Sgd(gpt.Parameters, 0.1f)).Fit(new StreamBatcher(Ids(40, 6, seed: 1), 2, 4), null, 1)).Message);
+        Assert.Equal(before, gpt.Parameters[0].AsSpan().ToArray());
+        int[] x = Ids(16, 13, seed: 2), y = Ids(16, 13, seed: 3);
+        int updates = 0;
+        Assert.Contains("cannot train from a carried state", Assert.Throws<InvalidOperationException>(() => new TruncatedBptt<int>(gpt, 4, 4).Train(x, y, 2, 8, () => updates++)).Message);
+        Assert.Equal(0, updates);
+        Assert.Equal(before, gpt.Parameters[0].AsSpan().ToArray());
+        // windows that carry nothing: independent chunks, or one window over the whole sequence
+        new TruncatedBptt<int>(gpt, 4, 4, independentChunks: true).Train(x, y, 2, 8, () => updates++);
+        new TruncatedBptt<int>(gpt, 8, 8).Train(x, y, 2, 8, () => updates++);
+        Assert.Equal(3, updates);
+        // a model of feature vectors
+        var features = new StatefulGru();
+        Assert.Contains("feature vectors", Assert.Throws<InvalidOperationException>(() =>
+            new Trainer(features, new Sgd(features.Parameters, 0.1f)).Fit(data, null, 1)).Message);
+    }
+
+    private sealed class Reports(List<TrainingProgress> reports) : IProgress<TrainingProgress>
+    {
+        public void Report(TrainingProgress value) => reports.Add(value);
+    }
+}
