@@ -283,6 +283,24 @@ namespace Dsl
     }
 
     /// <summary>
+    /// Adds a learned embedding of each step's position (GPT-2's <c>wpe</c>: <c>x + nn.Embedding(maxLength, W)(arange(T))</c>;
+    /// Keras's <c>PositionEmbedding</c>): out[t] = x[t] + weight[p + t], p the steps a carried state has taken (0 without one).
+    /// Parameter <c>positionembedding.weight</c> [maxLength, W]; a pass that would reach position maxLength is refused before
+    /// it runs.
+    /// </summary>
+    public sealed class PositionEmbeddingAttribute : LayerAttribute
+    {
+        /// <summary>Declares <paramref name="maxLength"/> learned positions (nanoGPT's <c>block_size</c>).</summary>
+        public PositionEmbeddingAttribute(int maxLength) => MaxLength = maxLength;
+
+        /// <summary>Positions the table holds: a sequence (with the steps a carried state has taken) has at most this many steps.</summary>
+        public int MaxLength { get; }
+
+        /// <summary>Initialiser of <c>positionembedding.weight</c>. Default N(0, 1), as PyTorch's <c>nn.Embedding</c>.</summary>
+        public Init WeightInit { get; set; }
+    }
+
+    /// <summary>
     /// Composes an encoder and a decoder model into one trainable sequence-to-sequence model: the encoder reads the
     /// source, its final recurrent state starts the decoder (bidirectional states concatenated; a generated
     /// <c>bridge</c> Dense where widths differ) and the decoder's cross-attention (<c>Over = typeof(Encoder)</c>)

@@ -41,6 +41,7 @@ internal sealed partial class DeviceKernels
     private readonly Accelerator _accelerator;
     private MemoryBuffer1D<float, Stride1D.Dense>? _partials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _addRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _sumStepRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, float, int> _crossEntropy;
     private readonly Action<Index1D, SquaredErrorViews, SquaredErrorArgs> _squaredError;
 
@@ -78,6 +79,7 @@ internal sealed partial class DeviceKernels
         _normBackwardRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormBackwardRowsKernel);
         _normColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, ArrayView<float>, int, int, int>(LayerNormColumnPartialsKernel);
         _addRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(AddStepRowsKernel);
+        _sumStepRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(AddStepSumsKernel);
         _classicForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicForwardKernel);
         _classicScores = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicScoresBackwardKernel);
         _classicMemory = accelerator.LoadAutoGroupedStreamKernel<Index1D, ClassicViews, ClassicArgs>(ClassicMemoryBackwardKernel);
@@ -96,7 +98,7 @@ internal sealed partial class DeviceKernels
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
-        nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormColumnPartialsKernel), nameof(AddStepRowsKernel),
+        nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormColumnPartialsKernel), nameof(AddStepRowsKernel), nameof(AddStepSumsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
         nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel),
         nameof(CrossEntropyRowsKernel), nameof(SquaredErrorRowsKernel),
@@ -232,6 +234,9 @@ internal sealed partial class DeviceKernels
 
     /// <summary>y[t, b] = x[t, b] + rows[t] over [T, B, W].</summary>
     public void AddStepRows(int n, ArrayView<float> rows, ArrayView<float> x, ArrayView<float> y, int batch, int width) { if (n > 0) _addRows(n, rows, x, y, batch, width); }
+
+    /// <summary>rows[t] += Σ_b dy[t, b] over [T, B, W] (<paramref name="n"/> = T · W), the batch's rows added in order: one thread per value of rows.</summary>
+    public void AddStepSums(int n, ArrayView<float> dy, ArrayView<float> rows, int batch, int width) { if (n > 0) _sumStepRows(n, dy, rows, batch, width); }
 
     // ---- kernels ----
 
@@ -424,6 +429,14 @@ internal sealed partial class DeviceKernels
     {
         int t = i / (batch * width), j = i % width;
         y[i] = x[i] + rows[(long)t * width + j];
+    }
+
+    private static void AddStepSumsKernel(Index1D i, ArrayView<float> dy, ArrayView<float> rows, int batch, int width)
+    {
+        int t = i / width, j = i % width;
+        float sum = rows[i];
+        for (int b = 0; b < batch; b++) sum += dy[((long)t * batch + b) * width + j];
+        rows[i] = sum;
     }
 
     private static void FillKernel(Index1D i, ArrayView<float> x, float value) => x[i] = value;

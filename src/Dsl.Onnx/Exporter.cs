@@ -53,6 +53,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
         PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
         PositionalEncodingInfo p => PositionalEncoding(p, x),
+        PositionEmbeddingInfo p => g.Add("Add", p.Name, [x, g.Add("Gather", p.Name + "_rows", [Weight(p, "weight"), Stepping ? Position! : StepRange(x, p.Name)], ("axis", 0L))]),
         RecurrentInfo r => Recurrent(r, x, lengths, next),
         AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
         AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name + ".cache") => SelfAttentionStep(a, x),

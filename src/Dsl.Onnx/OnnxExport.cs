@@ -278,7 +278,7 @@ public static class OnnxExport
             memory = (values, CheckedLengths(g, g.Input("memory_lengths", ElementType.Int64, "batch"), values, "memory_lengths"));
         }
         // a step at a position (positional encodings, key/value caches): the steps taken, int64 [1]
-        bool positional = caches.Count > 0 || arch.Layers.Any(l => l is PositionalEncodingInfo);
+        bool positional = caches.Count > 0 || arch.Layers.Any(l => l is PositionalEncodingInfo or PositionEmbeddingInfo);
         string? position = positional ? g.Input("position", ElementType.Int64, 1) : null;
         var x = new Exporter(g, parameters, prefix) { Memory = memory, Stepping = true, Position = position };
         foreach (var (name, width) in caches) x.CacheIn[name] = g.Input(name, ElementType.Float, "batch", "past", width);

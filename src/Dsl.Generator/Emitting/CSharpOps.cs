@@ -39,6 +39,7 @@ internal static class CSharpOps
         SliceOperand s => $"{Format(s.Of, scope)}.Slice({Format(s.Start, scope)}{(s.Length is { } length ? ", " + Format(length, scope) : "")})",
         StateOperand s => $"state.{s.State.Field}{(s.Grad ? "_grad" : "")}",
         CacheOperand k => $"state!.{k.Cache.Field}",
+        PositionOperand { Kept: true } => "ws.StartPosition",
         PositionOperand p => p.ThroughPass ? $"((state?.Position ?? 0) + {Format(new Dim(1, Steps: 1), scope)})" : "(state?.Position ?? 0)",
         TrainingOnlyOperand t => $"training ? {Format(t.Of, scope)} : default",
         LengthsOperand l => l.OfMemory ? "ws.Memory!.Lengths" : l.Always ? "ws.lengths" : WsLengths,

@@ -324,6 +324,7 @@ internal static class DeviceEmitter
         if (plan.FoldVocab > 0) w.Line("public bool FoldsTokens => Host.FoldsTokens;");
         if (plan.States.Count > 0) w.Line("public bool HasInitialState => Host.HasInitialState;");
         if (plan.Finals.Count > 0) w.Line("public bool InjectFinal => Host.InjectFinal;");
+        if (ModelEmitter.KeepsStartPosition(plan)) w.Line("public int StartPosition => Host.StartPosition; // set by the host's forward pass");
         w.Line("public int[] lengths => Host.lengths;");
         string at = "Host.Floats.Length";
         foreach (BufferRef b in plan.Buffers)

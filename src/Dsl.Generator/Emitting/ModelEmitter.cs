@@ -413,11 +413,14 @@ internal static class ModelEmitter
     }
 
     /// <summary>
-    /// A model that continues a sequence from a state (its self-attention reading the keys of earlier passes from a cache)
-    /// keeps where the last pass started: its self-attention weights are those of a pass from position 0 only.
+    /// A model whose self-attention reads the keys of earlier passes from a cache when it continues a sequence from a state:
+    /// its self-attention weights are those of a pass from position 0 only.
     /// </summary>
-    private static bool KeepsStartPosition(ModelPlan plan) =>
+    private static bool AttendsOverCache(ModelPlan plan) =>
         plan.Caches.Count > 0 && plan.Layers.Any(l => l.AttentionWeights is not null && !l.Layer.IsCrossAttention);
+
+    /// <summary>The workspace keeps where the last pass started: for the attention weights above, and for a backward pass that reads it.</summary>
+    internal static bool KeepsStartPosition(ModelPlan plan) => AttendsOverCache(plan) || plan.KeepsPosition;
 
     /// <summary>Models with attention layers expose the weights of the last pass, for inspection and heatmaps.</summary>
     private static void EmitAttentionWeights(SourceWriter w, ModelPlan plan)
@@ -432,7 +435,7 @@ internal static class ModelEmitter
         {
             var (weights, dims) = l.AttentionWeights!.Value;
             string read = $"return {T}.Tensor.Create({weights.Ws}.ToArray(), new global::System.IntPtr[] {{ {dims} }});";
-            if (!KeepsStartPosition(plan) || l.Layer.IsCrossAttention)
+            if (!AttendsOverCache(plan) || l.Layer.IsCrossAttention)
             {
                 w.Line($"case \"{l.Name}\": {read}");
                 continue;
@@ -658,10 +661,18 @@ internal static class ModelEmitter
 
     /// <summary>
     /// Room in the state's key/value caches for the pass's <paramref name="steps"/>, made before the workspace is chosen: a
-    /// cache that would outgrow an array fails with the last pass's workspace (its attention weights) as it was.
+    /// cache that would outgrow an array fails with the last pass's workspace (its attention weights) as it was; and a pass
+    /// that would reach past a learned position table's rows is refused first.
     /// </summary>
     private static void ReserveCaches(SourceWriter w, ModelPlan plan, string steps)
     {
+        if (plan.Positions is { } limit)
+        {
+            // a learned position table has its rows: a pass past them is refused here, before any state or cache moves
+            w.Line($"if ((long)(state?.Position ?? 0) + {steps} > {limit.Positions}) throw new global::System.ArgumentException($\"Model '{plan.Model.Spec.Name}': " +
+                $"this pass's {{{steps}}} step(s) from position {{state?.Position ?? 0}} would reach position {{(long)(state?.Position ?? 0) + {steps} - 1}}, but layer '{limit.Layer}' holds positions 0 … {limit.Positions - 1} " +
+                $"(maxLength {limit.Positions}): pass fewer steps, or Reset the state to start a new sequence.\", \"{InputName(plan.Model)}\");");
+        }
         if (plan.Caches.Count > 0) w.Line($"state?.Reserve({steps});");
     }
 
@@ -682,7 +693,7 @@ internal static class ModelEmitter
             w.Line("public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since");
         }
         if (plan.States.Count > 0) w.Line("public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros");
-        if (KeepsStartPosition(plan)) w.Line("public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept");
+        if (KeepsStartPosition(plan)) w.Line("public int StartPosition;    // where in its sequence the last pass started (past 0, self-attention's weights over cached keys are not kept; a backward pass reads it)");
         w.Line("public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`");
         if (plan.FoldVocab > 0) w.Line($"public bool FoldsTokens => {plan.FoldVocab} < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector");
         w.Line("public readonly int[] lengths; // [B]");

@@ -14,4 +14,5 @@ internal enum LayerKind
     LayerNorm,
     Residual,
     PositionalEncoding,
+    PositionEmbedding,
 }

@@ -9,6 +9,7 @@ using Dsl.Generator.Layers.Input;
 using Dsl.Generator.Layers.LayerNorm;
 using Dsl.Generator.Layers.Lstm;
 using Dsl.Generator.Layers.PositionalEncoding;
+using Dsl.Generator.Layers.PositionEmbedding;
 using Dsl.Generator.Layers.Residual;
 using Dsl.Generator.Layers.Rnn;
 using Dsl.Generator.Parsing;
@@ -32,6 +33,7 @@ internal static class LayerRegistry
         new LayerNormLayer(),
         new ResidualLayer(),
         new PositionalEncodingLayer(),
+        new PositionEmbeddingLayer(),
     };
 
     private static readonly Dictionary<LayerKind, LayerDefinition> s_byKind = All.ToDictionary(d => d.Kind);

@@ -50,6 +50,8 @@ internal sealed class LowerContext
     private readonly List<GradientJoin> _joins = new();
     private readonly List<CacheRef> _caches = new();
     private readonly List<TiedRef> _tied = new();
+    private PositionLimit? _positionLimit;
+    private bool _keepsPosition;
     private readonly Dictionary<string, int> _shared = new();
     // every workspace member and parameter field taken: a layer's name is the user's, so that "packed" + "_weights" can meet
     // the shared "packed_weights", and "attention_in_proj" + "_weight" the attention's "in_proj_weight" field
@@ -189,11 +191,30 @@ internal sealed class LowerContext
         return cache;
     }
 
+    /// <summary>
+    /// The layer holds <paramref name="positions"/> positions (a learned position table): a pass whose last step, counted
+    /// from a carried state's position, would reach past them is refused at the model's entry, before anything runs. The
+    /// smallest limit of the model's layers holds.
+    /// </summary>
+    public void LimitPositions(int positions)
+    {
+        _positional = true;
+        if (_positionLimit is null || positions < _positionLimit.Positions) _positionLimit = new PositionLimit(positions, Name);
+    }
+
     /// <summary>The position of the pass's first step (the steps the carried state has taken); the state counts them.</summary>
     public Operand Position(bool throughPass = false)
     {
         _positional = true;
         return new PositionOperand(throughPass);
+    }
+
+    /// <summary>The position of the pass's first step as its forward pass kept it in the workspace: what a backward pass reads.</summary>
+    public Operand KeptPosition()
+    {
+        _positional = true;
+        _keepsPosition = true;
+        return new PositionOperand(Kept: true);
     }
 
     /// <summary>
@@ -218,6 +239,6 @@ internal sealed class LowerContext
     internal ModelPlan Finish(BufferRef? tokens, BufferRef targets, BufferRef values)
     {
         return new ModelPlan(Model, _parameters.ToEquatableArray(), _buffers.ToEquatableArray(), Layers.ToEquatableArray(), _states.ToEquatableArray(),
-            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray() };
+            _finals.ToEquatableArray(), _joins.ToEquatableArray(), _caches.ToEquatableArray(), _positional, tokens, targets, values, _foldVocab) { Tied = _tied.ToEquatableArray(), Positions = _positionLimit, KeepsPosition = _keepsPosition };
     }
 }

@@ -111,6 +111,9 @@ internal sealed record StateRef(string Field, string Name, int Width, BufferRef 
 /// A layer's key/value cache, held by the carried <c>State</c> (field <see cref="Field"/>): [capacity, B, Width], one
 /// row per step taken and sequence; the state grows it as the sequence grows (<see cref="ModelPlan.Positional"/>).
 /// </summary>
+/// <summary>A layer that holds <see cref="Positions"/> positions: a pass reaching position <see cref="Positions"/> or past it is refused.</summary>
+internal sealed record PositionLimit(int Positions, string Layer);
+
 internal sealed record CacheRef(string Field, int Width, string Comment);
 
 /// <summary>An encoder's final state for a decoder to start from: [B, Width], directions concatenated, and its gradient.</summary>
@@ -188,4 +191,10 @@ internal sealed record ModelPlan(
 
     /// <summary>The parameter names that are another's tensor (weight tying), in layer order; none in most models.</summary>
     public EquatableArray<TiedRef> Tied { get; init; } = EquatableArray<TiedRef>.Empty;
+
+    /// <summary>The fewest positions a layer of the model holds (a learned position table), and that layer; null: no limit.</summary>
+    public PositionLimit? Positions { get; init; }
+
+    /// <summary>True when a backward pass reads where its forward pass started (<c>ws.StartPosition</c>, a learned position table's rows).</summary>
+    public bool KeepsPosition { get; init; }
 }

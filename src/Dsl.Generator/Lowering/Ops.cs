@@ -59,9 +59,10 @@ internal sealed record CacheOperand(CacheRef Cache) : Operand;
 
 /// <summary>
 /// The position of the pass's first step in its sequence: the steps the carried state has taken (0 without a state);
-/// <see cref="ThroughPass"/>: plus the pass's steps (the keys a stepping pass attends over).
+/// <see cref="ThroughPass"/>: plus the pass's steps (the keys a stepping pass attends over); <see cref="Kept"/>: as the
+/// forward pass recorded it in the workspace, for the backward pass (which runs after the state has moved on).
 /// </summary>
-internal sealed record PositionOperand(bool ThroughPass = false) : Operand;
+internal sealed record PositionOperand(bool ThroughPass = false, bool Kept = false) : Operand;
 
 /// <summary>The operand in a training pass, none in inference (a dropout mask on attention weights).</summary>
 internal sealed record TrainingOnlyOperand(Operand Of) : Operand;
@@ -192,6 +193,7 @@ internal static class Kernels
 {
     public const string LayerNorm = "LayerNormKernel";
     public const string PositionalEncoding = "PositionalEncodingKernel";
+    public const string PositionEmbedding = "PositionEmbeddingKernel";
     public const string Attention = "AttentionKernel";
     public const string CrossAttention = "CrossAttentionKernel";
     public const string Layout = "Layout";

@@ -279,3 +279,31 @@ public static class PositionalEncodingKernel
         device.Kernels.AddStepRows(n, rows, x.View, y.View, batch, width);
     }
 }
+
+/// <summary>A learned position embedding on the device, as <c>Dsl.Kernels.PositionEmbeddingKernel</c>.</summary>
+public static class PositionEmbeddingKernel
+{
+    /// <summary>y[t, b] = x[t, b] + table[position + t].</summary>
+    public static void Add(int steps, int batch, int width, int position, DeviceSpan table, DeviceSpan x, DeviceSpan y)
+    {
+        int n = steps * batch * width;
+        if (n == 0) return;
+        x.Device.Kernels.AddStepRows(n, Rows(steps, width, position, table), x.View, y.View, batch, width);
+    }
+
+    /// <summary>dtable[position + t] += Σ_b dy[t, b].</summary>
+    public static void Backward(int steps, int batch, int width, int position, DeviceSpan dy, DeviceSpan dtable)
+    {
+        if (steps * width == 0) return;
+        dy.Device.Kernels.AddStepSums(steps * width, dy.View, Rows(steps, width, position, dtable), batch, width);
+    }
+
+    /// <summary>The table's rows position … position + steps − 1, checked against its length.</summary>
+    private static ArrayView<float> Rows(int steps, int width, int position, DeviceSpan table)
+    {
+        long start = (long)position * width, length = (long)steps * width;
+        if (position < 0 || start + length > table.View.Length)
+            throw new System.ArgumentOutOfRangeException(nameof(position), $"PositionEmbedding: positions {position} … {position + (long)steps - 1} asked for, but the table holds {table.View.Length / System.Math.Max(1, width)}.");
+        return table.View.SubView(start, length);
+    }
+}

@@ -61,6 +61,9 @@ public sealed record ResidualInfo(string Name, int Width, bool OutIsSequence, in
 /// <summary><c>[PositionalEncoding]</c>.</summary>
 public sealed record PositionalEncodingInfo(string Name, int Width) : LayerInfo(Name, Width, Width, true);
 
+/// <summary><c>[PositionEmbedding]</c>: a learned table of <see cref="MaxLength"/> positions, <c>{Name}.weight</c> [MaxLength, Width].</summary>
+public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength) : LayerInfo(Name, Width, Width, true);
+
 /// <summary><c>[Attention]</c>: self-attention, pooling, or cross-attention over an encoder's outputs (<see cref="MemoryWidth"/> &gt; 0).</summary>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence);

@@ -307,3 +307,43 @@ public static class PositionalEncodingKernel
         }
     }
 }
+
+/// <summary>A learned position embedding (GPT-2's wpe): a table of one row per position, added to each step's input.</summary>
+public static class PositionEmbeddingKernel
+{
+    /// <summary>y[t, b] = x[t, b] + table[position + t] for time-major [T, B, W]: steps that start at <paramref name="position"/>.</summary>
+    public static void Add(int steps, int batch, int width, int position, ReadOnlySpan<float> table, ReadOnlySpan<float> x, Span<float> y)
+    {
+        Rows(steps, batch, width, position, table.Length, x.Length, y.Length);
+        for (int t = 0; t < steps; t++)
+        {
+            ReadOnlySpan<float> row = table.Slice((position + t) * width, width);
+            for (int b = 0; b < batch; b++)
+            {
+                int at = (t * batch + b) * width;
+                TensorPrimitives.Add(x.Slice(at, width), row, y.Slice(at, width));
+            }
+        }
+    }
+
+    /// <summary>dtable[position + t] += Σ_b dy[t, b], the batch's rows added in order.</summary>
+    public static void Backward(int steps, int batch, int width, int position, ReadOnlySpan<float> dy, Span<float> dtable)
+    {
+        Rows(steps, batch, width, position, dtable.Length, dy.Length, dy.Length);
+        for (int t = 0; t < steps; t++)
+        {
+            Span<float> row = dtable.Slice((position + t) * width, width);
+            for (int b = 0; b < batch; b++) TensorPrimitives.Add(row, dy.Slice((t * batch + b) * width, width), row);
+        }
+    }
+
+    private static void Rows(int steps, int batch, int width, int position, int table, int x, int y)
+    {
+        if (steps < 0 || batch < 0 || width < 0 || position < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"PositionEmbedding: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more.");
+        if ((long)(position + (long)steps) * width > table)
+            throw new ArgumentOutOfRangeException(nameof(position), $"PositionEmbedding: positions {position} … {position + (long)steps - 1} asked for, but the table holds {table / Math.Max(1, width)}.");
+        long n = (long)steps * batch * width;
+        if (x < n || y < n) throw new ArgumentException($"PositionEmbedding: [T = {steps}, B = {batch}, W = {width}] needs {n} values, got {Math.Min(x, y)}.");
+    }
+}

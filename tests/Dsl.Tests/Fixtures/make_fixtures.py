@@ -172,6 +172,8 @@ class Stack(nn.Module):
                 continue
             if kind == "embedding":
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
+            elif kind == "positionembedding":  # GPT-2's wpe: a learned row per position, added (width unchanged)
+                module = nn.Embedding(spec[1], width)
             elif kind == "dense":
                 module, width = nn.Linear(width, spec[1], bias="nobias" not in spec[3:]), spec[1]
                 if "tied" in spec[3:]:  # weight tying: the table of the embedding (first) is the weight
@@ -216,6 +218,8 @@ class Stack(nn.Module):
                 continue
             if kind == "embedding":
                 x = m(x)
+            elif kind == "positionembedding":
+                x = x + m(torch.arange(x.shape[1]))
             elif kind == "attention":
                 opts = spec[2] if len(spec) > 2 else {}
                 steps = x.shape[1]
@@ -347,6 +351,11 @@ CASES = [
     ("NanoGptBlock", [("embedding", 13, 8), ("positionalencoding",), ("layernorm", 1e-5, "nobias"), ("attention", 2, {"causal": True}),
                       ("residual", 2), ("layernorm", 1e-5, "nobias"), ("dense", 32, "gelu"), ("dense", 8, None, "nobias"), ("residual", 3),
                       ("layernorm", 1e-5, "nobias"), ("dense", 13, None, "tied", "nobias")], 3, 7, "ce"),
+    # GPT-2's learned positions (wpe, nn.Embedding(block_size, n_embd)) instead of the sinusoids, in a pre-norm block
+    ("Gpt2Block", [("embedding", 13, 8), ("positionembedding", 9), ("layernorm",), ("attention", 2, {"causal": True}), ("residual", 2),
+                   ("layernorm",), ("dense", 32, "gelu_tanh"), ("dense", 8), ("residual", 3), ("layernorm",), ("dense", 13, None, "tied", "nobias")], 3, 7, "ce"),
+    # learned positions on feature vectors, under an LSTM
+    ("PositionEmbeddingLstm", [("input", 3), ("positionembedding", 6), ("lstm", 5), ("dense", 2)], 2, 6, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1160,6 +1169,11 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--stream" in sys.argv:  # only the Stream* files
         make_streams()
+        sys.exit(0)
+    if "--positions" in sys.argv:  # only the learned position embeddings' cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case in ("Gpt2Block", "PositionEmbeddingLstm"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--tied" in sys.argv:  # only the *Tied cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

@@ -81,6 +81,20 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0002_APositionEmbeddingWithoutPositions()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [PositionEmbedding([|maxLength: 0|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'positionembedding': maxLength must be positive, but is 0", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1001_APositionEmbeddingFedOneVector()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Gru(4, ReturnSequences = false)] [[|PositionEmbedding(8)|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'positionembedding' expects a sequence but 'gru' returns its last step only (ReturnSequences = false)", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0002_NonPositiveLayersMarksTheNamedArgument()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(features: 3)] [Gru(4, [|Layers = -1|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);

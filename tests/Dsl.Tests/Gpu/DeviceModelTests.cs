@@ -57,6 +57,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GcTiedDense), nameof(GcTiedGru), nameof(AttentionTied), nameof(GcDenseWithoutBias),
         // GELU, from the kept pre-activation, in a GPT-style block
         nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock), nameof(GcNormWithoutShift),
+        // learned positions (GPT-2's wpe), from a carried state past its start too
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

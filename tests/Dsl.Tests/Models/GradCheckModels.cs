@@ -99,6 +99,21 @@ public partial class GcSiluGeluTanh;
 [Dense(2)]
 public partial class GcNormWithoutShift;
 
+// Learned positions (GPT-2's wpe) before causal attention, and on feature vectors under a GRU: tables long enough for the
+// device tests' passes from a carried state and their steps.
+[Embedding(vocab: 7, dim: 4)]
+[PositionEmbedding(maxLength: 16)]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[Dense(7)]
+public partial class GcPositionEmbedding;
+
+[Input(features: 3)]
+[PositionEmbedding(maxLength: 16)]
+[Gru(hidden: 4)]
+[Dense(2)]
+public partial class GcPositionEmbeddingGru;
+
 [Input(features: 3)]
 [Lstm(hidden: 5, Layers = 2, Bidirectional = true, LearnInitialState = true)]
 [Dense(3)]

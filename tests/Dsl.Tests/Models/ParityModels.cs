@@ -296,6 +296,27 @@ public partial class GptBlock;
 [Dense(13, TieEmbedding = true, Bias = false)]
 public partial class NanoGptBlock;
 
+// GPT-2's learned positions (wpe) in a pre-norm block, its feed-forward with GELU's tanh form, the output layer tied.
+[Embedding(vocab: 13, dim: 8)]
+[PositionEmbedding(maxLength: 9)]
+[LayerNorm]
+[Attention(Heads = 2, Causal = true)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Dense(32, Activation = Activation.GeluTanh)]
+[Dense(8)]
+[Residual(Layers = 3)]
+[LayerNorm]
+[Dense(13, TieEmbedding = true, Bias = false)]
+public partial class Gpt2Block;
+
+// Learned positions on feature vectors, under an LSTM.
+[Input(features: 3)]
+[PositionEmbedding(maxLength: 6)]
+[Lstm(hidden: 5)]
+[Dense(2)]
+public partial class PositionEmbeddingLstm;
+
 // GELU's tanh form (GPT-2's "gelu_new") and SiLU.
 [Input(features: 5)]
 [Dense(8, Activation = Activation.Silu)]

@@ -28,6 +28,38 @@ public class GradientCheckTests
     [Fact] public void GeluOnStepsAndOnAVector() => CheckFeatures(() => new GcGelu(seed: 23), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void SiluAndGeluTanh() => CheckFeatures(() => new GcSiluGeluTanh(seed: 24), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void LayerNormWithoutItsShift() => CheckFeatures(() => new GcNormWithoutShift(seed: 25), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
+    [Fact] public void LearnedPositionsBeforeCausalAttention() => CheckTokens(() => new GcPositionEmbedding(seed: 26), vocab: 7, classes: 7, batch: 3, steps: 5);
+    [Fact] public void LearnedPositionsUnderAGru() => CheckFeatures(() => new GcPositionEmbeddingGru(seed: 27), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
+
+    [Fact]
+    public void LearnedPositionsFromACarriedStatePastItsStart()
+    {
+        // a pass from a state that has taken 5 steps reads (and trains) rows 5 … 8 of the table; the rows before get nothing
+        var rng = new Rng(45);
+        float[] prefix = Enumerable.Range(0, 2 * 5 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] x = Enumerable.Range(0, 2 * 4 * 3).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, 2 * 4 * 2).Select(_ => rng.NextNormal()).ToArray();
+        // the state the prefix leaves with the unperturbed weights, a constant of every evaluation (Backward detaches it)
+        IModel<float> reference = new GcPositionEmbeddingGru(seed: 28);
+        IModelState start = reference.CreateState(2);
+        reference.Forward(new ReadOnlyTensorSpan<float>(prefix, [2, 5, 3]), start);
+        IModelState From(IModel<float> m)
+        {
+            IModelState state = m.CreateState(2);
+            m.Forward(new ReadOnlyTensorSpan<float>(prefix, [2, 5, 3]), state); // to position 5
+            for (int i = 0; i < state.Tensors.Count; i++) start.Tensors[i].AsSpan().CopyTo(state.Tensors[i].AsSpan());
+            return state;
+        }
+        Check<IModel<float>>(() => new GcPositionEmbeddingGru(seed: 28),
+            m => m.Backward(new ReadOnlyTensorSpan<float>(x, [2, 4, 3]), new ReadOnlyTensorSpan<float>(y, [2, 4, 2]), From(m)));
+        var model = new GcPositionEmbeddingGru(seed: 28);
+        ((IModel<float>)model).Backward(new ReadOnlyTensorSpan<float>(x, [2, 4, 3]), new ReadOnlyTensorSpan<float>(y, [2, 4, 2]), From(model));
+        float[] table = model.Parameters["positionembedding.weight"].GradAsSpan().ToArray();
+        Assert.All(table[..(5 * 3)], g => Assert.Equal(0f, g));
+        Assert.All(table[(9 * 3)..], g => Assert.Equal(0f, g));
+        Assert.Contains(table[(5 * 3)..(9 * 3)], g => g != 0f);
+    }
+
     [Fact] public void DenseLayersWithoutABias() => CheckFeatures(() => new GcDenseWithoutBias(seed: 22), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void TiedDenseAfterAGruThatFoldsTheTable() => CheckTokens(() => new GcTiedGru(seed: 21), vocab: 6, classes: 6, batch: 3, steps: 4);
     [Fact] public void LearnedLstmInitialState() => CheckFeatures(() => Perturbed(new GcLearnedLstmState(seed: 13)), features: 3, outputShape: [2, 4, 3], batch: 2, steps: 4);

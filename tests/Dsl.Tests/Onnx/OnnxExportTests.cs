@@ -77,6 +77,9 @@ public class OnnxExportTests
         nameof(GptBlock) => new GptBlock(seed: 60),
         nameof(GcSiluGeluTanh) => new GcSiluGeluTanh(seed: 61),
         nameof(NanoGptBlock) => new NanoGptBlock(seed: 62),
+        nameof(Gpt2Block) => new Gpt2Block(seed: 63),
+        nameof(GcPositionEmbedding) => new GcPositionEmbedding(seed: 64),
+        nameof(GcPositionEmbeddingGru) => new GcPositionEmbeddingGru(seed: 65),
         _ => throw new ArgumentException(name),
     };
 
@@ -92,6 +95,8 @@ public class OnnxExportTests
         nameof(GcDropout), nameof(GcGruManyToOneDense), nameof(GcVariationalLstm), nameof(GcVariationalGru), nameof(GcVariationalRnn), nameof(GcAttentionDotDropout), nameof(GcGeneralSelfCausal), nameof(GcReluWithInputDropout), nameof(GcGeneralSelfDropout), nameof(GcAdditivePoolDropout), nameof(GcMultiHeadPoolDropout), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcLstmProjection), nameof(GcGruChoStackedBidirectional),
         // weight tying: the output layer transposes the embedding's table
         nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias), nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock),
+        // learned positions: a Gather of the table's rows
+        nameof(Gpt2Block), nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -296,6 +301,8 @@ public class OnnxExportTests
     [InlineData(nameof(AttentionTied))]
     [InlineData(nameof(GptBlock))]
     [InlineData(nameof(NanoGptBlock))]
+    [InlineData(nameof(Gpt2Block))]
+    [InlineData(nameof(GcPositionEmbeddingGru))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

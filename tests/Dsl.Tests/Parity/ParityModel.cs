@@ -26,7 +26,8 @@ internal static class ParityModel
         nameof(AttentionGeneralSelf), nameof(AttentionAdditiveCausal), nameof(AttentionGeneralPool), nameof(AttentionAdditivePool),
         nameof(TransformerBlock), nameof(LstmResidualNorm),
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
-        nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock)
+        nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
+        nameof(Gpt2Block), nameof(PositionEmbeddingLstm)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -65,6 +66,8 @@ internal static class ParityModel
         nameof(GptBlock) => Tokens(new GptBlock()),
         nameof(FeedForwardActivations) => Floats(new FeedForwardActivations()),
         nameof(NanoGptBlock) => Tokens(new NanoGptBlock()),
+        nameof(Gpt2Block) => Tokens(new Gpt2Block()),
+        nameof(PositionEmbeddingLstm) => Floats(new PositionEmbeddingLstm()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -423,7 +423,7 @@ namespace Demo
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
             public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since
             public bool HasInitialState; // the last forward pass started from a carried state (copied below), not zeros
-            public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept
+            public int StartPosition;    // where in its sequence the last pass started (past 0, self-attention's weights over cached keys are not kept; a backward pass reads it)
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public bool FoldsTokens => 30 < T * B; // more ids than the token table has rows: the recurrent layer projects the table, not each id's vector
             public readonly int[] lengths; // [B]

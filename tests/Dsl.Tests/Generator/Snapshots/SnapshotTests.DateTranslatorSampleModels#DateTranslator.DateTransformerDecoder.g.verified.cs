@@ -430,7 +430,7 @@ namespace DateTranslator
             public global::Dsl.EncoderOutput? Memory; // what cross-attention reads in this pass
             public global::Dsl.EncoderOutput? Encoded; // this workspace's outputs as an encoder's
             public int EncodedAs;         // the last pass as an encoder: 1 for inference, 2 for training, 0 when another pass ran since
-            public int StartPosition;    // where in its sequence the last pass started: past 0, self-attention's weights over the cached keys are not kept
+            public int StartPosition;    // where in its sequence the last pass started (past 0, self-attention's weights over cached keys are not kept; a backward pass reads it)
             public bool HasLengths;      // the sequences are padded; their lengths are in `lengths`
             public readonly int[] lengths; // [B]
             public readonly float[] Floats; // every float buffer below is a view into this one allocation, at 64-byte steps from Origin

@@ -1,0 +1,97 @@
+using System.Numerics.Tensors;
+using Xunit;
+
+namespace Dsl.Tests.Models;
+
+/// <summary>
+/// <c>[PositionEmbedding(maxLength)]</c> beyond its PyTorch parity (Gpt2Block, PositionEmbeddingLstm), finite differences and
+/// the device and ONNX checks: the table's rows are the positions a carried state has reached, and a pass past the last row
+/// is refused before anything moves.
+/// </summary>
+public class PositionEmbeddingTests
+{
+    private static Tensor<float> Features(int batch, int steps, int seed)
+    {
+        var rng = new Rng((ulong)seed);
+        return Tensor.Create(Enumerable.Range(0, batch * steps * 3).Select(_ => rng.NextNormal()).ToArray(), [batch, steps, 3]);
+    }
+
+    [Fact]
+    public void TheTableIsOneParameterPerPositionAndFeedsTheLayerAfterIt()
+    {
+        var model = new GcPositionEmbeddingGru(seed: 1);
+        Parameter table = model.Parameters["positionembedding.weight"];
+        Assert.Equal([16, 3], table.Shape.ToArray());
+        // nn.Embedding's N(0, 1)
+        float[] values = table.AsSpan().ToArray();
+        double mean = values.Average(), sd = Math.Sqrt(values.Average(v => (v - mean) * (v - mean)));
+        Assert.InRange(sd, 0.6, 1.4);
+        Assert.Equal(new PositionEmbeddingInfo("positionembedding", 3, 16), GcPositionEmbeddingGru.Architecture.Layers[1]);
+        // adding a row's worth to position 2 changes step 2 of the output and nothing before it
+        Tensor<float> x = Features(2, 4, 3);
+        float[] before = Flat(model.Forward(x));
+        foreach (ref float v in table.AsSpan().Slice(2 * 3, 3)) v += 1f;
+        float[] after = Flat(model.Forward(x));
+        for (int b = 0; b < 2; b++)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                bool same = before.Skip((b * 4 + t) * 2).Take(2).SequenceEqual(after.Skip((b * 4 + t) * 2).Take(2));
+                Assert.Equal(t < 2, same);
+            }
+        }
+    }
+
+    [Fact]
+    public void AStateContinuesFromItsPositionAsOneLongerPassDoes()
+    {
+        var model = new GcPositionEmbeddingGru(seed: 2);
+        Tensor<float> x = Features(2, 7, 4);
+        float[] whole = Flat(model.Forward(x));
+        var state = model.CreateState(2);
+        var first = Flat(model.Forward(Tensor.Create(Slice(x, 0, 3), [2, 3, 3]), state));
+        var rest = Flat(model.Forward(Tensor.Create(Slice(x, 3, 7), [2, 4, 3]), state));
+        Assert.Equal(7, state.Position);
+        for (int b = 0; b < 2; b++)
+        {
+            Tolerance.AssertClose(whole.Skip(b * 14).Take(6).ToArray(), first.Skip(b * 6).Take(6).ToArray(), $"sequence {b}, steps 0-2");
+            Tolerance.AssertClose(whole.Skip(b * 14 + 6).Take(8).ToArray(), rest.Skip(b * 8).Take(8).ToArray(), $"sequence {b}, steps 3-6");
+        }
+    }
+
+    [Fact]
+    public void APassPastTheLastPositionIsRefusedBeforeAnythingMoves()
+    {
+        var model = new GcPositionEmbeddingGru(seed: 3);
+        // without a state: at most maxLength steps
+        var e = Assert.Throws<ArgumentException>(() => model.Forward(Features(1, 17, 5)));
+        Assert.Equal("input", e.ParamName);
+        Assert.Contains("would reach position 16, but layer 'positionembedding' holds positions 0 … 15 (maxLength 16)", e.Message);
+        Assert.Throws<ArgumentException>(() => model.Backward(Features(1, 17, 5), Features(1, 17, 6)[.., .., ..2]));
+        Assert.Equal(16, Flat(model.Forward(Features(1, 16, 5))).Length / 2);
+        // from a state at 14: two more steps, not three; the refused pass leaves the state where it was
+        var state = model.CreateState(1);
+        model.Forward(Features(1, 14, 7), state);
+        float[] h = state.Tensors[0].AsSpan().ToArray();
+        e = Assert.Throws<ArgumentException>(() => model.Forward(Features(1, 3, 8), state));
+        Assert.Contains("3 step(s) from position 14 would reach position 16", e.Message);
+        Assert.Equal(14, state.Position);
+        Assert.Equal(h, state.Tensors[0].AsSpan().ToArray());
+        model.Step(Tensor.Create(new float[3], [1, 3]), state);
+        model.Step(Tensor.Create(new float[3], [1, 3]), state);
+        Assert.Throws<ArgumentException>(() => model.Step(Tensor.Create(new float[3], [1, 3]), state));
+        Assert.Equal(16, state.Position);
+        // Reset starts the positions again
+        state.Reset();
+        model.Forward(Features(1, 16, 9), state);
+    }
+
+    private static float[] Slice(Tensor<float> x, int from, int to)
+    {
+        int steps = (int)x.Lengths[1];
+        float[] all = Flat(x);
+        return Enumerable.Range(0, 2).SelectMany(b => all.Skip((b * steps + from) * 3).Take((to - from) * 3)).ToArray();
+    }
+
+    private static float[] Flat(Tensor<float> t) => Dsl.Tests.Parity.ParityModel.Flatten(t);
+}
