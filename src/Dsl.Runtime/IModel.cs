@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Numerics.Tensors;
 
 namespace Dsl;
@@ -143,6 +144,17 @@ public interface IModel<TInput> : IModel
 
     /// <summary>Advances one step into a caller's buffer [batch, OutputWidth].</summary>
     void Step(ReadOnlyTensorSpan<TInput> input, IModelState state, TensorSpan<float> destination);
+}
+
+/// <summary>What a model's architecture bounds.</summary>
+internal static class ModelLimits
+{
+    /// <summary>
+    /// The fewest positions a learned position table of the model holds (<c>[PositionEmbedding(maxLength)]</c>) and that
+    /// layer's name: a sequence, with the steps a carried state has taken, is at most that long. Null: no such layer.
+    /// </summary>
+    public static (int Positions, string Layer)? Positions(IModel model) =>
+        model.Architecture?.Layers.OfType<PositionEmbeddingInfo>().OrderBy(p => p.MaxLength).Select(p => ((int, string)?)(p.MaxLength, p.Name)).FirstOrDefault();
 }
 
 /// <summary>Copying one model state into another of the same model.</summary>

@@ -459,6 +459,11 @@ internal static class ModelEmitter
         LayerPlan last = plan.Last;
         var context = new EmitContext(w, plan);
         w.Open($"global::Dsl.EncoderOutput global::Dsl.IEncoder<{t}>.Encode({InputType(m)} source, {L} lengths, bool training)");
+        if (plan.Positions is not null)
+        {
+            w.Line("int sourceSteps = ReadInputShape(source).Item2;");
+            LimitPositions(w, plan, "sourceSteps", "0", "source");
+        }
         w.Line("Workspace ws = LoadInput(source, lengths, 0, training, out int B, out int T);");
         w.Line(device ? "ForwardPass(ws, training, state: null, outputToHost: _deviceRun is null); // (on a device the outputs stay there)" : "ForwardPass(ws, training, state: null);");
         if (device) w.Line("_deviceRun?.ToHost(ws); // what the final states are gathered from, back on the host");
@@ -666,14 +671,20 @@ internal static class ModelEmitter
     /// </summary>
     private static void ReserveCaches(SourceWriter w, ModelPlan plan, string steps)
     {
-        if (plan.Positions is { } limit)
-        {
-            // a learned position table has its rows: a pass past them is refused here, before any state or cache moves
-            w.Line($"if ((long)(state?.Position ?? 0) + {steps} > {limit.Positions}) throw new global::System.ArgumentException($\"Model '{plan.Model.Spec.Name}': " +
-                $"this pass's {{{steps}}} step(s) from position {{state?.Position ?? 0}} would reach position {{(long)(state?.Position ?? 0) + {steps} - 1}}, but layer '{limit.Layer}' holds positions 0 … {limit.Positions - 1} " +
-                $"(maxLength {limit.Positions}): pass fewer steps, or Reset the state to start a new sequence.\", \"{InputName(plan.Model)}\");");
-        }
+        LimitPositions(w, plan, steps, "(state?.Position ?? 0)", InputName(plan.Model));
         if (plan.Caches.Count > 0) w.Line($"state?.Reserve({steps});");
+    }
+
+    /// <summary>
+    /// A learned position table has its rows: a pass of <paramref name="steps"/> from <paramref name="position"/> that would
+    /// reach past them is refused at the entry, before any workspace, state or cache moves.
+    /// </summary>
+    private static void LimitPositions(SourceWriter w, ModelPlan plan, string steps, string position, string input)
+    {
+        if (plan.Positions is not { } limit) return;
+        w.Line($"if ((long){position} + {steps} > {limit.Positions}) throw new global::System.ArgumentException($\"Model '{plan.Model.Spec.Name}': " +
+            $"this pass's {{{steps}}} step(s) from position {{{position}}} would reach position {{(long){position} + {steps} - 1}}, but layer '{limit.Layer}' holds positions 0 … {limit.Positions - 1} " +
+            $"(maxLength {limit.Positions}): pass fewer steps, or Reset the state to start a new sequence.\", \"{input}\");");
     }
 
     private static void EmitWorkspace(SourceWriter w, ModelPlan plan)

@@ -107,13 +107,13 @@ internal sealed record BufferRef(string Name, int Width, Rows Rows, BufferUse Us
 /// <summary>One tensor of the carried <c>State</c> (a recurrent layer's h or c), and the workspace's copy a pass starts from.</summary>
 internal sealed record StateRef(string Field, string Name, int Width, BufferRef Initial, BufferRef InitialGrad, ParamRef? Learned = null);
 
+/// <summary>A layer that holds <see cref="Positions"/> positions: a pass reaching position <see cref="Positions"/> or past it is refused.</summary>
+internal sealed record PositionLimit(int Positions, string Layer);
+
 /// <summary>
 /// A layer's key/value cache, held by the carried <c>State</c> (field <see cref="Field"/>): [capacity, B, Width], one
 /// row per step taken and sequence; the state grows it as the sequence grows (<see cref="ModelPlan.Positional"/>).
 /// </summary>
-/// <summary>A layer that holds <see cref="Positions"/> positions: a pass reaching position <see cref="Positions"/> or past it is refused.</summary>
-internal sealed record PositionLimit(int Positions, string Layer);
-
 internal sealed record CacheRef(string Field, int Width, string Comment);
 
 /// <summary>An encoder's final state for a decoder to start from: [B, Width], directions concatenated, and its gradient.</summary>

@@ -57,7 +57,7 @@ public sealed class StreamBatcher
     public long Targets => (long)BatchSize * (StreamLength - 1);
 
     /// <summary>Batches per pass: ⌈(StreamLength − 1) / Steps⌉.</summary>
-    public int BatchCount => (StreamLength - 1 + Steps - 1) / Steps; // StreamLength − 1 ≥ 1, so no overflow below int.MaxValue
+    public int BatchCount => (StreamLength - 2) / Steps + 1; // ⌈(StreamLength − 1) / Steps⌉ with StreamLength ≥ 2, without overflowing
 
     /// <summary>
     /// One pass over the streams, in order: batch i holds steps [i · Steps, i · Steps + n) of every stream, n = min(Steps,
@@ -65,9 +65,9 @@ public sealed class StreamBatcher
     /// </summary>
     public IEnumerable<TokenBatch> Batches()
     {
-        for (int start = 0; start < StreamLength - 1; start += Steps)
+        for (long at = 0; at < StreamLength - 1; at += Steps)
         {
-            int n = Math.Min(Steps, StreamLength - 1 - start);
+            int start = (int)at, n = Math.Min(Steps, StreamLength - 1 - start);
             var inputs = new int[BatchSize * n];
             var targets = new int[BatchSize * n];
             for (int b = 0; b < BatchSize; b++)

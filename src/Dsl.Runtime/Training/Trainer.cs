@@ -149,7 +149,8 @@ public sealed class Trainer
         int initialEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(training);
-        IModel<int> model = RequireStreamModel();
+        IModel<int> model = RequireStreamModel(training, nameof(training), train: true);
+        if (validation is not null) RequireStreamModel(validation, nameof(validation), train: false);
         training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
         validation?.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(validation));
         IModelState state = model.CreateState(training.BatchSize);
@@ -162,14 +163,20 @@ public sealed class Trainer
             validation is null ? null : () => Evaluate(validation), perplexity: true, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
     }
 
-    /// <summary>The token model a stream trains or evaluates, which must return a sequence and carry its state into training.</summary>
-    private IModel<int> RequireStreamModel()
+    /// <summary>
+    /// The token model a stream trains (<paramref name="train"/>) or evaluates: it returns a sequence, carries its state into
+    /// training when it trains, and holds as many positions as a stream has steps (a learned position table's rows).
+    /// </summary>
+    private IModel<int> RequireStreamModel(StreamBatcher data, string name, bool train)
     {
         IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: a StreamBatcher holds token ids.");
         if (!_model.ReturnsSequences)
             throw new InvalidOperationException($"{_model.GetType().Name} returns one vector per sequence ([batch, {_model.OutputWidth}]); a stream's targets are one token per step: train it on a Batcher of (sequence, label) pairs.");
-        if (!_model.TrainsFromCarriedState)
+        if (train && !_model.TrainsFromCarriedState)
             throw new InvalidOperationException($"{_model.GetType().Name} cannot train from a carried state (back-propagation does not reach its causal self-attention's key/value cache of the steps before): train it on windows of the text, a Batcher of (input, target) sequences.");
+        if (ModelLimits.Positions(_model) is { } limit && data.StreamLength - 1 > limit.Positions)
+            throw new ArgumentException($"{name}: each of its {data.BatchSize} streams is read as one sequence of {data.StreamLength - 1} steps, but layer '{limit.Layer}' of {_model.GetType().Name} holds {limit.Positions} positions (maxLength): " +
+                $"cut the text into more streams (a larger batchSize, {(data.Targets + limit.Positions - 1) / limit.Positions} or more), or train on windows of it (a Batcher).", name);
         return model;
     }
 
@@ -359,7 +366,7 @@ public sealed class Trainer
     public (float Loss, float Accuracy) Evaluate(StreamBatcher data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        IModel<int> model = RequireStreamModel();
+        IModel<int> model = RequireStreamModel(data, nameof(data), train: false);
         data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
         IModelState state = model.CreateState(data.BatchSize);
         double sum = 0, right = 0;

@@ -125,10 +125,14 @@ public sealed class TruncatedBptt<TInput>
 
     private void BeginPass(int batch, int steps)
     {
-        // a second window would start from a carried state, which such a model refuses mid-pass, after the first update
-        if (!IndependentChunks && steps > K1 && !_model.TrainsFromCarriedState)
+        // a window that starts past step 0 starts from a carried state, which such a model refuses mid-pass, after an update
+        if (!IndependentChunks && steps > K2 && !_model.TrainsFromCarriedState)
             throw new InvalidOperationException($"{_model.GetType().Name} cannot train from a carried state (back-propagation does not reach its causal self-attention's key/value cache of the steps before), " +
-                $"and {steps} steps in windows of {K1} would carry one: train it on whole sequences (k1 ≥ steps), or with independentChunks: true.");
+                $"and {steps} steps in windows of {K2} would carry one: train it on whole sequences (k2 ≥ steps), or with independentChunks: true.");
+        // a carried state reaches the sequence's last step; independent chunks their own lengths
+        int reach = IndependentChunks ? Math.Min(K1, steps) : steps;
+        if (ModelLimits.Positions(_model) is { } limit && reach > limit.Positions)
+            throw new ArgumentException($"steps: the state carried through {reach} steps would pass layer '{limit.Layer}''s {limit.Positions} positions (maxLength) of {_model.GetType().Name}; train on sequences of at most {limit.Positions} steps.", nameof(steps));
         if (IndependentChunks) return;
         if (_known is null || _known.Batch != batch)
         {

@@ -131,6 +131,13 @@ public partial class StreamLstm;
 [Dense(9)]
 public partial class StreamGru;
 
+// (not from a fixture) learned positions under a GRU: a stream's sequences must fit the table
+[Embedding(vocab: 9, dim: 4)]
+[PositionEmbedding(maxLength: 20)]
+[Gru(hidden: 6)]
+[Dense(9)]
+public partial class StreamPositions;
+
 // Padded sequences with lengths (Fixtures/make_fixtures.py, make_masked).
 
 [Embedding(vocab: 9, dim: 4)]

@@ -81,6 +81,10 @@ public class PositionEmbeddingTests
         model.Step(Tensor.Create(new float[3], [1, 3]), state);
         Assert.Throws<ArgumentException>(() => model.Step(Tensor.Create(new float[3], [1, 3]), state));
         Assert.Equal(16, state.Position);
+        // an encoder's source too (an encoder–decoder's), before its workspace is touched
+        e = Assert.Throws<ArgumentException>(() => ((IEncoder<float>)model).Encode(Features(1, 17, 10), default, training: false));
+        Assert.Equal("source", e.ParamName);
+        Assert.Equal(16, ((IEncoder<float>)model).Encode(Features(2, 16, 10), default, training: false).Steps);
         // Reset starts the positions again
         state.Reset();
         model.Forward(Features(1, 16, 9), state);

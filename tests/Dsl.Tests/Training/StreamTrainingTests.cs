@@ -211,14 +211,45 @@ public class StreamTrainingTests
         Assert.Contains("cannot train from a carried state", Assert.Throws<InvalidOperationException>(() => new TruncatedBptt<int>(gpt, 4, 4).Train(x, y, 2, 8, () => updates++)).Message);
         Assert.Equal(0, updates);
         Assert.Equal(before, gpt.Parameters[0].AsSpan().ToArray());
-        // windows that carry nothing: independent chunks, or one window over the whole sequence
+        // windows that carry nothing: independent chunks, one window over the whole sequence, windows of k2 from its start
         new TruncatedBptt<int>(gpt, 4, 4, independentChunks: true).Train(x, y, 2, 8, () => updates++);
         new TruncatedBptt<int>(gpt, 8, 8).Train(x, y, 2, 8, () => updates++);
-        Assert.Equal(3, updates);
+        new TruncatedBptt<int>(gpt, 4, 8).Train(x, y, 2, 8, () => updates++);
+        Assert.Equal(5, updates);
+        // evaluating is inference: its cache carries the stream
+        Assert.True(float.IsFinite(new Trainer(gpt, new Sgd(gpt.Parameters, 0.1f)).Evaluate(new StreamBatcher(Ids(40, 13, seed: 4), 2, 4)).Loss));
         // a model of feature vectors
         var features = new StatefulGru();
         Assert.Contains("feature vectors", Assert.Throws<InvalidOperationException>(() =>
             new Trainer(features, new Sgd(features.Parameters, 0.1f)).Fit(data, null, 1)).Message);
+    }
+
+    [Fact]
+    public void AStreamLongerThanTheModelsPositionsIsRefusedBeforeAnyStep()
+    {
+        // 2 streams of 30 tokens are sequences of 29 steps: past the table's 20 positions
+        var model = new StreamPositions(seed: 1);
+        float[] before = model.Parameters["positionembedding.weight"].AsSpan().ToArray();
+        int[] ids = Ids(60, 9, seed: 5);
+        var trainer = new Trainer(model, new Sgd(model.Parameters, 0.1f));
+        var e = Assert.Throws<ArgumentException>(() => trainer.Fit(new StreamBatcher(ids, 2, 5), null, 1));
+        Assert.Contains("sequence of 29 steps, but layer 'positionembedding' of StreamPositions holds 20 positions", e.Message);
+        Assert.Contains("batchSize, 3 or more", e.Message);
+        e = Assert.Throws<ArgumentException>(() => trainer.Fit(new StreamBatcher(ids, 3, 5), new StreamBatcher(ids, 2, 5), 1));
+        Assert.Equal("validation", e.ParamName);
+        Assert.Throws<ArgumentException>(() => trainer.Evaluate(new StreamBatcher(ids, 2, 5)));
+        Assert.Equal(before, model.Parameters["positionembedding.weight"].AsSpan().ToArray());
+        // 3 streams of 20: 19 steps each, epoch after epoch from position 0
+        TrainingReport report = trainer.Fit(new StreamBatcher(ids, 3, 5), new StreamBatcher(ids, 4, 5), epochs: 3);
+        Assert.Equal(3, report.Epochs);
+        Assert.NotEqual(before, model.Parameters["positionembedding.weight"].AsSpan().ToArray());
+        // TruncatedBptt carries the state through the whole sequence: at most 20 steps (independent chunks: their own)
+        int updates = 0;
+        int[] x = Ids(2 * 25, 9, seed: 6), y = Ids(2 * 25, 9, seed: 7);
+        Assert.Throws<ArgumentException>(() => new TruncatedBptt<int>(model, 5, 5).Train(x, y, 2, 25, () => updates++));
+        Assert.Equal(0, updates);
+        new TruncatedBptt<int>(model, 5, 5, independentChunks: true).Train(x, y, 2, 25, () => updates++);
+        Assert.Equal(5, updates);
     }
 
     private sealed class Reports(List<TrainingProgress> reports) : IProgress<TrainingProgress>
