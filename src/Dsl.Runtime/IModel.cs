@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using System.Numerics.Tensors;
 
 namespace Dsl;
@@ -153,8 +152,29 @@ internal static class ModelLimits
     /// The fewest positions a learned position table of the model holds (<c>[PositionEmbedding(maxLength)]</c>) and that
     /// layer's name: a sequence, with the steps a carried state has taken, is at most that long. Null: no such layer.
     /// </summary>
-    public static (int Positions, string Layer)? Positions(IModel model) =>
-        model.Architecture?.Layers.OfType<PositionEmbeddingInfo>().OrderBy(p => p.MaxLength).Select(p => ((int, string)?)(p.MaxLength, p.Name)).FirstOrDefault();
+    public static (int Positions, string Layer)? Positions(IModel model)
+    {
+        // (no LINQ: a training step of an encoder–decoder checks it, and allocates nothing)
+        (int, string)? fewest = null;
+        if (model.Architecture is { } architecture)
+        {
+            for (int i = 0; i < architecture.Layers.Count; i++)
+            {
+                if (architecture.Layers[i] is PositionEmbeddingInfo p && (fewest is null || p.MaxLength < fewest.Value.Item1)) fewest = (p.MaxLength, p.Name);
+            }
+        }
+        return fewest;
+    }
+
+    /// <summary>
+    /// Refuses (naming <paramref name="parameter"/>) <paramref name="steps"/> from position 0 past the model's learned
+    /// positions, before anything runs; <paramref name="what"/> says what the steps are.
+    /// </summary>
+    public static void RequirePositions(IModel model, long steps, string parameter, string what)
+    {
+        if (Positions(model) is { } limit && steps > limit.Positions)
+            throw new ArgumentException($"{parameter}: {what} take {steps} positions, but layer '{limit.Layer}' of {model.GetType().Name} holds {limit.Positions} (maxLength).", parameter);
+    }
 }
 
 /// <summary>Copying one model state into another of the same model.</summary>

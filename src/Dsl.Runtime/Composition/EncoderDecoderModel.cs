@@ -203,6 +203,9 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
             throw new ArgumentException($"decoderInput: expected [batch = {batch}, steps] (the source's batch), got {Shapes.Format(decoderInput.Lengths)}.", nameof(decoderInput));
         dims.Fill(-1);
         Check.Tokens(Check.Shape(decoderInput, nameof(decoderInput), "batch, steps", dims), Decoder.InputWidth, nameof(decoderInput));
+        // a learned position table's rows, the encoder's and the decoder's, before either runs
+        ModelLimits.RequirePositions(Encoder, source.Lengths[1], nameof(source), "the source's steps");
+        ModelLimits.RequirePositions(Decoder, dims[1], nameof(decoderInput), "the decoder's steps");
     }
 
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)

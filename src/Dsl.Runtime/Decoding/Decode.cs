@@ -198,6 +198,8 @@ public static class Decode
         if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
         if (endToken is int end && (uint)end >= (uint)model.OutputWidth)
             throw new ArgumentOutOfRangeException(nameof(endToken), end, $"must be a token id the model can choose, in [0, {model.OutputWidth})");
+        // the prefix and every token but the last are fed: past a learned position table, refused before the first step
+        ModelLimits.RequirePositions(model, prefix.Length + Math.Max(0L, maxLength - 1L), nameof(maxLength), $"the prefix's {prefix.Length} token(s) and up to {maxLength} − 1 generated ones fed back");
     }
 
     internal static void RequireSampling(float temperature, int topK, float topP, Rng? rng)

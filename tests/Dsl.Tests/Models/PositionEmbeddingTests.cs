@@ -90,6 +90,41 @@ public class PositionEmbeddingTests
         model.Forward(Features(1, 16, 9), state);
     }
 
+    [Fact]
+    public void AnEncoderDecoderRefusesEitherSidePastItsPositionsBeforeEitherRuns()
+    {
+        var model = new LearnedPositionSeq2Seq(seed: 4);
+        Tensor<int> Ids(int batch, int steps, int vocab) => Tensor.Create(Enumerable.Range(0, batch * steps).Select(i => (i * 7 + 3) % vocab).ToArray(), [batch, steps]);
+        float[] before = model.Parameters["decoder.positionembedding.weight"].AsSpan().ToArray();
+        // the decoder's 6 steps past its 5 positions: refused before the encoder runs (its workspace untouched, no gradient)
+        var e = Assert.Throws<ArgumentException>(() => model.Backward(Ids(2, 4, 10), default, Ids(2, 6, 9), Ids(2, 6, 9)));
+        Assert.Equal("decoderInput", e.ParamName);
+        Assert.Contains("the decoder's steps take 6 positions, but layer 'positionembedding' of LearnedPositionDecoder holds 5", e.Message);
+        Assert.All(model.Parameters, p => Assert.All(p.GradAsSpan().ToArray(), g => Assert.Equal(0f, g)));
+        e = Assert.Throws<ArgumentException>(() => model.Forward(Ids(2, 7, 10), default, Ids(2, 3, 9)));
+        Assert.Equal("source", e.ParamName);
+        // within both tables it trains
+        Assert.True(float.IsFinite(model.Backward(Ids(2, 6, 10), default, Ids(2, 5, 9), Ids(2, 5, 9))));
+        Assert.NotEqual(before, model.Parameters["decoder.positionembedding.weight"].GradAsSpan().ToArray());
+        // decoding: the start token and maxLength − 1 generated tokens are fed, at most 5
+        Assert.Throws<ArgumentException>(() => model.Greedy(Ids(1, 4, 10), startToken: 1, maxLength: 6));
+        Assert.InRange(model.Greedy(Ids(1, 4, 10), startToken: 1, maxLength: 5).Length, 1, 5);
+    }
+
+    [Fact]
+    public void DecodingPastTheTableIsRefusedBeforeTheFirstStep()
+    {
+        var model = new GcPositionEmbedding(seed: 5);
+        var rng = new Rng(3);
+        ulong first = new Rng(3).NextUInt64();
+        // 3 prefix tokens and 14 generated ones fed back: 17 positions of 16
+        var e = Assert.Throws<ArgumentException>(() => Decode.Sample(model, [1, 2, 3], maxLength: 15, temperature: 1f, topK: 0, rng));
+        Assert.Equal("maxLength", e.ParamName);
+        Assert.Contains("take 17 positions, but layer 'positionembedding' of GcPositionEmbedding holds 16", e.Message);
+        Assert.Equal(first, rng.NextUInt64());
+        Assert.Equal(14, Decode.Greedy(model, [1, 2, 3], maxLength: 14).Length);
+    }
+
     private static float[] Slice(Tensor<float> x, int from, int to)
     {
         int steps = (int)x.Lengths[1];

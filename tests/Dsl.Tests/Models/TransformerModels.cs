@@ -77,3 +77,25 @@ public partial class TransformerSeq2SeqPreNorm;
 [Attention(Heads = 4, Causal = true, Score = AttentionScore.Dot)]
 [Dense(11)]
 public partial class TinyGpt;
+
+// Learned positions on both sides (GPT-2's wpe, BERT's position embeddings): the source and the target each have their
+// table, 6 and 5 positions, and an encoder–decoder refuses longer ones before either side runs.
+[Embedding(vocab: 10, dim: 8)]
+[PositionEmbedding(maxLength: 6)]
+[Attention(Heads = 2)]
+[Residual]
+[LayerNorm]
+public partial class LearnedPositionEncoder;
+
+[Embedding(vocab: 9, dim: 8)]
+[PositionEmbedding(maxLength: 5)]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[Attention(Over = typeof(LearnedPositionEncoder), Heads = 2)]
+[Residual]
+[LayerNorm]
+[Dense(9)]
+public partial class LearnedPositionDecoder;
+
+[EncoderDecoder(typeof(LearnedPositionEncoder), typeof(LearnedPositionDecoder))]
+public partial class LearnedPositionSeq2Seq;
