@@ -29,7 +29,8 @@ public sealed record TrainingReport(int Epochs, float LastTrainingLoss, float? B
 /// A training loop in a few lines (Keras's <c>fit</c>): for a token model, batches from a <see cref="Batcher"/>, for a model
 /// of feature vectors (<c>[Input(features)]</c>), from a <see cref="FeatureBatcher"/> — read at their own lengths, so
 /// padding changes nothing; one target per step, or one per sequence for a many-to-one model —, or statefully over one
-/// long token stream from a <see cref="StreamBatcher"/> (the state carried from batch to batch), cross-entropy on class ids
+/// long token stream from a <see cref="StreamBatcher"/> or one long series from a <see cref="FeatureStreamBatcher"/> (the
+/// state carried from batch to batch), cross-entropy on class ids
 /// or the mean squared error on values,
 /// gradient clipping, an optimiser (stepping after every batch, or after every <c>accumulationSteps</c> batches on the
 /// gradient of all their targets together), an optional per-epoch schedule and an optional <see cref="ReduceLrOnPlateau"/>; progress
@@ -149,8 +150,9 @@ public sealed class Trainer
         int initialEpoch = 0)
     {
         ArgumentNullException.ThrowIfNull(training);
-        IModel<int> model = RequireStreamModel(training, nameof(training), train: true);
-        if (validation is not null) RequireStreamModel(validation, nameof(validation), train: false);
+        IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: fit it on a FeatureStreamBatcher.");
+        RequireStream(training.StreamLength - 1, training.Targets, nameof(training), train: true);
+        if (validation is not null) RequireStream(validation.StreamLength - 1, validation.Targets, nameof(validation), train: false);
         training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
         validation?.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(validation));
         IModelState state = model.CreateState(training.BatchSize);
@@ -164,20 +166,47 @@ public sealed class Trainer
     }
 
     /// <summary>
-    /// The token model a stream trains (<paramref name="train"/>) or evaluates: it returns a sequence, carries its state into
-    /// training when it trains, and holds as many positions as a stream has steps (a learned position table's rows).
+    /// <see cref="Fit(StreamBatcher, StreamBatcher?, int, int, IProgress{TrainingProgress}?, string?, CancellationToken, int)"/>
+    /// over one long series of feature vectors: batches in order, the state carried from each into the next (detached) and
+    /// reset at each epoch's start; a step is <c>Backward(input, targets, state)</c> with the mean squared error on value
+    /// targets or cross-entropy on class ids. The series is checked against the model first (features, the targets' width or
+    /// classes, finite values).
     /// </summary>
-    private IModel<int> RequireStreamModel(StreamBatcher data, string name, bool train)
+    public TrainingReport Fit(FeatureStreamBatcher training, FeatureStreamBatcher? validation, int epochs, int patience = int.MaxValue,
+        IProgress<TrainingProgress>? progress = null, string? checkpointPath = null, CancellationToken cancellationToken = default,
+        int initialEpoch = 0)
     {
-        IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: a StreamBatcher holds token ids.");
+        ArgumentNullException.ThrowIfNull(training);
+        IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: fit it on a StreamBatcher.");
+        RequireStream(training.StreamLength, (long)training.StreamLength * training.BatchSize, nameof(training), train: true);
+        if (validation is not null) RequireStream(validation.StreamLength, (long)validation.StreamLength * validation.BatchSize, nameof(validation), train: false);
+        training.Check(_model, nameof(training));
+        validation?.Check(_model, nameof(validation));
+        if (validation is not null && validation.Classes != training.Classes)
+            throw new ArgumentException($"validation: {(validation.Classes ? "class ids" : "values")} as targets, but the training data has {(training.Classes ? "class ids" : "values")}; validate on the same kind of targets.", nameof(validation));
+        IModelState state = model.CreateState(training.BatchSize);
+        return Run(() =>
+            {
+                state.Reset(); // each epoch reads the streams from their start, from a fresh state
+                return training.Batches();
+            }, training.BatchCount, random: null, b => b.Counted, b => Backward(model, b, state),
+            validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
+    }
+
+    /// <summary>
+    /// The model a stream trains (<paramref name="train"/>) or evaluates: it returns a sequence, carries its state into
+    /// training when it trains, and holds as many positions as a stream's <paramref name="steps"/> (a learned position
+    /// table's rows); <paramref name="total"/> is what all the streams hold, for the batch size that would fit.
+    /// </summary>
+    private void RequireStream(int steps, long total, string name, bool train)
+    {
         if (!_model.ReturnsSequences)
-            throw new InvalidOperationException($"{_model.GetType().Name} returns one vector per sequence ([batch, {_model.OutputWidth}]); a stream's targets are one token per step: train it on a Batcher of (sequence, label) pairs.");
+            throw new InvalidOperationException($"{_model.GetType().Name} returns one vector per sequence ([batch, {_model.OutputWidth}]); a stream's targets are one per step: train it on sequences with one label each (a Batcher or FeatureBatcher).");
         if (train && !_model.TrainsFromCarriedState)
-            throw new InvalidOperationException($"{_model.GetType().Name} cannot train from a carried state (back-propagation does not reach its causal self-attention's key/value cache of the steps before): train it on windows of the text, a Batcher of (input, target) sequences.");
-        if (ModelLimits.Positions(_model) is { } limit && data.StreamLength - 1 > limit.Positions)
-            throw new ArgumentException($"{name}: each of its {data.BatchSize} streams is read as one sequence of {data.StreamLength - 1} steps, but layer '{limit.Layer}' of {_model.GetType().Name} holds {limit.Positions} positions (maxLength): " +
-                $"cut the text into more streams (a larger batchSize, {(data.Targets + limit.Positions - 1) / limit.Positions} or more), or train on windows of it (a Batcher).", name);
-        return model;
+            throw new InvalidOperationException($"{_model.GetType().Name} cannot train from a carried state (back-propagation does not reach its causal self-attention's key/value cache of the steps before): train it on windows of the data (a Batcher or FeatureBatcher).");
+        if (ModelLimits.Positions(_model) is { } limit && steps > limit.Positions)
+            throw new ArgumentException($"{name}: each of its streams is read as one sequence of {steps} steps, but layer '{limit.Layer}' of {_model.GetType().Name} holds {limit.Positions} positions (maxLength): " +
+                $"cut the data into more streams (a larger batchSize, {(total + limit.Positions - 1) / limit.Positions} or more), or train on windows of it.", name);
     }
 
     /// <summary>Training data holds sequences, and so does validation data when there is some (an empty set: an error, not a NaN "best" loss).</summary>
@@ -193,6 +222,15 @@ public sealed class Trainer
         return b.Classes is { } classes
             ? model.Backward(input, new ReadOnlyTensorSpan<int>(classes, b.TargetShape), b.Lengths)
             : model.Backward(input, new ReadOnlyTensorSpan<float>(b.Values!, b.TargetShape), b.Lengths);
+    }
+
+    /// <summary>A training step on a stream's batch from the carried <paramref name="state"/> (every sequence at full length).</summary>
+    private static float Backward(IModel<float> model, FeatureBatch b, IModelState state)
+    {
+        var input = new ReadOnlyTensorSpan<float>(b.Inputs, b.InputShape);
+        return b.Classes is { } classes
+            ? model.Backward(input, new ReadOnlyTensorSpan<int>(classes, b.TargetShape), state)
+            : model.Backward(input, new ReadOnlyTensorSpan<float>(b.Values!, b.TargetShape), state);
     }
 
     /// <summary>The loop both Fits share, over batches of either kind: <paramref name="counted"/> targets each, <paramref name="backward"/> a training pass.</summary>
@@ -366,13 +404,51 @@ public sealed class Trainer
     public (float Loss, float Accuracy) Evaluate(StreamBatcher data)
     {
         ArgumentNullException.ThrowIfNull(data);
-        IModel<int> model = RequireStreamModel(data, nameof(data), train: false);
+        IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: evaluate it on a FeatureStreamBatcher.");
+        RequireStream(data.StreamLength - 1, data.Targets, nameof(data), train: false);
         data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
         IModelState state = model.CreateState(data.BatchSize);
         double sum = 0, right = 0;
         foreach (TokenBatch b in data.Batches())
             Score(model.Forward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), state), b.Targets, _model.OutputWidth, _model.LabelSmoothing, b.Targets.Length, ref sum, ref right);
         return ((float)(sum / data.Targets), (float)(right / data.Targets));
+    }
+
+    /// <summary>
+    /// The mean loss over every target of a series of feature vectors in inference mode, the state carried from each batch
+    /// into the next from a fresh one: the mean squared error on values (accuracy NaN), or cross-entropy on class ids (with
+    /// the model's label smoothing) and the fraction predicted right.
+    /// </summary>
+    public (float Loss, float Accuracy) Evaluate(FeatureStreamBatcher data)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: evaluate it on a StreamBatcher.");
+        RequireStream(data.StreamLength, (long)data.StreamLength * data.BatchSize, nameof(data), train: false);
+        data.Check(_model, nameof(data));
+        IModelState state = model.CreateState(data.BatchSize);
+        double sum = 0, targets = 0, right = 0;
+        foreach (FeatureBatch b in data.Batches())
+        {
+            Tensor<float> output = model.Forward(new ReadOnlyTensorSpan<float>(b.Inputs, b.InputShape), state);
+            if (b.Classes is { } classes)
+            {
+                int counted = b.Counted;
+                if (counted > 0) Score(output, classes, _model.OutputWidth, _model.LabelSmoothing, counted, ref sum, ref right);
+                targets += counted;
+                continue;
+            }
+            // the squared error of every value, summed in double: the mean over the whole series, as one Loss over it
+            var flat = new float[output.FlattenedLength];
+            output.FlattenTo(flat);
+            for (int i = 0; i < flat.Length; i++)
+            {
+                double d = (double)flat[i] - b.Values![i];
+                sum += d * d;
+            }
+            targets += flat.Length;
+        }
+        if (targets == 0) return (float.NaN, float.NaN);
+        return ((float)(sum / targets), data.Classes ? (float)(right / targets) : float.NaN);
     }
 
     /// <summary>Adds a batch's cross-entropy (times its <paramref name="counted"/> targets) and its right predictions (arg max).</summary>

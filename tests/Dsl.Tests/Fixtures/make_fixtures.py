@@ -852,11 +852,83 @@ def make_stream(case, layers, tokens, batch, bptt, valid_tokens, valid_batch, ep
     print(f"{case}: {len(batch_losses)} batches, epoch losses {epoch_losses}, validation {valid_losses}")
 
 
+def make_feature_stream(case, layers, steps_total, batch, bptt, valid_steps, valid_batch, epochs, classes, optimizer, clip, seed):
+    """Stateful training over one series of feature vectors (Keras's stateful=True; word_language_model's loop on floats):
+    the series cut into `batch` contiguous streams (the remainder dropped), read `bptt` steps at a time with the target of
+    each step given (a value vector: MSE, or a class id: cross-entropy), the state carried detached and zero at each epoch's
+    start, clip_grad_norm_, then the optimiser. Validation over its own series, its state carried; records every batch's
+    loss, each epoch's mean (over targets), the validation loss (and accuracy for classes) and the trained weights."""
+    model = new_model(case, layers, seed).double()
+    name, spec = next((n, sp) for n, sp in model.plan if sp[0] in ("rnn", "lstm", "gru"))
+    F_, H, W = layers[0][1], spec[1], layers[-1][1]
+    x_all, v_all = torch.randn(steps_total, F_), torch.randn(valid_steps, F_)
+    y_all = torch.randint(0, W, (steps_total,)) if classes else torch.randn(steps_total, W)
+    vy_all = torch.randint(0, W, (valid_steps,)) if classes else torch.randn(valid_steps, W)
+    opt = optimizer(model.parameters())
+
+    def streams(data, bsz):  # [bsz, L, ...]: stream b is the b-th contiguous piece
+        n = data.size(0) // bsz
+        return data[:n * bsz].reshape(bsz, n, *data.shape[1:])
+
+    def zeros(bsz):
+        z = torch.zeros(1, bsz, H, dtype=torch.float64)
+        return (z, z.clone()) if spec[0] == "lstm" else z
+
+    def detach(h):
+        return tuple(t.detach() for t in h) if isinstance(h, tuple) else h.detach()
+
+    def loss_of(out, y, reduction="mean"):
+        return F.cross_entropy(out.reshape(-1, W), y.reshape(-1), reduction=reduction) if classes else F.mse_loss(out, y.double(), reduction=reduction)
+
+    X, Y, VX, VY = streams(x_all, batch).double(), streams(y_all, batch), streams(v_all, valid_batch).double(), streams(vy_all, valid_batch)
+    batch_losses, epoch_losses, valid_losses, valid_accuracies = [], [], [], []
+    for epoch in range(epochs):
+        hidden, total, count = zeros(batch), 0.0, 0
+        for i in range(0, X.size(1), bptt):
+            n = min(bptt, X.size(1) - i)
+            hidden = detach(hidden)
+            opt.zero_grad()
+            out = model(X[:, i:i + n], {name: hidden})
+            hidden = model.finals[name]
+            loss = loss_of(out, Y[:, i:i + n])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            opt.step()
+            batch_losses.append(loss.item())
+            total += loss.item() * batch * n
+            count += batch * n
+        epoch_losses.append(total / count)
+        with torch.no_grad():
+            hidden, total, right, count = zeros(valid_batch), 0.0, 0, 0
+            for i in range(0, VX.size(1), bptt):
+                n = min(bptt, VX.size(1) - i)
+                out = model(VX[:, i:i + n], {name: hidden})
+                hidden = model.finals[name]
+                y = VY[:, i:i + n]
+                total += loss_of(out, y, "sum").item()
+                if classes:
+                    right += (out.argmax(-1) == y).sum().item()
+                count += y.numel()
+            valid_losses.append(total / count)
+            valid_accuracies.append(right / count)
+    f = lambda v: torch.tensor(v, dtype=torch.float32)
+    expected = {"inputs": x_all, "targets": y_all if classes else y_all.float(), "valid_inputs": v_all, "valid_targets": vy_all if classes else vy_all.float(),
+                "batch_losses": f(batch_losses), "epoch_losses": f(epoch_losses), "valid_losses": f(valid_losses), "valid_accuracies": f(valid_accuracies)}
+    for pname, p in model.named_parameters():
+        expected["trained." + pname] = p.detach().float()
+    save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
+    print(f"{case}: {len(batch_losses)} batches, epoch losses {epoch_losses}, validation {valid_losses}")
+
+
 def make_streams():
     make_stream("StreamLstm", [("embedding", 11, 5), ("lstm", 7, {"layers": 2}), ("dense", 11)], 203, 4, 8, 61, 3, 2,
                 lambda ps: torch.optim.SGD(ps, lr=0.5, momentum=0.5), 0.5, 310)
     make_stream("StreamGru", [("embedding", 9, 4), ("gru", 6), ("dense", 9)], 150, 3, 7, 45, 2, 3,
                 lambda ps: torch.optim.Adam(ps, lr=0.02), 1.0, 311)
+    make_feature_stream("FeatureStreamLstm", [("input", 3), ("lstm", 5), ("dense", 2)], 157, 4, 6, 50, 3, 2, False,
+                        lambda ps: torch.optim.Adam(ps, lr=0.02), 1.0, 312)
+    make_feature_stream("FeatureStreamGru", [("input", 4), ("gru", 6), ("dense", 3)], 120, 3, 7, 45, 2, 2, True,
+                        lambda ps: torch.optim.SGD(ps, lr=0.3), 0.5, 313)
 
 
 OPTIMIZERS = {

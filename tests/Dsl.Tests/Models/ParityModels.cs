@@ -131,6 +131,16 @@ public partial class StreamLstm;
 [Dense(9)]
 public partial class StreamGru;
 
+[Input(features: 3)]
+[Lstm(hidden: 5)]
+[Dense(2)]
+public partial class FeatureStreamLstm;
+
+[Input(features: 4)]
+[Gru(hidden: 6)]
+[Dense(3)]
+public partial class FeatureStreamGru;
+
 // (not from a fixture) learned positions under a GRU: a stream's sequences must fit the table
 [Embedding(vocab: 9, dim: 4)]
 [PositionEmbedding(maxLength: 20)]

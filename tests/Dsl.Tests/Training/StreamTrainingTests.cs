@@ -81,6 +81,110 @@ public class StreamTrainingTests
             Tolerance.AssertClose(expected["trained." + p.Name].ToFloat(), p.AsSpan(), $"{name} {p.Name} after {epochs} epochs");
     }
 
+    [Theory]
+    [InlineData(nameof(FeatureStreamLstm))]
+    [InlineData(nameof(FeatureStreamGru))]
+    public void TrainsOnASeriesOfFeatureVectorsAsPyTorchDoesStatefully(string name)
+    {
+        bool classes = name == nameof(FeatureStreamGru);
+        IModel<float> model = classes ? new FeatureStreamGru() : new FeatureStreamLstm();
+        model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
+        var expected = SafeTensors.Read(Fixture.Path(name + ".expected.safetensors"));
+        // the cases' settings, as make_streams() in make_fixtures.py gives them
+        (int batch, int steps, int validBatch, int epochs, float clip, Optimizer optimizer) = classes
+            ? (3, 7, 2, 2, 0.5f, (Optimizer)new Sgd(model.Parameters, learningRate: 0.3f))
+            : (4, 6, 3, 2, 1f, new Adam(model.Parameters, learningRate: 0.02f));
+        int features = model.InputWidth;
+        FeatureStreamBatcher Series(string inputs, string targets, int b) => classes
+            ? new FeatureStreamBatcher(expected[inputs].ToFloat(), features, expected[targets].ToInt32(), b, steps)
+            : new FeatureStreamBatcher(expected[inputs].ToFloat(), features, expected[targets].ToFloat(), b, steps);
+        FeatureStreamBatcher training = Series("inputs", "targets", batch), validation = Series("valid_inputs", "valid_targets", validBatch);
+        var reports = new List<TrainingProgress>();
+        new Trainer(model, optimizer, clipNorm: clip).Fit(training, validation, epochs, progress: new Reports(reports));
+
+        float[] batchLosses = expected["batch_losses"].ToFloat();
+        var running = new List<float>();
+        for (int e = 0; e < epochs; e++)
+        {
+            double sum = 0, count = 0;
+            int b = 0;
+            foreach (FeatureBatch fb in training.Batches())
+            {
+                sum += batchLosses[e * training.BatchCount + b++] * (double)fb.Counted;
+                count += fb.Counted;
+                running.Add((float)(sum / count));
+            }
+        }
+        Tolerance.AssertClose(running.ToArray(), reports.Where(r => !r.EndOfEpoch).Select(r => r.Loss).ToArray(), $"{name} running losses");
+        TrainingProgress[] ends = reports.Where(r => r.EndOfEpoch).ToArray();
+        Tolerance.AssertClose(expected["epoch_losses"].ToFloat(), ends.Select(r => r.Loss).ToArray(), $"{name} epoch losses");
+        Tolerance.AssertClose(expected["valid_losses"].ToFloat(), ends.Select(r => r.ValidationLoss!.Value).ToArray(), $"{name} validation losses");
+        if (classes) Assert.Equal(expected["valid_accuracies"].ToFloat(), ends.Select(r => r.ValidationAccuracy!.Value).ToArray());
+        else Assert.All(ends, r => Assert.True(float.IsNaN(r.ValidationAccuracy!.Value) && float.IsNaN(r.Perplexity)));
+        foreach (Parameter p in model.Parameters)
+            Tolerance.AssertClose(expected["trained." + p.Name].ToFloat(), p.AsSpan(), $"{name} {p.Name} after {epochs} epochs");
+    }
+
+    [Fact]
+    public void ASeriesIsCutIntoStreamsReadInOrder()
+    {
+        // 11 steps of 2 features, a 1-value target each, in 3 streams of 3 (2 dropped), read 2 steps at a time
+        float[] x = Enumerable.Range(0, 22).Select(i => (float)i).ToArray(), y = Enumerable.Range(0, 11).Select(i => 100f + i).ToArray();
+        var data = new FeatureStreamBatcher(x, features: 2, targets: y, batchSize: 3, steps: 2);
+        Assert.Equal((3, 2, 2, 1, 2, 1), (data.StreamLength, data.DroppedSteps, data.BatchCount, data.ValueWidth, data.Features, data.Classes ? 1 : 1));
+        FeatureBatch[] batches = data.Batches().ToArray();
+        Assert.Equal([0f, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15], batches[0].Inputs);
+        Assert.Equal([100f, 101, 103, 104, 106, 107], batches[0].Values);
+        Assert.Equal([4f, 5, 10, 11, 16, 17], batches[1].Inputs);
+        Assert.Equal([102f, 105, 108], batches[1].Values);
+        Assert.Equal([1, 1, 1], batches[1].Lengths);
+        var ids = new FeatureStreamBatcher(x, 2, Enumerable.Range(0, 11).ToArray(), batchSize: 3, steps: 2);
+        Assert.True(ids.Classes);
+        Assert.Equal([0, 1, 3, 4, 6, 7], ids.Batches().First().Classes);
+        // what does not fit is named
+        Assert.Contains("whole steps of 2 features", Assert.Throws<ArgumentException>(() => new FeatureStreamBatcher(x.AsSpan(0, 21), 2, y, 3, 2)).Message);
+        Assert.Contains("one per step", Assert.Throws<ArgumentException>(() => new FeatureStreamBatcher(x, 2, new int[12], 3, 2)).Message);
+        Assert.Contains("at least 12 steps", Assert.Throws<ArgumentException>(() => new FeatureStreamBatcher(x, 2, y, 12, 2)).Message);
+        // and what does not fit the model, before any step: a NaN, the features, the targets' width
+        var model = new FeatureStreamLstm(seed: 1);
+        float[] before = model.Parameters[0].AsSpan().ToArray();
+        var trainer = new Trainer(model, new Sgd(model.Parameters, 0.1f));
+        float[] series = Enumerable.Range(0, 60).Select(i => MathF.Sin(i)).ToArray(), targets = new float[40];
+        series[37] = float.NaN;
+        Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureStreamBatcher(series, 3, targets, 2, 4), null, 1)).Message);
+        Assert.Contains("reads 3", Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureStreamBatcher(new float[40], 2, targets, 2, 4), null, 1)).Message);
+        Assert.Contains("outputs 2", Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureStreamBatcher(new float[60], 3, new float[60], 2, 4), null, 1)).Message);
+        Assert.Equal(before, model.Parameters[0].AsSpan().ToArray());
+    }
+
+    [Fact]
+    public void AFeatureStreamStepIsABackwardFromTheCarriedState()
+    {
+        var rng = new Rng(9);
+        float[] x = Enumerable.Range(0, 41 * 3).Select(_ => rng.NextNormal()).ToArray(), y = Enumerable.Range(0, 41 * 2).Select(_ => rng.NextNormal()).ToArray();
+        var looped = new FeatureStreamLstm(seed: 4);
+        new Trainer(looped, new Sgd(looped.Parameters, 0.2f), clipNorm: null).Fit(new FeatureStreamBatcher(x, 3, y, 4, 3), null, epochs: 2);
+        var manual = new FeatureStreamLstm(seed: 4);
+        var sgd = new Sgd(manual.Parameters, 0.2f);
+        var state = manual.CreateState(4);
+        for (int epoch = 0; epoch < 2; epoch++)
+        {
+            state.Reset();
+            foreach (FeatureBatch b in new FeatureStreamBatcher(x, 3, y, 4, 3).Batches())
+            {
+                manual.Parameters.ZeroGrad();
+                manual.Backward(new ReadOnlyTensorSpan<float>(b.Inputs, [4, b.Steps, 3]), new ReadOnlyTensorSpan<float>(b.Values!, [4, b.Steps, 2]), state);
+                sgd.Step();
+            }
+        }
+        foreach (Parameter p in manual.Parameters) Assert.Equal(p.AsSpan().ToArray(), looped.Parameters[p.Name].AsSpan().ToArray());
+        // evaluation carries its state: the series as 4 whole sequences
+        var (loss, accuracy) = new Trainer(manual, sgd).Evaluate(new FeatureStreamBatcher(x, 3, y, 4, 3));
+        float whole = manual.Loss(new ReadOnlyTensorSpan<float>(x, [4, 10, 3]), new ReadOnlyTensorSpan<float>(y, [4, 10, 2]));
+        Assert.Equal(whole, loss, 1e-5f);
+        Assert.True(float.IsNaN(accuracy));
+    }
+
     [Fact]
     public void AStepIsABackwardFromTheCarriedStateAndEachEpochStartsAfresh()
     {
