@@ -17,6 +17,12 @@ public interface IModelState
     /// read them, or write them to start from a given state (PyTorch's h0, c0).
     /// </summary>
     System.Collections.Generic.IReadOnlyList<NamedTensor> Tensors { get; }
+
+    /// <summary>
+    /// The steps the state has taken since it was created or <see cref="Reset"/>, counted by a model that reads the position
+    /// (a positional encoding, a learned position table, a key/value cache); 0 for a state whose model does not count them.
+    /// </summary>
+    int Position => 0;
 }
 
 /// <summary>What every generated model offers whatever its input: parameters, shapes, the dropout generator.</summary>
@@ -166,15 +172,8 @@ internal static class ModelLimits
         return fewest;
     }
 
-    /// <summary>
-    /// Refuses (naming <paramref name="parameter"/>) <paramref name="steps"/> from position 0 past the model's learned
-    /// positions, before anything runs; <paramref name="what"/> says what the steps are.
-    /// </summary>
-    public static void RequirePositions(IModel model, long steps, string parameter, string what)
-    {
-        if (Positions(model) is { } limit && steps > limit.Positions)
-            throw new ArgumentException($"{parameter}: {what} take {steps} positions, but layer '{limit.Layer}' of {model.GetType().Name} holds {limit.Positions} (maxLength).", parameter);
-    }
+    /// <summary>The model's learned position table that <paramref name="steps"/> from position 0 would pass, or null when they fit.</summary>
+    public static (int Positions, string Layer)? Exceeded(IModel model, long steps) => Positions(model) is { } limit && steps > limit.Positions ? limit : null;
 }
 
 /// <summary>Copying one model state into another of the same model.</summary>

@@ -204,8 +204,10 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
         dims.Fill(-1);
         Check.Tokens(Check.Shape(decoderInput, nameof(decoderInput), "batch, steps", dims), Decoder.InputWidth, nameof(decoderInput));
         // a learned position table's rows, the encoder's and the decoder's, before either runs
-        ModelLimits.RequirePositions(Encoder, source.Lengths[1], nameof(source), "the source's steps");
-        ModelLimits.RequirePositions(Decoder, dims[1], nameof(decoderInput), "the decoder's steps");
+        if (ModelLimits.Exceeded(Encoder, source.Lengths[1]) is { } encoder)
+            throw new ArgumentException($"source: {source.Lengths[1]} steps, but layer '{encoder.Layer}' of {Encoder.GetType().Name} holds {encoder.Positions} positions (maxLength).", nameof(source));
+        if (ModelLimits.Exceeded(Decoder, dims[1]) is { } decoder)
+            throw new ArgumentException($"decoderInput: {dims[1]} steps, but layer '{decoder.Layer}' of {Decoder.GetType().Name} holds {decoder.Positions} positions (maxLength).", nameof(decoderInput));
     }
 
     private IDecoderState RequireOne(ReadOnlyTensorSpan<TSource> source)

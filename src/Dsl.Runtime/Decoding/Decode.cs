@@ -36,7 +36,7 @@ public static class Decode
     public static int[] Sample(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken = null,
         float topP = 1f)
     {
-        RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix));
+        RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
         RequireSampling(temperature, topK, topP, rng);
         IModelState state = NewState(model, initial);
         float[] logits = new float[model.OutputWidth];
@@ -134,7 +134,7 @@ public static class Decode
     /// <summary>Beam search from a given <paramref name="initial"/> state of one sequence (null: zeros), which is left unchanged.</summary>
     public static IReadOnlyList<Hypothesis> Beam(IModel<int> model, IModelState? initial, ReadOnlySpan<int> prefix, int beamWidth, int maxLength, int? endToken = null, float lengthPenalty = 1f)
     {
-        RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix));
+        RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
         RequireBeam(beamWidth, lengthPenalty);
         if (maxLength == 0) return [new Hypothesis([], 0f, 0f)];
         IModelState start = NewState(model, initial);
@@ -188,7 +188,7 @@ public static class Decode
     /// prefix of ids in the model's vocabulary (<paramref name="prefixName"/>: the caller's name for it), a length ≥ 0 and an
     /// end token the model can choose (one past its outputs had never matched: decoding ran to the length without a word).
     /// </summary>
-    internal static void RequireDecoding(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken, string prefixName)
+    internal static void RequireDecoding(IModel<int> model, ReadOnlySpan<int> prefix, int maxLength, int? endToken, string prefixName, IModelState? initial = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (prefix.IsEmpty) throw new ArgumentException("The prefix needs at least one token (e.g. a start token).", prefixName);
@@ -198,8 +198,12 @@ public static class Decode
         if (maxLength < 0) throw new ArgumentOutOfRangeException(nameof(maxLength), maxLength, "must not be negative");
         if (endToken is int end && (uint)end >= (uint)model.OutputWidth)
             throw new ArgumentOutOfRangeException(nameof(endToken), end, $"must be a token id the model can choose, in [0, {model.OutputWidth})");
-        // the prefix and every token but the last are fed: past a learned position table, refused before the first step
-        ModelLimits.RequirePositions(model, prefix.Length + Math.Max(0L, maxLength - 1L), nameof(maxLength), $"the prefix's {prefix.Length} token(s) and up to {maxLength} − 1 generated ones fed back");
+        // the prefix and every token but the last are fed, from the initial state's position: past a learned position table,
+        // refused before the first step (the message built only then: a decoding call allocates nothing more for it)
+        long from = initial?.Position ?? 0, fed = prefix.Length + Math.Max(0L, maxLength - 1L);
+        if (ModelLimits.Exceeded(model, from + fed) is { } limit)
+            throw new ArgumentException($"maxLength: the prefix's {prefix.Length} token(s) and up to {maxLength} − 1 generated ones fed back from position {from} would take " +
+                $"positions up to {from + fed - 1}, but layer '{limit.Layer}' of {model.GetType().Name} holds {limit.Positions} (maxLength).", nameof(maxLength));
     }
 
     internal static void RequireSampling(float temperature, int topK, float topP, Rng? rng)

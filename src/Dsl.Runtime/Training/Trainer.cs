@@ -190,7 +190,9 @@ public sealed class Trainer
                 state.Reset(); // each epoch reads the streams from their start, from a fresh state
                 return training.Batches();
             }, training.BatchCount, random: null, b => b.Counted, b => Backward(model, b, state),
-            validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
+            validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch,
+            // a batch whose class ids are all ignored teaches nothing, but the state still moves through its steps
+            skipped: b => model.Forward(new ReadOnlyTensorSpan<float>(b.Inputs, b.InputShape), state));
     }
 
     /// <summary>
@@ -236,7 +238,7 @@ public sealed class Trainer
     /// <summary>The loop both Fits share, over batches of either kind: <paramref name="counted"/> targets each, <paramref name="backward"/> a training pass.</summary>
     private TrainingReport Run<TBatch>(Func<IEnumerable<TBatch>> batches, int batchCount, Rng? random, Func<TBatch, int> counted, Func<TBatch, float> backward,
         Func<(float Loss, float Accuracy)>? validate, bool perplexity, int epochs, int patience, IProgress<TrainingProgress>? progress, string? checkpointPath,
-        CancellationToken cancellationToken, int initialEpoch)
+        CancellationToken cancellationToken, int initialEpoch, Action<TBatch>? skipped = null)
     {
         if (epochs <= 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "must be positive");
         if (initialEpoch < 0 || initialEpoch >= epochs)
@@ -270,7 +272,11 @@ public sealed class Trainer
                     batch++;
                     // a batch whose targets are all ignored has no loss and no gradient: nothing to learn from it
                     int n = counted(b);
-                    if (n == 0) continue;
+                    if (n == 0)
+                    {
+                        skipped?.Invoke(b);
+                        continue;
+                    }
                     if (pending == 0) _model.Parameters.ZeroGrad();
                     else if (n != lastCounted) _model.Parameters.ScaleGrad((float)lastCounted / n);
                     loss = backward(b);

@@ -99,7 +99,7 @@ public class PositionEmbeddingTests
         // the decoder's 6 steps past its 5 positions: refused before the encoder runs (its workspace untouched, no gradient)
         var e = Assert.Throws<ArgumentException>(() => model.Backward(Ids(2, 4, 10), default, Ids(2, 6, 9), Ids(2, 6, 9)));
         Assert.Equal("decoderInput", e.ParamName);
-        Assert.Contains("the decoder's steps take 6 positions, but layer 'positionembedding' of LearnedPositionDecoder holds 5", e.Message);
+        Assert.Contains("decoderInput: 6 steps, but layer 'positionembedding' of LearnedPositionDecoder holds 5 positions", e.Message);
         Assert.All(model.Parameters, p => Assert.All(p.GradAsSpan().ToArray(), g => Assert.Equal(0f, g)));
         e = Assert.Throws<ArgumentException>(() => model.Forward(Ids(2, 7, 10), default, Ids(2, 3, 9)));
         Assert.Equal("source", e.ParamName);
@@ -120,9 +120,19 @@ public class PositionEmbeddingTests
         // 3 prefix tokens and 14 generated ones fed back: 17 positions of 16
         var e = Assert.Throws<ArgumentException>(() => Decode.Sample(model, [1, 2, 3], maxLength: 15, temperature: 1f, topK: 0, rng));
         Assert.Equal("maxLength", e.ParamName);
-        Assert.Contains("take 17 positions, but layer 'positionembedding' of GcPositionEmbedding holds 16", e.Message);
+        Assert.Contains("from position 0 would take positions up to 16, but layer 'positionembedding' of GcPositionEmbedding holds 16", e.Message);
         Assert.Equal(first, rng.NextUInt64());
         Assert.Equal(14, Decode.Greedy(model, [1, 2, 3], maxLength: 14).Length);
+        Assert.Throws<ArgumentException>(() => Decode.Beam(model, [1, 2, 3], beamWidth: 2, maxLength: 15));
+        // from a state that has taken 10 steps: 1 prefix token and 5 fed back fit, 6 do not
+        var state = model.CreateState(1);
+        model.Forward(Tensor.Create(Enumerable.Range(0, 10).Select(i => i % 7).ToArray(), [1, 10]), state);
+        Assert.Equal(10, ((IModelState)state).Position);
+        e = Assert.Throws<ArgumentException>(() => Decode.Greedy(model, state, [1], maxLength: 7));
+        Assert.Contains("from position 10 would take positions up to 16", e.Message);
+        Assert.Equal(10, state.Position);
+        Assert.Equal(6, Decode.Greedy(model, state, [1], maxLength: 6).Length);
+        Assert.Equal(0, ((IModelState)new FeatureStreamLstm(seed: 1).CreateState(1)).Position); // a model that counts no position
     }
 
     private static float[] Slice(Tensor<float> x, int from, int to)

@@ -131,7 +131,8 @@ public class StreamTrainingTests
         // 11 steps of 2 features, a 1-value target each, in 3 streams of 3 (2 dropped), read 2 steps at a time
         float[] x = Enumerable.Range(0, 22).Select(i => (float)i).ToArray(), y = Enumerable.Range(0, 11).Select(i => 100f + i).ToArray();
         var data = new FeatureStreamBatcher(x, features: 2, targets: y, batchSize: 3, steps: 2);
-        Assert.Equal((3, 2, 2, 1, 2, 1), (data.StreamLength, data.DroppedSteps, data.BatchCount, data.ValueWidth, data.Features, data.Classes ? 1 : 1));
+        Assert.Equal((3, 2, 2, 1, 2), (data.StreamLength, data.DroppedSteps, data.BatchCount, data.ValueWidth, data.Features));
+        Assert.False(data.Classes);
         FeatureBatch[] batches = data.Batches().ToArray();
         Assert.Equal([0f, 1, 2, 3, 6, 7, 8, 9, 12, 13, 14, 15], batches[0].Inputs);
         Assert.Equal([100f, 101, 103, 104, 106, 107], batches[0].Values);
@@ -183,6 +184,36 @@ public class StreamTrainingTests
         float whole = manual.Loss(new ReadOnlyTensorSpan<float>(x, [4, 10, 3]), new ReadOnlyTensorSpan<float>(y, [4, 10, 2]));
         Assert.Equal(whole, loss, 1e-5f);
         Assert.True(float.IsNaN(accuracy));
+    }
+
+    [Fact]
+    public void AFeatureStreamBatchWithNoTargetStillMovesTheState()
+    {
+        // class ids per step, the second batch (steps 4-7 of every stream) all ignored: no step on it, but the state goes
+        // through it, so the third batch starts where the stream is
+        var rng = new Rng(10);
+        float[] x = Enumerable.Range(0, 2 * 12 * 4).Select(_ => rng.NextNormal()).ToArray();
+        int[] y = Enumerable.Range(0, 24).Select(i => i % 12 is >= 4 and < 8 ? -1 : rng.NextInt(3)).ToArray();
+        var looped = new FeatureStreamGru(seed: 2);
+        var reports = new List<TrainingProgress>();
+        new Trainer(looped, new Sgd(looped.Parameters, 0.3f), clipNorm: null).Fit(new FeatureStreamBatcher(x, 4, y, 2, 4), null, epochs: 1, progress: new Reports(reports));
+        Assert.Equal(2, reports.Count(r => !r.EndOfEpoch));
+        var manual = new FeatureStreamGru(seed: 2);
+        var sgd = new Sgd(manual.Parameters, 0.3f);
+        var state = manual.CreateState(2);
+        foreach (FeatureBatch b in new FeatureStreamBatcher(x, 4, y, 2, 4).Batches())
+        {
+            var input = new ReadOnlyTensorSpan<float>(b.Inputs, [2, 4, 4]);
+            if (b.Counted == 0)
+            {
+                manual.Forward(input, state);
+                continue;
+            }
+            manual.Parameters.ZeroGrad();
+            manual.Backward(input, new ReadOnlyTensorSpan<int>(b.Classes!, [2, 4]), state);
+            sgd.Step();
+        }
+        foreach (Parameter p in manual.Parameters) Assert.Equal(p.AsSpan().ToArray(), looped.Parameters[p.Name].AsSpan().ToArray());
     }
 
     [Fact]
