@@ -129,9 +129,7 @@ public sealed class Trainer
         RequireSequences(training.Count, validation?.Count);
         training.Check(_model, nameof(training));
         validation?.Check(_model, nameof(validation));
-        // early stopping and the plateau compare the two losses: a cross-entropy against a squared error would mean nothing
-        if (validation is not null && validation.Classes != training.Classes)
-            throw new ArgumentException($"validation: {(validation.Classes ? "class ids" : "values")} as targets, but the training data has {(training.Classes ? "class ids" : "values")}; validate on the same kind of targets.", nameof(validation));
+        SameTargets(training.Classes, validation?.Classes);
         return Run(training.Batches, training.BatchCount, training.Random, b => b.Counted, b => Backward(model, b),
             validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
     }
@@ -182,8 +180,7 @@ public sealed class Trainer
         if (validation is not null) RequireStream(validation.StreamLength, (long)validation.StreamLength * validation.BatchSize, nameof(validation), train: false);
         training.Check(_model, nameof(training));
         validation?.Check(_model, nameof(validation));
-        if (validation is not null && validation.Classes != training.Classes)
-            throw new ArgumentException($"validation: {(validation.Classes ? "class ids" : "values")} as targets, but the training data has {(training.Classes ? "class ids" : "values")}; validate on the same kind of targets.", nameof(validation));
+        SameTargets(training.Classes, validation?.Classes);
         IModelState state = model.CreateState(training.BatchSize);
         return Run(() =>
             {
@@ -209,6 +206,16 @@ public sealed class Trainer
         if (ModelLimits.Positions(_model) is { } limit && steps > limit.Positions)
             throw new ArgumentException($"{name}: each of its streams is read as one sequence of {steps} steps, but layer '{limit.Layer}' of {_model.GetType().Name} holds {limit.Positions} positions (maxLength): " +
                 $"cut the data into more streams (a larger batchSize, {(total + limit.Positions - 1) / limit.Positions} or more), or train on windows of it.", name);
+    }
+
+    /// <summary>
+    /// Validation data has the training data's kind of targets: early stopping and the plateau compare the two losses, and a
+    /// cross-entropy against a squared error would mean nothing.
+    /// </summary>
+    private static void SameTargets(bool trainingClasses, bool? validationClasses)
+    {
+        if (validationClasses is bool classes && classes != trainingClasses)
+            throw new ArgumentException($"validation: {(classes ? "class ids" : "values")} as targets, but the training data has {(trainingClasses ? "class ids" : "values")}; validate on the same kind of targets.", "validation");
     }
 
     /// <summary>Training data holds sequences, and so does validation data when there is some (an empty set: an error, not a NaN "best" loss).</summary>

@@ -155,6 +155,8 @@ public class StreamTrainingTests
         Assert.Contains("NaN", Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureStreamBatcher(series, 3, targets, 2, 4), null, 1)).Message);
         Assert.Contains("reads 3", Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureStreamBatcher(new float[40], 2, targets, 2, 4), null, 1)).Message);
         Assert.Contains("outputs 2", Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureStreamBatcher(new float[60], 3, new float[60], 2, 4), null, 1)).Message);
+        Assert.Equal("validation", Assert.Throws<ArgumentException>(() => trainer.Fit(new FeatureStreamBatcher(new float[60], 3, targets, 2, 4),
+            new FeatureStreamBatcher(new float[60], 3, new int[20], 2, 4), 1)).ParamName);
         Assert.Equal(before, model.Parameters[0].AsSpan().ToArray());
     }
 
