@@ -242,7 +242,10 @@ public sealed class Trainer
             : model.Backward(input, new ReadOnlyTensorSpan<float>(b.Values!, b.TargetShape), state);
     }
 
-    /// <summary>The loop both Fits share, over batches of either kind: <paramref name="counted"/> targets each, <paramref name="backward"/> a training pass.</summary>
+    /// <summary>
+    /// The loop every Fit shares, over batches of any kind: <paramref name="counted"/> targets each, <paramref name="backward"/> a
+    /// training pass, <paramref name="skipped"/> what a batch with no target still does (a stream's state moves through it).
+    /// </summary>
     private TrainingReport Run<TBatch>(Func<IEnumerable<TBatch>> batches, int batchCount, Rng? random, Func<TBatch, int> counted, Func<TBatch, float> backward,
         Func<(float Loss, float Accuracy)>? validate, bool perplexity, int epochs, int patience, IProgress<TrainingProgress>? progress, string? checkpointPath,
         CancellationToken cancellationToken, int initialEpoch, Action<TBatch>? skipped = null)
