@@ -104,6 +104,7 @@ public class OnnxExportTests
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
     };
 
     /// <summary>
