@@ -38,10 +38,78 @@ public static class Decode
     {
         RequireDecoding(model, prefix, maxLength, endToken, nameof(prefix), initial);
         RequireSampling(temperature, topK, topP, rng);
-        IModelState state = NewState(model, initial);
+        return Sample(model, NewState(model, initial), prefix, maxLength, temperature, topK, rng, endToken, topP, window: null);
+    }
+
+    /// <summary>
+    /// nanoGPT's <c>generate</c>: up to <paramref name="maxNewTokens"/> tokens after <paramref name="prefix"/>, each predicted
+    /// from at most the last <paramref name="context"/> tokens (its <c>block_size</c>; a model with a learned position table
+    /// holds at most that many positions), sampled as <see cref="Sample(IModel{int}, ReadOnlySpan{int}, int, float, int, Rng?, int?, float)"/>
+    /// samples (temperature 0: greedy). Until the sequence fills the context each step reads the key/value cache; past it,
+    /// each step runs the model afresh over the last <paramref name="context"/> tokens, as nanoGPT crops <c>idx</c>, so a
+    /// sequence can run past the model's positions. The prefix is cropped the same way.
+    /// </summary>
+    public static int[] Generate(IModel<int> model, ReadOnlySpan<int> prefix, int maxNewTokens, int context, float temperature = 0f, int topK = 0, Rng? rng = null,
+        int? endToken = null, float topP = 1f)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        if (context <= 0) throw new ArgumentOutOfRangeException(nameof(context), context, "must be positive: the most tokens the model reads at once");
+        if (ModelLimits.Exceeded(model, context) is { } limit)
+            throw new ArgumentOutOfRangeException(nameof(context), context, $"layer '{limit.Layer}' of {model.GetType().Name} holds {limit.Positions} positions (maxLength): a context of at most that many");
+        if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "must not be negative");
+        // the checks of a decoding that fits the context: the window makes every longer one fit too
+        RequireDecoding(model, prefix.Length > context ? prefix[^context..] : prefix, Math.Min(maxNewTokens, 1), endToken, nameof(prefix));
+        RequireSampling(temperature, topK, topP, rng);
+        return Sample(model, NewState(model, null), prefix, maxNewTokens, temperature, topK, rng, endToken, topP, new Window(context, prefix));
+    }
+
+    /// <summary>
+    /// The tokens a cropped decoding has fed (<see cref="Generate"/>), and how many the state holds: past <see cref="Context"/>,
+    /// a step runs the model afresh over the last <see cref="Context"/> of them.
+    /// </summary>
+    private sealed class Window(int context, ReadOnlySpan<int> prefix)
+    {
+        public readonly int Context = context;
+        public readonly List<int> Tokens = [.. prefix];
+        public int Held;
+        public float[]? Logits; // [Context, vocabulary]: a recomputed window's outputs
+    }
+
+    /// <summary>Feeds <paramref name="next"/>: one step from the state, or with a full window the model afresh over its last tokens.</summary>
+    private static void Feed(IModel<int> model, IModelState state, int next, int[] token, float[] logits, Window? window)
+    {
+        if (window is null)
+        {
+            Step(model, state, next, token, logits);
+            return;
+        }
+        window.Tokens.Add(next);
+        if (window.Held < window.Context)
+        {
+            Step(model, state, next, token, logits);
+            window.Held++;
+            return;
+        }
+        int n = window.Context, v = logits.Length;
+        int[] last = window.Tokens.GetRange(window.Tokens.Count - n, n).ToArray();
+        window.Logits ??= new float[n * v];
+        state.Reset();
+        model.Forward(new ReadOnlyTensorSpan<int>(last, [1, n]), state, new TensorSpan<float>(window.Logits, [1, n, v]));
+        window.Logits.AsSpan((n - 1) * v, v).CopyTo(logits);
+    }
+
+    private static int[] Sample(IModel<int> model, IModelState state, ReadOnlySpan<int> prefix, int maxLength, float temperature, int topK, Rng? rng, int? endToken,
+        float topP, Window? window)
+    {
         float[] logits = new float[model.OutputWidth];
         int[] token = new int[1];
-        foreach (int t in prefix) Step(model, state, t, token, logits);
+        if (window is null) foreach (int t in prefix) Step(model, state, t, token, logits);
+        else
+        {
+            // the prefix cropped to the context, as nanoGPT crops idx before its first forward pass
+            foreach (int t in prefix.Length > window.Context ? prefix[^window.Context..] : prefix) Step(model, state, t, token, logits);
+            window.Held = Math.Min(prefix.Length, window.Context);
+        }
         // The tokens go into a pooled buffer, copied once into the result: nothing is allocated per step.
         int[] output = System.Buffers.ArrayPool<int>.Shared.Rent(Math.Max(1, Math.Min(maxLength, 256)));
         int count = 0;
@@ -77,7 +145,7 @@ public static class Decode
                 output[count++] = next;
                 if (next == endToken || count == maxLength) break; // (the last token is not fed: nothing reads its logits)
                 RequireReadable(model, next);
-                Step(model, state, next, token, logits);
+                Feed(model, state, next, token, logits, window);
             }
             return output.AsSpan(0, count).ToArray();
         }

@@ -135,6 +135,40 @@ public class PositionEmbeddingTests
         Assert.Equal(0, ((IModelState)new FeatureStreamLstm(seed: 1).CreateState(1)).Position); // a model that counts no position
     }
 
+    [Fact]
+    public void GenerateCropsTheContextAsNanoGptDoesAndRunsPastTheTable()
+    {
+        var model = new GcPositionEmbedding(seed: 6);
+        int[] prefix = [1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4]; // 18 tokens: longer than the 16 positions
+        int[] generated = Decode.Generate(model, prefix, maxNewTokens: 30, context: 16);
+        Assert.Equal(30, generated.Length);
+        // nanoGPT's loop: every step the model over the last 16 tokens from scratch, the last step's arg max
+        var idx = new List<int>(prefix);
+        var expected = new List<int>();
+        for (int i = 0; i < 30; i++)
+        {
+            int[] cond = idx.Skip(Math.Max(0, idx.Count - 16)).ToArray();
+            float[] logits = Flat(model.Forward(Tensor.Create(cond, [1, cond.Length])));
+            float[] last = logits[^7..];
+            int next = Array.IndexOf(last, last.Max());
+            expected.Add(next);
+            idx.Add(next);
+        }
+        Assert.Equal(expected, generated);
+        // within the table the cached steps give Sample's tokens
+        Assert.Equal(Decode.Greedy(model, [1, 2, 3], maxLength: 13), Decode.Generate(model, [1, 2, 3], maxNewTokens: 13, context: 16));
+        // a context past the table, and the usual checks
+        Assert.Equal("context", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Generate(model, prefix, 5, context: 17)).ParamName);
+        Assert.Equal("context", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Generate(model, prefix, 5, context: 0)).ParamName);
+        Assert.Equal("maxNewTokens", Assert.Throws<ArgumentOutOfRangeException>(() => Decode.Generate(model, prefix, -1, context: 8)).ParamName);
+        Assert.Empty(Decode.Generate(model, prefix, 0, context: 8));
+        // sampling: the same draws as Sample while the context holds, and the generator restored by a refused call
+        var a = new Rng(4);
+        var b = new Rng(4);
+        Assert.Equal(Decode.Sample(model, [1, 2], 10, temperature: 0.9f, topK: 3, rng: a), Decode.Generate(model, [1, 2], 10, context: 16, temperature: 0.9f, topK: 3, rng: b));
+        Assert.Equal(40, Decode.Generate(model, [1, 2], 40, context: 16, temperature: 0.9f, topK: 3, rng: b).Length);
+    }
+
     private static float[] Slice(Tensor<float> x, int from, int to)
     {
         int steps = (int)x.Lengths[1];
