@@ -73,6 +73,7 @@ public static class Decode
         public readonly List<int> Tokens = [.. prefix];
         public int Held;
         public float[]? Logits; // [Context, vocabulary]: a recomputed window's outputs
+        public int[]? Last;     // [Context]: its tokens
     }
 
     /// <summary>Feeds <paramref name="next"/>: one step from the state, or with a full window the model afresh over its last tokens.</summary>
@@ -91,7 +92,8 @@ public static class Decode
             return;
         }
         int n = window.Context, v = logits.Length;
-        int[] last = window.Tokens.GetRange(window.Tokens.Count - n, n).ToArray();
+        int[] last = window.Last ??= new int[n];
+        window.Tokens.CopyTo(window.Tokens.Count - n, last, 0, n);
         window.Logits ??= new float[n * v];
         state.Reset();
         model.Forward(new ReadOnlyTensorSpan<int>(last, [1, n]), state, new TensorSpan<float>(window.Logits, [1, n, v]));
