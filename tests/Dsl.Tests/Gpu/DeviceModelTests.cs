@@ -181,6 +181,34 @@ public class DeviceModelTests(DeviceFixture fixture)
     }
 
     [Fact]
+    public void ALearnedPositionTablesGradientAccumulatesOnTheDeviceAsOnTheHost()
+    {
+        // three passes without zeroing: two from a fresh state (rows 0-3 add both), then one from position 4 (rows 4-7)
+        var host = new GcPositionEmbeddingGru(seed: 8);
+        var device = new GcPositionEmbeddingGru(seed: 8);
+        device.To(fixture.Cpu);
+        var rng = new Rng(12);
+        Tensor<float> x = Tensor.Create(Enumerable.Range(0, 2 * 4 * 3).Select(_ => rng.NextNormal()).ToArray(), [2, 4, 3]);
+        Tensor<float> y = Tensor.Create(Enumerable.Range(0, 2 * 4 * 2).Select(_ => rng.NextNormal()).ToArray(), [2, 4, 2]);
+        IModelState hs = ((IModel<float>)host).CreateState(2), ds = ((IModel<float>)device).CreateState(2);
+        for (int pass = 0; pass < 3; pass++)
+        {
+            if (pass == 1)
+            {
+                hs.Reset();
+                ds.Reset();
+            }
+            Tolerance.AssertClose([((IModel<float>)host).Backward(x, y, hs)], [((IModel<float>)device).Backward(x, y, ds)], $"loss, pass {pass}");
+        }
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Agreement.AssertClose(host.Parameters[i].GradAsSpan(), device.Parameters[i].GradAsSpan(), $"accumulated grad.{host.Parameters[i].Name}");
+        float[] table = device.Parameters["positionembedding.weight"].GradAsSpan().ToArray();
+        Assert.Contains(table[..12], g => g != 0f);
+        Assert.Contains(table[12..24], g => g != 0f);
+        Assert.All(table[24..], g => Assert.Equal(0f, g));
+    }
+
+    [Fact]
     public void AStreamTrainsAndEvaluatesOnTheDeviceAsOnTheHost()
     {
         // the Trainer carries the device model's state from batch to batch, as the host's
