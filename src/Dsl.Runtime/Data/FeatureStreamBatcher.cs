@@ -94,6 +94,9 @@ public sealed class FeatureStreamBatcher
     /// <summary>Values per target (1 for class ids).</summary>
     public int ValueWidth { get; }
 
+    /// <summary>How a model reads each stream: one sequence of <see cref="StreamLength"/> steps, of StreamLength × BatchSize in all.</summary>
+    internal (int Steps, long Total) Reading => (StreamLength, (long)StreamLength * BatchSize);
+
     /// <summary>Batches per pass: ⌈StreamLength / Steps⌉.</summary>
     public int BatchCount => (StreamLength - 1) / Steps + 1;
 

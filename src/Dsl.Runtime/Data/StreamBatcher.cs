@@ -56,6 +56,9 @@ public sealed class StreamBatcher
     /// <summary>Targets in one pass: every stream's tokens after its first.</summary>
     public long Targets => (long)BatchSize * (StreamLength - 1);
 
+    /// <summary>How a model reads each stream: one sequence of <see cref="StreamLength"/> − 1 steps, of <see cref="Targets"/> in all.</summary>
+    internal (int Steps, long Total) Reading => (StreamLength - 1, Targets);
+
     /// <summary>Batches per pass: ⌈(StreamLength − 1) / Steps⌉.</summary>
     public int BatchCount => (StreamLength - 2) / Steps + 1; // ⌈(StreamLength − 1) / Steps⌉ with StreamLength ≥ 2, without overflowing
 

@@ -58,10 +58,13 @@ public static class Decode
             throw new ArgumentOutOfRangeException(nameof(context), context, $"layer '{limit.Layer}' of {model.GetType().Name} holds {limit.Positions} positions (maxLength): a context of at most that many");
         if (maxNewTokens < 0) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "must not be negative");
         // the checks of a decoding that fits the context: the window makes every longer one fit too
-        RequireDecoding(model, prefix.Length > context ? prefix[^context..] : prefix, Math.Min(maxNewTokens, 1), endToken, nameof(prefix));
+        RequireDecoding(model, Crop(prefix, context), Math.Min(maxNewTokens, 1), endToken, nameof(prefix));
         RequireSampling(temperature, topK, topP, rng);
         return Sample(model, NewState(model, null), prefix, maxNewTokens, temperature, topK, rng, endToken, topP, new Window(context, prefix));
     }
+
+    /// <summary>The last <paramref name="context"/> tokens of <paramref name="tokens"/> (all of them when fewer): what a cropped decoding reads.</summary>
+    private static ReadOnlySpan<int> Crop(ReadOnlySpan<int> tokens, int context) => tokens.Length > context ? tokens[^context..] : tokens;
 
     /// <summary>
     /// The tokens a cropped decoding has fed (<see cref="Generate"/>), and how many the state holds: past <see cref="Context"/>,
@@ -109,7 +112,7 @@ public static class Decode
         else
         {
             // the prefix cropped to the context, as nanoGPT crops idx before its first forward pass
-            foreach (int t in prefix.Length > window.Context ? prefix[^window.Context..] : prefix) Step(model, state, t, token, logits);
+            foreach (int t in Crop(prefix, window.Context)) Step(model, state, t, token, logits);
             window.Held = Math.Min(prefix.Length, window.Context);
         }
         // The tokens go into a pooled buffer, copied once into the result: nothing is allocated per step.

@@ -301,9 +301,22 @@ public static class PositionalEncodingKernel
         for (int t = 0; t < steps; t++)
         {
             if (position != 0) Row(position + t, computed);
-            ReadOnlySpan<float> pe = position == 0 ? table.Slice(t * width, width) : computed;
-            for (int b = 0; b < batch; b++)
-                TensorPrimitives.Add(x.Slice((t * batch + b) * width, width), pe, y.Slice((t * batch + b) * width, width));
+            StepRows.Add(t, batch, position == 0 ? table.Slice(t * width, width) : computed, x, y);
+        }
+    }
+}
+
+/// <summary>A row added to every sequence's features at one step of time-major [T, B, W] (a position's encoding or embedding).</summary>
+internal static class StepRows
+{
+    /// <summary>y[t, b] = x[t, b] + <paramref name="row"/> for every b of step <paramref name="t"/>.</summary>
+    public static void Add(int t, int batch, ReadOnlySpan<float> row, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int width = row.Length;
+        for (int b = 0; b < batch; b++)
+        {
+            int at = (t * batch + b) * width;
+            TensorPrimitives.Add(x.Slice(at, width), row, y.Slice(at, width));
         }
     }
 }
@@ -315,15 +328,7 @@ public static class PositionEmbeddingKernel
     public static void Add(int steps, int batch, int width, int position, ReadOnlySpan<float> table, ReadOnlySpan<float> x, Span<float> y)
     {
         Rows(steps, batch, width, position, table.Length, x.Length, y.Length);
-        for (int t = 0; t < steps; t++)
-        {
-            ReadOnlySpan<float> row = table.Slice((position + t) * width, width);
-            for (int b = 0; b < batch; b++)
-            {
-                int at = (t * batch + b) * width;
-                TensorPrimitives.Add(x.Slice(at, width), row, y.Slice(at, width));
-            }
-        }
+        for (int t = 0; t < steps; t++) StepRows.Add(t, batch, table.Slice((position + t) * width, width), x, y);
     }
 
     /// <summary>dtable[position + t] += Σ_b dy[t, b], the batch's rows added in order.</summary>

@@ -149,8 +149,8 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(training);
         IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: fit it on a FeatureStreamBatcher.");
-        RequireStream(training.StreamLength - 1, training.Targets, nameof(training), train: true);
-        if (validation is not null) RequireStream(validation.StreamLength - 1, validation.Targets, nameof(validation), train: false);
+        RequireStream(training.Reading, nameof(training), train: true);
+        if (validation is not null) RequireStream(validation.Reading, nameof(validation), train: false);
         training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
         validation?.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(validation));
         IModelState state = model.CreateState(training.BatchSize);
@@ -176,8 +176,8 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(training);
         IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: fit it on a StreamBatcher.");
-        RequireStream(training.StreamLength, (long)training.StreamLength * training.BatchSize, nameof(training), train: true);
-        if (validation is not null) RequireStream(validation.StreamLength, (long)validation.StreamLength * validation.BatchSize, nameof(validation), train: false);
+        RequireStream(training.Reading, nameof(training), train: true);
+        if (validation is not null) RequireStream(validation.Reading, nameof(validation), train: false);
         training.Check(_model, nameof(training));
         validation?.Check(_model, nameof(validation));
         SameTargets(training.Classes, validation?.Classes);
@@ -194,11 +194,12 @@ public sealed class Trainer
 
     /// <summary>
     /// The model a stream trains (<paramref name="train"/>) or evaluates: it returns a sequence, carries its state into
-    /// training when it trains, and holds as many positions as a stream's <paramref name="steps"/> (a learned position
-    /// table's rows); <paramref name="total"/> is what all the streams hold, for the batch size that would fit.
+    /// training when it trains, and holds as many positions as a stream is read as steps (a learned position table's rows);
+    /// the total the streams hold gives the batch size that would fit.
     /// </summary>
-    private void RequireStream(int steps, long total, string name, bool train)
+    private void RequireStream((int Steps, long Total) reading, string name, bool train)
     {
+        var (steps, total) = reading;
         if (!_model.ReturnsSequences)
             throw new InvalidOperationException($"{_model.GetType().Name} returns one vector per sequence ([batch, {_model.OutputWidth}]); a stream's targets are one per step: train it on sequences with one label each (a Batcher or FeatureBatcher).");
         if (train && !_model.TrainsFromCarriedState)
@@ -421,7 +422,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(data);
         IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: evaluate it on a FeatureStreamBatcher.");
-        RequireStream(data.StreamLength - 1, data.Targets, nameof(data), train: false);
+        RequireStream(data.Reading, nameof(data), train: false);
         data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
         IModelState state = model.CreateState(data.BatchSize);
         double sum = 0, right = 0;
@@ -439,7 +440,7 @@ public sealed class Trainer
     {
         ArgumentNullException.ThrowIfNull(data);
         IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: evaluate it on a StreamBatcher.");
-        RequireStream(data.StreamLength, (long)data.StreamLength * data.BatchSize, nameof(data), train: false);
+        RequireStream(data.Reading, nameof(data), train: false);
         data.Check(_model, nameof(data));
         IModelState state = model.CreateState(data.BatchSize);
         double sum = 0, targets = 0, right = 0;
