@@ -72,7 +72,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private string Weight(LayerInfo layer, string suffix)
     {
         Parameter p = Param(layer, suffix);
-        return g.Floats($"{layer.Name}.{suffix}", p.AsSpan(), p.Shape.ToArray().Select(d => (long)d).ToArray());
+        return g.Floats($"{layer.Name}.{suffix}", p.AsMemory(), p.Shape.ToArray().Select(d => (long)d).ToArray());
     }
 
     /// <summary>
@@ -239,7 +239,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
     private string Transposed(LayerInfo layer, string suffix, int rows, int cols)
     {
-        return g.Floats($"{layer.Name}.{suffix}_t", OnnxExport.Transpose(Param(layer, suffix).AsSpan(), rows, cols), cols, rows);
+        return g.Floats($"{layer.Name}.{suffix}_t", OnnxExport.Transpose(Param(layer, suffix).AsSpan(), rows, cols).AsMemory(), cols, rows); // kept, not copied
     }
 
     /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
@@ -290,7 +290,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             string name = $"{r.Name}_l{l}";
             var inputs = new List<string>
             {
-                seq, g.Floats($"{r.Name}.W_l{l}", w, dirs, G, inWidth), g.Floats($"{r.Name}.R_l{l}", rw, dirs, G, H), g.Floats($"{r.Name}.B_l{l}", b, dirs, 2 * G),
+                seq, g.Floats($"{r.Name}.W_l{l}", w.AsMemory(), dirs, G, inWidth), g.Floats($"{r.Name}.R_l{l}", rw.AsMemory(), dirs, G, H), g.Floats($"{r.Name}.B_l{l}", b, dirs, 2 * G),
                 _lengths32 ?? "",
             };
             if (StateIn.TryGetValue($"{r.Name}.h_l{l}", out string? carried))
@@ -546,7 +546,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
                 // one projection's weight [Q, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
                 ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * Q * Q, Q * Q) : Param(a, which + "_proj_weight").AsSpan();
                 float[] t = OnnxExport.Transpose(w, Q, inWidth);
-                string y = g.Add("MatMul", $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t, inWidth, Q)]);
+                string y = g.Add("MatMul", $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, Q)]);
                 return g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
             }
             return Heads(a, Project(x, 0, "q", Q), Project(memory, 1, "k", M), Project(memory, 2, "v", M), 1f / MathF.Sqrt(d),

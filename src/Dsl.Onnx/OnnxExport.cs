@@ -15,9 +15,34 @@ public sealed record OnnxExportOptions
     /// </summary>
     public bool Lengths { get; init; }
 
+    /// <summary>
+    /// Where <see cref="OnnxExport.ExportOnnx"/> puts the weights: in the model file unless it would pass protobuf's 2 GB
+    /// (<see cref="OnnxExternalData.WhenLarge"/>, the default), always beside it, or never beside it.
+    /// </summary>
+    public OnnxExternalData ExternalData { get; init; }
+
     /// <summary>No longer read: a positional encoding is computed in the graph for any number of steps (it had been a constant table of this many rows).</summary>
     [Obsolete("Positional encodings are computed in the graph for any number of steps; MaxSteps is not read.")]
     public int MaxSteps { get; init; } = 1024;
+}
+
+/// <summary>
+/// Where an exported model's weights go: inside the model file (a protobuf message, at most 2 GB), or in ONNX's external
+/// data — one file beside the model named after it with <c>.data</c> added (<c>model.onnx</c> → <c>model.onnx.data</c>), as
+/// PyTorch's exporter names it — holding every weight and float constant of 1 KiB or more at an offset that is a multiple of 4096, which the
+/// model refers to by that relative name: the two files move together. ONNX Runtime, <c>onnx.load</c> and other ONNX
+/// readers load it from the model's path (not from its bytes alone).
+/// </summary>
+public enum OnnxExternalData
+{
+    /// <summary>Inside the model file, unless that would pass protobuf's 2 GB limit on one message: then as <see cref="Always"/>.</summary>
+    WhenLarge,
+
+    /// <summary>The weights in the data file beside the model, whatever their size.</summary>
+    Always,
+
+    /// <summary>Inside the model file; a model past 2 GB is refused, naming its size, and nothing is written.</summary>
+    Never,
 }
 
 /// <summary>
@@ -35,20 +60,39 @@ public static class OnnxExport
 {
     private const int Opset = 17;
 
-    /// <summary>Writes <paramref name="model"/> to <paramref name="path"/> as an ONNX model.</summary>
+    /// <summary>
+    /// Writes <paramref name="model"/> to <paramref name="path"/> as an ONNX model, its weights inside it or beside it in
+    /// <c>{path}.data</c> (<see cref="OnnxExportOptions.ExternalData"/>). The files are replaced only once all are written: a
+    /// failure leaves the old ones as they were.
+    /// </summary>
     public static void ExportOnnx(this IModel model, string path, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        byte[] bytes = ToOnnx(model, options);
-        File.WriteAllBytes(path, bytes);
+        options ??= new OnnxExportOptions();
+        AtomicFile.WriteAll(Build(model, options).Files(path, options.ExternalData));
     }
 
-    /// <summary>The ONNX model's bytes (a ModelProto).</summary>
+    /// <summary>
+    /// The ONNX model's bytes (a ModelProto), every weight inside it; a model past protobuf's 2 GB is refused:
+    /// <see cref="ExportOnnx"/> writes it with its weights beside it.
+    /// </summary>
     public static byte[] ToOnnx(this IModel model, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        options ??= new OnnxExportOptions();
+        return Build(model, options ?? new OnnxExportOptions()).Bytes();
+    }
+
+    /// <summary>A graph built, with what its files are written under.</summary>
+    private readonly record struct Built(OnnxGraph Graph, string Name)
+    {
+        public byte[] Bytes() => Graph.Serialize(Name, Opset, "Dsl", Version);
+
+        public List<(string Path, Action<Stream> Write)> Files(string path, OnnxExternalData mode) => Graph.Files(path, mode, Name, Opset, "Dsl", Version);
+    }
+
+    private static Built Build(IModel model, OnnxExportOptions options)
+    {
         ModelArchitecture arch = Describe(model);
         var g = new OnnxGraph();
         g.Reserve("output");
@@ -60,7 +104,7 @@ public static class OnnxExport
         if (lengths is not null && !arch.TakesTokens) input = x.MaskPaddedSteps(input, lengths);
         string current = Layers(x, arch, input, lengths);
         g.Output("output", current, ElementType.Float, model.ReturnsSequences ? new object[] { "batch", "steps", model.OutputWidth } : new object[] { "batch", model.OutputWidth });
-        return g.Serialize(arch.Name, Opset, "Dsl", Version);
+        return new Built(g, arch.Name);
     }
 
     /// <summary>
@@ -76,13 +120,18 @@ public static class OnnxExport
     /// [batch, out] and the next of each carried input (<c>next.lstm.h_l0</c>, <c>next.attention.cache</c>,
     /// <c>next.position</c>…).
     /// </summary>
-    public static byte[] ToOnnxStep(this IModel model) => Step(model, model.Parameters, "");
-
-    /// <summary>Writes <see cref="ToOnnxStep"/> to <paramref name="path"/>.</summary>
-    public static void ExportOnnxStep(this IModel model, string path)
+    public static byte[] ToOnnxStep(this IModel model)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        return Step(model, model.Parameters, "").Bytes();
+    }
+
+    /// <summary>Writes <see cref="ToOnnxStep"/> to <paramref name="path"/>, its weights where <paramref name="externalData"/> says.</summary>
+    public static void ExportOnnxStep(this IModel model, string path, OnnxExternalData externalData = OnnxExternalData.WhenLarge)
+    {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        File.WriteAllBytes(path, model.ToOnnxStep());
+        AtomicFile.WriteAll(Step(model, model.Parameters, "").Files(path, externalData));
     }
 
     /// <summary>
@@ -96,6 +145,13 @@ public static class OnnxExport
         where TEncoder : IEncoder<TSource> where TDecoder : IModel<int>
     {
         ArgumentNullException.ThrowIfNull(model);
+        var (encoder, decoder) = Graphs(model);
+        return (encoder.Bytes(), decoder.Bytes());
+    }
+
+    private static (Built Encoder, Built DecoderStep) Graphs<TSource, TEncoder, TDecoder>(EncoderDecoderModel<TSource, TEncoder, TDecoder> model)
+        where TEncoder : IEncoder<TSource> where TDecoder : IModel<int>
+    {
         ModelArchitecture encoder = Describe(model.Encoder), decoder = Describe(model.Decoder);
         List<(string Name, int Width)> states = StateNames(decoder);
         var g = new OnnxGraph();
@@ -144,18 +200,24 @@ public static class OnnxExport
                 : g.Add("ConstantOfShape", states[i].Name + "_zeros", [shape]);
             g.Output(states[i].Name, initial, ElementType.Float, "batch", states[i].Width);
         }
-        return (g.Serialize(encoder.Name, Opset, "Dsl", Version), Step(model.Decoder, model.Parameters, "decoder."));
+        return (new Built(g, encoder.Name), Step(model.Decoder, model.Parameters, "decoder."));
     }
 
-    /// <summary>Writes the encoder and the decoder step of <paramref name="model"/> (see <see cref="ToOnnx{TSource, TEncoder, TDecoder}"/>).</summary>
-    public static void ExportOnnx<TSource, TEncoder, TDecoder>(this EncoderDecoderModel<TSource, TEncoder, TDecoder> model, string encoderPath, string decoderStepPath)
+    /// <summary>
+    /// Writes the encoder and the decoder step of <paramref name="model"/> (see <see cref="ToOnnx{TSource, TEncoder, TDecoder}"/>),
+    /// the weights of each where <paramref name="externalData"/> says; all the files are replaced together once all are written.
+    /// </summary>
+    public static void ExportOnnx<TSource, TEncoder, TDecoder>(this EncoderDecoderModel<TSource, TEncoder, TDecoder> model, string encoderPath, string decoderStepPath,
+        OnnxExternalData externalData = OnnxExternalData.WhenLarge)
         where TEncoder : IEncoder<TSource> where TDecoder : IModel<int>
     {
+        ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(encoderPath);
         ArgumentException.ThrowIfNullOrEmpty(decoderStepPath);
-        var (encoder, decoder) = model.ToOnnx();
-        File.WriteAllBytes(encoderPath, encoder);
-        File.WriteAllBytes(decoderStepPath, decoder);
+        if (string.Equals(Path.GetFullPath(encoderPath), Path.GetFullPath(decoderStepPath), StringComparison.Ordinal))
+            throw new ArgumentException($"The encoder and the decoder step are two graphs: they need two paths, not '{encoderPath}' twice.", nameof(decoderStepPath));
+        var (encoder, decoder) = Graphs(model);
+        AtomicFile.WriteAll([.. encoder.Files(encoderPath, externalData), .. decoder.Files(decoderStepPath, externalData)]);
     }
 
     /// <summary>Wᵀ [cols, rows] of W [rows, cols]: x·Wᵀ as one MatMul by the initializer.</summary>
@@ -264,7 +326,7 @@ public static class OnnxExport
     }
 
     /// <summary>The step graph of a model whose parameters are named with <paramref name="prefix"/> in <paramref name="parameters"/>.</summary>
-    private static byte[] Step(IModel model, ParameterSet parameters, string prefix)
+    private static Built Step(IModel model, ParameterSet parameters, string prefix)
     {
         ModelArchitecture arch = Describe(model);
         var g = new OnnxGraph();
@@ -297,6 +359,6 @@ public static class OnnxExport
         foreach (var (name, width) in states) g.Output("next." + name, x.StateOut[name], ElementType.Float, "batch", width);
         foreach (var (name, width) in caches) g.Output("next." + name, x.CacheOut[name], ElementType.Float, "batch", "past_next", width);
         if (position is not null) g.Output("next.position", g.Add("Add", "position_next", [position, g.Int64s("one_step", 1)]), ElementType.Int64, 1);
-        return g.Serialize(arch.Name + "Step", Opset, "Dsl", Version);
+        return new Built(g, arch.Name + "Step");
     }
 }

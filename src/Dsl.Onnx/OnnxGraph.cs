@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 
 namespace Dsl.Onnx;
 
@@ -16,7 +18,8 @@ internal enum ElementType
 
 /// <summary>
 /// An ONNX graph being built: nodes in order, initializers (the weights and constants), the graph's inputs and outputs,
-/// and fresh value names; <see cref="Serialize"/> writes the ModelProto (onnx.proto's field numbers).
+/// and fresh value names; <see cref="Serialize(string, int, string, string)"/> writes the ModelProto (onnx.proto's field
+/// numbers), <see cref="Files"/> the model's files, its weights inside it or in external data beside it.
 /// </summary>
 internal sealed class OnnxGraph
 {
@@ -36,7 +39,44 @@ internal sealed class OnnxGraph
 
     private sealed record Node(string OpType, string Name, string[] Inputs, string[] Outputs, Attribute[] Attributes);
 
-    private sealed record Initializer(string Name, ElementType Type, long[] Dims, byte[] Raw);
+    /// <summary>
+    /// A tensor the graph holds: floats (weights, constants) or the little-endian bytes of another type. Floats are kept as
+    /// floats — a weight as the parameter's own memory, not a copy — and written in pieces, so that one table may pass
+    /// 2 GB (a byte array's limit) when it goes to external data.
+    /// </summary>
+    private sealed class Initializer(string name, ElementType type, long[] dims, ReadOnlyMemory<float> floats, byte[]? raw)
+    {
+        public string Name { get; } = name;
+
+        public ElementType Type { get; } = type;
+
+        public long[] Dims { get; } = dims;
+
+        public long ByteLength => raw?.Length ?? 4L * floats.Length;
+
+        /// <summary>Writes the tensor's little-endian bytes.</summary>
+        public void WriteTo(Stream stream)
+        {
+            if (raw is not null)
+            {
+                stream.Write(raw);
+                return;
+            }
+            const int Piece = 1 << 18; // floats: 1 MiB at a time
+            byte[]? swapped = BitConverter.IsLittleEndian ? null : new byte[4 * Piece];
+            for (int start = 0; start < floats.Length; start += Piece)
+            {
+                ReadOnlySpan<float> piece = floats.Span.Slice(start, Math.Min(Piece, floats.Length - start));
+                if (swapped is null)
+                {
+                    stream.Write(MemoryMarshal.AsBytes(piece));
+                    continue;
+                }
+                for (int i = 0; i < piece.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(swapped.AsSpan(4 * i), piece[i]);
+                stream.Write(swapped, 0, 4 * piece.Length);
+            }
+        }
+    }
 
     private sealed record ValueInfo(string Name, ElementType Type, object[]? Dims);
 
@@ -75,7 +115,7 @@ internal sealed class OnnxGraph
         var raw = new byte[8];
         System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(raw, value);
         string name = Fresh(hint);
-        _initializers.Add(new Initializer(name, ElementType.Int64, Array.Empty<long>(), raw));
+        _initializers.Add(new Initializer(name, ElementType.Int64, Array.Empty<long>(), default, raw));
         return name;
     }
 
@@ -101,7 +141,7 @@ internal sealed class OnnxGraph
     public string Floats(string hint, ReadOnlySpan<float> values, params long[] dims)
     {
         string name = Fresh(hint);
-        _initializers.Add(new Initializer(name, ElementType.Float, dims, Raw(hint, values, dims)));
+        _initializers.Add(new Initializer(name, ElementType.Float, dims, Checked(hint, values.ToArray(), dims), null));
         return name;
     }
 
@@ -109,7 +149,7 @@ internal sealed class OnnxGraph
     public string Raw(string hint, ElementType type, byte[] raw, params long[] dims)
     {
         string name = Fresh(hint);
-        _initializers.Add(new Initializer(name, type, dims, raw));
+        _initializers.Add(new Initializer(name, type, dims, default, raw));
         return name;
     }
 
@@ -120,16 +160,25 @@ internal sealed class OnnxGraph
     public void Default(string input, ReadOnlySpan<float> values, params long[] dims)
     {
         if (!_inputs.Any(i => i.Name == input)) throw new ArgumentException($"{input} is not an input of the graph.", nameof(input));
-        _initializers.Add(new Initializer(input, ElementType.Float, dims, Raw(input, values, dims)));
+        _initializers.Add(new Initializer(input, ElementType.Float, dims, Checked(input, values.ToArray(), dims), null));
     }
 
-    private static byte[] Raw(string hint, ReadOnlySpan<float> values, long[] dims)
+    /// <summary>
+    /// A float initializer that keeps <paramref name="values"/> rather than a copy (a parameter's memory): the graph is
+    /// written before the values can change.
+    /// </summary>
+    public string Floats(string hint, ReadOnlyMemory<float> values, params long[] dims)
+    {
+        string name = Fresh(hint);
+        _initializers.Add(new Initializer(name, ElementType.Float, dims, Checked(hint, values, dims), null));
+        return name;
+    }
+
+    private static ReadOnlyMemory<float> Checked(string hint, ReadOnlyMemory<float> values, long[] dims)
     {
         if (values.Length != dims.Aggregate(1L, (a, d) => a * d))
             throw new ArgumentException($"{hint}: {values.Length} values for dimensions [{string.Join(", ", dims)}].");
-        var raw = new byte[values.Length * 4];
-        for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteSingleLittleEndian(raw.AsSpan(i * 4), values[i]);
-        return raw;
+        return values;
     }
 
     /// <summary>A 1-D int64 initializer (shapes, axes, indices).</summary>
@@ -138,7 +187,7 @@ internal sealed class OnnxGraph
         var raw = new byte[values.Length * 8];
         for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(raw.AsSpan(i * 8), values[i]);
         string name = Fresh(hint);
-        _initializers.Add(new Initializer(name, ElementType.Int64, new long[] { values.Length }, raw));
+        _initializers.Add(new Initializer(name, ElementType.Int64, new long[] { values.Length }, default, raw));
         return name;
     }
 
@@ -188,32 +237,126 @@ internal sealed class OnnxGraph
     internal static long MaxModelBytes = int.MaxValue;
 
     /// <summary>
-    /// The ModelProto: IR version 8, the default domain at <paramref name="opset"/>. Its size is counted first: a model
-    /// past <see cref="MaxModelBytes"/> is refused before any nested message is built (weights in external data files,
-    /// ONNX's form for such models, are not written).
+    /// The fewest bytes a float tensor takes to go to external data (the <c>onnx</c> package's <c>size_threshold</c>): smaller
+    /// ones (scalars, short constants) stay in the graph, as do the integer tensors (shapes, axes, indices), which ONNX
+    /// Runtime reads while it infers shapes, before any external data is loaded. Lowered by tests.
     /// </summary>
-    public byte[] Serialize(string graphName, int opset, string producer, string producerVersion)
+    internal static long ExternalThreshold = 1024;
+
+    /// <summary>
+    /// The ModelProto with every tensor inside it: IR version 8, the default domain at <paramref name="opset"/>. Its size is
+    /// counted first: a model past <see cref="MaxModelBytes"/> is refused before any nested message is built.
+    /// </summary>
+    public byte[] Serialize(string graphName, int opset, string producer, string producerVersion) =>
+        Serialize(graphName, opset, producer, producerVersion, external: null,
+            "export it to a file (ExportOnnx, ExportOnnxStep), which writes its weights beside it as ONNX external data.");
+
+    /// <summary>
+    /// The files of the model saved at <paramref name="path"/>, to be written together (<see cref="AtomicFile.WriteAll"/>):
+    /// the graph alone, or — per <paramref name="mode"/> — its data file (<c>{file name}.data</c> in the same folder) and the
+    /// graph that refers to it. Everything that can fail (a model too large) fails here, before anything is written.
+    /// </summary>
+    public List<(string Path, Action<Stream> Write)> Files(string path, OnnxExternalData mode, string graphName, int opset, string producer, string producerVersion)
     {
-        void Write(ProtoWriter model)
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string file = Path.GetFileName(path);
+        if (file.Length == 0) throw new ArgumentException($"'{path}' names a folder; the ONNX model needs a file name (model.onnx).", nameof(path));
+        if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, "Expected WhenLarge, Always or Never.");
+        bool external = mode == OnnxExternalData.Always || (mode == OnnxExternalData.WhenLarge && Count(graphName, opset, producer, producerVersion, null) > MaxModelBytes);
+        if (!external)
         {
-            model.Int(1, 8); // ir_version
-            model.String(2, producer).String(3, producerVersion);
-            model.Message(7, g => WriteGraph(g, graphName));
-            model.Message(8, o => o.String(1, "").Int(2, opset)); // opset_import: the default domain
+            byte[] bytes = Serialize(graphName, opset, producer, producerVersion, external: null,
+                "OnnxExternalData.Never keeps the weights in it; WhenLarge (the default) or Always writes them beside it as external data.");
+            return [(path, stream => stream.Write(bytes))];
         }
-        ProtoWriter counter = ProtoWriter.Counter();
-        Write(counter);
-        if (counter.Length > MaxModelBytes)
+        ExternalData data = Place(file + ".data");
+        byte[] model = Serialize(graphName, opset, producer, producerVersion, data, "even with its weights in external data.");
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        return [(Path.Combine(folder, data.Location), data.WriteTo), (path, stream => stream.Write(model))];
+    }
+
+    private byte[] Serialize(string graphName, int opset, string producer, string producerVersion, ExternalData? external, string remedy)
+    {
+        long length = Count(graphName, opset, producer, producerVersion, external);
+        if (length > MaxModelBytes)
             throw new NotSupportedException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                $"The ONNX model '{graphName}' would take {counter.Length:N0} bytes, past the 2 GB protobuf limit on one message (at most {MaxModelBytes:N0} bytes): ") +
-                "ONNX Runtime could not read it, and this exporter writes no external data files for the weights.");
+                $"The ONNX model '{graphName}' would take {length:N0} bytes, past the 2 GB protobuf limit on one message (at most {MaxModelBytes:N0} bytes), which ONNX Runtime could not read: ") + remedy);
         var writer = new ProtoWriter();
-        Write(writer);
+        Write(writer, graphName, opset, producer, producerVersion, external);
         return writer.ToArray();
     }
 
+    /// <summary>The ModelProto's bytes, counted without building it.</summary>
+    private long Count(string graphName, int opset, string producer, string producerVersion, ExternalData? external)
+    {
+        ProtoWriter counter = ProtoWriter.Counter();
+        Write(counter, graphName, opset, producer, producerVersion, external);
+        return counter.Length;
+    }
+
+    private void Write(ProtoWriter model, string graphName, int opset, string producer, string producerVersion, ExternalData? external)
+    {
+        model.Int(1, 8); // ir_version
+        model.String(2, producer).String(3, producerVersion);
+        model.Message(7, g => WriteGraph(g, graphName, external));
+        model.Message(8, o => o.String(1, "").Int(2, opset)); // opset_import: the default domain
+    }
+
+    /// <summary>
+    /// Where the float tensors of <see cref="ExternalThreshold"/> bytes or more — this graph's and its subgraphs' — go in the data
+    /// file <paramref name="location"/>: one after another, each at a multiple of <see cref="ExternalData.Alignment"/>.
+    /// </summary>
+    private ExternalData Place(string location)
+    {
+        var data = new ExternalData(location);
+        foreach (Initializer t in Initializers())
+            if (t.Type == ElementType.Float && t.ByteLength >= ExternalThreshold) data.Add(t);
+        return data;
+    }
+
+    private IEnumerable<Initializer> Initializers() =>
+        _initializers.Concat(_nodes.SelectMany(n => n.Attributes.OfType<GraphAttribute>()).SelectMany(a => a.Body.Initializers()));
+
+    /// <summary>
+    /// ONNX external data: the tensors' bytes in one file beside the graph, each tensor naming the file (relative to the
+    /// graph's folder), its offset and its length; offsets are multiples of 4096, as ONNX asks so that runtimes may map them.
+    /// </summary>
+    private sealed class ExternalData(string location)
+    {
+        public const int Alignment = 4096;
+
+        private readonly List<Initializer> _tensors = new();
+        private readonly Dictionary<Initializer, long> _offsets = new(ReferenceEqualityComparer.Instance);
+        private long _length;
+
+        public string Location { get; } = location;
+
+        public void Add(Initializer t)
+        {
+            long offset = (_length + Alignment - 1) / Alignment * Alignment;
+            _offsets.Add(t, offset);
+            _tensors.Add(t);
+            _length = offset + t.ByteLength;
+        }
+
+        public bool TryGetOffset(Initializer t, out long offset) => _offsets.TryGetValue(t, out offset);
+
+        public void WriteTo(Stream stream)
+        {
+            long written = 0;
+            var zeros = new byte[Alignment];
+            foreach (Initializer t in _tensors)
+            {
+                long offset = _offsets[t];
+                stream.Write(zeros, 0, (int)(offset - written));
+                t.WriteTo(stream);
+                written = offset + t.ByteLength;
+            }
+        }
+    }
+
     /// <summary>The GraphProto's fields: nodes, name, initializers, inputs, outputs.</summary>
-    private void WriteGraph(ProtoWriter g, string graphName)
+    private void WriteGraph(ProtoWriter g, string graphName, ExternalData? external)
     {
         {
             foreach (Node n in _nodes)
@@ -223,18 +366,33 @@ internal sealed class OnnxGraph
                     foreach (string i in n.Inputs) w.String(1, i);
                     foreach (string o in n.Outputs) w.String(2, o);
                     w.String(3, n.Name).String(4, n.OpType);
-                    foreach (Attribute a in n.Attributes) w.Message(5, at => WriteAttribute(at, a));
+                    foreach (Attribute a in n.Attributes) w.Message(5, at => WriteAttribute(at, a, external));
                 });
             }
             g.String(2, graphName);
-            foreach (Initializer t in _initializers)
-                g.Message(5, w => w.PackedInts(1, t.Dims).Int(2, (int)t.Type).String(8, t.Name).Bytes(9, t.Raw));
+            foreach (Initializer t in _initializers) g.Message(5, w => WriteTensor(w, t, external));
             foreach (ValueInfo v in _inputs) g.Message(11, w => WriteValueInfo(w, v));
             foreach (ValueInfo v in _outputs) g.Message(12, w => WriteValueInfo(w, v));
         }
     }
 
-    private static void WriteAttribute(ProtoWriter w, Attribute a)
+    /// <summary>A TensorProto: its bytes in raw_data, or where they lie in the external data (external_data, data_location).</summary>
+    private static void WriteTensor(ProtoWriter w, Initializer t, ExternalData? external)
+    {
+        w.PackedInts(1, t.Dims).Int(2, (int)t.Type).String(8, t.Name);
+        if (external is null || !external.TryGetOffset(t, out long offset))
+        {
+            w.Bytes(9, t.ByteLength, t.WriteTo);
+            return;
+        }
+        var invariant = System.Globalization.CultureInfo.InvariantCulture;
+        w.Message(13, e => e.String(1, "location").String(2, external.Location));
+        w.Message(13, e => e.String(1, "offset").String(2, offset.ToString(invariant)));
+        w.Message(13, e => e.String(1, "length").String(2, t.ByteLength.ToString(invariant)));
+        w.Int(14, 1); // data_location: EXTERNAL
+    }
+
+    private static void WriteAttribute(ProtoWriter w, Attribute a, ExternalData? external)
     {
         w.String(1, a.Name);
         switch (a)
@@ -248,7 +406,7 @@ internal sealed class OnnxGraph
                 w.Int(20, 8);
                 break;
             case GraphAttribute body:
-                w.Message(6, g => body.Body.WriteGraph(g, body.Body.Name ?? body.Name)).Int(20, 5);
+                w.Message(6, g => body.Body.WriteGraph(g, body.Body.Name ?? body.Name, external)).Int(20, 5);
                 break;
         }
     }

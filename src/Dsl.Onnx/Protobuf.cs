@@ -75,6 +75,21 @@ internal sealed class ProtoWriter
         return this;
     }
 
+    /// <summary>A bytes field of <paramref name="length"/> bytes that <paramref name="write"/> writes (a counter only counts them).</summary>
+    public ProtoWriter Bytes(int field, long length, Action<Stream> write)
+    {
+        Tag(field, 2);
+        Varint((ulong)length);
+        if (_stream is not null)
+        {
+            long before = _stream.Length;
+            write(_stream);
+            if (_stream.Length - before != length) throw new InvalidOperationException($"Field {field}: {_stream.Length - before} bytes written, {length} announced.");
+        }
+        Length += length;
+        return this;
+    }
+
     public ProtoWriter String(int field, string value) => Bytes(field, Encoding.UTF8.GetBytes(value));
 
     /// <summary>A nested message, written (or counted, by a counter) by <paramref name="write"/>.</summary>

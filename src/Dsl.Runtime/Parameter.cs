@@ -117,6 +117,16 @@ public sealed class Parameter
     /// <summary>The host's gradient without synchronising.</summary>
     internal Span<float> HostGradient => _grad.AsSpan(_gradOrigin, _length);
 
+    /// <summary>
+    /// The values (synchronised from a device as <see cref="AsSpan"/>) as memory that may be kept a while: what the ONNX
+    /// exporter writes a weight from without copying it.
+    /// </summary>
+    internal ReadOnlyMemory<float> AsMemory()
+    {
+        _home.Mirror?.HostAccess(grad: false);
+        return new ReadOnlyMemory<float>(_value, _origin, _length);
+    }
+
     /// <summary>The array the values live in: the same for every name of one tensor (<see cref="WithName"/>).</summary>
     internal float[] Storage => _value;
 

@@ -14,7 +14,7 @@ namespace Dsl.Tests.Onnx;
 /// </summary>
 public class OnnxExportTests
 {
-    private static IModel Create(string name) => name switch
+    internal static IModel Create(string name) => name switch
     {
         nameof(Dsl.Tests.Models.Lstm) => new Dsl.Tests.Models.Lstm(seed: 1),
         nameof(LstmStackedBidirectional) => new LstmStackedBidirectional(seed: 2),
@@ -330,6 +330,12 @@ public class OnnxExportTests
     private static void AssertStepGraphStepsAsStep(IModel model, string name)
     {
         using var session = new InferenceSession(model.ToOnnxStep());
+        AssertStepsAsStep(model, session, name);
+    }
+
+    /// <summary>Four steps of <paramref name="session"/> (a model's step graph) from zero states give what <c>Step</c> gives, outputs and states.</summary>
+    internal static void AssertStepsAsStep(IModel model, InferenceSession session, string name)
+    {
         const int batch = 2;
         var rng = new Rng(5);
         var carried = new Carried(session, batch);
@@ -384,10 +390,11 @@ public class OnnxExportTests
     /// An encoder–decoder through what the tests read of it: its decoder, the memory's width, its two graphs, its greedy
     /// decoding, and the decoder's logits at each step of that decoding.
     /// </summary>
-    private sealed record Composition(IModel<int> Decoder, int MemoryWidth, byte[] Encoder, byte[] DecoderStep, Func<int[], int[]> Greedy, Func<int[], float[][]> Logits);
+    internal sealed record Composition(IModel<int> Decoder, int MemoryWidth, byte[] Encoder, byte[] DecoderStep, Func<int[], int[]> Greedy, Func<int[], float[][]> Logits,
+        Action<string, string, OnnxExternalData> Export);
 
     /// <summary>The encoder–decoder <paramref name="name"/>, with its fixture's weights or every parameter perturbed.</summary>
-    private static Composition Compose(string name, bool perturbed) => name switch
+    internal static Composition Compose(string name, bool perturbed) => name switch
     {
         nameof(Seq2SeqDot) => Parts(new Seq2SeqDot(), name, perturbed),
         nameof(Seq2SeqGeneral) => Parts(new Seq2SeqGeneral(), name, perturbed),
@@ -407,10 +414,18 @@ public class OnnxExportTests
     public void EncoderAndDecoderStepGraphsDecodeAsGreedy(string name, bool perturbed)
     {
         Composition composition = Compose(name, perturbed);
-        (Func<int[], int[]> greedy, byte[] encoder, byte[] decoder, Func<int[], float[][]> steps) = (composition.Greedy, composition.Encoder, composition.DecoderStep, composition.Logits);
-        name += perturbed ? " (perturbed)" : "";
-        using var encoderSession = new InferenceSession(encoder);
-        using var decoderSession = new InferenceSession(decoder);
+        using var encoderSession = new InferenceSession(composition.Encoder);
+        using var decoderSession = new InferenceSession(composition.DecoderStep);
+        AssertDecodesAsGreedy(composition, encoderSession, decoderSession, name + (perturbed ? " (perturbed)" : ""));
+    }
+
+    /// <summary>
+    /// The encoder and decoder step sessions of <paramref name="composition"/> decode each source token for token as its
+    /// greedy search does, with its logits at every step, one source at a time and both in one padded batch.
+    /// </summary>
+    internal static void AssertDecodesAsGreedy(Composition composition, InferenceSession encoderSession, InferenceSession decoderSession, string name)
+    {
+        (Func<int[], int[]> greedy, Func<int[], float[][]> steps) = (composition.Greedy, composition.Logits);
         foreach (int[] source in new[] { new[] { 3, 7, 1, 8, 2 }, new[] { 5, 9 } })
         {
             int[] expected = greedy(source);
@@ -495,7 +510,7 @@ public class OnnxExportTests
             IModelState state = model.Encode(new ReadOnlyTensorSpan<int>(source, [1, source.Length]));
             return new[] { 1 }.Concat(output[..^1]).Select(token => ParityModel.Flatten(model.Decoder.Step(new ReadOnlyTensorSpan<int>([token], [1]), state))).ToArray();
         }
-        return new Composition(model.Decoder, model.Encoder.OutputWidth, encoder, decoder, Greedy, Logits);
+        return new Composition(model.Decoder, model.Encoder.OutputWidth, encoder, decoder, Greedy, Logits, (e, d, external) => model.ExportOnnx(e, d, external));
     }
 
     private static NamedOnnxValue Longs(string name, long[] values, params int[] dims) =>
@@ -614,7 +629,7 @@ public class OnnxExportTests
     }
 
     /// <summary>Random input of the shape, through ONNX Runtime and through Forward (with lengths when given).</summary>
-    private static void Compare(IModel model, InferenceSession session, int batch, int steps, int[]? lengths, string what, float? padding = null)
+    internal static void Compare(IModel model, InferenceSession session, int batch, int steps, int[]? lengths, string what, float? padding = null)
     {
         var rng = new Rng((ulong)(batch * 31 + steps));
         var inputs = new List<NamedOnnxValue>();
