@@ -321,5 +321,17 @@ namespace Dsl
 
         /// <summary>The decoder model: a token model that can step, starting from the encoder's state.</summary>
         public Type Decoder { get; }
+
+        /// <summary>
+        /// The decoder's embedding table is the encoder's (a joint source–target vocabulary: fairseq's
+        /// <c>share_all_embeddings</c>, OpenNMT's <c>share_embeddings</c>; in PyTorch, <c>decoder.embedding = encoder.embedding</c>):
+        /// both models start with an <c>[Embedding]</c> of the same vocabulary and width (DSL1008 otherwise). The table is
+        /// initialised as the encoder's, learns from both sides (their gradients add), is counted, clipped and optimised once
+        /// and saved once as <c>encoder.embedding.weight</c>; <c>ParameterSet</c> also answers to <c>decoder.embedding.weight</c>
+        /// (<c>ParameterSet.Tied</c>), so a PyTorch state_dict, which lists both names, loads. With the decoder's output layer
+        /// tied to its embedding (<c>[Dense(vocab, TieEmbedding = true)]</c>), one matrix serves all three, as in Vaswani et
+        /// al. 2017 (§3.4). Default false.
+        /// </summary>
+        public bool ShareEmbedding { get; set; }
     }
 }

@@ -70,6 +70,7 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new OnnxExportOptions();
+        Placement(options.ExternalData, nameof(options));
         AtomicFile.WriteAll(Build(model, options).Files(path, options.ExternalData));
     }
 
@@ -80,8 +81,16 @@ public static class OnnxExport
     public static byte[] ToOnnx(this IModel model, OnnxExportOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return Build(model, options ?? new OnnxExportOptions()).Bytes();
+        options ??= new OnnxExportOptions();
+        if (Placement(options.ExternalData, nameof(options)) == OnnxExternalData.Always)
+            throw new ArgumentException("ExternalData = Always puts the weights in a file beside the model: export to a path (ExportOnnx); ToOnnx returns one message holding them.", nameof(options));
+        return Build(model, options).Bytes();
     }
+
+    /// <summary><paramref name="mode"/>, when it is one of <see cref="OnnxExternalData"/>'s values.</summary>
+    private static OnnxExternalData Placement(OnnxExternalData mode, string parameter) => Enum.IsDefined(mode)
+        ? mode
+        : throw new ArgumentOutOfRangeException(parameter, mode, $"Expected OnnxExternalData.WhenLarge, Always or Never, got {(int)mode}.");
 
     /// <summary>A graph built, with what its files are written under.</summary>
     private readonly record struct Built(OnnxGraph Graph, string Name)
@@ -131,6 +140,7 @@ public static class OnnxExport
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
+        Placement(externalData, nameof(externalData));
         AtomicFile.WriteAll(Step(model, model.Parameters, "").Files(path, externalData));
     }
 
@@ -214,9 +224,9 @@ public static class OnnxExport
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(encoderPath);
         ArgumentException.ThrowIfNullOrEmpty(decoderStepPath);
-        if (string.Equals(Path.GetFullPath(encoderPath), Path.GetFullPath(decoderStepPath), StringComparison.Ordinal))
-            throw new ArgumentException($"The encoder and the decoder step are two graphs: they need two paths, not '{encoderPath}' twice.", nameof(decoderStepPath));
+        Placement(externalData, nameof(externalData));
         var (encoder, decoder) = Graphs(model);
+        // (two graphs on one path, or a graph on the other's data file, are refused by WriteAll before anything is written)
         AtomicFile.WriteAll([.. encoder.Files(encoderPath, externalData), .. decoder.Files(decoderStepPath, externalData)]);
     }
 

@@ -261,7 +261,6 @@ internal sealed class OnnxGraph
         ArgumentException.ThrowIfNullOrEmpty(path);
         string file = Path.GetFileName(path);
         if (file.Length == 0) throw new ArgumentException($"'{path}' names a folder; the ONNX model needs a file name (model.onnx).", nameof(path));
-        if (!Enum.IsDefined(mode)) throw new ArgumentOutOfRangeException(nameof(mode), mode, "Expected WhenLarge, Always or Never.");
         bool external = mode == OnnxExternalData.Always || (mode == OnnxExternalData.WhenLarge && Count(graphName, opset, producer, producerVersion, null) > MaxModelBytes);
         if (!external)
         {
@@ -269,6 +268,9 @@ internal sealed class OnnxGraph
                 "OnnxExternalData.Never keeps the weights in it; WhenLarge (the default) or Always writes them beside it as external data.");
             return [(path, stream => stream.Write(bytes))];
         }
+        // (ONNX's checker refuses a location with ".." anywhere in it, as a way out of the model's folder)
+        if (file.Contains("..", StringComparison.Ordinal))
+            throw new ArgumentException($"'{path}': the weights would go to '{file}.data', and ONNX readers refuse a data file whose name holds \"..\"; choose another file name.", nameof(path));
         ExternalData data = Place(file + ".data");
         byte[] model = Serialize(graphName, opset, producer, producerVersion, data, "even with its weights in external data.");
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!;

@@ -17,19 +17,27 @@ internal static class AtomicFile
 
     /// <summary>
     /// Writes several files that belong together (an ONNX graph and its external data): every one goes to its temporary
-    /// file first, and only when all are written and flushed do they replace the old ones, in the order given; on any
-    /// failure before that, every temporary file is removed and every old file is untouched.
+    /// file first; only when all are written and flushed do they replace the old ones, in the order given, each old file
+    /// set aside until all are in place. On any failure — a write, or a replacement (a path that is a folder, a file held
+    /// open) — every temporary file is removed and every old file is put back as it was. A path given twice is refused
+    /// before anything is written.
     /// </summary>
     public static void WriteAll(IReadOnlyList<(string Path, Action<Stream> Write)> files)
     {
         ArgumentNullException.ThrowIfNull(files);
+        var seen = new HashSet<string>(OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparer.OrdinalIgnoreCase : StringComparer.Ordinal);
+        foreach (var (path, _) in files)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(path);
+            if (!seen.Add(Path.GetFullPath(path)))
+                throw new ArgumentException($"'{path}' is among the files to write twice: each file must have a path of its own.", nameof(files));
+        }
         var temps = new List<(string Temp, string Full)>(files.Count);
-        int moved = 0;
+        var replaced = new List<(string Full, string? Backup, bool Moved)>(files.Count);
         try
         {
             foreach (var (path, write) in files)
             {
-                ArgumentException.ThrowIfNullOrEmpty(path);
                 string full = Path.GetFullPath(path);
                 string temp = full + ".tmp-" + Guid.NewGuid().ToString("N");
                 temps.Add((temp, full));
@@ -37,15 +45,42 @@ internal static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
-            for (; moved < temps.Count; moved++) File.Move(temps[moved].Temp, temps[moved].Full, overwrite: true);
+            foreach (var (temp, full) in temps)
+            {
+                string? backup = null;
+                if (File.Exists(full))
+                {
+                    backup = full + ".old-" + Guid.NewGuid().ToString("N");
+                    File.Move(full, backup);
+                }
+                replaced.Add((full, backup, false));
+                File.Move(temp, full);
+                replaced[^1] = (full, backup, true);
+            }
         }
         catch
         {
-            foreach (var (temp, _) in temps.Skip(moved))
+            // the new files that took an old one's place go, and the old ones come back (the last first)
+            for (int i = replaced.Count - 1; i >= 0; i--)
+            {
+                var (full, backup, moved) = replaced[i];
+                try
+                {
+                    if (moved) File.Delete(full);
+                    if (backup is not null) File.Move(backup, full, overwrite: true);
+                }
+                catch (IOException) { } catch (UnauthorizedAccessException) { }
+            }
+            foreach (var (temp, _) in temps)
             {
                 try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             }
             throw;
+        }
+        foreach (var (_, backup, _) in replaced)
+        {
+            if (backup is null) continue;
+            try { File.Delete(backup); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
 

@@ -10,13 +10,15 @@ namespace Dsl;
 /// </summary>
 public sealed class Parameter
 {
-    private readonly float[] _value; // pinned; the values start at _origin, on a 64-byte boundary (Kernels.Aligned)
-    private readonly float[] _grad;  // the same, from _gradOrigin
-    private readonly int _origin, _gradOrigin, _length;
+    // (not readonly: an encoder–decoder that shares an embedding points its decoder's table at the encoder's: ShareStorageOf)
+    private float[] _value; // pinned; the values start at _origin, on a 64-byte boundary (Kernels.Aligned)
+    private float[] _grad;  // the same, from _gradOrigin
+    private int _origin, _gradOrigin;
+    private readonly int _length;
     private readonly int[] _shape;
-    private readonly Home _home; // shared by every name of the same tensor (WithName)
-    private readonly Tensor<float> _valueTensor;
-    private readonly Tensor<float> _gradTensor;
+    private Home _home; // shared by every name of the same tensor (WithName)
+    private Tensor<float> _valueTensor;
+    private Tensor<float> _gradTensor;
 
     /// <summary>Where the tensor also lives: shared by the views <see cref="WithName"/> makes.</summary>
     private sealed class Home
@@ -69,6 +71,27 @@ public sealed class Parameter
         _valueTensor = storage._valueTensor;
         _gradTensor = storage._gradTensor;
         _home = storage._home;
+    }
+
+    /// <summary>
+    /// Makes this parameter <paramref name="source"/>'s tensor from now on — its values, its gradient and its device copy —
+    /// keeping its own name: how an encoder–decoder with <c>ShareEmbedding</c> gives its decoder the encoder's table, after
+    /// both parts are built and before either runs. Its own values are dropped.
+    /// </summary>
+    internal void ShareStorageOf(Parameter source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        if (!_shape.AsSpan().SequenceEqual(source._shape))
+            throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} cannot share the tensor of '{source.Name}' {Shapes.Format(source._shape)}: the shapes differ.", nameof(source));
+        if (_home.Mirror is not null || source._home.Mirror is not null)
+            throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only on the host, before either moves to a device.");
+        _value = source._value;
+        _grad = source._grad;
+        _origin = source._origin;
+        _gradOrigin = source._gradOrigin;
+        _valueTensor = source._valueTensor;
+        _gradTensor = source._gradTensor;
+        _home = source._home;
     }
 
     /// <summary>The same tensor (values and gradient shared) under another name: how a composed model prefixes its parts' names.</summary>

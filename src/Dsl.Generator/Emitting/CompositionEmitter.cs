@@ -45,8 +45,12 @@ internal static class CompositionEmitter
             ? "private static readonly global::Dsl.Bridge[] s_bridges = global::System.Array.Empty<global::Dsl.Bridge>(); // no recurrent layer on one side: the decoder reads the encoder only through attention"
             : $"private static readonly global::Dsl.Bridge[] s_bridges = new global::Dsl.Bridge[] {{ {bridges} }};");
         w.Line();
-        w.Line($"/// <summary>Creates the encoder and decoder (the decoder from a seed derived from <paramref name=\"seed\"/>) and the bridges between their states.</summary>");
-        w.Line($"public {model.Spec.Name}(int seed = 0) : base(new {e}(seed), new {d}(unchecked(seed * 1000003 + 1)), s_bridges, seed) {{ }}");
+        string shared = c.Shared is { } share ? $", sharedEmbedding: (\"{share.EncoderWeight}\", \"{share.DecoderWeight}\")" : "";
+        if (c.Shared is not null)
+            w.Line("/// <summary>Creates the encoder and decoder (the decoder from a seed derived from <paramref name=\"seed\"/>), the decoder's embedding the encoder's table, and the bridges between their states.</summary>");
+        else
+            w.Line($"/// <summary>Creates the encoder and decoder (the decoder from a seed derived from <paramref name=\"seed\"/>) and the bridges between their states.</summary>");
+        w.Line($"public {model.Spec.Name}(int seed = 0) : base(new {e}(seed), new {d}(unchecked(seed * 1000003 + 1)), s_bridges, seed{shared}) {{ }}");
         if (decoder.HasCrossAttention)
         {
             // by default the weights over the source: the first cross-attention layer (a Transformer's first is its self-attention)

@@ -52,8 +52,10 @@ internal static class ModelParser
         }
         INamedTypeSymbol? TypeArgument(int i) => data.ConstructorArguments.Length > i ? data.ConstructorArguments[i].Value as INamedTypeSymbol : null;
         INamedTypeSymbol? encoder = TypeArgument(0), decoder = TypeArgument(1);
+        bool share = data.NamedArguments.Any(a => a.Key == "ShareEmbedding" && a.Value.Value is true);
+        AttributeArgumentSyntax? shareSyntax = syntax?.ArgumentList?.Arguments.FirstOrDefault(a => a.NameEquals?.Name.Identifier.ValueText == "ShareEmbedding");
         var composition = new CompositionSpec(encoder is null ? null : Key(encoder), encoder?.Name ?? "?", Argument(0),
-            decoder is null ? null : Key(decoder), decoder?.Name ?? "?", Argument(1));
+            decoder is null ? null : Key(decoder), decoder?.Name ?? "?", Argument(1), share, LocationInfo.From(shareSyntax ?? (SyntaxNode?)syntax));
         return Describe(type, new List<LayerSpec>(), composition, cancellationToken);
     }
 

@@ -91,7 +91,7 @@ internal sealed record ContainingTypeSpec(string Keyword, string Name, bool IsPa
 
 /// <summary>
 /// An <c>[EncoderDecoder(typeof(E), typeof(D))]</c> composition: the keys (<see cref="ModelSpec.Key"/>) of the two
-/// models, the names to show, and where each argument was written.
+/// models, the names to show, where each argument was written, and whether the decoder's embedding is the encoder's.
 /// </summary>
 internal sealed record CompositionSpec(
     string? Encoder,
@@ -99,7 +99,9 @@ internal sealed record CompositionSpec(
     LocationInfo? EncoderLocation,
     string? Decoder,
     string DecoderDisplay,
-    LocationInfo? DecoderLocation);
+    LocationInfo? DecoderLocation,
+    bool ShareEmbedding = false,
+    LocationInfo? ShareEmbeddingLocation = null);
 
 /// <summary>
 /// A model declaration: the class and its layer stack in source order, or (with <see cref="Composition"/> set and no
@@ -189,6 +191,6 @@ internal sealed record ModelSpec(
         {
             Header = l.Header with { Location = null, Arguments = l.Header.Arguments.Select(a => a with { Location = null }).ToEquatableArray() },
         }).ToEquatableArray(),
-        Composition = Composition is null ? null : Composition with { EncoderLocation = null, DecoderLocation = null },
+        Composition = Composition is null ? null : Composition with { EncoderLocation = null, DecoderLocation = null, ShareEmbeddingLocation = null },
     };
 }

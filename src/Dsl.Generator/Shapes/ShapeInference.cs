@@ -224,9 +224,31 @@ internal static class ShapeInference
                 }
             }
         }
+        SharedEmbedding? shared = c.ShareEmbedding && encoder is { IsValid: true } && decoder is { IsValid: true } ? Share(encoder, decoder, at => Mismatch(c.ShareEmbeddingLocation, at)) : null;
         bool valid = encoder is { IsValid: true } && decoder is { IsValid: true } && !diagnostics.Any(x => DiagnosticDescriptors.ById(x.Id).DefaultSeverity == DiagnosticSeverity.Error);
         return new ShapedModel(model, EquatableArray<ShapedLayer>.Empty, encoder?.TakesTokens ?? false, encoder?.InputWidth ?? 0, decoder?.Vocabulary ?? 0,
-            decoder?.OutputWidth ?? 0, true, false, diagnostics.ToEquatableArray(), valid, new ShapedComposition(encoder, decoder, bridges.ToEquatableArray()));
+            decoder?.OutputWidth ?? 0, true, false, diagnostics.ToEquatableArray(), valid, new ShapedComposition(encoder, decoder, bridges.ToEquatableArray(), shared));
+    }
+
+    /// <summary>
+    /// The embedding both parts share (<c>ShareEmbedding = true</c>): each model's first layer an Embedding of one vocabulary
+    /// and width; else null, with what does not fit reported through <paramref name="mismatch"/>.
+    /// </summary>
+    private static SharedEmbedding? Share(ShapedModel encoder, ShapedModel decoder, System.Action<string> mismatch)
+    {
+        ShapedLayer? from = encoder.Layers.FirstOrDefault(), to = decoder.Layers.FirstOrDefault();
+        if (from is not { Spec: EmbeddingSpec e })
+        {
+            mismatch($"ShareEmbedding: its encoder '{encoder.Spec.Name}' reads {encoder.InputWidth} features a step, not tokens; one embedding serves both only when both models start with an [Embedding]");
+            return null;
+        }
+        if (to is not { Spec: EmbeddingSpec d }) return null; // a decoder that reads no tokens is reported as such
+        if (e.Vocab != d.Vocab || e.Dim != d.Dim)
+        {
+            mismatch($"ShareEmbedding: the encoder's '{from.Name}' is [{e.Vocab}, {e.Dim}] and the decoder's '{to.Name}' [{d.Vocab}, {d.Dim}]; one table serves both only with one vocabulary and width (a joint vocabulary)");
+            return null;
+        }
+        return new SharedEmbedding(from.Name + ".weight", to.Name + ".weight");
     }
 
     /// <summary>Why the class's name is that of a member the generated code declares in it (<see cref="Emitting.Names"/>), or null.</summary>

@@ -39,8 +39,14 @@ internal sealed record ShapedLayer(
 /// <summary>How one decoder state tensor starts: from encoder final state <see cref="From"/>, copied or through a Dense.</summary>
 internal sealed record BridgeSpec(string Name, int From, int To, int InWidth, int OutWidth, bool Dense, bool Tanh);
 
-/// <summary>A valid or invalid encoder–decoder composition: both models shaped, and the bridges between their states.</summary>
-internal sealed record ShapedComposition(ShapedModel? Encoder, ShapedModel? Decoder, EquatableArray<BridgeSpec> Bridges);
+/// <summary>The embedding tables one table serves (<c>ShareEmbedding</c>): the encoder's parameter, and the decoder's that is it.</summary>
+internal sealed record SharedEmbedding(string EncoderWeight, string DecoderWeight);
+
+/// <summary>
+/// A valid or invalid encoder–decoder composition: both models shaped, the bridges between their states, and the embedding
+/// the two share (null when each has its own).
+/// </summary>
+internal sealed record ShapedComposition(ShapedModel? Encoder, ShapedModel? Decoder, EquatableArray<BridgeSpec> Bridges, SharedEmbedding? Shared = null);
 
 /// <summary>
 /// The model after shape inference: every width known, every declaration mistake found.

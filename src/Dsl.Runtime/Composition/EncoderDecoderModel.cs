@@ -42,12 +42,30 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
 
     /// <summary>Composes <paramref name="encoder"/> and <paramref name="decoder"/>; the bridges' weights come from <paramref name="seed"/>.</summary>
     protected EncoderDecoderModel(TEncoder encoder, TDecoder decoder, IReadOnlyList<Bridge> bridges, int seed)
+        : this(encoder, decoder, bridges, seed, sharedEmbedding: null)
+    {
+    }
+
+    /// <summary>
+    /// Composes <paramref name="encoder"/> and <paramref name="decoder"/>; the bridges' weights come from <paramref name="seed"/>.
+    /// With <paramref name="sharedEmbedding"/> (<c>ShareEmbedding = true</c>), the decoder's parameter of that name is the
+    /// encoder's from now on (the decoder's own values dropped): listed once, as <c>encoder.…</c>, the decoder's name tied to it.
+    /// </summary>
+    protected EncoderDecoderModel(TEncoder encoder, TDecoder decoder, IReadOnlyList<Bridge> bridges, int seed, (string Encoder, string Decoder)? sharedEmbedding)
     {
         Encoder = encoder ?? throw new ArgumentNullException(nameof(encoder));
         Decoder = decoder ?? throw new ArgumentNullException(nameof(decoder));
         _bridges = bridges.ToArray();
         _weights = new Parameter?[_bridges.Length];
         _biases = new Parameter?[_bridges.Length];
+        // the decoder's names as the composition lists them: the shared table under the encoder's
+        string? sharedName = null;
+        if (sharedEmbedding is { } share)
+        {
+            Decoder.Parameters[share.Decoder].ShareStorageOf(Encoder.Parameters[share.Encoder]);
+            sharedName = share.Decoder;
+        }
+        string Listed(string decoderName) => decoderName == sharedName ? "encoder." + sharedEmbedding!.Value.Encoder : "decoder." + decoderName;
         var parameters = Encoder.Parameters.Select(p => p.WithName("encoder." + p.Name)).ToList();
         for (int i = 0; i < _bridges.Length; i++)
         {
@@ -61,9 +79,11 @@ public abstract class EncoderDecoderModel<TSource, TEncoder, TDecoder> : IModel,
             parameters.Add(weight);
             parameters.Add(_biases[i]!);
         }
-        parameters.AddRange(Decoder.Parameters.Select(p => p.WithName("decoder." + p.Name)));
-        Parameters = new ParameterSet(parameters, Encoder.Parameters.Tied.Select(t => KeyValuePair.Create("encoder." + t.Key, "encoder." + t.Value))
-            .Concat(Decoder.Parameters.Tied.Select(t => KeyValuePair.Create("decoder." + t.Key, "decoder." + t.Value))).ToDictionary());
+        parameters.AddRange(Decoder.Parameters.Where(p => p.Name != sharedName).Select(p => p.WithName("decoder." + p.Name)));
+        var tied = Encoder.Parameters.Tied.Select(t => KeyValuePair.Create("encoder." + t.Key, "encoder." + t.Value))
+            .Concat(Decoder.Parameters.Tied.Select(t => KeyValuePair.Create("decoder." + t.Key, Listed(t.Value)))).ToDictionary();
+        if (sharedName is not null) tied.Add("decoder." + sharedName, Listed(sharedName));
+        Parameters = new ParameterSet(parameters, tied);
         TeacherForcingRandom = Rng.ForParameter(seed, "<teacher forcing>");
     }
 

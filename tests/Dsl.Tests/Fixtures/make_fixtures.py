@@ -365,7 +365,7 @@ class Seq2Seq(nn.Module):
     -> attention over the encoder's outputs (padded source steps masked) -> [h; context] -> [dense tanh] -> dense."""
 
     def __init__(self, kind, src_vocab, src_dim, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units=0, extra_dense=0, heads=1, feed=False,
-                 tied=False):
+                 tied=False, shared=False):
         super().__init__()
         rnn = nn.LSTM if kind == "lstm" else nn.GRU
         self.kind, self.score, self.feed = kind, score, feed
@@ -379,7 +379,8 @@ class Seq2Seq(nn.Module):
             if kind == "lstm":
                 self.bridge.c_l0 = nn.Linear(2 * enc_hidden, dec_hidden)
         self.decoder = nn.Module()
-        self.decoder.embedding = nn.Embedding(tgt_vocab, tgt_dim)
+        # a joint vocabulary (Vaswani et al. 2017, 3.4): the decoder's embedding is the encoder's module
+        self.decoder.embedding = self.encoder.embedding if shared else nn.Embedding(tgt_vocab, tgt_dim)
         # input feeding: the decoder's recurrent input is [embedding; the attention's context of the step before]
         setattr(self.decoder, kind, rnn(tgt_dim + (2 * enc_hidden if feed else 0), dec_hidden, batch_first=True))
         q, m = dec_hidden, 2 * enc_hidden
@@ -477,12 +478,13 @@ def seq2seq_batch(B, S, T):
     return src, lengths, dec_in, targets
 
 
-def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1, feed=False, tied=False):
+def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, enc_hidden=3, dec_hidden=6, heads=1, feed=False, tied=False,
+                 shared=False, tgt_vocab=9, tgt_dim=3):
     """One training step of an encoder-decoder on padded sources: teacher forcing (the decoder reads the given
     inputs), or free running (teacher-forcing ratio 0: after the first, every input is the previous step's argmax,
     step by step, detached). Weights, sources, lengths, decoder inputs, targets, logits, attention weights, loss, gradients."""
     torch.manual_seed(seed)
-    model = Seq2Seq(kind, 10, 4, enc_hidden, 9, 3, dec_hidden, score, units, extra_dense, heads, feed, tied)
+    model = Seq2Seq(kind, 10, 4, enc_hidden, tgt_vocab, tgt_dim, dec_hidden, score, units, extra_dense, heads, feed, tied, shared)
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(1.5)
@@ -505,7 +507,7 @@ def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, 
     else:
         logits, _, attn = model.decode(dec_in, state, memory, lengths)
         dec_used = dec_in
-    loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1), ignore_index=-100)
+    loss = F.cross_entropy(logits.reshape(-1, tgt_vocab), targets.reshape(-1), ignore_index=-100)
     loss.backward()
     expected = {"source": src, "lengths": lengths, "decoder_input": dec_in, "decoder_used": dec_used, "targets": targets,
                 "output": logits.float(), "attention": attn.float(), "loss": loss.reshape(1).float()}
@@ -513,6 +515,12 @@ def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, 
         expected["grad." + name] = p.grad.float()
     save_safetensors(os.path.join(HERE, f"{case}.expected.safetensors"), expected)
     print(f"{case}: loss {loss.item():.6f}")
+
+
+def make_shared():
+    """An LSTM encoder-decoder over a joint vocabulary: the decoder's embedding is the encoder's, and so is its output
+    layer's weight (three uses of one table, their gradients added)."""
+    make_seq2seq("Seq2SeqShared", "lstm", "general", False, 506, extra_dense=4, tied=True, shared=True, tgt_vocab=10, tgt_dim=4)
 
 
 class TransformerSeq2Seq(nn.Module):
@@ -1253,6 +1261,9 @@ if __name__ == "__main__":
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_seq2seq("Seq2SeqTied", "lstm", "general", False, 505, extra_dense=3, tied=True)
         sys.exit(0)
+    if "--shared" in sys.argv:  # only the encoder-decoder sharing one embedding
+        make_shared()
+        sys.exit(0)
     for i, (case, layers, batch, steps, loss) in enumerate(CASES):
         make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
     for i, (case, layers, batch, steps, loss) in enumerate(STATEFUL):
@@ -1285,3 +1296,4 @@ if __name__ == "__main__":
     make_schedules()
     make_half_precision()
     make_bleu()
+    make_shared()

@@ -522,6 +522,17 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1008_SharedEmbeddingOfAnotherShapeOrWithoutTokens()
+    {
+        Diagnostic d = Single(Encoder + " [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 10)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), typeof(Dec), [|ShareEmbedding = true|])] public partial class T;" + TranslatorUsage,
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Equal("'T' cannot be used: ShareEmbedding: the encoder's 'embedding' is [20, 6] and the decoder's 'embedding' [9, 4]; one table serves both only with one vocabulary and width (a joint vocabulary)", d.GetMessage());
+        Diagnostic features = Single("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 5)] public partial class Enc; [Embedding(vocab: 9, dim: 4)] [Lstm(hidden: 5)] [Dense(9)] public partial class Dec; [EncoderDecoder(typeof(Enc), typeof(Dec), [|ShareEmbedding = true|])] public partial class T;",
+            "DSL1008", DiagnosticSeverity.Error);
+        Assert.Equal("'T' cannot be used: ShareEmbedding: its encoder 'Enc' reads 3 features a step, not tokens; one embedding serves both only when both models start with an [Embedding]", features.GetMessage());
+    }
+
+    [Fact]
     public void DSL1008_EncoderThatAttendsOverAnotherModel()
     {
         // an encoder with cross-attention of its own cannot run alone: every Encode had thrown at run time

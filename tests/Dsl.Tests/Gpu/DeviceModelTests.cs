@@ -992,6 +992,8 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         nameof(GcS2sGeneral), nameof(GcS2sAdditive), nameof(CkSeq2Seq), nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm),
         // input feeding: the recurrent layer's time loop runs the attention's step
         nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning),
+        // one table for both embeddings and the output layer: each side's gradient adds into the one device copy
+        nameof(Seq2SeqShared), nameof(GcS2sShared),
     ];
 
     /// <summary>
@@ -1018,6 +1020,8 @@ public class DeviceCompositionTests(DeviceFixture fixture)
             case nameof(Seq2SeqFeedAdditive): Agree(new Seq2SeqFeedAdditive(seed: 4), new Seq2SeqFeedAdditive(seed: 4)); break;
             case nameof(Seq2SeqFeedGeneral): Agree(new Seq2SeqFeedGeneral(seed: 4), new Seq2SeqFeedGeneral(seed: 4)); break;
             case nameof(Seq2SeqFeedDotFreeRunning): Agree(new Seq2SeqFeedDotFreeRunning(seed: 4), new Seq2SeqFeedDotFreeRunning(seed: 4)); break;
+            case nameof(Seq2SeqShared): Agree(new Seq2SeqShared(seed: 4), new Seq2SeqShared(seed: 4)); break;
+            case nameof(GcS2sShared): Agree(new GcS2sShared(seed: 4), new GcS2sShared(seed: 4)); break;
             default: throw new ArgumentException(name);
         }
     }

@@ -374,3 +374,15 @@ public partial class GcS2sDotDropoutDecoder;
 
 [EncoderDecoder(typeof(GcS2sDotEncoder), typeof(GcS2sDotDropoutDecoder))]
 public partial class GcS2sDotDropout;
+
+// One table for the encoder's embedding, the decoder's and the decoder's output layer (ShareEmbedding and TieEmbedding):
+// the finite differences move all three uses at once.
+[Embedding(vocab: 6, dim: 3)]
+[Lstm(hidden: 4, Layers = 2)]
+[Attention(Over = typeof(GcS2sLstmEncoder), Score = AttentionScore.General)]
+[Dense(3, Activation = Activation.Tanh)]
+[Dense(6, TieEmbedding = true)]
+public partial class GcS2sSharedDecoder;
+
+[EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sSharedDecoder), ShareEmbedding = true)]
+public partial class GcS2sShared;

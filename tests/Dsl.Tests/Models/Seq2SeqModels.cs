@@ -147,3 +147,15 @@ public partial class S2sTiedDecoder;
 
 [EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sTiedDecoder))]
 public partial class Seq2SeqTied;
+
+// A joint vocabulary (Vaswani et al. 2017, §3.4): the decoder's embedding is the encoder's table (ShareEmbedding), and its
+// output layer's weight is that table too (TieEmbedding), three uses of one matrix; Luong's attentional layer as wide as it.
+[Embedding(vocab: 10, dim: 4)]
+[Lstm(hidden: 6)]
+[Attention(Over = typeof(S2sLstmEncoder), Score = AttentionScore.General)]
+[Dense(4, Activation = Activation.Tanh)]
+[Dense(10, TieEmbedding = true)]
+public partial class S2sSharedDecoder;
+
+[EncoderDecoder(typeof(S2sLstmEncoder), typeof(S2sSharedDecoder), ShareEmbedding = true)]
+public partial class Seq2SeqShared;

@@ -346,6 +346,14 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void AnEncoderDecoderSharingOneTableForBothEmbeddingsAndTheOutputLayer()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(47);
+        Check(() => new GcS2sShared(seed: 26), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+    }
+
+    [Fact]
     public void InputFeedingWithTheAdditiveScoreAndChoGru()
     {
         var rng = new Rng(64);

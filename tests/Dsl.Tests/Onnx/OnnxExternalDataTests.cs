@@ -138,7 +138,15 @@ public sealed class OnnxExternalDataTests : IDisposable
         var model = new Dsl.Tests.Models.Lstm(seed: 1);
         var e = Assert.Throws<ArgumentException>(() => model.ExportOnnx(_folder + Path.DirectorySeparatorChar));
         Assert.Contains("names a folder", e.Message);
-        Assert.Throws<ArgumentOutOfRangeException>(() => model.ExportOnnx(PathOf("m.onnx"), new OnnxExportOptions { ExternalData = (OnnxExternalData)7 }));
+        Assert.Equal("options", Assert.Throws<ArgumentOutOfRangeException>(() => model.ExportOnnx(PathOf("m.onnx"), new OnnxExportOptions { ExternalData = (OnnxExternalData)7 })).ParamName);
+        Assert.Equal("externalData", Assert.Throws<ArgumentOutOfRangeException>(() => model.ExportOnnxStep(PathOf("m.onnx"), (OnnxExternalData)7)).ParamName);
+        // ONNX's checker refuses a data file named with ".." in it; the bytes of ToOnnx cannot hold external data
+        var dots = Assert.Throws<ArgumentException>(() => model.ExportOnnx(PathOf("v1..2.onnx"), new OnnxExportOptions { ExternalData = OnnxExternalData.Always }));
+        Assert.Contains("v1..2.onnx.data", dots.Message);
+        Assert.Contains("ExportOnnx", Assert.Throws<ArgumentException>(() => model.ToOnnx(new OnnxExportOptions { ExternalData = OnnxExternalData.Always })).Message);
+        // a graph on the other graph's data file
+        var clash = Assert.Throws<ArgumentException>(() => new Seq2SeqDot().ExportOnnx(PathOf("e.onnx"), PathOf("e.onnx.data"), OnnxExternalData.Always));
+        Assert.Contains("e.onnx.data' is among the files to write twice", clash.Message);
         Assert.Empty(Directory.GetFiles(_folder));
     }
 
@@ -214,13 +222,36 @@ public sealed class OnnxExternalDataTests : IDisposable
         OnnxExportTests.Compare(model, session, 2, 5, null, $"{name}, every tensor outside");
     }
 
+    [Fact]
+    public void ASubgraphsTensorsGoToTheDataFileToo()
+    {
+        // a Loop whose body holds a weight of its own (the exporter's Loops read the outer graph's; the file format allows both)
+        var g = new OnnxGraph();
+        string outer = g.Floats("outer", Enumerable.Range(0, 40).Select(i => (float)i).ToArray(), 40);
+        OnnxGraph body = g.Subgraph("body");
+        string inner = body.Floats("inner", Enumerable.Range(0, 50).Select(i => -(float)i).ToArray(), 50);
+        body.Input("i", ElementType.Int64);
+        body.Output(inner, ElementType.Float);
+        g.Add("Loop", "loop", [g.Int64Scalar("trips", 1), "", outer], ("body", body));
+        string path = PathOf("loop.onnx");
+        AtomicFile.WriteAll(g.Files(path, OnnxExternalData.Always, "loop", 17, "Dsl", "test"));
+        var names = new List<string>();
+        AssertLaidOutAsOnnxSays(path, model: null, expectExternal: true, names);
+        Assert.Contains("inner", names);
+        Assert.Contains("outer", names);
+        byte[] data = File.ReadAllBytes(path + ".data");
+        Assert.Equal(4096 + 200, data.Length); // the outer 160 bytes at 0, zeros to 4096, the inner 200 bytes
+        Assert.All(data.AsSpan(160, 4096 - 160).ToArray(), b => Assert.Equal(0, b));
+        Assert.Equal(-49f, BinaryPrimitives.ReadSingleLittleEndian(data.AsSpan(4096 + 196)));
+    }
+
     /// <summary>
     /// Reads the graph at <paramref name="path"/> and its data file as an ONNX reader does: every initializer (the subgraphs'
     /// too) either holds its bytes (an integer tensor, or fewer float bytes than the threshold) or names the data file beside it, an offset that is a multiple of 4096
     /// and the length its type and dimensions take, within the file and overlapping no other; a tensor named after one of
     /// <paramref name="model"/>'s parameters holds that parameter's values.
     /// </summary>
-    internal static void AssertLaidOutAsOnnxSays(string path, IModel? model, bool expectExternal)
+    internal static void AssertLaidOutAsOnnxSays(string path, IModel? model, bool expectExternal, List<string>? externalNames = null)
     {
         byte[] data = expectExternal ? File.ReadAllBytes(path + ".data") : [];
         var spans = new List<(long Offset, long Length)>();
@@ -238,6 +269,7 @@ public sealed class OnnxExternalDataTests : IDisposable
             else
             {
                 external++;
+                externalNames?.Add(t.Name);
                 Assert.Null(t.Raw);
                 Assert.Equal(1, t.DataLocation);
                 Assert.Equal(1, t.Type); // floats only: integer tensors stay for shape inference

@@ -60,6 +60,11 @@ public class EncoderDecoderParityTests
                 var m = new Seq2SeqTied();
                 return new Case<S2sTiedDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
             }
+            case nameof(Seq2SeqShared):
+            {
+                var m = new Seq2SeqShared();
+                return new Case<S2sSharedDecoder>(m, null, (s, l, d) => m.AttentionWeights(s, l, d));
+            }
             case nameof(Seq2SeqFeedGeneral):
             {
                 var m = new Seq2SeqFeedGeneral();
@@ -87,6 +92,7 @@ public class EncoderDecoderParityTests
     {
         nameof(Seq2SeqDot), nameof(Seq2SeqScaledDotFreeRunning), nameof(Seq2SeqMultiHead), nameof(Seq2SeqGeneral), nameof(Seq2SeqAdditive),
         nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning), nameof(Seq2SeqTied),
+        nameof(Seq2SeqShared),
     };
 
     /// <summary>The case's model with the fixture's weights, and the fixture's expected values.</summary>
