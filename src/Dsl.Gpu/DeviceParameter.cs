@@ -15,8 +15,8 @@ namespace Dsl.Gpu;
 /// </summary>
 public sealed class DeviceParameter
 {
-    private readonly DeviceMemory _value;
-    private readonly DeviceMemory _grad;
+    private DeviceMemory _value; // (new memory when the parameter comes back: Attached)
+    private DeviceMemory _grad;
     private readonly Mirror _mirror;
 
     // Which side holds the newer copy: the host's is stale after the device wrote; the device's after the host may have written.
@@ -26,22 +26,46 @@ public sealed class DeviceParameter
     {
         Parameter = parameter;
         Device = device;
-        _value = new DeviceMemory(device, parameter.Length);
+        (_value, _grad) = Allocate(parameter, device);
+        _mirror = new Mirror(this);
+        device.Parameters.Arrived(this);
+    }
+
+    /// <summary>The device's copy of the parameter's values and gradient, taken from the host's.</summary>
+    private static (DeviceMemory Value, DeviceMemory Grad) Allocate(Parameter parameter, Device device)
+    {
+        DeviceMemory? grad = null;
+        var value = new DeviceMemory(device, parameter.Length);
         try
         {
-            _grad = new DeviceMemory(device, parameter.Length);
-            _value.Span.CopyFrom(parameter.HostValues);
-            _grad.Span.CopyFrom(parameter.HostGradient);
+            grad = new DeviceMemory(device, parameter.Length);
+            value.Span.CopyFrom(parameter.HostValues);
+            grad.Span.CopyFrom(parameter.HostGradient);
+            return (value, grad);
         }
         catch
         {
             // the device's memory spent part-way: what was allocated is released, the parameter stays on the host
-            _grad?.Dispose();
-            _value.Dispose();
+            grad?.Dispose();
+            value.Dispose();
             throw;
         }
-        _mirror = new Mirror(this);
-        device.Parameters.Arrived(this);
+    }
+
+    /// <summary>
+    /// Makes sure the parameter is on the device for this run: one tensor used by two models (an encoder–decoder's shared
+    /// embedding) is brought home when one of them moves to the host, and comes back, from the host's current copy, the
+    /// next time the other runs here. A parameter now on another device is not taken from it.
+    /// </summary>
+    private void Attached()
+    {
+        if (ReferenceEquals(Parameter.Mirror, _mirror)) return;
+        if (Parameter.Mirror is not null)
+            throw new InvalidOperationException($"Parameter '{Parameter.Name}' moved to another device, which a model sharing it took it to; move every model that uses it to one device.");
+        (_value, _grad) = Allocate(Parameter, Device);
+        _hostValueStale = _deviceValueStale = _hostGradStale = _deviceGradStale = false;
+        Parameter.Mirror = _mirror;
+        Device.Parameters.Arrived(this);
     }
 
     /// <summary>The host parameter this mirrors.</summary>
@@ -93,6 +117,7 @@ public sealed class DeviceParameter
     /// <summary>The values, for the device to read (the host's newer values are copied over first).</summary>
     public DeviceSpan AsSpan()
     {
+        Attached();
         if (_deviceValueStale)
         {
             _value.Span.CopyFrom(Parameter.HostValues);
@@ -112,6 +137,7 @@ public sealed class DeviceParameter
     /// <summary>The gradient, for the device to accumulate into: the host's copy is stale afterwards.</summary>
     public DeviceSpan GradAsSpan()
     {
+        Attached();
         if (_deviceGradStale)
         {
             _grad.Span.CopyFrom(Parameter.HostGradient);
@@ -179,7 +205,8 @@ internal sealed class DeviceParameters(Device device) : ParameterDevice
         lock (_attached) _attached.Remove(parameter);
         var leaving = new List<Optimizer>();
         foreach (var (optimizer, _) in _states)
-            if (optimizer.Parameters.Contains(parameter.Parameter)) leaving.Add(optimizer);
+            // (by tensor, not by object: an encoder–decoder's optimiser holds its parts' parameters under their prefixed names)
+            if (optimizer.Parameters.Any(p => ReferenceEquals(p.Storage, parameter.Parameter.Storage))) leaving.Add(optimizer);
         foreach (Optimizer optimizer in leaving)
         {
             StateToHost(optimizer);

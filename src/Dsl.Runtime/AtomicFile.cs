@@ -17,10 +17,12 @@ internal static class AtomicFile
 
     /// <summary>
     /// Writes several files that belong together (an ONNX graph and its external data): every one goes to its temporary
-    /// file first; only when all are written and flushed do they replace the old ones, in the order given, each old file
-    /// set aside until all are in place. On any failure — a write, or a replacement (a path that is a folder, a file held
-    /// open) — every temporary file is removed and every old file is put back as it was. A path given twice is refused
-    /// before anything is written.
+    /// file first; only when all are written and flushed do they replace the old ones, in the order given, each by one
+    /// atomic rename (a file is never missing from its path). With more than one file, each old one is kept aside
+    /// (<see cref="File.Replace(string, string, string?, bool)"/>) until all are in place: a replacement that fails (a path
+    /// that is a folder, a file held open) puts the ones already replaced back. On any failure every temporary file is
+    /// removed; an old file that could not be put back is named in the exception. A path given twice is refused before
+    /// anything is written (compared as the platform usually compares names: ignoring case on Windows and macOS).
     /// </summary>
     public static void WriteAll(IReadOnlyList<(string Path, Action<Stream> Write)> files)
     {
@@ -33,7 +35,7 @@ internal static class AtomicFile
                 throw new ArgumentException($"'{path}' is among the files to write twice: each file must have a path of its own.", nameof(files));
         }
         var temps = new List<(string Temp, string Full)>(files.Count);
-        var replaced = new List<(string Full, string? Backup, bool Moved)>(files.Count);
+        var replaced = new List<(string Full, string? Backup)>(files.Count); // in place; the old file kept aside, if there was one
         try
         {
             foreach (var (path, write) in files)
@@ -45,42 +47,55 @@ internal static class AtomicFile
                 write(stream);
                 stream.Flush(flushToDisk: true);
             }
+            if (temps.Count == 1)
+            {
+                File.Move(temps[0].Temp, temps[0].Full, overwrite: true);
+                return;
+            }
             foreach (var (temp, full) in temps)
             {
-                string? backup = null;
                 if (File.Exists(full))
                 {
-                    backup = full + ".old-" + Guid.NewGuid().ToString("N");
-                    File.Move(full, backup);
+                    string backup = full + ".old-" + Guid.NewGuid().ToString("N");
+                    File.Replace(temp, full, backup, ignoreMetadataErrors: true);
+                    replaced.Add((full, backup));
                 }
-                replaced.Add((full, backup, false));
-                File.Move(temp, full);
-                replaced[^1] = (full, backup, true);
+                else
+                {
+                    File.Move(temp, full);
+                    replaced.Add((full, null));
+                }
             }
         }
-        catch
+        catch (Exception failure)
         {
-            // the new files that took an old one's place go, and the old ones come back (the last first)
-            for (int i = replaced.Count - 1; i >= 0; i--)
-            {
-                var (full, backup, moved) = replaced[i];
-                try
-                {
-                    if (moved) File.Delete(full);
-                    if (backup is not null) File.Move(backup, full, overwrite: true);
-                }
-                catch (IOException) { } catch (UnauthorizedAccessException) { }
-            }
             foreach (var (temp, _) in temps)
             {
                 try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             }
+            // the files already replaced go back to the old ones (the last first), each by one rename over the new one
+            var lost = new List<string>();
+            for (int i = replaced.Count - 1; i >= 0; i--)
+            {
+                var (full, backup) = replaced[i];
+                try
+                {
+                    if (backup is not null) File.Move(backup, full, overwrite: true);
+                    else File.Delete(full);
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    lost.Add(backup is null ? $"'{full}' (new, could not be removed)" : $"'{full}' (the old file is at '{backup}')");
+                }
+            }
+            if (lost.Count > 0)
+                throw new IOException($"Writing the files failed ({failure.Message}), and putting the old ones back failed too: {string.Join(", ", lost)}.", failure);
             throw;
         }
-        foreach (var (_, backup, _) in replaced)
+        foreach (var (_, backup) in replaced)
         {
             if (backup is null) continue;
-            try { File.Delete(backup); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try { File.Delete(backup); } catch (IOException) { } catch (UnauthorizedAccessException) { } // (a leftover copy of an old file)
         }
     }
 

@@ -1087,6 +1087,70 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         device.ToHost();
     }
 
+    /// <summary>
+    /// An encoder–decoder sharing its embedding (one tensor for both parts): the encoder leaving the device brings the table
+    /// home, and the decoder, still on the device, takes it back the next time it runs; training goes on as on the host,
+    /// either part on either side, and the whole model comes home with the host's weights.
+    /// </summary>
+    [Fact]
+    public void APartOfASharedEncoderDecoderLeavingTheDeviceLeavesTheOtherRunning()
+    {
+        var host = new Seq2SeqShared(seed: 4);
+        var device = new Seq2SeqShared(seed: 4);
+        device.To(fixture.Cpu);
+        var (source, lengths, decoderInput, targets) = FixedBatch();
+        var hostSgd = new Sgd(host.Parameters, 0.1f, momentum: 0.9f);
+        var deviceSgd = new Sgd(device.Parameters, 0.1f, momentum: 0.9f);
+        for (int step = 0; step < 4; step++)
+        {
+            if (step == 1) device.Encoder.ToHost();
+            if (step == 2) device.Encoder.To(fixture.Cpu);
+            if (step == 3) device.Decoder.ToHost();
+            host.Parameters.ZeroGrad();
+            device.Parameters.ZeroGrad();
+            float expected = host.Backward(source, lengths, decoderInput, targets), actual = device.Backward(source, lengths, decoderInput, targets);
+            Tolerance.AssertClose([expected], [actual], $"loss at step {step}");
+            for (int i = 0; i < host.Parameters.Count; i++)
+                Agreement.AssertClose(host.Parameters[i].GradAsSpan(), device.Parameters[i].GradAsSpan(), $"step {step} grad.{host.Parameters[i].Name}");
+            hostSgd.Step();
+            deviceSgd.Step();
+        }
+        device.ToHost();
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Agreement.AssertClose(host.Parameters[i].AsSpan(), device.Parameters[i].AsSpan(), host.Parameters[i].Name);
+    }
+
+    /// <summary>
+    /// An encoder–decoder without bridges (a Transformer) trained on the device and brought home: its optimiser's state comes
+    /// home too (the optimiser holds the parts' tensors under their prefixed names), so the next step on the host is the one
+    /// a host-only run takes.
+    /// </summary>
+    [Fact]
+    public void AnOptimisersStateComesHomeWithAnEncoderDecoderWithoutBridges()
+    {
+        var host = new TransformerSeq2Seq(seed: 4);
+        var device = new TransformerSeq2Seq(seed: 4);
+        device.To(fixture.Cpu);
+        var (source, lengths, decoderInput, targets) = FixedBatch();
+        // (SGD with momentum: its state is the update, and it is linear in the gradients; Adam would magnify the rounding
+        // of gradients that are zero in exact arithmetic, the attention's key bias's, to a step of the learning rate)
+        var hostSgd = new Sgd(host.Parameters, 0.05f, momentum: 0.9f);
+        var deviceSgd = new Sgd(device.Parameters, 0.05f, momentum: 0.9f);
+        for (int step = 0; step < 3; step++)
+        {
+            if (step == 2) device.ToHost();
+            foreach (var (model, adam) in new (IModel, Optimizer)[] { (host, hostSgd), (device, deviceSgd) })
+            {
+                model.Parameters.ZeroGrad();
+                ((TransformerSeq2Seq)model).Backward(source, lengths, decoderInput, targets);
+                adam.Step();
+            }
+        }
+        Assert.Null(device.Encoder.Device);
+        for (int i = 0; i < host.Parameters.Count; i++)
+            Agreement.AssertClose(host.Parameters[i].AsSpan(), device.Parameters[i].AsSpan(), host.Parameters[i].Name);
+    }
+
     /// <summary>Outputs encoded for inference keep no room for a gradient: training a decoder over them fails clearly, on the device as on the host.</summary>
     [Fact]
     public void TrainingOverOutputsEncodedForInferenceFailsClearly()
