@@ -63,11 +63,18 @@ public sealed class Parameter
     {
         Name = name;
         _shape = storage._shape;
+        _length = storage._length;
+        Take(storage);
+    }
+
+    /// <summary>Points this parameter at <paramref name="storage"/>'s values, gradient and device copy.</summary>
+    [System.Diagnostics.CodeAnalysis.MemberNotNull(nameof(_value), nameof(_grad), nameof(_valueTensor), nameof(_gradTensor), nameof(_home))]
+    private void Take(Parameter storage)
+    {
         _value = storage._value;
         _grad = storage._grad;
         _origin = storage._origin;
         _gradOrigin = storage._gradOrigin;
-        _length = storage._length;
         _valueTensor = storage._valueTensor;
         _gradTensor = storage._gradTensor;
         _home = storage._home;
@@ -85,13 +92,7 @@ public sealed class Parameter
             throw new ArgumentException($"Parameter '{Name}' {Shapes.Format(_shape)} cannot share the tensor of '{source.Name}' {Shapes.Format(source._shape)}: the shapes differ.", nameof(source));
         if (_home.Mirror is not null || source._home.Mirror is not null)
             throw new InvalidOperationException($"Parameters '{Name}' and '{source.Name}' share a tensor only on the host, before either moves to a device.");
-        _value = source._value;
-        _grad = source._grad;
-        _origin = source._origin;
-        _gradOrigin = source._gradOrigin;
-        _valueTensor = source._valueTensor;
-        _gradTensor = source._gradTensor;
-        _home = source._home;
+        Take(source);
     }
 
     /// <summary>The same tensor (values and gradient shared) under another name: how a composed model prefixes its parts' names.</summary>
