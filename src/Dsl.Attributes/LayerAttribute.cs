@@ -94,6 +94,14 @@ namespace Dsl
 
         /// <summary>Initialiser of <c>embedding.weight</c>. Default N(0, 1), as PyTorch.</summary>
         public Init WeightInit { get; set; }
+
+        /// <summary>
+        /// The vectors are the table's rows times √dim (Vaswani et al. 2017, §3.4: "we multiply those weights by √d_model";
+        /// the <c>TokenEmbedding</c> of PyTorch's translation tutorial, fairseq's and Hugging Face's <c>scale_embedding</c>),
+        /// so that they stand as large as the positional encoding added to them. An output layer tied to the table
+        /// (<c>TieEmbedding</c>) reads it unscaled. Default false.
+        /// </summary>
+        public bool ScaleBySqrtDim { get; set; }
     }
 
     /// <summary>

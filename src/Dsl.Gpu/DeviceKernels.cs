@@ -22,8 +22,8 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _columnPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _addColumnPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _activation;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int> _gatherRows;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _scatterAddRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float> _gatherRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CellArgs> _lstmForward;
     private readonly Action<Index1D, CellViews, CellArgs> _lstmBackward;
@@ -56,8 +56,8 @@ internal sealed partial class DeviceKernels
         _columnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ColumnPartialsKernel);
         _addColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(AddColumnPartialsKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
-        _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int>(GatherRowsKernel);
-        _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ScatterAddRowsKernel);
+        _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>(GatherRowsKernel);
+        _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float>(ScatterAddRowsKernel);
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
         _lstmForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CellArgs>(LstmForwardKernel);
         _lstmBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(LstmBackwardKernel);
@@ -154,7 +154,7 @@ internal sealed partial class DeviceKernels
     /// </summary>
     public void Activation(int n, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, x, y, dy, kind, backward ? 1 : 0); }
 
-    public void GatherRows(int n, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) { if (n > 0) _gatherRows(n, table, indices, into, width); }
+    public void GatherRows(int n, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width, float scale) { if (n > 0) _gatherRows(n, table, indices, into, width, scale); }
 
     /// <summary>Each row's softmax cross-entropy into <paramref name="rowLoss"/> and, when <paramref name="wantGradient"/>, its gradient scaled by <paramref name="scale"/>.</summary>
     public void CrossEntropyRows(int rows, ArrayView<float> logits, ArrayView<int> targets, ArrayView<float> gradient, ArrayView<float> rowLoss, int classes, float scale, float smoothing, bool wantGradient)
@@ -165,10 +165,10 @@ internal sealed partial class DeviceKernels
     /// <summary>Each row's sum of squared differences into the row loss and, when asked, their gradient 2 (p − t) / n; padded steps count for nothing.</summary>
     public void SquaredErrorRows(int rows, SquaredErrorViews views, SquaredErrorArgs args) { if (rows > 0) _squaredError(rows, views, args); }
 
-    /// <summary>table[index] += its rows, one thread per (distinct index, column) of <paramref name="n"/>; <paramref name="groups"/> as <c>IndexGroups.Of</c> lays out <paramref name="count"/> indices.</summary>
-    public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> groups, ArrayView<float> table, int width, int count)
+    /// <summary>table[index] += its rows times <paramref name="scale"/>, one thread per (distinct index, column) of <paramref name="n"/>; <paramref name="groups"/> as <c>IndexGroups.Of</c> lays out <paramref name="count"/> indices.</summary>
+    public void ScatterAddRows(int n, ArrayView<float> rows, ArrayView<int> groups, ArrayView<float> table, int width, int count, float scale)
     {
-        if (n > 0) _scatterAddRows(n, rows, groups, table, width, count);
+        if (n > 0) _scatterAddRows(n, rows, groups, table, width, count, scale);
     }
 
     public void RepeatRows(int n, ArrayView<float> row, ArrayView<float> into, int width) { if (n > 0) _repeatRows(n, row, into, width); }
@@ -606,20 +606,21 @@ internal sealed partial class DeviceKernels
         v.RowLoss[row] = (float)(sum * a.PerElement); // the row's share of the mean: finite wherever the mean is
     }
 
-    private static void GatherRowsKernel(Index1D i, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width) =>
-        into[i] = table[(long)indices[i / width] * width + i % width];
+    // (a scale of 1 multiplies exactly: the unscaled gather and scatter keep their bits)
+    private static void GatherRowsKernel(Index1D i, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width, float scale) =>
+        into[i] = table[(long)indices[i / width] * width + i % width] * scale;
 
     /// <summary>
     /// table[id] += the rows of id, for the (distinct id, column) of <paramref name="i"/>: in the order of their positions,
     /// as the host adds them (the same bits), by one thread (no atomics). <paramref name="groups"/>: as <c>IndexGroups.Of</c>
     /// lays out <paramref name="count"/> indices.
     /// </summary>
-    private static void ScatterAddRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<int> groups, ArrayView<float> table, int width, int count)
+    private static void ScatterAddRowsKernel(Index1D i, ArrayView<float> rows, ArrayView<int> groups, ArrayView<float> table, int width, int count, float scale)
     {
         int d = i / width, j = i % width;
         long at = (long)groups[d] * width + j;
         float sum = table[at];
-        for (int q = groups[count + 1 + d], end = groups[count + 2 + d]; q < end; q++) sum += rows[(long)groups[2 * count + 2 + q] * width + j];
+        for (int q = groups[count + 1 + d], end = groups[count + 2 + d]; q < end; q++) sum += rows[(long)groups[2 * count + 2 + q] * width + j] * scale;
         table[at] = sum;
     }
 

@@ -77,14 +77,17 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
 
     /// <summary>
     /// The embedding's rows at the ids. A negative id becomes the vocabulary's size first: Gather would read −1 as the last
-    /// row, and the runtime refuses ids outside [0, vocab); out of range, ONNX Runtime fails on it as on an id ≥ vocab.
+    /// row, and the runtime refuses ids outside [0, vocab); out of range, ONNX Runtime fails on it as on an id ≥ vocab. A
+    /// scaled embedding (ScaleBySqrtDim) multiplies the rows by its scale after the Gather (a tied output layer reads the
+    /// table itself).
     /// </summary>
     private string Embedding(EmbeddingInfo e, string ids)
     {
         string checkedIds = g.Add("Where", e.Name + "_ids", [g.Add("Less", e.Name + "_negative", [ids, g.Int64Scalar(e.Name + "_zero_id", 0)]),
             g.Int64Scalar(e.Name + "_vocabulary", e.Vocabulary), ids]);
         string table = _tables[e.Name] = Weight(e, "weight");
-        return g.Add("Gather", e.Name, [table, checkedIds], ("axis", 0L));
+        if (e.Scale == 1f) return g.Add("Gather", e.Name, [table, checkedIds], ("axis", 0L));
+        return g.Add("Mul", e.Name, [g.Add("Gather", e.Name + "_rows", [table, checkedIds], ("axis", 0L)), g.Floats(e.Name + "_scale", [e.Scale])]);
     }
 
     private string Dense(DenseInfo d, string x)

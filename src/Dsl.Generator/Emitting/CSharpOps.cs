@@ -51,6 +51,9 @@ internal static class CSharpOps
 
     private static string Note(string? note) => note is null ? "" : " // " + note;
 
+    /// <summary>A gather's or a scatter's scale as a last argument, or nothing for 1 (the kernels' default).</summary>
+    private static string ScaleArgument(float scale) => scale == 1f ? "" : ", scale: " + SourceWriter.Float(scale);
+
     /// <summary>Writes <paramref name="ops"/> in order.</summary>
     public static void Write(IEnumerable<Op> ops, EmitContext c, Scope scope = Scope.Pass)
     {
@@ -103,10 +106,10 @@ internal static class CSharpOps
                 w.Line($"{Layout}.RepeatRows({F(r.Row)}, {D(r.Rows ?? Dim.B)}, {F(r.Into)});{Note(r.Note)}");
                 break;
             case GatherRowsOp g:
-                w.Line($"{Layout}.GatherRows({F(g.Table)}, {F(g.Indices)}, {D(g.Width)}, {F(g.Into)});");
+                w.Line($"{Layout}.GatherRows({F(g.Table)}, {F(g.Indices)}, {D(g.Width)}, {F(g.Into)}{ScaleArgument(g.Scale)});");
                 break;
             case ScatterAddRowsOp s:
-                w.Line($"{Layout}.ScatterAddRows({F(s.Indices)}, {F(s.Rows)}, {D(s.Width)}, {F(s.Table)});");
+                w.Line($"{Layout}.ScatterAddRows({F(s.Indices)}, {F(s.Rows)}, {D(s.Width)}, {F(s.Table)}{ScaleArgument(s.Scale)});");
                 break;
             case DropoutOp d:
                 w.Line($"if (training) {DropoutKernel}.Forward({F(d.In)}, {F(d.Mask)}, {F(d.Out)}, {SourceWriter.Float(d.P)}, _dropoutRng);{Note(d.Note)}");

@@ -121,11 +121,11 @@ internal sealed record ClearOp(Operand X, string? Note = null) : Op;
 /// </summary>
 internal sealed record RepeatRowsOp(Operand Row, Dim Width, Operand Into, string? Note = null, Dim? Rows = null) : Op;
 
-/// <summary>Into[r] = Table[Indices[r]], rows of <see cref="Width"/> (an embedding).</summary>
-internal sealed record GatherRowsOp(Operand Table, Operand Indices, Dim Width, Operand Into) : Op;
+/// <summary>Into[r] = Table[Indices[r]] · Scale, rows of <see cref="Width"/> (an embedding; Scale √dim with ScaleBySqrtDim).</summary>
+internal sealed record GatherRowsOp(Operand Table, Operand Indices, Dim Width, Operand Into, float Scale = 1f) : Op;
 
-/// <summary>Table[Indices[r]] += Rows[r] (an embedding's gradient).</summary>
-internal sealed record ScatterAddRowsOp(Operand Indices, Operand Rows, Dim Width, Operand Table) : Op;
+/// <summary>Table[Indices[r]] += Rows[r] · Scale (an embedding's gradient).</summary>
+internal sealed record ScatterAddRowsOp(Operand Indices, Operand Rows, Dim Width, Operand Table, float Scale = 1f) : Op;
 
 /// <summary>Training: a new inverted-dropout mask (0 or 1/(1−p)) and Out = In ⊙ Mask; inference: Out = In.</summary>
 internal sealed record DropoutOp(Operand In, Operand Mask, Operand Out, float P, string? Note = null) : Op;

@@ -29,15 +29,15 @@ public static class DropoutKernel
 /// <summary>Layout operations on the device, as <c>Dsl.Kernels.Layout</c>; the lengths and token ids stay on the host and are copied over per call.</summary>
 public static class Layout
 {
-    /// <summary>into[r] = table[indices[r]], rows of <paramref name="width"/> (an embedding).</summary>
-    public static void GatherRows(DeviceSpan table, ReadOnlySpan<int> indices, int width, DeviceSpan into)
+    /// <summary>into[r] = table[indices[r]] · <paramref name="scale"/>, rows of <paramref name="width"/> (an embedding).</summary>
+    public static void GatherRows(DeviceSpan table, ReadOnlySpan<int> indices, int width, DeviceSpan into, float scale = 1f)
     {
         int n = indices.Length * width;
         if (n == 0) return;
         Activations.Require(into.Length >= n, "Layout.GatherRows", into.Length, n);
         Dsl.Kernels.Layout.TableRows(indices, table.Length, width); // every index names a row of the table, as on the host
         Device device = table.Device;
-        device.Kernels.GatherRows(n, table.View, device.Upload(indices), into.View, width);
+        device.Kernels.GatherRows(n, table.View, device.Upload(indices), into.View, width, scale);
     }
 
     /// <summary>
@@ -45,7 +45,7 @@ public static class Layout
     /// added by one thread per (index, column) in the order of r, as the host adds them: the same bits as
     /// <c>Dsl.Kernels.Layout.ScatterAddRows</c>, on every device, run after run, with no atomics.
     /// </summary>
-    public static void ScatterAddRows(ReadOnlySpan<int> indices, DeviceSpan rows, int width, DeviceSpan table)
+    public static void ScatterAddRows(ReadOnlySpan<int> indices, DeviceSpan rows, int width, DeviceSpan table, float scale = 1f)
     {
         int count = indices.Length;
         if (count == 0 || width == 0) return;
@@ -53,7 +53,7 @@ public static class Layout
         Span<int> groups = IndexGroups.Of(indices, table.Length / width);
         Device device = table.Device;
         int distinct = groups[count];
-        device.Kernels.ScatterAddRows(distinct * width, rows.View, device.Upload(groups), table.View, width, count);
+        device.Kernels.ScatterAddRows(distinct * width, rows.View, device.Upload(groups), table.View, width, count, scale);
     }
 
     /// <summary>into[b] = row for each of <paramref name="rows"/> rows (a learned vector broadcast over the batch).</summary>

@@ -20,7 +20,11 @@ public abstract record LayerInfo(string Name, int InWidth, int OutWidth, bool Ou
 public sealed record InputInfo(string Name, int Features) : LayerInfo(Name, Features, Features, true);
 
 /// <summary><c>[Embedding(vocab, dim)]</c>.</summary>
-public sealed record EmbeddingInfo(string Name, int Vocabulary, int Dim) : LayerInfo(Name, Vocabulary, Dim, true);
+public sealed record EmbeddingInfo(string Name, int Vocabulary, int Dim) : LayerInfo(Name, Vocabulary, Dim, true)
+{
+    /// <summary>What the table's rows are multiplied by: √dim with <c>ScaleBySqrtDim</c>, else 1.</summary>
+    public float Scale { get; init; } = 1f;
+}
 
 /// <summary>
 /// <c>[Dense(units)]</c> on every step or on a vector; <see cref="TiedTo"/>: the embedding layer whose table is its weight

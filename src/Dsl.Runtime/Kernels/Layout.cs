@@ -119,16 +119,17 @@ public static class Layout
     /// into[r] = table[indices[r]] for every index, rows of <paramref name="width"/> (an embedding's lookup, or a folded input
     /// projection's rows picked by token). Split by rows over the cores from 64 K values: a copy into memory not yet in
     /// cache runs at what one core can fetch, and two fetch more (12.8 MB of rows 4 KB wide, on a 2-core Zen 5 VM, in
-    /// four runs: 0.52-1.5 ms on one core, 0.36-0.52 ms on two).
+    /// four runs: 0.52-1.5 ms on one core, 0.36-0.52 ms on two). With <paramref name="scale"/> ≠ 1, each row is multiplied by
+    /// it (an embedding scaled by √dim).
     /// </summary>
-    public static unsafe void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into)
+    public static unsafe void GatherRows(ReadOnlySpan<float> table, ReadOnlySpan<int> indices, int width, Span<float> into, float scale = 1f)
     {
         long length = RowsLength(indices.Length, width, into.Length, nameof(into));
         if (width > 0) TableRows(indices, table.Length, width);
         fixed (float* pt = table, pi = into)
         fixed (int* px = indices)
         {
-            var rows = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pi };
+            var rows = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pi, Scale = scale };
             GemmWorkers.Run(&GatherPart, &rows, GemmWorkers.Parts(indices.Length, length, RowsSplitFrom));
         }
     }
@@ -168,6 +169,7 @@ public static class Layout
         public float* Table, Rows;
         public int* Indices, Bounds;
         public int TableLength, Count, Width;
+        public float Scale; // what each row is multiplied by as it is gathered or added
     }
 
     private static unsafe void GatherPart(void* state, int part, int parts)
@@ -176,7 +178,12 @@ public static class Layout
         var (start, end) = GemmWorkers.Range(a.Count, part, parts);
         // (every index was checked against the table's rows: TableRows)
         for (int r = start; r < end; r++)
-            new ReadOnlySpan<float>(a.Table + (nint)a.Indices[r] * a.Width, a.Width).CopyTo(new Span<float>(a.Rows + (nint)r * a.Width, a.Width));
+        {
+            var from = new ReadOnlySpan<float>(a.Table + (nint)a.Indices[r] * a.Width, a.Width);
+            var into = new Span<float>(a.Rows + (nint)r * a.Width, a.Width);
+            if (a.Scale == 1f) from.CopyTo(into);
+            else System.Numerics.Tensors.TensorPrimitives.Multiply(from, a.Scale, into);
+        }
     }
 
     /// <summary>
@@ -184,9 +191,10 @@ public static class Layout
     /// summed per token). Every index is checked before the table changes. From 64 K values it is split over the cores by
     /// ranges of table rows holding about as many of the indices each: every core reads whole rows, and each table row
     /// adds its rows in index order, as on one thread (the same bits). 3200 rows of 4 KB into 65: 611 → 534 µs on two
-    /// cores of a Zen 5 VM, where splitting each row's columns instead took 946–1103.
+    /// cores of a Zen 5 VM, where splitting each row's columns instead took 946–1103. With <paramref name="scale"/> ≠ 1, each
+    /// row is added times it (row · scale, then the sum: an embedding scaled by √dim).
     /// </summary>
-    public static unsafe void ScatterAddRows(ReadOnlySpan<int> indices, ReadOnlySpan<float> rows, int width, Span<float> table)
+    public static unsafe void ScatterAddRows(ReadOnlySpan<int> indices, ReadOnlySpan<float> rows, int width, Span<float> table, float scale = 1f)
     {
         long length = RowsLength(indices.Length, width, rows.Length, nameof(rows));
         if (width == 0) return;
@@ -200,7 +208,7 @@ public static class Layout
         fixed (float* pt = table, pr = rows)
         fixed (int* px = indices, pb = bounds)
         {
-            var work = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pr, Bounds = pb };
+            var work = new RowsByIndex { Table = pt, TableLength = table.Length, Indices = px, Count = indices.Length, Width = width, Rows = pr, Bounds = pb, Scale = scale };
             GemmWorkers.Run(&ScatterPart, &work, parts);
         }
     }
@@ -243,7 +251,10 @@ public static class Layout
             int v = a.Indices[r];
             if (v < v0 || v >= v1) continue;
             var row = new Span<float>(a.Table + (nint)v * width, width);
-            System.Numerics.Tensors.TensorPrimitives.Add(row, new ReadOnlySpan<float>(a.Rows + (nint)r * width, width), row);
+            var added = new ReadOnlySpan<float>(a.Rows + (nint)r * width, width);
+            if (a.Scale == 1f) System.Numerics.Tensors.TensorPrimitives.Add(row, added, row);
+            else
+                for (int j = 0; j < width; j++) row[j] += added[j] * a.Scale; // (rounded as the device rounds it: the product, then the sum)
         }
     }
 

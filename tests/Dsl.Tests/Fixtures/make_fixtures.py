@@ -12,6 +12,7 @@ written out here (it is a JSON header and raw bytes) so that the script needs on
 Each case names the C# model in Models/ParityModels.cs that declares the same stack.
 """
 import json
+import math
 import os
 import struct
 
@@ -147,7 +148,8 @@ def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh",
 
 
 class Stack(nn.Module):
-    """A layer stack declared as in the DSL: ("embedding", V, D) | ("input", F) | (kind, H, options) | ("dense", U, act)
+    """A layer stack declared as in the DSL: ("embedding", V, D) ("embedding", V, D, "scaled": ScaleBySqrtDim, its vectors
+    times sqrt(D)) | ("input", F) | (kind, H, options) | ("dense", U, act)
     | ("dense", V, act, "tied") (TieEmbedding = true: PyTorch's decoder.weight = encoder.weight), "nobias" after the activation
     for Bias = false (nn.Linear(bias=False))."""
 
@@ -218,6 +220,8 @@ class Stack(nn.Module):
                 continue
             if kind == "embedding":
                 x = m(x)
+                if "scaled" in spec[3:]:  # Vaswani et al. 3.4, the TokenEmbedding of PyTorch's translation tutorial
+                    x = x * math.sqrt(spec[2])
             elif kind == "positionembedding":
                 x = x + m(torch.arange(x.shape[1]))
             elif kind == "attention":
@@ -356,6 +360,11 @@ CASES = [
                    ("layernorm",), ("dense", 32, "gelu_tanh"), ("dense", 8), ("residual", 3), ("layernorm",), ("dense", 13, None, "tied", "nobias")], 3, 7, "ce"),
     # learned positions on feature vectors, under an LSTM
     ("PositionEmbeddingLstm", [("input", 3), ("positionembedding", 6), ("lstm", 5), ("dense", 2)], 2, 6, "mse"),
+    # an embedding scaled by sqrt(dim) (ScaleBySqrtDim) under sinusoids and causal attention, the output layer tied to the
+    # unscaled table; and under an LSTM, with more ids (15) than rows (7), where an unscaled table is folded into the projection
+    ("ScaledEmbeddingAttention", [("embedding", 13, 8, "scaled"), ("positionalencoding",), ("attention", 2, {"causal": True}), ("residual", 1),
+                                  ("layernorm",), ("dense", 13, None, "tied")], 2, 6, "ce"),
+    ("ScaledEmbeddingLstm", [("embedding", 7, 4, "scaled"), ("lstm", 5), ("dense", 7)], 3, 5, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1249,6 +1258,11 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--stream" in sys.argv:  # only the Stream* files
         make_streams()
+        sys.exit(0)
+    if "--scaled" in sys.argv:  # only the scaled embeddings' cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case.startswith("ScaledEmbedding"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--positions" in sys.argv:  # only the learned position embeddings' cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

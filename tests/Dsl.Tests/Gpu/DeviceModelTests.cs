@@ -59,6 +59,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock), nameof(GcNormWithoutShift),
         // learned positions (GPT-2's wpe), from a carried state past its start too
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
+        // an embedding scaled by √dim: the gather and the gradient's scatter scaled, no fold into the LSTM's projection
+        nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm), nameof(GcScaledEmbeddingTied),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

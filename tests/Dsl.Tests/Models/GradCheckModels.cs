@@ -386,3 +386,10 @@ public partial class GcS2sSharedDecoder;
 
 [EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sSharedDecoder), ShareEmbedding = true)]
 public partial class GcS2sShared;
+
+// An embedding scaled by √dim (ScaleBySqrtDim) under a GRU, the output layer tied to the unscaled table: the table's
+// gradient is the scaled lookups' and the output layer's.
+[Embedding(vocab: 7, dim: 4, ScaleBySqrtDim = true)]
+[Gru(hidden: 4)]
+[Dense(7, TieEmbedding = true)]
+public partial class GcScaledEmbeddingTied;

@@ -334,6 +334,21 @@ public partial class Gpt2Block;
 [Dense(2)]
 public partial class PositionEmbeddingLstm;
 
+// An embedding scaled by √dim (Vaswani et al. §3.4) under sinusoids and causal attention, the output layer tied to the
+// unscaled table; and under an LSTM with more ids than rows, where an unscaled table is folded into the input projection.
+[Embedding(vocab: 13, dim: 8, ScaleBySqrtDim = true)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Dense(13, TieEmbedding = true)]
+public partial class ScaledEmbeddingAttention;
+
+[Embedding(vocab: 7, dim: 4, ScaleBySqrtDim = true)]
+[Lstm(hidden: 5)]
+[Dense(7)]
+public partial class ScaledEmbeddingLstm;
+
 // GELU's tanh form (GPT-2's "gelu_new") and SiLU.
 [Input(features: 5)]
 [Dense(8, Activation = Activation.Silu)]

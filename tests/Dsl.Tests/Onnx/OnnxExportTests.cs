@@ -80,6 +80,8 @@ public class OnnxExportTests
         nameof(Gpt2Block) => new Gpt2Block(seed: 63),
         nameof(GcPositionEmbedding) => new GcPositionEmbedding(seed: 64),
         nameof(GcPositionEmbeddingGru) => new GcPositionEmbeddingGru(seed: 65),
+        nameof(ScaledEmbeddingAttention) => new ScaledEmbeddingAttention(seed: 66),
+        nameof(ScaledEmbeddingLstm) => new ScaledEmbeddingLstm(seed: 67),
         _ => throw new ArgumentException(name),
     };
 
@@ -97,6 +99,8 @@ public class OnnxExportTests
         nameof(LstmTied), nameof(AttentionTied), nameof(GcTiedGru), nameof(GcDenseWithoutBias), nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock),
         // learned positions: a Gather of the table's rows
         nameof(Gpt2Block), nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
+        // an embedding scaled by √dim: a Mul after the Gather (the tied output layer reads the table unscaled)
+        nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -304,6 +308,7 @@ public class OnnxExportTests
     [InlineData(nameof(NanoGptBlock))]
     [InlineData(nameof(Gpt2Block))]
     [InlineData(nameof(GcPositionEmbeddingGru))]
+    [InlineData(nameof(ScaledEmbeddingAttention))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -27,7 +27,7 @@ internal static class ParityModel
         nameof(TransformerBlock), nameof(LstmResidualNorm),
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
         nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
-        nameof(Gpt2Block), nameof(PositionEmbeddingLstm)
+        nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -68,6 +68,8 @@ internal static class ParityModel
         nameof(NanoGptBlock) => Tokens(new NanoGptBlock()),
         nameof(Gpt2Block) => Tokens(new Gpt2Block()),
         nameof(PositionEmbeddingLstm) => Floats(new PositionEmbeddingLstm()),
+        nameof(ScaledEmbeddingAttention) => Tokens(new ScaledEmbeddingAttention()),
+        nameof(ScaledEmbeddingLstm) => Tokens(new ScaledEmbeddingLstm()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -197,7 +197,8 @@ internal abstract class RecurrentLayer<TSpec> : LayerDefinition<TSpec, Recurrent
     /// <summary>The embedding right before the layer, when the layer reads its vectors as they are (see <see cref="TokenInput"/>).</summary>
     private static TokenInput? TokensOf(LowerContext c, int gates)
     {
-        if (c.Index == 0 || c.Layers[c.Index - 1] is not Embedding.EmbeddingPlan embedding || embedding.Out != c.In) return null;
+        // (a scaled table's rows are not the vectors the layer reads: it reads the embedding's output)
+        if (c.Index == 0 || c.Layers[c.Index - 1] is not Embedding.EmbeddingPlan { Scale: 1f } embedding || embedding.Out != c.In) return null;
         BufferRef folded = c.Shared("token_gates", gates, Rows.FewerThanSteps(embedding.Weight.Rows), BufferUse.Forward,
             "scratch: the input projection of each token id, or the gate gradients summed per id [V, G] (only for a pass of more than V ids)");
         return new TokenInput(embedding.In, embedding.Weight, embedding.Weight.Rows, folded, VectorsOnlyUnfolded: c.FoldTokens(embedding.Weight.Rows));
