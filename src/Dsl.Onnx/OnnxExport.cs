@@ -48,7 +48,7 @@ public enum OnnxExternalData
 /// <summary>
 /// Exports a generated model to ONNX (opset 17): one input <c>input</c> — int64 token ids [batch, steps] or float
 /// [batch, steps, features] — and one output <c>output</c> ([batch, steps, out] or [batch, out]), batch and steps dynamic.
-/// Embedding → Gather (a negative id made out of range, as the runtime refuses it); Dense → MatMul + Add (+ activation);
+/// Embedding → Gather (a negative id made out of range, as the runtime refuses it; then Mul by √dim with ScaleBySqrtDim); Dense → MatMul + Add (+ activation);
 /// Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one node per stacked layer with both directions, the gates
 /// reordered (<see cref="GateOrder"/>) and the input and recurrent biases side by side; LayerNorm → LayerNormalization;
 /// Residual → Add; positional encoding → computed for the input's steps (Range, Sin and Cos in double); attention →

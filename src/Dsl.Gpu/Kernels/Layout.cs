@@ -41,9 +41,10 @@ public static class Layout
     }
 
     /// <summary>
-    /// table[indices[r]] += rows[r] (an embedding's gradient, the token fold's per-id sums). The rows that share an index are
-    /// added by one thread per (index, column) in the order of r, as the host adds them: the same bits as
-    /// <c>Dsl.Kernels.Layout.ScatterAddRows</c>, on every device, run after run, with no atomics.
+    /// table[indices[r]] += rows[r] · <paramref name="scale"/> (an embedding's gradient, the token fold's per-id sums). The
+    /// rows that share an index are added by one thread per (index, column) in the order of r, as the host adds them: the
+    /// same bits as <c>Dsl.Kernels.Layout.ScatterAddRows</c>, on every device, run after run, with no atomics — for a scale
+    /// of 1; a scaled table's gradient may differ from the host's in the last bit where a GPU fuses the product into the sum.
     /// </summary>
     public static void ScatterAddRows(ReadOnlySpan<int> indices, DeviceSpan rows, int width, DeviceSpan table, float scale = 1f)
     {

@@ -246,15 +246,16 @@ public static class Layout
     {
         ref RowsByIndex a = ref System.Runtime.CompilerServices.Unsafe.AsRef<RowsByIndex>(state);
         int v0 = a.Bounds[part], v1 = a.Bounds[part + 1], width = a.Width;
+        float scale = a.Scale;
         for (int r = 0; r < a.Count; r++)
         {
             int v = a.Indices[r];
             if (v < v0 || v >= v1) continue;
             var row = new Span<float>(a.Table + (nint)v * width, width);
             var added = new ReadOnlySpan<float>(a.Rows + (nint)r * width, width);
-            if (a.Scale == 1f) System.Numerics.Tensors.TensorPrimitives.Add(row, added, row);
+            if (scale == 1f) System.Numerics.Tensors.TensorPrimitives.Add(row, added, row);
             else
-                for (int j = 0; j < width; j++) row[j] += added[j] * a.Scale; // (rounded as the device rounds it: the product, then the sum)
+                for (int j = 0; j < width; j++) row[j] += added[j] * scale; // the product rounded, then the sum (as ILGPU's CPU accelerator; a GPU may fuse them)
         }
     }
 

@@ -23,6 +23,10 @@ public class StepTests
     [Fact] public void CausalAttentionOverFeaturesStepsMatchForward() => FeatureStepsMatchForward(new ParallelAttention(seed: 8), features: 32);
     [Fact] public void CausalAdditiveAttentionStepsMatchForward() => StepsMatchForward(new AttentionAdditiveCausal(seed: 11), vocab: 9);
 
+    // an embedding scaled by √dim, stepped as it runs over the sequence (under attention's cache, and unfolded under an LSTM)
+    [Fact] public void ScaledEmbeddingAttentionStepsMatchForward() => StepsMatchForward(new ScaledEmbeddingAttention(seed: 15), vocab: 13);
+    [Fact] public void ScaledEmbeddingLstmStepsMatchForward() => StepsMatchForward(new ScaledEmbeddingLstm(seed: 16), vocab: 7);
+
     [Fact]
     public void CausalClassicAttentionReadsChunksFromTheState()
     {

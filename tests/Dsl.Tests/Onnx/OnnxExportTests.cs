@@ -309,6 +309,7 @@ public class OnnxExportTests
     [InlineData(nameof(Gpt2Block))]
     [InlineData(nameof(GcPositionEmbeddingGru))]
     [InlineData(nameof(ScaledEmbeddingAttention))]
+    [InlineData(nameof(ScaledEmbeddingLstm))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]
