@@ -528,37 +528,44 @@ def make_seq2seq(case, kind, score, free_running, seed, units=0, extra_dense=0, 
 
 def make_shared():
     """An LSTM encoder-decoder over a joint vocabulary: the decoder's embedding is the encoder's, and so is its output
-    layer's weight (three uses of one table, their gradients added)."""
+    layer's weight (three uses of one table, their gradients added); and the Transformer so, its embeddings scaled."""
     make_seq2seq("Seq2SeqShared", "lstm", "general", False, 506, extra_dense=4, tied=True, shared=True, tgt_vocab=10, tgt_dim=4)
+    make_transformer("TransformerSeq2SeqJoint", False, 516, joint=True)
 
 
 class TransformerSeq2Seq(nn.Module):
     """nn.TransformerEncoderLayer + nn.TransformerDecoderLayer (ReLU, dropout 0, batch_first) between embeddings with
     sinusoidal positions and a Linear over the target vocabulary, masks from the source lengths (src_key_padding_mask,
     memory_key_padding_mask) and the causal tgt_mask. Pre-norm (norm_first) adds the final LayerNorm of
-    nn.TransformerEncoder/Decoder(norm = LayerNorm) after each stack."""
+    nn.TransformerEncoder/Decoder(norm = LayerNorm) after each stack. Joint (Vaswani et al. 2017, 3.4, over a joint
+    vocabulary): one table for the source embedding, the target embedding and the output layer's weight, the looked-up
+    vectors multiplied by sqrt(width)."""
 
-    def __init__(self, norm_first, width=8, heads=2, ff=16, src_vocab=10, tgt_vocab=9):
+    def __init__(self, norm_first, width=8, heads=2, ff=16, src_vocab=10, tgt_vocab=9, joint=False):
         super().__init__()
         self.norm_first = norm_first
+        self.scale = math.sqrt(width) if joint else 1.0
+        tgt_vocab = src_vocab if joint else tgt_vocab
         self.src_embedding = nn.Embedding(src_vocab, width)
-        self.tgt_embedding = nn.Embedding(tgt_vocab, width)
+        self.tgt_embedding = self.src_embedding if joint else nn.Embedding(tgt_vocab, width)
         self.encoder_layer = nn.TransformerEncoderLayer(width, heads, ff, dropout=0.0, batch_first=True, norm_first=norm_first)
         self.decoder_layer = nn.TransformerDecoderLayer(width, heads, ff, dropout=0.0, batch_first=True, norm_first=norm_first)
         if norm_first:
             self.encoder_norm = nn.LayerNorm(width)
             self.decoder_norm = nn.LayerNorm(width)
         self.out = nn.Linear(width, tgt_vocab)
+        if joint:
+            self.out.weight = self.src_embedding.weight
 
     def encode(self, src, lengths):
-        x = self.src_embedding(src)
+        x = self.src_embedding(src) * self.scale
         x = x + positional_encoding(x.shape[1], x.shape[2], x.dtype)
         pad = torch.arange(src.shape[1]).unsqueeze(0) >= lengths.unsqueeze(1)
         memory = self.encoder_layer(x, src_key_padding_mask=pad)
         return (self.encoder_norm(memory) if self.norm_first else memory), pad
 
     def decode(self, tokens, memory, pad):
-        y = self.tgt_embedding(tokens)
+        y = self.tgt_embedding(tokens) * self.scale
         T = y.shape[1]
         y = y + positional_encoding(T, y.shape[2], y.dtype)
         causal = torch.triu(torch.full((T, T), float("-inf"), dtype=y.dtype), diagonal=1)
@@ -595,13 +602,14 @@ class TransformerSeq2Seq(nn.Module):
         return names
 
 
-def make_transformer(case, norm_first, seed, start=1, max_length=7, smoothing=0.0):
+def make_transformer(case, norm_first, seed, start=1, max_length=7, smoothing=0.0, joint=False):
     """A training step of the Transformer encoder-decoder on padded sources (teacher forcing): weights, sources, lengths,
     decoder inputs, targets, logits, cross-attention weights, loss, gradients; then greedy decoding of each source by
     full recompute (the whole prefix decoded again at every step) with each step's logits, which Dsl's cached stepping
     must reproduce."""
     torch.manual_seed(seed)
-    model = TransformerSeq2Seq(norm_first)
+    model = TransformerSeq2Seq(norm_first, joint=joint)
+    vocab = model.out.out_features
     with torch.no_grad():
         for p in model.parameters():
             p.add_(0.1 * torch.randn_like(p))  # norms and biases away from their 1 / 0 initial values
@@ -613,7 +621,7 @@ def make_transformer(case, norm_first, seed, start=1, max_length=7, smoothing=0.
     src, lengths, dec_in, targets = seq2seq_batch(B, S, T)
     memory, pad = model.encode(src, lengths)
     logits = model.decode(dec_in, memory, pad)
-    loss = F.cross_entropy(logits.reshape(-1, 9), targets.reshape(-1), ignore_index=-100, label_smoothing=smoothing)
+    loss = F.cross_entropy(logits.reshape(-1, vocab), targets.reshape(-1), ignore_index=-100, label_smoothing=smoothing)
     loss.backward()
     expected = {"source": src, "lengths": lengths, "decoder_input": dec_in, "targets": targets, "output": logits.float(), "loss": loss.reshape(1).float()}
     if smoothing:

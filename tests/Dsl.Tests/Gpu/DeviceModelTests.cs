@@ -995,7 +995,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         // input feeding: the recurrent layer's time loop runs the attention's step
         nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning),
         // one table for both embeddings and the output layer: each side's gradient adds into the one device copy
-        nameof(Seq2SeqShared), nameof(GcS2sShared),
+        nameof(Seq2SeqShared), nameof(GcS2sShared), nameof(TransformerSeq2SeqJoint),
     ];
 
     /// <summary>
@@ -1024,6 +1024,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
             case nameof(Seq2SeqFeedDotFreeRunning): Agree(new Seq2SeqFeedDotFreeRunning(seed: 4), new Seq2SeqFeedDotFreeRunning(seed: 4)); break;
             case nameof(Seq2SeqShared): Agree(new Seq2SeqShared(seed: 4), new Seq2SeqShared(seed: 4)); break;
             case nameof(GcS2sShared): Agree(new GcS2sShared(seed: 4), new GcS2sShared(seed: 4)); break;
+            case nameof(TransformerSeq2SeqJoint): Agree(new TransformerSeq2SeqJoint(seed: 4), new TransformerSeq2SeqJoint(seed: 4)); break;
             default: throw new ArgumentException(name);
         }
     }

@@ -33,6 +33,37 @@ public partial class TfDecoder;
 [EncoderDecoder(typeof(TfEncoder), typeof(TfDecoder))]
 public partial class TransformerSeq2Seq;
 
+// Vaswani et al.'s sharing over a joint vocabulary (§3.4): one table for both embeddings and the output layer, the
+// looked-up vectors times √8 (the TransformerSeq2SeqJoint fixture).
+[Embedding(vocab: 10, dim: 8, ScaleBySqrtDim = true)]
+[PositionalEncoding]
+[Attention(Heads = 2)]
+[Residual]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm]
+public partial class TfJointEncoder;
+
+[Embedding(vocab: 10, dim: 8, ScaleBySqrtDim = true)]
+[PositionalEncoding]
+[Attention(Heads = 2, Causal = true)]
+[Residual]
+[LayerNorm]
+[Attention(Over = typeof(TfJointEncoder), Heads = 2)]
+[Residual]
+[LayerNorm]
+[Dense(16, Activation = Activation.Relu)]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm]
+[Dense(10, TieEmbedding = true)]
+public partial class TfJointDecoder;
+
+[EncoderDecoder(typeof(TfJointEncoder), typeof(TfJointDecoder), ShareEmbedding = true)]
+public partial class TransformerSeq2SeqJoint;
+
 [Embedding(vocab: 10, dim: 8)]
 [PositionalEncoding]
 [LayerNorm]

@@ -373,7 +373,7 @@ public class OnnxExportTests
     private static readonly string[] WithFixtures =
     [
         nameof(Seq2SeqDot), nameof(Seq2SeqGeneral), nameof(Seq2SeqMultiHead), nameof(Seq2SeqAdditive), nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm),
-        nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqTied), nameof(Seq2SeqShared),
+        nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqTied), nameof(Seq2SeqShared), nameof(TransformerSeq2SeqJoint),
     ];
 
     /// <summary>Each encoder–decoder with its fixture's weights and with every parameter perturbed; two input-fed layers, perturbed.</summary>
@@ -413,6 +413,7 @@ public class OnnxExportTests
         nameof(OnnxTwoFedSeq2Seq) => Parts(new OnnxTwoFedSeq2Seq(), name, perturbed),
         nameof(Seq2SeqTied) => Parts(new Seq2SeqTied(), name, perturbed),
         nameof(Seq2SeqShared) => Parts(new Seq2SeqShared(), name, perturbed),
+        nameof(TransformerSeq2SeqJoint) => Parts(new TransformerSeq2SeqJoint(), name, perturbed),
         _ => throw new ArgumentException(name),
     };
 

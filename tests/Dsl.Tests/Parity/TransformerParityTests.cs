@@ -8,7 +8,8 @@ namespace Dsl.Tests.Parity;
 /// The Transformer encoder–decoder declared from Dsl's layers equals nn.TransformerEncoderLayer +
 /// nn.TransformerDecoderLayer (Fixtures/make_fixtures.py, make_transformer), post-norm and pre-norm: logits, loss and
 /// every gradient of a training step on padded sources; and greedy decoding with the key/value cache equals PyTorch's
-/// greedy decoding by full recompute, token for token and logit for logit.
+/// greedy decoding by full recompute, token for token and logit for logit. The joint case is Vaswani et al.'s sharing: one
+/// table for both embeddings and the output layer, the embeddings scaled by √d.
 /// </summary>
 public class TransformerParityTests
 {
@@ -35,13 +36,16 @@ public class TransformerParityTests
         public IModel<int> Decoder => m.Decoder;
     }
 
-    public static TheoryData<string> Cases => new() { nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm) };
+    public static TheoryData<string> Cases => new() { nameof(TransformerSeq2Seq), nameof(TransformerSeq2SeqPreNorm), nameof(TransformerSeq2SeqJoint) };
 
     private static (ICase Model, Dictionary<string, SafeTensor> Expected) Load(string name)
     {
-        ICase model = name == nameof(TransformerSeq2Seq)
-            ? new Case<TfEncoder, TfDecoder>(new TransformerSeq2Seq())
-            : new Case<TfPreNormEncoder, TfPreNormDecoder>(new TransformerSeq2SeqPreNorm());
+        ICase model = name switch
+        {
+            nameof(TransformerSeq2Seq) => new Case<TfEncoder, TfDecoder>(new TransformerSeq2Seq()),
+            nameof(TransformerSeq2SeqJoint) => new Case<TfJointEncoder, TfJointDecoder>(new TransformerSeq2SeqJoint()),
+            _ => new Case<TfPreNormEncoder, TfPreNormDecoder>(new TransformerSeq2SeqPreNorm()),
+        };
         model.Parameters.Load(Fixture.Path(name + ".weights.safetensors"));
         return (model, SafeTensors.Read(Fixture.Path(name + ".expected.safetensors")));
     }
