@@ -86,8 +86,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string checkedIds = g.Add("Where", e.Name + "_ids", [g.Add("Less", e.Name + "_negative", [ids, g.Int64Scalar(e.Name + "_zero_id", 0)]),
             g.Int64Scalar(e.Name + "_vocabulary", e.Vocabulary), ids]);
         string table = _tables[e.Name] = Weight(e, "weight");
-        if (e.Scale == 1f) return g.Add("Gather", e.Name, [table, checkedIds], ("axis", 0L));
-        return g.Add("Mul", e.Name, [g.Add("Gather", e.Name + "_rows", [table, checkedIds], ("axis", 0L)), g.Floats(e.Name + "_scale", [e.Scale])]);
+        bool scaled = e.Scale != 1f;
+        string rows = g.Add("Gather", scaled ? e.Name + "_rows" : e.Name, [table, checkedIds], ("axis", 0L));
+        return scaled ? g.Add("Mul", e.Name, [rows, g.Floats(e.Name + "_scale", [e.Scale])]) : rows;
     }
 
     private string Dense(DenseInfo d, string x)

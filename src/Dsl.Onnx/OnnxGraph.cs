@@ -261,11 +261,11 @@ internal sealed class OnnxGraph
         ArgumentException.ThrowIfNullOrEmpty(path);
         string file = Path.GetFileName(path);
         if (file.Length == 0) throw new ArgumentException($"'{path}' names a folder; the ONNX model needs a file name (model.onnx).", nameof(path));
-        bool external = mode == OnnxExternalData.Always || (mode == OnnxExternalData.WhenLarge && Count(graphName, opset, producer, producerVersion, null) > MaxModelBytes);
-        if (!external)
+        long? whole = mode == OnnxExternalData.WhenLarge ? Count(graphName, opset, producer, producerVersion, null) : null;
+        if (mode == OnnxExternalData.Never || whole <= MaxModelBytes)
         {
             byte[] bytes = Serialize(graphName, opset, producer, producerVersion, external: null,
-                "OnnxExternalData.Never keeps the weights in it; WhenLarge (the default) or Always writes them beside it as external data.");
+                "OnnxExternalData.Never keeps the weights in it; WhenLarge (the default) or Always writes them beside it as external data.", whole);
             return [(path, stream => stream.Write(bytes))];
         }
         // (ONNX's checker refuses a location with ".." anywhere in it, as a way out of the model's folder)
@@ -277,9 +277,10 @@ internal sealed class OnnxGraph
         return [(Path.Combine(folder, data.Location), data.WriteTo), (path, stream => stream.Write(model))];
     }
 
-    private byte[] Serialize(string graphName, int opset, string producer, string producerVersion, ExternalData? external, string remedy)
+    /// <summary>The ModelProto, refused (with <paramref name="remedy"/>) past <see cref="MaxModelBytes"/>; <paramref name="counted"/>: its length, when already counted.</summary>
+    private byte[] Serialize(string graphName, int opset, string producer, string producerVersion, ExternalData? external, string remedy, long? counted = null)
     {
-        long length = Count(graphName, opset, producer, producerVersion, external);
+        long length = counted ?? Count(graphName, opset, producer, producerVersion, external);
         if (length > MaxModelBytes)
             throw new NotSupportedException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                 $"The ONNX model '{graphName}' would take {length:N0} bytes, past the 2 GB protobuf limit on one message (at most {MaxModelBytes:N0} bytes), which ONNX Runtime could not read: ") + remedy);
