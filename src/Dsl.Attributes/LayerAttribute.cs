@@ -272,6 +272,20 @@ namespace Dsl
     }
 
     /// <summary>
+    /// Root-mean-square layer normalisation (Zhang and Sennrich 2019), PyTorch's <c>nn.RMSNorm(width, eps)</c> and the
+    /// norm of LLaMA and T5: y = x / √(mean(x²) + ε) · weight, per step, with no centring and no shift. Parameter
+    /// <c>rmsnorm.weight</c> [W] (ones).
+    /// </summary>
+    public sealed class RmsNormAttribute : LayerAttribute
+    {
+        /// <summary>
+        /// ε added to the mean square. Default 1.1920929e-7, the float's machine epsilon, as <c>nn.RMSNorm</c> takes when
+        /// given none (LLaMA's configurations use 1e-5 or 1e-6; Keras's <c>RMSNormalization</c> 1e-6).
+        /// </summary>
+        public float Epsilon { get; set; } = 1.1920929e-7f;
+    }
+
+    /// <summary>
     /// A residual connection: adds the input of the layer <see cref="Layers"/> back to the output of the layer before,
     /// out = x + f(x) (He et al. 2016; the Transformer's "Add"). <c>[Attention] [Residual]</c> adds the attention's input to
     /// its output; <c>[Dense(4W)] [Dense(W)] [Residual(Layers = 2)]</c> spans both. The widths must be equal.

@@ -228,7 +228,7 @@ internal sealed partial class DeviceKernels
         ArrayView<float> partials = Partials(2 * part);
         _normColumnPartials(chunks * width, views, partials, width, rows, chunks);
         _addColumnPartials(width, partials.SubView(0, part), views.DGamma, width, chunks);
-        _addColumnPartials(width, partials.SubView(part, part), views.DBeta, width, chunks);
+        if (views.Centred != 0) _addColumnPartials(width, partials.SubView(part, part), views.DBeta, width, chunks);
         if (dx) _normBackwardRows(rows, views, width, 0f);
     }
 
@@ -364,19 +364,27 @@ internal sealed partial class DeviceKernels
         v.DV[key + a.VOffset] = dv;
     }
 
-    /// <summary>One row of layer norm: μ, 1/√(σ² + ε), and y = (x − μ)·rstd·γ + β.</summary>
+    /// <summary>
+    /// One row of layer norm: μ, 1/√(σ² + ε), and y = (x − μ)·rstd·γ + β; of RMS norm (<see cref="NormViews.Centred"/> 0): μ
+    /// taken as 0, no shift, no mean kept.
+    /// </summary>
     private static void LayerNormForwardKernel(Index1D r, NormViews v, int width, float epsilon)
     {
         long at = (long)(int)r * width;
-        float sum = 0f;
-        for (int j = 0; j < width; j++) sum += v.X[at + j];
-        float mu = sum / width, variance = 0f;
-        if (float.IsNaN(mu) || float.IsInfinity(mu))
+        float mu = 0f, variance = 0f;
+        if (v.Centred != 0)
         {
-            // finite values whose float sum overflows: the mean summed in double, as the host's LayerNormKernel
-            double wide = 0;
-            for (int j = 0; j < width; j++) wide += v.X[at + j];
-            mu = (float)(wide / width);
+            float sum = 0f;
+            for (int j = 0; j < width; j++) sum += v.X[at + j];
+            mu = sum / width;
+            if (float.IsNaN(mu) || float.IsInfinity(mu))
+            {
+                // finite values whose float sum overflows: the mean summed in double, as the host's LayerNormKernel
+                double wide = 0;
+                for (int j = 0; j < width; j++) wide += v.X[at + j];
+                mu = (float)(wide / width);
+            }
+            v.Mean[r] = mu;
         }
         for (int j = 0; j < width; j++)
         {
@@ -384,23 +392,29 @@ internal sealed partial class DeviceKernels
             variance += c * c;
         }
         float s = 1f / XMath.Sqrt(variance / width + epsilon);
-        v.Mean[r] = mu;
         v.Rstd[r] = s;
-        for (int j = 0; j < width; j++) v.Y[at + j] = (v.X[at + j] - mu) * s * v.Gamma[j] + v.Beta[j];
+        if (v.Centred != 0)
+        {
+            for (int j = 0; j < width; j++) v.Y[at + j] = (v.X[at + j] - mu) * s * v.Gamma[j] + v.Beta[j];
+        }
+        else
+        {
+            for (int j = 0; j < width; j++) v.Y[at + j] = v.X[at + j] * s * v.Gamma[j];
+        }
     }
 
-    /// <summary>One row back: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dy ⊙ γ.</summary>
+    /// <summary>One row back: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dy ⊙ γ (RMS norm: μ = 0 and no mean(g) term).</summary>
     private static void LayerNormBackwardRowsKernel(Index1D r, NormViews v, int width, float unused)
     {
         long at = (long)(int)r * width;
-        float mu = v.Mean[r], s = v.Rstd[r], sumG = 0f, sumGx = 0f;
+        float mu = v.Centred != 0 ? v.Mean[r] : 0f, s = v.Rstd[r], sumG = 0f, sumGx = 0f;
         for (int j = 0; j < width; j++)
         {
             float g = v.Dy[at + j] * v.Gamma[j];
             sumG += g;
             sumGx += g * (v.X[at + j] - mu) * s;
         }
-        float meanG = sumG / width, meanGx = sumGx / width;
+        float meanG = v.Centred != 0 ? sumG / width : 0f, meanGx = sumGx / width;
         for (int j = 0; j < width; j++)
         {
             float g = v.Dy[at + j] * v.Gamma[j], xhat = (v.X[at + j] - mu) * s;
@@ -418,7 +432,7 @@ internal sealed partial class DeviceKernels
         {
             long at = (long)r * width + j;
             float dy = v.Dy[at];
-            dg += dy * (v.X[at] - v.Mean[r]) * v.Rstd[r];
+            dg += dy * (v.X[at] - (v.Centred != 0 ? v.Mean[r] : 0f)) * v.Rstd[r];
             db += dy;
         }
         partials[i] = dg;
@@ -978,6 +992,9 @@ internal struct NormViews
     public ArrayView<float> Dx;
     public ArrayView<float> DGamma;
     public ArrayView<float> DBeta;
+
+    /// <summary>1: layer norm (centred, shifted); 0: RMS norm (Mean, Beta and DBeta not read or written).</summary>
+    public int Centred;
 }
 
 /// <summary>The mean squared error's arrays: predictions and targets [rows, width], their gradient, a loss per row, lengths [batch].</summary>

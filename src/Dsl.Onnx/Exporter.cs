@@ -50,6 +50,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         DenseInfo d => Dense(d, x),
         DropoutInfo => x,
         LayerNormInfo n => g.Add("LayerNormalization", n.Name, n.Bias ? [x, Weight(n, "weight"), Weight(n, "bias")] : [x, Weight(n, "weight")], ("axis", -1L), ("epsilon", n.Epsilon)),
+        RmsNormInfo n => RmsNorm(n, x),
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
         PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
         PositionalEncodingInfo p => PositionalEncoding(p, x),
@@ -89,6 +90,17 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         bool scaled = e.Scale != 1f;
         string rows = g.Add("Gather", scaled ? e.Name + "_rows" : e.Name, [table, checkedIds], ("axis", 0L));
         return scaled ? g.Add("Mul", e.Name, [rows, g.Floats(e.Name + "_scale", [e.Scale])]) : rows;
+    }
+
+    /// <summary>
+    /// x / √(mean(x²) + ε) · weight over the last axis, as PyTorch exports nn.RMSNorm at opset 17 (RMSNormalization came in
+    /// opset 23).
+    /// </summary>
+    private string RmsNorm(RmsNormInfo n, string x)
+    {
+        string meanSquare = g.Add("ReduceMean", n.Name + "_mean_square", [g.Add("Mul", n.Name + "_square", [x, x])], ("axes", new long[] { -1 }), ("keepdims", 1L));
+        string rms = g.Add("Sqrt", n.Name + "_rms", [g.Add("Add", n.Name + "_plus_eps", [meanSquare, g.Floats(n.Name + "_eps", [n.Epsilon])])]);
+        return g.Add("Mul", n.Name, [g.Add("Div", n.Name + "_normalised", [x, rms]), Weight(n, "weight")]);
     }
 
     private string Dense(DenseInfo d, string x)

@@ -50,7 +50,7 @@ public enum OnnxExternalData
 /// [batch, steps, features] — and one output <c>output</c> ([batch, steps, out] or [batch, out]), batch and steps dynamic.
 /// Embedding → Gather (a negative id made out of range, as the runtime refuses it; then Mul by √dim with ScaleBySqrtDim); Dense → MatMul + Add (+ activation);
 /// Dropout → nothing; RNN/LSTM/GRU → ONNX's RNN/LSTM/GRU, one node per stacked layer with both directions, the gates
-/// reordered (<see cref="GateOrder"/>) and the input and recurrent biases side by side; LayerNorm → LayerNormalization;
+/// reordered (<see cref="GateOrder"/>) and the input and recurrent biases side by side; LayerNorm → LayerNormalization; RmsNorm → x / √(ReduceMean(x²) + ε) · weight;
 /// Residual → Add; positional encoding → computed for the input's steps (Range, Sin and Cos in double); attention →
 /// MatMul/Softmax; an LSTM projection → a Loop over one cell. What a graph cannot hold (a decoder's cross-attention
 /// outside its step graph, input feeding over a whole sequence) is an error naming the layer. The layers are written by

@@ -15,4 +15,5 @@ internal enum LayerKind
     Residual,
     PositionalEncoding,
     PositionEmbedding,
+    RmsNorm,
 }

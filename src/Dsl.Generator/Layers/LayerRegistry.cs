@@ -10,6 +10,7 @@ using Dsl.Generator.Layers.LayerNorm;
 using Dsl.Generator.Layers.Lstm;
 using Dsl.Generator.Layers.PositionalEncoding;
 using Dsl.Generator.Layers.PositionEmbedding;
+using Dsl.Generator.Layers.RmsNorm;
 using Dsl.Generator.Layers.Residual;
 using Dsl.Generator.Layers.Rnn;
 using Dsl.Generator.Parsing;
@@ -34,6 +35,7 @@ internal static class LayerRegistry
         new ResidualLayer(),
         new PositionalEncodingLayer(),
         new PositionEmbeddingLayer(),
+        new RmsNormLayer(),
     };
 
     private static readonly Dictionary<LayerKind, LayerDefinition> s_byKind = All.ToDictionary(d => d.Kind);

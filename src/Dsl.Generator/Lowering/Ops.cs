@@ -192,6 +192,7 @@ internal abstract record MacroOp : Op
 internal static class Kernels
 {
     public const string LayerNorm = "LayerNormKernel";
+    public const string RmsNorm = "RmsNormKernel";
     public const string PositionalEncoding = "PositionalEncodingKernel";
     public const string PositionEmbedding = "PositionEmbeddingKernel";
     public const string Attention = "AttentionKernel";

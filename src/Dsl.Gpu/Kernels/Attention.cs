@@ -223,7 +223,7 @@ public static class LayerNormKernel
     {
         if (rows == 0) return;
         Device device = x.Device;
-        var views = new NormViews { X = x.View, Gamma = gamma.View, Beta = beta.View, Y = y.View, Mean = mean.View, Rstd = rstd.View };
+        var views = new NormViews { X = x.View, Gamma = gamma.View, Beta = beta.View, Y = y.View, Mean = mean.View, Rstd = rstd.View, Centred = 1 };
         device.Kernels.LayerNormForward(rows, Fill(views, device), width, epsilon);
     }
 
@@ -236,13 +236,15 @@ public static class LayerNormKernel
         var views = new NormViews
         {
             X = x.View, Gamma = gamma.View, Mean = mean.View, Rstd = rstd.View, Dy = dy.View, Dx = dx.ViewOrPlaceholder(device), DGamma = dGamma.View, DBeta = dBeta.View,
+            Centred = 1,
         };
         device.Kernels.LayerNormBackward(rows, Fill(views, device), width, dx: !dx.IsEmpty);
     }
 
-    private static NormViews Fill(NormViews v, Device device)
+    internal static NormViews Fill(NormViews v, Device device)
     {
         ArrayView<float> p = device.Placeholder;
+        if (!v.Mean.IsValid) v.Mean = p;
         if (!v.Beta.IsValid) v.Beta = p;
         if (!v.Y.IsValid) v.Y = p;
         if (!v.Dy.IsValid) v.Dy = p;
@@ -250,6 +252,28 @@ public static class LayerNormKernel
         if (!v.DGamma.IsValid) v.DGamma = p;
         if (!v.DBeta.IsValid) v.DBeta = p;
         return v;
+    }
+}
+
+/// <summary>RMS normalisation on the device, as <c>Dsl.Kernels.RmsNormKernel</c>: layer norm's kernels without the centring and the shift.</summary>
+public static class RmsNormKernel
+{
+    /// <summary>Normalises rows of x [rows, W] into y, keeping rstd [rows].</summary>
+    public static void Forward(int rows, int width, DeviceSpan x, DeviceSpan gamma, float epsilon, DeviceSpan y, DeviceSpan rstd)
+    {
+        if (rows == 0) return;
+        Device device = x.Device;
+        var views = new NormViews { X = x.View, Gamma = gamma.View, Y = y.View, Rstd = rstd.View, Centred = 0 };
+        device.Kernels.LayerNormForward(rows, LayerNormKernel.Fill(views, device), width, epsilon);
+    }
+
+    /// <summary>dx (overwritten; skipped when empty) and dγ (added to) from dy.</summary>
+    public static void Backward(int rows, int width, DeviceSpan x, DeviceSpan gamma, DeviceSpan rstd, DeviceSpan dy, DeviceSpan dx, DeviceSpan dGamma)
+    {
+        if (rows == 0) return;
+        Device device = x.Device;
+        var views = new NormViews { X = x.View, Gamma = gamma.View, Rstd = rstd.View, Dy = dy.View, Dx = dx.ViewOrPlaceholder(device), DGamma = dGamma.View, Centred = 0 };
+        device.Kernels.LayerNormBackward(rows, LayerNormKernel.Fill(views, device), width, dx: !dx.IsEmpty);
     }
 }
 

@@ -59,6 +59,9 @@ public sealed record RecurrentInfo(string Name, RecurrentKind Kind, int InWidth,
 /// <summary><c>[LayerNorm]</c>.</summary>
 public sealed record LayerNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon, bool Bias = true) : LayerInfo(Name, Width, Width, OutIsSequence);
 
+/// <summary><c>[RmsNorm]</c>.</summary>
+public sealed record RmsNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon) : LayerInfo(Name, Width, Width, OutIsSequence);
+
 /// <summary><c>[Residual]</c>: adds the output of layer <see cref="From"/> (an index into the layers) to its input.</summary>
 public sealed record ResidualInfo(string Name, int Width, bool OutIsSequence, int From) : LayerInfo(Name, Width, Width, OutIsSequence);
 

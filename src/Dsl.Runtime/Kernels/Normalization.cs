@@ -14,17 +14,28 @@ public static class LayerNormKernel
     public static unsafe void Forward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
         Span<float> y, Span<float> mean, Span<float> rstd)
     {
+        const string Kind = "LayerNorm";
+        Require(Kind, rows, width, x, "x");
+        Require(Kind, rows, width, y, "y");
+        Require(Kind, 1, width, gamma, "gamma");
+        Require(Kind, 1, width, beta, "beta");
+        Require(Kind, rows, 1, mean, "mean");
+        Require(Kind, rows, 1, rstd, "rstd");
+        Normalise(rows, width, x, gamma, beta, epsilon, y, mean, rstd, centred: true);
+    }
+
+    /// <summary>
+    /// The forward pass of both norms: centred (layer norm, <paramref name="beta"/> and <paramref name="mean"/> used) or not
+    /// (RMS norm: μ taken as 0, no shift, no mean kept). The spans are checked by the caller.
+    /// </summary>
+    internal static unsafe void Normalise(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
+        Span<float> y, Span<float> mean, Span<float> rstd, bool centred)
+    {
         int W = width;
-        Require(rows, W, x, "x");
-        Require(rows, W, y, "y");
-        Require(1, W, gamma, "gamma");
-        Require(1, W, beta, "beta");
-        Require(rows, 1, mean, "mean");
-        Require(rows, 1, rstd, "rstd");
         if (rows == 0 || W == 0) return;
         fixed (float* px = x, pg = gamma, pb = beta, py = y, pm = mean, ps = rstd)
         {
-            var a = new Args { Rows = rows, Width = W, Epsilon = epsilon, X = px, Gamma = pg, Beta = pb, Y = py, Mean = pm, Rstd = ps };
+            var a = new Args { Rows = rows, Width = W, Epsilon = epsilon, X = px, Gamma = pg, Beta = centred ? pb : null, Y = py, Mean = centred ? pm : null, Rstd = ps, Centred = centred };
             GemmWorkers.Run(&ForwardPart, &a, Parts(rows, W));
         }
     }
@@ -37,13 +48,17 @@ public static class LayerNormKernel
         for (int r = first; r < end; r++)
         {
             float* xr = a.X + (nint)r * W, yr = a.Y + (nint)r * W;
-            float mu = TensorPrimitives.Sum(new ReadOnlySpan<float>(xr, W)) / W;
-            if (!float.IsFinite(mu)) mu = MeanInDouble(xr, W); // finite values whose float sum overflows (|Σx| > 3.4e38)
-            // y = x − μ and Σ y² in one pass, then y = (y · s) · γ + β in another
+            float mu = 0f;
+            if (a.Centred)
+            {
+                mu = TensorPrimitives.Sum(new ReadOnlySpan<float>(xr, W)) / W;
+                if (!float.IsFinite(mu)) mu = MeanInDouble(xr, W); // finite values whose float sum overflows (|Σx| > 3.4e38)
+                a.Mean[r] = mu;
+            }
+            // y = x − μ and Σ y² in one pass, then y = (y · s) · γ (+ β) in another
             var centre = new CentreKernel { X = xr, Y = yr, Length = W, Mean = mu };
             LaneLoop.Run(ref centre);
             float s = 1f / MathF.Sqrt(centre.Squares / W + a.Epsilon);
-            a.Mean[r] = mu;
             a.Rstd[r] = s;
             var scale = new ScaleKernel { Y = yr, Gamma = a.Gamma, Beta = a.Beta, Length = W, Rstd = s };
             LaneLoop.Run(ref scale);
@@ -92,6 +107,12 @@ public static class LayerNormKernel
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             T s = T.Create(Rstd);
+            if (Beta == null)
+            {
+                for (; j <= Length - T.Count; j += T.Count)
+                    T.Store(T.Load(ref Y[j], 0) * s * T.Load(ref Gamma[j], 0), ref Y[j], 0);
+                return j;
+            }
             for (; j <= Length - T.Count; j += T.Count)
                 T.Store(T.MultiplyAdd(T.Load(ref Y[j], 0) * s, T.Load(ref Gamma[j], 0), T.Load(ref Beta[j], 0)), ref Y[j], 0);
             return j;
@@ -107,22 +128,34 @@ public static class LayerNormKernel
     public static unsafe void Backward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean, ReadOnlySpan<float> rstd,
         ReadOnlySpan<float> dy, Span<float> dx, Span<float> dGamma, Span<float> dBeta, Span<float> scratch)
     {
+        const string Kind = "LayerNorm";
+        Require(Kind, rows, width, x, "x");
+        Require(Kind, rows, width, dy, "dy");
+        if (!dx.IsEmpty) Require(Kind, rows, width, dx, "dx");
+        Require(Kind, 1, width, gamma, "gamma");
+        Require(Kind, 1, width, dGamma, "dGamma");
+        Require(Kind, 1, width, dBeta, "dBeta");
+        Require(Kind, rows, 1, mean, "mean");
+        Require(Kind, rows, 1, rstd, "rstd");
+        Differentiate(Kind, rows, width, x, gamma, mean, rstd, dy, dx, dGamma, dBeta, centred: true);
+    }
+
+    /// <summary>The backward pass of both norms (see <see cref="Normalise"/>); RMS norm's has no mean and no dβ. The spans are checked by the caller.</summary>
+    internal static unsafe void Differentiate(string kind, int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean,
+        ReadOnlySpan<float> rstd, ReadOnlySpan<float> dy, Span<float> dx, Span<float> dGamma, Span<float> dBeta, bool centred)
+    {
         int W = width;
-        Require(rows, W, x, "x");
-        Require(rows, W, dy, "dy");
-        if (!dx.IsEmpty) Require(rows, W, dx, "dx");
-        Require(1, W, gamma, "gamma");
-        Require(1, W, dGamma, "dGamma");
-        Require(1, W, dBeta, "dBeta");
-        Require(rows, 1, mean, "mean");
-        Require(rows, 1, rstd, "rstd");
         // a part keeps x̂ and g for one row (2W floats): refused here, before any part adds to dγ and dβ
         if (!dx.IsEmpty && 2L * W > Aligned.MostFloats)
-            throw new ArgumentException($"Layer norm: rows of {W} values; the step back holds two rows at once, at most {Aligned.MostFloats / 2} values each.", nameof(width));
+            throw new ArgumentException($"{kind}: rows of {W} values; the step back holds two rows at once, at most {Aligned.MostFloats / 2} values each.", nameof(width));
         if (rows == 0 || W == 0) return;
         fixed (float* px = x, pg = gamma, pm = mean, ps = rstd, pdy = dy, pdx = dx, pdg = dGamma, pdb = dBeta)
         {
-            var a = new Args { Rows = rows, Width = W, X = px, Gamma = pg, Mean = pm, Rstd = ps, Dy = pdy, Dx = dx.IsEmpty ? null : pdx, DGamma = pdg, DBeta = pdb };
+            var a = new Args
+            {
+                Rows = rows, Width = W, X = px, Gamma = pg, Mean = centred ? pm : null, Rstd = ps, Dy = pdy, Dx = dx.IsEmpty ? null : pdx, DGamma = pdg,
+                DBeta = centred ? pdb : null, Centred = centred,
+            };
             // a part sums dγ and dβ over every row before it writes its rows of dx: dx written over dy or x (in place) stays
             // on one thread, where every row is read before any is written
             bool inPlace = !dx.IsEmpty && (dx.Overlaps(dy) || dx.Overlaps(x));
@@ -142,7 +175,8 @@ public static class LayerNormKernel
         {
             var sums = new ParameterGradientKernel
             {
-                X = a.X + (nint)r * W + c0, Dy = a.Dy + (nint)r * W + c0, DGamma = a.DGamma + c0, DBeta = a.DBeta + c0, Length = c1 - c0, Mean = a.Mean[r], Rstd = a.Rstd[r],
+                X = a.X + (nint)r * W + c0, Dy = a.Dy + (nint)r * W + c0, DGamma = a.DGamma + c0, DBeta = a.Centred ? a.DBeta + c0 : null, Length = c1 - c0,
+                Mean = a.Centred ? a.Mean[r] : 0f, Rstd = a.Rstd[r],
             };
             LaneLoop.Run(ref sums);
         }
@@ -154,15 +188,22 @@ public static class LayerNormKernel
             var (first, end) = GemmWorkers.Range(a.Rows, part, parts);
             for (int r = first; r < end; r++)
             {
-                var sums = new RowSumsKernel { X = a.X + (nint)r * W, Dy = a.Dy + (nint)r * W, Gamma = a.Gamma, XHat = xhat, G = g, Length = W, Mean = a.Mean[r], Rstd = a.Rstd[r] };
+                var sums = new RowSumsKernel
+                {
+                    X = a.X + (nint)r * W, Dy = a.Dy + (nint)r * W, Gamma = a.Gamma, XHat = xhat, G = g, Length = W, Mean = a.Centred ? a.Mean[r] : 0f, Rstd = a.Rstd[r],
+                };
                 LaneLoop.Run(ref sums);
-                var dx = new InputGradientKernel { XHat = xhat, G = g, Dx = a.Dx + (nint)r * W, Length = W, MeanG = sums.SumG / W, MeanGx = sums.SumGx / W, Rstd = a.Rstd[r] };
+                // RMS norm: no centring, so no mean(g) term
+                var dx = new InputGradientKernel
+                {
+                    XHat = xhat, G = g, Dx = a.Dx + (nint)r * W, Length = W, MeanG = a.Centred ? sums.SumG / W : 0f, MeanGx = sums.SumGx / W, Rstd = a.Rstd[r],
+                };
                 LaneLoop.Run(ref dx);
             }
         }
     }
 
-    /// <summary>x̂ = (x − μ) · s; dγ = dy · x̂ + dγ (fused); dβ += dy.</summary>
+    /// <summary>x̂ = (x − μ) · s; dγ = dy · x̂ + dγ (fused); dβ += dy (no dβ: RMS norm).</summary>
     private unsafe struct ParameterGradientKernel : ILaneKernel
     {
         public float* X, Dy, DGamma, DBeta;
@@ -173,11 +214,12 @@ public static class LayerNormKernel
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             T mu = T.Create(Mean), s = T.Create(Rstd);
+            bool shift = DBeta != null;
             for (; j <= Length - T.Count; j += T.Count)
             {
                 T dy = T.Load(ref Dy[j], 0), xhat = (T.Load(ref X[j], 0) - mu) * s;
                 T.Store(T.MultiplyAdd(dy, xhat, T.Load(ref DGamma[j], 0)), ref DGamma[j], 0);
-                T.Store(T.Load(ref DBeta[j], 0) + dy, ref DBeta[j], 0);
+                if (shift) T.Store(T.Load(ref DBeta[j], 0) + dy, ref DBeta[j], 0);
             }
             return j;
         }
@@ -232,13 +274,49 @@ public static class LayerNormKernel
     {
         public int Rows, Width;
         public float Epsilon;
+        public bool Centred;
         public float* X, Gamma, Beta, Y, Mean, Rstd, Dy, Dx, DGamma, DBeta;
     }
 
-    private static void Require(int rows, int width, ReadOnlySpan<float> span, string name)
+    internal static void Require(string kind, int rows, int width, ReadOnlySpan<float> span, string name)
     {
-        if (rows < 0 || width < 0) throw new ArgumentOutOfRangeException(name, $"LayerNorm: rows {rows} and width {width} are 0 or more.");
-        if (span.Length < (long)rows * width) throw new ArgumentException($"LayerNorm: {name} needs at least {(long)rows * width} values ({rows} × {width}), got {span.Length}.", name);
+        if (rows < 0 || width < 0) throw new ArgumentOutOfRangeException(name, $"{kind}: rows {rows} and width {width} are 0 or more.");
+        if (span.Length < (long)rows * width) throw new ArgumentException($"{kind}: {name} needs at least {(long)rows * width} values ({rows} × {width}), got {span.Length}.", name);
+    }
+}
+
+/// <summary>
+/// Root-mean-square normalisation over each row's W features, as <c>nn.RMSNorm(W, eps)</c> (Zhang and Sennrich 2019):
+/// y = x / √(mean(x²) + ε) · γ. Layer norm without the centring and the shift: the same kernels, μ taken as 0.
+/// </summary>
+public static class RmsNormKernel
+{
+    private const string Kind = "RmsNorm";
+
+    /// <summary>Normalises <paramref name="rows"/> rows of x [rows, W] into y, keeping each row's 1/√(mean(x²) + ε) in <paramref name="rstd"/> [rows].</summary>
+    public static void Forward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, float epsilon, Span<float> y, Span<float> rstd)
+    {
+        LayerNormKernel.Require(Kind, rows, width, x, "x");
+        LayerNormKernel.Require(Kind, rows, width, y, "y");
+        LayerNormKernel.Require(Kind, 1, width, gamma, "gamma");
+        LayerNormKernel.Require(Kind, rows, 1, rstd, "rstd");
+        LayerNormKernel.Normalise(rows, width, x, gamma, default, epsilon, y, default, rstd, centred: false);
+    }
+
+    /// <summary>
+    /// From dy [rows, W] writes dx (overwritten; skipped when empty) and adds to dγ [W]: dx = rstd · (g − x̂ · mean(g ⊙ x̂)) with
+    /// g = dy ⊙ γ and x̂ = x · rstd. One thread and all give the same bits.
+    /// </summary>
+    public static void Backward(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> rstd, ReadOnlySpan<float> dy,
+        Span<float> dx, Span<float> dGamma)
+    {
+        LayerNormKernel.Require(Kind, rows, width, x, "x");
+        LayerNormKernel.Require(Kind, rows, width, dy, "dy");
+        if (!dx.IsEmpty) LayerNormKernel.Require(Kind, rows, width, dx, "dx");
+        LayerNormKernel.Require(Kind, 1, width, gamma, "gamma");
+        LayerNormKernel.Require(Kind, 1, width, dGamma, "dGamma");
+        LayerNormKernel.Require(Kind, rows, 1, rstd, "rstd");
+        LayerNormKernel.Differentiate(Kind, rows, width, x, gamma, default, rstd, dy, dx, dGamma, default, centred: false);
     }
 }
 

@@ -147,6 +147,19 @@ def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh",
     return ChoGRU(x, hidden, num_layers=layers, bidirectional=bidirectional)
 
 
+class RMSNorm(nn.Module):
+    """nn.RMSNorm of torch 2.4 (LLaMA's LlamaRMSNorm; torch 1.13 has none): x * rsqrt(mean(x^2) + eps) * weight, eps by default
+    the float's machine epsilon as nn.RMSNorm's eps=None."""
+
+    def __init__(self, width, eps=None):
+        super().__init__()
+        self.eps = torch.finfo(torch.float32).eps if eps is None else eps
+        self.weight = nn.Parameter(torch.ones(width))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
 class Stack(nn.Module):
     """A layer stack declared as in the DSL: ("embedding", V, D) ("embedding", V, D, "scaled": ScaleBySqrtDim, its vectors
     times sqrt(D)) | ("input", F) | (kind, H, options) | ("dense", U, act)
@@ -170,6 +183,12 @@ class Stack(nn.Module):
                 self.add_module(name, nn.LayerNorm(width, eps=(spec[1] if len(spec) > 1 else 1e-5)))
                 if "nobias" in spec[2:]:  # LayerNorm(Bias = false): nn.LayerNorm(bias=False) of torch 2.1, here without its bias
                     getattr(self, name).bias = None
+                self.plan.append((name, spec))
+                continue
+            if kind == "rmsnorm":  # ("rmsnorm",) or ("rmsnorm", eps); the scale drawn from U(0.5, 1.5) so that each column differs
+                self.add_module(name, RMSNorm(width, spec[1] if len(spec) > 1 else None))
+                with torch.no_grad():
+                    getattr(self, name).weight.uniform_(0.5, 1.5)
                 self.plan.append((name, spec))
                 continue
             if kind == "embedding":
@@ -214,7 +233,7 @@ class Stack(nn.Module):
                 history.append(x)
                 continue
             m = getattr(self, name)
-            if kind == "layernorm":
+            if kind in ("layernorm", "rmsnorm"):
                 x = m(x)
                 history.append(x)
                 continue
@@ -365,6 +384,12 @@ CASES = [
     ("ScaledEmbeddingAttention", [("embedding", 13, 8, "scaled"), ("positionalencoding",), ("attention", 2, {"causal": True}), ("residual", 1),
                                   ("layernorm",), ("dense", 13, None, "tied")], 2, 6, "ce"),
     ("ScaledEmbeddingLstm", [("embedding", 7, 4, "scaled"), ("lstm", 5), ("dense", 7)], 3, 5, "ce"),
+    # RMS norm (nn.RMSNorm; LLaMA's pre-norm block with a SiLU feed-forward and no biases in the projections after it), at
+    # nn.RMSNorm's default eps and at LLaMA's; and on a many-to-one LSTM's last state, 37 wide (vector lanes and a tail)
+    ("RmsNormBlock", [("embedding", 13, 24), ("positionalencoding",), ("rmsnorm",), ("attention", 2, {"causal": True}), ("residual", 2),
+                      ("rmsnorm", 1e-5), ("dense", 40, "silu"), ("dense", 24, None, "nobias"), ("residual", 3), ("rmsnorm", 1e-6),
+                      ("dense", 13, None, "nobias")], 3, 7, "ce"),
+    ("RmsNormManyToOne", [("input", 4), ("lstm", 37, {"return_sequences": False}), ("rmsnorm",), ("dense", 2)], 3, 5, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1282,6 +1307,11 @@ if __name__ == "__main__":
             if case.endswith("Tied"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_seq2seq("Seq2SeqTied", "lstm", "general", False, 505, extra_dense=3, tied=True)
+        sys.exit(0)
+    if "--rmsnorm" in sys.argv:  # only the RMS norm cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case.startswith("RmsNorm"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--shared" in sys.argv:  # only the encoder-decoder sharing one embedding
         make_shared()

@@ -247,6 +247,17 @@ public class DiagnosticTests
         Assert.Contains("Epsilon must be a positive finite number", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("0f")]
+    [InlineData("-1e-6f")]
+    [InlineData("float.NaN")]
+    [InlineData("float.PositiveInfinity")]
+    public void DSL0007_RmsNormEpsilon(string epsilon)
+    {
+        Diagnostic d = Single($"using Dsl; namespace Demo; [Input(4)] [RmsNorm([|Epsilon = {epsilon}|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Epsilon must be a positive finite number", d.GetMessage());
+    }
+
     [Fact]
     public void DSL1004_AttentionSoWideItsWeightsOverflowALong()
     {

@@ -61,6 +61,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
         // an embedding scaled by √dim: the gather and the gradient's scatter scaled, no fold into the LSTM's projection
         nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm), nameof(GcScaledEmbeddingTied),
+        // RMS norm: layer norm's kernels without the centring and the shift
+        nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(GcRmsNorm),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

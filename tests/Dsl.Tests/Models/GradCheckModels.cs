@@ -99,6 +99,15 @@ public partial class GcSiluGeluTanh;
 [Dense(2)]
 public partial class GcNormWithoutShift;
 
+// RMS norm (nn.RMSNorm) on steps and on one vector per sequence, 19 wide (the vector lanes and a tail).
+[Input(features: 4)]
+[Dense(19, Activation = Activation.Tanh)]
+[RmsNorm]
+[Gru(hidden: 5, ReturnSequences = false)]
+[RmsNorm(Epsilon = 1e-3f)]
+[Dense(2)]
+public partial class GcRmsNorm;
+
 // Learned positions (GPT-2's wpe) before causal attention, and on feature vectors under a GRU: tables long enough for the
 // device tests' passes from a carried state and their steps.
 [Embedding(vocab: 7, dim: 4)]

@@ -349,6 +349,27 @@ public partial class ScaledEmbeddingAttention;
 [Dense(7)]
 public partial class ScaledEmbeddingLstm;
 
+// RMS norm (nn.RMSNorm): LLaMA's pre-norm block (a SiLU feed-forward, no biases after it) at nn.RMSNorm's default ε and at
+// LLaMA's, and on a many-to-one LSTM's last state, 37 wide (the vector lanes and a tail).
+[Embedding(vocab: 13, dim: 24)]
+[PositionalEncoding]
+[RmsNorm]
+[Attention(Heads = 2, Causal = true)]
+[Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)]
+[Dense(40, Activation = Activation.Silu)]
+[Dense(24, Bias = false)]
+[Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+public partial class RmsNormBlock;
+
+[Input(features: 4)]
+[Lstm(hidden: 37, ReturnSequences = false)]
+[RmsNorm]
+[Dense(2)]
+public partial class RmsNormManyToOne;
+
 // GELU's tanh form (GPT-2's "gelu_new") and SiLU.
 [Input(features: 5)]
 [Dense(8, Activation = Activation.Silu)]
@@ -376,6 +397,13 @@ public partial class ParallelAdditiveAttention;
 [LayerNorm]
 [Dense(3)]
 public partial class ParallelLayerNorm;
+
+// The same for RMS norm: its rows, and dγ's columns on the way back, split over the cores (ThreadingTests).
+[Input(features: 64)]
+[Dense(64, Activation = Activation.Tanh)]
+[RmsNorm]
+[Dense(3)]
+public partial class ParallelRmsNorm;
 
 // nn.LSTM(proj_size = P) (Fixtures/make_fixtures.py, PROJECTION): h = (o ⊙ tanh(c))·W_hrᵀ is P wide.
 [Embedding(vocab: 9, dim: 4)]

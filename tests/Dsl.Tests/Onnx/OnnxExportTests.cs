@@ -82,6 +82,9 @@ public class OnnxExportTests
         nameof(GcPositionEmbeddingGru) => new GcPositionEmbeddingGru(seed: 65),
         nameof(ScaledEmbeddingAttention) => new ScaledEmbeddingAttention(seed: 66),
         nameof(ScaledEmbeddingLstm) => new ScaledEmbeddingLstm(seed: 67),
+        nameof(RmsNormBlock) => new RmsNormBlock(seed: 68),
+        nameof(RmsNormManyToOne) => new RmsNormManyToOne(seed: 69),
+        nameof(GcRmsNorm) => new GcRmsNorm(seed: 70),
         _ => throw new ArgumentException(name),
     };
 
@@ -101,6 +104,8 @@ public class OnnxExportTests
         nameof(Gpt2Block), nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
         // an embedding scaled by √dim: a Mul after the Gather (the tied output layer reads the table unscaled)
         nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
+        // RMS norm: x / √(ReduceMean(x²) + ε) · weight
+        nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(GcRmsNorm),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -310,6 +315,7 @@ public class OnnxExportTests
     [InlineData(nameof(GcPositionEmbeddingGru))]
     [InlineData(nameof(ScaledEmbeddingAttention))]
     [InlineData(nameof(ScaledEmbeddingLstm))]
+    [InlineData(nameof(RmsNormBlock))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -27,7 +27,8 @@ internal static class ParityModel
         nameof(TransformerBlock), nameof(LstmResidualNorm),
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
         nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
-        nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm)
+        nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
+        nameof(RmsNormBlock), nameof(RmsNormManyToOne)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -70,6 +71,8 @@ internal static class ParityModel
         nameof(PositionEmbeddingLstm) => Floats(new PositionEmbeddingLstm()),
         nameof(ScaledEmbeddingAttention) => Tokens(new ScaledEmbeddingAttention()),
         nameof(ScaledEmbeddingLstm) => Tokens(new ScaledEmbeddingLstm()),
+        nameof(RmsNormBlock) => Tokens(new RmsNormBlock()),
+        nameof(RmsNormManyToOne) => Floats(new RmsNormManyToOne()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -338,6 +338,18 @@ public class ThreadingTests
     }
 
     [Fact]
+    public void RmsNormSplitOverTheCoresGivesTheSameResults()
+    {
+        var rng = new Rng(15);
+        const int B = 16, T = 40;
+        float[] x = Enumerable.Range(0, B * T * 64).Select(_ => rng.NextNormal()).ToArray();
+        float[] y = Enumerable.Range(0, B * T * 3).Select(_ => rng.NextNormal()).ToArray();
+        AssertSame(() => new ParallelRmsNorm(seed: 9), model => (
+            Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [B, T, 64]))),
+            model.Backward(new ReadOnlyTensorSpan<float>(x, [B, T, 64]), new ReadOnlyTensorSpan<float>(y, [B, T, 3]))));
+    }
+
+    [Fact]
     public void LayerNormBackwardInPlaceGivesWhatSeparateBuffersGive()
     {
         // dx written over dy: every part reads dy for its columns of dγ and dβ, so the step back stays on one thread
