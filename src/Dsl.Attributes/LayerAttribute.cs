@@ -247,6 +247,19 @@ namespace Dsl
         public int Units { get; set; }
 
         /// <summary>
+        /// Rotary position embedding (RoPE; Su et al. 2021, RoFormer), LLaMA's and GPT-NeoX's positions: after the input
+        /// projection, each head's queries and keys are turned pair by pair, the pair (j, j + d/2) of a head of d values by the
+        /// angle p · <see cref="RotaryBase"/>^(−2j/d) at position p (Hugging Face's <c>rotate_half</c> form), so that scores
+        /// depend on the distance between steps. Positions count from a carried state's, so a stepping decoder and its
+        /// key/value cache (the keys kept as turned) see the positions a whole pass sees. Multi-head self-attention only
+        /// (ScaledDot or Dot, not pooling, not over an encoder); the head's width must be even. No parameters. Default false.
+        /// </summary>
+        public bool Rotary { get; set; }
+
+        /// <summary>The base of the rotary angles' wavelengths (<see cref="Rotary"/>), Hugging Face's <c>rope_theta</c>. Default 10000.</summary>
+        public float RotaryBase { get; set; } = 10000f;
+
+        /// <summary>
         /// Input feeding (Bahdanau et al. 2015; Luong et al. 2015): the context of step t − 1 is concatenated to the input of
         /// the recurrent layer right before this one at step t (zeros at the first step; a <c>State</c> carries it from step to
         /// step), so the decoder knows what it attended to. That layer's <c>weight_ih_l0</c> becomes [G, X + M]. Needs

@@ -11,6 +11,27 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ColumnCopy> _copyColumns;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PaddedCopy> _copyPadded;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowsBinary> _rowsBinary;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, Rotation> _rotate;
+
+    /// <summary>
+    /// Turns the pairs (j, j + d/2) of every query and key head of packed [T, B, 3E] rows by the cosines and sines of
+    /// <paramref name="table"/> ([T, d/2] cosines, then [T, d/2] sines): one thread per pair.
+    /// </summary>
+    public void Rotate(ArrayView<float> qkv, ArrayView<float> table, Rotation rotation)
+    {
+        long n = (long)rotation.Steps * rotation.Batch * 2 * rotation.Heads * rotation.Half;
+        if (n > 0) _rotate(checked((int)n), qkv, table, rotation);
+    }
+
+    private static void RotateKernel(Index1D index, ArrayView<float> qkv, ArrayView<float> table, Rotation r)
+    {
+        int j = index % r.Half, rest = index / r.Half;
+        int head = rest % (2 * r.Heads), row = rest / (2 * r.Heads), t = row / r.Batch;
+        long at = (long)row * 3 * r.Width + (long)head * 2 * r.Half + j, angle = (long)t * r.Half + j;
+        float x = qkv[at], y = qkv[at + r.Half], c = table[angle], s = table[(long)r.Steps * r.Half + angle];
+        qkv[at] = x * c - y * s;
+        qkv[at + r.Half] = y * c + x * s;
+    }
 
     /// <summary>into[r, intoOffset + j] = from[r, fromOffset + j] for j below the width, over every row (concatenating or splitting columns).</summary>
     public void CopyColumns(int rows, ArrayView<float> from, ArrayView<float> into, ColumnCopy copy)
@@ -49,6 +70,16 @@ internal sealed partial class DeviceKernels
         int j = index % copy.Width, r = index / copy.Width;
         into[(long)r * copy.IntoRow + copy.IntoOffset + j] = from[(long)r * copy.FromRow + copy.FromOffset + j];
     }
+}
+
+/// <summary>What <see cref="DeviceKernels.Rotate"/> turns: T steps of B rows of 3 · Width, Heads heads of 2 · Half values.</summary>
+internal struct Rotation
+{
+    public int Steps;
+    public int Batch;
+    public int Width;
+    public int Heads;
+    public int Half;
 }
 
 /// <summary>What <see cref="DeviceKernels.RowsBinaryOp"/> computes: the row width, each operand's row distance, the operation.</summary>

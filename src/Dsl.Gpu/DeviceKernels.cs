@@ -89,6 +89,7 @@ internal sealed partial class DeviceKernels
         _copyColumns = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ColumnCopy>(CopyColumnsKernel);
         _copyPadded = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, PaddedCopy>(CopyPaddedRowsKernel);
         _rowsBinary = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, RowsBinary>(RowsBinaryKernel);
+        _rotate = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, Rotation>(RotateKernel);
     }
 
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
@@ -100,7 +101,7 @@ internal sealed partial class DeviceKernels
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormColumnPartialsKernel), nameof(AddStepRowsKernel), nameof(AddStepSumsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
-        nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel),
+        nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel), nameof(RotateKernel),
         nameof(CrossEntropyRowsKernel), nameof(SquaredErrorRowsKernel),
     ];
 

@@ -154,14 +154,54 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
     }
 
-    /// <summary>Self-attention's [q, k, v] = x·W_inᵀ + b_in, each [B, T, E], and its score scale (1/√d; 1 for Dot).</summary>
+    /// <summary>
+    /// Self-attention's [q, k, v] = x·W_inᵀ + b_in, each [B, T, E], q and k turned by their positions when the layer is
+    /// rotary (the steps' range, or a step graph's position input), and its score scale (1/√d; 1 for Dot).
+    /// </summary>
     private (string[] Parts, float Scale) Projected(AttentionInfo a, string x)
     {
         int E = a.InWidth;
         string n = a.Name;
         string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
         string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+        if (a.RotaryBase > 0f)
+        {
+            var (cos, sin) = RotaryAngles(a, Stepping ? Position! : StepRange(x, n + "_rotary"));
+            // a new array: the Split node's outputs are the array it returned
+            parts = [Rotated(a, parts[0], "q", cos, sin), Rotated(a, parts[1], "k", cos, sin), parts[2]];
+        }
         return (parts, a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(E / a.Heads));
+    }
+
+    /// <summary>
+    /// The rotary angles' cosines and sines at <paramref name="positions"/> (int64 [T]) as the runtime computes them: position ·
+    /// base^(−2j/d) in double, rounded to float after Cos and Sin; each [T, 1, d/2], to broadcast over [B, T, heads, d/2].
+    /// </summary>
+    private (string Cos, string Sin) RotaryAngles(AttentionInfo a, string positions)
+    {
+        string n = a.Name + "_rotary";
+        int d = a.InWidth / a.Heads, half = d / 2;
+        var frequencies = new byte[half * 8];
+        for (int j = 0; j < half; j++)
+            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase));
+        string column = g.Add("Cast", n + "_positions", [g.Add("Unsqueeze", n + "_column", [positions, g.Int64s(n + "_axis1", 1)])], ("to", (long)ElementType.Double));
+        string angles = g.Add("Mul", n + "_angles", [column, g.Raw(n + ".frequencies", ElementType.Double, frequencies, half)]); // [T, d/2]
+        string Rows(string op) => g.Add("Unsqueeze", $"{n}_{op}_3d", [g.Add("Cast", $"{n}_{op}", [g.Add(op, $"{n}_{op}_double", [angles])], ("to", (long)ElementType.Float)),
+            g.Int64s($"{n}_{op}_axis", 1)]);
+        return (Rows("Cos"), Rows("Sin"));
+    }
+
+    /// <summary>q or k [B, T, E] with each head's pairs (j, j + d/2) turned: (x·cos − y·sin, y·cos + x·sin).</summary>
+    private string Rotated(AttentionInfo a, string value, string which, string cos, string sin)
+    {
+        string n = $"{a.Name}_{which}_rotary";
+        int E = a.InWidth, h = a.Heads, half = E / h / 2;
+        string heads = g.Add("Reshape", n + "_heads", [value, g.Int64s(n + "_shape", 0, 0, h, 2 * half)]);
+        string[] xy = g.AddMany("Split", n + "_halves", [heads, g.Int64s(n + "_sizes", half, half)], 2, ("axis", 3L));
+        string Product(string left, string right, string hint) => g.Add("Mul", n + hint, [left, right]);
+        string x = g.Add("Sub", n + "_x", [Product(xy[0], cos, "_x_cos"), Product(xy[1], sin, "_y_sin")]);
+        string y = g.Add("Add", n + "_y", [Product(xy[1], cos, "_y_cos"), Product(xy[0], sin, "_x_sin")]);
+        return g.Add("Reshape", n, [g.Add("Concat", n + "_pairs", [x, y], ("axis", 3L)), g.Int64s(n + "_flat", 0, 0, E)]);
     }
 
     /// <summary>

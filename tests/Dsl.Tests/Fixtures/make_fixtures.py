@@ -160,6 +160,41 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
+class RotaryAttention(nn.Module):
+    """nn.MultiheadAttention's projections and heads (its parameters, drawn as it draws them) with rotary position embeddings
+    on the queries and keys (RoFormer; Hugging Face LLaMA's apply_rotary_pos_emb with rotate_half: the pair (j, j + d/2) of
+    each head turned by position * base^(-2j/d)), positions from 0."""
+
+    def __init__(self, width, heads, base):
+        super().__init__()
+        reference = nn.MultiheadAttention(width, heads, batch_first=True)
+        self.heads, self.base = heads, base
+        self.in_proj_weight, self.in_proj_bias, self.out_proj = reference.in_proj_weight, reference.in_proj_bias, reference.out_proj
+
+    def forward(self, x, causal, padding):
+        B, T, E = x.shape
+        h = self.heads
+        d = E // h
+        q, k, v = (x @ self.in_proj_weight.T + self.in_proj_bias).split(E, dim=-1)
+        q, k, v = [t.reshape(B, T, h, d).transpose(1, 2) for t in (q, k, v)]  # [B, h, T, d]
+        inv_freq = 1.0 / (self.base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+        angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
+        emb = torch.cat([angles, angles], dim=-1)
+        cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+
+        def rotate_half(t):
+            return torch.cat([-t[..., d // 2:], t[..., :d // 2]], dim=-1)
+
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d)
+        if causal:
+            scores = scores + torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
+        if padding is not None:
+            scores = scores.masked_fill(padding[:, None, None, :], float("-inf"))
+        context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E)
+        return self.out_proj(context)
+
+
 class Stack(nn.Module):
     """A layer stack declared as in the DSL: ("embedding", V, D) ("embedding", V, D, "scaled": ScaleBySqrtDim, its vectors
     times sqrt(D)) | ("input", F) | (kind, H, options) | ("dense", U, act)
@@ -205,6 +240,8 @@ class Stack(nn.Module):
                 if opts.get("score") in ("general", "additive"):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
+                elif "rotary" in opts:  # {"rotary": base}
+                    module = RotaryAttention(width, spec[1], opts["rotary"])
                 else:
                     module = PoolAttention(width, spec[1]) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True)
             else:
@@ -248,7 +285,7 @@ class Stack(nn.Module):
                 steps = x.shape[1]
                 causal = torch.triu(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=1) if opts.get("causal") else None
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("score") in ("general", "additive"):
+                if opts.get("score") in ("general", "additive") or "rotary" in opts:
                     x = m(x, bool(opts.get("causal")), padding)
                 elif opts.get("pool"):
                     x = m.pool(x, padding)
@@ -390,6 +427,12 @@ CASES = [
                       ("rmsnorm", 1e-5), ("dense", 40, "silu"), ("dense", 24, None, "nobias"), ("residual", 3), ("rmsnorm", 1e-6),
                       ("dense", 13, None, "nobias")], 3, 7, "ce"),
     ("RmsNormManyToOne", [("input", 4), ("lstm", 37, {"return_sequences": False}), ("rmsnorm",), ("dense", 2)], 3, 5, "mse"),
+    # rotary position embeddings (RoPE, Hugging Face LLaMA's rotate_half form) in a pre-norm causal block; and without the
+    # mask at another base, heads 40 wide (20 pairs: the vector lanes and a tail)
+    ("RotaryBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 2, {"causal": True, "rotary": 10000.0}), ("residual", 2),
+                     ("rmsnorm", 1e-5), ("dense", 40, "silu"), ("dense", 24, None, "nobias"), ("residual", 3), ("rmsnorm", 1e-6),
+                     ("dense", 13, None, "nobias")], 3, 7, "ce"),
+    ("RotaryWide", [("input", 80), ("attention", 2, {"rotary": 500.0}), ("dense", 3)], 2, 9, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1307,6 +1350,11 @@ if __name__ == "__main__":
             if case.endswith("Tied"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_seq2seq("Seq2SeqTied", "lstm", "general", False, 505, extra_dense=3, tied=True)
+        sys.exit(0)
+    if "--rotary" in sys.argv:  # only the rotary position embeddings' cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case.startswith("Rotary"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--rmsnorm" in sys.argv:  # only the RMS norm cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

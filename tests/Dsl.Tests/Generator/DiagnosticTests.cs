@@ -258,6 +258,26 @@ public class DiagnosticTests
         Assert.Contains("Epsilon must be a positive finite number", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Input(8)] [Attention(Pool = true, [|Rotary = true|])]", "does not apply to attention pooling")]
+    [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, [|Rotary = true|])]", "does not apply to the General score")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|RotaryBase = 500f|])]", "RotaryBase sets the rotary position embedding's wavelengths; it applies only with Rotary = true")]
+    [InlineData("[Input(8)] [Attention(Rotary = true, [|RotaryBase = 0f|])]", "RotaryBase must be a positive finite number, not 0")]
+    [InlineData("[Input(12)] [Attention(Heads = 4, [|Rotary = true|])]", "each of the 4 head(s) of 12 is 3 wide, and must be even")]
+    public void DSL0007_RotaryWhereItCannotTurn(string layers, string message)
+    {
+        Diagnostic d = Single($"using Dsl; namespace Demo; {layers} [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_RotaryOverAnEncoder()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(6, 4)] [Gru(4)] public partial class E; " +
+            "[Embedding(5, 4)] [Gru(4)] [Attention(Over = typeof(E), [|Rotary = true|])] [Dense(5)] public partial class M;", "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("does not apply to attention over an encoder's outputs", d.GetMessage());
+    }
+
     [Fact]
     public void DSL1004_AttentionSoWideItsWeightsOverflowALong()
     {

@@ -63,6 +63,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm), nameof(GcScaledEmbeddingTied),
         // RMS norm: layer norm's kernels without the centring and the shift
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(GcRmsNorm),
+        // rotary positions: the angles computed on the host, the pairs turned on the device (from a carried state too)
+        nameof(RotaryBlock), nameof(RotaryWide), nameof(GcRotary), nameof(GcRotaryTokens),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

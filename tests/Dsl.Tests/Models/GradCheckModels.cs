@@ -108,6 +108,20 @@ public partial class GcNormWithoutShift;
 [Dense(2)]
 public partial class GcRmsNorm;
 
+// Rotary position embeddings on causal attention (stepping from a carried state turns by later positions) and on
+// attention over the whole sequence at another base.
+[Input(features: 3)]
+[Dense(8, Activation = Activation.Tanh)]
+[Attention(Heads = 2, Causal = true, Rotary = true)]
+[Residual]
+[Dense(2)]
+public partial class GcRotary;
+
+[Embedding(vocab: 7, dim: 12)]
+[Attention(Heads = 3, Rotary = true, RotaryBase = 100f)]
+[Dense(7)]
+public partial class GcRotaryTokens;
+
 // Learned positions (GPT-2's wpe) before causal attention, and on feature vectors under a GRU: tables long enough for the
 // device tests' passes from a carried state and their steps.
 [Embedding(vocab: 7, dim: 4)]

@@ -370,6 +370,25 @@ public partial class RmsNormBlock;
 [Dense(2)]
 public partial class RmsNormManyToOne;
 
+// Rotary position embeddings (RoPE, Hugging Face LLaMA's rotate_half form) in a pre-norm causal block; and without the mask
+// at another base, heads 40 wide (20 pairs: the vector lanes and a tail).
+[Embedding(vocab: 13, dim: 24)]
+[RmsNorm]
+[Attention(Heads = 2, Causal = true, Rotary = true)]
+[Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)]
+[Dense(40, Activation = Activation.Silu)]
+[Dense(24, Bias = false)]
+[Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+public partial class RotaryBlock;
+
+[Input(features: 80)]
+[Attention(Heads = 2, Rotary = true, RotaryBase = 500f)]
+[Dense(3)]
+public partial class RotaryWide;
+
 // GELU's tanh form (GPT-2's "gelu_new") and SiLU.
 [Input(features: 5)]
 [Dense(8, Activation = Activation.Silu)]

@@ -29,6 +29,9 @@ public class GradientCheckTests
     [Fact] public void SiluAndGeluTanh() => CheckFeatures(() => new GcSiluGeluTanh(seed: 24), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void LayerNormWithoutItsShift() => CheckFeatures(() => new GcNormWithoutShift(seed: 25), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void RmsNormOnStepsAndOnAVector() => CheckFeatures(() => new GcRmsNorm(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
+    [Fact] public void RotaryPositionsOnCausalAttention() => CheckFeatures(() => new GcRotary(seed: 31), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
+    [Fact] public void RotaryPositionsOnAttentionOverTheWholeSequence() => CheckTokens(() => new GcRotaryTokens(seed: 32), vocab: 7, classes: 7, batch: 3, steps: 5);
+
     [Fact] public void LearnedPositionsBeforeCausalAttention() => CheckTokens(() => new GcPositionEmbedding(seed: 26), vocab: 7, classes: 7, batch: 3, steps: 5);
     [Fact] public void AnEmbeddingScaledBySqrtDimUnderAGruTiedToTheOutput() => CheckTokens(() => new GcScaledEmbeddingTied(seed: 29), vocab: 7, classes: 7, batch: 3, steps: 5);
     [Fact] public void LearnedPositionsUnderAGru() => CheckFeatures(() => new GcPositionEmbeddingGru(seed: 27), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);

@@ -85,6 +85,10 @@ public class OnnxExportTests
         nameof(RmsNormBlock) => new RmsNormBlock(seed: 68),
         nameof(RmsNormManyToOne) => new RmsNormManyToOne(seed: 69),
         nameof(GcRmsNorm) => new GcRmsNorm(seed: 70),
+        nameof(RotaryBlock) => new RotaryBlock(seed: 71),
+        nameof(RotaryWide) => new RotaryWide(seed: 72),
+        nameof(GcRotary) => new GcRotary(seed: 73),
+        nameof(GcRotaryTokens) => new GcRotaryTokens(seed: 74),
         _ => throw new ArgumentException(name),
     };
 
@@ -106,6 +110,8 @@ public class OnnxExportTests
         nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
         // RMS norm: x / √(ReduceMean(x²) + ε) · weight
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(GcRmsNorm),
+        // rotary positions: each head's halves turned by Cos and Sin of the steps' range (in double, as the runtime)
+        nameof(RotaryBlock), nameof(RotaryWide), nameof(GcRotary), nameof(GcRotaryTokens),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -113,7 +119,7 @@ public class OnnxExportTests
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
-        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens),
     };
 
     /// <summary>
@@ -316,6 +322,8 @@ public class OnnxExportTests
     [InlineData(nameof(ScaledEmbeddingAttention))]
     [InlineData(nameof(ScaledEmbeddingLstm))]
     [InlineData(nameof(RmsNormBlock))]
+    [InlineData(nameof(RotaryBlock))]
+    [InlineData(nameof(GcRotary))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

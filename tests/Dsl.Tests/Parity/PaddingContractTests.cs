@@ -28,6 +28,8 @@ public class PaddingContractTests
         { nameof(TransformerBlock), Padded.FromPadding }, { nameof(LstmResidualNorm), Padded.FromPadding },
         // learned positions: the padded steps' rows of the table get no gradient from what those steps hold
         { nameof(GcPositionEmbeddingGru), Padded.Fixed }, { nameof(GcPositionEmbedding), Padded.FromPadding },
+        // rotary positions turn the padded steps' queries and keys as any other's
+        { nameof(GcRotary), Padded.FromPadding }, { nameof(GcRotaryTokens), Padded.FromPadding },
     };
 
     private static IModel Create(string name) => name switch
@@ -46,6 +48,8 @@ public class PaddingContractTests
         nameof(PaddedFloatStack) => new PaddedFloatStack(seed: 3),
         nameof(GcPositionEmbeddingGru) => new GcPositionEmbeddingGru(seed: 3),
         nameof(GcPositionEmbedding) => new GcPositionEmbedding(seed: 3),
+        nameof(GcRotary) => new GcRotary(seed: 3),
+        nameof(GcRotaryTokens) => new GcRotaryTokens(seed: 3),
         _ => throw new ArgumentException(name),
     };
 

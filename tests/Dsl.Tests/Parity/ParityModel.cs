@@ -28,7 +28,7 @@ internal static class ParityModel
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
         nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
         nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
-        nameof(RmsNormBlock), nameof(RmsNormManyToOne)
+        nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -73,6 +73,8 @@ internal static class ParityModel
         nameof(ScaledEmbeddingLstm) => Tokens(new ScaledEmbeddingLstm()),
         nameof(RmsNormBlock) => Tokens(new RmsNormBlock()),
         nameof(RmsNormManyToOne) => Floats(new RmsNormManyToOne()),
+        nameof(RotaryBlock) => Tokens(new RotaryBlock()),
+        nameof(RotaryWide) => Floats(new RotaryWide()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

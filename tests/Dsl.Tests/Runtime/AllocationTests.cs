@@ -145,6 +145,29 @@ public class AllocationTests
         }));
     }
 
+    [Fact]
+    public void ALlamaStyleTrainingStepAndItsDecodingStepsAllocateNothing()
+    {
+        // RMS norm and rotary positions (the angles into each core's scratch), trained, then stepped from its key/value cache
+        var model = new RotaryBlock(seed: 2);
+        var optimizer = new AdamW(model.Parameters);
+        int[] x = Tokens(8 * 16, 13, 7), y = Tokens(8 * 16, 13, 8);
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            model.Parameters.ZeroGrad();
+            model.Backward(new ReadOnlyTensorSpan<int>(x, [8, 16]), new ReadOnlyTensorSpan<int>(y, [8, 16]));
+            optimizer.Step();
+        }));
+        IModelState state = model.CreateState(8);
+        var output = new float[8 * 13];
+        int[] token = Tokens(8, 13, 9);
+        Assert.Equal(0, WarmBytes(() =>
+        {
+            if (state.Position > 40) state.Reset();
+            ((IModel<int>)model).Step(new ReadOnlyTensorSpan<int>(token, [8]), state, new TensorSpan<float>(output, [8, 13]));
+        }));
+    }
+
     [Theory]
     [InlineData(1f)]
     [InlineData(0.5f)]

@@ -13,9 +13,12 @@ namespace Dsl.Generator.Layers.Attention;
 /// (Luong's General, Bahdanau's Additive; any score over an encoder's outputs with <see cref="Over"/>).
 /// </summary>
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
-    bool InputFeeding = false)
+    bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase)
     : LayerSpec(Header)
 {
+    /// <summary>RoPE's usual base, the attribute's default.</summary>
+    public const float DefaultRotaryBase = 10000f;
+
     public override LayerKind Kind => LayerKind.Attention;
 
     public override string? ReferencedModel => Over;
@@ -61,7 +64,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     {
         var over = a.Type("over");
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
-            a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false));
+            a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
+            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase));
     }
 
     protected override void Check(AttentionSpec spec, OptionChecks c)
@@ -86,6 +90,13 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             if (spec.Pool && spec.Causal) c.Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
             if (spec.HasClassicScore && spec.Heads > 1) c.Invalid("heads", "the General and Additive scores have one head; Heads applies to ScaledDot and Dot");
         }
+        if (spec.Rotary && (spec.Over is not null || spec.Pool || spec.HasClassicScore))
+            c.Invalid("rotary", "Rotary turns the queries and keys of multi-head self-attention by their steps' positions; it does not apply to "
+                + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling (its learned query has no position)" : $"the {spec.Score} score"));
+        if (!(spec.RotaryBase > 0f) || float.IsInfinity(spec.RotaryBase))
+            c.Invalid("rotarybase", $"RotaryBase must be a positive finite number, not {spec.RotaryBase}");
+        else if (!spec.Rotary && spec.RotaryBase != AttentionSpec.DefaultRotaryBase)
+            c.Invalid("rotarybase", "RotaryBase sets the rotary position embedding's wavelengths; it applies only with Rotary = true");
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -116,6 +127,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         int outWidth = inWidth;
         if (!spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
             c.Report(DiagnosticDescriptors.HeadsDoNotDivideWidth, spec.ArgumentLocation("heads"), c.Name, spec.Heads, inWidth);
+        else if (spec.Rotary && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && inWidth / spec.Heads % 2 != 0)
+            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotary"), c.Name,
+                $"Rotary turns pairs of a head's values: each of the {spec.Heads} head(s) of {inWidth} is {inWidth / spec.Heads} wide, and must be even");
         if (spec.HasClassicScore && !spec.Pool) outWidth = c.Concatenated(spec, inWidth, inWidth); // [x; context]
         ShapedLayer? bidirectional = c.Previous.FirstOrDefault(l => l.Directions == 2);
         if (spec.Causal && bidirectional is not null)
@@ -203,7 +217,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
 
     protected override string Describe(ShapedLayer layer, AttentionSpec spec, ShapedModel model, int index) =>
         $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
-        $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)})";
+        $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
+        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)})" : ")");
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

@@ -106,6 +106,12 @@ internal static class MultiHeadAttention
             .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){(spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):")
             .Doc($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
             .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfQkv);
+        Operand[] rotary = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads) };
+        if (spec.Rotary)
+        {
+            pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {e / heads / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{e / heads}) at position p")
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), ScalarOperand.Of(spec.RotaryBase), selfQkv, ScalarOperand.Of(false)]));
+        }
         var attend = new System.Collections.Generic.List<Op>();
         if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
         attend.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default")]));
@@ -127,8 +133,13 @@ internal static class MultiHeadAttention
             .Backward()
             .Doc($"// {layer.Name} backward: through the output projection, the heads (softmax included) and the input projection")
             .AffineBackward(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, dOutput, selfDContext)
-            .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default")]))
-            .AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
+            .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default")]));
+        if (spec.Rotary)
+        {
+            pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), ScalarOperand.Of(spec.RotaryBase), selfDQkv, ScalarOperand.Of(true)]));
+        }
+        pass.AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
             heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build() };
     }

@@ -1,0 +1,71 @@
+using Dsl.Kernels;
+using Dsl.Tests.Models;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// <see cref="RotaryKernel"/> against the rotation in double at head widths around every vector length (the lanes and their
+/// tails on each path CI narrows the JIT to), its inverse, what it leaves alone, and bad arguments.
+/// </summary>
+public class RotaryKernelTests
+{
+    public static TheoryData<int, int> Heads => new() { { 1, 2 }, { 2, 6 }, { 3, 8 }, { 1, 16 }, { 2, 18 }, { 1, 32 }, { 2, 34 }, { 1, 64 }, { 1, 70 } };
+
+    [Theory]
+    [MemberData(nameof(Heads))]
+    public void QueriesAndKeysTurnAsTheFormulaInDoubleAndValuesStay(int heads, int headWidth)
+    {
+        const int steps = 4, batch = 3, position = 7;
+        const float theta = 10000f;
+        int width = heads * headWidth, half = headWidth / 2;
+        var rng = new Rng((ulong)(heads * 100 + headWidth));
+        float[] qkv = Enumerable.Range(0, steps * batch * 3 * width).Select(_ => rng.NextNormal()).ToArray(), before = (float[])qkv.Clone();
+        RotaryKernel.Apply(steps, batch, width, heads, position, theta, qkv, inverse: false);
+        for (int t = 0; t < steps; t++)
+        for (int b = 0; b < batch; b++)
+        {
+            int row = (t * batch + b) * 3 * width;
+            for (int block = 0; block < 2; block++) // queries, then keys
+            for (int h = 0; h < heads; h++)
+            for (int j = 0; j < half; j++)
+            {
+                int at = row + block * width + h * headWidth + j;
+                double angle = (position + t) * Math.Pow(theta, -2.0 * j / headWidth), x = before[at], y = before[at + half];
+                Assert.Equal(x * Math.Cos(angle) - y * Math.Sin(angle), qkv[at], 1e-5 * (1 + Math.Abs(x) + Math.Abs(y)));
+                Assert.Equal(y * Math.Cos(angle) + x * Math.Sin(angle), qkv[at + half], 1e-5 * (1 + Math.Abs(x) + Math.Abs(y)));
+            }
+            Assert.Equal(before.AsSpan(row + 2 * width, width).ToArray(), qkv.AsSpan(row + 2 * width, width).ToArray()); // the values
+        }
+        RotaryKernel.Apply(steps, batch, width, heads, position, theta, qkv, inverse: true);
+        for (int i = 0; i < qkv.Length; i++) Assert.Equal(before[i], qkv[i], 1e-5f * (1 + Math.Abs(before[i])));
+    }
+
+    [Fact]
+    public void ScoresDependOnTheDistanceBetweenStepsOnly()
+    {
+        // RoPE's point: q(p)·k(p') is a function of p − p'; the same query and key at positions (3, 1) and (10, 8) score alike
+        const int width = 16;
+        var rng = new Rng(5);
+        float[] q = Enumerable.Range(0, width).Select(_ => rng.NextNormal()).ToArray(), k = Enumerable.Range(0, width).Select(_ => rng.NextNormal()).ToArray();
+        float Score(int queryAt, int keyAt)
+        {
+            float[] a = [.. q, .. new float[2 * width]], c = [.. k, .. new float[2 * width]];
+            RotaryKernel.Apply(1, 1, width, 1, queryAt, 10000f, a, inverse: false);
+            RotaryKernel.Apply(1, 1, width, 1, keyAt, 10000f, c, inverse: false);
+            return a.AsSpan(0, width).ToArray().Zip(c.AsSpan(0, width).ToArray(), (x, y) => x * y).Sum();
+        }
+        Assert.Equal(Score(3, 1), Score(10, 8), 1e-4f);
+        Assert.NotEqual(Score(3, 1), Score(3, 2), 1e-3f);
+    }
+
+    [Fact]
+    public void BadArgumentsAreRefusedNamingWhatWasExpected()
+    {
+        var error = Assert.Throws<ArgumentException>(() => RotaryKernel.Apply(2, 1, 6, 2, 0, 10000f, new float[36], inverse: false));
+        Assert.Equal("Rotary: a head's width must be even, got width 6 over 2 head(s). (Parameter 'width')", error.Message);
+        error = Assert.Throws<ArgumentException>(() => RotaryKernel.Apply(2, 1, 8, 2, 0, 10000f, new float[47], inverse: false));
+        Assert.Equal("Rotary: qkv needs at least 48 values (2 × 1 × 24), got 47. (Parameter 'qkv')", error.Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => RotaryKernel.Apply(2, 1, 8, 2, -1, 10000f, new float[48], inverse: false));
+    }
+}
