@@ -182,6 +182,16 @@ namespace Dsl
         public bool TieEmbedding { get; set; }
 
         /// <summary>
+        /// A gated linear unit (Dauphin et al. 2017; Shazeer 2020, "GLU Variants Improve Transformer"): the affine map is 2 × units
+        /// wide, its first half the value and its second the gate, and the output value ⊙ act(gate), units wide. With
+        /// <see cref="Activation"/> Sigmoid it is PyTorch's <c>F.glu</c>; Relu: ReGLU; Gelu: GEGLU; Silu: SwiGLU, LLaMA's feed-forward
+        /// (its <c>up_proj</c> the value rows and <c>gate_proj</c> the gate rows: <c>dense.weight = cat([up_proj.weight,
+        /// gate_proj.weight])</c>); None: the bilinear form. Parameters <c>dense.weight</c> [2 × units, in] and <c>dense.bias</c>
+        /// [2 × units]. Not with <see cref="TieEmbedding"/>. Default false.
+        /// </summary>
+        public bool Gated { get; set; }
+
+        /// <summary>
         /// Whether the layer adds a bias <c>dense.bias</c> (default true); false: y = act(x Wᵀ), PyTorch's
         /// <c>nn.Linear(…, bias=False)</c> and Keras's <c>use_bias=False</c> (GPT-2's output layer, tied to its embedding, has none).
         /// </summary>

@@ -22,6 +22,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int, int> _columnPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _addColumnPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _activation;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _gated;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float> _gatherRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
@@ -56,6 +57,7 @@ internal sealed partial class DeviceKernels
         _columnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int, int>(ColumnPartialsKernel);
         _addColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(AddColumnPartialsKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
+        _gated = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(GatedKernel);
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>(GatherRowsKernel);
         _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float>(ScatterAddRowsKernel);
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
@@ -95,7 +97,7 @@ internal sealed partial class DeviceKernels
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
     internal static readonly string[] Names =
     [
-        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel),
+        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
@@ -154,6 +156,12 @@ internal sealed partial class DeviceKernels
     /// y = GELU(x), dy ⊙= GELU'(x) (see ActivationKernel).
     /// </summary>
     public void Activation(int n, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, x, y, dy, kind, backward ? 1 : 0); }
+
+    /// <summary>Gated units over <paramref name="n"/> = rows · U values: y = value · act(gate), or (backward; y holds dy) dpre (see GatedKernel).</summary>
+    public void Gated(int n, ArrayView<float> pre, ArrayView<float> y, ArrayView<float> dPre, int units, int kind, bool backward)
+    {
+        if (n > 0) _gated(n, pre, y, dPre, units, kind, backward ? 1 : 0);
+    }
 
     public void GatherRows(int n, ArrayView<float> table, ArrayView<int> indices, ArrayView<float> into, int width, float scale) { if (n > 0) _gatherRows(n, table, indices, into, width, scale); }
 
@@ -533,36 +541,61 @@ internal sealed partial class DeviceKernels
         if (kind >= 4)
         {
             float a = x[i];
-            // (past the limits, each takes its limit, as the host's CellMath does)
-            float step = a > 0f ? 1f : a * 0f;
-            if (kind == 4)
-            {
-                if (backward == 0) y[i] = a * NormalCdf(a);
-                else dy[i] *= XMath.Abs(a) < CellMath.GeluLimit ? NormalCdf(a) + a * CellMath.InvSqrt2Pi * XMath.Exp(a * a * -0.5f) : NormalCdf(a);
-            }
-            else if (kind == 5)
-            {
-                float t = Tanh(CellMath.GeluTanhScale * (CellMath.GeluTanhCube * a * a * a + a));
-                if (backward == 0) y[i] = 0.5f * a * (1f + t);
-                else dy[i] *= XMath.Abs(a) < CellMath.GeluLimit ? 0.5f * (a * (1f - t * t) * CellMath.GeluTanhScale * (3f * CellMath.GeluTanhCube * a * a + 1f) + 1f + t) : step;
-            }
-            else
-            {
-                float s = Sigmoid(a);
-                bool inside = XMath.Abs(a) < CellMath.SiluLimit;
-                if (backward == 0) y[i] = a * (inside ? s : step);
-                else dy[i] *= inside ? s * (a * (1f - s) + 1f) : step;
-            }
+            if (backward == 0) y[i] = ActivationValue(kind, a);
+            else dy[i] *= InputSlope(kind, a);
             return;
         }
         float v = y[i];
+        if (backward == 0) y[i] = ActivationValue(kind, v);
+        else dy[i] = OutputSlopeTimes(kind, v, dy[i]);
+    }
+
+    /// <summary>act(a) for a <see cref="Dsl.Activation"/> value (past GELU's and SiLU's limits, each takes its limit, as the host's CellMath does).</summary>
+    private static float ActivationValue(int kind, float a)
+    {
+        if (kind == 1) return Tanh(a);
+        if (kind == 2) return a <= 0f ? 0f : a;
+        if (kind == 3) return Sigmoid(a);
+        if (kind == 4) return a * NormalCdf(a);
+        if (kind == 5) return 0.5f * a * (1f + Tanh(CellMath.GeluTanhScale * (CellMath.GeluTanhCube * a * a * a + a)));
+        if (kind == 6) return a * (XMath.Abs(a) < CellMath.SiluLimit ? Sigmoid(a) : a > 0f ? 1f : a * 0f);
+        return a;
+    }
+
+    /// <summary>act'(a) from the input a, for GELU, its tanh form and SiLU (kinds 4 to 6).</summary>
+    private static float InputSlope(int kind, float a)
+    {
+        float step = a > 0f ? 1f : a * 0f;
+        if (kind == 4) return XMath.Abs(a) < CellMath.GeluLimit ? NormalCdf(a) + a * CellMath.InvSqrt2Pi * XMath.Exp(a * a * -0.5f) : NormalCdf(a);
+        if (kind == 5)
+        {
+            float t = Tanh(CellMath.GeluTanhScale * (CellMath.GeluTanhCube * a * a * a + a));
+            return XMath.Abs(a) < CellMath.GeluLimit ? 0.5f * (a * (1f - t * t) * CellMath.GeluTanhScale * (3f * CellMath.GeluTanhCube * a * a + 1f) + 1f + t) : step;
+        }
+        float s = Sigmoid(a);
+        return XMath.Abs(a) < CellMath.SiluLimit ? s * (a * (1f - s) + 1f) : step;
+    }
+
+    /// <summary>d · act'(·) from the output v for none, tanh, ReLU and sigmoid (a ReLU stops d where v ≤ 0 and passes it elsewhere, NaN included).</summary>
+    private static float OutputSlopeTimes(int kind, float v, float d) =>
+        kind == 1 ? d * (1f - v * v) : kind == 2 ? (v <= 0f ? 0f : d) : kind == 3 ? d * v * (1f - v) : d;
+
+    /// <summary>
+    /// One thread per unit of [rows, U]: pre [rows, 2U] holds each row's value half, then its gate half. Forward: y = value ·
+    /// act(gate); back: dpre's value half = dy · act(gate), its gate half = dy · value · act'(gate).
+    /// </summary>
+    private static void GatedKernel(Index1D i, ArrayView<float> pre, ArrayView<float> y, ArrayView<float> dPre, int units, int kind, int backward)
+    {
+        long r = i / units, j = i % units, at = 2 * r * units + j;
+        float value = pre[at], gate = pre[at + units], a = ActivationValue(kind, gate);
         if (backward == 0)
         {
-            y[i] = kind == 1 ? Tanh(v) : kind == 2 ? (v <= 0f ? 0f : v) : kind == 3 ? Sigmoid(v) : v;
+            y[i] = value * a;
             return;
         }
-        float d = dy[i];
-        dy[i] = kind == 1 ? d * (1f - v * v) : kind == 2 ? (v <= 0f ? 0f : d) : kind == 3 ? d * v * (1f - v) : d;
+        float d = y[i]; // dy
+        dPre[at] = d * a;
+        dPre[at + units] = kind >= 4 ? d * value * InputSlope(kind, gate) : OutputSlopeTimes(kind, a, d * value);
     }
 
     /// <summary>

@@ -109,25 +109,34 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         // a weight tied to the embedding transposes the table's initializer in the graph, which then holds the table once
         string weight = d.TiedTo is { } embedding && _tables.TryGetValue(embedding, out string? table)
             ? g.Add("Transpose", d.Name + "_weight_t", [table], ("perm", new long[] { 1, 0 }))
-            : Transposed(d, "weight", d.Units, d.InWidth);
+            : Transposed(d, "weight", d.Gated ? 2 * d.Units : d.Units, d.InWidth);
         string y = g.Add("MatMul", d.Name + "_matmul", [x, weight]);
         if (d.Bias) y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
+        if (!d.Gated) return Activate(d, y, d.Name);
+        // a gated linear unit: value ⊙ act(gate), the two halves of the map's output
+        string[] halves = g.AddMany("Split", d.Name + "_halves", [y, g.Int64s(d.Name + "_sizes", d.Units, d.Units)], 2, ("axis", -1L));
+        return g.Add("Mul", d.Name, [halves[0], Activate(d, halves[1], d.Name + "_gate")]);
+    }
+
+    /// <summary><paramref name="y"/> through the layer's activation, the last node named <paramref name="name"/>.</summary>
+    private string Activate(DenseInfo d, string y, string name)
+    {
         return d.Activation switch
         {
             Activation.None => y,
-            Activation.Tanh => g.Add("Tanh", d.Name, [y]),
-            Activation.Relu => g.Add("Relu", d.Name, [y]),
-            Activation.Sigmoid => g.Add("Sigmoid", d.Name, [y]),
+            Activation.Tanh => g.Add("Tanh", name, [y]),
+            Activation.Relu => g.Add("Relu", name, [y]),
+            Activation.Sigmoid => g.Add("Sigmoid", name, [y]),
             // x · Φ(x) = x · (1 + erf(x / √2)) / 2 (opset 17 has Erf; Gelu itself came in opset 20)
-            Activation.Gelu => g.Add("Mul", d.Name, [y, g.Add("Mul", d.Name + "_cdf", [g.Add("Add", d.Name + "_one_plus_erf",
-                [g.Add("Erf", d.Name + "_erf", [g.Add("Mul", d.Name + "_scaled", [y, g.Floats(d.Name + "_inv_sqrt2", [0.70710678f])])]),
-                 g.Floats(d.Name + "_one", [1f])]), g.Floats(d.Name + "_half", [0.5f])])]),
+            Activation.Gelu => g.Add("Mul", name, [y, g.Add("Mul", name + "_cdf", [g.Add("Add", name + "_one_plus_erf",
+                [g.Add("Erf", name + "_erf", [g.Add("Mul", name + "_scaled", [y, g.Floats(name + "_inv_sqrt2", [0.70710678f])])]),
+                 g.Floats(name + "_one", [1f])]), g.Floats(name + "_half", [0.5f])])]),
             // x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2
-            Activation.GeluTanh => g.Add("Mul", d.Name, [g.Add("Mul", d.Name + "_half_x", [y, g.Floats(d.Name + "_half", [0.5f])]),
-                g.Add("Add", d.Name + "_one_plus_tanh", [g.Floats(d.Name + "_one", [1f]), g.Add("Tanh", d.Name + "_tanh", [g.Add("Mul", d.Name + "_u",
-                    [g.Floats(d.Name + "_scale", [0.79788456f]), g.Add("Add", d.Name + "_cubic", [y, g.Add("Mul", d.Name + "_cube",
-                        [g.Floats(d.Name + "_weight", [0.044715f]), g.Add("Mul", d.Name + "_x3", [y, g.Add("Mul", d.Name + "_x2", [y, y])])])])])])])]),
-            Activation.Silu => g.Add("Mul", d.Name, [y, g.Add("Sigmoid", d.Name + "_sigmoid", [y])]),
+            Activation.GeluTanh => g.Add("Mul", name, [g.Add("Mul", name + "_half_x", [y, g.Floats(name + "_half", [0.5f])]),
+                g.Add("Add", name + "_one_plus_tanh", [g.Floats(name + "_one", [1f]), g.Add("Tanh", name + "_tanh", [g.Add("Mul", name + "_u",
+                    [g.Floats(name + "_scale", [0.79788456f]), g.Add("Add", name + "_cubic", [y, g.Add("Mul", name + "_cube",
+                        [g.Floats(name + "_weight", [0.044715f]), g.Add("Mul", name + "_x3", [y, g.Add("Mul", name + "_x2", [y, y])])])])])])])]),
+            Activation.Silu => g.Add("Mul", name, [y, g.Add("Sigmoid", name + "_sigmoid", [y])]),
             _ => throw Unsupported(d, $"activation {d.Activation}"),
         };
     }

@@ -60,6 +60,33 @@ public static class Gemm
     }
 }
 
+/// <summary>Gated linear units on the device, as <c>Dsl.Kernels.GatedActivations</c>: one thread per unit.</summary>
+public static class GatedActivations
+{
+    /// <summary>y [rows, U] = value ⊙ act(gate), the two halves of each row of <paramref name="pre"/> [rows, 2U].</summary>
+    public static void Forward(Activation kind, int rows, int units, DeviceSpan pre, DeviceSpan y)
+    {
+        int n = rows * units;
+        if (n == 0) return;
+        Require(pre.Length >= 2 * n, "GatedActivations.Forward (pre)", pre.Length, 2 * n);
+        Require(y.Length >= n, "GatedActivations.Forward (y)", y.Length, n);
+        y.Device.Kernels.Gated(n, pre.View, y.View, y.View, units, (int)kind, backward: false);
+    }
+
+    /// <summary>dpre [rows, 2U] (overwritten) from dy [rows, U]: d(value) = dy ⊙ act(gate), d(gate) = dy ⊙ value ⊙ act'(gate).</summary>
+    public static void Backward(Activation kind, int rows, int units, DeviceSpan pre, DeviceSpan dy, DeviceSpan dPre)
+    {
+        int n = rows * units;
+        if (n == 0) return;
+        Require(pre.Length >= 2 * n, "GatedActivations.Backward (pre)", pre.Length, 2 * n);
+        Require(dy.Length >= n, "GatedActivations.Backward (dy)", dy.Length, n);
+        Require(dPre.Length >= 2 * n, "GatedActivations.Backward (dPre)", dPre.Length, 2 * n);
+        dPre.Device.Kernels.Gated(n, pre.View, dy.View, dPre.View, units, (int)kind, backward: true);
+    }
+
+    private static void Require(bool ok, string what, int has, int needs) => Activations.Require(ok, what, has, needs);
+}
+
 /// <summary>Bias, column sums and activations on the device, as <c>Dsl.Kernels.Activations</c>.</summary>
 public static class Activations
 {

@@ -30,7 +30,8 @@ public sealed record EmbeddingInfo(string Name, int Vocabulary, int Dim) : Layer
 /// <c>[Dense(units)]</c> on every step or on a vector; <see cref="TiedTo"/>: the embedding layer whose table is its weight
 /// (<c>TieEmbedding = true</c>), null for a weight of its own; <see cref="Bias"/>: whether it adds a bias (<c>dense.bias</c>).
 /// </summary>
-public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation, string? TiedTo = null, bool Bias = true)
+/// <remarks><see cref="Gated"/>: a gated linear unit (<c>Gated = true</c>): the weight is [2 · Units, InWidth], value rows then gate rows, and the output value ⊙ act(gate).</remarks>
+public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation, string? TiedTo = null, bool Bias = true, bool Gated = false)
     : LayerInfo(Name, InWidth, Units, OutIsSequence);
 
 /// <summary><c>[Dropout(p)]</c>: identity outside training.</summary>

@@ -291,3 +291,100 @@ public static class Activations
         for (int r = 0; r < rows; r++) TensorPrimitives.Add(sum, x.Slice(r * n, n), sum);
     }
 }
+
+/// <summary>
+/// Gated linear units (Dauphin et al. 2017; Shazeer 2020, "GLU Variants Improve Transformer"): each row of the affine map's
+/// output [rows, 2U] is a value half and a gate half, and the unit is value ⊙ act(gate): GLU with the sigmoid (PyTorch's
+/// <c>F.glu</c>), ReGLU, GEGLU, SwiGLU (LLaMA's feed-forward), the bilinear form with none.
+/// </summary>
+public static class GatedActivations
+{
+    /// <summary>y [rows, U] = value ⊙ act(gate), value and gate the two halves of each row of <paramref name="pre"/> [rows, 2U].</summary>
+    public static unsafe void Forward(Activation kind, int rows, int units, ReadOnlySpan<float> pre, Span<float> y)
+    {
+        Require(rows, units, pre, 2, "pre");
+        Require(rows, units, y, 1, "y");
+        if ((long)rows * units == 0) return;
+        fixed (float* p = pre, py = y)
+        {
+            var a = new Args { Kind = kind, Rows = rows, Units = units, Pre = p, Y = py };
+            GemmWorkers.Run(&ForwardPart, &a, GemmWorkers.Parts(rows, (long)rows * units, 1L << 15));
+        }
+    }
+
+    /// <summary>
+    /// From dy [rows, U] writes dpre [rows, 2U] (overwritten): d(value) = dy ⊙ act(gate), d(gate) = dy ⊙ value ⊙ act'(gate).
+    /// </summary>
+    public static unsafe void Backward(Activation kind, int rows, int units, ReadOnlySpan<float> pre, ReadOnlySpan<float> dy, Span<float> dPre)
+    {
+        Require(rows, units, pre, 2, "pre");
+        Require(rows, units, dy, 1, "dy");
+        Require(rows, units, dPre, 2, "dPre");
+        if ((long)rows * units == 0) return;
+        fixed (float* p = pre, pdy = dy, pd = dPre)
+        {
+            var a = new Args { Kind = kind, Rows = rows, Units = units, Pre = p, Y = pdy, DPre = pd };
+            GemmWorkers.Run(&BackwardPart, &a, GemmWorkers.Parts(rows, (long)rows * units, 1L << 15));
+        }
+    }
+
+    private static unsafe void ForwardPart(void* state, int part, int parts)
+    {
+        ref Args a = ref Unsafe.AsRef<Args>(state);
+        int u = a.Units;
+        var (first, end) = GemmWorkers.Range(a.Rows, part, parts);
+        for (int r = first; r < end; r++)
+        {
+            var value = new ReadOnlySpan<float>(a.Pre + 2L * r * u, u);
+            var gate = new ReadOnlySpan<float>(a.Pre + 2L * r * u + u, u);
+            var y = new Span<float>(a.Y + (long)r * u, u);
+            Activate(a.Kind, gate, y);
+            TensorPrimitives.Multiply(value, y, y);
+        }
+    }
+
+    private static unsafe void BackwardPart(void* state, int part, int parts)
+    {
+        ref Args a = ref Unsafe.AsRef<Args>(state);
+        int u = a.Units;
+        var (first, end) = GemmWorkers.Range(a.Rows, part, parts);
+        for (int r = first; r < end; r++)
+        {
+            var value = new ReadOnlySpan<float>(a.Pre + 2L * r * u, u);
+            var gate = new ReadOnlySpan<float>(a.Pre + 2L * r * u + u, u);
+            var dy = new ReadOnlySpan<float>(a.Y + (long)r * u, u);
+            var dValue = new Span<float>(a.DPre + 2L * r * u, u);
+            var dGate = new Span<float>(a.DPre + 2L * r * u + u, u);
+            Activate(a.Kind, gate, dValue); // act(gate), kept here until the gate's gradient has read it
+            TensorPrimitives.Multiply(dy, value, dGate);
+            if (Activations.FromInput(a.Kind)) Activations.BackwardFromInput(a.Kind, gate, dGate);
+            else Activations.Backward(a.Kind, dValue, dGate);
+            TensorPrimitives.Multiply(dy, dValue, dValue);
+        }
+    }
+
+    /// <summary>y = act(x).</summary>
+    private static void Activate(Activation kind, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (Activations.FromInput(kind)) Activations.Apply(kind, x, y);
+        else
+        {
+            x.CopyTo(y);
+            Activations.Apply(kind, y);
+        }
+    }
+
+    private static void Require(int rows, int units, ReadOnlySpan<float> span, int halves, string name)
+    {
+        if (rows < 0 || units < 0) throw new ArgumentOutOfRangeException(name, $"Gated activation: rows {rows} and units {units} are 0 or more.");
+        long needed = (long)rows * units * halves;
+        if (span.Length < needed) throw new ArgumentException($"Gated activation: {name} needs at least {needed} values ({rows} × {halves * units}), got {span.Length}.", name);
+    }
+
+    private unsafe struct Args
+    {
+        public Activation Kind;
+        public int Rows, Units;
+        public float* Pre, Y, DPre;
+    }
+}

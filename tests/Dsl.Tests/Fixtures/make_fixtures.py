@@ -230,8 +230,9 @@ class Stack(nn.Module):
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
             elif kind == "positionembedding":  # GPT-2's wpe: a learned row per position, added (width unchanged)
                 module = nn.Embedding(spec[1], width)
-            elif kind == "dense":
-                module, width = nn.Linear(width, spec[1], bias="nobias" not in spec[3:]), spec[1]
+            elif kind == "dense":  # "gated": nn.Linear(width, 2 * units), value * act(gate) of its two halves (GLU variants)
+                module = nn.Linear(width, (2 if "gated" in spec[3:] else 1) * spec[1], bias="nobias" not in spec[3:])
+                width = spec[1]
                 if "tied" in spec[3:]:  # weight tying: the table of the embedding (first) is the weight
                     module.weight = self.embedding.weight
             elif kind == "attention":
@@ -294,9 +295,13 @@ class Stack(nn.Module):
             elif kind == "dense":
                 x = m(x)
                 act = spec[2] if len(spec) > 2 else None
+                if "gated" in spec[3:]:
+                    value, x = x.chunk(2, dim=-1)
                 x = {None: x, "tanh": torch.tanh(x) if act == "tanh" else None, "relu": F.relu(x) if act == "relu" else None,
                      "sigmoid": torch.sigmoid(x) if act == "sigmoid" else None, "gelu": F.gelu(x) if act == "gelu" else None,
                      "gelu_tanh": F.gelu(x, approximate="tanh") if act == "gelu_tanh" else None, "silu": F.silu(x) if act == "silu" else None}[act]
+                if "gated" in spec[3:]:
+                    x = value * x
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 if lengths is not None:
@@ -433,6 +438,14 @@ CASES = [
                      ("rmsnorm", 1e-5), ("dense", 40, "silu"), ("dense", 24, None, "nobias"), ("residual", 3), ("rmsnorm", 1e-6),
                      ("dense", 13, None, "nobias")], 3, 7, "ce"),
     ("RotaryWide", [("input", 80), ("attention", 2, {"rotary": 500.0}), ("dense", 3)], 2, 9, "mse"),
+    # gated linear units (Shazeer 2020): value * act(gate), the halves of nn.Linear(in, 2 * units): SwiGLU, GEGLU (both GELUs),
+    # F.glu's sigmoid, ReGLU, tanh and the bilinear form, 20 wide (the vector lanes and a tail); and LLaMA's block: RMS norm,
+    # rotary causal attention, a SwiGLU feed-forward without biases
+    ("GatedFeedForward", [("input", 5), ("dense", 20, "silu", "gated"), ("dense", 9, "gelu", "gated"), ("dense", 7, "gelu_tanh", "gated", "nobias"),
+                          ("dense", 6, "sigmoid", "gated"), ("dense", 5, "relu", "gated"), ("dense", 4, "tanh", "gated"), ("dense", 3, None, "gated")], 3, 4, "mse"),
+    ("LlamaBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 2, {"causal": True, "rotary": 10000.0}), ("residual", 2),
+                    ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3), ("rmsnorm",),
+                    ("dense", 13, None, "nobias")], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1350,6 +1363,11 @@ if __name__ == "__main__":
             if case.endswith("Tied"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_seq2seq("Seq2SeqTied", "lstm", "general", False, 505, extra_dense=3, tied=True)
+        sys.exit(0)
+    if "--gated" in sys.argv:  # only the gated linear units' cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case in ("GatedFeedForward", "LlamaBlock"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--rotary" in sys.argv:  # only the rotary position embeddings' cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

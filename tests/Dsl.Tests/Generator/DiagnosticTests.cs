@@ -271,6 +271,13 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_GatedAndTied()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(6, 4)] [Gru(4)] [Dense(6, TieEmbedding = true, [|Gated = true|])] public partial class M;", "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Gated and TieEmbedding exclude each other", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0007_RotaryOverAnEncoder()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(6, 4)] [Gru(4)] public partial class E; " +
@@ -418,7 +425,7 @@ public class DiagnosticTests
     {
         var (_, diagnostics, _, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Dense(2, Bananas = 3)] public partial class M;");
         Diagnostic d = Assert.Single(diagnostics, x => x.Id == "DSL0013");
-        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Bias, Name, TieEmbedding, WeightInit", d.GetMessage());
+        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Bias, Gated, Name, TieEmbedding, WeightInit", d.GetMessage());
     }
 
     [Fact]

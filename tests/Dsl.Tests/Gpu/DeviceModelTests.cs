@@ -65,6 +65,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(GcRmsNorm),
         // rotary positions: the angles computed on the host, the pairs turned on the device (from a carried state too)
         nameof(RotaryBlock), nameof(RotaryWide), nameof(GcRotary), nameof(GcRotaryTokens),
+        // gated linear units of every activation; LLaMA's block
+        nameof(GcGated), nameof(LlamaBlock),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

@@ -122,6 +122,40 @@ public partial class GcRotary;
 [Dense(7)]
 public partial class GcRotaryTokens;
 
+// Gated linear units on steps and on one vector per sequence, every activation, with and without a bias, norms between them so
+// that the products keep their scale.
+[Input(features: 3)]
+[Dense(6, Activation = Activation.Silu, Gated = true)]
+[RmsNorm]
+[Dense(5, Activation = Activation.Gelu, Gated = true, Bias = false)]
+[LayerNorm]
+[Dense(5, Activation = Activation.GeluTanh, Gated = true)]
+[Lstm(hidden: 4, ReturnSequences = false)]
+[Dense(4, Activation = Activation.Sigmoid, Gated = true)]
+[RmsNorm]
+[Dense(4, Activation = Activation.Tanh, Gated = true)]
+[RmsNorm]
+[Dense(3, Activation = Activation.Relu, Gated = true)]
+[RmsNorm]
+[Dense(2, Gated = true)]
+public partial class GcGated;
+
+// The finite differences' gated units: smooth gates (with biases drawn by the test, so that no product starts at zero), then
+// ReLU's and the bilinear form apart (a kink wants the smaller step).
+[Input(features: 3)]
+[Dense(6, Activation = Activation.Silu, Gated = true)]
+[Dense(5, Activation = Activation.Gelu, Gated = true, Bias = false)]
+[Lstm(hidden: 4, ReturnSequences = false)]
+[Dense(4, Activation = Activation.Sigmoid, Gated = true)]
+[Dense(3, Activation = Activation.Tanh, Gated = true)]
+[Dense(2, Activation = Activation.GeluTanh, Gated = true)]
+public partial class GcGatedSmooth;
+
+[Input(features: 3)]
+[Dense(5, Activation = Activation.Relu, Gated = true)]
+[Dense(2, Gated = true)]
+public partial class GcGatedKinked;
+
 // Learned positions (GPT-2's wpe) before causal attention, and on feature vectors under a GRU: tables long enough for the
 // device tests' passes from a carried state and their steps.
 [Embedding(vocab: 7, dim: 4)]

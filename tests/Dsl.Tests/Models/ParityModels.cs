@@ -389,6 +389,32 @@ public partial class RotaryBlock;
 [Dense(3)]
 public partial class RotaryWide;
 
+// Gated linear units (Shazeer 2020): SwiGLU, GEGLU (both GELUs), F.glu's sigmoid, ReGLU, tanh and the bilinear form, the first
+// 20 wide (the vector lanes and a tail), against the fixture's weights (at the seeded initialisation, with zero biases, seven
+// products of two halves in a row leave nothing: GcGated puts norms between them for the device's test); and LLaMA's block:
+// RMS norm, rotary causal attention, a SwiGLU feed-forward without biases.
+[Input(features: 5)]
+[Dense(20, Activation = Activation.Silu, Gated = true)]
+[Dense(9, Activation = Activation.Gelu, Gated = true)]
+[Dense(7, Activation = Activation.GeluTanh, Gated = true, Bias = false)]
+[Dense(6, Activation = Activation.Sigmoid, Gated = true)]
+[Dense(5, Activation = Activation.Relu, Gated = true)]
+[Dense(4, Activation = Activation.Tanh, Gated = true)]
+[Dense(3, Gated = true)]
+public partial class GatedFeedForward;
+
+[Embedding(vocab: 13, dim: 24)]
+[RmsNorm]
+[Attention(Heads = 2, Causal = true, Rotary = true)]
+[Residual(Layers = 2)]
+[RmsNorm]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(24, Bias = false)]
+[Residual(Layers = 3)]
+[RmsNorm]
+[Dense(13, Bias = false)]
+public partial class LlamaBlock;
+
 // GELU's tanh form (GPT-2's "gelu_new") and SiLU.
 [Input(features: 5)]
 [Dense(8, Activation = Activation.Silu)]

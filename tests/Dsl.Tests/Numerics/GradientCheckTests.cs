@@ -29,6 +29,17 @@ public class GradientCheckTests
     [Fact] public void SiluAndGeluTanh() => CheckFeatures(() => new GcSiluGeluTanh(seed: 24), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void LayerNormWithoutItsShift() => CheckFeatures(() => new GcNormWithoutShift(seed: 25), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void RmsNormOnStepsAndOnAVector() => CheckFeatures(() => new GcRmsNorm(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
+    [Fact] public void GatedLinearUnitsWithSmoothGates() => CheckFeatures(() => Spread(new GcGatedSmooth(seed: 34)), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
+    [Fact] public void GatedLinearUnitsReluAndBilinear() => CheckFeatures(() => Spread(new GcGatedKinked(seed: 35)), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
+
+    /// <summary>Every parameter moved by N(0, 0.3²): biases that are not zero, so that a gated unit's value and gate both carry signal.</summary>
+    private static T Spread<T>(T model) where T : IModel
+    {
+        var rng = new Rng(98);
+        foreach (Parameter p in model.Parameters)
+            for (int i = 0; i < p.Length; i++) p.AsSpan()[i] += 0.3f * rng.NextNormal();
+        return model;
+    }
     [Fact] public void RotaryPositionsOnCausalAttention() => CheckFeatures(() => new GcRotary(seed: 31), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void RotaryPositionsOnAttentionOverTheWholeSequence() => CheckTokens(() => new GcRotaryTokens(seed: 32), vocab: 7, classes: 7, batch: 3, steps: 5);
 

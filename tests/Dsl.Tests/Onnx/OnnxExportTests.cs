@@ -89,6 +89,9 @@ public class OnnxExportTests
         nameof(RotaryWide) => new RotaryWide(seed: 72),
         nameof(GcRotary) => new GcRotary(seed: 73),
         nameof(GcRotaryTokens) => new GcRotaryTokens(seed: 74),
+        nameof(GatedFeedForward) => new GatedFeedForward(seed: 75),
+        nameof(GcGated) => new GcGated(seed: 76),
+        nameof(LlamaBlock) => new LlamaBlock(seed: 77),
         _ => throw new ArgumentException(name),
     };
 
@@ -112,6 +115,8 @@ public class OnnxExportTests
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(GcRmsNorm),
         // rotary positions: each head's halves turned by Cos and Sin of the steps' range (in double, as the runtime)
         nameof(RotaryBlock), nameof(RotaryWide), nameof(GcRotary), nameof(GcRotaryTokens),
+        // gated linear units: the map's output Split into value and gate, value · act(gate)
+        nameof(GatedFeedForward), nameof(GcGated), nameof(LlamaBlock),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -324,6 +329,7 @@ public class OnnxExportTests
     [InlineData(nameof(RmsNormBlock))]
     [InlineData(nameof(RotaryBlock))]
     [InlineData(nameof(GcRotary))]
+    [InlineData(nameof(LlamaBlock))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

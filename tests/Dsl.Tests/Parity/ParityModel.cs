@@ -28,7 +28,8 @@ internal static class ParityModel
         nameof(LstmProjection), nameof(LstmProjectionStackedBidirectional), nameof(LstmProjectionWide),
         nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
         nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
-        nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide)
+        nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
+        nameof(GatedFeedForward), nameof(LlamaBlock)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -75,6 +76,8 @@ internal static class ParityModel
         nameof(RmsNormManyToOne) => Floats(new RmsNormManyToOne()),
         nameof(RotaryBlock) => Tokens(new RotaryBlock()),
         nameof(RotaryWide) => Floats(new RotaryWide()),
+        nameof(GatedFeedForward) => Floats(new GatedFeedForward()),
+        nameof(LlamaBlock) => Tokens(new LlamaBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -11,9 +11,10 @@ namespace Dsl.Generator.Layers.Dense;
 
 /// <summary>
 /// <c>[Dense(units)]</c>: x·Wᵀ + b and an optional activation (nn.Linear), on every step or on a vector; with
-/// <see cref="TieEmbedding"/>, W is the first layer's embedding table (weight tying); without <see cref="Bias"/>, no b.
+/// <see cref="TieEmbedding"/>, W is the first layer's embedding table (weight tying); without <see cref="Bias"/>, no b; with
+/// <see cref="Gated"/>, a gated linear unit: the map is 2 × units wide and the output value ⊙ act(gate).
 /// </summary>
-internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit, bool TieEmbedding, bool Bias) : LayerSpec(Header)
+internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit, bool TieEmbedding, bool Bias, bool Gated = false) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Dense;
 }
@@ -27,13 +28,16 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
 
     public override string AttributeName => "Dsl.DenseAttribute";
 
-    public override LayerSpec Parse(AttributeReader a) => new DenseSpec(a.Header, a.Int("units", 0), a.Activation(ActivationKind.None), a.Init("weightinit"), a.Bool("tieembedding", false), a.Bool("bias", true));
+    public override LayerSpec Parse(AttributeReader a) => new DenseSpec(a.Header, a.Int("units", 0), a.Activation(ActivationKind.None), a.Init("weightinit"), a.Bool("tieembedding", false), a.Bool("bias", true),
+        a.Bool("gated", false));
 
     protected override void Check(DenseSpec spec, OptionChecks checks)
     {
         checks.Positive("units", "units", spec.Units);
         if (!Enum.IsDefined(typeof(ActivationKind), spec.Activation)) checks.Invalid("activation", $"Activation = {(int)spec.Activation} is not a known activation");
         checks.KnownInit("weightinit", spec.WeightInit);
+        if (spec.Gated && spec.TieEmbedding)
+            checks.Invalid("gated", "Gated and TieEmbedding exclude each other: a gated unit's weight is [2 × units, in], the embedding's table [vocab, dim]");
         // (PyTorch still draws the bias as nn.Linear's)
         if (spec.TieEmbedding && spec.WeightInit is not (InitKind.Default or InitKind.PyTorch))
             checks.Invalid("weightinit", $"WeightInit = {spec.WeightInit} does not apply with TieEmbedding = true: the weight is the embedding's table, which the embedding's WeightInit initialises (PyTorch, which draws the bias as nn.Linear's, is allowed)");
@@ -42,7 +46,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
     protected override ShapedLayer Shape(DenseSpec spec, ShapeContext c)
     {
         if (spec.TieEmbedding) CheckTie(spec, c);
-        else c.Limit(spec, "weight", spec.Units, c.InWidth);
+        else c.Limit(spec, "weight", (spec.Gated ? 2L : 1L) * spec.Units, c.InWidth);
         return c.WithWidth(spec, spec.Units);
     }
 
@@ -67,10 +71,11 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
     }
 
     protected override string Describe(ShapedLayer layer, DenseSpec spec, ShapedModel model, int index) =>
-        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}{(spec.TieEmbedding ? ", TiedTo: " + Literal(model.Layers[0].Name) : "")}{(spec.Bias ? "" : ", Bias: false")})";
+        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}{(spec.TieEmbedding ? ", TiedTo: " + Literal(model.Layers[0].Name) : "")}{(spec.Bias ? "" : ", Bias: false")}{(spec.Gated ? ", Gated: true" : "")})";
 
     protected override DensePlan Lower(ShapedLayer layer, DenseSpec spec, LowerContext c)
     {
+        if (spec.Gated) return LowerGated(layer, spec, c);
         int i = layer.InWidth, u = layer.OutWidth;
         InitKind fallback = spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
         ParamRef weight = spec.TieEmbedding
@@ -97,6 +102,34 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         pass.Backward().Doc($"// {layer.Name} backward: {(act ? $"da = dout ⊙ act'({(pre is null ? "out" : "a")}); " : "")}dW += daᵀ · x; {(bias is null ? "" : "db += Σ da; ")}dx = da · W");
         if (act) pass.Add(new ActivationBackwardOp(spec.Activation, output, dOutput, input));
         pass.AffineBackward(rows, u, i, c.In, weight, bias, dOutput, c.DIn);
+        return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation) { Passes = pass.Build() };
+    }
+
+    /// <summary>A gated linear unit: [value, gate] = x · Wᵀ + b (2U wide), out = value ⊙ act(gate); back through the gate, then the map.</summary>
+    private static DensePlan LowerGated(ShapedLayer layer, DenseSpec spec, LowerContext c)
+    {
+        int i = layer.InWidth, u = layer.OutWidth;
+        InitKind fallback = spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
+        ParamRef weight = c.Matrix("weight", 2 * u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, 2 * u, 2 * u, 1f / (float)Math.Sqrt(i)));
+        ParamRef? bias = !spec.Bias ? null
+            : c.Vector("bias", 2 * u, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, i, 2 * u, 2 * u, 1f / (float)Math.Sqrt(i)) : null);
+        Rows rowsOf = Rows.Of(layer.OutIsSequence);
+        string shape = layer.OutIsSequence ? "[T, B, " : "[B, ";
+        string b = bias is null ? "" : " + b";
+        BufferRef pre = c.Own("preactivation", 2 * u, rowsOf, BufferUse.Forward, $"[value, gate] = x · Wᵀ{b} {shape}{2 * u}]");
+        BufferRef dPre = c.Own("dpreactivation", 2 * u, rowsOf, BufferUse.Training, $"gradient of [value, gate] {shape}{2 * u}]");
+        var (output, dOutput) = c.Output("gated units");
+        Dim rows = Dim.Rows(layer.OutIsSequence);
+        Operand kind = new ScalarOperand("global::Dsl.Activation." + spec.Activation), rowCount = ScalarOperand.Of(rows), units = ScalarOperand.Of(u);
+        string act = spec.Activation.ToString().ToLowerInvariant();
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}, a gated linear unit: [value, gate] = x · Wᵀ{b}; out = value ⊙ {act}(gate)")
+            .Affine(rows, 2 * u, i, c.In, weight, bias, pre)
+            .Add(new KernelOp(Kernels.Gated, "Forward", kind, rowCount, units, pre, output))
+            .Backward()
+            .Doc($"// {layer.Name} backward: dvalue = dout ⊙ {act}(gate), dgate = dout ⊙ value ⊙ {act}'(gate); dW += d[value, gate]ᵀ · x; {(bias is null ? "" : "db += Σ d[value, gate]; ")}dx = d[value, gate] · W")
+            .Add(new KernelOp(Kernels.Gated, "Backward", kind, rowCount, units, pre, dOutput, dPre))
+            .AffineBackward(rows, 2 * u, i, c.In, weight, bias, dPre, c.DIn);
         return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation) { Passes = pass.Build() };
     }
 }
