@@ -15,7 +15,8 @@ internal sealed partial class DeviceKernels
 
     /// <summary>
     /// Turns the pairs (j, j + d/2) of every query and key head of packed [T, B, 3E] rows by the cosines and sines of
-    /// <paramref name="table"/> ([T, d/2] cosines, then [T, d/2] sines): one thread per pair.
+    /// <paramref name="table"/> ([T, d]: each step's d/2 cosines, then its sines, the sines times the rotation's sign): one
+    /// thread per pair.
     /// </summary>
     public void Rotate(ArrayView<float> qkv, ArrayView<float> table, Rotation rotation)
     {
@@ -27,8 +28,8 @@ internal sealed partial class DeviceKernels
     {
         int j = index % r.Half, rest = index / r.Half;
         int head = rest % (2 * r.Heads), row = rest / (2 * r.Heads), t = row / r.Batch;
-        long at = (long)row * 3 * r.Width + (long)head * 2 * r.Half + j, angle = (long)t * r.Half + j;
-        float x = qkv[at], y = qkv[at + r.Half], c = table[angle], s = table[(long)r.Steps * r.Half + angle];
+        long at = (long)row * 3 * r.Width + (long)head * 2 * r.Half + j, angle = (long)t * 2 * r.Half + j;
+        float x = qkv[at], y = qkv[at + r.Half], c = table[angle], s = table[angle + r.Half] * r.Sign;
         qkv[at] = x * c - y * s;
         qkv[at + r.Half] = y * c + x * s;
     }
@@ -72,7 +73,7 @@ internal sealed partial class DeviceKernels
     }
 }
 
-/// <summary>What <see cref="DeviceKernels.Rotate"/> turns: T steps of B rows of 3 · Width, Heads heads of 2 · Half values.</summary>
+/// <summary>What <see cref="DeviceKernels.Rotate"/> turns: T steps of B rows of 3 · Width, Heads heads of 2 · Half values; Sign −1 turns back.</summary>
 internal struct Rotation
 {
     public int Steps;
@@ -80,6 +81,7 @@ internal struct Rotation
     public int Width;
     public int Heads;
     public int Half;
+    public float Sign;
 }
 
 /// <summary>What <see cref="DeviceKernels.RowsBinaryOp"/> computes: the row width, each operand's row distance, the operation.</summary>

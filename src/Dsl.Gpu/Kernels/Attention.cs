@@ -278,26 +278,32 @@ public static class RmsNormKernel
 }
 
 /// <summary>
-/// The rotary position embedding on the device, as <c>Dsl.Kernels.RotaryKernel</c>: the cosines and sines computed on the
-/// host (the same values) and copied over, then one thread per pair turned.
+/// The rotary position embedding on the device, as <c>Dsl.Kernels.RotaryKernel</c>: from position 0 the workspace's table
+/// (filled on the host with the workspace, copied over with it), past it the steps' cosines and sines computed on the host
+/// (the same values) and copied over; then one thread per pair turned.
 /// </summary>
 public static class RotaryKernel
 {
     [ThreadStatic] private static float[]? t_table;
 
     /// <summary>Turns the queries and keys of packed [steps, batch, 3 · width] rows in place, step t by position + t (inverse: back).</summary>
-    public static void Apply(int steps, int batch, int width, int heads, int position, float theta, DeviceSpan qkv, bool inverse)
+    public static void Apply(int steps, int batch, int width, int heads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse)
     {
         if (heads <= 0 || width % heads != 0 || width / heads % 2 != 0)
             throw new ArgumentException($"Rotary: a head's width must be even, got width {width} over {heads} head(s).", nameof(width));
-        int half = width / heads / 2, n = steps * half;
+        int d = width / heads, n = steps * d;
         if (n == 0 || batch == 0) return;
-        float[] host = t_table is { } r && r.Length >= 2 * n ? r : (t_table = new float[2 * n]);
-        Dsl.Kernels.RotaryKernel.Table(steps, position, 2 * half, theta, inverse, host.AsSpan(0, n), host.AsSpan(n, n));
         Device device = qkv.Device;
-        ArrayView<float> table = device.Scratch(2 * n).SubView(0, 2 * n);
-        table.CopyFromCPU(host.AsSpan(0, 2 * n));
-        device.Kernels.Rotate(qkv.View, table, new Rotation { Steps = steps, Batch = batch, Width = width, Heads = heads, Half = half });
+        ArrayView<float> angles;
+        if (position == 0 && table.Length >= n) angles = table.View;
+        else
+        {
+            float[] host = t_table is { } r && r.Length >= n ? r : (t_table = new float[n]);
+            Dsl.Kernels.RotaryKernel.Table(steps, position, d, theta, host.AsSpan(0, n));
+            angles = device.Scratch(n).SubView(0, n);
+            angles.CopyFromCPU(host.AsSpan(0, n));
+        }
+        device.Kernels.Rotate(qkv.View, angles, new Rotation { Steps = steps, Batch = batch, Width = width, Heads = heads, Half = d / 2, Sign = inverse ? -1f : 1f });
     }
 }
 

@@ -7,7 +7,8 @@ namespace Dsl.Kernels;
 /// Rotary position embedding (RoPE; Su et al. 2021, RoFormer) as LLaMA's Hugging Face form and GPT-NeoX apply it to the
 /// queries and keys of multi-head self-attention: in each head of d values, the pair (j, j + d/2), j &lt; d/2, is turned by
 /// the angle p · θ_j, p the step's position and θ_j = base^(−2j/d), so that a query's score against a key depends on
-/// their distance. The angles are computed in double and their cosines and sines rounded to float.
+/// their distance. The angles are computed in double and their cosines and sines rounded to float; a workspace keeps those
+/// of positions 0 … T − 1 in a table (<see cref="Fill"/>), and a pass from a later position computes its own.
 /// </summary>
 public static class RotaryKernel
 {
@@ -15,12 +16,29 @@ public static class RotaryKernel
     public static double Frequency(int j, int headWidth, float theta) => Math.Pow(theta, -2.0 * j / headWidth);
 
     /// <summary>
+    /// Writes the table of positions 0 … <paramref name="steps"/> − 1, [steps, d]: row t holds the d/2 cosines of t · θ_j,
+    /// then their sines.
+    /// </summary>
+    public static unsafe void Fill(Span<float> table, int steps, int headWidth, float theta)
+    {
+        if (steps < 0 || headWidth <= 0 || headWidth % 2 != 0)
+            throw new ArgumentOutOfRangeException(nameof(headWidth), $"Rotary: steps {steps} must be 0 or more and a head's width even, got {headWidth}.");
+        if (table.Length < (long)steps * headWidth)
+            throw new ArgumentException($"Rotary: the table needs {(long)steps * headWidth} values ({steps} × {headWidth}), got {table.Length}.", nameof(table));
+        fixed (float* p = table)
+        {
+            for (int t = 0; t < steps; t++) Angles(t, headWidth, theta, p + (long)t * headWidth);
+        }
+    }
+
+    /// <summary>
     /// Rotates, in place, the queries and keys of nn.MultiheadAttention's packed projections <paramref name="qkv"/>, time-major
     /// [steps, batch, 3 · width] (queries in columns [0, width), keys in [width, 2 · width), values left alone): step t's by
-    /// position <paramref name="position"/> + t. <paramref name="inverse"/>: by the opposite angles, the step back (a rotation's
+    /// position <paramref name="position"/> + t, read from <paramref name="table"/> (<see cref="Fill"/>) from position 0, computed
+    /// otherwise (or when the table is empty). <paramref name="inverse"/>: by the opposite angles, the step back (a rotation's
     /// transpose is its inverse), applied to the gradients of the rotated queries and keys.
     /// </summary>
-    public static unsafe void Apply(int steps, int batch, int width, int heads, int position, float theta, Span<float> qkv, bool inverse)
+    public static unsafe void Apply(int steps, int batch, int width, int heads, int position, float theta, ReadOnlySpan<float> table, Span<float> qkv, bool inverse)
     {
         if (steps < 0 || batch < 0 || width < 0 || heads <= 0 || position < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more, heads {heads} 1 or more.");
@@ -28,31 +46,44 @@ public static class RotaryKernel
             throw new ArgumentException($"Rotary: a head's width must be even, got width {width} over {heads} head(s).", nameof(width));
         long length = (long)steps * batch * 3 * width;
         if (qkv.Length < length) throw new ArgumentException($"Rotary: qkv needs at least {length} values ({steps} × {batch} × {3 * width}), got {qkv.Length}.", nameof(qkv));
+        bool tabled = position == 0 && !table.IsEmpty;
+        if (tabled && table.Length < (long)steps * (width / heads))
+            throw new ArgumentException($"Rotary: the table needs {(long)steps * (width / heads)} values ({steps} × {width / heads}), got {table.Length}.", nameof(table));
         if (length == 0) return;
-        fixed (float* p = qkv)
+        fixed (float* p = qkv, pt = table)
         {
-            var a = new Args { Steps = steps, Batch = batch, Width = width, Heads = heads, Position = position, Theta = theta, Sign = inverse ? -1f : 1f, Qkv = p };
+            var a = new Args
+            {
+                Steps = steps, Batch = batch, Width = width, Heads = heads, Position = position, Theta = theta, Sign = inverse ? -1f : 1f, Qkv = p,
+                Table = tabled ? pt : null,
+            };
             GemmWorkers.Run(&Part, &a, GemmWorkers.Parts(steps, length, 1L << 15));
         }
     }
+
+    /// <summary><see cref="Apply(int, int, int, int, int, float, ReadOnlySpan{float}, Span{float}, bool)"/> with every angle computed.</summary>
+    public static void Apply(int steps, int batch, int width, int heads, int position, float theta, Span<float> qkv, bool inverse) =>
+        Apply(steps, batch, width, heads, position, theta, default, qkv, inverse);
 
     private static unsafe void Part(void* state, int part, int parts)
     {
         ref Args a = ref Unsafe.AsRef<Args>(state);
         int d = a.Width / a.Heads, half = d / 2;
-        Span<float> table = GemmWorkers.Scratch(2 * half);
-        fixed (float* cos = table, sin = table.Slice(half))
+        Span<float> scratch = a.Table != null ? default : GemmWorkers.Scratch(d);
+        fixed (float* computed = scratch)
         {
             var (first, end) = GemmWorkers.Range(a.Steps, part, parts);
             for (int t = first; t < end; t++)
             {
-                Angles(a.Position + t, d, a.Theta, a.Sign, cos, sin);
+                float* cos = computed;
+                if (cos == null) cos = a.Table + (long)t * d;
+                else Angles(a.Position + t, d, a.Theta, cos);
                 for (int b = 0; b < a.Batch; b++)
                 {
                     float* row = a.Qkv + ((long)t * a.Batch + b) * 3 * a.Width;
                     for (int h = 0; h < 2 * a.Heads; h++) // the queries' heads, then the keys'
                     {
-                        var turn = new TurnKernel { X = row + h * d, Y = row + h * d + half, Cos = cos, Sin = sin, Length = half };
+                        var turn = new TurnKernel { X = row + h * d, Y = row + h * d + half, Cos = cos, Sin = cos + half, Sign = a.Sign, Length = half };
                         LaneLoop.Run(ref turn);
                     }
                 }
@@ -60,44 +91,65 @@ public static class RotaryKernel
         }
     }
 
-    /// <summary>cos and sign · sin of <paramref name="position"/> · θ_j for the d/2 pairs of a head of <paramref name="headWidth"/>.</summary>
-    private static unsafe void Angles(int position, int headWidth, float theta, float sign, float* cos, float* sin)
+    /// <summary>The d/2 cosines of <paramref name="position"/> · θ_j, then their sines, into <paramref name="row"/> [d].</summary>
+    private static unsafe void Angles(int position, int headWidth, float theta, float* row)
     {
-        for (int j = 0; j < headWidth / 2; j++)
+        int half = headWidth / 2;
+        ReadOnlySpan<double> frequencies = Frequencies(headWidth, theta);
+        for (int j = 0; j < half; j++)
         {
-            double angle = position * Frequency(j, headWidth, theta);
-            cos[j] = (float)Math.Cos(angle);
-            sin[j] = sign * (float)Math.Sin(angle);
+            double angle = position * frequencies[j];
+            row[j] = (float)Math.Cos(angle);
+            row[half + j] = (float)Math.Sin(angle);
         }
     }
 
     /// <summary>
-    /// The cosines and sines (negated when <paramref name="inverse"/>) of positions <paramref name="position"/> … + steps − 1, [steps, d/2]
-    /// each: what the device's kernel reads.
+    /// The cosines and sines of positions <paramref name="position"/> … + steps − 1 in <see cref="Fill"/>'s layout, [steps, d]:
+    /// what the device's kernel reads past position 0.
     /// </summary>
-    public static unsafe void Table(int steps, int position, int headWidth, float theta, bool inverse, Span<float> cos, Span<float> sin)
+    public static unsafe void Table(int steps, int position, int headWidth, float theta, Span<float> table)
     {
-        int half = headWidth / 2;
-        if (cos.Length < (long)steps * half || sin.Length < (long)steps * half)
-            throw new ArgumentException($"Rotary: the table needs {(long)steps * half} values per part, got {cos.Length} and {sin.Length}.", nameof(cos));
-        fixed (float* c = cos, s = sin)
+        if (table.Length < (long)steps * headWidth)
+            throw new ArgumentException($"Rotary: the table needs {(long)steps * headWidth} values ({steps} × {headWidth}), got {table.Length}.", nameof(table));
+        fixed (float* p = table)
         {
-            for (int t = 0; t < steps; t++) Angles(position + t, headWidth, theta, inverse ? -1f : 1f, c + (long)t * half, s + (long)t * half);
+            for (int t = 0; t < steps; t++) Angles(position + t, headWidth, theta, p + (long)t * headWidth);
         }
     }
 
-    /// <summary>(x, y) ← (x · cos − y · sin, y · cos + x · sin), lane by lane, with no fused multiply-add (every path gives the same bits).</summary>
+    // The frequencies of the last few (head width, base) pairs asked for: a decoding step computes its position's angles, and
+    // the d/2 powers took as long as its sines and cosines.
+    private static readonly (int Width, float Theta, double[] Values)?[] s_frequencies = new (int, float, double[])?[4];
+    private static int s_nextSlot;
+
+    private static ReadOnlySpan<double> Frequencies(int headWidth, float theta)
+    {
+        foreach (var known in s_frequencies)
+        {
+            if (known is { } k && k.Width == headWidth && k.Theta == theta) return k.Values;
+        }
+        var computed = new double[headWidth / 2];
+        for (int j = 0; j < computed.Length; j++) computed[j] = Frequency(j, headWidth, theta);
+        // published whole (a reader on another thread sees a complete entry or none); two threads may both compute one
+        s_frequencies[(uint)System.Threading.Interlocked.Increment(ref s_nextSlot) % (uint)s_frequencies.Length] = (headWidth, theta, computed);
+        return computed;
+    }
+
+    /// <summary>(x, y) ← (x · cos − y · sin, y · cos + x · sin), sin times the sign (−1: back), lane by lane, with no fused multiply-add.</summary>
     private unsafe struct TurnKernel : ILaneKernel
     {
         public float* X, Y, Cos, Sin;
+        public float Sign;
         public int Length;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
+            T sign = T.Create(Sign);
             for (; j <= Length - T.Count; j += T.Count)
             {
-                T x = T.Load(ref X[j], 0), y = T.Load(ref Y[j], 0), c = T.Load(ref Cos[j], 0), s = T.Load(ref Sin[j], 0);
+                T x = T.Load(ref X[j], 0), y = T.Load(ref Y[j], 0), c = T.Load(ref Cos[j], 0), s = T.Load(ref Sin[j], 0) * sign;
                 T.Store(x * c - y * s, ref X[j], 0);
                 T.Store(y * c + x * s, ref Y[j], 0);
             }
@@ -109,6 +161,6 @@ public static class RotaryKernel
     {
         public int Steps, Batch, Width, Heads, Position;
         public float Theta, Sign;
-        public float* Qkv;
+        public float* Qkv, Table;
     }
 }

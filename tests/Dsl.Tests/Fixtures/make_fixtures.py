@@ -199,7 +199,8 @@ class Stack(nn.Module):
     """A layer stack declared as in the DSL: ("embedding", V, D) ("embedding", V, D, "scaled": ScaleBySqrtDim, its vectors
     times sqrt(D)) | ("input", F) | (kind, H, options) | ("dense", U, act)
     | ("dense", V, act, "tied") (TieEmbedding = true: PyTorch's decoder.weight = encoder.weight), "nobias" after the activation
-    for Bias = false (nn.Linear(bias=False))."""
+    for Bias = false (nn.Linear(bias=False)), "gated" for Gated = true (nn.Linear(in, 2 * units), value * act(gate) of its halves)
+    | ("rmsnorm",) or ("rmsnorm", eps) | ("attention", heads, {"rotary": base, "causal": ...}) (rotary positions)."""
 
     def __init__(self, layers):
         super().__init__()

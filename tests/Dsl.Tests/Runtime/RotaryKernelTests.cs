@@ -42,6 +42,32 @@ public class RotaryKernelTests
     }
 
     [Fact]
+    public void AWorkspacesTableGivesWhatComputedAnglesGiveAndServesPositionZeroOnly()
+    {
+        // the table a workspace fills once (positions 0 … T − 1) turns a pass from position 0 to the same bits as angles
+        // computed there; from a later position the table is not read (a table of NaN changes nothing)
+        const int steps = 5, batch = 2, width = 48, heads = 2, d = width / heads;
+        var rng = new Rng(9);
+        float[] qkv = Enumerable.Range(0, steps * batch * 3 * width).Select(_ => rng.NextNormal()).ToArray();
+        float[] table = new float[steps * d];
+        RotaryKernel.Fill(table, steps, d, 10000f);
+        foreach (bool inverse in new[] { false, true })
+        {
+            float[] computed = (float[])qkv.Clone(), tabled = (float[])qkv.Clone();
+            RotaryKernel.Apply(steps, batch, width, heads, 0, 10000f, computed, inverse);
+            RotaryKernel.Apply(steps, batch, width, heads, 0, 10000f, table, tabled, inverse);
+            Assert.Equal(computed, tabled);
+            float[] later = (float[])qkv.Clone(), laterWithNaN = (float[])qkv.Clone();
+            RotaryKernel.Apply(steps, batch, width, heads, 3, 10000f, later, inverse);
+            RotaryKernel.Apply(steps, batch, width, heads, 3, 10000f, Enumerable.Repeat(float.NaN, steps * d).ToArray(), laterWithNaN, inverse);
+            Assert.Equal(later, laterWithNaN);
+            Assert.NotEqual(computed, later);
+        }
+        var error = Assert.Throws<ArgumentException>(() => RotaryKernel.Apply(steps, batch, width, heads, 0, 10000f, new float[steps * d - 1], qkv, false));
+        Assert.Equal($"Rotary: the table needs {steps * d} values ({steps} × {d}), got {steps * d - 1}. (Parameter 'table')", error.Message);
+    }
+
+    [Fact]
     public void ScoresDependOnTheDistanceBetweenStepsOnly()
     {
         // RoPE's point: q(p)·k(p') is a function of p − p'; the same query and key at positions (3, 1) and (10, 8) score alike

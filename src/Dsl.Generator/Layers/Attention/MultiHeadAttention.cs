@@ -107,10 +107,13 @@ internal static class MultiHeadAttention
             .Doc($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
             .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfQkv);
         Operand[] rotary = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads) };
+        BufferRef? angles = null;
         if (spec.Rotary)
         {
-            pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {e / heads / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{e / heads}) at position p")
-                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), ScalarOperand.Of(spec.RotaryBase), selfQkv, ScalarOperand.Of(false)]));
+            int d = e / heads;
+            angles = c.Own("rotary", d, Rows.Steps1, BufferUse.Forward, $"the rotary angles' cosines, then sines, of positions 0 … T − 1, filled once per workspace [T, {d}]");
+            pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {d / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{d}) at position p")
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), ScalarOperand.Of(spec.RotaryBase), angles, selfQkv, ScalarOperand.Of(false)]));
         }
         var attend = new System.Collections.Generic.List<Op>();
         if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
@@ -137,11 +140,13 @@ internal static class MultiHeadAttention
         if (spec.Rotary)
         {
             pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")
-                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), ScalarOperand.Of(spec.RotaryBase), selfDQkv, ScalarOperand.Of(true)]));
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), ScalarOperand.Of(spec.RotaryBase), angles!, selfDQkv, ScalarOperand.Of(true)]));
         }
         pass.AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
+        Op[] setup = angles is null ? []
+            : [new KernelOp(Kernels.Rotary, "Fill", angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(e / heads), ScalarOperand.Of(spec.RotaryBase)) { Note = "once per shape" }];
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
-            heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build() };
+            heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
     }
 
     private static AttentionPlan LowerCross(ShapedLayer layer, AttentionSpec spec, LowerContext c)

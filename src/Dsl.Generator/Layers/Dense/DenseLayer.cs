@@ -121,7 +121,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         var (output, dOutput) = c.Output("gated units");
         Dim rows = Dim.Rows(layer.OutIsSequence);
         Operand kind = new ScalarOperand("global::Dsl.Activation." + spec.Activation), rowCount = ScalarOperand.Of(rows), units = ScalarOperand.Of(u);
-        string act = spec.Activation.ToString().ToLowerInvariant();
+        string act = spec.Activation == ActivationKind.None ? "identity" : spec.Activation.ToString().ToLowerInvariant();
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, i)} -> {EmitContext.Shape(layer.OutIsSequence, u)}, a gated linear unit: [value, gate] = x · Wᵀ{b}; out = value ⊙ {act}(gate)")
             .Affine(rows, 2 * u, i, c.In, weight, bias, pre)
