@@ -270,6 +270,13 @@ namespace Dsl
         public float RotaryBase { get; set; } = 10000f;
 
         /// <summary>
+        /// Whether the projections add biases (default true): false is <c>nn.MultiheadAttention(…, bias=False)</c>, no
+        /// <c>in_proj_bias</c> and no <c>out_proj.bias</c> (LLaMA's attention has none). Multi-head attention only (ScaledDot or
+        /// Dot over the layer's own steps, pooling, ScaledDot over an encoder), not the General and Additive scores.
+        /// </summary>
+        public bool Bias { get; set; } = true;
+
+        /// <summary>
         /// Input feeding (Bahdanau et al. 2015; Luong et al. 2015): the context of step t − 1 is concatenated to the input of
         /// the recurrent layer right before this one at step t (zeros at the first step; a <c>State</c> carries it from step to
         /// step), so the decoder knows what it attended to. That layer's <c>weight_ih_l0</c> becomes [G, X + M]. Needs

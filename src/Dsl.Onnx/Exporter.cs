@@ -171,7 +171,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     {
         int E = a.InWidth;
         string n = a.Name;
-        string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+        string qkv = InProjection(a, x);
         string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
         if (a.RotaryBase > 0f)
         {
@@ -180,6 +180,20 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             parts = [Rotated(a, parts[0], "q", cos, sin), Rotated(a, parts[1], "k", cos, sin), parts[2]];
         }
         return (parts, a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(E / a.Heads));
+    }
+
+    /// <summary>[q, k, v] = x·W_inᵀ (+ b_in), [B, T, 3E].</summary>
+    private string InProjection(AttentionInfo a, string x)
+    {
+        string product = g.Add("MatMul", a.Name + "_in", [x, Transposed(a, "in_proj_weight", 3 * a.InWidth, a.InWidth)]);
+        return a.Bias ? g.Add("Add", a.Name + "_qkv", [product, Weight(a, "in_proj_bias")]) : product;
+    }
+
+    /// <summary>The heads' outputs side by side through out_proj: context·W_outᵀ (+ b_out), the last node named after the layer.</summary>
+    private string OutProjection(AttentionInfo a, string context)
+    {
+        string product = g.Add("MatMul", a.Bias ? a.Name + "_out" : a.Name, [context, Transposed(a, "out_proj.weight", a.InWidth, a.InWidth)]);
+        return a.Bias ? g.Add("Add", a.Name, [product, Weight(a, "out_proj.bias")]) : product;
     }
 
     /// <summary>
@@ -229,7 +243,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
         string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, Split(v, "v", [0, 2, 1, 3])])], ("perm", new long[] { 0, 2, 1, 3 }));
         context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
-        return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+        return OutProjection(a, context);
     }
 
     /// <summary>
@@ -571,7 +585,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     {
         int E = a.InWidth, h = a.Heads, d = E / h;
         string n = a.Name;
-        ReadOnlySpan<float> w = Param(a, "in_proj_weight").AsSpan(), b = Param(a, "in_proj_bias").AsSpan(), query = Param(a, "query").AsSpan();
+        ReadOnlySpan<float> w = Param(a, "in_proj_weight").AsSpan(), b = a.Bias ? Param(a, "in_proj_bias").AsSpan() : new float[E], query = Param(a, "query").AsSpan();
         float scale = a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(d);
         var q = new float[E]; // (query·W_qᵀ + b_q)·scale, once
         for (int r = 0; r < E; r++)
@@ -580,7 +594,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             for (int c = 0; c < E; c++) sum += query[c] * w[r * E + c];
             q[r] = sum * scale;
         }
-        string qkv = g.Add("Add", n + "_qkv", [g.Add("MatMul", n + "_in", [x, Transposed(a, "in_proj_weight", 3 * E, E)]), Weight(a, "in_proj_bias")]);
+        string qkv = InProjection(a, x);
         string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
         string heads = g.Int64s(n + "_heads_shape", 0, 0, h, d);
         string kT = g.Add("Transpose", n + "_kT", [g.Add("Reshape", n + "_k_heads", [parts[1], heads])], ("perm", new long[] { 0, 2, 3, 1 }));
@@ -589,7 +603,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)])]);
         string context = g.Add("MatMul", n + "_av", [g.Add("Softmax", n + "_weights", [scores], ("axis", -1L)), v]); // [B, h, 1, d]
         context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, E)]);
-        return g.Add("Add", n, [g.Add("MatMul", n + "_out", [context, Transposed(a, "out_proj.weight", E, E)]), Weight(a, "out_proj.bias")]);
+        return OutProjection(a, context);
     }
 
     /// <summary>
@@ -605,14 +619,14 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         {
             int h = a.Heads, d = Q / h;
             bool packed = parameters.Any(p => p.Name == prefix + n + ".in_proj_weight");
-            float[] bias = Param(a, "in_proj_bias").AsSpan().ToArray();
+            float[]? bias = a.Bias ? Param(a, "in_proj_bias").AsSpan().ToArray() : null;
             string Project(string value, int block, string which, int inWidth)
             {
                 // one projection's weight [Q, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
                 ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * Q * Q, Q * Q) : Param(a, which + "_proj_weight").AsSpan();
                 float[] t = OnnxExport.Transpose(w, Q, inWidth);
-                string y = g.Add("MatMul", $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, Q)]);
-                return g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
+                string y = g.Add("MatMul", bias is null ? $"{n}_{which}" : $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, Q)]);
+                return bias is null ? y : g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
             }
             return Heads(a, Project(x, 0, "q", Q), Project(memory, 1, "k", M), Project(memory, 2, "v", M), 1f / MathF.Sqrt(d),
                 g.Add("Unsqueeze", n + "_mask_4d", [MemoryMask(n), g.Int64s(n + "_axis1", 1)]));

@@ -48,8 +48,8 @@ internal sealed class PassBuilder
     public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, ParamRef weight, ParamRef? bias, Operand y) =>
         bias is null ? Add(new MatMulOp(rows, n, k, x, false, weight.Values, true, y, false)) : Affine(rows, n, k, x, weight.Values, bias.Values, y);
 
-    /// <summary><see cref="Affine(Dim, Dim, Dim, Operand, ParamRef, ParamRef, Operand)"/> with the weight and bias as operands (parts of a packed parameter).</summary>
-    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, Operand weight, Operand bias, Operand y) =>
+    /// <summary><see cref="Affine(Dim, Dim, Dim, Operand, ParamRef, ParamRef, Operand)"/> with the weight and bias as operands (parts of a packed parameter; no bias: null).</summary>
+    public PassBuilder Affine(Dim rows, Dim n, Dim k, Operand x, Operand weight, Operand? bias, Operand y) =>
         Add(new MatMulOp(rows, n, k, x, false, weight, true, y, false, Bias: bias));
 
     /// <summary>The adjoint of <see cref="Affine"/>: dW += dyᵀ · x, db += Σ dy (with a bias), and dx = dy · W when <paramref name="dx"/> is wanted.</summary>

@@ -73,6 +73,9 @@ public sealed record PositionalEncodingInfo(string Name, int Width) : LayerInfo(
 public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength) : LayerInfo(Name, Width, Width, true);
 
 /// <summary><c>[Attention]</c>: self-attention, pooling, or cross-attention over an encoder's outputs (<see cref="MemoryWidth"/> &gt; 0).</summary>
-/// <remarks><see cref="RotaryBase"/>: the base of the rotary position embedding's wavelengths when it turns queries and keys (<c>Rotary</c>), else 0.</remarks>
+/// <remarks>
+/// <see cref="RotaryBase"/>: the base of the rotary position embedding's wavelengths when it turns queries and keys (<c>Rotary</c>),
+/// else 0; <see cref="Bias"/>: whether the projections add biases (<c>in_proj_bias</c>, <c>out_proj.bias</c>).
+/// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
-    int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence);
+    int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence);

@@ -91,8 +91,8 @@ class ChoGRU(nn.Module):
 class PoolAttention(nn.MultiheadAttention):
     """Attention pooling as Dsl's [Attention(Pool = true)]: one learned query (parameter 'query') attends over the sequence."""
 
-    def __init__(self, width, heads):
-        super().__init__(width, heads, batch_first=True)
+    def __init__(self, width, heads, bias=True):
+        super().__init__(width, heads, batch_first=True, bias=bias)
         self.query = nn.Parameter(torch.randn(width) * 0.5)
 
     def pool(self, x, padding=None):
@@ -165,9 +165,9 @@ class RotaryAttention(nn.Module):
     on the queries and keys (RoFormer; Hugging Face LLaMA's apply_rotary_pos_emb with rotate_half: the pair (j, j + d/2) of
     each head turned by position * base^(-2j/d)), positions from 0."""
 
-    def __init__(self, width, heads, base):
+    def __init__(self, width, heads, base, bias=True):
         super().__init__()
-        reference = nn.MultiheadAttention(width, heads, batch_first=True)
+        reference = nn.MultiheadAttention(width, heads, batch_first=True, bias=bias)
         self.heads, self.base = heads, base
         self.in_proj_weight, self.in_proj_bias, self.out_proj = reference.in_proj_weight, reference.in_proj_bias, reference.out_proj
 
@@ -175,7 +175,8 @@ class RotaryAttention(nn.Module):
         B, T, E = x.shape
         h = self.heads
         d = E // h
-        q, k, v = (x @ self.in_proj_weight.T + self.in_proj_bias).split(E, dim=-1)
+        qkv = x @ self.in_proj_weight.T
+        q, k, v = (qkv if self.in_proj_bias is None else qkv + self.in_proj_bias).split(E, dim=-1)
         q, k, v = [t.reshape(B, T, h, d).transpose(1, 2) for t in (q, k, v)]  # [B, h, T, d]
         inv_freq = 1.0 / (self.base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
         angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
@@ -243,9 +244,10 @@ class Stack(nn.Module):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
                 elif "rotary" in opts:  # {"rotary": base}
-                    module = RotaryAttention(width, spec[1], opts["rotary"])
-                else:
-                    module = PoolAttention(width, spec[1]) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True)
+                    module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
+                else:  # {"bias": False}: nn.MultiheadAttention(bias=False)
+                    bias = opts.get("bias", True)
+                    module = PoolAttention(width, spec[1], bias) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True, bias=bias)
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 module = recurrent(kind, width, spec[1], opts.get("layers", 1), opts.get("bidirectional", False),
@@ -444,9 +446,12 @@ CASES = [
     # rotary causal attention, a SwiGLU feed-forward without biases
     ("GatedFeedForward", [("input", 5), ("dense", 20, "silu", "gated"), ("dense", 9, "gelu", "gated"), ("dense", 7, "gelu_tanh", "gated", "nobias"),
                           ("dense", 6, "sigmoid", "gated"), ("dense", 5, "relu", "gated"), ("dense", 4, "tanh", "gated"), ("dense", 3, None, "gated")], 3, 4, "mse"),
-    ("LlamaBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 2, {"causal": True, "rotary": 10000.0}), ("residual", 2),
+    ("LlamaBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 2, {"causal": True, "rotary": 10000.0, "bias": False}), ("residual", 2),
                     ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3), ("rmsnorm",),
                     ("dense", 13, None, "nobias")], 3, 7, "ce"),
+    # nn.MultiheadAttention(bias=False): LLaMA's attention without projection biases (rotary, causal), then pooling without them
+    ("AttentionWithoutBias", [("embedding", 11, 16), ("attention", 2, {"causal": True, "rotary": 10000.0, "bias": False}), ("residual", 1),
+                              ("attention", 4, {"bias": False}), ("attention", 2, {"pool": True, "bias": False}), ("dense", 3)], 3, 6, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1365,9 +1370,9 @@ if __name__ == "__main__":
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_seq2seq("Seq2SeqTied", "lstm", "general", False, 505, extra_dense=3, tied=True)
         sys.exit(0)
-    if "--gated" in sys.argv:  # only the gated linear units' cases
+    if "--gated" in sys.argv:  # only the gated linear units' and biasless attention's cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case in ("GatedFeedForward", "LlamaBlock"):
+            if case in ("GatedFeedForward", "LlamaBlock", "AttentionWithoutBias"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--rotary" in sys.argv:  # only the rotary position embeddings' cases

@@ -271,6 +271,13 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_AttentionWithoutBiasWhereThereAreNoProjections()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Score = AttentionScore.Additive, [|Bias = false|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Bias = false drops nn.MultiheadAttention's projection biases; the Additive score has no such projections", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0007_GatedAndTied()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(6, 4)] [Gru(4)] [Dense(6, TieEmbedding = true, [|Gated = true|])] public partial class M;", "DSL0007", DiagnosticSeverity.Error);

@@ -67,6 +67,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(RotaryBlock), nameof(RotaryWide), nameof(GcRotary), nameof(GcRotaryTokens),
         // gated linear units of every activation; LLaMA's block
         nameof(GcGated), nameof(LlamaBlock),
+        // projections without biases (nn.MultiheadAttention(bias=False)): self, over the whole sequence, pooling
+        nameof(AttentionWithoutBias),
     ];
 
     private static IModel Create(string name, int seed = 3) =>
@@ -1002,6 +1004,8 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning),
         // one table for both embeddings and the output layer: each side's gradient adds into the one device copy
         nameof(Seq2SeqShared), nameof(GcS2sShared), nameof(TransformerSeq2SeqJoint),
+        // cross-attention without its projections' biases
+        nameof(GcS2sMultiHeadWithoutBias),
     ];
 
     /// <summary>
@@ -1031,6 +1035,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
             case nameof(Seq2SeqShared): Agree(new Seq2SeqShared(seed: 4), new Seq2SeqShared(seed: 4)); break;
             case nameof(GcS2sShared): Agree(new GcS2sShared(seed: 4), new GcS2sShared(seed: 4)); break;
             case nameof(TransformerSeq2SeqJoint): Agree(new TransformerSeq2SeqJoint(seed: 4), new TransformerSeq2SeqJoint(seed: 4)); break;
+            case nameof(GcS2sMultiHeadWithoutBias): Agree(new GcS2sMultiHeadWithoutBias(seed: 4), new GcS2sMultiHeadWithoutBias(seed: 4)); break;
             default: throw new ArgumentException(name);
         }
     }

@@ -345,6 +345,16 @@ public partial class GcS2sMultiHeadDecoder;
 [EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sMultiHeadDecoder))]
 public partial class GcS2sMultiHead;
 
+// The same cross-attention without its projections' biases (nn.MultiheadAttention(bias=False)).
+[Embedding(vocab: 5, dim: 4)]
+[Lstm(hidden: 4)]
+[Attention(Over = typeof(GcS2sLstmEncoder), Heads = 2, Bias = false)]
+[Dense(5)]
+public partial class GcS2sUnbiasedDecoder;
+
+[EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sUnbiasedDecoder))]
+public partial class GcS2sMultiHeadWithoutBias;
+
 // LSTM projections (proj_size): learned initial states held through the padding, variational dropout on the projected
 // h, stacked and bidirectional; and an encoder–decoder whose bridges map h (R wide) and c (H wide) apart.
 [Input(features: 3)]

@@ -405,7 +405,7 @@ public partial class GatedFeedForward;
 
 [Embedding(vocab: 13, dim: 24)]
 [RmsNorm]
-[Attention(Heads = 2, Causal = true, Rotary = true)]
+[Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)]
 [Residual(Layers = 2)]
 [RmsNorm]
 [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)]
@@ -414,6 +414,16 @@ public partial class GatedFeedForward;
 [RmsNorm]
 [Dense(13, Bias = false)]
 public partial class LlamaBlock;
+
+// nn.MultiheadAttention(bias=False): LLaMA's attention without projection biases (rotary, causal), then over the whole
+// sequence and as pooling without them.
+[Embedding(vocab: 11, dim: 16)]
+[Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)]
+[Residual]
+[Attention(Heads = 4, Bias = false)]
+[Attention(Heads = 2, Pool = true, Bias = false)]
+[Dense(3)]
+public partial class AttentionWithoutBias;
 
 // GELU's tanh form (GPT-2's "gelu_new") and SiLU.
 [Input(features: 5)]

@@ -245,6 +245,17 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void EncoderDecoderWithMultiHeadCrossAttentionWithoutBiases()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(54);
+        Check(() => new GcS2sMultiHeadWithoutBias(seed: 55), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+        var model = new GcS2sMultiHeadWithoutBias(seed: 55);
+        Assert.DoesNotContain(model.Parameters, p => p.Name.Contains("in_proj_bias") || p.Name.Contains("out_proj.bias"));
+        Assert.Contains(model.Parameters, p => p.Name == "decoder.attention.q_proj_weight");
+    }
+
+    [Fact]
     public void LstmProjectionWithLearnedStatesRecurrentDropoutAndLengths()
     {
         int[] lengths = [4, 1, 3];

@@ -92,6 +92,7 @@ public class OnnxExportTests
         nameof(GatedFeedForward) => new GatedFeedForward(seed: 75),
         nameof(GcGated) => new GcGated(seed: 76),
         nameof(LlamaBlock) => new LlamaBlock(seed: 77),
+        nameof(AttentionWithoutBias) => new AttentionWithoutBias(seed: 78),
         _ => throw new ArgumentException(name),
     };
 
@@ -117,6 +118,8 @@ public class OnnxExportTests
         nameof(RotaryBlock), nameof(RotaryWide), nameof(GcRotary), nameof(GcRotaryTokens),
         // gated linear units: the map's output Split into value and gate, value · act(gate)
         nameof(GatedFeedForward), nameof(GcGated), nameof(LlamaBlock),
+        // nn.MultiheadAttention(bias=False): the projections' MatMuls alone
+        nameof(AttentionWithoutBias),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -408,6 +411,7 @@ public class OnnxExportTests
                 data.Add(name, true);
             }
             data.Add(nameof(OnnxTwoFedSeq2Seq), true);
+            data.Add(nameof(OnnxUnbiasedSeq2Seq), true);
             return data;
         }
     }
@@ -434,6 +438,7 @@ public class OnnxExportTests
         nameof(Seq2SeqTied) => Parts(new Seq2SeqTied(), name, perturbed),
         nameof(Seq2SeqShared) => Parts(new Seq2SeqShared(), name, perturbed),
         nameof(TransformerSeq2SeqJoint) => Parts(new TransformerSeq2SeqJoint(), name, perturbed),
+        nameof(OnnxUnbiasedSeq2Seq) => Parts(new OnnxUnbiasedSeq2Seq(), name, perturbed),
         _ => throw new ArgumentException(name),
     };
 

@@ -29,7 +29,7 @@ internal static class ParityModel
         nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
         nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
-        nameof(GatedFeedForward), nameof(LlamaBlock)
+        nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -78,6 +78,7 @@ internal static class ParityModel
         nameof(RotaryWide) => Floats(new RotaryWide()),
         nameof(GatedFeedForward) => Floats(new GatedFeedForward()),
         nameof(LlamaBlock) => Tokens(new LlamaBlock()),
+        nameof(AttentionWithoutBias) => Tokens(new AttentionWithoutBias()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

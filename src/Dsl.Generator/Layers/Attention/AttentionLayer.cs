@@ -13,7 +13,7 @@ namespace Dsl.Generator.Layers.Attention;
 /// (Luong's General, Bahdanau's Additive; any score over an encoder's outputs with <see cref="Over"/>).
 /// </summary>
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
-    bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase)
+    bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true)
     : LayerSpec(Header)
 {
     /// <summary>RoPE's usual base, the attribute's default.</summary>
@@ -65,7 +65,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         var over = a.Type("over");
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
-            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase));
+            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true));
     }
 
     protected override void Check(AttentionSpec spec, OptionChecks c)
@@ -93,6 +93,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (spec.Rotary && (spec.Over is not null || spec.Pool || spec.HasClassicScore))
             c.Invalid("rotary", "Rotary turns the queries and keys of multi-head self-attention by their steps' positions; it does not apply to "
                 + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling (its learned query has no position)" : $"the {spec.Score} score"));
+        if (!spec.Bias && spec.IsClassic)
+            c.Invalid("bias", $"Bias = false drops nn.MultiheadAttention's projection biases; the {spec.Score} score{(spec.Over is null ? "" : " over an encoder")} has no such projections");
         if (!(spec.RotaryBase > 0f) || float.IsInfinity(spec.RotaryBase))
             c.Invalid("rotarybase", $"RotaryBase must be a positive finite number, not {spec.RotaryBase}");
         else if (!spec.Rotary && spec.RotaryBase != AttentionSpec.DefaultRotaryBase)
@@ -218,7 +220,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     protected override string Describe(ShapedLayer layer, AttentionSpec spec, ShapedModel model, int index) =>
         $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
         $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
-        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)})" : ")");
+        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? ")" : ", Bias: false)");
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

@@ -6,8 +6,8 @@ using Dsl.Generator.Shapes;
 
 namespace Dsl.Generator.Layers.Attention;
 
-/// <summary>nn.MultiheadAttention's projections: in_proj [3E, E] for queries, keys and values, out_proj [E, E].</summary>
-internal sealed record Projections(ParamRef InWeight, ParamRef InBias, ParamRef OutWeight, ParamRef OutBias);
+/// <summary>nn.MultiheadAttention's projections: in_proj [3E, E] for queries, keys and values, out_proj [E, E]; their biases unless bias=False.</summary>
+internal sealed record Projections(ParamRef InWeight, ParamRef? InBias, ParamRef OutWeight, ParamRef? OutBias);
 
 /// <summary>
 /// Multi-head self-attention with q = k = v = x (nn.MultiheadAttention): <see cref="Qkv"/> holds the projected queries,
@@ -22,8 +22,8 @@ internal sealed record AttentionPoolPlan(ShapedLayer Layer, BufferRef In, Buffer
     Projections Projections, ParamRef QueryParam, BufferRef Query, BufferRef DQuery, BufferRef Qkv, BufferRef DQkv, BufferRef Context, BufferRef DContext,
     BufferRef Scratch, int Heads, float Scale) : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
 
-/// <summary>One projection of nn.MultiheadAttention: its weight (a block of in_proj_weight, or q/k/v_proj_weight) and bias (a block of in_proj_bias).</summary>
-internal sealed record Projection(Operand Weight, Operand WeightGrad, Operand Bias, Operand BiasGrad);
+/// <summary>One projection of nn.MultiheadAttention: its weight (a block of in_proj_weight, or q/k/v_proj_weight) and bias (a block of in_proj_bias; none without biases).</summary>
+internal sealed record Projection(Operand Weight, Operand WeightGrad, Operand? Bias, Operand? BiasGrad);
 
 /// <summary>
 /// Multi-head cross-attention (nn.MultiheadAttention(Q, heads, kdim = M, vdim = M)): queries from the layer's input,
@@ -31,7 +31,7 @@ internal sealed record Projection(Operand Weight, Operand WeightGrad, Operand Bi
 /// <see cref="Value"/>; the weights are in_proj_weight's blocks when M = Q, else q/k/v_proj_weight); output width Q.
 /// </summary>
 internal sealed record CrossAttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights,
-    Projection Query, Projection Key, Projection Value, ParamRef OutWeight, ParamRef OutBias, BufferRef Q, BufferRef K, BufferRef V,
+    Projection Query, Projection Key, Projection Value, ParamRef OutWeight, ParamRef? OutBias, BufferRef Q, BufferRef K, BufferRef V,
     BufferRef DQ, BufferRef DK, BufferRef DV, BufferRef Context, BufferRef DContext, BufferRef? Mask, int Heads, float Scale)
     : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
 
@@ -46,9 +46,9 @@ internal static class MultiHeadAttention
         float scale = spec.Score == Parsing.ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(e / heads));
         var projections = new Projections(
             c.Matrix("in_proj_weight", 3 * e, e, new ParamInit(Parsing.InitKind.XavierUniform, e, 3 * e, 3 * e, bound)),
-            c.Vector("in_proj_bias", 3 * e, ParamInit.Zeros(e, 3 * e)),
+            spec.Bias ? c.Vector("in_proj_bias", 3 * e, ParamInit.Zeros(e, 3 * e)) : null,
             c.Matrix("out_proj.weight", e, e, new ParamInit(Parsing.InitKind.PyTorch, e, e, e, bound)),
-            c.Vector("out_proj.bias", e));
+            spec.Bias ? c.Vector("out_proj.bias", e) : null);
         string shape = EmitContext.Shape(layer.OutIsSequence, e);
         Rows outRows = Rows.Of(layer.OutIsSequence);
         if (spec.Pool)
@@ -67,13 +67,13 @@ internal static class MultiHeadAttention
                 : null;
             var (pooled, dPooled) = c.Output("attention output");
             Operand[] poolArgs = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale) };
-            Operand inBiasQ = projections.InBias.Values.Slice(0, e), inBiasGradQ = projections.InBias.Gradient.Slice(0, e);
+            Operand? inBiasQ = projections.InBias?.Values.Slice(0, e), inBiasGradQ = projections.InBias?.Gradient.Slice(0, e);
             var pool = new PassBuilder()
                 .Doc($"// {layer.Name}: [T, B, {e}] -> [B, {e}], attention pooling with {heads} head(s): a learned query q = query·W_qᵀ + b_q attends over")
                 .Doc("// the keys x·W_kᵀ + b_k (steps below each length); out = concat(A·v)·W_outᵀ + b_out")
                 .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, qkv)
-                .Add(new MatMulOp(1, e, e, queryParam.Values, false, projections.InWeight.Values, true, query, false))
-                .Add(new AddOp(query, inBiasQ, query));
+                .Add(new MatMulOp(1, e, e, queryParam.Values, false, projections.InWeight.Values, true, query, false));
+            if (inBiasQ is not null) pool.Add(new AddOp(query, inBiasQ, query));
             if (poolMask is not null) pool.Add(new DropoutMaskOp(poolMask, spec.Dropout));
             pool.Add(new KernelOp(Kernels.Attention, "PoolForward", [.. poolArgs, new LengthsOperand(), query, qkv, weights,
                     poolMask is null ? Operand.None : new TrainingOnlyOperand(poolMask), context, scratch]))
@@ -85,9 +85,9 @@ internal static class MultiHeadAttention
                 .Add(new KernelOp(Kernels.Attention, "PoolBackward", [.. poolArgs, new LengthsOperand(), query, qkv, weights, poolMask ?? Operand.None, dContext, dQkv, dQuery, scratch]))
                 .AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, dQkv, c.DIn)
                 .Comment("the query's projection: dW_q += dqᵀ·query, db_q += dq, dquery += dq·W_q")
-                .Add(new MatMulOp(e, e, 1, dQuery, true, queryParam.Values, false, projections.InWeight.Gradient, true))
-                .Add(new AddOp(inBiasGradQ, dQuery, inBiasGradQ))
-                .Add(new MatMulOp(1, e, e, dQuery, false, projections.InWeight.Values, false, queryParam.Gradient, true));
+                .Add(new MatMulOp(e, e, 1, dQuery, true, queryParam.Values, false, projections.InWeight.Gradient, true));
+            if (inBiasGradQ is not null) pool.Add(new AddOp(inBiasGradQ, dQuery, inBiasGradQ));
+            pool.Add(new MatMulOp(1, e, e, dQuery, false, projections.InWeight.Values, false, queryParam.Gradient, true));
             return new AttentionPoolPlan(layer, c.In, c.DIn, pooled, dPooled, weights, projections, queryParam, query, dQuery, qkv, dQkv, context, dContext, scratch, heads, scale)
                 { Passes = pool.Build() };
         }
@@ -162,12 +162,12 @@ internal static class MultiHeadAttention
             kProj = c.Matrix("k_proj_weight", q, m, Xavier(m, q, q));
             vProj = c.Matrix("v_proj_weight", q, m, Xavier(m, q, q));
         }
-        ParamRef inBias = c.Vector("in_proj_bias", 3 * q, ParamInit.Zeros(q, 3 * q));
+        ParamRef? inBias = spec.Bias ? c.Vector("in_proj_bias", 3 * q, ParamInit.Zeros(q, 3 * q)) : null;
         ParamRef outWeight = c.Matrix("out_proj.weight", q, q, new ParamInit(Parsing.InitKind.PyTorch, q, q, q, 1f / (float)Math.Sqrt(q)));
-        ParamRef outBias = c.Vector("out_proj.bias", q);
+        ParamRef? outBias = spec.Bias ? c.Vector("out_proj.bias", q) : null;
         Projection Block(int i, ParamRef? own, int cols) => new(
             own?.Values ?? inProj!.Values.Slice(i * q * q, q * q), own?.Gradient ?? inProj!.Gradient.Slice(i * q * q, q * q),
-            inBias.Values.Slice(i * q, q), inBias.Gradient.Slice(i * q, q));
+            inBias?.Values.Slice(i * q, q), inBias?.Gradient.Slice(i * q, q));
         Projection query = Block(0, qProj, q), key = Block(1, kProj, m), value = Block(2, vProj, m);
 
         BufferRef Own(string name, Rows rows, BufferUse use, string what) => c.Own(name, q, rows, use, what);
@@ -204,15 +204,15 @@ internal static class MultiHeadAttention
             .AffineBackward(Dim.TB, q, q, context, outWeight, outBias, dOutput, dContext)
             .Add(new KernelOp(Kernels.Attention, "CrossBackward", [.. args, mask ?? Operand.None, dContext, dq, dk, dv]))
             .Comment("q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx = dq·W_q")
-            .Add(new MatMulOp(q, q, Dim.TB, dq, true, c.In, false, query.WeightGrad, true))
-            .Add(new ColumnSumsOp(dq, Dim.TB, query.BiasGrad));
+            .Add(new MatMulOp(q, q, Dim.TB, dq, true, c.In, false, query.WeightGrad, true));
+        if (query.BiasGrad is not null) pass.Add(new ColumnSumsOp(dq, Dim.TB, query.BiasGrad));
         if (c.DIn is not null) pass.Add(new MatMulOp(Dim.TB, q, q, dq, false, query.Weight, false, c.DIn, false));
         foreach (var (projection, gradient, what) in new[] { (key, dk, "k"), (value, dv, "v") })
         {
             pass.Comment($"{what} = memory·W_{what}ᵀ + b_{what}: dW_{what} += d{what}ᵀ·memory, db_{what} += Σ d{what}, d(memory) += d{what}·W_{what}");
-            pass.Add(new MatMulOp(q, m, Dim.SB, gradient, true, memory, false, projection.WeightGrad, true))
-                .Add(new ColumnSumsOp(gradient, Dim.SB, projection.BiasGrad))
-                .Add(new MatMulOp(Dim.SB, m, q, gradient, false, projection.Weight, false, dMemory, true));
+            pass.Add(new MatMulOp(q, m, Dim.SB, gradient, true, memory, false, projection.WeightGrad, true));
+            if (projection.BiasGrad is not null) pass.Add(new ColumnSumsOp(gradient, Dim.SB, projection.BiasGrad));
+            pass.Add(new MatMulOp(Dim.SB, m, q, gradient, false, projection.Weight, false, dMemory, true));
         }
         return new CrossAttentionPlan(layer, c.In, c.DIn, output, dOutput, weights, query, key, value, outWeight, outBias, qs, ks, vs, dq, dk, dv,
             context, dContext, mask, heads, scale) { Passes = pass.Build() };
