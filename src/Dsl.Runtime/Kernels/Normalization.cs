@@ -214,12 +214,17 @@ public static class LayerNormKernel
         public int Run<T>(int j) where T : struct, ILanes<T>
         {
             T mu = T.Create(Mean), s = T.Create(Rstd);
-            bool shift = DBeta != null;
+            if (DBeta == null)
+            {
+                for (; j <= Length - T.Count; j += T.Count)
+                    T.Store(T.MultiplyAdd(T.Load(ref Dy[j], 0), (T.Load(ref X[j], 0) - mu) * s, T.Load(ref DGamma[j], 0)), ref DGamma[j], 0);
+                return j;
+            }
             for (; j <= Length - T.Count; j += T.Count)
             {
                 T dy = T.Load(ref Dy[j], 0), xhat = (T.Load(ref X[j], 0) - mu) * s;
                 T.Store(T.MultiplyAdd(dy, xhat, T.Load(ref DGamma[j], 0)), ref DGamma[j], 0);
-                if (shift) T.Store(T.Load(ref DBeta[j], 0) + dy, ref DBeta[j], 0);
+                T.Store(T.Load(ref DBeta[j], 0) + dy, ref DBeta[j], 0);
             }
             return j;
         }
