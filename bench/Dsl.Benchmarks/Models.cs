@@ -24,3 +24,13 @@ namespace Dsl.Benchmarks;
 [Dense(512, Activation = Activation.Relu)] [Dense(128)] [Residual(Layers = 2)] [LayerNorm]
 [Dense(65)]
 public partial class GptBench;
+
+/// <summary>
+/// The same block as LLaMA builds it: RMS norms, rotary positions on attention without biases, a SwiGLU feed-forward of 344
+/// (about 2/3 of 512, LLaMA's sizing: the same multiply-adds as GptBench's 512), no biases, 65 tokens.
+/// </summary>
+[Embedding(vocab: 65, dim: 128)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(344, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(128, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(65, Bias = false)]
+public partial class LlamaBench;

@@ -198,6 +198,20 @@ public sealed class Workload
                 gptAdam.Step();
             },
         });
+        // The LLaMA-style block (RMS norm, rotary positions, SwiGLU, no biases) on the same batch, AdamW.
+        var llama = new LlamaBench(1);
+        var llamaAdam = new AdamW(llama.Parameters, learningRate: 1e-3f, weightDecay: 0.1f);
+        double llamaFlops(int t) => 2.0 * t * (128 * 3 * 128 + 128 * 128 + 3 * 128 * 344 + 128 * 65) + 4.0 * t * t * 128;
+        list.Add(new Workload
+        {
+            Name = "llama training step T=128 B=32 (AdamW)", Kind = "gpt", Mode = "step", T = 128, B = 32, X = 128, H = 128, Flops = 3 * 32 * llamaFlops(128),
+            Run = () =>
+            {
+                llama.Parameters.ZeroGrad();
+                llama.Backward(new ReadOnlyTensorSpan<int>(gptTokens, [32, 128]), new ReadOnlyTensorSpan<int>(gptTargets, [32, 128]));
+                llamaAdam.Step();
+            },
+        });
         return list;
     }
 }

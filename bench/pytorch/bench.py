@@ -194,6 +194,45 @@ def main():
 
     report("transformer training step T=128 B=32 (Adam)", gpt_step, 3 * B * block_flops(T))
 
+    # The block as LLaMA builds it (bench/Dsl.Benchmarks' LlamaBench): RMS norm (torch 1.13 has no nn.RMSNorm: LLaMA's own
+    # x * rsqrt(mean(x^2) + eps) * weight), rotary positions (Hugging Face's rotate_half) on attention without biases, a SwiGLU
+    # feed-forward of 344 (value and gate as one Linear), no biases; AdamW.
+    F_ = 344
+    qkv_proj, out_proj = nn.Linear(E, 3 * E, bias=False), nn.Linear(E, E, bias=False)
+    gate_up, down_l, head_l = nn.Linear(E, 2 * F_, bias=False), nn.Linear(F_, E, bias=False), nn.Linear(E, V, bias=False)
+    norms = [nn.Parameter(torch.ones(E)) for _ in range(3)]
+    llama_emb = nn.Embedding(V, E)
+    inv_freq = 1.0 / (10000.0 ** (torch.arange(0, hd, 2, dtype=torch.float64) / hd))
+    angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
+    rope_cos, rope_sin = torch.cat([angles, angles], -1).cos().float(), torch.cat([angles, angles], -1).sin().float()
+
+    def rms(x, w):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * w
+
+    def rotate(t):
+        return t * rope_cos + torch.cat([-t[..., hd // 2:], t[..., :hd // 2]], -1) * rope_sin
+
+    llama_params = [p for m in (llama_emb, qkv_proj, out_proj, gate_up, down_l, head_l) for p in m.parameters()] + norms
+    llama_adam = torch.optim.AdamW(llama_params, lr=1e-3, weight_decay=0.1)
+
+    def llama_step():
+        llama_adam.zero_grad(set_to_none=False)
+        x = llama_emb(gpt_tokens)
+        q, k, v = qkv_proj(rms(x, norms[0])).split(E, dim=-1)
+        q, k, v = [t.view(B, T, heads, hd).transpose(1, 2) for t in (q, k, v)]
+        scores = rotate(q) @ rotate(k).transpose(-1, -2) / hd ** 0.5 + causal
+        x = x + out_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+        value, gate = gate_up(rms(x, norms[1])).chunk(2, dim=-1)
+        x = x + down_l(value * F.silu(gate))
+        logits = head_l(rms(x, norms[2]))
+        F.cross_entropy(logits.reshape(-1, V), gpt_targets.reshape(-1)).backward()
+        llama_adam.step()
+
+    def llama_flops(t):
+        return 2.0 * t * (E * 3 * E + E * E + 3 * E * F_ + E * V) + 4.0 * t * t * E
+
+    report("llama training step T=128 B=32 (AdamW)", llama_step, 3 * B * llama_flops(T))
+
 
 if __name__ == "__main__":
     main()

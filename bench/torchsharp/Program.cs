@@ -204,6 +204,50 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
     }
 }
 
+// The block as LLaMA builds it (bench/Dsl.Benchmarks' LlamaBench, bench.py's llama_step): RMS norm (x · rsqrt(mean(x²) + ε) · w),
+// rotary positions (Hugging Face's rotate_half) on 4-head causal attention without biases (LibTorch's fused
+// scaled_dot_product_attention), a SwiGLU feed-forward of 344 (value and gate as one Linear), no biases; AdamW; B = 32, T = 128.
+{
+    const int V = 65, E = 128, heads = 4, T = 128, hd = E / heads, F = 344, B = 32;
+    string training = "llama training step T=128 B=32 (AdamW)";
+    if (Wanted(training))
+    {
+        var embedding = nn.Embedding(V, E);
+        var qkvProj = nn.Linear(E, 3 * E, hasBias: false);
+        var outProj = nn.Linear(E, E, hasBias: false);
+        var gateUp = nn.Linear(E, 2 * F, hasBias: false);
+        var down = nn.Linear(F, E, hasBias: false);
+        var head = nn.Linear(E, V, hasBias: false);
+        var norms = Enumerable.Range(0, 3).Select(_ => nn.Parameter(ones(E))).ToArray();
+        var angles = new float[T * hd];
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < hd; j++) angles[t * hd + j] = (float)(t * Math.Pow(10000.0, -2.0 * (j % (hd / 2)) / hd));
+        var cosines = tensor(angles).reshape(T, hd).cos();
+        var sines = tensor(angles).reshape(T, hd).sin();
+        Tensor Rms(Tensor x, Tensor w) => x * (x.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6).rsqrt() * w;
+        Tensor Rotate(Tensor y) => y * cosines + cat(new[] { -y.narrow(-1, hd / 2, hd / 2), y.narrow(-1, 0, hd / 2) }, -1) * sines;
+        var parameters = new nn.Module[] { embedding, qkvProj, outProj, gateUp, down, head }.SelectMany(m => m.parameters()).Concat(norms).ToList();
+        var adamW = torch.optim.AdamW(parameters, lr: 1e-3, weight_decay: 0.1);
+        var tokens = randint(0, V, new long[] { B, T });
+        var targets = randint(0, V, new long[] { B, T });
+        double Flops(int t) => 2.0 * t * (E * 3 * E + E * E + 3 * E * F + E * V) + 4.0 * t * t * E;
+        Time(training, 3 * B * Flops(T), () =>
+        {
+            adamW.zero_grad();
+            var x = embedding.call(tokens);                                                       // [B, T, E]
+            var qkv = qkvProj.call(Rms(x, norms[0])).split(E, -1);
+            Tensor Heads(Tensor y) => y.view(B, T, heads, hd).transpose(1, 2);                   // [B, heads, T, hd]
+            var attended = nn.functional.scaled_dot_product_attention(Rotate(Heads(qkv[0])), Rotate(Heads(qkv[1])), Heads(qkv[2]), is_casual: true);
+            x = x + outProj.call(attended.transpose(1, 2).reshape(B, T, E));
+            var valueGate = gateUp.call(Rms(x, norms[1])).chunk(2, -1);
+            x = x + down.call(valueGate[0] * nn.functional.silu(valueGate[1]));
+            var logits = head.call(Rms(x, norms[2]));
+            nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)).backward();
+            adamW.step();
+        });
+    }
+}
+
 static double Median(Action run, double seconds = 1.0, int minRuns = 5)
 {
     // As bench/Dsl.Benchmarks' Timing.Median: at least half a second (3 runs), then quarter-second windows until one
