@@ -261,8 +261,10 @@ namespace Dsl
         /// projection, each head's queries and keys are turned pair by pair, the pair (j, j + d/2) of a head of d values by the
         /// angle p · <see cref="RotaryBase"/>^(−2j/d) at position p (Hugging Face's <c>rotate_half</c> form), so that scores
         /// depend on the distance between steps. Positions count from a carried state's, so a stepping decoder and its
-        /// key/value cache (the keys kept as turned) see the positions a whole pass sees. Multi-head self-attention only
-        /// (ScaledDot or Dot, not pooling, not over an encoder); the head's width must be even. No parameters. Default false.
+        /// key/value cache (the keys kept as turned) see the positions a whole pass sees. The angles are computed in double (Hugging
+        /// Face computes them in float, so at positions in the thousands its cosines and sines differ from these by up to about
+        /// 1e-3). Multi-head self-attention only (ScaledDot or Dot, not pooling, not over an encoder); the head's width must be
+        /// even. No parameters. Default false.
         /// </summary>
         public bool Rotary { get; set; }
 
