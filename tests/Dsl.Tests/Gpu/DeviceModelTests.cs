@@ -1004,8 +1004,8 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         nameof(Seq2SeqFeedAdditive), nameof(Seq2SeqFeedGeneral), nameof(Seq2SeqFeedDotFreeRunning),
         // one table for both embeddings and the output layer: each side's gradient adds into the one device copy
         nameof(Seq2SeqShared), nameof(GcS2sShared), nameof(TransformerSeq2SeqJoint),
-        // cross-attention without its projections' biases
-        nameof(GcS2sMultiHeadWithoutBias),
+        // cross-attention without its projections' biases; LLaMA's pieces in an encoder–decoder (rotary positions from a state)
+        nameof(GcS2sMultiHeadWithoutBias), nameof(GcLlamaSeq2Seq),
     ];
 
     /// <summary>
@@ -1036,6 +1036,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
             case nameof(GcS2sShared): Agree(new GcS2sShared(seed: 4), new GcS2sShared(seed: 4)); break;
             case nameof(TransformerSeq2SeqJoint): Agree(new TransformerSeq2SeqJoint(seed: 4), new TransformerSeq2SeqJoint(seed: 4)); break;
             case nameof(GcS2sMultiHeadWithoutBias): Agree(new GcS2sMultiHeadWithoutBias(seed: 4), new GcS2sMultiHeadWithoutBias(seed: 4)); break;
+            case nameof(GcLlamaSeq2Seq): Agree(new GcLlamaSeq2Seq(seed: 4), new GcLlamaSeq2Seq(seed: 4)); break;
             default: throw new ArgumentException(name);
         }
     }

@@ -355,6 +355,25 @@ public partial class GcS2sUnbiasedDecoder;
 [EncoderDecoder(typeof(GcS2sLstmEncoder), typeof(GcS2sUnbiasedDecoder))]
 public partial class GcS2sMultiHeadWithoutBias;
 
+// An encoder–decoder of LLaMA's pieces: pre-norm blocks with RMS norms, rotary self-attention (over the whole source in the
+// encoder, causal in the decoder, whose key/value cache keeps its keys turned), cross-attention and projections without
+// biases, SwiGLU feed-forwards.
+[Embedding(vocab: 10, dim: 8)]
+[RmsNorm] [Attention(Heads = 2, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(12, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(8, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm]
+public partial class GcLlamaEncoder;
+
+[Embedding(vocab: 9, dim: 8)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Attention(Over = typeof(GcLlamaEncoder), Heads = 2, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(12, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(8, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(9, Bias = false)]
+public partial class GcLlamaDecoder;
+
+[EncoderDecoder(typeof(GcLlamaEncoder), typeof(GcLlamaDecoder))]
+public partial class GcLlamaSeq2Seq;
+
 // LSTM projections (proj_size): learned initial states held through the padding, variational dropout on the projected
 // h, stacked and bidirectional; and an encoder–decoder whose bridges map h (R wide) and c (H wide) apart.
 [Input(features: 3)]

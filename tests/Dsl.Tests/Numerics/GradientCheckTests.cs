@@ -256,6 +256,14 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void EncoderDecoderOfLlamasPieces()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(56);
+        Check(() => new GcLlamaSeq2Seq(seed: 57), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+    }
+
+    [Fact]
     public void LstmProjectionWithLearnedStatesRecurrentDropoutAndLengths()
     {
         int[] lengths = [4, 1, 3];

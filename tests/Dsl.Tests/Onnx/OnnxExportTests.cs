@@ -412,6 +412,7 @@ public class OnnxExportTests
             }
             data.Add(nameof(OnnxTwoFedSeq2Seq), true);
             data.Add(nameof(OnnxUnbiasedSeq2Seq), true);
+            data.Add(nameof(GcLlamaSeq2Seq), true);
             return data;
         }
     }
@@ -439,6 +440,7 @@ public class OnnxExportTests
         nameof(Seq2SeqShared) => Parts(new Seq2SeqShared(), name, perturbed),
         nameof(TransformerSeq2SeqJoint) => Parts(new TransformerSeq2SeqJoint(), name, perturbed),
         nameof(OnnxUnbiasedSeq2Seq) => Parts(new OnnxUnbiasedSeq2Seq(), name, perturbed),
+        nameof(GcLlamaSeq2Seq) => Parts(new GcLlamaSeq2Seq(), name, perturbed),
         _ => throw new ArgumentException(name),
     };
 
