@@ -289,8 +289,7 @@ public static class RotaryKernel
     /// <summary>Turns the queries and keys of packed [steps, batch, 3 · width] rows in place, step t by position + t (inverse: back).</summary>
     public static void Apply(int steps, int batch, int width, int heads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse)
     {
-        if (heads <= 0 || width % heads != 0 || width / heads % 2 != 0)
-            throw new ArgumentException($"Rotary: a head's width must be even, got width {width} over {heads} head(s).", nameof(width));
+        Dsl.Kernels.RotaryKernel.RequireEvenHeads(width, heads);
         int d = width / heads, n = steps * d;
         if (n == 0 || batch == 0) return;
         Device device = qkv.Device;

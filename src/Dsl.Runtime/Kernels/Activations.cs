@@ -300,35 +300,36 @@ public static class Activations
 public static class GatedActivations
 {
     /// <summary>y [rows, U] = value ⊙ act(gate), value and gate the two halves of each row of <paramref name="pre"/> [rows, 2U].</summary>
-    public static unsafe void Forward(Activation kind, int rows, int units, ReadOnlySpan<float> pre, Span<float> y)
+    public static void Forward(Activation kind, int rows, int units, ReadOnlySpan<float> pre, Span<float> y)
     {
         Require(rows, units, pre, 2, "pre");
         Require(rows, units, y, 1, "y");
-        if ((long)rows * units == 0) return;
-        fixed (float* p = pre, py = y)
-        {
-            var a = new Args { Kind = kind, Rows = rows, Units = units, Pre = p, Y = py };
-            GemmWorkers.Run(&ForwardPart, &a, GemmWorkers.Parts(rows, (long)rows * units, 1L << 15));
-        }
+        Run(kind, rows, units, pre, y, default);
     }
 
     /// <summary>
     /// From dy [rows, U] writes dpre [rows, 2U] (overwritten): d(value) = dy ⊙ act(gate), d(gate) = dy ⊙ value ⊙ act'(gate).
     /// </summary>
-    public static unsafe void Backward(Activation kind, int rows, int units, ReadOnlySpan<float> pre, ReadOnlySpan<float> dy, Span<float> dPre)
+    public static void Backward(Activation kind, int rows, int units, ReadOnlySpan<float> pre, ReadOnlySpan<float> dy, Span<float> dPre)
     {
         Require(rows, units, pre, 2, "pre");
         Require(rows, units, dy, 1, "dy");
         Require(rows, units, dPre, 2, "dPre");
+        Run(kind, rows, units, pre, dy, dPre);
+    }
+
+    /// <summary>Both ways over the rows split among the cores: forward into <paramref name="y"/>, or (with <paramref name="dPre"/>) back from it as dy.</summary>
+    private static unsafe void Run(Activation kind, int rows, int units, ReadOnlySpan<float> pre, ReadOnlySpan<float> y, Span<float> dPre)
+    {
         if ((long)rows * units == 0) return;
-        fixed (float* p = pre, pdy = dy, pd = dPre)
+        fixed (float* p = pre, py = y, pd = dPre)
         {
-            var a = new Args { Kind = kind, Rows = rows, Units = units, Pre = p, Y = pdy, DPre = pd };
-            GemmWorkers.Run(&BackwardPart, &a, GemmWorkers.Parts(rows, (long)rows * units, 1L << 15));
+            var a = new Args { Kind = kind, Rows = rows, Units = units, Pre = p, Y = py, DPre = dPre.IsEmpty ? null : pd };
+            GemmWorkers.Run(&Part, &a, GemmWorkers.Parts(rows, (long)rows * units, 1L << 15));
         }
     }
 
-    private static unsafe void ForwardPart(void* state, int part, int parts)
+    private static unsafe void Part(void* state, int part, int parts)
     {
         ref Args a = ref Unsafe.AsRef<Args>(state);
         int u = a.Units;
@@ -337,21 +338,13 @@ public static class GatedActivations
         {
             var value = new ReadOnlySpan<float>(a.Pre + 2L * r * u, u);
             var gate = new ReadOnlySpan<float>(a.Pre + 2L * r * u + u, u);
-            var y = new Span<float>(a.Y + (long)r * u, u);
-            Activate(a.Kind, gate, y);
-            TensorPrimitives.Multiply(value, y, y);
-        }
-    }
-
-    private static unsafe void BackwardPart(void* state, int part, int parts)
-    {
-        ref Args a = ref Unsafe.AsRef<Args>(state);
-        int u = a.Units;
-        var (first, end) = GemmWorkers.Range(a.Rows, part, parts);
-        for (int r = first; r < end; r++)
-        {
-            var value = new ReadOnlySpan<float>(a.Pre + 2L * r * u, u);
-            var gate = new ReadOnlySpan<float>(a.Pre + 2L * r * u + u, u);
+            if (a.DPre == null)
+            {
+                var y = new Span<float>(a.Y + (long)r * u, u);
+                Activate(a.Kind, gate, y);
+                TensorPrimitives.Multiply(value, y, y);
+                continue;
+            }
             var dy = new ReadOnlySpan<float>(a.Y + (long)r * u, u);
             var dValue = new Span<float>(a.DPre + 2L * r * u, u);
             var dGate = new Span<float>(a.DPre + 2L * r * u + u, u);

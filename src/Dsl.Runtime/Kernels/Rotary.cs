@@ -19,16 +19,11 @@ public static class RotaryKernel
     /// Writes the table of positions 0 … <paramref name="steps"/> − 1, [steps, d]: row t holds the d/2 cosines of t · θ_j,
     /// then their sines.
     /// </summary>
-    public static unsafe void Fill(Span<float> table, int steps, int headWidth, float theta)
+    public static void Fill(Span<float> table, int steps, int headWidth, float theta)
     {
         if (steps < 0 || headWidth <= 0 || headWidth % 2 != 0)
             throw new ArgumentOutOfRangeException(nameof(headWidth), $"Rotary: steps {steps} must be 0 or more and a head's width even, got {headWidth}.");
-        if (table.Length < (long)steps * headWidth)
-            throw new ArgumentException($"Rotary: the table needs {(long)steps * headWidth} values ({steps} × {headWidth}), got {table.Length}.", nameof(table));
-        fixed (float* p = table)
-        {
-            for (int t = 0; t < steps; t++) Angles(t, headWidth, theta, p + (long)t * headWidth);
-        }
+        Table(steps, 0, headWidth, theta, table);
     }
 
     /// <summary>
@@ -42,8 +37,7 @@ public static class RotaryKernel
     {
         if (steps < 0 || batch < 0 || width < 0 || heads <= 0 || position < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more, heads {heads} 1 or more.");
-        if (width % heads != 0 || width / heads % 2 != 0)
-            throw new ArgumentException($"Rotary: a head's width must be even, got width {width} over {heads} head(s).", nameof(width));
+        RequireEvenHeads(width, heads);
         long length = (long)steps * batch * 3 * width;
         if (qkv.Length < length) throw new ArgumentException($"Rotary: qkv needs at least {length} values ({steps} × {batch} × {3 * width}), got {qkv.Length}.", nameof(qkv));
         bool tabled = position == 0 && !table.IsEmpty;
@@ -59,6 +53,13 @@ public static class RotaryKernel
             };
             GemmWorkers.Run(&Part, &a, GemmWorkers.Parts(steps, length, 1L << 15));
         }
+    }
+
+    /// <summary>Refuses heads that do not split <paramref name="width"/> into heads of an even width (the host's check and the device's).</summary>
+    internal static void RequireEvenHeads(int width, int heads)
+    {
+        if (heads <= 0 || width % heads != 0 || width / heads % 2 != 0)
+            throw new ArgumentException($"Rotary: a head's width must be even, got width {width} over {heads} head(s).", nameof(width));
     }
 
     /// <summary><see cref="Apply(int, int, int, int, int, float, ReadOnlySpan{float}, Span{float}, bool)"/> with every angle computed.</summary>

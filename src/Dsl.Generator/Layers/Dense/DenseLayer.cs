@@ -77,13 +77,8 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
     {
         if (spec.Gated) return LowerGated(layer, spec, c);
         int i = layer.InWidth, u = layer.OutWidth;
-        InitKind fallback = spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
-        ParamRef weight = spec.TieEmbedding
-            ? c.Tie("weight", ((EmbeddingPlan)c.Layers[0]).Weight)
-            : c.Matrix("weight", u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, u, u, 1f / (float)Math.Sqrt(i)));
-        // WeightInit = PyTorch: nn.Linear's bias too, U(±1/√fan_in); else zeros. Bias = false: none (nn.Linear(bias=False))
-        ParamRef? bias = !spec.Bias ? null
-            : c.Vector("bias", u, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, i, u, u, 1f / (float)Math.Sqrt(i)) : null);
+        ParamRef weight = spec.TieEmbedding ? c.Tie("weight", ((EmbeddingPlan)c.Layers[0]).Weight) : Weight(spec, c, u, i);
+        ParamRef? bias = Bias(spec, c, u, i);
         string b = bias is null ? "" : " + b";
         var (output, dOutput) = c.Output("activations");
         bool act = spec.Activation != ActivationKind.None;
@@ -105,14 +100,25 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation) { Passes = pass.Build() };
     }
 
+    /// <summary>A weight of the layer's own, [rows, in]: its WeightInit, else Xavier uniform (He uniform for ReLU).</summary>
+    private static ParamRef Weight(DenseSpec spec, LowerContext c, int rows, int inWidth)
+    {
+        InitKind fallback = spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
+        return c.Matrix("weight", rows, inWidth, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), inWidth, rows, rows, 1f / (float)Math.Sqrt(inWidth)));
+    }
+
+    /// <summary>
+    /// The bias [rows]: with WeightInit = PyTorch nn.Linear's, U(±1/√fan_in); else zeros; Bias = false: none (nn.Linear(bias=False)).
+    /// </summary>
+    private static ParamRef? Bias(DenseSpec spec, LowerContext c, int rows, int inWidth) => !spec.Bias ? null
+        : c.Vector("bias", rows, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, inWidth, rows, rows, 1f / (float)Math.Sqrt(inWidth)) : null);
+
     /// <summary>A gated linear unit: [value, gate] = x · Wᵀ + b (2U wide), out = value ⊙ act(gate); back through the gate, then the map.</summary>
     private static DensePlan LowerGated(ShapedLayer layer, DenseSpec spec, LowerContext c)
     {
         int i = layer.InWidth, u = layer.OutWidth;
-        InitKind fallback = spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform;
-        ParamRef weight = c.Matrix("weight", 2 * u, i, new ParamInit(ParamInit.Pick(spec.WeightInit, fallback), i, 2 * u, 2 * u, 1f / (float)Math.Sqrt(i)));
-        ParamRef? bias = !spec.Bias ? null
-            : c.Vector("bias", 2 * u, spec.WeightInit == InitKind.PyTorch ? new ParamInit(InitKind.PyTorch, i, 2 * u, 2 * u, 1f / (float)Math.Sqrt(i)) : null);
+        ParamRef weight = Weight(spec, c, 2 * u, i);
+        ParamRef? bias = Bias(spec, c, 2 * u, i);
         Rows rowsOf = Rows.Of(layer.OutIsSequence);
         string shape = layer.OutIsSequence ? "[T, B, " : "[B, ";
         string b = bias is null ? "" : " + b";
