@@ -279,6 +279,18 @@ namespace Dsl
         public bool Bias { get; set; } = true;
 
         /// <summary>
+        /// Grouped-query attention (Ainslie et al. 2023; LLaMA 2 70B's, LLaMA 3's and Mistral's <c>num_key_value_heads</c>;
+        /// multi-query attention, Shazeer 2019, with 1): the keys and values have this many heads, each shared by
+        /// <see cref="Heads"/> / KeyValueHeads query heads in order (query head h reads key/value head h / (Heads /
+        /// KeyValueHeads), Hugging Face's <c>repeat_kv</c>), so the projections and a stepping decoder's key/value cache are
+        /// that much narrower. <c>attention.in_proj_weight</c> becomes [W + 2 · KeyValueHeads · d, W], d = W / Heads: Hugging
+        /// Face's <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> weights stacked (<c>in_proj_bias</c> likewise). Must divide
+        /// <see cref="Heads"/>; 0 (default) means as many as <see cref="Heads"/> (plain multi-head attention). Multi-head
+        /// self-attention only (ScaledDot or Dot, not pooling, not over an encoder).
+        /// </summary>
+        public int KeyValueHeads { get; set; }
+
+        /// <summary>
         /// Input feeding (Bahdanau et al. 2015; Luong et al. 2015): the context of step t − 1 is concatenated to the input of
         /// the recurrent layer right before this one at step t (zeros at the first step; a <c>State</c> carries it from step to
         /// step), so the decoder knows what it attended to. That layer's <c>weight_ih_l0</c> becomes [G, X + M]. Needs

@@ -20,15 +20,15 @@ internal sealed partial class DeviceKernels
     /// </summary>
     public void Rotate(ArrayView<float> qkv, ArrayView<float> table, Rotation rotation)
     {
-        long n = (long)rotation.Steps * rotation.Batch * 2 * rotation.Heads * rotation.Half;
+        long n = (long)rotation.Steps * rotation.Batch * rotation.Turned * rotation.Half;
         if (n > 0) _rotate(checked((int)n), qkv, table, rotation);
     }
 
     private static void RotateKernel(Index1D index, ArrayView<float> qkv, ArrayView<float> table, Rotation r)
     {
         int j = index % r.Half, rest = index / r.Half;
-        int head = rest % (2 * r.Heads), row = rest / (2 * r.Heads), t = row / r.Batch;
-        long at = (long)row * 3 * r.Width + (long)head * 2 * r.Half + j, angle = (long)t * 2 * r.Half + j;
+        int head = rest % r.Turned, row = rest / r.Turned, t = row / r.Batch;
+        long at = (long)row * r.Row + (long)head * 2 * r.Half + j, angle = (long)t * 2 * r.Half + j;
         float x = qkv[at], y = qkv[at + r.Half], c = table[angle], s = table[angle + r.Half] * r.Sign;
         qkv[at] = x * c - y * s;
         qkv[at + r.Half] = y * c + x * s;
@@ -73,13 +73,16 @@ internal sealed partial class DeviceKernels
     }
 }
 
-/// <summary>What <see cref="DeviceKernels.Rotate"/> turns: T steps of B rows of 3 · Width, Heads heads of 2 · Half values; Sign −1 turns back.</summary>
+/// <summary>
+/// What <see cref="DeviceKernels.Rotate"/> turns: T steps of B rows Row wide, the first Turned heads of 2 · Half values (the queries',
+/// then the keys'); Sign −1 turns back.
+/// </summary>
 internal struct Rotation
 {
     public int Steps;
     public int Batch;
-    public int Width;
-    public int Heads;
+    public int Row;
+    public int Turned;
     public int Half;
     public float Sign;
 }

@@ -218,7 +218,7 @@ internal sealed partial class DeviceKernels
         int d = args.Width / args.Heads, pairs = args.Batch * args.Heads;
         Launch(_attentionScores, pairs * args.Steps, views, args);
         Launch(_attentionQueries, pairs * args.Steps * d, views, args);
-        Launch(_attentionKeys, pairs * args.Keys * d, views, args);
+        Launch(_attentionKeys, pairs / args.Group * args.Keys * d, views, args); // one thread per key/value head's column
     }
 
     private static void Launch(Action<Index1D, AttentionViews, AttentionArgs> kernel, int n, AttentionViews views, AttentionArgs args)
@@ -297,10 +297,11 @@ internal sealed partial class DeviceKernels
         int pair = index / T, i = index % T, b = pair / a.Heads, h = pair % a.Heads;
         int valid = Valid(i, a, v.Lengths, b);
         long row = ((long)pair * T + i) * S, q = ((long)i * B + b) * a.QRow + h * d;
+        int kv = h / a.Group * d; // the key/value head's columns (grouped-query attention: a group of query heads shares one)
         float max = float.NegativeInfinity;
         for (int j = 0; j < valid; j++)
         {
-            long k = ((long)j * B + b) * a.KRow + a.KOffset + h * d;
+            long k = ((long)j * B + b) * a.KRow + a.KOffset + kv;
             float score = 0f;
             for (int c = 0; c < d; c++) score += v.Q[q + c] * v.K[k + c];
             score *= a.Scale;
@@ -315,7 +316,7 @@ internal sealed partial class DeviceKernels
             for (int j = 0; j < valid; j++)
             {
                 float w = v.Weights[row + j] * (a.HasMask != 0 ? v.Mask[row + j] : 1f);
-                acc += w * v.V[((long)j * B + b) * a.KRow + a.VOffset + h * d + c];
+                acc += w * v.V[((long)j * B + b) * a.KRow + a.VOffset + kv + c];
             }
             v.Context[context + c] = acc;
         }
@@ -331,7 +332,7 @@ internal sealed partial class DeviceKernels
         float dot = 0f;
         for (int j = 0; j < valid; j++)
         {
-            long vv = ((long)j * B + b) * a.KRow + a.VOffset + h * d;
+            long vv = ((long)j * B + b) * a.KRow + a.VOffset + h / a.Group * d;
             float g = 0f;
             for (int c = 0; c < d; c++) g += v.DContext[dc + c] * v.V[vv + c];
             if (a.HasMask != 0) g *= v.Mask[row + j];
@@ -349,26 +350,36 @@ internal sealed partial class DeviceKernels
         long row = ((long)pair * T + i) * S;
         int valid = Padded(i, a, v.Lengths, b) ? 0 : Valid(i, a, v.Lengths, b);
         float acc = 0f;
-        for (int j = 0; j < valid; j++) acc += v.Scratch[row + j] * v.K[((long)j * B + b) * a.KRow + a.KOffset + h * d + c];
+        for (int j = 0; j < valid; j++) acc += v.Scratch[row + j] * v.K[((long)j * B + b) * a.KRow + a.KOffset + h / a.Group * d + c];
         v.DQ[((long)i * B + b) * a.DQRow + h * d + c] = acc;
     }
 
-    /// <summary>Back, one key column: dk = dSᵀ · q; dv = Aᵀ · d(context) (A after dropout), over the valid queries; zero for a padded key.</summary>
+    /// <summary>
+    /// Back, one key column: dk = dSᵀ · q; dv = Aᵀ · d(context) (A after dropout), over the valid queries, each query head's
+    /// sum added in order over the group that shares the key/value head; zero for a padded key.
+    /// </summary>
     private static void AttentionKeysBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
     {
-        int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
-        int c = index % d, rest = index / d, j = rest % S, pair = rest / S, b = pair / a.Heads, h = pair % a.Heads;
+        int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads, kvHeads = a.Heads / a.Group;
+        int c = index % d, rest = index / d, j = rest % S, kvPair = rest / S, b = kvPair / kvHeads, g = kvPair % kvHeads;
         float dk = 0f, dv = 0f;
         // only the valid queries' rows are read, and nothing for a padded key (what padded steps hold, NaN included, reaches no gradient)
         int queries = a.HasLengths != 0 && j >= v.Lengths[b] ? 0 : a.PaddedQueries != 0 ? XMath.Min(v.Lengths[b], T) : T;
-        for (int i = 0; i < queries; i++)
+        for (int h = g * a.Group; h < (g + 1) * a.Group; h++)
         {
-            long at = ((long)pair * T + i) * S + j;
-            float w = v.Weights[at] * (a.HasMask != 0 ? v.Mask[at] : 1f);
-            dk += v.Scratch[at] * v.Q[((long)i * B + b) * a.QRow + h * d + c];
-            dv += w * v.DContext[((long)i * B + b) * E + h * d + c];
+            int pair = b * a.Heads + h;
+            float headDk = 0f, headDv = 0f;
+            for (int i = 0; i < queries; i++)
+            {
+                long at = ((long)pair * T + i) * S + j;
+                float w = v.Weights[at] * (a.HasMask != 0 ? v.Mask[at] : 1f);
+                headDk += v.Scratch[at] * v.Q[((long)i * B + b) * a.QRow + h * d + c];
+                headDv += w * v.DContext[((long)i * B + b) * E + h * d + c];
+            }
+            dk += headDk;
+            dv += headDv;
         }
-        long key = ((long)j * B + b) * a.KRow + h * d + c;
+        long key = ((long)j * B + b) * a.KRow + g * d + c;
         v.DK[key + a.KOffset] = dk;
         v.DV[key + a.VOffset] = dv;
     }
@@ -1006,6 +1017,8 @@ internal struct AttentionArgs
     public int KRow;
     public int KOffset;
     public int VOffset;
+    /// <summary>Query heads per key/value head: 1, or more in grouped-query attention (query head h reads key/value head h / Group).</summary>
+    public int Group;
     public float Scale;
     public int Causal;
     public int HasLengths;

@@ -169,23 +169,23 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// </summary>
     private (string[] Parts, float Scale) Projected(AttentionInfo a, string x)
     {
-        int E = a.InWidth;
+        int E = a.InWidth, kv = a.KeyValueWidth;
         string n = a.Name;
         string qkv = InProjection(a, x);
-        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, E, E)], 3, ("axis", 2L));
+        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, kv, kv)], 3, ("axis", 2L));
         if (a.RotaryBase > 0f)
         {
             var (cos, sin) = RotaryAngles(a, Stepping ? Position! : StepRange(x, n + "_rotary"));
             // a new array: the Split node's outputs are the array it returned
-            parts = [Rotated(a, parts[0], "q", cos, sin), Rotated(a, parts[1], "k", cos, sin), parts[2]];
+            parts = [Rotated(a, parts[0], "q", a.Heads, cos, sin), Rotated(a, parts[1], "k", a.KeyValueHeadCount, cos, sin), parts[2]];
         }
         return (parts, a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(E / a.Heads));
     }
 
-    /// <summary>[q, k, v] = x·W_inᵀ (+ b_in), [B, T, 3E].</summary>
+    /// <summary>[q, k, v] = x·W_inᵀ (+ b_in), [B, T, E + 2 · E_kv] (3E but for grouped-query attention).</summary>
     private string InProjection(AttentionInfo a, string x)
     {
-        string product = g.Add("MatMul", a.Name + "_in", [x, Transposed(a, "in_proj_weight", 3 * a.InWidth, a.InWidth)]);
+        string product = g.Add("MatMul", a.Name + "_in", [x, Transposed(a, "in_proj_weight", a.InWidth + 2 * a.KeyValueWidth, a.InWidth)]);
         return a.Bias ? g.Add("Add", a.Name + "_qkv", [product, Weight(a, "in_proj_bias")]) : product;
     }
 
@@ -214,11 +214,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         return (Rows("Cos"), Rows("Sin"));
     }
 
-    /// <summary>q or k [B, T, E] with each head's pairs (j, j + d/2) turned: (x·cos − y·sin, y·cos + x·sin).</summary>
-    private string Rotated(AttentionInfo a, string value, string which, string cos, string sin)
+    /// <summary>q or k [B, T, h · d] (h its heads) with each head's pairs (j, j + d/2) turned: (x·cos − y·sin, y·cos + x·sin).</summary>
+    private string Rotated(AttentionInfo a, string value, string which, int h, string cos, string sin)
     {
         string n = $"{a.Name}_{which}_rotary";
-        int E = a.InWidth, h = a.Heads, half = E / h / 2;
+        int half = a.InWidth / a.Heads / 2, E = h * 2 * half;
         string heads = g.Add("Reshape", n + "_heads", [value, g.Int64s(n + "_shape", 0, 0, h, 2 * half)]);
         string[] xy = g.AddMany("Split", n + "_halves", [heads, g.Int64s(n + "_sizes", half, half)], 2, ("axis", 3L));
         string Product(string left, string right, string hint) => g.Add("Mul", n + hint, [left, right]);
@@ -230,18 +230,25 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>
     /// nn.MultiheadAttention after its input projections: q [B, T, E], k and v [B, S, E] split into heads, per head
     /// softmax(q·kᵀ·scale + masks)·v (each mask broadcast to [B, heads, T, S]), the heads side by side, ·W_outᵀ + b_out.
+    /// Grouped-query attention: k and v [B, S, E_kv] have fewer heads, each gathered for the group of query heads that reads it.
     /// </summary>
     private string Heads(AttentionInfo a, string q, string k, string v, float scale, params string[] masks)
     {
         string n = a.Name;
-        int E = a.InWidth, h = a.Heads, d = E / h;
+        int E = a.InWidth, h = a.Heads, d = E / h, kvHeads = a.KeyValueHeadCount;
         string shape = g.Int64s(n + "_heads_shape", 0, 0, h, d);
-        string Split(string value, string which, long[] perm) =>
-            g.Add("Transpose", $"{n}_{which}_heads", [g.Add("Reshape", $"{n}_{which}_split", [value, shape])], ("perm", perm));
-        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [Split(q, "q", [0, 2, 1, 3]), Split(k, "kT", [0, 2, 3, 1])]), g.Floats(n + "_scale", [scale])]);
+        string kvShape = kvHeads == h ? shape : g.Int64s(n + "_kv_heads_shape", 0, 0, kvHeads, d);
+        string groups = kvHeads == h ? "" : g.Int64s(n + "_kv_groups", Enumerable.Range(0, h).Select(i => (long)(i / (h / kvHeads))).ToArray());
+        string Split(string value, string which, long[] perm, bool keyValue = false)
+        {
+            string heads = g.Add("Transpose", $"{n}_{which}_heads", [g.Add("Reshape", $"{n}_{which}_split", [value, keyValue ? kvShape : shape])], ("perm", perm));
+            // query head i reads key/value head i / group (Hugging Face's repeat_kv)
+            return !keyValue || kvHeads == h ? heads : g.Add("Gather", $"{n}_{which}_grouped", [heads, groups], ("axis", 1L));
+        }
+        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [Split(q, "q", [0, 2, 1, 3]), Split(k, "kT", [0, 2, 3, 1], true)]), g.Floats(n + "_scale", [scale])]);
         foreach (string mask in masks) scores = g.Add("Add", n + "_masked", [scores, mask]);
         string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
-        string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, Split(v, "v", [0, 2, 1, 3])])], ("perm", new long[] { 0, 2, 1, 3 }));
+        string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, Split(v, "v", [0, 2, 1, 3], true)])], ("perm", new long[] { 0, 2, 1, 3 }));
         context = g.Add("Reshape", n + "_concat", [context, g.Int64s(n + "_flat", 0, 0, E)]);
         return OutProjection(a, context);
     }
@@ -253,9 +260,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private string SelfAttentionStep(AttentionInfo a, string x)
     {
         string n = a.Name;
-        int E = a.InWidth;
+        int kv = a.KeyValueWidth;
         var (parts, scale) = Projected(a, x);
-        string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n + ".cache"], g.Int64s(n + "_cache_sizes", E, E)], 2, ("axis", 2L));
+        string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n + ".cache"], g.Int64s(n + "_cache_sizes", kv, kv)], 2, ("axis", 2L));
         string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
         CacheOut[n + ".cache"] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
         return Heads(a, parts[0], keys, values, scale);

@@ -125,7 +125,7 @@ public static class OnnxExport
     /// <c>memory_lengths</c> (int64 [batch], each in 1 … source steps: the runtime refuses others, and so does the graph in
     /// ONNX Runtime; the memory past a source's length is read as zeros); with positional encodings or causal multi-head
     /// self-attention, <c>position</c> (int64 [1], the steps taken) and each such layer's key/value cache
-    /// <c>attention.cache</c> [batch, past, 2E] (keys then values; no past step to start). Outputs <c>output</c>
+    /// <c>attention.cache</c> [batch, past, 2E] (keys then values, 2 · E_kv with grouped-query attention; no past step to start). Outputs <c>output</c>
     /// [batch, out] and the next of each carried input (<c>next.lstm.h_l0</c>, <c>next.attention.cache</c>,
     /// <c>next.position</c>…).
     /// </summary>
@@ -286,14 +286,14 @@ public static class OnnxExport
 
     /// <summary>
     /// The caches a step graph carries for causal self-attention: multi-head keys and values (<c>attention.cache</c>
-    /// [B, past, 2E]); the General and Additive scores' inputs and keys (<c>attention.inputs</c>, <c>attention.keys</c>).
+    /// [B, past, 2E], 2 · E_kv with grouped-query attention); the General and Additive scores' inputs and keys (<c>attention.inputs</c>, <c>attention.keys</c>).
     /// </summary>
     private static List<(string Name, int Width)> CacheNames(ModelArchitecture arch)
     {
         var names = new List<(string, int)>();
         foreach (AttentionInfo a in arch.Layers.OfType<AttentionInfo>().Where(a => a is { MemoryWidth: 0, Pool: false, Causal: true }))
         {
-            if (a.Score is AttentionScore.ScaledDot or AttentionScore.Dot) names.Add(($"{a.Name}.cache", 2 * a.InWidth));
+            if (a.Score is AttentionScore.ScaledDot or AttentionScore.Dot) names.Add(($"{a.Name}.cache", 2 * a.KeyValueWidth));
             else
             {
                 names.Add(($"{a.Name}.inputs", a.InWidth));

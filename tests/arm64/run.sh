@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The Arm64 check: publishes tests/arm64 (the GEMM and cell kernels against the reference, then the 45 parity models'
+# The Arm64 check: publishes tests/arm64 (the GEMM and cell kernels against the reference, then the 47 parity models'
 # outputs, losses and gradients against their PyTorch fixtures) self-contained for linux-arm64 and runs it under qemu, with 128-bit AdvSimd vectors (the v128-8x12 micro-kernel) and with intrinsics
 # off (scalar-4x4). Needs qemu-user-static, libc6-arm64-cross and libstdc++6-arm64-cross: installs them with apt when
 # they are missing (as .ci/run runs it, as root). Exits non-zero on any failure.

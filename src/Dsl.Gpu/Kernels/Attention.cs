@@ -19,14 +19,21 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences: keys at steps ≥ lengths[b] get no weight.</summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch);
+
+    /// <summary>Grouped-query attention: qkv [T, B, E + 2 · E_kv], query head h reading key/value head h / (heads / keyValueHeads).</summary>
+    public static void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch)
     {
         RequireShape(steps, steps, batch, width, heads, lengths);
+        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
         if (steps == 0 || batch == 0) return;
+        Require(qkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
         Require(weights, batch * heads * steps * steps, "weights");
         Require(context, steps * batch * width, "context");
         Device device = qkv.Device;
-        AttentionArgs args = Self(steps, batch, width, heads, scale, causal, lengths, mask);
+        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask);
         var views = new AttentionViews
         {
             Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
@@ -42,13 +49,19 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences.</summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch);
+
+    /// <summary>Grouped-query attention: d(qkv) [T, B, E + 2 · E_kv], each key/value head's gradients summed over its group of query heads.</summary>
+    public static void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch)
     {
         RequireShape(steps, steps, batch, width, heads, lengths);
+        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
         if (steps == 0 || batch == 0) return;
-        Require(dQkv, steps * batch * 3 * width, "dQkv");
+        Require(dQkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "dQkv");
         Device device = qkv.Device;
-        AttentionArgs args = Self(steps, batch, width, heads, scale, causal, lengths, mask);
+        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask);
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
         var views = new AttentionViews
         {
@@ -60,18 +73,35 @@ public static class AttentionKernel
 
     /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context);
+
+    /// <summary>As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]).</summary>
+    public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context)
     {
-        float[] hostQkv = qkv.Slice(0, steps * batch * 3 * width).ToArray(), hostContext = new float[steps * batch * width];
+        Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
+        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
+        float[] hostQkv = qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), hostContext = new float[steps * batch * width];
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
-        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, scale, position, hostQkv, cache, hostWeights, hostContext);
+        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext);
         context.CopyFrom(hostContext);
         if (position == 0) weights.CopyFrom(hostWeights);
     }
 
     /// <summary>Appends the keys and values of qkv's rows to a host cache (see <c>Dsl.Kernels.AttentionKernel.Append</c>).</summary>
     public static void Append(int steps, int batch, int width, int position, DeviceSpan qkv, Span<float> cache) =>
-        Dsl.Kernels.AttentionKernel.Append(steps, batch, width, position, qkv.Slice(0, steps * batch * 3 * width).ToArray(), cache);
+        Append(steps, batch, width, 1, 1, position, qkv, cache);
+
+    /// <summary>As above for grouped-query attention: the keys and values of qkv [T, B, E + 2 · E_kv] to a cache [capacity, B, 2 · E_kv].</summary>
+    public static void Append(int steps, int batch, int width, int heads, int keyValueHeads, int position, DeviceSpan qkv, Span<float> cache)
+    {
+        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
+        if (steps < 0 || batch < 0 || width < 0 || width % heads != 0)
+            throw new ArgumentException($"Attention: steps {steps} and batch {batch} must be 0 or more, and width {width} a multiple of heads {heads}.", nameof(width));
+        Dsl.Kernels.AttentionKernel.Append(steps, batch, width, heads, keyValueHeads, position,
+            qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), cache);
+    }
 
     /// <summary>
     /// Multi-head cross-attention, as <c>Dsl.Kernels.AttentionKernel.CrossForward</c>: queries q [T, B, E] over the keys k
@@ -182,23 +212,27 @@ public static class AttentionKernel
         return v;
     }
 
-    private static AttentionArgs Self(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
+    private static AttentionArgs Self(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask)
     {
-        Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, DQRow = 3 * width, KRow = 3 * width, KOffset = width,
-        VOffset = 2 * width, Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1, PaddedQueries = lengths.IsEmpty ? 0 : 1,
-        HasMask = mask.IsEmpty ? 0 : 1,
-    };
+        int row = Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads);
+        return new()
+        {
+            Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, Group = heads / keyValueHeads, QRow = row, DQRow = row, KRow = row,
+            KOffset = width, VOffset = width + width / heads * keyValueHeads, Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1,
+            PaddedQueries = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
+        };
+    }
 
     private static AttentionArgs Cross(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
     {
-        Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, QRow = width, DQRow = width, KRow = width,
+        Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, Group = 1, QRow = width, DQRow = width, KRow = width,
         Scale = scale, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
     };
 
     /// <summary>Pooling as attention of one query (row 0 of every sequence: QRow 0) over the keys and values of qkv.</summary>
     private static AttentionArgs Pool(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths, DeviceSpan mask) => new()
     {
-        Steps = 1, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 0, DQRow = width, KRow = 3 * width, KOffset = width, VOffset = 2 * width,
+        Steps = 1, Keys = steps, Batch = batch, Width = width, Heads = heads, Group = 1, QRow = 0, DQRow = width, KRow = 3 * width, KOffset = width, VOffset = 2 * width,
         Scale = scale, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
     };
 
@@ -287,9 +321,14 @@ public static class RotaryKernel
     [ThreadStatic] private static float[]? t_table;
 
     /// <summary>Turns the queries and keys of packed [steps, batch, 3 · width] rows in place, step t by position + t (inverse: back).</summary>
-    public static void Apply(int steps, int batch, int width, int heads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse)
+    public static void Apply(int steps, int batch, int width, int heads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse) =>
+        Apply(steps, batch, width, heads, heads, position, theta, table, qkv, inverse);
+
+    /// <summary>As above for grouped-query attention: [steps, batch, E + 2 · E_kv] rows, the queries' heads and the keys' fewer heads turned.</summary>
+    public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse)
     {
         Dsl.Kernels.RotaryKernel.RequireEvenHeads(width, heads);
+        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
         int d = width / heads, n = steps * d;
         if (n == 0 || batch == 0) return;
         Device device = qkv.Device;
@@ -302,7 +341,11 @@ public static class RotaryKernel
             angles = device.Scratch(n).SubView(0, n);
             angles.CopyFromCPU(host.AsSpan(0, n));
         }
-        device.Kernels.Rotate(qkv.View, angles, new Rotation { Steps = steps, Batch = batch, Width = width, Heads = heads, Half = d / 2, Sign = inverse ? -1f : 1f });
+        device.Kernels.Rotate(qkv.View, angles, new Rotation
+        {
+            Steps = steps, Batch = batch, Row = Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), Turned = heads + keyValueHeads, Half = d / 2,
+            Sign = inverse ? -1f : 1f,
+        });
     }
 }
 

@@ -75,7 +75,16 @@ public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength
 /// <summary><c>[Attention]</c>: self-attention, pooling, or cross-attention over an encoder's outputs (<see cref="MemoryWidth"/> &gt; 0).</summary>
 /// <remarks>
 /// <see cref="RotaryBase"/>: the base of the rotary position embedding's wavelengths when it turns queries and keys (<c>Rotary</c>),
-/// else 0; <see cref="Bias"/>: whether the projections add biases (<c>in_proj_bias</c>, <c>out_proj.bias</c>).
+/// else 0; <see cref="Bias"/>: whether the projections add biases (<c>in_proj_bias</c>, <c>out_proj.bias</c>); <see cref="KeyValueHeads"/>: the
+/// keys' and values' heads in grouped-query attention (each shared by Heads / KeyValueHeads query heads), 0 when there are as
+/// many as <see cref="Heads"/>.
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
-    int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence);
+    int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+{
+    /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or <see cref="Heads"/> when that is 0.</summary>
+    public int KeyValueHeadCount => KeyValueHeads > 0 ? KeyValueHeads : Heads;
+
+    /// <summary>The keys' (and the values') width: <see cref="KeyValueHeadCount"/> heads of InWidth / Heads.</summary>
+    public int KeyValueWidth => Heads > 0 ? InWidth / Heads * KeyValueHeadCount : InWidth;
+}

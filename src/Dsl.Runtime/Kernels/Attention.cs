@@ -25,13 +25,24 @@ public static class AttentionKernel
     /// As above for padded sequences: keys at steps ≥ <paramref name="lengths"/>[b] get no weight (PyTorch's
     /// <c>key_padding_mask</c>); every query, padded ones included, attends over the valid keys.
     /// </summary>
-    public static unsafe void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+    public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch);
+
+    /// <summary>
+    /// Grouped-query attention (<paramref name="keyValueHeads"/> dividing <paramref name="heads"/>; as many: the forms above):
+    /// <paramref name="qkv"/> is [T, B, E + 2 · E_kv], the queries' E columns, then the keys' and the values' E_kv =
+    /// keyValueHeads · d, and query head h attends with key/value head h / (heads / keyValueHeads) (Hugging Face's
+    /// <c>repeat_kv</c>).
+    /// </summary>
+    public static unsafe void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
         RequireHeads(steps, steps, batch, width, heads);
+        RequireGroups(heads, keyValueHeads);
         RequireLengths(lengths, batch, steps);
         long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
-        Require(qkv, rows * 3 * width, "qkv");
+        Require(qkv, rows * PackedWidth(width, heads, keyValueHeads), "qkv");
         Require(context, rows * width, "context");
         if (!weights.IsEmpty) Require(weights, pairs, "weights");
         if (!mask.IsEmpty) Require(mask, pairs, "mask");
@@ -39,11 +50,11 @@ public static class AttentionKernel
         fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
         {
-            HeadArgs a = SelfArgs(steps, batch, width, heads, scale, causal, lengths.IsEmpty ? null : pl, pq, null);
+            HeadArgs a = SelfArgs(steps, batch, width, heads, keyValueHeads, scale, causal, lengths.IsEmpty ? null : pl, pq, null);
             a.Weights = pw;
             a.Mask = mask.IsEmpty ? null : pm;
             a.Context = pc;
-            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, steps, batch, width, heads));
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, steps, batch, width, batch * heads));
         }
     }
 
@@ -56,25 +67,34 @@ public static class AttentionKernel
     /// outputs <paramref name="context"/> [T, B, E], and the weights [B, heads, T, T] when <paramref name="position"/>
     /// is 0 (then they are those of <see cref="Forward(int, int, int, int, float, bool, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, Span{float}, Span{float})"/>).
     /// </summary>
-    public static unsafe void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
+    public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context);
+
+    /// <summary>
+    /// As above for grouped-query attention: <paramref name="qkv"/> [T, B, E + 2 · E_kv] and the cache [capacity, B, 2 · E_kv]
+    /// (see the grouped <c>Forward</c>).
+    /// </summary>
+    public static unsafe void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
+        RequireGroups(heads, keyValueHeads);
         // every buffer is checked before the cache takes the new keys and values: a call refused changes nothing
         Require(context, (long)steps * batch * width, "context");
         if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
-        Append(steps, batch, width, position, qkv, cache);
-        int keys = position + steps;
+        Append(steps, batch, width, heads, keyValueHeads, position, qkv, cache);
+        int keys = position + steps, kv = width / heads * keyValueHeads;
         if ((long)steps * batch == 0) return;
         fixed (float* pq = qkv, pc = cache, pw = weights, px = context)
         {
             var a = new HeadArgs
             {
-                Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, KRow = 2 * width, Offset = position,
-                Scale = scale, Causal = true, Q = pq, K = pc, V = pc + width, Weights = position == 0 ? pw : null, Context = px,
+                Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, KvHeads = keyValueHeads, QRow = width + 2 * kv, KRow = 2 * kv,
+                Offset = position, Scale = scale, Causal = true, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
             };
-            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, heads));
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, batch * heads));
         }
     }
 
@@ -84,18 +104,39 @@ public static class AttentionKernel
     /// that follow).
     /// </summary>
     public static void Append(int steps, int batch, int width, int position, ReadOnlySpan<float> qkv, Span<float> cache)
+        => Append(steps, batch, width, 1, 1, position, qkv, cache);
+
+    /// <summary>
+    /// As above for grouped-query attention: the keys and values of <paramref name="qkv"/> [T, B, E + 2 · E_kv], E_kv =
+    /// <paramref name="keyValueHeads"/> · E / <paramref name="heads"/>, to a cache [capacity, B, 2 · E_kv].
+    /// </summary>
+    public static void Append(int steps, int batch, int width, int heads, int keyValueHeads, int position, ReadOnlySpan<float> qkv, Span<float> cache)
     {
         if (steps < 0 || batch < 0 || width < 0 || position < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Attention: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more.");
+        RequireGroups(heads, keyValueHeads);
+        if (heads > 0 && width % heads != 0)
+            throw new ArgumentException($"Attention: width {width} must be a positive multiple of heads {heads} (each head takes width / heads columns).", nameof(heads));
         long rows = (long)steps * batch;
-        Require(qkv, rows * 3 * width, "qkv");
-        Require(cache, ((long)position + steps) * batch * 2 * width, "cache");
+        int kv = width / heads * keyValueHeads, row = width + 2 * kv;
+        Require(qkv, rows * row, "qkv");
+        Require(cache, ((long)position + steps) * batch * 2 * kv, "cache");
         for (int r = 0; r < rows; r++)
-            qkv.Slice((r * 3 + 1) * width, 2 * width).CopyTo(cache.Slice((position * batch + r) * 2 * width, 2 * width));
+            qkv.Slice(r * row + width, 2 * kv).CopyTo(cache.Slice((position * batch + r) * 2 * kv, 2 * kv));
     }
 
-    /// <summary>The (sequence, head) pairs are independent: split them over the cores when there is enough work.</summary>
-    private static int Parts(int steps, int keys, int batch, int width, int heads) => GemmWorkers.Parts(batch * heads, (long)batch * steps * keys * width, 1L << 18);
+    /// <summary>The width of self-attention's packed projections: the queries' E columns, then the keys' and values' E_kv each.</summary>
+    public static int PackedWidth(int width, int heads, int keyValueHeads) => width + 2 * (width / heads * keyValueHeads);
+
+    /// <summary>Key/value heads from 1 to the query heads, dividing them (each shared by heads / keyValueHeads query heads).</summary>
+    internal static void RequireGroups(int heads, int keyValueHeads)
+    {
+        if (keyValueHeads < 1 || keyValueHeads > heads || heads % keyValueHeads != 0)
+            throw new ArgumentException($"Attention: key/value heads {keyValueHeads} must divide the {heads} query head(s) (each shared by a group of them).", nameof(keyValueHeads));
+    }
+
+    /// <summary>The (sequence, head) pairs, <paramref name="units"/> of them, are independent: split them over the cores when there is enough work.</summary>
+    private static int Parts(int steps, int keys, int batch, int width, int units) => GemmWorkers.Parts(units, (long)batch * steps * keys * width, 1L << 18);
 
     /// <summary>
     /// One call's operands. Queries are <c>Steps</c> rows per sequence, keys and values <c>Keys</c> rows (a causal query
@@ -106,6 +147,8 @@ public static class AttentionKernel
     private unsafe struct HeadArgs
     {
         public int Steps, Keys, Batch, Width, Heads, QRow, KRow, Offset;
+        /// <summary>Key/value heads: as many as <c>Heads</c>, or fewer, each shared by a group of query heads in order (grouped-query attention).</summary>
+        public int KvHeads;
         public float Scale;
         public bool Causal;
         /// <summary>The lengths pad the queries too (self-attention): a padded query adds nothing to dk and dv, and its dq is zero.</summary>
@@ -116,7 +159,7 @@ public static class AttentionKernel
 
     /// <summary>How far the query rows, and the key and value rows, reach from their first element: up to the last row's E columns.</summary>
     private static (int Q, int K) ViewLengths(ref HeadArgs x) =>
-        ((x.Steps - 1) * x.Batch * x.QRow + (x.Batch - 1) * x.QRow + x.Width, (x.Keys - 1) * x.Batch * x.KRow + (x.Batch - 1) * x.KRow + x.Width);
+        ((x.Steps - 1) * x.Batch * x.QRow + (x.Batch - 1) * x.QRow + x.Width, (x.Keys - 1) * x.Batch * x.KRow + (x.Batch - 1) * x.KRow + x.Width / x.Heads * x.KvHeads);
 
     /// <summary>
     /// Lengths, when given, are one per sequence and each 1 … <paramref name="keys"/> (a key-padding mask that hides every key
@@ -150,17 +193,22 @@ public static class AttentionKernel
     }
 
     /// <summary>The operands of self-attention: queries, keys and values side by side in one [T, B, 3E] buffer.</summary>
-    private static unsafe HeadArgs SelfArgs(int steps, int batch, int width, int heads, float scale, bool causal, int* lengths, float* qkv, float* dQkv) => new()
+    private static unsafe HeadArgs SelfArgs(int steps, int batch, int width, int heads, int kvHeads, float scale, bool causal, int* lengths, float* qkv, float* dQkv)
     {
-        Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, QRow = 3 * width, KRow = 3 * width, Scale = scale, Causal = causal,
-        Lengths = lengths, PaddedQueries = lengths != null, Q = qkv, K = qkv + width, V = qkv + 2 * width,
-        DQ = dQkv, DK = dQkv == null ? null : dQkv + width, DV = dQkv == null ? null : dQkv + 2 * width,
-    };
+        int kv = width / heads * kvHeads, row = width + 2 * kv;
+        return new()
+        {
+            Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, KvHeads = kvHeads, QRow = row, KRow = row, Scale = scale, Causal = causal,
+            Lengths = lengths, PaddedQueries = lengths != null, Q = qkv, K = qkv + width, V = qkv + width + kv,
+            DQ = dQkv, DK = dQkv == null ? null : dQkv + width, DV = dQkv == null ? null : dQkv + width + kv,
+        };
+    }
 
     private static unsafe void ForwardPart(void* state, int part, int parts)
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
         int T = x.Steps, S = x.Keys, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ldq = B * x.QRow, ldk = B * x.KRow, pairs = B * heads;
+        int group = heads / x.KvHeads;
         var (first, end) = GemmWorkers.Range(pairs, part, parts);
         var (qLength, kLength) = ViewLengths(ref x);
         var qs = new ReadOnlySpan<float>(x.Q, qLength);
@@ -180,11 +228,12 @@ public static class AttentionKernel
         Span<float> qg = gathered == 0 ? default : scratchAll.Slice(scratchLength, T * d);
         Span<float> kg = gathered == 0 ? default : scratchAll.Slice(scratchLength + T * d, S * d);
         Span<float> vg = gathered == 0 ? default : scratchAll.Slice(scratchLength + (T + S) * d, S * d);
+        int gatheredFor = -1; // the (sequence, key/value head) whose keys and values kg and vg hold: a group's query heads share them
         for (int pair = first; pair < end; pair++)
         {
-            int b = pair / heads, h = pair % heads;
+            int b = pair / heads, h = pair % heads, kvPair = b * x.KvHeads + h / group;
             Span<float> a = keep ? weights.Slice(pair * T * S, T * S) : own;
-            ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
+            ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h / group * d), v = vs.Slice(b * x.KRow + h / group * d);
             // scores = q kᵀ · scale, masked above the diagonal when causal, then a softmax per row. Only the valid keys are
             // read, here and in A · v: what padded steps hold, NaN included, cannot reach a valid step's output.
             int keys = lengths.IsEmpty ? S : Math.Clamp(lengths[b], 1, S);
@@ -193,8 +242,12 @@ public static class AttentionKernel
             if (T > 1)
             {
                 Gather(q, ldq, T, d, qg);
-                Gather(k, ldk, keys, d, kg);
-                Gather(v, ldk, keys, d, vg);
+                if (kvPair != gatheredFor)
+                {
+                    Gather(k, ldk, keys, d, kg);
+                    Gather(v, ldk, keys, d, vg);
+                    gatheredFor = kvPair;
+                }
                 q = qg;
                 k = kg;
                 v = vg;
@@ -246,34 +299,48 @@ public static class AttentionKernel
         Backward(steps, batch, width, heads, scale, causal, default, qkv, weights, mask, dContext, dQkv, scratch);
 
     /// <summary>As above for padded sequences of the given lengths (see Forward).</summary>
-    public static unsafe void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+    public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch);
+
+    /// <summary>
+    /// As above for grouped-query attention (see the grouped <c>Forward</c>): d(qkv) [T, B, E + 2 · E_kv], each key/value head's
+    /// gradients summed over the query heads that share it.
+    /// </summary>
+    public static unsafe void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch)
     {
         RequireHeads(steps, steps, batch, width, heads);
+        RequireGroups(heads, keyValueHeads);
         RequireLengths(lengths, batch, steps);
-        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
-        Require(qkv, rows * 3 * width, "qkv");
+        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps, packed = rows * PackedWidth(width, heads, keyValueHeads);
+        Require(qkv, packed, "qkv");
         Require(weights, pairs, "weights");
         if (!mask.IsEmpty) Require(mask, pairs, "mask");
         Require(dContext, rows * width, "dContext");
-        Require(dQkv, rows * 3 * width, "dQkv");
+        Require(dQkv, packed, "dQkv");
         if (rows == 0) return;
         fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
         fixed (int* pl = lengths)
         {
-            HeadArgs a = SelfArgs(steps, batch, width, heads, scale, causal, lengths.IsEmpty ? null : pl, pq, pdq);
+            HeadArgs a = SelfArgs(steps, batch, width, heads, keyValueHeads, scale, causal, lengths.IsEmpty ? null : pl, pq, pdq);
             a.Weights = pw;
             a.Mask = mask.IsEmpty ? null : pm;
             a.DContext = pdc;
-            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, steps, batch, width, heads));
+            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, steps, batch, width, batch * keyValueHeads));
         }
     }
 
+    /// <summary>
+    /// Back through the heads, split over the cores by (sequence, key/value head): each query head of the group writes its dq,
+    /// and their dk and dv are added into the shared head's (the first writes, the others add).
+    /// </summary>
     private static unsafe void BackwardPart(void* state, int part, int parts)
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
         int T = x.Steps, S = x.Keys, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ldq = B * x.QRow, ldk = B * x.KRow, pairs = B * heads;
-        var (first, end) = GemmWorkers.Range(pairs, part, parts);
+        int group = heads / x.KvHeads;
+        var (first, end) = GemmWorkers.Range(B * x.KvHeads, part, parts);
         var (qLength, kLength) = ViewLengths(ref x);
         var qs = new ReadOnlySpan<float>(x.Q, qLength);
         var ks = new ReadOnlySpan<float>(x.K, kLength);
@@ -289,57 +356,61 @@ public static class AttentionKernel
         Span<float> dropped = scratch.Slice(0, T * S), da = scratch.Slice(T * S, T * S);
         Span<float> qg = scratch.Slice(2 * T * S, T * d), dcg = scratch.Slice(2 * T * S + T * d, T * d);
         Span<float> kg = scratch.Slice(2 * T * S + 2 * T * d, S * d), vg = scratch.Slice(2 * T * S + 2 * T * d + S * d, S * d);
-        for (int pair = first; pair < end; pair++)
+        for (int kvPair = first; kvPair < end; kvPair++)
         {
-            int b = pair / heads, h = pair % heads;
-            ReadOnlySpan<float> p = weights.Slice(pair * T * S, T * S);
-            ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * S, T * S);
-            ReadOnlySpan<float> q = qs.Slice(b * x.QRow + h * d), k = ks.Slice(b * x.KRow + h * d), v = vs.Slice(b * x.KRow + h * d);
+            int b = kvPair / x.KvHeads, g = kvPair % x.KvHeads;
             // only the valid keys are read, as in Forward: a padded batch does less work, and what padded keys hold (NaN
             // included) reaches no gradient; the padded keys' rows of dk and dv are zero. In self-attention the lengths pad
             // the queries too: only the valid queries' rows are read (of q, the weights and d(context)), and a padded
             // query's row of dq is zero.
             int keys = lengths.IsEmpty ? S : Math.Clamp(lengths[b], 1, S);
             int queries = x.PaddedQueries ? Math.Min(keys, T) : T;
-            Gather(q, ldq, queries, d, qg);
-            Gather(k, ldk, keys, d, kg);
-            Gather(v, ldk, keys, d, vg);
-            Gather(dContext.Slice(b * E + h * d), B * E, queries, d, dcg);
-            ReadOnlySpan<float> used = p;
-            if (!m.IsEmpty)
+            Gather(ks.Slice(b * x.KRow + g * d), ldk, keys, d, kg);
+            Gather(vs.Slice(b * x.KRow + g * d), ldk, keys, d, vg);
+            Span<float> dv = dvs.Slice(b * x.KRow + g * d), dk = dks.Slice(b * x.KRow + g * d);
+            for (int h = g * group; h < (g + 1) * group; h++)
             {
-                TensorPrimitives.Multiply(p, m, dropped);
-                used = dropped;
-            }
-            // A causal head runs in blocks of rows (queries) for dA and dq and of columns (keys) for dv and dk, each against
-            // what it may see: a block of queries the keys up to its last one, a block of keys the queries from its first on
-            // (the blocks the forward pass took, so every score they read was written here or cleared by the softmax's step back)
-            int block = x.Causal ? CausalBlock : Math.Max(T, keys);
-            Span<float> dv = dvs.Slice(b * x.KRow + h * d), dk = dks.Slice(b * x.KRow + h * d);
-            for (int i0 = 0; i0 < queries; i0 += block)
-            {
-                // dA = d(context) · vᵀ, then through the dropout mask (its columns past the valid keys are left from before:
-                // the softmax's step back clears them)
-                int rows = Math.Min(block, queries - i0);
-                int reach = Valid(i0 + rows - 1, S, x.Causal, lengths, b);
-                Span<float> dab = da.Slice(i0 * S, rows * S);
-                Gemm.MatMulTransB(rows, reach, d, dcg.Slice(i0 * d), d, vg, d, dab, S, accumulate: false);
-                if (!m.IsEmpty) TensorPrimitives.Multiply(dab, m.Slice(i0 * S, rows * S), dab);
-                for (int i = 0; i < rows; i++)
+                int pair = b * heads + h;
+                bool shared = h > g * group; // a later head of the group adds to the key/value head's gradients
+                ReadOnlySpan<float> p = weights.Slice(pair * T * S, T * S);
+                ReadOnlySpan<float> m = mask.IsEmpty ? default : mask.Slice(pair * T * S, T * S);
+                Gather(qs.Slice(b * x.QRow + h * d), ldq, queries, d, qg);
+                Gather(dContext.Slice(b * E + h * d), B * E, queries, d, dcg);
+                ReadOnlySpan<float> used = p;
+                if (!m.IsEmpty)
                 {
-                    // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
-                    Activations.SoftmaxBackward(dab.Slice(i * S, S), p.Slice((i0 + i) * S, S), Valid(i0 + i, S, x.Causal, lengths, b), x.Scale);
+                    TensorPrimitives.Multiply(p, m, dropped);
+                    used = dropped;
                 }
-                // dq = dS · k
-                Gemm.MatMul(rows, d, reach, dab, S, kg, d, dqs.Slice(i0 * ldq + b * x.QRow + h * d), ldq, accumulate: false);
-            }
-            for (int t = queries; t < T; t++) dqs.Slice(t * ldq + b * x.QRow + h * d, d).Clear();
-            for (int j0 = 0; j0 < keys; j0 += block)
-            {
-                // dv = Aᵀ · d(context) and dk = dSᵀ · q over the queries that see these keys: a causal query i sees keys ≤ i
-                int cols = Math.Min(block, keys - j0), from = x.Causal ? j0 : 0;
-                Gemm.MatMulTransA(cols, d, queries - from, used.Slice(from * S + j0), S, dcg.Slice(from * d), d, dv.Slice(j0 * ldk), ldk, accumulate: false);
-                Gemm.MatMulTransA(cols, d, queries - from, da.Slice(from * S + j0), S, qg.Slice(from * d), d, dk.Slice(j0 * ldk), ldk, accumulate: false);
+                // A causal head runs in blocks of rows (queries) for dA and dq and of columns (keys) for dv and dk, each against
+                // what it may see: a block of queries the keys up to its last one, a block of keys the queries from its first on
+                // (the blocks the forward pass took, so every score they read was written here or cleared by the softmax's step back)
+                int block = x.Causal ? CausalBlock : Math.Max(T, keys);
+                for (int i0 = 0; i0 < queries; i0 += block)
+                {
+                    // dA = d(context) · vᵀ, then through the dropout mask (its columns past the valid keys are left from before:
+                    // the softmax's step back clears them)
+                    int rows = Math.Min(block, queries - i0);
+                    int reach = Valid(i0 + rows - 1, S, x.Causal, lengths, b);
+                    Span<float> dab = da.Slice(i0 * S, rows * S);
+                    Gemm.MatMulTransB(rows, reach, d, dcg.Slice(i0 * d), d, vg, d, dab, S, accumulate: false);
+                    if (!m.IsEmpty) TensorPrimitives.Multiply(dab, m.Slice(i0 * S, rows * S), dab);
+                    for (int i = 0; i < rows; i++)
+                    {
+                        // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
+                        Activations.SoftmaxBackward(dab.Slice(i * S, S), p.Slice((i0 + i) * S, S), Valid(i0 + i, S, x.Causal, lengths, b), x.Scale);
+                    }
+                    // dq = dS · k
+                    Gemm.MatMul(rows, d, reach, dab, S, kg, d, dqs.Slice(i0 * ldq + b * x.QRow + h * d), ldq, accumulate: false);
+                }
+                for (int t = queries; t < T; t++) dqs.Slice(t * ldq + b * x.QRow + h * d, d).Clear();
+                for (int j0 = 0; j0 < keys; j0 += block)
+                {
+                    // dv = Aᵀ · d(context) and dk = dSᵀ · q over the queries that see these keys: a causal query i sees keys ≤ i
+                    int cols = Math.Min(block, keys - j0), from = x.Causal ? j0 : 0;
+                    Gemm.MatMulTransA(cols, d, queries - from, used.Slice(from * S + j0), S, dcg.Slice(from * d), d, dv.Slice(j0 * ldk), ldk, accumulate: shared);
+                    Gemm.MatMulTransA(cols, d, queries - from, da.Slice(from * S + j0), S, qg.Slice(from * d), d, dk.Slice(j0 * ldk), ldk, accumulate: shared);
+                }
             }
             for (int t = keys; t < S; t++)
             {
@@ -374,10 +445,10 @@ public static class AttentionKernel
         {
             var a = new HeadArgs
             {
-                Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, QRow = width, KRow = width, Scale = scale,
+                Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, KvHeads = heads, QRow = width, KRow = width, Scale = scale,
                 Lengths = lengths.IsEmpty ? null : pl, Q = pq, K = pk, V = pv, Weights = pw, Mask = mask.IsEmpty ? null : pm, Context = pc,
             };
-            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, sourceSteps, batch, width, heads));
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, sourceSteps, batch, width, batch * heads));
         }
     }
 
@@ -412,11 +483,11 @@ public static class AttentionKernel
         {
             var a = new HeadArgs
             {
-                Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, QRow = width, KRow = width, Scale = scale,
+                Steps = steps, Keys = sourceSteps, Batch = batch, Width = width, Heads = heads, KvHeads = heads, QRow = width, KRow = width, Scale = scale,
                 Lengths = lengths.IsEmpty ? null : pl, Q = pq, K = pk, V = pv, Weights = pw, Mask = mask.IsEmpty ? null : pm,
                 DContext = pdc, DQ = pdq, DK = pdk, DV = pdv,
             };
-            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, sourceSteps, batch, width, heads));
+            GemmWorkers.Run(&BackwardPart, &a, Parts(steps, sourceSteps, batch, width, batch * heads));
         }
     }
 

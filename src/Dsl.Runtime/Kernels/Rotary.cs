@@ -33,13 +33,23 @@ public static class RotaryKernel
     /// otherwise (or when the table is empty). <paramref name="inverse"/>: by the opposite angles, the step back (a rotation's
     /// transpose is its inverse), applied to the gradients of the rotated queries and keys.
     /// </summary>
-    public static unsafe void Apply(int steps, int batch, int width, int heads, int position, float theta, ReadOnlySpan<float> table, Span<float> qkv, bool inverse)
+    public static void Apply(int steps, int batch, int width, int heads, int position, float theta, ReadOnlySpan<float> table, Span<float> qkv, bool inverse) =>
+        Apply(steps, batch, width, heads, heads, position, theta, table, qkv, inverse);
+
+    /// <summary>
+    /// As above for grouped-query attention: <paramref name="qkv"/> [steps, batch, E + 2 · E_kv], the queries' <paramref name="heads"/>
+    /// heads in columns [0, E), the keys' <paramref name="keyValueHeads"/> heads in [E, E + E_kv), all turned alike.
+    /// </summary>
+    public static unsafe void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, ReadOnlySpan<float> table,
+        Span<float> qkv, bool inverse)
     {
         if (steps < 0 || batch < 0 || width < 0 || heads <= 0 || position < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more, heads {heads} 1 or more.");
         RequireEvenHeads(width, heads);
-        long length = (long)steps * batch * 3 * width;
-        if (qkv.Length < length) throw new ArgumentException($"Rotary: qkv needs at least {length} values ({steps} × {batch} × {3 * width}), got {qkv.Length}.", nameof(qkv));
+        AttentionKernel.RequireGroups(heads, keyValueHeads);
+        int row = AttentionKernel.PackedWidth(width, heads, keyValueHeads);
+        long length = (long)steps * batch * row;
+        if (qkv.Length < length) throw new ArgumentException($"Rotary: qkv needs at least {length} values ({steps} × {batch} × {row}), got {qkv.Length}.", nameof(qkv));
         bool tabled = position == 0 && !table.IsEmpty;
         if (tabled && table.Length < (long)steps * (width / heads))
             throw new ArgumentException($"Rotary: the table needs {(long)steps * (width / heads)} values ({steps} × {width / heads}), got {table.Length}.", nameof(table));
@@ -48,7 +58,8 @@ public static class RotaryKernel
         {
             var a = new Args
             {
-                Steps = steps, Batch = batch, Width = width, Heads = heads, Position = position, Theta = theta, Sign = inverse ? -1f : 1f, Qkv = p,
+                Steps = steps, Batch = batch, Width = width, Heads = heads, Turned = heads + keyValueHeads, Row = row, Position = position, Theta = theta,
+                Sign = inverse ? -1f : 1f, Qkv = p,
                 Table = tabled ? pt : null,
             };
             GemmWorkers.Run(&Part, &a, GemmWorkers.Parts(steps, length, 1L << 15));
@@ -81,8 +92,8 @@ public static class RotaryKernel
                 else Angles(a.Position + t, d, a.Theta, cos);
                 for (int b = 0; b < a.Batch; b++)
                 {
-                    float* row = a.Qkv + ((long)t * a.Batch + b) * 3 * a.Width;
-                    for (int h = 0; h < 2 * a.Heads; h++) // the queries' heads, then the keys'
+                    float* row = a.Qkv + ((long)t * a.Batch + b) * a.Row;
+                    for (int h = 0; h < a.Turned; h++) // the queries' heads, then the keys'
                     {
                         var turn = new TurnKernel { X = row + h * d, Y = row + h * d + half, Cos = cos, Sin = cos + half, Sign = a.Sign, Length = half };
                         LaneLoop.Run(ref turn);
@@ -161,6 +172,8 @@ public static class RotaryKernel
     private unsafe struct Args
     {
         public int Steps, Batch, Width, Heads, Position;
+        /// <summary>The heads turned (the queries' and the keys', side by side from column 0) and the packed row's width.</summary>
+        public int Turned, Row;
         public float Theta, Sign;
         public float* Qkv, Table;
     }

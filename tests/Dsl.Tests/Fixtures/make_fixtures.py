@@ -174,19 +174,24 @@ class RotaryAttention(nn.Module):
     def forward(self, x, causal, padding):
         B, T, E = x.shape
         h = self.heads
+        kv = getattr(self, "kv_heads", h)
         d = E // h
         qkv = x @ self.in_proj_weight.T
-        q, k, v = (qkv if self.in_proj_bias is None else qkv + self.in_proj_bias).split(E, dim=-1)
-        q, k, v = [t.reshape(B, T, h, d).transpose(1, 2) for t in (q, k, v)]  # [B, h, T, d]
-        inv_freq = 1.0 / (self.base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
-        angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
-        emb = torch.cat([angles, angles], dim=-1)
-        cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
+        q, k, v = (qkv if self.in_proj_bias is None else qkv + self.in_proj_bias).split([E, kv * d, kv * d], dim=-1)
+        q = q.reshape(B, T, h, d).transpose(1, 2)  # [B, h, T, d]
+        k, v = [t.reshape(B, T, kv, d).transpose(1, 2) for t in (k, v)]  # [B, kv, T, d]
+        if self.base is not None:
+            inv_freq = 1.0 / (self.base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+            angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
+            emb = torch.cat([angles, angles], dim=-1)
+            cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
 
-        def rotate_half(t):
-            return torch.cat([-t[..., d // 2:], t[..., :d // 2]], dim=-1)
+            def rotate_half(t):
+                return torch.cat([-t[..., d // 2:], t[..., :d // 2]], dim=-1)
 
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+            q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        # grouped-query attention: query head i reads key/value head i // (h // kv) (Hugging Face's repeat_kv)
+        k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)
         scores = q @ k.transpose(-1, -2) / math.sqrt(d)
         if causal:
             scores = scores + torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
@@ -194,6 +199,23 @@ class RotaryAttention(nn.Module):
             scores = scores.masked_fill(padding[:, None, None, :], float("-inf"))
         context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E)
         return self.out_proj(context)
+
+
+class GroupedAttention(RotaryAttention):
+    """Grouped-query attention (Ainslie et al. 2023; LLaMA 2 70B's, LLaMA 3's and Mistral's num_key_value_heads; multi-query
+    attention with one): kv_heads key/value heads, query head i reading head i // (heads // kv_heads) (Hugging Face's
+    repeat_kv), in_proj_weight [E + 2 * kv_heads * d, E] = cat([q_proj.weight, k_proj.weight, v_proj.weight]); rotary
+    positions when base is given. The projection biases are drawn from U(-0.2, 0.2) so that the gradients reach them."""
+
+    def __init__(self, width, heads, kv_heads, base=None, bias=True):
+        nn.Module.__init__(self)
+        d = width // heads
+        packed = width + 2 * kv_heads * d
+        self.heads, self.kv_heads, self.base = heads, kv_heads, base
+        self.in_proj_weight = nn.Parameter(torch.empty(packed, width))
+        nn.init.xavier_uniform_(self.in_proj_weight)
+        self.in_proj_bias = nn.Parameter(torch.empty(packed).uniform_(-0.2, 0.2)) if bias else None
+        self.out_proj = nn.Linear(width, width, bias=bias)
 
 
 class Stack(nn.Module):
@@ -243,6 +265,8 @@ class Stack(nn.Module):
                 if opts.get("score") in ("general", "additive"):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
+                elif "kv" in opts:  # {"kv": key/value heads, "rotary": base}: grouped-query attention
+                    module = GroupedAttention(width, spec[1], opts["kv"], opts.get("rotary"), opts.get("bias", True))
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
                 else:  # {"bias": False}: nn.MultiheadAttention(bias=False)
@@ -289,7 +313,7 @@ class Stack(nn.Module):
                 steps = x.shape[1]
                 causal = torch.triu(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=1) if opts.get("causal") else None
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("score") in ("general", "additive") or "rotary" in opts:
+                if opts.get("score") in ("general", "additive") or "rotary" in opts or "kv" in opts:
                     x = m(x, bool(opts.get("causal")), padding)
                 elif opts.get("pool"):
                     x = m.pool(x, padding)
@@ -452,6 +476,12 @@ CASES = [
     # nn.MultiheadAttention(bias=False): LLaMA's attention without projection biases (rotary, causal), then pooling without them
     ("AttentionWithoutBias", [("embedding", 11, 16), ("attention", 2, {"causal": True, "rotary": 10000.0, "bias": False}), ("residual", 1),
                               ("attention", 4, {"bias": False}), ("attention", 2, {"pool": True, "bias": False}), ("dense", 3)], 3, 6, "ce"),
+    # grouped-query attention (LLaMA 2 70B's, LLaMA 3's, Mistral's): LLaMA's block with 4 query heads over 2 key/value heads; and
+    # multi-query attention (1 key/value head for 6 query heads) then a causal layer of 4 over 2, with biases, no rotation
+    ("GroupedQueryBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2}),
+                           ("residual", 2), ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3),
+                           ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
+    ("MultiQueryAttention", [("input", 12), ("attention", 6, {"kv": 1}), ("attention", 4, {"kv": 2, "causal": True}), ("dense", 3)], 2, 9, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1373,6 +1403,11 @@ if __name__ == "__main__":
     if "--gated" in sys.argv:  # only the gated linear units' and biasless attention's cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case in ("GatedFeedForward", "LlamaBlock", "AttentionWithoutBias"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        sys.exit(0)
+    if "--grouped" in sys.argv:  # only the grouped-query attention cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case in ("GroupedQueryBlock", "MultiQueryAttention"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--rotary" in sys.argv:  # only the rotary position embeddings' cases

@@ -278,6 +278,32 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_KeyValueHeadsThatDoNotDivideTheHeads()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(12)] [Attention(Heads = 4, [|KeyValueHeads = 3|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("KeyValueHeads = 3 must divide Heads = 4", d.GetMessage());
+        d = Single("using Dsl; namespace Demo; [Input(12)] [Attention(Heads = 2, [|KeyValueHeads = 4|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("KeyValueHeads = 4 must divide Heads = 2", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_KeyValueHeadsWhereNoHeadsAreShared()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(12)] [Attention(Heads = 4, Pool = true, [|KeyValueHeads = 2|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("it does not apply to attention pooling", d.GetMessage());
+        d = Single("using Dsl; namespace Demo; [Embedding(6, 4)] [Gru(4)] public partial class E; " +
+            "[Embedding(5, 4)] [Gru(4)] [Attention(Over = typeof(E), Heads = 2, [|KeyValueHeads = 1|])] [Dense(5)] public partial class M;", "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("it does not apply to attention over an encoder's outputs", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0002_NegativeKeyValueHeads()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(12)] [Attention(Heads = 4, [|KeyValueHeads = -2|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Contains("KeyValueHeads", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0007_GatedAndTied()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(6, 4)] [Gru(4)] [Dense(6, TieEmbedding = true, [|Gated = true|])] public partial class M;", "DSL0007", DiagnosticSeverity.Error);

@@ -69,6 +69,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GcGated), nameof(LlamaBlock),
         // projections without biases (nn.MultiheadAttention(bias=False)): self, over the whole sequence, pooling
         nameof(AttentionWithoutBias),
+        // grouped-query attention: a group of query heads reading one key/value head, whose gradients sum over the group
+        nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

@@ -117,6 +117,15 @@ public partial class GcRmsNorm;
 [Dense(2)]
 public partial class GcRotary;
 
+// Grouped-query attention: two query heads sharing one key/value head (causal, rotary), then six sharing three in pairs.
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true)]
+[Residual]
+[Attention(Heads = 6, KeyValueHeads = 3)]
+[Dense(2)]
+public partial class GcGroupedQuery;
+
 [Embedding(vocab: 7, dim: 12)]
 [Attention(Heads = 3, Rotary = true, RotaryBase = 100f)]
 [Dense(7)]

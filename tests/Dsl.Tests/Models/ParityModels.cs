@@ -511,3 +511,23 @@ public partial class OnnxLayersNamedAsOutputs;
 [Lstm(hidden: 6, Projection = 4, LearnInitialState = true)]
 [Dense(2)]
 public partial class OnnxLearnedStepLstm;
+
+// Grouped-query attention (LLaMA 2 70B's, LLaMA 3's, Mistral's): LLaMA's block with 4 query heads sharing 2 key/value heads.
+[Embedding(vocab: 13, dim: 24)]
+[RmsNorm]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Bias = false)]
+[Residual(Layers = 2)]
+[RmsNorm]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(24, Bias = false)]
+[Residual(Layers = 3)]
+[RmsNorm]
+[Dense(13, Bias = false)]
+public partial class GroupedQueryBlock;
+
+// Multi-query attention (one key/value head for 6 query heads), then causal grouped-query attention (4 over 2), with biases.
+[Input(12)]
+[Attention(Heads = 6, KeyValueHeads = 1)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true)]
+[Dense(3)]
+public partial class MultiQueryAttention;

@@ -93,6 +93,9 @@ public class OnnxExportTests
         nameof(GcGated) => new GcGated(seed: 76),
         nameof(LlamaBlock) => new LlamaBlock(seed: 77),
         nameof(AttentionWithoutBias) => new AttentionWithoutBias(seed: 78),
+        nameof(GroupedQueryBlock) => new GroupedQueryBlock(seed: 79),
+        nameof(MultiQueryAttention) => new MultiQueryAttention(seed: 80),
+        nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 81),
         _ => throw new ArgumentException(name),
     };
 
@@ -120,6 +123,8 @@ public class OnnxExportTests
         nameof(GatedFeedForward), nameof(GcGated), nameof(LlamaBlock),
         // nn.MultiheadAttention(bias=False): the projections' MatMuls alone
         nameof(AttentionWithoutBias),
+        // grouped-query attention: the key/value heads Gathered for each group of query heads
+        nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -127,7 +132,7 @@ public class OnnxExportTests
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
-        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens),
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery),
     };
 
     /// <summary>
@@ -333,6 +338,7 @@ public class OnnxExportTests
     [InlineData(nameof(RotaryBlock))]
     [InlineData(nameof(GcRotary))]
     [InlineData(nameof(LlamaBlock))]
+    [InlineData(nameof(GroupedQueryBlock))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -30,6 +30,8 @@ public class PaddingContractTests
         { nameof(GcPositionEmbeddingGru), Padded.Fixed }, { nameof(GcPositionEmbedding), Padded.FromPadding },
         // rotary positions turn the padded steps' queries and keys as any other's
         { nameof(GcRotary), Padded.FromPadding }, { nameof(GcRotaryTokens), Padded.FromPadding },
+        // grouped-query attention: a padded step's keys and values reach none of the group's query heads
+        { nameof(GcGroupedQuery), Padded.FromPadding },
     };
 
     private static IModel Create(string name) => name switch
@@ -50,6 +52,7 @@ public class PaddingContractTests
         nameof(GcPositionEmbedding) => new GcPositionEmbedding(seed: 3),
         nameof(GcRotary) => new GcRotary(seed: 3),
         nameof(GcRotaryTokens) => new GcRotaryTokens(seed: 3),
+        nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 3),
         _ => throw new ArgumentException(name),
     };
 

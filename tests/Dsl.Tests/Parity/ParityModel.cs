@@ -29,7 +29,7 @@ internal static class ParityModel
         nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
         nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
-        nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias)
+        nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -79,6 +79,8 @@ internal static class ParityModel
         nameof(GatedFeedForward) => Floats(new GatedFeedForward()),
         nameof(LlamaBlock) => Tokens(new LlamaBlock()),
         nameof(AttentionWithoutBias) => Tokens(new AttentionWithoutBias()),
+        nameof(GroupedQueryBlock) => Tokens(new GroupedQueryBlock()),
+        nameof(MultiQueryAttention) => Floats(new MultiQueryAttention()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -13,9 +13,15 @@ namespace Dsl.Generator.Layers.Attention;
 /// (Luong's General, Bahdanau's Additive; any score over an encoder's outputs with <see cref="Over"/>).
 /// </summary>
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
-    bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true)
+    bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0)
     : LayerSpec(Header)
 {
+    /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or as many as the queries' when it is 0.</summary>
+    public int KvHeads => KeyValueHeads > 0 ? KeyValueHeads : Heads;
+
+    /// <summary>Grouped-query attention: fewer key/value heads than query heads, each shared by a group of them.</summary>
+    public bool Grouped => KvHeads != Heads;
+
     /// <summary>RoPE's usual base, the attribute's default.</summary>
     public const float DefaultRotaryBase = 10000f;
 
@@ -65,7 +71,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         var over = a.Type("over");
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
-            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true));
+            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0));
     }
 
     protected override void Check(AttentionSpec spec, OptionChecks c)
@@ -93,6 +99,14 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (spec.Rotary && (spec.Over is not null || spec.Pool || spec.HasClassicScore))
             c.Invalid("rotary", "Rotary turns the queries and keys of multi-head self-attention by their steps' positions; it does not apply to "
                 + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling (its learned query has no position)" : $"the {spec.Score} score"));
+        if (c.AtLeastZero("keyvalueheads", "KeyValueHeads", spec.KeyValueHeads) && spec.Heads > 0 && spec.Grouped)
+        {
+            if (spec.Over is not null || spec.Pool || spec.HasClassicScore)
+                c.Invalid("keyvalueheads", "KeyValueHeads shares key/value heads between groups of query heads in multi-head self-attention; it does not apply to "
+                    + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling" : $"the {spec.Score} score"));
+            else if (spec.KeyValueHeads > spec.Heads || spec.Heads % spec.KeyValueHeads != 0)
+                c.Invalid("keyvalueheads", $"KeyValueHeads = {spec.KeyValueHeads} must divide Heads = {spec.Heads}: each key/value head serves Heads / KeyValueHeads query heads");
+        }
         if (!spec.Bias && spec.IsClassic)
             c.Invalid("bias", $"Bias = false drops nn.MultiheadAttention's projection biases; the {spec.Score} score{(spec.Over is null ? "" : " over an encoder")} has no such projections");
         if (!(spec.RotaryBase > 0f) || float.IsInfinity(spec.RotaryBase))
@@ -208,7 +222,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         }
         if (!spec.IsClassic)
         {
-            c.Limit(spec, "in_proj_weight", 3L * inWidth, inWidth);
+            c.Limit(spec, "in_proj_weight", spec.Heads > 0 && spec.Grouped ? inWidth + 2L * (inWidth / spec.Heads) * spec.KvHeads : 3L * inWidth, inWidth);
             return;
         }
         long units = spec.Units > 0 ? spec.Units : inWidth;
@@ -220,7 +234,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     protected override string Describe(ShapedLayer layer, AttentionSpec spec, ShapedModel model, int index) =>
         $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
         $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
-        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? ")" : ", Bias: false)");
+        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") +
+        (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads})" : ")");
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

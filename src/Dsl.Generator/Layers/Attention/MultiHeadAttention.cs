@@ -42,11 +42,13 @@ internal static class MultiHeadAttention
     {
         if (layer.IsCrossAttention) return LowerCross(layer, spec, c);
         int e = layer.InWidth, heads = spec.Heads;
+        // grouped-query attention: the keys and values have kvHeads heads (each shared by heads / kvHeads query heads), kv columns each
+        int kvHeads = spec.KvHeads, kv = e / heads * kvHeads, packed = e + 2 * kv;
         float bound = 1f / (float)Math.Sqrt(e);
         float scale = spec.Score == Parsing.ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(e / heads));
         var projections = new Projections(
-            c.Matrix("in_proj_weight", 3 * e, e, new ParamInit(Parsing.InitKind.XavierUniform, e, 3 * e, 3 * e, bound)),
-            spec.Bias ? c.Vector("in_proj_bias", 3 * e, ParamInit.Zeros(e, 3 * e)) : null,
+            c.Matrix("in_proj_weight", packed, e, new ParamInit(Parsing.InitKind.XavierUniform, e, packed, packed, bound)),
+            spec.Bias ? c.Vector("in_proj_bias", packed, ParamInit.Zeros(e, packed)) : null,
             c.Matrix("out_proj.weight", e, e, new ParamInit(Parsing.InitKind.PyTorch, e, e, e, bound)),
             spec.Bias ? c.Vector("out_proj.bias", e) : null);
         string shape = EmitContext.Shape(layer.OutIsSequence, e);
@@ -91,22 +93,27 @@ internal static class MultiHeadAttention
             return new AttentionPoolPlan(layer, c.In, c.DIn, pooled, dPooled, weights, projections, queryParam, query, dQuery, qkv, dQkv, context, dContext, scratch, heads, scale)
                 { Passes = pool.Build() };
         }
-        BufferRef selfQkv = c.Own("qkv", 3 * e, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {3 * e}]");
+        string grouping = spec.Grouped ? $", {kvHeads} key/value head(s) each shared by {heads / kvHeads} query heads" : "";
+        BufferRef selfQkv = c.Own("qkv", packed, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {packed}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
         BufferRef? mask = spec.Dropout > 0f
             ? c.Own("weights_mask", heads, Rows.StepsSquaredBatch, BufferUse.Training, $"dropout mask on the attention weights [B, {heads}, T, T]")
             : null;
         BufferRef selfContext = c.Own("context", e, outRows, BufferUse.Forward, $"the heads' outputs, concatenated {shape}");
         BufferRef selfDContext = c.Own("dcontext", e, outRows, BufferUse.Training, $"gradient of the heads' outputs {shape}");
-        BufferRef selfDQkv = c.Own("dqkv", 3 * e, Rows.StepsBatch, BufferUse.Training, $"gradient of the queries, keys and values [T, B, {3 * e}]");
+        BufferRef selfDQkv = c.Own("dqkv", packed, Rows.StepsBatch, BufferUse.Training, $"gradient of the queries, keys and values [T, B, {packed}]");
         var (output, dOutput) = c.Output("attention output");
-        Operand[] args = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale),
-            ScalarOperand.Of(spec.Causal), new LengthsOperand(), selfQkv, selfWeights };
+        // the kernels' grouped overloads take the key/value heads after the heads; plain multi-head attention calls the others
+        Operand[] headCounts = spec.Grouped ? [ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)] : [ScalarOperand.Of(heads)];
+        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), width = ScalarOperand.Of(e);
+        Operand[] args = [steps, batch, width, .. headCounts, ScalarOperand.Of(scale), ScalarOperand.Of(spec.Causal), new LengthsOperand(), selfQkv, selfWeights];
         var pass = new PassBuilder()
-            .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){(spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):")
-            .Doc($"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
-            .Affine(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfQkv);
-        Operand[] rotary = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads) };
+            .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{(spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):")
+            .Doc(spec.Grouped
+                ? $"// [q, k, v] = x·W_inᵀ + b_in, q {e} wide, k and v {kv}; per head h A = softmax(q_h·k_gᵀ · {SourceWriter.Float(scale)}), g = h / {heads / kvHeads}; out = concat(A·v_g)·W_outᵀ + b_out"
+                : $"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
+            .Affine(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfQkv);
+        Operand[] rotary = [steps, batch, width, .. headCounts];
         BufferRef? angles = null;
         if (spec.Rotary)
         {
@@ -122,10 +129,11 @@ internal static class MultiHeadAttention
         else
         {
             // a causal layer keeps the keys and values of the steps a carried state has taken: stepping attends over them
-            CacheRef cache = c.Cache("cache", 2 * e, $"keys and values of every step taken [steps, B, {2 * e}]");
+            CacheRef cache = c.Cache("cache", 2 * kv, $"keys and values of every step taken [steps, B, {2 * kv}]");
             Operand position = c.Position();
-            Operand[] cached = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(e), ScalarOperand.Of(heads), ScalarOperand.Of(scale), position };
-            attend.Add(new WhenOp(Condition.CarriedState, new KernelOp(Kernels.Attention, "Append", [cached[0], cached[1], cached[2], position, selfQkv, new CacheOperand(cache)])
+            Operand[] cached = [steps, batch, width, .. headCounts, ScalarOperand.Of(scale), position];
+            Operand[] appended = spec.Grouped ? [steps, batch, width, .. headCounts, position] : [steps, batch, width, position];
+            attend.Add(new WhenOp(Condition.CarriedState, new KernelOp(Kernels.Attention, "Append", [.. appended, selfQkv, new CacheOperand(cache)])
                 { Note = "a training pass from a fresh state leaves its keys and values for the steps that follow" }));
             pass.Comment("stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken");
             pass.Add(new WhenOp(Condition.SteppingState,
@@ -142,7 +150,7 @@ internal static class MultiHeadAttention
             pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")
                 .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), ScalarOperand.Of(spec.RotaryBase), angles!, selfDQkv, ScalarOperand.Of(true)]));
         }
-        pass.AffineBackward(Dim.TB, 3 * e, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
+        pass.AffineBackward(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         Op[] setup = angles is null ? []
             : [new KernelOp(Kernels.Rotary, "Fill", angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(e / heads), ScalarOperand.Of(spec.RotaryBase)) { Note = "once per shape" }];
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
