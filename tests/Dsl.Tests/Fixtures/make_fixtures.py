@@ -1270,6 +1270,119 @@ def make_half_precision():
     print("half precision: F16 and BF16 state_dicts, special values")
 
 
+class HfRmsNorm(nn.Module):
+    """transformers' LlamaRMSNorm: weight * x / sqrt(mean(x^2) + eps), in float32."""
+
+    def __init__(self, width, eps):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.empty(width).uniform_(0.5, 1.5)), eps
+
+    def forward(self, x):
+        return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
+
+
+class HfAttention(nn.Module):
+    """transformers' LlamaAttention, written out: q/k/v/o_proj without biases, rotary positions (rotate_half, inv_freq =
+    1 / theta^(arange(0, d, 2) / d) in float32 as transformers computes them), repeat_kv, a causal softmax."""
+
+    def __init__(self, width, heads, kv_heads, theta):
+        super().__init__()
+        d = width // heads
+        self.heads, self.kv_heads, self.d, self.theta = heads, kv_heads, d, theta
+        self.q_proj, self.o_proj = nn.Linear(width, width, bias=False), nn.Linear(width, width, bias=False)
+        self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=False), nn.Linear(width, kv_heads * d, bias=False)
+
+    def forward(self, x):
+        B, T, E = x.shape
+        h, kv, d = self.heads, self.kv_heads, self.d
+        q = self.q_proj(x).view(B, T, h, d).transpose(1, 2)
+        k = self.k_proj(x).view(B, T, kv, d).transpose(1, 2)
+        v = self.v_proj(x).view(B, T, kv, d).transpose(1, 2)
+        inv_freq = 1.0 / (self.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+        freqs = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]
+        emb = torch.cat([freqs, freqs], dim=-1)
+        cos, sin = emb.cos(), emb.sin()
+
+        def rotate_half(t):
+            return torch.cat([-t[..., d // 2:], t[..., :d // 2]], dim=-1)
+
+        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)  # repeat_kv
+        scores = q @ k.transpose(2, 3) / math.sqrt(d) + torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+        return self.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+
+
+class HfMlp(nn.Module):
+    def __init__(self, width, intermediate):
+        super().__init__()
+        self.gate_proj = nn.Linear(width, intermediate, bias=False)
+        self.up_proj = nn.Linear(width, intermediate, bias=False)
+        self.down_proj = nn.Linear(intermediate, width, bias=False)
+
+    def forward(self, x):
+        return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
+
+
+class HfDecoderLayer(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["rope_theta"])
+        self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
+        self.input_layernorm = HfRmsNorm(c["hidden_size"], c["rms_norm_eps"])
+        self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], c["rms_norm_eps"])
+
+    def forward(self, x):
+        x = x + self.self_attn(self.input_layernorm(x))
+        return x + self.mlp(self.post_attention_layernorm(x))
+
+
+class HfLlamaModel(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
+        self.layers = nn.ModuleList([HfDecoderLayer(c) for _ in range(c["num_hidden_layers"])])
+        self.norm = HfRmsNorm(c["hidden_size"], c["rms_norm_eps"])
+
+
+class HfLlamaForCausalLM(nn.Module):
+    """transformers' LlamaForCausalLM with its state_dict names (model.embed_tokens.weight, model.layers.0.self_attn.q_proj.weight,
+    ..., model.norm.weight, lm_head.weight), written out from modeling_llama (transformers is not a Debian package here)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.model, self.lm_head = HfLlamaModel(c), nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+
+    def forward(self, ids):
+        x = self.model.embed_tokens(ids)
+        for layer in self.model.layers:
+            x = layer(x)
+        return self.lm_head(self.model.norm(x))
+
+
+def make_hf_llama():
+    """A tiny LLaMA-architecture checkpoint as Hugging Face saves one: HfLlama/config.json and HfLlama/model.safetensors
+    (bfloat16, as most published ones; the reference runs on those values in float32), two decoder layers, 4 query heads
+    over 2 key/value heads, LLaMA 3's rope_theta; HfLlama.expected.safetensors holds token ids and their logits."""
+    torch.manual_seed(700)
+    c = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 17, "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+         "hidden_act": "silu", "tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "max_position_embeddings": 64,
+         "rope_scaling": None, "torch_dtype": "bfloat16"}
+    model = HfLlamaForCausalLM(c)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(p.to(torch.bfloat16).float())
+    os.makedirs(os.path.join(HERE, "HfLlama"), exist_ok=True)
+    with open(os.path.join(HERE, "HfLlama", "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, "HfLlama", "model.safetensors"), {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()})
+    ids = torch.randint(0, c["vocab_size"], (2, 9))
+    with torch.no_grad():
+        logits = model(ids)
+    save_safetensors(os.path.join(HERE, "HfLlama.expected.safetensors"), {"ids": ids, "logits": logits})
+    print(f"HfLlama: {len(model.state_dict())} tensors, logits {list(logits.shape)}")
+
+
 def make_bleu():
     """Corpus BLEU reference values from NLTK (Debian python3-nltk), with and without smoothing method1."""
     from nltk.translate.bleu_score import corpus_bleu, SmoothingFunction
@@ -1410,6 +1523,9 @@ if __name__ == "__main__":
             if case in ("GroupedQueryBlock", "MultiQueryAttention"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
+    if "--hf-llama" in sys.argv:  # only the Hugging Face LLaMA checkpoint
+        make_hf_llama()
+        sys.exit(0)
     if "--rotary" in sys.argv:  # only the rotary position embeddings' cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case.startswith("Rotary"):
@@ -1455,4 +1571,5 @@ if __name__ == "__main__":
     make_schedules()
     make_half_precision()
     make_bleu()
+    make_hf_llama()
     make_shared()

@@ -1,0 +1,281 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+/// <summary>
+/// Loads checkpoints as the Hugging Face Hub publishes them (a model repository's folder: <c>config.json</c> and
+/// <c>model.safetensors</c>, or its shards with <c>model.safetensors.index.json</c>) into a model declared with the same
+/// architecture.
+/// </summary>
+public static class HuggingFace
+{
+    /// <summary>
+    /// Loads a LLaMA-architecture checkpoint — transformers' <c>LlamaForCausalLM</c> (LLaMA 1, 2 and 3, TinyLlama, and the
+    /// many models saved as it) and <c>MistralForCausalLM</c> without a sliding window — into <paramref name="model"/>,
+    /// declared as LLaMA's layers are:
+    /// <code>
+    /// [Embedding(vocab: V, dim: E)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [RmsNorm(Epsilon = ε)] [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = θ, Bias = false)] [Residual(Layers = 2)]
+    /// [RmsNorm(Epsilon = ε)] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)]
+    /// // then
+    /// [RmsNorm(Epsilon = ε)] [Dense(V, Bias = false)]   // TieEmbedding = true where tie_word_embeddings is
+    /// </code>
+    /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> go into each attention's <c>in_proj_weight</c>, <c>up_proj</c> and
+    /// <c>gate_proj</c> into the gated Dense's weight (value rows, then gate rows), <c>down_proj</c>, <c>o_proj</c>, the norms,
+    /// the token table and <c>lm_head</c> where their names say; bfloat16, float16 and float32 tensors are read. Hugging Face's
+    /// rotary form is <c>rotate_half</c>, the one <c>Rotary = true</c> computes, so the weights load as they are.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (<c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists), or one
+    /// safetensors file. A <c>config.json</c> in the folder (or beside the file) is checked against the model: widths, layers,
+    /// heads, key/value heads, the norms' ε, <c>rope_theta</c>, the activation, tied embeddings; a <c>rope_scaling</c>, a sliding
+    /// window or projection biases, which the declaration cannot express, are refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as LLaMA (the message names the first layer that differs).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadLlama(IModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(path);
+        ModelArchitecture architecture = model.Architecture
+            ?? throw new ArgumentException($"{model.GetType().Name} describes no architecture (a generated model does): its layers cannot be matched to LLaMA's.", nameof(model));
+        LlamaLayout layout = LlamaLayout.Of(architecture);
+        var (files, config) = Locate(path);
+        var problems = new List<string>();
+        if (config is { } settings) layout.CheckConfig(settings, problems);
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
+        Dictionary<string, SafeTensor> tensors = ReadAll(files);
+        Dictionary<string, string[]> sources = layout.Sources();
+        if (layout.Tied && tensors.TryGetValue(LlamaLayout.Head, out SafeTensor? head) && tensors.TryGetValue(LlamaLayout.Table, out SafeTensor? table)
+            && !head.ToFloat().AsSpan().SequenceEqual(table.ToFloat()))
+            problems.Add($"'{LlamaLayout.Head}' differs from '{LlamaLayout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
+        else if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
+            problems.Add($"no '{LlamaLayout.Head}': the checkpoint ties its output layer to the token table (tie_word_embeddings); declare the last Dense with TieEmbedding = true");
+        float[][] values = problems.Count > 0 ? [] : model.Parameters.PrepareStacked(tensors, sources, name => Ignored(name, layout.Tied), problems);
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
+        model.Parameters.Assign(values);
+    }
+
+    /// <summary>Tensors a checkpoint may hold that the model recomputes or shares: the rotary frequencies (older exports), a tied head.</summary>
+    private static bool Ignored(string name, bool tied) =>
+        name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (tied && name == LlamaLayout.Head);
+
+    /// <summary>The safetensors files of a checkpoint and its config.json (null when there is none).</summary>
+    private static (string[] Files, JsonElement? Config) Locate(string path)
+    {
+        string folder;
+        string[] files;
+        if (Directory.Exists(path))
+        {
+            folder = path;
+            string single = Path.Combine(path, "model.safetensors"), index = Path.Combine(path, "model.safetensors.index.json");
+            if (File.Exists(single)) files = [single];
+            else if (File.Exists(index)) files = Shards(index);
+            else throw new FileNotFoundException($"'{path}' holds neither model.safetensors nor model.safetensors.index.json (a Hugging Face checkpoint's weights).", single);
+        }
+        else if (File.Exists(path))
+        {
+            folder = Path.GetDirectoryName(Path.GetFullPath(path))!;
+            files = path.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) ? Shards(path) : [path];
+        }
+        else throw new FileNotFoundException($"No checkpoint at '{path}': expected a folder with model.safetensors (or its shards' index) or a safetensors file.", path);
+        string config = Path.Combine(folder, "config.json");
+        return (files, File.Exists(config) ? Json(config) : null);
+    }
+
+    /// <summary>The shard files an index's <c>weight_map</c> names, each once, beside the index.</summary>
+    private static string[] Shards(string index)
+    {
+        JsonElement root = Json(index);
+        if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("weight_map", out JsonElement map) || map.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"'{index}' has no weight_map object (a safetensors index maps each tensor to its shard).");
+        string folder = Path.GetDirectoryName(Path.GetFullPath(index))!;
+        var files = new List<string>();
+        foreach (JsonProperty entry in map.EnumerateObject())
+        {
+            if (entry.Value.ValueKind != JsonValueKind.String || Path.GetFileName(entry.Value.GetString()) != entry.Value.GetString())
+                throw new InvalidDataException($"'{index}': the shard of '{entry.Name}' must be a file name beside the index, got {entry.Value.GetRawText()}.");
+            string file = Path.Combine(folder, entry.Value.GetString()!);
+            if (!files.Contains(file)) files.Add(file);
+        }
+        return files.ToArray();
+    }
+
+    private static JsonElement Json(string path)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllBytes(path));
+            return document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>Every tensor of the files, by name; a name in two files is refused.</summary>
+    private static Dictionary<string, SafeTensor> ReadAll(string[] files)
+    {
+        var all = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (string file in files)
+        {
+            foreach (KeyValuePair<string, SafeTensor> t in SafeTensors.Read(file))
+            {
+                if (!all.TryAdd(t.Key, t.Value))
+                    throw new InvalidDataException($"Tensor '{t.Key}' is in more than one shard ('{file}' among them).");
+            }
+        }
+        return all;
+    }
+
+    /// <summary>A model's layers matched to LLaMA's: the token table, the decoder layers, the last norm and the output layer.</summary>
+    private sealed record LlamaLayout(string Model, EmbeddingInfo Embedding, IReadOnlyList<DecoderLayer> Layers, RmsNormInfo Norm, DenseInfo Output)
+    {
+        public const string Table = "model.embed_tokens.weight", Head = "lm_head.weight";
+
+        public bool Tied => Output.TiedTo is not null;
+
+        public static LlamaLayout Of(ModelArchitecture a)
+        {
+            IReadOnlyList<LayerInfo> l = a.Layers;
+            string expected = "LLaMA's layout: [Embedding], then per decoder layer [RmsNorm] [Attention(Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)] "
+                + "[RmsNorm] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)], then [RmsNorm] [Dense(V, Bias = false)]";
+            ArgumentException Differs(int i, string what) => new(
+                i < l.Count
+                    ? $"{a.Name} is not laid out as LLaMA: layer {i} ('{l[i].Name}', {Describe(l[i])}) is where {what} belongs. Expected {expected}."
+                    : $"{a.Name} is not laid out as LLaMA: it ends after {l.Count} layers, where {what} belongs. Expected {expected}.", "model");
+            T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
+                i < l.Count && l[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
+            var embedding = At<EmbeddingInfo>(0, "the token table (an [Embedding] without ScaleBySqrtDim)", e => e.Scale == 1f);
+            int width = embedding.Dim, at = 1;
+            var layers = new List<DecoderLayer>();
+            while (at + 6 < l.Count && l[at] is RmsNormInfo && l[at + 1] is AttentionInfo)
+            {
+                int n = layers.Count;
+                var input = At<RmsNormInfo>(at, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
+                var attention = At<AttentionInfo>(at + 1, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)])",
+                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, Bias: false, InputFeeding: false } && x.RotaryBase > 0f);
+                At<ResidualInfo>(at + 2, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == at - 1);
+                var post = At<RmsNormInfo>(at + 3, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
+                var mlp = At<DenseInfo>(at + 4, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
+                    d => d is { Gated: true, Activation: Activation.Silu, Bias: false, TiedTo: null });
+                var down = At<DenseInfo>(at + 5, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
+                    d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null } && d.Units == width);
+                At<ResidualInfo>(at + 6, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)])", r => r.From == at + 2);
+                layers.Add(new DecoderLayer(input, attention, post, mlp, down));
+                at += 7;
+            }
+            if (layers.Count == 0) throw Differs(1, "decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ([Attention])");
+            var norm = At<RmsNormInfo>(at, "the last norm (model.norm: [RmsNorm])", _ => true);
+            var output = At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)])",
+                d => d is { Gated: false, Activation: Activation.None, Bias: false } && d.Units == embedding.Vocabulary);
+            if (at + 2 < l.Count) throw Differs(at + 2, "nothing (LLaMA ends with its output layer)");
+            return new LlamaLayout(a.Name, embedding, layers, norm, output);
+        }
+
+        private static string Describe(LayerInfo layer) => layer switch
+        {
+            DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")})",
+            AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")})",
+            ResidualInfo r => $"a Residual adding layer {r.From}'s output",
+            _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
+        };
+
+        /// <summary>Each parameter's tensors in the checkpoint, stacked by rows in this order.</summary>
+        public Dictionary<string, string[]> Sources()
+        {
+            var s = new Dictionary<string, string[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [Table] };
+            for (int i = 0; i < Layers.Count; i++)
+            {
+                DecoderLayer d = Layers[i];
+                string hf = $"model.layers.{i}.";
+                s[d.Input.Name + ".weight"] = [hf + "input_layernorm.weight"];
+                s[d.Attention.Name + ".in_proj_weight"] = [hf + "self_attn.q_proj.weight", hf + "self_attn.k_proj.weight", hf + "self_attn.v_proj.weight"];
+                s[d.Attention.Name + ".out_proj.weight"] = [hf + "self_attn.o_proj.weight"];
+                s[d.Post.Name + ".weight"] = [hf + "post_attention_layernorm.weight"];
+                s[d.Mlp.Name + ".weight"] = [hf + "mlp.up_proj.weight", hf + "mlp.gate_proj.weight"]; // value rows, then gate rows
+                s[d.Down.Name + ".weight"] = [hf + "mlp.down_proj.weight"];
+            }
+            s[Norm.Name + ".weight"] = ["model.norm.weight"];
+            if (!Tied) s[Output.Name + ".weight"] = [Head];
+            return s;
+        }
+
+        /// <summary>What config.json says against what the model declares; each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (c.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add("it is not a JSON object");
+                return;
+            }
+            JsonElement? Get(string key) => c.TryGetProperty(key, out JsonElement v) && v.ValueKind != JsonValueKind.Null ? v : null;
+            void Int(string key, int declared, string where, int? fallback = null)
+            {
+                JsonElement? v = Get(key);
+                if (v is null && fallback is null) return;
+                if (v is { } e && !(e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out _))) problems.Add($"{key} is {e.GetRawText()}, not a whole number");
+                else if ((v?.GetInt32() ?? fallback) is int value && value != declared) problems.Add($"{key} is {value}{(v is null ? " (its default)" : "")}, the model declares {declared} ({where})");
+            }
+            void Float(string key, float declared, string where, double? fallback = null)
+            {
+                JsonElement? v = Get(key);
+                if (v is null && fallback is null) return;
+                if (v is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"{key} is {e.GetRawText()}, not a number");
+                else if ((float)(v?.GetDouble() ?? fallback!.Value) is float value && value != declared)
+                    problems.Add($"{key} is {value.ToString("R", CultureInfo.InvariantCulture)}{(v is null ? " (its default)" : "")}, the model declares {declared.ToString("R", CultureInfo.InvariantCulture)} ({where})");
+            }
+            void Off(string key, string why)
+            {
+                if (Get(key) is { } v && v.ValueKind != JsonValueKind.False) problems.Add($"{key} is {v.GetRawText()}: {why}");
+            }
+            DecoderLayer first = Layers[0];
+            Int("vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'");
+            Int("hidden_size", Embedding.Dim, $"'{Embedding.Name}'");
+            Int("num_hidden_layers", Layers.Count, "its decoder layers");
+            Int("intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'");
+            foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Mlp.Units != first.Mlp.Units))
+                problems.Add($"'{d.Mlp.Name}' is {d.Mlp.Units} wide and '{first.Mlp.Name}' {first.Mlp.Units}: LLaMA's decoder layers are alike");
+            Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
+            int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: heads);
+            if (heads > 0) Int("head_dim", Embedding.Dim / first.Attention.Heads, "hidden_size / num_attention_heads");
+            Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
+            Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: 1e-6);
+            foreach (DecoderLayer d in Layers.Skip(1))
+            {
+                if (d.Attention with { Name = first.Attention.Name } != first.Attention)
+                    problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}': LLaMA's decoder layers are alike");
+            }
+            foreach (RmsNormInfo norm in Layers.SelectMany(d => new[] { d.Input, d.Post }).Append(Norm).Where(x => x.Epsilon != first.Input.Epsilon))
+                problems.Add($"'{norm.Name}' has Epsilon {norm.Epsilon.ToString("R", CultureInfo.InvariantCulture)} and '{first.Input.Name}' {first.Input.Epsilon.ToString("R", CultureInfo.InvariantCulture)}: LLaMA's norms share rms_norm_eps");
+            if (Get("hidden_act") is { } act && (act.ValueKind != JsonValueKind.String || act.GetString() != "silu"))
+                problems.Add($"hidden_act is {act.GetRawText()}, the model's gated Dense layers take SiLU (\"silu\")");
+            bool tie = Get("tie_word_embeddings") is { } t && t.ValueKind == JsonValueKind.True;
+            if (tie != Tied)
+                problems.Add(tie ? $"tie_word_embeddings is true: declare '{Output.Name}' with TieEmbedding = true"
+                    : $"tie_word_embeddings is {(Get("tie_word_embeddings") is null ? "false (its default)" : "false")}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
+            if (Get("rope_scaling") is { } scaling)
+                problems.Add($"rope_scaling is {scaling.GetRawText()}: Rotary = true computes the unscaled angles (base^(−2j/d)), and scaled ones would give other outputs");
+            if (Get("sliding_window") is { } window)
+                problems.Add($"sliding_window is {window.GetRawText()}: the model's causal attention reads every earlier step, not a window of them");
+            Off("attention_bias", "the model's attention has no projection biases (Bias = false)");
+            Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)");
+        }
+    }
+
+    private sealed record DecoderLayer(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, DenseInfo Mlp, DenseInfo Down);
+}

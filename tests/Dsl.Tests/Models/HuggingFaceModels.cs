@@ -1,0 +1,29 @@
+using Dsl;
+
+namespace Dsl.Tests.Models;
+
+// The tiny LLaMA of the HfLlama fixture (a Hugging Face LlamaForCausalLM checkpoint): two decoder layers, 4 query heads over
+// 2 key/value heads, LLaMA 3's rope_theta.
+[Embedding(vocab: 17, dim: 16)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(17, Bias = false)]
+public partial class HfTinyLlama;
+
+// The same with its output layer tied to the token table (tie_word_embeddings), as TinyLlama-like small checkpoints do.
+[Embedding(vocab: 17, dim: 16)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(17, Bias = false, TieEmbedding = true)]
+public partial class HfTinyLlamaTied;
+
+// One decoder layer where the fixture has two, and plain multi-head attention: what the configuration check names.
+[Embedding(vocab: 17, dim: 16)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(17, Bias = false)]
+public partial class HfOtherLlama;

@@ -1,0 +1,171 @@
+using System.Numerics.Tensors;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Dsl.Tests.Models;
+using Dsl.Tests.Parity;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// <see cref="HuggingFace.LoadLlama"/> on the HfLlama fixture: a LlamaForCausalLM checkpoint in bfloat16 with its config.json,
+/// whose logits (make_fixtures.py's transformers-style LLaMA) the loaded model must give; sharded, tied, and every refusal.
+/// </summary>
+public sealed class HuggingFaceTests : IDisposable
+{
+    private readonly string _temp = Directory.CreateTempSubdirectory("dsl-hf-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    private static readonly Dictionary<string, SafeTensor> s_expected = SafeTensors.Read(Fixture.Path("HfLlama.expected.safetensors"));
+
+    /// <summary>The fixture's token ids through <paramref name="model"/>, against the reference's logits.</summary>
+    private static void AssertLogits(IModel<int> model)
+    {
+        SafeTensor ids = s_expected["ids"], logits = s_expected["logits"];
+        float[] actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids.ToInt32(), ids.Shape))), expected = logits.ToFloat();
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++) Assert.True(MathF.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + MathF.Abs(expected[i])), $"logit {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    /// <summary>A copy of the fixture's folder whose tensors and config <paramref name="edit"/> changed.</summary>
+    private string Copy(Action<Dictionary<string, SafeTensor>, JsonObject>? edit = null, string name = "copy")
+    {
+        string folder = Path.Combine(_temp, name);
+        Directory.CreateDirectory(folder);
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(Fixture.Path(Path.Combine("HfLlama", "model.safetensors")));
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfLlama", "config.json"))))!;
+        edit?.Invoke(tensors, config);
+        Write(Path.Combine(folder, "model.safetensors"), tensors);
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        return folder;
+    }
+
+    /// <summary>Writes tensors under their keys (a tensor may be copied under another name).</summary>
+    private static void Write(string path, IEnumerable<KeyValuePair<string, SafeTensor>> tensors) =>
+        SafeTensors.Write(path, tensors.Select(t => (t.Key, (ReadOnlyMemory<int>)t.Value.Shape.Select(d => (int)d).ToArray(), (ReadOnlyMemory<float>)t.Value.ToFloat())));
+
+    /// <summary>Asserts that <paramref name="message"/> says <paramref name="part"/>, printing all of it when it does not.</summary>
+    private static void Contains(string message, string part) => Assert.True(message.Contains(part, StringComparison.Ordinal), $"'{part}' not in: {message}");
+
+    [Fact]
+    public void ALlamaCheckpointLoadsAndGivesItsLogits()
+    {
+        var model = new HfTinyLlama(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfLlama"));
+        AssertLogits(model);
+        // q_proj, k_proj and v_proj stacked into in_proj_weight [16 + 2 · 8, 16]; up_proj then gate_proj into the gated Dense
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfLlama", "model.safetensors")));
+        float[] inProj = model.Parameters["attention_1.in_proj_weight"].AsSpan().ToArray();
+        Assert.Equal(hf["model.layers.1.self_attn.k_proj.weight"].ToFloat(), inProj.AsSpan(16 * 16, 8 * 16).ToArray());
+        Assert.Equal(hf["model.layers.0.mlp.gate_proj.weight"].ToFloat(), model.Parameters["dense.weight"].AsSpan().Slice(24 * 16).ToArray());
+    }
+
+    [Fact]
+    public void ShardsListedByAnIndexLoadAsOneFile()
+    {
+        string folder = Path.Combine(_temp, "sharded");
+        Directory.CreateDirectory(folder);
+        File.Copy(Fixture.Path(Path.Combine("HfLlama", "config.json")), Path.Combine(folder, "config.json"));
+        KeyValuePair<string, SafeTensor>[] all = SafeTensors.Read(Fixture.Path(Path.Combine("HfLlama", "model.safetensors"))).OrderBy(t => t.Key, StringComparer.Ordinal).ToArray();
+        var map = new JsonObject();
+        for (int shard = 0; shard < 2; shard++)
+        {
+            string file = $"model-0000{shard + 1}-of-00002.safetensors";
+            KeyValuePair<string, SafeTensor>[] part = all.Where((_, i) => i % 2 == shard).ToArray();
+            Write(Path.Combine(folder, file), part);
+            foreach (var t in part) map[t.Key] = file;
+        }
+        File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), new JsonObject { ["metadata"] = new JsonObject(), ["weight_map"] = map }.ToJsonString());
+        var model = new HfTinyLlama(seed: 2);
+        HuggingFace.LoadLlama(model, folder);
+        AssertLogits(model);
+    }
+
+    [Fact]
+    public void ATiedCheckpointLoadsIntoATiedModelOnly()
+    {
+        string folder = Copy((tensors, config) =>
+        {
+            tensors.Remove("lm_head.weight");
+            config["tie_word_embeddings"] = true;
+        });
+        var tied = new HfTinyLlamaTied(seed: 3);
+        HuggingFace.LoadLlama(tied, folder);
+        Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfLlama", "model.safetensors")))["model.embed_tokens.weight"].ToFloat(), tied.Parameters["dense_4.weight"].AsSpan().ToArray());
+        var untied = new HfTinyLlama(seed: 3);
+        float[] before = untied.Parameters["dense_4.weight"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(untied, folder));
+        Contains(error.Message, "tie_word_embeddings is true: declare 'dense_4' with TieEmbedding = true");
+        // without the config, the missing lm_head says the same
+        File.Delete(Path.Combine(folder, "config.json"));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(untied, folder));
+        Contains(error.Message, "no 'lm_head.weight': the checkpoint ties its output layer to the token table");
+        Assert.Equal(before, untied.Parameters["dense_4.weight"].AsSpan().ToArray());
+        // the untied checkpoint into the tied model: its config says so
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(tied, Fixture.Path("HfLlama")));
+        Contains(error.Message, "tie_word_embeddings is false, but 'dense_4' is tied to the embedding");
+    }
+
+    [Fact]
+    public void AConfigurationOtherThanTheModelsIsRefusedWithEveryDifferenceNamed()
+    {
+        var model = new HfOtherLlama(seed: 4);
+        float[] before = model.Parameters.SelectMany(p => p.AsSpan().ToArray()).ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(model, Fixture.Path("HfLlama")));
+        Contains(error.Message, "num_hidden_layers is 2, the model declares 1 (its decoder layers)");
+        Contains(error.Message, "num_attention_heads is 4, the model declares 2 ('attention')");
+        Contains(error.Message, "rope_theta is 500000, the model declares 10000 ('attention' RotaryBase)");
+        Contains(error.Message, "rms_norm_eps is 1E-05, the model declares 1E-06 ('rmsnorm' Epsilon)");
+        Contains(error.Message, "Nothing was loaded");
+        Assert.Equal(before, model.Parameters.SelectMany(p => p.AsSpan().ToArray()).ToArray());
+    }
+
+    [Theory]
+    [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: Rotary = true computes the unscaled angles")]
+    [InlineData("sliding_window", "4096", "sliding_window is 4096: the model's causal attention reads every earlier step")]
+    [InlineData("attention_bias", "true", "attention_bias is true: the model's attention has no projection biases")]
+    [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\", the model's gated Dense layers take SiLU")]
+    [InlineData("num_key_value_heads", "4", "num_key_value_heads is 4, the model declares 2")]
+    public void WhatTheDeclarationCannotExpressIsRefused(string key, string json, string message)
+    {
+        string folder = Copy((_, config) => config[key] = JsonNode.Parse(json));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 5), folder));
+        Contains(error.Message, message);
+    }
+
+    [Fact]
+    public void MissingExtraAndMisshapenTensorsAreAllNamedAndNothingLoads()
+    {
+        string folder = Copy((tensors, _) =>
+        {
+            tensors.Remove("model.layers.1.mlp.up_proj.weight");
+            SafeTensor k = tensors["model.layers.0.self_attn.k_proj.weight"];
+            tensors["model.layers.0.self_attn.k_proj.weight"] = new SafeTensor(k.Name, SafeTensorsDType.F32, [16, 16], new byte[16 * 16 * 4]);
+            tensors["model.layers.2.self_attn.q_proj.weight"] = tensors["model.layers.1.self_attn.q_proj.weight"];
+            tensors["model.layers.0.self_attn.rotary_emb.inv_freq"] = new SafeTensor("model.layers.0.self_attn.rotary_emb.inv_freq", SafeTensorsDType.F32, [2], new byte[8]);
+        });
+        var model = new HfTinyLlama(seed: 6);
+        float[] before = model.Parameters.SelectMany(p => p.AsSpan().ToArray()).ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(model, folder));
+        Contains(error.Message, "missing tensor 'model.layers.1.mlp.up_proj.weight' (for 'dense_2.weight' [48, 16])");
+        Contains(error.Message, "tensors 'model.layers.0.self_attn.q_proj.weight' [16, 16], 'model.layers.0.self_attn.k_proj.weight' [16, 16], 'model.layers.0.self_attn.v_proj.weight' [8, 16] stack to 40 rows, but 'attention.in_proj_weight' is [32, 16]");
+        Contains(error.Message, "unexpected tensor 'model.layers.2.self_attn.q_proj.weight'");
+        Assert.DoesNotContain("inv_freq", error.Message); // a buffer older exports kept: the model computes its own
+        Assert.Equal(before, model.Parameters.SelectMany(p => p.AsSpan().ToArray()).ToArray());
+    }
+
+    [Fact]
+    public void AModelNotLaidOutAsLlamaIsRefusedAtItsFirstDifferingLayer()
+    {
+        // RotaryBlock is LLaMA's block but for its attention's biases
+        var error = Assert.Throws<ArgumentException>(() => HuggingFace.LoadLlama(new RotaryBlock(seed: 7), Fixture.Path("HfLlama")));
+        Assert.StartsWith("RotaryBlock is not laid out as LLaMA: layer 2 ('attention', Attention(Heads = 2, Score = ScaledDot, Causal = true, Rotary = true)) is where decoder layer 0's self_attn", error.Message);
+        // LlamaBlock is laid out as LLaMA, with other sizes than the checkpoint's
+        var sized = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new LlamaBlock(seed: 7), Fixture.Path("HfLlama")));
+        Contains(sized.Message, "vocab_size is 17, the model declares 13 ('embedding')");
+        error = Assert.Throws<ArgumentException>(() => HuggingFace.LoadLlama(new GcRotary(seed: 7), Fixture.Path("HfLlama")));
+        Contains(error.Message, "GcRotary is not laid out as LLaMA: layer 0");
+        Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 7), Path.Combine(_temp, "nothing here")));
+    }
+}
