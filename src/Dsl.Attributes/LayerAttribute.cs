@@ -272,6 +272,24 @@ namespace Dsl
         public float RotaryBase { get; set; } = 10000f;
 
         /// <summary>
+        /// LLaMA 3.1's long-context scaling of the rotary frequencies (Hugging Face's <c>rope_scaling</c> with <c>rope_type</c>
+        /// "llama3"; <see cref="Rotary"/> only): <c>factor</c>, 8 in LLaMA 3.1, 32 in LLaMA 3.2. A frequency whose wavelength is
+        /// shorter than <see cref="RotaryOriginalContext"/> / <see cref="RotaryHighFrequencyFactor"/> is kept, one longer than
+        /// <see cref="RotaryOriginalContext"/> / <see cref="RotaryLowFrequencyFactor"/> divided by this factor, those between
+        /// moved smoothly from one to the other. Default 0: no scaling.
+        /// </summary>
+        public float RotaryScaling { get; set; }
+
+        /// <summary><c>rope_scaling</c>'s <c>low_freq_factor</c> (<see cref="RotaryScaling"/>). Default 1, LLaMA 3.1's.</summary>
+        public float RotaryLowFrequencyFactor { get; set; } = 1f;
+
+        /// <summary><c>rope_scaling</c>'s <c>high_freq_factor</c> (<see cref="RotaryScaling"/>), above the low one. Default 4, LLaMA 3.1's.</summary>
+        public float RotaryHighFrequencyFactor { get; set; } = 4f;
+
+        /// <summary><c>rope_scaling</c>'s <c>original_max_position_embeddings</c> (<see cref="RotaryScaling"/>). Default 8192, LLaMA 3.1's.</summary>
+        public int RotaryOriginalContext { get; set; } = 8192;
+
+        /// <summary>
         /// Whether the projections add biases (default true): false is <c>nn.MultiheadAttention(…, bias=False)</c>, no
         /// <c>in_proj_bias</c> and no <c>out_proj.bias</c> (LLaMA's attention has none). Multi-head attention only (ScaledDot or
         /// Dot over the layer's own steps, pooling, ScaledDot over an encoder), not the General and Additive scores.

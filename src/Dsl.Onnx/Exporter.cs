@@ -206,7 +206,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         int d = a.InWidth / a.Heads, half = d / 2;
         var frequencies = new byte[half * 8];
         for (int j = 0; j < half; j++)
-            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase));
+            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, a.RotaryScaling));
         string column = g.Add("Cast", n + "_positions", [g.Add("Unsqueeze", n + "_column", [positions, g.Int64s(n + "_axis1", 1)])], ("to", (long)ElementType.Double));
         string angles = g.Add("Mul", n + "_angles", [column, g.Raw(n + ".frequencies", ElementType.Double, frequencies, half)]); // [T, d/2]
         string Rows(string op) => g.Add("Unsqueeze", $"{n}_{op}_3d", [g.Add("Cast", $"{n}_{op}", [g.Add(op, $"{n}_{op}_double", [angles])], ("to", (long)ElementType.Float)),

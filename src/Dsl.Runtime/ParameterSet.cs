@@ -216,50 +216,33 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
 
     /// <summary>
     /// Checks and converts, for a checkpoint whose names are another library's: <paramref name="sources"/> gives, for every
-    /// parameter by name, the tensors of <paramref name="tensors"/> whose rows, one after the other, are its values
-    /// (Hugging Face's <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into one <c>in_proj_weight</c>). Every tensor must be
-    /// floating-point with the parameter's rank and trailing sizes, and their rows add up to the parameter's; a tensor no
+    /// parameter by name, the tensors of <paramref name="tensors"/> whose rows, one after the other, are its values, and how
+    /// many rows each must have (Hugging Face's <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into one <c>in_proj_weight</c>).
+    /// Every tensor must be floating-point with the parameter's rank, its trailing sizes and its own rows; a tensor no
     /// parameter reads is a problem unless <paramref name="ignored"/> says it may be left (a buffer the model recomputes).
     /// Adds what is wrong to <paramref name="problems"/> and returns the values, or nothing when something is; assigns nothing.
     /// </summary>
-    internal float[][] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, string[]> sources,
+    internal float[][] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, (string Name, int Rows)[]> sources,
         Func<string, bool> ignored, List<string> problems)
     {
         int before = problems.Count;
         var read = new HashSet<string>(StringComparer.Ordinal);
         foreach (Parameter p in _items)
         {
-            if (!sources.TryGetValue(p.Name, out string[]? names)) throw new ArgumentException($"No source tensors are given for parameter '{p.Name}'.", nameof(sources));
-            long rows = 0;
-            bool complete = true;
-            foreach (string name in names)
+            if (!sources.TryGetValue(p.Name, out (string Name, int Rows)[]? parts) || p.Shape.Length == 0 || parts.Sum(x => (long)x.Rows) != p.Shape[0])
+                throw new ArgumentException($"The sources given for parameter '{p.Name}' {Shapes.Format(p.Shape)} do not make up its rows.", nameof(sources));
+            int at = 0;
+            foreach (var (name, rows) in parts)
             {
                 read.Add(name);
-                if (!tensors.TryGetValue(name, out SafeTensor? t))
-                {
-                    problems.Add($"missing tensor '{name}' (for '{p.Name}' {Shapes.Format(p.Shape)})");
-                    complete = false;
-                    continue;
-                }
-                bool trailing = t.Shape.Length == p.Shape.Length && t.Shape.Length > 0;
-                for (int d = 1; trailing && d < t.Shape.Length; d++) trailing = t.Shape[d] == p.Shape[d];
-                if (!trailing)
-                {
-                    string expected = p.Shape.Length == 0 ? "[]" : names.Length == 1 ? Shapes.Format(p.Shape) : "[rows" + string.Concat(p.Shape[1..].ToArray().Select(n => $", {n}")) + "]";
-                    problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {expected} (for '{p.Name}' {Shapes.Format(p.Shape)})");
-                    complete = false;
-                }
-                else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
-                {
-                    problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
-                    complete = false;
-                }
-                else rows += t.Shape[0];
+                int[] shape = p.Shape.ToArray();
+                shape[0] = rows;
+                string where = parts.Length == 1 ? $"for '{p.Name}'" : $"rows {at} … {at + rows - 1} of '{p.Name}' {Shapes.Format(p.Shape)}";
+                at += rows;
+                if (!tensors.TryGetValue(name, out SafeTensor? t)) problems.Add($"missing tensor '{name}' {Shapes.Format<int>(shape)} ({where})");
+                else if (!ShapeEquals(t.Shape, shape)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format<int>(shape)} ({where})");
+                else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
             }
-            if (complete && rows != p.Shape[0])
-                problems.Add(names.Length == 1
-                    ? $"tensor '{names[0]}' has shape {Shapes.Format<long>(tensors[names[0]].Shape)}, expected {Shapes.Format(p.Shape)} (for '{p.Name}')"
-                    : $"tensors {string.Join(", ", names.Select(n => $"'{n}' {Shapes.Format<long>(tensors[n].Shape)}"))} stack to {rows} rows, but '{p.Name}' is {Shapes.Format(p.Shape)}");
         }
         foreach (string name in tensors.Keys.Where(n => !read.Contains(n) && !ignored(n)).OrderBy(n => n, StringComparer.Ordinal))
             problems.Add($"unexpected tensor '{name}' (the model has no parameter it loads into)");
@@ -268,7 +251,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         {
             var values = new float[p.Length];
             int at = 0;
-            foreach (string name in sources[p.Name])
+            foreach (var (name, _) in sources[p.Name])
             {
                 float[] part = tensors[name].ToFloat();
                 part.CopyTo(values, at);

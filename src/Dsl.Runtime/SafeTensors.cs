@@ -102,6 +102,18 @@ public sealed class SafeTensor
         return result;
     }
 
+    /// <summary>
+    /// Whether <paramref name="other"/> holds the same shape and values: the bytes compared where both have the same type
+    /// (no copy of a large table), else the values as floats.
+    /// </summary>
+    internal bool SameValues(SafeTensor other)
+    {
+        if (!Shape.AsSpan().SequenceEqual(other.Shape)) return false;
+        if (_floats is not null && other._floats is not null) return _floats.AsSpan().SequenceEqual(other._floats);
+        if (_data is not null && other._data is not null && DType == other.DType) return _data.AsSpan().SequenceEqual(other._data);
+        return ToFloat().AsSpan().SequenceEqual(other.ToFloat());
+    }
+
     private int Int32At(long value, int index) => value is >= int.MinValue and <= int.MaxValue ? (int)value
         : throw new InvalidDataException($"Tensor '{Name}': value {value} at index {index} does not fit an int (I64 read as int).");
 

@@ -80,8 +80,13 @@ public static class AttentionKernel
     public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context)
     {
+        if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
+        // every buffer checked before the host's call appends to the cache: a call refused changes nothing
+        Require(qkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
+        Require(context, steps * batch * width, "context");
+        if (position == 0) Require(weights, batch * heads * steps * steps, "weights");
         float[] hostQkv = qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), hostContext = new float[steps * batch * width];
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
         Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext);
@@ -325,10 +330,20 @@ public static class RotaryKernel
         Apply(steps, batch, width, heads, heads, position, theta, table, qkv, inverse);
 
     /// <summary>As above for grouped-query attention: [steps, batch, E + 2 · E_kv] rows, the queries' heads and the keys' fewer heads turned.</summary>
-    public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse)
+    public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse) =>
+        Apply(steps, batch, width, heads, keyValueHeads, position, theta, default, table, qkv, inverse);
+
+    /// <summary>As above with the frequencies scaled (LLaMA 3.1's long-context form).</summary>
+    public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, Dsl.RotaryScaling scaling,
+        DeviceSpan table, DeviceSpan qkv, bool inverse)
     {
+        if (steps < 0 || batch < 0 || width < 0 || position < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more.");
         Dsl.Kernels.RotaryKernel.RequireEvenHeads(width, heads);
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
+        int row = Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads);
+        if (qkv.Length < (long)steps * batch * row)
+            throw new ArgumentException($"Rotary: qkv needs at least {(long)steps * batch * row} values ({steps} × {batch} × {row}), got {qkv.Length}.", nameof(qkv));
         int d = width / heads, n = steps * d;
         if (n == 0 || batch == 0) return;
         Device device = qkv.Device;
@@ -337,13 +352,13 @@ public static class RotaryKernel
         else
         {
             float[] host = t_table is { } r && r.Length >= n ? r : (t_table = new float[n]);
-            Dsl.Kernels.RotaryKernel.Table(steps, position, d, theta, host.AsSpan(0, n));
+            Dsl.Kernels.RotaryKernel.Table(steps, position, d, theta, scaling, host.AsSpan(0, n));
             angles = device.Scratch(n).SubView(0, n);
             angles.CopyFromCPU(host.AsSpan(0, n));
         }
         device.Kernels.Rotate(qkv.View, angles, new Rotation
         {
-            Steps = steps, Batch = batch, Row = Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), Turned = heads + keyValueHeads, Half = d / 2,
+            Steps = steps, Batch = batch, Row = row, Turned = heads + keyValueHeads, Half = d / 2,
             Sign = inverse ? -1f : 1f,
         });
     }

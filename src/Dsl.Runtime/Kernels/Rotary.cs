@@ -8,28 +8,34 @@ namespace Dsl.Kernels;
 /// queries and keys of multi-head self-attention: in each head of d values, the pair (j, j + d/2), j &lt; d/2, is turned by
 /// the angle p · θ_j, p the step's position and θ_j = base^(−2j/d), so that a query's score against a key depends on
 /// their distance. The angles are computed in double and their cosines and sines rounded to float; a workspace keeps those
-/// of positions 0 … T − 1 in a table (<see cref="Fill"/>), and a pass from a later position computes its own.
+/// of positions 0 … T − 1 in a table (<see cref="Fill(Span{float}, int, int, float)"/>), and a pass from a later position computes its own.
 /// </summary>
 public static class RotaryKernel
 {
     /// <summary>The angle per position of the pair (j, j + d/2) in a head of <paramref name="headWidth"/> values: base^(−2j/d).</summary>
     public static double Frequency(int j, int headWidth, float theta) => Math.Pow(theta, -2.0 * j / headWidth);
 
+    /// <summary>As above, then scaled (<paramref name="scaling"/>; none when its factor is 0).</summary>
+    public static double Frequency(int j, int headWidth, float theta, RotaryScaling scaling) => scaling.Scale(Frequency(j, headWidth, theta));
+
     /// <summary>
     /// Writes the table of positions 0 … <paramref name="steps"/> − 1, [steps, d]: row t holds the d/2 cosines of t · θ_j,
     /// then their sines.
     /// </summary>
-    public static void Fill(Span<float> table, int steps, int headWidth, float theta)
+    public static void Fill(Span<float> table, int steps, int headWidth, float theta) => Fill(table, steps, headWidth, theta, default);
+
+    /// <summary>As above with the frequencies scaled (<paramref name="scaling"/>).</summary>
+    public static void Fill(Span<float> table, int steps, int headWidth, float theta, RotaryScaling scaling)
     {
         if (steps < 0 || headWidth <= 0 || headWidth % 2 != 0)
             throw new ArgumentOutOfRangeException(nameof(headWidth), $"Rotary: steps {steps} must be 0 or more and a head's width even, got {headWidth}.");
-        Table(steps, 0, headWidth, theta, table);
+        Table(steps, 0, headWidth, theta, scaling, table);
     }
 
     /// <summary>
     /// Rotates, in place, the queries and keys of nn.MultiheadAttention's packed projections <paramref name="qkv"/>, time-major
     /// [steps, batch, 3 · width] (queries in columns [0, width), keys in [width, 2 · width), values left alone): step t's by
-    /// position <paramref name="position"/> + t, read from <paramref name="table"/> (<see cref="Fill"/>) from position 0, computed
+    /// position <paramref name="position"/> + t, read from <paramref name="table"/> (<see cref="Fill(Span{float}, int, int, float)"/>) from position 0, computed
     /// otherwise (or when the table is empty). <paramref name="inverse"/>: by the opposite angles, the step back (a rotation's
     /// transpose is its inverse), applied to the gradients of the rotated queries and keys.
     /// </summary>
@@ -40,8 +46,13 @@ public static class RotaryKernel
     /// As above for grouped-query attention: <paramref name="qkv"/> [steps, batch, E + 2 · E_kv], the queries' <paramref name="heads"/>
     /// heads in columns [0, E), the keys' <paramref name="keyValueHeads"/> heads in [E, E + E_kv), all turned alike.
     /// </summary>
-    public static unsafe void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, ReadOnlySpan<float> table,
-        Span<float> qkv, bool inverse)
+    public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, ReadOnlySpan<float> table,
+        Span<float> qkv, bool inverse) =>
+        Apply(steps, batch, width, heads, keyValueHeads, position, theta, default, table, qkv, inverse);
+
+    /// <summary>As above with the frequencies scaled (<paramref name="scaling"/>: LLaMA 3.1's long-context form).</summary>
+    public static unsafe void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, RotaryScaling scaling,
+        ReadOnlySpan<float> table, Span<float> qkv, bool inverse)
     {
         if (steps < 0 || batch < 0 || width < 0 || heads <= 0 || position < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more, heads {heads} 1 or more.");
@@ -59,7 +70,7 @@ public static class RotaryKernel
             var a = new Args
             {
                 Steps = steps, Batch = batch, Width = width, Heads = heads, Turned = heads + keyValueHeads, Row = row, Position = position, Theta = theta,
-                Sign = inverse ? -1f : 1f, Qkv = p,
+                Sign = inverse ? -1f : 1f, Scaling = scaling, Qkv = p,
                 Table = tabled ? pt : null,
             };
             GemmWorkers.Run(&Part, &a, GemmWorkers.Parts(steps, length, 1L << 15));
@@ -89,7 +100,7 @@ public static class RotaryKernel
             {
                 float* cos = computed;
                 if (cos == null) cos = a.Table + (long)t * d;
-                else Angles(a.Position + t, d, a.Theta, cos);
+                else Angles(a.Position + t, d, a.Theta, a.Scaling, cos);
                 for (int b = 0; b < a.Batch; b++)
                 {
                     float* row = a.Qkv + ((long)t * a.Batch + b) * a.Row;
@@ -104,10 +115,10 @@ public static class RotaryKernel
     }
 
     /// <summary>The d/2 cosines of <paramref name="position"/> · θ_j, then their sines, into <paramref name="row"/> [d].</summary>
-    private static unsafe void Angles(int position, int headWidth, float theta, float* row)
+    private static unsafe void Angles(int position, int headWidth, float theta, RotaryScaling scaling, float* row)
     {
         int half = headWidth / 2;
-        ReadOnlySpan<double> frequencies = Frequencies(headWidth, theta);
+        ReadOnlySpan<double> frequencies = Frequencies(headWidth, theta, scaling);
         for (int j = 0; j < half; j++)
         {
             double angle = position * frequencies[j];
@@ -117,34 +128,37 @@ public static class RotaryKernel
     }
 
     /// <summary>
-    /// The cosines and sines of positions <paramref name="position"/> … + steps − 1 in <see cref="Fill"/>'s layout, [steps, d]:
+    /// The cosines and sines of positions <paramref name="position"/> … + steps − 1 in <see cref="Fill(Span{float}, int, int, float)"/>'s layout, [steps, d]:
     /// what the device's kernel reads past position 0.
     /// </summary>
-    public static unsafe void Table(int steps, int position, int headWidth, float theta, Span<float> table)
+    public static void Table(int steps, int position, int headWidth, float theta, Span<float> table) => Table(steps, position, headWidth, theta, default, table);
+
+    /// <summary>As above with the frequencies scaled (<paramref name="scaling"/>).</summary>
+    public static unsafe void Table(int steps, int position, int headWidth, float theta, RotaryScaling scaling, Span<float> table)
     {
         if (table.Length < (long)steps * headWidth)
             throw new ArgumentException($"Rotary: the table needs {(long)steps * headWidth} values ({steps} × {headWidth}), got {table.Length}.", nameof(table));
         fixed (float* p = table)
         {
-            for (int t = 0; t < steps; t++) Angles(position + t, headWidth, theta, p + (long)t * headWidth);
+            for (int t = 0; t < steps; t++) Angles(position + t, headWidth, theta, scaling, p + (long)t * headWidth);
         }
     }
 
-    // The frequencies of the last few (head width, base) pairs asked for: a decoding step computes its position's angles, and
+    // The frequencies of the last few (head width, base, scaling) asked for: a decoding step computes its position's angles, and
     // the d/2 powers took as long as its sines and cosines.
-    private static readonly (int Width, float Theta, double[] Values)?[] s_frequencies = new (int, float, double[])?[4];
+    private static readonly (int Width, float Theta, RotaryScaling Scaling, double[] Values)?[] s_frequencies = new (int, float, RotaryScaling, double[])?[4];
     private static int s_nextSlot;
 
-    private static ReadOnlySpan<double> Frequencies(int headWidth, float theta)
+    private static ReadOnlySpan<double> Frequencies(int headWidth, float theta, RotaryScaling scaling)
     {
         foreach (var known in s_frequencies)
         {
-            if (known is { } k && k.Width == headWidth && k.Theta == theta) return k.Values;
+            if (known is { } k && k.Width == headWidth && k.Theta == theta && k.Scaling == scaling) return k.Values;
         }
         var computed = new double[headWidth / 2];
-        for (int j = 0; j < computed.Length; j++) computed[j] = Frequency(j, headWidth, theta);
+        for (int j = 0; j < computed.Length; j++) computed[j] = Frequency(j, headWidth, theta, scaling);
         // published whole (a reader on another thread sees a complete entry or none); two threads may both compute one
-        s_frequencies[(uint)System.Threading.Interlocked.Increment(ref s_nextSlot) % (uint)s_frequencies.Length] = (headWidth, theta, computed);
+        s_frequencies[(uint)System.Threading.Interlocked.Increment(ref s_nextSlot) % (uint)s_frequencies.Length] = (headWidth, theta, scaling, computed);
         return computed;
     }
 
@@ -175,6 +189,7 @@ public static class RotaryKernel
         /// <summary>The heads turned (the queries' and the keys', side by side from column 0) and the packed row's width.</summary>
         public int Turned, Row;
         public float Theta, Sign;
+        public RotaryScaling Scaling;
         public float* Qkv, Table;
     }
 }

@@ -34,9 +34,11 @@ public static class HuggingFace
     /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
     /// <param name="path">
     /// The checkpoint's folder (<c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists), or one
-    /// safetensors file. A <c>config.json</c> in the folder (or beside the file) is checked against the model: widths, layers,
-    /// heads, key/value heads, the norms' ε, <c>rope_theta</c>, the activation, tied embeddings; a <c>rope_scaling</c>, a sliding
-    /// window or projection biases, which the declaration cannot express, are refused.
+    /// safetensors file. The <c>config.json</c> in the folder (or beside the file) must be there, and is checked against the
+    /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's <c>rope_scaling</c>
+    /// (<c>RotaryScaling</c>), the activation, tied embeddings, with transformers' defaults for what it leaves out (LLaMA's, or
+    /// Mistral's for <c>model_type</c> "mistral"); other rotary scalings, a sliding window or projection biases, which the
+    /// declaration cannot express, are refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA (the message names the first layer that differs).</exception>
     /// <exception cref="InvalidDataException">
@@ -52,17 +54,15 @@ public static class HuggingFace
         LlamaLayout layout = LlamaLayout.Of(architecture);
         var (files, config) = Locate(path);
         var problems = new List<string>();
-        if (config is { } settings) layout.CheckConfig(settings, problems);
+        layout.CheckConfig(config, problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
         Dictionary<string, SafeTensor> tensors = ReadAll(files);
-        Dictionary<string, string[]> sources = layout.Sources();
-        if (layout.Tied && tensors.TryGetValue(LlamaLayout.Head, out SafeTensor? head) && tensors.TryGetValue(LlamaLayout.Table, out SafeTensor? table)
-            && !head.ToFloat().AsSpan().SequenceEqual(table.ToFloat()))
+        if (layout.Tied && tensors.TryGetValue(LlamaLayout.Head, out SafeTensor? head) && tensors.TryGetValue(LlamaLayout.Table, out SafeTensor? table) && !head.SameValues(table))
             problems.Add($"'{LlamaLayout.Head}' differs from '{LlamaLayout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
         else if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
-            problems.Add($"no '{LlamaLayout.Head}': the checkpoint ties its output layer to the token table (tie_word_embeddings); declare the last Dense with TieEmbedding = true");
-        float[][] values = problems.Count > 0 ? [] : model.Parameters.PrepareStacked(tensors, sources, name => Ignored(name, layout.Tied), problems);
+            problems.Add($"no '{LlamaLayout.Head}': the checkpoint ties its output layer to the token table (tie_word_embeddings); declare '{layout.Output.Name}' with TieEmbedding = true");
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => Ignored(name, layout.Tied), problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
         model.Parameters.Assign(values);
@@ -72,8 +72,8 @@ public static class HuggingFace
     private static bool Ignored(string name, bool tied) =>
         name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (tied && name == LlamaLayout.Head);
 
-    /// <summary>The safetensors files of a checkpoint and its config.json (null when there is none).</summary>
-    private static (string[] Files, JsonElement? Config) Locate(string path)
+    /// <summary>The safetensors files of a checkpoint and its config.json (which every Hugging Face checkpoint has).</summary>
+    private static (string[] Files, JsonElement Config) Locate(string path)
     {
         string folder;
         string[] files;
@@ -92,7 +92,11 @@ public static class HuggingFace
         }
         else throw new FileNotFoundException($"No checkpoint at '{path}': expected a folder with model.safetensors (or its shards' index) or a safetensors file.", path);
         string config = Path.Combine(folder, "config.json");
-        return (files, File.Exists(config) ? Json(config) : null);
+        // the tensors' shapes do not say the heads, ε or the rotary base (4 query heads over 2 and 8 over 4 have the same
+        // shapes): without the configuration a checkpoint could load into a model that computes something else
+        if (!File.Exists(config))
+            throw new FileNotFoundException($"No config.json beside '{path}': a Hugging Face checkpoint's configuration says its heads, ε and rotary base, which the tensors do not, and the model is checked against it.", config);
+        return (files, Json(config));
     }
 
     /// <summary>The shard files an index's <c>weight_map</c> names, each once, beside the index.</summary>
@@ -194,23 +198,26 @@ public static class HuggingFace
             _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
         };
 
-        /// <summary>Each parameter's tensors in the checkpoint, stacked by rows in this order.</summary>
-        public Dictionary<string, string[]> Sources()
+        /// <summary>Each parameter's tensors in the checkpoint and their rows, stacked in this order.</summary>
+        public Dictionary<string, (string Name, int Rows)[]> Sources()
         {
-            var s = new Dictionary<string, string[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [Table] };
+            int width = Embedding.Dim;
+            var s = new Dictionary<string, (string, int)[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)] };
             for (int i = 0; i < Layers.Count; i++)
             {
                 DecoderLayer d = Layers[i];
                 string hf = $"model.layers.{i}.";
-                s[d.Input.Name + ".weight"] = [hf + "input_layernorm.weight"];
-                s[d.Attention.Name + ".in_proj_weight"] = [hf + "self_attn.q_proj.weight", hf + "self_attn.k_proj.weight", hf + "self_attn.v_proj.weight"];
-                s[d.Attention.Name + ".out_proj.weight"] = [hf + "self_attn.o_proj.weight"];
-                s[d.Post.Name + ".weight"] = [hf + "post_attention_layernorm.weight"];
-                s[d.Mlp.Name + ".weight"] = [hf + "mlp.up_proj.weight", hf + "mlp.gate_proj.weight"]; // value rows, then gate rows
-                s[d.Down.Name + ".weight"] = [hf + "mlp.down_proj.weight"];
+                int kv = d.Attention.KeyValueWidth;
+                s[d.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
+                s[d.Attention.Name + ".in_proj_weight"] = [(hf + "self_attn.q_proj.weight", width), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
+                s[d.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
+                s[d.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
+                // value rows, then gate rows
+                s[d.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", d.Mlp.Units), (hf + "mlp.gate_proj.weight", d.Mlp.Units)];
+                s[d.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", width)];
             }
-            s[Norm.Name + ".weight"] = ["model.norm.weight"];
-            if (!Tied) s[Output.Name + ".weight"] = [Head];
+            s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
+            if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
             return s;
         }
 
@@ -243,6 +250,16 @@ public static class HuggingFace
                 if (Get(key) is { } v && v.ValueKind != JsonValueKind.False) problems.Add($"{key} is {v.GetRawText()}: {why}");
             }
             DecoderLayer first = Layers[0];
+            // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
+            string type = Get("model_type") is { ValueKind: JsonValueKind.String } kind ? kind.GetString()! : "llama";
+            if (type is not ("llama" or "mistral"))
+            {
+                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\") and Mistral's (\"mistral\") checkpoints");
+                return;
+            }
+            bool mistral = type == "mistral";
+            // newer configurations keep the rotary settings in rope_parameters (rope_theta, rope_type and the scaling's numbers)
+            JsonElement? rope = Get("rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
             Int("vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'");
             Int("hidden_size", Embedding.Dim, $"'{Embedding.Name}'");
             Int("num_hidden_layers", Layers.Count, "its decoder layers");
@@ -251,9 +268,14 @@ public static class HuggingFace
                 problems.Add($"'{d.Mlp.Name}' is {d.Mlp.Units} wide and '{first.Mlp.Name}' {first.Mlp.Units}: LLaMA's decoder layers are alike");
             Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
-            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: heads);
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: mistral ? 8 : heads);
             if (heads > 0) Int("head_dim", Embedding.Dim / first.Attention.Heads, "hidden_size / num_attention_heads");
-            Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
+            if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
+            {
+                if ((float)theta.GetDouble() != first.Attention.RotaryBase)
+                    problems.Add($"rope_parameters' rope_theta is {theta.GetRawText()}, the model declares {Number(first.Attention.RotaryBase)} ('{first.Attention.Name}' RotaryBase)");
+            }
+            else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
             Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: 1e-6);
             foreach (DecoderLayer d in Layers.Skip(1))
             {
@@ -268,14 +290,57 @@ public static class HuggingFace
             if (tie != Tied)
                 problems.Add(tie ? $"tie_word_embeddings is true: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is {(Get("tie_word_embeddings") is null ? "false (its default)" : "false")}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
-            if (Get("rope_scaling") is { } scaling)
-                problems.Add($"rope_scaling is {scaling.GetRawText()}: Rotary = true computes the unscaled angles (base^(−2j/d)), and scaled ones would give other outputs");
+            CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems);
             if (Get("sliding_window") is { } window)
                 problems.Add($"sliding_window is {window.GetRawText()}: the model's causal attention reads every earlier step, not a window of them");
+            else if (mistral && !c.TryGetProperty("sliding_window", out _))
+                problems.Add("sliding_window is 4096 (Mistral's default): the model's causal attention reads every earlier step, not a window of them");
             Off("attention_bias", "the model's attention has no projection biases (Bias = false)");
             Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)");
         }
     }
+
+    /// <summary>
+    /// <c>rope_scaling</c> against the attention's <see cref="AttentionInfo.RotaryScaling"/>: none (absent, null, or
+    /// <c>rope_type</c> "default"), or LLaMA 3.1's ("llama3") with the same four numbers; the other kinds (linear, dynamic
+    /// NTK, YaRN, LongRoPE) are not computed here.
+    /// </summary>
+    private static void CheckScaling(JsonElement? json, AttentionInfo attention, List<string> problems)
+    {
+        RotaryScaling declared = attention.RotaryScaling;
+        string type = json is { ValueKind: JsonValueKind.Object } o
+            ? (o.TryGetProperty("rope_type", out JsonElement t) || o.TryGetProperty("type", out t)) && t.ValueKind == JsonValueKind.String ? t.GetString()! : "?"
+            : json is null ? "default" : "?";
+        if (type == "default")
+        {
+            if (declared.IsScaled) problems.Add($"rope_scaling is {(json is null ? "absent" : json.Value.GetRawText())}, but '{attention.Name}' scales its rotary frequencies (RotaryScaling = {Number(declared.Factor)})");
+            return;
+        }
+        if (type != "llama3")
+        {
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\", RotaryScaling) is computed here, and another would give other outputs");
+            return;
+        }
+        if (!declared.IsScaled)
+        {
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: declare '{attention.Name}' with RotaryScaling = its factor (and RotaryLowFrequencyFactor, RotaryHighFrequencyFactor, RotaryOriginalContext)");
+            return;
+        }
+        JsonElement scaling = json!.Value;
+        void Compare(string key, double value, string option)
+        {
+            if (!scaling.TryGetProperty(key, out JsonElement v) || v.ValueKind != JsonValueKind.Number)
+                problems.Add($"rope_scaling has no number {key}");
+            else if ((float)v.GetDouble() != (float)value)
+                problems.Add($"rope_scaling's {key} is {v.GetRawText()}, '{attention.Name}' declares {option} = {Number((float)value)}");
+        }
+        Compare("factor", declared.Factor, "RotaryScaling");
+        Compare("low_freq_factor", declared.LowFrequencyFactor, "RotaryLowFrequencyFactor");
+        Compare("high_freq_factor", declared.HighFrequencyFactor, "RotaryHighFrequencyFactor");
+        Compare("original_max_position_embeddings", declared.OriginalContext, "RotaryOriginalContext");
+    }
+
+    private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
 
     private sealed record DecoderLayer(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, DenseInfo Mlp, DenseInfo Down);
 }

@@ -1285,10 +1285,10 @@ class HfAttention(nn.Module):
     """transformers' LlamaAttention, written out: q/k/v/o_proj without biases, rotary positions (rotate_half, inv_freq =
     1 / theta^(arange(0, d, 2) / d) in float32 as transformers computes them), repeat_kv, a causal softmax."""
 
-    def __init__(self, width, heads, kv_heads, theta):
+    def __init__(self, width, heads, kv_heads, theta, scaling=None):
         super().__init__()
         d = width // heads
-        self.heads, self.kv_heads, self.d, self.theta = heads, kv_heads, d, theta
+        self.heads, self.kv_heads, self.d, self.theta, self.scaling = heads, kv_heads, d, theta, scaling
         self.q_proj, self.o_proj = nn.Linear(width, width, bias=False), nn.Linear(width, width, bias=False)
         self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=False), nn.Linear(width, kv_heads * d, bias=False)
 
@@ -1299,6 +1299,16 @@ class HfAttention(nn.Module):
         k = self.k_proj(x).view(B, T, kv, d).transpose(1, 2)
         v = self.v_proj(x).view(B, T, kv, d).transpose(1, 2)
         inv_freq = 1.0 / (self.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+        if self.scaling is not None:  # transformers' _compute_llama3_parameters (rope_type "llama3", LLaMA 3.1's long contexts)
+            factor, low, high = self.scaling["factor"], self.scaling["low_freq_factor"], self.scaling["high_freq_factor"]
+            old = self.scaling["original_max_position_embeddings"]
+            low_wavelen, high_wavelen = old / low, old / high
+            wavelen = 2 * math.pi / inv_freq
+            scaled = torch.where(wavelen > low_wavelen, inv_freq / factor, inv_freq)
+            smooth = (old / wavelen - low) / (high - low)
+            smoothed = (1 - smooth) * scaled / factor + smooth * scaled
+            medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
+            inv_freq = torch.where(medium, smoothed, scaled)
         freqs = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]
         emb = torch.cat([freqs, freqs], dim=-1)
         cos, sin = emb.cos(), emb.sin()
@@ -1326,10 +1336,11 @@ class HfMlp(nn.Module):
 class HfDecoderLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["rope_theta"])
+        self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"]),
+                                     c.get("rope_theta", 10000.0), c.get("rope_scaling"))
         self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
-        self.input_layernorm = HfRmsNorm(c["hidden_size"], c["rms_norm_eps"])
-        self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], c["rms_norm_eps"])
+        self.input_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
+        self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
 
     def forward(self, x):
         x = x + self.self_attn(self.input_layernorm(x))
@@ -1341,7 +1352,7 @@ class HfLlamaModel(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
         self.layers = nn.ModuleList([HfDecoderLayer(c) for _ in range(c["num_hidden_layers"])])
-        self.norm = HfRmsNorm(c["hidden_size"], c["rms_norm_eps"])
+        self.norm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
 
 
 class HfLlamaForCausalLM(nn.Module):
@@ -1351,6 +1362,8 @@ class HfLlamaForCausalLM(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.model, self.lm_head = HfLlamaModel(c), nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
+        if c.get("tie_word_embeddings", False):
+            self.lm_head.weight = self.model.embed_tokens.weight
 
     def forward(self, ids):
         x = self.model.embed_tokens(ids)
@@ -1359,28 +1372,41 @@ class HfLlamaForCausalLM(nn.Module):
         return self.lm_head(self.model.norm(x))
 
 
-def make_hf_llama():
-    """A tiny LLaMA-architecture checkpoint as Hugging Face saves one: HfLlama/config.json and HfLlama/model.safetensors
-    (bfloat16, as most published ones; the reference runs on those values in float32), two decoder layers, 4 query heads
-    over 2 key/value heads, LLaMA 3's rope_theta; HfLlama.expected.safetensors holds token ids and their logits."""
-    torch.manual_seed(700)
-    c = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
-         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 17, "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
-         "hidden_act": "silu", "tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "max_position_embeddings": 64,
-         "rope_scaling": None, "torch_dtype": "bfloat16"}
+def make_hf_checkpoint(case, c, steps, seed):
+    """A tiny LLaMA-architecture checkpoint as Hugging Face saves one: {case}/config.json and {case}/model.safetensors
+    (bfloat16, as most published ones; the reference runs on those values in float32; a tied lm_head left out, as
+    save_pretrained leaves it), and {case}.expected.safetensors with token ids and their logits."""
+    torch.manual_seed(seed)
     model = HfLlamaForCausalLM(c)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(p.to(torch.bfloat16).float())
-    os.makedirs(os.path.join(HERE, "HfLlama"), exist_ok=True)
-    with open(os.path.join(HERE, "HfLlama", "config.json"), "w") as f:
+    os.makedirs(os.path.join(HERE, case), exist_ok=True)
+    with open(os.path.join(HERE, case, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, "HfLlama", "model.safetensors"), {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()})
-    ids = torch.randint(0, c["vocab_size"], (2, 9))
+    state = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items() if not (k == "lm_head.weight" and c.get("tie_word_embeddings"))}
+    save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
+    ids = torch.randint(0, c["vocab_size"], (2, steps))
     with torch.no_grad():
         logits = model(ids)
-    save_safetensors(os.path.join(HERE, "HfLlama.expected.safetensors"), {"ids": ids, "logits": logits})
-    print(f"HfLlama: {len(model.state_dict())} tensors, logits {list(logits.shape)}")
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "logits": logits})
+    print(f"{case}: {len(state)} tensors, logits {list(logits.shape)}")
+
+
+def make_hf_llama():
+    """HfLlama: two decoder layers, 4 query heads over 2 key/value heads, LLaMA 3's rope_theta. HfLlama31: LLaMA 3.1's
+    scaled rotary frequencies (rope_scaling "llama3", its original context shortened to 16 so that every frequency of the
+    8-wide heads is moved), multi-query attention, tied embeddings, and rms_norm_eps and rope_theta left to their defaults."""
+    make_hf_checkpoint("HfLlama", {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 17, "rms_norm_eps": 1e-05, "rope_theta": 500000.0,
+        "hidden_act": "silu", "tie_word_embeddings": False, "attention_bias": False, "mlp_bias": False, "max_position_embeddings": 64,
+        "rope_scaling": None, "torch_dtype": "bfloat16"}, 9, 700)
+    make_hf_checkpoint("HfLlama31", {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4,
+        "num_key_value_heads": 1, "num_hidden_layers": 2, "vocab_size": 19, "hidden_act": "silu", "tie_word_embeddings": True,
+        "max_position_embeddings": 64, "torch_dtype": "bfloat16",
+        "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
 
 
 def make_bleu():

@@ -296,6 +296,18 @@ public class DiagnosticTests
         Assert.Contains("it does not apply to attention over an encoder's outputs", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("Rotary = true, [|RotaryScaling = 0.5f|]", "RotaryScaling must be a finite factor of 1 or more (LLaMA 3.1's: 8), not 0.5")]
+    [InlineData("[|RotaryScaling = 8f|]", "RotaryScaling and its factors scale the rotary position embedding's frequencies; they apply only with Rotary = true")]
+    [InlineData("Rotary = true, [|RotaryOriginalContext = 4096|]", "set RotaryScaling (LLaMA 3.1's factor, 8) too")]
+    [InlineData("Rotary = true, [|RotaryScaling = 8f|], RotaryLowFrequencyFactor = 4f, RotaryHighFrequencyFactor = 4f", "RotaryLowFrequencyFactor (4) must be positive and RotaryHighFrequencyFactor (4) finite and above it")]
+    [InlineData("Rotary = true, [|RotaryScaling = 8f|], RotaryOriginalContext = 0", "RotaryOriginalContext must be 1 or more (LLaMA 3.1's: 8192), not 0")]
+    public void DSL0007_RotaryScalingOutOfRange(string options, string message)
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Heads = 2, Causal = true, " + options + ")] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+    }
+
     [Fact]
     public void DSL0002_NegativeKeyValueHeads()
     {

@@ -27,3 +27,13 @@ public partial class HfTinyLlamaTied;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(17, Bias = false)]
 public partial class HfOtherLlama;
+
+// The HfLlama31 fixture's model: LLaMA 3.1's scaled rotary frequencies (its original context shortened to 16), multi-query
+// attention (one key/value head), tied embeddings, and the configuration's default ε.
+[Embedding(vocab: 19, dim: 32)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryScaling = 4f, RotaryOriginalContext = 16, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryScaling = 4f, RotaryOriginalContext = 16, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(19, Bias = false, TieEmbedding = true)]
+public partial class HfTinyLlama31;

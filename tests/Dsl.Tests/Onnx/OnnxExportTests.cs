@@ -96,6 +96,7 @@ public class OnnxExportTests
         nameof(GroupedQueryBlock) => new GroupedQueryBlock(seed: 79),
         nameof(MultiQueryAttention) => new MultiQueryAttention(seed: 80),
         nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 81),
+        nameof(HfTinyLlama31) => new HfTinyLlama31(seed: 82),
         _ => throw new ArgumentException(name),
     };
 
@@ -125,6 +126,8 @@ public class OnnxExportTests
         nameof(AttentionWithoutBias),
         // grouped-query attention: the key/value heads Gathered for each group of query heads
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
+        // LLaMA 3.1's scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
+        nameof(HfTinyLlama31),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -339,6 +342,7 @@ public class OnnxExportTests
     [InlineData(nameof(GcRotary))]
     [InlineData(nameof(LlamaBlock))]
     [InlineData(nameof(GroupedQueryBlock))]
+    [InlineData(nameof(HfTinyLlama31))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -17,12 +17,11 @@ public sealed class HuggingFaceTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    private static readonly Dictionary<string, SafeTensor> s_expected = SafeTensors.Read(Fixture.Path("HfLlama.expected.safetensors"));
-
     /// <summary>The fixture's token ids through <paramref name="model"/>, against the reference's logits.</summary>
-    private static void AssertLogits(IModel<int> model)
+    private static void AssertLogits(IModel<int> model, string fixture = "HfLlama")
     {
-        SafeTensor ids = s_expected["ids"], logits = s_expected["logits"];
+        Dictionary<string, SafeTensor> expectedOutputs = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        SafeTensor ids = expectedOutputs["ids"], logits = expectedOutputs["logits"];
         float[] actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids.ToInt32(), ids.Shape))), expected = logits.ToFloat();
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++) Assert.True(MathF.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + MathF.Abs(expected[i])), $"logit {i}: expected {expected[i]}, got {actual[i]}");
@@ -62,6 +61,18 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     [Fact]
+    public void ALlama31CheckpointWithScaledRotaryFrequenciesAndTiedEmbeddingsGivesItsLogits()
+    {
+        // rope_scaling "llama3" (every frequency of the 8-wide heads moved), one key/value head, lm_head tied and left out of
+        // the file, rms_norm_eps and rope_theta at their defaults
+        var model = new HfTinyLlama31(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfLlama31"));
+        AssertLogits(model, "HfLlama31");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama31(seed: 1), Fixture.Path("HfLlama")));
+        Contains(error.Message, "rope_scaling is absent, but 'attention' scales its rotary frequencies (RotaryScaling = 4)");
+    }
+
+    [Fact]
     public void ShardsListedByAnIndexLoadAsOneFile()
     {
         string folder = Path.Combine(_temp, "sharded");
@@ -97,10 +108,10 @@ public sealed class HuggingFaceTests : IDisposable
         float[] before = untied.Parameters["dense_4.weight"].AsSpan().ToArray();
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(untied, folder));
         Contains(error.Message, "tie_word_embeddings is true: declare 'dense_4' with TieEmbedding = true");
-        // without the config, the missing lm_head says the same
-        File.Delete(Path.Combine(folder, "config.json"));
+        // a configuration that says nothing of tying (false by default), over a file without lm_head: the file says it
+        File.WriteAllText(Path.Combine(folder, "config.json"), File.ReadAllText(Path.Combine(folder, "config.json")).Replace("\"tie_word_embeddings\":true,", "", StringComparison.Ordinal));
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(untied, folder));
-        Contains(error.Message, "no 'lm_head.weight': the checkpoint ties its output layer to the token table");
+        Contains(error.Message, "no 'lm_head.weight': the checkpoint ties its output layer to the token table (tie_word_embeddings); declare 'dense_4' with TieEmbedding = true");
         Assert.Equal(before, untied.Parameters["dense_4.weight"].AsSpan().ToArray());
         // the untied checkpoint into the tied model: its config says so
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(tied, Fixture.Path("HfLlama")));
@@ -122,7 +133,8 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     [Theory]
-    [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: Rotary = true computes the unscaled angles")]
+    [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
+    [InlineData("rope_scaling", """{"type": "linear", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\", RotaryScaling) is computed here")]
     [InlineData("sliding_window", "4096", "sliding_window is 4096: the model's causal attention reads every earlier step")]
     [InlineData("attention_bias", "true", "attention_bias is true: the model's attention has no projection biases")]
     [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\", the model's gated Dense layers take SiLU")]
@@ -148,11 +160,50 @@ public sealed class HuggingFaceTests : IDisposable
         var model = new HfTinyLlama(seed: 6);
         float[] before = model.Parameters.SelectMany(p => p.AsSpan().ToArray()).ToArray();
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(model, folder));
-        Contains(error.Message, "missing tensor 'model.layers.1.mlp.up_proj.weight' (for 'dense_2.weight' [48, 16])");
-        Contains(error.Message, "tensors 'model.layers.0.self_attn.q_proj.weight' [16, 16], 'model.layers.0.self_attn.k_proj.weight' [16, 16], 'model.layers.0.self_attn.v_proj.weight' [8, 16] stack to 40 rows, but 'attention.in_proj_weight' is [32, 16]");
+        Contains(error.Message, "missing tensor 'model.layers.1.mlp.up_proj.weight' [24, 16] (rows 0 … 23 of 'dense_2.weight' [48, 16])");
+        Contains(error.Message, "tensor 'model.layers.0.self_attn.k_proj.weight' has shape [16, 16], expected [8, 16] (rows 16 … 23 of 'attention.in_proj_weight' [32, 16])");
         Contains(error.Message, "unexpected tensor 'model.layers.2.self_attn.q_proj.weight'");
         Assert.DoesNotContain("inv_freq", error.Message); // a buffer older exports kept: the model computes its own
         Assert.Equal(before, model.Parameters.SelectMany(p => p.AsSpan().ToArray()).ToArray());
+    }
+
+    [Fact]
+    public void TheConfigurationIsReadWithItsModelTypesDefaultsAndNewerRotaryParameters()
+    {
+        // Mistral's defaults: 8 key/value heads and a 4096-step window when the configuration leaves them out
+        string mistral = Copy((_, config) =>
+        {
+            config["model_type"] = "mistral";
+            config.Remove("num_key_value_heads");
+        }, "mistral");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), mistral));
+        Contains(error.Message, "num_key_value_heads is 8 (its default), the model declares 2");
+        Contains(error.Message, "sliding_window is 4096 (Mistral's default)");
+        // a Mistral without a window, its heads given, loads
+        string windowless = Copy((_, config) =>
+        {
+            config["model_type"] = "mistral";
+            config["sliding_window"] = null;
+        }, "windowless");
+        var model = new HfTinyLlama(seed: 8);
+        HuggingFace.LoadLlama(model, windowless);
+        AssertLogits(model);
+        // rope_theta inside rope_parameters (newer configurations)
+        string parameters = Copy((_, config) =>
+        {
+            config.Remove("rope_theta");
+            config.Remove("rope_scaling");
+            config["rope_parameters"] = new JsonObject { ["rope_theta"] = 10000.0, ["rope_type"] = "default" };
+        }, "parameters");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), parameters));
+        Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 500000 ('attention' RotaryBase)");
+        string other = Copy((_, config) => config["model_type"] = "gemma", "gemma");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
+        Contains(error.Message, "model_type is \"gemma\": LoadLlama reads LLaMA's (\"llama\") and Mistral's (\"mistral\") checkpoints");
+        // no config.json: the tensors alone do not say the heads, ε or rotary base
+        File.Delete(Path.Combine(other, "config.json"));
+        var missing = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
+        Contains(missing.Message, "No config.json beside");
     }
 
     [Fact]

@@ -95,3 +95,39 @@ public class RotaryKernelTests
         Assert.Throws<ArgumentOutOfRangeException>(() => RotaryKernel.Apply(2, 1, 8, 2, -1, 10000f, new float[48], inverse: false));
     }
 }
+
+/// <summary><see cref="RotaryScaling"/> against LLaMA 3.1's rule (transformers' <c>_compute_llama3_parameters</c>) in its three bands.</summary>
+public class RotaryScalingTests
+{
+    [Fact]
+    public void HighFrequenciesStayLowOnesAreDividedAndThoseBetweenMoveSmoothly()
+    {
+        var llama31 = new RotaryScaling(8f, 1f, 4f, 8192);
+        Assert.False(default(RotaryScaling).IsScaled);
+        Assert.Equal(0.37, default(RotaryScaling).Scale(0.37));
+        // wavelength 2π / f below 8192 / 4 = 2048: kept; above 8192: divided by 8
+        Assert.Equal(2 * Math.PI / 2000, llama31.Scale(2 * Math.PI / 2000));
+        Assert.Equal(2 * Math.PI / 9000 / 8, llama31.Scale(2 * Math.PI / 9000), 15);
+        // between: (1 − s) f / 8 + s f with s = (8192 / λ − 1) / 3, continuous at both ends
+        double f = 2 * Math.PI / 4096, s = (8192 / 4096.0 - 1) / 3;
+        Assert.Equal((1 - s) * f / 8 + s * f, llama31.Scale(f), 15);
+        Assert.Equal(2 * Math.PI / 2048, llama31.Scale(2 * Math.PI / 2048), 15);
+        Assert.Equal(2 * Math.PI / 8192 / 8, llama31.Scale(2 * Math.PI / 8192), 15);
+        // the kernel's frequency is the base's, then scaled
+        Assert.Equal(llama31.Scale(Math.Pow(500000f, -2.0 * 5 / 64)), RotaryKernel.Frequency(5, 64, 500000f, llama31));
+    }
+
+    [Fact]
+    public void ATableAndAnglesComputedPastItAgreeWhenScaled()
+    {
+        // a workspace's table (position 0) and a later pass's computed angles use the same scaled frequencies
+        var scaling = new RotaryScaling(4f, 1f, 4f, 16);
+        float[] table = new float[6 * 8], later = new float[3 * 8];
+        RotaryKernel.Fill(table, 6, 8, 10000f, scaling);
+        RotaryKernel.Table(3, 3, 8, 10000f, scaling, later);
+        Assert.Equal(table.AsSpan(3 * 8).ToArray(), later);
+        float[] unscaled = new float[6 * 8];
+        RotaryKernel.Fill(unscaled, 6, 8, 10000f);
+        Assert.NotEqual(unscaled, table);
+    }
+}

@@ -13,7 +13,8 @@ namespace Dsl.Generator.Layers.Attention;
 /// (Luong's General, Bahdanau's Additive; any score over an encoder's outputs with <see cref="Over"/>).
 /// </summary>
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
-    bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0)
+    bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
+    RotaryScalingSpec? RotaryScaling = null)
     : LayerSpec(Header)
 {
     /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or as many as the queries' when it is 0.</summary>
@@ -45,6 +46,14 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     public bool IsMultiHeadCross => Over is not null && Score == ScoreKind.ScaledDot;
 }
 
+/// <summary>LLaMA 3.1's scaling of the rotary frequencies (<c>RotaryScaling</c> and its three companions); null when the factor is 0.</summary>
+internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext)
+{
+    /// <summary>The runtime's value, as C#.</summary>
+    public string Code => $"new global::Dsl.RotaryScaling({Helpers.SourceWriter.Float(Factor)}, {Helpers.SourceWriter.Float(LowFrequencyFactor)}, " +
+        $"{Helpers.SourceWriter.Float(HighFrequencyFactor)}, {OriginalContext})";
+}
+
 /// <summary>What every attention plan exposes: the weights of the last pass, for inspection and heatmaps.</summary>
 internal abstract record AttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights)
     : LayerPlan(Layer, In, DIn, Out, DOut)
@@ -71,7 +80,15 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         var over = a.Type("over");
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
-            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0));
+            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a));
+    }
+
+    /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
+    private static RotaryScalingSpec? ReadScaling(AttributeReader a)
+    {
+        var scaling = new RotaryScalingSpec(a.Float("rotaryscaling", 0f), a.Float("rotarylowfrequencyfactor", 1f), a.Float("rotaryhighfrequencyfactor", 4f),
+            a.Int("rotaryoriginalcontext", 8192));
+        return scaling == new RotaryScalingSpec(0f, 1f, 4f, 8192) ? null : scaling;
     }
 
     protected override void Check(AttentionSpec spec, OptionChecks c)
@@ -113,6 +130,19 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("rotarybase", $"RotaryBase must be a positive finite number, not {spec.RotaryBase}");
         else if (!spec.Rotary && spec.RotaryBase != AttentionSpec.DefaultRotaryBase)
             c.Invalid("rotarybase", "RotaryBase sets the rotary position embedding's wavelengths; it applies only with Rotary = true");
+        if (spec.RotaryScaling is { } scaling)
+        {
+            if (!spec.Rotary)
+                c.Invalid("rotaryscaling", "RotaryScaling and its factors scale the rotary position embedding's frequencies; they apply only with Rotary = true");
+            else if (scaling.Factor == 0f)
+                c.Invalid(scaling.LowFrequencyFactor != 1f ? "rotarylowfrequencyfactor" : scaling.HighFrequencyFactor != 4f ? "rotaryhighfrequencyfactor" : "rotaryoriginalcontext", "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape the scaling RotaryScaling sets; set RotaryScaling (LLaMA 3.1's factor, 8) too");
+            else if (!(scaling.Factor >= 1f) || float.IsInfinity(scaling.Factor))
+                c.Invalid("rotaryscaling", $"RotaryScaling must be a finite factor of 1 or more (LLaMA 3.1's: 8), not {scaling.Factor}");
+            else if (!(scaling.LowFrequencyFactor > 0f) || !(scaling.HighFrequencyFactor > scaling.LowFrequencyFactor) || float.IsInfinity(scaling.HighFrequencyFactor))
+                c.Invalid("rotaryscaling", $"RotaryLowFrequencyFactor ({scaling.LowFrequencyFactor}) must be positive and RotaryHighFrequencyFactor ({scaling.HighFrequencyFactor}) finite and above it");
+            else if (scaling.OriginalContext < 1)
+                c.Invalid("rotaryscaling", $"RotaryOriginalContext must be 1 or more (LLaMA 3.1's: 8192), not {scaling.OriginalContext}");
+        }
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -235,6 +265,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
         $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
         (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") +
+        (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads})" : ")");
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>

@@ -113,14 +113,17 @@ internal static class MultiHeadAttention
                 ? $"// [q, k, v] = x·W_inᵀ + b_in, q {e} wide, k and v {kv}; per head h A = softmax(q_h·k_gᵀ · {SourceWriter.Float(scale)}), g = h / {heads / kvHeads}; out = concat(A·v_g)·W_outᵀ + b_out"
                 : $"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
             .Affine(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfQkv);
-        Operand[] rotary = [steps, batch, width, .. headCounts];
+        // the rotary kernels' scaled overloads take the key/value heads and the scaling after the base
+        Operand[] rotary = spec.RotaryScaling is null ? [steps, batch, width, .. headCounts] : [steps, batch, width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)];
+        Operand[] frequencies = spec.RotaryScaling is { } scaling ? [ScalarOperand.Of(spec.RotaryBase), new ScalarOperand(scaling.Code)] : [ScalarOperand.Of(spec.RotaryBase)];
+        string scaled = spec.RotaryScaling is { } s ? $", scaled for long contexts as LLaMA 3.1 (factor {SourceWriter.Float(s.Factor)})" : "";
         BufferRef? angles = null;
         if (spec.Rotary)
         {
             int d = e / heads;
             angles = c.Own("rotary", d, Rows.Steps1, BufferUse.Forward, $"the rotary angles' cosines, then sines, of positions 0 … T − 1, filled once per workspace [T, {d}]");
-            pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {d / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{d}) at position p")
-                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), ScalarOperand.Of(spec.RotaryBase), angles, selfQkv, ScalarOperand.Of(false)]));
+            pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {d / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{d}) at position p{scaled}")
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), .. frequencies, angles, selfQkv, ScalarOperand.Of(false)]));
         }
         var attend = new System.Collections.Generic.List<Op>();
         if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
@@ -148,11 +151,11 @@ internal static class MultiHeadAttention
         if (spec.Rotary)
         {
             pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")
-                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), ScalarOperand.Of(spec.RotaryBase), angles!, selfDQkv, ScalarOperand.Of(true)]));
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), .. frequencies, angles!, selfDQkv, ScalarOperand.Of(true)]));
         }
         pass.AffineBackward(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         Op[] setup = angles is null ? []
-            : [new KernelOp(Kernels.Rotary, "Fill", angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(e / heads), ScalarOperand.Of(spec.RotaryBase)) { Note = "once per shape" }];
+            : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(e / heads), .. frequencies]) { Note = "once per shape" }];
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
             heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
     }
