@@ -68,6 +68,46 @@ public static class HuggingFace
         model.Parameters.Assign(values);
     }
 
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as LLaMA (see <see cref="LoadLlama"/>), as a Hugging Face checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>LlamaForCausalLM</c>'s names,
+    /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
+    /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
+    /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's
+    /// <c>rope_scaling</c>, tying), so that transformers' <c>LlamaForCausalLM.from_pretrained(folder)</c> and
+    /// <see cref="LoadLlama"/> read it back. The files are written atomically, the weights first.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as LLaMA, or its decoder layers or norms differ from one another.</exception>
+    public static void SaveLlama(IModel model, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ModelArchitecture architecture = model.Architecture
+            ?? throw new ArgumentException($"{model.GetType().Name} describes no architecture (a generated model does): its layers cannot be matched to LLaMA's.", nameof(model));
+        LlamaLayout layout = LlamaLayout.Of(architecture);
+        var unlike = new List<string>();
+        layout.CheckAlike(unlike);
+        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
+        var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
+        foreach (var (parameter, parts) in layout.Sources().OrderBy(p => p.Key, StringComparer.Ordinal))
+        {
+            Parameter p = model.Parameters[parameter];
+            float[] values = p.AsSpan().ToArray();
+            int rowLength = p.Length / p.Shape[0], at = 0;
+            foreach (var (name, rows) in parts)
+            {
+                int[] shape = p.Shape.ToArray();
+                shape[0] = rows;
+                tensors.Add((name, shape, values.AsMemory(at, rows * rowLength)));
+                at += rows * rowLength;
+            }
+        }
+        Directory.CreateDirectory(folder);
+        SafeTensors.Write(Path.Combine(folder, "model.safetensors"), tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
+        byte[] config = layout.Config();
+        AtomicFile.Write(Path.Combine(folder, "config.json"), stream => stream.Write(config));
+    }
+
     /// <summary>Tensors a checkpoint may hold that the model recomputes or shares: the rotary frequencies (older exports), a tied head.</summary>
     private static bool Ignored(string name, bool tied) =>
         name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (tied && name == LlamaLayout.Head);
@@ -221,6 +261,70 @@ public static class HuggingFace
             return s;
         }
 
+        /// <summary>What makes one configuration impossible: decoder layers or norms that differ from the first's.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            DecoderLayer first = Layers[0];
+            foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Mlp.Units != first.Mlp.Units))
+                problems.Add($"'{d.Mlp.Name}' is {d.Mlp.Units} wide and '{first.Mlp.Name}' {first.Mlp.Units}: LLaMA's decoder layers are alike");
+            foreach (DecoderLayer d in Layers.Skip(1))
+            {
+                if (d.Attention with { Name = first.Attention.Name } != first.Attention)
+                    problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}': LLaMA's decoder layers are alike");
+            }
+            foreach (RmsNormInfo norm in Layers.SelectMany(d => new[] { d.Input, d.Post }).Append(Norm).Where(x => x.Epsilon != first.Input.Epsilon))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: LLaMA's norms share rms_norm_eps");
+        }
+
+        /// <summary>The config.json of this layout, as transformers' LlamaConfig writes its fields.</summary>
+        public byte[] Config()
+        {
+            DecoderLayer first = Layers[0];
+            RotaryScaling scaling = first.Attention.RotaryScaling;
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("architectures");
+                w.WriteStringValue("LlamaForCausalLM");
+                w.WriteEndArray();
+                w.WriteString("model_type", "llama");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber("intermediate_size", first.Mlp.Units);
+                w.WriteNumber("num_hidden_layers", Layers.Count);
+                w.WriteNumber("num_attention_heads", first.Attention.Heads);
+                w.WriteNumber("num_key_value_heads", first.Attention.KeyValueHeadCount);
+                w.WriteNumber("head_dim", Embedding.Dim / first.Attention.Heads);
+                w.WriteString("hidden_act", "silu");
+                // the floats as the shortest decimal that reads back to them (1e-05, not 9.99999974737875E-06)
+                w.WritePropertyName("rms_norm_eps");
+                w.WriteRawValue(Number(first.Input.Epsilon));
+                w.WritePropertyName("rope_theta");
+                w.WriteRawValue(Number(first.Attention.RotaryBase));
+                if (scaling.IsScaled)
+                {
+                    w.WriteStartObject("rope_scaling");
+                    w.WriteString("rope_type", "llama3");
+                    w.WritePropertyName("factor");
+                    w.WriteRawValue(Number(scaling.Factor));
+                    w.WritePropertyName("low_freq_factor");
+                    w.WriteRawValue(Number(scaling.LowFrequencyFactor));
+                    w.WritePropertyName("high_freq_factor");
+                    w.WriteRawValue(Number(scaling.HighFrequencyFactor));
+                    w.WriteNumber("original_max_position_embeddings", scaling.OriginalContext);
+                    w.WriteEndObject();
+                }
+                else w.WriteNull("rope_scaling");
+                w.WriteBoolean("tie_word_embeddings", Tied);
+                w.WriteBoolean("attention_bias", false);
+                w.WriteBoolean("mlp_bias", false);
+                w.WriteString("torch_dtype", "float32");
+                w.WriteEndObject();
+            }
+            return buffer.ToArray();
+        }
+
         /// <summary>What config.json says against what the model declares; each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
@@ -264,8 +368,7 @@ public static class HuggingFace
             Int("hidden_size", Embedding.Dim, $"'{Embedding.Name}'");
             Int("num_hidden_layers", Layers.Count, "its decoder layers");
             Int("intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'");
-            foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Mlp.Units != first.Mlp.Units))
-                problems.Add($"'{d.Mlp.Name}' is {d.Mlp.Units} wide and '{first.Mlp.Name}' {first.Mlp.Units}: LLaMA's decoder layers are alike");
+            CheckAlike(problems);
             Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
             Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: mistral ? 8 : heads);
@@ -277,13 +380,6 @@ public static class HuggingFace
             }
             else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
             Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: 1e-6);
-            foreach (DecoderLayer d in Layers.Skip(1))
-            {
-                if (d.Attention with { Name = first.Attention.Name } != first.Attention)
-                    problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}': LLaMA's decoder layers are alike");
-            }
-            foreach (RmsNormInfo norm in Layers.SelectMany(d => new[] { d.Input, d.Post }).Append(Norm).Where(x => x.Epsilon != first.Input.Epsilon))
-                problems.Add($"'{norm.Name}' has Epsilon {norm.Epsilon.ToString("R", CultureInfo.InvariantCulture)} and '{first.Input.Name}' {first.Input.Epsilon.ToString("R", CultureInfo.InvariantCulture)}: LLaMA's norms share rms_norm_eps");
             if (Get("hidden_act") is { } act && (act.ValueKind != JsonValueKind.String || act.GetString() != "silu"))
                 problems.Add($"hidden_act is {act.GetRawText()}, the model's gated Dense layers take SiLU (\"silu\")");
             bool tie = Get("tie_word_embeddings") is { } t && t.ValueKind == JsonValueKind.True;

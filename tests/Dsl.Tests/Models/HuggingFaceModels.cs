@@ -37,3 +37,12 @@ public partial class HfOtherLlama;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(19, Bias = false, TieEmbedding = true)]
 public partial class HfTinyLlama31;
+
+// Two decoder layers of different feed-forward widths: no one LLaMA configuration describes them.
+[Embedding(vocab: 17, dim: 16)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(32, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(17, Bias = false)]
+public partial class HfUnalikeLlama;

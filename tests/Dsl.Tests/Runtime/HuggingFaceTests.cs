@@ -206,6 +206,55 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(missing.Message, "No config.json beside");
     }
 
+    [Theory]
+    [InlineData("HfLlama")]
+    [InlineData("HfLlama31")]
+    public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
+    {
+        IModel<int> model = fixture == "HfLlama" ? new HfTinyLlama(seed: 9) : new HfTinyLlama31(seed: 9);
+        HuggingFace.LoadLlama(model, Fixture.Path(fixture));
+        string folder = Path.Combine(_temp, "saved");
+        HuggingFace.SaveLlama(model, folder);
+        // the tensors are the checkpoint's, name for name and value for value (bfloat16 widened to float32 exactly)
+        Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal(original.Keys.Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, t) in original)
+        {
+            Assert.Equal(t.Shape, saved[name].Shape);
+            Assert.Equal(t.ToFloat(), saved[name].ToFloat());
+        }
+        // every setting the fixture's config.json gives, the saved one gives alike (numbers as numbers)
+        JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))))!;
+        JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        foreach (string key in new[] { "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers",
+            "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling" })
+        {
+            JsonNode? e = expected[key], w = written[key];
+            if (e is null && !expected.ContainsKey(key)) continue; // left to its default in the fixture
+            Assert.True(JsonNode.DeepEquals(Normalised(e), Normalised(w)), $"{key}: expected {e?.ToJsonString() ?? "null"}, wrote {w?.ToJsonString() ?? "null"}");
+        }
+        var reloaded = fixture == "HfLlama" ? (IModel<int>)new HfTinyLlama(seed: 10) : new HfTinyLlama31(seed: 10);
+        HuggingFace.LoadLlama(reloaded, folder);
+        AssertLogits(reloaded, fixture);
+    }
+
+    /// <summary>A JSON value with its numbers as doubles (8 and 8.0 alike), for comparing configurations.</summary>
+    private static JsonNode? Normalised(JsonNode? node) => node switch
+    {
+        JsonObject o => new JsonObject(o.Select(p => KeyValuePair.Create(p.Key, Normalised(p.Value)))),
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => JsonValue.Create((float)v.GetValue<double>()),
+        _ => node?.DeepClone(),
+    };
+
+    [Fact]
+    public void LayersThatNoOneConfigurationDescribesAreNotSaved()
+    {
+        var error = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfUnalikeLlama(seed: 1), Path.Combine(_temp, "unalike")));
+        Contains(error.Message, "'dense_2' is 32 wide and 'dense' 24: LLaMA's decoder layers are alike");
+        Assert.False(Directory.Exists(Path.Combine(_temp, "unalike")));
+    }
+
     [Fact]
     public void AModelNotLaidOutAsLlamaIsRefusedAtItsFirstDifferingLayer()
     {
