@@ -47,11 +47,8 @@ public static class HuggingFace
     /// </exception>
     public static void LoadLlama(IModel model, string path)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(path);
-        ModelArchitecture architecture = model.Architecture
-            ?? throw new ArgumentException($"{model.GetType().Name} describes no architecture (a generated model does): its layers cannot be matched to LLaMA's.", nameof(model));
-        LlamaLayout layout = LlamaLayout.Of(architecture);
+        var (architecture, layout) = Layout(model);
         var (files, config) = Locate(path);
         var problems = new List<string>();
         layout.CheckConfig(config, problems);
@@ -80,11 +77,8 @@ public static class HuggingFace
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA, or its decoder layers or norms differ from one another.</exception>
     public static void SaveLlama(IModel model, string folder)
     {
-        ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(folder);
-        ModelArchitecture architecture = model.Architecture
-            ?? throw new ArgumentException($"{model.GetType().Name} describes no architecture (a generated model does): its layers cannot be matched to LLaMA's.", nameof(model));
-        LlamaLayout layout = LlamaLayout.Of(architecture);
+        var (architecture, layout) = Layout(model);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
@@ -106,6 +100,15 @@ public static class HuggingFace
         SafeTensors.Write(Path.Combine(folder, "model.safetensors"), tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
         byte[] config = layout.Config();
         AtomicFile.Write(Path.Combine(folder, "config.json"), stream => stream.Write(config));
+    }
+
+    /// <summary>The model's architecture matched to LLaMA's layers (an ArgumentException naming the first that differs).</summary>
+    private static (ModelArchitecture Architecture, LlamaLayout Layout) Layout(IModel model)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ModelArchitecture architecture = model.Architecture
+            ?? throw new ArgumentException($"{model.GetType().Name} describes no architecture (a generated model does): its layers cannot be matched to LLaMA's.", nameof(model));
+        return (architecture, LlamaLayout.Of(architecture));
     }
 
     /// <summary>Tensors a checkpoint may hold that the model recomputes or shares: the rotary frequencies (older exports), a tied head.</summary>
