@@ -297,6 +297,13 @@ namespace Dsl
         public bool Bias { get; set; } = true;
 
         /// <summary>
+        /// Whether the output projection adds its bias (default true): false keeps the input projections' biases and drops
+        /// <c>out_proj.bias</c> alone, as Qwen2's attention (biases on <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c>, none on
+        /// <c>o_proj</c>). With <see cref="Bias"/> = false there is no bias to drop.
+        /// </summary>
+        public bool OutputBias { get; set; } = true;
+
+        /// <summary>
         /// Grouped-query attention (Ainslie et al. 2023; LLaMA 2 70B's, LLaMA 3's and Mistral's <c>num_key_value_heads</c>;
         /// multi-query attention, Shazeer 2019, with 1): the keys and values have this many heads, each shared by
         /// <see cref="Heads"/> / KeyValueHeads query heads in order (query head h reads key/value head h / (Heads /

@@ -192,8 +192,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>The heads' outputs side by side through out_proj: context·W_outᵀ (+ b_out), the last node named after the layer.</summary>
     private string OutProjection(AttentionInfo a, string context)
     {
-        string product = g.Add("MatMul", a.Bias ? a.Name + "_out" : a.Name, [context, Transposed(a, "out_proj.weight", a.InWidth, a.InWidth)]);
-        return a.Bias ? g.Add("Add", a.Name, [product, Weight(a, "out_proj.bias")]) : product;
+        bool bias = a.Bias && a.OutputBias;
+        string product = g.Add("MatMul", bias ? a.Name + "_out" : a.Name, [context, Transposed(a, "out_proj.weight", a.InWidth, a.InWidth)]);
+        return bias ? g.Add("Add", a.Name, [product, Weight(a, "out_proj.bias")]) : product;
     }
 
     /// <summary>

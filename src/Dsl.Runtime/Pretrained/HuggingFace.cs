@@ -16,8 +16,9 @@ public static class HuggingFace
 {
     /// <summary>
     /// Loads a LLaMA-architecture checkpoint — transformers' <c>LlamaForCausalLM</c> (LLaMA 1, 2 and 3, TinyLlama, and the
-    /// many models saved as it) and <c>MistralForCausalLM</c> without a sliding window — into <paramref name="model"/>,
-    /// declared as LLaMA's layers are:
+    /// many models saved as it), <c>MistralForCausalLM</c> without a sliding window, and <c>Qwen2ForCausalLM</c> (Qwen2 and
+    /// Qwen2.5, whose attention adds biases to q, k and v: <c>OutputBias = false</c> instead of <c>Bias = false</c>) — into
+    /// <paramref name="model"/>, declared as LLaMA's layers are:
     /// <code>
     /// [Embedding(vocab: V, dim: E)]
     /// // per decoder layer (num_hidden_layers of them):
@@ -27,7 +28,8 @@ public static class HuggingFace
     /// [RmsNorm(Epsilon = ε)] [Dense(V, Bias = false)]   // TieEmbedding = true where tie_word_embeddings is
     /// </code>
     /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> go into each attention's <c>in_proj_weight</c>, <c>up_proj</c> and
-    /// <c>gate_proj</c> into the gated Dense's weight (value rows, then gate rows), <c>down_proj</c>, <c>o_proj</c>, the norms,
+    /// <c>gate_proj</c> into the gated Dense's weight (value rows, then gate rows), their biases likewise into <c>in_proj_bias</c>,
+    /// <c>down_proj</c>, <c>o_proj</c>, the norms,
     /// the token table and <c>lm_head</c> where their names say; bfloat16, float16 and float32 tensors are read. Hugging Face's
     /// rotary form is <c>rotate_half</c>, the one <c>Rotary = true</c> computes, so the weights load as they are.
     /// </summary>
@@ -36,8 +38,9 @@ public static class HuggingFace
     /// The checkpoint's folder (<c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists), or one
     /// safetensors file. The <c>config.json</c> in the folder (or beside the file) must be there, and is checked against the
     /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's <c>rope_scaling</c>
-    /// (<c>RotaryScaling</c>), the activation, tied embeddings, with transformers' defaults for what it leaves out (LLaMA's, or
-    /// Mistral's for <c>model_type</c> "mistral"); other rotary scalings, a sliding window or projection biases, which the
+    /// (<c>RotaryScaling</c>), the activation, tied embeddings, the attention's biases, with transformers' defaults for what it
+    /// leaves out (LLaMA's, or Mistral's and Qwen2's for their <c>model_type</c>); other rotary scalings, a sliding window or the
+    /// feed-forward's biases, which the
     /// declaration cannot express, are refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA (the message names the first layer that differs).</exception>
@@ -213,8 +216,8 @@ public static class HuggingFace
             {
                 int n = layers.Count;
                 var input = At<RmsNormInfo>(at, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
-                var attention = At<AttentionInfo>(at + 1, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)])",
-                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, Bias: false, InputFeeding: false } && x.RotaryBase > 0f);
+                var attention = At<AttentionInfo>(at + 1, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)]; Qwen2's: OutputBias = false instead)",
+                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false } && x.RotaryBase > 0f);
                 At<ResidualInfo>(at + 2, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == at - 1);
                 var post = At<RmsNormInfo>(at + 3, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
                 var mlp = At<DenseInfo>(at + 4, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
@@ -254,6 +257,9 @@ public static class HuggingFace
                 s[d.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
                 s[d.Attention.Name + ".in_proj_weight"] = [(hf + "self_attn.q_proj.weight", width), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
                 s[d.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
+                if (d.Attention.Bias)
+                    s[d.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", width), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
+                if (d.Attention.Bias && d.Attention.OutputBias) s[d.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.o_proj.bias", width)];
                 s[d.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
                 // value rows, then gate rows
                 s[d.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", d.Mlp.Units), (hf + "mlp.gate_proj.weight", d.Mlp.Units)];
@@ -288,10 +294,12 @@ public static class HuggingFace
             using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
             {
                 w.WriteStartObject();
+                // q, k and v biases without o_proj's are Qwen2's attention; LLaMA's has none, or all four (attention_bias)
+                bool qwen = first.Attention is { Bias: true, OutputBias: false };
                 w.WriteStartArray("architectures");
-                w.WriteStringValue("LlamaForCausalLM");
+                w.WriteStringValue(qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
                 w.WriteEndArray();
-                w.WriteString("model_type", "llama");
+                w.WriteString("model_type", qwen ? "qwen2" : "llama");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);
                 w.WriteNumber("intermediate_size", first.Mlp.Units);
@@ -320,8 +328,12 @@ public static class HuggingFace
                 }
                 else w.WriteNull("rope_scaling");
                 w.WriteBoolean("tie_word_embeddings", Tied);
-                w.WriteBoolean("attention_bias", false);
-                w.WriteBoolean("mlp_bias", false);
+                if (qwen) w.WriteBoolean("use_sliding_window", false);
+                else
+                {
+                    w.WriteBoolean("attention_bias", first.Attention.Bias);
+                    w.WriteBoolean("mlp_bias", false);
+                }
                 w.WriteString("torch_dtype", "float32");
                 w.WriteEndObject();
             }
@@ -359,12 +371,12 @@ public static class HuggingFace
             DecoderLayer first = Layers[0];
             // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
             string type = Get("model_type") is { ValueKind: JsonValueKind.String } kind ? kind.GetString()! : "llama";
-            if (type is not ("llama" or "mistral"))
+            if (type is not ("llama" or "mistral" or "qwen2"))
             {
-                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\") and Mistral's (\"mistral\") checkpoints");
+                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\") and Qwen2's (\"qwen2\") checkpoints");
                 return;
             }
-            bool mistral = type == "mistral";
+            bool mistral = type == "mistral", qwen = type == "qwen2";
             // newer configurations keep the rotary settings in rope_parameters (rope_theta, rope_type and the scaling's numbers)
             JsonElement? rope = Get("rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
             Int("vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'");
@@ -374,7 +386,7 @@ public static class HuggingFace
             CheckAlike(problems);
             Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
-            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: mistral ? 8 : heads);
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: mistral ? 8 : qwen ? 32 : heads);
             if (heads > 0) Int("head_dim", Embedding.Dim / first.Attention.Heads, "hidden_size / num_attention_heads");
             if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
             {
@@ -390,11 +402,23 @@ public static class HuggingFace
                 problems.Add(tie ? $"tie_word_embeddings is true: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is {(Get("tie_word_embeddings") is null ? "false (its default)" : "false")}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
             CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems);
-            if (Get("sliding_window") is { } window)
+            if (qwen)
+            {
+                // Qwen2 keeps a window size but uses it only with use_sliding_window
+                if (Get("use_sliding_window") is { ValueKind: JsonValueKind.True })
+                    problems.Add("use_sliding_window is true: the model's causal attention reads every earlier step, not a window of them");
+            }
+            else if (Get("sliding_window") is { } window)
                 problems.Add($"sliding_window is {window.GetRawText()}: the model's causal attention reads every earlier step, not a window of them");
             else if (mistral && !c.TryGetProperty("sliding_window", out _))
                 problems.Add("sliding_window is 4096 (Mistral's default): the model's causal attention reads every earlier step, not a window of them");
-            Off("attention_bias", "the model's attention has no projection biases (Bias = false)");
+            // the attention's biases: none (LLaMA's and Mistral's default), all four projections' (attention_bias), or Qwen2's on q, k and v alone
+            bool biases = qwen || Get("attention_bias") is { ValueKind: JsonValueKind.True }, outputBias = biases && !qwen;
+            AttentionInfo a = first.Attention;
+            if (a.Bias != biases || (biases && a.OutputBias != outputBias))
+                problems.Add(qwen ? $"model_type is \"qwen2\": Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj; declare '{a.Name}' with OutputBias = false (and Bias = true)"
+                    : biases ? $"attention_bias is true: declare '{a.Name}' with Bias = true (the q, k, v and o projections' biases)"
+                    : $"attention_bias is {(Get("attention_bias") is null ? "false (its default)" : "false")}: declare '{a.Name}' with Bias = false");
             Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)");
         }
     }

@@ -1285,12 +1285,13 @@ class HfAttention(nn.Module):
     """transformers' LlamaAttention, written out: q/k/v/o_proj without biases, rotary positions (rotate_half, inv_freq =
     1 / theta^(arange(0, d, 2) / d) in float32 as transformers computes them), repeat_kv, a causal softmax."""
 
-    def __init__(self, width, heads, kv_heads, theta, scaling=None):
+    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False):
         super().__init__()
         d = width // heads
         self.heads, self.kv_heads, self.d, self.theta, self.scaling = heads, kv_heads, d, theta, scaling
-        self.q_proj, self.o_proj = nn.Linear(width, width, bias=False), nn.Linear(width, width, bias=False)
-        self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=False), nn.Linear(width, kv_heads * d, bias=False)
+        # Qwen2's attention: biases on q, k and v (qkv_bias), none on o
+        self.q_proj, self.o_proj = nn.Linear(width, width, bias=qkv_bias), nn.Linear(width, width, bias=False)
+        self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=qkv_bias), nn.Linear(width, kv_heads * d, bias=qkv_bias)
 
     def forward(self, x):
         B, T, E = x.shape
@@ -1337,7 +1338,7 @@ class HfDecoderLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"]),
-                                     c.get("rope_theta", 10000.0), c.get("rope_scaling"))
+                                     c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2")
         self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         self.input_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
         self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
@@ -1394,7 +1395,8 @@ def make_hf_checkpoint(case, c, steps, seed):
 
 
 def make_hf_llama():
-    """HfLlama: two decoder layers, 4 query heads over 2 key/value heads, LLaMA 3's rope_theta. HfLlama31: LLaMA 3.1's
+    """HfLlama: two decoder layers, 4 query heads over 2 key/value heads, LLaMA 3's rope_theta. HfQwen2: Qwen2's biases on the
+    queries, keys and values, 6 query heads over 2, tied embeddings. HfLlama31: LLaMA 3.1's
     scaled rotary frequencies (rope_scaling "llama3", its original context shortened to 16 so that every frequency of the
     8-wide heads is moved), multi-query attention, tied embeddings, and rms_norm_eps and rope_theta left to their defaults."""
     make_hf_checkpoint("HfLlama", {
@@ -1407,6 +1409,12 @@ def make_hf_llama():
         "num_key_value_heads": 1, "num_hidden_layers": 2, "vocab_size": 19, "hidden_act": "silu", "tie_word_embeddings": True,
         "max_position_embeddings": 64, "torch_dtype": "bfloat16",
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
+    # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
+    make_hf_checkpoint("HfQwen2", {
+        "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 23, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "hidden_act": "silu",
+        "tie_word_embeddings": True, "use_sliding_window": False, "sliding_window": 32768, "max_window_layers": 21, "max_position_embeddings": 32768,
+        "rope_scaling": None, "torch_dtype": "bfloat16"}, 10, 702)
 
 
 def make_bleu():

@@ -309,6 +309,15 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_OutputBiasWhereThereIsNoneToDrop()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Heads = 2, Bias = false, [|OutputBias = false|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Bias = false has already dropped every projection bias", d.GetMessage());
+        d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Score = AttentionScore.General, [|OutputBias = false|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("the General score has no such projection", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0002_NegativeKeyValueHeads()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(12)] [Attention(Heads = 4, [|KeyValueHeads = -2|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);

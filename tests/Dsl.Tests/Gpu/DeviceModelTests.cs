@@ -73,6 +73,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
         // LLaMA 3.1's scaled rotary frequencies (the angles past position 0 computed on the host with the scaling)
         nameof(HfTinyLlama31),
+        // Qwen2's attention: the input projections' biases without the output projection's
+        nameof(HfTinyQwen2),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

@@ -126,6 +126,13 @@ public partial class GcRotary;
 [Dense(2)]
 public partial class GcGroupedQuery;
 
+// Qwen2's attention: biases on the queries, keys and values, none on the output projection.
+[Input(features: 3)]
+[Dense(8, Activation = Activation.Tanh)]
+[Attention(Heads = 2, Causal = true, Rotary = true, OutputBias = false)]
+[Dense(2)]
+public partial class GcOutputWithoutBias;
+
 [Embedding(vocab: 7, dim: 12)]
 [Attention(Heads = 3, Rotary = true, RotaryBase = 100f)]
 [Dense(7)]

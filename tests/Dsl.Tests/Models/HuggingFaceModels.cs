@@ -46,3 +46,13 @@ public partial class HfTinyLlama31;
 [RmsNorm] [Dense(32, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm] [Dense(17, Bias = false)]
 public partial class HfUnalikeLlama;
+
+// The HfQwen2 fixture's model: Qwen2's attention, with biases on the queries, keys and values and none on the output
+// projection (OutputBias = false), 6 query heads over 2, Qwen2's rope_theta, tied embeddings.
+[Embedding(vocab: 23, dim: 24)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 6, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1000000f, OutputBias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 6, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1000000f, OutputBias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(23, Bias = false, TieEmbedding = true)]
+public partial class HfTinyQwen2;

@@ -40,6 +40,7 @@ public class GradientCheckTests
             for (int i = 0; i < p.Length; i++) p.AsSpan()[i] += 0.3f * rng.NextNormal();
         return model;
     }
+    [Fact] public void AttentionWithoutItsOutputBias() => CheckFeatures(() => new GcOutputWithoutBias(seed: 37), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void GroupedQueryAttention() => CheckFeatures(() => new GcGroupedQuery(seed: 36), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void RotaryPositionsOnCausalAttention() => CheckFeatures(() => new GcRotary(seed: 31), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void RotaryPositionsOnAttentionOverTheWholeSequence() => CheckTokens(() => new GcRotaryTokens(seed: 32), vocab: 7, classes: 7, batch: 3, steps: 5);

@@ -97,6 +97,7 @@ public class OnnxExportTests
         nameof(MultiQueryAttention) => new MultiQueryAttention(seed: 80),
         nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 81),
         nameof(HfTinyLlama31) => new HfTinyLlama31(seed: 82),
+        nameof(HfTinyQwen2) => new HfTinyQwen2(seed: 83),
         _ => throw new ArgumentException(name),
     };
 
@@ -128,6 +129,8 @@ public class OnnxExportTests
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
         // LLaMA 3.1's scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
         nameof(HfTinyLlama31),
+        // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
+        nameof(HfTinyQwen2),
     };
 
     public static TheoryData<string> PaddedModels => new()

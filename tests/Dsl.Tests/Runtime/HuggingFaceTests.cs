@@ -136,7 +136,7 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
     [InlineData("rope_scaling", """{"type": "linear", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\", RotaryScaling) is computed here")]
     [InlineData("sliding_window", "4096", "sliding_window is 4096: the model's causal attention reads every earlier step")]
-    [InlineData("attention_bias", "true", "attention_bias is true: the model's attention has no projection biases")]
+    [InlineData("attention_bias", "true", "attention_bias is true: declare 'attention' with Bias = true (the q, k, v and o projections' biases)")]
     [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\", the model's gated Dense layers take SiLU")]
     [InlineData("num_key_value_heads", "4", "num_key_value_heads is 4, the model declares 2")]
     public void WhatTheDeclarationCannotExpressIsRefused(string key, string json, string message)
@@ -199,19 +199,42 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 500000 ('attention' RotaryBase)");
         string other = Copy((_, config) => config["model_type"] = "gemma", "gemma");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
-        Contains(error.Message, "model_type is \"gemma\": LoadLlama reads LLaMA's (\"llama\") and Mistral's (\"mistral\") checkpoints");
+        Contains(error.Message, "model_type is \"gemma\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\") and Qwen2's (\"qwen2\") checkpoints");
         // no config.json: the tensors alone do not say the heads, ε or rotary base
         File.Delete(Path.Combine(other, "config.json"));
         var missing = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
         Contains(missing.Message, "No config.json beside");
     }
 
+    private static IModel<int> For(string fixture, int seed) => fixture switch
+    {
+        "HfLlama" => new HfTinyLlama(seed),
+        "HfLlama31" => new HfTinyLlama31(seed),
+        _ => new HfTinyQwen2(seed),
+    };
+
+    [Fact]
+    public void AQwen2CheckpointWithBiasedQueriesKeysAndValuesGivesItsLogits()
+    {
+        var model = new HfTinyQwen2(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfQwen2"));
+        AssertLogits(model, "HfQwen2");
+        // q_proj.bias, k_proj.bias and v_proj.bias stacked into in_proj_bias [24 + 2 · 8]; no out_proj.bias
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfQwen2", "model.safetensors")));
+        Assert.Equal(hf["model.layers.1.self_attn.v_proj.bias"].ToFloat(), model.Parameters["attention_1.in_proj_bias"].AsSpan().Slice(32).ToArray());
+        Assert.False(model.Parameters.TryGet("attention.out_proj.bias", out _));
+        // LLaMA's declaration (no biases) is refused with what Qwen2 needs
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 1), Copy((_, config) => config["model_type"] = "qwen2", "qwen")));
+        Contains(error.Message, "model_type is \"qwen2\": Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj; declare 'attention' with OutputBias = false (and Bias = true)");
+    }
+
     [Theory]
     [InlineData("HfLlama")]
     [InlineData("HfLlama31")]
+    [InlineData("HfQwen2")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
-        IModel<int> model = fixture == "HfLlama" ? new HfTinyLlama(seed: 9) : new HfTinyLlama31(seed: 9);
+        IModel<int> model = For(fixture, 9);
         HuggingFace.LoadLlama(model, Fixture.Path(fixture));
         string folder = Path.Combine(_temp, "saved");
         HuggingFace.SaveLlama(model, folder);
@@ -227,14 +250,14 @@ public sealed class HuggingFaceTests : IDisposable
         // every setting the fixture's config.json gives, the saved one gives alike (numbers as numbers)
         JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))))!;
         JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
-        foreach (string key in new[] { "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers",
-            "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling" })
+        foreach (string key in new[] { "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers",
+            "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window" })
         {
             JsonNode? e = expected[key], w = written[key];
             if (e is null && !expected.ContainsKey(key)) continue; // left to its default in the fixture
             Assert.True(JsonNode.DeepEquals(Normalised(e), Normalised(w)), $"{key}: expected {e?.ToJsonString() ?? "null"}, wrote {w?.ToJsonString() ?? "null"}");
         }
-        var reloaded = fixture == "HfLlama" ? (IModel<int>)new HfTinyLlama(seed: 10) : new HfTinyLlama31(seed: 10);
+        var reloaded = For(fixture, 10);
         HuggingFace.LoadLlama(reloaded, folder);
         AssertLogits(reloaded, fixture);
     }
@@ -258,9 +281,12 @@ public sealed class HuggingFaceTests : IDisposable
     [Fact]
     public void AModelNotLaidOutAsLlamaIsRefusedAtItsFirstDifferingLayer()
     {
-        // RotaryBlock is LLaMA's block but for its attention's biases
+        // RotaryBlock is LLaMA's block but for its feed-forward, a plain SiLU layer where LLaMA's is gated
         var error = Assert.Throws<ArgumentException>(() => HuggingFace.LoadLlama(new RotaryBlock(seed: 7), Fixture.Path("HfLlama")));
-        Assert.StartsWith("RotaryBlock is not laid out as LLaMA: layer 2 ('attention', Attention(Heads = 2, Score = ScaledDot, Causal = true, Rotary = true)) is where decoder layer 0's self_attn", error.Message);
+        Assert.StartsWith("RotaryBlock is not laid out as LLaMA: layer 5 ('dense', Dense(40, Activation = Silu)) is where decoder layer 0's gate_proj and up_proj", error.Message);
+        // AttentionWithoutBias has no norm before its attention
+        error = Assert.Throws<ArgumentException>(() => HuggingFace.LoadLlama(new AttentionWithoutBias(seed: 7), Fixture.Path("HfLlama")));
+        Assert.StartsWith("AttentionWithoutBias is not laid out as LLaMA: layer 1 ('attention', Attention(Heads = 2, Score = ScaledDot, Causal = true, Rotary = true, Bias = false)) is where decoder layer 0's input_layernorm", error.Message);
         // LlamaBlock is laid out as LLaMA, with other sizes than the checkpoint's
         var sized = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new LlamaBlock(seed: 7), Fixture.Path("HfLlama")));
         Contains(sized.Message, "vocab_size is 17, the model declares 13 ('embedding')");

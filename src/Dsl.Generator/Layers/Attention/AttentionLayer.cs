@@ -14,9 +14,12 @@ namespace Dsl.Generator.Layers.Attention;
 /// </summary>
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
-    RotaryScalingSpec? RotaryScaling = null)
+    RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true)
     : LayerSpec(Header)
 {
+    /// <summary>Whether the output projection has its bias (<c>out_proj.bias</c>): with the biases, unless <c>OutputBias = false</c> (Qwen2's).</summary>
+    public bool HasOutputBias => Bias && OutputBias;
+
     /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or as many as the queries' when it is 0.</summary>
     public int KvHeads => KeyValueHeads > 0 ? KeyValueHeads : Heads;
 
@@ -80,7 +83,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         var over = a.Type("over");
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
-            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a));
+            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -124,6 +127,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             else if (spec.KeyValueHeads > spec.Heads || spec.Heads % spec.KeyValueHeads != 0)
                 c.Invalid("keyvalueheads", $"KeyValueHeads = {spec.KeyValueHeads} must divide Heads = {spec.Heads}: each key/value head serves Heads / KeyValueHeads query heads");
         }
+        if (!spec.OutputBias && (!spec.Bias || spec.IsClassic))
+            c.Invalid("outputbias", spec.IsClassic ? $"OutputBias = false drops nn.MultiheadAttention's output projection bias; the {spec.Score} score{(spec.Over is null ? "" : " over an encoder")} has no such projection"
+                : "OutputBias = false drops the output projection's bias alone; Bias = false has already dropped every projection bias");
         if (!spec.Bias && spec.IsClassic)
             c.Invalid("bias", $"Bias = false drops nn.MultiheadAttention's projection biases; the {spec.Score} score{(spec.Over is null ? "" : " over an encoder")} has no such projections");
         if (!(spec.RotaryBase > 0f) || float.IsInfinity(spec.RotaryBase))
@@ -264,7 +270,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     protected override string Describe(ShapedLayer layer, AttentionSpec spec, ShapedModel model, int index) =>
         $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
         $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
-        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") +
+        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") + (spec.Bias && !spec.OutputBias ? ", OutputBias: false" : "") +
         (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads})" : ")");
 

@@ -6,7 +6,7 @@ using Dsl.Generator.Shapes;
 
 namespace Dsl.Generator.Layers.Attention;
 
-/// <summary>nn.MultiheadAttention's projections: in_proj [3E, E] for queries, keys and values, out_proj [E, E]; their biases unless bias=False.</summary>
+/// <summary>nn.MultiheadAttention's projections: in_proj [3E, E] for queries, keys and values, out_proj [E, E]; their biases unless bias=False (out_proj's also unless OutputBias = false).</summary>
 internal sealed record Projections(ParamRef InWeight, ParamRef? InBias, ParamRef OutWeight, ParamRef? OutBias);
 
 /// <summary>
@@ -50,7 +50,7 @@ internal static class MultiHeadAttention
             c.Matrix("in_proj_weight", packed, e, new ParamInit(Parsing.InitKind.XavierUniform, e, packed, packed, bound)),
             spec.Bias ? c.Vector("in_proj_bias", packed, ParamInit.Zeros(e, packed)) : null,
             c.Matrix("out_proj.weight", e, e, new ParamInit(Parsing.InitKind.PyTorch, e, e, e, bound)),
-            spec.Bias ? c.Vector("out_proj.bias", e) : null);
+            spec.HasOutputBias ? c.Vector("out_proj.bias", e) : null);
         string shape = EmitContext.Shape(layer.OutIsSequence, e);
         Rows outRows = Rows.Of(layer.OutIsSequence);
         if (spec.Pool)
@@ -175,7 +175,7 @@ internal static class MultiHeadAttention
         }
         ParamRef? inBias = spec.Bias ? c.Vector("in_proj_bias", 3 * q, ParamInit.Zeros(q, 3 * q)) : null;
         ParamRef outWeight = c.Matrix("out_proj.weight", q, q, new ParamInit(Parsing.InitKind.PyTorch, q, q, q, 1f / (float)Math.Sqrt(q)));
-        ParamRef? outBias = spec.Bias ? c.Vector("out_proj.bias", q) : null;
+        ParamRef? outBias = spec.HasOutputBias ? c.Vector("out_proj.bias", q) : null;
         Projection Block(int i, ParamRef? own, int cols) => new(
             own?.Values ?? inProj!.Values.Slice(i * q * q, q * q), own?.Gradient ?? inProj!.Gradient.Slice(i * q * q, q * q),
             inBias?.Values.Slice(i * q, q), inBias?.Gradient.Slice(i * q, q));
