@@ -362,7 +362,7 @@ public static class HuggingFace
                 if (v is null && fallback is null) return;
                 if (v is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"{key} is {e.GetRawText()}, not a number");
                 else if ((float)(v?.GetDouble() ?? fallback!.Value) is float value && value != declared)
-                    problems.Add($"{key} is {value.ToString("R", CultureInfo.InvariantCulture)}{(v is null ? " (its default)" : "")}, the model declares {declared.ToString("R", CultureInfo.InvariantCulture)} ({where})");
+                    problems.Add($"{key} is {Number(value)}{(v is null ? " (its default)" : "")}, the model declares {Number(declared)} ({where})");
             }
             void Off(string key, string why)
             {
