@@ -15,12 +15,13 @@ fi
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 dotnet publish KernelCheck.csproj -c Release -r linux-arm64 --self-contained -o "$out" -v quiet || fail "the linux-arm64 publish failed"
-export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_TieredCompilation=0
-# A run whose checks fail (a "FAIL" line) fails the check. A run that crashes without one is run once more: the scalar run
-# crashes under qemu-user in about one run of four with the heap corrupted (a pinned array handed out twice: "Parameters
-# 'dense_1.bias' and 'dense_3.bias' are the same tensor", or a NullReferenceException), at the session-29 commit as since,
-# while the same C# on the same scalar path never has natively on x64 (CI's DOTNET_EnableHWIntrinsic=0 rerun; gen0 forced
-# to 128 KB too). Both crashes are printed; a second crash fails the check.
+# Without background GC (DOTNET_gcConcurrent=0): with it, the scalar run crashed under qemu-user in about one run of four with
+# the heap corrupted (a pinned array handed out twice: "Parameters 'dense_1.bias' and 'dense_3.bias' are the same tensor", or
+# a NullReferenceException; 4 of 10 runs at aaa9db7, 1 of 6 at 16e71ea), and in none of 10 without it; the same C# on the same
+# scalar path never has natively on x64 (CI's DOTNET_EnableHWIntrinsic=0 rerun; gen0 forced to 128 KB too).
+export DOTNET_SYSTEM_GLOBALIZATION_INVARIANT=1 DOTNET_TieredCompilation=0 DOTNET_gcConcurrent=0
+# A run whose checks fail (a "FAIL" line) fails the check. A run that crashes without one is run once more, both printed; a
+# second crash fails the check.
 run() {
     local expect=$1 log; shift
     log=$(mktemp)
