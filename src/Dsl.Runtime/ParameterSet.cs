@@ -240,8 +240,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
                 string where = parts.Length == 1 ? $"for '{p.Name}'" : $"rows {at} … {at + rows - 1} of '{p.Name}' {Shapes.Format(p.Shape)}";
                 at += rows;
                 if (!tensors.TryGetValue(name, out SafeTensor? t)) problems.Add($"missing tensor '{name}' {Shapes.Format<int>(shape)} ({where})");
-                else if (!ShapeEquals(t.Shape, shape)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format<int>(shape)} ({where})");
-                else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
+                else CheckTensor(name, t, shape, problems, $" ({where})");
             }
         }
         foreach (string name in tensors.Keys.Where(n => !read.Contains(n) && !ignored(n)).OrderBy(n => n, StringComparer.Ordinal))
@@ -261,9 +260,12 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         }).ToArray();
     }
 
-    private static bool CheckTensor(string name, SafeTensor t, Parameter p, List<string> problems)
+    private static bool CheckTensor(string name, SafeTensor t, Parameter p, List<string> problems) => CheckTensor(name, t, p.Shape, problems, "");
+
+    /// <summary>A tensor of the <paramref name="expected"/> shape and a floating-point type; else the problem, <paramref name="where"/> after the shapes.</summary>
+    private static bool CheckTensor(string name, SafeTensor t, ReadOnlySpan<int> expected, List<string> problems, string where)
     {
-        if (!ShapeEquals(t.Shape, p.Shape)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(p.Shape)}");
+        if (!ShapeEquals(t.Shape, expected)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(expected)}{where}");
         else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
         else return true;
         return false;

@@ -101,9 +101,7 @@ public static class AttentionKernel
     /// <summary>As above for grouped-query attention: the keys and values of qkv [T, B, E + 2 · E_kv] to a cache [capacity, B, 2 · E_kv].</summary>
     public static void Append(int steps, int batch, int width, int heads, int keyValueHeads, int position, DeviceSpan qkv, Span<float> cache)
     {
-        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
-        if (steps < 0 || batch < 0 || width < 0 || width % heads != 0)
-            throw new ArgumentException($"Attention: steps {steps} and batch {batch} must be 0 or more, and width {width} a multiple of heads {heads}.", nameof(width));
+        Dsl.Kernels.AttentionKernel.RequireAppend(steps, batch, width, heads, keyValueHeads, position);
         Dsl.Kernels.AttentionKernel.Append(steps, batch, width, heads, keyValueHeads, position,
             qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), cache);
     }

@@ -112,17 +112,23 @@ public static class AttentionKernel
     /// </summary>
     public static void Append(int steps, int batch, int width, int heads, int keyValueHeads, int position, ReadOnlySpan<float> qkv, Span<float> cache)
     {
-        if (steps < 0 || batch < 0 || width < 0 || position < 0)
-            throw new ArgumentOutOfRangeException(nameof(steps), $"Attention: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more.");
-        RequireGroups(heads, keyValueHeads);
-        if (heads > 0 && width % heads != 0)
-            throw new ArgumentException($"Attention: width {width} must be a positive multiple of heads {heads} (each head takes width / heads columns).", nameof(heads));
+        RequireAppend(steps, batch, width, heads, keyValueHeads, position);
         long rows = (long)steps * batch;
         int kv = width / heads * keyValueHeads, row = width + 2 * kv;
         Require(qkv, rows * row, "qkv");
         Require(cache, ((long)position + steps) * batch * 2 * kv, "cache");
         for (int r = 0; r < rows; r++)
             qkv.Slice(r * row + width, 2 * kv).CopyTo(cache.Slice((position * batch + r) * 2 * kv, 2 * kv));
+    }
+
+    /// <summary>What <see cref="Append(int, int, int, int, int, int, ReadOnlySpan{float}, Span{float})"/> checks before it reads a value (the device's Append too).</summary>
+    internal static void RequireAppend(int steps, int batch, int width, int heads, int keyValueHeads, int position)
+    {
+        if (steps < 0 || batch < 0 || width < 0 || position < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"Attention: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more.");
+        RequireGroups(heads, keyValueHeads);
+        if (width % heads != 0)
+            throw new ArgumentException($"Attention: width {width} must be a positive multiple of heads {heads} (each head takes width / heads columns).", nameof(heads));
     }
 
     /// <summary>The width of self-attention's packed projections: the queries' E columns, then the keys' and values' E_kv each.</summary>
