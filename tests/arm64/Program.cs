@@ -84,6 +84,24 @@ foreach (int h in new[] { 1, 5, 16, 37 })
     Close($"GRU forward H={h} h", [.. Enumerable.Range(0, h).Select(j => (float)((1 - z[j]) * n[j] + z[j] * hPrev[j]))], hNew);
 }
 
+// Attention's scaled softmax over a row's vectors and tail against its formula in double, and a NaN anywhere in the row, a
+// tail lane's included, making the whole row NaN (as torch.softmax does).
+foreach (int n in new[] { 1, 3, 4, 5, 7, 16, 37 })
+{
+    float[] x = Random(n), p = (float[])x.Clone();
+    const float scale = 0.35f;
+    Activations.ScaledSoftmax(p, scale);
+    double max = x.Max(v => (double)(v * scale)), sum = x.Sum(v => Math.Exp(v * scale - max));
+    Close($"softmax n={n}", [.. x.Select(v => (float)(Math.Exp(v * scale - max) / sum))], p);
+    for (int at = 0; at < n; at++)
+    {
+        float[] withNaN = (float[])x.Clone();
+        withNaN[at] = float.NaN;
+        Activations.ScaledSoftmax(withNaN, scale);
+        Verdict(withNaN.All(float.IsNaN) ? null : $"softmax n={n} with a NaN at {at}: [{string.Join(", ", withNaN)}]");
+    }
+}
+
 // Whole models against PyTorch 1.13: each parity fixture's output, loss and every parameter's gradient, as ParityTests
 // checks them (the same tolerance), through the generated forward and backward code on this process's kernels —
 // recurrent cells, attention's softmax and heads, layer normalisation, the losses.

@@ -71,6 +71,71 @@ public class AttentionKernelTests
         for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - stepped[i]) <= 2e-6, $"context[{i}]: one pass {whole[i]}, chunks {stepped[i]}");
     }
 
+    /// <summary>
+    /// Heads of a wide layer (6 of 64 values at 128 steps), split over the cores by (sequence, head) — at batch 1 a core's
+    /// share starts and ends inside a sequence — with grouped key/value heads too: every head gives what it gives as attention
+    /// of one head over its own queries, keys and values: the same weights, context and dq bit for bit, and a shared key/value
+    /// head's dk and dv the sum of its query heads'.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 6, true, false)]
+    [InlineData(2, 6, false, true)]
+    [InlineData(1, 6, true, true)]
+    [InlineData(2, 2, true, true)]
+    [InlineData(1, 2, false, false)]
+    public void EachHeadOfAWideLayerGivesWhatItGivesAlone(int B, int kvHeads, bool causal, bool padded)
+    {
+        const int T = 128, d = 64, heads = 6, width = heads * d;
+        int group = heads / kvHeads, kv = kvHeads * d, row = width + 2 * kv;
+        var rng = new Rng((ulong)(B * 100 + kvHeads * 10 + (causal ? 2 : 0) + (padded ? 1 : 0)));
+        float[] qkv = Normal(rng, T * B * row), dContext = Normal(rng, T * B * width);
+        int[] lengths = padded ? [.. Enumerable.Range(0, B).Select(b => T - 37 * b - 21)] : [];
+        var weights = new float[B * heads * T * T];
+        var context = new float[T * B * width];
+        var dQkv = new float[T * B * row];
+        AttentionKernel.Forward(T, B, width, heads, kvHeads, Scale, causal, lengths, qkv, weights, default, context, default);
+        AttentionKernel.Backward(T, B, width, heads, kvHeads, Scale, causal, lengths, qkv, weights, default, dContext, dQkv, default);
+
+        var dkv = new double[T * B * 2 * kv]; // each key/value head's dk and dv summed over its group
+        for (int h = 0; h < heads; h++)
+        {
+            int g = h / group;
+            var one = new float[T * B * 3 * d];
+            var dOne = new float[T * B * d];
+            for (int r = 0; r < T * B; r++)
+            {
+                qkv.AsSpan(r * row + h * d, d).CopyTo(one.AsSpan(r * 3 * d, d));
+                qkv.AsSpan(r * row + width + g * d, d).CopyTo(one.AsSpan(r * 3 * d + d, d));
+                qkv.AsSpan(r * row + width + kv + g * d, d).CopyTo(one.AsSpan(r * 3 * d + 2 * d, d));
+                dContext.AsSpan(r * width + h * d, d).CopyTo(dOne.AsSpan(r * d, d));
+            }
+            var w1 = new float[B * T * T];
+            var c1 = new float[T * B * d];
+            var dq1 = new float[T * B * 3 * d];
+            AttentionKernel.Forward(T, B, d, 1, Scale, causal, lengths, one, w1, default, c1, default);
+            AttentionKernel.Backward(T, B, d, 1, Scale, causal, lengths, one, w1, default, dOne, dq1, default);
+            for (int b = 0; b < B; b++)
+                Assert.True(w1.AsSpan(b * T * T, T * T).SequenceEqual(weights.AsSpan((b * heads + h) * T * T, T * T)), $"weights of sequence {b}, head {h}");
+            for (int r = 0; r < T * B; r++)
+            {
+                Assert.True(c1.AsSpan(r * d, d).SequenceEqual(context.AsSpan(r * width + h * d, d)), $"context row {r}, head {h}");
+                Assert.True(dq1.AsSpan(r * 3 * d, d).SequenceEqual(dQkv.AsSpan(r * row + h * d, d)), $"dq row {r}, head {h}");
+                for (int j = 0; j < d; j++)
+                {
+                    dkv[r * 2 * kv + g * d + j] += dq1[r * 3 * d + d + j];
+                    dkv[r * 2 * kv + kv + g * d + j] += dq1[r * 3 * d + 2 * d + j];
+                }
+            }
+        }
+        for (int r = 0; r < T * B; r++)
+            for (int j = 0; j < 2 * kv; j++)
+            {
+                double expected = dkv[r * 2 * kv + j];
+                float actual = dQkv[r * row + width + j];
+                Assert.True(Math.Abs(actual - expected) <= 1e-5 * Math.Max(1, Math.Abs(expected)), $"d{(j < kv ? "k" : "v")} row {r}, column {j % kv}: got {actual}, expected {expected}");
+            }
+    }
+
     /// <summary>The weights [B, heads, T, T], context [T, B, E] and d(qkv) [T, B, 3E] from the formulas, in double.</summary>
     private static (double[] P, double[] Context, double[] DQkv) Reference(int T, int B, bool causal, int[] lengths, float[] qkv, float[] mask, float[] dContext)
     {
