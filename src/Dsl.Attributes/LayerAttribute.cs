@@ -425,4 +425,28 @@ namespace Dsl
         /// </summary>
         public bool ShareEmbedding { get; set; }
     }
+
+    /// <summary>
+    /// Repeats the layers written between it and the next <see cref="EndRepeatAttribute"/> <see cref="Times"/> times, as
+    /// if they were written out that often (PyTorch's <c>nn.ModuleList([Block() for _ in range(n)])</c>): a Transformer's n
+    /// blocks in one declaration. Each copy has parameters of its own, named as written-out layers are (<c>attention</c>,
+    /// <c>attention_1</c>, …; a layer's explicit <c>Name</c> takes <c>_1</c>, <c>_2</c>, … in the later copies); a
+    /// <see cref="ResidualAttribute"/> inside spans layers of its own copy. Repeats nest; a repeat without its end, an end
+    /// without its repeat, an empty one or <see cref="Times"/> below 1 is DSL0014.
+    /// </summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class RepeatAttribute : Attribute
+    {
+        /// <summary>Repeats the layers up to the matching <see cref="EndRepeatAttribute"/> <paramref name="times"/> times.</summary>
+        public RepeatAttribute(int times) => Times = times;
+
+        /// <summary>How many copies of the layers there are (1: the layers as written).</summary>
+        public int Times { get; }
+    }
+
+    /// <summary>Ends the layers the last open <see cref="RepeatAttribute"/> repeats.</summary>
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+    public sealed class EndRepeatAttribute : Attribute
+    {
+    }
 }

@@ -29,6 +29,9 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor UnknownOption = Error("DSL0013", "Unknown layer option",
         "[{0}] has no option '{1}'{2}", Usage);
 
+    public static readonly DiagnosticDescriptor InvalidRepeat = Error("DSL0014", "Invalid repeat",
+        "Model '{0}': {1}", Usage);
+
     public static readonly DiagnosticDescriptor NonPositiveSize = Error("DSL0002", "Size must be positive",
         "Layer '{0}': {1} must be {3}, but is {2}", Usage);
 
@@ -98,7 +101,7 @@ internal static class DiagnosticDescriptors
         InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, ContainingTypeNotPartial,
         SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge, HeadsDoNotDivideWidth,
         CausalAfterBidirectional, NotAModel, AttentionWidthsDiffer, EncoderDecoderMismatch,
-        ResidualWidthsDiffer, UnknownOption, TiedWeightDoesNotFit,
+        ResidualWidthsDiffer, UnknownOption, TiedWeightDoesNotFit, InvalidRepeat,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);

@@ -15,6 +15,11 @@ internal static class ModelParser
 {
     public const string LayerAttributeBase = "Dsl.LayerAttribute";
     public const string EncoderDecoderAttribute = "Dsl.EncoderDecoderAttribute";
+    public const string RepeatAttribute = "Dsl.RepeatAttribute";
+    public const string EndRepeatAttribute = "Dsl.EndRepeatAttribute";
+
+    /// <summary>The most layers repeats may write (the generated code grows with them): past it, DSL0014 and each layer once.</summary>
+    public const int MaxLayers = 4096;
 
     /// <summary>
     /// Parses the model if <paramref name="providerKind"/> is the kind of the class's first layer
@@ -68,29 +73,139 @@ internal static class ModelParser
         return (ns.Length > 0 ? ns + "." : "") + string.Concat(outer.Select(o => o + "+")) + type.MetadataName;
     }
 
-    public static List<(AttributeData Data, LayerKind Kind)> LayerAttributesInSourceOrder(INamedTypeSymbol type, CancellationToken cancellationToken)
+    public static List<(AttributeData Data, LayerKind Kind)> LayerAttributesInSourceOrder(INamedTypeSymbol type, CancellationToken cancellationToken) =>
+        InSourceOrder(type, cancellationToken).Where(a => a.Kind is not null).Select(a => (a.Data, a.Kind!.Value)).ToList();
+
+    /// <summary>The layer attributes and the <c>[Repeat]</c> and <c>[EndRepeat]</c> between them (Kind null), in source order.</summary>
+    private static List<(AttributeData Data, LayerKind? Kind)> InSourceOrder(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
-        var result = new List<(AttributeData Data, LayerKind Kind, string Path, int Start)>();
+        var result = new List<(AttributeData Data, LayerKind? Kind, string Path, int Start)>();
         foreach (AttributeData data in type.GetAttributes())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (LayerRegistry.ForAttribute(data.AttributeClass?.ToDisplayString()) is not { } definition) continue;
+            string? name = data.AttributeClass?.ToDisplayString();
+            LayerKind? kind = LayerRegistry.ForAttribute(name)?.Kind;
+            if (kind is null && name is not (RepeatAttribute or EndRepeatAttribute)) continue;
             SyntaxReference? reference = data.ApplicationSyntaxReference;
-            result.Add((data, definition.Kind, reference?.SyntaxTree.FilePath ?? "", reference?.Span.Start ?? 0));
+            result.Add((data, kind, reference?.SyntaxTree.FilePath ?? "", reference?.Span.Start ?? 0));
         }
         return result.OrderBy(r => r.Path, System.StringComparer.Ordinal).ThenBy(r => r.Start).Select(r => (r.Data, r.Kind)).ToList();
     }
 
     private static ModelSpec Parse(INamedTypeSymbol type, List<(AttributeData Data, LayerKind Kind)> layers, CancellationToken cancellationToken)
     {
-        var specs = new List<LayerSpec>();
-        for (int i = 0; i < layers.Count; i++)
+        // each attribute parsed once, in blocks as [Repeat] … [EndRepeat] nest them; then written out as often as they repeat
+        var problems = new List<DiagnosticInfo>();
+        var root = new Block(null, 1);
+        var open = new Stack<Block>();
+        open.Push(root);
+        foreach ((AttributeData data, LayerKind? kind) in InSourceOrder(type, cancellationToken))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            specs.Add(ParseLayer(layers[i].Data, layers[i].Kind, i, cancellationToken));
+            if (kind is { } k) open.Peek().Items.Add(new Written(ParseLayer(data, k, 0, cancellationToken)));
+            else if (data.AttributeClass?.ToDisplayString() == RepeatAttribute)
+            {
+                var block = new Block(data, data.ConstructorArguments.FirstOrDefault().Value as int? ?? 1);
+                open.Peek().Items.Add(block);
+                open.Push(block);
+            }
+            else if (open.Count > 1) open.Pop();
+            else problems.Add(RepeatProblem(type, data, "[EndRepeat] ends no [Repeat]: write [Repeat(n)] before the layers it repeats, or remove it", cancellationToken));
         }
-        return Describe(type, specs, null, cancellationToken);
+        while (open.Count > 1)
+        {
+            Block unclosed = open.Pop();
+            problems.Add(RepeatProblem(type, unclosed.Repeat!, $"[Repeat({unclosed.Times})] has no [EndRepeat]: write it after the last layer to repeat (the layers stand as written once)", cancellationToken));
+            unclosed.Times = 1;
+        }
+        CheckRepeats(type, root, problems, cancellationToken);
+        long count = Count(root);
+        if (count > MaxLayers && Blocks(root).FirstOrDefault(b => b.Times > 1) is { } first)
+        {
+            problems.Add(RepeatProblem(type, first.Repeat!, $"the repeats write {count} layers, more than the {MaxLayers} a model may have (the layers stand as written once)", cancellationToken));
+            foreach (Block block in Blocks(root)) block.Times = 1;
+        }
+        var specs = new List<LayerSpec>();
+        WriteOut(root, specs);
+        ModelSpec spec = Describe(type, specs, null, cancellationToken);
+        return spec with { Repeats = Blocks(root).Any(b => b.Times > 1), RepeatProblems = problems.ToEquatableArray() };
     }
+
+    /// <summary>Layers as a <c>[Repeat]</c> groups them: <see cref="Written"/> layers and nested blocks, copied <see cref="Times"/> times.</summary>
+    private sealed class Block
+    {
+        public Block(AttributeData? repeat, int times)
+        {
+            Repeat = repeat;
+            Times = times;
+        }
+
+        public AttributeData? Repeat { get; }
+        public int Times { get; set; }
+        public List<object> Items { get; } = new();
+    }
+
+    /// <summary>One layer attribute, parsed once, and how many copies of it are written out so far.</summary>
+    private sealed class Written
+    {
+        public Written(LayerSpec spec) => Spec = spec;
+
+        public LayerSpec Spec { get; }
+        public int Copies { get; set; }
+    }
+
+    private static IEnumerable<Block> Blocks(Block block) =>
+        new[] { block }.Concat(block.Items.OfType<Block>().SelectMany(Blocks)).Where(b => b.Repeat is not null);
+
+    private static long Count(Block block) => block.Times * block.Items.Sum(i => i is Block inner ? Count(inner) : 1L);
+
+    /// <summary>A repeat below 1, or of no layer, is DSL0014; its layers (if any) then stand as written once.</summary>
+    private static void CheckRepeats(INamedTypeSymbol type, Block block, List<DiagnosticInfo> problems, CancellationToken cancellationToken)
+    {
+        foreach (Block inner in block.Items.OfType<Block>())
+        {
+            if (CountLayers(inner) == 0)
+            {
+                problems.Add(RepeatProblem(type, inner.Repeat!, $"[Repeat({inner.Times})] repeats no layer: write the layers to repeat between it and [EndRepeat]", cancellationToken));
+                inner.Times = 1;
+            }
+            else if (inner.Times < 1)
+            {
+                problems.Add(RepeatProblem(type, inner.Repeat!, $"[Repeat({inner.Times})] must write its layers 1 or more times (the layers stand as written once)", cancellationToken));
+                inner.Times = 1;
+            }
+            CheckRepeats(type, inner, problems, cancellationToken);
+        }
+    }
+
+    private static int CountLayers(Block block) => block.Items.Sum(i => i is Block inner ? CountLayers(inner) : 1);
+
+    /// <summary>
+    /// The layers in order, each block's as often as it repeats, every copy at its own position; a later copy of an explicitly
+    /// named layer is named <c>name_1</c>, <c>name_2</c>, … (default names count on by kind, as written-out layers do).
+    /// </summary>
+    private static void WriteOut(Block block, List<LayerSpec> specs)
+    {
+        for (int copy = 0; copy < block.Times; copy++)
+        {
+            foreach (object item in block.Items)
+            {
+                if (item is Block inner)
+                {
+                    WriteOut(inner, specs);
+                    continue;
+                }
+                var written = (Written)item;
+                LayerHeader header = written.Spec.Header;
+                string? name = header.ExplicitName is { } n && written.Copies > 0 ? n + "_" + written.Copies : header.ExplicitName;
+                written.Copies++;
+                specs.Add(written.Spec with { Header = header with { Position = specs.Count, ExplicitName = name } });
+            }
+        }
+    }
+
+    private static DiagnosticInfo RepeatProblem(INamedTypeSymbol type, AttributeData data, string why, CancellationToken cancellationToken) =>
+        DiagnosticInfo.Create(DiagnosticDescriptors.InvalidRepeat, LocationInfo.From(data.ApplicationSyntaxReference?.GetSyntax(cancellationToken)), type.Name, why);
 
     /// <summary>The class around a model: name, namespace, nesting, whether it can be extended.</summary>
     private static ModelSpec Describe(INamedTypeSymbol type, List<LayerSpec> specs, CompositionSpec? composition, CancellationToken cancellationToken)

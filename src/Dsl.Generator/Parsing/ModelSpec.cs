@@ -172,6 +172,15 @@ internal sealed record ModelSpec(
     /// </summary>
     public string? OutputStem { get; init; }
 
+    /// <summary>
+    /// Whether <c>[Repeat]</c> wrote some of <see cref="Layers"/> more than once (each copy's mistakes are then the first
+    /// copy's, reported once).
+    /// </summary>
+    public bool Repeats { get; init; }
+
+    /// <summary>What is wrong with the declaration's <c>[Repeat]</c> … <c>[EndRepeat]</c> (DSL0014); its layers stand as written once.</summary>
+    public EquatableArray<DiagnosticInfo> RepeatProblems { get; init; } = EquatableArray<DiagnosticInfo>.Empty;
+
     /// <summary>The class as C# code names it from anywhere: <c>global::Ns.Outer.Model</c>.</summary>
     public string TypeName => "global::" + (Namespace.Length > 0 ? Namespace + "." : "") + string.Concat(ContainingTypes.Select(c => c.Name + ".")) + Name;
 
@@ -192,5 +201,6 @@ internal sealed record ModelSpec(
             Header = l.Header with { Location = null, Arguments = l.Header.Arguments.Select(a => a with { Location = null }).ToEquatableArray() },
         }).ToEquatableArray(),
         Composition = Composition is null ? null : Composition with { EncoderLocation = null, DecoderLocation = null, ShareEmbeddingLocation = null },
+        RepeatProblems = EquatableArray<DiagnosticInfo>.Empty, // the analyzer reports them, from a spec of its own
     };
 }

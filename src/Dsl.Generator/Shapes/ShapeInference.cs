@@ -80,6 +80,7 @@ internal static class ShapeInference
         {
             if (!outer.IsPartial) classLevel.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ContainingTypeNotPartial, outer.NameLocation, model.Name, outer.Name));
         }
+        classLevel.AddRange(model.RepeatProblems);
         diagnostics.AddRange(classLevel);
 
         if (model.Composition is { } composition) return InferComposition(model, composition, referenced, depth, diagnostics);
@@ -132,6 +133,12 @@ internal static class ShapeInference
             diagnostics.Clear();
             diagnostics.AddRange(classLevel);
             valid = false;
+        }
+        // a mistake in a repeated layer is found in every copy, at the one place it is written: reported once, the first copy's
+        if (model.Repeats)
+        {
+            var seen = new HashSet<(string, LocationInfo?)>();
+            diagnostics.RemoveAll(d => d.Location is not null && !seen.Add((d.Id, d.Location)));
         }
         return new ShapedModel(
             model,

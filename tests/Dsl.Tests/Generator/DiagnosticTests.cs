@@ -463,6 +463,49 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0014_ARepeatWithoutItsEnd()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(2)|]] [Dense(4)] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
+        Assert.Equal("Model 'M': [Repeat(2)] has no [EndRepeat]: write it after the last layer to repeat (the layers stand as written once)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0014_AnEndWithoutItsRepeat()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(4)] [[|EndRepeat|]] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
+        Assert.Equal("Model 'M': [EndRepeat] ends no [Repeat]: write [Repeat(n)] before the layers it repeats, or remove it", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0014_ARepeatOfNoLayer()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(4)] [[|Repeat(3)|]] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
+        Assert.Equal("Model 'M': [Repeat(3)] repeats no layer: write the layers to repeat between it and [EndRepeat]", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0014_ARepeatBelowOne()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(0)|]] [Dense(4)] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
+        Assert.Equal("Model 'M': [Repeat(0)] must write its layers 1 or more times (the layers stand as written once)", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0014_RepeatsPastTheMostLayers()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(100)|]] [Repeat(50)] [Dense(3)] [EndRepeat] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
+        Assert.Equal("Model 'M': the repeats write 5002 layers, more than the 4096 a model may have (the layers stand as written once)", d.GetMessage());
+    }
+
+    /// <summary>A mistake inside a repeated block is in every copy, at one place: it is reported once, naming the first copy.</summary>
+    [Fact]
+    public void AMistakeInARepeatedLayerIsReportedOnce()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Repeat(4)] [Dense(4)] [Dropout([|1.5f|])] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0005", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'dropout': p must be in [0, 1), but is 1.5", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0013_AMisspeltOptionNamesTheClosest()
     {
         var (_, diagnostics, others, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Lstm(hidden: 4, ReturnSequence = false)] [Dense(2)] public partial class M;");

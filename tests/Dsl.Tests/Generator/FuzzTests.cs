@@ -72,6 +72,13 @@ public class FuzzTests(Xunit.Abstractions.ITestOutputHelper output)
             string kind = (l == 0) == (rng.NextInt(12) != 0) ? Kinds[rng.NextInt(2)] : Kinds[2 + rng.NextInt(Kinds.Length - 2)];
             layers.Add(Layer(rng, kind, Model));
         }
+        // sometimes a [Repeat(n)] … [EndRepeat] around some of them: mostly well formed, sometimes unclosed, empty, stray or below 1
+        if (rng.NextInt(5) == 0)
+        {
+            int from = rng.NextInt(layers.Count + 1), to = from + rng.NextInt(layers.Count - from + 1);
+            if (rng.NextInt(6) != 0) layers.Insert(to, "EndRepeat");
+            if (rng.NextInt(6) != 0) layers.Insert(from, $"Repeat({new[] { "2", "3", "1", "0", "-1", "2000" }[rng.NextInt(6)]})");
+        }
         string attributes = string.Join("\n", layers.Select(a => "[" + a + "]"));
         int shape = rng.NextInt(40);
         string name = $"M{index}";

@@ -29,14 +29,23 @@ public partial class HfTinyLlamaTied;
 public partial class HfOtherLlama;
 
 // The HfLlama31 fixture's model: LLaMA 3.1's scaled rotary frequencies (its original context shortened to 16), multi-query
-// attention (one key/value head), tied embeddings, and the configuration's default ε.
+// attention (one key/value head), tied embeddings, and the configuration's default ε; its decoder layers declared once, [Repeat]ed.
 [Embedding(vocab: 19, dim: 32)]
+[Repeat(2)]
 [RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryScaling = 4f, RotaryOriginalContext = 16, Bias = false)] [Residual(Layers = 2)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
-[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryScaling = 4f, RotaryOriginalContext = 16, Bias = false)] [Residual(Layers = 2)]
-[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(19, Bias = false, TieEmbedding = true)]
 public partial class HfTinyLlama31;
+
+// HfTinyLlama with its two decoder layers declared once and [Repeat]ed: the same layers, parameters and initial values.
+[Embedding(vocab: 17, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(17, Bias = false)]
+public partial class HfTinyLlamaRepeated;
 
 // Two decoder layers of different feed-forward widths: no one LLaMA configuration describes them.
 [Embedding(vocab: 17, dim: 16)]

@@ -60,6 +60,23 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(hf["model.layers.0.mlp.gate_proj.weight"].ToFloat(), model.Parameters["dense.weight"].AsSpan().Slice(24 * 16).ToArray());
     }
 
+    /// <summary>A LLaMA declared with [Repeat] is the one written out: the same parameters, initial values and outputs, and it loads the checkpoint.</summary>
+    [Fact]
+    public void ALlamaDeclaredWithARepeatIsTheLlamaWrittenOut()
+    {
+        var written = new HfTinyLlama(seed: 4);
+        var repeated = new HfTinyLlamaRepeated(seed: 4);
+        Assert.Equal(written.Parameters.Select(p => (p.Name, string.Join("x", p.Shape.ToArray()))), repeated.Parameters.Select(p => (p.Name, string.Join("x", p.Shape.ToArray()))));
+        foreach (Parameter p in written.Parameters) Assert.Equal(p.AsSpan().ToArray(), repeated.Parameters[p.Name].AsSpan().ToArray());
+        int[] tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8];
+        float[] a = new float[2 * 6 * 17], b = new float[2 * 6 * 17];
+        written.Forward(new ReadOnlyTensorSpan<int>(tokens, [2, 6]), new TensorSpan<float>(a, [2, 6, 17]));
+        repeated.Forward(new ReadOnlyTensorSpan<int>(tokens, [2, 6]), new TensorSpan<float>(b, [2, 6, 17]));
+        Assert.Equal(a, b);
+        HuggingFace.LoadLlama(repeated, Fixture.Path("HfLlama"));
+        AssertLogits(repeated);
+    }
+
     [Fact]
     public void ALlama31CheckpointWithScaledRotaryFrequenciesAndTiedEmbeddingsGivesItsLogits()
     {
