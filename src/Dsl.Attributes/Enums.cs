@@ -51,6 +51,18 @@ namespace Dsl
         Normal = 8,
     }
 
+    /// <summary>
+    /// How <c>[Attention(RotaryScaling = f)]</c> scales the rotary frequencies for a longer context than the one trained on
+    /// (Hugging Face's <c>rope_scaling</c>, by its <c>rope_type</c>).
+    /// </summary>
+    public enum RotaryScalingKind
+    {
+        /// <summary>"llama3", LLaMA 3.1's and 3.2's: long wavelengths divided by the factor, short ones kept, those between moved smoothly.</summary>
+        Llama3 = 0,
+        /// <summary>"linear": every frequency divided by the factor, as if the positions were (position interpolation, Chen et al. 2023).</summary>
+        Linear = 1,
+    }
+
     /// <summary>How an attention layer scores a query against a key.</summary>
     public enum AttentionScore
     {

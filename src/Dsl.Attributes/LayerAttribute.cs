@@ -290,6 +290,13 @@ namespace Dsl
         public int RotaryOriginalContext { get; set; } = 8192;
 
         /// <summary>
+        /// Which scaling <see cref="RotaryScaling"/> sets (<c>rope_scaling</c>'s <c>rope_type</c>): <see cref="Dsl.RotaryScalingKind.Llama3"/>
+        /// (the default, with its three companions) or <see cref="Dsl.RotaryScalingKind.Linear"/> ("linear": every frequency divided
+        /// by the factor; the companions do not apply).
+        /// </summary>
+        public RotaryScalingKind RotaryScalingKind { get; set; }
+
+        /// <summary>
         /// Whether the projections add biases (default true): false is <c>nn.MultiheadAttention(…, bias=False)</c>, no
         /// <c>in_proj_bias</c> and no <c>out_proj.bias</c> (LLaMA's attention has none). Multi-head attention only (ScaledDot or
         /// Dot over the layer's own steps, pooling, ScaledDot over an encoder), not the General and Additive scores.

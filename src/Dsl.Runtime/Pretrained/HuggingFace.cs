@@ -37,8 +37,8 @@ public static class HuggingFace
     /// <param name="path">
     /// The checkpoint's folder (<c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists), or one
     /// safetensors file. The <c>config.json</c> in the folder (or beside the file) must be there, and is checked against the
-    /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's <c>rope_scaling</c>
-    /// (<c>RotaryScaling</c>), the activation, tied embeddings, the attention's biases, with transformers' defaults for what it
+    /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's or the linear
+    /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>), the activation, tied embeddings, the attention's biases, with transformers' defaults for what it
     /// leaves out (LLaMA's, or Mistral's and Qwen2's for their <c>model_type</c>); other rotary scalings, a sliding window or the
     /// feed-forward's biases, which the
     /// declaration cannot express, are refused.
@@ -315,15 +315,19 @@ public static class HuggingFace
                 w.WriteRawValue(Number(first.Attention.RotaryBase));
                 if (scaling.IsScaled)
                 {
+                    bool linear = scaling.Kind == RotaryScalingKind.Linear;
                     w.WriteStartObject("rope_scaling");
-                    w.WriteString("rope_type", "llama3");
+                    w.WriteString("rope_type", linear ? "linear" : "llama3");
                     w.WritePropertyName("factor");
                     w.WriteRawValue(Number(scaling.Factor));
-                    w.WritePropertyName("low_freq_factor");
-                    w.WriteRawValue(Number(scaling.LowFrequencyFactor));
-                    w.WritePropertyName("high_freq_factor");
-                    w.WriteRawValue(Number(scaling.HighFrequencyFactor));
-                    w.WriteNumber("original_max_position_embeddings", scaling.OriginalContext);
+                    if (!linear)
+                    {
+                        w.WritePropertyName("low_freq_factor");
+                        w.WriteRawValue(Number(scaling.LowFrequencyFactor));
+                        w.WritePropertyName("high_freq_factor");
+                        w.WriteRawValue(Number(scaling.HighFrequencyFactor));
+                        w.WriteNumber("original_max_position_embeddings", scaling.OriginalContext);
+                    }
                     w.WriteEndObject();
                 }
                 else w.WriteNull("rope_scaling");
@@ -425,7 +429,8 @@ public static class HuggingFace
 
     /// <summary>
     /// <c>rope_scaling</c> against the attention's <see cref="AttentionInfo.RotaryScaling"/>: none (absent, null, or
-    /// <c>rope_type</c> "default"), or LLaMA 3.1's ("llama3") with the same four numbers; the other kinds (linear, dynamic
+    /// <c>rope_type</c> "default"), LLaMA 3.1's ("llama3") with the same four numbers, or the linear one ("linear", or under the
+    /// older key <c>type</c>) with the same factor; the other kinds (dynamic
     /// NTK, YaRN, LongRoPE) are not computed here.
     /// </summary>
     private static void CheckScaling(JsonElement? json, AttentionInfo attention, List<string> problems)
@@ -439,14 +444,17 @@ public static class HuggingFace
             if (declared.IsScaled) problems.Add($"rope_scaling is {(json is null ? "absent" : json.Value.GetRawText())}, but '{attention.Name}' scales its rotary frequencies (RotaryScaling = {Number(declared.Factor)})");
             return;
         }
-        if (type != "llama3")
+        if (type is not ("llama3" or "linear"))
         {
-            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\", RotaryScaling) is computed here, and another would give other outputs");
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here, and another would give other outputs");
             return;
         }
-        if (!declared.IsScaled)
+        bool linear = type == "linear";
+        if (!declared.IsScaled || (declared.Kind == RotaryScalingKind.Linear) != linear)
         {
-            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: declare '{attention.Name}' with RotaryScaling = its factor (and RotaryLowFrequencyFactor, RotaryHighFrequencyFactor, RotaryOriginalContext)");
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: declare '{attention.Name}' with RotaryScaling = its factor" + (linear
+                ? " and RotaryScalingKind = RotaryScalingKind.Linear"
+                : " (and RotaryLowFrequencyFactor, RotaryHighFrequencyFactor, RotaryOriginalContext; RotaryScalingKind left to LLaMA 3.1's)"));
             return;
         }
         JsonElement scaling = json!.Value;
@@ -458,6 +466,7 @@ public static class HuggingFace
                 problems.Add($"rope_scaling's {key} is {v.GetRawText()}, '{attention.Name}' declares {option} = {Number((float)value)}");
         }
         Compare("factor", declared.Factor, "RotaryScaling");
+        if (linear) return;
         Compare("low_freq_factor", declared.LowFrequencyFactor, "RotaryLowFrequencyFactor");
         Compare("high_freq_factor", declared.HighFrequencyFactor, "RotaryHighFrequencyFactor");
         Compare("original_max_position_embeddings", declared.OriginalContext, "RotaryOriginalContext");

@@ -1300,7 +1300,9 @@ class HfAttention(nn.Module):
         k = self.k_proj(x).view(B, T, kv, d).transpose(1, 2)
         v = self.v_proj(x).view(B, T, kv, d).transpose(1, 2)
         inv_freq = 1.0 / (self.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
-        if self.scaling is not None:  # transformers' _compute_llama3_parameters (rope_type "llama3", LLaMA 3.1's long contexts)
+        if self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) == "linear":
+            inv_freq = inv_freq / self.scaling["factor"]  # transformers' _compute_linear_scaling_rope_parameters
+        elif self.scaling is not None:  # transformers' _compute_llama3_parameters (rope_type "llama3", LLaMA 3.1's long contexts)
             factor, low, high = self.scaling["factor"], self.scaling["low_freq_factor"], self.scaling["high_freq_factor"]
             old = self.scaling["original_max_position_embeddings"]
             low_wavelen, high_wavelen = old / low, old / high
@@ -1409,12 +1411,23 @@ def make_hf_llama():
         "num_key_value_heads": 1, "num_hidden_layers": 2, "vocab_size": 19, "hidden_act": "silu", "tie_word_embeddings": True,
         "max_position_embeddings": 64, "torch_dtype": "bfloat16",
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
+    make_hf_linear()
     # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
     make_hf_checkpoint("HfQwen2", {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 23, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "hidden_act": "silu",
         "tie_word_embeddings": True, "use_sliding_window": False, "sliding_window": 32768, "max_window_layers": 21, "max_position_embeddings": 32768,
         "rope_scaling": None, "torch_dtype": "bfloat16"}, 10, 702)
+
+
+def make_hf_linear():
+    """HfLlamaLinear: rope_scaling "linear" (every frequency divided by the factor, as the positions: LongChat's and Vicuna's
+    16k configurations, which write it under the older key "type"), plain multi-head attention."""
+    make_hf_checkpoint("HfLlamaLinear", {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 2,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+        "hidden_act": "silu", "tie_word_embeddings": False, "max_position_embeddings": 64, "torch_dtype": "bfloat16",
+        "rope_scaling": {"rope_type": "linear", "factor": 4.0}}, 11, 703)
 
 
 def make_bleu():
@@ -1559,6 +1572,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-llama" in sys.argv:  # only the Hugging Face LLaMA checkpoint
         make_hf_llama()
+        sys.exit(0)
+    if "--hf-linear" in sys.argv:  # only the Hugging Face checkpoint with linear rotary scaling
+        make_hf_linear()
         sys.exit(0)
     if "--rotary" in sys.argv:  # only the rotary position embeddings' cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

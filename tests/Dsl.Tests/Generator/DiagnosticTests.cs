@@ -302,6 +302,9 @@ public class DiagnosticTests
     [InlineData("Rotary = true, [|RotaryOriginalContext = 4096|]", "set RotaryScaling (LLaMA 3.1's factor, 8) too")]
     [InlineData("Rotary = true, [|RotaryScaling = 8f|], RotaryLowFrequencyFactor = 4f, RotaryHighFrequencyFactor = 4f", "RotaryLowFrequencyFactor (4) must be positive and RotaryHighFrequencyFactor (4) finite and above it")]
     [InlineData("Rotary = true, [|RotaryScaling = 8f|], RotaryOriginalContext = 0", "RotaryOriginalContext must be 1 or more (LLaMA 3.1's: 8192), not 0")]
+    [InlineData("Rotary = true, [|RotaryScalingKind = RotaryScalingKind.Linear|]", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too")]
+    [InlineData("Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Linear, [|RotaryOriginalContext = 4096|]", "the linear one divides every frequency by RotaryScaling alone")]
+    [InlineData("Rotary = true, RotaryScaling = 4f, [|RotaryScalingKind = (RotaryScalingKind)7|]", "RotaryScalingKind = 7 is not a known RotaryScalingKind")]
     public void DSL0007_RotaryScalingOutOfRange(string options, string message)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Heads = 2, Causal = true, " + options + ")] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

@@ -65,3 +65,12 @@ public partial class HfUnalikeLlama;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(23, Bias = false, TieEmbedding = true)]
 public partial class HfTinyQwen2;
+
+// The HfLlamaLinear fixture's model: linear rotary scaling (rope_type "linear", factor 4), plain multi-head attention.
+[Embedding(vocab: 13, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, Causal = true, Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Linear, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false)]
+public partial class HfTinyLinearLlama;

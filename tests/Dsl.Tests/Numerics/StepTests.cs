@@ -26,6 +26,7 @@ public class StepTests
     // an embedding scaled by √dim, stepped as it runs over the sequence (under attention's cache, and unfolded under an LSTM)
     [Fact] public void LlamaBlockStepsMatchForward() => StepsMatchForward(new LlamaBlock(seed: 18), vocab: 13);
     [Fact] public void ScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyLlama31(seed: 20), vocab: 19);
+    [Fact] public void LinearlyScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyLinearLlama(seed: 21), vocab: 13);
     [Fact] public void GroupedQueryBlockStepsMatchForward() => StepsMatchForward(new GroupedQueryBlock(seed: 19), vocab: 13);
     [Fact] public void RotaryBlockStepsMatchForward() => StepsMatchForward(new RotaryBlock(seed: 17), vocab: 13);
     [Fact] public void RmsNormBlockStepsMatchForward() => StepsMatchForward(new RmsNormBlock(seed: 16), vocab: 13);

@@ -98,6 +98,7 @@ public class OnnxExportTests
         nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 81),
         nameof(HfTinyLlama31) => new HfTinyLlama31(seed: 82),
         nameof(HfTinyQwen2) => new HfTinyQwen2(seed: 83),
+        nameof(HfTinyLinearLlama) => new HfTinyLinearLlama(seed: 84),
         _ => throw new ArgumentException(name),
     };
 
@@ -127,8 +128,8 @@ public class OnnxExportTests
         nameof(AttentionWithoutBias),
         // grouped-query attention: the key/value heads Gathered for each group of query heads
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
-        // LLaMA 3.1's scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
-        nameof(HfTinyLlama31),
+        // LLaMA 3.1's and the linear scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
+        nameof(HfTinyLlama31), nameof(HfTinyLinearLlama),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
     };

@@ -28,12 +28,12 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>A copy of the fixture's folder whose tensors and config <paramref name="edit"/> changed.</summary>
-    private string Copy(Action<Dictionary<string, SafeTensor>, JsonObject>? edit = null, string name = "copy")
+    private string Copy(Action<Dictionary<string, SafeTensor>, JsonObject>? edit = null, string name = "copy", string fixture = "HfLlama")
     {
         string folder = Path.Combine(_temp, name);
         Directory.CreateDirectory(folder);
-        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(Fixture.Path(Path.Combine("HfLlama", "model.safetensors")));
-        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfLlama", "config.json"))))!;
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))))!;
         edit?.Invoke(tensors, config);
         Write(Path.Combine(folder, "model.safetensors"), tensors);
         File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
@@ -151,7 +151,7 @@ public sealed class HuggingFaceTests : IDisposable
 
     [Theory]
     [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
-    [InlineData("rope_scaling", """{"type": "linear", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\", RotaryScaling) is computed here")]
+    [InlineData("rope_scaling", """{"type": "yarn", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here")]
     [InlineData("sliding_window", "4096", "sliding_window is 4096: the model's causal attention reads every earlier step")]
     [InlineData("attention_bias", "true", "attention_bias is true: declare 'attention' with Bias = true (the q, k, v and o projections' biases)")]
     [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\", the model's gated Dense layers take SiLU")]
@@ -227,8 +227,32 @@ public sealed class HuggingFaceTests : IDisposable
     {
         "HfLlama" => new HfTinyLlama(seed),
         "HfLlama31" => new HfTinyLlama31(seed),
+        "HfLlamaLinear" => new HfTinyLinearLlama(seed),
         _ => new HfTinyQwen2(seed),
     };
+
+    /// <summary>
+    /// Linear rotary scaling (rope_type "linear": every frequency divided by the factor), under its older key "type" too; a
+    /// declaration scaled otherwise, or not at all, is refused naming what to declare.
+    /// </summary>
+    [Fact]
+    public void ACheckpointWithLinearRotaryScalingGivesItsLogits()
+    {
+        var model = new HfTinyLinearLlama(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfLlamaLinear"));
+        AssertLogits(model, "HfLlamaLinear");
+        var older = new HfTinyLinearLlama(seed: 2);
+        HuggingFace.LoadLlama(older, Copy((_, config) => config["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 4.0 }, "older", "HfLlamaLinear"));
+        AssertLogits(older, "HfLlamaLinear");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLinearLlama(seed: 3),
+            Copy((_, config) => config["rope_scaling"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 2.0 }, "other-factor", "HfLlamaLinear")));
+        Contains(error.Message, "rope_scaling's factor is 2, 'attention' declares RotaryScaling = 4");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama31(seed: 3), Fixture.Path("HfLlamaLinear")));
+        Contains(error.Message, "declare 'attention' with RotaryScaling = its factor and RotaryScalingKind = RotaryScalingKind.Linear");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLinearLlama(seed: 3),
+            Copy((_, config) => config["rope_scaling"] = new JsonObject { ["rope_type"] = "dynamic", ["factor"] = 4.0 }, "dynamic", "HfLlamaLinear")));
+        Contains(error.Message, "only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here");
+    }
 
     [Fact]
     public void AQwen2CheckpointWithBiasedQueriesKeysAndValuesGivesItsLogits()
@@ -249,6 +273,7 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfLlama")]
     [InlineData("HfLlama31")]
     [InlineData("HfQwen2")]
+    [InlineData("HfLlamaLinear")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);

@@ -118,6 +118,15 @@ public class RotaryScalingTests
     }
 
     [Fact]
+    public void TheLinearScalingDividesEveryFrequency()
+    {
+        var linear = RotaryScaling.Linear(4f);
+        Assert.True(linear.IsScaled);
+        foreach (double f in new[] { 1.0, 2 * Math.PI / 2000, 2 * Math.PI / 4096, 2 * Math.PI / 9000 }) Assert.Equal(f / 4, linear.Scale(f));
+        Assert.Equal(Math.Pow(10000f, -2.0 * 3 / 16) / 4, RotaryKernel.Frequency(3, 16, 10000f, linear));
+    }
+
+    [Fact]
     public void ATableAndAnglesComputedPastItAgreeWhenScaled()
     {
         // a workspace's table (position 0) and a later pass's computed angles use the same scaled frequencies

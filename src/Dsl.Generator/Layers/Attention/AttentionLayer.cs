@@ -49,12 +49,17 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     public bool IsMultiHeadCross => Over is not null && Score == ScoreKind.ScaledDot;
 }
 
-/// <summary>LLaMA 3.1's scaling of the rotary frequencies (<c>RotaryScaling</c> and its three companions); null when the factor is 0.</summary>
-internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext)
+/// <summary>
+/// The scaling of the rotary frequencies (<c>RotaryScaling</c>, its three companions and <c>RotaryScalingKind</c>: 0 LLaMA 3.1's,
+/// 1 linear); null when nothing of it is set.
+/// </summary>
+internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext, int Kind = 0)
 {
+    public bool Linear => Kind == 1;
+
     /// <summary>The runtime's value, as C#.</summary>
     public string Code => $"new global::Dsl.RotaryScaling({Helpers.SourceWriter.Float(Factor)}, {Helpers.SourceWriter.Float(LowFrequencyFactor)}, " +
-        $"{Helpers.SourceWriter.Float(HighFrequencyFactor)}, {OriginalContext})";
+        $"{Helpers.SourceWriter.Float(HighFrequencyFactor)}, {OriginalContext}{(Kind == 0 ? "" : $", (global::Dsl.RotaryScalingKind){Kind}")})";
 }
 
 /// <summary>What every attention plan exposes: the weights of the last pass, for inspection and heatmaps.</summary>
@@ -90,7 +95,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     private static RotaryScalingSpec? ReadScaling(AttributeReader a)
     {
         var scaling = new RotaryScalingSpec(a.Float("rotaryscaling", 0f), a.Float("rotarylowfrequencyfactor", 1f), a.Float("rotaryhighfrequencyfactor", 4f),
-            a.Int("rotaryoriginalcontext", 8192));
+            a.Int("rotaryoriginalcontext", 8192), a.Int("rotaryscalingkind", 0));
         return scaling == new RotaryScalingSpec(0f, 1f, 4f, 8192) ? null : scaling;
     }
 
@@ -140,10 +145,17 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         {
             if (!spec.Rotary)
                 c.Invalid("rotaryscaling", "RotaryScaling and its factors scale the rotary position embedding's frequencies; they apply only with Rotary = true");
+            else if (scaling.Kind is not (0 or 1))
+                c.Invalid("rotaryscalingkind", $"RotaryScalingKind = {scaling.Kind} is not a known RotaryScalingKind");
+            else if (scaling.Factor == 0f && scaling.Linear)
+                c.Invalid("rotaryscalingkind", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too");
             else if (scaling.Factor == 0f)
                 c.Invalid(scaling.LowFrequencyFactor != 1f ? "rotarylowfrequencyfactor" : scaling.HighFrequencyFactor != 4f ? "rotaryhighfrequencyfactor" : "rotaryoriginalcontext", "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape the scaling RotaryScaling sets; set RotaryScaling (LLaMA 3.1's factor, 8) too");
             else if (!(scaling.Factor >= 1f) || float.IsInfinity(scaling.Factor))
                 c.Invalid("rotaryscaling", $"RotaryScaling must be a finite factor of 1 or more (LLaMA 3.1's: 8), not {scaling.Factor}");
+            else if (scaling.Linear && (scaling.LowFrequencyFactor != 1f || scaling.HighFrequencyFactor != 4f || scaling.OriginalContext != 8192))
+                c.Invalid(scaling.LowFrequencyFactor != 1f ? "rotarylowfrequencyfactor" : scaling.HighFrequencyFactor != 4f ? "rotaryhighfrequencyfactor" : "rotaryoriginalcontext",
+                    "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape LLaMA 3.1's scaling; the linear one divides every frequency by RotaryScaling alone");
             else if (!(scaling.LowFrequencyFactor > 0f) || !(scaling.HighFrequencyFactor > scaling.LowFrequencyFactor) || float.IsInfinity(scaling.HighFrequencyFactor))
                 c.Invalid("rotaryscaling", $"RotaryLowFrequencyFactor ({scaling.LowFrequencyFactor}) must be positive and RotaryHighFrequencyFactor ({scaling.HighFrequencyFactor}) finite and above it");
             else if (scaling.OriginalContext < 1)
