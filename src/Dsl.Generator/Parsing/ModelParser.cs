@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
@@ -29,7 +30,7 @@ internal static class ModelParser
     {
         List<(AttributeData Data, LayerKind Kind)> layers = LayerAttributesInSourceOrder(type, cancellationToken);
         if (layers.Count == 0 || layers[0].Kind != providerKind) return null;
-        return Parse(type, layers, cancellationToken);
+        return ParseLayers(type, cancellationToken);
     }
 
     /// <summary>Parses any class that carries at least one layer attribute, or an encoder–decoder composition; null for other types.</summary>
@@ -37,7 +38,7 @@ internal static class ModelParser
     {
         if (type.TypeKind != TypeKind.Class) return null;
         List<(AttributeData Data, LayerKind Kind)> layers = LayerAttributesInSourceOrder(type, cancellationToken);
-        return layers.Count == 0 ? ParseComposition(type, cancellationToken) : Parse(type, layers, cancellationToken);
+        return layers.Count == 0 ? ParseComposition(type, cancellationToken) : ParseLayers(type, cancellationToken);
     }
 
     /// <summary>Parses an <c>[EncoderDecoder]</c> class that declares no layers (one that does is reported with its layers); else null.</summary>
@@ -92,7 +93,8 @@ internal static class ModelParser
         return result.OrderBy(r => r.Path, System.StringComparer.Ordinal).ThenBy(r => r.Start).Select(r => (r.Data, r.Kind)).ToList();
     }
 
-    private static ModelSpec Parse(INamedTypeSymbol type, List<(AttributeData Data, LayerKind Kind)> layers, CancellationToken cancellationToken)
+    /// <summary>A model's layers: each attribute parsed once, written out as often as <c>[Repeat]</c> says (DSL0014 for what it cannot).</summary>
+    private static ModelSpec ParseLayers(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
         // each attribute parsed once, in blocks as [Repeat] … [EndRepeat] nest them; then written out as often as they repeat
         var problems = new List<DiagnosticInfo>();
@@ -119,10 +121,9 @@ internal static class ModelParser
             unclosed.Times = 1;
         }
         CheckRepeats(type, root, problems, cancellationToken);
-        long count = Count(root);
-        if (count > MaxLayers && Blocks(root).FirstOrDefault(b => b.Times > 1) is { } first)
+        if (Count(root) > MaxLayers && Blocks(root).FirstOrDefault(b => b.Times > 1) is { } first)
         {
-            problems.Add(RepeatProblem(type, first.Repeat!, $"the repeats write {count} layers, more than the {MaxLayers} a model may have (the layers stand as written once)", cancellationToken));
+            problems.Add(RepeatProblem(type, first.Repeat!, $"the repeats write more than the {MaxLayers} layers a model may have (the layers stand as written once)", cancellationToken));
             foreach (Block block in Blocks(root)) block.Times = 1;
         }
         var specs = new List<LayerSpec>();
@@ -157,7 +158,13 @@ internal static class ModelParser
     private static IEnumerable<Block> Blocks(Block block) =>
         new[] { block }.Concat(block.Items.OfType<Block>().SelectMany(Blocks)).Where(b => b.Repeat is not null);
 
-    private static long Count(Block block) => block.Times * block.Items.Sum(i => i is Block inner ? Count(inner) : 1L);
+    /// <summary>The layers a block writes out, counted up to <see cref="MaxLayers"/> + 1 (nested repeats could pass a long's range).</summary>
+    private static long Count(Block block)
+    {
+        long layers = 0;
+        foreach (object item in block.Items) layers = Math.Min(MaxLayers + 1L, layers + (item is Block inner ? Count(inner) : 1));
+        return Math.Min(MaxLayers + 1L, block.Times * layers);
+    }
 
     /// <summary>A repeat below 1, or of no layer, is DSL0014; its layers (if any) then stand as written once.</summary>
     private static void CheckRepeats(INamedTypeSymbol type, Block block, List<DiagnosticInfo> problems, CancellationToken cancellationToken)

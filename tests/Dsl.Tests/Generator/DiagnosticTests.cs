@@ -497,7 +497,10 @@ public class DiagnosticTests
     public void DSL0014_RepeatsPastTheMostLayers()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(100)|]] [Repeat(50)] [Dense(3)] [EndRepeat] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
-        Assert.Equal("Model 'M': the repeats write 5002 layers, more than the 4096 a model may have (the layers stand as written once)", d.GetMessage());
+        Assert.Equal("Model 'M': the repeats write more than the 4096 layers a model may have (the layers stand as written once)", d.GetMessage());
+        // nested past a long's range, counted without overflow
+        d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(2000000000)|]] [Repeat(2000000000)] [Repeat(2000000000)] [Dense(3)] [EndRepeat] [EndRepeat] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
+        Assert.Contains("more than the 4096 layers", d.GetMessage());
     }
 
     /// <summary>A mistake inside a repeated block is in every copy, at one place: it is reported once, naming the first copy.</summary>
