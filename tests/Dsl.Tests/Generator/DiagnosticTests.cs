@@ -465,42 +465,18 @@ public class DiagnosticTests
         Assert.Equal("Layer 'attention': Over names 'Enc[]', which is not a model (a class with layer attributes)", d.GetMessage());
     }
 
-    [Fact]
-    public void DSL0014_ARepeatWithoutItsEnd()
+    [Theory]
+    [InlineData("[Input(3)] [[|Repeat(2)|]] [Dense(4)] [Dense(2)]", "[Repeat(2)] has no [EndRepeat]: write it after the last layer to repeat (the layers stand as written once)")]
+    [InlineData("[Input(3)] [Dense(4)] [[|EndRepeat|]] [Dense(2)]", "[EndRepeat] ends no [Repeat]: write [Repeat(n)] before the layers it repeats, or remove it")]
+    [InlineData("[Input(3)] [Dense(4)] [[|Repeat(3)|]] [EndRepeat] [Dense(2)]", "[Repeat(3)] repeats no layer: write the layers to repeat between it and [EndRepeat]")]
+    [InlineData("[Input(3)] [[|Repeat(0)|]] [Dense(4)] [EndRepeat] [Dense(2)]", "[Repeat(0)] must write its layers 1 or more times (the layers stand as written once)")]
+    [InlineData("[Input(3)] [[|Repeat(100)|]] [Repeat(50)] [Dense(3)] [EndRepeat] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have (the layers stand as written once)")]
+    // nested past a long's range, counted without overflow
+    [InlineData("[Input(3)] [[|Repeat(2000000000)|]] [Repeat(2000000000)] [Repeat(2000000000)] [Dense(3)] [EndRepeat] [EndRepeat] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have (the layers stand as written once)")]
+    public void DSL0014_InvalidRepeat(string layers, string message)
     {
-        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(2)|]] [Dense(4)] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
-        Assert.Equal("Model 'M': [Repeat(2)] has no [EndRepeat]: write it after the last layer to repeat (the layers stand as written once)", d.GetMessage());
-    }
-
-    [Fact]
-    public void DSL0014_AnEndWithoutItsRepeat()
-    {
-        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(4)] [[|EndRepeat|]] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
-        Assert.Equal("Model 'M': [EndRepeat] ends no [Repeat]: write [Repeat(n)] before the layers it repeats, or remove it", d.GetMessage());
-    }
-
-    [Fact]
-    public void DSL0014_ARepeatOfNoLayer()
-    {
-        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [Dense(4)] [[|Repeat(3)|]] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
-        Assert.Equal("Model 'M': [Repeat(3)] repeats no layer: write the layers to repeat between it and [EndRepeat]", d.GetMessage());
-    }
-
-    [Fact]
-    public void DSL0014_ARepeatBelowOne()
-    {
-        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(0)|]] [Dense(4)] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
-        Assert.Equal("Model 'M': [Repeat(0)] must write its layers 1 or more times (the layers stand as written once)", d.GetMessage());
-    }
-
-    [Fact]
-    public void DSL0014_RepeatsPastTheMostLayers()
-    {
-        Diagnostic d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(100)|]] [Repeat(50)] [Dense(3)] [EndRepeat] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
-        Assert.Equal("Model 'M': the repeats write more than the 4096 layers a model may have (the layers stand as written once)", d.GetMessage());
-        // nested past a long's range, counted without overflow
-        d = Single("using Dsl; namespace Demo; [Input(3)] [[|Repeat(2000000000)|]] [Repeat(2000000000)] [Repeat(2000000000)] [Dense(3)] [EndRepeat] [EndRepeat] [EndRepeat] [Dense(2)] public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
-        Assert.Contains("more than the 4096 layers", d.GetMessage());
+        Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);
+        Assert.Equal("Model 'M': " + message, d.GetMessage());
     }
 
     /// <summary>A mistake inside a repeated block is in every copy, at one place: it is reported once, naming the first copy.</summary>
