@@ -192,7 +192,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>The heads' outputs side by side through out_proj: context·W_outᵀ (+ b_out), the last node named after the layer.</summary>
     private string OutProjection(AttentionInfo a, string context)
     {
-        bool bias = a.Bias && a.OutputBias;
+        bool bias = a.HasOutputBias;
         string product = g.Add("MatMul", bias ? a.Name + "_out" : a.Name, [context, Transposed(a, "out_proj.weight", a.InWidth, a.InWidth)]);
         return bias ? g.Add("Add", a.Name, [product, Weight(a, "out_proj.bias")]) : product;
     }

@@ -73,8 +73,8 @@ public static class HuggingFace
     /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>LlamaForCausalLM</c>'s names,
     /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
-    /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's
-    /// <c>rope_scaling</c>, tying), so that transformers' <c>LlamaForCausalLM.from_pretrained(folder)</c> and
+    /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
+    /// linear <c>rope_scaling</c>, tying), so that transformers' <c>LlamaForCausalLM.from_pretrained(folder)</c> and
     /// <see cref="LoadLlama"/> read it back. The files are written atomically, the weights first.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA, or its decoder layers or norms differ from one another.</exception>
@@ -259,7 +259,7 @@ public static class HuggingFace
                 s[d.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
                 if (d.Attention.Bias)
                     s[d.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", width), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
-                if (d.Attention.Bias && d.Attention.OutputBias) s[d.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.o_proj.bias", width)];
+                if (d.Attention.HasOutputBias) s[d.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.o_proj.bias", width)];
                 s[d.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
                 // value rows, then gate rows
                 s[d.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", d.Mlp.Units), (hf + "mlp.gate_proj.weight", d.Mlp.Units)];

@@ -55,7 +55,14 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
 /// </summary>
 internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext, int Kind = 0)
 {
+    /// <summary>No scaling: the factor 0, the companions at LLaMA 3.1's defaults (what <c>ReadScaling</c> turns into null).</summary>
+    public static readonly RotaryScalingSpec None = new(0f, 1f, 4f, 8192);
+
     public bool Linear => Kind == 1;
+
+    /// <summary>The option of the first companion set away from its default (LLaMA 3.1's), lower case; null when none is.</summary>
+    public string? SetCompanion => LowFrequencyFactor != None.LowFrequencyFactor ? "rotarylowfrequencyfactor"
+        : HighFrequencyFactor != None.HighFrequencyFactor ? "rotaryhighfrequencyfactor" : OriginalContext != None.OriginalContext ? "rotaryoriginalcontext" : null;
 
     /// <summary>The runtime's value, as C#.</summary>
     public string Code => $"new global::Dsl.RotaryScaling({Helpers.SourceWriter.Float(Factor)}, {Helpers.SourceWriter.Float(LowFrequencyFactor)}, " +
@@ -94,9 +101,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
     private static RotaryScalingSpec? ReadScaling(AttributeReader a)
     {
-        var scaling = new RotaryScalingSpec(a.Float("rotaryscaling", 0f), a.Float("rotarylowfrequencyfactor", 1f), a.Float("rotaryhighfrequencyfactor", 4f),
-            a.Int("rotaryoriginalcontext", 8192), a.Int("rotaryscalingkind", 0));
-        return scaling == new RotaryScalingSpec(0f, 1f, 4f, 8192) ? null : scaling;
+        RotaryScalingSpec none = RotaryScalingSpec.None;
+        var scaling = new RotaryScalingSpec(a.Float("rotaryscaling", none.Factor), a.Float("rotarylowfrequencyfactor", none.LowFrequencyFactor),
+            a.Float("rotaryhighfrequencyfactor", none.HighFrequencyFactor), a.Int("rotaryoriginalcontext", none.OriginalContext), a.Int("rotaryscalingkind", none.Kind));
+        return scaling == none ? null : scaling;
     }
 
     protected override void Check(AttentionSpec spec, OptionChecks c)
@@ -150,12 +158,11 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             else if (scaling.Factor == 0f && scaling.Linear)
                 c.Invalid("rotaryscalingkind", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too");
             else if (scaling.Factor == 0f)
-                c.Invalid(scaling.LowFrequencyFactor != 1f ? "rotarylowfrequencyfactor" : scaling.HighFrequencyFactor != 4f ? "rotaryhighfrequencyfactor" : "rotaryoriginalcontext", "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape the scaling RotaryScaling sets; set RotaryScaling (LLaMA 3.1's factor, 8) too");
+                c.Invalid(scaling.SetCompanion!, "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape the scaling RotaryScaling sets; set RotaryScaling (LLaMA 3.1's factor, 8) too");
             else if (!(scaling.Factor >= 1f) || float.IsInfinity(scaling.Factor))
                 c.Invalid("rotaryscaling", $"RotaryScaling must be a finite factor of 1 or more (LLaMA 3.1's: 8), not {scaling.Factor}");
-            else if (scaling.Linear && (scaling.LowFrequencyFactor != 1f || scaling.HighFrequencyFactor != 4f || scaling.OriginalContext != 8192))
-                c.Invalid(scaling.LowFrequencyFactor != 1f ? "rotarylowfrequencyfactor" : scaling.HighFrequencyFactor != 4f ? "rotaryhighfrequencyfactor" : "rotaryoriginalcontext",
-                    "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape LLaMA 3.1's scaling; the linear one divides every frequency by RotaryScaling alone");
+            else if (scaling.Linear && scaling.SetCompanion is { } companion)
+                c.Invalid(companion, "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape LLaMA 3.1's scaling; the linear one divides every frequency by RotaryScaling alone");
             else if (!(scaling.LowFrequencyFactor > 0f) || !(scaling.HighFrequencyFactor > scaling.LowFrequencyFactor) || float.IsInfinity(scaling.HighFrequencyFactor))
                 c.Invalid("rotaryscaling", $"RotaryLowFrequencyFactor ({scaling.LowFrequencyFactor}) must be positive and RotaryHighFrequencyFactor ({scaling.HighFrequencyFactor}) finite and above it");
             else if (scaling.OriginalContext < 1)
