@@ -235,6 +235,14 @@ namespace Dsl
         /// <summary>True: each step attends only to itself and earlier steps (a decoder's mask).</summary>
         public bool Causal { get; set; }
 
+        /// <summary>
+        /// Sliding-window attention (Mistral's, Phi-3's; Longformer's local attention, one-sided): each step attends to the
+        /// <c>SlidingWindow</c> most recent steps, its own included — step i sees step j when i − SlidingWindow &lt; j ≤ i,
+        /// Hugging Face's <c>sliding_window</c>. Causal multi-head self-attention only (ScaledDot or Dot); stepping from a
+        /// key/value cache attends over the same window. Default 0: every earlier step.
+        /// </summary>
+        public int SlidingWindow { get; set; }
+
         /// <summary>The score; <see cref="AttentionScore.ScaledDot"/> by default.</summary>
         public AttentionScore Score { get; set; }
 

@@ -287,6 +287,9 @@ internal sealed partial class DeviceKernels
         return XMath.Max(valid, 1);
     }
 
+    /// <summary>The first key query i attends to: i − Window + 1 with a sliding window (never past its last valid key), else 0 (the host's <c>AttentionKernel.First</c>).</summary>
+    private static int First(int i, int valid, AttentionArgs a) => a.Window > 0 ? XMath.Clamp(i - a.Window + 1, 0, valid - 1) : 0;
+
     /// <summary>
     /// Scores of one query against the valid keys (q·k · scale), their softmax into the weights row (zero past the valid
     /// keys), and the head's output: the weights (after dropout) times the values.
@@ -295,11 +298,12 @@ internal sealed partial class DeviceKernels
     {
         int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
         int pair = index / T, i = index % T, b = pair / a.Heads, h = pair % a.Heads;
-        int valid = Valid(i, a, v.Lengths, b);
+        int valid = Valid(i, a, v.Lengths, b), first = First(i, valid, a);
         long row = ((long)pair * T + i) * S, q = ((long)i * B + b) * a.QRow + h * d;
         int kv = h / a.Group * d; // the key/value head's columns (grouped-query attention: a group of query heads shares one)
         float max = float.NegativeInfinity;
-        for (int j = 0; j < valid; j++)
+        for (int j = 0; j < first; j++) v.Weights[row + j] = 0f; // before a sliding window
+        for (int j = first; j < valid; j++)
         {
             long k = ((long)j * B + b) * a.KRow + a.KOffset + kv;
             float score = 0f;
@@ -308,12 +312,12 @@ internal sealed partial class DeviceKernels
             v.Weights[row + j] = score;
             max = XMath.Max(max, score);
         }
-        SoftmaxRow(v.Weights, row, valid, S, max);
+        SoftmaxRow(v.Weights, row + first, valid - first, S - first, max);
         long context = ((long)i * B + b) * E + h * d;
         for (int c = 0; c < d; c++)
         {
             float acc = 0f;
-            for (int j = 0; j < valid; j++)
+            for (int j = first; j < valid; j++)
             {
                 float w = v.Weights[row + j] * (a.HasMask != 0 ? v.Mask[row + j] : 1f);
                 acc += w * v.V[((long)j * B + b) * a.KRow + a.VOffset + kv + c];
@@ -328,9 +332,11 @@ internal sealed partial class DeviceKernels
         int T = a.Steps, S = a.Keys, B = a.Batch, E = a.Width, d = E / a.Heads;
         int pair = index / T, i = index % T, b = pair / a.Heads, h = pair % a.Heads;
         int valid = Padded(i, a, v.Lengths, b) ? 0 : Valid(i, a, v.Lengths, b); // a padded query's row of d(scores) is zero
+        int first = valid == 0 ? 0 : First(i, valid, a);
         long row = ((long)pair * T + i) * S, dc = ((long)i * B + b) * E + h * d;
         float dot = 0f;
-        for (int j = 0; j < valid; j++)
+        for (int j = 0; j < first; j++) v.Scratch[row + j] = 0f; // before a sliding window
+        for (int j = first; j < valid; j++)
         {
             long vv = ((long)j * B + b) * a.KRow + a.VOffset + h / a.Group * d;
             float g = 0f;
@@ -339,7 +345,7 @@ internal sealed partial class DeviceKernels
             v.Scratch[row + j] = g;
             dot += g * v.Weights[row + j];
         }
-        SoftmaxBackwardRow(v.Scratch, v.Weights, row, valid, S, dot, a.Scale);
+        SoftmaxBackwardRow(v.Scratch, v.Weights, row + first, valid - first, S - first, dot, a.Scale);
     }
 
     /// <summary>Back, one query column: dq = dS · k over the keys the query saw (none for a padded query).</summary>
@@ -350,7 +356,7 @@ internal sealed partial class DeviceKernels
         long row = ((long)pair * T + i) * S;
         int valid = Padded(i, a, v.Lengths, b) ? 0 : Valid(i, a, v.Lengths, b);
         float acc = 0f;
-        for (int j = 0; j < valid; j++) acc += v.Scratch[row + j] * v.K[((long)j * B + b) * a.KRow + a.KOffset + h / a.Group * d + c];
+        for (int j = valid == 0 ? 0 : First(i, valid, a); j < valid; j++) acc += v.Scratch[row + j] * v.K[((long)j * B + b) * a.KRow + a.KOffset + h / a.Group * d + c];
         v.DQ[((long)i * B + b) * a.DQRow + h * d + c] = acc;
     }
 
@@ -1021,6 +1027,8 @@ internal struct AttentionArgs
     public int Group;
     public float Scale;
     public int Causal;
+    /// <summary>A sliding window: causal query i sees keys i − Window &lt; j ≤ i; 0: every earlier key.</summary>
+    public int Window;
     public int HasLengths;
     /// <summary>1 when the lengths pad the queries too (self-attention): a padded query adds nothing to dk and dv, and its dq is zero.</summary>
     public int PaddedQueries;

@@ -158,7 +158,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string n = a.Name;
         var (parts, scale) = Projected(a, x);
         var masks = new List<string>();
-        if (a.Causal) masks.Add(CausalMask(x, n));
+        if (a.Causal) masks.Add(CausalMask(x, n, a.SlidingWindow));
         if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
         return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
     }
@@ -266,6 +266,13 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n + ".cache"], g.Int64s(n + "_cache_sizes", kv, kv)], 2, ("axis", 2L));
         string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
         CacheOut[n + ".cache"] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
+        if (a.SlidingWindow > 0)
+        {
+            // the step's query sees the window's most recent keys and values (Slice clamps a start before the first to it)
+            string[] bounds = [g.Int64s(n + "_window_start", -a.SlidingWindow), g.Int64s(n + "_window_end", long.MaxValue), g.Int64s(n + "_window_axis", 1)];
+            keys = g.Add("Slice", n + "_window_keys", [keys, .. bounds]);
+            values = g.Add("Slice", n + "_window_values", [values, .. bounds]);
+        }
         return Heads(a, parts[0], keys, values, scale);
     }
 
@@ -543,14 +550,19 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// </summary>
     private string MemoryValue => _memory ??= MaskPaddedSteps(Memory!.Value.Memory, Memory.Value.Lengths, "memory");
 
-    /// <summary>−1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]).</summary>
-    private string CausalMask(string x, string hint)
+    /// <summary>
+    /// −1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]), and with a
+    /// sliding <paramref name="window"/>, at and below its <paramref name="window"/>-th subdiagonal too (key j ≤ i − window).
+    /// </summary>
+    private string CausalMask(string x, string hint, int window = 0)
     {
         string steps = Steps(x, hint + "_causal");
         string square = g.Add("Concat", hint + "_square", [steps, steps], ("axis", 0L));
         string ones = g.Add("Add", hint + "_ones", [g.Add("ConstantOfShape", hint + "_zeros", [square]), g.Floats(hint + "_one", [1f])]);
-        string upper = g.Add("Trilu", hint + "_upper", [ones, g.Int64Scalar(hint + "_k", 1)], ("upper", 1L)); // k: a 0-D tensor, as the spec has it
-        return g.Add("Mul", hint + "_causal_mask", [upper, g.Floats(hint + "_minus_causal", [-1e9f])]);
+        string masked = g.Add("Trilu", hint + "_upper", [ones, g.Int64Scalar(hint + "_k", 1)], ("upper", 1L)); // k: a 0-D tensor, as the spec has it
+        if (window > 0)
+            masked = g.Add("Add", hint + "_outside_window", [masked, g.Add("Trilu", hint + "_before_window", [ones, g.Int64Scalar(hint + "_window_k", -window)], ("upper", 0L))]);
+        return g.Add("Mul", hint + "_causal_mask", [masked, g.Floats(hint + "_minus_causal", [-1e9f])]);
     }
 
     /// <summary>

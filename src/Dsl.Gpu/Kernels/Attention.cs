@@ -19,21 +19,22 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences: keys at steps ≥ lengths[b] get no weight.</summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch) =>
-        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch);
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window);
 
     /// <summary>Grouped-query attention: qkv [T, B, E + 2 · E_kv], query head h reading key/value head h / (heads / keyValueHeads).</summary>
     public static void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch)
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0)
     {
         RequireShape(steps, steps, batch, width, heads, lengths);
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
+        Dsl.Kernels.AttentionKernel.RequireWindow(window, causal);
         if (steps == 0 || batch == 0) return;
         Require(qkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
         Require(weights, batch * heads * steps * steps, "weights");
         Require(context, steps * batch * width, "context");
         Device device = qkv.Device;
-        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask);
+        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
         var views = new AttentionViews
         {
             Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
@@ -49,19 +50,20 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences.</summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch) =>
-        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch);
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window);
 
     /// <summary>Grouped-query attention: d(qkv) [T, B, E + 2 · E_kv], each key/value head's gradients summed over its group of query heads.</summary>
     public static void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch)
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0)
     {
         RequireShape(steps, steps, batch, width, heads, lengths);
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
+        Dsl.Kernels.AttentionKernel.RequireWindow(window, causal);
         if (steps == 0 || batch == 0) return;
         Require(dQkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "dQkv");
         Device device = qkv.Device;
-        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask);
+        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
         var views = new AttentionViews
         {
@@ -73,23 +75,24 @@ public static class AttentionKernel
 
     /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
-        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context);
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window);
 
     /// <summary>As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
-        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context)
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
+        Dsl.Kernels.AttentionKernel.RequireWindow(window, causal: true);
         // every buffer checked before the host's call appends to the cache: a call refused changes nothing
         Require(qkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
         Require(context, steps * batch * width, "context");
         if (position == 0) Require(weights, batch * heads * steps * steps, "weights");
         float[] hostQkv = qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), hostContext = new float[steps * batch * width];
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
-        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext);
+        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window);
         context.CopyFrom(hostContext);
         if (position == 0) weights.CopyFrom(hostWeights);
     }
@@ -215,13 +218,13 @@ public static class AttentionKernel
         return v;
     }
 
-    private static AttentionArgs Self(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask)
+    private static AttentionArgs Self(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask, int window)
     {
         int row = Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads);
         return new()
         {
             Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, Group = heads / keyValueHeads, QRow = row, DQRow = row, KRow = row,
-            KOffset = width, VOffset = width + width / heads * keyValueHeads, Scale = scale, Causal = causal ? 1 : 0, HasLengths = lengths.IsEmpty ? 0 : 1,
+            KOffset = width, VOffset = width + width / heads * keyValueHeads, Scale = scale, Causal = causal ? 1 : 0, Window = window, HasLengths = lengths.IsEmpty ? 0 : 1,
             PaddedQueries = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
         };
     }

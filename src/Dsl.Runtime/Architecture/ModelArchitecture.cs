@@ -78,11 +78,12 @@ public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength
 /// else 0; <see cref="Bias"/>: whether the projections add biases (<c>in_proj_bias</c>, <c>out_proj.bias</c>); <see cref="KeyValueHeads"/>: the
 /// keys' and values' heads in grouped-query attention (each shared by Heads / KeyValueHeads query heads), 0 when there are as
 /// many as <see cref="Heads"/>; <see cref="OutputBias"/>: whether, with the biases, the output projection has its own (<c>out_proj.bias</c>;
-/// Qwen2's has none); <see cref="RotaryScaling"/>: the rotary frequencies' long-context scaling (LLaMA 3.1's or linear), none by default.
+/// Qwen2's has none); <see cref="RotaryScaling"/>: the rotary frequencies' long-context scaling (LLaMA 3.1's or linear), none by default;
+/// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), 0 for every earlier step.
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0,
-    RotaryScaling RotaryScaling = default, bool OutputBias = true) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+    RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
 {
     /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or <see cref="Heads"/> when that is 0.</summary>
     public int KeyValueHeadCount => KeyValueHeads > 0 ? KeyValueHeads : Heads;

@@ -26,8 +26,8 @@ public static class AttentionKernel
     /// <c>key_padding_mask</c>); every query, padded ones included, attends over the valid keys.
     /// </summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch) =>
-        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch);
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window);
 
     /// <summary>
     /// Grouped-query attention (<paramref name="keyValueHeads"/> dividing <paramref name="heads"/>; as many: the forms above):
@@ -36,9 +36,10 @@ public static class AttentionKernel
     /// <c>repeat_kv</c>).
     /// </summary>
     public static unsafe void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0)
     {
         RequireHeads(steps, steps, batch, width, heads);
+        RequireWindow(window, causal);
         RequireGroups(heads, keyValueHeads);
         RequireLengths(lengths, batch, steps);
         long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
@@ -54,6 +55,7 @@ public static class AttentionKernel
             a.Weights = pw;
             a.Mask = mask.IsEmpty ? null : pm;
             a.Context = pc;
+            a.Window = window;
             GemmWorkers.Run(&ForwardPart, &a, Parts(steps, steps, batch, width, batch * heads));
         }
     }
@@ -68,19 +70,20 @@ public static class AttentionKernel
     /// is 0 (then they are those of <see cref="Forward(int, int, int, int, float, bool, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, Span{float}, Span{float})"/>).
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
-        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context);
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window);
 
     /// <summary>
     /// As above for grouped-query attention: <paramref name="qkv"/> [T, B, E + 2 · E_kv] and the cache [capacity, B, 2 · E_kv]
     /// (see the grouped <c>Forward</c>).
     /// </summary>
     public static unsafe void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
-        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context)
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
         RequireGroups(heads, keyValueHeads);
+        RequireWindow(window, causal: true);
         // every buffer is checked before the cache takes the new keys and values: a call refused changes nothing
         Require(context, (long)steps * batch * width, "context");
         if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
@@ -92,7 +95,7 @@ public static class AttentionKernel
             var a = new HeadArgs
             {
                 Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, KvHeads = keyValueHeads, QRow = width + 2 * kv, KRow = 2 * kv,
-                Offset = position, Scale = scale, Causal = true, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
+                Offset = position, Scale = scale, Causal = true, Window = window, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
             };
             GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, batch * heads));
         }
@@ -153,6 +156,8 @@ public static class AttentionKernel
     private unsafe struct HeadArgs
     {
         public int Steps, Keys, Batch, Width, Heads, QRow, KRow, Offset;
+        /// <summary>A sliding window: a causal query at position p sees keys p − Window &lt; j ≤ p; 0: every earlier key.</summary>
+        public int Window;
         /// <summary>Key/value heads: as many as <c>Heads</c>, or fewer, each shared by a group of query heads in order (grouped-query attention).</summary>
         public int KvHeads;
         public float Scale;
@@ -266,13 +271,16 @@ public static class AttentionKernel
             {
                 int rows = Math.Min(block, T - i0);
                 int reach = Valid(x.Offset + i0 + rows - 1, S, x.Causal, lengths, b);
+                // with a sliding window, the keys from the block's first row's first on (0 without one)
+                int lo = First(x.Offset + i0, Valid(x.Offset + i0, S, x.Causal, lengths, b), x.Window);
                 Span<float> ab = a.Slice(i0 * S, rows * S);
-                Gemm.MatMulTransB(rows, reach, d, q.Slice(i0 * ldRow), ldRow, k, ld, ab, S, accumulate: false);
+                Gemm.MatMulTransB(rows, reach - lo, d, q.Slice(i0 * ldRow), ldRow, k.Slice(lo * ld), ld, ab.Slice(lo), S, accumulate: false);
                 for (int i = 0; i < rows; i++)
                 {
                     Span<float> row = ab.Slice(i * S, S);
-                    int valid = Valid(x.Offset + i0 + i, S, x.Causal, lengths, b);
-                    Activations.ScaledSoftmax(row.Slice(0, valid), x.Scale);
+                    int valid = Valid(x.Offset + i0 + i, S, x.Causal, lengths, b), start = First(x.Offset + i0 + i, valid, x.Window);
+                    Activations.ScaledSoftmax(row.Slice(start, valid - start), x.Scale);
+                    row.Slice(0, start).Clear();
                     row.Slice(valid).Clear();
                 }
                 // context = A · v (A after dropout in training), into this head's columns
@@ -283,7 +291,7 @@ public static class AttentionKernel
                     TensorPrimitives.Multiply(ab, mask.Slice(pair * T * S + i0 * S, rows * S), dropped);
                     used = dropped;
                 }
-                Gemm.MatMul(rows, d, reach, used, S, v, ld, context.Slice((i0 * B + b) * E + h * d), B * E, accumulate: false);
+                Gemm.MatMul(rows, d, reach - lo, used.Slice(lo), S, v.Slice(lo * ld), ld, context.Slice((i0 * B + b) * E + h * d), B * E, accumulate: false);
             }
         }
     }
@@ -306,18 +314,19 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences of the given lengths (see Forward).</summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch) =>
-        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch);
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window);
 
     /// <summary>
     /// As above for grouped-query attention (see the grouped <c>Forward</c>): d(qkv) [T, B, E + 2 · E_kv], each key/value head's
     /// gradients summed over the query heads that share it.
     /// </summary>
     public static unsafe void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch)
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0)
     {
         RequireHeads(steps, steps, batch, width, heads);
         RequireGroups(heads, keyValueHeads);
+        RequireWindow(window, causal);
         RequireLengths(lengths, batch, steps);
         long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps, packed = rows * PackedWidth(width, heads, keyValueHeads);
         Require(qkv, packed, "qkv");
@@ -333,6 +342,7 @@ public static class AttentionKernel
             a.Weights = pw;
             a.Mask = mask.IsEmpty ? null : pm;
             a.DContext = pdc;
+            a.Window = window;
             GemmWorkers.Run(&BackwardPart, &a, Parts(steps, steps, batch, width, batch * keyValueHeads));
         }
     }
@@ -397,25 +407,28 @@ public static class AttentionKernel
                     // dA = d(context) · vᵀ, then through the dropout mask (its columns past the valid keys are left from before:
                     // the softmax's step back clears them)
                     int rows = Math.Min(block, queries - i0);
-                    int reach = Valid(i0 + rows - 1, S, x.Causal, lengths, b);
+                    int reach = Valid(i0 + rows - 1, S, x.Causal, lengths, b), lo = First(i0, Valid(i0, S, x.Causal, lengths, b), x.Window);
                     Span<float> dab = da.Slice(i0 * S, rows * S);
-                    Gemm.MatMulTransB(rows, reach, d, dcg.Slice(i0 * d), d, vg, d, dab, S, accumulate: false);
+                    Gemm.MatMulTransB(rows, reach - lo, d, dcg.Slice(i0 * d), d, vg.Slice(lo * d), d, dab.Slice(lo), S, accumulate: false);
                     if (!m.IsEmpty) TensorPrimitives.Multiply(dab, m.Slice(i0 * S, rows * S), dab);
                     for (int i = 0; i < rows; i++)
                     {
-                        // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale
-                        Activations.SoftmaxBackward(dab.Slice(i * S, S), p.Slice((i0 + i) * S, S), Valid(i0 + i, S, x.Causal, lengths, b), x.Scale);
+                        // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale; zero outside a sliding window
+                        int valid = Valid(i0 + i, S, x.Causal, lengths, b), start = First(i0 + i, valid, x.Window);
+                        Activations.SoftmaxBackward(dab.Slice(i * S + start, S - start), p.Slice((i0 + i) * S + start, S - start), valid - start, x.Scale);
+                        dab.Slice(i * S, start).Clear();
                     }
                     // dq = dS · k
-                    Gemm.MatMul(rows, d, reach, dab, S, kg, d, dqs.Slice(i0 * ldq + b * x.QRow + h * d), ldq, accumulate: false);
+                    Gemm.MatMul(rows, d, reach - lo, dab.Slice(lo), S, kg.Slice(lo * d), d, dqs.Slice(i0 * ldq + b * x.QRow + h * d), ldq, accumulate: false);
                 }
                 for (int t = queries; t < T; t++) dqs.Slice(t * ldq + b * x.QRow + h * d, d).Clear();
                 for (int j0 = 0; j0 < keys; j0 += block)
                 {
                     // dv = Aᵀ · d(context) and dk = dSᵀ · q over the queries that see these keys: a causal query i sees keys ≤ i
-                    int cols = Math.Min(block, keys - j0), from = x.Causal ? j0 : 0;
-                    Gemm.MatMulTransA(cols, d, queries - from, used.Slice(from * S + j0), S, dcg.Slice(from * d), d, dv.Slice(j0 * ldk), ldk, accumulate: shared);
-                    Gemm.MatMulTransA(cols, d, queries - from, da.Slice(from * S + j0), S, qg.Slice(from * d), d, dk.Slice(j0 * ldk), ldk, accumulate: shared);
+                    // (with a sliding window, the queries up to the last that sees the block's last key: i < j + window)
+                    int cols = Math.Min(block, keys - j0), from = x.Causal ? j0 : 0, to = x.Window > 0 ? Math.Min(queries, j0 + cols - 1 + x.Window) : queries;
+                    Gemm.MatMulTransA(cols, d, to - from, used.Slice(from * S + j0), S, dcg.Slice(from * d), d, dv.Slice(j0 * ldk), ldk, accumulate: shared);
+                    Gemm.MatMulTransA(cols, d, to - from, da.Slice(from * S + j0), S, qg.Slice(from * d), d, dk.Slice(j0 * ldk), ldk, accumulate: shared);
                 }
             }
             for (int t = keys; t < S; t++)
@@ -538,6 +551,19 @@ public static class AttentionKernel
         int valid = causal ? i + 1 : steps;
         if (!lengths.IsEmpty) valid = Math.Min(valid, lengths[b]);
         return Math.Max(valid, 1);
+    }
+
+    /// <summary>
+    /// The first key the query at <paramref name="position"/> attends to: with a sliding window of <paramref name="window"/>
+    /// steps, position − window + 1 (keys i − window &lt; j ≤ i), else 0; never past its last valid key (a padded query keeps one).
+    /// </summary>
+    internal static int First(int position, int valid, int window) => window > 0 ? Math.Clamp(position - window + 1, 0, valid - 1) : 0;
+
+    /// <summary>A sliding window of 0 (none) or more steps: every attention kernel's check.</summary>
+    internal static void RequireWindow(int window, bool causal)
+    {
+        if (window < 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Attention: a sliding window is 0 (none) or more steps.");
+        if (window > 0 && !causal) throw new ArgumentException($"Attention: a sliding window ({window} steps) needs causal attention (each step sees the steps just before it).", nameof(window));
     }
 
     /// <summary>

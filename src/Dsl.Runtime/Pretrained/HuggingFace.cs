@@ -16,7 +16,7 @@ public static class HuggingFace
 {
     /// <summary>
     /// Loads a LLaMA-architecture checkpoint — transformers' <c>LlamaForCausalLM</c> (LLaMA 1, 2 and 3, TinyLlama, and the
-    /// many models saved as it), <c>MistralForCausalLM</c> without a sliding window, and <c>Qwen2ForCausalLM</c> (Qwen2 and
+    /// many models saved as it), <c>MistralForCausalLM</c> (its <c>sliding_window</c> declared as <c>SlidingWindow</c>), and <c>Qwen2ForCausalLM</c> (Qwen2 and
     /// Qwen2.5, whose attention adds biases to q, k and v: <c>OutputBias = false</c> instead of <c>Bias = false</c>) — into
     /// <paramref name="model"/>, declared as LLaMA's layers are:
     /// <code>
@@ -38,8 +38,9 @@ public static class HuggingFace
     /// The checkpoint's folder (<c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists), or one
     /// safetensors file. The <c>config.json</c> in the folder (or beside the file) must be there, and is checked against the
     /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's or the linear
-    /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>), the activation, tied embeddings, the attention's biases, with transformers' defaults for what it
-    /// leaves out (LLaMA's, or Mistral's and Qwen2's for their <c>model_type</c>); other rotary scalings, a sliding window or the
+    /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>), the activation, tied embeddings, the attention's biases,
+    /// <c>sliding_window</c> (<c>SlidingWindow</c>), with transformers' defaults for what it leaves out (LLaMA's, or Mistral's and
+    /// Qwen2's for their <c>model_type</c>); other rotary scalings, Qwen2's sliding window (its layers differ) or the
     /// feed-forward's biases, which the
     /// declaration cannot express, are refused.
     /// </param>
@@ -74,7 +75,7 @@ public static class HuggingFace
     /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
     /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
-    /// linear <c>rope_scaling</c>, tying), so that transformers' <c>LlamaForCausalLM.from_pretrained(folder)</c> and
+    /// linear <c>rope_scaling</c>, tying; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>), so that transformers' <c>LlamaForCausalLM.from_pretrained(folder)</c> and
     /// <see cref="LoadLlama"/> read it back. The files are written atomically, the weights first.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA, or its decoder layers or norms differ from one another.</exception>
@@ -84,6 +85,8 @@ public static class HuggingFace
         var (architecture, layout) = Layout(model);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
+        if (layout.Layers[0].Attention is { SlidingWindow: > 0, Bias: true } windowed)
+            unlike.Add($"'{windowed.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
         var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
         foreach (var (parameter, parts) in layout.Sources().OrderBy(p => p.Key, StringComparer.Ordinal))
@@ -295,11 +298,11 @@ public static class HuggingFace
             {
                 w.WriteStartObject();
                 // q, k and v biases without o_proj's are Qwen2's attention; LLaMA's has none, or all four (attention_bias)
-                bool qwen = first.Attention is { Bias: true, OutputBias: false };
+                bool qwen = first.Attention is { Bias: true, OutputBias: false }, mistral = !qwen && first.Attention.SlidingWindow > 0;
                 w.WriteStartArray("architectures");
-                w.WriteStringValue(qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
+                w.WriteStringValue(qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
                 w.WriteEndArray();
-                w.WriteString("model_type", qwen ? "qwen2" : "llama");
+                w.WriteString("model_type", qwen ? "qwen2" : mistral ? "mistral" : "llama");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);
                 w.WriteNumber("intermediate_size", first.Mlp.Units);
@@ -333,6 +336,7 @@ public static class HuggingFace
                 else w.WriteNull("rope_scaling");
                 w.WriteBoolean("tie_word_embeddings", Tied);
                 if (qwen) w.WriteBoolean("use_sliding_window", false);
+                else if (mistral) w.WriteNumber("sliding_window", first.Attention.SlidingWindow); // Mistral's attention has no biases
                 else
                 {
                     w.WriteBoolean("attention_bias", first.Attention.Bias);
@@ -410,12 +414,22 @@ public static class HuggingFace
             {
                 // Qwen2 keeps a window size but uses it only with use_sliding_window
                 if (Get("use_sliding_window") is { ValueKind: JsonValueKind.True })
-                    problems.Add("use_sliding_window is true: the model's causal attention reads every earlier step, not a window of them");
+                    problems.Add("use_sliding_window is true: Qwen2 windows only its layers from max_window_layers on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
+                else if (first.Attention.SlidingWindow > 0)
+                    problems.Add($"use_sliding_window is {(Get("use_sliding_window") is null ? "false (its default)" : "false")}, but '{first.Attention.Name}' declares SlidingWindow = {first.Attention.SlidingWindow}");
             }
-            else if (Get("sliding_window") is { } window)
-                problems.Add($"sliding_window is {window.GetRawText()}: the model's causal attention reads every earlier step, not a window of them");
-            else if (mistral && !c.TryGetProperty("sliding_window", out _))
-                problems.Add("sliding_window is 4096 (Mistral's default): the model's causal attention reads every earlier step, not a window of them");
+            else
+            {
+                // LLaMA's has none; Mistral's defaults to 4096 steps where the key is absent (null: none)
+                int? window = Get("sliding_window") is { } w ? (w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out int size) && size > 0 ? size : -1)
+                    : mistral && !c.TryGetProperty("sliding_window", out _) ? 4096 : null;
+                int declared = first.Attention.SlidingWindow;
+                if (window == -1) problems.Add($"sliding_window is {Get("sliding_window")!.Value.GetRawText()}, not a positive whole number of steps");
+                else if ((window ?? 0) != declared)
+                    problems.Add(window is { } seen
+                        ? $"sliding_window is {seen}{(Get("sliding_window") is null ? " (Mistral's default)" : "")}: declare '{first.Attention.Name}' with SlidingWindow = {seen} (each step attends to the {seen} most recent steps)"
+                        : $"sliding_window is {(c.TryGetProperty("sliding_window", out _) ? "null" : "absent")}, but '{first.Attention.Name}' declares SlidingWindow = {declared} (the checkpoint's attention reads every earlier step)");
+            }
             // the attention's biases: none (LLaMA's and Mistral's default), all four projections' (attention_bias), or Qwen2's on q, k and v alone
             bool biases = qwen || Get("attention_bias") is { ValueKind: JsonValueKind.True }, outputBias = biases && !qwen;
             AttentionInfo a = first.Attention;

@@ -195,6 +195,8 @@ class RotaryAttention(nn.Module):
         scores = q @ k.transpose(-1, -2) / math.sqrt(d)
         if causal:
             scores = scores + torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
+        if getattr(self, "window", None):  # a sliding window: query i sees keys i - window < j <= i
+            scores = scores + torch.tril(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=-self.window)
         if padding is not None:
             scores = scores.masked_fill(padding[:, None, None, :], float("-inf"))
         context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E)
@@ -267,8 +269,10 @@ class Stack(nn.Module):
                     width = width if pool else 2 * width
                 elif "kv" in opts:  # {"kv": key/value heads, "rotary": base}: grouped-query attention
                     module = GroupedAttention(width, spec[1], opts["kv"], opts.get("rotary"), opts.get("bias", True))
+                    module.window = opts.get("window")
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
+                    module.window = opts.get("window")
                 else:  # {"bias": False}: nn.MultiheadAttention(bias=False)
                     bias = opts.get("bias", True)
                     module = PoolAttention(width, spec[1], bias) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True, bias=bias)
@@ -312,6 +316,8 @@ class Stack(nn.Module):
                 opts = spec[2] if len(spec) > 2 else {}
                 steps = x.shape[1]
                 causal = torch.triu(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=1) if opts.get("causal") else None
+                if opts.get("window"):  # {"window": w}: a sliding window, query i seeing keys i - w < j <= i (Mistral's)
+                    causal = causal + torch.tril(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=-opts["window"])
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
                 if opts.get("score") in ("general", "additive") or "rotary" in opts or "kv" in opts:
                     x = m(x, bool(opts.get("causal")), padding)
@@ -482,6 +488,13 @@ CASES = [
                            ("residual", 2), ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3),
                            ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
     ("MultiQueryAttention", [("input", 12), ("attention", 6, {"kv": 1}), ("attention", 4, {"kv": 2, "causal": True}), ("dense", 3)], 2, 9, "mse"),
+    # sliding-window attention (Mistral's): LLaMA's block with grouped heads, each step over the 3 most recent; and
+    # nn.MultiheadAttention's heads over windows of 1 (each step itself), 4 and 40 (past the steps: plain causal attention)
+    ("SlidingWindowBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "window": 3}),
+                            ("residual", 2), ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3),
+                            ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 9, "ce"),
+    ("SlidingWindowAttention", [("input", 8), ("attention", 2, {"causal": True, "window": 1}), ("attention", 2, {"causal": True, "window": 4}),
+                                ("attention", 4, {"causal": True, "window": 40}), ("dense", 3)], 2, 11, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1285,10 +1298,10 @@ class HfAttention(nn.Module):
     """transformers' LlamaAttention, written out: q/k/v/o_proj without biases, rotary positions (rotate_half, inv_freq =
     1 / theta^(arange(0, d, 2) / d) in float32 as transformers computes them), repeat_kv, a causal softmax."""
 
-    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False):
+    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False, window=None):
         super().__init__()
         d = width // heads
-        self.heads, self.kv_heads, self.d, self.theta, self.scaling = heads, kv_heads, d, theta, scaling
+        self.heads, self.kv_heads, self.d, self.theta, self.scaling, self.window = heads, kv_heads, d, theta, scaling, window
         # Qwen2's attention: biases on q, k and v (qkv_bias), none on o
         self.q_proj, self.o_proj = nn.Linear(width, width, bias=qkv_bias), nn.Linear(width, width, bias=False)
         self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=qkv_bias), nn.Linear(width, kv_heads * d, bias=qkv_bias)
@@ -1322,6 +1335,8 @@ class HfAttention(nn.Module):
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)  # repeat_kv
         scores = q @ k.transpose(2, 3) / math.sqrt(d) + torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+        if self.window:  # Mistral's sliding window (transformers' masking: key j seen by query i when j > i - sliding_window)
+            scores = scores + torch.tril(torch.full((T, T), float("-inf")), diagonal=-self.window)
         return self.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
 
 
@@ -1340,7 +1355,8 @@ class HfDecoderLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"]),
-                                     c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2")
+                                     c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2",
+                                     window=c.get("sliding_window") if c.get("model_type") == "mistral" else None)
         self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         self.input_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
         self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
@@ -1412,12 +1428,22 @@ def make_hf_llama():
         "max_position_embeddings": 64, "torch_dtype": "bfloat16",
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
     make_hf_linear()
+    make_hf_mistral()
     # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
     make_hf_checkpoint("HfQwen2", {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 23, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "hidden_act": "silu",
         "tie_word_embeddings": True, "use_sliding_window": False, "sliding_window": 32768, "max_window_layers": 21, "max_position_embeddings": 32768,
         "rope_scaling": None, "torch_dtype": "bfloat16"}, 10, 702)
+
+
+def make_hf_mistral():
+    """HfMistral: MistralForCausalLM, whose attention reads a sliding window of the most recent steps (here 4 of 11), 4 query
+    heads over 2 key/value heads."""
+    make_hf_checkpoint("HfMistral", {
+        "architectures": ["MistralForCausalLM"], "model_type": "mistral", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "hidden_act": "silu",
+        "tie_word_embeddings": False, "sliding_window": 4, "max_position_embeddings": 64, "torch_dtype": "bfloat16"}, 11, 704)
 
 
 def make_hf_linear():
@@ -1575,6 +1601,12 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-linear" in sys.argv:  # only the Hugging Face checkpoint with linear rotary scaling
         make_hf_linear()
+        sys.exit(0)
+    if "--window" in sys.argv:  # only the sliding-window cases and the Hugging Face Mistral checkpoint
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case.startswith("SlidingWindow"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        make_hf_mistral()
         sys.exit(0)
     if "--rotary" in sys.argv:  # only the rotary position embeddings' cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

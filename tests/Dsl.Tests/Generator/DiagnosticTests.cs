@@ -320,6 +320,24 @@ public class DiagnosticTests
         Assert.Contains("the General score has no such projection", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|SlidingWindow = 4|])]", "it needs Causal = true (Mistral's attention is causal)")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|SlidingWindow = 4|])]", "it does not apply to attention pooling (its learned query has no position)")]
+    [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, Causal = true, [|SlidingWindow = 4|])]", "it does not apply to the General score")]
+    public void DSL0007_SlidingWindowWhereNoStepSeesOnlyTheStepsBefore(string layers, string message)
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("SlidingWindow limits each step", d.GetMessage());
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0002_NegativeSlidingWindow()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Heads = 2, Causal = true, [|SlidingWindow = -1|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Contains("SlidingWindow", d.GetMessage());
+    }
+
     [Fact]
     public void DSL0002_NegativeKeyValueHeads()
     {

@@ -71,6 +71,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(AttentionWithoutBias),
         // grouped-query attention: a group of query heads reading one key/value head, whose gradients sum over the group
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
+        // sliding windows: each query's softmax over its window's keys, zero before it (forward, back, and stepping from the host's cache)
+        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies (the angles past position 0 computed on the host with the scaling)
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama),
         // Qwen2's attention: the input projections' biases without the output projection's

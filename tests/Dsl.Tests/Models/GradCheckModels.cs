@@ -126,6 +126,16 @@ public partial class GcRotary;
 [Dense(2)]
 public partial class GcGroupedQuery;
 
+// Sliding-window attention: two query heads over one key/value head, each step over the 2 most recent (rotary); then three
+// heads over the 3 most recent.
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, SlidingWindow = 2)]
+[Residual]
+[Attention(Heads = 3, Causal = true, SlidingWindow = 3)]
+[Dense(2)]
+public partial class GcSlidingWindow;
+
 // Qwen2's attention: biases on the queries, keys and values, none on the output projection.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]

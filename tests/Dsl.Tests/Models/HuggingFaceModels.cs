@@ -74,3 +74,19 @@ public partial class HfTinyQwen2;
 [EndRepeat]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false)]
 public partial class HfTinyLinearLlama;
+
+// The HfMistral fixture's model: Mistral's sliding window (each step over the 4 most recent), 4 query heads over 2 key/value heads.
+[Embedding(vocab: 13, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Bias = false, SlidingWindow = 4)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(13, Bias = false)]
+public partial class HfTinyMistral;
+
+// A sliding window with the projections' biases: no Hugging Face configuration has both (SaveLlama refuses it).
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, SlidingWindow = 4)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(13, Bias = false)]
+public partial class HfBiasedWindowLlama;

@@ -531,3 +531,24 @@ public partial class GroupedQueryBlock;
 [Attention(Heads = 4, KeyValueHeads = 2, Causal = true)]
 [Dense(3)]
 public partial class MultiQueryAttention;
+
+// Sliding-window attention (Mistral's): LLaMA's block with grouped heads, each step attending to the 3 most recent steps.
+[Embedding(vocab: 13, dim: 24)]
+[RmsNorm]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Bias = false, SlidingWindow = 3)]
+[Residual(Layers = 2)]
+[RmsNorm]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(24, Bias = false)]
+[Residual(Layers = 3)]
+[RmsNorm]
+[Dense(13, Bias = false)]
+public partial class SlidingWindowBlock;
+
+// nn.MultiheadAttention's heads over sliding windows of 1 step (each step itself), 4 and 40 (past the 11 steps: causal attention).
+[Input(8)]
+[Attention(Heads = 2, Causal = true, SlidingWindow = 1)]
+[Attention(Heads = 2, Causal = true, SlidingWindow = 4)]
+[Attention(Heads = 4, Causal = true, SlidingWindow = 40)]
+[Dense(3)]
+public partial class SlidingWindowAttention;

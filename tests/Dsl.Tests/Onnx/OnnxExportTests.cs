@@ -96,6 +96,9 @@ public class OnnxExportTests
         nameof(GroupedQueryBlock) => new GroupedQueryBlock(seed: 79),
         nameof(MultiQueryAttention) => new MultiQueryAttention(seed: 80),
         nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 81),
+        nameof(SlidingWindowBlock) => new SlidingWindowBlock(seed: 82),
+        nameof(SlidingWindowAttention) => new SlidingWindowAttention(seed: 83),
+        nameof(GcSlidingWindow) => new GcSlidingWindow(seed: 84),
         nameof(HfTinyLlama31) => new HfTinyLlama31(seed: 82),
         nameof(HfTinyQwen2) => new HfTinyQwen2(seed: 83),
         nameof(HfTinyLinearLlama) => new HfTinyLinearLlama(seed: 84),
@@ -128,6 +131,8 @@ public class OnnxExportTests
         nameof(AttentionWithoutBias),
         // grouped-query attention: the key/value heads Gathered for each group of query heads
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
+        // sliding windows: the causal mask's lower triangle below the window too; a step graph's query over the cache's last keys
+        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
@@ -346,6 +351,7 @@ public class OnnxExportTests
     [InlineData(nameof(GcRotary))]
     [InlineData(nameof(LlamaBlock))]
     [InlineData(nameof(GroupedQueryBlock))]
+    [InlineData(nameof(SlidingWindowBlock))]
     [InlineData(nameof(HfTinyLlama31))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 

@@ -32,6 +32,8 @@ public class PaddingContractTests
         { nameof(GcRotary), Padded.FromPadding }, { nameof(GcRotaryTokens), Padded.FromPadding },
         // grouped-query attention: a padded step's keys and values reach none of the group's query heads
         { nameof(GcGroupedQuery), Padded.FromPadding },
+        // sliding windows: a padded step's window keeps one valid key, and reaches no valid step's output or gradient
+        { nameof(GcSlidingWindow), Padded.FromPadding },
     };
 
     private static IModel Create(string name) => name switch
@@ -53,6 +55,7 @@ public class PaddingContractTests
         nameof(GcRotary) => new GcRotary(seed: 3),
         nameof(GcRotaryTokens) => new GcRotaryTokens(seed: 3),
         nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 3),
+        nameof(GcSlidingWindow) => new GcSlidingWindow(seed: 3),
         _ => throw new ArgumentException(name),
     };
 

@@ -29,7 +29,8 @@ internal static class ParityModel
         nameof(LstmTied), nameof(AttentionTied), nameof(GptBlock), nameof(FeedForwardActivations), nameof(NanoGptBlock),
         nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
-        nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention)
+        nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention),
+        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -81,6 +82,8 @@ internal static class ParityModel
         nameof(AttentionWithoutBias) => Tokens(new AttentionWithoutBias()),
         nameof(GroupedQueryBlock) => Tokens(new GroupedQueryBlock()),
         nameof(MultiQueryAttention) => Floats(new MultiQueryAttention()),
+        nameof(SlidingWindowBlock) => Tokens(new SlidingWindowBlock()),
+        nameof(SlidingWindowAttention) => Floats(new SlidingWindowAttention()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -48,6 +48,94 @@ public class AttentionKernelTests
         AssertClose(dq, dQkv, "dQkv");
     }
 
+    public static TheoryData<int, int, bool, bool> WindowCases()
+    {
+        var data = new TheoryData<int, int, bool, bool>();
+        foreach (int window in new[] { 1, 3, AttentionKernel.CausalBlock + 5 })
+            foreach (bool padded in new[] { false, true })
+                foreach (bool dropout in new[] { false, true })
+                    data.Add(2 * AttentionKernel.CausalBlock + 6, window, padded, dropout);
+        data.Add(5, 2, false, false);
+        return data;
+    }
+
+    /// <summary>
+    /// A sliding window (each query over the window's most recent keys, its own included; blocks of query rows starting past a
+    /// window's first key): the formulas' weights — zero before the window, whatever the buffer held —, context and gradients.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(WindowCases))]
+    public void ASlidingWindowMatchesTheFormulas(int T, int window, bool padded, bool dropout)
+    {
+        const int B = 2;
+        var rng = new Rng((ulong)(T * 64 + window * 4 + (padded ? 2 : 0) + (dropout ? 1 : 0)));
+        float[] qkv = Normal(rng, T * B * 3 * E), dContext = Normal(rng, T * B * E);
+        int[] lengths = padded ? [T, Math.Max(1, T - AttentionKernel.CausalBlock / 2 - 3)] : [];
+        float[] mask = dropout ? Enumerable.Range(0, B * Heads * T * T).Select(_ => rng.NextFloat() < 0.2f ? 0f : 1.25f).ToArray() : [];
+        var weights = new float[B * Heads * T * T];
+        var context = new float[T * B * E];
+        var dQkv = new float[T * B * 3 * E];
+        Array.Fill(weights, float.NaN);
+        AttentionKernel.Forward(T, B, E, Heads, Scale, causal: true, lengths, qkv, weights, mask, context, default, window);
+        AttentionKernel.Backward(T, B, E, Heads, Scale, causal: true, lengths, qkv, weights, mask, dContext, dQkv, default, window);
+        var (p, c, dq) = Reference(T, B, causal: true, lengths, qkv, mask, dContext, window);
+        AssertClose(p, weights, "weights");
+        AssertClose(c, context, "context");
+        AssertClose(dq, dQkv, "dQkv");
+    }
+
+    /// <summary>
+    /// A window as long as the sequence or longer is causal attention, bit for bit; a window of one step gives each query its
+    /// own value; stepping from a cache attends over the window as one pass does; a negative window, or one without causal
+    /// attention, is refused.
+    /// </summary>
+    [Fact]
+    public void AWindowPastTheStepsIsCausalAttentionAndStepsSeeTheSameWindow()
+    {
+        const int B = 2, T = 2 * AttentionKernel.CausalBlock + 6;
+        var rng = new Rng(12);
+        float[] qkv = Normal(rng, T * B * 3 * E), dContext = Normal(rng, T * B * E);
+        (float[] Weights, float[] Context, float[] DQkv) Run(int window)
+        {
+            var w = new float[B * Heads * T * T];
+            var c = new float[T * B * E];
+            var dq = new float[T * B * 3 * E];
+            AttentionKernel.Forward(T, B, E, Heads, Scale, true, default, qkv, w, default, c, default, window);
+            AttentionKernel.Backward(T, B, E, Heads, Scale, true, default, qkv, w, default, dContext, dq, default, window);
+            return (w, c, dq);
+        }
+        var causal = Run(0);
+        foreach (int window in new[] { T, T + 1, 1000 })
+        {
+            var windowed = Run(window);
+            Assert.Equal(causal.Weights, windowed.Weights);
+            Assert.Equal(causal.Context, windowed.Context);
+            Assert.Equal(causal.DQkv, windowed.DQkv);
+        }
+        var own = Run(1).Context;
+        for (int r = 0; r < T * B; r++)
+            Assert.True(own.AsSpan(r * E, E).SequenceEqual(qkv.AsSpan(r * 3 * E + 2 * E, E)), $"row {r}: a window of one step gives the step's own value");
+        // steps from a cache, in chunks and one by one, over a window of 5
+        var whole = new float[T * B * E];
+        AttentionKernel.Forward(T, B, E, Heads, Scale, true, default, qkv, new float[B * Heads * T * T], default, whole, default, window: 5);
+        var cache = new float[T * B * 2 * E];
+        var stepped = new float[T * B * E];
+        int position = 0;
+        foreach (int steps in new[] { 7, 1, 1, AttentionKernel.CausalBlock + 3, T - AttentionKernel.CausalBlock - 12 })
+        {
+            AttentionKernel.CachedForward(steps, B, E, Heads, Scale, position, qkv.AsSpan(position * B * 3 * E, steps * B * 3 * E), cache,
+                new float[B * Heads * steps * steps], stepped.AsSpan(position * B * E, steps * B * E), window: 5);
+            position += steps;
+        }
+        Assert.Equal(T, position);
+        for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - stepped[i]) <= 2e-6, $"context[{i}]: one pass {whole[i]}, steps {stepped[i]}");
+        var negative = Assert.Throws<ArgumentOutOfRangeException>(() => Run(-1));
+        Assert.Contains("a sliding window is 0 (none) or more steps", negative.Message);
+        var bidirectional = Assert.Throws<ArgumentException>(() =>
+            AttentionKernel.Forward(T, B, E, Heads, Scale, false, default, qkv, new float[B * Heads * T * T], default, new float[T * B * E], default, 4));
+        Assert.Contains("a sliding window (4 steps) needs causal attention", bidirectional.Message);
+    }
+
     [Fact]
     public void ACacheReadInChunksGivesWhatOnePassGives()
     {
@@ -137,7 +225,7 @@ public class AttentionKernelTests
     }
 
     /// <summary>The weights [B, heads, T, T], context [T, B, E] and d(qkv) [T, B, 3E] from the formulas, in double.</summary>
-    private static (double[] P, double[] Context, double[] DQkv) Reference(int T, int B, bool causal, int[] lengths, float[] qkv, float[] mask, float[] dContext)
+    private static (double[] P, double[] Context, double[] DQkv) Reference(int T, int B, bool causal, int[] lengths, float[] qkv, float[] mask, float[] dContext, int window = 0)
     {
         var p = new double[B * Heads * T * T];
         var context = new double[T * B * E];
@@ -153,16 +241,18 @@ public class AttentionKernelTests
                 int pair = b * Heads + h, keys = lengths.Length > 0 ? lengths[b] : T;
                 double M(int i, int j) => mask.Length > 0 ? mask[(pair * T + i) * T + j] : 1;
                 int Valid(int i) => Math.Min(causal ? i + 1 : T, keys);
+                // a sliding window: keys i − window < j ≤ i (a padded query keeps its last valid key)
+                int First(int i) => window > 0 ? Math.Min(Math.Max(i - window + 1, 0), Valid(i) - 1) : 0;
                 var dA = new double[T, T];
                 for (int i = 0; i < T; i++)
                 {
-                    int valid = Valid(i);
-                    var s = new double[valid];
-                    for (int j = 0; j < valid; j++)
-                        for (int k = 0; k < D; k++) s[j] += Q(i, b, 0, h * D + k) * Q(j, b, 1, h * D + k) * Scale;
+                    int valid = Valid(i), first = First(i);
+                    var s = new double[valid - first];
+                    for (int j = first; j < valid; j++)
+                        for (int k = 0; k < D; k++) s[j - first] += Q(i, b, 0, h * D + k) * Q(j, b, 1, h * D + k) * Scale;
                     double max = s.Max(), sum = s.Sum(v => Math.Exp(v - max));
-                    for (int j = 0; j < valid; j++) p[(pair * T + i) * T + j] = Math.Exp(s[j] - max) / sum;
-                    for (int j = 0; j < valid; j++)
+                    for (int j = first; j < valid; j++) p[(pair * T + i) * T + j] = Math.Exp(s[j - first] - max) / sum;
+                    for (int j = first; j < valid; j++)
                         for (int k = 0; k < D; k++)
                         {
                             double a = p[(pair * T + i) * T + j] * M(i, j);
@@ -172,8 +262,8 @@ public class AttentionKernelTests
                             dA[i, j] += dContext[(i * B + b) * E + h * D + k] * Q(j, b, 2, h * D + k) * M(i, j);
                         }
                     double dot = 0;
-                    for (int j = 0; j < valid; j++) dot += dA[i, j] * p[(pair * T + i) * T + j];
-                    for (int j = 0; j < valid; j++)
+                    for (int j = first; j < valid; j++) dot += dA[i, j] * p[(pair * T + i) * T + j];
+                    for (int j = first; j < valid; j++)
                     {
                         double dS = Scale * p[(pair * T + i) * T + j] * (dA[i, j] - dot);
                         for (int k = 0; k < D; k++)

@@ -152,7 +152,8 @@ public sealed class HuggingFaceTests : IDisposable
     [Theory]
     [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
     [InlineData("rope_scaling", """{"type": "yarn", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here")]
-    [InlineData("sliding_window", "4096", "sliding_window is 4096: the model's causal attention reads every earlier step")]
+    [InlineData("sliding_window", "4096", "sliding_window is 4096: declare 'attention' with SlidingWindow = 4096 (each step attends to the 4096 most recent steps)")]
+    [InlineData("sliding_window", "0", "sliding_window is 0, not a positive whole number of steps")]
     [InlineData("attention_bias", "true", "attention_bias is true: declare 'attention' with Bias = true (the q, k, v and o projections' biases)")]
     [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\", the model's gated Dense layers take SiLU")]
     [InlineData("num_key_value_heads", "4", "num_key_value_heads is 4, the model declares 2")]
@@ -228,6 +229,7 @@ public sealed class HuggingFaceTests : IDisposable
         "HfLlama" => new HfTinyLlama(seed),
         "HfLlama31" => new HfTinyLlama31(seed),
         "HfLlamaLinear" => new HfTinyLinearLlama(seed),
+        "HfMistral" => new HfTinyMistral(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -254,6 +256,35 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here");
     }
 
+    /// <summary>
+    /// Mistral's sliding window (<c>sliding_window</c>: each step over the most recent steps, its own included), declared as
+    /// <c>SlidingWindow</c>: the checkpoint's logits; a window that differs, a window the checkpoint does not have, Qwen2's
+    /// window and a window with biases (no configuration has both) are refused, naming what to declare.
+    /// </summary>
+    [Fact]
+    public void AMistralCheckpointWithASlidingWindowGivesItsLogits()
+    {
+        var model = new HfTinyMistral(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfMistral"));
+        AssertLogits(model, "HfMistral");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
+            Copy((_, config) => config["sliding_window"] = 5, "window-5", "HfMistral")));
+        Contains(error.Message, "sliding_window is 5: declare 'attention' with SlidingWindow = 5");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
+            Copy((_, config) => config["sliding_window"] = null, "window-null", "HfMistral")));
+        Contains(error.Message, "sliding_window is null, but 'attention' declares SlidingWindow = 4 (the checkpoint's attention reads every earlier step)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
+            Copy((_, config) =>
+            {
+                config["model_type"] = "qwen2";
+                config["use_sliding_window"] = true;
+            }, "qwen-window", "HfMistral")));
+        Contains(error.Message, "use_sliding_window is true: Qwen2 windows only its layers from max_window_layers on");
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfBiasedWindowLlama(seed: 2), Path.Combine(_temp, "biased")));
+        Contains(unsaved.Message, "'attention' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases");
+        Assert.False(Directory.Exists(Path.Combine(_temp, "biased")));
+    }
+
     [Fact]
     public void AQwen2CheckpointWithBiasedQueriesKeysAndValuesGivesItsLogits()
     {
@@ -274,6 +305,7 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfLlama31")]
     [InlineData("HfQwen2")]
     [InlineData("HfLlamaLinear")]
+    [InlineData("HfMistral")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);
@@ -293,10 +325,11 @@ public sealed class HuggingFaceTests : IDisposable
         JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))))!;
         JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
         foreach (string key in new[] { "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers",
-            "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window" })
+            "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window", "sliding_window" })
         {
             JsonNode? e = expected[key], w = written[key];
             if (e is null && !expected.ContainsKey(key)) continue; // left to its default in the fixture
+            if (key == "sliding_window" && expected["model_type"]?.GetValue<string>() != "mistral") continue; // Qwen2's, unused without use_sliding_window
             Assert.True(JsonNode.DeepEquals(Normalised(e), Normalised(w)), $"{key}: expected {e?.ToJsonString() ?? "null"}, wrote {w?.ToJsonString() ?? "null"}");
         }
         var reloaded = For(fixture, 10);

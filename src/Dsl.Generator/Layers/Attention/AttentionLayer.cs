@@ -14,7 +14,7 @@ namespace Dsl.Generator.Layers.Attention;
 /// </summary>
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
-    RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true)
+    RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0)
     : LayerSpec(Header)
 {
     /// <summary>Whether the output projection has its bias (<c>out_proj.bias</c>): with the biases, unless <c>OutputBias = false</c> (Qwen2's).</summary>
@@ -95,7 +95,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         var over = a.Type("over");
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
-            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true));
+            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
+            a.Int("slidingwindow", 0));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -167,6 +168,14 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
                 c.Invalid("rotaryscaling", $"RotaryLowFrequencyFactor ({scaling.LowFrequencyFactor}) must be positive and RotaryHighFrequencyFactor ({scaling.HighFrequencyFactor}) finite and above it");
             else if (scaling.OriginalContext < 1)
                 c.Invalid("rotaryscaling", $"RotaryOriginalContext must be 1 or more (LLaMA 3.1's: 8192), not {scaling.OriginalContext}");
+        }
+        if (c.AtLeastZero("slidingwindow", "SlidingWindow", spec.SlidingWindow) && spec.SlidingWindow > 0)
+        {
+            if (spec.Over is not null || spec.Pool || spec.HasClassicScore)
+                c.Invalid("slidingwindow", "SlidingWindow limits each step of causal multi-head self-attention to the steps just before it; it does not apply to "
+                    + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling (its learned query has no position)" : $"the {spec.Score} score"));
+            else if (!spec.Causal)
+                c.Invalid("slidingwindow", "SlidingWindow limits each step to the steps just before it, its own included; it needs Causal = true (Mistral's attention is causal)");
         }
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
@@ -290,7 +299,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
         $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
         (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") + (spec.Bias && !spec.OutputBias ? ", OutputBias: false" : "") +
-        (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") +
+        (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") + (spec.SlidingWindow > 0 ? $", SlidingWindow: {spec.SlidingWindow}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads})" : ")");
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>

@@ -107,8 +107,11 @@ internal static class MultiHeadAttention
         Operand[] headCounts = spec.Grouped ? [ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)] : [ScalarOperand.Of(heads)];
         Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), width = ScalarOperand.Of(e);
         Operand[] args = [steps, batch, width, .. headCounts, ScalarOperand.Of(scale), ScalarOperand.Of(spec.Causal), new LengthsOperand(), selfQkv, selfWeights];
+        // a sliding window: the kernels' last argument, by name (none without one: the calls as they were)
+        Operand[] window = spec.SlidingWindow > 0 ? [new ScalarOperand($"window: {spec.SlidingWindow}")] : [];
+        string causal = !spec.Causal ? "" : spec.SlidingWindow > 0 ? $", causal, each step over the {spec.SlidingWindow} most recent steps (its own included)" : ", causal";
         var pass = new PassBuilder()
-            .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{(spec.Causal ? ", causal" : "")} (nn.MultiheadAttention; with lengths, padded keys are masked):")
+            .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{causal} (nn.MultiheadAttention; with lengths, padded keys are masked):")
             .Doc(spec.Grouped
                 ? $"// [q, k, v] = x·W_inᵀ + b_in, q {e} wide, k and v {kv}; per head h A = softmax(q_h·k_gᵀ · {SourceWriter.Float(scale)}), g = h / {heads / kvHeads}; out = concat(A·v_g)·W_outᵀ + b_out"
                 : $"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
@@ -127,7 +130,7 @@ internal static class MultiHeadAttention
         }
         var attend = new System.Collections.Generic.List<Op>();
         if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
-        attend.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default")]));
+        attend.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default"), .. window]));
         if (!spec.Causal) foreach (Op op in attend) pass.Add(op);
         else
         {
@@ -138,16 +141,18 @@ internal static class MultiHeadAttention
             Operand[] appended = spec.Grouped ? [steps, batch, width, .. headCounts, position] : [steps, batch, width, position];
             attend.Add(new WhenOp(Condition.CarriedState, new KernelOp(Kernels.Attention, "Append", [.. appended, selfQkv, new CacheOperand(cache)])
                 { Note = "a training pass from a fresh state leaves its keys and values for the steps that follow" }));
-            pass.Comment("stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken");
+            pass.Comment(spec.SlidingWindow > 0
+                ? $"stepping (inference from a carried state): append this pass's keys and values to the cache and attend over the {spec.SlidingWindow} most recent steps"
+                : "stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken");
             pass.Add(new WhenOp(Condition.SteppingState,
-                new Op[] { new KernelOp(Kernels.Attention, "CachedForward", [.. cached, selfQkv, new CacheOperand(cache), selfWeights, selfContext]) }.ToEquatableArray(),
+                new Op[] { new KernelOp(Kernels.Attention, "CachedForward", [.. cached, selfQkv, new CacheOperand(cache), selfWeights, selfContext, .. window]) }.ToEquatableArray(),
                 attend.ToEquatableArray()));
         }
         pass.Affine(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, output)
             .Backward()
             .Doc($"// {layer.Name} backward: through the output projection, the heads (softmax included) and the input projection")
             .AffineBackward(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, dOutput, selfDContext)
-            .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default")]));
+            .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default"), .. window]));
         if (spec.Rotary)
         {
             pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")
