@@ -27,22 +27,27 @@ public class AttentionKernelTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void ForwardAndBackwardMatchTheFormulas(int T, bool causal, bool padded, bool dropout)
+    public void ForwardAndBackwardMatchTheFormulas(int T, bool causal, bool padded, bool dropout) =>
+        AssertMatchesTheFormulas(T, causal, padded, dropout, window: 0, seed: (ulong)(T * 16 + (causal ? 8 : 0) + (padded ? 4 : 0) + (dropout ? 2 : 0)));
+
+    /// <summary>
+    /// The kernels' weights (zeros past the valid keys and before a window, whatever the buffer held), context and d(qkv) for two
+    /// sequences, the second padded when <paramref name="padded"/>, against <see cref="Reference"/>.
+    /// </summary>
+    private static void AssertMatchesTheFormulas(int T, bool causal, bool padded, bool dropout, int window, ulong seed)
     {
         const int B = 2;
-        var rng = new Rng((ulong)(T * 16 + (causal ? 8 : 0) + (padded ? 4 : 0) + (dropout ? 2 : 0)));
+        var rng = new Rng(seed);
         float[] qkv = Normal(rng, T * B * 3 * E), dContext = Normal(rng, T * B * E);
         int[] lengths = padded ? [T, Math.Max(1, T - AttentionKernel.CausalBlock / 2 - 3)] : [];
         float[] mask = dropout ? Enumerable.Range(0, B * Heads * T * T).Select(_ => rng.NextFloat() < 0.2f ? 0f : 1.25f).ToArray() : [];
         var weights = new float[B * Heads * T * T];
         var context = new float[T * B * E];
         var dQkv = new float[T * B * 3 * E];
-        // what the kernel leaves in the weights past the valid keys must be zeros, whatever was there
         Array.Fill(weights, float.NaN);
-        AttentionKernel.Forward(T, B, E, Heads, Scale, causal, lengths, qkv, weights, mask, context, default);
-        AttentionKernel.Backward(T, B, E, Heads, Scale, causal, lengths, qkv, weights, mask, dContext, dQkv, default);
-
-        var (p, c, dq) = Reference(T, B, causal, lengths, qkv, mask, dContext);
+        AttentionKernel.Forward(T, B, E, Heads, Scale, causal, lengths, qkv, weights, mask, context, default, window);
+        AttentionKernel.Backward(T, B, E, Heads, Scale, causal, lengths, qkv, weights, mask, dContext, dQkv, default, window);
+        var (p, c, dq) = Reference(T, B, causal, lengths, qkv, mask, dContext, window);
         AssertClose(p, weights, "weights");
         AssertClose(c, context, "context");
         AssertClose(dq, dQkv, "dQkv");
@@ -65,24 +70,8 @@ public class AttentionKernelTests
     /// </summary>
     [Theory]
     [MemberData(nameof(WindowCases))]
-    public void ASlidingWindowMatchesTheFormulas(int T, int window, bool padded, bool dropout)
-    {
-        const int B = 2;
-        var rng = new Rng((ulong)(T * 64 + window * 4 + (padded ? 2 : 0) + (dropout ? 1 : 0)));
-        float[] qkv = Normal(rng, T * B * 3 * E), dContext = Normal(rng, T * B * E);
-        int[] lengths = padded ? [T, Math.Max(1, T - AttentionKernel.CausalBlock / 2 - 3)] : [];
-        float[] mask = dropout ? Enumerable.Range(0, B * Heads * T * T).Select(_ => rng.NextFloat() < 0.2f ? 0f : 1.25f).ToArray() : [];
-        var weights = new float[B * Heads * T * T];
-        var context = new float[T * B * E];
-        var dQkv = new float[T * B * 3 * E];
-        Array.Fill(weights, float.NaN);
-        AttentionKernel.Forward(T, B, E, Heads, Scale, causal: true, lengths, qkv, weights, mask, context, default, window);
-        AttentionKernel.Backward(T, B, E, Heads, Scale, causal: true, lengths, qkv, weights, mask, dContext, dQkv, default, window);
-        var (p, c, dq) = Reference(T, B, causal: true, lengths, qkv, mask, dContext, window);
-        AssertClose(p, weights, "weights");
-        AssertClose(c, context, "context");
-        AssertClose(dq, dQkv, "dQkv");
-    }
+    public void ASlidingWindowMatchesTheFormulas(int T, int window, bool padded, bool dropout) =>
+        AssertMatchesTheFormulas(T, causal: true, padded, dropout, window, seed: (ulong)(T * 64 + window * 4 + (padded ? 2 : 0) + (dropout ? 1 : 0)));
 
     /// <summary>
     /// A window as long as the sequence or longer is causal attention, bit for bit; a window of one step gives each query its
