@@ -287,8 +287,8 @@ internal sealed partial class DeviceKernels
         return XMath.Max(valid, 1);
     }
 
-    /// <summary>The first key query i attends to: i − Window + 1 with a sliding window (never past its last valid key), else 0 (the host's <c>AttentionKernel.First</c>).</summary>
-    private static int First(int i, int valid, AttentionArgs a) => a.Window > 0 ? XMath.Clamp(i - a.Window + 1, 0, valid - 1) : 0;
+    /// <summary>The first key query i attends to: the host's rule (a sliding window's first key, else 0).</summary>
+    private static int First(int i, int valid, AttentionArgs a) => Dsl.Kernels.AttentionKernel.First(i, valid, a.Window);
 
     /// <summary>
     /// Scores of one query against the valid keys (q·k · scale), their softmax into the weights row (zero past the valid

@@ -556,8 +556,9 @@ public static class AttentionKernel
     /// <summary>
     /// The first key the query at <paramref name="position"/> attends to: with a sliding window of <paramref name="window"/>
     /// steps, position − window + 1 (keys i − window &lt; j ≤ i), else 0; never past its last valid key (a padded query keeps one).
+    /// The device kernels call it too (Min and Max, which ILGPU compiles; Math.Clamp may throw).
     /// </summary>
-    internal static int First(int position, int valid, int window) => window > 0 ? Math.Clamp(position - window + 1, 0, valid - 1) : 0;
+    internal static int First(int position, int valid, int window) => window > 0 ? Math.Min(Math.Max(position - window + 1, 0), valid - 1) : 0;
 
     /// <summary>A sliding window of 0 (none) or more steps: every attention kernel's check.</summary>
     internal static void RequireWindow(int window, bool causal)

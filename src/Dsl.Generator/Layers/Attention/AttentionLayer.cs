@@ -130,14 +130,12 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             if (spec.Pool && spec.Causal) c.Invalid("causal", "Causal does not apply to attention pooling: its one query has no position");
             if (spec.HasClassicScore && spec.Heads > 1) c.Invalid("heads", "the General and Additive scores have one head; Heads applies to ScaledDot and Dot");
         }
-        if (spec.Rotary && (spec.Over is not null || spec.Pool || spec.HasClassicScore))
-            c.Invalid("rotary", "Rotary turns the queries and keys of multi-head self-attention by their steps' positions; it does not apply to "
-                + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling (its learned query has no position)" : $"the {spec.Score} score"));
+        if (spec.Rotary && NotMultiHeadSelf(spec, PoolingWithoutPositions) is { } rotaryOn)
+            c.Invalid("rotary", "Rotary turns the queries and keys of multi-head self-attention by their steps' positions; it does not apply to " + rotaryOn);
         if (c.AtLeastZero("keyvalueheads", "KeyValueHeads", spec.KeyValueHeads) && spec.Heads > 0 && spec.Grouped)
         {
-            if (spec.Over is not null || spec.Pool || spec.HasClassicScore)
-                c.Invalid("keyvalueheads", "KeyValueHeads shares key/value heads between groups of query heads in multi-head self-attention; it does not apply to "
-                    + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling" : $"the {spec.Score} score"));
+            if (NotMultiHeadSelf(spec, "attention pooling") is { } groupedOn)
+                c.Invalid("keyvalueheads", "KeyValueHeads shares key/value heads between groups of query heads in multi-head self-attention; it does not apply to " + groupedOn);
             else if (spec.KeyValueHeads > spec.Heads || spec.Heads % spec.KeyValueHeads != 0)
                 c.Invalid("keyvalueheads", $"KeyValueHeads = {spec.KeyValueHeads} must divide Heads = {spec.Heads}: each key/value head serves Heads / KeyValueHeads query heads");
         }
@@ -171,9 +169,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         }
         if (c.AtLeastZero("slidingwindow", "SlidingWindow", spec.SlidingWindow) && spec.SlidingWindow > 0)
         {
-            if (spec.Over is not null || spec.Pool || spec.HasClassicScore)
-                c.Invalid("slidingwindow", "SlidingWindow limits each step of causal multi-head self-attention to the steps just before it; it does not apply to "
-                    + (spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? "attention pooling (its learned query has no position)" : $"the {spec.Score} score"));
+            if (NotMultiHeadSelf(spec, PoolingWithoutPositions) is { } windowOn)
+                c.Invalid("slidingwindow", "SlidingWindow limits each step of causal multi-head self-attention to the steps just before it; it does not apply to " + windowOn);
             else if (!spec.Causal)
                 c.Invalid("slidingwindow", "SlidingWindow limits each step to the steps just before it, its own included; it needs Causal = true (Mistral's attention is causal)");
         }
@@ -183,6 +180,15 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (c.AtLeastZero("units", "Units", spec.Units) && spec.Units != 0 && spec.Score != ScoreKind.Additive)
             c.Invalid("units", "Units sets the width of the additive score's hidden layer; it applies only with Score = Additive");
     }
+
+    private const string PoolingWithoutPositions = "attention pooling (its learned query has no position)";
+
+    /// <summary>
+    /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow) is refused on, as its message names
+    /// it — attention over an encoder, <paramref name="pooling"/>, or the General and Additive scores —; null for multi-head self-attention.
+    /// </summary>
+    private static string? NotMultiHeadSelf(AttentionSpec spec, string pooling) =>
+        spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? pooling : spec.HasClassicScore ? $"the {spec.Score} score" : null;
 
     protected override ShapedLayer Shape(AttentionSpec spec, ShapeContext c)
     {
