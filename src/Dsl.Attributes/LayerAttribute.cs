@@ -446,7 +446,8 @@ namespace Dsl
     /// if they were written out that often (PyTorch's <c>nn.ModuleList([Block() for _ in range(n)])</c>): a Transformer's n
     /// blocks in one declaration. Each copy has parameters of its own, named as written-out layers are (<c>attention</c>,
     /// <c>attention_1</c>, …; a layer's explicit <c>Name</c> takes <c>_1</c>, <c>_2</c>, … in the later copies); a
-    /// <see cref="ResidualAttribute"/> inside spans layers of its own copy. Repeats nest; a repeat without its end, an end
+    /// <see cref="ResidualAttribute"/> inside counts its layers back from where each copy writes it, as written out (a block's
+    /// residuals that reach no further back than the block's own first layer stay within their copy). Repeats nest; a repeat without its end, an end
     /// without its repeat, an empty one or <see cref="Times"/> below 1 is DSL0014.
     /// </summary>
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]

@@ -77,11 +77,19 @@ public sealed class DslGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.Resolve);
 
         IncrementalValuesProvider<ShapedModel> shaped = resolved
-            .Select(static (m, _) => InvariantCulture.Run(() => ShapeInference.Infer(m.Model, m.Find)))
+            .Select(static (m, ct) =>
+            {
+                ct.ThrowIfCancellationRequested();
+                return InvariantCulture.Run(() => ShapeInference.Infer(m.Model, m.Find));
+            })
             .WithTrackingName(Steps.Shape);
 
         IncrementalValuesProvider<(ShapedModel Model, ModelPlan? Plan)> lowered = shaped
-            .Select(static (m, _) => (m, m.IsValid && m.Composition is null ? InvariantCulture.Run(() => Lowerer.Lower(m)) : null))
+            .Select(static (m, ct) =>
+            {
+                ct.ThrowIfCancellationRequested();
+                return (m, m.IsValid && m.Composition is null ? InvariantCulture.Run(() => Lowerer.Lower(m)) : null);
+            })
             .WithTrackingName(Steps.Lower);
 
         // Diagnostics are the analyzer's (Analyzers/DslAnalyzer.cs, reading the same Shapes; the specs here carry no
@@ -96,6 +104,7 @@ public sealed class DslGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(lowered.Combine(device), static (spc, pair) =>
         {
             var ((model, plan), gpu) = pair;
+            spc.CancellationToken.ThrowIfCancellationRequested();
             using var invariant = InvariantCulture.Scope();
             string? source = model.Composition is not null ? CompositionEmitter.Emit(model) : ModelEmitter.Emit(model, plan, gpu);
             string stem = ModelWithReferences.HintStem(model.Spec.OutputStem ?? model.Spec.Key);

@@ -24,6 +24,23 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
     /// <summary>Whether the frequencies are scaled at all (a factor above 0).</summary>
     public bool IsScaled => Factor > 0f;
 
+    /// <summary>
+    /// Refuses a scaling no configuration describes (what the generator's DSL0007 refuses in a declaration): a factor other than
+    /// 0 below 1, or not finite, a kind not named, or for LLaMA 3.1's a low-frequency factor not above 0, a high one not above it,
+    /// or an original context not above 0 (the smooth band would divide by 0).
+    /// </summary>
+    public void Require()
+    {
+        if (!(Factor == 0f || Factor >= 1f) || float.IsInfinity(Factor))
+            throw new ArgumentOutOfRangeException(nameof(Factor), Factor, "Rotary scaling: the factor is 0 (none) or a finite number of 1 or more (LLaMA 3.1's: 8).");
+        if (!Enum.IsDefined(Kind))
+            throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Rotary scaling: the kind is RotaryScalingKind.Llama3 or RotaryScalingKind.Linear.");
+        if (!IsScaled || Kind == RotaryScalingKind.Linear) return;
+        if (!(LowFrequencyFactor > 0f) || !(HighFrequencyFactor > LowFrequencyFactor) || float.IsInfinity(HighFrequencyFactor) || OriginalContext <= 0)
+            throw new ArgumentOutOfRangeException(nameof(HighFrequencyFactor),
+                $"Rotary scaling (LLaMA 3.1's): the low-frequency factor ({LowFrequencyFactor}) is above 0, the high one ({HighFrequencyFactor}) finite and above it, and the original context ({OriginalContext}) above 0.");
+    }
+
     /// <summary>The frequency <paramref name="frequency"/> (radians per position) as the scaling leaves it.</summary>
     public double Scale(double frequency)
     {

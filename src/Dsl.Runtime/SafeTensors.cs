@@ -380,12 +380,20 @@ public static class SafeTensors
     public static void Write(string path, IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        AtomicFile.Write(path, Writer(tensors, metadata));
+    }
+
+    /// <summary>
+    /// What writes the file's bytes to a stream (for <see cref="AtomicFile"/>, alone or beside other files), its header built and
+    /// checked first: a header no reader accepts (ours included) is refused before any file is touched.
+    /// </summary>
+    internal static Action<Stream> Writer(IEnumerable<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)> tensors, IReadOnlyDictionary<string, string>? metadata)
+    {
         var list = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>(tensors);
         byte[] header = BuildHeader(list, metadata);
-        // before the file is touched: a header no reader accepts (ours included) must not replace a good file
         if (header.Length > MaxHeaderBytes)
             throw new ArgumentException($"The header would take {header.Length} bytes (names, shapes and metadata); the format allows at most {MaxHeaderBytes}.", metadata is { Count: > 0 } ? nameof(metadata) : nameof(tensors));
-        AtomicFile.Write(path, stream =>
+        return stream =>
         {
             Span<byte> len = stackalloc byte[8];
             BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
@@ -409,7 +417,7 @@ public static class SafeTensors
                         throw new IOException($"Simulated failure after {stream.Position} bytes (test hook).");
                 }
             }
-        });
+        };
     }
 
     /// <summary>Test hook: a write fails once it has written this many bytes, as a crash during a save would.</summary>

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using System.Linq;
 using Dsl.Generator.Diagnostics;
+using Dsl.Generator.Helpers;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
 using Microsoft.CodeAnalysis;
@@ -32,7 +33,8 @@ public sealed class DslAnalyzer : DiagnosticAnalyzer
             var models = new ConcurrentDictionary<INamedTypeSymbol, ShapedModel?>(SymbolEqualityComparer.Default);
             ShapedModel? Shape(INamedTypeSymbol type, System.Threading.CancellationToken ct) =>
                 models.GetOrAdd(type, t => ModelParser.Parse(t, ct) is { } spec
-                    ? ShapeInference.Infer(spec, key => compilation.GetTypeByMetadataName(key) is { } other ? ModelParser.Parse(other, ct) : null)
+                    // under the invariant culture, as the generator shapes: messages that quote a float read "0.5" in any locale
+                    ? InvariantCulture.Run(() => ShapeInference.Infer(spec, key => compilation.GetTypeByMetadataName(key) is { } other ? ModelParser.Parse(other, ct) : null))
                     : null);
 
             start.RegisterSymbolAction(c =>

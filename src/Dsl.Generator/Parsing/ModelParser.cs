@@ -19,7 +19,10 @@ internal static class ModelParser
     public const string RepeatAttribute = "Dsl.RepeatAttribute";
     public const string EndRepeatAttribute = "Dsl.EndRepeatAttribute";
 
-    /// <summary>The most layers repeats may write (the generated code grows with them): past it, DSL0014 and each layer once.</summary>
+    /// <summary>
+    /// The most layers repeats may write (the generated code grows with them; a recurrent layer's stacked layers counted one by
+    /// one): past it, DSL0014 and each layer once.
+    /// </summary>
     public const int MaxLayers = 4096;
 
     /// <summary>
@@ -119,11 +122,14 @@ internal static class ModelParser
             Block unclosed = open.Pop();
             problems.Add(RepeatProblem(type, unclosed.Repeat!, $"[Repeat({unclosed.Times})] has no [EndRepeat]: write it after the last layer to repeat (the layers stand as written once)", cancellationToken));
             unclosed.Times = 1;
+            unclosed.Reported = true;
         }
         CheckRepeats(type, root, problems, cancellationToken);
         if (Count(root) > MaxLayers && Blocks(root).FirstOrDefault(b => b.Times > 1) is { } first)
         {
-            problems.Add(RepeatProblem(type, first.Repeat!, $"the repeats write more than the {MaxLayers} layers a model may have (the layers stand as written once)", cancellationToken));
+            // the outermost repeat whose own count takes the total past the limit (the first repeat of more than 1 otherwise)
+            Block blamed = Blocks(root).FirstOrDefault(b => b.Times > 1 && Within(root, b)) ?? first;
+            problems.Add(RepeatProblem(type, blamed.Repeat!, $"the repeats write more than the {MaxLayers} layers a model may have, a recurrent layer's stacked layers counted one by one (the layers stand as written once)", cancellationToken));
             foreach (Block block in Blocks(root)) block.Times = 1;
         }
         var specs = new List<LayerSpec>();
@@ -143,6 +149,8 @@ internal static class ModelParser
 
         public AttributeData? Repeat { get; }
         public int Times { get; set; }
+        /// <summary>Whether a DSL0014 already names this block (an unclosed one): its other checks would only repeat it.</summary>
+        public bool Reported { get; set; }
         public List<object> Items { get; } = new();
     }
 
@@ -162,8 +170,18 @@ internal static class ModelParser
     private static long Count(Block block)
     {
         long layers = 0;
-        foreach (object item in block.Items) layers = Math.Min(MaxLayers + 1L, layers + (item is Block inner ? Count(inner) : 1));
+        foreach (object item in block.Items) layers = Math.Min(MaxLayers + 1L, layers + (item is Block inner ? Count(inner) : ((Written)item).Spec.WrittenLayers));
         return Math.Min(MaxLayers + 1L, block.Times * layers);
+    }
+
+    /// <summary>Whether the model's layers stay within <see cref="MaxLayers"/> when <paramref name="block"/> is written once.</summary>
+    private static bool Within(Block root, Block block)
+    {
+        int times = block.Times;
+        block.Times = 1;
+        bool within = Count(root) <= MaxLayers;
+        block.Times = times;
+        return within;
     }
 
     /// <summary>A repeat below 1, or of no layer, is DSL0014; its layers (if any) then stand as written once.</summary>
@@ -171,7 +189,7 @@ internal static class ModelParser
     {
         foreach (Block inner in block.Items.OfType<Block>())
         {
-            if (CountLayers(inner) == 0)
+            if (!inner.Reported && CountLayers(inner) == 0)
             {
                 problems.Add(RepeatProblem(type, inner.Repeat!, $"[Repeat({inner.Times})] repeats no layer: write the layers to repeat between it and [EndRepeat]", cancellationToken));
                 inner.Times = 1;

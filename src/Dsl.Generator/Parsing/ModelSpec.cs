@@ -69,6 +69,12 @@ internal abstract record LayerSpec(LayerHeader Header)
     /// <summary>True for the layers that read the model's input (Input, Embedding): they must come first.</summary>
     public virtual bool IsInput => false;
 
+    /// <summary>
+    /// How many layers' code this attribute writes (a recurrent layer's stacked layers each have their own), counted against
+    /// <see cref="ModelParser.MaxLayers"/> when repeats write it out; between 1 and the kind's own limit.
+    /// </summary>
+    public virtual int WrittenLayers => 1;
+
     /// <summary>The key (<see cref="ModelSpec.Key"/>) of another model this layer reads, e.g. cross-attention's Over; null for none.</summary>
     public virtual string? ReferencedModel => null;
 
@@ -201,6 +207,8 @@ internal sealed record ModelSpec(
             Header = l.Header with { Location = null, Arguments = l.Header.Arguments.Select(a => a with { Location = null }).ToEquatableArray() },
         }).ToEquatableArray(),
         Composition = Composition is null ? null : Composition with { EncoderLocation = null, DecoderLocation = null, ShareEmbeddingLocation = null },
-        RepeatProblems = EquatableArray<DiagnosticInfo>.Empty, // the analyzer reports them, from a spec of its own
+        // kept without their spans: the analyzer reports them from a spec of its own, and the generator's shaping must find the
+        // model invalid as the analyzer's does (a bad repeat with its diagnostic turned down had built a model of one copy)
+        RepeatProblems = RepeatProblems.Select(p => p with { Location = null }).ToEquatableArray(),
     };
 }

@@ -30,9 +30,11 @@ public static class AttentionKernel
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
         Dsl.Kernels.AttentionKernel.RequireWindow(window, causal);
         if (steps == 0 || batch == 0) return;
-        Require(qkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
-        Require(weights, batch * heads * steps * steps, "weights");
-        Require(context, steps * batch * width, "context");
+        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
+        Require(qkv, rows * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
+        Require(weights, pairs, "weights");
+        RequireMask(mask, pairs);
+        Require(context, rows * width, "context");
         Device device = qkv.Device;
         AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
         var views = new AttentionViews
@@ -61,14 +63,19 @@ public static class AttentionKernel
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
         Dsl.Kernels.AttentionKernel.RequireWindow(window, causal);
         if (steps == 0 || batch == 0) return;
-        Require(dQkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "dQkv");
+        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
+        Require(qkv, rows * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
+        Require(weights, pairs, "weights");
+        RequireMask(mask, pairs);
+        Require(dContext, rows * width, "dContext");
+        Require(dQkv, rows * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "dQkv");
         Device device = qkv.Device;
         AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
         var views = new AttentionViews
         {
             Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device),
-            DContext = dContext.View, DQ = dQkv.View, DK = dQkv.View, DV = dQkv.View, Scratch = device.Scratch((long)batch * heads * steps * steps), Lengths = lengthsView,
+            DContext = dContext.View, DQ = dQkv.View, DK = dQkv.View, DV = dQkv.View, Scratch = device.Scratch(pairs), Lengths = lengthsView,
         };
         device.Kernels.AttentionBackward(Fill(views, device), args);
     }
@@ -87,9 +94,9 @@ public static class AttentionKernel
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
         Dsl.Kernels.AttentionKernel.RequireWindow(window, causal: true);
         // every buffer checked before the host's call appends to the cache: a call refused changes nothing
-        Require(qkv, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
-        Require(context, steps * batch * width, "context");
-        if (position == 0) Require(weights, batch * heads * steps * steps, "weights");
+        Require(qkv, (long)steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
+        Require(context, (long)steps * batch * width, "context");
+        if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
         float[] hostQkv = qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), hostContext = new float[steps * batch * width];
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
         Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window);
@@ -118,11 +125,13 @@ public static class AttentionKernel
     {
         RequireShape(steps, sourceSteps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
-        Require(q, steps * batch * width, "q");
-        Require(k, sourceSteps * batch * width, "k");
-        Require(v, sourceSteps * batch * width, "v");
-        Require(weights, batch * heads * steps * sourceSteps, "weights");
-        Require(context, steps * batch * width, "context");
+        long pairs = (long)batch * heads * steps * sourceSteps;
+        Require(q, (long)steps * batch * width, "q");
+        Require(k, (long)sourceSteps * batch * width, "k");
+        Require(v, (long)sourceSteps * batch * width, "v");
+        Require(weights, pairs, "weights");
+        RequireMask(mask, pairs);
+        Require(context, (long)steps * batch * width, "context");
         if (CrossAttentionKernel.NoSourceSteps(sourceSteps, context, steps * batch * width)) return;
         Device device = q.Device;
         var views = new AttentionViews
@@ -139,9 +148,16 @@ public static class AttentionKernel
     {
         RequireShape(steps, sourceSteps, batch, width, heads, lengths);
         if (steps == 0 || batch == 0) return;
-        Require(dq, steps * batch * width, "dq");
-        Require(dk, sourceSteps * batch * width, "dk");
-        Require(dv, sourceSteps * batch * width, "dv");
+        long pairs = (long)batch * heads * steps * sourceSteps;
+        Require(q, (long)steps * batch * width, "q");
+        Require(k, (long)sourceSteps * batch * width, "k");
+        Require(v, (long)sourceSteps * batch * width, "v");
+        Require(weights, pairs, "weights");
+        RequireMask(mask, pairs);
+        Require(dContext, (long)steps * batch * width, "dContext");
+        Require(dq, (long)steps * batch * width, "dq");
+        Require(dk, (long)sourceSteps * batch * width, "dk");
+        Require(dv, (long)sourceSteps * batch * width, "dv");
         if (sourceSteps == 0)
         {
             dq.Slice(0, steps * batch * width).Clear(); // the context did not depend on the queries
@@ -152,7 +168,7 @@ public static class AttentionKernel
         var views = new AttentionViews
         {
             Q = q.View, K = k.View, V = v.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), DContext = dContext.View,
-            DQ = dq.View, DK = dk.View, DV = dv.View, Scratch = device.Scratch((long)batch * heads * steps * sourceSteps), Lengths = lengthsView,
+            DQ = dq.View, DK = dk.View, DV = dv.View, Scratch = device.Scratch(pairs), Lengths = lengthsView,
         };
         device.Kernels.AttentionBackward(Fill(views, device), Cross(steps, sourceSteps, batch, width, heads, scale, lengths, mask));
     }
@@ -164,11 +180,8 @@ public static class AttentionKernel
     public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan query, DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch)
     {
-        RequireShape(steps, steps, batch, width, heads, lengths);
+        Dsl.Kernels.AttentionKernel.RequirePool(steps, batch, width, heads, lengths, query.Length, qkv.Length, weights.Length, mask.Length, context.Length);
         if (steps == 0 || batch == 0) return;
-        Require(query, width, "query");
-        Require(weights, batch * heads * steps, "weights");
-        Require(context, batch * width, "context");
         Device device = qkv.Device;
         var views = new AttentionViews
         {
@@ -185,10 +198,8 @@ public static class AttentionKernel
     public static void PoolBackward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan query, DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan dQuery, DeviceSpan scratch)
     {
-        RequireShape(steps, steps, batch, width, heads, lengths);
+        Dsl.Kernels.AttentionKernel.RequirePool(steps, batch, width, heads, lengths, query.Length, qkv.Length, weights.Length, mask.Length, dContext.Length, dQkv.Length, dQuery.Length);
         if (steps == 0 || batch == 0) return;
-        Require(dQkv, steps * batch * 3 * width, "dQkv");
-        Require(dQuery, width, "dQuery");
         Device device = qkv.Device;
         dQkv.Slice(0, steps * batch * 3 * width).Clear();
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
@@ -249,9 +260,13 @@ public static class AttentionKernel
         Dsl.Kernels.AttentionKernel.RequireLengths(lengths, batch, keys);
     }
 
-    private static void Require(DeviceSpan span, int length, string name)
+    /// <summary>A buffer of at least <paramref name="length"/> values (counted in a long: B · heads · T · T passes an int's range at 8k steps and 32 heads).</summary>
+    private static void Require(DeviceSpan span, long length, string name) => Dsl.Kernels.AttentionKernel.RequireLength(span.Length, length, name);
+
+    /// <summary>A dropout mask, when one is given, covers every weight.</summary>
+    private static void RequireMask(DeviceSpan mask, long pairs)
     {
-        if (span.Length < length) throw new ArgumentException($"{name}: expected at least {length} values, got {span.Length}.", name);
+        if (!mask.IsEmpty) Require(mask, pairs, "mask");
     }
 }
 
@@ -338,18 +353,12 @@ public static class RotaryKernel
     public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, Dsl.RotaryScaling scaling,
         DeviceSpan table, DeviceSpan qkv, bool inverse)
     {
-        if (steps < 0 || batch < 0 || width < 0 || position < 0)
-            throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more.");
-        Dsl.Kernels.RotaryKernel.RequireEvenHeads(width, heads);
-        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
-        int row = Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads);
-        if (qkv.Length < (long)steps * batch * row)
-            throw new ArgumentException($"Rotary: qkv needs at least {(long)steps * batch * row} values ({steps} × {batch} × {row}), got {qkv.Length}.", nameof(qkv));
+        int row = Dsl.Kernels.RotaryKernel.RequireApply(steps, batch, width, heads, keyValueHeads, position, scaling, qkv.Length, table.Length);
         int d = width / heads, n = steps * d;
         if (n == 0 || batch == 0) return;
         Device device = qkv.Device;
         ArrayView<float> angles;
-        if (position == 0 && table.Length >= n) angles = table.View;
+        if (position == 0 && !table.IsEmpty) angles = table.View;
         else
         {
             float[] host = t_table is { } r && r.Length >= n ? r : (t_table = new float[n]);

@@ -116,6 +116,17 @@ public sealed class Batcher
         }
     }
 
+    /// <summary>The longest sequence (its index and steps; (−1, 0) when there is none): what a learned position table must hold.</summary>
+    internal (int Index, int Steps) Longest()
+    {
+        (int, int) longest = (-1, 0);
+        for (int i = 0; i < _items.Length; i++)
+        {
+            if (_items[i].Input.Length > longest.Item2) longest = (i, _items[i].Input.Length);
+        }
+        return longest;
+    }
+
     /// <summary>Batches per pass.</summary>
     public int BatchCount => (int)(((long)_items.Length + BatchSize - 1) / BatchSize); // (in long: a batch size of int.MaxValue, one batch of everything, had made 0 batches)
 

@@ -210,6 +210,17 @@ public sealed class FeatureBatcher
         }
     }
 
+    /// <summary>The longest sequence (its index and steps; (−1, 0) when there is none): what a learned position table must hold.</summary>
+    internal (int Index, int Steps) Longest()
+    {
+        (int, int) longest = (-1, 0);
+        for (int i = 0; i < _inputs.Length; i++)
+        {
+            if (_inputs[i].Length / Features > longest.Item2) longest = (i, _inputs[i].Length / Features);
+        }
+        return longest;
+    }
+
     /// <summary>One pass over the data.</summary>
     public IEnumerable<FeatureBatch> Batches()
     {

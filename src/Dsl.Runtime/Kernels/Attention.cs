@@ -87,6 +87,10 @@ public static class AttentionKernel
         // every buffer is checked before the cache takes the new keys and values: a call refused changes nothing
         Require(context, (long)steps * batch * width, "context");
         if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
+        // past position 0 each thread scores one (sequence, head) in its scratch: steps × keys values, gathered rows beside them
+        long scores = (long)steps * (position + steps) + (long)(3 * steps + 2 * position) * (width / heads);
+        if (steps > 1 && scores > Array.MaxLength)
+            throw new ArgumentException($"Attention: a chunk of {steps} steps over {position + steps} keys needs {scores} values of scratch per thread, past an array's {Array.MaxLength}; feed it in shorter chunks.", nameof(steps));
         Append(steps, batch, width, heads, keyValueHeads, position, qkv, cache);
         int keys = position + steps, kv = width / heads * keyValueHeads;
         if ((long)steps * batch == 0) return;
@@ -185,9 +189,12 @@ public static class AttentionKernel
     }
 
     /// <summary>Refuses a buffer shorter than <paramref name="length"/> values, naming it (every attention kernel's check).</summary>
-    internal static void Require(ReadOnlySpan<float> span, long length, string name)
+    internal static void Require(ReadOnlySpan<float> span, long length, string name) => RequireLength(span.Length, length, name);
+
+    /// <summary>As <see cref="Require"/> from a buffer's length (the device's buffers too: one message for both backends).</summary>
+    internal static void RequireLength(long actual, long length, string name)
     {
-        if (span.Length < length) throw new ArgumentException($"{name}: expected at least {length} values, got {span.Length}.", name);
+        if (actual < length) throw new ArgumentException($"{name}: expected at least {length} values, got {actual}.", name);
     }
 
     /// <summary>
@@ -561,6 +568,25 @@ public static class AttentionKernel
     internal static int First(int position, int valid, int window) => window > 0 ? Math.Min(Math.Max(position - window + 1, 0), valid - 1) : 0;
 
     /// <summary>A sliding window of 0 (none) or more steps: every attention kernel's check.</summary>
+    /// <summary>
+    /// Attention pooling's shapes and buffers, the host's and the device's: the query [E], qkv [T, B, 3E], the weights [B, heads, T]
+    /// and a mask (when not empty) alike, the context or its gradient [B, E]; back, d(qkv) [T, B, 3E] and d(query) [E] too.
+    /// </summary>
+    internal static void RequirePool(int steps, int batch, int width, int heads, ReadOnlySpan<int> lengths, long query, long qkv, long weights, long mask,
+        long context, long dQkv = -1, long dQuery = -1)
+    {
+        RequireHeads(steps, steps, batch, width, heads);
+        RequireLengths(lengths, batch, steps);
+        long rows = (long)steps * batch, pairs = (long)batch * heads * steps;
+        RequireLength(query, width, "query");
+        RequireLength(qkv, rows * 3 * width, "qkv");
+        RequireLength(weights, pairs, "weights");
+        if (mask > 0) RequireLength(mask, pairs, "mask");
+        RequireLength(context, (long)batch * width, dQkv < 0 ? "context" : "dContext");
+        if (dQkv >= 0) RequireLength(dQkv, rows * 3 * width, "dQkv");
+        if (dQuery >= 0) RequireLength(dQuery, width, "dQuery");
+    }
+
     internal static void RequireWindow(int window, bool causal)
     {
         if (window < 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Attention: a sliding window is 0 (none) or more steps.");
@@ -582,8 +608,8 @@ public static class AttentionKernel
     public static void PoolForward(int steps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch)
     {
-        RequireHeads(steps, steps, batch, width, heads);
-        RequireLengths(lengths, batch, steps);
+        RequirePool(steps, batch, width, heads, lengths, query.Length, qkv.Length, weights.Length, mask.Length, context.Length);
+        if (!mask.IsEmpty) Require(scratch, steps, "scratch");
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
         for (int b = 0; b < B; b++)
         {
@@ -622,8 +648,8 @@ public static class AttentionKernel
         ReadOnlySpan<float> query, ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv,
         Span<float> dQuery, Span<float> scratch)
     {
-        RequireHeads(steps, steps, batch, width, heads);
-        RequireLengths(lengths, batch, steps);
+        RequirePool(steps, batch, width, heads, lengths, query.Length, qkv.Length, weights.Length, mask.Length, dContext.Length, dQkv.Length, dQuery.Length);
+        Require(scratch, (mask.IsEmpty ? 1L : 2L) * steps, "scratch");
         int T = steps, B = batch, E = width, d = E / heads, ld = B * 3 * E;
         dQkv.Slice(0, T * B * 3 * E).Clear();
         Span<float> ds = scratch.Slice(0, T);

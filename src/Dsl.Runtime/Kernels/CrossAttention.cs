@@ -25,7 +25,10 @@ public static class CrossAttentionKernel
         ReadOnlySpan<float> mask = default, int position = 0)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
-        AttentionKernel.RequireLengths(lengths, B, S);
+        RequireDot(T, S, B, Q, M, lengths, x, keys, memory, context, mask);
+        if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
+        // the weights are kept unless a step continues from a cache (the keys then outnumber the queries' rows)
+        if (position == 0) AttentionKernel.Require(weights, (long)B * T * S, "weights");
         if (NoSourceSteps(S, context, (long)T * B * M)) return;
         Span<float> own = Scores(weights, B * T * S, T * S, mask);
         for (int b = 0; b < B; b++)
@@ -37,6 +40,20 @@ public static class CrossAttentionKernel
             Softmax(a, T, S, scale, valid, causal, position);
             Gemm.MatMul(T, M, valid, Dropped(a, mask, b, T * S), S, memory.Slice(b * M), B * M, context.Slice(b * M), B * M, accumulate: false);
         }
+    }
+
+    /// <summary>The dot scores' shapes and buffers (their lengths counted in longs), checked before anything is read or written.</summary>
+    private static void RequireDot(int T, int S, int B, int Q, int M, ReadOnlySpan<int> lengths, ReadOnlySpan<float> x, ReadOnlySpan<float> keys,
+        ReadOnlySpan<float> memory, ReadOnlySpan<float> context, ReadOnlySpan<float> mask)
+    {
+        if (T < 0 || S < 0 || B < 0 || Q < 0 || M < 0)
+            throw new ArgumentOutOfRangeException(nameof(T), $"Dot attention: steps {T}, source steps {S}, batch {B}, query width {Q} and memory width {M} are 0 or more.");
+        AttentionKernel.RequireLengths(lengths, B, S);
+        AttentionKernel.Require(x, (long)T * B * Q, "x");
+        AttentionKernel.Require(keys, (long)S * B * Q, "keys");
+        AttentionKernel.Require(memory, (long)S * B * M, "memory");
+        AttentionKernel.Require(context, (long)T * B * M, "context");
+        if (!mask.IsEmpty) AttentionKernel.Require(mask, (long)B * T * S, "mask");
     }
 
     /// <summary>
@@ -83,7 +100,12 @@ public static class CrossAttentionKernel
         Span<float> dx, Span<float> dKeys, Span<float> dMemory, Span<float> scratch, bool causal = false, ReadOnlySpan<float> mask = default)
     {
         int T = steps, S = sourceSteps, B = batch, Q = queryWidth, M = memoryWidth;
-        AttentionKernel.RequireLengths(lengths, B, S);
+        RequireDot(T, S, B, Q, M, lengths, x, keys, memory, dContext, mask);
+        AttentionKernel.Require(weights, (long)B * T * S, "weights");
+        AttentionKernel.Require(dx, (long)T * B * Q, "dx");
+        AttentionKernel.Require(dKeys, (long)S * B * Q, "dKeys");
+        AttentionKernel.Require(dMemory, (long)S * B * M, "dMemory");
+        AttentionKernel.Require(scratch, (long)T * S, "scratch");
         if (S == 0) return; // the context was zeros: nothing to add
         Span<float> ds = scratch.Slice(0, T * S);
         for (int b = 0; b < B; b++)
@@ -118,7 +140,9 @@ public static class CrossAttentionKernel
         int T = steps, S = sourceSteps, B = batch, A = units, M = memoryWidth;
         if (T < 0 || S < 0 || B < 0 || A < 1 || M < 0 || position < 0)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Additive attention: steps {T}, source steps {S}, batch {B}, memory width {M} and position {position} are 0 or more, units {A} 1 or more.");
-        // stepping from a cache (weights too short to keep): one sequence's weights and tanh values at a time, in each thread's scratch
+        // stepping from a cache (weights too short to keep): one sequence's weights and tanh values at a time, in each thread's
+        // scratch; a pass from position 0 keeps them
+        if (position == 0) AttentionKernel.Require(weights, (long)B * T * S, "weights");
         bool keep = weights.Length >= (long)B * T * S;
         if (!keep && !mask.IsEmpty) throw new ArgumentException("weights: dropout on the weights needs them kept for back-propagation.", nameof(weights));
         AttentionKernel.Require(q, (long)T * B * A, "q");

@@ -54,16 +54,9 @@ public static class RotaryKernel
     public static unsafe void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, RotaryScaling scaling,
         ReadOnlySpan<float> table, Span<float> qkv, bool inverse)
     {
-        if (steps < 0 || batch < 0 || width < 0 || heads <= 0 || position < 0)
-            throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more, heads {heads} 1 or more.");
-        RequireEvenHeads(width, heads);
-        AttentionKernel.RequireGroups(heads, keyValueHeads);
-        int row = AttentionKernel.PackedWidth(width, heads, keyValueHeads);
+        int row = RequireApply(steps, batch, width, heads, keyValueHeads, position, scaling, qkv.Length, table.Length);
         long length = (long)steps * batch * row;
-        if (qkv.Length < length) throw new ArgumentException($"Rotary: qkv needs at least {length} values ({steps} × {batch} × {row}), got {qkv.Length}.", nameof(qkv));
         bool tabled = position == 0 && !table.IsEmpty;
-        if (tabled && table.Length < (long)steps * (width / heads))
-            throw new ArgumentException($"Rotary: the table needs {(long)steps * (width / heads)} values ({steps} × {width / heads}), got {table.Length}.", nameof(table));
         if (length == 0) return;
         fixed (float* p = qkv, pt = table)
         {
@@ -75,6 +68,26 @@ public static class RotaryKernel
             };
             GemmWorkers.Run(&Part, &a, GemmWorkers.Parts(steps, length, 1L << 15));
         }
+    }
+
+    /// <summary>
+    /// The checks of <see cref="Apply(int, int, int, int, int, int, float, RotaryScaling, ReadOnlySpan{float}, Span{float}, bool)"/>, the
+    /// host's and the device's: the sizes, even heads, the groups, the scaling, qkv's length, and a table (read at position 0 when given) of
+    /// steps × d values. Returns the packed row's width.
+    /// </summary>
+    public static int RequireApply(int steps, int batch, int width, int heads, int keyValueHeads, int position, RotaryScaling scaling, long qkvLength, long tableLength)
+    {
+        scaling.Require();
+        if (steps < 0 || batch < 0 || width < 0 || heads <= 0 || position < 0)
+            throw new ArgumentOutOfRangeException(nameof(steps), $"Rotary: steps {steps}, batch {batch}, width {width} and position {position} are 0 or more, heads {heads} 1 or more.");
+        RequireEvenHeads(width, heads);
+        AttentionKernel.RequireGroups(heads, keyValueHeads);
+        int row = AttentionKernel.PackedWidth(width, heads, keyValueHeads);
+        long length = (long)steps * batch * row;
+        if (qkvLength < length) throw new ArgumentException($"Rotary: qkv needs at least {length} values ({steps} × {batch} × {row}), got {qkvLength}.", "qkv");
+        if (position == 0 && tableLength > 0 && tableLength < (long)steps * (width / heads))
+            throw new ArgumentException($"Rotary: the table needs {(long)steps * (width / heads)} values ({steps} × {width / heads}), got {tableLength}.", "table");
+        return row;
     }
 
     /// <summary>Refuses heads that do not split <paramref name="width"/> into heads of an even width (the host's check and the device's).</summary>
@@ -145,20 +158,24 @@ public static class RotaryKernel
     }
 
     // The frequencies of the last few (head width, base, scaling) asked for: a decoding step computes its position's angles, and
-    // the d/2 powers took as long as its sines and cosines.
-    private static readonly (int Width, float Theta, RotaryScaling Scaling, double[] Values)?[] s_frequencies = new (int, float, RotaryScaling, double[])?[4];
+    // the d/2 powers took as long as its sines and cosines. Each entry is an immutable object published by one reference write
+    // (a struct of this size is copied field by field, so a reader on another thread could see one entry's key beside another's
+    // values, or none yet).
+    private sealed record FrequencyEntry(int Width, float Theta, RotaryScaling Scaling, double[] Values);
+    private static readonly FrequencyEntry?[] s_frequencies = new FrequencyEntry?[4];
     private static int s_nextSlot;
 
     private static ReadOnlySpan<double> Frequencies(int headWidth, float theta, RotaryScaling scaling)
     {
-        foreach (var known in s_frequencies)
+        for (int i = 0; i < s_frequencies.Length; i++)
         {
-            if (known is { } k && k.Width == headWidth && k.Theta == theta && k.Scaling == scaling) return k.Values;
+            if (System.Threading.Volatile.Read(ref s_frequencies[i]) is { } k && k.Width == headWidth && k.Theta == theta && k.Scaling == scaling) return k.Values;
         }
         var computed = new double[headWidth / 2];
         for (int j = 0; j < computed.Length; j++) computed[j] = Frequency(j, headWidth, theta, scaling);
-        // published whole (a reader on another thread sees a complete entry or none); two threads may both compute one
-        s_frequencies[(uint)System.Threading.Interlocked.Increment(ref s_nextSlot) % (uint)s_frequencies.Length] = (headWidth, theta, scaling, computed);
+        // two threads may both compute one; either entry is whole
+        System.Threading.Volatile.Write(ref s_frequencies[(uint)System.Threading.Interlocked.Increment(ref s_nextSlot) % (uint)s_frequencies.Length],
+            new FrequencyEntry(headWidth, theta, scaling, computed));
         return computed;
     }
 

@@ -62,7 +62,7 @@ public static class HuggingFace
         if (layout.Tied && tensors.TryGetValue(LlamaLayout.Head, out SafeTensor? head) && tensors.TryGetValue(LlamaLayout.Table, out SafeTensor? table) && !head.SameValues(table))
             problems.Add($"'{LlamaLayout.Head}' differs from '{LlamaLayout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
         else if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
-            problems.Add($"no '{LlamaLayout.Head}': the checkpoint ties its output layer to the token table (tie_word_embeddings); declare '{layout.Output.Name}' with TieEmbedding = true");
+            problems.Add($"no '{LlamaLayout.Head}', and its config.json does not tie the output layer to the token table (tie_word_embeddings false, as '{layout.Output.Name}' is declared): the checkpoint lacks its output layer's weights (transformers would start them at random)");
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => Ignored(name, layout.Tied), problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
@@ -75,8 +75,8 @@ public static class HuggingFace
     /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
     /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
-    /// linear <c>rope_scaling</c>, tying; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>), so that transformers' <c>LlamaForCausalLM.from_pretrained(folder)</c> and
-    /// <see cref="LoadLlama"/> read it back. The files are written atomically, the weights first.
+    /// linear <c>rope_scaling</c>, tying; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
+    /// <see cref="LoadLlama"/> read it back. Both files are built first, then replaced together (a failure leaves the folder as it was).
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA, or its decoder layers or norms differ from one another.</exception>
     public static void SaveLlama(IModel model, string folder)
@@ -102,10 +102,12 @@ public static class HuggingFace
                 at += rows * rowLength;
             }
         }
-        Directory.CreateDirectory(folder);
-        SafeTensors.Write(Path.Combine(folder, "model.safetensors"), tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
+        // both files built before either is touched, then replaced together: weights beside another model's config.json
+        // would load into a model that computes something else
         byte[] config = layout.Config();
-        AtomicFile.Write(Path.Combine(folder, "config.json"), stream => stream.Write(config));
+        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
     }
 
     /// <summary>The model's architecture matched to LLaMA's layers (an ArgumentException naming the first that differs).</summary>
@@ -161,7 +163,10 @@ public static class HuggingFace
             if (entry.Value.ValueKind != JsonValueKind.String || Path.GetFileName(entry.Value.GetString()) != entry.Value.GetString())
                 throw new InvalidDataException($"'{index}': the shard of '{entry.Name}' must be a file name beside the index, got {entry.Value.GetRawText()}.");
             string file = Path.Combine(folder, entry.Value.GetString()!);
-            if (!files.Contains(file)) files.Add(file);
+            if (files.Contains(file)) continue;
+            if (!File.Exists(file))
+                throw new FileNotFoundException($"'{index}' puts '{entry.Name}' in the shard '{entry.Value.GetString()}', which is not beside it.", file);
+            files.Add(file);
         }
         return files.ToArray();
     }
@@ -313,22 +318,22 @@ public static class HuggingFace
                 w.WriteString("hidden_act", "silu");
                 // the floats as the shortest decimal that reads back to them (1e-05, not 9.99999974737875E-06)
                 w.WritePropertyName("rms_norm_eps");
-                w.WriteRawValue(Number(first.Input.Epsilon));
+                w.WriteRawValue(JsonFloat(first.Input.Epsilon));
                 w.WritePropertyName("rope_theta");
-                w.WriteRawValue(Number(first.Attention.RotaryBase));
+                w.WriteRawValue(JsonFloat(first.Attention.RotaryBase));
                 if (scaling.IsScaled)
                 {
                     bool linear = scaling.Kind == RotaryScalingKind.Linear;
                     w.WriteStartObject("rope_scaling");
                     w.WriteString("rope_type", linear ? "linear" : "llama3");
                     w.WritePropertyName("factor");
-                    w.WriteRawValue(Number(scaling.Factor));
+                    w.WriteRawValue(JsonFloat(scaling.Factor));
                     if (!linear)
                     {
                         w.WritePropertyName("low_freq_factor");
-                        w.WriteRawValue(Number(scaling.LowFrequencyFactor));
+                        w.WriteRawValue(JsonFloat(scaling.LowFrequencyFactor));
                         w.WritePropertyName("high_freq_factor");
-                        w.WriteRawValue(Number(scaling.HighFrequencyFactor));
+                        w.WriteRawValue(JsonFloat(scaling.HighFrequencyFactor));
                         w.WriteNumber("original_max_position_embeddings", scaling.OriginalContext);
                     }
                     w.WriteEndObject();
@@ -394,7 +399,9 @@ public static class HuggingFace
             CheckAlike(problems);
             Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
-            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: mistral ? 8 : qwen ? 32 : heads);
+            // absent: the model type's default; null: as many as the query heads (each config's __init__ says so)
+            bool kvNull = c.TryGetProperty("num_key_value_heads", out JsonElement kvHeads) && kvHeads.ValueKind == JsonValueKind.Null;
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen ? 32 : heads);
             if (heads > 0) Int("head_dim", Embedding.Dim / first.Attention.Heads, "hidden_size / num_attention_heads");
             if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
             {
@@ -403,20 +410,20 @@ public static class HuggingFace
             }
             else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
             Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: 1e-6);
-            if (Get("hidden_act") is { } act && (act.ValueKind != JsonValueKind.String || act.GetString() != "silu"))
+            // transformers' ACT2FN maps "swish" to SiLU too
+            if (Get("hidden_act") is { } act && (act.ValueKind != JsonValueKind.String || act.GetString() is not ("silu" or "swish")))
                 problems.Add($"hidden_act is {act.GetRawText()}, the model's gated Dense layers take SiLU (\"silu\")");
             bool tie = Get("tie_word_embeddings") is { } t && t.ValueKind == JsonValueKind.True;
             if (tie != Tied)
                 problems.Add(tie ? $"tie_word_embeddings is true: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is {(Get("tie_word_embeddings") is null ? "false (its default)" : "false")}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
             CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems);
-            if (qwen)
+            if (qwen) CheckQwenWindow(c, Layers.Count, first.Attention, problems);
+            else if (!mistral)
             {
-                // Qwen2 keeps a window size but uses it only with use_sliding_window
-                if (Get("use_sliding_window") is { ValueKind: JsonValueKind.True })
-                    problems.Add("use_sliding_window is true: Qwen2 windows only its layers from max_window_layers on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
-                else if (first.Attention.SlidingWindow > 0)
-                    problems.Add($"use_sliding_window is {(Get("use_sliding_window") is null ? "false (its default)" : "false")}, but '{first.Attention.Name}' declares SlidingWindow = {first.Attention.SlidingWindow}");
+                // LlamaForCausalLM reads no sliding_window (a merge from a Mistral base may carry one)
+                if (first.Attention.SlidingWindow > 0)
+                    problems.Add($"model_type is \"llama\", whose attention reads every earlier step, but '{first.Attention.Name}' declares SlidingWindow = {first.Attention.SlidingWindow}");
             }
             else
             {
@@ -430,8 +437,9 @@ public static class HuggingFace
                         ? $"sliding_window is {seen}{(Get("sliding_window") is null ? " (Mistral's default)" : "")}: declare '{first.Attention.Name}' with SlidingWindow = {seen} (each step attends to the {seen} most recent steps)"
                         : $"sliding_window is {(c.TryGetProperty("sliding_window", out _) ? "null" : "absent")}, but '{first.Attention.Name}' declares SlidingWindow = {declared} (the checkpoint's attention reads every earlier step)");
             }
-            // the attention's biases: none (LLaMA's and Mistral's default), all four projections' (attention_bias), or Qwen2's on q, k and v alone
-            bool biases = qwen || Get("attention_bias") is { ValueKind: JsonValueKind.True }, outputBias = biases && !qwen;
+            // the attention's biases: none (LLaMA's default; Mistral's always, whatever attention_bias says), all four projections'
+            // (LLaMA's attention_bias), or Qwen2's on q, k and v alone
+            bool biases = qwen || (!mistral && Get("attention_bias") is { ValueKind: JsonValueKind.True }), outputBias = biases && !qwen;
             AttentionInfo a = first.Attention;
             if (a.Bias != biases || (biases && a.OutputBias != outputBias))
                 problems.Add(qwen ? $"model_type is \"qwen2\": Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj; declare '{a.Name}' with OutputBias = false (and Bias = true)"
@@ -439,6 +447,35 @@ public static class HuggingFace
                     : $"attention_bias is {(Get("attention_bias") is null ? "false (its default)" : "false")}: declare '{a.Name}' with Bias = false");
             Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)");
         }
+    }
+
+    /// <summary>
+    /// Qwen2's window against the model's: with <c>use_sliding_window</c>, transformers windows the layers from
+    /// <c>max_window_layers</c> on (default 28) by <c>sliding_window</c> (default 4096); none when that is past the last layer, all
+    /// when it is 0. Some layers windowed and some not cannot be declared (the model's decoder layers are alike).
+    /// </summary>
+    private static void CheckQwenWindow(JsonElement c, int layers, AttentionInfo attention, List<string> problems)
+    {
+        JsonElement? Get(string key) => c.TryGetProperty(key, out JsonElement v) && v.ValueKind != JsonValueKind.Null ? v : null;
+        int window = 0;
+        if (Get("use_sliding_window") is { ValueKind: JsonValueKind.True })
+        {
+            int from = Get("max_window_layers") is { } m ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int f) && f >= 0 ? f : -1) : 28;
+            int size = Get("sliding_window") is { } w ? (w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out int n) && n > 0 ? n : -1)
+                : c.TryGetProperty("sliding_window", out _) ? 0 : 4096;
+            if (from < 0) { problems.Add($"max_window_layers is {Get("max_window_layers")!.Value.GetRawText()}, not a whole number of layers 0 or more"); return; }
+            if (size < 0) { problems.Add($"sliding_window is {Get("sliding_window")!.Value.GetRawText()}, not a positive whole number of steps"); return; }
+            if (from > 0 && from < layers)
+            {
+                problems.Add($"use_sliding_window is true with max_window_layers {from} of {layers} layers: Qwen2 windows only its layers from {from} on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
+                return;
+            }
+            window = from == 0 ? size : 0;
+        }
+        if (window != attention.SlidingWindow)
+            problems.Add(window > 0
+                ? $"use_sliding_window is true and max_window_layers 0: every layer attends to the {window} most recent steps; declare '{attention.Name}' with SlidingWindow = {window}"
+                : $"Qwen2's configuration windows none of its layers (use_sliding_window false or max_window_layers past the last), but '{attention.Name}' declares SlidingWindow = {attention.SlidingWindow}");
     }
 
     /// <summary>
@@ -487,6 +524,16 @@ public static class HuggingFace
     }
 
     private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// A float as config.json writes it: the shortest decimal that reads back to it, a whole number with ".0" (as Python's
+    /// json writes a float: transformers warns of a rope_scaling factor written as an integer).
+    /// </summary>
+    private static string JsonFloat(float value)
+    {
+        string text = Number(value);
+        return text.AsSpan().IndexOfAny('.', 'E') >= 0 ? text : text + ".0";
+    }
 
     private sealed record DecoderLayer(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, DenseInfo Mlp, DenseInfo Down);
 }

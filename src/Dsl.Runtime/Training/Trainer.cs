@@ -109,6 +109,8 @@ public sealed class Trainer
         if (validation is not null) CheckTargets(validation, nameof(validation));
         training.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(training));
         validation?.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(validation));
+        RequirePositions(training.Longest(), nameof(training));
+        if (validation is not null) RequirePositions(validation.Longest(), nameof(validation));
         return Run(training.Batches, training.BatchCount, training.Random, b => b.Targets.Count(t => t >= 0),
             b => model.Backward(new ReadOnlyTensorSpan<int>(b.Inputs, [b.Batch, b.Steps]), new ReadOnlyTensorSpan<int>(b.Targets, b.TargetShape), b.Lengths),
             validation is null ? null : () => Evaluate(validation), perplexity: true, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
@@ -129,6 +131,8 @@ public sealed class Trainer
         RequireSequences(training.Count, validation?.Count);
         training.Check(_model, nameof(training));
         validation?.Check(_model, nameof(validation));
+        RequirePositions(training.Longest(), nameof(training));
+        if (validation is not null) RequirePositions(validation.Longest(), nameof(validation));
         SameTargets(training.Classes, validation?.Classes);
         return Run(training.Batches, training.BatchCount, training.Random, b => b.Counted, b => Backward(model, b),
             validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch);
@@ -190,6 +194,17 @@ public sealed class Trainer
             validation is null ? null : () => Evaluate(validation), perplexity: training.Classes, epochs, patience, progress, checkpointPath, cancellationToken, initialEpoch,
             // a batch whose class ids are all ignored teaches nothing, but the state still moves through its steps
             skipped: b => model.Forward(new ReadOnlyTensorSpan<float>(b.Inputs, b.InputShape), state));
+    }
+
+    /// <summary>
+    /// Refuses data whose longest sequence passes a learned position table of the model before any step (found in a later
+    /// batch, it would stop a run after earlier batches had moved the weights, or a validation after its epoch).
+    /// </summary>
+    private void RequirePositions((int Index, int Steps) longest, string name)
+    {
+        if (ModelLimits.Exceeded(_model, longest.Steps) is { } limit)
+            throw new ArgumentException($"{name}: sequence {longest.Index} has {longest.Steps} steps, but layer '{limit.Layer}' of {_model.GetType().Name} holds {limit.Positions} positions (maxLength): " +
+                $"cut the sequences to at most {limit.Positions} steps.", name);
     }
 
     /// <summary>
@@ -377,6 +392,7 @@ public sealed class Trainer
         IModel<int> model = _tokens ?? throw new InvalidOperationException($"{_model.GetType().Name} reads feature vectors, not token ids: evaluate it on a FeatureBatcher.");
         CheckTargets(data, nameof(data));
         data.CheckIds(_model.InputWidth, _model.OutputWidth, nameof(data));
+        RequirePositions(data.Longest(), nameof(data));
         double sum = 0, tokens = 0, right = 0;
         int classes = _model.OutputWidth;
         float smoothing = _model.LabelSmoothing;
@@ -399,6 +415,7 @@ public sealed class Trainer
         ArgumentNullException.ThrowIfNull(data);
         IModel<float> model = _features ?? throw new InvalidOperationException($"{_model.GetType().Name} reads token ids, not feature vectors: evaluate it on a Batcher.");
         data.Check(_model, nameof(data));
+        RequirePositions(data.Longest(), nameof(data));
         double sum = 0, targets = 0, right = 0;
         foreach (FeatureBatch b in data.Batches())
         {

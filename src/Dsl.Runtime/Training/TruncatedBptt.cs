@@ -73,7 +73,7 @@ public sealed class TruncatedBptt<TInput>
                     anyTarget |= target >= 0;
                 }
             }
-            var x = new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, length, features));
+            var x = Window(batch, length, features);
             if (!anyTarget)
             {
                 // nothing to learn from this chunk (every target ignored: padding): the carried state moves through it, the
@@ -82,7 +82,7 @@ public sealed class TruncatedBptt<TInput>
                 CarryState(input, batch, steps, features, chunkStart, window);
                 continue;
             }
-            var y = new System.Numerics.Tensors.ReadOnlyTensorSpan<int>(_windowTargets, [batch, length]);
+            var y = new System.Numerics.Tensors.ReadOnlyTensorSpan<int>(_windowTargets, 0, [batch, length], default);
             total += state is null ? _model.Backward(x, y) : _model.Backward(x, y, state);
             windows++;
             CarryState(input, batch, steps, features, chunkStart, window);
@@ -111,8 +111,8 @@ public sealed class TruncatedBptt<TInput>
             EnsureLength(ref _windowValues, batch * length * outputs);
             for (int b = 0; b < batch; b++)
                 targets.Slice((b * steps + window) * outputs, length * outputs).CopyTo(_windowValues.AsSpan(b * length * outputs));
-            var x = new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, length, features));
-            var y = new System.Numerics.Tensors.ReadOnlyTensorSpan<float>(_windowValues, [batch, length, outputs]);
+            var x = Window(batch, length, features);
+            var y = new System.Numerics.Tensors.ReadOnlyTensorSpan<float>(_windowValues, 0, [batch, length, outputs], default);
             total += state is null ? _model.Backward(x, y) : _model.Backward(x, y, state);
             windows++;
             CarryState(input, batch, steps, features, chunkStart, window);
@@ -169,7 +169,7 @@ public sealed class TruncatedBptt<TInput>
         else if (nextWindowStart > windowStart)
         {
             Slice(input, batch, steps, features, windowStart, nextWindowStart - windowStart);
-            _model.Forward(new System.Numerics.Tensors.ReadOnlyTensorSpan<TInput>(_window, Lengths(batch, nextWindowStart - windowStart, features)), _known);
+            _model.Forward(Window(batch, nextWindowStart - windowStart, features), _known);
         }
     }
 
@@ -187,8 +187,13 @@ public sealed class TruncatedBptt<TInput>
             input.Slice((b * steps + from) * features, length * features).CopyTo(_window.AsSpan(b * length * features));
     }
 
-    private static nint[] Lengths(int batch, int steps, int features) =>
-        typeof(TInput) == typeof(int) ? [batch, steps] : [batch, steps, features];
+    /// <summary>
+    /// The window's inputs, [batch, steps] (token ids) or [batch, steps, features], from the front of the window buffer (which
+    /// keeps the longest window's length: windows of K2 and K1 steps alternate, and a buffer sized to each allocated twice a window).
+    /// </summary>
+    private System.Numerics.Tensors.ReadOnlyTensorSpan<TInput> Window(int batch, int steps, int features) => typeof(TInput) == typeof(int)
+        ? new(_window, 0, [batch, steps], default)
+        : new(_window, 0, [batch, steps, features], default);
 
     /// <summary>Token ids (a token model's input) in the model's vocabulary, checked for the whole pass at once.</summary>
     private void CheckTokens(ReadOnlySpan<TInput> input)
@@ -212,8 +217,9 @@ public sealed class TruncatedBptt<TInput>
         return (int)(inputLength / positions);
     }
 
+    /// <summary>A buffer of at least <paramref name="length"/> values (grown, never shrunk: warm windows allocate nothing).</summary>
     private static void EnsureLength<T>(ref T[] buffer, int length)
     {
-        if (buffer.Length != length) buffer = new T[length];
+        if (buffer.Length < length) buffer = new T[length];
     }
 }

@@ -488,9 +488,15 @@ public class DiagnosticTests
     [InlineData("[Input(3)] [Dense(4)] [[|EndRepeat|]] [Dense(2)]", "[EndRepeat] ends no [Repeat]: write [Repeat(n)] before the layers it repeats, or remove it")]
     [InlineData("[Input(3)] [Dense(4)] [[|Repeat(3)|]] [EndRepeat] [Dense(2)]", "[Repeat(3)] repeats no layer: write the layers to repeat between it and [EndRepeat]")]
     [InlineData("[Input(3)] [[|Repeat(0)|]] [Dense(4)] [EndRepeat] [Dense(2)]", "[Repeat(0)] must write its layers 1 or more times (the layers stand as written once)")]
-    [InlineData("[Input(3)] [[|Repeat(100)|]] [Repeat(50)] [Dense(3)] [EndRepeat] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have (the layers stand as written once)")]
+    [InlineData("[Input(3)] [[|Repeat(100)|]] [Repeat(50)] [Dense(3)] [EndRepeat] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have, a recurrent layer's stacked layers counted one by one (the layers stand as written once)")]
     // nested past a long's range, counted without overflow
-    [InlineData("[Input(3)] [[|Repeat(2000000000)|]] [Repeat(2000000000)] [Repeat(2000000000)] [Dense(3)] [EndRepeat] [EndRepeat] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have (the layers stand as written once)")]
+    [InlineData("[Input(3)] [[|Repeat(2000000000)|]] [Repeat(2000000000)] [Repeat(2000000000)] [Dense(3)] [EndRepeat] [EndRepeat] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have, a recurrent layer's stacked layers counted one by one (the layers stand as written once)")]
+    // the outermost repeat whose own count takes the total past the limit, not merely the first
+    [InlineData("[Input(3)] [Repeat(2)] [Dense(3)] [EndRepeat] [[|Repeat(5000)|]] [Dense(3)] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have, a recurrent layer's stacked layers counted one by one (the layers stand as written once)")]
+    // a recurrent layer's stacked layers each written out
+    [InlineData("[Input(4)] [[|Repeat(20)|]] [Lstm(4, Layers = 256)] [EndRepeat] [Dense(2)]", "the repeats write more than the 4096 layers a model may have, a recurrent layer's stacked layers counted one by one (the layers stand as written once)")]
+    // an unclosed, empty repeat: one diagnostic, quoting the count written
+    [InlineData("[Input(3)] [Dense(2)] [[|Repeat(2)|]]", "[Repeat(2)] has no [EndRepeat]: write it after the last layer to repeat (the layers stand as written once)")]
     public void DSL0014_InvalidRepeat(string layers, string message)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " public partial class M;" + Usage, "DSL0014", DiagnosticSeverity.Error);

@@ -47,6 +47,22 @@ public class RepeatTests
         Assert.Contains("\"dense_6.weight\"", code);
     }
 
+    /// <summary>
+    /// A bad repeat makes the model invalid in the generator as in the analyzer: its members throw naming DSL0014, so that the
+    /// diagnostic turned down to a warning (or analyzers off) cannot build a model of one copy.
+    /// </summary>
+    [Theory]
+    [InlineData("[Input(3)] [Repeat(0)] [Dense(4)] [EndRepeat] [Dense(2)]")]
+    [InlineData("[Input(3)] [Repeat(2)] [Dense(4)] [Dense(2)]")]
+    public void ABadRepeatLeavesTheGeneratedModelInvalid(string layers)
+    {
+        var (_, dsl, others, result) = GeneratorHarness.Run($"using Dsl; namespace Demo; {layers} public partial class M;");
+        Assert.Equal("DSL0014", Assert.Single(dsl).Id);
+        Assert.Empty(GeneratorHarness.Errors(others));
+        string code = string.Concat(result.Results.Single().GeneratedSources.Select(s => s.SourceText.ToString()));
+        Assert.Contains("Model 'M' has declaration errors (DSL0014)", code, StringComparison.Ordinal);
+    }
+
     /// <summary>The generated files of one model, no DSL or C# error among the diagnostics.</summary>
     private static string Generated(string source, bool device)
     {

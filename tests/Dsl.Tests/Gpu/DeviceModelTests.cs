@@ -732,6 +732,39 @@ public class DeviceModelTests(DeviceFixture fixture)
         Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.Backward(T, B, 10, 3, 0.5f, false, all, all, default, all, all, default));
     }
 
+    /// <summary>
+    /// Every buffer the device's attention kernels read is checked as the host's are, with the host's messages, the lengths
+    /// counted in longs: a short dropout mask or weights (read by the kernels without bounds) and, at 8192 steps and 32 heads,
+    /// weights of B · heads · T · T = 2³¹ values (an int's product had wrapped to a negative count that any buffer passed).
+    /// </summary>
+    [Fact]
+    public void AttentionOnTheDeviceRefusesShortBuffersAsTheHostDoes()
+    {
+        const int T = 4, B = 2, E = 8, heads = 2, n = T * B * 3 * E;
+        using var memory = new DeviceMemory(fixture.Cpu, n);
+        DeviceSpan all = memory.Span.Slice(0, n), three = memory.Span.Slice(0, 3);
+        float[] host = new float[n], short3 = new float[3];
+        string Host(Action call) => Assert.Throws<ArgumentException>(call).Message;
+        var e = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.Backward(T, B, E, heads, 0.5f, false, all, all, three, all, all, default));
+        Assert.Equal(Host(() => Dsl.Kernels.AttentionKernel.Backward(T, B, E, heads, 0.5f, false, host, host, short3, host, host, host)), e.Message);
+        Assert.StartsWith("mask: expected at least 64 values, got 3", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.Backward(T, B, E, heads, 0.5f, false, all, three, default, all, all, default));
+        Assert.StartsWith("weights: expected at least 64 values, got 3", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.PoolBackward(T, B, E, heads, 0.5f, default, all, all, all, default, three, all, all, default));
+        Assert.Equal(Host(() => Dsl.Kernels.AttentionKernel.PoolBackward(T, B, E, heads, 0.5f, default, host, host, host, short3, host, host, host)), e.Message);
+        e = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.CrossBackward(T, T, B, E, heads, 0.5f, default, all, all, all, three, default, all, all, all, all));
+        Assert.StartsWith("weights: expected at least 64 values, got 3", e.Message);
+        // a rotary table too short for its steps, refused as the host refuses it (the device had computed the angles instead)
+        e = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.RotaryKernel.Apply(T, B, E, heads, 0, 10000f, three, all, inverse: false));
+        Assert.Equal(Host(() => Dsl.Kernels.RotaryKernel.Apply(T, B, E, heads, 0, 10000f, short3, host, inverse: false)), e.Message);
+        // 8192 steps, 32 heads: the weights' count passes an int's range
+        const int longT = 8192, wide = 64;
+        using var large = new DeviceMemory(fixture.Cpu, longT * 3 * wide);
+        DeviceSpan qkv = large.Span;
+        e = Assert.Throws<ArgumentException>(() => Dsl.Gpu.Kernels.AttentionKernel.Forward(longT, 1, wide, 32, 0.125f, true, qkv, qkv, default, qkv, default));
+        Assert.StartsWith($"weights: expected at least {1L << 31} values, got {longT * 3 * wide}", e.Message);
+    }
+
     [Fact]
     public void TheClassLossOnTheDeviceIsTheHostsWithItsGradientLeftOnTheDevice()
     {

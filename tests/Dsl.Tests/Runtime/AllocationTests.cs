@@ -224,4 +224,27 @@ public class AllocationTests
         long perStep = (Beam(50) - Beam(5)) / 45;
         Assert.InRange(perStep, 1, 3 * 4096);
     }
+
+    /// <summary>
+    /// Truncated BPTT over windows of alternating lengths (k1 = 8 < k2 = 24: windows of 8 and 24 steps, and a forward pass of 8
+    /// to carry the state) reuses its window buffers: a warm pass allocates the model's bookkeeping of each shape, not a
+    /// window's 196 KB of features again (the buffers had been replaced whenever the length changed: twice a window).
+    /// </summary>
+    [Fact]
+    public void TruncatedBpttReusesItsWindowBuffersOverWindowsOfAlternatingLengths()
+    {
+        var model = new TbpttFeatures(seed: 1);
+        var optimizer = new Sgd(model.Parameters, 0.01f);
+        const int batch = 8, steps = 48;
+        float[] x = Normals(batch * steps * 256, 1);
+        int[] y = Tokens(batch * steps, 4, 2);
+        var tbptt = new TruncatedBptt<float>(model, 8, 24);
+        long bytes = WarmBytes(() => tbptt.Train(x, y, batch, steps, () => { optimizer.Step(); model.Parameters.ZeroGrad(); }), stepsPerWindow: 1);
+        Assert.True(bytes < 96 * 1024, $"a warm pass of 6 windows allocated {bytes} bytes");
+    }
 }
+
+[Input(features: 256)]
+[Gru(hidden: 16)]
+[Dense(4)]
+public partial class TbpttFeatures;

@@ -128,7 +128,7 @@ public sealed class HuggingFaceTests : IDisposable
         // a configuration that says nothing of tying (false by default), over a file without lm_head: the file says it
         File.WriteAllText(Path.Combine(folder, "config.json"), File.ReadAllText(Path.Combine(folder, "config.json")).Replace("\"tie_word_embeddings\":true,", "", StringComparison.Ordinal));
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(untied, folder));
-        Contains(error.Message, "no 'lm_head.weight': the checkpoint ties its output layer to the token table (tie_word_embeddings); declare 'dense_4' with TieEmbedding = true");
+        Contains(error.Message, "no 'lm_head.weight', and its config.json does not tie the output layer to the token table (tie_word_embeddings false, as 'dense_4' is declared): the checkpoint lacks its output layer's weights");
         Assert.Equal(before, untied.Parameters["dense_4.weight"].AsSpan().ToArray());
         // the untied checkpoint into the tied model: its config says so
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(tied, Fixture.Path("HfLlama")));
@@ -152,8 +152,6 @@ public sealed class HuggingFaceTests : IDisposable
     [Theory]
     [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
     [InlineData("rope_scaling", """{"type": "yarn", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here")]
-    [InlineData("sliding_window", "4096", "sliding_window is 4096: declare 'attention' with SlidingWindow = 4096 (each step attends to the 4096 most recent steps)")]
-    [InlineData("sliding_window", "0", "sliding_window is 0, not a positive whole number of steps")]
     [InlineData("attention_bias", "true", "attention_bias is true: declare 'attention' with Bias = true (the q, k, v and o projections' biases)")]
     [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\", the model's gated Dense layers take SiLU")]
     [InlineData("num_key_value_heads", "4", "num_key_value_heads is 4, the model declares 2")]
@@ -224,6 +222,67 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(missing.Message, "No config.json beside");
     }
 
+    /// <summary>
+    /// What transformers reads of a configuration, this reads alike: LlamaForCausalLM ignores a sliding_window (a merge from a
+    /// Mistral base may carry one) and MistralForCausalLM attention_bias; "swish" is SiLU; num_key_value_heads null means as
+    /// many as the query heads; Mistral's window of 0 is refused.
+    /// </summary>
+    [Fact]
+    public void KeysTheModelTypeIgnoresAreIgnoredAndOthersReadAsTransformersReadsThem()
+    {
+        var model = new HfTinyLlama(seed: 11);
+        HuggingFace.LoadLlama(model, Copy((_, config) =>
+        {
+            config["sliding_window"] = 4096;
+            config["hidden_act"] = "swish";
+        }, "llama-window"));
+        AssertLogits(model);
+        model = new HfTinyLlama(seed: 12);
+        HuggingFace.LoadLlama(model, Copy((_, config) =>
+        {
+            config["model_type"] = "mistral";
+            config["sliding_window"] = null;
+            config["attention_bias"] = true;
+        }, "mistral-bias"));
+        AssertLogits(model);
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 13), Copy((_, config) =>
+        {
+            config["model_type"] = "mistral";
+            config["num_key_value_heads"] = null;
+            config["sliding_window"] = 0;
+        }, "mistral-null-heads")));
+        Contains(error.Message, "num_key_value_heads is 4 (its default), the model declares 2");
+        Contains(error.Message, "sliding_window is 0, not a positive whole number of steps");
+        // a window declared where the configuration is LLaMA's
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 13), Copy((_, config) => config["model_type"] = "llama", "llama-declared-window", "HfMistral")));
+        Contains(error.Message, "model_type is \"llama\", whose attention reads every earlier step, but 'attention' declares SlidingWindow = 4");
+    }
+
+    [Fact]
+    public void AShardTheIndexNamesThatIsMissingIsNamed()
+    {
+        string folder = Copy(name: "unsharded");
+        File.WriteAllText(Path.Combine(folder, "model.safetensors.index.json"), """{"weight_map": {"model.norm.weight": "model-00002-of-00002.safetensors"}}""");
+        File.Delete(Path.Combine(folder, "model.safetensors"));
+        var error = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 14), folder));
+        Contains(error.Message, "puts 'model.norm.weight' in the shard 'model-00002-of-00002.safetensors', which is not beside it");
+    }
+
+    /// <summary>The weights and config.json are replaced together: a config that cannot be written leaves the old weights too.</summary>
+    [Fact]
+    public void ASaveThatCannotWriteItsConfigurationLeavesThePreviousCheckpointWhole()
+    {
+        var model = new HfTinyLlama(seed: 15);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfLlama"));
+        string folder = Path.Combine(_temp, "atomic");
+        HuggingFace.SaveLlama(model, folder);
+        byte[] weights = File.ReadAllBytes(Path.Combine(folder, "model.safetensors"));
+        File.Delete(Path.Combine(folder, "config.json"));
+        Directory.CreateDirectory(Path.Combine(folder, "config.json")); // in the way of the new config.json
+        Assert.ThrowsAny<Exception>(() => HuggingFace.SaveLlama(new HfTinyLlama(seed: 16), folder));
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(folder, "model.safetensors")));
+    }
+
     private static IModel<int> For(string fixture, int seed) => fixture switch
     {
         "HfLlama" => new HfTinyLlama(seed),
@@ -279,7 +338,26 @@ public sealed class HuggingFaceTests : IDisposable
                 config["model_type"] = "qwen2";
                 config["use_sliding_window"] = true;
             }, "qwen-window", "HfMistral")));
-        Contains(error.Message, "use_sliding_window is true: Qwen2 windows only its layers from max_window_layers on");
+        // Qwen2 windows the layers from max_window_layers (28 by default) on: none of these two
+        Contains(error.Message, "Qwen2's configuration windows none of its layers (use_sliding_window false or max_window_layers past the last), but 'attention' declares SlidingWindow = 4");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
+            Copy((_, config) =>
+            {
+                config["model_type"] = "qwen2";
+                config["use_sliding_window"] = true;
+                config["max_window_layers"] = 1;
+            }, "qwen-window-1", "HfMistral")));
+        Contains(error.Message, "use_sliding_window is true with max_window_layers 1 of 2 layers: Qwen2 windows only its layers from 1 on");
+        // from layer 0 on: every layer windowed, as declared (the biases Qwen2's attention has are what differs)
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
+            Copy((_, config) =>
+            {
+                config["model_type"] = "qwen2";
+                config["use_sliding_window"] = true;
+                config["max_window_layers"] = 0;
+            }, "qwen-all-layers", "HfMistral")));
+        Contains(error.Message, "Qwen2's attention has biases on q_proj, k_proj and v_proj");
+        Assert.DoesNotContain("sliding", error.Message, StringComparison.OrdinalIgnoreCase);
         var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfBiasedWindowLlama(seed: 2), Path.Combine(_temp, "biased")));
         Contains(unsaved.Message, "'attention' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases");
         Assert.False(Directory.Exists(Path.Combine(_temp, "biased")));
@@ -323,7 +401,10 @@ public sealed class HuggingFaceTests : IDisposable
         }
         // every setting the fixture's config.json gives, the saved one gives alike (numbers as numbers)
         JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))))!;
-        JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        string text = File.ReadAllText(Path.Combine(folder, "config.json"));
+        JsonObject written = (JsonObject)JsonNode.Parse(text)!;
+        // floats as Python writes them, whole ones with ".0" (transformers warns of a rope_scaling factor written as 8)
+        Assert.DoesNotMatch(@"""(rope_theta|rms_norm_eps|factor|low_freq_factor|high_freq_factor)"":\s*-?\d+\s*[,}\r\n]", text);
         foreach (string key in new[] { "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers",
             "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window", "sliding_window" })
         {

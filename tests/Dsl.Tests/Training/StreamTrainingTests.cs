@@ -389,6 +389,30 @@ public class StreamTrainingTests
         Assert.Equal(5, updates);
     }
 
+    /// <summary>
+    /// Batched sequences are held to a learned position table up front too: the longest one (wherever the shuffle would put
+    /// it) refuses the run before any step, in training and in validation data, and Evaluate likewise.
+    /// </summary>
+    [Fact]
+    public void ASequenceLongerThanTheModelsPositionsIsRefusedBeforeAnyBatch()
+    {
+        var model = new StreamPositions(seed: 2);
+        float[] before = model.Parameters["positionembedding.weight"].AsSpan().ToArray();
+        (int[], int[]) Sequence(int steps, int seed) => (Ids(steps, 9, seed), Ids(steps, 9, seed + 100));
+        var fits = Enumerable.Range(0, 6).Select(i => Sequence(8 + i, i)).ToArray();
+        var tooLong = fits.Append(Sequence(21, 50)).ToArray();
+        var trainer = new Trainer(model, new Sgd(model.Parameters, 0.1f));
+        var e = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(tooLong, 2), null, 1));
+        Assert.Equal("training: sequence 6 has 21 steps, but layer 'positionembedding' of StreamPositions holds 20 positions (maxLength): cut the sequences to at most 20 steps.", e.Message.Split(" (Parameter")[0]);
+        e = Assert.Throws<ArgumentException>(() => trainer.Fit(new Batcher(fits, 2), new Batcher(tooLong, 2), 1));
+        Assert.Equal("validation", e.ParamName);
+        Assert.Throws<ArgumentException>(() => trainer.Evaluate(new Batcher(tooLong, 2)));
+        Assert.Equal(before, model.Parameters["positionembedding.weight"].AsSpan().ToArray());
+        // 20 steps fit
+        trainer.Fit(new Batcher(fits.Append(Sequence(20, 51)), 2), new Batcher(fits, 3), 1);
+        Assert.NotEqual(before, model.Parameters["positionembedding.weight"].AsSpan().ToArray());
+    }
+
     private sealed class Reports(List<TrainingProgress> reports) : IProgress<TrainingProgress>
     {
         public void Report(TrainingProgress value) => reports.Add(value);

@@ -19,6 +19,9 @@ internal abstract record RecurrentSpec(LayerHeader Header, RecurrentOptions Opti
 
     public int Layers => Options.Layers;
 
+    /// <inheritdoc/>
+    public override int WrittenLayers => System.Math.Max(1, System.Math.Min(Options.Layers, RecurrentLayer<Dsl.Generator.Layers.Rnn.RnnSpec>.MaxLayers));
+
     public bool Bidirectional => Options.Bidirectional;
 
     public int Directions => Options.Bidirectional ? 2 : 1;
