@@ -110,6 +110,23 @@ public static class HuggingFace
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
     }
 
+    /// <summary>
+    /// Loads the tokenizer of a Hugging Face model: <c>tokenizer.json</c> in <paramref name="path"/> (a model's folder, the
+    /// one <see cref="LoadLlama"/> reads) or that file itself. See <see cref="Tokenizer"/> for what it reads.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No tokenizer.json there (an older model's tokenizer.model, SentencePiece's own format, is not read).</exception>
+    /// <exception cref="InvalidDataException">The file is not a tokenizer.json this reads; the message names the part.</exception>
+    public static Tokenizer LoadTokenizer(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        string file = Directory.Exists(path) ? Path.Combine(path, "tokenizer.json") : path;
+        if (!File.Exists(file))
+            throw new FileNotFoundException(Directory.Exists(path)
+                ? $"'{path}' holds no tokenizer.json (the tokenizers library's file, which transformers' fast tokenizers save{(File.Exists(Path.Combine(path, "tokenizer.model")) ? "; its tokenizer.model, SentencePiece's own format, is not read" : "")})."
+                : $"No tokenizer at '{path}': expected a model's folder holding tokenizer.json, or the file.", file);
+        return Tokenizer.Parse(File.ReadAllText(file), $"'{file}'");
+    }
+
     /// <summary>The model's architecture matched to LLaMA's layers (an ArgumentException naming the first that differs).</summary>
     private static (ModelArchitecture Architecture, LlamaLayout Layout) Layout(IModel model)
     {

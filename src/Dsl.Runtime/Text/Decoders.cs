@@ -1,0 +1,208 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+
+namespace Dsl.Text;
+
+/// <summary>tokenizer.json's <c>decoder</c>: the tokens of some ids back to text, a chain of steps over the token strings.</summary>
+internal abstract class TokenDecoder
+{
+    public const string Supported = "Sequence, ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip";
+
+    /// <summary>The tokens after this step (the last step's are joined into the text).</summary>
+    public abstract List<string> Decode(List<string> tokens);
+
+    public static TokenDecoder? Parse(JsonElement json, string where)
+    {
+        if (json.ValueKind == JsonValueKind.Null) return null;
+        string type = Json.Type(json, where);
+        return type switch
+        {
+            "Sequence" => new SequenceDecoder(Json.Array(json, "decoders", where).EnumerateArray()
+                .Select((d, i) => Parse(d, $"{where}.decoders[{i}]")).OfType<TokenDecoder>().ToArray()),
+            "ByteLevel" => new ByteLevelDecoder(),
+            "Metaspace" => new MetaspaceDecoder(Metaspace.Parse(json, where)),
+            "Replace" => new ReplaceDecoder(TextPattern.Parse(Json.Property(json, "pattern", where), where), Json.String(json, "content", where)),
+            "ByteFallback" => new ByteFallbackDecoder(),
+            "Fuse" => new FuseDecoder(),
+            "Strip" => new StripDecoder(Json.String(json, "content", where), Json.Int(json, "start", 0, where), Json.Int(json, "stop", 0, where)),
+            _ => throw Json.Unsupported(where, type, Supported),
+        };
+    }
+}
+
+internal sealed class SequenceDecoder(TokenDecoder[] steps) : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens)
+    {
+        foreach (TokenDecoder step in steps) tokens = step.Decode(tokens);
+        return tokens;
+    }
+}
+
+/// <summary>The byte-level tokens' bytes, joined and read as UTF-8 (invalid sequences as U+FFFD); a token of other characters as its own UTF-8.</summary>
+internal sealed class ByteLevelDecoder : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens)
+    {
+        var bytes = new List<byte>();
+        foreach (string token in tokens)
+        {
+            if (!ByteLevel.TryDecode(token, bytes)) bytes.AddRange(Encoding.UTF8.GetBytes(token));
+        }
+        return [Encoding.UTF8.GetString(bytes.ToArray())];
+    }
+}
+
+/// <summary>
+/// "▁" back to spaces, except in the first token, whose "▁" are dropped unless the scheme never prepends one (as the
+/// tokenizers library decodes: the one the pre-tokenizer put before the text goes, and with it any other of that token's).
+/// </summary>
+internal sealed class MetaspaceDecoder(Metaspace metaspace) : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens)
+    {
+        var result = new List<string>(tokens.Count);
+        for (int i = 0; i < tokens.Count; i++)
+            result.Add(i == 0 && metaspace.PrependScheme != "never"
+                ? tokens[i].Replace(metaspace.Replacement.ToString(), "", StringComparison.Ordinal)
+                : tokens[i].Replace(metaspace.Replacement, ' '));
+        return result;
+    }
+}
+
+internal sealed class ReplaceDecoder(TextPattern pattern, string content) : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens) => tokens.Select(t => pattern.Replace(t, content)).ToList();
+}
+
+/// <summary>
+/// Runs of <c>&lt;0xXX&gt;</c> tokens (SentencePiece's byte fallback) read as UTF-8: a run that is valid UTF-8 becomes its
+/// text, one that is not becomes U+FFFD per byte (as the tokenizers library does).
+/// </summary>
+internal sealed class ByteFallbackDecoder : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens)
+    {
+        var result = new List<string>(tokens.Count);
+        var bytes = new List<byte>();
+        void Flush()
+        {
+            if (bytes.Count == 0) return;
+            try
+            {
+                result.Add(new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.ToArray()));
+            }
+            catch (DecoderFallbackException)
+            {
+                for (int i = 0; i < bytes.Count; i++) result.Add("\uFFFD");
+            }
+            bytes.Clear();
+        }
+        foreach (string token in tokens)
+        {
+            if (token.Length == 6 && token.StartsWith("<0x", StringComparison.Ordinal) && token[5] == '>'
+                && byte.TryParse(token.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture, out byte b))
+            {
+                bytes.Add(b);
+                continue;
+            }
+            Flush();
+            result.Add(token);
+        }
+        Flush();
+        return result;
+    }
+}
+
+internal sealed class FuseDecoder : TokenDecoder
+{
+    public override List<string> Decode(List<string> tokens) => [string.Concat(tokens)];
+}
+
+/// <summary>Up to <c>start</c> leading and <c>stop</c> trailing <c>content</c> characters taken off each token.</summary>
+internal sealed class StripDecoder : TokenDecoder
+{
+    private readonly char _content;
+    private readonly int _start, _stop;
+
+    public StripDecoder(string content, int start, int stop)
+    {
+        if (content.Length != 1) throw new InvalidDataException($"decoder Strip: the content must be one character, got \"{content}\".");
+        (_content, _start, _stop) = (content[0], start, stop);
+    }
+
+    public override List<string> Decode(List<string> tokens) => tokens.Select(token =>
+    {
+        int from = 0, to = token.Length;
+        while (from < Math.Min(_start, token.Length) && token[from] == _content) from++;
+        while (token.Length - to < _stop && to > from && token[to - 1] == _content) to--;
+        return token[from..to];
+    }).ToList();
+}
+
+/// <summary>tokenizer.json's <c>post_processor</c>: the special tokens put around an encoded text (LLaMA's &lt;s&gt; before it).</summary>
+internal abstract class PostProcessor
+{
+    public const string Supported = "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence";
+
+    public abstract void Process(List<int> ids);
+
+    public static PostProcessor? Parse(JsonElement json, string where)
+    {
+        if (json.ValueKind == JsonValueKind.Null) return null;
+        string type = Json.Type(json, where);
+        return type switch
+        {
+            "Sequence" => new SequenceProcessor(Json.Array(json, "processors", where).EnumerateArray()
+                .Select((p, i) => Parse(p, $"{where}.processors[{i}]")).OfType<PostProcessor>().ToArray()),
+            "ByteLevel" => null, // its trim_offsets moves offsets, not ids
+            "TemplateProcessing" => Template(json, where),
+            "BertProcessing" or "RobertaProcessing" => new AroundProcessor([Json.Array(json, "cls", where)[1].GetInt32()], [Json.Array(json, "sep", where)[1].GetInt32()]),
+            _ => throw Json.Unsupported(where, type, Supported),
+        };
+    }
+
+    /// <summary>The template for one sequence (<c>single</c>): special tokens' ids around the sequence's ("$A").</summary>
+    private static PostProcessor Template(JsonElement json, string where)
+    {
+        JsonElement specials = Json.Property(json, "special_tokens", where);
+        var before = new List<int>();
+        var after = new List<int>();
+        bool seen = false;
+        foreach (JsonElement item in Json.Array(json, "single", where).EnumerateArray())
+        {
+            if (item.TryGetProperty("Sequence", out _))
+            {
+                seen = true;
+                continue;
+            }
+            string name = Json.String(Json.Property(item, "SpecialToken", $"{where}.single"), "id", $"{where}.single");
+            if (!specials.TryGetProperty(name, out JsonElement special))
+                throw new InvalidDataException($"{where}: the template's special token {Json.Quote(name)} is not among its special_tokens.");
+            foreach (JsonElement id in Json.Array(special, "ids", $"{where}.special_tokens.{name}").EnumerateArray())
+                (seen ? after : before).Add(id.GetInt32());
+        }
+        return new AroundProcessor(before.ToArray(), after.ToArray());
+    }
+}
+
+internal sealed class SequenceProcessor(PostProcessor[] steps) : PostProcessor
+{
+    public override void Process(List<int> ids)
+    {
+        foreach (PostProcessor step in steps) step.Process(ids);
+    }
+}
+
+internal sealed class AroundProcessor(int[] before, int[] after) : PostProcessor
+{
+    public override void Process(List<int> ids)
+    {
+        ids.InsertRange(0, before);
+        ids.AddRange(after);
+    }
+}

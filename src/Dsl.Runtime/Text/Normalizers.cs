@@ -1,0 +1,117 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+
+namespace Dsl.Text;
+
+/// <summary>tokenizer.json's <c>normalizer</c>: text to text before pre-tokenization, one step of the tokenizers library's each.</summary>
+internal abstract class Normalizer
+{
+    public abstract string Normalize(string text);
+
+    public const string Supported = "Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents";
+
+    /// <summary>The normalizer a tokenizer.json describes (null: none).</summary>
+    public static Normalizer? Parse(JsonElement json, string where)
+    {
+        if (json.ValueKind == JsonValueKind.Null) return null;
+        string type = Json.Type(json, where);
+        return type switch
+        {
+            "Sequence" => new SequenceNormalizer(Json.Array(json, "normalizers", where).EnumerateArray()
+                .Select((n, i) => Parse(n, $"{where}.normalizers[{i}]")).OfType<Normalizer>().ToArray()),
+            "Prepend" => new PrependNormalizer(Json.String(json, "prepend", where)),
+            "Replace" => new ReplaceNormalizer(TextPattern.Parse(Json.Property(json, "pattern", where), where), Json.String(json, "content", where)),
+            "NFC" => new FormNormalizer(NormalizationForm.FormC),
+            "NFD" => new FormNormalizer(NormalizationForm.FormD),
+            "NFKC" => new FormNormalizer(NormalizationForm.FormKC),
+            "NFKD" => new FormNormalizer(NormalizationForm.FormKD),
+            "Lowercase" => new LowercaseNormalizer(),
+            "Strip" => new StripNormalizer(Json.Bool(json, "strip_left", true, where), Json.Bool(json, "strip_right", true, where)),
+            "StripAccents" => new StripAccentsNormalizer(),
+            _ => throw Json.Unsupported(where, type, Supported),
+        };
+    }
+}
+
+internal sealed class SequenceNormalizer(Normalizer[] steps) : Normalizer
+{
+    public override string Normalize(string text)
+    {
+        foreach (Normalizer step in steps) text = step.Normalize(text);
+        return text;
+    }
+}
+
+/// <summary>Prepends a string to a non-empty text (SentencePiece's "▁" before the first word).</summary>
+internal sealed class PrependNormalizer(string prefix) : Normalizer
+{
+    public override string Normalize(string text) => text.Length == 0 ? text : prefix + text;
+}
+
+internal sealed class ReplaceNormalizer(TextPattern pattern, string content) : Normalizer
+{
+    public override string Normalize(string text) => pattern.Replace(text, content);
+}
+
+internal sealed class FormNormalizer(NormalizationForm form) : Normalizer
+{
+    public override string Normalize(string text) => UnicodeForms.Normalize(text, form);
+}
+
+/// <summary>
+/// Unicode normalization through .NET's, which its globalization-invariant mode (<c>InvariantGlobalization</c>, which the
+/// NativeAOT templates set) skips without a word: a text it would change is refused there rather than given other ids.
+/// </summary>
+internal static class UnicodeForms
+{
+    /// <summary>Whether .NET normalizes in this process (a test sets it false to see the refusal).</summary>
+    internal static bool Available = "e\u0301".Normalize().Length == 1;
+
+    public static string Normalize(string text, NormalizationForm form)
+    {
+        if (System.Text.Ascii.IsValid(text)) return text; // every form leaves ASCII as it is
+        if (!Available)
+            throw new NotSupportedException($"The tokenizer's normalizer is {Name(form)} (Unicode normalization), which .NET does not apply in " +
+                "globalization-invariant mode (InvariantGlobalization = true, as the NativeAOT templates set it), and this text holds characters past ASCII, " +
+                "whose ids would differ from the tokenizers library's: run with ICU (<InvariantGlobalization>false</InvariantGlobalization>, libicu on Linux).");
+        return text.Normalize(form);
+    }
+
+    private static string Name(NormalizationForm form) => form switch
+    {
+        NormalizationForm.FormC => "NFC",
+        NormalizationForm.FormD => "NFD",
+        NormalizationForm.FormKC => "NFKC",
+        _ => "NFKD",
+    };
+}
+
+/// <summary>Lower case, as Rust's <c>str::to_lowercase</c> (the invariant culture's mapping).</summary>
+internal sealed class LowercaseNormalizer : Normalizer
+{
+    public override string Normalize(string text) => text.ToLowerInvariant();
+}
+
+/// <summary>Leading and trailing whitespace removed (each side as asked).</summary>
+internal sealed class StripNormalizer(bool left, bool right) : Normalizer
+{
+    public override string Normalize(string text) => left && right ? text.Trim() : left ? text.TrimStart() : right ? text.TrimEnd() : text;
+}
+
+/// <summary>Combining marks removed (after NFD: accents off their letters).</summary>
+internal sealed class StripAccentsNormalizer : Normalizer
+{
+    public override string Normalize(string text)
+    {
+        var result = new StringBuilder(text.Length);
+        foreach (Rune rune in text.EnumerateRunes())
+        {
+            if (Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark))
+                result.Append(rune.ToString());
+        }
+        return result.ToString();
+    }
+}

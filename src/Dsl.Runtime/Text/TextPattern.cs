@@ -1,0 +1,197 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+
+namespace Dsl.Text;
+
+/// <summary>
+/// A tokenizer.json pattern (<c>{"String": "…"}</c> or <c>{"Regex": "…"}</c>) matched over code points, as the tokenizers
+/// library's Oniguruma regexes match: .NET's regexes read UTF-16, where a character past U+FFFF (an emoji, a CJK Extension B
+/// ideograph, a mathematical letter) is two surrogates, neither of which is a letter, a number or a symbol. A text holding
+/// such characters is matched with each folded to one placeholder (a noncharacter, U+FDD0 + its general category) and the
+/// pattern's classes widened to take the placeholders of their categories, so that <c>[^\r\n\p{L}\p{N}]?\p{L}+</c> reads
+/// "🙂you" as one piece, as LLaMA 3's pre-tokenizer does.
+/// </summary>
+internal sealed class TextPattern
+{
+    private readonly string? _literal;
+    private readonly Regex? _regex, _folded;
+
+    private TextPattern(string? literal, Regex? regex, Regex? folded)
+    {
+        _literal = literal;
+        _regex = regex;
+        _folded = folded;
+    }
+
+    /// <summary>A literal pattern (the tokenizers library's <c>SplitPattern::String</c>).</summary>
+    public static TextPattern Literal(string text) => new(text, null, null);
+
+    /// <summary>A regex, its code-point form beside it.</summary>
+    public static TextPattern Regex(string pattern, string where)
+    {
+        const RegexOptions options = RegexOptions.CultureInvariant;
+        try
+        {
+            return new TextPattern(null, new Regex(pattern, options), new Regex(Widen(pattern), options));
+        }
+        catch (ArgumentException e)
+        {
+            throw new InvalidDataException($"{where}: the regex {Json.Quote(pattern)} is not one .NET reads ({e.Message}).", e);
+        }
+    }
+
+    /// <summary>Reads <c>{"String": "…"}</c> or <c>{"Regex": "…"}</c> (a bare string is a literal, as older files write it).</summary>
+    public static TextPattern Parse(JsonElement pattern, string where)
+    {
+        if (pattern.ValueKind == JsonValueKind.String) return Literal(pattern.GetString()!);
+        if (pattern.ValueKind == JsonValueKind.Object)
+        {
+            if (pattern.TryGetProperty("String", out JsonElement s) && s.ValueKind == JsonValueKind.String) return Literal(s.GetString()!);
+            if (pattern.TryGetProperty("Regex", out JsonElement r) && r.ValueKind == JsonValueKind.String) return Regex(r.GetString()!, where);
+        }
+        throw new InvalidDataException($"{where}: expected a pattern {{\"String\": …}} or {{\"Regex\": …}}, got {pattern.GetRawText()}.");
+    }
+
+    /// <summary>The non-overlapping matches in <paramref name="text"/>, left to right, as (start, end) offsets into it; empty ones skipped.</summary>
+    public void Matches(string text, List<(int Start, int End)> into)
+    {
+        into.Clear();
+        if (_literal is not null)
+        {
+            if (_literal.Length == 0) return;
+            for (int at = text.IndexOf(_literal, StringComparison.Ordinal); at >= 0; at = text.IndexOf(_literal, at + _literal.Length, StringComparison.Ordinal))
+                into.Add((at, at + _literal.Length));
+            return;
+        }
+        if (!HasSurrogates(text))
+        {
+            for (Match m = _regex!.Match(text); m.Success; m = m.NextMatch())
+            {
+                if (m.Length > 0) into.Add((m.Index, m.Index + m.Length));
+            }
+            return;
+        }
+        var (folded, map) = Fold(text);
+        for (Match m = _folded!.Match(folded); m.Success; m = m.NextMatch())
+        {
+            if (m.Length > 0) into.Add((map[m.Index], map[m.Index + m.Length]));
+        }
+    }
+
+    /// <summary>Every match replaced by <paramref name="content"/> (the Replace normalizer and decoder).</summary>
+    public string Replace(string text, string content)
+    {
+        if (_literal is not null) return _literal.Length == 0 ? text : text.Replace(_literal, content, StringComparison.Ordinal);
+        var matches = new List<(int Start, int End)>();
+        Matches(text, matches);
+        if (matches.Count == 0) return text;
+        var result = new StringBuilder(text.Length);
+        int at = 0;
+        foreach (var (start, end) in matches)
+        {
+            result.Append(text, at, start - at).Append(content);
+            at = end;
+        }
+        return result.Append(text, at, text.Length - at).ToString();
+    }
+
+    private static bool HasSurrogates(string text)
+    {
+        foreach (char c in text)
+        {
+            if (char.IsSurrogate(c)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The placeholder of a code point past U+FFFF: U+FDD0 + its general category (a noncharacter, unassigned: Cn).</summary>
+    private static char Placeholder(UnicodeCategory category) => (char)(0xFDD0 + (int)category);
+
+    /// <summary>The text with each code point past U+FFFF folded to its placeholder, and each folded offset's offset in the text.</summary>
+    private static (string Folded, int[] Map) Fold(string text)
+    {
+        var folded = new StringBuilder(text.Length);
+        var map = new List<int>(text.Length + 1);
+        for (int i = 0; i < text.Length; i++)
+        {
+            map.Add(i);
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                folded.Append(Placeholder(CharUnicodeInfo.GetUnicodeCategory(char.ConvertToUtf32(text[i], text[i + 1]))));
+                i++;
+            }
+            else folded.Append(text[i]);
+        }
+        map.Add(text.Length);
+        return (folded.ToString(), map.ToArray());
+    }
+
+    // The general categories by their two-letter names, in UnicodeCategory's order.
+    private static readonly string[] s_categories =
+        ["Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Zs", "Zl", "Zp", "Cc", "Cf", "Cs", "Co", "Pc", "Pd", "Ps", "Pe", "Pi", "Pf", "Po", "Sm", "Sc", "Sk", "So", "Cn"];
+
+    /// <summary>The placeholders (as <c>\uFDxx</c> escapes) of the categories a class name covers: "L" all letters, "Lu" one; none for a block.</summary>
+    private static string Placeholders(string name)
+    {
+        var text = new StringBuilder();
+        for (int c = 0; c < s_categories.Length; c++)
+        {
+            if (name.Length == 1 ? s_categories[c][0] == name[0] : s_categories[c] == name) text.Append("\\u").Append(((int)Placeholder((UnicodeCategory)c)).ToString("X4", CultureInfo.InvariantCulture));
+        }
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// The pattern for folded texts: each <c>\p{X}</c> and <c>\w</c>, <c>\d</c> takes the placeholders of its categories (in a
+    /// class, appended to it; outside, as a class of its own); <c>\P{X}</c>, <c>\W</c>, <c>\D</c> outside a class leave them out.
+    /// </summary>
+    private static string Widen(string pattern)
+    {
+        var result = new StringBuilder(pattern.Length + 64);
+        int depth = 0; // inside a character class (nested classes counted)
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            char c = pattern[i];
+            if (c == '\\' && i + 1 < pattern.Length)
+            {
+                char e = pattern[i + 1];
+                string? name = null;
+                int end = i + 1;
+                if ((e is 'p' or 'P') && i + 2 < pattern.Length && pattern[i + 2] == '{' && pattern.IndexOf('}', i + 3) is int close and > 0)
+                {
+                    name = pattern.Substring(i + 3, close - i - 3);
+                    end = close;
+                }
+                string original = pattern.Substring(i, end - i + 1);
+                string extra = name is not null ? Placeholders(name.StartsWith('^') ? name[1..] : name)
+                    : e is 'w' or 'W' ? Placeholders("L") + Placeholders("Mn") + Placeholders("Nd") + Placeholders("Pc")
+                    : e is 'd' or 'D' ? Placeholders("Nd") : "";
+                bool negated = e is 'P' or 'W' or 'D' || (name?.StartsWith('^') ?? false);
+                if (extra.Length == 0 || (negated && depth > 0)) result.Append(original);
+                else if (depth > 0) result.Append(original).Append(extra);
+                else if (negated)
+                    result.Append("[^").Append(e is 'W' ? "\\w" : e is 'D' ? "\\d" : "\\p{" + (name!.StartsWith('^') ? name[1..] : name) + "}").Append(extra).Append(']');
+                else result.Append('[').Append(original).Append(extra).Append(']');
+                i = end;
+                continue;
+            }
+            if (c == '[')
+            {
+                depth++;
+                result.Append(c);
+                // a ']' first in a class (after '^') is a literal
+                if (i + 1 < pattern.Length && pattern[i + 1] == '^') result.Append(pattern[++i]);
+                if (i + 1 < pattern.Length && pattern[i + 1] == ']') result.Append(pattern[++i]);
+                continue;
+            }
+            if (c == ']' && depth > 0) depth--;
+            result.Append(c);
+        }
+        return result.ToString();
+    }
+}

@@ -1,0 +1,160 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using Dsl.Text;
+
+namespace Dsl;
+
+/// <summary>
+/// A Hugging Face tokenizer, read from the <c>tokenizer.json</c> a model's folder holds (the tokenizers library's format,
+/// which transformers' fast tokenizers save): text to token ids and back, the ids those tokenizers give. Byte-pair encoding
+/// models: GPT-2's, LLaMA 3's and Qwen2's byte-level ones, and SentencePiece's converted with byte fallback (LLaMA 2,
+/// TinyLlama, Mistral). <see cref="Encode"/> runs the file's pipeline — its added (special) tokens matched first, the
+/// normalizer (NFC, Prepend, Replace, …), the pre-tokenizer (a regex split, ByteLevel, Metaspace, digits, …), the BPE merges,
+/// then the post-processor's special tokens (LLaMA's <c>&lt;s&gt;</c> before the text); <see cref="Decode"/> runs the
+/// decoder (ByteLevel, or Replace, ByteFallback, Fuse and Strip). Managed code only; safe to call from several threads.
+/// </summary>
+/// <remarks>
+/// A part of the file this does not read (a WordPiece or Unigram model, BERT's normalizer, a precompiled SentencePiece
+/// normalizer) is refused when the file is loaded, naming it. The file's <c>truncation</c> and <c>padding</c> are not
+/// applied, as transformers does not apply them unless asked.
+/// </remarks>
+public sealed class Tokenizer
+{
+    private readonly Normalizer? _normalizer;
+    private readonly PreTokenizer? _preTokenizer;
+    private readonly Bpe _model;
+    private readonly PostProcessor? _post;
+    private readonly TokenDecoder? _decoder;
+    private readonly AddedTokenMatcher _raw, _normalized;
+    private readonly Dictionary<int, AddedToken> _added;
+    private readonly Dictionary<string, int> _addedIds;
+    private readonly string?[] _tokens; // id → token, the added tokens' content over the model's
+
+    private Tokenizer(JsonElement root, string source)
+    {
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{source}: expected a tokenizer.json object, got {Json.Short(root)}.");
+        JsonElement Part(string name) => root.TryGetProperty(name, out JsonElement v) ? v : default;
+        _normalizer = Part("normalizer") is { ValueKind: JsonValueKind.Object } n ? Normalizer.Parse(n, $"{source}: normalizer") : null;
+        _preTokenizer = Part("pre_tokenizer") is { ValueKind: JsonValueKind.Object } p ? PreTokenizer.Parse(p, $"{source}: pre_tokenizer") : null;
+        _model = Bpe.Parse(Json.Property(root, "model", source), $"{source}: model");
+        _post = Part("post_processor") is { ValueKind: JsonValueKind.Object } pp ? PostProcessor.Parse(pp, $"{source}: post_processor") : null;
+        _decoder = Part("decoder") is { ValueKind: JsonValueKind.Object } d ? TokenDecoder.Parse(d, $"{source}: decoder") : null;
+        var added = new List<AddedToken>();
+        if (Part("added_tokens") is { ValueKind: JsonValueKind.Array } list)
+        {
+            int i = 0;
+            foreach (JsonElement token in list.EnumerateArray()) added.Add(AddedToken.Parse(token, $"{source}: added_tokens[{i++}]"));
+        }
+        _added = new Dictionary<int, AddedToken>();
+        _addedIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (AddedToken token in added)
+        {
+            _added[token.Id] = token;
+            _addedIds[token.Content] = token.Id;
+        }
+        // the tokens normalized=false are found in the text as given; the others in each normalized stretch, by their normalized text
+        _raw = new AddedTokenMatcher(added.Where(t => !t.Normalized).Select(t => (t.Content, t)));
+        _normalized = new AddedTokenMatcher(added.Where(t => t.Normalized).Select(t => (_normalizer?.Normalize(t.Content) ?? t.Content, t)));
+        int size = Math.Max(_model.Vocabulary.Count == 0 ? 0 : _model.Vocabulary.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1);
+        _tokens = new string?[size];
+        foreach (var (token, id) in _model.Vocabulary) _tokens[id] = token;
+        foreach (AddedToken token in added) _tokens[token.Id] = token.Content;
+    }
+
+    /// <summary>
+    /// Reads a tokenizer.json (see <see cref="HuggingFace.LoadTokenizer"/>, which finds it in a model's folder).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The text is not a tokenizer.json this reads; the message names the part and what was expected.</exception>
+    public static Tokenizer Parse(string json) => Parse(json, "tokenizer.json");
+
+    internal static Tokenizer Parse(string json, string source)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(json, new JsonDocumentOptions { MaxDepth = 256 });
+            return new Tokenizer(document.RootElement, source);
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source} is not valid JSON: {e.Message}", e);
+        }
+    }
+
+    /// <summary>One more than the highest id (the model's tokens and the added ones): the vocabulary a model reading these ids declares.</summary>
+    public int VocabularySize => _tokens.Length;
+
+    /// <summary>
+    /// The ids of <paramref name="text"/>, as <c>tokenizer.encode(text)</c> gives them in transformers: with the
+    /// post-processor's special tokens (a BOS before it, for LLaMA) unless <paramref name="addSpecialTokens"/> is false.
+    /// </summary>
+    public int[] Encode(string text, bool addSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new List<int>(text.Length / 3 + 4);
+        var segments = new List<Segment>();
+        var inner = new List<Segment>();
+        var pieces = new List<Piece>();
+        _raw.Split(text, segments);
+        foreach (Segment segment in segments)
+        {
+            if (segment.Id >= 0)
+            {
+                ids.Add(segment.Id);
+                continue;
+            }
+            string normalized = _normalizer?.Normalize(segment.Text) ?? segment.Text;
+            inner.Clear();
+            _normalized.Split(normalized, inner);
+            foreach (Segment part in inner)
+            {
+                if (part.Id >= 0)
+                {
+                    ids.Add(part.Id);
+                    continue;
+                }
+                pieces.Clear();
+                pieces.Add(new Piece(part.Text, AtStart: segment.Start == 0 && part.Start == 0));
+                _preTokenizer?.Split(pieces);
+                foreach (Piece piece in pieces) _model.Encode(piece.Text, ids);
+            }
+        }
+        if (addSpecialTokens) _post?.Process(ids);
+        return ids.ToArray();
+    }
+
+    /// <summary>
+    /// The text of <paramref name="ids"/>, as <c>tokenizer.decode(ids)</c> gives it in transformers (without
+    /// <c>clean_up_tokenization_spaces</c>): the special tokens' text kept unless <paramref name="skipSpecialTokens"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">An id is not one of the tokenizer's.</exception>
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
+    {
+        var tokens = new List<string>(ids.Length);
+        for (int i = 0; i < ids.Length; i++)
+        {
+            int id = ids[i];
+            string token = (uint)id < (uint)_tokens.Length && _tokens[id] is { } t ? t
+                : throw new ArgumentOutOfRangeException(nameof(ids), id, $"Decode: id {id} at {i} is not a token of this tokenizer (ids 0 … {_tokens.Length - 1}, some unused).");
+            if (skipSpecialTokens && _added.TryGetValue(id, out AddedToken? added) && added.Special) continue;
+            tokens.Add(token);
+        }
+        return string.Concat(_decoder is null ? [string.Join(' ', tokens)] : _decoder.Decode(tokens));
+    }
+
+    /// <summary>The id of <paramref name="token"/> (an added token's content or the model's token, as the vocabulary writes it), or null.</summary>
+    public int? TokenToId(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        return _addedIds.TryGetValue(token, out int id) || _model.Vocabulary.TryGetValue(token, out id) ? id : null;
+    }
+
+    /// <summary>The token of <paramref name="id"/> as the vocabulary writes it ("Ġthe", "▁the", "&lt;s&gt;"), or null for an id it lacks.</summary>
+    public string? IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id] : null;
+
+    /// <summary>Whether <paramref name="id"/> is a special added token (what <see cref="Decode"/> skips when asked).</summary>
+    public bool IsSpecial(int id) => _added.TryGetValue(id, out AddedToken? token) && token.Special;
+}

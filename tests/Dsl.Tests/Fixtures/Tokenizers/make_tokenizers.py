@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Writes small tokenizer.json files in the layouts of five model families (and one of the parts none of them uses), each
+with a byte-pair vocabulary trained here on a fixed text, and cases.json: the texts the tests encode. The expected ids
+(<name>.expected.json) are the Hugging Face tokenizers library's, written by tests/TokenizerReference:
+
+    /usr/bin/python3 make_tokenizers.py
+    for t in *.tokenizer.json; do dotnet run --project ../../../TokenizerReference -- reference $t cases.json ${t%.tokenizer.json}.expected.json; done
+
+The pipelines (normalizer, pre-tokenizer, post-processor, decoder, added tokens, model options) are those of GPT-2, LLaMA 3,
+Qwen2, LLaMA 2 (tokenizers' newer SentencePiece conversion) and Mistral 7B (the older, Metaspace one); the vocabularies are
+this script's, a few hundred merges each, so that the files stay small."""
+import json
+from collections import Counter
+
+CORPUS = """The quick brown fox jumps over the lazy dog. It's the dog's day: they've said we'll see, and I'm sure she'd agree.
+Numbers like 12, 345 and 2024 appear; so do 3.14159 and 1,000,000. Code too: for (int i = 0; i < n; i++) { sum += x[i]; }
+def tokenize(text):\n    return [t for t in text.split() if t]\n\nNaïve café résumé — “quotes” and ‘apostrophes’.
+Hello world, hello again, hello there! The recurrent network reads the sequence; the attention reads every step.
+你好世界，这是中文。日本語もあります。 Emoji 🙂 and 👍 too. Ελληνικά, русский, עברית.
+""" * 3
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return {b: chr(c) for b, c in zip(bs, cs)}
+
+
+BYTE = bytes_to_unicode()
+
+
+def train(words, base, merges_wanted):
+    """Plain BPE: words (as tuples of symbols) with counts, merged by the most frequent pair (ties by the pair's text)."""
+    vocab = list(dict.fromkeys(base))
+    words = Counter(words)
+    merges = []
+    while len(merges) < merges_wanted:
+        pairs = Counter()
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] += c
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        merges.append((a, b))
+        if a + b not in vocab:
+            vocab.append(a + b)
+        merged = Counter()
+        for w, c in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            merged[tuple(out)] += c
+        words = merged
+    return vocab, merges
+
+
+def byte_level_words(text):
+    # an approximation of GPT-2's split, enough to train on: a space joins the word after it
+    words, current = [], ""
+    for ch in text:
+        if ch == " " and current:
+            words.append(current)
+            current = " "
+        elif ch == "\n":
+            if current:
+                words.append(current)
+            words.append("\n")
+            current = ""
+        else:
+            current += ch
+    if current:
+        words.append(current)
+    return [tuple(BYTE[b] for b in w.encode("utf-8")) for w in words]
+
+
+def byte_level(name, pre_tokenizer, added, post, normalizer=None, ignore_merges=False, merges=300, whole=()):
+    base = [BYTE[b] for b in range(256)]
+    vocab, merge_list = train(byte_level_words(CORPUS), base, merges)
+    # words in the vocabulary that no merge makes (LLaMA 3's ignore_merges takes such a piece whole)
+    vocab += ["".join(BYTE[b] for b in w.encode("utf-8")) for w in whole]
+    ids = {t: i for i, t in enumerate(vocab)}
+    start = len(ids)
+    added_tokens = [{"id": start + i, "content": c, "single_word": False, "lstrip": False, "rstrip": False, "normalized": norm, "special": True}
+                    for i, (c, norm) in enumerate(added)]
+    model = {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "", "end_of_word_suffix": "",
+             "fuse_unk": False, "byte_fallback": False, "vocab": ids, "merges": [f"{a} {b}" for a, b in merge_list]}
+    if ignore_merges:
+        model["ignore_merges"] = True
+    write(name, normalizer, pre_tokenizer, post(added_tokens), {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+          model, added_tokens)
+
+
+def sentencepiece(name, normalizer, pre_tokenizer, added_normalized, merges=250, extra_added=(), fuse_unk=True, byte_fallback=True, decoder=None):
+    text = CORPUS.replace(" ", "▁")
+    words = [tuple("▁" + w) for w in text.replace("\n", "▁").split("▁") if w]
+    words += [("▁", "▁")] * 40  # runs of spaces: "▁▁" merges first (where Metaspace splits before each "▁", it stays apart)
+    chars = sorted(set(ch for w in words for ch in w))
+    specials = ["<unk>", "<s>", "</s>"]
+    byte_tokens = [f"<0x{b:02X}>" for b in range(256)] if byte_fallback else []
+    vocab, merge_list = train(words, specials + byte_tokens + chars, merges)
+    ids = {t: i for i, t in enumerate(vocab)}
+    added_tokens = [{"id": i, "content": c, "single_word": False, "lstrip": False, "rstrip": False, "normalized": added_normalized, "special": True}
+                    for i, c in enumerate(specials)]
+    for content, options in extra_added:
+        added_tokens.append({"id": len(ids) + len(added_tokens) - 3, "content": content, "single_word": False, "lstrip": False, "rstrip": False,
+                             "normalized": False, "special": False, **options})
+    model = {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": None, "end_of_word_suffix": None,
+             "fuse_unk": fuse_unk, "byte_fallback": byte_fallback, "vocab": ids, "merges": [[a, b] for a, b in merge_list]}
+    post = {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+            "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "<s>", "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+            "special_tokens": {"<s>": {"id": "<s>", "ids": [1], "tokens": ["<s>"]}}}
+    decoder = decoder or {"type": "Sequence", "decoders": [{"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"}, {"type": "Fuse"},
+                                                           {"type": "Strip", "content": " ", "start": 1, "stop": 0}]}
+    write(name, normalizer, pre_tokenizer, post, decoder, model, added_tokens)
+
+
+def write(name, normalizer, pre_tokenizer, post_processor, decoder, model, added_tokens):
+    doc = {"version": "1.0", "truncation": None, "padding": None, "added_tokens": added_tokens, "normalizer": normalizer,
+           "pre_tokenizer": pre_tokenizer, "post_processor": post_processor, "decoder": decoder, "model": model}
+    with open(f"{name}.tokenizer.json", "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False, indent=1)
+
+
+LLAMA3_SPLIT = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+QWEN2_SPLIT = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"
+
+
+def template(token):
+    return lambda added: {"type": "Sequence", "processors": [
+        {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True},
+        {"type": "TemplateProcessing", "single": [{"SpecialToken": {"id": token, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+         "pair": [{"SpecialToken": {"id": token, "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": token, "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+         "special_tokens": {token: {"id": token, "ids": [next(t["id"] for t in added if t["content"] == token)], "tokens": [token]}}}]}
+
+
+byte_level("gpt2", {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True}, [("<|endoftext|>", True)],
+           lambda added: {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": False, "use_regex": True})
+byte_level("llama3", {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": LLAMA3_SPLIT}, "behavior": "Isolated", "invert": False},
+                                                          {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+           [("<|begin_of_text|>", False), ("<|end_of_text|>", False), ("<|start_header_id|>", False), ("<|end_header_id|>", False), ("<|eot_id|>", False)],
+           template("<|begin_of_text|>"), ignore_merges=True, whole=[" tokenizers", "quickly"])
+byte_level("qwen2", {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": QWEN2_SPLIT}, "behavior": "Isolated", "invert": False},
+                                                         {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}]},
+           [("<|endoftext|>", False), ("<|im_start|>", False), ("<|im_end|>", False)],
+           lambda added: {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False}, normalizer={"type": "NFC"})
+sentencepiece("llama2", {"type": "Sequence", "normalizers": [{"type": "Prepend", "prepend": "▁"}, {"type": "Replace", "pattern": {"String": " "}, "content": "▁"}]},
+              None, added_normalized=True)
+sentencepiece("mistral", None, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False}, added_normalized=False,
+              extra_added=[("[INST]", {}), ("[/INST]", {})])
+# the parts no family above uses: lowercase and stripped text, punctuation and digits split, Metaspace splitting before each
+# word, unknown characters without byte fallback (each its own <unk>), added tokens that take the spaces beside them or stand
+# only as whole words, and a Metaspace decoder
+sentencepiece("misc", {"type": "Sequence", "normalizers": [{"type": "Strip", "strip_left": True, "strip_right": True}, {"type": "Lowercase"}, {"type": "NFKC"}]},
+              {"type": "Sequence", "pretokenizers": [{"type": "Punctuation", "behavior": "Isolated"}, {"type": "Digits", "individual_digits": True},
+                                                     {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}]},
+              added_normalized=False, fuse_unk=False, byte_fallback=False,
+              extra_added=[("<mask>", {"lstrip": True, "rstrip": False, "single_word": False}), ("<sep>", {"lstrip": False, "rstrip": True, "single_word": False}),
+                           ("cat", {"lstrip": False, "rstrip": False, "single_word": True})],
+              decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True})
+
+CASES = [
+    "", " ", "Hello world", " Hello  world ", "The quick brown fox jumps over the lazy dog.", "I'm here; they've gone. WE'LL SEE, DON'T WE? It'S",
+    "Numbers 12 345 2024 3.14159 1,000,000 and 1234567", "for (int i = 0; i < n; i++) { sum += x[i]; }",
+    "def tokenize(text):\n    return [t for t in text.split() if t]\n\n\nprint(1)", "Naïve café résumé — “quotes” ‘apostrophes’ e\u0301",
+    "你好世界，这是中文。日本語", "Emoji 🙂 and 👍🏽; love🙂you 🙂🙂", "𝐀𝐁𝐂 𝟏𝟐 𠀀 astral", "tabs\tand\r\nlines\n\n  spaced   out  ",
+    "a\u00a0b\u3000c", "unknown ✓ ★ ☃ ⌘ characters", "<|endoftext|>Hi<|endoftext|>", "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>",
+    "<|im_start|>user\nHi there<|im_end|>\n", "<s>Hello</s> <unk>", "[INST] What is 2+2? [/INST] 4</s>", "ﬁne Ｆｕｌｌ ½",
+    "a <mask> b <mask>c", "one<sep>   two <sep> three", "cat catalog the cat, cat's", "  Leading and trailing.  ", "x" * 40, "hello " * 12,
+    "quickly tokenizers, quickly", "hello  world   again    and     on",
+]
+with open("cases.json", "w", encoding="utf-8") as f:
+    json.dump(CASES, f, ensure_ascii=False, indent=1)
+print("wrote", len(CASES), "cases and 6 tokenizers")
