@@ -22,7 +22,7 @@ internal sealed class Bpe
     private readonly string _prefix, _suffix;
     private readonly int[] _bytes; // the <0xXX> tokens' ids, −1 where the vocabulary lacks one
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
-    private const int CacheLimit = 1 << 16;
+    private const int CacheLimit = 1 << 16, CachedLength = 256;
 
     public IReadOnlyDictionary<string, int> Vocabulary => _vocab;
 
@@ -87,6 +87,13 @@ internal sealed class Bpe
         if (_ignoreMerges && _vocab.TryGetValue(piece, out int whole))
         {
             ids.Add(whole);
+            return;
+        }
+        // words are cached (the same few thousand make most of a text); a long piece (a whole paragraph where no
+        // pre-tokenizer splits, as LLaMA 2's) is merged each time rather than kept
+        if (piece.Length > CachedLength)
+        {
+            ids.AddRange(Merge(piece));
             return;
         }
         if (!_cache.TryGetValue(piece, out int[]? cached))
