@@ -123,15 +123,8 @@ public static class AttentionKernel
     public static void CrossForward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan weights, DeviceSpan mask, DeviceSpan context)
     {
-        RequireShape(steps, sourceSteps, batch, width, heads, lengths);
+        Dsl.Kernels.AttentionKernel.RequireCross(steps, sourceSteps, batch, width, heads, lengths, q.Length, k.Length, v.Length, weights.Length, mask.Length, context.Length);
         if (steps == 0 || batch == 0) return;
-        long pairs = (long)batch * heads * steps * sourceSteps;
-        Require(q, (long)steps * batch * width, "q");
-        Require(k, (long)sourceSteps * batch * width, "k");
-        Require(v, (long)sourceSteps * batch * width, "v");
-        Require(weights, pairs, "weights");
-        RequireMask(mask, pairs);
-        Require(context, (long)steps * batch * width, "context");
         if (CrossAttentionKernel.NoSourceSteps(sourceSteps, context, steps * batch * width)) return;
         Device device = q.Device;
         var views = new AttentionViews
@@ -146,18 +139,10 @@ public static class AttentionKernel
     public static void CrossBackward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         DeviceSpan q, DeviceSpan k, DeviceSpan v, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dq, DeviceSpan dk, DeviceSpan dv)
     {
-        RequireShape(steps, sourceSteps, batch, width, heads, lengths);
+        Dsl.Kernels.AttentionKernel.RequireCross(steps, sourceSteps, batch, width, heads, lengths, q.Length, k.Length, v.Length, weights.Length, mask.Length,
+            dContext.Length, dq.Length, dk.Length, dv.Length);
         if (steps == 0 || batch == 0) return;
         long pairs = (long)batch * heads * steps * sourceSteps;
-        Require(q, (long)steps * batch * width, "q");
-        Require(k, (long)sourceSteps * batch * width, "k");
-        Require(v, (long)sourceSteps * batch * width, "v");
-        Require(weights, pairs, "weights");
-        RequireMask(mask, pairs);
-        Require(dContext, (long)steps * batch * width, "dContext");
-        Require(dq, (long)steps * batch * width, "dq");
-        Require(dk, (long)sourceSteps * batch * width, "dk");
-        Require(dv, (long)sourceSteps * batch * width, "dv");
         if (sourceSteps == 0)
         {
             dq.Slice(0, steps * batch * width).Clear(); // the context did not depend on the queries

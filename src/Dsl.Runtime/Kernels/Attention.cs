@@ -456,15 +456,7 @@ public static class AttentionKernel
     public static unsafe void CrossForward(int steps, int sourceSteps, int batch, int width, int heads, float scale, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context)
     {
-        RequireHeads(steps, sourceSteps, batch, width, heads);
-        Require(q, (long)steps * batch * width, "q");
-        Require(k, (long)sourceSteps * batch * width, "k");
-        Require(v, (long)sourceSteps * batch * width, "v");
-        RequireLengths(lengths, batch, sourceSteps);
-        long pairs = (long)batch * heads * steps * sourceSteps;
-        Require(weights, pairs, "weights");
-        if (!mask.IsEmpty) Require(mask, pairs, "mask");
-        Require(context, (long)steps * batch * width, "context");
+        RequireCross(steps, sourceSteps, batch, width, heads, lengths, q.Length, k.Length, v.Length, weights.Length, mask.Length, context.Length);
         if ((long)steps * batch == 0 || CrossAttentionKernel.NoSourceSteps(sourceSteps, context, (long)steps * batch * width)) return;
         fixed (float* pq = q, pk = k, pv = v, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
@@ -486,18 +478,8 @@ public static class AttentionKernel
         ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask,
         ReadOnlySpan<float> dContext, Span<float> dq, Span<float> dk, Span<float> dv)
     {
-        RequireHeads(steps, sourceSteps, batch, width, heads);
-        long queries = (long)steps * batch * width, keys = (long)sourceSteps * batch * width, pairs = (long)batch * heads * steps * sourceSteps;
-        Require(q, queries, "q");
-        Require(k, keys, "k");
-        Require(v, keys, "v");
-        Require(weights, pairs, "weights");
-        if (!mask.IsEmpty) Require(mask, pairs, "mask");
-        Require(dContext, queries, "dContext");
-        Require(dq, queries, "dq");
-        Require(dk, keys, "dk");
-        Require(dv, keys, "dv");
-        RequireLengths(lengths, batch, sourceSteps);
+        RequireCross(steps, sourceSteps, batch, width, heads, lengths, q.Length, k.Length, v.Length, weights.Length, mask.Length, dContext.Length, dq.Length, dk.Length, dv.Length);
+        long queries = (long)steps * batch * width, keys = (long)sourceSteps * batch * width;
         if (queries == 0) return;
         if (keys == 0)
         {
@@ -568,6 +550,27 @@ public static class AttentionKernel
     internal static int First(int position, int valid, int window) => window > 0 ? Math.Min(Math.Max(position - window + 1, 0), valid - 1) : 0;
 
     /// <summary>A sliding window of 0 (none) or more steps: every attention kernel's check.</summary>
+    /// <summary>
+    /// Multi-head cross-attention's shapes and buffers, the host's and the device's: q [T, B, E], k and v [S, B, E], the weights
+    /// [B, heads, T, S] and a mask (when not empty) alike, the context or its gradient [T, B, E]; back, dq, dk and dv too.
+    /// </summary>
+    internal static void RequireCross(int steps, int sourceSteps, int batch, int width, int heads, ReadOnlySpan<int> lengths, long q, long k, long v,
+        long weights, long mask, long context, long dq = -1, long dk = -1, long dv = -1)
+    {
+        RequireHeads(steps, sourceSteps, batch, width, heads);
+        RequireLengths(lengths, batch, sourceSteps);
+        long queries = (long)steps * batch * width, keys = (long)sourceSteps * batch * width, pairs = (long)batch * heads * steps * sourceSteps;
+        RequireLength(q, queries, "q");
+        RequireLength(k, keys, "k");
+        RequireLength(v, keys, "v");
+        RequireLength(weights, pairs, "weights");
+        if (mask > 0) RequireLength(mask, pairs, "mask");
+        RequireLength(context, queries, dq < 0 ? "context" : "dContext");
+        if (dq >= 0) RequireLength(dq, queries, "dq");
+        if (dk >= 0) RequireLength(dk, keys, "dk");
+        if (dv >= 0) RequireLength(dv, keys, "dv");
+    }
+
     /// <summary>
     /// Attention pooling's shapes and buffers, the host's and the device's: the query [E], qkv [T, B, 3E], the weights [B, heads, T]
     /// and a mask (when not empty) alike, the context or its gradient [B, E]; back, d(qkv) [T, B, 3E] and d(query) [E] too.

@@ -110,14 +110,16 @@ internal sealed class Bpe
     {
         var symbols = new List<int>(piece.Length);
         int pendingUnknown = 0; // unknown characters not yet written (fused into one with fuse_unk)
+        var lookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        bool affixes = _prefix.Length > 0 || _suffix.Length > 0;
         for (int i = 0; i < piece.Length;)
         {
             int length = char.IsHighSurrogate(piece[i]) && i + 1 < piece.Length && char.IsLowSurrogate(piece[i + 1]) ? 2 : 1;
-            string symbol = piece.Substring(i, length);
-            if (_prefix.Length > 0 && i > 0) symbol = _prefix + symbol;
-            if (_suffix.Length > 0 && i + length == piece.Length) symbol += _suffix;
+            ReadOnlySpan<char> symbol = piece.AsSpan(i, length);
+            if (affixes)
+                symbol = string.Concat(_prefix.Length > 0 && i > 0 ? _prefix : "", symbol, _suffix.Length > 0 && i + length == piece.Length ? _suffix : "");
             i += length;
-            if (_vocab.TryGetValue(symbol, out int id))
+            if (lookup.TryGetValue(symbol, out int id))
             {
                 FlushUnknown(symbols, ref pendingUnknown);
                 symbols.Add(id);
@@ -145,7 +147,7 @@ internal sealed class Bpe
     }
 
     /// <summary>The symbol's UTF-8 bytes as <c>&lt;0xXX&gt;</c> tokens, when the vocabulary has every one.</summary>
-    private bool Bytes(string symbol, List<int> symbols)
+    private bool Bytes(ReadOnlySpan<char> symbol, List<int> symbols)
     {
         Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(symbol.Length)];
         int count = Encoding.UTF8.GetBytes(symbol, utf8);
@@ -162,6 +164,7 @@ internal sealed class Bpe
     {
         int n = symbols.Count;
         if (n < 2) return symbols.ToArray();
+        if (n <= ShortWord) return MergeShort(symbols);
         int[] ids = symbols.ToArray(), next = new int[n], previous = new int[n];
         bool[] gone = new bool[n];
         for (int i = 0; i < n; i++)
@@ -190,5 +193,32 @@ internal sealed class Bpe
         var result = new List<int>(n);
         for (int i = 0; i >= 0; i = next[i]) result.Add(ids[i]);
         return result.ToArray();
+    }
+
+    /// <summary>Words up to this many symbols are merged by scanning their pairs each round (no queue): most words.</summary>
+    private const int ShortWord = 24;
+
+    /// <summary>
+    /// <see cref="MergeAll"/> for a short word: each round merges the pair of lowest rank, the leftmost of equal ranks — the
+    /// queue's order, so the same merges in the same order.
+    /// </summary>
+    private int[] MergeShort(List<int> symbols)
+    {
+        Span<int> ids = stackalloc int[symbols.Count];
+        for (int i = 0; i < ids.Length; i++) ids[i] = symbols[i];
+        int n = ids.Length;
+        while (n > 1)
+        {
+            int best = -1, bestRank = int.MaxValue, bestId = 0;
+            for (int i = 0; i + 1 < n; i++)
+            {
+                if (_merges.TryGetValue(Pair(ids[i], ids[i + 1]), out var m) && m.Rank < bestRank) (best, bestRank, bestId) = (i, m.Rank, m.Id);
+            }
+            if (best < 0) break;
+            ids[best] = bestId;
+            ids.Slice(best + 2, n - best - 2).CopyTo(ids.Slice(best + 1));
+            n--;
+        }
+        return ids.Slice(0, n).ToArray();
     }
 }

@@ -70,14 +70,14 @@ internal sealed class TextPattern
         }
         if (!HasSurrogates(text))
         {
-            for (Match m = _regex!.Match(text); m.Success; m = m.NextMatch())
+            foreach (ValueMatch m in _regex!.EnumerateMatches(text))
             {
                 if (m.Length > 0) into.Add((m.Index, m.Index + m.Length));
             }
             return;
         }
         var (folded, map) = Fold(text);
-        for (Match m = _folded!.Match(folded); m.Success; m = m.NextMatch())
+        foreach (ValueMatch m in _folded!.EnumerateMatches(folded))
         {
             if (m.Length > 0) into.Add((map[m.Index], map[m.Index + m.Length]));
         }
