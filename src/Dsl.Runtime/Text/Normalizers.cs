@@ -56,37 +56,10 @@ internal sealed class ReplaceNormalizer(TextPattern pattern, string content) : N
     public override string Normalize(string text) => pattern.Replace(text, content);
 }
 
+/// <summary>A Unicode normalization form, from the tables of <see cref="UnicodeNormalization"/> (alike on every platform, and without ICU).</summary>
 internal sealed class FormNormalizer(NormalizationForm form) : Normalizer
 {
-    public override string Normalize(string text) => UnicodeForms.Normalize(text, form);
-}
-
-/// <summary>
-/// Unicode normalization through .NET's, which its globalization-invariant mode (<c>InvariantGlobalization</c>, which the
-/// NativeAOT templates set) skips without a word: a text it would change is refused there rather than given other ids.
-/// </summary>
-internal static class UnicodeForms
-{
-    /// <summary>Whether .NET normalizes in this process (a test sets it false to see the refusal).</summary>
-    internal static bool Available = "e\u0301".Normalize().Length == 1;
-
-    public static string Normalize(string text, NormalizationForm form)
-    {
-        if (System.Text.Ascii.IsValid(text)) return text; // every form leaves ASCII as it is
-        if (!Available)
-            throw new NotSupportedException($"The tokenizer's normalizer is {Name(form)} (Unicode normalization), which .NET does not apply in " +
-                "globalization-invariant mode (InvariantGlobalization = true, as the NativeAOT templates set it), and this text holds characters past ASCII, " +
-                "whose ids would differ from the tokenizers library's: run with ICU (<InvariantGlobalization>false</InvariantGlobalization>, libicu on Linux).");
-        return text.Normalize(form);
-    }
-
-    private static string Name(NormalizationForm form) => form switch
-    {
-        NormalizationForm.FormC => "NFC",
-        NormalizationForm.FormD => "NFD",
-        NormalizationForm.FormKC => "NFKC",
-        _ => "NFKD",
-    };
+    public override string Normalize(string text) => UnicodeNormalization.Normalize(text, form);
 }
 
 /// <summary>Lower case, as Rust's <c>str::to_lowercase</c> (the invariant culture's mapping).</summary>
