@@ -23,6 +23,11 @@ internal static class UnicodeNormalization
         public required Dictionary<int, int[]> Canonical, Compatibility;
         public required Dictionary<int, byte> Classes;
         public required Dictionary<long, int> Composites;
+        /// <summary>
+        /// The code points a form may change: with a decomposition (canonical; compatibility too for NFKC and NFKD), a
+        /// combining class, or a composition's second part. A text of none of them is its own normal form.
+        /// </summary>
+        public required HashSet<int> Canonically, Compatibly;
     }
 
     private static readonly Lazy<Tables> s_tables = new(Load);
@@ -37,6 +42,7 @@ internal static class UnicodeNormalization
         if (Ascii.IsValid(text)) return text; // every form leaves ASCII as it is
         Tables t = s_tables.Value;
         bool compatibility = form is NormalizationForm.FormKC or NormalizationForm.FormKD;
+        if (Stable(text, compatibility ? t.Compatibly : t.Canonically)) return text;
         var points = new List<int>(text.Length + 8);
         foreach (Rune rune in text.EnumerateRunes()) Decompose(t, rune.Value, compatibility, points);
         Reorder(t, points);
@@ -44,6 +50,18 @@ internal static class UnicodeNormalization
         var result = new StringBuilder(points.Count + 8);
         foreach (int cp in points) result.Append(char.ConvertFromUtf32(cp));
         return result.ToString();
+    }
+
+    /// <summary>Whether no character of the text is one a form may change (most text: CJK, Latin without marks).</summary>
+    private static bool Stable(string text, HashSet<int> changing)
+    {
+        foreach (Rune rune in text.EnumerateRunes())
+        {
+            int cp = rune.Value;
+            if (cp is >= LBase and < SBase + SCount && (cp < LBase + 0x100 || cp >= SBase)) return false; // jamo and syllables: the algorithm's
+            if (changing.Contains(cp)) return false;
+        }
+        return true;
     }
 
     private static void Decompose(Tables t, int cp, bool compatibility, List<int> into)
@@ -158,6 +176,15 @@ internal static class UnicodeNormalization
             long first = Next(), second = Next();
             composites[(first << 32) | (uint)second] = Next();
         }
-        return new Tables { Version = version, Canonical = canonical, Compatibility = compatibility, Classes = classes, Composites = composites };
+        var canonically = new HashSet<int>(canonical.Keys);
+        canonically.UnionWith(classes.Keys);
+        foreach (long pair in composites.Keys) canonically.Add((int)pair);
+        var compatibly = new HashSet<int>(canonically);
+        compatibly.UnionWith(compatibility.Keys);
+        return new Tables
+        {
+            Version = version, Canonical = canonical, Compatibility = compatibility, Classes = classes, Composites = composites,
+            Canonically = canonically, Compatibly = compatibly,
+        };
     }
 }
