@@ -71,7 +71,13 @@ static int Compare(string[] tokenizers, string? corpus)
                 if (differ++ < 5)
                 {
                     Console.WriteLine($"  {Path.GetFileName(path)}: {Show(text)}");
-                    if (!mine.SequenceEqual(theirs)) Console.WriteLine($"    ids  dsl {string.Join(' ', mine.Take(40))}\n         hf  {string.Join(' ', theirs.Take(40))}");
+                    if (!mine.SequenceEqual(theirs))
+                    {
+                        int at = 0;
+                        while (at < Math.Min(mine.Length, theirs.Length) && mine[at] == theirs[at]) at++;
+                        int from = Math.Max(0, at - 5);
+                        Console.WriteLine($"    ids from {from} (first difference at {at}) dsl {string.Join(' ', mine.Skip(from).Take(20))}\n         hf  {string.Join(' ', theirs.Skip(from).Take(20))}");
+                    }
                     if (decoded != expected) Console.WriteLine($"    text dsl {Show(decoded)}\n         hf  {Show(expected)}");
                 }
             }

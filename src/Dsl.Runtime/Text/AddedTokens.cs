@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Globalization;
 using System.Linq;
+using System.Text;
 using System.Text.Json;
 
 namespace Dsl.Text;
@@ -11,6 +13,7 @@ internal sealed record AddedToken(int Id, string Content, bool Special, bool Sin
 {
     public static AddedToken Parse(JsonElement json, string where)
     {
+        if (json.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected an added token object, got {Json.Short(json)}.");
         int id = json.TryGetProperty("id", out JsonElement i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out int value) && value >= 0 ? value
             : throw new InvalidDataException($"{where}: expected an id 0 or more, got {Json.Short(json)}.");
         string content = Json.String(json, "content", where);
@@ -56,7 +59,8 @@ internal sealed class AddedTokenMatcher
             }
             int start = i, stop = i + content.Length;
             i = stop;
-            if (token.SingleWord && ((start > 0 && IsWord(text[start - 1])) || (stop < text.Length && IsWord(text[stop])))) continue;
+            if (token.SingleWord && ((start > 0 && Rune.TryGetRuneAt(text, char.IsLowSurrogate(text[start - 1]) && start > 1 ? start - 2 : start - 1, out Rune before) && IsWord(before))
+                || (stop < text.Length && Rune.TryGetRuneAt(text, stop, out Rune after) && IsWord(after)))) continue;
             if (token.LStrip)
             {
                 int s = start;
@@ -85,5 +89,9 @@ internal sealed class AddedTokenMatcher
         return null;
     }
 
-    private static bool IsWord(char c) => char.IsLetterOrDigit(c) || c == '_';
+    /// <summary>The regex crate's <c>\w</c>, which the library's single_word test reads: letters and letter numbers, marks, decimal digits, connector punctuation, joiners.</summary>
+    private static bool IsWord(Rune r) => r.Value is 0x200C or 0x200D || Rune.GetUnicodeCategory(r) is
+        UnicodeCategory.UppercaseLetter or UnicodeCategory.LowercaseLetter or UnicodeCategory.TitlecaseLetter or UnicodeCategory.ModifierLetter
+        or UnicodeCategory.OtherLetter or UnicodeCategory.LetterNumber or UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark
+        or UnicodeCategory.EnclosingMark or UnicodeCategory.DecimalDigitNumber or UnicodeCategory.ConnectorPunctuation;
 }

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using System.Text.Json;
+using System.Threading;
 
 namespace Dsl.Text;
 
@@ -23,6 +24,7 @@ internal sealed class Bpe
     private readonly int[] _bytes; // the <0xXX> tokens' ids, −1 where the vocabulary lacks one
     private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
     private const int CacheLimit = 1 << 16, CachedLength = 256;
+    private int _cached;
 
     public IReadOnlyDictionary<string, int> Vocabulary => _vocab;
 
@@ -58,6 +60,7 @@ internal sealed class Bpe
         }
         var merges = new Dictionary<long, (int, int)>();
         int rank = 0;
+        string prefix = Json.OptionalString(json, "continuing_subword_prefix") ?? "";
         foreach (JsonElement merge in Json.Array(json, "merges", where).EnumerateArray())
         {
             // "a b" (older files) or ["a", "b"] (newer ones, whose tokens may hold spaces)
@@ -66,8 +69,10 @@ internal sealed class Bpe
             else if (merge.ValueKind == JsonValueKind.Array && merge.GetArrayLength() == 2 && merge[0].ValueKind == JsonValueKind.String && merge[1].ValueKind == JsonValueKind.String)
                 (left, right) = (merge[0].GetString(), merge[1].GetString());
             else throw new InvalidDataException($"{where}.merges[{rank}]: expected \"a b\" or [\"a\", \"b\"], got {Json.Short(merge)}.");
-            if (!vocab.TryGetValue(left!, out int a) || !vocab.TryGetValue(right!, out int b) || !vocab.TryGetValue(left + right, out int id))
-                throw new InvalidDataException($"{where}.merges[{rank}]: {Json.Short(merge)} merges tokens the vocabulary lacks ({Json.Quote(left!)}, {Json.Quote(right!)} or {Json.Quote(left + right)}).");
+            // with a continuing_subword_prefix ("##"), the right part's prefix is not in the merged token: "a" + "##b" is "ab"
+            string merged = left + (prefix.Length > 0 && right!.StartsWith(prefix, StringComparison.Ordinal) ? right[prefix.Length..] : right);
+            if (!vocab.TryGetValue(left!, out int a) || !vocab.TryGetValue(right!, out int b) || !vocab.TryGetValue(merged, out int id))
+                throw new InvalidDataException($"{where}.merges[{rank}]: {Json.Short(merge)} merges tokens the vocabulary lacks ({Json.Quote(left!)}, {Json.Quote(right!)} or {Json.Quote(merged)}).");
             merges[Pair(a, b)] = (rank, id); // a pair listed twice takes its last rank, as the library's map (collected in order)
             rank++;
         }
@@ -75,7 +80,7 @@ internal sealed class Bpe
         if (Json.OptionalString(json, "unk_token") is { } unk && !vocab.TryGetValue(unk, out unknown))
             throw new InvalidDataException($"{where}: the unk_token {Json.Quote(unk)} is not in the vocabulary.");
         return new Bpe(vocab, merges, unknown, Json.Bool(json, "byte_fallback", false, where), Json.Bool(json, "fuse_unk", false, where),
-            Json.Bool(json, "ignore_merges", false, where), Json.OptionalString(json, "continuing_subword_prefix") ?? "", Json.OptionalString(json, "end_of_word_suffix") ?? "");
+            Json.Bool(json, "ignore_merges", false, where), prefix, Json.OptionalString(json, "end_of_word_suffix") ?? "");
     }
 
     private static long Pair(int left, int right) => ((long)left << 32) | (uint)right;
@@ -99,7 +104,12 @@ internal sealed class Bpe
         if (!_cache.TryGetValue(piece, out int[]? cached))
         {
             cached = Merge(piece);
-            if (_cache.Count >= CacheLimit) _cache.Clear();
+            // (counted apart: the dictionary's own Count takes every lock)
+            if (Interlocked.Increment(ref _cached) > CacheLimit)
+            {
+                _cache.Clear();
+                Interlocked.Exchange(ref _cached, 0);
+            }
             _cache.TryAdd(piece, cached);
         }
         ids.AddRange(cached);
@@ -149,7 +159,8 @@ internal sealed class Bpe
     /// <summary>The symbol's UTF-8 bytes as <c>&lt;0xXX&gt;</c> tokens, when the vocabulary has every one.</summary>
     private bool Bytes(ReadOnlySpan<char> symbol, List<int> symbols)
     {
-        Span<byte> utf8 = stackalloc byte[Encoding.UTF8.GetMaxByteCount(symbol.Length)];
+        int most = Encoding.UTF8.GetMaxByteCount(symbol.Length);
+        Span<byte> utf8 = most <= 64 ? stackalloc byte[64] : new byte[most];
         int count = Encoding.UTF8.GetBytes(symbol, utf8);
         for (int b = 0; b < count; b++)
         {

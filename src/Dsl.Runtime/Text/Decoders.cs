@@ -161,9 +161,17 @@ internal abstract class PostProcessor
                 .Select((p, i) => Parse(p, $"{where}.processors[{i}]")).OfType<PostProcessor>().ToArray()),
             "ByteLevel" => null, // its trim_offsets moves offsets, not ids
             "TemplateProcessing" => Template(json, where),
-            "BertProcessing" or "RobertaProcessing" => new AroundProcessor([Json.Array(json, "cls", where)[1].GetInt32()], [Json.Array(json, "sep", where)[1].GetInt32()]),
+            "BertProcessing" or "RobertaProcessing" => new AroundProcessor([Special(json, "cls", where)], [Special(json, "sep", where)]),
             _ => throw Json.Unsupported(where, type, Supported),
         };
+    }
+
+    /// <summary>A Bert or Roberta processor's ["token", id].</summary>
+    private static int Special(JsonElement json, string name, string where)
+    {
+        JsonElement pair = Json.Array(json, name, where);
+        return pair.GetArrayLength() == 2 && pair[1].ValueKind == JsonValueKind.Number && pair[1].TryGetInt32(out int id) && id >= 0 ? id
+            : throw new InvalidDataException($"{where}: expected \"{name}\" as [\"token\", id], got {Json.Short(pair)}.");
     }
 
     /// <summary>The template for one sequence (<c>single</c>): special tokens' ids around the sequence's ("$A").</summary>

@@ -62,10 +62,17 @@ internal sealed class FormNormalizer(NormalizationForm form) : Normalizer
     public override string Normalize(string text) => UnicodeNormalization.Normalize(text, form);
 }
 
-/// <summary>Lower case, as Rust's <c>str::to_lowercase</c> (the invariant culture's mapping).</summary>
+/// <summary>
+/// Lower case character by character, as Rust's <c>char::to_lowercase</c>: the invariant simple mapping, and the one
+/// unconditional full mapping, İ (U+0130) to "i̇" (i and U+0307).
+/// </summary>
 internal sealed class LowercaseNormalizer : Normalizer
 {
-    public override string Normalize(string text) => text.ToLowerInvariant();
+    public override string Normalize(string text)
+    {
+        if (!text.Contains('\u0130')) return text.ToLowerInvariant();
+        return text.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
+    }
 }
 
 /// <summary>Leading and trailing whitespace removed (each side as asked).</summary>

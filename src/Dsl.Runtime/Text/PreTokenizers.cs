@@ -37,7 +37,8 @@ internal abstract class PreTokenizer
             "Metaspace" => new MetaspacePreTokenizer(Metaspace.Parse(json, where), Json.Bool(json, "split", true, where)),
             "Digits" => new CharSplitPreTokenizer(Rune.IsNumber, Json.Bool(json, "individual_digits", false, where) ? SplitBehavior.Isolated : SplitBehavior.Contiguous),
             "Punctuation" => new CharSplitPreTokenizer(IsPunctuation, Behavior(json, where, SplitBehavior.Isolated)),
-            "Whitespace" => new SplitPreTokenizer(TextPattern.Regex(@"\w+|[^\w\s]+", where), SplitBehavior.Removed, invert: true),
+            // the regex crate's \w (Alphabetic, marks, decimal digits, connector punctuation, joiners), not .NET's (no Mc)
+            "Whitespace" => new SplitPreTokenizer(TextPattern.Regex(@"[\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\u200C\u200D]+|[^\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\u200C\u200D\s]+", where), SplitBehavior.Removed, invert: true),
             "WhitespaceSplit" => new CharSplitPreTokenizer(Rune.IsWhiteSpace, SplitBehavior.Removed),
             _ => throw Json.Unsupported(where, type, Supported),
         };

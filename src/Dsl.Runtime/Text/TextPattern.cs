@@ -37,7 +37,8 @@ internal sealed class TextPattern
         const RegexOptions options = RegexOptions.CultureInvariant;
         try
         {
-            return new TextPattern(null, new Regex(pattern, options), new Regex(Widen(pattern), options));
+            string onig = OnigurumaWords(pattern);
+            return new TextPattern(null, new Regex(onig, options), new Regex(Widen(onig), options));
         }
         catch (ArgumentException e)
         {
@@ -147,10 +148,10 @@ internal sealed class TextPattern
     }
 
     /// <summary>
-    /// The pattern for folded texts: each <c>\p{X}</c> and <c>\w</c>, <c>\d</c> takes the placeholders of its categories (in a
-    /// class, appended to it; outside, as a class of its own); <c>\P{X}</c>, <c>\W</c>, <c>\D</c> outside a class leave them out.
+    /// Walks a pattern's escapes (<c>\x</c>, <c>\p{…}</c>) knowing whether each stands in a character class; <paramref name="map"/>
+    /// gives an escape's replacement (null: kept as written).
     /// </summary>
-    private static string Widen(string pattern)
+    private static string Rewrite(string pattern, Func<string, bool, string?> map)
     {
         var result = new StringBuilder(pattern.Length + 64);
         int depth = 0; // inside a character class (nested classes counted)
@@ -159,24 +160,10 @@ internal sealed class TextPattern
             char c = pattern[i];
             if (c == '\\' && i + 1 < pattern.Length)
             {
-                char e = pattern[i + 1];
-                string? name = null;
                 int end = i + 1;
-                if ((e is 'p' or 'P') && i + 2 < pattern.Length && pattern[i + 2] == '{' && pattern.IndexOf('}', i + 3) is int close and > 0)
-                {
-                    name = pattern.Substring(i + 3, close - i - 3);
-                    end = close;
-                }
-                string original = pattern.Substring(i, end - i + 1);
-                string extra = name is not null ? Placeholders(name.StartsWith('^') ? name[1..] : name)
-                    : e is 'w' or 'W' ? Placeholders("L") + Placeholders("Mn") + Placeholders("Nd") + Placeholders("Pc")
-                    : e is 'd' or 'D' ? Placeholders("Nd") : "";
-                bool negated = e is 'P' or 'W' or 'D' || (name?.StartsWith('^') ?? false);
-                if (extra.Length == 0 || (negated && depth > 0)) result.Append(original);
-                else if (depth > 0) result.Append(original).Append(extra);
-                else if (negated)
-                    result.Append("[^").Append(e is 'W' ? "\\w" : e is 'D' ? "\\d" : "\\p{" + (name!.StartsWith('^') ? name[1..] : name) + "}").Append(extra).Append(']');
-                else result.Append('[').Append(original).Append(extra).Append(']');
+                if (pattern[i + 1] is 'p' or 'P' && i + 2 < pattern.Length && pattern[i + 2] == '{' && pattern.IndexOf('}', i + 3) is int close and > 0) end = close;
+                string escape = pattern.Substring(i, end - i + 1);
+                result.Append(map(escape, depth > 0) ?? escape);
                 i = end;
                 continue;
             }
@@ -194,4 +181,35 @@ internal sealed class TextPattern
         }
         return result.ToString();
     }
+
+    /// <summary>
+    /// Oniguruma's <c>\w</c> as the tokenizers library builds it, in .NET's terms: letters, marks, decimal and letter numbers,
+    /// connector punctuation, and Latin-1's ¹ ² ³ ¼ ½ ¾ (no other number: ⁴, ₂ and ① are not word characters there; found
+    /// character by character against the library). .NET's own <c>\w</c> leaves out spacing and enclosing marks and letter
+    /// numbers. <c>\W</c> in a class is kept as written.
+    /// </summary>
+    private const string OnigurumaWord = @"\p{L}\p{M}\p{Nd}\p{Nl}\p{Pc}\u00B2\u00B3\u00B9\u00BC-\u00BE";
+
+    private static string OnigurumaWords(string pattern) => Rewrite(pattern, (escape, inClass) => escape switch
+    {
+        @"\w" => inClass ? OnigurumaWord : "[" + OnigurumaWord + "]",
+        @"\W" when !inClass => "[^" + OnigurumaWord + "]",
+        _ => null,
+    });
+
+    /// <summary>
+    /// The pattern for folded texts: each <c>\p{X}</c> and <c>\d</c> takes the placeholders of its categories (in a class,
+    /// appended to it; outside, as a class of its own); <c>\P{X}</c> and <c>\D</c> outside a class leave them out.
+    /// </summary>
+    private static string Widen(string pattern) => Rewrite(pattern, (escape, inClass) =>
+    {
+        char e = escape[1];
+        string? name = escape.Length > 3 ? escape[3..^1] : null;
+        bool negated = e is 'P' or 'D' || (name?.StartsWith('^') ?? false);
+        if (name is not null && name.StartsWith('^')) name = name[1..];
+        string extra = name is not null ? Placeholders(name) : e is 'd' or 'D' ? Placeholders("Nd") : "";
+        if (extra.Length == 0 || (negated && inClass)) return null;
+        if (inClass) return escape + extra;
+        return negated ? "[^" + (e is 'D' ? @"\d" : @"\p{" + name + "}") + extra + "]" : "[" + escape + extra + "]";
+    });
 }

@@ -58,7 +58,9 @@ public sealed class Tokenizer
         // the tokens normalized=false are found in the text as given; the others in each normalized stretch, by their normalized text
         _raw = new AddedTokenMatcher(added.Where(t => !t.Normalized).Select(t => (t.Content, t)));
         _normalized = new AddedTokenMatcher(added.Where(t => t.Normalized).Select(t => (_normalizer?.Normalize(t.Content) ?? t.Content, t)));
-        int size = Math.Max(_model.Vocabulary.Count == 0 ? 0 : _model.Vocabulary.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1);
+        long size = Math.Max(_model.Vocabulary.Count == 0 ? 0 : _model.Vocabulary.Values.Max() + 1L, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1L);
+        if (size > MaxIds)
+            throw new InvalidDataException($"{source}: ids run up to {size - 1}; a vocabulary of more than {MaxIds} tokens is not read (the largest in use hold about 256 000).");
         _tokens = new string?[size];
         foreach (var (token, id) in _model.Vocabulary) _tokens[id] = token;
         foreach (AddedToken token in added) _tokens[token.Id] = token.Content;
@@ -82,7 +84,15 @@ public sealed class Tokenizer
         {
             throw new InvalidDataException($"{source} is not valid JSON: {e.Message}", e);
         }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or IndexOutOfRangeException or KeyNotFoundException or OverflowException)
+        {
+            // a value of another kind than its place takes (a number where an object belongs, a lone surrogate in a string)
+            throw new InvalidDataException($"{source} is not a tokenizer.json this reads: {e.Message}", e);
+        }
     }
+
+    /// <summary>The most ids a tokenizer may have (the id table is that long).</summary>
+    private const int MaxIds = 1 << 24;
 
     /// <summary>One more than the highest id (the model's tokens and the added ones): the vocabulary a model reading these ids declares.</summary>
     public int VocabularySize => _tokens.Length;
@@ -94,6 +104,16 @@ public sealed class Tokenizer
     public int[] Encode(string text, bool addSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(text);
+        // a lone surrogate is no character (the library's strings cannot hold one; UTF-8 would turn it into U+FFFD)
+        if (text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
+        {
+            for (int i = 0; i < text.Length; i++)
+            {
+                if (!char.IsSurrogate(text[i])) continue;
+                if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) i++;
+                else throw new ArgumentException($"Encode: the text holds a lone surrogate (U+{(int)text[i]:X4}) at {i}, which is no Unicode character.", nameof(text));
+            }
+        }
         var ids = new List<int>(text.Length / 3 + 4);
         var segments = new List<Segment>();
         var inner = new List<Segment>();
@@ -129,16 +149,18 @@ public sealed class Tokenizer
     /// <summary>
     /// The text of <paramref name="ids"/>, as <c>tokenizer.decode(ids)</c> gives it in transformers (without
     /// <c>clean_up_tokenization_spaces</c>): the special tokens' text kept unless <paramref name="skipSpecialTokens"/>.
+    /// An id the tokenizer does not have (a model's embedding may have rows past its vocabulary: Qwen2's 151 936 over 151 665
+    /// tokens) is skipped, as the library skips it.
     /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">An id is not one of the tokenizer's.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An id is negative.</exception>
     public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
     {
         var tokens = new List<string>(ids.Length);
         for (int i = 0; i < ids.Length; i++)
         {
             int id = ids[i];
-            string token = (uint)id < (uint)_tokens.Length && _tokens[id] is { } t ? t
-                : throw new ArgumentOutOfRangeException(nameof(ids), id, $"Decode: id {id} at {i} is not a token of this tokenizer (ids 0 … {_tokens.Length - 1}, some unused).");
+            if (id < 0) throw new ArgumentOutOfRangeException(nameof(ids), id, $"Decode: id {id} at {i} is negative; token ids are 0 or more.");
+            if (id >= _tokens.Length || _tokens[id] is not { } token) continue;
             if (skipSpecialTokens && _added.TryGetValue(id, out AddedToken? added) && added.Special) continue;
             tokens.Add(token);
         }

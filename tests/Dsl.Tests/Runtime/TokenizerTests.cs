@@ -5,8 +5,8 @@ using Xunit;
 namespace Dsl.Tests.Runtime;
 
 /// <summary>
-/// <see cref="Tokenizer"/> against the Hugging Face tokenizers library: six tokenizer.json files in the layouts of GPT-2,
-/// LLaMA 3, Qwen2, LLaMA 2, Mistral 7B and one of the parts none of those uses (Fixtures/Tokenizers/make_tokenizers.py), each
+/// <see cref="Tokenizer"/> against the Hugging Face tokenizers library: seven tokenizer.json files in the layouts of GPT-2,
+/// LLaMA 3, Qwen2, LLaMA 2, Mistral 7B, and two of the parts none of those uses (Fixtures/Tokenizers/make_tokenizers.py), each
 /// case's ids and decoded text as the library gives them (written by tests/TokenizerReference); then the refusals.
 /// </summary>
 public sealed class TokenizerTests : IDisposable
@@ -15,7 +15,7 @@ public sealed class TokenizerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc" };
+    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes" };
 
     private static string Path(string file) => Fixture.Path(System.IO.Path.Combine("Tokenizers", file));
 
@@ -34,7 +34,7 @@ public sealed class TokenizerTests : IDisposable
             Assert.Equal(c.GetProperty("decoded").GetString(), tokenizer.Decode(ids, skipSpecialTokens: true));
             cases++;
         }
-        Assert.Equal(30, cases);
+        Assert.Equal(33, cases);
     }
 
     [Fact]
@@ -108,8 +108,19 @@ public sealed class TokenizerTests : IDisposable
         Assert.Contains("is not valid JSON", Assert.Throws<InvalidDataException>(() => Tokenizer.Parse("{ not json")).Message, StringComparison.Ordinal);
 
         Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path("llama2.tokenizer.json"));
-        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => tokenizer.Decode([1, tokenizer.VocabularySize]));
-        Assert.Contains($"id {tokenizer.VocabularySize} at 1 is not a token of this tokenizer", bad.Message, StringComparison.Ordinal);
+        // an id past the vocabulary (a model's embedding may have more rows) is skipped, as the library skips it; a negative one is refused
+        int[] hello = tokenizer.Encode("Hello");
+        Assert.Equal(tokenizer.Decode(hello), tokenizer.Decode([.. hello, tokenizer.VocabularySize, 1 << 20]));
+        var bad = Assert.Throws<ArgumentOutOfRangeException>(() => tokenizer.Decode([1, -3]));
+        Assert.Contains("id -3 at 1 is negative", bad.Message, StringComparison.Ordinal);
+        // a lone surrogate is no character: refused, not turned into U+FFFD's bytes
+        var lone = Assert.Throws<ArgumentException>(() => tokenizer.Encode("a\uD800b"));
+        Assert.Contains("lone surrogate (U+D800) at 1", lone.Message, StringComparison.Ordinal);
+        // values of other kinds than their places take are refused as InvalidDataException, naming the file
+        Assert.Contains("added_tokens[0]: expected an added token object, got 5", Refusal(j => j["added_tokens"] = new JsonArray(5)), StringComparison.Ordinal);
+        Assert.Contains("expected \"cls\" as [\"token\", id]", Refusal(j => j["post_processor"] = JsonNode.Parse("""{"type": "BertProcessing", "cls": ["[CLS]"], "sep": ["[SEP]", 2]}""")), StringComparison.Ordinal);
+        Assert.Contains("is not a tokenizer.json this reads", Refusal(j => j["post_processor"]!["special_tokens"] = new JsonArray()), StringComparison.Ordinal);
+        Assert.Contains("a vocabulary of more than 16777216 tokens is not read", Refusal(j => j["model"]!["vocab"]!["huge"] = int.MaxValue), StringComparison.Ordinal);
     }
 
     /// <summary>

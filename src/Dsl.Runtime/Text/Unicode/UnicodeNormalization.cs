@@ -9,11 +9,11 @@ namespace Dsl.Text;
 
 /// <summary>
 /// Unicode normalization (UAX #15: NFC, NFD, NFKC, NFKD) from tables of its own (<c>normalization.bin.gz</c>, written by
-/// make_tables.py from Unicode 14.0's data), so that a tokenizer normalizes alike on every platform and in .NET's
-/// globalization-invariant mode (<c>InvariantGlobalization</c>, which the NativeAOT templates set, and where
-/// <see cref="string.Normalize()"/> returns the text unchanged). Unicode's stability policy fixes an assigned character's
-/// decompositions and combining class, so the results equal any later version's for every character assigned in 14.0; one
-/// assigned since normalizes as itself.
+/// make_tables.py), so that a tokenizer normalizes alike on every platform and in .NET's globalization-invariant mode
+/// (<c>InvariantGlobalization</c>, which the NativeAOT templates set, and where <see cref="string.Normalize()"/> returns the
+/// text unchanged). The data is Unicode 9.0's, as the tokenizers library's (its unicode-normalization-alignments crate):
+/// a character assigned later normalizes as itself there and here. Unicode's stability policy fixes an assigned character's
+/// decompositions and combining class, so on every character of 9.0 the results are also any later version's (ICU's).
 /// </summary>
 internal static class UnicodeNormalization
 {
@@ -81,20 +81,25 @@ internal static class UnicodeNormalization
 
     private static int Class(Tables t, int cp) => t.Classes.TryGetValue(cp, out byte c) ? c : 0;
 
-    /// <summary>The canonical ordering: each run of non-starters sorted by combining class, stably.</summary>
+    /// <summary>
+    /// The canonical ordering: each run of non-starters sorted by combining class, stably (by class, then place: a sort of
+    /// (class, index) keys, so that a run of many marks costs n log n, not n²).
+    /// </summary>
     private static void Reorder(Tables t, List<int> points)
     {
-        for (int i = 1; i < points.Count; i++)
+        for (int start = 0; start < points.Count; start++)
         {
-            int cp = points[i], ccc = Class(t, cp);
-            if (ccc == 0) continue;
-            int j = i;
-            while (j > 0 && Class(t, points[j - 1]) > ccc)
+            if (Class(t, points[start]) == 0) continue;
+            int end = start + 1;
+            while (end < points.Count && Class(t, points[end]) != 0) end++;
+            if (end - start > 1)
             {
-                points[j] = points[j - 1];
-                j--;
+                var keys = new (int Class, int Index, int Point)[end - start];
+                for (int i = start; i < end; i++) keys[i - start] = (Class(t, points[i]), i, points[i]);
+                Array.Sort(keys, (a, b) => a.Class != b.Class ? a.Class.CompareTo(b.Class) : a.Index.CompareTo(b.Index));
+                for (int i = start; i < end; i++) points[i] = keys[i - start].Point;
             }
-            points[j] = cp;
+            start = end;
         }
     }
 

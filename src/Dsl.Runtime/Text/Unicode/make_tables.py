@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
-"""Writes normalization.bin.gz: the Unicode data the tokenizers' NFC, NFD, NFKC and NFKD need (UnicodeNormalization.cs), from
-Python's unicodedata (Unicode 14.0 in Debian 12's Python 3.11), so that normalization does not depend on ICU (which .NET's
-globalization-invariant mode, common in NativeAOT apps, leaves out). Unicode's stability policy keeps an assigned character's
-decompositions and combining class fixed, so these agree with any later version on every character assigned in 14.0.
-Also writes tests/Dsl.Tests/Fixtures/unicode-assigned.json: the code points assigned in that version, as ranges (the tests
-compare with .NET's ICU normalization on them).
+"""Writes normalization.bin.gz: the Unicode data the tokenizers' NFC, NFD, NFKC and NFKD need (UnicodeNormalization.cs), so that
+normalization does not depend on ICU (which .NET's globalization-invariant mode, common in NativeAOT apps, leaves out).
+The tokenizers library normalizes with Unicode 9.0's tables (its unicode-normalization-alignments crate), so the data is
+that of the characters assigned in 9.0 (Perl's Unicode::UCD: In=9.0), read from Python's unicodedata (14.0 in Debian 12's
+Python 3.11): Unicode's stability policy keeps an assigned character's decompositions and combining class fixed, so they
+are 9.0's; a character assigned later normalizes as itself, as in the library. Also writes
+tests/Dsl.Tests/Fixtures/unicode-assigned.json: the code points assigned in 9.0, as ranges (the tests compare with .NET's
+ICU normalization on them).
 
     /usr/bin/python3 make_tables.py
 
@@ -15,7 +17,16 @@ composites (count, then first, second, composite). Hangul syllables are left to 
 import gzip
 import json
 import struct
+import subprocess
 import unicodedata
+
+VERSION = "9.0"
+# the characters assigned in VERSION, as Perl's inversion list: starts of runs in, out, in, …
+inversion = [int(x) for x in subprocess.run(["perl", "-MUnicode::UCD=prop_invlist", "-e", f'print join(",", prop_invlist("In={VERSION}"))'],
+                                            check=True, capture_output=True, text=True).stdout.split(",")]
+IN_VERSION = set()
+for i in range(0, len(inversion), 2):
+    IN_VERSION.update(range(inversion[i], inversion[i + 1] if i + 1 < len(inversion) else 0x110000))
 
 S_BASE, S_COUNT = 0xAC00, 11172
 
@@ -27,16 +38,15 @@ def hangul(cp):
 canonical, compatibility, classes, composites = [], [], [], []
 assigned, start = [], None
 for cp in range(0x110000):
-    if 0xD800 <= cp <= 0xDFFF:
-        continue
     c = chr(cp)
-    is_assigned = unicodedata.category(c) != "Cn"
+    # assigned in VERSION: Perl's Present_In also counts noncharacters and surrogates, which are no characters
+    is_assigned = cp in IN_VERSION and unicodedata.category(c) not in ("Cn", "Cs")
     if is_assigned and start is None:
         start = cp
     if not is_assigned and start is not None:
         assigned.append([start, cp - 1])
         start = None
-    if hangul(cp):
+    if hangul(cp) or not is_assigned:
         continue
     nfd, nfkd = unicodedata.normalize("NFD", c), unicodedata.normalize("NFKD", c)
     if nfd != c:
@@ -54,7 +64,7 @@ for cp in range(0x110000):
 if start is not None:
     assigned.append([start, 0x10FFFF])
 
-ints = [int(x) for x in unicodedata.unidata_version.split(".")]
+ints = [int(x) for x in (VERSION + ".0").split(".")]
 for table in (canonical, compatibility):
     ints.append(len(table))
     for cp, seq in table:
@@ -68,5 +78,5 @@ for a, b, c in composites:
 with open("normalization.bin.gz", "wb") as f:
     f.write(gzip.compress(struct.pack(f"<{len(ints)}i", *ints), mtime=0))
 with open("../../../../tests/Dsl.Tests/Fixtures/unicode-assigned.json", "w") as f:
-    json.dump({"unicode": unicodedata.unidata_version, "ranges": assigned}, f)
-print(unicodedata.unidata_version, len(canonical), "canonical,", len(compatibility), "compatibility,", len(classes), "classes,", len(composites), "composites")
+    json.dump({"unicode": VERSION + ".0", "ranges": assigned}, f)
+print(VERSION, "from", unicodedata.unidata_version, len(canonical), "canonical,", len(compatibility), "compatibility,", len(classes), "classes,", len(composites), "composites")

@@ -170,6 +170,49 @@ sentencepiece("misc", {"type": "Sequence", "normalizers": [{"type": "Strip", "st
                            ("cat", {"lstrip": False, "rstrip": False, "single_word": True})],
               decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True})
 
+def affixed(name):
+    """A BPE whose symbols carry a continuing_subword_prefix ("##") and an end_of_word_suffix ("</w>"), as OpenAI GPT's and
+    CLIP's: a merge of "a" and "##b" makes "ab" (the right part's prefix dropped)."""
+    words = Counter()
+    for w in CORPUS.lower().split():
+        words[tuple(ch if i == 0 else "##" + ch for i, ch in enumerate(w[:-1])) + ((w[-1] if len(w) == 1 else "##" + w[-1]) + "</w>",)] += 1
+    base = sorted(set(sym for w in words for sym in w))
+    vocab, merges = ["<unk>"] + base, []
+    while len(merges) < 200:
+        pairs = Counter()
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] += c
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        merged = a + b[2:] if b.startswith("##") else a + b
+        merges.append([a, b])
+        if merged not in vocab:
+            vocab.append(merged)
+        new = Counter()
+        for w, c in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
+                    out.append(merged)
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            new[tuple(out)] += c
+        words = new
+    model = {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": "##", "end_of_word_suffix": "</w>",
+             "fuse_unk": False, "byte_fallback": False, "vocab": {t: i for i, t in enumerate(vocab)}, "merges": merges}
+    # Oniguruma's \w (letters, marks, numbers, connector punctuation) in a Split, and the regex crate's in Whitespace
+    pre = {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "\\w+"}, "behavior": "Isolated", "invert": False},
+                                                 {"type": "Whitespace"}]}
+    write(name, {"type": "Lowercase"}, pre, None, None, model,
+          [{"id": len(vocab), "content": "<mask>", "single_word": True, "lstrip": False, "rstrip": False, "normalized": False, "special": True}])
+
+
+affixed("affixes")
+
 CASES = [
     "", " ", "Hello world", " Hello  world ", "The quick brown fox jumps over the lazy dog.", "I'm here; they've gone. WE'LL SEE, DON'T WE? It'S",
     "Numbers 12 345 2024 3.14159 1,000,000 and 1234567", "for (int i = 0; i < n; i++) { sum += x[i]; }",
@@ -179,7 +222,8 @@ CASES = [
     "<|im_start|>user\nHi there<|im_end|>\n", "<s>Hello</s> <unk>", "[INST] What is 2+2? [/INST] 4</s>", "ﬁne Ｆｕｌｌ ½",
     "a <mask> b <mask>c", "one<sep>   two <sep> three", "cat catalog the cat, cat's", "  Leading and trailing.  ", "x" * 40, "hello " * 12,
     "quickly tokenizers, quickly", "hello  world   again    and     on",
+    "İstanbul ISTANBUL", "हिन्दी and x² Ⅻ_y 10⁴) H₂O) ①) ¼) a\u20dd)", "<mask> a<mask> <mask>\u0301 <mask>\u200d 𝐀<mask> cat\u0301",
 ]
 with open("cases.json", "w", encoding="utf-8") as f:
     json.dump(CASES, f, ensure_ascii=False, indent=1)
-print("wrote", len(CASES), "cases and 6 tokenizers")
+print("wrote", len(CASES), "cases and 7 tokenizers")
