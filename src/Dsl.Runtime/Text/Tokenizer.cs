@@ -94,13 +94,17 @@ public sealed class Tokenizer
     /// <summary>The most ids a tokenizer may have (the id table is that long).</summary>
     private const int MaxIds = 1 << 24;
 
-    /// <summary>One more than the highest id (the model's tokens and the added ones): the vocabulary a model reading these ids declares.</summary>
+    /// <summary>
+    /// One more than the highest id (the model's tokens and the added ones): the least vocabulary a model reading these ids
+    /// declares (some declare more, their embeddings padded: Qwen2's 151 936 rows over 151 665 tokens).
+    /// </summary>
     public int VocabularySize => _tokens.Length;
 
     /// <summary>
     /// The ids of <paramref name="text"/>, as <c>tokenizer.encode(text)</c> gives them in transformers: with the
     /// post-processor's special tokens (a BOS before it, for LLaMA) unless <paramref name="addSpecialTokens"/> is false.
     /// </summary>
+    /// <exception cref="ArgumentException">The text holds a lone surrogate (no Unicode character; UTF-8 has no bytes for it).</exception>
     public int[] Encode(string text, bool addSpecialTokens = true)
     {
         ArgumentNullException.ThrowIfNull(text);

@@ -35,8 +35,9 @@ def bytes_to_unicode():
 BYTE = bytes_to_unicode()
 
 
-def train(words, base, merges_wanted):
-    """Plain BPE: words (as tuples of symbols) with counts, merged by the most frequent pair (ties by the pair's text)."""
+def train(words, base, merges_wanted, join=lambda a, b: a + b):
+    """Plain BPE: words (as tuples of symbols) with counts, merged by the most frequent pair (ties by the pair's text) into
+    join(a, b)."""
     vocab = list(dict.fromkeys(base))
     words = Counter(words)
     merges = []
@@ -49,14 +50,14 @@ def train(words, base, merges_wanted):
             break
         (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
         merges.append((a, b))
-        if a + b not in vocab:
-            vocab.append(a + b)
+        if join(a, b) not in vocab:
+            vocab.append(join(a, b))
         merged = Counter()
         for w, c in words.items():
             out, i = [], 0
             while i < len(w):
                 if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
-                    out.append(a + b)
+                    out.append(join(a, b))
                     i += 2
                 else:
                     out.append(w[i])
@@ -177,31 +178,8 @@ def affixed(name):
     for w in CORPUS.lower().split():
         words[tuple(ch if i == 0 else "##" + ch for i, ch in enumerate(w[:-1])) + ((w[-1] if len(w) == 1 else "##" + w[-1]) + "</w>",)] += 1
     base = sorted(set(sym for w in words for sym in w))
-    vocab, merges = ["<unk>"] + base, []
-    while len(merges) < 200:
-        pairs = Counter()
-        for w, c in words.items():
-            for a, b in zip(w, w[1:]):
-                pairs[(a, b)] += c
-        if not pairs:
-            break
-        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
-        merged = a + b[2:] if b.startswith("##") else a + b
-        merges.append([a, b])
-        if merged not in vocab:
-            vocab.append(merged)
-        new = Counter()
-        for w, c in words.items():
-            out, i = [], 0
-            while i < len(w):
-                if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
-                    out.append(merged)
-                    i += 2
-                else:
-                    out.append(w[i])
-                    i += 1
-            new[tuple(out)] += c
-        words = new
+    vocab, merges = train(words, ["<unk>"] + base, 200, join=lambda a, b: a + b[2:] if b.startswith("##") else a + b)
+    merges = [list(m) for m in merges]
     model = {"type": "BPE", "dropout": None, "unk_token": "<unk>", "continuing_subword_prefix": "##", "end_of_word_suffix": "</w>",
              "fuse_unk": False, "byte_fallback": False, "vocab": {t: i for i, t in enumerate(vocab)}, "merges": merges}
     # Oniguruma's \w (letters, marks, numbers, connector punctuation) in a Split, and the regex crate's in Whitespace
