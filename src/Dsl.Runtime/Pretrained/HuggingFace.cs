@@ -112,7 +112,9 @@ public static class HuggingFace
 
     /// <summary>
     /// Loads the tokenizer of a Hugging Face model: <c>tokenizer.json</c> in <paramref name="path"/> (a model's folder, the
-    /// one <see cref="LoadLlama"/> reads) or that file itself. See <see cref="Tokenizer"/> for what it reads.
+    /// one <see cref="LoadLlama"/> reads) or that file itself, and the <c>bos_token</c> and <c>eos_token</c> of the
+    /// <c>tokenizer_config.json</c> beside it (<see cref="Tokenizer.BosTokenId"/>, <see cref="Tokenizer.EosTokenId"/>). See
+    /// <see cref="Tokenizer"/> for what it reads.
     /// </summary>
     /// <exception cref="FileNotFoundException">No tokenizer.json there (an older model's tokenizer.model, SentencePiece's own format, is not read).</exception>
     /// <exception cref="InvalidDataException">The file is not a tokenizer.json this reads; the message names the part.</exception>
@@ -124,7 +126,11 @@ public static class HuggingFace
             throw new FileNotFoundException(Directory.Exists(path)
                 ? $"'{path}' holds no tokenizer.json (the tokenizers library's file, which transformers' fast tokenizers save{(File.Exists(Path.Combine(path, "tokenizer.model")) ? "; its tokenizer.model, SentencePiece's own format, is not read" : "")})."
                 : $"No tokenizer at '{path}': expected a model's folder holding tokenizer.json, or the file.", file);
-        return Tokenizer.Parse(File.ReadAllText(file), $"'{file}'");
+        Tokenizer tokenizer = Tokenizer.Parse(File.ReadAllText(file), $"'{file}'");
+        // its special tokens' names (bos_token, eos_token), as transformers reads them
+        string config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "tokenizer_config.json");
+        if (File.Exists(config)) tokenizer.ReadConfig(File.ReadAllText(config), $"'{config}'");
+        return tokenizer;
     }
 
     /// <summary>The model's architecture matched to LLaMA's layers (an ArgumentException naming the first that differs).</summary>

@@ -181,6 +181,43 @@ public sealed class Tokenizer
     /// <summary>The token of <paramref name="id"/> as the vocabulary writes it ("Ġthe", "▁the", "&lt;s&gt;"), or null for an id it lacks.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_tokens.Length ? _tokens[id] : null;
 
+    /// <summary>
+    /// The beginning-of-sequence token's id (transformers' <c>tokenizer.bos_token_id</c>), from the <c>bos_token</c> of the
+    /// <c>tokenizer_config.json</c> beside the tokenizer.json <see cref="HuggingFace.LoadTokenizer"/> read; null when none is named.
+    /// </summary>
+    public int? BosTokenId { get; private set; }
+
+    /// <summary>
+    /// The end-of-sequence token's id (<c>tokenizer.eos_token_id</c>: where generation stops), from the same file's
+    /// <c>eos_token</c>; null when none is named.
+    /// </summary>
+    public int? EosTokenId { get; private set; }
+
+    /// <summary>Reads <c>bos_token</c> and <c>eos_token</c> (a string, or an object with its <c>content</c>) from a tokenizer_config.json.</summary>
+    internal void ReadConfig(string json, string source)
+    {
+        JsonElement root;
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(json);
+            root = document.RootElement.Clone();
+        }
+        catch (JsonException e)
+        {
+            throw new InvalidDataException($"{source} is not valid JSON: {e.Message}", e);
+        }
+        int? Id(string key)
+        {
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
+            string? content = value.ValueKind == JsonValueKind.String ? value.GetString()
+                : value.ValueKind == JsonValueKind.Object ? Json.OptionalString(value, "content") : null;
+            if (content is null) throw new InvalidDataException($"{source}: expected \"{key}\" as a token's text or an object with its \"content\", got {Json.Short(value)}.");
+            return TokenToId(content) ?? throw new InvalidDataException($"{source}: its {key} {Json.Quote(content)} is not a token of the tokenizer.");
+        }
+        BosTokenId = Id("bos_token");
+        EosTokenId = Id("eos_token");
+    }
+
     /// <summary>Whether <paramref name="id"/> is a special added token (what <see cref="Decode"/> skips when asked).</summary>
     public bool IsSpecial(int id) => _added.TryGetValue(id, out AddedToken? token) && token.Special;
 }

@@ -163,6 +163,24 @@ public sealed class TokenizerTests : IDisposable
         }
     }
 
+    /// <summary>The folder's tokenizer_config.json names the BOS and EOS tokens (a string, or an object with its content), as transformers reads it.</summary>
+    [Fact]
+    public void TheConfigurationBesideTheTokenizerNamesItsBosAndEosTokens()
+    {
+        File.Copy(Path("llama3.tokenizer.json"), System.IO.Path.Combine(_temp, "tokenizer.json"));
+        Tokenizer bare = HuggingFace.LoadTokenizer(_temp);
+        Assert.Null(bare.BosTokenId);
+        Assert.Null(bare.EosTokenId);
+        string config = System.IO.Path.Combine(_temp, "tokenizer_config.json");
+        File.WriteAllText(config, """{"bos_token": "<|begin_of_text|>", "eos_token": {"content": "<|eot_id|>", "special": true}, "pad_token": null}""");
+        Tokenizer named = HuggingFace.LoadTokenizer(_temp);
+        Assert.Equal(named.TokenToId("<|begin_of_text|>"), named.BosTokenId);
+        Assert.Equal(named.TokenToId("<|eot_id|>"), named.EosTokenId);
+        File.WriteAllText(config, """{"eos_token": "<|nowhere|>"}""");
+        var e = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadTokenizer(_temp));
+        Assert.Contains("its eos_token \"<|nowhere|>\" is not a token of the tokenizer", e.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>Encoding from several threads at once gives each thread what one thread alone gives (the word cache is shared).</summary>
     [Fact]
     public void EncodingFromSeveralThreadsGivesWhatOneThreadGives()
