@@ -26,15 +26,8 @@ public static class AttentionKernel
     public static void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0)
     {
-        RequireShape(steps, steps, batch, width, heads, lengths);
-        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
-        Dsl.Kernels.AttentionKernel.RequireWindow(window, causal);
+        Dsl.Kernels.AttentionKernel.RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length, context.Length);
         if (steps == 0 || batch == 0) return;
-        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
-        Require(qkv, rows * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
-        Require(weights, pairs, "weights");
-        RequireMask(mask, pairs);
-        Require(context, rows * width, "context");
         Device device = qkv.Device;
         AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
         var views = new AttentionViews
@@ -59,16 +52,10 @@ public static class AttentionKernel
     public static void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0)
     {
-        RequireShape(steps, steps, batch, width, heads, lengths);
-        Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
-        Dsl.Kernels.AttentionKernel.RequireWindow(window, causal);
+        Dsl.Kernels.AttentionKernel.RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length,
+            dContext.Length, dQkv.Length);
         if (steps == 0 || batch == 0) return;
-        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
-        Require(qkv, rows * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
-        Require(weights, pairs, "weights");
-        RequireMask(mask, pairs);
-        Require(dContext, rows * width, "dContext");
-        Require(dQkv, rows * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "dQkv");
+        long pairs = (long)batch * heads * steps * steps;
         Device device = qkv.Device;
         AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
@@ -238,21 +225,8 @@ public static class AttentionKernel
         Scale = scale, HasLengths = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
     };
 
-    /// <summary>The host kernels' checks of the shape and lengths (a length outside 1 … keys, or a width the heads do not divide, is refused alike).</summary>
-    private static void RequireShape(int steps, int keys, int batch, int width, int heads, ReadOnlySpan<int> lengths)
-    {
-        Dsl.Kernels.AttentionKernel.RequireHeads(steps, keys, batch, width, heads);
-        Dsl.Kernels.AttentionKernel.RequireLengths(lengths, batch, keys);
-    }
-
     /// <summary>A buffer of at least <paramref name="length"/> values (counted in a long: B · heads · T · T passes an int's range at 8k steps and 32 heads).</summary>
     private static void Require(DeviceSpan span, long length, string name) => Dsl.Kernels.AttentionKernel.RequireLength(span.Length, length, name);
-
-    /// <summary>A dropout mask, when one is given, covers every weight.</summary>
-    private static void RequireMask(DeviceSpan mask, long pairs)
-    {
-        if (!mask.IsEmpty) Require(mask, pairs, "mask");
-    }
 }
 
 /// <summary>Layer normalisation on the device, as <c>Dsl.Kernels.LayerNormKernel</c>: one thread per row; dγ and dβ over chunks of rows, then per column in order.</summary>

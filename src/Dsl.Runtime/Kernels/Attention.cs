@@ -38,15 +38,9 @@ public static class AttentionKernel
     public static unsafe void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0)
     {
-        RequireHeads(steps, steps, batch, width, heads);
-        RequireWindow(window, causal);
-        RequireGroups(heads, keyValueHeads);
-        RequireLengths(lengths, batch, steps);
-        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps;
-        Require(qkv, rows * PackedWidth(width, heads, keyValueHeads), "qkv");
-        Require(context, rows * width, "context");
-        if (!weights.IsEmpty) Require(weights, pairs, "weights");
-        if (!mask.IsEmpty) Require(mask, pairs, "mask");
+        // the weights are kept when given (inference may pass none)
+        RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.IsEmpty ? -1 : weights.Length, mask.Length, context.Length);
+        long rows = (long)steps * batch;
         if (rows == 0) return;
         fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
         fixed (int* pl = lengths)
@@ -331,16 +325,8 @@ public static class AttentionKernel
     public static unsafe void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0)
     {
-        RequireHeads(steps, steps, batch, width, heads);
-        RequireGroups(heads, keyValueHeads);
-        RequireWindow(window, causal);
-        RequireLengths(lengths, batch, steps);
-        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps, packed = rows * PackedWidth(width, heads, keyValueHeads);
-        Require(qkv, packed, "qkv");
-        Require(weights, pairs, "weights");
-        if (!mask.IsEmpty) Require(mask, pairs, "mask");
-        Require(dContext, rows * width, "dContext");
-        Require(dQkv, packed, "dQkv");
+        RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length, dContext.Length, dQkv.Length);
+        long rows = (long)steps * batch;
         if (rows == 0) return;
         fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
         fixed (int* pl = lengths)
@@ -549,7 +535,26 @@ public static class AttentionKernel
     /// </summary>
     internal static int First(int position, int valid, int window) => window > 0 ? Math.Min(Math.Max(position - window + 1, 0), valid - 1) : 0;
 
-    /// <summary>A sliding window of 0 (none) or more steps: every attention kernel's check.</summary>
+    /// <summary>
+    /// Multi-head self-attention's shapes and buffers, the host's and the device's: the heads, their groups, the window, the
+    /// lengths, qkv [T, B, E + 2 · E_kv], the weights [B, heads, T, T] (−1: not kept) and a mask (when not empty) alike, the
+    /// context or its gradient [T, B, E]; back, d(qkv) too.
+    /// </summary>
+    internal static void RequireSelf(int steps, int batch, int width, int heads, int keyValueHeads, bool causal, int window, ReadOnlySpan<int> lengths,
+        long qkv, long weights, long mask, long context, long dQkv = -1)
+    {
+        RequireHeads(steps, steps, batch, width, heads);
+        RequireGroups(heads, keyValueHeads);
+        RequireWindow(window, causal);
+        RequireLengths(lengths, batch, steps);
+        long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps, packed = rows * PackedWidth(width, heads, keyValueHeads);
+        RequireLength(qkv, packed, "qkv");
+        if (weights >= 0) RequireLength(weights, pairs, "weights");
+        if (mask > 0) RequireLength(mask, pairs, "mask");
+        RequireLength(context, rows * width, dQkv < 0 ? "context" : "dContext");
+        if (dQkv >= 0) RequireLength(dQkv, packed, "dQkv");
+    }
+
     /// <summary>
     /// Multi-head cross-attention's shapes and buffers, the host's and the device's: q [T, B, E], k and v [S, B, E], the weights
     /// [B, heads, T, S] and a mask (when not empty) alike, the context or its gradient [T, B, E]; back, dq, dk and dv too.
@@ -590,6 +595,7 @@ public static class AttentionKernel
         if (dQuery >= 0) RequireLength(dQuery, width, "dQuery");
     }
 
+    /// <summary>A sliding window of 0 (none) or more steps, and only over causal attention: every attention kernel's check.</summary>
     internal static void RequireWindow(int window, bool causal)
     {
         if (window < 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Attention: a sliding window is 0 (none) or more steps.");

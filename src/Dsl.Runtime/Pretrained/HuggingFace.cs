@@ -384,7 +384,7 @@ public static class HuggingFace
                 problems.Add("it is not a JSON object");
                 return;
             }
-            JsonElement? Get(string key) => c.TryGetProperty(key, out JsonElement v) && v.ValueKind != JsonValueKind.Null ? v : null;
+            JsonElement? Get(string key) => Value(c, key);
             void Int(string key, int declared, string where, int? fallback = null)
             {
                 JsonElement? v = Get(key);
@@ -450,15 +450,11 @@ public static class HuggingFace
             }
             else
             {
-                // LLaMA's has none; Mistral's defaults to 4096 steps where the key is absent (null: none)
-                int? window = Get("sliding_window") is { } w ? (w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out int size) && size > 0 ? size : -1)
-                    : mistral && !c.TryGetProperty("sliding_window", out _) ? 4096 : null;
-                int declared = first.Attention.SlidingWindow;
-                if (window == -1) problems.Add($"sliding_window is {Get("sliding_window")!.Value.GetRawText()}, not a positive whole number of steps");
-                else if ((window ?? 0) != declared)
-                    problems.Add(window is { } seen
-                        ? $"sliding_window is {seen}{(Get("sliding_window") is null ? " (Mistral's default)" : "")}: declare '{first.Attention.Name}' with SlidingWindow = {seen} (each step attends to the {seen} most recent steps)"
-                        : $"sliding_window is {(c.TryGetProperty("sliding_window", out _) ? "null" : "absent")}, but '{first.Attention.Name}' declares SlidingWindow = {declared} (the checkpoint's attention reads every earlier step)");
+                int window = ConfiguredWindow(c, problems), declared = first.Attention.SlidingWindow;
+                if (window >= 0 && window != declared)
+                    problems.Add(window > 0
+                        ? $"sliding_window is {window}{(c.TryGetProperty("sliding_window", out _) ? "" : " (Mistral's default)")}: declare '{first.Attention.Name}' with SlidingWindow = {window} (each step attends to the {window} most recent steps)"
+                        : $"sliding_window is null, but '{first.Attention.Name}' declares SlidingWindow = {declared} (the checkpoint's attention reads every earlier step)");
             }
             // the attention's biases: none (LLaMA's default; Mistral's always, whatever attention_bias says), all four projections'
             // (LLaMA's attention_bias), or Qwen2's on q, k and v alone
@@ -472,6 +468,22 @@ public static class HuggingFace
         }
     }
 
+    /// <summary>A configuration's value, null where the key is absent or null.</summary>
+    private static JsonElement? Value(JsonElement c, string key) => c.TryGetProperty(key, out JsonElement v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+    /// <summary>
+    /// <c>sliding_window</c> as Mistral's and Qwen2's configurations read it: 4096 where the key is absent, 0 (none) where it is
+    /// null, else a positive whole number of steps; −1, the problem added, for anything else.
+    /// </summary>
+    private static int ConfiguredWindow(JsonElement c, List<string> problems)
+    {
+        if (!c.TryGetProperty("sliding_window", out JsonElement w)) return 4096;
+        if (w.ValueKind == JsonValueKind.Null) return 0;
+        if (w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out int size) && size > 0) return size;
+        problems.Add($"sliding_window is {w.GetRawText()}, not a positive whole number of steps");
+        return -1;
+    }
+
     /// <summary>
     /// Qwen2's window against the model's: with <c>use_sliding_window</c>, transformers windows the layers from
     /// <c>max_window_layers</c> on (default 28) by <c>sliding_window</c> (default 4096); none when that is past the last layer, all
@@ -479,15 +491,13 @@ public static class HuggingFace
     /// </summary>
     private static void CheckQwenWindow(JsonElement c, int layers, AttentionInfo attention, List<string> problems)
     {
-        JsonElement? Get(string key) => c.TryGetProperty(key, out JsonElement v) && v.ValueKind != JsonValueKind.Null ? v : null;
         int window = 0;
-        if (Get("use_sliding_window") is { ValueKind: JsonValueKind.True })
+        if (Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True })
         {
-            int from = Get("max_window_layers") is { } m ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int f) && f >= 0 ? f : -1) : 28;
-            int size = Get("sliding_window") is { } w ? (w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out int n) && n > 0 ? n : -1)
-                : c.TryGetProperty("sliding_window", out _) ? 0 : 4096;
-            if (from < 0) { problems.Add($"max_window_layers is {Get("max_window_layers")!.Value.GetRawText()}, not a whole number of layers 0 or more"); return; }
-            if (size < 0) { problems.Add($"sliding_window is {Get("sliding_window")!.Value.GetRawText()}, not a positive whole number of steps"); return; }
+            int from = Value(c, "max_window_layers") is { } m ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int f) && f >= 0 ? f : -1) : 28;
+            if (from < 0) { problems.Add($"max_window_layers is {Value(c, "max_window_layers")!.Value.GetRawText()}, not a whole number of layers 0 or more"); return; }
+            int size = ConfiguredWindow(c, problems);
+            if (size < 0) return;
             if (from > 0 && from < layers)
             {
                 problems.Add($"use_sliding_window is true with max_window_layers {from} of {layers} layers: Qwen2 windows only its layers from {from} on, and the model's decoder layers are alike (SlidingWindow on none or on all)");

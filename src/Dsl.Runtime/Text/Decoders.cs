@@ -85,6 +85,8 @@ internal sealed class ReplaceDecoder(TextPattern pattern, string content) : Toke
 /// </summary>
 internal sealed class ByteFallbackDecoder : TokenDecoder
 {
+    private static readonly UTF8Encoding s_strict = new(false, throwOnInvalidBytes: true);
+
     public override List<string> Decode(List<string> tokens)
     {
         var result = new List<string>(tokens.Count);
@@ -94,7 +96,7 @@ internal sealed class ByteFallbackDecoder : TokenDecoder
             if (bytes.Count == 0) return;
             try
             {
-                result.Add(new UTF8Encoding(false, throwOnInvalidBytes: true).GetString(bytes.ToArray()));
+                result.Add(s_strict.GetString(bytes.ToArray()));
             }
             catch (DecoderFallbackException)
             {
