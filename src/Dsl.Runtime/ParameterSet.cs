@@ -217,30 +217,33 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// <summary>
     /// Checks and converts, for a checkpoint whose names are another library's: <paramref name="sources"/> gives, for every
     /// parameter by name, the tensors of <paramref name="tensors"/> whose rows, one after the other, are its values, and how
-    /// many rows each must have (Hugging Face's <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into one <c>in_proj_weight</c>).
+    /// many rows each must have (Hugging Face's <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into one <c>in_proj_weight</c>),
+    /// or which rows of a larger tensor they are (Phi-3's <c>gate_up_proj</c>, whose halves go in the other order).
     /// Every tensor must be floating-point with the parameter's rank, its trailing sizes and its own rows; a tensor no
     /// parameter reads is a problem unless <paramref name="ignored"/> says it may be left (a buffer the model recomputes).
     /// Adds what is wrong to <paramref name="problems"/> and returns the values, or nothing when something is; assigns nothing.
     /// </summary>
-    internal float[][] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, (string Name, int Rows)[]> sources,
+    internal float[][] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, TensorRows[]> sources,
         Func<string, bool> ignored, List<string> problems)
     {
         int before = problems.Count;
         var read = new HashSet<string>(StringComparer.Ordinal);
         foreach (Parameter p in _items)
         {
-            if (!sources.TryGetValue(p.Name, out (string Name, int Rows)[]? parts) || p.Shape.Length == 0 || parts.Sum(x => (long)x.Rows) != p.Shape[0])
+            if (!sources.TryGetValue(p.Name, out TensorRows[]? parts) || p.Shape.Length == 0 || parts.Sum(x => (long)x.Rows) != p.Shape[0])
                 throw new ArgumentException($"The sources given for parameter '{p.Name}' {Shapes.Format(p.Shape)} do not make up its rows.", nameof(sources));
             int at = 0;
-            foreach (var (name, rows) in parts)
+            foreach (TensorRows part in parts)
             {
-                read.Add(name);
                 int[] shape = p.Shape.ToArray();
-                shape[0] = rows;
-                string where = parts.Length == 1 ? $"for '{p.Name}'" : $"rows {at} … {at + rows - 1} of '{p.Name}' {Shapes.Format(p.Shape)}";
-                at += rows;
-                if (!tensors.TryGetValue(name, out SafeTensor? t)) problems.Add($"missing tensor '{name}' {Shapes.Format<int>(shape)} ({where})");
-                else CheckTensor(name, t, shape, problems, $" ({where})");
+                shape[0] = part.Total;
+                string where = parts.Length == 1 ? $"for '{p.Name}'" : $"rows {at} … {at + part.Rows - 1} of '{p.Name}' {Shapes.Format(p.Shape)}";
+                at += part.Rows;
+                // a tensor two parts read (a fused projection) is checked, and named, once
+                if (!read.Add(part.Name)) continue;
+                if (part.Total != part.Rows) where = $"for '{p.Name}' {Shapes.Format(p.Shape)}";
+                if (!tensors.TryGetValue(part.Name, out SafeTensor? t)) problems.Add($"missing tensor '{part.Name}' {Shapes.Format<int>(shape)} ({where})");
+                else CheckTensor(part.Name, t, shape, problems, $" ({where})");
             }
         }
         foreach (string name in tensors.Keys.Where(n => !read.Contains(n) && !ignored(n)).OrderBy(n => n, StringComparer.Ordinal))
@@ -249,15 +252,29 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         return _items.Select(p =>
         {
             var values = new float[p.Length];
-            int at = 0;
-            foreach (var (name, _) in sources[p.Name])
+            int at = 0, row = p.Shape[0] == 0 ? 0 : p.Length / p.Shape[0];
+            (string? Name, float[] Values) last = (null, []);
+            foreach (TensorRows part in sources[p.Name])
             {
-                float[] part = tensors[name].ToFloat();
-                part.CopyTo(values, at);
-                at += part.Length;
+                // a fused tensor's parts, one after the other, convert it once
+                if (last.Name != part.Name) last = (part.Name, tensors[part.Name].ToFloat());
+                last.Values.AsSpan(part.First * row, part.Rows * row).CopyTo(values.AsSpan(at));
+                at += part.Rows * row;
             }
             return values;
         }).ToArray();
+    }
+
+    /// <summary>
+    /// Where a parameter's rows come from in a checkpoint: rows <see cref="First"/> … <see cref="First"/> + <see cref="Rows"/> − 1
+    /// of the tensor <see cref="Name"/>, which has <see cref="Total"/> rows (all of it where <see cref="Total"/> is <see cref="Rows"/>).
+    /// </summary>
+    internal readonly record struct TensorRows(string Name, int Rows, int First, int Total)
+    {
+        /// <summary>A whole tensor of <paramref name="rows"/> rows.</summary>
+        public TensorRows(string name, int rows) : this(name, rows, 0, rows) { }
+
+        public static implicit operator TensorRows((string Name, int Rows) whole) => new(whole.Name, whole.Rows);
     }
 
     private static bool CheckTensor(string name, SafeTensor t, Parameter p, List<string> problems) => CheckTensor(name, t, p.Shape, problems, "");

@@ -16,8 +16,10 @@ public static class HuggingFace
 {
     /// <summary>
     /// Loads a LLaMA-architecture checkpoint — transformers' <c>LlamaForCausalLM</c> (LLaMA 1, 2 and 3, TinyLlama, and the
-    /// many models saved as it), <c>MistralForCausalLM</c> (its <c>sliding_window</c> declared as <c>SlidingWindow</c>), and <c>Qwen2ForCausalLM</c> (Qwen2 and
-    /// Qwen2.5, whose attention adds biases to q, k and v: <c>OutputBias = false</c> instead of <c>Bias = false</c>) — into
+    /// many models saved as it), <c>MistralForCausalLM</c> (its <c>sliding_window</c> declared as <c>SlidingWindow</c>), <c>Qwen2ForCausalLM</c> (Qwen2 and
+    /// Qwen2.5, whose attention adds biases to q, k and v: <c>OutputBias = false</c> instead of <c>Bias = false</c>), and
+    /// <c>Phi3ForCausalLM</c> (Phi-3 mini and medium at 4k: q, k and v fused into <c>qkv_proj</c>, gate and up into
+    /// <c>gate_up_proj</c>, a <c>sliding_window</c> where its configuration says one) — into
     /// <paramref name="model"/>, declared as LLaMA's layers are:
     /// <code>
     /// [Embedding(vocab: V, dim: E)]
@@ -28,7 +30,8 @@ public static class HuggingFace
     /// [RmsNorm(Epsilon = ε)] [Dense(V, Bias = false)]   // TieEmbedding = true where tie_word_embeddings is
     /// </code>
     /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> go into each attention's <c>in_proj_weight</c>, <c>up_proj</c> and
-    /// <c>gate_proj</c> into the gated Dense's weight (value rows, then gate rows), their biases likewise into <c>in_proj_bias</c>,
+    /// <c>gate_proj</c> into the gated Dense's weight (value rows, then gate rows; Phi-3's <c>qkv_proj</c> and <c>gate_up_proj</c>
+    /// likewise), their biases likewise into <c>in_proj_bias</c>,
     /// <c>down_proj</c>, <c>o_proj</c>, the norms,
     /// the token table and <c>lm_head</c> where their names say; bfloat16, float16 and float32 tensors are read. Hugging Face's
     /// rotary form is <c>rotate_half</c>, the one <c>Rotary = true</c> computes, so the weights load as they are.
@@ -39,9 +42,9 @@ public static class HuggingFace
     /// safetensors file. The <c>config.json</c> in the folder (or beside the file) must be there, and is checked against the
     /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's or the linear
     /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>), the activation, tied embeddings, the attention's biases,
-    /// <c>sliding_window</c> (<c>SlidingWindow</c>), with transformers' defaults for what it leaves out (LLaMA's, or Mistral's and
-    /// Qwen2's for their <c>model_type</c>); other rotary scalings, Qwen2's sliding window (its layers differ) or the
-    /// feed-forward's biases, which the
+    /// <c>sliding_window</c> (<c>SlidingWindow</c>), with transformers' defaults for what it leaves out (LLaMA's, or Mistral's,
+    /// Qwen2's and Phi-3's for their <c>model_type</c>); other rotary scalings (Phi-3's LongRoPE among them), a partial rotation
+    /// (<c>partial_rotary_factor</c>), Qwen2's sliding window (its layers differ) or the feed-forward's biases, which the
     /// declaration cannot express, are refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA (the message names the first layer that differs).</exception>
@@ -63,7 +66,7 @@ public static class HuggingFace
             problems.Add($"'{LlamaLayout.Head}' differs from '{LlamaLayout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
         else if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
             problems.Add($"no '{LlamaLayout.Head}', and its config.json does not tie the output layer to the token table (tie_word_embeddings false, as '{layout.Output.Name}' is declared): the checkpoint lacks its output layer's weights (transformers would start them at random)");
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => Ignored(name, layout.Tied), problems);
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: ModelType(config) == "phi3"), name => Ignored(name, layout.Tied), problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
         model.Parameters.Assign(values);
@@ -76,7 +79,8 @@ public static class HuggingFace
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
     /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
     /// linear <c>rope_scaling</c>, tying; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
-    /// <see cref="LoadLlama"/> read it back. Both files are built first, then replaced together (a failure leaves the folder as it was).
+    /// <see cref="LoadLlama"/> read it back (a model loaded from Phi-3's checkpoint is written as Mistral's, or LLaMA's without
+    /// a window: the same layers under unfused names). Both files are built first, then replaced together (a failure leaves the folder as it was).
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA, or its decoder layers or norms differ from one another.</exception>
     public static void SaveLlama(IModel model, string folder)
@@ -89,17 +93,17 @@ public static class HuggingFace
             unlike.Add($"'{windowed.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
         var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
-        foreach (var (parameter, parts) in layout.Sources().OrderBy(p => p.Key, StringComparer.Ordinal))
+        foreach (var (parameter, parts) in layout.Sources(fused: false).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Parameter p = model.Parameters[parameter];
             float[] values = p.AsSpan().ToArray();
             int rowLength = p.Length / p.Shape[0], at = 0;
-            foreach (var (name, rows) in parts)
+            foreach (ParameterSet.TensorRows part in parts)
             {
                 int[] shape = p.Shape.ToArray();
-                shape[0] = rows;
-                tensors.Add((name, shape, values.AsMemory(at, rows * rowLength)));
-                at += rows * rowLength;
+                shape[0] = part.Rows;
+                tensors.Add((part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
+                at += part.Rows * rowLength;
             }
         }
         // both files built before either is touched, then replaced together: weights beside another model's config.json
@@ -275,25 +279,32 @@ public static class HuggingFace
             _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
         };
 
-        /// <summary>Each parameter's tensors in the checkpoint and their rows, stacked in this order.</summary>
-        public Dictionary<string, (string Name, int Rows)[]> Sources()
+        /// <summary>
+        /// Each parameter's tensors in the checkpoint and their rows, stacked in this order; <paramref name="fused"/>: Phi-3's
+        /// names, q, k and v in one <c>qkv_proj</c> (as <c>in_proj_weight</c> stacks them) and the gate and up projections in one
+        /// <c>gate_up_proj</c> (the gate's rows first, where the gated Dense holds the value's first).
+        /// </summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources(bool fused)
         {
             int width = Embedding.Dim;
-            var s = new Dictionary<string, (string, int)[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)] };
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)] };
             for (int i = 0; i < Layers.Count; i++)
             {
                 DecoderLayer d = Layers[i];
                 string hf = $"model.layers.{i}.";
                 int kv = d.Attention.KeyValueWidth;
                 s[d.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
-                s[d.Attention.Name + ".in_proj_weight"] = [(hf + "self_attn.q_proj.weight", width), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
+                s[d.Attention.Name + ".in_proj_weight"] = fused ? [(hf + "self_attn.qkv_proj.weight", width + 2 * kv)]
+                    : [(hf + "self_attn.q_proj.weight", width), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
                 s[d.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
                 if (d.Attention.Bias)
                     s[d.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", width), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
                 if (d.Attention.HasOutputBias) s[d.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.o_proj.bias", width)];
                 s[d.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
                 // value rows, then gate rows
-                s[d.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", d.Mlp.Units), (hf + "mlp.gate_proj.weight", d.Mlp.Units)];
+                int units = d.Mlp.Units;
+                s[d.Mlp.Name + ".weight"] = fused ? [new(hf + "mlp.gate_up_proj.weight", units, units, 2 * units), new(hf + "mlp.gate_up_proj.weight", units, 0, 2 * units)]
+                    : [(hf + "mlp.up_proj.weight", units), (hf + "mlp.gate_proj.weight", units)];
                 s[d.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", width)];
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
@@ -406,13 +417,13 @@ public static class HuggingFace
             }
             DecoderLayer first = Layers[0];
             // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
-            string type = Get("model_type") is { ValueKind: JsonValueKind.String } kind ? kind.GetString()! : "llama";
-            if (type is not ("llama" or "mistral" or "qwen2"))
+            string type = ModelType(c);
+            if (type is not ("llama" or "mistral" or "qwen2" or "phi3"))
             {
-                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\") and Qwen2's (\"qwen2\") checkpoints");
+                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\") and Phi-3's (\"phi3\") checkpoints");
                 return;
             }
-            bool mistral = type == "mistral", qwen = type == "qwen2";
+            bool mistral = type == "mistral", qwen = type == "qwen2", phi = type == "phi3";
             // newer configurations keep the rotary settings in rope_parameters (rope_theta, rope_type and the scaling's numbers)
             JsonElement? rope = Get("rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
             Int("vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'");
@@ -432,7 +443,7 @@ public static class HuggingFace
                     problems.Add($"rope_parameters' rope_theta is {theta.GetRawText()}, the model declares {Number(first.Attention.RotaryBase)} ('{first.Attention.Name}' RotaryBase)");
             }
             else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
-            Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: 1e-6);
+            Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: phi ? 1e-5 : 1e-6);
             // transformers' ACT2FN maps "swish" to SiLU too
             if (Get("hidden_act") is { } act && (act.ValueKind != JsonValueKind.String || act.GetString() is not ("silu" or "swish")))
                 problems.Add($"hidden_act is {act.GetRawText()}, the model's gated Dense layers take SiLU (\"silu\")");
@@ -440,8 +451,23 @@ public static class HuggingFace
             if (tie != Tied)
                 problems.Add(tie ? $"tie_word_embeddings is true: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is {(Get("tie_word_embeddings") is null ? "false (its default)" : "false")}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
-            CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems);
+            CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi);
+            // Phi-4-mini's rotation of part of each head (partial_rotary_factor 0.75): Rotary = true rotates all of it
+            foreach (JsonElement holder in rope is { } inRope ? [c, inRope] : new[] { c })
+            {
+                if (Value(holder, "partial_rotary_factor") is { } partial && !(partial.ValueKind == JsonValueKind.Number && partial.GetDouble() == 1.0))
+                    problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the model's rotary positions turn every dimension of a head (Rotary = true), and a partial rotation is not computed here");
+            }
             if (qwen) CheckQwenWindow(c, Layers.Count, first.Attention, problems);
+            else if (phi)
+            {
+                // Phi-3's configuration has no window unless it says one (Phi-3 mini and medium at 4k: 2047)
+                int window = c.TryGetProperty("sliding_window", out _) ? ConfiguredWindow(c, problems) : 0, declared = first.Attention.SlidingWindow;
+                if (window >= 0 && window != declared)
+                    problems.Add(window > 0
+                        ? $"sliding_window is {window}: declare '{first.Attention.Name}' with SlidingWindow = {window} (each step attends to the {window} most recent steps)"
+                        : $"sliding_window is {(c.TryGetProperty("sliding_window", out _) ? "null" : "absent (Phi-3's default: none)")}, but '{first.Attention.Name}' declares SlidingWindow = {declared} (the checkpoint's attention reads every earlier step)");
+            }
             else if (!mistral)
             {
                 // LlamaForCausalLM reads no sliding_window (a merge from a Mistral base may carry one)
@@ -458,15 +484,20 @@ public static class HuggingFace
             }
             // the attention's biases: none (LLaMA's default; Mistral's always, whatever attention_bias says), all four projections'
             // (LLaMA's attention_bias), or Qwen2's on q, k and v alone
-            bool biases = qwen || (!mistral && Get("attention_bias") is { ValueKind: JsonValueKind.True }), outputBias = biases && !qwen;
+            bool biases = qwen || (!mistral && !phi && Get("attention_bias") is { ValueKind: JsonValueKind.True }), outputBias = biases && !qwen;
             AttentionInfo a = first.Attention;
             if (a.Bias != biases || (biases && a.OutputBias != outputBias))
                 problems.Add(qwen ? $"model_type is \"qwen2\": Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj; declare '{a.Name}' with OutputBias = false (and Bias = true)"
+                    : phi ? $"model_type is \"phi3\": Phi-3's qkv_proj and o_proj have no biases; declare '{a.Name}' with Bias = false"
                     : biases ? $"attention_bias is true: declare '{a.Name}' with Bias = true (the q, k, v and o projections' biases)"
                     : $"attention_bias is {(Get("attention_bias") is null ? "false (its default)" : "false")}: declare '{a.Name}' with Bias = false");
-            Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)");
+            if (!phi) Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)"); // (Phi3Config reads no mlp_bias)
         }
     }
+
+    /// <summary>The configuration's <c>model_type</c>; LLaMA's where it says none.</summary>
+    private static string ModelType(JsonElement c) =>
+        c.ValueKind == JsonValueKind.Object && Value(c, "model_type") is { ValueKind: JsonValueKind.String } kind ? kind.GetString()! : "llama";
 
     /// <summary>A configuration's value, null where the key is absent or null.</summary>
     private static JsonElement? Value(JsonElement c, string key) => c.TryGetProperty(key, out JsonElement v) && v.ValueKind != JsonValueKind.Null ? v : null;
@@ -517,7 +548,7 @@ public static class HuggingFace
     /// older key <c>type</c>) with the same factor; the other kinds (dynamic
     /// NTK, YaRN, LongRoPE) are not computed here.
     /// </summary>
-    private static void CheckScaling(JsonElement? json, AttentionInfo attention, List<string> problems)
+    private static void CheckScaling(JsonElement? json, AttentionInfo attention, List<string> problems, bool phi)
     {
         RotaryScaling declared = attention.RotaryScaling;
         string type = json is { ValueKind: JsonValueKind.Object } o
@@ -526,6 +557,12 @@ public static class HuggingFace
         if (type == "default")
         {
             if (declared.IsScaled) problems.Add($"rope_scaling is {(json is null ? "absent" : json.Value.GetRawText())}, but '{attention.Name}' scales its rotary frequencies (RotaryScaling = {Number(declared.Factor)})");
+            return;
+        }
+        if (phi)
+        {
+            // Phi3Config takes LongRoPE alone (Phi-3 at 128k, Phi-3.5, Phi-4-mini; "su" and "yarn" are its older names)
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: Phi-3's rotary scaling, LongRoPE, is not computed here");
             return;
         }
         if (type is not ("llama3" or "linear"))

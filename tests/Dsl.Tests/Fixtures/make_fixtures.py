@@ -1306,12 +1306,16 @@ class HfAttention(nn.Module):
         self.q_proj, self.o_proj = nn.Linear(width, width, bias=qkv_bias), nn.Linear(width, width, bias=False)
         self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=qkv_bias), nn.Linear(width, kv_heads * d, bias=qkv_bias)
 
+    def project(self, x):
+        return self.q_proj(x), self.k_proj(x), self.v_proj(x)
+
     def forward(self, x):
         B, T, E = x.shape
         h, kv, d = self.heads, self.kv_heads, self.d
-        q = self.q_proj(x).view(B, T, h, d).transpose(1, 2)
-        k = self.k_proj(x).view(B, T, kv, d).transpose(1, 2)
-        v = self.v_proj(x).view(B, T, kv, d).transpose(1, 2)
+        q, k, v = self.project(x)
+        q = q.view(B, T, h, d).transpose(1, 2)
+        k = k.view(B, T, kv, d).transpose(1, 2)
+        v = v.view(B, T, kv, d).transpose(1, 2)
         inv_freq = 1.0 / (self.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
         if self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) == "linear":
             inv_freq = inv_freq / self.scaling["factor"]  # transformers' _compute_linear_scaling_rope_parameters
@@ -1340,6 +1344,33 @@ class HfAttention(nn.Module):
         return self.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
 
 
+class HfPhi3Attention(HfAttention):
+    """transformers' Phi3Attention: LLaMA's attention whose queries, keys and values come from one fused projection,
+    qkv_proj, sliced by columns (queries first, then keys, then values: query_pos = heads · head_dim)."""
+
+    def __init__(self, width, heads, kv_heads, theta, window=None):
+        super().__init__(width, heads, kv_heads, theta, window=window)
+        del self.q_proj, self.k_proj, self.v_proj
+        self.qkv_proj = nn.Linear(width, width + 2 * kv_heads * self.d, bias=False)
+
+    def project(self, x):
+        qkv, query_pos, kv = self.qkv_proj(x), self.heads * self.d, self.kv_heads * self.d
+        return qkv[..., :query_pos], qkv[..., query_pos:query_pos + kv], qkv[..., query_pos + kv:]
+
+
+class HfPhi3Mlp(nn.Module):
+    """transformers' Phi3MLP: gate_proj and up_proj fused into gate_up_proj, chunked in two (the gate first)."""
+
+    def __init__(self, width, intermediate):
+        super().__init__()
+        self.gate_up_proj = nn.Linear(width, 2 * intermediate, bias=False)
+        self.down_proj = nn.Linear(intermediate, width, bias=False)
+
+    def forward(self, x):
+        gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
+        return self.down_proj(up * F.silu(gate))
+
+
 class HfMlp(nn.Module):
     def __init__(self, width, intermediate):
         super().__init__()
@@ -1354,12 +1385,18 @@ class HfMlp(nn.Module):
 class HfDecoderLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
-        self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], c.get("num_key_value_heads", c["num_attention_heads"]),
-                                     c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2",
-                                     window=c.get("sliding_window") if c.get("model_type") == "mistral" else None)
-        self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
-        self.input_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
-        self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
+        kv_heads = c.get("num_key_value_heads", c["num_attention_heads"])
+        if c.get("model_type") == "phi3":  # Phi3ForCausalLM: fused projections, a window where sliding_window is set, ε 1e-5 by default
+            self.self_attn = HfPhi3Attention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0), window=c.get("sliding_window"))
+            self.mlp = HfPhi3Mlp(c["hidden_size"], c["intermediate_size"])
+        else:
+            self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads,
+                                         c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2",
+                                         window=c.get("sliding_window") if c.get("model_type") == "mistral" else None)
+            self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
+        eps = c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6)
+        self.input_layernorm = HfRmsNorm(c["hidden_size"], eps)
+        self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], eps)
 
     def forward(self, x):
         x = x + self.self_attn(self.input_layernorm(x))
@@ -1371,7 +1408,7 @@ class HfLlamaModel(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
         self.layers = nn.ModuleList([HfDecoderLayer(c) for _ in range(c["num_hidden_layers"])])
-        self.norm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-6))
+        self.norm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
 
 
 class HfLlamaForCausalLM(nn.Module):
@@ -1429,6 +1466,7 @@ def make_hf_llama():
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
     make_hf_linear()
     make_hf_mistral()
+    make_hf_phi3()
     # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
     make_hf_checkpoint("HfQwen2", {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
@@ -1444,6 +1482,17 @@ def make_hf_mistral():
         "architectures": ["MistralForCausalLM"], "model_type": "mistral", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-05, "rope_theta": 10000.0, "hidden_act": "silu",
         "tie_word_embeddings": False, "sliding_window": 4, "max_position_embeddings": 64, "torch_dtype": "bfloat16"}, 11, 704)
+
+
+def make_hf_phi3():
+    """HfPhi3: Phi3ForCausalLM (Phi-3 mini and medium at 4k): LLaMA's layers with q, k and v fused into qkv_proj and gate and up
+    into gate_up_proj (the gate's rows first), a sliding window (4 of 11 steps), 4 query heads over 2, rms_norm_eps left to
+    Phi-3's default (1e-5)."""
+    make_hf_checkpoint("HfPhi3", {
+        "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rope_theta": 10000.0, "hidden_act": "silu",
+        "tie_word_embeddings": False, "sliding_window": 4, "max_position_embeddings": 64, "original_max_position_embeddings": 64,
+        "rope_scaling": None, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0, "torch_dtype": "bfloat16"}, 11, 705)
 
 
 def make_hf_linear():
@@ -1598,6 +1647,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-llama" in sys.argv:  # only the Hugging Face LLaMA checkpoint
         make_hf_llama()
+        sys.exit(0)
+    if "--hf-phi3" in sys.argv:  # only the Hugging Face Phi-3 checkpoint
+        make_hf_phi3()
         sys.exit(0)
     if "--hf-linear" in sys.argv:  # only the Hugging Face checkpoint with linear rotary scaling
         make_hf_linear()

@@ -215,7 +215,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 500000 ('attention' RotaryBase)");
         string other = Copy((_, config) => config["model_type"] = "gemma", "gemma");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
-        Contains(error.Message, "model_type is \"gemma\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\") and Qwen2's (\"qwen2\") checkpoints");
+        Contains(error.Message, "model_type is \"gemma\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\") and Phi-3's (\"phi3\") checkpoints");
         // no config.json: the tensors alone do not say the heads, ε or rotary base
         File.Delete(Path.Combine(other, "config.json"));
         var missing = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
@@ -361,6 +361,63 @@ public sealed class HuggingFaceTests : IDisposable
         var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfBiasedWindowLlama(seed: 2), Path.Combine(_temp, "biased")));
         Contains(unsaved.Message, "'attention' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases");
         Assert.False(Directory.Exists(Path.Combine(_temp, "biased")));
+    }
+
+    /// <summary>
+    /// Phi-3's checkpoint (Phi3ForCausalLM): q, k and v in one qkv_proj and the gate and up projections in one gate_up_proj,
+    /// the gate's rows first, read into LLaMA's layers (the gated Dense holds the value's rows first); its window and ε from
+    /// Phi-3's defaults; saved as Mistral's configuration, which computes the same; LongRoPE, a partial rotation, a window the
+    /// configuration leaves out and a fused tensor missing or misshapen are refused, each named once.
+    /// </summary>
+    [Fact]
+    public void APhi3CheckpointWithFusedProjectionsGivesItsLogits()
+    {
+        var model = new HfTinyMistral(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfPhi3"));
+        AssertLogits(model, "HfPhi3");
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfPhi3", "model.safetensors")));
+        float[] gateUp = hf["model.layers.1.mlp.gate_up_proj.weight"].ToFloat(), gated = model.Parameters["dense_2.weight"].AsSpan().ToArray();
+        Assert.Equal(gateUp.AsSpan(24 * 16).ToArray(), gated.AsSpan(0, 24 * 16).ToArray()); // up's rows: the value
+        Assert.Equal(gateUp.AsSpan(0, 24 * 16).ToArray(), gated.AsSpan(24 * 16).ToArray()); // gate's rows: the gate
+        Assert.Equal(hf["model.layers.1.self_attn.qkv_proj.weight"].ToFloat(), model.Parameters["attention_1.in_proj_weight"].AsSpan().ToArray());
+
+        // written under Mistral's names and configuration, and read back to the same logits
+        string folder = Path.Combine(_temp, "phi3-saved");
+        HuggingFace.SaveLlama(model, folder);
+        JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        Assert.Equal("mistral", written["model_type"]!.GetValue<string>());
+        Assert.Equal(4, written["sliding_window"]!.GetValue<int>());
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal(gateUp.AsSpan(0, 24 * 16).ToArray(), saved["model.layers.1.mlp.gate_proj.weight"].ToFloat());
+        var reloaded = new HfTinyMistral(seed: 2);
+        HuggingFace.LoadLlama(reloaded, folder);
+        AssertLogits(reloaded, "HfPhi3");
+
+        // Phi-3's configuration has no window unless it says one
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config.Remove("sliding_window"), "phi-no-window", "HfPhi3")));
+        Contains(error.Message, "sliding_window is absent (Phi-3's default: none), but 'attention' declares SlidingWindow = 4");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3),
+            Copy((_, config) => config["rope_scaling"] = new JsonObject { ["type"] = "longrope", ["short_factor"] = new JsonArray(1.0, 1.0), ["long_factor"] = new JsonArray(2.0, 2.0) }, "phi-longrope", "HfPhi3")));
+        Contains(error.Message, "Phi-3's rotary scaling, LongRoPE, is not computed here");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["partial_rotary_factor"] = 0.75, "phi-partial", "HfPhi3")));
+        Contains(error.Message, "partial_rotary_factor is 0.75: the model's rotary positions turn every dimension of a head");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["rms_norm_eps"] = 1e-6, "phi-eps", "HfPhi3")));
+        Contains(error.Message, "rms_norm_eps is 1E-06, the model declares 1E-05");
+
+        // a fused tensor missing is named once, for the parameter its two halves make up; one of another shape likewise
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3),
+            Copy((tensors, _) => tensors.Remove("model.layers.0.mlp.gate_up_proj.weight"), "phi-missing", "HfPhi3")));
+        Contains(error.Message, "missing tensor 'model.layers.0.mlp.gate_up_proj.weight' [48, 16] (for 'dense.weight' [48, 16])");
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(error.Message, "gate_up_proj"));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((tensors, _) =>
+        {
+            tensors["model.layers.0.self_attn.qkv_proj.weight"] = tensors["model.layers.0.mlp.gate_up_proj.weight"];
+        }, "phi-misshapen", "HfPhi3")));
+        Contains(error.Message, "tensor 'model.layers.0.self_attn.qkv_proj.weight' has shape [48, 16], expected [32, 16] (for 'attention.in_proj_weight')");
+        // LLaMA's unfused names are not Phi-3's
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["model_type"] = "phi3", "phi-unfused", "HfMistral")));
+        Contains(error.Message, "missing tensor 'model.layers.0.self_attn.qkv_proj.weight'");
+        Contains(error.Message, "unexpected tensor 'model.layers.0.self_attn.q_proj.weight'");
     }
 
     [Fact]
