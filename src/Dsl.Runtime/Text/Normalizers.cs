@@ -9,7 +9,19 @@ namespace Dsl.Text;
 /// <summary>tokenizer.json's <c>normalizer</c>: text to text before pre-tokenization, one step of the tokenizers library's each.</summary>
 internal abstract class Normalizer
 {
-    public abstract string Normalize(string text);
+    /// <summary>The text normalized.</summary>
+    public string Normalize(string text)
+    {
+        bool fromStart = true;
+        return Normalize(text, ref fromStart);
+    }
+
+    /// <summary>
+    /// The text normalized; <paramref name="fromStart"/> cleared where the result's first character no longer comes from the
+    /// text's first (leading characters removed: a Strip, a Replace by nothing, StripAccents), as the library's offsets
+    /// say: Metaspace's <c>prepend_scheme</c> "first" prepends only to a piece whose original offset is 0.
+    /// </summary>
+    public abstract string Normalize(string text, ref bool fromStart);
 
     public const string Supported = "Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents";
 
@@ -38,9 +50,9 @@ internal abstract class Normalizer
 
 internal sealed class SequenceNormalizer(Normalizer[] steps) : Normalizer
 {
-    public override string Normalize(string text)
+    public override string Normalize(string text, ref bool fromStart)
     {
-        foreach (Normalizer step in steps) text = step.Normalize(text);
+        foreach (Normalizer step in steps) text = step.Normalize(text, ref fromStart);
         return text;
     }
 }
@@ -48,18 +60,18 @@ internal sealed class SequenceNormalizer(Normalizer[] steps) : Normalizer
 /// <summary>Prepends a string to a non-empty text (SentencePiece's "▁" before the first word).</summary>
 internal sealed class PrependNormalizer(string prefix) : Normalizer
 {
-    public override string Normalize(string text) => text.Length == 0 ? text : prefix + text;
+    public override string Normalize(string text, ref bool fromStart) => text.Length == 0 ? text : prefix + text;
 }
 
 internal sealed class ReplaceNormalizer(TextPattern pattern, string content) : Normalizer
 {
-    public override string Normalize(string text) => pattern.Replace(text, content);
+    public override string Normalize(string text, ref bool fromStart) => pattern.Replace(text, content, ref fromStart);
 }
 
 /// <summary>A Unicode normalization form, from the tables of <see cref="UnicodeNormalization"/> (alike on every platform, and without ICU).</summary>
 internal sealed class FormNormalizer(NormalizationForm form) : Normalizer
 {
-    public override string Normalize(string text) => UnicodeNormalization.Normalize(text, form);
+    public override string Normalize(string text, ref bool fromStart) => UnicodeNormalization.Normalize(text, form);
 }
 
 /// <summary>
@@ -68,7 +80,7 @@ internal sealed class FormNormalizer(NormalizationForm form) : Normalizer
 /// </summary>
 internal sealed class LowercaseNormalizer : Normalizer
 {
-    public override string Normalize(string text)
+    public override string Normalize(string text, ref bool fromStart)
     {
         if (!text.Contains('\u0130')) return text.ToLowerInvariant();
         return text.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
@@ -78,19 +90,24 @@ internal sealed class LowercaseNormalizer : Normalizer
 /// <summary>Leading and trailing whitespace removed (each side as asked).</summary>
 internal sealed class StripNormalizer(bool left, bool right) : Normalizer
 {
-    public override string Normalize(string text) => left && right ? text.Trim() : left ? text.TrimStart() : right ? text.TrimEnd() : text;
+    public override string Normalize(string text, ref bool fromStart)
+    {
+        if (left && text.Length > 0 && char.IsWhiteSpace(text[0])) fromStart = false;
+        return left && right ? text.Trim() : left ? text.TrimStart() : right ? text.TrimEnd() : text;
+    }
 }
 
 /// <summary>Combining marks removed (after NFD: accents off their letters).</summary>
 internal sealed class StripAccentsNormalizer : Normalizer
 {
-    public override string Normalize(string text)
+    public override string Normalize(string text, ref bool fromStart)
     {
         var result = new StringBuilder(text.Length);
         foreach (Rune rune in text.EnumerateRunes())
         {
             if (Rune.GetUnicodeCategory(rune) is not (UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark or UnicodeCategory.EnclosingMark))
                 result.Append(rune.ToString());
+            else if (result.Length == 0) fromStart = false;
         }
         return result.ToString();
     }

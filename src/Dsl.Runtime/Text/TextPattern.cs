@@ -35,6 +35,13 @@ internal sealed class TextPattern
     public static TextPattern Regex(string pattern, string where)
     {
         const RegexOptions options = RegexOptions.CultureInvariant;
+        // the folded texts hold a category's placeholder where such a character stood, so one written in the pattern would
+        // never match (and .NET would read it as two surrogates): refused rather than matched otherwise than the library
+        for (int i = 0; i < pattern.Length; i++)
+        {
+            if (char.IsSurrogate(pattern[i]))
+                throw new InvalidDataException($"{where}: the regex {Json.Quote(pattern)} holds {(char.IsHighSurrogate(pattern[i]) && i + 1 < pattern.Length && char.IsLowSurrogate(pattern[i + 1]) ? $"U+{char.ConvertToUtf32(pattern[i], pattern[i + 1]):X4}" : $"a lone surrogate (U+{(int)pattern[i]:X4})")}, a character past U+FFFF, which a pattern here cannot match (it matches such characters in a text by their general category, \\p{{…}}, alone).");
+        }
         try
         {
             string onig = OnigurumaWords(pattern);
@@ -58,7 +65,11 @@ internal sealed class TextPattern
         throw new InvalidDataException($"{where}: expected a pattern {{\"String\": …}} or {{\"Regex\": …}}, got {pattern.GetRawText()}.");
     }
 
-    /// <summary>The non-overlapping matches in <paramref name="text"/>, left to right, as (start, end) offsets into it; empty ones skipped.</summary>
+    /// <summary>
+    /// The non-overlapping matches in <paramref name="text"/>, left to right, as (start, end) offsets into it, empty ones
+    /// included as Oniguruma finds them: an empty match where the previous match ended is skipped (.NET, as Perl, would
+    /// give it: "x*" over "axb" is (0, 0), (1, 2), (3, 3) there, and (2, 2) too here).
+    /// </summary>
     public void Matches(string text, List<(int Start, int End)> into)
     {
         into.Clear();
@@ -69,28 +80,49 @@ internal sealed class TextPattern
                 into.Add((at, at + _literal.Length));
             return;
         }
+        int last = -1; // where the previous match ended
         if (!HasSurrogates(text))
         {
             foreach (ValueMatch m in _regex!.EnumerateMatches(text))
             {
-                if (m.Length > 0) into.Add((m.Index, m.Index + m.Length));
+                if (m.Length == 0 && m.Index == last) continue;
+                into.Add((m.Index, m.Index + m.Length));
+                last = m.Index + m.Length;
             }
             return;
         }
         var (folded, map) = Fold(text);
         foreach (ValueMatch m in _folded!.EnumerateMatches(folded))
         {
-            if (m.Length > 0) into.Add((map[m.Index], map[m.Index + m.Length]));
+            if (m.Length == 0 && m.Index == last) continue;
+            into.Add((map[m.Index], map[m.Index + m.Length]));
+            last = m.Index + m.Length;
         }
     }
 
-    /// <summary>Every match replaced by <paramref name="content"/> (the Replace normalizer and decoder).</summary>
+    /// <summary>Every match replaced by <paramref name="content"/> (the Replace decoder), an empty match taking it too.</summary>
     public string Replace(string text, string content)
     {
-        if (_literal is not null) return _literal.Length == 0 ? text : text.Replace(_literal, content, StringComparison.Ordinal);
+        bool fromStart = true;
+        return Replace(text, content, ref fromStart);
+    }
+
+    /// <summary>
+    /// As <see cref="Replace(string, string)"/> (the Replace normalizer); <paramref name="fromStart"/> cleared where a match at
+    /// the start is replaced by nothing (the text's first characters gone).
+    /// </summary>
+    public string Replace(string text, string content, ref bool fromStart)
+    {
+        if (_literal is not null)
+        {
+            if (_literal.Length == 0) return text;
+            if (content.Length == 0 && text.StartsWith(_literal, StringComparison.Ordinal)) fromStart = false;
+            return text.Replace(_literal, content, StringComparison.Ordinal);
+        }
         var matches = new List<(int Start, int End)>();
         Matches(text, matches);
         if (matches.Count == 0) return text;
+        if (content.Length == 0 && matches[0] is (0, > 0)) fromStart = false;
         var result = new StringBuilder(text.Length);
         int at = 0;
         foreach (var (start, end) in matches)

@@ -42,12 +42,13 @@ public sealed class Tokenizer
         _model = Bpe.Parse(Json.Property(root, "model", source), $"{source}: model");
         _post = Part("post_processor") is { ValueKind: JsonValueKind.Object } pp ? PostProcessor.Parse(pp, $"{source}: post_processor") : null;
         _decoder = Part("decoder") is { ValueKind: JsonValueKind.Object } d ? TokenDecoder.Parse(d, $"{source}: decoder") : null;
-        var added = new List<AddedToken>();
+        var listed = new List<AddedToken>();
         if (Part("added_tokens") is { ValueKind: JsonValueKind.Array } list)
         {
             int i = 0;
-            foreach (JsonElement token in list.EnumerateArray()) added.Add(AddedToken.Parse(token, $"{source}: added_tokens[{i++}]"));
+            foreach (JsonElement token in list.EnumerateArray()) listed.Add(AddedToken.Parse(token, $"{source}: added_tokens[{i++}]"));
         }
+        List<AddedToken> added = AssignIds(listed, _model.Vocabulary);
         _added = new Dictionary<int, AddedToken>();
         _addedIds = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (AddedToken token in added)
@@ -64,6 +65,33 @@ public sealed class Tokenizer
         _tokens = new string?[size];
         foreach (var (token, id) in _model.Vocabulary) _tokens[id] = token;
         foreach (AddedToken token in added) _tokens[token.Id] = token.Content;
+    }
+
+    /// <summary>
+    /// The added tokens with the ids the library gives them (its <c>AddedVocabulary::add_tokens</c>, in the file's order): a
+    /// token the vocabulary or an earlier added token holds keeps that id; another takes the next past the vocabulary and the
+    /// ids given so far. The file's own ids are not read (the library only warns where they differ); a content listed twice
+    /// keeps its first id and its last options.
+    /// </summary>
+    private static List<AddedToken> AssignIds(List<AddedToken> listed, IReadOnlyDictionary<string, int> vocabulary)
+    {
+        var added = new List<AddedToken>(listed.Count);
+        var index = new Dictionary<string, int>(StringComparer.Ordinal); // content → its place in added
+        int size = vocabulary.Count, highest = -1;
+        foreach (AddedToken token in listed)
+        {
+            int id = index.TryGetValue(token.Content, out int at) ? added[at].Id
+                : vocabulary.TryGetValue(token.Content, out int known) ? known
+                : highest >= size ? highest + 1 : size;
+            highest = Math.Max(highest, id);
+            if (index.ContainsKey(token.Content)) added[at] = token with { Id = id };
+            else
+            {
+                index[token.Content] = added.Count;
+                added.Add(token with { Id = id });
+            }
+        }
+        return added;
     }
 
     /// <summary>
@@ -130,7 +158,8 @@ public sealed class Tokenizer
                 ids.Add(segment.Id);
                 continue;
             }
-            string normalized = _normalizer?.Normalize(segment.Text) ?? segment.Text;
+            bool fromStart = segment.Start == 0; // the piece's first character at the input's offset 0 (Metaspace's "first")
+            string normalized = _normalizer?.Normalize(segment.Text, ref fromStart) ?? segment.Text;
             inner.Clear();
             _normalized.Split(normalized, inner);
             foreach (Segment part in inner)
@@ -141,7 +170,7 @@ public sealed class Tokenizer
                     continue;
                 }
                 pieces.Clear();
-                pieces.Add(new Piece(part.Text, AtStart: segment.Start == 0 && part.Start == 0));
+                pieces.Add(new Piece(part.Text, AtStart: fromStart && part.Start == 0));
                 _preTokenizer?.Split(pieces);
                 foreach (Piece piece in pieces) _model.Encode(piece.Text, ids);
             }

@@ -5,8 +5,8 @@ using Xunit;
 namespace Dsl.Tests.Runtime;
 
 /// <summary>
-/// <see cref="Tokenizer"/> against the Hugging Face tokenizers library: seven tokenizer.json files in the layouts of GPT-2,
-/// LLaMA 3, Qwen2, LLaMA 2, Mistral 7B, and two of the parts none of those uses (Fixtures/Tokenizers/make_tokenizers.py), each
+/// <see cref="Tokenizer"/> against the Hugging Face tokenizers library: eight tokenizer.json files in the layouts of GPT-2,
+/// LLaMA 3, Qwen2, LLaMA 2, Mistral 7B, and three of the parts none of those uses (Fixtures/Tokenizers/make_tokenizers.py), each
 /// case's ids and decoded text as the library gives them (written by tests/TokenizerReference); then the refusals.
 /// </summary>
 public sealed class TokenizerTests : IDisposable
@@ -15,7 +15,7 @@ public sealed class TokenizerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes" };
+    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes", "edges" };
 
     private static string Path(string file) => Fixture.Path(System.IO.Path.Combine("Tokenizers", file));
 
@@ -34,7 +34,7 @@ public sealed class TokenizerTests : IDisposable
             Assert.Equal(c.GetProperty("decoded").GetString(), tokenizer.Decode(ids, skipSpecialTokens: true));
             cases++;
         }
-        Assert.Equal(33, cases);
+        Assert.Equal(38, cases);
     }
 
     [Fact]
@@ -57,6 +57,26 @@ public sealed class TokenizerTests : IDisposable
         // GPT-2's byte-level tokens as the vocabulary writes them: a space is "Ġ"
         Tokenizer gpt2 = HuggingFace.LoadTokenizer(Path("gpt2.tokenizer.json"));
         Assert.Equal(" the", gpt2.Decode([gpt2.TokenToId("Ġthe")!.Value]));
+    }
+
+    /// <summary>
+    /// The added tokens take the ids the library gives them, not the file's (the edges fixture's are wrong on purpose): one in
+    /// the vocabulary its id there, the others the next past the vocabulary in the file's order; a content listed twice keeps
+    /// its first id and its last options (here lstrip, which takes the space before it).
+    /// </summary>
+    [Fact]
+    public void AddedTokensTakeTheIdsTheLibraryGivesThemNotTheFiles()
+    {
+        Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path("edges.tokenizer.json"));
+        var file = (JsonObject)JsonNode.Parse(File.ReadAllText(Path("edges.tokenizer.json")))!;
+        int size = ((JsonObject)file["model"]!["vocab"]!).Count;
+        Assert.Equal(size, tokenizer.TokenToId("<mask>"));
+        Assert.Equal(size + 1, tokenizer.TokenToId("<sep>"));
+        Assert.Equal(file["model"]!["vocab"]!["▁the"]!.GetValue<int>(), tokenizer.TokenToId("▁the"));
+        Assert.Equal(size + 2, tokenizer.VocabularySize);
+        Assert.Null(tokenizer.IdToToken(999));
+        Assert.Null(tokenizer.IdToToken(5000));
+        Assert.Equal([1, size, size + 1], tokenizer.Encode(" <mask><sep>"));
     }
 
     /// <summary>What a text gives encoded and decoded once is the text itself, for the byte-level families (every byte has a token).</summary>
@@ -106,6 +126,8 @@ public sealed class TokenizerTests : IDisposable
         Assert.Contains("the unk_token \"<oops>\" is not in the vocabulary", Refusal(j => j["model"]!["unk_token"] = "<oops>"), StringComparison.Ordinal);
         Assert.Contains("the regex \"(unclosed\" is not one .NET reads", Refusal(j => j["pre_tokenizer"] = JsonNode.Parse("""{"type": "Split", "pattern": {"Regex": "(unclosed"}, "behavior": "Isolated"}""")), StringComparison.Ordinal);
         Assert.Contains("is not valid JSON", Assert.Throws<InvalidDataException>(() => Tokenizer.Parse("{ not json")).Message, StringComparison.Ordinal);
+        // a character past U+FFFF written in a regex: the texts' such characters are matched by their category alone
+        Assert.Contains("the regex \"\\uD83D\\uDE00+\" holds U+1F600, a character past U+FFFF", Refusal(j => j["pre_tokenizer"] = JsonNode.Parse("""{"type": "Split", "pattern": {"Regex": "😀+"}, "behavior": "Isolated"}""")), StringComparison.Ordinal);
 
         Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path("llama2.tokenizer.json"));
         // an id past the vocabulary (a model's embedding may have more rows) is skipped, as the library skips it; a negative one is refused

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes small tokenizer.json files in the layouts of five model families (and one of the parts none of them uses), each
+"""Writes small tokenizer.json files in the layouts of five model families (and three of the parts none of them uses), each
 with a byte-pair vocabulary trained here on a fixed text, and cases.json: the texts the tests encode. The expected ids
 (<name>.expected.json) are the Hugging Face tokenizers library's, written by tests/TokenizerReference:
 
@@ -190,6 +190,17 @@ def affixed(name):
 
 
 affixed("affixes")
+# where the library's offsets and Oniguruma's matches decide: Metaspace's "first" after a normalizer removed the text's first
+# characters (Strip, a Replace by nothing: no "▁" then), patterns that match the empty string (Oniguruma skips an empty
+# match where the previous one ended), and added tokens whose ids the file gives wrongly (the library gives a token in the
+# vocabulary its id there, the others the next ids past the vocabulary, in the file's order)
+sentencepiece("edges", {"type": "Sequence", "normalizers": [{"type": "Strip", "strip_left": True, "strip_right": True},
+                                                          {"type": "Replace", "pattern": {"Regex": "^-+"}, "content": ""}]},
+              {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "x*"}, "behavior": "Isolated", "invert": False},
+                                                     {"type": "Split", "pattern": {"Regex": "q*"}, "behavior": "MergedWithNext", "invert": True},
+                                                     {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}]},
+              added_normalized=False, extra_added=[("<mask>", {"id": 999}), ("▁the", {"id": 5000}), ("<sep>", {"id": 1}), ("<mask>", {"id": 7, "lstrip": True})],
+              decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True})
 
 CASES = [
     "", " ", "Hello world", " Hello  world ", "The quick brown fox jumps over the lazy dog.", "I'm here; they've gone. WE'LL SEE, DON'T WE? It'S",
@@ -201,7 +212,8 @@ CASES = [
     "a <mask> b <mask>c", "one<sep>   two <sep> three", "cat catalog the cat, cat's", "  Leading and trailing.  ", "x" * 40, "hello " * 12,
     "quickly tokenizers, quickly", "hello  world   again    and     on",
     "İstanbul ISTANBUL", "हिन्दी and x² Ⅻ_y 10⁴) H₂O) ①) ¼) a\u20dd)", "<mask> a<mask> <mask>\u0301 <mask>\u200d 𝐀<mask> cat\u0301",
+    "--- dashes first", "  - spaced dash", "xxaxbxxc qquiz q x", "<sep>the ▁the <mask>", " <mask> the",
 ]
 with open("cases.json", "w", encoding="utf-8") as f:
     json.dump(CASES, f, ensure_ascii=False, indent=1)
-print("wrote", len(CASES), "cases and 7 tokenizers")
+print("wrote", len(CASES), "cases and 8 tokenizers")
