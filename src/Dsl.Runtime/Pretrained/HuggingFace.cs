@@ -134,6 +134,9 @@ public static class HuggingFace
         // its special tokens' names (bos_token, eos_token), as transformers reads them
         string config = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(file))!, "tokenizer_config.json");
         if (File.Exists(config)) tokenizer.ReadConfig(File.ReadAllText(config), $"'{config}'");
+        // transformers' newer layout keeps the chat template in a file of its own
+        string jinja = Path.Combine(Path.GetDirectoryName(config)!, "chat_template.jinja");
+        if (File.Exists(jinja)) tokenizer.ReadChatTemplate(File.ReadAllText(jinja));
         return tokenizer;
     }
 

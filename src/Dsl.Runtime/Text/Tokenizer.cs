@@ -222,7 +222,10 @@ public sealed class Tokenizer
     /// </summary>
     public int? EosTokenId { get; private set; }
 
-    /// <summary>Reads <c>bos_token</c> and <c>eos_token</c> (a string, or an object with its <c>content</c>) from a tokenizer_config.json.</summary>
+    /// <summary>
+    /// Reads <c>bos_token</c> and <c>eos_token</c> (a string, or an object with its <c>content</c>), the other special tokens'
+    /// texts and the <c>chat_template</c> (a string, or a list of named ones) from a tokenizer_config.json.
+    /// </summary>
     internal void ReadConfig(string json, string source)
     {
         JsonElement root;
@@ -235,17 +238,95 @@ public sealed class Tokenizer
         {
             throw new InvalidDataException($"{source} is not valid JSON: {e.Message}", e);
         }
+        if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{source}: expected a JSON object, got {Json.Short(root)}.");
+        string? Text(JsonElement value, string key)
+        {
+            if (value.ValueKind == JsonValueKind.Null) return null;
+            return (value.ValueKind == JsonValueKind.String ? value.GetString() : value.ValueKind == JsonValueKind.Object ? Json.OptionalString(value, "content") : null)
+                ?? throw new InvalidDataException($"{source}: expected \"{key}\" as a token's text or an object with its \"content\", got {Json.Short(value)}.");
+        }
         int? Id(string key)
         {
-            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty(key, out JsonElement value) || value.ValueKind == JsonValueKind.Null) return null;
-            string? content = value.ValueKind == JsonValueKind.String ? value.GetString()
-                : value.ValueKind == JsonValueKind.Object ? Json.OptionalString(value, "content") : null;
-            if (content is null) throw new InvalidDataException($"{source}: expected \"{key}\" as a token's text or an object with its \"content\", got {Json.Short(value)}.");
+            if (!root.TryGetProperty(key, out JsonElement value) || Text(value, key) is not { } content) return null;
             return TokenToId(content) ?? throw new InvalidDataException($"{source}: its {key} {Json.Quote(content)} is not a token of the tokenizer.");
         }
         BosTokenId = Id("bos_token");
         EosTokenId = Id("eos_token");
+        // the special tokens' texts, which transformers gives a chat template (special_tokens_map)
+        foreach (string key in (string[])["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"])
+        {
+            if (root.TryGetProperty(key, out JsonElement value) && Text(value, key) is { } content) _specialTexts[key] = content;
+        }
+        if (root.TryGetProperty("additional_special_tokens", out JsonElement more) && more.ValueKind == JsonValueKind.Array && more.GetArrayLength() > 0)
+            _specialTexts["additional_special_tokens"] = more.EnumerateArray().Select((t, i) => Text(t, $"additional_special_tokens[{i}]")).ToList();
+        if (root.TryGetProperty("chat_template", out JsonElement template))
+        {
+            if (template.ValueKind == JsonValueKind.String) _chatTemplates["default"] = template.GetString()!;
+            else if (template.ValueKind == JsonValueKind.Array)
+            {
+                int i = 0;
+                foreach (JsonElement named in template.EnumerateArray())
+                {
+                    string where = $"{source}: chat_template[{i++}]";
+                    if (named.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected {{\"name\": …, \"template\": …}}, got {Json.Short(named)}.");
+                    _chatTemplates[Json.String(named, "name", where)] = Json.String(named, "template", where);
+                }
+            }
+            else if (template.ValueKind != JsonValueKind.Null) throw new InvalidDataException($"{source}: expected the chat_template as a string or a list of named templates, got {Json.Short(template)}.");
+        }
     }
+
+    /// <summary>A chat template read from its own file (transformers' newer <c>chat_template.jinja</c>), over the configuration's.</summary>
+    internal void ReadChatTemplate(string template) => _chatTemplates["default"] = template;
+
+    private readonly Dictionary<string, object?> _specialTexts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _chatTemplates = new(StringComparer.Ordinal);
+    private ChatTemplate? _parsed;
+
+    /// <summary>
+    /// The model's chat template (its tokenizer_config.json's <c>chat_template</c>, or the folder's chat_template.jinja; the
+    /// one named "default" where the configuration lists several), or null where it has none.
+    /// </summary>
+    public string? ChatTemplate => _chatTemplates.GetValueOrDefault("default");
+
+    /// <summary>Every chat template of the configuration by name (one, "default", where it gives a single string).</summary>
+    public IReadOnlyDictionary<string, string> ChatTemplates => _chatTemplates;
+
+    /// <summary>
+    /// The conversation laid out by the model's chat template, as transformers' <c>apply_chat_template(messages,
+    /// tokenize=False, add_generation_prompt=…)</c> lays it out: the template sees <c>messages</c> (each a role and
+    /// content), <c>add_generation_prompt</c> (true: the text ends where the assistant's answer begins, for generating it),
+    /// <c>tools</c> and <c>documents</c> (none), the special tokens' texts (<c>bos_token</c>, <c>eos_token</c>, …) and
+    /// <paramref name="variables"/> (a template's own settings, such as LLaMA 3.1's <c>date_string</c>; they override the rest).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The tokenizer has no chat template, or the template failed on the messages (its line named).</exception>
+    /// <exception cref="ArgumentException">The template refused the messages (its <c>raise_exception</c>, such as roles that do not alternate).</exception>
+    /// <exception cref="InvalidDataException">The template does not parse.</exception>
+    public string ApplyChatTemplate(IEnumerable<ChatMessage> messages, bool addGenerationPrompt = false, IReadOnlyDictionary<string, object?>? variables = null)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        string source = ChatTemplate ?? throw new InvalidOperationException(_chatTemplates.Count > 0
+            ? $"The tokenizer's configuration names its chat templates ({string.Join(", ", _chatTemplates.Keys)}) and none \"default\": render one with Dsl.ChatTemplate.Parse(tokenizer.ChatTemplates[name])."
+            : "The tokenizer has no chat template (no chat_template in its tokenizer_config.json, no chat_template.jinja beside it).");
+        ChatTemplate template = _parsed is { } p && ReferenceEquals(p.Source, source) ? p : (_parsed = Dsl.ChatTemplate.Parse(source));
+        var all = new Dictionary<string, object?>(_specialTexts, StringComparer.Ordinal)
+        {
+            ["messages"] = messages.Select(m => m ?? throw new ArgumentException("A message is null.", nameof(messages))).ToList(),
+            ["add_generation_prompt"] = addGenerationPrompt,
+            ["tools"] = null,
+            ["documents"] = null,
+        };
+        if (variables is not null) foreach (var (name, value) in variables) all[name] = value;
+        return template.Render(all);
+    }
+
+    /// <summary>
+    /// The ids of the conversation laid out by the chat template (<see cref="ApplyChatTemplate"/>), encoded without the
+    /// post-processor's special tokens (the template writes its own <c>bos_token</c>), as transformers'
+    /// <c>apply_chat_template(messages, add_generation_prompt=…)</c> gives them.
+    /// </summary>
+    public int[] EncodeChat(IEnumerable<ChatMessage> messages, bool addGenerationPrompt = false, IReadOnlyDictionary<string, object?>? variables = null) =>
+        Encode(ApplyChatTemplate(messages, addGenerationPrompt, variables), addSpecialTokens: false);
 
     /// <summary>Whether <paramref name="id"/> is a special added token (what <see cref="Decode"/> skips when asked).</summary>
     public bool IsSpecial(int id) => _added.TryGetValue(id, out AddedToken? token) && token.Special;
