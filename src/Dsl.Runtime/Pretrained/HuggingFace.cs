@@ -19,7 +19,9 @@ public static class HuggingFace
     /// many models saved as it), <c>MistralForCausalLM</c> (its <c>sliding_window</c> declared as <c>SlidingWindow</c>), <c>Qwen2ForCausalLM</c> (Qwen2 and
     /// Qwen2.5, whose attention adds biases to q, k and v: <c>OutputBias = false</c> instead of <c>Bias = false</c>), and
     /// <c>Phi3ForCausalLM</c> (Phi-3 mini and medium at 4k: q, k and v fused into <c>qkv_proj</c>, gate and up into
-    /// <c>gate_up_proj</c>, a <c>sliding_window</c> where its configuration says one) — into
+    /// <c>gate_up_proj</c>, a <c>sliding_window</c> where its configuration says one), and <c>GemmaForCausalLM</c> (Gemma 1: the
+    /// embedding scaled by √hidden_size, <c>ScaleBySqrtDim = true</c>, and tied; GELU's tanh approximation on the gate,
+    /// <c>Activation.GeluTanh</c>; its norms' weights stored less 1, loaded as 1 + weight) — into
     /// <paramref name="model"/>, declared as LLaMA's layers are:
     /// <code>
     /// [Embedding(vocab: V, dim: E)]
@@ -43,7 +45,8 @@ public static class HuggingFace
     /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's or the linear
     /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>), the activation, tied embeddings, the attention's biases,
     /// <c>sliding_window</c> (<c>SlidingWindow</c>), with transformers' defaults for what it leaves out (LLaMA's, or Mistral's,
-    /// Qwen2's and Phi-3's for their <c>model_type</c>); other rotary scalings (Phi-3's LongRoPE among them), a partial rotation
+    /// Qwen2's, Phi-3's and Gemma's for their <c>model_type</c>; the gate's activation as <c>hidden_act</c> names it: SiLU, GELU or
+    /// its tanh approximation); other rotary scalings (Phi-3's LongRoPE among them), a partial rotation
     /// (<c>partial_rotary_factor</c>), Qwen2's sliding window (its layers differ) or the feed-forward's biases, which the
     /// declaration cannot express, are refused.
     /// </param>
@@ -69,6 +72,18 @@ public static class HuggingFace
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: ModelType(config) == "phi3"), name => Ignored(name, layout.Tied), problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
+        if (ModelType(config) == "gemma")
+        {
+            // Gemma's norms multiply by (1 + weight) and store the weight: the model's RmsNorm multiplies by its weight, so
+            // it holds 1 + weight, the sum rounded to float as transformers' float32 (1.0 + self.weight.float()) rounds it
+            var norms = layout.Norms().Select(n => n.Name + ".weight").ToHashSet(StringComparer.Ordinal);
+            for (int i = 0; i < model.Parameters.Count; i++)
+            {
+                if (!norms.Contains(model.Parameters[i].Name)) continue;
+                float[] weight = values[i];
+                for (int j = 0; j < weight.Length; j++) weight[j] = 1f + weight[j];
+            }
+        }
         model.Parameters.Assign(values);
     }
 
@@ -89,6 +104,8 @@ public static class HuggingFace
         var (architecture, layout) = Layout(model);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
+        if (layout.Embedding.Scale != 1f)
+            unlike.Add($"'{layout.Embedding.Name}' is scaled by √{layout.Embedding.Dim} (ScaleBySqrtDim, Gemma's): Gemma's checkpoints are read, not written (its norms store their weight less 1, which would not give the weights back exactly)");
         if (layout.Layers[0].Attention is { SlidingWindow: > 0, Bias: true } windowed)
             unlike.Add($"'{windowed.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
@@ -247,7 +264,7 @@ public static class HuggingFace
                     : $"{a.Name} is not laid out as LLaMA: it ends after {l.Count} layers, where {what} belongs. Expected {expected}.", "model");
             T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
                 i < l.Count && l[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
-            var embedding = At<EmbeddingInfo>(0, "the token table (an [Embedding] without ScaleBySqrtDim)", e => e.Scale == 1f);
+            var embedding = At<EmbeddingInfo>(0, "the token table (an [Embedding]; ScaleBySqrtDim as Gemma's only)", e => e.Scale == 1f || e.Scale == GemmaScale(e.Dim));
             int width = embedding.Dim, at = 1;
             var layers = new List<DecoderLayer>();
             while (at + 6 < l.Count && l[at] is RmsNormInfo && l[at + 1] is AttentionInfo)
@@ -258,8 +275,8 @@ public static class HuggingFace
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false } && x.RotaryBase > 0f);
                 At<ResidualInfo>(at + 2, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == at - 1);
                 var post = At<RmsNormInfo>(at + 3, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
-                var mlp = At<DenseInfo>(at + 4, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
-                    d => d is { Gated: true, Activation: Activation.Silu, Bias: false, TiedTo: null });
+                var mlp = At<DenseInfo>(at + 4, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)]; Gemma's GELU)",
+                    d => d is { Gated: true, Activation: Activation.Silu or Activation.GeluTanh or Activation.Gelu, Bias: false, TiedTo: null });
                 var down = At<DenseInfo>(at + 5, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
                     d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null } && d.Units == width);
                 At<ResidualInfo>(at + 6, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)])", r => r.From == at + 2);
@@ -315,12 +332,17 @@ public static class HuggingFace
             return s;
         }
 
+        /// <summary>Every RMS norm: each decoder layer's two, then the last.</summary>
+        public IEnumerable<RmsNormInfo> Norms() => Layers.SelectMany(d => new[] { d.Input, d.Post }).Append(Norm);
+
         /// <summary>What makes one configuration impossible: decoder layers or norms that differ from the first's.</summary>
         public void CheckAlike(List<string> problems)
         {
             DecoderLayer first = Layers[0];
             foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Mlp.Units != first.Mlp.Units))
                 problems.Add($"'{d.Mlp.Name}' is {d.Mlp.Units} wide and '{first.Mlp.Name}' {first.Mlp.Units}: LLaMA's decoder layers are alike");
+            foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Mlp.Activation != first.Mlp.Activation))
+                problems.Add($"'{d.Mlp.Name}' takes {d.Mlp.Activation} and '{first.Mlp.Name}' {first.Mlp.Activation}: LLaMA's decoder layers are alike (one hidden_act)");
             foreach (DecoderLayer d in Layers.Skip(1))
             {
                 if (d.Attention with { Name = first.Attention.Name } != first.Attention)
@@ -352,7 +374,7 @@ public static class HuggingFace
                 w.WriteNumber("num_attention_heads", first.Attention.Heads);
                 w.WriteNumber("num_key_value_heads", first.Attention.KeyValueHeadCount);
                 w.WriteNumber("head_dim", Embedding.Dim / first.Attention.Heads);
-                w.WriteString("hidden_act", "silu");
+                w.WriteString("hidden_act", ActivationName(first.Mlp.Activation));
                 // the floats as the shortest decimal that reads back to them (1e-05, not 9.99999974737875E-06)
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));
@@ -421,12 +443,16 @@ public static class HuggingFace
             DecoderLayer first = Layers[0];
             // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
             string type = ModelType(c);
-            if (type is not ("llama" or "mistral" or "qwen2" or "phi3"))
+            if (type is not ("llama" or "mistral" or "qwen2" or "phi3" or "gemma"))
             {
-                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\") and Phi-3's (\"phi3\") checkpoints");
+                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
                 return;
             }
-            bool mistral = type == "mistral", qwen = type == "qwen2", phi = type == "phi3";
+            bool mistral = type == "mistral", qwen = type == "qwen2", phi = type == "phi3", gemma = type == "gemma";
+            // Gemma's embedding is scaled by √hidden_size (the tied output layer reads the table unscaled); no other's is
+            if (gemma != (Embedding.Scale != 1f))
+                problems.Add(gemma ? $"model_type is \"gemma\": Gemma scales its embedding by √hidden_size; declare '{Embedding.Name}' with ScaleBySqrtDim = true"
+                    : $"model_type is \"{type}\", whose embedding is not scaled, but '{Embedding.Name}' declares ScaleBySqrtDim = true (Gemma's)");
             // newer configurations keep the rotary settings in rope_parameters (rope_theta, rope_type and the scaling's numbers)
             JsonElement? rope = Get("rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
             Int("vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'");
@@ -438,8 +464,9 @@ public static class HuggingFace
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
             // absent: the model type's default; null: as many as the query heads (each config's __init__ says so)
             bool kvNull = c.TryGetProperty("num_key_value_heads", out JsonElement kvHeads) && kvHeads.ValueKind == JsonValueKind.Null;
-            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen ? 32 : heads);
-            if (heads > 0) Int("head_dim", Embedding.Dim / first.Attention.Heads, "hidden_size / num_attention_heads");
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen ? 32 : gemma ? 16 : heads);
+            // (Gemma's configuration gives 256 by default: Gemma 7B's heads, 16 of 256 over a width of 3072, are not expressible)
+            if (heads > 0) Int("head_dim", Embedding.Dim / first.Attention.Heads, "hidden_size / num_attention_heads: a head's width is not declared apart", fallback: gemma ? 256 : null);
             if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
             {
                 if ((float)theta.GetDouble() != first.Attention.RotaryBase)
@@ -447,13 +474,20 @@ public static class HuggingFace
             }
             else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
             Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: phi ? 1e-5 : 1e-6);
-            // transformers' ACT2FN maps "swish" to SiLU too
-            if (Get("hidden_act") is { } act && (act.ValueKind != JsonValueKind.String || act.GetString() is not ("silu" or "swish")))
-                problems.Add($"hidden_act is {act.GetRawText()}, the model's gated Dense layers take SiLU (\"silu\")");
-            bool tie = Get("tie_word_embeddings") is { } t && t.ValueKind == JsonValueKind.True;
+            // the gate's activation by transformers' ACT2FN name (older Gemma configurations give it as hidden_activation,
+            // their hidden_act "gelu" then unread; Gemma's default is GELU's tanh approximation, the others' SiLU)
+            string actKey = gemma && Get("hidden_activation") is not null ? "hidden_activation" : "hidden_act";
+            JsonElement? act = Get(actKey);
+            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? (gemma ? Activation.GeluTanh : Activation.Silu) : null;
+            if (activation is null)
+                problems.Add($"{actKey} is {act!.Value.GetRawText()}: the gated Dense layers here take SiLU (\"silu\"), GELU (\"gelu\") or its tanh approximation (\"gelu_pytorch_tanh\")");
+            else if (activation != first.Mlp.Activation)
+                problems.Add($"{actKey} is {(act is null ? $"\"{ActivationName(activation.Value)}\" (its default)" : act.Value.GetRawText())}: declare '{first.Mlp.Name}' with Activation = Activation.{activation}");
+            bool tie = Get("tie_word_embeddings") is { } t ? t.ValueKind == JsonValueKind.True : gemma; // (Gemma's configuration ties by default)
+            string given = Get("tie_word_embeddings") is null ? " (its default)" : "";
             if (tie != Tied)
-                problems.Add(tie ? $"tie_word_embeddings is true: declare '{Output.Name}' with TieEmbedding = true"
-                    : $"tie_word_embeddings is {(Get("tie_word_embeddings") is null ? "false (its default)" : "false")}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
+                problems.Add(tie ? $"tie_word_embeddings is true{given}: declare '{Output.Name}' with TieEmbedding = true"
+                    : $"tie_word_embeddings is false{given}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
             CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi);
             // Phi-4-mini's rotation of part of each head (partial_rotary_factor 0.75): Rotary = true rotates all of it
             foreach (JsonElement holder in rope is { } inRope ? [c, inRope] : new[] { c })
@@ -473,9 +507,9 @@ public static class HuggingFace
             }
             else if (!mistral)
             {
-                // LlamaForCausalLM reads no sliding_window (a merge from a Mistral base may carry one)
+                // LlamaForCausalLM and GemmaForCausalLM read no sliding_window (a merge from a Mistral base may carry one)
                 if (first.Attention.SlidingWindow > 0)
-                    problems.Add($"model_type is \"llama\", whose attention reads every earlier step, but '{first.Attention.Name}' declares SlidingWindow = {first.Attention.SlidingWindow}");
+                    problems.Add($"model_type is \"{type}\", whose attention reads every earlier step, but '{first.Attention.Name}' declares SlidingWindow = {first.Attention.SlidingWindow}");
             }
             else
             {
@@ -494,9 +528,28 @@ public static class HuggingFace
                     : phi ? $"model_type is \"phi3\": Phi-3's qkv_proj and o_proj have no biases; declare '{a.Name}' with Bias = false"
                     : biases ? $"attention_bias is true: declare '{a.Name}' with Bias = true (the q, k, v and o projections' biases)"
                     : $"attention_bias is {(Get("attention_bias") is null ? "false (its default)" : "false")}: declare '{a.Name}' with Bias = false");
-            if (!phi) Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)"); // (Phi3Config reads no mlp_bias)
+            if (!phi && !gemma) Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)"); // (Phi-3's and Gemma's read no mlp_bias)
         }
     }
+
+    /// <summary>Gemma's embedding scale: √hidden_size in float32, as transformers' <c>torch.tensor(hidden_size ** 0.5)</c>.</summary>
+    private static float GemmaScale(int dim) => (float)Math.Sqrt(dim);
+
+    /// <summary>The gated Dense's activation a configuration names (transformers' ACT2FN: "swish" is SiLU too), or null.</summary>
+    private static Activation? ActivationOf(string name) => name switch
+    {
+        "silu" or "swish" => Activation.Silu,
+        "gelu" => Activation.Gelu,
+        "gelu_pytorch_tanh" or "gelu_new" => Activation.GeluTanh,
+        _ => null,
+    };
+
+    private static string ActivationName(Activation activation) => activation switch
+    {
+        Activation.Gelu => "gelu",
+        Activation.GeluTanh => "gelu_pytorch_tanh",
+        _ => "silu",
+    };
 
     /// <summary>The configuration's <c>model_type</c>; LLaMA's where it says none.</summary>
     private static string ModelType(JsonElement c) =>

@@ -1294,6 +1294,17 @@ class HfRmsNorm(nn.Module):
         return self.weight * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps))
 
 
+class HfGemmaRmsNorm(nn.Module):
+    """transformers' GemmaRMSNorm: the weight stored as its difference from 1, x's norm times (1 + weight) in float32."""
+
+    def __init__(self, width, eps):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.empty(width).uniform_(-0.5, 0.5)), eps
+
+    def forward(self, x):
+        return (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)) * (1.0 + self.weight.float())
+
+
 class HfAttention(nn.Module):
     """transformers' LlamaAttention, written out: q/k/v/o_proj without biases, rotary positions (rotate_half, inv_freq =
     1 / theta^(arange(0, d, 2) / d) in float32 as transformers computes them), repeat_kv, a causal softmax."""
@@ -1371,6 +1382,20 @@ class HfPhi3Mlp(nn.Module):
         return self.down_proj(up * F.silu(gate))
 
 
+class HfGemmaMlp(nn.Module):
+    """transformers' GemmaMLP: LLaMA's with GELU (its tanh approximation, gelu_pytorch_tanh, or the exact one) on the gate."""
+
+    def __init__(self, width, intermediate, approximate):
+        super().__init__()
+        self.gate_proj = nn.Linear(width, intermediate, bias=False)
+        self.up_proj = nn.Linear(width, intermediate, bias=False)
+        self.down_proj = nn.Linear(intermediate, width, bias=False)
+        self.approximate = approximate
+
+    def forward(self, x):
+        return self.down_proj(F.gelu(self.gate_proj(x), approximate=self.approximate) * self.up_proj(x))
+
+
 class HfMlp(nn.Module):
     def __init__(self, width, intermediate):
         super().__init__()
@@ -1389,14 +1414,19 @@ class HfDecoderLayer(nn.Module):
         if c.get("model_type") == "phi3":  # Phi3ForCausalLM: fused projections, a window where sliding_window is set, ε 1e-5 by default
             self.self_attn = HfPhi3Attention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0), window=c.get("sliding_window"))
             self.mlp = HfPhi3Mlp(c["hidden_size"], c["intermediate_size"])
+        elif c.get("model_type") == "gemma":  # GemmaForCausalLM: GELU on the gate, norms of (1 + weight)
+            self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0))
+            activation = c.get("hidden_activation") or c.get("hidden_act", "gelu_pytorch_tanh")
+            self.mlp = HfGemmaMlp(c["hidden_size"], c["intermediate_size"], "tanh" if activation == "gelu_pytorch_tanh" else "none")
         else:
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads,
                                          c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2",
                                          window=c.get("sliding_window") if c.get("model_type") == "mistral" else None)
             self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         eps = c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6)
-        self.input_layernorm = HfRmsNorm(c["hidden_size"], eps)
-        self.post_attention_layernorm = HfRmsNorm(c["hidden_size"], eps)
+        norm = HfGemmaRmsNorm if c.get("model_type") == "gemma" else HfRmsNorm
+        self.input_layernorm = norm(c["hidden_size"], eps)
+        self.post_attention_layernorm = norm(c["hidden_size"], eps)
 
     def forward(self, x):
         x = x + self.self_attn(self.input_layernorm(x))
@@ -1408,7 +1438,7 @@ class HfLlamaModel(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
         self.layers = nn.ModuleList([HfDecoderLayer(c) for _ in range(c["num_hidden_layers"])])
-        self.norm = HfRmsNorm(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
+        self.norm = (HfGemmaRmsNorm if c.get("model_type") == "gemma" else HfRmsNorm)(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
 
 
 class HfLlamaForCausalLM(nn.Module):
@@ -1418,11 +1448,15 @@ class HfLlamaForCausalLM(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.model, self.lm_head = HfLlamaModel(c), nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
-        if c.get("tie_word_embeddings", False):
+        if c.get("tie_word_embeddings", c.get("model_type") == "gemma"):  # (Gemma's config ties by default)
             self.lm_head.weight = self.model.embed_tokens.weight
+        # Gemma's embedding is scaled by √hidden_size (a float32 tensor), the tied output layer reading the table unscaled
+        self.scale = torch.tensor(c["hidden_size"] ** 0.5) if c.get("model_type") == "gemma" else None
 
     def forward(self, ids):
         x = self.model.embed_tokens(ids)
+        if self.scale is not None:
+            x = x * self.scale.to(x.dtype)
         for layer in self.model.layers:
             x = layer(x)
         return self.lm_head(self.model.norm(x))
@@ -1440,7 +1474,7 @@ def make_hf_checkpoint(case, c, steps, seed):
     os.makedirs(os.path.join(HERE, case), exist_ok=True)
     with open(os.path.join(HERE, case, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
-    state = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items() if not (k == "lm_head.weight" and c.get("tie_word_embeddings"))}
+    state = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items() if not (k == "lm_head.weight" and c.get("tie_word_embeddings", c.get("model_type") == "gemma"))}
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
     ids = torch.randint(0, c["vocab_size"], (2, steps))
     with torch.no_grad():
@@ -1467,6 +1501,7 @@ def make_hf_llama():
     make_hf_linear()
     make_hf_mistral()
     make_hf_phi3()
+    make_hf_gemma()
     # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
     make_hf_checkpoint("HfQwen2", {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
@@ -1493,6 +1528,17 @@ def make_hf_phi3():
         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rope_theta": 10000.0, "hidden_act": "silu",
         "tie_word_embeddings": False, "sliding_window": 4, "max_position_embeddings": 64, "original_max_position_embeddings": 64,
         "rope_scaling": None, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0, "torch_dtype": "bfloat16"}, 11, 705)
+
+
+def make_hf_gemma():
+    """HfGemma: GemmaForCausalLM (Gemma 1 2B's layout): the embedding scaled by √hidden_size and tied to the output layer
+    (Gemma's default), norms of (1 + weight), GELU's tanh approximation on the gate (hidden_activation, over the older
+    hidden_act "gelu"), multi-query attention, head_dim given as hidden_size / num_attention_heads."""
+    make_hf_checkpoint("HfGemma", {
+        "architectures": ["GemmaForCausalLM"], "model_type": "gemma", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 2,
+        "num_key_value_heads": 1, "head_dim": 8, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+        "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh", "attention_bias": False, "max_position_embeddings": 64,
+        "torch_dtype": "bfloat16"}, 11, 706)
 
 
 def make_hf_linear():
@@ -1647,6 +1693,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-llama" in sys.argv:  # only the Hugging Face LLaMA checkpoint
         make_hf_llama()
+        sys.exit(0)
+    if "--hf-gemma" in sys.argv:  # only the Hugging Face Gemma checkpoint
+        make_hf_gemma()
         sys.exit(0)
     if "--hf-phi3" in sys.argv:  # only the Hugging Face Phi-3 checkpoint
         make_hf_phi3()

@@ -90,3 +90,22 @@ public partial class HfTinyMistral;
 [RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm] [Dense(13, Bias = false)]
 public partial class HfBiasedWindowLlama;
+
+// The HfGemma fixture's model: Gemma's embedding scaled by √16 and tied to the output layer, GELU's tanh approximation on
+// the gate, multi-query attention.
+[Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfTinyGemma;
+
+// The same with SiLU on the gate (LLaMA's): what the configuration check names for Gemma.
+[Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfTinyGemmaSilu;

@@ -153,7 +153,8 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
     [InlineData("rope_scaling", """{"type": "yarn", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here")]
     [InlineData("attention_bias", "true", "attention_bias is true: declare 'attention' with Bias = true (the q, k, v and o projections' biases)")]
-    [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\", the model's gated Dense layers take SiLU")]
+    [InlineData("hidden_act", "\"relu\"", "hidden_act is \"relu\": the gated Dense layers here take SiLU (\"silu\"), GELU (\"gelu\") or its tanh approximation (\"gelu_pytorch_tanh\")")]
+    [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu")]
     [InlineData("num_key_value_heads", "4", "num_key_value_heads is 4, the model declares 2")]
     public void WhatTheDeclarationCannotExpressIsRefused(string key, string json, string message)
     {
@@ -213,9 +214,9 @@ public sealed class HuggingFaceTests : IDisposable
         }, "parameters");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), parameters));
         Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 500000 ('attention' RotaryBase)");
-        string other = Copy((_, config) => config["model_type"] = "gemma", "gemma");
+        string other = Copy((_, config) => config["model_type"] = "gemma2", "gemma");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
-        Contains(error.Message, "model_type is \"gemma\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\") and Phi-3's (\"phi3\") checkpoints");
+        Contains(error.Message, "model_type is \"gemma2\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
         // no config.json: the tensors alone do not say the heads, ε or rotary base
         File.Delete(Path.Combine(other, "config.json"));
         var missing = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
@@ -418,6 +419,37 @@ public sealed class HuggingFaceTests : IDisposable
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["model_type"] = "phi3", "phi-unfused", "HfMistral")));
         Contains(error.Message, "missing tensor 'model.layers.0.self_attn.qkv_proj.weight'");
         Contains(error.Message, "unexpected tensor 'model.layers.0.self_attn.q_proj.weight'");
+    }
+
+    /// <summary>
+    /// Gemma's checkpoint (GemmaForCausalLM): the embedding scaled by √hidden_size (ScaleBySqrtDim) and tied by default, norms
+    /// storing their weight less 1 (loaded as 1 + weight), GELU's tanh approximation on the gate (hidden_activation over
+    /// hidden_act); another activation, an unscaled embedding, Gemma 7B's wider heads and saving are refused, naming what differs.
+    /// </summary>
+    [Fact]
+    public void AGemmaCheckpointWithScaledEmbeddingAndShiftedNormsGivesItsLogits()
+    {
+        var model = new HfTinyGemma(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfGemma"));
+        AssertLogits(model, "HfGemma");
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfGemma", "model.safetensors")));
+        Assert.Equal(hf["model.norm.weight"].ToFloat().Select(w => 1f + w).ToArray(), model.Parameters["rmsnorm_4.weight"].AsSpan().ToArray());
+        // hidden_activation decides where given; without it, hidden_act ("gelu": the exact GELU) does
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) => config.Remove("hidden_activation"), "gemma-act", "HfGemma")));
+        Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemmaSilu(seed: 2), Fixture.Path("HfGemma")));
+        Contains(error.Message, "hidden_activation is \"gelu_pytorch_tanh\": declare 'dense' with Activation = Activation.GeluTanh");
+        // Gemma 7B's heads: head_dim 256 where hidden_size / num_attention_heads is 8 here
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) => config.Remove("head_dim"), "gemma-head", "HfGemma")));
+        Contains(error.Message, "head_dim is 256 (its default), the model declares 8 (hidden_size / num_attention_heads: a head's width is not declared apart)");
+        // an unscaled embedding is not Gemma's, a scaled one not LLaMA's
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2), Fixture.Path("HfGemma")));
+        Contains(error.Message, "model_type is \"gemma\": Gemma scales its embedding by √hidden_size; declare 'embedding' with ScaleBySqrtDim = true");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) => config["model_type"] = "llama", "gemma-as-llama", "HfGemma")));
+        Contains(error.Message, "model_type is \"llama\", whose embedding is not scaled, but 'embedding' declares ScaleBySqrtDim = true");
+        Contains(error.Message, "tie_word_embeddings is false (its default), but 'dense_4' is tied to the embedding");
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "gemma")));
+        Contains(unsaved.Message, "Gemma's checkpoints are read, not written");
     }
 
     [Fact]
