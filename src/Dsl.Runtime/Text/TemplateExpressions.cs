@@ -97,7 +97,7 @@ internal sealed class NegateExpression(bool negate, TemplateExpression value, in
         if (!negate) return TemplateValues.IsNumber(v) ? v : throw TemplateValues.Error(line, $"bad operand type for unary +: '{TemplateValues.TypeName(v)}'");
         return v switch
         {
-            long l => (object)checked(-l),
+            long l => l == long.MinValue ? throw TemplateValues.Error(line, "-(−2⁶³) is past what a template here counts (64-bit integers)") : (object)(-l),
             double d => -d,
             bool b => b ? -1L : 0L,
             _ => throw TemplateValues.Error(line, $"bad operand type for unary -: '{TemplateValues.TypeName(v)}'"),

@@ -47,10 +47,42 @@ internal static class TemplateMethods
         "startswith" => new((a, _) => Affix(a, p => s.StartsWith(p, StringComparison.Ordinal))),
         "endswith" => new((a, _) => Affix(a, p => s.EndsWith(p, StringComparison.Ordinal))),
         "split" => new((a, n) => Split(s, a.Count > 0 ? a[0] : n.GetValueOrDefault("sep"), a.Count > 1 ? a[1] : n.GetValueOrDefault("maxsplit"))),
-        "splitlines" => new((_, _) => s.Split('\n').Select(x => (object?)x.TrimEnd('\r')).Where((x, i) => i < s.Split('\n').Length - 1 || ((string)x!).Length > 0).ToList()),
+
+        "rsplit" => new((a, n) => RSplit(s, a.Count > 0 ? a[0] : n.GetValueOrDefault("sep"), a.Count > 1 ? a[1] : n.GetValueOrDefault("maxsplit"))),
+        "splitlines" => new((_, _) => SplitLines(s)),
         "replace" => new((a, _) => a.Count >= 2 && a[0] is string from && a[1] is string to
-            ? (a.Count > 2 && a[2] is long count && count >= 0 ? ReplaceCount(s, from, to, count) : s.Replace(from, to, StringComparison.Ordinal))
+            ? Replace(s, from, to, a.Count > 2 && a[2] is long count ? count : -1)
             : throw new TemplateTypeError("replace() takes two strings")),
+        "partition" or "rpartition" => new((a, _) =>
+        {
+            if (a.FirstOrDefault() is not string sep || sep.Length == 0) throw new TemplateTypeError($"{name}() takes a non-empty str separator");
+            int at = name == "partition" ? s.IndexOf(sep, StringComparison.Ordinal) : s.LastIndexOf(sep, StringComparison.Ordinal);
+            return at < 0 ? new TemplateTuple(name == "partition" ? [s, "", ""] : ["", "", s]) : new TemplateTuple([s[..at], sep, s[(at + sep.Length)..]]);
+        }),
+        "index" or "rindex" => new((a, _) =>
+        {
+            int at = a.FirstOrDefault() is string sub ? (name == "index" ? s.IndexOf(sub, StringComparison.Ordinal) : s.LastIndexOf(sub, StringComparison.Ordinal)) : -1;
+            return at >= 0 ? (long)at : throw new TemplateTypeError("substring not found");
+        }),
+        "removeprefix" => new((a, _) => a.FirstOrDefault() is string p && s.StartsWith(p, StringComparison.Ordinal) ? s[p.Length..] : s),
+        "removesuffix" => new((a, _) => a.FirstOrDefault() is string p && p.Length > 0 && s.EndsWith(p, StringComparison.Ordinal) ? s[..^p.Length] : s),
+        "zfill" => new((a, _) => a.FirstOrDefault() is long w && w > s.Length
+            ? (s.Length > 0 && s[0] is '+' or '-' ? s[0] + s[1..].PadLeft((int)w - 1, '0') : s.PadLeft((int)w, '0')) : s),
+        "ljust" or "rjust" or "center" => new((a, _) =>
+        {
+            int width = a.FirstOrDefault() is long w ? (int)Math.Clamp(w, 0, 100_000) : 0;
+            char fill = a.Count > 1 && a[1] is string f && f.Length == 1 ? f[0] : ' ';
+            if (width <= s.Length) return s;
+            if (name == "ljust") return s.PadRight(width, fill);
+            if (name == "rjust") return s.PadLeft(width, fill);
+            int left = (width - s.Length) / 2 + ((width - s.Length) % 2 & width % 2); // Python's centring: the odd space left when the width is odd
+            return new string(fill, left) + s + new string(fill, width - s.Length - left);
+        }),
+        "swapcase" => new((_, _) => string.Concat(s.Select(c => char.IsUpper(c) ? char.ToLowerInvariant(c) : char.IsLower(c) ? char.ToUpperInvariant(c) : c))),
+        "casefold" => new((_, _) => s.ToLowerInvariant()),
+        "isalnum" => new((_, _) => s.Length > 0 && s.All(char.IsLetterOrDigit)),
+        "isnumeric" or "isdecimal" => new((_, _) => s.Length > 0 && s.All(char.IsDigit)),
+        "format" => new((a, n) => TemplateValues.Format(s, a, n)),
         "join" => new((a, _) => string.Join(s, TemplateValues.Iterate(a.FirstOrDefault(), 0).Select(x => x as string ?? throw new TemplateTypeError($"sequence item: expected str instance, {TemplateValues.TypeName(x)} found")))),
         "find" => new((a, _) => (long)(a.FirstOrDefault() is string sub ? s.IndexOf(sub, StringComparison.Ordinal) : -1)),
         "rfind" => new((a, _) => (long)(a.FirstOrDefault() is string sub ? s.LastIndexOf(sub, StringComparison.Ordinal) : -1)),
@@ -84,6 +116,41 @@ internal static class TemplateMethods
         var other => throw new TemplateTypeError($"startswith/endswith take a str or a tuple of str, not {TemplateValues.TypeName(other)}"),
     };
 
+    /// <summary>Python's str.splitlines(): at \n, \r, \r\n, \v, \f, \x1c–\x1e, \x85, U+2028 and U+2029, the ends dropped.</summary>
+    private static List<object?> SplitLines(string s)
+    {
+        var lines = new List<object?>();
+        int start = 0;
+        for (int i = 0; i < s.Length; i++)
+        {
+            char c = s[i];
+            if (c is not ('\n' or '\r' or '\v' or '\f' or '\x1c' or '\x1d' or '\x1e' or '\x85' or '\u2028' or '\u2029')) continue;
+            lines.Add(s[start..i]);
+            if (c == '\r' && i + 1 < s.Length && s[i + 1] == '\n') i++;
+            start = i + 1;
+        }
+        if (start < s.Length) lines.Add(s[start..]);
+        return lines;
+    }
+
+    /// <summary>Python's str.rsplit: as split, the splits taken from the right.</summary>
+    private static List<object?> RSplit(string s, object? separator, object? maxsplit)
+    {
+        if (maxsplit is not long m || m < 0) return Split(s, separator, null);
+        string reversed = string.Concat(s.Reverse());
+        object? sep = separator is string p ? string.Concat(p.Reverse()) : separator;
+        List<object?> parts = Split(reversed, sep, m);
+        parts.Reverse();
+        return parts.Select(x => (object?)string.Concat(((string)x!).Reverse())).ToList();
+    }
+
+    /// <summary>Python's str.replace: every match (or the first <paramref name="count"/>), an empty one between every character.</summary>
+    public static string Replace(string s, string from, string to, long count)
+    {
+        if (count < 0 && from.Length > 0) return s.Replace(from, to, StringComparison.Ordinal);
+        return ReplaceCount(s, from, to, count < 0 ? long.MaxValue : count);
+    }
+
     private static List<object?> Split(string s, object? separator, object? maxsplit)
     {
         long most = maxsplit is long m ? m : -1;
@@ -98,7 +165,7 @@ internal static class TemplateMethods
                 if (i >= s.Length) break;
                 if (most >= 0 && parts.Count == most)
                 {
-                    parts.Add(Strip(s[i..], null, false, true));
+                    parts.Add(s[i..]); // the rest as it stands after its leading whitespace
                     break;
                 }
                 int start = i;
@@ -120,7 +187,7 @@ internal static class TemplateMethods
         return parts;
     }
 
-    private static string ReplaceCount(string s, string from, string to, long count)
+    internal static string ReplaceCount(string s, string from, string to, long count)
     {
         var b = new StringBuilder();
         int at = 0;
@@ -178,7 +245,8 @@ internal static class TemplateFilters
             case "tojson":
             {
                 // transformers' tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False): json.dumps's
-                long? width = Arg(1, "indent") switch { null => null, long l => l, _ => throw TemplateValues.Error(line, "tojson's indent must be a whole number") };
+                // (an indent of n spaces, or a string of its own, as json.dumps takes either)
+                string? width = Arg(1, "indent") switch { null => null, long l => new string(' ', (int)Math.Clamp(l, 0, 10_000)), string text => text, _ => throw TemplateValues.Error(line, "tojson's indent must be a whole number or a string") };
                 string item = width is null ? ", " : ",", key = ": ";
                 if (Arg(2, "separators") is { } separators)
                 {
@@ -207,13 +275,15 @@ internal static class TemplateFilters
                 return value is Undefined || (TemplateValues.Truthy(Arg(1, "boolean", false)) && !TemplateValues.Truthy(value)) ? Arg(0, "default_value", "") : value;
             case "join":
             {
-                string separator = Arg(0, "d", "") as string ?? "";
+                string separator = Arg(0, "d", "") is string d ? d : Text(Arg(0, "d"));
                 IEnumerable<object?> items = TemplateValues.Iterate(value, line);
-                if (Arg(1, "attribute") is string attribute) items = items.Select(x => TemplateValues.Attribute(x, attribute, line));
+                if (Arg(1, "attribute") is string attribute) items = items.Select(x => Path(x, attribute, line));
                 return string.Join(separator, items.Select(Text));
             }
             case "replace":
-                return Arg(0, "old") is string from && Arg(1, "new") is string to ? Text(value).Replace(from, to, StringComparison.Ordinal) : throw TemplateValues.Error(line, "replace takes two strings");
+                return Arg(0, "old") is string from && Arg(1, "new") is string to
+                    ? TemplateMethods.Replace(Text(value), from, to, Arg(2, "count") is long count ? count : -1)
+                    : throw TemplateValues.Error(line, "replace takes two strings");
             case "list":
                 return TemplateValues.Iterate(value, line).ToList();
             case "reverse":
@@ -240,13 +310,13 @@ internal static class TemplateFilters
             case "abs":
                 return value switch
                 {
-                    long l => (object)Math.Abs(l),
+                    long l => l == long.MinValue ? throw TemplateValues.Error(line, "abs(−2⁶³) is past what a template here counts (64-bit integers)") : (object)Math.Abs(l),
                     double real => Math.Abs(real),
                     bool b => b ? 1L : 0L,
                     _ => throw TemplateValues.Error(line, $"bad operand type for abs(): '{TemplateValues.TypeName(value)}'"),
                 };
             case "items":
-                return value is Dictionary<string, object?> dict ? dict.Select(p => (object?)new TemplateTuple([p.Key, p.Value])).ToList()
+                return value is Dictionary<string, object?> pairs ? pairs.Select(p => (object?)new TemplateTuple([p.Key, p.Value])).ToList()
                     : value is Undefined ? new List<object?>() : throw TemplateValues.Error(line, $"items takes a dict, not {TemplateValues.TypeName(value)}");
             case "safe":
                 return value;
@@ -255,20 +325,22 @@ internal static class TemplateFilters
                     .Replace("\"", "&#34;", StringComparison.Ordinal).Replace("'", "&#39;", StringComparison.Ordinal);
             case "map":
             {
-                List<object?> items = TemplateValues.Iterate(value, line);
+                // (a sequence that is false, None among them, maps to nothing, as jinja2's "if seq")
+                List<object?> items = TemplateValues.Truthy(value) ? TemplateValues.Iterate(value, line) : [];
                 if (Arg(-1, "attribute") is string attribute)
-                    return items.Select(x => TemplateValues.Attribute(x, attribute, line) is Undefined && n.TryGetValue("default", out object? fallback) ? fallback : TemplateValues.Attribute(x, attribute, line)).ToList();
+                    return items.Select(x => Path(x, attribute, line) is Undefined && n.TryGetValue("default", out object? fallback) ? fallback : Path(x, attribute, line)).ToList();
                 if (Arg(0, "filter") is string filter)
-                    return items.Select(x => Apply(filter, x, a.Skip(1).ToList(), [], line)).ToList();
+                    return items.Select(x => Apply(filter, x, a.Skip(1).ToList(), n, line)).ToList();
                 throw TemplateValues.Error(line, "map takes attribute= or a filter's name");
             }
             case "selectattr" or "rejectattr":
             {
                 bool keep = name == "selectattr";
                 if (Arg(0, "attribute") is not string attribute) throw TemplateValues.Error(line, $"{name} takes an attribute's name");
-                return TemplateValues.Iterate(value, line).Where(x =>
+                List<object?> items = TemplateValues.Truthy(value) ? TemplateValues.Iterate(value, line) : [];
+                return items.Where(x =>
                 {
-                    object? v = TemplateValues.Attribute(x, attribute, line);
+                    object? v = Path(x, attribute, line);
                     bool holds = a.Count > 1 && a[1] is string test ? Test(test, v, a.Skip(2).ToList(), line) : TemplateValues.Truthy(v);
                     return holds == keep;
                 }).ToList();
@@ -276,42 +348,59 @@ internal static class TemplateFilters
             case "select" or "reject":
             {
                 bool keep = name == "select";
-                return TemplateValues.Iterate(value, line).Where(x => (a.Count > 0 && a[0] is string test ? Test(test, x, a.Skip(1).ToList(), line) : TemplateValues.Truthy(x)) == keep).ToList();
+                List<object?> items = TemplateValues.Truthy(value) ? TemplateValues.Iterate(value, line) : [];
+                return items.Where(x => (a.Count > 0 && a[0] is string test ? Test(test, x, a.Skip(1).ToList(), line) : TemplateValues.Truthy(x)) == keep).ToList();
             }
             case "unique":
             {
+                // jinja2 compares strings without their case unless asked (case_sensitive), keeping the first of each
+                Func<object?, object?> key = Key(TemplateValues.Truthy(Arg(0, "case_sensitive", false)), Arg(1, "attribute") as string, line);
                 var seen = new List<object?>();
-                foreach (object? x in TemplateValues.Iterate(value, line)) if (!seen.Any(y => TemplateValues.Equal(x, y))) seen.Add(x);
-                return seen;
+                var kept = new List<object?>();
+                foreach (object? x in TemplateValues.Iterate(value, line))
+                {
+                    object? k = key(x);
+                    if (seen.Any(y => TemplateValues.Equal(k, y))) continue;
+                    seen.Add(k);
+                    kept.Add(x);
+                }
+                return kept;
             }
             case "sort":
             {
-                var items = TemplateValues.Iterate(value, line).ToList();
-                string? attribute = Arg(2, "attribute") as string;
-                Comparison<object?> order = (x, y) =>
-                {
-                    object? l = attribute is null ? x : TemplateValues.Attribute(x, attribute, line), r = attribute is null ? y : TemplateValues.Attribute(y, attribute, line);
-                    return TemplateValues.Equal(l, r) ? 0 : TemplateValues.Order(l, r, "<", line) ? -1 : 1;
-                };
-                // a stable sort, as Python's
-                var sorted = items.Select((x, i) => (x, i)).ToList();
-                sorted.Sort((p, q) => order(p.x, q.x) is int c && c != 0 ? c : p.i.CompareTo(q.i));
-                var result = sorted.Select(p => p.x).ToList();
-                if (TemplateValues.Truthy(Arg(0, "reverse", false))) result.Reverse();
-                return result;
+                Func<object?, object?> key = Key(TemplateValues.Truthy(Arg(1, "case_sensitive", false)), Arg(2, "attribute") as string, line);
+                return Sorted(TemplateValues.Iterate(value, line), key, TemplateValues.Truthy(Arg(0, "reverse", false)), line);
+            }
+            case "dictsort":
+            {
+                if (value is not Dictionary<string, object?> dict) throw TemplateValues.Error(line, $"dictsort takes a dict, not {TemplateValues.TypeName(value)}");
+                bool byValue = (Arg(2, "by", "key") as string) == "value";
+                Func<object?, object?> key = Key(TemplateValues.Truthy(Arg(0, "case_sensitive", false)), null, line);
+                return Sorted(dict.Select(p => (object?)new TemplateTuple([p.Key, p.Value])).ToList(), t => key(((TemplateTuple)t!).Items[byValue ? 1 : 0]),
+                    TemplateValues.Truthy(Arg(3, "reverse", false)), line);
             }
             case "sum":
-                return TemplateValues.Iterate(value, line).Aggregate(Arg(1, "start", 0L), (s, x) => TemplateValues.Arithmetic("+", s, x, line));
+            {
+                IEnumerable<object?> items = TemplateValues.Iterate(value, line);
+                if (Arg(0, "attribute") is string attribute) items = items.Select(x => Path(x, attribute, line));
+                return items.Aggregate(Arg(1, "start", 0L), (s, x) => TemplateValues.Arithmetic("+", s, x, line));
+            }
             case "min" or "max":
             {
                 var items = TemplateValues.Iterate(value, line);
                 if (items.Count == 0) return new Undefined(name);
-                return items.Aggregate((x, y) => TemplateValues.Order(y, x, name == "min" ? "<" : ">", line) ? y : x);
+                Func<object?, object?> key = Key(TemplateValues.Truthy(Arg(0, "case_sensitive", false)), Arg(1, "attribute") as string, line);
+                return items.Aggregate((x, y) => TemplateValues.Order(key(y), key(x), name == "min" ? "<" : ">", line) ? y : x);
             }
+            case "format":
+                return TemplateValues.Arithmetic("%", Text(value), a.Count == 1 ? a[0] : new TemplateTuple(a), line);
+            case "attr":
+                return Arg(0, "name") is string attr ? (value is Dictionary<string, object?> and not Namespace ? (object?)TemplateMethods.Of(value, attr) ?? new Undefined(attr) : TemplateValues.Attribute(value, attr, line))
+                    : throw TemplateValues.Error(line, "attr takes a name");
             case "indent":
             {
                 object? width = Arg(0, "width", 4L);
-                string pad = width as string ?? new string(' ', (int)(width is long w ? w : 4));
+                string pad = width as string ?? new string(' ', (int)Math.Clamp(width is long w ? w : 4, 0, 10_000));
                 bool first = TemplateValues.Truthy(Arg(1, "first", false)), blank = TemplateValues.Truthy(Arg(2, "blank", false));
                 string[] lines = Text(value).Split('\n');
                 for (int i = 0; i < lines.Length; i++)
@@ -322,22 +411,67 @@ internal static class TemplateFilters
             }
             case "round":
             {
-                double v = value switch { long l => l, double real => real, bool b => b ? 1 : 0, _ => throw TemplateValues.Error(line, "round takes a number") };
-                int digits = Arg(0, "precision", 0L) is long p ? (int)p : 0;
+                int digits = Arg(0, "precision", 0L) is long p ? (int)Math.Clamp(p, -400, 400) : 0;
                 string method = Arg(1, "method", "common") as string ?? "common";
+                if (method == "common") return TemplateValues.Round(value, digits, line); // Python's round(): half to even, on the exact value
+                double v = value switch { long l => l, double real => real, bool b => b ? 1 : 0, _ => throw TemplateValues.Error(line, "round takes a number") };
                 double scale = Math.Pow(10, digits);
                 return method switch
                 {
                     "floor" => Math.Floor(v * scale) / scale,
                     "ceil" => Math.Ceiling(v * scale) / scale,
-                    _ => Math.Round(v, digits, MidpointRounding.AwayFromZero),
+                    _ => throw TemplateValues.Error(line, "round's method is \"common\", \"floor\" or \"ceil\""),
                 };
             }
             case "wordcount":
-                return (long)Text(value).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length;
+            {
+                // jinja2 counts the runs of \w (letters, digits, marks, the underscore)
+                long words = 0;
+                bool inWord = false;
+                foreach (Rune r in Text(value).EnumerateRunes())
+                {
+                    bool word = Rune.IsLetterOrDigit(r) || r.Value == '_' || Rune.GetUnicodeCategory(r) is UnicodeCategory.NonSpacingMark or UnicodeCategory.SpacingCombiningMark;
+                    if (word && !inWord) words++;
+                    inWord = word;
+                }
+                return words;
+            }
             default:
                 throw TemplateValues.Error(line, $"no filter named '{name}' (the filters read here: trim, length, count, tojson, string, upper, lower, capitalize, title, first, last, default, join, replace, list, reverse, int, float, abs, items, safe, escape, map, selectattr, rejectattr, select, reject, unique, sort, sum, min, max, indent, round, wordcount)");
         }
+    }
+
+    /// <summary>
+    /// jinja2's attribute path ("function.name", "0"): each part an item where there is one (a digit part an index), else an
+    /// attribute, as its <c>make_attrgetter</c> reads it.
+    /// </summary>
+    private static object? Path(object? item, string path, int line)
+    {
+        foreach (string part in path.Split('.'))
+        {
+            item = part.Length > 0 && part.All(char.IsAsciiDigit) && long.TryParse(part, out long index) ? TemplateValues.Item(item, index, line) : TemplateValues.Item(item, part, line);
+        }
+        return item;
+    }
+
+    /// <summary>What sort, unique, min and max compare: the attribute path's value, a string lower-cased unless case counts.</summary>
+    private static Func<object?, object?> Key(bool caseSensitive, string? attribute, int line) => x =>
+    {
+        object? v = attribute is null ? x : Path(x, attribute, line);
+        return !caseSensitive && v is string s ? s.ToLowerInvariant() : v;
+    };
+
+    /// <summary>Python's sorted(): stable, by the key, reversed as asked (a reversed sort keeps equal items in their order).</summary>
+    private static List<object?> Sorted(List<object?> items, Func<object?, object?> key, bool reverse, int line)
+    {
+        var keyed = items.Select((x, i) => (Item: x, Key: key(x), Index: i)).ToList();
+        int sign = reverse ? -1 : 1;
+        keyed.Sort((p, q) =>
+        {
+            int c = TemplateValues.Equal(p.Key, q.Key) ? 0 : TemplateValues.Order(p.Key, q.Key, "<", line) ? -1 : 1;
+            return c != 0 ? sign * c : p.Index.CompareTo(q.Index);
+        });
+        return keyed.Select(p => p.Item).ToList();
     }
 
     /// <summary>jinja2's title filter: each word's first letter upper case, the rest lower, words split at spaces, hyphens and opening brackets.</summary>
@@ -383,8 +517,9 @@ internal static class TemplateFilters
             "ge" or ">=" => TemplateValues.Order(value, other, ">=", line),
             "in" => TemplateValues.Contains(other, value, line),
             "sameas" => ReferenceEquals(value, other) || (value is null && other is null) || (value is bool p && other is bool q && p == q),
-            "lower" => value is string s && s == s.ToLowerInvariant(),
-            "upper" => value is string u && u == u.ToUpperInvariant(),
+            // Python's islower and isupper: a cased character at least, none of the other case
+            "lower" => value is string s && s.Any(char.IsLetter) && !s.Any(char.IsUpper),
+            "upper" => value is string u && u.Any(char.IsLetter) && !u.Any(char.IsLower),
             _ => throw TemplateValues.Error(line, $"no test named '{name}'"),
         };
     }

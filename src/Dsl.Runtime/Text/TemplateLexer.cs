@@ -67,7 +67,7 @@ internal static class TemplateLexer
             {
                 var tokens = new List<TemplateToken>();
                 string closer = kind == '{' ? "}}" : "%}";
-                int p = Tokenize(source, inner, closer, tokens, ref line);
+                int p = Tokenize(source, inner, closer, tokens, ref line, plus: kind != '{');
                 // p is at the closer, or at the '-'/'+' before it
                 right = source[p] is '-' or '+' ? source[p] : ' ';
                 end = p + (right == ' ' ? 0 : 1) + 2;
@@ -75,11 +75,12 @@ internal static class TemplateLexer
                 {
                     // {% raw %}…{% endraw %}: kept as it stands (no newline dropped after "{% raw %}", as jinja2's lexer drops none)
                     bool stripAfter = right == '-';
-                    int close = FindEndRaw(source, end, out int after, out bool stripBefore, out right);
+                    int close = FindEndRaw(source, end, out int after, out bool stripBefore, out right, out bool endrawPlus);
                     if (close < 0) throw Error(tagLine, "'{% raw %}' is never closed with '{% endraw %}'");
                     string raw = source[end..close];
                     if (stripAfter) raw = raw.TrimStart();
                     if (stripBefore) raw = raw.TrimEnd();
+                    else if (!endrawPlus) raw = LStrip(raw, lineStarting: false); // lstrip_blocks before "{% endraw %}" too
                     if (raw.Length > 0) pieces.Add(new TemplatePiece(TemplatePieceKind.Text, raw, [], line));
                     line += Count(source, end, after);
                     end = after;
@@ -127,15 +128,17 @@ internal static class TemplateLexer
     }
 
     /// <summary>Where "{% endraw %}" (with its whitespace controls) starts after <paramref name="from"/>, and just past it.</summary>
-    private static int FindEndRaw(string source, int from, out int after, out bool stripBefore, out char right)
+    private static int FindEndRaw(string source, int from, out int after, out bool stripBefore, out char right, out bool plus)
     {
         after = -1;
         stripBefore = false;
         right = ' ';
+        plus = false;
         for (int i = source.IndexOf("{%", from, StringComparison.Ordinal); i >= 0; i = source.IndexOf("{%", i + 2, StringComparison.Ordinal))
         {
             int p = i + 2;
             bool minus = p < source.Length && source[p] == '-';
+            plus = p < source.Length && source[p] == '+';
             if (p < source.Length && source[p] is '-' or '+') p++;
             while (p < source.Length && char.IsWhiteSpace(source[p])) p++;
             if (string.CompareOrdinal(source, p, "endraw", 0, 6) != 0) continue;
@@ -162,7 +165,7 @@ internal static class TemplateLexer
     private static readonly string[] s_operators = ["**", "//", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%", "~", "<", ">", "=", "(", ")", "[", "]", "{", "}", ",", ".", ":", "|"];
 
     /// <summary>Reads a tag's tokens from <paramref name="at"/> up to its closer; returns where the closer (or its '-'/'+') starts.</summary>
-    private static int Tokenize(string s, int at, string closer, List<TemplateToken> tokens, ref int line)
+    private static int Tokenize(string s, int at, string closer, List<TemplateToken> tokens, ref int line, bool plus)
     {
         int depth = 0; // brackets open: "}}" inside a dict literal is not the end
         while (true)
@@ -176,7 +179,8 @@ internal static class TemplateLexer
             if (depth == 0)
             {
                 if (string.CompareOrdinal(s, at, closer, 0, 2) == 0) return at;
-                if (s[at] is '-' or '+' && string.CompareOrdinal(s, at + 1, closer, 0, 2) == 0) return at;
+                // ("+}}" is no closer: jinja2 keeps whitespace with '+' at a statement's or comment's end only)
+                if ((s[at] == '-' || (plus && s[at] == '+')) && string.CompareOrdinal(s, at + 1, closer, 0, 2) == 0) return at;
             }
             char c = s[at];
             if (c is '"' or '\'')
@@ -198,7 +202,15 @@ internal static class TemplateLexer
                             case 'n': value.Append('\n'); break;
                             case 't': value.Append('\t'); break;
                             case 'r': value.Append('\r'); break;
-                            case '0': value.Append('\0'); break;
+                            case >= '0' and <= '7':
+                            {
+                                // Python's octal escape: up to three digits
+                                int code = 0, digits = 0;
+                                while (digits < 3 && at < s.Length && s[at] is >= '0' and <= '7') { code = code * 8 + (s[at++] - '0'); digits++; }
+                                value.Append((char)code);
+                                at--;
+                                break;
+                            }
                             case 'b': value.Append('\b'); break;
                             case 'f': value.Append('\f'); break;
                             case 'v': value.Append('\v'); break;
@@ -228,13 +240,15 @@ internal static class TemplateLexer
                 int start = at;
                 while (at < s.Length && (char.IsAsciiDigit(s[at]) || s[at] == '_')) at++;
                 bool real = false;
-                if (at + 1 < s.Length && s[at] == '.' && char.IsAsciiDigit(s[at + 1]))
+                // after a '.' a number is an index (items.0.1), never a fraction, as jinja2's lexer reads it
+                bool afterDot = start > 0 && s[start - 1] == '.';
+                if (!afterDot && at + 1 < s.Length && s[at] == '.' && char.IsAsciiDigit(s[at + 1]))
                 {
                     real = true;
                     at++;
                     while (at < s.Length && (char.IsAsciiDigit(s[at]) || s[at] == '_')) at++;
                 }
-                if (at < s.Length && s[at] is 'e' or 'E')
+                if (!afterDot && at < s.Length && s[at] is 'e' or 'E')
                 {
                     int e = at + 1;
                     if (e < s.Length && s[e] is '+' or '-') e++;

@@ -12,6 +12,8 @@ internal sealed class TemplateContext
 
     public TemplateContext(Dictionary<string, object?> globals) => _scopes = [globals];
 
+    private TemplateContext(List<Dictionary<string, object?>> scopes) => _scopes = scopes;
+
     public StringBuilder Output { get; set; } = new();
 
     public object? Lookup(string name, int line)
@@ -29,10 +31,13 @@ internal sealed class TemplateContext
 
     public void Pop() => _scopes.RemoveAt(_scopes.Count - 1);
 
-    /// <summary>A macro's body sees the template's top level and its own arguments, not the caller's loop variables.</summary>
-    public TemplateContext ForMacro(Dictionary<string, object?> arguments)
+    /// <summary>The scopes where a macro is defined, which its body sees (a loop's variable among them), not the caller's.</summary>
+    public List<Dictionary<string, object?>> Capture() => [.. _scopes];
+
+    /// <summary>A macro's body: the scopes of its definition and its own arguments.</summary>
+    public static TemplateContext ForMacro(List<Dictionary<string, object?>> captured, Dictionary<string, object?> arguments)
     {
-        var inner = new TemplateContext(_scopes[0]) { Output = new StringBuilder() };
+        var inner = new TemplateContext([.. captured]);
         inner.Push(arguments);
         return inner;
     }
@@ -148,18 +153,40 @@ internal sealed class LoopControlNode(bool isBreak) : TemplateNode
     public override void Render(TemplateContext context) => throw new LoopControl(isBreak);
 }
 
-internal sealed class SetNode(List<string> names, TemplateExpression? value, List<TemplateNode>? body, int line) : TemplateNode
+/// <summary>A set block's text, for the filters after its name (<c>{% set s | upper %}</c>).</summary>
+internal sealed class BlockTextExpression : TemplateExpression
+{
+    public string Text { get; set; } = "";
+
+    public override object? Evaluate(TemplateContext context) => Text;
+}
+
+internal sealed class SetNode(List<string> names, TemplateExpression? value, List<TemplateNode>? body, BlockTextExpression? text, int line) : TemplateNode
 {
     public override void Render(TemplateContext context)
     {
         object? result;
         if (body is not null)
         {
+            // the block renders in a scope of its own (what it sets stays inside), then its filters run
             StringBuilder outer = context.Output;
             context.Output = new StringBuilder();
-            RenderAll(body, context);
+            context.Push();
+            try
+            {
+                RenderAll(body, context);
+            }
+            finally
+            {
+                context.Pop();
+            }
             result = context.Output.ToString();
             context.Output = outer;
+            if (value is not null)
+            {
+                text!.Text = (string)result;
+                result = value.Evaluate(context);
+            }
         }
         else result = value!.Evaluate(context);
         if (names.Count == 1)
@@ -183,10 +210,11 @@ internal sealed class SetAttributeNode(string name, string attribute, TemplateEx
     }
 }
 
-internal sealed class MacroNode(string name, List<(string Name, TemplateExpression? Default)> parameters, List<TemplateNode> body) : TemplateNode
+internal sealed class MacroNode(string name, List<(string Name, TemplateExpression? Default)> parameters, List<TemplateNode> body, int line) : TemplateNode
 {
     public override void Render(TemplateContext context)
     {
+        List<Dictionary<string, object?>> captured = context.Capture();
         context.Assign(name, new TemplateFunction((arguments, named) =>
         {
             var values = new Dictionary<string, object?>(StringComparer.Ordinal);
@@ -197,11 +225,28 @@ internal sealed class MacroNode(string name, List<(string Name, TemplateExpressi
                     : named.TryGetValue(parameter, out object? given) ? given
                     : fallback is not null ? fallback.Evaluate(context) : new Undefined(parameter);
             }
-            TemplateContext inner = context.ForMacro(values);
-            RenderAll(body, inner);
+            // arguments past the parameters: varargs and kwargs, as jinja2 gives a macro that reads them
+            values["varargs"] = arguments.Skip(parameters.Count).ToList();
+            values["kwargs"] = named.Where(p => !parameters.Any(q => q.Name == p.Key)).ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
+            // a macro calling itself without end is refused, not left to overflow the stack (jinja2 raises RecursionError)
+            if (s_depth >= MaxDepth) throw TemplateValues.Error(line, $"macros call one another more than {MaxDepth} deep (a recursion that does not end?)");
+            TemplateContext inner = TemplateContext.ForMacro(captured, values);
+            s_depth++;
+            try
+            {
+                RenderAll(body, inner);
+            }
+            finally
+            {
+                s_depth--;
+            }
             return inner.Output.ToString();
         }));
     }
+
+    private const int MaxDepth = 100;
+
+    [ThreadStatic] private static int s_depth;
 }
 
 /// <summary>jinja2's <c>loop</c>: index, index0, revindex, revindex0, first, last, length, previtem, nextitem, cycle.</summary>

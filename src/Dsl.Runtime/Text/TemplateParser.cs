@@ -91,8 +91,10 @@ internal sealed class TemplateParser
             }
             case "for":
             {
+                bool parenthesised = Accept("(");
                 var targets = new List<string> { Name() };
                 while (Accept(",")) targets.Add(Name());
+                if (parenthesised) Expect(")");
                 Expect("in");
                 TemplateExpression items = Expression(withCondition: false);
                 TemplateExpression? filter = AcceptName("if") ? Expression(withCondition: false) : null;
@@ -124,16 +126,25 @@ internal sealed class TemplateParser
                 while (Accept(",")) names.Add(Name());
                 if (Accept("="))
                 {
+                    // "set a, b = 1, 2": a tuple without its parentheses
                     TemplateExpression value = Expression();
+                    if (PeekOperator(","))
+                    {
+                        var items = new List<TemplateExpression> { value };
+                        while (Accept(",") && _at < _tokens.Count) items.Add(Expression());
+                        value = new ListExpression(items, tuple: true);
+                    }
                     Finish();
-                    return new SetNode(names, value, null, line);
+                    return new SetNode(names, value, null, null, line);
                 }
-                // {% set x %}…{% endset %}: the block's text
+                // {% set x %}…{% endset %}: the block's text, through filters where "| f" follows the name
+                var text = new BlockTextExpression();
+                TemplateExpression filtered = Filters(text);
                 Finish();
                 List<TemplateNode> body = Body(out string? end, "endset");
                 if (end != "endset") throw Error("'{% set %}' block is never closed with '{% endset %}'", line);
                 Finish();
-                return new SetNode(names, null, body, line);
+                return new SetNode(names, ReferenceEquals(filtered, text) ? null : filtered, body, text, line);
             }
             case "macro":
             {
@@ -151,7 +162,7 @@ internal sealed class TemplateParser
                 List<TemplateNode> body = Body(out string? end, "endmacro");
                 if (end != "endmacro") throw Error("'{% macro %}' is never closed with '{% endmacro %}'", line);
                 Finish();
-                return new MacroNode(name, parameters, body);
+                return new MacroNode(name, parameters, body, line);
             }
             case "generation":
             {
@@ -362,7 +373,8 @@ internal sealed class TemplateParser
             {
                 TemplateToken name = Next();
                 if (name.Kind is not (TemplateTokenKind.Name or TemplateTokenKind.Number)) throw Error($"'{name.Text}' after '.' where an attribute's name belongs", name.Line);
-                value = new AttributeExpression(value, name.Text, name.Line);
+                // "items.0" is an index, as jinja2 reads it
+                value = name.Kind == TemplateTokenKind.Number ? new ItemExpression(value, new ConstantExpression(name.Value), name.Line) : new AttributeExpression(value, name.Text, name.Line);
             }
             else if (Peek() is { Kind: TemplateTokenKind.Operator, Text: "[" } open)
             {

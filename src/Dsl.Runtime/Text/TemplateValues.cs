@@ -120,7 +120,9 @@ internal static class TemplateValues
             case TemplateTuple t:
                 return "(" + string.Join(", ", t.Items.Select(Repr)) + (t.Items.Count == 1 ? ",)" : ")");
             case Namespace n:
-                return "<Namespace " + string.Join(", ", n.Select(p => p.Key + "=" + Repr(p.Value))) + ">";
+                return "<Namespace {" + string.Join(", ", n.Select(p => Quote(p.Key) + ": " + Repr(p.Value))) + "}>";
+            case Undefined:
+                return "Undefined";
             case Dictionary<string, object?> d:
                 return "{" + string.Join(", ", d.Select(p => Quote(p.Key) + ": " + Repr(p.Value))) + "}";
             case TemplateFunction:
@@ -144,8 +146,10 @@ internal static class TemplateValues
             else if (c == '\n') b.Append("\\n");
             else if (c == '\r') b.Append("\\r");
             else if (c == '\t') b.Append("\\t");
-            else if (c < 0x20 || c == 0x7F) b.Append("\\x").Append(c.ToString("x2", CultureInfo.InvariantCulture));
-            else if (c is >= 0x80 and < 0xA0) b.Append("\\x").Append(c.ToString("x2", CultureInfo.InvariantCulture));
+            // what Python's str.isprintable calls unprintable: controls, formats, separators but the space, unassigned
+            else if (c != ' ' && Rune.GetUnicodeCategory(r) is UnicodeCategory.Control or UnicodeCategory.Format or UnicodeCategory.SpaceSeparator
+                         or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator or UnicodeCategory.Surrogate or UnicodeCategory.PrivateUse or UnicodeCategory.OtherNotAssigned)
+                b.Append(c < 0x100 ? "\\x" + c.ToString("x2", CultureInfo.InvariantCulture) : c < 0x10000 ? "\\u" + c.ToString("x4", CultureInfo.InvariantCulture) : "\\U" + c.ToString("x8", CultureInfo.InvariantCulture));
             else b.Append(r.ToString());
         }
         return b.Append(q).ToString();
@@ -211,7 +215,7 @@ internal static class TemplateValues
     {
         int c;
         if (IsNumber(a) && IsNumber(b)) c = a is long la && b is long lb ? la.CompareTo(lb) : ToDouble(a).CompareTo(ToDouble(b));
-        else if (a is string x && b is string y) c = string.CompareOrdinal(x, y);
+        else if (a is string x && b is string y) c = CompareCodePoints(x, y);
         else if (a is List<object?> l && b is List<object?> m)
         {
             c = 0;
@@ -223,6 +227,21 @@ internal static class TemplateValues
         }
         else throw Error(line, $"'{op}' not supported between instances of '{TypeName(a)}' and '{TypeName(b)}'");
         return op switch { "<" => c < 0, "<=" => c <= 0, ">" => c > 0, _ => c >= 0 };
+    }
+
+    /// <summary>Python's string order: by code points (UTF-16's order puts U+FF5C after a character past U+FFFF).</summary>
+    public static int CompareCodePoints(string x, string y)
+    {
+        int i = 0, j = 0;
+        while (i < x.Length && j < y.Length)
+        {
+            Rune.DecodeFromUtf16(x.AsSpan(i), out Rune a, out int na);
+            Rune.DecodeFromUtf16(y.AsSpan(j), out Rune b, out int nb);
+            if (a.Value != b.Value) return a.Value.CompareTo(b.Value);
+            i += na;
+            j += nb;
+        }
+        return (x.Length - i).CompareTo(y.Length - j);
     }
 
     public static bool Contains(object? container, object? item, int line) => container switch
@@ -369,12 +388,13 @@ internal static class TemplateValues
         }
         switch (op, a, b)
         {
+            case ("%", string format, _): return Percent(format, b, line);
             case ("+", string x, string y): return x + y;
             case ("+", List<object?> x, List<object?> y): return x.Concat(y).ToList();
             case ("+", TemplateTuple x, TemplateTuple y): return new TemplateTuple(x.Items.Concat(y.Items).ToList());
-            case ("*", string x, long n): return string.Concat(Enumerable.Repeat(x, (int)Math.Max(0, n)));
-            case ("*", long n, string x): return string.Concat(Enumerable.Repeat(x, (int)Math.Max(0, n)));
-            case ("*", List<object?> x, long n): return Enumerable.Repeat(x, (int)Math.Max(0, n)).SelectMany(l => l).ToList();
+            case ("*", string x, long n): return string.Concat(Enumerable.Repeat(x, Repeats(x.Length, n, line)));
+            case ("*", long n, string x): return string.Concat(Enumerable.Repeat(x, Repeats(x.Length, n, line)));
+            case ("*", List<object?> x, long n): return Enumerable.Repeat(x, Repeats(x.Count, n, line)).SelectMany(l => l).ToList();
             case ("+", string, _):
                 throw Error(line, $"can only concatenate str (not \"{TypeName(b)}\") to str");
             case ("+", List<object?>, _):
@@ -382,6 +402,149 @@ internal static class TemplateValues
             default:
                 throw Error(line, $"unsupported operand type(s) for {op}: '{TypeName(a)}' and '{TypeName(b)}'");
         }
+    }
+
+    /// <summary>How many copies a repetition makes (none below 1), refused past 100 million items rather than exhausting memory.</summary>
+    private static int Repeats(int length, long n, int line) =>
+        n <= 0 ? 0 : length == 0 ? 1 : n > 100_000_000 / length ? throw Error(line, $"a repetition of {n} copies of {length} items is past what a template here makes") : (int)n;
+
+    /// <summary>
+    /// Python's printf-style formatting, <c>format % args</c> (and the format filter): %s, %r, %d, %i, %f, %e, %g, %x, %o, %c and
+    /// %%, with flags, width and precision; a tuple gives the arguments in turn, a dict by %(name)s.
+    /// </summary>
+    internal static string Percent(string format, object? args, int line)
+    {
+        List<object?> items = args is TemplateTuple t ? t.Items : [args];
+        var b = new StringBuilder();
+        int next = 0;
+        for (int i = 0; i < format.Length; i++)
+        {
+            char c = format[i];
+            if (c != '%') { b.Append(c); continue; }
+            if (++i >= format.Length) throw Error(line, "incomplete format");
+            object? value;
+            if (format[i] == '(')
+            {
+                int close = format.IndexOf(')', i);
+                if (close < 0 || args is not Dictionary<string, object?> map) throw Error(line, "format requires a mapping");
+                string key = format[(i + 1)..close];
+                value = map.TryGetValue(key, out object? v) ? v : throw Error(line, $"'{key}' is not in the format's mapping");
+                i = close + 1;
+            }
+            else value = null;
+            string flags = "";
+            while (i < format.Length && format[i] is '-' or '+' or ' ' or '0' or '#') flags += format[i++];
+            int start = i;
+            while (i < format.Length && char.IsAsciiDigit(format[i])) i++;
+            int width = i > start ? int.Parse(format[start..i], CultureInfo.InvariantCulture) : 0;
+            int precision = -1;
+            if (i < format.Length && format[i] == '.')
+            {
+                start = ++i;
+                while (i < format.Length && char.IsAsciiDigit(format[i])) i++;
+                precision = i > start ? int.Parse(format[start..i], CultureInfo.InvariantCulture) : 0;
+            }
+            if (i >= format.Length) throw Error(line, "incomplete format");
+            char kind = format[i];
+            if (kind == '%') { b.Append('%'); continue; }
+            if (format[start > 0 ? start - 1 : 0] != ')' && value is null)
+            {
+                if (args is Dictionary<string, object?> && items.Count == 1 && next == 0 && kind is 's' or 'r') value = args;
+                else value = next < items.Count ? items[next++] : throw Error(line, "not enough arguments for format string");
+            }
+            string text = kind switch
+            {
+                's' => Str(value, line),
+                'r' or 'a' => Repr(value),
+                'd' or 'i' or 'u' => value switch
+                {
+                    long whole => whole.ToString(CultureInfo.InvariantCulture),
+                    bool truth => truth ? "1" : "0",
+                    double real => Math.Truncate(real).ToString("0", CultureInfo.InvariantCulture),
+                    _ => throw Error(line, $"%{kind} format: a real number is required, not {TypeName(value)}"),
+                },
+                'f' or 'F' => IsNumber(value) ? ToDouble(value).ToString("F" + (precision < 0 ? 6 : precision), CultureInfo.InvariantCulture) : throw Error(line, $"must be real number, not {TypeName(value)}"),
+                'e' or 'E' => IsNumber(value) ? PythonExponent(ToDouble(value), precision < 0 ? 6 : precision, kind) : throw Error(line, $"must be real number, not {TypeName(value)}"),
+                'x' or 'X' or 'o' => value is long whole
+                    ? (whole < 0 ? "-" : "") + (kind == 'o' ? Convert.ToString(Math.Abs(whole), 8) : kind == 'x' ? Math.Abs(whole).ToString("x", CultureInfo.InvariantCulture) : Math.Abs(whole).ToString("X", CultureInfo.InvariantCulture))
+                    : throw Error(line, $"%{kind} format: an integer is required, not {TypeName(value)}"),
+                'c' => value is long code ? char.ConvertFromUtf32((int)code) : value is string one && one.Length == 1 ? one : throw Error(line, "%c requires an int or a char"),
+                'g' or 'G' => IsNumber(value) ? Float(ToDouble(value)) : throw Error(line, $"must be real number, not {TypeName(value)}"),
+                _ => throw Error(line, $"unsupported format character '{kind}'"),
+            };
+            if (kind is 's' or 'r' && precision >= 0 && text.Length > precision) text = text[..precision];
+            if (flags.Contains('+') && kind is 'd' or 'i' or 'f' or 'e' && !text.StartsWith('-')) text = "+" + text;
+            if (text.Length < width)
+                text = flags.Contains('-') ? text.PadRight(width) : flags.Contains('0') && kind is not ('s' or 'r') ? (text.StartsWith('-') ? "-" + text[1..].PadLeft(width - 1, '0') : text.PadLeft(width, '0')) : text.PadLeft(width);
+            b.Append(text);
+        }
+        if (args is TemplateTuple && next < items.Count) throw Error(line, "not all arguments converted during string formatting");
+        return b.ToString();
+    }
+
+    private static string PythonExponent(double d, int precision, char kind)
+    {
+        string text = d.ToString((kind == 'E' ? "E" : "e") + precision, CultureInfo.InvariantCulture); // "1.5e+007"
+        int e = text.IndexOfAny(['e', 'E']);
+        int exponent = int.Parse(text[(e + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        return text[..(e + 1)] + (exponent < 0 ? "-" : "+") + Math.Abs(exponent).ToString("00", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Python's str.format with "{}", "{0}", "{name}" and doubled braces (no format specifications).</summary>
+    internal static string Format(string format, List<object?> args, Dictionary<string, object?> named)
+    {
+        var b = new StringBuilder();
+        int auto = 0;
+        bool? numbered = null; // fields numbered by hand ("{0}") or in turn ("{}"): one way or the other, as Python requires
+        for (int i = 0; i < format.Length; i++)
+        {
+            char c = format[i];
+            if (c == '{' && i + 1 < format.Length && format[i + 1] == '{') { b.Append('{'); i++; continue; }
+            if (c == '}' && i + 1 < format.Length && format[i + 1] == '}') { b.Append('}'); i++; continue; }
+            if (c != '{') { b.Append(c); continue; }
+            int close = format.IndexOf('}', i);
+            if (close < 0) throw new TemplateTypeError("Single '{' encountered in format string");
+            string field = format[(i + 1)..close];
+            if (field.Contains(':') || field.Contains('!')) throw new TemplateTypeError($"format: the field {{{field}}}'s specification is not read here");
+            bool automatic = field.Length == 0, manual = !automatic && char.IsAsciiDigit(field[0]);
+            if ((automatic && numbered == true) || (manual && numbered == false)) throw new TemplateTypeError("cannot switch between automatic field numbering and manual field specification");
+            if (automatic || manual) numbered = manual;
+            object? value = automatic ? (auto < args.Count ? args[auto++] : throw new TemplateTypeError("Replacement index out of range for positional args tuple"))
+                : int.TryParse(field, NumberStyles.None, CultureInfo.InvariantCulture, out int index) ? (index < args.Count ? args[index] : throw new TemplateTypeError($"Replacement index {index} out of range"))
+                : named.TryGetValue(field, out object? v) ? v : throw new TemplateTypeError($"'{field}' is not given to format");
+            b.Append(Str(value, 0));
+            i = close;
+        }
+        return b.ToString();
+    }
+
+    /// <summary>
+    /// Python's round(value, digits): half to even on the value's exact binary expansion (2.675 is below its half, so 2.67),
+    /// an int staying an int.
+    /// </summary>
+    public static object? Round(object? value, int digits, int line)
+    {
+        if (value is long l)
+        {
+            if (digits >= 0) return l;
+            decimal scale = (decimal)Math.Pow(10, -digits);
+            return digits < -18 ? 0L : (long)(Math.Round(l / scale, MidpointRounding.ToEven) * scale);
+        }
+        if (value is bool b) return b ? 1L : 0L;
+        if (value is not double d) throw Error(line, $"type {TypeName(value)} doesn't define __round__ method");
+        if (double.IsNaN(d) || double.IsInfinity(d) || digits > 300) return d;
+        // the exact decimal expansion of the double (every binary fraction ends), then half-to-even at the digit asked
+        string exact = Math.Abs(d).ToString("F" + Math.Clamp(digits + 1100, 0, 1200), CultureInfo.InvariantCulture);
+        int point = exact.IndexOf('.');
+        string whole = point < 0 ? exact : exact[..point], fraction = point < 0 ? "" : exact[(point + 1)..];
+        string all = whole + fraction;
+        int keep = whole.Length + digits; // digits kept from the left
+        if (keep < 0) return d < 0 ? -0.0 : 0.0;
+        string kept = all[..Math.Min(keep, all.Length)], rest = keep < all.Length ? all[keep..] : "";
+        bool up = rest.Length > 0 && (rest[0] > '5' || (rest[0] == '5' && (rest.AsSpan(1).IndexOfAnyExcept('0') >= 0 || (kept.Length > 0 && (kept[^1] - '0') % 2 == 1))));
+        var number = System.Numerics.BigInteger.Parse(kept.Length == 0 ? "0" : kept, CultureInfo.InvariantCulture) + (up ? 1 : 0);
+        double result = double.Parse(number.ToString(CultureInfo.InvariantCulture) + "e" + (-digits).ToString(CultureInfo.InvariantCulture), NumberStyles.Float, CultureInfo.InvariantCulture);
+        return d < 0 ? -result : result;
     }
 
     private static long FloorDiv(long x, long y)
@@ -401,7 +564,7 @@ internal static class TemplateValues
     /// <c>json.dumps(value, ensure_ascii=False, indent=…, separators=…, sort_keys=…)</c>, the <c>tojson</c> transformers gives
     /// its templates (jinja2's own would escape HTML characters and every non-ASCII one).
     /// </summary>
-    public static string Json(object? value, long? indent, string itemSeparator, string keySeparator, bool sortKeys, bool asciiOnly, int line)
+    public static string Json(object? value, string? indent, string itemSeparator, string keySeparator, bool sortKeys, bool asciiOnly, int line)
     {
         var b = new StringBuilder();
         void Write(object? v, int depth)
@@ -433,7 +596,7 @@ internal static class TemplateValues
                     if (d.Count == 0) { b.Append("{}"); break; }
                     b.Append('{');
                     int i = 0;
-                    foreach (var (key, item) in sortKeys ? d.OrderBy(p => p.Key, StringComparer.Ordinal) : (IEnumerable<KeyValuePair<string, object?>>)d)
+                    foreach (var (key, item) in sortKeys ? d.OrderBy(p => p.Key, Comparer<string>.Create(CompareCodePoints)) : (IEnumerable<KeyValuePair<string, object?>>)d)
                     {
                         if (i++ > 0) b.Append(itemSeparator);
                         NewLine(depth + 1);
@@ -451,7 +614,11 @@ internal static class TemplateValues
         }
         void NewLine(int depth)
         {
-            if (indent is long n) b.Append('\n').Append(' ', (int)(n * depth));
+            if (indent is not null)
+            {
+                b.Append('\n');
+                for (int i = 0; i < depth; i++) b.Append(indent);
+            }
         }
         Write(value, 0);
         return b.ToString();

@@ -193,6 +193,26 @@ A {{- ' stripped ' -}} B
 END
 """
 
+# more of what templates use: attribute paths and falsy sequences in filters, case-blind sorting, Python's formatting,
+# tuples, filtered set blocks, scopes of set blocks and macros, Python's rounding, string methods, printing and ordering
+FEATURES2 = r"""{% set tools = [{'function': {'name': 'b', 'tags': ['x']}}, {'function': {'name': 'A', 'tags': []}}] %}
+{{ tools | map(attribute='function.name') | list }} {{ tools | selectattr('function.tags') | map(attribute='function.name') | join }} {{ tools | map(attribute='function.tags.0', default='-') | list }}
+{{ none | map(attribute='x') | list }} {{ none | selectattr('x') | list }} {{ '' | reject | list }}
+{{ ['b', 'a', 'B', 'A'] | sort }} {{ ['b', 'a', 'B', 'A'] | sort(case_sensitive=true) }} {{ ['b', 'a', 'B', 'A'] | unique | list }} {{ ['b', 'C', 'a'] | max }} {{ tools | sort(attribute='function.name') | map(attribute='function.name') | list }}
+{{ {'b': 1, 'A': 2, 'c': 0} | dictsort }} {{ {'b': 1, 'A': 2, 'c': 0} | dictsort(by='value', reverse=true) }}
+{{ '%s has %d items (%.2f%%) %r %5s|%-4d|%03d %x' % ('list', 3, 12.345, 'q', 'ab', 7, 5, 255) }} {{ '%(a)s-%(b)s' % {'a': 1, 'b': 'two'} }} {{ '%s' | format('f') }} {{ '{} and {} and {name}'.format('x', 'y', name='n') }} {{ '{1}{0}'.format('a', 'b') }}
+{% set xs = [10, [20, 21]] %}{{ xs.0 }} {{ xs.1.1 }} {% set a, b = 1, 2 %}{{ a }}{{ b }} {% set t = 1, 'x' %}{{ t }} {% for (k, v) in [('p', 1), ('q', 2)] %}{{ k }}{{ v }}{% endfor %}
+{% set shout | upper %}quiet {{ 'words' }}{% endset %}{{ shout }} {% set n = 'outer' %}{% set block %}{% set n = 'inner' %}{{ n }}{% endset %}{{ block }}/{{ n }}
+{% for i in [1, 2] %}{% macro show(sep='.') %}{{ i }}{{ sep }}{{ varargs | length }}{{ kwargs | dictsort }}{% endmacro %}{{ show() }}{{ show(':', 3, 4, extra=5) }}{% endfor %}
+{{ 2.5 | round }} {{ 3.5 | round }} {{ 2.675 | round(2) }} {{ 7 | round(1) }} {{ 1250 | round(-2) }} {{ -0.5 | round }} {{ 1.23456 | round(3, 'floor') }} {{ 1.2 | round(0, 'ceil') }}
+{% raw %}  {{ kept }}
+  {% endraw %}
+{{ 'one two' | replace('o', '0', 1) }} {{ 'a\rb\r\nc\x85d\u2028e'.splitlines() }} {{ 'a,b,c'.rsplit(',', 1) }} {{ 'k=v=w'.partition('=') }} {{ 'k=v=w'.rpartition('=') }} {{ ' a b  '.split(none, 1) }}
+{{ 'abc'.replace('', '-') }} {{ 'ab'.center(5, '*') }} {{ '7'.zfill(3) }} {{ 'pre-x'.removeprefix('pre-') }} {{ 'aBc'.swapcase() }} {{ 'x1'.isalnum() }} {{ 'ab'.index('b') }}
+{{ ['a\u200bb\xa0c', '\x00\x7f\x85'] }} {{ '\uff5c' < '\U0001F642' }} {{ ['\U0001F642', '\uff5c'] | sort }} {{ 'it\u2019s a_b c-d' | wordcount }} {{ '\101\102\012' }}
+{{ '123' is lower }} {{ 'abc' is lower }} {{ [undefined_thing] }} {% set ns = namespace(a=1) %}{{ ns }}
+"""
+
 # each must fail, as jinja2 fails: an attribute of an undefined name, a str added to an int, a template's refusal, a
 # list changed in the sandbox, a syntax error
 ERRORS = {
@@ -202,6 +222,7 @@ ERRORS = {
     "sandbox": "{% set l = [] %}{{ l.append(1) }}",
     "unclosed-if": "{% if true %}never closed",
     "unknown-statement": "{% include 'other.jinja' %}",
+    "endless-recursion": "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
 }
 
 SYSTEM = {"role": "system", "content": "  Be brief.  "}
@@ -237,6 +258,7 @@ for family, template in [("llama3", LLAMA3), ("chatml", CHATML), ("inst", INST),
     if family in ("llama3", "chatml"):
         cases.append(case(f"{family}/tools", template, CONVERSATIONS["tools"], True, tools=TOOLS, extra={"date_string": "26 Jul 2024"}))
 cases.append(case("features", FEATURES, CONVERSATIONS["chat"], True))
+cases.append(case("features2", FEATURES2, CONVERSATIONS["chat"], True))
 for name, template in ERRORS.items():
     cases.append(case(f"error/{name}", template, CONVERSATIONS["chat"], False))
 with open("cases.json", "w", encoding="utf-8") as f:
