@@ -140,10 +140,7 @@ internal sealed class TemplateParser
                 // {% set x %}…{% endset %}: the block's text, through filters where "| f" follows the name
                 var text = new BlockTextExpression();
                 TemplateExpression filtered = Filters(text);
-                Finish();
-                List<TemplateNode> body = Body(out string? end, "endset");
-                if (end != "endset") throw Error("'{% set %}' block is never closed with '{% endset %}'", line);
-                Finish();
+                List<TemplateNode> body = ClosedBody("set", "endset", line);
                 return new SetNode(names, ReferenceEquals(filtered, text) ? null : filtered, body, text, line);
             }
             case "macro":
@@ -158,20 +155,12 @@ internal sealed class TemplateParser
                     string parameter = Name();
                     parameters.Add((parameter, Accept("=") ? Expression() : null));
                 }
-                Finish();
-                List<TemplateNode> body = Body(out string? end, "endmacro");
-                if (end != "endmacro") throw Error("'{% macro %}' is never closed with '{% endmacro %}'", line);
-                Finish();
-                return new MacroNode(name, parameters, body, line);
+                return new MacroNode(name, parameters, ClosedBody("macro", "endmacro", line), line);
             }
             case "generation":
             {
                 // transformers' AssistantTracker: marks the assistant's text; rendered as it stands
-                Finish();
-                List<TemplateNode> body = Body(out string? end, "endgeneration");
-                if (end != "endgeneration") throw Error("'{% generation %}' is never closed with '{% endgeneration %}'", line);
-                Finish();
-                return new BlockNode(body);
+                return new BlockNode(ClosedBody("generation", "endgeneration", line));
             }
             case "break":
                 Finish();
@@ -182,6 +171,16 @@ internal sealed class TemplateParser
             default:
                 throw Error($"'{{% {keyword} %}}' is not a statement a chat template here may use (if, for, set, macro, break, continue, generation, raw)", line);
         }
+    }
+
+    /// <summary>The body of a block opened by the statement whose tag ends here, up to its <paramref name="ender"/>.</summary>
+    private List<TemplateNode> ClosedBody(string statement, string ender, int line)
+    {
+        Finish();
+        List<TemplateNode> body = Body(out string? end, ender);
+        if (end != ender) throw Error($"'{{% {statement} %}}' is never closed with '{{% {ender} %}}'", line);
+        Finish();
+        return body;
     }
 
     // ---- expressions, lowest precedence first (jinja2's parser: condexpr, or, and, not, compare, math1, concat, math2, pow, unary)
