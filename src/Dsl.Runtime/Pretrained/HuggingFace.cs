@@ -474,9 +474,10 @@ public static class HuggingFace
             }
             else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
             Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: phi ? 1e-5 : 1e-6);
-            // the gate's activation by transformers' ACT2FN name (older Gemma configurations give it as hidden_activation,
-            // their hidden_act "gelu" then unread; Gemma's default is GELU's tanh approximation, the others' SiLU)
-            string actKey = gemma && Get("hidden_activation") is not null ? "hidden_activation" : "hidden_act";
+            // the gate's activation by transformers' ACT2FN name in hidden_act, as transformers reads it since 4.48 (for Gemma
+            // too: its hidden_activation, which 4.39–4.47 read instead, is not; Gemma's default is GELU's tanh approximation,
+            // the others' SiLU)
+            const string actKey = "hidden_act";
             JsonElement? act = Get(actKey);
             Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? (gemma ? Activation.GeluTanh : Activation.Silu) : null;
             if (activation is null)

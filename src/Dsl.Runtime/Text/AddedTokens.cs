@@ -17,7 +17,6 @@ internal sealed record AddedToken(int Id, string Content, bool Special, bool Sin
         int id = json.TryGetProperty("id", out JsonElement i) && i.ValueKind == JsonValueKind.Number && i.TryGetInt32(out int value) && value >= 0 ? value
             : throw new InvalidDataException($"{where}: expected an id 0 or more, got {Json.Short(json)}.");
         string content = Json.String(json, "content", where);
-        if (content.Length == 0) throw new InvalidDataException($"{where}: an added token's content is empty.");
         return new AddedToken(id, content, Json.Bool(json, "special", false, where), Json.Bool(json, "single_word", false, where),
             Json.Bool(json, "lstrip", false, where), Json.Bool(json, "rstrip", false, where), Json.Bool(json, "normalized", true, where));
     }

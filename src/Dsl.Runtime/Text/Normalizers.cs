@@ -18,8 +18,9 @@ internal abstract class Normalizer
 
     /// <summary>
     /// The text normalized; <paramref name="fromStart"/> cleared where the result's first character no longer comes from the
-    /// text's first (leading characters removed: a Strip, a Replace by nothing, StripAccents), as the library's offsets
-    /// say: Metaspace's <c>prepend_scheme</c> "first" prepends only to a piece whose original offset is 0.
+    /// text's first (leading characters removed: a Strip, a Replace by nothing, StripAccents), and set again where a Replace's
+    /// empty match at the start puts something before it (the library aligns that to the start), as the
+    /// library's offsets say: Metaspace's <c>prepend_scheme</c> "first" prepends only to a piece whose original offset is 0.
     /// </summary>
     public abstract string Normalize(string text, ref bool fromStart);
 
@@ -60,6 +61,7 @@ internal sealed class SequenceNormalizer(Normalizer[] steps) : Normalizer
 /// <summary>Prepends a string to a non-empty text (SentencePiece's "▁" before the first word).</summary>
 internal sealed class PrependNormalizer(string prefix) : Normalizer
 {
+    // (what the library prepends takes the first character's place in the offsets: fromStart stays as it was)
     public override string Normalize(string text, ref bool fromStart) => text.Length == 0 ? text : prefix + text;
 }
 

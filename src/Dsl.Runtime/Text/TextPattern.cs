@@ -34,7 +34,8 @@ internal sealed class TextPattern
     /// <summary>A regex, its code-point form beside it.</summary>
     public static TextPattern Regex(string pattern, string where)
     {
-        const RegexOptions options = RegexOptions.CultureInvariant;
+        // (Multiline: Oniguruma's Ruby syntax, the library's, reads ^ and $ at every line's start and end)
+        const RegexOptions options = RegexOptions.CultureInvariant | RegexOptions.Multiline;
         // the folded texts hold a category's placeholder where such a character stood, so one written in the pattern would
         // never match (and .NET would read it as two surrogates): refused rather than matched otherwise than the library
         for (int i = 0; i < pattern.Length; i++)
@@ -73,6 +74,7 @@ internal sealed class TextPattern
     public void Matches(string text, List<(int Start, int End)> into)
     {
         into.Clear();
+        if (text.Length == 0) return; // (the library finds nothing in an empty text, an empty match included)
         if (_literal is not null)
         {
             if (_literal.Length == 0) return;
@@ -116,13 +118,17 @@ internal sealed class TextPattern
         if (_literal is not null)
         {
             if (_literal.Length == 0) return text;
-            if (content.Length == 0 && text.StartsWith(_literal, StringComparison.Ordinal)) fromStart = false;
+            if ((content.Length == 0 || CodePoints(_literal) > 1) && text.StartsWith(_literal, StringComparison.Ordinal)) fromStart = false;
             return text.Replace(_literal, content, StringComparison.Ordinal);
         }
         var matches = new List<(int Start, int End)>();
         Matches(text, matches);
         if (matches.Count == 0) return text;
-        if (content.Length == 0 && matches[0] is (0, > 0)) fromStart = false;
+        // the library aligns a replacement to the last character it replaces: the text's first character is gone where a
+        // match at the start is replaced by nothing, or spans more than one character; what an empty match inserts at the
+        // start is aligned to offset 0, the text's start again
+        if (matches[0] is (0, > 0) && (content.Length == 0 || CodePoints(text.AsSpan(0, matches[0].End)) > 1)) fromStart = false;
+        else if (matches[0] is (0, 0) && content.Length > 0) fromStart = true;
         var result = new StringBuilder(text.Length);
         int at = 0;
         foreach (var (start, end) in matches)
@@ -131,6 +137,13 @@ internal sealed class TextPattern
             at = end;
         }
         return result.Append(text, at, text.Length - at).ToString();
+    }
+
+    private static int CodePoints(ReadOnlySpan<char> text)
+    {
+        int n = 0;
+        foreach (Rune _ in text.EnumerateRunes()) n++;
+        return n;
     }
 
     private static bool HasSurrogates(string text)

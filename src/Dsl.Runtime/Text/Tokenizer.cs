@@ -68,23 +68,23 @@ public sealed class Tokenizer
     }
 
     /// <summary>
-    /// The added tokens with the ids the library gives them (its <c>AddedVocabulary::add_tokens</c>, in the file's order): a
-    /// token the vocabulary or an earlier added token holds keeps that id; another takes the next past the vocabulary and the
-    /// ids given so far. The file's own ids are not read (the library only warns where they differ); a content listed twice
-    /// keeps its first id and its last options.
+    /// The added tokens with the ids the library gives them (its <c>AddedVocabulary::add_tokens</c>, one call for the file's
+    /// list, in its order): a token the vocabulary or an earlier added token holds keeps that id; each other one takes the
+    /// next id from the vocabulary's size on. The file's own ids are not read (the library only warns where they differ); a
+    /// content listed twice keeps its first id and its last options, special if any was; an empty one is skipped.
     /// </summary>
     private static List<AddedToken> AssignIds(List<AddedToken> listed, IReadOnlyDictionary<string, int> vocabulary)
     {
         var added = new List<AddedToken>(listed.Count);
         var index = new Dictionary<string, int>(StringComparer.Ordinal); // content → its place in added
-        int size = vocabulary.Count, highest = -1;
+        int next = vocabulary.Count;
         foreach (AddedToken token in listed)
         {
+            if (token.Content.Length == 0) continue;
             int id = index.TryGetValue(token.Content, out int at) ? added[at].Id
                 : vocabulary.TryGetValue(token.Content, out int known) ? known
-                : highest >= size ? highest + 1 : size;
-            highest = Math.Max(highest, id);
-            if (index.ContainsKey(token.Content)) added[at] = token with { Id = id };
+                : next++;
+            if (index.ContainsKey(token.Content)) added[at] = token with { Id = id, Special = token.Special || added[at].Special };
             else
             {
                 index[token.Content] = added.Count;
@@ -158,7 +158,8 @@ public sealed class Tokenizer
                 ids.Add(segment.Id);
                 continue;
             }
-            bool fromStart = segment.Start == 0; // the piece's first character at the input's offset 0 (Metaspace's "first")
+            // the normalized text's first character at the segment's start (Metaspace's "first": the input's offset 0)
+            bool fromStart = true;
             string normalized = _normalizer?.Normalize(segment.Text, ref fromStart) ?? segment.Text;
             inner.Clear();
             _normalized.Split(normalized, inner);
@@ -170,7 +171,7 @@ public sealed class Tokenizer
                     continue;
                 }
                 pieces.Clear();
-                pieces.Add(new Piece(part.Text, AtStart: fromStart && part.Start == 0));
+                pieces.Add(new Piece(part.Text, AtStart: segment.Start == 0 && fromStart && part.Start == 0));
                 _preTokenizer?.Split(pieces);
                 foreach (Piece piece in pieces) _model.Encode(piece.Text, ids);
             }

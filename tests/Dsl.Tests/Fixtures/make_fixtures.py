@@ -1416,7 +1416,7 @@ class HfDecoderLayer(nn.Module):
             self.mlp = HfPhi3Mlp(c["hidden_size"], c["intermediate_size"])
         elif c.get("model_type") == "gemma":  # GemmaForCausalLM: GELU on the gate, norms of (1 + weight)
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0))
-            activation = c.get("hidden_activation") or c.get("hidden_act", "gelu_pytorch_tanh")
+            activation = c.get("hidden_act", "gelu_pytorch_tanh")  # (transformers ≥ 4.48 reads hidden_act, not hidden_activation)
             self.mlp = HfGemmaMlp(c["hidden_size"], c["intermediate_size"], "tanh" if activation == "gelu_pytorch_tanh" else "none")
         else:
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads,
@@ -1532,12 +1532,12 @@ def make_hf_phi3():
 
 def make_hf_gemma():
     """HfGemma: GemmaForCausalLM (Gemma 1 2B's layout): the embedding scaled by √hidden_size and tied to the output layer
-    (Gemma's default), norms of (1 + weight), GELU's tanh approximation on the gate (hidden_activation, over the older
-    hidden_act "gelu"), multi-query attention, head_dim given as hidden_size / num_attention_heads."""
+    (Gemma's default), norms of (1 + weight), GELU's tanh approximation on the gate (hidden_act, as transformers reads it
+    since 4.48), multi-query attention, head_dim given as hidden_size / num_attention_heads."""
     make_hf_checkpoint("HfGemma", {
         "architectures": ["GemmaForCausalLM"], "model_type": "gemma", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 2,
         "num_key_value_heads": 1, "head_dim": 8, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
-        "hidden_act": "gelu", "hidden_activation": "gelu_pytorch_tanh", "attention_bias": False, "max_position_embeddings": 64,
+        "hidden_act": "gelu_pytorch_tanh", "attention_bias": False, "max_position_embeddings": 64,
         "torch_dtype": "bfloat16"}, 11, 706)
 
 

@@ -434,11 +434,19 @@ public sealed class HuggingFaceTests : IDisposable
         AssertLogits(model, "HfGemma");
         Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfGemma", "model.safetensors")));
         Assert.Equal(hf["model.norm.weight"].ToFloat().Select(w => 1f + w).ToArray(), model.Parameters["rmsnorm_4.weight"].AsSpan().ToArray());
-        // hidden_activation decides where given; without it, hidden_act ("gelu": the exact GELU) does
-        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) => config.Remove("hidden_activation"), "gemma-act", "HfGemma")));
+        // hidden_act decides (GELU's tanh approximation where absent), as transformers reads it since 4.48: Gemma 1.1's
+        // hidden_activation is not read, so its hidden_act "gelu" is the exact GELU
+        var byDefault = new HfTinyGemma(seed: 2);
+        HuggingFace.LoadLlama(byDefault, Copy((_, config) => config.Remove("hidden_act"), "gemma-default", "HfGemma"));
+        AssertLogits(byDefault, "HfGemma");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) =>
+        {
+            config["hidden_act"] = "gelu";
+            config["hidden_activation"] = "gelu_pytorch_tanh";
+        }, "gemma-act", "HfGemma")));
         Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemmaSilu(seed: 2), Fixture.Path("HfGemma")));
-        Contains(error.Message, "hidden_activation is \"gelu_pytorch_tanh\": declare 'dense' with Activation = Activation.GeluTanh");
+        Contains(error.Message, "hidden_act is \"gelu_pytorch_tanh\": declare 'dense' with Activation = Activation.GeluTanh");
         // Gemma 7B's heads: head_dim 256 where hidden_size / num_attention_heads is 8 here
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) => config.Remove("head_dim"), "gemma-head", "HfGemma")));
         Contains(error.Message, "head_dim is 256 (its default), the model declares 8 (hidden_size / num_attention_heads: a head's width is not declared apart)");

@@ -191,15 +191,17 @@ def affixed(name):
 
 affixed("affixes")
 # where the library's offsets and Oniguruma's matches decide: Metaspace's "first" after a normalizer removed the text's first
-# characters (Strip, a Replace by nothing: no "▁" then), patterns that match the empty string (Oniguruma skips an empty
-# match where the previous one ended), and added tokens whose ids the file gives wrongly (the library gives a token in the
+# characters (Strip, a Replace by nothing, two characters replaced by one: no "▁" then), ^ at every line's start (Oniguruma's
+# Ruby syntax), patterns that match the empty string (Oniguruma skips an empty match where the previous one ended), and added tokens whose ids the file gives wrongly (the library gives a token in the
 # vocabulary its id there, the others the next ids past the vocabulary, in the file's order)
 sentencepiece("edges", {"type": "Sequence", "normalizers": [{"type": "Strip", "strip_left": True, "strip_right": True},
-                                                          {"type": "Replace", "pattern": {"Regex": "^-+"}, "content": ""}]},
+                                                          {"type": "Replace", "pattern": {"Regex": "^-+"}, "content": ""},
+                                                          {"type": "Replace", "pattern": {"String": "``"}, "content": "\""},
+                                                          {"type": "Replace", "pattern": {"Regex": "^#"}, "content": ""}]},
               {"type": "Sequence", "pretokenizers": [{"type": "Split", "pattern": {"Regex": "x*"}, "behavior": "Isolated", "invert": False},
                                                      {"type": "Split", "pattern": {"Regex": "q*"}, "behavior": "MergedWithNext", "invert": True},
                                                      {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True}]},
-              added_normalized=False, extra_added=[("<mask>", {"id": 999}), ("▁the", {"id": 5000}), ("<sep>", {"id": 1}), ("<mask>", {"id": 7, "lstrip": True})],
+              added_normalized=False, extra_added=[("<mask>", {"id": 999}), ("▁the", {"id": 5000}), ("<sep>", {"id": 1}), ("<mask>", {"id": 7, "single_word": True})],
               decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True})
 
 CASES = [
@@ -212,7 +214,7 @@ CASES = [
     "a <mask> b <mask>c", "one<sep>   two <sep> three", "cat catalog the cat, cat's", "  Leading and trailing.  ", "x" * 40, "hello " * 12,
     "quickly tokenizers, quickly", "hello  world   again    and     on",
     "İstanbul ISTANBUL", "हिन्दी and x² Ⅻ_y 10⁴) H₂O) ①) ¼) a\u20dd)", "<mask> a<mask> <mask>\u0301 <mask>\u200d 𝐀<mask> cat\u0301",
-    "--- dashes first", "  - spaced dash", "xxaxbxxc qquiz q x", "<sep>the ▁the <mask>", " <mask> the",
+    "--- dashes first", "  - spaced dash", "--dash first", "``quoted'' text", "#one\n#two", "xxaxbxxc qquiz q x", "<sep>the ▁the <mask>", " <mask> the", "x<mask>y",
 ]
 with open("cases.json", "w", encoding="utf-8") as f:
     json.dump(CASES, f, ensure_ascii=False, indent=1)
