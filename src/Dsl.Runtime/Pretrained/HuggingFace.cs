@@ -20,8 +20,8 @@ public static class HuggingFace
     /// Qwen2.5, whose attention adds biases to q, k and v: <c>OutputBias = false</c> instead of <c>Bias = false</c>), and
     /// <c>Phi3ForCausalLM</c> (Phi-3 mini and medium at 4k: q, k and v fused into <c>qkv_proj</c>, gate and up into
     /// <c>gate_up_proj</c>, a <c>sliding_window</c> where its configuration says one), and <c>GemmaForCausalLM</c> (Gemma 1: the
-    /// embedding scaled by √hidden_size, <c>ScaleBySqrtDim = true</c>, and tied; GELU's tanh approximation on the gate,
-    /// <c>Activation.GeluTanh</c>; its norms' weights stored less 1, loaded as 1 + weight) — into
+    /// embedding scaled by √hidden_size, <c>ScaleBySqrtDim = true</c>, and tied; the gate's GELU as <c>hidden_act</c> names it,
+    /// <c>Activation.GeluTanh</c> by default; its norms' weights stored less 1, loaded as 1 + weight) — into
     /// <paramref name="model"/>, declared as LLaMA's layers are:
     /// <code>
     /// [Embedding(vocab: V, dim: E)]
