@@ -32,8 +32,7 @@ internal static class TemplateLexer
         var pieces = new List<TemplatePiece>();
         var text = new StringBuilder();
         int line = 1, at = 0;
-        bool lineStarting = true;     // the text being gathered starts a line (the template's start, or after a tag that ended one)
-        bool stripNext = false;       // the previous tag ended with '-': the next text loses its leading whitespace
+        bool lineStarting = true; // the text being gathered starts a line (the template's start, or after a tag that ended one)
         while (at < source.Length)
         {
             int open = source.IndexOf('{', at);
@@ -48,7 +47,6 @@ internal static class TemplateLexer
             int tagLine = line + Count(source, at, open);
             // the text before the tag, its whitespace controlled by the tag's left side
             string before = text.ToString();
-            if (stripNext) before = before.TrimStart();
             if (left == '-') before = before.TrimEnd();
             else if (left != '+' && kind != '{') before = LStrip(before, lineStarting);
             text.Clear();
@@ -89,7 +87,6 @@ internal static class TemplateLexer
             }
             line = tagLine + Count(source, open, end);
             at = end;
-            stripNext = right == '-';
             lineStarting = false;
             // trim_blocks: the newline right after a statement or comment tag is dropped (not after an expression's)
             if (kind != '{' && right == ' ' && at < source.Length && source[at] == '\n')
@@ -98,19 +95,17 @@ internal static class TemplateLexer
                 line++;
                 lineStarting = true;
             }
-            if (stripNext)
+            if (right == '-')
             {
-                // the whitespace the '-' strips ends a line when it holds a newline
+                // a '-' at the tag's end strips the whitespace after it; that ends a line when it holds a newline
                 int skip = at;
                 while (skip < source.Length && char.IsWhiteSpace(source[skip])) skip++;
                 lineStarting = source.AsSpan(at, skip - at).Contains('\n');
                 line += Count(source, at, skip);
                 at = skip;
-                stripNext = false;
             }
         }
         string rest = text.ToString();
-        if (stripNext) rest = rest.TrimStart();
         if (rest.Length > 0) pieces.Add(new TemplatePiece(TemplatePieceKind.Text, rest, [], line));
         return pieces;
     }
