@@ -21,8 +21,7 @@ internal abstract class TokenDecoder
         string type = Json.Type(json, where);
         return type switch
         {
-            "Sequence" => new SequenceDecoder(Json.Array(json, "decoders", where).EnumerateArray()
-                .Select((d, i) => Parse(d, $"{where}.decoders[{i}]")).OfType<TokenDecoder>().ToArray()),
+            "Sequence" => new SequenceDecoder(Json.Steps(json, "decoders", where, Parse)),
             "ByteLevel" => new ByteLevelDecoder(),
             "Metaspace" => new MetaspaceDecoder(Metaspace.Parse(json, where)),
             "Replace" => new ReplaceDecoder(TextPattern.Parse(Json.Property(json, "pattern", where), where), Json.String(json, "content", where)),
@@ -159,8 +158,7 @@ internal abstract class PostProcessor
         string type = Json.Type(json, where);
         return type switch
         {
-            "Sequence" => new SequenceProcessor(Json.Array(json, "processors", where).EnumerateArray()
-                .Select((p, i) => Parse(p, $"{where}.processors[{i}]")).OfType<PostProcessor>().ToArray()),
+            "Sequence" => new SequenceProcessor(Json.Steps(json, "processors", where, Parse)),
             "ByteLevel" => null, // its trim_offsets moves offsets, not ids
             "TemplateProcessing" => Template(json, where),
             "BertProcessing" or "RobertaProcessing" => new AroundProcessor([Special(json, "cls", where)], [Special(json, "sep", where)]),

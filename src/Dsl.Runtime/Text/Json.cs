@@ -1,3 +1,5 @@
+using System;
+using System.Linq;
 using System.IO;
 using System.Text.Json;
 
@@ -52,6 +54,13 @@ internal static class Json
         if (part.TryGetProperty(name, out JsonElement v) && v.ValueKind == JsonValueKind.Array) return v;
         throw new InvalidDataException($"{where}: expected an array \"{name}\", got {(part.TryGetProperty(name, out v) ? Short(v) : "none")}.");
     }
+
+    /// <summary>
+    /// A Sequence part's steps: each object of the array <paramref name="name"/> read by <paramref name="parse"/> (its place
+    /// named in messages), those it reads as nothing left out.
+    /// </summary>
+    public static T[] Steps<T>(JsonElement part, string name, string where, Func<JsonElement, string, T?> parse) where T : class =>
+        Array(part, name, where).EnumerateArray().Select((step, i) => parse(step, $"{where}.{name}[{i}]")).OfType<T>().ToArray();
 
     /// <summary>A string as JSON writes it, quoted and escaped (readably: "▁the", "&lt;s&gt;"), for messages.</summary>
     public static string Quote(string text) =>

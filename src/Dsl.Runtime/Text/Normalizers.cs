@@ -33,8 +33,7 @@ internal abstract class Normalizer
         string type = Json.Type(json, where);
         return type switch
         {
-            "Sequence" => new SequenceNormalizer(Json.Array(json, "normalizers", where).EnumerateArray()
-                .Select((n, i) => Parse(n, $"{where}.normalizers[{i}]")).OfType<Normalizer>().ToArray()),
+            "Sequence" => new SequenceNormalizer(Json.Steps(json, "normalizers", where, Parse)),
             "Prepend" => new PrependNormalizer(Json.String(json, "prepend", where)),
             "Replace" => new ReplaceNormalizer(TextPattern.Parse(Json.Property(json, "pattern", where), where), Json.String(json, "content", where)),
             "NFC" => new FormNormalizer(NormalizationForm.FormC),

@@ -30,8 +30,7 @@ internal abstract class PreTokenizer
         string type = Json.Type(json, where);
         return type switch
         {
-            "Sequence" => new SequencePreTokenizer(Json.Array(json, "pretokenizers", where).EnumerateArray()
-                .Select((p, i) => Parse(p, $"{where}.pretokenizers[{i}]")).OfType<PreTokenizer>().ToArray()),
+            "Sequence" => new SequencePreTokenizer(Json.Steps(json, "pretokenizers", where, Parse)),
             "ByteLevel" => new ByteLevelPreTokenizer(Json.Bool(json, "add_prefix_space", true, where), Json.Bool(json, "use_regex", true, where)),
             "Split" => new SplitPreTokenizer(TextPattern.Parse(Json.Property(json, "pattern", where), where), Behavior(json, where), Json.Bool(json, "invert", false, where)),
             "Metaspace" => new MetaspacePreTokenizer(Metaspace.Parse(json, where), Json.Bool(json, "split", true, where)),

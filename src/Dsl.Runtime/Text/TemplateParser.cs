@@ -78,15 +78,7 @@ internal sealed class TemplateParser
                         Finish();
                         continue;
                     }
-                    List<TemplateNode>? otherwise = null;
-                    if (end == "else")
-                    {
-                        Finish();
-                        otherwise = Body(out end, "endif");
-                    }
-                    if (end != "endif") throw Error("'{% if %}' is never closed with '{% endif %}'", line);
-                    Finish();
-                    return new IfNode(branches, otherwise);
+                    return new IfNode(branches, Otherwise(end, "if", "endif", line));
                 }
             }
             case "for":
@@ -101,15 +93,7 @@ internal sealed class TemplateParser
                 AcceptName("recursive");
                 Finish();
                 List<TemplateNode> body = Body(out string? end, "else", "endfor");
-                List<TemplateNode>? otherwise = null;
-                if (end == "else")
-                {
-                    Finish();
-                    otherwise = Body(out end, "endfor");
-                }
-                if (end != "endfor") throw Error("'{% for %}' is never closed with '{% endfor %}'", line);
-                Finish();
-                return new ForNode(targets, items, filter, body, otherwise, line);
+                return new ForNode(targets, items, filter, body, Otherwise(end, "for", "endfor", line), line);
             }
             case "set":
             {
@@ -178,9 +162,25 @@ internal sealed class TemplateParser
     {
         Finish();
         List<TemplateNode> body = Body(out string? end, ender);
+        Otherwise(end, statement, ender, line);
+        return body;
+    }
+
+    /// <summary>
+    /// After a block's body, which stopped at <paramref name="end"/>: its else part where one follows (null where none does),
+    /// then the block's <paramref name="ender"/>, refused where the template ends first.
+    /// </summary>
+    private List<TemplateNode>? Otherwise(string? end, string statement, string ender, int line)
+    {
+        List<TemplateNode>? otherwise = null;
+        if (end == "else")
+        {
+            Finish();
+            otherwise = Body(out end, ender);
+        }
         if (end != ender) throw Error($"'{{% {statement} %}}' is never closed with '{{% {ender} %}}'", line);
         Finish();
-        return body;
+        return otherwise;
     }
 
     // ---- expressions, lowest precedence first (jinja2's parser: condexpr, or, and, not, compare, math1, concat, math2, pow, unary)
