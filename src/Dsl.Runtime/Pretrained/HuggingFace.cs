@@ -69,10 +69,11 @@ public static class HuggingFace
             problems.Add($"'{LlamaLayout.Head}' differs from '{LlamaLayout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
         else if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
             problems.Add($"no '{LlamaLayout.Head}', and its config.json does not tie the output layer to the token table (tie_word_embeddings false, as '{layout.Output.Name}' is declared): the checkpoint lacks its output layer's weights (transformers would start them at random)");
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: ModelType(config) == "phi3"), name => Ignored(name, layout.Tied), problems);
+        string type = ModelType(config);
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied), problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
-        if (ModelType(config) == "gemma")
+        if (type == "gemma")
         {
             // Gemma's norms multiply by (1 + weight) and store the weight: the model's RmsNorm multiplies by its weight, so
             // it holds 1 + weight, the sum rounded to float as transformers' float32 (1.0 + self.weight.float()) rounds it

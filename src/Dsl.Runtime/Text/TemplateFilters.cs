@@ -328,7 +328,7 @@ internal static class TemplateFilters
                 // (a sequence that is false, None among them, maps to nothing, as jinja2's "if seq")
                 List<object?> items = TemplateValues.Truthy(value) ? TemplateValues.Iterate(value, line) : [];
                 if (Arg(-1, "attribute") is string attribute)
-                    return items.Select(x => Path(x, attribute, line) is Undefined && n.TryGetValue("default", out object? fallback) ? fallback : Path(x, attribute, line)).ToList();
+                    return items.Select(x => Path(x, attribute, line) is var v && v is Undefined && n.TryGetValue("default", out object? fallback) ? fallback : v).ToList();
                 if (Arg(0, "filter") is string filter)
                     return items.Select(x => Apply(filter, x, a.Skip(1).ToList(), n, line)).ToList();
                 throw TemplateValues.Error(line, "map takes attribute= or a filter's name");
