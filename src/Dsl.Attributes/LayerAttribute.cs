@@ -229,8 +229,30 @@ namespace Dsl
     /// </summary>
     public sealed class AttentionAttribute : LayerAttribute
     {
-        /// <summary>Number of heads; must divide the width. Default 1.</summary>
+        /// <summary>Number of heads; must divide the width unless <see cref="HeadWidth"/> sets a head's width apart. Default 1.</summary>
         public int Heads { get; set; } = 1;
+
+        /// <summary>
+        /// The width d of each head's queries, keys and values, apart from the layer's (Hugging Face's <c>head_dim</c>: Qwen3's
+        /// 128 where hidden / heads is 64, Gemma 7B's 256, Mistral NeMo's 128). The queries are then Heads · d wide, the keys and
+        /// values <see cref="KeyValueHeads"/> · d: <c>attention.in_proj_weight</c> [Heads · d + 2 · KeyValueHeads · d, W] and
+        /// <c>out_proj.weight</c> [W, Heads · d]; the scores are scaled by 1/√d. The output keeps the input's width W. Multi-head
+        /// self-attention only (ScaledDot or Dot, not pooling, not over an encoder). Default 0: W / <see cref="Heads"/>, as
+        /// <c>nn.MultiheadAttention</c>.
+        /// </summary>
+        public int HeadWidth { get; set; }
+
+        /// <summary>
+        /// RMS normalisation of each head's queries and keys after their projection, before the rotary positions (Qwen3's and
+        /// Gemma 3's <c>q_norm</c> and <c>k_norm</c>; Dehghani et al. 2023's QK-norm, as RMS norm): every head's query q_h becomes
+        /// q_h / √(mean(q_h²) + ε) · γ_q, every key likewise with γ_k, ε = <see cref="QueryKeyNormEpsilon"/>. Parameters
+        /// <c>attention.q_norm.weight</c> and <c>attention.k_norm.weight</c> [d] (ones), shared by the heads. Multi-head
+        /// self-attention only (ScaledDot or Dot, not pooling, not over an encoder). Default false.
+        /// </summary>
+        public bool QueryKeyNorm { get; set; }
+
+        /// <summary>ε of <see cref="QueryKeyNorm"/>'s normalisation (Hugging Face's <c>rms_norm_eps</c>). Default 1e-6, Qwen3's.</summary>
+        public float QueryKeyNormEpsilon { get; set; } = 1e-6f;
 
         /// <summary>True: each step attends only to itself and earlier steps (a decoder's mask).</summary>
         public bool Causal { get; set; }

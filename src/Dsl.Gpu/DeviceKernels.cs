@@ -396,7 +396,13 @@ internal sealed partial class DeviceKernels
     /// </summary>
     private static void LayerNormForwardKernel(Index1D r, NormViews v, int width, float epsilon)
     {
-        long at = (long)(int)r * width;
+        long at = v.At(r, v.XRow, width), to = v.At(r, v.YRow, width);
+        if (v.KeepRow > 0)
+        {
+            // x kept as it came before y is written over it (QK-norm normalises the packed rows in place)
+            long keep = v.At(r, v.KeepRow, width);
+            for (int j = 0; j < width; j++) v.Keep[keep + j] = v.X[at + j];
+        }
         float mu = 0f, variance = 0f;
         if (v.Centred != 0)
         {
@@ -421,30 +427,30 @@ internal sealed partial class DeviceKernels
         v.Rstd[r] = s;
         if (v.Centred != 0)
         {
-            for (int j = 0; j < width; j++) v.Y[at + j] = (v.X[at + j] - mu) * s * v.Gamma[j] + v.Beta[j];
+            for (int j = 0; j < width; j++) v.Y[to + j] = (v.X[at + j] - mu) * s * v.Gamma[j] + v.Beta[j];
         }
         else
         {
-            for (int j = 0; j < width; j++) v.Y[at + j] = v.X[at + j] * s * v.Gamma[j];
+            for (int j = 0; j < width; j++) v.Y[to + j] = v.X[at + j] * s * v.Gamma[j];
         }
     }
 
     /// <summary>One row back: dx = rstd · (g − mean(g) − x̂ · mean(g ⊙ x̂)), g = dy ⊙ γ (RMS norm: μ = 0 and no mean(g) term).</summary>
     private static void LayerNormBackwardRowsKernel(Index1D r, NormViews v, int width, float unused)
     {
-        long at = (long)(int)r * width;
+        long at = v.At(r, v.XRow, width), to = v.At(r, v.YRow, width);
         float mu = v.Centred != 0 ? v.Mean[r] : 0f, s = v.Rstd[r], sumG = 0f, sumGx = 0f;
         for (int j = 0; j < width; j++)
         {
-            float g = v.Dy[at + j] * v.Gamma[j];
+            float g = v.Dy[to + j] * v.Gamma[j];
             sumG += g;
             sumGx += g * (v.X[at + j] - mu) * s;
         }
         float meanG = v.Centred != 0 ? sumG / width : 0f, meanGx = sumGx / width;
         for (int j = 0; j < width; j++)
         {
-            float g = v.Dy[at + j] * v.Gamma[j], xhat = (v.X[at + j] - mu) * s;
-            v.Dx[at + j] = (g - meanG - xhat * meanGx) * s;
+            float g = v.Dy[to + j] * v.Gamma[j], xhat = (v.X[at + j] - mu) * s;
+            v.Dx[to + j] = (g - meanG - xhat * meanGx) * s;
         }
     }
 
@@ -456,9 +462,8 @@ internal sealed partial class DeviceKernels
         float dg = 0f, db = 0f;
         for (int r = start; r < end; r++)
         {
-            long at = (long)r * width + j;
-            float dy = v.Dy[at];
-            dg += dy * (v.X[at] - (v.Centred != 0 ? v.Mean[r] : 0f)) * v.Rstd[r];
+            float dy = v.Dy[v.At(r, v.YRow, width) + j];
+            dg += dy * (v.X[v.At(r, v.XRow, width) + j] - (v.Centred != 0 ? v.Mean[r] : 0f)) * v.Rstd[r];
             db += dy;
         }
         partials[i] = dg;
@@ -1048,8 +1053,20 @@ internal struct NormViews
     public ArrayView<float> DGamma;
     public ArrayView<float> DBeta;
 
+    /// <summary>Where x is kept before y is written over it (<see cref="KeepRow"/> &gt; 0).</summary>
+    public ArrayView<float> Keep;
+
     /// <summary>1: layer norm (centred, shifted); 0: RMS norm (Mean, Beta and DBeta not read or written).</summary>
     public int Centred;
+
+    /// <summary>
+    /// A normalised row is width values; <see cref="Segments"/> of them lie side by side in each row of x (of y, dy and dx; of
+    /// the kept x) that is <see cref="XRow"/> (<see cref="YRow"/>; <see cref="KeepRow"/>, 0: nothing kept) values long.
+    /// </summary>
+    public int Segments, XRow, YRow, KeepRow;
+
+    /// <summary>Where normalised row <paramref name="r"/> starts in a buffer whose rows are <paramref name="row"/> values long.</summary>
+    public readonly long At(int r, int row, int width) => (long)(r / Segments) * row + (long)(r % Segments) * width;
 }
 
 /// <summary>The mean squared error's arrays: predictions and targets [rows, width], their gradient, a loss per row, lengths [batch].</summary>

@@ -96,11 +96,14 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// x / √(mean(x²) + ε) · weight over the last axis, as PyTorch exports nn.RMSNorm at opset 17 (RMSNormalization came in
     /// opset 23).
     /// </summary>
-    private string RmsNorm(RmsNormInfo n, string x)
+    private string RmsNorm(RmsNormInfo n, string x) => RmsNormalised(n.Name, x, n.Epsilon, Weight(n, "weight"));
+
+    /// <summary>x / √(mean(x²) + ε) · weight over the last axis, the last node named <paramref name="name"/>.</summary>
+    private string RmsNormalised(string name, string x, float epsilon, string weight)
     {
-        string meanSquare = g.Add("ReduceMean", n.Name + "_mean_square", [g.Add("Mul", n.Name + "_square", [x, x])], ("axes", new long[] { -1 }), ("keepdims", 1L));
-        string rms = g.Add("Sqrt", n.Name + "_rms", [g.Add("Add", n.Name + "_plus_eps", [meanSquare, g.Floats(n.Name + "_eps", [n.Epsilon])])]);
-        return g.Add("Mul", n.Name, [g.Add("Div", n.Name + "_normalised", [x, rms]), Weight(n, "weight")]);
+        string meanSquare = g.Add("ReduceMean", name + "_mean_square", [g.Add("Mul", name + "_square", [x, x])], ("axes", new long[] { -1 }), ("keepdims", 1L));
+        string rms = g.Add("Sqrt", name + "_rms", [g.Add("Add", name + "_plus_eps", [meanSquare, g.Floats(name + "_eps", [epsilon])])]);
+        return g.Add("Mul", name, [g.Add("Div", name + "_normalised", [x, rms]), weight]);
     }
 
     private string Dense(DenseInfo d, string x)
@@ -164,28 +167,40 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     }
 
     /// <summary>
-    /// Self-attention's [q, k, v] = x·W_inᵀ + b_in, each [B, T, E], q and k turned by their positions when the layer is
-    /// rotary (the steps' range, or a step graph's position input), and its score scale (1/√d; 1 for Dot).
+    /// Self-attention's [q, k, v] = x·W_inᵀ + b_in, q [B, T, heads · d] and k, v [B, T, kvHeads · d], each head of q and k
+    /// RMS-normalised with QK-norm, q and k turned by their positions when the layer is rotary (the steps' range, or a step
+    /// graph's position input), and its score scale (1/√d; 1 for Dot).
     /// </summary>
     private (string[] Parts, float Scale) Projected(AttentionInfo a, string x)
     {
-        int E = a.InWidth, kv = a.KeyValueWidth;
+        int kv = a.KeyValueWidth;
         string n = a.Name;
         string qkv = InProjection(a, x);
-        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", E, kv, kv)], 3, ("axis", 2L));
+        string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", a.QueryWidth, kv, kv)], 3, ("axis", 2L));
+        if (a.QueryKeyNorm)
+            parts = [HeadsNormalised(a, parts[0], "q", a.Heads), HeadsNormalised(a, parts[1], "k", a.KeyValueHeadCount), parts[2]];
         if (a.RotaryBase > 0f)
         {
             var (cos, sin) = RotaryAngles(a, Stepping ? Position! : StepRange(x, n + "_rotary"));
             // a new array: the Split node's outputs are the array it returned
             parts = [Rotated(a, parts[0], "q", a.Heads, cos, sin), Rotated(a, parts[1], "k", a.KeyValueHeadCount, cos, sin), parts[2]];
         }
-        return (parts, a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(E / a.Heads));
+        return (parts, a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(a.HeadSize));
     }
 
-    /// <summary>[q, k, v] = x·W_inᵀ (+ b_in), [B, T, E + 2 · E_kv] (3E but for grouped-query attention).</summary>
+    /// <summary>QK-norm: q or k [B, T, h · d] (h its heads) with each head RMS-normalised and scaled by <c>{which}_norm.weight</c>.</summary>
+    private string HeadsNormalised(AttentionInfo a, string value, string which, int h)
+    {
+        string n = $"{a.Name}_{which}_norm";
+        string heads = g.Add("Reshape", n + "_heads", [value, g.Int64s(n + "_shape", 0, 0, h, a.HeadSize)]);
+        string normalised = RmsNormalised(n + "_scaled", heads, a.QueryKeyNormEpsilon, Weight(a, which + "_norm.weight"));
+        return g.Add("Reshape", n, [normalised, g.Int64s(n + "_flat", 0, 0, h * a.HeadSize)]);
+    }
+
+    /// <summary>[q, k, v] = x·W_inᵀ (+ b_in), [B, T, heads · d + 2 · E_kv] (3E for nn.MultiheadAttention's heads).</summary>
     private string InProjection(AttentionInfo a, string x)
     {
-        string product = g.Add("MatMul", a.Name + "_in", [x, Transposed(a, "in_proj_weight", a.InWidth + 2 * a.KeyValueWidth, a.InWidth)]);
+        string product = g.Add("MatMul", a.Name + "_in", [x, Transposed(a, "in_proj_weight", a.QueryWidth + 2 * a.KeyValueWidth, a.InWidth)]);
         return a.Bias ? g.Add("Add", a.Name + "_qkv", [product, Weight(a, "in_proj_bias")]) : product;
     }
 
@@ -193,7 +208,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private string OutProjection(AttentionInfo a, string context)
     {
         bool bias = a.HasOutputBias;
-        string product = g.Add("MatMul", bias ? a.Name + "_out" : a.Name, [context, Transposed(a, "out_proj.weight", a.InWidth, a.InWidth)]);
+        string product = g.Add("MatMul", bias ? a.Name + "_out" : a.Name, [context, Transposed(a, "out_proj.weight", a.InWidth, a.QueryWidth)]);
         return bias ? g.Add("Add", a.Name, [product, Weight(a, "out_proj.bias")]) : product;
     }
 
@@ -204,7 +219,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private (string Cos, string Sin) RotaryAngles(AttentionInfo a, string positions)
     {
         string n = a.Name + "_rotary";
-        int d = a.InWidth / a.Heads, half = d / 2;
+        int d = a.HeadSize, half = d / 2;
         var frequencies = new byte[half * 8];
         for (int j = 0; j < half; j++)
             System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, a.RotaryScaling));
@@ -219,7 +234,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private string Rotated(AttentionInfo a, string value, string which, int h, string cos, string sin)
     {
         string n = $"{a.Name}_{which}_rotary";
-        int half = a.InWidth / a.Heads / 2, E = h * 2 * half;
+        int half = a.HeadSize / 2, E = h * 2 * half;
         string heads = g.Add("Reshape", n + "_heads", [value, g.Int64s(n + "_shape", 0, 0, h, 2 * half)]);
         string[] xy = g.AddMany("Split", n + "_halves", [heads, g.Int64s(n + "_sizes", half, half)], 2, ("axis", 3L));
         string Product(string left, string right, string hint) => g.Add("Mul", n + hint, [left, right]);
@@ -236,7 +251,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private string Heads(AttentionInfo a, string q, string k, string v, float scale, params string[] masks)
     {
         string n = a.Name;
-        int E = a.InWidth, h = a.Heads, d = E / h, kvHeads = a.KeyValueHeadCount;
+        int h = a.Heads, d = a.HeadSize, E = h * d, kvHeads = a.KeyValueHeadCount;
         string shape = g.Int64s(n + "_heads_shape", 0, 0, h, d);
         string kvShape = kvHeads == h ? shape : g.Int64s(n + "_kv_heads_shape", 0, 0, kvHeads, d);
         string groups = kvHeads == h ? "" : g.Int64s(n + "_kv_groups", Enumerable.Range(0, h).Select(i => (long)(i / (h / kvHeads))).ToArray());

@@ -238,7 +238,7 @@ public static class LayerNormKernel
         if (rows == 0) return;
         Device device = x.Device;
         var views = new NormViews { X = x.View, Gamma = gamma.View, Beta = beta.View, Y = y.View, Mean = mean.View, Rstd = rstd.View, Centred = 1 };
-        device.Kernels.LayerNormForward(rows, Fill(views, device), width, epsilon);
+        device.Kernels.LayerNormForward(rows, Fill(views, device, width), width, epsilon);
     }
 
     /// <summary>dx (overwritten; skipped when empty) and dγ, dβ (added to) from dy.</summary>
@@ -252,12 +252,15 @@ public static class LayerNormKernel
             X = x.View, Gamma = gamma.View, Mean = mean.View, Rstd = rstd.View, Dy = dy.View, Dx = dx.ViewOrPlaceholder(device), DGamma = dGamma.View, DBeta = dBeta.View,
             Centred = 1,
         };
-        device.Kernels.LayerNormBackward(rows, Fill(views, device), width, dx: !dx.IsEmpty);
+        device.Kernels.LayerNormBackward(rows, Fill(views, device, width), width, dx: !dx.IsEmpty);
     }
 
-    internal static NormViews Fill(NormViews v, Device device)
+    /// <summary>The views left out set to the placeholder; rows one after the other, <paramref name="width"/> long, unless set.</summary>
+    internal static NormViews Fill(NormViews v, Device device, int width)
     {
+        if (v.Segments == 0) (v.Segments, v.XRow, v.YRow) = (1, width, width);
         ArrayView<float> p = device.Placeholder;
+        if (!v.Keep.IsValid) v.Keep = p;
         if (!v.Mean.IsValid) v.Mean = p;
         if (!v.Beta.IsValid) v.Beta = p;
         if (!v.Y.IsValid) v.Y = p;
@@ -278,7 +281,7 @@ public static class RmsNormKernel
         if (rows == 0) return;
         Device device = x.Device;
         var views = new NormViews { X = x.View, Gamma = gamma.View, Y = y.View, Rstd = rstd.View, Centred = 0 };
-        device.Kernels.LayerNormForward(rows, LayerNormKernel.Fill(views, device), width, epsilon);
+        device.Kernels.LayerNormForward(rows, LayerNormKernel.Fill(views, device, width), width, epsilon);
     }
 
     /// <summary>dx (overwritten; skipped when empty) and dγ (added to) from dy.</summary>
@@ -287,8 +290,56 @@ public static class RmsNormKernel
         if (rows == 0) return;
         Device device = x.Device;
         var views = new NormViews { X = x.View, Gamma = gamma.View, Rstd = rstd.View, Dy = dy.View, Dx = dx.ViewOrPlaceholder(device), DGamma = dGamma.View, Centred = 0 };
-        device.Kernels.LayerNormBackward(rows, LayerNormKernel.Fill(views, device), width, dx: !dx.IsEmpty);
+        device.Kernels.LayerNormBackward(rows, LayerNormKernel.Fill(views, device, width), width, dx: !dx.IsEmpty);
     }
+}
+
+/// <summary>
+/// QK-norm on the device, as <c>Dsl.Kernels.QueryKeyNormKernel</c>: RMS norm's kernels over each head of the packed rows'
+/// queries, then of their keys, in place (the raw queries and keys kept by the forward's threads before they write).
+/// </summary>
+public static class QueryKeyNormKernel
+{
+    /// <summary>Normalises the queries' and keys' heads of packed [rows, width + 2 · kvHeads · d] in place, keeping them in raw (unless empty).</summary>
+    public static void Forward(int rows, int width, int heads, int keyValueHeads, DeviceSpan qGamma, DeviceSpan kGamma, float epsilon,
+        DeviceSpan qkv, DeviceSpan raw, DeviceSpan rstd)
+    {
+        if (rows == 0) return;
+        Device device = qkv.Device;
+        int d = width / heads, kv = keyValueHeads * d, normed = width + kv, packed = width + 2 * kv;
+        foreach (var (count, offset, at) in Parts(rows, width, heads, keyValueHeads))
+        {
+            var views = new NormViews
+            {
+                X = qkv.Slice(offset).View, Gamma = (offset == 0 ? qGamma : kGamma).View, Y = qkv.Slice(offset).View, Rstd = rstd.Slice(at).View, Centred = 0,
+                Keep = raw.IsEmpty ? default : raw.Slice(offset).View, Segments = count, XRow = packed, YRow = packed, KeepRow = raw.IsEmpty ? 0 : normed,
+            };
+            device.Kernels.LayerNormForward(rows * count, LayerNormKernel.Fill(views, device, d), d, epsilon);
+        }
+    }
+
+    /// <summary>The raw queries' and keys' gradient written over the normalised ones' in dqkv; dγ_q and dγ_k added to.</summary>
+    public static void Backward(int rows, int width, int heads, int keyValueHeads, DeviceSpan qGamma, DeviceSpan kGamma, DeviceSpan raw, DeviceSpan rstd,
+        DeviceSpan dqkv, DeviceSpan dqGamma, DeviceSpan dkGamma)
+    {
+        if (rows == 0) return;
+        Device device = dqkv.Device;
+        int d = width / heads, kv = keyValueHeads * d, normed = width + kv, packed = width + 2 * kv;
+        foreach (var (count, offset, at) in Parts(rows, width, heads, keyValueHeads))
+        {
+            var views = new NormViews
+            {
+                X = raw.Slice(offset).View, Gamma = (offset == 0 ? qGamma : kGamma).View, Rstd = rstd.Slice(at).View, Dy = dqkv.Slice(offset).View,
+                Dx = dqkv.Slice(offset).View, DGamma = (offset == 0 ? dqGamma : dkGamma).View, Centred = 0, Segments = count, XRow = normed, YRow = packed,
+            };
+            // dγ's column sums run before dx is written over dy
+            device.Kernels.LayerNormBackward(rows * count, LayerNormKernel.Fill(views, device, d), d, dx: true);
+        }
+    }
+
+    /// <summary>The queries' heads, then the keys': how many a row has, where they start in a row, and where their rstd starts.</summary>
+    private static (int Count, int Offset, int Rstd)[] Parts(int rows, int width, int heads, int keyValueHeads) =>
+        [(heads, 0, 0), (keyValueHeads, width, rows * heads)];
 }
 
 /// <summary>

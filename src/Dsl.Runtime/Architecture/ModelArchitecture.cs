@@ -79,18 +79,28 @@ public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength
 /// keys' and values' heads in grouped-query attention (each shared by Heads / KeyValueHeads query heads), 0 when there are as
 /// many as <see cref="Heads"/>; <see cref="OutputBias"/>: whether, with the biases, the output projection has its own (<c>out_proj.bias</c>;
 /// Qwen2's has none); <see cref="RotaryScaling"/>: the rotary frequencies' long-context scaling (LLaMA 3.1's or linear), none by default;
-/// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), 0 for every earlier step.
+/// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), 0 for every earlier step;
+/// <see cref="HeadWidth"/>: each head's width apart from InWidth / Heads (Hugging Face's <c>head_dim</c>), 0 when it is that;
+/// <see cref="QueryKeyNorm"/>: whether each head's queries and keys are RMS-normalised (<c>q_norm</c>, <c>k_norm</c>) with
+/// <see cref="QueryKeyNormEpsilon"/>.
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0,
-    RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+    RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
+    float QueryKeyNormEpsilon = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
 {
+    /// <summary>A head's width d: <see cref="HeadWidth"/>, or InWidth / Heads when that is 0.</summary>
+    public int HeadSize => HeadWidth > 0 ? HeadWidth : Heads > 0 ? InWidth / Heads : InWidth;
+
+    /// <summary>The queries' width (and the heads' outputs', side by side): Heads · <see cref="HeadSize"/>, InWidth unless <see cref="HeadWidth"/> sets it apart.</summary>
+    public int QueryWidth => Heads > 0 ? Heads * HeadSize : InWidth;
+
     /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or <see cref="Heads"/> when that is 0.</summary>
     public int KeyValueHeadCount => KeyValueHeads > 0 ? KeyValueHeads : Heads;
 
     /// <summary>Whether the output projection adds its bias (<c>out_proj.bias</c>): with the biases, unless <see cref="OutputBias"/> is false.</summary>
     public bool HasOutputBias => Bias && OutputBias;
 
-    /// <summary>The keys' (and the values') width: <see cref="KeyValueHeadCount"/> heads of InWidth / Heads.</summary>
-    public int KeyValueWidth => Heads > 0 ? InWidth / Heads * KeyValueHeadCount : InWidth;
+    /// <summary>The keys' (and the values') width: <see cref="KeyValueHeadCount"/> heads of <see cref="HeadSize"/>.</summary>
+    public int KeyValueWidth => Heads > 0 ? HeadSize * KeyValueHeadCount : InWidth;
 }

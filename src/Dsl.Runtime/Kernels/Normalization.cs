@@ -26,16 +26,22 @@ public static class LayerNormKernel
 
     /// <summary>
     /// The forward pass of both norms: centred (layer norm, <paramref name="beta"/> and <paramref name="mean"/> used) or not
-    /// (RMS norm: μ taken as 0, no shift, no mean kept). The spans are checked by the caller.
+    /// (RMS norm: μ taken as 0, no shift, no mean kept). The spans are checked by the caller. A row normalised is W values;
+    /// <paramref name="segments"/> of them lie side by side in each row of x (and of y) that is <paramref name="xRow"/> (and
+    /// <paramref name="yRow"/>) values long (0: W, rows one after the other), as the heads of an attention's packed rows.
     /// </summary>
     internal static unsafe void Normalise(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
-        Span<float> y, Span<float> mean, Span<float> rstd, bool centred)
+        Span<float> y, Span<float> mean, Span<float> rstd, bool centred, int segments = 1, int xRow = 0, int yRow = 0)
     {
         int W = width;
         if (rows == 0 || W == 0) return;
         fixed (float* px = x, pg = gamma, pb = beta, py = y, pm = mean, ps = rstd)
         {
-            var a = new Args { Rows = rows, Width = W, Epsilon = epsilon, X = px, Gamma = pg, Beta = centred ? pb : null, Y = py, Mean = centred ? pm : null, Rstd = ps, Centred = centred };
+            var a = new Args
+            {
+                Rows = rows, Width = W, Epsilon = epsilon, X = px, Gamma = pg, Beta = centred ? pb : null, Y = py, Mean = centred ? pm : null, Rstd = ps, Centred = centred,
+                Segments = segments, XRow = xRow > 0 ? xRow : W * segments, YRow = yRow > 0 ? yRow : W * segments,
+            };
             GemmWorkers.Run(&ForwardPart, &a, Parts(rows, W));
         }
     }
@@ -47,7 +53,7 @@ public static class LayerNormKernel
         var (first, end) = GemmWorkers.Range(a.Rows, part, parts);
         for (int r = first; r < end; r++)
         {
-            float* xr = a.X + (nint)r * W, yr = a.Y + (nint)r * W;
+            float* xr = a.X + a.At(r, a.XRow), yr = a.Y + a.At(r, a.YRow);
             float mu = 0f;
             if (a.Centred)
             {
@@ -140,9 +146,13 @@ public static class LayerNormKernel
         Differentiate(Kind, rows, width, x, gamma, mean, rstd, dy, dx, dGamma, dBeta, centred: true);
     }
 
-    /// <summary>The backward pass of both norms (see <see cref="Normalise"/>); RMS norm's has no mean and no dβ. The spans are checked by the caller.</summary>
+    /// <summary>
+    /// The backward pass of both norms (see <see cref="Normalise"/>, whose <paramref name="segments"/> and row lengths these are:
+    /// <paramref name="xRow"/> for x, <paramref name="yRow"/> for dy and dx); RMS norm's has no mean and no dβ. The spans are
+    /// checked by the caller.
+    /// </summary>
     internal static unsafe void Differentiate(string kind, int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> mean,
-        ReadOnlySpan<float> rstd, ReadOnlySpan<float> dy, Span<float> dx, Span<float> dGamma, Span<float> dBeta, bool centred)
+        ReadOnlySpan<float> rstd, ReadOnlySpan<float> dy, Span<float> dx, Span<float> dGamma, Span<float> dBeta, bool centred, int segments = 1, int xRow = 0, int yRow = 0)
     {
         int W = width;
         // a part keeps x̂ and g for one row (2W floats): refused here, before any part adds to dγ and dβ
@@ -154,20 +164,32 @@ public static class LayerNormKernel
             var a = new Args
             {
                 Rows = rows, Width = W, X = px, Gamma = pg, Mean = centred ? pm : null, Rstd = ps, Dy = pdy, Dx = dx.IsEmpty ? null : pdx, DGamma = pdg,
-                DBeta = centred ? pdb : null, Centred = centred,
+                DBeta = centred ? pdb : null, Centred = centred, Segments = segments, XRow = xRow > 0 ? xRow : W * segments, YRow = yRow > 0 ? yRow : W * segments,
             };
-            // a part sums dγ and dβ over every row before it writes its rows of dx: dx written over dy or x (in place) stays
-            // on one thread, where every row is read before any is written
+            // a part sums dγ and dβ over every row before it writes its rows of dx: dx written over dy or x (in place) waits
+            // until every part has summed (a second hand-off), so that no row is written before all have been read
+            int parts = Parts(rows, W);
             bool inPlace = !dx.IsEmpty && (dx.Overlaps(dy) || dx.Overlaps(x));
-            GemmWorkers.Run(&BackwardPart, &a, inPlace ? 1 : Parts(rows, W));
+            if (inPlace && parts > 1)
+            {
+                GemmWorkers.Run(&ParameterGradientPart, &a, parts);
+                GemmWorkers.Run(&InputGradientPart, &a, parts);
+            }
+            else GemmWorkers.Run(&BackwardPart, &a, parts);
         }
     }
 
     private static unsafe void BackwardPart(void* state, int part, int parts)
     {
+        ParameterGradientPart(state, part, parts);
+        InputGradientPart(state, part, parts);
+    }
+
+    /// <summary>dγ and dβ: this part's columns (whole vectors of 16), over every row in order, one pass a row.</summary>
+    private static unsafe void ParameterGradientPart(void* state, int part, int parts)
+    {
         ref Args a = ref Unsafe.AsRef<Args>(state);
         int W = a.Width;
-        // dγ and dβ: this part's columns (whole vectors of 16), over every row in order, one pass a row
         int columns = (W + 15) / 16;
         var (c0, c1) = GemmWorkers.Range(columns, part, parts);
         (c0, c1) = (Math.Min(W, c0 * 16), Math.Min(W, c1 * 16));
@@ -175,13 +197,19 @@ public static class LayerNormKernel
         {
             var sums = new ParameterGradientKernel
             {
-                X = a.X + (nint)r * W + c0, Dy = a.Dy + (nint)r * W + c0, DGamma = a.DGamma + c0, DBeta = a.Centred ? a.DBeta + c0 : null, Length = c1 - c0,
+                X = a.X + a.At(r, a.XRow) + c0, Dy = a.Dy + a.At(r, a.YRow) + c0, DGamma = a.DGamma + c0, DBeta = a.Centred ? a.DBeta + c0 : null, Length = c1 - c0,
                 Mean = a.Centred ? a.Mean[r] : 0f, Rstd = a.Rstd[r],
             };
             LaneLoop.Run(ref sums);
         }
+    }
+
+    /// <summary>dx: this part's rows, two passes a row (x̂, g and their sums; then dx).</summary>
+    private static unsafe void InputGradientPart(void* state, int part, int parts)
+    {
+        ref Args a = ref Unsafe.AsRef<Args>(state);
+        int W = a.Width;
         if (a.Dx == null) return;
-        // dx: this part's rows, two passes a row (x̂, g and their sums; then dx)
         Span<float> scratch = GemmWorkers.Scratch(2 * W);
         fixed (float* xhat = scratch, g = scratch.Slice(W))
         {
@@ -190,13 +218,13 @@ public static class LayerNormKernel
             {
                 var sums = new RowSumsKernel
                 {
-                    X = a.X + (nint)r * W, Dy = a.Dy + (nint)r * W, Gamma = a.Gamma, XHat = xhat, G = g, Length = W, Mean = a.Centred ? a.Mean[r] : 0f, Rstd = a.Rstd[r],
+                    X = a.X + a.At(r, a.XRow), Dy = a.Dy + a.At(r, a.YRow), Gamma = a.Gamma, XHat = xhat, G = g, Length = W, Mean = a.Centred ? a.Mean[r] : 0f, Rstd = a.Rstd[r],
                 };
                 LaneLoop.Run(ref sums);
                 // RMS norm: no centring, so no mean(g) term
                 var dx = new InputGradientKernel
                 {
-                    XHat = xhat, G = g, Dx = a.Dx + (nint)r * W, Length = W, MeanG = a.Centred ? sums.SumG / W : 0f, MeanGx = sums.SumGx / W, Rstd = a.Rstd[r],
+                    XHat = xhat, G = g, Dx = a.Dx + a.At(r, a.YRow), Length = W, MeanG = a.Centred ? sums.SumG / W : 0f, MeanGx = sums.SumGx / W, Rstd = a.Rstd[r],
                 };
                 LaneLoop.Run(ref dx);
             }
@@ -277,10 +305,13 @@ public static class LayerNormKernel
 
     private unsafe struct Args
     {
-        public int Rows, Width;
+        public int Rows, Width, Segments, XRow, YRow;
         public float Epsilon;
         public bool Centred;
         public float* X, Gamma, Beta, Y, Mean, Rstd, Dy, Dx, DGamma, DBeta;
+
+        /// <summary>Where normalised row <paramref name="r"/> starts in a buffer whose rows are <paramref name="row"/> values long.</summary>
+        public readonly nint At(int r, int row) => (nint)(r / Segments) * row + (nint)(r % Segments) * Width;
     }
 
     internal static void Require(string kind, int rows, int width, ReadOnlySpan<float> span, string name)
@@ -322,6 +353,72 @@ public static class RmsNormKernel
         LayerNormKernel.Require(Kind, 1, width, dGamma, "dGamma");
         LayerNormKernel.Require(Kind, rows, 1, rstd, "rstd");
         LayerNormKernel.Differentiate(Kind, rows, width, x, gamma, default, rstd, dy, dx, dGamma, default, centred: false);
+    }
+}
+
+/// <summary>
+/// RMS normalisation of each attention head's query and key (Qwen3's and Gemma 3's <c>q_norm</c> and <c>k_norm</c>), in the
+/// packed rows the attention kernels read: [q (heads · d) | k (kvHeads · d) | v (kvHeads · d)], <c>width</c> = heads · d the
+/// queries' width. Every d-wide head of q becomes q_h / √(mean(q_h²) + ε) · γ_q, every head of k likewise with γ_k; v is left
+/// as it is. The forward pass keeps q and k as they came (<c>raw</c> [rows, width + kvHeads · d], for the step back) and each
+/// head's 1/√(mean(x²) + ε) (<c>rstd</c> [rows · heads] for the queries, then [rows · kvHeads] for the keys).
+/// </summary>
+public static class QueryKeyNormKernel
+{
+    private const string Kind = "QueryKeyNorm";
+
+    /// <summary>
+    /// Normalises the queries' and keys' heads of <paramref name="rows"/> packed rows of <paramref name="qkv"/> in place,
+    /// copying them into <paramref name="raw"/> first (empty: inference, nothing kept but <paramref name="rstd"/>).
+    /// </summary>
+    public static void Forward(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma, float epsilon,
+        Span<float> qkv, Span<float> raw, Span<float> rstd)
+    {
+        var (d, normed, packed) = Widths(rows, width, heads, keyValueHeads, qGamma, kGamma, qkv, rstd);
+        if (rows == 0 || d == 0) return;
+        if (!raw.IsEmpty)
+        {
+            LayerNormKernel.Require(Kind, rows, normed, raw, "raw");
+            for (int r = 0; r < rows; r++) qkv.Slice(r * packed, normed).CopyTo(raw.Slice(r * normed, normed));
+        }
+        ReadOnlySpan<float> x = raw.IsEmpty ? qkv : raw;
+        int xRow = raw.IsEmpty ? packed : normed, queries = rows * heads;
+        LayerNormKernel.Normalise(queries, d, x, qGamma, default, epsilon, qkv, default, rstd, centred: false, heads, xRow, packed);
+        LayerNormKernel.Normalise(rows * keyValueHeads, d, x.Slice(width), kGamma, default, epsilon, qkv.Slice(width), default, rstd.Slice(queries),
+            centred: false, keyValueHeads, xRow, packed);
+    }
+
+    /// <summary>
+    /// From the gradient of the normalised queries and keys in <paramref name="dqkv"/> (packed as the forward's rows) writes,
+    /// in place, the gradient of the raw ones (the values' gradient left as it is) and adds to dγ_q and dγ_k. One thread and all
+    /// give the same bits.
+    /// </summary>
+    public static void Backward(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma,
+        ReadOnlySpan<float> raw, ReadOnlySpan<float> rstd, Span<float> dqkv, Span<float> dqGamma, Span<float> dkGamma)
+    {
+        var (d, normed, packed) = Widths(rows, width, heads, keyValueHeads, qGamma, kGamma, dqkv, rstd);
+        LayerNormKernel.Require(Kind, rows, normed, raw, "raw");
+        LayerNormKernel.Require(Kind, 1, d, dqGamma, "dqGamma");
+        LayerNormKernel.Require(Kind, 1, d, dkGamma, "dkGamma");
+        if (rows == 0 || d == 0) return;
+        int queries = rows * heads;
+        LayerNormKernel.Differentiate(Kind, queries, d, raw, qGamma, default, rstd, dqkv, dqkv, dqGamma, default, centred: false, heads, normed, packed);
+        LayerNormKernel.Differentiate(Kind, rows * keyValueHeads, d, raw.Slice(width), kGamma, default, rstd.Slice(queries), dqkv.Slice(width), dqkv.Slice(width),
+            dkGamma, default, centred: false, keyValueHeads, normed, packed);
+    }
+
+    /// <summary>A head's width d, the normalised part of a row (queries and keys) and the packed row's length, the shared spans checked.</summary>
+    private static (int D, int Normed, int Packed) Widths(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma,
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> rstd)
+    {
+        if (heads < 1 || keyValueHeads < 1 || width < 0 || width % heads != 0 || heads % keyValueHeads != 0)
+            throw new ArgumentException($"{Kind}: {heads} query head(s) and {keyValueHeads} key/value head(s) over queries {width} wide: the heads must divide the width, and the key/value heads the heads.", nameof(heads));
+        int d = width / heads, kv = keyValueHeads * d;
+        LayerNormKernel.Require(Kind, rows, width + 2 * kv, qkv, "qkv");
+        LayerNormKernel.Require(Kind, 1, d, qGamma, "qGamma");
+        LayerNormKernel.Require(Kind, 1, d, kGamma, "kGamma");
+        LayerNormKernel.Require(Kind, rows, heads + keyValueHeads, rstd, "rstd");
+        return (d, width + kv, width + 2 * kv);
     }
 }
 

@@ -175,11 +175,13 @@ class RotaryAttention(nn.Module):
         B, T, E = x.shape
         h = self.heads
         kv = getattr(self, "kv_heads", h)
-        d = E // h
+        d = getattr(self, "head_dim", None) or E // h  # a head's width apart from E / h (Hugging Face's head_dim)
         qkv = x @ self.in_proj_weight.T
-        q, k, v = (qkv if self.in_proj_bias is None else qkv + self.in_proj_bias).split([E, kv * d, kv * d], dim=-1)
-        q = q.reshape(B, T, h, d).transpose(1, 2)  # [B, h, T, d]
-        k, v = [t.reshape(B, T, kv, d).transpose(1, 2) for t in (k, v)]  # [B, kv, T, d]
+        q, k, v = (qkv if self.in_proj_bias is None else qkv + self.in_proj_bias).split([h * d, kv * d, kv * d], dim=-1)
+        q, k, v = q.reshape(B, T, h, d), k.reshape(B, T, kv, d), v.reshape(B, T, kv, d)
+        if getattr(self, "q_norm", None) is not None:  # QK-norm (Qwen3's q_norm and k_norm): each head RMS-normalised, before the rotation
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, h, T, d], [B, kv, T, d]
         if self.base is not None:
             inv_freq = 1.0 / (self.base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
             angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
@@ -199,25 +201,32 @@ class RotaryAttention(nn.Module):
             scores = scores + torch.tril(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=-self.window)
         if padding is not None:
             scores = scores.masked_fill(padding[:, None, None, :], float("-inf"))
-        context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E)
+        context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, h * d)
         return self.out_proj(context)
 
 
 class GroupedAttention(RotaryAttention):
     """Grouped-query attention (Ainslie et al. 2023; LLaMA 2 70B's, LLaMA 3's and Mistral's num_key_value_heads; multi-query
     attention with one): kv_heads key/value heads, query head i reading head i // (heads // kv_heads) (Hugging Face's
-    repeat_kv), in_proj_weight [E + 2 * kv_heads * d, E] = cat([q_proj.weight, k_proj.weight, v_proj.weight]); rotary
-    positions when base is given. The projection biases are drawn from U(-0.2, 0.2) so that the gradients reach them."""
+    repeat_kv), in_proj_weight [h * d + 2 * kv_heads * d, E] = cat([q_proj.weight, k_proj.weight, v_proj.weight]); rotary
+    positions when base is given; heads head_dim wide when it is given (d = E / h otherwise), out_proj [E, h * d]; QK-norm
+    when qk_norm (its eps) is given: q_norm and k_norm, RMSNorm(d) over each head, their scales drawn from U(0.5, 1.5). The
+    projection biases are drawn from U(-0.2, 0.2) so that the gradients reach them."""
 
-    def __init__(self, width, heads, kv_heads, base=None, bias=True):
+    def __init__(self, width, heads, kv_heads, base=None, bias=True, head_dim=None, qk_norm=None):
         nn.Module.__init__(self)
-        d = width // heads
-        packed = width + 2 * kv_heads * d
-        self.heads, self.kv_heads, self.base = heads, kv_heads, base
+        d = head_dim or width // heads
+        packed = heads * d + 2 * kv_heads * d
+        self.heads, self.kv_heads, self.base, self.head_dim = heads, kv_heads, base, d
         self.in_proj_weight = nn.Parameter(torch.empty(packed, width))
         nn.init.xavier_uniform_(self.in_proj_weight)
         self.in_proj_bias = nn.Parameter(torch.empty(packed).uniform_(-0.2, 0.2)) if bias else None
-        self.out_proj = nn.Linear(width, width, bias=bias)
+        self.out_proj = nn.Linear(heads * d, width, bias=bias)
+        if qk_norm is not None:
+            self.q_norm, self.k_norm = RMSNorm(d, qk_norm), RMSNorm(d, qk_norm)
+            with torch.no_grad():
+                self.q_norm.weight.uniform_(0.5, 1.5)
+                self.k_norm.weight.uniform_(0.5, 1.5)
 
 
 class Stack(nn.Module):
@@ -267,8 +276,10 @@ class Stack(nn.Module):
                 if opts.get("score") in ("general", "additive"):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
-                elif "kv" in opts:  # {"kv": key/value heads, "rotary": base}: grouped-query attention
-                    module = GroupedAttention(width, spec[1], opts["kv"], opts.get("rotary"), opts.get("bias", True))
+                elif "kv" in opts or "head" in opts or "qknorm" in opts:
+                    # {"kv": key/value heads, "rotary": base, "head": head_dim, "qknorm": eps}: grouped-query attention, heads of
+                    # their own width, QK-norm
+                    module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"))
                     module.window = opts.get("window")
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
@@ -319,7 +330,7 @@ class Stack(nn.Module):
                 if opts.get("window"):  # {"window": w}: a sliding window, query i seeing keys i - w < j <= i (Mistral's)
                     causal = causal + torch.tril(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=-opts["window"])
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("score") in ("general", "additive") or "rotary" in opts or "kv" in opts:
+                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm")):
                     x = m(x, bool(opts.get("causal")), padding)
                 elif opts.get("pool"):
                     x = m.pool(x, padding)
@@ -495,6 +506,13 @@ CASES = [
                             ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 9, "ce"),
     ("SlidingWindowAttention", [("input", 8), ("attention", 2, {"causal": True, "window": 1}), ("attention", 2, {"causal": True, "window": 4}),
                                 ("attention", 4, {"causal": True, "window": 40}), ("dense", 3)], 2, 11, "mse"),
+    # Qwen3's block: grouped heads 20 wide apart from the layer's 24 / 4 (head_dim; queries 80 wide, the vector lanes and a
+    # tail), each head's queries and keys RMS-normalised (q_norm, k_norm) before the rotation; and heads of their own width
+    # with biases, then QK-norm at another eps over nn.MultiheadAttention's heads (as many key/value heads), with biases
+    ("QwenBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "head": 20, "qknorm": 1e-6}),
+                   ("residual", 2), ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3),
+                   ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
+    ("HeadWidthAttention", [("input", 12), ("attention", 3, {"head": 6}), ("attention", 2, {"causal": True, "qknorm": 1e-5}), ("dense", 3)], 2, 9, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1307,15 +1325,19 @@ class HfGemmaRmsNorm(nn.Module):
 
 class HfAttention(nn.Module):
     """transformers' LlamaAttention, written out: q/k/v/o_proj without biases, rotary positions (rotate_half, inv_freq =
-    1 / theta^(arange(0, d, 2) / d) in float32 as transformers computes them), repeat_kv, a causal softmax."""
+    1 / theta^(arange(0, d, 2) / d) in float32 as transformers computes them), repeat_kv, a causal softmax. Qwen3Attention with
+    head_dim and qk_norm (its eps): heads head_dim wide, each head's queries and keys RMS-normalised (q_norm, k_norm) before
+    the rotation."""
 
-    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False, window=None):
+    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False, window=None, head_dim=None, qk_norm=None):
         super().__init__()
-        d = width // heads
+        d = head_dim or width // heads
         self.heads, self.kv_heads, self.d, self.theta, self.scaling, self.window = heads, kv_heads, d, theta, scaling, window
         # Qwen2's attention: biases on q, k and v (qkv_bias), none on o
-        self.q_proj, self.o_proj = nn.Linear(width, width, bias=qkv_bias), nn.Linear(width, width, bias=False)
+        self.q_proj, self.o_proj = nn.Linear(width, heads * d, bias=qkv_bias), nn.Linear(heads * d, width, bias=False)
         self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=qkv_bias), nn.Linear(width, kv_heads * d, bias=qkv_bias)
+        if qk_norm is not None:  # Qwen3's q_norm and k_norm: Qwen3RMSNorm(head_dim), over each head
+            self.q_norm, self.k_norm = HfRmsNorm(d, qk_norm), HfRmsNorm(d, qk_norm)
 
     def project(self, x):
         return self.q_proj(x), self.k_proj(x), self.v_proj(x)
@@ -1324,8 +1346,10 @@ class HfAttention(nn.Module):
         B, T, E = x.shape
         h, kv, d = self.heads, self.kv_heads, self.d
         q, k, v = self.project(x)
-        q = q.view(B, T, h, d).transpose(1, 2)
-        k = k.view(B, T, kv, d).transpose(1, 2)
+        q, k = q.view(B, T, h, d), k.view(B, T, kv, d)
+        if hasattr(self, "q_norm"):
+            q, k = self.q_norm(q), self.k_norm(k)
+        q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = v.view(B, T, kv, d).transpose(1, 2)
         inv_freq = 1.0 / (self.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
         if self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) == "linear":
@@ -1352,7 +1376,7 @@ class HfAttention(nn.Module):
         scores = q @ k.transpose(2, 3) / math.sqrt(d) + torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
         if self.window:  # Mistral's sliding window (transformers' masking: key j seen by query i when j > i - sliding_window)
             scores = scores + torch.tril(torch.full((T, T), float("-inf")), diagonal=-self.window)
-        return self.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+        return self.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, h * d))
 
 
 class HfPhi3Attention(HfAttention):
@@ -1418,6 +1442,10 @@ class HfDecoderLayer(nn.Module):
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0))
             activation = c.get("hidden_act", "gelu_pytorch_tanh")  # (transformers ≥ 4.48 reads hidden_act, not hidden_activation)
             self.mlp = HfGemmaMlp(c["hidden_size"], c["intermediate_size"], "tanh" if activation == "gelu_pytorch_tanh" else "none")
+        elif c.get("model_type") == "qwen3":  # Qwen3ForCausalLM: heads of head_dim (128 by default), q_norm and k_norm at rms_norm_eps
+            self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0),
+                                         head_dim=c.get("head_dim", 128), qk_norm=c.get("rms_norm_eps", 1e-6))
+            self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         else:
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads,
                                          c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2",
@@ -1502,6 +1530,7 @@ def make_hf_llama():
     make_hf_mistral()
     make_hf_phi3()
     make_hf_gemma()
+    make_hf_qwen3()
     # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
     make_hf_checkpoint("HfQwen2", {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
@@ -1539,6 +1568,17 @@ def make_hf_gemma():
         "num_key_value_heads": 1, "head_dim": 8, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
         "hidden_act": "gelu_pytorch_tanh", "attention_bias": False, "max_position_embeddings": 64,
         "torch_dtype": "bfloat16"}, 11, 706)
+
+
+def make_hf_qwen3():
+    """HfQwen3: Qwen3ForCausalLM (Qwen3 0.6B's layout): 4 query heads over 2 key/value heads, each 8 wide where hidden_size /
+    num_attention_heads is 4 (head_dim), each head's queries and keys RMS-normalised (q_norm, k_norm), tied embeddings, the
+    sliding window configured but unused (use_sliding_window false)."""
+    make_hf_checkpoint("HfQwen3", {
+        "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 8, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0,
+        "hidden_act": "silu", "attention_bias": False, "tie_word_embeddings": True, "use_sliding_window": False, "sliding_window": None,
+        "max_window_layers": 28, "max_position_embeddings": 64, "rope_scaling": None, "torch_dtype": "bfloat16"}, 11, 707)
 
 
 def make_hf_linear():
@@ -1686,6 +1726,11 @@ if __name__ == "__main__":
             if case in ("GatedFeedForward", "LlamaBlock", "AttentionWithoutBias"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
+    if "--qk-norm" in sys.argv:  # only the cases with heads of their own width and QK-norm
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case in ("QwenBlock", "HeadWidthAttention"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        sys.exit(0)
     if "--grouped" in sys.argv:  # only the grouped-query attention cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case in ("GroupedQueryBlock", "MultiQueryAttention"):
@@ -1696,6 +1741,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-gemma" in sys.argv:  # only the Hugging Face Gemma checkpoint
         make_hf_gemma()
+        sys.exit(0)
+    if "--hf-qwen3" in sys.argv:  # only the Hugging Face Qwen3 checkpoint
+        make_hf_qwen3()
         sys.exit(0)
     if "--hf-phi3" in sys.argv:  # only the Hugging Face Phi-3 checkpoint
         make_hf_phi3()

@@ -338,6 +338,38 @@ public class DiagnosticTests
         Assert.Contains("SlidingWindow", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|HeadWidth = 4|])]", "HeadWidth sets the width of each head", "attention pooling")]
+    [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, [|HeadWidth = 4|])]", "HeadWidth sets the width of each head", "the General score")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|QueryKeyNorm = true|])]", "QueryKeyNorm normalises each head's queries and keys", "attention pooling")]
+    [InlineData("[Input(8)] [Attention(Score = AttentionScore.Additive, [|QueryKeyNorm = true|])]", "QueryKeyNorm normalises each head's queries and keys", "the Additive score")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|QueryKeyNormEpsilon = 1e-5f|])]", "QueryKeyNormEpsilon is the ε of the queries' and keys' normalisation", "only with QueryKeyNorm = true")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, QueryKeyNorm = true, [|QueryKeyNormEpsilon = 0f|])]", "QueryKeyNormEpsilon must be a positive finite number", "not 0")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Rotary = true, [|HeadWidth = 5|])]", "Rotary turns pairs of a head's values", "HeadWidth = 5 must be even")]
+    public void DSL0007_HeadWidthAndQueryKeyNormWhereTheyDoNotApply(string layers, string message, string detail)
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+        Assert.Contains(detail, d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0002_NegativeHeadWidth()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(12)] [Attention(Heads = 4, [|HeadWidth = -2|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Contains("HeadWidth", d.GetMessage());
+    }
+
+    [Fact]
+    public void HeadsNeedNotDivideTheWidthWhenHeadWidthSetsIt()
+    {
+        // Qwen3-style: 3 heads of 8 over a width of 10 (neither divides the other), QK-norm on them
+        var (_, diagnostics, others, _) = GeneratorHarness.Run(
+            "using Dsl; namespace Demo; [Input(10)] [Attention(Heads = 3, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true)] [Dense(2)] public partial class M;" + Usage);
+        Assert.Empty(diagnostics);
+        Assert.Empty(GeneratorHarness.Errors(others));
+    }
+
     [Fact]
     public void DSL0002_NegativeKeyValueHeads()
     {

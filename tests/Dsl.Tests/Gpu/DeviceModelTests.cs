@@ -77,6 +77,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama),
         // Qwen2's attention: the input projections' biases without the output projection's
         nameof(HfTinyQwen2),
+        // heads of their own width, each head's queries and keys RMS-normalised in the packed rows (Qwen3's)
+        nameof(QwenBlock), nameof(HeadWidthAttention), nameof(GcQueryKeyNorm),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

@@ -136,6 +136,16 @@ public partial class GcGroupedQuery;
 [Dense(2)]
 public partial class GcSlidingWindow;
 
+// Heads of their own width: two query heads 4 wide over one key/value head, each head's queries and keys RMS-normalised
+// (causal, rotary, no biases); then three heads 5 wide over 12 with QK-norm at another ε, with biases.
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 2, KeyValueHeads = 1, HeadWidth = 4, QueryKeyNorm = true, Causal = true, Rotary = true, Bias = false)]
+[Residual]
+[Attention(Heads = 3, HeadWidth = 5, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-3f)]
+[Dense(2)]
+public partial class GcQueryKeyNorm;
+
 // Qwen2's attention: biases on the queries, keys and values, none on the output projection.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]

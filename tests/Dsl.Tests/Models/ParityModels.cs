@@ -552,3 +552,24 @@ public partial class SlidingWindowBlock;
 [Attention(Heads = 4, Causal = true, SlidingWindow = 40)]
 [Dense(3)]
 public partial class SlidingWindowAttention;
+
+// Qwen3's block: grouped heads 20 wide apart from the layer's 24 / 4 (HeadWidth; queries 80 wide), each head's queries and keys
+// RMS-normalised before the rotation (QueryKeyNorm).
+[Embedding(vocab: 13, dim: 24)]
+[RmsNorm]
+[Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 20, QueryKeyNorm = true, Causal = true, Rotary = true, Bias = false)]
+[Residual(Layers = 2)]
+[RmsNorm]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(24, Bias = false)]
+[Residual(Layers = 3)]
+[RmsNorm]
+[Dense(13, Bias = false)]
+public partial class QwenBlock;
+
+// Heads of their own width (3 of 6 over 12) with biases, then QK-norm at another ε over nn.MultiheadAttention's heads, causal.
+[Input(12)]
+[Attention(Heads = 3, HeadWidth = 6)]
+[Attention(Heads = 2, Causal = true, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-5f)]
+[Dense(3)]
+public partial class HeadWidthAttention;

@@ -29,6 +29,7 @@ public class StepTests
     [Fact] public void LinearlyScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyLinearLlama(seed: 21), vocab: 13);
     [Fact] public void GroupedQueryBlockStepsMatchForward() => StepsMatchForward(new GroupedQueryBlock(seed: 19), vocab: 13);
     [Fact] public void SlidingWindowBlockStepsMatchForward() => StepsMatchForward(new SlidingWindowBlock(seed: 20), vocab: 13);
+    [Fact] public void QwenBlockStepsMatchForward() => StepsMatchForward(new QwenBlock(seed: 21), vocab: 13);
     [Fact] public void RotaryBlockStepsMatchForward() => StepsMatchForward(new RotaryBlock(seed: 17), vocab: 13);
     [Fact] public void RmsNormBlockStepsMatchForward() => StepsMatchForward(new RmsNormBlock(seed: 16), vocab: 13);
     [Fact] public void ScaledEmbeddingAttentionStepsMatchForward() => StepsMatchForward(new ScaledEmbeddingAttention(seed: 15), vocab: 13);

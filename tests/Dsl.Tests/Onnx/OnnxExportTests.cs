@@ -102,6 +102,9 @@ public class OnnxExportTests
         nameof(HfTinyLlama31) => new HfTinyLlama31(seed: 82),
         nameof(HfTinyQwen2) => new HfTinyQwen2(seed: 83),
         nameof(HfTinyLinearLlama) => new HfTinyLinearLlama(seed: 84),
+        nameof(QwenBlock) => new QwenBlock(seed: 85),
+        nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
+        nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
         _ => throw new ArgumentException(name),
     };
 
@@ -137,6 +140,9 @@ public class OnnxExportTests
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
+        // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's
+        // queries and keys reshaped to [B, T, h, d] and RMS-normalised over the last axis
+        nameof(QwenBlock), nameof(HeadWidthAttention), nameof(GcQueryKeyNorm),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -144,7 +150,7 @@ public class OnnxExportTests
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
-        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery),
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm),
     };
 
     /// <summary>
@@ -353,6 +359,7 @@ public class OnnxExportTests
     [InlineData(nameof(GroupedQueryBlock))]
     [InlineData(nameof(SlidingWindowBlock))]
     [InlineData(nameof(HfTinyLlama31))]
+    [InlineData(nameof(QwenBlock))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -34,6 +34,8 @@ public class PaddingContractTests
         { nameof(GcGroupedQuery), Padded.FromPadding },
         // sliding windows: a padded step's window keeps one valid key, and reaches no valid step's output or gradient
         { nameof(GcSlidingWindow), Padded.FromPadding },
+        // QK-norm normalises a padded step's query and key heads as any other's, and they reach no valid step
+        { nameof(GcQueryKeyNorm), Padded.FromPadding },
     };
 
     private static IModel Create(string name) => name switch
@@ -55,6 +57,7 @@ public class PaddingContractTests
         nameof(GcRotary) => new GcRotary(seed: 3),
         nameof(GcRotaryTokens) => new GcRotaryTokens(seed: 3),
         nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 3),
+        nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 3),
         nameof(GcSlidingWindow) => new GcSlidingWindow(seed: 3),
         _ => throw new ArgumentException(name),
     };

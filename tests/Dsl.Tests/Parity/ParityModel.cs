@@ -30,7 +30,7 @@ internal static class ParityModel
         nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
         nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention),
-        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention)
+        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -84,6 +84,8 @@ internal static class ParityModel
         nameof(MultiQueryAttention) => Floats(new MultiQueryAttention()),
         nameof(SlidingWindowBlock) => Tokens(new SlidingWindowBlock()),
         nameof(SlidingWindowAttention) => Floats(new SlidingWindowAttention()),
+        nameof(QwenBlock) => Tokens(new QwenBlock()),
+        nameof(HeadWidthAttention) => Floats(new HeadWidthAttention()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

@@ -148,11 +148,17 @@ public class AllocationTests
     [Theory]
     [InlineData(nameof(RotaryBlock))]
     [InlineData(nameof(GroupedQueryBlock))]
+    [InlineData(nameof(QwenBlock))]
     public void ALlamaStyleTrainingStepAndItsDecodingStepsAllocateNothing(string name)
     {
         // RMS norm and rotary positions (the angles into each core's scratch), trained, then stepped from its key/value cache;
-        // grouped-query attention's narrower cache too
-        IModel<int> model = name == nameof(RotaryBlock) ? new RotaryBlock(seed: 2) : new GroupedQueryBlock(seed: 2);
+        // grouped-query attention's narrower cache too; QK-norm over heads of their own width
+        IModel<int> model = name switch
+        {
+            nameof(RotaryBlock) => new RotaryBlock(seed: 2),
+            nameof(GroupedQueryBlock) => new GroupedQueryBlock(seed: 2),
+            _ => new QwenBlock(seed: 2),
+        };
         var optimizer = new AdamW(model.Parameters);
         int[] x = Tokens(8 * 16, 13, 7), y = Tokens(8 * 16, 13, 8);
         Assert.Equal(0, WarmBytes(() =>

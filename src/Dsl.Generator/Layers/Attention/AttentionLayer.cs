@@ -14,9 +14,16 @@ namespace Dsl.Generator.Layers.Attention;
 /// </summary>
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
-    RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0)
+    RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
+    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon)
     : LayerSpec(Header)
 {
+    /// <summary>A head's width: <see cref="HeadWidth"/>, or the layer's width over the heads when it is 0.</summary>
+    public int HeadSize(int width) => HeadWidth > 0 ? HeadWidth : Heads > 0 ? width / Heads : 0;
+
+    /// <summary>QueryKeyNorm's ε, the attribute's default (Qwen3's rms_norm_eps).</summary>
+    public const float DefaultQueryKeyNormEpsilon = 1e-6f;
+
     /// <summary>Whether the output projection has its bias (<c>out_proj.bias</c>): with the biases, unless <c>OutputBias = false</c> (Qwen2's).</summary>
     public bool HasOutputBias => Bias && OutputBias;
 
@@ -96,7 +103,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
-            a.Int("slidingwindow", 0));
+            a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -174,6 +181,14 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             else if (!spec.Causal)
                 c.Invalid("slidingwindow", "SlidingWindow limits each step to the steps just before it, its own included; it needs Causal = true (Mistral's attention is causal)");
         }
+        if (c.AtLeastZero("headwidth", "HeadWidth", spec.HeadWidth) && spec.HeadWidth > 0 && NotMultiHeadSelf(spec, "attention pooling") is { } widthOn)
+            c.Invalid("headwidth", "HeadWidth sets the width of each head of multi-head self-attention apart from the layer's; it does not apply to " + widthOn);
+        if (spec.QueryKeyNorm && NotMultiHeadSelf(spec, "attention pooling") is { } normOn)
+            c.Invalid("querykeynorm", "QueryKeyNorm normalises each head's queries and keys in multi-head self-attention; it does not apply to " + normOn);
+        if (!(spec.QueryKeyNormEpsilon > 0f) || float.IsInfinity(spec.QueryKeyNormEpsilon))
+            c.Invalid("querykeynormepsilon", $"QueryKeyNormEpsilon must be a positive finite number, not {spec.QueryKeyNormEpsilon}");
+        else if (!spec.QueryKeyNorm && spec.QueryKeyNormEpsilon != AttentionSpec.DefaultQueryKeyNormEpsilon)
+            c.Invalid("querykeynormepsilon", "QueryKeyNormEpsilon is the ε of the queries' and keys' normalisation; it applies only with QueryKeyNorm = true");
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -210,12 +225,13 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             if (spec.InputFeeding) InputFeeding.CheckRecurrentBefore(spec, c);
             return new ShapedLayer(spec, c.Name, inWidth, width, c.InIsSequence, c.InIsSequence, MemoryWidth: memoryWidth, MemoryModel: memoryModel);
         }
-        int outWidth = inWidth;
-        if (!spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
+        int outWidth = inWidth, head = spec.HeadSize(inWidth);
+        if (!spec.HasClassicScore && spec.HeadWidth == 0 && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
             c.Report(DiagnosticDescriptors.HeadsDoNotDivideWidth, spec.ArgumentLocation("heads"), c.Name, spec.Heads, inWidth);
-        else if (spec.Rotary && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && inWidth / spec.Heads % 2 != 0)
-            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotary"), c.Name,
-                $"Rotary turns pairs of a head's values: each of the {spec.Heads} head(s) of {inWidth} is {inWidth / spec.Heads} wide, and must be even");
+        else if (spec.Rotary && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && head % 2 != 0)
+            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation(spec.HeadWidth > 0 ? "headwidth" : "rotary"), c.Name, spec.HeadWidth > 0
+                ? $"Rotary turns pairs of a head's values: HeadWidth = {head} must be even"
+                : $"Rotary turns pairs of a head's values: each of the {spec.Heads} head(s) of {inWidth} is {head} wide, and must be even");
         if (spec.HasClassicScore && !spec.Pool) outWidth = c.Concatenated(spec, inWidth, inWidth); // [x; context]
         ShapedLayer? bidirectional = c.Previous.FirstOrDefault(l => l.Directions == 2);
         if (spec.Causal && bidirectional is not null)
@@ -292,7 +308,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         }
         if (!spec.IsClassic)
         {
-            c.Limit(spec, "in_proj_weight", spec.Heads > 0 && spec.Grouped ? inWidth + 2L * (inWidth / spec.Heads) * spec.KvHeads : 3L * inWidth, inWidth);
+            long head = spec.HeadSize(inWidth);
+            c.Limit(spec, "in_proj_weight", spec.Heads > 0 ? (spec.Heads + 2L * spec.KvHeads) * head : 3L * inWidth, inWidth);
             return;
         }
         long units = spec.Units > 0 ? spec.Units : inWidth;
@@ -306,7 +323,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
         (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") + (spec.Bias && !spec.OutputBias ? ", OutputBias: false" : "") +
         (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") + (spec.SlidingWindow > 0 ? $", SlidingWindow: {spec.SlidingWindow}" : "") +
-        (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads})" : ")");
+        (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads}" : "") + (spec.HeadWidth > 0 ? $", HeadWidth: {spec.HeadWidth}" : "") +
+        (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

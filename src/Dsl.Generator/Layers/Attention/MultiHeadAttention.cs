@@ -42,14 +42,15 @@ internal static class MultiHeadAttention
     {
         if (layer.IsCrossAttention) return LowerCross(layer, spec, c);
         int e = layer.InWidth, heads = spec.Heads;
-        // grouped-query attention: the keys and values have kvHeads heads (each shared by heads / kvHeads query heads), kv columns each
-        int kvHeads = spec.KvHeads, kv = e / heads * kvHeads, packed = e + 2 * kv;
+        // d: a head's width (e / heads unless HeadWidth sets it), the queries qw = heads · d wide; grouped-query attention: the keys
+        // and values have kvHeads heads (each shared by heads / kvHeads query heads), kv columns each
+        int d = spec.HeadSize(e), qw = heads * d, kvHeads = spec.KvHeads, kv = d * kvHeads, packed = qw + 2 * kv;
         float bound = 1f / (float)Math.Sqrt(e);
-        float scale = spec.Score == Parsing.ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(e / heads));
+        float scale = spec.Score == Parsing.ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(d));
         var projections = new Projections(
             c.Matrix("in_proj_weight", packed, e, new ParamInit(Parsing.InitKind.XavierUniform, e, packed, packed, bound)),
             spec.Bias ? c.Vector("in_proj_bias", packed, ParamInit.Zeros(e, packed)) : null,
-            c.Matrix("out_proj.weight", e, e, new ParamInit(Parsing.InitKind.PyTorch, e, e, e, bound)),
+            c.Matrix("out_proj.weight", e, qw, new ParamInit(Parsing.InitKind.PyTorch, qw, e, e, 1f / (float)Math.Sqrt(qw))),
             spec.HasOutputBias ? c.Vector("out_proj.bias", e) : null);
         string shape = EmitContext.Shape(layer.OutIsSequence, e);
         Rows outRows = Rows.Of(layer.OutIsSequence);
@@ -93,29 +94,45 @@ internal static class MultiHeadAttention
             return new AttentionPoolPlan(layer, c.In, c.DIn, pooled, dPooled, weights, projections, queryParam, query, dQuery, qkv, dQkv, context, dContext, scratch, heads, scale)
                 { Passes = pool.Build() };
         }
-        string grouping = spec.Grouped ? $", {kvHeads} key/value head(s) each shared by {heads / kvHeads} query heads" : "";
+        string grouping = (spec.Grouped ? $", {kvHeads} key/value head(s) each shared by {heads / kvHeads} query heads" : "") +
+            (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "");
         BufferRef selfQkv = c.Own("qkv", packed, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {packed}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
         BufferRef? mask = spec.Dropout > 0f
             ? c.Own("weights_mask", heads, Rows.StepsSquaredBatch, BufferUse.Training, $"dropout mask on the attention weights [B, {heads}, T, T]")
             : null;
-        BufferRef selfContext = c.Own("context", e, outRows, BufferUse.Forward, $"the heads' outputs, concatenated {shape}");
-        BufferRef selfDContext = c.Own("dcontext", e, outRows, BufferUse.Training, $"gradient of the heads' outputs {shape}");
+        string contextShape = EmitContext.Shape(layer.OutIsSequence, qw);
+        BufferRef selfContext = c.Own("context", qw, outRows, BufferUse.Forward, $"the heads' outputs, concatenated {contextShape}");
+        BufferRef selfDContext = c.Own("dcontext", qw, outRows, BufferUse.Training, $"gradient of the heads' outputs {contextShape}");
         BufferRef selfDQkv = c.Own("dqkv", packed, Rows.StepsBatch, BufferUse.Training, $"gradient of the queries, keys and values [T, B, {packed}]");
         var (output, dOutput) = c.Output("attention output");
         // the kernels' grouped overloads take the key/value heads after the heads; plain multi-head attention calls the others
         Operand[] headCounts = spec.Grouped ? [ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)] : [ScalarOperand.Of(heads)];
-        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), width = ScalarOperand.Of(e);
+        Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), width = ScalarOperand.Of(qw);
         Operand[] args = [steps, batch, width, .. headCounts, ScalarOperand.Of(scale), ScalarOperand.Of(spec.Causal), new LengthsOperand(), selfQkv, selfWeights];
         // a sliding window: the kernels' last argument, by name (none without one: the calls as they were)
         Operand[] window = spec.SlidingWindow > 0 ? [new ScalarOperand($"window: {spec.SlidingWindow}")] : [];
         string causal = !spec.Causal ? "" : spec.SlidingWindow > 0 ? $", causal, each step over the {spec.SlidingWindow} most recent steps (its own included)" : ", causal";
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{causal} (nn.MultiheadAttention; with lengths, padded keys are masked):")
-            .Doc(spec.Grouped
-                ? $"// [q, k, v] = x·W_inᵀ + b_in, q {e} wide, k and v {kv}; per head h A = softmax(q_h·k_gᵀ · {SourceWriter.Float(scale)}), g = h / {heads / kvHeads}; out = concat(A·v_g)·W_outᵀ + b_out"
+            .Doc(spec.Grouped || spec.HeadWidth > 0
+                ? $"// [q, k, v] = x·W_inᵀ + b_in, q {qw} wide, k and v {kv}; per head h A = softmax(q_h·k_gᵀ · {SourceWriter.Float(scale)}), g = h / {heads / kvHeads}; out = concat(A·v_g)·W_outᵀ + b_out"
                 : $"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
             .Affine(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfQkv);
+        // QK-norm: each head's queries and keys RMS-normalised before the rotation; the raw ones kept for the step back
+        ParamRef? qNorm = null, kNorm = null;
+        BufferRef? rawQk = null, qkRstd = null;
+        Operand[] qkNormArgs = [];
+        if (spec.QueryKeyNorm)
+        {
+            qNorm = c.Vector("q_norm.weight", d, fill: new ParamFill(0, d, 1f, "a scale of one"));
+            kNorm = c.Vector("k_norm.weight", d, fill: new ParamFill(0, d, 1f, "a scale of one"));
+            rawQk = c.Own("qk", qw + kv, Rows.StepsBatch, BufferUse.Training, $"the queries and keys before their normalisation [T, B, {qw + kv}]");
+            qkRstd = c.Own("qk_rstd", heads + kvHeads, Rows.StepsBatch, BufferUse.Forward, $"each head's 1/√(mean(x²) + ε), the queries' [T·B, {heads}] then the keys' [T·B, {kvHeads}]");
+            qkNormArgs = [ScalarOperand.Of(Dim.TB), width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads), qNorm.Values, kNorm.Values];
+            pass.Comment($"QK-norm: q_h = q_h / √(mean(q_h²) + {SourceWriter.Float(spec.QueryKeyNormEpsilon)}) · q_norm, k_g likewise with k_norm, per head of {d}")
+                .Add(new KernelOp(Kernels.QueryKeyNorm, "Forward", [.. qkNormArgs, ScalarOperand.Of(spec.QueryKeyNormEpsilon), selfQkv, new TrainingOnlyOperand(rawQk), qkRstd]));
+        }
         // the rotary kernels' scaled overloads take the key/value heads and the scaling after the base
         Operand[] rotary = spec.RotaryScaling is null ? [steps, batch, width, .. headCounts] : [steps, batch, width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)];
         Operand[] frequencies = spec.RotaryScaling is { } scaling ? [ScalarOperand.Of(spec.RotaryBase), new ScalarOperand(scaling.Code)] : [ScalarOperand.Of(spec.RotaryBase)];
@@ -123,7 +140,6 @@ internal static class MultiHeadAttention
         BufferRef? angles = null;
         if (spec.Rotary)
         {
-            int d = e / heads;
             angles = c.Own("rotary", d, Rows.Steps1, BufferUse.Forward, $"the rotary angles' cosines, then sines, of positions 0 … T − 1, filled once per workspace [T, {d}]");
             pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {d / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{d}) at position p{scaled}")
                 .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), .. frequencies, angles, selfQkv, ScalarOperand.Of(false)]));
@@ -148,19 +164,24 @@ internal static class MultiHeadAttention
                 new Op[] { new KernelOp(Kernels.Attention, "CachedForward", [.. cached, selfQkv, new CacheOperand(cache), selfWeights, selfContext, .. window]) }.ToEquatableArray(),
                 attend.ToEquatableArray()));
         }
-        pass.Affine(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, output)
+        pass.Affine(Dim.TB, e, qw, selfContext, projections.OutWeight, projections.OutBias, output)
             .Backward()
             .Doc($"// {layer.Name} backward: through the output projection, the heads (softmax included) and the input projection")
-            .AffineBackward(Dim.TB, e, e, selfContext, projections.OutWeight, projections.OutBias, dOutput, selfDContext)
+            .AffineBackward(Dim.TB, e, qw, selfContext, projections.OutWeight, projections.OutBias, dOutput, selfDContext)
             .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default"), .. window]));
         if (spec.Rotary)
         {
             pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")
                 .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), .. frequencies, angles!, selfDQkv, ScalarOperand.Of(true)]));
         }
+        if (spec.QueryKeyNorm)
+        {
+            pass.Comment("QK-norm's step back: the normalised queries' and keys' gradients to the raw ones'; dq_norm, dk_norm summed over the rows")
+                .Add(new KernelOp(Kernels.QueryKeyNorm, "Backward", [.. qkNormArgs, rawQk!, qkRstd!, selfDQkv, qNorm!.Gradient, kNorm!.Gradient]));
+        }
         pass.AffineBackward(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         Op[] setup = angles is null ? []
-            : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(e / heads), .. frequencies]) { Note = "once per shape" }];
+            : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(d), .. frequencies]) { Note = "once per shape" }];
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
             heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
     }
