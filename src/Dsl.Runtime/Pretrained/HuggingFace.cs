@@ -107,7 +107,11 @@ public static class HuggingFace
         layout.CheckAlike(unlike);
         if (layout.Embedding.Scale != 1f)
             unlike.Add($"'{layout.Embedding.Name}' is scaled by √{layout.Embedding.Dim} (ScaleBySqrtDim, Gemma's): Gemma's checkpoints are read, not written (its norms store their weight less 1, which would not give the weights back exactly)");
-        if (layout.Layers[0].Attention is { SlidingWindow: > 0, Bias: true } windowed)
+        if (layout.Layers[0].Attention is { QueryKeyNorm: true } normed && (normed.SlidingWindow > 0 || (normed.Bias && !normed.OutputBias)))
+            unlike.Add(normed.SlidingWindow > 0
+                ? $"'{normed.Name}' has QK-norm (Qwen3's) and a sliding window: Qwen3's configuration is written without one"
+                : $"'{normed.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
+        else if (layout.Layers[0].Attention is { SlidingWindow: > 0, Bias: true } windowed)
             unlike.Add($"'{windowed.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
         var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
@@ -295,7 +299,7 @@ public static class HuggingFace
         private static string Describe(LayerInfo layer) => layer switch
         {
             DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")})",
-            AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")})",
+            AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")})",
             ResidualInfo r => $"a Residual adding layer {r.From}'s output",
             _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
         };
@@ -313,14 +317,20 @@ public static class HuggingFace
             {
                 DecoderLayer d = Layers[i];
                 string hf = $"model.layers.{i}.";
-                int kv = d.Attention.KeyValueWidth;
+                int kv = d.Attention.KeyValueWidth, queries = d.Attention.QueryWidth;
                 s[d.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
-                s[d.Attention.Name + ".in_proj_weight"] = fused ? [(hf + "self_attn.qkv_proj.weight", width + 2 * kv)]
-                    : [(hf + "self_attn.q_proj.weight", width), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
+                s[d.Attention.Name + ".in_proj_weight"] = fused ? [(hf + "self_attn.qkv_proj.weight", queries + 2 * kv)]
+                    : [(hf + "self_attn.q_proj.weight", queries), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
                 s[d.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
                 if (d.Attention.Bias)
-                    s[d.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", width), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
+                    s[d.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", queries), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
                 if (d.Attention.HasOutputBias) s[d.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.o_proj.bias", width)];
+                if (d.Attention.QueryKeyNorm)
+                {
+                    // Qwen3's q_norm and k_norm: one scale per head's dimension, shared by the heads
+                    s[d.Attention.Name + ".q_norm.weight"] = [(hf + "self_attn.q_norm.weight", d.Attention.HeadSize)];
+                    s[d.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", d.Attention.HeadSize)];
+                }
                 s[d.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
                 // value rows, then gate rows
                 int units = d.Mlp.Units;
@@ -351,6 +361,8 @@ public static class HuggingFace
             }
             foreach (RmsNormInfo norm in Layers.SelectMany(d => new[] { d.Input, d.Post }).Append(Norm).Where(x => x.Epsilon != first.Input.Epsilon))
                 problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: LLaMA's norms share rms_norm_eps");
+            if (first.Attention is { QueryKeyNorm: true } a && a.QueryKeyNormEpsilon != first.Input.Epsilon)
+                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.Input.Name}' Epsilon {Number(first.Input.Epsilon)}: Qwen3's q_norm and k_norm share rms_norm_eps with the other norms");
         }
 
         /// <summary>The config.json of this layout, as transformers' LlamaConfig writes its fields.</summary>
@@ -362,19 +374,21 @@ public static class HuggingFace
             using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
             {
                 w.WriteStartObject();
-                // q, k and v biases without o_proj's are Qwen2's attention; LLaMA's has none, or all four (attention_bias)
-                bool qwen = first.Attention is { Bias: true, OutputBias: false }, mistral = !qwen && first.Attention.SlidingWindow > 0;
+                // q, k and v biases without o_proj's are Qwen2's attention; LLaMA's has none, or all four (attention_bias); QK-norm is
+                // Qwen3's (none or all four biases, as LLaMA's)
+                bool qwen3 = first.Attention.QueryKeyNorm, qwen = !qwen3 && first.Attention is { Bias: true, OutputBias: false };
+                bool mistral = !qwen && !qwen3 && first.Attention.SlidingWindow > 0;
                 w.WriteStartArray("architectures");
-                w.WriteStringValue(qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
+                w.WriteStringValue(qwen3 ? "Qwen3ForCausalLM" : qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
                 w.WriteEndArray();
-                w.WriteString("model_type", qwen ? "qwen2" : mistral ? "mistral" : "llama");
+                w.WriteString("model_type", qwen3 ? "qwen3" : qwen ? "qwen2" : mistral ? "mistral" : "llama");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);
                 w.WriteNumber("intermediate_size", first.Mlp.Units);
                 w.WriteNumber("num_hidden_layers", Layers.Count);
                 w.WriteNumber("num_attention_heads", first.Attention.Heads);
                 w.WriteNumber("num_key_value_heads", first.Attention.KeyValueHeadCount);
-                w.WriteNumber("head_dim", Embedding.Dim / first.Attention.Heads);
+                w.WriteNumber("head_dim", first.Attention.HeadSize);
                 w.WriteString("hidden_act", ActivationName(first.Mlp.Activation));
                 // the floats as the shortest decimal that reads back to them (1e-05, not 9.99999974737875E-06)
                 w.WritePropertyName("rms_norm_eps");
@@ -401,6 +415,11 @@ public static class HuggingFace
                 else w.WriteNull("rope_scaling");
                 w.WriteBoolean("tie_word_embeddings", Tied);
                 if (qwen) w.WriteBoolean("use_sliding_window", false);
+                else if (qwen3)
+                {
+                    w.WriteBoolean("attention_bias", first.Attention.Bias);
+                    w.WriteBoolean("use_sliding_window", false);
+                }
                 else if (mistral) w.WriteNumber("sliding_window", first.Attention.SlidingWindow); // Mistral's attention has no biases
                 else
                 {
@@ -444,12 +463,12 @@ public static class HuggingFace
             DecoderLayer first = Layers[0];
             // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
             string type = ModelType(c);
-            if (type is not ("llama" or "mistral" or "qwen2" or "phi3" or "gemma"))
+            if (type is not ("llama" or "mistral" or "qwen2" or "qwen3" or "phi3" or "gemma"))
             {
-                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
+                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
                 return;
             }
-            bool mistral = type == "mistral", qwen = type == "qwen2", phi = type == "phi3", gemma = type == "gemma";
+            bool mistral = type == "mistral", qwen = type == "qwen2", qwen3 = type == "qwen3", phi = type == "phi3", gemma = type == "gemma";
             // Gemma's embedding is scaled by √hidden_size (the tied output layer reads the table unscaled); no other's is
             if (gemma != (Embedding.Scale != 1f))
                 problems.Add(gemma ? $"model_type is \"gemma\": Gemma scales its embedding by √hidden_size; declare '{Embedding.Name}' with ScaleBySqrtDim = true"
@@ -465,9 +484,17 @@ public static class HuggingFace
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
             // absent: the model type's default; null: as many as the query heads (each config's __init__ says so)
             bool kvNull = c.TryGetProperty("num_key_value_heads", out JsonElement kvHeads) && kvHeads.ValueKind == JsonValueKind.Null;
-            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen ? 32 : gemma ? 16 : heads);
-            // (Gemma's configuration gives 256 by default: Gemma 7B's heads, 16 of 256 over a width of 3072, are not expressible)
-            if (heads > 0) Int("head_dim", Embedding.Dim / first.Attention.Heads, "hidden_size / num_attention_heads: a head's width is not declared apart", fallback: gemma ? 256 : null);
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen || qwen3 ? 32 : gemma ? 16 : heads);
+            // a head's width: Gemma's and Qwen3's configurations give 256 and 128 by default, the others hidden_size / heads
+            // (head_dim null: that too)
+            int hidden = Get("hidden_size") is { ValueKind: JsonValueKind.Number } hs && hs.TryGetInt32(out int hn) ? hn : Embedding.Dim;
+            if (heads > 0)
+                Int("head_dim", first.Attention.HeadSize, $"'{first.Attention.Name}' {(first.Attention.HeadWidth > 0 ? "HeadWidth" : "hidden_size / num_attention_heads: declare HeadWidth for heads of their own width")}",
+                    fallback: gemma ? 256 : qwen3 ? 128 : hidden / heads);
+            // Qwen3's q_norm and k_norm: each head's queries and keys RMS-normalised (QueryKeyNorm); no other model type has them
+            if (first.Attention.QueryKeyNorm != qwen3)
+                problems.Add(qwen3 ? $"model_type is \"qwen3\": Qwen3's attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare '{first.Attention.Name}' with QueryKeyNorm = true"
+                    : $"model_type is \"{type}\", whose attention has no q_norm and k_norm, but '{first.Attention.Name}' declares QueryKeyNorm = true (Qwen3's)");
             if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
             {
                 if ((float)theta.GetDouble() != first.Attention.RotaryBase)
@@ -497,7 +524,7 @@ public static class HuggingFace
                 if (Value(holder, "partial_rotary_factor") is { } partial && !(partial.ValueKind == JsonValueKind.Number && partial.GetDouble() == 1.0))
                     problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the model's rotary positions turn every dimension of a head (Rotary = true), and a partial rotation is not computed here");
             }
-            if (qwen) CheckQwenWindow(c, Layers.Count, first.Attention, problems);
+            if (qwen || qwen3) CheckQwenWindow(c, Layers.Count, first.Attention, problems, qwen3 ? "Qwen3" : "Qwen2");
             else if (phi)
             {
                 // Phi-3's configuration has no window unless it says one (Phi-3 mini and medium at 4k: 2047)
@@ -523,7 +550,7 @@ public static class HuggingFace
             }
             // the attention's biases: none (LLaMA's default; Mistral's always, whatever attention_bias says), all four projections'
             // (LLaMA's attention_bias), or Qwen2's on q, k and v alone
-            bool biases = qwen || (!mistral && !phi && Get("attention_bias") is { ValueKind: JsonValueKind.True }), outputBias = biases && !qwen;
+            bool biases = qwen || (!mistral && !phi && Get("attention_bias") is { ValueKind: JsonValueKind.True }), outputBias = biases && !qwen; // (Qwen3's: LLaMA's attention_bias)
             AttentionInfo a = first.Attention;
             if (a.Bias != biases || (biases && a.OutputBias != outputBias))
                 problems.Add(qwen ? $"model_type is \"qwen2\": Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj; declare '{a.Name}' with OutputBias = false (and Bias = true)"
@@ -578,7 +605,7 @@ public static class HuggingFace
     /// <c>max_window_layers</c> on (default 28) by <c>sliding_window</c> (default 4096); none when that is past the last layer, all
     /// when it is 0. Some layers windowed and some not cannot be declared (the model's decoder layers are alike).
     /// </summary>
-    private static void CheckQwenWindow(JsonElement c, int layers, AttentionInfo attention, List<string> problems)
+    private static void CheckQwenWindow(JsonElement c, int layers, AttentionInfo attention, List<string> problems, string qwen)
     {
         int window = 0;
         if (Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True })
@@ -589,7 +616,7 @@ public static class HuggingFace
             if (size < 0) return;
             if (from > 0 && from < layers)
             {
-                problems.Add($"use_sliding_window is true with max_window_layers {from} of {layers} layers: Qwen2 windows only its layers from {from} on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
+                problems.Add($"use_sliding_window is true with max_window_layers {from} of {layers} layers: {qwen} windows only its layers from {from} on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
                 return;
             }
             window = from == 0 ? size : 0;
@@ -597,7 +624,7 @@ public static class HuggingFace
         if (window != attention.SlidingWindow)
             problems.Add(window > 0
                 ? $"use_sliding_window is true and max_window_layers 0: every layer attends to the {window} most recent steps; declare '{attention.Name}' with SlidingWindow = {window}"
-                : $"Qwen2's configuration windows none of its layers (use_sliding_window false or max_window_layers past the last), but '{attention.Name}' declares SlidingWindow = {attention.SlidingWindow}");
+                : $"{qwen}'s configuration windows none of its layers (use_sliding_window false or max_window_layers past the last), but '{attention.Name}' declares SlidingWindow = {attention.SlidingWindow}");
     }
 
     /// <summary>

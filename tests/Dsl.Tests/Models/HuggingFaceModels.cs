@@ -66,6 +66,16 @@ public partial class HfUnalikeLlama;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(23, Bias = false, TieEmbedding = true)]
 public partial class HfTinyQwen2;
 
+// The HfQwen3 fixture's model: Qwen3's attention, 4 query heads over 2, each 8 wide where 16 / 4 is 4 (HeadWidth), each
+// head's queries and keys RMS-normalised (QueryKeyNorm, at rms_norm_eps), Qwen3's rope_theta, tied embeddings.
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfTinyQwen3;
+
 // The HfLlamaLinear fixture's model: linear rotary scaling (rope_type "linear", factor 4), plain multi-head attention.
 [Embedding(vocab: 13, dim: 16)]
 [Repeat(2)]

@@ -216,7 +216,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 500000 ('attention' RotaryBase)");
         string other = Copy((_, config) => config["model_type"] = "gemma2", "gemma");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
-        Contains(error.Message, "model_type is \"gemma2\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
+        Contains(error.Message, "model_type is \"gemma2\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
         // no config.json: the tensors alone do not say the heads, ε or rotary base
         File.Delete(Path.Combine(other, "config.json"));
         var missing = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
@@ -290,6 +290,7 @@ public sealed class HuggingFaceTests : IDisposable
         "HfLlama31" => new HfTinyLlama31(seed),
         "HfLlamaLinear" => new HfTinyLinearLlama(seed),
         "HfMistral" => new HfTinyMistral(seed),
+        "HfQwen3" => new HfTinyQwen3(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -449,7 +450,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "hidden_act is \"gelu_pytorch_tanh\": declare 'dense' with Activation = Activation.GeluTanh");
         // Gemma 7B's heads: head_dim 256 where hidden_size / num_attention_heads is 8 here
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) => config.Remove("head_dim"), "gemma-head", "HfGemma")));
-        Contains(error.Message, "head_dim is 256 (its default), the model declares 8 (hidden_size / num_attention_heads: a head's width is not declared apart)");
+        Contains(error.Message, "head_dim is 256 (its default), the model declares 8 ('attention' hidden_size / num_attention_heads: declare HeadWidth for heads of their own width)");
         // an unscaled embedding is not Gemma's, a scaled one not LLaMA's
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2), Fixture.Path("HfGemma")));
         Contains(error.Message, "model_type is \"gemma\": Gemma scales its embedding by √hidden_size; declare 'embedding' with ScaleBySqrtDim = true");
@@ -475,12 +476,43 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "model_type is \"qwen2\": Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj; declare 'attention' with OutputBias = false (and Bias = true)");
     }
 
+    [Fact]
+    public void AQwen3CheckpointWithWiderHeadsAndNormalisedQueriesAndKeysGivesItsLogits()
+    {
+        var model = new HfTinyQwen3(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfQwen3"));
+        AssertLogits(model, "HfQwen3");
+        // q_proj [4 · 8, 16] above k_proj and v_proj [2 · 8, 16] in in_proj_weight; q_norm and k_norm [8] as they are
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfQwen3", "model.safetensors")));
+        Assert.Equal(hf["model.layers.1.self_attn.k_norm.weight"].ToFloat(), model.Parameters["attention_1.k_norm.weight"].AsSpan().ToArray());
+        Assert.Equal(hf["model.layers.0.self_attn.q_norm.weight"].ToFloat(), model.Parameters["attention.q_norm.weight"].AsSpan().ToArray());
+        Assert.Equal(hf["model.layers.0.self_attn.v_proj.weight"].ToFloat(), model.Parameters["attention.in_proj_weight"].AsSpan().Slice(48 * 16).ToArray());
+        Assert.Equal([16, 32], model.Parameters["attention.out_proj.weight"].Shape.ToArray());
+        // Qwen3's head_dim defaults to 128; QK-norm is Qwen3's alone; LLaMA's declaration lacks it
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen3(seed: 2), Copy((_, config) => config.Remove("head_dim"), "qwen3-head", "HfQwen3")));
+        Contains(error.Message, "head_dim is 128 (its default), the model declares 8 ('attention' HeadWidth)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen3(seed: 2), Copy((_, config) => config["model_type"] = "llama", "qwen3-as-llama", "HfQwen3")));
+        Contains(error.Message, "model_type is \"llama\", whose attention has no q_norm and k_norm, but 'attention' declares QueryKeyNorm = true (Qwen3's)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2), Fixture.Path("HfQwen3")));
+        Contains(error.Message, "model_type is \"qwen3\": Qwen3's attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare 'attention' with QueryKeyNorm = true");
+        Contains(error.Message, "head_dim is 8, the model declares 4 ('attention' hidden_size / num_attention_heads: declare HeadWidth for heads of their own width)");
+        // the window is Qwen2's rule: configured but unused without use_sliding_window
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen3(seed: 2), Copy((_, config) =>
+        {
+            config["use_sliding_window"] = true;
+            config["max_window_layers"] = 0;
+            config["sliding_window"] = 4;
+        }, "qwen3-window", "HfQwen3")));
+        Contains(error.Message, "every layer attends to the 4 most recent steps; declare 'attention' with SlidingWindow = 4");
+    }
+
     [Theory]
     [InlineData("HfLlama")]
     [InlineData("HfLlama31")]
     [InlineData("HfQwen2")]
     [InlineData("HfLlamaLinear")]
     [InlineData("HfMistral")]
+    [InlineData("HfQwen3")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);
@@ -502,7 +534,7 @@ public sealed class HuggingFaceTests : IDisposable
         JsonObject written = (JsonObject)JsonNode.Parse(text)!;
         // floats as Python writes them, whole ones with ".0" (transformers warns of a rope_scaling factor written as 8)
         Assert.DoesNotMatch(@"""(rope_theta|rms_norm_eps|factor|low_freq_factor|high_freq_factor)"":\s*-?\d+\s*[,}\r\n]", text);
-        foreach (string key in new[] { "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "num_hidden_layers",
+        foreach (string key in new[] { "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim", "num_hidden_layers",
             "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window", "sliding_window" })
         {
             JsonNode? e = expected[key], w = written[key];
