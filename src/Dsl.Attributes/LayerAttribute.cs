@@ -254,6 +254,13 @@ namespace Dsl
         /// <summary>ε of <see cref="QueryKeyNorm"/>'s normalisation (Hugging Face's <c>rms_norm_eps</c>). Default 1e-6, Qwen3's.</summary>
         public float QueryKeyNormEpsilon { get; set; } = 1e-6f;
 
+        /// <summary>
+        /// The scores' scale, q·k · Scale, apart from 1/√d (PyTorch's <c>scaled_dot_product_attention(…, scale=)</c>; Gemma 3 27B's
+        /// <c>query_pre_attn_scalar</c> ** −0.5, 1/√168 with heads of 128). Multi-head self-attention with the ScaledDot score
+        /// only. Default 0: 1/√d.
+        /// </summary>
+        public float Scale { get; set; }
+
         /// <summary>True: each step attends only to itself and earlier steps (a decoder's mask).</summary>
         public bool Causal { get; set; }
 

@@ -185,7 +185,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             // a new array: the Split node's outputs are the array it returned
             parts = [Rotated(a, parts[0], "q", a.Heads, cos, sin), Rotated(a, parts[1], "k", a.KeyValueHeadCount, cos, sin), parts[2]];
         }
-        return (parts, a.Score == AttentionScore.Dot ? 1f : 1f / MathF.Sqrt(a.HeadSize));
+        return (parts, a.ScoreScale);
     }
 
     /// <summary>QK-norm: q or k [B, T, h · d] (h its heads) with each head RMS-normalised and scaled by <c>{which}_norm.weight</c>.</summary>

@@ -82,15 +82,18 @@ public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength
 /// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), 0 for every earlier step;
 /// <see cref="HeadWidth"/>: each head's width apart from InWidth / Heads (Hugging Face's <c>head_dim</c>), 0 when it is that;
 /// <see cref="QueryKeyNorm"/>: whether each head's queries and keys are RMS-normalised (<c>q_norm</c>, <c>k_norm</c>) with
-/// <see cref="QueryKeyNormEpsilon"/>.
+/// <see cref="QueryKeyNormEpsilon"/>; <see cref="Scale"/>: the scores' scale apart from 1/√d, 0 when it is that.
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0,
     RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
-    float QueryKeyNormEpsilon = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+    float QueryKeyNormEpsilon = 0f, float Scale = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
 {
     /// <summary>A head's width d: <see cref="HeadWidth"/>, or InWidth / Heads when that is 0.</summary>
     public int HeadSize => HeadWidth > 0 ? HeadWidth : Heads > 0 ? InWidth / Heads : InWidth;
+
+    /// <summary>The scores' scale: <see cref="Scale"/>, else 1/√<see cref="HeadSize"/> (1 for the Dot score), in float as the generated code computes it.</summary>
+    public float ScoreScale => Scale > 0f ? Scale : Score == AttentionScore.Dot ? 1f : (float)(1.0 / System.Math.Sqrt(HeadSize));
 
     /// <summary>The queries' width (and the heads' outputs', side by side): Heads · <see cref="HeadSize"/>, InWidth unless <see cref="HeadWidth"/> sets it apart.</summary>
     public int QueryWidth => Heads > 0 ? Heads * HeadSize : InWidth;

@@ -14,6 +14,9 @@ namespace Dsl;
 /// </summary>
 public static class HuggingFace
 {
+    /// <summary>Gemma 3's text model's <c>model_type</c> (<c>Gemma3ForCausalLM</c>).</summary>
+    private const string Gemma3 = "gemma3_text";
+
     /// <summary>
     /// Loads a LLaMA-architecture checkpoint — transformers' <c>LlamaForCausalLM</c> (LLaMA 1, 2 and 3, TinyLlama, and the
     /// many models saved as it), <c>MistralForCausalLM</c> (its <c>sliding_window</c> declared as <c>SlidingWindow</c>), <c>Qwen2ForCausalLM</c> (Qwen2 and
@@ -21,7 +24,12 @@ public static class HuggingFace
     /// <c>Phi3ForCausalLM</c> (Phi-3 mini and medium at 4k: q, k and v fused into <c>qkv_proj</c>, gate and up into
     /// <c>gate_up_proj</c>, a <c>sliding_window</c> where its configuration says one), and <c>GemmaForCausalLM</c> (Gemma 1: the
     /// embedding scaled by √hidden_size, <c>ScaleBySqrtDim = true</c>, and tied; the gate's GELU as <c>hidden_act</c> names it,
-    /// <c>Activation.GeluTanh</c> by default; its norms' weights stored less 1, loaded as 1 + weight) — into
+    /// <c>Activation.GeluTanh</c> by default; its norms' weights stored less 1, loaded as 1 + weight), and <c>Qwen3ForCausalLM</c>
+    /// (Qwen3: heads <c>head_dim</c> wide, <c>HeadWidth = head_dim</c>, each head's queries and keys RMS-normalised,
+    /// <c>QueryKeyNorm = true</c>, its <c>q_norm</c> and <c>k_norm</c> loaded as the attention's), and <c>Gemma3ForCausalLM</c>
+    /// (<c>model_type</c> "gemma3_text", Gemma 3 1B: Gemma's, with a <c>[RmsNorm]</c> on the attention's and on the
+    /// feed-forward's output before each residual, <c>[Residual(Layers = 3)]</c> and <c>[Residual(Layers = 4)]</c>, QK-norm, and
+    /// each layer's window, rotary base and scaling as <c>layer_types</c> says) — into
     /// <paramref name="model"/>, declared as LLaMA's layers are:
     /// <code>
     /// [Embedding(vocab: V, dim: E)]
@@ -34,7 +42,7 @@ public static class HuggingFace
     /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> go into each attention's <c>in_proj_weight</c>, <c>up_proj</c> and
     /// <c>gate_proj</c> into the gated Dense's weight (value rows, then gate rows; Phi-3's <c>qkv_proj</c> and <c>gate_up_proj</c>
     /// likewise), their biases likewise into <c>in_proj_bias</c>,
-    /// <c>down_proj</c>, <c>o_proj</c>, the norms,
+    /// <c>down_proj</c>, <c>o_proj</c>, the norms (Qwen3's <c>q_norm</c> and <c>k_norm</c> too),
     /// the token table and <c>lm_head</c> where their names say; bfloat16, float16 and float32 tensors are read. Hugging Face's
     /// rotary form is <c>rotate_half</c>, the one <c>Rotary = true</c> computes, so the weights load as they are.
     /// </summary>
@@ -42,12 +50,12 @@ public static class HuggingFace
     /// <param name="path">
     /// The checkpoint's folder (<c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists), or one
     /// safetensors file. The <c>config.json</c> in the folder (or beside the file) must be there, and is checked against the
-    /// model first: widths, layers, heads, key/value heads, the norms' ε, <c>rope_theta</c> and LLaMA 3.1's or the linear
+    /// model first: widths, layers, heads, key/value heads, a head's width (<c>head_dim</c>: <c>HeadWidth</c>), the norms' ε, <c>rope_theta</c> and LLaMA 3.1's or the linear
     /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>), the activation, tied embeddings, the attention's biases,
     /// <c>sliding_window</c> (<c>SlidingWindow</c>), with transformers' defaults for what it leaves out (LLaMA's, or Mistral's,
-    /// Qwen2's, Phi-3's and Gemma's for their <c>model_type</c>; the gate's activation as <c>hidden_act</c> names it: SiLU, GELU or
+    /// Qwen2's, Qwen3's, Phi-3's and Gemma's for their <c>model_type</c>; the gate's activation as <c>hidden_act</c> names it: SiLU, GELU or
     /// its tanh approximation); other rotary scalings (Phi-3's LongRoPE among them), a partial rotation
-    /// (<c>partial_rotary_factor</c>), Qwen2's sliding window (its layers differ) or the feed-forward's biases, which the
+    /// (<c>partial_rotary_factor</c>), Qwen2's and Qwen3's sliding window on only some layers or the feed-forward's biases, which the
     /// declaration cannot express, are refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA (the message names the first layer that differs).</exception>
@@ -60,11 +68,13 @@ public static class HuggingFace
         ArgumentNullException.ThrowIfNull(path);
         var (architecture, layout) = Layout(model);
         var (files, config) = Locate(path);
+        bool multimodal = TextModel(ref config);
         var problems = new List<string>();
         layout.CheckConfig(config, problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
         Dictionary<string, SafeTensor> tensors = ReadAll(files);
+        if (multimodal) tensors = TextTensors(tensors);
         if (layout.Tied && tensors.TryGetValue(LlamaLayout.Head, out SafeTensor? head) && tensors.TryGetValue(LlamaLayout.Table, out SafeTensor? table) && !head.SameValues(table))
             problems.Add($"'{LlamaLayout.Head}' differs from '{LlamaLayout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
         else if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
@@ -73,11 +83,12 @@ public static class HuggingFace
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied), problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
-        if (type == "gemma")
+        if (type is "gemma" or Gemma3)
         {
             // Gemma's norms multiply by (1 + weight) and store the weight: the model's RmsNorm multiplies by its weight, so
             // it holds 1 + weight, the sum rounded to float as transformers' float32 (1.0 + self.weight.float()) rounds it
-            var norms = layout.Norms().Select(n => n.Name + ".weight").ToHashSet(StringComparer.Ordinal);
+            // (Gemma 3's q_norm and k_norm too)
+            var norms = layout.NormWeights().ToHashSet(StringComparer.Ordinal);
             for (int i = 0; i < model.Parameters.Count; i++)
             {
                 if (!norms.Contains(model.Parameters[i].Name)) continue;
@@ -94,7 +105,7 @@ public static class HuggingFace
     /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
     /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
-    /// linear <c>rope_scaling</c>, tying; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
+    /// linear <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>; QK-norm as <c>Qwen3ForCausalLM</c>), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
     /// <see cref="LoadLlama"/> read it back (a model loaded from Phi-3's checkpoint is written as Mistral's, or LLaMA's without
     /// a window: the same layers under unfused names). Both files are built first, then replaced together (a failure leaves the folder as it was).
     /// </summary>
@@ -107,6 +118,8 @@ public static class HuggingFace
         layout.CheckAlike(unlike);
         if (layout.Embedding.Scale != 1f)
             unlike.Add($"'{layout.Embedding.Name}' is scaled by √{layout.Embedding.Dim} (ScaleBySqrtDim, Gemma's): Gemma's checkpoints are read, not written (its norms store their weight less 1, which would not give the weights back exactly)");
+        if (layout.Layers[0].Attention is { Scale: > 0f } scaled && scaled.ScoreScale != (float)(1.0 / Math.Sqrt(scaled.HeadSize)))
+            unlike.Add($"'{scaled.Name}' scales its scores by {Number(scaled.Scale)}, not 1/√head_dim: the configurations written here cannot say so");
         if (layout.Layers[0].Attention is { QueryKeyNorm: true } normed && (normed.SlidingWindow > 0 || (normed.Bias && !normed.OutputBias)))
             unlike.Add(normed.SlidingWindow > 0
                 ? $"'{normed.Name}' has QK-norm (Qwen3's) and a sliding window: Qwen3's configuration is written without one"
@@ -172,6 +185,41 @@ public static class HuggingFace
     }
 
     /// <summary>Tensors a checkpoint may hold that the model recomputes or shares: the rotary frequencies (older exports), a tied head.</summary>
+    /// <summary>
+    /// Gemma 3 4B and up are published as image-text models (<c>Gemma3ForConditionalGeneration</c>, <c>model_type</c> "gemma3"):
+    /// their language model's configuration is <c>text_config</c> (a <c>Gemma3ForCausalLM</c>'s; its <c>model_type</c> taken as
+    /// "gemma3_text" where it says none). True when <paramref name="config"/> was such, now its text model's.
+    /// </summary>
+    private static bool TextModel(ref JsonElement config)
+    {
+        if (ModelType(config) != "gemma3" || Value(config, "text_config") is not { ValueKind: JsonValueKind.Object } text) return false;
+        var node = (System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(text.GetRawText())!;
+        node.TryAdd("model_type", Gemma3);
+        using JsonDocument document = JsonDocument.Parse(node.ToJsonString());
+        config = document.RootElement.Clone();
+        return true;
+    }
+
+    /// <summary>
+    /// An image-text checkpoint's language model under the text model's names: <c>language_model.model.</c> (as Google
+    /// published them; <c>model.language_model.</c> as transformers 4.52 and later save them) becomes <c>model.</c>,
+    /// <c>language_model.lm_head.</c> <c>lm_head.</c>; the vision tower and the projector into the text model are left out.
+    /// </summary>
+    private static Dictionary<string, SafeTensor> TextTensors(Dictionary<string, SafeTensor> tensors)
+    {
+        string[] vision = ["vision_tower.", "multi_modal_projector.", "model.vision_tower.", "model.multi_modal_projector."];
+        (string From, string To)[] renames = [("language_model.model.", "model."), ("model.language_model.", "model."), ("language_model.lm_head.", "lm_head.")];
+        var text = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in tensors)
+        {
+            if (vision.Any(v => name.StartsWith(v, StringComparison.Ordinal))) continue;
+            string renamed = renames.FirstOrDefault(r => name.StartsWith(r.From, StringComparison.Ordinal)) is { From: not null } r ? r.To + name[r.From.Length..] : name;
+            if (!text.TryAdd(renamed, tensor))
+                throw new InvalidDataException($"'{name}' and another tensor are both the language model's '{renamed}'.");
+        }
+        return text;
+    }
+
     private static bool Ignored(string name, bool tied) =>
         name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (tied && name == LlamaLayout.Head);
 
@@ -262,7 +310,8 @@ public static class HuggingFace
         {
             IReadOnlyList<LayerInfo> l = a.Layers;
             string expected = "LLaMA's layout: [Embedding], then per decoder layer [RmsNorm] [Attention(Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)] "
-                + "[RmsNorm] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)], then [RmsNorm] [Dense(V, Bias = false)]";
+                + "[RmsNorm] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)], then [RmsNorm] [Dense(V, Bias = false)] "
+                + "(Gemma 3's: a [RmsNorm] before each [Residual] too, [Residual(Layers = 3)] and [Residual(Layers = 4)])";
             ArgumentException Differs(int i, string what) => new(
                 i < l.Count
                     ? $"{a.Name} is not laid out as LLaMA: layer {i} ('{l[i].Name}', {Describe(l[i])}) is where {what} belongs. Expected {expected}."
@@ -275,18 +324,24 @@ public static class HuggingFace
             while (at + 6 < l.Count && l[at] is RmsNormInfo && l[at + 1] is AttentionInfo)
             {
                 int n = layers.Count;
-                var input = At<RmsNormInfo>(at, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
-                var attention = At<AttentionInfo>(at + 1, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)]; Qwen2's: OutputBias = false instead)",
+                int start = at;
+                var input = At<RmsNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
+                var attention = At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)]; Qwen2's: OutputBias = false instead)",
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false } && x.RotaryBase > 0f);
-                At<ResidualInfo>(at + 2, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == at - 1);
-                var post = At<RmsNormInfo>(at + 3, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
-                var mlp = At<DenseInfo>(at + 4, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)]; Gemma's GELU)",
+                // Gemma 3's sandwich: a norm on the attention's output before the residual (and on the feed-forward's)
+                RmsNormInfo? afterAttention = at < l.Count && l[at] is RmsNormInfo sandwich ? sandwich : null;
+                if (afterAttention is not null) at++;
+                int residual = at;
+                At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = {residual - start})])", r => r.From == start - 1);
+                var post = At<RmsNormInfo>(at++, $"decoder layer {n}'s {(afterAttention is null ? "post_attention_layernorm" : "pre_feedforward_layernorm")} ([RmsNorm])", _ => true);
+                var mlp = At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)]; Gemma's GELU)",
                     d => d is { Gated: true, Activation: Activation.Silu or Activation.GeluTanh or Activation.Gelu, Bias: false, TiedTo: null });
-                var down = At<DenseInfo>(at + 5, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
+                var down = At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
                     d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null } && d.Units == width);
-                At<ResidualInfo>(at + 6, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)])", r => r.From == at + 2);
-                layers.Add(new DecoderLayer(input, attention, post, mlp, down));
-                at += 7;
+                RmsNormInfo? afterMlp = afterAttention is null ? null : At<RmsNormInfo>(at++, $"decoder layer {n}'s post_feedforward_layernorm ([RmsNorm]: Gemma 3's sandwich has one after the attention and one after the feed-forward)", _ => true);
+                At<ResidualInfo>(at, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = {at - residual})])", r => r.From == residual);
+                at++;
+                layers.Add(new DecoderLayer(input, attention, post, mlp, down, afterAttention, afterMlp));
             }
             if (layers.Count == 0) throw Differs(1, "decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ([Attention])");
             var norm = At<RmsNormInfo>(at, "the last norm (model.norm: [RmsNorm])", _ => true);
@@ -331,7 +386,13 @@ public static class HuggingFace
                     s[d.Attention.Name + ".q_norm.weight"] = [(hf + "self_attn.q_norm.weight", d.Attention.HeadSize)];
                     s[d.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", d.Attention.HeadSize)];
                 }
-                s[d.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
+                if (d.Sandwich)
+                {
+                    s[d.AfterAttention!.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
+                    s[d.Post.Name + ".weight"] = [(hf + "pre_feedforward_layernorm.weight", width)];
+                    s[d.AfterMlp!.Name + ".weight"] = [(hf + "post_feedforward_layernorm.weight", width)];
+                }
+                else s[d.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
                 // value rows, then gate rows
                 int units = d.Mlp.Units;
                 s[d.Mlp.Name + ".weight"] = fused ? [new(hf + "mlp.gate_up_proj.weight", units, units, 2 * units), new(hf + "mlp.gate_up_proj.weight", units, 0, 2 * units)]
@@ -343,26 +404,36 @@ public static class HuggingFace
             return s;
         }
 
-        /// <summary>Every RMS norm: each decoder layer's two, then the last.</summary>
-        public IEnumerable<RmsNormInfo> Norms() => Layers.SelectMany(d => new[] { d.Input, d.Post }).Append(Norm);
+        /// <summary>Every RMS norm: each decoder layer's two (Gemma 3's four), then the last.</summary>
+        public IEnumerable<RmsNormInfo> Norms() => Layers.SelectMany(d => d.Norms()).Append(Norm);
 
-        /// <summary>What makes one configuration impossible: decoder layers or norms that differ from the first's.</summary>
-        public void CheckAlike(List<string> problems)
+        /// <summary>The weights of every norm, the attention's q_norm and k_norm included (QK-norm).</summary>
+        public IEnumerable<string> NormWeights() => Norms().Select(n => n.Name + ".weight")
+            .Concat(Layers.Where(d => d.Attention.QueryKeyNorm).SelectMany(d => new[] { d.Attention.Name + ".q_norm.weight", d.Attention.Name + ".k_norm.weight" }));
+
+        /// <summary>
+        /// What makes one configuration impossible: decoder layers or norms that differ from the first's (with
+        /// <paramref name="positionsPerLayer"/>, Gemma 3's, the attention's window and rotary frequencies may differ by layer).
+        /// </summary>
+        public void CheckAlike(List<string> problems, bool positionsPerLayer = false)
         {
             DecoderLayer first = Layers[0];
+            foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Sandwich != first.Sandwich))
+                problems.Add($"'{d.Input.Name}' begins a decoder layer {(d.Sandwich ? "with" : "without")} norms after its attention and feed-forward, '{first.Input.Name}' one {(first.Sandwich ? "with" : "without")}: the decoder layers are alike");
             foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Mlp.Units != first.Mlp.Units))
                 problems.Add($"'{d.Mlp.Name}' is {d.Mlp.Units} wide and '{first.Mlp.Name}' {first.Mlp.Units}: LLaMA's decoder layers are alike");
             foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Mlp.Activation != first.Mlp.Activation))
                 problems.Add($"'{d.Mlp.Name}' takes {d.Mlp.Activation} and '{first.Mlp.Name}' {first.Mlp.Activation}: LLaMA's decoder layers are alike (one hidden_act)");
             foreach (DecoderLayer d in Layers.Skip(1))
             {
-                if (d.Attention with { Name = first.Attention.Name } != first.Attention)
-                    problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}': LLaMA's decoder layers are alike");
+                AttentionInfo other = positionsPerLayer ? d.Attention with { SlidingWindow = first.Attention.SlidingWindow, RotaryBase = first.Attention.RotaryBase, RotaryScaling = first.Attention.RotaryScaling } : d.Attention;
+                if (other with { Name = first.Attention.Name } != first.Attention)
+                    problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}'{(positionsPerLayer ? " in more than its window and rotary frequencies" : "")}: LLaMA's decoder layers are alike");
             }
-            foreach (RmsNormInfo norm in Layers.SelectMany(d => new[] { d.Input, d.Post }).Append(Norm).Where(x => x.Epsilon != first.Input.Epsilon))
+            foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon))
                 problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: LLaMA's norms share rms_norm_eps");
             if (first.Attention is { QueryKeyNorm: true } a && a.QueryKeyNormEpsilon != first.Input.Epsilon)
-                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.Input.Name}' Epsilon {Number(first.Input.Epsilon)}: Qwen3's q_norm and k_norm share rms_norm_eps with the other norms");
+                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.Input.Name}' Epsilon {Number(first.Input.Epsilon)}: q_norm and k_norm share rms_norm_eps with the other norms");
         }
 
         /// <summary>The config.json of this layout, as transformers' LlamaConfig writes its fields.</summary>
@@ -463,39 +534,47 @@ public static class HuggingFace
             DecoderLayer first = Layers[0];
             // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
             string type = ModelType(c);
-            if (type is not ("llama" or "mistral" or "qwen2" or "qwen3" or "phi3" or "gemma"))
+            if (type is not ("llama" or "mistral" or "qwen2" or "qwen3" or "phi3" or "gemma" or Gemma3))
             {
-                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
+                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\"), Gemma's (\"gemma\") and Gemma 3's (\"{Gemma3}\") checkpoints");
                 return;
             }
-            bool mistral = type == "mistral", qwen = type == "qwen2", qwen3 = type == "qwen3", phi = type == "phi3", gemma = type == "gemma";
+            bool mistral = type == "mistral", qwen = type == "qwen2", qwen3 = type == "qwen3", phi = type == "phi3", gemma3 = type == Gemma3, gemma = type == "gemma" || gemma3;
             // Gemma's embedding is scaled by √hidden_size (the tied output layer reads the table unscaled); no other's is
             if (gemma != (Embedding.Scale != 1f))
-                problems.Add(gemma ? $"model_type is \"gemma\": Gemma scales its embedding by √hidden_size; declare '{Embedding.Name}' with ScaleBySqrtDim = true"
+                problems.Add(gemma ? $"model_type is \"{type}\": Gemma scales its embedding by √hidden_size; declare '{Embedding.Name}' with ScaleBySqrtDim = true"
                     : $"model_type is \"{type}\", whose embedding is not scaled, but '{Embedding.Name}' declares ScaleBySqrtDim = true (Gemma's)");
+            // Gemma 3's sandwich: norms on the attention's and the feed-forward's outputs too
+            if (first.Sandwich != gemma3)
+                problems.Add(gemma3 ? $"model_type is \"{Gemma3}\": Gemma 3 normalises the attention's and the feed-forward's outputs too (post_attention_layernorm, post_feedforward_layernorm); declare a [RmsNorm] before each [Residual] of the decoder layers"
+                    : $"model_type is \"{type}\", whose decoder layers have two norms, but '{first.AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich)");
             // newer configurations keep the rotary settings in rope_parameters (rope_theta, rope_type and the scaling's numbers)
             JsonElement? rope = Get("rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
             Int("vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'");
             Int("hidden_size", Embedding.Dim, $"'{Embedding.Name}'");
             Int("num_hidden_layers", Layers.Count, "its decoder layers");
             Int("intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'");
-            CheckAlike(problems);
+            CheckAlike(problems, positionsPerLayer: gemma3);
             Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
             // absent: the model type's default; null: as many as the query heads (each config's __init__ says so)
             bool kvNull = c.TryGetProperty("num_key_value_heads", out JsonElement kvHeads) && kvHeads.ValueKind == JsonValueKind.Null;
-            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen || qwen3 ? 32 : gemma ? 16 : heads);
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen || qwen3 ? 32 : gemma3 ? 4 : gemma ? 16 : heads);
             // a head's width: Gemma's and Qwen3's configurations give 256 and 128 by default, the others hidden_size / heads
             // (head_dim null: that too)
             int hidden = Get("hidden_size") is { ValueKind: JsonValueKind.Number } hs && hs.TryGetInt32(out int hn) ? hn : Embedding.Dim;
             if (heads > 0)
                 Int("head_dim", first.Attention.HeadSize, $"'{first.Attention.Name}' {(first.Attention.HeadWidth > 0 ? "HeadWidth" : "hidden_size / num_attention_heads: declare HeadWidth for heads of their own width")}",
                     fallback: gemma ? 256 : qwen3 ? 128 : hidden / heads);
-            // Qwen3's q_norm and k_norm: each head's queries and keys RMS-normalised (QueryKeyNorm); no other model type has them
-            if (first.Attention.QueryKeyNorm != qwen3)
-                problems.Add(qwen3 ? $"model_type is \"qwen3\": Qwen3's attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare '{first.Attention.Name}' with QueryKeyNorm = true"
+            // Qwen3's and Gemma 3's q_norm and k_norm: each head's queries and keys RMS-normalised (QueryKeyNorm); no other model type has them
+            if (first.Attention.QueryKeyNorm != (qwen3 || gemma3))
+                problems.Add(qwen3 || gemma3 ? $"model_type is \"{type}\": its attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare '{first.Attention.Name}' with QueryKeyNorm = true"
                     : $"model_type is \"{type}\", whose attention has no q_norm and k_norm, but '{first.Attention.Name}' declares QueryKeyNorm = true (Qwen3's)");
-            if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
+            if (gemma3) CheckGemma3(c, problems);
+            else if (Layers.FirstOrDefault(d => d.Attention.Scale > 0f && d.Attention.ScoreScale != (float)(1.0 / Math.Sqrt(d.Attention.HeadSize))) is { } scaled)
+                problems.Add($"model_type is \"{type}\", whose scores are scaled by 1/√head_dim, but '{scaled.Attention.Name}' declares Scale = {Number(scaled.Attention.Scale)}");
+            if (gemma3) { } // (its rotary bases and windows differ by layer: CheckGemma3)
+            else if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
             {
                 if ((float)theta.GetDouble() != first.Attention.RotaryBase)
                     problems.Add($"rope_parameters' rope_theta is {theta.GetRawText()}, the model declares {Number(first.Attention.RotaryBase)} ('{first.Attention.Name}' RotaryBase)");
@@ -503,9 +582,9 @@ public static class HuggingFace
             else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
             Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: phi ? 1e-5 : 1e-6);
             // the gate's activation by transformers' ACT2FN name in hidden_act, as transformers reads it since 4.48 (for Gemma
-            // too: its hidden_activation, which 4.39–4.47 read instead, is not; Gemma's default is GELU's tanh approximation,
-            // the others' SiLU)
-            const string actKey = "hidden_act";
+            // too: its hidden_activation, which 4.39–4.47 read instead, is not; Gemma 3's MLP reads hidden_activation; Gemma's
+            // default is GELU's tanh approximation, the others' SiLU)
+            string actKey = gemma3 ? "hidden_activation" : "hidden_act";
             JsonElement? act = Get(actKey);
             Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? (gemma ? Activation.GeluTanh : Activation.Silu) : null;
             if (activation is null)
@@ -517,14 +596,15 @@ public static class HuggingFace
             if (tie != Tied)
                 problems.Add(tie ? $"tie_word_embeddings is true{given}: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is false{given}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
-            CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi);
+            if (!gemma3) CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi);
             // Phi-4-mini's rotation of part of each head (partial_rotary_factor 0.75): Rotary = true rotates all of it
             foreach (JsonElement holder in rope is { } inRope ? [c, inRope] : new[] { c })
             {
                 if (Value(holder, "partial_rotary_factor") is { } partial && !(partial.ValueKind == JsonValueKind.Number && partial.GetDouble() == 1.0))
                     problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the model's rotary positions turn every dimension of a head (Rotary = true), and a partial rotation is not computed here");
             }
-            if (qwen || qwen3) CheckQwenWindow(c, Layers.Count, first.Attention, problems, qwen3 ? "Qwen3" : "Qwen2");
+            if (gemma3) { } // (CheckGemma3)
+            else if (qwen || qwen3) CheckQwenWindow(c, Layers.Count, first.Attention, problems, qwen3 ? "Qwen3" : "Qwen2");
             else if (phi)
             {
                 // Phi-3's configuration has no window unless it says one (Phi-3 mini and medium at 4k: 2047)
@@ -558,6 +638,67 @@ public static class HuggingFace
                     : biases ? $"attention_bias is true: declare '{a.Name}' with Bias = true (the q, k, v and o projections' biases)"
                     : $"attention_bias is {(Get("attention_bias") is null ? "false (its default)" : "false")}: declare '{a.Name}' with Bias = false");
             if (!phi && !gemma) Off("mlp_bias", "the model's feed-forward has no biases (Bias = false)"); // (Phi-3's and Gemma's read no mlp_bias)
+        }
+
+        /// <summary>
+        /// Gemma 3's layers: each sliding (<c>layer_types</c>, or every layer but each <c>sliding_window_pattern</c>-th, 6 by
+        /// default) attends to the <c>sliding_window</c> most recent steps (4096 by default) at <c>rope_local_base_freq</c>
+        /// (10000) without scaling, each full one to every step at <c>rope_theta</c> (1e6) with <c>rope_scaling</c>; the scores
+        /// scaled by 1/√<c>query_pre_attn_scalar</c> (256 by default; <c>Scale</c> where it is not head_dim, Gemma 3 27B's 168);
+        /// no soft-capping.
+        /// </summary>
+        private void CheckGemma3(JsonElement c, List<string> problems)
+        {
+            AttentionInfo first = Layers[0].Attention;
+            double scalar = Value(c, "query_pre_attn_scalar") is { ValueKind: JsonValueKind.Number } q ? q.GetDouble() : 256;
+            float scale = (float)(1.0 / Math.Sqrt(scalar));
+            if (Layers.FirstOrDefault(d => d.Attention.ScoreScale != scale) is { } unscaled)
+                problems.Add($"query_pre_attn_scalar is {Number((float)scalar)}: the scores are scaled by 1/√{Number((float)scalar)} = {Number(scale)}; declare '{unscaled.Attention.Name}' with "
+                    + (scalar == unscaled.Attention.HeadSize ? "no Scale (1/√head_dim, its default)" : $"Scale = {Number(scale)}f"));
+            foreach (string capping in new[] { "attn_logit_softcapping", "final_logit_softcapping" })
+            {
+                if (Value(c, capping) is { } v)
+                    problems.Add($"{capping} is {v.GetRawText()}: the scores and logits are not soft-capped here (Gemma 2's tanh capping)");
+            }
+            string[]? types = null;
+            if (Value(c, "layer_types") is { } given)
+            {
+                types = given.ValueKind == JsonValueKind.Array ? given.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()! : t.GetRawText()).ToArray() : null;
+                if (types is null || types.Length != Layers.Count || types.Any(t => t is not ("sliding_attention" or "full_attention")))
+                {
+                    problems.Add($"layer_types is {given.GetRawText()}: expected {Layers.Count} of \"sliding_attention\" and \"full_attention\", one per decoder layer");
+                    return;
+                }
+            }
+            else
+            {
+                int pattern = Value(c, "sliding_window_pattern") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int every) && every > 0 ? every : 6;
+                types = Enumerable.Range(0, Layers.Count).Select(i => (i + 1) % pattern != 0 ? "sliding_attention" : "full_attention").ToArray();
+            }
+            int window = ConfiguredWindow(c, problems);
+            if (window < 0) return;
+            // newer configurations keep each kind of layer's rotary settings in rope_parameters, by layer type
+            JsonElement? Rope(string kind) => Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } r && Value(r, kind) is { ValueKind: JsonValueKind.Object } o ? o : null;
+            JsonElement? fullRope = Rope("full_attention"), slidingRope = Rope("sliding_attention");
+            static float Base(JsonElement? given, JsonElement? rope, float fallback) =>
+                given is { ValueKind: JsonValueKind.Number } b ? (float)b.GetDouble()
+                : rope is { } r && Value(r, "rope_theta") is { ValueKind: JsonValueKind.Number } t ? (float)t.GetDouble() : fallback;
+            float local = Base(Value(c, "rope_local_base_freq"), slidingRope, 10000f), global = Base(Value(c, "rope_theta"), fullRope, 1000000f);
+            for (int i = 0; i < Layers.Count; i++)
+            {
+                AttentionInfo a = Layers[i].Attention;
+                bool sliding = types[i] == "sliding_attention";
+                int expectedWindow = sliding ? window : 0;
+                float expectedBase = sliding ? local : global;
+                if (a.SlidingWindow != expectedWindow)
+                    problems.Add($"layer {i} is \"{types[i]}\": declare '{a.Name}' with SlidingWindow = {expectedWindow}{(sliding ? " (sliding_window)" : " (every earlier step)")}");
+                if (a.RotaryBase != expectedBase)
+                    problems.Add($"layer {i} is \"{types[i]}\", whose rotary base is {Number(expectedBase)} ({(sliding ? "rope_local_base_freq" : "rope_theta")}), the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
+                if (!sliding) CheckScaling(Value(c, "rope_scaling") ?? fullRope, a, problems, phi: false);
+                else if (slidingRope is not null) CheckScaling(slidingRope, a, problems, phi: false);
+                else if (a.RotaryScaling.IsScaled)
+                    problems.Add($"layer {i} is \"sliding_attention\", whose rotary frequencies are not scaled, but '{a.Name}' declares RotaryScaling = {Number(a.RotaryScaling.Factor)}");
+            }
         }
     }
 
@@ -690,5 +831,16 @@ public static class HuggingFace
         return text.AsSpan().IndexOfAny('.', 'E') >= 0 ? text : text + ".0";
     }
 
-    private sealed record DecoderLayer(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, DenseInfo Mlp, DenseInfo Down);
+    /// <summary>
+    /// A decoder layer's parts: <see cref="Post"/> is the norm before the feed-forward (LLaMA's <c>post_attention_layernorm</c>,
+    /// Gemma 3's <c>pre_feedforward_layernorm</c>); Gemma 3's sandwich adds norms on the attention's and the feed-forward's
+    /// outputs (<see cref="AfterAttention"/>, its <c>post_attention_layernorm</c>, and <see cref="AfterMlp"/>).
+    /// </summary>
+    private sealed record DecoderLayer(RmsNormInfo Input, AttentionInfo Attention, RmsNormInfo Post, DenseInfo Mlp, DenseInfo Down,
+        RmsNormInfo? AfterAttention = null, RmsNormInfo? AfterMlp = null)
+    {
+        public bool Sandwich => AfterAttention is not null;
+
+        public IEnumerable<RmsNormInfo> Norms() => AfterAttention is null ? [Input, Post] : [Input, AfterAttention, Post, AfterMlp!];
+    }
 }

@@ -194,7 +194,8 @@ class RotaryAttention(nn.Module):
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         # grouped-query attention: query head i reads key/value head i // (h // kv) (Hugging Face's repeat_kv)
         k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)
-        scores = q @ k.transpose(-1, -2) / math.sqrt(d)
+        scale = getattr(self, "scale", None)  # the scores' scale apart from 1/sqrt(d) (scaled_dot_product_attention's scale=)
+        scores = q @ k.transpose(-1, -2) * scale if scale else q @ k.transpose(-1, -2) / math.sqrt(d)
         if causal:
             scores = scores + torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
         if getattr(self, "window", None):  # a sliding window: query i sees keys i - window < j <= i
@@ -280,6 +281,7 @@ class Stack(nn.Module):
                     # {"kv": key/value heads, "rotary": base, "head": head_dim, "qknorm": eps}: grouped-query attention, heads of
                     # their own width, QK-norm
                     module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"))
+                    module.scale = opts.get("scale")
                     module.window = opts.get("window")
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
@@ -508,11 +510,12 @@ CASES = [
                                 ("attention", 4, {"causal": True, "window": 40}), ("dense", 3)], 2, 11, "mse"),
     # Qwen3's block: grouped heads 20 wide apart from the layer's 24 / 4 (head_dim; queries 80 wide, the vector lanes and a
     # tail), each head's queries and keys RMS-normalised (q_norm, k_norm) before the rotation; and heads of their own width
-    # with biases, then QK-norm at another eps over nn.MultiheadAttention's heads (as many key/value heads), with biases
+    # with biases and a scale of their own (scale=), then QK-norm at another eps over nn.MultiheadAttention's heads (as many
+    # key/value heads), with biases
     ("QwenBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "head": 20, "qknorm": 1e-6}),
                    ("residual", 2), ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3),
                    ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
-    ("HeadWidthAttention", [("input", 12), ("attention", 3, {"head": 6}), ("attention", 2, {"causal": True, "qknorm": 1e-5}), ("dense", 3)], 2, 9, "mse"),
+    ("HeadWidthAttention", [("input", 12), ("attention", 3, {"head": 6, "scale": 0.3}), ("attention", 2, {"causal": True, "qknorm": 1e-5}), ("dense", 3)], 2, 9, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1329,15 +1332,15 @@ class HfAttention(nn.Module):
     head_dim and qk_norm (its eps): heads head_dim wide, each head's queries and keys RMS-normalised (q_norm, k_norm) before
     the rotation."""
 
-    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False, window=None, head_dim=None, qk_norm=None):
+    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False, window=None, head_dim=None, qk_norm=None, norm=None):
         super().__init__()
         d = head_dim or width // heads
         self.heads, self.kv_heads, self.d, self.theta, self.scaling, self.window = heads, kv_heads, d, theta, scaling, window
         # Qwen2's attention: biases on q, k and v (qkv_bias), none on o
         self.q_proj, self.o_proj = nn.Linear(width, heads * d, bias=qkv_bias), nn.Linear(heads * d, width, bias=False)
         self.k_proj, self.v_proj = nn.Linear(width, kv_heads * d, bias=qkv_bias), nn.Linear(width, kv_heads * d, bias=qkv_bias)
-        if qk_norm is not None:  # Qwen3's q_norm and k_norm: Qwen3RMSNorm(head_dim), over each head
-            self.q_norm, self.k_norm = HfRmsNorm(d, qk_norm), HfRmsNorm(d, qk_norm)
+        if qk_norm is not None:  # Qwen3's q_norm and k_norm: Qwen3RMSNorm(head_dim), over each head (Gemma 3's: its (1 + weight) norm)
+            self.q_norm, self.k_norm = (norm or HfRmsNorm)(d, qk_norm), (norm or HfRmsNorm)(d, qk_norm)
 
     def project(self, x):
         return self.q_proj(x), self.k_proj(x), self.v_proj(x)
@@ -1431,6 +1434,31 @@ class HfMlp(nn.Module):
         return self.down_proj(F.silu(self.gate_proj(x)) * self.up_proj(x))
 
 
+class HfGemma3DecoderLayer(nn.Module):
+    """transformers' Gemma3DecoderLayer: norms before and after the attention and the feed-forward (each of (1 + weight)),
+    the attention's heads head_dim wide with q_norm and k_norm, scaled by query_pre_attn_scalar ** -0.5 (here head_dim, as
+    every Gemma 3 but 27B), a sliding layer (layer_types) attending to the sliding_window most recent steps with its own
+    rotary base (rope_local_base_freq) and no scaling, a full one at rope_theta with rope_scaling."""
+
+    def __init__(self, c, i):
+        super().__init__()
+        kv_heads, width, eps = c.get("num_key_value_heads", 4), c["hidden_size"], c.get("rms_norm_eps", 1e-6)
+        assert c.get("query_pre_attn_scalar", 256) == c.get("head_dim", 256)
+        sliding = c["layer_types"][i] == "sliding_attention"
+        self.self_attn = HfAttention(width, c["num_attention_heads"], kv_heads,
+                                     c.get("rope_local_base_freq", 10000.0) if sliding else c.get("rope_theta", 1000000.0),
+                                     None if sliding else c.get("rope_scaling"), window=c.get("sliding_window", 4096) if sliding else None,
+                                     head_dim=c.get("head_dim", 256), qk_norm=eps, norm=HfGemmaRmsNorm)
+        activation = c.get("hidden_activation", "gelu_pytorch_tanh")  # (Gemma3MLP reads hidden_activation)
+        self.mlp = HfGemmaMlp(width, c["intermediate_size"], "tanh" if activation == "gelu_pytorch_tanh" else "none")
+        self.input_layernorm, self.post_attention_layernorm = HfGemmaRmsNorm(width, eps), HfGemmaRmsNorm(width, eps)
+        self.pre_feedforward_layernorm, self.post_feedforward_layernorm = HfGemmaRmsNorm(width, eps), HfGemmaRmsNorm(width, eps)
+
+    def forward(self, x):
+        x = x + self.post_attention_layernorm(self.self_attn(self.input_layernorm(x)))
+        return x + self.post_feedforward_layernorm(self.mlp(self.pre_feedforward_layernorm(x)))
+
+
 class HfDecoderLayer(nn.Module):
     def __init__(self, c):
         super().__init__()
@@ -1465,8 +1493,9 @@ class HfLlamaModel(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
-        self.layers = nn.ModuleList([HfDecoderLayer(c) for _ in range(c["num_hidden_layers"])])
-        self.norm = (HfGemmaRmsNorm if c.get("model_type") == "gemma" else HfRmsNorm)(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
+        gemma3 = c.get("model_type") == "gemma3_text"
+        self.layers = nn.ModuleList([HfGemma3DecoderLayer(c, i) if gemma3 else HfDecoderLayer(c) for i in range(c["num_hidden_layers"])])
+        self.norm = (HfGemmaRmsNorm if c.get("model_type") in ("gemma", "gemma3_text") else HfRmsNorm)(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
 
 
 class HfLlamaForCausalLM(nn.Module):
@@ -1476,10 +1505,10 @@ class HfLlamaForCausalLM(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.model, self.lm_head = HfLlamaModel(c), nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
-        if c.get("tie_word_embeddings", c.get("model_type") == "gemma"):  # (Gemma's config ties by default)
+        if c.get("tie_word_embeddings", c.get("model_type") in ("gemma", "gemma3_text")):  # (Gemma's config ties by default)
             self.lm_head.weight = self.model.embed_tokens.weight
         # Gemma's embedding is scaled by √hidden_size (a float32 tensor), the tied output layer reading the table unscaled
-        self.scale = torch.tensor(c["hidden_size"] ** 0.5) if c.get("model_type") == "gemma" else None
+        self.scale = torch.tensor(c["hidden_size"] ** 0.5) if c.get("model_type") in ("gemma", "gemma3_text") else None
 
     def forward(self, ids):
         x = self.model.embed_tokens(ids)
@@ -1502,7 +1531,8 @@ def make_hf_checkpoint(case, c, steps, seed):
     os.makedirs(os.path.join(HERE, case), exist_ok=True)
     with open(os.path.join(HERE, case, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
-    state = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items() if not (k == "lm_head.weight" and c.get("tie_word_embeddings", c.get("model_type") == "gemma"))}
+    state = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()
+             if not (k == "lm_head.weight" and c.get("tie_word_embeddings", c.get("model_type") in ("gemma", "gemma3_text")))}
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
     ids = torch.randint(0, c["vocab_size"], (2, steps))
     with torch.no_grad():
@@ -1531,6 +1561,7 @@ def make_hf_llama():
     make_hf_phi3()
     make_hf_gemma()
     make_hf_qwen3()
+    make_hf_gemma3()
     # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
     make_hf_checkpoint("HfQwen2", {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
@@ -1568,6 +1599,18 @@ def make_hf_gemma():
         "num_key_value_heads": 1, "head_dim": 8, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
         "hidden_act": "gelu_pytorch_tanh", "attention_bias": False, "max_position_embeddings": 64,
         "torch_dtype": "bfloat16"}, 11, 706)
+
+
+def make_hf_gemma3():
+    """HfGemma3: Gemma3ForCausalLM (Gemma 3 1B's layout): norms around the attention and the feed-forward, heads 8 wide where
+    hidden_size / num_attention_heads is 4, q_norm and k_norm, a sliding layer (4 most recent of 11 steps, rotary base
+    10000) then a full one (rope_theta 1e6, linear rope_scaling 2), the embedding scaled by √hidden_size and tied."""
+    make_hf_checkpoint("HfGemma3", {
+        "architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 8, "query_pre_attn_scalar": 8, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06,
+        "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
+        "layer_types": ["sliding_attention", "full_attention"], "hidden_activation": "gelu_pytorch_tanh", "attention_bias": False,
+        "attn_logit_softcapping": None, "final_logit_softcapping": None, "max_position_embeddings": 64, "torch_dtype": "bfloat16"}, 11, 708)
 
 
 def make_hf_qwen3():
@@ -1741,6 +1784,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-gemma" in sys.argv:  # only the Hugging Face Gemma checkpoint
         make_hf_gemma()
+        sys.exit(0)
+    if "--hf-gemma3" in sys.argv:  # only the Hugging Face Gemma 3 checkpoint
+        make_hf_gemma3()
         sys.exit(0)
     if "--hf-qwen3" in sys.argv:  # only the Hugging Face Qwen3 checkpoint
         make_hf_qwen3()

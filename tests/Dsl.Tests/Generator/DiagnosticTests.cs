@@ -346,6 +346,9 @@ public class DiagnosticTests
     [InlineData("[Input(8)] [Attention(Heads = 2, [|QueryKeyNormEpsilon = 1e-5f|])]", "QueryKeyNormEpsilon is the ε of the queries' and keys' normalisation", "only with QueryKeyNorm = true")]
     [InlineData("[Input(8)] [Attention(Heads = 2, QueryKeyNorm = true, [|QueryKeyNormEpsilon = 0f|])]", "QueryKeyNormEpsilon must be a positive finite number", "not 0")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Rotary = true, [|HeadWidth = 5|])]", "Rotary turns pairs of a head's values", "HeadWidth = 5 must be even")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|Scale = 0.5f|])]", "Scale sets the scores' scale", "attention pooling")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Score = AttentionScore.Dot, [|Scale = 0.5f|])]", "Scale sets the scores' scale", "the Dot score (unscaled; use ScaledDot)")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|Scale = -1f|])]", "Scale must be a positive finite number", "not -1")]
     public void DSL0007_HeadWidthAndQueryKeyNormWhereTheyDoNotApply(string layers, string message, string detail)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

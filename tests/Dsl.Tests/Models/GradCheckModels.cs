@@ -137,12 +137,12 @@ public partial class GcGroupedQuery;
 public partial class GcSlidingWindow;
 
 // Heads of their own width: two query heads 4 wide over one key/value head, each head's queries and keys RMS-normalised
-// (causal, rotary, no biases); then three heads 5 wide over 12 with QK-norm at another ε, with biases.
+// (causal, rotary, no biases); then three heads 5 wide over 12 with QK-norm at another ε, with biases, the scores scaled by 0.25.
 [Input(features: 3)]
 [Dense(12, Activation = Activation.Tanh)]
 [Attention(Heads = 2, KeyValueHeads = 1, HeadWidth = 4, QueryKeyNorm = true, Causal = true, Rotary = true, Bias = false)]
 [Residual]
-[Attention(Heads = 3, HeadWidth = 5, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-3f)]
+[Attention(Heads = 3, HeadWidth = 5, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-3f, Scale = 0.25f)]
 [Dense(2)]
 public partial class GcQueryKeyNorm;
 

@@ -76,6 +76,17 @@ public partial class HfTinyQwen2;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
 public partial class HfTinyQwen3;
 
+// The HfGemma3 fixture's model: Gemma 3's sandwich (a norm on the attention's and the feed-forward's outputs, before each
+// residual), heads 8 wide over a width of 16 with q_norm and k_norm, a sliding layer (4 steps, rotary base 10000) then a full
+// one (rotary base 1e6, linearly scaled by 2), the embedding scaled by √16 and tied.
+[Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, SlidingWindow = 4, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, RotaryScaling = 2f, RotaryScalingKind = RotaryScalingKind.Linear, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfTinyGemma3;
+
 // The HfLlamaLinear fixture's model: linear rotary scaling (rope_type "linear", factor 4), plain multi-head attention.
 [Embedding(vocab: 13, dim: 16)]
 [Repeat(2)]

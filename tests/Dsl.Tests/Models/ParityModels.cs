@@ -567,9 +567,10 @@ public partial class SlidingWindowAttention;
 [Dense(13, Bias = false)]
 public partial class QwenBlock;
 
-// Heads of their own width (3 of 6 over 12) with biases, then QK-norm at another ε over nn.MultiheadAttention's heads, causal.
+// Heads of their own width (3 of 6 over 12) with biases and the scores scaled by 0.3 (Scale), then QK-norm at another ε over
+// nn.MultiheadAttention's heads, causal.
 [Input(12)]
-[Attention(Heads = 3, HeadWidth = 6)]
+[Attention(Heads = 3, HeadWidth = 6, Scale = 0.3f)]
 [Attention(Heads = 2, Causal = true, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-5f)]
 [Dense(3)]
 public partial class HeadWidthAttention;

@@ -216,7 +216,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 500000 ('attention' RotaryBase)");
         string other = Copy((_, config) => config["model_type"] = "gemma2", "gemma");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
-        Contains(error.Message, "model_type is \"gemma2\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\") and Gemma's (\"gemma\") checkpoints");
+        Contains(error.Message, "model_type is \"gemma2\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\"), Gemma's (\"gemma\") and Gemma 3's (\"gemma3_text\") checkpoints");
         // no config.json: the tensors alone do not say the heads, ε or rotary base
         File.Delete(Path.Combine(other, "config.json"));
         var missing = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
@@ -477,6 +477,100 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     [Fact]
+    public void AGemma3CheckpointWithItsSandwichNormsAndAlternatingLayersGivesItsLogits()
+    {
+        var model = new HfTinyGemma3(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfGemma3"));
+        AssertLogits(model, "HfGemma3");
+        // every norm stored less 1, q_norm and k_norm too; post_attention_layernorm is the norm on the attention's output
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfGemma3", "model.safetensors")));
+        Assert.Equal(hf["model.layers.1.self_attn.k_norm.weight"].ToFloat().Select(w => 1f + w).ToArray(), model.Parameters["attention_1.k_norm.weight"].AsSpan().ToArray());
+        Assert.Equal(hf["model.layers.0.post_attention_layernorm.weight"].ToFloat().Select(w => 1f + w).ToArray(), model.Parameters["rmsnorm_1.weight"].AsSpan().ToArray());
+        Assert.Equal(hf["model.layers.0.pre_feedforward_layernorm.weight"].ToFloat().Select(w => 1f + w).ToArray(), model.Parameters["rmsnorm_2.weight"].AsSpan().ToArray());
+        // older configurations say which layers slide with sliding_window_pattern (every layer but each n-th)
+        var byPattern = new HfTinyGemma3(seed: 2);
+        HuggingFace.LoadLlama(byPattern, Copy((_, config) =>
+        {
+            config.Remove("layer_types");
+            config["sliding_window_pattern"] = 2;
+        }, "gemma3-pattern", "HfGemma3"));
+        AssertLogits(byPattern, "HfGemma3");
+        // transformers 5 writes each kind of layer's rotary settings in rope_parameters
+        var byParameters = new HfTinyGemma3(seed: 3);
+        HuggingFace.LoadLlama(byParameters, Copy((_, config) =>
+        {
+            foreach (string key in new[] { "rope_theta", "rope_local_base_freq", "rope_scaling" }) config.Remove(key);
+            config["rope_parameters"] = new JsonObject
+            {
+                ["full_attention"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 2.0, ["rope_theta"] = 1000000.0 },
+                ["sliding_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = 10000.0 },
+            };
+        }, "gemma3-parameters", "HfGemma3"));
+        AssertLogits(byParameters, "HfGemma3");
+        var unscaled = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 2), Copy((_, config) =>
+        {
+            foreach (string key in new[] { "rope_theta", "rope_local_base_freq", "rope_scaling" }) config.Remove(key);
+            config["rope_parameters"] = new JsonObject
+            {
+                ["full_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = 1000000.0 },
+                ["sliding_attention"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = 20000.0 },
+            };
+        }, "gemma3-parameters-unscaled", "HfGemma3")));
+        Contains(unscaled.Message, "whose rotary base is 20000 (rope_local_base_freq), the model declares 10000");
+        Contains(unscaled.Message, "'attention_1'");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 2), Copy((_, config) =>
+            config["layer_types"] = new JsonArray("full_attention", "sliding_attention"), "gemma3-types", "HfGemma3")));
+        Contains(error.Message, "layer 0 is \"full_attention\": declare 'attention' with SlidingWindow = 0 (every earlier step)");
+        Contains(error.Message, "layer 0 is \"full_attention\", whose rotary base is 1000000 (rope_theta), the model declares 10000 ('attention' RotaryBase)");
+        Contains(error.Message, "layer 1 is \"sliding_attention\": declare 'attention_1' with SlidingWindow = 4 (sliding_window)");
+        Contains(error.Message, "layer 1 is \"sliding_attention\", whose rotary frequencies are not scaled, but 'attention_1' declares RotaryScaling = 2");
+        // what is not computed here: Gemma 3 27B's score scale, Gemma 2's soft-capping
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 2), Copy((_, config) =>
+        {
+            config["query_pre_attn_scalar"] = 168;
+            config["final_logit_softcapping"] = 30.0;
+        }, "gemma3-scale", "HfGemma3")));
+        Contains(error.Message, "query_pre_attn_scalar is 168: the scores are scaled by 1/√168 = 0.07715168; declare 'attention' with Scale = 0.07715168f");
+        Contains(error.Message, "final_logit_softcapping is 30: the scores and logits are not soft-capped here");
+        // Gemma 1's layout (two norms a layer) is not Gemma 3's, nor the other way round
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Fixture.Path("HfGemma3")));
+        Contains(error.Message, "model_type is \"gemma3_text\": Gemma 3 normalises the attention's and the feed-forward's outputs too");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 2), Copy((_, config) => config["model_type"] = "gemma", "gemma3-as-gemma", "HfGemma3")));
+        Contains(error.Message, "whose decoder layers have two norms, but 'rmsnorm_1' normalises the attention's output (Gemma 3's sandwich)");
+        // Gemma 3 4B and up: an image-text checkpoint, whose language model loads (its text_config; the vision tower left out)
+        foreach (var (prefix, head) in new[] { ("language_model.model.", "language_model.lm_head.weight"), ("model.language_model.", "lm_head.weight") })
+        {
+            var text = new HfTinyGemma3(seed: 4);
+            HuggingFace.LoadLlama(text, Copy((tensors, config) =>
+            {
+                foreach (string name in tensors.Keys.ToList())
+                {
+                    tensors["x" + name] = tensors[name];
+                    tensors.Remove(name);
+                }
+                foreach (string name in tensors.Keys.ToList())
+                {
+                    tensors[prefix + name["xmodel.".Length..]] = tensors[name];
+                    tensors.Remove(name);
+                }
+                tensors[head] = tensors[prefix + "embed_tokens.weight"]; // (the tied output layer, as some saves write it)
+                tensors["vision_tower.vision_model.post_layernorm.weight"] = tensors[prefix + "norm.weight"];
+                tensors["multi_modal_projector.mm_soft_emb_norm.weight"] = tensors[prefix + "norm.weight"];
+                var textConfig = (JsonObject)config.DeepClone();
+                textConfig.Remove("model_type");
+                config.Clear();
+                config["architectures"] = new JsonArray("Gemma3ForConditionalGeneration");
+                config["model_type"] = "gemma3";
+                config["text_config"] = textConfig;
+                config["vision_config"] = new JsonObject { ["model_type"] = "siglip_vision_model", ["hidden_size"] = 4 };
+            }, "gemma3-multimodal-" + prefix[..5], "HfGemma3"));
+            AssertLogits(text, "HfGemma3");
+        }
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "gemma3")));
+        Contains(unsaved.Message, "Gemma's checkpoints are read, not written");
+    }
+
+    [Fact]
     public void AQwen3CheckpointWithWiderHeadsAndNormalisedQueriesAndKeysGivesItsLogits()
     {
         var model = new HfTinyQwen3(seed: 1);
@@ -494,7 +588,7 @@ public sealed class HuggingFaceTests : IDisposable
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen3(seed: 2), Copy((_, config) => config["model_type"] = "llama", "qwen3-as-llama", "HfQwen3")));
         Contains(error.Message, "model_type is \"llama\", whose attention has no q_norm and k_norm, but 'attention' declares QueryKeyNorm = true (Qwen3's)");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2), Fixture.Path("HfQwen3")));
-        Contains(error.Message, "model_type is \"qwen3\": Qwen3's attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare 'attention' with QueryKeyNorm = true");
+        Contains(error.Message, "model_type is \"qwen3\": its attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare 'attention' with QueryKeyNorm = true");
         Contains(error.Message, "head_dim is 8, the model declares 4 ('attention' hidden_size / num_attention_heads: declare HeadWidth for heads of their own width)");
         // the window is Qwen2's rule: configured but unused without use_sliding_window
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen3(seed: 2), Copy((_, config) =>

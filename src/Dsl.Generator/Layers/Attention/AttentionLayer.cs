@@ -15,7 +15,7 @@ namespace Dsl.Generator.Layers.Attention;
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
-    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon)
+    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f)
     : LayerSpec(Header)
 {
     /// <summary>A head's width: <see cref="HeadWidth"/>, or the layer's width over the heads when it is 0.</summary>
@@ -103,7 +103,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
-            a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon));
+            a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -189,6 +189,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("querykeynormepsilon", $"QueryKeyNormEpsilon must be a positive finite number, not {spec.QueryKeyNormEpsilon}");
         else if (!spec.QueryKeyNorm && spec.QueryKeyNormEpsilon != AttentionSpec.DefaultQueryKeyNormEpsilon)
             c.Invalid("querykeynormepsilon", "QueryKeyNormEpsilon is the ε of the queries' and keys' normalisation; it applies only with QueryKeyNorm = true");
+        if (!(spec.Scale >= 0f) || float.IsInfinity(spec.Scale))
+            c.Invalid("scale", $"Scale must be a positive finite number (0: 1/√d), not {spec.Scale}");
+        else if (spec.Scale > 0f && (NotMultiHeadSelf(spec, "attention pooling") ?? (spec.Score == ScoreKind.Dot ? "the Dot score (unscaled; use ScaledDot)" : null)) is { } scaleOn)
+            c.Invalid("scale", "Scale sets the scores' scale in multi-head self-attention with the ScaledDot score; it does not apply to " + scaleOn);
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -324,7 +328,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") + (spec.Bias && !spec.OutputBias ? ", OutputBias: false" : "") +
         (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") + (spec.SlidingWindow > 0 ? $", SlidingWindow: {spec.SlidingWindow}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads}" : "") + (spec.HeadWidth > 0 ? $", HeadWidth: {spec.HeadWidth}" : "") +
-        (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") + ")";
+        (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") +
+        (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

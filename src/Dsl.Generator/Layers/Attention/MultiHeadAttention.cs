@@ -46,7 +46,7 @@ internal static class MultiHeadAttention
         // and values have kvHeads heads (each shared by heads / kvHeads query heads), kv columns each
         int d = spec.HeadSize(e), qw = heads * d, kvHeads = spec.KvHeads, kv = d * kvHeads, packed = qw + 2 * kv;
         float bound = 1f / (float)Math.Sqrt(e);
-        float scale = spec.Score == Parsing.ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(d));
+        float scale = spec.Scale > 0f ? spec.Scale : spec.Score == Parsing.ScoreKind.Dot ? 1f : (float)(1.0 / Math.Sqrt(d));
         var projections = new Projections(
             c.Matrix("in_proj_weight", packed, e, new ParamInit(Parsing.InitKind.XavierUniform, e, packed, packed, bound)),
             spec.Bias ? c.Vector("in_proj_bias", packed, ParamInit.Zeros(e, packed)) : null,
