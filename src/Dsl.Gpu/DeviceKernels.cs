@@ -1066,7 +1066,7 @@ internal struct NormViews
     public int Segments, XRow, YRow, KeepRow;
 
     /// <summary>Where normalised row <paramref name="r"/> starts in a buffer whose rows are <paramref name="row"/> values long.</summary>
-    public readonly long At(int r, int row, int width) => (long)(r / Segments) * row + (long)(r % Segments) * width;
+    public readonly long At(int r, int row, int width) => Segments == 1 ? (long)r * row : (long)(r / Segments) * row + (long)(r % Segments) * width;
 }
 
 /// <summary>The mean squared error's arrays: predictions and targets [rows, width], their gradient, a loss per row, lengths [batch].</summary>

@@ -311,7 +311,7 @@ public static class LayerNormKernel
         public float* X, Gamma, Beta, Y, Mean, Rstd, Dy, Dx, DGamma, DBeta;
 
         /// <summary>Where normalised row <paramref name="r"/> starts in a buffer whose rows are <paramref name="row"/> values long.</summary>
-        public readonly nint At(int r, int row) => (nint)(r / Segments) * row + (nint)(r % Segments) * Width;
+        public readonly nint At(int r, int row) => Segments == 1 ? (nint)r * row : (nint)(r / Segments) * row + (nint)(r % Segments) * Width;
     }
 
     internal static void Require(string kind, int rows, int width, ReadOnlySpan<float> span, string name)

@@ -184,7 +184,6 @@ public static class HuggingFace
         return (architecture, LlamaLayout.Of(architecture));
     }
 
-    /// <summary>Tensors a checkpoint may hold that the model recomputes or shares: the rotary frequencies (older exports), a tied head.</summary>
     /// <summary>
     /// Gemma 3 4B and up are published as image-text models (<c>Gemma3ForConditionalGeneration</c>, <c>model_type</c> "gemma3"):
     /// their language model's configuration is <c>text_config</c> (a <c>Gemma3ForCausalLM</c>'s; its <c>model_type</c> taken as
@@ -220,6 +219,7 @@ public static class HuggingFace
         return text;
     }
 
+    /// <summary>Tensors a checkpoint may hold that the model recomputes or shares: the rotary frequencies (older exports), a tied head.</summary>
     private static bool Ignored(string name, bool tied) =>
         name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (tied && name == LlamaLayout.Head);
 
@@ -655,6 +655,8 @@ public static class HuggingFace
             if (Layers.FirstOrDefault(d => d.Attention.ScoreScale != scale) is { } unscaled)
                 problems.Add($"query_pre_attn_scalar is {Number((float)scalar)}: the scores are scaled by 1/√{Number((float)scalar)} = {Number(scale)}; declare '{unscaled.Attention.Name}' with "
                     + (scalar == unscaled.Attention.HeadSize ? "no Scale (1/√head_dim, its default)" : $"Scale = {Number(scale)}f"));
+            if (Value(c, "use_bidirectional_attention") is { ValueKind: not JsonValueKind.False } bidirectional)
+                problems.Add($"use_bidirectional_attention is {bidirectional.GetRawText()}: EmbeddingGemma's attention reads the steps on both sides, and the model's is causal");
             foreach (string capping in new[] { "attn_logit_softcapping", "final_logit_softcapping" })
             {
                 if (Value(c, capping) is { } v)
@@ -680,9 +682,10 @@ public static class HuggingFace
             // newer configurations keep each kind of layer's rotary settings in rope_parameters, by layer type
             JsonElement? Rope(string kind) => Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } r && Value(r, kind) is { ValueKind: JsonValueKind.Object } o ? o : null;
             JsonElement? fullRope = Rope("full_attention"), slidingRope = Rope("sliding_attention");
+            // (a base in rope_parameters stands: transformers fills it from the top-level key only where it has none)
             static float Base(JsonElement? given, JsonElement? rope, float fallback) =>
-                given is { ValueKind: JsonValueKind.Number } b ? (float)b.GetDouble()
-                : rope is { } r && Value(r, "rope_theta") is { ValueKind: JsonValueKind.Number } t ? (float)t.GetDouble() : fallback;
+                rope is { } r && Value(r, "rope_theta") is { ValueKind: JsonValueKind.Number } t ? (float)t.GetDouble()
+                : given is { ValueKind: JsonValueKind.Number } b ? (float)b.GetDouble() : fallback;
             float local = Base(Value(c, "rope_local_base_freq"), slidingRope, 10000f), global = Base(Value(c, "rope_theta"), fullRope, 1000000f);
             for (int i = 0; i < Layers.Count; i++)
             {
@@ -749,23 +752,45 @@ public static class HuggingFace
     private static void CheckQwenWindow(JsonElement c, int layers, AttentionInfo attention, List<string> problems, string qwen)
     {
         int window = 0;
-        if (Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True })
+        // (sliding_window null: no layer has a window, whatever the rest says)
+        int size = Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True } ? ConfiguredWindow(c, problems) : 0;
+        if (size < 0) return;
+        if (size > 0)
         {
-            int from = Value(c, "max_window_layers") is { } m ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int f) && f >= 0 ? f : -1) : 28;
-            if (from < 0) { problems.Add($"max_window_layers is {Value(c, "max_window_layers")!.Value.GetRawText()}, not a whole number of layers 0 or more"); return; }
-            int size = ConfiguredWindow(c, problems);
-            if (size < 0) return;
-            if (from > 0 && from < layers)
+            // the windowed layers: as layer_types lists them where it does, else those from max_window_layers on (28 by default)
+            bool[] sliding;
+            if (Value(c, "layer_types") is { } given)
             {
-                problems.Add($"use_sliding_window is true with max_window_layers {from} of {layers} layers: {qwen} windows only its layers from {from} on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
-                return;
+                string[]? types = given.ValueKind == JsonValueKind.Array ? given.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()! : "").ToArray() : null;
+                if (types is null || types.Length != layers || types.Any(t => t is not ("sliding_attention" or "full_attention")))
+                {
+                    problems.Add($"layer_types is {given.GetRawText()}: expected {layers} of \"sliding_attention\" and \"full_attention\", one per decoder layer");
+                    return;
+                }
+                sliding = types.Select(t => t == "sliding_attention").ToArray();
+                if (sliding.Distinct().Count() > 1)
+                {
+                    problems.Add($"layer_types windows {sliding.Count(s => s)} of {layers} layers: the model's decoder layers are alike (SlidingWindow on none or on all)");
+                    return;
+                }
             }
-            window = from == 0 ? size : 0;
+            else
+            {
+                int from = Value(c, "max_window_layers") is { } m ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int f) && f >= 0 ? f : -1) : 28;
+                if (from < 0) { problems.Add($"max_window_layers is {Value(c, "max_window_layers")!.Value.GetRawText()}, not a whole number of layers 0 or more"); return; }
+                if (from > 0 && from < layers)
+                {
+                    problems.Add($"use_sliding_window is true with max_window_layers {from} of {layers} layers: {qwen} windows only its layers from {from} on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
+                    return;
+                }
+                sliding = [from == 0];
+            }
+            window = sliding.Length > 0 && sliding[0] ? size : 0;
         }
         if (window != attention.SlidingWindow)
             problems.Add(window > 0
-                ? $"use_sliding_window is true and max_window_layers 0: every layer attends to the {window} most recent steps; declare '{attention.Name}' with SlidingWindow = {window}"
-                : $"{qwen}'s configuration windows none of its layers (use_sliding_window false or max_window_layers past the last), but '{attention.Name}' declares SlidingWindow = {attention.SlidingWindow}");
+                ? $"use_sliding_window is true and every layer attends to the {window} most recent steps; declare '{attention.Name}' with SlidingWindow = {window}"
+                : $"{qwen}'s configuration windows none of its layers (use_sliding_window false, sliding_window null, or no layer past max_window_layers or in layer_types), but '{attention.Name}' declares SlidingWindow = {attention.SlidingWindow}");
     }
 
     /// <summary>

@@ -341,7 +341,7 @@ public sealed class HuggingFaceTests : IDisposable
                 config["use_sliding_window"] = true;
             }, "qwen-window", "HfMistral")));
         // Qwen2 windows the layers from max_window_layers (28 by default) on: none of these two
-        Contains(error.Message, "Qwen2's configuration windows none of its layers (use_sliding_window false or max_window_layers past the last), but 'attention' declares SlidingWindow = 4");
+        Contains(error.Message, "Qwen2's configuration windows none of its layers (use_sliding_window false, sliding_window null, or no layer past max_window_layers or in layer_types), but 'attention' declares SlidingWindow = 4");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
             Copy((_, config) =>
             {
@@ -532,6 +532,8 @@ public sealed class HuggingFaceTests : IDisposable
         }, "gemma3-scale", "HfGemma3")));
         Contains(error.Message, "query_pre_attn_scalar is 168: the scores are scaled by 1/√168 = 0.07715168; declare 'attention' with Scale = 0.07715168f");
         Contains(error.Message, "final_logit_softcapping is 30: the scores and logits are not soft-capped here");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 2), Copy((_, config) => config["use_bidirectional_attention"] = true, "gemma3-bidirectional", "HfGemma3")));
+        Contains(error.Message, "use_bidirectional_attention is true: EmbeddingGemma's attention reads the steps on both sides");
         // Gemma 1's layout (two norms a layer) is not Gemma 3's, nor the other way round
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Fixture.Path("HfGemma3")));
         Contains(error.Message, "model_type is \"gemma3_text\": Gemma 3 normalises the attention's and the feed-forward's outputs too");
@@ -598,6 +600,22 @@ public sealed class HuggingFaceTests : IDisposable
             config["sliding_window"] = 4;
         }, "qwen3-window", "HfQwen3")));
         Contains(error.Message, "every layer attends to the 4 most recent steps; declare 'attention' with SlidingWindow = 4");
+        // the windowed layers as layer_types lists them; no window where sliding_window is null
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen3(seed: 2), Copy((_, config) =>
+        {
+            config["use_sliding_window"] = true;
+            config["sliding_window"] = 4;
+            config["layer_types"] = new JsonArray("full_attention", "sliding_attention");
+        }, "qwen3-types", "HfQwen3")));
+        Contains(error.Message, "layer_types windows 1 of 2 layers: the model's decoder layers are alike");
+        var unwindowed = new HfTinyQwen3(seed: 2);
+        HuggingFace.LoadLlama(unwindowed, Copy((_, config) =>
+        {
+            config["use_sliding_window"] = true;
+            config["max_window_layers"] = 1;
+            config["sliding_window"] = null;
+        }, "qwen3-null-window", "HfQwen3"));
+        AssertLogits(unwindowed, "HfQwen3");
     }
 
     [Theory]
