@@ -105,6 +105,8 @@ public class OnnxExportTests
         nameof(QwenBlock) => new QwenBlock(seed: 85),
         nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
+        nameof(HfTinyQwen3) => new HfTinyQwen3(seed: 88),
+        nameof(HfTinyGemma3) => new HfTinyGemma3(seed: 89),
         _ => throw new ArgumentException(name),
     };
 
@@ -143,6 +145,9 @@ public class OnnxExportTests
         // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's
         // queries and keys reshaped to [B, T, h, d] and RMS-normalised over the last axis
         nameof(QwenBlock), nameof(HeadWidthAttention), nameof(GcQueryKeyNorm),
+        // Qwen3's and Gemma 3's checkpoints' models: Gemma 3's norms after the attention and the feed-forward, a sliding layer
+        // then a full one with its own rotary base and scaled frequencies
+        nameof(HfTinyQwen3), nameof(HfTinyGemma3),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -360,6 +365,7 @@ public class OnnxExportTests
     [InlineData(nameof(SlidingWindowBlock))]
     [InlineData(nameof(HfTinyLlama31))]
     [InlineData(nameof(QwenBlock))]
+    [InlineData(nameof(HfTinyGemma3))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]
