@@ -352,7 +352,7 @@ namespace Dsl
         /// multi-query attention, Shazeer 2019, with 1): the keys and values have this many heads, each shared by
         /// <see cref="Heads"/> / KeyValueHeads query heads in order (query head h reads key/value head h / (Heads /
         /// KeyValueHeads), Hugging Face's <c>repeat_kv</c>), so the projections and a stepping decoder's key/value cache are
-        /// that much narrower. <c>attention.in_proj_weight</c> becomes [W + 2 · KeyValueHeads · d, W], d = W / Heads: Hugging
+        /// that much narrower. <c>attention.in_proj_weight</c> becomes [Heads · d + 2 · KeyValueHeads · d, W], d the head's width (W / Heads, or <see cref="HeadWidth"/>): Hugging
         /// Face's <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> weights stacked (<c>in_proj_bias</c> likewise). Must divide
         /// <see cref="Heads"/>; 0 (default) means as many as <see cref="Heads"/> (plain multi-head attention). Multi-head
         /// self-attention only (ScaledDot or Dot, not pooling, not over an encoder).

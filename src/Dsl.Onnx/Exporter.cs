@@ -244,7 +244,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     }
 
     /// <summary>
-    /// nn.MultiheadAttention after its input projections: q [B, T, E], k and v [B, S, E] split into heads, per head
+    /// nn.MultiheadAttention after its input projections: q [B, T, h·d], k and v [B, S, g·d] (E and E but for grouped-query attention or heads of their own width) split into heads, per head
     /// softmax(q·kᵀ·scale + masks)·v (each mask broadcast to [B, heads, T, S]), the heads side by side, ·W_outᵀ + b_out.
     /// Grouped-query attention: k and v [B, S, E_kv] have fewer heads, each gathered for the group of query heads that reads it.
     /// </summary>

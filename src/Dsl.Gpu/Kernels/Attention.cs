@@ -304,14 +304,17 @@ public static class QueryKeyNormKernel
     public static void Forward(int rows, int width, int heads, int keyValueHeads, DeviceSpan qGamma, DeviceSpan kGamma, float epsilon,
         DeviceSpan qkv, DeviceSpan raw, DeviceSpan rstd)
     {
-        if (rows == 0) return;
+        var (d, normed, packed) = Dsl.Kernels.QueryKeyNormKernel.Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, qkv.Length, rstd.Length);
+        if (!raw.IsEmpty) Dsl.Kernels.AttentionKernel.RequireLength(raw.Length, (long)rows * normed, "raw");
+        if (rows == 0 || d == 0) return;
         Device device = qkv.Device;
-        int d = width / heads, kv = keyValueHeads * d, normed = width + kv, packed = width + 2 * kv;
-        foreach (var (count, offset, at) in Parts(rows, width, heads, keyValueHeads))
+        // the queries' heads (from column 0, rstd from 0), then the keys' (from column width, rstd from rows · heads)
+        for (int part = 0; part < 2; part++)
         {
+            var (count, offset, at) = part == 0 ? (heads, 0, 0) : (keyValueHeads, width, rows * heads);
             var views = new NormViews
             {
-                X = qkv.Slice(offset).View, Gamma = (offset == 0 ? qGamma : kGamma).View, Y = qkv.Slice(offset).View, Rstd = rstd.Slice(at).View, Centred = 0,
+                X = qkv.Slice(offset).View, Gamma = (part == 0 ? qGamma : kGamma).View, Y = qkv.Slice(offset).View, Rstd = rstd.Slice(at).View, Centred = 0,
                 Keep = raw.IsEmpty ? default : raw.Slice(offset).View, Segments = count, XRow = packed, YRow = packed, KeepRow = raw.IsEmpty ? 0 : normed,
             };
             device.Kernels.LayerNormForward(rows * count, LayerNormKernel.Fill(views, device, d), d, epsilon);
@@ -322,24 +325,24 @@ public static class QueryKeyNormKernel
     public static void Backward(int rows, int width, int heads, int keyValueHeads, DeviceSpan qGamma, DeviceSpan kGamma, DeviceSpan raw, DeviceSpan rstd,
         DeviceSpan dqkv, DeviceSpan dqGamma, DeviceSpan dkGamma)
     {
-        if (rows == 0) return;
+        var (d, normed, packed) = Dsl.Kernels.QueryKeyNormKernel.Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, dqkv.Length, rstd.Length);
+        Dsl.Kernels.AttentionKernel.RequireLength(raw.Length, (long)rows * normed, "raw");
+        Dsl.Kernels.AttentionKernel.RequireLength(dqGamma.Length, d, "dqGamma");
+        Dsl.Kernels.AttentionKernel.RequireLength(dkGamma.Length, d, "dkGamma");
+        if (rows == 0 || d == 0) return;
         Device device = dqkv.Device;
-        int d = width / heads, kv = keyValueHeads * d, normed = width + kv, packed = width + 2 * kv;
-        foreach (var (count, offset, at) in Parts(rows, width, heads, keyValueHeads))
+        for (int part = 0; part < 2; part++)
         {
+            var (count, offset, at) = part == 0 ? (heads, 0, 0) : (keyValueHeads, width, rows * heads);
             var views = new NormViews
             {
-                X = raw.Slice(offset).View, Gamma = (offset == 0 ? qGamma : kGamma).View, Rstd = rstd.Slice(at).View, Dy = dqkv.Slice(offset).View,
-                Dx = dqkv.Slice(offset).View, DGamma = (offset == 0 ? dqGamma : dkGamma).View, Centred = 0, Segments = count, XRow = normed, YRow = packed,
+                X = raw.Slice(offset).View, Gamma = (part == 0 ? qGamma : kGamma).View, Rstd = rstd.Slice(at).View, Dy = dqkv.Slice(offset).View,
+                Dx = dqkv.Slice(offset).View, DGamma = (part == 0 ? dqGamma : dkGamma).View, Centred = 0, Segments = count, XRow = normed, YRow = packed,
             };
             // dγ's column sums run before dx is written over dy
             device.Kernels.LayerNormBackward(rows * count, LayerNormKernel.Fill(views, device, d), d, dx: true);
         }
     }
-
-    /// <summary>The queries' heads, then the keys': how many a row has, where they start in a row, and where their rstd starts.</summary>
-    private static (int Count, int Offset, int Rstd)[] Parts(int rows, int width, int heads, int keyValueHeads) =>
-        [(heads, 0, 0), (keyValueHeads, width, rows * heads)];
 }
 
 /// <summary>

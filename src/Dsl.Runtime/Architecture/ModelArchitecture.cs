@@ -87,7 +87,7 @@ public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0,
     RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
-    float QueryKeyNormEpsilon = 0f, float Scale = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+    float QueryKeyNormEpsilon = 1e-6f, float Scale = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
 {
     /// <summary>A head's width d: <see cref="HeadWidth"/>, or InWidth / Heads when that is 0.</summary>
     public int HeadSize => HeadWidth > 0 ? HeadWidth : Heads > 0 ? InWidth / Heads : InWidth;

@@ -409,15 +409,22 @@ public static class QueryKeyNormKernel
 
     /// <summary>A head's width d, the normalised part of a row (queries and keys) and the packed row's length, the shared spans checked.</summary>
     private static (int D, int Normed, int Packed) Widths(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma,
-        ReadOnlySpan<float> qkv, ReadOnlySpan<float> rstd)
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> rstd) =>
+        Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, qkv.Length, rstd.Length);
+
+    /// <summary>
+    /// The heads' counts and the buffers' lengths checked (the device's kernel checks its buffers here too): the heads divide the
+    /// queries' width, the key/value heads the heads; a head's width d, the normalised part of a row and the packed row's length.
+    /// </summary>
+    internal static (int D, int Normed, int Packed) Require(int rows, int width, int heads, int keyValueHeads, long qGamma, long kGamma, long qkv, long rstd)
     {
-        if (heads < 1 || keyValueHeads < 1 || width < 0 || width % heads != 0 || heads % keyValueHeads != 0)
-            throw new ArgumentException($"{Kind}: {heads} query head(s) and {keyValueHeads} key/value head(s) over queries {width} wide: the heads must divide the width, and the key/value heads the heads.", nameof(heads));
+        if (rows < 0 || heads < 1 || keyValueHeads < 1 || width < 0 || width % heads != 0 || heads % keyValueHeads != 0)
+            throw new ArgumentException($"{Kind}: {rows} row(s), {heads} query head(s) and {keyValueHeads} key/value head(s) over queries {width} wide: the heads must divide the width, and the key/value heads the heads.", nameof(heads));
         int d = width / heads, kv = keyValueHeads * d;
-        LayerNormKernel.Require(Kind, rows, width + 2 * kv, qkv, "qkv");
-        LayerNormKernel.Require(Kind, 1, d, qGamma, "qGamma");
-        LayerNormKernel.Require(Kind, 1, d, kGamma, "kGamma");
-        LayerNormKernel.Require(Kind, rows, heads + keyValueHeads, rstd, "rstd");
+        AttentionKernel.RequireLength(qkv, (long)rows * (width + 2 * kv), "qkv");
+        AttentionKernel.RequireLength(qGamma, d, "qGamma");
+        AttentionKernel.RequireLength(kGamma, d, "kGamma");
+        AttentionKernel.RequireLength(rstd, (long)rows * (heads + keyValueHeads), "rstd");
         return (d, width + kv, width + 2 * kv);
     }
 }

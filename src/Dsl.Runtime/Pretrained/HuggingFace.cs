@@ -118,6 +118,8 @@ public static class HuggingFace
         layout.CheckAlike(unlike);
         if (layout.Embedding.Scale != 1f)
             unlike.Add($"'{layout.Embedding.Name}' is scaled by √{layout.Embedding.Dim} (ScaleBySqrtDim, Gemma's): Gemma's checkpoints are read, not written (its norms store their weight less 1, which would not give the weights back exactly)");
+        if (layout.Layers[0].Sandwich)
+            unlike.Add($"'{layout.Layers[0].AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich of norms): the configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
         if (layout.Layers[0].Attention is { Scale: > 0f } scaled && scaled.ScoreScale != (float)(1.0 / Math.Sqrt(scaled.HeadSize)))
             unlike.Add($"'{scaled.Name}' scales its scores by {Number(scaled.Scale)}, not 1/√head_dim: the configurations written here cannot say so");
         if (layout.Layers[0].Attention is { QueryKeyNorm: true } normed && (normed.SlidingWindow > 0 || (normed.Bias && !normed.OutputBias)))
@@ -339,7 +341,7 @@ public static class HuggingFace
                 var down = At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
                     d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null } && d.Units == width);
                 RmsNormInfo? afterMlp = afterAttention is null ? null : At<RmsNormInfo>(at++, $"decoder layer {n}'s post_feedforward_layernorm ([RmsNorm]: Gemma 3's sandwich has one after the attention and one after the feed-forward)", _ => true);
-                At<ResidualInfo>(at, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = {at - residual})])", r => r.From == residual);
+                At<ResidualInfo>(at, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = {at - residual - 1})])", r => r.From == residual);
                 at++;
                 layers.Add(new DecoderLayer(input, attention, post, mlp, down, afterAttention, afterMlp));
             }
@@ -561,7 +563,6 @@ public static class HuggingFace
             bool kvNull = c.TryGetProperty("num_key_value_heads", out JsonElement kvHeads) && kvHeads.ValueKind == JsonValueKind.Null;
             Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen || qwen3 ? 32 : gemma3 ? 4 : gemma ? 16 : heads);
             // a head's width: Gemma's and Qwen3's configurations give 256 and 128 by default, the others hidden_size / heads
-            // (head_dim null: that too)
             int hidden = Get("hidden_size") is { ValueKind: JsonValueKind.Number } hs && hs.TryGetInt32(out int hn) ? hn : Embedding.Dim;
             if (heads > 0)
                 Int("head_dim", first.Attention.HeadSize, $"'{first.Attention.Name}' {(first.Attention.HeadWidth > 0 ? "HeadWidth" : "hidden_size / num_attention_heads: declare HeadWidth for heads of their own width")}",

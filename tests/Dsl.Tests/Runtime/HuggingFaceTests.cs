@@ -570,6 +570,7 @@ public sealed class HuggingFaceTests : IDisposable
         }
         var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "gemma3")));
         Contains(unsaved.Message, "Gemma's checkpoints are read, not written");
+        Contains(unsaved.Message, "'rmsnorm_1' normalises the attention's output (Gemma 3's sandwich of norms): the configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
     }
 
     [Fact]

@@ -203,7 +203,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     private const string PoolingWithoutPositions = "attention pooling (its learned query has no position)";
 
     /// <summary>
-    /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow) is refused on, as its message names
+    /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow, HeadWidth, QueryKeyNorm, Scale) is refused on, as its message names
     /// it — attention over an encoder, <paramref name="pooling"/>, or the General and Additive scores —; null for multi-head self-attention.
     /// </summary>
     private static string? NotMultiHeadSelf(AttentionSpec spec, string pooling) =>

@@ -6,12 +6,13 @@ using Dsl.Generator.Shapes;
 
 namespace Dsl.Generator.Layers.Attention;
 
-/// <summary>nn.MultiheadAttention's projections: in_proj [3E, E] for queries, keys and values, out_proj [E, E]; their biases unless bias=False (out_proj's also unless OutputBias = false).</summary>
+/// <summary>nn.MultiheadAttention's projections: in_proj [3E, E] for queries, keys and values ([h·d + 2·g·d, E] with g key/value heads or heads d wide), out_proj [E, E] ([E, h·d]); their biases unless bias=False (out_proj's also unless OutputBias = false).</summary>
 internal sealed record Projections(ParamRef InWeight, ParamRef? InBias, ParamRef OutWeight, ParamRef? OutBias);
 
 /// <summary>
 /// Multi-head self-attention with q = k = v = x (nn.MultiheadAttention): <see cref="Qkv"/> holds the projected queries,
-/// keys and values [T, B, 3E], <see cref="Context"/> the heads' outputs; <see cref="Mask"/> the dropout on the weights.
+/// keys and values [T, B, 3E] ([T, B, h·d + 2·g·d] with g key/value heads or heads d wide), <see cref="Context"/> the heads'
+/// outputs [T, B, h·d]; <see cref="Mask"/> the dropout on the weights.
 /// </summary>
 internal sealed record SelfAttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights,
     Projections Projections, BufferRef Qkv, BufferRef DQkv, BufferRef Context, BufferRef DContext, BufferRef? Mask, int Heads, float Scale, bool Causal, float Dropout)
