@@ -105,7 +105,8 @@ public static class HuggingFace
     /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
     /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
-    /// linear <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>; QK-norm as <c>Qwen3ForCausalLM</c>), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
+    /// linear <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>; QK-norm as <c>Qwen3ForCausalLM</c>;
+    /// a scaled embedding as <c>GemmaForCausalLM</c>, with the sandwich of norms as <c>Gemma3ForCausalLM</c>, its norms stored less 1), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
     /// <see cref="LoadLlama"/> read it back (a model loaded from Phi-3's checkpoint is written as Mistral's, or LLaMA's without
     /// a window: the same layers under unfused names). Both files are built first, then replaced together (a failure leaves the folder as it was).
     /// </summary>
@@ -115,14 +116,16 @@ public static class HuggingFace
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var (architecture, layout) = Layout(model);
         var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        if (layout.Embedding.Scale != 1f)
-            unlike.Add($"'{layout.Embedding.Name}' is scaled by √{layout.Embedding.Dim} (ScaleBySqrtDim, Gemma's): Gemma's checkpoints are read, not written (its norms store their weight less 1, which would not give the weights back exactly)");
-        if (layout.Layers[0].Sandwich)
-            unlike.Add($"'{layout.Layers[0].AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich of norms): the configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
-        if (layout.Layers[0].Attention is { Scale: > 0f } scaled && scaled.ScoreScale != (float)(1.0 / Math.Sqrt(scaled.HeadSize)))
-            unlike.Add($"'{scaled.Name}' scales its scores by {Number(scaled.Scale)}, not 1/√head_dim: the configurations written here cannot say so");
-        if (layout.Layers[0].Attention is { QueryKeyNorm: true } normed && (normed.SlidingWindow > 0 || (normed.Bias && !normed.OutputBias)))
+        // a scaled embedding is Gemma's: Gemma 1's layers, or Gemma 3's with the sandwich of norms
+        bool gemma = layout.Embedding.Scale != 1f, gemma3 = gemma && layout.Layers[0].Sandwich;
+        layout.CheckAlike(unlike, positionsPerLayer: gemma3);
+        if (gemma) layout.CheckGemmaWritable(unlike, gemma3);
+        else if (layout.Layers[0].Sandwich)
+            unlike.Add($"'{layout.Layers[0].AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich of norms) under an unscaled embedding: Gemma 3's scales it (ScaleBySqrtDim), and the other configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
+        if (!gemma3 && layout.Layers[0].Attention is { Scale: > 0f } scaled && scaled.ScoreScale != (float)(1.0 / Math.Sqrt(scaled.HeadSize)))
+            unlike.Add($"'{scaled.Name}' scales its scores by {Number(scaled.Scale)}, not 1/√head_dim: only Gemma 3's configuration can say so (query_pre_attn_scalar)");
+        if (gemma) { } // (CheckGemmaWritable)
+        else if (layout.Layers[0].Attention is { QueryKeyNorm: true } normed && (normed.SlidingWindow > 0 || (normed.Bias && !normed.OutputBias)))
             unlike.Add(normed.SlidingWindow > 0
                 ? $"'{normed.Name}' has QK-norm (Qwen3's) and a sliding window: Qwen3's configuration is written without one"
                 : $"'{normed.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
@@ -130,10 +133,14 @@ public static class HuggingFace
             unlike.Add($"'{windowed.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
         var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
+        // Gemma's norms store their weight less 1 (exactly, for a weight from 0.5 to 2 and any above; within an ulp of 1 below)
+        HashSet<string> shifted = gemma ? layout.NormWeights().ToHashSet(StringComparer.Ordinal) : [];
         foreach (var (parameter, parts) in layout.Sources(fused: false).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Parameter p = model.Parameters[parameter];
             float[] values = p.AsSpan().ToArray();
+            if (shifted.Contains(parameter))
+                for (int j = 0; j < values.Length; j++) values[j] -= 1f;
             int rowLength = p.Length / p.Shape[0], at = 0;
             foreach (ParameterSet.TensorRows part in parts)
             {
@@ -145,7 +152,7 @@ public static class HuggingFace
         }
         // both files built before either is touched, then replaced together: weights beside another model's config.json
         // would load into a model that computes something else
-        byte[] config = layout.Config();
+        byte[] config = layout.Config(gemma, gemma3);
         Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
@@ -439,22 +446,25 @@ public static class HuggingFace
         }
 
         /// <summary>The config.json of this layout, as transformers' LlamaConfig writes its fields.</summary>
-        public byte[] Config()
+        public byte[] Config(bool gemma = false, bool gemma3 = false)
         {
             DecoderLayer first = Layers[0];
-            RotaryScaling scaling = first.Attention.RotaryScaling;
+            // Gemma 3's rotary settings and window differ by layer: the full layers' base and scaling, the sliding ones' base and window
+            AttentionInfo full = Layers.Select(d => d.Attention).FirstOrDefault(a => a.SlidingWindow == 0) ?? first.Attention;
+            AttentionInfo? sliding = Layers.Select(d => d.Attention).FirstOrDefault(a => a.SlidingWindow > 0);
+            RotaryScaling scaling = gemma3 ? full.RotaryScaling : first.Attention.RotaryScaling;
             using var buffer = new MemoryStream();
             using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
             {
                 w.WriteStartObject();
                 // q, k and v biases without o_proj's are Qwen2's attention; LLaMA's has none, or all four (attention_bias); QK-norm is
                 // Qwen3's (none or all four biases, as LLaMA's)
-                bool qwen3 = first.Attention.QueryKeyNorm, qwen = !qwen3 && first.Attention is { Bias: true, OutputBias: false };
-                bool mistral = !qwen && !qwen3 && first.Attention.SlidingWindow > 0;
+                bool qwen3 = !gemma && first.Attention.QueryKeyNorm, qwen = !gemma && !qwen3 && first.Attention is { Bias: true, OutputBias: false };
+                bool mistral = !gemma && !qwen && !qwen3 && first.Attention.SlidingWindow > 0;
                 w.WriteStartArray("architectures");
-                w.WriteStringValue(qwen3 ? "Qwen3ForCausalLM" : qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
+                w.WriteStringValue(gemma3 ? "Gemma3ForCausalLM" : gemma ? "GemmaForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
                 w.WriteEndArray();
-                w.WriteString("model_type", qwen3 ? "qwen3" : qwen ? "qwen2" : mistral ? "mistral" : "llama");
+                w.WriteString("model_type", gemma3 ? Gemma3 : gemma ? "gemma" : qwen3 ? "qwen3" : qwen ? "qwen2" : mistral ? "mistral" : "llama");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);
                 w.WriteNumber("intermediate_size", first.Mlp.Units);
@@ -462,12 +472,12 @@ public static class HuggingFace
                 w.WriteNumber("num_attention_heads", first.Attention.Heads);
                 w.WriteNumber("num_key_value_heads", first.Attention.KeyValueHeadCount);
                 w.WriteNumber("head_dim", first.Attention.HeadSize);
-                w.WriteString("hidden_act", ActivationName(first.Mlp.Activation));
+                w.WriteString(gemma3 ? "hidden_activation" : "hidden_act", ActivationName(first.Mlp.Activation)); // (Gemma 3's MLP reads hidden_activation)
                 // the floats as the shortest decimal that reads back to them (1e-05, not 9.99999974737875E-06)
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));
                 w.WritePropertyName("rope_theta");
-                w.WriteRawValue(JsonFloat(first.Attention.RotaryBase));
+                w.WriteRawValue(JsonFloat(gemma3 ? full.RotaryBase : first.Attention.RotaryBase));
                 if (scaling.IsScaled)
                 {
                     bool linear = scaling.Kind == RotaryScalingKind.Linear;
@@ -487,7 +497,23 @@ public static class HuggingFace
                 }
                 else w.WriteNull("rope_scaling");
                 w.WriteBoolean("tie_word_embeddings", Tied);
-                if (qwen) w.WriteBoolean("use_sliding_window", false);
+                if (gemma3)
+                {
+                    // each layer's kind; the sliding ones' window and base (Gemma 3's defaults where no layer slides)
+                    w.WriteStartArray("layer_types");
+                    foreach (DecoderLayer d in Layers) w.WriteStringValue(d.Attention.SlidingWindow > 0 ? "sliding_attention" : "full_attention");
+                    w.WriteEndArray();
+                    w.WriteNumber("sliding_window", sliding?.SlidingWindow ?? 4096);
+                    w.WritePropertyName("rope_local_base_freq");
+                    w.WriteRawValue(JsonFloat(sliding?.RotaryBase ?? 10000f));
+                    w.WritePropertyName("query_pre_attn_scalar");
+                    w.WriteRawValue(QueryScalar(first.Attention));
+                    w.WriteBoolean("attention_bias", first.Attention.Bias);
+                    w.WriteNull("attn_logit_softcapping");
+                    w.WriteNull("final_logit_softcapping");
+                }
+                else if (gemma) w.WriteBoolean("attention_bias", first.Attention.Bias);
+                else if (qwen) w.WriteBoolean("use_sliding_window", false);
                 else if (qwen3)
                 {
                     w.WriteBoolean("attention_bias", first.Attention.Bias);
@@ -503,6 +529,46 @@ public static class HuggingFace
                 w.WriteEndObject();
             }
             return buffer.ToArray();
+        }
+
+        /// <summary>
+        /// Gemma 3's <c>query_pre_attn_scalar</c> for the attention's score scale, as JSON: head_dim for 1/√head_dim, else the
+        /// whole number whose 1/√ gives the scale back where one does (Gemma 3 27B's 168), else 1/scale².
+        /// </summary>
+        private static string QueryScalar(AttentionInfo a)
+        {
+            if (a.Scale == 0f) return a.HeadSize.ToString(CultureInfo.InvariantCulture);
+            double scalar = 1.0 / ((double)a.Scale * a.Scale), whole = Math.Round(scalar);
+            return (float)(1.0 / Math.Sqrt(whole)) == a.ScoreScale ? whole.ToString(CultureInfo.InvariantCulture) : scalar.ToString("R", CultureInfo.InvariantCulture);
+        }
+
+        /// <summary>
+        /// What keeps a Gemma model (a scaled embedding) from being written as Gemma's or Gemma 3's configuration: QK-norm where the
+        /// type has none (or none where Gemma 3 has it), a window in Gemma 1, Qwen2's biases, and Gemma 3's layers whose windows or
+        /// rotary settings differ within their kind (the sliding layers share a window and base and are not scaled; the full ones
+        /// share a base and scaling).
+        /// </summary>
+        public void CheckGemmaWritable(List<string> problems, bool gemma3)
+        {
+            AttentionInfo first = Layers[0].Attention;
+            string type = gemma3 ? "Gemma 3's" : "Gemma's";
+            if (first.QueryKeyNorm != gemma3)
+                problems.Add(gemma3 ? $"'{first.Name}' has no QK-norm, which Gemma 3's attention has (QueryKeyNorm = true)" : $"'{first.Name}' has QK-norm, which Gemma 1's attention has not");
+            if (first.Bias && !first.OutputBias)
+                problems.Add($"'{first.Name}' has biases on q, k and v without o_proj's (Qwen2's): {type} attention has all four biases (attention_bias) or none");
+            if (!gemma3)
+            {
+                if (first.SlidingWindow > 0) problems.Add($"'{first.Name}' has a sliding window, which Gemma 1's attention has not");
+                return;
+            }
+            foreach (var kind in Layers.Select(d => d.Attention).GroupBy(a => a.SlidingWindow > 0))
+            {
+                AttentionInfo one = kind.First();
+                if (kind.FirstOrDefault(a => a.SlidingWindow != one.SlidingWindow || a.RotaryBase != one.RotaryBase || a.RotaryScaling != one.RotaryScaling) is { } other)
+                    problems.Add($"'{other.Name}' and '{one.Name}' are both {(kind.Key ? "sliding" : "full")} layers with other windows or rotary settings: Gemma 3's configuration gives one of each per kind");
+                else if (kind.Key && one.RotaryScaling.IsScaled)
+                    problems.Add($"'{one.Name}' slides and scales its rotary frequencies: Gemma 3's sliding layers are not scaled");
+            }
         }
 
         /// <summary>What config.json says against what the model declares; each difference added to <paramref name="problems"/>.</summary>

@@ -87,6 +87,27 @@ public partial class HfTinyQwen3;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
 public partial class HfTinyGemma3;
 
+// Gemma 3 27B's scores: scaled by 1/√168 apart from its heads' width (Scale, query_pre_attn_scalar 168), one full layer.
+[Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Scale = 0.0771516785f, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfTinyGemma3Scaled;
+
+// Gemma 3's sandwich of norms under an unscaled embedding: no configuration's layout.
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfSandwichUnscaled;
+
+// Gemma 1's layers with a sliding window, which Gemma 1's configuration cannot say.
+[Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, SlidingWindow = 4, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfTinyGemmaWindowed;
+
 // The HfLlamaLinear fixture's model: linear rotary scaling (rope_type "linear", factor 4), plain multi-head attention.
 [Embedding(vocab: 13, dim: 16)]
 [Repeat(2)]

@@ -291,6 +291,8 @@ public sealed class HuggingFaceTests : IDisposable
         "HfLlamaLinear" => new HfTinyLinearLlama(seed),
         "HfMistral" => new HfTinyMistral(seed),
         "HfQwen3" => new HfTinyQwen3(seed),
+        "HfGemma" => new HfTinyGemma(seed),
+        "HfGemma3" => new HfTinyGemma3(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -457,8 +459,10 @@ public sealed class HuggingFaceTests : IDisposable
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Copy((_, config) => config["model_type"] = "llama", "gemma-as-llama", "HfGemma")));
         Contains(error.Message, "model_type is \"llama\", whose embedding is not scaled, but 'embedding' declares ScaleBySqrtDim = true");
         Contains(error.Message, "tie_word_embeddings is false (its default), but 'dense_4' is tied to the embedding");
-        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "gemma")));
-        Contains(unsaved.Message, "Gemma's checkpoints are read, not written");
+        // written back as Gemma's (ASavedCheckpoint… checks the round trip); a window is not Gemma 1's
+        var windowed = new HfTinyGemmaWindowed(seed: 1);
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(windowed, Path.Combine(_temp, "gemma")));
+        Contains(unsaved.Message, "'attention' has a sliding window, which Gemma 1's attention has not");
     }
 
     [Fact]
@@ -568,9 +572,16 @@ public sealed class HuggingFaceTests : IDisposable
             }, "gemma3-multimodal-" + prefix[..5], "HfGemma3"));
             AssertLogits(text, "HfGemma3");
         }
-        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "gemma3")));
-        Contains(unsaved.Message, "Gemma's checkpoints are read, not written");
-        Contains(unsaved.Message, "'rmsnorm_1' normalises the attention's output (Gemma 3's sandwich of norms): the configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
+        // written back as Gemma 3's (ASavedCheckpoint… checks the round trip), a scale apart from 1/√head_dim as its
+        // query_pre_attn_scalar; the sandwich under an unscaled embedding is no configuration's
+        var scaled = new HfTinyGemma3Scaled(seed: 1);
+        HuggingFace.SaveLlama(scaled, Path.Combine(_temp, "gemma3-scaled"));
+        Assert.Equal(168, JsonNode.Parse(File.ReadAllText(Path.Combine(_temp, "gemma3-scaled", "config.json")))!["query_pre_attn_scalar"]!.GetValue<double>());
+        var reloaded = new HfTinyGemma3Scaled(seed: 2);
+        HuggingFace.LoadLlama(reloaded, Path.Combine(_temp, "gemma3-scaled"));
+        Assert.Equal(scaled.Parameters["attention.q_norm.weight"].AsSpan().ToArray(), reloaded.Parameters["attention.q_norm.weight"].AsSpan().ToArray());
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfSandwichUnscaled(seed: 1), Path.Combine(_temp, "sandwich")));
+        Contains(unsaved.Message, "'rmsnorm_1' normalises the attention's output (Gemma 3's sandwich of norms) under an unscaled embedding");
     }
 
     [Fact]
@@ -626,6 +637,8 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfLlamaLinear")]
     [InlineData("HfMistral")]
     [InlineData("HfQwen3")]
+    [InlineData("HfGemma")]
+    [InlineData("HfGemma3")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);
@@ -648,11 +661,12 @@ public sealed class HuggingFaceTests : IDisposable
         // floats as Python writes them, whole ones with ".0" (transformers warns of a rope_scaling factor written as 8)
         Assert.DoesNotMatch(@"""(rope_theta|rms_norm_eps|factor|low_freq_factor|high_freq_factor)"":\s*-?\d+\s*[,}\r\n]", text);
         foreach (string key in new[] { "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim", "num_hidden_layers",
-            "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window", "sliding_window" })
+            "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window", "sliding_window", "attention_bias",
+            "hidden_activation", "layer_types", "query_pre_attn_scalar", "rope_local_base_freq" })
         {
             JsonNode? e = expected[key], w = written[key];
             if (e is null && !expected.ContainsKey(key)) continue; // left to its default in the fixture
-            if (key == "sliding_window" && expected["model_type"]?.GetValue<string>() != "mistral") continue; // Qwen2's, unused without use_sliding_window
+            if (key == "sliding_window" && expected["model_type"]?.GetValue<string>() is not ("mistral" or "gemma3_text")) continue; // Qwen2's, unused without use_sliding_window
             Assert.True(JsonNode.DeepEquals(Normalised(e), Normalised(w)), $"{key}: expected {e?.ToJsonString() ?? "null"}, wrote {w?.ToJsonString() ?? "null"}");
         }
         var reloaded = For(fixture, 10);
