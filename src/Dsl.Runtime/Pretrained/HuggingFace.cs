@@ -122,15 +122,16 @@ public static class HuggingFace
         if (gemma) layout.CheckGemmaWritable(unlike, gemma3);
         else if (layout.Layers[0].Sandwich)
             unlike.Add($"'{layout.Layers[0].AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich of norms) under an unscaled embedding: Gemma 3's scales it (ScaleBySqrtDim), and the other configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
-        if (!gemma3 && layout.Layers[0].Attention is { Scale: > 0f } scaled && scaled.ScoreScale != (float)(1.0 / Math.Sqrt(scaled.HeadSize)))
-            unlike.Add($"'{scaled.Name}' scales its scores by {Number(scaled.Scale)}, not 1/√head_dim: only Gemma 3's configuration can say so (query_pre_attn_scalar)");
-        if (gemma) { } // (CheckGemmaWritable)
-        else if (layout.Layers[0].Attention is { QueryKeyNorm: true } normed && (normed.SlidingWindow > 0 || (normed.Bias && !normed.OutputBias)))
-            unlike.Add(normed.SlidingWindow > 0
-                ? $"'{normed.Name}' has QK-norm (Qwen3's) and a sliding window: Qwen3's configuration is written without one"
-                : $"'{normed.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
-        else if (layout.Layers[0].Attention is { SlidingWindow: > 0, Bias: true } windowed)
-            unlike.Add($"'{windowed.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
+        // the other configurations' limits (Gemma's own: CheckGemmaWritable)
+        AttentionInfo first = layout.Layers[0].Attention;
+        if (!gemma3 && first.Scale > 0f && first.ScoreScale != (float)(1.0 / Math.Sqrt(first.HeadSize)))
+            unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 3's configuration can say so (query_pre_attn_scalar)");
+        if (!gemma && first.QueryKeyNorm && (first.SlidingWindow > 0 || (first.Bias && !first.OutputBias)))
+            unlike.Add(first.SlidingWindow > 0
+                ? $"'{first.Name}' has QK-norm (Qwen3's) and a sliding window: Qwen3's configuration is written without one"
+                : $"'{first.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
+        else if (!gemma && first is { SlidingWindow: > 0, Bias: true })
+            unlike.Add($"'{first.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
         var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
         // Gemma's norms store their weight less 1 (exactly, for a weight from 0.5 to 2 and any above; within an ulp of 1 below)
