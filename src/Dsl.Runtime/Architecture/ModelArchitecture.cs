@@ -93,7 +93,13 @@ public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool 
     public int HeadSize => HeadWidth > 0 ? HeadWidth : Heads > 0 ? InWidth / Heads : InWidth;
 
     /// <summary>The scores' scale: <see cref="Scale"/>, else 1/√<see cref="HeadSize"/> (1 for the Dot score), in float as the generated code computes it.</summary>
-    public float ScoreScale => Scale > 0f ? Scale : Score == AttentionScore.Dot ? 1f : (float)(1.0 / System.Math.Sqrt(HeadSize));
+    public float ScoreScale => Scale > 0f ? Scale : Score == AttentionScore.Dot ? 1f : HeadScale;
+
+    /// <summary>Whether <see cref="Scale"/> scales the scores otherwise than 1/√<see cref="HeadSize"/> (what no configuration but Gemma 3's says).</summary>
+    public bool ScaledApart => Scale > 0f && Scale != HeadScale;
+
+    /// <summary>1/√<see cref="HeadSize"/> in float, as the generated code computes it.</summary>
+    private float HeadScale => (float)(1.0 / System.Math.Sqrt(HeadSize));
 
     /// <summary>The queries' width (and the heads' outputs', side by side): Heads · <see cref="HeadSize"/>, InWidth unless <see cref="HeadWidth"/> sets it apart.</summary>
     public int QueryWidth => Heads > 0 ? Heads * HeadSize : InWidth;

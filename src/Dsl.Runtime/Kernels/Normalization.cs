@@ -28,19 +28,21 @@ public static class LayerNormKernel
     /// The forward pass of both norms: centred (layer norm, <paramref name="beta"/> and <paramref name="mean"/> used) or not
     /// (RMS norm: μ taken as 0, no shift, no mean kept). The spans are checked by the caller. A row normalised is W values;
     /// <paramref name="segments"/> of them lie side by side in each row of x (and of y) that is <paramref name="xRow"/> (and
-    /// <paramref name="yRow"/>) values long (0: W, rows one after the other), as the heads of an attention's packed rows.
+    /// <paramref name="yRow"/>) values long (0: W, rows one after the other), as the heads of an attention's packed rows. A
+    /// non-empty <paramref name="keep"/> (rows <paramref name="keepRow"/> long) gets each row of x before y is written, so y may
+    /// be x itself.
     /// </summary>
     internal static unsafe void Normalise(int rows, int width, ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float epsilon,
-        Span<float> y, Span<float> mean, Span<float> rstd, bool centred, int segments = 1, int xRow = 0, int yRow = 0)
+        Span<float> y, Span<float> mean, Span<float> rstd, bool centred, int segments = 1, int xRow = 0, int yRow = 0, Span<float> keep = default, int keepRow = 0)
     {
         int W = width;
         if (rows == 0 || W == 0) return;
-        fixed (float* px = x, pg = gamma, pb = beta, py = y, pm = mean, ps = rstd)
+        fixed (float* px = x, pg = gamma, pb = beta, py = y, pm = mean, ps = rstd, pk = keep)
         {
             var a = new Args
             {
                 Rows = rows, Width = W, Epsilon = epsilon, X = px, Gamma = pg, Beta = centred ? pb : null, Y = py, Mean = centred ? pm : null, Rstd = ps, Centred = centred,
-                Segments = segments, XRow = xRow > 0 ? xRow : W * segments, YRow = yRow > 0 ? yRow : W * segments,
+                Segments = segments, XRow = xRow > 0 ? xRow : W * segments, YRow = yRow > 0 ? yRow : W * segments, Keep = keep.IsEmpty ? null : pk, KeepRow = keepRow,
             };
             GemmWorkers.Run(&ForwardPart, &a, Parts(rows, W));
         }
@@ -54,6 +56,7 @@ public static class LayerNormKernel
         for (int r = first; r < end; r++)
         {
             float* xr = a.X + a.At(r, a.XRow), yr = a.Y + a.At(r, a.YRow);
+            if (a.Keep != null) new ReadOnlySpan<float>(xr, W).CopyTo(new Span<float>(a.Keep + a.At(r, a.KeepRow), W));
             float mu = 0f;
             if (a.Centred)
             {
@@ -305,10 +308,10 @@ public static class LayerNormKernel
 
     private unsafe struct Args
     {
-        public int Rows, Width, Segments, XRow, YRow;
+        public int Rows, Width, Segments, XRow, YRow, KeepRow;
         public float Epsilon;
         public bool Centred;
-        public float* X, Gamma, Beta, Y, Mean, Rstd, Dy, Dx, DGamma, DBeta;
+        public float* X, Gamma, Beta, Y, Mean, Rstd, Dy, Dx, DGamma, DBeta, Keep;
 
         /// <summary>Where normalised row <paramref name="r"/> starts in a buffer whose rows are <paramref name="row"/> values long.</summary>
         public readonly nint At(int r, int row) => Segments == 1 ? (nint)r * row : (nint)(r / Segments) * row + (nint)(r % Segments) * Width;
@@ -369,23 +372,19 @@ public static class QueryKeyNormKernel
 
     /// <summary>
     /// Normalises the queries' and keys' heads of <paramref name="rows"/> packed rows of <paramref name="qkv"/> in place,
-    /// copying them into <paramref name="raw"/> first (empty: inference, nothing kept but <paramref name="rstd"/>).
+    /// each head copied into <paramref name="raw"/> before it is written over (empty: inference, nothing kept but <paramref name="rstd"/>).
     /// </summary>
     public static void Forward(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma, float epsilon,
         Span<float> qkv, Span<float> raw, Span<float> rstd)
     {
         var (d, normed, packed) = Widths(rows, width, heads, keyValueHeads, qGamma, kGamma, qkv, rstd);
+        if (!raw.IsEmpty) LayerNormKernel.Require(Kind, rows, normed, raw, "raw");
         if (rows == 0 || d == 0) return;
-        if (!raw.IsEmpty)
-        {
-            LayerNormKernel.Require(Kind, rows, normed, raw, "raw");
-            for (int r = 0; r < rows; r++) qkv.Slice(r * packed, normed).CopyTo(raw.Slice(r * normed, normed));
-        }
-        ReadOnlySpan<float> x = raw.IsEmpty ? qkv : raw;
-        int xRow = raw.IsEmpty ? packed : normed, queries = rows * heads;
-        LayerNormKernel.Normalise(queries, d, x, qGamma, default, epsilon, qkv, default, rstd, centred: false, heads, xRow, packed);
-        LayerNormKernel.Normalise(rows * keyValueHeads, d, x.Slice(width), kGamma, default, epsilon, qkv.Slice(width), default, rstd.Slice(queries),
-            centred: false, keyValueHeads, xRow, packed);
+        // in place, each head's raw values kept (training) by the thread that normalises it
+        int queries = rows * heads;
+        LayerNormKernel.Normalise(queries, d, qkv, qGamma, default, epsilon, qkv, default, rstd, centred: false, heads, packed, packed, raw, normed);
+        LayerNormKernel.Normalise(rows * keyValueHeads, d, qkv.Slice(width), kGamma, default, epsilon, qkv.Slice(width), default, rstd.Slice(queries),
+            centred: false, keyValueHeads, packed, packed, raw.IsEmpty ? default : raw.Slice(width), normed);
     }
 
     /// <summary>

@@ -124,7 +124,7 @@ public static class HuggingFace
             unlike.Add($"'{layout.Layers[0].AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich of norms) under an unscaled embedding: Gemma 3's scales it (ScaleBySqrtDim), and the other configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
         // the other configurations' limits (Gemma's own: CheckGemmaWritable)
         AttentionInfo first = layout.Layers[0].Attention;
-        if (!gemma3 && first.Scale > 0f && first.ScoreScale != (float)(1.0 / Math.Sqrt(first.HeadSize)))
+        if (!gemma3 && first.ScaledApart)
             unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 3's configuration can say so (query_pre_attn_scalar)");
         if (!gemma && first.QueryKeyNorm && (first.SlidingWindow > 0 || (first.Bias && !first.OutputBias)))
             unlike.Add(first.SlidingWindow > 0
@@ -639,7 +639,7 @@ public static class HuggingFace
                 problems.Add(qwen3 || gemma3 ? $"model_type is \"{type}\": its attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare '{first.Attention.Name}' with QueryKeyNorm = true"
                     : $"model_type is \"{type}\", whose attention has no q_norm and k_norm, but '{first.Attention.Name}' declares QueryKeyNorm = true (Qwen3's)");
             if (gemma3) CheckGemma3(c, problems);
-            else if (Layers.FirstOrDefault(d => d.Attention.Scale > 0f && d.Attention.ScoreScale != (float)(1.0 / Math.Sqrt(d.Attention.HeadSize))) is { } scaled)
+            else if (Layers.FirstOrDefault(d => d.Attention.ScaledApart) is { } scaled)
                 problems.Add($"model_type is \"{type}\", whose scores are scaled by 1/√head_dim, but '{scaled.Attention.Name}' declares Scale = {Number(scaled.Attention.Scale)}");
             if (gemma3) { } // (its rotary bases and windows differ by layer: CheckGemma3)
             else if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
@@ -730,20 +730,11 @@ public static class HuggingFace
                 if (Value(c, capping) is { } v)
                     problems.Add($"{capping} is {v.GetRawText()}: the scores and logits are not soft-capped here (Gemma 2's tanh capping)");
             }
-            string[]? types = null;
-            if (Value(c, "layer_types") is { } given)
-            {
-                types = given.ValueKind == JsonValueKind.Array ? given.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()! : t.GetRawText()).ToArray() : null;
-                if (types is null || types.Length != Layers.Count || types.Any(t => t is not ("sliding_attention" or "full_attention")))
-                {
-                    problems.Add($"layer_types is {given.GetRawText()}: expected {Layers.Count} of \"sliding_attention\" and \"full_attention\", one per decoder layer");
-                    return;
-                }
-            }
-            else
+            if (!TrySlidingLayers(c, Layers.Count, problems, out bool[]? slides)) return;
+            if (slides is null)
             {
                 int pattern = Value(c, "sliding_window_pattern") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int every) && every > 0 ? every : 6;
-                types = Enumerable.Range(0, Layers.Count).Select(i => (i + 1) % pattern != 0 ? "sliding_attention" : "full_attention").ToArray();
+                slides = Enumerable.Range(0, Layers.Count).Select(i => (i + 1) % pattern != 0).ToArray();
             }
             int window = ConfiguredWindow(c, problems);
             if (window < 0) return;
@@ -758,13 +749,14 @@ public static class HuggingFace
             for (int i = 0; i < Layers.Count; i++)
             {
                 AttentionInfo a = Layers[i].Attention;
-                bool sliding = types[i] == "sliding_attention";
+                bool sliding = slides[i];
+                string kind = sliding ? "sliding_attention" : "full_attention";
                 int expectedWindow = sliding ? window : 0;
                 float expectedBase = sliding ? local : global;
                 if (a.SlidingWindow != expectedWindow)
-                    problems.Add($"layer {i} is \"{types[i]}\": declare '{a.Name}' with SlidingWindow = {expectedWindow}{(sliding ? " (sliding_window)" : " (every earlier step)")}");
+                    problems.Add($"layer {i} is \"{kind}\": declare '{a.Name}' with SlidingWindow = {expectedWindow}{(sliding ? " (sliding_window)" : " (every earlier step)")}");
                 if (a.RotaryBase != expectedBase)
-                    problems.Add($"layer {i} is \"{types[i]}\", whose rotary base is {Number(expectedBase)} ({(sliding ? "rope_local_base_freq" : "rope_theta")}), the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
+                    problems.Add($"layer {i} is \"{kind}\", whose rotary base is {Number(expectedBase)} ({(sliding ? "rope_local_base_freq" : "rope_theta")}), the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
                 if (!sliding) CheckScaling(Value(c, "rope_scaling") ?? fullRope, a, problems, phi: false);
                 else if (slidingRope is not null) CheckScaling(slidingRope, a, problems, phi: false);
                 else if (a.RotaryScaling.IsScaled)
@@ -813,6 +805,25 @@ public static class HuggingFace
     }
 
     /// <summary>
+    /// Which decoder layers <c>layer_types</c> says slide ("sliding_attention") and which attend to every step
+    /// ("full_attention"): null where the configuration has no <c>layer_types</c>; false, with the problem added, where it is
+    /// not one of those two per layer.
+    /// </summary>
+    private static bool TrySlidingLayers(JsonElement c, int layers, List<string> problems, out bool[]? sliding)
+    {
+        sliding = null;
+        if (Value(c, "layer_types") is not { } given) return true;
+        string[]? types = given.ValueKind == JsonValueKind.Array ? given.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()! : "").ToArray() : null;
+        if (types is null || types.Length != layers || types.Any(t => t is not ("sliding_attention" or "full_attention")))
+        {
+            problems.Add($"layer_types is {given.GetRawText()}: expected {layers} of \"sliding_attention\" and \"full_attention\", one per decoder layer");
+            return false;
+        }
+        sliding = types.Select(t => t == "sliding_attention").ToArray();
+        return true;
+    }
+
+    /// <summary>
     /// Qwen2's window against the model's: with <c>use_sliding_window</c>, transformers windows the layers from
     /// <c>max_window_layers</c> on (default 28) by <c>sliding_window</c> (default 4096); none when that is past the last layer, all
     /// when it is 0. Some layers windowed and some not cannot be declared (the model's decoder layers are alike).
@@ -826,23 +837,13 @@ public static class HuggingFace
         if (size > 0)
         {
             // the windowed layers: as layer_types lists them where it does, else those from max_window_layers on (28 by default)
-            bool[] sliding;
-            if (Value(c, "layer_types") is { } given)
+            if (!TrySlidingLayers(c, layers, problems, out bool[]? sliding)) return;
+            if (sliding is not null && sliding.Distinct().Count() > 1)
             {
-                string[]? types = given.ValueKind == JsonValueKind.Array ? given.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.String ? t.GetString()! : "").ToArray() : null;
-                if (types is null || types.Length != layers || types.Any(t => t is not ("sliding_attention" or "full_attention")))
-                {
-                    problems.Add($"layer_types is {given.GetRawText()}: expected {layers} of \"sliding_attention\" and \"full_attention\", one per decoder layer");
-                    return;
-                }
-                sliding = types.Select(t => t == "sliding_attention").ToArray();
-                if (sliding.Distinct().Count() > 1)
-                {
-                    problems.Add($"layer_types windows {sliding.Count(s => s)} of {layers} layers: the model's decoder layers are alike (SlidingWindow on none or on all)");
-                    return;
-                }
+                problems.Add($"layer_types windows {sliding.Count(s => s)} of {layers} layers: the model's decoder layers are alike (SlidingWindow on none or on all)");
+                return;
             }
-            else
+            if (sliding is null)
             {
                 int from = Value(c, "max_window_layers") is { } m ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int f) && f >= 0 ? f : -1) : 28;
                 if (from < 0) { problems.Add($"max_window_layers is {Value(c, "max_window_layers")!.Value.GetRawText()}, not a whole number of layers 0 or more"); return; }
