@@ -196,6 +196,12 @@ namespace Dsl
         /// <c>nn.Linear(…, bias=False)</c> and Keras's <c>use_bias=False</c> (GPT-2's output layer, tied to its embedding, has none).
         /// </summary>
         public bool Bias { get; set; } = true;
+
+        /// <summary>
+        /// Soft-capping of the outputs (Gemma 2's <c>final_logit_softcapping</c>, 30, on its logits): y = SoftCap · tanh(y / SoftCap)
+        /// after the affine map, so no output passes ±SoftCap. Without an <see cref="Activation"/>, not <see cref="Gated"/>. Default 0: none.
+        /// </summary>
+        public float SoftCap { get; set; }
     }
 
     /// <summary>
@@ -260,6 +266,13 @@ namespace Dsl
         /// only. Default 0: 1/√d.
         /// </summary>
         public float Scale { get; set; }
+
+        /// <summary>
+        /// Soft-capping of the scores (Gemma 2's <c>attn_logit_softcapping</c>, 50): each scaled score s becomes
+        /// SoftCap · tanh(s / SoftCap) before the masks and the softmax, so no score passes ±SoftCap. Multi-head self-attention only
+        /// (ScaledDot or Dot, not pooling, not over an encoder). Default 0: none.
+        /// </summary>
+        public float SoftCap { get; set; }
 
         /// <summary>True: each step attends only to itself and earlier steps (a decoder's mask).</summary>
         public bool Causal { get; set; }

@@ -23,6 +23,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _addColumnPartials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _activation;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _gated;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float, int> _softCap;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float> _gatherRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
@@ -58,6 +59,7 @@ internal sealed partial class DeviceKernels
         _addColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(AddColumnPartialsKernel);
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
         _gated = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(GatedKernel);
+        _softCap = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float, int>(SoftCapKernel);
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>(GatherRowsKernel);
         _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float>(ScatterAddRowsKernel);
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
@@ -156,6 +158,9 @@ internal sealed partial class DeviceKernels
     /// y = GELU(x), dy ⊙= GELU'(x) (see ActivationKernel).
     /// </summary>
     public void Activation(int n, ArrayView<float> x, ArrayView<float> y, ArrayView<float> dy, int kind, bool backward) { if (n > 0) _activation(n, x, y, dy, kind, backward ? 1 : 0); }
+
+    /// <summary>y = cap · tanh(y · scale) in place (scale = 1 / cap), or (backward) dy ⊙= 1 − (y · scale)², as the host's Activations.SoftCap.</summary>
+    public void SoftCap(int n, ArrayView<float> y, ArrayView<float> dy, float scale, float cap, bool backward) { if (n > 0) _softCap(n, y, dy, scale, cap, backward ? 1 : 0); }
 
     /// <summary>Gated units over <paramref name="n"/> = rows · U values: y = value · act(gate), or (backward; y holds dy) dpre (see GatedKernel).</summary>
     public void Gated(int n, ArrayView<float> pre, ArrayView<float> y, ArrayView<float> dPre, int units, int kind, bool backward)
@@ -308,7 +313,7 @@ internal sealed partial class DeviceKernels
             long k = ((long)j * B + b) * a.KRow + a.KOffset + kv;
             float score = 0f;
             for (int c = 0; c < d; c++) score += v.Q[q + c] * v.K[k + c];
-            score *= a.Scale;
+            score = Capped(score, a);
             v.Weights[row + j] = score;
             max = XMath.Max(max, score);
         }
@@ -346,7 +351,21 @@ internal sealed partial class DeviceKernels
             dot += g * v.Weights[row + j];
         }
         SoftmaxBackwardRow(v.Scratch, v.Weights, row + first, valid - first, S - first, dot, a.Scale);
+        if (a.SoftCap <= 0f) return;
+        // through the cap: d(score) ⊙= 1 − tanh²(q·k · scale / cap), the scores recomputed (the weights kept are the softmax's)
+        long q = ((long)i * B + b) * a.QRow + h * d;
+        for (int j = first; j < valid; j++)
+        {
+            long k = ((long)j * B + b) * a.KRow + a.KOffset + h / a.Group * d;
+            float score = 0f;
+            for (int c = 0; c < d; c++) score += v.Q[q + c] * v.K[k + c];
+            float t = Tanh(score * (a.Scale / a.SoftCap));
+            v.Scratch[row + j] *= 1f - t * t;
+        }
     }
+
+    /// <summary>A query·key product scaled, then soft-capped when the layer caps: cap · tanh(score · scale / cap), as the host's Activations.Cap.</summary>
+    private static float Capped(float score, AttentionArgs a) => a.SoftCap > 0f ? a.SoftCap * Tanh(score * (a.Scale / a.SoftCap)) : score * a.Scale;
 
     /// <summary>Back, one query column: dq = dS · k over the keys the query saw (none for a padded query).</summary>
     private static void AttentionQueriesBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
@@ -570,6 +589,14 @@ internal sealed partial class DeviceKernels
         float v = y[i];
         if (backward == 0) y[i] = ActivationValue(kind, v);
         else dy[i] = OutputSlopeTimes(kind, v, dy[i]);
+    }
+
+    /// <summary>Soft-capping, one thread per value: forward y = cap · tanh(y · scale); back dy ⊙= 1 − (y · scale)² from the capped y.</summary>
+    private static void SoftCapKernel(Index1D i, ArrayView<float> y, ArrayView<float> dy, float scale, float cap, int backward)
+    {
+        float u = y[i] * scale;
+        if (backward == 0) y[i] = cap * Tanh(u);
+        else dy[i] *= 1f - u * u;
     }
 
     /// <summary>act(a) for a <see cref="Dsl.Activation"/> value (past GELU's and SiLU's limits, each takes its limit, as the host's CellMath does).</summary>
@@ -1031,6 +1058,8 @@ internal struct AttentionArgs
     /// <summary>Query heads per key/value head: 1, or more in grouped-query attention (query head h reads key/value head h / Group).</summary>
     public int Group;
     public float Scale;
+    /// <summary>A soft cap on the scaled scores, cap · tanh(score / cap) (Gemma 2's); 0: none.</summary>
+    public float SoftCap;
     public int Causal;
     /// <summary>A sliding window: causal query i sees keys i − Window &lt; j ≤ i; 0: every earlier key.</summary>
     public int Window;

@@ -115,11 +115,16 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             : Transposed(d, "weight", d.Gated ? 2 * d.Units : d.Units, d.InWidth);
         string y = g.Add("MatMul", d.Name + "_matmul", [x, weight]);
         if (d.Bias) y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
+        if (d.SoftCap > 0f) return Capped(d.Name, y, 1f / d.SoftCap, d.SoftCap); // (no activation beside it)
         if (!d.Gated) return Activate(d, y, d.Name);
         // a gated linear unit: value ⊙ act(gate), the two halves of the map's output
         string[] halves = g.AddMany("Split", d.Name + "_halves", [y, g.Int64s(d.Name + "_sizes", d.Units, d.Units)], 2, ("axis", -1L));
         return g.Add("Mul", d.Name, [halves[0], Activate(d, halves[1], d.Name + "_gate")]);
     }
+
+    /// <summary>cap · tanh(x · scale), soft-capping as the runtime's (scale folds 1/cap with a score scale), the last node named <paramref name="name"/>.</summary>
+    private string Capped(string name, string x, float scale, float cap) =>
+        g.Add("Mul", name, [g.Add("Tanh", name + "_tanh", [g.Add("Mul", name + "_over_cap", [x, g.Floats(name + "_cap_scale", [scale])])]), g.Floats(name + "_cap", [cap])]);
 
     /// <summary><paramref name="y"/> through the layer's activation, the last node named <paramref name="name"/>.</summary>
     private string Activate(DenseInfo d, string y, string name)
@@ -261,7 +266,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             // query head i reads key/value head i / group (Hugging Face's repeat_kv)
             return !keyValue || kvHeads == h ? heads : g.Add("Gather", $"{n}_{which}_grouped", [heads, groups], ("axis", 1L));
         }
-        string scores = g.Add("Mul", n + "_scores", [g.Add("MatMul", n + "_qk", [Split(q, "q", [0, 2, 1, 3]), Split(k, "kT", [0, 2, 3, 1], true)]), g.Floats(n + "_scale", [scale])]);
+        string qk = g.Add("MatMul", n + "_qk", [Split(q, "q", [0, 2, 1, 3]), Split(k, "kT", [0, 2, 3, 1], true)]);
+        // Gemma 2's soft cap: cap · tanh(q·k · scale / cap)
+        string scores = a.SoftCap > 0f ? Capped(n + "_scores", qk, scale / a.SoftCap, a.SoftCap) : g.Add("Mul", n + "_scores", [qk, g.Floats(n + "_scale", [scale])]);
         foreach (string mask in masks) scores = g.Add("Add", n + "_masked", [scores, mask]);
         string weights = g.Add("Softmax", n + "_weights", [scores], ("axis", -1L));
         string context = g.Add("Transpose", n + "_context", [g.Add("MatMul", n + "_av", [weights, Split(v, "v", [0, 2, 1, 3], true)])], ("perm", new long[] { 0, 2, 1, 3 }));

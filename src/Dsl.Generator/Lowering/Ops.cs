@@ -199,6 +199,7 @@ internal static class Kernels
     public const string Rotary = "RotaryKernel";
     public const string QueryKeyNorm = "QueryKeyNormKernel";
     public const string Gated = "GatedActivations";
+    public const string Activations = "Activations";
     public const string CrossAttention = "CrossAttentionKernel";
     public const string Layout = "Layout";
 }

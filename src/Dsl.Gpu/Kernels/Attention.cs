@@ -19,17 +19,21 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences: keys at steps ≥ lengths[b] get no weight.</summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0) =>
-        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window);
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0, float softCap = 0f) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window, softCap);
 
-    /// <summary>Grouped-query attention: qkv [T, B, E + 2 · E_kv], query head h reading key/value head h / (heads / keyValueHeads).</summary>
+    /// <summary>
+    /// Grouped-query attention: qkv [T, B, E + 2 · E_kv], query head h reading key/value head h / (heads / keyValueHeads); a
+    /// positive <paramref name="softCap"/> caps the scaled scores, cap · tanh(score / cap), as the host's.
+    /// </summary>
     public static void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0)
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0, float softCap = 0f)
     {
         Dsl.Kernels.AttentionKernel.RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length, context.Length);
+        Dsl.Kernels.AttentionKernel.RequireCap(softCap);
         if (steps == 0 || batch == 0) return;
         Device device = qkv.Device;
-        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
+        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window, softCap);
         var views = new AttentionViews
         {
             Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
@@ -45,19 +49,20 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences.</summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0) =>
-        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window);
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0, float softCap = 0f) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window, softCap);
 
     /// <summary>Grouped-query attention: d(qkv) [T, B, E + 2 · E_kv], each key/value head's gradients summed over its group of query heads.</summary>
     public static void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0)
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0, float softCap = 0f)
     {
         Dsl.Kernels.AttentionKernel.RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length,
             dContext.Length, dQkv.Length);
+        Dsl.Kernels.AttentionKernel.RequireCap(softCap);
         if (steps == 0 || batch == 0) return;
         long pairs = (long)batch * heads * steps * steps;
         Device device = qkv.Device;
-        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window);
+        AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window, softCap);
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
         var views = new AttentionViews
         {
@@ -69,24 +74,25 @@ public static class AttentionKernel
 
     /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
-        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window);
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap);
 
     /// <summary>As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
-        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0)
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
         Dsl.Kernels.AttentionKernel.RequireWindow(window, causal: true);
+        Dsl.Kernels.AttentionKernel.RequireCap(softCap);
         // every buffer checked before the host's call appends to the cache: a call refused changes nothing
         Require(qkv, (long)steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");
         Require(context, (long)steps * batch * width, "context");
         if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
         float[] hostQkv = qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), hostContext = new float[steps * batch * width];
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
-        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window);
+        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window, softCap);
         context.CopyFrom(hostContext);
         if (position == 0) weights.CopyFrom(hostWeights);
     }
@@ -201,13 +207,14 @@ public static class AttentionKernel
         return v;
     }
 
-    private static AttentionArgs Self(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask, int window)
+    private static AttentionArgs Self(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths, DeviceSpan mask, int window,
+        float softCap)
     {
         int row = Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads);
         return new()
         {
             Steps = steps, Keys = steps, Batch = batch, Width = width, Heads = heads, Group = heads / keyValueHeads, QRow = row, DQRow = row, KRow = row,
-            KOffset = width, VOffset = width + width / heads * keyValueHeads, Scale = scale, Causal = causal ? 1 : 0, Window = window, HasLengths = lengths.IsEmpty ? 0 : 1,
+            KOffset = width, VOffset = width + width / heads * keyValueHeads, Scale = scale, SoftCap = softCap, Causal = causal ? 1 : 0, Window = window, HasLengths = lengths.IsEmpty ? 0 : 1,
             PaddedQueries = lengths.IsEmpty ? 0 : 1, HasMask = mask.IsEmpty ? 0 : 1,
         };
     }

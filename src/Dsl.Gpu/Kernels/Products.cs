@@ -122,6 +122,21 @@ public static class Activations
         if (!x.IsEmpty) x.Device.Kernels.Activation(x.Length, x.View, y.View, y.View, (int)kind, backward: false);
     }
 
+    /// <summary>Soft-capping in place, x = cap · tanh(x / cap), as the host's <c>Activations.SoftCap</c> (Gemma 2's logits).</summary>
+    public static void SoftCap(float cap, DeviceSpan x)
+    {
+        Dsl.Kernels.Activations.RequireSoftCap(cap);
+        if (!x.IsEmpty) x.Device.Kernels.SoftCap(x.Length, x.View, x.View, 1f / cap, cap, backward: false);
+    }
+
+    /// <summary>Back through <see cref="SoftCap"/>: dy ⊙= 1 − (y / cap)², from the capped output <paramref name="y"/>.</summary>
+    public static void SoftCapBackward(float cap, DeviceSpan y, DeviceSpan dy)
+    {
+        Dsl.Kernels.Activations.RequireSoftCap(cap);
+        if (y.Length != dy.Length) throw new ArgumentException($"SoftCap backward: y has {y.Length} values, dy {dy.Length}.", nameof(dy));
+        if (!y.IsEmpty) y.Device.Kernels.SoftCap(y.Length, y.View, dy.View, 1f / cap, cap, backward: true);
+    }
+
     /// <summary>dy ⊙= act'(·), from the activated <paramref name="y"/>.</summary>
     public static void Backward(Activation kind, DeviceSpan y, DeviceSpan dy)
     {

@@ -30,8 +30,12 @@ public sealed record EmbeddingInfo(string Name, int Vocabulary, int Dim) : Layer
 /// <c>[Dense(units)]</c> on every step or on a vector; <see cref="TiedTo"/>: the embedding layer whose table is its weight
 /// (<c>TieEmbedding = true</c>), null for a weight of its own; <see cref="Bias"/>: whether it adds a bias (<c>dense.bias</c>).
 /// </summary>
-/// <remarks><see cref="Gated"/>: a gated linear unit (<c>Gated = true</c>): the weight is [2 · Units, InWidth], value rows then gate rows, and the output value ⊙ act(gate).</remarks>
-public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation, string? TiedTo = null, bool Bias = true, bool Gated = false)
+/// <remarks>
+/// <see cref="Gated"/>: a gated linear unit (<c>Gated = true</c>): the weight is [2 · Units, InWidth], value rows then gate rows, and the output
+/// value ⊙ act(gate); <see cref="SoftCap"/>: the outputs capped at cap · tanh(y / cap) (Gemma 2's <c>final_logit_softcapping</c>), 0 for none.
+/// </remarks>
+public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSequence, Activation Activation, string? TiedTo = null, bool Bias = true, bool Gated = false,
+    float SoftCap = 0f)
     : LayerInfo(Name, InWidth, Units, OutIsSequence);
 
 /// <summary><c>[Dropout(p)]</c>: identity outside training.</summary>
@@ -82,12 +86,13 @@ public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength
 /// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), 0 for every earlier step;
 /// <see cref="HeadWidth"/>: each head's width apart from InWidth / Heads (Hugging Face's <c>head_dim</c>), 0 when it is that;
 /// <see cref="QueryKeyNorm"/>: whether each head's queries and keys are RMS-normalised (<c>q_norm</c>, <c>k_norm</c>) with
-/// <see cref="QueryKeyNormEpsilon"/>; <see cref="Scale"/>: the scores' scale apart from 1/√d, 0 when it is that.
+/// <see cref="QueryKeyNormEpsilon"/>; <see cref="Scale"/>: the scores' scale apart from 1/√d, 0 when it is that; <see cref="SoftCap"/>: the
+/// scaled scores capped at cap · tanh(score / cap) before the softmax (Gemma 2's <c>attn_logit_softcapping</c>), 0 for none.
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0,
     RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
-    float QueryKeyNormEpsilon = 1e-6f, float Scale = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+    float QueryKeyNormEpsilon = 1e-6f, float Scale = 0f, float SoftCap = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
 {
     /// <summary>A head's width d: <see cref="HeadWidth"/>, or InWidth / Heads when that is 0.</summary>
     public int HeadSize => HeadWidth > 0 ? HeadWidth : Heads > 0 ? InWidth / Heads : InWidth;

@@ -90,6 +90,78 @@ public static class Activations
         }
     }
 
+    /// <summary>
+    /// Soft-capping in place, x = cap · tanh(x / cap): Gemma 2's <c>final_logit_softcapping</c> on the logits (a Dense layer's
+    /// <c>SoftCap</c>). Values well below the cap pass nearly unchanged; every value stays within ±cap. tanh as the cells compute
+    /// it (<see cref="CellMath"/>'s, on every vector width and on the device alike).
+    /// </summary>
+    public static void SoftCap(float cap, Span<float> x)
+    {
+        RequireSoftCap(cap);
+        Cap(x, 1f / cap, cap);
+    }
+
+    /// <summary>Back through <see cref="SoftCap"/>: dy ⊙= 1 − (y / cap)², from the capped output <paramref name="y"/>.</summary>
+    public static void SoftCapBackward(float cap, ReadOnlySpan<float> y, Span<float> dy)
+    {
+        RequireSoftCap(cap);
+        if (y.Length != dy.Length) throw new ArgumentException($"SoftCap backward: y has {y.Length} values, dy {dy.Length}.", nameof(dy));
+        var kernel = new CapKernel { X = ref MemoryMarshal.GetReference(y), Out = ref MemoryMarshal.GetReference(dy), Length = dy.Length, Scale = 1f / cap, Slope = true, FromOutput = true };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>A soft cap is a positive finite number (the layer's and the attention kernels' check).</summary>
+    internal static void RequireSoftCap(float cap)
+    {
+        if (!(cap > 0f) || float.IsInfinity(cap))
+            throw new ArgumentOutOfRangeException(nameof(cap), cap, "SoftCap: the cap is a positive finite number.");
+    }
+
+    /// <summary>
+    /// x = cap · tanh(x · <paramref name="scale"/>) in place (<paramref name="scale"/> folds the 1/cap with a score scale: Gemma 2's
+    /// attention scores, cap · tanh(q·k · s / cap)).
+    /// </summary>
+    internal static void Cap(Span<float> x, float scale, float cap)
+    {
+        var kernel = new CapKernel { X = ref MemoryMarshal.GetReference(x), Out = ref MemoryMarshal.GetReference(x), Length = x.Length, Scale = scale, Cap = cap };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// grad ⊙= 1 − tanh²(raw · <paramref name="scale"/>): the slope of <see cref="Cap"/> (less its factor cap · scale) at the
+    /// values before it, <paramref name="raw"/> (the attention kernels' step back recomputes them).
+    /// </summary>
+    internal static void CapSlope(ReadOnlySpan<float> raw, float scale, Span<float> grad)
+    {
+        var kernel = new CapKernel { X = ref MemoryMarshal.GetReference(raw), Out = ref MemoryMarshal.GetReference(grad), Length = grad.Length, Scale = scale, Slope = true };
+        LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// t = tanh(X · Scale) (or, <see cref="FromOutput"/>, t = X · Scale: X is the capped output); forward Out = Cap · t, back
+    /// (<see cref="Slope"/>) Out ⊙= 1 − t².
+    /// </summary>
+    private ref struct CapKernel : ILaneKernel
+    {
+        public ref float X, Out;
+        public int Length;
+        public float Scale, Cap;
+        public bool Slope, FromOutput;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public int Run<T>(int j) where T : struct, ILanes<T>
+        {
+            ref float x = ref X, o = ref Out;
+            T scale = T.Create(Scale), cap = T.Create(Cap), one = T.Create(1f);
+            for (; j <= Length - T.Count; j += T.Count)
+            {
+                T u = T.Load(ref x, j) * scale, t = FromOutput ? u : CellMath.Tanh(u);
+                T.Store(Slope ? T.Load(ref o, j) * (one - t * t) : cap * t, ref o, j);
+            }
+            return j;
+        }
+    }
+
     /// <summary>Applies <paramref name="kind"/> in place.</summary>
     public static void Apply(Activation kind, Span<float> x)
     {

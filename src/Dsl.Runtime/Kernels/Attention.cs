@@ -23,11 +23,13 @@ public static class AttentionKernel
 
     /// <summary>
     /// As above for padded sequences: keys at steps ≥ <paramref name="lengths"/>[b] get no weight (PyTorch's
-    /// <c>key_padding_mask</c>); every query, padded ones included, attends over the valid keys.
+    /// <c>key_padding_mask</c>); every query, padded ones included, attends over the valid keys. A positive
+    /// <paramref name="softCap"/> caps the scaled scores before the softmax, cap · tanh(q·k · scale / cap) (Gemma 2's
+    /// <c>attn_logit_softcapping</c>); 0: none.
     /// </summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0) =>
-        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window);
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0, float softCap = 0f) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window, softCap);
 
     /// <summary>
     /// Grouped-query attention (<paramref name="keyValueHeads"/> dividing <paramref name="heads"/>; as many: the forms above):
@@ -36,10 +38,11 @@ public static class AttentionKernel
     /// <c>repeat_kv</c>).
     /// </summary>
     public static unsafe void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0)
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0, float softCap = 0f)
     {
         // the weights are kept when given (inference may pass none)
         RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.IsEmpty ? -1 : weights.Length, mask.Length, context.Length);
+        RequireCap(softCap);
         long rows = (long)steps * batch;
         if (rows == 0) return;
         fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
@@ -50,6 +53,7 @@ public static class AttentionKernel
             a.Mask = mask.IsEmpty ? null : pm;
             a.Context = pc;
             a.Window = window;
+            a.SoftCap = softCap;
             GemmWorkers.Run(&ForwardPart, &a, Parts(steps, steps, batch, width, batch * heads));
         }
     }
@@ -64,20 +68,21 @@ public static class AttentionKernel
     /// is 0 (then they are those of <see cref="Forward(int, int, int, int, float, bool, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, Span{float}, Span{float})"/>).
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
-        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window);
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap);
 
     /// <summary>
     /// As above for grouped-query attention: <paramref name="qkv"/> [T, B, E + 2 · E_kv] and the cache [capacity, B, 2 · E_kv]
     /// (see the grouped <c>Forward</c>).
     /// </summary>
     public static unsafe void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
-        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0)
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
         RequireGroups(heads, keyValueHeads);
         RequireWindow(window, causal: true);
+        RequireCap(softCap);
         // every buffer is checked before the cache takes the new keys and values: a call refused changes nothing
         Require(context, (long)steps * batch * width, "context");
         if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
@@ -93,7 +98,7 @@ public static class AttentionKernel
             var a = new HeadArgs
             {
                 Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, KvHeads = keyValueHeads, QRow = width + 2 * kv, KRow = 2 * kv,
-                Offset = position, Scale = scale, Causal = true, Window = window, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
+                Offset = position, Scale = scale, Causal = true, Window = window, SoftCap = softCap, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
             };
             GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, batch * heads));
         }
@@ -159,6 +164,8 @@ public static class AttentionKernel
         /// <summary>Key/value heads: as many as <c>Heads</c>, or fewer, each shared by a group of query heads in order (grouped-query attention).</summary>
         public int KvHeads;
         public float Scale;
+        /// <summary>A soft cap on the scaled scores, cap · tanh(score / cap) before the softmax (Gemma 2's); 0: none.</summary>
+        public float SoftCap;
         public bool Causal;
         /// <summary>The lengths pad the queries too (self-attention): a padded query adds nothing to dk and dv, and its dq is zero.</summary>
         public bool PaddedQueries;
@@ -280,7 +287,13 @@ public static class AttentionKernel
                 {
                     Span<float> row = ab.Slice(i * S, S);
                     int valid = Valid(x.Offset + i0 + i, S, x.Causal, lengths, b), start = First(x.Offset + i0 + i, valid, x.Window);
-                    Activations.ScaledSoftmax(row.Slice(start, valid - start), x.Scale);
+                    Span<float> live = row.Slice(start, valid - start);
+                    if (x.SoftCap > 0f)
+                    {
+                        Activations.Cap(live, x.Scale / x.SoftCap, x.SoftCap);
+                        Activations.ScaledSoftmax(live, 1f);
+                    }
+                    else Activations.ScaledSoftmax(live, x.Scale);
                     row.Slice(0, start).Clear();
                     row.Slice(valid).Clear();
                 }
@@ -315,17 +328,21 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences of the given lengths (see Forward).</summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0) =>
-        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window);
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0,
+        float softCap = 0f) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window, softCap);
 
     /// <summary>
     /// As above for grouped-query attention (see the grouped <c>Forward</c>): d(qkv) [T, B, E + 2 · E_kv], each key/value head's
-    /// gradients summed over the query heads that share it.
+    /// gradients summed over the query heads that share it. With a <paramref name="softCap"/>, the capped scores' slope
+    /// 1 − tanh² comes from the scores recomputed from q and k (the weights kept are the softmax's).
     /// </summary>
     public static unsafe void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0)
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0,
+        float softCap = 0f)
     {
         RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length, dContext.Length, dQkv.Length);
+        RequireCap(softCap);
         long rows = (long)steps * batch;
         if (rows == 0) return;
         fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
@@ -336,6 +353,7 @@ public static class AttentionKernel
             a.Mask = mask.IsEmpty ? null : pm;
             a.DContext = pdc;
             a.Window = window;
+            a.SoftCap = softCap;
             GemmWorkers.Run(&BackwardPart, &a, Parts(steps, steps, batch, width, batch * keyValueHeads));
         }
     }
@@ -361,10 +379,12 @@ public static class AttentionKernel
         var mask = x.Mask == null ? default : new ReadOnlySpan<float>(x.Mask, pairs * T * S);
         var dContext = new ReadOnlySpan<float>(x.DContext, T * B * E);
         var lengths = x.Lengths == null ? default : new ReadOnlySpan<int>(x.Lengths, B);
-        Span<float> scratch = GemmWorkers.Scratch(2 * T * S + 2 * (T + S) * d);
+        bool capped = x.SoftCap > 0f;
+        Span<float> scratch = GemmWorkers.Scratch((capped ? 3 : 2) * T * S + 2 * (T + S) * d);
         Span<float> dropped = scratch.Slice(0, T * S), da = scratch.Slice(T * S, T * S);
         Span<float> qg = scratch.Slice(2 * T * S, T * d), dcg = scratch.Slice(2 * T * S + T * d, T * d);
         Span<float> kg = scratch.Slice(2 * T * S + 2 * T * d, S * d), vg = scratch.Slice(2 * T * S + 2 * T * d + S * d, S * d);
+        Span<float> raw = capped ? scratch.Slice(2 * T * S + 2 * (T + S) * d, T * S) : default; // the scores before the cap
         for (int kvPair = first; kvPair < end; kvPair++)
         {
             int b = kvPair / x.KvHeads, g = kvPair % x.KvHeads;
@@ -404,11 +424,15 @@ public static class AttentionKernel
                     Span<float> dab = da.Slice(i0 * S, rows * S);
                     Gemm.MatMulTransB(rows, reach - lo, d, dcg.Slice(i0 * d), d, vg.Slice(lo * d), d, dab.Slice(lo), S, accumulate: false);
                     if (!m.IsEmpty) TensorPrimitives.Multiply(dab, m.Slice(i0 * S, rows * S), dab);
+                    // a soft cap's slope needs the scores before it: q kᵀ again, as the forward pass computed them
+                    if (capped) Gemm.MatMulTransB(rows, reach - lo, d, qg.Slice(i0 * d), d, kg.Slice(lo * d), d, raw.Slice(i0 * S + lo), S, accumulate: false);
                     for (int i = 0; i < rows; i++)
                     {
                         // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale; zero outside a sliding window
                         int valid = Valid(i0 + i, S, x.Causal, lengths, b), start = First(i0 + i, valid, x.Window);
                         Activations.SoftmaxBackward(dab.Slice(i * S + start, S - start), p.Slice((i0 + i) * S + start, S - start), valid - start, x.Scale);
+                        // through the cap: d(score) ⊙= 1 − tanh²(score · scale / cap)
+                        if (capped) Activations.CapSlope(raw.Slice((i0 + i) * S + start, valid - start), x.Scale / x.SoftCap, dab.Slice(i * S + start, valid - start));
                         dab.Slice(i * S, start).Clear();
                     }
                     // dq = dS · k
@@ -593,6 +617,13 @@ public static class AttentionKernel
         RequireLength(context, (long)batch * width, dQkv < 0 ? "context" : "dContext");
         if (dQkv >= 0) RequireLength(dQkv, rows * 3 * width, "dQkv");
         if (dQuery >= 0) RequireLength(dQuery, width, "dQuery");
+    }
+
+    /// <summary>A soft cap on the scores of 0 (none) or a positive finite number: the host's and the device's check.</summary>
+    internal static void RequireCap(float softCap)
+    {
+        if (softCap != 0f && (!(softCap > 0f) || float.IsInfinity(softCap)))
+            throw new ArgumentOutOfRangeException(nameof(softCap), softCap, "Attention: the scores' soft cap is 0 (none) or a positive finite number.");
     }
 
     /// <summary>A sliding window of 0 (none) or more steps, and only over causal attention: every attention kernel's check.</summary>

@@ -196,6 +196,9 @@ class RotaryAttention(nn.Module):
         k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)
         scale = getattr(self, "scale", None)  # the scores' scale apart from 1/sqrt(d) (scaled_dot_product_attention's scale=)
         scores = q @ k.transpose(-1, -2) * scale if scale else q @ k.transpose(-1, -2) / math.sqrt(d)
+        cap = getattr(self, "softcap", None)  # Gemma 2's attn_logit_softcapping: the scaled scores through cap * tanh(s / cap)
+        if cap:
+            scores = torch.tanh(scores / cap) * cap
         if causal:
             scores = scores + torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
         if getattr(self, "window", None):  # a sliding window: query i sees keys i - window < j <= i
@@ -277,12 +280,13 @@ class Stack(nn.Module):
                 if opts.get("score") in ("general", "additive"):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
-                elif "kv" in opts or "head" in opts or "qknorm" in opts:
+                elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts:
                     # {"kv": key/value heads, "rotary": base, "head": head_dim, "qknorm": eps}: grouped-query attention, heads of
                     # their own width, QK-norm
                     module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"))
                     module.scale = opts.get("scale")
                     module.window = opts.get("window")
+                    module.softcap = opts.get("softcap")
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
                     module.window = opts.get("window")
@@ -332,7 +336,7 @@ class Stack(nn.Module):
                 if opts.get("window"):  # {"window": w}: a sliding window, query i seeing keys i - w < j <= i (Mistral's)
                     causal = causal + torch.tril(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=-opts["window"])
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm")):
+                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm", "softcap")):
                     x = m(x, bool(opts.get("causal")), padding)
                 elif opts.get("pool"):
                     x = m.pool(x, padding)
@@ -348,6 +352,8 @@ class Stack(nn.Module):
                      "gelu_tanh": F.gelu(x, approximate="tanh") if act == "gelu_tanh" else None, "silu": F.silu(x) if act == "silu" else None}[act]
                 if "gated" in spec[3:]:
                     x = value * x
+                for cap in (o for o in spec[3:] if isinstance(o, float)):  # a float: SoftCap, Gemma 2's final_logit_softcapping
+                    x = torch.tanh(x / cap) * cap
             else:
                 opts = spec[2] if len(spec) > 2 else {}
                 if lengths is not None:
@@ -516,6 +522,16 @@ CASES = [
                    ("residual", 2), ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3),
                    ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
     ("HeadWidthAttention", [("input", 12), ("attention", 3, {"head": 6, "scale": 0.3}), ("attention", 2, {"causal": True, "qknorm": 1e-5}), ("dense", 3)], 2, 9, "mse"),
+    # Gemma 2's block: the embedding scaled by sqrt(24), a norm before and after the attention and the feed-forward (the
+    # sandwich), grouped heads 20 wide scaled by 0.3 over a window of 4, their scores soft-capped at 1.5, GELU's tanh form on
+    # the gate, and the logits soft-capped at 2 (caps small enough that tanh bends every score and logit); and soft-capped
+    # scores over nn.MultiheadAttention's heads (not causal, then causal with one key/value head), the outputs capped at 0.5
+    ("Gemma2Block", [("embedding", 13, 24, "scaled"), ("rmsnorm",),
+                     ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "head": 20, "scale": 0.3, "window": 4, "softcap": 1.5}),
+                     ("rmsnorm",), ("residual", 3), ("rmsnorm",), ("dense", 40, "gelu_tanh", "gated", "nobias"), ("dense", 24, None, "nobias"),
+                     ("rmsnorm",), ("residual", 4), ("rmsnorm",), ("dense", 13, None, "nobias", 2.0)], 3, 9, "ce"),
+    ("SoftCapAttention", [("input", 12), ("attention", 3, {"softcap": 0.8}), ("attention", 2, {"causal": True, "kv": 1, "softcap": 2.0}),
+                          ("dense", 3, None, 0.5)], 2, 9, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -1772,6 +1788,11 @@ if __name__ == "__main__":
     if "--qk-norm" in sys.argv:  # only the cases with heads of their own width and QK-norm
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case in ("QwenBlock", "HeadWidthAttention"):
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        sys.exit(0)
+    if "--softcap" in sys.argv:  # only the soft-capped cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case in ("Gemma2Block", "SoftCapAttention"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--grouped" in sys.argv:  # only the grouped-query attention cases

@@ -356,6 +356,21 @@ public class DiagnosticTests
         Assert.Contains(detail, d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|SoftCap = 50f|])]", "SoftCap caps the scores of multi-head self-attention", "attention pooling")]
+    [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, [|SoftCap = 50f|])]", "SoftCap caps the scores of multi-head self-attention", "the General score")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|SoftCap = -1f|])]", "SoftCap must be a positive finite number (0: none)", "not -1")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|SoftCap = float.NaN|])]", "SoftCap must be a positive finite number (0: none)", "not NaN")]
+    [InlineData("[Input(8)] [Dense(4, Activation = Activation.Tanh, [|SoftCap = 30f|])]", "SoftCap is a tanh of its own", "Activation = Tanh")]
+    [InlineData("[Input(8)] [Dense(4, Gated = true, [|SoftCap = 30f|])]", "SoftCap caps a layer's outputs", "a gated unit's")]
+    [InlineData("[Input(8)] [Dense(4, [|SoftCap = float.NaN|])]", "SoftCap must be a positive finite number (0: none)", "not NaN")]
+    public void DSL0007_SoftCapWhereItDoesNotApply(string layers, string message, string detail)
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+        Assert.Contains(detail, d.GetMessage());
+    }
+
     [Fact]
     public void DSL0002_NegativeHeadWidth()
     {
@@ -563,7 +578,7 @@ public class DiagnosticTests
     {
         var (_, diagnostics, _, _) = GeneratorHarness.Run("using Dsl; namespace Demo; [Input(3)] [Dense(2, Bananas = 3)] public partial class M;");
         Diagnostic d = Assert.Single(diagnostics, x => x.Id == "DSL0013");
-        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Bias, Gated, Name, TieEmbedding, WeightInit", d.GetMessage());
+        Assert.Equal("[Dense] has no option 'Bananas'; its options are Activation, Bias, Gated, Name, SoftCap, TieEmbedding, WeightInit", d.GetMessage());
     }
 
     [Fact]

@@ -146,6 +146,16 @@ public partial class GcSlidingWindow;
 [Dense(2)]
 public partial class GcQueryKeyNorm;
 
+// Soft caps: causal grouped heads over a window of 3 (rotary, no biases) with their scores soft-capped at 0.7, then three
+// heads over the whole sequence capped at 1.2, then the outputs capped at 0.6 (every cap small enough that tanh bends it).
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, SlidingWindow = 3, SoftCap = 0.7f, Bias = false)]
+[Residual]
+[Attention(Heads = 3, SoftCap = 1.2f)]
+[Dense(2, SoftCap = 0.6f)]
+public partial class GcSoftCap;
+
 // Qwen2's attention: biases on the queries, keys and values, none on the output projection.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]

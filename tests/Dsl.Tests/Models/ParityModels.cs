@@ -574,3 +574,27 @@ public partial class QwenBlock;
 [Attention(Heads = 2, Causal = true, QueryKeyNorm = true, QueryKeyNormEpsilon = 1e-5f)]
 [Dense(3)]
 public partial class HeadWidthAttention;
+
+// Gemma 2's block: the embedding scaled by √24, a norm before and after the attention and the feed-forward (the sandwich),
+// grouped heads 20 wide scaled by 0.3 over a window of 4, their scores soft-capped at 1.5 (SoftCap), GELU's tanh form on the
+// gate, and the logits soft-capped at 2 (caps small enough that tanh bends every score and logit).
+[Embedding(vocab: 13, dim: 24, ScaleBySqrtDim = true)]
+[RmsNorm]
+[Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 20, Scale = 0.3f, SlidingWindow = 4, SoftCap = 1.5f, Causal = true, Rotary = true, Bias = false)]
+[RmsNorm]
+[Residual(Layers = 3)]
+[RmsNorm]
+[Dense(40, Activation = Activation.GeluTanh, Gated = true, Bias = false)]
+[Dense(24, Bias = false)]
+[RmsNorm]
+[Residual(Layers = 4)]
+[RmsNorm]
+[Dense(13, Bias = false, SoftCap = 2f)]
+public partial class Gemma2Block;
+
+// Soft-capped scores over nn.MultiheadAttention's heads (not causal, then causal with one key/value head), the outputs capped.
+[Input(12)]
+[Attention(Heads = 3, SoftCap = 0.8f)]
+[Attention(Heads = 2, KeyValueHeads = 1, Causal = true, SoftCap = 2f)]
+[Dense(3, SoftCap = 0.5f)]
+public partial class SoftCapAttention;

@@ -107,6 +107,9 @@ public class OnnxExportTests
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
         nameof(HfTinyQwen3) => new HfTinyQwen3(seed: 88),
         nameof(HfTinyGemma3) => new HfTinyGemma3(seed: 89),
+        nameof(Gemma2Block) => new Gemma2Block(seed: 90),
+        nameof(SoftCapAttention) => new SoftCapAttention(seed: 91),
+        nameof(GcSoftCap) => new GcSoftCap(seed: 92),
         _ => throw new ArgumentException(name),
     };
 
@@ -148,6 +151,8 @@ public class OnnxExportTests
         // Qwen3's and Gemma 3's checkpoints' models: Gemma 3's norms after the attention and the feed-forward, a sliding layer
         // then a full one with its own rotary base and scaled frequencies
         nameof(HfTinyQwen3), nameof(HfTinyGemma3),
+        // Gemma 2's soft caps: the scaled scores and the logits through Mul, Tanh, Mul
+        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -155,7 +160,7 @@ public class OnnxExportTests
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
-        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm),
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention),
     };
 
     /// <summary>
@@ -366,6 +371,7 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyLlama31))]
     [InlineData(nameof(QwenBlock))]
     [InlineData(nameof(HfTinyGemma3))]
+    [InlineData(nameof(Gemma2Block))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

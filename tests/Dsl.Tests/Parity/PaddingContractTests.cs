@@ -36,6 +36,8 @@ public class PaddingContractTests
         { nameof(GcSlidingWindow), Padded.FromPadding },
         // QK-norm normalises a padded step's query and key heads as any other's, and they reach no valid step
         { nameof(GcQueryKeyNorm), Padded.FromPadding },
+        // soft-capped scores: a padded key's capped score is masked as an uncapped one, and reaches no valid step
+        { nameof(GcSoftCap), Padded.FromPadding },
     };
 
     private static IModel Create(string name) => name switch
@@ -59,6 +61,7 @@ public class PaddingContractTests
         nameof(GcGroupedQuery) => new GcGroupedQuery(seed: 3),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 3),
         nameof(GcSlidingWindow) => new GcSlidingWindow(seed: 3),
+        nameof(GcSoftCap) => new GcSoftCap(seed: 3),
         _ => throw new ArgumentException(name),
     };
 

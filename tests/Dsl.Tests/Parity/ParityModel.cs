@@ -30,7 +30,8 @@ internal static class ParityModel
         nameof(Gpt2Block), nameof(PositionEmbeddingLstm), nameof(ScaledEmbeddingAttention), nameof(ScaledEmbeddingLstm),
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
         nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention),
-        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention)
+        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention),
+        nameof(Gemma2Block), nameof(SoftCapAttention)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -86,6 +87,8 @@ internal static class ParityModel
         nameof(SlidingWindowAttention) => Floats(new SlidingWindowAttention()),
         nameof(QwenBlock) => Tokens(new QwenBlock()),
         nameof(HeadWidthAttention) => Floats(new HeadWidthAttention()),
+        nameof(Gemma2Block) => Tokens(new Gemma2Block()),
+        nameof(SoftCapAttention) => Floats(new SoftCapAttention()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
 

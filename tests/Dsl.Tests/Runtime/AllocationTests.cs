@@ -149,6 +149,7 @@ public class AllocationTests
     [InlineData(nameof(RotaryBlock))]
     [InlineData(nameof(GroupedQueryBlock))]
     [InlineData(nameof(QwenBlock))]
+    [InlineData(nameof(Gemma2Block))]
     public void ALlamaStyleTrainingStepAndItsDecodingStepsAllocateNothing(string name)
     {
         // RMS norm and rotary positions (the angles into each core's scratch), trained, then stepped from its key/value cache;
@@ -157,7 +158,8 @@ public class AllocationTests
         {
             nameof(RotaryBlock) => new RotaryBlock(seed: 2),
             nameof(GroupedQueryBlock) => new GroupedQueryBlock(seed: 2),
-            _ => new QwenBlock(seed: 2),
+            nameof(QwenBlock) => new QwenBlock(seed: 2),
+            _ => new Gemma2Block(seed: 2),
         };
         var optimizer = new AdamW(model.Parameters);
         int[] x = Tokens(8 * 16, 13, 7), y = Tokens(8 * 16, 13, 8);

@@ -15,7 +15,7 @@ namespace Dsl.Generator.Layers.Attention;
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
-    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f)
+    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f)
     : LayerSpec(Header)
 {
     /// <summary>A head's width: <see cref="HeadWidth"/>, or the layer's width over the heads when it is 0.</summary>
@@ -103,7 +103,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
-            a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f));
+            a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
+            a.Float("softcap", 0f));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -193,6 +194,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("scale", $"Scale must be a positive finite number (0: 1/√d), not {spec.Scale}");
         else if (spec.Scale > 0f && (NotMultiHeadSelf(spec, "attention pooling") ?? (spec.Score == ScoreKind.Dot ? "the Dot score (unscaled; use ScaledDot)" : null)) is { } scaleOn)
             c.Invalid("scale", "Scale sets the scores' scale in multi-head self-attention with the ScaledDot score; it does not apply to " + scaleOn);
+        if (!(spec.SoftCap >= 0f) || float.IsInfinity(spec.SoftCap))
+            c.Invalid("softcap", $"SoftCap must be a positive finite number (0: none), not {spec.SoftCap}");
+        else if (spec.SoftCap > 0f && NotMultiHeadSelf(spec, "attention pooling") is { } capOn)
+            c.Invalid("softcap", "SoftCap caps the scores of multi-head self-attention (Gemma 2's attn_logit_softcapping); it does not apply to " + capOn);
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -203,7 +208,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     private const string PoolingWithoutPositions = "attention pooling (its learned query has no position)";
 
     /// <summary>
-    /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow, HeadWidth, QueryKeyNorm, Scale) is refused on, as its message names
+    /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow, HeadWidth, QueryKeyNorm, Scale, SoftCap) is refused on, as its message names
     /// it — attention over an encoder, <paramref name="pooling"/>, or the General and Additive scores —; null for multi-head self-attention.
     /// </summary>
     private static string? NotMultiHeadSelf(AttentionSpec spec, string pooling) =>
@@ -329,7 +334,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") + (spec.SlidingWindow > 0 ? $", SlidingWindow: {spec.SlidingWindow}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads}" : "") + (spec.HeadWidth > 0 ? $", HeadWidth: {spec.HeadWidth}" : "") +
         (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") +
-        (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + ")";
+        (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

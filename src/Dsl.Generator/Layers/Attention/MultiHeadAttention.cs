@@ -96,7 +96,8 @@ internal static class MultiHeadAttention
                 { Passes = pool.Build() };
         }
         string grouping = (spec.Grouped ? $", {kvHeads} key/value head(s) each shared by {heads / kvHeads} query heads" : "") +
-            (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "");
+            (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "") +
+            (spec.SoftCap > 0f ? $", the scores soft-capped at {SourceWriter.Float(spec.SoftCap)} (cap · tanh(score / cap))" : "");
         BufferRef selfQkv = c.Own("qkv", packed, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {packed}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
         BufferRef? mask = spec.Dropout > 0f
@@ -111,8 +112,9 @@ internal static class MultiHeadAttention
         Operand[] headCounts = spec.Grouped ? [ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)] : [ScalarOperand.Of(heads)];
         Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), width = ScalarOperand.Of(qw);
         Operand[] args = [steps, batch, width, .. headCounts, ScalarOperand.Of(scale), ScalarOperand.Of(spec.Causal), new LengthsOperand(), selfQkv, selfWeights];
-        // a sliding window: the kernels' last argument, by name (none without one: the calls as they were)
-        Operand[] window = spec.SlidingWindow > 0 ? [new ScalarOperand($"window: {spec.SlidingWindow}")] : [];
+        // a sliding window and a soft cap: the kernels' last arguments, by name (none without them: the calls as they were)
+        Operand[] window = [.. spec.SlidingWindow > 0 ? [new ScalarOperand($"window: {spec.SlidingWindow}")] : Array.Empty<Operand>(),
+            .. spec.SoftCap > 0f ? [new ScalarOperand($"softCap: {SourceWriter.Float(spec.SoftCap)}")] : Array.Empty<Operand>()];
         string causal = !spec.Causal ? "" : spec.SlidingWindow > 0 ? $", causal, each step over the {spec.SlidingWindow} most recent steps (its own included)" : ", causal";
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{causal} (nn.MultiheadAttention; with lengths, padded keys are masked):")

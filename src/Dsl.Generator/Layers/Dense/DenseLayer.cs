@@ -12,9 +12,11 @@ namespace Dsl.Generator.Layers.Dense;
 /// <summary>
 /// <c>[Dense(units)]</c>: x·Wᵀ + b and an optional activation (nn.Linear), on every step or on a vector; with
 /// <see cref="TieEmbedding"/>, W is the first layer's embedding table (weight tying); without <see cref="Bias"/>, no b; with
-/// <see cref="Gated"/>, a gated linear unit: the map is 2 × units wide and the output value ⊙ act(gate).
+/// <see cref="Gated"/>, a gated linear unit: the map is 2 × units wide and the output value ⊙ act(gate); with <see cref="SoftCap"/>,
+/// the outputs soft-capped, cap · tanh(y / cap) (Gemma 2's final logits).
 /// </summary>
-internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit, bool TieEmbedding, bool Bias, bool Gated = false) : LayerSpec(Header)
+internal sealed record DenseSpec(LayerHeader Header, int Units, ActivationKind Activation, InitKind WeightInit, bool TieEmbedding, bool Bias, bool Gated = false,
+    float SoftCap = 0f) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Dense;
 }
@@ -29,13 +31,18 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
     public override string AttributeName => "Dsl.DenseAttribute";
 
     public override LayerSpec Parse(AttributeReader a) => new DenseSpec(a.Header, a.Int("units", 0), a.Activation(ActivationKind.None), a.Init("weightinit"), a.Bool("tieembedding", false), a.Bool("bias", true),
-        a.Bool("gated", false));
+        a.Bool("gated", false), a.Float("softcap", 0f));
 
     protected override void Check(DenseSpec spec, OptionChecks checks)
     {
         checks.Positive("units", "units", spec.Units);
         if (!Enum.IsDefined(typeof(ActivationKind), spec.Activation)) checks.Invalid("activation", $"Activation = {(int)spec.Activation} is not a known activation");
         checks.KnownInit("weightinit", spec.WeightInit);
+        if (!(spec.SoftCap >= 0f) || float.IsInfinity(spec.SoftCap))
+            checks.Invalid("softcap", $"SoftCap must be a positive finite number (0: none), not {spec.SoftCap}");
+        else if (spec.SoftCap > 0f && (spec.Gated || spec.Activation != ActivationKind.None))
+            checks.Invalid("softcap", spec.Gated ? "SoftCap caps a layer's outputs (Gemma 2's final logits); a gated unit's are value ⊙ act(gate), which it does not apply to"
+                : $"SoftCap is a tanh of its own, cap · tanh(y / cap), on the affine map's outputs (logits); it does not apply after Activation = {spec.Activation}");
         if (spec.Gated && spec.TieEmbedding)
             checks.Invalid("gated", "Gated and TieEmbedding exclude each other: a gated unit's weight is [2 × units, in], the embedding's table [vocab, dim]");
         // (PyTorch still draws the bias as nn.Linear's)
@@ -71,7 +78,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
     }
 
     protected override string Describe(ShapedLayer layer, DenseSpec spec, ShapedModel model, int index) =>
-        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}{(spec.TieEmbedding ? ", TiedTo: " + Literal(model.Layers[0].Name) : "")}{(spec.Bias ? "" : ", Bias: false")}{(spec.Gated ? ", Gated: true" : "")})";
+        $"new global::Dsl.DenseInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Units}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}{(spec.TieEmbedding ? ", TiedTo: " + Literal(model.Layers[0].Name) : "")}{(spec.Bias ? "" : ", Bias: false")}{(spec.Gated ? ", Gated: true" : "")}{(spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "")})";
 
     protected override DensePlan Lower(ShapedLayer layer, DenseSpec spec, LowerContext c)
     {
@@ -94,8 +101,14 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
             .Affine(rows, u, i, c.In, weight, bias, pre ?? output);
         Operand? input = pre is null ? null : (Operand)pre;
         if (act) pass.Add(new ActivationOp(spec.Activation, output, input));
-        pass.Backward().Doc($"// {layer.Name} backward: {(act ? $"da = dout ⊙ act'({(pre is null ? "out" : "a")}); " : "")}dW += daᵀ · x; {(bias is null ? "" : "db += Σ da; ")}dx = da · W");
+        Operand cap = ScalarOperand.Of(spec.SoftCap);
+        bool capped = spec.SoftCap > 0f;
+        if (capped)
+            pass.Comment($"soft-capped: out = {Helpers.SourceWriter.Float(spec.SoftCap)} · tanh(out / {Helpers.SourceWriter.Float(spec.SoftCap)})")
+                .Add(new KernelOp(Kernels.Activations, "SoftCap", cap, output));
+        pass.Backward().Doc($"// {layer.Name} backward: {(act ? $"da = dout ⊙ act'({(pre is null ? "out" : "a")}); " : capped ? "da = dout ⊙ (1 − (out / cap)²); " : "")}dW += daᵀ · x; {(bias is null ? "" : "db += Σ da; ")}dx = da · W");
         if (act) pass.Add(new ActivationBackwardOp(spec.Activation, output, dOutput, input));
+        if (capped) pass.Add(new KernelOp(Kernels.Activations, "SoftCapBackward", cap, output, dOutput));
         pass.AffineBackward(rows, u, i, c.In, weight, bias, dOutput, c.DIn);
         return new DensePlan(layer, c.In, c.DIn, output, dOutput, weight, bias, spec.Activation) { Passes = pass.Build() };
     }
