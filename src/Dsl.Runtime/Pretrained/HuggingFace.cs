@@ -14,8 +14,8 @@ namespace Dsl;
 /// </summary>
 public static class HuggingFace
 {
-    /// <summary>Gemma 3's text model's <c>model_type</c> (<c>Gemma3ForCausalLM</c>).</summary>
-    private const string Gemma3 = "gemma3_text";
+    /// <summary>Gemma 3's text model's <c>model_type</c> (<c>Gemma3ForCausalLM</c>), and Gemma 2's (<c>Gemma2ForCausalLM</c>).</summary>
+    private const string Gemma3 = "gemma3_text", Gemma2 = "gemma2";
 
     /// <summary>
     /// Loads a LLaMA-architecture checkpoint — transformers' <c>LlamaForCausalLM</c> (LLaMA 1, 2 and 3, TinyLlama, and the
@@ -29,7 +29,9 @@ public static class HuggingFace
     /// <c>QueryKeyNorm = true</c>, its <c>q_norm</c> and <c>k_norm</c> loaded as the attention's), and <c>Gemma3ForCausalLM</c>
     /// (<c>model_type</c> "gemma3_text", Gemma 3 1B: Gemma's, with a <c>[RmsNorm]</c> on the attention's and on the
     /// feed-forward's output before each residual, <c>[Residual(Layers = 3)]</c> and <c>[Residual(Layers = 4)]</c>, QK-norm, and
-    /// each layer's window, rotary base and scaling as <c>layer_types</c> says) — into
+    /// each layer's window, rotary base and scaling as <c>layer_types</c> says), and <c>Gemma2ForCausalLM</c> (<c>model_type</c> "gemma2": Gemma 3's
+    /// layout without QK-norm, every other layer sliding, its scores soft-capped, <c>[Attention(SoftCap = attn_logit_softcapping)]</c>, and its
+    /// logits, <c>[Dense(V, SoftCap = final_logit_softcapping)]</c>) — into
     /// <paramref name="model"/>, declared as LLaMA's layers are:
     /// <code>
     /// [Embedding(vocab: V, dim: E)]
@@ -83,7 +85,7 @@ public static class HuggingFace
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied), problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
-        if (type is "gemma" or Gemma3)
+        if (type is "gemma" or Gemma2 or Gemma3)
         {
             // Gemma's norms multiply by (1 + weight) and store the weight: the model's RmsNorm multiplies by its weight, so
             // it holds 1 + weight, the sum rounded to float as transformers' float32 (1.0 + self.weight.float()) rounds it
@@ -106,7 +108,8 @@ public static class HuggingFace
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
     /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
     /// linear <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>; QK-norm as <c>Qwen3ForCausalLM</c>;
-    /// a scaled embedding as <c>GemmaForCausalLM</c>, with the sandwich of norms as <c>Gemma3ForCausalLM</c>, its norms stored less 1), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
+    /// a scaled embedding as <c>GemmaForCausalLM</c>, with the sandwich of norms as <c>Gemma3ForCausalLM</c> (QK-norm) or <c>Gemma2ForCausalLM</c> (none; soft caps),
+    /// its norms stored less 1), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
     /// <see cref="LoadLlama"/> read it back (a model loaded from Phi-3's checkpoint is written as Mistral's, or LLaMA's without
     /// a window: the same layers under unfused names). Both files are built first, then replaced together (a failure leaves the folder as it was).
     /// </summary>
@@ -116,16 +119,19 @@ public static class HuggingFace
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var (architecture, layout) = Layout(model);
         var unlike = new List<string>();
-        // a scaled embedding is Gemma's: Gemma 1's layers, or Gemma 3's with the sandwich of norms
-        bool gemma = layout.Embedding.Scale != 1f, gemma3 = gemma && layout.Layers[0].Sandwich;
-        layout.CheckAlike(unlike, positionsPerLayer: gemma3);
-        if (gemma) layout.CheckGemmaWritable(unlike, gemma3);
+        // a scaled embedding is Gemma's: Gemma 1's layers, or with the sandwich of norms Gemma 3's (QK-norm) or Gemma 2's
+        bool gemma = layout.Embedding.Scale != 1f, sandwich = gemma && layout.Layers[0].Sandwich;
+        bool gemma3 = sandwich && layout.Layers[0].Attention.QueryKeyNorm, gemma2 = sandwich && !gemma3;
+        layout.CheckAlike(unlike, positionsPerLayer: sandwich);
+        if (gemma) layout.CheckGemmaWritable(unlike, sandwich);
         else if (layout.Layers[0].Sandwich)
             unlike.Add($"'{layout.Layers[0].AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich of norms) under an unscaled embedding: Gemma 3's scales it (ScaleBySqrtDim), and the other configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
         // the other configurations' limits (Gemma's own: CheckGemmaWritable)
         AttentionInfo first = layout.Layers[0].Attention;
-        if (!gemma3 && first.ScaledApart)
-            unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 3's configuration can say so (query_pre_attn_scalar)");
+        if (!sandwich && first.ScaledApart)
+            unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 2's and 3's configurations can say so (query_pre_attn_scalar)");
+        if (!gemma2 && (first.SoftCap > 0f || layout.Output.SoftCap > 0f))
+            unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
         if (!gemma && first.QueryKeyNorm && (first.SlidingWindow > 0 || (first.Bias && !first.OutputBias)))
             unlike.Add(first.SlidingWindow > 0
                 ? $"'{first.Name}' has QK-norm (Qwen3's) and a sliding window: Qwen3's configuration is written without one"
@@ -153,7 +159,7 @@ public static class HuggingFace
         }
         // both files built before either is touched, then replaced together: weights beside another model's config.json
         // would load into a model that computes something else
-        byte[] config = layout.Config(gemma, gemma3);
+        byte[] config = layout.Config(gemma, sandwich);
         Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
@@ -321,7 +327,7 @@ public static class HuggingFace
             IReadOnlyList<LayerInfo> l = a.Layers;
             string expected = "LLaMA's layout: [Embedding], then per decoder layer [RmsNorm] [Attention(Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)] "
                 + "[RmsNorm] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)], then [RmsNorm] [Dense(V, Bias = false)] "
-                + "(Gemma 3's: a [RmsNorm] before each [Residual] too, [Residual(Layers = 3)] and [Residual(Layers = 4)])";
+                + "(Gemma 2's and 3's: a [RmsNorm] before each [Residual] too, [Residual(Layers = 3)] and [Residual(Layers = 4)])";
             ArgumentException Differs(int i, string what) => new(
                 i < l.Count
                     ? $"{a.Name} is not laid out as LLaMA: layer {i} ('{l[i].Name}', {Describe(l[i])}) is where {what} belongs. Expected {expected}."
@@ -338,7 +344,7 @@ public static class HuggingFace
                 var input = At<RmsNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
                 var attention = At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)]; Qwen2's: OutputBias = false instead)",
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false } && x.RotaryBase > 0f);
-                // Gemma 3's sandwich: a norm on the attention's output before the residual (and on the feed-forward's)
+                // Gemma 2's and 3's sandwich: a norm on the attention's output before the residual (and on the feed-forward's)
                 RmsNormInfo? afterAttention = at < l.Count && l[at] is RmsNormInfo sandwich ? sandwich : null;
                 if (afterAttention is not null) at++;
                 int residual = at;
@@ -364,7 +370,7 @@ public static class HuggingFace
         private static string Describe(LayerInfo layer) => layer switch
         {
             DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")})",
-            AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")})",
+            AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")})",
             ResidualInfo r => $"a Residual adding layer {r.From}'s output",
             _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
         };
@@ -446,14 +452,18 @@ public static class HuggingFace
                 problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.Input.Name}' Epsilon {Number(first.Input.Epsilon)}: q_norm and k_norm share rms_norm_eps with the other norms");
         }
 
-        /// <summary>The config.json of this layout, as transformers' LlamaConfig writes its fields.</summary>
-        public byte[] Config(bool gemma = false, bool gemma3 = false)
+        /// <summary>
+        /// The config.json of this layout, as transformers' LlamaConfig writes its fields (<paramref name="sandwich"/>: Gemma 3's
+        /// with QK-norm, else Gemma 2's).
+        /// </summary>
+        public byte[] Config(bool gemma = false, bool sandwich = false)
         {
             DecoderLayer first = Layers[0];
+            bool gemma3 = sandwich && first.Attention.QueryKeyNorm, gemma2 = sandwich && !gemma3;
             // Gemma 3's rotary settings and window differ by layer: the full layers' base and scaling, the sliding ones' base and window
             AttentionInfo full = Layers.Select(d => d.Attention).FirstOrDefault(a => a.SlidingWindow == 0) ?? first.Attention;
             AttentionInfo? sliding = Layers.Select(d => d.Attention).FirstOrDefault(a => a.SlidingWindow > 0);
-            RotaryScaling scaling = gemma3 ? full.RotaryScaling : first.Attention.RotaryScaling;
+            RotaryScaling scaling = gemma3 ? full.RotaryScaling : first.Attention.RotaryScaling; // (Gemma 2's layers share one)
             using var buffer = new MemoryStream();
             using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
             {
@@ -463,9 +473,9 @@ public static class HuggingFace
                 bool qwen3 = !gemma && first.Attention.QueryKeyNorm, qwen = !gemma && !qwen3 && first.Attention is { Bias: true, OutputBias: false };
                 bool mistral = !gemma && !qwen && !qwen3 && first.Attention.SlidingWindow > 0;
                 w.WriteStartArray("architectures");
-                w.WriteStringValue(gemma3 ? "Gemma3ForCausalLM" : gemma ? "GemmaForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
+                w.WriteStringValue(gemma3 ? "Gemma3ForCausalLM" : gemma2 ? "Gemma2ForCausalLM" : gemma ? "GemmaForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
                 w.WriteEndArray();
-                w.WriteString("model_type", gemma3 ? Gemma3 : gemma ? "gemma" : qwen3 ? "qwen3" : qwen ? "qwen2" : mistral ? "mistral" : "llama");
+                w.WriteString("model_type", gemma3 ? Gemma3 : gemma2 ? Gemma2 : gemma ? "gemma" : qwen3 ? "qwen3" : qwen ? "qwen2" : mistral ? "mistral" : "llama");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);
                 w.WriteNumber("intermediate_size", first.Mlp.Units);
@@ -473,7 +483,7 @@ public static class HuggingFace
                 w.WriteNumber("num_attention_heads", first.Attention.Heads);
                 w.WriteNumber("num_key_value_heads", first.Attention.KeyValueHeadCount);
                 w.WriteNumber("head_dim", first.Attention.HeadSize);
-                w.WriteString(gemma3 ? "hidden_activation" : "hidden_act", ActivationName(first.Mlp.Activation)); // (Gemma 3's MLP reads hidden_activation)
+                w.WriteString(sandwich ? "hidden_activation" : "hidden_act", ActivationName(first.Mlp.Activation)); // (Gemma 2's and 3's MLP reads hidden_activation)
                 // the floats as the shortest decimal that reads back to them (1e-05, not 9.99999974737875E-06)
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.Input.Epsilon));
@@ -498,20 +508,31 @@ public static class HuggingFace
                 }
                 else w.WriteNull("rope_scaling");
                 w.WriteBoolean("tie_word_embeddings", Tied);
-                if (gemma3)
+                if (sandwich)
                 {
-                    // each layer's kind; the sliding ones' window and base (Gemma 3's defaults where no layer slides)
+                    // each layer's kind; the sliding ones' window and (Gemma 3's) base, its defaults where no layer slides
                     w.WriteStartArray("layer_types");
                     foreach (DecoderLayer d in Layers) w.WriteStringValue(d.Attention.SlidingWindow > 0 ? "sliding_attention" : "full_attention");
                     w.WriteEndArray();
                     w.WriteNumber("sliding_window", sliding?.SlidingWindow ?? 4096);
-                    w.WritePropertyName("rope_local_base_freq");
-                    w.WriteRawValue(JsonFloat(sliding?.RotaryBase ?? 10000f));
+                    if (gemma3)
+                    {
+                        w.WritePropertyName("rope_local_base_freq");
+                        w.WriteRawValue(JsonFloat(sliding?.RotaryBase ?? 10000f));
+                    }
                     w.WritePropertyName("query_pre_attn_scalar");
                     w.WriteRawValue(QueryScalar(first.Attention));
                     w.WriteBoolean("attention_bias", first.Attention.Bias);
-                    w.WriteNull("attn_logit_softcapping");
-                    w.WriteNull("final_logit_softcapping");
+                    // Gemma 2's soft caps (null: none; Gemma 3 has none)
+                    foreach (var (key, cap) in new[] { ("attn_logit_softcapping", first.Attention.SoftCap), ("final_logit_softcapping", Output.SoftCap) })
+                    {
+                        if (cap > 0f)
+                        {
+                            w.WritePropertyName(key);
+                            w.WriteRawValue(JsonFloat(cap));
+                        }
+                        else w.WriteNull(key);
+                    }
                 }
                 else if (gemma) w.WriteBoolean("attention_bias", first.Attention.Bias);
                 else if (qwen) w.WriteBoolean("use_sliding_window", false);
@@ -544,20 +565,21 @@ public static class HuggingFace
         }
 
         /// <summary>
-        /// What keeps a Gemma model (a scaled embedding) from being written as Gemma's or Gemma 3's configuration: QK-norm where the
-        /// type has none (or none where Gemma 3 has it), a window in Gemma 1, Qwen2's biases, and Gemma 3's layers whose windows or
-        /// rotary settings differ within their kind (the sliding layers share a window and base and are not scaled; the full ones
-        /// share a base and scaling).
+        /// What keeps a Gemma model (a scaled embedding) from being written as Gemma's, Gemma 2's or Gemma 3's configuration
+        /// (<paramref name="sandwich"/>: the latter two, QK-norm telling Gemma 3's): QK-norm in Gemma 1, a window in Gemma 1,
+        /// Qwen2's biases, and Gemma 2's and 3's layers whose windows or rotary settings differ within their kind (Gemma 3's
+        /// sliding layers share a window and base and are not scaled, its full ones share a base and scaling; Gemma 2's layers
+        /// share one base and scaling).
         /// </summary>
-        public void CheckGemmaWritable(List<string> problems, bool gemma3)
+        public void CheckGemmaWritable(List<string> problems, bool sandwich)
         {
             AttentionInfo first = Layers[0].Attention;
-            string type = gemma3 ? "Gemma 3's" : "Gemma's";
-            if (first.QueryKeyNorm != gemma3)
-                problems.Add(gemma3 ? $"'{first.Name}' has no QK-norm, which Gemma 3's attention has (QueryKeyNorm = true)" : $"'{first.Name}' has QK-norm, which Gemma 1's attention has not");
+            bool gemma3 = sandwich && first.QueryKeyNorm;
+            string type = gemma3 ? "Gemma 3's" : sandwich ? "Gemma 2's" : "Gemma's";
+            if (!sandwich && first.QueryKeyNorm) problems.Add($"'{first.Name}' has QK-norm, which Gemma 1's attention has not");
             if (first.Bias && !first.OutputBias)
                 problems.Add($"'{first.Name}' has biases on q, k and v without o_proj's (Qwen2's): {type} attention has all four biases (attention_bias) or none");
-            if (!gemma3)
+            if (!sandwich)
             {
                 if (first.SlidingWindow > 0) problems.Add($"'{first.Name}' has a sliding window, which Gemma 1's attention has not");
                 return;
@@ -566,10 +588,12 @@ public static class HuggingFace
             {
                 AttentionInfo one = kind.First();
                 if (kind.FirstOrDefault(a => a.SlidingWindow != one.SlidingWindow || a.RotaryBase != one.RotaryBase || a.RotaryScaling != one.RotaryScaling) is { } other)
-                    problems.Add($"'{other.Name}' and '{one.Name}' are both {(kind.Key ? "sliding" : "full")} layers with other windows or rotary settings: Gemma 3's configuration gives one of each per kind");
-                else if (kind.Key && one.RotaryScaling.IsScaled)
+                    problems.Add($"'{other.Name}' and '{one.Name}' are both {(kind.Key ? "sliding" : "full")} layers with other windows or rotary settings: {type} configuration gives one of each per kind");
+                else if (gemma3 && kind.Key && one.RotaryScaling.IsScaled)
                     problems.Add($"'{one.Name}' slides and scales its rotary frequencies: Gemma 3's sliding layers are not scaled");
             }
+            if (!gemma3 && Layers.Select(d => d.Attention).FirstOrDefault(a => a.RotaryBase != first.RotaryBase || a.RotaryScaling != first.RotaryScaling) is { } apart)
+                problems.Add($"'{apart.Name}' and '{first.Name}' turn their queries and keys by other rotary settings: Gemma 2's layers share one rope_theta (and scaling)");
         }
 
         /// <summary>What config.json says against what the model declares; each difference added to <paramref name="problems"/>.</summary>
@@ -603,32 +627,33 @@ public static class HuggingFace
             DecoderLayer first = Layers[0];
             // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
             string type = ModelType(c);
-            if (type is not ("llama" or "mistral" or "qwen2" or "qwen3" or "phi3" or "gemma" or Gemma3))
+            if (type is not ("llama" or "mistral" or "qwen2" or "qwen3" or "phi3" or "gemma" or Gemma2 or Gemma3))
             {
-                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\"), Gemma's (\"gemma\") and Gemma 3's (\"{Gemma3}\") checkpoints");
+                problems.Add($"model_type is \"{type}\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\"), Gemma's (\"gemma\"), Gemma 2's (\"{Gemma2}\") and Gemma 3's (\"{Gemma3}\") checkpoints");
                 return;
             }
-            bool mistral = type == "mistral", qwen = type == "qwen2", qwen3 = type == "qwen3", phi = type == "phi3", gemma3 = type == Gemma3, gemma = type == "gemma" || gemma3;
+            bool mistral = type == "mistral", qwen = type == "qwen2", qwen3 = type == "qwen3", phi = type == "phi3", gemma2 = type == Gemma2, gemma3 = type == Gemma3;
+            bool sandwich = gemma2 || gemma3, gemma = type == "gemma" || sandwich;
             // Gemma's embedding is scaled by √hidden_size (the tied output layer reads the table unscaled); no other's is
             if (gemma != (Embedding.Scale != 1f))
                 problems.Add(gemma ? $"model_type is \"{type}\": Gemma scales its embedding by √hidden_size; declare '{Embedding.Name}' with ScaleBySqrtDim = true"
                     : $"model_type is \"{type}\", whose embedding is not scaled, but '{Embedding.Name}' declares ScaleBySqrtDim = true (Gemma's)");
-            // Gemma 3's sandwich: norms on the attention's and the feed-forward's outputs too
-            if (first.Sandwich != gemma3)
-                problems.Add(gemma3 ? $"model_type is \"{Gemma3}\": Gemma 3 normalises the attention's and the feed-forward's outputs too (post_attention_layernorm, post_feedforward_layernorm); declare a [RmsNorm] before each [Residual] of the decoder layers"
-                    : $"model_type is \"{type}\", whose decoder layers have two norms, but '{first.AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich)");
+            // Gemma 2's and 3's sandwich: norms on the attention's and the feed-forward's outputs too
+            if (first.Sandwich != sandwich)
+                problems.Add(sandwich ? $"model_type is \"{type}\": Gemma {(gemma2 ? 2 : 3)} normalises the attention's and the feed-forward's outputs too (post_attention_layernorm, post_feedforward_layernorm); declare a [RmsNorm] before each [Residual] of the decoder layers"
+                    : $"model_type is \"{type}\", whose decoder layers have two norms, but '{first.AfterAttention!.Name}' normalises the attention's output (Gemma 2's and 3's sandwich)");
             // newer configurations keep the rotary settings in rope_parameters (rope_theta, rope_type and the scaling's numbers)
             JsonElement? rope = Get("rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
             Int("vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'");
             Int("hidden_size", Embedding.Dim, $"'{Embedding.Name}'");
             Int("num_hidden_layers", Layers.Count, "its decoder layers");
             Int("intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'");
-            CheckAlike(problems, positionsPerLayer: gemma3);
+            CheckAlike(problems, positionsPerLayer: sandwich);
             Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
             // absent: the model type's default; null: as many as the query heads (each config's __init__ says so)
             bool kvNull = c.TryGetProperty("num_key_value_heads", out JsonElement kvHeads) && kvHeads.ValueKind == JsonValueKind.Null;
-            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen || qwen3 ? 32 : gemma3 ? 4 : gemma ? 16 : heads);
+            Int("num_key_value_heads", first.Attention.KeyValueHeadCount, $"'{first.Attention.Name}'", fallback: kvNull ? heads : mistral ? 8 : qwen || qwen3 ? 32 : sandwich ? 4 : gemma ? 16 : heads);
             // a head's width: Gemma's and Qwen3's configurations give 256 and 128 by default, the others hidden_size / heads
             int hidden = Get("hidden_size") is { ValueKind: JsonValueKind.Number } hs && hs.TryGetInt32(out int hn) ? hn : Embedding.Dim;
             if (heads > 0)
@@ -638,10 +663,13 @@ public static class HuggingFace
             if (first.Attention.QueryKeyNorm != (qwen3 || gemma3))
                 problems.Add(qwen3 || gemma3 ? $"model_type is \"{type}\": its attention RMS-normalises each head's queries and keys (q_norm, k_norm); declare '{first.Attention.Name}' with QueryKeyNorm = true"
                     : $"model_type is \"{type}\", whose attention has no q_norm and k_norm, but '{first.Attention.Name}' declares QueryKeyNorm = true (Qwen3's)");
-            if (gemma3) CheckGemma3(c, problems);
+            if (sandwich) CheckGemmaLayers(c, problems, gemma2);
             else if (Layers.FirstOrDefault(d => d.Attention.ScaledApart) is { } scaled)
                 problems.Add($"model_type is \"{type}\", whose scores are scaled by 1/√head_dim, but '{scaled.Attention.Name}' declares Scale = {Number(scaled.Attention.Scale)}");
-            if (gemma3) { } // (its rotary bases and windows differ by layer: CheckGemma3)
+            // soft caps: Gemma 2's alone (CheckGemmaLayers)
+            if (!gemma2 && (Layers.FirstOrDefault(d => d.Attention.SoftCap > 0f)?.Attention ?? (LayerInfo?)(Output.SoftCap > 0f ? Output : null)) is { } capped)
+                problems.Add($"model_type is \"{type}\", whose {(capped is AttentionInfo ? "scores" : "logits")} are not soft-capped, but '{capped.Name}' declares SoftCap = {Number(capped is AttentionInfo x ? x.SoftCap : Output.SoftCap)} (Gemma 2's)");
+            if (sandwich) { } // (their rotary bases and windows differ by layer: CheckGemmaLayers)
             else if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
             {
                 if ((float)theta.GetDouble() != first.Attention.RotaryBase)
@@ -650,9 +678,9 @@ public static class HuggingFace
             else Float("rope_theta", first.Attention.RotaryBase, $"'{first.Attention.Name}' RotaryBase", fallback: 10000.0);
             Float("rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", fallback: phi ? 1e-5 : 1e-6);
             // the gate's activation by transformers' ACT2FN name in hidden_act, as transformers reads it since 4.48 (for Gemma
-            // too: its hidden_activation, which 4.39–4.47 read instead, is not; Gemma 3's MLP reads hidden_activation; Gemma's
+            // too: its hidden_activation, which 4.39–4.47 read instead, is not; Gemma 2's and 3's MLP reads hidden_activation; Gemma's
             // default is GELU's tanh approximation, the others' SiLU)
-            string actKey = gemma3 ? "hidden_activation" : "hidden_act";
+            string actKey = sandwich ? "hidden_activation" : "hidden_act";
             JsonElement? act = Get(actKey);
             Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? (gemma ? Activation.GeluTanh : Activation.Silu) : null;
             if (activation is null)
@@ -664,14 +692,14 @@ public static class HuggingFace
             if (tie != Tied)
                 problems.Add(tie ? $"tie_word_embeddings is true{given}: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is false{given}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
-            if (!gemma3) CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi);
+            if (!sandwich) CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi);
             // Phi-4-mini's rotation of part of each head (partial_rotary_factor 0.75): Rotary = true rotates all of it
             foreach (JsonElement holder in rope is { } inRope ? [c, inRope] : new[] { c })
             {
                 if (Value(holder, "partial_rotary_factor") is { } partial && !(partial.ValueKind == JsonValueKind.Number && partial.GetDouble() == 1.0))
                     problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the model's rotary positions turn every dimension of a head (Rotary = true), and a partial rotation is not computed here");
             }
-            if (gemma3) { } // (CheckGemma3)
+            if (sandwich) { } // (CheckGemmaLayers)
             else if (qwen || qwen3) CheckQwenWindow(c, Layers.Count, first.Attention, problems, qwen3 ? "Qwen3" : "Qwen2");
             else if (phi)
             {
@@ -709,13 +737,37 @@ public static class HuggingFace
         }
 
         /// <summary>
+        /// Gemma 2's soft caps against the declared ones: <c>attn_logit_softcapping</c> (50 where absent, none where null) on every
+        /// attention's scores, <c>final_logit_softcapping</c> (30; null: none) on the output layer's logits.
+        /// </summary>
+        private void CheckSoftCaps(JsonElement c, List<string> problems)
+        {
+            float Cap(string key, float fallback)
+            {
+                if (!c.TryGetProperty(key, out JsonElement v)) return fallback;
+                if (v.ValueKind == JsonValueKind.Null) return 0f;
+                if (v.ValueKind == JsonValueKind.Number && v.GetDouble() > 0) return (float)v.GetDouble();
+                problems.Add($"{key} is {v.GetRawText()}, not a positive number (or null: none)");
+                return float.NaN;
+            }
+            string Given(string key, float cap) => $"{key} is {(cap == 0f ? "null" : Number(cap))}{(c.TryGetProperty(key, out _) ? "" : " (its default)")}";
+            float scores = Cap("attn_logit_softcapping", 50f), logits = Cap("final_logit_softcapping", 30f);
+            if (!float.IsNaN(scores) && Layers.FirstOrDefault(d => d.Attention.SoftCap != scores)?.Attention is { } a)
+                problems.Add($"{Given("attn_logit_softcapping", scores)}: declare '{a.Name}' with {(scores > 0f ? $"SoftCap = {Number(scores)}f" : "no SoftCap")}");
+            if (!float.IsNaN(logits) && Output.SoftCap != logits)
+                problems.Add($"{Given("final_logit_softcapping", logits)}: declare '{Output.Name}' with {(logits > 0f ? $"SoftCap = {Number(logits)}f" : "no SoftCap")}");
+        }
+
+        /// <summary>
         /// Gemma 3's layers: each sliding (<c>layer_types</c>, or every layer but each <c>sliding_window_pattern</c>-th, 6 by
         /// default) attends to the <c>sliding_window</c> most recent steps (4096 by default) at <c>rope_local_base_freq</c>
         /// (10000) without scaling, each full one to every step at <c>rope_theta</c> (1e6) with <c>rope_scaling</c>; the scores
         /// scaled by 1/√<c>query_pre_attn_scalar</c> (256 by default; <c>Scale</c> where it is not head_dim, Gemma 3 27B's 168);
-        /// no soft-capping.
+        /// no soft-capping. Gemma 2's (<paramref name="gemma2"/>): every other layer sliding (<c>layer_types</c>, else the first,
+        /// third, …), every layer at <c>rope_theta</c> (10000) with <c>rope_scaling</c>, the scores and the logits soft-capped at
+        /// <c>attn_logit_softcapping</c> (50) and <c>final_logit_softcapping</c> (30), null for none.
         /// </summary>
-        private void CheckGemma3(JsonElement c, List<string> problems)
+        private void CheckGemmaLayers(JsonElement c, List<string> problems, bool gemma2)
         {
             AttentionInfo first = Layers[0].Attention;
             double scalar = Value(c, "query_pre_attn_scalar") is { ValueKind: JsonValueKind.Number } q ? q.GetDouble() : 256;
@@ -725,27 +777,34 @@ public static class HuggingFace
                     + (scalar == unscaled.Attention.HeadSize ? "no Scale (1/√head_dim, its default)" : $"Scale = {Number(scale)}f"));
             if (Value(c, "use_bidirectional_attention") is { ValueKind: not JsonValueKind.False } bidirectional)
                 problems.Add($"use_bidirectional_attention is {bidirectional.GetRawText()}: EmbeddingGemma's attention reads the steps on both sides, and the model's is causal");
-            foreach (string capping in new[] { "attn_logit_softcapping", "final_logit_softcapping" })
+            if (gemma2) CheckSoftCaps(c, problems);
+            else
             {
-                if (Value(c, capping) is { } v)
-                    problems.Add($"{capping} is {v.GetRawText()}: the scores and logits are not soft-capped here (Gemma 2's tanh capping)");
+                foreach (string capping in new[] { "attn_logit_softcapping", "final_logit_softcapping" })
+                {
+                    if (Value(c, capping) is { } v)
+                        problems.Add($"{capping} is {v.GetRawText()}: Gemma 3's scores and logits are not soft-capped (Gemma 2's are, model_type \"{Gemma2}\")");
+                }
             }
             if (!TrySlidingLayers(c, Layers.Count, problems, out bool[]? slides)) return;
             if (slides is null)
             {
-                int pattern = Value(c, "sliding_window_pattern") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int every) && every > 0 ? every : 6;
+                // (Gemma 2's configuration has no pattern: its layers alternate, the first sliding)
+                int pattern = gemma2 ? 2 : Value(c, "sliding_window_pattern") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int every) && every > 0 ? every : 6;
                 slides = Enumerable.Range(0, Layers.Count).Select(i => (i + 1) % pattern != 0).ToArray();
             }
             int window = ConfiguredWindow(c, problems);
             if (window < 0) return;
             // newer configurations keep each kind of layer's rotary settings in rope_parameters, by layer type
-            JsonElement? Rope(string kind) => Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } r && Value(r, kind) is { ValueKind: JsonValueKind.Object } o ? o : null;
-            JsonElement? fullRope = Rope("full_attention"), slidingRope = Rope("sliding_attention");
+            // (Gemma 2's, one set for every layer)
+            JsonElement? Rope(string kind) => Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } r ? (gemma2 ? r : Value(r, kind) is { ValueKind: JsonValueKind.Object } o ? o : null) : null;
+            JsonElement? fullRope = Rope("full_attention"), slidingRope = gemma2 ? null : Rope("sliding_attention");
             // (a base in rope_parameters stands: transformers fills it from the top-level key only where it has none)
             static float Base(JsonElement? given, JsonElement? rope, float fallback) =>
                 rope is { } r && Value(r, "rope_theta") is { ValueKind: JsonValueKind.Number } t ? (float)t.GetDouble()
                 : given is { ValueKind: JsonValueKind.Number } b ? (float)b.GetDouble() : fallback;
-            float local = Base(Value(c, "rope_local_base_freq"), slidingRope, 10000f), global = Base(Value(c, "rope_theta"), fullRope, 1000000f);
+            float global = Base(Value(c, "rope_theta"), fullRope, gemma2 ? 10000f : 1000000f);
+            float local = gemma2 ? global : Base(Value(c, "rope_local_base_freq"), slidingRope, 10000f);
             for (int i = 0; i < Layers.Count; i++)
             {
                 AttentionInfo a = Layers[i].Attention;
@@ -756,8 +815,8 @@ public static class HuggingFace
                 if (a.SlidingWindow != expectedWindow)
                     problems.Add($"layer {i} is \"{kind}\": declare '{a.Name}' with SlidingWindow = {expectedWindow}{(sliding ? " (sliding_window)" : " (every earlier step)")}");
                 if (a.RotaryBase != expectedBase)
-                    problems.Add($"layer {i} is \"{kind}\", whose rotary base is {Number(expectedBase)} ({(sliding ? "rope_local_base_freq" : "rope_theta")}), the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
-                if (!sliding) CheckScaling(Value(c, "rope_scaling") ?? fullRope, a, problems, phi: false);
+                    problems.Add($"layer {i} is \"{kind}\", whose rotary base is {Number(expectedBase)} ({(sliding && !gemma2 ? "rope_local_base_freq" : "rope_theta")}), the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
+                if (!sliding || gemma2) CheckScaling(Value(c, "rope_scaling") ?? fullRope, a, problems, phi: false);
                 else if (slidingRope is not null) CheckScaling(slidingRope, a, problems, phi: false);
                 else if (a.RotaryScaling.IsScaled)
                     problems.Add($"layer {i} is \"sliding_attention\", whose rotary frequencies are not scaled, but '{a.Name}' declares RotaryScaling = {Number(a.RotaryScaling.Factor)}");

@@ -1392,7 +1392,11 @@ class HfAttention(nn.Module):
 
         q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
         k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)  # repeat_kv
-        scores = q @ k.transpose(2, 3) / math.sqrt(d) + torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+        # Gemma 2's and 3's scale, query_pre_attn_scalar ** -0.5, and Gemma 2's soft cap, tanh(scores / cap) * cap
+        scores = q @ k.transpose(2, 3) * self.score_scale if getattr(self, "score_scale", None) else q @ k.transpose(2, 3) / math.sqrt(d)
+        if getattr(self, "softcap", None):
+            scores = torch.tanh(scores / self.softcap) * self.softcap
+        scores = scores + torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
         if self.window:  # Mistral's sliding window (transformers' masking: key j seen by query i when j > i - sliding_window)
             scores = scores + torch.tril(torch.full((T, T), float("-inf")), diagonal=-self.window)
         return self.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, h * d))
@@ -1454,17 +1458,25 @@ class HfGemma3DecoderLayer(nn.Module):
     """transformers' Gemma3DecoderLayer: norms before and after the attention and the feed-forward (each of (1 + weight)),
     the attention's heads head_dim wide with q_norm and k_norm, scaled by query_pre_attn_scalar ** -0.5 (here head_dim, as
     every Gemma 3 but 27B), a sliding layer (layer_types) attending to the sliding_window most recent steps with its own
-    rotary base (rope_local_base_freq) and no scaling, a full one at rope_theta with rope_scaling."""
+    rotary base (rope_local_base_freq) and no scaling, a full one at rope_theta with rope_scaling. Gemma2DecoderLayer: the
+    same without q_norm and k_norm, every layer at rope_theta (10000) with rope_scaling, every other layer sliding where
+    layer_types is absent (the first, third, ...), the scores soft-capped at attn_logit_softcapping."""
 
     def __init__(self, c, i):
         super().__init__()
         kv_heads, width, eps = c.get("num_key_value_heads", 4), c["hidden_size"], c.get("rms_norm_eps", 1e-6)
-        assert c.get("query_pre_attn_scalar", 256) == c.get("head_dim", 256)
-        sliding = c["layer_types"][i] == "sliding_attention"
-        self.self_attn = HfAttention(width, c["num_attention_heads"], kv_heads,
-                                     c.get("rope_local_base_freq", 10000.0) if sliding else c.get("rope_theta", 1000000.0),
-                                     None if sliding else c.get("rope_scaling"), window=c.get("sliding_window", 4096) if sliding else None,
-                                     head_dim=c.get("head_dim", 256), qk_norm=eps, norm=HfGemmaRmsNorm)
+        gemma2 = c.get("model_type") == "gemma2"
+        types = c.get("layer_types") or ["sliding_attention" if (j + 1) % 2 else "full_attention" for j in range(c["num_hidden_layers"])]
+        sliding = types[i] == "sliding_attention"
+        theta = c.get("rope_theta", 10000.0) if gemma2 else c.get("rope_local_base_freq", 10000.0) if sliding else c.get("rope_theta", 1000000.0)
+        self.self_attn = HfAttention(width, c["num_attention_heads"], kv_heads, theta,
+                                     c.get("rope_scaling") if gemma2 or not sliding else None, window=c.get("sliding_window", 4096) if sliding else None,
+                                     head_dim=c.get("head_dim", 256), qk_norm=None if gemma2 else eps, norm=HfGemmaRmsNorm)
+        scalar = c.get("query_pre_attn_scalar", 256)
+        if scalar != c.get("head_dim", 256):
+            self.self_attn.score_scale = scalar ** -0.5
+        if gemma2:
+            self.self_attn.softcap = c.get("attn_logit_softcapping", 50.0)
         activation = c.get("hidden_activation", "gelu_pytorch_tanh")  # (Gemma3MLP reads hidden_activation)
         self.mlp = HfGemmaMlp(width, c["intermediate_size"], "tanh" if activation == "gelu_pytorch_tanh" else "none")
         self.input_layernorm, self.post_attention_layernorm = HfGemmaRmsNorm(width, eps), HfGemmaRmsNorm(width, eps)
@@ -1509,9 +1521,12 @@ class HfLlamaModel(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
-        gemma3 = c.get("model_type") == "gemma3_text"
-        self.layers = nn.ModuleList([HfGemma3DecoderLayer(c, i) if gemma3 else HfDecoderLayer(c) for i in range(c["num_hidden_layers"])])
-        self.norm = (HfGemmaRmsNorm if c.get("model_type") in ("gemma", "gemma3_text") else HfRmsNorm)(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
+        sandwich = c.get("model_type") in ("gemma2", "gemma3_text")
+        self.layers = nn.ModuleList([HfGemma3DecoderLayer(c, i) if sandwich else HfDecoderLayer(c) for i in range(c["num_hidden_layers"])])
+        self.norm = (HfGemmaRmsNorm if c.get("model_type") in GEMMA_TYPES else HfRmsNorm)(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
+
+
+GEMMA_TYPES = ("gemma", "gemma2", "gemma3_text")
 
 
 class HfLlamaForCausalLM(nn.Module):
@@ -1521,10 +1536,12 @@ class HfLlamaForCausalLM(nn.Module):
     def __init__(self, c):
         super().__init__()
         self.model, self.lm_head = HfLlamaModel(c), nn.Linear(c["hidden_size"], c["vocab_size"], bias=False)
-        if c.get("tie_word_embeddings", c.get("model_type") in ("gemma", "gemma3_text")):  # (Gemma's config ties by default)
+        if c.get("tie_word_embeddings", c.get("model_type") in GEMMA_TYPES):  # (Gemma's config ties by default)
             self.lm_head.weight = self.model.embed_tokens.weight
         # Gemma's embedding is scaled by √hidden_size (a float32 tensor), the tied output layer reading the table unscaled
-        self.scale = torch.tensor(c["hidden_size"] ** 0.5) if c.get("model_type") in ("gemma", "gemma3_text") else None
+        self.scale = torch.tensor(c["hidden_size"] ** 0.5) if c.get("model_type") in GEMMA_TYPES else None
+        # Gemma 2's logits soft-capped (Gemma2ForCausalLM: logits / cap, tanh, * cap)
+        self.softcap = c.get("final_logit_softcapping", 30.0) if c.get("model_type") == "gemma2" else None
 
     def forward(self, ids):
         x = self.model.embed_tokens(ids)
@@ -1532,7 +1549,8 @@ class HfLlamaForCausalLM(nn.Module):
             x = x * self.scale.to(x.dtype)
         for layer in self.model.layers:
             x = layer(x)
-        return self.lm_head(self.model.norm(x))
+        logits = self.lm_head(self.model.norm(x))
+        return torch.tanh(logits / self.softcap) * self.softcap if self.softcap else logits
 
 
 def make_hf_checkpoint(case, c, steps, seed):
@@ -1548,7 +1566,7 @@ def make_hf_checkpoint(case, c, steps, seed):
     with open(os.path.join(HERE, case, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
     state = {k: v.to(torch.bfloat16) for k, v in model.state_dict().items()
-             if not (k == "lm_head.weight" and c.get("tie_word_embeddings", c.get("model_type") in ("gemma", "gemma3_text")))}
+             if not (k == "lm_head.weight" and c.get("tie_word_embeddings", c.get("model_type") in GEMMA_TYPES))}
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
     ids = torch.randint(0, c["vocab_size"], (2, steps))
     with torch.no_grad():
@@ -1578,6 +1596,7 @@ def make_hf_llama():
     make_hf_gemma()
     make_hf_qwen3()
     make_hf_gemma3()
+    make_hf_gemma2()
     # Qwen2ForCausalLM (Qwen2, Qwen2.5): LLaMA's layers with biases on q_proj, k_proj and v_proj; a window size kept but unused
     make_hf_checkpoint("HfQwen2", {
         "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
@@ -1627,6 +1646,18 @@ def make_hf_gemma3():
         "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
         "layer_types": ["sliding_attention", "full_attention"], "hidden_activation": "gelu_pytorch_tanh", "attention_bias": False,
         "attn_logit_softcapping": None, "final_logit_softcapping": None, "max_position_embeddings": 64, "torch_dtype": "bfloat16"}, 11, 708)
+
+
+def make_hf_gemma2():
+    """HfGemma2: Gemma2ForCausalLM (Gemma 2's layout): Gemma 3's sandwich of norms without q_norm and k_norm, the layers
+    alternating as Gemma 2's default (layer_types absent: the first sliding over 4 of 11 steps, the second full), one
+    rope_theta, the scores scaled by query_pre_attn_scalar ** -0.5 = 1/sqrt(12) apart from head_dim 8 and soft-capped at 2,
+    the logits soft-capped at 1.5 (caps small enough to bend this tiny model's scores and logits), tied by default."""
+    make_hf_checkpoint("HfGemma2", {
+        "architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", "hidden_size": 16, "intermediate_size": 24, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "head_dim": 8, "query_pre_attn_scalar": 12, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06,
+        "rope_theta": 10000.0, "sliding_window": 4, "hidden_activation": "gelu_pytorch_tanh", "attention_bias": False,
+        "attn_logit_softcapping": 2.0, "final_logit_softcapping": 1.5, "max_position_embeddings": 64, "torch_dtype": "bfloat16"}, 11, 709)
 
 
 def make_hf_qwen3():
@@ -1808,6 +1839,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-gemma3" in sys.argv:  # only the Hugging Face Gemma 3 checkpoint
         make_hf_gemma3()
+        sys.exit(0)
+    if "--hf-gemma2" in sys.argv:  # only the Hugging Face Gemma 2 checkpoint
+        make_hf_gemma2()
         sys.exit(0)
     if "--hf-qwen3" in sys.argv:  # only the Hugging Face Qwen3 checkpoint
         make_hf_qwen3()

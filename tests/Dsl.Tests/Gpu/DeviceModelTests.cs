@@ -80,7 +80,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // heads of their own width, each head's queries and keys RMS-normalised in the packed rows (Qwen3's)
         nameof(QwenBlock), nameof(HeadWidthAttention), nameof(GcQueryKeyNorm),
         // soft-capped scores (the cap's slope from the scores recomputed on the device) and outputs (Gemma 2's)
-        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap),
+        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
         // Gemma 3's layers: norms around each part, a sliding layer then a full one with scaled frequencies
         nameof(HfTinyGemma3),
     ];

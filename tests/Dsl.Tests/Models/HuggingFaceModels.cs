@@ -87,6 +87,23 @@ public partial class HfTinyQwen3;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
 public partial class HfTinyGemma3;
 
+// The HfGemma2 fixture's model: Gemma 2's sandwich of norms without QK-norm, a sliding layer (4 steps) then a full one, one
+// rotary base, the scores scaled by 1/√12 (query_pre_attn_scalar 12, heads 8 wide) and soft-capped at 2, the logits at 1.5.
+[Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, Scale = 0.288675135f, SoftCap = 2f, Causal = true, Rotary = true, SlidingWindow = 4, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, Scale = 0.288675135f, SoftCap = 2f, Causal = true, Rotary = true, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(16, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true, SoftCap = 1.5f)]
+public partial class HfTinyGemma2;
+
+// LLaMA's layers with the logits soft-capped: no configuration but Gemma 2's says so (SaveLlama refuses it).
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(13, Bias = false, SoftCap = 30f)]
+public partial class HfLlamaCapped;
+
 // Gemma 3 27B's scores: scaled by 1/√168 apart from its heads' width (Scale, query_pre_attn_scalar 168), one full layer.
 [Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
 [RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Scale = 0.0771516785f, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]

@@ -31,6 +31,7 @@ public class StepTests
     [Fact] public void SlidingWindowBlockStepsMatchForward() => StepsMatchForward(new SlidingWindowBlock(seed: 20), vocab: 13);
     [Fact] public void QwenBlockStepsMatchForward() => StepsMatchForward(new QwenBlock(seed: 21), vocab: 13);
     [Fact] public void Gemma2BlockStepsMatchForward() => StepsMatchForward(new Gemma2Block(seed: 22), vocab: 13);
+    [Fact] public void Gemma2LayersStepMatchForward() => StepsMatchForward(new HfTinyGemma2(seed: 23), vocab: 13);
     [Fact] public void Gemma3LayersStepMatchForward() => StepsMatchForward(new HfTinyGemma3(seed: 22), vocab: 13);
     [Fact] public void RotaryBlockStepsMatchForward() => StepsMatchForward(new RotaryBlock(seed: 17), vocab: 13);
     [Fact] public void RmsNormBlockStepsMatchForward() => StepsMatchForward(new RmsNormBlock(seed: 16), vocab: 13);

@@ -110,6 +110,7 @@ public class OnnxExportTests
         nameof(Gemma2Block) => new Gemma2Block(seed: 90),
         nameof(SoftCapAttention) => new SoftCapAttention(seed: 91),
         nameof(GcSoftCap) => new GcSoftCap(seed: 92),
+        nameof(HfTinyGemma2) => new HfTinyGemma2(seed: 93),
         _ => throw new ArgumentException(name),
     };
 
@@ -152,7 +153,7 @@ public class OnnxExportTests
         // then a full one with its own rotary base and scaled frequencies
         nameof(HfTinyQwen3), nameof(HfTinyGemma3),
         // Gemma 2's soft caps: the scaled scores and the logits through Mul, Tanh, Mul
-        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap),
+        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
     };
 
     public static TheoryData<string> PaddedModels => new()

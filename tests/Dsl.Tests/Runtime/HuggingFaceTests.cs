@@ -214,9 +214,9 @@ public sealed class HuggingFaceTests : IDisposable
         }, "parameters");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), parameters));
         Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 500000 ('attention' RotaryBase)");
-        string other = Copy((_, config) => config["model_type"] = "gemma2", "gemma");
+        string other = Copy((_, config) => config["model_type"] = "olmo2", "olmo");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
-        Contains(error.Message, "model_type is \"gemma2\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\"), Gemma's (\"gemma\") and Gemma 3's (\"gemma3_text\") checkpoints");
+        Contains(error.Message, "model_type is \"olmo2\": LoadLlama reads LLaMA's (\"llama\"), Mistral's (\"mistral\"), Qwen2's (\"qwen2\"), Qwen3's (\"qwen3\"), Phi-3's (\"phi3\"), Gemma's (\"gemma\"), Gemma 2's (\"gemma2\") and Gemma 3's (\"gemma3_text\") checkpoints");
         // no config.json: the tensors alone do not say the heads, ε or rotary base
         File.Delete(Path.Combine(other, "config.json"));
         var missing = Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 8), other));
@@ -293,6 +293,7 @@ public sealed class HuggingFaceTests : IDisposable
         "HfQwen3" => new HfTinyQwen3(seed),
         "HfGemma" => new HfTinyGemma(seed),
         "HfGemma3" => new HfTinyGemma3(seed),
+        "HfGemma2" => new HfTinyGemma2(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -535,14 +536,14 @@ public sealed class HuggingFaceTests : IDisposable
             config["final_logit_softcapping"] = 30.0;
         }, "gemma3-scale", "HfGemma3")));
         Contains(error.Message, "query_pre_attn_scalar is 168: the scores are scaled by 1/√168 = 0.07715168; declare 'attention' with Scale = 0.07715168f");
-        Contains(error.Message, "final_logit_softcapping is 30: the scores and logits are not soft-capped here");
+        Contains(error.Message, "final_logit_softcapping is 30: Gemma 3's scores and logits are not soft-capped (Gemma 2's are, model_type \"gemma2\")");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 2), Copy((_, config) => config["use_bidirectional_attention"] = true, "gemma3-bidirectional", "HfGemma3")));
         Contains(error.Message, "use_bidirectional_attention is true: EmbeddingGemma's attention reads the steps on both sides");
         // Gemma 1's layout (two norms a layer) is not Gemma 3's, nor the other way round
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma(seed: 2), Fixture.Path("HfGemma3")));
         Contains(error.Message, "model_type is \"gemma3_text\": Gemma 3 normalises the attention's and the feed-forward's outputs too");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 2), Copy((_, config) => config["model_type"] = "gemma", "gemma3-as-gemma", "HfGemma3")));
-        Contains(error.Message, "whose decoder layers have two norms, but 'rmsnorm_1' normalises the attention's output (Gemma 3's sandwich)");
+        Contains(error.Message, "whose decoder layers have two norms, but 'rmsnorm_1' normalises the attention's output (Gemma 2's and 3's sandwich)");
         // Gemma 3 4B and up: an image-text checkpoint, whose language model loads (its text_config; the vision tower left out)
         foreach (var (prefix, head) in new[] { ("language_model.model.", "language_model.lm_head.weight"), ("model.language_model.", "lm_head.weight") })
         {
@@ -582,6 +583,55 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(scaled.Parameters["attention.q_norm.weight"].AsSpan().ToArray(), reloaded.Parameters["attention.q_norm.weight"].AsSpan().ToArray());
         var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfSandwichUnscaled(seed: 1), Path.Combine(_temp, "sandwich")));
         Contains(unsaved.Message, "'rmsnorm_1' normalises the attention's output (Gemma 3's sandwich of norms) under an unscaled embedding");
+    }
+
+    /// <summary>
+    /// Gemma 2's checkpoints: the sandwich of norms without QK-norm, its layers alternating (the first sliding) where layer_types
+    /// is absent, the scores scaled by query_pre_attn_scalar and soft-capped, the logits soft-capped; caps that differ from the
+    /// declared ones, or are declared where the model type has none, are refused naming what to declare.
+    /// </summary>
+    [Fact]
+    public void AGemma2CheckpointWithItsSoftCapsAndAlternatingLayersGivesItsLogits()
+    {
+        var model = new HfTinyGemma2(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfGemma2"));
+        AssertLogits(model, "HfGemma2");
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfGemma2", "model.safetensors")));
+        Assert.Equal(hf["model.layers.1.post_feedforward_layernorm.weight"].ToFloat().Select(w => 1f + w).ToArray(), model.Parameters["rmsnorm_7.weight"].AsSpan().ToArray());
+        // the same layers listed in layer_types, and the rotary base in rope_parameters (transformers 5)
+        var listed = new HfTinyGemma2(seed: 2);
+        HuggingFace.LoadLlama(listed, Copy((_, config) =>
+        {
+            config["layer_types"] = new JsonArray("sliding_attention", "full_attention");
+            config.Remove("rope_theta");
+            config["rope_parameters"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = 10000.0 };
+        }, "gemma2-types", "HfGemma2"));
+        AssertLogits(listed, "HfGemma2");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma2(seed: 3), Copy((_, config) =>
+        {
+            config.Remove("attn_logit_softcapping");
+            config["final_logit_softcapping"] = null;
+            config["layer_types"] = new JsonArray("full_attention", "sliding_attention");
+        }, "gemma2-caps", "HfGemma2")));
+        Contains(error.Message, "attn_logit_softcapping is 50 (its default): declare 'attention' with SoftCap = 50f");
+        Contains(error.Message, "final_logit_softcapping is null: declare 'dense_4' with no SoftCap");
+        Contains(error.Message, "layer 0 is \"full_attention\": declare 'attention' with SlidingWindow = 0 (every earlier step)");
+        Contains(error.Message, "layer 1 is \"sliding_attention\": declare 'attention_1' with SlidingWindow = 4 (sliding_window)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma2(seed: 3), Copy((_, config) => config["query_pre_attn_scalar"] = 8, "gemma2-scale", "HfGemma2")));
+        Contains(error.Message, "query_pre_attn_scalar is 8: the scores are scaled by 1/√8 = 0.35355338; declare 'attention' with no Scale (1/√head_dim, its default)");
+        // Gemma 2's layout is not Gemma 3's (QK-norm), and soft caps are Gemma 2's alone
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma3(seed: 3), Fixture.Path("HfGemma2")));
+        Contains(error.Message, "model_type is \"gemma2\", whose attention has no q_norm and k_norm, but 'attention' declares QueryKeyNorm = true");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyGemma2(seed: 3), Copy((_, config) =>
+        {
+            config["model_type"] = "gemma3_text";
+            config["attn_logit_softcapping"] = null;
+            config["final_logit_softcapping"] = null;
+        }, "gemma2-as-gemma3", "HfGemma2")));
+        Contains(error.Message, "model_type is \"gemma3_text\", whose scores are not soft-capped, but 'attention' declares SoftCap = 2 (Gemma 2's)");
+        // a soft cap where the configuration written has no place for it
+        var capped = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfLlamaCapped(seed: 1), Path.Combine(_temp, "capped")));
+        Contains(capped.Message, "'dense_2' soft-caps its outputs: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
     }
 
     [Fact]
@@ -639,6 +689,7 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfQwen3")]
     [InlineData("HfGemma")]
     [InlineData("HfGemma3")]
+    [InlineData("HfGemma2")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);
@@ -662,11 +713,11 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.DoesNotMatch(@"""(rope_theta|rms_norm_eps|factor|low_freq_factor|high_freq_factor)"":\s*-?\d+\s*[,}\r\n]", text);
         foreach (string key in new[] { "architectures", "model_type", "hidden_size", "intermediate_size", "num_attention_heads", "num_key_value_heads", "head_dim", "num_hidden_layers",
             "vocab_size", "rms_norm_eps", "rope_theta", "hidden_act", "tie_word_embeddings", "rope_scaling", "use_sliding_window", "sliding_window", "attention_bias",
-            "hidden_activation", "layer_types", "query_pre_attn_scalar", "rope_local_base_freq" })
+            "hidden_activation", "layer_types", "query_pre_attn_scalar", "rope_local_base_freq", "attn_logit_softcapping", "final_logit_softcapping" })
         {
             JsonNode? e = expected[key], w = written[key];
             if (e is null && !expected.ContainsKey(key)) continue; // left to its default in the fixture
-            if (key == "sliding_window" && expected["model_type"]?.GetValue<string>() is not ("mistral" or "gemma3_text")) continue; // Qwen2's, unused without use_sliding_window
+            if (key == "sliding_window" && expected["model_type"]?.GetValue<string>() is not ("mistral" or "gemma2" or "gemma3_text")) continue; // Qwen2's, unused without use_sliding_window
             Assert.True(JsonNode.DeepEquals(Normalised(e), Normalised(w)), $"{key}: expected {e?.ToJsonString() ?? "null"}, wrote {w?.ToJsonString() ?? "null"}");
         }
         var reloaded = For(fixture, 10);
