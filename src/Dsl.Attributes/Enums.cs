@@ -61,6 +61,12 @@ namespace Dsl
         Llama3 = 0,
         /// <summary>"linear": every frequency divided by the factor, as if the positions were (position interpolation, Chen et al. 2023).</summary>
         Linear = 1,
+        /// <summary>
+        /// "yarn" (Peng et al. 2023; Qwen2.5's and Qwen3's long contexts): the frequencies that turn more than 32 times over
+        /// <c>RotaryOriginalContext</c> kept, those that turn less than once divided by the factor, those between blended along the
+        /// head's dimensions; the rotation's cosines and sines times 0.1 · ln(factor) + 1.
+        /// </summary>
+        Yarn = 2,
     }
 
     /// <summary>How an attention layer scores a query against a key.</summary>

@@ -99,7 +99,7 @@ internal sealed partial class DeviceKernels
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
     internal static readonly string[] Names =
     [
-        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel),
+        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),

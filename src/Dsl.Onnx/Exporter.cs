@@ -230,8 +230,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, a.RotaryScaling));
         string column = g.Add("Cast", n + "_positions", [g.Add("Unsqueeze", n + "_column", [positions, g.Int64s(n + "_axis1", 1)])], ("to", (long)ElementType.Double));
         string angles = g.Add("Mul", n + "_angles", [column, g.Raw(n + ".frequencies", ElementType.Double, frequencies, half)]); // [T, d/2]
-        string Rows(string op) => g.Add("Unsqueeze", $"{n}_{op}_3d", [g.Add("Cast", $"{n}_{op}", [g.Add(op, $"{n}_{op}_double", [angles])], ("to", (long)ElementType.Float)),
-            g.Int64s($"{n}_{op}_axis", 1)]);
+        // (YaRN's attention factor on the cosines and sines after the rounding, as the runtime's table)
+        float factor = a.RotaryScaling.AttentionFactor;
+        string Rounded(string op) => g.Add("Cast", $"{n}_{op}", [g.Add(op, $"{n}_{op}_double", [angles])], ("to", (long)ElementType.Float));
+        string Scaled(string op) => factor == 1f ? Rounded(op) : g.Add("Mul", $"{n}_{op}_scaled", [Rounded(op), g.Floats($"{n}_{op}_factor", [factor])]);
+        string Rows(string op) => g.Add("Unsqueeze", $"{n}_{op}_3d", [Scaled(op), g.Int64s($"{n}_{op}_axis", 1)]);
         return (Rows("Cos"), Rows("Sin"));
     }
 

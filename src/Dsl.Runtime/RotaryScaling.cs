@@ -8,13 +8,16 @@ namespace Dsl;
 /// <see cref="OriginalContext"/> / <see cref="HighFrequencyFactor"/> is kept, one longer than <see cref="OriginalContext"/> /
 /// <see cref="LowFrequencyFactor"/> is divided by <see cref="Factor"/>, and those between move smoothly from one to the other.
 /// Linear ("linear", <see cref="RotaryScalingKind.Linear"/>): every frequency divided by <see cref="Factor"/>, the other three
-/// unused. The default (a factor of 0) scales nothing.
+/// unused. YaRN ("yarn", <see cref="RotaryScalingKind.Yarn"/>): by the head's dimension, the pairs that turn more than 32 times over
+/// <see cref="OriginalContext"/> kept, those that turn less than once divided by <see cref="Factor"/>, a linear ramp between
+/// (transformers' <c>beta_fast</c> 32 and <c>beta_slow</c> 1, truncated), and the cosines and sines times
+/// <see cref="AttentionFactor"/>; the low and high frequency factors unused. The default (a factor of 0) scales nothing.
 /// </summary>
 /// <param name="Factor">How much longer the context is than the one trained on: 8 (LLaMA 3.1), 32 (LLaMA 3.2); 0 for none.</param>
 /// <param name="LowFrequencyFactor"><c>low_freq_factor</c> (LLaMA 3.1: 1).</param>
 /// <param name="HighFrequencyFactor"><c>high_freq_factor</c> (LLaMA 3.1: 4), above <paramref name="LowFrequencyFactor"/>.</param>
 /// <param name="OriginalContext"><c>original_max_position_embeddings</c> (LLaMA 3.1: 8192).</param>
-/// <param name="Kind">Which scaling: LLaMA 3.1's (the default) or linear.</param>
+/// <param name="Kind">Which scaling: LLaMA 3.1's (the default), linear, or YaRN.</param>
 public readonly record struct RotaryScaling(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext,
     RotaryScalingKind Kind = RotaryScalingKind.Llama3)
 {
@@ -34,17 +37,49 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
         if (!(Factor == 0f || Factor >= 1f) || float.IsInfinity(Factor))
             throw new ArgumentOutOfRangeException(nameof(Factor), Factor, "Rotary scaling: the factor is 0 (none) or a finite number of 1 or more (LLaMA 3.1's: 8).");
         if (!Enum.IsDefined(Kind))
-            throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Rotary scaling: the kind is RotaryScalingKind.Llama3 or RotaryScalingKind.Linear.");
+            throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Rotary scaling: the kind is RotaryScalingKind.Llama3, RotaryScalingKind.Linear or RotaryScalingKind.Yarn.");
         if (!IsScaled || Kind == RotaryScalingKind.Linear) return;
+        if (Kind == RotaryScalingKind.Yarn)
+        {
+            if (OriginalContext <= 0)
+                throw new ArgumentOutOfRangeException(nameof(OriginalContext), OriginalContext, "Rotary scaling (YaRN): the original context is above 0.");
+            return;
+        }
         if (!(LowFrequencyFactor > 0f) || !(HighFrequencyFactor > LowFrequencyFactor) || float.IsInfinity(HighFrequencyFactor) || OriginalContext <= 0)
             throw new ArgumentOutOfRangeException(nameof(HighFrequencyFactor),
                 $"Rotary scaling (LLaMA 3.1's): the low-frequency factor ({LowFrequencyFactor}) is above 0, the high one ({HighFrequencyFactor}) finite and above it, and the original context ({OriginalContext}) above 0.");
     }
 
-    /// <summary>The frequency <paramref name="frequency"/> (radians per position) as the scaling leaves it.</summary>
+    /// <summary>YaRN's thresholds, transformers' defaults: the pairs that turn more than <c>beta_fast</c> times over the original context keep their frequency, those under <c>beta_slow</c> are divided.</summary>
+    internal const double YarnFast = 32, YarnSlow = 1;
+
+    /// <summary>
+    /// What the rotation's cosines and sines are multiplied by: YaRN's 0.1 · ln(factor) + 1 (its "attention factor", which scales
+    /// every score by its square), 1 for the other scalings.
+    /// </summary>
+    public float AttentionFactor => Kind == RotaryScalingKind.Yarn && Factor > 1f ? (float)(0.1 * Math.Log(Factor) + 1.0) : 1f;
+
+    /// <summary>
+    /// The frequency of pair <paramref name="j"/> of a head <paramref name="headWidth"/> wide at base <paramref name="theta"/> as the
+    /// scaling leaves it (YaRN's depends on the pair's place, not on its frequency alone).
+    /// </summary>
+    public double Scale(int j, int headWidth, float theta, double frequency)
+    {
+        if (!IsScaled || Kind != RotaryScalingKind.Yarn) return Scale(frequency);
+        // the dimension (counted in pairs) at which a pair turns r times over the original context, floored and ceiled, then a ramp
+        int context = OriginalContext;
+        double Dimension(double turns) => headWidth * Math.Log(context / (turns * 2 * Math.PI)) / (2 * Math.Log(theta));
+        double low = Math.Max(Math.Floor(Dimension(YarnFast)), 0), high = Math.Min(Math.Ceiling(Dimension(YarnSlow)), headWidth - 1);
+        if (low == high) high += 0.001;
+        double ramp = Math.Clamp((j - low) / (high - low), 0, 1), kept = 1 - ramp;
+        return frequency / Factor * (1 - kept) + frequency * kept;
+    }
+
+    /// <summary>The frequency <paramref name="frequency"/> (radians per position) as LLaMA 3.1's or the linear scaling leaves it (YaRN's: <see cref="Scale(int, int, float, double)"/>).</summary>
     public double Scale(double frequency)
     {
         if (!IsScaled) return frequency;
+        if (Kind == RotaryScalingKind.Yarn) throw new InvalidOperationException("YaRN scales a frequency by its pair's place in the head: Scale(j, headWidth, theta, frequency).");
         if (Kind == RotaryScalingKind.Linear) return frequency / Factor;
         double wavelength = 2 * Math.PI / frequency;
         if (wavelength < OriginalContext / (double)HighFrequencyFactor) return frequency;

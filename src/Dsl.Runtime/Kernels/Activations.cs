@@ -110,11 +110,14 @@ public static class Activations
         LaneLoop.Run(ref kernel);
     }
 
-    /// <summary>A soft cap is a positive finite number (the layer's and the attention kernels' check).</summary>
+    /// <summary>A soft cap is a positive finite number whose inverse is finite too (the kernels divide by it): the layer's and the attention kernels' check.</summary>
+    internal static bool IsSoftCap(float cap) => cap > 0f && float.IsFinite(cap) && float.IsFinite(1f / cap);
+
+    /// <summary>Refuses a cap that is not <see cref="IsSoftCap"/>.</summary>
     internal static void RequireSoftCap(float cap)
     {
-        if (!(cap > 0f) || float.IsInfinity(cap))
-            throw new ArgumentOutOfRangeException(nameof(cap), cap, "SoftCap: the cap is a positive finite number.");
+        if (!IsSoftCap(cap))
+            throw new ArgumentOutOfRangeException(nameof(cap), cap, "SoftCap: the cap is a positive finite number (whose inverse is finite too).");
     }
 
     /// <summary>

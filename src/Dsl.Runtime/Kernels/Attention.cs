@@ -622,7 +622,7 @@ public static class AttentionKernel
     /// <summary>A soft cap on the scores of 0 (none) or a positive finite number: the host's and the device's check.</summary>
     internal static void RequireCap(float softCap)
     {
-        if (softCap != 0f && (!(softCap > 0f) || float.IsInfinity(softCap)))
+        if (softCap != 0f && !Activations.IsSoftCap(softCap))
             throw new ArgumentOutOfRangeException(nameof(softCap), softCap, "Attention: the scores' soft cap is 0 (none) or a positive finite number.");
     }
 

@@ -16,7 +16,7 @@ public static class RotaryKernel
     public static double Frequency(int j, int headWidth, float theta) => Math.Pow(theta, -2.0 * j / headWidth);
 
     /// <summary>As above, then scaled (<paramref name="scaling"/>; none when its factor is 0).</summary>
-    public static double Frequency(int j, int headWidth, float theta, RotaryScaling scaling) => scaling.Scale(Frequency(j, headWidth, theta));
+    public static double Frequency(int j, int headWidth, float theta, RotaryScaling scaling) => scaling.Scale(j, headWidth, theta, Frequency(j, headWidth, theta));
 
     /// <summary>
     /// Writes the table of positions 0 … <paramref name="steps"/> − 1, [steps, d]: row t holds the d/2 cosines of t · θ_j,
@@ -132,11 +132,12 @@ public static class RotaryKernel
     {
         int half = headWidth / 2;
         ReadOnlySpan<double> frequencies = Frequencies(headWidth, theta, scaling);
+        float factor = scaling.AttentionFactor; // (YaRN's; 1 leaves the rounded cosine and sine as they are)
         for (int j = 0; j < half; j++)
         {
             double angle = position * frequencies[j];
-            row[j] = (float)Math.Cos(angle);
-            row[half + j] = (float)Math.Sin(angle);
+            row[j] = (float)Math.Cos(angle) * factor;
+            row[half + j] = (float)Math.Sin(angle) * factor;
         }
     }
 

@@ -353,7 +353,7 @@ public static class HuggingFace
                 var mlp = At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)]; Gemma's GELU)",
                     d => d is { Gated: true, Activation: Activation.Silu or Activation.GeluTanh or Activation.Gelu, Bias: false, TiedTo: null });
                 var down = At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
-                    d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null } && d.Units == width);
+                    d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f } && d.Units == width);
                 RmsNormInfo? afterMlp = afterAttention is null ? null : At<RmsNormInfo>(at++, $"decoder layer {n}'s post_feedforward_layernorm ([RmsNorm]: Gemma 3's sandwich has one after the attention and one after the feed-forward)", _ => true);
                 At<ResidualInfo>(at, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = {at - residual - 1})])", r => r.From == residual);
                 at++;
@@ -369,7 +369,7 @@ public static class HuggingFace
 
         private static string Describe(LayerInfo layer) => layer switch
         {
-            DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")})",
+            DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")}{(d.SoftCap > 0f ? $", SoftCap = {Number(d.SoftCap)}" : "")})",
             AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")})",
             ResidualInfo r => $"a Residual adding layer {r.From}'s output",
             _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
@@ -491,12 +491,13 @@ public static class HuggingFace
                 w.WriteRawValue(JsonFloat(gemma3 ? full.RotaryBase : first.Attention.RotaryBase));
                 if (scaling.IsScaled)
                 {
-                    bool linear = scaling.Kind == RotaryScalingKind.Linear;
+                    bool linear = scaling.Kind == RotaryScalingKind.Linear, yarn = scaling.Kind == RotaryScalingKind.Yarn;
                     w.WriteStartObject("rope_scaling");
-                    w.WriteString("rope_type", linear ? "linear" : "llama3");
+                    w.WriteString("rope_type", linear ? "linear" : yarn ? "yarn" : "llama3");
                     w.WritePropertyName("factor");
                     w.WriteRawValue(JsonFloat(scaling.Factor));
-                    if (!linear)
+                    if (yarn) w.WriteNumber("original_max_position_embeddings", scaling.OriginalContext);
+                    else if (!linear)
                     {
                         w.WritePropertyName("low_freq_factor");
                         w.WriteRawValue(JsonFloat(scaling.LowFrequencyFactor));
@@ -692,7 +693,7 @@ public static class HuggingFace
             if (tie != Tied)
                 problems.Add(tie ? $"tie_word_embeddings is true{given}: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is false{given}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
-            if (!sandwich) CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi);
+            if (!sandwich) CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi, c);
             // Phi-4-mini's rotation of part of each head (partial_rotary_factor 0.75): Rotary = true rotates all of it
             foreach (JsonElement holder in rope is { } inRope ? [c, inRope] : new[] { c })
             {
@@ -816,8 +817,8 @@ public static class HuggingFace
                     problems.Add($"layer {i} is \"{kind}\": declare '{a.Name}' with SlidingWindow = {expectedWindow}{(sliding ? " (sliding_window)" : " (every earlier step)")}");
                 if (a.RotaryBase != expectedBase)
                     problems.Add($"layer {i} is \"{kind}\", whose rotary base is {Number(expectedBase)} ({(sliding && !gemma2 ? "rope_local_base_freq" : "rope_theta")}), the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
-                if (!sliding || gemma2) CheckScaling(Value(c, "rope_scaling") ?? fullRope, a, problems, phi: false);
-                else if (slidingRope is not null) CheckScaling(slidingRope, a, problems, phi: false);
+                if (!sliding || gemma2) CheckScaling(Value(c, "rope_scaling") ?? fullRope, a, problems, phi: false, c);
+                else if (slidingRope is not null) CheckScaling(slidingRope, a, problems, phi: false, c);
                 else if (a.RotaryScaling.IsScaled)
                     problems.Add($"layer {i} is \"sliding_attention\", whose rotary frequencies are not scaled, but '{a.Name}' declares RotaryScaling = {Number(a.RotaryScaling.Factor)}");
             }
@@ -923,11 +924,12 @@ public static class HuggingFace
 
     /// <summary>
     /// <c>rope_scaling</c> against the attention's <see cref="AttentionInfo.RotaryScaling"/>: none (absent, null, or
-    /// <c>rope_type</c> "default"), LLaMA 3.1's ("llama3") with the same four numbers, or the linear one ("linear", or under the
-    /// older key <c>type</c>) with the same factor; the other kinds (dynamic
-    /// NTK, YaRN, LongRoPE) are not computed here.
+    /// <c>rope_type</c> "default"), LLaMA 3.1's ("llama3") with the same four numbers, the linear one ("linear", or under the
+    /// older key <c>type</c>) with the same factor, or YaRN ("yarn") with the same factor and original context (the configuration's
+    /// <c>max_position_embeddings</c> where it gives none), at its default thresholds and attention factor; the other kinds (dynamic
+    /// NTK, LongRoPE) are not computed here.
     /// </summary>
-    private static void CheckScaling(JsonElement? json, AttentionInfo attention, List<string> problems, bool phi)
+    private static void CheckScaling(JsonElement? json, AttentionInfo attention, List<string> problems, bool phi, JsonElement config)
     {
         RotaryScaling declared = attention.RotaryScaling;
         string type = json is { ValueKind: JsonValueKind.Object } o
@@ -944,20 +946,27 @@ public static class HuggingFace
             problems.Add($"rope_scaling is {json!.Value.GetRawText()}: Phi-3's rotary scaling, LongRoPE, is not computed here");
             return;
         }
-        if (type is not ("llama3" or "linear"))
+        if (type is not ("llama3" or "linear" or "yarn"))
         {
-            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here, and another would give other outputs");
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\") and YaRN (\"yarn\") are computed here, and another would give other outputs");
             return;
         }
-        bool linear = type == "linear";
-        if (!declared.IsScaled || (declared.Kind == RotaryScalingKind.Linear) != linear)
+        bool linear = type == "linear", yarn = type == "yarn";
+        RotaryScalingKind kind = linear ? RotaryScalingKind.Linear : yarn ? RotaryScalingKind.Yarn : RotaryScalingKind.Llama3;
+        if (!declared.IsScaled || declared.Kind != kind)
         {
             problems.Add($"rope_scaling is {json!.Value.GetRawText()}: declare '{attention.Name}' with RotaryScaling = its factor" + (linear
                 ? " and RotaryScalingKind = RotaryScalingKind.Linear"
+                : yarn ? ", RotaryScalingKind = RotaryScalingKind.Yarn and RotaryOriginalContext = its original_max_position_embeddings"
                 : " (and RotaryLowFrequencyFactor, RotaryHighFrequencyFactor, RotaryOriginalContext; RotaryScalingKind left to LLaMA 3.1's)"));
             return;
         }
         JsonElement scaling = json!.Value;
+        if (yarn)
+        {
+            CheckYarn(scaling, declared, attention, problems, config);
+            return;
+        }
         void Compare(string key, double value, string option)
         {
             if (!scaling.TryGetProperty(key, out JsonElement v) || v.ValueKind != JsonValueKind.Number)
@@ -970,6 +979,36 @@ public static class HuggingFace
         Compare("low_freq_factor", declared.LowFrequencyFactor, "RotaryLowFrequencyFactor");
         Compare("high_freq_factor", declared.HighFrequencyFactor, "RotaryHighFrequencyFactor");
         Compare("original_max_position_embeddings", declared.OriginalContext, "RotaryOriginalContext");
+    }
+
+    /// <summary>
+    /// YaRN's numbers against the declared scaling: the factor, <c>original_max_position_embeddings</c> (else the configuration's
+    /// <c>max_position_embeddings</c>), and what is computed here at transformers' defaults only: <c>beta_fast</c> 32 and
+    /// <c>beta_slow</c> 1 (absent, null or 0 take them), <c>truncate</c> true, and the attention factor 0.1 · ln(factor) + 1
+    /// (<c>attention_factor</c>, or DeepSeek's <c>mscale</c> over <c>mscale_all_dim</c>, where either is given and gives another).
+    /// </summary>
+    private static void CheckYarn(JsonElement scaling, RotaryScaling declared, AttentionInfo attention, List<string> problems, JsonElement config)
+    {
+        double? Given(string key) => Value(scaling, key) is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : null;
+        if (Given("factor") is not { } factor) problems.Add("rope_scaling has no number factor");
+        else if ((float)factor != declared.Factor) problems.Add($"rope_scaling's factor is {Number((float)factor)}, '{attention.Name}' declares RotaryScaling = {Number(declared.Factor)}");
+        double? original = Given("original_max_position_embeddings") ?? (Value(config, "max_position_embeddings") is { ValueKind: JsonValueKind.Number } m ? m.GetDouble() : null);
+        if (original is not { } context) problems.Add("rope_scaling has no original_max_position_embeddings, nor the configuration max_position_embeddings (YaRN's original context)");
+        else if (context != declared.OriginalContext)
+            problems.Add($"YaRN's original context is {context}{(Given("original_max_position_embeddings") is null ? " (max_position_embeddings)" : "")}, '{attention.Name}' declares RotaryOriginalContext = {declared.OriginalContext}");
+        foreach (var (key, expected) in new[] { ("beta_fast", RotaryScaling.YarnFast), ("beta_slow", RotaryScaling.YarnSlow) })
+        {
+            if (Given(key) is { } beta && beta != 0 && beta != expected)
+                problems.Add($"rope_scaling's {key} is {beta}: YaRN is computed here at transformers' default {key}, {expected}");
+        }
+        if (Value(scaling, "truncate") is { ValueKind: JsonValueKind.False })
+            problems.Add("rope_scaling's truncate is false: YaRN is computed here with its ramp's ends truncated to whole dimensions (transformers' default)");
+        if (!(Given("factor") is { } f && f > 1)) return;
+        static double Mscale(double f, double m) => 0.1 * m * Math.Log(f) + 1.0;
+        double? attentionFactor = Given("attention_factor")
+            ?? (Given("mscale") is { } ms && ms != 0 && Given("mscale_all_dim") is { } all && all != 0 ? Mscale(f, ms) / Mscale(f, all) : null);
+        if (attentionFactor is { } a && (float)a != declared.AttentionFactor)
+            problems.Add($"rope_scaling gives YaRN an attention factor of {Number((float)a)} (attention_factor, or mscale over mscale_all_dim): it is computed here as 0.1 · ln(factor) + 1 = {Number(declared.AttentionFactor)}");
     }
 
     private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);

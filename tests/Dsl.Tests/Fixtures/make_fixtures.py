@@ -1371,8 +1371,26 @@ class HfAttention(nn.Module):
         q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = v.view(B, T, kv, d).transpose(1, 2)
         inv_freq = 1.0 / (self.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+        attention_factor = 1.0
         if self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) == "linear":
             inv_freq = inv_freq / self.scaling["factor"]  # transformers' _compute_linear_scaling_rope_parameters
+        elif self.scaling is not None and self.scaling.get("rope_type") == "yarn":
+            # transformers' _compute_yarn_parameters at its defaults (beta_fast 32, beta_slow 1, truncate): the pairs that turn
+            # more than 32 times over the original context kept, those under once divided by the factor, a ramp between; the
+            # cosines and sines times 0.1 * ln(factor) + 1
+            factor, original = self.scaling["factor"], self.scaling["original_max_position_embeddings"]
+
+            def correction(turns):
+                return (d * math.log(original / (turns * 2 * math.pi))) / (2 * math.log(self.theta))
+
+            low, high = max(math.floor(correction(32)), 0), min(math.ceil(correction(1)), d - 1)
+            if low == high:
+                high += 0.001
+            ramp = torch.clamp((torch.arange(d // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+            pos_freqs = self.theta ** (torch.arange(0, d, 2).float() / d)
+            kept = 1 - ramp
+            inv_freq = 1.0 / (factor * pos_freqs) * (1 - kept) + 1.0 / pos_freqs * kept
+            attention_factor = 0.1 * math.log(factor) + 1.0
         elif self.scaling is not None:  # transformers' _compute_llama3_parameters (rope_type "llama3", LLaMA 3.1's long contexts)
             factor, low, high = self.scaling["factor"], self.scaling["low_freq_factor"], self.scaling["high_freq_factor"]
             old = self.scaling["original_max_position_embeddings"]
@@ -1385,7 +1403,7 @@ class HfAttention(nn.Module):
             inv_freq = torch.where(medium, smoothed, scaled)
         freqs = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]
         emb = torch.cat([freqs, freqs], dim=-1)
-        cos, sin = emb.cos(), emb.sin()
+        cos, sin = emb.cos() * attention_factor, emb.sin() * attention_factor
 
         def rotate_half(t):
             return torch.cat([-t[..., d // 2:], t[..., :d // 2]], dim=-1)
@@ -1466,7 +1484,9 @@ class HfGemma3DecoderLayer(nn.Module):
         super().__init__()
         kv_heads, width, eps = c.get("num_key_value_heads", 4), c["hidden_size"], c.get("rms_norm_eps", 1e-6)
         gemma2 = c.get("model_type") == "gemma2"
-        types = c.get("layer_types") or ["sliding_attention" if (j + 1) % 2 else "full_attention" for j in range(c["num_hidden_layers"])]
+        # without layer_types: Gemma 2's layers alternate, Gemma 3's slide but each sliding_window_pattern-th (6 by default)
+        pattern = 2 if gemma2 else c.get("sliding_window_pattern", 6)
+        types = c.get("layer_types") or ["sliding_attention" if (j + 1) % pattern else "full_attention" for j in range(c["num_hidden_layers"])]
         sliding = types[i] == "sliding_attention"
         theta = c.get("rope_theta", 10000.0) if gemma2 else c.get("rope_local_base_freq", 10000.0) if sliding else c.get("rope_theta", 1000000.0)
         self.self_attn = HfAttention(width, c["num_attention_heads"], kv_heads, theta,
@@ -1591,6 +1611,7 @@ def make_hf_llama():
         "max_position_embeddings": 64, "torch_dtype": "bfloat16",
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
     make_hf_linear()
+    make_hf_yarn()
     make_hf_mistral()
     make_hf_phi3()
     make_hf_gemma()
@@ -1646,6 +1667,17 @@ def make_hf_gemma3():
         "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
         "layer_types": ["sliding_attention", "full_attention"], "hidden_activation": "gelu_pytorch_tanh", "attention_bias": False,
         "attn_logit_softcapping": None, "final_logit_softcapping": None, "max_position_embeddings": 64, "torch_dtype": "bfloat16"}, 11, 708)
+
+
+def make_hf_yarn():
+    """HfLlamaYarn: rope_scaling "yarn" (Qwen2.5's and Qwen3's recipe for long contexts: factor 4 over the original context),
+    here over an original context of 64 with heads 16 wide, so that of the 8 pairs the first keeps its frequency, the next two
+    are blended and the rest divided by 4; the cosines and sines times 0.1 ln 4 + 1."""
+    make_hf_checkpoint("HfLlamaYarn", {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 2,
+        "num_key_value_heads": 1, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+        "hidden_act": "silu", "tie_word_embeddings": False, "max_position_embeddings": 256, "torch_dtype": "bfloat16",
+        "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}}, 11, 710)
 
 
 def make_hf_gemma2():
@@ -1839,6 +1871,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-gemma3" in sys.argv:  # only the Hugging Face Gemma 3 checkpoint
         make_hf_gemma3()
+        sys.exit(0)
+    if "--hf-yarn" in sys.argv:  # only the Hugging Face checkpoint with YaRN's rotary scaling
+        make_hf_yarn()
         sys.exit(0)
     if "--hf-gemma2" in sys.argv:  # only the Hugging Face Gemma 2 checkpoint
         make_hf_gemma2()

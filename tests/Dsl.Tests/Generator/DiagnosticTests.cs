@@ -305,6 +305,9 @@ public class DiagnosticTests
     [InlineData("Rotary = true, [|RotaryScalingKind = RotaryScalingKind.Linear|]", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too")]
     [InlineData("Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Linear, [|RotaryOriginalContext = 4096|]", "the linear one divides every frequency by RotaryScaling alone")]
     [InlineData("Rotary = true, RotaryScaling = 4f, [|RotaryScalingKind = (RotaryScalingKind)7|]", "RotaryScalingKind = 7 is not a known RotaryScalingKind")]
+    [InlineData("Rotary = true, [|RotaryScalingKind = RotaryScalingKind.Yarn|]", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too")]
+    [InlineData("Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Yarn, [|RotaryHighFrequencyFactor = 32f|]", "YaRN keeps the pairs that turn more than 32 times over RotaryOriginalContext")]
+    [InlineData("Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Yarn, [|RotaryOriginalContext = 0|]", "RotaryOriginalContext must be 1 or more (the context trained on; Qwen2.5's: 32768), not 0")]
     public void DSL0007_RotaryScalingOutOfRange(string options, string message)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Heads = 2, Causal = true, " + options + ")] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

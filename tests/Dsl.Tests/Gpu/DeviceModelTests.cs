@@ -74,7 +74,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // sliding windows: each query's softmax over its window's keys, zero before it (forward, back, and stepping from the host's cache)
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies (the angles past position 0 computed on the host with the scaling)
-        nameof(HfTinyLlama31), nameof(HfTinyLinearLlama),
+        nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
         // Qwen2's attention: the input projections' biases without the output projection's
         nameof(HfTinyQwen2),
         // heads of their own width, each head's queries and keys RMS-normalised in the packed rows (Qwen3's)

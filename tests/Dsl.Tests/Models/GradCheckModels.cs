@@ -117,6 +117,15 @@ public partial class GcRmsNorm;
 [Dense(2)]
 public partial class GcRotary;
 
+// YaRN's rotary scaling on causal attention (heads 8 wide over an original context of 6: the first pair kept, the next blended,
+// the rest divided; the cosines and sines scaled), stepping from a carried state by later positions.
+[Input(features: 3)]
+[Dense(16, Activation = Activation.Tanh)]
+[Attention(Heads = 2, Causal = true, Rotary = true, RotaryScaling = 3f, RotaryScalingKind = RotaryScalingKind.Yarn, RotaryOriginalContext = 6)]
+[Residual]
+[Dense(2)]
+public partial class GcYarn;
+
 // Grouped-query attention: two query heads sharing one key/value head (causal, rotary), then six sharing three in pairs.
 [Input(features: 3)]
 [Dense(12, Activation = Activation.Tanh)]

@@ -104,6 +104,13 @@ public partial class HfTinyGemma2;
 [RmsNorm] [Dense(13, Bias = false, SoftCap = 30f)]
 public partial class HfLlamaCapped;
 
+// A soft cap on the feed-forward's down_proj: no configuration's layout (LoadLlama and SaveLlama refuse it).
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false, SoftCap = 30f)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(13, Bias = false)]
+public partial class HfLlamaCappedDown;
+
 // Gemma 3 27B's scores: scaled by 1/√168 apart from its heads' width (Scale, query_pre_attn_scalar 168), one full layer.
 [Embedding(vocab: 13, dim: 16, ScaleBySqrtDim = true)]
 [RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Scale = 0.0771516785f, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
@@ -133,6 +140,15 @@ public partial class HfTinyGemmaWindowed;
 [EndRepeat]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false)]
 public partial class HfTinyLinearLlama;
+
+// The HfLlamaYarn fixture's model: YaRN's rotary scaling (factor 4 over an original context of 64), heads 16 wide, one key/value head.
+[Embedding(vocab: 13, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Yarn, RotaryOriginalContext = 64, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false)]
+public partial class HfTinyYarnLlama;
 
 // The HfMistral fixture's model: Mistral's sliding window (each step over the 4 most recent), 4 query heads over 2 key/value heads.
 [Embedding(vocab: 13, dim: 16)]

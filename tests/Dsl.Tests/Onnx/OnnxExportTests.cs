@@ -102,6 +102,8 @@ public class OnnxExportTests
         nameof(HfTinyLlama31) => new HfTinyLlama31(seed: 82),
         nameof(HfTinyQwen2) => new HfTinyQwen2(seed: 83),
         nameof(HfTinyLinearLlama) => new HfTinyLinearLlama(seed: 84),
+        nameof(HfTinyYarnLlama) => new HfTinyYarnLlama(seed: 94),
+        nameof(GcYarn) => new GcYarn(seed: 95),
         nameof(QwenBlock) => new QwenBlock(seed: 85),
         nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
@@ -143,7 +145,7 @@ public class OnnxExportTests
         // sliding windows: the causal mask's lower triangle below the window too; a step graph's query over the cache's last keys
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
-        nameof(HfTinyLlama31), nameof(HfTinyLinearLlama),
+        nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
         // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's

@@ -151,7 +151,7 @@ public sealed class HuggingFaceTests : IDisposable
 
     [Theory]
     [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
-    [InlineData("rope_scaling", """{"type": "yarn", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here")]
+    [InlineData("rope_scaling", """{"type": "dynamic", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\") and YaRN (\"yarn\") are computed here")]
     [InlineData("attention_bias", "true", "attention_bias is true: declare 'attention' with Bias = true (the q, k, v and o projections' biases)")]
     [InlineData("hidden_act", "\"relu\"", "hidden_act is \"relu\": the gated Dense layers here take SiLU (\"silu\"), GELU (\"gelu\") or its tanh approximation (\"gelu_pytorch_tanh\")")]
     [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu")]
@@ -294,6 +294,7 @@ public sealed class HuggingFaceTests : IDisposable
         "HfGemma" => new HfTinyGemma(seed),
         "HfGemma3" => new HfTinyGemma3(seed),
         "HfGemma2" => new HfTinyGemma2(seed),
+        "HfLlamaYarn" => new HfTinyYarnLlama(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -317,7 +318,36 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "declare 'attention' with RotaryScaling = its factor and RotaryScalingKind = RotaryScalingKind.Linear");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLinearLlama(seed: 3),
             Copy((_, config) => config["rope_scaling"] = new JsonObject { ["rope_type"] = "dynamic", ["factor"] = 4.0 }, "dynamic", "HfLlamaLinear")));
-        Contains(error.Message, "only LLaMA 3.1's (rope_type \"llama3\") and the linear one (\"linear\") are computed here");
+        Contains(error.Message, "only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\") and YaRN (\"yarn\") are computed here");
+    }
+
+    /// <summary>
+    /// YaRN's rotary scaling (rope_type "yarn": the pairs blended by their place in the head, the cosines and sines scaled), its
+    /// original context from max_position_embeddings where rope_scaling gives none; a factor, context, threshold or attention
+    /// factor other than the declared or computed ones is refused naming it.
+    /// </summary>
+    [Fact]
+    public void ACheckpointWithYarnRotaryScalingGivesItsLogits()
+    {
+        var model = new HfTinyYarnLlama(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfLlamaYarn"));
+        AssertLogits(model, "HfLlamaYarn");
+        var byMaximum = new HfTinyYarnLlama(seed: 2);
+        HuggingFace.LoadLlama(byMaximum, Copy((_, config) =>
+        {
+            config["max_position_embeddings"] = 64;
+            config["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 4.0, ["beta_fast"] = 32, ["attention_factor"] = 1.1386294361119891 };
+        }, "yarn-maximum", "HfLlamaYarn"));
+        AssertLogits(byMaximum, "HfLlamaYarn");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyYarnLlama(seed: 3), Copy((_, config) =>
+            config["rope_scaling"] = new JsonObject { ["rope_type"] = "yarn", ["factor"] = 8.0, ["original_max_position_embeddings"] = 128, ["beta_slow"] = 2, ["mscale"] = 0.707, ["mscale_all_dim"] = 1.0 },
+            "yarn-other", "HfLlamaYarn")));
+        Contains(error.Message, "rope_scaling's factor is 8, 'attention' declares RotaryScaling = 4");
+        Contains(error.Message, "YaRN's original context is 128, 'attention' declares RotaryOriginalContext = 64");
+        Contains(error.Message, "rope_scaling's beta_slow is 2: YaRN is computed here at transformers' default beta_slow, 1");
+        Contains(error.Message, "(attention_factor, or mscale over mscale_all_dim): it is computed here as 0.1 · ln(factor) + 1 = 1.1386294");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLinearLlama(seed: 3), Fixture.Path("HfLlamaYarn")));
+        Contains(error.Message, "declare 'attention' with RotaryScaling = its factor, RotaryScalingKind = RotaryScalingKind.Yarn and RotaryOriginalContext = its original_max_position_embeddings");
     }
 
     /// <summary>
@@ -632,6 +662,8 @@ public sealed class HuggingFaceTests : IDisposable
         // a soft cap where the configuration written has no place for it
         var capped = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfLlamaCapped(seed: 1), Path.Combine(_temp, "capped")));
         Contains(capped.Message, "'dense_2' soft-caps its outputs: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
+        var down = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfLlamaCappedDown(seed: 1), Path.Combine(_temp, "capped-down")));
+        Contains(down.Message, "layer 6 ('dense_1', Dense(16, Bias = false, SoftCap = 30)) is where decoder layer 0's down_proj ([Dense(16, Bias = false)]) belongs");
     }
 
     [Fact]
@@ -690,6 +722,7 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfGemma")]
     [InlineData("HfGemma3")]
     [InlineData("HfGemma2")]
+    [InlineData("HfLlamaYarn")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);

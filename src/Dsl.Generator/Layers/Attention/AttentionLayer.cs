@@ -58,7 +58,7 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
 
 /// <summary>
 /// The scaling of the rotary frequencies (<c>RotaryScaling</c>, its three companions and <c>RotaryScalingKind</c>: 0 LLaMA 3.1's,
-/// 1 linear); null when nothing of it is set.
+/// 1 linear, 2 YaRN); null when nothing of it is set.
 /// </summary>
 internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext, int Kind = 0)
 {
@@ -66,6 +66,11 @@ internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor,
     public static readonly RotaryScalingSpec None = new(0f, 1f, 4f, 8192);
 
     public bool Linear => Kind == 1;
+
+    public bool Yarn => Kind == 2;
+
+    /// <summary>The low or high frequency factor set away from LLaMA 3.1's default (what neither the linear scaling nor YaRN reads), lower case; null when neither is.</summary>
+    public string? SetFrequencyFactor => SetCompanion is "rotarylowfrequencyfactor" or "rotaryhighfrequencyfactor" ? SetCompanion : null;
 
     /// <summary>The option of the first companion set away from its default (LLaMA 3.1's), lower case; null when none is.</summary>
     public string? SetCompanion => LowFrequencyFactor != None.LowFrequencyFactor ? "rotarylowfrequencyfactor"
@@ -160,14 +165,19 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         {
             if (!spec.Rotary)
                 c.Invalid("rotaryscaling", "RotaryScaling and its factors scale the rotary position embedding's frequencies; they apply only with Rotary = true");
-            else if (scaling.Kind is not (0 or 1))
+            else if (scaling.Kind is not (0 or 1 or 2))
                 c.Invalid("rotaryscalingkind", $"RotaryScalingKind = {scaling.Kind} is not a known RotaryScalingKind");
-            else if (scaling.Factor == 0f && scaling.Linear)
+            else if (scaling.Factor == 0f && (scaling.Linear || scaling.Yarn))
                 c.Invalid("rotaryscalingkind", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too");
             else if (scaling.Factor == 0f)
                 c.Invalid(scaling.SetCompanion!, "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape the scaling RotaryScaling sets; set RotaryScaling (LLaMA 3.1's factor, 8) too");
             else if (!(scaling.Factor >= 1f) || float.IsInfinity(scaling.Factor))
                 c.Invalid("rotaryscaling", $"RotaryScaling must be a finite factor of 1 or more (LLaMA 3.1's: 8), not {scaling.Factor}");
+            else if (scaling.Yarn && scaling.SetFrequencyFactor is { } factor)
+                c.Invalid(factor, "RotaryLowFrequencyFactor and RotaryHighFrequencyFactor shape LLaMA 3.1's scaling; YaRN keeps the pairs that turn more than 32 times over RotaryOriginalContext and divides those under once (transformers' beta_fast and beta_slow)");
+            else if (scaling.Yarn && scaling.OriginalContext < 1)
+                c.Invalid("rotaryoriginalcontext", $"RotaryOriginalContext must be 1 or more (the context trained on; Qwen2.5's: 32768), not {scaling.OriginalContext}");
+            else if (scaling.Yarn) { } // (its factor checked above; the frequency factors unread)
             else if (scaling.Linear && scaling.SetCompanion is { } companion)
                 c.Invalid(companion, "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape LLaMA 3.1's scaling; the linear one divides every frequency by RotaryScaling alone");
             else if (!(scaling.LowFrequencyFactor > 0f) || !(scaling.HighFrequencyFactor > scaling.LowFrequencyFactor) || float.IsInfinity(scaling.HighFrequencyFactor))
@@ -194,7 +204,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("scale", $"Scale must be a positive finite number (0: 1/√d), not {spec.Scale}");
         else if (spec.Scale > 0f && (NotMultiHeadSelf(spec, "attention pooling") ?? (spec.Score == ScoreKind.Dot ? "the Dot score (unscaled; use ScaledDot)" : null)) is { } scaleOn)
             c.Invalid("scale", "Scale sets the scores' scale in multi-head self-attention with the ScaledDot score; it does not apply to " + scaleOn);
-        if (!(spec.SoftCap >= 0f) || float.IsInfinity(spec.SoftCap))
+        if (!(spec.SoftCap >= 0f) || float.IsInfinity(spec.SoftCap) || float.IsInfinity(1f / spec.SoftCap) && spec.SoftCap > 0f)
             c.Invalid("softcap", $"SoftCap must be a positive finite number (0: none), not {spec.SoftCap}");
         else if (spec.SoftCap > 0f && NotMultiHeadSelf(spec, "attention pooling") is { } capOn)
             c.Invalid("softcap", "SoftCap caps the scores of multi-head self-attention (Gemma 2's attn_logit_softcapping); it does not apply to " + capOn);

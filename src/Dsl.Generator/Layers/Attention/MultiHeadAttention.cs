@@ -139,7 +139,7 @@ internal static class MultiHeadAttention
         // the rotary kernels' scaled overloads take the key/value heads and the scaling after the base
         Operand[] rotary = spec.RotaryScaling is null ? [steps, batch, width, .. headCounts] : [steps, batch, width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)];
         Operand[] frequencies = spec.RotaryScaling is { } scaling ? [ScalarOperand.Of(spec.RotaryBase), new ScalarOperand(scaling.Code)] : [ScalarOperand.Of(spec.RotaryBase)];
-        string scaled = spec.RotaryScaling is { } s ? $", scaled for long contexts {(s.Linear ? "linearly" : "as LLaMA 3.1")} (factor {SourceWriter.Float(s.Factor)})" : "";
+        string scaled = spec.RotaryScaling is { } s ? $", scaled for long contexts {(s.Linear ? "linearly" : s.Yarn ? $"as YaRN over an original context of {s.OriginalContext}" : "as LLaMA 3.1")} (factor {SourceWriter.Float(s.Factor)})" : "";
         BufferRef? angles = null;
         if (spec.Rotary)
         {
