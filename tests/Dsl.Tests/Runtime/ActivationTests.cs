@@ -193,6 +193,34 @@ public class ActivationTests
         Assert.All(y[(2 * width)..], v => Assert.True(float.IsNaN(v)));
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(31)]
+    [InlineData(1029)]
+    public void SoftCapsMatchDoublePrecisionOnEveryWidth(int n)
+    {
+        // y = c tanh(x / c) and its slope 1 − (y / c)², on every lane width (the narrowed reruns) and the scalar tail
+        const float cap = 2.5f;
+        var rng = new Random(n);
+        float[] special = [0f, -0f, 1e-30f, 1e30f, -1e30f, 2.5f, -2.5f, 40f, -40f];
+        float[] x = Enumerable.Range(0, n).Select(i => i < special.Length ? special[i] : (float)(rng.NextDouble() * 20 - 10)).ToArray();
+        float[] dy = Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        float[] y = (float[])x.Clone(), dx = (float[])dy.Clone();
+        Activations.SoftCap(cap, y);
+        Activations.SoftCapBackward(cap, y, dx);
+        for (int i = 0; i < n; i++)
+        {
+            double t = Math.Tanh(x[i] / (double)cap);
+            Assert.True(Math.Abs(y[i] - cap * t) <= 1e-6 * cap, $"SoftCap({x[i]}): got {y[i]}, expected {cap * t}");
+            Assert.InRange(y[i], -cap, cap);
+            Assert.True(Math.Abs(dx[i] - dy[i] * (1 - t * t)) <= 1e-6, $"SoftCap'({x[i]}) · {dy[i]}: got {dx[i]}, expected {dy[i] * (1 - t * t)}");
+        }
+        foreach (float bad in new[] { 0f, -1f, float.NaN, float.PositiveInfinity, 1e-39f })
+            Assert.Throws<ArgumentOutOfRangeException>(() => Activations.SoftCap(bad, y));
+        Assert.Contains("y has 3 values, dy 4", Assert.Throws<ArgumentException>(() => Activations.SoftCapBackward(cap, new float[3], new float[4])).Message);
+    }
+
     [Fact]
     public void BackwardRefusesBuffersOfDifferentLengths()
     {

@@ -127,6 +127,36 @@ public class RotaryScalingTests
     }
 
     [Fact]
+    public void YarnKeepsTheFastPairsDividesTheSlowOnesAndScalesTheCosinesAndSines()
+    {
+        // heads 16 wide, base 10000, an original context of 64: the pair turning 32 times over 64 positions sits at dimension
+        // 16 ln(64 / 64π) / (2 ln 10000) < 0 (floored to 0), the one turning once at 2.02 (ceiled to 3): pair 0 kept, 1 and 2
+        // blended by a third and two thirds, 3 … 7 divided by the factor
+        var yarn = new RotaryScaling(4f, 1f, 4f, 64, RotaryScalingKind.Yarn);
+        yarn.Require();
+        for (int j = 0; j < 8; j++)
+        {
+            double f = Math.Pow(10000.0, -2.0 * j / 16), ramp = Math.Clamp(j / 3.0, 0, 1);
+            Assert.Equal(f / 4 * ramp + f * (1 - ramp), RotaryKernel.Frequency(j, 16, 10000f, yarn), 15);
+        }
+        Assert.Throws<InvalidOperationException>(() => yarn.Scale(0.5)); // (a frequency alone does not say its pair)
+        // the cosines and sines times 0.1 ln 4 + 1, the angles those of the scaled frequencies
+        float factor = (float)(0.1 * Math.Log(4) + 1);
+        Assert.Equal(factor, yarn.AttentionFactor);
+        Assert.Equal(1f, RotaryScaling.Linear(4f).AttentionFactor);
+        Assert.Equal(1f, new RotaryScaling(1f, 1f, 4f, 64, RotaryScalingKind.Yarn).AttentionFactor);
+        float[] table = new float[5 * 16];
+        RotaryKernel.Fill(table, 5, 16, 10000f, yarn);
+        for (int j = 0; j < 8; j++)
+        {
+            double angle = 4 * RotaryKernel.Frequency(j, 16, 10000f, yarn);
+            Assert.Equal((float)Math.Cos(angle) * factor, table[4 * 16 + j]);
+            Assert.Equal((float)Math.Sin(angle) * factor, table[4 * 16 + 8 + j]);
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => new RotaryScaling(4f, 1f, 4f, 0, RotaryScalingKind.Yarn).Require());
+    }
+
+    [Fact]
     public void ATableAndAnglesComputedPastItAgreeWhenScaled()
     {
         // a workspace's table (position 0) and a later pass's computed angles use the same scaled frequencies
