@@ -12,7 +12,7 @@ namespace Dsl;
 /// <c>model.safetensors</c>, or its shards with <c>model.safetensors.index.json</c>) into a model declared with the same
 /// architecture.
 /// </summary>
-public static class HuggingFace
+public static partial class HuggingFace
 {
     /// <summary>Gemma 3's text model's <c>model_type</c> (<c>Gemma3ForCausalLM</c>), and Gemma 2's (<c>Gemma2ForCausalLM</c>).</summary>
     private const string Gemma3 = "gemma3_text", Gemma2 = "gemma2";
@@ -194,10 +194,71 @@ public static class HuggingFace
     /// <summary>The model's architecture matched to LLaMA's layers (an ArgumentException naming the first that differs).</summary>
     private static (ModelArchitecture Architecture, LlamaLayout Layout) Layout(IModel model)
     {
-        ArgumentNullException.ThrowIfNull(model);
-        ModelArchitecture architecture = model.Architecture
-            ?? throw new ArgumentException($"{model.GetType().Name} describes no architecture (a generated model does): its layers cannot be matched to LLaMA's.", nameof(model));
+        ModelArchitecture architecture = Architecture(model, "LLaMA's");
         return (architecture, LlamaLayout.Of(architecture));
+    }
+
+    /// <summary>The model's architecture, whose layers a checkpoint's (<paramref name="family"/>'s) are matched to.</summary>
+    private static ModelArchitecture Architecture(IModel model, string family)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return model.Architecture
+            ?? throw new ArgumentException($"{model.GetType().Name} describes no architecture (a generated model does): its layers cannot be matched to {family}.", nameof(model));
+    }
+
+    /// <summary>
+    /// Walks a model's layers against a checkpoint family's layout: <see cref="At{T}"/> takes the layer at an index when it is
+    /// of the kind and fits, else throws <see cref="Differs"/>'s error, naming the layer, what belongs there, and the layout.
+    /// </summary>
+    private sealed class LayerWalk(ModelArchitecture architecture, string family, string expected)
+    {
+        public IReadOnlyList<LayerInfo> Layers => architecture.Layers;
+
+        public ArgumentException Differs(int i, string what)
+        {
+            IReadOnlyList<LayerInfo> l = architecture.Layers;
+            return new(i < l.Count
+                ? $"{architecture.Name} is not laid out as {family}: layer {i} ('{l[i].Name}', {Describe(l[i])}) is where {what} belongs. Expected {expected}."
+                : $"{architecture.Name} is not laid out as {family}: it ends after {l.Count} layers, where {what} belongs. Expected {expected}.", "model");
+        }
+
+        public T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
+            i < architecture.Layers.Count && architecture.Layers[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
+    }
+
+    /// <summary>A layer as its declaration reads, for the layout errors.</summary>
+    private static string Describe(LayerInfo layer) => layer switch
+    {
+        DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")}{(d.SoftCap > 0f ? $", SoftCap = {Number(d.SoftCap)}" : "")})",
+        AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")})",
+        ResidualInfo r => $"a Residual adding layer {r.From}'s output",
+        LayerNormInfo n => $"LayerNorm{(n.Bias ? "" : "(Bias = false)")}",
+        _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
+    };
+
+    /// <summary>A whole number of config.json against the declared one (or <paramref name="fallback"/>, its default, where it is absent); the difference added to <paramref name="problems"/>.</summary>
+    private static void ConfigInt(JsonElement c, List<string> problems, string key, int declared, string where, int? fallback = null)
+    {
+        JsonElement? v = Value(c, key);
+        if (v is null && fallback is null) return;
+        if (v is { } e && !(e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out _))) problems.Add($"{key} is {e.GetRawText()}, not a whole number");
+        else if ((v?.GetInt32() ?? fallback) is int value && value != declared) problems.Add($"{key} is {value}{(v is null ? " (its default)" : "")}, the model declares {declared} ({where})");
+    }
+
+    /// <summary>A number of config.json against the declared float (as <see cref="ConfigInt"/>).</summary>
+    private static void ConfigFloat(JsonElement c, List<string> problems, string key, float declared, string where, double? fallback = null)
+    {
+        JsonElement? v = Value(c, key);
+        if (v is null && fallback is null) return;
+        if (v is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"{key} is {e.GetRawText()}, not a number");
+        else if ((float)(v?.GetDouble() ?? fallback!.Value) is float value && value != declared)
+            problems.Add($"{key} is {Number(value)}{(v is null ? " (its default)" : "")}, the model declares {Number(declared)} ({where})");
+    }
+
+    /// <summary>A flag of config.json that must be false (or absent): else the problem, <paramref name="why"/>.</summary>
+    private static void ConfigOff(JsonElement c, List<string> problems, string key, string why)
+    {
+        if (Value(c, key) is { } v && v.ValueKind != JsonValueKind.False) problems.Add($"{key} is {v.GetRawText()}: {why}");
     }
 
     /// <summary>
@@ -324,16 +385,13 @@ public static class HuggingFace
 
         public static LlamaLayout Of(ModelArchitecture a)
         {
-            IReadOnlyList<LayerInfo> l = a.Layers;
             string expected = "LLaMA's layout: [Embedding], then per decoder layer [RmsNorm] [Attention(Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)] "
                 + "[RmsNorm] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)], then [RmsNorm] [Dense(V, Bias = false)] "
                 + "(Gemma 2's and 3's: a [RmsNorm] before each [Residual] too, [Residual(Layers = 3)] and [Residual(Layers = 4)])";
-            ArgumentException Differs(int i, string what) => new(
-                i < l.Count
-                    ? $"{a.Name} is not laid out as LLaMA: layer {i} ('{l[i].Name}', {Describe(l[i])}) is where {what} belongs. Expected {expected}."
-                    : $"{a.Name} is not laid out as LLaMA: it ends after {l.Count} layers, where {what} belongs. Expected {expected}.", "model");
-            T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
-                i < l.Count && l[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
+            var walk = new LayerWalk(a, "LLaMA", expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            ArgumentException Differs(int i, string what) => walk.Differs(i, what);
+            T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo => walk.At(i, what, fits);
             var embedding = At<EmbeddingInfo>(0, "the token table (an [Embedding]; ScaleBySqrtDim as Gemma's only)", e => e.Scale == 1f || e.Scale == GemmaScale(e.Dim));
             int width = embedding.Dim, at = 1;
             var layers = new List<DecoderLayer>();
@@ -366,14 +424,6 @@ public static class HuggingFace
             if (at + 2 < l.Count) throw Differs(at + 2, "nothing (LLaMA ends with its output layer)");
             return new LlamaLayout(a.Name, embedding, layers, norm, output);
         }
-
-        private static string Describe(LayerInfo layer) => layer switch
-        {
-            DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")}{(d.SoftCap > 0f ? $", SoftCap = {Number(d.SoftCap)}" : "")})",
-            AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")})",
-            ResidualInfo r => $"a Residual adding layer {r.From}'s output",
-            _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
-        };
 
         /// <summary>
         /// Each parameter's tensors in the checkpoint and their rows, stacked in this order; <paramref name="fused"/>: Phi-3's
@@ -606,25 +656,9 @@ public static class HuggingFace
                 return;
             }
             JsonElement? Get(string key) => Value(c, key);
-            void Int(string key, int declared, string where, int? fallback = null)
-            {
-                JsonElement? v = Get(key);
-                if (v is null && fallback is null) return;
-                if (v is { } e && !(e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out _))) problems.Add($"{key} is {e.GetRawText()}, not a whole number");
-                else if ((v?.GetInt32() ?? fallback) is int value && value != declared) problems.Add($"{key} is {value}{(v is null ? " (its default)" : "")}, the model declares {declared} ({where})");
-            }
-            void Float(string key, float declared, string where, double? fallback = null)
-            {
-                JsonElement? v = Get(key);
-                if (v is null && fallback is null) return;
-                if (v is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"{key} is {e.GetRawText()}, not a number");
-                else if ((float)(v?.GetDouble() ?? fallback!.Value) is float value && value != declared)
-                    problems.Add($"{key} is {Number(value)}{(v is null ? " (its default)" : "")}, the model declares {Number(declared)} ({where})");
-            }
-            void Off(string key, string why)
-            {
-                if (Get(key) is { } v && v.ValueKind != JsonValueKind.False) problems.Add($"{key} is {v.GetRawText()}: {why}");
-            }
+            void Int(string key, int declared, string where, int? fallback = null) => ConfigInt(c, problems, key, declared, where, fallback);
+            void Float(string key, float declared, string where, double? fallback = null) => ConfigFloat(c, problems, key, declared, where, fallback);
+            void Off(string key, string why) => ConfigOff(c, problems, key, why);
             DecoderLayer first = Layers[0];
             // transformers' defaults differ by model type: Mistral's config has 8 key/value heads and a 4096-step window
             string type = ModelType(c);

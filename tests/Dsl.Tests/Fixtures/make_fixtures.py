@@ -1612,6 +1612,7 @@ def make_hf_llama():
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
     make_hf_linear()
     make_hf_yarn()
+    make_hf_gpt2()
     make_hf_mistral()
     make_hf_phi3()
     make_hf_gemma()
@@ -1667,6 +1668,81 @@ def make_hf_gemma3():
         "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 2.0}, "sliding_window": 4,
         "layer_types": ["sliding_attention", "full_attention"], "hidden_activation": "gelu_pytorch_tanh", "attention_bias": False,
         "attn_logit_softcapping": None, "final_logit_softcapping": None, "max_position_embeddings": 64, "torch_dtype": "bfloat16"}, 11, 708)
+
+
+class HfGpt2Conv1D(nn.Module):
+    """transformers' Conv1D (GPT-2's linear layers): weight [in, out], y = x @ weight + bias, the transpose of nn.Linear's."""
+
+    def __init__(self, out_width, in_width):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(in_width, out_width) * 0.2)
+        self.bias = nn.Parameter(torch.randn(out_width) * 0.1)
+
+    def forward(self, x):
+        return x @ self.weight + self.bias
+
+
+class HfGpt2Block(nn.Module):
+    """transformers' GPT2Block, written out: ln_1, attn (c_attn into q, k, v, n_head causal heads scaled by 1/sqrt(d), c_proj),
+    the residual, ln_2, mlp (c_fc, gelu_new = GELU's tanh form, c_proj), the residual; the causal mask kept as the buffer
+    attn.bias [1, 1, n_positions, n_positions] that the original checkpoints hold."""
+
+    def __init__(self, c):
+        super().__init__()
+        e, inner, eps = c["n_embd"], c.get("n_inner") or 4 * c["n_embd"], c.get("layer_norm_epsilon", 1e-5)
+        self.heads = c["n_head"]
+        self.ln_1, self.ln_2 = nn.LayerNorm(e, eps=eps), nn.LayerNorm(e, eps=eps)
+        with torch.no_grad():
+            for norm in (self.ln_1, self.ln_2):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.uniform_(-0.2, 0.2)
+        self.attn = nn.Module()
+        self.attn.c_attn, self.attn.c_proj = HfGpt2Conv1D(3 * e, e), HfGpt2Conv1D(e, e)
+        self.attn.register_buffer("bias", torch.tril(torch.ones(c["n_positions"], c["n_positions"])).view(1, 1, c["n_positions"], c["n_positions"]))
+        self.mlp = nn.Module()
+        self.mlp.c_fc, self.mlp.c_proj = HfGpt2Conv1D(inner, e), HfGpt2Conv1D(e, inner)
+
+    def forward(self, x):
+        B, T, E = x.shape
+        h, d = self.heads, E // self.heads
+        q, k, v = self.attn.c_attn(self.ln_1(x)).split(E, dim=2)
+        q, k, v = (t.view(B, T, h, d).transpose(1, 2) for t in (q, k, v))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d)
+        scores = scores.masked_fill(self.attn.bias[:, :, :T, :T] == 0, torch.finfo(scores.dtype).min)
+        x = x + self.attn.c_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+        return x + self.mlp.c_proj(F.gelu(self.mlp.c_fc(self.ln_2(x)), approximate="tanh"))
+
+
+def make_hf_gpt2():
+    """HfGpt2: GPT2LMHeadModel as the original gpt2 checkpoints hold it (no "transformer." prefix, float32, the Conv1D weights
+    [in, out], each block's attn.bias causal-mask buffer, the output layer tied to wte and left out), 2 blocks of 4 heads over
+    a width of 16, 32 positions."""
+    c = {"architectures": ["GPT2LMHeadModel"], "model_type": "gpt2", "n_embd": 16, "n_layer": 2, "n_head": 4, "n_positions": 32, "n_ctx": 32,
+         "vocab_size": 13, "n_inner": None, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05, "scale_attn_weights": True,
+         "resid_pdrop": 0.1, "embd_pdrop": 0.1, "attn_pdrop": 0.1, "bos_token_id": 12, "eos_token_id": 12}
+    torch.manual_seed(711)
+    wte, wpe = nn.Embedding(c["vocab_size"], c["n_embd"]), nn.Embedding(c["n_positions"], c["n_embd"])
+    blocks = [HfGpt2Block(c) for _ in range(c["n_layer"])]
+    ln_f = nn.LayerNorm(c["n_embd"], eps=c["layer_norm_epsilon"])
+    with torch.no_grad():
+        ln_f.weight.uniform_(0.5, 1.5)
+        ln_f.bias.uniform_(-0.2, 0.2)
+    ids = torch.randint(0, c["vocab_size"], (2, 11))
+    with torch.no_grad():
+        x = wte(ids) + wpe(torch.arange(ids.shape[1]))
+        for block in blocks:
+            x = block(x)
+        logits = ln_f(x) @ wte.weight.T
+    state = {"wte.weight": wte.weight, "wpe.weight": wpe.weight, "ln_f.weight": ln_f.weight, "ln_f.bias": ln_f.bias}
+    for i, block in enumerate(blocks):
+        for name, t in block.state_dict().items():
+            state[f"h.{i}.{name}"] = t
+    os.makedirs(os.path.join(HERE, "HfGpt2"), exist_ok=True)
+    with open(os.path.join(HERE, "HfGpt2", "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, "HfGpt2", "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, "HfGpt2.expected.safetensors"), {"ids": ids, "logits": logits})
+    print(f"HfGpt2: {len(state)} tensors, logits {list(logits.shape)}")
 
 
 def make_hf_yarn():
@@ -1871,6 +1947,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-gemma3" in sys.argv:  # only the Hugging Face Gemma 3 checkpoint
         make_hf_gemma3()
+        sys.exit(0)
+    if "--hf-gpt2" in sys.argv:  # only the Hugging Face GPT-2 checkpoint
+        make_hf_gpt2()
         sys.exit(0)
     if "--hf-yarn" in sys.argv:  # only the Hugging Face checkpoint with YaRN's rotary scaling
         make_hf_yarn()

@@ -150,6 +150,27 @@ public partial class HfTinyLinearLlama;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false)]
 public partial class HfTinyYarnLlama;
 
+// The HfGpt2 fixture's model: GPT-2's layout (learned positions, pre-norm blocks with every bias, GELU's tanh form, the
+// output layer tied to the token table), 2 blocks of 4 heads over 16.
+[Embedding(vocab: 13, dim: 16)]
+[PositionEmbedding(maxLength: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(64, Activation = Activation.GeluTanh)] [Dense(16)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(13, TieEmbedding = true, Bias = false)]
+public partial class HfTinyGpt2;
+
+// GPT-2's layout with blocks of 4 and 2 heads: no one GPT-2 configuration (SaveGpt2 refuses it).
+[Embedding(vocab: 13, dim: 16)]
+[PositionEmbedding(maxLength: 32)]
+[LayerNorm] [Attention(Heads = 4, Causal = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(64, Activation = Activation.GeluTanh)] [Dense(16)] [Residual(Layers = 3)]
+[LayerNorm] [Attention(Heads = 2, Causal = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(64, Activation = Activation.GeluTanh)] [Dense(16)] [Residual(Layers = 3)]
+[LayerNorm] [Dense(13, TieEmbedding = true, Bias = false)]
+public partial class HfGpt2Unlike;
+
 // The HfMistral fixture's model: Mistral's sliding window (each step over the 4 most recent), 4 query heads over 2 key/value heads.
 [Embedding(vocab: 13, dim: 16)]
 [Repeat(2)]

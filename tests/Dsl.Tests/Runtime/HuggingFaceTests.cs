@@ -322,6 +322,90 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// GPT-2's checkpoints (GPT2LMHeadModel): Conv1D weights read transposed, the causal-mask buffers left, the names with or
+    /// without the transformer. prefix; a configuration or layout that differs is refused naming what to declare.
+    /// </summary>
+    [Fact]
+    public void AGpt2CheckpointWithItsConv1DWeightsGivesItsLogits()
+    {
+        var model = new HfTinyGpt2(seed: 1);
+        HuggingFace.LoadGpt2(model, Fixture.Path("HfGpt2"));
+        AssertLogits(model, "HfGpt2");
+        // c_attn.weight [in, out] = in_proj_weightᵀ; its bias as it is
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfGpt2", "model.safetensors")));
+        float[] cAttn = hf["h.1.attn.c_attn.weight"].ToFloat(), inProj = model.Parameters["attention_1.in_proj_weight"].AsSpan().ToArray();
+        Assert.Equal(cAttn[5 * 48 + 40], inProj[40 * 16 + 5]);
+        Assert.Equal(hf["h.0.mlp.c_fc.bias"].ToFloat(), model.Parameters["dense.bias"].AsSpan().ToArray());
+        // save_pretrained's names: transformer.h.0…, the tied lm_head written out beside the table
+        var prefixed = new HfTinyGpt2(seed: 2);
+        HuggingFace.LoadGpt2(prefixed, Copy((tensors, _) =>
+        {
+            foreach (string name in tensors.Keys.ToList())
+            {
+                tensors["transformer." + name] = tensors[name];
+                tensors.Remove(name);
+            }
+            tensors["lm_head.weight"] = tensors["transformer.wte.weight"];
+        }, "gpt2-prefixed", "HfGpt2"));
+        AssertLogits(prefixed, "HfGpt2");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGpt2(new HfTinyGpt2(seed: 3), Copy((_, config) =>
+        {
+            config["n_head"] = 2;
+            config["activation_function"] = "gelu";
+            config["scale_attn_weights"] = false;
+            config["scale_attn_by_inverse_layer_idx"] = true;
+            config["n_inner"] = 32;
+            config["layer_norm_epsilon"] = 1e-6;
+        }, "gpt2-config", "HfGpt2")));
+        Contains(error.Message, "n_head is 2, the model declares 4 ('attention')");
+        Contains(error.Message, "activation_function is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
+        Contains(error.Message, "scale_attn_weights is false: declare 'attention' with Score = AttentionScore.Dot (unscaled)");
+        Contains(error.Message, "scale_attn_by_inverse_layer_idx is true: the scores scaled by 1 / (layer index + 1) as well are not computed here");
+        Contains(error.Message, "n_inner is 32, the model declares 64 ('dense')");
+        Contains(error.Message, "layer_norm_epsilon is 1E-06, the model declares 1E-05 ('layernorm' Epsilon)");
+        // a c_fc weight stored as nn.Linear's [out, in] reads transposed, the wrong way round: refused, named
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGpt2(new HfTinyGpt2(seed: 3), Copy((tensors, _) =>
+            tensors["h.0.mlp.c_fc.weight"] = tensors["h.0.mlp.c_proj.weight"], "gpt2-linear", "HfGpt2")));
+        Contains(error.Message, "tensor 'h.0.mlp.c_fc.weight' has shape [16, 64], expected [64, 16]");
+        Contains(error.Message, "(GPT-2's Conv1D weights, [in, out] in the file, are read transposed)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGpt2(new HfTinyGpt2(seed: 3), Fixture.Path("HfLlama")));
+        Contains(error.Message, "model_type is \"llama\": LoadGpt2 reads GPT-2's checkpoints");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGpt2(new HfTinyLlama(seed: 3), Fixture.Path("HfGpt2")));
+        Contains(layout.Message, "HfTinyLlama is not laid out as GPT-2: layer 1 ('rmsnorm', RmsNorm) is where the position table (wpe: a [PositionEmbedding]) belongs");
+    }
+
+    /// <summary>
+    /// SaveGpt2 writes GPT-2's names and Conv1D orientation back (the buffers left out, as save_pretrained leaves them) and the
+    /// configuration the fixture's says, and LoadGpt2 reads it back; blocks that differ are refused.
+    /// </summary>
+    [Fact]
+    public void ASavedGpt2CheckpointHasGpt2sNamesAndConfigurationAndLoadsBack()
+    {
+        var model = new HfTinyGpt2(seed: 9);
+        HuggingFace.LoadGpt2(model, Fixture.Path("HfGpt2"));
+        string folder = Path.Combine(_temp, "gpt2-saved");
+        HuggingFace.SaveGpt2(model, folder);
+        Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine("HfGpt2", "model.safetensors")));
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal(original.Keys.Where(n => !n.EndsWith(".attn.bias", StringComparison.Ordinal)).Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, t) in saved)
+        {
+            Assert.Equal(original[name].Shape, t.Shape);
+            Assert.Equal(original[name].ToFloat(), t.ToFloat());
+        }
+        JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfGpt2", "config.json"))))!;
+        JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        foreach (string key in new[] { "architectures", "model_type", "vocab_size", "n_embd", "n_layer", "n_head", "n_positions", "activation_function", "layer_norm_epsilon", "scale_attn_weights" })
+            Assert.True(JsonNode.DeepEquals(expected[key], written[key]), $"{key}: expected {expected[key]?.ToJsonString()}, wrote {written[key]?.ToJsonString()}");
+        Assert.Equal(64, written["n_inner"]!.GetValue<int>()); // (the fixture's null: 4 · n_embd)
+        var reloaded = new HfTinyGpt2(seed: 10);
+        HuggingFace.LoadGpt2(reloaded, folder);
+        AssertLogits(reloaded, "HfGpt2");
+        var unlike = Assert.Throws<ArgumentException>(() => HuggingFace.SaveGpt2(new HfGpt2Unlike(seed: 1), Path.Combine(_temp, "gpt2-unlike")));
+        Contains(unlike.Message, "'attention_1' differs from 'attention' in its heads or score: GPT-2's blocks are alike (one n_head, one scale_attn_weights)");
+    }
+
+    /// <summary>
     /// YaRN's rotary scaling (rope_type "yarn": the pairs blended by their place in the head, the cosines and sines scaled), its
     /// original context from max_position_embeddings where rope_scaling gives none; a factor, context, threshold or attention
     /// factor other than the declared or computed ones is refused naming it.

@@ -1,0 +1,328 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads a GPT-2 checkpoint — transformers' <c>GPT2LMHeadModel</c> (gpt2, distilgpt2, gpt2-medium, -large and -xl, and the
+    /// models fine-tuned from them) — into <paramref name="model"/>, declared as GPT-2's layers:
+    /// <code>
+    /// [Embedding(vocab: V, dim: E)] [PositionEmbedding(maxLength: n_positions)]
+    /// // per block (n_layer of them):
+    /// [LayerNorm(Epsilon = ε)] [Attention(Heads = n_head, Causal = true)] [Residual(Layers = 2)]
+    /// [LayerNorm(Epsilon = ε)] [Dense(n_inner, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)]
+    /// // then
+    /// [LayerNorm(Epsilon = ε)] [Dense(V, TieEmbedding = true, Bias = false)]
+    /// </code>
+    /// <c>wte</c> and <c>wpe</c> go into the embedding and the position table; each block's <c>attn.c_attn</c> into the
+    /// attention's <c>in_proj_weight</c> and <c>in_proj_bias</c> (q, k and v side by side, as nn.MultiheadAttention stacks them),
+    /// <c>attn.c_proj</c> into <c>out_proj</c>, <c>mlp.c_fc</c> and <c>mlp.c_proj</c> into the two Dense layers, <c>ln_1</c>,
+    /// <c>ln_2</c> and <c>ln_f</c> into the norms. GPT-2's linear layers are transformers' <c>Conv1D</c>, whose weight is [in, out]:
+    /// each is read transposed into nn.Linear's [out, in]. The names with or without the <c>transformer.</c> prefix (the original
+    /// checkpoints' and <c>save_pretrained</c>'s) are read, and each block's causal-mask buffers (<c>attn.bias</c>,
+    /// <c>attn.masked_bias</c>) left, as transformers leaves them.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with GPT2Config's defaults for what it leaves out: <c>vocab_size</c> (50257), <c>n_embd</c> (768),
+    /// <c>n_layer</c> (12), <c>n_head</c> (12), <c>n_positions</c> (1024), <c>n_inner</c> (4 · n_embd), <c>layer_norm_epsilon</c> (1e-5),
+    /// <c>activation_function</c> ("gelu_new": <c>Activation.GeluTanh</c>), <c>scale_attn_weights</c> (true: ScaledDot; false: the
+    /// Dot score) and <c>tie_word_embeddings</c> (true). A scaling by the inverse layer index
+    /// (<c>scale_attn_by_inverse_layer_idx</c>) and cross-attention (<c>add_cross_attention</c>) are refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as GPT-2 (the message names the first layer that differs).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadGpt2(IModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ModelArchitecture architecture = Architecture(model, "GPT-2's");
+        Gpt2Layout layout = Gpt2Layout.Of(architecture);
+        var (files, config) = Locate(path);
+        var problems = new List<string>();
+        layout.CheckConfig(config, problems);
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
+        Dictionary<string, SafeTensor> tensors = Gpt2Layout.Readable(ReadAll(files));
+        if (layout.Tied && tensors.TryGetValue(Gpt2Layout.Head, out SafeTensor? head) && tensors.TryGetValue(Gpt2Layout.Table, out SafeTensor? table) && !head.SameValues(table))
+            problems.Add($"'{Gpt2Layout.Head}' differs from '{Gpt2Layout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => Gpt2Layout.Ignored(name, layout.Tied), problems);
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)} (GPT-2's Conv1D weights, [in, out] in the file, are read transposed). Nothing was loaded.");
+        model.Parameters.Assign(values);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as GPT-2 (see <see cref="LoadGpt2"/>), as a <c>GPT2LMHeadModel</c> checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under the original checkpoints' names
+    /// (<c>wte</c>, <c>wpe</c>, <c>h.{i}.…</c>, <c>ln_f</c>), each Conv1D weight transposed back to [in, out] and a tied output layer
+    /// left out, and the <c>config.json</c> that describes it, so that transformers' <c>GPT2LMHeadModel.from_pretrained(folder)</c>
+    /// and <see cref="LoadGpt2"/> read it back. Both files are built first, then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as GPT-2, or its blocks or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SaveGpt2(IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ModelArchitecture architecture = Architecture(model, "GPT-2's");
+        Gpt2Layout layout = Gpt2Layout.Of(architecture);
+        var unlike = new List<string>();
+        layout.CheckAlike(unlike);
+        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one GPT-2 configuration: {string.Join("; ", unlike)}.", nameof(model));
+        var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
+        foreach (var (parameter, parts) in layout.Sources())
+        {
+            Parameter p = model.Parameters[parameter];
+            string name = parts[0].Name;
+            float[] values = p.AsSpan().ToArray();
+            int[] shape = p.Shape.ToArray();
+            if (Gpt2Layout.IsConv1D(name))
+            {
+                values = Transpose(values, shape[0], shape[1]);
+                shape = [shape[1], shape[0]];
+            }
+            tensors.Add((name, shape, values));
+        }
+        byte[] config = layout.Config();
+        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
+    }
+
+    /// <summary>A [rows, cols] matrix, row-major, as its [cols, rows] transpose.</summary>
+    private static float[] Transpose(float[] values, int rows, int cols)
+    {
+        var transposed = new float[values.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) transposed[(long)c * rows + r] = values[(long)r * cols + c];
+        return transposed;
+    }
+
+    /// <summary>A model's layers matched to GPT-2's: the token and position tables, the blocks, the last norm and the output layer.</summary>
+    private sealed record Gpt2Layout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, IReadOnlyList<Gpt2Block> Blocks, LayerNormInfo Norm, DenseInfo Output)
+    {
+        public const string Table = "wte.weight", Head = "lm_head.weight";
+
+        public bool Tied => Output.TiedTo is not null;
+
+        public static Gpt2Layout Of(ModelArchitecture a)
+        {
+            const string expected = "GPT-2's layout: [Embedding] [PositionEmbedding], then per block [LayerNorm] [Attention(Heads = h, Causal = true)] [Residual(Layers = 2)] "
+                + "[LayerNorm] [Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]";
+            var walk = new LayerWalk(a, "GPT-2", expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            var embedding = walk.At<EmbeddingInfo>(0, "the token table (wte: an [Embedding], unscaled)", e => e.Scale == 1f);
+            var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (wpe: a [PositionEmbedding])", _ => true);
+            int width = embedding.Dim, at = 2;
+            var blocks = new List<Gpt2Block>();
+            while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
+            {
+                int n = blocks.Count, start = at;
+                var first = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_1 ([LayerNorm])", x => x.Bias);
+                var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attn ([Attention(Heads = h, Causal = true)], with its biases, no rotary positions)",
+                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot, InputFeeding: false, RotaryBase: 0f, Bias: true,
+                        OutputBias: true, KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f });
+                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == start - 1);
+                var second = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_2 ([LayerNorm])", x => x.Bias);
+                var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)])",
+                    d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+                var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})])",
+                    d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
+                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)])", r => r.From == start + 2);
+                blocks.Add(new Gpt2Block(first, attention, second, fc, proj));
+            }
+            if (blocks.Count == 0) throw walk.Differs(2, "block 0's ln_1 ([LayerNorm]) and attn ([Attention])");
+            var norm = walk.At<LayerNormInfo>(at, "the last norm (ln_f: [LayerNorm])", x => x.Bias);
+            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
+                d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
+            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (GPT-2 ends with its output layer)");
+            return new Gpt2Layout(embedding, positions, blocks, norm, output);
+        }
+
+        /// <summary>The checkpoint's tensors under the original checkpoints' names (no <c>transformer.</c> prefix), each Conv1D weight transposed to [out, in].</summary>
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors)
+        {
+            var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+            foreach (var (name, tensor) in tensors)
+            {
+                string plain = name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name;
+                SafeTensor read = IsConv1D(plain) && tensor.Shape.Length == 2
+                    ? new SafeTensor(plain, [tensor.Shape[1], tensor.Shape[0]], Transpose(tensor.ToFloat(), checked((int)tensor.Shape[0]), checked((int)tensor.Shape[1])))
+                    : tensor;
+                if (!readable.TryAdd(plain, read))
+                    throw new InvalidDataException($"'{name}' and another tensor are both GPT-2's '{plain}' (with and without the transformer. prefix).");
+            }
+            return readable;
+        }
+
+        /// <summary>Whether a tensor is a Conv1D's weight ([in, out] in the file): c_attn's, c_proj's (the attention's and the feed-forward's) or c_fc's.</summary>
+        public static bool IsConv1D(string name) => name.EndsWith(".c_attn.weight", StringComparison.Ordinal) || name.EndsWith(".c_proj.weight", StringComparison.Ordinal)
+            || name.EndsWith(".c_fc.weight", StringComparison.Ordinal);
+
+        /// <summary>Buffers the model recomputes (each block's causal mask, <c>attn.bias</c> and <c>attn.masked_bias</c>) and a tied head.</summary>
+        public static bool Ignored(string name, bool tied) =>
+            name.EndsWith(".attn.bias", StringComparison.Ordinal) || name.EndsWith(".attn.masked_bias", StringComparison.Ordinal) || (tied && name == Head);
+
+        /// <summary>Each parameter's tensor in the checkpoint (after <see cref="Readable"/>).</summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        {
+            int width = Embedding.Dim;
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
+            {
+                [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)],
+                [Positions.Name + ".weight"] = [("wpe.weight", Positions.MaxLength)],
+            };
+            void AddNorm(LayerNormInfo norm, string hf)
+            {
+                s[norm.Name + ".weight"] = [(hf + ".weight", width)];
+                s[norm.Name + ".bias"] = [(hf + ".bias", width)];
+            }
+            for (int i = 0; i < Blocks.Count; i++)
+            {
+                Gpt2Block b = Blocks[i];
+                string hf = $"h.{i}.";
+                AddNorm(b.First, hf + "ln_1");
+                s[b.Attention.Name + ".in_proj_weight"] = [(hf + "attn.c_attn.weight", 3 * width)];
+                s[b.Attention.Name + ".in_proj_bias"] = [(hf + "attn.c_attn.bias", 3 * width)];
+                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attn.c_proj.weight", width)];
+                s[b.Attention.Name + ".out_proj.bias"] = [(hf + "attn.c_proj.bias", width)];
+                AddNorm(b.Second, hf + "ln_2");
+                s[b.Fc.Name + ".weight"] = [(hf + "mlp.c_fc.weight", b.Fc.Units)];
+                s[b.Fc.Name + ".bias"] = [(hf + "mlp.c_fc.bias", b.Fc.Units)];
+                s[b.Proj.Name + ".weight"] = [(hf + "mlp.c_proj.weight", width)];
+                s[b.Proj.Name + ".bias"] = [(hf + "mlp.c_proj.bias", width)];
+            }
+            AddNorm(Norm, "ln_f");
+            if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
+            return s;
+        }
+
+        /// <summary>What config.json says against what the model declares (GPT2Config's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (c.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add("it is not a JSON object");
+                return;
+            }
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "gpt2"))
+            {
+                problems.Add($"model_type is {type.GetRawText()}: LoadGpt2 reads GPT-2's checkpoints (\"gpt2\"; LoadLlama reads LLaMA's and its kin)");
+                return;
+            }
+            Gpt2Block first = Blocks[0];
+            int width = Embedding.Dim;
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50257);
+            ConfigInt(c, problems, "n_embd", width, $"'{Embedding.Name}'", 768);
+            ConfigInt(c, problems, "n_layer", Blocks.Count, "its blocks", 12);
+            ConfigInt(c, problems, "n_positions", Positions.MaxLength, $"'{Positions.Name}' maxLength", 1024);
+            int embd = Value(c, "n_embd") is { ValueKind: JsonValueKind.Number } e && e.TryGetInt32(out int given) ? given : width;
+            ConfigInt(c, problems, "n_inner", first.Fc.Units, $"'{first.Fc.Name}'", 4 * embd); // (null: 4 · n_embd)
+            int heads = Value(c, "n_head") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int count) ? count : 12;
+            foreach (Gpt2Block b in Blocks.Where(b => b.Attention.Heads != heads).Take(1))
+                problems.Add($"n_head is {heads}{(Value(c, "n_head") is null ? " (its default)" : "")}, the model declares {b.Attention.Heads} ('{b.Attention.Name}')");
+            foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Fc.Units != first.Fc.Units).Take(1))
+                problems.Add($"'{b.Fc.Name}' is {b.Fc.Units} wide and '{first.Fc.Name}' {first.Fc.Units}: GPT-2's blocks are alike (one n_inner)");
+            double eps = Value(c, "layer_norm_epsilon") is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : 1e-5;
+            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
+                problems.Add($"layer_norm_epsilon is {Number((float)eps)}{(Value(c, "layer_norm_epsilon") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
+            // the feed-forward's activation by transformers' ACT2FN name (GPT-2's "gelu_new", GELU's tanh form)
+            JsonElement? act = Value(c, "activation_function");
+            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? Gpt2Activation(name.GetString()!) : act is null ? Activation.GeluTanh : null;
+            if (activation is null)
+                problems.Add($"activation_function is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"gelu\", \"relu\", \"silu\" or \"tanh\"");
+            else if (Blocks.FirstOrDefault(b => b.Fc.Activation != activation) is { } unlike)
+                problems.Add($"activation_function is {(act is null ? "\"gelu_new\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Fc.Name}' with Activation = Activation.{activation}");
+            // the scores scaled by 1/√d (ScaledDot) unless scale_attn_weights is false (then the Dot score)
+            bool scaled = Value(c, "scale_attn_weights") is not { ValueKind: JsonValueKind.False };
+            if (Blocks.FirstOrDefault(b => (b.Attention.Score == AttentionScore.ScaledDot) != scaled) is { } score)
+                problems.Add(scaled ? $"scale_attn_weights is true{(Value(c, "scale_attn_weights") is null ? " (its default)" : "")}: declare '{score.Attention.Name}' with the ScaledDot score (1/√d)"
+                    : $"scale_attn_weights is false: declare '{score.Attention.Name}' with Score = AttentionScore.Dot (unscaled)");
+            ConfigOff(c, problems, "scale_attn_by_inverse_layer_idx", "the scores scaled by 1 / (layer index + 1) as well are not computed here");
+            ConfigOff(c, problems, "add_cross_attention", "GPT-2 blocks attending over an encoder are not laid out here");
+            bool tie = Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False };
+            if (tie != Tied)
+                problems.Add(tie ? $"tie_word_embeddings is true{(Value(c, "tie_word_embeddings") is null ? " (its default)" : "")}: declare '{Output.Name}' with TieEmbedding = true"
+                    : $"tie_word_embeddings is false, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
+        }
+
+        /// <summary>What one GPT-2 configuration cannot say: blocks whose heads, scores, feed-forward or norms differ from the first's.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            Gpt2Block first = Blocks[0];
+            foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Attention.Heads != first.Attention.Heads || b.Attention.Score != first.Attention.Score).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{first.Attention.Name}' in its heads or score: GPT-2's blocks are alike (one n_head, one scale_attn_weights)");
+            foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Fc.Units != first.Fc.Units || b.Fc.Activation != first.Fc.Activation).Take(1))
+                problems.Add($"'{b.Fc.Name}' differs from '{first.Fc.Name}': GPT-2's blocks are alike (one n_inner, one activation_function)");
+            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: GPT-2's norms share layer_norm_epsilon");
+            if (Gpt2ActivationName(first.Fc.Activation) is null)
+                problems.Add($"'{first.Fc.Name}' takes {first.Fc.Activation}, which no activation_function of GPT-2's names");
+        }
+
+        /// <summary>Every layer norm: each block's two, then ln_f.</summary>
+        private IEnumerable<LayerNormInfo> Norms() => Blocks.SelectMany(b => new[] { b.First, b.Second }).Append(Norm);
+
+        /// <summary>The config.json of this layout, as transformers' GPT2Config writes its fields.</summary>
+        public byte[] Config()
+        {
+            Gpt2Block first = Blocks[0];
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("architectures");
+                w.WriteStringValue("GPT2LMHeadModel");
+                w.WriteEndArray();
+                w.WriteString("model_type", "gpt2");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("n_embd", Embedding.Dim);
+                w.WriteNumber("n_layer", Blocks.Count);
+                w.WriteNumber("n_head", first.Attention.Heads);
+                w.WriteNumber("n_positions", Positions.MaxLength);
+                w.WriteNumber("n_ctx", Positions.MaxLength);
+                w.WriteNumber("n_inner", first.Fc.Units);
+                w.WriteString("activation_function", Gpt2ActivationName(first.Fc.Activation));
+                w.WritePropertyName("layer_norm_epsilon");
+                w.WriteRawValue(JsonFloat(first.First.Epsilon));
+                w.WriteBoolean("scale_attn_weights", first.Attention.Score == AttentionScore.ScaledDot);
+                w.WriteBoolean("tie_word_embeddings", Tied);
+                w.WriteString("torch_dtype", "float32");
+                w.WriteEndObject();
+            }
+            return buffer.ToArray();
+        }
+
+        /// <summary>The activation_function that names a feed-forward's activation (GELU's tanh form as GPT-2's own "gelu_new"), or null.</summary>
+        private static string? Gpt2ActivationName(Activation activation) => activation switch
+        {
+            Activation.GeluTanh => "gelu_new",
+            Activation.Gelu => "gelu",
+            Activation.Relu => "relu",
+            Activation.Silu => "silu",
+            Activation.Tanh => "tanh",
+            _ => null,
+        };
+
+        /// <summary>The feed-forward's activation a GPT-2 configuration names (transformers' ACT2FN), or null.</summary>
+        private static Activation? Gpt2Activation(string name) => name switch
+        {
+            "gelu_new" or "gelu_pytorch_tanh" => Activation.GeluTanh,
+            "gelu" => Activation.Gelu,
+            "relu" => Activation.Relu,
+            "silu" or "swish" => Activation.Silu,
+            "tanh" => Activation.Tanh,
+            _ => null,
+        };
+    }
+
+    /// <summary>A GPT-2 block's parts: ln_1, attn, ln_2, mlp.c_fc and mlp.c_proj.</summary>
+    private sealed record Gpt2Block(LayerNormInfo First, AttentionInfo Attention, LayerNormInfo Second, DenseInfo Fc, DenseInfo Proj);
+}
