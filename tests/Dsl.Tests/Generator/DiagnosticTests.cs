@@ -352,14 +352,6 @@ public class DiagnosticTests
     [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|Scale = 0.5f|])]", "Scale sets the scores' scale", "attention pooling")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Score = AttentionScore.Dot, [|Scale = 0.5f|])]", "Scale sets the scores' scale", "the Dot score (unscaled; use ScaledDot)")]
     [InlineData("[Input(8)] [Attention(Heads = 2, [|Scale = -1f|])]", "Scale must be a positive finite number", "not -1")]
-    public void DSL0007_HeadWidthAndQueryKeyNormWhereTheyDoNotApply(string layers, string message, string detail)
-    {
-        Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
-        Assert.Contains(message, d.GetMessage());
-        Assert.Contains(detail, d.GetMessage());
-    }
-
-    [Theory]
     [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|SoftCap = 50f|])]", "SoftCap caps the scores of multi-head self-attention", "attention pooling")]
     [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, [|SoftCap = 50f|])]", "SoftCap caps the scores of multi-head self-attention", "the General score")]
     [InlineData("[Input(8)] [Attention(Heads = 2, [|SoftCap = -1f|])]", "SoftCap must be a positive finite number (0: none)", "not -1")]
@@ -367,7 +359,7 @@ public class DiagnosticTests
     [InlineData("[Input(8)] [Dense(4, Activation = Activation.Tanh, [|SoftCap = 30f|])]", "SoftCap is a tanh of its own", "Activation = Tanh")]
     [InlineData("[Input(8)] [Dense(4, Gated = true, [|SoftCap = 30f|])]", "SoftCap caps a layer's outputs", "a gated unit's")]
     [InlineData("[Input(8)] [Dense(4, [|SoftCap = float.NaN|])]", "SoftCap must be a positive finite number (0: none)", "not NaN")]
-    public void DSL0007_SoftCapWhereItDoesNotApply(string layers, string message, string detail)
+    public void DSL0007_HeadWidthQueryKeyNormScaleAndSoftCapWhereTheyDoNotApply(string layers, string message, string detail)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
         Assert.Contains(message, d.GetMessage());

@@ -27,6 +27,22 @@ public sealed class HuggingFaceTests : IDisposable
         for (int i = 0; i < expected.Length; i++) Assert.True(MathF.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + MathF.Abs(expected[i])), $"logit {i}: expected {expected[i]}, got {actual[i]}");
     }
 
+    /// <summary>
+    /// The tensors saved in <paramref name="folder"/> are the fixture's, name for name and value for value (bfloat16 widened to
+    /// float32 exactly), but for those <paramref name="kept"/> says the save leaves out (buffers).
+    /// </summary>
+    private static void AssertSavedAsLoaded(string fixture, string folder, Func<string, bool>? kept = null)
+    {
+        Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal(original.Keys.Where(kept ?? (_ => true)).Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, t) in saved)
+        {
+            Assert.Equal(original[name].Shape, t.Shape);
+            Assert.Equal(original[name].ToFloat(), t.ToFloat());
+        }
+    }
+
     /// <summary>A copy of the fixture's folder whose tensors and config <paramref name="edit"/> changed.</summary>
     private string Copy(Action<Dictionary<string, SafeTensor>, JsonObject>? edit = null, string name = "copy", string fixture = "HfLlama")
     {
@@ -385,14 +401,7 @@ public sealed class HuggingFaceTests : IDisposable
         HuggingFace.LoadGpt2(model, Fixture.Path("HfGpt2"));
         string folder = Path.Combine(_temp, "gpt2-saved");
         HuggingFace.SaveGpt2(model, folder);
-        Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine("HfGpt2", "model.safetensors")));
-        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
-        Assert.Equal(original.Keys.Where(n => !n.EndsWith(".attn.bias", StringComparison.Ordinal)).Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
-        foreach (var (name, t) in saved)
-        {
-            Assert.Equal(original[name].Shape, t.Shape);
-            Assert.Equal(original[name].ToFloat(), t.ToFloat());
-        }
+        AssertSavedAsLoaded("HfGpt2", folder, name => !name.EndsWith(".attn.bias", StringComparison.Ordinal));
         JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfGpt2", "config.json"))))!;
         JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
         foreach (string key in new[] { "architectures", "model_type", "vocab_size", "n_embd", "n_layer", "n_head", "n_positions", "activation_function", "layer_norm_epsilon", "scale_attn_weights" })
@@ -814,14 +823,7 @@ public sealed class HuggingFaceTests : IDisposable
         string folder = Path.Combine(_temp, "saved");
         HuggingFace.SaveLlama(model, folder);
         // the tensors are the checkpoint's, name for name and value for value (bfloat16 widened to float32 exactly)
-        Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
-        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
-        Assert.Equal(original.Keys.Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
-        foreach (var (name, t) in original)
-        {
-            Assert.Equal(t.Shape, saved[name].Shape);
-            Assert.Equal(t.ToFloat(), saved[name].ToFloat());
-        }
+        AssertSavedAsLoaded(fixture, folder);
         // every setting the fixture's config.json gives, the saved one gives alike (numbers as numbers)
         JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))))!;
         string text = File.ReadAllText(Path.Combine(folder, "config.json"));
