@@ -274,6 +274,13 @@ namespace Dsl
         /// </summary>
         public float SoftCap { get; set; }
 
+        /// <summary>
+        /// A partial rotation (GPT-NeoX's <c>rotary_pct</c>, Hugging Face's <c>partial_rotary_factor</c>: Phi-4-mini's 0.75, StableLM's
+        /// 0.25): <c>Rotary</c> turns only the first <c>RotaryDimensions</c> values of each head, the pairs (j, j + r/2) by
+        /// p · RotaryBase^(−2j/r), and leaves the rest. Even, at most the head's width. Default 0: the whole head.
+        /// </summary>
+        public int RotaryDimensions { get; set; }
+
         /// <summary>True: each step attends only to itself and earlier steps (a decoder's mask).</summary>
         public bool Causal { get; set; }
 

@@ -28,7 +28,7 @@ internal sealed partial class DeviceKernels
     {
         int j = index % r.Half, rest = index / r.Half;
         int head = rest % r.Turned, row = rest / r.Turned, t = row / r.Batch;
-        long at = (long)row * r.Row + (long)head * 2 * r.Half + j, angle = (long)t * 2 * r.Half + j;
+        long at = (long)row * r.Row + (long)head * r.HeadWidth + j, angle = (long)t * 2 * r.Half + j;
         float x = qkv[at], y = qkv[at + r.Half], c = table[angle], s = table[angle + r.Half] * r.Sign;
         qkv[at] = x * c - y * s;
         qkv[at + r.Half] = y * c + x * s;
@@ -74,8 +74,8 @@ internal sealed partial class DeviceKernels
 }
 
 /// <summary>
-/// What <see cref="DeviceKernels.Rotate"/> turns: T steps of B rows Row wide, the first Turned heads of 2 · Half values (the queries',
-/// then the keys'); Sign −1 turns back.
+/// What <see cref="DeviceKernels.Rotate"/> turns: T steps of B rows Row wide, the first Turned heads of HeadWidth values (the queries',
+/// then the keys'), the first 2 · Half values of each; Sign −1 turns back.
 /// </summary>
 internal struct Rotation
 {
@@ -84,6 +84,8 @@ internal struct Rotation
     public int Row;
     public int Turned;
     public int Half;
+    /// <summary>A head's width: the pairs turned are its first 2 · Half values (all of them, or fewer: a partial rotation).</summary>
+    public int HeadWidth;
     public float Sign;
 }
 

@@ -224,7 +224,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private (string Cos, string Sin) RotaryAngles(AttentionInfo a, string positions)
     {
         string n = a.Name + "_rotary";
-        int d = a.HeadSize, half = d / 2;
+        int d = a.RotaryWidth, half = d / 2; // (the values turned: a partial rotation's first ones)
         var frequencies = new byte[half * 8];
         for (int j = 0; j < half; j++)
             System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, a.RotaryScaling));
@@ -242,13 +242,16 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private string Rotated(AttentionInfo a, string value, string which, int h, string cos, string sin)
     {
         string n = $"{a.Name}_{which}_rotary";
-        int half = a.HeadSize / 2, E = h * 2 * half;
-        string heads = g.Add("Reshape", n + "_heads", [value, g.Int64s(n + "_shape", 0, 0, h, 2 * half)]);
-        string[] xy = g.AddMany("Split", n + "_halves", [heads, g.Int64s(n + "_sizes", half, half)], 2, ("axis", 3L));
+        int half = a.RotaryWidth / 2, d = a.HeadSize, E = h * d, rest = d - 2 * half;
+        string heads = g.Add("Reshape", n + "_heads", [value, g.Int64s(n + "_shape", 0, 0, h, d)]);
+        // a partial rotation leaves each head's values past its first 2 · half as they are
+        string[] xy = rest == 0 ? g.AddMany("Split", n + "_halves", [heads, g.Int64s(n + "_sizes", half, half)], 2, ("axis", 3L))
+            : g.AddMany("Split", n + "_halves", [heads, g.Int64s(n + "_sizes", half, half, rest)], 3, ("axis", 3L));
         string Product(string left, string right, string hint) => g.Add("Mul", n + hint, [left, right]);
         string x = g.Add("Sub", n + "_x", [Product(xy[0], cos, "_x_cos"), Product(xy[1], sin, "_y_sin")]);
         string y = g.Add("Add", n + "_y", [Product(xy[1], cos, "_y_cos"), Product(xy[0], sin, "_x_sin")]);
-        return g.Add("Reshape", n, [g.Add("Concat", n + "_pairs", [x, y], ("axis", 3L)), g.Int64s(n + "_flat", 0, 0, E)]);
+        string[] turned = rest == 0 ? [x, y] : [x, y, xy[2]];
+        return g.Add("Reshape", n, [g.Add("Concat", n + "_pairs", turned, ("axis", 3L)), g.Int64s(n + "_flat", 0, 0, E)]);
     }
 
     /// <summary>

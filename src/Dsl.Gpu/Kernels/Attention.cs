@@ -369,12 +369,12 @@ public static class RotaryKernel
     public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, DeviceSpan table, DeviceSpan qkv, bool inverse) =>
         Apply(steps, batch, width, heads, keyValueHeads, position, theta, default, table, qkv, inverse);
 
-    /// <summary>As above with the frequencies scaled (LLaMA 3.1's long-context form).</summary>
+    /// <summary>As above with the frequencies scaled (LLaMA 3.1's long-context form), each head's first <paramref name="rotaryWidth"/> values turned (0: all), as the host's.</summary>
     public static void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, Dsl.RotaryScaling scaling,
-        DeviceSpan table, DeviceSpan qkv, bool inverse)
+        DeviceSpan table, DeviceSpan qkv, bool inverse, int rotaryWidth = 0)
     {
-        int row = Dsl.Kernels.RotaryKernel.RequireApply(steps, batch, width, heads, keyValueHeads, position, scaling, qkv.Length, table.Length);
-        int d = width / heads, n = steps * d;
+        int row = Dsl.Kernels.RotaryKernel.RequireApply(steps, batch, width, heads, keyValueHeads, position, scaling, qkv.Length, table.Length, rotaryWidth);
+        int d = Dsl.Kernels.RotaryKernel.RotatedWidth(width, heads, rotaryWidth), n = steps * d;
         if (n == 0 || batch == 0) return;
         Device device = qkv.Device;
         ArrayView<float> angles;
@@ -388,7 +388,7 @@ public static class RotaryKernel
         }
         device.Kernels.Rotate(qkv.View, angles, new Rotation
         {
-            Steps = steps, Batch = batch, Row = row, Turned = heads + keyValueHeads, Half = d / 2,
+            Steps = steps, Batch = batch, Row = row, Turned = heads + keyValueHeads, Half = d / 2, HeadWidth = width / heads,
             Sign = inverse ? -1f : 1f,
         });
     }

@@ -36,8 +36,8 @@ public static class RotaryKernel
     /// Rotates, in place, the queries and keys of nn.MultiheadAttention's packed projections <paramref name="qkv"/>, time-major
     /// [steps, batch, 3 · width] (queries in columns [0, width), keys in [width, 2 · width), values left alone): step t's by
     /// position <paramref name="position"/> + t, read from <paramref name="table"/> (<see cref="Fill(Span{float}, int, int, float)"/>) from position 0, computed
-    /// otherwise (or when the table is empty). <paramref name="inverse"/>: by the opposite angles, the step back (a rotation's
-    /// transpose is its inverse), applied to the gradients of the rotated queries and keys.
+    /// otherwise (or when the table is empty). <paramref name="inverse"/>: by the opposite angles, the step back (the transpose of
+    /// the rotation, YaRN's factor on its cosines and sines included), applied to the gradients of the rotated queries and keys.
     /// </summary>
     public static void Apply(int steps, int batch, int width, int heads, int position, float theta, ReadOnlySpan<float> table, Span<float> qkv, bool inverse) =>
         Apply(steps, batch, width, heads, heads, position, theta, table, qkv, inverse);
@@ -50,11 +50,15 @@ public static class RotaryKernel
         Span<float> qkv, bool inverse) =>
         Apply(steps, batch, width, heads, keyValueHeads, position, theta, default, table, qkv, inverse);
 
-    /// <summary>As above with the frequencies scaled (<paramref name="scaling"/>: LLaMA 3.1's long-context form).</summary>
+    /// <summary>
+    /// As above with the frequencies scaled (<paramref name="scaling"/>: LLaMA 3.1's long-context form). A positive
+    /// <paramref name="rotaryWidth"/> r turns only each head's first r values, the pairs (j, j + r/2) by base^(−2j/r) (GPT-NeoX's
+    /// <c>rotary_pct</c>, Hugging Face's <c>partial_rotary_factor</c>), the table then [steps, r]; 0 turns the whole head.
+    /// </summary>
     public static unsafe void Apply(int steps, int batch, int width, int heads, int keyValueHeads, int position, float theta, RotaryScaling scaling,
-        ReadOnlySpan<float> table, Span<float> qkv, bool inverse)
+        ReadOnlySpan<float> table, Span<float> qkv, bool inverse, int rotaryWidth = 0)
     {
-        int row = RequireApply(steps, batch, width, heads, keyValueHeads, position, scaling, qkv.Length, table.Length);
+        int row = RequireApply(steps, batch, width, heads, keyValueHeads, position, scaling, qkv.Length, table.Length, rotaryWidth);
         long length = (long)steps * batch * row;
         bool tabled = position == 0 && !table.IsEmpty;
         if (length == 0) return;
@@ -63,6 +67,7 @@ public static class RotaryKernel
             var a = new Args
             {
                 Steps = steps, Batch = batch, Width = width, Heads = heads, Turned = heads + keyValueHeads, Row = row, Position = position, Theta = theta,
+                Rotated = RotatedWidth(width, heads, rotaryWidth),
                 Sign = inverse ? -1f : 1f, Scaling = scaling, Qkv = p,
                 Table = tabled ? pt : null,
             };
@@ -71,11 +76,13 @@ public static class RotaryKernel
     }
 
     /// <summary>
-    /// The checks of <see cref="Apply(int, int, int, int, int, int, float, RotaryScaling, ReadOnlySpan{float}, Span{float}, bool)"/>, the
+    /// The checks of <see cref="Apply(int, int, int, int, int, int, float, RotaryScaling, ReadOnlySpan{float}, Span{float}, bool, int)"/>, the
     /// host's and the device's: the sizes, even heads, the groups, the scaling, qkv's length, and a table (read at position 0 when given) of
-    /// steps × d values. Returns the packed row's width.
+    /// steps × r values (r the rotary width: the head's d unless <paramref name="rotaryWidth"/> turns its first values alone, even and
+    /// at most d). Returns the packed row's width.
     /// </summary>
-    public static int RequireApply(int steps, int batch, int width, int heads, int keyValueHeads, int position, RotaryScaling scaling, long qkvLength, long tableLength)
+    public static int RequireApply(int steps, int batch, int width, int heads, int keyValueHeads, int position, RotaryScaling scaling, long qkvLength, long tableLength,
+        int rotaryWidth = 0)
     {
         scaling.Require();
         if (steps < 0 || batch < 0 || width < 0 || heads <= 0 || position < 0)
@@ -85,10 +92,16 @@ public static class RotaryKernel
         int row = AttentionKernel.PackedWidth(width, heads, keyValueHeads);
         long length = (long)steps * batch * row;
         if (qkvLength < length) throw new ArgumentException($"Rotary: qkv needs at least {length} values ({steps} × {batch} × {row}), got {qkvLength}.", "qkv");
-        if (position == 0 && tableLength > 0 && tableLength < (long)steps * (width / heads))
-            throw new ArgumentException($"Rotary: the table needs {(long)steps * (width / heads)} values ({steps} × {width / heads}), got {tableLength}.", "table");
+        if (rotaryWidth < 0 || rotaryWidth % 2 != 0 || rotaryWidth > width / heads)
+            throw new ArgumentOutOfRangeException(nameof(rotaryWidth), rotaryWidth, $"Rotary: the rotary width is 0 (the whole head) or an even number up to the head's {width / heads}.");
+        int rotated = RotatedWidth(width, heads, rotaryWidth);
+        if (position == 0 && tableLength > 0 && tableLength < (long)steps * rotated)
+            throw new ArgumentException($"Rotary: the table needs {(long)steps * rotated} values ({steps} × {rotated}), got {tableLength}.", "table");
         return row;
     }
+
+    /// <summary>The values of each head turned: <paramref name="rotaryWidth"/>, or the whole head's width / heads when it is 0.</summary>
+    internal static int RotatedWidth(int width, int heads, int rotaryWidth) => rotaryWidth > 0 ? rotaryWidth : width / heads;
 
     /// <summary>Refuses heads that do not split <paramref name="width"/> into heads of an even width (the host's check and the device's).</summary>
     internal static void RequireEvenHeads(int width, int heads)
@@ -104,16 +117,16 @@ public static class RotaryKernel
     private static unsafe void Part(void* state, int part, int parts)
     {
         ref Args a = ref Unsafe.AsRef<Args>(state);
-        int d = a.Width / a.Heads, half = d / 2;
-        Span<float> scratch = a.Table != null ? default : GemmWorkers.Scratch(d);
+        int d = a.Width / a.Heads, r = a.Rotated, half = r / 2;
+        Span<float> scratch = a.Table != null ? default : GemmWorkers.Scratch(r);
         fixed (float* computed = scratch)
         {
             var (first, end) = GemmWorkers.Range(a.Steps, part, parts);
             for (int t = first; t < end; t++)
             {
                 float* cos = computed;
-                if (cos == null) cos = a.Table + (long)t * d;
-                else Angles(a.Position + t, d, a.Theta, a.Scaling, cos);
+                if (cos == null) cos = a.Table + (long)t * r;
+                else Angles(a.Position + t, r, a.Theta, a.Scaling, cos);
                 for (int b = 0; b < a.Batch; b++)
                 {
                     float* row = a.Qkv + ((long)t * a.Batch + b) * a.Row;
@@ -206,6 +219,8 @@ public static class RotaryKernel
         public int Steps, Batch, Width, Heads, Position;
         /// <summary>The heads turned (the queries' and the keys', side by side from column 0) and the packed row's width.</summary>
         public int Turned, Row;
+        /// <summary>The values turned at the start of each head (its whole width, or fewer: a partial rotation).</summary>
+        public int Rotated;
         public float Theta, Sign;
         public RotaryScaling Scaling;
         public float* Qkv, Table;

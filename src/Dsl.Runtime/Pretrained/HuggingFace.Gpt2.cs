@@ -62,9 +62,9 @@ public static partial class HuggingFace
 
     /// <summary>
     /// Saves <paramref name="model"/>, declared as GPT-2 (see <see cref="LoadGpt2"/>), as a <c>GPT2LMHeadModel</c> checkpoint in
-    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under the original checkpoints' names
-    /// (<c>wte</c>, <c>wpe</c>, <c>h.{i}.…</c>, <c>ln_f</c>), each Conv1D weight transposed back to [in, out] and a tied output layer
-    /// left out, and the <c>config.json</c> that describes it, so that transformers' <c>GPT2LMHeadModel.from_pretrained(folder)</c>
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names
+    /// (<c>transformer.wte</c>, <c>transformer.wpe</c>, <c>transformer.h.{i}.…</c>, <c>transformer.ln_f</c>, an untied <c>lm_head</c>),
+    /// each Conv1D weight transposed back to [in, out] and a tied output layer left out, and the <c>config.json</c> that describes it, so that transformers' <c>GPT2LMHeadModel.from_pretrained(folder)</c>
     /// and <see cref="LoadGpt2"/> read it back. Both files are built first, then replaced together.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as GPT-2, or its blocks or norms differ from one another (one configuration cannot say so).</exception>
@@ -80,10 +80,11 @@ public static partial class HuggingFace
         foreach (var (parameter, parts) in layout.Sources())
         {
             Parameter p = model.Parameters[parameter];
-            string name = parts[0].Name;
+            // (the base model's names under transformer., as transformers reads a checkpoint with a head only so)
+            string name = parts[0].Name == Gpt2Layout.Head ? Gpt2Layout.Head : "transformer." + parts[0].Name;
             float[] values = p.AsSpan().ToArray();
             int[] shape = p.Shape.ToArray();
-            if (Gpt2Layout.IsConv1D(name))
+            if (Gpt2Layout.IsConv1D(parts[0].Name))
             {
                 values = Transpose(values, shape[0], shape[1]);
                 shape = [shape[1], shape[0]];
@@ -225,11 +226,8 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "n_positions", Positions.MaxLength, $"'{Positions.Name}' maxLength", 1024);
             int embd = Value(c, "n_embd") is { ValueKind: JsonValueKind.Number } e && e.TryGetInt32(out int given) ? given : width;
             ConfigInt(c, problems, "n_inner", first.Fc.Units, $"'{first.Fc.Name}'", 4 * embd); // (null: 4 · n_embd)
-            int heads = Value(c, "n_head") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int count) ? count : 12;
-            foreach (Gpt2Block b in Blocks.Where(b => b.Attention.Heads != heads).Take(1))
-                problems.Add($"n_head is {heads}{(Value(c, "n_head") is null ? " (its default)" : "")}, the model declares {b.Attention.Heads} ('{b.Attention.Name}')");
-            foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Fc.Units != first.Fc.Units).Take(1))
-                problems.Add($"'{b.Fc.Name}' is {b.Fc.Units} wide and '{first.Fc.Name}' {first.Fc.Units}: GPT-2's blocks are alike (one n_inner)");
+            ConfigInt(c, problems, "n_head", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
+            CheckAlike(problems);
             double eps = Value(c, "layer_norm_epsilon") is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : 1e-5;
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
                 problems.Add($"layer_norm_epsilon is {Number((float)eps)}{(Value(c, "layer_norm_epsilon") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
@@ -240,17 +238,19 @@ public static partial class HuggingFace
                 problems.Add($"activation_function is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"gelu\", \"relu\", \"silu\" or \"tanh\"");
             else if (Blocks.FirstOrDefault(b => b.Fc.Activation != activation) is { } unlike)
                 problems.Add($"activation_function is {(act is null ? "\"gelu_new\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Fc.Name}' with Activation = Activation.{activation}");
-            // the scores scaled by 1/√d (ScaledDot) unless scale_attn_weights is false (then the Dot score)
-            bool scaled = Value(c, "scale_attn_weights") is not { ValueKind: JsonValueKind.False };
+            // the scores scaled by 1/√d (ScaledDot) unless scale_attn_weights says otherwise (then the Dot score); transformers reads
+            // the flags as Python's truth, so a null given is false
+            static bool Flag(JsonElement c, string key) => !c.TryGetProperty(key, out JsonElement v) || v.ValueKind == JsonValueKind.True;
+            bool scaled = Flag(c, "scale_attn_weights");
             if (Blocks.FirstOrDefault(b => (b.Attention.Score == AttentionScore.ScaledDot) != scaled) is { } score)
-                problems.Add(scaled ? $"scale_attn_weights is true{(Value(c, "scale_attn_weights") is null ? " (its default)" : "")}: declare '{score.Attention.Name}' with the ScaledDot score (1/√d)"
-                    : $"scale_attn_weights is false: declare '{score.Attention.Name}' with Score = AttentionScore.Dot (unscaled)");
+                problems.Add(scaled ? $"scale_attn_weights is true{(c.TryGetProperty("scale_attn_weights", out _) ? "" : " (its default)")}: declare '{score.Attention.Name}' with the ScaledDot score (1/√d)"
+                    : $"scale_attn_weights is {c.GetProperty("scale_attn_weights").GetRawText()}: declare '{score.Attention.Name}' with Score = AttentionScore.Dot (unscaled)");
             ConfigOff(c, problems, "scale_attn_by_inverse_layer_idx", "the scores scaled by 1 / (layer index + 1) as well are not computed here");
             ConfigOff(c, problems, "add_cross_attention", "GPT-2 blocks attending over an encoder are not laid out here");
-            bool tie = Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False };
+            bool tie = Flag(c, "tie_word_embeddings");
             if (tie != Tied)
-                problems.Add(tie ? $"tie_word_embeddings is true{(Value(c, "tie_word_embeddings") is null ? " (its default)" : "")}: declare '{Output.Name}' with TieEmbedding = true"
-                    : $"tie_word_embeddings is false, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
+                problems.Add(tie ? $"tie_word_embeddings is true{(c.TryGetProperty("tie_word_embeddings", out _) ? "" : " (its default)")}: declare '{Output.Name}' with TieEmbedding = true"
+                    : $"tie_word_embeddings is {c.GetProperty("tie_word_embeddings").GetRawText()}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
         }
 
         /// <summary>What one GPT-2 configuration cannot say: blocks whose heads, scores, feed-forward or norms differ from the first's.</summary>

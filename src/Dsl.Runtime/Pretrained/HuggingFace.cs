@@ -130,6 +130,8 @@ public static partial class HuggingFace
         AttentionInfo first = layout.Layers[0].Attention;
         if (!sandwich && first.ScaledApart)
             unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 2's and 3's configurations can say so (query_pre_attn_scalar)");
+        if (first.RotaryWidth != first.HeadSize)
+            unlike.Add($"'{first.Name}' turns {first.RotaryWidth} of each head's {first.HeadSize} values (RotaryDimensions): none of the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) rotates part of a head");
         if (!gemma2 && (first.SoftCap > 0f || layout.Output.SoftCap > 0f))
             unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
         if (!gemma && first.QueryKeyNorm && (first.SlidingWindow > 0 || (first.Bias && !first.OutputBias)))
@@ -559,6 +561,10 @@ public static partial class HuggingFace
                 }
                 else w.WriteNull("rope_scaling");
                 w.WriteBoolean("tie_word_embeddings", Tied);
+                // YaRN's context: the original times the factor (transformers warns where they disagree, and some versions took
+                // the factor from their ratio)
+                if (scaling.IsScaled && scaling.Kind == RotaryScalingKind.Yarn)
+                    w.WriteNumber("max_position_embeddings", (long)Math.Round(scaling.OriginalContext * (double)scaling.Factor));
                 if (sandwich)
                 {
                     // each layer's kind; the sliding ones' window and (Gemma 3's) base, its defaults where no layer slides
@@ -728,12 +734,20 @@ public static partial class HuggingFace
                 problems.Add(tie ? $"tie_word_embeddings is true{given}: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is false{given}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
             if (!sandwich) CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi, c);
-            // Phi-4-mini's rotation of part of each head (partial_rotary_factor 0.75): Rotary = true rotates all of it
+            // a rotation of part of each head (partial_rotary_factor: Phi-4-mini's 0.75), which Phi-3's attention computes
+            // (int(head_dim · factor) values turned) and the others' do not
             foreach (JsonElement holder in rope is { } inRope ? [c, inRope] : new[] { c })
             {
-                if (Value(holder, "partial_rotary_factor") is { } partial && !(partial.ValueKind == JsonValueKind.Number && partial.GetDouble() == 1.0))
-                    problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the model's rotary positions turn every dimension of a head (Rotary = true), and a partial rotation is not computed here");
+                if (Value(holder, "partial_rotary_factor") is not { } partial) continue;
+                if (partial.ValueKind != JsonValueKind.Number || !(partial.GetDouble() > 0 && partial.GetDouble() <= 1))
+                    problems.Add($"partial_rotary_factor is {partial.GetRawText()}, not a fraction of a head above 0 and at most 1");
+                else if (partial.GetDouble() != 1.0 && !phi)
+                    problems.Add($"partial_rotary_factor is {partial.GetRawText()}: model_type \"{type}\"'s attention turns whole heads (transformers computes a partial rotation for Phi-3's, \"phi3\")");
+                else if ((int)(first.Attention.HeadSize * partial.GetDouble()) is int turned && turned != first.Attention.RotaryWidth)
+                    problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the rotation turns {turned} of each head's {first.Attention.HeadSize} values; declare '{first.Attention.Name}' with {(turned == first.Attention.HeadSize ? "no RotaryDimensions" : $"RotaryDimensions = {turned}")}");
             }
+            if (first.Attention.RotaryWidth != first.Attention.HeadSize && !(Value(c, "partial_rotary_factor") ?? (rope is { } r2 ? Value(r2, "partial_rotary_factor") : null)).HasValue)
+                problems.Add($"'{first.Attention.Name}' turns {first.Attention.RotaryWidth} of each head's {first.Attention.HeadSize} values (RotaryDimensions), but the configuration has no partial_rotary_factor: the checkpoint's rotation turns whole heads");
             if (sandwich) { } // (CheckGemmaLayers)
             else if (qwen || qwen3) CheckQwenWindow(c, Layers.Count, first.Attention, problems, qwen3 ? "Qwen3" : "Qwen2");
             else if (phi)
@@ -1035,10 +1049,12 @@ public static partial class HuggingFace
             if (Given(key) is { } beta && beta != 0 && beta != expected)
                 problems.Add($"rope_scaling's {key} is {beta}: YaRN is computed here at transformers' default {key}, {expected}");
         }
-        if (Value(scaling, "truncate") is { ValueKind: JsonValueKind.False })
-            problems.Add("rope_scaling's truncate is false: YaRN is computed here with its ramp's ends truncated to whole dimensions (transformers' default)");
-        if (!(Given("factor") is { } f && f > 1)) return;
-        static double Mscale(double f, double m) => 0.1 * m * Math.Log(f) + 1.0;
+        // (transformers reads truncate with get("truncate", True): a null or 0 given does not truncate)
+        if (scaling.TryGetProperty("truncate", out JsonElement truncate) && truncate.ValueKind != JsonValueKind.True)
+            problems.Add($"rope_scaling's truncate is {truncate.GetRawText()}: YaRN is computed here with its ramp's ends truncated to whole dimensions (transformers' default)");
+        static double Mscale(double f, double m) => f <= 1 ? 1.0 : 0.1 * m * Math.Log(f) + 1.0;
+        double f = Given("factor") ?? 1;
+        // an attention factor given stands whatever the factor (transformers uses it as it is)
         double? attentionFactor = Given("attention_factor")
             ?? (Given("mscale") is { } ms && ms != 0 && Given("mscale_all_dim") is { } all && all != 0 ? Mscale(f, ms) / Mscale(f, all) : null);
         if (attentionFactor is { } a && (float)a != declared.AttentionFactor)

@@ -183,15 +183,19 @@ class RotaryAttention(nn.Module):
             q, k = self.q_norm(q), self.k_norm(k)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, h, T, d], [B, kv, T, d]
         if self.base is not None:
-            inv_freq = 1.0 / (self.base ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
+            r = getattr(self, "rotary_dim", None) or d  # a partial rotation: each head's first r values turned, the rest kept
+            inv_freq = 1.0 / (self.base ** (torch.arange(0, r, 2, dtype=torch.float64) / r))
             angles = torch.arange(T, dtype=torch.float64)[:, None] * inv_freq[None, :]
             emb = torch.cat([angles, angles], dim=-1)
             cos, sin = emb.cos().to(x.dtype), emb.sin().to(x.dtype)
 
             def rotate_half(t):
-                return torch.cat([-t[..., d // 2:], t[..., :d // 2]], dim=-1)
+                return torch.cat([-t[..., r // 2:], t[..., :r // 2]], dim=-1)
 
-            q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+            def turn(t):
+                return torch.cat([t[..., :r] * cos + rotate_half(t[..., :r]) * sin, t[..., r:]], dim=-1)
+
+            q, k = turn(q), turn(k)
         # grouped-query attention: query head i reads key/value head i // (h // kv) (Hugging Face's repeat_kv)
         k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)
         scale = getattr(self, "scale", None)  # the scores' scale apart from 1/sqrt(d) (scaled_dot_product_attention's scale=)
@@ -280,13 +284,14 @@ class Stack(nn.Module):
                 if opts.get("score") in ("general", "additive"):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
-                elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts:
+                elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts or "rotary_dim" in opts:
                     # {"kv": key/value heads, "rotary": base, "head": head_dim, "qknorm": eps}: grouped-query attention, heads of
                     # their own width, QK-norm
                     module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"))
                     module.scale = opts.get("scale")
                     module.window = opts.get("window")
                     module.softcap = opts.get("softcap")
+                    module.rotary_dim = opts.get("rotary_dim")
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
                     module.window = opts.get("window")
@@ -336,7 +341,7 @@ class Stack(nn.Module):
                 if opts.get("window"):  # {"window": w}: a sliding window, query i seeing keys i - w < j <= i (Mistral's)
                     causal = causal + torch.tril(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=-opts["window"])
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm", "softcap")):
+                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm", "softcap", "rotary_dim")):
                     x = m(x, bool(opts.get("causal")), padding)
                 elif opts.get("pool"):
                     x = m.pool(x, padding)
@@ -530,6 +535,10 @@ CASES = [
                      ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "head": 20, "scale": 0.3, "window": 4, "softcap": 1.5}),
                      ("rmsnorm",), ("residual", 3), ("rmsnorm",), ("dense", 40, "gelu_tanh", "gated", "nobias"), ("dense", 24, None, "nobias"),
                      ("rmsnorm",), ("residual", 4), ("rmsnorm",), ("dense", 13, None, "nobias", 2.0)], 3, 9, "ce"),
+    # a partial rotation (GPT-NeoX's rotary_pct, Phi-4-mini's partial_rotary_factor): the first 4 of each head's 6 values turned
+    ("PartialRotaryBlock", [("embedding", 13, 24), ("rmsnorm",), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "rotary_dim": 4}),
+                            ("residual", 2), ("rmsnorm",), ("dense", 40, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("residual", 3),
+                            ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
     ("SoftCapAttention", [("input", 12), ("attention", 3, {"softcap": 0.8}), ("attention", 2, {"causal": True, "kv": 1, "softcap": 2.0}),
                           ("dense", 3, None, 0.5)], 2, 9, "mse"),
 ]
@@ -1348,9 +1357,10 @@ class HfAttention(nn.Module):
     head_dim and qk_norm (its eps): heads head_dim wide, each head's queries and keys RMS-normalised (q_norm, k_norm) before
     the rotation."""
 
-    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False, window=None, head_dim=None, qk_norm=None, norm=None):
+    def __init__(self, width, heads, kv_heads, theta, scaling=None, qkv_bias=False, window=None, head_dim=None, qk_norm=None, norm=None, partial=1.0):
         super().__init__()
         d = head_dim or width // heads
+        self.rotary_dim = int(d * partial)  # Phi3Attention's partial rotation: int(head_dim * partial_rotary_factor) values turned
         self.heads, self.kv_heads, self.d, self.theta, self.scaling, self.window = heads, kv_heads, d, theta, scaling, window
         # Qwen2's attention: biases on q, k and v (qkv_bias), none on o
         self.q_proj, self.o_proj = nn.Linear(width, heads * d, bias=qkv_bias), nn.Linear(heads * d, width, bias=False)
@@ -1370,7 +1380,8 @@ class HfAttention(nn.Module):
             q, k = self.q_norm(q), self.k_norm(k)
         q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = v.view(B, T, kv, d).transpose(1, 2)
-        inv_freq = 1.0 / (self.theta ** (torch.arange(0, d, 2, dtype=torch.int64).float() / d))
+        r = self.rotary_dim
+        inv_freq = 1.0 / (self.theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
         attention_factor = 1.0
         if self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) == "linear":
             inv_freq = inv_freq / self.scaling["factor"]  # transformers' _compute_linear_scaling_rope_parameters
@@ -1406,9 +1417,12 @@ class HfAttention(nn.Module):
         cos, sin = emb.cos() * attention_factor, emb.sin() * attention_factor
 
         def rotate_half(t):
-            return torch.cat([-t[..., d // 2:], t[..., :d // 2]], dim=-1)
+            return torch.cat([-t[..., r // 2:], t[..., :r // 2]], dim=-1)
 
-        q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+        def turn(t):  # (Phi-3's q_rot, q_pass: the values past the rotary width kept)
+            return torch.cat([t[..., :r] * cos + rotate_half(t[..., :r]) * sin, t[..., r:]], dim=-1)
+
+        q, k = turn(q), turn(k)
         k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)  # repeat_kv
         # Gemma 2's and 3's scale, query_pre_attn_scalar ** -0.5, and Gemma 2's soft cap, tanh(scores / cap) * cap
         scores = q @ k.transpose(2, 3) * self.score_scale if getattr(self, "score_scale", None) else q @ k.transpose(2, 3) / math.sqrt(d)
@@ -1424,8 +1438,8 @@ class HfPhi3Attention(HfAttention):
     """transformers' Phi3Attention: LLaMA's attention whose queries, keys and values come from one fused projection,
     qkv_proj, sliced by columns (queries first, then keys, then values: query_pos = heads · head_dim)."""
 
-    def __init__(self, width, heads, kv_heads, theta, window=None):
-        super().__init__(width, heads, kv_heads, theta, window=window)
+    def __init__(self, width, heads, kv_heads, theta, window=None, partial=1.0):
+        super().__init__(width, heads, kv_heads, theta, window=window, partial=partial)
         del self.q_proj, self.k_proj, self.v_proj
         self.qkv_proj = nn.Linear(width, width + 2 * kv_heads * self.d, bias=False)
 
@@ -1512,7 +1526,8 @@ class HfDecoderLayer(nn.Module):
         super().__init__()
         kv_heads = c.get("num_key_value_heads", c["num_attention_heads"])
         if c.get("model_type") == "phi3":  # Phi3ForCausalLM: fused projections, a window where sliding_window is set, ε 1e-5 by default
-            self.self_attn = HfPhi3Attention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0), window=c.get("sliding_window"))
+            self.self_attn = HfPhi3Attention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0), window=c.get("sliding_window"),
+                                             partial=c.get("partial_rotary_factor", 1.0))
             self.mlp = HfPhi3Mlp(c["hidden_size"], c["intermediate_size"])
         elif c.get("model_type") == "gemma":  # GemmaForCausalLM: GELU on the gate, norms of (1 + weight)
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0))
@@ -1615,6 +1630,7 @@ def make_hf_llama():
     make_hf_gpt2()
     make_hf_mistral()
     make_hf_phi3()
+    make_hf_phi3_partial()
     make_hf_gemma()
     make_hf_qwen3()
     make_hf_gemma3()
@@ -1754,6 +1770,16 @@ def make_hf_yarn():
         "num_key_value_heads": 1, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
         "hidden_act": "silu", "tie_word_embeddings": False, "max_position_embeddings": 256, "torch_dtype": "bfloat16",
         "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}}, 11, 710)
+
+
+def make_hf_phi3_partial():
+    """HfPhi3Partial: Phi3ForCausalLM with Phi-4-mini's partial_rotary_factor 0.75 (6 of each head's 8 values turned, the pairs
+    (j, j + 3) by theta^(-2j/6)), no window."""
+    make_hf_checkpoint("HfPhi3Partial", {
+        "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rope_theta": 10000.0, "hidden_act": "silu", "partial_rotary_factor": 0.75,
+        "tie_word_embeddings": False, "sliding_window": None, "max_position_embeddings": 64, "original_max_position_embeddings": 64,
+        "rope_scaling": None, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0, "torch_dtype": "bfloat16"}, 11, 712)
 
 
 def make_hf_gemma2():
@@ -1928,6 +1954,12 @@ if __name__ == "__main__":
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case in ("QwenBlock", "HeadWidthAttention"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        sys.exit(0)
+    if "--partial" in sys.argv:  # only the partial rotation's cases
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case == "PartialRotaryBlock":
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        make_hf_phi3_partial()
         sys.exit(0)
     if "--softcap" in sys.argv:  # only the soft-capped cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

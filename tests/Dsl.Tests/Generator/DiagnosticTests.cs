@@ -308,6 +308,9 @@ public class DiagnosticTests
     [InlineData("Rotary = true, [|RotaryScalingKind = RotaryScalingKind.Yarn|]", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too")]
     [InlineData("Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Yarn, [|RotaryHighFrequencyFactor = 32f|]", "YaRN keeps the pairs that turn more than 32 times over RotaryOriginalContext")]
     [InlineData("Rotary = true, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Yarn, [|RotaryOriginalContext = 0|]", "RotaryOriginalContext must be 1 or more (the context trained on; Qwen2.5's: 32768), not 0")]
+    [InlineData("[|RotaryDimensions = 2|]", "RotaryDimensions turns the first values of each head alone (a partial rotation); it applies only with Rotary = true")]
+    [InlineData("Rotary = true, [|RotaryDimensions = 3|]", "RotaryDimensions = 3 turns pairs of each head's first values: it must be even and at most the head's 4")]
+    [InlineData("Rotary = true, [|RotaryDimensions = 6|]", "RotaryDimensions = 6 turns pairs of each head's first values: it must be even and at most the head's 4")]
     public void DSL0007_RotaryScalingOutOfRange(string options, string message)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Heads = 2, Causal = true, " + options + ")] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

@@ -75,6 +75,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies (the angles past position 0 computed on the host with the scaling)
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
+        // a partial rotation: each head's first values turned on the device, the rest left
+        nameof(PartialRotaryBlock), nameof(GcPartialRotary), nameof(HfTinyPhi3Partial),
         // Qwen2's attention: the input projections' biases without the output projection's
         nameof(HfTinyQwen2),
         // heads of their own width, each head's queries and keys RMS-normalised in the packed rows (Qwen3's)

@@ -126,6 +126,14 @@ public partial class GcRotary;
 [Dense(2)]
 public partial class GcYarn;
 
+// A partial rotation: 4 of each head's 8 values turned, over heads of their own width on grouped key/value heads, YaRN-scaled.
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 2, KeyValueHeads = 1, HeadWidth = 8, RotaryDimensions = 4, Causal = true, Rotary = true, RotaryScaling = 2f, RotaryScalingKind = RotaryScalingKind.Yarn, RotaryOriginalContext = 4)]
+[Residual]
+[Dense(2)]
+public partial class GcPartialRotary;
+
 // Grouped-query attention: two query heads sharing one key/value head (causal, rotary), then six sharing three in pairs.
 [Input(features: 3)]
 [Dense(12, Activation = Activation.Tanh)]

@@ -161,6 +161,16 @@ public partial class HfTinyYarnLlama;
 [LayerNorm] [Dense(13, TieEmbedding = true, Bias = false)]
 public partial class HfTinyGpt2;
 
+// GPT-2's layout with an output layer of its own (tie_word_embeddings false).
+[Embedding(vocab: 13, dim: 16)]
+[PositionEmbedding(maxLength: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(64, Activation = Activation.GeluTanh)] [Dense(16)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(13, Bias = false)]
+public partial class HfTinyGpt2Untied;
+
 // GPT-2's layout with blocks of 4 and 2 heads: no one GPT-2 configuration (SaveGpt2 refuses it).
 [Embedding(vocab: 13, dim: 16)]
 [PositionEmbedding(maxLength: 32)]
@@ -170,6 +180,15 @@ public partial class HfTinyGpt2;
 [LayerNorm] [Dense(64, Activation = Activation.GeluTanh)] [Dense(16)] [Residual(Layers = 3)]
 [LayerNorm] [Dense(13, TieEmbedding = true, Bias = false)]
 public partial class HfGpt2Unlike;
+
+// The HfPhi3Partial fixture's model: Phi-3's layers with Phi-4-mini's partial rotation (6 of each head's 8 values turned).
+[Embedding(vocab: 13, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, RotaryDimensions = 6, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(13, Bias = false)]
+public partial class HfTinyPhi3Partial;
 
 // The HfMistral fixture's model: Mistral's sliding window (each step over the 4 most recent), 4 query heads over 2 key/value heads.
 [Embedding(vocab: 13, dim: 16)]

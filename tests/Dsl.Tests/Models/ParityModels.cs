@@ -592,6 +592,19 @@ public partial class HeadWidthAttention;
 [Dense(13, Bias = false, SoftCap = 2f)]
 public partial class Gemma2Block;
 
+// A partial rotation (GPT-NeoX's rotary_pct, Phi-4-mini's partial_rotary_factor): the first 4 of each head's 6 values turned.
+[Embedding(vocab: 13, dim: 24)]
+[RmsNorm]
+[Attention(Heads = 4, KeyValueHeads = 2, RotaryDimensions = 4, Causal = true, Rotary = true, Bias = false)]
+[Residual(Layers = 2)]
+[RmsNorm]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(24, Bias = false)]
+[Residual(Layers = 3)]
+[RmsNorm]
+[Dense(13, Bias = false)]
+public partial class PartialRotaryBlock;
+
 // Soft-capped scores over nn.MultiheadAttention's heads (not causal, then causal with one key/value head), the outputs capped.
 [Input(12)]
 [Attention(Heads = 3, SoftCap = 0.8f)]

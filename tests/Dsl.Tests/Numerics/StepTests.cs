@@ -27,6 +27,7 @@ public class StepTests
     [Fact] public void LlamaBlockStepsMatchForward() => StepsMatchForward(new LlamaBlock(seed: 18), vocab: 13);
     [Fact] public void ScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyLlama31(seed: 20), vocab: 19);
     [Fact] public void LinearlyScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyLinearLlama(seed: 21), vocab: 13);
+    [Fact] public void APartialRotationStepsAsForward() => StepsMatchForward(new PartialRotaryBlock(seed: 24), vocab: 13);
     [Fact] public void YarnScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyYarnLlama(seed: 21), vocab: 13);
     [Fact] public void GroupedQueryBlockStepsMatchForward() => StepsMatchForward(new GroupedQueryBlock(seed: 19), vocab: 13);
     [Fact] public void SlidingWindowBlockStepsMatchForward() => StepsMatchForward(new SlidingWindowBlock(seed: 20), vocab: 13);

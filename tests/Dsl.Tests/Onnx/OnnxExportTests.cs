@@ -104,6 +104,8 @@ public class OnnxExportTests
         nameof(HfTinyLinearLlama) => new HfTinyLinearLlama(seed: 84),
         nameof(HfTinyYarnLlama) => new HfTinyYarnLlama(seed: 94),
         nameof(GcYarn) => new GcYarn(seed: 95),
+        nameof(PartialRotaryBlock) => new PartialRotaryBlock(seed: 96),
+        nameof(GcPartialRotary) => new GcPartialRotary(seed: 97),
         nameof(QwenBlock) => new QwenBlock(seed: 85),
         nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
@@ -146,6 +148,8 @@ public class OnnxExportTests
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
+        // a partial rotation: each head split into the turned pairs and the values kept, concatenated back
+        nameof(PartialRotaryBlock), nameof(GcPartialRotary),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
         // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's
@@ -375,6 +379,7 @@ public class OnnxExportTests
     [InlineData(nameof(QwenBlock))]
     [InlineData(nameof(HfTinyGemma3))]
     [InlineData(nameof(Gemma2Block))]
+    [InlineData(nameof(PartialRotaryBlock))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -29,17 +29,19 @@ public sealed class HuggingFaceTests : IDisposable
 
     /// <summary>
     /// The tensors saved in <paramref name="folder"/> are the fixture's, name for name and value for value (bfloat16 widened to
-    /// float32 exactly), but for those <paramref name="kept"/> says the save leaves out (buffers).
+    /// float32 exactly), but for those <paramref name="kept"/> says the save leaves out (buffers), each under the name
+    /// <paramref name="savedAs"/> gives it (GPT-2's transformer. prefix).
     /// </summary>
-    private static void AssertSavedAsLoaded(string fixture, string folder, Func<string, bool>? kept = null)
+    private static void AssertSavedAsLoaded(string fixture, string folder, Func<string, bool>? kept = null, Func<string, string>? savedAs = null)
     {
         Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
         Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
-        Assert.Equal(original.Keys.Where(kept ?? (_ => true)).Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
-        foreach (var (name, t) in saved)
+        savedAs ??= name => name;
+        Assert.Equal(original.Keys.Where(kept ?? (_ => true)).Select(savedAs).Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, t) in original.Where(o => saved.ContainsKey(savedAs(o.Key))))
         {
-            Assert.Equal(original[name].Shape, t.Shape);
-            Assert.Equal(original[name].ToFloat(), t.ToFloat());
+            Assert.Equal(t.Shape, saved[savedAs(name)].Shape);
+            Assert.Equal(t.ToFloat(), saved[savedAs(name)].ToFloat());
         }
     }
 
@@ -401,7 +403,7 @@ public sealed class HuggingFaceTests : IDisposable
         HuggingFace.LoadGpt2(model, Fixture.Path("HfGpt2"));
         string folder = Path.Combine(_temp, "gpt2-saved");
         HuggingFace.SaveGpt2(model, folder);
-        AssertSavedAsLoaded("HfGpt2", folder, name => !name.EndsWith(".attn.bias", StringComparison.Ordinal));
+        AssertSavedAsLoaded("HfGpt2", folder, name => !name.EndsWith(".attn.bias", StringComparison.Ordinal), name => "transformer." + name);
         JsonObject expected = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfGpt2", "config.json"))))!;
         JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
         foreach (string key in new[] { "architectures", "model_type", "vocab_size", "n_embd", "n_layer", "n_head", "n_positions", "activation_function", "layer_norm_epsilon", "scale_attn_weights" })
@@ -410,8 +412,41 @@ public sealed class HuggingFaceTests : IDisposable
         var reloaded = new HfTinyGpt2(seed: 10);
         HuggingFace.LoadGpt2(reloaded, folder);
         AssertLogits(reloaded, "HfGpt2");
+        // an output layer of its own: lm_head.weight beside the transformer.-prefixed base model, as save_pretrained writes it
+        var untied = new HfTinyGpt2Untied(seed: 11);
+        HuggingFace.LoadGpt2(untied, Copy((tensors, config) =>
+        {
+            config["tie_word_embeddings"] = false;
+            tensors["lm_head.weight"] = tensors["wte.weight"];
+        }, "gpt2-untied", "HfGpt2"));
+        AssertLogits(untied, "HfGpt2");
+        HuggingFace.SaveGpt2(untied, Path.Combine(_temp, "gpt2-untied-saved"));
+        Dictionary<string, SafeTensor> withHead = SafeTensors.Read(Path.Combine(_temp, "gpt2-untied-saved", "model.safetensors"));
+        Assert.Contains("lm_head.weight", withHead.Keys);
+        Assert.All(withHead.Keys.Where(k => k != "lm_head.weight"), k => Assert.StartsWith("transformer.", k));
+        var untiedAgain = new HfTinyGpt2Untied(seed: 12);
+        HuggingFace.LoadGpt2(untiedAgain, Path.Combine(_temp, "gpt2-untied-saved"));
+        AssertLogits(untiedAgain, "HfGpt2");
         var unlike = Assert.Throws<ArgumentException>(() => HuggingFace.SaveGpt2(new HfGpt2Unlike(seed: 1), Path.Combine(_temp, "gpt2-unlike")));
         Contains(unlike.Message, "'attention_1' differs from 'attention' in its heads or score: GPT-2's blocks are alike (one n_head, one scale_attn_weights)");
+    }
+
+    /// <summary>
+    /// Phi-3's partial rotation (partial_rotary_factor, Phi-4-mini's 0.75): int(head_dim · factor) values of each head turned,
+    /// declared as RotaryDimensions; a model type whose attention turns whole heads refuses one, and a save has no place for it.
+    /// </summary>
+    [Fact]
+    public void APhi3CheckpointWithAPartialRotationGivesItsLogits()
+    {
+        var model = new HfTinyPhi3Partial(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfPhi3Partial"));
+        AssertLogits(model, "HfPhi3Partial");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyPhi3Partial(seed: 2), Copy((_, config) => config.Remove("partial_rotary_factor"), "phi-whole", "HfPhi3Partial")));
+        Contains(error.Message, "'attention' turns 6 of each head's 8 values (RotaryDimensions), but the configuration has no partial_rotary_factor");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyPhi3Partial(seed: 2), Copy((_, config) => config["model_type"] = "llama", "phi-as-llama", "HfPhi3Partial")));
+        Contains(error.Message, "partial_rotary_factor is 0.75: model_type \"llama\"'s attention turns whole heads (transformers computes a partial rotation for Phi-3's, \"phi3\")");
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "phi-partial-saved")));
+        Contains(unsaved.Message, "'attention' turns 6 of each head's 8 values (RotaryDimensions): none of the configurations written here");
     }
 
     /// <summary>
@@ -528,7 +563,7 @@ public sealed class HuggingFaceTests : IDisposable
             Copy((_, config) => config["rope_scaling"] = new JsonObject { ["type"] = "longrope", ["short_factor"] = new JsonArray(1.0, 1.0), ["long_factor"] = new JsonArray(2.0, 2.0) }, "phi-longrope", "HfPhi3")));
         Contains(error.Message, "Phi-3's rotary scaling, LongRoPE, is not computed here");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["partial_rotary_factor"] = 0.75, "phi-partial", "HfPhi3")));
-        Contains(error.Message, "partial_rotary_factor is 0.75: the model's rotary positions turn every dimension of a head");
+        Contains(error.Message, "partial_rotary_factor is 0.75: the rotation turns 3 of each head's 4 values; declare 'attention' with RotaryDimensions = 3");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["rms_norm_eps"] = 1e-6, "phi-eps", "HfPhi3")));
         Contains(error.Message, "rms_norm_eps is 1E-06, the model declares 1E-05");
 

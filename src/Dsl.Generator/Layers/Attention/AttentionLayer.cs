@@ -15,7 +15,7 @@ namespace Dsl.Generator.Layers.Attention;
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
-    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f)
+    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0)
     : LayerSpec(Header)
 {
     /// <summary>A head's width: <see cref="HeadWidth"/>, or the layer's width over the heads when it is 0.</summary>
@@ -109,7 +109,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
             a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
-            a.Float("softcap", 0f));
+            a.Float("softcap", 0f), a.Int("rotarydimensions", 0));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -161,6 +161,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("rotarybase", $"RotaryBase must be a positive finite number, not {spec.RotaryBase}");
         else if (!spec.Rotary && spec.RotaryBase != AttentionSpec.DefaultRotaryBase)
             c.Invalid("rotarybase", "RotaryBase sets the rotary position embedding's wavelengths; it applies only with Rotary = true");
+        if (c.AtLeastZero("rotarydimensions", "RotaryDimensions", spec.RotaryDimensions) && spec.RotaryDimensions > 0 && !spec.Rotary)
+            c.Invalid("rotarydimensions", "RotaryDimensions turns the first values of each head alone (a partial rotation); it applies only with Rotary = true");
         if (spec.RotaryScaling is { } scaling)
         {
             if (!spec.Rotary)
@@ -251,6 +253,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation(spec.HeadWidth > 0 ? "headwidth" : "rotary"), c.Name, spec.HeadWidth > 0
                 ? $"Rotary turns pairs of a head's values: HeadWidth = {head} must be even"
                 : $"Rotary turns pairs of a head's values: each of the {spec.Heads} head(s) of {inWidth} is {head} wide, and must be even");
+        else if (spec.Rotary && spec.RotaryDimensions > 0 && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && (spec.RotaryDimensions % 2 != 0 || spec.RotaryDimensions > head))
+            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotarydimensions"), c.Name,
+                $"RotaryDimensions = {spec.RotaryDimensions} turns pairs of each head's first values: it must be even and at most the head's {head}");
         if (spec.HasClassicScore && !spec.Pool) outWidth = c.Concatenated(spec, inWidth, inWidth); // [x; context]
         ShapedLayer? bidirectional = c.Previous.FirstOrDefault(l => l.Directions == 2);
         if (spec.Causal && bidirectional is not null)
@@ -344,7 +349,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") + (spec.SlidingWindow > 0 ? $", SlidingWindow: {spec.SlidingWindow}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads}" : "") + (spec.HeadWidth > 0 ? $", HeadWidth: {spec.HeadWidth}" : "") +
         (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") +
-        (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") + ")";
+        (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") +
+        (spec.RotaryDimensions > 0 ? $", RotaryDimensions: {spec.RotaryDimensions}" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

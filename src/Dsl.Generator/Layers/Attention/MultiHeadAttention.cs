@@ -136,16 +136,21 @@ internal static class MultiHeadAttention
             pass.Comment($"QK-norm: q_h = q_h / √(mean(q_h²) + {SourceWriter.Float(spec.QueryKeyNormEpsilon)}) · q_norm, k_g likewise with k_norm, per head of {d}")
                 .Add(new KernelOp(Kernels.QueryKeyNorm, "Forward", [.. qkNormArgs, ScalarOperand.Of(spec.QueryKeyNormEpsilon), selfQkv, new TrainingOnlyOperand(rawQk), qkRstd]));
         }
-        // the rotary kernels' scaled overloads take the key/value heads and the scaling after the base
-        Operand[] rotary = spec.RotaryScaling is null ? [steps, batch, width, .. headCounts] : [steps, batch, width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)];
-        Operand[] frequencies = spec.RotaryScaling is { } scaling ? [ScalarOperand.Of(spec.RotaryBase), new ScalarOperand(scaling.Code)] : [ScalarOperand.Of(spec.RotaryBase)];
+        // the rotary kernels' scaled overloads take the key/value heads and the scaling after the base, and a partial rotation's
+        // width last, by name (each head's first r values turned; r = d: the whole head, the calls as they were)
+        int r = spec.RotaryDimensions > 0 ? spec.RotaryDimensions : d;
+        bool overload = spec.RotaryScaling is not null || r < d;
+        Operand[] rotary = !overload ? [steps, batch, width, .. headCounts] : [steps, batch, width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)];
+        Operand[] frequencies = overload ? [ScalarOperand.Of(spec.RotaryBase), new ScalarOperand(spec.RotaryScaling?.Code ?? "default")] : [ScalarOperand.Of(spec.RotaryBase)];
+        Operand[] partial = r < d ? [new ScalarOperand($"rotaryWidth: {r}")] : [];
         string scaled = spec.RotaryScaling is { } s ? $", scaled for long contexts {(s.Linear ? "linearly" : s.Yarn ? $"as YaRN over an original context of {s.OriginalContext}" : "as LLaMA 3.1")} (factor {SourceWriter.Float(s.Factor)})" : "";
         BufferRef? angles = null;
         if (spec.Rotary)
         {
-            angles = c.Own("rotary", d, Rows.Steps1, BufferUse.Forward, $"the rotary angles' cosines, then sines, of positions 0 … T − 1, filled once per workspace [T, {d}]");
-            pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {d / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{d}) at position p{scaled}")
-                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), .. frequencies, angles, selfQkv, ScalarOperand.Of(false)]));
+            angles = c.Own("rotary", r, Rows.Steps1, BufferUse.Forward, $"the rotary angles' cosines, then sines, of positions 0 … T − 1, filled once per workspace [T, {r}]");
+            pass.Comment($"rotary positions: each head's queries and keys turned pair by pair, (j, j + {r / 2}) by p · {SourceWriter.Float(spec.RotaryBase)}^(−2j/{r}) at position p{scaled}" +
+                    (r < d ? $", the first {r} of each head's {d} values alone" : ""))
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.Position(), .. frequencies, angles, selfQkv, ScalarOperand.Of(false), .. partial]));
         }
         var attend = new System.Collections.Generic.List<Op>();
         if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
@@ -175,7 +180,7 @@ internal static class MultiHeadAttention
         if (spec.Rotary)
         {
             pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")
-                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), .. frequencies, angles!, selfDQkv, ScalarOperand.Of(true)]));
+                .Add(new KernelOp(Kernels.Rotary, "Apply", [.. rotary, c.KeptPosition(), .. frequencies, angles!, selfDQkv, ScalarOperand.Of(true), .. partial]));
         }
         if (spec.QueryKeyNorm)
         {
@@ -184,7 +189,7 @@ internal static class MultiHeadAttention
         }
         pass.AffineBackward(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         Op[] setup = angles is null ? []
-            : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(d), .. frequencies]) { Note = "once per shape" }];
+            : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(r), .. frequencies]) { Note = "once per shape" }];
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
             heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
     }
