@@ -232,7 +232,7 @@ public static partial class HuggingFace
     private static string Describe(LayerInfo layer) => layer switch
     {
         DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")}{(d.SoftCap > 0f ? $", SoftCap = {Number(d.SoftCap)}" : "")})",
-        AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")})",
+        AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")}{(x.RotaryDimensions > 0 ? $", RotaryDimensions = {x.RotaryDimensions}" : "")})",
         ResidualInfo r => $"a Residual adding layer {r.From}'s output",
         LayerNormInfo n => $"LayerNorm{(n.Bias ? "" : "(Bias = false)")}",
         _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
@@ -743,6 +743,8 @@ public static partial class HuggingFace
                     problems.Add($"partial_rotary_factor is {partial.GetRawText()}, not a fraction of a head above 0 and at most 1");
                 else if (partial.GetDouble() != 1.0 && !phi)
                     problems.Add($"partial_rotary_factor is {partial.GetRawText()}: model_type \"{type}\"'s attention turns whole heads (transformers computes a partial rotation for Phi-3's, \"phi3\")");
+                else if ((int)(first.Attention.HeadSize * partial.GetDouble()) is int odd && (odd < 2 || odd % 2 != 0))
+                    problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the rotation would turn {odd} of each head's {first.Attention.HeadSize} values, which are not whole pairs (not computed here)");
                 else if ((int)(first.Attention.HeadSize * partial.GetDouble()) is int turned && turned != first.Attention.RotaryWidth)
                     problems.Add($"partial_rotary_factor is {partial.GetRawText()}: the rotation turns {turned} of each head's {first.Attention.HeadSize} values; declare '{first.Attention.Name}' with {(turned == first.Attention.HeadSize ? "no RotaryDimensions" : $"RotaryDimensions = {turned}")}");
             }

@@ -1391,14 +1391,14 @@ class HfAttention(nn.Module):
             # cosines and sines times 0.1 * ln(factor) + 1
             factor, original = self.scaling["factor"], self.scaling["original_max_position_embeddings"]
 
-            def correction(turns):
-                return (d * math.log(original / (turns * 2 * math.pi))) / (2 * math.log(self.theta))
+            def correction(turns):  # (over the values turned: dim = int(head_dim * partial_rotary_factor))
+                return (r * math.log(original / (turns * 2 * math.pi))) / (2 * math.log(self.theta))
 
-            low, high = max(math.floor(correction(32)), 0), min(math.ceil(correction(1)), d - 1)
+            low, high = max(math.floor(correction(32)), 0), min(math.ceil(correction(1)), r - 1)
             if low == high:
                 high += 0.001
-            ramp = torch.clamp((torch.arange(d // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
-            pos_freqs = self.theta ** (torch.arange(0, d, 2).float() / d)
+            ramp = torch.clamp((torch.arange(r // 2, dtype=torch.float32) - low) / (high - low), 0, 1)
+            pos_freqs = self.theta ** (torch.arange(0, r, 2).float() / r)
             kept = 1 - ramp
             inv_freq = 1.0 / (factor * pos_freqs) * (1 - kept) + 1.0 / pos_freqs * kept
             attention_factor = 0.1 * math.log(factor) + 1.0

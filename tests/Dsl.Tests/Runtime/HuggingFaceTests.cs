@@ -563,7 +563,9 @@ public sealed class HuggingFaceTests : IDisposable
             Copy((_, config) => config["rope_scaling"] = new JsonObject { ["type"] = "longrope", ["short_factor"] = new JsonArray(1.0, 1.0), ["long_factor"] = new JsonArray(2.0, 2.0) }, "phi-longrope", "HfPhi3")));
         Contains(error.Message, "Phi-3's rotary scaling, LongRoPE, is not computed here");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["partial_rotary_factor"] = 0.75, "phi-partial", "HfPhi3")));
-        Contains(error.Message, "partial_rotary_factor is 0.75: the rotation turns 3 of each head's 4 values; declare 'attention' with RotaryDimensions = 3");
+        Contains(error.Message, "partial_rotary_factor is 0.75: the rotation would turn 3 of each head's 4 values, which are not whole pairs (not computed here)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["partial_rotary_factor"] = 0.5, "phi-half", "HfPhi3")));
+        Contains(error.Message, "partial_rotary_factor is 0.5: the rotation turns 2 of each head's 4 values; declare 'attention' with RotaryDimensions = 2");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["rms_norm_eps"] = 1e-6, "phi-eps", "HfPhi3")));
         Contains(error.Message, "rms_norm_eps is 1E-06, the model declares 1E-05");
 
