@@ -67,6 +67,13 @@ namespace Dsl
         /// head's dimensions; the rotation's cosines and sines times 0.1 · ln(factor) + 1.
         /// </summary>
         Yarn = 2,
+        /// <summary>
+        /// "longrope" (Ding et al. 2024; Phi-3 at 128k, Phi-3.5, Phi-4-mini): each pair's frequency divided by its own factor,
+        /// <c>RotaryShortFactors</c>' while a pass stays within <c>RotaryOriginalContext</c>, <c>RotaryLongFactors</c>' when it
+        /// reaches past it (transformers chooses by the pass's last position); the cosines and sines times
+        /// √(1 + ln(factor) / ln(original context)).
+        /// </summary>
+        LongRope = 3,
     }
 
     /// <summary>How an attention layer scores a query against a key.</summary>

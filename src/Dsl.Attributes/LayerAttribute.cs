@@ -281,6 +281,15 @@ namespace Dsl
         /// </summary>
         public int RotaryDimensions { get; set; }
 
+        /// <summary>
+        /// LongRoPE's divisors of each pair's rotary frequency while a pass stays within <c>RotaryOriginalContext</c> (Phi-3's
+        /// <c>short_factor</c>), one per pair of turned values; with <c>RotaryScalingKind = RotaryScalingKind.LongRope</c> only.
+        /// </summary>
+        public float[]? RotaryShortFactors { get; set; }
+
+        /// <summary>LongRoPE's divisors when a pass reaches past <c>RotaryOriginalContext</c> (Phi-3's <c>long_factor</c>), as many as <see cref="RotaryShortFactors"/>.</summary>
+        public float[]? RotaryLongFactors { get; set; }
+
         /// <summary>True: each step attends only to itself and earlier steps (a decoder's mask).</summary>
         public bool Causal { get; set; }
 

@@ -225,12 +225,24 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     {
         string n = a.Name + "_rotary";
         int d = a.RotaryWidth, half = d / 2; // (the values turned: a partial rotation's first ones)
-        var frequencies = new byte[half * 8];
-        for (int j = 0; j < half; j++)
-            System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, a.RotaryScaling));
+        string Frequencies(string name, RotaryScaling scaling)
+        {
+            var frequencies = new byte[half * 8];
+            for (int j = 0; j < half; j++)
+                System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, scaling));
+            return g.Raw(name, ElementType.Double, frequencies, half);
+        }
+        string frequencies = Frequencies(n + ".frequencies", a.RotaryScaling.ForPass(0));
+        if (a.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true } longRope)
+        {
+            // LongRoPE: the long factors' frequencies where the pass reaches past the original context (its last position + 1), as the runtime
+            string reach = g.Add("Add", n + "_reach", [g.Add("ReduceMax", n + "_last", [positions], ("keepdims", 0L)), g.Int64s(n + "_one", 1)]);
+            string past = g.Add("Greater", n + "_past_original", [reach, g.Int64s(n + "_original", longRope.OriginalContext)]);
+            frequencies = g.Add("Where", n + "_frequencies", [past, Frequencies(n + ".long_frequencies", longRope.ForPass(long.MaxValue)), frequencies]);
+        }
         string column = g.Add("Cast", n + "_positions", [g.Add("Unsqueeze", n + "_column", [positions, g.Int64s(n + "_axis1", 1)])], ("to", (long)ElementType.Double));
-        string angles = g.Add("Mul", n + "_angles", [column, g.Raw(n + ".frequencies", ElementType.Double, frequencies, half)]); // [T, d/2]
-        // (YaRN's attention factor on the cosines and sines after the rounding, as the runtime's table)
+        string angles = g.Add("Mul", n + "_angles", [column, frequencies]); // [T, d/2]
+        // (YaRN's and LongRoPE's attention factor on the cosines and sines after the rounding, as the runtime's table)
         float factor = a.RotaryScaling.AttentionFactor;
         string Rounded(string op) => g.Add("Cast", $"{n}_{op}", [g.Add(op, $"{n}_{op}_double", [angles])], ("to", (long)ElementType.Float));
         string Scaled(string op) => factor == 1f ? Rounded(op) : g.Add("Mul", $"{n}_{op}_scaled", [Rounded(op), g.Floats($"{n}_{op}_factor", [factor])]);

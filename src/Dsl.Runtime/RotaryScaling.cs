@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace Dsl;
 
@@ -24,6 +25,40 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
     /// <summary>The linear scaling ("linear"): every frequency divided by <paramref name="factor"/>.</summary>
     public static RotaryScaling Linear(float factor) => new(factor, 1f, 4f, 8192, RotaryScalingKind.Linear);
 
+    /// <summary>LongRoPE's divisors of each pair's frequency while a pass stays within the original context (<c>short_factor</c>), one per pair.</summary>
+    public float[]? ShortFactors { get; init; }
+
+    /// <summary>LongRoPE's divisors when a pass reaches past the original context (<c>long_factor</c>), one per pair.</summary>
+    public float[]? LongFactors { get; init; }
+
+    /// <summary>LongRoPE: whether this pass reaches past the original context, and takes <see cref="LongFactors"/> (<see cref="ForPass"/>).</summary>
+    public bool Long { get; init; }
+
+    private static RotaryScaling[] s_longRope = [];
+    private static readonly object s_longRopeLock = new();
+
+    /// <summary>
+    /// LongRoPE ("longrope"): <paramref name="factor"/> is the context's growth over <paramref name="originalContext"/> (Phi-3's
+    /// max_position_embeddings / original_max_position_embeddings, 32), which sets the attention factor; the two factor lists
+    /// divide each pair's frequency. The same lists give the same value (the generated code calls this with constant spans every
+    /// pass, and allocates nothing after the first).
+    /// </summary>
+    public static RotaryScaling LongRope(float factor, int originalContext, ReadOnlySpan<float> shortFactors, ReadOnlySpan<float> longFactors)
+    {
+        foreach (RotaryScaling known in System.Threading.Volatile.Read(ref s_longRope))
+        {
+            if (known.Factor == factor && known.OriginalContext == originalContext && known.ShortFactors.AsSpan().SequenceEqual(shortFactors) && known.LongFactors.AsSpan().SequenceEqual(longFactors))
+                return known;
+        }
+        var made = new RotaryScaling(factor, 1f, 4f, originalContext, RotaryScalingKind.LongRope) { ShortFactors = shortFactors.ToArray(), LongFactors = longFactors.ToArray() };
+        made.Require();
+        lock (s_longRopeLock) System.Threading.Volatile.Write(ref s_longRope, [.. s_longRope, made]);
+        return made;
+    }
+
+    /// <summary>The scaling as a pass that reaches position <paramref name="end"/> − 1 takes it: LongRoPE's long factors past the original context, else itself.</summary>
+    public RotaryScaling ForPass(long end) => Kind == RotaryScalingKind.LongRope && IsScaled ? this with { Long = end > OriginalContext } : this;
+
     /// <summary>Whether the frequencies are scaled at all (a factor above 0).</summary>
     public bool IsScaled => Factor > 0f;
 
@@ -45,6 +80,15 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
                 throw new ArgumentOutOfRangeException(nameof(OriginalContext), OriginalContext, "Rotary scaling (YaRN): the original context is above 0.");
             return;
         }
+        if (Kind == RotaryScalingKind.LongRope)
+        {
+            if (OriginalContext <= 1)
+                throw new ArgumentOutOfRangeException(nameof(OriginalContext), OriginalContext, "Rotary scaling (LongRoPE): the original context is above 1.");
+            if (ShortFactors is not { Length: > 0 } shorts || LongFactors is not { } longs || longs.Length != shorts.Length
+                || shorts.Concat(longs).Any(f => !(f > 0f) || float.IsInfinity(f)))
+                throw new ArgumentException($"Rotary scaling (LongRoPE): the short and long factors are as many, one per pair, each a positive finite number (got {ShortFactors?.Length ?? 0} and {LongFactors?.Length ?? 0}).", nameof(ShortFactors));
+            return;
+        }
         if (!(LowFrequencyFactor > 0f) || !(HighFrequencyFactor > LowFrequencyFactor) || float.IsInfinity(HighFrequencyFactor) || OriginalContext <= 0)
             throw new ArgumentOutOfRangeException(nameof(HighFrequencyFactor),
                 $"Rotary scaling (LLaMA 3.1's): the low-frequency factor ({LowFrequencyFactor}) is above 0, the high one ({HighFrequencyFactor}) finite and above it, and the original context ({OriginalContext}) above 0.");
@@ -57,7 +101,10 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
     /// What the rotation's cosines and sines are multiplied by: YaRN's 0.1 · ln(factor) + 1 (its "attention factor", which scales
     /// every score by its square), 1 for the other scalings.
     /// </summary>
-    public float AttentionFactor => Kind == RotaryScalingKind.Yarn && Factor > 1f ? (float)(0.1 * Math.Log(Factor) + 1.0) : 1f;
+    public float AttentionFactor =>
+        Kind == RotaryScalingKind.Yarn && Factor > 1f ? (float)(0.1 * Math.Log(Factor) + 1.0)
+        : Kind == RotaryScalingKind.LongRope && Factor > 1f ? (float)Math.Sqrt(1 + Math.Log(Factor) / Math.Log(OriginalContext)) // (LongRoPE's)
+        : 1f;
 
     /// <summary>
     /// The frequency of pair <paramref name="j"/> of a head <paramref name="headWidth"/> wide at base <paramref name="theta"/> as the
@@ -65,6 +112,7 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
     /// </summary>
     public double Scale(int j, int headWidth, float theta, double frequency)
     {
+        if (IsScaled && Kind == RotaryScalingKind.LongRope) return frequency / (Long ? LongFactors! : ShortFactors!)[j];
         if (!IsScaled || Kind != RotaryScalingKind.Yarn) return Scale(frequency);
         // the dimension (counted in pairs) at which a pair turns r times over the original context, floored and ceiled, then a ramp
         int context = OriginalContext;
@@ -79,7 +127,8 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
     public double Scale(double frequency)
     {
         if (!IsScaled) return frequency;
-        if (Kind == RotaryScalingKind.Yarn) throw new InvalidOperationException("YaRN scales a frequency by its pair's place in the head: Scale(j, headWidth, theta, frequency).");
+        if (Kind is RotaryScalingKind.Yarn or RotaryScalingKind.LongRope)
+            throw new InvalidOperationException($"{Kind} scales a frequency by its pair's place in the head: Scale(j, headWidth, theta, frequency).");
         if (Kind == RotaryScalingKind.Linear) return frequency / Factor;
         double wavelength = 2 * Math.PI / frequency;
         if (wavelength < OriginalContext / (double)HighFrequencyFactor) return frequency;

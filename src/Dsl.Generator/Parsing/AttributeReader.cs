@@ -27,6 +27,12 @@ internal sealed class AttributeReader
 
     public float Float(string key, float fallback) => _values.TryGetValue(key, out TypedConstant c) && c.Value is float v ? v : fallback;
 
+    /// <summary>A <c>float[]</c> argument's values, or null when not given.</summary>
+    public float[]? Floats(string key) =>
+        _values.TryGetValue(key, out TypedConstant c) && c.Kind == TypedConstantKind.Array && !c.IsNull
+            ? System.Linq.Enumerable.ToArray(System.Linq.Enumerable.Select(c.Values, v => v.Value is float f ? f : float.NaN))
+            : null;
+
     public bool Bool(string key, bool fallback) => _values.TryGetValue(key, out TypedConstant c) && c.Value is bool v ? v : fallback;
 
     public ActivationKind Activation(ActivationKind fallback) => (ActivationKind)Int("activation", (int)fallback);

@@ -59,16 +59,19 @@ public static class RotaryKernel
         ReadOnlySpan<float> table, Span<float> qkv, bool inverse, int rotaryWidth = 0)
     {
         int row = RequireApply(steps, batch, width, heads, keyValueHeads, position, scaling, qkv.Length, table.Length, rotaryWidth);
+        scaling = scaling.ForPass(position + (long)steps); // (LongRoPE's factors by the pass's reach)
         long length = (long)steps * batch * row;
         bool tabled = position == 0 && !table.IsEmpty;
         if (length == 0) return;
+        int rotated = RotatedWidth(width, heads, rotaryWidth);
+        // the frequencies (cached per head width, base and scaling) and the factor on the cosines and sines, for the angles past the table
         fixed (float* p = qkv, pt = table)
+        fixed (double* pf = Frequencies(rotated, theta, scaling))
         {
             var a = new Args
             {
-                Steps = steps, Batch = batch, Width = width, Heads = heads, Turned = heads + keyValueHeads, Row = row, Position = position, Theta = theta,
-                Rotated = RotatedWidth(width, heads, rotaryWidth),
-                Sign = inverse ? -1f : 1f, Scaling = scaling, Qkv = p,
+                Steps = steps, Batch = batch, Width = width, Heads = heads, Turned = heads + keyValueHeads, Row = row, Position = position,
+                Rotated = rotated, Sign = inverse ? -1f : 1f, Frequencies = pf, Factor = scaling.AttentionFactor, Qkv = p,
                 Table = tabled ? pt : null,
             };
             GemmWorkers.Run(&Part, &a, GemmWorkers.Parts(steps, length, 1L << 15));
@@ -95,6 +98,8 @@ public static class RotaryKernel
         if (rotaryWidth < 0 || rotaryWidth % 2 != 0 || rotaryWidth > width / heads)
             throw new ArgumentOutOfRangeException(nameof(rotaryWidth), rotaryWidth, $"Rotary: the rotary width is 0 (the whole head) or an even number up to the head's {width / heads}.");
         int rotated = RotatedWidth(width, heads, rotaryWidth);
+        if (scaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true, ShortFactors: { } factors } && factors.Length != rotated / 2)
+            throw new ArgumentException($"Rotary scaling (LongRoPE): {factors.Length} factors for the {rotated / 2} pairs of each head's {rotated} turned values.", nameof(scaling));
         if (position == 0 && tableLength > 0 && tableLength < (long)steps * rotated)
             throw new ArgumentException($"Rotary: the table needs {(long)steps * rotated} values ({steps} × {rotated}), got {tableLength}.", "table");
         return row;
@@ -126,7 +131,7 @@ public static class RotaryKernel
             {
                 float* cos = computed;
                 if (cos == null) cos = a.Table + (long)t * r;
-                else Angles(a.Position + t, r, a.Theta, a.Scaling, cos);
+                else Angles(a.Position + t, new ReadOnlySpan<double>(a.Frequencies, half), a.Factor, cos);
                 for (int b = 0; b < a.Batch; b++)
                 {
                     float* row = a.Qkv + ((long)t * a.Batch + b) * a.Row;
@@ -140,12 +145,13 @@ public static class RotaryKernel
         }
     }
 
-    /// <summary>The d/2 cosines of <paramref name="position"/> · θ_j, then their sines, into <paramref name="row"/> [d].</summary>
-    private static unsafe void Angles(int position, int headWidth, float theta, RotaryScaling scaling, float* row)
+    /// <summary>
+    /// The d/2 cosines of <paramref name="position"/> · θ_j, then their sines, into <paramref name="row"/> [d], each times
+    /// <paramref name="factor"/> (YaRN's and LongRoPE's; 1 leaves the rounded cosine and sine as they are).
+    /// </summary>
+    private static unsafe void Angles(int position, ReadOnlySpan<double> frequencies, float factor, float* row)
     {
-        int half = headWidth / 2;
-        ReadOnlySpan<double> frequencies = Frequencies(headWidth, theta, scaling);
-        float factor = scaling.AttentionFactor; // (YaRN's; 1 leaves the rounded cosine and sine as they are)
+        int half = frequencies.Length;
         for (int j = 0; j < half; j++)
         {
             double angle = position * frequencies[j];
@@ -165,9 +171,11 @@ public static class RotaryKernel
     {
         if (table.Length < (long)steps * headWidth)
             throw new ArgumentException($"Rotary: the table needs {(long)steps * headWidth} values ({steps} × {headWidth}), got {table.Length}.", nameof(table));
+        scaling = scaling.ForPass(position + (long)steps); // (LongRoPE's factors by the pass's reach, as Apply takes them)
+        ReadOnlySpan<double> frequencies = Frequencies(headWidth, theta, scaling);
         fixed (float* p = table)
         {
-            for (int t = 0; t < steps; t++) Angles(position + t, headWidth, theta, scaling, p + (long)t * headWidth);
+            for (int t = 0; t < steps; t++) Angles(position + t, frequencies, scaling.AttentionFactor, p + (long)t * headWidth);
         }
     }
 
@@ -221,8 +229,10 @@ public static class RotaryKernel
         public int Turned, Row;
         /// <summary>The values turned at the start of each head (its whole width, or fewer: a partial rotation).</summary>
         public int Rotated;
-        public float Theta, Sign;
-        public RotaryScaling Scaling;
+        public float Sign;
+        /// <summary>The pairs' frequencies (Rotated / 2 of them) and the factor on the cosines and sines, for the angles computed past the table.</summary>
+        public double* Frequencies;
+        public float Factor;
         public float* Qkv, Table;
     }
 }

@@ -130,6 +130,8 @@ public static partial class HuggingFace
         AttentionInfo first = layout.Layers[0].Attention;
         if (!sandwich && first.ScaledApart)
             unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 2's and 3's configurations can say so (query_pre_attn_scalar)");
+        if (first.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true })
+            unlike.Add($"'{first.Name}' scales its rotary frequencies as LongRoPE: the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) say LLaMA 3.1's, linear or YaRN scaling");
         if (first.RotaryWidth != first.HeadSize)
             unlike.Add($"'{first.Name}' turns {first.RotaryWidth} of each head's {first.HeadSize} values (RotaryDimensions): none of the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) rotates part of a head");
         if (!gemma2 && (first.SoftCap > 0f || layout.Output.SoftCap > 0f))
@@ -990,10 +992,18 @@ public static partial class HuggingFace
             if (declared.IsScaled) problems.Add($"rope_scaling is {(json is null ? "absent" : json.Value.GetRawText())}, but '{attention.Name}' scales its rotary frequencies (RotaryScaling = {Number(declared.Factor)})");
             return;
         }
+        if (type is "longrope" or "su")
+        {
+            // LongRoPE (Phi-3 at 128k, Phi-3.5, Phi-4-mini; "su" its older name)
+            if (declared.Kind != RotaryScalingKind.LongRope || !declared.IsScaled)
+                problems.Add($"rope_scaling is LongRoPE's: declare '{attention.Name}' with RotaryScaling = its factor (max_position_embeddings / original_max_position_embeddings), RotaryScalingKind = RotaryScalingKind.LongRope, RotaryOriginalContext, RotaryShortFactors and RotaryLongFactors");
+            else CheckLongRope(json!.Value, declared, attention, problems, config);
+            return;
+        }
         if (phi)
         {
-            // Phi3Config takes LongRoPE alone (Phi-3 at 128k, Phi-3.5, Phi-4-mini; "su" and "yarn" are its older names)
-            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: Phi-3's rotary scaling, LongRoPE, is not computed here");
+            // Phi3Config's older "yarn" was its own; of Phi-3's scalings LongRoPE is computed here
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of Phi-3's rotary scalings only LongRoPE (\"longrope\") is computed here");
             return;
         }
         if (type is not ("llama3" or "linear" or "yarn"))
@@ -1061,6 +1071,35 @@ public static partial class HuggingFace
             ?? (Given("mscale") is { } ms && ms != 0 && Given("mscale_all_dim") is { } all && all != 0 ? Mscale(f, ms) / Mscale(f, all) : null);
         if (attentionFactor is { } a && (float)a != declared.AttentionFactor)
             problems.Add($"rope_scaling gives YaRN an attention factor of {Number((float)a)} (attention_factor, or mscale over mscale_all_dim): it is computed here as 0.1 · ln(factor) + 1 = {Number(declared.AttentionFactor)}");
+    }
+
+    /// <summary>
+    /// LongRoPE's numbers against the declared scaling: the short and long factors one by one, the original context
+    /// (<c>original_max_position_embeddings</c>, in rope_scaling or, as Phi-3's configurations keep it, beside it), and the
+    /// factor (rope_scaling's, else <c>max_position_embeddings</c> over the original context), which sets the attention factor
+    /// √(1 + ln(factor) / ln(original)); an <c>attention_factor</c> given must be that.
+    /// </summary>
+    private static void CheckLongRope(JsonElement scaling, RotaryScaling declared, AttentionInfo attention, List<string> problems, JsonElement config)
+    {
+        foreach (var (key, factors, option) in new[] { ("short_factor", declared.ShortFactors!, "RotaryShortFactors"), ("long_factor", declared.LongFactors!, "RotaryLongFactors") })
+        {
+            float[]? given = Value(scaling, key) is { ValueKind: JsonValueKind.Array } list && list.EnumerateArray().All(v => v.ValueKind == JsonValueKind.Number)
+                ? list.EnumerateArray().Select(v => (float)v.GetDouble()).ToArray() : null;
+            if (given is null) problems.Add($"rope_scaling has no list of numbers {key}");
+            else if (!given.SequenceEqual(factors))
+                problems.Add($"rope_scaling's {key} ({given.Length} factors) differs from '{attention.Name}' {option} ({factors.Length}){(given.Length == factors.Length ? $", first at pair {Enumerable.Range(0, given.Length).First(i => given[i] != factors[i])}" : "")}");
+        }
+        double? Number(JsonElement holder, string key) => Value(holder, key) is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : null;
+        double? original = Number(scaling, "original_max_position_embeddings") ?? Number(config, "original_max_position_embeddings");
+        if (original is not { } context) problems.Add("neither rope_scaling nor the configuration gives original_max_position_embeddings (LongRoPE's original context)");
+        else if (context != declared.OriginalContext)
+            problems.Add($"original_max_position_embeddings is {context}, '{attention.Name}' declares RotaryOriginalContext = {declared.OriginalContext}");
+        double? factor = Number(scaling, "factor") ?? (Number(config, "max_position_embeddings") is { } most && original is { } o && o > 0 ? most / o : null);
+        if (factor is not { } f) problems.Add("rope_scaling has no factor, nor the configuration max_position_embeddings to take it from");
+        else if ((float)f != declared.Factor)
+            problems.Add($"LongRoPE's factor is {HuggingFace.Number((float)f)}{(Number(scaling, "factor") is null ? " (max_position_embeddings / original_max_position_embeddings)" : "")}, '{attention.Name}' declares RotaryScaling = {HuggingFace.Number(declared.Factor)}");
+        if (Number(scaling, "attention_factor") is { } a && (float)a != declared.AttentionFactor)
+            problems.Add($"rope_scaling's attention_factor is {HuggingFace.Number((float)a)}: LongRoPE's is computed here as √(1 + ln(factor) / ln(original)) = {HuggingFace.Number(declared.AttentionFactor)}");
     }
 
     private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);

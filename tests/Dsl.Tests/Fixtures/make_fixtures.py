@@ -1385,6 +1385,14 @@ class HfAttention(nn.Module):
         attention_factor = 1.0
         if self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) == "linear":
             inv_freq = inv_freq / self.scaling["factor"]  # transformers' _compute_linear_scaling_rope_parameters
+        elif self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) in ("longrope", "su"):
+            # transformers' _compute_longrope_parameters with its dynamic update: each pair's frequency divided by long_factor's
+            # where the pass reaches past the original context (its last position + 1), short_factor's otherwise; the cosines and
+            # sines times sqrt(1 + ln(factor) / ln(original)), factor = max_position_embeddings / original
+            original, factor = self.scaling["original"], self.scaling.get("factor") or self.scaling["max_positions"] / self.scaling["original"]
+            ext = torch.tensor(self.scaling["long_factor"] if T > original else self.scaling["short_factor"], dtype=torch.float32)
+            inv_freq = 1.0 / (ext * self.theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
+            attention_factor = math.sqrt(1 + math.log(factor) / math.log(original)) if factor > 1 else 1.0
         elif self.scaling is not None and self.scaling.get("rope_type") == "yarn":
             # transformers' _compute_yarn_parameters at its defaults (beta_fast 32, beta_slow 1, truncate): the pairs that turn
             # more than 32 times over the original context kept, those under once divided by the factor, a ramp between; the
@@ -1438,8 +1446,8 @@ class HfPhi3Attention(HfAttention):
     """transformers' Phi3Attention: LLaMA's attention whose queries, keys and values come from one fused projection,
     qkv_proj, sliced by columns (queries first, then keys, then values: query_pos = heads · head_dim)."""
 
-    def __init__(self, width, heads, kv_heads, theta, window=None, partial=1.0):
-        super().__init__(width, heads, kv_heads, theta, window=window, partial=partial)
+    def __init__(self, width, heads, kv_heads, theta, window=None, partial=1.0, scaling=None):
+        super().__init__(width, heads, kv_heads, theta, scaling=scaling, window=window, partial=partial)
         del self.q_proj, self.k_proj, self.v_proj
         self.qkv_proj = nn.Linear(width, width + 2 * kv_heads * self.d, bias=False)
 
@@ -1526,8 +1534,9 @@ class HfDecoderLayer(nn.Module):
         super().__init__()
         kv_heads = c.get("num_key_value_heads", c["num_attention_heads"])
         if c.get("model_type") == "phi3":  # Phi3ForCausalLM: fused projections, a window where sliding_window is set, ε 1e-5 by default
+            scaling = c.get("rope_scaling") and dict(c["rope_scaling"], original=c.get("original_max_position_embeddings"), max_positions=c.get("max_position_embeddings"))
             self.self_attn = HfPhi3Attention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0), window=c.get("sliding_window"),
-                                             partial=c.get("partial_rotary_factor", 1.0))
+                                             partial=c.get("partial_rotary_factor", 1.0), scaling=scaling)
             self.mlp = HfPhi3Mlp(c["hidden_size"], c["intermediate_size"])
         elif c.get("model_type") == "gemma":  # GemmaForCausalLM: GELU on the gate, norms of (1 + weight)
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0))
@@ -1588,7 +1597,7 @@ class HfLlamaForCausalLM(nn.Module):
         return torch.tanh(logits / self.softcap) * self.softcap if self.softcap else logits
 
 
-def make_hf_checkpoint(case, c, steps, seed):
+def make_hf_checkpoint(case, c, steps, seed, short_steps=None):
     """A tiny LLaMA-architecture checkpoint as Hugging Face saves one: {case}/config.json and {case}/model.safetensors
     (bfloat16, as most published ones; the reference runs on those values in float32; a tied lm_head left out, as
     save_pretrained leaves it), and {case}.expected.safetensors with token ids and their logits."""
@@ -1606,7 +1615,11 @@ def make_hf_checkpoint(case, c, steps, seed):
     ids = torch.randint(0, c["vocab_size"], (2, steps))
     with torch.no_grad():
         logits = model(ids)
-    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "logits": logits})
+    expected = {"ids": ids, "logits": logits}
+    if short_steps:  # a pass over the first steps alone (LongRoPE: within the original context, the short factors)
+        with torch.no_grad():
+            expected.update(ids_short=ids[:, :short_steps].contiguous(), logits_short=model(ids[:, :short_steps].contiguous()))
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), expected)
     print(f"{case}: {len(state)} tensors, logits {list(logits.shape)}")
 
 
@@ -1631,6 +1644,7 @@ def make_hf_llama():
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
+    make_hf_phi3_longrope()
     make_hf_gemma()
     make_hf_qwen3()
     make_hf_gemma3()
@@ -1780,6 +1794,18 @@ def make_hf_phi3_partial():
         "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rope_theta": 10000.0, "hidden_act": "silu", "partial_rotary_factor": 0.75,
         "tie_word_embeddings": False, "sliding_window": None, "max_position_embeddings": 64, "original_max_position_embeddings": 64,
         "rope_scaling": None, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0, "torch_dtype": "bfloat16"}, 11, 712)
+
+
+def make_hf_phi3_longrope():
+    """HfPhi3LongRope: Phi3ForCausalLM with LongRoPE (Phi-3 at 128k, Phi-3.5): original_max_position_embeddings 8 of 32 (factor 4),
+    each of the 4 pairs' frequency divided by its short factor within 8 steps and its long one past them; the 11 steps take
+    the long factors, the first 6 alone the short ones."""
+    make_hf_checkpoint("HfPhi3LongRope", {
+        "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rope_theta": 10000.0, "hidden_act": "silu",
+        "tie_word_embeddings": False, "sliding_window": None, "max_position_embeddings": 32, "original_max_position_embeddings": 8,
+        "rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.25, 1.5, 2.0], "long_factor": [1.0, 2.5, 6.0, 12.0]},
+        "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0, "torch_dtype": "bfloat16"}, 11, 713, short_steps=6)
 
 
 def make_hf_gemma2():
@@ -1982,6 +2008,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-gpt2" in sys.argv:  # only the Hugging Face GPT-2 checkpoint
         make_hf_gpt2()
+        sys.exit(0)
+    if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
+        make_hf_phi3_longrope()
         sys.exit(0)
     if "--hf-yarn" in sys.argv:  # only the Hugging Face checkpoint with YaRN's rotary scaling
         make_hf_yarn()

@@ -77,6 +77,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
         // a partial rotation: each head's first values turned on the device, the rest left
         nameof(PartialRotaryBlock), nameof(GcPartialRotary), nameof(HfTinyPhi3Partial),
+        // LongRoPE: the host's tables of the pass's factors (short within the original context, long past it)
+        nameof(HfTinyPhi3LongRope), nameof(GcLongRope),
         // Qwen2's attention: the input projections' biases without the output projection's
         nameof(HfTinyQwen2),
         // heads of their own width, each head's queries and keys RMS-normalised in the packed rows (Qwen3's)

@@ -134,6 +134,15 @@ public partial class GcYarn;
 [Dense(2)]
 public partial class GcPartialRotary;
 
+// LongRoPE past its original context of 3 steps (the long factors), over a partial rotation of 4 of each head's 6 values.
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 2, RotaryDimensions = 4, Causal = true, Rotary = true, RotaryScaling = 8f, RotaryScalingKind = RotaryScalingKind.LongRope, RotaryOriginalContext = 3,
+    RotaryShortFactors = new[] { 1f, 1.5f }, RotaryLongFactors = new[] { 2f, 7f })]
+[Residual]
+[Dense(2)]
+public partial class GcLongRope;
+
 // Grouped-query attention: two query heads sharing one key/value head (causal, rotary), then six sharing three in pairs.
 [Input(features: 3)]
 [Dense(12, Activation = Activation.Tanh)]

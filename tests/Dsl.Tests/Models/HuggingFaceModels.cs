@@ -190,6 +190,17 @@ public partial class HfGpt2Unlike;
 [RmsNorm(Epsilon = 1e-5f)] [Dense(13, Bias = false)]
 public partial class HfTinyPhi3Partial;
 
+// The HfPhi3LongRope fixture's model: Phi-3's layers with LongRoPE (factor 4 over an original context of 8; per pair, the short
+// factors within it and the long ones past it).
+[Embedding(vocab: 13, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Bias = false, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.LongRope,
+    RotaryOriginalContext = 8, RotaryShortFactors = new[] { 1f, 1.25f, 1.5f, 2f }, RotaryLongFactors = new[] { 1f, 2.5f, 6f, 12f })] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(13, Bias = false)]
+public partial class HfTinyPhi3LongRope;
+
 // The HfMistral fixture's model: Mistral's sliding window (each step over the 4 most recent), 4 query heads over 2 key/value heads.
 [Embedding(vocab: 13, dim: 16)]
 [Repeat(2)]

@@ -106,6 +106,8 @@ public class OnnxExportTests
         nameof(GcYarn) => new GcYarn(seed: 95),
         nameof(PartialRotaryBlock) => new PartialRotaryBlock(seed: 96),
         nameof(GcPartialRotary) => new GcPartialRotary(seed: 97),
+        nameof(HfTinyPhi3LongRope) => new HfTinyPhi3LongRope(seed: 98),
+        nameof(GcLongRope) => new GcLongRope(seed: 99),
         nameof(QwenBlock) => new QwenBlock(seed: 85),
         nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
@@ -150,6 +152,8 @@ public class OnnxExportTests
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
         // a partial rotation: each head split into the turned pairs and the values kept, concatenated back
         nameof(PartialRotaryBlock), nameof(GcPartialRotary),
+        // LongRoPE: the long factors' frequencies Where the pass's last position reaches past the original context
+        nameof(HfTinyPhi3LongRope), nameof(GcLongRope),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
         // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's

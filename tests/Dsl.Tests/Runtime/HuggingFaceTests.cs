@@ -18,10 +18,10 @@ public sealed class HuggingFaceTests : IDisposable
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
     /// <summary>The fixture's token ids through <paramref name="model"/>, against the reference's logits.</summary>
-    private static void AssertLogits(IModel<int> model, string fixture = "HfLlama")
+    private static void AssertLogits(IModel<int> model, string fixture = "HfLlama", string suffix = "")
     {
         Dictionary<string, SafeTensor> expectedOutputs = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
-        SafeTensor ids = expectedOutputs["ids"], logits = expectedOutputs["logits"];
+        SafeTensor ids = expectedOutputs["ids" + suffix], logits = expectedOutputs["logits" + suffix];
         float[] actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids.ToInt32(), ids.Shape))), expected = logits.ToFloat();
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++) Assert.True(MathF.Abs(expected[i] - actual[i]) <= 1e-4f * (1 + MathF.Abs(expected[i])), $"logit {i}: expected {expected[i]}, got {actual[i]}");
@@ -450,6 +450,34 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// LongRoPE (Phi-3 at 128k, Phi-3.5): a pass past the original context takes the long factors, one within it the short ones, as
+    /// transformers chooses by the pass's last position; factors, context, factor or attention factor that differ are refused.
+    /// </summary>
+    [Fact]
+    public void APhi3CheckpointWithLongRopeGivesItsLogitsWithinAndPastTheOriginalContext()
+    {
+        var model = new HfTinyPhi3LongRope(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfPhi3LongRope"));
+        AssertLogits(model, "HfPhi3LongRope");
+        AssertLogits(model, "HfPhi3LongRope", "_short");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyPhi3LongRope(seed: 2), Copy((_, config) =>
+        {
+            config["rope_scaling"] = new JsonObject { ["type"] = "longrope", ["short_factor"] = new JsonArray(1.0, 1.25, 1.5, 3.0), ["long_factor"] = new JsonArray(1.0, 2.5, 6.0),
+                ["attention_factor"] = 1.5 };
+            config["original_max_position_embeddings"] = 16;
+        }, "longrope-other", "HfPhi3LongRope")));
+        Contains(error.Message, "rope_scaling's short_factor (4 factors) differs from 'attention' RotaryShortFactors (4), first at pair 3");
+        Contains(error.Message, "rope_scaling's long_factor (3 factors) differs from 'attention' RotaryLongFactors (4)");
+        Contains(error.Message, "original_max_position_embeddings is 16, 'attention' declares RotaryOriginalContext = 8");
+        Contains(error.Message, "LongRoPE's factor is 2 (max_position_embeddings / original_max_position_embeddings), 'attention' declares RotaryScaling = 4");
+        Contains(error.Message, "rope_scaling's attention_factor is 1.5: LongRoPE's is computed here as √(1 + ln(factor) / ln(original))");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyPhi3Partial(seed: 2), Copy((_, config) => config.Remove("partial_rotary_factor"), "longrope-undeclared", "HfPhi3LongRope")));
+        Contains(error.Message, "rope_scaling is LongRoPE's: declare 'attention' with RotaryScaling = its factor (max_position_embeddings / original_max_position_embeddings), RotaryScalingKind = RotaryScalingKind.LongRope");
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "longrope-saved")));
+        Contains(unsaved.Message, "'attention' scales its rotary frequencies as LongRoPE");
+    }
+
+    /// <summary>
     /// YaRN's rotary scaling (rope_type "yarn": the pairs blended by their place in the head, the cosines and sines scaled), its
     /// original context from max_position_embeddings where rope_scaling gives none; a factor, context, threshold or attention
     /// factor other than the declared or computed ones is refused naming it.
@@ -529,7 +557,7 @@ public sealed class HuggingFaceTests : IDisposable
     /// <summary>
     /// Phi-3's checkpoint (Phi3ForCausalLM): q, k and v in one qkv_proj and the gate and up projections in one gate_up_proj,
     /// the gate's rows first, read into LLaMA's layers (the gated Dense holds the value's rows first); its window and ε from
-    /// Phi-3's defaults; saved as Mistral's configuration, which computes the same; LongRoPE, a partial rotation, a window the
+    /// Phi-3's defaults; saved as Mistral's configuration, which computes the same; LongRoPE or a partial rotation undeclared, a window the
     /// configuration leaves out and a fused tensor missing or misshapen are refused, each named once.
     /// </summary>
     [Fact]
@@ -561,7 +589,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "sliding_window is absent (Phi-3's default: none), but 'attention' declares SlidingWindow = 4");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3),
             Copy((_, config) => config["rope_scaling"] = new JsonObject { ["type"] = "longrope", ["short_factor"] = new JsonArray(1.0, 1.0), ["long_factor"] = new JsonArray(2.0, 2.0) }, "phi-longrope", "HfPhi3")));
-        Contains(error.Message, "Phi-3's rotary scaling, LongRoPE, is not computed here");
+        Contains(error.Message, "rope_scaling is LongRoPE's: declare 'attention' with RotaryScaling = its factor");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["partial_rotary_factor"] = 0.75, "phi-partial", "HfPhi3")));
         Contains(error.Message, "partial_rotary_factor is 0.75: the rotation would turn 3 of each head's 4 values, which are not whole pairs (not computed here)");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 3), Copy((_, config) => config["partial_rotary_factor"] = 0.5, "phi-half", "HfPhi3")));

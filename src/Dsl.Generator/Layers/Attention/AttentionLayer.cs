@@ -2,6 +2,7 @@ using System;
 using System.Linq;
 using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Emitting;
+using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
 using Dsl.Generator.Shapes;
@@ -60,7 +61,8 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
 /// The scaling of the rotary frequencies (<c>RotaryScaling</c>, its three companions and <c>RotaryScalingKind</c>: 0 LLaMA 3.1's,
 /// 1 linear, 2 YaRN); null when nothing of it is set.
 /// </summary>
-internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext, int Kind = 0)
+internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext, int Kind = 0,
+    EquatableArray<float> ShortFactors = default, EquatableArray<float> LongFactors = default)
 {
     /// <summary>No scaling: the factor 0, the companions at LLaMA 3.1's defaults (what <c>ReadScaling</c> turns into null).</summary>
     public static readonly RotaryScalingSpec None = new(0f, 1f, 4f, 8192);
@@ -69,6 +71,8 @@ internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor,
 
     public bool Yarn => Kind == 2;
 
+    public bool LongRope => Kind == 3;
+
     /// <summary>The low or high frequency factor set away from LLaMA 3.1's default (what neither the linear scaling nor YaRN reads), lower case; null when neither is.</summary>
     public string? SetFrequencyFactor => SetCompanion is "rotarylowfrequencyfactor" or "rotaryhighfrequencyfactor" ? SetCompanion : null;
 
@@ -76,9 +80,16 @@ internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor,
     public string? SetCompanion => LowFrequencyFactor != None.LowFrequencyFactor ? "rotarylowfrequencyfactor"
         : HighFrequencyFactor != None.HighFrequencyFactor ? "rotaryhighfrequencyfactor" : OriginalContext != None.OriginalContext ? "rotaryoriginalcontext" : null;
 
-    /// <summary>The runtime's value, as C#.</summary>
-    public string Code => $"new global::Dsl.RotaryScaling({Helpers.SourceWriter.Float(Factor)}, {Helpers.SourceWriter.Float(LowFrequencyFactor)}, " +
-        $"{Helpers.SourceWriter.Float(HighFrequencyFactor)}, {OriginalContext}{(Kind == 0 ? "" : $", (global::Dsl.RotaryScalingKind){Kind}")})";
+    /// <summary>
+    /// The runtime's value, as C# (LongRoPE's factor lists as constant spans, which the runtime interns: nothing is allocated per
+    /// call).
+    /// </summary>
+    public string Code => LongRope
+        ? $"global::Dsl.RotaryScaling.LongRope({Helpers.SourceWriter.Float(Factor)}, {OriginalContext}, {Floats(ShortFactors)}, {Floats(LongFactors)})"
+        : $"new global::Dsl.RotaryScaling({Helpers.SourceWriter.Float(Factor)}, {Helpers.SourceWriter.Float(LowFrequencyFactor)}, " +
+          $"{Helpers.SourceWriter.Float(HighFrequencyFactor)}, {OriginalContext}{(Kind == 0 ? "" : $", (global::Dsl.RotaryScalingKind){Kind}")})";
+
+    private static string Floats(EquatableArray<float> values) => "[" + string.Join(", ", values.Select(Helpers.SourceWriter.Float)) + "]";
 }
 
 /// <summary>What every attention plan exposes: the weights of the last pass, for inspection and heatmaps.</summary>
@@ -117,7 +128,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     {
         RotaryScalingSpec none = RotaryScalingSpec.None;
         var scaling = new RotaryScalingSpec(a.Float("rotaryscaling", none.Factor), a.Float("rotarylowfrequencyfactor", none.LowFrequencyFactor),
-            a.Float("rotaryhighfrequencyfactor", none.HighFrequencyFactor), a.Int("rotaryoriginalcontext", none.OriginalContext), a.Int("rotaryscalingkind", none.Kind));
+            a.Float("rotaryhighfrequencyfactor", none.HighFrequencyFactor), a.Int("rotaryoriginalcontext", none.OriginalContext), a.Int("rotaryscalingkind", none.Kind),
+            (a.Floats("rotaryshortfactors") ?? []).ToEquatableArray(), (a.Floats("rotarylongfactors") ?? []).ToEquatableArray());
         return scaling == none ? null : scaling;
     }
 
@@ -167,9 +179,11 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         {
             if (!spec.Rotary)
                 c.Invalid("rotaryscaling", "RotaryScaling and its factors scale the rotary position embedding's frequencies; they apply only with Rotary = true");
-            else if (scaling.Kind is not (0 or 1 or 2))
+            else if (scaling.Kind is not (0 or 1 or 2 or 3))
                 c.Invalid("rotaryscalingkind", $"RotaryScalingKind = {scaling.Kind} is not a known RotaryScalingKind");
-            else if (scaling.Factor == 0f && (scaling.Linear || scaling.Yarn))
+            else if (!scaling.LongRope && (scaling.ShortFactors.Count > 0 || scaling.LongFactors.Count > 0))
+                c.Invalid(scaling.ShortFactors.Count > 0 ? "rotaryshortfactors" : "rotarylongfactors", "RotaryShortFactors and RotaryLongFactors are LongRoPE's; they apply only with RotaryScalingKind = RotaryScalingKind.LongRope");
+            else if (scaling.Factor == 0f && (scaling.Linear || scaling.Yarn || scaling.LongRope))
                 c.Invalid("rotaryscalingkind", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too");
             else if (scaling.Factor == 0f)
                 c.Invalid(scaling.SetCompanion!, "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape the scaling RotaryScaling sets; set RotaryScaling (LLaMA 3.1's factor, 8) too");
@@ -180,6 +194,16 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             else if (scaling.Yarn && scaling.OriginalContext < 1)
                 c.Invalid("rotaryoriginalcontext", $"RotaryOriginalContext must be 1 or more (the context trained on; Qwen2.5's: 32768), not {scaling.OriginalContext}");
             else if (scaling.Yarn) { } // (its factor checked above; the frequency factors unread)
+            else if (scaling.LongRope && scaling.SetFrequencyFactor is { } unread)
+                c.Invalid(unread, "RotaryLowFrequencyFactor and RotaryHighFrequencyFactor shape LLaMA 3.1's scaling; LongRoPE divides each pair's frequency by RotaryShortFactors' or RotaryLongFactors' own");
+            else if (scaling.LongRope && (scaling.ShortFactors.Count == 0 || scaling.ShortFactors.Count != scaling.LongFactors.Count))
+                c.Invalid(scaling.ShortFactors.Count == 0 ? "rotaryscalingkind" : "rotarylongfactors",
+                    $"LongRoPE divides each pair's frequency by a factor of RotaryShortFactors (within RotaryOriginalContext) and of RotaryLongFactors (past it): give both, as many ({scaling.ShortFactors.Count} and {scaling.LongFactors.Count})");
+            else if (scaling.LongRope && scaling.ShortFactors.Concat(scaling.LongFactors).Any(f => !(f > 0f) || float.IsInfinity(f)))
+                c.Invalid("rotaryshortfactors", "RotaryShortFactors and RotaryLongFactors must be positive finite numbers");
+            else if (scaling.LongRope && scaling.OriginalContext < 2)
+                c.Invalid("rotaryoriginalcontext", $"RotaryOriginalContext must be 2 or more (Phi-3's: 4096), not {scaling.OriginalContext}");
+            else if (scaling.LongRope) { } // (its lists checked against the head's pairs when shaped)
             else if (scaling.Linear && scaling.SetCompanion is { } companion)
                 c.Invalid(companion, "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape LLaMA 3.1's scaling; the linear one divides every frequency by RotaryScaling alone");
             else if (!(scaling.LowFrequencyFactor > 0f) || !(scaling.HighFrequencyFactor > scaling.LowFrequencyFactor) || float.IsInfinity(scaling.HighFrequencyFactor))
@@ -253,6 +277,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation(spec.HeadWidth > 0 ? "headwidth" : "rotary"), c.Name, spec.HeadWidth > 0
                 ? $"Rotary turns pairs of a head's values: HeadWidth = {head} must be even"
                 : $"Rotary turns pairs of a head's values: each of the {spec.Heads} head(s) of {inWidth} is {head} wide, and must be even");
+        else if (spec.Rotary && spec.RotaryScaling is { LongRope: true, ShortFactors.Count: > 0 } longRope && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0
+            && longRope.ShortFactors.Count != (spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head) / 2)
+            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotaryshortfactors"), c.Name,
+                $"RotaryShortFactors and RotaryLongFactors give {longRope.ShortFactors.Count} factors: LongRoPE needs one per pair of each head's {(spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head)} turned values, {(spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head) / 2}");
         else if (spec.Rotary && spec.RotaryDimensions > 0 && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && (spec.RotaryDimensions % 2 != 0 || spec.RotaryDimensions > head))
             c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotarydimensions"), c.Name,
                 $"RotaryDimensions = {spec.RotaryDimensions} turns pairs of each head's first values: it must be even and at most the head's {head}");
