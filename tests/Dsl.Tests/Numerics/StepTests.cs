@@ -28,6 +28,9 @@ public class StepTests
     [Fact] public void ScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyLlama31(seed: 20), vocab: 19);
     [Fact] public void LinearlyScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyLinearLlama(seed: 21), vocab: 13);
     [Fact] public void APartialRotationStepsAsForward() => StepsMatchForward(new PartialRotaryBlock(seed: 24), vocab: 13);
+    // (6 steps within LongRoPE's original context of 8: the short factors for the whole pass and every step alike; past it a whole
+    // pass takes the long factors for every position and a stepping decoder for the steps past it only, as transformers does)
+    [Fact] public void LongRopeWithinItsOriginalContextStepsAsForward() => StepsMatchForward(new HfTinyPhi3LongRope(seed: 25), vocab: 13);
     [Fact] public void YarnScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyYarnLlama(seed: 21), vocab: 13);
     [Fact] public void GroupedQueryBlockStepsMatchForward() => StepsMatchForward(new GroupedQueryBlock(seed: 19), vocab: 13);
     [Fact] public void SlidingWindowBlockStepsMatchForward() => StepsMatchForward(new SlidingWindowBlock(seed: 20), vocab: 13);
