@@ -373,7 +373,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// <summary>Wᵀ [cols, rows] of a parameter W [rows, cols], as an initializer (for x·Wᵀ by MatMul).</summary>
     private string Transposed(LayerInfo layer, string suffix, int rows, int cols)
     {
-        return g.Floats($"{layer.Name}.{suffix}_t", OnnxExport.Transpose(Param(layer, suffix).AsSpan(), rows, cols).AsMemory(), cols, rows); // kept, not copied
+        return g.Floats($"{layer.Name}.{suffix}_t", Kernels.Layout.Transposed(Param(layer, suffix).AsSpan(), rows, cols).AsMemory(), cols, rows); // kept, not copied
     }
 
     /// <summary>The steps of a batch-major value [B, T, …] as a 1-D int64 [T].</summary>
@@ -684,7 +684,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             {
                 // one projection's weight [Q, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
                 ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * Q * Q, Q * Q) : Param(a, which + "_proj_weight").AsSpan();
-                float[] t = OnnxExport.Transpose(w, Q, inWidth);
+                float[] t = Kernels.Layout.Transposed(w, Q, inWidth);
                 string y = g.Add("MatMul", bias is null ? $"{n}_{which}" : $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, Q)]);
                 return bias is null ? y : g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
             }

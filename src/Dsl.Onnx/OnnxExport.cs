@@ -189,7 +189,7 @@ public static class OnnxExport
             string value = finals[b.From];
             if (b.Dense)
             {
-                float[] t = Transpose(model.Parameters[b.Name + ".weight"].AsSpan(), b.OutWidth, b.InWidth);
+                float[] t = Kernels.Layout.Transposed(model.Parameters[b.Name + ".weight"].AsSpan(), b.OutWidth, b.InWidth);
                 value = g.Add("Add", b.Name, [g.Add("MatMul", b.Name + "_matmul", [value, g.Floats(b.Name + ".weight_t", t, b.InWidth, b.OutWidth)]),
                     g.Floats(b.Name + ".bias", model.Parameters[b.Name + ".bias"].AsSpan(), b.OutWidth)]);
                 if (b.Tanh) value = g.Add("Tanh", b.Name + "_tanh", [value]);
@@ -228,15 +228,6 @@ public static class OnnxExport
         var (encoder, decoder) = Graphs(model);
         // (two graphs on one path, or a graph on the other's data file, are refused by WriteAll before anything is written)
         AtomicFile.WriteAll([.. encoder.Files(encoderPath, externalData), .. decoder.Files(decoderStepPath, externalData)]);
-    }
-
-    /// <summary>Wᵀ [cols, rows] of W [rows, cols]: x·Wᵀ as one MatMul by the initializer.</summary>
-    internal static float[] Transpose(ReadOnlySpan<float> w, int rows, int cols)
-    {
-        var t = new float[rows * cols];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) t[c * rows + r] = w[r * cols + c];
-        return t;
     }
 
     private static string Version => typeof(OnnxExport).Assembly.GetName().Version?.ToString() ?? "0";

@@ -165,6 +165,17 @@ internal sealed class OptionChecks
         return false;
     }
 
+    /// <summary>
+    /// DSL0007 unless a <c>SoftCap</c> (attention's scores, a Dense layer's outputs) is 0 (none) or a positive finite number whose
+    /// inverse is finite too, as the runtime's kernels require; returns whether it is a cap (positive and valid).
+    /// </summary>
+    public bool SoftCap(float cap)
+    {
+        if (cap >= 0f && !float.IsInfinity(cap) && !(cap > 0f && float.IsInfinity(1f / cap))) return cap > 0f;
+        Invalid("softcap", $"SoftCap must be a positive finite number (0: none), not {cap}");
+        return false;
+    }
+
     /// <summary>DSL0007: an option that is invalid, with why.</summary>
     public void Invalid(string argument, string message) =>
         _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidOption, Spec.ArgumentLocation(argument), Name, message));

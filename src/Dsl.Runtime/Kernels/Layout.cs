@@ -8,6 +8,15 @@ namespace Dsl.Kernels;
 /// </summary>
 public static class Layout
 {
+    /// <summary>Wᵀ [cols, rows] of a row-major W [rows, cols] (an ONNX initializer for x·Wᵀ, GPT-2's Conv1D weights).</summary>
+    internal static float[] Transposed(ReadOnlySpan<float> w, int rows, int cols)
+    {
+        var t = new float[(long)rows * cols];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) t[(long)c * rows + r] = w[(int)((long)r * cols + c)];
+        return t;
+    }
+
     /// <summary>
     /// Appends <paramref name="rows"/> [T, B, W] to a time-major <paramref name="cache"/> [capacity, B, W] after the
     /// <paramref name="position"/> steps it holds (a stepping layer's inputs or keys).

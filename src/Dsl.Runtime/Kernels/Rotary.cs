@@ -66,7 +66,7 @@ public static class RotaryKernel
         int rotated = RotatedWidth(width, heads, rotaryWidth);
         // the frequencies (cached per head width, base and scaling) and the factor on the cosines and sines, for the angles past the table
         fixed (float* p = qkv, pt = table)
-        fixed (double* pf = Frequencies(rotated, theta, scaling))
+        fixed (double* pf = tabled ? default : Frequencies(rotated, theta, scaling))
         {
             var a = new Args
             {

@@ -86,7 +86,7 @@ public static partial class HuggingFace
             int[] shape = p.Shape.ToArray();
             if (Gpt2Layout.IsConv1D(parts[0].Name))
             {
-                values = Transpose(values, shape[0], shape[1]);
+                values = Kernels.Layout.Transposed(values, shape[0], shape[1]);
                 shape = [shape[1], shape[0]];
             }
             tensors.Add((name, shape, values));
@@ -95,15 +95,6 @@ public static partial class HuggingFace
         Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
-    }
-
-    /// <summary>A [rows, cols] matrix, row-major, as its [cols, rows] transpose.</summary>
-    private static float[] Transpose(float[] values, int rows, int cols)
-    {
-        var transposed = new float[values.Length];
-        for (int r = 0; r < rows; r++)
-            for (int c = 0; c < cols; c++) transposed[(long)c * rows + r] = values[(long)r * cols + c];
-        return transposed;
     }
 
     /// <summary>A model's layers matched to GPT-2's: the token and position tables, the blocks, the last norm and the output layer.</summary>
@@ -155,7 +146,7 @@ public static partial class HuggingFace
             {
                 string plain = name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name;
                 SafeTensor read = IsConv1D(plain) && tensor.Shape.Length == 2
-                    ? new SafeTensor(plain, [tensor.Shape[1], tensor.Shape[0]], Transpose(tensor.ToFloat(), checked((int)tensor.Shape[0]), checked((int)tensor.Shape[1])))
+                    ? new SafeTensor(plain, [tensor.Shape[1], tensor.Shape[0]], Kernels.Layout.Transposed(tensor.ToFloat(), checked((int)tensor.Shape[0]), checked((int)tensor.Shape[1])))
                     : tensor;
                 if (!readable.TryAdd(plain, read))
                     throw new InvalidDataException($"'{name}' and another tensor are both GPT-2's '{plain}' (with and without the transformer. prefix).");
@@ -300,26 +291,25 @@ public static partial class HuggingFace
             return buffer.ToArray();
         }
 
-        /// <summary>The activation_function that names a feed-forward's activation (GELU's tanh form as GPT-2's own "gelu_new"), or null.</summary>
+        /// <summary>
+        /// The activation_function that names a feed-forward's activation (GELU's tanh form as GPT-2's own "gelu_new"; the gated
+        /// layers' names otherwise, and GPT-2's ungated ReLU and tanh), or null.
+        /// </summary>
         private static string? Gpt2ActivationName(Activation activation) => activation switch
         {
             Activation.GeluTanh => "gelu_new",
-            Activation.Gelu => "gelu",
+            Activation.Gelu or Activation.Silu => ActivationName(activation),
             Activation.Relu => "relu",
-            Activation.Silu => "silu",
             Activation.Tanh => "tanh",
             _ => null,
         };
 
-        /// <summary>The feed-forward's activation a GPT-2 configuration names (transformers' ACT2FN), or null.</summary>
+        /// <summary>The feed-forward's activation a GPT-2 configuration names (transformers' ACT2FN: the gated layers' names, ReLU and tanh), or null.</summary>
         private static Activation? Gpt2Activation(string name) => name switch
         {
-            "gelu_new" or "gelu_pytorch_tanh" => Activation.GeluTanh,
-            "gelu" => Activation.Gelu,
             "relu" => Activation.Relu,
-            "silu" or "swish" => Activation.Silu,
             "tanh" => Activation.Tanh,
-            _ => null,
+            _ => ActivationOf(name),
         };
     }
 

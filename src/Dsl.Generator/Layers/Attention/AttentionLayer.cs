@@ -230,9 +230,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("scale", $"Scale must be a positive finite number (0: 1/√d), not {spec.Scale}");
         else if (spec.Scale > 0f && (NotMultiHeadSelf(spec, "attention pooling") ?? (spec.Score == ScoreKind.Dot ? "the Dot score (unscaled; use ScaledDot)" : null)) is { } scaleOn)
             c.Invalid("scale", "Scale sets the scores' scale in multi-head self-attention with the ScaledDot score; it does not apply to " + scaleOn);
-        if (!(spec.SoftCap >= 0f) || float.IsInfinity(spec.SoftCap) || float.IsInfinity(1f / spec.SoftCap) && spec.SoftCap > 0f)
-            c.Invalid("softcap", $"SoftCap must be a positive finite number (0: none), not {spec.SoftCap}");
-        else if (spec.SoftCap > 0f && NotMultiHeadSelf(spec, "attention pooling") is { } capOn)
+        if (c.SoftCap(spec.SoftCap) && NotMultiHeadSelf(spec, "attention pooling") is { } capOn)
             c.Invalid("softcap", "SoftCap caps the scores of multi-head self-attention (Gemma 2's attn_logit_softcapping); it does not apply to " + capOn);
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");

@@ -38,9 +38,7 @@ internal sealed class DenseLayer : LayerDefinition<DenseSpec, DensePlan>
         checks.Positive("units", "units", spec.Units);
         if (!Enum.IsDefined(typeof(ActivationKind), spec.Activation)) checks.Invalid("activation", $"Activation = {(int)spec.Activation} is not a known activation");
         checks.KnownInit("weightinit", spec.WeightInit);
-        if (!(spec.SoftCap >= 0f) || float.IsInfinity(spec.SoftCap) || float.IsInfinity(1f / spec.SoftCap) && spec.SoftCap > 0f)
-            checks.Invalid("softcap", $"SoftCap must be a positive finite number (0: none), not {spec.SoftCap}");
-        else if (spec.SoftCap > 0f && (spec.Gated || spec.Activation != ActivationKind.None))
+        if (checks.SoftCap(spec.SoftCap) && (spec.Gated || spec.Activation != ActivationKind.None))
             checks.Invalid("softcap", spec.Gated ? "SoftCap caps a layer's outputs (Gemma 2's final logits); a gated unit's are value ⊙ act(gate), which it does not apply to"
                 : $"SoftCap is a tanh of its own, cap · tanh(y / cap), on the affine map's outputs (logits); it does not apply after Activation = {spec.Activation}");
         if (spec.Gated && spec.TieEmbedding)
