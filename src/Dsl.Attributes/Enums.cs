@@ -74,6 +74,13 @@ namespace Dsl
         /// √(1 + ln(factor) / ln(original context)).
         /// </summary>
         LongRope = 3,
+        /// <summary>
+        /// "dynamic" (dynamic NTK, bloc97's and emozilla's): while a pass stays within <c>RotaryOriginalContext</c> (the
+        /// configuration's <c>max_position_embeddings</c>) the frequencies are the base's own; a pass reaching L steps past it
+        /// takes the base times (factor · L / original − factor + 1)^(d / (d − 2)), d the values turned in a head, as transformers
+        /// computes it for the pass's last position + 1.
+        /// </summary>
+        Dynamic = 4,
     }
 
     /// <summary>How an attention layer scores a query against a key.</summary>

@@ -352,13 +352,17 @@ namespace Dsl
         /// <summary><c>rope_scaling</c>'s <c>high_freq_factor</c> (<see cref="RotaryScaling"/>), above the low one. Default 4, LLaMA 3.1's.</summary>
         public float RotaryHighFrequencyFactor { get; set; } = 4f;
 
-        /// <summary><c>rope_scaling</c>'s <c>original_max_position_embeddings</c> (<see cref="RotaryScaling"/>). Default 8192, LLaMA 3.1's.</summary>
+        /// <summary>
+        /// <c>rope_scaling</c>'s <c>original_max_position_embeddings</c> (<see cref="RotaryScaling"/>; for dynamic NTK the
+        /// configuration's <c>max_position_embeddings</c>). Default 8192, LLaMA 3.1's.
+        /// </summary>
         public int RotaryOriginalContext { get; set; } = 8192;
 
         /// <summary>
         /// Which scaling <see cref="RotaryScaling"/> sets (<c>rope_scaling</c>'s <c>rope_type</c>): <see cref="Dsl.RotaryScalingKind.Llama3"/>
-        /// (the default, with its three companions) or <see cref="Dsl.RotaryScalingKind.Linear"/> ("linear": every frequency divided
-        /// by the factor; the companions do not apply).
+        /// (the default, with its three companions), <see cref="Dsl.RotaryScalingKind.Linear"/> ("linear": every frequency divided
+        /// by the factor; the companions do not apply), <see cref="Dsl.RotaryScalingKind.Yarn"/>, <see cref="Dsl.RotaryScalingKind.LongRope"/>
+        /// or <see cref="Dsl.RotaryScalingKind.Dynamic"/> (each with <see cref="RotaryOriginalContext"/> alone).
         /// </summary>
         public RotaryScalingKind RotaryScalingKind { get; set; }
 

@@ -225,20 +225,28 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     {
         string n = a.Name + "_rotary";
         int d = a.RotaryWidth, half = d / 2; // (the values turned: a partial rotation's first ones)
-        string Frequencies(string name, RotaryScaling scaling)
-        {
-            var frequencies = new byte[half * 8];
-            for (int j = 0; j < half; j++)
-                System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(frequencies.AsSpan(j * 8), Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, scaling));
-            return g.Raw(name, ElementType.Double, frequencies, half);
-        }
+        string Frequencies(string name, RotaryScaling scaling) =>
+            g.Doubles(name, Enumerable.Range(0, half).Select(j => Kernels.RotaryKernel.Frequency(j, d, a.RotaryBase, scaling)).ToArray());
+        // the pass's reach, its last position + 1 ([1], int64), by which LongRoPE and dynamic NTK choose their frequencies
+        string Reach() => g.Add("Add", n + "_reach", [g.Add("ReduceMax", n + "_last", [positions], ("keepdims", 0L)), g.Int64s(n + "_one", 1)]);
         string frequencies = Frequencies(n + ".frequencies", a.RotaryScaling.ForPass(0));
         if (a.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true } longRope)
         {
-            // LongRoPE: the long factors' frequencies where the pass reaches past the original context (its last position + 1), as the runtime
-            string reach = g.Add("Add", n + "_reach", [g.Add("ReduceMax", n + "_last", [positions], ("keepdims", 0L)), g.Int64s(n + "_one", 1)]);
-            string past = g.Add("Greater", n + "_past_original", [reach, g.Int64s(n + "_original", longRope.OriginalContext)]);
+            // LongRoPE: the long factors' frequencies where the pass reaches past the original context, as the runtime
+            string past = g.Add("Greater", n + "_past_original", [Reach(), g.Int64s(n + "_original", longRope.OriginalContext)]);
             frequencies = g.Add("Where", n + "_frequencies", [past, Frequencies(n + ".long_frequencies", longRope.ForPass(long.MaxValue)), frequencies]);
+        }
+        else if (a.RotaryScaling is { Kind: RotaryScalingKind.Dynamic, IsScaled: true } dynamic)
+        {
+            // dynamic NTK: the base θ · max(factor · reach / L − (factor − 1), 1)^(d / (d − 2)), then base^(−2j/d), in double and in
+            // the runtime's order (RotaryScaling.DynamicBase); within the original context L the growth is 1 and the frequencies θ's own
+            double growthFactor = dynamic.Factor;
+            string reach = g.Add("Cast", n + "_reach_double", [Reach()], ("to", (long)ElementType.Double));
+            string growth = g.Add("Sub", n + "_growth_raw", [g.Add("Div", n + "_over_original", [g.Add("Mul", n + "_times_factor", [reach, g.Doubles(n + "_factor", growthFactor)]),
+                g.Doubles(n + "_original", dynamic.OriginalContext)]), g.Doubles(n + "_factor_less_one", growthFactor - 1.0)]);
+            growth = g.Add("Max", n + "_growth", [growth, g.Doubles(n + "_unit", 1.0)]);
+            string raised = g.Add("Mul", n + "_base", [g.Add("Pow", n + "_growth_power", [growth, g.Doubles(n + "_exponent", d / (d - 2.0))]), g.Doubles(n + "_theta", a.RotaryBase)]);
+            frequencies = g.Add("Pow", n + "_frequencies", [raised, g.Doubles(n + "_pair_exponents", Enumerable.Range(0, half).Select(j => -2.0 * j / d).ToArray())]);
         }
         string column = g.Add("Cast", n + "_positions", [g.Add("Unsqueeze", n + "_column", [positions, g.Int64s(n + "_axis1", 1)])], ("to", (long)ElementType.Double));
         string angles = g.Add("Mul", n + "_angles", [column, frequencies]); // [T, d/2]

@@ -181,6 +181,14 @@ internal sealed class OnnxGraph
         return values;
     }
 
+    /// <summary>A 1-D double initializer (the rotary frequencies and the numbers they are computed from).</summary>
+    public string Doubles(string hint, params double[] values)
+    {
+        var raw = new byte[values.Length * 8];
+        for (int i = 0; i < values.Length; i++) System.Buffers.Binary.BinaryPrimitives.WriteDoubleLittleEndian(raw.AsSpan(i * 8), values[i]);
+        return Raw(hint, ElementType.Double, raw, values.Length);
+    }
+
     /// <summary>A 1-D int64 initializer (shapes, axes, indices).</summary>
     public string Int64s(string hint, params long[] values)
     {

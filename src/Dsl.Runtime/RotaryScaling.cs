@@ -12,13 +12,15 @@ namespace Dsl;
 /// unused. YaRN ("yarn", <see cref="RotaryScalingKind.Yarn"/>): by the head's dimension, the pairs that turn more than 32 times over
 /// <see cref="OriginalContext"/> kept, those that turn less than once divided by <see cref="Factor"/>, a linear ramp between
 /// (transformers' <c>beta_fast</c> 32 and <c>beta_slow</c> 1, truncated), and the cosines and sines times
-/// <see cref="AttentionFactor"/>; the low and high frequency factors unused. The default (a factor of 0) scales nothing.
+/// <see cref="AttentionFactor"/>; the low and high frequency factors unused. LongRoPE ("longrope", <see cref="LongRope"/>): each
+/// pair's frequency divided by its own factor. Dynamic NTK ("dynamic", <see cref="RotaryScalingKind.Dynamic"/>): a pass that
+/// reaches past <see cref="OriginalContext"/> takes a larger base (<see cref="ForPass"/>). The default (a factor of 0) scales nothing.
 /// </summary>
 /// <param name="Factor">How much longer the context is than the one trained on: 8 (LLaMA 3.1), 32 (LLaMA 3.2); 0 for none.</param>
 /// <param name="LowFrequencyFactor"><c>low_freq_factor</c> (LLaMA 3.1: 1).</param>
 /// <param name="HighFrequencyFactor"><c>high_freq_factor</c> (LLaMA 3.1: 4), above <paramref name="LowFrequencyFactor"/>.</param>
 /// <param name="OriginalContext"><c>original_max_position_embeddings</c> (LLaMA 3.1: 8192).</param>
-/// <param name="Kind">Which scaling: LLaMA 3.1's (the default), linear, or YaRN.</param>
+/// <param name="Kind">Which scaling: LLaMA 3.1's (the default), linear, YaRN, LongRoPE or dynamic NTK.</param>
 public readonly record struct RotaryScaling(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext,
     RotaryScalingKind Kind = RotaryScalingKind.Llama3)
 {
@@ -33,6 +35,12 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
 
     /// <summary>LongRoPE: whether this pass reaches past the original context, and takes <see cref="LongFactors"/> (<see cref="ForPass"/>).</summary>
     public bool Long { get; init; }
+
+    /// <summary>
+    /// Dynamic NTK: the reach (last position + 1) of a pass that reaches past the original context, whose base it scales; 0 for a
+    /// pass within it (<see cref="ForPass"/>).
+    /// </summary>
+    public long Reach { get; init; }
 
     private static RotaryScaling[] s_longRope = [];
     private static readonly object s_longRopeLock = new();
@@ -56,8 +64,16 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
         return made;
     }
 
-    /// <summary>The scaling as a pass that reaches position <paramref name="end"/> − 1 takes it: LongRoPE's long factors past the original context, else itself.</summary>
-    public RotaryScaling ForPass(long end) => Kind == RotaryScalingKind.LongRope && IsScaled ? this with { Long = end > OriginalContext } : this;
+    /// <summary>
+    /// The scaling as a pass that reaches position <paramref name="end"/> − 1 takes it: LongRoPE's long factors past the original
+    /// context, dynamic NTK's base for that reach past it (<see cref="Reach"/>), else itself. transformers takes the same by the
+    /// pass's last position; for dynamic NTK it keeps the longest pass's base until a pass fits the original context again, which a
+    /// pass here does not remember (the same for a first pass and for decoding, whose reach grows).
+    /// </summary>
+    public RotaryScaling ForPass(long end) => !IsScaled ? this
+        : Kind == RotaryScalingKind.LongRope ? this with { Long = end > OriginalContext }
+        : Kind == RotaryScalingKind.Dynamic ? this with { Reach = end > OriginalContext ? end : 0 }
+        : this;
 
     /// <summary>Whether the frequencies are scaled at all (a factor above 0).</summary>
     public bool IsScaled => Factor > 0f;
@@ -72,12 +88,12 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
         if (!(Factor == 0f || Factor >= 1f) || float.IsInfinity(Factor))
             throw new ArgumentOutOfRangeException(nameof(Factor), Factor, "Rotary scaling: the factor is 0 (none) or a finite number of 1 or more (LLaMA 3.1's: 8).");
         if (!Enum.IsDefined(Kind))
-            throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Rotary scaling: the kind is RotaryScalingKind.Llama3, RotaryScalingKind.Linear or RotaryScalingKind.Yarn.");
+            throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Rotary scaling: the kind is RotaryScalingKind.Llama3, Linear, Yarn, LongRope or Dynamic.");
         if (!IsScaled || Kind == RotaryScalingKind.Linear) return;
-        if (Kind == RotaryScalingKind.Yarn)
+        if (Kind is RotaryScalingKind.Yarn or RotaryScalingKind.Dynamic)
         {
             if (OriginalContext <= 0)
-                throw new ArgumentOutOfRangeException(nameof(OriginalContext), OriginalContext, "Rotary scaling (YaRN): the original context is above 0.");
+                throw new ArgumentOutOfRangeException(nameof(OriginalContext), OriginalContext, $"Rotary scaling ({(Kind == RotaryScalingKind.Yarn ? "YaRN" : "dynamic NTK")}): the original context is above 0.");
             return;
         }
         if (Kind == RotaryScalingKind.LongRope)
@@ -113,6 +129,7 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
     public double Scale(int j, int headWidth, float theta, double frequency)
     {
         if (IsScaled && Kind == RotaryScalingKind.LongRope) return frequency / (Long ? LongFactors! : ShortFactors!)[j];
+        if (IsScaled && Kind == RotaryScalingKind.Dynamic) return Reach > OriginalContext ? Math.Pow(DynamicBase(headWidth, theta), -2.0 * j / headWidth) : frequency;
         if (!IsScaled || Kind != RotaryScalingKind.Yarn) return Scale(frequency);
         // the dimension (counted in pairs) at which a pair turns r times over the original context, floored and ceiled, then a ramp
         int context = OriginalContext;
@@ -123,11 +140,18 @@ public readonly record struct RotaryScaling(float Factor, float LowFrequencyFact
         return frequency / Factor * (1 - kept) + frequency * kept;
     }
 
+    /// <summary>
+    /// Dynamic NTK's base for this pass's <see cref="Reach"/> past the original context L: θ · (factor · reach / L − (factor − 1))^(d / (d − 2)),
+    /// in double as transformers computes it (d the values turned in a head, above 2).
+    /// </summary>
+    public double DynamicBase(int headWidth, float theta) =>
+        theta * Math.Pow(Factor * (double)Reach / OriginalContext - (Factor - 1.0), headWidth / (headWidth - 2.0));
+
     /// <summary>The frequency <paramref name="frequency"/> (radians per position) as LLaMA 3.1's or the linear scaling leaves it (YaRN's: <see cref="Scale(int, int, float, double)"/>).</summary>
     public double Scale(double frequency)
     {
         if (!IsScaled) return frequency;
-        if (Kind is RotaryScalingKind.Yarn or RotaryScalingKind.LongRope)
+        if (Kind is RotaryScalingKind.Yarn or RotaryScalingKind.LongRope or RotaryScalingKind.Dynamic)
             throw new InvalidOperationException($"{Kind} scales a frequency by its pair's place in the head: Scale(j, headWidth, theta, frequency).");
         if (Kind == RotaryScalingKind.Linear) return frequency / Factor;
         double wavelength = 2 * Math.PI / frequency;

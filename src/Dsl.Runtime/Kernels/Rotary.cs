@@ -100,6 +100,8 @@ public static class RotaryKernel
         int rotated = RotatedWidth(width, heads, rotaryWidth);
         if (scaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true, ShortFactors: { } factors } && factors.Length != rotated / 2)
             throw new ArgumentException($"Rotary scaling (LongRoPE): {factors.Length} factors for the {rotated / 2} pairs of each head's {rotated} turned values.", nameof(scaling));
+        if (scaling is { Kind: RotaryScalingKind.Dynamic, IsScaled: true } && rotated <= 2)
+            throw new ArgumentException($"Rotary scaling (dynamic NTK): its base's exponent d / (d − 2) needs more than 2 turned values in each head, got {rotated}.", nameof(scaling));
         if (position == 0 && tableLength > 0 && tableLength < (long)steps * rotated)
             throw new ArgumentException($"Rotary: the table needs {(long)steps * rotated} values ({steps} × {rotated}), got {tableLength}.", "table");
         return row;
@@ -187,8 +189,18 @@ public static class RotaryKernel
     private static readonly FrequencyEntry?[] s_frequencies = new FrequencyEntry?[4];
     private static int s_nextSlot;
 
+    // Dynamic NTK's frequencies past the original context, computed for each pass on its thread (a decoding step's reach grows by
+    // one each step: a cache would hold none of them twice)
+    [ThreadStatic] private static double[]? t_reaching;
+
     private static ReadOnlySpan<double> Frequencies(int headWidth, float theta, RotaryScaling scaling)
     {
+        if (scaling.Reach > 0)
+        {
+            double[] reaching = t_reaching is { } r && r.Length >= headWidth / 2 ? r : (t_reaching = new double[headWidth / 2]);
+            for (int j = 0; j < headWidth / 2; j++) reaching[j] = Frequency(j, headWidth, theta, scaling);
+            return reaching.AsSpan(0, headWidth / 2);
+        }
         for (int i = 0; i < s_frequencies.Length; i++)
         {
             if (System.Threading.Volatile.Read(ref s_frequencies[i]) is { } k && k.Width == headWidth && k.Theta == theta && k.Scaling == scaling) return k.Values;

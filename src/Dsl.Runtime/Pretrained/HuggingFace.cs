@@ -131,7 +131,7 @@ public static partial class HuggingFace
         if (!sandwich && first.ScaledApart)
             unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 2's and 3's configurations can say so (query_pre_attn_scalar)");
         if (first.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true })
-            unlike.Add($"'{first.Name}' scales its rotary frequencies as LongRoPE: the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) say LLaMA 3.1's, linear or YaRN scaling");
+            unlike.Add($"'{first.Name}' scales its rotary frequencies as LongRoPE: the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) say LLaMA 3.1's, linear, YaRN or dynamic NTK scaling");
         if (first.RotaryWidth != first.HeadSize)
             unlike.Add($"'{first.Name}' turns {first.RotaryWidth} of each head's {first.HeadSize} values (RotaryDimensions): none of the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) rotates part of a head");
         if (!gemma2 && (first.SoftCap > 0f || layout.Output.SoftCap > 0f))
@@ -545,13 +545,13 @@ public static partial class HuggingFace
                 w.WriteRawValue(JsonFloat(gemma3 ? full.RotaryBase : first.Attention.RotaryBase));
                 if (scaling.IsScaled)
                 {
-                    bool linear = scaling.Kind == RotaryScalingKind.Linear, yarn = scaling.Kind == RotaryScalingKind.Yarn;
+                    bool linear = scaling.Kind == RotaryScalingKind.Linear, yarn = scaling.Kind == RotaryScalingKind.Yarn, dynamic = scaling.Kind == RotaryScalingKind.Dynamic;
                     w.WriteStartObject("rope_scaling");
-                    w.WriteString("rope_type", linear ? "linear" : yarn ? "yarn" : "llama3");
+                    w.WriteString("rope_type", linear ? "linear" : yarn ? "yarn" : dynamic ? "dynamic" : "llama3");
                     w.WritePropertyName("factor");
                     w.WriteRawValue(JsonFloat(scaling.Factor));
                     if (yarn) w.WriteNumber("original_max_position_embeddings", scaling.OriginalContext);
-                    else if (!linear)
+                    else if (!linear && !dynamic)
                     {
                         w.WritePropertyName("low_freq_factor");
                         w.WriteRawValue(JsonFloat(scaling.LowFrequencyFactor));
@@ -567,6 +567,8 @@ public static partial class HuggingFace
                 // the factor from their ratio)
                 if (scaling.IsScaled && scaling.Kind == RotaryScalingKind.Yarn)
                     w.WriteNumber("max_position_embeddings", (long)Math.Round(scaling.OriginalContext * (double)scaling.Factor));
+                // dynamic NTK's original context is the configuration's max_position_embeddings (transformers reads it there)
+                if (scaling.IsScaled && scaling.Kind == RotaryScalingKind.Dynamic) w.WriteNumber("max_position_embeddings", scaling.OriginalContext);
                 if (sandwich)
                 {
                     // each layer's kind; the sliding ones' window and (Gemma 3's) base, its defaults where no layer slides
@@ -978,8 +980,9 @@ public static partial class HuggingFace
     /// <c>rope_scaling</c> against the attention's <see cref="AttentionInfo.RotaryScaling"/>: none (absent, null, or
     /// <c>rope_type</c> "default"), LLaMA 3.1's ("llama3") with the same four numbers, the linear one ("linear", or under the
     /// older key <c>type</c>) with the same factor, or YaRN ("yarn") with the same factor and original context (the configuration's
-    /// <c>max_position_embeddings</c> where it gives none), at its default thresholds and attention factor; the other kinds (dynamic
-    /// NTK, LongRoPE) are not computed here.
+    /// <c>max_position_embeddings</c> where it gives none), at its default thresholds and attention factor, LongRoPE
+    /// ("longrope", Phi-3's) with the same factors, or dynamic NTK ("dynamic") with the same factor over the configuration's
+    /// <c>max_position_embeddings</c>; the other kinds are not computed here.
     /// </summary>
     private static void CheckScaling(JsonElement? json, AttentionInfo attention, List<string> problems, bool phi, JsonElement config)
     {
@@ -1006,9 +1009,16 @@ public static partial class HuggingFace
             problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of Phi-3's rotary scalings only LongRoPE (\"longrope\") is computed here");
             return;
         }
+        if (type == "dynamic")
+        {
+            if (declared.Kind != RotaryScalingKind.Dynamic || !declared.IsScaled)
+                problems.Add($"rope_scaling is {json!.Value.GetRawText()}: declare '{attention.Name}' with RotaryScaling = its factor, RotaryScalingKind = RotaryScalingKind.Dynamic and RotaryOriginalContext = the configuration's max_position_embeddings");
+            else CheckDynamic(json!.Value, declared, attention, problems, config);
+            return;
+        }
         if (type is not ("llama3" or "linear" or "yarn"))
         {
-            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\") and YaRN (\"yarn\") are computed here, and another would give other outputs");
+            problems.Add($"rope_scaling is {json!.Value.GetRawText()}: of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\"), YaRN (\"yarn\"), dynamic NTK (\"dynamic\") and Phi-3's LongRoPE (\"longrope\") are computed here, and another would give other outputs");
             return;
         }
         bool linear = type == "linear", yarn = type == "yarn";
@@ -1071,6 +1081,21 @@ public static partial class HuggingFace
             ?? (Given("mscale") is { } ms && ms != 0 && Given("mscale_all_dim") is { } all && all != 0 ? Mscale(f, ms) / Mscale(f, all) : null);
         if (attentionFactor is { } a && (float)a != declared.AttentionFactor)
             problems.Add($"rope_scaling gives YaRN an attention factor of {Number((float)a)} (attention_factor, or mscale over mscale_all_dim): it is computed here as 0.1 · ln(factor) + 1 = {Number(declared.AttentionFactor)}");
+    }
+
+    /// <summary>
+    /// Dynamic NTK's numbers against the declared scaling: the factor, and the original context, which transformers takes from the
+    /// configuration's <c>max_position_embeddings</c> (an <c>original_max_position_embeddings</c> in rope_scaling is not read).
+    /// </summary>
+    private static void CheckDynamic(JsonElement scaling, RotaryScaling declared, AttentionInfo attention, List<string> problems, JsonElement config)
+    {
+        if (Value(scaling, "factor") is not { ValueKind: JsonValueKind.Number } factor) problems.Add("rope_scaling has no number factor");
+        else if ((float)factor.GetDouble() != declared.Factor)
+            problems.Add($"rope_scaling's factor is {Number((float)factor.GetDouble())}, '{attention.Name}' declares RotaryScaling = {Number(declared.Factor)}");
+        if (Value(config, "max_position_embeddings") is not { ValueKind: JsonValueKind.Number } most)
+            problems.Add("the configuration has no number max_position_embeddings (dynamic NTK's original context)");
+        else if (most.GetDouble() != declared.OriginalContext)
+            problems.Add($"max_position_embeddings is {most.GetRawText()} (dynamic NTK's original context), '{attention.Name}' declares RotaryOriginalContext = {declared.OriginalContext}");
     }
 
     /// <summary>

@@ -1371,8 +1371,11 @@ class HfAttention(nn.Module):
     def project(self, x):
         return self.q_proj(x), self.k_proj(x), self.v_proj(x)
 
-    def forward(self, x):
+    def forward(self, x, position=0, cache=None):
+        """x's steps at positions position … + T − 1; with a cache (a dict), as transformers' decoding runs it: this pass's keys
+        and values appended to the earlier steps' as they were turned, the queries over all of them."""
         B, T, E = x.shape
+        reach = position + T  # (transformers' seq_len: the pass's last position + 1)
         h, kv, d = self.heads, self.kv_heads, self.d
         q, k, v = self.project(x)
         q, k = q.view(B, T, h, d), k.view(B, T, kv, d)
@@ -1390,9 +1393,17 @@ class HfAttention(nn.Module):
             # where the pass reaches past the original context (its last position + 1), short_factor's otherwise; the cosines and
             # sines times sqrt(1 + ln(factor) / ln(original)), factor = max_position_embeddings / original
             original, factor = self.scaling["original"], self.scaling.get("factor") or self.scaling["max_positions"] / self.scaling["original"]
-            ext = torch.tensor(self.scaling["long_factor"] if T > original else self.scaling["short_factor"], dtype=torch.float32)
+            ext = torch.tensor(self.scaling["long_factor"] if reach > original else self.scaling["short_factor"], dtype=torch.float32)
             inv_freq = 1.0 / (ext * self.theta ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
             attention_factor = math.sqrt(1 + math.log(factor) / math.log(original)) if factor > 1 else 1.0
+        elif self.scaling is not None and self.scaling.get("rope_type", self.scaling.get("type")) == "dynamic":
+            # transformers' _compute_dynamic_ntk_parameters with its dynamic update: a pass whose seq_len (its last position + 1, a
+            # tensor, so that the base is computed in float32) reaches past max_position_embeddings raises the base
+            most, factor = self.scaling["max_positions"], self.scaling["factor"]
+            seq_len = torch.tensor(reach)
+            if seq_len > most:
+                base = self.theta * ((factor * seq_len / most) - (factor - 1)) ** (r / (r - 2))
+                inv_freq = 1.0 / (base ** (torch.arange(0, r, 2, dtype=torch.int64).float() / r))
         elif self.scaling is not None and self.scaling.get("rope_type") == "yarn":
             # transformers' _compute_yarn_parameters at its defaults (beta_fast 32, beta_slow 1, truncate): the pairs that turn
             # more than 32 times over the original context kept, those under once divided by the factor, a ramp between; the
@@ -1420,7 +1431,7 @@ class HfAttention(nn.Module):
             smoothed = (1 - smooth) * scaled / factor + smooth * scaled
             medium = ~(wavelen < high_wavelen) * ~(wavelen > low_wavelen)
             inv_freq = torch.where(medium, smoothed, scaled)
-        freqs = torch.arange(T, dtype=torch.float32)[:, None] * inv_freq[None, :]
+        freqs = torch.arange(position, reach, dtype=torch.float32)[:, None] * inv_freq[None, :]
         emb = torch.cat([freqs, freqs], dim=-1)
         cos, sin = emb.cos() * attention_factor, emb.sin() * attention_factor
 
@@ -1431,12 +1442,19 @@ class HfAttention(nn.Module):
             return torch.cat([t[..., :r] * cos + rotate_half(t[..., :r]) * sin, t[..., r:]], dim=-1)
 
         q, k = turn(q), turn(k)
+        if cache is not None:
+            if "k" in cache:
+                k, v = torch.cat([cache["k"], k], 2), torch.cat([cache["v"], v], 2)
+            cache["k"], cache["v"] = k, v
         k, v = k.repeat_interleave(h // kv, dim=1), v.repeat_interleave(h // kv, dim=1)  # repeat_kv
         # Gemma 2's and 3's scale, query_pre_attn_scalar ** -0.5, and Gemma 2's soft cap, tanh(scores / cap) * cap
         scores = q @ k.transpose(2, 3) * self.score_scale if getattr(self, "score_scale", None) else q @ k.transpose(2, 3) / math.sqrt(d)
         if getattr(self, "softcap", None):
             scores = torch.tanh(scores / self.softcap) * self.softcap
-        scores = scores + torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+        if cache is None:
+            scores = scores + torch.triu(torch.full((T, T), float("-inf")), diagonal=1)
+        else:
+            assert T == 1 and not self.window  # (one step at a time: every cached step is earlier)
         if self.window:  # Mistral's sliding window (transformers' masking: key j seen by query i when j > i - sliding_window)
             scores = scores + torch.tril(torch.full((T, T), float("-inf")), diagonal=-self.window)
         return self.o_proj((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, h * d))
@@ -1547,8 +1565,8 @@ class HfDecoderLayer(nn.Module):
                                          head_dim=c.get("head_dim", 128), qk_norm=c.get("rms_norm_eps", 1e-6))
             self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         else:
-            self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads,
-                                         c.get("rope_theta", 10000.0), c.get("rope_scaling"), qkv_bias=c.get("model_type") == "qwen2",
+            self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0),
+                                         c.get("rope_scaling") and dict(c["rope_scaling"], max_positions=c.get("max_position_embeddings")), qkv_bias=c.get("model_type") == "qwen2",
                                          window=c.get("sliding_window") if c.get("model_type") == "mistral" else None)
             self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         eps = c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6)
@@ -1597,7 +1615,21 @@ class HfLlamaForCausalLM(nn.Module):
         return torch.tanh(logits / self.softcap) * self.softcap if self.softcap else logits
 
 
-def make_hf_checkpoint(case, c, steps, seed, short_steps=None):
+def decode(model, ids):
+    """LLaMA's layers decoding one token at a time with transformers' key/value cache: each step's queries and keys turned by the
+    frequencies for its own reach (dynamic NTK's base growing with it past the original context), the cached keys kept as they
+    were turned; the logits of every step."""
+    caches, out = [{} for _ in model.model.layers], []
+    for t in range(ids.shape[1]):
+        x = model.model.embed_tokens(ids[:, t:t + 1])
+        for layer, cache in zip(model.model.layers, caches):
+            x = x + layer.self_attn(layer.input_layernorm(x), position=t, cache=cache)
+            x = x + layer.mlp(layer.post_attention_layernorm(x))
+        out.append(model.lm_head(model.model.norm(x)))
+    return torch.cat(out, 1)
+
+
+def make_hf_checkpoint(case, c, steps, seed, short_steps=None, decoded=False):
     """A tiny LLaMA-architecture checkpoint as Hugging Face saves one: {case}/config.json and {case}/model.safetensors
     (bfloat16, as most published ones; the reference runs on those values in float32; a tied lm_head left out, as
     save_pretrained leaves it), and {case}.expected.safetensors with token ids and their logits."""
@@ -1619,6 +1651,9 @@ def make_hf_checkpoint(case, c, steps, seed, short_steps=None):
     if short_steps:  # a pass over the first steps alone (LongRoPE: within the original context, the short factors)
         with torch.no_grad():
             expected.update(ids_short=ids[:, :short_steps].contiguous(), logits_short=model(ids[:, :short_steps].contiguous()))
+    if decoded:  # the same ids decoded one at a time from a key/value cache (dynamic NTK: other frequencies past the original context)
+        with torch.no_grad():
+            expected.update(logits_decoded=decode(model, ids))
     save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), expected)
     print(f"{case}: {len(state)} tensors, logits {list(logits.shape)}")
 
@@ -1640,6 +1675,7 @@ def make_hf_llama():
         "rope_scaling": {"rope_type": "llama3", "factor": 4.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0, "original_max_position_embeddings": 16}}, 12, 701)
     make_hf_linear()
     make_hf_yarn()
+    make_hf_dynamic()
     make_hf_gpt2()
     make_hf_mistral()
     make_hf_phi3()
@@ -1784,6 +1820,18 @@ def make_hf_yarn():
         "num_key_value_heads": 1, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
         "hidden_act": "silu", "tie_word_embeddings": False, "max_position_embeddings": 256, "torch_dtype": "bfloat16",
         "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}}, 11, 710)
+
+
+def make_hf_dynamic():
+    """HfLlamaDynamic: rope_scaling "dynamic" (dynamic NTK, factor 4) over max_position_embeddings 8, heads 8 wide over 2
+    key/value heads, a base of 100 (each pair turning within these few steps): the 11 steps raise the base by
+    (4 · 11 / 8 − 3)^(8/6), the first 6 alone keep it, and decoding them one at a
+    time raises it step by step from the ninth (logits_decoded)."""
+    make_hf_checkpoint("HfLlamaDynamic", {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 32, "intermediate_size": 48, "num_attention_heads": 4,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 13, "rms_norm_eps": 1e-06, "rope_theta": 100.0,
+        "hidden_act": "silu", "tie_word_embeddings": False, "max_position_embeddings": 8, "torch_dtype": "bfloat16",
+        "rope_scaling": {"rope_type": "dynamic", "factor": 4.0}}, 11, 714, short_steps=6, decoded=True)
 
 
 def make_hf_phi3_partial():
@@ -2014,6 +2062,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-yarn" in sys.argv:  # only the Hugging Face checkpoint with YaRN's rotary scaling
         make_hf_yarn()
+        sys.exit(0)
+    if "--hf-dynamic" in sys.argv:  # only the Hugging Face checkpoint with dynamic NTK scaling
+        make_hf_dynamic()
         sys.exit(0)
     if "--hf-gemma2" in sys.argv:  # only the Hugging Face Gemma 2 checkpoint
         make_hf_gemma2()

@@ -79,6 +79,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(PartialRotaryBlock), nameof(GcPartialRotary), nameof(HfTinyPhi3Partial),
         // LongRoPE: the host's tables of the pass's factors (short within the original context, long past it)
         nameof(HfTinyPhi3LongRope), nameof(GcLongRope),
+        // dynamic NTK: the host's tables for the base the pass's reach raises
+        nameof(HfTinyDynamicLlama), nameof(GcDynamic),
         // Qwen2's attention: the input projections' biases without the output projection's
         nameof(HfTinyQwen2),
         // heads of their own width, each head's queries and keys RMS-normalised in the packed rows (Qwen3's)

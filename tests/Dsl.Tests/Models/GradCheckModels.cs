@@ -143,6 +143,14 @@ public partial class GcPartialRotary;
 [Dense(2)]
 public partial class GcLongRope;
 
+// Dynamic NTK past its original context of 3 steps (the base raised by the pass's reach), over a partial rotation of 6 of each head's 8 values.
+[Input(features: 3)]
+[Dense(16, Activation = Activation.Tanh)]
+[Attention(Heads = 2, RotaryDimensions = 6, Causal = true, Rotary = true, RotaryBase = 50f, RotaryScaling = 3f, RotaryScalingKind = RotaryScalingKind.Dynamic, RotaryOriginalContext = 3)]
+[Residual]
+[Dense(2)]
+public partial class GcDynamic;
+
 // Grouped-query attention: two query heads sharing one key/value head (causal, rotary), then six sharing three in pairs.
 [Input(features: 3)]
 [Dense(12, Activation = Activation.Tanh)]

@@ -150,6 +150,15 @@ public partial class HfTinyLinearLlama;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false)]
 public partial class HfTinyYarnLlama;
 
+// The HfLlamaDynamic fixture's model: dynamic NTK (factor 4 over max_position_embeddings 8): a pass past 8 steps raises the base of 100.
+[Embedding(vocab: 13, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 100f, RotaryScaling = 4f, RotaryScalingKind = RotaryScalingKind.Dynamic, RotaryOriginalContext = 8, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false)]
+public partial class HfTinyDynamicLlama;
+
 // The HfGpt2 fixture's model: GPT-2's layout (learned positions, pre-norm blocks with every bias, GELU's tanh form, the
 // output layer tied to the token table), 2 blocks of 4 heads over 16.
 [Embedding(vocab: 13, dim: 16)]

@@ -47,6 +47,8 @@ public class GradientCheckTests
     [Fact] public void SlidingWindowAttention() => CheckFeatures(() => new GcSlidingWindow(seed: 37), features: 3, outputShape: [2, 6, 2], batch: 2, steps: 6);
     [Fact] public void LongRopeScaledRotaryPositions() => CheckFeatures(() => new GcLongRope(seed: 41), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void PartialRotation() => CheckFeatures(() => new GcPartialRotary(seed: 40), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
+    [Fact] public void DynamicNtkScaledRotaryPositions() => CheckFeatures(() => new GcDynamic(seed: 43), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
+
     [Fact] public void YarnScaledRotaryPositions() => CheckFeatures(() => new GcYarn(seed: 39), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void RotaryPositionsOnCausalAttention() => CheckFeatures(() => new GcRotary(seed: 31), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void RotaryPositionsOnAttentionOverTheWholeSequence() => CheckTokens(() => new GcRotaryTokens(seed: 32), vocab: 7, classes: 7, batch: 3, steps: 5);

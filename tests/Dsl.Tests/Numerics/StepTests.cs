@@ -31,6 +31,8 @@ public class StepTests
     // (6 steps within LongRoPE's original context of 8: the short factors for the whole pass and every step alike; past it a whole
     // pass takes the long factors for every position and a stepping decoder for the steps past it only, as transformers does)
     [Fact] public void LongRopeWithinItsOriginalContextStepsAsForward() => StepsMatchForward(new HfTinyPhi3LongRope(seed: 25), vocab: 13);
+    // (the same for dynamic NTK within its original context of 8; past it, HuggingFaceTests decodes as transformers' cache does)
+    [Fact] public void DynamicNtkWithinItsOriginalContextStepsAsForward() => StepsMatchForward(new HfTinyDynamicLlama(seed: 26), vocab: 13);
     [Fact] public void YarnScaledRotaryFrequenciesStepAsForward() => StepsMatchForward(new HfTinyYarnLlama(seed: 21), vocab: 13);
     [Fact] public void GroupedQueryBlockStepsMatchForward() => StepsMatchForward(new GroupedQueryBlock(seed: 19), vocab: 13);
     [Fact] public void SlidingWindowBlockStepsMatchForward() => StepsMatchForward(new SlidingWindowBlock(seed: 20), vocab: 13);

@@ -108,6 +108,8 @@ public class OnnxExportTests
         nameof(GcPartialRotary) => new GcPartialRotary(seed: 97),
         nameof(HfTinyPhi3LongRope) => new HfTinyPhi3LongRope(seed: 98),
         nameof(GcLongRope) => new GcLongRope(seed: 99),
+        nameof(HfTinyDynamicLlama) => new HfTinyDynamicLlama(seed: 100),
+        nameof(GcDynamic) => new GcDynamic(seed: 101),
         nameof(QwenBlock) => new QwenBlock(seed: 85),
         nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
@@ -154,6 +156,8 @@ public class OnnxExportTests
         nameof(PartialRotaryBlock), nameof(GcPartialRotary),
         // LongRoPE: the long factors' frequencies Where the pass's last position reaches past the original context
         nameof(HfTinyPhi3LongRope), nameof(GcLongRope),
+        // dynamic NTK: the base raised by the pass's reach past the original context (Max, Pow), the frequencies its powers
+        nameof(HfTinyDynamicLlama), nameof(GcDynamic),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
         // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's

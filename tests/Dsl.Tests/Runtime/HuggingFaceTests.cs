@@ -169,7 +169,7 @@ public sealed class HuggingFaceTests : IDisposable
 
     [Theory]
     [InlineData("rope_scaling", """{"rope_type": "llama3", "factor": 8.0}""", "\"llama3\",\"factor\":8.0}: declare 'attention' with RotaryScaling = its factor")]
-    [InlineData("rope_scaling", """{"type": "dynamic", "factor": 2.0}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\") and YaRN (\"yarn\") are computed here")]
+    [InlineData("rope_scaling", """{"type": "mrope", "mrope_section": [16, 24, 24]}""", "of the rotary scalings only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\"), YaRN (\"yarn\"), dynamic NTK (\"dynamic\") and Phi-3's LongRoPE (\"longrope\") are computed here")]
     [InlineData("attention_bias", "true", "attention_bias is true: declare 'attention' with Bias = true (the q, k, v and o projections' biases)")]
     [InlineData("hidden_act", "\"relu\"", "hidden_act is \"relu\": the gated Dense layers here take SiLU (\"silu\"), GELU (\"gelu\") or its tanh approximation (\"gelu_pytorch_tanh\")")]
     [InlineData("hidden_act", "\"gelu\"", "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu")]
@@ -313,6 +313,7 @@ public sealed class HuggingFaceTests : IDisposable
         "HfGemma3" => new HfTinyGemma3(seed),
         "HfGemma2" => new HfTinyGemma2(seed),
         "HfLlamaYarn" => new HfTinyYarnLlama(seed),
+        "HfLlamaDynamic" => new HfTinyDynamicLlama(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -336,7 +337,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "declare 'attention' with RotaryScaling = its factor and RotaryScalingKind = RotaryScalingKind.Linear");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLinearLlama(seed: 3),
             Copy((_, config) => config["rope_scaling"] = new JsonObject { ["rope_type"] = "dynamic", ["factor"] = 4.0 }, "dynamic", "HfLlamaLinear")));
-        Contains(error.Message, "only LLaMA 3.1's (rope_type \"llama3\"), the linear one (\"linear\") and YaRN (\"yarn\") are computed here");
+        Contains(error.Message, "declare 'attention' with RotaryScaling = its factor, RotaryScalingKind = RotaryScalingKind.Dynamic and RotaryOriginalContext");
     }
 
     /// <summary>
@@ -475,6 +476,51 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "rope_scaling is LongRoPE's: declare 'attention' with RotaryScaling = its factor (max_position_embeddings / original_max_position_embeddings), RotaryScalingKind = RotaryScalingKind.LongRope");
         var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "longrope-saved")));
         Contains(unsaved.Message, "'attention' scales its rotary frequencies as LongRoPE");
+    }
+
+    /// <summary>
+    /// Dynamic NTK (rope_type "dynamic"): a pass past max_position_embeddings raises the base by its reach, one within keeps it,
+    /// and decoding one token at a time raises it step by step, the cached keys kept as they were turned (transformers' decoding
+    /// with its key/value cache); a factor or context other than the declared one, or another declared scaling, is refused.
+    /// </summary>
+    [Fact]
+    public void ACheckpointWithDynamicNtkScalingGivesItsLogitsWithinPastAndDecodingPastTheOriginalContext()
+    {
+        IModel<int> model = new HfTinyDynamicLlama(seed: 1);
+        HuggingFace.LoadLlama(model, Fixture.Path("HfLlamaDynamic"));
+        AssertLogits(model, "HfLlamaDynamic");
+        AssertLogits(model, "HfLlamaDynamic", "_short");
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfLlamaDynamic.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32();
+        float[] decoded = expected["logits_decoded"].ToFloat();
+        int batch = (int)expected["ids"].Shape[0], steps = (int)expected["ids"].Shape[1], vocab = model.OutputWidth;
+        IModelState state = model.CreateState(batch);
+        for (int t = 0; t < steps; t++)
+        {
+            int[] step = Enumerable.Range(0, batch).Select(b => ids[b * steps + t]).ToArray();
+            float[] logits = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>(step, [batch]), state));
+            for (int b = 0; b < batch; b++)
+            {
+                for (int v = 0; v < vocab; v++)
+                {
+                    float e = decoded[(b * steps + t) * vocab + v], a = logits[b * vocab + v];
+                    Assert.True(MathF.Abs(e - a) <= 1e-4f * (1 + MathF.Abs(e)), $"step {t}, sequence {b}, logit {v}: expected {e}, got {a}");
+                }
+            }
+        }
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyDynamicLlama(seed: 2), Copy((_, config) =>
+        {
+            config["rope_scaling"] = new JsonObject { ["rope_type"] = "dynamic", ["factor"] = 2.0 };
+            config["max_position_embeddings"] = 16;
+        }, "dynamic-other", "HfLlamaDynamic")));
+        Contains(error.Message, "rope_scaling's factor is 2, 'attention' declares RotaryScaling = 4");
+        Contains(error.Message, "max_position_embeddings is 16 (dynamic NTK's original context), 'attention' declares RotaryOriginalContext = 8");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyDynamicLlama(seed: 2), Copy((_, config) => config.Remove("max_position_embeddings"), "dynamic-unbounded", "HfLlamaDynamic")));
+        Contains(error.Message, "the configuration has no number max_position_embeddings (dynamic NTK's original context)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLinearLlama(seed: 3), Fixture.Path("HfLlamaDynamic")));
+        Contains(error.Message, "declare 'attention' with RotaryScaling = its factor, RotaryScalingKind = RotaryScalingKind.Dynamic and RotaryOriginalContext = the configuration's max_position_embeddings");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyDynamicLlama(seed: 3), Fixture.Path("HfLlamaLinear")));
+        Contains(error.Message, "declare 'attention' with RotaryScaling = its factor and RotaryScalingKind = RotaryScalingKind.Linear");
     }
 
     /// <summary>
@@ -881,6 +927,7 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfGemma3")]
     [InlineData("HfGemma2")]
     [InlineData("HfLlamaYarn")]
+    [InlineData("HfLlamaDynamic")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);

@@ -59,7 +59,7 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
 
 /// <summary>
 /// The scaling of the rotary frequencies (<c>RotaryScaling</c>, its three companions and <c>RotaryScalingKind</c>: 0 LLaMA 3.1's,
-/// 1 linear, 2 YaRN); null when nothing of it is set.
+/// 1 linear, 2 YaRN, 3 LongRoPE, 4 dynamic NTK); null when nothing of it is set.
 /// </summary>
 internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor, float HighFrequencyFactor, int OriginalContext, int Kind = 0,
     EquatableArray<float> ShortFactors = default, EquatableArray<float> LongFactors = default)
@@ -72,6 +72,8 @@ internal sealed record RotaryScalingSpec(float Factor, float LowFrequencyFactor,
     public bool Yarn => Kind == 2;
 
     public bool LongRope => Kind == 3;
+
+    public bool Dynamic => Kind == 4;
 
     /// <summary>The low or high frequency factor set away from LLaMA 3.1's default (what neither the linear scaling nor YaRN reads), lower case; null when neither is.</summary>
     public string? SetFrequencyFactor => SetCompanion is "rotarylowfrequencyfactor" or "rotaryhighfrequencyfactor" ? SetCompanion : null;
@@ -179,11 +181,11 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         {
             if (!spec.Rotary)
                 c.Invalid("rotaryscaling", "RotaryScaling and its factors scale the rotary position embedding's frequencies; they apply only with Rotary = true");
-            else if (scaling.Kind is not (0 or 1 or 2 or 3))
+            else if (scaling.Kind is not (0 or 1 or 2 or 3 or 4))
                 c.Invalid("rotaryscalingkind", $"RotaryScalingKind = {scaling.Kind} is not a known RotaryScalingKind");
             else if (!scaling.LongRope && (scaling.ShortFactors.Count > 0 || scaling.LongFactors.Count > 0))
                 c.Invalid(scaling.ShortFactors.Count > 0 ? "rotaryshortfactors" : "rotarylongfactors", "RotaryShortFactors and RotaryLongFactors are LongRoPE's; they apply only with RotaryScalingKind = RotaryScalingKind.LongRope");
-            else if (scaling.Factor == 0f && (scaling.Linear || scaling.Yarn || scaling.LongRope))
+            else if (scaling.Factor == 0f && (scaling.Linear || scaling.Yarn || scaling.LongRope || scaling.Dynamic))
                 c.Invalid("rotaryscalingkind", "RotaryScalingKind says how RotaryScaling scales the frequencies; set RotaryScaling (the factor) too");
             else if (scaling.Factor == 0f)
                 c.Invalid(scaling.SetCompanion!, "RotaryLowFrequencyFactor, RotaryHighFrequencyFactor and RotaryOriginalContext shape the scaling RotaryScaling sets; set RotaryScaling (LLaMA 3.1's factor, 8) too");
@@ -194,6 +196,11 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             else if (scaling.Yarn && scaling.OriginalContext < 1)
                 c.Invalid("rotaryoriginalcontext", $"RotaryOriginalContext must be 1 or more (the context trained on; Qwen2.5's: 32768), not {scaling.OriginalContext}");
             else if (scaling.Yarn) { } // (its factor checked above; the frequency factors unread)
+            else if (scaling.Dynamic && scaling.SetFrequencyFactor is { } dynamicUnread)
+                c.Invalid(dynamicUnread, "RotaryLowFrequencyFactor and RotaryHighFrequencyFactor shape LLaMA 3.1's scaling; dynamic NTK raises the base of a pass that reaches past RotaryOriginalContext");
+            else if (scaling.Dynamic && scaling.OriginalContext < 1)
+                c.Invalid("rotaryoriginalcontext", $"RotaryOriginalContext must be 1 or more (the context trained on, the configuration's max_position_embeddings), not {scaling.OriginalContext}");
+            else if (scaling.Dynamic) { } // (the turned width checked when shaped)
             else if (scaling.LongRope && scaling.SetFrequencyFactor is { } unread)
                 c.Invalid(unread, "RotaryLowFrequencyFactor and RotaryHighFrequencyFactor shape LLaMA 3.1's scaling; LongRoPE divides each pair's frequency by RotaryShortFactors' or RotaryLongFactors' own");
             else if (scaling.LongRope && (scaling.ShortFactors.Count == 0 || scaling.ShortFactors.Count != scaling.LongFactors.Count))
@@ -279,6 +286,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             && longRope.ShortFactors.Count != (spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head) / 2)
             c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotaryshortfactors"), c.Name,
                 $"RotaryShortFactors and RotaryLongFactors give {longRope.ShortFactors.Count} factors: LongRoPE needs one per pair of each head's {(spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head)} turned values, {(spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head) / 2}");
+        else if (spec.Rotary && spec.RotaryScaling is { Dynamic: true } && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0
+            && (spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head) <= 2)
+            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotaryscalingkind"), c.Name,
+                $"dynamic NTK raises the base by a power d / (d − 2) of each head's d turned values: it needs more than 2, got {(spec.RotaryDimensions > 0 ? spec.RotaryDimensions : head)}");
         else if (spec.Rotary && spec.RotaryDimensions > 0 && !spec.Pool && !spec.HasClassicScore && spec.Heads > 0 && inWidth > 0 && (spec.RotaryDimensions % 2 != 0 || spec.RotaryDimensions > head))
             c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("rotarydimensions"), c.Name,
                 $"RotaryDimensions = {spec.RotaryDimensions} turns pairs of each head's first values: it must be even and at most the head's {head}");

@@ -143,7 +143,7 @@ internal static class MultiHeadAttention
         Operand[] rotary = !overload ? [steps, batch, width, .. headCounts] : [steps, batch, width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads)];
         Operand[] frequencies = overload ? [ScalarOperand.Of(spec.RotaryBase), new ScalarOperand(spec.RotaryScaling?.Code ?? "default")] : [ScalarOperand.Of(spec.RotaryBase)];
         Operand[] partial = r < d ? [new ScalarOperand($"rotaryWidth: {r}")] : [];
-        string scaled = spec.RotaryScaling is { } s ? $", scaled for long contexts {(s.Linear ? "linearly" : s.Yarn ? $"as YaRN over an original context of {s.OriginalContext}" : s.LongRope ? $"as LongRoPE (its short factors within {s.OriginalContext} steps, its long ones past)" : "as LLaMA 3.1")} (factor {SourceWriter.Float(s.Factor)})" : "";
+        string scaled = spec.RotaryScaling is { } s ? $", scaled for long contexts {(s.Linear ? "linearly" : s.Yarn ? $"as YaRN over an original context of {s.OriginalContext}" : s.LongRope ? $"as LongRoPE (its short factors within {s.OriginalContext} steps, its long ones past)" : s.Dynamic ? $"by dynamic NTK (the base raised past {s.OriginalContext} steps)" : "as LLaMA 3.1")} (factor {SourceWriter.Float(s.Factor)})" : "";
         BufferRef? angles = null;
         if (spec.Rotary)
         {
