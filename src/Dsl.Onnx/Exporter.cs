@@ -238,15 +238,19 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         }
         else if (a.RotaryScaling is { Kind: RotaryScalingKind.Dynamic, IsScaled: true } dynamic)
         {
-            // dynamic NTK: the base θ · max(factor · reach / L − (factor − 1), 1)^(d / (d − 2)), then base^(−2j/d), in double and in
-            // the runtime's order (RotaryScaling.DynamicBase); within the original context L the growth is 1 and the frequencies θ's own
+            // dynamic NTK: past the original context L, the base θ · (factor · reach / L − (factor − 1))^(d / (d − 2)), then
+            // base^(−2j/d), in double and in the runtime's order (RotaryScaling.DynamicBase); within it the constant frequencies, as
+            // the runtime's (the growth clamped at 1 keeps the unused branch finite)
             double growthFactor = dynamic.Factor;
-            string reach = g.Add("Cast", n + "_reach_double", [Reach()], ("to", (long)ElementType.Double));
+            string reachInt = Reach();
+            string reach = g.Add("Cast", n + "_reach_double", [reachInt], ("to", (long)ElementType.Double));
             string growth = g.Add("Sub", n + "_growth_raw", [g.Add("Div", n + "_over_original", [g.Add("Mul", n + "_times_factor", [reach, g.Doubles(n + "_factor", growthFactor)]),
                 g.Doubles(n + "_original", dynamic.OriginalContext)]), g.Doubles(n + "_factor_less_one", growthFactor - 1.0)]);
             growth = g.Add("Max", n + "_growth", [growth, g.Doubles(n + "_unit", 1.0)]);
             string raised = g.Add("Mul", n + "_base", [g.Add("Pow", n + "_growth_power", [growth, g.Doubles(n + "_exponent", d / (d - 2.0))]), g.Doubles(n + "_theta", a.RotaryBase)]);
-            frequencies = g.Add("Pow", n + "_frequencies", [raised, g.Doubles(n + "_pair_exponents", Enumerable.Range(0, half).Select(j => -2.0 * j / d).ToArray())]);
+            string past = g.Add("Greater", n + "_past_original", [reachInt, g.Int64s(n + "_original_steps", dynamic.OriginalContext)]);
+            frequencies = g.Add("Where", n + "_frequencies", [past,
+                g.Add("Pow", n + "_raised_frequencies", [raised, g.Doubles(n + "_pair_exponents", Enumerable.Range(0, half).Select(j => -2.0 * j / d).ToArray())]), frequencies]);
         }
         string column = g.Add("Cast", n + "_positions", [g.Add("Unsqueeze", n + "_column", [positions, g.Int64s(n + "_axis1", 1)])], ("to", (long)ElementType.Double));
         string angles = g.Add("Mul", n + "_angles", [column, frequencies]); // [T, d/2]

@@ -106,12 +106,13 @@ public static partial class HuggingFace
     /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>LlamaForCausalLM</c>'s names,
     /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
-    /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's or the
-    /// linear <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>; QK-norm as <c>Qwen3ForCausalLM</c>;
+    /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's, the
+    /// linear, YaRN's or dynamic NTK's <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>; QK-norm as <c>Qwen3ForCausalLM</c>;
+    /// LongRoPE or a partial rotation as <c>Phi3ForCausalLM</c>, under Phi-3's fused <c>qkv_proj</c> and <c>gate_up_proj</c>;
     /// a scaled embedding as <c>GemmaForCausalLM</c>, with the sandwich of norms as <c>Gemma3ForCausalLM</c> (QK-norm) or <c>Gemma2ForCausalLM</c> (none; soft caps),
     /// its norms stored less 1), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
-    /// <see cref="LoadLlama"/> read it back (a model loaded from Phi-3's checkpoint is written as Mistral's, or LLaMA's without
-    /// a window: the same layers under unfused names). Both files are built first, then replaced together (a failure leaves the folder as it was).
+    /// <see cref="LoadLlama"/> read it back (a model loaded from Phi-3's checkpoint without LongRoPE or a partial rotation is written
+    /// as Mistral's, or LLaMA's without a window: the same layers under unfused names). Both files are built first, then replaced together (a failure leaves the folder as it was).
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA, or its decoder layers or norms differ from one another.</exception>
     public static void SaveLlama(IModel model, string folder)
@@ -130,10 +131,9 @@ public static partial class HuggingFace
         AttentionInfo first = layout.Layers[0].Attention;
         if (!sandwich && first.ScaledApart)
             unlike.Add($"'{first.Name}' scales its scores by {Number(first.Scale)}, not 1/√head_dim: only Gemma 2's and 3's configurations can say so (query_pre_attn_scalar)");
-        if (first.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true })
-            unlike.Add($"'{first.Name}' scales its rotary frequencies as LongRoPE: the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) say LLaMA 3.1's, linear, YaRN or dynamic NTK scaling");
-        if (first.RotaryWidth != first.HeadSize)
-            unlike.Add($"'{first.Name}' turns {first.RotaryWidth} of each head's {first.HeadSize} values (RotaryDimensions): none of the configurations written here (LLaMA's, Mistral's, Qwen's, Gemma's) rotates part of a head");
+        // LongRoPE and a partial rotation are Phi-3's alone: such a model is written as Phi3ForCausalLM
+        bool phi = first.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true } || first.RotaryWidth != first.HeadSize;
+        if (phi) layout.CheckPhiWritable(unlike, gemma);
         if (!gemma2 && (first.SoftCap > 0f || layout.Output.SoftCap > 0f))
             unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
         if (!gemma && first.QueryKeyNorm && (first.SlidingWindow > 0 || (first.Bias && !first.OutputBias)))
@@ -146,7 +146,9 @@ public static partial class HuggingFace
         var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
         // Gemma's norms store their weight less 1 (exactly, for a weight from 0.5 to 2 and any above; within an ulp of 1 below)
         HashSet<string> shifted = gemma ? layout.NormWeights().ToHashSet(StringComparer.Ordinal) : [];
-        foreach (var (parameter, parts) in layout.Sources(fused: false).OrderBy(p => p.Key, StringComparer.Ordinal))
+        // (Phi-3's fused gate_up_proj gathers rows of one parameter into one tensor, the gate's first: each part lands at its rows)
+        var fusedTensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var (parameter, parts) in layout.Sources(fused: phi).OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Parameter p = model.Parameters[parameter];
             float[] values = p.AsSpan().ToArray();
@@ -156,14 +158,23 @@ public static partial class HuggingFace
             foreach (ParameterSet.TensorRows part in parts)
             {
                 int[] shape = p.Shape.ToArray();
-                shape[0] = part.Rows;
-                tensors.Add((part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
+                shape[0] = part.Total;
+                if (part.Total == part.Rows) tensors.Add((part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
+                else
+                {
+                    if (!fusedTensors.TryGetValue(part.Name, out float[]? whole))
+                    {
+                        fusedTensors[part.Name] = whole = new float[part.Total * rowLength];
+                        tensors.Add((part.Name, shape, whole));
+                    }
+                    values.AsSpan(at, part.Rows * rowLength).CopyTo(whole.AsSpan(part.First * rowLength));
+                }
                 at += part.Rows * rowLength;
             }
         }
         // both files built before either is touched, then replaced together: weights beside another model's config.json
         // would load into a model that computes something else
-        byte[] config = layout.Config(gemma, sandwich);
+        byte[] config = layout.Config(gemma, sandwich, phi);
         Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
@@ -508,10 +519,11 @@ public static partial class HuggingFace
 
         /// <summary>
         /// The config.json of this layout, as transformers' LlamaConfig writes its fields (<paramref name="sandwich"/>: Gemma 3's
-        /// with QK-norm, else Gemma 2's).
+        /// with QK-norm, else Gemma 2's; <paramref name="phi"/>: Phi-3's, for LongRoPE or a partial rotation).
         /// </summary>
-        public byte[] Config(bool gemma = false, bool sandwich = false)
+        public byte[] Config(bool gemma = false, bool sandwich = false, bool phi = false)
         {
+            if (phi) return PhiConfig();
             DecoderLayer first = Layers[0];
             bool gemma3 = sandwich && first.Attention.QueryKeyNorm, gemma2 = sandwich && !gemma3;
             // Gemma 3's rotary settings and window differ by layer: the full layers' base and scaling, the sliding ones' base and window
@@ -608,6 +620,90 @@ public static partial class HuggingFace
                     w.WriteBoolean("attention_bias", first.Attention.Bias);
                     w.WriteBoolean("mlp_bias", false);
                 }
+                w.WriteString("torch_dtype", "float32");
+                w.WriteEndObject();
+            }
+            return buffer.ToArray();
+        }
+
+        /// <summary>
+        /// What keeps a model with LongRoPE or a partial rotation from being written as Phi-3's configuration (Phi3ForCausalLM,
+        /// the one that says either): a scaled embedding (Gemma's), biases, QK-norm, heads of their own width (Phi-3's are
+        /// hidden_size / heads), another rotary scaling beside a partial rotation, and a LongRoPE factor that is not a whole
+        /// max_position_embeddings over the original context (Phi-3's configuration gives the factor as that ratio).
+        /// </summary>
+        public void CheckPhiWritable(List<string> problems, bool gemma)
+        {
+            AttentionInfo a = Layers[0].Attention;
+            string why = a.RotaryWidth != a.HeadSize ? $"turns {a.RotaryWidth} of each head's {a.HeadSize} values (RotaryDimensions)" : "scales its rotary frequencies as LongRoPE";
+            string Phi(string what) => $"'{a.Name}' {why}, which only Phi-3's configuration says, but {what}";
+            if (gemma) problems.Add(Phi($"'{Embedding.Name}' is scaled (Gemma's): Phi-3's embedding is not"));
+            if (a.Bias) problems.Add(Phi("it has projection biases: Phi-3's qkv_proj and o_proj have none (declare Bias = false)"));
+            if (a.QueryKeyNorm) problems.Add(Phi("it has QK-norm, which Phi-3's attention has not"));
+            if (a.HeadWidth > 0 && a.HeadSize * a.Heads != Embedding.Dim)
+                problems.Add(Phi($"its heads are {a.HeadSize} wide: Phi-3's are hidden_size / num_attention_heads, {Embedding.Dim / Math.Max(a.Heads, 1)}"));
+            if (a.RotaryScaling.IsScaled && a.RotaryScaling.Kind != RotaryScalingKind.LongRope)
+                problems.Add(Phi($"it scales its rotary frequencies as {a.RotaryScaling.Kind}: Phi-3's configuration scales them as LongRoPE or not at all"));
+            if (a.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true } longRope && (float)(PhiMaxPositions(longRope) / (double)longRope.OriginalContext) != longRope.Factor)
+                problems.Add($"'{a.Name}' scales its rotary frequencies as LongRoPE by {Number(longRope.Factor)} over {longRope.OriginalContext} steps: Phi-3's configuration gives the factor as a whole max_position_embeddings over original_max_position_embeddings, and no whole number of steps over {longRope.OriginalContext} gives {Number(longRope.Factor)}");
+        }
+
+        /// <summary>LongRoPE's context as Phi-3's max_position_embeddings: the original context times the factor, to the nearest step.</summary>
+        private static long PhiMaxPositions(RotaryScaling longRope) => (long)Math.Round(longRope.OriginalContext * (double)longRope.Factor);
+
+        /// <summary>
+        /// Phi-3's config.json (Phi3Config's fields): LongRoPE as rope_scaling with <c>type</c>, <c>short_factor</c> and
+        /// <c>long_factor</c> (its three fields, which older transformers require), the original context and the context it
+        /// reaches beside it, a partial rotation as <c>partial_rotary_factor</c> (the shortest fraction whose
+        /// int(head_dim · f) is the turned width), the window or null.
+        /// </summary>
+        private byte[] PhiConfig()
+        {
+            AttentionInfo a = Layers[0].Attention;
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("architectures");
+                w.WriteStringValue("Phi3ForCausalLM");
+                w.WriteEndArray();
+                w.WriteString("model_type", "phi3");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber("intermediate_size", Layers[0].Mlp.Units);
+                w.WriteNumber("num_hidden_layers", Layers.Count);
+                w.WriteNumber("num_attention_heads", a.Heads);
+                w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
+                w.WriteString("hidden_act", ActivationName(Layers[0].Mlp.Activation));
+                w.WritePropertyName("rms_norm_eps");
+                w.WriteRawValue(JsonFloat(Layers[0].Input.Epsilon));
+                w.WritePropertyName("rope_theta");
+                w.WriteRawValue(JsonFloat(a.RotaryBase));
+                if (a.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true } longRope)
+                {
+                    w.WriteStartObject("rope_scaling");
+                    w.WriteString("type", "longrope");
+                    foreach (var (key, factors) in new[] { ("short_factor", longRope.ShortFactors!), ("long_factor", longRope.LongFactors!) })
+                    {
+                        w.WriteStartArray(key);
+                        foreach (float f in factors) w.WriteRawValue(JsonFloat(f));
+                        w.WriteEndArray();
+                    }
+                    w.WriteEndObject();
+                    w.WriteNumber("original_max_position_embeddings", longRope.OriginalContext);
+                    w.WriteNumber("max_position_embeddings", PhiMaxPositions(longRope));
+                }
+                else w.WriteNull("rope_scaling");
+                if (a.RotaryWidth != a.HeadSize)
+                {
+                    // r / d, or the next double up where int(d · f) would round it down (Python reads the shortest decimal back exactly)
+                    double fraction = a.RotaryWidth / (double)a.HeadSize;
+                    while ((int)(a.HeadSize * fraction) < a.RotaryWidth) fraction = Math.BitIncrement(fraction);
+                    w.WriteNumber("partial_rotary_factor", fraction);
+                }
+                if (a.SlidingWindow > 0) w.WriteNumber("sliding_window", a.SlidingWindow);
+                else w.WriteNull("sliding_window");
+                w.WriteBoolean("tie_word_embeddings", Tied);
                 w.WriteString("torch_dtype", "float32");
                 w.WriteEndObject();
             }
@@ -1085,17 +1181,22 @@ public static partial class HuggingFace
 
     /// <summary>
     /// Dynamic NTK's numbers against the declared scaling: the factor, and the original context, which transformers takes from the
-    /// configuration's <c>max_position_embeddings</c> (an <c>original_max_position_embeddings</c> in rope_scaling is not read).
+    /// configuration's <c>max_position_embeddings</c> (an <c>original_max_position_embeddings</c> in rope_scaling is not read), or
+    /// where it is absent from the model type's default.
     /// </summary>
     private static void CheckDynamic(JsonElement scaling, RotaryScaling declared, AttentionInfo attention, List<string> problems, JsonElement config)
     {
         if (Value(scaling, "factor") is not { ValueKind: JsonValueKind.Number } factor) problems.Add("rope_scaling has no number factor");
         else if ((float)factor.GetDouble() != declared.Factor)
             problems.Add($"rope_scaling's factor is {Number((float)factor.GetDouble())}, '{attention.Name}' declares RotaryScaling = {Number(declared.Factor)}");
-        if (Value(config, "max_position_embeddings") is not { ValueKind: JsonValueKind.Number } most)
-            problems.Add("the configuration has no number max_position_embeddings (dynamic NTK's original context)");
-        else if (most.GetDouble() != declared.OriginalContext)
-            problems.Add($"max_position_embeddings is {most.GetRawText()} (dynamic NTK's original context), '{attention.Name}' declares RotaryOriginalContext = {declared.OriginalContext}");
+        string type = ModelType(config);
+        // each configuration's default (LlamaConfig 2048, MistralConfig 4096 · 32, Qwen2's and Qwen3's 32768, Gemma's and Gemma 2's 8192, Gemma 3's 131072)
+        double? fallback = type switch { "llama" => 2048, "mistral" => 131072, "qwen2" or "qwen3" => 32768, "gemma" or Gemma2 => 8192, Gemma3 => 131072, _ => null };
+        JsonElement? given = Value(config, "max_position_embeddings");
+        if (given is { } g && g.ValueKind != JsonValueKind.Number) problems.Add($"max_position_embeddings is {g.GetRawText()}, not a number (dynamic NTK's original context)");
+        else if ((given?.GetDouble() ?? fallback) is not { } most) problems.Add("the configuration has no max_position_embeddings (dynamic NTK's original context)");
+        else if (most != declared.OriginalContext)
+            problems.Add($"max_position_embeddings is {most}{(given is null ? $" (model_type \"{type}\"'s default)" : "")} (dynamic NTK's original context), '{attention.Name}' declares RotaryOriginalContext = {declared.OriginalContext}");
     }
 
     /// <summary>

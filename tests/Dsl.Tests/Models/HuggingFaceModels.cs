@@ -104,6 +104,28 @@ public partial class HfTinyGemma2;
 [RmsNorm] [Dense(13, Bias = false, SoftCap = 30f)]
 public partial class HfLlamaCapped;
 
+// A partial rotation, which only Phi-3's configuration says, with what Phi-3's cannot: projection biases and YaRN (SaveLlama refuses it).
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, RotaryDimensions = 4, RotaryScaling = 2f, RotaryScalingKind = RotaryScalingKind.Yarn, RotaryOriginalContext = 8)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(13, Bias = false)]
+public partial class HfPartialUnwritable;
+
+// 30 of each head's 44 values turned: 30 / 44 as a double times 44 is just under 30, so Phi-3's partial_rotary_factor is written one ulp up.
+[Embedding(vocab: 13, dim: 88)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 2, Causal = true, Rotary = true, RotaryDimensions = 30, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(88, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(13, Bias = false)]
+public partial class HfThirdRotated;
+
+// LongRoPE by 2.5 over 3 steps: no whole max_position_embeddings over 3 gives 2.5 (SaveLlama refuses it).
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false, RotaryScaling = 2.5f, RotaryScalingKind = RotaryScalingKind.LongRope, RotaryOriginalContext = 3,
+    RotaryShortFactors = new[] { 1f, 1f, 1f, 1f }, RotaryLongFactors = new[] { 1f, 2f, 3f, 4f })] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(13, Bias = false)]
+public partial class HfLongRopeUnwritable;
+
 // A soft cap on the feed-forward's down_proj: no configuration's layout (LoadLlama and SaveLlama refuse it).
 [Embedding(vocab: 13, dim: 16)]
 [RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]

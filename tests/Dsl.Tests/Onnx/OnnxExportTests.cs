@@ -388,6 +388,8 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyGemma3))]
     [InlineData(nameof(Gemma2Block))]
     [InlineData(nameof(PartialRotaryBlock))]
+    [InlineData(nameof(GcLongRope))]
+    [InlineData(nameof(GcDynamic))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -314,6 +314,8 @@ public sealed class HuggingFaceTests : IDisposable
         "HfGemma2" => new HfTinyGemma2(seed),
         "HfLlamaYarn" => new HfTinyYarnLlama(seed),
         "HfLlamaDynamic" => new HfTinyDynamicLlama(seed),
+        "HfPhi3LongRope" => new HfTinyPhi3LongRope(seed),
+        "HfPhi3Partial" => new HfTinyPhi3Partial(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -434,7 +436,8 @@ public sealed class HuggingFaceTests : IDisposable
 
     /// <summary>
     /// Phi-3's partial rotation (partial_rotary_factor, Phi-4-mini's 0.75): int(head_dim · factor) values of each head turned,
-    /// declared as RotaryDimensions; a model type whose attention turns whole heads refuses one, and a save has no place for it.
+    /// declared as RotaryDimensions; a model type whose attention turns whole heads refuses one. A save writes Phi-3's
+    /// configuration, with a partial_rotary_factor whose int(head_dim · f) is the turned width where r / d falls short of it.
     /// </summary>
     [Fact]
     public void APhi3CheckpointWithAPartialRotationGivesItsLogits()
@@ -446,8 +449,20 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "'attention' turns 6 of each head's 8 values (RotaryDimensions), but the configuration has no partial_rotary_factor");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyPhi3Partial(seed: 2), Copy((_, config) => config["model_type"] = "llama", "phi-as-llama", "HfPhi3Partial")));
         Contains(error.Message, "partial_rotary_factor is 0.75: model_type \"llama\"'s attention turns whole heads (transformers computes a partial rotation for Phi-3's, \"phi3\")");
-        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "phi-partial-saved")));
-        Contains(unsaved.Message, "'attention' turns 6 of each head's 8 values (RotaryDimensions): none of the configurations written here");
+        // 30 / 44 as a double, times 44, is 29.999…: the factor written is the next double up, and the model reads back as it was
+        var third = new HfThirdRotated(seed: 3);
+        string folder = Path.Combine(_temp, "phi-third");
+        HuggingFace.SaveLlama(third, folder);
+        JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        Assert.Equal("Phi3ForCausalLM", written["architectures"]![0]!.GetValue<string>());
+        Assert.Equal(1e-5, written["rms_norm_eps"]!.GetValue<double>());
+        double fraction = written["partial_rotary_factor"]!.GetValue<double>();
+        Assert.True((int)(44 * (30 / 44.0)) == 29 && (int)(44 * fraction) == 30 && fraction > 30 / 44.0, $"partial_rotary_factor {fraction:R}");
+        Assert.True(SafeTensors.Read(Path.Combine(folder, "model.safetensors")).ContainsKey("model.layers.0.self_attn.qkv_proj.weight"));
+        var back = new HfThirdRotated(seed: 4);
+        HuggingFace.LoadLlama(back, folder);
+        int[] tokens = [1, 5, 2, 7, 3, 11, 0, 4];
+        Assert.Equal(ParityModel.Flatten(third.Forward(ParityModel.Span(tokens, [2, 4]))), ParityModel.Flatten(back.Forward(ParityModel.Span(tokens, [2, 4]))));
     }
 
     /// <summary>
@@ -474,8 +489,6 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "rope_scaling's attention_factor is 1.5: LongRoPE's is computed here as √(1 + ln(factor) / ln(original))");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyPhi3Partial(seed: 2), Copy((_, config) => config.Remove("partial_rotary_factor"), "longrope-undeclared", "HfPhi3LongRope")));
         Contains(error.Message, "rope_scaling is LongRoPE's: declare 'attention' with RotaryScaling = its factor (max_position_embeddings / original_max_position_embeddings), RotaryScalingKind = RotaryScalingKind.LongRope");
-        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "longrope-saved")));
-        Contains(unsaved.Message, "'attention' scales its rotary frequencies as LongRoPE");
     }
 
     /// <summary>
@@ -516,7 +529,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "rope_scaling's factor is 2, 'attention' declares RotaryScaling = 4");
         Contains(error.Message, "max_position_embeddings is 16 (dynamic NTK's original context), 'attention' declares RotaryOriginalContext = 8");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyDynamicLlama(seed: 2), Copy((_, config) => config.Remove("max_position_embeddings"), "dynamic-unbounded", "HfLlamaDynamic")));
-        Contains(error.Message, "the configuration has no number max_position_embeddings (dynamic NTK's original context)");
+        Contains(error.Message, "max_position_embeddings is 2048 (model_type \"llama\"'s default) (dynamic NTK's original context), 'attention' declares RotaryOriginalContext = 8");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLinearLlama(seed: 3), Fixture.Path("HfLlamaDynamic")));
         Contains(error.Message, "declare 'attention' with RotaryScaling = its factor, RotaryScalingKind = RotaryScalingKind.Dynamic and RotaryOriginalContext = the configuration's max_position_embeddings");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyDynamicLlama(seed: 3), Fixture.Path("HfLlamaLinear")));
@@ -928,6 +941,8 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfGemma2")]
     [InlineData("HfLlamaYarn")]
     [InlineData("HfLlamaDynamic")]
+    [InlineData("HfPhi3LongRope")]
+    [InlineData("HfPhi3Partial")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);
@@ -954,6 +969,8 @@ public sealed class HuggingFaceTests : IDisposable
         var reloaded = For(fixture, 10);
         HuggingFace.LoadLlama(reloaded, folder);
         AssertLogits(reloaded, fixture);
+        // (LongRoPE within its original context too: the short factors, and max_position_embeddings over the original as the factor)
+        if (fixture is "HfPhi3LongRope" or "HfLlamaDynamic") AssertLogits(reloaded, fixture, "_short");
     }
 
     /// <summary>A JSON value with its numbers as doubles (8 and 8.0 alike), for comparing configurations.</summary>
@@ -970,6 +987,14 @@ public sealed class HuggingFaceTests : IDisposable
         var error = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfUnalikeLlama(seed: 1), Path.Combine(_temp, "unalike")));
         Contains(error.Message, "'dense_2' is 32 wide and 'dense' 24: LLaMA's decoder layers are alike");
         Assert.False(Directory.Exists(Path.Combine(_temp, "unalike")));
+        // a partial rotation or LongRoPE is written as Phi-3's configuration, which cannot say biases, other scalings or a factor
+        // that is not a whole context over the original one
+        error = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfPartialUnwritable(seed: 1), Path.Combine(_temp, "partial")));
+        Contains(error.Message, "'attention' turns 4 of each head's 8 values (RotaryDimensions), which only Phi-3's configuration says, but it has projection biases: Phi-3's qkv_proj and o_proj have none (declare Bias = false)");
+        Contains(error.Message, "but it scales its rotary frequencies as Yarn: Phi-3's configuration scales them as LongRoPE or not at all");
+        error = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfLongRopeUnwritable(seed: 1), Path.Combine(_temp, "longrope")));
+        Contains(error.Message, "'attention' scales its rotary frequencies as LongRoPE by 2.5 over 3 steps: Phi-3's configuration gives the factor as a whole max_position_embeddings over original_max_position_embeddings");
+        Assert.False(Directory.Exists(Path.Combine(_temp, "partial")) || Directory.Exists(Path.Combine(_temp, "longrope")));
     }
 
     [Fact]
