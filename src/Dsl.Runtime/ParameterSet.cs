@@ -221,15 +221,17 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// or which rows of a larger tensor they are (Phi-3's <c>gate_up_proj</c>, whose halves go in the other order).
     /// Every tensor must be floating-point with the parameter's rank, its trailing sizes and its own rows; a tensor no
     /// parameter reads is a problem unless <paramref name="ignored"/> says it may be left (a buffer the model recomputes).
+    /// A parameter <paramref name="kept"/> names (a layer of the model's own after the checkpoint's) keeps its values.
     /// Adds what is wrong to <paramref name="problems"/> and returns the values, or nothing when something is; assigns nothing.
     /// </summary>
     internal float[][] PrepareStacked(IReadOnlyDictionary<string, SafeTensor> tensors, IReadOnlyDictionary<string, TensorRows[]> sources,
-        Func<string, bool> ignored, List<string> problems)
+        Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null)
     {
         int before = problems.Count;
         var read = new HashSet<string>(StringComparer.Ordinal);
         foreach (Parameter p in _items)
         {
+            if (kept?.Invoke(p.Name) == true) continue;
             if (!sources.TryGetValue(p.Name, out TensorRows[]? parts) || p.Shape.Length == 0 || parts.Sum(x => (long)x.Rows) != p.Shape[0])
                 throw new ArgumentException($"The sources given for parameter '{p.Name}' {Shapes.Format(p.Shape)} do not make up its rows.", nameof(sources));
             int at = 0;
@@ -251,6 +253,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         if (problems.Count > before) return [];
         return _items.Select(p =>
         {
+            if (kept?.Invoke(p.Name) == true) return p.AsSpan().ToArray(); // (a parameter the checkpoint has no part in: as it is)
             var values = new float[p.Length];
             int at = 0, row = p.Shape[0] == 0 ? 0 : p.Length / p.Shape[0];
             (string? Name, float[] Values) last = (null, []);

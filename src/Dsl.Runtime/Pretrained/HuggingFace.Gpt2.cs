@@ -224,7 +224,7 @@ public static partial class HuggingFace
                 problems.Add($"layer_norm_epsilon is {Number((float)eps)}{(Value(c, "layer_norm_epsilon") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
             // the feed-forward's activation by transformers' ACT2FN name (GPT-2's "gelu_new", GELU's tanh form)
             JsonElement? act = Value(c, "activation_function");
-            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? Gpt2Activation(name.GetString()!) : act is null ? Activation.GeluTanh : null;
+            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? Activation.GeluTanh : null;
             if (activation is null)
                 problems.Add($"activation_function is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"gelu\", \"relu\", \"silu\" or \"tanh\"");
             else if (Blocks.FirstOrDefault(b => b.Fc.Activation != activation) is { } unlike)
@@ -254,7 +254,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Fc.Name}' differs from '{first.Fc.Name}': GPT-2's blocks are alike (one n_inner, one activation_function)");
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
                 problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: GPT-2's norms share layer_norm_epsilon");
-            if (Gpt2ActivationName(first.Fc.Activation) is null)
+            if (FeedForwardActivationName(first.Fc.Activation) is null)
                 problems.Add($"'{first.Fc.Name}' takes {first.Fc.Activation}, which no activation_function of GPT-2's names");
         }
 
@@ -280,7 +280,7 @@ public static partial class HuggingFace
                 w.WriteNumber("n_positions", Positions.MaxLength);
                 w.WriteNumber("n_ctx", Positions.MaxLength);
                 w.WriteNumber("n_inner", first.Fc.Units);
-                w.WriteString("activation_function", Gpt2ActivationName(first.Fc.Activation));
+                w.WriteString("activation_function", FeedForwardActivationName(first.Fc.Activation));
                 w.WritePropertyName("layer_norm_epsilon");
                 w.WriteRawValue(JsonFloat(first.First.Epsilon));
                 w.WriteBoolean("scale_attn_weights", first.Attention.Score == AttentionScore.ScaledDot);
@@ -290,28 +290,28 @@ public static partial class HuggingFace
             }
             return buffer.ToArray();
         }
-
-        /// <summary>
-        /// The activation_function that names a feed-forward's activation (GELU's tanh form as GPT-2's own "gelu_new"; the gated
-        /// layers' names otherwise, and GPT-2's ungated ReLU and tanh), or null.
-        /// </summary>
-        private static string? Gpt2ActivationName(Activation activation) => activation switch
-        {
-            Activation.GeluTanh => "gelu_new",
-            Activation.Gelu or Activation.Silu => ActivationName(activation),
-            Activation.Relu => "relu",
-            Activation.Tanh => "tanh",
-            _ => null,
-        };
-
-        /// <summary>The feed-forward's activation a GPT-2 configuration names (transformers' ACT2FN: the gated layers' names, ReLU and tanh), or null.</summary>
-        private static Activation? Gpt2Activation(string name) => name switch
-        {
-            "relu" => Activation.Relu,
-            "tanh" => Activation.Tanh,
-            _ => ActivationOf(name),
-        };
     }
+
+    /// <summary>
+    /// The name (transformers' ACT2FN) of an ungated feed-forward's activation, GPT-2's <c>activation_function</c> and BERT's
+    /// <c>hidden_act</c>: GELU's tanh form as GPT-2's own "gelu_new", the gated layers' names otherwise, ReLU and tanh; or null.
+    /// </summary>
+    private static string? FeedForwardActivationName(Activation activation) => activation switch
+    {
+        Activation.GeluTanh => "gelu_new",
+        Activation.Gelu or Activation.Silu => ActivationName(activation),
+        Activation.Relu => "relu",
+        Activation.Tanh => "tanh",
+        _ => null,
+    };
+
+    /// <summary>The ungated feed-forward's activation a configuration names (transformers' ACT2FN: the gated layers' names, ReLU and tanh), or null.</summary>
+    private static Activation? FeedForwardActivation(string name) => name switch
+    {
+        "relu" => Activation.Relu,
+        "tanh" => Activation.Tanh,
+        _ => ActivationOf(name),
+    };
 
     /// <summary>A GPT-2 block's parts: ln_1, attn, ln_2, mlp.c_fc and mlp.c_proj.</summary>
     private sealed record Gpt2Block(LayerNormInfo First, AttentionInfo Attention, LayerNormInfo Second, DenseInfo Fc, DenseInfo Proj);

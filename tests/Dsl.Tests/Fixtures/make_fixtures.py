@@ -1677,6 +1677,7 @@ def make_hf_llama():
     make_hf_yarn()
     make_hf_dynamic()
     make_hf_gpt2()
+    make_hf_bert()
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1809,6 +1810,82 @@ def make_hf_gpt2():
     save_safetensors(os.path.join(HERE, "HfGpt2", "model.safetensors"), state)
     save_safetensors(os.path.join(HERE, "HfGpt2.expected.safetensors"), {"ids": ids, "logits": logits})
     print(f"HfGpt2: {len(state)} tensors, logits {list(logits.shape)}")
+
+
+class HfBertLayer(nn.Module):
+    """transformers' BertLayer, written out: attention.self (query, key, value with biases, h heads scaled by 1/sqrt(d), the
+    attention mask's padded keys at float32's minimum), attention.output (dense, LayerNorm of it plus the input), intermediate
+    (dense, GELU), output (dense, LayerNorm of it plus the attention's output): post-norm."""
+
+    def __init__(self, c):
+        super().__init__()
+        e, inner, eps = c["hidden_size"], c["intermediate_size"], c.get("layer_norm_eps", 1e-12)
+        self.heads = c["num_attention_heads"]
+        self.attention = nn.Module()
+        self.attention.self = nn.Module()
+        self.attention.self.query, self.attention.self.key, self.attention.self.value = nn.Linear(e, e), nn.Linear(e, e), nn.Linear(e, e)
+        self.attention.output = nn.Module()
+        self.attention.output.dense, self.attention.output.LayerNorm = nn.Linear(e, e), nn.LayerNorm(e, eps=eps)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(e, inner)
+        self.output = nn.Module()
+        self.output.dense, self.output.LayerNorm = nn.Linear(inner, e), nn.LayerNorm(e, eps=eps)
+        with torch.no_grad():
+            for norm in (self.attention.output.LayerNorm, self.output.LayerNorm):
+                norm.weight.uniform_(0.5, 1.5)
+                norm.bias.uniform_(-0.2, 0.2)
+
+    def forward(self, x, mask):
+        B, T, E = x.shape
+        h, d = self.heads, E // self.heads
+        a = self.attention.self
+        q, k, v = (layer(x).view(B, T, h, d).transpose(1, 2) for layer in (a.query, a.key, a.value))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d) + (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
+        context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E)
+        x = self.attention.output.LayerNorm(self.attention.output.dense(context) + x)
+        return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
+
+
+def make_hf_bert():
+    """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
+    pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
+    token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0."""
+    c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "intermediate_size": 24, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "vocab_size": 13,
+         "layer_norm_eps": 1e-12, "position_embedding_type": "absolute", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
+         "pad_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(715)
+    e = c["hidden_size"]
+    words, positions, types = nn.Embedding(c["vocab_size"], e), nn.Embedding(c["max_position_embeddings"], e), nn.Embedding(c["type_vocab_size"], e)
+    norm = nn.LayerNorm(e, eps=c["layer_norm_eps"])
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.2, 0.2)
+    layers = [HfBertLayer(c) for _ in range(c["num_hidden_layers"])]
+    pooler = nn.Linear(e, e)
+    ids = torch.randint(1, c["vocab_size"], (2, 7))
+    lengths = torch.tensor([7, 4])
+    ids[1, 4:] = 0  # the padding token
+    mask = (torch.arange(7)[None, :] < lengths[:, None]).float()
+    with torch.no_grad():
+        # BertEmbeddings: the words plus the token types (all 0), then the positions, then LayerNorm
+        x = words(ids) + types(torch.zeros_like(ids))
+        x = norm(x + positions(torch.arange(ids.shape[1])))
+        for layer in layers:
+            x = layer(x, mask)
+    state = {"embeddings.word_embeddings.weight": words.weight, "embeddings.position_embeddings.weight": positions.weight,
+             "embeddings.token_type_embeddings.weight": types.weight, "embeddings.LayerNorm.weight": norm.weight, "embeddings.LayerNorm.bias": norm.bias,
+             "embeddings.position_ids": torch.arange(c["max_position_embeddings"])[None, :],
+             "pooler.dense.weight": pooler.weight, "pooler.dense.bias": pooler.bias}
+    for i, layer in enumerate(layers):
+        for name, t in layer.state_dict().items():
+            state[f"encoder.layer.{i}.{name}"] = t
+    os.makedirs(os.path.join(HERE, "HfBert"), exist_ok=True)
+    with open(os.path.join(HERE, "HfBert", "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, "HfBert", "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, "HfBert.expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x})
+    print(f"HfBert: {len(state)} tensors, hidden {list(x.shape)}")
 
 
 def make_hf_yarn():
@@ -2056,6 +2133,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-gpt2" in sys.argv:  # only the Hugging Face GPT-2 checkpoint
         make_hf_gpt2()
+        sys.exit(0)
+    if "--hf-bert" in sys.argv:  # only the Hugging Face BERT checkpoint
+        make_hf_bert()
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

@@ -266,3 +266,20 @@ public partial class HfTinyGemma;
 [EndRepeat]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
 public partial class HfTinyGemmaSilu;
+
+// The HfBert fixture's model: BERT's post-norm encoder, 2 layers of 4 heads over a width of 16, 32 positions.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyBert;
+
+// The same encoder with a head of its own to fine-tune: attention pooling and a classifier, which LoadBert leaves as they are.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4, Dropout = 0.1f)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Attention(Pool = true)] [Dense(3)]
+public partial class HfTinyBertClassifier;

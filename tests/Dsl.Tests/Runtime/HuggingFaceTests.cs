@@ -997,6 +997,112 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.False(Directory.Exists(Path.Combine(_temp, "partial")) || Directory.Exists(Path.Combine(_temp, "longrope")));
     }
 
+    /// <summary>A copy of the BERT fixture, edited (its int64 position_ids buffer left out: the copies are written as floats).</summary>
+    private string BertCopy(Action<Dictionary<string, SafeTensor>, JsonObject> edit, string name) => Copy((tensors, config) =>
+    {
+        tensors.Remove("embeddings.position_ids");
+        edit(tensors, config);
+    }, name, "HfBert");
+
+    /// <summary>The BERT fixture's last hidden state at each sequence's valid steps (its lengths), against <paramref name="model"/>'s.</summary>
+    private static void AssertBertHidden(IModel<int> model)
+    {
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBert.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] hidden = expected["hidden"].ToFloat();
+        int batch = lengths.Length, steps = ids.Length / batch, width = model.OutputWidth;
+        float[] actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        for (int b = 0; b < batch; b++)
+        {
+            for (int i = b * steps * width; i < (b * steps + lengths[b]) * width; i++)
+                Assert.True(MathF.Abs(hidden[i] - actual[i]) <= 1e-4f * (1 + MathF.Abs(hidden[i])), $"sequence {b}, value {i}: expected {hidden[i]}, got {actual[i]}");
+        }
+        // the whole sequence alone, without lengths, as in the batch
+        float[] first = ParityModel.Flatten(model.Forward(ParityModel.Span(ids.AsSpan(0, steps).ToArray(), [1, steps])));
+        Tolerance.AssertClose(hidden.AsSpan(0, steps * width), first, "sequence 0 alone");
+    }
+
+    /// <summary>
+    /// BERT's encoder (BertModel, as sentence-transformers' checkpoints hold it): the token types' first row folded into the
+    /// positions, post-norm layers, padded keys masked by the lengths; the pooler and the position ids left; the bert. prefix and
+    /// the older gamma and beta read; a head of the model's own left as it is; a configuration or checkpoint that does not fit
+    /// refused, naming each difference; a save read back to the same outputs.
+    /// </summary>
+    [Fact]
+    public void ABertCheckpointGivesItsLastHiddenState()
+    {
+        var model = new HfTinyBert(seed: 1);
+        HuggingFace.LoadBert(model, Fixture.Path("HfBert"));
+        AssertBertHidden(model);
+        // as a pre-training checkpoint names its tensors (bert. prefix, LayerNorm's gamma and beta, the heads beside them)
+        var prefixed = new HfTinyBert(seed: 2);
+        HuggingFace.LoadBert(prefixed, BertCopy((tensors, _) =>
+        {
+            foreach (string name in tensors.Keys.ToArray())
+            {
+                string renamed = "bert." + name.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta");
+                tensors[renamed] = tensors[name];
+                tensors.Remove(name);
+            }
+            tensors["cls.predictions.bias"] = tensors["bert.pooler.dense.bias"];
+        }, "bert-pretraining"));
+        AssertBertHidden(prefixed);
+
+        // a head of the model's own after the encoder keeps its values
+        var classifier = new HfTinyBertClassifier(seed: 3);
+        float[][] head = classifier.Parameters.Where(p => p.Name.StartsWith("attention_2", StringComparison.Ordinal) || p.Name.StartsWith("dense_4", StringComparison.Ordinal))
+            .Select(p => p.AsSpan().ToArray()).ToArray();
+        Assert.True(head.Length >= 3, $"{head.Length} head parameters"); // (the pooling attention's and the classifier's)
+        HuggingFace.LoadBert(classifier, Fixture.Path("HfBert"));
+        Assert.Equal(model.Parameters["dense_3.weight"].AsSpan().ToArray(), classifier.Parameters["dense_3.weight"].AsSpan().ToArray());
+        Assert.Equal(head, classifier.Parameters.Where(p => p.Name.StartsWith("attention_2", StringComparison.Ordinal) || p.Name.StartsWith("dense_4", StringComparison.Ordinal))
+            .Select(p => p.AsSpan().ToArray()).ToArray());
+
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) =>
+        {
+            config["hidden_act"] = "relu";
+            config["position_embedding_type"] = "relative_key";
+            config["is_decoder"] = true;
+            config["layer_norm_eps"] = 1e-5;
+            config["num_attention_heads"] = 2;
+        }, "bert-other")));
+        Contains(error.Message, "hidden_act is \"relu\": declare 'dense' with Activation = Activation.Relu");
+        Contains(error.Message, "position_embedding_type is \"relative_key\": the positions here are a learned table (\"absolute\")");
+        Contains(error.Message, "is_decoder is true: BERT as a causal decoder is not laid out here");
+        Contains(error.Message, "layer_norm_eps is 1E-05, the model declares 1E-12 ('layernorm' Epsilon)");
+        Contains(error.Message, "num_attention_heads is 2, the model declares 4 ('attention')");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "roberta", "bert-roberta")));
+        Contains(error.Message, "model_type is \"roberta\": LoadBert reads BERT's checkpoints");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((tensors, _) =>
+        {
+            tensors.Remove("embeddings.token_type_embeddings.weight");
+            tensors.Remove("encoder.layer.1.attention.self.key.bias");
+            tensors["encoder.layer.0.intermediate.dense.weight"] = tensors["encoder.layer.0.output.dense.weight"];
+        }, "bert-tensors")));
+        Contains(error.Message, "missing tensor 'embeddings.token_type_embeddings.weight' [2, 16] (its first row is added to every position)");
+        Contains(error.Message, "missing tensor 'encoder.layer.1.attention.self.key.bias' [16] (rows 16 … 31 of 'attention_1.in_proj_bias' [48])");
+        Contains(error.Message, "tensor 'encoder.layer.0.intermediate.dense.weight' has shape [16, 24], expected [24, 16] (for 'dense.weight')");
+        var gpt = Assert.Throws<ArgumentException>(() => HuggingFace.LoadBert(new HfTinyGpt2(seed: 1), Fixture.Path("HfBert")));
+        Assert.StartsWith("HfTinyGpt2 is not laid out as BERT: layer 3 ('attention', Attention(Heads = 4, Score = ScaledDot, Causal = true)) is where layer 0's attention", gpt.Message);
+
+        // saved as BertModel (query, key and value apart, token types of zeros beside the positions), read back to the same outputs
+        string folder = Path.Combine(_temp, "bert-saved");
+        HuggingFace.SaveBert(classifier, folder);
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine("HfBert", "model.safetensors")));
+        Assert.Equal(original.Keys.Where(k => !k.StartsWith("pooler.", StringComparison.Ordinal) && k != "embeddings.position_ids").Order(), saved.Keys.Order());
+        Assert.Equal(original["encoder.layer.1.attention.self.value.weight"].ToFloat(), saved["encoder.layer.1.attention.self.value.weight"].ToFloat());
+        Assert.All(saved["embeddings.token_type_embeddings.weight"].ToFloat(), v => Assert.Equal(0f, v));
+        JsonObject config = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
+        JsonObject expectedConfig = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfBert", "config.json"))))!;
+        foreach (string key in new[] { "architectures", "model_type", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act",
+            "max_position_embeddings", "type_vocab_size", "vocab_size", "layer_norm_eps", "position_embedding_type" })
+            Assert.True(JsonNode.DeepEquals(Normalised(expectedConfig[key]), Normalised(config[key])), $"{key}: expected {expectedConfig[key]?.ToJsonString()}, wrote {config[key]?.ToJsonString()}");
+        var reloaded = new HfTinyBert(seed: 5);
+        HuggingFace.LoadBert(reloaded, folder);
+        Assert.Equal(model.Parameters.Select(p => p.AsSpan().ToArray()), reloaded.Parameters.Select(p => p.AsSpan().ToArray()));
+    }
+
     [Fact]
     public void AModelNotLaidOutAsLlamaIsRefusedAtItsFirstDifferingLayer()
     {

@@ -1,0 +1,303 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads a BERT encoder — transformers' <c>BertModel</c> (bert-base-uncased and its kin, and sentence-transformers' BERT
+    /// models such as all-MiniLM-L6-v2, whose last hidden state, mean-pooled, is the sentence's embedding) — into
+    /// <paramref name="model"/>, declared as BERT's layers (post-norm: each sublayer's output added to its input, then normalised):
+    /// <code>
+    /// [Embedding(vocab: V, dim: H)] [PositionEmbedding(maxLength: max_position_embeddings)] [LayerNorm(Epsilon = ε)]
+    /// // per layer (num_hidden_layers of them):
+    /// [Attention(Heads = num_attention_heads)] [Residual] [LayerNorm(Epsilon = ε)]
+    /// [Dense(intermediate_size, Activation = Activation.Gelu)] [Dense(H)] [Residual(Layers = 2)] [LayerNorm(Epsilon = ε)]
+    /// // then, optionally, layers of the model's own (a head to fine-tune), left as they are
+    /// </code>
+    /// <c>embeddings.word_embeddings</c> goes into the embedding, <c>embeddings.position_embeddings</c> plus the first row of
+    /// <c>embeddings.token_type_embeddings</c> into the position table (every token of type 0: one segment, as the embedding
+    /// models read a text), <c>embeddings.LayerNorm</c> into the first norm; each layer's <c>attention.self.query</c>,
+    /// <c>key</c> and <c>value</c> into the attention's <c>in_proj_weight</c> and <c>in_proj_bias</c>, <c>attention.output.dense</c>
+    /// into <c>out_proj</c>, <c>attention.output.LayerNorm</c>, <c>intermediate.dense</c>, <c>output.dense</c> and
+    /// <c>output.LayerNorm</c> into the layers after it. Names with or without the <c>bert.</c> prefix (the pre-training
+    /// checkpoints') are read, as are the older <c>LayerNorm.gamma</c> and <c>beta</c>; the pooler, the pre-training heads
+    /// (<c>cls.</c>) and the <c>position_ids</c> buffer are left, as <c>BertModel.from_pretrained</c> leaves them. Padded sequences
+    /// run through <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with
+    /// their lengths: the padded keys get no weight, as BERT's <c>attention_mask</c> gives them.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with BertConfig's defaults for what it leaves out: <c>vocab_size</c> (30522), <c>hidden_size</c> (768),
+    /// <c>num_hidden_layers</c> (12), <c>num_attention_heads</c> (12), <c>intermediate_size</c> (3072), <c>hidden_act</c>
+    /// ("gelu"), <c>max_position_embeddings</c> (512), <c>type_vocab_size</c> (2) and <c>layer_norm_eps</c> (1e-12). Relative
+    /// position embeddings (<c>position_embedding_type</c>), a decoder (<c>is_decoder</c>) and cross-attention are refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as BERT (the message names the first layer that differs).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadBert(IModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ModelArchitecture architecture = Architecture(model, "BERT's");
+        BertLayout layout = BertLayout.Of(architecture);
+        var (files, config) = Locate(path);
+        var problems = new List<string>();
+        layout.CheckConfig(config, problems);
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
+        int types = Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
+        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, problems);
+        HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal))).Select(p => p.Name).ToHashSet();
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), BertLayout.Ignored, problems, kept: own.Contains);
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
+        model.Parameters.Assign(values);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>'s BERT encoder (see <see cref="LoadBert"/>) as a <c>BertModel</c> checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under BertModel's names, the attention's
+    /// <c>in_proj_weight</c> and <c>in_proj_bias</c> split into <c>query</c>, <c>key</c> and <c>value</c>, the position table
+    /// as <c>position_embeddings</c> beside <c>token_type_embeddings</c> of zeros (so that a text of type 0 reads the table as it
+    /// is), no pooler; and the <c>config.json</c> that describes it, so that transformers' <c>BertModel.from_pretrained(folder)</c>
+    /// (which initialises a pooler of its own) and <see cref="LoadBert"/> read it back. Layers after the encoder (a head of the
+    /// model's own) are not written. Both files are built first, then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as BERT, or its layers or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SaveBert(IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ModelArchitecture architecture = Architecture(model, "BERT's");
+        BertLayout layout = BertLayout.Of(architecture);
+        var unlike = new List<string>();
+        layout.CheckAlike(unlike);
+        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
+        var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
+        foreach (var (parameter, parts) in layout.Sources())
+        {
+            Parameter p = model.Parameters[parameter];
+            float[] values = p.AsSpan().ToArray();
+            int rowLength = p.Length / p.Shape[0], at = 0;
+            foreach (ParameterSet.TensorRows part in parts)
+            {
+                int[] shape = p.Shape.ToArray();
+                shape[0] = part.Rows;
+                tensors.Add((part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
+                at += part.Rows * rowLength;
+            }
+        }
+        tensors.Add((BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
+        byte[] config = layout.Config();
+        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
+        Directory.CreateDirectory(folder);
+        AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
+    }
+
+    /// <summary>
+    /// A model's layers matched to BERT's: the token and position tables and their norm, the encoder's layers, and what follows
+    /// them (<see cref="Head"/>, the model's own).
+    /// </summary>
+    private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, LayerNormInfo EmbeddingNorm, IReadOnlyList<BertLayer> Layers,
+        IReadOnlyList<LayerInfo> Head)
+    {
+        public const string Words = "embeddings.word_embeddings.weight", PositionTable = "embeddings.position_embeddings.weight",
+            TokenTypes = "embeddings.token_type_embeddings.weight";
+
+        public static BertLayout Of(ModelArchitecture a)
+        {
+            const string expected = "BERT's layout: [Embedding] [PositionEmbedding] [LayerNorm], then per layer [Attention(Heads = h)] [Residual] [LayerNorm] "
+                + "[Dense(I, Activation = Activation.Gelu)] [Dense(H)] [Residual(Layers = 2)] [LayerNorm], then layers of the model's own if any";
+            var walk = new LayerWalk(a, "BERT", expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            var embedding = walk.At<EmbeddingInfo>(0, "the token table (word_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
+            var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
+            var norm = walk.At<LayerNormInfo>(2, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
+            int width = embedding.Dim, at = 3;
+            var layers = new List<BertLayer>();
+            // a layer begins with self-attention over the whole sequence and its residual; anything else ends the encoder
+            while (at + 6 < l.Count && l[at] is AttentionInfo { Pool: false, MemoryWidth: 0 } && l[at + 1] is ResidualInfo)
+            {
+                int n = layers.Count, start = at;
+                var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions)",
+                    x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, Bias: true, OutputBias: true, KeyValueHeads: 0,
+                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f });
+                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual])", r => r.From == start - 1);
+                var first = walk.At<LayerNormInfo>(at++, $"layer {n}'s attention.output.LayerNorm ([LayerNorm])", x => x.Bias);
+                var intermediate = walk.At<DenseInfo>(at++, $"layer {n}'s intermediate.dense ([Dense(I, Activation = Activation.Gelu)])",
+                    d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+                var output = walk.At<DenseInfo>(at++, $"layer {n}'s output.dense ([Dense({width})])",
+                    d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
+                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the feed-forward ([Residual(Layers = 2)])", r => r.From == start + 2);
+                var second = walk.At<LayerNormInfo>(at++, $"layer {n}'s output.LayerNorm ([LayerNorm])", x => x.Bias);
+                layers.Add(new BertLayer(attention, first, intermediate, output, second));
+            }
+            if (layers.Count == 0) throw walk.Differs(3, "layer 0's attention ([Attention(Heads = h)]) and its residual ([Residual])");
+            return new BertLayout(embedding, positions, norm, layers, l.Skip(at).ToArray());
+        }
+
+        /// <summary>
+        /// The checkpoint's tensors under BertModel's names (no <c>bert.</c> prefix; <c>LayerNorm.gamma</c> and <c>beta</c> as
+        /// <c>weight</c> and <c>bias</c>), the position table with the first token type's row added (float32, each row
+        /// p + t₀), the token types' table checked ([<paramref name="types"/>, <paramref name="width"/>]) and set aside.
+        /// </summary>
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int positions, int types, List<string> problems)
+        {
+            var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+            foreach (var (name, tensor) in tensors)
+            {
+                string plain = name.StartsWith("bert.", StringComparison.Ordinal) ? name["bert.".Length..] : name;
+                if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) plain = plain[..^"gamma".Length] + "weight";
+                else if (plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal)) plain = plain[..^"beta".Length] + "bias";
+                if (!readable.TryAdd(plain, tensor))
+                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without the bert. prefix, or as gamma and weight).");
+            }
+            if (!readable.Remove(TokenTypes, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{TokenTypes}' [{types}, {width}] (its first row is added to every position)");
+            else if (tokenTypes.Shape is not [long rows, long columns] || rows != types || columns != width || tokenTypes.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
+                problems.Add($"tensor '{TokenTypes}' has shape {Shapes.Format<long>(tokenTypes.Shape)} ({tokenTypes.DType}), expected [{types}, {width}] of a floating-point type (type_vocab_size, hidden_size)");
+            else if (readable.TryGetValue(PositionTable, out SafeTensor? table) && table.Shape is [long p, long w] && p == positions && w == width)
+            {
+                float[] sum = table.ToFloat(), first = tokenTypes.ToFloat();
+                for (int i = 0; i < sum.Length; i++) sum[i] += first[i % width];
+                readable[PositionTable] = new SafeTensor(PositionTable, table.Shape, sum);
+            }
+            return readable;
+        }
+
+        /// <summary>What BertModel.from_pretrained leaves too: the pooler, the pre-training heads and the position ids buffer.</summary>
+        public static bool Ignored(string name) =>
+            name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("cls.", StringComparison.Ordinal) || name == "embeddings.position_ids";
+
+        /// <summary>Each encoder parameter's tensors in the checkpoint (after <see cref="Readable"/>) and their rows, stacked in this order.</summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        {
+            int width = Embedding.Dim;
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
+            {
+                [Embedding.Name + ".weight"] = [(Words, Embedding.Vocabulary)],
+                [Positions.Name + ".weight"] = [(PositionTable, Positions.MaxLength)],
+            };
+            void AddNorm(LayerNormInfo norm, string hf)
+            {
+                s[norm.Name + ".weight"] = [(hf + ".weight", width)];
+                s[norm.Name + ".bias"] = [(hf + ".bias", width)];
+            }
+            void AddDense(DenseInfo dense, string hf)
+            {
+                s[dense.Name + ".weight"] = [(hf + ".weight", dense.Units)];
+                s[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
+            }
+            AddNorm(EmbeddingNorm, "embeddings.LayerNorm");
+            for (int i = 0; i < Layers.Count; i++)
+            {
+                BertLayer b = Layers[i];
+                string hf = $"encoder.layer.{i}.";
+                string self = hf + "attention.self.";
+                s[b.Attention.Name + ".in_proj_weight"] = [(self + "query.weight", width), (self + "key.weight", width), (self + "value.weight", width)];
+                s[b.Attention.Name + ".in_proj_bias"] = [(self + "query.bias", width), (self + "key.bias", width), (self + "value.bias", width)];
+                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attention.output.dense.weight", width)];
+                s[b.Attention.Name + ".out_proj.bias"] = [(hf + "attention.output.dense.bias", width)];
+                AddNorm(b.First, hf + "attention.output.LayerNorm");
+                AddDense(b.Intermediate, hf + "intermediate.dense");
+                AddDense(b.Output, hf + "output.dense");
+                AddNorm(b.Second, hf + "output.LayerNorm");
+            }
+            return s;
+        }
+
+        /// <summary>What config.json says against what the model declares (BertConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (c.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add("it is not a JSON object");
+                return;
+            }
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "bert"))
+            {
+                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"; RoBERTa's positions start after its padding index, and others lay their layers out otherwise)");
+                return;
+            }
+            BertLayer first = Layers[0];
+            int width = Embedding.Dim;
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 30522);
+            ConfigInt(c, problems, "hidden_size", width, $"'{Embedding.Name}'", 768);
+            ConfigInt(c, problems, "num_hidden_layers", Layers.Count, "its encoder layers", 12);
+            ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
+            ConfigInt(c, problems, "intermediate_size", first.Intermediate.Units, $"'{first.Intermediate.Name}'", 3072);
+            ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength, $"'{Positions.Name}' maxLength", 512);
+            CheckAlike(problems);
+            double eps = Value(c, "layer_norm_eps") is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : 1e-12;
+            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
+                problems.Add($"layer_norm_eps is {Number((float)eps)}{(Value(c, "layer_norm_eps") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
+            JsonElement? act = Value(c, "hidden_act");
+            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? Activation.Gelu : null;
+            if (activation is null)
+                problems.Add($"hidden_act is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu\", \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"relu\", \"silu\" or \"tanh\"");
+            else if (Layers.FirstOrDefault(b => b.Intermediate.Activation != activation) is { } unlike)
+                problems.Add($"hidden_act is {(act is null ? "\"gelu\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Intermediate.Name}' with Activation = Activation.{activation}");
+            if (Value(c, "position_embedding_type") is { } positions && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "absolute"))
+                problems.Add($"position_embedding_type is {positions.GetRawText()}: the positions here are a learned table (\"absolute\"); relative positions are not computed");
+            if (Value(c, "type_vocab_size") is { } types && !(types.ValueKind == JsonValueKind.Number && types.TryGetInt32(out int t) && t >= 1))
+                problems.Add($"type_vocab_size is {types.GetRawText()}, not a whole number of token types 1 or more");
+            ConfigOff(c, problems, "is_decoder", "BERT as a causal decoder is not laid out here");
+            ConfigOff(c, problems, "add_cross_attention", "BERT layers attending over an encoder are not laid out here");
+        }
+
+        /// <summary>What one BERT configuration cannot say: layers whose heads, feed-forward or norms differ from the first's.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            BertLayer first = Layers[0];
+            foreach (BertLayer b in Layers.Skip(1).Where(b => b.Attention.Heads != first.Attention.Heads).Take(1))
+                problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads and '{first.Attention.Name}' {first.Attention.Heads}: BERT's layers are alike (one num_attention_heads)");
+            foreach (BertLayer b in Layers.Skip(1).Where(b => b.Intermediate.Units != first.Intermediate.Units || b.Intermediate.Activation != first.Intermediate.Activation).Take(1))
+                problems.Add($"'{b.Intermediate.Name}' differs from '{first.Intermediate.Name}': BERT's layers are alike (one intermediate_size, one hidden_act)");
+            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != EmbeddingNorm.Epsilon).Take(1))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{EmbeddingNorm.Name}' {Number(EmbeddingNorm.Epsilon)}: BERT's norms share layer_norm_eps");
+            if (FeedForwardActivationName(first.Intermediate.Activation) is null)
+                problems.Add($"'{first.Intermediate.Name}' takes {first.Intermediate.Activation}, which no hidden_act names");
+        }
+
+        /// <summary>Every layer norm: the embeddings', then each layer's two.</summary>
+        private IEnumerable<LayerNormInfo> Norms() => Layers.SelectMany(b => new[] { b.First, b.Second }).Prepend(EmbeddingNorm);
+
+        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields.</summary>
+        public byte[] Config()
+        {
+            BertLayer first = Layers[0];
+            using var buffer = new MemoryStream();
+            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            {
+                w.WriteStartObject();
+                w.WriteStartArray("architectures");
+                w.WriteStringValue("BertModel");
+                w.WriteEndArray();
+                w.WriteString("model_type", "bert");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber("num_hidden_layers", Layers.Count);
+                w.WriteNumber("num_attention_heads", first.Attention.Heads);
+                w.WriteNumber("intermediate_size", first.Intermediate.Units);
+                w.WriteString("hidden_act", FeedForwardActivationName(first.Intermediate.Activation));
+                w.WriteNumber("max_position_embeddings", Positions.MaxLength);
+                w.WriteNumber("type_vocab_size", 2);
+                w.WritePropertyName("layer_norm_eps");
+                w.WriteRawValue(JsonFloat(EmbeddingNorm.Epsilon));
+                w.WriteString("position_embedding_type", "absolute");
+                w.WriteString("torch_dtype", "float32");
+                w.WriteEndObject();
+            }
+            return buffer.ToArray();
+        }
+    }
+
+    /// <summary>A BERT layer's parts: the attention, attention.output.LayerNorm, intermediate.dense, output.dense and output.LayerNorm.</summary>
+    private sealed record BertLayer(AttentionInfo Attention, LayerNormInfo First, DenseInfo Intermediate, DenseInfo Output, LayerNormInfo Second);
+}
