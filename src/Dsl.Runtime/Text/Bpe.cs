@@ -14,7 +14,7 @@ namespace Dsl.Text;
 /// token, fused with <c>fuse_unk</c>, else dropped), then the adjacent pair of lowest merge rank merged, the leftmost first,
 /// until no pair merges; with <c>ignore_merges</c> (LLaMA 3) a piece that is itself a token is that token.
 /// </summary>
-internal sealed class Bpe
+internal sealed class Bpe : TokenModel
 {
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<long, (int Rank, int Id)> _merges;
@@ -26,7 +26,7 @@ internal sealed class Bpe
     private const int CacheLimit = 1 << 16, CachedLength = 256;
     private int _cached;
 
-    public IReadOnlyDictionary<string, int> Vocabulary => _vocab;
+    public override IReadOnlyDictionary<string, int> Vocabulary => _vocab;
 
     private Bpe(Dictionary<string, int> vocab, Dictionary<long, (int, int)> merges, int unknown, bool byteFallback, bool fuseUnknown, bool ignoreMerges,
         string prefix, string suffix)
@@ -43,21 +43,11 @@ internal sealed class Bpe
         for (int b = 0; b < 256; b++) _bytes[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
     }
 
-    public static Bpe Parse(JsonElement json, string where)
+    public static Bpe Read(JsonElement json, string where)
     {
-        string type = Json.Type(json, where, fallback: "BPE");
-        if (type != "BPE") throw Json.Unsupported(where, type, "BPE (byte-pair encoding: GPT-2, LLaMA, Mistral, Qwen and most decoders); WordPiece, Unigram and WordLevel are not read");
         if (json.TryGetProperty("dropout", out JsonElement dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() > 0)
             throw new InvalidDataException($"{where}: dropout {dropout.GetRawText()} makes the merges random (BPE-dropout, for training); a tokenizer for inference has none.");
-        JsonElement vocabJson = Json.Property(json, "vocab", where);
-        if (vocabJson.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{where}: expected the vocab as an object of token → id, got {Json.Short(vocabJson)}.");
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (JsonProperty entry in vocabJson.EnumerateObject())
-        {
-            if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
-                throw new InvalidDataException($"{where}.vocab: token {Json.Quote(entry.Name)} has id {Json.Short(entry.Value)}, expected a whole number 0 or more.");
-            vocab[entry.Name] = id;
-        }
+        Dictionary<string, int> vocab = ReadVocabulary(json, where);
         var merges = new Dictionary<long, (int, int)>();
         int rank = 0;
         string prefix = Json.OptionalString(json, "continuing_subword_prefix") ?? "";
@@ -86,7 +76,7 @@ internal sealed class Bpe
     private static long Pair(int left, int right) => ((long)left << 32) | (uint)right;
 
     /// <summary>Appends the ids of one pre-tokenized piece.</summary>
-    public void Encode(string piece, List<int> ids)
+    public override void Encode(string piece, List<int> ids)
     {
         if (piece.Length == 0) return;
         if (_ignoreMerges && _vocab.TryGetValue(piece, out int whole))

@@ -10,7 +10,7 @@ namespace Dsl.Text;
 /// <summary>tokenizer.json's <c>decoder</c>: the tokens of some ids back to text, a chain of steps over the token strings.</summary>
 internal abstract class TokenDecoder
 {
-    public const string Supported = "Sequence, ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip";
+    public const string Supported = "Sequence, ByteLevel, Metaspace, Replace, ByteFallback, Fuse, Strip, WordPiece";
 
     /// <summary>The tokens after this step (the last step's are joined into the text).</summary>
     public abstract List<string> Decode(List<string> tokens);
@@ -28,6 +28,7 @@ internal abstract class TokenDecoder
             "ByteFallback" => new ByteFallbackDecoder(),
             "Fuse" => new FuseDecoder(),
             "Strip" => new StripDecoder(Json.String(json, "content", where), Json.Int(json, "start", 0, where), Json.Int(json, "stop", 0, where)),
+            "WordPiece" => new WordPieceDecoder(Json.OptionalString(json, "prefix") ?? "##", Json.Bool(json, "cleanup", true, where)),
             _ => throw Json.Unsupported(where, type, Supported),
         };
     }

@@ -24,7 +24,7 @@ internal abstract class Normalizer
     /// </summary>
     public abstract string Normalize(string text, ref bool fromStart);
 
-    public const string Supported = "Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents";
+    public const string Supported = "Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, BertNormalizer";
 
     /// <summary>The normalizer a tokenizer.json describes (null: none).</summary>
     public static Normalizer? Parse(JsonElement json, string where)
@@ -43,6 +43,7 @@ internal abstract class Normalizer
             "Lowercase" => new LowercaseNormalizer(),
             "Strip" => new StripNormalizer(Json.Bool(json, "strip_left", true, where), Json.Bool(json, "strip_right", true, where)),
             "StripAccents" => new StripAccentsNormalizer(),
+            "BertNormalizer" => BertNormalizer.Read(json, where),
             _ => throw Json.Unsupported(where, type, Supported),
         };
     }
@@ -81,11 +82,11 @@ internal sealed class FormNormalizer(NormalizationForm form) : Normalizer
 /// </summary>
 internal sealed class LowercaseNormalizer : Normalizer
 {
-    public override string Normalize(string text, ref bool fromStart)
-    {
-        if (!text.Contains('\u0130')) return text.ToLowerInvariant();
-        return text.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
-    }
+    public override string Normalize(string text, ref bool fromStart) => Lower(text);
+
+    /// <summary>The text in lower case, as Rust's <c>str::to_lowercase</c> character by character.</summary>
+    public static string Lower(string text) =>
+        !text.Contains('\u0130') ? text.ToLowerInvariant() : text.Replace("\u0130", "i\u0307", StringComparison.Ordinal).ToLowerInvariant();
 }
 
 /// <summary>Leading and trailing whitespace removed (each side as asked).</summary>

@@ -19,7 +19,7 @@ internal enum SplitBehavior { Removed, Isolated, MergedWithPrevious, MergedWithN
 /// <summary>tokenizer.json's <c>pre_tokenizer</c>: pieces into smaller pieces, each then encoded by the model alone.</summary>
 internal abstract class PreTokenizer
 {
-    public const string Supported = "Sequence, ByteLevel, Split, Metaspace, Digits, Punctuation, Whitespace, WhitespaceSplit";
+    public const string Supported = "Sequence, ByteLevel, Split, Metaspace, Digits, Punctuation, Whitespace, WhitespaceSplit, BertPreTokenizer";
 
     /// <summary>Splits each of <paramref name="pieces"/> in place of it.</summary>
     public abstract void Split(List<Piece> pieces);
@@ -39,6 +39,9 @@ internal abstract class PreTokenizer
             // the regex crate's \w (Alphabetic, marks, decimal digits, connector punctuation, joiners), not .NET's (no Mc)
             "Whitespace" => new SplitPreTokenizer(TextPattern.Regex(@"[\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\u200C\u200D]+|[^\p{L}\p{Nl}\p{M}\p{Nd}\p{Pc}\u200C\u200D\s]+", where), SplitBehavior.Removed, invert: true),
             "WhitespaceSplit" => new CharSplitPreTokenizer(Rune.IsWhiteSpace, SplitBehavior.Removed),
+            // BERT's: split at whitespace (dropped), then each punctuation character (ASCII's and Unicode's P*) on its own
+            "BertPreTokenizer" => new SequencePreTokenizer([new CharSplitPreTokenizer(Rune.IsWhiteSpace, SplitBehavior.Removed),
+                new CharSplitPreTokenizer(IsPunctuation, SplitBehavior.Isolated)]),
             _ => throw Json.Unsupported(where, type, Supported),
         };
     }

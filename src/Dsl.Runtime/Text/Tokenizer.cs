@@ -11,13 +11,13 @@ namespace Dsl;
 /// A Hugging Face tokenizer, read from the <c>tokenizer.json</c> a model's folder holds (the tokenizers library's format,
 /// which transformers' fast tokenizers save): text to token ids and back, the ids those tokenizers give. Byte-pair encoding
 /// models: GPT-2's, LLaMA 3's and Qwen2's byte-level ones, and SentencePiece's converted with byte fallback (LLaMA 2,
-/// TinyLlama, Mistral). <see cref="Encode"/> runs the file's pipeline — its added (special) tokens matched first, the
+/// TinyLlama, Mistral); WordPiece models (BERT's, with its normalizer, pre-tokenizer and decoder). <see cref="Encode"/> runs the file's pipeline — its added (special) tokens matched first, the
 /// normalizer (NFC, Prepend, Replace, …), the pre-tokenizer (a regex split, ByteLevel, Metaspace, digits, …), the BPE merges,
 /// then the post-processor's special tokens (LLaMA's <c>&lt;s&gt;</c> before the text); <see cref="Decode"/> runs the
 /// decoder (ByteLevel, or Replace, ByteFallback, Fuse and Strip). Managed code only; safe to call from several threads.
 /// </summary>
 /// <remarks>
-/// A part of the file this does not read (a WordPiece or Unigram model, BERT's normalizer, a precompiled SentencePiece
+/// A part of the file this does not read (a Unigram model, a precompiled SentencePiece
 /// normalizer) is refused when the file is loaded, naming it. The file's <c>truncation</c> and <c>padding</c> are not
 /// applied, as transformers does not apply them unless asked.
 /// </remarks>
@@ -25,7 +25,7 @@ public sealed class Tokenizer
 {
     private readonly Normalizer? _normalizer;
     private readonly PreTokenizer? _preTokenizer;
-    private readonly Bpe _model;
+    private readonly TokenModel _model;
     private readonly PostProcessor? _post;
     private readonly TokenDecoder? _decoder;
     private readonly AddedTokenMatcher _raw, _normalized;
@@ -39,7 +39,7 @@ public sealed class Tokenizer
         JsonElement Part(string name) => root.TryGetProperty(name, out JsonElement v) ? v : default;
         _normalizer = Part("normalizer") is { ValueKind: JsonValueKind.Object } n ? Normalizer.Parse(n, $"{source}: normalizer") : null;
         _preTokenizer = Part("pre_tokenizer") is { ValueKind: JsonValueKind.Object } p ? PreTokenizer.Parse(p, $"{source}: pre_tokenizer") : null;
-        _model = Bpe.Parse(Json.Property(root, "model", source), $"{source}: model");
+        _model = TokenModel.Parse(Json.Property(root, "model", source), $"{source}: model");
         _post = Part("post_processor") is { ValueKind: JsonValueKind.Object } pp ? PostProcessor.Parse(pp, $"{source}: post_processor") : null;
         _decoder = Part("decoder") is { ValueKind: JsonValueKind.Object } d ? TokenDecoder.Parse(d, $"{source}: decoder") : null;
         var listed = new List<AddedToken>();

@@ -5,8 +5,8 @@ using Xunit;
 namespace Dsl.Tests.Runtime;
 
 /// <summary>
-/// <see cref="Tokenizer"/> against the Hugging Face tokenizers library: eight tokenizer.json files in the layouts of GPT-2,
-/// LLaMA 3, Qwen2, LLaMA 2, Mistral 7B, and three of the parts none of those uses (Fixtures/Tokenizers/make_tokenizers.py), each
+/// <see cref="Tokenizer"/> against the Hugging Face tokenizers library: ten tokenizer.json files in the layouts of GPT-2,
+/// LLaMA 3, Qwen2, LLaMA 2, Mistral 7B, BERT uncased and cased (WordPiece), and three of the parts none of those uses (Fixtures/Tokenizers/make_tokenizers.py), each
 /// case's ids and decoded text as the library gives them (written by tests/TokenizerReference); then the refusals.
 /// </summary>
 public sealed class TokenizerTests : IDisposable
@@ -15,7 +15,7 @@ public sealed class TokenizerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes", "edges" };
+    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes", "edges", "bert", "bertcased" };
 
     private static string Path(string file) => Fixture.Path(System.IO.Path.Combine("Tokenizers", file));
 
@@ -34,7 +34,7 @@ public sealed class TokenizerTests : IDisposable
             Assert.Equal(c.GetProperty("decoded").GetString(), tokenizer.Decode(ids, skipSpecialTokens: true));
             cases++;
         }
-        Assert.Equal(42, cases);
+        Assert.Equal(family.StartsWith("bert", StringComparison.Ordinal) ? 52 : 42, cases); // (WordPiece's files: cases.json's and ten more, wordpiece-cases.json)
     }
 
     [Fact]
@@ -116,11 +116,20 @@ public sealed class TokenizerTests : IDisposable
         }
         string Refusal(Action<JsonObject> edit) => Assert.Throws<InvalidDataException>(() => Tokenizer.Parse(Edited(edit).ToJsonString())).Message;
         Assert.Contains("model: type \"Unigram\" is not supported (supported: BPE", Refusal(j => j["model"]!["type"] = "Unigram"), StringComparison.Ordinal);
-        Assert.Contains("normalizer: type \"BertNormalizer\" is not supported (supported: Sequence, Prepend", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "BertNormalizer" }), StringComparison.Ordinal);
+        Assert.Contains("normalizer: type \"Precompiled\" is not supported (supported: Sequence, Prepend", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "Precompiled" }), StringComparison.Ordinal);
         Assert.Contains("normalizer.normalizers[1]: type \"Precompiled\" is not supported", Refusal(j => j["normalizer"]!["normalizers"]![1] = new JsonObject { ["type"] = "Precompiled" }), StringComparison.Ordinal);
         Assert.Contains("pre_tokenizer: type \"UnicodeScripts\" is not supported", Refusal(j => j["pre_tokenizer"] = new JsonObject { ["type"] = "UnicodeScripts" }), StringComparison.Ordinal);
-        Assert.Contains("decoder: type \"WordPiece\" is not supported", Refusal(j => j["decoder"] = new JsonObject { ["type"] = "WordPiece" }), StringComparison.Ordinal);
+        Assert.Contains("decoder: type \"CTC\" is not supported", Refusal(j => j["decoder"] = new JsonObject { ["type"] = "CTC" }), StringComparison.Ordinal);
         Assert.Contains("dropout 0.1 makes the merges random", Refusal(j => j["model"]!["dropout"] = 0.1), StringComparison.Ordinal);
+        // WordPiece's own: its unknown token in the vocabulary, a whole number of characters per word
+        string WordPieceRefusal(Action<JsonObject> edit)
+        {
+            var json = (JsonObject)JsonNode.Parse(File.ReadAllText(Path("bert.tokenizer.json")))!;
+            edit(json);
+            return Assert.Throws<InvalidDataException>(() => Tokenizer.Parse(json.ToJsonString())).Message;
+        }
+        Assert.Contains("model: the unk_token \"<oops>\" is not in the vocabulary", WordPieceRefusal(j => j["model"]!["unk_token"] = "<oops>"), StringComparison.Ordinal);
+        Assert.Contains("model: expected max_input_chars_per_word as a whole number 0 or more, got -1", WordPieceRefusal(j => j["model"]!["max_input_chars_per_word"] = -1), StringComparison.Ordinal);
         var firstMerge = (JsonArray)Edited(_ => { })["model"]!["merges"]![0]!;
         string merged = firstMerge[0]!.GetValue<string>() + firstMerge[1]!.GetValue<string>();
         Assert.Contains("model.merges[0]: ", Refusal(j => ((JsonObject)j["model"]!["vocab"]!).Remove(merged)), StringComparison.Ordinal);

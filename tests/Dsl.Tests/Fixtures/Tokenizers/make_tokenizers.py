@@ -4,7 +4,8 @@ with a byte-pair vocabulary trained here on a fixed text, and cases.json: the te
 (<name>.expected.json) are the Hugging Face tokenizers library's, written by tests/TokenizerReference:
 
     /usr/bin/python3 make_tokenizers.py
-    for t in *.tokenizer.json; do dotnet run --project ../../../TokenizerReference -- reference $t cases.json ${t%.tokenizer.json}.expected.json; done
+    for t in *.tokenizer.json; do c=cases.json; case $t in bert*) c=wordpiece-cases.json;; esac
+        dotnet run --project ../../../TokenizerReference -- reference $t $c ${t%.tokenizer.json}.expected.json; done
 
 The pipelines (normalizer, pre-tokenizer, post-processor, decoder, added tokens, model options) are those of GPT-2, LLaMA 3,
 Qwen2, LLaMA 2 (tokenizers' newer SentencePiece conversion) and Mistral 7B (the older, Metaspace one); the vocabularies are
@@ -204,6 +205,43 @@ sentencepiece("edges", {"type": "Sequence", "normalizers": [{"type": "Strip", "s
               added_normalized=False, extra_added=[("<mask>", {"id": 999}), ("▁the", {"id": 5000}), ("<sep>", {"id": 1}), ("<mask>", {"id": 7, "single_word": True})],
               decoder={"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": True})
 
+
+def wordpiece(name, lowercase, chinese, post, cleanup, max_chars):
+    """BERT's pipeline: BertNormalizer, BertPreTokenizer, a WordPiece vocabulary built here (every character of the corpus alone
+    and after "##" but "q", left out so that words holding it are unknown; its frequent words whole; their first two to four
+    characters and last one to three after "##"), its special tokens, and the WordPiece decoder."""
+    import unicodedata
+    text = CORPUS
+    if lowercase:
+        text = "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+    words = Counter()
+    for w in "".join(" " + c + " " if unicodedata.category(c).startswith("P") or (c.isascii() and not c.isalnum() and not c.isspace()) else c for c in text).split():
+        words[w] += 1
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = sorted(set(c for w in words for c in w) - {"q"})
+    vocab = specials + chars + ["##" + c for c in chars]
+    vocab += [w for w, _ in words.most_common(60) if "q" not in w]
+    for w in words:
+        if len(w) > 4 and "q" not in w:
+            vocab += [w[:k] for k in (2, 3, 4)] + ["##" + w[-k:] for k in (1, 2, 3)]
+    vocab = list(dict.fromkeys(vocab))
+    model = {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": max_chars,
+             "vocab": {t: i for i, t in enumerate(vocab)}}
+    added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True} for i, t in enumerate(specials)]
+    write(name, {"type": "BertNormalizer", "clean_text": True, "handle_chinese_chars": chinese, "strip_accents": None, "lowercase": lowercase},
+          {"type": "BertPreTokenizer"}, post, {"type": "WordPiece", "prefix": "##", "cleanup": cleanup}, model, added)
+
+
+# BERT uncased (bert-base-uncased, all-MiniLM-L6-v2): lower case, accents stripped, CJK ideographs apart, [CLS] … [SEP] by a
+# template, words over 20 characters unknown; BERT cased by the older BertProcessing, no CJK handling, no decoder cleanup
+wordpiece("bert", True, True, {"type": "TemplateProcessing",
+                                "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                                "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                                         {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+                                "special_tokens": {"[CLS]": {"id": "[CLS]", "ids": [2], "tokens": ["[CLS]"]}, "[SEP]": {"id": "[SEP]", "ids": [3], "tokens": ["[SEP]"]}}},
+          cleanup=True, max_chars=20)
+wordpiece("bertcased", False, False, {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]}, cleanup=False, max_chars=100)
+
 CASES = [
     "", " ", "Hello world", " Hello  world ", "The quick brown fox jumps over the lazy dog.", "I'm here; they've gone. WE'LL SEE, DON'T WE? It'S",
     "Numbers 12 345 2024 3.14159 1,000,000 and 1234567", "for (int i = 0; i < n; i++) { sum += x[i]; }",
@@ -216,6 +254,17 @@ CASES = [
     "İstanbul ISTANBUL", "हिन्दी and x² Ⅻ_y 10⁴) H₂O) ①) ¼) a\u20dd)", "<mask> a<mask> <mask>\u0301 <mask>\u200d 𝐀<mask> cat\u0301",
     "--- dashes first", "  - spaced dash", "--dash first", "``quoted'' text", "#one\n#two", "xxaxbxxc qquiz q x", "<sep>the ▁the <mask>", " <mask> the", "x<mask>y",
 ]
+# what only BERT's pipeline sees: control and format characters, private use and unassigned code points, an emoji newer than
+# Unicode 9, CJK beside Latin, the decoder's cleanup of contractions and punctuation, the special tokens in the text, a word
+# past max_input_chars_per_word, accents and compatibility characters
+WORDPIECE_CASES = CASES + [
+    "Control\x00chars\x07here\u0085and\u200bthere\ufffd. \x1b[0m", "soft\u00adhyphen private\ue000use unassigned\u0378 \U0001F970 new emoji",
+    "ab你好cd 中文字符 ㄅ 한국어", "Don't do not stop. Isn't it? Yes! They're here, we've come, I'm sure ' quoted ' end",
+    "[CLS] literal [SEP] and [MASK] [UNK]", "supercalifragilisticexpialidocious words", "Ünïcödé ÀÉÎÕÜ ñ ç ß ﬁ Ǆ", "x\ty\u00a0z\u3000w\u2028v",
+    "hello\u0300 combining\u0301 a\u0903b", "$5 + 3 = 8 | a^b ~ c` @user #tag",
+]
 with open("cases.json", "w", encoding="utf-8") as f:
     json.dump(CASES, f, ensure_ascii=False, indent=1)
-print("wrote", len(CASES), "cases and 8 tokenizers")
+with open("wordpiece-cases.json", "w", encoding="utf-8") as f:
+    json.dump(WORDPIECE_CASES, f, ensure_ascii=False, indent=1)
+print("wrote", len(CASES), "cases,", len(WORDPIECE_CASES), "for WordPiece, and 10 tokenizers")
