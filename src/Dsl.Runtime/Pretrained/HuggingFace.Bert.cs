@@ -26,7 +26,11 @@ public static partial class HuggingFace
     /// into <c>out_proj</c>, <c>attention.output.LayerNorm</c>, <c>intermediate.dense</c>, <c>output.dense</c> and
     /// <c>output.LayerNorm</c> into the layers after it. Names with or without the <c>bert.</c> prefix (the pre-training
     /// checkpoints') are read, as are the older <c>LayerNorm.gamma</c> and <c>beta</c>; the pooler, the pre-training heads
-    /// (<c>cls.</c>) and the <c>position_ids</c> buffer are left, as <c>BertModel.from_pretrained</c> leaves them. Padded sequences
+    /// (<c>cls.</c>) and the <c>position_ids</c> buffer are left, as <c>BertModel.from_pretrained</c> leaves them. RoBERTa's
+    /// checkpoints (<c>model_type</c> "roberta", "xlm-roberta" or "camembert": the same layers, its positions counted from
+    /// <c>pad_token_id</c> + 1) load too, the table's rows from there on read as positions 0, 1, … (declare
+    /// <c>maxLength: max_position_embeddings − pad_token_id − 1</c>, 512 for roberta-base), their <c>roberta.</c> prefix and
+    /// masked-LM head (<c>lm_head.</c>) as BERT's. Padded sequences
     /// run through <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with
     /// their lengths: the padded keys get no weight, as BERT's <c>attention_mask</c> gives them.
     /// </summary>
@@ -54,7 +58,7 @@ public static partial class HuggingFace
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
         int types = Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
-        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, problems);
+        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems);
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal))).Select(p => p.Name).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), BertLayout.Ignored, problems, kept: own.Contains);
         if (problems.Count > 0)
@@ -111,6 +115,18 @@ public static partial class HuggingFace
         public const string Words = "embeddings.word_embeddings.weight", PositionTable = "embeddings.position_embeddings.weight",
             TokenTypes = "embeddings.token_type_embeddings.weight";
 
+        /// <summary>The model types read (RoBERTa's three with their positions after the padding id).</summary>
+        private static bool IsRoberta(string type) => type is "roberta" or "xlm-roberta" or "camembert";
+
+        private static string ModelTypeOf(JsonElement c) => c.ValueKind == JsonValueKind.Object && Value(c, "model_type") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : "bert";
+
+        /// <summary>
+        /// The row of the checkpoint's position table that position 0 reads: 0 for BERT, RoBERTa's <c>pad_token_id</c> + 1 (its
+        /// create_position_ids_from_input_ids counts from there; RobertaConfig's default padding id is 1).
+        /// </summary>
+        public static int PositionOffset(JsonElement c) => !IsRoberta(ModelTypeOf(c)) ? 0
+            : (Value(c, "pad_token_id") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int pad) && pad >= 0 ? pad : 1) + 1;
+
         public static BertLayout Of(ModelArchitecture a)
         {
             const string expected = "BERT's layout: [Embedding] [PositionEmbedding] [LayerNorm], then per layer [Attention(Heads = h)] [Residual] [LayerNorm] "
@@ -148,16 +164,24 @@ public static partial class HuggingFace
         /// <c>weight</c> and <c>bias</c>), the position table with the first token type's row added (float32, each row
         /// p + t₀), the token types' table checked ([<paramref name="types"/>, <paramref name="width"/>]) and set aside.
         /// </summary>
-        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int positions, int types, List<string> problems)
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int positions, int types, int offset, List<string> problems)
         {
             var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
             foreach (var (name, tensor) in tensors)
             {
-                string plain = name.StartsWith("bert.", StringComparison.Ordinal) ? name["bert.".Length..] : name;
+                string plain = name.StartsWith("bert.", StringComparison.Ordinal) ? name["bert.".Length..]
+                    : name.StartsWith("roberta.", StringComparison.Ordinal) ? name["roberta.".Length..] : name;
                 if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) plain = plain[..^"gamma".Length] + "weight";
                 else if (plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal)) plain = plain[..^"beta".Length] + "bias";
                 if (!readable.TryAdd(plain, tensor))
-                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without the bert. prefix, or as gamma and weight).");
+                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without the bert. or roberta. prefix, or as gamma and weight).");
+            }
+            // RoBERTa's positions: the rows from the padding id + 1 on
+            if (offset > 0 && readable.TryGetValue(PositionTable, out SafeTensor? all))
+            {
+                if (all.Shape is [long rows, long w] && rows == positions + offset && w == width)
+                    readable[PositionTable] = new SafeTensor(PositionTable, [positions, width], all.ToFloat().AsSpan(offset * width, positions * width).ToArray());
+                else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after RoBERTa's first {offset} rows)");
             }
             if (!readable.Remove(TokenTypes, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{TokenTypes}' [{types}, {width}] (its first row is added to every position)");
             else if (tokenTypes.Shape is not [long rows, long columns] || rows != types || columns != width || tokenTypes.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
@@ -173,7 +197,8 @@ public static partial class HuggingFace
 
         /// <summary>What BertModel.from_pretrained leaves too: the pooler, the pre-training heads and the position ids buffer.</summary>
         public static bool Ignored(string name) =>
-            name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("cls.", StringComparison.Ordinal) || name == "embeddings.position_ids";
+            name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("cls.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal)
+            || name == "embeddings.position_ids";
 
         /// <summary>Each encoder parameter's tensors in the checkpoint (after <see cref="Readable"/>) and their rows, stacked in this order.</summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
@@ -220,19 +245,21 @@ public static partial class HuggingFace
                 problems.Add("it is not a JSON object");
                 return;
             }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "bert"))
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() == "bert" || IsRoberta(type.GetString()!))))
             {
-                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"; RoBERTa's positions start after its padding index, and others lay their layers out otherwise)");
+                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\") and RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\"); others lay their layers out otherwise");
                 return;
             }
             BertLayer first = Layers[0];
-            int width = Embedding.Dim;
-            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 30522);
+            int width = Embedding.Dim, offset = PositionOffset(c);
+            bool roberta = IsRoberta(ModelTypeOf(c));
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", roberta ? 50265 : 30522);
             ConfigInt(c, problems, "hidden_size", width, $"'{Embedding.Name}'", 768);
             ConfigInt(c, problems, "num_hidden_layers", Layers.Count, "its encoder layers", 12);
             ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
             ConfigInt(c, problems, "intermediate_size", first.Intermediate.Units, $"'{first.Intermediate.Name}'", 3072);
-            ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength, $"'{Positions.Name}' maxLength", 512);
+            ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength + offset,
+                offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + RoBERTa's {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
             CheckAlike(problems);
             double eps = Value(c, "layer_norm_eps") is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : 1e-12;
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))

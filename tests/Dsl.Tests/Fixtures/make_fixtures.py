@@ -1678,6 +1678,7 @@ def make_hf_llama():
     make_hf_dynamic()
     make_hf_gpt2()
     make_hf_bert()
+    make_hf_bert(roberta=True)
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1846,15 +1847,20 @@ class HfBertLayer(nn.Module):
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
 
 
-def make_hf_bert():
+def make_hf_bert(roberta=False):
     """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
     pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
-    token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0."""
+    token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0.
+    HfRoberta (roberta=True): RobertaForMaskedLM's checkpoint (the "roberta." prefix, its lm_head beside it, one token type, ε 1e-5),
+    whose positions start after the padding id (create_position_ids_from_input_ids: 2 … 8 for the first text, 2 … 5 then the
+    padding id 1 for the second)."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
          "intermediate_size": 24, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "vocab_size": 13,
          "layer_norm_eps": 1e-12, "position_embedding_type": "absolute", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
          "pad_token_id": 0, "torch_dtype": "float32"}
-    torch.manual_seed(715)
+    if roberta:
+        c.update(architectures=["RobertaForMaskedLM"], model_type="roberta", type_vocab_size=1, layer_norm_eps=1e-05, pad_token_id=1, bos_token_id=0, eos_token_id=2)
+    torch.manual_seed(716 if roberta else 715)
     e = c["hidden_size"]
     words, positions, types = nn.Embedding(c["vocab_size"], e), nn.Embedding(c["max_position_embeddings"], e), nn.Embedding(c["type_vocab_size"], e)
     norm = nn.LayerNorm(e, eps=c["layer_norm_eps"])
@@ -1863,14 +1869,17 @@ def make_hf_bert():
         norm.bias.uniform_(-0.2, 0.2)
     layers = [HfBertLayer(c) for _ in range(c["num_hidden_layers"])]
     pooler = nn.Linear(e, e)
-    ids = torch.randint(1, c["vocab_size"], (2, 7))
+    pad = c["pad_token_id"]
+    ids = torch.randint(2 if roberta else 1, c["vocab_size"], (2, 7))  # (RoBERTa: no ids 0 and 1, its BOS and padding)
     lengths = torch.tensor([7, 4])
-    ids[1, 4:] = 0  # the padding token
+    ids[1, 4:] = pad  # the padding token
     mask = (torch.arange(7)[None, :] < lengths[:, None]).float()
+    # BERT's positions 0 … T - 1; RoBERTa's from the padding id + 1, the padding's own the padding id
+    position_ids = torch.arange(ids.shape[1])[None, :].expand(2, -1) if not roberta else (torch.cumsum((ids != pad).int(), 1) * (ids != pad).int()).long() + pad
     with torch.no_grad():
         # BertEmbeddings: the words plus the token types (all 0), then the positions, then LayerNorm
         x = words(ids) + types(torch.zeros_like(ids))
-        x = norm(x + positions(torch.arange(ids.shape[1])))
+        x = norm(x + positions(position_ids))
         for layer in layers:
             x = layer(x, mask)
     state = {"embeddings.word_embeddings.weight": words.weight, "embeddings.position_embeddings.weight": positions.weight,
@@ -1880,12 +1889,16 @@ def make_hf_bert():
     for i, layer in enumerate(layers):
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
-    os.makedirs(os.path.join(HERE, "HfBert"), exist_ok=True)
-    with open(os.path.join(HERE, "HfBert", "config.json"), "w") as f:
+    case = "HfRoberta" if roberta else "HfBert"
+    if roberta:  # RobertaForMaskedLM: the encoder under roberta., no pooler, the masked-LM head beside it
+        state = {"roberta." + k: v for k, v in state.items() if not k.startswith("pooler.")}
+        state.update({"lm_head.dense.weight": pooler.weight, "lm_head.dense.bias": pooler.bias, "lm_head.bias": torch.zeros(c["vocab_size"])})
+    os.makedirs(os.path.join(HERE, case), exist_ok=True)
+    with open(os.path.join(HERE, case, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, "HfBert", "model.safetensors"), state)
-    save_safetensors(os.path.join(HERE, "HfBert.expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x})
-    print(f"HfBert: {len(state)} tensors, hidden {list(x.shape)}")
+    save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x})
+    print(f"{case}: {len(state)} tensors, hidden {list(x.shape)}")
 
 
 def make_hf_yarn():
@@ -2134,8 +2147,9 @@ if __name__ == "__main__":
     if "--hf-gpt2" in sys.argv:  # only the Hugging Face GPT-2 checkpoint
         make_hf_gpt2()
         sys.exit(0)
-    if "--hf-bert" in sys.argv:  # only the Hugging Face BERT checkpoint
+    if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
         make_hf_bert()
+        make_hf_bert(roberta=True)
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

@@ -283,3 +283,11 @@ public partial class HfTinyBert;
 [EndRepeat]
 [Attention(Pool = true)] [Dense(3)]
 public partial class HfTinyBertClassifier;
+
+// The HfRoberta fixture's model: RoBERTa's encoder (BERT's layers, ε 1e-5), 30 positions after the table's first 2 rows.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 30)] [LayerNorm(Epsilon = 1e-5f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-5f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
+[EndRepeat]
+public partial class HfTinyRoberta;

@@ -998,16 +998,17 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>A copy of the BERT fixture, edited (its int64 position_ids buffer left out: the copies are written as floats).</summary>
-    private string BertCopy(Action<Dictionary<string, SafeTensor>, JsonObject> edit, string name) => Copy((tensors, config) =>
+    private string BertCopy(Action<Dictionary<string, SafeTensor>, JsonObject> edit, string name, string fixture = "HfBert") => Copy((tensors, config) =>
     {
         tensors.Remove("embeddings.position_ids");
+        tensors.Remove("roberta.embeddings.position_ids");
         edit(tensors, config);
-    }, name, "HfBert");
+    }, name, fixture);
 
     /// <summary>The BERT fixture's last hidden state at each sequence's valid steps (its lengths), against <paramref name="model"/>'s.</summary>
-    private static void AssertBertHidden(IModel<int> model)
+    private static void AssertBertHidden(IModel<int> model, string fixture = "HfBert")
     {
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBert.expected.safetensors"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
         int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
         float[] hidden = expected["hidden"].ToFloat();
         int batch = lengths.Length, steps = ids.Length / batch, width = model.OutputWidth;
@@ -1071,8 +1072,8 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "is_decoder is true: BERT as a causal decoder is not laid out here");
         Contains(error.Message, "layer_norm_eps is 1E-05, the model declares 1E-12 ('layernorm' Epsilon)");
         Contains(error.Message, "num_attention_heads is 2, the model declares 4 ('attention')");
-        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "roberta", "bert-roberta")));
-        Contains(error.Message, "model_type is \"roberta\": LoadBert reads BERT's checkpoints");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "distilbert", "bert-distilbert")));
+        Contains(error.Message, "model_type is \"distilbert\": LoadBert reads BERT's checkpoints (\"bert\") and RoBERTa's");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((tensors, _) =>
         {
             tensors.Remove("embeddings.token_type_embeddings.weight");
@@ -1101,6 +1102,23 @@ public sealed class HuggingFaceTests : IDisposable
         var reloaded = new HfTinyBert(seed: 5);
         HuggingFace.LoadBert(reloaded, folder);
         Assert.Equal(model.Parameters.Select(p => p.AsSpan().ToArray()), reloaded.Parameters.Select(p => p.AsSpan().ToArray()));
+    }
+
+    /// <summary>
+    /// RoBERTa's encoder (RobertaForMaskedLM's checkpoint: the roberta. prefix, the masked-LM head left): BERT's layers with the
+    /// position table read from the padding id + 1 on; a table of other rows refused, naming RoBERTa's offset.
+    /// </summary>
+    [Fact]
+    public void ARobertaCheckpointGivesItsLastHiddenState()
+    {
+        var model = new HfTinyRoberta(seed: 1);
+        HuggingFace.LoadBert(model, Fixture.Path("HfRoberta"));
+        AssertBertHidden(model, "HfRoberta");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 2), Fixture.Path("HfRoberta")));
+        Contains(error.Message, "max_position_embeddings is 32, the model declares 34 ('positionembedding' maxLength 32 + RoBERTa's 2 rows before position 0)");
+        Contains(error.Message, "layer_norm_eps is 1E-05, the model declares 1E-12");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyRoberta(seed: 2), BertCopy((_, config) => config["pad_token_id"] = 0, "roberta-pad", "HfRoberta")));
+        Contains(error.Message, "max_position_embeddings is 32, the model declares 31 ('positionembedding' maxLength 30 + RoBERTa's 1 row before position 0)");
     }
 
     [Fact]
