@@ -26,7 +26,8 @@ public static partial class HuggingFace
     /// into <c>out_proj</c>, <c>attention.output.LayerNorm</c>, <c>intermediate.dense</c>, <c>output.dense</c> and
     /// <c>output.LayerNorm</c> into the layers after it. Names with or without the <c>bert.</c> prefix (the pre-training
     /// checkpoints') are read, as are the older <c>LayerNorm.gamma</c> and <c>beta</c>; the pooler, the pre-training heads
-    /// (<c>cls.</c>) and the <c>position_ids</c> buffer are left, as <c>BertModel.from_pretrained</c> leaves them. RoBERTa's
+    /// (<c>cls.</c>), a fine-tuned task's head (<c>classifier.</c>, <c>qa_outputs.</c>) and the <c>position_ids</c> buffer are
+    /// left (the last hidden state reads none of them). RoBERTa's
     /// checkpoints (<c>model_type</c> "roberta", "xlm-roberta" or "camembert": the same layers, its positions counted from
     /// <c>pad_token_id</c> + 1) load too, the table's rows from there on read as positions 0, 1, … (declare
     /// <c>maxLength: max_position_embeddings − pad_token_id − 1</c>, 512 for roberta-base), their <c>roberta.</c> prefix and
@@ -138,8 +139,11 @@ public static partial class HuggingFace
             var norm = walk.At<LayerNormInfo>(2, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
             int width = embedding.Dim, at = 3;
             var layers = new List<BertLayer>();
-            // a layer begins with self-attention over the whole sequence and its residual; anything else ends the encoder
-            while (at + 6 < l.Count && l[at] is AttentionInfo { Pool: false, MemoryWidth: 0 } && l[at + 1] is ResidualInfo)
+            // an encoder layer is seven layers of these kinds, its residuals from where BERT's come; anything else ends the encoder
+            // (a head of the model's own), and the first layer's parts are then checked one by one, naming the first that differs
+            bool LayerAt(int i) => i + 6 < l.Count && l[i] is AttentionInfo { Pool: false, MemoryWidth: 0 } && l[i + 1] is ResidualInfo { From: var r1 } && r1 == i - 1
+                && l[i + 2] is LayerNormInfo && l[i + 3] is DenseInfo && l[i + 4] is DenseInfo && l[i + 5] is ResidualInfo { From: var r2 } && r2 == i + 2 && l[i + 6] is LayerNormInfo;
+            while (LayerAt(at) || (at == 3 && l.Count > 4 && l[3] is AttentionInfo && l[4] is ResidualInfo))
             {
                 int n = layers.Count, start = at;
                 var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions)",
@@ -195,10 +199,13 @@ public static partial class HuggingFace
             return readable;
         }
 
-        /// <summary>What BertModel.from_pretrained leaves too: the pooler, the pre-training heads and the position ids buffer.</summary>
+        /// <summary>
+        /// What the last hidden state reads nothing of: the pooler, the pre-training heads (BERT's <c>cls.</c>, RoBERTa's
+        /// <c>lm_head.</c>), a fine-tuned task's head (<c>classifier.</c>, <c>qa_outputs.</c>) and the position ids buffer.
+        /// </summary>
         public static bool Ignored(string name) =>
             name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("cls.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal)
-            || name == "embeddings.position_ids";
+            || name.StartsWith("classifier.", StringComparison.Ordinal) || name.StartsWith("qa_outputs.", StringComparison.Ordinal) || name == "embeddings.position_ids";
 
         /// <summary>Each encoder parameter's tensors in the checkpoint (after <see cref="Readable"/>) and their rows, stacked in this order.</summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
@@ -262,7 +269,8 @@ public static partial class HuggingFace
                 offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + RoBERTa's {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
             CheckAlike(problems);
             double eps = Value(c, "layer_norm_eps") is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : 1e-12;
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
+            if (Value(c, "layer_norm_eps") is { } given && given.ValueKind != JsonValueKind.Number) problems.Add($"layer_norm_eps is {given.GetRawText()}, not a number");
+            else foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
                 problems.Add($"layer_norm_eps is {Number((float)eps)}{(Value(c, "layer_norm_eps") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
             JsonElement? act = Value(c, "hidden_act");
             Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? Activation.Gelu : null;

@@ -12,9 +12,11 @@ namespace Dsl;
 /// which transformers' fast tokenizers save): text to token ids and back, the ids those tokenizers give. Byte-pair encoding
 /// models: GPT-2's, LLaMA 3's and Qwen2's byte-level ones, and SentencePiece's converted with byte fallback (LLaMA 2,
 /// TinyLlama, Mistral); WordPiece models (BERT's, with its normalizer, pre-tokenizer and decoder). <see cref="Encode"/> runs the file's pipeline — its added (special) tokens matched first, the
-/// normalizer (NFC, Prepend, Replace, …), the pre-tokenizer (a regex split, ByteLevel, Metaspace, digits, …), the BPE merges,
-/// then the post-processor's special tokens (LLaMA's <c>&lt;s&gt;</c> before the text); <see cref="Decode"/> runs the
-/// decoder (ByteLevel, or Replace, ByteFallback, Fuse and Strip). Managed code only; safe to call from several threads.
+/// normalizer (NFC, Prepend, Replace, BERT's, …), the pre-tokenizer (a regex split, ByteLevel, Metaspace, digits, BERT's, …), the
+/// model (BPE's merges, or WordPiece's longest tokens), then the post-processor's special tokens (LLaMA's <c>&lt;s&gt;</c> before
+/// the text, BERT's <c>[CLS]</c> and <c>[SEP]</c> around it); <see cref="Decode"/> runs the decoder (ByteLevel, or Replace,
+/// ByteFallback, Fuse and Strip, or WordPiece's). A BERT tokenizer's normalizer follows the <c>do_lower_case</c>,
+/// <c>strip_accents</c> and <c>tokenize_chinese_chars</c> of the tokenizer_config.json beside it, as transformers' BertTokenizerFast. Managed code only; safe to call from several threads.
 /// </summary>
 /// <remarks>
 /// A part of the file this does not read (a Unigram model, a precompiled SentencePiece
@@ -23,12 +25,13 @@ namespace Dsl;
 /// </remarks>
 public sealed class Tokenizer
 {
-    private readonly Normalizer? _normalizer;
+    private Normalizer? _normalizer; // (BERT's: replaced once by its tokenizer_config.json, before the tokenizer is handed out)
     private readonly PreTokenizer? _preTokenizer;
     private readonly TokenModel _model;
     private readonly PostProcessor? _post;
     private readonly TokenDecoder? _decoder;
-    private readonly AddedTokenMatcher _raw, _normalized;
+    private readonly AddedTokenMatcher _raw;
+    private AddedTokenMatcher _normalized;
     private readonly Dictionary<int, AddedToken> _added;
     private readonly Dictionary<string, int> _addedIds;
     private readonly string?[] _tokens; // id → token, the added tokens' content over the model's
@@ -58,7 +61,7 @@ public sealed class Tokenizer
         }
         // the tokens normalized=false are found in the text as given; the others in each normalized stretch, by their normalized text
         _raw = new AddedTokenMatcher(added.Where(t => !t.Normalized).Select(t => (t.Content, t)));
-        _normalized = new AddedTokenMatcher(added.Where(t => t.Normalized).Select(t => (_normalizer?.Normalize(t.Content) ?? t.Content, t)));
+        _normalized = NormalizedMatcher();
         long size = Math.Max(_model.Vocabulary.Count == 0 ? 0 : _model.Vocabulary.Values.Max() + 1L, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1L);
         if (size > MaxIds)
             throw new InvalidDataException($"{source}: ids run up to {size - 1}; a vocabulary of more than {MaxIds} tokens is not read (the largest in use hold about 256 000).");
@@ -66,6 +69,10 @@ public sealed class Tokenizer
         foreach (var (token, id) in _model.Vocabulary) _tokens[id] = token;
         foreach (AddedToken token in added) _tokens[token.Id] = token.Content;
     }
+
+    /// <summary>The added tokens matched in each normalized stretch, by their normalized text (in the file's order).</summary>
+    private AddedTokenMatcher NormalizedMatcher() =>
+        new(_added.Values.Where(t => t.Normalized).Select(t => (_normalizer?.Normalize(t.Content) ?? t.Content, t)));
 
     /// <summary>
     /// The added tokens with the ids the library gives them (its <c>AddedVocabulary::add_tokens</c>, one call for the file's
@@ -253,6 +260,15 @@ public sealed class Tokenizer
         }
         BosTokenId = Id("bos_token");
         EosTokenId = Id("eos_token");
+        // BERT's fast tokenizers rebuild the normalizer from do_lower_case (default true), strip_accents and
+        // tokenize_chinese_chars (default true) where the file's differs (a repository whose two files disagree)
+        string? tokenizerClass = root.TryGetProperty("tokenizer_class", out JsonElement className) && className.ValueKind == JsonValueKind.String ? className.GetString() : null;
+        if (_normalizer is BertNormalizer bert && (tokenizerClass is null or "BertTokenizer" or "BertTokenizerFast" or "DistilBertTokenizer" or "DistilBertTokenizerFast" or "ElectraTokenizer" or "ElectraTokenizerFast"))
+        {
+            bool? Flag(string key) => root.TryGetProperty(key, out JsonElement v) && v.ValueKind is JsonValueKind.True or JsonValueKind.False ? v.GetBoolean() : null;
+            _normalizer = bert.Configured(Flag("do_lower_case") ?? true, Flag("strip_accents"), Flag("tokenize_chinese_chars") ?? true);
+            _normalized = NormalizedMatcher();
+        }
         // the special tokens' texts, which transformers gives a chat template (special_tokens_map)
         foreach (string key in (string[])["bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"])
         {

@@ -17,15 +17,16 @@ internal sealed class WordPiece : TokenModel
 {
     private readonly Dictionary<string, int> _vocab;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
-    private readonly int _unknown;
-    private readonly string _prefix;
+    private readonly int _unknown; // −1: the vocabulary lacks the unk_token (an error only when a word needs it, as in the library)
+    private readonly string _unk, _prefix;
     private readonly int _maxChars;
 
-    private WordPiece(Dictionary<string, int> vocab, int unknown, string prefix, int maxChars)
+    private WordPiece(Dictionary<string, int> vocab, string unk, string prefix, int maxChars)
     {
         _vocab = vocab;
         _lookup = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
-        _unknown = unknown;
+        _unk = unk;
+        _unknown = vocab.TryGetValue(unk, out int unknown) ? unknown : -1;
         _prefix = prefix;
         _maxChars = maxChars;
     }
@@ -36,12 +37,11 @@ internal sealed class WordPiece : TokenModel
     {
         Dictionary<string, int> vocab = ReadVocabulary(json, where);
         string unk = Json.OptionalString(json, "unk_token") ?? "[UNK]";
-        if (!vocab.TryGetValue(unk, out int unknown)) throw new InvalidDataException($"{where}: the unk_token {Json.Quote(unk)} is not in the vocabulary.");
         int maxChars = 100;
         if (json.TryGetProperty("max_input_chars_per_word", out JsonElement max) && max.ValueKind != JsonValueKind.Null
             && !(max.ValueKind == JsonValueKind.Number && max.TryGetInt32(out maxChars) && maxChars >= 0))
             throw new InvalidDataException($"{where}: expected max_input_chars_per_word as a whole number 0 or more, got {Json.Short(max)}.");
-        return new WordPiece(vocab, unknown, Json.OptionalString(json, "continuing_subword_prefix") ?? "##", maxChars);
+        return new WordPiece(vocab, unk, Json.OptionalString(json, "continuing_subword_prefix") ?? "##", maxChars);
     }
 
     public override void Encode(string piece, List<int> ids)
@@ -49,7 +49,7 @@ internal sealed class WordPiece : TokenModel
         if (piece.Length == 0) return;
         if (piece.Length > _maxChars && CountRunes(piece) > _maxChars)
         {
-            ids.Add(_unknown);
+            ids.Add(Unknown(piece));
             return;
         }
         int before = ids.Count;
@@ -77,13 +77,17 @@ internal sealed class WordPiece : TokenModel
             if (id < 0)
             {
                 ids.RemoveRange(before, ids.Count - before);
-                ids.Add(_unknown);
+                ids.Add(Unknown(piece));
                 return;
             }
             ids.Add(id);
             start = end;
         }
     }
+
+    /// <summary>The unknown token's id for <paramref name="piece"/>, or the library's error where the vocabulary lacks it.</summary>
+    private int Unknown(string piece) => _unknown >= 0 ? _unknown
+        : throw new InvalidOperationException($"WordPiece: {Json.Quote(piece)} has no tokens in the vocabulary, and the unk_token {Json.Quote(_unk)} it would be is not in the vocabulary either.");
 
     private static int CountRunes(string text)
     {
@@ -108,9 +112,16 @@ internal sealed class BertNormalizer(bool cleanText, bool chineseChars, bool str
         return new BertNormalizer(Json.Bool(json, "clean_text", true, where), Json.Bool(json, "handle_chinese_chars", true, where), strip, lower);
     }
 
+    /// <summary>
+    /// As transformers' BertTokenizerFast rebuilds it from tokenizer_config.json: <c>do_lower_case</c>, <c>strip_accents</c>
+    /// (null: as the lower case) and <c>tokenize_chinese_chars</c> over the file's, clean_text kept.
+    /// </summary>
+    public BertNormalizer Configured(bool lower, bool? strip, bool chinese) => new(cleanText, chinese, strip ?? lower, lower);
+
     public override string Normalize(string text, ref bool fromStart)
     {
         var result = new StringBuilder(text.Length + 8);
+        Span<char> units = stackalloc char[2];
         foreach (Rune rune in text.EnumerateRunes())
         {
             if (cleanText)
@@ -126,8 +137,9 @@ internal sealed class BertNormalizer(bool cleanText, bool chineseChars, bool str
                     continue;
                 }
             }
-            if (chineseChars && IsChinese(rune.Value)) result.Append(' ').Append(rune.ToString()).Append(' ');
-            else result.Append(rune.ToString());
+            int n = rune.EncodeToUtf16(units);
+            if (chineseChars && IsChinese(rune.Value)) result.Append(' ').Append(units[..n]).Append(' ');
+            else result.Append(units[..n]);
         }
         string normalized = result.ToString();
         if (stripAccents)
@@ -135,7 +147,7 @@ internal sealed class BertNormalizer(bool cleanText, bool chineseChars, bool str
             result.Clear();
             foreach (Rune rune in UnicodeNormalization.Normalize(normalized, NormalizationForm.FormD).EnumerateRunes())
             {
-                if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) result.Append(rune.ToString());
+                if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) result.Append(units[..rune.EncodeToUtf16(units)]);
                 else if (result.Length == 0) fromStart = false;
             }
             normalized = result.ToString();

@@ -291,3 +291,12 @@ public partial class HfTinyBertClassifier;
 [Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
 [EndRepeat]
 public partial class HfTinyRoberta;
+
+// The HfBert encoder with a head of seven layers that begins as a BERT layer does (attention, residual) and then is not one.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Attention(Heads = 2)] [Residual] [LayerNorm] [Dense(32, Activation = Activation.Relu)] [Dense(8)] [Dense(4)] [Dense(3)]
+public partial class HfTinyBertAttentionHead;

@@ -1046,6 +1046,7 @@ public sealed class HuggingFaceTests : IDisposable
                 tensors.Remove(name);
             }
             tensors["cls.predictions.bias"] = tensors["bert.pooler.dense.bias"];
+            tensors["classifier.weight"] = tensors["bert.pooler.dense.weight"]; // (a fine-tuned task's head beside the encoder)
         }, "bert-pretraining"));
         AssertBertHidden(prefixed);
 
@@ -1058,6 +1059,13 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(model.Parameters["dense_3.weight"].AsSpan().ToArray(), classifier.Parameters["dense_3.weight"].AsSpan().ToArray());
         Assert.Equal(head, classifier.Parameters.Where(p => p.Name.StartsWith("attention_2", StringComparison.Ordinal) || p.Name.StartsWith("dense_4", StringComparison.Ordinal))
             .Select(p => p.AsSpan().ToArray()).ToArray());
+
+        // a head that begins as an encoder layer does and then is not one is the model's own too
+        var attentionHead = new HfTinyBertAttentionHead(seed: 6);
+        float[] headAttention = attentionHead.Parameters["attention_2.in_proj_weight"].AsSpan().ToArray();
+        HuggingFace.LoadBert(attentionHead, Fixture.Path("HfBert"));
+        Assert.Equal(model.Parameters["attention_1.in_proj_weight"].AsSpan().ToArray(), attentionHead.Parameters["attention_1.in_proj_weight"].AsSpan().ToArray());
+        Assert.Equal(headAttention, attentionHead.Parameters["attention_2.in_proj_weight"].AsSpan().ToArray());
 
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) =>
         {

@@ -37,6 +37,40 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(family.StartsWith("bert", StringComparison.Ordinal) ? 52 : 42, cases); // (WordPiece's files: cases.json's and ten more, wordpiece-cases.json)
     }
 
+    /// <summary>
+    /// BERT's tokenizer beside its tokenizer_config.json: transformers' BertTokenizerFast rebuilds the normalizer from
+    /// do_lower_case (default true), strip_accents and tokenize_chinese_chars, so a cased configuration over an uncased file
+    /// reads the text cased; another tokenizer class leaves the file's. An added token with normalized = true is matched by its
+    /// normalized text.
+    /// </summary>
+    [Fact]
+    public void BertsConfigurationSetsItsNormalizerAndNormalizedAddedTokensMatchAsNormalized()
+    {
+        string folder = System.IO.Path.Combine(_temp, "bert");
+        Directory.CreateDirectory(folder);
+        File.Copy(Path("bert.tokenizer.json"), System.IO.Path.Combine(folder, "tokenizer.json"));
+        Tokenizer uncased = HuggingFace.LoadTokenizer(folder);
+        int unknown = uncased.TokenToId("[UNK]")!.Value, hello = uncased.TokenToId("hello")!.Value;
+        Assert.Equal([2, hello, 3], uncased.Encode("Hello"));
+        File.WriteAllText(System.IO.Path.Combine(folder, "tokenizer_config.json"), """{"do_lower_case": false, "tokenizer_class": "BertTokenizer"}""");
+        Assert.Equal([2, unknown, 3], HuggingFace.LoadTokenizer(folder).Encode("Hello")); // (the vocabulary has no capitals)
+        Assert.Equal(HuggingFace.LoadTokenizer(folder).Encode("你好"), uncased.Encode("你好"));
+        File.WriteAllText(System.IO.Path.Combine(folder, "tokenizer_config.json"), """{"do_lower_case": false, "tokenizer_class": "PreTrainedTokenizerFast"}""");
+        Assert.Equal([2, hello, 3], HuggingFace.LoadTokenizer(folder).Encode("Hello"));
+        File.WriteAllText(System.IO.Path.Combine(folder, "tokenizer_config.json"), """{"tokenize_chinese_chars": false}""");
+        // (one word of two ideographs: 你 then ##好, where spaced apart each is a word of its own)
+        Assert.Equal([2, uncased.TokenToId("你")!.Value, uncased.TokenToId("##好")!.Value, 3], HuggingFace.LoadTokenizer(folder).Encode("你好"));
+        Assert.Equal([2, uncased.TokenToId("你")!.Value, uncased.TokenToId("好")!.Value, 3], uncased.Encode("你好"));
+
+        var json = (JsonObject)JsonNode.Parse(File.ReadAllText(Path("bert.tokenizer.json")))!;
+        ((JsonObject)((JsonArray)json["added_tokens"]!)[4]!)["normalized"] = true; // [MASK], matched as "[mask]" in the lower-cased text
+        Tokenizer normalized = Tokenizer.Parse(json.ToJsonString());
+        int mask = normalized.TokenToId("[MASK]")!.Value;
+        Assert.Equal([2, hello, mask, hello, 3], normalized.Encode("hello [MASK]hello"));
+        Assert.Equal([2, hello, mask, hello, 3], normalized.Encode("HELLO [Mask] hello"));
+        Assert.DoesNotContain(mask, uncased.Encode("HELLO [Mask] hello"));
+    }
+
     [Fact]
     public void SpecialTokensAreAddedAndSkippedAsAsked()
     {
@@ -128,7 +162,13 @@ public sealed class TokenizerTests : IDisposable
             edit(json);
             return Assert.Throws<InvalidDataException>(() => Tokenizer.Parse(json.ToJsonString())).Message;
         }
-        Assert.Contains("model: the unk_token \"<oops>\" is not in the vocabulary", WordPieceRefusal(j => j["model"]!["unk_token"] = "<oops>"), StringComparison.Ordinal);
+        // (an unk_token the vocabulary lacks is an error only where a word needs it, as in the library)
+        var withoutUnknown = (JsonObject)JsonNode.Parse(File.ReadAllText(Path("bert.tokenizer.json")))!;
+        withoutUnknown["model"]!["unk_token"] = "<oops>";
+        Tokenizer lax = Tokenizer.Parse(withoutUnknown.ToJsonString());
+        Assert.Equal(HuggingFace.LoadTokenizer(Path("bert.tokenizer.json")).Encode("hello world"), lax.Encode("hello world"));
+        Assert.Contains("\"supercalifragilisticexpialidocious\" has no tokens in the vocabulary, and the unk_token \"<oops>\"",
+            Assert.Throws<InvalidOperationException>(() => lax.Encode("supercalifragilisticexpialidocious")).Message, StringComparison.Ordinal);
         Assert.Contains("model: expected max_input_chars_per_word as a whole number 0 or more, got -1", WordPieceRefusal(j => j["model"]!["max_input_chars_per_word"] = -1), StringComparison.Ordinal);
         var firstMerge = (JsonArray)Edited(_ => { })["model"]!["merges"]![0]!;
         string merged = firstMerge[0]!.GetValue<string>() + firstMerge[1]!.GetValue<string>();
