@@ -89,6 +89,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
         // Gemma 3's layers: norms around each part, a sliding layer then a full one with scaled frequencies
         nameof(HfTinyGemma3),
+        // BERT's post-norm encoder over the whole sequence, and with a head of its own (attention pooling, a classifier)
+        nameof(HfTinyBert), nameof(HfTinyBertClassifier),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

@@ -110,6 +110,7 @@ public class OnnxExportTests
         nameof(GcLongRope) => new GcLongRope(seed: 99),
         nameof(HfTinyDynamicLlama) => new HfTinyDynamicLlama(seed: 100),
         nameof(GcDynamic) => new GcDynamic(seed: 101),
+        nameof(HfTinyBert) => new HfTinyBert(seed: 102),
         nameof(QwenBlock) => new QwenBlock(seed: 85),
         nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
@@ -158,6 +159,8 @@ public class OnnxExportTests
         nameof(HfTinyPhi3LongRope), nameof(GcLongRope),
         // dynamic NTK: the base raised by the pass's reach past the original context (Max, Pow), the frequencies its powers
         nameof(HfTinyDynamicLlama), nameof(GcDynamic),
+        // BERT's post-norm encoder (LayerNorm after each residual)
+        nameof(HfTinyBert),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
         // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's
@@ -175,7 +178,7 @@ public class OnnxExportTests
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
-        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention),
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention), nameof(HfTinyBert),
     };
 
     /// <summary>
