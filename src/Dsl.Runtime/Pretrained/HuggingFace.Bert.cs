@@ -31,7 +31,10 @@ public static partial class HuggingFace
     /// checkpoints (<c>model_type</c> "roberta", "xlm-roberta" or "camembert": the same layers, its positions counted from
     /// <c>pad_token_id</c> + 1) load too, the table's rows from there on read as positions 0, 1, … (declare
     /// <c>maxLength: max_position_embeddings − pad_token_id − 1</c>, 512 for roberta-base), their <c>roberta.</c> prefix and
-    /// masked-LM head (<c>lm_head.</c>) as BERT's. Padded sequences
+    /// masked-LM head (<c>lm_head.</c>) as BERT's. So do DistilBERT's (<c>model_type</c> "distilbert": BERT's layers without
+    /// token types, under its own names — <c>transformer.layer.{i}.attention.q_lin</c>, <c>sa_layer_norm</c>, <c>ffn.lin1</c>,
+    /// <c>output_layer_norm</c> — and the <c>distilbert.</c> prefix; its configuration's <c>dim</c>, <c>n_layers</c>,
+    /// <c>n_heads</c>, <c>hidden_dim</c> and <c>activation</c>, its norms' ε 1e-12). Padded sequences
     /// run through <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with
     /// their lengths: the padded keys get no weight, as BERT's <c>attention_mask</c> gives them.
     /// </summary>
@@ -58,10 +61,12 @@ public static partial class HuggingFace
         layout.CheckConfig(config, problems);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
-        int types = Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
+        bool distil = BertLayout.IsDistil(config);
+        // (DistilBERT has no token types: 0 sets the fold aside)
+        int types = distil ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
         Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems);
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal))).Select(p => p.Name).ToHashSet();
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), BertLayout.Ignored, problems, kept: own.Contains);
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(distil), BertLayout.Ignored, problems, kept: own.Contains);
         if (problems.Count > 0)
             throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
         model.Parameters.Assign(values);
@@ -119,6 +124,9 @@ public static partial class HuggingFace
         /// <summary>The model types read (RoBERTa's three with their positions after the padding id).</summary>
         private static bool IsRoberta(string type) => type is "roberta" or "xlm-roberta" or "camembert";
 
+        /// <summary>DistilBERT's checkpoint: BERT's layers under other names, no token types.</summary>
+        public static bool IsDistil(JsonElement c) => ModelTypeOf(c) == "distilbert";
+
         private static string ModelTypeOf(JsonElement c) => c.ValueKind == JsonValueKind.Object && Value(c, "model_type") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : "bert";
 
         /// <summary>
@@ -174,7 +182,8 @@ public static partial class HuggingFace
             foreach (var (name, tensor) in tensors)
             {
                 string plain = name.StartsWith("bert.", StringComparison.Ordinal) ? name["bert.".Length..]
-                    : name.StartsWith("roberta.", StringComparison.Ordinal) ? name["roberta.".Length..] : name;
+                    : name.StartsWith("roberta.", StringComparison.Ordinal) ? name["roberta.".Length..]
+                    : name.StartsWith("distilbert.", StringComparison.Ordinal) ? name["distilbert.".Length..] : name;
                 if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) plain = plain[..^"gamma".Length] + "weight";
                 else if (plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal)) plain = plain[..^"beta".Length] + "bias";
                 if (!readable.TryAdd(plain, tensor))
@@ -187,7 +196,8 @@ public static partial class HuggingFace
                     readable[PositionTable] = new SafeTensor(PositionTable, [positions, width], all.ToFloat().AsSpan(offset * width, positions * width).ToArray());
                 else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after RoBERTa's first {offset} rows)");
             }
-            if (!readable.Remove(TokenTypes, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{TokenTypes}' [{types}, {width}] (its first row is added to every position)");
+            if (types == 0) { } // (DistilBERT's: none)
+            else if (!readable.Remove(TokenTypes, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{TokenTypes}' [{types}, {width}] (its first row is added to every position)");
             else if (tokenTypes.Shape is not [long rows, long columns] || rows != types || columns != width || tokenTypes.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
                 problems.Add($"tensor '{TokenTypes}' has shape {Shapes.Format<long>(tokenTypes.Shape)} ({tokenTypes.DType}), expected [{types}, {width}] of a floating-point type (type_vocab_size, hidden_size)");
             else if (readable.TryGetValue(PositionTable, out SafeTensor? table) && table.Shape is [long p, long w] && p == positions && w == width)
@@ -205,10 +215,15 @@ public static partial class HuggingFace
         /// </summary>
         public static bool Ignored(string name) =>
             name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("cls.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal)
-            || name.StartsWith("classifier.", StringComparison.Ordinal) || name.StartsWith("qa_outputs.", StringComparison.Ordinal) || name == "embeddings.position_ids";
+            || name.StartsWith("classifier.", StringComparison.Ordinal) || name.StartsWith("qa_outputs.", StringComparison.Ordinal) || name == "embeddings.position_ids"
+            // DistilBERT's classifier and masked-LM heads
+            || name.StartsWith("pre_classifier.", StringComparison.Ordinal) || name.StartsWith("vocab_", StringComparison.Ordinal);
 
-        /// <summary>Each encoder parameter's tensors in the checkpoint (after <see cref="Readable"/>) and their rows, stacked in this order.</summary>
-        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        /// <summary>
+        /// Each encoder parameter's tensors in the checkpoint (after <see cref="Readable"/>) and their rows, stacked in this order:
+        /// BERT's names, or DistilBERT's (<paramref name="distil"/>).
+        /// </summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources(bool distil = false)
         {
             int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
@@ -230,16 +245,20 @@ public static partial class HuggingFace
             for (int i = 0; i < Layers.Count; i++)
             {
                 BertLayer b = Layers[i];
-                string hf = $"encoder.layer.{i}.";
-                string self = hf + "attention.self.";
-                s[b.Attention.Name + ".in_proj_weight"] = [(self + "query.weight", width), (self + "key.weight", width), (self + "value.weight", width)];
-                s[b.Attention.Name + ".in_proj_bias"] = [(self + "query.bias", width), (self + "key.bias", width), (self + "value.bias", width)];
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attention.output.dense.weight", width)];
-                s[b.Attention.Name + ".out_proj.bias"] = [(hf + "attention.output.dense.bias", width)];
-                AddNorm(b.First, hf + "attention.output.LayerNorm");
-                AddDense(b.Intermediate, hf + "intermediate.dense");
-                AddDense(b.Output, hf + "output.dense");
-                AddNorm(b.Second, hf + "output.LayerNorm");
+                string hf = distil ? $"transformer.layer.{i}." : $"encoder.layer.{i}.";
+                // each part's name: BERT's, or DistilBERT's
+                var (query, key, value, output, first, intermediate, dense, second) = distil
+                    ? ("attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm")
+                    : ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm");
+                foreach (string part in (string[])["weight", "bias"])
+                {
+                    s[b.Attention.Name + ".in_proj_" + part] = [($"{hf}{query}.{part}", width), ($"{hf}{key}.{part}", width), ($"{hf}{value}.{part}", width)];
+                    s[b.Attention.Name + ".out_proj." + part] = [($"{hf}{output}.{part}", width)];
+                }
+                AddNorm(b.First, hf + first);
+                AddDense(b.Intermediate, hf + intermediate);
+                AddDense(b.Output, hf + dense);
+                AddNorm(b.Second, hf + second);
             }
             return s;
         }
@@ -252,9 +271,14 @@ public static partial class HuggingFace
                 problems.Add("it is not a JSON object");
                 return;
             }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() == "bert" || IsRoberta(type.GetString()!))))
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() is "bert" or "distilbert" || IsRoberta(type.GetString()!))))
             {
-                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\") and RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\"); others lay their layers out otherwise");
+                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\") and DistilBERT's (\"distilbert\"); others lay their layers out otherwise");
+                return;
+            }
+            if (IsDistil(c))
+            {
+                CheckDistilConfig(c, problems);
                 return;
             }
             BertLayer first = Layers[0];
@@ -284,6 +308,27 @@ public static partial class HuggingFace
                 problems.Add($"type_vocab_size is {types.GetRawText()}, not a whole number of token types 1 or more");
             ConfigOff(c, problems, "is_decoder", "BERT as a causal decoder is not laid out here");
             ConfigOff(c, problems, "add_cross_attention", "BERT layers attending over an encoder are not laid out here");
+        }
+
+        /// <summary>DistilBertConfig's keys against the model (its defaults for what it leaves out; its norms' ε is 1e-12, not configured).</summary>
+        private void CheckDistilConfig(JsonElement c, List<string> problems)
+        {
+            BertLayer first = Layers[0];
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 30522);
+            ConfigInt(c, problems, "dim", Embedding.Dim, $"'{Embedding.Name}'", 768);
+            ConfigInt(c, problems, "n_layers", Layers.Count, "its encoder layers", 6);
+            ConfigInt(c, problems, "n_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
+            ConfigInt(c, problems, "hidden_dim", first.Intermediate.Units, $"'{first.Intermediate.Name}'", 3072);
+            ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength, $"'{Positions.Name}' maxLength", 512);
+            CheckAlike(problems);
+            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != 1e-12f).Take(1))
+                problems.Add($"DistilBERT's norms take ε 1e-12, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
+            JsonElement? act = Value(c, "activation");
+            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? Activation.Gelu : null;
+            if (activation is null)
+                problems.Add($"activation is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu\", \"relu\", \"silu\" or \"tanh\"");
+            else if (Layers.FirstOrDefault(b => b.Intermediate.Activation != activation) is { } unlike)
+                problems.Add($"activation is {(act is null ? "\"gelu\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Intermediate.Name}' with Activation = Activation.{activation}");
         }
 
         /// <summary>What one BERT configuration cannot say: layers whose heads, feed-forward or norms differ from the first's.</summary>

@@ -1679,6 +1679,7 @@ def make_hf_llama():
     make_hf_gpt2()
     make_hf_bert()
     make_hf_bert(roberta=True)
+    make_hf_bert(distil=True)
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1847,20 +1848,26 @@ class HfBertLayer(nn.Module):
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
 
 
-def make_hf_bert(roberta=False):
+def make_hf_bert(roberta=False, distil=False):
     """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
     pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
     token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0.
     HfRoberta (roberta=True): RobertaForMaskedLM's checkpoint (the "roberta." prefix, its lm_head beside it, one token type, ε 1e-5),
     whose positions start after the padding id (create_position_ids_from_input_ids: 2 … 8 for the first text, 2 … 5 then the
-    padding id 1 for the second)."""
+    padding id 1 for the second). HfDistilBert (distil=True): DistilBertForSequenceClassification's checkpoint (the
+    "distilbert." prefix, DistilBERT's names, no token types, its pre_classifier and classifier beside them), the same layers."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
          "intermediate_size": 24, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "vocab_size": 13,
          "layer_norm_eps": 1e-12, "position_embedding_type": "absolute", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
          "pad_token_id": 0, "torch_dtype": "float32"}
     if roberta:
         c.update(architectures=["RobertaForMaskedLM"], model_type="roberta", type_vocab_size=1, layer_norm_eps=1e-05, pad_token_id=1, bos_token_id=0, eos_token_id=2)
-    torch.manual_seed(716 if roberta else 715)
+    if distil:
+        c = {"architectures": ["DistilBertForSequenceClassification"], "model_type": "distilbert", "dim": 16, "n_layers": 2, "n_heads": 4,
+             "hidden_dim": 24, "activation": "gelu", "max_position_embeddings": 32, "vocab_size": 13, "sinusoidal_pos_embds": False,
+             "dropout": 0.1, "attention_dropout": 0.1, "pad_token_id": 0, "torch_dtype": "float32"}
+        c.update(hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=24, type_vocab_size=1, layer_norm_eps=1e-12)
+    torch.manual_seed(717 if distil else 716 if roberta else 715)
     e = c["hidden_size"]
     words, positions, types = nn.Embedding(c["vocab_size"], e), nn.Embedding(c["max_position_embeddings"], e), nn.Embedding(c["type_vocab_size"], e)
     norm = nn.LayerNorm(e, eps=c["layer_norm_eps"])
@@ -1878,7 +1885,7 @@ def make_hf_bert(roberta=False):
     position_ids = torch.arange(ids.shape[1])[None, :].expand(2, -1) if not roberta else (torch.cumsum((ids != pad).int(), 1) * (ids != pad).int()).long() + pad
     with torch.no_grad():
         # BertEmbeddings: the words plus the token types (all 0), then the positions, then LayerNorm
-        x = words(ids) + types(torch.zeros_like(ids))
+        x = words(ids) + (0 if distil else types(torch.zeros_like(ids)))
         x = norm(x + positions(position_ids))
         for layer in layers:
             x = layer(x, mask)
@@ -1889,7 +1896,21 @@ def make_hf_bert(roberta=False):
     for i, layer in enumerate(layers):
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
-    case = "HfRoberta" if roberta else "HfBert"
+    case = "HfDistilBert" if distil else "HfRoberta" if roberta else "HfBert"
+    if distil:  # DistilBERT's names under distilbert., no token types, its classifier heads beside them
+        names = {"attention.self.query": "attention.q_lin", "attention.self.key": "attention.k_lin", "attention.self.value": "attention.v_lin",
+                 "attention.output.dense": "attention.out_lin", "attention.output.LayerNorm": "sa_layer_norm", "intermediate.dense": "ffn.lin1",
+                 "output.dense": "ffn.lin2", "output.LayerNorm": "output_layer_norm"}
+
+        def renamed(k):
+            k = k.replace("encoder.layer.", "transformer.layer.")
+            for a, b in names.items():
+                k = k.replace(a, b)
+            return "distilbert." + k
+        state = {renamed(k): v for k, v in state.items() if not k.startswith("pooler.") and k != "embeddings.token_type_embeddings.weight"}
+        state.update({"pre_classifier.weight": pooler.weight, "pre_classifier.bias": pooler.bias, "classifier.weight": pooler.weight[:2], "classifier.bias": pooler.bias[:2]})
+        for key in ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "type_vocab_size", "layer_norm_eps"):
+            del c[key]
     if roberta:  # RobertaForMaskedLM: the encoder under roberta., no pooler, the masked-LM head beside it
         state = {"roberta." + k: v for k, v in state.items() if not k.startswith("pooler.")}
         state.update({"lm_head.dense.weight": pooler.weight, "lm_head.dense.bias": pooler.bias, "lm_head.bias": torch.zeros(c["vocab_size"])})
@@ -2150,6 +2171,7 @@ if __name__ == "__main__":
     if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
         make_hf_bert()
         make_hf_bert(roberta=True)
+        make_hf_bert(distil=True)
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

@@ -1002,6 +1002,7 @@ public sealed class HuggingFaceTests : IDisposable
     {
         tensors.Remove("embeddings.position_ids");
         tensors.Remove("roberta.embeddings.position_ids");
+        tensors.Remove("distilbert.embeddings.position_ids");
         edit(tensors, config);
     }, name, fixture);
 
@@ -1080,8 +1081,8 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "is_decoder is true: BERT as a causal decoder is not laid out here");
         Contains(error.Message, "layer_norm_eps is 1E-05, the model declares 1E-12 ('layernorm' Epsilon)");
         Contains(error.Message, "num_attention_heads is 2, the model declares 4 ('attention')");
-        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "distilbert", "bert-distilbert")));
-        Contains(error.Message, "model_type is \"distilbert\": LoadBert reads BERT's checkpoints (\"bert\") and RoBERTa's");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "electra", "bert-electra")));
+        Contains(error.Message, "model_type is \"electra\": LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((tensors, _) =>
         {
             tensors.Remove("embeddings.token_type_embeddings.weight");
@@ -1127,6 +1128,30 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "layer_norm_eps is 1E-05, the model declares 1E-12");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyRoberta(seed: 2), BertCopy((_, config) => config["pad_token_id"] = 0, "roberta-pad", "HfRoberta")));
         Contains(error.Message, "max_position_embeddings is 32, the model declares 31 ('positionembedding' maxLength 30 + RoBERTa's 1 row before position 0)");
+    }
+
+    /// <summary>
+    /// DistilBERT's encoder (DistilBertForSequenceClassification's checkpoint: the distilbert. prefix, its own names, no token
+    /// types, the classifier left) into BERT's layers; its configuration's own keys checked, its norms' ε fixed at 1e-12.
+    /// </summary>
+    [Fact]
+    public void ADistilBertCheckpointGivesItsLastHiddenState()
+    {
+        var model = new HfTinyBert(seed: 1);
+        HuggingFace.LoadBert(model, Fixture.Path("HfDistilBert"));
+        AssertBertHidden(model, "HfDistilBert");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyRoberta(seed: 2), BertCopy((_, config) =>
+        {
+            config["n_heads"] = 2;
+            config["activation"] = "relu";
+        }, "distil-other", "HfDistilBert")));
+        Contains(error.Message, "n_heads is 2, the model declares 4 ('attention')");
+        Contains(error.Message, "activation is \"relu\": declare 'dense' with Activation = Activation.Relu");
+        Contains(error.Message, "max_position_embeddings is 32, the model declares 30 ('positionembedding' maxLength)");
+        Contains(error.Message, "DistilBERT's norms take ε 1e-12, the model declares 1E-05 ('layernorm' Epsilon)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 2), BertCopy((tensors, _) =>
+            tensors.Remove("distilbert.transformer.layer.1.ffn.lin2.bias"), "distil-missing", "HfDistilBert")));
+        Contains(error.Message, "missing tensor 'transformer.layer.1.ffn.lin2.bias' [16] (for 'dense_3.bias')");
     }
 
     [Fact]
