@@ -123,7 +123,11 @@ public static partial class HuggingFace
         // a scaled embedding is Gemma's: Gemma 1's layers, or with the sandwich of norms Gemma 3's (QK-norm) or Gemma 2's
         bool gemma = layout.Embedding.Scale != 1f, sandwich = gemma && layout.Layers[0].Sandwich;
         bool gemma3 = sandwich && layout.Layers[0].Attention.QueryKeyNorm, gemma2 = sandwich && !gemma3;
-        layout.CheckAlike(unlike, positionsPerLayer: sandwich);
+        // Qwen2's and Qwen3's configurations window the layers from max_window_layers on: their layers' windows may differ
+        AttentionInfo head = layout.Layers[0].Attention;
+        bool qwenLike = !gemma && (head.QueryKeyNorm || head is { Bias: true, OutputBias: false });
+        layout.CheckAlike(unlike, positionsPerLayer: sandwich, windowsPerLayer: qwenLike);
+        if (qwenLike) layout.CheckQwenWindowsWritable(unlike);
         if (gemma) layout.CheckGemmaWritable(unlike, sandwich);
         else if (layout.Layers[0].Sandwich)
             unlike.Add($"'{layout.Layers[0].AfterAttention!.Name}' normalises the attention's output (Gemma 3's sandwich of norms) under an unscaled embedding: Gemma 3's scales it (ScaleBySqrtDim), and the other configurations written here (LLaMA's, Mistral's, Qwen's) have no such norms");
@@ -136,11 +140,9 @@ public static partial class HuggingFace
         if (phi) layout.CheckPhiWritable(unlike, gemma);
         if (!gemma2 && (first.SoftCap > 0f || layout.Output.SoftCap > 0f))
             unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
-        if (!gemma && first.QueryKeyNorm && (first.SlidingWindow > 0 || (first.Bias && !first.OutputBias)))
-            unlike.Add(first.SlidingWindow > 0
-                ? $"'{first.Name}' has QK-norm (Qwen3's) and a sliding window: Qwen3's configuration is written without one"
-                : $"'{first.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
-        else if (!gemma && first is { SlidingWindow: > 0, Bias: true })
+        if (!gemma && first.QueryKeyNorm && first.Bias && !first.OutputBias)
+            unlike.Add($"'{first.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
+        else if (!gemma && !qwenLike && first is { SlidingWindow: > 0, Bias: true })
             unlike.Add($"'{first.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
         var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
@@ -496,7 +498,7 @@ public static partial class HuggingFace
         /// What makes one configuration impossible: decoder layers or norms that differ from the first's (with
         /// <paramref name="positionsPerLayer"/>, Gemma 3's, the attention's window and rotary frequencies may differ by layer).
         /// </summary>
-        public void CheckAlike(List<string> problems, bool positionsPerLayer = false)
+        public void CheckAlike(List<string> problems, bool positionsPerLayer = false, bool windowsPerLayer = false)
         {
             DecoderLayer first = Layers[0];
             foreach (DecoderLayer d in Layers.Skip(1).Where(d => d.Sandwich != first.Sandwich))
@@ -507,9 +509,10 @@ public static partial class HuggingFace
                 problems.Add($"'{d.Mlp.Name}' takes {d.Mlp.Activation} and '{first.Mlp.Name}' {first.Mlp.Activation}: LLaMA's decoder layers are alike (one hidden_act)");
             foreach (DecoderLayer d in Layers.Skip(1))
             {
-                AttentionInfo other = positionsPerLayer ? d.Attention with { SlidingWindow = first.Attention.SlidingWindow, RotaryBase = first.Attention.RotaryBase, RotaryScaling = first.Attention.RotaryScaling } : d.Attention;
+                AttentionInfo other = positionsPerLayer ? d.Attention with { SlidingWindow = first.Attention.SlidingWindow, RotaryBase = first.Attention.RotaryBase, RotaryScaling = first.Attention.RotaryScaling }
+                    : windowsPerLayer ? d.Attention with { SlidingWindow = first.Attention.SlidingWindow } : d.Attention;
                 if (other with { Name = first.Attention.Name } != first.Attention)
-                    problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}'{(positionsPerLayer ? " in more than its window and rotary frequencies" : "")}: LLaMA's decoder layers are alike");
+                    problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}'{(positionsPerLayer ? " in more than its window and rotary frequencies" : windowsPerLayer ? " in more than its window" : "")}: LLaMA's decoder layers are alike");
             }
             foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon))
                 problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: LLaMA's norms share rms_norm_eps");
@@ -608,11 +611,17 @@ public static partial class HuggingFace
                     }
                 }
                 else if (gemma) w.WriteBoolean("attention_bias", first.Attention.Bias);
-                else if (qwen) w.WriteBoolean("use_sliding_window", false);
-                else if (qwen3)
+                else if (qwen || qwen3)
                 {
-                    w.WriteBoolean("attention_bias", first.Attention.Bias);
-                    w.WriteBoolean("use_sliding_window", false);
+                    if (qwen3) w.WriteBoolean("attention_bias", first.Attention.Bias);
+                    // the windowed layers, those from max_window_layers on (CheckQwenWindowsWritable), by one sliding_window
+                    int from = Enumerable.Range(0, Layers.Count).FirstOrDefault(i => Layers[i].Attention.SlidingWindow > 0, -1);
+                    w.WriteBoolean("use_sliding_window", from >= 0);
+                    if (from >= 0)
+                    {
+                        w.WriteNumber("sliding_window", Layers[from].Attention.SlidingWindow);
+                        w.WriteNumber("max_window_layers", from);
+                    }
                 }
                 else if (mistral) w.WriteNumber("sliding_window", first.Attention.SlidingWindow); // Mistral's attention has no biases
                 else
@@ -624,6 +633,21 @@ public static partial class HuggingFace
                 w.WriteEndObject();
             }
             return buffer.ToArray();
+        }
+
+        /// <summary>
+        /// What keeps Qwen's windows from being written as its configuration says them: one <c>sliding_window</c> for the
+        /// windowed layers, and those the last ones (from <c>max_window_layers</c> on).
+        /// </summary>
+        public void CheckQwenWindowsWritable(List<string> problems)
+        {
+            int from = Enumerable.Range(0, Layers.Count).FirstOrDefault(i => Layers[i].Attention.SlidingWindow > 0, -1);
+            if (from < 0) return;
+            AttentionInfo windowed = Layers[from].Attention;
+            if (Layers.Skip(from).FirstOrDefault(d => d.Attention.SlidingWindow != windowed.SlidingWindow) is { } other)
+                problems.Add(other.Attention.SlidingWindow == 0
+                    ? $"'{other.Attention.Name}' attends to every earlier step after '{windowed.Name}' slides: Qwen's configuration windows its layers from max_window_layers on, each after a windowed one windowed too"
+                    : $"'{other.Attention.Name}' and '{windowed.Name}' slide over other windows ({other.Attention.SlidingWindow} and {windowed.SlidingWindow}): Qwen's configuration gives one sliding_window");
         }
 
         /// <summary>
@@ -789,7 +813,8 @@ public static partial class HuggingFace
             Int("hidden_size", Embedding.Dim, $"'{Embedding.Name}'");
             Int("num_hidden_layers", Layers.Count, "its decoder layers");
             Int("intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'");
-            CheckAlike(problems, positionsPerLayer: sandwich);
+            // (Qwen2's and Qwen3's windows may differ by layer: CheckQwenWindows)
+            CheckAlike(problems, positionsPerLayer: sandwich, windowsPerLayer: qwen || qwen3);
             Int("num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'");
             int heads = Get("num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int n) ? n : first.Attention.Heads;
             // absent: the model type's default; null: as many as the query heads (each config's __init__ says so)
@@ -851,7 +876,7 @@ public static partial class HuggingFace
             if (first.Attention.RotaryWidth != first.Attention.HeadSize && !(Value(c, "partial_rotary_factor") ?? (rope is { } r2 ? Value(r2, "partial_rotary_factor") : null)).HasValue)
                 problems.Add($"'{first.Attention.Name}' turns {first.Attention.RotaryWidth} of each head's {first.Attention.HeadSize} values (RotaryDimensions), but the configuration has no partial_rotary_factor: the checkpoint's rotation turns whole heads");
             if (sandwich) { } // (CheckGemmaLayers)
-            else if (qwen || qwen3) CheckQwenWindow(c, Layers.Count, first.Attention, problems, qwen3 ? "Qwen3" : "Qwen2");
+            else if (qwen || qwen3) CheckQwenWindows(c, Layers.Select(d => d.Attention).ToArray(), problems, qwen3 ? "Qwen3" : "Qwen2");
             else if (phi)
             {
                 // Phi-3's configuration has no window unless it says one (Phi-3 mini and medium at 4k: 2047)
@@ -1034,42 +1059,42 @@ public static partial class HuggingFace
     }
 
     /// <summary>
-    /// Qwen2's window against the model's: with <c>use_sliding_window</c>, transformers windows the layers from
-    /// <c>max_window_layers</c> on (default 28) by <c>sliding_window</c> (default 4096); none when that is past the last layer, all
-    /// when it is 0. Some layers windowed and some not cannot be declared (the model's decoder layers are alike).
+    /// Qwen2's windows against the model's layers: with <c>use_sliding_window</c>, transformers windows the layers from
+    /// <c>max_window_layers</c> on (default 28) by <c>sliding_window</c> (default 4096), or those <c>layer_types</c> lists as
+    /// "sliding_attention"; none without it. Each decoder layer's SlidingWindow is checked against its own.
     /// </summary>
-    private static void CheckQwenWindow(JsonElement c, int layers, AttentionInfo attention, List<string> problems, string qwen)
+    private static void CheckQwenWindows(JsonElement c, AttentionInfo[] layers, List<string> problems, string qwen)
     {
-        int window = 0;
         // (sliding_window null: no layer has a window, whatever the rest says)
         int size = Value(c, "use_sliding_window") is { ValueKind: JsonValueKind.True } ? ConfiguredWindow(c, problems) : 0;
         if (size < 0) return;
+        bool[] sliding = new bool[layers.Length];
+        string why = "use_sliding_window false, or sliding_window null";
         if (size > 0)
         {
             // the windowed layers: as layer_types lists them where it does, else those from max_window_layers on (28 by default)
-            if (!TrySlidingLayers(c, layers, problems, out bool[]? sliding)) return;
-            if (sliding is not null && sliding.Distinct().Count() > 1)
+            if (!TrySlidingLayers(c, layers.Length, problems, out bool[]? listed)) return;
+            if (listed is not null)
             {
-                problems.Add($"layer_types windows {sliding.Count(s => s)} of {layers} layers: the model's decoder layers are alike (SlidingWindow on none or on all)");
-                return;
+                sliding = listed;
+                why = "layer_types";
             }
-            if (sliding is null)
+            else
             {
                 int from = Value(c, "max_window_layers") is { } m ? (m.ValueKind == JsonValueKind.Number && m.TryGetInt32(out int f) && f >= 0 ? f : -1) : 28;
                 if (from < 0) { problems.Add($"max_window_layers is {Value(c, "max_window_layers")!.Value.GetRawText()}, not a whole number of layers 0 or more"); return; }
-                if (from > 0 && from < layers)
-                {
-                    problems.Add($"use_sliding_window is true with max_window_layers {from} of {layers} layers: {qwen} windows only its layers from {from} on, and the model's decoder layers are alike (SlidingWindow on none or on all)");
-                    return;
-                }
-                sliding = [from == 0];
+                for (int i = from; i < layers.Length; i++) sliding[i] = true;
+                why = $"max_window_layers {from}{(Value(c, "max_window_layers") is null ? " (its default)" : "")}";
             }
-            window = sliding.Length > 0 && sliding[0] ? size : 0;
         }
-        if (window != attention.SlidingWindow)
-            problems.Add(window > 0
-                ? $"use_sliding_window is true and every layer attends to the {window} most recent steps; declare '{attention.Name}' with SlidingWindow = {window}"
-                : $"{qwen}'s configuration windows none of its layers (use_sliding_window false, sliding_window null, or no layer past max_window_layers or in layer_types), but '{attention.Name}' declares SlidingWindow = {attention.SlidingWindow}");
+        for (int i = 0; i < layers.Length; i++)
+        {
+            int window = sliding[i] ? size : 0;
+            if (window != layers[i].SlidingWindow)
+                problems.Add(window > 0
+                    ? $"{qwen}'s layer {i} attends to the {window} most recent steps (use_sliding_window, sliding_window, {why}); declare '{layers[i].Name}' with SlidingWindow = {window}"
+                    : $"{qwen}'s layer {i} attends to every earlier step ({why}), but '{layers[i].Name}' declares SlidingWindow = {layers[i].SlidingWindow}");
+        }
     }
 
     /// <summary>

@@ -1548,7 +1548,7 @@ class HfGemma3DecoderLayer(nn.Module):
 
 
 class HfDecoderLayer(nn.Module):
-    def __init__(self, c):
+    def __init__(self, c, i=0):
         super().__init__()
         kv_heads = c.get("num_key_value_heads", c["num_attention_heads"])
         if c.get("model_type") == "phi3":  # Phi3ForCausalLM: fused projections, a window where sliding_window is set, ε 1e-5 by default
@@ -1565,9 +1565,11 @@ class HfDecoderLayer(nn.Module):
                                          head_dim=c.get("head_dim", 128), qk_norm=c.get("rms_norm_eps", 1e-6))
             self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         else:
+            # Mistral's window on every layer; Qwen2's with use_sliding_window on the layers from max_window_layers on
+            qwen_window = c.get("model_type") == "qwen2" and c.get("use_sliding_window") and i >= c.get("max_window_layers", 28)
             self.self_attn = HfAttention(c["hidden_size"], c["num_attention_heads"], kv_heads, c.get("rope_theta", 10000.0),
                                          c.get("rope_scaling") and dict(c["rope_scaling"], max_positions=c.get("max_position_embeddings")), qkv_bias=c.get("model_type") == "qwen2",
-                                         window=c.get("sliding_window") if c.get("model_type") == "mistral" else None)
+                                         window=c.get("sliding_window") if c.get("model_type") == "mistral" or qwen_window else None)
             self.mlp = HfMlp(c["hidden_size"], c["intermediate_size"])
         eps = c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6)
         norm = HfGemmaRmsNorm if c.get("model_type") == "gemma" else HfRmsNorm
@@ -1584,7 +1586,7 @@ class HfLlamaModel(nn.Module):
         super().__init__()
         self.embed_tokens = nn.Embedding(c["vocab_size"], c["hidden_size"])
         sandwich = c.get("model_type") in ("gemma2", "gemma3_text")
-        self.layers = nn.ModuleList([HfGemma3DecoderLayer(c, i) if sandwich else HfDecoderLayer(c) for i in range(c["num_hidden_layers"])])
+        self.layers = nn.ModuleList([HfGemma3DecoderLayer(c, i) if sandwich else HfDecoderLayer(c, i) for i in range(c["num_hidden_layers"])])
         self.norm = (HfGemmaRmsNorm if c.get("model_type") in GEMMA_TYPES else HfRmsNorm)(c["hidden_size"], c.get("rms_norm_eps", 1e-5 if c.get("model_type") == "phi3" else 1e-6))
 
 
@@ -1676,6 +1678,7 @@ def make_hf_llama():
     make_hf_linear()
     make_hf_yarn()
     make_hf_dynamic()
+    make_hf_qwen2_window()
     make_hf_gpt2()
     make_hf_bert()
     make_hf_bert(roberta=True)
@@ -1933,6 +1936,16 @@ def make_hf_yarn():
         "rope_scaling": {"rope_type": "yarn", "factor": 4.0, "original_max_position_embeddings": 64}}, 11, 710)
 
 
+def make_hf_qwen2_window():
+    """HfQwen2Window: Qwen2's sliding window on its later layers alone (use_sliding_window, max_window_layers 1 of 2): the first
+    layer attends to every earlier step, the second to the 4 most recent, over 11 steps."""
+    make_hf_checkpoint("HfQwen2Window", {
+        "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_size": 24, "intermediate_size": 40, "num_attention_heads": 6,
+        "num_key_value_heads": 2, "num_hidden_layers": 2, "vocab_size": 23, "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "hidden_act": "silu",
+        "tie_word_embeddings": True, "use_sliding_window": True, "sliding_window": 4, "max_window_layers": 1, "max_position_embeddings": 32768,
+        "rope_scaling": None, "torch_dtype": "bfloat16"}, 11, 718)
+
+
 def make_hf_dynamic():
     """HfLlamaDynamic: rope_scaling "dynamic" (dynamic NTK, factor 4) over max_position_embeddings 8, heads 8 wide over 2
     key/value heads, a base of 100 (each pair turning within these few steps): the 11 steps raise the base by
@@ -2181,6 +2194,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-dynamic" in sys.argv:  # only the Hugging Face checkpoint with dynamic NTK scaling
         make_hf_dynamic()
+        sys.exit(0)
+    if "--hf-qwen2-window" in sys.argv:  # only the Hugging Face Qwen2 checkpoint windowed on its later layers
+        make_hf_qwen2_window()
         sys.exit(0)
     if "--hf-gemma2" in sys.argv:  # only the Hugging Face Gemma 2 checkpoint
         make_hf_gemma2()

@@ -300,3 +300,22 @@ public partial class HfTinyRoberta;
 [EndRepeat]
 [Attention(Heads = 2)] [Residual] [LayerNorm] [Dense(32, Activation = Activation.Relu)] [Dense(8)] [Dense(4)] [Dense(3)]
 public partial class HfTinyBertAttentionHead;
+
+// The HfQwen2Window fixture's model: Qwen2's layers, the first over every earlier step, the second over the 4 most recent
+// (use_sliding_window, max_window_layers 1).
+[Embedding(vocab: 23, dim: 24)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 6, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1000000f, OutputBias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 6, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1000000f, OutputBias = false, SlidingWindow = 4)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(23, Bias = false, TieEmbedding = true)]
+public partial class HfTinyQwen2Window;
+
+// Qwen2's layers windowed the other way round (the first slides, the second does not): no max_window_layers says so (SaveLlama refuses it).
+[Embedding(vocab: 23, dim: 24)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 6, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1000000f, OutputBias = false, SlidingWindow = 4)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 6, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1000000f, OutputBias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(23, Bias = false, TieEmbedding = true)]
+public partial class HfQwen2WindowFirst;

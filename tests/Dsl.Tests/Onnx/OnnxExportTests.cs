@@ -111,6 +111,7 @@ public class OnnxExportTests
         nameof(HfTinyDynamicLlama) => new HfTinyDynamicLlama(seed: 100),
         nameof(GcDynamic) => new GcDynamic(seed: 101),
         nameof(HfTinyBert) => new HfTinyBert(seed: 102),
+        nameof(HfTinyQwen2Window) => new HfTinyQwen2Window(seed: 103),
         nameof(QwenBlock) => new QwenBlock(seed: 85),
         nameof(HeadWidthAttention) => new HeadWidthAttention(seed: 86),
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 87),
@@ -161,6 +162,8 @@ public class OnnxExportTests
         nameof(HfTinyDynamicLlama), nameof(GcDynamic),
         // BERT's post-norm encoder (LayerNorm after each residual)
         nameof(HfTinyBert),
+        // Qwen2's window on its later layer alone
+        nameof(HfTinyQwen2Window),
         // Qwen2's attention: the input projection's bias added, the output projection's MatMul alone
         nameof(HfTinyQwen2),
         // heads of their own width (the Split, the heads' Reshapes and out_proj's MatMul at heads · d); QK-norm: each head's

@@ -316,6 +316,7 @@ public sealed class HuggingFaceTests : IDisposable
         "HfLlamaDynamic" => new HfTinyDynamicLlama(seed),
         "HfPhi3LongRope" => new HfTinyPhi3LongRope(seed),
         "HfPhi3Partial" => new HfTinyPhi3Partial(seed),
+        "HfQwen2Window" => new HfTinyQwen2Window(seed),
         _ => new HfTinyQwen2(seed),
     };
 
@@ -589,7 +590,8 @@ public sealed class HuggingFaceTests : IDisposable
                 config["use_sliding_window"] = true;
             }, "qwen-window", "HfMistral")));
         // Qwen2 windows the layers from max_window_layers (28 by default) on: none of these two
-        Contains(error.Message, "Qwen2's configuration windows none of its layers (use_sliding_window false, sliding_window null, or no layer past max_window_layers or in layer_types), but 'attention' declares SlidingWindow = 4");
+        Contains(error.Message, "Qwen2's layer 0 attends to every earlier step (max_window_layers 28 (its default)), but 'attention' declares SlidingWindow = 4");
+        Contains(error.Message, "Qwen2's layer 1 attends to every earlier step (max_window_layers 28 (its default)), but 'attention_1' declares SlidingWindow = 4");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
             Copy((_, config) =>
             {
@@ -597,7 +599,8 @@ public sealed class HuggingFaceTests : IDisposable
                 config["use_sliding_window"] = true;
                 config["max_window_layers"] = 1;
             }, "qwen-window-1", "HfMistral")));
-        Contains(error.Message, "use_sliding_window is true with max_window_layers 1 of 2 layers: Qwen2 windows only its layers from 1 on");
+        Contains(error.Message, "Qwen2's layer 0 attends to every earlier step (max_window_layers 1), but 'attention' declares SlidingWindow = 4");
+        Assert.DoesNotContain("layer 1 attends", error.Message, StringComparison.Ordinal);
         // from layer 0 on: every layer windowed, as declared (the biases Qwen2's attention has are what differs)
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyMistral(seed: 2),
             Copy((_, config) =>
@@ -611,6 +614,27 @@ public sealed class HuggingFaceTests : IDisposable
         var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfBiasedWindowLlama(seed: 2), Path.Combine(_temp, "biased")));
         Contains(unsaved.Message, "'attention' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases");
         Assert.False(Directory.Exists(Path.Combine(_temp, "biased")));
+
+        // Qwen2's window on its later layers alone (max_window_layers 1 of 2), loaded, saved as Qwen2's configuration and read back
+        var qwen = new HfTinyQwen2Window(seed: 3);
+        HuggingFace.LoadLlama(qwen, Fixture.Path("HfQwen2Window"));
+        AssertLogits(qwen, "HfQwen2Window");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen2(seed: 3), Fixture.Path("HfQwen2Window")));
+        Contains(error.Message, "Qwen2's layer 1 attends to the 4 most recent steps (use_sliding_window, sliding_window, max_window_layers 1); declare 'attention_1' with SlidingWindow = 4");
+        Assert.DoesNotContain("layer 0", error.Message, StringComparison.Ordinal);
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen2Window(seed: 3), Copy((_, config) =>
+            config["layer_types"] = new JsonArray("sliding_attention", "full_attention"), "qwen-layer-types", "HfQwen2Window")));
+        Contains(error.Message, "Qwen2's layer 0 attends to the 4 most recent steps (use_sliding_window, sliding_window, layer_types); declare 'attention' with SlidingWindow = 4");
+        Contains(error.Message, "Qwen2's layer 1 attends to every earlier step (layer_types), but 'attention_1' declares SlidingWindow = 4");
+        string saved = Path.Combine(_temp, "qwen-window-saved");
+        HuggingFace.SaveLlama(qwen, saved);
+        JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(saved, "config.json")))!;
+        Assert.True(written["use_sliding_window"]!.GetValue<bool>());
+        Assert.Equal(4, written["sliding_window"]!.GetValue<int>());
+        Assert.Equal(1, written["max_window_layers"]!.GetValue<int>());
+        // a window before an unwindowed layer is no max_window_layers
+        unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfQwen2WindowFirst(seed: 2), Path.Combine(_temp, "qwen-first")));
+        Contains(unsaved.Message, "'attention_1' attends to every earlier step after 'attention' slides: Qwen's configuration windows its layers from max_window_layers on");
     }
 
     /// <summary>
@@ -910,7 +934,8 @@ public sealed class HuggingFaceTests : IDisposable
             config["max_window_layers"] = 0;
             config["sliding_window"] = 4;
         }, "qwen3-window", "HfQwen3")));
-        Contains(error.Message, "every layer attends to the 4 most recent steps; declare 'attention' with SlidingWindow = 4");
+        Contains(error.Message, "Qwen3's layer 0 attends to the 4 most recent steps (use_sliding_window, sliding_window, max_window_layers 0); declare 'attention' with SlidingWindow = 4");
+        Contains(error.Message, "Qwen3's layer 1 attends to the 4 most recent steps (use_sliding_window, sliding_window, max_window_layers 0); declare 'attention_1' with SlidingWindow = 4");
         // the windowed layers as layer_types lists them; no window where sliding_window is null
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyQwen3(seed: 2), Copy((_, config) =>
         {
@@ -918,7 +943,8 @@ public sealed class HuggingFaceTests : IDisposable
             config["sliding_window"] = 4;
             config["layer_types"] = new JsonArray("full_attention", "sliding_attention");
         }, "qwen3-types", "HfQwen3")));
-        Contains(error.Message, "layer_types windows 1 of 2 layers: the model's decoder layers are alike");
+        Contains(error.Message, "Qwen3's layer 1 attends to the 4 most recent steps (use_sliding_window, sliding_window, layer_types); declare 'attention_1' with SlidingWindow = 4");
+        Assert.DoesNotContain("layer 0", error.Message, StringComparison.Ordinal);
         var unwindowed = new HfTinyQwen3(seed: 2);
         HuggingFace.LoadLlama(unwindowed, Copy((_, config) =>
         {
@@ -943,6 +969,7 @@ public sealed class HuggingFaceTests : IDisposable
     [InlineData("HfLlamaDynamic")]
     [InlineData("HfPhi3LongRope")]
     [InlineData("HfPhi3Partial")]
+    [InlineData("HfQwen2Window")]
     public void ASavedCheckpointHasHuggingFacesNamesAndConfigurationAndLoadsBack(string fixture)
     {
         IModel<int> model = For(fixture, 9);
