@@ -1921,7 +1921,9 @@ def make_hf_bert(roberta=False, distil=False):
     with open(os.path.join(HERE, case, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
-    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x})
+    # sentence-transformers' mean pooling over the attention mask, then its Normalize module
+    pooled = F.normalize((x * mask[:, :, None]).sum(1) / torch.clamp(mask.sum(1)[:, None], min=1e-9), p=2, dim=1)
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
     print(f"{case}: {len(state)} tensors, hidden {list(x.shape)}")
 
 

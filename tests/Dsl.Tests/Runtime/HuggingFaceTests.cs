@@ -1049,6 +1049,9 @@ public sealed class HuggingFaceTests : IDisposable
         // the whole sequence alone, without lengths, as in the batch
         float[] first = ParityModel.Flatten(model.Forward(ParityModel.Span(ids.AsSpan(0, steps).ToArray(), [1, steps])));
         Tolerance.AssertClose(hidden.AsSpan(0, steps * width), first, "sequence 0 alone");
+        // each text's embedding as sentence-transformers makes it: the mean of its valid steps, normalised
+        float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths, normalize: true));
+        Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, "mean pooled and normalised");
     }
 
     /// <summary>

@@ -1,0 +1,47 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace Dsl;
+
+/// <summary>One vector per sequence from a model's outputs at every step: what sentence embeddings are made of.</summary>
+public static class Pooling
+{
+    /// <summary>
+    /// The mean of each sequence's valid steps, [batch, width] from <paramref name="hidden"/> [batch, steps, width] (an encoder's
+    /// last hidden state over padded sequences of the given <paramref name="lengths"/>): sentence-transformers' mean pooling
+    /// over the attention mask. With <paramref name="normalize"/>, each mean divided by its L2 norm (its <c>Normalize</c> module,
+    /// <c>F.normalize</c>: a norm below 1e-12 divides as 1e-12), so that a dot product of two is their cosine similarity.
+    /// </summary>
+    /// <exception cref="ArgumentException">The outputs are not [batch, steps, width], or the lengths are not one per sequence from 1 to steps.</exception>
+    public static Tensor<float> Mean(Tensor<float> hidden, ReadOnlySpan<int> lengths, bool normalize = false)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        if (hidden.Rank != 3)
+            throw new ArgumentException($"Pooling.Mean: expected outputs of a sequence, [batch, steps, width], got {hidden.Rank} dimension(s).", nameof(hidden));
+        int batch = checked((int)hidden.Lengths[0]), steps = checked((int)hidden.Lengths[1]), width = checked((int)hidden.Lengths[2]);
+        if (lengths.Length != batch)
+            throw new ArgumentException($"Pooling.Mean: {lengths.Length} lengths for {batch} sequences; give one per sequence.", nameof(lengths));
+        for (int b = 0; b < batch; b++)
+        {
+            if (lengths[b] < 1 || lengths[b] > steps)
+                throw new ArgumentException($"Pooling.Mean: sequence {b}'s length is {lengths[b]}; expected 1 to {steps} (the steps of the outputs).", nameof(lengths));
+        }
+        var values = new float[hidden.FlattenedLength];
+        hidden.FlattenTo(values);
+        var pooled = new float[batch * width];
+        var sum = new double[width];
+        for (int b = 0; b < batch; b++)
+        {
+            Array.Clear(sum);
+            for (int t = 0; t < lengths[b]; t++)
+            {
+                ReadOnlySpan<float> row = values.AsSpan((b * steps + t) * width, width);
+                for (int j = 0; j < width; j++) sum[j] += row[j];
+            }
+            Span<float> mean = pooled.AsSpan(b * width, width);
+            for (int j = 0; j < width; j++) mean[j] = (float)(sum[j] / lengths[b]);
+            if (normalize) TensorPrimitives.Divide(mean, MathF.Max(TensorPrimitives.Norm(mean), 1e-12f), mean);
+        }
+        return Tensor.Create(pooled, [batch, width]);
+    }
+}
