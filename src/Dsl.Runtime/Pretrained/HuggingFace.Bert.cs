@@ -19,6 +19,9 @@ public static partial class HuggingFace
     /// [Dense(intermediate_size, Activation = Activation.Gelu)] [Dense(H)] [Residual(Layers = 2)] [LayerNorm(Epsilon = ε)]
     /// // then, optionally, layers of the model's own (a head to fine-tune), left as they are
     /// </code>
+    /// For fine-tuning, a <c>[Dropout]</c> may stand after the embeddings' norm and before each residual
+    /// (<c>hidden_dropout_prob</c>; the residual then a layer longer), and <c>[Attention(Dropout = p)]</c> is
+    /// <c>attention_probs_dropout_prob</c>.
     /// <c>embeddings.word_embeddings</c> goes into the embedding, <c>embeddings.position_embeddings</c> plus the first row of
     /// <c>embeddings.token_type_embeddings</c> into the position table (every token of type 0: one segment, as the embedding
     /// models read a text), <c>embeddings.LayerNorm</c> into the first norm; each layer's <c>attention.self.query</c>,
@@ -139,35 +142,46 @@ public static partial class HuggingFace
         public static BertLayout Of(ModelArchitecture a)
         {
             const string expected = "BERT's layout: [Embedding] [PositionEmbedding] [LayerNorm], then per layer [Attention(Heads = h)] [Residual] [LayerNorm] "
-                + "[Dense(I, Activation = Activation.Gelu)] [Dense(H)] [Residual(Layers = 2)] [LayerNorm], then layers of the model's own if any";
+                + "[Dense(I, Activation = Activation.Gelu)] [Dense(H)] [Residual(Layers = 2)] [LayerNorm], then layers of the model's own if any; a [Dropout] "
+                + "may stand after the embeddings' norm and before each residual (hidden_dropout_prob's)";
             var walk = new LayerWalk(a, "BERT", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (word_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
             var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
             var norm = walk.At<LayerNormInfo>(2, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
-            int width = embedding.Dim, at = 3;
+            int width = embedding.Dim, at = walk.Dropout(3), encoder = at; // (hidden_dropout_prob's)
             var layers = new List<BertLayer>();
             // an encoder layer is seven layers of these kinds, its residuals from where BERT's come; anything else ends the encoder
             // (a head of the model's own), and the first layer's parts are then checked one by one, naming the first that differs
-            bool LayerAt(int i) => i + 6 < l.Count && l[i] is AttentionInfo { Pool: false, MemoryWidth: 0 } && l[i + 1] is ResidualInfo { From: var r1 } && r1 == i - 1
-                && l[i + 2] is LayerNormInfo && l[i + 3] is DenseInfo && l[i + 4] is DenseInfo && l[i + 5] is ResidualInfo { From: var r2 } && r2 == i + 2 && l[i + 6] is LayerNormInfo;
-            while (LayerAt(at) || (at == 3 && l.Count > 4 && l[3] is AttentionInfo && l[4] is ResidualInfo))
+            // (a [Dropout] may stand before each residual: hidden_dropout_prob's after attention.output.dense and output.dense)
+            bool LayerAt(int i)
+            {
+                if (!(i + 6 < l.Count && l[i] is AttentionInfo { Pool: false, MemoryWidth: 0 })) return false;
+                int r = walk.Dropout(i + 1);
+                if (!(r + 4 < l.Count && l[r] is ResidualInfo { From: var r1 } && r1 == i - 1 && l[r + 1] is LayerNormInfo && l[r + 2] is DenseInfo && l[r + 3] is DenseInfo)) return false;
+                int r2 = walk.Dropout(r + 4);
+                return r2 + 1 < l.Count && l[r2] is ResidualInfo { From: var f } && f == r + 1 && l[r2 + 1] is LayerNormInfo;
+            }
+            while (LayerAt(at) || (at == encoder && l.Count > walk.Dropout(at + 1) && l[at] is AttentionInfo && l[walk.Dropout(at + 1)] is ResidualInfo))
             {
                 int n = layers.Count, start = at;
                 var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions)",
                     x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, Bias: true, OutputBias: true, KeyValueHeads: 0,
                         SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f });
-                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual])", r => r.From == start - 1);
+                at = walk.Dropout(at);
+                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual], or Layers = 2 over a [Dropout])", r => r.From == start - 1);
+                int normed = at;
                 var first = walk.At<LayerNormInfo>(at++, $"layer {n}'s attention.output.LayerNorm ([LayerNorm])", x => x.Bias);
                 var intermediate = walk.At<DenseInfo>(at++, $"layer {n}'s intermediate.dense ([Dense(I, Activation = Activation.Gelu)])",
                     d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
                 var output = walk.At<DenseInfo>(at++, $"layer {n}'s output.dense ([Dense({width})])",
                     d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
-                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the feed-forward ([Residual(Layers = 2)])", r => r.From == start + 2);
+                at = walk.Dropout(at);
+                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the feed-forward ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == normed);
                 var second = walk.At<LayerNormInfo>(at++, $"layer {n}'s output.LayerNorm ([LayerNorm])", x => x.Bias);
                 layers.Add(new BertLayer(attention, first, intermediate, output, second));
             }
-            if (layers.Count == 0) throw walk.Differs(3, "layer 0's attention ([Attention(Heads = h)]) and its residual ([Residual])");
+            if (layers.Count == 0) throw walk.Differs(encoder, "layer 0's attention ([Attention(Heads = h)]) and its residual ([Residual])");
             return new BertLayout(embedding, positions, norm, layers, l.Skip(at).ToArray());
         }
 

@@ -19,6 +19,8 @@ public static partial class HuggingFace
     /// // then
     /// [LayerNorm(Epsilon = ε)] [Dense(V, TieEmbedding = true, Bias = false)]
     /// </code>
+    /// For fine-tuning, a <c>[Dropout]</c> may stand after the position table and before each residual (<c>embd_pdrop</c>,
+    /// <c>resid_pdrop</c>; each residual then a layer longer), and <c>[Attention(Dropout = p)]</c> is <c>attn_pdrop</c>.
     /// <c>wte</c> and <c>wpe</c> go into the embedding and the position table; each block's <c>attn.c_attn</c> into the
     /// attention's <c>in_proj_weight</c> and <c>in_proj_bias</c> (q, k and v side by side, as nn.MultiheadAttention stacks them),
     /// <c>attn.c_proj</c> into <c>out_proj</c>, <c>mlp.c_fc</c> and <c>mlp.c_proj</c> into the two Dense layers, <c>ln_1</c>,
@@ -107,12 +109,13 @@ public static partial class HuggingFace
         public static Gpt2Layout Of(ModelArchitecture a)
         {
             const string expected = "GPT-2's layout: [Embedding] [PositionEmbedding], then per block [LayerNorm] [Attention(Heads = h, Causal = true)] [Residual(Layers = 2)] "
-                + "[LayerNorm] [Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]";
+                + "[LayerNorm] [Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]; "
+                + "a [Dropout] may stand after the position table and before each residual (GPT-2's embd_pdrop and resid_pdrop)";
             var walk = new LayerWalk(a, "GPT-2", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (wte: an [Embedding], unscaled)", e => e.Scale == 1f);
             var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (wpe: a [PositionEmbedding])", _ => true);
-            int width = embedding.Dim, at = 2;
+            int width = embedding.Dim, at = walk.Dropout(2); // (embd_pdrop's)
             var blocks = new List<Gpt2Block>();
             while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
             {
@@ -121,13 +124,16 @@ public static partial class HuggingFace
                 var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attn ([Attention(Heads = h, Causal = true)], with its biases, no rotary positions)",
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot, InputFeeding: false, RotaryBase: 0f, Bias: true,
                         OutputBias: true, KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f });
-                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)])", r => r.From == start - 1);
+                at = walk.Dropout(at); // (resid_pdrop's, after c_proj)
+                int residual = at;
+                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
                 var second = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_2 ([LayerNorm])", x => x.Bias);
                 var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)])",
                     d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
                 var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})])",
                     d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
-                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)])", r => r.From == start + 2);
+                at = walk.Dropout(at);
+                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
                 blocks.Add(new Gpt2Block(first, attention, second, fc, proj));
             }
             if (blocks.Count == 0) throw walk.Differs(2, "block 0's ln_1 ([LayerNorm]) and attn ([Attention])");

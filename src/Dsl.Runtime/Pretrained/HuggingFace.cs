@@ -241,6 +241,9 @@ public static partial class HuggingFace
 
         public T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
             i < architecture.Layers.Count && architecture.Layers[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
+
+        /// <summary>The index after a [Dropout] at <paramref name="i"/> (where the checkpoint's model drops out: nothing to load, the identity at inference), else <paramref name="i"/>.</summary>
+        public int Dropout(int i) => i < architecture.Layers.Count && architecture.Layers[i] is DropoutInfo ? i + 1 : i;
     }
 
     /// <summary>A layer as its declaration reads, for the layout errors.</summary>

@@ -319,3 +319,21 @@ public partial class HfTinyQwen2Window;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(23, Bias = false, TieEmbedding = true)]
 public partial class HfQwen2WindowFirst;
+
+// The HfGpt2 fixture's layers with GPT-2's dropouts for fine-tuning (embd_pdrop, attn_pdrop, resid_pdrop): the identity at inference.
+[Embedding(vocab: 13, dim: 16)]
+[PositionEmbedding(maxLength: 32)] [Dropout(0.1f)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Dropout = 0.1f)] [Dropout(0.1f)] [Residual(Layers = 3)]
+[LayerNorm] [Dense(64, Activation = Activation.GeluTanh)] [Dense(16)] [Dropout(0.1f)] [Residual(Layers = 4)]
+[EndRepeat]
+[LayerNorm] [Dense(13, TieEmbedding = true, Bias = false)]
+public partial class HfTinyGpt2Dropout;
+
+// The HfBert fixture's encoder with BERT's dropouts for fine-tuning (hidden_dropout_prob, attention_probs_dropout_prob).
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)] [Dropout(0.1f)]
+[Repeat(2)]
+[Attention(Heads = 4, Dropout = 0.1f)] [Dropout(0.1f)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Dropout(0.1f)] [Residual(Layers = 3)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyBertDropout;

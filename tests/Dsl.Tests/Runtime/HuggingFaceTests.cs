@@ -1184,6 +1184,34 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "missing tensor 'transformer.layer.1.ffn.lin2.bias' [16] (for 'dense_3.bias')");
     }
 
+    /// <summary>
+    /// GPT-2's and BERT's layers with their dropouts declared for fine-tuning ([Dropout] after the embeddings and before each
+    /// residual, the attention's own on its weights) load as without them (the identity at inference), train, and save the same
+    /// checkpoint.
+    /// </summary>
+    [Fact]
+    public void DropoutsForFineTuningStandInGpt2sAndBertsLayouts()
+    {
+        var gpt2 = new HfTinyGpt2Dropout(seed: 1);
+        HuggingFace.LoadGpt2(gpt2, Fixture.Path("HfGpt2"));
+        AssertLogits(gpt2, "HfGpt2");
+        var plain = new HfTinyGpt2(seed: 2);
+        HuggingFace.LoadGpt2(plain, Fixture.Path("HfGpt2"));
+        string folder = Path.Combine(_temp, "gpt2-dropout");
+        HuggingFace.SaveGpt2(gpt2, folder);
+        HuggingFace.LoadGpt2(plain, folder);
+        AssertLogits(plain, "HfGpt2");
+        int[] tokens = [1, 5, 2, 7, 3, 11, 0, 4];
+        float loss = gpt2.Backward(ParityModel.Span(tokens, [2, 4]), ParityModel.Span(tokens.Reverse().ToArray(), [2, 4]));
+        Assert.True(float.IsFinite(loss) && loss > 0, $"loss {loss}");
+
+        var bert = new HfTinyBertDropout(seed: 1);
+        HuggingFace.LoadBert(bert, Fixture.Path("HfBert"));
+        AssertBertHidden(bert);
+        var error = Assert.Throws<ArgumentException>(() => HuggingFace.LoadBert(new HfTinyGpt2Dropout(seed: 3), Fixture.Path("HfBert")));
+        Assert.StartsWith("HfTinyGpt2Dropout is not laid out as BERT: layer 2", error.Message);
+    }
+
     [Fact]
     public void AModelNotLaidOutAsLlamaIsRefusedAtItsFirstDifferingLayer()
     {
