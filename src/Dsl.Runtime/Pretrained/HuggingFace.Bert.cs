@@ -93,25 +93,9 @@ public static partial class HuggingFace
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
-        var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
-        foreach (var (parameter, parts) in layout.Sources())
-        {
-            Parameter p = model.Parameters[parameter];
-            float[] values = p.AsSpan().ToArray();
-            int rowLength = p.Length / p.Shape[0], at = 0;
-            foreach (ParameterSet.TensorRows part in parts)
-            {
-                int[] shape = p.Shape.ToArray();
-                shape[0] = part.Rows;
-                tensors.Add((part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
-                at += part.Rows * rowLength;
-            }
-        }
-        tensors.Add((BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
-        byte[] config = layout.Config();
-        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
-        Directory.CreateDirectory(folder);
-        AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
+        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
+        tensors.Add(new(BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
+        WriteCheckpoint(folder, tensors, layout.Config());
     }
 
     /// <summary>
@@ -201,7 +185,7 @@ public static partial class HuggingFace
                 if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) plain = plain[..^"gamma".Length] + "weight";
                 else if (plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal)) plain = plain[..^"beta".Length] + "bias";
                 if (!readable.TryAdd(plain, tensor))
-                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without the bert. or roberta. prefix, or as gamma and weight).");
+                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without the bert., roberta. or distilbert. prefix, or as gamma and weight).");
             }
             // RoBERTa's positions: the rows from the padding id + 1 on
             if (offset > 0 && readable.TryGetValue(PositionTable, out SafeTensor? all))
@@ -297,8 +281,7 @@ public static partial class HuggingFace
             }
             BertLayer first = Layers[0];
             int width = Embedding.Dim, offset = PositionOffset(c);
-            bool roberta = IsRoberta(ModelTypeOf(c));
-            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", roberta ? 50265 : 30522);
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", ModelTypeOf(c) == "roberta" ? 50265 : 30522);
             ConfigInt(c, problems, "hidden_size", width, $"'{Embedding.Name}'", 768);
             ConfigInt(c, problems, "num_hidden_layers", Layers.Count, "its encoder layers", 12);
             ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
@@ -310,12 +293,7 @@ public static partial class HuggingFace
             if (Value(c, "layer_norm_eps") is { } given && given.ValueKind != JsonValueKind.Number) problems.Add($"layer_norm_eps is {given.GetRawText()}, not a number");
             else foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
                 problems.Add($"layer_norm_eps is {Number((float)eps)}{(Value(c, "layer_norm_eps") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
-            JsonElement? act = Value(c, "hidden_act");
-            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? Activation.Gelu : null;
-            if (activation is null)
-                problems.Add($"hidden_act is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu\", \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"relu\", \"silu\" or \"tanh\"");
-            else if (Layers.FirstOrDefault(b => b.Intermediate.Activation != activation) is { } unlike)
-                problems.Add($"hidden_act is {(act is null ? "\"gelu\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Intermediate.Name}' with Activation = Activation.{activation}");
+            CheckFeedForwardActivation(c, "hidden_act", Activation.Gelu, Layers.Select(b => b.Intermediate), problems);
             if (Value(c, "position_embedding_type") is { } positions && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "absolute"))
                 problems.Add($"position_embedding_type is {positions.GetRawText()}: the positions here are a learned table (\"absolute\"); relative positions are not computed");
             if (Value(c, "type_vocab_size") is { } types && !(types.ValueKind == JsonValueKind.Number && types.TryGetInt32(out int t) && t >= 1))
@@ -337,12 +315,7 @@ public static partial class HuggingFace
             CheckAlike(problems);
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != 1e-12f).Take(1))
                 problems.Add($"DistilBERT's norms take ε 1e-12, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
-            JsonElement? act = Value(c, "activation");
-            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? Activation.Gelu : null;
-            if (activation is null)
-                problems.Add($"activation is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu\", \"relu\", \"silu\" or \"tanh\"");
-            else if (Layers.FirstOrDefault(b => b.Intermediate.Activation != activation) is { } unlike)
-                problems.Add($"activation is {(act is null ? "\"gelu\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Intermediate.Name}' with Activation = Activation.{activation}");
+            CheckFeedForwardActivation(c, "activation", Activation.Gelu, Layers.Select(b => b.Intermediate), problems);
         }
 
         /// <summary>What one BERT configuration cannot say: layers whose heads, feed-forward or norms differ from the first's.</summary>
@@ -366,10 +339,8 @@ public static partial class HuggingFace
         public byte[] Config()
         {
             BertLayer first = Layers[0];
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            return ConfigJson(w =>
             {
-                w.WriteStartObject();
                 w.WriteStartArray("architectures");
                 w.WriteStringValue("BertModel");
                 w.WriteEndArray();
@@ -386,9 +357,7 @@ public static partial class HuggingFace
                 w.WriteRawValue(JsonFloat(EmbeddingNorm.Epsilon));
                 w.WriteString("position_embedding_type", "absolute");
                 w.WriteString("torch_dtype", "float32");
-                w.WriteEndObject();
-            }
-            return buffer.ToArray();
+            });
         }
     }
 

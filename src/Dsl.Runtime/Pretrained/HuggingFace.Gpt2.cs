@@ -78,7 +78,7 @@ public static partial class HuggingFace
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one GPT-2 configuration: {string.Join("; ", unlike)}.", nameof(model));
-        var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
+        var tensors = new List<CheckpointTensor>();
         foreach (var (parameter, parts) in layout.Sources())
         {
             Parameter p = model.Parameters[parameter];
@@ -91,12 +91,9 @@ public static partial class HuggingFace
                 values = Kernels.Layout.Transposed(values, shape[0], shape[1]);
                 shape = [shape[1], shape[0]];
             }
-            tensors.Add((name, shape, values));
+            tensors.Add(new(name, shape, values));
         }
-        byte[] config = layout.Config();
-        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
-        Directory.CreateDirectory(folder);
-        AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
+        WriteCheckpoint(folder, tensors, layout.Config());
     }
 
     /// <summary>A model's layers matched to GPT-2's: the token and position tables, the blocks, the last norm and the output layer.</summary>
@@ -229,12 +226,7 @@ public static partial class HuggingFace
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
                 problems.Add($"layer_norm_epsilon is {Number((float)eps)}{(Value(c, "layer_norm_epsilon") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
             // the feed-forward's activation by transformers' ACT2FN name (GPT-2's "gelu_new", GELU's tanh form)
-            JsonElement? act = Value(c, "activation_function");
-            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? Activation.GeluTanh : null;
-            if (activation is null)
-                problems.Add($"activation_function is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"gelu\", \"relu\", \"silu\" or \"tanh\"");
-            else if (Blocks.FirstOrDefault(b => b.Fc.Activation != activation) is { } unlike)
-                problems.Add($"activation_function is {(act is null ? "\"gelu_new\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Fc.Name}' with Activation = Activation.{activation}");
+            CheckFeedForwardActivation(c, "activation_function", Activation.GeluTanh, Blocks.Select(b => b.Fc), problems);
             // the scores scaled by 1/√d (ScaledDot) unless scale_attn_weights says otherwise (then the Dot score); transformers reads
             // the flags as Python's truth, so a null given is false
             static bool Flag(JsonElement c, string key) => !c.TryGetProperty(key, out JsonElement v) || v.ValueKind == JsonValueKind.True;
@@ -271,10 +263,8 @@ public static partial class HuggingFace
         public byte[] Config()
         {
             Gpt2Block first = Blocks[0];
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            return ConfigJson(w =>
             {
-                w.WriteStartObject();
                 w.WriteStartArray("architectures");
                 w.WriteStringValue("GPT2LMHeadModel");
                 w.WriteEndArray();
@@ -292,9 +282,7 @@ public static partial class HuggingFace
                 w.WriteBoolean("scale_attn_weights", first.Attention.Score == AttentionScore.ScaledDot);
                 w.WriteBoolean("tie_word_embeddings", Tied);
                 w.WriteString("torch_dtype", "float32");
-                w.WriteEndObject();
-            }
-            return buffer.ToArray();
+            });
         }
     }
 
@@ -310,6 +298,21 @@ public static partial class HuggingFace
         Activation.Tanh => "tanh",
         _ => null,
     };
+
+    /// <summary>
+    /// The feed-forward's activation a configuration names under <paramref name="key"/> (<paramref name="fallback"/> where it is
+    /// absent) against each of <paramref name="layers"/>' (GPT-2's <c>activation_function</c>, BERT's <c>hidden_act</c>,
+    /// DistilBERT's <c>activation</c>).
+    /// </summary>
+    private static void CheckFeedForwardActivation(JsonElement c, string key, Activation fallback, IEnumerable<DenseInfo> layers, List<string> problems)
+    {
+        JsonElement? act = Value(c, key);
+        Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? fallback : null;
+        if (activation is null)
+            problems.Add($"{key} is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"gelu\", \"relu\", \"silu\" or \"tanh\"");
+        else if (layers.FirstOrDefault(d => d.Activation != activation) is { } unlike)
+            problems.Add($"{key} is {(act is null ? $"\"{FeedForwardActivationName(fallback)}\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Name}' with Activation = Activation.{activation}");
+    }
 
     /// <summary>The ungated feed-forward's activation a configuration names (transformers' ACT2FN: the gated layers' names, ReLU and tanh), or null.</summary>
     private static Activation? FeedForwardActivation(string name) => name switch

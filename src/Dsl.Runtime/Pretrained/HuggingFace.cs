@@ -52,13 +52,13 @@ public static partial class HuggingFace
     /// <param name="path">
     /// The checkpoint's folder (<c>model.safetensors</c>, or the shards its <c>model.safetensors.index.json</c> lists), or one
     /// safetensors file. The <c>config.json</c> in the folder (or beside the file) must be there, and is checked against the
-    /// model first: widths, layers, heads, key/value heads, a head's width (<c>head_dim</c>: <c>HeadWidth</c>), the norms' ε, <c>rope_theta</c> and LLaMA 3.1's or the linear
-    /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>), the activation, tied embeddings, the attention's biases,
-    /// <c>sliding_window</c> (<c>SlidingWindow</c>), with transformers' defaults for what it leaves out (LLaMA's, or Mistral's,
-    /// Qwen2's, Qwen3's, Phi-3's and Gemma's for their <c>model_type</c>; the gate's activation as <c>hidden_act</c> names it: SiLU, GELU or
-    /// its tanh approximation); other rotary scalings (Phi-3's LongRoPE among them), a partial rotation
-    /// (<c>partial_rotary_factor</c>), Qwen2's and Qwen3's sliding window on only some layers or the feed-forward's biases, which the
-    /// declaration cannot express, are refused.
+    /// model first: widths, layers, heads, key/value heads, a head's width (<c>head_dim</c>: <c>HeadWidth</c>), the norms' ε, <c>rope_theta</c> and
+    /// <c>rope_scaling</c> (<c>RotaryScaling</c>, <c>RotaryScalingKind</c>: LLaMA 3.1's, linear, YaRN, dynamic NTK, Phi-3's LongRoPE),
+    /// Phi-3's <c>partial_rotary_factor</c> (<c>RotaryDimensions</c>), the activation, tied embeddings, the attention's biases,
+    /// <c>sliding_window</c> (<c>SlidingWindow</c>; Qwen2's and Qwen3's layer by layer, from <c>max_window_layers</c> on or as
+    /// <c>layer_types</c> lists them), with transformers' defaults for what it leaves out (LLaMA's, or Mistral's, Qwen2's, Qwen3's,
+    /// Phi-3's and Gemma's for their <c>model_type</c>; the gate's activation as <c>hidden_act</c> names it: SiLU, GELU or its tanh
+    /// approximation); other rotary scalings or the feed-forward's biases, which the declaration cannot express, are refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as LLaMA (the message names the first layer that differs).</exception>
     /// <exception cref="InvalidDataException">
@@ -107,7 +107,8 @@ public static partial class HuggingFace
     /// each attention's <c>in_proj_weight</c> split into <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> and each gated Dense's
     /// weight into <c>up_proj</c> and <c>gate_proj</c> (a tied output layer left out, as <c>save_pretrained</c> leaves it), and
     /// the <c>config.json</c> that describes it (widths, layers, heads, key/value heads, ε, <c>rope_theta</c>, LLaMA 3.1's, the
-    /// linear, YaRN's or dynamic NTK's <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s <c>sliding_window</c>; QK-norm as <c>Qwen3ForCausalLM</c>;
+    /// linear, YaRN's or dynamic NTK's <c>rope_scaling</c>, tying, <c>head_dim</c>; a sliding window as <c>MistralForCausalLM</c>'s
+    /// <c>sliding_window</c>, or Qwen2's and Qwen3's from <c>max_window_layers</c> on; QK-norm as <c>Qwen3ForCausalLM</c>;
     /// LongRoPE or a partial rotation as <c>Phi3ForCausalLM</c>, under Phi-3's fused <c>qkv_proj</c> and <c>gate_up_proj</c>;
     /// a scaled embedding as <c>GemmaForCausalLM</c>, with the sandwich of norms as <c>Gemma3ForCausalLM</c> (QK-norm) or <c>Gemma2ForCausalLM</c> (none; soft caps),
     /// its norms stored less 1), so that transformers' <c>AutoModelForCausalLM.from_pretrained(folder)</c> (the class its <c>architectures</c> names) and
@@ -142,42 +143,78 @@ public static partial class HuggingFace
             unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
         if (!gemma && first.QueryKeyNorm && first.Bias && !first.OutputBias)
             unlike.Add($"'{first.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
-        else if (!gemma && !qwenLike && first is { SlidingWindow: > 0, Bias: true })
+        else if (!gemma && !qwenLike && !phi && first is { SlidingWindow: > 0, Bias: true })
             unlike.Add($"'{first.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
-        var tensors = new List<(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values)>();
         // Gemma's norms store their weight less 1 (exactly, for a weight from 0.5 to 2 and any above; within an ulp of 1 below)
         HashSet<string> shifted = gemma ? layout.NormWeights().ToHashSet(StringComparer.Ordinal) : [];
-        // (Phi-3's fused gate_up_proj gathers rows of one parameter into one tensor, the gate's first: each part lands at its rows)
-        var fusedTensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        foreach (var (parameter, parts) in layout.Sources(fused: phi).OrderBy(p => p.Key, StringComparer.Ordinal))
+        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources(fused: phi), (parameter, values) =>
+        {
+            if (shifted.Contains(parameter))
+                for (int j = 0; j < values.Length; j++) values[j] -= 1f;
+        });
+        WriteCheckpoint(folder, tensors, layout.Config(gemma, sandwich, phi));
+    }
+
+    /// <summary>A config.json: one indented object, its fields as <paramref name="write"/> writes them.</summary>
+    private static byte[] ConfigJson(Action<Utf8JsonWriter> write)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            write(w);
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+
+    /// <summary>A tensor of a checkpoint to write: its name, shape and values.</summary>
+    private readonly record struct CheckpointTensor(string Name, ReadOnlyMemory<int> Shape, ReadOnlyMemory<float> Values);
+
+    /// <summary>
+    /// Each parameter's values (after <paramref name="adjust"/>, in place on a copy) split into the checkpoint's tensors by the rows
+    /// its sources give; a tensor several parts make up (Phi-3's fused gate_up_proj, the gate's rows first) gathered from them.
+    /// </summary>
+    private static List<CheckpointTensor> SplitIntoTensors(IModel model, Dictionary<string, ParameterSet.TensorRows[]> sources, Action<string, float[]>? adjust = null)
+    {
+        var tensors = new List<CheckpointTensor>();
+        var fused = new Dictionary<string, float[]>(StringComparer.Ordinal);
+        foreach (var (parameter, parts) in sources.OrderBy(p => p.Key, StringComparer.Ordinal))
         {
             Parameter p = model.Parameters[parameter];
             float[] values = p.AsSpan().ToArray();
-            if (shifted.Contains(parameter))
-                for (int j = 0; j < values.Length; j++) values[j] -= 1f;
+            adjust?.Invoke(parameter, values);
             int rowLength = p.Length / p.Shape[0], at = 0;
             foreach (ParameterSet.TensorRows part in parts)
             {
                 int[] shape = p.Shape.ToArray();
                 shape[0] = part.Total;
-                if (part.Total == part.Rows) tensors.Add((part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
+                if (part.Total == part.Rows) tensors.Add(new(part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
                 else
                 {
-                    if (!fusedTensors.TryGetValue(part.Name, out float[]? whole))
+                    if (!fused.TryGetValue(part.Name, out float[]? whole))
                     {
-                        fusedTensors[part.Name] = whole = new float[part.Total * rowLength];
-                        tensors.Add((part.Name, shape, whole));
+                        fused[part.Name] = whole = new float[part.Total * rowLength];
+                        tensors.Add(new(part.Name, shape, whole));
                     }
                     values.AsSpan(at, part.Rows * rowLength).CopyTo(whole.AsSpan(part.First * rowLength));
                 }
                 at += part.Rows * rowLength;
             }
         }
-        // both files built before either is touched, then replaced together: weights beside another model's config.json
-        // would load into a model that computes something else
-        byte[] config = layout.Config(gemma, sandwich, phi);
-        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal), new Dictionary<string, string> { ["format"] = "pt" });
+        return tensors;
+    }
+
+    /// <summary>
+    /// Writes a checkpoint's <c>model.safetensors</c> (in name order, "pt" format) and <c>config.json</c> into
+    /// <paramref name="folder"/> (created if need be): both built before either is touched, then replaced together (weights
+    /// beside another model's config.json would load into a model that computes something else).
+    /// </summary>
+    private static void WriteCheckpoint(string folder, IEnumerable<CheckpointTensor> tensors, byte[] config)
+    {
+        Action<Stream> weights = SafeTensors.Writer(tensors.OrderBy(t => t.Name, StringComparer.Ordinal).Select(t => (t.Name, t.Shape, t.Values)),
+            new Dictionary<string, string> { ["format"] = "pt" });
         Directory.CreateDirectory(folder);
         AtomicFile.WriteAll([(Path.Combine(folder, "model.safetensors"), weights), (Path.Combine(folder, "config.json"), stream => stream.Write(config))]);
     }
@@ -514,7 +551,10 @@ public static partial class HuggingFace
             {
                 AttentionInfo other = positionsPerLayer ? d.Attention with { SlidingWindow = first.Attention.SlidingWindow, RotaryBase = first.Attention.RotaryBase, RotaryScaling = first.Attention.RotaryScaling }
                     : windowsPerLayer ? d.Attention with { SlidingWindow = first.Attention.SlidingWindow } : d.Attention;
-                if (other with { Name = first.Attention.Name } != first.Attention)
+                if (other with { Name = first.Attention.Name } == first.Attention) continue;
+                if (!positionsPerLayer && !windowsPerLayer && other with { Name = first.Attention.Name, SlidingWindow = first.Attention.SlidingWindow } == first.Attention)
+                    problems.Add($"'{d.Attention.Name}' and '{first.Attention.Name}' attend over other windows ({d.Attention.SlidingWindow} and {first.Attention.SlidingWindow}, 0 for every earlier step): only Qwen2's and Qwen3's configurations (biases on q, k and v alone, or QK-norm) and Gemma's give windows layer by layer");
+                else
                     problems.Add($"'{d.Attention.Name}' differs from '{first.Attention.Name}'{(positionsPerLayer ? " in more than its window and rotary frequencies" : windowsPerLayer ? " in more than its window" : "")}: LLaMA's decoder layers are alike");
             }
             foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon))
@@ -536,10 +576,8 @@ public static partial class HuggingFace
             AttentionInfo full = Layers.Select(d => d.Attention).FirstOrDefault(a => a.SlidingWindow == 0) ?? first.Attention;
             AttentionInfo? sliding = Layers.Select(d => d.Attention).FirstOrDefault(a => a.SlidingWindow > 0);
             RotaryScaling scaling = gemma3 ? full.RotaryScaling : first.Attention.RotaryScaling; // (Gemma 2's layers share one)
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            return ConfigJson(w =>
             {
-                w.WriteStartObject();
                 // q, k and v biases without o_proj's are Qwen2's attention; LLaMA's has none, or all four (attention_bias); QK-norm is
                 // Qwen3's (none or all four biases, as LLaMA's)
                 bool qwen3 = !gemma && first.Attention.QueryKeyNorm, qwen = !gemma && !qwen3 && first.Attention is { Bias: true, OutputBias: false };
@@ -625,6 +663,7 @@ public static partial class HuggingFace
                         w.WriteNumber("sliding_window", Layers[from].Attention.SlidingWindow);
                         w.WriteNumber("max_window_layers", from);
                     }
+                    else w.WriteNull("sliding_window"); // (older transformers window every layer where sliding_window is set, whatever use_sliding_window says)
                 }
                 else if (mistral) w.WriteNumber("sliding_window", first.Attention.SlidingWindow); // Mistral's attention has no biases
                 else
@@ -633,9 +672,7 @@ public static partial class HuggingFace
                     w.WriteBoolean("mlp_bias", false);
                 }
                 w.WriteString("torch_dtype", "float32");
-                w.WriteEndObject();
-            }
-            return buffer.ToArray();
+            });
         }
 
         /// <summary>
@@ -687,10 +724,8 @@ public static partial class HuggingFace
         private byte[] PhiConfig()
         {
             AttentionInfo a = Layers[0].Attention;
-            using var buffer = new MemoryStream();
-            using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+            return ConfigJson(w =>
             {
-                w.WriteStartObject();
                 w.WriteStartArray("architectures");
                 w.WriteStringValue("Phi3ForCausalLM");
                 w.WriteEndArray();
@@ -730,11 +765,12 @@ public static partial class HuggingFace
                 }
                 if (a.SlidingWindow > 0) w.WriteNumber("sliding_window", a.SlidingWindow);
                 else w.WriteNull("sliding_window");
+                // Phi3Config's padding id is 32000 by default, which an embedding of 32000 rows or fewer cannot hold
+                if (Embedding.Vocabulary > 32000) w.WriteNumber("pad_token_id", 32000);
+                else w.WriteNull("pad_token_id");
                 w.WriteBoolean("tie_word_embeddings", Tied);
                 w.WriteString("torch_dtype", "float32");
-                w.WriteEndObject();
-            }
-            return buffer.ToArray();
+            });
         }
 
         /// <summary>

@@ -337,3 +337,12 @@ public partial class HfTinyGpt2Dropout;
 [Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Dropout(0.1f)] [Residual(Layers = 3)] [LayerNorm(Epsilon = 1e-12f)]
 [EndRepeat]
 public partial class HfTinyBertDropout;
+
+// LLaMA's layers (no biases, no QK-norm) with a window on the second alone: only Qwen's and Gemma's configurations window by layer (SaveLlama refuses it).
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Attention(Heads = 2, Causal = true, Rotary = true, Bias = false, SlidingWindow = 4)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(13, Bias = false)]
+public partial class HfLlamaWindowLater;

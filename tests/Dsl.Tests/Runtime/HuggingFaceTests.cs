@@ -457,6 +457,8 @@ public sealed class HuggingFaceTests : IDisposable
         JsonObject written = (JsonObject)JsonNode.Parse(File.ReadAllText(Path.Combine(folder, "config.json")))!;
         Assert.Equal("Phi3ForCausalLM", written["architectures"]![0]!.GetValue<string>());
         Assert.Equal(1e-5, written["rms_norm_eps"]!.GetValue<double>());
+        // (Phi3Config's default padding id, 32000, is past a vocabulary of 13: transformers' embedding would refuse it)
+        Assert.True(written.ContainsKey("pad_token_id") && written["pad_token_id"] is null);
         double fraction = written["partial_rotary_factor"]!.GetValue<double>();
         Assert.True((int)(44 * (30 / 44.0)) == 29 && (int)(44 * fraction) == 30 && fraction > 30 / 44.0, $"partial_rotary_factor {fraction:R}");
         Assert.True(SafeTensors.Read(Path.Combine(folder, "model.safetensors")).ContainsKey("model.layers.0.self_attn.qkv_proj.weight"));
@@ -1022,6 +1024,9 @@ public sealed class HuggingFaceTests : IDisposable
         error = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfLongRopeUnwritable(seed: 1), Path.Combine(_temp, "longrope")));
         Contains(error.Message, "'attention' scales its rotary frequencies as LongRoPE by 2.5 over 3 steps: Phi-3's configuration gives the factor as a whole max_position_embeddings over original_max_position_embeddings");
         Assert.False(Directory.Exists(Path.Combine(_temp, "partial")) || Directory.Exists(Path.Combine(_temp, "longrope")));
+        // windows that differ by layer without Qwen's attention: no LLaMA or Mistral configuration says so
+        error = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(new HfLlamaWindowLater(seed: 1), Path.Combine(_temp, "window-later")));
+        Contains(error.Message, "'attention_1' and 'attention' attend over other windows (4 and 0, 0 for every earlier step): only Qwen2's and Qwen3's configurations");
     }
 
     /// <summary>A copy of the BERT fixture, edited (its int64 position_ids buffer left out: the copies are written as floats).</summary>
