@@ -15,10 +15,7 @@ public static class Pooling
     /// <exception cref="ArgumentException">The outputs are not [batch, steps, width], or the lengths are not one per sequence from 1 to steps.</exception>
     public static Tensor<float> Mean(Tensor<float> hidden, ReadOnlySpan<int> lengths, bool normalize = false)
     {
-        ArgumentNullException.ThrowIfNull(hidden);
-        if (hidden.Rank != 3)
-            throw new ArgumentException($"Pooling.Mean: expected outputs of a sequence, [batch, steps, width], got {hidden.Rank} dimension(s).", nameof(hidden));
-        int batch = checked((int)hidden.Lengths[0]), steps = checked((int)hidden.Lengths[1]), width = checked((int)hidden.Lengths[2]);
+        var (batch, steps, width) = Sizes(hidden, "Mean");
         if (lengths.Length != batch)
             throw new ArgumentException($"Pooling.Mean: {lengths.Length} lengths for {batch} sequences; give one per sequence.", nameof(lengths));
         for (int b = 0; b < batch; b++)
@@ -26,8 +23,7 @@ public static class Pooling
             if (lengths[b] < 1 || lengths[b] > steps)
                 throw new ArgumentException($"Pooling.Mean: sequence {b}'s length is {lengths[b]}; expected 1 to {steps} (the steps of the outputs).", nameof(lengths));
         }
-        var values = new float[hidden.FlattenedLength];
-        hidden.FlattenTo(values);
+        float[] values = Values(hidden);
         var pooled = new float[batch * width];
         var sum = new double[width];
         for (int b = 0; b < batch; b++)
@@ -40,8 +36,45 @@ public static class Pooling
             }
             Span<float> mean = pooled.AsSpan(b * width, width);
             for (int j = 0; j < width; j++) mean[j] = (float)(sum[j] / lengths[b]);
-            if (normalize) TensorPrimitives.Divide(mean, MathF.Max(TensorPrimitives.Norm(mean), 1e-12f), mean);
+            if (normalize) Normalize(mean);
         }
         return Tensor.Create(pooled, [batch, width]);
     }
+
+    /// <summary>
+    /// Each sequence's first step, [batch, width] from <paramref name="hidden"/> [batch, steps, width]: the <c>[CLS]</c> token's
+    /// state, sentence-transformers' CLS pooling (BAAI's bge models), normalised as <see cref="Mean"/> does with <paramref name="normalize"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The outputs are not [batch, steps, width] with a step at least.</exception>
+    public static Tensor<float> First(Tensor<float> hidden, bool normalize = false)
+    {
+        var (batch, steps, width) = Sizes(hidden, "First");
+        if (steps == 0) throw new ArgumentException("Pooling.First: the outputs have no steps.", nameof(hidden));
+        float[] values = Values(hidden);
+        var pooled = new float[batch * width];
+        for (int b = 0; b < batch; b++)
+        {
+            values.AsSpan(b * steps * width, width).CopyTo(pooled.AsSpan(b * width, width));
+            if (normalize) Normalize(pooled.AsSpan(b * width, width));
+        }
+        return Tensor.Create(pooled, [batch, width]);
+    }
+
+    private static (int Batch, int Steps, int Width) Sizes(Tensor<float> hidden, string who)
+    {
+        ArgumentNullException.ThrowIfNull(hidden);
+        if (hidden.Rank != 3)
+            throw new ArgumentException($"Pooling.{who}: expected outputs of a sequence, [batch, steps, width], got {hidden.Rank} dimension(s).", nameof(hidden));
+        return (checked((int)hidden.Lengths[0]), checked((int)hidden.Lengths[1]), checked((int)hidden.Lengths[2]));
+    }
+
+    private static float[] Values(Tensor<float> hidden)
+    {
+        var values = new float[hidden.FlattenedLength];
+        hidden.FlattenTo(values);
+        return values;
+    }
+
+    /// <summary>x / max(‖x‖₂, 1e-12), in place (<c>F.normalize</c>).</summary>
+    private static void Normalize(Span<float> x) => TensorPrimitives.Divide(x, MathF.Max(TensorPrimitives.Norm(x), 1e-12f), x);
 }

@@ -23,6 +23,16 @@ public class PoolingTests
     }
 
     [Fact]
+    public void TheFirstStepIsEachSequencesClsState()
+    {
+        Tensor<float> hidden = Tensor.Create(new float[] { 3, 4, 9, 9, /* */ 0, 2, 9, 9 }, [2, 2, 2]);
+        Assert.Equal([3f, 4f, 0f, 2f], Dsl.Tests.Parity.ParityModel.Flatten(Pooling.First(hidden)));
+        Assert.Equal([0.6f, 0.8f, 0f, 1f], Dsl.Tests.Parity.ParityModel.Flatten(Pooling.First(hidden, normalize: true)));
+        Assert.Contains("got 2 dimension(s)", Assert.Throws<ArgumentException>(() => Pooling.First(Tensor.Create(new float[4], [2, 2]))).Message);
+        Assert.Contains("the outputs have no steps", Assert.Throws<ArgumentException>(() => Pooling.First(Tensor.Create(new float[0], [2, 0, 2]))).Message);
+    }
+
+    [Fact]
     public void ShapesAndLengthsThatDoNotFitAreRefused()
     {
         Tensor<float> hidden = Tensor.Create(new float[12], [2, 3, 2]);
