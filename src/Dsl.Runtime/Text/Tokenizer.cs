@@ -231,6 +231,56 @@ public sealed class Tokenizer
     public int? EosTokenId { get; private set; }
 
     /// <summary>
+    /// The padding token's id (<c>tokenizer.pad_token_id</c>: what <see cref="EncodeBatch"/> fills short rows with), from the same
+    /// file's <c>pad_token</c>; null when none is named.
+    /// </summary>
+    public int? PadTokenId { get; private set; }
+
+    /// <summary>
+    /// Several texts' ids in one padded batch, as transformers' <c>tokenizer(texts, padding=True, truncation=True,
+    /// max_length=…)</c> gives them: each text encoded as <see cref="Encode"/> encodes it; where <paramref name="maxLength"/> is
+    /// given, its tokens cut so that with the post-processor's special tokens it holds at most that many (BERT's 512: its
+    /// <c>[CLS]</c> and <c>[SEP]</c> kept); then every row padded after its end to the longest with <paramref name="padId"/>
+    /// (else <see cref="PadTokenId"/>). <see cref="EncodedBatch.Lengths"/> are what a model's <c>Forward(ids, lengths)</c> takes.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> leaves no room for a token beside the special ones.</exception>
+    /// <exception cref="InvalidOperationException">Rows need padding and neither <paramref name="padId"/> nor the tokenizer's pad_token gives it.</exception>
+    public EncodedBatch EncodeBatch(IReadOnlyList<string> texts, int? maxLength = null, bool addSpecialTokens = true, int? padId = null)
+    {
+        ArgumentNullException.ThrowIfNull(texts);
+        int special = 0;
+        if (addSpecialTokens && _post is not null)
+        {
+            var probe = new List<int>();
+            _post.Process(probe);
+            special = probe.Count;
+        }
+        if (maxLength is { } most && most <= special)
+            throw new ArgumentOutOfRangeException(nameof(maxLength), most, $"EncodeBatch: {most} ids leave no room for a token beside the post-processor's {special} special ones.");
+        var rows = new List<int>[texts.Count];
+        for (int i = 0; i < texts.Count; i++)
+        {
+            var ids = new List<int>(Encode(texts[i] ?? throw new ArgumentException($"EncodeBatch: text {i} is null.", nameof(texts)), addSpecialTokens: false));
+            if (maxLength is { } limit && ids.Count > limit - special) ids.RemoveRange(limit - special, ids.Count - (limit - special));
+            if (addSpecialTokens) _post?.Process(ids);
+            rows[i] = ids;
+        }
+        int steps = rows.Length == 0 ? 0 : rows.Max(r => r.Count);
+        int? pad = padId ?? PadTokenId;
+        if (pad is null && rows.Any(r => r.Count < steps))
+            throw new InvalidOperationException("EncodeBatch: the texts' lengths differ and the tokenizer names no pad_token (tokenizer_config.json); give padId.");
+        var all = new int[rows.Length * steps];
+        var lengths = new int[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            rows[i].CopyTo(all, i * steps);
+            all.AsSpan(i * steps + rows[i].Count, steps - rows[i].Count).Fill(pad ?? 0);
+            lengths[i] = rows[i].Count;
+        }
+        return new EncodedBatch(all, lengths, steps);
+    }
+
+    /// <summary>
     /// Reads <c>bos_token</c> and <c>eos_token</c> (a string, or an object with its <c>content</c>), the other special tokens'
     /// texts and the <c>chat_template</c> (a string, or a list of named ones) from a tokenizer_config.json.
     /// </summary>
@@ -260,6 +310,7 @@ public sealed class Tokenizer
         }
         BosTokenId = Id("bos_token");
         EosTokenId = Id("eos_token");
+        PadTokenId = Id("pad_token");
         // BERT's fast tokenizers rebuild the normalizer from do_lower_case (default true), strip_accents and
         // tokenize_chinese_chars (default true) where the file's differs (a repository whose two files disagree)
         string? tokenizerClass = root.TryGetProperty("tokenizer_class", out JsonElement className) && className.ValueKind == JsonValueKind.String ? className.GetString() : null;
@@ -347,4 +398,17 @@ public sealed class Tokenizer
 
     /// <summary>Whether <paramref name="id"/> is a special added token (what <see cref="Decode"/> skips when asked).</summary>
     public bool IsSpecial(int id) => _added.TryGetValue(id, out AddedToken? token) && token.Special;
+}
+
+/// <summary>
+/// Texts' ids padded into one batch (<see cref="Tokenizer.EncodeBatch"/>): <see cref="Ids"/> [<see cref="Count"/>,
+/// <see cref="Steps"/>] row by row, each text's <see cref="Lengths"/> before its padding.
+/// </summary>
+public sealed record EncodedBatch(int[] Ids, int[] Lengths, int Steps)
+{
+    /// <summary>How many texts (rows).</summary>
+    public int Count => Lengths.Length;
+
+    /// <summary>The ids as a model's input, [Count, Steps].</summary>
+    public System.Numerics.Tensors.ReadOnlyTensorSpan<int> AsTensor() => new(Ids, [Count, Steps]);
 }

@@ -71,6 +71,39 @@ public sealed class TokenizerTests : IDisposable
         Assert.DoesNotContain(mask, uncased.Encode("HELLO [Mask] hello"));
     }
 
+    /// <summary>
+    /// A padded batch as transformers' tokenizer(texts, padding=True, truncation=True, max_length=…) gives it: each row the text's
+    /// ids, cut to the length with the special tokens kept, padded with the configuration's pad_token to the longest row.
+    /// </summary>
+    [Fact]
+    public void TextsAreBatchedPaddedAndTruncatedWithTheirSpecialTokens()
+    {
+        string folder = System.IO.Path.Combine(_temp, "bert-batch");
+        Directory.CreateDirectory(folder);
+        File.Copy(Path("bert.tokenizer.json"), System.IO.Path.Combine(folder, "tokenizer.json"));
+        Tokenizer unpadded = HuggingFace.LoadTokenizer(folder);
+        Assert.Null(unpadded.PadTokenId);
+        Assert.Contains("give padId", Assert.Throws<InvalidOperationException>(() => unpadded.EncodeBatch(["hello world", "hello"])).Message, StringComparison.Ordinal);
+        File.WriteAllText(System.IO.Path.Combine(folder, "tokenizer_config.json"), "{\"pad_token\": \"[PAD]\", \"do_lower_case\": true}");
+        Tokenizer tokenizer = HuggingFace.LoadTokenizer(folder);
+        int pad = tokenizer.PadTokenId!.Value;
+        Assert.Equal(tokenizer.TokenToId("[PAD]"), pad);
+        int[] longer = tokenizer.Encode("hello world again"), shorter = tokenizer.Encode("hello");
+        EncodedBatch batch = tokenizer.EncodeBatch(["hello world again", "hello"]);
+        Assert.Equal((2, longer.Length), (batch.Count, batch.Steps));
+        Assert.Equal([longer.Length, shorter.Length], batch.Lengths);
+        Assert.Equal([.. longer, .. shorter, .. Enumerable.Repeat(pad, longer.Length - shorter.Length)], batch.Ids);
+        Assert.Equal([2L, longer.Length], batch.AsTensor().Lengths.ToArray().Select(l => (long)l));
+        // cut to 3: [CLS], the first token, [SEP]
+        EncodedBatch cut = tokenizer.EncodeBatch(["hello world again", "hello"], maxLength: 3);
+        Assert.Equal([longer[0], longer[1], longer[^1], .. shorter], cut.Ids);
+        Assert.Equal([3, 3], cut.Lengths);
+        Assert.Equal([longer[1], longer[2]], tokenizer.EncodeBatch(["hello world again"], maxLength: 2, addSpecialTokens: false).Ids);
+        Assert.Contains("2 ids leave no room for a token beside the post-processor's 2 special ones",
+            Assert.Throws<ArgumentOutOfRangeException>(() => tokenizer.EncodeBatch(["hello"], maxLength: 2)).Message, StringComparison.Ordinal);
+        Assert.Equal(0, tokenizer.EncodeBatch([]).Steps);
+    }
+
     [Fact]
     public void SpecialTokensAreAddedAndSkippedAsAsked()
     {
