@@ -37,7 +37,9 @@ public static partial class HuggingFace
     /// masked-LM head (<c>lm_head.</c>) as BERT's. So do DistilBERT's (<c>model_type</c> "distilbert": BERT's layers without
     /// token types, under its own names — <c>transformer.layer.{i}.attention.q_lin</c>, <c>sa_layer_norm</c>, <c>ffn.lin1</c>,
     /// <c>output_layer_norm</c> — and the <c>distilbert.</c> prefix; its configuration's <c>dim</c>, <c>n_layers</c>,
-    /// <c>n_heads</c>, <c>hidden_dim</c> and <c>activation</c>, its norms' ε 1e-12). Padded sequences
+    /// <c>n_heads</c>, <c>hidden_dim</c> and <c>activation</c>, its norms' ε 1e-12), and ELECTRA's (<c>model_type</c> "electra",
+    /// the <c>electra.</c> prefix): its embeddings <c>embedding_size</c> wide, normalised, then projected to <c>hidden_size</c> by
+    /// <c>embeddings_project</c>, declared as a <c>[Dense(hidden_size)]</c> after the embeddings' norm. Padded sequences
     /// run through <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with
     /// their lengths: the padded keys get no weight, as BERT's <c>attention_mask</c> gives them.
     /// </summary>
@@ -92,6 +94,8 @@ public static partial class HuggingFace
         BertLayout layout = BertLayout.Of(architecture);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
+        if (layout.Projection is { } projection)
+            unlike.Add($"'{projection.Name}' projects the embeddings to the layers' width (ELECTRA's embeddings_project), which BertModel has not");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         tensors.Add(new(BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
@@ -102,9 +106,12 @@ public static partial class HuggingFace
     /// A model's layers matched to BERT's: the token and position tables and their norm, the encoder's layers, and what follows
     /// them (<see cref="Head"/>, the model's own).
     /// </summary>
-    private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, LayerNormInfo EmbeddingNorm, IReadOnlyList<BertLayer> Layers,
-        IReadOnlyList<LayerInfo> Head)
+    private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, LayerNormInfo EmbeddingNorm, DenseInfo? Projection,
+        IReadOnlyList<BertLayer> Layers, IReadOnlyList<LayerInfo> Head)
     {
+        /// <summary>The layers' width: ELECTRA's projection's, else the embedding's.</summary>
+        public int Hidden => Projection?.Units ?? Embedding.Dim;
+
         public const string Words = "embeddings.word_embeddings.weight", PositionTable = "embeddings.position_embeddings.weight",
             TokenTypes = "embeddings.token_type_embeddings.weight";
 
@@ -133,7 +140,12 @@ public static partial class HuggingFace
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (word_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
             var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
             var norm = walk.At<LayerNormInfo>(2, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
-            int width = embedding.Dim, at = walk.Dropout(3), encoder = at; // (hidden_dropout_prob's)
+            int at = walk.Dropout(3); // (hidden_dropout_prob's)
+            // ELECTRA's embeddings_project: the embedding's width to the layers' (a Dense without activation before the first attention)
+            DenseInfo? projection = at < l.Count && l[at] is DenseInfo { Activation: Activation.None, Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } p
+                && at + 1 < l.Count && l[at + 1] is AttentionInfo ? p : null;
+            if (projection is not null) at++;
+            int width = projection?.Units ?? embedding.Dim, encoder = at;
             var layers = new List<BertLayer>();
             // an encoder layer is seven layers of these kinds, its residuals from where BERT's come; anything else ends the encoder
             // (a head of the model's own), and the first layer's parts are then checked one by one, naming the first that differs
@@ -166,7 +178,7 @@ public static partial class HuggingFace
                 layers.Add(new BertLayer(attention, first, intermediate, output, second));
             }
             if (layers.Count == 0) throw walk.Differs(encoder, "layer 0's attention ([Attention(Heads = h)]) and its residual ([Residual])");
-            return new BertLayout(embedding, positions, norm, layers, l.Skip(at).ToArray());
+            return new BertLayout(embedding, positions, norm, projection, layers, l.Skip(at).ToArray());
         }
 
         /// <summary>
@@ -179,13 +191,13 @@ public static partial class HuggingFace
             var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
             foreach (var (name, tensor) in tensors)
             {
-                string plain = name.StartsWith("bert.", StringComparison.Ordinal) ? name["bert.".Length..]
-                    : name.StartsWith("roberta.", StringComparison.Ordinal) ? name["roberta.".Length..]
-                    : name.StartsWith("distilbert.", StringComparison.Ordinal) ? name["distilbert.".Length..] : name;
+                string plain = name;
+                foreach (string prefix in (string[])["bert.", "roberta.", "distilbert.", "electra."])
+                    if (name.StartsWith(prefix, StringComparison.Ordinal)) plain = name[prefix.Length..];
                 if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) plain = plain[..^"gamma".Length] + "weight";
                 else if (plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal)) plain = plain[..^"beta".Length] + "bias";
                 if (!readable.TryAdd(plain, tensor))
-                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without the bert., roberta. or distilbert. prefix, or as gamma and weight).");
+                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without its model's prefix, bert., roberta., distilbert. or electra., or as gamma and weight).");
             }
             // RoBERTa's positions: the rows from the padding id + 1 on
             if (offset > 0 && readable.TryGetValue(PositionTable, out SafeTensor? all))
@@ -214,8 +226,9 @@ public static partial class HuggingFace
         public static bool Ignored(string name) =>
             name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("cls.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal)
             || name.StartsWith("classifier.", StringComparison.Ordinal) || name.StartsWith("qa_outputs.", StringComparison.Ordinal) || name == "embeddings.position_ids"
-            // DistilBERT's classifier and masked-LM heads
-            || name.StartsWith("pre_classifier.", StringComparison.Ordinal) || name.StartsWith("vocab_", StringComparison.Ordinal);
+            // DistilBERT's classifier and masked-LM heads, ELECTRA's discriminator and generator heads
+            || name.StartsWith("pre_classifier.", StringComparison.Ordinal) || name.StartsWith("vocab_", StringComparison.Ordinal)
+            || name.StartsWith("discriminator_predictions.", StringComparison.Ordinal) || name.StartsWith("generator_", StringComparison.Ordinal);
 
         /// <summary>
         /// Each encoder parameter's tensors in the checkpoint (after <see cref="Readable"/>) and their rows, stacked in this order:
@@ -223,7 +236,7 @@ public static partial class HuggingFace
         /// </summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources(bool distil = false)
         {
-            int width = Embedding.Dim;
+            int width = Hidden;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
             {
                 [Embedding.Name + ".weight"] = [(Words, Embedding.Vocabulary)],
@@ -231,8 +244,8 @@ public static partial class HuggingFace
             };
             void AddNorm(LayerNormInfo norm, string hf)
             {
-                s[norm.Name + ".weight"] = [(hf + ".weight", width)];
-                s[norm.Name + ".bias"] = [(hf + ".bias", width)];
+                s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
+                s[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
             }
             void AddDense(DenseInfo dense, string hf)
             {
@@ -240,6 +253,7 @@ public static partial class HuggingFace
                 s[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
             }
             AddNorm(EmbeddingNorm, "embeddings.LayerNorm");
+            if (Projection is not null) AddDense(Projection, "embeddings_project");
             for (int i = 0; i < Layers.Count; i++)
             {
                 BertLayer b = Layers[i];
@@ -269,23 +283,31 @@ public static partial class HuggingFace
                 problems.Add("it is not a JSON object");
                 return;
             }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() is "bert" or "distilbert" || IsRoberta(type.GetString()!))))
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() is "bert" or "distilbert" or "electra" || IsRoberta(type.GetString()!))))
             {
-                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\") and DistilBERT's (\"distilbert\"); others lay their layers out otherwise");
+                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\"), DistilBERT's (\"distilbert\") and ELECTRA's (\"electra\"); others lay their layers out otherwise");
                 return;
             }
+            // ELECTRA's embeddings narrower than its layers, projected (embeddings_project); no other model type has the projection
+            bool electra = ModelTypeOf(c) == "electra";
+            int Given(string key, int fallback) => Value(c, key) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int n) ? n : fallback;
+            if (electra) ConfigInt(c, problems, "embedding_size", Embedding.Dim, $"'{Embedding.Name}'", 128);
+            if ((Projection is not null) != (electra && Given("embedding_size", 128) != Given("hidden_size", 256)))
+                problems.Add(Projection is not null
+                    ? $"model_type is \"{ModelTypeOf(c)}\"{(electra ? ", whose embedding is as wide as its layers," : "")}: no projection follows the embeddings' norm, but '{Projection.Name}' maps them to {Projection.Units}"
+                    : $"ELECTRA's embeddings ({Given("embedding_size", 128)}) are projected to its layers' width (embeddings_project); declare a [Dense(hidden_size)] after the embeddings' norm");
             if (IsDistil(c))
             {
                 CheckDistilConfig(c, problems);
                 return;
             }
             BertLayer first = Layers[0];
-            int width = Embedding.Dim, offset = PositionOffset(c);
+            int width = Hidden, offset = PositionOffset(c);
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", ModelTypeOf(c) == "roberta" ? 50265 : 30522);
-            ConfigInt(c, problems, "hidden_size", width, $"'{Embedding.Name}'", 768);
+            ConfigInt(c, problems, "hidden_size", width, $"'{Projection?.Name ?? Embedding.Name}'", electra ? 256 : 768);
             ConfigInt(c, problems, "num_hidden_layers", Layers.Count, "its encoder layers", 12);
-            ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
-            ConfigInt(c, problems, "intermediate_size", first.Intermediate.Units, $"'{first.Intermediate.Name}'", 3072);
+            ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", electra ? 4 : 12); // (ElectraConfig's defaults: ELECTRA-small's)
+            ConfigInt(c, problems, "intermediate_size", first.Intermediate.Units, $"'{first.Intermediate.Name}'", electra ? 1024 : 3072);
             ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength + offset,
                 offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + RoBERTa's {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
             CheckAlike(problems);

@@ -1683,6 +1683,7 @@ def make_hf_llama():
     make_hf_bert()
     make_hf_bert(roberta=True)
     make_hf_bert(distil=True)
+    make_hf_bert(electra=True)
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1851,13 +1852,14 @@ class HfBertLayer(nn.Module):
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
 
 
-def make_hf_bert(roberta=False, distil=False):
+def make_hf_bert(roberta=False, distil=False, electra=False):
     """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
     pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
     token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0.
     HfRoberta (roberta=True): RobertaForMaskedLM's checkpoint (the "roberta." prefix, its lm_head beside it, one token type, ε 1e-5),
     whose positions start after the padding id (create_position_ids_from_input_ids: 2 … 8 for the first text, 2 … 5 then the
-    padding id 1 for the second). HfDistilBert (distil=True): DistilBertForSequenceClassification's checkpoint (the
+    padding id 1 for the second). HfElectra (electra=True): ElectraForSequenceClassification's checkpoint (the "electra." prefix,
+    embeddings 8 wide projected to the layers' 16 by embeddings_project, its classifier beside them). HfDistilBert (distil=True): DistilBertForSequenceClassification's checkpoint (the
     "distilbert." prefix, DistilBERT's names, no token types, its pre_classifier and classifier beside them), the same layers."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
          "intermediate_size": 24, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "vocab_size": 13,
@@ -1870,15 +1872,19 @@ def make_hf_bert(roberta=False, distil=False):
              "hidden_dim": 24, "activation": "gelu", "max_position_embeddings": 32, "vocab_size": 13, "sinusoidal_pos_embds": False,
              "dropout": 0.1, "attention_dropout": 0.1, "pad_token_id": 0, "torch_dtype": "float32"}
         c.update(hidden_size=16, num_hidden_layers=2, num_attention_heads=4, intermediate_size=24, type_vocab_size=1, layer_norm_eps=1e-12)
-    torch.manual_seed(717 if distil else 716 if roberta else 715)
-    e = c["hidden_size"]
+    if electra:
+        c.update(architectures=["ElectraForSequenceClassification"], model_type="electra", embedding_size=8)
+        del c["position_embedding_type"]
+    torch.manual_seed(719 if electra else 717 if distil else 716 if roberta else 715)
+    e = c.get("embedding_size", c["hidden_size"])  # (ELECTRA's embeddings are narrower, projected to hidden_size)
     words, positions, types = nn.Embedding(c["vocab_size"], e), nn.Embedding(c["max_position_embeddings"], e), nn.Embedding(c["type_vocab_size"], e)
     norm = nn.LayerNorm(e, eps=c["layer_norm_eps"])
+    project = nn.Linear(e, c["hidden_size"]) if electra else None
     with torch.no_grad():
         norm.weight.uniform_(0.5, 1.5)
         norm.bias.uniform_(-0.2, 0.2)
     layers = [HfBertLayer(c) for _ in range(c["num_hidden_layers"])]
-    pooler = nn.Linear(e, e)
+    pooler = nn.Linear(c["hidden_size"], c["hidden_size"])
     pad = c["pad_token_id"]
     ids = torch.randint(2 if roberta else 1, c["vocab_size"], (2, 7))  # (RoBERTa: no ids 0 and 1, its BOS and padding)
     lengths = torch.tensor([7, 4])
@@ -1890,6 +1896,8 @@ def make_hf_bert(roberta=False, distil=False):
         # BertEmbeddings: the words plus the token types (all 0), then the positions, then LayerNorm
         x = words(ids) + (0 if distil else types(torch.zeros_like(ids)))
         x = norm(x + positions(position_ids))
+        if project is not None:  # ElectraModel's embeddings_project
+            x = project(x)
         for layer in layers:
             x = layer(x, mask)
     state = {"embeddings.word_embeddings.weight": words.weight, "embeddings.position_embeddings.weight": positions.weight,
@@ -1899,7 +1907,12 @@ def make_hf_bert(roberta=False, distil=False):
     for i, layer in enumerate(layers):
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
-    case = "HfDistilBert" if distil else "HfRoberta" if roberta else "HfBert"
+    case = "HfElectra" if electra else "HfDistilBert" if distil else "HfRoberta" if roberta else "HfBert"
+    if electra:  # ElectraForSequenceClassification: the encoder under electra., its projection, no pooler, the classifier beside them
+        state = {"electra." + k: v for k, v in state.items() if not k.startswith("pooler.")}
+        state.update({"electra.embeddings_project.weight": project.weight, "electra.embeddings_project.bias": project.bias,
+                      "classifier.dense.weight": pooler.weight, "classifier.dense.bias": pooler.bias,
+                      "classifier.out_proj.weight": pooler.weight[:2], "classifier.out_proj.bias": pooler.bias[:2]})
     if distil:  # DistilBERT's names under distilbert., no token types, its classifier heads beside them
         names = {"attention.self.query": "attention.q_lin", "attention.self.key": "attention.k_lin", "attention.self.value": "attention.v_lin",
                  "attention.output.dense": "attention.out_lin", "attention.output.LayerNorm": "sa_layer_norm", "intermediate.dense": "ffn.lin1",
@@ -2187,6 +2200,7 @@ if __name__ == "__main__":
         make_hf_bert()
         make_hf_bert(roberta=True)
         make_hf_bert(distil=True)
+        make_hf_bert(electra=True)
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

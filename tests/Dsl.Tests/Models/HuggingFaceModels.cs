@@ -346,3 +346,11 @@ public partial class HfTinyBertDropout;
 [RmsNorm] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm] [Dense(13, Bias = false)]
 public partial class HfLlamaWindowLater;
+
+// The HfElectra fixture's model: ELECTRA's embeddings 8 wide, normalised, projected to the layers' 16 (embeddings_project).
+[Embedding(vocab: 13, dim: 8)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)] [Dense(16)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyElectra;

@@ -1116,8 +1116,8 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "is_decoder is true: BERT as a causal decoder is not laid out here");
         Contains(error.Message, "layer_norm_eps is 1E-05, the model declares 1E-12 ('layernorm' Epsilon)");
         Contains(error.Message, "num_attention_heads is 2, the model declares 4 ('attention')");
-        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "electra", "bert-electra")));
-        Contains(error.Message, "model_type is \"electra\": LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "mpnet", "bert-mpnet")));
+        Contains(error.Message, "model_type is \"mpnet\": LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((tensors, _) =>
         {
             tensors.Remove("embeddings.token_type_embeddings.weight");
@@ -1215,6 +1215,25 @@ public sealed class HuggingFaceTests : IDisposable
         AssertBertHidden(bert);
         var error = Assert.Throws<ArgumentException>(() => HuggingFace.LoadBert(new HfTinyGpt2Dropout(seed: 3), Fixture.Path("HfBert")));
         Assert.StartsWith("HfTinyGpt2Dropout is not laid out as BERT: layer 2", error.Message);
+    }
+
+    /// <summary>
+    /// ELECTRA's encoder (ElectraForSequenceClassification's checkpoint: the electra. prefix, the classifier left): BERT's layers
+    /// after embeddings narrower than them, projected by embeddings_project, declared as a Dense after the embeddings' norm; a
+    /// projection missing or where no ELECTRA is, refused; not written as BertModel.
+    /// </summary>
+    [Fact]
+    public void AnElectraCheckpointGivesItsLastHiddenState()
+    {
+        var model = new HfTinyElectra(seed: 1);
+        HuggingFace.LoadBert(model, Fixture.Path("HfElectra"));
+        AssertBertHidden(model, "HfElectra");
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 2), Fixture.Path("HfElectra")));
+        Contains(error.Message, "embedding_size is 8, the model declares 16 ('embedding')");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyElectra(seed: 2), Fixture.Path("HfBert")));
+        Contains(error.Message, "model_type is \"bert\": no projection follows the embeddings' norm, but 'dense' maps them to 16");
+        var unsaved = Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(model, Path.Combine(_temp, "electra-saved")));
+        Contains(unsaved.Message, "'dense' projects the embeddings to the layers' width (ELECTRA's embeddings_project), which BertModel has not");
     }
 
     [Fact]
