@@ -189,17 +189,22 @@ public static class RotaryKernel
     private static readonly FrequencyEntry?[] s_frequencies = new FrequencyEntry?[4];
     private static int s_nextSlot;
 
-    // Dynamic NTK's frequencies past the original context, computed for each pass on its thread (a decoding step's reach grows by
-    // one each step: a cache would hold none of them twice)
+    // Dynamic NTK's frequencies past the original context, kept per thread for the last (head width, base, scaling) asked for: a
+    // decoding step's reach grows by one each step, so the shared cache would hold none of them twice, while every layer of one
+    // step asks for the same
     [ThreadStatic] private static double[]? t_reaching;
+    [ThreadStatic] private static (int Width, float Theta, RotaryScaling Scaling) t_reachingKey;
 
     private static ReadOnlySpan<double> Frequencies(int headWidth, float theta, RotaryScaling scaling)
     {
         if (scaling.Reach > 0)
         {
-            double[] reaching = t_reaching is { } r && r.Length >= headWidth / 2 ? r : (t_reaching = new double[headWidth / 2]);
-            for (int j = 0; j < headWidth / 2; j++) reaching[j] = Frequency(j, headWidth, theta, scaling);
-            return reaching.AsSpan(0, headWidth / 2);
+            int half = headWidth / 2;
+            if (t_reaching is { } known && t_reachingKey == (headWidth, theta, scaling)) return known.AsSpan(0, half);
+            double[] reaching = t_reaching is { } r && r.Length >= half ? r : (t_reaching = new double[half]);
+            for (int j = 0; j < half; j++) reaching[j] = Frequency(j, headWidth, theta, scaling);
+            t_reachingKey = (headWidth, theta, scaling);
+            return reaching.AsSpan(0, half);
         }
         for (int i = 0; i < s_frequencies.Length; i++)
         {

@@ -64,16 +64,14 @@ public static partial class HuggingFace
         var (files, config) = Locate(path);
         var problems = new List<string>();
         layout.CheckConfig(config, problems);
-        if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
+        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
         bool distil = BertLayout.IsDistil(config);
         // (DistilBERT has no token types: 0 sets the fold aside)
         int types = distil ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
         Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems);
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal))).Select(p => p.Name).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(distil), BertLayout.Ignored, problems, kept: own.Contains);
-        if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
+        RefuseIfAny(problems, path, architecture);
         model.Parameters.Assign(values);
     }
 

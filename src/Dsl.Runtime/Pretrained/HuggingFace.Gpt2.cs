@@ -51,14 +51,11 @@ public static partial class HuggingFace
         var (files, config) = Locate(path);
         var problems = new List<string>();
         layout.CheckConfig(config, problems);
-        if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
+        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
         Dictionary<string, SafeTensor> tensors = Gpt2Layout.Readable(ReadAll(files));
-        if (layout.Tied && tensors.TryGetValue(Gpt2Layout.Head, out SafeTensor? head) && tensors.TryGetValue(Gpt2Layout.Table, out SafeTensor? table) && !head.SameValues(table))
-            problems.Add($"'{Gpt2Layout.Head}' differs from '{Gpt2Layout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
+        CheckTiedHead(tensors, Gpt2Layout.Head, Gpt2Layout.Table, layout.Tied, problems);
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => Gpt2Layout.Ignored(name, layout.Tied), problems);
-        if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)} (GPT-2's Conv1D weights, [in, out] in the file, are read transposed). Nothing was loaded.");
+        RefuseIfAny(problems, path, architecture, after: " (GPT-2's Conv1D weights, [in, out] in the file, are read transposed)");
         model.Parameters.Assign(values);
     }
 

@@ -73,18 +73,15 @@ public static partial class HuggingFace
         bool multimodal = TextModel(ref config);
         var problems = new List<string>();
         layout.CheckConfig(config, problems);
-        if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: its config.json differs from the model: {string.Join("; ", problems)}. Nothing was loaded.");
+        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
         Dictionary<string, SafeTensor> tensors = ReadAll(files);
         if (multimodal) tensors = TextTensors(tensors);
-        if (layout.Tied && tensors.TryGetValue(LlamaLayout.Head, out SafeTensor? head) && tensors.TryGetValue(LlamaLayout.Table, out SafeTensor? table) && !head.SameValues(table))
-            problems.Add($"'{LlamaLayout.Head}' differs from '{LlamaLayout.Table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
-        else if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
+        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
+        if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
             problems.Add($"no '{LlamaLayout.Head}', and its config.json does not tie the output layer to the token table (tie_word_embeddings false, as '{layout.Output.Name}' is declared): the checkpoint lacks its output layer's weights (transformers would start them at random)");
         string type = ModelType(config);
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied), problems);
-        if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {string.Join("; ", problems)}. Nothing was loaded.");
+        RefuseIfAny(problems, path, architecture);
         if (type is "gemma" or Gemma2 or Gemma3)
         {
             // Gemma's norms multiply by (1 + weight) and store the weight: the model's RmsNorm multiplies by its weight, so
@@ -154,6 +151,26 @@ public static partial class HuggingFace
                 for (int j = 0; j < values.Length; j++) values[j] -= 1f;
         });
         WriteCheckpoint(folder, tensors, layout.Config(gemma, sandwich, phi));
+    }
+
+    /// <summary>
+    /// Refuses a checkpoint where <paramref name="problems"/> holds any, naming each (<paramref name="before"/> them: what they are
+    /// about; <paramref name="after"/>: a remark); the model is left as it was.
+    /// </summary>
+    private static void RefuseIfAny(List<string> problems, string path, ModelArchitecture architecture, string before = "", string after = "")
+    {
+        if (problems.Count > 0)
+            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {before}{string.Join("; ", problems)}{after}. Nothing was loaded.");
+    }
+
+    /// <summary>
+    /// A tied output layer's tensor (<paramref name="head"/>, where the checkpoint keeps one) that differs from the token table
+    /// it would read: the problem added.
+    /// </summary>
+    private static void CheckTiedHead(Dictionary<string, SafeTensor> tensors, string head, string table, bool tied, List<string> problems)
+    {
+        if (tied && tensors.TryGetValue(head, out SafeTensor? output) && tensors.TryGetValue(table, out SafeTensor? words) && !output.SameValues(words))
+            problems.Add($"'{head}' differs from '{table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
     }
 
     /// <summary>A config.json: one indented object, its fields as <paramref name="write"/> writes them.</summary>

@@ -55,8 +55,8 @@ internal sealed class WordPiece : TokenModel
         int before = ids.Count;
         // the prefix, then the candidate after it: one buffer, looked up as a span (nothing allocated per candidate)
         int length = _prefix.Length + piece.Length;
-        char[]? rented = length > 256 ? new char[length] : null;
-        Span<char> buffer = rented ?? stackalloc char[256];
+        char[]? onHeap = length > 256 ? new char[length] : null;
+        Span<char> buffer = onHeap ?? stackalloc char[256];
         _prefix.CopyTo(buffer);
         for (int start = 0; start < piece.Length;)
         {

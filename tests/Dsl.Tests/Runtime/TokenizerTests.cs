@@ -37,6 +37,15 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal(family.StartsWith("bert", StringComparison.Ordinal) ? 52 : 42, cases); // (WordPiece's files: cases.json's and ten more, wordpiece-cases.json)
     }
 
+    /// <summary>A model's folder in the temporary one holding the BERT fixture's tokenizer.json (a tokenizer_config.json to write beside it).</summary>
+    private string BertFolder(string name)
+    {
+        string folder = System.IO.Path.Combine(_temp, name);
+        Directory.CreateDirectory(folder);
+        File.Copy(Path("bert.tokenizer.json"), System.IO.Path.Combine(folder, "tokenizer.json"));
+        return folder;
+    }
+
     /// <summary>
     /// BERT's tokenizer beside its tokenizer_config.json: transformers' BertTokenizerFast rebuilds the normalizer from
     /// do_lower_case (default true), strip_accents and tokenize_chinese_chars, so a cased configuration over an uncased file
@@ -46,9 +55,7 @@ public sealed class TokenizerTests : IDisposable
     [Fact]
     public void BertsConfigurationSetsItsNormalizerAndNormalizedAddedTokensMatchAsNormalized()
     {
-        string folder = System.IO.Path.Combine(_temp, "bert");
-        Directory.CreateDirectory(folder);
-        File.Copy(Path("bert.tokenizer.json"), System.IO.Path.Combine(folder, "tokenizer.json"));
+        string folder = BertFolder("bert");
         Tokenizer uncased = HuggingFace.LoadTokenizer(folder);
         int unknown = uncased.TokenToId("[UNK]")!.Value, hello = uncased.TokenToId("hello")!.Value;
         Assert.Equal([2, hello, 3], uncased.Encode("Hello"));
@@ -78,9 +85,7 @@ public sealed class TokenizerTests : IDisposable
     [Fact]
     public void TextsAreBatchedPaddedAndTruncatedWithTheirSpecialTokens()
     {
-        string folder = System.IO.Path.Combine(_temp, "bert-batch");
-        Directory.CreateDirectory(folder);
-        File.Copy(Path("bert.tokenizer.json"), System.IO.Path.Combine(folder, "tokenizer.json"));
+        string folder = BertFolder("bert-batch");
         Tokenizer unpadded = HuggingFace.LoadTokenizer(folder);
         Assert.Null(unpadded.PadTokenId);
         Assert.Contains("give padId", Assert.Throws<InvalidOperationException>(() => unpadded.EncodeBatch(["hello world", "hello"])).Message, StringComparison.Ordinal);
