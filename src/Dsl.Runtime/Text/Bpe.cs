@@ -1,10 +1,8 @@
 using System;
-using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.IO;
 using System.Text;
 using System.Text.Json;
-using System.Threading;
 
 namespace Dsl.Text;
 
@@ -22,9 +20,7 @@ internal sealed class Bpe : TokenModel
     private readonly bool _byteFallback, _fuseUnknown, _ignoreMerges;
     private readonly string _prefix, _suffix;
     private readonly int[] _bytes; // the <0xXX> tokens' ids, −1 where the vocabulary lacks one
-    private readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
-    private const int CacheLimit = 1 << 16, CachedLength = 256;
-    private int _cached;
+    private readonly PieceCache _cache;
 
     public override IReadOnlyDictionary<string, int> Vocabulary => _vocab;
 
@@ -41,6 +37,7 @@ internal sealed class Bpe : TokenModel
         _suffix = suffix;
         _bytes = new int[256];
         for (int b = 0; b < 256; b++) _bytes[b] = vocab.TryGetValue($"<0x{b:X2}>", out int id) ? id : -1;
+        _cache = new PieceCache(Merge);
     }
 
     public static Bpe Read(JsonElement json, string where)
@@ -84,25 +81,7 @@ internal sealed class Bpe : TokenModel
             ids.Add(whole);
             return;
         }
-        // words are cached (the same few thousand make most of a text); a long piece (a whole paragraph where no
-        // pre-tokenizer splits, as LLaMA 2's) is merged each time rather than kept
-        if (piece.Length > CachedLength)
-        {
-            ids.AddRange(Merge(piece));
-            return;
-        }
-        if (!_cache.TryGetValue(piece, out int[]? cached))
-        {
-            cached = Merge(piece);
-            // (counted apart: the dictionary's own Count takes every lock)
-            if (Interlocked.Increment(ref _cached) > CacheLimit)
-            {
-                _cache.Clear();
-                Interlocked.Exchange(ref _cached, 0);
-            }
-            _cache.TryAdd(piece, cached);
-        }
-        ids.AddRange(cached);
+        _cache.Encode(piece, ids);
     }
 
     /// <summary>The piece's symbols merged: each character's token (or its bytes', or the unknown one), then the merges by rank.</summary>

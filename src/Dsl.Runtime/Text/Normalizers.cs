@@ -24,7 +24,7 @@ internal abstract class Normalizer
     /// </summary>
     public abstract string Normalize(string text, ref bool fromStart);
 
-    public const string Supported = "Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, BertNormalizer";
+    public const string Supported = "Sequence, Prepend, Replace, NFC, NFD, NFKC, NFKD, Lowercase, Strip, StripAccents, BertNormalizer, Precompiled, Nmt";
 
     /// <summary>The normalizer a tokenizer.json describes (null: none).</summary>
     public static Normalizer? Parse(JsonElement json, string where)
@@ -44,6 +44,8 @@ internal abstract class Normalizer
             "Strip" => new StripNormalizer(Json.Bool(json, "strip_left", true, where), Json.Bool(json, "strip_right", true, where)),
             "StripAccents" => new StripAccentsNormalizer(),
             "BertNormalizer" => BertNormalizer.Read(json, where),
+            "Precompiled" => PrecompiledNormalizer.Read(json, where),
+            "Nmt" => new NmtNormalizer(),
             _ => throw Json.Unsupported(where, type, Supported),
         };
     }

@@ -1,4 +1,7 @@
+using System;
+using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Threading;
 using System.Text.Json;
 
 namespace Dsl.Text;
@@ -20,7 +23,8 @@ internal abstract class TokenModel
         {
             "BPE" => Bpe.Read(json, where),
             "WordPiece" => WordPiece.Read(json, where),
-            _ => throw Json.Unsupported(where, type, "BPE (byte-pair encoding: GPT-2, LLaMA, Mistral, Qwen and most decoders) and WordPiece (BERT's); Unigram and WordLevel are not read"),
+            "Unigram" => Unigram.Read(json, where),
+            _ => throw Json.Unsupported(where, type, "BPE (byte-pair encoding: GPT-2, LLaMA, Mistral, Qwen and most decoders), WordPiece (BERT's) and Unigram (SentencePiece's: T5, ALBERT, XLM-RoBERTa); WordLevel is not read"),
         };
     }
 
@@ -37,5 +41,38 @@ internal abstract class TokenModel
             vocab[entry.Name] = id;
         }
         return vocab;
+    }
+}
+
+/// <summary>
+/// A model's tokens of the pieces it has seen (the same few thousand words make most of a text), as the library caches them:
+/// up to 65 536 pieces, then emptied; a long piece (a whole paragraph where no pre-tokenizer splits, as LLaMA 2's) is encoded
+/// each time rather than kept. Safe from several threads.
+/// </summary>
+internal sealed class PieceCache(Func<string, int[]> encode)
+{
+    private const int Limit = 1 << 16, LongestKept = 256;
+    private readonly ConcurrentDictionary<string, int[]> _pieces = new(StringComparer.Ordinal);
+    private int _count; // (counted apart: the dictionary's own Count takes every lock)
+
+    /// <summary>Appends the piece's tokens, encoded once.</summary>
+    public void Encode(string piece, List<int> ids)
+    {
+        if (piece.Length > LongestKept)
+        {
+            ids.AddRange(encode(piece));
+            return;
+        }
+        if (!_pieces.TryGetValue(piece, out int[]? cached))
+        {
+            cached = encode(piece);
+            if (Interlocked.Increment(ref _count) > Limit)
+            {
+                _pieces.Clear();
+                Interlocked.Exchange(ref _count, 0);
+            }
+            _pieces.TryAdd(piece, cached);
+        }
+        ids.AddRange(cached);
     }
 }

@@ -15,7 +15,7 @@ public sealed class TokenizerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes", "edges", "bert", "bertcased" };
+    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes", "edges", "bert", "bertcased", "t5", "xlmr", "albert", "unigrambytes" };
 
     private static string Path(string file) => Fixture.Path(System.IO.Path.Combine("Tokenizers", file));
 
@@ -34,7 +34,8 @@ public sealed class TokenizerTests : IDisposable
             Assert.Equal(c.GetProperty("decoded").GetString(), tokenizer.Decode(ids, skipSpecialTokens: true));
             cases++;
         }
-        Assert.Equal(family.StartsWith("bert", StringComparison.Ordinal) ? 52 : 42, cases); // (WordPiece's files: cases.json's and ten more, wordpiece-cases.json)
+        // (WordPiece's files: cases.json's and ten more, wordpiece-cases.json; the unigram files: those and thirteen more, unigram-cases.json)
+        Assert.Equal(family.StartsWith("bert", StringComparison.Ordinal) ? 52 : family is "t5" or "xlmr" or "albert" or "unigrambytes" ? 65 : 42, cases);
     }
 
     /// <summary>A model's folder in the temporary one holding the BERT fixture's tokenizer.json (a tokenizer_config.json to write beside it).</summary>
@@ -187,9 +188,13 @@ public sealed class TokenizerTests : IDisposable
             return json;
         }
         string Refusal(Action<JsonObject> edit) => Assert.Throws<InvalidDataException>(() => Tokenizer.Parse(Edited(edit).ToJsonString())).Message;
-        Assert.Contains("model: type \"Unigram\" is not supported (supported: BPE", Refusal(j => j["model"]!["type"] = "Unigram"), StringComparison.Ordinal);
-        Assert.Contains("normalizer: type \"Precompiled\" is not supported (supported: Sequence, Prepend", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "Precompiled" }), StringComparison.Ordinal);
-        Assert.Contains("normalizer.normalizers[1]: type \"Precompiled\" is not supported", Refusal(j => j["normalizer"]!["normalizers"]![1] = new JsonObject { ["type"] = "Precompiled" }), StringComparison.Ordinal);
+        Assert.Contains("model: type \"WordLevel\" is not supported (supported: BPE", Refusal(j => j["model"]!["type"] = "WordLevel"), StringComparison.Ordinal);
+        Assert.Contains("normalizer: type \"ByteLevel\" is not supported (supported: Sequence, Prepend", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "ByteLevel" }), StringComparison.Ordinal);
+        Assert.Contains("normalizer.normalizers[1]: type \"ByteLevel\" is not supported", Refusal(j => j["normalizer"]!["normalizers"]![1] = new JsonObject { ["type"] = "ByteLevel" }), StringComparison.Ordinal);
+        // a charsmap that is not base64, or shorter than the trie it announces
+        Assert.Contains("normalizer: expected precompiled_charsmap as base64, got \"not base64!\"", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "Precompiled", ["precompiled_charsmap"] = "not base64!" }), StringComparison.Ordinal);
+        Assert.Contains("got 8 bytes, the first saying 64", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "Precompiled", ["precompiled_charsmap"] = Convert.ToBase64String([64, 0, 0, 0, 1, 2, 3, 4]) }), StringComparison.Ordinal);
+        Assert.Contains("got 0 bytes", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "Precompiled", ["precompiled_charsmap"] = "" }), StringComparison.Ordinal);
         Assert.Contains("pre_tokenizer: type \"UnicodeScripts\" is not supported", Refusal(j => j["pre_tokenizer"] = new JsonObject { ["type"] = "UnicodeScripts" }), StringComparison.Ordinal);
         Assert.Contains("decoder: type \"CTC\" is not supported", Refusal(j => j["decoder"] = new JsonObject { ["type"] = "CTC" }), StringComparison.Ordinal);
         Assert.Contains("dropout 0.1 makes the merges random", Refusal(j => j["model"]!["dropout"] = 0.1), StringComparison.Ordinal);
@@ -232,6 +237,48 @@ public sealed class TokenizerTests : IDisposable
         Assert.Contains("expected \"cls\" as [\"token\", id]", Refusal(j => j["post_processor"] = JsonNode.Parse("""{"type": "BertProcessing", "cls": ["[CLS]"], "sep": ["[SEP]", 2]}""")), StringComparison.Ordinal);
         Assert.Contains("is not a tokenizer.json this reads", Refusal(j => j["post_processor"]!["special_tokens"] = new JsonArray()), StringComparison.Ordinal);
         Assert.Contains("a vocabulary of more than 16777216 tokens is not read", Refusal(j => j["model"]!["vocab"]!["huge"] = int.MaxValue), StringComparison.Ordinal);
+    }
+
+    /// <summary>A tokenizer.json of a Unigram model over <paramref name="vocab"/> (token, score) and nothing else.</summary>
+    private static Tokenizer UnigramOf((string Token, double Score)[] vocab, int? unk, bool byteFallback = false) => Tokenizer.Parse(new JsonObject
+    {
+        ["model"] = new JsonObject
+        {
+            ["type"] = "Unigram",
+            ["unk_id"] = unk,
+            ["byte_fallback"] = byteFallback,
+            ["vocab"] = new JsonArray([.. vocab.Select(v => (JsonNode)new JsonArray(v.Token, v.Score))]),
+        },
+    }.ToJsonString());
+
+    /// <summary>
+    /// The unigram model's best cut, as the library's documentation of <c>Unigram::encode</c> gives it ("abcdacdxx": abcd, a,
+    /// cd and the two unknown x fused into one <c>&lt;unk&gt;</c>); unknown neighbours as their bytes with byte fallback; a
+    /// character no token covers refused where the model has no unk_id, naming it; a vocab entry that is no [token, score] pair
+    /// and an unk_id past the vocab refused when the file loads.
+    /// </summary>
+    [Fact]
+    public void UnigramCutsTheBestScoringWayAndFusesUnknownCharacters()
+    {
+        (string, double)[] vocab = [("<unk>", 0), ("a", 0), ("b", 0), ("c", 0), ("d", 0), ("cd", 1), ("ab", 2), ("abc", 5), ("abcd", 10)];
+        Tokenizer tokenizer = UnigramOf(vocab, unk: 0);
+        Assert.Equal([8, 1, 5, 0], tokenizer.Encode("abcdacdxx"));
+        // "abc" + "d" (5 + 0) beats "ab" + "cd" (2 + 1); without "abcd" the best of the rest
+        Assert.Equal([7, 4], UnigramOf(vocab[..^1], unk: 0).Encode("abcd"));
+        Assert.Equal([1, 0, 2, 0, 3], tokenizer.Encode("axbyc")); // (unknown characters apart stay apart)
+        Assert.Equal([0], tokenizer.Encode("😀é")); // (a character past U+FFFF is one character)
+        // byte fallback: the fused unknown stretch as its UTF-8 bytes, where the vocabulary has every one
+        (string, double)[] bytes = [.. vocab, .. Enumerable.Range(0, 256).Select(b => ($"<0x{b:X2}>", -5.0))];
+        Tokenizer fallback = UnigramOf(bytes, unk: 0, byteFallback: true);
+        Assert.Equal([1, 9 + 0xC3, 9 + 0xA9, 9 + 'x', 2], fallback.Encode("aéxb"));
+        Assert.Equal([1, 0, 2], UnigramOf([.. bytes.Where(b => b.Item1 != "<0x78>")], unk: 0, byteFallback: true).Encode("aéxb"));
+        var none = Assert.Throws<InvalidOperationException>(() => UnigramOf(vocab[1..], unk: null).Encode("abxd"));
+        Assert.Contains("\"x\" in \"abxd\" is no token of the vocabulary, and the model has no unk_id", none.Message, StringComparison.Ordinal);
+        Assert.Equal([5, 0], UnigramOf(vocab[1..], unk: null).Encode("aba")); // (none needed: no error)
+        var far = Assert.Throws<InvalidDataException>(() => UnigramOf(vocab, unk: 9));
+        Assert.Contains("expected unk_id as the id of a token of the vocab (0 to 8) or null, got 9", far.Message, StringComparison.Ordinal);
+        var pair = Assert.Throws<InvalidDataException>(() => Tokenizer.Parse("""{"model": {"type": "Unigram", "unk_id": 0, "vocab": [["<unk>", 0], ["a"]]}}"""));
+        Assert.Contains("model.vocab[1]: expected [token, score] (a string and a finite number), got [\"a\"]", pair.Message, StringComparison.Ordinal);
     }
 
     /// <summary>
@@ -293,11 +340,13 @@ public sealed class TokenizerTests : IDisposable
     }
 
     /// <summary>Encoding from several threads at once gives each thread what one thread alone gives (the word cache is shared).</summary>
-    [Fact]
-    public void EncodingFromSeveralThreadsGivesWhatOneThreadGives()
+    [Theory]
+    [InlineData("llama3")]
+    [InlineData("xlmr")]
+    public void EncodingFromSeveralThreadsGivesWhatOneThreadGives(string family)
     {
-        Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path("llama3.tokenizer.json"));
-        string[] texts = Enumerable.Range(0, 64).Select(i => $"text {i}: the quick brown fox {i * 7919} jumps 🙂 über {new string('x', i % 9)}").ToArray();
+        Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path(family + ".tokenizer.json"));
+        string[] texts = Enumerable.Range(0, 64).Select(i => $"text {i}: the quick brown fox {i * 7919} jumps 🙂 über ﬁ\u0301 {new string('x', i % 9)}").ToArray();
         int[][] alone = texts.Select(t => tokenizer.Encode(t)).ToArray();
         var together = new int[texts.Length][];
         Parallel.For(0, texts.Length * 8, new ParallelOptions { MaxDegreeOfParallelism = 4 }, i => together[i % texts.Length] = tokenizer.Encode(texts[i % texts.Length]));

@@ -242,6 +242,111 @@ wordpiece("bert", True, True, {"type": "TemplateProcessing",
           cleanup=True, max_chars=20)
 wordpiece("bertcased", False, False, {"type": "BertProcessing", "sep": ["[SEP]", 3], "cls": ["[CLS]", 2]}, cleanup=False, max_chars=100)
 
+def charsmap(rules):
+    """A precompiled_charsmap as SentencePiece compiles its normalization rules: the trie's size in bytes, a darts-clone double
+    array over the keys' UTF-8 bytes (each unit a label in its low byte, a leaf flag in bit 8 and the offset to its children from
+    bit 10; a leaf's unit, at its node's base, holds where the replacement starts, with bit 31 set), then the replacements, each
+    ended by a NUL byte. Built here breadth first, each node at the lowest base whose slots are free."""
+    import base64
+    import struct
+    pool, trie = bytearray(), {}
+    for key in sorted(rules):
+        node = trie
+        for b in key.encode("utf-8"):
+            node = node.setdefault(b, {})
+        node[-1] = len(pool)
+        pool += rules[key].encode("utf-8") + b"\0"
+    units, used, bases = [0] * 1024, {0}, set()
+    queue = [(trie, 0)]
+    while queue:
+        node, pos = queue.pop(0)
+        labels = sorted(b for b in node if b >= 0)
+        base = 1
+        while base in bases or any(s in used for s in [base ^ c for c in labels] + ([base] if -1 in node else [])):
+            base += 1
+        bases.add(base)
+        while base + 256 >= len(units):
+            units += [0] * 1024
+        assert pos ^ base < 1 << 21
+        units[pos] |= (pos ^ base) << 10 | (1 << 8 if -1 in node else 0)
+        if -1 in node:
+            used.add(base)
+            units[base] = node[-1] | 1 << 31
+        for c in labels:
+            used.add(base ^ c)
+            units[base ^ c] = c
+            queue.append((node[c], base ^ c))
+    while units and units[-1] == 0:
+        units.pop()
+    blob = struct.pack("<I", 4 * len(units)) + b"".join(struct.pack("<I", u) for u in units) + bytes(pool)
+    return base64.b64encode(blob).decode("ascii")
+
+
+def nmt_nfkc_rules():
+    """Rules in the way of SentencePiece's nmt_nfkc, over the characters the cases use and some blocks around them: NFKC of
+    single characters (compatibility forms, ligatures, full-width, circled and mathematical letters), letters with a combining
+    mark composed, control characters removed and other spaces made a space; and one key that a shorter key begins ("ﬁ" and a
+    combining acute), which the library never reaches: it takes the shortest key."""
+    import unicodedata
+    chars = set(CORPUS) | set("".join(CASES + WORDPIECE_CASES + UNIGRAM_EXTRA))
+    for lo, hi in ((0xA0, 0x250), (0x2000, 0x2200), (0x2460, 0x24F0), (0x3000, 0x3040), (0x3380, 0x33E0), (0xFB00, 0xFB07), (0xFF01, 0xFF5F), (0x1D400, 0x1D434)):
+        chars |= {chr(c) for c in range(lo, hi)}
+    rules = {c: unicodedata.normalize("NFKC", c) for c in chars if unicodedata.normalize("NFKC", c) != c}
+    for letter in "aeiouyAEIOUYncNCsz":
+        for mark in "\u0300\u0301\u0302\u0303\u0308\u0327\u030c":
+            if unicodedata.normalize("NFC", letter + mark) != letter + mark:
+                rules[letter + mark] = unicodedata.normalize("NFKC", letter + mark)
+    for c in list(range(1, 9)) + [0xB] + list(range(0xE, 0x20)) + [0x7F, 0x9F]:  # (U+008F left to Nmt)
+        rules[chr(c)] = ""
+    for c in "\t\n\f\r\u1680\u200b\u200c\u200d\u200e\u200f\u2028\u2029\ufeff":
+        rules[c] = " "
+    rules["\ufb01\u0301"] = "never"
+    return rules
+
+
+def unigram(name, normalizer, pre_tokenizer, post, specials, unk, byte_fallback=False, added=(), lower=False, decoder=None):
+    """A unigram vocabulary of SentencePiece's shape: "▁" and the corpus's characters but "q", "✓" and the emoji (so that words
+    holding them have unknown stretches), then its most frequent stretches of two to six characters within words ("▁" first
+    where a word begins), each scored by the log of its share of the stretches; the special tokens first, scored 0."""
+    import math
+    import unicodedata
+    text = unicodedata.normalize("NFKC", CORPUS.lower() if lower else CORPUS)
+    words = ["▁" + w for w in text.split()]
+    counts = Counter()
+    for w in words:
+        for i in range(len(w)):
+            for k in range(1, 7):
+                if i + k <= len(w):
+                    counts[w[i:i + k]] += 1
+    unknown = {"q", "✓", "🙂", "👍"}
+    pieces = [p for p, c in counts.most_common() if len(p) == 1 and p not in unknown]
+    pieces += [p for p, c in counts.most_common() if len(p) > 1 and c >= 3 and not set(p) & unknown][:500]
+    total = sum(counts[p] for p in pieces)
+    vocab = [[t, 0.0] for t in specials]
+    if byte_fallback:
+        vocab += [[f"<0x{b:02X}>", 0.0] for b in range(256)]
+    vocab += [[p, math.log(counts[p] / total)] for p in pieces if p not in specials]
+    added_tokens = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+                    for i, t in enumerate(specials)]
+    for content, options in added:
+        added_tokens.append({"id": len(vocab) + len(added_tokens) - len(specials), "content": content, "single_word": False, "lstrip": False,
+                             "rstrip": False, "normalized": False, "special": True, **options})
+    model = {"type": "Unigram", "unk_id": unk, "vocab": vocab, "byte_fallback": byte_fallback}
+    decoder = decoder or {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}
+    write(name, normalizer, pre_tokenizer, post(added_tokens), decoder, model, added_tokens)
+
+
+def around(first, last):
+    """A template with the special tokens first (if any) and last around the text."""
+    def post(added):
+        ids = {t["content"]: t["id"] for t in added}
+        single = ([{"SpecialToken": {"id": first, "type_id": 0}}] if first else []) + [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": last, "type_id": 0}}]
+        pair = single + [{"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": last, "type_id": 1}}]
+        return {"type": "TemplateProcessing", "single": single, "pair": pair,
+                "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]} for t in (first, last) if t}}
+    return post
+
+
 CASES = [
     "", " ", "Hello world", " Hello  world ", "The quick brown fox jumps over the lazy dog.", "I'm here; they've gone. WE'LL SEE, DON'T WE? It'S",
     "Numbers 12 345 2024 3.14159 1,000,000 and 1234567", "for (int i = 0; i < n; i++) { sum += x[i]; }",
@@ -263,8 +368,47 @@ WORDPIECE_CASES = CASES + [
     "[CLS] literal [SEP] and [MASK] [UNK]", "supercalifragilisticexpialidocious words", "Ünïcödé ÀÉÎÕÜ ñ ç ß ﬁ Ǆ", "x\ty\u00a0z\u3000w\u2028v",
     "hello\u0300 combining\u0301 a\u0903b", "$5 + 3 = 8 | a^b ~ c` @user #tag",
 ]
+# what only the unigram files see: SentencePiece's rules (control characters leading the text, zero-width and other spaces,
+# compatibility forms, composed marks, CR LF as one cluster, a cluster of more than five bytes, the key no lookup reaches), a
+# byte token's text in the text, unknown stretches side by side
+UNIGRAM_EXTRA = [
+    "\x07\x01leading control", "\x8fC1 control first", "\u200bzero width first", "\ufb01\u0301 shortest key first", "e\u0301 a\u0308 n\u0303 composed; c\u0327a s\u030c",
+    "Ｆｕｌｌ　ｗｉｄｔｈ！ ①⑳ ½ ™ … ㎏ 𝐀𝐛", "tabs\tand\r\nCRLF\r\nend\r\n", "a\u00a0b\u2009c\u202fd\u3000e", "x\u0301\u0302\u0303 many marks",
+    "🇺🇸👍🏽👨\u200d👩\u200d👧 clusters", "<0x41> literal <0xE2> bytes", "qqq q✓q 🙂👍 quiz", "The  quick   brown",
+]
+UNIGRAM_CASES = WORDPIECE_CASES + UNIGRAM_EXTRA
+RULES = charsmap(nmt_nfkc_rules())
+# T5's layout (t5-small): the charsmap alone, whitespace split, Metaspace, "</s>" after the text, an extra id past the vocab
+unigram("t5", {"type": "Precompiled", "precompiled_charsmap": RULES},
+        {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}]},
+        around(None, "</s>"), ["<pad>", "</s>", "<unk>"], 2, added=[("<extra_id_0>", {}), ("<extra_id_1>", {})])
+# XLM-RoBERTa's (xlm-roberta-base, multilingual-e5): the charsmap and runs of spaces made one, Metaspace, <s> … </s> by
+# RobertaProcessing, a <mask> that takes the space before it and is matched in the normalized text
+unigram("xlmr", {"type": "Sequence", "normalizers": [{"type": "Precompiled", "precompiled_charsmap": RULES},
+                                                   {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+        {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+        lambda added: {"type": "RobertaProcessing", "sep": ["</s>", 2], "cls": ["<s>", 0], "trim_offsets": True, "add_prefix_space": True},
+        ["<s>", "<pad>", "</s>", "<unk>"], 3, added=[("<mask>", {"lstrip": True, "normalized": True})])
+# ALBERT's (albert-base-v2): quotes replaced, NFKD, accents stripped, lower case, then the charsmap; [CLS] … [SEP]
+unigram("albert", {"type": "Sequence", "normalizers": [{"type": "Replace", "pattern": {"String": "``"}, "content": "\""},
+                                                     {"type": "Replace", "pattern": {"String": "''"}, "content": "\""},
+                                                     {"type": "NFKD"}, {"type": "StripAccents"}, {"type": "Lowercase"},
+                                                     {"type": "Precompiled", "precompiled_charsmap": RULES}]},
+        {"type": "Sequence", "pretokenizers": [{"type": "WhitespaceSplit"}, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True}]},
+        around("[CLS]", "[SEP]"), ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"], 1, lower=True)
+# the parts none of those uses: SentencePiece's newer conversion (the charsmap, trailing spaces stripped, runs of spaces made
+# "▁"), Metaspace's "first" without splitting (where the charsmap removed the text's first characters the library still
+# prepends; where Nmt did, not), Nmt, byte fallback and its decoder
+unigram("unigrambytes", {"type": "Sequence", "normalizers": [{"type": "Precompiled", "precompiled_charsmap": RULES}, {"type": "Nmt"},
+                                                           {"type": "Strip", "strip_left": False, "strip_right": True},
+                                                           {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": "▁"}]},
+        {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False},
+        around("<s>", "</s>"), ["<unk>", "<s>", "</s>"], 0, byte_fallback=True,
+        decoder={"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False}]})
+with open("unigram-cases.json", "w", encoding="utf-8") as f:
+    json.dump(UNIGRAM_CASES, f, ensure_ascii=False, indent=1)
 with open("cases.json", "w", encoding="utf-8") as f:
     json.dump(CASES, f, ensure_ascii=False, indent=1)
 with open("wordpiece-cases.json", "w", encoding="utf-8") as f:
     json.dump(WORDPIECE_CASES, f, ensure_ascii=False, indent=1)
-print("wrote", len(CASES), "cases,", len(WORDPIECE_CASES), "for WordPiece, and 10 tokenizers")
+print("wrote", len(CASES), "cases,", len(WORDPIECE_CASES), "for WordPiece,", len(UNIGRAM_CASES), "for Unigram, and 14 tokenizers")
