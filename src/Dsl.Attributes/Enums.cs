@@ -25,6 +25,17 @@ namespace Dsl
         Silu = 6,
     }
 
+    /// <summary>How <c>[Pool]</c> makes one vector of a sequence.</summary>
+    public enum PoolKind
+    {
+        /// <summary>Its first step (BERT's <c>[CLS]</c> token, which its pooler and classifiers read).</summary>
+        First = 0,
+        /// <summary>Its last step, the last of its length where sequences are padded (a decoder's last token).</summary>
+        Last = 1,
+        /// <summary>The mean of its steps, of the first length steps where padded (sentence-transformers' mean pooling; Keras's <c>GlobalAveragePooling1D</c> with a mask).</summary>
+        Mean = 2,
+    }
+
     /// <summary>How a weight tensor is initialised from the model's seed.</summary>
     public enum Init
     {

@@ -218,6 +218,20 @@ namespace Dsl
     }
 
     /// <summary>
+    /// Pools a sequence into one vector per sequence, [batch, steps, width] → [batch, width]: its first step, its last, or the
+    /// mean of its steps (<see cref="PoolKind"/>); padded steps (a pass given lengths) are never read. No parameters. A model
+    /// whose layers pool cannot step: the vector needs the whole sequence.
+    /// </summary>
+    public sealed class PoolAttribute : LayerAttribute
+    {
+        /// <summary>Declares pooling of the given <paramref name="kind"/>.</summary>
+        public PoolAttribute(PoolKind kind) => Kind = kind;
+
+        /// <summary>Which vector of the sequence: the first step, the last, or the mean.</summary>
+        public PoolKind Kind { get; }
+    }
+
+    /// <summary>
     /// Attention, in three uses.
     /// <list type="bullet">
     /// <item><b>Self-attention</b> (default): exactly <c>nn.MultiheadAttention(width, Heads, batch_first=True)</c> with

@@ -34,6 +34,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, CellViews, CellArgs> _rnn;
     private readonly Action<Index1D, CellViews, CellArgs> _gruResetBefore;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, int, int, int> _maskSteps;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> _meanSteps, _meanStepsBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _pack;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> _partialNorms;
     private readonly Action<Index1D, OptimizerViews, OptimizerArgs> _optimizer;
@@ -70,6 +71,8 @@ internal sealed partial class DeviceKernels
         _rnn = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(RnnKernel);
         _gruResetBefore = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruResetBeforeKernel);
         _maskSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(MaskStepsKernel);
+        _meanSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(MeanStepsKernel);
+        _meanStepsBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(MeanStepsBackwardKernel);
         _pack = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(TransposeKernel);
         _crossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, float, int>(CrossEntropyRowsKernel);
         _squaredError = accelerator.LoadAutoGroupedStreamKernel<Index1D, SquaredErrorViews, SquaredErrorArgs>(SquaredErrorRowsKernel);
@@ -101,7 +104,7 @@ internal sealed partial class DeviceKernels
     [
         nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
-        nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
+        nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(MeanStepsKernel), nameof(MeanStepsBackwardKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormColumnPartialsKernel), nameof(AddStepRowsKernel), nameof(AddStepSumsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
@@ -203,6 +206,12 @@ internal sealed partial class DeviceKernels
     public void GruResetBefore(int n, CellViews views, CellArgs args) { if (n > 0) _gruResetBefore(n, views, args); }
 
     public void MaskSteps(int n, ArrayView<float> x, ArrayView<int> lengths, int batch, int steps, int width) { if (n > 0) _maskSteps(n, x, lengths, batch, steps, width); }
+
+    /// <summary>output [B, W] = the mean of x [T, B, W] over each sequence's steps: one thread per output value, over B · W.</summary>
+    public void MeanSteps(int n, ArrayView<float> x, ArrayView<float> output, ArrayView<int> lengths, int batch, int width) { if (n > 0) _meanSteps(n, x, output, lengths, batch, width); }
+
+    /// <summary>dx [T, B, W] = dout / length at the valid steps, zero at the padded ones: one thread per value of dx.</summary>
+    public void MeanStepsBackward(int n, ArrayView<float> dOutput, ArrayView<float> dx, ArrayView<int> lengths, int batch, int width) { if (n > 0) _meanStepsBackward(n, dOutput, dx, lengths, batch, width); }
 
     /// <summary>packed [rows, cols] = source [cols, rows]ᵀ (source rows <paramref name="ld"/> apart).</summary>
     public void Transpose(int rows, int cols, ArrayView<float> source, int ld, ArrayView<float> packed)
@@ -862,6 +871,21 @@ internal sealed partial class DeviceKernels
     {
         int row = i / width, t = row / batch, b = row % batch;
         if (t >= lengths[b]) x[i] = 0f;
+    }
+
+    /// <summary>Mean pooling, one output value a thread: the sequence's valid steps summed in step order, then divided (as the host).</summary>
+    private static void MeanStepsKernel(Index1D i, ArrayView<float> x, ArrayView<float> output, ArrayView<int> lengths, int batch, int width)
+    {
+        int b = i / width, j = i % width, length = lengths[b];
+        float sum = 0f;
+        for (int t = 0; t < length; t++) sum += x[((long)t * batch + b) * width + j];
+        output[i] = length > 0 ? sum / length : 0f;
+    }
+
+    private static void MeanStepsBackwardKernel(Index1D i, ArrayView<float> dOutput, ArrayView<float> dx, ArrayView<int> lengths, int batch, int width)
+    {
+        int row = i / width, t = row / batch, b = row % batch, length = lengths[b];
+        dx[i] = t < length ? dOutput[(long)b * width + i % width] / length : 0f;
     }
 
     private static void TransposeKernel(Index1D i, ArrayView<float> source, ArrayView<float> packed, int ld, int cols)

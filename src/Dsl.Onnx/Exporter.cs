@@ -56,6 +56,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         PositionalEncodingInfo p => PositionalEncoding(p, x),
         PositionEmbeddingInfo p => g.Add("Add", p.Name, [x, g.Add("Gather", p.Name + "_rows", [Weight(p, "weight"), Stepping ? Position! : StepRange(x, p.Name)], ("axis", 0L))]),
         RecurrentInfo r => Recurrent(r, x, lengths, next),
+        PoolInfo p when Stepping => throw new NotSupportedException($"Layer '{p.Name}' pools over the whole sequence: a model with it does not step."),
+        PoolInfo p => Pool(p, x, lengths),
         AttentionInfo { MemoryWidth: 0, Pool: false, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when !Stepping => SelfAttention(a, x, lengths),
         AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot } a when CacheIn.ContainsKey(a.Name + ".cache") => SelfAttentionStep(a, x),
         AttentionInfo { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.General or AttentionScore.Additive } a
@@ -592,6 +594,34 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     public string MaskPaddedSteps(string x, string lengths, string hint = "input") =>
         g.Add("Where", hint + "_masked", [g.Add("Unsqueeze", hint + "_past_3d", [Past(x, lengths, hint), g.Int64s(hint + "_axis2", 2)]),
             g.Floats(hint + "_zero", [0f]), x]);
+
+    /// <summary>
+    /// <c>[Pool]</c> over a batch-major [B, T, W]: the first step (Gather), the last (of each length: the step where
+    /// t = length − 1 kept by Where, the others zero, summed over the steps), or the mean (of the valid steps: the padded ones
+    /// zeroed, summed, divided by the length).
+    /// </summary>
+    private string Pool(PoolInfo p, string x, string? lengths)
+    {
+        string n = p.Name, stepsAxis = g.Int64s(n + "_steps_axis", 1);
+        switch (p.Kind)
+        {
+            case PoolKind.First:
+                return g.Add("Gather", n, [x, g.Int64Scalar(n + "_first", 0)], ("axis", 1L));
+            case PoolKind.Last when lengths is null:
+                return g.Add("Gather", n, [x, g.Int64Scalar(n + "_last", -1)], ("axis", 1L));
+            case PoolKind.Last:
+                string last = g.Add("Sub", n + "_last_step", [lengths, g.Int64s(n + "_one", 1)]);
+                string at = g.Add("Equal", n + "_at_last", [g.Add("Unsqueeze", n + "_row", [StepRange(x, n), g.Int64s(n + "_axes0", 0)]),
+                    g.Add("Unsqueeze", n + "_column", [last, g.Int64s(n + "_axes1", 1)])]);
+                string kept = g.Add("Where", n + "_kept", [g.Add("Unsqueeze", n + "_at_last_3d", [at, g.Int64s(n + "_axis2", 2)]), x, g.Floats(n + "_zero", [0f])]);
+                return g.Add("ReduceSum", n, [kept, stepsAxis], ("keepdims", 0L));
+            default:
+                if (lengths is null) return g.Add("ReduceMean", n, [x], ("axes", new long[] { 1 }), ("keepdims", 0L));
+                string sum = g.Add("ReduceSum", n + "_sum", [MaskPaddedSteps(x, lengths, n), stepsAxis], ("keepdims", 0L));
+                string count = g.Add("Unsqueeze", n + "_count", [g.Add("Cast", n + "_lengths_float", [lengths], ("to", (long)ElementType.Float)), g.Int64s(n + "_count_axis", 1)]);
+                return g.Add("Div", n, [sum, count]);
+        }
+    }
 
     private string? _memory;
 

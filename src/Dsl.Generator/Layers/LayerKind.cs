@@ -16,4 +16,5 @@ internal enum LayerKind
     PositionalEncoding,
     PositionEmbedding,
     RmsNorm,
+    Pool,
 }

@@ -10,6 +10,7 @@ using Dsl.Generator.Layers.LayerNorm;
 using Dsl.Generator.Layers.Lstm;
 using Dsl.Generator.Layers.PositionalEncoding;
 using Dsl.Generator.Layers.PositionEmbedding;
+using Dsl.Generator.Layers.Pool;
 using Dsl.Generator.Layers.RmsNorm;
 using Dsl.Generator.Layers.Residual;
 using Dsl.Generator.Layers.Rnn;
@@ -36,6 +37,7 @@ internal static class LayerRegistry
         new PositionalEncodingLayer(),
         new PositionEmbeddingLayer(),
         new RmsNormLayer(),
+        new PoolLayer(),
     };
 
     private static readonly Dictionary<LayerKind, LayerDefinition> s_byKind = All.ToDictionary(d => d.Kind);

@@ -108,6 +108,29 @@ public static class Layout
         device.Kernels.MaskSteps(n, x.View, device.Upload(lengths.Slice(0, batch)), batch, steps, width);
     }
 
+    /// <summary>Mean pooling, as <c>Dsl.Kernels.Layout.MeanSteps</c>: out [B, W] = the mean of x [T, B, W] over each sequence's valid steps.</summary>
+    public static void MeanSteps(DeviceSpan x, DeviceSpan output, int batch, int steps, int width, ReadOnlySpan<int> lengths)
+    {
+        Device device = x.Device;
+        device.Kernels.MeanSteps(batch * width, x.View, output.View, device.Upload(Lengths(lengths, batch, steps)), batch, width);
+    }
+
+    /// <summary>The adjoint of <see cref="MeanSteps"/>.</summary>
+    public static void MeanStepsBackward(DeviceSpan dOutput, DeviceSpan dx, int batch, int steps, int width, ReadOnlySpan<int> lengths)
+    {
+        Device device = dx.Device;
+        device.Kernels.MeanStepsBackward(steps * batch * width, dOutput.View, dx.View, device.Upload(Lengths(lengths, batch, steps)), batch, width);
+    }
+
+    /// <summary>The sequences' lengths, each of all the steps where none were given.</summary>
+    private static ReadOnlySpan<int> Lengths(ReadOnlySpan<int> lengths, int batch, int steps)
+    {
+        if (!lengths.IsEmpty) return lengths.Slice(0, batch);
+        var all = new int[batch];
+        Array.Fill(all, steps);
+        return all;
+    }
+
     /// <summary>Many-to-one: each direction's final hidden state from h [T, B, D·H] into out [B, D·H].</summary>
     public static void GatherLastStep(DeviceSpan h, DeviceSpan output, int batch, int steps, int hidden, int directions) =>
         GatherLastStep(h, output, batch, steps, hidden, directions, default);

@@ -73,6 +73,9 @@ public sealed record ResidualInfo(string Name, int Width, bool OutIsSequence, in
 /// <summary><c>[PositionalEncoding]</c>.</summary>
 public sealed record PositionalEncodingInfo(string Name, int Width) : LayerInfo(Name, Width, Width, true);
 
+/// <summary><c>[Pool(kind)]</c>: one vector per sequence, its first step, its last (of its length) or the mean of its valid steps.</summary>
+public sealed record PoolInfo(string Name, int Width, PoolKind Kind) : LayerInfo(Name, Width, Width, false);
+
 /// <summary><c>[PositionEmbedding]</c>: a learned table of <see cref="MaxLength"/> positions, <c>{Name}.weight</c> [MaxLength, Width].</summary>
 public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength) : LayerInfo(Name, Width, Width, true);
 

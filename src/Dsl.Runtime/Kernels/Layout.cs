@@ -1,4 +1,5 @@
 using System;
+using System.Numerics.Tensors;
 
 namespace Dsl.Kernels;
 
@@ -74,6 +75,37 @@ public static class Layout
             {
                 int t = d == 0 ? (lengths.IsEmpty ? steps : lengths[b]) - 1 : 0;
                 h.Slice((t * batch + b) * width + d * hidden, hidden).CopyTo(output.Slice(b * width + d * hidden, hidden));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Mean pooling: out[b] = the mean of x [T, B, W]'s rows of sequence b over its first lengths[b] steps (all T where
+    /// <paramref name="lengths"/> is empty), summed in step order, then divided; a sequence of length 0 gives zeros.
+    /// </summary>
+    public static void MeanSteps(ReadOnlySpan<float> x, Span<float> output, int batch, int steps, int width, ReadOnlySpan<int> lengths)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            int length = lengths.IsEmpty ? steps : lengths[b];
+            Span<float> row = output.Slice(b * width, width);
+            row.Clear();
+            for (int t = 0; t < length; t++) TensorPrimitives.Add(row, x.Slice((t * batch + b) * width, width), row);
+            if (length > 0) TensorPrimitives.Divide(row, length, row);
+        }
+    }
+
+    /// <summary>The adjoint of MeanSteps: dx[t, b] = dout[b] / lengths[b] at the valid steps, zero at the padded ones.</summary>
+    public static void MeanStepsBackward(ReadOnlySpan<float> dOutput, Span<float> dx, int batch, int steps, int width, ReadOnlySpan<int> lengths)
+    {
+        for (int t = 0; t < steps; t++)
+        {
+            for (int b = 0; b < batch; b++)
+            {
+                int length = lengths.IsEmpty ? steps : lengths[b];
+                Span<float> row = dx.Slice((t * batch + b) * width, width);
+                if (t < length) TensorPrimitives.Divide(dOutput.Slice(b * width, width), length, row);
+                else row.Clear();
             }
         }
     }

@@ -91,6 +91,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(HfTinyGemma3),
         // BERT's post-norm encoder over the whole sequence, and with a head of its own (attention pooling, a classifier)
         nameof(HfTinyBert), nameof(HfTinyBertClassifier),
+        // pooling a sequence into a vector: its mean (a device kernel), its first step (a copy), its last (the recurrent layers' gather)
+        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

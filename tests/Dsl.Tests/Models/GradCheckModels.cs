@@ -559,3 +559,43 @@ public partial class GcS2sShared;
 [Gru(hidden: 4)]
 [Dense(7, TieEmbedding = true)]
 public partial class GcScaledEmbeddingTied;
+
+// [Pool]: the mean of the valid steps after self-attention, the first step of a GRU's outputs, the last of each length
+[Input(features: 3)]
+[Dense(4, Activation = Activation.Tanh)]
+[Attention(Heads = 2)]
+[Pool(PoolKind.Mean)]
+[Dense(2, Activation = Activation.Tanh)]
+public partial class GcPoolMean;
+
+[Input(features: 3)]
+[Gru(hidden: 4)]
+[Pool(PoolKind.First)]
+[Dense(2)]
+public partial class GcPoolFirst;
+
+[Input(features: 3)]
+[Dense(4, Activation = Activation.Tanh)]
+[Pool(PoolKind.Last)]
+[Dense(2)]
+public partial class GcPoolLast;
+
+// what the pooled models read, without the pooling: their outputs pooled by hand
+[Input(features: 3)]
+[Dense(4, Activation = Activation.Tanh)]
+public partial class GcPoolSteps;
+
+[Input(features: 3)]
+[Dense(4, Activation = Activation.Tanh)]
+[Pool(PoolKind.Mean)]
+public partial class PoolMeanSteps;
+
+[Input(features: 3)]
+[Dense(4, Activation = Activation.Tanh)]
+[Pool(PoolKind.First)]
+public partial class PoolFirstStep;
+
+[Input(features: 3)]
+[Dense(4, Activation = Activation.Tanh)]
+[Pool(PoolKind.Last)]
+public partial class PoolLastStep;

@@ -121,6 +121,9 @@ public class OnnxExportTests
         nameof(SoftCapAttention) => new SoftCapAttention(seed: 91),
         nameof(GcSoftCap) => new GcSoftCap(seed: 92),
         nameof(HfTinyGemma2) => new HfTinyGemma2(seed: 93),
+        nameof(GcPoolMean) => new GcPoolMean(seed: 94),
+        nameof(GcPoolFirst) => new GcPoolFirst(seed: 95),
+        nameof(GcPoolLast) => new GcPoolLast(seed: 96),
         _ => throw new ArgumentException(name),
     };
 
@@ -174,6 +177,8 @@ public class OnnxExportTests
         nameof(HfTinyQwen3), nameof(HfTinyGemma3),
         // Gemma 2's soft caps: the scaled scores and the logits through Mul, Tanh, Mul
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
+        // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step
+        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -182,6 +187,8 @@ public class OnnxExportTests
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention), nameof(HfTinyBert),
+        // [Pool] over the valid steps: the padded ones zeroed, summed and divided by the length; the step at length − 1 kept by Where
+        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
     };
 
     /// <summary>
