@@ -17,8 +17,15 @@ public static partial class HuggingFace
     /// // per layer (num_hidden_layers of them):
     /// [Attention(Heads = num_attention_heads)] [Residual] [LayerNorm(Epsilon = ε)]
     /// [Dense(intermediate_size, Activation = Activation.Gelu)] [Dense(H)] [Residual(Layers = 2)] [LayerNorm(Epsilon = ε)]
-    /// // then, optionally, layers of the model's own (a head to fine-tune), left as they are
+    /// // then, optionally, a task's head (below), or layers of the model's own (a head to fine-tune), left as they are
     /// </code>
+    /// A head of <c>[Pool(PoolKind.First)] [Dense(H, Activation = …)]</c>, optionally followed by a classifier
+    /// <c>[Dense(num_labels)]</c> (<c>[Dropout]</c>s between), is read as transformers' heads on the first token: BERT's pooler
+    /// (<c>pooler.dense</c>, tanh: <c>pooler_output</c>) and <c>BertForSequenceClassification</c>'s <c>classifier</c>;
+    /// RoBERTa's (and XLM-RoBERTa's) <c>classifier.dense</c> (tanh) and <c>classifier.out_proj</c>, or its pooler where the
+    /// checkpoint has no classifier; ELECTRA's <c>classifier.dense</c> (GELU) and <c>classifier.out_proj</c>; DistilBERT's
+    /// <c>pre_classifier</c> (ReLU) and <c>classifier</c>. A part the checkpoint does not hold (a base model's classifier) is
+    /// left as the model has it, as transformers initialises a new head.
     /// For fine-tuning, a <c>[Dropout]</c> may stand after the embeddings' norm and before each residual
     /// (<c>hidden_dropout_prob</c>; the residual then a layer longer), and <c>[Attention(Dropout = p)]</c> is
     /// <c>attention_probs_dropout_prob</c>.
@@ -69,8 +76,11 @@ public static partial class HuggingFace
         // (DistilBERT has no token types: 0 sets the fold aside)
         int types = distil ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
         Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems);
-        HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal))).Select(p => p.Name).ToHashSet();
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(distil), BertLayout.Ignored, problems, kept: own.Contains);
+        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(distil);
+        layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
+        HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
+            .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
+        float[][] values = model.Parameters.PrepareStacked(tensors, sources, BertLayout.Ignored, problems, kept: own.Contains);
         RefuseIfAny(problems, path, architecture);
         model.Parameters.Assign(values);
     }
@@ -81,11 +91,20 @@ public static partial class HuggingFace
     /// <c>in_proj_weight</c> and <c>in_proj_bias</c> split into <c>query</c>, <c>key</c> and <c>value</c>, the position table
     /// as <c>position_embeddings</c> beside <c>token_type_embeddings</c> of zeros (so that a text of type 0 reads the table as it
     /// is), no pooler; and the <c>config.json</c> that describes it, so that transformers' <c>BertModel.from_pretrained(folder)</c>
-    /// (which initialises a pooler of its own) and <see cref="LoadBert"/> read it back. Layers after the encoder (a head of the
-    /// model's own) are not written. Both files are built first, then replaced together.
+    /// (which initialises a pooler of its own) and <see cref="LoadBert"/> read it back. A task head on the first token
+    /// (<c>[Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)]</c>, see <see cref="LoadBert"/>) is written as
+    /// BertModel's pooler, and with a classifier after it as <c>BertForSequenceClassification</c> (the encoder and pooler under
+    /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …);
+    /// other layers after the encoder (a head of the model's own) are not written. Both files are built first, then replaced together.
     /// </summary>
-    /// <exception cref="ArgumentException">The model is not laid out as BERT, or its layers or norms differ from one another (one configuration cannot say so).</exception>
-    public static void SaveBert(IModel model, string folder)
+    /// <param name="model">The model to save.</param>
+    /// <param name="folder">The folder to write into.</param>
+    /// <param name="labels">The classifier's labels by id (<c>id2label</c>), one per output; null for "LABEL_0", "LABEL_1", ….</param>
+    /// <exception cref="ArgumentException">
+    /// The model is not laid out as BERT, or its layers or norms differ from one another (one configuration cannot say so), its
+    /// head's dense layer is not tanh's (BERT's pooler), or the labels do not match the classifier's outputs.
+    /// </exception>
+    public static void SaveBert(IModel model, string folder, IReadOnlyList<string>? labels = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ModelArchitecture architecture = Architecture(model, "BERT's");
@@ -94,10 +113,53 @@ public static partial class HuggingFace
         layout.CheckAlike(unlike);
         if (layout.Projection is { } projection)
             unlike.Add($"'{projection.Name}' projects the embeddings to the layers' width (ELECTRA's embeddings_project), which BertModel has not");
+        BertHead? task = layout.Task;
+        if (task is not null && task.Dense.Activation != Activation.Tanh)
+            unlike.Add($"'{task.Dense.Name}' takes {task.Dense.Activation} where BERT's pooler applies tanh");
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
-        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
-        tensors.Add(new(BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
-        WriteCheckpoint(folder, tensors, layout.Config());
+        if (labels is not null && (task?.Classifier is not { } c || labels.Count != c.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
+            throw new ArgumentException(task?.Classifier is { } classifier
+                ? $"SaveBert: {labels.Count} labels for '{classifier.Name}''s {classifier.Units} outputs; give one distinct label per output."
+                : $"SaveBert: labels given, but {architecture.Name} has no classifier ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)]).", nameof(labels));
+        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
+        if (task is not null)
+        {
+            sources[task.Dense.Name + ".weight"] = [("pooler.dense.weight", task.Dense.Units)];
+            sources[task.Dense.Name + ".bias"] = [("pooler.dense.bias", task.Dense.Units)];
+        }
+        string prefix = task?.Classifier is null ? "" : "bert."; // (BertForSequenceClassification's encoder lies under bert.)
+        sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
+        if (task?.Classifier is { } head)
+        {
+            sources[head.Name + ".weight"] = [("classifier.weight", head.Units)];
+            sources[head.Name + ".bias"] = [("classifier.bias", head.Units)];
+        }
+        List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
+        tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
+        WriteCheckpoint(folder, tensors, layout.Config(task?.Classifier is { } output ? labels ?? Enumerable.Range(0, output.Units).Select(i => $"LABEL_{i}").ToArray() : null));
+    }
+
+    /// <summary>
+    /// The labels of a classifier's outputs by id, from the checkpoint's config.json (<c>id2label</c>: transformers'
+    /// <c>model.config.id2label</c>, such as "NEGATIVE" and "POSITIVE"), or null where it names none.
+    /// </summary>
+    /// <param name="path">The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>.</param>
+    /// <exception cref="InvalidDataException">id2label is not an object of ids 0 … n − 1, each once, to strings.</exception>
+    public static string[]? LoadLabels(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        var (_, config) = Locate(path);
+        if (Value(config, "id2label") is not { } map || map.ValueKind == JsonValueKind.Null) return null;
+        if (map.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"'{path}': expected id2label as an object of ids to labels, got {map.GetRawText()}.");
+        var labels = new string?[map.EnumerateObject().Count()];
+        foreach (JsonProperty entry in map.EnumerateObject())
+        {
+            if (!int.TryParse(entry.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id) || id >= labels.Length || labels[id] is not null
+                || entry.Value.ValueKind != JsonValueKind.String)
+                throw new InvalidDataException($"'{path}': id2label holds \"{entry.Name}\": {entry.Value.GetRawText()}; expected the ids 0 … {labels.Length - 1}, each once, each to a label.");
+            labels[id] = entry.Value.GetString();
+        }
+        return labels!;
     }
 
     /// <summary>
@@ -107,6 +169,9 @@ public static partial class HuggingFace
     private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, LayerNormInfo EmbeddingNorm, DenseInfo? Projection,
         IReadOnlyList<BertLayer> Layers, IReadOnlyList<LayerInfo> Head)
     {
+        /// <summary>The layers after the encoder as a task's head on the first token, or null where they are the model's own.</summary>
+        public BertHead? Task { get; } = BertHead.Of(Head, Projection?.Units ?? Embedding.Dim);
+
         /// <summary>The layers' width: ELECTRA's projection's, else the embedding's.</summary>
         public int Hidden => Projection?.Units ?? Embedding.Dim;
 
@@ -114,12 +179,12 @@ public static partial class HuggingFace
             TokenTypes = "embeddings.token_type_embeddings.weight";
 
         /// <summary>The model types read (RoBERTa's three with their positions after the padding id).</summary>
-        private static bool IsRoberta(string type) => type is "roberta" or "xlm-roberta" or "camembert";
+        public static bool IsRoberta(string type) => type is "roberta" or "xlm-roberta" or "camembert";
 
         /// <summary>DistilBERT's checkpoint: BERT's layers under other names, no token types.</summary>
         public static bool IsDistil(JsonElement c) => ModelTypeOf(c) == "distilbert";
 
-        private static string ModelTypeOf(JsonElement c) => c.ValueKind == JsonValueKind.Object && Value(c, "model_type") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : "bert";
+        public static string ModelTypeOf(JsonElement c) => c.ValueKind == JsonValueKind.Object && Value(c, "model_type") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : "bert";
 
         /// <summary>
         /// The row of the checkpoint's position table that position 0 reads: 0 for BERT, RoBERTa's <c>pad_token_id</c> + 1 (its
@@ -355,15 +420,24 @@ public static partial class HuggingFace
         /// <summary>Every layer norm: the embeddings', then each layer's two.</summary>
         private IEnumerable<LayerNormInfo> Norms() => Layers.SelectMany(b => new[] { b.First, b.Second }).Prepend(EmbeddingNorm);
 
-        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields.</summary>
-        public byte[] Config()
+        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields; with a classifier's <paramref name="labels"/>, BertForSequenceClassification's.</summary>
+        public byte[] Config(IReadOnlyList<string>? labels = null)
         {
             BertLayer first = Layers[0];
             return ConfigJson(w =>
             {
                 w.WriteStartArray("architectures");
-                w.WriteStringValue("BertModel");
+                w.WriteStringValue(labels is null ? "BertModel" : "BertForSequenceClassification");
                 w.WriteEndArray();
+                if (labels is not null)
+                {
+                    w.WriteStartObject("id2label");
+                    for (int i = 0; i < labels.Count; i++) w.WriteString(i.ToString(System.Globalization.CultureInfo.InvariantCulture), labels[i]);
+                    w.WriteEndObject();
+                    w.WriteStartObject("label2id");
+                    for (int i = 0; i < labels.Count; i++) w.WriteNumber(labels[i], i);
+                    w.WriteEndObject();
+                }
                 w.WriteString("model_type", "bert");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);
@@ -378,6 +452,54 @@ public static partial class HuggingFace
                 w.WriteString("position_embedding_type", "absolute");
                 w.WriteString("torch_dtype", "float32");
             });
+        }
+    }
+
+    /// <summary>
+    /// A task's head on the first token, as transformers lays it out: <see cref="Pool"/> (<c>[Pool(PoolKind.First)]</c>), a
+    /// <see cref="Dense"/> as wide as the layers with an activation, optionally the <see cref="Classifier"/> (a Dense without
+    /// one), <c>[Dropout]</c>s between.
+    /// </summary>
+    private sealed record BertHead(PoolInfo Pool, DenseInfo Dense, DenseInfo? Classifier)
+    {
+        public static BertHead? Of(IReadOnlyList<LayerInfo> head, int width)
+        {
+            int i = 0;
+            if (head.Count == 0 || head[i++] is not PoolInfo { Kind: PoolKind.First } pool) return null;
+            while (i < head.Count && head[i] is DropoutInfo) i++;
+            if (i >= head.Count || head[i++] is not DenseInfo { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } dense || dense.Units != width || dense.Activation == Activation.None)
+                return null;
+            while (i < head.Count && head[i] is DropoutInfo) i++;
+            DenseInfo? classifier = i < head.Count && head[i] is DenseInfo { Activation: Activation.None, Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } c ? c : null;
+            if (classifier is not null) i++;
+            return i == head.Count ? new BertHead(pool, dense, classifier) : null;
+        }
+
+        /// <summary>
+        /// The head's tensors that the checkpoint holds, by its model type: the dense layer's (with the activation its model
+        /// applies, else a problem) and the classifier's; a part it lacks is left out (the model keeps its own).
+        /// </summary>
+        public void AddSources(string type, Dictionary<string, SafeTensor> tensors, Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems)
+        {
+            bool roberta = BertLayout.IsRoberta(type), electra = type == "electra", distil = type == "distilbert";
+            var (name, activation, what) = distil ? ("pre_classifier", Activation.Relu, "DistilBERT's pre_classifier applies ReLU")
+                : electra ? ("classifier.dense", Activation.Gelu, "ELECTRA's classifier.dense applies GELU")
+                : roberta && tensors.ContainsKey("classifier.dense.weight") ? ("classifier.dense", Activation.Tanh, "RoBERTa's classifier.dense applies tanh")
+                : ("pooler.dense", Activation.Tanh, "the pooler applies tanh");
+            string classifier = roberta || electra ? "classifier.out_proj" : "classifier";
+            if (tensors.ContainsKey(name + ".weight"))
+            {
+                if (Dense.Activation != activation)
+                    problems.Add($"'{Dense.Name}' takes {Dense.Activation} where {what} (declare it with Activation = Activation.{activation})");
+                Add(Dense, name);
+            }
+            if (Classifier is not null && tensors.ContainsKey(classifier + ".weight")) Add(Classifier, classifier);
+
+            void Add(DenseInfo dense, string hf)
+            {
+                sources[dense.Name + ".weight"] = [(hf + ".weight", dense.Units)];
+                sources[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
+            }
         }
     }
 

@@ -1684,6 +1684,7 @@ def make_hf_llama():
     make_hf_bert(roberta=True)
     make_hf_bert(distil=True)
     make_hf_bert(electra=True)
+    make_hf_bert(classifier=True)
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1852,7 +1853,7 @@ class HfBertLayer(nn.Module):
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
 
 
-def make_hf_bert(roberta=False, distil=False, electra=False):
+def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
     """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
     pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
     token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0.
@@ -1860,7 +1861,11 @@ def make_hf_bert(roberta=False, distil=False, electra=False):
     whose positions start after the padding id (create_position_ids_from_input_ids: 2 … 8 for the first text, 2 … 5 then the
     padding id 1 for the second). HfElectra (electra=True): ElectraForSequenceClassification's checkpoint (the "electra." prefix,
     embeddings 8 wide projected to the layers' 16 by embeddings_project, its classifier beside them). HfDistilBert (distil=True): DistilBertForSequenceClassification's checkpoint (the
-    "distilbert." prefix, DistilBERT's names, no token types, its pre_classifier and classifier beside them), the same layers."""
+    "distilbert." prefix, DistilBERT's names, no token types, its pre_classifier and classifier beside them), the same layers.
+    HfBertClassifier (classifier=True): BertForSequenceClassification's checkpoint of HfBert's encoder and pooler (the "bert."
+    prefix) with a classifier of three labels. The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
+    and the classifiers' logits: BERT's classifier(pooler_output), DistilBERT's classifier(relu(pre_classifier(h[:, 0]))),
+    ELECTRA's out_proj(gelu(dense(h[:, 0])))."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
          "intermediate_size": 24, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "vocab_size": 13,
          "layer_norm_eps": 1e-12, "position_embedding_type": "absolute", "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.1,
@@ -1907,7 +1912,23 @@ def make_hf_bert(roberta=False, distil=False, electra=False):
     for i, layer in enumerate(layers):
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
-    case = "HfElectra" if electra else "HfDistilBert" if distil else "HfRoberta" if roberta else "HfBert"
+    case = "HfElectra" if electra else "HfDistilBert" if distil else "HfRoberta" if roberta else "HfBertClassifier" if classifier else "HfBert"
+    heads = {}
+    with torch.no_grad():
+        first = x[:, 0]
+        if not (roberta or distil or electra):
+            heads["pooler_output"] = torch.tanh(pooler(first))
+        if classifier:  # (drawn after everything above: HfBert's tensors are the same)
+            labels = nn.Linear(c["hidden_size"], 3)
+            heads["logits"] = labels(heads["pooler_output"])
+            state = {"bert." + k: v for k, v in state.items()}
+            state.update({"classifier.weight": labels.weight, "classifier.bias": labels.bias})
+            c.update(architectures=["BertForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
+                     label2id={"negative": 0, "neutral": 1, "positive": 2})
+        if distil:
+            heads["logits"] = F.linear(F.relu(pooler(first)), pooler.weight[:2], pooler.bias[:2])
+        if electra:
+            heads["logits"] = F.linear(F.gelu(pooler(first)), pooler.weight[:2], pooler.bias[:2])
     if electra:  # ElectraForSequenceClassification: the encoder under electra., its projection, no pooler, the classifier beside them
         state = {"electra." + k: v for k, v in state.items() if not k.startswith("pooler.")}
         state.update({"electra.embeddings_project.weight": project.weight, "electra.embeddings_project.bias": project.bias,
@@ -1936,7 +1957,7 @@ def make_hf_bert(roberta=False, distil=False, electra=False):
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
     # sentence-transformers' mean pooling over the attention mask, then its Normalize module
     pooled = F.normalize((x * mask[:, :, None]).sum(1) / torch.clamp(mask.sum(1)[:, None], min=1e-9), p=2, dim=1)
-    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **heads})
     print(f"{case}: {len(state)} tensors, hidden {list(x.shape)}")
 
 
@@ -2201,6 +2222,7 @@ if __name__ == "__main__":
         make_hf_bert(roberta=True)
         make_hf_bert(distil=True)
         make_hf_bert(electra=True)
+        make_hf_bert(classifier=True)
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

@@ -354,3 +354,40 @@ public partial class HfLlamaWindowLater;
 [Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
 [EndRepeat]
 public partial class HfTinyElectra;
+
+// The HfBertClassifier fixture's model: BERT's encoder with BertForSequenceClassification's head: the [CLS] vector, the
+// pooler (tanh), dropout, the classifier of three labels.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Pool(PoolKind.First)] [Dense(16, Activation = Activation.Tanh)] [Dropout(0.1f)] [Dense(3)]
+public partial class HfTinyBertSequenceClassifier;
+
+// BERT's encoder and its pooler alone (BertModel's pooler_output).
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Pool(PoolKind.First)] [Dense(16, Activation = Activation.Tanh)]
+public partial class HfTinyBertPooler;
+
+// DistilBertForSequenceClassification's head: the first token's vector, pre_classifier (ReLU), dropout, the classifier.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Pool(PoolKind.First)] [Dense(16, Activation = Activation.Relu)] [Dropout(0.2f)] [Dense(2)]
+public partial class HfTinyDistilBertClassifier;
+
+// ElectraForSequenceClassification's head: the first token's vector, classifier.dense (GELU), classifier.out_proj.
+[Embedding(vocab: 13, dim: 8)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)] [Dense(16)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Pool(PoolKind.First)] [Dropout(0.1f)] [Dense(16, Activation = Activation.Gelu)] [Dropout(0.1f)] [Dense(2)]
+public partial class HfTinyElectraClassifier;

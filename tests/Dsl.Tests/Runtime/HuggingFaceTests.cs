@@ -1148,6 +1148,77 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(model.Parameters.Select(p => p.AsSpan().ToArray()), reloaded.Parameters.Select(p => p.AsSpan().ToArray()));
     }
 
+    /// <summary>The model's outputs for the fixture's texts (padded, with their lengths) against the head's output the fixture holds.</summary>
+    private static void AssertHead(IModel<int> model, string fixture, string key)
+    {
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        Tolerance.AssertClose(expected[key].ToFloat(), ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths)), $"{fixture} {key}");
+    }
+
+    /// <summary>
+    /// The heads transformers' models put on the first token load into [Pool(PoolKind.First)] and the Dense layers after it:
+    /// BertForSequenceClassification's pooler (tanh) and classifier (the bert. prefix), BertModel's pooler alone,
+    /// DistilBERT's pre_classifier (ReLU) and classifier, ELECTRA's classifier.dense (GELU) and out_proj; their outputs are
+    /// PyTorch's. A base checkpoint's missing classifier leaves the model's own; a classifier of other labels and a dense layer
+    /// of another activation are refused, naming them.
+    /// </summary>
+    [Fact]
+    public void TaskHeadsOnTheFirstTokenGiveTransformersLogits()
+    {
+        var classifier = new HfTinyBertSequenceClassifier(seed: 1);
+        HuggingFace.LoadBert(classifier, Fixture.Path("HfBertClassifier"));
+        AssertHead(classifier, "HfBertClassifier", "logits");
+        var pooler = new HfTinyBertPooler(seed: 1);
+        HuggingFace.LoadBert(pooler, Fixture.Path("HfBert"));
+        AssertHead(pooler, "HfBert", "pooler_output");
+        var distil = new HfTinyDistilBertClassifier(seed: 1);
+        HuggingFace.LoadBert(distil, Fixture.Path("HfDistilBert"));
+        AssertHead(distil, "HfDistilBert", "logits");
+        var electra = new HfTinyElectraClassifier(seed: 1);
+        HuggingFace.LoadBert(electra, Fixture.Path("HfElectra"));
+        AssertHead(electra, "HfElectra", "logits");
+
+        // a base model's checkpoint: its pooler loads, the classifier keeps the model's own values (transformers' new head)
+        var fresh = new HfTinyBertSequenceClassifier(seed: 2);
+        float[] own = fresh.Parameters["dense_5.weight"].AsSpan().ToArray();
+        HuggingFace.LoadBert(fresh, Fixture.Path("HfBert"));
+        Assert.Equal(own, fresh.Parameters["dense_5.weight"].AsSpan().ToArray());
+        Assert.Equal(pooler.Parameters["dense_4.weight"].AsSpan().ToArray(), fresh.Parameters["dense_4.weight"].AsSpan().ToArray());
+        Assert.Equal(classifier.Parameters["dense_4.bias"].AsSpan().ToArray(), fresh.Parameters["dense_4.bias"].AsSpan().ToArray());
+
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyDistilBertClassifier(seed: 3), Fixture.Path("HfBertClassifier")));
+        Contains(error.Message, "'dense_4' takes Relu where the pooler applies tanh (declare it with Activation = Activation.Tanh)");
+        Contains(error.Message, "tensor 'classifier.weight' has shape [3, 16], expected [2, 16]");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBertSequenceClassifier(seed: 3), Fixture.Path("HfDistilBert")));
+        Contains(error.Message, "'dense_4' takes Tanh where DistilBERT's pre_classifier applies ReLU (declare it with Activation = Activation.Relu)");
+
+        // saved as BertForSequenceClassification (the encoder and pooler under bert., the classifier, id2label) and read back
+        string[] labels = ["negative", "neutral", "positive"];
+        Assert.Equal(labels, HuggingFace.LoadLabels(Fixture.Path("HfBertClassifier")));
+        Assert.Null(HuggingFace.LoadLabels(Fixture.Path("HfBert")));
+        string folder = Path.Combine(_temp, "bert-classifier-saved");
+        HuggingFace.SaveBert(classifier, folder, labels);
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfBertClassifier", "model.safetensors"))).Keys.Where(k => k != "bert.embeddings.position_ids").Order(), saved.Keys.Order());
+        Assert.Equal(labels, HuggingFace.LoadLabels(folder));
+        Contains(File.ReadAllText(Path.Combine(folder, "config.json")), "\"BertForSequenceClassification\"");
+        var reloaded = new HfTinyBertSequenceClassifier(seed: 9);
+        HuggingFace.LoadBert(reloaded, folder);
+        AssertHead(reloaded, "HfBertClassifier", "logits");
+        HuggingFace.SaveBert(classifier, folder);
+        Assert.Equal(["LABEL_0", "LABEL_1", "LABEL_2"], HuggingFace.LoadLabels(folder));
+        // the pooler alone: BertModel's names with its pooler
+        HuggingFace.SaveBert(pooler, folder);
+        Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfBert", "model.safetensors"))).Keys.Where(k => k != "embeddings.position_ids").Order(),
+            SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order());
+        Assert.Null(HuggingFace.LoadLabels(folder));
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(classifier, folder, ["a", "b"])).Message, "2 labels for 'dense_5''s 3 outputs");
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(pooler, folder, ["a"])).Message, "labels given, but HfTinyBertPooler has no classifier");
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(distil, folder)).Message, "'dense_4' takes Relu where BERT's pooler applies tanh");
+    }
+
     /// <summary>
     /// RoBERTa's encoder (RobertaForMaskedLM's checkpoint: the roberta. prefix, the masked-LM head left): BERT's layers with the
     /// position table read from the padding id + 1 on; a table of other rows refused, naming RoBERTa's offset.
