@@ -146,12 +146,19 @@ internal sealed class StripDecoder : TokenDecoder
     }).ToList();
 }
 
-/// <summary>tokenizer.json's <c>post_processor</c>: the special tokens put around an encoded text (LLaMA's &lt;s&gt; before it).</summary>
+/// <summary>
+/// tokenizer.json's <c>post_processor</c>: the special tokens put around an encoded text (LLaMA's &lt;s&gt; before it), or around
+/// and between a pair of texts (BERT's <c>[CLS] A [SEP] B [SEP]</c>, RoBERTa's <c>&lt;s&gt; A &lt;/s&gt;&lt;/s&gt; B &lt;/s&gt;</c>).
+/// </summary>
 internal abstract class PostProcessor
 {
     public const string Supported = "TemplateProcessing, ByteLevel, BertProcessing, RobertaProcessing, Sequence";
 
-    public abstract void Process(List<int> ids);
+    /// <summary>The special tokens put around <paramref name="ids"/>, and <paramref name="pair"/>'s ids after them where there is a pair: all in <paramref name="ids"/>.</summary>
+    public abstract void Process(List<int> ids, List<int>? pair = null);
+
+    /// <summary>How many special tokens <see cref="Process"/> adds to one text, or to a pair.</summary>
+    public abstract int Added(bool pair);
 
     public static PostProcessor? Parse(JsonElement json, string where)
     {
@@ -162,7 +169,7 @@ internal abstract class PostProcessor
             "Sequence" => new SequenceProcessor(Json.Steps(json, "processors", where, Parse)),
             "ByteLevel" => null, // its trim_offsets moves offsets, not ids
             "TemplateProcessing" => Template(json, where),
-            "BertProcessing" or "RobertaProcessing" => new AroundProcessor([Special(json, "cls", where)], [Special(json, "sep", where)]),
+            "BertProcessing" or "RobertaProcessing" => Around(Special(json, "cls", where), Special(json, "sep", where), roberta: type == "RobertaProcessing"),
             _ => throw Json.Unsupported(where, type, Supported),
         };
     }
@@ -175,43 +182,71 @@ internal abstract class PostProcessor
             : throw new InvalidDataException($"{where}: expected \"{name}\" as [\"token\", id], got {Json.Short(pair)}.");
     }
 
-    /// <summary>The template for one sequence (<c>single</c>): special tokens' ids around the sequence's ("$A").</summary>
-    private static PostProcessor Template(JsonElement json, string where)
+    /// <summary>BERT's [CLS] A [SEP] (B [SEP]), or RoBERTa's &lt;s&gt; A &lt;/s&gt; (&lt;/s&gt; B &lt;/s&gt;).</summary>
+    private static TemplateProcessor Around(int cls, int sep, bool roberta)
+    {
+        TemplatePart Cls = new([cls], '\0'), Sep = new([sep], '\0'), A = new([], 'A'), B = new([], 'B');
+        return new TemplateProcessor([Cls, A, Sep], roberta ? [Cls, A, Sep, Sep, B, Sep] : [Cls, A, Sep, B, Sep]);
+    }
+
+    /// <summary>A template's <c>single</c> and <c>pair</c> lists: the special tokens' ids, and where sequence A and B go.</summary>
+    private static TemplateProcessor Template(JsonElement json, string where)
     {
         JsonElement specials = Json.Property(json, "special_tokens", where);
-        var before = new List<int>();
-        var after = new List<int>();
-        bool seen = false;
-        foreach (JsonElement item in Json.Array(json, "single", where).EnumerateArray())
+        TemplatePart[] Parts(string key)
         {
-            if (item.TryGetProperty("Sequence", out _))
+            var parts = new List<TemplatePart>();
+            foreach (JsonElement item in Json.Array(json, key, where).EnumerateArray())
             {
-                seen = true;
-                continue;
+                if (item.TryGetProperty("Sequence", out JsonElement sequence))
+                {
+                    string id = Json.String(sequence, "id", $"{where}.{key}");
+                    parts.Add(new TemplatePart([], id is "A" or "B" ? id[0] : throw new InvalidDataException($"{where}.{key}: expected sequence \"A\" or \"B\", got {Json.Quote(id)}.")));
+                    continue;
+                }
+                string name = Json.String(Json.Property(item, "SpecialToken", $"{where}.{key}"), "id", $"{where}.{key}");
+                if (!specials.TryGetProperty(name, out JsonElement special))
+                    throw new InvalidDataException($"{where}: the template's special token {Json.Quote(name)} is not among its special_tokens.");
+                parts.Add(new TemplatePart([.. Json.Array(special, "ids", $"{where}.special_tokens.{name}").EnumerateArray().Select(id => id.GetInt32())], '\0'));
             }
-            string name = Json.String(Json.Property(item, "SpecialToken", $"{where}.single"), "id", $"{where}.single");
-            if (!specials.TryGetProperty(name, out JsonElement special))
-                throw new InvalidDataException($"{where}: the template's special token {Json.Quote(name)} is not among its special_tokens.");
-            foreach (JsonElement id in Json.Array(special, "ids", $"{where}.special_tokens.{name}").EnumerateArray())
-                (seen ? after : before).Add(id.GetInt32());
+            return [.. parts];
         }
-        return new AroundProcessor(before.ToArray(), after.ToArray());
+        // (a file without a pair template: the library's default, $A then $B)
+        return new TemplateProcessor(Parts("single"), json.TryGetProperty("pair", out JsonElement p) && p.ValueKind == JsonValueKind.Array ? Parts("pair") : [new([], 'A'), new([], 'B')]);
     }
+}
+
+/// <summary>A part of a template: special tokens' <see cref="Ids"/>, or the place of <see cref="Sequence"/> 'A' or 'B'.</summary>
+internal sealed record TemplatePart(int[] Ids, char Sequence);
+
+internal sealed class TemplateProcessor(TemplatePart[] single, TemplatePart[] pair) : PostProcessor
+{
+    public override void Process(List<int> ids, List<int>? second = null)
+    {
+        int[] first = [.. ids];
+        ids.Clear();
+        foreach (TemplatePart part in second is null ? single : pair)
+        {
+            if (part.Sequence == 'A') ids.AddRange(first);
+            else if (part.Sequence == 'B') ids.AddRange((IEnumerable<int>?)second ?? []);
+            else ids.AddRange(part.Ids);
+        }
+    }
+
+    public override int Added(bool isPair) => (isPair ? pair : single).Sum(p => p.Ids.Length);
 }
 
 internal sealed class SequenceProcessor(PostProcessor[] steps) : PostProcessor
 {
-    public override void Process(List<int> ids)
+    // (the first step joins a pair into one; those after it see one sequence)
+    public override void Process(List<int> ids, List<int>? pair = null)
     {
-        foreach (PostProcessor step in steps) step.Process(ids);
+        foreach (PostProcessor step in steps)
+        {
+            step.Process(ids, pair);
+            pair = null;
+        }
     }
-}
 
-internal sealed class AroundProcessor(int[] before, int[] after) : PostProcessor
-{
-    public override void Process(List<int> ids)
-    {
-        ids.InsertRange(0, before);
-        ids.AddRange(after);
-    }
+    public override int Added(bool pair) => steps.Select((s, i) => s.Added(pair && i == 0)).Sum();
 }

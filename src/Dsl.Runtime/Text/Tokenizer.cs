@@ -142,6 +142,18 @@ public sealed class Tokenizer
     /// <exception cref="ArgumentException">The text holds a lone surrogate (no Unicode character; UTF-8 has no bytes for it).</exception>
     public int[] Encode(string text, bool addSpecialTokens = true)
     {
+        List<int> ids = Tokens(text, int.MaxValue);
+        if (addSpecialTokens) _post?.Process(ids);
+        return ids.ToArray();
+    }
+
+    /// <summary>
+    /// The text's tokens, without special tokens; where <paramref name="limit"/> is less than all of them, only the pieces until
+    /// their tokens reach it, as the library tokenizes a text it will truncate (its early exit: whole pieces, the last one
+    /// crossing the limit; what LongestFirst then sees of a pair).
+    /// </summary>
+    private List<int> Tokens(string text, int limit)
+    {
         ArgumentNullException.ThrowIfNull(text);
         // a lone surrogate is no character (the library's strings cannot hold one; UTF-8 would turn it into U+FFFD)
         if (text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0)
@@ -158,8 +170,10 @@ public sealed class Tokenizer
         var inner = new List<Segment>();
         var pieces = new List<Piece>();
         _raw.Split(text, segments);
+        bool reached = false; // (set by a piece whose tokens reach the limit; the added tokens before it count, as the library's)
         foreach (Segment segment in segments)
         {
+            if (reached) break;
             if (segment.Id >= 0)
             {
                 ids.Add(segment.Id);
@@ -172,6 +186,7 @@ public sealed class Tokenizer
             _normalized.Split(normalized, inner);
             foreach (Segment part in inner)
             {
+                if (reached) break;
                 if (part.Id >= 0)
                 {
                     ids.Add(part.Id);
@@ -180,11 +195,18 @@ public sealed class Tokenizer
                 pieces.Clear();
                 pieces.Add(new Piece(part.Text, AtStart: segment.Start == 0 && fromStart && part.Start == 0));
                 _preTokenizer?.Split(pieces);
-                foreach (Piece piece in pieces) _model.Encode(piece.Text, ids);
+                foreach (Piece piece in pieces)
+                {
+                    _model.Encode(piece.Text, ids);
+                    if (ids.Count >= limit)
+                    {
+                        reached = true;
+                        break;
+                    }
+                }
             }
         }
-        if (addSpecialTokens) _post?.Process(ids);
-        return ids.ToArray();
+        return ids;
     }
 
     /// <summary>
@@ -237,6 +259,32 @@ public sealed class Tokenizer
     public int? PadTokenId { get; private set; }
 
     /// <summary>
+    /// The ids of a pair of texts, as <c>tokenizer(text, pair)["input_ids"]</c> gives them in transformers (what a cross-encoder
+    /// or a reranker reads): each encoded as <see cref="Encode"/> encodes it, then joined by the post-processor's pair template
+    /// (BERT's <c>[CLS] A [SEP] B [SEP]</c>, RoBERTa's and XLM-RoBERTa's <c>&lt;s&gt; A &lt;/s&gt;&lt;/s&gt; B &lt;/s&gt;</c>), or one
+    /// after the other without special tokens where <paramref name="addSpecialTokens"/> is false or the file has no post-processor.
+    /// </summary>
+    /// <remarks>
+    /// BERT's templates give the second text token type 1, which a model loaded by <see cref="HuggingFace.LoadBert"/> does not
+    /// read (it adds type 0's row to every position): RoBERTa's and XLM-RoBERTa's models (one token type) read a pair as
+    /// transformers does, BERT's cross-encoders do not.
+    /// </remarks>
+    public int[] EncodePair(string text, string pair, bool addSpecialTokens = true)
+    {
+        ArgumentNullException.ThrowIfNull(pair);
+        List<int> ids = Joined(Tokens(text, int.MaxValue), Tokens(pair, int.MaxValue), addSpecialTokens);
+        return ids.ToArray();
+    }
+
+    /// <summary>The pair's ids joined: by the post-processor's pair template, or one after the other.</summary>
+    private List<int> Joined(List<int> first, List<int> second, bool addSpecialTokens)
+    {
+        if (addSpecialTokens && _post is not null) _post.Process(first, second);
+        else first.AddRange(second);
+        return first;
+    }
+
+    /// <summary>
     /// Several texts' ids in one padded batch, as transformers' <c>tokenizer(texts, padding=True, truncation=True,
     /// max_length=…)</c> gives them: each text encoded as <see cref="Encode"/> encodes it; where <paramref name="maxLength"/> is
     /// given, its tokens cut so that with the post-processor's special tokens it holds at most that many (BERT's 512: its
@@ -248,23 +296,62 @@ public sealed class Tokenizer
     public EncodedBatch EncodeBatch(IReadOnlyList<string> texts, int? maxLength = null, bool addSpecialTokens = true, int? padId = null)
     {
         ArgumentNullException.ThrowIfNull(texts);
-        int special = 0;
-        if (addSpecialTokens && _post is not null)
+        int room = Room(maxLength, addSpecialTokens, pair: false);
+        return Padded(texts.Count, i =>
         {
-            var probe = new List<int>();
-            _post.Process(probe);
-            special = probe.Count;
-        }
-        if (maxLength is { } most && most <= special)
-            throw new ArgumentOutOfRangeException(nameof(maxLength), most, $"EncodeBatch: {most} ids leave no room for a token beside the post-processor's {special} special ones.");
-        var rows = new List<int>[texts.Count];
-        for (int i = 0; i < texts.Count; i++)
-        {
-            var ids = new List<int>(Encode(texts[i] ?? throw new ArgumentException($"EncodeBatch: text {i} is null.", nameof(texts)), addSpecialTokens: false));
-            if (maxLength is { } limit && ids.Count > limit - special) ids.RemoveRange(limit - special, ids.Count - (limit - special));
+            List<int> ids = Tokens(texts[i] ?? throw new ArgumentException($"EncodeBatch: text {i} is null.", nameof(texts)), maxLength ?? int.MaxValue);
+            if (ids.Count > room) ids.RemoveRange(room, ids.Count - room);
             if (addSpecialTokens) _post?.Process(ids);
-            rows[i] = ids;
-        }
+            return ids;
+        }, padId);
+    }
+
+    /// <summary>
+    /// Pairs of texts' ids in one padded batch (<see cref="EncodePair"/>), as transformers' <c>tokenizer(texts, pairs,
+    /// padding=True, truncation=True, max_length=…)</c> gives them: where <paramref name="maxLength"/> is given, the pair's tokens
+    /// cut to fit beside the pair template's special tokens the "longest_first" way (the longer text cut to what the shorter
+    /// leaves, or both to half where each is longer than that); then padded as <see cref="EncodeBatch"/> pads.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> leaves no room for a token beside the special ones.</exception>
+    /// <exception cref="InvalidOperationException">Rows need padding and neither <paramref name="padId"/> nor the tokenizer's pad_token gives it.</exception>
+    public EncodedBatch EncodePairs(IReadOnlyList<(string Text, string Pair)> pairs, int? maxLength = null, bool addSpecialTokens = true, int? padId = null)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        int room = Room(maxLength, addSpecialTokens, pair: true);
+        return Padded(pairs.Count, i =>
+        {
+            var (text, pair) = pairs[i];
+            if (text is null || pair is null) throw new ArgumentException($"EncodePairs: pair {i} holds a null text.", nameof(pairs));
+            // (with a maxLength, each text's pieces until their tokens reach it, as the library tokenizes what it will cut: which
+            // of two long texts LongestFirst takes as the longer follows from what it has tokenized)
+            List<int> first = Tokens(text, maxLength ?? int.MaxValue), second = Tokens(pair, maxLength ?? int.MaxValue);
+            if (first.Count + second.Count > room)
+            {
+                // the tokenizers library's LongestFirst: the shorter kept where it leaves room, else both cut to about half
+                int shorter = Math.Min(first.Count, second.Count), longer = shorter > room ? shorter : Math.Max(shorter, room - shorter);
+                if (shorter + longer > room) (shorter, longer) = (room / 2, room / 2 + room % 2);
+                var (n1, n2) = first.Count > second.Count ? (longer, shorter) : (shorter, longer);
+                if (first.Count > n1) first.RemoveRange(n1, first.Count - n1);
+                if (second.Count > n2) second.RemoveRange(n2, second.Count - n2);
+            }
+            return Joined(first, second, addSpecialTokens);
+        }, padId);
+    }
+
+    /// <summary>How many of a row's ids may be the texts' own beside the special tokens (all where no <paramref name="maxLength"/>).</summary>
+    private int Room(int? maxLength, bool addSpecialTokens, bool pair)
+    {
+        int special = addSpecialTokens && _post is not null ? _post.Added(pair) : 0;
+        if (maxLength is not { } most) return int.MaxValue;
+        return most > special ? most - special
+            : throw new ArgumentOutOfRangeException(nameof(maxLength), most, $"{(pair ? "EncodePairs" : "EncodeBatch")}: {most} ids leave no room for a token beside the post-processor's {special} special ones{(pair ? " for a pair" : "")}.");
+    }
+
+    /// <summary>The rows padded after their ends to the longest, with their lengths.</summary>
+    private EncodedBatch Padded(int count, Func<int, List<int>> row, int? padId)
+    {
+        var rows = new List<int>[count];
+        for (int i = 0; i < count; i++) rows[i] = row(i);
         int steps = rows.Length == 0 ? 0 : rows.Max(r => r.Count);
         int? pad = padId ?? PadTokenId;
         if (pad is null && rows.Any(r => r.Count < steps))

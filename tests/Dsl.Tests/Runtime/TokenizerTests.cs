@@ -239,6 +239,43 @@ public sealed class TokenizerTests : IDisposable
         Assert.Contains("a vocabulary of more than 16777216 tokens is not read", Refusal(j => j["model"]!["vocab"]!["huge"] = int.MaxValue), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// Pairs of texts (a reranker's query and passage) as the library joins them by each file's post-processor — BERT's
+    /// [CLS] A [SEP] B [SEP] by a template and by BertProcessing, XLM-RoBERTa's &lt;s&gt; A &lt;/s&gt;&lt;/s&gt; B &lt;/s&gt;, T5's, ALBERT's,
+    /// LLaMA 2's and Mistral's templates, GPT-2's none — whole and truncated "longest_first" to 24, 13 and 7 ids
+    /// (pairs.expected.json, from the library's Node binding).
+    /// </summary>
+    [Fact]
+    public void PairsAreJoinedAndTruncatedAsTheLibraryDoes()
+    {
+        JsonElement expected = JsonDocument.Parse(File.ReadAllText(Path("pairs.expected.json"))).RootElement;
+        (string, string)[] pairs = [.. expected.GetProperty("pairs").EnumerateArray().Select(p => (p[0].GetString()!, p[1].GetString()!))];
+        int checkedRows = 0;
+        foreach (JsonProperty family in expected.GetProperty("families").EnumerateObject())
+        {
+            Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path(family.Name + ".tokenizer.json"));
+            JsonElement[] rows = [.. family.Value.EnumerateArray()];
+            for (int r = 0; r < rows.Length; r++)
+            {
+                var (text, pair) = pairs[r % pairs.Length];
+                int[] ids = [.. rows[r].GetProperty("ids").EnumerateArray().Select(i => i.GetInt32())];
+                int? max = rows[r].GetProperty("max").ValueKind == JsonValueKind.Null ? null : rows[r].GetProperty("max").GetInt32();
+                int[] actual = max is null ? tokenizer.EncodePair(text, pair) : tokenizer.EncodePairs([(text, pair)], max, padId: 0).Ids;
+                Assert.True(ids.SequenceEqual(actual), $"{family.Name}, max {max}, pair {r % pairs.Length}: {JsonSerializer.Serialize(new[] { text, pair })}: expected [{string.Join(' ', ids)}], got [{string.Join(' ', actual)}]");
+                checkedRows++;
+            }
+        }
+        Assert.Equal(8 * 4 * 12, checkedRows);
+        // a batch of pairs padded to its longest; a max_length that leaves no room beside a pair's special tokens refused
+        Tokenizer bert = HuggingFace.LoadTokenizer(Path("bert.tokenizer.json"));
+        EncodedBatch batch = bert.EncodePairs([("hello", "world"), ("the quick brown fox", "jumps over the lazy dog")], padId: 0);
+        Assert.Equal([bert.EncodePair("hello", "world").Length, bert.EncodePair("the quick brown fox", "jumps over the lazy dog").Length], batch.Lengths);
+        Assert.Equal([.. bert.EncodePair("hello", "world"), .. new int[batch.Steps - batch.Lengths[0]]], batch.Ids[..batch.Steps]);
+        Assert.Equal(bert.Encode("hello", addSpecialTokens: false).Concat(bert.Encode("world", addSpecialTokens: false)), bert.EncodePair("hello", "world", addSpecialTokens: false));
+        var tight = Assert.Throws<ArgumentOutOfRangeException>(() => bert.EncodePairs([("a", "b")], maxLength: 3));
+        Assert.Contains("EncodePairs: 3 ids leave no room for a token beside the post-processor's 3 special ones for a pair", tight.Message, StringComparison.Ordinal);
+    }
+
     /// <summary>A tokenizer.json of a Unigram model over <paramref name="vocab"/> (token, score) and nothing else.</summary>
     private static Tokenizer UnigramOf((string Token, double Score)[] vocab, int? unk, bool byteFallback = false) => Tokenizer.Parse(new JsonObject
     {
