@@ -20,6 +20,7 @@ internal sealed class WordPiece : TokenModel
     private readonly int _unknown; // −1: the vocabulary lacks the unk_token (an error only when a word needs it, as in the library)
     private readonly string _unk, _prefix;
     private readonly int _maxChars;
+    private readonly PieceCache _cache;
 
     private WordPiece(Dictionary<string, int> vocab, string unk, string prefix, int maxChars)
     {
@@ -29,6 +30,7 @@ internal sealed class WordPiece : TokenModel
         _unknown = vocab.TryGetValue(unk, out int unknown) ? unknown : -1;
         _prefix = prefix;
         _maxChars = maxChars;
+        _cache = new PieceCache(Split);
     }
 
     public override IReadOnlyDictionary<string, int> Vocabulary => _vocab;
@@ -46,13 +48,14 @@ internal sealed class WordPiece : TokenModel
 
     public override void Encode(string piece, List<int> ids)
     {
-        if (piece.Length == 0) return;
-        if (piece.Length > _maxChars && CountRunes(piece) > _maxChars)
-        {
-            ids.Add(Unknown(piece));
-            return;
-        }
-        int before = ids.Count;
+        if (piece.Length > 0) _cache.Encode(piece, ids);
+    }
+
+    /// <summary>The piece's tokens: the longest of the vocabulary from its start, then after the prefix; or the unknown token alone.</summary>
+    private int[] Split(string piece)
+    {
+        var ids = new List<int>(4);
+        if (piece.Length > _maxChars && CountRunes(piece) > _maxChars) return [Unknown(piece)];
         // the prefix, then the candidate after it: one buffer, looked up as a span (nothing allocated per candidate)
         int length = _prefix.Length + piece.Length;
         char[]? onHeap = length > 256 ? new char[length] : null;
@@ -74,15 +77,11 @@ internal sealed class WordPiece : TokenModel
                 // one character shorter (a surrogate pair is one character)
                 end -= end - 2 >= start && char.IsLowSurrogate(piece[end - 1]) && char.IsHighSurrogate(piece[end - 2]) ? 2 : 1;
             }
-            if (id < 0)
-            {
-                ids.RemoveRange(before, ids.Count - before);
-                ids.Add(Unknown(piece));
-                return;
-            }
+            if (id < 0) return [Unknown(piece)];
             ids.Add(id);
             start = end;
         }
+        return [.. ids];
     }
 
     /// <summary>The unknown token's id for <paramref name="piece"/>, or the library's error where the vocabulary lacks it.</summary>

@@ -276,8 +276,8 @@ def charsmap(rules):
             used.add(base ^ c)
             units[base ^ c] = c
             queue.append((node[c], base ^ c))
-    while units and units[-1] == 0:
-        units.pop()
+    # (as long as every base's slots reach, base ^ 255: a lookup of any byte stays in the array, as the library indexes it unchecked)
+    del units[(max(bases) | 255) + 1:]
     blob = struct.pack("<I", 4 * len(units)) + b"".join(struct.pack("<I", u) for u in units) + bytes(pool)
     return base64.b64encode(blob).decode("ascii")
 
