@@ -206,6 +206,20 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1001_APoolOfAPooledVector()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4)] [Pool(PoolKind.Mean)] [[|Pool(PoolKind.First)|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'pool_1' expects a sequence but 'pool' returns one vector per sequence ([Pool(PoolKind.Mean)])", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_APoolOfNoKnownKind()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4)] [Pool([|(PoolKind)7|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("7 is not a known PoolKind (First, Last or Mean)", d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void DSL1001_PositionalEncodingOfAVector()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4, ReturnSequences = false)] [[|PositionalEncoding|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);

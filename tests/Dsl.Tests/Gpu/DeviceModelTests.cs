@@ -93,6 +93,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(HfTinyBert), nameof(HfTinyBertClassifier),
         // pooling a sequence into a vector: its mean (a device kernel), its first step (a copy), its last (the recurrent layers' gather)
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
+        // BERT with BertForSequenceClassification's head: the [CLS] vector, the pooler, dropout on a vector, the classifier
+        nameof(HfTinyBertSequenceClassifier),
     ];
 
     private static IModel Create(string name, int seed = 3) =>
