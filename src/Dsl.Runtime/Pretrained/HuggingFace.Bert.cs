@@ -24,8 +24,9 @@ public static partial class HuggingFace
     /// (<c>pooler.dense</c>, tanh: <c>pooler_output</c>) and <c>BertForSequenceClassification</c>'s <c>classifier</c>;
     /// RoBERTa's (and XLM-RoBERTa's) <c>classifier.dense</c> (tanh) and <c>classifier.out_proj</c>, or its pooler where the
     /// checkpoint has no classifier; ELECTRA's <c>classifier.dense</c> (GELU) and <c>classifier.out_proj</c>; DistilBERT's
-    /// <c>pre_classifier</c> (ReLU) and <c>classifier</c>. A part the checkpoint does not hold (a base model's classifier) is
-    /// left as the model has it, as transformers initialises a new head.
+    /// <c>pre_classifier</c> (ReLU) and <c>classifier</c>. A part the checkpoint does not hold (a base model's classifier; RoBERTa's
+    /// classifier.dense, which reads no pooler), or a base model's pooler under a dense layer of another activation, is left as the
+    /// model has it, as transformers initialises a new head.
     /// For fine-tuning, a <c>[Dropout]</c> may stand after the embeddings' norm and before each residual
     /// (<c>hidden_dropout_prob</c>; the residual then a layer longer), and <c>[Attention(Dropout = p)]</c> is
     /// <c>attention_probs_dropout_prob</c>.
@@ -95,14 +96,15 @@ public static partial class HuggingFace
     /// (<c>[Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)]</c>, see <see cref="LoadBert"/>) is written as
     /// BertModel's pooler, and with a classifier after it as <c>BertForSequenceClassification</c> (the encoder and pooler under
     /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …);
-    /// other layers after the encoder (a head of the model's own) are not written. Both files are built first, then replaced together.
+    /// other layers after the encoder (a head of the model's own, or one whose dense layer is not tanh's, DistilBERT's or
+    /// ELECTRA's) are not written. Both files are built first, then replaced together.
     /// </summary>
     /// <param name="model">The model to save.</param>
     /// <param name="folder">The folder to write into.</param>
     /// <param name="labels">The classifier's labels by id (<c>id2label</c>), one per output; null for "LABEL_0", "LABEL_1", ….</param>
     /// <exception cref="ArgumentException">
-    /// The model is not laid out as BERT, or its layers or norms differ from one another (one configuration cannot say so), its
-    /// head's dense layer is not tanh's (BERT's pooler), or the labels do not match the classifier's outputs.
+    /// The model is not laid out as BERT, or its layers or norms differ from one another (one configuration cannot say so), or
+    /// the labels do not match the classifier written.
     /// </exception>
     public static void SaveBert(IModel model, string folder, IReadOnlyList<string>? labels = null)
     {
@@ -113,14 +115,13 @@ public static partial class HuggingFace
         layout.CheckAlike(unlike);
         if (layout.Projection is { } projection)
             unlike.Add($"'{projection.Name}' projects the embeddings to the layers' width (ELECTRA's embeddings_project), which BertModel has not");
-        BertHead? task = layout.Task;
-        if (task is not null && task.Dense.Activation != Activation.Tanh)
-            unlike.Add($"'{task.Dense.Name}' takes {task.Dense.Activation} where BERT's pooler applies tanh");
+        // (a head whose dense layer is not tanh's — DistilBERT's, ELECTRA's — is no pooler: not written, as a head of the model's own)
+        BertHead? task = layout.Task is { Dense.Activation: Activation.Tanh } head ? head : null;
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
         if (labels is not null && (task?.Classifier is not { } c || labels.Count != c.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
             throw new ArgumentException(task?.Classifier is { } classifier
                 ? $"SaveBert: {labels.Count} labels for '{classifier.Name}''s {classifier.Units} outputs; give one distinct label per output."
-                : $"SaveBert: labels given, but {architecture.Name} has no classifier ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)]).", nameof(labels));
+                : $"SaveBert: labels given, but {architecture.Name} has no classifier BertForSequenceClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)]).", nameof(labels));
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
         if (task is not null)
         {
@@ -129,10 +130,10 @@ public static partial class HuggingFace
         }
         string prefix = task?.Classifier is null ? "" : "bert."; // (BertForSequenceClassification's encoder lies under bert.)
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
-        if (task?.Classifier is { } head)
+        if (task?.Classifier is { } classifierLayer)
         {
-            sources[head.Name + ".weight"] = [("classifier.weight", head.Units)];
-            sources[head.Name + ".bias"] = [("classifier.bias", head.Units)];
+            sources[classifierLayer.Name + ".weight"] = [("classifier.weight", classifierLayer.Units)];
+            sources[classifierLayer.Name + ".bias"] = [("classifier.bias", classifierLayer.Units)];
         }
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
         tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
@@ -482,16 +483,19 @@ public static partial class HuggingFace
         public void AddSources(string type, Dictionary<string, SafeTensor> tensors, Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems)
         {
             bool roberta = BertLayout.IsRoberta(type), electra = type == "electra", distil = type == "distilbert";
+            // (RoBERTa's classifier reads no pooler: RobertaForSequenceClassification drops it; its pooler_output is the head without one)
             var (name, activation, what) = distil ? ("pre_classifier", Activation.Relu, "DistilBERT's pre_classifier applies ReLU")
                 : electra ? ("classifier.dense", Activation.Gelu, "ELECTRA's classifier.dense applies GELU")
-                : roberta && tensors.ContainsKey("classifier.dense.weight") ? ("classifier.dense", Activation.Tanh, "RoBERTa's classifier.dense applies tanh")
+                : roberta && Classifier is not null ? ("classifier.dense", Activation.Tanh, "RoBERTa's classifier.dense applies tanh")
                 : ("pooler.dense", Activation.Tanh, "the pooler applies tanh");
             string classifier = roberta || electra ? "classifier.out_proj" : "classifier";
             if (tensors.ContainsKey(name + ".weight"))
             {
-                if (Dense.Activation != activation)
+                // a base model's pooler under a head of another activation: the head is the model's own (transformers' new head);
+                // a fine-tuned classifier's layer under the wrong activation is a mistake, refused
+                if (Dense.Activation == activation) Add(Dense, name);
+                else if (name != "pooler.dense")
                     problems.Add($"'{Dense.Name}' takes {Dense.Activation} where {what} (declare it with Activation = Activation.{activation})");
-                Add(Dense, name);
             }
             if (Classifier is not null && tensors.ContainsKey(classifier + ".weight")) Add(Classifier, classifier);
 

@@ -246,6 +246,7 @@ internal sealed class SequenceProcessor(PostProcessor[] steps) : PostProcessor
             step.Process(ids, pair);
             pair = null;
         }
+        if (pair is not null) ids.AddRange(pair); // (no step joined them: A then B, as the library's default)
     }
 
     public override int Added(bool pair) => steps.Select((s, i) => s.Added(pair && i == 0)).Sum();

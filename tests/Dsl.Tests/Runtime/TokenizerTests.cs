@@ -272,6 +272,11 @@ public sealed class TokenizerTests : IDisposable
         Assert.Equal([bert.EncodePair("hello", "world").Length, bert.EncodePair("the quick brown fox", "jumps over the lazy dog").Length], batch.Lengths);
         Assert.Equal([.. bert.EncodePair("hello", "world"), .. new int[batch.Steps - batch.Lengths[0]]], batch.Ids[..batch.Steps]);
         Assert.Equal(bert.Encode("hello", addSpecialTokens: false).Concat(bert.Encode("world", addSpecialTokens: false)), bert.EncodePair("hello", "world", addSpecialTokens: false));
+        // a post-processor that joins nothing (a Sequence of ByteLevel alone): A then B, as the library's default
+        var gpt2 = (JsonObject)JsonNode.Parse(File.ReadAllText(Path("gpt2.tokenizer.json")))!;
+        gpt2["post_processor"] = JsonNode.Parse("""{"type": "Sequence", "processors": [{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": false, "use_regex": true}]}""");
+        Tokenizer byteLevel = Tokenizer.Parse(gpt2.ToJsonString());
+        Assert.Equal(byteLevel.Encode("hello").Concat(byteLevel.Encode(" world")), byteLevel.EncodePair("hello", " world"));
         var tight = Assert.Throws<ArgumentOutOfRangeException>(() => bert.EncodePairs([("a", "b")], maxLength: 3));
         Assert.Contains("EncodePairs: 3 ids leave no room for a token beside the post-processor's 3 special ones for a pair", tight.Message, StringComparison.Ordinal);
     }
