@@ -1167,18 +1167,16 @@ public sealed class HuggingFaceTests : IDisposable
     [Fact]
     public void TaskHeadsOnTheFirstTokenGiveTransformersLogits()
     {
-        var classifier = new HfTinyBertSequenceClassifier(seed: 1);
-        HuggingFace.LoadBert(classifier, Fixture.Path("HfBertClassifier"));
-        AssertHead(classifier, "HfBertClassifier", "logits");
-        var pooler = new HfTinyBertPooler(seed: 1);
-        HuggingFace.LoadBert(pooler, Fixture.Path("HfBert"));
-        AssertHead(pooler, "HfBert", "pooler_output");
-        var distil = new HfTinyDistilBertClassifier(seed: 1);
-        HuggingFace.LoadBert(distil, Fixture.Path("HfDistilBert"));
-        AssertHead(distil, "HfDistilBert", "logits");
-        var electra = new HfTinyElectraClassifier(seed: 1);
-        HuggingFace.LoadBert(electra, Fixture.Path("HfElectra"));
-        AssertHead(electra, "HfElectra", "logits");
+        T Loaded<T>(T model, string fixture, string key) where T : IModel<int>
+        {
+            HuggingFace.LoadBert(model, Fixture.Path(fixture));
+            AssertHead(model, fixture, key);
+            return model;
+        }
+        var classifier = Loaded(new HfTinyBertSequenceClassifier(seed: 1), "HfBertClassifier", "logits");
+        var pooler = Loaded(new HfTinyBertPooler(seed: 1), "HfBert", "pooler_output");
+        var distil = Loaded(new HfTinyDistilBertClassifier(seed: 1), "HfDistilBert", "logits");
+        Loaded(new HfTinyElectraClassifier(seed: 1), "HfElectra", "logits");
 
         // a base model's checkpoint: its pooler loads, the classifier keeps the model's own values (transformers' new head)
         var fresh = new HfTinyBertSequenceClassifier(seed: 2);
