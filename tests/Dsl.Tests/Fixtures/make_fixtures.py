@@ -1685,6 +1685,7 @@ def make_hf_llama():
     make_hf_bert(distil=True)
     make_hf_bert(electra=True)
     make_hf_bert(classifier=True)
+    make_hf_bert(roberta=True, classifier=True)
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1863,8 +1864,9 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
     embeddings 8 wide projected to the layers' 16 by embeddings_project, its classifier beside them). HfDistilBert (distil=True): DistilBertForSequenceClassification's checkpoint (the
     "distilbert." prefix, DistilBERT's names, no token types, its pre_classifier and classifier beside them), the same layers.
     HfBertClassifier (classifier=True): BertForSequenceClassification's checkpoint of HfBert's encoder and pooler (the "bert."
-    prefix) with a classifier of three labels. The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
-    and the classifiers' logits: BERT's classifier(pooler_output), DistilBERT's classifier(relu(pre_classifier(h[:, 0]))),
+    prefix) with a classifier of three labels; HfRobertaClassifier (roberta=True, classifier=True): XLMRobertaForSequenceClassification's
+    (a reranker's layout: HfRoberta's encoder, no pooler, classifier.dense and out_proj of two labels). The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
+    and the classifiers' logits: BERT's classifier(pooler_output), RoBERTa's out_proj(tanh(dense(h[:, 0]))), DistilBERT's classifier(relu(pre_classifier(h[:, 0]))),
     ELECTRA's out_proj(gelu(dense(h[:, 0])))."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
          "intermediate_size": 24, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2, "vocab_size": 13,
@@ -1912,13 +1914,20 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
     for i, layer in enumerate(layers):
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
-    case = "HfElectra" if electra else "HfDistilBert" if distil else "HfRoberta" if roberta else "HfBertClassifier" if classifier else "HfBert"
+    case = ("HfElectra" if electra else "HfDistilBert" if distil else "HfRobertaClassifier" if roberta and classifier else "HfRoberta" if roberta
+            else "HfBertClassifier" if classifier else "HfBert")
     heads = {}
     with torch.no_grad():
         first = x[:, 0]
         if not (roberta or distil or electra):
             heads["pooler_output"] = torch.tanh(pooler(first))
-        if classifier:  # (drawn after everything above: HfBert's tensors are the same)
+        if classifier and roberta:  # RobertaClassificationHead: dense, tanh, out_proj on the first token (no pooler)
+            dense, out_proj = nn.Linear(c["hidden_size"], c["hidden_size"]), nn.Linear(c["hidden_size"], 2)
+            heads["logits"] = out_proj(torch.tanh(dense(first)))
+            roberta_head = {"classifier.dense.weight": dense.weight, "classifier.dense.bias": dense.bias,
+                            "classifier.out_proj.weight": out_proj.weight, "classifier.out_proj.bias": out_proj.bias}
+            c.update(architectures=["XLMRobertaForSequenceClassification"], model_type="xlm-roberta")
+        elif classifier:  # (drawn after everything above: HfBert's tensors are the same)
             labels = nn.Linear(c["hidden_size"], 3)
             heads["logits"] = labels(heads["pooler_output"])
             state = {"bert." + k: v for k, v in state.items()}
@@ -1950,7 +1959,10 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
             del c[key]
     if roberta:  # RobertaForMaskedLM: the encoder under roberta., no pooler, the masked-LM head beside it
         state = {"roberta." + k: v for k, v in state.items() if not k.startswith("pooler.")}
-        state.update({"lm_head.dense.weight": pooler.weight, "lm_head.dense.bias": pooler.bias, "lm_head.bias": torch.zeros(c["vocab_size"])})
+        if classifier:  # XLMRobertaForSequenceClassification (a reranker's layout: bge-reranker): its classifier beside the encoder
+            state.update(roberta_head)
+        else:
+            state.update({"lm_head.dense.weight": pooler.weight, "lm_head.dense.bias": pooler.bias, "lm_head.bias": torch.zeros(c["vocab_size"])})
     os.makedirs(os.path.join(HERE, case), exist_ok=True)
     with open(os.path.join(HERE, case, "config.json"), "w") as f:
         json.dump(c, f, indent=2)
@@ -2223,6 +2235,7 @@ if __name__ == "__main__":
         make_hf_bert(distil=True)
         make_hf_bert(electra=True)
         make_hf_bert(classifier=True)
+        make_hf_bert(roberta=True, classifier=True)
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

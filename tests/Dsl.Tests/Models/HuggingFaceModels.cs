@@ -391,3 +391,13 @@ public partial class HfTinyDistilBertClassifier;
 [EndRepeat]
 [Pool(PoolKind.First)] [Dropout(0.1f)] [Dense(16, Activation = Activation.Gelu)] [Dropout(0.1f)] [Dense(2)]
 public partial class HfTinyElectraClassifier;
+
+// The HfRobertaClassifier fixture's model (XLMRobertaForSequenceClassification, a reranker's layout): RoBERTa's encoder, then
+// the first token's vector, classifier.dense (tanh), classifier.out_proj.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 30)] [LayerNorm(Epsilon = 1e-5f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-5f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
+[EndRepeat]
+[Pool(PoolKind.First)] [Dropout(0.1f)] [Dense(16, Activation = Activation.Tanh)] [Dropout(0.1f)] [Dense(2)]
+public partial class HfTinyRobertaClassifier;

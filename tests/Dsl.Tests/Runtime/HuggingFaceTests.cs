@@ -1160,7 +1160,8 @@ public sealed class HuggingFaceTests : IDisposable
     /// <summary>
     /// The heads transformers' models put on the first token load into [Pool(PoolKind.First)] and the Dense layers after it:
     /// BertForSequenceClassification's pooler (tanh) and classifier (the bert. prefix), BertModel's pooler alone,
-    /// DistilBERT's pre_classifier (ReLU) and classifier, ELECTRA's classifier.dense (GELU) and out_proj; their outputs are
+    /// DistilBERT's pre_classifier (ReLU) and classifier, ELECTRA's classifier.dense (GELU) and out_proj, XLM-RoBERTa's
+    /// classifier.dense (tanh) and out_proj (a reranker's layout, its positions after the padding id); their outputs are
     /// PyTorch's. A base checkpoint's missing classifier leaves the model's own; a classifier of other labels and a dense layer
     /// of another activation are refused, naming them.
     /// </summary>
@@ -1177,6 +1178,7 @@ public sealed class HuggingFaceTests : IDisposable
         var pooler = Loaded(new HfTinyBertPooler(seed: 1), "HfBert", "pooler_output");
         var distil = Loaded(new HfTinyDistilBertClassifier(seed: 1), "HfDistilBert", "logits");
         Loaded(new HfTinyElectraClassifier(seed: 1), "HfElectra", "logits");
+        Loaded(new HfTinyRobertaClassifier(seed: 1), "HfRobertaClassifier", "logits");
 
         // a base model's checkpoint: its pooler loads, the classifier keeps the model's own values (transformers' new head)
         var fresh = new HfTinyBertSequenceClassifier(seed: 2);
