@@ -26,7 +26,9 @@ public static partial class HuggingFace
     /// checkpoint has no classifier; ELECTRA's <c>classifier.dense</c> (GELU) and <c>classifier.out_proj</c>; DistilBERT's
     /// <c>pre_classifier</c> (ReLU) and <c>classifier</c>. A part the checkpoint does not hold (a base model's classifier; RoBERTa's
     /// classifier.dense, which reads no pooler), or a base model's pooler under a dense layer of another activation, is left as the
-    /// model has it, as transformers initialises a new head.
+    /// model has it, as transformers initialises a new head. A <c>[Dense(num_labels)]</c> on every token right after the encoder
+    /// (<c>[Dropout]</c>s before it) reads a checkpoint's <c>classifier</c> where its configuration's <c>architectures</c> names a
+    /// …ForTokenClassification (a named-entity tagger: BertForTokenClassification, RobertaForTokenClassification, …).
     /// For fine-tuning, a <c>[Dropout]</c> may stand after the embeddings' norm and before each residual
     /// (<c>hidden_dropout_prob</c>; the residual then a layer longer), and <c>[Attention(Dropout = p)]</c> is
     /// <c>attention_probs_dropout_prob</c>.
@@ -79,6 +81,14 @@ public static partial class HuggingFace
         Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(distil);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
+        // a tagger's classifier on every token (…ForTokenClassification: named entities), as its configuration names it
+        if (layout.TokenClassifier is { } tagger && Value(config, "architectures") is { ValueKind: JsonValueKind.Array } names
+            && names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString()!.EndsWith("ForTokenClassification", StringComparison.Ordinal))
+            && tensors.ContainsKey("classifier.weight"))
+        {
+            sources[tagger.Name + ".weight"] = [("classifier.weight", tagger.Units)];
+            sources[tagger.Name + ".bias"] = [("classifier.bias", tagger.Units)];
+        }
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
             .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, BertLayout.Ignored, problems, kept: own.Contains);
@@ -95,7 +105,8 @@ public static partial class HuggingFace
     /// (which initialises a pooler of its own) and <see cref="LoadBert"/> read it back. A task head on the first token
     /// (<c>[Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)]</c>, see <see cref="LoadBert"/>) is written as
     /// BertModel's pooler, and with a classifier after it as <c>BertForSequenceClassification</c> (the encoder and pooler under
-    /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …);
+    /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …), and a
+    /// classifier on every token as <c>BertForTokenClassification</c> (the same way);
     /// other layers after the encoder (a head of the model's own, or one whose dense layer is not tanh's, DistilBERT's or
     /// ELECTRA's) are not written. Both files are built first, then replaced together.
     /// </summary>
@@ -118,26 +129,28 @@ public static partial class HuggingFace
         // (a head whose dense layer is not tanh's — DistilBERT's, ELECTRA's — is no pooler: not written, as a head of the model's own)
         BertHead? task = layout.Task is { Dense.Activation: Activation.Tanh } head ? head : null;
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
-        if (labels is not null && (task?.Classifier is not { } c || labels.Count != c.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
-            throw new ArgumentException(task?.Classifier is { } classifier
-                ? $"SaveBert: {labels.Count} labels for '{classifier.Name}''s {classifier.Units} outputs; give one distinct label per output."
-                : $"SaveBert: labels given, but {architecture.Name} has no classifier BertForSequenceClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)]).", nameof(labels));
+        DenseInfo? written = task?.Classifier ?? layout.TokenClassifier; // (the sequence's classifier, or the tagger's on every token)
+        if (labels is not null && (written is null || labels.Count != written.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
+            throw new ArgumentException(written is not null
+                ? $"SaveBert: {labels.Count} labels for '{written.Name}''s {written.Units} outputs; give one distinct label per output."
+                : $"SaveBert: labels given, but {architecture.Name} has no classifier BertForSequenceClassification or BertForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).", nameof(labels));
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
         if (task is not null)
         {
             sources[task.Dense.Name + ".weight"] = [("pooler.dense.weight", task.Dense.Units)];
             sources[task.Dense.Name + ".bias"] = [("pooler.dense.bias", task.Dense.Units)];
         }
-        string prefix = task?.Classifier is null ? "" : "bert."; // (BertForSequenceClassification's encoder lies under bert.)
+        string prefix = written is null ? "" : "bert."; // (a classifier's model holds the encoder under bert.)
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
-        if (task?.Classifier is { } classifierLayer)
+        if (written is not null)
         {
-            sources[classifierLayer.Name + ".weight"] = [("classifier.weight", classifierLayer.Units)];
-            sources[classifierLayer.Name + ".bias"] = [("classifier.bias", classifierLayer.Units)];
+            sources[written.Name + ".weight"] = [("classifier.weight", written.Units)];
+            sources[written.Name + ".bias"] = [("classifier.bias", written.Units)];
         }
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
         tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
-        WriteCheckpoint(folder, tensors, layout.Config(task?.Classifier is { } output ? labels ?? Enumerable.Range(0, output.Units).Select(i => $"LABEL_{i}").ToArray() : null));
+        WriteCheckpoint(folder, tensors, layout.Config(written is null ? null : labels ?? Enumerable.Range(0, written.Units).Select(i => $"LABEL_{i}").ToArray(),
+            task?.Classifier is not null ? "BertForSequenceClassification" : "BertForTokenClassification"));
     }
 
     /// <summary>
@@ -172,6 +185,13 @@ public static partial class HuggingFace
     {
         /// <summary>The layers after the encoder as a task's head on the first token, or null where they are the model's own.</summary>
         public BertHead? Task { get; } = BertHead.Of(Head, Projection?.Units ?? Embedding.Dim);
+
+        /// <summary>
+        /// The layers after the encoder as a classifier on every token (a Dense without activation, <c>[Dropout]</c>s before it:
+        /// …ForTokenClassification's <c>classifier</c>), or null.
+        /// </summary>
+        public DenseInfo? TokenClassifier { get; } = Head.SkipWhile(l => l is DropoutInfo).ToArray() is [DenseInfo { Activation: Activation.None, Gated: false, Bias: true,
+            TiedTo: null, SoftCap: 0f, OutIsSequence: true } tagger] ? tagger : null;
 
         /// <summary>The layers' width: ELECTRA's projection's, else the embedding's.</summary>
         public int Hidden => Projection?.Units ?? Embedding.Dim;
@@ -421,14 +441,14 @@ public static partial class HuggingFace
         /// <summary>Every layer norm: the embeddings', then each layer's two.</summary>
         private IEnumerable<LayerNormInfo> Norms() => Layers.SelectMany(b => new[] { b.First, b.Second }).Prepend(EmbeddingNorm);
 
-        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields; with a classifier's <paramref name="labels"/>, BertForSequenceClassification's.</summary>
-        public byte[] Config(IReadOnlyList<string>? labels = null)
+        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields; with a classifier's <paramref name="labels"/>, the <paramref name="classifier"/> model's.</summary>
+        public byte[] Config(IReadOnlyList<string>? labels = null, string classifier = "BertForSequenceClassification")
         {
             BertLayer first = Layers[0];
             return ConfigJson(w =>
             {
                 w.WriteStartArray("architectures");
-                w.WriteStringValue(labels is null ? "BertModel" : "BertForSequenceClassification");
+                w.WriteStringValue(labels is null ? "BertModel" : classifier);
                 w.WriteEndArray();
                 if (labels is not null)
                 {

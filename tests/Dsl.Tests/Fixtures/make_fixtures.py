@@ -1686,6 +1686,7 @@ def make_hf_llama():
     make_hf_bert(electra=True)
     make_hf_bert(classifier=True)
     make_hf_bert(roberta=True, classifier=True)
+    make_hf_bert(token=True)
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1854,7 +1855,7 @@ class HfBertLayer(nn.Module):
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
 
 
-def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
+def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, token=False):
     """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
     pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
     token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0.
@@ -1865,7 +1866,9 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
     "distilbert." prefix, DistilBERT's names, no token types, its pre_classifier and classifier beside them), the same layers.
     HfBertClassifier (classifier=True): BertForSequenceClassification's checkpoint of HfBert's encoder and pooler (the "bert."
     prefix) with a classifier of three labels; HfRobertaClassifier (roberta=True, classifier=True): XLMRobertaForSequenceClassification's
-    (a reranker's layout: HfRoberta's encoder, no pooler, classifier.dense and out_proj of two labels). The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
+    (a reranker's layout: HfRoberta's encoder, no pooler, classifier.dense and out_proj of two labels); HfBertTokenClassifier
+    (token=True): BertForTokenClassification's (HfBert's encoder under "bert.", no pooler, a classifier of five labels on every
+    token: a named-entity tagger's layout), its logits classifier(h). The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
     and the classifiers' logits: BERT's classifier(pooler_output), RoBERTa's out_proj(tanh(dense(h[:, 0]))), DistilBERT's classifier(relu(pre_classifier(h[:, 0]))),
     ELECTRA's out_proj(gelu(dense(h[:, 0])))."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -1915,7 +1918,7 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
     case = ("HfElectra" if electra else "HfDistilBert" if distil else "HfRobertaClassifier" if roberta and classifier else "HfRoberta" if roberta
-            else "HfBertClassifier" if classifier else "HfBert")
+            else "HfBertClassifier" if classifier else "HfBertTokenClassifier" if token else "HfBert")
     heads = {}
     with torch.no_grad():
         first = x[:, 0]
@@ -1927,6 +1930,13 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False):
             roberta_head = {"classifier.dense.weight": dense.weight, "classifier.dense.bias": dense.bias,
                             "classifier.out_proj.weight": out_proj.weight, "classifier.out_proj.bias": out_proj.bias}
             c.update(architectures=["XLMRobertaForSequenceClassification"], model_type="xlm-roberta")
+        elif token:  # BertForTokenClassification: a classifier on every token's state, no pooler
+            tags = nn.Linear(c["hidden_size"], 5)
+            heads["logits"] = tags(x)
+            state = {"bert." + k: v for k, v in state.items() if not k.startswith("pooler.")}
+            state.update({"classifier.weight": tags.weight, "classifier.bias": tags.bias})
+            names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+            c.update(architectures=["BertForTokenClassification"], id2label={str(i): n for i, n in enumerate(names)}, label2id={n: i for i, n in enumerate(names)})
         elif classifier:  # (drawn after everything above: HfBert's tensors are the same)
             labels = nn.Linear(c["hidden_size"], 3)
             heads["logits"] = labels(heads["pooler_output"])
@@ -2236,6 +2246,7 @@ if __name__ == "__main__":
         make_hf_bert(electra=True)
         make_hf_bert(classifier=True)
         make_hf_bert(roberta=True, classifier=True)
+        make_hf_bert(token=True)
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

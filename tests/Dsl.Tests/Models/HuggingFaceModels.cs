@@ -401,3 +401,13 @@ public partial class HfTinyElectraClassifier;
 [EndRepeat]
 [Pool(PoolKind.First)] [Dropout(0.1f)] [Dense(16, Activation = Activation.Tanh)] [Dropout(0.1f)] [Dense(2)]
 public partial class HfTinyRobertaClassifier;
+
+// The HfBertTokenClassifier fixture's model (BertForTokenClassification, a named-entity tagger): BERT's encoder, then a
+// classifier of five labels on every token.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Dropout(0.1f)] [Dense(5)]
+public partial class HfTinyBertTokenClassifier;

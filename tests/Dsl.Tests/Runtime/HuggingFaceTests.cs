@@ -1224,7 +1224,43 @@ public sealed class HuggingFaceTests : IDisposable
         HuggingFace.SaveBert(distil, folder);
         Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfBert", "model.safetensors"))).Keys.Where(k => !k.StartsWith("pooler.", StringComparison.Ordinal) && k != "embeddings.position_ids").Order(),
             SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order());
-        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(distil, folder, ["a", "b"])).Message, "labels given, but HfTinyDistilBertClassifier has no classifier BertForSequenceClassification holds");
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(distil, folder, ["a", "b"])).Message, "labels given, but HfTinyDistilBertClassifier has no classifier BertForSequenceClassification or BertForTokenClassification holds");
+    }
+
+    /// <summary>
+    /// A named-entity tagger (BertForTokenClassification: the encoder under bert., no pooler, a classifier on every token): its
+    /// logits on every valid step are PyTorch's; a base checkpoint leaves the tagger the model's own (no …ForTokenClassification
+    /// in its architectures); saved as BertForTokenClassification with its labels and read back.
+    /// </summary>
+    [Fact]
+    public void ATokenClassifiersLogitsOnEveryToken()
+    {
+        var tagger = new HfTinyBertTokenClassifier(seed: 1);
+        HuggingFace.LoadBert(tagger, Fixture.Path("HfBertTokenClassifier"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBertTokenClassifier.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        float[] actual = ParityModel.Flatten(tagger.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * steps * 5, lengths[b] * 5), actual.AsSpan(b * steps * 5, lengths[b] * 5), $"sequence {b}'s valid steps");
+        string[] labels = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
+        Assert.Equal(labels, HuggingFace.LoadLabels(Fixture.Path("HfBertTokenClassifier")));
+
+        var fresh = new HfTinyBertTokenClassifier(seed: 2);
+        float[] own = fresh.Parameters["dense_4.weight"].AsSpan().ToArray();
+        HuggingFace.LoadBert(fresh, Fixture.Path("HfBert"));
+        Assert.Equal(own, fresh.Parameters["dense_4.weight"].AsSpan().ToArray());
+
+        string folder = Path.Combine(_temp, "bert-tagger-saved");
+        HuggingFace.SaveBert(tagger, folder, labels);
+        Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfBertTokenClassifier", "model.safetensors"))).Keys.Where(k => k != "bert.embeddings.position_ids").Order(),
+            SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order());
+        Contains(File.ReadAllText(Path.Combine(folder, "config.json")), "\"BertForTokenClassification\"");
+        Assert.Equal(labels, HuggingFace.LoadLabels(folder));
+        var reloaded = new HfTinyBertTokenClassifier(seed: 3);
+        HuggingFace.LoadBert(reloaded, folder);
+        Assert.Equal(tagger.Parameters.Select(p => p.AsSpan().ToArray()), reloaded.Parameters.Select(p => p.AsSpan().ToArray()));
     }
 
     /// <summary>
