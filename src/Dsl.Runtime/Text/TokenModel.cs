@@ -24,7 +24,8 @@ internal abstract class TokenModel
             "BPE" => Bpe.Read(json, where),
             "WordPiece" => WordPiece.Read(json, where),
             "Unigram" => Unigram.Read(json, where),
-            _ => throw Json.Unsupported(where, type, "BPE (byte-pair encoding: GPT-2, LLaMA, Mistral, Qwen and most decoders), WordPiece (BERT's) and Unigram (SentencePiece's: T5, ALBERT, XLM-RoBERTa); WordLevel is not read"),
+            "WordLevel" => WordLevel.Read(json, where),
+            _ => throw Json.Unsupported(where, type, "BPE (byte-pair encoding: GPT-2, LLaMA, Mistral, Qwen and most decoders), WordPiece (BERT's), Unigram (SentencePiece's: T5, ALBERT, XLM-RoBERTa) and WordLevel"),
         };
     }
 

@@ -12,7 +12,7 @@ namespace Dsl;
 /// which transformers' fast tokenizers save): text to token ids and back, the ids those tokenizers give. Byte-pair encoding
 /// models: GPT-2's, LLaMA 3's and Qwen2's byte-level ones, and SentencePiece's converted with byte fallback (LLaMA 2,
 /// TinyLlama, Mistral); WordPiece models (BERT's, with its normalizer, pre-tokenizer and decoder); Unigram models
-/// (SentencePiece's: T5's, ALBERT's, XLM-RoBERTa's, with SentencePiece's compiled normalization rules). <see cref="Encode"/> runs the file's pipeline — its added (special) tokens matched first, the
+/// (SentencePiece's: T5's, ALBERT's, XLM-RoBERTa's, with SentencePiece's compiled normalization rules); WordLevel models. <see cref="Encode"/> runs the file's pipeline — its added (special) tokens matched first, the
 /// normalizer (NFC, Prepend, Replace, BERT's, …), the pre-tokenizer (a regex split, ByteLevel, Metaspace, digits, BERT's, …), the
 /// model (BPE's merges, WordPiece's longest tokens, or Unigram's best-scoring cut), then the post-processor's special tokens (LLaMA's <c>&lt;s&gt;</c> before
 /// the text, BERT's <c>[CLS]</c> and <c>[SEP]</c> around it); <see cref="Decode"/> runs the decoder (ByteLevel, or Replace,
@@ -20,7 +20,7 @@ namespace Dsl;
 /// <c>strip_accents</c> and <c>tokenize_chinese_chars</c> of the tokenizer_config.json beside it, as transformers' BertTokenizerFast. Managed code only; safe to call from several threads.
 /// </summary>
 /// <remarks>
-/// A part of the file this does not read (a WordLevel model) is refused when the file is loaded, naming it. The file's <c>truncation</c> and <c>padding</c> are not
+/// A part of the file this does not read is refused when the file is loaded, naming it. The file's <c>truncation</c> and <c>padding</c> are not
 /// applied, as transformers does not apply them unless asked.
 /// </remarks>
 public sealed class Tokenizer

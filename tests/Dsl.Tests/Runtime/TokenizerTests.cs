@@ -15,7 +15,7 @@ public sealed class TokenizerTests : IDisposable
 
     public void Dispose() => Directory.Delete(_temp, recursive: true);
 
-    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes", "edges", "bert", "bertcased", "t5", "xlmr", "albert", "unigrambytes" };
+    public static TheoryData<string> Families => new() { "gpt2", "llama3", "qwen2", "llama2", "mistral", "misc", "affixes", "edges", "bert", "bertcased", "t5", "xlmr", "albert", "unigrambytes", "wordlevel" };
 
     private static string Path(string file) => Fixture.Path(System.IO.Path.Combine("Tokenizers", file));
 
@@ -34,8 +34,8 @@ public sealed class TokenizerTests : IDisposable
             Assert.Equal(c.GetProperty("decoded").GetString(), tokenizer.Decode(ids, skipSpecialTokens: true));
             cases++;
         }
-        // (WordPiece's files: cases.json's and ten more, wordpiece-cases.json; the unigram files: those and thirteen more, unigram-cases.json)
-        Assert.Equal(family.StartsWith("bert", StringComparison.Ordinal) ? 52 : family is "t5" or "xlmr" or "albert" or "unigrambytes" ? 65 : 42, cases);
+        // (WordPiece's files: cases.json's and ten more, wordpiece-cases.json; the unigram and word-level files: those and thirteen more, unigram-cases.json)
+        Assert.Equal(family.StartsWith("bert", StringComparison.Ordinal) ? 52 : family is "t5" or "xlmr" or "albert" or "unigrambytes" or "wordlevel" ? 65 : 42, cases);
     }
 
     /// <summary>A model's folder in the temporary one holding the BERT fixture's tokenizer.json (a tokenizer_config.json to write beside it).</summary>
@@ -188,7 +188,7 @@ public sealed class TokenizerTests : IDisposable
             return json;
         }
         string Refusal(Action<JsonObject> edit) => Assert.Throws<InvalidDataException>(() => Tokenizer.Parse(Edited(edit).ToJsonString())).Message;
-        Assert.Contains("model: type \"WordLevel\" is not supported (supported: BPE", Refusal(j => j["model"]!["type"] = "WordLevel"), StringComparison.Ordinal);
+        Assert.Contains("model: type \"Chars\" is not supported (supported: BPE", Refusal(j => j["model"]!["type"] = "Chars"), StringComparison.Ordinal);
         Assert.Contains("normalizer: type \"ByteLevel\" is not supported (supported: Sequence, Prepend", Refusal(j => j["normalizer"] = new JsonObject { ["type"] = "ByteLevel" }), StringComparison.Ordinal);
         Assert.Contains("normalizer.normalizers[1]: type \"ByteLevel\" is not supported", Refusal(j => j["normalizer"]!["normalizers"]![1] = new JsonObject { ["type"] = "ByteLevel" }), StringComparison.Ordinal);
         // a charsmap that is not base64, or shorter than the trie it announces

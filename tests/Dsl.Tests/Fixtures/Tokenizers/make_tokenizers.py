@@ -4,12 +4,14 @@ with a byte-pair vocabulary trained here on a fixed text, and cases.json: the te
 (<name>.expected.json) are the Hugging Face tokenizers library's, written by tests/TokenizerReference:
 
     /usr/bin/python3 make_tokenizers.py
-    for t in *.tokenizer.json; do c=cases.json; case $t in bert*) c=wordpiece-cases.json;; esac
+    for t in *.tokenizer.json; do c=cases.json; case $t in bert*) c=wordpiece-cases.json;; t5*|xlmr*|albert*|unigram*|wordlevel*) c=unigram-cases.json;; esac
         dotnet run --project ../../../TokenizerReference -- reference $t $c ${t%.tokenizer.json}.expected.json; done
 
 The pipelines (normalizer, pre-tokenizer, post-processor, decoder, added tokens, model options) are those of GPT-2, LLaMA 3,
 Qwen2, LLaMA 2 (tokenizers' newer SentencePiece conversion) and Mistral 7B (the older, Metaspace one); the vocabularies are
-this script's, a few hundred merges each, so that the files stay small."""
+this script's, a few hundred merges each, so that the files stay small. Then BERT's WordPiece files (uncased and cased),
+SentencePiece's unigram files in T5's, XLM-RoBERTa's and ALBERT's layouts and one with byte fallback (their charsmap compiled
+here, in nmt_nfkc's way), and a word-level one; pairs.expected.json comes from make_pairs.js."""
 import json
 from collections import Counter
 
@@ -405,10 +407,18 @@ unigram("unigrambytes", {"type": "Sequence", "normalizers": [{"type": "Precompil
         {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False},
         around("<s>", "</s>"), ["<unk>", "<s>", "</s>"], 0, byte_fallback=True,
         decoder={"type": "Sequence", "decoders": [{"type": "ByteFallback"}, {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "first", "split": False}]})
+# a word-level model (a vocabulary of whole words, the rest unknown) over lower-cased text split by Whitespace, the template
+# around it
+words = Counter(w for w in __import__("re").findall(r"\w+|[^\w\s]+", CORPUS.lower()))
+wordlevel_vocab = {t: i for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]"] + [w for w, _ in words.most_common(120)])}
+write("wordlevel", {"type": "Lowercase"}, {"type": "Whitespace"}, around("[CLS]", "[SEP]")(
+    [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True} for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]"])]),
+      None, {"type": "WordLevel", "vocab": wordlevel_vocab, "unk_token": "[UNK]"},
+      [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True} for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]"])])
 with open("unigram-cases.json", "w", encoding="utf-8") as f:
     json.dump(UNIGRAM_CASES, f, ensure_ascii=False, indent=1)
 with open("cases.json", "w", encoding="utf-8") as f:
     json.dump(CASES, f, ensure_ascii=False, indent=1)
 with open("wordpiece-cases.json", "w", encoding="utf-8") as f:
     json.dump(WORDPIECE_CASES, f, ensure_ascii=False, indent=1)
-print("wrote", len(CASES), "cases,", len(WORDPIECE_CASES), "for WordPiece,", len(UNIGRAM_CASES), "for Unigram, and 14 tokenizers")
+print("wrote", len(CASES), "cases,", len(WORDPIECE_CASES), "for WordPiece,", len(UNIGRAM_CASES), "for Unigram, and 15 tokenizers")
