@@ -16,13 +16,7 @@ public static class Pooling
     public static Tensor<float> Mean(Tensor<float> hidden, ReadOnlySpan<int> lengths, bool normalize = false)
     {
         var (batch, steps, width) = Sizes(hidden, "Mean");
-        if (lengths.Length != batch)
-            throw new ArgumentException($"Pooling.Mean: {lengths.Length} lengths for {batch} sequences; give one per sequence.", nameof(lengths));
-        for (int b = 0; b < batch; b++)
-        {
-            if (lengths[b] < 1 || lengths[b] > steps)
-                throw new ArgumentException($"Pooling.Mean: sequence {b}'s length is {lengths[b]}; expected 1 to {steps} (the steps of the outputs).", nameof(lengths));
-        }
+        CheckLengths(lengths, batch, steps, "Mean");
         float[] values = Values(hidden);
         var pooled = new float[batch * width];
         var sum = new double[width];
@@ -58,6 +52,40 @@ public static class Pooling
             if (normalize) Normalize(pooled.AsSpan(b * width, width));
         }
         return Tensor.Create(pooled, [batch, width]);
+    }
+
+    /// <summary>
+    /// Each sequence's last valid step, [batch, width] from <paramref name="hidden"/> [batch, steps, width] over padded sequences
+    /// of the given <paramref name="lengths"/> (step length − 1; the last step where <paramref name="lengths"/> is empty):
+    /// sentence-transformers' last-token pooling, which decoder-based embedding models read (e5-mistral, gte-Qwen2, whose
+    /// texts end in an end-of-sequence token), normalised as <see cref="Mean"/> does with <paramref name="normalize"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The outputs are not [batch, steps, width], or the lengths are not one per sequence from 1 to steps.</exception>
+    public static Tensor<float> Last(Tensor<float> hidden, ReadOnlySpan<int> lengths, bool normalize = false)
+    {
+        var (batch, steps, width) = Sizes(hidden, "Last");
+        if (steps == 0) throw new ArgumentException("Pooling.Last: the outputs have no steps.", nameof(hidden));
+        if (!lengths.IsEmpty) CheckLengths(lengths, batch, steps, "Last");
+        float[] values = Values(hidden);
+        var pooled = new float[batch * width];
+        for (int b = 0; b < batch; b++)
+        {
+            int t = (lengths.IsEmpty ? steps : lengths[b]) - 1;
+            values.AsSpan((b * steps + t) * width, width).CopyTo(pooled.AsSpan(b * width, width));
+            if (normalize) Normalize(pooled.AsSpan(b * width, width));
+        }
+        return Tensor.Create(pooled, [batch, width]);
+    }
+
+    private static void CheckLengths(ReadOnlySpan<int> lengths, int batch, int steps, string who)
+    {
+        if (lengths.Length != batch)
+            throw new ArgumentException($"Pooling.{who}: {lengths.Length} lengths for {batch} sequences; give one per sequence.", nameof(lengths));
+        for (int b = 0; b < batch; b++)
+        {
+            if (lengths[b] < 1 || lengths[b] > steps)
+                throw new ArgumentException($"Pooling.{who}: sequence {b}'s length is {lengths[b]}; expected 1 to {steps} (the steps of the outputs).", nameof(lengths));
+        }
     }
 
     private static (int Batch, int Steps, int Width) Sizes(Tensor<float> hidden, string who)

@@ -3,7 +3,10 @@ using Xunit;
 
 namespace Dsl.Tests.Runtime;
 
-/// <summary><see cref="Pooling.Mean"/>: each sequence's valid steps averaged, the padded ones left out, normalised when asked; bad shapes refused.</summary>
+/// <summary>
+/// <see cref="Pooling"/>: each sequence's valid steps averaged, the padded ones left out; its first step; its last valid step;
+/// normalised when asked; bad shapes refused.
+/// </summary>
 public class PoolingTests
 {
     [Fact]
@@ -30,6 +33,16 @@ public class PoolingTests
         Assert.Equal([0.6f, 0.8f, 0f, 1f], Dsl.Tests.Parity.ParityModel.Flatten(Pooling.First(hidden, normalize: true)));
         Assert.Contains("got 2 dimension(s)", Assert.Throws<ArgumentException>(() => Pooling.First(Tensor.Create(new float[4], [2, 2]))).Message);
         Assert.Contains("the outputs have no steps", Assert.Throws<ArgumentException>(() => Pooling.First(Tensor.Create(new float[0], [2, 0, 2]))).Message);
+    }
+
+    [Fact]
+    public void TheLastValidStepIsEachSequencesLastToken()
+    {
+        Tensor<float> hidden = Tensor.Create(new float[] { 9, 9, 3, 4, /* */ 0, 2, 9, 9 }, [2, 2, 2]);
+        Assert.Equal([3f, 4f, 0f, 2f], Dsl.Tests.Parity.ParityModel.Flatten(Pooling.Last(hidden, [2, 1])));
+        Assert.Equal([0.6f, 0.8f, 0f, 1f], Dsl.Tests.Parity.ParityModel.Flatten(Pooling.Last(hidden, [2, 1], normalize: true)));
+        Assert.Equal([3f, 4f, 9f, 9f], Dsl.Tests.Parity.ParityModel.Flatten(Pooling.Last(hidden, [])));
+        Assert.Contains("Pooling.Last: sequence 1's length is 3; expected 1 to 2", Assert.Throws<ArgumentException>(() => Pooling.Last(hidden, [1, 3])).Message);
     }
 
     [Fact]
