@@ -57,7 +57,7 @@ public static class Pooling
     /// <summary>
     /// Each sequence's last valid step, [batch, width] from <paramref name="hidden"/> [batch, steps, width] over padded sequences
     /// of the given <paramref name="lengths"/> (step length − 1; the last step where <paramref name="lengths"/> is empty):
-    /// sentence-transformers' last-token pooling, which decoder-based embedding models read (e5-mistral, gte-Qwen2, whose
+    /// sentence-transformers' last-token pooling, which decoder-based embedding models read (e5-mistral's, gte-Qwen2's, whose
     /// texts end in an end-of-sequence token), normalised as <see cref="Mean"/> does with <paramref name="normalize"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The outputs are not [batch, steps, width], or the lengths are not one per sequence from 1 to steps.</exception>
