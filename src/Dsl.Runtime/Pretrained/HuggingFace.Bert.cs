@@ -85,10 +85,7 @@ public static partial class HuggingFace
         if (layout.TokenClassifier is { } tagger && Value(config, "architectures") is { ValueKind: JsonValueKind.Array } names
             && names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString()!.EndsWith("ForTokenClassification", StringComparison.Ordinal))
             && tensors.ContainsKey("classifier.weight"))
-        {
-            sources[tagger.Name + ".weight"] = [("classifier.weight", tagger.Units)];
-            sources[tagger.Name + ".bias"] = [("classifier.bias", tagger.Units)];
-        }
+            BertLayout.AddDense(sources, tagger, "classifier");
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
             .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, BertLayout.Ignored, problems, kept: own.Contains);
@@ -135,18 +132,10 @@ public static partial class HuggingFace
                 ? $"SaveBert: {labels.Count} labels for '{written.Name}''s {written.Units} outputs; give one distinct label per output."
                 : $"SaveBert: labels given, but {architecture.Name} has no classifier BertForSequenceClassification or BertForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).", nameof(labels));
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
-        if (task is not null)
-        {
-            sources[task.Dense.Name + ".weight"] = [("pooler.dense.weight", task.Dense.Units)];
-            sources[task.Dense.Name + ".bias"] = [("pooler.dense.bias", task.Dense.Units)];
-        }
+        if (task is not null) BertLayout.AddDense(sources, task.Dense, "pooler.dense");
         string prefix = written is null ? "" : "bert."; // (a classifier's model holds the encoder under bert.)
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
-        if (written is not null)
-        {
-            sources[written.Name + ".weight"] = [("classifier.weight", written.Units)];
-            sources[written.Name + ".bias"] = [("classifier.bias", written.Units)];
-        }
+        if (written is not null) BertLayout.AddDense(sources, written, "classifier");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
         tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
         WriteCheckpoint(folder, tensors, layout.Config(written is null ? null : labels ?? Enumerable.Range(0, written.Units).Select(i => $"LABEL_{i}").ToArray(),
@@ -331,13 +320,8 @@ public static partial class HuggingFace
                 s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
                 s[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
             }
-            void AddDense(DenseInfo dense, string hf)
-            {
-                s[dense.Name + ".weight"] = [(hf + ".weight", dense.Units)];
-                s[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
-            }
             AddNorm(EmbeddingNorm, "embeddings.LayerNorm");
-            if (Projection is not null) AddDense(Projection, "embeddings_project");
+            if (Projection is not null) AddDense(s, Projection, "embeddings_project");
             for (int i = 0; i < Layers.Count; i++)
             {
                 BertLayer b = Layers[i];
@@ -352,11 +336,18 @@ public static partial class HuggingFace
                     s[b.Attention.Name + ".out_proj." + part] = [($"{hf}{output}.{part}", width)];
                 }
                 AddNorm(b.First, hf + first);
-                AddDense(b.Intermediate, hf + intermediate);
-                AddDense(b.Output, hf + dense);
+                AddDense(s, b.Intermediate, hf + intermediate);
+                AddDense(s, b.Output, hf + dense);
                 AddNorm(b.Second, hf + second);
             }
             return s;
+        }
+
+        /// <summary>A Dense layer's weight and bias read from the checkpoint's <c>{hf}.weight</c> and <c>{hf}.bias</c>.</summary>
+        public static void AddDense(Dictionary<string, ParameterSet.TensorRows[]> sources, DenseInfo dense, string hf)
+        {
+            sources[dense.Name + ".weight"] = [(hf + ".weight", dense.Units)];
+            sources[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
         }
 
         /// <summary>What config.json says against what the model declares (BertConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
@@ -513,17 +504,11 @@ public static partial class HuggingFace
             {
                 // a base model's pooler under a head of another activation: the head is the model's own (transformers' new head);
                 // a fine-tuned classifier's layer under the wrong activation is a mistake, refused
-                if (Dense.Activation == activation) Add(Dense, name);
+                if (Dense.Activation == activation) BertLayout.AddDense(sources, Dense, name);
                 else if (name != "pooler.dense")
                     problems.Add($"'{Dense.Name}' takes {Dense.Activation} where {what} (declare it with Activation = Activation.{activation})");
             }
-            if (Classifier is not null && tensors.ContainsKey(classifier + ".weight")) Add(Classifier, classifier);
-
-            void Add(DenseInfo dense, string hf)
-            {
-                sources[dense.Name + ".weight"] = [(hf + ".weight", dense.Units)];
-                sources[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
-            }
+            if (Classifier is not null && tensors.ContainsKey(classifier + ".weight")) BertLayout.AddDense(sources, Classifier, classifier);
         }
     }
 

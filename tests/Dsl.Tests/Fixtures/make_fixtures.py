@@ -1680,13 +1680,7 @@ def make_hf_llama():
     make_hf_dynamic()
     make_hf_qwen2_window()
     make_hf_gpt2()
-    make_hf_bert()
-    make_hf_bert(roberta=True)
-    make_hf_bert(distil=True)
-    make_hf_bert(electra=True)
-    make_hf_bert(classifier=True)
-    make_hf_bert(roberta=True, classifier=True)
-    make_hf_bert(token=True)
+    make_hf_berts()
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -1983,6 +1977,12 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     print(f"{case}: {len(state)} tensors, hidden {list(x.shape)}")
 
 
+def make_hf_berts():
+    """Every BERT-family checkpoint: BERT's, RoBERTa's, DistilBERT's, ELECTRA's, and the classifiers' and the tagger's."""
+    for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}):
+        make_hf_bert(**options)
+
+
 def make_hf_yarn():
     """HfLlamaYarn: rope_scaling "yarn" (Qwen2.5's and Qwen3's recipe for long contexts: factor 4 over the original context),
     here over an original context of 64 with heads 16 wide, so that of the 8 pairs the first keeps its frequency, the next two
@@ -2240,13 +2240,7 @@ if __name__ == "__main__":
         make_hf_gpt2()
         sys.exit(0)
     if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
-        make_hf_bert()
-        make_hf_bert(roberta=True)
-        make_hf_bert(distil=True)
-        make_hf_bert(electra=True)
-        make_hf_bert(classifier=True)
-        make_hf_bert(roberta=True, classifier=True)
-        make_hf_bert(token=True)
+        make_hf_berts()
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()
