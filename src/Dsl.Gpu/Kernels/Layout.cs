@@ -112,22 +112,22 @@ public static class Layout
     public static void MeanSteps(DeviceSpan x, DeviceSpan output, int batch, int steps, int width, ReadOnlySpan<int> lengths)
     {
         Device device = x.Device;
-        device.Kernels.MeanSteps(batch * width, x.View, output.View, device.Upload(Lengths(lengths, batch, steps)), batch, width);
+        device.Kernels.MeanSteps(batch * width, x.View, output.View, device.Upload(Lengths(lengths, batch, steps, stackalloc int[Math.Min(batch, 256)])), batch, width);
     }
 
     /// <summary>The adjoint of <see cref="MeanSteps"/>.</summary>
     public static void MeanStepsBackward(DeviceSpan dOutput, DeviceSpan dx, int batch, int steps, int width, ReadOnlySpan<int> lengths)
     {
         Device device = dx.Device;
-        device.Kernels.MeanStepsBackward(steps * batch * width, dOutput.View, dx.View, device.Upload(Lengths(lengths, batch, steps)), batch, width);
+        device.Kernels.MeanStepsBackward(steps * batch * width, dOutput.View, dx.View, device.Upload(Lengths(lengths, batch, steps, stackalloc int[Math.Min(batch, 256)])), batch, width);
     }
 
-    /// <summary>The sequences' lengths, each of all the steps where none were given.</summary>
-    private static ReadOnlySpan<int> Lengths(ReadOnlySpan<int> lengths, int batch, int steps)
+    /// <summary>The sequences' lengths, each of all the steps where none were given (in <paramref name="scratch"/> where it holds them: nothing allocated per pass).</summary>
+    private static ReadOnlySpan<int> Lengths(ReadOnlySpan<int> lengths, int batch, int steps, Span<int> scratch)
     {
         if (!lengths.IsEmpty) return lengths.Slice(0, batch);
-        var all = new int[batch];
-        Array.Fill(all, steps);
+        Span<int> all = scratch.Length >= batch ? scratch[..batch] : new int[batch];
+        all.Fill(steps);
         return all;
     }
 
