@@ -483,6 +483,34 @@ namespace Dsl
     }
 
     /// <summary>
+    /// Adds a learned embedding of each token's type, its segment of the input (BERT's <c>token_type_embeddings</c>, the paper's
+    /// segment embeddings): out[t] = x[t] + weight[type(t)], where a token's type is the number of separator
+    /// tokens before it in its sequence, at most types − 1. BERT's pairs, <c>[CLS] A [SEP] B [SEP]</c>, so read as the tokenizers
+    /// number them (<c>token_type_ids</c>: 0 up to and with the first <c>[SEP]</c>, 1 after it), and a single text is all type 0;
+    /// the types come from the model's token ids, so a pass takes no second input. Stands after the <c>[Embedding]</c> (the
+    /// model's first layer), before or after a <c>[PositionEmbedding]</c>. Parameter <c>tokentypeembedding.weight</c> [types, W].
+    /// The types are counted from each pass's first token: a model with it does not step.
+    /// </summary>
+    public sealed class TokenTypeEmbeddingAttribute : LayerAttribute
+    {
+        /// <summary>Declares <paramref name="types"/> token types (BERT's <c>type_vocab_size</c>, 2), told apart by the token id <paramref name="separator"/> (BERT's <c>[SEP]</c>, 102 in bert-base-uncased).</summary>
+        public TokenTypeEmbeddingAttribute(int types, int separator)
+        {
+            Types = types;
+            Separator = separator;
+        }
+
+        /// <summary>Token types the table holds; tokens after more separators than types − 1 take the last.</summary>
+        public int Types { get; }
+
+        /// <summary>The token id that ends a segment: the tokens after it take the next type.</summary>
+        public int Separator { get; }
+
+        /// <summary>Initialiser of <c>tokentypeembedding.weight</c>. Default N(0, 1), as PyTorch's <c>nn.Embedding</c>.</summary>
+        public Init WeightInit { get; set; }
+    }
+
+    /// <summary>
     /// Composes an encoder and a decoder model into one trainable sequence-to-sequence model: the encoder reads the
     /// source, its final recurrent state starts the decoder (bidirectional states concatenated; a generated
     /// <c>bridge</c> Dense where widths differ) and the decoder's cross-attention (<c>Over = typeof(Encoder)</c>)

@@ -9,6 +9,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
 {
     private string? _lengths32;
 
+    /// <summary>The token ids the embedding read [B, T] (int64), which token types are counted over.</summary>
+    private string? _ids;
+
     /// <summary>State values a recurrent layer starts from, by the State's tensor names (lstm.h_l0…): a step graph's inputs.</summary>
     public Dictionary<string, string> StateIn { get; } = new(StringComparer.Ordinal);
 
@@ -54,6 +57,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
         PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
         PositionalEncodingInfo p => PositionalEncoding(p, x),
+        TokenTypeEmbeddingInfo t when Stepping => throw new NotSupportedException($"Layer '{t.Name}' counts the token types from the sequence's first token: a model with it does not step."),
+        TokenTypeEmbeddingInfo t => TokenTypes(t, x),
         PositionEmbeddingInfo p => g.Add("Add", p.Name, [x, g.Add("Gather", p.Name + "_rows", [Weight(p, "weight"), Stepping ? Position! : StepRange(x, p.Name)], ("axis", 0L))]),
         RecurrentInfo r => Recurrent(r, x, lengths, next),
         PoolInfo p when Stepping => throw new NotSupportedException($"Layer '{p.Name}' pools over the whole sequence: a model with it does not step."),
@@ -86,6 +91,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// </summary>
     private string Embedding(EmbeddingInfo e, string ids)
     {
+        _ids = ids;
         string checkedIds = g.Add("Where", e.Name + "_ids", [g.Add("Less", e.Name + "_negative", [ids, g.Int64Scalar(e.Name + "_zero_id", 0)]),
             g.Int64Scalar(e.Name + "_vocabulary", e.Vocabulary), ids]);
         string table = _tables[e.Name] = Weight(e, "weight");
@@ -600,6 +606,19 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// t = length − 1 kept by Where, the others zero, summed over the steps), or the mean (of the valid steps: the padded ones
     /// zeroed, summed, divided by the length).
     /// </summary>
+    /// <summary>
+    /// x plus the row of each token's type: the separators before it (CumSum, exclusive, of ids = separator), at most types − 1,
+    /// over the model's ids as the embedding read them.
+    /// </summary>
+    private string TokenTypes(TokenTypeEmbeddingInfo t, string x)
+    {
+        string n = t.Name, ids = _ids ?? throw Unsupported(t, "its model reads no token ids");
+        string separators = g.Add("Cast", n + "_separators", [g.Add("Equal", n + "_is_separator", [ids, g.Int64Scalar(n + "_separator", t.Separator)])], ("to", (long)ElementType.Int64));
+        string before = g.Add("CumSum", n + "_before", [separators, g.Int64Scalar(n + "_steps_axis", 1)], ("exclusive", 1L));
+        string types = g.Add("Min", n + "_types", [before, g.Int64Scalar(n + "_last_type", t.Types - 1)]);
+        return g.Add("Add", n, [x, g.Add("Gather", n + "_rows", [Weight(t, "weight"), types], ("axis", 0L))]);
+    }
+
     private string Pool(PoolInfo p, string x, string? lengths)
     {
         string n = p.Name, stepsAxis = g.Int64s(n + "_steps_axis", 1);

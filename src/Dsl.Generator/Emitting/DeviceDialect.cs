@@ -28,7 +28,7 @@ internal static class DeviceDialect
     private static readonly HashSet<string> DeviceKernels =
     [
         "Layout.MaskSteps", "Layout.MeanSteps", "Layout.MeanStepsBackward", "Layout.GatherLastStep", "Layout.ScatterLastStep", "Layout.GatherFinalState", "Layout.AddToFinalState",
-        "Layout.GatherRows", "Layout.ScatterAddRows", "Layout.RepeatRows",
+        "Layout.GatherRows", "Layout.ScatterAddRows", "Layout.TokenTypes", "Layout.RepeatRows",
         "AttentionKernel.Forward", "AttentionKernel.Backward", "AttentionKernel.CachedForward", "AttentionKernel.Append",
         "LayerNormKernel.Forward", "LayerNormKernel.Backward", "RmsNormKernel.Forward", "RmsNormKernel.Backward", "RotaryKernel.Apply", "QueryKeyNormKernel.Forward", "QueryKeyNormKernel.Backward", "GatedActivations.Forward", "GatedActivations.Backward", "Activations.SoftCap", "Activations.SoftCapBackward", "PositionalEncodingKernel.Add", "PositionEmbeddingKernel.Add", "PositionEmbeddingKernel.Backward",
         "AttentionKernel.CrossForward", "AttentionKernel.CrossBackward", "AttentionKernel.PoolForward", "AttentionKernel.PoolBackward",

@@ -17,4 +17,5 @@ internal enum LayerKind
     PositionEmbedding,
     RmsNorm,
     Pool,
+    TokenTypeEmbedding,
 }

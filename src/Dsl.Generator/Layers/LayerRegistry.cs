@@ -11,6 +11,7 @@ using Dsl.Generator.Layers.Lstm;
 using Dsl.Generator.Layers.PositionalEncoding;
 using Dsl.Generator.Layers.PositionEmbedding;
 using Dsl.Generator.Layers.Pool;
+using Dsl.Generator.Layers.TokenTypeEmbedding;
 using Dsl.Generator.Layers.RmsNorm;
 using Dsl.Generator.Layers.Residual;
 using Dsl.Generator.Layers.Rnn;
@@ -38,6 +39,7 @@ internal static class LayerRegistry
         new PositionEmbeddingLayer(),
         new RmsNormLayer(),
         new PoolLayer(),
+        new TokenTypeEmbeddingLayer(),
     };
 
     private static readonly Dictionary<LayerKind, LayerDefinition> s_byKind = All.ToDictionary(d => d.Kind);

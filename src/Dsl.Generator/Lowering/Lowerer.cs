@@ -17,7 +17,7 @@ internal static class Lowerer
     public static ModelPlan Lower(ShapedModel model)
     {
         var context = new LowerContext(model);
-        BufferRef? tokens = model.TakesTokens
+        BufferRef? tokens = context.Tokens = model.TakesTokens
             ? context.Buffer("tokens", 1, Rows.StepsBatch, BufferUse.Forward, "token ids, time-major [T, B]", isInt: true)
             : null;
         BufferRef? previousOut = tokens, previousDOut = null;
@@ -82,6 +82,9 @@ internal sealed class LowerContext
 
     /// <summary>What the layer reads: the previous layer's output, or the token ids after an embedding's place.</summary>
     public BufferRef In { get; private set; } = null!;
+
+    /// <summary>The model's token ids [T, B] (what its embedding reads), null when it takes features.</summary>
+    public BufferRef? Tokens { get; internal set; }
 
     /// <summary>Where the gradient of <see cref="In"/> goes; null when nothing before the layer learns (the model's input).</summary>
     public BufferRef? DIn { get; private set; }

@@ -29,6 +29,10 @@ public static class DropoutKernel
 /// <summary>Layout operations on the device, as <c>Dsl.Kernels.Layout</c>; the lengths and token ids stay on the host and are copied over per call.</summary>
 public static class Layout
 {
+    /// <summary>Each token's type, as <c>Dsl.Kernels.Layout.TokenTypes</c>: the ids, and so their types, stay on the host.</summary>
+    public static void TokenTypes(ReadOnlySpan<int> tokens, Span<int> types, int steps, int batch, int separator, int count) =>
+        Dsl.Kernels.Layout.TokenTypes(tokens, types, steps, batch, separator, count);
+
     /// <summary>into[r] = table[indices[r]] · <paramref name="scale"/>, rows of <paramref name="width"/> (an embedding).</summary>
     public static void GatherRows(DeviceSpan table, ReadOnlySpan<int> indices, int width, DeviceSpan into, float scale = 1f)
     {

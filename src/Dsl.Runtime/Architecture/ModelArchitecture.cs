@@ -79,6 +79,12 @@ public sealed record PoolInfo(string Name, int Width, PoolKind Kind) : LayerInfo
 /// <summary><c>[PositionEmbedding]</c>: a learned table of <see cref="MaxLength"/> positions, <c>{Name}.weight</c> [MaxLength, Width].</summary>
 public sealed record PositionEmbeddingInfo(string Name, int Width, int MaxLength) : LayerInfo(Name, Width, Width, true);
 
+/// <summary>
+/// <c>[TokenTypeEmbedding]</c>: a learned table of <see cref="Types"/> token types, <c>{Name}.weight</c> [Types, Width], a token's
+/// type the number of <see cref="Separator"/> ids before it in its sequence (at most Types − 1).
+/// </summary>
+public sealed record TokenTypeEmbeddingInfo(string Name, int Width, int Types, int Separator) : LayerInfo(Name, Width, Width, true);
+
 /// <summary><c>[Attention]</c>: self-attention, pooling, or cross-attention over an encoder's outputs (<see cref="MemoryWidth"/> &gt; 0).</summary>
 /// <remarks>
 /// <see cref="RotaryBase"/>: the base of the rotary position embedding's wavelengths when it turns queries and keys (<c>Rotary</c>),

@@ -95,6 +95,27 @@ public static class Layout
         }
     }
 
+    /// <summary>
+    /// Each token's type (BERT's <c>token_type_ids</c>), time-major [T, B]: the number of <paramref name="separator"/> ids before
+    /// it in its sequence, at most <paramref name="count"/> − 1 (<c>[CLS] A [SEP]</c> type 0, <c>B [SEP]</c> after it type 1).
+    /// </summary>
+    public static void TokenTypes(ReadOnlySpan<int> tokens, Span<int> types, int steps, int batch, int separator, int count)
+    {
+        long n = (long)steps * batch;
+        if (steps < 0 || batch < 0 || count < 1 || tokens.Length < n || types.Length < n)
+            throw new ArgumentException($"Layout.TokenTypes: [T = {steps}, B = {batch}] of {count} types needs {n} tokens and types, got {tokens.Length} and {types.Length}.");
+        for (int b = 0; b < batch; b++)
+        {
+            int type = 0;
+            for (int t = 0; t < steps; t++)
+            {
+                int at = t * batch + b;
+                types[at] = type;
+                if (tokens[at] == separator && type < count - 1) type++;
+            }
+        }
+    }
+
     /// <summary>The adjoint of MeanSteps: dx[t, b] = dout[b] / lengths[b] at the valid steps, zero at the padded ones.</summary>
     public static void MeanStepsBackward(ReadOnlySpan<float> dOutput, Span<float> dx, int batch, int steps, int width, ReadOnlySpan<int> lengths)
     {

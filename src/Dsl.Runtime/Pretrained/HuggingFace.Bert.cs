@@ -32,9 +32,12 @@ public static partial class HuggingFace
     /// For fine-tuning, a <c>[Dropout]</c> may stand after the embeddings' norm and before each residual
     /// (<c>hidden_dropout_prob</c>; the residual then a layer longer), and <c>[Attention(Dropout = p)]</c> is
     /// <c>attention_probs_dropout_prob</c>.
-    /// <c>embeddings.word_embeddings</c> goes into the embedding, <c>embeddings.position_embeddings</c> plus the first row of
-    /// <c>embeddings.token_type_embeddings</c> into the position table (every token of type 0: one segment, as the embedding
-    /// models read a text), <c>embeddings.LayerNorm</c> into the first norm; each layer's <c>attention.self.query</c>,
+    /// <c>embeddings.word_embeddings</c> goes into the embedding, <c>embeddings.position_embeddings</c> into the position table,
+    /// and <c>embeddings.token_type_embeddings</c> into a <c>[TokenTypeEmbedding(types: type_vocab_size, separator: id)]</c> declared
+    /// beside it (before the norm; the separator the tokenizer's <c>[SEP]</c>, 102 in bert-base-uncased's vocabulary), whose types
+    /// are those BERT's tokenizers give a pair — a cross-encoder's or a reranker's query and passage, an answer's question and
+    /// context — or, without one, its first row added to the position table (every token of type 0: one segment, as the embedding
+    /// models read a text); <c>embeddings.LayerNorm</c> into the first norm; each layer's <c>attention.self.query</c>,
     /// <c>key</c> and <c>value</c> into the attention's <c>in_proj_weight</c> and <c>in_proj_bias</c>, <c>attention.output.dense</c>
     /// into <c>out_proj</c>, <c>attention.output.LayerNorm</c>, <c>intermediate.dense</c>, <c>output.dense</c> and
     /// <c>output.LayerNorm</c> into the layers after it. Names with or without the <c>bert.</c> prefix (the pre-training
@@ -78,7 +81,8 @@ public static partial class HuggingFace
         bool distil = BertLayout.IsDistil(config);
         // (DistilBERT has no token types: 0 sets the fold aside)
         int types = distil ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
-        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems);
+        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems,
+            fold: layout.Types is null);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(distil);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
         // a tagger's classifier on every token (…ForTokenClassification: named entities), as its configuration names it
@@ -99,7 +103,8 @@ public static partial class HuggingFace
     /// <c>in_proj_weight</c> and <c>in_proj_bias</c> split into <c>query</c>, <c>key</c> and <c>value</c>, the position table
     /// as <c>position_embeddings</c> beside <c>token_type_embeddings</c> of zeros (so that a text of type 0 reads the table as it
     /// is), no pooler; and the <c>config.json</c> that describes it, so that transformers' <c>BertModel.from_pretrained(folder)</c>
-    /// (which initialises a pooler of its own) and <see cref="LoadBert"/> read it back. A task head on the first token
+    /// (which initialises a pooler of its own) and <see cref="LoadBert"/> read it back; a <c>[TokenTypeEmbedding]</c> is written
+    /// as <c>token_type_embeddings</c> (<c>type_vocab_size</c> its types). A task head on the first token
     /// (<c>[Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)]</c>, see <see cref="LoadBert"/>) is written as
     /// BertModel's pooler, and with a classifier after it as <c>BertForSequenceClassification</c> (the encoder and pooler under
     /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …), and a
@@ -137,7 +142,7 @@ public static partial class HuggingFace
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
         if (written is not null) BertLayout.AddDense(sources, written, "classifier");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
-        tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
+        if (layout.Types is null) tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
         WriteCheckpoint(folder, tensors, layout.Config(written is null ? null : labels ?? Enumerable.Range(0, written.Units).Select(i => $"LABEL_{i}").ToArray(),
             task?.Classifier is not null ? "BertForSequenceClassification" : "BertForTokenClassification"));
     }
@@ -169,7 +174,7 @@ public static partial class HuggingFace
     /// A model's layers matched to BERT's: the token and position tables and their norm, the encoder's layers, and what follows
     /// them (<see cref="Head"/>, the model's own).
     /// </summary>
-    private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, LayerNormInfo EmbeddingNorm, DenseInfo? Projection,
+    private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, TokenTypeEmbeddingInfo? Types, LayerNormInfo EmbeddingNorm, DenseInfo? Projection,
         IReadOnlyList<BertLayer> Layers, IReadOnlyList<LayerInfo> Head)
     {
         /// <summary>The layers after the encoder as a task's head on the first token, or null where they are the model's own.</summary>
@@ -205,15 +210,20 @@ public static partial class HuggingFace
 
         public static BertLayout Of(ModelArchitecture a)
         {
-            const string expected = "BERT's layout: [Embedding] [PositionEmbedding] [LayerNorm], then per layer [Attention(Heads = h)] [Residual] [LayerNorm] "
+            const string expected = "BERT's layout: [Embedding] [PositionEmbedding] [LayerNorm] (a [TokenTypeEmbedding] before the norm), then per layer [Attention(Heads = h)] [Residual] [LayerNorm] "
                 + "[Dense(I, Activation = Activation.Gelu)] [Dense(H)] [Residual(Layers = 2)] [LayerNorm], then layers of the model's own if any; a [Dropout] "
                 + "may stand after the embeddings' norm and before each residual (hidden_dropout_prob's)";
             var walk = new LayerWalk(a, "BERT", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (word_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
-            var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
-            var norm = walk.At<LayerNormInfo>(2, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
-            int at = walk.Dropout(3); // (hidden_dropout_prob's)
+            // the token types' table (token_type_embeddings: a [TokenTypeEmbedding]) before or after the positions', else folded into them
+            int at = 1;
+            TokenTypeEmbeddingInfo? types = l.Count > at && l[at] is TokenTypeEmbeddingInfo before ? before : null;
+            if (types is not null) at++;
+            var positions = walk.At<PositionEmbeddingInfo>(at++, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
+            if (types is null && l.Count > at && l[at] is TokenTypeEmbeddingInfo after) (types, at) = (after, at + 1);
+            var norm = walk.At<LayerNormInfo>(at++, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
+            at = walk.Dropout(at); // (hidden_dropout_prob's)
             // ELECTRA's embeddings_project: the embedding's width to the layers' (a Dense without activation before the first attention)
             DenseInfo? projection = at < l.Count && l[at] is DenseInfo { Activation: Activation.None, Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } p
                 && at + 1 < l.Count && l[at + 1] is AttentionInfo ? p : null;
@@ -251,7 +261,7 @@ public static partial class HuggingFace
                 layers.Add(new BertLayer(attention, first, intermediate, output, second));
             }
             if (layers.Count == 0) throw walk.Differs(encoder, "layer 0's attention ([Attention(Heads = h)]) and its residual ([Residual])");
-            return new BertLayout(embedding, positions, norm, projection, layers, l.Skip(at).ToArray());
+            return new BertLayout(embedding, positions, types, norm, projection, layers, l.Skip(at).ToArray());
         }
 
         /// <summary>
@@ -259,7 +269,7 @@ public static partial class HuggingFace
         /// <c>weight</c> and <c>bias</c>), the position table with the first token type's row added (float32, each row
         /// p + t₀), the token types' table checked ([<paramref name="types"/>, <paramref name="width"/>]) and set aside.
         /// </summary>
-        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int positions, int types, int offset, List<string> problems)
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int positions, int types, int offset, List<string> problems, bool fold = true)
         {
             var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
             foreach (var (name, tensor) in tensors)
@@ -279,7 +289,7 @@ public static partial class HuggingFace
                     readable[PositionTable] = new SafeTensor(PositionTable, [positions, width], all.ToFloat().AsSpan(offset * width, positions * width).ToArray());
                 else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after RoBERTa's first {offset} rows)");
             }
-            if (types == 0) { } // (DistilBERT's: none)
+            if (types == 0 || !fold) { } // (DistilBERT's: none; a [TokenTypeEmbedding] reads the table as it is)
             else if (!readable.Remove(TokenTypes, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{TokenTypes}' [{types}, {width}] (its first row is added to every position)");
             else if (tokenTypes.Shape is not [long rows, long columns] || rows != types || columns != width || tokenTypes.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
                 problems.Add($"tensor '{TokenTypes}' has shape {Shapes.Format<long>(tokenTypes.Shape)} ({tokenTypes.DType}), expected [{types}, {width}] of a floating-point type (type_vocab_size, hidden_size)");
@@ -315,6 +325,7 @@ public static partial class HuggingFace
                 [Embedding.Name + ".weight"] = [(Words, Embedding.Vocabulary)],
                 [Positions.Name + ".weight"] = [(PositionTable, Positions.MaxLength)],
             };
+            if (Types is not null) s[Types.Name + ".weight"] = [(TokenTypes, Types.Types)];
             void AddNorm(LayerNormInfo norm, string hf)
             {
                 s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
@@ -395,6 +406,7 @@ public static partial class HuggingFace
                 problems.Add($"position_embedding_type is {positions.GetRawText()}: the positions here are a learned table (\"absolute\"); relative positions are not computed");
             if (Value(c, "type_vocab_size") is { } types && !(types.ValueKind == JsonValueKind.Number && types.TryGetInt32(out int t) && t >= 1))
                 problems.Add($"type_vocab_size is {types.GetRawText()}, not a whole number of token types 1 or more");
+            else if (Types is not null) ConfigInt(c, problems, "type_vocab_size", Types.Types, $"'{Types.Name}' types", 2);
             ConfigOff(c, problems, "is_decoder", "BERT as a causal decoder is not laid out here");
             ConfigOff(c, problems, "add_cross_attention", "BERT layers attending over an encoder are not laid out here");
         }
@@ -403,6 +415,7 @@ public static partial class HuggingFace
         private void CheckDistilConfig(JsonElement c, List<string> problems)
         {
             BertLayer first = Layers[0];
+            if (Types is not null) problems.Add($"DistilBERT has no token types, but the model declares '{Types.Name}' ([TokenTypeEmbedding])");
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 30522);
             ConfigInt(c, problems, "dim", Embedding.Dim, $"'{Embedding.Name}'", 768);
             ConfigInt(c, problems, "n_layers", Layers.Count, "its encoder layers", 6);
@@ -458,7 +471,7 @@ public static partial class HuggingFace
                 w.WriteNumber("intermediate_size", first.Intermediate.Units);
                 w.WriteString("hidden_act", FeedForwardActivationName(first.Intermediate.Activation));
                 w.WriteNumber("max_position_embeddings", Positions.MaxLength);
-                w.WriteNumber("type_vocab_size", 2);
+                w.WriteNumber("type_vocab_size", Types?.Types ?? 2);
                 w.WritePropertyName("layer_norm_eps");
                 w.WriteRawValue(JsonFloat(EmbeddingNorm.Epsilon));
                 w.WriteString("position_embedding_type", "absolute");

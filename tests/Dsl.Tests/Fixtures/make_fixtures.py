@@ -1849,7 +1849,7 @@ class HfBertLayer(nn.Module):
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
 
 
-def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, token=False):
+def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, token=False, pair=False):
     """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
     pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
     token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0.
@@ -1862,7 +1862,10 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     prefix) with a classifier of three labels; HfRobertaClassifier (roberta=True, classifier=True): XLMRobertaForSequenceClassification's
     (a reranker's layout: HfRoberta's encoder, no pooler, classifier.dense and out_proj of two labels); HfBertTokenClassifier
     (token=True): BertForTokenClassification's (HfBert's encoder under "bert.", no pooler, a classifier of five labels on every
-    token: a named-entity tagger's layout), its logits classifier(h). The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
+    token: a named-entity tagger's layout), its logits classifier(h). HfBertCrossEncoder (pair=True): BertForSequenceClassification's
+    checkpoint of one label (a cross-encoder's, ms-marco-MiniLM's layout: a query and a passage scored together) over two pairs,
+    [CLS] A [SEP] B [SEP], with the token_type_ids BERT's tokenizers give them (0 up to the first [SEP], 1 after it; the padding 0),
+    written out here by position, not counted from the ids. The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
     and the classifiers' logits: BERT's classifier(pooler_output), RoBERTa's out_proj(tanh(dense(h[:, 0]))), DistilBERT's classifier(relu(pre_classifier(h[:, 0]))),
     ELECTRA's out_proj(gelu(dense(h[:, 0])))."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -1879,7 +1882,7 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     if electra:
         c.update(architectures=["ElectraForSequenceClassification"], model_type="electra", embedding_size=8)
         del c["position_embedding_type"]
-    torch.manual_seed(719 if electra else 717 if distil else 716 if roberta else 715)
+    torch.manual_seed(720 if pair else 719 if electra else 717 if distil else 716 if roberta else 715)
     e = c.get("embedding_size", c["hidden_size"])  # (ELECTRA's embeddings are narrower, projected to hidden_size)
     words, positions, types = nn.Embedding(c["vocab_size"], e), nn.Embedding(c["max_position_embeddings"], e), nn.Embedding(c["type_vocab_size"], e)
     norm = nn.LayerNorm(e, eps=c["layer_norm_eps"])
@@ -1893,12 +1896,17 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     ids = torch.randint(2 if roberta else 1, c["vocab_size"], (2, 7))  # (RoBERTa: no ids 0 and 1, its BOS and padding)
     lengths = torch.tensor([7, 4])
     ids[1, 4:] = pad  # the padding token
+    token_types = torch.zeros_like(ids)
+    if pair:  # [CLS]=1 A [SEP]=2 B [SEP]=2, the second pair padded after 5 tokens; the types by position, as the tokenizer's pair template writes them
+        ids = torch.tensor([[1, 5, 7, 2, 9, 4, 2], [1, 8, 2, 6, 2, 0, 0]])
+        token_types = torch.tensor([[0, 0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0]])
+        lengths = torch.tensor([7, 5])
     mask = (torch.arange(7)[None, :] < lengths[:, None]).float()
     # BERT's positions 0 … T - 1; RoBERTa's from the padding id + 1, the padding's own the padding id
     position_ids = torch.arange(ids.shape[1])[None, :].expand(2, -1) if not roberta else (torch.cumsum((ids != pad).int(), 1) * (ids != pad).int()).long() + pad
     with torch.no_grad():
         # BertEmbeddings: the words plus the token types (all 0), then the positions, then LayerNorm
-        x = words(ids) + (0 if distil else types(torch.zeros_like(ids)))
+        x = words(ids) + (0 if distil else types(token_types))
         x = norm(x + positions(position_ids))
         if project is not None:  # ElectraModel's embeddings_project
             x = project(x)
@@ -1912,7 +1920,7 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
     case = ("HfElectra" if electra else "HfDistilBert" if distil else "HfRobertaClassifier" if roberta and classifier else "HfRoberta" if roberta
-            else "HfBertClassifier" if classifier else "HfBertTokenClassifier" if token else "HfBert")
+            else "HfBertCrossEncoder" if pair else "HfBertClassifier" if classifier else "HfBertTokenClassifier" if token else "HfBert")
     heads = {}
     with torch.no_grad():
         first = x[:, 0]
@@ -1931,13 +1939,15 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
             state.update({"classifier.weight": tags.weight, "classifier.bias": tags.bias})
             names = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
             c.update(architectures=["BertForTokenClassification"], id2label={str(i): n for i, n in enumerate(names)}, label2id={n: i for i, n in enumerate(names)})
-        elif classifier:  # (drawn after everything above: HfBert's tensors are the same)
-            labels = nn.Linear(c["hidden_size"], 3)
+        elif classifier or pair:  # (drawn after everything above: HfBert's tensors are the same)
+            labels = nn.Linear(c["hidden_size"], 1 if pair else 3)
             heads["logits"] = labels(heads["pooler_output"])
             state = {"bert." + k: v for k, v in state.items()}
             state.update({"classifier.weight": labels.weight, "classifier.bias": labels.bias})
             c.update(architectures=["BertForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
                      label2id={"negative": 0, "neutral": 1, "positive": 2})
+            if pair:  # (a cross-encoder's one label, as transformers names it)
+                c.update(id2label={"0": "LABEL_0"}, label2id={"LABEL_0": 0})
         if distil:
             heads["logits"] = F.linear(F.relu(pooler(first)), pooler.weight[:2], pooler.bias[:2])
         if electra:
@@ -1973,13 +1983,14 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
     # sentence-transformers' mean pooling over the attention mask, then its Normalize module
     pooled = F.normalize((x * mask[:, :, None]).sum(1) / torch.clamp(mask.sum(1)[:, None], min=1e-9), p=2, dim=1)
-    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **heads})
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **heads,
+                                                                      **({"token_types": token_types} if pair else {})})
     print(f"{case}: {len(state)} tensors, hidden {list(x.shape)}")
 
 
 def make_hf_berts():
     """Every BERT-family checkpoint: BERT's, RoBERTa's, DistilBERT's, ELECTRA's, and the classifiers' and the tagger's."""
-    for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}):
+    for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}, {"pair": True}):
         make_hf_bert(**options)
 
 

@@ -219,6 +219,30 @@ public class DiagnosticTests
         Assert.Contains("7 is not a known PoolKind (First, Last or Mean)", d.GetMessage(), StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("[Input(4)] [[|TokenTypeEmbedding(types: 2, separator: 3)|]]", "token types are counted over the model's token ids: its first layer must be an [Embedding]")]
+    [InlineData("[Embedding(vocab: 10, dim: 4)] [TokenTypeEmbedding(types: 2, [|separator: 10|])]", "separator 10 is no token of 'embedding' (its vocabulary holds ids 0 … 9)")]
+    [InlineData("[Embedding(vocab: 10, dim: 4)] [TokenTypeEmbedding(types: 2, [|separator: -1|])]", "separator must be a token id (0 or more), not -1")]
+    public void DSL0007_TokenTypesWithoutTheirTokens(string layers, string message)
+    {
+        Diagnostic d = Single($"using Dsl; namespace Demo; {layers} [Dense(2)] public partial class M;" + (layers.StartsWith("[Input", StringComparison.Ordinal) ? Usage : TokenUsage), "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DSL0002_NoTokenTypes()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [TokenTypeEmbedding([|types: 0|], separator: 3)] [Dense(2)] public partial class M;" + TokenUsage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Contains("types", d.GetMessage(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void DSL1001_TokenTypesOfAVector()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Embedding(vocab: 10, dim: 4)] [Pool(PoolKind.First)] [[|TokenTypeEmbedding(types: 2, separator: 3)|]] [Dense(2)] public partial class M;" + TokenUsage, "DSL1001", DiagnosticSeverity.Error);
+        Assert.Contains("expects a sequence", d.GetMessage(), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void DSL1001_PositionalEncodingOfAVector()
     {
@@ -280,7 +304,7 @@ public class DiagnosticTests
     [InlineData("[Input(12)] [Attention(Heads = 4, [|Rotary = true|])]", "each of the 4 head(s) of 12 is 3 wide, and must be even")]
     public void DSL0007_RotaryWhereItCannotTurn(string layers, string message)
     {
-        Diagnostic d = Single($"using Dsl; namespace Demo; {layers} [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Diagnostic d = Single($"using Dsl; namespace Demo; {layers} [Dense(2)] public partial class M;" + (layers.StartsWith("[Input", StringComparison.Ordinal) ? Usage : TokenUsage), "DSL0007", DiagnosticSeverity.Error);
         Assert.Contains(message, d.GetMessage());
     }
 

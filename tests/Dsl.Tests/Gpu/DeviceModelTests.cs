@@ -95,6 +95,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
         // BERT with BertForSequenceClassification's head: the [CLS] vector, the pooler, dropout on a vector, the classifier
         nameof(HfTinyBertSequenceClassifier),
+        // BERT's token types: counted on the host beside the ids, their rows gathered and their gradient scattered on the device
+        nameof(GcTokenTypes),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

@@ -245,6 +245,17 @@ public partial class GcGatedKinked;
 [Dense(7)]
 public partial class GcPositionEmbedding;
 
+// BERT's embeddings: the words, the positions and the token types (counted over the separator 3, a pair's [SEP]; a third
+// segment reads the second's row), normalised, under attention over the whole sequence
+[Embedding(vocab: 7, dim: 4)]
+[PositionEmbedding(maxLength: 16)]
+[TokenTypeEmbedding(types: 2, separator: 3)]
+[LayerNorm]
+[Attention(Heads = 2)]
+[Residual]
+[Dense(7)]
+public partial class GcTokenTypes;
+
 [Input(features: 3)]
 [PositionEmbedding(maxLength: 16)]
 [Gru(hidden: 4)]
@@ -599,3 +610,15 @@ public partial class PoolFirstStep;
 [Dense(4, Activation = Activation.Tanh)]
 [Pool(PoolKind.Last)]
 public partial class PoolLastStep;
+
+// BERT's three tables alone, their sum the output (the token types counted over the separator 3)
+[Embedding(vocab: 7, dim: 4)]
+[PositionEmbedding(maxLength: 8)]
+[TokenTypeEmbedding(types: 2, separator: 3)]
+public partial class TokenTypeSum;
+
+// three types over the separator 0, before the positions
+[Embedding(vocab: 7, dim: 4)]
+[TokenTypeEmbedding(types: 3, separator: 0)]
+[PositionEmbedding(maxLength: 8)]
+public partial class ThreeTokenTypes;

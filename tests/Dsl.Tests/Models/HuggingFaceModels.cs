@@ -411,3 +411,29 @@ public partial class HfTinyRobertaClassifier;
 [EndRepeat]
 [Dropout(0.1f)] [Dense(5)]
 public partial class HfTinyBertTokenClassifier;
+
+// The HfBertCrossEncoder fixture's model: BERT's encoder with its token types (counted over [SEP] = 2: a pair's query, then
+// its passage) and BertForSequenceClassification's head of one label (a cross-encoder's score of the pair).
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [TokenTypeEmbedding(types: 2, separator: 2)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Pool(PoolKind.First)] [Dense(16, Activation = Activation.Tanh)] [Dropout(0.1f)] [Dense(1)]
+public partial class HfTinyBertCrossEncoder;
+
+// Its encoder alone, the token types declared before the positions (the sum is the same)
+[Embedding(vocab: 13, dim: 16)] [TokenTypeEmbedding(types: 2, separator: 2)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyBertTypes;
+
+// With three token types, which no BERT checkpoint of two loads
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [TokenTypeEmbedding(types: 3, separator: 2)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyBertThreeTypes;

@@ -121,6 +121,19 @@ public class GradientCheckTests
 
     private static float[] Flatten(Tensor<float> t) => Dsl.Tests.Parity.ParityModel.Flatten(t);
 
+    /// <summary>BERT's embeddings with token types: pairs, a third segment, a text without a separator, padded and not.</summary>
+    [Fact]
+    public void TokenTypesCountedOverTheSeparator()
+    {
+        int[] x = [2, 5, 3, 6, 4, /**/ 2, 3, 3, 5, 3, /**/ 2, 4, 5, 6, 1];
+        var rng = new Rng(51);
+        int[] y = Enumerable.Range(0, 15).Select(_ => rng.NextInt(7)).ToArray();
+        foreach (int[]? lengths in (int[]?[])[null, [5, 4, 2]])
+            Check<IModel<int>>(() => new GcTokenTypes(seed: 52), m => lengths is null
+                ? m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 5]), new ReadOnlyTensorSpan<int>(y, [3, 5]))
+                : m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 5]), new ReadOnlyTensorSpan<int>(y, [3, 5]), lengths));
+    }
+
     [Fact] public void MeanPoolingAfterAttention() => CheckFeatures(() => new GcPoolMean(seed: 44), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void FirstStepPoolingAfterAGru() => CheckFeatures(() => new GcPoolFirst(seed: 45), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void LastStepPooling() => CheckFeatures(() => new GcPoolLast(seed: 46), features: 3, outputShape: [3, 2], batch: 3, steps: 4);

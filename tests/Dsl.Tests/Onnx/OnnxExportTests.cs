@@ -124,6 +124,7 @@ public class OnnxExportTests
         nameof(GcPoolMean) => new GcPoolMean(seed: 94),
         nameof(GcPoolFirst) => new GcPoolFirst(seed: 95),
         nameof(GcPoolLast) => new GcPoolLast(seed: 96),
+        nameof(GcTokenTypes) => new GcTokenTypes(seed: 97),
         _ => throw new ArgumentException(name),
     };
 
@@ -179,6 +180,8 @@ public class OnnxExportTests
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
+        // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
+        nameof(GcTokenTypes),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -188,7 +191,7 @@ public class OnnxExportTests
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention), nameof(HfTinyBert),
         // [Pool] over the valid steps: the padded ones zeroed, summed and divided by the length; the step at length − 1 kept by Where
-        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
+        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcTokenTypes),
     };
 
     /// <summary>

@@ -1228,6 +1228,53 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// A cross-encoder (BertForSequenceClassification of one label over pairs, [CLS] A [SEP] B [SEP]): its token types load into
+    /// a [TokenTypeEmbedding] over [SEP], and its scores and last hidden state are PyTorch's given the tokenizer's token_type_ids
+    /// (the fixture's, written by position); without the layer the second segment reads type 0 and the scores differ. Saved
+    /// with its token types and read back; a model of other types, and DistilBERT's checkpoint (none), refused.
+    /// </summary>
+    [Fact]
+    public void ACrossEncodersScoresReadTheTokenTypes()
+    {
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBertCrossEncoder.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32(), types = expected["token_types"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        Assert.Contains(1, types);
+        var crossEncoder = new HfTinyBertCrossEncoder(seed: 1);
+        HuggingFace.LoadBert(crossEncoder, Fixture.Path("HfBertCrossEncoder"));
+        AssertHead(crossEncoder, "HfBertCrossEncoder", "logits");
+        Assert.Equal(["LABEL_0"], HuggingFace.LoadLabels(Fixture.Path("HfBertCrossEncoder")));
+        // the encoder alone, its types declared before the positions: the last hidden state on every valid step
+        var encoder = new HfTinyBertTypes(seed: 1);
+        HuggingFace.LoadBert(encoder, Fixture.Path("HfBertCrossEncoder"));
+        float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(encoder.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"pair {b}'s valid steps");
+
+        // without the layer every token reads type 0's row: the pairs' pooled vectors are not PyTorch's
+        var folded = new HfTinyBertPooler(seed: 1);
+        HuggingFace.LoadBert(folded, Fixture.Path("HfBertCrossEncoder"));
+        float[] foldedPooled = ParityModel.Flatten(folded.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        Assert.True(foldedPooled.Zip(expected["pooler_output"].ToFloat()).Max(p => Math.Abs(p.First - p.Second)) > 1e-2f, "the pooler's outputs without the token types should differ");
+
+        // saved as BertForSequenceClassification with its token types and read back
+        string folder = Path.Combine(_temp, "bert-cross-encoder-saved");
+        HuggingFace.SaveBert(crossEncoder, folder);
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfBertCrossEncoder", "model.safetensors"))).Keys.Where(k => k != "bert.embeddings.position_ids").Order(), saved.Keys.Order());
+        Assert.Equal(crossEncoder.Parameters["tokentypeembedding.weight"].AsSpan().ToArray(), saved["bert.embeddings.token_type_embeddings.weight"].ToFloat());
+        var reloaded = new HfTinyBertCrossEncoder(seed: 9);
+        HuggingFace.LoadBert(reloaded, folder);
+        AssertHead(reloaded, "HfBertCrossEncoder", "logits");
+
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBertThreeTypes(seed: 1), Fixture.Path("HfBertCrossEncoder")));
+        Contains(error.Message, "type_vocab_size");
+        Contains(error.Message, "'tokentypeembedding' types");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBertTypes(seed: 1), Fixture.Path("HfDistilBert")));
+        Contains(error.Message, "DistilBERT has no token types, but the model declares 'tokentypeembedding' ([TokenTypeEmbedding])");
+    }
+
+    /// <summary>
     /// A named-entity tagger (BertForTokenClassification: the encoder under bert., no pooler, a classifier on every token): its
     /// logits on every valid step are PyTorch's; a base checkpoint leaves the tagger the model's own (no …ForTokenClassification
     /// in its architectures); saved as BertForTokenClassification with its labels and read back.

@@ -243,14 +243,15 @@ public sealed class TokenizerTests : IDisposable
     /// Pairs of texts (a reranker's query and passage) as the library joins them by each file's post-processor — BERT's
     /// [CLS] A [SEP] B [SEP] by a template and by BertProcessing, XLM-RoBERTa's &lt;s&gt; A &lt;/s&gt;&lt;/s&gt; B &lt;/s&gt;, T5's, ALBERT's,
     /// LLaMA 2's and Mistral's templates, GPT-2's none — whole and truncated "longest_first" to 24, 13 and 7 ids
-    /// (pairs.expected.json, from the library's Node binding).
+    /// (pairs.expected.json, from the library's Node binding). BERT's and ALBERT's token types, as [TokenTypeEmbedding] counts
+    /// them over the ids (the [SEP]s before each), are the library's type ids on every row.
     /// </summary>
     [Fact]
     public void PairsAreJoinedAndTruncatedAsTheLibraryDoes()
     {
         JsonElement expected = JsonDocument.Parse(File.ReadAllText(Path("pairs.expected.json"))).RootElement;
         (string, string)[] pairs = [.. expected.GetProperty("pairs").EnumerateArray().Select(p => (p[0].GetString()!, p[1].GetString()!))];
-        int checkedRows = 0;
+        int checkedRows = 0, checkedTypes = 0;
         foreach (JsonProperty family in expected.GetProperty("families").EnumerateObject())
         {
             Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path(family.Name + ".tokenizer.json"));
@@ -263,9 +264,18 @@ public sealed class TokenizerTests : IDisposable
                 int[] actual = max is null ? tokenizer.EncodePair(text, pair) : tokenizer.EncodePairs([(text, pair)], max, padId: 0).Ids;
                 Assert.True(ids.SequenceEqual(actual), $"{family.Name}, max {max}, pair {r % pairs.Length}: {JsonSerializer.Serialize(new[] { text, pair })}: expected [{string.Join(' ', ids)}], got [{string.Join(' ', actual)}]");
                 checkedRows++;
+                if (family.Name is "bert" or "bertcased" or "albert")
+                {
+                    int[] types = [.. rows[r].GetProperty("types").EnumerateArray().Select(i => i.GetInt32())], counted = new int[ids.Length];
+                    Kernels.Layout.TokenTypes(ids, counted, ids.Length, 1, tokenizer.TokenToId("[SEP]")!.Value, count: 2);
+                    Assert.True(types.SequenceEqual(counted), $"{family.Name}, max {max}, pair {r % pairs.Length}: types [{string.Join(' ', types)}], counted [{string.Join(' ', counted)}]");
+                    Assert.Contains(1, counted);
+                    checkedTypes++;
+                }
             }
         }
         Assert.Equal(8 * 4 * 12, checkedRows);
+        Assert.Equal(3 * 4 * 12, checkedTypes);
         // a batch of pairs padded to its longest; a max_length that leaves no room beside a pair's special tokens refused
         Tokenizer bert = HuggingFace.LoadTokenizer(Path("bert.tokenizer.json"));
         EncodedBatch batch = bert.EncodePairs([("hello", "world"), ("the quick brown fox", "jumps over the lazy dog")], padId: 0);

@@ -1,6 +1,6 @@
 // Writes pairs.expected.json: the ids of pairs of texts (a cross-encoder's query and passage) as the Hugging Face tokenizers
 // library joins them by each file's post-processor, without truncation and truncated "longest_first" to a few max_length
-// values, as transformers' tokenizer(texts, pairs, truncation=True, max_length=…) gives them. The library's Node binding
+// values, as transformers' tokenizer(texts, pairs, truncation=True, max_length=…) gives them, with their token type ids. The library's Node binding
 // (npm's tokenizers, the same Rust code as Tokenizers.DotNet, which has no pair encoding):
 //
 //     npm install tokenizers@0.23.2 && NODE_PATH=node_modules node make_pairs.js
@@ -23,7 +23,7 @@ const limits = [null, 24, 13, 7];
       if (max !== null) t.setTruncation(max, { strategy: "LongestFirst" });
       for (const [a, b] of pairs) {
         const e = await t.encode(a, b);
-        rows.push({ max, ids: e.getIds() });
+        rows.push({ max, ids: e.getIds(), types: e.getTypeIds() });
       }
     }
     out.families[family] = rows;
