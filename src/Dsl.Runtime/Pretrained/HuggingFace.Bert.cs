@@ -28,7 +28,9 @@ public static partial class HuggingFace
     /// classifier.dense, which reads no pooler), or a base model's pooler under a dense layer of another activation, is left as the
     /// model has it, as transformers initialises a new head. A <c>[Dense(num_labels)]</c> on every token right after the encoder
     /// (<c>[Dropout]</c>s before it) reads a checkpoint's <c>classifier</c> where its configuration's <c>architectures</c> names a
-    /// …ForTokenClassification (a named-entity tagger: BertForTokenClassification, RobertaForTokenClassification, …).
+    /// …ForTokenClassification (a named-entity tagger: BertForTokenClassification, RobertaForTokenClassification, …), or its
+    /// <c>qa_outputs</c> where it names a …ForQuestionAnswering (an extractive answerer: each token's start and end logits, the
+    /// answer the span of the best start plus end within the context, the pair's second text).
     /// For fine-tuning, a <c>[Dropout]</c> may stand after the embeddings' norm and before each residual
     /// (<c>hidden_dropout_prob</c>; the residual then a layer longer), and <c>[Attention(Dropout = p)]</c> is
     /// <c>attention_probs_dropout_prob</c>.
@@ -85,11 +87,15 @@ public static partial class HuggingFace
             fold: layout.Types is null);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(distil);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
-        // a tagger's classifier on every token (…ForTokenClassification: named entities), as its configuration names it
-        if (layout.TokenClassifier is { } tagger && Value(config, "architectures") is { ValueKind: JsonValueKind.Array } names
-            && names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString()!.EndsWith("ForTokenClassification", StringComparison.Ordinal))
-            && tensors.ContainsKey("classifier.weight"))
-            BertLayout.AddDense(sources, tagger, "classifier");
+        // a tagger's classifier on every token (…ForTokenClassification: named entities), or an extractive answerer's start and end
+        // logits (…ForQuestionAnswering's qa_outputs), as its configuration names it
+        bool Names(string suffix) => Value(config, "architectures") is { ValueKind: JsonValueKind.Array } names
+            && names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString()!.EndsWith(suffix, StringComparison.Ordinal));
+        if (layout.TokenClassifier is { } tagger)
+        {
+            if (Names("ForTokenClassification") && tensors.ContainsKey("classifier.weight")) BertLayout.AddDense(sources, tagger, "classifier");
+            else if (Names("ForQuestionAnswering") && tensors.ContainsKey("qa_outputs.weight")) BertLayout.AddDense(sources, tagger, "qa_outputs");
+        }
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
             .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, BertLayout.Ignored, problems, kept: own.Contains);
@@ -108,18 +114,22 @@ public static partial class HuggingFace
     /// (<c>[Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)]</c>, see <see cref="LoadBert"/>) is written as
     /// BertModel's pooler, and with a classifier after it as <c>BertForSequenceClassification</c> (the encoder and pooler under
     /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …), and a
-    /// classifier on every token as <c>BertForTokenClassification</c> (the same way);
+    /// classifier on every token as <c>BertForTokenClassification</c> (the same way), or with <paramref name="questionAnswering"/> as <c>BertForQuestionAnswering</c>;
     /// other layers after the encoder (a head of the model's own, or one whose dense layer is not tanh's, DistilBERT's or
     /// ELECTRA's) are not written. Both files are built first, then replaced together.
     /// </summary>
     /// <param name="model">The model to save.</param>
     /// <param name="folder">The folder to write into.</param>
     /// <param name="labels">The classifier's labels by id (<c>id2label</c>), one per output; null for "LABEL_0", "LABEL_1", ….</param>
+    /// <param name="questionAnswering">
+    /// The <c>[Dense(2)]</c> on every token is an extractive answerer's <c>qa_outputs</c> (each token's start and end logits), written
+    /// as <c>BertForQuestionAnswering</c> (no labels), not a tagger of two labels.
+    /// </param>
     /// <exception cref="ArgumentException">
     /// The model is not laid out as BERT, or its layers or norms differ from one another (one configuration cannot say so), or
     /// the labels do not match the classifier written.
     /// </exception>
-    public static void SaveBert(IModel model, string folder, IReadOnlyList<string>? labels = null)
+    public static void SaveBert(IModel model, string folder, IReadOnlyList<string>? labels = null, bool questionAnswering = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ModelArchitecture architecture = Architecture(model, "BERT's");
@@ -132,6 +142,10 @@ public static partial class HuggingFace
         BertHead? task = layout.Task is { Dense.Activation: Activation.Tanh } head ? head : null;
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
         DenseInfo? written = task?.Classifier ?? layout.TokenClassifier; // (the sequence's classifier, or the tagger's on every token)
+        if (questionAnswering && (task?.Classifier is not null || layout.TokenClassifier is not { Units: 2 } || labels is not null))
+            throw new ArgumentException(labels is not null && layout.TokenClassifier is { Units: 2 }
+                ? "SaveBert: labels given for BertForQuestionAnswering, whose two outputs are each token's start and end logits, not labels."
+                : $"SaveBert: BertForQuestionAnswering holds a [Dense(2)] on every token right after the encoder (qa_outputs: each token's start and end logits); {architecture.Name} has {(written is null ? "none" : $"'{written.Name}' of {written.Units} output{(written.Units == 1 ? "" : "s")}{(task?.Classifier is not null ? " on the first token" : "")}")}.", nameof(questionAnswering));
         if (labels is not null && (written is null || labels.Count != written.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
             throw new ArgumentException(written is not null
                 ? $"SaveBert: {labels.Count} labels for '{written.Name}''s {written.Units} outputs; give one distinct label per output."
@@ -140,11 +154,12 @@ public static partial class HuggingFace
         if (task is not null) BertLayout.AddDense(sources, task.Dense, "pooler.dense");
         string prefix = written is null ? "" : "bert."; // (a classifier's model holds the encoder under bert.)
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
-        if (written is not null) BertLayout.AddDense(sources, written, "classifier");
+        if (written is not null) BertLayout.AddDense(sources, written, questionAnswering ? "qa_outputs" : "classifier");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
         if (layout.Types is null) tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
-        WriteCheckpoint(folder, tensors, layout.Config(written is null ? null : labels ?? Enumerable.Range(0, written.Units).Select(i => $"LABEL_{i}").ToArray(),
-            task?.Classifier is not null ? "BertForSequenceClassification" : "BertForTokenClassification"));
+        WriteCheckpoint(folder, tensors, layout.Config(
+            written is null ? "BertModel" : questionAnswering ? "BertForQuestionAnswering" : task?.Classifier is not null ? "BertForSequenceClassification" : "BertForTokenClassification",
+            written is null || questionAnswering ? null : labels ?? Enumerable.Range(0, written.Units).Select(i => $"LABEL_{i}").ToArray()));
     }
 
     /// <summary>
@@ -445,14 +460,14 @@ public static partial class HuggingFace
         /// <summary>Every layer norm: the embeddings', then each layer's two.</summary>
         private IEnumerable<LayerNormInfo> Norms() => Layers.SelectMany(b => new[] { b.First, b.Second }).Prepend(EmbeddingNorm);
 
-        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields; with a classifier's <paramref name="labels"/>, the <paramref name="classifier"/> model's.</summary>
-        public byte[] Config(IReadOnlyList<string>? labels = null, string classifier = "BertForSequenceClassification")
+        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields, for the <paramref name="architecture"/> named (with a classifier's <paramref name="labels"/> as id2label).</summary>
+        public byte[] Config(string architecture, IReadOnlyList<string>? labels)
         {
             BertLayer first = Layers[0];
             return ConfigJson(w =>
             {
                 w.WriteStartArray("architectures");
-                w.WriteStringValue(labels is null ? "BertModel" : classifier);
+                w.WriteStringValue(architecture);
                 w.WriteEndArray();
                 if (labels is not null)
                 {

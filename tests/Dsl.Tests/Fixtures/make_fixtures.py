@@ -1849,7 +1849,7 @@ class HfBertLayer(nn.Module):
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
 
 
-def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, token=False, pair=False):
+def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, token=False, pair=False, qa=False):
     """HfBert: BertModel as sentence-transformers' checkpoints hold it (all-MiniLM-L6-v2's names, no "bert." prefix, float32, the
     pooler kept and the embeddings' position_ids buffer beside them), 2 layers of 4 heads over a width of 16, 32 positions, two
     token types: the last hidden state of two sequences, the second padded after 4 tokens (attention_mask), token types all 0.
@@ -1865,7 +1865,9 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     token: a named-entity tagger's layout), its logits classifier(h). HfBertCrossEncoder (pair=True): BertForSequenceClassification's
     checkpoint of one label (a cross-encoder's, ms-marco-MiniLM's layout: a query and a passage scored together) over two pairs,
     [CLS] A [SEP] B [SEP], with the token_type_ids BERT's tokenizers give them (0 up to the first [SEP], 1 after it; the padding 0),
-    written out here by position, not counted from the ids. The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
+    written out here by position, not counted from the ids. HfBertQuestionAnswering (qa=True): BertForQuestionAnswering's (an
+    extractive answerer's: HfBertCrossEncoder's inputs as a question and its context, the encoder under "bert.", no pooler,
+    qa_outputs on every token), its logits qa_outputs(h), each token's start and end. The expected outputs hold each head's too: BERT's pooler_output, tanh(pooler(h[:, 0])),
     and the classifiers' logits: BERT's classifier(pooler_output), RoBERTa's out_proj(tanh(dense(h[:, 0]))), DistilBERT's classifier(relu(pre_classifier(h[:, 0]))),
     ELECTRA's out_proj(gelu(dense(h[:, 0])))."""
     c = {"architectures": ["BertModel"], "model_type": "bert", "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
@@ -1882,7 +1884,8 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     if electra:
         c.update(architectures=["ElectraForSequenceClassification"], model_type="electra", embedding_size=8)
         del c["position_embedding_type"]
-    torch.manual_seed(720 if pair else 719 if electra else 717 if distil else 716 if roberta else 715)
+    pair = pair or qa
+    torch.manual_seed(721 if qa else 720 if pair else 719 if electra else 717 if distil else 716 if roberta else 715)
     e = c.get("embedding_size", c["hidden_size"])  # (ELECTRA's embeddings are narrower, projected to hidden_size)
     words, positions, types = nn.Embedding(c["vocab_size"], e), nn.Embedding(c["max_position_embeddings"], e), nn.Embedding(c["type_vocab_size"], e)
     norm = nn.LayerNorm(e, eps=c["layer_norm_eps"])
@@ -1920,7 +1923,7 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
         for name, t in layer.state_dict().items():
             state[f"encoder.layer.{i}.{name}"] = t
     case = ("HfElectra" if electra else "HfDistilBert" if distil else "HfRobertaClassifier" if roberta and classifier else "HfRoberta" if roberta
-            else "HfBertCrossEncoder" if pair else "HfBertClassifier" if classifier else "HfBertTokenClassifier" if token else "HfBert")
+            else "HfBertQuestionAnswering" if qa else "HfBertCrossEncoder" if pair else "HfBertClassifier" if classifier else "HfBertTokenClassifier" if token else "HfBert")
     heads = {}
     with torch.no_grad():
         first = x[:, 0]
@@ -1932,6 +1935,12 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
             roberta_head = {"classifier.dense.weight": dense.weight, "classifier.dense.bias": dense.bias,
                             "classifier.out_proj.weight": out_proj.weight, "classifier.out_proj.bias": out_proj.bias}
             c.update(architectures=["XLMRobertaForSequenceClassification"], model_type="xlm-roberta")
+        elif qa:  # BertForQuestionAnswering: qa_outputs on every token's state (its start and end logits), no pooler
+            answers = nn.Linear(c["hidden_size"], 2)
+            heads["logits"] = answers(x)
+            state = {"bert." + k: v for k, v in state.items() if not k.startswith("pooler.")}
+            state.update({"qa_outputs.weight": answers.weight, "qa_outputs.bias": answers.bias})
+            c.update(architectures=["BertForQuestionAnswering"])
         elif token:  # BertForTokenClassification: a classifier on every token's state, no pooler
             tags = nn.Linear(c["hidden_size"], 5)
             heads["logits"] = tags(x)
@@ -1990,7 +1999,7 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
 
 def make_hf_berts():
     """Every BERT-family checkpoint: BERT's, RoBERTa's, DistilBERT's, ELECTRA's, and the classifiers' and the tagger's."""
-    for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}, {"pair": True}):
+    for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}, {"pair": True}, {"qa": True}):
         make_hf_bert(**options)
 
 

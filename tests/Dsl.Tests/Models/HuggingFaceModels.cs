@@ -437,3 +437,13 @@ public partial class HfTinyBertTypes;
 [Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
 [EndRepeat]
 public partial class HfTinyBertThreeTypes;
+
+// The HfBertQuestionAnswering fixture's model (BertForQuestionAnswering, an extractive answerer): BERT's encoder with its
+// token types (the question, then its context), then qa_outputs on every token: its start and end logits.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [TokenTypeEmbedding(types: 2, separator: 2)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Dense(2)]
+public partial class HfTinyBertQuestionAnswering;

@@ -1275,6 +1275,63 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// An extractive answerer (BertForQuestionAnswering: qa_outputs on every token of [CLS] question [SEP] context [SEP], its token
+    /// types read): each valid token's start and end logits are PyTorch's, and the best span of the context is the one found by
+    /// trying every span; a checkpoint of another head leaves it the model's own; saved as BertForQuestionAnswering and read back;
+    /// a head that is no qa_outputs, and labels for one, refused.
+    /// </summary>
+    [Fact]
+    public void AnAnswerersStartAndEndLogits()
+    {
+        var answerer = new HfTinyBertQuestionAnswering(seed: 1);
+        HuggingFace.LoadBert(answerer, Fixture.Path("HfBertQuestionAnswering"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBertQuestionAnswering.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        float[] actual = ParityModel.Flatten(answerer.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * steps * 2, lengths[b] * 2), actual.AsSpan(b * steps * 2, lengths[b] * 2), $"sequence {b}'s valid steps");
+        Assert.Null(HuggingFace.LoadLabels(Fixture.Path("HfBertQuestionAnswering")));
+
+        // the answer in the first pair's context (after its first [SEP] at 3, before its last at 6): every span tried by hand
+        float[] first = actual[..(steps * 2)];
+        AnswerSpan span = AnswerSpans.Best(first, contextStart: 4, contextEnd: 6, maxAnswerLength: 2);
+        var (bestStart, bestEnd) = (from s in Enumerable.Range(4, 2) from e in Enumerable.Range(s, 6 - s) select (s, e))
+            .MaxBy(p => actual[2 * p.s] + actual[2 * p.e + 1]);
+        Assert.Equal((bestStart, bestEnd), (span.Start, span.End));
+        double Softmax(int at, int column) => Math.Exp(actual[2 * at + column]) / Enumerable.Range(4, 2).Sum(t => Math.Exp(actual[2 * t + column]));
+        Assert.Equal(Softmax(span.Start, 0) * Softmax(span.End, 1), span.Probability, 5);
+        Assert.Equal(new AnswerSpan(4, 4, 1f), AnswerSpans.Best(first, 4, 5));
+        Assert.Throws<ArgumentException>(() => AnswerSpans.Best(first, 5, 5));
+        Assert.Throws<ArgumentException>(() => AnswerSpans.Best(first[..3], 0, 1));
+
+        // a checkpoint of another head (a cross-encoder's classifier on the first token): the answerer's qa_outputs its own
+        var fresh = new HfTinyBertQuestionAnswering(seed: 2);
+        float[] own = fresh.Parameters["dense_4.weight"].AsSpan().ToArray();
+        HuggingFace.LoadBert(fresh, Fixture.Path("HfBertCrossEncoder"));
+        Assert.Equal(own, fresh.Parameters["dense_4.weight"].AsSpan().ToArray());
+
+        string folder = Path.Combine(_temp, "bert-answerer-saved");
+        HuggingFace.SaveBert(answerer, folder, questionAnswering: true);
+        Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfBertQuestionAnswering", "model.safetensors"))).Keys.Where(k => k != "bert.embeddings.position_ids").Order(),
+            SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order());
+        string config = File.ReadAllText(Path.Combine(folder, "config.json"));
+        Contains(config, "\"BertForQuestionAnswering\"");
+        Assert.DoesNotContain("id2label", config, StringComparison.Ordinal);
+        var reloaded = new HfTinyBertQuestionAnswering(seed: 9);
+        HuggingFace.LoadBert(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, steps]), lengths)));
+        // saved as a tagger of two labels, the same head is the classifier
+        HuggingFace.SaveBert(answerer, folder);
+        Contains(File.ReadAllText(Path.Combine(folder, "config.json")), "\"BertForTokenClassification\"");
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(answerer, folder, ["start", "end"], questionAnswering: true)).Message,
+            "labels given for BertForQuestionAnswering");
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(new HfTinyBertCrossEncoder(seed: 1), folder, questionAnswering: true)).Message,
+            "BertForQuestionAnswering holds a [Dense(2)] on every token right after the encoder (qa_outputs: each token's start and end logits); HfTinyBertCrossEncoder has 'dense_5' of 1 output on the first token");
+    }
+
+    /// <summary>
     /// A named-entity tagger (BertForTokenClassification: the encoder under bert., no pooler, a classifier on every token): its
     /// logits on every valid step are PyTorch's; a base checkpoint leaves the tagger the model's own (no …ForTokenClassification
     /// in its architectures); saved as BertForTokenClassification with its labels and read back.
