@@ -308,10 +308,12 @@ namespace Dsl
         public bool Causal { get; set; }
 
         /// <summary>
-        /// Sliding-window attention (Mistral's, Phi-3's; Longformer's local attention, one-sided): each step attends to the
-        /// <c>SlidingWindow</c> most recent steps, its own included — step i sees step j when i − SlidingWindow &lt; j ≤ i,
-        /// Hugging Face's <c>sliding_window</c>. Causal multi-head self-attention only (ScaledDot or Dot); stepping from a
-        /// key/value cache attends over the same window. Default 0: every earlier step.
+        /// Sliding-window attention. Causal (Mistral's, Phi-3's): each step attends to the <c>SlidingWindow</c> most recent
+        /// steps, its own included — step i sees step j when i − SlidingWindow &lt; j ≤ i, Hugging Face's <c>sliding_window</c>;
+        /// stepping from a key/value cache attends over the same window. Over the whole sequence (ModernBERT's local attention,
+        /// Longformer's): each step sees the steps within half the window on either side, |j − i| ≤ SlidingWindow / 2 (ModernBERT's
+        /// <c>local_attention</c>, 128: 64 on each side). Multi-head self-attention only (ScaledDot or Dot). Default 0: every step
+        /// it may see.
         /// </summary>
         public int SlidingWindow { get; set; }
 

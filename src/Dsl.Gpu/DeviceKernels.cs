@@ -294,15 +294,11 @@ internal sealed partial class DeviceKernels
     private static bool Padded(int i, AttentionArgs a, ArrayView<int> lengths, int b) => a.PaddedQueries != 0 && i >= lengths[b];
 
     /// <summary>The keys query i of sequence b attends over: up to its own position when causal, the sequence's valid steps, at least one.</summary>
-    private static int Valid(int i, AttentionArgs a, ArrayView<int> lengths, int b)
-    {
-        int valid = a.Causal != 0 ? i + 1 : a.Keys;
-        if (a.HasLengths != 0) valid = XMath.Min(valid, lengths[b]);
-        return XMath.Max(valid, 1);
-    }
+    private static int Valid(int i, AttentionArgs a, ArrayView<int> lengths, int b) =>
+        Dsl.Kernels.AttentionKernel.Reach(i, a.Keys, a.Causal != 0, a.Window, a.HasLengths != 0 ? lengths[b] : a.Keys);
 
     /// <summary>The first key query i attends to: the host's rule (a sliding window's first key, else 0).</summary>
-    private static int First(int i, int valid, AttentionArgs a) => Dsl.Kernels.AttentionKernel.First(i, valid, a.Window);
+    private static int First(int i, int valid, AttentionArgs a) => Dsl.Kernels.AttentionKernel.First(i, valid, a.Window, a.Causal != 0);
 
     /// <summary>
     /// Scores of one query against the valid keys (q·k · scale), their softmax into the weights row (zero past the valid
@@ -1085,7 +1081,7 @@ internal struct AttentionArgs
     /// <summary>A soft cap on the scaled scores, cap · tanh(score / cap) (Gemma 2's); 0: none.</summary>
     public float SoftCap;
     public int Causal;
-    /// <summary>A sliding window: causal query i sees keys i − Window &lt; j ≤ i; 0: every earlier key.</summary>
+    /// <summary>A sliding window: causal query i sees keys i − Window &lt; j ≤ i, another |j − i| ≤ Window / 2; 0: every key it may.</summary>
     public int Window;
     public int HasLengths;
     /// <summary>1 when the lengths pad the queries too (self-attention): a padded query adds nothing to dk and dv, and its dq is zero.</summary>

@@ -174,8 +174,12 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string n = a.Name;
         var (parts, scale) = Projected(a, x);
         var masks = new List<string>();
-        if (a.Causal) masks.Add(CausalMask(x, n, a.SlidingWindow));
-        if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
+        if (a.SlidingWindow > 0 && lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_window_padding_4d", [WindowPaddingMask(x, lengths, n, a), g.Int64s(n + "_axis1", 1)]));
+        else
+        {
+            if (a.Causal || a.SlidingWindow > 0) masks.Add(CausalMask(x, n, a.SlidingWindow, a.Causal));
+            if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
+        }
         return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
     }
 
@@ -652,17 +656,35 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     private string MemoryValue => _memory ??= MaskPaddedSteps(Memory!.Value.Memory, Memory.Value.Lengths, "memory");
 
     /// <summary>
-    /// −1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]), and with a
-    /// sliding <paramref name="window"/>, at and below its <paramref name="window"/>-th subdiagonal too (key j ≤ i − window).
+    /// A sliding window's band and the padded keys' mask together, [B, T, T]: where a padded query's window holds no valid key,
+    /// it keeps the sequence's last valid one, as the runtime's kernels (its output is padding's, but the graph gives the same).
     /// </summary>
-    private string CausalMask(string x, string hint, int window = 0)
+    private string WindowPaddingMask(string x, string lengths, string n, AttentionInfo a)
+    {
+        string both = g.Add("Add", n + "_band_padding", [CausalMask(x, n, a.SlidingWindow, a.Causal), KeyMask(x, lengths, n)]);
+        string best = g.Add("ReduceMax", n + "_best_key", [both], ("axes", new long[] { -1 }), ("keepdims", 1L));
+        string none = g.Add("Less", n + "_no_key", [best, g.Floats(n + "_half_minus", [-5e8f])]); // [B, T, 1]
+        string last = g.Add("Sub", n + "_last_valid", [lengths, g.Int64s(n + "_one_key", 1)]);
+        string atLast = g.Add("Equal", n + "_at_last_key", [g.Add("Unsqueeze", n + "_key_row", [StepRange(x, n + "_keys"), g.Int64s(n + "_keys_axes0", 0)]),
+            g.Add("Unsqueeze", n + "_last_column", [last, g.Int64s(n + "_last_axes1", 1)])]); // [B, T]
+        string fallback = g.Add("Where", n + "_last_only", [atLast, g.Floats(n + "_keep_f", [0f]), g.Floats(n + "_drop_f", [-1e9f])]);
+        return g.Add("Where", n + "_window_padding", [none, g.Add("Unsqueeze", n + "_fallback", [fallback, g.Int64s(n + "_fallback_axis", 1)]), both]);
+    }
+
+    /// <summary>
+    /// −1e9 above the diagonal of a [T, T] matrix of the steps of <paramref name="x"/> (batch-major [B, T, …]), and with a
+    /// sliding <paramref name="window"/>, at and below its <paramref name="window"/>-th subdiagonal too (key j ≤ i − window);
+    /// not <paramref name="causal"/>, −1e9 where |j − i| &gt; window / 2 (the window on both sides).
+    /// </summary>
+    private string CausalMask(string x, string hint, int window = 0, bool causal = true)
     {
         string steps = Steps(x, hint + "_causal");
         string square = g.Add("Concat", hint + "_square", [steps, steps], ("axis", 0L));
         string ones = g.Add("Add", hint + "_ones", [g.Add("ConstantOfShape", hint + "_zeros", [square]), g.Floats(hint + "_one", [1f])]);
-        string masked = g.Add("Trilu", hint + "_upper", [ones, g.Int64Scalar(hint + "_k", 1)], ("upper", 1L)); // k: a 0-D tensor, as the spec has it
+        int after = causal ? 0 : window / 2, before = causal ? window - 1 : window / 2; // (the keys seen after and before the query)
+        string masked = g.Add("Trilu", hint + "_upper", [ones, g.Int64Scalar(hint + "_k", after + 1)], ("upper", 1L)); // k: a 0-D tensor, as the spec has it
         if (window > 0)
-            masked = g.Add("Add", hint + "_outside_window", [masked, g.Add("Trilu", hint + "_before_window", [ones, g.Int64Scalar(hint + "_window_k", -window)], ("upper", 0L))]);
+            masked = g.Add("Add", hint + "_outside_window", [masked, g.Add("Trilu", hint + "_before_window", [ones, g.Int64Scalar(hint + "_window_k", -(before + 1))], ("upper", 0L))]);
         return g.Add("Mul", hint + "_causal_mask", [masked, g.Floats(hint + "_minus_causal", [-1e9f])]);
     }
 

@@ -84,7 +84,7 @@ public static class AttentionKernel
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
         Dsl.Kernels.AttentionKernel.RequireGroups(heads, keyValueHeads);
-        Dsl.Kernels.AttentionKernel.RequireWindow(window, causal: true);
+        Dsl.Kernels.AttentionKernel.RequireWindow(window);
         Dsl.Kernels.AttentionKernel.RequireCap(softCap);
         // every buffer checked before the host's call appends to the cache: a call refused changes nothing
         Require(qkv, (long)steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads), "qkv");

@@ -24,6 +24,8 @@ public static class AttentionKernel
     /// <summary>
     /// As above for padded sequences: keys at steps ≥ <paramref name="lengths"/>[b] get no weight (PyTorch's
     /// <c>key_padding_mask</c>); every query, padded ones included, attends over the valid keys. A positive
+    /// <paramref name="window"/> slides: a causal query at i sees the keys i − window &lt; j ≤ i (Mistral's), another the keys
+    /// |j − i| ≤ window / 2 (ModernBERT's local attention, <c>local_attention</c> = window). A positive
     /// <paramref name="softCap"/> caps the scaled scores before the softmax, cap · tanh(q·k · scale / cap) (Gemma 2's
     /// <c>attn_logit_softcapping</c>); 0: none.
     /// </summary>
@@ -81,7 +83,7 @@ public static class AttentionKernel
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
         RequireGroups(heads, keyValueHeads);
-        RequireWindow(window, causal: true);
+        RequireWindow(window);
         RequireCap(softCap);
         // every buffer is checked before the cache takes the new keys and values: a call refused changes nothing
         Require(context, (long)steps * batch * width, "context");
@@ -159,7 +161,10 @@ public static class AttentionKernel
     private unsafe struct HeadArgs
     {
         public int Steps, Keys, Batch, Width, Heads, QRow, KRow, Offset;
-        /// <summary>A sliding window: a causal query at position p sees keys p − Window &lt; j ≤ p; 0: every earlier key.</summary>
+        /// <summary>
+        /// A sliding window: a causal query at position p sees keys p − Window &lt; j ≤ p, another the keys |j − p| ≤ Window / 2
+        /// (ModernBERT's local attention); 0: every key it may see.
+        /// </summary>
         public int Window;
         /// <summary>Key/value heads: as many as <c>Heads</c>, or fewer, each shared by a group of query heads in order (grouped-query attention).</summary>
         public int KvHeads;
@@ -273,20 +278,21 @@ public static class AttentionKernel
             }
             // a causal head runs in blocks of query rows, each against the keys its last row may see, skipping the scores
             // above the diagonal's blocks (3/8 of the products at 128 steps, 15/32 at 512); the keys left out weigh exactly 0,
-            // so the values are the same, but for the grouping of sums longer than a k-block (a rounding's difference)
-            int block = x.Causal ? CausalBlock : T, ldRow = T > 1 ? d : ldq;
+            // so the values are the same, but for the grouping of sums longer than a k-block (a rounding's difference); a
+            // sliding window's head too, each block against the keys its rows' windows span
+            int block = x.Causal || x.Window > 0 ? CausalBlock : T, ldRow = T > 1 ? d : ldq;
             for (int i0 = 0; i0 < T; i0 += block)
             {
                 int rows = Math.Min(block, T - i0);
-                int reach = Valid(x.Offset + i0 + rows - 1, S, x.Causal, lengths, b);
+                int reach = Valid(x.Offset + i0 + rows - 1, S, x.Causal, x.Window, lengths, b);
                 // with a sliding window, the keys from the block's first row's first on (0 without one)
-                int lo = First(x.Offset + i0, Valid(x.Offset + i0, S, x.Causal, lengths, b), x.Window);
+                int lo = First(x.Offset + i0, Valid(x.Offset + i0, S, x.Causal, x.Window, lengths, b), x.Window, x.Causal);
                 Span<float> ab = a.Slice(i0 * S, rows * S);
                 Gemm.MatMulTransB(rows, reach - lo, d, q.Slice(i0 * ldRow), ldRow, k.Slice(lo * ld), ld, ab.Slice(lo), S, accumulate: false);
                 for (int i = 0; i < rows; i++)
                 {
                     Span<float> row = ab.Slice(i * S, S);
-                    int valid = Valid(x.Offset + i0 + i, S, x.Causal, lengths, b), start = First(x.Offset + i0 + i, valid, x.Window);
+                    int valid = Valid(x.Offset + i0 + i, S, x.Causal, x.Window, lengths, b), start = First(x.Offset + i0 + i, valid, x.Window, x.Causal);
                     Span<float> live = row.Slice(start, valid - start);
                     if (x.SoftCap > 0f)
                     {
@@ -414,13 +420,13 @@ public static class AttentionKernel
                 // A causal head runs in blocks of rows (queries) for dA and dq and of columns (keys) for dv and dk, each against
                 // what it may see: a block of queries the keys up to its last one, a block of keys the queries from its first on
                 // (the blocks the forward pass took, so every score they read was written here or cleared by the softmax's step back)
-                int block = x.Causal ? CausalBlock : Math.Max(T, keys);
+                int block = x.Causal || x.Window > 0 ? CausalBlock : Math.Max(T, keys);
                 for (int i0 = 0; i0 < queries; i0 += block)
                 {
                     // dA = d(context) · vᵀ, then through the dropout mask (its columns past the valid keys are left from before:
                     // the softmax's step back clears them)
                     int rows = Math.Min(block, queries - i0);
-                    int reach = Valid(i0 + rows - 1, S, x.Causal, lengths, b), lo = First(i0, Valid(i0, S, x.Causal, lengths, b), x.Window);
+                    int reach = Valid(i0 + rows - 1, S, x.Causal, x.Window, lengths, b), lo = First(i0, Valid(i0, S, x.Causal, x.Window, lengths, b), x.Window, x.Causal);
                     Span<float> dab = da.Slice(i0 * S, rows * S);
                     Gemm.MatMulTransB(rows, reach - lo, d, dcg.Slice(i0 * d), d, vg.Slice(lo * d), d, dab.Slice(lo), S, accumulate: false);
                     if (!m.IsEmpty) TensorPrimitives.Multiply(dab, m.Slice(i0 * S, rows * S), dab);
@@ -429,7 +435,7 @@ public static class AttentionKernel
                     for (int i = 0; i < rows; i++)
                     {
                         // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale; zero outside a sliding window
-                        int valid = Valid(i0 + i, S, x.Causal, lengths, b), start = First(i0 + i, valid, x.Window);
+                        int valid = Valid(i0 + i, S, x.Causal, x.Window, lengths, b), start = First(i0 + i, valid, x.Window, x.Causal);
                         Activations.SoftmaxBackward(dab.Slice(i * S + start, S - start), p.Slice((i0 + i) * S + start, S - start), valid - start, x.Scale);
                         // through the cap: d(score) ⊙= 1 − tanh²(score · scale / cap)
                         if (capped) Activations.CapSlope(raw.Slice((i0 + i) * S + start, valid - start), x.Scale / x.SoftCap, dab.Slice(i * S + start, valid - start));
@@ -442,8 +448,11 @@ public static class AttentionKernel
                 for (int j0 = 0; j0 < keys; j0 += block)
                 {
                     // dv = Aᵀ · d(context) and dk = dSᵀ · q over the queries that see these keys: a causal query i sees keys ≤ i
-                    // (with a sliding window, the queries up to the last that sees the block's last key: i < j + window)
-                    int cols = Math.Min(block, keys - j0), from = x.Causal ? j0 : 0, to = x.Window > 0 ? Math.Min(queries, j0 + cols - 1 + x.Window) : queries;
+                    // (with a sliding window, the queries up to the last that sees the block's last key: i < j + window; without
+                    // causality, the queries within half the window of the block's keys)
+                    int cols = Math.Min(block, keys - j0), half = x.Window / 2;
+                    int from = x.Causal ? j0 : x.Window > 0 ? Math.Max(j0 - half, 0) : 0;
+                    int to = x.Window > 0 ? Math.Min(queries, j0 + cols - 1 + (x.Causal ? x.Window : half + 1)) : queries;
                     Gemm.MatMulTransA(cols, d, to - from, used.Slice(from * S + j0), S, dcg.Slice(from * d), d, dv.Slice(j0 * ldk), ldk, accumulate: shared);
                     Gemm.MatMulTransA(cols, d, to - from, da.Slice(from * S + j0), S, qg.Slice(from * d), d, dk.Slice(j0 * ldk), ldk, accumulate: shared);
                 }
@@ -545,19 +554,28 @@ public static class AttentionKernel
     }
 
     /// <summary>Keys the query at position <paramref name="i"/> of sequence <paramref name="b"/> may attend to: 0 … valid − 1.</summary>
-    private static int Valid(int i, int steps, bool causal, ReadOnlySpan<int> lengths, int b)
+    private static int Valid(int i, int steps, bool causal, int window, ReadOnlySpan<int> lengths, int b) =>
+        Reach(i, steps, causal, window, lengths.IsEmpty ? steps : lengths[b]);
+
+    /// <summary>
+    /// One past the last key the query at <paramref name="position"/> attends to: its own position's next when causal, without
+    /// causality the last within half a sliding <paramref name="window"/> after it (|j − i| ≤ window / 2) or every key; never
+    /// past the sequence's <paramref name="length"/> valid keys, and at least one. The device kernels call it too.
+    /// </summary>
+    internal static int Reach(int position, int keys, bool causal, int window, int length)
     {
-        int valid = causal ? i + 1 : steps;
-        if (!lengths.IsEmpty) valid = Math.Min(valid, lengths[b]);
-        return Math.Max(valid, 1);
+        int valid = causal ? position + 1 : window > 0 ? Math.Min(position + window / 2 + 1, keys) : keys;
+        return Math.Max(Math.Min(valid, length), 1);
     }
 
     /// <summary>
     /// The first key the query at <paramref name="position"/> attends to: with a sliding window of <paramref name="window"/>
-    /// steps, position − window + 1 (keys i − window &lt; j ≤ i), else 0; never past its last valid key (a padded query keeps one).
-    /// The device kernels call it too (Min and Max, which ILGPU compiles; Math.Clamp may throw).
+    /// steps, position − window + 1 when causal (keys i − window &lt; j ≤ i), else position − window / 2 (|j − i| ≤ window / 2);
+    /// without one 0; never past its last valid key (a padded query keeps one). The device kernels call it too (Min and Max,
+    /// which ILGPU compiles; Math.Clamp may throw).
     /// </summary>
-    internal static int First(int position, int valid, int window) => window > 0 ? Math.Min(Math.Max(position - window + 1, 0), valid - 1) : 0;
+    internal static int First(int position, int valid, int window, bool causal) =>
+        window > 0 ? Math.Min(Math.Max(position - (causal ? window - 1 : window / 2), 0), valid - 1) : 0;
 
     /// <summary>
     /// Multi-head self-attention's shapes and buffers, the host's and the device's: the heads, their groups, the window, the
@@ -569,7 +587,7 @@ public static class AttentionKernel
     {
         RequireHeads(steps, steps, batch, width, heads);
         RequireGroups(heads, keyValueHeads);
-        RequireWindow(window, causal);
+        RequireWindow(window);
         RequireLengths(lengths, batch, steps);
         long rows = (long)steps * batch, pairs = (long)batch * heads * steps * steps, packed = rows * PackedWidth(width, heads, keyValueHeads);
         RequireLength(qkv, packed, "qkv");
@@ -626,11 +644,10 @@ public static class AttentionKernel
             throw new ArgumentOutOfRangeException(nameof(softCap), softCap, "Attention: the scores' soft cap is 0 (none) or a positive finite number.");
     }
 
-    /// <summary>A sliding window of 0 (none) or more steps, and only over causal attention: every attention kernel's check.</summary>
-    internal static void RequireWindow(int window, bool causal)
+    /// <summary>A sliding window of 0 (none) or more steps: every attention kernel's check.</summary>
+    internal static void RequireWindow(int window)
     {
         if (window < 0) throw new ArgumentOutOfRangeException(nameof(window), window, "Attention: a sliding window is 0 (none) or more steps.");
-        if (window > 0 && !causal) throw new ArgumentException($"Attention: a sliding window ({window} steps) needs causal attention (each step sees the steps just before it).", nameof(window));
     }
 
     /// <summary>

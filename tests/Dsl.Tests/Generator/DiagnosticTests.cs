@@ -374,7 +374,6 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("[Input(8)] [Attention(Heads = 2, [|SlidingWindow = 4|])]", "it needs Causal = true (Mistral's attention is causal)")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|SlidingWindow = 4|])]", "it does not apply to attention pooling (its learned query has no position)")]
     [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, Causal = true, [|SlidingWindow = 4|])]", "it does not apply to the General score")]
     public void DSL0007_SlidingWindowWhereNoStepSeesOnlyTheStepsBefore(string layers, string message)

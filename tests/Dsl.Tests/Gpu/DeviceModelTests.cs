@@ -72,7 +72,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // grouped-query attention: a group of query heads reading one key/value head, whose gradients sum over the group
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
         // sliding windows: each query's softmax over its window's keys, zero before it (forward, back, and stepping from the host's cache)
-        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
+        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow), nameof(GcBidirectionalWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies (the angles past position 0 computed on the host with the scaling)
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
         // a partial rotation: each head's first values turned on the device, the rest left

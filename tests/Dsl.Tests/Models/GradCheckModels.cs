@@ -170,6 +170,16 @@ public partial class GcGroupedQuery;
 [Dense(2)]
 public partial class GcSlidingWindow;
 
+// ModernBERT's local attention: each step over the steps within 2 of it on either side (SlidingWindow 4, over the whole
+// sequence), rotary positions, no biases, under a norm without a bias; then a window of 1 (each step its own)
+[Embedding(vocab: 7, dim: 8)]
+[LayerNorm(Bias = false)]
+[Attention(Heads = 2, Rotary = true, SlidingWindow = 4, Bias = false)]
+[Residual]
+[Attention(Heads = 2, SlidingWindow = 1)]
+[Dense(7)]
+public partial class GcBidirectionalWindow;
+
 // Heads of their own width: two query heads 4 wide over one key/value head, each head's queries and keys RMS-normalised
 // (causal, rotary, no biases); then three heads 5 wide over 12 with QK-norm at another ε, with biases, the scores scaled by 0.25.
 [Input(features: 3)]

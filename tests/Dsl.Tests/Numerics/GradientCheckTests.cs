@@ -44,6 +44,16 @@ public class GradientCheckTests
     [Fact] public void GroupedQueryAttention() => CheckFeatures(() => new GcGroupedQuery(seed: 36), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void QueryKeyNormAndHeadWidth() => CheckFeatures(() => new GcQueryKeyNorm(seed: 37), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void SoftCappedScoresAndOutputs() => CheckFeatures(() => new GcSoftCap(seed: 38), features: 3, outputShape: [3, 5, 2], batch: 3, steps: 5);
+    [Fact] public void BidirectionalSlidingWindow() => CheckTokens(() => new GcBidirectionalWindow(seed: 53), vocab: 7, classes: 7, batch: 3, steps: 7);
+
+    [Fact]
+    public void BidirectionalSlidingWindowOverPaddedSequences()
+    {
+        var rng = new Rng(54);
+        int[] x = Enumerable.Range(0, 3 * 7).Select(_ => rng.NextInt(7)).ToArray(), y = Enumerable.Range(0, 3 * 7).Select(_ => rng.NextInt(7)).ToArray();
+        Check<IModel<int>>(() => new GcBidirectionalWindow(seed: 55), m => m.Backward(new ReadOnlyTensorSpan<int>(x, [3, 7]), new ReadOnlyTensorSpan<int>(y, [3, 7]), [7, 3, 5]));
+    }
+
     [Fact] public void SlidingWindowAttention() => CheckFeatures(() => new GcSlidingWindow(seed: 37), features: 3, outputShape: [2, 6, 2], batch: 2, steps: 6);
     [Fact] public void LongRopeScaledRotaryPositions() => CheckFeatures(() => new GcLongRope(seed: 41), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void PartialRotation() => CheckFeatures(() => new GcPartialRotary(seed: 40), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);

@@ -99,6 +99,7 @@ public class OnnxExportTests
         nameof(SlidingWindowBlock) => new SlidingWindowBlock(seed: 82),
         nameof(SlidingWindowAttention) => new SlidingWindowAttention(seed: 83),
         nameof(GcSlidingWindow) => new GcSlidingWindow(seed: 84),
+        nameof(GcBidirectionalWindow) => new GcBidirectionalWindow(seed: 98),
         nameof(HfTinyLlama31) => new HfTinyLlama31(seed: 82),
         nameof(HfTinyQwen2) => new HfTinyQwen2(seed: 83),
         nameof(HfTinyLinearLlama) => new HfTinyLinearLlama(seed: 84),
@@ -155,7 +156,7 @@ public class OnnxExportTests
         // grouped-query attention: the key/value heads Gathered for each group of query heads
         nameof(GroupedQueryBlock), nameof(MultiQueryAttention), nameof(GcGroupedQuery),
         // sliding windows: the causal mask's lower triangle below the window too; a step graph's query over the cache's last keys
-        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow),
+        nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(GcSlidingWindow), nameof(GcBidirectionalWindow),
         // LLaMA 3.1's and the linear scaled rotary frequencies: the constant frequencies scaled as the runtime scales them
         nameof(HfTinyLlama31), nameof(HfTinyLinearLlama), nameof(HfTinyYarnLlama), nameof(GcYarn),
         // a partial rotation: each head split into the turned pairs and the values kept, concatenated back
@@ -192,6 +193,9 @@ public class OnnxExportTests
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention), nameof(HfTinyBert),
         // [Pool] over the valid steps: the padded ones zeroed, summed and divided by the length; the step at length − 1 kept by Where
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcTokenTypes),
+        // a window, on both sides and causal, over padded sequences: the band and the padding masks together, a padded query
+        // whose window holds no valid key kept on the last valid one
+        nameof(GcBidirectionalWindow), nameof(GcSlidingWindow),
     };
 
     /// <summary>

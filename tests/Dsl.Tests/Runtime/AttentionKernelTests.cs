@@ -73,10 +73,30 @@ public class AttentionKernelTests
     public void ASlidingWindowMatchesTheFormulas(int T, int window, bool padded, bool dropout) =>
         AssertMatchesTheFormulas(T, causal: true, padded, dropout, window, seed: (ulong)(T * 64 + window * 4 + (padded ? 2 : 0) + (dropout ? 1 : 0)));
 
+    public static TheoryData<int, int, bool, bool> BidirectionalWindowCases()
+    {
+        var data = new TheoryData<int, int, bool, bool>();
+        foreach (int window in new[] { 1, 2, 7, AttentionKernel.CausalBlock + 5 })
+            foreach (bool padded in new[] { false, true })
+                foreach (bool dropout in new[] { false, true })
+                    data.Add(2 * AttentionKernel.CausalBlock + 6, window, padded, dropout);
+        return data;
+    }
+
+    /// <summary>
+    /// A sliding window without causality (ModernBERT's local attention: each query over the keys within half the window on
+    /// either side, |j − i| ≤ window / 2; blocks of query rows against the keys their windows span): the formulas' weights,
+    /// context and gradients.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(BidirectionalWindowCases))]
+    public void ABidirectionalWindowMatchesTheFormulas(int T, int window, bool padded, bool dropout) =>
+        AssertMatchesTheFormulas(T, causal: false, padded, dropout, window, seed: (ulong)(T * 64 + window * 4 + (padded ? 2 : 0) + (dropout ? 1 : 0) + 7));
+
     /// <summary>
     /// A window as long as the sequence or longer is causal attention, bit for bit; a window of one step gives each query its
-    /// own value; stepping from a cache attends over the window as one pass does; a negative window, or one without causal
-    /// attention, is refused.
+    /// own value; stepping from a cache attends over the window as one pass does; without causality, a window twice the sequence
+    /// is attention over the whole sequence; a negative window is refused.
     /// </summary>
     [Fact]
     public void AWindowPastTheStepsIsCausalAttentionAndStepsSeeTheSameWindow()
@@ -120,9 +140,22 @@ public class AttentionKernelTests
         for (int i = 0; i < whole.Length; i++) Assert.True(Math.Abs(whole[i] - stepped[i]) <= 2e-6, $"context[{i}]: one pass {whole[i]}, steps {stepped[i]}");
         var negative = Assert.Throws<ArgumentOutOfRangeException>(() => Run(-1));
         Assert.Contains("a sliding window is 0 (none) or more steps", negative.Message);
-        var bidirectional = Assert.Throws<ArgumentException>(() =>
-            AttentionKernel.Forward(T, B, E, Heads, Scale, false, default, qkv, new float[B * Heads * T * T], default, new float[T * B * E], default, 4));
-        Assert.Contains("a sliding window (4 steps) needs causal attention", bidirectional.Message);
+        (float[] Weights, float[] Context, float[] DQkv) Whole(int window)
+        {
+            var w = new float[B * Heads * T * T];
+            var c = new float[T * B * E];
+            var dq = new float[T * B * 3 * E];
+            AttentionKernel.Forward(T, B, E, Heads, Scale, false, default, qkv, w, default, c, default, window);
+            AttentionKernel.Backward(T, B, E, Heads, Scale, false, default, qkv, w, default, dContext, dq, default, window);
+            return (w, c, dq);
+        }
+        var all = Whole(0);
+        foreach (var wide in new[] { Whole(2 * T), Whole(2 * T + 1) })
+        {
+            Assert.Equal(all.Weights, wide.Weights);
+            Assert.Equal(all.Context, wide.Context);
+            Tolerance.AssertClose(all.DQkv, wide.DQkv, "a window past both ends: the gradients");
+        }
     }
 
     [Fact]
@@ -229,9 +262,9 @@ public class AttentionKernelTests
             {
                 int pair = b * Heads + h, keys = lengths.Length > 0 ? lengths[b] : T;
                 double M(int i, int j) => mask.Length > 0 ? mask[(pair * T + i) * T + j] : 1;
-                int Valid(int i) => Math.Min(causal ? i + 1 : T, keys);
-                // a sliding window: keys i − window < j ≤ i (a padded query keeps its last valid key)
-                int First(int i) => window > 0 ? Math.Min(Math.Max(i - window + 1, 0), Valid(i) - 1) : 0;
+                int Valid(int i) => Math.Min(causal ? i + 1 : window > 0 ? i + window / 2 + 1 : T, keys);
+                // a sliding window: keys i − window < j ≤ i, or without causality |j − i| ≤ window / 2 (a padded query keeps its last valid key)
+                int First(int i) => window > 0 ? Math.Min(Math.Max(i - (causal ? window - 1 : window / 2), 0), Valid(i) - 1) : 0;
                 var dA = new double[T, T];
                 for (int i = 0; i < T; i++)
                 {

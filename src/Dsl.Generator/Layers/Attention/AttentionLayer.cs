@@ -221,9 +221,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (c.AtLeastZero("slidingwindow", "SlidingWindow", spec.SlidingWindow) && spec.SlidingWindow > 0)
         {
             if (NotMultiHeadSelf(spec, PoolingWithoutPositions) is { } windowOn)
-                c.Invalid("slidingwindow", "SlidingWindow limits each step of causal multi-head self-attention to the steps just before it; it does not apply to " + windowOn);
-            else if (!spec.Causal)
-                c.Invalid("slidingwindow", "SlidingWindow limits each step to the steps just before it, its own included; it needs Causal = true (Mistral's attention is causal)");
+                c.Invalid("slidingwindow", "SlidingWindow limits each step of multi-head self-attention to the steps near it; it does not apply to " + windowOn);
         }
         if (c.AtLeastZero("headwidth", "HeadWidth", spec.HeadWidth) && spec.HeadWidth > 0 && NotMultiHeadSelf(spec, "attention pooling") is { } widthOn)
             c.Invalid("headwidth", "HeadWidth sets the width of each head of multi-head self-attention apart from the layer's; it does not apply to " + widthOn);
