@@ -1681,6 +1681,7 @@ def make_hf_llama():
     make_hf_qwen2_window()
     make_hf_gpt2()
     make_hf_berts()
+    make_hf_modernbert()
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -2003,6 +2004,80 @@ def make_hf_berts():
         make_hf_bert(**options)
 
 
+def make_hf_modernbert():
+    """HfModernBert: ModernBertModel's checkpoint as sentence-transformers' ModernBERT models hold it (no "model." prefix,
+    float32), transformers' modeling_modernbert written out: the token table, then LayerNorm without a bias (norm_bias false);
+    4 pre-norm layers (the first without attn_norm), each Wqkv without a bias into 4 heads 4 wide turned by rotary positions,
+    Wo; the global layers (0 and 3: global_attn_every_n_layers 3) over every key with rope theta 160000, the local ones (1 and 2)
+    over the keys |j − i| <= local_attention / 2 = 2 with theta 10000; the feed-forward Wi into input and gate,
+    Wo(gelu(input) * gate); final_norm. Two sequences of 11 steps, the second padded after 6 (attention_mask); the last
+    hidden state, and its mean over the valid steps (modernbert-embed's pooling)."""
+    c = {"architectures": ["ModernBertModel"], "model_type": "modernbert", "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 4,
+         "num_attention_heads": 4, "vocab_size": 13, "max_position_embeddings": 64, "norm_eps": 1e-05, "norm_bias": False, "attention_bias": False,
+         "mlp_bias": False, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0, "local_attention": 4, "global_attn_every_n_layers": 3,
+         "hidden_activation": "gelu", "pad_token_id": 0, "bos_token_id": 1, "eos_token_id": 2, "cls_token_id": 1, "sep_token_id": 2,
+         "classifier_pooling": "mean", "embedding_dropout": 0.0, "attention_dropout": 0.0, "mlp_dropout": 0.0, "torch_dtype": "float32"}
+    torch.manual_seed(722)
+    H, inner, heads, layers, T = c["hidden_size"], c["intermediate_size"], c["num_attention_heads"], c["num_hidden_layers"], 11
+    d = H // heads
+
+    def norm_weight():
+        return torch.empty(H).uniform_(0.5, 1.5)
+
+    def weight(rows, cols):
+        return nn.Linear(cols, rows, bias=False).weight.detach().clone()
+
+    state = {"embeddings.tok_embeddings.weight": nn.Embedding(c["vocab_size"], H).weight.detach().clone(), "embeddings.norm.weight": norm_weight()}
+    for i in range(layers):
+        if i > 0:
+            state[f"layers.{i}.attn_norm.weight"] = norm_weight()
+        state[f"layers.{i}.attn.Wqkv.weight"] = weight(3 * H, H)
+        state[f"layers.{i}.attn.Wo.weight"] = weight(H, H)
+        state[f"layers.{i}.mlp_norm.weight"] = norm_weight()
+        state[f"layers.{i}.mlp.Wi.weight"] = weight(2 * inner, H)
+        state[f"layers.{i}.mlp.Wo.weight"] = weight(H, inner)
+    state["final_norm.weight"] = norm_weight()
+    ids = torch.randint(3, c["vocab_size"], (2, T))
+    lengths = torch.tensor([T, 6])
+    ids[1, 6:] = c["pad_token_id"]
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+
+    def norm(x, w):  # nn.LayerNorm(bias=False)
+        return F.layer_norm(x, (H,), w, None, c["norm_eps"])
+
+    def rotary(x, theta):  # ModernBertRotaryEmbedding and apply_rotary_pos_emb: LLaMA's, over positions 0 … T − 1
+        inv = 1.0 / (theta ** (torch.arange(0, d, 2).float() / d))
+        angles = torch.arange(T).float()[:, None] * inv[None, :]
+        cos, sin = torch.cat([angles, angles], -1).cos(), torch.cat([angles, angles], -1).sin()
+        half = torch.cat([-x[..., d // 2:], x[..., :d // 2]], -1)
+        return x * cos + half * sin
+
+    rows = torch.arange(T)[None, :]
+    near = (rows - rows.T).abs() <= c["local_attention"] // 2  # ModernBertModel's sliding_window_mask
+    with torch.no_grad():
+        x = norm(F.embedding(ids, state["embeddings.tok_embeddings.weight"]), state["embeddings.norm.weight"])
+        for i in range(layers):
+            local = i % c["global_attn_every_n_layers"] != 0
+            y = x if i == 0 else norm(x, state[f"layers.{i}.attn_norm.weight"])
+            qkv = (y @ state[f"layers.{i}.attn.Wqkv.weight"].T).view(2, T, 3, heads, d)
+            q, k, v = qkv.transpose(3, 1).unbind(dim=2)  # [B, heads, T, d]
+            theta = c["local_rope_theta"] if local else c["global_rope_theta"]
+            q, k = rotary(q, theta), rotary(k, theta)
+            allowed = mask[:, None, None, :] & (near if local else torch.ones(T, T, dtype=torch.bool))[None, None]
+            scores = (q @ k.transpose(-1, -2) / math.sqrt(d)).masked_fill(~allowed, torch.finfo(torch.float32).min)
+            x = x + (scores.softmax(-1) @ v).transpose(1, 2).reshape(2, T, H) @ state[f"layers.{i}.attn.Wo.weight"].T
+            inputs, gate = (norm(x, state[f"layers.{i}.mlp_norm.weight"]) @ state[f"layers.{i}.mlp.Wi.weight"].T).chunk(2, dim=-1)
+            x = x + (F.gelu(inputs) * gate) @ state[f"layers.{i}.mlp.Wo.weight"].T
+        x = norm(x, state["final_norm.weight"])
+    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
+    os.makedirs(os.path.join(HERE, "HfModernBert"), exist_ok=True)
+    with open(os.path.join(HERE, "HfModernBert", "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, "HfModernBert", "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, "HfModernBert.expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
+    print(f"HfModernBert: {len(state)} tensors, hidden {list(x.shape)}")
+
+
 def make_hf_yarn():
     """HfLlamaYarn: rope_scaling "yarn" (Qwen2.5's and Qwen3's recipe for long contexts: factor 4 over the original context),
     here over an original context of 64 with heads 16 wide, so that of the 8 pairs the first keeps its frequency, the next two
@@ -2261,6 +2336,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
         make_hf_berts()
+        sys.exit(0)
+    if "--hf-modernbert" in sys.argv:  # only the Hugging Face ModernBERT checkpoint
+        make_hf_modernbert()
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

@@ -97,6 +97,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(HfTinyBertSequenceClassifier),
         // BERT's token types: counted on the host beside the ids, their rows gathered and their gradient scattered on the device
         nameof(GcTokenTypes),
+        // ModernBERT's layers: rotary positions of two bases, local layers over a window on both sides, GeGLU, norms without biases
+        nameof(HfTinyModernBert),
     ];
 
     private static IModel Create(string name, int seed = 3) =>

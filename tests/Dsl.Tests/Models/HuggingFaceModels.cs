@@ -447,3 +447,30 @@ public partial class HfTinyBertThreeTypes;
 [EndRepeat]
 [Dense(2)]
 public partial class HfTinyBertQuestionAnswering;
+
+// The HfModernBert fixture's model (ModernBertModel): the token table and its norm (no biases anywhere), then four pre-norm
+// layers — the first without a norm before its attention, global over every key (rotary base 160000); then two local ones over
+// a window of 4 (the keys within 2 steps on either side, base 10000); then a global one — each with its GeGLU feed-forward,
+// then final_norm.
+[Embedding(vocab: 13, dim: 16)] [LayerNorm(Bias = false)]
+[Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[Repeat(2)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, Rotary = true, RotaryBase = 10000f, SlidingWindow = 4, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[LayerNorm(Bias = false)]
+public partial class HfTinyModernBert;
+
+// Its layers all global: the checkpoint's second layer is local, which the load names
+[Embedding(vocab: 13, dim: 16)] [LayerNorm(Bias = false)]
+[Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[Repeat(3)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(Bias = false)]
+public partial class HfTinyModernBertGlobal;

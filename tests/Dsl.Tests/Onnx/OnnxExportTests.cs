@@ -126,6 +126,7 @@ public class OnnxExportTests
         nameof(GcPoolFirst) => new GcPoolFirst(seed: 95),
         nameof(GcPoolLast) => new GcPoolLast(seed: 96),
         nameof(GcTokenTypes) => new GcTokenTypes(seed: 97),
+        nameof(HfTinyModernBert) => new HfTinyModernBert(seed: 104),
         _ => throw new ArgumentException(name),
     };
 
@@ -183,6 +184,8 @@ public class OnnxExportTests
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
         nameof(GcTokenTypes),
+        // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
+        nameof(HfTinyModernBert),
     };
 
     public static TheoryData<string> PaddedModels => new()
@@ -195,7 +198,7 @@ public class OnnxExportTests
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcTokenTypes),
         // a window, on both sides and causal, over padded sequences: the band and the padding masks together, a padded query
         // whose window holds no valid key kept on the last valid one
-        nameof(GcBidirectionalWindow), nameof(GcSlidingWindow),
+        nameof(GcBidirectionalWindow), nameof(GcSlidingWindow), nameof(HfTinyModernBert),
     };
 
     /// <summary>

@@ -1228,6 +1228,35 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// ModernBERT (ModernBertModel, as transformers computes it: pre-norm layers without biases, rotary positions of two bases, the
+    /// local layers over a window on both sides, GeGLU feed-forwards): its last hidden state on every valid step, and its mean
+    /// over them (an embedding model's pooling), are PyTorch's; a model whose layers differ from the configuration's types, and
+    /// other layouts, refused, named.
+    /// </summary>
+    [Fact]
+    public void ModernBertsLastHiddenStateIsTransformers()
+    {
+        var model = new HfTinyModernBert(seed: 1);
+        HuggingFace.LoadModernBert(model, Fixture.Path("HfModernBert"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfModernBert.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"sequence {b}'s valid steps");
+        float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths));
+        Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, "the mean over the valid steps");
+
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadModernBert(new HfTinyModernBertGlobal(seed: 1), Fixture.Path("HfModernBert")));
+        Contains(error.Message, "layer 1 is local (global_attn_every_n_layers 3: layers 0, 3, 6, … are global): declare 'attention_1' with SlidingWindow = 4 (local_attention: the keys within 2 steps on either side)");
+        Contains(error.Message, "declare 'attention_1' with RotaryBase = 10000f (local_rope_theta), not 160000");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadModernBert(new HfTinyBert(seed: 1), Fixture.Path("HfModernBert")));
+        Contains(layout.Message, "is not laid out as ModernBERT");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadModernBert(model, Fixture.Path("HfBert")));
+        Contains(error.Message, "model_type is \"bert\": LoadModernBert reads ModernBERT's checkpoints (\"modernbert\")");
+    }
+
+    /// <summary>
     /// A cross-encoder (BertForSequenceClassification of one label over pairs, [CLS] A [SEP] B [SEP]): its token types load into
     /// a [TokenTypeEmbedding] over [SEP], and its scores and last hidden state are PyTorch's given the tokenizer's token_type_ids
     /// (the fixture's, written by position); without the layer the second segment reads type 0 and the scores differ. Saved

@@ -1,0 +1,248 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads a ModernBERT encoder — transformers' <c>ModernBertModel</c> (answerdotai/ModernBERT-base and -large, and the embedding
+    /// models and rerankers built on it, such as gte-modernbert-base and modernbert-embed-base, whose pooled last hidden state is
+    /// a text's embedding) — into <paramref name="model"/>, declared as ModernBERT's pre-norm layers:
+    /// <code>
+    /// [Embedding(vocab: V, dim: H)] [LayerNorm(Bias = false)]
+    /// // layer 0 (global: every key), without a norm before its attention
+    /// [Attention(Heads = h, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual]
+    /// [LayerNorm(Bias = false)] [Dense(I, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(H, Bias = false)] [Residual(Layers = 3)]
+    /// // each later layer: local (SlidingWindow = local_attention, RotaryBase = 10000f) or global as the configuration says
+    /// [LayerNorm(Bias = false)] [Attention(Heads = h, Rotary = true, RotaryBase = …, SlidingWindow = …, Bias = false)] [Residual(Layers = 2)]
+    /// [LayerNorm(Bias = false)] [Dense(I, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(H, Bias = false)] [Residual(Layers = 3)]
+    /// // then the final norm, and optionally layers of the model's own (a head to fine-tune), left as they are
+    /// [LayerNorm(Bias = false)]
+    /// </code>
+    /// ModernBERT-base's 22 layers are layer 0 and <c>[Repeat(7)]</c> of a local, a local and a global layer (global_attn_every_n_layers
+    /// 3). <c>embeddings.tok_embeddings</c> goes into the embedding and <c>embeddings.norm</c> into the norm after it; each layer's
+    /// <c>attn.Wqkv</c> into the attention's <c>in_proj_weight</c> (queries, keys and values stacked as it stacks them), <c>attn.Wo</c>
+    /// into <c>out_proj</c>, <c>attn_norm</c> and <c>mlp_norm</c> into the norms before them, <c>mlp.Wi</c> into the gated Dense (its
+    /// second half, the gate ModernBERT multiplies by, as the Dense's value rows, its first half, which it activates, as the Dense's
+    /// gate rows) and <c>mlp.Wo</c> into the Dense after it; <c>final_norm</c> into the last norm. Names with the <c>model.</c> prefix
+    /// (ModernBertForMaskedLM's, ModernBertForSequenceClassification's) are read, their heads (<c>head.</c>, <c>decoder.</c>,
+    /// <c>classifier.</c>) left. A global layer attends over every key with the rotary base <c>global_rope_theta</c> (160000), a
+    /// local one over the keys within <c>local_attention</c> / 2 steps on either side (a window of <c>local_attention</c>, 128) with
+    /// <c>local_rope_theta</c> (10000); which layers are local, <c>layer_types</c> says, else every layer but each
+    /// <c>global_attn_every_n_layers</c>-th (3) from the first; the newer <c>rope_parameters</c> (per layer type) are read too.
+    /// A <c>[Dropout]</c> may stand after the embeddings' norm, between the feed-forward's two Dense layers and before each
+    /// residual (the residual then a layer longer). Padded sequences run through
+    /// <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with their lengths
+    /// (the <c>attention_mask</c>).
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with ModernBertConfig's defaults for what it leaves out: <c>vocab_size</c> (50368), <c>hidden_size</c> (768),
+    /// <c>intermediate_size</c> (1152), <c>num_hidden_layers</c> (22), <c>num_attention_heads</c> (12), <c>hidden_activation</c>
+    /// ("gelu"), <c>norm_eps</c> (1e-5), <c>norm_bias</c>, <c>attention_bias</c> and <c>mlp_bias</c> (false), the layers' types and
+    /// rotary bases above. Rotary scaling is refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as ModernBERT (the message names the first layer that differs).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadModernBert(IModel model, string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ModelArchitecture architecture = Architecture(model, "ModernBERT's");
+        ModernBertLayout layout = ModernBertLayout.Of(architecture);
+        var (files, config) = Locate(path);
+        var problems = new List<string>();
+        layout.CheckConfig(config, problems);
+        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
+        Dictionary<string, SafeTensor> tensors = ModernBertLayout.Readable(ReadAll(files));
+        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
+        HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
+            .Select(p => p.Name).ToHashSet();
+        float[][] values = model.Parameters.PrepareStacked(tensors, sources, ModernBertLayout.Ignored, problems, kept: own.Contains);
+        RefuseIfAny(problems, path, architecture);
+        model.Parameters.Assign(values);
+    }
+
+    /// <summary>One ModernBERT layer's parts (<see cref="AttentionNorm"/> null for the first, which normalises nothing before its attention).</summary>
+    private sealed record ModernBertLayer(LayerNormInfo? AttentionNorm, AttentionInfo Attention, LayerNormInfo MlpNorm, DenseInfo Wi, DenseInfo Wo);
+
+    /// <summary>A model's layers matched to ModernBERT's: the token table and its norm, the layers, the final norm, and what follows (the model's own).</summary>
+    private sealed record ModernBertLayout(EmbeddingInfo Embedding, LayerNormInfo EmbeddingNorm, IReadOnlyList<ModernBertLayer> Layers, LayerNormInfo FinalNorm,
+        IReadOnlyList<LayerInfo> Head)
+    {
+        public static ModernBertLayout Of(ModelArchitecture a)
+        {
+            const string expected = "ModernBERT's layout: [Embedding] [LayerNorm], then per layer [LayerNorm] (not in the first) [Attention(Heads = h, Rotary = true, "
+                + "RotaryBase = …, Bias = false)] [Residual] [LayerNorm] [Dense(I, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(H, Bias = false)] "
+                + "[Residual(Layers = 3)], then [LayerNorm] (final_norm), then layers of the model's own if any; a [Dropout] may stand after the embeddings' norm, "
+                + "between the feed-forward's Dense layers and before each residual";
+            var walk = new LayerWalk(a, "ModernBERT", expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            var embedding = walk.At<EmbeddingInfo>(0, "the token table (embeddings.tok_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
+            var norm = walk.At<LayerNormInfo>(1, "the embeddings' norm (embeddings.norm: [LayerNorm])", _ => true);
+            int at = walk.Dropout(2);
+            var layers = new List<ModernBertLayer>();
+            // a layer after the first begins with its attn_norm and the attention; a norm followed by anything else is final_norm
+            while (layers.Count == 0 || (at + 1 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo))
+            {
+                int n = layers.Count, start = at;
+                LayerNormInfo? attentionNorm = n == 0 ? null : walk.At<LayerNormInfo>(at++, $"layer {n}'s attn_norm ([LayerNorm])", _ => true);
+                var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h, Rotary = true, RotaryBase = …)], over the whole sequence or a window on both sides)",
+                    x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, Pool: false, MemoryWidth: 0, KeyValueHeads: 0, HeadWidth: 0, QueryKeyNorm: false,
+                        Scale: 0f, SoftCap: 0f, RotaryDimensions: 0, OutputBias: true } && x.RotaryBase > 0f && Equals(x.RotaryScaling, default(RotaryScaling)));
+                at = walk.Dropout(at);
+                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual{(n == 0 ? "" : "(Layers = 2)")}], a layer longer over a [Dropout])", r => r.From == start - 1);
+                int mlp = at;
+                var mlpNorm = walk.At<LayerNormInfo>(at++, $"layer {n}'s mlp_norm ([LayerNorm])", _ => true);
+                var wi = walk.At<DenseInfo>(at++, $"layer {n}'s mlp.Wi ([Dense(I, Gated = true, Activation = Activation.Gelu)])",
+                    d => d is { Gated: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+                at = walk.Dropout(at);
+                var wo = walk.At<DenseInfo>(at++, $"layer {n}'s mlp.Wo ([Dense({embedding.Dim})])",
+                    d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f } && d.Units == embedding.Dim);
+                at = walk.Dropout(at);
+                walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the feed-forward ([Residual(Layers = 3)], a layer longer over each [Dropout])", r => r.From == mlp - 1);
+                layers.Add(new ModernBertLayer(attentionNorm, attention, mlpNorm, wi, wo));
+            }
+            var final = walk.At<LayerNormInfo>(at++, "final_norm ([LayerNorm] after the last layer)", _ => true);
+            return new ModernBertLayout(embedding, norm, layers, final, l.Skip(at).ToArray());
+        }
+
+        /// <summary>The checkpoint's tensors under ModernBertModel's names (without the <c>model.</c> prefix of the task models').</summary>
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors)
+        {
+            var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+            foreach (var (name, tensor) in tensors)
+            {
+                string plain = name.StartsWith("model.", StringComparison.Ordinal) ? name["model.".Length..] : name;
+                if (!readable.TryAdd(plain, tensor))
+                    throw new InvalidDataException($"'{name}' and another tensor are both ModernBERT's '{plain}' (with and without the model. prefix).");
+            }
+            return readable;
+        }
+
+        /// <summary>What the last hidden state reads nothing of: the masked-LM head and decoder, a classifier's head.</summary>
+        public static bool Ignored(string name) =>
+            name.StartsWith("head.", StringComparison.Ordinal) || name.StartsWith("decoder.", StringComparison.Ordinal) || name.StartsWith("classifier.", StringComparison.Ordinal);
+
+        /// <summary>Each parameter's tensors in the checkpoint and their rows.</summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        {
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [("embeddings.tok_embeddings.weight", Embedding.Vocabulary)] };
+            void AddNorm(LayerNormInfo norm, string hf)
+            {
+                s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
+                if (norm.Bias) s[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
+            }
+            AddNorm(EmbeddingNorm, "embeddings.norm");
+            int width = Embedding.Dim;
+            for (int i = 0; i < Layers.Count; i++)
+            {
+                ModernBertLayer m = Layers[i];
+                string hf = $"layers.{i}.";
+                if (m.AttentionNorm is { } attentionNorm) AddNorm(attentionNorm, hf + "attn_norm");
+                s[m.Attention.Name + ".in_proj_weight"] = [(hf + "attn.Wqkv.weight", 3 * width)];
+                s[m.Attention.Name + ".out_proj.weight"] = [(hf + "attn.Wo.weight", width)];
+                if (m.Attention.Bias)
+                {
+                    s[m.Attention.Name + ".in_proj_bias"] = [(hf + "attn.Wqkv.bias", 3 * width)];
+                    s[m.Attention.Name + ".out_proj.bias"] = [(hf + "attn.Wo.bias", width)];
+                }
+                AddNorm(m.MlpNorm, hf + "mlp_norm");
+                // Wi's rows [input; gate], act(input) · gate: the Dense's value rows are the gate's, its activated rows the input's
+                int inner = m.Wi.Units;
+                foreach (string part in m.Wi.Bias ? (string[])["weight", "bias"] : ["weight"])
+                    s[m.Wi.Name + "." + part] = [new(hf + "mlp.Wi." + part, inner, inner, 2 * inner), new(hf + "mlp.Wi." + part, inner, 0, 2 * inner)];
+                s[m.Wo.Name + ".weight"] = [(hf + "mlp.Wo.weight", width)];
+                if (m.Wo.Bias) s[m.Wo.Name + ".bias"] = [(hf + "mlp.Wo.bias", width)];
+            }
+            AddNorm(FinalNorm, "final_norm");
+            return s;
+        }
+
+        /// <summary>What config.json says against what the model declares (ModernBertConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (c.ValueKind != JsonValueKind.Object)
+            {
+                problems.Add("it is not a JSON object");
+                return;
+            }
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "modernbert"))
+            {
+                problems.Add($"model_type is {type.GetRawText()}: LoadModernBert reads ModernBERT's checkpoints (\"modernbert\")");
+                return;
+            }
+            ModernBertLayer first = Layers[0];
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50368);
+            ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 768);
+            ConfigInt(c, problems, "num_hidden_layers", Layers.Count, "its layers", 22);
+            ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
+            ConfigInt(c, problems, "intermediate_size", first.Wi.Units, $"'{first.Wi.Name}'", 1152);
+            foreach (ModernBertLayer m in Layers.Skip(1))
+            {
+                if (m.Attention.Heads != first.Attention.Heads) problems.Add($"'{m.Attention.Name}' has {m.Attention.Heads} heads, '{first.Attention.Name}' {first.Attention.Heads}: one configuration gives every layer num_attention_heads");
+                if (m.Wi.Units != first.Wi.Units) problems.Add($"'{m.Wi.Name}' has {m.Wi.Units} units, '{first.Wi.Name}' {first.Wi.Units}: one configuration gives every layer intermediate_size");
+            }
+            LayerNormInfo[] norms = [EmbeddingNorm, .. Layers.SelectMany(m => m.AttentionNorm is null ? [m.MlpNorm] : new[] { m.AttentionNorm, m.MlpNorm }), FinalNorm];
+            if (Value(c, "norm_eps") is { } given && given.ValueKind != JsonValueKind.Number) problems.Add($"norm_eps is {given.GetRawText()}, not a number");
+            else
+            {
+                float eps = (float)(Value(c, "norm_eps")?.GetDouble() ?? 1e-5);
+                foreach (LayerNormInfo unlike in norms.Where(n => n.Epsilon != eps).Take(1))
+                    problems.Add($"norm_eps is {Number(eps)}{(Value(c, "norm_eps") is null ? " (its default)" : "")}, the model declares {Number(unlike.Epsilon)} ('{unlike.Name}' Epsilon)");
+            }
+            CheckFlag(c, problems, "norm_bias", norms, n => n.Bias, n => $"'{n.Name}'{(n.Bias ? "" : " (Bias = false)")}");
+            CheckFlag(c, problems, "attention_bias", Layers.Select(m => m.Attention), x => x.Bias, x => $"'{x.Name}'{(x.Bias ? "" : " (Bias = false)")}");
+            CheckFlag(c, problems, "mlp_bias", Layers.SelectMany(m => new[] { m.Wi, m.Wo }), d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}");
+            CheckFeedForwardActivation(c, "hidden_activation", Activation.Gelu, Layers.Select(m => m.Wi), problems);
+            if (Value(c, "rope_scaling") is { } scaling) problems.Add($"rope_scaling is {scaling.GetRawText()}: ModernBERT's rotary positions are read unscaled");
+            // each layer's type (global: every key; local: a window of local_attention) and its rotary base
+            int every = Value(c, "global_attn_every_n_layers") is { ValueKind: JsonValueKind.Number } g && g.TryGetInt32(out int k) && k > 0 ? k : 3;
+            JsonElement[]? types = Value(c, "layer_types") is { ValueKind: JsonValueKind.Array } list ? [.. list.EnumerateArray()] : null;
+            int window = Value(c, "local_attention") is { ValueKind: JsonValueKind.Number } w && w.TryGetInt32(out int size) ? size : 128;
+            float Theta(string layerType, string legacy, float fallback)
+            {
+                if (Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } rope && Value(rope, layerType) is { ValueKind: JsonValueKind.Object } p)
+                {
+                    if (Value(p, "rope_type") is { } kind && kind.GetString() != "default") problems.Add($"rope_parameters.{layerType}.rope_type is {kind.GetRawText()}: ModernBERT's rotary positions are read unscaled (\"default\")");
+                    if (Value(p, "rope_theta") is { ValueKind: JsonValueKind.Number } t) return (float)t.GetDouble();
+                }
+                return Value(c, legacy) is { ValueKind: JsonValueKind.Number } v ? (float)v.GetDouble() : fallback;
+            }
+            float global = Theta("full_attention", "global_rope_theta", 160000f), local = Theta("sliding_attention", "local_rope_theta", 10000f);
+            if (types is not null && types.Length != Layers.Count) problems.Add($"layer_types names {types.Length} layers, the model has {Layers.Count}");
+            for (int i = 0; i < Layers.Count; i++)
+            {
+                AttentionInfo x = Layers[i].Attention;
+                bool sliding = types is not null && i < types.Length ? types[i].GetString() == "sliding_attention" : i % every != 0;
+                string why = types is not null ? $"layer_types[{i}] is \"{(sliding ? "sliding_attention" : "full_attention")}\"" : $"layer {i} is {(sliding ? "local" : "global")} (global_attn_every_n_layers {every}: layers 0, {every}, {2 * every}, … are global)";
+                if (x.SlidingWindow != (sliding ? window : 0))
+                    problems.Add(sliding ? $"{why}: declare '{x.Name}' with SlidingWindow = {window} (local_attention: the keys within {window / 2} steps on either side)"
+                        : $"{why}: '{x.Name}' attends over every key, not a SlidingWindow of {x.SlidingWindow}");
+                if (x.RotaryBase != (sliding ? local : global))
+                    problems.Add($"{why}: declare '{x.Name}' with RotaryBase = {Number(sliding ? local : global)}f ({(sliding ? "local_rope_theta" : "global_rope_theta")}), not {Number(x.RotaryBase)}");
+            }
+        }
+
+        /// <summary>A boolean of config.json (false where absent, as ModernBertConfig) against each of <paramref name="layers"/>' own.</summary>
+        private static void CheckFlag<T>(JsonElement c, List<string> problems, string key, IEnumerable<T> layers, Func<T, bool> has, Func<T, string> name)
+        {
+            JsonElement? v = Value(c, key);
+            if (v is { } given && given.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            {
+                problems.Add($"{key} is {given.GetRawText()}, not true or false");
+                return;
+            }
+            bool flag = v?.ValueKind == JsonValueKind.True;
+            if (layers.FirstOrDefault(l => has(l) != flag) is { } unlike)
+                problems.Add($"{key} is {(flag ? "true" : "false")}{(v is null ? " (its default)" : "")}, the model declares {name(unlike)}");
+        }
+    }
+}
