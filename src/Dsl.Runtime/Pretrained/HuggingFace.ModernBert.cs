@@ -63,11 +63,68 @@ public static partial class HuggingFace
         RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
         Dictionary<string, SafeTensor> tensors = ModernBertLayout.Readable(ReadAll(files));
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
+        // a task model's head, where the checkpoint holds one (a base checkpoint leaves the model's own, as transformers initialises a new one)
+        if (layout.Task is { } task && ModernBertHead.HeldBy(tensors))
+        {
+            task.CheckConfig(config, problems);
+            task.AddSources(sources);
+        }
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
-            .Select(p => p.Name).ToHashSet();
+            .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, ModernBertLayout.Ignored, problems, kept: own.Contains);
         RefuseIfAny(problems, path, architecture);
         model.Parameters.Assign(values);
+    }
+
+    /// <summary>
+    /// A ModernBERT task model's head after final_norm: <c>[Dense(H, Activation = classifier_activation)] [LayerNorm]</c>
+    /// (ModernBertPredictionHead: <c>head.dense</c>, <c>head.norm</c>), then a classifier <c>[Dense(labels)]</c> — on a pooled vector
+    /// (<see cref="Pool"/>: ModernBertForSequenceClassification's <c>classifier_pooling</c>, "cls" or "mean") or on every token
+    /// (ModernBertForTokenClassification) — or the masked-LM decoder tied to the token table (ModernBertForMaskedLM's <c>decoder</c>).
+    /// </summary>
+    private sealed record ModernBertHead(PoolInfo? Pool, DenseInfo Dense, LayerNormInfo Norm, DenseInfo Output)
+    {
+        public bool Decoder => Output.TiedTo is not null;
+
+        public static ModernBertHead? Of(IReadOnlyList<LayerInfo> head, int width)
+        {
+            LayerInfo[] l = [.. head.Where(x => x is not DropoutInfo)];
+            PoolInfo? pool = l.Length > 0 && l[0] is PoolInfo { Kind: PoolKind.First or PoolKind.Mean } p ? p : null;
+            int at = pool is null ? 0 : 1;
+            return l.Length == at + 3 && l[at] is DenseInfo { Gated: false, TiedTo: null, SoftCap: 0f } dense && dense.Activation != Activation.None && dense.Units == width
+                && l[at + 1] is LayerNormInfo norm && l[at + 2] is DenseInfo { Gated: false, Activation: Activation.None, SoftCap: 0f } output
+                && (output.TiedTo is null || pool is null)
+                ? new ModernBertHead(pool, dense, norm, output) : null;
+        }
+
+        /// <summary>Whether the checkpoint holds a task model's head (its <c>head.dense</c>): then it must be this one.</summary>
+        public static bool HeldBy(IReadOnlyDictionary<string, SafeTensor> tensors) => tensors.ContainsKey("head.dense.weight");
+
+        public void AddSources(Dictionary<string, ParameterSet.TensorRows[]> sources)
+        {
+            BertLayout.AddDense(sources, Dense, "head.dense");
+            sources[Norm.Name + ".weight"] = [("head.norm.weight", Norm.Width)];
+            if (Norm.Bias) sources[Norm.Name + ".bias"] = [("head.norm.bias", Norm.Width)];
+            if (!Decoder) BertLayout.AddDense(sources, Output, "classifier");
+            else if (Output.Bias) sources[Output.Name + ".bias"] = [("decoder.bias", Output.Units)];
+        }
+
+        /// <summary>The head's options in config.json against the model's (ModernBertConfig's defaults for what it leaves out).</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            CheckFeedForwardActivation(c, "classifier_activation", Activation.Gelu, [Dense], problems);
+            ModernBertLayout.CheckFlag(c, problems, "classifier_bias", [Dense], d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}");
+            ModernBertLayout.CheckFlag(c, problems, "norm_bias", [Norm], n => n.Bias, n => $"'{n.Name}'{(n.Bias ? "" : " (Bias = false)")}");
+            if (Decoder) ModernBertLayout.CheckFlag(c, problems, "decoder_bias", [Output], d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}", fallback: true);
+            string task = Decoder ? "ModernBertForMaskedLM" : Pool is null ? "ModernBertForTokenClassification" : "ModernBertForSequenceClassification";
+            if (Value(c, "architectures") is { ValueKind: JsonValueKind.Array } names && !names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString() == task))
+                problems.Add($"architectures is [{string.Join(", ", names.EnumerateArray().Select(n => n.GetRawText()))}]: the model's head after '{(Pool ?? (LayerInfo)Dense).Name}' is {task}'s");
+            if (Pool is null) return;
+            string pooling = Value(c, "classifier_pooling") is { ValueKind: JsonValueKind.String } v ? v.GetString()! : "cls";
+            if ((pooling, Pool.Kind) is not (("cls", PoolKind.First) or ("mean", PoolKind.Mean)))
+                problems.Add($"classifier_pooling is \"{pooling}\"{(Value(c, "classifier_pooling") is null ? " (its default)" : "")}: declare '{Pool.Name}' as [Pool(PoolKind.{(pooling == "mean" ? "Mean" : "First")})]"
+                    + (pooling is "cls" or "mean" ? "" : " (ModernBERT pools by \"cls\" or \"mean\")"));
+        }
     }
 
     /// <summary>One ModernBERT layer's parts (<see cref="AttentionNorm"/> null for the first, which normalises nothing before its attention).</summary>
@@ -77,6 +134,9 @@ public static partial class HuggingFace
     private sealed record ModernBertLayout(EmbeddingInfo Embedding, LayerNormInfo EmbeddingNorm, IReadOnlyList<ModernBertLayer> Layers, LayerNormInfo FinalNorm,
         IReadOnlyList<LayerInfo> Head)
     {
+        /// <summary>The layers after final_norm as a task model's head, or null where they are the model's own.</summary>
+        public ModernBertHead? Task { get; } = ModernBertHead.Of(Head, Embedding.Dim);
+
         public static ModernBertLayout Of(ModelArchitecture a)
         {
             const string expected = "ModernBERT's layout: [Embedding] [LayerNorm], then per layer [LayerNorm] (not in the first) [Attention(Heads = h, Rotary = true, "
@@ -231,8 +291,8 @@ public static partial class HuggingFace
             }
         }
 
-        /// <summary>A boolean of config.json (false where absent, as ModernBertConfig) against each of <paramref name="layers"/>' own.</summary>
-        private static void CheckFlag<T>(JsonElement c, List<string> problems, string key, IEnumerable<T> layers, Func<T, bool> has, Func<T, string> name)
+        /// <summary>A boolean of config.json (<paramref name="fallback"/> where absent, as ModernBertConfig) against each of <paramref name="layers"/>' own.</summary>
+        public static void CheckFlag<T>(JsonElement c, List<string> problems, string key, IEnumerable<T> layers, Func<T, bool> has, Func<T, string> name, bool fallback = false)
         {
             JsonElement? v = Value(c, key);
             if (v is { } given && given.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
@@ -240,7 +300,7 @@ public static partial class HuggingFace
                 problems.Add($"{key} is {given.GetRawText()}, not true or false");
                 return;
             }
-            bool flag = v?.ValueKind == JsonValueKind.True;
+            bool flag = v is null ? fallback : v.Value.ValueKind == JsonValueKind.True;
             if (layers.FirstOrDefault(l => has(l) != flag) is { } unlike)
                 problems.Add($"{key} is {(flag ? "true" : "false")}{(v is null ? " (its default)" : "")}, the model declares {name(unlike)}");
         }

@@ -2011,7 +2011,11 @@ def make_hf_modernbert():
     Wo; the global layers (0 and 3: global_attn_every_n_layers 3) over every key with rope theta 160000, the local ones (1 and 2)
     over the keys |j − i| <= local_attention / 2 = 2 with theta 10000; the feed-forward Wi into input and gate,
     Wo(gelu(input) * gate); final_norm. Two sequences of 11 steps, the second padded after 6 (attention_mask); the last
-    hidden state, and its mean over the valid steps (modernbert-embed's pooling)."""
+    hidden state, and its mean over the valid steps (modernbert-embed's pooling). The same encoder under "model." with the task
+    models' heads, drawn after it: HfModernBertClassifier (ModernBertForSequenceClassification, classifier_pooling "mean": the
+    mean of the valid steps through head.dense (no bias), GELU, head.norm, then the classifier of 3 labels) and
+    HfModernBertMaskedLM (ModernBertForMaskedLM: every step through the same head, then the decoder tied to the token table,
+    with its bias), and their logits."""
     c = {"architectures": ["ModernBertModel"], "model_type": "modernbert", "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 4,
          "num_attention_heads": 4, "vocab_size": 13, "max_position_embeddings": 64, "norm_eps": 1e-05, "norm_bias": False, "attention_bias": False,
          "mlp_bias": False, "global_rope_theta": 160000.0, "local_rope_theta": 10000.0, "local_attention": 4, "global_attn_every_n_layers": 3,
@@ -2070,12 +2074,34 @@ def make_hf_modernbert():
             x = x + (F.gelu(inputs) * gate) @ state[f"layers.{i}.mlp.Wo.weight"].T
         x = norm(x, state["final_norm.weight"])
     pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
-    os.makedirs(os.path.join(HERE, "HfModernBert"), exist_ok=True)
-    with open(os.path.join(HERE, "HfModernBert", "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, "HfModernBert", "model.safetensors"), state)
-    save_safetensors(os.path.join(HERE, "HfModernBert.expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
-    print(f"HfModernBert: {len(state)} tensors, hidden {list(x.shape)}")
+
+    def write(case, config, tensors, outputs):
+        os.makedirs(os.path.join(HERE, case), exist_ok=True)
+        with open(os.path.join(HERE, case, "config.json"), "w") as f:
+            json.dump(config, f, indent=2)
+        save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
+        save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **outputs})
+        print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
+
+    write("HfModernBert", c, state, {})
+    # ModernBertPredictionHead: norm(act(dense(h))), dense without a bias (classifier_bias false), norm without one (norm_bias)
+    head = {"head.dense.weight": weight(H, H), "head.norm.weight": norm_weight()}
+    encoder = {"model." + k: v for k, v in state.items()}
+
+    def predict(h):
+        return norm(F.gelu(h @ head["head.dense.weight"].T), head["head.norm.weight"])
+    labels = nn.Linear(H, 3)
+    classifier = {**encoder, **head, "classifier.weight": labels.weight.detach().clone(), "classifier.bias": labels.bias.detach().clone()}
+    with torch.no_grad():
+        logits = labels(predict(pooled))
+    write("HfModernBertClassifier", {**c, "architectures": ["ModernBertForSequenceClassification"], "classifier_activation": "gelu", "classifier_bias": False,
+                                     "id2label": {"0": "negative", "1": "neutral", "2": "positive"}, "label2id": {"negative": 0, "neutral": 1, "positive": 2}},
+          classifier, {"logits": logits})
+    decoder_bias = torch.empty(c["vocab_size"]).uniform_(-0.5, 0.5)
+    with torch.no_grad():
+        logits = predict(x) @ state["embeddings.tok_embeddings.weight"].T + decoder_bias
+    write("HfModernBertMaskedLM", {**c, "architectures": ["ModernBertForMaskedLM"], "classifier_activation": "gelu", "decoder_bias": True, "tie_word_embeddings": True},
+          {**encoder, **head, "decoder.bias": decoder_bias}, {"logits": logits})
 
 
 def make_hf_yarn():

@@ -474,3 +474,32 @@ public partial class HfTinyModernBert;
 [EndRepeat]
 [LayerNorm(Bias = false)]
 public partial class HfTinyModernBertGlobal;
+
+// HfModernBert's encoder with ModernBertForSequenceClassification's head (classifier_pooling "mean"): the mean of the valid
+// steps, head.dense (GELU, no bias), head.norm, dropout, the classifier of three labels
+[Embedding(vocab: 13, dim: 16)] [LayerNorm(Bias = false)]
+[Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[Repeat(2)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, Rotary = true, RotaryBase = 10000f, SlidingWindow = 4, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[LayerNorm(Bias = false)]
+[Pool(PoolKind.Mean)] [Dense(16, Activation = Activation.Gelu, Bias = false)] [LayerNorm(Bias = false)] [Dropout(0.1f)] [Dense(3)]
+public partial class HfTinyModernBertClassifier;
+
+// And with ModernBertForMaskedLM's: every step through the same head, then the decoder tied to the token table, with its bias
+[Embedding(vocab: 13, dim: 16)] [LayerNorm(Bias = false)]
+[Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[Repeat(2)]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, Rotary = true, RotaryBase = 10000f, SlidingWindow = 4, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(Bias = false)] [Attention(Heads = 4, Rotary = true, RotaryBase = 160000f, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[LayerNorm(Bias = false)]
+[Dense(16, Activation = Activation.Gelu, Bias = false)] [LayerNorm(Bias = false)] [Dense(13, TieEmbedding = true)]
+public partial class HfTinyModernBertMaskedLM;

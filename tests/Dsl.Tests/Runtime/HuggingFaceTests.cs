@@ -1247,6 +1247,26 @@ public sealed class HuggingFaceTests : IDisposable
         float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths));
         Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, "the mean over the valid steps");
 
+        // the task models' heads: a classifier on the mean of the valid steps, the masked-LM decoder on every step
+        var classifier = new HfTinyModernBertClassifier(seed: 1);
+        HuggingFace.LoadModernBert(classifier, Fixture.Path("HfModernBertClassifier"));
+        AssertHead(classifier, "HfModernBertClassifier", "logits");
+        Assert.Equal(["negative", "neutral", "positive"], HuggingFace.LoadLabels(Fixture.Path("HfModernBertClassifier")));
+        var maskedLm = new HfTinyModernBertMaskedLM(seed: 1);
+        HuggingFace.LoadModernBert(maskedLm, Fixture.Path("HfModernBertMaskedLM"));
+        float[] logits = SafeTensors.Read(Fixture.Path("HfModernBertMaskedLM.expected.safetensors"))["logits"].ToFloat();
+        float[] predicted = ParityModel.Flatten(maskedLm.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * steps * 13, lengths[b] * 13), predicted.AsSpan(b * steps * 13, lengths[b] * 13), $"sequence {b}'s masked-LM logits");
+        // a base checkpoint leaves the head the model's own; a head of another pooling, or another task's, refused
+        var fresh = new HfTinyModernBertClassifier(seed: 2);
+        float[] own = fresh.Parameters["dense_8.weight"].AsSpan().ToArray();
+        HuggingFace.LoadModernBert(fresh, Fixture.Path("HfModernBert"));
+        Assert.Equal(own, fresh.Parameters["dense_8.weight"].AsSpan().ToArray());
+        Assert.Equal(classifier.Parameters["embedding.weight"].AsSpan().ToArray(), fresh.Parameters["embedding.weight"].AsSpan().ToArray());
+        var wrongTask = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadModernBert(new HfTinyModernBertMaskedLM(seed: 3), Fixture.Path("HfModernBertClassifier")));
+        Contains(wrongTask.Message, "architectures is [\"ModernBertForSequenceClassification\"]: the model's head after 'dense_8' is ModernBertForMaskedLM's");
+
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadModernBert(new HfTinyModernBertGlobal(seed: 1), Fixture.Path("HfModernBert")));
         Contains(error.Message, "layer 1 is local (global_attn_every_n_layers 3: layers 0, 3, 6, … are global): declare 'attention_1' with SlidingWindow = 4 (local_attention: the keys within 2 steps on either side)");
         Contains(error.Message, "declare 'attention_1' with RotaryBase = 10000f (local_rope_theta), not 160000");
