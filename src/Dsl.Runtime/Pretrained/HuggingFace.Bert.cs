@@ -369,11 +369,11 @@ public static partial class HuggingFace
             return s;
         }
 
-        /// <summary>A Dense layer's weight and bias read from the checkpoint's <c>{hf}.weight</c> and <c>{hf}.bias</c>.</summary>
+        /// <summary>A Dense layer's weight and bias (where it has one) read from the checkpoint's <c>{hf}.weight</c> and <c>{hf}.bias</c>.</summary>
         public static void AddDense(Dictionary<string, ParameterSet.TensorRows[]> sources, DenseInfo dense, string hf)
         {
             sources[dense.Name + ".weight"] = [(hf + ".weight", dense.Units)];
-            sources[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
+            if (dense.Bias) sources[dense.Name + ".bias"] = [(hf + ".bias", dense.Units)];
         }
 
         /// <summary>What config.json says against what the model declares (BertConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>

@@ -68,12 +68,58 @@ public static partial class HuggingFace
         {
             task.CheckConfig(config, problems);
             task.AddSources(sources);
+            CheckTiedHead(tensors, "decoder.weight", "embeddings.tok_embeddings.weight", task.Decoder, problems);
         }
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
             .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, ModernBertLayout.Ignored, problems, kept: own.Contains);
         RefuseIfAny(problems, path, architecture);
         model.Parameters.Assign(values);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>'s ModernBERT encoder (see <see cref="LoadModernBert"/>) as a <c>ModernBertModel</c>
+    /// checkpoint in <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under its names (the
+    /// attention's <c>in_proj_weight</c> as <c>Wqkv</c>, the gated Dense as <c>Wi</c>, its activated rows first), and the
+    /// <c>config.json</c> that describes it — its layers' types as <c>layer_types</c>, and as <c>global_attn_every_n_layers</c> too
+    /// where every n-th layer from the first is the global one, their rotary bases, the local window — so that transformers'
+    /// <c>ModernBertModel.from_pretrained(folder)</c> and <see cref="LoadModernBert"/> read it back. A task model's head (see
+    /// <see cref="LoadModernBert"/>) is written with the encoder under <c>model.</c>: a classifier as
+    /// <c>ModernBertForSequenceClassification</c> (its pooling as <c>classifier_pooling</c>) or
+    /// <c>ModernBertForTokenClassification</c>, with <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …,
+    /// and the tied decoder as <c>ModernBertForMaskedLM</c>. Other layers after the final norm are not written. Both files are
+    /// built first, then replaced together.
+    /// </summary>
+    /// <param name="model">The model to save.</param>
+    /// <param name="folder">The folder to write into.</param>
+    /// <param name="labels">The classifier's labels by id (<c>id2label</c>), one per output; null for "LABEL_0", "LABEL_1", ….</param>
+    /// <exception cref="ArgumentException">
+    /// The model is not laid out as ModernBERT, or its layers differ where one configuration gives them all one value (heads,
+    /// feed-forward, norms, biases, the global and the local layers' rotary bases, the local window), or the labels do not
+    /// match a classifier.
+    /// </exception>
+    public static void SaveModernBert(IModel model, string folder, IReadOnlyList<string>? labels = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        ModelArchitecture architecture = Architecture(model, "ModernBERT's");
+        ModernBertLayout layout = ModernBertLayout.Of(architecture);
+        var unlike = new List<string>();
+        layout.CheckAlike(unlike);
+        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one ModernBERT configuration: {string.Join("; ", unlike)}.", nameof(model));
+        ModernBertHead? task = layout.Task;
+        DenseInfo? classifier = task is { Decoder: false } ? task.Output : null;
+        if (labels is not null && (classifier is null || labels.Count != classifier.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
+            throw new ArgumentException(classifier is not null
+                ? $"SaveModernBert: {labels.Count} labels for '{classifier.Name}''s {classifier.Units} outputs; give one distinct label per output."
+                : $"SaveModernBert: labels given, but {architecture.Name} has no classifier after its final norm.", nameof(labels));
+        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
+        if (task is not null)
+        {
+            sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = "model." + r.Name }).ToArray(), StringComparer.Ordinal);
+            task.AddSources(sources);
+        }
+        WriteCheckpoint(folder, SplitIntoTensors(model, sources),
+            layout.Config(task, classifier is null ? null : labels ?? Enumerable.Range(0, classifier.Units).Select(i => $"LABEL_{i}").ToArray()));
     }
 
     /// <summary>
@@ -85,6 +131,9 @@ public static partial class HuggingFace
     private sealed record ModernBertHead(PoolInfo? Pool, DenseInfo Dense, LayerNormInfo Norm, DenseInfo Output)
     {
         public bool Decoder => Output.TiedTo is not null;
+
+        /// <summary>transformers' class of the task model with this head.</summary>
+        public string Architecture => Decoder ? "ModernBertForMaskedLM" : Pool is null ? "ModernBertForTokenClassification" : "ModernBertForSequenceClassification";
 
         public static ModernBertHead? Of(IReadOnlyList<LayerInfo> head, int width)
         {
@@ -116,7 +165,7 @@ public static partial class HuggingFace
             ModernBertLayout.CheckFlag(c, problems, "classifier_bias", [Dense], d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}");
             ModernBertLayout.CheckFlag(c, problems, "norm_bias", [Norm], n => n.Bias, n => $"'{n.Name}'{(n.Bias ? "" : " (Bias = false)")}");
             if (Decoder) ModernBertLayout.CheckFlag(c, problems, "decoder_bias", [Output], d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}", fallback: true);
-            string task = Decoder ? "ModernBertForMaskedLM" : Pool is null ? "ModernBertForTokenClassification" : "ModernBertForSequenceClassification";
+            string task = Architecture;
             if (Value(c, "architectures") is { ValueKind: JsonValueKind.Array } names && !names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString() == task))
                 problems.Add($"architectures is [{string.Join(", ", names.EnumerateArray().Select(n => n.GetRawText()))}]: the model's head after '{(Pool ?? (LayerInfo)Dense).Name}' is {task}'s");
             if (Pool is null) return;
@@ -250,7 +299,7 @@ public static partial class HuggingFace
                 if (m.Attention.Heads != first.Attention.Heads) problems.Add($"'{m.Attention.Name}' has {m.Attention.Heads} heads, '{first.Attention.Name}' {first.Attention.Heads}: one configuration gives every layer num_attention_heads");
                 if (m.Wi.Units != first.Wi.Units) problems.Add($"'{m.Wi.Name}' has {m.Wi.Units} units, '{first.Wi.Name}' {first.Wi.Units}: one configuration gives every layer intermediate_size");
             }
-            LayerNormInfo[] norms = [EmbeddingNorm, .. Layers.SelectMany(m => m.AttentionNorm is null ? [m.MlpNorm] : new[] { m.AttentionNorm, m.MlpNorm }), FinalNorm];
+            LayerNormInfo[] norms = Norms();
             if (Value(c, "norm_eps") is { } given && given.ValueKind != JsonValueKind.Number) problems.Add($"norm_eps is {given.GetRawText()}, not a number");
             else
             {
@@ -289,6 +338,94 @@ public static partial class HuggingFace
                 if (x.RotaryBase != (sliding ? local : global))
                     problems.Add($"{why}: declare '{x.Name}' with RotaryBase = {Number(sliding ? local : global)}f ({(sliding ? "local_rope_theta" : "global_rope_theta")}), not {Number(x.RotaryBase)}");
             }
+        }
+
+        /// <summary>Every norm: the embeddings', each layer's, the final one.</summary>
+        private LayerNormInfo[] Norms() => [EmbeddingNorm, .. Layers.SelectMany(m => m.AttentionNorm is null ? [m.MlpNorm] : new[] { m.AttentionNorm, m.MlpNorm }), FinalNorm];
+
+        /// <summary>The local layers: those over a window.</summary>
+        private IEnumerable<AttentionInfo> Local => Layers.Select(m => m.Attention).Where(x => x.SlidingWindow > 0);
+
+        private IEnumerable<AttentionInfo> Global => Layers.Select(m => m.Attention).Where(x => x.SlidingWindow == 0);
+
+        /// <summary>What one ModernBERT configuration cannot say: layers, norms or biases that differ from the first's, two global or two local rotary bases, two windows.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            ModernBertLayer first = Layers[0];
+            void Alike<T, TValue>(IEnumerable<T> items, Func<T, TValue> value, Func<T, string> name, string what)
+            {
+                T[] all = [.. items];
+                if (all.Length > 0 && all.FirstOrDefault(x => !EqualityComparer<TValue>.Default.Equals(value(x), value(all[0]))) is { } other)
+                    problems.Add($"'{name(other)}' and '{name(all[0])}' differ in {what}");
+            }
+            Alike(Layers, m => m.Attention.Heads, m => m.Attention.Name, "heads (num_attention_heads)");
+            Alike(Layers, m => m.Wi.Units, m => m.Wi.Name, "units (intermediate_size)");
+            Alike(Layers, m => m.Wi.Activation, m => m.Wi.Name, "activation (hidden_activation)");
+            Alike(Norms(), n => n.Epsilon, n => n.Name, "Epsilon (norm_eps)");
+            Alike(Norms(), n => n.Bias, n => n.Name, "Bias (norm_bias)");
+            Alike(Layers, m => m.Attention.Bias, m => m.Attention.Name, "Bias (attention_bias)");
+            Alike(Layers.SelectMany(m => new[] { m.Wi, m.Wo }), d => d.Bias, d => d.Name, "Bias (mlp_bias)");
+            Alike(Global, x => x.RotaryBase, x => x.Name, "RotaryBase (global_rope_theta, every global layer's)");
+            Alike(Local, x => x.RotaryBase, x => x.Name, "RotaryBase (local_rope_theta, every local layer's)");
+            Alike(Local, x => x.SlidingWindow, x => x.Name, "SlidingWindow (local_attention, every local layer's)");
+        }
+
+        /// <summary>The config.json of this layout (and its head, with a classifier's <paramref name="labels"/>), as transformers' ModernBertConfig writes its fields.</summary>
+        public byte[] Config(ModernBertHead? task, IReadOnlyList<string>? labels)
+        {
+            ModernBertLayer first = Layers[0];
+            bool[] sliding = [.. Layers.Select(m => m.Attention.SlidingWindow > 0)];
+            // the older key, where every n-th layer from the first is the global one (transformers before layer_types reads only it)
+            int? every = Enumerable.Range(1, Layers.Count).Cast<int?>().FirstOrDefault(n => sliding.Select((s, i) => s == (i % n!.Value != 0)).All(x => x));
+            return ConfigJson(w =>
+            {
+                w.WriteStartArray("architectures");
+                w.WriteStringValue(task?.Architecture ?? "ModernBertModel");
+                w.WriteEndArray();
+                if (labels is not null)
+                {
+                    w.WriteStartObject("id2label");
+                    for (int i = 0; i < labels.Count; i++) w.WriteString(i.ToString(System.Globalization.CultureInfo.InvariantCulture), labels[i]);
+                    w.WriteEndObject();
+                    w.WriteStartObject("label2id");
+                    for (int i = 0; i < labels.Count; i++) w.WriteNumber(labels[i], i);
+                    w.WriteEndObject();
+                }
+                w.WriteString("model_type", "modernbert");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber("intermediate_size", first.Wi.Units);
+                w.WriteNumber("num_hidden_layers", Layers.Count);
+                w.WriteNumber("num_attention_heads", first.Attention.Heads);
+                w.WriteString("hidden_activation", FeedForwardActivationName(first.Wi.Activation));
+                w.WriteNumber("max_position_embeddings", 8192);
+                w.WritePropertyName("norm_eps");
+                w.WriteRawValue(JsonFloat(EmbeddingNorm.Epsilon));
+                w.WriteBoolean("norm_bias", EmbeddingNorm.Bias);
+                w.WriteBoolean("attention_bias", first.Attention.Bias);
+                w.WriteBoolean("mlp_bias", first.Wi.Bias);
+                w.WritePropertyName("global_rope_theta");
+                w.WriteRawValue(JsonFloat(Global.FirstOrDefault()?.RotaryBase ?? 160000f));
+                w.WritePropertyName("local_rope_theta");
+                w.WriteRawValue(JsonFloat(Local.FirstOrDefault()?.RotaryBase ?? 10000f));
+                w.WriteNumber("local_attention", Local.FirstOrDefault()?.SlidingWindow ?? 128);
+                if (every is int n) w.WriteNumber("global_attn_every_n_layers", n);
+                w.WriteStartArray("layer_types");
+                foreach (bool s in sliding) w.WriteStringValue(s ? "sliding_attention" : "full_attention");
+                w.WriteEndArray();
+                if (task is not null)
+                {
+                    w.WriteString("classifier_pooling", task.Pool?.Kind == PoolKind.Mean ? "mean" : "cls");
+                    w.WriteString("classifier_activation", FeedForwardActivationName(task.Dense.Activation));
+                    w.WriteBoolean("classifier_bias", task.Dense.Bias);
+                    if (task.Decoder)
+                    {
+                        w.WriteBoolean("decoder_bias", task.Output.Bias);
+                        w.WriteBoolean("tie_word_embeddings", true);
+                    }
+                }
+                w.WriteString("torch_dtype", "float32");
+            });
         }
 
         /// <summary>A boolean of config.json (<paramref name="fallback"/> where absent, as ModernBertConfig) against each of <paramref name="layers"/>' own.</summary>

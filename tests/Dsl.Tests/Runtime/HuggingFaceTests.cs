@@ -1267,6 +1267,27 @@ public sealed class HuggingFaceTests : IDisposable
         var wrongTask = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadModernBert(new HfTinyModernBertMaskedLM(seed: 3), Fixture.Path("HfModernBertClassifier")));
         Contains(wrongTask.Message, "architectures is [\"ModernBertForSequenceClassification\"]: the model's head after 'dense_8' is ModernBertForMaskedLM's");
 
+        // saved as ModernBertModel, ModernBertForSequenceClassification and ModernBertForMaskedLM, each under the fixture's names,
+        // and read back to the same outputs
+        foreach (var (saved, fixture, labels) in new (IModel<int>, string, string[]?)[] { (model, "HfModernBert", null), (classifier, "HfModernBertClassifier", ["negative", "neutral", "positive"]),
+            (maskedLm, "HfModernBertMaskedLM", null) })
+        {
+            string folder = Path.Combine(_temp, fixture + "-saved");
+            HuggingFace.SaveModernBert(saved, folder, labels);
+            Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors"))).Keys.Order(), SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order());
+            using JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json")));
+            using JsonDocument original = JsonDocument.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))));
+            foreach (string key in (string[])["architectures", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "norm_bias", "local_attention", "global_attn_every_n_layers"])
+                Assert.Equal(original.RootElement.GetProperty(key).GetRawText().Replace(" ", "").Replace("\n", ""), config.RootElement.GetProperty(key).GetRawText().Replace(" ", "").Replace("\n", ""));
+            Assert.Equal(["full_attention", "sliding_attention", "sliding_attention", "full_attention"], config.RootElement.GetProperty("layer_types").EnumerateArray().Select(t => t.GetString()));
+            IModel<int> reloaded = (IModel<int>)Activator.CreateInstance(saved.GetType(), 9)!;
+            HuggingFace.LoadModernBert(reloaded, folder);
+            Assert.Equal(ParityModel.Flatten(saved.Forward(ParityModel.Span(ids, [batch, steps]), lengths)), ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, steps]), lengths)));
+        }
+        Assert.Equal(["negative", "neutral", "positive"], HuggingFace.LoadLabels(Path.Combine(_temp, "HfModernBertClassifier-saved")));
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveModernBert(maskedLm, Path.Combine(_temp, "mlm"), ["a"])).Message,
+            "SaveModernBert: labels given, but HfTinyModernBertMaskedLM has no classifier after its final norm.");
+
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadModernBert(new HfTinyModernBertGlobal(seed: 1), Fixture.Path("HfModernBert")));
         Contains(error.Message, "layer 1 is local (global_attn_every_n_layers 3: layers 0, 3, 6, … are global): declare 'attention_1' with SlidingWindow = 4 (local_attention: the keys within 2 steps on either side)");
         Contains(error.Message, "declare 'attention_1' with RotaryBase = 10000f (local_rope_theta), not 160000");
