@@ -1682,6 +1682,8 @@ def make_hf_llama():
     make_hf_gpt2()
     make_hf_berts()
     make_hf_modernbert()
+    make_hf_nomic_bert()
+    make_hf_nomic_bert(pair=True)
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -2104,6 +2106,78 @@ def make_hf_modernbert():
           {**encoder, **head, "decoder.bias": decoder_bias}, {"logits": logits})
 
 
+def make_hf_nomic_bert(pair=False):
+    """HfNomicBert: NomicBertModel's checkpoint as nomic-embed-text-v1.5 holds it (nomic-ai's contrastors modeling_hf_nomic_bert
+    written out, float32): the words plus the token types' row (token_type_ids all 0), emb_ln; 2 post-norm blocks, each
+    attn.Wqkv without a bias into 4 heads 4 wide turned by rotary positions of base 1000 (GPT-NeoX's halves, the whole head),
+    scores over sqrt(d) with the padded keys at float32's minimum, out_proj; norm1(attention + x); the SwiGLU MLP
+    fc2(fc11(x) * silu(fc12(x))); norm2(mlp + x). Two sequences of 9 steps, the second padded after 5; the last hidden state and
+    its mean over the valid steps (nomic-embed's pooling). HfNomicBertPair (pair=True): the same with rotary_emb_fraction 0.5
+    (each head's first 2 values turned), and a pair [CLS] A [SEP] B [SEP] (ids 1 … 2 … 2) with its token_type_ids by position."""
+    c = {"architectures": ["NomicBertModel"], "model_type": "nomic_bert", "n_embd": 16, "n_head": 4, "n_inner": 24, "n_layer": 2, "vocab_size": 13,
+         "type_vocab_size": 2, "layer_norm_epsilon": 1e-12, "rotary_emb_base": 1000, "rotary_emb_fraction": 0.5 if pair else 1.0,
+         "rotary_emb_interleaved": False, "rotary_emb_scale_base": None, "rotary_scaling_factor": None, "activation_function": "swiglu",
+         "prenorm": False, "qkv_proj_bias": False, "mlp_fc1_bias": False, "mlp_fc2_bias": False, "causal": False, "n_positions": 2048,
+         "max_trained_positions": 2048, "pad_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(724 if pair else 723)
+    H, inner, heads, layers, T = c["n_embd"], c["n_inner"], c["n_head"], c["n_layer"], 9
+    d, rot = H // heads, int(H // heads * c["rotary_emb_fraction"])
+
+    def linear(rows, cols):
+        return nn.Linear(cols, rows, bias=False).weight.detach().clone()
+
+    def ln():
+        return torch.empty(H).uniform_(0.5, 1.5), torch.empty(H).uniform_(-0.2, 0.2)
+    w, b = ln()
+    state = {"embeddings.word_embeddings.weight": nn.Embedding(c["vocab_size"], H).weight.detach().clone(),
+             "embeddings.token_type_embeddings.weight": nn.Embedding(2, H).weight.detach().clone(), "emb_ln.weight": w, "emb_ln.bias": b}
+    for i in range(layers):
+        p = f"encoder.layers.{i}."
+        state[p + "attn.Wqkv.weight"], state[p + "attn.out_proj.weight"] = linear(3 * H, H), linear(H, H)
+        state[p + "mlp.fc11.weight"], state[p + "mlp.fc12.weight"], state[p + "mlp.fc2.weight"] = linear(inner, H), linear(inner, H), linear(H, inner)
+        (state[p + "norm1.weight"], state[p + "norm1.bias"]), (state[p + "norm2.weight"], state[p + "norm2.bias"]) = ln(), ln()
+    ids = torch.randint(3, c["vocab_size"], (2, T))
+    lengths = torch.tensor([T, 5])
+    ids[1, 5:] = 0
+    types = torch.zeros_like(ids)
+    if pair:
+        ids = torch.tensor([[1, 5, 7, 2, 9, 4, 11, 6, 2], [1, 8, 2, 6, 2, 0, 0, 0, 0]])
+        types = torch.tensor([[0, 0, 0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0, 0, 0]])
+    mask = (torch.arange(T)[None, :] < lengths[:, None]).float()
+
+    def norm(x, name):
+        return F.layer_norm(x, (H,), state[name + ".weight"], state[name + ".bias"], c["layer_norm_epsilon"])
+
+    def rotary(x):  # x [B, T, h, d]: the first rot values of each head, their halves turned (rotate_half), the rest kept
+        inv = 1.0 / (c["rotary_emb_base"] ** (torch.arange(0, rot, 2).float() / rot))
+        angles = torch.outer(torch.arange(T).float(), inv)
+        cos, sin = torch.cat([angles.cos()] * 2, -1)[:, None, :], torch.cat([angles.sin()] * 2, -1)[:, None, :]
+        r = x[..., :rot]
+        half = torch.cat([-r[..., rot // 2:], r[..., :rot // 2]], -1)
+        return torch.cat([r * cos + half * sin, x[..., rot:]], -1)
+
+    with torch.no_grad():
+        x = norm(F.embedding(ids, state["embeddings.word_embeddings.weight"]) + F.embedding(types, state["embeddings.token_type_embeddings.weight"]), "emb_ln")
+        for i in range(layers):
+            p = f"encoder.layers.{i}."
+            qkv = (x @ state[p + "attn.Wqkv.weight"].T).view(2, T, 3, heads, d)
+            q, k, v = rotary(qkv[:, :, 0]), rotary(qkv[:, :, 1]), qkv[:, :, 2]
+            q, k, v = q.permute(0, 2, 1, 3), k.permute(0, 2, 1, 3), v.permute(0, 2, 1, 3)
+            scores = q @ k.transpose(-1, -2) / math.sqrt(d) + (1.0 - mask[:, None, None, :]) * torch.finfo(torch.float32).min
+            attention = (scores.softmax(-1) @ v).permute(0, 2, 1, 3).reshape(2, T, H) @ state[p + "attn.out_proj.weight"].T
+            x = norm(attention + x, p + "norm1")
+            mlp = (x @ state[p + "mlp.fc11.weight"].T * F.silu(x @ state[p + "mlp.fc12.weight"].T)) @ state[p + "mlp.fc2.weight"].T
+            x = norm(mlp + x, p + "norm2")
+    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
+    case = "HfNomicBertPair" if pair else "HfNomicBert"
+    os.makedirs(os.path.join(HERE, case), exist_ok=True)
+    with open(os.path.join(HERE, case, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, case, "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
+    print(f"{case}: {len(state)} tensors, hidden {list(x.shape)}")
+
+
 def make_hf_yarn():
     """HfLlamaYarn: rope_scaling "yarn" (Qwen2.5's and Qwen3's recipe for long contexts: factor 4 over the original context),
     here over an original context of 64 with heads 16 wide, so that of the 8 pairs the first keeps its frequency, the next two
@@ -2365,6 +2439,10 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-modernbert" in sys.argv:  # only the Hugging Face ModernBERT checkpoint
         make_hf_modernbert()
+        sys.exit(0)
+    if "--hf-nomic" in sys.argv:  # only the NomicBERT checkpoints
+        make_hf_nomic_bert()
+        make_hf_nomic_bert(pair=True)
         sys.exit(0)
     if "--hf-longrope" in sys.argv:  # only the Hugging Face Phi-3 checkpoint with LongRoPE
         make_hf_phi3_longrope()

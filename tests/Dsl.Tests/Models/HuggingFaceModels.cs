@@ -503,3 +503,21 @@ public partial class HfTinyModernBertClassifier;
 [LayerNorm(Bias = false)]
 [Dense(16, Activation = Activation.Gelu, Bias = false)] [LayerNorm(Bias = false)] [Dense(13, TieEmbedding = true)]
 public partial class HfTinyModernBertMaskedLM;
+
+// The HfNomicBert fixture's model (NomicBertModel, nomic-embed-text-v1.5's layout): the words (the first token type's row
+// folded in), emb_ln, then two post-norm blocks: rotary attention of base 1000 without biases, norm1, the SwiGLU MLP without
+// biases, norm2.
+[Embedding(vocab: 13, dim: 16)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4, Rotary = true, RotaryBase = 1000f, Bias = false)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Gated = true, Activation = Activation.Silu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyNomicBert;
+
+// The HfNomicBertPair fixture's: its token types counted over [SEP] = 2, and half of each head turned (rotary_emb_fraction 0.5)
+[Embedding(vocab: 13, dim: 16)] [TokenTypeEmbedding(types: 2, separator: 2)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4, Rotary = true, RotaryBase = 1000f, RotaryDimensions = 2, Bias = false)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Gated = true, Activation = Activation.Silu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyNomicBertPair;

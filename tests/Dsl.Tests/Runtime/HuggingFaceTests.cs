@@ -1298,6 +1298,37 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// NomicBERT (nomic-embed-text-v1.5's NomicBertModel, as nomic's modeling_hf_nomic_bert computes it: post-norm blocks, rotary
+    /// attention, a SwiGLU MLP): its last hidden state on every valid step and its mean pooling are PyTorch's, with the token
+    /// types folded into the words, and with a pair's types counted over [SEP] and half of each head turned; a model of other
+    /// options refused, named.
+    /// </summary>
+    [Fact]
+    public void NomicBertsLastHiddenStateIsNomics()
+    {
+        void Check(IModel<int> model, string fixture)
+        {
+            HuggingFace.LoadNomicBert(model, Fixture.Path(fixture));
+            Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+            int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+            int batch = lengths.Length, steps = ids.Length / batch;
+            Tensor<float> states = model.Forward(ParityModel.Span(ids, [batch, steps]), lengths);
+            float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(states);
+            for (int b = 0; b < batch; b++)
+                Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"{fixture}: sequence {b}'s valid steps");
+            Tolerance.AssertClose(expected["pooled"].ToFloat(), ParityModel.Flatten(Pooling.Mean(states, lengths)), $"{fixture}: the mean over the valid steps");
+        }
+        Check(new HfTinyNomicBert(seed: 1), "HfNomicBert");
+        Check(new HfTinyNomicBertPair(seed: 1), "HfNomicBertPair");
+
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadNomicBert(new HfTinyNomicBertPair(seed: 1), Fixture.Path("HfNomicBert")));
+        Contains(error.Message, "rotary_emb_fraction is 1: each head's first 4 of 4 values turn; declare 'attention' with no RotaryDimensions");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadNomicBert(new HfTinyNomicBert(seed: 1), Fixture.Path("HfBert")));
+        Contains(error.Message, "model_type is \"bert\": LoadNomicBert reads NomicBERT's checkpoints (\"nomic_bert\")");
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.LoadNomicBert(new HfTinyModernBert(seed: 1), Fixture.Path("HfNomicBert"))).Message, "is not laid out as NomicBERT");
+    }
+
+    /// <summary>
     /// A cross-encoder (BertForSequenceClassification of one label over pairs, [CLS] A [SEP] B [SEP]): its token types load into
     /// a [TokenTypeEmbedding] over [SEP], and its scores and last hidden state are PyTorch's given the tokenizer's token_type_ids
     /// (the fixture's, written by position); without the layer the second segment reads type 0 and the scores differ. Saved
