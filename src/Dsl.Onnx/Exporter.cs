@@ -606,11 +606,6 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             g.Floats(hint + "_zero", [0f]), x]);
 
     /// <summary>
-    /// <c>[Pool]</c> over a batch-major [B, T, W]: the first step (Gather), the last (of each length: the step where
-    /// t = length − 1 kept by Where, the others zero, summed over the steps), or the mean (of the valid steps: the padded ones
-    /// zeroed, summed, divided by the length).
-    /// </summary>
-    /// <summary>
     /// x plus the row of each token's type: the separators before it (CumSum, exclusive, of ids = separator), at most types − 1,
     /// over the model's ids as the embedding read them.
     /// </summary>
@@ -623,6 +618,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         return g.Add("Add", n, [x, g.Add("Gather", n + "_rows", [Weight(t, "weight"), types], ("axis", 0L))]);
     }
 
+    /// <summary>
+    /// <c>[Pool]</c> over a batch-major [B, T, W]: the first step (Gather), the last (of each length: the step where
+    /// t = length − 1 kept by Where, the others zero, summed over the steps), or the mean (of the valid steps: the padded ones
+    /// zeroed, summed, divided by the length).
+    /// </summary>
     private string Pool(PoolInfo p, string x, string? lengths)
     {
         string n = p.Name, stepsAxis = g.Int64s(n + "_steps_axis", 1);

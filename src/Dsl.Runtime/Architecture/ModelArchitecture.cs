@@ -92,7 +92,8 @@ public sealed record TokenTypeEmbeddingInfo(string Name, int Width, int Types, i
 /// keys' and values' heads in grouped-query attention (each shared by Heads / KeyValueHeads query heads), 0 when there are as
 /// many as <see cref="Heads"/>; <see cref="OutputBias"/>: whether, with the biases, the output projection has its own (<c>out_proj.bias</c>;
 /// Qwen2's has none); <see cref="RotaryScaling"/>: the rotary frequencies' long-context scaling (LLaMA 3.1's or linear), none by default;
-/// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), 0 for every earlier step;
+/// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), attention over the whole
+/// sequence over the steps |j − i| ≤ SlidingWindow / 2 (ModernBERT's local layers), 0 for every step it may see;
 /// <see cref="HeadWidth"/>: each head's width apart from InWidth / Heads (Hugging Face's <c>head_dim</c>), 0 when it is that;
 /// <see cref="QueryKeyNorm"/>: whether each head's queries and keys are RMS-normalised (<c>q_norm</c>, <c>k_norm</c>) with
 /// <see cref="QueryKeyNormEpsilon"/>; <see cref="Scale"/>: the scores' scale apart from 1/√d, 0 when it is that; <see cref="SoftCap"/>: the

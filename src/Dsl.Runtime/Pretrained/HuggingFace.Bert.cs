@@ -89,8 +89,7 @@ public static partial class HuggingFace
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
         // a tagger's classifier on every token (…ForTokenClassification: named entities), or an extractive answerer's start and end
         // logits (…ForQuestionAnswering's qa_outputs), as its configuration names it
-        bool Names(string suffix) => Value(config, "architectures") is { ValueKind: JsonValueKind.Array } names
-            && names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString()!.EndsWith(suffix, StringComparison.Ordinal));
+        bool Names(string suffix) => Architectures(config).Any(n => n.EndsWith(suffix, StringComparison.Ordinal));
         if (layout.TokenClassifier is { } tagger)
         {
             if (Names("ForTokenClassification") && tensors.ContainsKey("classifier.weight")) BertLayout.AddDense(sources, tagger, "classifier");
@@ -233,10 +232,9 @@ public static partial class HuggingFace
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (word_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
             // the token types' table (token_type_embeddings: a [TokenTypeEmbedding]) before or after the positions', else folded into them
             int at = 1;
-            TokenTypeEmbeddingInfo? types = l.Count > at && l[at] is TokenTypeEmbeddingInfo before ? before : null;
-            if (types is not null) at++;
+            TokenTypeEmbeddingInfo? types = walk.Optional<TokenTypeEmbeddingInfo>(ref at);
             var positions = walk.At<PositionEmbeddingInfo>(at++, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
-            if (types is null && l.Count > at && l[at] is TokenTypeEmbeddingInfo after) (types, at) = (after, at + 1);
+            types ??= walk.Optional<TokenTypeEmbeddingInfo>(ref at);
             var norm = walk.At<LayerNormInfo>(at++, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
             at = walk.Dropout(at); // (hidden_dropout_prob's)
             // ELECTRA's embeddings_project: the embedding's width to the layers' (a Dense without activation before the first attention)
@@ -286,17 +284,14 @@ public static partial class HuggingFace
         /// </summary>
         public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int positions, int types, int offset, List<string> problems, bool fold = true)
         {
-            var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
-            foreach (var (name, tensor) in tensors)
+            Dictionary<string, SafeTensor> readable = Renamed(tensors, name =>
             {
                 string plain = name;
                 foreach (string prefix in (string[])["bert.", "roberta.", "distilbert.", "electra."])
                     if (name.StartsWith(prefix, StringComparison.Ordinal)) plain = name[prefix.Length..];
-                if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) plain = plain[..^"gamma".Length] + "weight";
-                else if (plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal)) plain = plain[..^"beta".Length] + "bias";
-                if (!readable.TryAdd(plain, tensor))
-                    throw new InvalidDataException($"'{name}' and another tensor are both BERT's '{plain}' (with and without its model's prefix, bert., roberta., distilbert. or electra., or as gamma and weight).");
-            }
+                if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) return plain[..^"gamma".Length] + "weight";
+                return plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal) ? plain[..^"beta".Length] + "bias" : plain;
+            }, "BERT", "with and without its model's prefix, bert., roberta., distilbert. or electra., or as gamma and weight");
             // RoBERTa's positions: the rows from the padding id + 1 on
             if (offset > 0 && readable.TryGetValue(PositionTable, out SafeTensor? all))
             {
@@ -304,16 +299,8 @@ public static partial class HuggingFace
                     readable[PositionTable] = new SafeTensor(PositionTable, [positions, width], all.ToFloat().AsSpan(offset * width, positions * width).ToArray());
                 else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after RoBERTa's first {offset} rows)");
             }
-            if (types == 0 || !fold) { } // (DistilBERT's: none; a [TokenTypeEmbedding] reads the table as it is)
-            else if (!readable.Remove(TokenTypes, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{TokenTypes}' [{types}, {width}] (its first row is added to every position)");
-            else if (tokenTypes.Shape is not [long rows, long columns] || rows != types || columns != width || tokenTypes.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
-                problems.Add($"tensor '{TokenTypes}' has shape {Shapes.Format<long>(tokenTypes.Shape)} ({tokenTypes.DType}), expected [{types}, {width}] of a floating-point type (type_vocab_size, hidden_size)");
-            else if (readable.TryGetValue(PositionTable, out SafeTensor? table) && table.Shape is [long p, long w] && p == positions && w == width)
-            {
-                float[] sum = table.ToFloat(), first = tokenTypes.ToFloat();
-                for (int i = 0; i < sum.Length; i++) sum[i] += first[i % width];
-                readable[PositionTable] = new SafeTensor(PositionTable, table.Shape, sum);
-            }
+            // (DistilBERT's: none; a [TokenTypeEmbedding] reads the table as it is)
+            if (types > 0 && fold) FoldFirstTokenType(readable, TokenTypes, types, PositionTable, positions, width, "every position", problems);
             return readable;
         }
 
@@ -412,10 +399,7 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength + offset,
                 offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + RoBERTa's {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
             CheckAlike(problems);
-            double eps = Value(c, "layer_norm_eps") is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : 1e-12;
-            if (Value(c, "layer_norm_eps") is { } given && given.ValueKind != JsonValueKind.Number) problems.Add($"layer_norm_eps is {given.GetRawText()}, not a number");
-            else foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
-                problems.Add($"layer_norm_eps is {Number((float)eps)}{(Value(c, "layer_norm_eps") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
+            ConfigEpsilon(c, problems, "layer_norm_eps", 1e-12, Norms());
             CheckFeedForwardActivation(c, "hidden_act", Activation.Gelu, Layers.Select(b => b.Intermediate), problems);
             if (Value(c, "position_embedding_type") is { } positions && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "absolute"))
                 problems.Add($"position_embedding_type is {positions.GetRawText()}: the positions here are a learned table (\"absolute\"); relative positions are not computed");

@@ -219,9 +219,7 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "n_inner", first.Fc.Units, $"'{first.Fc.Name}'", 4 * embd); // (null: 4 · n_embd)
             ConfigInt(c, problems, "n_head", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
             CheckAlike(problems);
-            double eps = Value(c, "layer_norm_epsilon") is { ValueKind: JsonValueKind.Number } v ? v.GetDouble() : 1e-5;
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != (float)eps).Take(1))
-                problems.Add($"layer_norm_epsilon is {Number((float)eps)}{(Value(c, "layer_norm_epsilon") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
+            ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, Norms());
             // the feed-forward's activation by transformers' ACT2FN name (GPT-2's "gelu_new", GELU's tanh form)
             CheckFeedForwardActivation(c, "activation_function", Activation.GeluTanh, Blocks.Select(b => b.Fc), problems);
             // the scores scaled by 1/√d (ScaledDot) unless scale_attn_weights says otherwise (then the Dot score); transformers reads

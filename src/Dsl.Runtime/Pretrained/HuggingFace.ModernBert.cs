@@ -142,7 +142,7 @@ public static partial class HuggingFace
             int at = pool is null ? 0 : 1;
             return l.Length == at + 3 && l[at] is DenseInfo { Gated: false, TiedTo: null, SoftCap: 0f } dense && dense.Activation != Activation.None && dense.Units == width
                 && l[at + 1] is LayerNormInfo norm && l[at + 2] is DenseInfo { Gated: false, Activation: Activation.None, SoftCap: 0f } output
-                && (output.TiedTo is null || pool is null)
+                && (output.TiedTo is null ? output.Bias : pool is null) // (the classifier is an nn.Linear with its bias; the decoder reads every token)
                 ? new ModernBertHead(pool, dense, norm, output) : null;
         }
 
@@ -162,12 +162,13 @@ public static partial class HuggingFace
         public void CheckConfig(JsonElement c, List<string> problems)
         {
             CheckFeedForwardActivation(c, "classifier_activation", Activation.Gelu, [Dense], problems);
-            ModernBertLayout.CheckFlag(c, problems, "classifier_bias", [Dense], d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}");
-            ModernBertLayout.CheckFlag(c, problems, "norm_bias", [Norm], n => n.Bias, n => $"'{n.Name}'{(n.Bias ? "" : " (Bias = false)")}");
-            if (Decoder) ModernBertLayout.CheckFlag(c, problems, "decoder_bias", [Output], d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}", fallback: true);
-            string task = Architecture;
-            if (Value(c, "architectures") is { ValueKind: JsonValueKind.Array } names && !names.EnumerateArray().Any(n => n.ValueKind == JsonValueKind.String && n.GetString() == task))
-                problems.Add($"architectures is [{string.Join(", ", names.EnumerateArray().Select(n => n.GetRawText()))}]: the model's head after '{(Pool ?? (LayerInfo)Dense).Name}' is {task}'s");
+            ConfigFlag(c, problems, "classifier_bias", [Dense], d => d.Bias, d => BiasOf(d.Name, d.Bias));
+            ConfigEpsilon(c, problems, "norm_eps", 1e-5, [Norm]);
+            ConfigFlag(c, problems, "norm_bias", [Norm], n => n.Bias, n => BiasOf(n.Name, n.Bias));
+            if (Decoder) ConfigFlag(c, problems, "decoder_bias", [Output], d => d.Bias, d => BiasOf(d.Name, d.Bias), fallback: true);
+            string[] names = [.. Architectures(c)];
+            if (names.Length > 0 && !names.Contains(Architecture))
+                problems.Add($"architectures is [{string.Join(", ", names.Select(n => $"\"{n}\""))}]: the model's head after '{(Pool ?? (LayerInfo)Dense).Name}' is {Architecture}'s");
             if (Pool is null) return;
             string pooling = Value(c, "classifier_pooling") is { ValueKind: JsonValueKind.String } v ? v.GetString()! : "cls";
             if ((pooling, Pool.Kind) is not (("cls", PoolKind.First) or ("mean", PoolKind.Mean)))
@@ -224,17 +225,8 @@ public static partial class HuggingFace
         }
 
         /// <summary>The checkpoint's tensors under ModernBertModel's names (without the <c>model.</c> prefix of the task models').</summary>
-        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors)
-        {
-            var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
-            foreach (var (name, tensor) in tensors)
-            {
-                string plain = name.StartsWith("model.", StringComparison.Ordinal) ? name["model.".Length..] : name;
-                if (!readable.TryAdd(plain, tensor))
-                    throw new InvalidDataException($"'{name}' and another tensor are both ModernBERT's '{plain}' (with and without the model. prefix).");
-            }
-            return readable;
-        }
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors) =>
+            Renamed(tensors, name => name.StartsWith("model.", StringComparison.Ordinal) ? name["model.".Length..] : name, "ModernBERT", "with and without the model. prefix");
 
         /// <summary>What the last hidden state reads nothing of: the masked-LM head and decoder, a classifier's head.</summary>
         public static bool Ignored(string name) =>
@@ -300,20 +292,19 @@ public static partial class HuggingFace
                 if (m.Wi.Units != first.Wi.Units) problems.Add($"'{m.Wi.Name}' has {m.Wi.Units} units, '{first.Wi.Name}' {first.Wi.Units}: one configuration gives every layer intermediate_size");
             }
             LayerNormInfo[] norms = Norms();
-            if (Value(c, "norm_eps") is { } given && given.ValueKind != JsonValueKind.Number) problems.Add($"norm_eps is {given.GetRawText()}, not a number");
-            else
-            {
-                float eps = (float)(Value(c, "norm_eps")?.GetDouble() ?? 1e-5);
-                foreach (LayerNormInfo unlike in norms.Where(n => n.Epsilon != eps).Take(1))
-                    problems.Add($"norm_eps is {Number(eps)}{(Value(c, "norm_eps") is null ? " (its default)" : "")}, the model declares {Number(unlike.Epsilon)} ('{unlike.Name}' Epsilon)");
-            }
-            CheckFlag(c, problems, "norm_bias", norms, n => n.Bias, n => $"'{n.Name}'{(n.Bias ? "" : " (Bias = false)")}");
-            CheckFlag(c, problems, "attention_bias", Layers.Select(m => m.Attention), x => x.Bias, x => $"'{x.Name}'{(x.Bias ? "" : " (Bias = false)")}");
-            CheckFlag(c, problems, "mlp_bias", Layers.SelectMany(m => new[] { m.Wi, m.Wo }), d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}");
+            ConfigEpsilon(c, problems, "norm_eps", 1e-5, norms);
+            ConfigFlag(c, problems, "norm_bias", norms, n => n.Bias, n => BiasOf(n.Name, n.Bias));
+            ConfigFlag(c, problems, "attention_bias", Layers.Select(m => m.Attention), x => x.Bias, x => BiasOf(x.Name, x.Bias));
+            ConfigFlag(c, problems, "mlp_bias", Layers.SelectMany(m => new[] { m.Wi, m.Wo }), d => d.Bias, d => BiasOf(d.Name, d.Bias));
             CheckFeedForwardActivation(c, "hidden_activation", Activation.Gelu, Layers.Select(m => m.Wi), problems);
             if (Value(c, "rope_scaling") is { } scaling) problems.Add($"rope_scaling is {scaling.GetRawText()}: ModernBERT's rotary positions are read unscaled");
             // each layer's type (global: every key; local: a window of local_attention) and its rotary base
-            int every = Value(c, "global_attn_every_n_layers") is { ValueKind: JsonValueKind.Number } g && g.TryGetInt32(out int k) && k > 0 ? k : 3;
+            int every = Value(c, "global_attn_every_n_layers") is { ValueKind: JsonValueKind.Number } g && g.TryGetInt32(out int k) ? k : 3;
+            if (every < 1)
+            {
+                problems.Add($"global_attn_every_n_layers is {every}, not a whole number of layers 1 or more");
+                every = 1;
+            }
             JsonElement[]? types = Value(c, "layer_types") is { ValueKind: JsonValueKind.Array } list ? [.. list.EnumerateArray()] : null;
             int window = Value(c, "local_attention") is { ValueKind: JsonValueKind.Number } w && w.TryGetInt32(out int size) ? size : 128;
             float Theta(string layerType, string legacy, float fallback)
@@ -325,7 +316,9 @@ public static partial class HuggingFace
                 }
                 return Value(c, legacy) is { ValueKind: JsonValueKind.Number } v ? (float)v.GetDouble() : fallback;
             }
-            float global = Theta("full_attention", "global_rope_theta", 160000f), local = Theta("sliding_attention", "local_rope_theta", 10000f);
+            // (a local_rope_theta of null turns the local layers by the global base, as ModernBertAttention does)
+            float global = Theta("full_attention", "global_rope_theta", 160000f);
+            float local = Theta("sliding_attention", "local_rope_theta", c.TryGetProperty("local_rope_theta", out JsonElement l) && l.ValueKind == JsonValueKind.Null ? global : 10000f);
             if (types is not null && types.Length != Layers.Count) problems.Add($"layer_types names {types.Length} layers, the model has {Layers.Count}");
             for (int i = 0; i < Layers.Count; i++)
             {
@@ -340,7 +333,7 @@ public static partial class HuggingFace
             }
         }
 
-        /// <summary>Every norm: the embeddings', each layer's, the final one.</summary>
+        /// <summary>Every norm of the encoder: the embeddings', each layer's, the final one.</summary>
         private LayerNormInfo[] Norms() => [EmbeddingNorm, .. Layers.SelectMany(m => m.AttentionNorm is null ? [m.MlpNorm] : new[] { m.AttentionNorm, m.MlpNorm }), FinalNorm];
 
         /// <summary>The local layers: those over a window.</summary>
@@ -361,8 +354,10 @@ public static partial class HuggingFace
             Alike(Layers, m => m.Attention.Heads, m => m.Attention.Name, "heads (num_attention_heads)");
             Alike(Layers, m => m.Wi.Units, m => m.Wi.Name, "units (intermediate_size)");
             Alike(Layers, m => m.Wi.Activation, m => m.Wi.Name, "activation (hidden_activation)");
-            Alike(Norms(), n => n.Epsilon, n => n.Name, "Epsilon (norm_eps)");
-            Alike(Norms(), n => n.Bias, n => n.Name, "Bias (norm_bias)");
+            // (a task head's norm is configured by norm_eps and norm_bias too)
+            LayerNormInfo[] norms = Task is { } task ? [.. Norms(), task.Norm] : Norms();
+            Alike(norms, n => n.Epsilon, n => n.Name, "Epsilon (norm_eps)");
+            Alike(norms, n => n.Bias, n => n.Name, "Bias (norm_bias)");
             Alike(Layers, m => m.Attention.Bias, m => m.Attention.Name, "Bias (attention_bias)");
             Alike(Layers.SelectMany(m => new[] { m.Wi, m.Wo }), d => d.Bias, d => d.Name, "Bias (mlp_bias)");
             Alike(Global, x => x.RotaryBase, x => x.Name, "RotaryBase (global_rope_theta, every global layer's)");
@@ -428,18 +423,5 @@ public static partial class HuggingFace
             });
         }
 
-        /// <summary>A boolean of config.json (<paramref name="fallback"/> where absent, as ModernBertConfig) against each of <paramref name="layers"/>' own.</summary>
-        public static void CheckFlag<T>(JsonElement c, List<string> problems, string key, IEnumerable<T> layers, Func<T, bool> has, Func<T, string> name, bool fallback = false)
-        {
-            JsonElement? v = Value(c, key);
-            if (v is { } given && given.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
-            {
-                problems.Add($"{key} is {given.GetRawText()}, not true or false");
-                return;
-            }
-            bool flag = v is null ? fallback : v.Value.ValueKind == JsonValueKind.True;
-            if (layers.FirstOrDefault(l => has(l) != flag) is { } unlike)
-                problems.Add($"{key} is {(flag ? "true" : "false")}{(v is null ? " (its default)" : "")}, the model declares {name(unlike)}");
-        }
     }
 }

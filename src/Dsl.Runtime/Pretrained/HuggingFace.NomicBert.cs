@@ -28,7 +28,7 @@ public static partial class HuggingFace
     /// each head's first <c>rotary_emb_fraction</c> · d values (declare <c>RotaryDimensions</c> below a whole head), and
     /// <c>rotary_scaling_factor</c> is dynamic NTK over <c>max_trained_positions</c> (declare <c>RotaryScalingKind.Dynamic</c>).
     /// The activation is <c>activation_function</c>'s: "swiglu" (gated SiLU), "geglu" (gated GELU), "glu" (gated sigmoid),
-    /// "gelu" or "gelu_new" (ungated). Names with the <c>bert.</c> prefix (NomicBertForPreTraining's) are read, the pooler and the
+    /// "gelu" and the tanh forms' names (ungated: the exact GELU for each, as its blocks hand their MLP <c>F.gelu</c>). Names with the <c>bert.</c> prefix (NomicBertForPreTraining's) are read, the pooler and the
     /// pre-training head left. A <c>[Dropout]</c> may stand after the first norm and before each residual. Padded sequences run
     /// through <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with
     /// their lengths (the <c>attention_mask</c>).
@@ -54,7 +54,8 @@ public static partial class HuggingFace
         var problems = new List<string>();
         layout.CheckConfig(config, problems);
         RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
-        Dictionary<string, SafeTensor> tensors = NomicBertLayout.Readable(ReadAll(files), layout.Embedding, fold: layout.Types is null, problems);
+        int types = Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
+        Dictionary<string, SafeTensor> tensors = NomicBertLayout.Readable(ReadAll(files), layout.Embedding, fold: layout.Types is null ? types : 0, problems);
         HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal))).Select(p => p.Name).ToHashSet();
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), NomicBertLayout.Ignored, problems, kept: own.Contains);
         RefuseIfAny(problems, path, architecture);
@@ -68,8 +69,6 @@ public static partial class HuggingFace
     private sealed record NomicBertLayout(EmbeddingInfo Embedding, TokenTypeEmbeddingInfo? Types, LayerNormInfo EmbeddingNorm, IReadOnlyList<NomicBertBlock> Layers,
         IReadOnlyList<LayerInfo> Head)
     {
-        public const string Words = "embeddings.word_embeddings.weight", TokenTypes = "embeddings.token_type_embeddings.weight";
-
         public static NomicBertLayout Of(ModelArchitecture a)
         {
             const string expected = "NomicBERT's layout: [Embedding] ([TokenTypeEmbedding]) [LayerNorm], then per layer [Attention(Heads = h, Rotary = true, RotaryBase = b)] "
@@ -79,8 +78,7 @@ public static partial class HuggingFace
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embeddings.word_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
             int at = 1;
-            TokenTypeEmbeddingInfo? types = l.Count > at && l[at] is TokenTypeEmbeddingInfo t ? t : null;
-            if (types is not null) at++;
+            TokenTypeEmbeddingInfo? types = walk.Optional<TokenTypeEmbeddingInfo>(ref at);
             var norm = walk.At<LayerNormInfo>(at++, "the embeddings' norm (emb_ln: [LayerNorm])", x => x.Bias);
             at = walk.Dropout(at);
             int encoder = at;
@@ -110,29 +108,14 @@ public static partial class HuggingFace
         }
 
         /// <summary>
-        /// The checkpoint's tensors without the <c>bert.</c> prefix; with <paramref name="fold"/>, the token types' first row added to
-        /// every row of the word table (float32) and the token types set aside.
+        /// The checkpoint's tensors without the <c>bert.</c> prefix; where the model declares no token types, the first row of the
+        /// checkpoint's <paramref name="fold"/> (type_vocab_size; 0: none) added to every row of the word table (float32).
         /// </summary>
-        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, EmbeddingInfo embedding, bool fold, List<string> problems)
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, EmbeddingInfo embedding, int fold, List<string> problems)
         {
-            var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
-            foreach (var (name, tensor) in tensors)
-            {
-                string plain = name.StartsWith("bert.", StringComparison.Ordinal) ? name["bert.".Length..] : name;
-                if (!readable.TryAdd(plain, tensor))
-                    throw new InvalidDataException($"'{name}' and another tensor are both NomicBERT's '{plain}' (with and without the bert. prefix).");
-            }
-            if (!fold || !readable.Remove(TokenTypes, out SafeTensor? types)) return readable; // (type_vocab_size 0: none to fold)
-            int width = embedding.Dim;
-            if (types.Shape is not [long rows, long columns] || rows < 1 || columns != width || types.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
-                problems.Add($"tensor '{TokenTypes}' has shape {Shapes.Format<long>(types.Shape)} ({types.DType}), expected [type_vocab_size, {width}] of a floating-point type (its first row is added to every token)");
-            else if (readable.TryGetValue(Words, out SafeTensor? words) && words.Shape is [long vocabulary, long w] && vocabulary == embedding.Vocabulary && w == width
-                && words.DType is not (SafeTensorsDType.I32 or SafeTensorsDType.I64))
-            {
-                float[] sum = words.ToFloat(), first = types.ToFloat();
-                for (int i = 0; i < sum.Length; i++) sum[i] += first[i % width];
-                readable[Words] = new SafeTensor(Words, words.Shape, sum);
-            }
+            Dictionary<string, SafeTensor> readable = Renamed(tensors, name => name.StartsWith("bert.", StringComparison.Ordinal) ? name["bert.".Length..] : name,
+                "NomicBERT", "with and without the bert. prefix");
+            if (fold > 0) FoldFirstTokenType(readable, BertLayout.TokenTypes, fold, BertLayout.Words, embedding.Vocabulary, embedding.Dim, "every token", problems);
             return readable;
         }
 
@@ -143,8 +126,8 @@ public static partial class HuggingFace
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
             int width = Embedding.Dim;
-            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Words, Embedding.Vocabulary)] };
-            if (Types is not null) s[Types.Name + ".weight"] = [(TokenTypes, Types.Types)];
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(BertLayout.Words, Embedding.Vocabulary)] };
+            if (Types is not null) s[Types.Name + ".weight"] = [(BertLayout.TokenTypes, Types.Types)];
             void AddNorm(LayerNormInfo norm, string hf)
             {
                 s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
@@ -194,43 +177,37 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "n_embd", Embedding.Dim, $"'{Embedding.Name}'", 768);
             ConfigInt(c, problems, "n_layer", Layers.Count, "its blocks", 12);
             ConfigInt(c, problems, "n_head", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
+            // NomicBertBlock hands its MLP F.gelu, the exact GELU, for every activation but the gated SiLU and sigmoid: the tanh forms' names included
             string act = Value(c, "activation_function") is { ValueKind: JsonValueKind.String } a ? a.GetString()! : "gelu_new";
             (bool Gated, Activation Activation)? mlp = act switch
             {
                 "swiglu" => (true, Activation.Silu),
                 "geglu" => (true, Activation.Gelu),
                 "glu" => (true, Activation.Sigmoid),
-                "gelu" => (false, Activation.Gelu),
-                "gelu_new" or "gelu_fast" or "gelu_pytorch_tanh" => (false, Activation.GeluTanh),
+                "gelu" or "gelu_new" or "gelu_fast" or "gelu_pytorch_tanh" => (false, Activation.Gelu),
                 _ => null,
             };
             if (mlp is null) problems.Add($"activation_function is \"{act}\": NomicBERT's MLP here takes \"swiglu\", \"geglu\", \"glu\", \"gelu\" or \"gelu_new\"");
             else if (Layers.FirstOrDefault(b => b.Fc1.Gated != mlp.Value.Gated || b.Fc1.Activation != mlp.Value.Activation) is { } unlike)
                 problems.Add($"activation_function is \"{act}\"{(Value(c, "activation_function") is null ? " (its default)" : "")}: declare '{unlike.Fc1.Name}' with {(mlp.Value.Gated ? "Gated = true, " : "")}Activation = Activation.{mlp.Value.Activation}");
-            // n_inner where given, else NomicBERT's own: 8/3 of the width rounded up to 256 when gated, 4 times it when not
-            int inner = Value(c, "n_inner") is { ValueKind: JsonValueKind.Number } i && i.TryGetInt32(out int ni) ? ni
-                : mlp?.Gated == true ? (8 * Embedding.Dim / 3 + 255) / 256 * 256 : 4 * Embedding.Dim;
+            // n_inner (where absent, 8/3 of the width when gated, 4 times it when not), a gated MLP's rounded up to a multiple of 256 as it rounds it
+            int? given = Value(c, "n_inner") is { ValueKind: JsonValueKind.Number } i && i.TryGetInt32(out int ni) ? ni : null;
+            int inner = mlp?.Gated == true ? ((given ?? 8 * Embedding.Dim / 3) + 255) / 256 * 256 : given ?? 4 * Embedding.Dim;
             foreach (NomicBertBlock b in Layers.Where(b => b.Fc1.Units != inner).Take(1))
-                problems.Add($"n_inner is {inner}{(Value(c, "n_inner") is null ? " (its default)" : "")}, the model declares {b.Fc1.Units} ('{b.Fc1.Name}')");
+                problems.Add($"n_inner is {given?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "absent"}{(inner != given ? $" ({inner} rows as the MLP makes them)" : "")}, the model declares {b.Fc1.Units} ('{b.Fc1.Name}')");
             foreach (NomicBertBlock b in Layers.Skip(1).Where(b => b.Attention.Heads != first.Attention.Heads).Take(1))
                 problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads, '{first.Attention.Name}' {first.Attention.Heads}: one configuration gives every block n_head");
-            LayerNormInfo[] norms = [EmbeddingNorm, .. Layers.SelectMany(b => new[] { b.First, b.Second })];
-            if (Value(c, "layer_norm_epsilon") is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"layer_norm_epsilon is {e.GetRawText()}, not a number");
-            else
-            {
-                float eps = (float)(Value(c, "layer_norm_epsilon")?.GetDouble() ?? 1e-5);
-                foreach (LayerNormInfo unlike in norms.Where(n => n.Epsilon != eps).Take(1))
-                    problems.Add($"layer_norm_epsilon is {Number(eps)}{(Value(c, "layer_norm_epsilon") is null ? " (its default)" : "")}, the model declares {Number(unlike.Epsilon)} ('{unlike.Name}' Epsilon)");
-            }
+            ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, [EmbeddingNorm, .. Layers.SelectMany(b => new[] { b.First, b.Second })]);
             if (Types is not null) ConfigInt(c, problems, "type_vocab_size", Types.Types, $"'{Types.Name}' types", 2);
-            ModernBertLayout.CheckFlag(c, problems, "qkv_proj_bias", Layers.Select(b => b.Attention), x => x.Bias, x => $"'{x.Name}'{(x.Bias ? "" : " (Bias = false)")}", fallback: true);
-            ModernBertLayout.CheckFlag(c, problems, "mlp_fc1_bias", Layers.Select(b => b.Fc1), d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}", fallback: true);
-            ModernBertLayout.CheckFlag(c, problems, "mlp_fc2_bias", Layers.Select(b => b.Fc2), d => d.Bias, d => $"'{d.Name}'{(d.Bias ? "" : " (Bias = false)")}", fallback: true);
+            ConfigFlag(c, problems, "qkv_proj_bias", Layers.Select(b => b.Attention), x => x.Bias, x => BiasOf(x.Name, x.Bias), fallback: true);
+            ConfigFlag(c, problems, "mlp_fc1_bias", Layers.Select(b => b.Fc1), d => d.Bias, d => BiasOf(d.Name, d.Bias), fallback: true);
+            ConfigFlag(c, problems, "mlp_fc2_bias", Layers.Select(b => b.Fc2), d => d.Bias, d => BiasOf(d.Name, d.Bias), fallback: true);
             // the rotation: the base, the part of each head it turns, and dynamic NTK past max_trained_positions
             double fraction = Value(c, "rotary_emb_fraction") is { ValueKind: JsonValueKind.Number } f ? f.GetDouble() : 0.0;
             int d = Embedding.Dim / Math.Max(1, first.Attention.Heads), turned = (int)Math.Round(d * fraction);
             float theta = Value(c, "rotary_emb_base") is { ValueKind: JsonValueKind.Number } t ? (float)t.GetDouble() : 10000f;
-            double? factor = Value(c, "rotary_scaling_factor") is { ValueKind: JsonValueKind.Number } sf ? sf.GetDouble() : null;
+            // (a factor of 0 scales nothing, as NomicBertAttention reads it)
+            double? factor = Value(c, "rotary_scaling_factor") is { ValueKind: JsonValueKind.Number } sf && sf.GetDouble() != 0 ? sf.GetDouble() : null;
             int trained = Given("max_trained_positions", 2048);
             if (fraction <= 0) problems.Add("rotary_emb_fraction is 0 (its default): NomicBERT's learned positions are not laid out here; its rotary models (rotary_emb_fraction above 0) are");
             else foreach (AttentionInfo x in Layers.Select(b => b.Attention))

@@ -296,6 +296,14 @@ public static partial class HuggingFace
         public T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
             i < architecture.Layers.Count && architecture.Layers[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
 
+        /// <summary>The layer at <paramref name="i"/> where it is a <typeparamref name="T"/> (an optional part), <paramref name="i"/> moved past it; else null.</summary>
+        public T? Optional<T>(ref int i) where T : LayerInfo
+        {
+            if (i >= architecture.Layers.Count || architecture.Layers[i] is not T layer) return null;
+            i++;
+            return layer;
+        }
+
         /// <summary>The index after a [Dropout] at <paramref name="i"/> (where the checkpoint's model drops out: nothing to load, the identity at inference), else <paramref name="i"/>.</summary>
         public int Dropout(int i) => i < architecture.Layers.Count && architecture.Layers[i] is DropoutInfo ? i + 1 : i;
     }
@@ -327,6 +335,73 @@ public static partial class HuggingFace
         if (v is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"{key} is {e.GetRawText()}, not a number");
         else if ((float)(v?.GetDouble() ?? fallback!.Value) is float value && value != declared)
             problems.Add($"{key} is {Number(value)}{(v is null ? " (its default)" : "")}, the model declares {Number(declared)} ({where})");
+    }
+
+    /// <summary>A boolean of config.json (<paramref name="fallback"/> where absent) against each of <paramref name="layers"/>' own (<paramref name="has"/>); the first that differs added to <paramref name="problems"/>.</summary>
+    private static void ConfigFlag<T>(JsonElement c, List<string> problems, string key, IEnumerable<T> layers, Func<T, bool> has, Func<T, string> name, bool fallback = false)
+    {
+        JsonElement? v = Value(c, key);
+        if (v is { } given && given.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+        {
+            problems.Add($"{key} is {given.GetRawText()}, not true or false");
+            return;
+        }
+        bool flag = v is null ? fallback : v.Value.ValueKind == JsonValueKind.True;
+        if (layers.FirstOrDefault(l => has(l) != flag) is { } unlike)
+            problems.Add($"{key} is {(flag ? "true" : "false")}{(v is null ? " (its default)" : "")}, the model declares {name(unlike)}");
+    }
+
+    /// <summary>The norms' ε in config.json under <paramref name="key"/> (<paramref name="fallback"/> where absent) against each norm's own; the first that differs added to <paramref name="problems"/>.</summary>
+    private static void ConfigEpsilon(JsonElement c, List<string> problems, string key, double fallback, IEnumerable<LayerNormInfo> norms)
+    {
+        JsonElement? v = Value(c, key);
+        if (v is { } given && given.ValueKind != JsonValueKind.Number) problems.Add($"{key} is {given.GetRawText()}, not a number");
+        else
+        {
+            float eps = (float)(v?.GetDouble() ?? fallback);
+            foreach (LayerNormInfo norm in norms.Where(n => n.Epsilon != eps).Take(1))
+                problems.Add($"{key} is {Number(eps)}{(v is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
+        }
+    }
+
+    /// <summary>A layer's name, and "(Bias = false)" after it where it has no bias: what <see cref="ConfigFlag"/> names for a bias flag.</summary>
+    private static string BiasOf(string name, bool bias) => $"'{name}'{(bias ? "" : " (Bias = false)")}";
+
+    /// <summary>The class names config.json's <c>architectures</c> lists (none where it lists none).</summary>
+    private static IEnumerable<string> Architectures(JsonElement c) => Value(c, "architectures") is { ValueKind: JsonValueKind.Array } names
+        ? names.EnumerateArray().Where(n => n.ValueKind == JsonValueKind.String).Select(n => n.GetString()!) : [];
+
+    /// <summary>
+    /// The checkpoint's tensors under the names <paramref name="plain"/> gives them (a task model's prefix taken off); two that meet
+    /// under one name are refused, <paramref name="why"/> saying how they could.
+    /// </summary>
+    private static Dictionary<string, SafeTensor> Renamed(Dictionary<string, SafeTensor> tensors, Func<string, string> plain, string family, string why)
+    {
+        var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
+        foreach (var (name, tensor) in tensors)
+        {
+            string renamed = plain(name);
+            if (!readable.TryAdd(renamed, tensor)) throw new InvalidDataException($"'{name}' and another tensor are both {family}'s '{renamed}' ({why}).");
+        }
+        return readable;
+    }
+
+    /// <summary>
+    /// The token types' table [<paramref name="types"/>, <paramref name="width"/>] set aside and its first row added to every row
+    /// of <paramref name="table"/> [<paramref name="rows"/>, width] (float32): every token of type 0, as one text reads, where the
+    /// model declares no token types (BERT's positions, NomicBERT's words); missing or of another shape, the problem.
+    /// </summary>
+    private static void FoldFirstTokenType(Dictionary<string, SafeTensor> readable, string typesName, int types, string table, int rows, int width, string addedTo, List<string> problems)
+    {
+        if (!readable.Remove(typesName, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{typesName}' [{types}, {width}] (its first row is added to {addedTo})");
+        else if (tokenTypes.Shape is not [long r, long columns] || r != types || columns != width || tokenTypes.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
+            problems.Add($"tensor '{typesName}' has shape {Shapes.Format<long>(tokenTypes.Shape)} ({tokenTypes.DType}), expected [{types}, {width}] of a floating-point type (type_vocab_size and the width)");
+        else if (readable.TryGetValue(table, out SafeTensor? values) && values.Shape is [long p, long w] && p == rows && w == width && values.DType is not (SafeTensorsDType.I32 or SafeTensorsDType.I64))
+        {
+            float[] sum = values.ToFloat(), first = tokenTypes.ToFloat();
+            for (int i = 0; i < sum.Length; i++) sum[i] += first[i % width];
+            readable[table] = new SafeTensor(table, values.Shape, sum);
+        }
     }
 
     /// <summary>A flag of config.json that must be false (or absent): else the problem, <paramref name="why"/>.</summary>

@@ -2111,10 +2111,10 @@ def make_hf_nomic_bert(pair=False):
     written out, float32): the words plus the token types' row (token_type_ids all 0), emb_ln; 2 post-norm blocks, each
     attn.Wqkv without a bias into 4 heads 4 wide turned by rotary positions of base 1000 (GPT-NeoX's halves, the whole head),
     scores over sqrt(d) with the padded keys at float32's minimum, out_proj; norm1(attention + x); the SwiGLU MLP
-    fc2(fc11(x) * silu(fc12(x))); norm2(mlp + x). Two sequences of 9 steps, the second padded after 5; the last hidden state and
+    fc2(fc11(x) * silu(fc12(x))), 256 wide (its gated MLP rounds n_inner up to a multiple of 256); norm2(mlp + x). Two sequences of 9 steps, the second padded after 5; the last hidden state and
     its mean over the valid steps (nomic-embed's pooling). HfNomicBertPair (pair=True): the same with rotary_emb_fraction 0.5
     (each head's first 2 values turned), and a pair [CLS] A [SEP] B [SEP] (ids 1 … 2 … 2) with its token_type_ids by position."""
-    c = {"architectures": ["NomicBertModel"], "model_type": "nomic_bert", "n_embd": 16, "n_head": 4, "n_inner": 24, "n_layer": 2, "vocab_size": 13,
+    c = {"architectures": ["NomicBertModel"], "model_type": "nomic_bert", "n_embd": 16, "n_head": 4, "n_inner": 256, "n_layer": 2, "vocab_size": 13,
          "type_vocab_size": 2, "layer_norm_epsilon": 1e-12, "rotary_emb_base": 1000, "rotary_emb_fraction": 0.5 if pair else 1.0,
          "rotary_emb_interleaved": False, "rotary_emb_scale_base": None, "rotary_scaling_factor": None, "activation_function": "swiglu",
          "prenorm": False, "qkv_proj_bias": False, "mlp_fc1_bias": False, "mlp_fc2_bias": False, "causal": False, "n_positions": 2048,

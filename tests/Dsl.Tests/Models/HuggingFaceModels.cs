@@ -510,7 +510,7 @@ public partial class HfTinyModernBertMaskedLM;
 [Embedding(vocab: 13, dim: 16)] [LayerNorm(Epsilon = 1e-12f)]
 [Repeat(2)]
 [Attention(Heads = 4, Rotary = true, RotaryBase = 1000f, Bias = false)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
-[Dense(24, Gated = true, Activation = Activation.Silu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(256, Gated = true, Activation = Activation.Silu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
 [EndRepeat]
 public partial class HfTinyNomicBert;
 
@@ -518,6 +518,6 @@ public partial class HfTinyNomicBert;
 [Embedding(vocab: 13, dim: 16)] [TokenTypeEmbedding(types: 2, separator: 2)] [LayerNorm(Epsilon = 1e-12f)]
 [Repeat(2)]
 [Attention(Heads = 4, Rotary = true, RotaryBase = 1000f, RotaryDimensions = 2, Bias = false)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
-[Dense(24, Gated = true, Activation = Activation.Silu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(256, Gated = true, Activation = Activation.Silu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
 [EndRepeat]
 public partial class HfTinyNomicBertPair;

@@ -1329,6 +1329,46 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// A fixture's checkpoint under a configuration edited by <paramref name="edit"/>, in a folder of its own: the weights copied,
+    /// the config.json rewritten.
+    /// </summary>
+    private string Edited(string fixture, string name, Action<JsonObject> edit)
+    {
+        string folder = Path.Combine(_temp, name);
+        Directory.CreateDirectory(folder);
+        File.Copy(Fixture.Path(Path.Combine(fixture, "model.safetensors")), Path.Combine(folder, "model.safetensors"), overwrite: true);
+        var config = (JsonObject)JsonNode.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))))!;
+        edit(config);
+        File.WriteAllText(Path.Combine(folder, "config.json"), config.ToJsonString());
+        return folder;
+    }
+
+    /// <summary>
+    /// What the remote code and ModernBertConfig make of options the fixtures leave at one value: NomicBERT's ungated MLP takes the
+    /// exact GELU whatever GELU its configuration names, its gated MLP rounds n_inner up to 256, a rotary_scaling_factor of 0 scales
+    /// nothing; ModernBERT's local layers turn by the global base where local_rope_theta is null.
+    /// </summary>
+    [Fact]
+    public void ConfigurationsAreReadAsTheirModelsReadThem()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadNomicBert(new HfTinyNomicBert(seed: 1),
+            Edited("HfNomicBert", "nomic-gelu-new", c => c["activation_function"] = "gelu_new")));
+        Contains(error.Message, "activation_function is \"gelu_new\": declare 'dense' with Activation = Activation.Gelu");
+        var rounded = new HfTinyNomicBert(seed: 1);
+        HuggingFace.LoadNomicBert(rounded, Edited("HfNomicBert", "nomic-inner-200", c => { c["n_inner"] = 200; c["rotary_scaling_factor"] = 0; }));
+        var loaded = new HfTinyNomicBert(seed: 2);
+        HuggingFace.LoadNomicBert(loaded, Fixture.Path("HfNomicBert"));
+        Assert.Equal(loaded.Parameters["dense.weight"].AsSpan().ToArray(), rounded.Parameters["dense.weight"].AsSpan().ToArray());
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadNomicBert(new HfTinyNomicBert(seed: 1),
+            Edited("HfNomicBert", "nomic-inner-300", c => c["n_inner"] = 300)));
+        Contains(error.Message, "n_inner is 300 (512 rows as the MLP makes them), the model declares 256 ('dense')");
+
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadModernBert(new HfTinyModernBert(seed: 1),
+            Edited("HfModernBert", "modernbert-local-null", c => c["local_rope_theta"] = null)));
+        Contains(error.Message, "layer 1 is local (global_attn_every_n_layers 3: layers 0, 3, 6, … are global): declare 'attention_1' with RotaryBase = 160000f (local_rope_theta), not 10000");
+    }
+
+    /// <summary>
     /// A cross-encoder (BertForSequenceClassification of one label over pairs, [CLS] A [SEP] B [SEP]): its token types load into
     /// a [TokenTypeEmbedding] over [SEP], and its scores and last hidden state are PyTorch's given the tokenizer's token_type_ids
     /// (the fixture's, written by position); without the layer the second segment reads type 0 and the scores differ. Saved
