@@ -73,13 +73,7 @@ public static partial class HuggingFace
     /// </exception>
     public static void LoadBert(IModel model, string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        ModelArchitecture architecture = Architecture(model, "BERT's");
-        BertLayout layout = BertLayout.Of(architecture);
-        var (files, config) = Locate(path);
-        var problems = new List<string>();
-        layout.CheckConfig(config, problems);
-        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
+        var (architecture, layout, files, config, problems) = Checked(model, path, "BERT's", BertLayout.Of, (l, c, p) => l.CheckConfig(c, p));
         bool distil = BertLayout.IsDistil(config);
         // (DistilBERT has no token types: 0 sets the fold aside)
         int types = distil ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
@@ -95,11 +89,7 @@ public static partial class HuggingFace
             if (Names("ForTokenClassification") && tensors.ContainsKey("classifier.weight")) BertLayout.AddDense(sources, tagger, "classifier");
             else if (Names("ForQuestionAnswering") && tensors.ContainsKey("qa_outputs.weight")) BertLayout.AddDense(sources, tagger, "qa_outputs");
         }
-        HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
-            .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
-        float[][] values = model.Parameters.PrepareStacked(tensors, sources, BertLayout.Ignored, problems, kept: own.Contains);
-        RefuseIfAny(problems, path, architecture);
-        model.Parameters.Assign(values);
+        AssignEncoder(model, path, architecture, tensors, sources, layout.Head, BertLayout.Ignored, problems);
     }
 
     /// <summary>

@@ -45,13 +45,7 @@ public static partial class HuggingFace
     /// </exception>
     public static void LoadGpt2(IModel model, string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        ModelArchitecture architecture = Architecture(model, "GPT-2's");
-        Gpt2Layout layout = Gpt2Layout.Of(architecture);
-        var (files, config) = Locate(path);
-        var problems = new List<string>();
-        layout.CheckConfig(config, problems);
-        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
+        var (architecture, layout, files, _, problems) = Checked(model, path, "GPT-2's", Gpt2Layout.Of, (l, c, p) => l.CheckConfig(c, p));
         Dictionary<string, SafeTensor> tensors = Gpt2Layout.Readable(ReadAll(files));
         CheckTiedHead(tensors, Gpt2Layout.Head, Gpt2Layout.Table, layout.Tied, problems);
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => Gpt2Layout.Ignored(name, layout.Tied), problems);

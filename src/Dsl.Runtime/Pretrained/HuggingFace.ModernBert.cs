@@ -54,13 +54,7 @@ public static partial class HuggingFace
     /// </exception>
     public static void LoadModernBert(IModel model, string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        ModelArchitecture architecture = Architecture(model, "ModernBERT's");
-        ModernBertLayout layout = ModernBertLayout.Of(architecture);
-        var (files, config) = Locate(path);
-        var problems = new List<string>();
-        layout.CheckConfig(config, problems);
-        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
+        var (architecture, layout, files, config, problems) = Checked(model, path, "ModernBERT's", ModernBertLayout.Of, (l, c, p) => l.CheckConfig(c, p));
         Dictionary<string, SafeTensor> tensors = ModernBertLayout.Readable(ReadAll(files));
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
         // a task model's head, where the checkpoint holds one (a base checkpoint leaves the model's own, as transformers initialises a new one)
@@ -70,11 +64,7 @@ public static partial class HuggingFace
             task.AddSources(sources);
             CheckTiedHead(tensors, "decoder.weight", "embeddings.tok_embeddings.weight", task.Decoder, problems);
         }
-        HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
-            .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
-        float[][] values = model.Parameters.PrepareStacked(tensors, sources, ModernBertLayout.Ignored, problems, kept: own.Contains);
-        RefuseIfAny(problems, path, architecture);
-        model.Parameters.Assign(values);
+        AssignEncoder(model, path, architecture, tensors, sources, layout.Head, ModernBertLayout.Ignored, problems);
     }
 
     /// <summary>

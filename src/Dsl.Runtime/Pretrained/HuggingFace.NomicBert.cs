@@ -47,19 +47,10 @@ public static partial class HuggingFace
     /// </exception>
     public static void LoadNomicBert(IModel model, string path)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        ModelArchitecture architecture = Architecture(model, "NomicBERT's");
-        NomicBertLayout layout = NomicBertLayout.Of(architecture);
-        var (files, config) = Locate(path);
-        var problems = new List<string>();
-        layout.CheckConfig(config, problems);
-        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
+        var (architecture, layout, files, config, problems) = Checked(model, path, "NomicBERT's", NomicBertLayout.Of, (l, c, p) => l.CheckConfig(c, p));
         int types = Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
         Dictionary<string, SafeTensor> tensors = NomicBertLayout.Readable(ReadAll(files), layout.Embedding, fold: layout.Types is null ? types : 0, problems);
-        HashSet<string> own = layout.Head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal))).Select(p => p.Name).ToHashSet();
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), NomicBertLayout.Ignored, problems, kept: own.Contains);
-        RefuseIfAny(problems, path, architecture);
-        model.Parameters.Assign(values);
+        AssignEncoder(model, path, architecture, tensors, layout.Sources(), layout.Head, NomicBertLayout.Ignored, problems);
     }
 
     /// <summary>One NomicBERT block's parts: attention, norm1, the MLP's Dense layers, norm2.</summary>

@@ -164,6 +164,40 @@ public static partial class HuggingFace
     }
 
     /// <summary>
+    /// The checkpoint at <paramref name="path"/> located and its config.json checked (<paramref name="check"/>) against the model's
+    /// layout (<paramref name="of"/> its architecture, <paramref name="family"/>'s); every difference refused, named, before a
+    /// tensor is read. Returns what the load goes on with, and the list further problems go into.
+    /// </summary>
+    private static (ModelArchitecture Architecture, TLayout Layout, string[] Files, JsonElement Config, List<string> Problems) Checked<TLayout>(IModel model, string path,
+        string family, Func<ModelArchitecture, TLayout> of, Action<TLayout, JsonElement, List<string>> check)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        ModelArchitecture architecture = Architecture(model, family);
+        TLayout layout = of(architecture);
+        var (files, config) = Locate(path);
+        var problems = new List<string>();
+        check(layout, config, problems);
+        RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
+        return (architecture, layout, files, config, problems);
+    }
+
+    /// <summary>
+    /// An encoder's checkpoint into <paramref name="model"/>: every parameter from its <paramref name="sources"/>, but those of the
+    /// layers after the encoder (<paramref name="head"/>) the checkpoint has no part in, kept as the model has them (a new head);
+    /// any tensor missing, of another shape or left over (beyond <paramref name="ignored"/>), and any earlier problem, refused
+    /// with all of them named, nothing loaded.
+    /// </summary>
+    private static void AssignEncoder(IModel model, string path, ModelArchitecture architecture, Dictionary<string, SafeTensor> tensors,
+        Dictionary<string, ParameterSet.TensorRows[]> sources, IEnumerable<LayerInfo> head, Func<string, bool> ignored, List<string> problems)
+    {
+        HashSet<string> own = head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
+            .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
+        float[][] values = model.Parameters.PrepareStacked(tensors, sources, ignored, problems, kept: own.Contains);
+        RefuseIfAny(problems, path, architecture);
+        model.Parameters.Assign(values);
+    }
+
+    /// <summary>
     /// A tied output layer's tensor (<paramref name="head"/>, where the checkpoint keeps one) that differs from the token table
     /// it would read: the problem added.
     /// </summary>
