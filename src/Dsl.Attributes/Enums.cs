@@ -34,6 +34,11 @@ namespace Dsl
         Last = 1,
         /// <summary>The mean of its steps, of the first length steps where padded (sentence-transformers' mean pooling; Keras's <c>GlobalAveragePooling1D</c> with a mask).</summary>
         Mean = 2,
+        /// <summary>
+        /// The largest value of each feature over its steps, of the first length steps where padded (sentence-transformers' max
+        /// pooling; Keras's <c>GlobalMaxPooling1D</c>); the gradient goes to the step each maximum came from (the first on ties).
+        /// </summary>
+        Max = 3,
     }
 
     /// <summary>How a weight tensor is initialised from the model's seed.</summary>

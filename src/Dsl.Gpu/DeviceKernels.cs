@@ -35,6 +35,8 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, CellViews, CellArgs> _gruResetBefore;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, int, int, int> _maskSteps;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> _meanSteps, _meanStepsBackward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int> _maxSteps;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _maxStepsBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _pack;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> _partialNorms;
     private readonly Action<Index1D, OptimizerViews, OptimizerArgs> _optimizer;
@@ -73,6 +75,8 @@ internal sealed partial class DeviceKernels
         _maskSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, int, int, int>(MaskStepsKernel);
         _meanSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(MeanStepsKernel);
         _meanStepsBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(MeanStepsBackwardKernel);
+        _maxSteps = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<int>, int, int>(MaxStepsKernel);
+        _maxStepsBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(MaxStepsBackwardKernel);
         _pack = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(TransposeKernel);
         _crossEntropy = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, ArrayView<float>, int, float, float, int>(CrossEntropyRowsKernel);
         _squaredError = accelerator.LoadAutoGroupedStreamKernel<Index1D, SquaredErrorViews, SquaredErrorArgs>(SquaredErrorRowsKernel);
@@ -104,7 +108,7 @@ internal sealed partial class DeviceKernels
     [
         nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
-        nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(MeanStepsKernel), nameof(MeanStepsBackwardKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
+        nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(MeanStepsKernel), nameof(MeanStepsBackwardKernel), nameof(MaxStepsKernel), nameof(MaxStepsBackwardKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormColumnPartialsKernel), nameof(AddStepRowsKernel), nameof(AddStepSumsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
@@ -209,6 +213,12 @@ internal sealed partial class DeviceKernels
 
     /// <summary>output [B, W] = the mean of x [T, B, W] over each sequence's steps: one thread per output value, over B · W.</summary>
     public void MeanSteps(int n, ArrayView<float> x, ArrayView<float> output, ArrayView<int> lengths, int batch, int width) { if (n > 0) _meanSteps(n, x, output, lengths, batch, width); }
+
+    /// <summary>output [B, W] = the largest of x [T, B, W] over each sequence's steps, argmax the step it came from: one thread per output value.</summary>
+    public void MaxSteps(int n, ArrayView<float> x, ArrayView<float> output, ArrayView<float> argmax, ArrayView<int> lengths, int batch, int width) { if (n > 0) _maxSteps(n, x, output, argmax, lengths, batch, width); }
+
+    /// <summary>dx [T, B, W] = dout where the maximum came from, zero elsewhere: one thread per value of dx.</summary>
+    public void MaxStepsBackward(int n, ArrayView<float> dOutput, ArrayView<float> dx, ArrayView<float> argmax, int batch, int width) { if (n > 0) _maxStepsBackward(n, dOutput, dx, argmax, batch, width); }
 
     /// <summary>dx [T, B, W] = dout / length at the valid steps, zero at the padded ones: one thread per value of dx.</summary>
     public void MeanStepsBackward(int n, ArrayView<float> dOutput, ArrayView<float> dx, ArrayView<int> lengths, int batch, int width) { if (n > 0) _meanStepsBackward(n, dOutput, dx, lengths, batch, width); }
@@ -882,6 +892,31 @@ internal sealed partial class DeviceKernels
     {
         int row = i / width, t = row / batch, b = row % batch, length = lengths[b];
         dx[i] = t < length ? dOutput[(long)b * width + i % width] / length : 0f;
+    }
+
+    /// <summary>Max pooling, one output value a thread: the valid steps in order, the first maximum kept (a NaN only where all are), as the host.</summary>
+    private static void MaxStepsKernel(Index1D i, ArrayView<float> x, ArrayView<float> output, ArrayView<float> argmax, ArrayView<int> lengths, int batch, int width)
+    {
+        int b = i / width, j = i % width, length = lengths[b], from = 0;
+        float best = x[(long)b * width + j];
+        for (int t = 1; t < length; t++)
+        {
+            float v = x[((long)t * batch + b) * width + j];
+            if (v > best || (float.IsNaN(best) && !float.IsNaN(v)))
+            {
+                best = v;
+                from = t;
+            }
+        }
+        output[i] = best;
+        argmax[i] = from;
+    }
+
+    private static void MaxStepsBackwardKernel(Index1D i, ArrayView<float> dOutput, ArrayView<float> dx, ArrayView<float> argmax, int batch, int width)
+    {
+        int row = i / width, t = row / batch, b = row % batch;
+        long at = (long)b * width + i % width;
+        dx[i] = t == (int)argmax[at] ? dOutput[at] : 0f;
     }
 
     private static void TransposeKernel(Index1D i, ArrayView<float> source, ArrayView<float> packed, int ld, int cols)

@@ -638,6 +638,11 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
                     g.Add("Unsqueeze", n + "_column", [last, g.Int64s(n + "_axes1", 1)])]);
                 string kept = g.Add("Where", n + "_kept", [g.Add("Unsqueeze", n + "_at_last_3d", [at, g.Int64s(n + "_axis2", 2)]), x, g.Floats(n + "_zero", [0f])]);
                 return g.Add("ReduceSum", n, [kept, stepsAxis], ("keepdims", 0L));
+            case PoolKind.Max:
+                // the padded steps at −∞, then the largest over the steps
+                string valid = lengths is null ? x : g.Add("Where", n + "_valid", [g.Add("Unsqueeze", n + "_past_3d", [Past(x, lengths, n), g.Int64s(n + "_axis2", 2)]),
+                    g.Floats(n + "_minus_infinity", [float.NegativeInfinity]), x]);
+                return g.Add("ReduceMax", n, [valid], ("axes", new long[] { 1 }), ("keepdims", 0L));
             default:
                 if (lengths is null) return g.Add("ReduceMean", n, [x], ("axes", new long[] { 1 }), ("keepdims", 0L));
                 string sum = g.Add("ReduceSum", n + "_sum", [MaskPaddedSteps(x, lengths, n), stepsAxis], ("keepdims", 0L));

@@ -77,6 +77,30 @@ public static class Pooling
         return Tensor.Create(pooled, [batch, width]);
     }
 
+    /// <summary>
+    /// The largest value of each feature over each sequence's valid steps, [batch, width] from <paramref name="hidden"/> [batch,
+    /// steps, width] over padded sequences of the given <paramref name="lengths"/> (every step where it is empty):
+    /// sentence-transformers' max pooling (<c>pooling_mode_max_tokens</c>, the padded steps at −1e9 so that none is the maximum),
+    /// normalised as <see cref="Mean"/> does with <paramref name="normalize"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The outputs are not [batch, steps, width] with a step at least, or the lengths are not one per sequence from 1 to steps.</exception>
+    public static Tensor<float> Max(Tensor<float> hidden, ReadOnlySpan<int> lengths, bool normalize = false)
+    {
+        var (batch, steps, width) = Sizes(hidden, "Max");
+        if (steps == 0) throw new ArgumentException("Pooling.Max: the outputs have no steps.", nameof(hidden));
+        if (!lengths.IsEmpty) CheckLengths(lengths, batch, steps, "Max");
+        float[] values = Values(hidden);
+        var pooled = new float[batch * width];
+        for (int b = 0; b < batch; b++)
+        {
+            Span<float> max = pooled.AsSpan(b * width, width);
+            values.AsSpan(b * steps * width, width).CopyTo(max);
+            for (int t = 1; t < (lengths.IsEmpty ? steps : lengths[b]); t++) TensorPrimitives.Max(max, values.AsSpan((b * steps + t) * width, width), max);
+            if (normalize) Normalize(max);
+        }
+        return Tensor.Create(pooled, [batch, width]);
+    }
+
     private static void CheckLengths(ReadOnlySpan<int> lengths, int batch, int steps, string who)
     {
         if (lengths.Length != batch)

@@ -27,7 +27,7 @@ internal static class DeviceDialect
     /// <summary>The kernels of the host's runtime families that Dsl.Gpu provides (besides the products, cells and element-wise operations every layer uses).</summary>
     private static readonly HashSet<string> DeviceKernels =
     [
-        "Layout.MaskSteps", "Layout.MeanSteps", "Layout.MeanStepsBackward", "Layout.GatherLastStep", "Layout.ScatterLastStep", "Layout.GatherFinalState", "Layout.AddToFinalState",
+        "Layout.MaskSteps", "Layout.MeanSteps", "Layout.MeanStepsBackward", "Layout.MaxSteps", "Layout.MaxStepsBackward", "Layout.GatherLastStep", "Layout.ScatterLastStep", "Layout.GatherFinalState", "Layout.AddToFinalState",
         "Layout.GatherRows", "Layout.ScatterAddRows", "Layout.TokenTypes", "Layout.RepeatRows",
         "AttentionKernel.Forward", "AttentionKernel.Backward", "AttentionKernel.CachedForward", "AttentionKernel.Append",
         "LayerNormKernel.Forward", "LayerNormKernel.Backward", "RmsNormKernel.Forward", "RmsNormKernel.Backward", "RotaryKernel.Apply", "QueryKeyNormKernel.Forward", "QueryKeyNormKernel.Backward", "GatedActivations.Forward", "GatedActivations.Backward", "Activations.SoftCap", "Activations.SoftCapBackward", "PositionalEncodingKernel.Add", "PositionEmbeddingKernel.Add", "PositionEmbeddingKernel.Backward",

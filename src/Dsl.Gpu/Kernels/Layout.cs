@@ -126,6 +126,20 @@ public static class Layout
         device.Kernels.MeanStepsBackward(steps * batch * width, dOutput.View, dx.View, device.Upload(Lengths(lengths, batch, steps, stackalloc int[Math.Min(batch, 256)])), batch, width);
     }
 
+    /// <summary>Max pooling, as <c>Dsl.Kernels.Layout.MaxSteps</c>: out [B, W] the largest of x [T, B, W] over each sequence's valid steps, and the step each came from.</summary>
+    public static void MaxSteps(DeviceSpan x, DeviceSpan output, DeviceSpan argmax, int batch, int steps, int width, ReadOnlySpan<int> lengths)
+    {
+        Device device = x.Device;
+        device.Kernels.MaxSteps(batch * width, x.View, output.View, argmax.View, device.Upload(Lengths(lengths, batch, steps, stackalloc int[Math.Min(batch, 256)])), batch, width);
+    }
+
+    /// <summary>The adjoint of <see cref="MaxSteps"/>.</summary>
+    public static void MaxStepsBackward(DeviceSpan dOutput, DeviceSpan dx, DeviceSpan argmax, int batch, int steps, int width)
+    {
+        Device device = dx.Device;
+        device.Kernels.MaxStepsBackward(steps * batch * width, dOutput.View, dx.View, argmax.View, batch, width);
+    }
+
     /// <summary>The sequences' lengths, each of all the steps where none were given (in <paramref name="scratch"/> where it holds them: nothing allocated per pass).</summary>
     private static ReadOnlySpan<int> Lengths(ReadOnlySpan<int> lengths, int batch, int steps, Span<int> scratch)
     {

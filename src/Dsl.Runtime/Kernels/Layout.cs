@@ -96,6 +96,36 @@ public static class Layout
     }
 
     /// <summary>
+    /// Max pooling: output[b, j] = the largest x[t, b, j] over each sequence's valid steps (x [T, B, W], time-major; all the
+    /// steps where <paramref name="lengths"/> is empty), and in <paramref name="argmax"/> [B, W] the step it came from (the first
+    /// on ties, as a float) for the step back; a NaN is never the maximum unless every value is NaN.
+    /// </summary>
+    public static void MaxSteps(ReadOnlySpan<float> x, Span<float> output, Span<float> argmax, int batch, int steps, int width, ReadOnlySpan<int> lengths)
+    {
+        for (int b = 0; b < batch; b++)
+        {
+            int length = lengths.IsEmpty ? steps : lengths[b];
+            Span<float> best = output.Slice(b * width, width), from = argmax.Slice(b * width, width);
+            x.Slice(b * width, width).CopyTo(best);
+            from.Clear();
+            for (int t = 1; t < length; t++)
+            {
+                ReadOnlySpan<float> row = x.Slice((t * batch + b) * width, width);
+                for (int j = 0; j < width; j++)
+                    if (row[j] > best[j] || (float.IsNaN(best[j]) && !float.IsNaN(row[j]))) (best[j], from[j]) = (row[j], t);
+            }
+        }
+    }
+
+    /// <summary>The adjoint of MaxSteps: dx [T, B, W] is dout[b, j] at the step each maximum came from, zero elsewhere.</summary>
+    public static void MaxStepsBackward(ReadOnlySpan<float> dOutput, Span<float> dx, ReadOnlySpan<float> argmax, int batch, int steps, int width)
+    {
+        dx.Slice(0, steps * batch * width).Clear();
+        for (int b = 0; b < batch; b++)
+            for (int j = 0; j < width; j++) dx[((int)argmax[b * width + j] * batch + b) * width + j] = dOutput[b * width + j];
+    }
+
+    /// <summary>
     /// Each token's type (BERT's <c>token_type_ids</c>), time-major [T, B]: the number of <paramref name="separator"/> ids before
     /// it in its sequence, at most <paramref name="count"/> − 1 (<c>[CLS] A [SEP]</c> type 0, <c>B [SEP]</c> after it type 1).
     /// </summary>

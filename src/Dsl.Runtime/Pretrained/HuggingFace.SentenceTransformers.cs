@@ -11,7 +11,7 @@ public static partial class HuggingFace
     /// <summary>
     /// How a sentence-transformers model folder turns its encoder's outputs into a text's embedding: its <c>modules.json</c>'s
     /// Pooling module (the <c>config.json</c> in that module's folder: <c>pooling_mode_mean_tokens</c>,
-    /// <c>pooling_mode_cls_token</c> or <c>pooling_mode_lasttoken</c>) and whether a Normalize module follows it. Apply it to
+    /// <c>pooling_mode_cls_token</c>, <c>pooling_mode_lasttoken</c> or <c>pooling_mode_max_tokens</c>) and whether a Normalize module follows it. Apply it to
     /// the outputs of the model <see cref="LoadBert"/> loaded from the same folder: <c>pooling.Apply(hidden, lengths)</c>.
     /// </summary>
     /// <param name="folder">The model's folder (all-MiniLM-L6-v2's, bge's, e5's).</param>
@@ -56,7 +56,8 @@ public static partial class HuggingFace
             ["pooling_mode_mean_tokens"] => PoolKind.Mean,
             ["pooling_mode_cls_token"] => PoolKind.First,
             ["pooling_mode_lasttoken"] => PoolKind.Last,
-            _ => throw new InvalidDataException($"'{configFile}': pooling {(modes.Length == 0 ? "by no mode" : string.Join(" and ", modes))}; read here: one of pooling_mode_mean_tokens, pooling_mode_cls_token and pooling_mode_lasttoken."),
+            ["pooling_mode_max_tokens"] => PoolKind.Max,
+            _ => throw new InvalidDataException($"'{configFile}': pooling {(modes.Length == 0 ? "by no mode" : string.Join(" and ", modes))}; read here: one of pooling_mode_mean_tokens, pooling_mode_cls_token, pooling_mode_lasttoken and pooling_mode_max_tokens."),
         };
         return new SentencePooling(kind, normalize);
     }
@@ -64,7 +65,7 @@ public static partial class HuggingFace
 
 /// <summary>
 /// A sentence-transformers model's pooling (<see cref="HuggingFace.LoadPooling"/>): which vector of the encoder's outputs is a
-/// text's embedding (<see cref="Kind"/>: the mean of its valid steps, its first, its last) and whether it is normalised.
+/// text's embedding (<see cref="Kind"/>: the mean of its valid steps, its first, its last, their maximum) and whether it is normalised.
 /// </summary>
 public sealed record SentencePooling(PoolKind Kind, bool Normalize)
 {
@@ -73,6 +74,7 @@ public sealed record SentencePooling(PoolKind Kind, bool Normalize)
     {
         PoolKind.First => Pooling.First(hidden, Normalize),
         PoolKind.Last => Pooling.Last(hidden, lengths, Normalize),
+        PoolKind.Max => Pooling.Max(hidden, lengths, Normalize),
         _ => Pooling.Mean(hidden, lengths, Normalize),
     };
 }

@@ -216,7 +216,7 @@ public class DiagnosticTests
     public void DSL0007_APoolOfNoKnownKind()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4)] [Pool([|(PoolKind)7|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
-        Assert.Contains("7 is not a known PoolKind (First, Last or Mean)", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Contains("7 is not a known PoolKind (First, Last, Mean or Max)", d.GetMessage(), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -92,7 +92,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // BERT's post-norm encoder over the whole sequence, and with a head of its own (attention pooling, a classifier)
         nameof(HfTinyBert), nameof(HfTinyBertClassifier),
         // pooling a sequence into a vector: its mean (a device kernel), its first step (a copy), its last (the recurrent layers' gather)
-        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
+        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT with BertForSequenceClassification's head: the [CLS] vector, the pooler, dropout on a vector, the classifier
         nameof(HfTinyBertSequenceClassifier),
         // BERT's token types: counted on the host beside the ids, their rows gathered and their gradient scattered on the device

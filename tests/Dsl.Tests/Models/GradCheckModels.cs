@@ -601,6 +601,17 @@ public partial class GcPoolFirst;
 [Dense(2)]
 public partial class GcPoolLast;
 
+[Input(features: 3)]
+[Lstm(hidden: 4)]
+[Pool(PoolKind.Max)]
+[Dense(2)]
+public partial class GcPoolMax;
+
+[Input(features: 3)]
+[Dense(4, Activation = Activation.Tanh)]
+[Pool(PoolKind.Max)]
+public partial class PoolMaxSteps;
+
 // what the pooled models read, without the pooling: their outputs pooled by hand
 [Input(features: 3)]
 [Dense(4, Activation = Activation.Tanh)]

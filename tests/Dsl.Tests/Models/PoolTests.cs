@@ -42,7 +42,8 @@ public class PoolTests
     public void TheFirstStepTheLastOfEachLengthAndTheMeanOfTheValidSteps()
     {
         var (x, steps) = Input();
-        float[] first = Pooled(new PoolFirstStep(seed: 3), x, Lengths), last = Pooled(new PoolLastStep(seed: 3), x, Lengths), mean = Pooled(new PoolMeanSteps(seed: 3), x, Lengths);
+        float[] first = Pooled(new PoolFirstStep(seed: 3), x, Lengths), last = Pooled(new PoolLastStep(seed: 3), x, Lengths), mean = Pooled(new PoolMeanSteps(seed: 3), x, Lengths),
+            max = Pooled(new PoolMaxSteps(seed: 3), x, Lengths);
         for (int b = 0; b < Batch; b++)
         {
             Assert.Equal(Step(steps, b, 0), first.AsSpan(b * Width, Width));
@@ -51,6 +52,8 @@ public class PoolTests
             for (int t = 0; t < Lengths[b]; t++) TensorPrimitives.Add(sum, Step(steps, b, t), sum);
             TensorPrimitives.Divide(sum, Lengths[b], sum);
             Assert.Equal(sum, mean.AsSpan(b * Width, Width).ToArray());
+            for (int j = 0; j < Width; j++)
+                Assert.Equal(Enumerable.Range(0, Lengths[b]).Max(t => Step(steps, b, t)[j]), max[b * Width + j]);
         }
         // without lengths every step counts (sequence 1's NaN included)
         var (full, _) = Input();
@@ -81,6 +84,7 @@ public class PoolTests
     {
         Assert.Equal(new PoolInfo("pool", 4, PoolKind.Mean), PoolMeanSteps.Architecture.Layers[2]);
         Assert.Equal(new PoolInfo("pool", 4, PoolKind.Last), GcPoolLast.Architecture.Layers[2]);
+        Assert.Equal(new PoolInfo("pool", 4, PoolKind.Max), PoolMaxSteps.Architecture.Layers[2]);
         Assert.False(GcPoolFirst.ReturnsSequences);
         Assert.False(GcPoolFirst.CanStep); // (a call that steps is DSL1002 at compile time: "layer 'pool' pools the whole sequence into one vector")
     }

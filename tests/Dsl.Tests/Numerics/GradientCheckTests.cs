@@ -147,6 +147,7 @@ public class GradientCheckTests
     [Fact] public void MeanPoolingAfterAttention() => CheckFeatures(() => new GcPoolMean(seed: 44), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void FirstStepPoolingAfterAGru() => CheckFeatures(() => new GcPoolFirst(seed: 45), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void LastStepPooling() => CheckFeatures(() => new GcPoolLast(seed: 46), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
+    [Fact] public void MaxPoolingAfterAnLstm() => CheckFeatures(() => new GcPoolMax(seed: 56), features: 3, outputShape: [3, 2], batch: 3, steps: 4);
 
     /// <summary>Each pooling over padded sequences: the padded steps' inputs get no gradient, the valid ones theirs.</summary>
     [Fact]
@@ -156,7 +157,7 @@ public class GradientCheckTests
         var rng = new Rng(50);
         float[] x = Enumerable.Range(0, 3 * 4 * 3).Select(_ => rng.NextNormal()).ToArray();
         float[] y = Enumerable.Range(0, 3 * 2).Select(_ => rng.NextNormal()).ToArray();
-        foreach (Func<IModel<float>> create in (Func<IModel<float>>[])[() => new GcPoolMean(seed: 47), () => new GcPoolFirst(seed: 48), () => new GcPoolLast(seed: 49)])
+        foreach (Func<IModel<float>> create in (Func<IModel<float>>[])[() => new GcPoolMean(seed: 47), () => new GcPoolFirst(seed: 48), () => new GcPoolLast(seed: 49), () => new GcPoolMax(seed: 57)])
             Check(create, m => m.Backward(new ReadOnlyTensorSpan<float>(x, [3, 4, 3]), new ReadOnlyTensorSpan<float>(y, [3, 2]), lengths));
     }
 

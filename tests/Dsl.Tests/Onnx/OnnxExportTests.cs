@@ -127,6 +127,7 @@ public class OnnxExportTests
         nameof(GcPoolLast) => new GcPoolLast(seed: 96),
         nameof(GcTokenTypes) => new GcTokenTypes(seed: 97),
         nameof(HfTinyModernBert) => new HfTinyModernBert(seed: 104),
+        nameof(GcPoolMax) => new GcPoolMax(seed: 105),
         _ => throw new ArgumentException(name),
     };
 
@@ -180,8 +181,8 @@ public class OnnxExportTests
         nameof(HfTinyQwen3), nameof(HfTinyGemma3),
         // Gemma 2's soft caps: the scaled scores and the logits through Mul, Tanh, Mul
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
-        // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step
-        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast),
+        // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
+        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
         nameof(GcTokenTypes),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
@@ -195,7 +196,7 @@ public class OnnxExportTests
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention), nameof(HfTinyBert),
         // [Pool] over the valid steps: the padded ones zeroed, summed and divided by the length; the step at length − 1 kept by Where
-        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcTokenTypes),
+        nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax), nameof(GcTokenTypes),
         // a window, on both sides and causal, over padded sequences: the band and the padding masks together, a padded query
         // whose window holds no valid key kept on the last valid one
         nameof(GcBidirectionalWindow), nameof(GcSlidingWindow), nameof(HfTinyModernBert),

@@ -28,7 +28,7 @@ public sealed class SentencePoolingTests : IDisposable
     private const string Normalize = """{"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}""";
 
     private static string Modes(string on) =>
-        $$"""{"word_embedding_dimension": 2, "pooling_mode_cls_token": {{(on == "cls" ? "true" : "false")}}, "pooling_mode_mean_tokens": {{(on == "mean" ? "true" : "false")}}, "pooling_mode_max_tokens": false, "pooling_mode_lasttoken": {{(on == "last" ? "true" : "false")}}}""";
+        $$"""{"word_embedding_dimension": 2, "pooling_mode_cls_token": {{(on == "cls" ? "true" : "false")}}, "pooling_mode_mean_tokens": {{(on == "mean" ? "true" : "false")}}, "pooling_mode_max_tokens": {{(on == "max" ? "true" : "false")}}, "pooling_mode_lasttoken": {{(on == "last" ? "true" : "false")}}}""";
 
     [Fact]
     public void MeanClsAndLastTokenPoolingAreReadAndApplied()
@@ -38,12 +38,18 @@ public sealed class SentencePoolingTests : IDisposable
         Assert.Equal(new SentencePooling(PoolKind.Mean, true), mean);
         Assert.Equal(new SentencePooling(PoolKind.First, false), HuggingFace.LoadPooling(Folder("cls", $"[{Transformer}, {Pool}]", Modes("cls"))));
         Assert.Equal(new SentencePooling(PoolKind.Last, true), HuggingFace.LoadPooling(Folder("last", $"[{Transformer}, {Pool}, {Normalize}]", Modes("last"))));
+        Assert.Equal(new SentencePooling(PoolKind.Max, false), HuggingFace.LoadPooling(Folder("max", $"[{Transformer}, {Pool}]", Modes("max"))));
 
         Tensor<float> hidden = Tensor.Create(new float[] { 1, 2, 3, 4, 5, 6, /* */ 3, 4, 1, 0, 1000, 1000 }, [2, 3, 2]);
         int[] lengths = [3, 2];
         Assert.Equal(Parity.ParityModel.Flatten(Pooling.Mean(hidden, lengths, normalize: true)), Parity.ParityModel.Flatten(mean.Apply(hidden, lengths)));
         Assert.Equal(Parity.ParityModel.Flatten(Pooling.First(hidden)), Parity.ParityModel.Flatten(new SentencePooling(PoolKind.First, false).Apply(hidden, lengths)));
         Assert.Equal([5f, 6f, 1f, 0f], Parity.ParityModel.Flatten(new SentencePooling(PoolKind.Last, false).Apply(hidden, lengths)));
+        // each feature's largest over the valid steps (the padded 1000s read by none); over every step without lengths
+        Assert.Equal([5f, 6f, 3f, 4f], Parity.ParityModel.Flatten(new SentencePooling(PoolKind.Max, false).Apply(hidden, lengths)));
+        Assert.Equal([5f, 6f, 1000f, 1000f], Parity.ParityModel.Flatten(Pooling.Max(hidden, default)));
+        float[] unit = Parity.ParityModel.Flatten(Pooling.Max(hidden, lengths, normalize: true));
+        Assert.Equal(5f / MathF.Sqrt(61f), unit[0], 6);
     }
 
     [Fact]
@@ -55,6 +61,7 @@ public sealed class SentencePoolingTests : IDisposable
         Assert.Contains("is not applied here", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("dense2", $"[{Transformer}, {Pool}, {dense}]", Modes("mean")))).Message, StringComparison.Ordinal);
         Assert.Contains("pooling by no mode", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("none", $"[{Transformer}, {Pool}]", Modes("")))).Message, StringComparison.Ordinal);
         string both = Modes("mean").Replace("\"pooling_mode_max_tokens\": false", "\"pooling_mode_max_tokens\": true", StringComparison.Ordinal);
+        Assert.Contains("\"pooling_mode_max_tokens\": true", both, StringComparison.Ordinal);
         Assert.Contains("pooling pooling_mode_mean_tokens and pooling_mode_max_tokens", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("both", $"[{Transformer}, {Pool}]", both))).Message, StringComparison.Ordinal);
         Assert.Contains("no sentence_transformers.models.Pooling module", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("nopool", $"[{Transformer}]", null))).Message, StringComparison.Ordinal);
         Assert.Contains("config.json' is missing", Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadPooling(Folder("noconfig", $"[{Transformer}, {Pool}]", null))).Message, StringComparison.Ordinal);

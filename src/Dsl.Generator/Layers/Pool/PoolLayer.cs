@@ -10,9 +10,10 @@ internal enum PoolKind
     First = 0,
     Last = 1,
     Mean = 2,
+    Max = 3,
 }
 
-/// <summary><c>[Pool(kind)]</c>: one vector per sequence, [T, B, W] → [B, W]: the first step, the last (of each length), or the mean of the valid steps.</summary>
+/// <summary><c>[Pool(kind)]</c>: one vector per sequence, [T, B, W] → [B, W]: the first step, the last (of each length), the mean or the maximum of the valid steps.</summary>
 internal sealed record PoolSpec(LayerHeader Header, PoolKind Pooling) : LayerSpec(Header)
 {
     public override LayerKind Kind => LayerKind.Pool;
@@ -31,7 +32,7 @@ internal sealed class PoolLayer : LayerDefinition<PoolSpec, PoolPlan>
 
     protected override void Check(PoolSpec spec, OptionChecks checks)
     {
-        if (!System.Enum.IsDefined(typeof(PoolKind), spec.Pooling)) checks.Invalid("kind", $"{(int)spec.Pooling} is not a known PoolKind (First, Last or Mean)");
+        if (!System.Enum.IsDefined(typeof(PoolKind), spec.Pooling)) checks.Invalid("kind", $"{(int)spec.Pooling} is not a known PoolKind (First, Last, Mean or Max)");
     }
 
     protected override ShapedLayer Shape(PoolSpec spec, ShapeContext c)
@@ -51,8 +52,11 @@ internal sealed class PoolLayer : LayerDefinition<PoolSpec, PoolPlan>
         {
             PoolKind.First => "the first step of each sequence",
             PoolKind.Last => "the last step of each sequence (of its length)",
+            PoolKind.Max => "the largest value of each feature over each sequence's steps (of its length)",
             _ => "the mean of each sequence's steps (of its length)",
         });
+        // max pooling keeps the step each maximum came from, for the gradient (a float: exact below 2^24 steps)
+        BufferRef? from = spec.Pooling == PoolKind.Max ? c.Own("argmax", w, Rows.Batch1, BufferUse.Forward, $"the step each maximum came from [B, {w}]") : null;
         Operand steps = ScalarOperand.Of(new Dim(1, Steps: 1)), batch = ScalarOperand.Of(Dim.B), width = ScalarOperand.Of(w);
         Dim rows = Dim.B * w;
         var pass = new PassBuilder().Doc($"// {layer.Name}: [T, B, {w}] -> [B, {w}], {spec.Pooling}");
@@ -63,6 +67,9 @@ internal sealed class PoolLayer : LayerDefinition<PoolSpec, PoolPlan>
                 break;
             case PoolKind.Last:
                 pass.Add(new KernelOp(Kernels.Layout, "GatherLastStep", c.In, output, batch, steps, width, ScalarOperand.Of(1), new LengthsOperand()));
+                break;
+            case PoolKind.Max:
+                pass.Add(new KernelOp(Kernels.Layout, "MaxSteps", c.In, output, from!, batch, steps, width, new LengthsOperand()));
                 break;
             default:
                 pass.Add(new KernelOp(Kernels.Layout, "MeanSteps", c.In, output, batch, steps, width, new LengthsOperand()));
@@ -79,6 +86,9 @@ internal sealed class PoolLayer : LayerDefinition<PoolSpec, PoolPlan>
                     break;
                 case PoolKind.Last:
                     pass.Add(new KernelOp(Kernels.Layout, "ScatterLastStep", dOutput, c.DIn, batch, steps, width, ScalarOperand.Of(1), new LengthsOperand()));
+                    break;
+                case PoolKind.Max:
+                    pass.Add(new KernelOp(Kernels.Layout, "MaxStepsBackward", dOutput, c.DIn, from!, batch, steps, width));
                     break;
                 default:
                     pass.Add(new KernelOp(Kernels.Layout, "MeanStepsBackward", dOutput, c.DIn, batch, steps, width, new LengthsOperand()));
