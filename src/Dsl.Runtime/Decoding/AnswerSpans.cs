@@ -45,6 +45,30 @@ public static class AnswerSpans
         return new AnswerSpan(bestStart, bestEnd, Softmax(logits, contextStart, contextEnd, bestStart, 0) * Softmax(logits, contextStart, contextEnd, bestEnd, 1));
     }
 
+    /// <summary>
+    /// The best span of a pair's context, found by its separators: the tokens after the first <paramref name="separator"/>
+    /// (<c>[CLS] question [SEP]</c>) up to the next one (<c>context [SEP]</c>), or to the sequence's <paramref name="length"/>
+    /// where none follows (a context cut by truncation keeps its last [SEP], so one does).
+    /// </summary>
+    /// <param name="logits">One sequence's logits [steps, 2] (the model's output for it).</param>
+    /// <param name="ids">The sequence's token ids (its padded steps past <paramref name="length"/> are not read).</param>
+    /// <param name="separator">The tokenizer's <c>[SEP]</c> id (<c>tokenizer.TokenToId("[SEP]")</c>).</param>
+    /// <param name="length">The sequence's valid steps.</param>
+    /// <param name="maxAnswerLength">The longest answer in tokens.</param>
+    /// <exception cref="ArgumentException">The ids hold no separator followed by a context token, or do not match the logits.</exception>
+    public static AnswerSpan InPair(ReadOnlySpan<float> logits, ReadOnlySpan<int> ids, int separator, int length, int maxAnswerLength = 15)
+    {
+        if (length < 0 || length > ids.Length || 2 * length > logits.Length)
+            throw new ArgumentException($"Expected a length within the {ids.Length} ids and {logits.Length / 2} steps of logits, got {length}.", nameof(length));
+        ReadOnlySpan<int> valid = ids[..length];
+        int first = valid.IndexOf(separator);
+        int end = first < 0 ? -1 : valid[(first + 1)..].IndexOf(separator);
+        int contextEnd = end < 0 ? length : first + 1 + end;
+        if (first < 0 || contextEnd <= first + 1)
+            throw new ArgumentException($"Expected a question and a context joined by the separator {separator} ([CLS] question [SEP] context [SEP]), got {(first < 0 ? "no separator" : "no context token after it")} in the {length} ids.", nameof(ids));
+        return Best(logits[..(2 * length)], first + 1, contextEnd, maxAnswerLength);
+    }
+
     /// <summary>The softmax at <paramref name="at"/> of column <paramref name="column"/>'s logits over [from, to), in double.</summary>
     private static float Softmax(ReadOnlySpan<float> logits, int from, int to, int at, int column)
     {

@@ -334,7 +334,6 @@ public static partial class HuggingFace
         /// <summary>What one ModernBERT configuration cannot say: layers, norms or biases that differ from the first's, two global or two local rotary bases, two windows.</summary>
         public void CheckAlike(List<string> problems)
         {
-            ModernBertLayer first = Layers[0];
             void Alike<T, TValue>(IEnumerable<T> items, Func<T, TValue> value, Func<T, string> name, string what)
             {
                 T[] all = [.. items];

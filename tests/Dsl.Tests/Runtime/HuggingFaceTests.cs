@@ -1446,6 +1446,10 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(new AnswerSpan(4, 4, 1f), AnswerSpans.Best(first, 4, 5));
         Assert.Throws<ArgumentException>(() => AnswerSpans.Best(first, 5, 5));
         Assert.Throws<ArgumentException>(() => AnswerSpans.Best(first[..3], 0, 1));
+        // the context found by the separators ([CLS]=1 question [SEP]=2 context [SEP]=2): the same span
+        Assert.Equal(AnswerSpans.Best(first, 4, 6), AnswerSpans.InPair(first, ids.AsSpan(0, steps), separator: 2, lengths[0]));
+        Assert.Equal(AnswerSpans.Best(actual.AsSpan(steps * 2, steps * 2), 3, 4), AnswerSpans.InPair(actual.AsSpan(steps * 2, steps * 2), ids.AsSpan(steps, steps), 2, lengths[1]));
+        Contains(Assert.Throws<ArgumentException>(() => AnswerSpans.InPair(first, ids.AsSpan(0, steps), separator: 12, lengths[0])).Message, "got no separator in the 7 ids");
 
         // a checkpoint of another head (a cross-encoder's classifier on the first token): the answerer's qa_outputs its own
         var fresh = new HfTinyBertQuestionAnswering(seed: 2);
