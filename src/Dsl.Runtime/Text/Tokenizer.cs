@@ -265,9 +265,9 @@ public sealed class Tokenizer
     /// after the other without special tokens where <paramref name="addSpecialTokens"/> is false or the file has no post-processor.
     /// </summary>
     /// <remarks>
-    /// BERT's templates give the second text token type 1, which a model loaded by <see cref="HuggingFace.LoadBert"/> does not
-    /// read (it adds type 0's row to every position): RoBERTa's and XLM-RoBERTa's models (one token type) read a pair as
-    /// transformers does, BERT's cross-encoders do not.
+    /// BERT's templates give the second text token type 1 (after the first <c>[SEP]</c>), which a model reads through a
+    /// <c>[TokenTypeEmbedding(types: 2, separator: [SEP]'s id)]</c> (see <see cref="HuggingFace.LoadBert"/>): it counts the types
+    /// from the ids as the template gives them. RoBERTa's and XLM-RoBERTa's models have one token type.
     /// </remarks>
     public int[] EncodePair(string text, string pair, bool addSpecialTokens = true)
     {
@@ -308,13 +308,20 @@ public sealed class Tokenizer
 
     /// <summary>
     /// Pairs of texts' ids in one padded batch (<see cref="EncodePair"/>), as transformers' <c>tokenizer(texts, pairs,
-    /// padding=True, truncation=True, max_length=…)</c> gives them: where <paramref name="maxLength"/> is given, the pair's tokens
-    /// cut to fit beside the pair template's special tokens the "longest_first" way (the longer text cut to what the shorter
-    /// leaves, or both to half where each is longer than that); then padded as <see cref="EncodeBatch"/> pads.
+    /// padding=True, truncation=…, max_length=…)</c> gives them: where <paramref name="maxLength"/> is given, the pair's tokens
+    /// cut to fit beside the pair template's special tokens as <paramref name="truncation"/> says — "longest_first" by default
+    /// (the longer text cut to what the shorter leaves, or both to half where each is longer than that), or only the first or
+    /// only the second text's end (an answerer's question kept whole and its context cut: "only_second"); then padded as
+    /// <see cref="EncodeBatch"/> pads.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> leaves no room for a token beside the special ones.</exception>
+    /// <exception cref="ArgumentException">
+    /// With <see cref="PairTruncation.OnlyFirst"/> or <see cref="PairTruncation.OnlySecond"/>, a pair whose text to cut would keep
+    /// no token (the tokenizers library's "Sequence to truncate too short to respect the provided max_length").
+    /// </exception>
     /// <exception cref="InvalidOperationException">Rows need padding and neither <paramref name="padId"/> nor the tokenizer's pad_token gives it.</exception>
-    public EncodedBatch EncodePairs(IReadOnlyList<(string Text, string Pair)> pairs, int? maxLength = null, bool addSpecialTokens = true, int? padId = null)
+    public EncodedBatch EncodePairs(IReadOnlyList<(string Text, string Pair)> pairs, int? maxLength = null, bool addSpecialTokens = true, int? padId = null,
+        PairTruncation truncation = PairTruncation.LongestFirst)
     {
         ArgumentNullException.ThrowIfNull(pairs);
         int room = Room(maxLength, addSpecialTokens, pair: true);
@@ -325,7 +332,16 @@ public sealed class Tokenizer
             // (with a maxLength, each text's pieces until their tokens reach it, as the library tokenizes what it will cut: which
             // of two long texts LongestFirst takes as the longer follows from what it has tokenized)
             List<int> first = Tokens(text, maxLength ?? int.MaxValue), second = Tokens(pair, maxLength ?? int.MaxValue);
-            if (first.Count + second.Count > room)
+            if (first.Count + second.Count > room && truncation != PairTruncation.LongestFirst)
+            {
+                // only one text's end cut; where it would keep no token, refused as the library refuses it
+                List<int> cut = truncation == PairTruncation.OnlyFirst ? first : second;
+                int remove = first.Count + second.Count - room;
+                if (cut.Count <= remove)
+                    throw new ArgumentException($"EncodePairs: pair {i}'s {(truncation == PairTruncation.OnlyFirst ? "first" : "second")} text has {cut.Count} tokens, and {remove} must go for the pair to fit {maxLength} ids: it would keep none (the tokenizers library's \"Sequence to truncate too short to respect the provided max_length\"); cut the other text too (PairTruncation.LongestFirst), or give more room.", nameof(pairs));
+                cut.RemoveRange(cut.Count - remove, remove);
+            }
+            else if (first.Count + second.Count > room)
             {
                 // the tokenizers library's LongestFirst: the shorter kept where it leaves room, else both cut to about half
                 int shorter = Math.Min(first.Count, second.Count), longer = shorter > room ? shorter : Math.Max(shorter, room - shorter);
@@ -485,6 +501,18 @@ public sealed class Tokenizer
 
     /// <summary>Whether <paramref name="id"/> is a special added token (what <see cref="Decode"/> skips when asked).</summary>
     public bool IsSpecial(int id) => _added.TryGetValue(id, out AddedToken? token) && token.Special;
+}
+
+/// <summary>
+/// Which text of a pair <see cref="Tokenizer.EncodePairs"/> cuts to fit its max_length (transformers' <c>truncation</c>).</summary>
+public enum PairTruncation
+{
+    /// <summary>"longest_first": the longer text cut to what the shorter leaves, or both to about half.</summary>
+    LongestFirst,
+    /// <summary>"only_first": the first text's end.</summary>
+    OnlyFirst,
+    /// <summary>"only_second": the second text's end (an extractive answerer's context, its question kept whole).</summary>
+    OnlySecond,
 }
 
 /// <summary>

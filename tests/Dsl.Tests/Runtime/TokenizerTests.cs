@@ -243,7 +243,8 @@ public sealed class TokenizerTests : IDisposable
     /// Pairs of texts (a reranker's query and passage) as the library joins them by each file's post-processor — BERT's
     /// [CLS] A [SEP] B [SEP] by a template and by BertProcessing, XLM-RoBERTa's &lt;s&gt; A &lt;/s&gt;&lt;/s&gt; B &lt;/s&gt;, T5's, ALBERT's,
     /// LLaMA 2's and Mistral's templates, GPT-2's none — whole and truncated "longest_first" to 24, 13 and 7 ids
-    /// (pairs.expected.json, from the library's Node binding). BERT's and ALBERT's token types, as [TokenTypeEmbedding] counts
+    /// (pairs.expected.json, from the library's Node binding), and for BERT's and XLM-RoBERTa's files "only_second" and
+    /// "only_first" too (refused where the library refuses). BERT's and ALBERT's token types, as [TokenTypeEmbedding] counts
     /// them over the ids (the [SEP]s before each), are the library's type ids on every row.
     /// </summary>
     [Fact]
@@ -276,6 +277,39 @@ public sealed class TokenizerTests : IDisposable
         }
         Assert.Equal(8 * 4 * 12, checkedRows);
         Assert.Equal(3 * 4 * 12, checkedTypes);
+        // only_second and only_first (BERT's and XLM-RoBERTa's files): the ids, or a refusal where the library refuses
+        int checkedStrategies = 0, refused = 0;
+        foreach (JsonProperty strategy in expected.GetProperty("strategies").EnumerateObject())
+        {
+            PairTruncation truncation = Enum.Parse<PairTruncation>(strategy.Name);
+            foreach (JsonProperty family in strategy.Value.EnumerateObject())
+            {
+                Tokenizer tokenizer = HuggingFace.LoadTokenizer(Path(family.Name + ".tokenizer.json"));
+                JsonElement[] rows = [.. family.Value.EnumerateArray()];
+                for (int r = 0; r < rows.Length; r++)
+                {
+                    var (text, pair) = pairs[r % pairs.Length];
+                    int max = rows[r].GetProperty("max").GetInt32();
+                    string what = $"{strategy.Name}, {family.Name}, max {max}, pair {r % pairs.Length}";
+                    if (rows[r].TryGetProperty("error", out JsonElement error))
+                    {
+                        Assert.Contains("Sequence to truncate too short", error.GetString(), StringComparison.Ordinal);
+                        var e = Assert.Throws<ArgumentException>(() => tokenizer.EncodePairs([(text, pair)], max, padId: 0, truncation: truncation));
+                        Assert.Contains("it would keep none", e.Message, StringComparison.Ordinal);
+                        refused++;
+                    }
+                    else
+                    {
+                        int[] ids = [.. rows[r].GetProperty("ids").EnumerateArray().Select(i => i.GetInt32())];
+                        int[] actual = tokenizer.EncodePairs([(text, pair)], max, padId: 0, truncation: truncation).Ids;
+                        Assert.True(ids.SequenceEqual(actual), $"{what}: expected [{string.Join(' ', ids)}], got [{string.Join(' ', actual)}]");
+                    }
+                    checkedStrategies++;
+                }
+            }
+        }
+        Assert.Equal(2 * 2 * 3 * 12, checkedStrategies);
+        Assert.InRange(refused, 1, checkedStrategies - 1);
         // a batch of pairs padded to its longest; a max_length that leaves no room beside a pair's special tokens refused
         Tokenizer bert = HuggingFace.LoadTokenizer(Path("bert.tokenizer.json"));
         EncodedBatch batch = bert.EncodePairs([("hello", "world"), ("the quick brown fox", "jumps over the lazy dog")], padId: 0);
