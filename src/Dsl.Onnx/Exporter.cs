@@ -177,7 +177,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         if (a.SlidingWindow > 0 && lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_window_padding_4d", [WindowPaddingMask(x, lengths, n, a), g.Int64s(n + "_axis1", 1)]));
         else
         {
-            if (a.Causal || a.SlidingWindow > 0) masks.Add(CausalMask(x, n, a.SlidingWindow, a.Causal));
+            if (a.Causal || a.SlidingWindow > 0) masks.Add(StepsMask(x, n, a.SlidingWindow, a.Causal));
             if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
         }
         return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
@@ -666,7 +666,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// </summary>
     private string WindowPaddingMask(string x, string lengths, string n, AttentionInfo a)
     {
-        string both = g.Add("Add", n + "_band_padding", [CausalMask(x, n, a.SlidingWindow, a.Causal), KeyMask(x, lengths, n)]);
+        string both = g.Add("Add", n + "_band_padding", [StepsMask(x, n, a.SlidingWindow, a.Causal), KeyMask(x, lengths, n)]);
         string best = g.Add("ReduceMax", n + "_best_key", [both], ("axes", new long[] { -1 }), ("keepdims", 1L));
         string none = g.Add("Less", n + "_no_key", [best, g.Floats(n + "_half_minus", [-5e8f])]); // [B, T, 1]
         string last = g.Add("Sub", n + "_last_valid", [lengths, g.Int64s(n + "_one_key", 1)]);
@@ -681,7 +681,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// sliding <paramref name="window"/>, at and below its <paramref name="window"/>-th subdiagonal too (key j ≤ i − window);
     /// not <paramref name="causal"/>, −1e9 where |j − i| &gt; window / 2 (the window on both sides).
     /// </summary>
-    private string CausalMask(string x, string hint, int window = 0, bool causal = true)
+    private string StepsMask(string x, string hint, int window = 0, bool causal = true)
     {
         string steps = Steps(x, hint + "_causal");
         string square = g.Add("Concat", hint + "_square", [steps, steps], ("axis", 0L));
@@ -720,7 +720,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         {
             scores = Additive(a, x, x);
         }
-        if (a.Causal) scores = g.Add("Add", n + "_causal", [scores, CausalMask(x, n)]);
+        if (a.Causal) scores = g.Add("Add", n + "_causal", [scores, StepsMask(x, n)]);
         if (lengths is not null) scores = g.Add("Add", n + "_padded", [scores, KeyMask(x, lengths, n)]);
         string context = g.Add("MatMul", n + "_context", [g.Add("Softmax", n + "_weights", [scores], ("axis", -1L)), x]);
         return a.Pool

@@ -63,9 +63,7 @@ public static class Pooling
     /// <exception cref="ArgumentException">The outputs are not [batch, steps, width], or the lengths are not one per sequence from 1 to steps.</exception>
     public static Tensor<float> Last(Tensor<float> hidden, ReadOnlySpan<int> lengths, bool normalize = false)
     {
-        var (batch, steps, width) = Sizes(hidden, "Last");
-        if (steps == 0) throw new ArgumentException("Pooling.Last: the outputs have no steps.", nameof(hidden));
-        if (!lengths.IsEmpty) CheckLengths(lengths, batch, steps, "Last");
+        var (batch, steps, width) = Stepped(hidden, lengths, "Last");
         float[] values = Values(hidden);
         var pooled = new float[batch * width];
         for (int b = 0; b < batch; b++)
@@ -86,9 +84,7 @@ public static class Pooling
     /// <exception cref="ArgumentException">The outputs are not [batch, steps, width] with a step at least, or the lengths are not one per sequence from 1 to steps.</exception>
     public static Tensor<float> Max(Tensor<float> hidden, ReadOnlySpan<int> lengths, bool normalize = false)
     {
-        var (batch, steps, width) = Sizes(hidden, "Max");
-        if (steps == 0) throw new ArgumentException("Pooling.Max: the outputs have no steps.", nameof(hidden));
-        if (!lengths.IsEmpty) CheckLengths(lengths, batch, steps, "Max");
+        var (batch, steps, width) = Stepped(hidden, lengths, "Max");
         float[] values = Values(hidden);
         var pooled = new float[batch * width];
         for (int b = 0; b < batch; b++)
@@ -99,6 +95,15 @@ public static class Pooling
             if (normalize) Normalize(max);
         }
         return Tensor.Create(pooled, [batch, width]);
+    }
+
+    /// <summary>The outputs' sizes, with a step at least, and the lengths checked against them where given (every step where not).</summary>
+    private static (int Batch, int Steps, int Width) Stepped(Tensor<float> hidden, ReadOnlySpan<int> lengths, string who)
+    {
+        var (batch, steps, width) = Sizes(hidden, who);
+        if (steps == 0) throw new ArgumentException($"Pooling.{who}: the outputs have no steps.", nameof(hidden));
+        if (!lengths.IsEmpty) CheckLengths(lengths, batch, steps, who);
+        return (batch, steps, width);
     }
 
     private static void CheckLengths(ReadOnlySpan<int> lengths, int batch, int steps, string who)

@@ -135,10 +135,8 @@ public static partial class HuggingFace
             throw new ArgumentException(labels is not null && layout.TokenClassifier is { Units: 2 }
                 ? "SaveBert: labels given for BertForQuestionAnswering, whose two outputs are each token's start and end logits, not labels."
                 : $"SaveBert: BertForQuestionAnswering holds a [Dense(2)] on every token right after the encoder (qa_outputs: each token's start and end logits); {architecture.Name} has {(written is null ? "none" : $"'{written.Name}' of {written.Units} output{(written.Units == 1 ? "" : "s")}{(task?.Classifier is not null ? " on the first token" : "")}")}.", nameof(questionAnswering));
-        if (labels is not null && (written is null || labels.Count != written.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
-            throw new ArgumentException(written is not null
-                ? $"SaveBert: {labels.Count} labels for '{written.Name}''s {written.Units} outputs; give one distinct label per output."
-                : $"SaveBert: labels given, but {architecture.Name} has no classifier BertForSequenceClassification or BertForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).", nameof(labels));
+        string[]? id2label = ClassifierLabels(labels, written, "SaveBert",
+            $"{architecture.Name} has no classifier BertForSequenceClassification or BertForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).");
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
         if (task is not null) BertLayout.AddDense(sources, task.Dense, "pooler.dense");
         string prefix = written is null ? "" : "bert."; // (a classifier's model holds the encoder under bert.)
@@ -148,7 +146,7 @@ public static partial class HuggingFace
         if (layout.Types is null) tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
         WriteCheckpoint(folder, tensors, layout.Config(
             written is null ? "BertModel" : questionAnswering ? "BertForQuestionAnswering" : task?.Classifier is not null ? "BertForSequenceClassification" : "BertForTokenClassification",
-            written is null || questionAnswering ? null : labels ?? Enumerable.Range(0, written.Units).Select(i => $"LABEL_{i}").ToArray()));
+            questionAnswering ? null : id2label));
     }
 
     /// <summary>
@@ -440,18 +438,7 @@ public static partial class HuggingFace
             BertLayer first = Layers[0];
             return ConfigJson(w =>
             {
-                w.WriteStartArray("architectures");
-                w.WriteStringValue(architecture);
-                w.WriteEndArray();
-                if (labels is not null)
-                {
-                    w.WriteStartObject("id2label");
-                    for (int i = 0; i < labels.Count; i++) w.WriteString(i.ToString(System.Globalization.CultureInfo.InvariantCulture), labels[i]);
-                    w.WriteEndObject();
-                    w.WriteStartObject("label2id");
-                    for (int i = 0; i < labels.Count; i++) w.WriteNumber(labels[i], i);
-                    w.WriteEndObject();
-                }
+                WriteArchitecture(w, architecture, labels);
                 w.WriteString("model_type", "bert");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);

@@ -98,10 +98,7 @@ public static partial class HuggingFace
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one ModernBERT configuration: {string.Join("; ", unlike)}.", nameof(model));
         ModernBertHead? task = layout.Task;
         DenseInfo? classifier = task is { Decoder: false } ? task.Output : null;
-        if (labels is not null && (classifier is null || labels.Count != classifier.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
-            throw new ArgumentException(classifier is not null
-                ? $"SaveModernBert: {labels.Count} labels for '{classifier.Name}''s {classifier.Units} outputs; give one distinct label per output."
-                : $"SaveModernBert: labels given, but {architecture.Name} has no classifier after its final norm.", nameof(labels));
+        string[]? id2label = ClassifierLabels(labels, classifier, "SaveModernBert", $"{architecture.Name} has no classifier after its final norm.");
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
         if (task is not null)
         {
@@ -109,7 +106,7 @@ public static partial class HuggingFace
             task.AddSources(sources);
         }
         WriteCheckpoint(folder, SplitIntoTensors(model, sources),
-            layout.Config(task, classifier is null ? null : labels ?? Enumerable.Range(0, classifier.Units).Select(i => $"LABEL_{i}").ToArray()));
+            layout.Config(task, id2label));
     }
 
     /// <summary>
@@ -363,18 +360,7 @@ public static partial class HuggingFace
             int? every = Enumerable.Range(1, Layers.Count).Cast<int?>().FirstOrDefault(n => sliding.Select((s, i) => s == (i % n!.Value != 0)).All(x => x));
             return ConfigJson(w =>
             {
-                w.WriteStartArray("architectures");
-                w.WriteStringValue(task?.Architecture ?? "ModernBertModel");
-                w.WriteEndArray();
-                if (labels is not null)
-                {
-                    w.WriteStartObject("id2label");
-                    for (int i = 0; i < labels.Count; i++) w.WriteString(i.ToString(System.Globalization.CultureInfo.InvariantCulture), labels[i]);
-                    w.WriteEndObject();
-                    w.WriteStartObject("label2id");
-                    for (int i = 0; i < labels.Count; i++) w.WriteNumber(labels[i], i);
-                    w.WriteEndObject();
-                }
+                WriteArchitecture(w, task?.Architecture ?? "ModernBertModel", labels);
                 w.WriteString("model_type", "modernbert");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);

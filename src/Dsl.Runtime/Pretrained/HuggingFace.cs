@@ -207,6 +207,36 @@ public static partial class HuggingFace
             problems.Add($"'{head}' differs from '{table}', but the model's output layer is tied to its embedding (TieEmbedding = true)");
     }
 
+    /// <summary>
+    /// The labels a saved classifier's config.json names (<c>id2label</c>): <paramref name="labels"/>, one distinct label per output
+    /// of <paramref name="classifier"/>, or transformers' "LABEL_0", "LABEL_1", … where none are given; null where the model has no
+    /// classifier. Labels that do not fit are refused by <paramref name="who"/>, and labels without a classifier with
+    /// <paramref name="noClassifier"/>.
+    /// </summary>
+    private static string[]? ClassifierLabels(IReadOnlyList<string>? labels, DenseInfo? classifier, string who, string noClassifier)
+    {
+        if (labels is not null && (classifier is null || labels.Count != classifier.Units || labels.Any(l => l is null) || labels.Distinct().Count() != labels.Count))
+            throw new ArgumentException(classifier is not null
+                ? $"{who}: {labels.Count} labels for '{classifier.Name}''s {classifier.Units} outputs; give one distinct label per output."
+                : $"{who}: labels given, but {noClassifier}", nameof(labels));
+        return classifier is null ? null : labels?.ToArray() ?? Enumerable.Range(0, classifier.Units).Select(i => $"LABEL_{i}").ToArray();
+    }
+
+    /// <summary>A config.json's <c>architectures</c> (transformers' class of the model), and a classifier's <c>id2label</c> and <c>label2id</c>.</summary>
+    private static void WriteArchitecture(Utf8JsonWriter w, string architecture, IReadOnlyList<string>? labels)
+    {
+        w.WriteStartArray("architectures");
+        w.WriteStringValue(architecture);
+        w.WriteEndArray();
+        if (labels is null) return;
+        w.WriteStartObject("id2label");
+        for (int i = 0; i < labels.Count; i++) w.WriteString(i.ToString(CultureInfo.InvariantCulture), labels[i]);
+        w.WriteEndObject();
+        w.WriteStartObject("label2id");
+        for (int i = 0; i < labels.Count; i++) w.WriteNumber(labels[i], i);
+        w.WriteEndObject();
+    }
+
     /// <summary>A config.json: one indented object, its fields as <paramref name="write"/> writes them.</summary>
     private static byte[] ConfigJson(Action<Utf8JsonWriter> write)
     {
