@@ -289,6 +289,24 @@ namespace Dsl
         public float SoftCap { get; set; }
 
         /// <summary>
+        /// A learned bias on the scores by the distance between query and key, in buckets (T5's bidirectional
+        /// <c>relative_attention_bias</c>, MPNet's; Raffel et al. 2020): the distances j − i fall into RelativeBuckets buckets,
+        /// half for the keys after the query and half for the rest, each half with one bucket per distance below a quarter of
+        /// the buckets and logarithmically wider buckets up to <see cref="RelativeMaxDistance"/>, past which the distances share
+        /// the last. Parameter <c>attention.relative_attention_bias.weight</c> [buckets, heads] (PyTorch's
+        /// <c>nn.Embedding(buckets, heads)</c>, drawn from N(0, 1)), its bucket's value added to each head's scaled score before
+        /// the softmax. Multi-head self-attention over the whole sequence only (not Causal, not pooling, not over an encoder,
+        /// not with SoftCap). An even count of 4 or more (T5's and MPNet's: 32); default 0: none.
+        /// </summary>
+        public int RelativeBuckets { get; set; }
+
+        /// <summary>
+        /// The distance from which <see cref="RelativeBuckets"/>' distances share their half's last bucket (T5's
+        /// <c>relative_attention_max_distance</c>); above a quarter of the buckets. Default 128, T5's and MPNet's.
+        /// </summary>
+        public int RelativeMaxDistance { get; set; } = 128;
+
+        /// <summary>
         /// A partial rotation (GPT-NeoX's <c>rotary_pct</c>, Hugging Face's <c>partial_rotary_factor</c>: Phi-4-mini's 0.75, StableLM's
         /// 0.25): <c>Rotary</c> turns only the first <c>RotaryDimensions</c> values of each head, the pairs (j, j + r/2) by
         /// p · RotaryBase^(−2j/r), and leaves the rest. Even, at most the head's width. Default 0: the whole head.

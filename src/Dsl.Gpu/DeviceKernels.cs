@@ -40,7 +40,9 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, int> _pack;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int, float> _partialNorms;
     private readonly Action<Index1D, OptimizerViews, OptimizerArgs> _optimizer;
-    private readonly Action<Index1D, AttentionViews, AttentionArgs> _attentionForward, _attentionScores, _attentionQueries, _attentionKeys;
+    private readonly Action<Index1D, AttentionViews, AttentionArgs> _attentionForward, _attentionScores, _attentionQueries, _attentionKeys, _attentionBias;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _relativeExpand;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, RelativeSums> _relativeCollect;
     private readonly Action<Index1D, NormViews, int, float> _normForward, _normBackwardRows;
     private readonly Action<Index1D, NormViews, ArrayView<float>, int, int, int> _normColumnPartials;
     private readonly Accelerator _accelerator;
@@ -86,6 +88,9 @@ internal sealed partial class DeviceKernels
         _attentionScores = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionScoresBackwardKernel);
         _attentionQueries = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionQueriesBackwardKernel);
         _attentionKeys = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionKeysBackwardKernel);
+        _attentionBias = accelerator.LoadAutoGroupedStreamKernel<Index1D, AttentionViews, AttentionArgs>(AttentionBiasBackwardKernel);
+        _relativeExpand = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(RelativeExpandKernel);
+        _relativeCollect = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, RelativeSums>(RelativeCollectKernel);
         _normForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormForwardKernel);
         _normBackwardRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, int, float>(LayerNormBackwardRowsKernel);
         _normColumnPartials = accelerator.LoadAutoGroupedStreamKernel<Index1D, NormViews, ArrayView<float>, int, int, int>(LayerNormColumnPartialsKernel);
@@ -109,7 +114,8 @@ internal sealed partial class DeviceKernels
         nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(MeanStepsKernel), nameof(MeanStepsBackwardKernel), nameof(MaxStepsKernel), nameof(MaxStepsBackwardKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
-        nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel),
+        nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel), nameof(AttentionBiasBackwardKernel),
+        nameof(RelativeExpandKernel), nameof(RelativeCollectKernel),
         nameof(LayerNormForwardKernel), nameof(LayerNormBackwardRowsKernel), nameof(LayerNormColumnPartialsKernel), nameof(AddStepRowsKernel), nameof(AddStepSumsKernel),
         nameof(ClassicForwardKernel), nameof(ClassicScoresBackwardKernel), nameof(ClassicMemoryBackwardKernel), nameof(ClassicQueriesBackwardKernel),
         nameof(ClassicKeysBackwardKernel), nameof(ClassicVectorBackwardKernel), nameof(CopyColumnsKernel), nameof(CopyPaddedRowsKernel), nameof(RowsBinaryKernel), nameof(RotateKernel),
@@ -241,6 +247,7 @@ internal sealed partial class DeviceKernels
     {
         int d = args.Width / args.Heads, pairs = args.Batch * args.Heads;
         Launch(_attentionScores, pairs * args.Steps, views, args);
+        if (args.HasPositionBias != 0) Launch(_attentionBias, pairs * (2 * args.Steps - 1), views, args);
         Launch(_attentionQueries, pairs * args.Steps * d, views, args);
         Launch(_attentionKeys, pairs / args.Group * args.Keys * d, views, args); // one thread per key/value head's column
     }
@@ -329,6 +336,7 @@ internal sealed partial class DeviceKernels
             float score = 0f;
             for (int c = 0; c < d; c++) score += v.Q[q + c] * v.K[k + c];
             score = Capped(score, a);
+            if (a.HasPositionBias != 0) score += v.PositionBias[(long)h * (2 * T - 1) + j - i + T - 1]; // the relative position bias by distance
             v.Weights[row + j] = score;
             max = XMath.Max(max, score);
         }
@@ -377,6 +385,51 @@ internal sealed partial class DeviceKernels
             float t = Tanh(score * (a.Scale / a.SoftCap));
             v.Scratch[row + j] *= 1f - t * t;
         }
+    }
+
+    /// <summary>
+    /// Back, the relative position bias's gradient of one (sequence, head, distance o): the scores' gradients along the diagonal
+    /// j − i = o − (T − 1), over the queries (a padded query's and a masked key's are zero), unscaled (Scratch holds them times the scale).
+    /// </summary>
+    private static void AttentionBiasBackwardKernel(Index1D index, AttentionViews v, AttentionArgs a)
+    {
+        int T = a.Steps, S = a.Keys, n = 2 * T - 1;
+        int o = index % n, pair = index / n, shift = o - (T - 1);
+        float sum = 0f;
+        for (int i = XMath.Max(0, -shift); i < T && i + shift < S; i++) sum += v.Scratch[((long)pair * T + i) * S + i + shift];
+        v.DPositionBias[index] = sum / a.Scale;
+    }
+
+    /// <summary>Each head's bias by distance, bias[h, o] = table[bucketOf[o], h]: one thread per (head, distance).</summary>
+    public void RelativeExpand(int heads, int distances, ArrayView<float> table, ArrayView<int> bucketOf, ArrayView<float> bias)
+    {
+        if (heads * distances > 0) _relativeExpand(heads * distances, table, bucketOf, bias, heads, distances);
+    }
+
+    private static void RelativeExpandKernel(Index1D index, ArrayView<float> table, ArrayView<int> bucketOf, ArrayView<float> bias, int heads, int distances)
+    {
+        int h = index / distances, o = index % distances;
+        bias[index] = table[(long)bucketOf[o] * heads + h];
+    }
+
+    /// <summary>d(table)[bucket, h] += the gradients by distance [B, heads, distances] of every distance in that bucket: one thread per (bucket, head).</summary>
+    public void RelativeCollect(int buckets, ArrayView<float> dBias, ArrayView<int> bucketOf, ArrayView<float> dTable, RelativeSums sizes)
+    {
+        if (buckets * sizes.Heads > 0) _relativeCollect(buckets * sizes.Heads, dBias, bucketOf, dTable, sizes);
+    }
+
+    private static void RelativeCollectKernel(Index1D index, ArrayView<float> dBias, ArrayView<int> bucketOf, ArrayView<float> dTable, RelativeSums c)
+    {
+        int bucket = index / c.Heads, h = index % c.Heads;
+        float sum = 0f;
+        for (int o = 0; o < c.Distances; o++)
+        {
+            if (bucketOf[o] != bucket) continue;
+            float part = 0f;
+            for (int b = 0; b < c.Batch; b++) part += dBias[((long)b * c.Heads + h) * c.Distances + o];
+            sum += part;
+        }
+        dTable[index] += sum;
     }
 
     /// <summary>A query·key product scaled, then soft-capped when the layer caps: cap · tanh(score · scale / cap), as the host's Activations.Cap.</summary>
@@ -1096,6 +1149,9 @@ internal struct AttentionViews
     public ArrayView<float> DV;
     public ArrayView<float> Scratch;
     public ArrayView<int> Lengths;
+    /// <summary>A relative position bias by distance [heads, 2T − 1] added to the scaled scores; back, its gradient [B, heads, 2T − 1].</summary>
+    public ArrayView<float> PositionBias;
+    public ArrayView<float> DPositionBias;
 }
 
 internal struct AttentionArgs
@@ -1122,6 +1178,16 @@ internal struct AttentionArgs
     /// <summary>1 when the lengths pad the queries too (self-attention): a padded query adds nothing to dk and dv, and its dq is zero.</summary>
     public int PaddedQueries;
     public int HasMask;
+    /// <summary>1 when a relative position bias is added to the scores (forward) and its gradient written (back).</summary>
+    public int HasPositionBias;
+}
+
+/// <summary>What <see cref="DeviceKernels.RelativeCollect"/> sums: the sequences, heads and distances of d(bias).</summary>
+internal struct RelativeSums
+{
+    public int Batch;
+    public int Heads;
+    public int Distances;
 }
 
 internal struct NormViews

@@ -180,7 +180,28 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             if (a.Causal || a.SlidingWindow > 0) masks.Add(StepsMask(x, n, a.SlidingWindow, a.Causal));
             if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
         }
+        if (a.RelativeBuckets > 0) masks.Insert(0, RelativeBias(a, x));
         return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
+    }
+
+    /// <summary>
+    /// T5's and MPNet's relative position bias on the scores, [1, heads, T, T]: each key's distance j − i clipped to
+    /// ±maxDistance (past it a half's distances share its last bucket), its bucket from a constant of the 2 · maxDistance + 1
+    /// distances' (the runtime's <c>RelativePositionKernel.Bucket</c>), then that bucket's row of the learned table.
+    /// </summary>
+    private string RelativeBias(AttentionInfo a, string x)
+    {
+        string n = a.Name + "_relative";
+        int far = a.RelativeMaxDistance;
+        string steps = StepRange(x, n + "_steps");
+        string distance = g.Add("Sub", n + "_distance", [g.Add("Unsqueeze", n + "_keys", [steps, g.Int64s(n + "_keys_axis", 0)]),
+            g.Add("Unsqueeze", n + "_queries", [steps, g.Int64s(n + "_queries_axis", 1)])]); // [T, T]: j − i
+        string clipped = g.Add("Max", n + "_from", [g.Add("Min", n + "_to", [distance, g.Int64s(n + "_far", far)]), g.Int64s(n + "_near", -far)]);
+        string index = g.Add("Add", n + "_index", [clipped, g.Int64s(n + "_offset", far)]);
+        long[] buckets = Enumerable.Range(-far, 2 * far + 1).Select(d => (long)Kernels.RelativePositionKernel.Bucket(d, a.RelativeBuckets, far)).ToArray();
+        string bucket = g.Add("Gather", n + "_bucket", [g.Int64s(n + "_buckets", buckets), index], ("axis", 0L)); // [T, T]
+        string bias = g.Add("Gather", n + "_by_bucket", [Weight(a, "relative_attention_bias.weight"), bucket], ("axis", 0L)); // [T, T, heads]
+        return g.Add("Unsqueeze", n + "_bias", [g.Add("Transpose", n + "_heads", [bias], ("perm", new long[] { 2, 0, 1 })), g.Int64s(n + "_batch_axis", 0)]);
     }
 
     /// <summary>

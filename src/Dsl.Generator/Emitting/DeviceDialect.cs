@@ -33,7 +33,7 @@ internal static class DeviceDialect
         "LayerNormKernel.Forward", "LayerNormKernel.Backward", "RmsNormKernel.Forward", "RmsNormKernel.Backward", "RotaryKernel.Apply", "QueryKeyNormKernel.Forward", "QueryKeyNormKernel.Backward", "GatedActivations.Forward", "GatedActivations.Backward", "Activations.SoftCap", "Activations.SoftCapBackward", "PositionalEncodingKernel.Add", "PositionEmbeddingKernel.Add", "PositionEmbeddingKernel.Backward",
         "AttentionKernel.CrossForward", "AttentionKernel.CrossBackward", "AttentionKernel.PoolForward", "AttentionKernel.PoolBackward",
         "CrossAttentionKernel.DotForward", "CrossAttentionKernel.DotBackward", "CrossAttentionKernel.AdditiveForward", "CrossAttentionKernel.AdditiveBackward",
-        "CrossAttentionKernel.Concat", "CrossAttentionKernel.Split", "Layout.AppendSteps",
+        "CrossAttentionKernel.Concat", "CrossAttentionKernel.Split", "Layout.AppendSteps", "RelativePositionKernel.Expand", "RelativePositionKernel.Collect",
     ];
 
     /// <summary>Host C# as device C#.</summary>

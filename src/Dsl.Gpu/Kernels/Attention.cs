@@ -19,25 +19,30 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences: keys at steps ≥ lengths[b] get no weight.</summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0, float softCap = 0f) =>
-        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window, softCap);
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0, float softCap = 0f,
+        DeviceSpan positionBias = default) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window, softCap, positionBias);
 
     /// <summary>
     /// Grouped-query attention: qkv [T, B, E + 2 · E_kv], query head h reading key/value head h / (heads / keyValueHeads); a
-    /// positive <paramref name="softCap"/> caps the scaled scores, cap · tanh(score / cap), as the host's.
+    /// positive <paramref name="softCap"/> caps the scaled scores, cap · tanh(score / cap), as the host's; a non-empty
+    /// <paramref name="positionBias"/> [heads, 2T − 1] is added to them by distance, as the host's.
     /// </summary>
     public static void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0, float softCap = 0f)
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan context, DeviceSpan scratch, int window = 0, float softCap = 0f,
+        DeviceSpan positionBias = default)
     {
         Dsl.Kernels.AttentionKernel.RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length, context.Length);
         Dsl.Kernels.AttentionKernel.RequireCap(softCap);
+        Dsl.Kernels.AttentionKernel.RequirePositionBias(steps, 1, heads, softCap, positionBias.IsEmpty ? -1 : positionBias.Length, "positionBias");
         if (steps == 0 || batch == 0) return;
         Device device = qkv.Device;
         AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window, softCap);
+        args.HasPositionBias = positionBias.IsEmpty ? 0 : 1;
         var views = new AttentionViews
         {
             Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device), Context = context.View,
-            Lengths = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch)),
+            Lengths = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch)), PositionBias = positionBias.ViewOrPlaceholder(device),
         };
         device.Kernels.AttentionForward(Fill(views, device), args);
     }
@@ -49,25 +54,33 @@ public static class AttentionKernel
 
     /// <summary>As above for padded sequences.</summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0, float softCap = 0f) =>
-        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window, softCap);
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0, float softCap = 0f,
+        DeviceSpan dPositionBias = default) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window, softCap, dPositionBias);
 
-    /// <summary>Grouped-query attention: d(qkv) [T, B, E + 2 · E_kv], each key/value head's gradients summed over its group of query heads.</summary>
+    /// <summary>
+    /// Grouped-query attention: d(qkv) [T, B, E + 2 · E_kv], each key/value head's gradients summed over its group of query heads;
+    /// a non-empty <paramref name="dPositionBias"/> [B, heads, 2T − 1] receives the scores' gradients by distance, as the host's.
+    /// </summary>
     public static void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0, float softCap = 0f)
+        DeviceSpan qkv, DeviceSpan weights, DeviceSpan mask, DeviceSpan dContext, DeviceSpan dQkv, DeviceSpan scratch, int window = 0, float softCap = 0f,
+        DeviceSpan dPositionBias = default)
     {
         Dsl.Kernels.AttentionKernel.RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length,
             dContext.Length, dQkv.Length);
         Dsl.Kernels.AttentionKernel.RequireCap(softCap);
+        Dsl.Kernels.AttentionKernel.RequirePositionBias(steps, batch, heads, softCap, dPositionBias.IsEmpty ? -1 : dPositionBias.Length, "dPositionBias");
         if (steps == 0 || batch == 0) return;
         long pairs = (long)batch * heads * steps * steps;
         Device device = qkv.Device;
         AttentionArgs args = Self(steps, batch, width, heads, keyValueHeads, scale, causal, lengths, mask, window, softCap);
+        args.HasPositionBias = dPositionBias.IsEmpty ? 0 : 1;
         ArrayView<int> lengthsView = device.Upload(lengths.IsEmpty ? [0] : lengths.Slice(0, batch));
         var views = new AttentionViews
         {
             Q = qkv.View, K = qkv.View, V = qkv.View, Weights = weights.View, Mask = mask.ViewOrPlaceholder(device),
             DContext = dContext.View, DQ = dQkv.View, DK = dQkv.View, DV = dQkv.View, Scratch = device.Scratch(pairs), Lengths = lengthsView,
+            DPositionBias = dPositionBias.ViewOrPlaceholder(device),
         };
         device.Kernels.AttentionBackward(Fill(views, device), args);
     }
@@ -204,6 +217,8 @@ public static class AttentionKernel
         if (!v.DK.IsValid) v.DK = p;
         if (!v.DV.IsValid) v.DV = p;
         if (!v.Scratch.IsValid) v.Scratch = p;
+        if (!v.PositionBias.IsValid) v.PositionBias = p;
+        if (!v.DPositionBias.IsValid) v.DPositionBias = p;
         return v;
     }
 
@@ -349,6 +364,42 @@ public static class QueryKeyNormKernel
             // dγ's column sums run before dx is written over dy
             device.Kernels.LayerNormBackward(rows * count, LayerNormKernel.Fill(views, device, d), d, dx: true);
         }
+    }
+}
+
+/// <summary>
+/// The relative position bias on the device, as <c>Dsl.Kernels.RelativePositionKernel</c>: each distance's bucket computed on the
+/// host (the same function) and handed over, then one thread per (head, distance) expanded, one per (bucket, head) collected.
+/// </summary>
+public static class RelativePositionKernel
+{
+    [ThreadStatic] private static int[]? t_buckets;
+
+    /// <summary>bias [heads, 2T − 1] from the table [buckets, heads], as the host's.</summary>
+    public static void Expand(int steps, int heads, int buckets, int maxDistance, DeviceSpan table, DeviceSpan bias)
+    {
+        Dsl.Kernels.RelativePositionKernel.RequireExpand(steps, heads, buckets, maxDistance, table.Length, bias.Length);
+        int n = Dsl.Kernels.RelativePositionKernel.Distances(steps);
+        if (n == 0) return;
+        table.Device.Kernels.RelativeExpand(heads, n, table.View, Buckets(table.Device, steps, buckets, maxDistance), bias.View);
+    }
+
+    /// <summary>d(table) [buckets, heads] += the scores' gradients by distance [B, heads, 2T − 1] summed by bucket, as the host's.</summary>
+    public static void Collect(int steps, int batch, int heads, int buckets, int maxDistance, DeviceSpan dBias, DeviceSpan dTable)
+    {
+        Dsl.Kernels.RelativePositionKernel.RequireCollect(steps, batch, heads, buckets, maxDistance, dBias.Length, dTable.Length);
+        int n = Dsl.Kernels.RelativePositionKernel.Distances(steps);
+        if (n == 0 || batch == 0) return;
+        dBias.Device.Kernels.RelativeCollect(buckets, dBias.View, Buckets(dBias.Device, steps, buckets, maxDistance), dTable.View,
+            new RelativeSums { Batch = batch, Heads = heads, Distances = n });
+    }
+
+    private static ArrayView<int> Buckets(Device device, int steps, int buckets, int maxDistance)
+    {
+        int n = Dsl.Kernels.RelativePositionKernel.Distances(steps);
+        int[] host = t_buckets is { } b && b.Length >= n ? b : (t_buckets = new int[n]);
+        Dsl.Kernels.RelativePositionKernel.Buckets(steps, buckets, maxDistance, host);
+        return device.Upload(host.AsSpan(0, n));
     }
 }
 

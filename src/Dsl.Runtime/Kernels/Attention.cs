@@ -27,11 +27,14 @@ public static class AttentionKernel
     /// <paramref name="window"/> slides: a causal query at i sees the keys i − window &lt; j ≤ i (Mistral's), another the keys
     /// |j − i| ≤ window / 2 (ModernBERT's local attention, <c>local_attention</c> = window). A positive
     /// <paramref name="softCap"/> caps the scaled scores before the softmax, cap · tanh(q·k · scale / cap) (Gemma 2's
-    /// <c>attn_logit_softcapping</c>); 0: none.
+    /// <c>attn_logit_softcapping</c>); 0: none. A non-empty <paramref name="positionBias"/> [heads, 2T − 1] is added to the scaled
+    /// scores by distance, bias[h, j − i + T − 1] to query i's score against key j (T5's and MPNet's relative position bias,
+    /// <see cref="RelativePositionKernel.Expand"/>); not with a soft cap.
     /// </summary>
     public static void Forward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0, float softCap = 0f) =>
-        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window, softCap);
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0, float softCap = 0f,
+        ReadOnlySpan<float> positionBias = default) =>
+        Forward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, context, scratch, window, softCap, positionBias);
 
     /// <summary>
     /// Grouped-query attention (<paramref name="keyValueHeads"/> dividing <paramref name="heads"/>; as many: the forms above):
@@ -40,14 +43,16 @@ public static class AttentionKernel
     /// <c>repeat_kv</c>).
     /// </summary>
     public static unsafe void Forward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
-        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0, float softCap = 0f)
+        ReadOnlySpan<float> qkv, Span<float> weights, ReadOnlySpan<float> mask, Span<float> context, Span<float> scratch, int window = 0, float softCap = 0f,
+        ReadOnlySpan<float> positionBias = default)
     {
         // the weights are kept when given (inference may pass none)
         RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.IsEmpty ? -1 : weights.Length, mask.Length, context.Length);
         RequireCap(softCap);
+        RequirePositionBias(steps, 1, heads, softCap, positionBias.IsEmpty ? -1 : positionBias.Length, "positionBias");
         long rows = (long)steps * batch;
         if (rows == 0) return;
-        fixed (float* pq = qkv, pw = weights, pm = mask, pc = context)
+        fixed (float* pq = qkv, pw = weights, pm = mask, pc = context, pb = positionBias)
         fixed (int* pl = lengths)
         {
             HeadArgs a = SelfArgs(steps, batch, width, heads, keyValueHeads, scale, causal, lengths.IsEmpty ? null : pl, pq, null);
@@ -56,6 +61,7 @@ public static class AttentionKernel
             a.Context = pc;
             a.Window = window;
             a.SoftCap = softCap;
+            a.PositionBias = positionBias.IsEmpty ? null : pb;
             GemmWorkers.Run(&ForwardPart, &a, Parts(steps, steps, batch, width, batch * heads));
         }
     }
@@ -176,6 +182,8 @@ public static class AttentionKernel
         public bool PaddedQueries;
         public int* Lengths;
         public float* Q, K, V, Weights, Mask, Context, DContext, DQ, DK, DV;
+        /// <summary>A relative position bias by distance [heads, 2T − 1] added to the scaled scores, and back its gradient [B, heads, 2T − 1]; null: none.</summary>
+        public float* PositionBias, DPositionBias;
     }
 
     /// <summary>How far the query rows, and the key and value rows, reach from their first element: up to the last row's E columns.</summary>
@@ -232,7 +240,7 @@ public static class AttentionKernel
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
         int T = x.Steps, S = x.Keys, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ldq = B * x.QRow, ldk = B * x.KRow, pairs = B * heads;
-        int group = heads / x.KvHeads;
+        int group = heads / x.KvHeads, distances = RelativePositionKernel.Distances(T);
         var (first, end) = GemmWorkers.Range(pairs, part, parts);
         var (qLength, kLength) = ViewLengths(ref x);
         var qs = new ReadOnlySpan<float>(x.Q, qLength);
@@ -299,6 +307,13 @@ public static class AttentionKernel
                         Activations.Cap(live, x.Scale / x.SoftCap, x.SoftCap);
                         Activations.ScaledSoftmax(live, 1f);
                     }
+                    else if (x.PositionBias != null)
+                    {
+                        // q·k · scale + bias[h, j − i + T − 1]: the keys' biases lie in order from the first key's distance
+                        var bias = new ReadOnlySpan<float>(x.PositionBias + (h * distances + start - (x.Offset + i0 + i) + T - 1), valid - start);
+                        TensorPrimitives.MultiplyAdd(live, x.Scale, bias, live);
+                        Activations.ScaledSoftmax(live, 1f);
+                    }
                     else Activations.ScaledSoftmax(live, x.Scale);
                     row.Slice(0, start).Clear();
                     row.Slice(valid).Clear();
@@ -332,11 +347,15 @@ public static class AttentionKernel
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch) =>
         Backward(steps, batch, width, heads, scale, causal, default, qkv, weights, mask, dContext, dQkv, scratch);
 
-    /// <summary>As above for padded sequences of the given lengths (see Forward).</summary>
+    /// <summary>
+    /// As above for padded sequences of the given lengths (see Forward). A non-empty <paramref name="dPositionBias"/>
+    /// [B, heads, 2T − 1] receives the scores' gradients by distance, each sequence's summed over its queries (the relative
+    /// position bias's, for <see cref="RelativePositionKernel.Collect"/>).
+    /// </summary>
     public static void Backward(int steps, int batch, int width, int heads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0,
-        float softCap = 0f) =>
-        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window, softCap);
+        float softCap = 0f, Span<float> dPositionBias = default) =>
+        Backward(steps, batch, width, heads, heads, scale, causal, lengths, qkv, weights, mask, dContext, dQkv, scratch, window, softCap, dPositionBias);
 
     /// <summary>
     /// As above for grouped-query attention (see the grouped <c>Forward</c>): d(qkv) [T, B, E + 2 · E_kv], each key/value head's
@@ -345,13 +364,14 @@ public static class AttentionKernel
     /// </summary>
     public static unsafe void Backward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, bool causal, ReadOnlySpan<int> lengths,
         ReadOnlySpan<float> qkv, ReadOnlySpan<float> weights, ReadOnlySpan<float> mask, ReadOnlySpan<float> dContext, Span<float> dQkv, Span<float> scratch, int window = 0,
-        float softCap = 0f)
+        float softCap = 0f, Span<float> dPositionBias = default)
     {
         RequireSelf(steps, batch, width, heads, keyValueHeads, causal, window, lengths, qkv.Length, weights.Length, mask.Length, dContext.Length, dQkv.Length);
         RequireCap(softCap);
+        RequirePositionBias(steps, batch, heads, softCap, dPositionBias.IsEmpty ? -1 : dPositionBias.Length, "dPositionBias");
         long rows = (long)steps * batch;
         if (rows == 0) return;
-        fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv)
+        fixed (float* pq = qkv, pw = weights, pm = mask, pdc = dContext, pdq = dQkv, pdb = dPositionBias)
         fixed (int* pl = lengths)
         {
             HeadArgs a = SelfArgs(steps, batch, width, heads, keyValueHeads, scale, causal, lengths.IsEmpty ? null : pl, pq, pdq);
@@ -360,6 +380,7 @@ public static class AttentionKernel
             a.DContext = pdc;
             a.Window = window;
             a.SoftCap = softCap;
+            a.DPositionBias = dPositionBias.IsEmpty ? null : pdb;
             GemmWorkers.Run(&BackwardPart, &a, Parts(steps, steps, batch, width, batch * keyValueHeads));
         }
     }
@@ -372,7 +393,7 @@ public static class AttentionKernel
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
         int T = x.Steps, S = x.Keys, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ldq = B * x.QRow, ldk = B * x.KRow, pairs = B * heads;
-        int group = heads / x.KvHeads;
+        int group = heads / x.KvHeads, distances = RelativePositionKernel.Distances(T);
         var (first, end) = GemmWorkers.Range(B * x.KvHeads, part, parts);
         var (qLength, kLength) = ViewLengths(ref x);
         var qs = new ReadOnlySpan<float>(x.Q, qLength);
@@ -417,6 +438,10 @@ public static class AttentionKernel
                     TensorPrimitives.Multiply(p, m, dropped);
                     used = dropped;
                 }
+                // the relative position bias's gradient by distance, this sequence's and head's: the scores' gradients summed along
+                // each diagonal j − i of the rows below
+                Span<float> dBias = x.DPositionBias == null ? default : new Span<float>(x.DPositionBias + (long)pair * distances, distances);
+                dBias.Clear();
                 // A causal head runs in blocks of rows (queries) for dA and dq and of columns (keys) for dv and dk, each against
                 // what it may see: a block of queries the keys up to its last one, a block of keys the queries from its first on
                 // (the blocks the forward pass took, so every score they read was written here or cleared by the softmax's step back)
@@ -436,7 +461,16 @@ public static class AttentionKernel
                     {
                         // softmax backward: dS = P ⊙ (dP − Σ dP ⊙ P), then the score scale; zero outside a sliding window
                         int valid = Valid(i0 + i, S, x.Causal, x.Window, lengths, b), start = First(i0 + i, valid, x.Window, x.Causal);
-                        Activations.SoftmaxBackward(dab.Slice(i * S + start, S - start), p.Slice((i0 + i) * S + start, S - start), valid - start, x.Scale);
+                        if (dBias.IsEmpty) Activations.SoftmaxBackward(dab.Slice(i * S + start, S - start), p.Slice((i0 + i) * S + start, S - start), valid - start, x.Scale);
+                        else
+                        {
+                            // d(score before the scale) is the bias's gradient too: added along the row's distances, then scaled
+                            Span<float> ds = dab.Slice(i * S + start, valid - start);
+                            Activations.SoftmaxBackward(dab.Slice(i * S + start, S - start), p.Slice((i0 + i) * S + start, S - start), valid - start, 1f);
+                            Span<float> along = dBias.Slice(start - (i0 + i) + T - 1, valid - start);
+                            TensorPrimitives.Add(along, ds, along);
+                            TensorPrimitives.Multiply(ds, x.Scale, ds);
+                        }
                         // through the cap: d(score) ⊙= 1 − tanh²(score · scale / cap)
                         if (capped) Activations.CapSlope(raw.Slice((i0 + i) * S + start, valid - start), x.Scale / x.SoftCap, dab.Slice(i * S + start, valid - start));
                         dab.Slice(i * S, start).Clear();
@@ -642,6 +676,17 @@ public static class AttentionKernel
     {
         if (softCap != 0f && !Activations.IsSoftCap(softCap))
             throw new ArgumentOutOfRangeException(nameof(softCap), softCap, "Attention: the scores' soft cap is 0 (none) or a positive finite number.");
+    }
+
+    /// <summary>
+    /// A relative position bias (<paramref name="length"/> ≥ 0; −1: none) not beside a soft cap, [heads, 2T − 1] forward
+    /// (<paramref name="batch"/> 1) and [B, heads, 2T − 1] back: the host's and the device's check.
+    /// </summary>
+    internal static void RequirePositionBias(int steps, int batch, int heads, float softCap, long length, string name)
+    {
+        if (length < 0) return;
+        if (softCap > 0f) throw new ArgumentException("Attention: a relative position bias and a soft cap on the scores exclude each other (none of the models that have one has the other).", name);
+        RequireLength(length, (long)Math.Max(batch, 0) * Math.Max(heads, 0) * RelativePositionKernel.Distances(steps), name);
     }
 
     /// <summary>A sliding window of 0 (none) or more steps: every attention kernel's check.</summary>

@@ -203,6 +203,8 @@ class RotaryAttention(nn.Module):
         cap = getattr(self, "softcap", None)  # Gemma 2's attn_logit_softcapping: the scaled scores through cap * tanh(s / cap)
         if cap:
             scores = torch.tanh(scores / cap) * cap
+        if getattr(self, "relative_attention_bias", None) is not None:  # T5's and MPNet's bias by distance, in buckets
+            scores = scores + relative_position_bias(self.relative_attention_bias, T, self.relative_max_distance)
         if causal:
             scores = scores + torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
         if getattr(self, "window", None):  # a sliding window: query i sees keys i - window < j <= i
@@ -211,6 +213,37 @@ class RotaryAttention(nn.Module):
             scores = scores.masked_fill(padding[:, None, None, :], float("-inf"))
         context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, h * d)
         return self.out_proj(context)
+
+
+def relative_position_bucket(relative_position, num_buckets=32, max_distance=128):
+    """The bucket of each distance j - i as transformers' T5 (bidirectional) and MPNet compute it: half the buckets for the keys
+    after the query, a bucket per distance below a quarter of them, then logarithmically wider up to max_distance."""
+    ret = 0
+    n = -relative_position
+    num_buckets //= 2
+    ret += (n < 0).to(torch.long) * num_buckets
+    n = torch.abs(n)
+    max_exact = num_buckets // 2
+    is_small = n < max_exact
+    val_if_large = max_exact + (torch.log(n.float() / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact)).to(torch.long)
+    val_if_large = torch.min(val_if_large, torch.full_like(val_if_large, num_buckets - 1))
+    return ret + torch.where(is_small, n, val_if_large)
+
+
+def make_relative_buckets():
+    """relative_buckets.json: PyTorch's bucket of every distance -3000 ... 3000 at T5's and MPNet's sizes and a few others."""
+    distances = torch.arange(-3000, 3001)
+    sizes = [(32, 128), (32, 64), (64, 256), (16, 32), (8, 6), (4, 2)]
+    rows = [{"buckets": b, "max_distance": m, "first": -3000, "bucket": relative_position_bucket(distances, b, m).tolist()} for b, m in sizes]
+    with open(os.path.join(HERE, "relative_buckets.json"), "w") as f:
+        json.dump(rows, f, separators=(",", ":"))
+    print(f"relative_buckets.json: {len(rows)} sizes")
+
+
+def relative_position_bias(table, steps, max_distance):
+    """[1, heads, T, T]: the table's (nn.Embedding(buckets, heads)) row of each distance's bucket, as MPNet's compute_position_bias."""
+    relative = torch.arange(steps)[None, :] - torch.arange(steps)[:, None]
+    return table(relative_position_bucket(relative, table.num_embeddings, max_distance)).permute(2, 0, 1).unsqueeze(0)
 
 
 class GroupedAttention(RotaryAttention):
@@ -284,7 +317,7 @@ class Stack(nn.Module):
                 if opts.get("score") in ("general", "additive"):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
-                elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts or "rotary_dim" in opts:
+                elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts or "rotary_dim" in opts or "relative" in opts:
                     # {"kv": key/value heads, "rotary": base, "head": head_dim, "qknorm": eps}: grouped-query attention, heads of
                     # their own width, QK-norm
                     module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"))
@@ -292,6 +325,9 @@ class Stack(nn.Module):
                     module.window = opts.get("window")
                     module.softcap = opts.get("softcap")
                     module.rotary_dim = opts.get("rotary_dim")
+                    if "relative" in opts:  # {"relative": (buckets, max_distance)}: the bias by distance, nn.Embedding(buckets, heads)
+                        module.relative_attention_bias = nn.Embedding(opts["relative"][0], spec[1])
+                        module.relative_max_distance = opts["relative"][1]
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
                     module.window = opts.get("window")
@@ -341,7 +377,7 @@ class Stack(nn.Module):
                 if opts.get("window"):  # {"window": w}: a sliding window, query i seeing keys i - w < j <= i (Mistral's)
                     causal = causal + torch.tril(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=-opts["window"])
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm", "softcap", "rotary_dim")):
+                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm", "softcap", "rotary_dim", "relative")):
                     x = m(x, bool(opts.get("causal")), padding)
                 elif opts.get("pool"):
                     x = m.pool(x, padding)
@@ -541,6 +577,10 @@ CASES = [
                             ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
     ("SoftCapAttention", [("input", 12), ("attention", 3, {"softcap": 0.8}), ("attention", 2, {"causal": True, "kv": 1, "softcap": 2.0}),
                           ("dense", 3, None, 0.5)], 2, 9, "mse"),
+    # T5's and MPNet's relative position bias: 32 buckets up to 128 (MPNet's; 20 steps reach its logarithmic buckets), then 8
+    # buckets up to 6 over two key/value heads (the distances past 6 sharing a half's last bucket)
+    ("RelativeAttention", [("input", 12), ("attention", 3, {"relative": (32, 128)}), ("attention", 4, {"relative": (8, 6), "kv": 2}),
+                           ("dense", 3)], 2, 20, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2411,6 +2451,12 @@ if __name__ == "__main__":
             if case == "PartialRotaryBlock":
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_hf_phi3_partial()
+        sys.exit(0)
+    if "--relative" in sys.argv:  # only the relative position bias's case and buckets
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case == "RelativeAttention":
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        make_relative_buckets()
         sys.exit(0)
     if "--softcap" in sys.argv:  # only the soft-capped cases
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

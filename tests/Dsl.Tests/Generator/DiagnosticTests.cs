@@ -415,6 +415,29 @@ public class DiagnosticTests
         Assert.Contains(detail, d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Causal = true, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "causal attention")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "attention pooling")]
+    [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "the General score")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, SoftCap = 30f, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "soft-capped scores")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeBuckets = 7|])]", "RelativeBuckets = 7 must be even and 4 or more", "T5's and MPNet's: 32")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeBuckets = 2|])]", "RelativeBuckets = 2 must be even and 4 or more", "half for the rest")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 32, [|RelativeMaxDistance = 8|])]", "RelativeMaxDistance = 8 must pass the 8 distances of 32 buckets", "T5's: 128")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeMaxDistance = 64|])]", "RelativeMaxDistance sets where the relative position buckets stop growing", "only with RelativeBuckets")]
+    public void DSL0007_RelativeBucketsWhereTheyDoNotApply(string layers, string message, string detail)
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains(message, d.GetMessage());
+        Assert.Contains(detail, d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0002_NegativeRelativeBuckets()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(12)] [Attention(Heads = 4, [|RelativeBuckets = -2|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Contains("RelativeBuckets", d.GetMessage());
+    }
+
     [Fact]
     public void DSL0002_NegativeHeadWidth()
     {

@@ -200,6 +200,16 @@ public partial class GcQueryKeyNorm;
 [Dense(2, SoftCap = 0.6f)]
 public partial class GcSoftCap;
 
+// T5's and MPNet's relative position bias: 8 buckets up to a distance of 5 over 7 steps (exact, logarithmic and shared
+// buckets on both sides), then grouped heads with 6 buckets, the table's gradient by bucket.
+[Input(features: 3)]
+[Dense(8, Activation = Activation.Tanh)]
+[Attention(Heads = 2, RelativeBuckets = 8, RelativeMaxDistance = 5)]
+[Residual]
+[Attention(Heads = 4, KeyValueHeads = 2, RelativeBuckets = 6, RelativeMaxDistance = 3)]
+[Dense(2)]
+public partial class GcRelative;
+
 // Qwen2's attention: biases on the queries, keys and values, none on the output projection.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]

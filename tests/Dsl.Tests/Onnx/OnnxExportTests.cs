@@ -120,6 +120,8 @@ public class OnnxExportTests
         nameof(HfTinyGemma3) => new HfTinyGemma3(seed: 89),
         nameof(Gemma2Block) => new Gemma2Block(seed: 90),
         nameof(SoftCapAttention) => new SoftCapAttention(seed: 91),
+        nameof(RelativeAttention) => new RelativeAttention(seed: 95),
+        nameof(GcRelative) => new GcRelative(seed: 96),
         nameof(GcSoftCap) => new GcSoftCap(seed: 92),
         nameof(HfTinyGemma2) => new HfTinyGemma2(seed: 93),
         nameof(GcPoolMean) => new GcPoolMean(seed: 94),
@@ -181,6 +183,8 @@ public class OnnxExportTests
         nameof(HfTinyQwen3), nameof(HfTinyGemma3),
         // Gemma 2's soft caps: the scaled scores and the logits through Mul, Tanh, Mul
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
+        // T5's and MPNet's relative position bias: each distance clipped, its bucket from a constant, the table's row gathered
+        nameof(RelativeAttention), nameof(GcRelative),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -194,7 +198,7 @@ public class OnnxExportTests
         nameof(MaskedLstm), nameof(MaskedGruManyToOne), nameof(MaskedRnn), nameof(MaskedAttention), nameof(MaskedLstmAttention), nameof(TfEncoder),
         nameof(MaskedAttentionPool), nameof(MaskedAdditiveSelf), nameof(MaskedGeneralPool), nameof(MaskedLstmProjection),
         nameof(OnnxLearnedStates), nameof(GcLearnedLstmState), nameof(GcLearnedGruState), nameof(GcGruChoStackedBidirectional), nameof(GcVariationalRnn), nameof(GcGruManyToOneDense), nameof(GcGeneralSelfCausal), nameof(GcLstmProjection), nameof(GcMultiHeadPoolDropout), nameof(GcAdditivePoolDropout), nameof(RnnRelu), nameof(GruCho),
-        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention), nameof(HfTinyBert),
+        nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru), nameof(GcRotary), nameof(GcRotaryTokens), nameof(GcGroupedQuery), nameof(GcQueryKeyNorm), nameof(SoftCapAttention), nameof(HfTinyBert), nameof(GcRelative),
         // [Pool] over the valid steps: the padded ones zeroed, summed and divided by the length; the step at length − 1 kept by Where
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax), nameof(GcTokenTypes),
         // a window, on both sides and causal, over padded sequences: the band and the padding masks together, a padded query

@@ -38,6 +38,8 @@ public class PaddingContractTests
         { nameof(GcQueryKeyNorm), Padded.FromPadding },
         // soft-capped scores: a padded key's capped score is masked as an uncapped one, and reaches no valid step
         { nameof(GcSoftCap), Padded.FromPadding },
+        // the relative position bias: a padded key's biased score is masked as any other, and reaches no valid step
+        { nameof(GcRelative), Padded.FromPadding },
     };
 
     private static IModel Create(string name) => name switch
@@ -62,6 +64,7 @@ public class PaddingContractTests
         nameof(GcQueryKeyNorm) => new GcQueryKeyNorm(seed: 3),
         nameof(GcSlidingWindow) => new GcSlidingWindow(seed: 3),
         nameof(GcSoftCap) => new GcSoftCap(seed: 3),
+        nameof(GcRelative) => new GcRelative(seed: 3),
         _ => throw new ArgumentException(name),
     };
 

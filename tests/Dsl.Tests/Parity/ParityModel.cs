@@ -31,7 +31,7 @@ internal static class ParityModel
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
         nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention),
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention),
-        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock)
+        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -89,6 +89,7 @@ internal static class ParityModel
         nameof(HeadWidthAttention) => Floats(new HeadWidthAttention()),
         nameof(Gemma2Block) => Tokens(new Gemma2Block()),
         nameof(SoftCapAttention) => Floats(new SoftCapAttention()),
+        nameof(RelativeAttention) => Floats(new RelativeAttention()),
         nameof(PartialRotaryBlock) => Tokens(new PartialRotaryBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };

@@ -53,6 +53,67 @@ public class AttentionKernelTests
         AssertClose(dq, dQkv, "dQkv");
     }
 
+    public static TheoryData<int, int, bool, bool> RelativeCases()
+    {
+        var data = new TheoryData<int, int, bool, bool>();
+        foreach (int window in new[] { 0, 7 })
+            foreach (bool padded in new[] { false, true })
+                foreach (bool dropout in new[] { false, true })
+                    data.Add(2 * AttentionKernel.CausalBlock + 6, window, padded, dropout);
+        data.Add(5, 0, true, false);
+        data.Add(1, 0, false, false);
+        return data;
+    }
+
+    /// <summary>
+    /// A relative position bias (T5's and MPNet's, by distance) over the whole sequence or a window on both sides: the formulas'
+    /// weights, context and gradients, and the scores' gradients by distance that the table's gradient is summed from.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RelativeCases))]
+    public void ARelativePositionBiasMatchesTheFormulas(int T, int window, bool padded, bool dropout)
+    {
+        const int B = 2;
+        var rng = new Rng((ulong)(T * 64 + window * 4 + (padded ? 2 : 0) + (dropout ? 1 : 0) + 11));
+        float[] qkv = Normal(rng, T * B * 3 * E), dContext = Normal(rng, T * B * E), bias = Normal(rng, Heads * (2 * T - 1));
+        int[] lengths = padded ? [T, Math.Max(1, T - AttentionKernel.CausalBlock / 2 - 3)] : [];
+        float[] mask = dropout ? Enumerable.Range(0, B * Heads * T * T).Select(_ => rng.NextFloat() < 0.2f ? 0f : 1.25f).ToArray() : [];
+        var weights = new float[B * Heads * T * T];
+        var context = new float[T * B * E];
+        var dQkv = new float[T * B * 3 * E];
+        float[] dBias = Enumerable.Repeat(float.NaN, B * Heads * (2 * T - 1)).ToArray(); // every value written, whatever it held
+        AttentionKernel.Forward(T, B, E, Heads, Scale, false, lengths, qkv, weights, mask, context, default, window, positionBias: bias);
+        AttentionKernel.Backward(T, B, E, Heads, Scale, false, lengths, qkv, weights, mask, dContext, dQkv, default, window, dPositionBias: dBias);
+        var expectedDBias = new double[dBias.Length];
+        var (p, c, dq) = Reference(T, B, false, lengths, qkv, mask, dContext, window, bias, expectedDBias);
+        AssertClose(p, weights, "weights");
+        AssertClose(c, context, "context");
+        AssertClose(dq, dQkv, "dQkv");
+        AssertClose(expectedDBias, dBias, "dPositionBias");
+        // the bias changes the weights: without it they are another's
+        var plain = new float[weights.Length];
+        AttentionKernel.Forward(T, B, E, Heads, Scale, false, lengths, qkv, plain, mask, new float[context.Length], default, window);
+        Assert.True(T == 1 || !plain.SequenceEqual(weights), "the relative position bias left the weights as they were");
+    }
+
+    /// <summary>A relative position bias too short for the heads' distances, or beside a soft cap, is refused naming it; nothing is written.</summary>
+    [Fact]
+    public void ARelativePositionBiasOfTheWrongLengthOrBesideASoftCapIsRefused()
+    {
+        const int T = 4, B = 1;
+        float[] qkv = new float[T * B * 3 * E], weights = new float[B * Heads * T * T], context = new float[T * B * E];
+        var shortBias = Assert.Throws<ArgumentException>(() => AttentionKernel.Forward(T, B, E, Heads, Scale, false, default, qkv, weights, default, context, default,
+            positionBias: new float[Heads * (2 * T - 1) - 1]));
+        Assert.Contains("positionBias: expected at least 21 values, got 20", shortBias.Message);
+        var capped = Assert.Throws<ArgumentException>(() => AttentionKernel.Forward(T, B, E, Heads, Scale, false, default, qkv, weights, default, context, default,
+            softCap: 5f, positionBias: new float[Heads * (2 * T - 1)]));
+        Assert.Contains("a relative position bias and a soft cap on the scores exclude each other", capped.Message);
+        var shortGradient = Assert.Throws<ArgumentException>(() => AttentionKernel.Backward(T, 2, E, Heads, Scale, false, default, new float[T * 2 * 3 * E],
+            new float[2 * Heads * T * T], default, new float[T * 2 * E], new float[T * 2 * 3 * E], default, dPositionBias: new float[Heads * (2 * T - 1)]));
+        Assert.Contains("dPositionBias: expected at least 42 values, got 21", shortGradient.Message);
+        Assert.All(context, v => Assert.Equal(0f, v));
+    }
+
     public static TheoryData<int, int, bool, bool> WindowCases()
     {
         var data = new TheoryData<int, int, bool, bool>();
@@ -247,8 +308,12 @@ public class AttentionKernelTests
     }
 
     /// <summary>The weights [B, heads, T, T], context [T, B, E] and d(qkv) [T, B, 3E] from the formulas, in double.</summary>
-    private static (double[] P, double[] Context, double[] DQkv) Reference(int T, int B, bool causal, int[] lengths, float[] qkv, float[] mask, float[] dContext, int window = 0)
+    /// <param name="bias">A relative position bias by distance [heads, 2T − 1] added to the scaled scores (null: none).</param>
+    /// <param name="dBias">With <paramref name="bias"/>: receives the scores' gradients by distance [B, heads, 2T − 1].</param>
+    private static (double[] P, double[] Context, double[] DQkv) Reference(int T, int B, bool causal, int[] lengths, float[] qkv, float[] mask, float[] dContext, int window = 0,
+        float[]? bias = null, double[]? dBias = null)
     {
+        int distances = 2 * T - 1;
         var p = new double[B * Heads * T * T];
         var context = new double[T * B * E];
         var dQkv = new double[T * B * 3 * E];
@@ -271,7 +336,10 @@ public class AttentionKernelTests
                     int valid = Valid(i), first = First(i);
                     var s = new double[valid - first];
                     for (int j = first; j < valid; j++)
+                    {
                         for (int k = 0; k < D; k++) s[j - first] += Q(i, b, 0, h * D + k) * Q(j, b, 1, h * D + k) * Scale;
+                        if (bias is not null) s[j - first] += bias[h * distances + j - i + T - 1];
+                    }
                     double max = s.Max(), sum = s.Sum(v => Math.Exp(v - max));
                     for (int j = first; j < valid; j++) p[(pair * T + i) * T + j] = Math.Exp(s[j - first] - max) / sum;
                     for (int j = first; j < valid; j++)
@@ -288,6 +356,7 @@ public class AttentionKernelTests
                     for (int j = first; j < valid; j++)
                     {
                         double dS = Scale * p[(pair * T + i) * T + j] * (dA[i, j] - dot);
+                        if (dBias is not null) dBias[pair * distances + j - i + T - 1] += p[(pair * T + i) * T + j] * (dA[i, j] - dot);
                         for (int k = 0; k < D; k++)
                         {
                             dQkv[(i * B + b) * 3 * E + h * D + k] += dS * Q(j, b, 1, h * D + k);

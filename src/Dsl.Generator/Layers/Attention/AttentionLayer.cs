@@ -16,9 +16,13 @@ namespace Dsl.Generator.Layers.Attention;
 internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal, ScoreKind Score, float Dropout, bool Pool, string? Over, string? OverDisplay, int Units,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
-    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0)
+    float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0,
+    int RelativeBuckets = 0, int RelativeMaxDistance = AttentionSpec.DefaultRelativeMaxDistance)
     : LayerSpec(Header)
 {
+    /// <summary>T5's and MPNet's relative_attention_max_distance, the attribute's default.</summary>
+    public const int DefaultRelativeMaxDistance = 128;
+
     /// <summary>A head's width: <see cref="HeadWidth"/>, or the layer's width over the heads when it is 0.</summary>
     public int HeadSize(int width) => HeadWidth > 0 ? HeadWidth : Heads > 0 ? width / Heads : 0;
 
@@ -122,7 +126,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
             a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
-            a.Float("softcap", 0f), a.Int("rotarydimensions", 0));
+            a.Float("softcap", 0f), a.Int("rotarydimensions", 0), a.Int("relativebuckets", 0), a.Int("relativemaxdistance", AttentionSpec.DefaultRelativeMaxDistance));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -237,6 +241,18 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("scale", "Scale sets the scores' scale in multi-head self-attention with the ScaledDot score; it does not apply to " + scaleOn);
         if (c.SoftCap(spec.SoftCap) && NotMultiHeadSelf(spec, "attention pooling") is { } capOn)
             c.Invalid("softcap", "SoftCap caps the scores of multi-head self-attention (Gemma 2's attn_logit_softcapping); it does not apply to " + capOn);
+        if (c.AtLeastZero("relativebuckets", "RelativeBuckets", spec.RelativeBuckets) && spec.RelativeBuckets > 0)
+        {
+            if ((NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.Causal ? "causal attention (T5's decoder buckets are one-sided; these are the encoder's, on both sides)" : null)
+                ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)) is { } relativeOn)
+                c.Invalid("relativebuckets", "RelativeBuckets adds a learned bias by distance to the scores of multi-head self-attention over the whole sequence (T5's encoder, MPNet); it does not apply to " + relativeOn);
+            else if (spec.RelativeBuckets < 4 || spec.RelativeBuckets % 2 != 0)
+                c.Invalid("relativebuckets", $"RelativeBuckets = {spec.RelativeBuckets} must be even and 4 or more: half the buckets for the keys after a query, half for the rest (T5's and MPNet's: 32)");
+            else if (spec.RelativeMaxDistance <= spec.RelativeBuckets / 4)
+                c.Invalid("relativemaxdistance", $"RelativeMaxDistance = {spec.RelativeMaxDistance} must pass the {spec.RelativeBuckets / 4} distances of {spec.RelativeBuckets} buckets that have a bucket each (T5's: 128)");
+        }
+        else if (spec.RelativeMaxDistance != AttentionSpec.DefaultRelativeMaxDistance)
+            c.Invalid("relativemaxdistance", "RelativeMaxDistance sets where the relative position buckets stop growing; it applies only with RelativeBuckets");
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -385,7 +401,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads}" : "") + (spec.HeadWidth > 0 ? $", HeadWidth: {spec.HeadWidth}" : "") +
         (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") +
         (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") +
-        (spec.RotaryDimensions > 0 ? $", RotaryDimensions: {spec.RotaryDimensions}" : "") + ")";
+        (spec.RotaryDimensions > 0 ? $", RotaryDimensions: {spec.RotaryDimensions}" : "") +
+        (spec.RelativeBuckets > 0 ? $", RelativeBuckets: {spec.RelativeBuckets}, RelativeMaxDistance: {spec.RelativeMaxDistance}" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

@@ -97,7 +97,8 @@ internal static class MultiHeadAttention
         }
         string grouping = (spec.Grouped ? $", {kvHeads} key/value head(s) each shared by {heads / kvHeads} query heads" : "") +
             (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "") +
-            (spec.SoftCap > 0f ? $", the scores soft-capped at {SourceWriter.Float(spec.SoftCap)} (cap · tanh(score / cap))" : "");
+            (spec.SoftCap > 0f ? $", the scores soft-capped at {SourceWriter.Float(spec.SoftCap)} (cap · tanh(score / cap))" : "") +
+            (spec.RelativeBuckets > 0 ? $", a learned bias by distance on the scores ({spec.RelativeBuckets} buckets up to {spec.RelativeMaxDistance} steps)" : "");
         BufferRef selfQkv = c.Own("qkv", packed, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {packed}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
         BufferRef? mask = spec.Dropout > 0f
@@ -115,6 +116,19 @@ internal static class MultiHeadAttention
         // a sliding window and a soft cap: the kernels' last arguments, by name (none without them: the calls as they were)
         Operand[] window = [.. spec.SlidingWindow > 0 ? [new ScalarOperand($"window: {spec.SlidingWindow}")] : Array.Empty<Operand>(),
             .. spec.SoftCap > 0f ? [new ScalarOperand($"softCap: {SourceWriter.Float(spec.SoftCap)}")] : Array.Empty<Operand>()];
+        // T5's and MPNet's relative position bias: the table [buckets, heads] read by distance into [heads, 2T − 1] each pass, the
+        // kernels' last arguments by name; back, the scores' gradients by distance, then summed by bucket into the table's
+        ParamRef? relativeTable = null;
+        BufferRef? relativeBias = null, dRelativeBias = null;
+        Operand[] relativeSizes = [];
+        if (spec.RelativeBuckets > 0)
+        {
+            relativeTable = c.Matrix("relative_attention_bias.weight", spec.RelativeBuckets, heads,
+                new ParamInit(Parsing.InitKind.Normal, spec.RelativeBuckets, heads, spec.RelativeBuckets, 1f));
+            relativeBias = c.Own("relative_bias", 2 * heads, Rows.Steps1, BufferUse.Forward, $"each head's score bias by distance −(T − 1) … T − 1 [{heads}, 2T − 1]");
+            dRelativeBias = c.Own("drelative_bias", 2 * heads, Rows.StepsBatch, BufferUse.Training, $"the scores' gradients by distance, each sequence's [B, {heads}, 2T − 1]");
+            relativeSizes = [ScalarOperand.Of(spec.RelativeBuckets), ScalarOperand.Of(spec.RelativeMaxDistance)];
+        }
         string causal = !spec.Causal ? "" : spec.SlidingWindow > 0 ? $", causal, each step over the {spec.SlidingWindow} most recent steps (its own included)" : ", causal";
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{causal} (nn.MultiheadAttention; with lengths, padded keys are masked):")
@@ -154,7 +168,11 @@ internal static class MultiHeadAttention
         }
         var attend = new System.Collections.Generic.List<Op>();
         if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
-        attend.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default"), .. window]));
+        if (relativeTable is not null)
+            attend.Add(new KernelOp(Kernels.RelativePosition, "Expand", [steps, ScalarOperand.Of(heads), .. relativeSizes, relativeTable.Values, relativeBias!])
+                { Note = "each head's bias by distance, from the table's buckets" });
+        Operand[] positionBias = relativeBias is null ? [] : [new NamedOperand("positionBias", relativeBias)];
+        attend.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default"), .. window, .. positionBias]));
         if (!spec.Causal) foreach (Op op in attend) pass.Add(op);
         else
         {
@@ -176,7 +194,13 @@ internal static class MultiHeadAttention
             .Backward()
             .Doc($"// {layer.Name} backward: through the output projection, the heads (softmax included) and the input projection")
             .AffineBackward(Dim.TB, e, qw, selfContext, projections.OutWeight, projections.OutBias, dOutput, selfDContext)
-            .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default"), .. window]));
+            .Add(new KernelOp(Kernels.Attention, "Backward", [.. args, mask ?? Operand.None, selfDContext, selfDQkv, new ScalarOperand("scratch: default"), .. window,
+                .. dRelativeBias is null ? Array.Empty<Operand>() : [new NamedOperand("dPositionBias", dRelativeBias)]]));
+        if (relativeTable is not null)
+        {
+            pass.Comment("the relative position bias: the scores' gradients by distance, summed over the sequences and by bucket into the table's")
+                .Add(new KernelOp(Kernels.RelativePosition, "Collect", [steps, batch, ScalarOperand.Of(heads), .. relativeSizes, dRelativeBias!, relativeTable.Gradient]));
+        }
         if (spec.Rotary)
         {
             pass.Comment("the rotation's step back: the queries' and keys' gradients turned by the opposite angles")

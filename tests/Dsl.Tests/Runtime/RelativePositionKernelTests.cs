@@ -1,0 +1,81 @@
+using System.Text.Json;
+using Dsl.Kernels;
+using Xunit;
+
+namespace Dsl.Tests.Runtime;
+
+/// <summary>
+/// T5's and MPNet's relative position buckets (<see cref="RelativePositionKernel"/>) against PyTorch's, and the table read by
+/// distance and its gradient summed back by bucket.
+/// </summary>
+public class RelativePositionKernelTests
+{
+    /// <summary>
+    /// Every distance −3000 … 3000 falls into the bucket transformers' <c>relative_position_bucket</c> gives it in PyTorch's float32
+    /// arithmetic (relative_buckets.json, written by make_fixtures.py --relative), at T5's and MPNet's 32 buckets up to 128 and
+    /// at five other sizes.
+    /// </summary>
+    [Fact]
+    public void EveryDistanceFallsIntoPyTorchsBucket()
+    {
+        using JsonDocument doc = JsonDocument.Parse(File.ReadAllText(Fixture.Path("relative_buckets.json")));
+        int sizes = 0;
+        foreach (JsonElement row in doc.RootElement.EnumerateArray())
+        {
+            int buckets = row.GetProperty("buckets").GetInt32(), far = row.GetProperty("max_distance").GetInt32(), first = row.GetProperty("first").GetInt32();
+            int at = 0;
+            foreach (JsonElement expected in row.GetProperty("bucket").EnumerateArray())
+            {
+                int distance = first + at++;
+                Assert.True(expected.GetInt32() == RelativePositionKernel.Bucket(distance, buckets, far),
+                    $"{buckets} buckets up to {far}, distance {distance}: PyTorch's bucket {expected.GetInt32()}, got {RelativePositionKernel.Bucket(distance, buckets, far)}");
+            }
+            Assert.Equal(6001, at);
+            sizes++;
+        }
+        Assert.Equal(6, sizes);
+    }
+
+    /// <summary>
+    /// Expand writes each head's bucket value at each distance, and Collect is its transpose: ⟨Expand(table), Σ_b g_b⟩ =
+    /// ⟨table, Collect(g)⟩ for any g, and Collect adds to what the table's gradient held.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 3, 8, 6)]
+    [InlineData(20, 2, 32, 128)]
+    [InlineData(40, 3, 8, 6)]
+    public void CollectIsTheTransposeOfExpand(int steps, int batch, int buckets, int far)
+    {
+        const int heads = 3;
+        int n = 2 * steps - 1;
+        var rng = new Rng((ulong)(steps * 7 + buckets));
+        float[] table = Enumerable.Range(0, buckets * heads).Select(_ => rng.NextNormal()).ToArray();
+        float[] g = Enumerable.Range(0, batch * heads * n).Select(_ => rng.NextNormal()).ToArray();
+        var bias = new float[heads * n];
+        RelativePositionKernel.Expand(steps, heads, buckets, far, table, bias);
+        for (int h = 0; h < heads; h++)
+            for (int o = 0; o < n; o++)
+                Assert.Equal(table[RelativePositionKernel.Bucket(o - (steps - 1), buckets, far) * heads + h], bias[h * n + o]);
+        float[] dTable = Enumerable.Repeat(0.5f, buckets * heads).ToArray();
+        RelativePositionKernel.Collect(steps, batch, heads, buckets, far, g, dTable);
+        double left = 0, right = 0;
+        for (int b = 0; b < batch; b++)
+            for (int i = 0; i < heads * n; i++) left += (double)bias[i] * g[b * heads * n + i];
+        for (int i = 0; i < table.Length; i++) right += (double)table[i] * (dTable[i] - 0.5f);
+        Assert.True(Math.Abs(left - right) <= 1e-4 * Math.Max(1, Math.Abs(left)), $"⟨Expand(table), g⟩ = {left}, ⟨table, Collect(g)⟩ = {right}");
+    }
+
+    /// <summary>Buckets that are odd or fewer than 4, a maximum distance within the exact ones, and short buffers are refused naming them.</summary>
+    [Fact]
+    public void BadSizesAndShortBuffersAreRefused()
+    {
+        Assert.Contains("even count of 4 or more", Assert.Throws<ArgumentOutOfRangeException>(() => RelativePositionKernel.Expand(3, 2, 7, 128, new float[14], new float[10])).Message);
+        Assert.Contains("must pass the 8 exact distances of 32 buckets", Assert.Throws<ArgumentOutOfRangeException>(() => RelativePositionKernel.Expand(3, 2, 32, 8, new float[64], new float[10])).Message);
+        Assert.Contains("bias: expected at least 10 values, got 9", Assert.Throws<ArgumentException>(() => RelativePositionKernel.Expand(3, 2, 8, 6, new float[16], new float[9])).Message);
+        Assert.Contains("table: expected at least 16 values, got 15", Assert.Throws<ArgumentException>(() => RelativePositionKernel.Expand(3, 2, 8, 6, new float[15], new float[10])).Message);
+        Assert.Contains("dBias: expected at least 20 values, got 10", Assert.Throws<ArgumentException>(() => RelativePositionKernel.Collect(3, 2, 2, 8, 6, new float[10], new float[16])).Message);
+        var dTable = new float[16];
+        Assert.Contains("dTable: expected at least 16 values, got 15", Assert.Throws<ArgumentException>(() => RelativePositionKernel.Collect(3, 2, 2, 8, 6, new float[20], new float[15])).Message);
+        Assert.All(dTable, v => Assert.Equal(0f, v));
+    }
+}
