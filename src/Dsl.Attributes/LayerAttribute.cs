@@ -307,6 +307,14 @@ namespace Dsl
         public int RelativeMaxDistance { get; set; } = 128;
 
         /// <summary>
+        /// With <see cref="RelativeBuckets"/>: true (the default) reads the relative position table of the first earlier attention
+        /// layer that has one, as T5 and MPNet keep one table for every layer (parameter then the first's, its gradient summed over
+        /// the layers; the same Heads, RelativeBuckets and RelativeMaxDistance); the first such layer holds it. False: a table of
+        /// this layer's own.
+        /// </summary>
+        public bool RelativeShared { get; set; } = true;
+
+        /// <summary>
         /// A partial rotation (GPT-NeoX's <c>rotary_pct</c>, Hugging Face's <c>partial_rotary_factor</c>: Phi-4-mini's 0.75, StableLM's
         /// 0.25): <c>Rotary</c> turns only the first <c>RotaryDimensions</c> values of each head, the pairs (j, j + r/2) by
         /// p · RotaryBase^(−2j/r), and leaves the rest. Even, at most the head's width. Default 0: the whole head.

@@ -74,12 +74,12 @@ public static partial class HuggingFace
     public static void LoadBert(IModel model, string path)
     {
         var (architecture, layout, files, config, problems) = Checked(model, path, "BERT's", BertLayout.Of, (l, c, p) => l.CheckConfig(c, p));
-        bool distil = BertLayout.IsDistil(config);
-        // (DistilBERT has no token types: 0 sets the fold aside)
-        int types = distil ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
+        string type = BertLayout.ModelTypeOf(config);
+        // (DistilBERT and MPNet have no token types: 0 sets the fold aside)
+        int types = type is "distilbert" or BertLayout.Mpnet ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
         Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems,
             fold: layout.Types is null);
-        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(distil);
+        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(type);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
         // a tagger's classifier on every token (…ForTokenClassification: named entities), or an extractive answerer's start and end
         // logits (…ForQuestionAnswering's qa_outputs), as its configuration names it
@@ -105,7 +105,12 @@ public static partial class HuggingFace
     /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …), and a
     /// classifier on every token as <c>BertForTokenClassification</c> (the same way), or with <paramref name="questionAnswering"/> as <c>BertForQuestionAnswering</c>;
     /// other layers after the encoder (a head of the model's own, or one whose dense layer is not tanh's, DistilBERT's or
-    /// ELECTRA's) are not written. Both files are built first, then replaced together.
+    /// ELECTRA's) are not written. A model whose layers add MPNet's relative position bias (<c>[Attention(RelativeBuckets = 32)]</c>,
+    /// one table) is written as MPNet's checkpoint instead (<c>MPNetModel</c>, …ForSequenceClassification with RoBERTa's
+    /// <c>classifier.dense</c> and <c>out_proj</c>, …ForTokenClassification, …ForQuestionAnswering; the prefix <c>mpnet.</c>,
+    /// <c>attention.attn.q</c>, <c>k</c>, <c>v</c>, <c>o</c>, the table as <c>encoder.relative_attention_bias</c>, the position
+    /// table after two rows of zeros, no token types), which transformers' MPNet classes and <see cref="LoadBert"/> read back.
+    /// Both files are built first, then replaced together.
     /// </summary>
     /// <param name="model">The model to save.</param>
     /// <param name="folder">The folder to write into.</param>
@@ -127,9 +132,14 @@ public static partial class HuggingFace
         layout.CheckAlike(unlike);
         if (layout.Projection is { } projection)
             unlike.Add($"'{projection.Name}' projects the embeddings to the layers' width (ELECTRA's embeddings_project), which BertModel has not");
+        // a relative position bias on the scores: MPNet's checkpoint (one table for every layer, no token types)
+        bool mpnet = layout.Layers[0].Attention.RelativeBuckets > 0;
+        layout.CheckRelative(mpnet, unlike);
+        if (mpnet && layout.Types is not null) unlike.Add($"'{layout.Types.Name}' adds token types, which MPNet's checkpoint (the relative position bias's) has not");
         // (a head whose dense layer is not tanh's — DistilBERT's, ELECTRA's — is no pooler: not written, as a head of the model's own)
         BertHead? task = layout.Task is { Dense.Activation: Activation.Tanh } head ? head : null;
-        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BERT configuration: {string.Join("; ", unlike)}.", nameof(model));
+        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one {(mpnet ? "MPNet" : "BERT")} configuration: {string.Join("; ", unlike)}.", nameof(model));
+        string family = mpnet ? "MPNet" : "Bert";
         DenseInfo? written = task?.Classifier ?? layout.TokenClassifier; // (the sequence's classifier, or the tagger's on every token)
         if (questionAnswering && (task?.Classifier is not null || layout.TokenClassifier is not { Units: 2 } || labels is not null))
             throw new ArgumentException(labels is not null && layout.TokenClassifier is { Units: 2 }
@@ -137,16 +147,27 @@ public static partial class HuggingFace
                 : $"SaveBert: BertForQuestionAnswering holds a [Dense(2)] on every token right after the encoder (qa_outputs: each token's start and end logits); {architecture.Name} has {(written is null ? "none" : $"'{written.Name}' of {written.Units} output{(written.Units == 1 ? "" : "s")}{(task?.Classifier is not null ? " on the first token" : "")}")}.", nameof(questionAnswering));
         string[]? id2label = ClassifierLabels(labels, written, "SaveBert",
             $"{architecture.Name} has no classifier BertForSequenceClassification or BertForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).");
-        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources();
-        if (task is not null) BertLayout.AddDense(sources, task.Dense, "pooler.dense");
-        string prefix = written is null ? "" : "bert."; // (a classifier's model holds the encoder under bert.)
+        Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(mpnet ? BertLayout.Mpnet : "bert");
+        // (MPNet's sequence classifier is RoBERTa's: classifier.dense and out_proj, no pooler)
+        bool robertaHead = mpnet && task?.Classifier is not null;
+        if (task is not null && !robertaHead) BertLayout.AddDense(sources, task.Dense, "pooler.dense");
+        string prefix = written is null ? "" : mpnet ? "mpnet." : "bert."; // (a classifier's model holds the encoder under bert. or mpnet.)
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
-        if (written is not null) BertLayout.AddDense(sources, written, questionAnswering ? "qa_outputs" : "classifier");
+        if (robertaHead) BertLayout.AddDense(sources, task!.Dense, "classifier.dense");
+        if (written is not null) BertLayout.AddDense(sources, written, questionAnswering ? "qa_outputs" : robertaHead ? "classifier.out_proj" : "classifier");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
-        if (layout.Types is null) tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
+        if (mpnet)
+        {
+            // MPNet's positions count from padding_idx 1 + 1: its table's first two rows are read by no token of a sequence
+            int at = tensors.FindIndex(t => t.Name == prefix + BertLayout.PositionTable), offset = 2, width = layout.Embedding.Dim;
+            var table = new float[(layout.Positions.MaxLength + offset) * width];
+            tensors[at].Values.Span.CopyTo(table.AsSpan(offset * width));
+            tensors[at] = new(tensors[at].Name, new[] { layout.Positions.MaxLength + offset, width }, table);
+        }
+        else if (layout.Types is null) tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
         WriteCheckpoint(folder, tensors, layout.Config(
-            written is null ? "BertModel" : questionAnswering ? "BertForQuestionAnswering" : task?.Classifier is not null ? "BertForSequenceClassification" : "BertForTokenClassification",
-            questionAnswering ? null : id2label));
+            written is null ? family + "Model" : questionAnswering ? family + "ForQuestionAnswering" : task?.Classifier is not null ? family + "ForSequenceClassification" : family + "ForTokenClassification",
+            questionAnswering ? null : id2label, mpnet));
     }
 
     /// <summary>
@@ -201,13 +222,23 @@ public static partial class HuggingFace
         /// <summary>DistilBERT's checkpoint: BERT's layers under other names, no token types.</summary>
         public static bool IsDistil(JsonElement c) => ModelTypeOf(c) == "distilbert";
 
+        /// <summary>MPNet's model type (its classifier RoBERTa's): BERT's layers under other names, no token types, T5's relative bias on the scores.</summary>
+        public const string Mpnet = "mpnet";
+
+        /// <summary>The one relative position table MPNet's encoder keeps for every layer.</summary>
+        public const string RelativeTable = "encoder.relative_attention_bias.weight";
+
+        /// <summary>The relative buckets transformers' MPNet computes (its compute_position_bias: 32, whatever the table's rows), up to 128.</summary>
+        public const int MpnetBuckets = 32, MpnetMaxDistance = 128;
+
         public static string ModelTypeOf(JsonElement c) => c.ValueKind == JsonValueKind.Object && Value(c, "model_type") is { ValueKind: JsonValueKind.String } t ? t.GetString()! : "bert";
 
         /// <summary>
         /// The row of the checkpoint's position table that position 0 reads: 0 for BERT, RoBERTa's <c>pad_token_id</c> + 1 (its
         /// create_position_ids_from_input_ids counts from there; RobertaConfig's default padding id is 1).
         /// </summary>
-        public static int PositionOffset(JsonElement c) => !IsRoberta(ModelTypeOf(c)) ? 0
+        public static int PositionOffset(JsonElement c) => ModelTypeOf(c) == Mpnet ? 2 // (MPNetEmbeddings' padding_idx is 1, whatever pad_token_id says)
+            : !IsRoberta(ModelTypeOf(c)) ? 0
             : (Value(c, "pad_token_id") is { ValueKind: JsonValueKind.Number } p && p.TryGetInt32(out int pad) && pad >= 0 ? pad : 1) + 1;
 
         public static BertLayout Of(ModelArchitecture a)
@@ -245,9 +276,9 @@ public static partial class HuggingFace
             while (LayerAt(at) || (at == encoder && l.Count > walk.Dropout(at + 1) && l[at] is AttentionInfo && l[walk.Dropout(at + 1)] is ResidualInfo))
             {
                 int n = layers.Count, start = at;
-                var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions)",
+                var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions; MPNet's: RelativeBuckets = 32)",
                     x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, Bias: true, OutputBias: true, KeyValueHeads: 0,
-                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0 });
+                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f });
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual], or Layers = 2 over a [Dropout])", r => r.From == start - 1);
                 int normed = at;
@@ -275,11 +306,11 @@ public static partial class HuggingFace
             Dictionary<string, SafeTensor> readable = Renamed(tensors, name =>
             {
                 string plain = name;
-                foreach (string prefix in (string[])["bert.", "roberta.", "distilbert.", "electra."])
+                foreach (string prefix in (string[])["bert.", "roberta.", "distilbert.", "electra.", "mpnet."])
                     if (name.StartsWith(prefix, StringComparison.Ordinal)) plain = name[prefix.Length..];
                 if (plain.EndsWith(".LayerNorm.gamma", StringComparison.Ordinal)) return plain[..^"gamma".Length] + "weight";
                 return plain.EndsWith(".LayerNorm.beta", StringComparison.Ordinal) ? plain[..^"beta".Length] + "bias" : plain;
-            }, "BERT", "with and without its model's prefix, bert., roberta., distilbert. or electra., or as gamma and weight");
+            }, "BERT", "with and without its model's prefix, bert., roberta., distilbert., electra. or mpnet., or as gamma and weight");
             // RoBERTa's positions: the rows from the padding id + 1 on
             if (offset > 0 && readable.TryGetValue(PositionTable, out SafeTensor? all))
             {
@@ -305,10 +336,12 @@ public static partial class HuggingFace
 
         /// <summary>
         /// Each encoder parameter's tensors in the checkpoint (after <see cref="Readable"/>) and their rows, stacked in this order:
-        /// BERT's names, or DistilBERT's (<paramref name="distil"/>).
+        /// BERT's names, or DistilBERT's or MPNet's (by the checkpoint's model <paramref name="type"/>); MPNet's one relative position
+        /// table into each layer that holds one of its own (a layer that shares the first's reads it there).
         /// </summary>
-        public Dictionary<string, ParameterSet.TensorRows[]> Sources(bool distil = false)
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources(string type = "bert")
         {
+            bool distil = type == "distilbert", mpnet = type == Mpnet;
             int width = Hidden;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
             {
@@ -330,7 +363,10 @@ public static partial class HuggingFace
                 // each part's name: BERT's, or DistilBERT's
                 var (query, key, value, output, first, intermediate, dense, second) = distil
                     ? ("attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm")
+                    : mpnet ? ("attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o", "attention.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm")
                     : ("attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "attention.output.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm");
+                if (b.Attention is { RelativeBuckets: > 0, RelativeSharedWith: null } relative)
+                    s[relative.Name + ".relative_attention_bias.weight"] = [(RelativeTable, relative.RelativeBuckets)];
                 foreach (string part in (string[])["weight", "bias"])
                 {
                     s[b.Attention.Name + ".in_proj_" + part] = [($"{hf}{query}.{part}", width), ($"{hf}{key}.{part}", width), ($"{hf}{value}.{part}", width)];
@@ -359,11 +395,12 @@ public static partial class HuggingFace
                 problems.Add("it is not a JSON object");
                 return;
             }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() is "bert" or "distilbert" or "electra" || IsRoberta(type.GetString()!))))
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() is "bert" or "distilbert" or "electra" or Mpnet || IsRoberta(type.GetString()!))))
             {
-                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\"), DistilBERT's (\"distilbert\") and ELECTRA's (\"electra\"); others lay their layers out otherwise");
+                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\"), DistilBERT's (\"distilbert\"), ELECTRA's (\"electra\") and MPNet's (\"mpnet\"); others lay their layers out otherwise");
                 return;
             }
+            CheckRelative(ModelTypeOf(c) == Mpnet, problems);
             // ELECTRA's embeddings narrower than its layers, projected (embeddings_project); no other model type has the projection
             bool electra = ModelTypeOf(c) == "electra";
             int Given(string key, int fallback) => Value(c, key) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int n) ? n : fallback;
@@ -379,23 +416,49 @@ public static partial class HuggingFace
             }
             BertLayer first = Layers[0];
             int width = Hidden, offset = PositionOffset(c);
-            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", ModelTypeOf(c) == "roberta" ? 50265 : 30522);
+            bool mpnet = ModelTypeOf(c) == Mpnet;
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", ModelTypeOf(c) == "roberta" ? 50265 : mpnet ? 30527 : 30522);
             ConfigInt(c, problems, "hidden_size", width, $"'{Projection?.Name ?? Embedding.Name}'", electra ? 256 : 768);
             ConfigInt(c, problems, "num_hidden_layers", Layers.Count, "its encoder layers", 12);
             ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", electra ? 4 : 12); // (ElectraConfig's defaults: ELECTRA-small's)
             ConfigInt(c, problems, "intermediate_size", first.Intermediate.Units, $"'{first.Intermediate.Name}'", electra ? 1024 : 3072);
             ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength + offset,
-                offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + RoBERTa's {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
+                offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + {(mpnet ? "MPNet" : "RoBERTa")}'s {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", mpnet ? 514 : 512);
             CheckAlike(problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-12, Norms());
             CheckFeedForwardActivation(c, "hidden_act", Activation.Gelu, Layers.Select(b => b.Intermediate), problems);
             if (Value(c, "position_embedding_type") is { } positions && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "absolute"))
                 problems.Add($"position_embedding_type is {positions.GetRawText()}: the positions here are a learned table (\"absolute\"); relative positions are not computed");
-            if (Value(c, "type_vocab_size") is { } types && !(types.ValueKind == JsonValueKind.Number && types.TryGetInt32(out int t) && t >= 1))
+            if (mpnet)
+            {
+                if (Types is not null) problems.Add($"MPNet has no token types, but the model declares '{Types.Name}' ([TokenTypeEmbedding])");
+                // (transformers' MPNet buckets the distances by 32 whatever its table's rows: a table of another size is read otherwise)
+                ConfigInt(c, problems, "relative_attention_num_buckets", MpnetBuckets, "transformers' MPNet, which buckets the distances by 32 whatever its table's rows", MpnetBuckets);
+            }
+            else if (Value(c, "type_vocab_size") is { } types && !(types.ValueKind == JsonValueKind.Number && types.TryGetInt32(out int t) && t >= 1))
                 problems.Add($"type_vocab_size is {types.GetRawText()}, not a whole number of token types 1 or more");
             else if (Types is not null) ConfigInt(c, problems, "type_vocab_size", Types.Types, $"'{Types.Name}' types", 2);
             ConfigOff(c, problems, "is_decoder", "BERT as a causal decoder is not laid out here");
             ConfigOff(c, problems, "add_cross_attention", "BERT layers attending over an encoder are not laid out here");
+        }
+
+        /// <summary>
+        /// MPNet's layers add its one relative position table to their scores (each [Attention(RelativeBuckets = 32)], 128 the
+        /// maximum distance, sharing the first's); the other model types' layers have none.
+        /// </summary>
+        public void CheckRelative(bool mpnet, List<string> problems)
+        {
+            foreach (AttentionInfo a in Layers.Select(b => b.Attention))
+            {
+                if (!mpnet && a.RelativeBuckets > 0)
+                    problems.Add($"'{a.Name}' adds a relative position bias (RelativeBuckets = {a.RelativeBuckets}), which only MPNet's checkpoints (model_type \"mpnet\") hold");
+                else if (mpnet && (a.RelativeBuckets != MpnetBuckets || a.RelativeMaxDistance != MpnetMaxDistance))
+                    problems.Add($"MPNet's layers add its relative position bias to their scores: declare '{a.Name}' with RelativeBuckets = {MpnetBuckets}{(a.RelativeMaxDistance != MpnetMaxDistance ? $" and RelativeMaxDistance = {MpnetMaxDistance}" : "")} (relative_attention_num_buckets, 128 the distance transformers' MPNet buckets up to)");
+                else if (mpnet && a.RelativeSharedWith is null && a != Layers[0].Attention)
+                    problems.Add($"MPNet's encoder keeps one relative position table for every layer: declare '{a.Name}' without RelativeShared = false, reading '{Layers[0].Attention.Name}''s");
+                else continue;
+                return; // (the first that differs: every layer is declared alike)
+            }
         }
 
         /// <summary>DistilBertConfig's keys against the model (its defaults for what it leaves out; its norms' ε is 1e-12, not configured).</summary>
@@ -432,25 +495,35 @@ public static partial class HuggingFace
         /// <summary>Every layer norm: the embeddings', then each layer's two.</summary>
         private IEnumerable<LayerNormInfo> Norms() => Layers.SelectMany(b => new[] { b.First, b.Second }).Prepend(EmbeddingNorm);
 
-        /// <summary>The config.json of this layout, as transformers' BertConfig writes its fields, for the <paramref name="architecture"/> named (with a classifier's <paramref name="labels"/> as id2label).</summary>
-        public byte[] Config(string architecture, IReadOnlyList<string>? labels)
+        /// <summary>
+        /// The config.json of this layout, as transformers' BertConfig (or, <paramref name="mpnet"/>, MPNetConfig) writes its fields,
+        /// for the <paramref name="architecture"/> named (with a classifier's <paramref name="labels"/> as id2label).
+        /// </summary>
+        public byte[] Config(string architecture, IReadOnlyList<string>? labels, bool mpnet = false)
         {
             BertLayer first = Layers[0];
             return ConfigJson(w =>
             {
                 WriteArchitecture(w, architecture, labels);
-                w.WriteString("model_type", "bert");
+                w.WriteString("model_type", mpnet ? Mpnet : "bert");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("hidden_size", Embedding.Dim);
                 w.WriteNumber("num_hidden_layers", Layers.Count);
                 w.WriteNumber("num_attention_heads", first.Attention.Heads);
                 w.WriteNumber("intermediate_size", first.Intermediate.Units);
                 w.WriteString("hidden_act", FeedForwardActivationName(first.Intermediate.Activation));
-                w.WriteNumber("max_position_embeddings", Positions.MaxLength);
-                w.WriteNumber("type_vocab_size", Types?.Types ?? 2);
+                w.WriteNumber("max_position_embeddings", Positions.MaxLength + (mpnet ? 2 : 0));
+                if (mpnet)
+                {
+                    w.WriteNumber("relative_attention_num_buckets", MpnetBuckets);
+                    w.WriteNumber("pad_token_id", 1);
+                    w.WriteNumber("bos_token_id", 0);
+                    w.WriteNumber("eos_token_id", 2);
+                }
+                else w.WriteNumber("type_vocab_size", Types?.Types ?? 2);
                 w.WritePropertyName("layer_norm_eps");
                 w.WriteRawValue(JsonFloat(EmbeddingNorm.Epsilon));
-                w.WriteString("position_embedding_type", "absolute");
+                if (!mpnet) w.WriteString("position_embedding_type", "absolute");
                 w.WriteString("torch_dtype", "float32");
             });
         }
@@ -482,11 +555,12 @@ public static partial class HuggingFace
         /// </summary>
         public void AddSources(string type, Dictionary<string, SafeTensor> tensors, Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems)
         {
-            bool roberta = BertLayout.IsRoberta(type), electra = type == "electra", distil = type == "distilbert";
+            // (MPNet's classifier is RoBERTa's: MPNetClassificationHead)
+            bool roberta = BertLayout.IsRoberta(type) || type == BertLayout.Mpnet, electra = type == "electra", distil = type == "distilbert";
             // (RoBERTa's classifier reads no pooler: RobertaForSequenceClassification drops it; its pooler_output is the head without one)
             var (name, activation, what) = distil ? ("pre_classifier", Activation.Relu, "DistilBERT's pre_classifier applies ReLU")
                 : electra ? ("classifier.dense", Activation.Gelu, "ELECTRA's classifier.dense applies GELU")
-                : roberta && Classifier is not null ? ("classifier.dense", Activation.Tanh, "RoBERTa's classifier.dense applies tanh")
+                : roberta && Classifier is not null ? ("classifier.dense", Activation.Tanh, $"{(type == BertLayout.Mpnet ? "MPNet" : "RoBERTa")}'s classifier.dense applies tanh")
                 : ("pooler.dense", Activation.Tanh, "the pooler applies tanh");
             string classifier = roberta || electra ? "classifier.out_proj" : "classifier";
             if (tensors.ContainsKey(name + ".weight"))

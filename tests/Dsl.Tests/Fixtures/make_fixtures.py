@@ -326,7 +326,8 @@ class Stack(nn.Module):
                     module.softcap = opts.get("softcap")
                     module.rotary_dim = opts.get("rotary_dim")
                     if "relative" in opts:  # {"relative": (buckets, max_distance)}: the bias by distance, nn.Embedding(buckets, heads)
-                        module.relative_attention_bias = nn.Embedding(opts["relative"][0], spec[1])
+                        # ("shared": the first such layer's table, one nn.Embedding for both)
+                        module.relative_attention_bias = self.attention.relative_attention_bias if opts.get("shared") else nn.Embedding(opts["relative"][0], spec[1])
                         module.relative_max_distance = opts["relative"][1]
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
@@ -577,10 +578,11 @@ CASES = [
                             ("rmsnorm",), ("dense", 13, None, "nobias")], 3, 7, "ce"),
     ("SoftCapAttention", [("input", 12), ("attention", 3, {"softcap": 0.8}), ("attention", 2, {"causal": True, "kv": 1, "softcap": 2.0}),
                           ("dense", 3, None, 0.5)], 2, 9, "mse"),
-    # T5's and MPNet's relative position bias: 32 buckets up to 128 (MPNet's; 20 steps reach its logarithmic buckets), then 8
-    # buckets up to 6 over two key/value heads (the distances past 6 sharing a half's last bucket)
-    ("RelativeAttention", [("input", 12), ("attention", 3, {"relative": (32, 128)}), ("attention", 4, {"relative": (8, 6), "kv": 2}),
-                           ("dense", 3)], 2, 20, "mse"),
+    # T5's and MPNet's relative position bias: 32 buckets up to 128 (MPNet's; 20 steps reach its logarithmic buckets) in two
+    # layers that share one table ("shared": the first's nn.Embedding, as MPNet's encoder keeps one), then 8 buckets up to 6 of
+    # its own over two key/value heads (the distances past 6 sharing a half's last bucket)
+    ("RelativeAttention", [("input", 12), ("attention", 3, {"relative": (32, 128)}), ("attention", 3, {"relative": (32, 128), "shared": True}),
+                           ("attention", 4, {"relative": (8, 6), "kv": 2}), ("dense", 3)], 2, 20, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2146,6 +2148,88 @@ def make_hf_modernbert():
           {**encoder, **head, "decoder.bias": decoder_bias}, {"logits": logits})
 
 
+def make_hf_mpnet():
+    """HfMpnet: MPNetModel's checkpoint as sentence-transformers' all-mpnet-base-v2 holds it (no "mpnet." prefix, float32),
+    transformers' modeling_mpnet written out: the words plus the positions of create_position_ids_from_input_ids (counted from
+    padding_idx 1 + 1 over the tokens that are not padding), LayerNorm; 2 post-norm layers, each attn.q, k and v into 4 heads 4
+    wide, the scores over sqrt(d) plus the encoder's one relative_attention_bias table [32, heads] read by the bucket of each
+    distance (relative_position_bucket: 32 buckets up to 128) and the padded keys at float32's minimum, attn.o, LayerNorm;
+    intermediate.dense (GELU), output.dense, LayerNorm. Two sequences of 24 steps, the second padded after 13; the last hidden
+    state and its mean over the valid steps (all-mpnet-base-v2's pooling). The same encoder under "mpnet." with
+    MPNetForSequenceClassification's head, drawn after it (HfMpnetClassifier: the first token through classifier.dense, tanh,
+    classifier.out_proj to 3 labels) and its logits."""
+    c = {"architectures": ["MPNetModel"], "model_type": "mpnet", "hidden_size": 16, "intermediate_size": 24, "num_hidden_layers": 2,
+         "num_attention_heads": 4, "vocab_size": 13, "max_position_embeddings": 32, "layer_norm_eps": 1e-05, "hidden_act": "gelu",
+         "relative_attention_num_buckets": 32, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2, "hidden_dropout_prob": 0.1,
+         "attention_probs_dropout_prob": 0.1, "initializer_range": 0.02, "torch_dtype": "float32"}
+    torch.manual_seed(725)
+    H, inner, heads, layers, T = c["hidden_size"], c["intermediate_size"], c["num_attention_heads"], c["num_hidden_layers"], 24
+    d, pad = H // heads, 1
+
+    def linear(prefix, rows, cols):
+        module = nn.Linear(cols, rows)
+        with torch.no_grad():
+            module.bias.uniform_(-0.2, 0.2)
+        return {prefix + ".weight": module.weight.detach().clone(), prefix + ".bias": module.bias.detach().clone()}
+
+    def ln(prefix):
+        return {prefix + ".weight": torch.empty(H).uniform_(0.5, 1.5), prefix + ".bias": torch.empty(H).uniform_(-0.2, 0.2)}
+    state = {"embeddings.word_embeddings.weight": nn.Embedding(c["vocab_size"], H).weight.detach().clone(),
+             "embeddings.position_embeddings.weight": nn.Embedding(c["max_position_embeddings"], H).weight.detach().clone(), **ln("embeddings.LayerNorm"),
+             "encoder.relative_attention_bias.weight": nn.Embedding(c["relative_attention_num_buckets"], heads).weight.detach().clone()}
+    for i in range(layers):
+        at = f"encoder.layer.{i}."
+        for part in ("q", "k", "v", "o"):
+            state.update(linear(at + "attention.attn." + part, H, H))
+        state.update(ln(at + "attention.LayerNorm"))
+        state.update(linear(at + "intermediate.dense", inner, H))
+        state.update(linear(at + "output.dense", H, inner))
+        state.update(ln(at + "output.LayerNorm"))
+    ids = torch.randint(3, c["vocab_size"], (2, T))
+    ids[:, 0] = c["bos_token_id"]
+    lengths = torch.tensor([T, 13])
+    ids[1, 13:] = pad
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+
+    def dense(x, prefix):
+        return x @ state[prefix + ".weight"].T + state[prefix + ".bias"]
+
+    def norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_eps"])
+    with torch.no_grad():
+        real = (ids != pad).long()
+        positions = torch.cumsum(real, dim=1) * real + pad  # create_position_ids_from_input_ids
+        x = norm(F.embedding(ids, state["embeddings.word_embeddings.weight"]) + F.embedding(positions, state["embeddings.position_embeddings.weight"]), "embeddings.LayerNorm")
+        relative = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # compute_position_bias: memory − context positions
+        bias = F.embedding(relative_position_bucket(relative, num_buckets=32), state["encoder.relative_attention_bias.weight"]).permute(2, 0, 1)[None]
+        extended = (~mask)[:, None, None, :].float() * torch.finfo(torch.float32).min
+        for i in range(layers):
+            at = f"encoder.layer.{i}."
+            q, k, v = (dense(x, at + "attention.attn." + p).view(2, T, heads, d).transpose(1, 2) for p in ("q", "k", "v"))
+            scores = q @ k.transpose(-1, -2) / math.sqrt(d) + bias + extended
+            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(2, T, H)
+            x = norm(dense(context, at + "attention.attn.o") + x, at + "attention.LayerNorm")
+            x = norm(dense(F.gelu(dense(x, at + "intermediate.dense")), at + "output.dense") + x, at + "output.LayerNorm")
+    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
+
+    def write(case, config, tensors, outputs):
+        os.makedirs(os.path.join(HERE, case), exist_ok=True)
+        with open(os.path.join(HERE, case, "config.json"), "w") as f:
+            json.dump(config, f, indent=2)
+        save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
+        save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **outputs})
+        print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
+
+    write("HfMpnet", c, state, {})
+    head = {**linear("classifier.dense", H, H), **linear("classifier.out_proj", 3, H)}
+    with torch.no_grad():  # MPNetClassificationHead: the first token, dense, tanh, out_proj
+        first = torch.tanh(x[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"])
+        logits = first @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+    write("HfMpnetClassifier", {**c, "architectures": ["MPNetForSequenceClassification"], "id2label": {"0": "negative", "1": "neutral", "2": "positive"},
+                                "label2id": {"negative": 0, "neutral": 1, "positive": 2}},
+          {**{"mpnet." + k: v for k, v in state.items()}, **head}, {"logits": logits})
+
+
 def make_hf_nomic_bert(pair=False):
     """HfNomicBert: NomicBertModel's checkpoint as nomic-embed-text-v1.5 holds it (nomic-ai's contrastors modeling_hf_nomic_bert
     written out, float32): the words plus the token types' row (token_type_ids all 0), emb_ln; 2 post-norm blocks, each
@@ -2482,6 +2566,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
         make_hf_berts()
+        sys.exit(0)
+    if "--hf-mpnet" in sys.argv:  # only the Hugging Face MPNet checkpoints
+        make_hf_mpnet()
         sys.exit(0)
     if "--hf-modernbert" in sys.argv:  # only the Hugging Face ModernBERT checkpoint
         make_hf_modernbert()

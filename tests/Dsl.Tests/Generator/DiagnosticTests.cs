@@ -424,6 +424,11 @@ public class DiagnosticTests
     [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeBuckets = 2|])]", "RelativeBuckets = 2 must be even and 4 or more", "half for the rest")]
     [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 32, [|RelativeMaxDistance = 8|])]", "RelativeMaxDistance = 8 must pass the 8 distances of 32 buckets", "T5's: 128")]
     [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeMaxDistance = 64|])]", "RelativeMaxDistance sets where the relative position buckets stop growing", "only with RelativeBuckets")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeShared = false|])]", "RelativeShared = false gives a layer a relative position table of its own", "only with RelativeBuckets")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 8)] [Attention(Heads = 4, [|RelativeBuckets = 8|])]",
+        "it reads the relative position table of 'attention' (RelativeShared, T5's and MPNet's one table for every layer), which has 2 head(s), 8 buckets up to 128", "this layer: 4 head(s), 8 buckets up to 128")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 8)] [Attention(Heads = 2, [|RelativeBuckets = 16|])]",
+        "declare the same, or RelativeShared = false for a table of its own", "this layer: 2 head(s), 16 buckets up to 128")]
     public void DSL0007_RelativeBucketsWhereTheyDoNotApply(string layers, string message, string detail)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

@@ -201,12 +201,14 @@ public partial class GcQueryKeyNorm;
 public partial class GcSoftCap;
 
 // T5's and MPNet's relative position bias: 8 buckets up to a distance of 5 over 7 steps (exact, logarithmic and shared
-// buckets on both sides), then grouped heads with 6 buckets, the table's gradient by bucket.
+// buckets on both sides) in two layers that share one table (its gradient summed over both), then grouped heads with 6
+// buckets of their own.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]
 [Attention(Heads = 2, RelativeBuckets = 8, RelativeMaxDistance = 5)]
 [Residual]
-[Attention(Heads = 4, KeyValueHeads = 2, RelativeBuckets = 6, RelativeMaxDistance = 3)]
+[Attention(Heads = 2, RelativeBuckets = 8, RelativeMaxDistance = 5)]
+[Attention(Heads = 4, KeyValueHeads = 2, RelativeBuckets = 6, RelativeMaxDistance = 3, RelativeShared = false)]
 [Dense(2)]
 public partial class GcRelative;
 

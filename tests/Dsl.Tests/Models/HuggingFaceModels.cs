@@ -521,3 +521,30 @@ public partial class HfTinyNomicBert;
 [Dense(256, Gated = true, Activation = Activation.Silu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
 [EndRepeat]
 public partial class HfTinyNomicBertPair;
+
+// The HfMpnet fixture's model (all-mpnet-base-v2's layout): BERT's post-norm layers (ε 1e-5), 30 positions after the table's
+// first 2 rows, no token types, MPNet's one relative position table (32 buckets up to 128) read by every layer's scores.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 30)] [LayerNorm(Epsilon = 1e-5f)]
+[Repeat(2)]
+[Attention(Heads = 4, RelativeBuckets = 32)] [Residual] [LayerNorm(Epsilon = 1e-5f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
+[EndRepeat]
+public partial class HfTinyMpnet;
+
+// The HfMpnetClassifier fixture's model (MPNetForSequenceClassification): the same encoder, then the first token's vector,
+// classifier.dense (tanh), classifier.out_proj to three labels.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 30)] [LayerNorm(Epsilon = 1e-5f)]
+[Repeat(2)]
+[Attention(Heads = 4, RelativeBuckets = 32)] [Residual] [LayerNorm(Epsilon = 1e-5f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
+[EndRepeat]
+[Pool(PoolKind.First)] [Dropout(0.1f)] [Dense(16, Activation = Activation.Tanh)] [Dropout(0.1f)] [Dense(3)]
+public partial class HfTinyMpnetClassifier;
+
+// HfTinyMpnet with a table of its own in each layer (RelativeShared = false): not MPNet's one table.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 30)] [LayerNorm(Epsilon = 1e-5f)]
+[Repeat(2)]
+[Attention(Heads = 4, RelativeBuckets = 32, RelativeShared = false)] [Residual] [LayerNorm(Epsilon = 1e-5f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
+[EndRepeat]
+public partial class HfTinyMpnetUnshared;

@@ -612,9 +612,11 @@ public partial class PartialRotaryBlock;
 [Dense(3, SoftCap = 0.5f)]
 public partial class SoftCapAttention;
 
-// T5's and MPNet's relative position bias: 32 buckets up to 128 (MPNet's), then 8 buckets up to 6 over two key/value heads.
+// T5's and MPNet's relative position bias: 32 buckets up to 128 (MPNet's) in two layers that share one table, then 8 buckets
+// up to 6 of its own over two key/value heads.
 [Input(12)]
 [Attention(Heads = 3, RelativeBuckets = 32)]
-[Attention(Heads = 4, KeyValueHeads = 2, RelativeBuckets = 8, RelativeMaxDistance = 6)]
+[Attention(Heads = 3, RelativeBuckets = 32)]
+[Attention(Heads = 4, KeyValueHeads = 2, RelativeBuckets = 8, RelativeMaxDistance = 6, RelativeShared = false)]
 [Dense(3)]
 public partial class RelativeAttention;

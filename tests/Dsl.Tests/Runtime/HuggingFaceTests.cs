@@ -1116,8 +1116,8 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "is_decoder is true: BERT as a causal decoder is not laid out here");
         Contains(error.Message, "layer_norm_eps is 1E-05, the model declares 1E-12 ('layernorm' Epsilon)");
         Contains(error.Message, "num_attention_heads is 2, the model declares 4 ('attention')");
-        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "mpnet", "bert-mpnet")));
-        Contains(error.Message, "model_type is \"mpnet\": LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((_, config) => config["model_type"] = "deberta-v2", "bert-deberta")));
+        Contains(error.Message, "model_type is \"deberta-v2\": LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 4), BertCopy((tensors, _) =>
         {
             tensors.Remove("embeddings.token_type_embeddings.weight");
@@ -1233,6 +1233,62 @@ public sealed class HuggingFaceTests : IDisposable
     /// over them (an embedding model's pooling), are PyTorch's; a model whose layers differ from the configuration's types, and
     /// other layouts, refused, named.
     /// </summary>
+    /// <summary>
+    /// MPNet (MPNetModel, as transformers computes it: BERT's post-norm layers whose scores add the encoder's one relative position
+    /// table by the bucket of each distance, positions after the padding id): its last hidden state on every valid step and its
+    /// mean (all-mpnet-base-v2's pooling) are PyTorch's, as are MPNetForSequenceClassification's logits; saved as MPNet's checkpoint
+    /// under the fixture's names and read back to the same outputs; a model whose layers lack the bias, or keep tables of their
+    /// own, refused, named.
+    /// </summary>
+    [Fact]
+    public void MpnetsLastHiddenStateIsTransformers()
+    {
+        var model = new HfTinyMpnet(seed: 1);
+        HuggingFace.LoadBert(model, Fixture.Path("HfMpnet"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfMpnet.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"sequence {b}'s valid steps");
+        float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths));
+        Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, "the mean over the valid steps");
+        // one table read by both layers: the second's name an alias of the first's
+        Assert.Same(model.Parameters["attention.relative_attention_bias.weight"], model.Parameters["attention_1.relative_attention_bias.weight"]);
+
+        var classifier = new HfTinyMpnetClassifier(seed: 1);
+        HuggingFace.LoadBert(classifier, Fixture.Path("HfMpnetClassifier"));
+        AssertHead(classifier, "HfMpnetClassifier", "logits");
+        Assert.Equal(["negative", "neutral", "positive"], HuggingFace.LoadLabels(Fixture.Path("HfMpnetClassifier")));
+
+        foreach (var (saved, fixture, labels) in new (IModel<int>, string, string[]?)[] { (model, "HfMpnet", null), (classifier, "HfMpnetClassifier", ["negative", "neutral", "positive"]) })
+        {
+            string folder = Path.Combine(_temp, fixture + "-saved");
+            HuggingFace.SaveBert(saved, folder, labels);
+            Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors"))), written = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+            Assert.Equal(original.Keys.Order(), written.Keys.Order());
+            string positions = (labels is null ? "" : "mpnet.") + "embeddings.position_embeddings.weight";
+            Assert.Equal(original[positions].Shape, written[positions].Shape);
+            Assert.All(written[positions].ToFloat().AsSpan(0, 2 * 16).ToArray(), v => Assert.Equal(0f, v));
+            using JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json")));
+            using JsonDocument source = JsonDocument.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))));
+            foreach (string key in (string[])["architectures", "model_type", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads", "max_position_embeddings", "relative_attention_num_buckets", "pad_token_id"])
+                Assert.Equal(source.RootElement.GetProperty(key).GetRawText().Replace(" ", "").Replace("\n", ""), config.RootElement.GetProperty(key).GetRawText().Replace(" ", "").Replace("\n", ""));
+            IModel<int> reloaded = (IModel<int>)Activator.CreateInstance(saved.GetType(), 9)!;
+            HuggingFace.LoadBert(reloaded, folder);
+            Assert.Equal(ParityModel.Flatten(saved.Forward(ParityModel.Span(ids, [batch, steps]), lengths)), ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, steps]), lengths)));
+        }
+
+        var plain = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyRoberta(seed: 1), Fixture.Path("HfMpnet")));
+        Contains(plain.Message, "MPNet's layers add its relative position bias to their scores: declare 'attention' with RelativeBuckets = 32");
+        var unshared = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyMpnetUnshared(seed: 1), Fixture.Path("HfMpnet")));
+        Contains(unshared.Message, "MPNet's encoder keeps one relative position table for every layer: declare 'attention_1' without RelativeShared = false");
+        var other = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyMpnet(seed: 1), Fixture.Path("HfRoberta")));
+        Contains(other.Message, "'attention' adds a relative position bias (RelativeBuckets = 32), which only MPNet's checkpoints (model_type \"mpnet\") hold");
+        Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(new HfTinyMpnetUnshared(seed: 1), Path.Combine(_temp, "unshared"))).Message,
+            "HfTinyMpnetUnshared cannot be written as one MPNet configuration: MPNet's encoder keeps one relative position table for every layer");
+    }
+
     [Fact]
     public void ModernBertsLastHiddenStateIsTransformers()
     {

@@ -17,9 +17,16 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
     float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0,
-    int RelativeBuckets = 0, int RelativeMaxDistance = AttentionSpec.DefaultRelativeMaxDistance)
+    int RelativeBuckets = 0, int RelativeMaxDistance = AttentionSpec.DefaultRelativeMaxDistance, bool RelativeShared = true)
     : LayerSpec(Header)
 {
+    /// <summary>
+    /// The earlier layer whose relative position table this one reads (T5's and MPNet's one table for every layer): with
+    /// RelativeBuckets and RelativeShared, the first earlier attention layer that has them; null when this layer holds its own.
+    /// </summary>
+    public ShapedLayer? RelativeOwner(System.Collections.Generic.IEnumerable<ShapedLayer> previous) =>
+        RelativeBuckets > 0 && RelativeShared ? previous.FirstOrDefault(l => l.Spec is AttentionSpec { RelativeBuckets: > 0, RelativeShared: true }) : null;
+
     /// <summary>T5's and MPNet's relative_attention_max_distance, the attribute's default.</summary>
     public const int DefaultRelativeMaxDistance = 128;
 
@@ -126,7 +133,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
             a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
-            a.Float("softcap", 0f), a.Int("rotarydimensions", 0), a.Int("relativebuckets", 0), a.Int("relativemaxdistance", AttentionSpec.DefaultRelativeMaxDistance));
+            a.Float("softcap", 0f), a.Int("rotarydimensions", 0), a.Int("relativebuckets", 0), a.Int("relativemaxdistance", AttentionSpec.DefaultRelativeMaxDistance),
+            a.Bool("relativeshared", true));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -253,6 +261,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         }
         else if (spec.RelativeMaxDistance != AttentionSpec.DefaultRelativeMaxDistance)
             c.Invalid("relativemaxdistance", "RelativeMaxDistance sets where the relative position buckets stop growing; it applies only with RelativeBuckets");
+        else if (!spec.RelativeShared)
+            c.Invalid("relativeshared", "RelativeShared = false gives a layer a relative position table of its own; it applies only with RelativeBuckets");
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -312,6 +322,11 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (spec.Causal && bidirectional is not null)
             c.Report(DiagnosticDescriptors.CausalAfterBidirectional, spec.ArgumentLocation("causal"), c.Name, bidirectional.Name);
         if (spec.Pool) c.VectorReason = "one pooled vector per sequence (Pool = true)";
+        if (spec.RelativeOwner(c.Previous) is { Spec: AttentionSpec owner } shared
+            && (owner.Heads != spec.Heads || owner.RelativeBuckets != spec.RelativeBuckets || owner.RelativeMaxDistance != spec.RelativeMaxDistance))
+            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("relativebuckets"), c.Name,
+                $"it reads the relative position table of '{shared.Name}' (RelativeShared, T5's and MPNet's one table for every layer), which has {owner.Heads} head(s), {owner.RelativeBuckets} buckets up to {owner.RelativeMaxDistance}: " +
+                $"declare the same, or RelativeShared = false for a table of its own (this layer: {spec.Heads} head(s), {spec.RelativeBuckets} buckets up to {spec.RelativeMaxDistance})");
         CheckSize(spec, c, inWidth);
         return new ShapedLayer(spec, c.Name, inWidth, outWidth, c.InIsSequence, !spec.Pool && c.InIsSequence, StepBlocker: StepBlocker(spec));
     }
@@ -402,7 +417,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") +
         (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") +
         (spec.RotaryDimensions > 0 ? $", RotaryDimensions: {spec.RotaryDimensions}" : "") +
-        (spec.RelativeBuckets > 0 ? $", RelativeBuckets: {spec.RelativeBuckets}, RelativeMaxDistance: {spec.RelativeMaxDistance}" : "") + ")";
+        (spec.RelativeBuckets > 0 ? $", RelativeBuckets: {spec.RelativeBuckets}, RelativeMaxDistance: {spec.RelativeMaxDistance}" : "") +
+        (spec.RelativeOwner(model.Layers.Take(index)) is { } owner ? $", RelativeSharedWith: {Literal(owner.Name)}" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Helpers;
 using Dsl.Generator.Lowering;
@@ -15,7 +16,8 @@ internal sealed record Projections(ParamRef InWeight, ParamRef? InBias, ParamRef
 /// outputs [T, B, h·d]; <see cref="Mask"/> the dropout on the weights.
 /// </summary>
 internal sealed record SelfAttentionPlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, BufferRef Weights,
-    Projections Projections, BufferRef Qkv, BufferRef DQkv, BufferRef Context, BufferRef DContext, BufferRef? Mask, int Heads, float Scale, bool Causal, float Dropout)
+    Projections Projections, BufferRef Qkv, BufferRef DQkv, BufferRef Context, BufferRef DContext, BufferRef? Mask, int Heads, float Scale, bool Causal, float Dropout,
+    ParamRef? RelativeTable = null)
     : AttentionPlan(Layer, In, DIn, Out, DOut, Weights);
 
 /// <summary>Attention pooling: a learned <see cref="QueryParam"/>, projected into <see cref="Query"/>, attends over the sequence.</summary>
@@ -123,8 +125,10 @@ internal static class MultiHeadAttention
         Operand[] relativeSizes = [];
         if (spec.RelativeBuckets > 0)
         {
-            relativeTable = c.Matrix("relative_attention_bias.weight", spec.RelativeBuckets, heads,
-                new ParamInit(Parsing.InitKind.Normal, spec.RelativeBuckets, heads, spec.RelativeBuckets, 1f));
+            // the first layer's table, read by every later one (T5's and MPNet's), unless RelativeShared = false gives it its own
+            relativeTable = spec.RelativeOwner(c.Model.Layers.Take(c.Index)) is { } owner
+                ? c.Tie("relative_attention_bias.weight", c.Layers.OfType<SelfAttentionPlan>().First(p => p.Layer.Name == owner.Name).RelativeTable!)
+                : c.Matrix("relative_attention_bias.weight", spec.RelativeBuckets, heads, new ParamInit(Parsing.InitKind.Normal, spec.RelativeBuckets, heads, spec.RelativeBuckets, 1f));
             relativeBias = c.Own("relative_bias", 2 * heads, Rows.Steps1, BufferUse.Forward, $"each head's score bias by distance −(T − 1) … T − 1 [{heads}, 2T − 1]");
             dRelativeBias = c.Own("drelative_bias", 2 * heads, Rows.StepsBatch, BufferUse.Training, $"the scores' gradients by distance, each sequence's [B, {heads}, 2T − 1]");
             relativeSizes = [ScalarOperand.Of(spec.RelativeBuckets), ScalarOperand.Of(spec.RelativeMaxDistance)];
@@ -215,7 +219,7 @@ internal static class MultiHeadAttention
         Op[] setup = angles is null ? []
             : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(r), .. frequencies]) { Note = "once per shape" }];
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
-            heads, scale, spec.Causal, spec.Dropout) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
+            heads, scale, spec.Causal, spec.Dropout, relativeTable) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
     }
 
     private static AttentionPlan LowerCross(ShapedLayer layer, AttentionSpec spec, LowerContext c)
