@@ -54,7 +54,12 @@ public static partial class HuggingFace
     /// <c>output_layer_norm</c> — and the <c>distilbert.</c> prefix; its configuration's <c>dim</c>, <c>n_layers</c>,
     /// <c>n_heads</c>, <c>hidden_dim</c> and <c>activation</c>, its norms' ε 1e-12), and ELECTRA's (<c>model_type</c> "electra",
     /// the <c>electra.</c> prefix): its embeddings <c>embedding_size</c> wide, normalised, then projected to <c>hidden_size</c> by
-    /// <c>embeddings_project</c>, declared as a <c>[Dense(hidden_size)]</c> after the embeddings' norm. Padded sequences
+    /// <c>embeddings_project</c>, declared as a <c>[Dense(hidden_size)]</c> after the embeddings' norm. So do MPNet's (<c>model_type</c>
+    /// "mpnet": all-mpnet-base-v2 and its kin, the <c>mpnet.</c> prefix): BERT's layers under its names
+    /// (<c>attention.attn.q</c>, <c>k</c>, <c>v</c>, <c>o</c>, <c>attention.LayerNorm</c>), its positions after the table's
+    /// first two rows, no token types, and the encoder's one <c>relative_attention_bias</c> read by every layer, each declared
+    /// <c>[Attention(Heads = h, RelativeBuckets = 32)]</c> (the later ones sharing the first's table); its sequence classifier
+    /// is RoBERTa's (<c>classifier.dense</c>, <c>classifier.out_proj</c>). Padded sequences
     /// run through <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with
     /// their lengths: the padded keys get no weight, as BERT's <c>attention_mask</c> gives them.
     /// </summary>
