@@ -1726,6 +1726,10 @@ def make_hf_llama():
     make_hf_modernbert()
     make_hf_nomic_bert()
     make_hf_nomic_bert(pair=True)
+    make_hf_mpnet()
+    make_hf_t5(gated=True)
+    make_hf_t5(gated=False)
+    make_relative_buckets()
     make_hf_mistral()
     make_hf_phi3()
     make_hf_phi3_partial()
@@ -2230,6 +2234,103 @@ def make_hf_mpnet():
           {**{"mpnet." + k: v for k, v in state.items()}, **head}, {"logits": logits})
 
 
+def make_hf_t5(gated=True):
+    """HfT5 (gated): T5EncoderModel's checkpoint as flan-t5's encoder holds it (shared and encoder.embed_tokens, the one table;
+    float32), transformers' modeling_t5 written out: the words; 2 pre-norm blocks, each T5LayerNorm (RMS, no bias, eps 1e-6),
+    SelfAttention's q, k, v without biases into 4 heads d_kv = 6 wide (24 where d_model is 16), the scores unscaled plus the
+    first block's relative_attention_bias [8, heads] by the bucket of each distance (8 buckets up to 12: 20 steps reach past
+    it), the padded keys at float32's minimum, o; then T5LayerNorm and the gated-gelu feed-forward wo(gelu_new(wi_0 x) * wi_1 x);
+    final_layer_norm. Two sequences of 20 steps, the second padded after 9; the last hidden state and its mean over the valid
+    steps (sentence-t5's pooling). HfT5Relu (gated=False): T5ForConditionalGeneration's checkpoint (shared alone, its decoder's
+    and lm_head's tensors beside the encoder's), heads of d_model / num_heads, the ReLU feed-forward wo(relu(wi x)), 32 buckets
+    up to 128."""
+    c = {"architectures": ["T5EncoderModel" if gated else "T5ForConditionalGeneration"], "model_type": "t5", "vocab_size": 13, "d_model": 16,
+         "d_kv": 6 if gated else 4, "d_ff": 24, "num_layers": 2, "num_decoder_layers": 1, "num_heads": 4,
+         "relative_attention_num_buckets": 8 if gated else 32, "relative_attention_max_distance": 12 if gated else 128, "dropout_rate": 0.1,
+         "layer_norm_epsilon": 1e-06, "feed_forward_proj": "gated-gelu" if gated else "relu", "is_encoder_decoder": True, "pad_token_id": 0,
+         "eos_token_id": 1, "decoder_start_token_id": 0, "tie_word_embeddings": not gated, "torch_dtype": "float32"}
+    torch.manual_seed(726 if gated else 727)
+    H, dkv, inner, heads, layers, T = c["d_model"], c["d_kv"], c["d_ff"], c["num_heads"], c["num_layers"], 20
+    hd = heads * dkv
+
+    def linear(rows, cols):
+        return nn.Linear(cols, rows, bias=False).weight.detach().clone()
+
+    def norm_weight():
+        return torch.empty(H).uniform_(0.5, 1.5)
+    state = {"shared.weight": nn.Embedding(c["vocab_size"], H).weight.detach().clone()}
+    for i in range(layers):
+        at = f"encoder.block.{i}.layer."
+        state[at + "0.layer_norm.weight"] = norm_weight()
+        for part in ("q", "k", "v"):
+            state[at + f"0.SelfAttention.{part}.weight"] = linear(hd, H)
+        state[at + "0.SelfAttention.o.weight"] = linear(H, hd)
+        if i == 0:
+            state[at + "0.SelfAttention.relative_attention_bias.weight"] = nn.Embedding(c["relative_attention_num_buckets"], heads).weight.detach().clone()
+        state[at + "1.layer_norm.weight"] = norm_weight()
+        if gated:
+            state[at + "1.DenseReluDense.wi_0.weight"] = linear(inner, H)
+            state[at + "1.DenseReluDense.wi_1.weight"] = linear(inner, H)
+        else:
+            state[at + "1.DenseReluDense.wi.weight"] = linear(inner, H)
+        state[at + "1.DenseReluDense.wo.weight"] = linear(H, inner)
+    state["encoder.final_layer_norm.weight"] = norm_weight()
+    ids = torch.randint(2, c["vocab_size"], (2, T))
+    lengths = torch.tensor([T, 9])
+    ids[1, 8] = c["eos_token_id"]
+    ids[0, T - 1] = c["eos_token_id"]
+    ids[1, 9:] = c["pad_token_id"]
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+
+    def norm(x, w):  # T5LayerNorm: the mean of squares in float32, no mean taken off, no bias
+        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["layer_norm_epsilon"]))
+
+    def t5_bucket(relative, num_buckets, max_distance):  # T5Attention._relative_position_bucket, bidirectional
+        buckets = 0
+        num_buckets //= 2
+        buckets += (relative > 0).to(torch.long) * num_buckets
+        relative = torch.abs(relative)
+        max_exact = num_buckets // 2
+        is_small = relative < max_exact
+        large = max_exact + (torch.log(relative.float() / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact)).to(torch.long)
+        large = torch.min(large, torch.full_like(large, num_buckets - 1))
+        return buckets + torch.where(is_small, relative, large)
+    with torch.no_grad():
+        x = F.embedding(ids, state["shared.weight"])
+        relative = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # memory − context positions
+        bias = F.embedding(t5_bucket(relative, c["relative_attention_num_buckets"], c["relative_attention_max_distance"]),
+                           state["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]).permute(2, 0, 1)[None]
+        bias = bias + (~mask)[:, None, None, :].float() * torch.finfo(torch.float32).min  # the mask added to the position bias
+        for i in range(layers):
+            at = f"encoder.block.{i}.layer."
+            y = norm(x, state[at + "0.layer_norm.weight"])
+            q, k, v = ((y @ state[at + f"0.SelfAttention.{p}.weight"].T).view(2, T, heads, dkv).transpose(1, 2) for p in ("q", "k", "v"))
+            scores = q @ k.transpose(3, 2) + bias  # T5 scales no score
+            x = x + (scores.softmax(-1) @ v).transpose(1, 2).reshape(2, T, hd) @ state[at + "0.SelfAttention.o.weight"].T
+            y = norm(x, state[at + "1.layer_norm.weight"])
+            if gated:  # gelu_new: GELU's tanh form
+                h = F.gelu(y @ state[at + "1.DenseReluDense.wi_0.weight"].T, approximate="tanh") * (y @ state[at + "1.DenseReluDense.wi_1.weight"].T)
+            else:
+                h = F.relu(y @ state[at + "1.DenseReluDense.wi.weight"].T)
+            x = x + h @ state[at + "1.DenseReluDense.wo.weight"].T
+        x = norm(x, state["encoder.final_layer_norm.weight"])
+    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
+    case = "HfT5" if gated else "HfT5Relu"
+    tensors = dict(state)
+    if gated:
+        tensors["encoder.embed_tokens.weight"] = state["shared.weight"]  # T5EncoderModel's tied table under both names
+    else:  # a full model's decoder and head, which the encoder does not read
+        tensors["decoder.block.0.layer.0.SelfAttention.q.weight"] = linear(hd, H)
+        tensors["decoder.final_layer_norm.weight"] = norm_weight()
+        tensors["lm_head.weight"] = linear(c["vocab_size"], H)
+    os.makedirs(os.path.join(HERE, case), exist_ok=True)
+    with open(os.path.join(HERE, case, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
+    print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
+
+
 def make_hf_nomic_bert(pair=False):
     """HfNomicBert: NomicBertModel's checkpoint as nomic-embed-text-v1.5 holds it (nomic-ai's contrastors modeling_hf_nomic_bert
     written out, float32): the words plus the token types' row (token_type_ids all 0), emb_ln; 2 post-norm blocks, each
@@ -2566,6 +2667,10 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
         make_hf_berts()
+        sys.exit(0)
+    if "--hf-t5" in sys.argv:  # only the Hugging Face T5 encoders
+        make_hf_t5(gated=True)
+        make_hf_t5(gated=False)
         sys.exit(0)
     if "--hf-mpnet" in sys.argv:  # only the Hugging Face MPNet checkpoints
         make_hf_mpnet()

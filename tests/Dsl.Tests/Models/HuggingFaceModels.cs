@@ -548,3 +548,23 @@ public partial class HfTinyMpnetClassifier;
 [Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
 [EndRepeat]
 public partial class HfTinyMpnetUnshared;
+
+// The HfT5 fixture's model (flan-t5's encoder, T5EncoderModel): pre-norm blocks of RMS norms, 4 heads 6 wide (d_kv: 24 where
+// d_model is 16), the scores unscaled plus the first block's relative table (8 buckets up to 12) read by both, the gated-gelu
+// feed-forward (gelu_new: GELU's tanh form), the final norm.
+[Embedding(vocab: 13, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, HeadWidth = 6, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 8, RelativeMaxDistance = 12)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Gated = true, Activation = Activation.GeluTanh, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)]
+public partial class HfTinyT5;
+
+// The HfT5Relu fixture's model (t5-small's encoder): heads of d_model / num_heads, 32 buckets up to 128, the ReLU feed-forward.
+[Embedding(vocab: 13, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 32)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Relu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)]
+public partial class HfTinyT5Relu;

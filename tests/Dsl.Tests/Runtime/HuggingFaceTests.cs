@@ -1289,6 +1289,50 @@ public sealed class HuggingFaceTests : IDisposable
             "HfTinyMpnetUnshared cannot be written as one MPNet configuration: MPNet's encoder keeps one relative position table for every layer");
     }
 
+    /// <summary>
+    /// T5's encoder (T5EncoderModel and a full T5ForConditionalGeneration checkpoint's encoder, as transformers computes it: pre-norm
+    /// RMS blocks, unscaled scores plus the first block's relative position table, gated-gelu or ReLU feed-forwards): its last
+    /// hidden state on every valid step and its mean are PyTorch's; saved as T5EncoderModel and read back to the same outputs;
+    /// a model declared otherwise than its configuration refused, each difference named.
+    /// </summary>
+    [Fact]
+    public void T5sEncoderGivesTransformersLastHiddenState()
+    {
+        foreach (var (model, fixture) in new (IModel<int>, string)[] { (new HfTinyT5(seed: 1), "HfT5"), (new HfTinyT5Relu(seed: 1), "HfT5Relu") })
+        {
+            HuggingFace.LoadT5Encoder(model, Fixture.Path(fixture));
+            Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+            int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+            int batch = lengths.Length, steps = ids.Length / batch;
+            float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+            for (int b = 0; b < batch; b++)
+                Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"{fixture}: sequence {b}'s valid steps");
+            float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths));
+            Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, $"{fixture}: the mean over the valid steps");
+
+            string folder = Path.Combine(_temp, fixture + "-saved");
+            HuggingFace.SaveT5Encoder(model, folder);
+            var written = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+            Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors"))).Keys.Where(k => !k.StartsWith("decoder.") && !k.StartsWith("lm_head."))
+                .Append("encoder.embed_tokens.weight").Distinct().Order(), written.Keys.Order());
+            using JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json")));
+            using JsonDocument source = JsonDocument.Parse(File.ReadAllText(Fixture.Path(Path.Combine(fixture, "config.json"))));
+            foreach (string key in (string[])["model_type", "vocab_size", "d_model", "d_kv", "d_ff", "num_layers", "num_heads", "relative_attention_num_buckets", "relative_attention_max_distance", "feed_forward_proj"])
+                Assert.Equal(source.RootElement.GetProperty(key).GetRawText(), config.RootElement.GetProperty(key).GetRawText());
+            IModel<int> reloaded = (IModel<int>)Activator.CreateInstance(model.GetType(), 9)!;
+            HuggingFace.LoadT5Encoder(reloaded, folder);
+            Assert.Equal(ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths)), ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, steps]), lengths)));
+        }
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyT5Relu(seed: 1), Fixture.Path("HfT5")));
+        Contains(error.Message, "d_kv is 6, the model declares 4 ('attention''s heads: d_model / num_heads; declare HeadWidth = d_kv where they differ)");
+        Contains(error.Message, "relative_attention_num_buckets is 8, the model declares 32 ('attention' RelativeBuckets)");
+        Contains(error.Message, "feed_forward_proj is \"gated-gelu\": declare 'dense' with Gated = true, Activation = Activation.GeluTanh");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadT5Encoder(new HfTinyMpnet(seed: 1), Fixture.Path("HfT5")));
+        Contains(layout.Message, "is not laid out as T5's encoder");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyT5(seed: 1), Fixture.Path("HfMpnet")));
+        Contains(error.Message, "model_type is \"mpnet\": LoadT5Encoder reads T5's checkpoints (\"t5\")");
+    }
+
     [Fact]
     public void ModernBertsLastHiddenStateIsTransformers()
     {
