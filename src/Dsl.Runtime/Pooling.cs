@@ -133,5 +133,5 @@ public static class Pooling
     }
 
     /// <summary>x / max(‖x‖₂, 1e-12), in place (<c>F.normalize</c>).</summary>
-    private static void Normalize(Span<float> x) => TensorPrimitives.Divide(x, MathF.Max(TensorPrimitives.Norm(x), 1e-12f), x);
+    internal static void Normalize(Span<float> x) => TensorPrimitives.Divide(x, MathF.Max(TensorPrimitives.Norm(x), 1e-12f), x);
 }

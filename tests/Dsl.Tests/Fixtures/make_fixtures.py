@@ -2329,6 +2329,49 @@ def make_hf_t5(gated=True):
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
     save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
     print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
+    if gated:
+        make_sentence_t5(c, tensors, ids, lengths, pooled)
+
+
+def make_sentence_t5(config, tensors, ids, lengths, pooled):
+    """HfSentenceT5: a sentence-transformers folder laid out as sentence-t5's (the encoder at its root, modules.json, 1_Pooling by
+    the mean), with two Dense modules as sentence-transformers saves them (config.json and model.safetensors: linear.weight and
+    linear.bias) — LaBSE's kind (16 -> 12, a bias, tanh) then sentence-t5's projection (12 -> 8, no bias, Identity) — and
+    Normalize; the embeddings as SentenceTransformer.encode computes them: the mean, each Dense, F.normalize."""
+    folder = os.path.join(HERE, "HfSentenceT5")
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    save_safetensors(os.path.join(folder, "model.safetensors"), tensors)
+    modules = [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+               {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+               {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+               {"idx": 3, "name": "3", "path": "3_Dense", "type": "sentence_transformers.models.Dense"},
+               {"idx": 4, "name": "4", "path": "4_Normalize", "type": "sentence_transformers.models.Normalize"}]
+    with open(os.path.join(folder, "modules.json"), "w") as f:
+        json.dump(modules, f, indent=2)
+    os.makedirs(os.path.join(folder, "1_Pooling"), exist_ok=True)
+    with open(os.path.join(folder, "1_Pooling", "config.json"), "w") as f:
+        json.dump({"word_embedding_dimension": 16, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True, "pooling_mode_max_tokens": False,
+                   "pooling_mode_mean_sqrt_len_tokens": False, "pooling_mode_weightedmean_tokens": False, "pooling_mode_lasttoken": False}, f, indent=2)
+    os.makedirs(os.path.join(folder, "4_Normalize"), exist_ok=True)
+    torch.manual_seed(728)
+    y = pooled
+    for name, (inner, outer, bias, act) in (("2_Dense", (16, 12, True, "torch.nn.modules.activation.Tanh")), ("3_Dense", (12, 8, False, "torch.nn.modules.linear.Identity"))):
+        linear = nn.Linear(inner, outer, bias=bias)
+        os.makedirs(os.path.join(folder, name), exist_ok=True)
+        with open(os.path.join(folder, name, "config.json"), "w") as f:
+            json.dump({"in_features": inner, "out_features": outer, "bias": bias, "activation_function": act}, f)
+        weights = {"linear.weight": linear.weight.detach().clone()}
+        if bias:
+            weights["linear.bias"] = linear.bias.detach().clone()
+        save_safetensors(os.path.join(folder, name, "model.safetensors"), weights)
+        with torch.no_grad():
+            y = linear(y)
+            y = torch.tanh(y) if act.endswith("Tanh") else y
+    embeddings = F.normalize(y, p=2, dim=1)
+    save_safetensors(os.path.join(HERE, "HfSentenceT5.expected.safetensors"), {"ids": ids, "lengths": lengths, "embeddings": embeddings})
+    print(f"HfSentenceT5: embeddings {list(embeddings.shape)}")
 
 
 def make_hf_nomic_bert(pair=False):

@@ -52,13 +52,77 @@ public sealed class SentencePoolingTests : IDisposable
         Assert.Equal(5f / MathF.Sqrt(61f), unit[0], 6);
     }
 
+    /// <summary>
+    /// sentence-t5's layout: T5's encoder at the folder's root, the mean, two Dense modules (LaBSE's kind, tanh with a bias, then
+    /// sentence-t5's projection without one) and Normalize give the embeddings SentenceTransformer.encode gives
+    /// (HfSentenceT5, written by make_fixtures.py).
+    /// </summary>
+    [Fact]
+    public void DenseModulesAfterThePoolingGiveSentenceTransformersEmbeddings()
+    {
+        string folder = Fixture.Path("HfSentenceT5");
+        var encoder = new Models.HfTinyT5(seed: 1);
+        HuggingFace.LoadT5Encoder(encoder, folder);
+        SentencePooling pooling = HuggingFace.LoadPooling(folder);
+        Assert.Equal([(16, 12, Activation.Tanh, 12), (12, 8, Activation.None, 0)], pooling.Dense.Select(d => (d.In, d.Out, d.Activation, d.Bias.Length)));
+        Assert.True(pooling.Normalize);
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfSentenceT5.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        Tensor<float> hidden = encoder.Forward(Parity.ParityModel.Span(ids, [lengths.Length, ids.Length / lengths.Length]), lengths);
+        Tensor<float> embeddings = pooling.Apply(hidden, lengths);
+        Assert.Equal([2, 8], embeddings.Lengths.ToArray().Select(l => (int)l));
+        Tolerance.AssertClose(expected["embeddings"].ToFloat(), Parity.ParityModel.Flatten(embeddings), "sentence-t5's embeddings");
+        // without the Dense layers the embedding is the normalised mean, another
+        Assert.NotEqual(Parity.ParityModel.Flatten(Pooling.Mean(hidden, lengths, normalize: true)).Take(8), Parity.ParityModel.Flatten(embeddings));
+    }
+
+    /// <summary>A Dense module out of place, without its weights in safetensors, of another activation or of sizes its weights or its neighbour do not have is refused, named.</summary>
+    [Fact]
+    public void DenseModulesNotReadHereAreRefused()
+    {
+        string Dense(int index, string path) => $$"""{"idx": {{index}}, "name": "{{index}}", "path": "{{path}}", "type": "sentence_transformers.models.Dense"}""";
+        string WithDense(string name, string modules, params (string Path, string Config, Dictionary<string, float[]>? Weights, bool Bin)[] layers)
+        {
+            string folder = Folder(name, modules, Modes("mean"));
+            foreach (var (path, config, weights, bin) in layers)
+            {
+                Directory.CreateDirectory(Path.Combine(folder, path));
+                File.WriteAllText(Path.Combine(folder, path, "config.json"), config);
+                if (bin) File.WriteAllBytes(Path.Combine(folder, path, "pytorch_model.bin"), [0]);
+                if (weights is not null)
+                    SafeTensors.Write(Path.Combine(folder, path, "model.safetensors"),
+                        weights.Select(w => (w.Key, (ReadOnlyMemory<int>)(w.Key.EndsWith("weight", StringComparison.Ordinal) ? new[] { w.Value.Length / 2, 2 } : new[] { w.Value.Length }), (ReadOnlyMemory<float>)w.Value)));
+            }
+            return folder;
+        }
+        const string TwoToThree = """{"in_features": 2, "out_features": 3, "bias": true, "activation_function": "torch.nn.modules.activation.Tanh"}""";
+        var good = new Dictionary<string, float[]> { ["linear.weight"] = new float[6], ["linear.bias"] = new float[3] };
+        Contains<InvalidDataException>(() => HuggingFace.LoadPooling(WithDense("before", $"[{Transformer}, {Dense(1, "1_Dense")}, {Pool}]", ("1_Dense", TwoToThree, good, false))),
+            "module \"sentence_transformers.models.Dense\" at '1_Dense' stands before the Pooling module");
+        Contains<InvalidDataException>(() => HuggingFace.LoadPooling(WithDense("afternorm", $"[{Transformer}, {Pool}, {Normalize}, {Dense(3, "3_Dense")}]", ("3_Dense", TwoToThree, good, false))),
+            "stands after the Normalize module");
+        Contains<FileNotFoundException>(() => HuggingFace.LoadPooling(WithDense("bin", $"[{Transformer}, {Pool}, {Dense(2, "2_Dense")}]", ("2_Dense", TwoToThree, null, true))),
+            "holds the Dense module's weights as pytorch_model.bin (a pickle, not read here)");
+        Contains<InvalidDataException>(() => HuggingFace.LoadPooling(WithDense("act", $"[{Transformer}, {Pool}, {Dense(2, "2_Dense")}]",
+            ("2_Dense", TwoToThree.Replace("activation.Tanh", "activation.Softplus"), good, false))), "activation_function \"torch.nn.modules.activation.Softplus\" is not applied here");
+        Contains<InvalidDataException>(() => HuggingFace.LoadPooling(WithDense("shape", $"[{Transformer}, {Pool}, {Dense(2, "2_Dense")}]",
+            ("2_Dense", TwoToThree.Replace("\"out_features\": 3", "\"out_features\": 4"), good, false))), "expected 'linear.weight' of shape [4, 2] (in_features 2, out_features 4), got [3, 2]");
+        Contains<InvalidDataException>(() => HuggingFace.LoadPooling(WithDense("chain", $"[{Transformer}, {Pool}, {Dense(2, "2_Dense")}, {Dense(3, "3_Dense")}]",
+            ("2_Dense", TwoToThree, good, false), ("3_Dense", TwoToThree, good, false))), "Dense module 2 takes 2 features, but the one before it gives 3");
+        Contains<FileNotFoundException>(() => HuggingFace.LoadPooling(Folder("noconfig-dense", $"[{Transformer}, {Pool}, {Dense(2, "2_Dense")}]", Modes("mean"))), "The Dense module's");
+        var pooling = HuggingFace.LoadPooling(WithDense("ok", $"[{Transformer}, {Pool}, {Dense(2, "2_Dense")}]", ("2_Dense", TwoToThree, good, false)));
+        Contains<ArgumentException>(() => pooling.Apply(Tensor.Create(new float[12], [2, 2, 3]), [2, 2]), "SentenceDense: expected 2 rows of 2 features (4 values), got 6 values");
+    }
+
+    private static void Contains<T>(Action act, string part) where T : Exception => Assert.Contains(part, Assert.Throws<T>(act).Message, StringComparison.Ordinal);
+
     [Fact]
     public void ModulesAndModesNotReadHereAreRefused()
     {
         Assert.Contains("holds no modules.json", Assert.Throws<FileNotFoundException>(() => HuggingFace.LoadPooling(_temp)).Message, StringComparison.Ordinal);
-        string dense = """{"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"}""";
-        Assert.Contains("sentence_transformers.models.Dense", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("dense", $"[{Transformer}, {Pool}, {dense}]", Modes("mean")))).Message, StringComparison.Ordinal);
-        Assert.Contains("is not applied here", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("dense2", $"[{Transformer}, {Pool}, {dense}]", Modes("mean")))).Message, StringComparison.Ordinal);
+        string weighted = """{"idx": 2, "name": "2", "path": "2_Weighted", "type": "sentence_transformers.models.WeightedLayerPooling"}""";
+        Assert.Contains("\"sentence_transformers.models.WeightedLayerPooling\" at '2_Weighted' is not applied here (read: Transformer, Pool",
+            Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("weighted", $"[{Transformer}, {Pool}, {weighted}]", Modes("mean")))).Message, StringComparison.Ordinal);
         Assert.Contains("pooling by no mode", Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPooling(Folder("none", $"[{Transformer}, {Pool}]", Modes("")))).Message, StringComparison.Ordinal);
         string both = Modes("mean").Replace("\"pooling_mode_max_tokens\": false", "\"pooling_mode_max_tokens\": true", StringComparison.Ordinal);
         Assert.Contains("\"pooling_mode_max_tokens\": true", both, StringComparison.Ordinal);
