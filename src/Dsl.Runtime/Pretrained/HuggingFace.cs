@@ -41,6 +41,10 @@ public static partial class HuggingFace
     /// // then
     /// [RmsNorm(Epsilon = ε)] [Dense(V, Bias = false)]   // TieEmbedding = true where tie_word_embeddings is
     /// </code>
+    /// Declared without the output layer (ending with the last norm), the model is the base model (<c>LlamaModel</c>,
+    /// <c>Qwen3Model</c>, …) whose last hidden state the decoder-based embedding models read (Qwen3-Embedding, gte-Qwen2,
+    /// e5-mistral, pooled by their last token); its checkpoint's names may lack <c>model.</c> (a base model saved alone), and a
+    /// causal language model's <c>lm_head</c> is left.
     /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> go into each attention's <c>in_proj_weight</c>, <c>up_proj</c> and
     /// <c>gate_proj</c> into the gated Dense's weight (value rows, then gate rows; Phi-3's <c>qkv_proj</c> and <c>gate_up_proj</c>
     /// likewise), their biases likewise into <c>in_proj_bias</c>,
@@ -76,11 +80,16 @@ public static partial class HuggingFace
         RefuseIfAny(problems, path, architecture, "its config.json differs from the model: ");
         Dictionary<string, SafeTensor> tensors = ReadAll(files);
         if (multimodal) tensors = TextTensors(tensors);
-        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
-        if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
-            problems.Add($"no '{LlamaLayout.Head}', and its config.json does not tie the output layer to the token table (tie_word_embeddings false, as '{layout.Output.Name}' is declared): the checkpoint lacks its output layer's weights (transformers would start them at random)");
+        tensors = LlamaLayout.Prefixed(tensors);
+        if (layout.Output is { } output)
+        {
+            CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
+            if (!layout.Tied && !tensors.ContainsKey(LlamaLayout.Head) && tensors.ContainsKey(LlamaLayout.Table))
+                problems.Add($"no '{LlamaLayout.Head}', and its config.json does not tie the output layer to the token table (tie_word_embeddings false, as '{output.Name}' is declared): the checkpoint lacks its output layer's weights (transformers would start them at random)");
+        }
         string type = ModelType(config);
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied), problems);
+        // (a base model reads no output layer: a causal language model's lm_head is left)
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(fused: type == "phi3"), name => Ignored(name, layout.Tied || layout.Base), problems);
         RefuseIfAny(problems, path, architecture);
         if (type is "gemma" or Gemma2 or Gemma3)
         {
@@ -136,8 +145,8 @@ public static partial class HuggingFace
         // LongRoPE and a partial rotation are Phi-3's alone: such a model is written as Phi3ForCausalLM
         bool phi = first.RotaryScaling is { Kind: RotaryScalingKind.LongRope, IsScaled: true } || first.RotaryWidth != first.HeadSize;
         if (phi) layout.CheckPhiWritable(unlike, gemma);
-        if (!gemma2 && (first.SoftCap > 0f || layout.Output.SoftCap > 0f))
-            unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
+        if (!gemma2 && (first.SoftCap > 0f || layout.OutputCap > 0f))
+            unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output!.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
         if (!gemma && first.QueryKeyNorm && first.Bias && !first.OutputBias)
             unlike.Add($"'{first.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
         else if (!gemma && !qwenLike && !phi && first is { SlidingWindow: > 0, Bias: true })
@@ -150,6 +159,8 @@ public static partial class HuggingFace
             if (shifted.Contains(parameter))
                 for (int j = 0; j < values.Length; j++) values[j] -= 1f;
         });
+        // a base model is saved as transformers' base class saves it: its names without model.
+        if (layout.Base) tensors = tensors.Select(t => t with { Name = t.Name["model.".Length..] }).ToList();
         WriteCheckpoint(folder, tensors, layout.Config(gemma, sandwich, phi));
     }
 
@@ -590,11 +601,29 @@ public static partial class HuggingFace
     }
 
     /// <summary>A model's layers matched to LLaMA's: the token table, the decoder layers, the last norm and the output layer.</summary>
-    private sealed record LlamaLayout(string Model, EmbeddingInfo Embedding, IReadOnlyList<DecoderLayer> Layers, RmsNormInfo Norm, DenseInfo Output)
+    private sealed record LlamaLayout(string Model, EmbeddingInfo Embedding, IReadOnlyList<DecoderLayer> Layers, RmsNormInfo Norm, DenseInfo? Output)
     {
         public const string Table = "model.embed_tokens.weight", Head = "lm_head.weight";
 
-        public bool Tied => Output.TiedTo is not null;
+        public bool Tied => Output?.TiedTo is not null;
+
+        /// <summary>
+        /// A base model's checkpoint (<c>LlamaModel</c>, <c>Qwen3Model</c>, … saved alone: <c>embed_tokens.weight</c>, <c>layers.{i}.…</c>,
+        /// <c>norm.weight</c>) under a causal language model's names (<c>model.</c> before each); other checkpoints as they are.
+        /// </summary>
+        public static Dictionary<string, SafeTensor> Prefixed(Dictionary<string, SafeTensor> tensors) =>
+            tensors.ContainsKey("embed_tokens.weight") && !tensors.ContainsKey(Table)
+                ? Renamed(tensors, name => name == Head ? name : "model." + name, "LLaMA", "a base model's names and a causal language model's side by side")
+                : tensors;
+
+        /// <summary>
+        /// A base model (transformers' <c>LlamaModel</c>, <c>Qwen3Model</c>, …): the model ends with the last norm, its last hidden
+        /// state (the decoder-based embedding models': Qwen3-Embedding's, gte-Qwen2's, e5-mistral's), no output layer.
+        /// </summary>
+        public bool Base => Output is null;
+
+        /// <summary>The output layer's soft cap (Gemma 2's final_logit_softcapping; 0 without an output layer).</summary>
+        public float OutputCap => Output?.SoftCap ?? 0f;
 
         public static LlamaLayout Of(ModelArchitecture a)
         {
@@ -632,7 +661,8 @@ public static partial class HuggingFace
             }
             if (layers.Count == 0) throw Differs(1, "decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ([Attention])");
             var norm = At<RmsNormInfo>(at, "the last norm (model.norm: [RmsNorm])", _ => true);
-            var output = At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)])",
+            // a base model ends with the last norm (its last hidden state); a causal language model with its output layer
+            DenseInfo? output = at + 1 == l.Count ? null : At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)]), or nothing (a base model's last hidden state)",
                 d => d is { Gated: false, Activation: Activation.None, Bias: false } && d.Units == embedding.Vocabulary);
             if (at + 2 < l.Count) throw Differs(at + 2, "nothing (LLaMA ends with its output layer)");
             return new LlamaLayout(a.Name, embedding, layers, norm, output);
@@ -679,7 +709,7 @@ public static partial class HuggingFace
                 s[d.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", width)];
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
-            if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
+            if (Output is not null && !Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
             return s;
         }
 
@@ -739,7 +769,8 @@ public static partial class HuggingFace
                 bool qwen3 = !gemma && first.Attention.QueryKeyNorm, qwen = !gemma && !qwen3 && first.Attention is { Bias: true, OutputBias: false };
                 bool mistral = !gemma && !qwen && !qwen3 && first.Attention.SlidingWindow > 0;
                 w.WriteStartArray("architectures");
-                w.WriteStringValue(gemma3 ? "Gemma3ForCausalLM" : gemma2 ? "Gemma2ForCausalLM" : gemma ? "GemmaForCausalLM" : qwen3 ? "Qwen3ForCausalLM" : qwen ? "Qwen2ForCausalLM" : mistral ? "MistralForCausalLM" : "LlamaForCausalLM");
+                string family = gemma3 ? "Gemma3" : gemma2 ? "Gemma2" : gemma ? "Gemma" : qwen3 ? "Qwen3" : qwen ? "Qwen2" : mistral ? "Mistral" : "Llama";
+                w.WriteStringValue(family + (Base ? (gemma3 ? "TextModel" : "Model") : "ForCausalLM"));
                 w.WriteEndArray();
                 w.WriteString("model_type", gemma3 ? Gemma3 : gemma2 ? Gemma2 : gemma ? "gemma" : qwen3 ? "qwen3" : qwen ? "qwen2" : mistral ? "mistral" : "llama");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
@@ -797,7 +828,7 @@ public static partial class HuggingFace
                     w.WriteRawValue(QueryScalar(first.Attention));
                     w.WriteBoolean("attention_bias", first.Attention.Bias);
                     // Gemma 2's soft caps (null: none; Gemma 3 has none)
-                    foreach (var (key, cap) in new[] { ("attn_logit_softcapping", first.Attention.SoftCap), ("final_logit_softcapping", Output.SoftCap) })
+                    foreach (var (key, cap) in new[] { ("attn_logit_softcapping", first.Attention.SoftCap), ("final_logit_softcapping", OutputCap) })
                     {
                         if (cap > 0f)
                         {
@@ -883,7 +914,7 @@ public static partial class HuggingFace
             return ConfigJson(w =>
             {
                 w.WriteStartArray("architectures");
-                w.WriteStringValue("Phi3ForCausalLM");
+                w.WriteStringValue(Base ? "Phi3Model" : "Phi3ForCausalLM");
                 w.WriteEndArray();
                 w.WriteString("model_type", "phi3");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
@@ -1028,8 +1059,8 @@ public static partial class HuggingFace
             else if (Layers.FirstOrDefault(d => d.Attention.ScaledApart) is { } scaled)
                 problems.Add($"model_type is \"{type}\", whose scores are scaled by 1/√head_dim, but '{scaled.Attention.Name}' declares Scale = {Number(scaled.Attention.Scale)}");
             // soft caps: Gemma 2's alone (CheckGemmaLayers)
-            if (!gemma2 && (Layers.FirstOrDefault(d => d.Attention.SoftCap > 0f)?.Attention ?? (LayerInfo?)(Output.SoftCap > 0f ? Output : null)) is { } capped)
-                problems.Add($"model_type is \"{type}\", whose {(capped is AttentionInfo ? "scores" : "logits")} are not soft-capped, but '{capped.Name}' declares SoftCap = {Number(capped is AttentionInfo x ? x.SoftCap : Output.SoftCap)} (Gemma 2's)");
+            if (!gemma2 && (Layers.FirstOrDefault(d => d.Attention.SoftCap > 0f)?.Attention ?? (LayerInfo?)(OutputCap > 0f ? Output : null)) is { } capped)
+                problems.Add($"model_type is \"{type}\", whose {(capped is AttentionInfo ? "scores" : "logits")} are not soft-capped, but '{capped.Name}' declares SoftCap = {Number(capped is AttentionInfo x ? x.SoftCap : OutputCap)} (Gemma 2's)");
             if (sandwich) { } // (their rotary bases and windows differ by layer: CheckGemmaLayers)
             else if (Get("rope_theta") is null && rope is { } r && r.TryGetProperty("rope_theta", out JsonElement theta) && theta.ValueKind == JsonValueKind.Number)
             {
@@ -1050,7 +1081,8 @@ public static partial class HuggingFace
                 problems.Add($"{actKey} is {(act is null ? $"\"{ActivationName(activation.Value)}\" (its default)" : act.Value.GetRawText())}: declare '{first.Mlp.Name}' with Activation = Activation.{activation}");
             bool tie = Get("tie_word_embeddings") is { } t ? t.ValueKind == JsonValueKind.True : gemma; // (Gemma's configuration ties by default)
             string given = Get("tie_word_embeddings") is null ? " (its default)" : "";
-            if (tie != Tied)
+            // (a base model has no output layer to tie)
+            if (Output is not null && tie != Tied)
                 problems.Add(tie ? $"tie_word_embeddings is true{given}: declare '{Output.Name}' with TieEmbedding = true"
                     : $"tie_word_embeddings is false{given}, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
             if (!sandwich) CheckScaling(Get("rope_scaling") ?? rope, first.Attention, problems, phi, c);
@@ -1125,7 +1157,7 @@ public static partial class HuggingFace
             float scores = Cap("attn_logit_softcapping", 50f), logits = Cap("final_logit_softcapping", 30f);
             if (!float.IsNaN(scores) && Layers.FirstOrDefault(d => d.Attention.SoftCap != scores)?.Attention is { } a)
                 problems.Add($"{Given("attn_logit_softcapping", scores)}: declare '{a.Name}' with {(scores > 0f ? $"SoftCap = {Number(scores)}f" : "no SoftCap")}");
-            if (!float.IsNaN(logits) && Output.SoftCap != logits)
+            if (!float.IsNaN(logits) && Output is not null && Output.SoftCap != logits)
                 problems.Add($"{Given("final_logit_softcapping", logits)}: declare '{Output.Name}' with {(logits > 0f ? $"SoftCap = {Number(logits)}f" : "no SoftCap")}");
         }
 

@@ -568,3 +568,12 @@ public partial class HfTinyT5;
 [EndRepeat]
 [RmsNorm(Epsilon = 1e-6f)]
 public partial class HfTinyT5Relu;
+
+// HfTinyQwen3 without its output layer: a base model (Qwen3Model, Qwen3-Embedding's layout), its last hidden state the output.
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)]
+public partial class HfTinyQwen3Base;

@@ -909,6 +909,67 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(down.Message, "layer 6 ('dense_1', Dense(16, Bias = false, SoftCap = 30)) is where decoder layer 0's down_proj ([Dense(16, Bias = false)]) belongs");
     }
 
+    /// <summary>
+    /// A base model (Qwen3Model, as Qwen3-Embedding, gte-Qwen2 and e5-mistral are published: names without model., no lm_head),
+    /// declared without the output layer: its last hidden state times the token table (Qwen3 ties them) is PyTorch's logits, from
+    /// the base checkpoint and from the causal language model's (its head left); its last token's state is the embedding
+    /// (Pooling.Last); saved as Qwen3Model under the base names and read back to the same outputs.
+    /// </summary>
+    [Fact]
+    public void ABaseModelsLastHiddenStateIsTheCausalModelsBeforeItsHead()
+    {
+        string folder = Copy((tensors, config) =>
+        {
+            foreach (string name in tensors.Keys.ToArray())
+            {
+                tensors.Remove(name, out SafeTensor? t);
+                tensors[name["model.".Length..]] = t!;
+            }
+            config["architectures"] = new JsonArray("Qwen3Model");
+        }, "qwen3-base", "HfQwen3");
+        Assert.DoesNotContain(SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys, k => k.StartsWith("model.", StringComparison.Ordinal));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfQwen3.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32();
+        float[] logits = expected["logits"].ToFloat();
+        foreach (string from in new[] { folder, Fixture.Path("HfQwen3") })
+        {
+            var model = new HfTinyQwen3Base(seed: 1);
+            HuggingFace.LoadLlama(model, from);
+            float[] hidden = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11])));
+            float[] table = model.Parameters["embedding.weight"].AsSpan().ToArray();
+            for (int r = 0; r < 22; r++)
+                for (int v = 0; v < 13; v++)
+                {
+                    float logit = System.Numerics.Tensors.TensorPrimitives.Dot(hidden.AsSpan(r * 16, 16), table.AsSpan(v * 16, 16)), want = logits[r * 13 + v];
+                    Assert.True(MathF.Abs(logit - want) <= 1e-4f * (1 + MathF.Abs(want)), $"{from}: row {r}, logit {v}: expected {want}, got {logit}");
+                }
+            // last-token pooling reads each sequence's last valid step
+            float[] last = ParityModel.Flatten(Pooling.Last(model.Forward(ParityModel.Span(ids, [2, 11]), [11, 7]), [11, 7]));
+            Assert.Equal(ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), [11, 7])).AsSpan((11 + 6) * 16, 16).ToArray(), last.AsSpan(16, 16).ToArray());
+        }
+        var loaded = new HfTinyQwen3Base(seed: 1);
+        HuggingFace.LoadLlama(loaded, folder);
+        string saved = Path.Combine(_temp, "qwen3-base-saved");
+        HuggingFace.SaveLlama(loaded, saved);
+        Assert.Equal(SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order(), SafeTensors.Read(Path.Combine(saved, "model.safetensors")).Keys.Order());
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(saved, "config.json"))))
+            Assert.Equal("Qwen3Model", config.RootElement.GetProperty("architectures")[0].GetString());
+        var reloaded = new HfTinyQwen3Base(seed: 5);
+        HuggingFace.LoadLlama(reloaded, saved);
+        Assert.Equal(ParityModel.Flatten(loaded.Forward(ParityModel.Span(ids, [2, 11]))), ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]))));
+        // the causal language model needs its head: a base checkpoint of an untied model lacks it
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(new HfTinyLlama(seed: 1), Copy((tensors, _) =>
+        {
+            tensors.Remove("lm_head.weight");
+            foreach (string name in tensors.Keys.ToArray())
+            {
+                tensors.Remove(name, out SafeTensor? t);
+                tensors[name["model.".Length..]] = t!;
+            }
+        }, "llama-base")));
+        Contains(error.Message, "no 'lm_head.weight', and its config.json does not tie the output layer to the token table");
+    }
+
     [Fact]
     public void AQwen3CheckpointWithWiderHeadsAndNormalisedQueriesAndKeysGivesItsLogits()
     {
