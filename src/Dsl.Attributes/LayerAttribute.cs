@@ -295,8 +295,8 @@ namespace Dsl
         /// the buckets and logarithmically wider buckets up to <see cref="RelativeMaxDistance"/>, past which the distances share
         /// the last. Parameter <c>attention.relative_attention_bias.weight</c> [buckets, heads] (PyTorch's
         /// <c>nn.Embedding(buckets, heads)</c>, drawn from N(0, 1)), its bucket's value added to each head's scaled score before
-        /// the softmax. Multi-head self-attention over the whole sequence only (not Causal, not pooling, not over an encoder,
-        /// not with SoftCap). An even count of 4 or more (T5's and MPNet's: 32); default 0: none.
+        /// the softmax. Multi-head self-attention that is not causal (over the whole sequence, or a window on both sides; not
+        /// pooling, not over an encoder, not with SoftCap). An even count of 4 or more (T5's and MPNet's: 32); default 0: none.
         /// </summary>
         public int RelativeBuckets { get; set; }
 
@@ -308,9 +308,9 @@ namespace Dsl
 
         /// <summary>
         /// With <see cref="RelativeBuckets"/>: true (the default) reads the relative position table of the first earlier attention
-        /// layer that has one, as T5 and MPNet keep one table for every layer (parameter then the first's, its gradient summed over
-        /// the layers; the same Heads, RelativeBuckets and RelativeMaxDistance); the first such layer holds it. False: a table of
-        /// this layer's own.
+        /// layer that shares one (RelativeBuckets with RelativeShared true), as T5 and MPNet keep one table for every layer (the
+        /// parameter then the first's, its gradient summed over the layers; the same Heads, RelativeBuckets and
+        /// RelativeMaxDistance); the first such layer holds it. False: a table of this layer's own, which no other reads.
         /// </summary>
         public bool RelativeShared { get; set; } = true;
 

@@ -164,6 +164,28 @@ public sealed class Device : IDisposable
     private int[] _uploaded = new int[64];
     private int _uploadedLength = -1;
 
+    /// <summary>
+    /// Ints that stay on the device under <paramref name="key"/> (the buckets of a relative position bias's distances for a shape):
+    /// made by <paramref name="make"/> and copied over the first time, then handed out without a copy or a wait, so that they do
+    /// not take <see cref="Upload"/>'s one scratch from a pass's lengths.
+    /// </summary>
+    internal ArrayView<int> Constant<TKey>(TKey key, Func<int[]> make) where TKey : notnull
+    {
+        lock (_sync)
+        {
+            if (!_constants.TryGetValue(key, out MemoryBuffer1D<int, Stride1D.Dense>? buffer))
+            {
+                int[] values = make();
+                buffer = Accelerator.Allocate1D<int>(Math.Max(1, values.Length));
+                if (values.Length > 0) buffer.View.SubView(0, values.Length).CopyFromCPU(values);
+                _constants[key] = buffer;
+            }
+            return buffer.View.AsContiguous();
+        }
+    }
+
+    private readonly System.Collections.Generic.Dictionary<object, MemoryBuffer1D<int, Stride1D.Dense>> _constants = new();
+
     /// <summary>Host floats of <paramref name="length"/> to copy a small result into (a loss per row): valid until the next call, allocated once.</summary>
     internal Span<float> HostScratch(int length)
     {
@@ -294,6 +316,7 @@ public sealed class Device : IDisposable
         _placeholder?.Dispose();
         _ints?.Dispose();
         _floats?.Dispose();
+        foreach (MemoryBuffer1D<int, Stride1D.Dense> constant in _constants.Values) constant.Dispose();
         Accelerator.Dispose();
         _context.Dispose();
     }

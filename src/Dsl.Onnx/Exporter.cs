@@ -200,7 +200,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string index = g.Add("Add", n + "_index", [clipped, g.Int64s(n + "_offset", far)]);
         long[] buckets = Enumerable.Range(-far, 2 * far + 1).Select(d => (long)Kernels.RelativePositionKernel.Bucket(d, a.RelativeBuckets, far)).ToArray();
         string bucket = g.Add("Gather", n + "_bucket", [g.Int64s(n + "_buckets", buckets), index], ("axis", 0L)); // [T, T]
-        string bias = g.Add("Gather", n + "_by_bucket", [Weight(a, "relative_attention_bias.weight"), bucket], ("axis", 0L)); // [T, T, heads]
+        // (a layer that shares the first's table reads that one initializer)
+        string table = a.RelativeSharedWith is { } owner ? Weight(a with { Name = owner }, "relative_attention_bias.weight") : Weight(a, "relative_attention_bias.weight");
+        string bias = g.Add("Gather", n + "_by_bucket", [table, bucket], ("axis", 0L)); // [T, T, heads]
         return g.Add("Unsqueeze", n + "_bias", [g.Add("Transpose", n + "_heads", [bias], ("perm", new long[] { 2, 0, 1 })), g.Int64s(n + "_batch_axis", 0)]);
     }
 

@@ -369,12 +369,11 @@ public static class QueryKeyNormKernel
 
 /// <summary>
 /// The relative position bias on the device, as <c>Dsl.Kernels.RelativePositionKernel</c>: each distance's bucket computed on the
-/// host (the same function) and handed over, then one thread per (head, distance) expanded, one per (bucket, head) collected.
+/// host (the same function) and kept on the device for the shape, then one thread per (head, distance) expanded, one per
+/// (bucket, head) collected.
 /// </summary>
 public static class RelativePositionKernel
 {
-    [ThreadStatic] private static int[]? t_buckets;
-
     /// <summary>bias [heads, 2T − 1] from the table [buckets, heads], as the host's.</summary>
     public static void Expand(int steps, int heads, int buckets, int maxDistance, DeviceSpan table, DeviceSpan bias)
     {
@@ -394,13 +393,14 @@ public static class RelativePositionKernel
             new RelativeSums { Batch = batch, Heads = heads, Distances = n });
     }
 
-    private static ArrayView<int> Buckets(Device device, int steps, int buckets, int maxDistance)
-    {
-        int n = Dsl.Kernels.RelativePositionKernel.Distances(steps);
-        int[] host = t_buckets is { } b && b.Length >= n ? b : (t_buckets = new int[n]);
-        Dsl.Kernels.RelativePositionKernel.Buckets(steps, buckets, maxDistance, host);
-        return device.Upload(host.AsSpan(0, n));
-    }
+    /// <summary>Each distance's bucket for the shape, computed on the host the first time and kept on the device.</summary>
+    private static ArrayView<int> Buckets(Device device, int steps, int buckets, int maxDistance) =>
+        device.Constant(("relative buckets", steps, buckets, maxDistance), () =>
+        {
+            var host = new int[Dsl.Kernels.RelativePositionKernel.Distances(steps)];
+            Dsl.Kernels.RelativePositionKernel.Buckets(steps, buckets, maxDistance, host);
+            return host;
+        });
 }
 
 /// <summary>

@@ -148,8 +148,8 @@ public static partial class HuggingFace
         DenseInfo? written = task?.Classifier ?? layout.TokenClassifier; // (the sequence's classifier, or the tagger's on every token)
         if (questionAnswering && (task?.Classifier is not null || layout.TokenClassifier is not { Units: 2 } || labels is not null))
             throw new ArgumentException(labels is not null && layout.TokenClassifier is { Units: 2 }
-                ? "SaveBert: labels given for BertForQuestionAnswering, whose two outputs are each token's start and end logits, not labels."
-                : $"SaveBert: BertForQuestionAnswering holds a [Dense(2)] on every token right after the encoder (qa_outputs: each token's start and end logits); {architecture.Name} has {(written is null ? "none" : $"'{written.Name}' of {written.Units} output{(written.Units == 1 ? "" : "s")}{(task?.Classifier is not null ? " on the first token" : "")}")}.", nameof(questionAnswering));
+                ? $"SaveBert: labels given for {(mpnet ? "MPNet" : "Bert")}ForQuestionAnswering, whose two outputs are each token's start and end logits, not labels."
+                : $"SaveBert: {(mpnet ? "MPNet" : "Bert")}ForQuestionAnswering holds a [Dense(2)] on every token right after the encoder (qa_outputs: each token's start and end logits); {architecture.Name} has {(written is null ? "none" : $"'{written.Name}' of {written.Units} output{(written.Units == 1 ? "" : "s")}{(task?.Classifier is not null ? " on the first token" : "")}")}.", nameof(questionAnswering));
         string[]? id2label = ClassifierLabels(labels, written, "SaveBert",
             $"{architecture.Name} has no classifier BertForSequenceClassification or BertForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).");
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(mpnet ? BertLayout.Mpnet : "bert");
@@ -321,7 +321,7 @@ public static partial class HuggingFace
             {
                 if (all.Shape is [long rows, long w] && rows == positions + offset && w == width)
                     readable[PositionTable] = new SafeTensor(PositionTable, [positions, width], all.ToFloat().AsSpan(offset * width, positions * width).ToArray());
-                else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after RoBERTa's first {offset} rows)");
+                else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after the table's first {offset} rows, which RoBERTa's and MPNet's positions skip)");
             }
             // (DistilBERT's: none; a [TokenTypeEmbedding] reads the table as it is)
             if (types > 0 && fold) FoldFirstTokenType(readable, TokenTypes, types, PositionTable, positions, width, "every position", problems);
@@ -428,7 +428,7 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", electra ? 4 : 12); // (ElectraConfig's defaults: ELECTRA-small's)
             ConfigInt(c, problems, "intermediate_size", first.Intermediate.Units, $"'{first.Intermediate.Name}'", electra ? 1024 : 3072);
             ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength + offset,
-                offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + {(mpnet ? "MPNet" : "RoBERTa")}'s {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", mpnet ? 514 : 512);
+                offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + {(mpnet ? "MPNet" : "RoBERTa")}'s {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
             CheckAlike(problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-12, Norms());
             CheckFeedForwardActivation(c, "hidden_act", Activation.Gelu, Layers.Select(b => b.Intermediate), problems);
@@ -438,7 +438,8 @@ public static partial class HuggingFace
             {
                 if (Types is not null) problems.Add($"MPNet has no token types, but the model declares '{Types.Name}' ([TokenTypeEmbedding])");
                 // (transformers' MPNet buckets the distances by 32 whatever its table's rows: a table of another size is read otherwise)
-                ConfigInt(c, problems, "relative_attention_num_buckets", MpnetBuckets, "transformers' MPNet, which buckets the distances by 32 whatever its table's rows", MpnetBuckets);
+                if (Value(c, "relative_attention_num_buckets") is { } buckets && !(buckets.ValueKind == JsonValueKind.Number && buckets.TryGetInt32(out int b) && b == MpnetBuckets))
+                    problems.Add($"relative_attention_num_buckets is {buckets.GetRawText()}: transformers' MPNet buckets the distances by {MpnetBuckets} whatever its table's rows, so only a table of {MpnetBuckets} is read here");
             }
             else if (Value(c, "type_vocab_size") is { } types && !(types.ValueKind == JsonValueKind.Number && types.TryGetInt32(out int t) && t >= 1))
                 problems.Add($"type_vocab_size is {types.GetRawText()}, not a whole number of token types 1 or more");
@@ -459,11 +460,10 @@ public static partial class HuggingFace
                     problems.Add($"'{a.Name}' adds a relative position bias (RelativeBuckets = {a.RelativeBuckets}), which only MPNet's checkpoints (model_type \"mpnet\") hold");
                 else if (mpnet && (a.RelativeBuckets != MpnetBuckets || a.RelativeMaxDistance != MpnetMaxDistance))
                     problems.Add($"MPNet's layers add its relative position bias to their scores: declare '{a.Name}' with RelativeBuckets = {MpnetBuckets}{(a.RelativeMaxDistance != MpnetMaxDistance ? $" and RelativeMaxDistance = {MpnetMaxDistance}" : "")} (relative_attention_num_buckets, 128 the distance transformers' MPNet buckets up to)");
-                else if (mpnet && a.RelativeSharedWith is null && a != Layers[0].Attention)
-                    problems.Add($"MPNet's encoder keeps one relative position table for every layer: declare '{a.Name}' without RelativeShared = false, reading '{Layers[0].Attention.Name}''s");
                 else continue;
                 return; // (the first that differs: every layer is declared alike)
             }
+            if (mpnet && RelativeNotShared(Layers.Select(b => b.Attention).ToArray(), "MPNet's encoder keeps one for every layer") is { } own) problems.Add(own);
         }
 
         /// <summary>DistilBertConfig's keys against the model (its defaults for what it leaves out; its norms' ε is 1e-12, not configured).</summary>

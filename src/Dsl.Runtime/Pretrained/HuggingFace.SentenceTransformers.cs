@@ -116,7 +116,7 @@ public sealed record SentencePooling(PoolKind Kind, bool Normalize)
         return Tensor.Create(x, [batch, Dense[^1].Out]);
     }
 
-    /// <summary>Equal when the kinds, the normalisation and the Dense layers (the same instances, in order) are.</summary>
+    /// <summary>Equal when the kinds, the normalisation and the Dense layers (value for value, in order) are.</summary>
     public bool Equals(SentencePooling? other) => other is not null && Kind == other.Kind && Normalize == other.Normalize && Dense.SequenceEqual(other.Dense);
 
     /// <summary>A hash of the kind, the normalisation and the number of Dense layers.</summary>
@@ -179,6 +179,13 @@ public sealed class SentenceDense
         Kernels.Activations.Apply(Activation, y);
         return y;
     }
+
+    /// <summary>Equal when the sizes, the activation, the weights and the biases are, value for value.</summary>
+    public override bool Equals(object? obj) => obj is SentenceDense d && In == d.In && Out == d.Out && Activation == d.Activation
+        && _weight.AsSpan().SequenceEqual(d._weight) && Bias.SequenceEqual(d.Bias) && (_bias is null) == (d._bias is null);
+
+    /// <summary>A hash of the sizes and the activation.</summary>
+    public override int GetHashCode() => HashCode.Combine(In, Out, Activation);
 
     /// <summary>The activation a Dense module's <c>activation_function</c> names (torch's class path; its last part), or null for one not read here.</summary>
     private static Activation? ActivationOf(string name) => name[(name.LastIndexOf('.') + 1)..] switch

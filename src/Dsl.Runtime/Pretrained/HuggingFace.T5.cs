@@ -224,8 +224,7 @@ public static partial class HuggingFace
             T5Block first = Layers[0];
             foreach (T5Block b in Layers.Skip(1).Where(b => b.Attention.Heads != first.Attention.Heads || b.Attention.HeadSize != first.Attention.HeadSize).Take(1))
                 problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads of {b.Attention.HeadSize} and '{first.Attention.Name}' {first.Attention.Heads} of {first.Attention.HeadSize}: T5's blocks are alike (one num_heads, one d_kv)");
-            foreach (T5Block b in Layers.Skip(1).Where(b => b.Attention.RelativeSharedWith != first.Attention.Name).Take(1))
-                problems.Add($"'{b.Attention.Name}' reads a relative position table of its own (RelativeShared = false): T5's encoder keeps the first block's for every block");
+            if (RelativeNotShared(Layers.Select(b => b.Attention).ToArray(), "T5's encoder keeps the first block's for every block") is { } own) problems.Add(own);
             foreach (T5Block b in Layers.Skip(1).Where(b => b.In.Units != first.In.Units || b.In.Gated != first.In.Gated || b.In.Activation != first.In.Activation).Take(1))
                 problems.Add($"'{b.In.Name}' differs from '{first.In.Name}': T5's blocks are alike (one d_ff, one feed_forward_proj)");
             foreach (RmsNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))

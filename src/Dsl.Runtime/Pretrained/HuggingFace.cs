@@ -479,6 +479,17 @@ public static partial class HuggingFace
         }
     }
 
+    /// <summary>
+    /// The problem where a layer after the first of <paramref name="attentions"/> does not read the first's relative position table
+    /// (a table of its own: it, or a layer before it, declares RelativeShared = false), as one that <paramref name="keeps"/>; null where all do.
+    /// </summary>
+    private static string? RelativeNotShared(IReadOnlyList<AttentionInfo> attentions, string keeps)
+    {
+        AttentionInfo first = attentions[0];
+        return attentions.Skip(1).FirstOrDefault(a => a.RelativeSharedWith != first.Name) is { } own
+            ? $"'{own.Name}' holds a relative position table of its own, not '{first.Name}''s: {keeps} (declare no layer with RelativeShared = false)" : null;
+    }
+
     /// <summary>A flag of config.json that must be false (or absent): else the problem, <paramref name="why"/>.</summary>
     private static void ConfigOff(JsonElement c, List<string> problems, string key, string why)
     {

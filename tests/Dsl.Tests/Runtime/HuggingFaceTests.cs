@@ -1289,12 +1289,6 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
-    /// ModernBERT (ModernBertModel, as transformers computes it: pre-norm layers without biases, rotary positions of two bases, the
-    /// local layers over a window on both sides, GeGLU feed-forwards): its last hidden state on every valid step, and its mean
-    /// over them (an embedding model's pooling), are PyTorch's; a model whose layers differ from the configuration's types, and
-    /// other layouts, refused, named.
-    /// </summary>
-    /// <summary>
     /// MPNet (MPNetModel, as transformers computes it: BERT's post-norm layers whose scores add the encoder's one relative position
     /// table by the bucket of each distance, positions after the padding id): its last hidden state on every valid step and its
     /// mean (all-mpnet-base-v2's pooling) are PyTorch's, as are MPNetForSequenceClassification's logits; saved as MPNet's checkpoint
@@ -1343,11 +1337,11 @@ public sealed class HuggingFaceTests : IDisposable
         var plain = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyRoberta(seed: 1), Fixture.Path("HfMpnet")));
         Contains(plain.Message, "MPNet's layers add its relative position bias to their scores: declare 'attention' with RelativeBuckets = 32");
         var unshared = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyMpnetUnshared(seed: 1), Fixture.Path("HfMpnet")));
-        Contains(unshared.Message, "MPNet's encoder keeps one relative position table for every layer: declare 'attention_1' without RelativeShared = false");
+        Contains(unshared.Message, "'attention_1' holds a relative position table of its own, not 'attention''s: MPNet's encoder keeps one for every layer (declare no layer with RelativeShared = false)");
         var other = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyMpnet(seed: 1), Fixture.Path("HfRoberta")));
         Contains(other.Message, "'attention' adds a relative position bias (RelativeBuckets = 32), which only MPNet's checkpoints (model_type \"mpnet\") hold");
         Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(new HfTinyMpnetUnshared(seed: 1), Path.Combine(_temp, "unshared"))).Message,
-            "HfTinyMpnetUnshared cannot be written as one MPNet configuration: MPNet's encoder keeps one relative position table for every layer");
+            "HfTinyMpnetUnshared cannot be written as one MPNet configuration: 'attention_1' holds a relative position table of its own");
     }
 
     /// <summary>
@@ -1394,6 +1388,12 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "model_type is \"mpnet\": LoadT5Encoder reads T5's checkpoints (\"t5\")");
     }
 
+    /// <summary>
+    /// ModernBERT (ModernBertModel, as transformers computes it: pre-norm layers without biases, rotary positions of two bases, the
+    /// local layers over a window on both sides, GeGLU feed-forwards): its last hidden state on every valid step, and its mean
+    /// over them (an embedding model's pooling), are PyTorch's; a model whose layers differ from the configuration's types, and
+    /// other layouts, refused, named.
+    /// </summary>
     [Fact]
     public void ModernBertsLastHiddenStateIsTransformers()
     {

@@ -72,8 +72,15 @@ public sealed class SentencePoolingTests : IDisposable
         Tensor<float> embeddings = pooling.Apply(hidden, lengths);
         Assert.Equal([2, 8], embeddings.Lengths.ToArray().Select(l => (int)l));
         Tolerance.AssertClose(expected["embeddings"].ToFloat(), Parity.ParityModel.Flatten(embeddings), "sentence-t5's embeddings");
-        // without the Dense layers the embedding is the normalised mean, another
-        Assert.NotEqual(Parity.ParityModel.Flatten(Pooling.Mean(hidden, lengths, normalize: true)).Take(8), Parity.ParityModel.Flatten(embeddings));
+        // the Dense layers' outputs, each row divided by its norm last; and a second load is the same pooling, value for value
+        float[] unnormalised = Parity.ParityModel.Flatten((pooling with { Normalize = false }).Apply(hidden, lengths)), normalised = Parity.ParityModel.Flatten(embeddings);
+        for (int b = 0; b < 2; b++)
+        {
+            float norm = System.Numerics.Tensors.TensorPrimitives.Norm(unnormalised.AsSpan(b * 8, 8));
+            Assert.True(Math.Abs(norm - 1f) > 1e-3f, "the Dense layers' outputs were already of unit norm: the test would not see the normalisation");
+            for (int j = 0; j < 8; j++) Assert.Equal(unnormalised[b * 8 + j] / norm, normalised[b * 8 + j], 5);
+        }
+        Assert.Equal(pooling, HuggingFace.LoadPooling(folder));
     }
 
     /// <summary>A Dense module out of place, without its weights in safetensors, of another activation or of sizes its weights or its neighbour do not have is refused, named.</summary>
