@@ -10,7 +10,8 @@ public static partial class HuggingFace
     /// <summary>
     /// Loads a T5 encoder — transformers' <c>T5EncoderModel</c>, or the encoder of a <c>T5ForConditionalGeneration</c> checkpoint
     /// (t5-small … t5-11b, t5-v1_1, flan-t5, and the models built on their encoders: sentence-t5 and GTR, the text encoders of
-    /// image generators) — into <paramref name="model"/>, declared as its pre-norm layers:
+    /// image generators), mT5's (<c>model_type</c> "mt5") and UMT5's (<c>UMT5EncoderModel</c>, "umt5": a relative position table in
+    /// every block, declared <c>RelativeShared = false</c> on each attention) — into <paramref name="model"/>, declared as its pre-norm layers:
     /// <code>
     /// [Embedding(vocab: vocab_size, dim: d_model)]
     /// // per layer (num_layers of them):
@@ -63,7 +64,8 @@ public static partial class HuggingFace
     /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under its names — the token table as
     /// <c>shared</c> and <c>encoder.embed_tokens</c>, the attention's <c>in_proj_weight</c> split into <c>q</c>, <c>k</c> and
     /// <c>v</c>, the relative table in the first block — and the <c>config.json</c> that describes it, which transformers'
-    /// <c>T5EncoderModel.from_pretrained(folder)</c> and <see cref="LoadT5Encoder"/> read back. Layers after the final norm are not
+    /// <c>T5EncoderModel.from_pretrained(folder)</c> and <see cref="LoadT5Encoder"/> read back; a model whose every block keeps a
+    /// table of its own is written as <c>UMT5EncoderModel</c> (<c>model_type</c> "umt5", each block's table under its name). Layers after the final norm are not
     /// written. Both files are built first, then replaced together.
     /// </summary>
     /// <exception cref="ArgumentException">
@@ -145,7 +147,7 @@ public static partial class HuggingFace
                 s[b.Attention.Name + ".in_proj_weight"] = [(hf + "layer.0.SelfAttention.q.weight", inner), (hf + "layer.0.SelfAttention.k.weight", inner), (hf + "layer.0.SelfAttention.v.weight", inner)];
                 s[b.Attention.Name + ".out_proj.weight"] = [(hf + "layer.0.SelfAttention.o.weight", width)];
                 if (b.Attention.RelativeSharedWith is null)
-                    s[b.Attention.Name + ".relative_attention_bias.weight"] = [("encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight", b.Attention.RelativeBuckets)];
+                    s[b.Attention.Name + ".relative_attention_bias.weight"] = [(hf + "layer.0.SelfAttention.relative_attention_bias.weight", b.Attention.RelativeBuckets)];
                 s[b.Second.Name + ".weight"] = [(hf + "layer.1.layer_norm.weight", width)];
                 // the gated feed-forward's wi_1 (multiplied) and wi_0 (activated): the Dense's value rows, then its gate rows
                 s[b.In.Name + ".weight"] = b.In.Gated ? [(hf + "layer.1.DenseReluDense.wi_1.weight", b.In.Units), (hf + "layer.1.DenseReluDense.wi_0.weight", b.In.Units)]
@@ -193,11 +195,16 @@ public static partial class HuggingFace
                 problems.Add("it is not a JSON object");
                 return;
             }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() is "t5"))
+            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() is "t5" or "mt5" or Umt5))
             {
-                problems.Add($"model_type is {type.GetRawText()}: LoadT5Encoder reads T5's checkpoints (\"t5\"); others lay their layers out otherwise");
+                problems.Add($"model_type is {type.GetRawText()}: LoadT5Encoder reads T5's checkpoints (\"t5\", mT5's \"mt5\", UMT5's \"umt5\"); others lay their layers out otherwise");
                 return;
             }
+            // UMT5's blocks each keep a relative position table of their own (declared RelativeShared = false); T5's and mT5's share the first block's
+            if (Layers.Count > 1 && Value(c, "model_type") is { ValueKind: JsonValueKind.String } t && t.GetString() == Umt5 != PerBlock)
+                problems.Add(PerBlock
+                    ? $"model_type is \"{t.GetString()}\", whose blocks read the first block's relative position table, but the model's layers keep tables of their own (declare no layer with RelativeShared = false)"
+                    : $"model_type is \"umt5\", whose blocks each keep a relative position table of their own: declare every attention with RelativeShared = false");
             T5Block first = Layers[0];
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 32128);
             ConfigInt(c, problems, "d_model", Embedding.Dim, $"'{Embedding.Name}'", 512);
@@ -224,7 +231,10 @@ public static partial class HuggingFace
             T5Block first = Layers[0];
             foreach (T5Block b in Layers.Skip(1).Where(b => b.Attention.Heads != first.Attention.Heads || b.Attention.HeadSize != first.Attention.HeadSize).Take(1))
                 problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads of {b.Attention.HeadSize} and '{first.Attention.Name}' {first.Attention.Heads} of {first.Attention.HeadSize}: T5's blocks are alike (one num_heads, one d_kv)");
-            if (RelativeNotShared(Layers.Select(b => b.Attention).ToArray(), "T5's encoder keeps the first block's for every block") is { } own) problems.Add(own);
+            // one table for every block (T5's, mT5's), or one of its own in each (UMT5's)
+            if (PerBlock) { }
+            else if (RelativeNotShared(Layers.Select(b => b.Attention).ToArray(), "T5's encoder keeps the first block's for every block (UMT5's keeps one in each: RelativeShared = false on every attention)") is { } own)
+                problems.Add(own);
             foreach (T5Block b in Layers.Skip(1).Where(b => b.In.Units != first.In.Units || b.In.Gated != first.In.Gated || b.In.Activation != first.In.Activation).Take(1))
                 problems.Add($"'{b.In.Name}' differs from '{first.In.Name}': T5's blocks are alike (one d_ff, one feed_forward_proj)");
             foreach (RmsNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
@@ -232,6 +242,12 @@ public static partial class HuggingFace
             if (FeedForwardName(first.In) is null)
                 problems.Add($"'{first.In.Name}' takes {(first.In.Gated ? "a gated " : "")}{first.In.Activation}, which no feed_forward_proj names");
         }
+
+        /// <summary>UMT5's model type: T5 v1.1's blocks, each with a relative position table of its own.</summary>
+        public const string Umt5 = "umt5";
+
+        /// <summary>Every block keeps a relative position table of its own (UMT5's: each attention declared RelativeShared = false).</summary>
+        public bool PerBlock => Layers.All(b => b.Attention.RelativeSharedWith is null) && Layers.Count > 1;
 
         /// <summary>Every norm: each block's two, then the final one.</summary>
         private IEnumerable<RmsNormInfo> Norms() => Layers.SelectMany(b => new[] { b.First, b.Second }).Append(Final);
@@ -242,8 +258,8 @@ public static partial class HuggingFace
             T5Block first = Layers[0];
             return ConfigJson(w =>
             {
-                WriteArchitecture(w, "T5EncoderModel", null);
-                w.WriteString("model_type", "t5");
+                WriteArchitecture(w, PerBlock ? "UMT5EncoderModel" : "T5EncoderModel", null);
+                w.WriteString("model_type", PerBlock ? Umt5 : "t5");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("d_model", Embedding.Dim);
                 w.WriteNumber("d_kv", first.Attention.HeadSize);

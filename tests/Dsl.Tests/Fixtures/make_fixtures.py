@@ -1729,6 +1729,7 @@ def make_hf_llama():
     make_hf_mpnet()
     make_hf_t5(gated=True)
     make_hf_t5(gated=False)
+    make_hf_t5(umt5=True)
     make_relative_buckets()
     make_hf_mistral()
     make_hf_phi3()
@@ -2234,7 +2235,7 @@ def make_hf_mpnet():
           {**{"mpnet." + k: v for k, v in state.items()}, **head}, {"logits": logits})
 
 
-def make_hf_t5(gated=True):
+def make_hf_t5(gated=True, umt5=False):
     """HfT5 (gated): T5EncoderModel's checkpoint as flan-t5's encoder holds it (shared and encoder.embed_tokens, the one table;
     float32), transformers' modeling_t5 written out: the words; 2 pre-norm blocks, each T5LayerNorm (RMS, no bias, eps 1e-6),
     SelfAttention's q, k, v without biases into 4 heads d_kv = 6 wide (24 where d_model is 16), the scores unscaled plus the
@@ -2243,13 +2244,14 @@ def make_hf_t5(gated=True):
     final_layer_norm. Two sequences of 20 steps, the second padded after 9; the last hidden state and its mean over the valid
     steps (sentence-t5's pooling). HfT5Relu (gated=False): T5ForConditionalGeneration's checkpoint (shared alone, its decoder's
     and lm_head's tensors beside the encoder's), heads of d_model / num_heads, the ReLU feed-forward wo(relu(wi x)), 32 buckets
-    up to 128."""
-    c = {"architectures": ["T5EncoderModel" if gated else "T5ForConditionalGeneration"], "model_type": "t5", "vocab_size": 13, "d_model": 16,
+    up to 128. HfUmt5 (umt5=True): UMT5EncoderModel's (model_type "umt5"), HfT5's but for a relative_attention_bias in each block,
+    read by that block alone."""
+    c = {"architectures": ["UMT5EncoderModel" if umt5 else "T5EncoderModel" if gated else "T5ForConditionalGeneration"], "model_type": "umt5" if umt5 else "t5", "vocab_size": 13, "d_model": 16,
          "d_kv": 6 if gated else 4, "d_ff": 24, "num_layers": 2, "num_decoder_layers": 1, "num_heads": 4,
          "relative_attention_num_buckets": 8 if gated else 32, "relative_attention_max_distance": 12 if gated else 128, "dropout_rate": 0.1,
          "layer_norm_epsilon": 1e-06, "feed_forward_proj": "gated-gelu" if gated else "relu", "is_encoder_decoder": True, "pad_token_id": 0,
          "eos_token_id": 1, "decoder_start_token_id": 0, "tie_word_embeddings": not gated, "torch_dtype": "float32"}
-    torch.manual_seed(726 if gated else 727)
+    torch.manual_seed(729 if umt5 else 726 if gated else 727)
     H, dkv, inner, heads, layers, T = c["d_model"], c["d_kv"], c["d_ff"], c["num_heads"], c["num_layers"], 20
     hd = heads * dkv
 
@@ -2265,7 +2267,7 @@ def make_hf_t5(gated=True):
         for part in ("q", "k", "v"):
             state[at + f"0.SelfAttention.{part}.weight"] = linear(hd, H)
         state[at + "0.SelfAttention.o.weight"] = linear(H, hd)
-        if i == 0:
+        if i == 0 or umt5:  # (UMT5: every block its own table)
             state[at + "0.SelfAttention.relative_attention_bias.weight"] = nn.Embedding(c["relative_attention_num_buckets"], heads).weight.detach().clone()
         state[at + "1.layer_norm.weight"] = norm_weight()
         if gated:
@@ -2298,11 +2300,12 @@ def make_hf_t5(gated=True):
     with torch.no_grad():
         x = F.embedding(ids, state["shared.weight"])
         relative = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # memory − context positions
-        bias = F.embedding(t5_bucket(relative, c["relative_attention_num_buckets"], c["relative_attention_max_distance"]),
-                           state["encoder.block.0.layer.0.SelfAttention.relative_attention_bias.weight"]).permute(2, 0, 1)[None]
-        bias = bias + (~mask)[:, None, None, :].float() * torch.finfo(torch.float32).min  # the mask added to the position bias
+        buckets = t5_bucket(relative, c["relative_attention_num_buckets"], c["relative_attention_max_distance"])
+        padding = (~mask)[:, None, None, :].float() * torch.finfo(torch.float32).min  # the mask added to the position bias
         for i in range(layers):
             at = f"encoder.block.{i}.layer."
+            table = state[f"encoder.block.{i if umt5 else 0}.layer.0.SelfAttention.relative_attention_bias.weight"]
+            bias = F.embedding(buckets, table).permute(2, 0, 1)[None] + padding
             y = norm(x, state[at + "0.layer_norm.weight"])
             q, k, v = ((y @ state[at + f"0.SelfAttention.{p}.weight"].T).view(2, T, heads, dkv).transpose(1, 2) for p in ("q", "k", "v"))
             scores = q @ k.transpose(3, 2) + bias  # T5 scales no score
@@ -2315,9 +2318,9 @@ def make_hf_t5(gated=True):
             x = x + h @ state[at + "1.DenseReluDense.wo.weight"].T
         x = norm(x, state["encoder.final_layer_norm.weight"])
     pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
-    case = "HfT5" if gated else "HfT5Relu"
+    case = "HfUmt5" if umt5 else "HfT5" if gated else "HfT5Relu"
     tensors = dict(state)
-    if gated:
+    if gated and not umt5:
         tensors["encoder.embed_tokens.weight"] = state["shared.weight"]  # T5EncoderModel's tied table under both names
     else:  # a full model's decoder and head, which the encoder does not read
         tensors["decoder.block.0.layer.0.SelfAttention.q.weight"] = linear(hd, H)
@@ -2329,7 +2332,7 @@ def make_hf_t5(gated=True):
     save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
     save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
     print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
-    if gated:
+    if gated and not umt5:
         make_sentence_t5(c, tensors, ids, lengths, pooled)
 
 
@@ -2714,6 +2717,7 @@ if __name__ == "__main__":
     if "--hf-t5" in sys.argv:  # only the Hugging Face T5 encoders
         make_hf_t5(gated=True)
         make_hf_t5(gated=False)
+        make_hf_t5(umt5=True)
         sys.exit(0)
     if "--hf-mpnet" in sys.argv:  # only the Hugging Face MPNet checkpoints
         make_hf_mpnet()

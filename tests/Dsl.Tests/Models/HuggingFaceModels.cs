@@ -577,3 +577,12 @@ public partial class HfTinyT5Relu;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm(Epsilon = 1e-6f)]
 public partial class HfTinyQwen3Base;
+
+// The HfUmt5 fixture's model (UMT5EncoderModel): HfTinyT5 with a relative position table in each block (RelativeShared = false).
+[Embedding(vocab: 13, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, HeadWidth = 6, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 8, RelativeMaxDistance = 12, RelativeShared = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Gated = true, Activation = Activation.GeluTanh, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)]
+public partial class HfTinyUmt5;

@@ -1346,14 +1346,15 @@ public sealed class HuggingFaceTests : IDisposable
 
     /// <summary>
     /// T5's encoder (T5EncoderModel and a full T5ForConditionalGeneration checkpoint's encoder, as transformers computes it: pre-norm
-    /// RMS blocks, unscaled scores plus the first block's relative position table, gated-gelu or ReLU feed-forwards): its last
+    /// RMS blocks, unscaled scores plus the first block's relative position table, gated-gelu or ReLU feed-forwards; UMT5's with a
+    /// table in each block): its last
     /// hidden state on every valid step and its mean are PyTorch's; saved as T5EncoderModel and read back to the same outputs;
     /// a model declared otherwise than its configuration refused, each difference named.
     /// </summary>
     [Fact]
     public void T5sEncoderGivesTransformersLastHiddenState()
     {
-        foreach (var (model, fixture) in new (IModel<int>, string)[] { (new HfTinyT5(seed: 1), "HfT5"), (new HfTinyT5Relu(seed: 1), "HfT5Relu") })
+        foreach (var (model, fixture) in new (IModel<int>, string)[] { (new HfTinyT5(seed: 1), "HfT5"), (new HfTinyT5Relu(seed: 1), "HfT5Relu"), (new HfTinyUmt5(seed: 1), "HfUmt5") })
         {
             HuggingFace.LoadT5Encoder(model, Fixture.Path(fixture));
             Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
@@ -1384,8 +1385,13 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "feed_forward_proj is \"gated-gelu\": declare 'dense' with Gated = true, Activation = Activation.GeluTanh");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadT5Encoder(new HfTinyMpnet(seed: 1), Fixture.Path("HfT5")));
         Contains(layout.Message, "is not laid out as T5's encoder");
+        // UMT5's blocks each read their own table, T5's the first's
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyT5(seed: 1), Fixture.Path("HfUmt5")));
+        Contains(error.Message, "model_type is \"umt5\", whose blocks each keep a relative position table of their own: declare every attention with RelativeShared = false");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyUmt5(seed: 1), Fixture.Path("HfT5")));
+        Contains(error.Message, "model_type is \"t5\", whose blocks read the first block's relative position table, but the model's layers keep tables of their own");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyT5(seed: 1), Fixture.Path("HfMpnet")));
-        Contains(error.Message, "model_type is \"mpnet\": LoadT5Encoder reads T5's checkpoints (\"t5\")");
+        Contains(error.Message, "model_type is \"mpnet\": LoadT5Encoder reads T5's checkpoints (\"t5\", mT5's \"mt5\", UMT5's \"umt5\")");
     }
 
     /// <summary>
