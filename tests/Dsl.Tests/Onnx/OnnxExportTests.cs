@@ -124,6 +124,7 @@ public class OnnxExportTests
         nameof(GcRelative) => new GcRelative(seed: 96),
         nameof(HfTinyMpnet) => new HfTinyMpnet(seed: 97),
         nameof(HfTinyT5) => new HfTinyT5(seed: 98),
+        nameof(HfTinyUmt5) => new HfTinyUmt5(seed: 99),
         nameof(GcSoftCap) => new GcSoftCap(seed: 92),
         nameof(HfTinyGemma2) => new HfTinyGemma2(seed: 93),
         nameof(GcPoolMean) => new GcPoolMean(seed: 94),
@@ -186,7 +187,7 @@ public class OnnxExportTests
         // Gemma 2's soft caps: the scaled scores and the logits through Mul, Tanh, Mul
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
         // T5's and MPNet's relative position bias: each distance clipped, its bucket from a constant, the table's row gathered
-        nameof(RelativeAttention), nameof(GcRelative), nameof(HfTinyMpnet), nameof(HfTinyT5),
+        nameof(RelativeAttention), nameof(GcRelative), nameof(HfTinyMpnet), nameof(HfTinyT5), nameof(HfTinyUmt5),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
