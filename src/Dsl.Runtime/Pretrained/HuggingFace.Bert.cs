@@ -151,7 +151,7 @@ public static partial class HuggingFace
                 ? $"SaveBert: labels given for {(mpnet ? "MPNet" : "Bert")}ForQuestionAnswering, whose two outputs are each token's start and end logits, not labels."
                 : $"SaveBert: {(mpnet ? "MPNet" : "Bert")}ForQuestionAnswering holds a [Dense(2)] on every token right after the encoder (qa_outputs: each token's start and end logits); {architecture.Name} has {(written is null ? "none" : $"'{written.Name}' of {written.Units} output{(written.Units == 1 ? "" : "s")}{(task?.Classifier is not null ? " on the first token" : "")}")}.", nameof(questionAnswering));
         string[]? id2label = ClassifierLabels(labels, written, "SaveBert",
-            $"{architecture.Name} has no classifier BertForSequenceClassification or BertForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).");
+            $"{architecture.Name} has no classifier {family}ForSequenceClassification or {family}ForTokenClassification holds ([Pool(PoolKind.First)] [Dense(H, Activation = Activation.Tanh)] [Dense(labels)], or [Dense(labels)] on every token).");
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(mpnet ? BertLayout.Mpnet : "bert");
         // (MPNet's sequence classifier is RoBERTa's: classifier.dense and out_proj, no pooler)
         bool robertaHead = mpnet && task?.Classifier is not null;
@@ -365,7 +365,7 @@ public static partial class HuggingFace
             {
                 BertLayer b = Layers[i];
                 string hf = distil ? $"transformer.layer.{i}." : $"encoder.layer.{i}.";
-                // each part's name: BERT's, or DistilBERT's
+                // each part's name: BERT's, or DistilBERT's, or MPNet's
                 var (query, key, value, output, first, intermediate, dense, second) = distil
                     ? ("attention.q_lin", "attention.k_lin", "attention.v_lin", "attention.out_lin", "sa_layer_norm", "ffn.lin1", "ffn.lin2", "output_layer_norm")
                     : mpnet ? ("attention.attn.q", "attention.attn.k", "attention.attn.v", "attention.attn.o", "attention.LayerNorm", "intermediate.dense", "output.dense", "output.LayerNorm")

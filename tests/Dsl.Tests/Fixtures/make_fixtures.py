@@ -2047,6 +2047,17 @@ def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, t
     print(f"{case}: {len(state)} tensors, hidden {list(x.shape)}")
 
 
+def write_encoder_case(case, config, tensors, expected):
+    """An encoder checkpoint's folder (config.json, model.safetensors) and its <case>.expected.safetensors (ids, lengths, the last
+    hidden state, its mean, and any head's outputs)."""
+    os.makedirs(os.path.join(HERE, case), exist_ok=True)
+    with open(os.path.join(HERE, case, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
+    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), expected)
+    print(f"{case}: {len(tensors)} tensors, hidden {list(expected['hidden'].shape)}")
+
+
 def make_hf_berts():
     """Every BERT-family checkpoint: BERT's, RoBERTa's, DistilBERT's, ELECTRA's, and the classifiers' and the tagger's."""
     for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}, {"pair": True}, {"qa": True}):
@@ -2125,12 +2136,7 @@ def make_hf_modernbert():
     pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
 
     def write(case, config, tensors, outputs):
-        os.makedirs(os.path.join(HERE, case), exist_ok=True)
-        with open(os.path.join(HERE, case, "config.json"), "w") as f:
-            json.dump(config, f, indent=2)
-        save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
-        save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **outputs})
-        print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
+        write_encoder_case(case, config, tensors, {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **outputs})
 
     write("HfModernBert", c, state, {})
     # ModernBertPredictionHead: norm(act(dense(h))), dense without a bias (classifier_bias false), norm without one (norm_bias)
@@ -2218,12 +2224,7 @@ def make_hf_mpnet():
     pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
 
     def write(case, config, tensors, outputs):
-        os.makedirs(os.path.join(HERE, case), exist_ok=True)
-        with open(os.path.join(HERE, case, "config.json"), "w") as f:
-            json.dump(config, f, indent=2)
-        save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
-        save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **outputs})
-        print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
+        write_encoder_case(case, config, tensors, {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled, **outputs})
 
     write("HfMpnet", c, state, {})
     head = {**linear("classifier.dense", H, H), **linear("classifier.out_proj", 3, H)}
@@ -2326,12 +2327,7 @@ def make_hf_t5(gated=True, umt5=False):
         tensors["decoder.block.0.layer.0.SelfAttention.q.weight"] = linear(hd, H)
         tensors["decoder.final_layer_norm.weight"] = norm_weight()
         tensors["lm_head.weight"] = linear(c["vocab_size"], H)
-    os.makedirs(os.path.join(HERE, case), exist_ok=True)
-    with open(os.path.join(HERE, case, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, case, "model.safetensors"), tensors)
-    save_safetensors(os.path.join(HERE, case + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
-    print(f"{case}: {len(tensors)} tensors, hidden {list(x.shape)}")
+    write_encoder_case(case, c, tensors, {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
     if gated and not umt5:
         make_sentence_t5(c, tensors, ids, lengths, pooled)
 

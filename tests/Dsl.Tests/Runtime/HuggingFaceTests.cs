@@ -1099,6 +1099,23 @@ public sealed class HuggingFaceTests : IDisposable
         edit(tensors, config);
     }, name, fixture);
 
+    /// <summary>
+    /// An encoder fixture's last hidden state at each sequence's valid steps and its mean over them (<c>hidden</c>, <c>pooled</c>:
+    /// the reference's, 16 wide) against <paramref name="model"/>'s over the fixture's ids and lengths, which it returns.
+    /// </summary>
+    private static (int[] Ids, int[] Lengths, int Batch, int Steps) AssertEncoderOutputs(IModel<int> model, string fixture)
+    {
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        Tensor<float> states = model.Forward(ParityModel.Span(ids, [batch, steps]), lengths);
+        float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(states);
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"{fixture}: sequence {b}'s valid steps");
+        Tolerance.AssertClose(expected["pooled"].ToFloat(), ParityModel.Flatten(Pooling.Mean(states, lengths)), $"{fixture}: the mean over the valid steps");
+        return (ids, lengths, batch, steps);
+    }
+
     /// <summary>The BERT fixture's last hidden state at each sequence's valid steps (its lengths), against <paramref name="model"/>'s.</summary>
     private static void AssertBertHidden(IModel<int> model, string fixture = "HfBert")
     {
@@ -1300,14 +1317,7 @@ public sealed class HuggingFaceTests : IDisposable
     {
         var model = new HfTinyMpnet(seed: 1);
         HuggingFace.LoadBert(model, Fixture.Path("HfMpnet"));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfMpnet.expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        int batch = lengths.Length, steps = ids.Length / batch;
-        float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
-        for (int b = 0; b < batch; b++)
-            Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"sequence {b}'s valid steps");
-        float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths));
-        Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, "the mean over the valid steps");
+        var (ids, lengths, batch, steps) = AssertEncoderOutputs(model, "HfMpnet");
         // one table read by both layers: the second's name an alias of the first's
         Assert.Same(model.Parameters["attention.relative_attention_bias.weight"], model.Parameters["attention_1.relative_attention_bias.weight"]);
 
@@ -1357,14 +1367,7 @@ public sealed class HuggingFaceTests : IDisposable
         foreach (var (model, fixture) in new (IModel<int>, string)[] { (new HfTinyT5(seed: 1), "HfT5"), (new HfTinyT5Relu(seed: 1), "HfT5Relu"), (new HfTinyUmt5(seed: 1), "HfUmt5") })
         {
             HuggingFace.LoadT5Encoder(model, Fixture.Path(fixture));
-            Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
-            int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-            int batch = lengths.Length, steps = ids.Length / batch;
-            float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
-            for (int b = 0; b < batch; b++)
-                Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"{fixture}: sequence {b}'s valid steps");
-            float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths));
-            Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, $"{fixture}: the mean over the valid steps");
+            var (ids, lengths, batch, steps) = AssertEncoderOutputs(model, fixture);
 
             string folder = Path.Combine(_temp, fixture + "-saved");
             HuggingFace.SaveT5Encoder(model, folder);
@@ -1405,14 +1408,7 @@ public sealed class HuggingFaceTests : IDisposable
     {
         var model = new HfTinyModernBert(seed: 1);
         HuggingFace.LoadModernBert(model, Fixture.Path("HfModernBert"));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfModernBert.expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        int batch = lengths.Length, steps = ids.Length / batch;
-        float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
-        for (int b = 0; b < batch; b++)
-            Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"sequence {b}'s valid steps");
-        float[] pooled = ParityModel.Flatten(Pooling.Mean(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths), lengths));
-        Tolerance.AssertClose(expected["pooled"].ToFloat(), pooled, "the mean over the valid steps");
+        var (ids, lengths, batch, steps) = AssertEncoderOutputs(model, "HfModernBert");
 
         // the task models' heads: a classifier on the mean of the valid steps, the masked-LM decoder on every step
         var classifier = new HfTinyModernBertClassifier(seed: 1);
@@ -1476,14 +1472,7 @@ public sealed class HuggingFaceTests : IDisposable
         void Check(IModel<int> model, string fixture)
         {
             HuggingFace.LoadNomicBert(model, Fixture.Path(fixture));
-            Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
-            int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-            int batch = lengths.Length, steps = ids.Length / batch;
-            Tensor<float> states = model.Forward(ParityModel.Span(ids, [batch, steps]), lengths);
-            float[] hidden = expected["hidden"].ToFloat(), actual = ParityModel.Flatten(states);
-            for (int b = 0; b < batch; b++)
-                Tolerance.AssertClose(hidden.AsSpan(b * steps * 16, lengths[b] * 16), actual.AsSpan(b * steps * 16, lengths[b] * 16), $"{fixture}: sequence {b}'s valid steps");
-            Tolerance.AssertClose(expected["pooled"].ToFloat(), ParityModel.Flatten(Pooling.Mean(states, lengths)), $"{fixture}: the mean over the valid steps");
+            AssertEncoderOutputs(model, fixture);
         }
         Check(new HfTinyNomicBert(seed: 1), "HfNomicBert");
         Check(new HfTinyNomicBertPair(seed: 1), "HfNomicBertPair");

@@ -253,7 +253,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         {
             if ((NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.Causal ? "causal attention (T5's decoder buckets are one-sided; these are the encoder's, on both sides)" : null)
                 ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)) is { } relativeOn)
-                c.Invalid("relativebuckets", "RelativeBuckets adds a learned bias by distance to the scores of multi-head self-attention over the whole sequence (T5's encoder, MPNet); it does not apply to " + relativeOn);
+                c.Invalid("relativebuckets", "RelativeBuckets adds a learned bias by distance to the scores of multi-head self-attention that is not causal (T5's encoder, MPNet); it does not apply to " + relativeOn);
             else if (spec.RelativeBuckets < 4 || spec.RelativeBuckets % 2 != 0)
                 c.Invalid("relativebuckets", $"RelativeBuckets = {spec.RelativeBuckets} must be even and 4 or more: half the buckets for the keys after a query, half for the rest (T5's and MPNet's: 32)");
             else if (spec.RelativeMaxDistance <= spec.RelativeBuckets / 4)
