@@ -11,6 +11,9 @@ namespace DeviceCheck;
 [Embedding(vocab: 13, dim: 8)] [PositionalEncoding] [Attention(Heads = 2, Causal = true, Dropout = 0.1f)] [Residual] [LayerNorm]
 [Dense(16, Activation = Activation.Relu)] [Dense(8)] [Residual(Layers = 2)] [LayerNorm] [Dense(13)] public partial class AgreeGpt;
 [Input(features: 6)] [Attention(Heads = 3)] [Residual] [LayerNorm] [Dense(2)] public partial class AgreeEncoderBlock;
+// T5's and MPNet's relative position bias: two layers reading one table (its gradient summed over both), the buckets' logarithmic part reached.
+[Input(features: 6)] [Attention(Heads = 3, RelativeBuckets = 8, RelativeMaxDistance = 6)] [Residual] [LayerNorm] [Attention(Heads = 3, RelativeBuckets = 8, RelativeMaxDistance = 6)]
+[Dense(2)] public partial class AgreeRelative;
 // Encoder–decoders: Bahdanau's (bidirectional GRU encoder, GRU decoder with additive attention), Luong's with input
 // feeding (an LSTM decoder, general score, bridged from the GRU encoder) and a Transformer's.
 [Embedding(vocab: 10, dim: 4)] [Gru(hidden: 4, Bidirectional = true)] public partial class AgreeGruEncoder;
