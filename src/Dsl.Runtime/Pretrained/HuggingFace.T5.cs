@@ -174,6 +174,16 @@ public static partial class HuggingFace
             _ => null,
         };
 
+        /// <summary>The activation transformers' ACT2FN names (<c>dense_act_fn</c>), among those a T5 feed-forward takes here; null for another.</summary>
+        private static Activation? ActivationNamed(string name) => name switch
+        {
+            "relu" => Activation.Relu,
+            "gelu" => Activation.Gelu,
+            "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => Activation.GeluTanh,
+            "silu" or "swish" => Activation.Silu,
+            _ => null,
+        };
+
         /// <summary>The feed_forward_proj of a block's feed-forward (its gate and activation), null where T5Config names none.</summary>
         private static string? FeedForwardName(DenseInfo wi) => (wi.Gated, wi.Activation) switch
         {
@@ -218,8 +228,28 @@ public static partial class HuggingFace
             string proj = Value(c, "feed_forward_proj") is { ValueKind: JsonValueKind.String } p ? p.GetString()! : "relu";
             if (FeedForward(proj) is not { } ff)
                 problems.Add($"feed_forward_proj is \"{proj}\": T5's feed-forward here is \"relu\", \"gelu\", \"gelu_new\", \"silu\" or their gated forms (\"gated-gelu\": t5-v1_1's and flan-t5's)");
-            else if (Layers.FirstOrDefault(b => b.In.Gated != ff.Gated || b.In.Activation != ff.Activation) is { } differs)
-                problems.Add($"feed_forward_proj is \"{proj}\"{(Value(c, "feed_forward_proj") is null ? " (its default)" : "")}: declare '{differs.In.Name}' with {(ff.Gated ? "Gated = true, " : "")}Activation = Activation.{ff.Activation}");
+            else
+            {
+                // dense_act_fn and is_gated_act, where config.json writes them, are what T5Config keeps (they override what it derives
+                // from feed_forward_proj)
+                string said = $"feed_forward_proj is \"{proj}\"{(Value(c, "feed_forward_proj") is null ? " (its default)" : "")}";
+                if (Value(c, "is_gated_act") is { ValueKind: JsonValueKind.True or JsonValueKind.False } gated)
+                {
+                    ff = ff with { Gated = gated.ValueKind == JsonValueKind.True };
+                    said += $", is_gated_act {(ff.Gated ? "true" : "false")}";
+                }
+                if (Value(c, "dense_act_fn") is { ValueKind: JsonValueKind.String } act)
+                {
+                    if (ActivationNamed(act.GetString()!) is { } named)
+                    {
+                        ff = ff with { Activation = named };
+                        said += $", dense_act_fn \"{act.GetString()}\"";
+                    }
+                    else problems.Add($"dense_act_fn is \"{act.GetString()}\": T5's feed-forward here takes \"relu\", \"gelu\", \"gelu_new\", \"gelu_pytorch_tanh\" or \"silu\"");
+                }
+                if (Layers.FirstOrDefault(b => b.In.Gated != ff.Gated || b.In.Activation != ff.Activation) is { } differs)
+                    problems.Add($"{said}: declare '{differs.In.Name}' with {(ff.Gated ? "Gated = true, " : "")}Activation = Activation.{ff.Activation}");
+            }
             float eps = Value(c, "layer_norm_epsilon") is { ValueKind: JsonValueKind.Number } e ? (float)e.GetDouble() : 1e-6f;
             foreach (RmsNormInfo norm in Norms().Where(n => n.Epsilon != eps).Take(1))
                 problems.Add($"layer_norm_epsilon is {Number(eps)}{(Value(c, "layer_norm_epsilon") is null ? " (its default)" : "")}, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");

@@ -1388,6 +1388,12 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "feed_forward_proj is \"gated-gelu\": declare 'dense' with Gated = true, Activation = Activation.GeluTanh");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadT5Encoder(new HfTinyMpnet(seed: 1), Fixture.Path("HfT5")));
         Contains(layout.Message, "is not laid out as T5's encoder");
+        // dense_act_fn and is_gated_act, where written, are what transformers' T5Config keeps
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyT5(seed: 1), Edited("HfT5", "t5-dense-act", c => c["dense_act_fn"] = "gelu")));
+        Contains(error.Message, "feed_forward_proj is \"gated-gelu\", dense_act_fn \"gelu\": declare 'dense' with Gated = true, Activation = Activation.Gelu");
+        HuggingFace.LoadT5Encoder(new HfTinyT5(seed: 1), Edited("HfT5", "t5-dense-act-new", c => { c["dense_act_fn"] = "gelu_new"; c["is_gated_act"] = true; }));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyT5(seed: 1), Edited("HfT5", "t5-ungated", c => c["is_gated_act"] = false)));
+        Contains(error.Message, "feed_forward_proj is \"gated-gelu\", is_gated_act false: declare 'dense' with Activation = Activation.GeluTanh");
         // UMT5's blocks each read their own table, T5's the first's
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5Encoder(new HfTinyT5(seed: 1), Fixture.Path("HfUmt5")));
         Contains(error.Message, "model_type is \"umt5\", whose blocks each keep a relative position table of their own: declare every attention with RelativeShared = false");
