@@ -2288,20 +2288,11 @@ def make_hf_t5(gated=True, umt5=False):
     def norm(x, w):  # T5LayerNorm: the mean of squares in float32, no mean taken off, no bias
         return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["layer_norm_epsilon"]))
 
-    def t5_bucket(relative, num_buckets, max_distance):  # T5Attention._relative_position_bucket, bidirectional
-        buckets = 0
-        num_buckets //= 2
-        buckets += (relative > 0).to(torch.long) * num_buckets
-        relative = torch.abs(relative)
-        max_exact = num_buckets // 2
-        is_small = relative < max_exact
-        large = max_exact + (torch.log(relative.float() / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact)).to(torch.long)
-        large = torch.min(large, torch.full_like(large, num_buckets - 1))
-        return buckets + torch.where(is_small, relative, large)
     with torch.no_grad():
         x = F.embedding(ids, state["shared.weight"])
         relative = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # memory − context positions
-        buckets = t5_bucket(relative, c["relative_attention_num_buckets"], c["relative_attention_max_distance"])
+        # T5Attention._relative_position_bucket, bidirectional: MPNet's formula (relative_position_bucket above)
+        buckets = relative_position_bucket(relative, c["relative_attention_num_buckets"], c["relative_attention_max_distance"])
         padding = (~mask)[:, None, None, :].float() * torch.finfo(torch.float32).min  # the mask added to the position bias
         for i in range(layers):
             at = f"encoder.block.{i}.layer."
