@@ -54,7 +54,11 @@ public static partial class HuggingFace
     /// <c>output_layer_norm</c> — and the <c>distilbert.</c> prefix; its configuration's <c>dim</c>, <c>n_layers</c>,
     /// <c>n_heads</c>, <c>hidden_dim</c> and <c>activation</c>, its norms' ε 1e-12), and ELECTRA's (<c>model_type</c> "electra",
     /// the <c>electra.</c> prefix): its embeddings <c>embedding_size</c> wide, normalised, then projected to <c>hidden_size</c> by
-    /// <c>embeddings_project</c>, declared as a <c>[Dense(hidden_size)]</c> after the embeddings' norm. So do MPNet's (<c>model_type</c>
+    /// <c>embeddings_project</c>, declared as a <c>[Dense(hidden_size)]</c> after the embeddings' norm. A masked-LM head after the
+    /// encoder — <c>[Dense(H, Activation = Activation.Gelu)] [LayerNorm(Epsilon = ε)] [Dense(vocab_size, TieEmbedding = true)]</c> —
+    /// reads …ForMaskedLM's: BERT's <c>cls.predictions.transform</c> and <c>cls.predictions.bias</c>, RoBERTa's and MPNet's
+    /// <c>lm_head</c>, DistilBERT's <c>vocab_transform</c>, <c>vocab_layer_norm</c> and <c>vocab_projector.bias</c> (a decoder
+    /// weight the checkpoint keeps must be the token table); a base checkpoint leaves it the model's own. So do MPNet's (<c>model_type</c>
     /// "mpnet": all-mpnet-base-v2 and its kin, the <c>mpnet.</c> prefix): BERT's layers under its names
     /// (<c>attention.attn.q</c>, <c>k</c>, <c>v</c>, <c>o</c>, <c>attention.LayerNorm</c>), its positions after the table's
     /// first two rows, no token types, and the encoder's one <c>relative_attention_bias</c> read by every layer, each declared
@@ -86,6 +90,7 @@ public static partial class HuggingFace
             fold: layout.Types is null);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(type);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
+        layout.MaskedLm?.AddSources(type, tensors, sources, problems);
         // a tagger's classifier on every token (…ForTokenClassification: named entities), or an extractive answerer's start and end
         // logits (…ForQuestionAnswering's qa_outputs), as its configuration names it
         bool Names(string suffix) => Architectures(config).Any(n => n.EndsWith(suffix, StringComparison.Ordinal));
@@ -110,7 +115,8 @@ public static partial class HuggingFace
     /// <c>bert.</c>, the <c>classifier</c>, <c>id2label</c> from <paramref name="labels"/> or transformers' "LABEL_0", …), and a
     /// classifier on every token as <c>BertForTokenClassification</c> (the same way), or with <paramref name="questionAnswering"/> as <c>BertForQuestionAnswering</c>;
     /// other layers after the encoder (a head of the model's own, or one whose dense layer is not tanh's, DistilBERT's or
-    /// ELECTRA's) are not written. A model whose layers add MPNet's relative position bias (<c>[Attention(RelativeBuckets = 32)]</c>,
+    /// ELECTRA's) are not written; a masked-LM head (see <see cref="LoadBert"/>) is written as <c>BertForMaskedLM</c>'s
+    /// <c>cls.predictions</c> (MPNet's <c>lm_head</c>), the decoder tied. A model whose layers add MPNet's relative position bias (<c>[Attention(RelativeBuckets = 32)]</c>,
     /// one table) is written as MPNet's checkpoint instead (<c>MPNetModel</c>, …ForSequenceClassification with RoBERTa's
     /// <c>classifier.dense</c> and <c>out_proj</c>, …ForTokenClassification, …ForQuestionAnswering; the prefix <c>mpnet.</c>,
     /// <c>attention.attn.q</c>, <c>k</c>, <c>v</c>, <c>o</c>, the table as <c>encoder.relative_attention_bias</c>, the position
@@ -156,8 +162,19 @@ public static partial class HuggingFace
         // (MPNet's sequence classifier is RoBERTa's: classifier.dense and out_proj, no pooler)
         bool robertaHead = mpnet && task?.Classifier is not null;
         if (task is not null && !robertaHead) BertLayout.AddDense(sources, task.Dense, "pooler.dense");
-        string prefix = written is null ? "" : mpnet ? "mpnet." : "bert."; // (a classifier's model holds the encoder under bert. or mpnet.)
+        // (a classifier's or a masked-LM head's model holds the encoder under bert. or mpnet.)
+        MaskedLmHead? masked = layout.MaskedLm;
+        string prefix = written is null && masked is null ? "" : mpnet ? "mpnet." : "bert.";
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
+        if (masked is not null)
+        {
+            // …ForMaskedLM's head: its dense layer, norm and decoder's bias (the decoder's weight is the token table, tied)
+            var (dense, norm, bias, _) = MaskedLmHead.Names(mpnet ? BertLayout.Mpnet : "bert");
+            BertLayout.AddDense(sources, masked.Dense, dense);
+            sources[masked.Norm.Name + ".weight"] = [(norm + ".weight", masked.Norm.Width)];
+            sources[masked.Norm.Name + ".bias"] = [(norm + ".bias", masked.Norm.Width)];
+            sources[masked.Decoder.Name + ".bias"] = [(bias, masked.Decoder.Units)];
+        }
         if (robertaHead) BertLayout.AddDense(sources, task!.Dense, "classifier.dense");
         if (written is not null) BertLayout.AddDense(sources, written, questionAnswering ? "qa_outputs" : robertaHead ? "classifier.out_proj" : "classifier");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
@@ -171,7 +188,8 @@ public static partial class HuggingFace
         }
         else if (layout.Types is null) tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
         WriteCheckpoint(folder, tensors, layout.Config(
-            written is null ? family + "Model" : questionAnswering ? family + "ForQuestionAnswering" : task?.Classifier is not null ? family + "ForSequenceClassification" : family + "ForTokenClassification",
+            masked is not null ? family + "ForMaskedLM" : written is null ? family + "Model" : questionAnswering ? family + "ForQuestionAnswering"
+                : task?.Classifier is not null ? family + "ForSequenceClassification" : family + "ForTokenClassification",
             questionAnswering ? null : id2label, mpnet));
     }
 
@@ -214,6 +232,14 @@ public static partial class HuggingFace
         /// </summary>
         public DenseInfo? TokenClassifier { get; } = Head.SkipWhile(l => l is DropoutInfo).ToArray() is [DenseInfo { Activation: Activation.None, Gated: false, Bias: true,
             TiedTo: null, SoftCap: 0f, OutIsSequence: true } tagger] ? tagger : null;
+
+        /// <summary>
+        /// The layers after the encoder as a masked-LM head on every token (…ForMaskedLM: a Dense as wide as the layers with an
+        /// activation, a norm, the output layer tied to the token table with its bias), or null.
+        /// </summary>
+        public MaskedLmHead? MaskedLm { get; } = Head is [DenseInfo { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f, OutIsSequence: true } dense, LayerNormInfo { Bias: true } norm,
+            DenseInfo { Activation: Activation.None, Gated: false, Bias: true, SoftCap: 0f, TiedTo: not null } decoder] && dense.Activation != Activation.None
+            && dense.Units == (Projection?.Units ?? Embedding.Dim) && decoder.Units == Embedding.Vocabulary ? new MaskedLmHead(dense, norm, decoder) : null;
 
         /// <summary>The layers' width: ELECTRA's projection's, else the embedding's.</summary>
         public int Hidden => Projection?.Units ?? Embedding.Dim;
@@ -335,6 +361,8 @@ public static partial class HuggingFace
         public static bool Ignored(string name) =>
             name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("cls.", StringComparison.Ordinal) || name.StartsWith("lm_head.", StringComparison.Ordinal)
             || name.StartsWith("classifier.", StringComparison.Ordinal) || name.StartsWith("qa_outputs.", StringComparison.Ordinal) || name == "embeddings.position_ids"
+            // (a masked-LM head's decoder: the token table and its bias again, checked against them where the head is read)
+            || name.EndsWith("decoder.weight", StringComparison.Ordinal) || name.EndsWith("decoder.bias", StringComparison.Ordinal) || name.StartsWith("vocab_projector.weight", StringComparison.Ordinal)
             // DistilBERT's classifier and masked-LM heads, ELECTRA's discriminator and generator heads
             || name.StartsWith("pre_classifier.", StringComparison.Ordinal) || name.StartsWith("vocab_", StringComparison.Ordinal)
             || name.StartsWith("discriminator_predictions.", StringComparison.Ordinal) || name.StartsWith("generator_", StringComparison.Ordinal);
@@ -577,6 +605,37 @@ public static partial class HuggingFace
                     problems.Add($"'{Dense.Name}' takes {Dense.Activation} where {what} (declare it with Activation = Activation.{activation})");
             }
             if (Classifier is not null && tensors.ContainsKey(classifier + ".weight")) BertLayout.AddDense(sources, Classifier, classifier);
+        }
+    }
+
+    /// <summary>
+    /// A masked-LM head: <see cref="Dense"/> (with its activation), <see cref="Norm"/>, and the <see cref="Decoder"/> tied to the token
+    /// table, its bias its own.
+    /// </summary>
+    private sealed record MaskedLmHead(DenseInfo Dense, LayerNormInfo Norm, DenseInfo Decoder)
+    {
+        /// <summary>
+        /// The head's tensors by model type: BERT's <c>cls.predictions.transform</c> and <c>cls.predictions.bias</c>, RoBERTa's and
+        /// MPNet's <c>lm_head</c>, DistilBERT's <c>vocab_transform</c>, <c>vocab_layer_norm</c> and <c>vocab_projector.bias</c>.
+        /// </summary>
+        public static (string Dense, string Norm, string Bias, string Decoder) Names(string type) =>
+            BertLayout.IsRoberta(type) || type == BertLayout.Mpnet ? ("lm_head.dense", "lm_head.layer_norm", "lm_head.bias", "lm_head.decoder")
+            : type == "distilbert" ? ("vocab_transform", "vocab_layer_norm", "vocab_projector.bias", "vocab_projector")
+            : ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias", "cls.predictions.decoder");
+
+        /// <summary>The head's parameters' tensors, where the checkpoint holds them (a base model's: none, the head the model's own).</summary>
+        public void AddSources(string type, Dictionary<string, SafeTensor> tensors, Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems)
+        {
+            var (dense, norm, bias, decoder) = Names(type);
+            if (!tensors.ContainsKey(dense + ".weight")) return;
+            BertLayout.AddDense(sources, Dense, dense);
+            sources[Norm.Name + ".weight"] = [(norm + ".weight", Norm.Width)];
+            sources[Norm.Name + ".bias"] = [(norm + ".bias", Norm.Width)];
+            sources[Decoder.Name + ".bias"] = [(bias, Decoder.Units)];
+            // the decoder's weight is the token table (tied): a copy the checkpoint keeps must be it
+            CheckTiedHead(tensors, decoder + ".weight", BertLayout.Words, tied: true, problems);
+            if (tensors.TryGetValue(decoder + ".bias", out SafeTensor? copy) && tensors.TryGetValue(bias, out SafeTensor? own) && !copy.SameValues(own))
+                problems.Add($"'{decoder}.bias' differs from '{bias}', which the decoder's bias is");
         }
     }
 

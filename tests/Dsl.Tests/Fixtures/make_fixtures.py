@@ -2062,6 +2062,33 @@ def make_hf_berts():
     """Every BERT-family checkpoint: BERT's, RoBERTa's, DistilBERT's, ELECTRA's, and the classifiers' and the tagger's."""
     for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}, {"pair": True}, {"qa": True}):
         make_hf_bert(**options)
+    make_hf_bert_masked_lm()
+
+
+def make_hf_bert_masked_lm():
+    """HfBertMaskedLM: BertForMaskedLM's checkpoint of HfBert's encoder (under "bert.", no pooler) with its head, BertLMPredictionHead
+    written out: cls.predictions.transform (dense, GELU, LayerNorm at layer_norm_eps), then the decoder, the token table tied, plus
+    cls.predictions.bias (the checkpoint keeping the decoder's copies of both, as older saves do); its logits on every token."""
+    hidden = read_safetensors(os.path.join(HERE, "HfBert.expected.safetensors"))["hidden"]
+    state = read_safetensors(os.path.join(HERE, "HfBert", "model.safetensors"))
+    with open(os.path.join(HERE, "HfBert", "config.json")) as f:
+        c = json.load(f)
+    torch.manual_seed(730)
+    H, V = c["hidden_size"], c["vocab_size"]
+    dense, norm = nn.Linear(H, H), nn.LayerNorm(H, eps=c["layer_norm_eps"])
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+        norm.bias.uniform_(-0.2, 0.2)
+        bias = torch.empty(V).uniform_(-0.5, 0.5)
+        words = state["embeddings.word_embeddings.weight"]
+        logits = norm(F.gelu(dense(hidden))) @ words.T + bias
+    tensors = {"bert." + k: v for k, v in state.items() if not k.startswith("pooler.")}
+    tensors.update({"cls.predictions.transform.dense.weight": dense.weight.detach(), "cls.predictions.transform.dense.bias": dense.bias.detach(),
+                    "cls.predictions.transform.LayerNorm.weight": norm.weight.detach(), "cls.predictions.transform.LayerNorm.bias": norm.bias.detach(),
+                    "cls.predictions.bias": bias, "cls.predictions.decoder.weight": words.clone(), "cls.predictions.decoder.bias": bias.clone()})
+    expected = read_safetensors(os.path.join(HERE, "HfBert.expected.safetensors"))
+    write_encoder_case("HfBertMaskedLM", {**c, "architectures": ["BertForMaskedLM"]}, tensors,
+                       {"ids": expected["ids"], "lengths": expected["lengths"], "hidden": hidden, "pooled": expected["pooled"], "logits": logits})
 
 
 def make_hf_modernbert():
@@ -2578,9 +2605,9 @@ def read_safetensors(path):
     for name, info in header.items():
         if name == "__metadata__":
             continue
-        assert info["dtype"] == "F32", info
+        assert info["dtype"] in ("F32", "I64"), info
         begin, end = info["data_offsets"]
-        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32).reshape(info["shape"])
+        out[name] = torch.frombuffer(bytearray(data[begin:end]), dtype=torch.float32 if info["dtype"] == "F32" else torch.int64).reshape(info["shape"])
     return out
 
 
@@ -2700,6 +2727,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
         make_hf_berts()
+        sys.exit(0)
+    if "--hf-bert-mlm" in sys.argv:  # only BERT's masked-LM checkpoint (from HfBert's)
+        make_hf_bert_masked_lm()
         sys.exit(0)
     if "--hf-t5" in sys.argv:  # only the Hugging Face T5 encoders
         make_hf_t5(gated=True)

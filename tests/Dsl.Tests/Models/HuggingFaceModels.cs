@@ -586,3 +586,13 @@ public partial class HfTinyQwen3Base;
 [EndRepeat]
 [RmsNorm(Epsilon = 1e-6f)]
 public partial class HfTinyUmt5;
+
+// The HfBertMaskedLM fixture's model (BertForMaskedLM): HfTinyBert's encoder, then the masked-LM head on every token: dense
+// (GELU), LayerNorm, the decoder tied to the token table with a bias of its own.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Dense(16, Activation = Activation.Gelu)] [LayerNorm(Epsilon = 1e-12f)] [Dense(13, TieEmbedding = true)]
+public partial class HfTinyBertMaskedLM;

@@ -1096,6 +1096,7 @@ public sealed class HuggingFaceTests : IDisposable
         tensors.Remove("embeddings.position_ids");
         tensors.Remove("roberta.embeddings.position_ids");
         tensors.Remove("distilbert.embeddings.position_ids");
+        tensors.Remove("bert.embeddings.position_ids");
         edit(tensors, config);
     }, name, fixture);
 
@@ -1303,6 +1304,43 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfBert", "model.safetensors"))).Keys.Where(k => !k.StartsWith("pooler.", StringComparison.Ordinal) && k != "embeddings.position_ids").Order(),
             SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order());
         Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(distil, folder, ["a", "b"])).Message, "labels given, but HfTinyDistilBertClassifier has no classifier BertForSequenceClassification or BertForTokenClassification holds");
+    }
+
+    /// <summary>
+    /// BertForMaskedLM's head (cls.predictions: dense, GELU, LayerNorm, the decoder tied to the token table with its bias) loads into
+    /// the Dense, LayerNorm and tied Dense after the encoder: its logits on every valid step are PyTorch's; saved as BertForMaskedLM
+    /// and read back to the same logits; a base checkpoint leaves the head the model's own; a decoder copy that is not the token
+    /// table refused.
+    /// </summary>
+    [Fact]
+    public void ABertMaskedLanguageModelGivesItsLogits()
+    {
+        var model = new HfTinyBertMaskedLM(seed: 1);
+        HuggingFace.LoadBert(model, Fixture.Path("HfBertMaskedLM"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBertMaskedLM.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 7]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 7 * 13, lengths[b] * 13), actual.AsSpan(b * 7 * 13, lengths[b] * 13), $"sequence {b}'s masked-LM logits");
+        string folder = Path.Combine(_temp, "bert-mlm-saved");
+        HuggingFace.SaveBert(model, folder);
+        Dictionary<string, SafeTensor> written = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Contains("cls.predictions.bias", written.Keys);
+        Assert.Contains("cls.predictions.transform.LayerNorm.weight", written.Keys);
+        Assert.All(written.Keys.Where(k => !k.StartsWith("cls.", StringComparison.Ordinal)), k => Assert.StartsWith("bert.", k));
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+            Assert.Equal("BertForMaskedLM", config.RootElement.GetProperty("architectures")[0].GetString());
+        var reloaded = new HfTinyBertMaskedLM(seed: 7);
+        HuggingFace.LoadBert(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 7]), lengths)));
+        // a base checkpoint: the head is the model's own
+        var fresh = new HfTinyBertMaskedLM(seed: 2);
+        float[] own = fresh.Parameters["layernorm_5.weight"].AsSpan().ToArray();
+        HuggingFace.LoadBert(fresh, Fixture.Path("HfBert"));
+        Assert.Equal(own, fresh.Parameters["layernorm_5.weight"].AsSpan().ToArray());
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBertMaskedLM(seed: 1), BertCopy((tensors, _) =>
+            tensors["cls.predictions.decoder.weight"] = new SafeTensor("cls.predictions.decoder.weight", [13, 16], new float[13 * 16]), "bert-mlm-decoder", "HfBertMaskedLM")));
+        Contains(error.Message, "'cls.predictions.decoder.weight' differs from 'embeddings.word_embeddings.weight'");
     }
 
     /// <summary>
