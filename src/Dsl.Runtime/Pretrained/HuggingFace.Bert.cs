@@ -90,7 +90,7 @@ public static partial class HuggingFace
             fold: layout.Types is null);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(type);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
-        layout.MaskedLm?.AddSources(type, tensors, sources, problems);
+        layout.MaskedLm?.AddSources(type, layout.Layers[0].Intermediate.Activation, layout.EmbeddingNorm.Epsilon, tensors, sources, problems);
         // a tagger's classifier on every token (…ForTokenClassification: named entities), or an extractive answerer's start and end
         // logits (…ForQuestionAnswering's qa_outputs), as its configuration names it
         bool Names(string suffix) => Architectures(config).Any(n => n.EndsWith(suffix, StringComparison.Ordinal));
@@ -623,11 +623,21 @@ public static partial class HuggingFace
             : type == "distilbert" ? ("vocab_transform", "vocab_layer_norm", "vocab_projector.bias", "vocab_projector")
             : ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias", "cls.predictions.decoder");
 
-        /// <summary>The head's parameters' tensors, where the checkpoint holds them (a base model's: none, the head the model's own).</summary>
-        public void AddSources(string type, Dictionary<string, SafeTensor> tensors, Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems)
+        /// <summary>
+        /// The head's parameters' tensors, where the checkpoint holds them (a base model's: none, the head the model's own), and what
+        /// its model computes against the declaration: RoBERTa's and MPNet's head take GELU, BERT's and DistilBERT's their layers'
+        /// activation (<paramref name="layers"/>), each norm the encoder's ε (<paramref name="epsilon"/>).
+        /// </summary>
+        public void AddSources(string type, Activation layers, float epsilon, Dictionary<string, SafeTensor> tensors, Dictionary<string, ParameterSet.TensorRows[]> sources,
+            List<string> problems)
         {
             var (dense, norm, bias, decoder) = Names(type);
             if (!tensors.ContainsKey(dense + ".weight")) return;
+            Activation act = BertLayout.IsRoberta(type) || type == BertLayout.Mpnet ? Activation.Gelu : layers;
+            if (Dense.Activation != act)
+                problems.Add($"'{Dense.Name}' takes {Dense.Activation} where {dense} applies {act} (declare it with Activation = Activation.{act})");
+            if (Norm.Epsilon != epsilon)
+                problems.Add($"'{Norm.Name}' has Epsilon {Number(Norm.Epsilon)} where {norm} takes the encoder's {Number(epsilon)}");
             BertLayout.AddDense(sources, Dense, dense);
             sources[Norm.Name + ".weight"] = [(norm + ".weight", Norm.Width)];
             sources[Norm.Name + ".bias"] = [(norm + ".bias", Norm.Width)];

@@ -596,3 +596,12 @@ public partial class HfTinyUmt5;
 [EndRepeat]
 [Dense(16, Activation = Activation.Gelu)] [LayerNorm(Epsilon = 1e-12f)] [Dense(13, TieEmbedding = true)]
 public partial class HfTinyBertMaskedLM;
+
+// HfTinyBertMaskedLM with a head of another activation than BERT's layers' (ReLU for GELU): refused.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Dense(16, Activation = Activation.Relu)] [LayerNorm(Epsilon = 1e-12f)] [Dense(13, TieEmbedding = true)]
+public partial class HfTinyBertMaskedLMRelu;

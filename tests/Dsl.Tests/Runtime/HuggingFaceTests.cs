@@ -1341,6 +1341,8 @@ public sealed class HuggingFaceTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBertMaskedLM(seed: 1), BertCopy((tensors, _) =>
             tensors["cls.predictions.decoder.weight"] = new SafeTensor("cls.predictions.decoder.weight", [13, 16], new float[13 * 16]), "bert-mlm-decoder", "HfBertMaskedLM")));
         Contains(error.Message, "'cls.predictions.decoder.weight' differs from 'embeddings.word_embeddings.weight'");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBertMaskedLMRelu(seed: 1), Fixture.Path("HfBertMaskedLM")));
+        Contains(error.Message, "'dense_4' takes Relu where cls.predictions.transform.dense applies Gelu (declare it with Activation = Activation.Gelu)");
     }
 
     /// <summary>
