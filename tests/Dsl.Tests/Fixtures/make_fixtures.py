@@ -2063,17 +2063,23 @@ def make_hf_berts():
     for options in ({}, {"roberta": True}, {"distil": True}, {"electra": True}, {"classifier": True}, {"roberta": True, "classifier": True}, {"token": True}, {"pair": True}, {"qa": True}):
         make_hf_bert(**options)
     make_hf_bert_masked_lm()
+    make_hf_bert_masked_lm(roberta=True)
 
 
-def make_hf_bert_masked_lm():
+def make_hf_bert_masked_lm(roberta=False):
     """HfBertMaskedLM: BertForMaskedLM's checkpoint of HfBert's encoder (under "bert.", no pooler) with its head, BertLMPredictionHead
     written out: cls.predictions.transform (dense, GELU, LayerNorm at layer_norm_eps), then the decoder, the token table tied, plus
-    cls.predictions.bias (the checkpoint keeping the decoder's copies of both, as older saves do); its logits on every token."""
-    hidden = read_safetensors(os.path.join(HERE, "HfBert.expected.safetensors"))["hidden"]
-    state = read_safetensors(os.path.join(HERE, "HfBert", "model.safetensors"))
-    with open(os.path.join(HERE, "HfBert", "config.json")) as f:
+    cls.predictions.bias (the checkpoint keeping the decoder's copies of both, as older saves do); its logits on every token.
+    HfRobertaMaskedLM (roberta=True): RobertaForMaskedLM's of HfRoberta's encoder, RobertaLMHead written out (lm_head.dense, GELU,
+    lm_head.layer_norm, the tied decoder plus lm_head.bias)."""
+    source = "HfRoberta" if roberta else "HfBert"
+    hidden = read_safetensors(os.path.join(HERE, source + ".expected.safetensors"))["hidden"]
+    state = read_safetensors(os.path.join(HERE, source, "model.safetensors"))
+    if roberta:  # (its encoder under roberta., the fixture's stand-in head left out)
+        state = {k[len("roberta."):]: v for k, v in state.items() if k.startswith("roberta.")}
+    with open(os.path.join(HERE, source, "config.json")) as f:
         c = json.load(f)
-    torch.manual_seed(730)
+    torch.manual_seed(731 if roberta else 730)
     H, V = c["hidden_size"], c["vocab_size"]
     dense, norm = nn.Linear(H, H), nn.LayerNorm(H, eps=c["layer_norm_eps"])
     with torch.no_grad():
@@ -2082,12 +2088,13 @@ def make_hf_bert_masked_lm():
         bias = torch.empty(V).uniform_(-0.5, 0.5)
         words = state["embeddings.word_embeddings.weight"]
         logits = norm(F.gelu(dense(hidden))) @ words.T + bias
-    tensors = {"bert." + k: v for k, v in state.items() if not k.startswith("pooler.")}
-    tensors.update({"cls.predictions.transform.dense.weight": dense.weight.detach(), "cls.predictions.transform.dense.bias": dense.bias.detach(),
-                    "cls.predictions.transform.LayerNorm.weight": norm.weight.detach(), "cls.predictions.transform.LayerNorm.bias": norm.bias.detach(),
-                    "cls.predictions.bias": bias, "cls.predictions.decoder.weight": words.clone(), "cls.predictions.decoder.bias": bias.clone()})
-    expected = read_safetensors(os.path.join(HERE, "HfBert.expected.safetensors"))
-    write_encoder_case("HfBertMaskedLM", {**c, "architectures": ["BertForMaskedLM"]}, tensors,
+    prefix, (d, n, b, dec) = ("roberta.", ("lm_head.dense", "lm_head.layer_norm", "lm_head.bias", "lm_head.decoder")) if roberta else \
+        ("bert.", ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias", "cls.predictions.decoder"))
+    tensors = {prefix + k: v for k, v in state.items() if not k.startswith("pooler.")}
+    tensors.update({d + ".weight": dense.weight.detach(), d + ".bias": dense.bias.detach(), n + ".weight": norm.weight.detach(), n + ".bias": norm.bias.detach(),
+                    b: bias, dec + ".weight": words.clone(), dec + ".bias": bias.clone()})
+    expected = read_safetensors(os.path.join(HERE, source + ".expected.safetensors"))
+    write_encoder_case(source + "MaskedLM", {**c, "architectures": ["RobertaForMaskedLM" if roberta else "BertForMaskedLM"]}, tensors,
                        {"ids": expected["ids"], "lengths": expected["lengths"], "hidden": hidden, "pooled": expected["pooled"], "logits": logits})
 
 
@@ -2728,8 +2735,9 @@ if __name__ == "__main__":
     if "--hf-bert" in sys.argv:  # only the Hugging Face BERT and RoBERTa checkpoints
         make_hf_berts()
         sys.exit(0)
-    if "--hf-bert-mlm" in sys.argv:  # only BERT's masked-LM checkpoint (from HfBert's)
+    if "--hf-bert-mlm" in sys.argv:  # only the masked-LM checkpoints (from HfBert's and HfRoberta's)
         make_hf_bert_masked_lm()
+        make_hf_bert_masked_lm(roberta=True)
         sys.exit(0)
     if "--hf-t5" in sys.argv:  # only the Hugging Face T5 encoders
         make_hf_t5(gated=True)

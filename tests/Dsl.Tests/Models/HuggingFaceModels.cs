@@ -605,3 +605,13 @@ public partial class HfTinyBertMaskedLM;
 [EndRepeat]
 [Dense(16, Activation = Activation.Relu)] [LayerNorm(Epsilon = 1e-12f)] [Dense(13, TieEmbedding = true)]
 public partial class HfTinyBertMaskedLMRelu;
+
+// The HfRobertaMaskedLM fixture's model (RobertaForMaskedLM): HfTinyRoberta's encoder, then RobertaLMHead: dense (GELU),
+// layer_norm, the decoder tied to the token table with its bias.
+[Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 30)] [LayerNorm(Epsilon = 1e-5f)]
+[Repeat(2)]
+[Attention(Heads = 4)] [Residual] [LayerNorm(Epsilon = 1e-5f)]
+[Dense(24, Activation = Activation.Gelu)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-5f)]
+[EndRepeat]
+[Dense(16, Activation = Activation.Gelu)] [LayerNorm(Epsilon = 1e-5f)] [Dense(13, TieEmbedding = true)]
+public partial class HfTinyRobertaMaskedLM;

@@ -1306,22 +1306,34 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(Assert.Throws<ArgumentException>(() => HuggingFace.SaveBert(distil, folder, ["a", "b"])).Message, "labels given, but HfTinyDistilBertClassifier has no classifier BertForSequenceClassification or BertForTokenClassification holds");
     }
 
+    /// <summary>A masked-LM fixture's logits on each sequence's valid steps against <paramref name="model"/>'s; returns the ids, lengths and the model's logits.</summary>
+    private static (int[] Ids, int[] Lengths, float[] Actual) AssertMaskedLogits(IModel<int> model, string fixture)
+    {
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 7]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 7 * 13, lengths[b] * 13), actual.AsSpan(b * 7 * 13, lengths[b] * 13), $"{fixture}: sequence {b}'s masked-LM logits");
+        return (ids, lengths, actual);
+    }
+
     /// <summary>
-    /// BertForMaskedLM's head (cls.predictions: dense, GELU, LayerNorm, the decoder tied to the token table with its bias) loads into
-    /// the Dense, LayerNorm and tied Dense after the encoder: its logits on every valid step are PyTorch's; saved as BertForMaskedLM
+    /// BertForMaskedLM's head (cls.predictions: dense, GELU, LayerNorm, the decoder tied to the token table with its bias) and
+    /// RobertaForMaskedLM's (lm_head) load into the Dense, LayerNorm and tied Dense after the encoder: their logits on every valid
+    /// step are PyTorch's; saved as BertForMaskedLM
     /// and read back to the same logits; a base checkpoint leaves the head the model's own; a decoder copy that is not the token
     /// table refused.
     /// </summary>
     [Fact]
     public void ABertMaskedLanguageModelGivesItsLogits()
     {
+        // RoBERTa's head under lm_head (its positions after the padding id) as BERT's under cls.predictions
+        var roberta = new HfTinyRobertaMaskedLM(seed: 1);
+        HuggingFace.LoadBert(roberta, Fixture.Path("HfRobertaMaskedLM"));
+        AssertMaskedLogits(roberta, "HfRobertaMaskedLM");
         var model = new HfTinyBertMaskedLM(seed: 1);
         HuggingFace.LoadBert(model, Fixture.Path("HfBertMaskedLM"));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBertMaskedLM.expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 7]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 7 * 13, lengths[b] * 13), actual.AsSpan(b * 7 * 13, lengths[b] * 13), $"sequence {b}'s masked-LM logits");
+        var (ids, lengths, actual) = AssertMaskedLogits(model, "HfBertMaskedLM");
         string folder = Path.Combine(_temp, "bert-mlm-saved");
         HuggingFace.SaveBert(model, folder);
         Dictionary<string, SafeTensor> written = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
