@@ -166,15 +166,8 @@ public static partial class HuggingFace
         MaskedLmHead? masked = layout.MaskedLm;
         string prefix = written is null && masked is null ? "" : mpnet ? "mpnet." : "bert.";
         sources = sources.ToDictionary(s => s.Key, s => s.Value.Select(r => r with { Name = prefix + r.Name }).ToArray(), StringComparer.Ordinal);
-        if (masked is not null)
-        {
-            // …ForMaskedLM's head: its dense layer, norm and decoder's bias (the decoder's weight is the token table, tied)
-            var (dense, norm, bias, _) = MaskedLmHead.Names(mpnet ? BertLayout.Mpnet : "bert");
-            BertLayout.AddDense(sources, masked.Dense, dense);
-            sources[masked.Norm.Name + ".weight"] = [(norm + ".weight", masked.Norm.Width)];
-            sources[masked.Norm.Name + ".bias"] = [(norm + ".bias", masked.Norm.Width)];
-            sources[masked.Decoder.Name + ".bias"] = [(bias, masked.Decoder.Units)];
-        }
+        // …ForMaskedLM's head (the decoder's weight is the token table, tied)
+        masked?.AddTo(sources, mpnet ? BertLayout.Mpnet : "bert");
         if (robertaHead) BertLayout.AddDense(sources, task!.Dense, "classifier.dense");
         if (written is not null) BertLayout.AddDense(sources, written, questionAnswering ? "qa_outputs" : robertaHead ? "classifier.out_proj" : "classifier");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, sources);
@@ -382,11 +375,7 @@ public static partial class HuggingFace
                 [Positions.Name + ".weight"] = [(PositionTable, Positions.MaxLength)],
             };
             if (Types is not null) s[Types.Name + ".weight"] = [(TokenTypes, Types.Types)];
-            void AddNorm(LayerNormInfo norm, string hf)
-            {
-                s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
-                s[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
-            }
+            void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
             AddNorm(EmbeddingNorm, "embeddings.LayerNorm");
             if (Projection is not null) AddDense(s, Projection, "embeddings_project");
             for (int i = 0; i < Layers.Count; i++)
@@ -411,6 +400,13 @@ public static partial class HuggingFace
                 AddNorm(b.Second, hf + second);
             }
             return s;
+        }
+
+        /// <summary>A LayerNorm's weight and bias (where it has one) read from the checkpoint's <c>{hf}.weight</c> and <c>{hf}.bias</c>.</summary>
+        public static void AddNorm(Dictionary<string, ParameterSet.TensorRows[]> sources, LayerNormInfo norm, string hf)
+        {
+            sources[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
+            if (norm.Bias) sources[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
         }
 
         /// <summary>A Dense layer's weight and bias (where it has one) read from the checkpoint's <c>{hf}.weight</c> and <c>{hf}.bias</c>.</summary>
@@ -623,6 +619,15 @@ public static partial class HuggingFace
             : type == "distilbert" ? ("vocab_transform", "vocab_layer_norm", "vocab_projector.bias", "vocab_projector")
             : ("cls.predictions.transform.dense", "cls.predictions.transform.LayerNorm", "cls.predictions.bias", "cls.predictions.decoder");
 
+        /// <summary>The head's parameters' tensors under <paramref name="type"/>'s names: the dense layer, the norm and the decoder's bias.</summary>
+        public void AddTo(Dictionary<string, ParameterSet.TensorRows[]> sources, string type)
+        {
+            var (dense, norm, bias, _) = Names(type);
+            BertLayout.AddDense(sources, Dense, dense);
+            BertLayout.AddNorm(sources, Norm, norm);
+            sources[Decoder.Name + ".bias"] = [(bias, Decoder.Units)];
+        }
+
         /// <summary>
         /// The head's parameters' tensors, where the checkpoint holds them (a base model's: none, the head the model's own), and what
         /// its model computes against the declaration: RoBERTa's and MPNet's head take GELU, BERT's and DistilBERT's their layers'
@@ -638,10 +643,7 @@ public static partial class HuggingFace
                 problems.Add($"'{Dense.Name}' takes {Dense.Activation} where {dense} applies {act} (declare it with Activation = Activation.{act})");
             if (Norm.Epsilon != epsilon)
                 problems.Add($"'{Norm.Name}' has Epsilon {Number(Norm.Epsilon)} where {norm} takes the encoder's {Number(epsilon)}");
-            BertLayout.AddDense(sources, Dense, dense);
-            sources[Norm.Name + ".weight"] = [(norm + ".weight", Norm.Width)];
-            sources[Norm.Name + ".bias"] = [(norm + ".bias", Norm.Width)];
-            sources[Decoder.Name + ".bias"] = [(bias, Decoder.Units)];
+            AddTo(sources, type);
             // the decoder's weight is the token table (tied): a copy the checkpoint keeps must be it
             CheckTiedHead(tensors, decoder + ".weight", BertLayout.Words, tied: true, problems);
             if (tensors.TryGetValue(decoder + ".bias", out SafeTensor? copy) && tensors.TryGetValue(bias, out SafeTensor? own) && !copy.SameValues(own))

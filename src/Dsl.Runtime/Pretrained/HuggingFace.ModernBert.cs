@@ -223,11 +223,7 @@ public static partial class HuggingFace
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [("embeddings.tok_embeddings.weight", Embedding.Vocabulary)] };
-            void AddNorm(LayerNormInfo norm, string hf)
-            {
-                s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
-                if (norm.Bias) s[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
-            }
+            void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
             AddNorm(EmbeddingNorm, "embeddings.norm");
             int width = Embedding.Dim;
             for (int i = 0; i < Layers.Count; i++)

@@ -119,11 +119,7 @@ public static partial class HuggingFace
             int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(BertLayout.Words, Embedding.Vocabulary)] };
             if (Types is not null) s[Types.Name + ".weight"] = [(BertLayout.TokenTypes, Types.Types)];
-            void AddNorm(LayerNormInfo norm, string hf)
-            {
-                s[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
-                s[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
-            }
+            void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
             AddNorm(EmbeddingNorm, "emb_ln");
             for (int i = 0; i < Layers.Count; i++)
             {

@@ -162,17 +162,12 @@ public static partial class HuggingFace
         /// The feed-forward <c>feed_forward_proj</c> names, as T5Config reads it ("gated-" and the activation's name; "gated-gelu" is
         /// gelu_new, the tanh form): whether it is gated and its activation, or null for one not laid out here.
         /// </summary>
-        private static (bool Gated, Activation Activation)? FeedForward(string proj) => proj switch
+        private static (bool Gated, Activation Activation)? FeedForward(string proj)
         {
-            "relu" => (false, Activation.Relu),
-            "gelu" => (false, Activation.Gelu),
-            "gelu_new" => (false, Activation.GeluTanh),
-            "silu" => (false, Activation.Silu),
-            "gated-relu" => (true, Activation.Relu),
-            "gated-gelu" or "gated-gelu_new" => (true, Activation.GeluTanh),
-            "gated-silu" => (true, Activation.Silu),
-            _ => null,
-        };
+            bool gated = proj.StartsWith("gated-", StringComparison.Ordinal);
+            if (proj == "gated-gelu") return (true, Activation.GeluTanh); // (T5Config's own rule: gelu_new, the tanh form)
+            return ActivationNamed(gated ? proj["gated-".Length..] : proj) is { } act ? (gated, act) : null;
+        }
 
         /// <summary>The activation transformers' ACT2FN names (<c>dense_act_fn</c>), among those a T5 feed-forward takes here; null for another.</summary>
         private static Activation? ActivationNamed(string name) => name switch
