@@ -289,28 +289,30 @@ namespace Dsl
         public float SoftCap { get; set; }
 
         /// <summary>
-        /// A learned bias on the scores by the distance between query and key, in buckets (T5's bidirectional
-        /// <c>relative_attention_bias</c>, MPNet's; Raffel et al. 2020): the distances j − i fall into RelativeBuckets buckets,
-        /// half for the keys after the query and half for the rest, each half with one bucket per distance below a quarter of
-        /// the buckets and logarithmically wider buckets up to <see cref="RelativeMaxDistance"/>, past which the distances share
-        /// the last. Parameter <c>attention.relative_attention_bias.weight</c> [buckets, heads] (PyTorch's
-        /// <c>nn.Embedding(buckets, heads)</c>, drawn from N(0, 1)), its bucket's value added to each head's scaled score before
-        /// the softmax. Multi-head self-attention that is not causal (over the whole sequence, or a window on both sides; not
-        /// pooling, not over an encoder, not with SoftCap). An even count of 4 or more (T5's and MPNet's: 32); default 0: none.
+        /// A learned bias on the scores by the distance between query and key, in buckets (T5's <c>relative_attention_bias</c>,
+        /// MPNet's; Raffel et al. 2020): the distances j − i fall into RelativeBuckets buckets, half for the keys after the query
+        /// and half for the rest (T5's encoder's, MPNet's), each half with one bucket per distance below a quarter of the buckets
+        /// and logarithmically wider buckets up to <see cref="RelativeMaxDistance"/>, past which the distances share the last.
+        /// On a causal layer the buckets are one-sided (T5's decoder's, <c>bidirectional=False</c>): every bucket for the keys at
+        /// or before the query, one per distance below half of them; a decoder stepping from its cache reads the table by each
+        /// step's distance to every key taken. Parameter <c>attention.relative_attention_bias.weight</c> [buckets, heads]
+        /// (PyTorch's <c>nn.Embedding(buckets, heads)</c>, drawn from N(0, 1)), its bucket's value added to each head's scaled
+        /// score before the softmax. Multi-head self-attention (not pooling, not over an encoder, not with SoftCap). On both
+        /// sides an even count of 4 or more, one-sided 2 or more (T5's and MPNet's: 32); default 0: none.
         /// </summary>
         public int RelativeBuckets { get; set; }
 
         /// <summary>
         /// The distance from which <see cref="RelativeBuckets"/>' distances share their half's last bucket (T5's
-        /// <c>relative_attention_max_distance</c>); above a quarter of the buckets. Default 128, T5's and MPNet's.
+        /// <c>relative_attention_max_distance</c>); above a quarter of the buckets (half of them, one-sided). Default 128, T5's and MPNet's.
         /// </summary>
         public int RelativeMaxDistance { get; set; } = 128;
 
         /// <summary>
         /// With <see cref="RelativeBuckets"/>: true (the default) reads the relative position table of the first earlier attention
         /// layer that shares one (RelativeBuckets with RelativeShared true), as T5 and MPNet keep one table for every layer (the
-        /// parameter then the first's, its gradient summed over the layers; the same Heads, RelativeBuckets and
-        /// RelativeMaxDistance); the first such layer holds it. False: a table of this layer's own, which no other reads.
+        /// parameter then the first's, its gradient summed over the layers; the same Heads, RelativeBuckets,
+        /// RelativeMaxDistance and Causal); the first such layer holds it. False: a table of this layer's own, which no other reads.
         /// </summary>
         public bool RelativeShared { get; set; } = true;
 

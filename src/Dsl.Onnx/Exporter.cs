@@ -180,29 +180,34 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             if (a.Causal || a.SlidingWindow > 0) masks.Add(StepsMask(x, n, a.SlidingWindow, a.Causal));
             if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
         }
-        if (a.RelativeBuckets > 0) masks.Insert(0, RelativeBias(a, x));
+        if (a.RelativeBuckets > 0)
+        {
+            string steps = StepRange(x, a.Name + "_relative_steps");
+            masks.Insert(0, RelativeBias(a, steps, steps));
+        }
         return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
     }
 
     /// <summary>
-    /// T5's and MPNet's relative position bias on the scores, [1, heads, T, T]: each key's distance j − i clipped to
+    /// T5's and MPNet's relative position bias on the scores, [1, heads, T, T] over the steps' range (a step graph's: [1, heads,
+    /// 1, keys], its position's query over the <paramref name="keys"/>' positions): each key's distance j − i clipped to
     /// ±maxDistance (past it a half's distances share its last bucket), its bucket from a constant of the 2 · maxDistance + 1
-    /// distances' (the runtime's <c>RelativePositionKernel.Bucket</c>), then that bucket's row of the learned table.
+    /// distances' (the runtime's <c>RelativePositionKernel.Bucket</c>, one-sided for a causal layer), then that bucket's row of
+    /// the learned table.
     /// </summary>
-    private string RelativeBias(AttentionInfo a, string x)
+    private string RelativeBias(AttentionInfo a, string queries, string keys)
     {
         string n = a.Name + "_relative";
         int far = a.RelativeMaxDistance;
-        string steps = StepRange(x, n + "_steps");
-        string distance = g.Add("Sub", n + "_distance", [g.Add("Unsqueeze", n + "_keys", [steps, g.Int64s(n + "_keys_axis", 0)]),
-            g.Add("Unsqueeze", n + "_queries", [steps, g.Int64s(n + "_queries_axis", 1)])]); // [T, T]: j − i
+        string distance = g.Add("Sub", n + "_distance", [g.Add("Unsqueeze", n + "_keys", [keys, g.Int64s(n + "_keys_axis", 0)]),
+            g.Add("Unsqueeze", n + "_queries", [queries, g.Int64s(n + "_queries_axis", 1)])]); // [Tq, Tk]: j − i
         string clipped = g.Add("Max", n + "_from", [g.Add("Min", n + "_to", [distance, g.Int64s(n + "_far", far)]), g.Int64s(n + "_near", -far)]);
         string index = g.Add("Add", n + "_index", [clipped, g.Int64s(n + "_offset", far)]);
-        long[] buckets = Enumerable.Range(-far, 2 * far + 1).Select(d => (long)Kernels.RelativePositionKernel.Bucket(d, a.RelativeBuckets, far)).ToArray();
-        string bucket = g.Add("Gather", n + "_bucket", [g.Int64s(n + "_buckets", buckets), index], ("axis", 0L)); // [T, T]
+        long[] buckets = Enumerable.Range(-far, 2 * far + 1).Select(d => (long)Kernels.RelativePositionKernel.Bucket(d, a.RelativeBuckets, far, bidirectional: !a.Causal)).ToArray();
+        string bucket = g.Add("Gather", n + "_bucket", [g.Int64s(n + "_buckets", buckets), index], ("axis", 0L)); // [Tq, Tk]
         // (a layer that shares the first's table reads that one initializer)
         string table = a.RelativeSharedWith is { } owner ? Weight(a with { Name = owner }, "relative_attention_bias.weight") : Weight(a, "relative_attention_bias.weight");
-        string bias = g.Add("Gather", n + "_by_bucket", [table, bucket], ("axis", 0L)); // [T, T, heads]
+        string bias = g.Add("Gather", n + "_by_bucket", [table, bucket], ("axis", 0L)); // [Tq, Tk, heads]
         return g.Add("Unsqueeze", n + "_bias", [g.Add("Transpose", n + "_heads", [bias], ("perm", new long[] { 2, 0, 1 })), g.Int64s(n + "_batch_axis", 0)]);
     }
 
@@ -353,14 +358,18 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string[] cached = g.AddMany("Split", n + "_cache_split", [CacheIn[n + ".cache"], g.Int64s(n + "_cache_sizes", kv, kv)], 2, ("axis", 2L));
         string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
         CacheOut[n + ".cache"] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
+        // the keys' positions 0 … position (for a relative position bias)
+        string? positions = a.RelativeBuckets == 0 ? null : g.Add("Range", n + "_key_positions", [g.Int64Scalar(n + "_key_first", 0),
+            g.Add("Add", n + "_key_count", [g.Add("Squeeze", n + "_position_scalar", [Position!]), g.Int64Scalar(n + "_key_one", 1)]), g.Int64Scalar(n + "_key_step", 1)]);
         if (a.SlidingWindow > 0)
         {
             // the step's query sees the window's most recent keys and values (Slice clamps a start before the first to it)
             string[] bounds = [g.Int64s(n + "_window_start", -a.SlidingWindow), g.Int64s(n + "_window_end", long.MaxValue), g.Int64s(n + "_window_axis", 1)];
             keys = g.Add("Slice", n + "_window_keys", [keys, .. bounds]);
             values = g.Add("Slice", n + "_window_values", [values, .. bounds]);
+            if (positions is not null) positions = g.Add("Slice", n + "_window_positions", [positions, bounds[0], bounds[1], g.Int64s(n + "_window_positions_axis", 0)]);
         }
-        return Heads(a, parts[0], keys, values, scale);
+        return positions is null ? Heads(a, parts[0], keys, values, scale) : Heads(a, parts[0], keys, values, scale, RelativeBias(a, Position!, positions));
     }
 
     /// <summary>

@@ -87,12 +87,17 @@ public static class AttentionKernel
 
     /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
-        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap);
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f,
+        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance);
 
-    /// <summary>As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]).</summary>
+    /// <summary>
+    /// As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]); a non-empty
+    /// <paramref name="relativeTable"/> [buckets, heads] is read on the host, as the host's kernel reads it.
+    /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
-        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f)
+        DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f,
+        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
@@ -105,7 +110,9 @@ public static class AttentionKernel
         if (position == 0) Require(weights, (long)batch * heads * steps * steps, "weights");
         float[] hostQkv = qkv.Slice(0, steps * batch * Dsl.Kernels.AttentionKernel.PackedWidth(width, heads, keyValueHeads)).ToArray(), hostContext = new float[steps * batch * width];
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
-        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window, softCap);
+        float[] hostTable = relativeTable.IsEmpty ? [] : relativeTable.ToArray();
+        Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window, softCap,
+            hostTable, relativeBuckets, relativeMaxDistance);
         context.CopyFrom(hostContext);
         if (position == 0) weights.CopyFrom(hostWeights);
     }
@@ -374,31 +381,31 @@ public static class QueryKeyNormKernel
 /// </summary>
 public static class RelativePositionKernel
 {
-    /// <summary>bias [heads, 2T − 1] from the table [buckets, heads], as the host's.</summary>
-    public static void Expand(int steps, int heads, int buckets, int maxDistance, DeviceSpan table, DeviceSpan bias)
+    /// <summary>bias [heads, 2T − 1] from the table [buckets, heads], as the host's (one-sided buckets unless <paramref name="bidirectional"/>).</summary>
+    public static void Expand(int steps, int heads, int buckets, int maxDistance, DeviceSpan table, DeviceSpan bias, bool bidirectional = true)
     {
-        Dsl.Kernels.RelativePositionKernel.RequireExpand(steps, heads, buckets, maxDistance, table.Length, bias.Length);
+        Dsl.Kernels.RelativePositionKernel.RequireExpand(steps, heads, buckets, maxDistance, table.Length, bias.Length, bidirectional);
         int n = Dsl.Kernels.RelativePositionKernel.Distances(steps);
         if (n == 0) return;
-        table.Device.Kernels.RelativeExpand(heads, n, table.View, Buckets(table.Device, steps, buckets, maxDistance), bias.View);
+        table.Device.Kernels.RelativeExpand(heads, n, table.View, Buckets(table.Device, steps, buckets, maxDistance, bidirectional), bias.View);
     }
 
     /// <summary>d(table) [buckets, heads] += the scores' gradients by distance [B, heads, 2T − 1] summed by bucket, as the host's.</summary>
-    public static void Collect(int steps, int batch, int heads, int buckets, int maxDistance, DeviceSpan dBias, DeviceSpan dTable)
+    public static void Collect(int steps, int batch, int heads, int buckets, int maxDistance, DeviceSpan dBias, DeviceSpan dTable, bool bidirectional = true)
     {
-        Dsl.Kernels.RelativePositionKernel.RequireCollect(steps, batch, heads, buckets, maxDistance, dBias.Length, dTable.Length);
+        Dsl.Kernels.RelativePositionKernel.RequireCollect(steps, batch, heads, buckets, maxDistance, dBias.Length, dTable.Length, bidirectional);
         int n = Dsl.Kernels.RelativePositionKernel.Distances(steps);
         if (n == 0 || batch == 0) return;
-        dBias.Device.Kernels.RelativeCollect(buckets, dBias.View, Buckets(dBias.Device, steps, buckets, maxDistance), dTable.View,
+        dBias.Device.Kernels.RelativeCollect(buckets, dBias.View, Buckets(dBias.Device, steps, buckets, maxDistance, bidirectional), dTable.View,
             new RelativeSums { Batch = batch, Heads = heads, Distances = n });
     }
 
     /// <summary>Each distance's bucket for the shape, computed on the host the first time and kept on the device.</summary>
-    private static ArrayView<int> Buckets(Device device, int steps, int buckets, int maxDistance) =>
-        device.Constant(("relative buckets", steps, buckets, maxDistance), () =>
+    private static ArrayView<int> Buckets(Device device, int steps, int buckets, int maxDistance, bool bidirectional) =>
+        device.Constant(("relative buckets", steps, buckets, maxDistance, bidirectional), () =>
         {
             var host = new int[Dsl.Kernels.RelativePositionKernel.Distances(steps)];
-            Dsl.Kernels.RelativePositionKernel.Buckets(steps, buckets, maxDistance, host);
+            Dsl.Kernels.RelativePositionKernel.Buckets(steps, buckets, maxDistance, host, bidirectional);
             return host;
         });
 }

@@ -100,7 +100,7 @@ public sealed record TokenTypeEmbeddingInfo(string Name, int Width, int Types, i
 /// scaled scores capped at cap · tanh(score / cap) before the softmax (Gemma 2's <c>attn_logit_softcapping</c>), 0 for none;
 /// <see cref="RotaryDimensions"/>: the rotation turns each head's first values alone (a partial rotation), 0 for the whole head;
 /// <see cref="RelativeBuckets"/>: the buckets of a learned bias on the scores by distance (T5's and MPNet's
-/// <c>relative_attention_bias</c>), with <see cref="RelativeMaxDistance"/>, 0 for none; <see cref="RelativeSharedWith"/>: the earlier
+/// <c>relative_attention_bias</c>; one-sided on a causal layer, T5's decoder's), with <see cref="RelativeMaxDistance"/>, 0 for none; <see cref="RelativeSharedWith"/>: the earlier
 /// layer whose table it reads (T5's and MPNet's one table), null when it holds its own.
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,

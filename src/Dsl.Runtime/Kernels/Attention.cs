@@ -76,15 +76,19 @@ public static class AttentionKernel
     /// is 0 (then they are those of <see cref="Forward(int, int, int, int, float, bool, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, Span{float}, Span{float})"/>).
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
-        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap);
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f,
+        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance);
 
     /// <summary>
     /// As above for grouped-query attention: <paramref name="qkv"/> [T, B, E + 2 · E_kv] and the cache [capacity, B, 2 · E_kv]
-    /// (see the grouped <c>Forward</c>).
+    /// (see the grouped <c>Forward</c>). A non-empty <paramref name="relativeTable"/> [buckets, heads] is a causal layer's
+    /// relative position bias (T5's decoder's: one-sided buckets, <see cref="RelativePositionKernel"/>), <paramref name="relativeBuckets"/>
+    /// buckets up to <paramref name="relativeMaxDistance"/>: each query's bias by its distance to every key, read from the table.
     /// </summary>
     public static unsafe void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
-        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f)
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f,
+        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
@@ -98,17 +102,35 @@ public static class AttentionKernel
         long scores = (long)steps * (position + steps) + (long)(3 * steps + 2 * position) * (width / heads);
         if (steps > 1 && scores > Array.MaxLength)
             throw new ArgumentException($"Attention: a chunk of {steps} steps over {position + steps} keys needs {scores} values of scratch per thread, past an array's {Array.MaxLength}; feed it in shorter chunks.", nameof(steps));
-        Append(steps, batch, width, heads, keyValueHeads, position, qkv, cache);
         int keys = position + steps, kv = width / heads * keyValueHeads;
-        if ((long)steps * batch == 0) return;
-        fixed (float* pq = qkv, pc = cache, pw = weights, px = context)
+        bool relative = !relativeTable.IsEmpty;
+        if (relative)
         {
-            var a = new HeadArgs
+            long distances = (long)heads * RelativePositionKernel.Distances(keys);
+            RelativePositionKernel.RequireExpand(keys, heads, relativeBuckets, relativeMaxDistance, relativeTable.Length, distances, bidirectional: false);
+            RequirePositionBias(keys, 1, heads, softCap, distances, "relativeTable");
+        }
+        Append(steps, batch, width, heads, keyValueHeads, position, qkv, cache);
+        if ((long)steps * batch == 0) return;
+        // the bias by distance over the keys, −(keys − 1) … keys − 1, from the table (a pooled array: no allocation once warm)
+        float[]? bias = relative ? System.Buffers.ArrayPool<float>.Shared.Rent(heads * RelativePositionKernel.Distances(keys)) : null;
+        try
+        {
+            if (bias is not null) RelativePositionKernel.Expand(keys, heads, relativeBuckets, relativeMaxDistance, relativeTable, bias, bidirectional: false);
+            fixed (float* pq = qkv, pc = cache, pw = weights, px = context, pb = bias)
             {
-                Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, KvHeads = keyValueHeads, QRow = width + 2 * kv, KRow = 2 * kv,
-                Offset = position, Scale = scale, Causal = true, Window = window, SoftCap = softCap, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
-            };
-            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, batch * heads));
+                var a = new HeadArgs
+                {
+                    Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, KvHeads = keyValueHeads, QRow = width + 2 * kv, KRow = 2 * kv,
+                    Offset = position, Scale = scale, Causal = true, Window = window, SoftCap = softCap, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
+                    PositionBias = pb,
+                };
+                GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, batch * heads));
+            }
+        }
+        finally
+        {
+            if (bias is not null) System.Buffers.ArrayPool<float>.Shared.Return(bias);
         }
     }
 
@@ -240,7 +262,8 @@ public static class AttentionKernel
     {
         ref HeadArgs x = ref System.Runtime.CompilerServices.Unsafe.AsRef<HeadArgs>(state);
         int T = x.Steps, S = x.Keys, B = x.Batch, E = x.Width, heads = x.Heads, d = E / heads, ldq = B * x.QRow, ldk = B * x.KRow, pairs = B * heads;
-        int group = heads / x.KvHeads, distances = RelativePositionKernel.Distances(T);
+        // a relative position bias spans the keys' distances, −(S − 1) … S − 1 (a pass's own steps, or a cache's keys)
+        int group = heads / x.KvHeads, distances = RelativePositionKernel.Distances(S);
         var (first, end) = GemmWorkers.Range(pairs, part, parts);
         var (qLength, kLength) = ViewLengths(ref x);
         var qs = new ReadOnlySpan<float>(x.Q, qLength);
@@ -309,8 +332,8 @@ public static class AttentionKernel
                     }
                     else if (x.PositionBias != null)
                     {
-                        // q·k · scale + bias[h, j − i + T − 1]: the keys' biases lie in order from the first key's distance
-                        var bias = new ReadOnlySpan<float>(x.PositionBias + (h * distances + start - (x.Offset + i0 + i) + T - 1), valid - start);
+                        // q·k · scale + bias[h, j − p + S − 1], p the query's position: the keys' biases lie in order from the first key's distance
+                        var bias = new ReadOnlySpan<float>(x.PositionBias + (h * distances + start - (x.Offset + i0 + i) + S - 1), valid - start);
                         TensorPrimitives.MultiplyAdd(live, x.Scale, bias, live);
                         Activations.ScaledSoftmax(live, 1f);
                     }

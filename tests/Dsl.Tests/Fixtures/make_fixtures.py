@@ -204,7 +204,8 @@ class RotaryAttention(nn.Module):
         if cap:
             scores = torch.tanh(scores / cap) * cap
         if getattr(self, "relative_attention_bias", None) is not None:  # T5's and MPNet's bias by distance, in buckets
-            scores = scores + relative_position_bias(self.relative_attention_bias, T, self.relative_max_distance)
+            # (a causal layer's buckets one-sided, as T5's decoder's)
+            scores = scores + relative_position_bias(self.relative_attention_bias, T, self.relative_max_distance, bidirectional=not causal)
         if causal:
             scores = scores + torch.triu(torch.full((T, T), float("-inf"), dtype=x.dtype), diagonal=1)
         if getattr(self, "window", None):  # a sliding window: query i sees keys i - window < j <= i
@@ -215,14 +216,19 @@ class RotaryAttention(nn.Module):
         return self.out_proj(context)
 
 
-def relative_position_bucket(relative_position, num_buckets=32, max_distance=128):
-    """The bucket of each distance j - i as transformers' T5 (bidirectional) and MPNet compute it: half the buckets for the keys
-    after the query, a bucket per distance below a quarter of them, then logarithmically wider up to max_distance."""
+def relative_position_bucket(relative_position, num_buckets=32, max_distance=128, bidirectional=True):
+    """The bucket of each distance j - i as transformers' T5 (T5Attention._relative_position_bucket) and MPNet compute it:
+    bidirectional (T5's encoder, MPNet), half the buckets for the keys after the query, a bucket per distance below a quarter of
+    them, then logarithmically wider up to max_distance; one-sided (T5's decoder, bidirectional=False), every bucket for the keys
+    at or before the query (those after it in bucket 0), a bucket per distance below half of them."""
     ret = 0
     n = -relative_position
-    num_buckets //= 2
-    ret += (n < 0).to(torch.long) * num_buckets
-    n = torch.abs(n)
+    if bidirectional:
+        num_buckets //= 2
+        ret += (n < 0).to(torch.long) * num_buckets
+        n = torch.abs(n)
+    else:
+        n = torch.max(n, torch.zeros_like(n))
     max_exact = num_buckets // 2
     is_small = n < max_exact
     val_if_large = max_exact + (torch.log(n.float() / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact)).to(torch.long)
@@ -231,19 +237,24 @@ def relative_position_bucket(relative_position, num_buckets=32, max_distance=128
 
 
 def make_relative_buckets():
-    """relative_buckets.json: PyTorch's bucket of every distance -3000 ... 3000 at T5's and MPNet's sizes and a few others."""
+    """relative_buckets.json: PyTorch's bucket of every distance -3000 ... 3000 at T5's and MPNet's sizes and a few others, on both
+    sides of a query (T5's encoder's, MPNet's) and one-sided (T5's decoder's)."""
     distances = torch.arange(-3000, 3001)
     sizes = [(32, 128), (32, 64), (64, 256), (16, 32), (8, 6), (4, 2)]
-    rows = [{"buckets": b, "max_distance": m, "first": -3000, "bucket": relative_position_bucket(distances, b, m).tolist()} for b, m in sizes]
+    one_sided = [(32, 128), (64, 256), (8, 6), (3, 2), (2, 5)]
+    rows = [{"buckets": b, "max_distance": m, "bidirectional": True, "first": -3000, "bucket": relative_position_bucket(distances, b, m).tolist()} for b, m in sizes]
+    rows += [{"buckets": b, "max_distance": m, "bidirectional": False, "first": -3000, "bucket": relative_position_bucket(distances, b, m, False).tolist()}
+             for b, m in one_sided]
     with open(os.path.join(HERE, "relative_buckets.json"), "w") as f:
         json.dump(rows, f, separators=(",", ":"))
     print(f"relative_buckets.json: {len(rows)} sizes")
 
 
-def relative_position_bias(table, steps, max_distance):
-    """[1, heads, T, T]: the table's (nn.Embedding(buckets, heads)) row of each distance's bucket, as MPNet's compute_position_bias."""
+def relative_position_bias(table, steps, max_distance, bidirectional=True):
+    """[1, heads, T, T]: the table's (nn.Embedding(buckets, heads)) row of each distance's bucket, as MPNet's compute_position_bias
+    and T5Attention.compute_bias (bidirectional=False: a decoder's, one-sided)."""
     relative = torch.arange(steps)[None, :] - torch.arange(steps)[:, None]
-    return table(relative_position_bucket(relative, table.num_embeddings, max_distance)).permute(2, 0, 1).unsqueeze(0)
+    return table(relative_position_bucket(relative, table.num_embeddings, max_distance, bidirectional)).permute(2, 0, 1).unsqueeze(0)
 
 
 class GroupedAttention(RotaryAttention):
@@ -583,6 +594,12 @@ CASES = [
     # its own over two key/value heads (the distances past 6 sharing a half's last bucket)
     ("RelativeAttention", [("input", 12), ("attention", 3, {"relative": (32, 128)}), ("attention", 3, {"relative": (32, 128), "shared": True}),
                            ("attention", 4, {"relative": (8, 6), "kv": 2}), ("dense", 3)], 2, 20, "mse"),
+    # T5's decoder's: causal layers, one-sided buckets (every bucket for the keys at or before a query), 32 up to 128 in two
+    # layers sharing one table (20 steps reach past its 16 exact distances), then 6 up to 4 of its own over two key/value heads
+    # (past 4 the last bucket)
+    ("CausalRelativeAttention", [("input", 12), ("attention", 3, {"causal": True, "relative": (32, 128)}),
+                                 ("attention", 3, {"causal": True, "relative": (32, 128), "shared": True}),
+                                 ("attention", 4, {"causal": True, "relative": (6, 4), "kv": 2}), ("dense", 3)], 2, 20, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2706,7 +2723,7 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--relative" in sys.argv:  # only the relative position bias's case and buckets
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case == "RelativeAttention":
+            if case in ("RelativeAttention", "CausalRelativeAttention"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_relative_buckets()
         sys.exit(0)

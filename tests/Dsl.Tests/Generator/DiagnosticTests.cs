@@ -416,7 +416,8 @@ public class DiagnosticTests
     }
 
     [Theory]
-    [InlineData("[Input(8)] [Attention(Heads = 2, Causal = true, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "causal attention")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Causal = true, [|RelativeBuckets = 1|])]", "RelativeBuckets = 1 must be 2 or more: a causal layer's buckets are one-sided", "T5's decoder's: 32")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Causal = true, RelativeBuckets = 32, [|RelativeMaxDistance = 16|])]", "RelativeMaxDistance = 16 must pass the 16 distances of 32 one-sided buckets", "T5's: 128")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "attention pooling")]
     [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "the General score")]
     [InlineData("[Input(8)] [Attention(Heads = 2, SoftCap = 30f, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "soft-capped scores")]
@@ -426,9 +427,11 @@ public class DiagnosticTests
     [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeMaxDistance = 64|])]", "RelativeMaxDistance sets where the relative position buckets stop growing", "only with RelativeBuckets")]
     [InlineData("[Input(8)] [Attention(Heads = 2, [|RelativeShared = false|])]", "RelativeShared = false gives a layer a relative position table of its own", "only with RelativeBuckets")]
     [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 8)] [Attention(Heads = 4, [|RelativeBuckets = 8|])]",
-        "it reads the relative position table of 'attention' (RelativeShared, T5's and MPNet's one table for every layer), which has 2 head(s), 8 buckets up to 128", "this layer: 4 head(s), 8 buckets up to 128")]
+        "it reads the relative position table of 'attention' (RelativeShared, T5's and MPNet's one table for every layer), which has 2 head(s), 8 two-sided buckets up to 128", "this layer: 4 head(s), 8 two-sided buckets up to 128")]
     [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 8)] [Attention(Heads = 2, [|RelativeBuckets = 16|])]",
-        "declare the same, or RelativeShared = false for a table of its own", "this layer: 2 head(s), 16 buckets up to 128")]
+        "declare the same, or RelativeShared = false for a table of its own", "this layer: 2 head(s), 16 two-sided buckets up to 128")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 8)] [Attention(Heads = 2, Causal = true, [|RelativeBuckets = 8|])]",
+        "which has 2 head(s), 8 two-sided buckets up to 128", "this layer: 2 head(s), 8 one-sided (causal) buckets up to 128")]
     public void DSL0007_RelativeBucketsWhereTheyDoNotApply(string layers, string message, string detail)
     {
         Diagnostic d = Single("using Dsl; namespace Demo; " + layers + " [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

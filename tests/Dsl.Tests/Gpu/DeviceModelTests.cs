@@ -89,6 +89,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
         // T5's and MPNet's relative position bias: the buckets from the host, the table read and its gradient summed on the device
         nameof(RelativeAttention), nameof(GcRelative), nameof(HfTinyMpnet), nameof(HfTinyT5), nameof(HfTinyUmt5),
+        // T5's decoder's one-sided buckets (the device's bucket table for them), stepping with the table read on the host
+        nameof(CausalRelativeAttention), nameof(GcCausalRelative),
         // Gemma 3's layers: norms around each part, a sliding layer then a full one with scaled frequencies
         nameof(HfTinyGemma3),
         // BERT's post-norm encoder over the whole sequence, and with a head of its own (attention pooling, a classifier)

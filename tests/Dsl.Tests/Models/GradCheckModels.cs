@@ -212,6 +212,16 @@ public partial class GcSoftCap;
 [Dense(2)]
 public partial class GcRelative;
 
+// T5's decoder's: causal layers with one-sided buckets, 6 up to a distance of 4 over 7 steps (exact, logarithmic and shared
+// buckets) in two layers sharing one table, a residual between them.
+[Input(features: 3)]
+[Dense(8, Activation = Activation.Tanh)]
+[Attention(Heads = 2, Causal = true, RelativeBuckets = 6, RelativeMaxDistance = 4)]
+[Residual]
+[Attention(Heads = 2, Causal = true, RelativeBuckets = 6, RelativeMaxDistance = 4)]
+[Dense(2)]
+public partial class GcCausalRelative;
+
 // Qwen2's attention: biases on the queries, keys and values, none on the output projection.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]

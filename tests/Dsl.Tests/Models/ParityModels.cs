@@ -620,3 +620,12 @@ public partial class SoftCapAttention;
 [Attention(Heads = 4, KeyValueHeads = 2, RelativeBuckets = 8, RelativeMaxDistance = 6, RelativeShared = false)]
 [Dense(3)]
 public partial class RelativeAttention;
+
+// T5's decoder's relative position bias: causal layers, one-sided buckets (every bucket for the keys at or before a query), 32 up
+// to 128 in two layers sharing one table, then 6 up to 4 of its own over two key/value heads.
+[Input(12)]
+[Attention(Heads = 3, Causal = true, RelativeBuckets = 32)]
+[Attention(Heads = 3, Causal = true, RelativeBuckets = 32)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, RelativeBuckets = 6, RelativeMaxDistance = 4, RelativeShared = false)]
+[Dense(3)]
+public partial class CausalRelativeAttention;

@@ -63,6 +63,10 @@ public class StepTests
             Tolerance.AssertClose(whole.AsSpan((b * 7 + 3) * 9, 4 * 9), rest.AsSpan(b * 4 * 9, 4 * 9), $"second chunk, sequence {b}");
         }
     }
+    // T5's decoder's relative position bias: each step's query reads the table by its distance to every key taken
+    // (24 steps: past the 16 exact distances of 32 one-sided buckets into the logarithmic ones)
+    [Fact] public void CausalRelativeBiasStepsMatchForward() => FeatureStepsMatchForward(new CausalRelativeAttention(seed: 27), features: 12, steps: 24);
+    [Fact] public void CausalRelativeBiasReadsChunksFromTheState() => FeatureChunksMatchForward(new GcCausalRelative(seed: 28), features: 3);
     [Fact] public void CausalGeneralAttentionStepsMatchForward() => FeatureStepsMatchForward(new GcGeneralSelfDropout(seed: 12), features: 3);
 
     [Fact]
@@ -145,10 +149,29 @@ public class StepTests
         StepsMatchForward(model, batch: 3, steps: 6, width: 1, Enumerable.Range(0, 3 * 6).Select(_ => rng.NextInt(vocab)).ToArray());
     }
 
-    private static void FeatureStepsMatchForward(IModel<float> model, int features)
+    private static void FeatureStepsMatchForward(IModel<float> model, int features, int steps = 5)
     {
         var rng = new Rng(10);
-        StepsMatchForward(model, batch: 2, steps: 5, width: features, Enumerable.Range(0, 2 * 5 * features).Select(_ => rng.NextNormal()).ToArray());
+        StepsMatchForward(model, batch: 2, steps: steps, width: features, Enumerable.Range(0, 2 * steps * features).Select(_ => rng.NextNormal()).ToArray());
+    }
+
+    /// <summary>Forward over [2, 9, features] against chunks of 4, 1 and 4 steps read from one carried state.</summary>
+    private static void FeatureChunksMatchForward(IModel<float> model, int features)
+    {
+        const int batch = 2, steps = 9;
+        var rng = new Rng(11);
+        float[] x = Enumerable.Range(0, batch * steps * features).Select(_ => rng.NextNormal()).ToArray();
+        float[] whole = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(x, [batch, steps, features])));
+        int c = model.OutputWidth, from = 0;
+        IModelState state = model.CreateState(batch);
+        foreach (int count in new[] { 4, 1, 4 })
+        {
+            float[] part = Enumerable.Range(0, batch).SelectMany(b => x.Skip((b * steps + from) * features).Take(count * features)).ToArray();
+            float[] y = ParityModel.Flatten(model.Forward(new ReadOnlyTensorSpan<float>(part, [batch, count, features]), state));
+            for (int b = 0; b < batch; b++)
+                Tolerance.AssertClose(whole.AsSpan((b * steps + from) * c, count * c), y.AsSpan(b * count * c, count * c), $"chunk from {from}, sequence {b}");
+            from += count;
+        }
     }
 
     /// <summary>Forward over x [batch, steps(, width)] against Step over each step's [batch(, width)] slice.</summary>

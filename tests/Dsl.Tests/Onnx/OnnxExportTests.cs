@@ -121,6 +121,8 @@ public class OnnxExportTests
         nameof(Gemma2Block) => new Gemma2Block(seed: 90),
         nameof(SoftCapAttention) => new SoftCapAttention(seed: 91),
         nameof(RelativeAttention) => new RelativeAttention(seed: 95),
+        nameof(CausalRelativeAttention) => new CausalRelativeAttention(seed: 97),
+        nameof(GcCausalRelative) => new GcCausalRelative(seed: 98),
         nameof(GcRelative) => new GcRelative(seed: 96),
         nameof(HfTinyMpnet) => new HfTinyMpnet(seed: 97),
         nameof(HfTinyT5) => new HfTinyT5(seed: 98),
@@ -188,6 +190,8 @@ public class OnnxExportTests
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(GcSoftCap), nameof(HfTinyGemma2),
         // T5's and MPNet's relative position bias: each distance clipped, its bucket from a constant, the table's row gathered
         nameof(RelativeAttention), nameof(GcRelative), nameof(HfTinyMpnet), nameof(HfTinyT5), nameof(HfTinyUmt5),
+        // T5's decoder's: causal, the buckets' constant one-sided
+        nameof(CausalRelativeAttention), nameof(GcCausalRelative),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -421,6 +425,7 @@ public class OnnxExportTests
     [InlineData(nameof(PartialRotaryBlock))]
     [InlineData(nameof(GcLongRope))]
     [InlineData(nameof(GcDynamic))]
+    [InlineData(nameof(CausalRelativeAttention))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -13,7 +13,7 @@ public class RelativePositionKernelTests
     /// <summary>
     /// Every distance −3000 … 3000 falls into the bucket transformers' <c>relative_position_bucket</c> gives it in PyTorch's float32
     /// arithmetic (relative_buckets.json, written by make_fixtures.py --relative), at T5's and MPNet's 32 buckets up to 128 and
-    /// at five other sizes.
+    /// at five other sizes on both sides of a query, and one-sided (T5's decoder's) at 32 up to 128 and four other sizes.
     /// </summary>
     [Fact]
     public void EveryDistanceFallsIntoPyTorchsBucket()
@@ -23,17 +23,18 @@ public class RelativePositionKernelTests
         foreach (JsonElement row in doc.RootElement.EnumerateArray())
         {
             int buckets = row.GetProperty("buckets").GetInt32(), far = row.GetProperty("max_distance").GetInt32(), first = row.GetProperty("first").GetInt32();
+            bool both = row.GetProperty("bidirectional").GetBoolean();
             int at = 0;
             foreach (JsonElement expected in row.GetProperty("bucket").EnumerateArray())
             {
-                int distance = first + at++;
-                Assert.True(expected.GetInt32() == RelativePositionKernel.Bucket(distance, buckets, far),
-                    $"{buckets} buckets up to {far}, distance {distance}: PyTorch's bucket {expected.GetInt32()}, got {RelativePositionKernel.Bucket(distance, buckets, far)}");
+                int distance = first + at++, bucket = RelativePositionKernel.Bucket(distance, buckets, far, both);
+                Assert.True(expected.GetInt32() == bucket,
+                    $"{buckets} {(both ? "two" : "one")}-sided buckets up to {far}, distance {distance}: PyTorch's bucket {expected.GetInt32()}, got {bucket}");
             }
             Assert.Equal(6001, at);
-            sizes++;
+            sizes += both ? 1 : 100;
         }
-        Assert.Equal(6, sizes);
+        Assert.Equal(6 + 5 * 100, sizes); // six sizes on both sides, five one-sided
     }
 
     /// <summary>
@@ -41,10 +42,12 @@ public class RelativePositionKernelTests
     /// ⟨table, Collect(g)⟩ for any g, and Collect adds to what the table's gradient held.
     /// </summary>
     [Theory]
-    [InlineData(1, 3, 8, 6)]
-    [InlineData(20, 2, 32, 128)]
-    [InlineData(40, 3, 8, 6)]
-    public void CollectIsTheTransposeOfExpand(int steps, int batch, int buckets, int far)
+    [InlineData(1, 3, 8, 6, true)]
+    [InlineData(20, 2, 32, 128, true)]
+    [InlineData(40, 3, 8, 6, true)]
+    [InlineData(20, 2, 32, 128, false)]
+    [InlineData(40, 3, 5, 6, false)]
+    public void CollectIsTheTransposeOfExpand(int steps, int batch, int buckets, int far, bool bidirectional)
     {
         const int heads = 3;
         int n = 2 * steps - 1;
@@ -52,12 +55,12 @@ public class RelativePositionKernelTests
         float[] table = Enumerable.Range(0, buckets * heads).Select(_ => rng.NextNormal()).ToArray();
         float[] g = Enumerable.Range(0, batch * heads * n).Select(_ => rng.NextNormal()).ToArray();
         var bias = new float[heads * n];
-        RelativePositionKernel.Expand(steps, heads, buckets, far, table, bias);
+        RelativePositionKernel.Expand(steps, heads, buckets, far, table, bias, bidirectional);
         for (int h = 0; h < heads; h++)
             for (int o = 0; o < n; o++)
-                Assert.Equal(table[RelativePositionKernel.Bucket(o - (steps - 1), buckets, far) * heads + h], bias[h * n + o]);
+                Assert.Equal(table[RelativePositionKernel.Bucket(o - (steps - 1), buckets, far, bidirectional) * heads + h], bias[h * n + o]);
         float[] dTable = Enumerable.Repeat(0.5f, buckets * heads).ToArray();
-        RelativePositionKernel.Collect(steps, batch, heads, buckets, far, g, dTable);
+        RelativePositionKernel.Collect(steps, batch, heads, buckets, far, g, dTable, bidirectional);
         double left = 0, right = 0;
         for (int b = 0; b < batch; b++)
             for (int i = 0; i < heads * n; i++) left += (double)bias[i] * g[b * heads * n + i];
@@ -77,5 +80,42 @@ public class RelativePositionKernelTests
         var dTable = new float[16];
         Assert.Contains("dTable: expected at least 16 values, got 15", Assert.Throws<ArgumentException>(() => RelativePositionKernel.Collect(3, 2, 2, 8, 6, new float[20], new float[15])).Message);
         Assert.All(dTable, v => Assert.Equal(0f, v));
+        // one-sided: 2 or more buckets, half of them exact distances
+        Assert.Contains("one-sided buckets are 2 or more", Assert.Throws<ArgumentOutOfRangeException>(() => RelativePositionKernel.Expand(3, 2, 1, 128, new float[2], new float[10], bidirectional: false)).Message);
+        Assert.Contains("must pass the 16 exact distances of 32 one-sided buckets", Assert.Throws<ArgumentOutOfRangeException>(() => RelativePositionKernel.Expand(3, 2, 32, 16, new float[64], new float[10], bidirectional: false)).Message);
+    }
+
+    /// <summary>
+    /// A causal layer stepping from its cache reads the table by each query's distance to every key: a step's outputs are those
+    /// of a whole pass's last query; a short table, a soft cap beside it and bad buckets are refused before the cache changes.
+    /// </summary>
+    [Fact]
+    public void CachedStepsReadTheTableAsAWholePass()
+    {
+        const int steps = 23, batch = 2, heads = 2, width = 8, buckets = 32, far = 128;
+        var rng = new Rng(5);
+        float[] qkv = Enumerable.Range(0, steps * batch * 3 * width).Select(_ => rng.NextNormal()).ToArray();
+        float[] table = Enumerable.Range(0, buckets * heads).Select(_ => rng.NextNormal()).ToArray();
+        var bias = new float[heads * RelativePositionKernel.Distances(steps)];
+        RelativePositionKernel.Expand(steps, heads, buckets, far, table, bias, bidirectional: false);
+        var whole = new float[steps * batch * width];
+        AttentionKernel.Forward(steps, batch, width, heads, 0.5f, true, default, qkv, new float[batch * heads * steps * steps], default, whole, default, positionBias: bias);
+        var cache = new float[steps * batch * 2 * width];
+        var step = new float[batch * width];
+        int row = batch * 3 * width;
+        for (int t = 0; t < steps; t++)
+        {
+            AttentionKernel.CachedForward(1, batch, width, heads, 0.5f, t, qkv.AsSpan(t * row, row), cache, new float[batch * heads], step, relativeTable: table,
+                relativeBuckets: buckets, relativeMaxDistance: far);
+            Tolerance.AssertClose(whole.AsSpan(t * batch * width, batch * width), step, $"step {t}");
+        }
+        var fresh = new float[cache.Length];
+        Assert.Contains("table: expected at least 64 values, got 63", Assert.Throws<ArgumentException>(() => AttentionKernel.CachedForward(1, batch, width, heads, 0.5f, 0,
+            qkv.AsSpan(0, row), fresh, new float[batch * heads], step, relativeTable: table.AsSpan(0, 63), relativeBuckets: buckets, relativeMaxDistance: far)).Message);
+        Assert.Contains("a relative position bias and a soft cap", Assert.Throws<ArgumentException>(() => AttentionKernel.CachedForward(1, batch, width, heads, 0.5f, 0,
+            qkv.AsSpan(0, row), fresh, new float[batch * heads], step, softCap: 2f, relativeTable: table, relativeBuckets: buckets, relativeMaxDistance: far)).Message);
+        Assert.Contains("must pass the 16 exact distances", Assert.Throws<ArgumentOutOfRangeException>(() => AttentionKernel.CachedForward(1, batch, width, heads, 0.5f, 0,
+            qkv.AsSpan(0, row), fresh, new float[batch * heads], step, relativeTable: table, relativeBuckets: buckets, relativeMaxDistance: 10)).Message);
+        Assert.All(fresh, v => Assert.Equal(0f, v));
     }
 }

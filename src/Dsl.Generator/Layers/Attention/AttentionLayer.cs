@@ -27,6 +27,12 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     public ShapedLayer? RelativeOwner(System.Collections.Generic.IEnumerable<ShapedLayer> previous) =>
         RelativeBuckets > 0 && RelativeShared ? previous.FirstOrDefault(l => l.Spec is AttentionSpec { RelativeBuckets: > 0, RelativeShared: true }) : null;
 
+    /// <summary>
+    /// The distances that have a bucket each: a quarter of the buckets on both sides of a query (T5's encoder's, MPNet's),
+    /// half of them one-sided (a causal layer's, T5's decoder's: the keys after a query are masked).
+    /// </summary>
+    public int RelativeExactDistances => Causal ? RelativeBuckets / 2 : RelativeBuckets / 4;
+
     /// <summary>T5's and MPNet's relative_attention_max_distance, the attribute's default.</summary>
     public const int DefaultRelativeMaxDistance = 128;
 
@@ -251,13 +257,14 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("softcap", "SoftCap caps the scores of multi-head self-attention (Gemma 2's attn_logit_softcapping); it does not apply to " + capOn);
         if (c.AtLeastZero("relativebuckets", "RelativeBuckets", spec.RelativeBuckets) && spec.RelativeBuckets > 0)
         {
-            if ((NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.Causal ? "causal attention (T5's decoder buckets are one-sided; these are the encoder's, on both sides)" : null)
-                ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)) is { } relativeOn)
-                c.Invalid("relativebuckets", "RelativeBuckets adds a learned bias by distance to the scores of multi-head self-attention that is not causal (T5's encoder, MPNet); it does not apply to " + relativeOn);
-            else if (spec.RelativeBuckets < 4 || spec.RelativeBuckets % 2 != 0)
+            if ((NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)) is { } relativeOn)
+                c.Invalid("relativebuckets", "RelativeBuckets adds a learned bias by distance to the scores of multi-head self-attention (T5's, MPNet's); it does not apply to " + relativeOn);
+            else if (spec.Causal && spec.RelativeBuckets < 2)
+                c.Invalid("relativebuckets", $"RelativeBuckets = {spec.RelativeBuckets} must be 2 or more: a causal layer's buckets are one-sided, half of them one distance each (T5's decoder's: 32)");
+            else if (!spec.Causal && (spec.RelativeBuckets < 4 || spec.RelativeBuckets % 2 != 0))
                 c.Invalid("relativebuckets", $"RelativeBuckets = {spec.RelativeBuckets} must be even and 4 or more: half the buckets for the keys after a query, half for the rest (T5's and MPNet's: 32)");
-            else if (spec.RelativeMaxDistance <= spec.RelativeBuckets / 4)
-                c.Invalid("relativemaxdistance", $"RelativeMaxDistance = {spec.RelativeMaxDistance} must pass the {spec.RelativeBuckets / 4} distances of {spec.RelativeBuckets} buckets that have a bucket each (T5's: 128)");
+            else if (spec.RelativeMaxDistance <= spec.RelativeExactDistances)
+                c.Invalid("relativemaxdistance", $"RelativeMaxDistance = {spec.RelativeMaxDistance} must pass the {spec.RelativeExactDistances} distances of {spec.RelativeBuckets} {(spec.Causal ? "one-sided " : "")}buckets that have a bucket each (T5's: 128)");
         }
         else if (spec.RelativeMaxDistance != AttentionSpec.DefaultRelativeMaxDistance)
             c.Invalid("relativemaxdistance", "RelativeMaxDistance sets where the relative position buckets stop growing; it applies only with RelativeBuckets");
@@ -269,6 +276,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (c.AtLeastZero("units", "Units", spec.Units) && spec.Units != 0 && spec.Score != ScoreKind.Additive)
             c.Invalid("units", "Units sets the width of the additive score's hidden layer; it applies only with Score = Additive");
     }
+
+    /// <summary>How a layer's relative position buckets lie: one-sided when it is causal (T5's decoder's), else on both sides of a query.</summary>
+    private static string Sided(AttentionSpec spec) => spec.Causal ? "one-sided (causal)" : "two-sided";
 
     private const string PoolingWithoutPositions = "attention pooling (its learned query has no position)";
 
@@ -323,10 +333,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Report(DiagnosticDescriptors.CausalAfterBidirectional, spec.ArgumentLocation("causal"), c.Name, bidirectional.Name);
         if (spec.Pool) c.VectorReason = "one pooled vector per sequence (Pool = true)";
         if (spec.RelativeOwner(c.Previous) is { Spec: AttentionSpec owner } shared
-            && (owner.Heads != spec.Heads || owner.RelativeBuckets != spec.RelativeBuckets || owner.RelativeMaxDistance != spec.RelativeMaxDistance))
+            && (owner.Heads != spec.Heads || owner.RelativeBuckets != spec.RelativeBuckets || owner.RelativeMaxDistance != spec.RelativeMaxDistance || owner.Causal != spec.Causal))
             c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("relativebuckets"), c.Name,
-                $"it reads the relative position table of '{shared.Name}' (RelativeShared, T5's and MPNet's one table for every layer), which has {owner.Heads} head(s), {owner.RelativeBuckets} buckets up to {owner.RelativeMaxDistance}: " +
-                $"declare the same, or RelativeShared = false for a table of its own (this layer: {spec.Heads} head(s), {spec.RelativeBuckets} buckets up to {spec.RelativeMaxDistance})");
+                $"it reads the relative position table of '{shared.Name}' (RelativeShared, T5's and MPNet's one table for every layer), which has {owner.Heads} head(s), {owner.RelativeBuckets} {Sided(owner)} buckets up to {owner.RelativeMaxDistance}: " +
+                $"declare the same, or RelativeShared = false for a table of its own (this layer: {spec.Heads} head(s), {spec.RelativeBuckets} {Sided(spec)} buckets up to {spec.RelativeMaxDistance})");
         CheckSize(spec, c, inWidth);
         return new ShapedLayer(spec, c.Name, inWidth, outWidth, c.InIsSequence, !spec.Pool && c.InIsSequence, StepBlocker: StepBlocker(spec));
     }

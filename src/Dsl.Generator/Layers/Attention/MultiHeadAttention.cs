@@ -100,7 +100,7 @@ internal static class MultiHeadAttention
         string grouping = (spec.Grouped ? $", {kvHeads} key/value head(s) each shared by {heads / kvHeads} query heads" : "") +
             (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "") +
             (spec.SoftCap > 0f ? $", the scores soft-capped at {SourceWriter.Float(spec.SoftCap)} (cap · tanh(score / cap))" : "") +
-            (spec.RelativeBuckets > 0 ? $", a learned bias by distance on the scores ({spec.RelativeBuckets} buckets up to {spec.RelativeMaxDistance} steps)" : "");
+            (spec.RelativeBuckets > 0 ? $", a learned bias by distance on the scores ({spec.RelativeBuckets} {(spec.Causal ? "one-sided " : "")}buckets up to {spec.RelativeMaxDistance} steps)" : "");
         BufferRef selfQkv = c.Own("qkv", packed, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {packed}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
         BufferRef? mask = spec.Dropout > 0f
@@ -133,6 +133,8 @@ internal static class MultiHeadAttention
             dRelativeBias = c.Own("drelative_bias", 2 * heads, Rows.StepsBatch, BufferUse.Training, $"the scores' gradients by distance, each sequence's [B, {heads}, 2T − 1]");
             relativeSizes = [ScalarOperand.Of(spec.RelativeBuckets), ScalarOperand.Of(spec.RelativeMaxDistance)];
         }
+        // a causal layer's buckets are one-sided (T5's decoder's), the kernels' last argument by name
+        Operand[] sided = spec.Causal ? [new ScalarOperand("bidirectional: false")] : [];
         string causal = !spec.Causal ? "" : spec.SlidingWindow > 0 ? $", causal, each step over the {spec.SlidingWindow} most recent steps (its own included)" : ", causal";
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{causal} (nn.MultiheadAttention; with lengths, padded keys are masked):")
@@ -173,7 +175,7 @@ internal static class MultiHeadAttention
         var attend = new System.Collections.Generic.List<Op>();
         if (mask is not null) attend.Add(new DropoutMaskOp(mask, spec.Dropout));
         if (relativeTable is not null)
-            attend.Add(new KernelOp(Kernels.RelativePosition, "Expand", [steps, ScalarOperand.Of(heads), .. relativeSizes, relativeTable.Values, relativeBias!])
+            attend.Add(new KernelOp(Kernels.RelativePosition, "Expand", [steps, ScalarOperand.Of(heads), .. relativeSizes, relativeTable.Values, relativeBias!, .. sided])
                 { Note = "each head's bias by distance, from the table's buckets" });
         Operand[] positionBias = relativeBias is null ? [] : [new NamedOperand("positionBias", relativeBias)];
         attend.Add(new KernelOp(Kernels.Attention, "Forward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), selfContext, new ScalarOperand("scratch: default"), .. window, .. positionBias]));
@@ -190,8 +192,11 @@ internal static class MultiHeadAttention
             pass.Comment(spec.SlidingWindow > 0
                 ? $"stepping (inference from a carried state): append this pass's keys and values to the cache and attend over the {spec.SlidingWindow} most recent steps"
                 : "stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken");
+            // (the relative position bias read from the table by each query's distance to every key taken)
+            Operand[] relativeCached = relativeTable is null ? []
+                : [new NamedOperand("relativeTable", relativeTable.Values), new ScalarOperand($"relativeBuckets: {spec.RelativeBuckets}"), new ScalarOperand($"relativeMaxDistance: {spec.RelativeMaxDistance}")];
             pass.Add(new WhenOp(Condition.SteppingState,
-                new Op[] { new KernelOp(Kernels.Attention, "CachedForward", [.. cached, selfQkv, new CacheOperand(cache), selfWeights, selfContext, .. window]) }.ToEquatableArray(),
+                new Op[] { new KernelOp(Kernels.Attention, "CachedForward", [.. cached, selfQkv, new CacheOperand(cache), selfWeights, selfContext, .. window, .. relativeCached]) }.ToEquatableArray(),
                 attend.ToEquatableArray()));
         }
         pass.Affine(Dim.TB, e, qw, selfContext, projections.OutWeight, projections.OutBias, output)
@@ -203,7 +208,7 @@ internal static class MultiHeadAttention
         if (relativeTable is not null)
         {
             pass.Comment("the relative position bias: the scores' gradients by distance, summed over the sequences and by bucket into the table's")
-                .Add(new KernelOp(Kernels.RelativePosition, "Collect", [steps, batch, ScalarOperand.Of(heads), .. relativeSizes, dRelativeBias!, relativeTable.Gradient]));
+                .Add(new KernelOp(Kernels.RelativePosition, "Collect", [steps, batch, ScalarOperand.Of(heads), .. relativeSizes, dRelativeBias!, relativeTable.Gradient, .. sided]));
         }
         if (spec.Rotary)
         {
