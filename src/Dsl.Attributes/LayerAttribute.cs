@@ -257,8 +257,10 @@ namespace Dsl
         /// 128 where hidden / heads is 64, Gemma 7B's 256, Mistral NeMo's 128). The queries are then Heads · d wide, the keys and
         /// values <see cref="KeyValueHeads"/> · d: <c>attention.in_proj_weight</c> [Heads · d + 2 · KeyValueHeads · d, W] and
         /// <c>out_proj.weight</c> [W, Heads · d]; the scores are scaled by 1/√d. The output keeps the input's width W. Multi-head
-        /// self-attention only (ScaledDot or Dot, not pooling, not over an encoder). Default 0: W / <see cref="Heads"/>, as
-        /// <c>nn.MultiheadAttention</c>.
+        /// attention: self (ScaledDot or Dot, not pooling) or over an encoder's outputs (ScaledDot: the queries, keys and values
+        /// Heads · d wide, <c>in_proj_weight</c> [3 · Heads · d, W] or <c>q_proj_weight</c> [Heads · d, W] and <c>k_proj_weight</c>,
+        /// <c>v_proj_weight</c> [Heads · d, M]; T5's cross-attention, whose <c>d_kv</c> · heads may differ from <c>d_model</c>).
+        /// Default 0: W / <see cref="Heads"/>, as <c>nn.MultiheadAttention</c>.
         /// </summary>
         public int HeadWidth { get; set; }
 
@@ -276,8 +278,8 @@ namespace Dsl
 
         /// <summary>
         /// The scores' scale, q·k · Scale, apart from 1/√d (PyTorch's <c>scaled_dot_product_attention(…, scale=)</c>; Gemma 3 27B's
-        /// <c>query_pre_attn_scalar</c> ** −0.5, 1/√168 with heads of 128). Multi-head self-attention with the ScaledDot score
-        /// only. Default 0: 1/√d.
+        /// <c>query_pre_attn_scalar</c> ** −0.5, 1/√168 with heads of 128; 1 for T5's unscaled cross-attention). Multi-head attention
+        /// with the ScaledDot score only, self or over an encoder's outputs. Default 0: 1/√d.
         /// </summary>
         public float Scale { get; set; }
 

@@ -797,18 +797,19 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         int Q = a.InWidth, M = a.MemoryWidth;
         if (a.Score == AttentionScore.ScaledDot)
         {
-            int h = a.Heads, d = Q / h;
+            // the heads' width qw = heads · d (Q unless HeadWidth sets d apart), the scores' scale Scale or 1/√d
+            int qw = a.QueryWidth;
             bool packed = parameters.Any(p => p.Name == prefix + n + ".in_proj_weight");
             float[]? bias = a.Bias ? Param(a, "in_proj_bias").AsSpan().ToArray() : null;
             string Project(string value, int block, string which, int inWidth)
             {
-                // one projection's weight [Q, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
-                ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * Q * Q, Q * Q) : Param(a, which + "_proj_weight").AsSpan();
-                float[] t = Kernels.Layout.Transposed(w, Q, inWidth);
-                string y = g.Add("MatMul", bias is null ? $"{n}_{which}" : $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, Q)]);
-                return bias is null ? y : g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * Q, Q), Q)]);
+                // one projection's weight [qw, inWidth] (a block of in_proj_weight when M = Q) transposed, and its bias block
+                ReadOnlySpan<float> w = packed ? Param(a, "in_proj_weight").AsSpan().Slice(block * qw * Q, qw * Q) : Param(a, which + "_proj_weight").AsSpan();
+                float[] t = Kernels.Layout.Transposed(w, qw, inWidth);
+                string y = g.Add("MatMul", bias is null ? $"{n}_{which}" : $"{n}_{which}_matmul", [value, g.Floats($"{n}.{which}_t", t.AsMemory(), inWidth, qw)]);
+                return bias is null ? y : g.Add("Add", $"{n}_{which}", [y, g.Floats($"{n}.{which}_bias", bias.AsSpan(block * qw, qw), qw)]);
             }
-            return Heads(a, Project(x, 0, "q", Q), Project(memory, 1, "k", M), Project(memory, 2, "v", M), 1f / MathF.Sqrt(d),
+            return Heads(a, Project(x, 0, "q", Q), Project(memory, 1, "k", M), Project(memory, 2, "v", M), a.ScoreScale,
                 g.Add("Unsqueeze", n + "_mask_4d", [MemoryMask(n), g.Int64s(n + "_axis1", 1)]));
         }
         string memoryT = g.Add("Transpose", n + "_memory_t", [memory], ("perm", new long[] { 0, 2, 1 }));

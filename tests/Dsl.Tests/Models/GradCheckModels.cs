@@ -497,6 +497,26 @@ public partial class GcLlamaDecoder;
 [EncoderDecoder(typeof(GcLlamaEncoder), typeof(GcLlamaDecoder))]
 public partial class GcLlamaSeq2Seq;
 
+// An encoder–decoder laid out as T5's: unscaled scores; the encoder's relative position buckets on both sides of a query, the
+// decoder's one-sided (causal; its cached steps read the table by distance); cross-attention of 2 heads of 3 (6 of the width 8)
+// with Scale = 1 and without biases; gated GELU feed-forwards (flan-t5's; a ReLU's kinks are past what finite differences
+// take here); one token table for both sides.
+[Embedding(vocab: 10, dim: 8)]
+[RmsNorm] [Attention(Heads = 2, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 6, RelativeMaxDistance = 4)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(12, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(8, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm]
+public partial class GcT5Encoder;
+
+[Embedding(vocab: 10, dim: 8)]
+[RmsNorm] [Attention(Heads = 2, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 6, RelativeMaxDistance = 4)] [Residual(Layers = 2)]
+[RmsNorm] [Attention(Over = typeof(GcT5Encoder), Heads = 2, HeadWidth = 3, Scale = 1f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm] [Dense(12, Activation = Activation.GeluTanh, Gated = true, Bias = false)] [Dense(8, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm] [Dense(10, Bias = false)]
+public partial class GcT5Decoder;
+
+[EncoderDecoder(typeof(GcT5Encoder), typeof(GcT5Decoder), ShareEmbedding = true)]
+public partial class GcT5Seq2Seq;
+
 // LSTM projections (proj_size): learned initial states held through the padding, variational dropout on the projected
 // h, stacked and bidirectional; and an encoder–decoder whose bridges map h (R wide) and c (H wide) apart.
 [Input(features: 3)]

@@ -34,6 +34,28 @@ public class RotarySeq2SeqTests
         Assert.Equal(greedy, model.Beam(source, startToken: 1, beamWidth: 1, maxLength: 9)[0].Tokens);
     }
 
+    /// <summary>
+    /// T5's layout (<see cref="GcT5Seq2Seq"/>): the decoder's relative position bias read by distance at each cached step gives
+    /// what a whole-sequence Forward gives, and greedy decoding agrees with it.
+    /// </summary>
+    [Fact]
+    public void RelativeBiasStepsFromTheCacheAsAWholeSequence()
+    {
+        var model = new GcT5Seq2Seq(seed: 13);
+        var source = new ReadOnlyTensorSpan<int>(s_source, [1, 12]);
+        int[] greedy = model.Greedy(source, startToken: 0, maxLength: 9);
+        int[] input = new[] { 0 }.Concat(greedy.Take(8)).ToArray();
+        float[] whole = Dsl.Tests.Parity.ParityModel.Flatten(model.Forward(source, default, new ReadOnlyTensorSpan<int>(input, [1, 9])));
+        IDecoderState state = model.Encode(source);
+        IModel<int> decoder = model.Decoder;
+        for (int t = 0; t < 9; t++)
+        {
+            float[] step = Dsl.Tests.Parity.ParityModel.Flatten(decoder.Step(new ReadOnlyTensorSpan<int>(new[] { input[t] }, [1]), state));
+            Tolerance.AssertClose(whole.AsSpan(t * GcT5Decoder.OutputWidth, GcT5Decoder.OutputWidth), step, $"step {t}");
+            Assert.Equal(greedy[t], Array.IndexOf(step, step.Max()));
+        }
+    }
+
     [Fact]
     public void TheStepsPositionsMatter()
     {

@@ -316,6 +316,17 @@ public class GradientCheckTests
     }
 
     [Fact]
+    public void EncoderDecoderLaidOutAsT5s()
+    {
+        var (source, lengths, input, targets) = EncoderDecoderBatch(58);
+        Check(() => new GcT5Seq2Seq(seed: 59), m => m.Backward(new ReadOnlyTensorSpan<int>(source, [3, 5]), lengths,
+            new ReadOnlyTensorSpan<int>(input, [3, 4]), new ReadOnlyTensorSpan<int>(targets, [3, 4])));
+        var model = new GcT5Seq2Seq(seed: 59);
+        Assert.Equal(18 * 8, model.Parameters["decoder.attention_1.in_proj_weight"].Length); // [3 · 2 · 3, 8]
+        Assert.Equal(8 * 6, model.Parameters["decoder.attention_1.out_proj.weight"].Length);
+    }
+
+    [Fact]
     public void LstmProjectionWithLearnedStatesRecurrentDropoutAndLengths()
     {
         int[] lengths = [4, 1, 3];

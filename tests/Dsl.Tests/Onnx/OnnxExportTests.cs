@@ -506,6 +506,7 @@ public class OnnxExportTests
             data.Add(nameof(OnnxTwoFedSeq2Seq), true);
             data.Add(nameof(OnnxUnbiasedSeq2Seq), true);
             data.Add(nameof(GcLlamaSeq2Seq), true);
+            data.Add(nameof(GcT5Seq2Seq), true);
             return data;
         }
     }
@@ -534,6 +535,7 @@ public class OnnxExportTests
         nameof(TransformerSeq2SeqJoint) => Parts(new TransformerSeq2SeqJoint(), name, perturbed),
         nameof(OnnxUnbiasedSeq2Seq) => Parts(new OnnxUnbiasedSeq2Seq(), name, perturbed),
         nameof(GcLlamaSeq2Seq) => Parts(new GcLlamaSeq2Seq(), name, perturbed),
+        nameof(GcT5Seq2Seq) => Parts(new GcT5Seq2Seq(), name, perturbed),
         _ => throw new ArgumentException(name),
     };
 

@@ -241,8 +241,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             if (NotMultiHeadSelf(spec, PoolingWithoutPositions) is { } windowOn)
                 c.Invalid("slidingwindow", "SlidingWindow limits each step of multi-head self-attention to the steps near it; it does not apply to " + windowOn);
         }
-        if (c.AtLeastZero("headwidth", "HeadWidth", spec.HeadWidth) && spec.HeadWidth > 0 && NotMultiHeadSelf(spec, "attention pooling") is { } widthOn)
-            c.Invalid("headwidth", "HeadWidth sets the width of each head of multi-head self-attention apart from the layer's; it does not apply to " + widthOn);
+        if (c.AtLeastZero("headwidth", "HeadWidth", spec.HeadWidth) && spec.HeadWidth > 0 && NotMultiHead(spec) is { } widthOn)
+            c.Invalid("headwidth", "HeadWidth sets the width of each head of multi-head attention apart from the layer's; it does not apply to " + widthOn);
         if (spec.QueryKeyNorm && NotMultiHeadSelf(spec, "attention pooling") is { } normOn)
             c.Invalid("querykeynorm", "QueryKeyNorm normalises each head's queries and keys in multi-head self-attention; it does not apply to " + normOn);
         if (!(spec.QueryKeyNormEpsilon > 0f) || float.IsInfinity(spec.QueryKeyNormEpsilon))
@@ -251,8 +251,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("querykeynormepsilon", "QueryKeyNormEpsilon is the ε of the queries' and keys' normalisation; it applies only with QueryKeyNorm = true");
         if (!(spec.Scale >= 0f) || float.IsInfinity(spec.Scale))
             c.Invalid("scale", $"Scale must be a positive finite number (0: 1/√d), not {spec.Scale}");
-        else if (spec.Scale > 0f && (NotMultiHeadSelf(spec, "attention pooling") ?? (spec.Score == ScoreKind.Dot ? "the Dot score (unscaled; use ScaledDot)" : null)) is { } scaleOn)
-            c.Invalid("scale", "Scale sets the scores' scale in multi-head self-attention with the ScaledDot score; it does not apply to " + scaleOn);
+        else if (spec.Scale > 0f && (NotMultiHead(spec) ?? (spec.Score == ScoreKind.Dot ? "the Dot score (unscaled; use ScaledDot)" : null)) is { } scaleOn)
+            c.Invalid("scale", "Scale sets the scores' scale in multi-head attention with the ScaledDot score (over the layer's steps or an encoder's outputs); it does not apply to " + scaleOn);
         if (c.SoftCap(spec.SoftCap) && NotMultiHeadSelf(spec, "attention pooling") is { } capOn)
             c.Invalid("softcap", "SoftCap caps the scores of multi-head self-attention (Gemma 2's attn_logit_softcapping); it does not apply to " + capOn);
         if (c.AtLeastZero("relativebuckets", "RelativeBuckets", spec.RelativeBuckets) && spec.RelativeBuckets > 0)
@@ -286,6 +286,13 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow, HeadWidth, QueryKeyNorm, Scale, SoftCap) is refused on, as its message names
     /// it — attention over an encoder, <paramref name="pooling"/>, or the General and Additive scores —; null for multi-head self-attention.
     /// </summary>
+    /// <summary>
+    /// The use an option of multi-head attention, self or over an encoder's outputs (HeadWidth, Scale), is refused on — attention
+    /// pooling, the classic scores (over an encoder's outputs too) —; null for multi-head attention.
+    /// </summary>
+    private static string? NotMultiHead(AttentionSpec spec) =>
+        spec.IsMultiHeadCross ? null : spec.Over is not null ? $"the classic {spec.Score} score over an encoder's outputs" : NotMultiHeadSelf(spec, "attention pooling");
+
     private static string? NotMultiHeadSelf(AttentionSpec spec, string pooling) =>
         spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? pooling : spec.HasClassicScore ? $"the {spec.Score} score" : null;
 
@@ -301,7 +308,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
                 c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("over"), c.Name,
                     $"Over = typeof({spec.OverDisplay}): layer '{earlier.Name}' attends over '{earlier.Spec.ReferencedModelDisplay}', and a model attends over one encoder's outputs (its State carries one memory)");
             var (memoryWidth, memoryModel) = ResolveMemory(spec, c);
-            if (spec.IsMultiHeadCross && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
+            if (spec.IsMultiHeadCross && spec.HeadWidth == 0 && spec.Heads > 0 && inWidth > 0 && inWidth % spec.Heads != 0)
                 c.Report(DiagnosticDescriptors.HeadsDoNotDivideWidth, spec.ArgumentLocation("heads"), c.Name, spec.Heads, inWidth);
             // projected multi-head attention keeps the query's width; the classic forms output [x; context]
             int width = memoryWidth > 0 && !spec.IsMultiHeadCross ? c.Concatenated(spec, inWidth, memoryWidth) : inWidth;
@@ -402,8 +409,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         int inWidth = c.InWidth;
         if (spec.IsMultiHeadCross)
         {
-            c.Limit(spec, "in_proj_weight", 3L * inWidth, inWidth);
-            c.Limit(spec, "k_proj_weight", inWidth, keyWidth);
+            long queries = spec.Heads > 0 ? (long)spec.Heads * spec.HeadSize(inWidth) : inWidth;
+            c.Limit(spec, "in_proj_weight", 3L * queries, inWidth);
+            c.Limit(spec, "k_proj_weight", queries, keyWidth);
             return;
         }
         if (!spec.IsClassic)

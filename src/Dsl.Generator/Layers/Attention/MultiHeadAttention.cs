@@ -229,68 +229,69 @@ internal static class MultiHeadAttention
 
     private static AttentionPlan LowerCross(ShapedLayer layer, AttentionSpec spec, LowerContext c)
     {
-        int q = layer.InWidth, m = layer.MemoryWidth, heads = spec.Heads;
-        float scale = (float)(1.0 / Math.Sqrt(q / heads));
+        // d: a head's width (Q / heads unless HeadWidth sets it), the queries, keys and values qw = heads · d wide
+        int q = layer.InWidth, m = layer.MemoryWidth, heads = spec.Heads, d = spec.HeadSize(q), qw = heads * d;
+        float scale = spec.Scale > 0f ? spec.Scale : (float)(1.0 / Math.Sqrt(d));
         ParamInit Xavier(int fanIn, int fanOut, int rows) => new(Parsing.InitKind.XavierUniform, fanIn, fanOut, rows, 1f / (float)Math.Sqrt(fanIn));
         ParamRef? inProj = null, qProj = null, kProj = null, vProj = null;
-        if (m == q) inProj = c.Matrix("in_proj_weight", 3 * q, q, Xavier(q, 3 * q, 3 * q)); // nn.MultiheadAttention packs them when kdim = vdim = Q
+        if (m == q) inProj = c.Matrix("in_proj_weight", 3 * qw, q, Xavier(q, 3 * qw, 3 * qw)); // nn.MultiheadAttention packs them when kdim = vdim = Q
         else
         {
-            qProj = c.Matrix("q_proj_weight", q, q, Xavier(q, q, q));
-            kProj = c.Matrix("k_proj_weight", q, m, Xavier(m, q, q));
-            vProj = c.Matrix("v_proj_weight", q, m, Xavier(m, q, q));
+            qProj = c.Matrix("q_proj_weight", qw, q, Xavier(q, qw, qw));
+            kProj = c.Matrix("k_proj_weight", qw, m, Xavier(m, qw, qw));
+            vProj = c.Matrix("v_proj_weight", qw, m, Xavier(m, qw, qw));
         }
-        ParamRef? inBias = spec.Bias ? c.Vector("in_proj_bias", 3 * q, ParamInit.Zeros(q, 3 * q)) : null;
-        ParamRef outWeight = c.Matrix("out_proj.weight", q, q, new ParamInit(Parsing.InitKind.PyTorch, q, q, q, 1f / (float)Math.Sqrt(q)));
+        ParamRef? inBias = spec.Bias ? c.Vector("in_proj_bias", 3 * qw, ParamInit.Zeros(q, 3 * qw)) : null;
+        ParamRef outWeight = c.Matrix("out_proj.weight", q, qw, new ParamInit(Parsing.InitKind.PyTorch, qw, q, q, 1f / (float)Math.Sqrt(qw)));
         ParamRef? outBias = spec.HasOutputBias ? c.Vector("out_proj.bias", q) : null;
         Projection Block(int i, ParamRef? own, int cols) => new(
-            own?.Values ?? inProj!.Values.Slice(i * q * q, q * q), own?.Gradient ?? inProj!.Gradient.Slice(i * q * q, q * q),
-            inBias?.Values.Slice(i * q, q), inBias?.Gradient.Slice(i * q, q));
+            own?.Values ?? inProj!.Values.Slice(i * qw * q, qw * q), own?.Gradient ?? inProj!.Gradient.Slice(i * qw * q, qw * q),
+            inBias?.Values.Slice(i * qw, qw), inBias?.Gradient.Slice(i * qw, qw));
         Projection query = Block(0, qProj, q), key = Block(1, kProj, m), value = Block(2, vProj, m);
 
-        BufferRef Own(string name, Rows rows, BufferUse use, string what) => c.Own(name, q, rows, use, what);
-        BufferRef qs = Own("q", Rows.StepsBatch, BufferUse.Forward, $"projected queries x·W_qᵀ + b_q [T, B, {q}]");
-        BufferRef ks = Own("k", Rows.SourceBatch, BufferUse.Forward, $"projected keys memory·W_kᵀ + b_k [S, B, {q}]");
-        BufferRef vs = Own("v", Rows.SourceBatch, BufferUse.Forward, $"projected values memory·W_vᵀ + b_v [S, B, {q}]");
-        BufferRef dq = Own("dq", Rows.StepsBatch, BufferUse.Training, $"gradient of the queries [T, B, {q}]");
-        BufferRef dk = Own("dk", Rows.SourceBatch, BufferUse.Training, $"gradient of the keys [S, B, {q}]");
-        BufferRef dv = Own("dv", Rows.SourceBatch, BufferUse.Training, $"gradient of the values [S, B, {q}]");
+        BufferRef Own(string name, Rows rows, BufferUse use, string what) => c.Own(name, qw, rows, use, what);
+        BufferRef qs = Own("q", Rows.StepsBatch, BufferUse.Forward, $"projected queries x·W_qᵀ + b_q [T, B, {qw}]");
+        BufferRef ks = Own("k", Rows.SourceBatch, BufferUse.Forward, $"projected keys memory·W_kᵀ + b_k [S, B, {qw}]");
+        BufferRef vs = Own("v", Rows.SourceBatch, BufferUse.Forward, $"projected values memory·W_vᵀ + b_v [S, B, {qw}]");
+        BufferRef dq = Own("dq", Rows.StepsBatch, BufferUse.Training, $"gradient of the queries [T, B, {qw}]");
+        BufferRef dk = Own("dk", Rows.SourceBatch, BufferUse.Training, $"gradient of the keys [S, B, {qw}]");
+        BufferRef dv = Own("dv", Rows.SourceBatch, BufferUse.Training, $"gradient of the values [S, B, {qw}]");
         BufferRef weights = c.Own("weights", heads, Rows.StepsSourceBatch, BufferUse.Forward, $"attention weights (softmax over the source) [B, {heads}, T, S]");
         BufferRef? mask = spec.Dropout > 0f
             ? c.Own("weights_mask", heads, Rows.StepsSourceBatch, BufferUse.Training, $"dropout mask on the attention weights [B, {heads}, T, S]")
             : null;
-        BufferRef context = Own("context", Rows.StepsBatch, BufferUse.Forward, $"the heads' outputs, concatenated [T, B, {q}]");
-        BufferRef dContext = Own("dcontext", Rows.StepsBatch, BufferUse.Training, $"gradient of the heads' outputs [T, B, {q}]");
+        BufferRef context = Own("context", Rows.StepsBatch, BufferUse.Forward, $"the heads' outputs, concatenated [T, B, {qw}]");
+        BufferRef dContext = Own("dcontext", Rows.StepsBatch, BufferUse.Training, $"gradient of the heads' outputs [T, B, {qw}]");
         var (output, dOutput) = c.Output("attention output");
 
         Operand memory = new MemoryOperand(false), dMemory = new MemoryOperand(true);
-        Operand[] args = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(new Dim(1, Source: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(q),
+        Operand[] args = { ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(new Dim(1, Source: 1)), ScalarOperand.Of(Dim.B), ScalarOperand.Of(qw),
             ScalarOperand.Of(heads), ScalarOperand.Of(scale), new LengthsOperand(OfMemory: true), qs, ks, vs, weights };
         var pass = new PassBuilder()
-            .Doc($"// {layer.Name}: [T, B, {q}] -> [T, B, {q}], cross-attention with {heads} head(s) over the outputs of {layer.MemoryModel} [S, B, {m}]")
+            .Doc($"// {layer.Name}: [T, B, {q}] -> [T, B, {q}], cross-attention with {heads} head(s){(qw != q ? $" of {d}" : "")} over the outputs of {layer.MemoryModel} [S, B, {m}]")
             .Doc($"// (nn.MultiheadAttention(kdim = vdim = {m}); padded source steps are masked): q = x·W_qᵀ + b_q, k = memory·W_kᵀ + b_k, v = memory·W_vᵀ + b_v;")
             .Doc($"// per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
-            .Affine(Dim.TB, q, q, c.In, query.Weight, query.Bias, qs)
-            .Affine(Dim.SB, q, m, memory, key.Weight, key.Bias, ks)
-            .Affine(Dim.SB, q, m, memory, value.Weight, value.Bias, vs);
+            .Affine(Dim.TB, qw, q, c.In, query.Weight, query.Bias, qs)
+            .Affine(Dim.SB, qw, m, memory, key.Weight, key.Bias, ks)
+            .Affine(Dim.SB, qw, m, memory, value.Weight, value.Bias, vs);
         if (mask is not null) pass.Add(new DropoutMaskOp(mask, spec.Dropout));
         pass.Add(new KernelOp(Kernels.Attention, "CrossForward", [.. args, mask is null ? Operand.None : new TrainingOnlyOperand(mask), context]))
-            .Affine(Dim.TB, q, q, context, outWeight, outBias, output)
+            .Affine(Dim.TB, q, qw, context, outWeight, outBias, output)
             .Backward()
             .Doc($"// {layer.Name} backward: through the output projection and the heads (softmax included); the query projection's gradient")
             .Doc("// goes to dx, the key and value projections' add into the encoder's outputs' gradient")
-            .AffineBackward(Dim.TB, q, q, context, outWeight, outBias, dOutput, dContext)
+            .AffineBackward(Dim.TB, q, qw, context, outWeight, outBias, dOutput, dContext)
             .Add(new KernelOp(Kernels.Attention, "CrossBackward", [.. args, mask ?? Operand.None, dContext, dq, dk, dv]))
             .Comment("q = x·W_qᵀ + b_q: dW_q += dqᵀ·x, db_q += Σ dq, dx = dq·W_q")
-            .Add(new MatMulOp(q, q, Dim.TB, dq, true, c.In, false, query.WeightGrad, true));
+            .Add(new MatMulOp(qw, q, Dim.TB, dq, true, c.In, false, query.WeightGrad, true));
         if (query.BiasGrad is not null) pass.Add(new ColumnSumsOp(dq, Dim.TB, query.BiasGrad));
-        if (c.DIn is not null) pass.Add(new MatMulOp(Dim.TB, q, q, dq, false, query.Weight, false, c.DIn, false));
+        if (c.DIn is not null) pass.Add(new MatMulOp(Dim.TB, q, qw, dq, false, query.Weight, false, c.DIn, false));
         foreach (var (projection, gradient, what) in new[] { (key, dk, "k"), (value, dv, "v") })
         {
             pass.Comment($"{what} = memory·W_{what}ᵀ + b_{what}: dW_{what} += d{what}ᵀ·memory, db_{what} += Σ d{what}, d(memory) += d{what}·W_{what}");
-            pass.Add(new MatMulOp(q, m, Dim.SB, gradient, true, memory, false, projection.WeightGrad, true));
+            pass.Add(new MatMulOp(qw, m, Dim.SB, gradient, true, memory, false, projection.WeightGrad, true));
             if (projection.BiasGrad is not null) pass.Add(new ColumnSumsOp(gradient, Dim.SB, projection.BiasGrad));
-            pass.Add(new MatMulOp(Dim.SB, m, q, gradient, false, projection.Weight, false, dMemory, true));
+            pass.Add(new MatMulOp(Dim.SB, m, qw, gradient, false, projection.Weight, false, dMemory, true));
         }
         return new CrossAttentionPlan(layer, c.In, c.DIn, output, dOutput, weights, query, key, value, outWeight, outBias, qs, ks, vs, dq, dk, dv,
             context, dContext, mask, heads, scale) { Passes = pass.Build() };
