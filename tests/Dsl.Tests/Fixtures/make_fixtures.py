@@ -1747,6 +1747,7 @@ def make_hf_llama():
     make_hf_t5(gated=True)
     make_hf_t5(gated=False)
     make_hf_t5(umt5=True)
+    make_hf_t5_generation()
     make_relative_buckets()
     make_hf_mistral()
     make_hf_phi3()
@@ -2287,6 +2288,135 @@ def make_hf_mpnet():
           {**{"mpnet." + k: v for k, v in state.items()}, **head}, {"logits": logits})
 
 
+def t5_norm(x, w, c):
+    """T5LayerNorm: the mean of squares in float32, no mean taken off, no bias."""
+    return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["layer_norm_epsilon"]))
+
+
+def t5_attention(y, state, at, c, bias, memory=None):
+    """T5Attention written out: q from y, k and v from y (self) or the encoder's output (memory; EncDecAttention), each without a
+    bias into num_heads heads d_kv wide, the scores unscaled plus bias (the position bias and the masks), o."""
+    B, T, _ = y.shape
+    kv = y if memory is None else memory
+    S, heads, dkv = kv.shape[1], c["num_heads"], c["d_kv"]
+    q = (y @ state[at + "q.weight"].T).view(B, T, heads, dkv).transpose(1, 2)
+    k, v = ((kv @ state[at + f"{p}.weight"].T).view(B, S, heads, dkv).transpose(1, 2) for p in ("k", "v"))
+    scores = q @ k.transpose(3, 2) + bias  # T5 scales no score
+    return (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, heads * dkv) @ state[at + "o.weight"].T
+
+
+def t5_feed_forward(y, state, at, c):
+    """T5LayerFF's DenseReluDense: wo(gelu_new(wi_0 y) * wi_1 y) gated (gelu_new: GELU's tanh form), wo(relu(wi y)) not."""
+    if c["feed_forward_proj"] == "gated-gelu":
+        h = F.gelu(y @ state[at + "wi_0.weight"].T, approximate="tanh") * (y @ state[at + "wi_1.weight"].T)
+    else:
+        h = F.relu(y @ state[at + "wi.weight"].T)
+    return h @ state[at + "wo.weight"].T
+
+
+def t5_stack(state, c, part, x, mask, umt5=False, memory=None, memory_mask=None):
+    """T5Stack written out over the embedded x [B, T, d_model]: the encoder ("encoder": self-attention over the valid steps, its
+    relative buckets on both sides) or the decoder ("decoder": causal self-attention, one-sided buckets, then EncDecAttention over
+    the memory's valid steps), each block's first relative_attention_bias (UMT5: its own), then final_layer_norm."""
+    decoder = part == "decoder"
+    T = x.shape[1]
+    relative = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # memory − context positions
+    # T5Attention._relative_position_bucket: bidirectional in the encoder (MPNet's formula), one-sided in the decoder
+    buckets = relative_position_bucket(relative, c["relative_attention_num_buckets"], c["relative_attention_max_distance"], bidirectional=not decoder)
+    minimum = torch.finfo(torch.float32).min
+    # the mask added to the position bias: padded keys (the encoder), keys after the query (the decoder)
+    masks = torch.triu(torch.full((T, T), minimum), diagonal=1)[None, None] if decoder else (~mask)[:, None, None, :].float() * minimum
+    crossed = None if memory is None else (~memory_mask)[:, None, None, :].float() * minimum
+    layers = c["num_decoder_layers"] if decoder else c["num_layers"]
+    for i in range(layers):
+        at = f"{part}.block.{i}.layer."
+        table = state[f"{part}.block.{i if umt5 else 0}.layer.0.SelfAttention.relative_attention_bias.weight"]
+        bias = F.embedding(buckets, table).permute(2, 0, 1)[None] + masks
+        x = x + t5_attention(t5_norm(x, state[at + "0.layer_norm.weight"], c), state, at + "0.SelfAttention.", c, bias)
+        if decoder:  # (no position bias over the encoder's outputs)
+            x = x + t5_attention(t5_norm(x, state[at + "1.layer_norm.weight"], c), state, at + "1.EncDecAttention.", c, crossed, memory)
+        ff = at + ("2." if decoder else "1.")
+        x = x + t5_feed_forward(t5_norm(x, state[ff + "layer_norm.weight"], c), state, ff + "DenseReluDense.", c)
+    return t5_norm(x, state[f"{part}.final_layer_norm.weight"], c)
+
+
+def make_hf_t5_generation():
+    """HfT5Generation: T5ForConditionalGeneration's checkpoint as flan-t5's (tie_word_embeddings false: lm_head its own; gated-gelu;
+    4 heads d_kv = 6 wide, 24 where d_model is 16; 8 buckets up to 12), transformers' modeling_t5 written out: the encoder of
+    HfT5's sizes (2 blocks) and a decoder of 2 blocks (num_decoder_layers), each T5LayerNorm then causal SelfAttention with the
+    first block's relative_attention_bias by one-sided buckets (bidirectional=False), T5LayerNorm then EncDecAttention over the
+    encoder's valid steps (unscaled, no position bias), then the feed-forward; final_layer_norm, lm_head. Two sources of 11 steps,
+    the second padded after 6; the teacher-forced logits of two decoder inputs of 14 steps (decoder_start_token_id 0 first: 14
+    steps pass the 4 exact distances into the logarithmic buckets and past 12), and greedy decoding by full recompute (as
+    generate(do_sample=False, num_beams=1) without a cache gives it), 12 tokens at most, stopping at eos (1)."""
+    c = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "vocab_size": 13, "d_model": 16, "d_kv": 6, "d_ff": 24,
+         "num_layers": 2, "num_decoder_layers": 2, "num_heads": 4, "relative_attention_num_buckets": 8, "relative_attention_max_distance": 12,
+         "dropout_rate": 0.1, "layer_norm_epsilon": 1e-06, "feed_forward_proj": "gated-gelu", "is_encoder_decoder": True, "pad_token_id": 0,
+         "eos_token_id": 1, "decoder_start_token_id": 0, "tie_word_embeddings": False, "torch_dtype": "float32"}
+    torch.manual_seed(731)
+    H, dkv, inner, heads, V = c["d_model"], c["d_kv"], c["d_ff"], c["num_heads"], c["vocab_size"]
+    hd = heads * dkv
+
+    def linear(rows, cols):
+        return nn.Linear(cols, rows, bias=False).weight.detach().clone()
+
+    def norm_weight():
+        return torch.empty(H).uniform_(0.5, 1.5)
+
+    def attention(at, relative):
+        for part in ("q", "k", "v"):
+            state[at + f"{part}.weight"] = linear(hd, H)
+        state[at + "o.weight"] = linear(H, hd)
+        if relative:
+            state[at + "relative_attention_bias.weight"] = nn.Embedding(c["relative_attention_num_buckets"], heads).weight.detach().clone()
+
+    state = {"shared.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for part, layers in (("encoder", c["num_layers"]), ("decoder", c["num_decoder_layers"])):
+        for i in range(layers):
+            at = f"{part}.block.{i}.layer."
+            state[at + "0.layer_norm.weight"] = norm_weight()
+            attention(at + "0.SelfAttention.", i == 0)
+            if part == "decoder":
+                state[at + "1.layer_norm.weight"] = norm_weight()
+                attention(at + "1.EncDecAttention.", False)
+            ff = at + ("2." if part == "decoder" else "1.")
+            state[ff + "layer_norm.weight"] = norm_weight()
+            state[ff + "DenseReluDense.wi_0.weight"] = linear(inner, H)
+            state[ff + "DenseReluDense.wi_1.weight"] = linear(inner, H)
+            state[ff + "DenseReluDense.wo.weight"] = linear(H, inner)
+        state[f"{part}.final_layer_norm.weight"] = norm_weight()
+    state["lm_head.weight"] = linear(V, H) * 4  # (wider logits: the greedy choices clear of rounding)
+    S, U = 11, 14
+    ids = torch.randint(2, V, (2, S))
+    lengths = torch.tensor([S, 6])
+    ids[0, S - 1] = ids[1, 5] = c["eos_token_id"]
+    ids[1, 6:] = c["pad_token_id"]
+    mask = torch.arange(S)[None, :] < lengths[:, None]
+    decoder_ids = torch.randint(2, V, (2, U))
+    decoder_ids[:, 0] = c["decoder_start_token_id"]
+
+    def logits(memory, memory_mask, inputs):
+        y = t5_stack(state, c, "decoder", F.embedding(inputs, state["shared.weight"]), None, memory=memory, memory_mask=memory_mask)
+        return y @ state["lm_head.weight"].T  # (untied: no d_model ** -0.5)
+
+    with torch.no_grad():
+        memory = t5_stack(state, c, "encoder", F.embedding(ids, state["shared.weight"]), mask)
+        teacher = logits(memory, mask, decoder_ids)
+        greedy = []
+        for b in range(2):
+            tokens = [c["decoder_start_token_id"]]
+            while len(tokens) <= 12:
+                step = logits(memory[b:b + 1, :lengths[b]], mask[b:b + 1, :lengths[b]], torch.tensor([tokens]))[0, -1]
+                tokens.append(int(step.argmax()))
+                if tokens[-1] == c["eos_token_id"]:
+                    break
+            greedy.append(tokens[1:] + [-1] * (13 - len(tokens)))
+    tensors = dict(state)
+    tensors["encoder.embed_tokens.weight"] = tensors["decoder.embed_tokens.weight"] = state["shared.weight"]  # (the tied table's names)
+    write_encoder_case("HfT5Generation", c, tensors, {"ids": ids, "lengths": lengths, "hidden": memory, "decoder_ids": decoder_ids, "logits": teacher,
+                                                       "greedy": torch.tensor(greedy)})
+
+
 def make_hf_t5(gated=True, umt5=False):
     """HfT5 (gated): T5EncoderModel's checkpoint as flan-t5's encoder holds it (shared and encoder.embed_tokens, the one table;
     float32), transformers' modeling_t5 written out: the words; 2 pre-norm blocks, each T5LayerNorm (RMS, no bias, eps 1e-6),
@@ -2336,30 +2466,8 @@ def make_hf_t5(gated=True, umt5=False):
     ids[1, 9:] = c["pad_token_id"]
     mask = torch.arange(T)[None, :] < lengths[:, None]
 
-    def norm(x, w):  # T5LayerNorm: the mean of squares in float32, no mean taken off, no bias
-        return w * (x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + c["layer_norm_epsilon"]))
-
     with torch.no_grad():
-        x = F.embedding(ids, state["shared.weight"])
-        relative = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # memory − context positions
-        # T5Attention._relative_position_bucket, bidirectional: MPNet's formula (relative_position_bucket above)
-        buckets = relative_position_bucket(relative, c["relative_attention_num_buckets"], c["relative_attention_max_distance"])
-        padding = (~mask)[:, None, None, :].float() * torch.finfo(torch.float32).min  # the mask added to the position bias
-        for i in range(layers):
-            at = f"encoder.block.{i}.layer."
-            table = state[f"encoder.block.{i if umt5 else 0}.layer.0.SelfAttention.relative_attention_bias.weight"]
-            bias = F.embedding(buckets, table).permute(2, 0, 1)[None] + padding
-            y = norm(x, state[at + "0.layer_norm.weight"])
-            q, k, v = ((y @ state[at + f"0.SelfAttention.{p}.weight"].T).view(2, T, heads, dkv).transpose(1, 2) for p in ("q", "k", "v"))
-            scores = q @ k.transpose(3, 2) + bias  # T5 scales no score
-            x = x + (scores.softmax(-1) @ v).transpose(1, 2).reshape(2, T, hd) @ state[at + "0.SelfAttention.o.weight"].T
-            y = norm(x, state[at + "1.layer_norm.weight"])
-            if gated:  # gelu_new: GELU's tanh form
-                h = F.gelu(y @ state[at + "1.DenseReluDense.wi_0.weight"].T, approximate="tanh") * (y @ state[at + "1.DenseReluDense.wi_1.weight"].T)
-            else:
-                h = F.relu(y @ state[at + "1.DenseReluDense.wi.weight"].T)
-            x = x + h @ state[at + "1.DenseReluDense.wo.weight"].T
-        x = norm(x, state["encoder.final_layer_norm.weight"])
+        x = t5_stack(state, c, "encoder", F.embedding(ids, state["shared.weight"]), mask, umt5=umt5)
     pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
     case = "HfUmt5" if umt5 else "HfT5" if gated else "HfT5Relu"
     tensors = dict(state)
@@ -2756,10 +2864,11 @@ if __name__ == "__main__":
         make_hf_bert_masked_lm()
         make_hf_bert_masked_lm(roberta=True)
         sys.exit(0)
-    if "--hf-t5" in sys.argv:  # only the Hugging Face T5 encoders
+    if "--hf-t5" in sys.argv:  # only the Hugging Face T5 checkpoints
         make_hf_t5(gated=True)
         make_hf_t5(gated=False)
         make_hf_t5(umt5=True)
+        make_hf_t5_generation()
         sys.exit(0)
     if "--hf-mpnet" in sys.argv:  # only the Hugging Face MPNet checkpoints
         make_hf_mpnet()

@@ -560,6 +560,37 @@ public partial class HfTinyMpnetUnshared;
 [RmsNorm(Epsilon = 1e-6f)]
 public partial class HfTinyT5;
 
+// The HfT5Generation fixture's decoder (flan-t5's, T5ForConditionalGeneration): pre-norm blocks, causal self-attention of 4 heads
+// 6 wide with one-sided relative buckets (8 up to 12, the first block's table read by both), EncDecAttention over HfTinyT5's
+// outputs (unscaled, no biases), the gated-gelu feed-forward, the final norm and lm_head (its own weight).
+[Embedding(vocab: 13, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, HeadWidth = 6, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 8, RelativeMaxDistance = 12)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Over = typeof(HfTinyT5), Heads = 4, HeadWidth = 6, Scale = 1f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Gated = true, Activation = Activation.GeluTanh, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+public partial class HfTinyT5Decoder;
+
+// flan-t5's whole model: HfTinyT5 and its decoder over one token table (shared).
+[EncoderDecoder(typeof(HfTinyT5), typeof(HfTinyT5Decoder), ShareEmbedding = true)]
+public partial class HfTinyT5Seq2Seq;
+
+// The same decoder with three blocks (the checkpoint's num_decoder_layers is 2).
+[Embedding(vocab: 13, dim: 16)]
+[Repeat(3)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, HeadWidth = 6, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 8, RelativeMaxDistance = 12)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Over = typeof(HfTinyT5), Heads = 4, HeadWidth = 6, Scale = 1f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Gated = true, Activation = Activation.GeluTanh, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+public partial class HfTinyT5DeepDecoder;
+
+[EncoderDecoder(typeof(HfTinyT5), typeof(HfTinyT5DeepDecoder), ShareEmbedding = true)]
+public partial class HfTinyT5DeepSeq2Seq;
+
 // The HfT5Relu fixture's model (t5-small's encoder): heads of d_model / num_heads, 32 buckets up to 128, the ReLU feed-forward.
 [Embedding(vocab: 13, dim: 16)]
 [Repeat(2)]

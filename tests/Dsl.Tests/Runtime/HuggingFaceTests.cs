@@ -1456,6 +1456,57 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// A whole T5 (T5ForConditionalGeneration as flan-t5's, lm_head its own; transformers' code written out): the teacher-forced
+    /// logits of two decoder inputs over a full and a padded source, and greedy decoding from the decoder's cache, are PyTorch's
+    /// (its full recompute, token for token); saved as T5ForConditionalGeneration and read back to the same logits; a tied lm_head
+    /// (T5 v1.0's), another number of decoder blocks and an encoder–decoder laid out otherwise refused, each named.
+    /// </summary>
+    [Fact]
+    public void AWholeT5GivesTransformersLogitsAndGreedyTokens()
+    {
+        var model = new HfTinyT5Seq2Seq(seed: 1);
+        HuggingFace.LoadT5(model, Fixture.Path("HfT5Generation"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfT5Generation.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32(), decoderIds = expected["decoder_ids"].ToInt32(), greedy = expected["greedy"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch, targetSteps = decoderIds.Length / batch;
+        float[] logits = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths, ParityModel.Span(decoderIds, [batch, targetSteps])));
+        Tolerance.AssertClose(expected["logits"].ToFloat(), logits, "HfT5Generation: the teacher-forced logits");
+        for (int b = 0; b < batch; b++)
+        {
+            int[] tokens = model.Greedy(ParityModel.Span(ids.AsSpan(b * steps, lengths[b]).ToArray(), [1, lengths[b]]), startToken: 0, maxLength: 12, endToken: 1);
+            Assert.Equal(greedy.Skip(b * 12).Take(12).TakeWhile(t => t >= 0).ToArray(), tokens);
+        }
+
+        string folder = Path.Combine(_temp, "t5-generation-saved");
+        HuggingFace.SaveT5(model, folder);
+        Assert.Equal(SafeTensors.Read(Fixture.Path(Path.Combine("HfT5Generation", "model.safetensors"))).Keys.Order(), SafeTensors.Read(Path.Combine(folder, "model.safetensors")).Keys.Order());
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        using (JsonDocument source = JsonDocument.Parse(File.ReadAllText(Fixture.Path(Path.Combine("HfT5Generation", "config.json")))))
+        {
+            foreach (string key in (string[])["architectures", "model_type", "vocab_size", "d_model", "d_kv", "d_ff", "num_layers", "num_decoder_layers", "num_heads",
+                "relative_attention_num_buckets", "relative_attention_max_distance", "feed_forward_proj", "tie_word_embeddings", "decoder_start_token_id", "eos_token_id"])
+                Assert.Equal(source.RootElement.GetProperty(key).GetRawText(), config.RootElement.GetProperty(key).GetRawText());
+        }
+        var reloaded = new HfTinyT5Seq2Seq(seed: 9);
+        HuggingFace.LoadT5(reloaded, folder);
+        Assert.Equal(logits, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, steps]), lengths, ParityModel.Span(decoderIds, [batch, targetSteps]))));
+
+        var untouched = new HfTinyT5Seq2Seq(seed: 2);
+        float[] before = untouched.Parameters["decoder.dense_2.weight"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-tied", c => c["tie_word_embeddings"] = true)));
+        Contains(error.Message, "tie_word_embeddings is true: T5 v1.0's lm_head (t5-small … t5-11b) is the token table, reading the decoder's output scaled by d_model^−0.5");
+        Assert.Equal(before, untouched.Parameters["decoder.dense_2.weight"].AsSpan().ToArray());
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-tied-default", c => c.Remove("tie_word_embeddings"))));
+        Contains(error.Message, "tie_word_embeddings is true (its default)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(new HfTinyT5DeepSeq2Seq(seed: 1), Fixture.Path("HfT5Generation")));
+        Contains(error.Message, "num_decoder_layers is 2, the model declares 3 (the decoder's blocks)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(new HfTinyT5DeepSeq2Seq(seed: 1), Edited("HfT5Generation", "t5-no-decoder-layers", c => c.Remove("num_decoder_layers"))));
+        Contains(error.Message, "num_decoder_layers is 2 (its default)");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadT5(new GcLlamaSeq2Seq(seed: 1), Fixture.Path("HfT5Generation")));
+        Contains(layout.Message, "is not laid out as T5's encoder");
+    }
+
+    /// <summary>
     /// ModernBERT (ModernBertModel, as transformers computes it: pre-norm layers without biases, rotary positions of two bases, the
     /// local layers over a window on both sides, GeGLU feed-forwards): its last hidden state on every valid step, and its mean
     /// over them (an embedding model's pooling), are PyTorch's; a model whose layers differ from the configuration's types, and
