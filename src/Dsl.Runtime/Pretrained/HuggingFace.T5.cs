@@ -86,8 +86,8 @@ public static partial class HuggingFace
     }
 
     /// <summary>
-    /// Loads a whole T5 — transformers' <c>T5ForConditionalGeneration</c> whose lm_head is its own (<c>tie_word_embeddings</c>
-    /// false: t5-v1_1, flan-t5, mT5; <c>UMT5ForConditionalGeneration</c>) — into <paramref name="model"/>, an encoder–decoder whose
+    /// Loads a whole T5 — transformers' <c>T5ForConditionalGeneration</c> (t5-small … t5-11b, t5-v1_1, flan-t5, mT5;
+    /// <c>UMT5ForConditionalGeneration</c>) — into <paramref name="model"/>, an encoder–decoder whose
     /// encoder is laid out as <see cref="LoadT5Encoder"/> reads (with nothing after its final norm) and whose decoder is:
     /// <code>
     /// [Embedding(vocab: vocab_size, dim: d_model)]
@@ -107,9 +107,15 @@ public static partial class HuggingFace
     /// the cross-attention and its norm, <c>layer.2</c> into the feed-forward, <c>decoder.final_layer_norm</c> and <c>lm_head</c> into
     /// the last two layers. Generate with <c>model.Greedy(source, startToken: 0, maxLength, endToken: 1)</c> or <c>Beam</c>: T5's
     /// decoder starts from <c>decoder_start_token_id</c> 0 (its pad) and ends at <c>eos_token_id</c> 1.
+    /// <para>
+    /// T5 v1.0's checkpoints (t5-small … t5-11b: <c>tie_word_embeddings</c> true, T5Config's default) tie lm_head to the token
+    /// table and scale the decoder's output by d_model^−0.5 before it: they load into the same declaration, the head's weight
+    /// the table times d_model^−0.5 (the same logits, up to rounding). That weight is the head's own from then on: training moves
+    /// it apart from the table, as an untied T5's, and <see cref="SaveT5"/> writes it as lm_head with <c>tie_word_embeddings</c> false.
+    /// </para>
     /// </summary>
     /// <param name="model">The encoder–decoder to load into; its parameters change only when everything checks.</param>
-    /// <param name="path">The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked as <see cref="LoadT5Encoder"/> checks it, and <c>num_decoder_layers</c> (by default num_layers) and <c>tie_word_embeddings</c> (false) for the decoder.</param>
+    /// <param name="path">The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked as <see cref="LoadT5Encoder"/> checks it, and <c>num_decoder_layers</c> (by default num_layers) for the decoder.</param>
     /// <exception cref="ArgumentException">The encoder or the decoder is not laid out as T5's (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">
     /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
@@ -131,14 +137,30 @@ public static partial class HuggingFace
         // the token table under shared, or only under a part's name that ties to it (each copy the same)
         foreach (string alias in (string[])[T5Layout.EncoderTokens, T5Layout.DecoderTokens])
         {
-            if (!tensors.Remove(alias, out SafeTensor? tied)) continue;
-            if (!tensors.TryGetValue(T5Layout.Shared, out SafeTensor? shared)) tensors[T5Layout.Shared] = tied;
-            else if (!tied.SameValues(shared)) problems.Add($"'{alias}' differs from '{T5Layout.Shared}', which T5 ties it to");
+            if (!tensors.Remove(alias, out SafeTensor? named)) continue;
+            if (!tensors.TryGetValue(T5Layout.Shared, out SafeTensor? shared)) tensors[T5Layout.Shared] = named;
+            else if (!named.SameValues(shared)) problems.Add($"'{alias}' differs from '{T5Layout.Shared}', which T5 ties it to");
         }
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources("encoder.");
         foreach (var (name, rows) in decoder.Sources("decoder.")) sources[name] = rows;
+        // a tied lm_head (T5 v1.0's): the token table, which T5 reads with the decoder's output times d_model^−0.5, goes into the
+        // head's own weight times that (the same logits); a copy the checkpoint keeps under lm_head's name must be the table
+        string head = "decoder." + decoder.Head[0].Name + ".weight";
+        bool tied = T5Layout.TiedHead(config);
+        if (tied)
+        {
+            if (tensors.Remove(T5Layout.LmHead, out SafeTensor? copy) && tensors.TryGetValue(T5Layout.Shared, out SafeTensor? table) && !copy.SameValues(table))
+                problems.Add($"'{T5Layout.LmHead}' differs from '{T5Layout.Shared}', which tie_word_embeddings ties it to");
+            sources[head] = [(T5Layout.Shared, decoder.Embedding.Vocabulary)];
+        }
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, _ => false, problems);
         RefuseIfAny(problems, path, decoderArchitecture);
+        if (tied)
+        {
+            float scale = (float)(1.0 / Math.Sqrt(decoder.Embedding.Dim));
+            int at = model.Parameters.Select((p, i) => (p.Name, i)).First(p => p.Name == head).i;
+            System.Numerics.Tensors.TensorPrimitives.Multiply(values[at], scale, values[at]);
+        }
         model.Parameters.Assign(values);
     }
 
@@ -371,9 +393,6 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "d_ff", first.In.Units, Named(first.In), 2048);
             ConfigInt(c, problems, "relative_attention_num_buckets", first.Attention.RelativeBuckets, $"{Named(first.Attention)} RelativeBuckets", 32);
             ConfigInt(c, problems, "relative_attention_max_distance", first.Attention.RelativeMaxDistance, $"{Named(first.Attention)} RelativeMaxDistance", 128);
-            // lm_head reads the decoder's output as it is only where it is a weight of its own; a tied one (T5 v1.0's) reads it scaled by d_model^−0.5
-            if (Decoder && (Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False }))
-                problems.Add($"tie_word_embeddings is {(Value(c, "tie_word_embeddings") is { } tie ? tie.GetRawText() : "true (its default)")}: T5 v1.0's lm_head (t5-small … t5-11b) is the token table, reading the decoder's output scaled by d_model^−0.5, which no layer declares; {nameof(LoadT5)} reads the checkpoints whose lm_head is its own (t5-v1_1, flan-t5, mT5, UMT5)");
             CheckAlike(problems);
             string proj = Value(c, "feed_forward_proj") is { ValueKind: JsonValueKind.String } p ? p.GetString()! : "relu";
             if (FeedForward(proj) is not { } ff)
@@ -423,6 +442,12 @@ public static partial class HuggingFace
             if (FeedForwardName(first.In) is null)
                 problems.Add($"{Named(first.In)} takes {(first.In.Gated ? "a gated " : "")}{first.In.Activation}, which no feed_forward_proj names");
         }
+
+        /// <summary>
+        /// Whether config.json ties lm_head to the token table (<c>tie_word_embeddings</c>, true by T5Config's default: T5 v1.0's
+        /// t5-small … t5-11b), which T5 then reads with the decoder's output scaled by d_model^−0.5.
+        /// </summary>
+        public static bool TiedHead(JsonElement c) => Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False };
 
         /// <summary>UMT5's model type: T5 v1.1's blocks, each with a relative position table of its own.</summary>
         public const string Umt5 = "umt5";

@@ -1748,6 +1748,7 @@ def make_hf_llama():
     make_hf_t5(gated=False)
     make_hf_t5(umt5=True)
     make_hf_t5_generation()
+    make_hf_t5_generation(tied=True)
     make_relative_buckets()
     make_hf_mistral()
     make_hf_phi3()
@@ -2340,7 +2341,7 @@ def t5_stack(state, c, part, x, mask, umt5=False, memory=None, memory_mask=None)
     return t5_norm(x, state[f"{part}.final_layer_norm.weight"], c)
 
 
-def make_hf_t5_generation():
+def make_hf_t5_generation(tied=False):
     """HfT5Generation: T5ForConditionalGeneration's checkpoint as flan-t5's (tie_word_embeddings false: lm_head its own; gated-gelu;
     4 heads d_kv = 6 wide, 24 where d_model is 16; 8 buckets up to 12), transformers' modeling_t5 written out: the encoder of
     HfT5's sizes (2 blocks) and a decoder of 2 blocks (num_decoder_layers), each T5LayerNorm then causal SelfAttention with the
@@ -2348,12 +2349,17 @@ def make_hf_t5_generation():
     encoder's valid steps (unscaled, no position bias), then the feed-forward; final_layer_norm, lm_head. Two sources of 11 steps,
     the second padded after 6; the teacher-forced logits of two decoder inputs of 14 steps (decoder_start_token_id 0 first: 14
     steps pass the 4 exact distances into the logarithmic buckets and past 12), and greedy decoding by full recompute (as
-    generate(do_sample=False, num_beams=1) without a cache gives it), 12 tokens at most, stopping at eos (1)."""
-    c = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "vocab_size": 13, "d_model": 16, "d_kv": 6, "d_ff": 24,
-         "num_layers": 2, "num_decoder_layers": 2, "num_heads": 4, "relative_attention_num_buckets": 8, "relative_attention_max_distance": 12,
-         "dropout_rate": 0.1, "layer_norm_epsilon": 1e-06, "feed_forward_proj": "gated-gelu", "is_encoder_decoder": True, "pad_token_id": 0,
-         "eos_token_id": 1, "decoder_start_token_id": 0, "tie_word_embeddings": False, "torch_dtype": "float32"}
-    torch.manual_seed(731)
+    generate(do_sample=False, num_beams=1) without a cache gives it), 12 tokens at most, stopping at eos (1). HfT5Tied (tied):
+    T5 v1.0's (t5-small's) as transformers saves it: tie_word_embeddings true (its default, left out of config.json), no
+    lm_head.weight (the tied table's), the decoder's output times d_model ** -0.5 before it; HfT5Relu's sizes (4 heads of 4, the
+    ReLU feed-forward, 32 buckets up to 128), one decoder block."""
+    c = {"architectures": ["T5ForConditionalGeneration"], "model_type": "t5", "vocab_size": 13, "d_model": 16, "d_kv": 4 if tied else 6, "d_ff": 24,
+         "num_layers": 2, "num_decoder_layers": 1 if tied else 2, "num_heads": 4, "relative_attention_num_buckets": 32 if tied else 8,
+         "relative_attention_max_distance": 128 if tied else 12, "dropout_rate": 0.1, "layer_norm_epsilon": 1e-06, "feed_forward_proj": "relu" if tied else "gated-gelu",
+         "is_encoder_decoder": True, "pad_token_id": 0, "eos_token_id": 1, "decoder_start_token_id": 0, "tie_word_embeddings": False, "torch_dtype": "float32"}
+    if tied:
+        del c["tie_word_embeddings"]
+    torch.manual_seed(735 if tied else 731)
     H, dkv, inner, heads, V = c["d_model"], c["d_kv"], c["d_ff"], c["num_heads"], c["vocab_size"]
     hd = heads * dkv
 
@@ -2381,11 +2387,18 @@ def make_hf_t5_generation():
                 attention(at + "1.EncDecAttention.", False)
             ff = at + ("2." if part == "decoder" else "1.")
             state[ff + "layer_norm.weight"] = norm_weight()
-            state[ff + "DenseReluDense.wi_0.weight"] = linear(inner, H)
-            state[ff + "DenseReluDense.wi_1.weight"] = linear(inner, H)
+            if tied:
+                state[ff + "DenseReluDense.wi.weight"] = linear(inner, H)
+            else:
+                state[ff + "DenseReluDense.wi_0.weight"] = linear(inner, H)
+                state[ff + "DenseReluDense.wi_1.weight"] = linear(inner, H)
             state[ff + "DenseReluDense.wo.weight"] = linear(H, inner)
         state[f"{part}.final_layer_norm.weight"] = norm_weight()
-    state["lm_head.weight"] = linear(V, H) * 4  # (wider logits: the greedy choices clear of rounding)
+    if tied:  # (the blocks' outputs wider than the table's rows, which the residual stream carries: the greedy choices not the input's)
+        for name in [n for n in state if n.endswith(("o.weight", "wo.weight"))]:
+            state[name] = state[name] * 6
+    else:  # (wider logits: the greedy choices clear of rounding)
+        state["lm_head.weight"] = linear(V, H) * 4
     S, U = 11, 14
     ids = torch.randint(2, V, (2, S))
     lengths = torch.tensor([S, 6])
@@ -2397,7 +2410,9 @@ def make_hf_t5_generation():
 
     def logits(memory, memory_mask, inputs):
         y = t5_stack(state, c, "decoder", F.embedding(inputs, state["shared.weight"]), None, memory=memory, memory_mask=memory_mask)
-        return y @ state["lm_head.weight"].T  # (untied: no d_model ** -0.5)
+        if tied:  # T5ForConditionalGeneration: "Rescale output before projecting on vocab"
+            return (y * H ** -0.5) @ state["shared.weight"].T
+        return y @ state["lm_head.weight"].T
 
     with torch.no_grad():
         memory = t5_stack(state, c, "encoder", F.embedding(ids, state["shared.weight"]), mask)
@@ -2413,7 +2428,7 @@ def make_hf_t5_generation():
             greedy.append(tokens[1:] + [-1] * (13 - len(tokens)))
     tensors = dict(state)
     tensors["encoder.embed_tokens.weight"] = tensors["decoder.embed_tokens.weight"] = state["shared.weight"]  # (the tied table's names)
-    write_encoder_case("HfT5Generation", c, tensors, {"ids": ids, "lengths": lengths, "hidden": memory, "decoder_ids": decoder_ids, "logits": teacher,
+    write_encoder_case("HfT5Tied" if tied else "HfT5Generation", c, tensors, {"ids": ids, "lengths": lengths, "hidden": memory, "decoder_ids": decoder_ids, "logits": teacher,
                                                        "greedy": torch.tensor(greedy)})
 
 
@@ -2869,6 +2884,7 @@ if __name__ == "__main__":
         make_hf_t5(gated=False)
         make_hf_t5(umt5=True)
         make_hf_t5_generation()
+        make_hf_t5_generation(tied=True)
         sys.exit(0)
     if "--hf-mpnet" in sys.argv:  # only the Hugging Face MPNet checkpoints
         make_hf_mpnet()

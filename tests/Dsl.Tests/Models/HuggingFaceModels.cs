@@ -591,6 +591,19 @@ public partial class HfTinyT5DeepDecoder;
 [EncoderDecoder(typeof(HfTinyT5), typeof(HfTinyT5DeepDecoder), ShareEmbedding = true)]
 public partial class HfTinyT5DeepSeq2Seq;
 
+// The HfT5Tied fixture's decoder (T5 v1.0's, t5-small's laid out small): one block of 4 heads of 4, one-sided buckets (32 up to
+// 128), the ReLU feed-forward, its lm_head the tied table times d_model^−0.5 as a weight of its own; over HfTinyT5Relu's encoder.
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 32)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Over = typeof(HfTinyT5Relu), Heads = 4, Scale = 1f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Relu, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+public partial class HfTinyT5v1Decoder;
+
+[EncoderDecoder(typeof(HfTinyT5Relu), typeof(HfTinyT5v1Decoder), ShareEmbedding = true)]
+public partial class HfTinyT5v1Seq2Seq;
+
 // The HfT5Relu fixture's model (t5-small's encoder): heads of d_model / num_heads, 32 buckets up to 128, the ReLU feed-forward.
 [Embedding(vocab: 13, dim: 16)]
 [Repeat(2)]

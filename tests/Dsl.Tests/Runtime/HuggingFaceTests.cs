@@ -1466,16 +1466,8 @@ public sealed class HuggingFaceTests : IDisposable
     {
         var model = new HfTinyT5Seq2Seq(seed: 1);
         HuggingFace.LoadT5(model, Fixture.Path("HfT5Generation"));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfT5Generation.expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32(), decoderIds = expected["decoder_ids"].ToInt32(), greedy = expected["greedy"].ToInt32();
+        var (ids, lengths, decoderIds, logits) = AssertT5Generates(model, "HfT5Generation");
         int batch = lengths.Length, steps = ids.Length / batch, targetSteps = decoderIds.Length / batch;
-        float[] logits = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths, ParityModel.Span(decoderIds, [batch, targetSteps])));
-        Tolerance.AssertClose(expected["logits"].ToFloat(), logits, "HfT5Generation: the teacher-forced logits");
-        for (int b = 0; b < batch; b++)
-        {
-            int[] tokens = model.Greedy(ParityModel.Span(ids.AsSpan(b * steps, lengths[b]).ToArray(), [1, lengths[b]]), startToken: 0, maxLength: 12, endToken: 1);
-            Assert.Equal(greedy.Skip(b * 12).Take(12).TakeWhile(t => t >= 0).ToArray(), tokens);
-        }
 
         string folder = Path.Combine(_temp, "t5-generation-saved");
         HuggingFace.SaveT5(model, folder);
@@ -1491,19 +1483,62 @@ public sealed class HuggingFaceTests : IDisposable
         HuggingFace.LoadT5(reloaded, folder);
         Assert.Equal(logits, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, steps]), lengths, ParityModel.Span(decoderIds, [batch, targetSteps]))));
 
+        // a tied lm_head that the checkpoint keeps apart from the table is refused, nothing loaded
         var untouched = new HfTinyT5Seq2Seq(seed: 2);
         float[] before = untouched.Parameters["decoder.dense_2.weight"].AsSpan().ToArray();
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-tied", c => c["tie_word_embeddings"] = true)));
-        Contains(error.Message, "tie_word_embeddings is true: T5 v1.0's lm_head (t5-small … t5-11b) is the token table, reading the decoder's output scaled by d_model^−0.5");
+        Contains(error.Message, "'lm_head.weight' differs from 'shared.weight', which tie_word_embeddings ties it to");
         Assert.Equal(before, untouched.Parameters["decoder.dense_2.weight"].AsSpan().ToArray());
-        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-tied-default", c => c.Remove("tie_word_embeddings"))));
-        Contains(error.Message, "tie_word_embeddings is true (its default)");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(new HfTinyT5DeepSeq2Seq(seed: 1), Fixture.Path("HfT5Generation")));
         Contains(error.Message, "num_decoder_layers is 2, the model declares 3 (the decoder's blocks)");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(new HfTinyT5DeepSeq2Seq(seed: 1), Edited("HfT5Generation", "t5-no-decoder-layers", c => c.Remove("num_decoder_layers"))));
         Contains(error.Message, "num_decoder_layers is 2 (its default)");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadT5(new GcLlamaSeq2Seq(seed: 1), Fixture.Path("HfT5Generation")));
         Contains(layout.Message, "is not laid out as T5's encoder");
+    }
+
+    /// <summary>
+    /// T5 v1.0's tied lm_head (HfT5Tied: tie_word_embeddings left at its default, no lm_head tensor, the decoder's output times
+    /// d_model^−0.5 before the table): it loads into the head's own weight with PyTorch's logits and greedy tokens, and saves as an
+    /// untied T5 with the same logits.
+    /// </summary>
+    [Fact]
+    public void T5v1sTiedHeadLoadsAsTheTableScaled()
+    {
+        var model = new HfTinyT5v1Seq2Seq(seed: 1);
+        HuggingFace.LoadT5(model, Fixture.Path("HfT5Tied"));
+        var (ids, lengths, decoderIds, logits) = AssertT5Generates(model, "HfT5Tied");
+        float[] table = model.Parameters["encoder.embedding.weight"].AsSpan().ToArray();
+        Assert.Equal(table.Select(v => v * 0.25f), model.Parameters["decoder.dense_2.weight"].AsSpan().ToArray());
+        string folder = Path.Combine(_temp, "t5-tied-saved");
+        HuggingFace.SaveT5(model, folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+            Assert.False(config.RootElement.GetProperty("tie_word_embeddings").GetBoolean());
+        var reloaded = new HfTinyT5v1Seq2Seq(seed: 9);
+        HuggingFace.LoadT5(reloaded, folder);
+        int batch = lengths.Length;
+        Assert.Equal(logits, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, ids.Length / batch]), lengths, ParityModel.Span(decoderIds, [batch, decoderIds.Length / batch]))));
+    }
+
+    /// <summary>
+    /// A T5 fixture's teacher-forced logits and each source's greedy decoding (startToken 0, end 1, 12 tokens at most) against
+    /// <paramref name="model"/>'s; returns the inputs and the logits.
+    /// </summary>
+    private static (int[] Ids, int[] Lengths, int[] DecoderIds, float[] Logits) AssertT5Generates<TEncoder, TDecoder>(EncoderDecoderModel<int, TEncoder, TDecoder> model, string fixture)
+        where TEncoder : IEncoder<int>
+        where TDecoder : IModel<int>
+    {
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32(), decoderIds = expected["decoder_ids"].ToInt32(), greedy = expected["greedy"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch, targetSteps = decoderIds.Length / batch;
+        float[] logits = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths, ParityModel.Span(decoderIds, [batch, targetSteps])));
+        Tolerance.AssertClose(expected["logits"].ToFloat(), logits, $"{fixture}: the teacher-forced logits");
+        for (int b = 0; b < batch; b++)
+        {
+            int[] tokens = model.Greedy(ParityModel.Span(ids.AsSpan(b * steps, lengths[b]).ToArray(), [1, lengths[b]]), startToken: 0, maxLength: 12, endToken: 1);
+            Assert.Equal(greedy.Skip(b * 12).Take(12).TakeWhile(t => t >= 0).ToArray(), tokens);
+        }
+        return (ids, lengths, decoderIds, logits);
     }
 
     /// <summary>
