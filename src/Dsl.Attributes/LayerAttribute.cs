@@ -319,6 +319,16 @@ namespace Dsl
         public bool RelativeShared { get; set; } = true;
 
         /// <summary>
+        /// ALiBi, attention with linear biases (Press et al. 2022; BLOOM's, MPT's, JinaBERT's <c>position_embedding_type</c>
+        /// "alibi"): head h adds −m_h · |j − i| to its score of key j for query i (causal: −m_h · (i − j)), the slopes m_h a
+        /// geometric sequence from 2^(−8/Heads) (for Heads not a power of two, the paper's interpolation). No parameter: the
+        /// positions come from the bias alone, so a model trained on short sequences reads longer ones; a decoder stepping from its
+        /// cache adds each step's bias by its distance to every key taken. Multi-head self-attention (not pooling, not over an
+        /// encoder, not with Rotary, RelativeBuckets or SoftCap). Default false.
+        /// </summary>
+        public bool Alibi { get; set; }
+
+        /// <summary>
         /// A partial rotation (GPT-NeoX's <c>rotary_pct</c>, Hugging Face's <c>partial_rotary_factor</c>: Phi-4-mini's 0.75, StableLM's
         /// 0.25): <c>Rotary</c> turns only the first <c>RotaryDimensions</c> values of each head, the pairs (j, j + r/2) by
         /// p · RotaryBase^(−2j/r), and leaves the rest. Even, at most the head's width. Default 0: the whole head.

@@ -180,10 +180,10 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             if (a.Causal || a.SlidingWindow > 0) masks.Add(StepsMask(x, n, a.SlidingWindow, a.Causal));
             if (lengths is not null) masks.Add(g.Add("Unsqueeze", n + "_padding_4d", [KeyMask(x, lengths, n), g.Int64s(n + "_axis1", 1)]));
         }
-        if (a.RelativeBuckets > 0)
+        if (a.RelativeBuckets > 0 || a.Alibi)
         {
             string steps = StepRange(x, a.Name + "_relative_steps");
-            masks.Insert(0, RelativeBias(a, steps, steps));
+            masks.Insert(0, PositionBias(a, steps, steps));
         }
         return Heads(a, parts[0], parts[1], parts[2], scale, masks.ToArray());
     }
@@ -195,6 +195,22 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// distances' (the runtime's <c>RelativePositionKernel.Bucket</c>, one-sided for a causal layer), then that bucket's row of
     /// the learned table.
     /// </summary>
+    private string PositionBias(AttentionInfo a, string queries, string keys) => a.Alibi ? AlibiBias(a, queries, keys) : RelativeBias(a, queries, keys);
+
+    /// <summary>
+    /// ALiBi's bias on the scores, [1, heads, Tq, Tk]: −m_h · |j − i| for the <paramref name="queries"/>' and <paramref name="keys"/>'
+    /// positions (the runtime's <c>AlibiKernel</c>: each head's slope a constant, the distances' magnitudes cast to float).
+    /// </summary>
+    private string AlibiBias(AttentionInfo a, string queries, string keys)
+    {
+        string n = a.Name + "_alibi";
+        string distance = g.Add("Abs", n + "_distance", [g.Add("Sub", n + "_difference", [g.Add("Unsqueeze", n + "_keys", [keys, g.Int64s(n + "_keys_axis", 0)]),
+            g.Add("Unsqueeze", n + "_queries", [queries, g.Int64s(n + "_queries_axis", 1)])])]); // [Tq, Tk]: |j − i|
+        float[] slopes = Enumerable.Range(0, a.Heads).Select(h => (float)-Kernels.AlibiKernel.Slope(h, a.Heads)).ToArray();
+        string bias = g.Add("Mul", n + "_by_head", [g.Add("Cast", n + "_float", [distance], ("to", (long)ElementType.Float)), g.Floats(n + "_slopes", slopes, a.Heads, 1, 1)]);
+        return g.Add("Unsqueeze", n + "_bias", [bias, g.Int64s(n + "_batch_axis", 0)]); // [1, heads, Tq, Tk]
+    }
+
     private string RelativeBias(AttentionInfo a, string queries, string keys)
     {
         string n = a.Name + "_relative";
@@ -359,7 +375,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string keys = g.Add("Concat", n + "_keys", [cached[0], parts[1]], ("axis", 1L)), values = g.Add("Concat", n + "_values", [cached[1], parts[2]], ("axis", 1L));
         CacheOut[n + ".cache"] = g.Add("Concat", n + "_next_cache", [keys, values], ("axis", 2L));
         // the keys' positions 0 … position (for a relative position bias)
-        string? positions = a.RelativeBuckets == 0 ? null : g.Add("Range", n + "_key_positions", [g.Int64Scalar(n + "_key_first", 0),
+        string? positions = a.RelativeBuckets == 0 && !a.Alibi ? null : g.Add("Range", n + "_key_positions", [g.Int64Scalar(n + "_key_first", 0),
             g.Add("Add", n + "_key_count", [g.Add("Squeeze", n + "_position_scalar", [Position!]), g.Int64Scalar(n + "_key_one", 1)]), g.Int64Scalar(n + "_key_step", 1)]);
         if (a.SlidingWindow > 0)
         {
@@ -369,7 +385,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
             values = g.Add("Slice", n + "_window_values", [values, .. bounds]);
             if (positions is not null) positions = g.Add("Slice", n + "_window_positions", [positions, bounds[0], bounds[1], g.Int64s(n + "_window_positions_axis", 0)]);
         }
-        return positions is null ? Heads(a, parts[0], keys, values, scale) : Heads(a, parts[0], keys, values, scale, RelativeBias(a, Position!, positions));
+        return positions is null ? Heads(a, parts[0], keys, values, scale) : Heads(a, parts[0], keys, values, scale, PositionBias(a, Position!, positions));
     }
 
     /// <summary>

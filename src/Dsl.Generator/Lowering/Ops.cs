@@ -198,6 +198,7 @@ internal static class Kernels
     public const string Attention = "AttentionKernel";
     public const string Rotary = "RotaryKernel";
     public const string RelativePosition = "RelativePositionKernel";
+    public const string Alibi = "AlibiKernel";
     public const string QueryKeyNorm = "QueryKeyNormKernel";
     public const string Gated = "GatedActivations";
     public const string Activations = "Activations";

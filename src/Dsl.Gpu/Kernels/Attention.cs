@@ -88,8 +88,8 @@ public static class AttentionKernel
     /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
         DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f,
-        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance);
+        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance, alibi);
 
     /// <summary>
     /// As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]); a non-empty
@@ -97,7 +97,7 @@ public static class AttentionKernel
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f,
-        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0)
+        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
@@ -112,7 +112,7 @@ public static class AttentionKernel
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
         float[] hostTable = relativeTable.IsEmpty ? [] : relativeTable.ToArray();
         Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window, softCap,
-            hostTable, relativeBuckets, relativeMaxDistance);
+            hostTable, relativeBuckets, relativeMaxDistance, alibi);
         context.CopyFrom(hostContext);
         if (position == 0) weights.CopyFrom(hostWeights);
     }

@@ -77,18 +77,19 @@ public static class AttentionKernel
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
         ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f,
-        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance);
+        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance, alibi);
 
     /// <summary>
     /// As above for grouped-query attention: <paramref name="qkv"/> [T, B, E + 2 · E_kv] and the cache [capacity, B, 2 · E_kv]
     /// (see the grouped <c>Forward</c>). A non-empty <paramref name="relativeTable"/> [buckets, heads] is a causal layer's
     /// relative position bias (T5's decoder's: one-sided buckets, <see cref="RelativePositionKernel"/>), <paramref name="relativeBuckets"/>
-    /// buckets up to <paramref name="relativeMaxDistance"/>: each query's bias by its distance to every key, read from the table.
+    /// buckets up to <paramref name="relativeMaxDistance"/>: each query's bias by its distance to every key, read from the table;
+    /// <paramref name="alibi"/>, ALiBi's bias by distance (<see cref="AlibiKernel"/>) instead.
     /// </summary>
     public static unsafe void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f,
-        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0)
+        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
@@ -104,6 +105,8 @@ public static class AttentionKernel
             throw new ArgumentException($"Attention: a chunk of {steps} steps over {position + steps} keys needs {scores} values of scratch per thread, past an array's {Array.MaxLength}; feed it in shorter chunks.", nameof(steps));
         int keys = position + steps, kv = width / heads * keyValueHeads;
         bool relative = !relativeTable.IsEmpty;
+        if (relative && alibi) throw new ArgumentException("Attention: a relative position table and ALiBi exclude each other (a layer's positions are one or the other).", nameof(alibi));
+        if (alibi) RequirePositionBias(keys, 1, heads, softCap, (long)heads * RelativePositionKernel.Distances(keys), nameof(alibi));
         if (relative)
         {
             long distances = (long)heads * RelativePositionKernel.Distances(keys);
@@ -113,10 +116,11 @@ public static class AttentionKernel
         Append(steps, batch, width, heads, keyValueHeads, position, qkv, cache);
         if ((long)steps * batch == 0) return;
         // the bias by distance over the keys, −(keys − 1) … keys − 1, from the table (a pooled array: no allocation once warm)
-        float[]? bias = relative ? System.Buffers.ArrayPool<float>.Shared.Rent(heads * RelativePositionKernel.Distances(keys)) : null;
+        float[]? bias = relative || alibi ? System.Buffers.ArrayPool<float>.Shared.Rent(heads * RelativePositionKernel.Distances(keys)) : null;
         try
         {
-            if (bias is not null) RelativePositionKernel.Expand(keys, heads, relativeBuckets, relativeMaxDistance, relativeTable, bias, bidirectional: false);
+            if (relative) RelativePositionKernel.Expand(keys, heads, relativeBuckets, relativeMaxDistance, relativeTable, bias, bidirectional: false);
+            else if (alibi) AlibiKernel.Expand(keys, heads, bias);
             fixed (float* pq = qkv, pc = cache, pw = weights, px = context, pb = bias)
             {
                 var a = new HeadArgs

@@ -302,7 +302,7 @@ public static partial class HuggingFace
                 int n = layers.Count, start = at;
                 var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions; MPNet's: RelativeBuckets = 32)",
                     x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, Bias: true, OutputBias: true, KeyValueHeads: 0,
-                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f });
+                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, Alibi: false });
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual], or Layers = 2 over a [Dropout])", r => r.From == start - 1);
                 int normed = at;

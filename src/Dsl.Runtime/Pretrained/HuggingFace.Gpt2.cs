@@ -111,7 +111,7 @@ public static partial class HuggingFace
                 var first = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_1 ([LayerNorm])", x => x.Bias);
                 var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attn ([Attention(Heads = h, Causal = true)], with its biases, no rotary positions)",
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot, InputFeeding: false, RotaryBase: 0f, Bias: true,
-                        OutputBias: true, KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0 });
+                        OutputBias: true, KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false });
                 at = walk.Dropout(at); // (resid_pdrop's, after c_proj)
                 int residual = at;
                 walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);

@@ -251,7 +251,7 @@ public static partial class HuggingFace
                         ? $"block {n}'s SelfAttention ([Attention(Heads = h, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 32)])"
                         : $"block {n}'s SelfAttention ([Attention(Heads = h, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 32)], over the whole sequence)",
                     x => x is { Score: AttentionScore.Dot, InputFeeding: false, Pool: false, MemoryWidth: 0, Bias: false, KeyValueHeads: 0, QueryKeyNorm: false,
-                        Scale: 0f, SoftCap: 0f, SlidingWindow: 0, RotaryBase: 0f } && x.Causal == decoder && x.RelativeBuckets > 0);
+                        Scale: 0f, SoftCap: 0f, SlidingWindow: 0, RotaryBase: 0f, Alibi: false } && x.Causal == decoder && x.RelativeBuckets > 0);
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
                 RmsNormInfo? crossNorm = null;

@@ -203,6 +203,9 @@ class RotaryAttention(nn.Module):
         cap = getattr(self, "softcap", None)  # Gemma 2's attn_logit_softcapping: the scaled scores through cap * tanh(s / cap)
         if cap:
             scores = torch.tanh(scores / cap) * cap
+        if getattr(self, "alibi", False):  # ALiBi: -m_h |j - i| (JinaBERT's _get_alibi_head_slopes and relative positions)
+            relative = (torch.arange(T)[None, :] - torch.arange(T)[:, None]).abs()
+            scores = scores + torch.tensor(alibi_slopes(h), dtype=x.dtype)[:, None, None] * -relative
         if getattr(self, "relative_attention_bias", None) is not None:  # T5's and MPNet's bias by distance, in buckets
             # (a causal layer's buckets one-sided, as T5's decoder's)
             scores = scores + relative_position_bias(self.relative_attention_bias, T, self.relative_max_distance, bidirectional=not causal)
@@ -214,6 +217,19 @@ class RotaryAttention(nn.Module):
             scores = scores.masked_fill(padding[:, None, None, :], float("-inf"))
         context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, h * d)
         return self.out_proj(context)
+
+
+def alibi_slopes(n):
+    """ALiBi's head slopes as the paper's get_slopes computes them (Press et al. 2022; JinaBERT's _get_alibi_head_slopes, in
+    double): a geometric sequence from 2^(-8/n) for n a power of two, else the power of two below's, then every other slope of
+    twice it."""
+    def power_of_2(n):
+        start = 2 ** (-2 ** -(math.log2(n) - 3))
+        return [start * start ** i for i in range(n)]
+    if math.log2(n).is_integer():
+        return power_of_2(n)
+    closest = 2 ** math.floor(math.log2(n))
+    return power_of_2(closest) + alibi_slopes(2 * closest)[0::2][:n - closest]
 
 
 def relative_position_bucket(relative_position, num_buckets=32, max_distance=128, bidirectional=True):
@@ -328,7 +344,7 @@ class Stack(nn.Module):
                 if opts.get("score") in ("general", "additive"):
                     module = ClassicAttention(width, opts["score"], opts.get("units", 0), pool)
                     width = width if pool else 2 * width
-                elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts or "rotary_dim" in opts or "relative" in opts:
+                elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts or "rotary_dim" in opts or "relative" in opts or "alibi" in opts:
                     # {"kv": key/value heads, "rotary": base, "head": head_dim, "qknorm": eps}: grouped-query attention, heads of
                     # their own width, QK-norm
                     module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"))
@@ -336,6 +352,7 @@ class Stack(nn.Module):
                     module.window = opts.get("window")
                     module.softcap = opts.get("softcap")
                     module.rotary_dim = opts.get("rotary_dim")
+                    module.alibi = opts.get("alibi", False)
                     if "relative" in opts:  # {"relative": (buckets, max_distance)}: the bias by distance, nn.Embedding(buckets, heads)
                         # ("shared": the first such layer's table, one nn.Embedding for both)
                         module.relative_attention_bias = self.attention.relative_attention_bias if opts.get("shared") else nn.Embedding(opts["relative"][0], spec[1])
@@ -389,7 +406,7 @@ class Stack(nn.Module):
                 if opts.get("window"):  # {"window": w}: a sliding window, query i seeing keys i - w < j <= i (Mistral's)
                     causal = causal + torch.tril(torch.full((steps, steps), float("-inf"), dtype=x.dtype), diagonal=-opts["window"])
                 padding = None if lengths is None else torch.arange(steps)[None, :] >= torch.as_tensor(lengths)[:, None]
-                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm", "softcap", "rotary_dim", "relative")):
+                if opts.get("score") in ("general", "additive") or any(o in opts for o in ("rotary", "kv", "head", "qknorm", "softcap", "rotary_dim", "relative", "alibi")):
                     x = m(x, bool(opts.get("causal")), padding)
                 elif opts.get("pool"):
                     x = m.pool(x, padding)
@@ -600,6 +617,9 @@ CASES = [
     ("CausalRelativeAttention", [("input", 12), ("attention", 3, {"causal": True, "relative": (32, 128)}),
                                  ("attention", 3, {"causal": True, "relative": (32, 128), "shared": True}),
                                  ("attention", 4, {"causal": True, "relative": (6, 4), "kv": 2}), ("dense", 3)], 2, 20, "mse"),
+    # ALiBi (BLOOM's, MPT's, JinaBERT's): -m_h |j - i| on the scores, over the whole sequence with 6 heads (slopes interpolated
+    # between powers of two), causal with 4 heads over two key/value heads
+    ("AlibiAttention", [("input", 12), ("attention", 6, {"alibi": True}), ("attention", 4, {"causal": True, "alibi": True, "kv": 2}), ("dense", 3)], 2, 20, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2846,7 +2866,7 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--relative" in sys.argv:  # only the relative position bias's case and buckets
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case in ("RelativeAttention", "CausalRelativeAttention"):
+            if case in ("RelativeAttention", "CausalRelativeAttention", "AlibiAttention"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_relative_buckets()
         sys.exit(0)

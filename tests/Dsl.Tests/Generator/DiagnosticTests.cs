@@ -416,6 +416,11 @@ public class DiagnosticTests
     }
 
     [Theory]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Rotary = true, [|Alibi = true|])]", "Alibi adds a bias by distance", "rotary positions")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, RelativeBuckets = 32, [|Alibi = true|])]", "Alibi adds a bias by distance", "a relative position table (RelativeBuckets)")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|Alibi = true|])]", "Alibi adds a bias by distance", "attention pooling")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, SoftCap = 5f, [|Alibi = true|])]", "Alibi adds a bias by distance", "soft-capped scores")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, Causal = true, Rotary = true, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "rotary positions")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Causal = true, [|RelativeBuckets = 1|])]", "RelativeBuckets = 1 must be 2 or more: a causal layer's buckets are one-sided", "T5's decoder's: 32")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Causal = true, RelativeBuckets = 32, [|RelativeMaxDistance = 16|])]", "RelativeMaxDistance = 16 must pass the 16 distances of 32 one-sided buckets", "T5's: 128")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|RelativeBuckets = 32|])]", "RelativeBuckets adds a learned bias by distance", "attention pooling")]

@@ -222,6 +222,24 @@ public partial class GcRelative;
 [Dense(2)]
 public partial class GcCausalRelative;
 
+// ALiBi over the whole sequence (6 heads: slopes interpolated) then causal (3 heads) with a residual between.
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 6, Alibi = true)]
+[Residual]
+[Attention(Heads = 3, Causal = true, Alibi = true)]
+[Dense(2)]
+public partial class GcAlibi;
+
+// ALiBi in causal layers only, which step: 3 heads, then 6 over two key/value heads.
+[Input(features: 3)]
+[Dense(12, Activation = Activation.Tanh)]
+[Attention(Heads = 3, Causal = true, Alibi = true)]
+[Residual]
+[Attention(Heads = 6, KeyValueHeads = 2, Causal = true, Alibi = true)]
+[Dense(2)]
+public partial class GcAlibiCausal;
+
 // Qwen2's attention: biases on the queries, keys and values, none on the output projection.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]

@@ -629,3 +629,11 @@ public partial class RelativeAttention;
 [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, RelativeBuckets = 6, RelativeMaxDistance = 4, RelativeShared = false)]
 [Dense(3)]
 public partial class CausalRelativeAttention;
+
+// ALiBi (BLOOM's, MPT's, JinaBERT's): −m_h · |j − i| on the scores, over the whole sequence with 6 heads (the slopes between
+// powers of two interpolated), then causal with 4 heads over two key/value heads.
+[Input(12)]
+[Attention(Heads = 6, Alibi = true)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Alibi = true)]
+[Dense(3)]
+public partial class AlibiAttention;

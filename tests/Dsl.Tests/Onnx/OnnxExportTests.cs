@@ -122,6 +122,9 @@ public class OnnxExportTests
         nameof(SoftCapAttention) => new SoftCapAttention(seed: 91),
         nameof(RelativeAttention) => new RelativeAttention(seed: 95),
         nameof(CausalRelativeAttention) => new CausalRelativeAttention(seed: 97),
+        nameof(AlibiAttention) => new AlibiAttention(seed: 99),
+        nameof(GcAlibi) => new GcAlibi(seed: 100),
+        nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(GcCausalRelative) => new GcCausalRelative(seed: 98),
         nameof(GcRelative) => new GcRelative(seed: 96),
         nameof(HfTinyMpnet) => new HfTinyMpnet(seed: 97),
@@ -192,6 +195,8 @@ public class OnnxExportTests
         nameof(RelativeAttention), nameof(GcRelative), nameof(HfTinyMpnet), nameof(HfTinyT5), nameof(HfTinyUmt5),
         // T5's decoder's: causal, the buckets' constant one-sided
         nameof(CausalRelativeAttention), nameof(GcCausalRelative),
+        // ALiBi: |j − i| cast to float times each head's negative slope
+        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -426,6 +431,7 @@ public class OnnxExportTests
     [InlineData(nameof(GcLongRope))]
     [InlineData(nameof(GcDynamic))]
     [InlineData(nameof(CausalRelativeAttention))]
+    [InlineData(nameof(GcAlibiCausal))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

@@ -31,7 +31,7 @@ internal static class ParityModel
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
         nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention),
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention),
-        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention), nameof(CausalRelativeAttention)
+        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention), nameof(CausalRelativeAttention), nameof(AlibiAttention)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -91,6 +91,7 @@ internal static class ParityModel
         nameof(SoftCapAttention) => Floats(new SoftCapAttention()),
         nameof(RelativeAttention) => Floats(new RelativeAttention()),
         nameof(CausalRelativeAttention) => Floats(new CausalRelativeAttention()),
+        nameof(AlibiAttention) => Floats(new AlibiAttention()),
         nameof(PartialRotaryBlock) => Tokens(new PartialRotaryBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };

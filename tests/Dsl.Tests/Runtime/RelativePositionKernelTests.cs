@@ -119,3 +119,32 @@ public class RelativePositionKernelTests
         Assert.All(fresh, v => Assert.Equal(0f, v));
     }
 }
+
+/// <summary>ALiBi's slopes (<see cref="AlibiKernel"/>) as the paper's <c>get_slopes</c> gives them, and its bias by distance.</summary>
+public class AlibiKernelTests
+{
+    /// <summary>
+    /// The slopes of 8 heads (a power of two: 2^(−8/8 · (h + 1))), 6 and 12 (the power of two below, then every other slope of
+    /// twice it), as the paper's get_slopes (Press et al.'s code, JinaBERT's <c>_get_alibi_head_slopes</c>) printed them in Python.
+    /// </summary>
+    [Theory]
+    [InlineData(8, new[] { 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625 })]
+    [InlineData(6, new[] { 0.25, 0.0625, 0.015625, 0.00390625, 0.5, 0.125 })]
+    [InlineData(12, new[] { 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625, 0.0078125, 0.00390625, 0.7071067811865476, 0.35355339059327384, 0.17677669529663692, 0.08838834764831849 })]
+    public void SlopesAreThePapers(int heads, double[] expected)
+    {
+        for (int h = 0; h < heads; h++) Assert.Equal(expected[h], AlibiKernel.Slope(h, heads), 15);
+    }
+
+    [Fact]
+    public void ExpandWritesEachHeadsBiasByDistance()
+    {
+        const int steps = 5, heads = 3;
+        var bias = new float[heads * 9];
+        AlibiKernel.Expand(steps, heads, bias);
+        for (int h = 0; h < heads; h++)
+            for (int o = 0; o < 9; o++) Assert.Equal((float)(-AlibiKernel.Slope(h, heads) * Math.Abs(o - 4)), bias[h * 9 + o]);
+        Assert.Contains("bias: expected at least 27 values, got 26", Assert.Throws<ArgumentException>(() => AlibiKernel.Expand(steps, heads, new float[26])).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => AlibiKernel.Slope(3, 3));
+    }
+}

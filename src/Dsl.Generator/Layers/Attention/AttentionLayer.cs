@@ -17,7 +17,7 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     bool InputFeeding = false, bool Rotary = false, float RotaryBase = AttentionSpec.DefaultRotaryBase, bool Bias = true, int KeyValueHeads = 0,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
     float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0,
-    int RelativeBuckets = 0, int RelativeMaxDistance = AttentionSpec.DefaultRelativeMaxDistance, bool RelativeShared = true)
+    int RelativeBuckets = 0, int RelativeMaxDistance = AttentionSpec.DefaultRelativeMaxDistance, bool RelativeShared = true, bool Alibi = false)
     : LayerSpec(Header)
 {
     /// <summary>
@@ -140,7 +140,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
             a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
             a.Float("softcap", 0f), a.Int("rotarydimensions", 0), a.Int("relativebuckets", 0), a.Int("relativemaxdistance", AttentionSpec.DefaultRelativeMaxDistance),
-            a.Bool("relativeshared", true));
+            a.Bool("relativeshared", true), a.Bool("alibi", false));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -257,7 +257,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("softcap", "SoftCap caps the scores of multi-head self-attention (Gemma 2's attn_logit_softcapping); it does not apply to " + capOn);
         if (c.AtLeastZero("relativebuckets", "RelativeBuckets", spec.RelativeBuckets) && spec.RelativeBuckets > 0)
         {
-            if ((NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)) is { } relativeOn)
+            if ((NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)
+                ?? (spec.Rotary ? "rotary positions (a layer's positions are one or the other)" : null)) is { } relativeOn)
                 c.Invalid("relativebuckets", "RelativeBuckets adds a learned bias by distance to the scores of multi-head self-attention (T5's, MPNet's); it does not apply to " + relativeOn);
             else if (spec.Causal && spec.RelativeBuckets < 2)
                 c.Invalid("relativebuckets", $"RelativeBuckets = {spec.RelativeBuckets} must be 2 or more: a causal layer's buckets are one-sided, half of them one distance each (T5's decoder's: 32)");
@@ -270,6 +271,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("relativemaxdistance", "RelativeMaxDistance sets where the relative position buckets stop growing; it applies only with RelativeBuckets");
         else if (!spec.RelativeShared)
             c.Invalid("relativeshared", "RelativeShared = false gives a layer a relative position table of its own; it applies only with RelativeBuckets");
+        if (spec.Alibi && (NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)
+                ?? (spec.Rotary ? "rotary positions" : spec.RelativeBuckets > 0 ? "a relative position table (RelativeBuckets)" : null)) is { } alibiOn)
+            c.Invalid("alibi", "Alibi adds a bias by distance to the scores of multi-head self-attention (BLOOM's, MPT's, JinaBERT's; a layer's positions are one kind); it does not apply to " + alibiOn);
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
             c.Invalid("score", $"Score = {(int)spec.Score} is not a known AttentionScore");
         // a negative width is out of range whatever the score (0: none, the input's width)
@@ -436,7 +440,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") +
         (spec.RotaryDimensions > 0 ? $", RotaryDimensions: {spec.RotaryDimensions}" : "") +
         (spec.RelativeBuckets > 0 ? $", RelativeBuckets: {spec.RelativeBuckets}, RelativeMaxDistance: {spec.RelativeMaxDistance}" : "") +
-        (spec.RelativeOwner(model.Layers.Take(index)) is { } owner ? $", RelativeSharedWith: {Literal(owner.Name)}" : "") + ")";
+        (spec.RelativeOwner(model.Layers.Take(index)) is { } owner ? $", RelativeSharedWith: {Literal(owner.Name)}" : "") + (spec.Alibi ? ", Alibi: true" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);
