@@ -1769,6 +1769,7 @@ def make_hf_llama():
     make_hf_t5(umt5=True)
     make_hf_t5_generation()
     make_hf_t5_generation(tied=True)
+    make_hf_bloom()
     make_relative_buckets()
     make_hf_mistral()
     make_hf_phi3()
@@ -1902,6 +1903,85 @@ def make_hf_gpt2():
     save_safetensors(os.path.join(HERE, "HfGpt2", "model.safetensors"), state)
     save_safetensors(os.path.join(HERE, "HfGpt2.expected.safetensors"), {"ids": ids, "logits": logits})
     print(f"HfGpt2: {len(state)} tensors, logits {list(logits.shape)}")
+
+
+def make_hf_bloom():
+    """HfBloom: BloomForCausalLM as bigscience's checkpoints hold it (no "transformer." prefix, float32, n_embed for hidden_size,
+    lm_head tied to word_embeddings and left out), transformers' modeling_bloom written out: word_embeddings, its LayerNorm; 2
+    blocks of 6 heads over a width of 24 (the slopes of 6 heads interpolated), each input_layernorm, query_key_value fused as
+    [heads, 3, d] rows, the scores q k^T / sqrt(d) plus build_alibi_tensor's m_h * j (float32 slopes; the key's position, as
+    BLOOM adds it), the causal and padding masks, dense; post_attention_layernorm, dense_h_to_4h, bloom_gelu_forward (GELU's tanh
+    form), dense_4h_to_h; ln_f, the tied head. Two sequences of 11 steps, the second padded after 7 (right padding, its
+    attention_mask)."""
+    c = {"architectures": ["BloomForCausalLM"], "model_type": "bloom", "vocab_size": 17, "n_embed": 24, "n_layer": 2, "n_head": 6,
+         "layer_norm_epsilon": 1e-05, "apply_residual_connection_post_layernorm": False, "hidden_dropout": 0.0, "attention_dropout": 0.0,
+         "bos_token_id": 1, "eos_token_id": 2, "pad_token_id": 3}
+    torch.manual_seed(741)
+    H, heads, V, T = c["n_embed"], c["n_head"], c["vocab_size"], 11
+    d = H // heads
+
+    def norm(prefix):
+        state[prefix + ".weight"] = torch.empty(H).uniform_(0.5, 1.5)
+        state[prefix + ".bias"] = torch.empty(H).uniform_(-0.2, 0.2)
+
+    def linear(prefix, rows, cols):
+        layer = nn.Linear(cols, rows)
+        state[prefix + ".weight"] = layer.weight.detach().clone()
+        state[prefix + ".bias"] = layer.bias.detach().clone().uniform_(-0.2, 0.2)
+    state = {"word_embeddings.weight": nn.Embedding(V, H).weight.detach().clone()}
+    norm("word_embeddings_layernorm")
+    for i in range(c["n_layer"]):
+        at = f"h.{i}."
+        norm(at + "input_layernorm")
+        linear(at + "self_attention.query_key_value", 3 * H, H)
+        linear(at + "self_attention.dense", H, H)
+        norm(at + "post_attention_layernorm")
+        linear(at + "mlp.dense_h_to_4h", 4 * H, H)
+        linear(at + "mlp.dense_4h_to_h", H, 4 * H)
+    norm("ln_f")
+    ids = torch.randint(4, V, (2, T))
+    lengths = torch.tensor([T, 7])
+    ids[1, 7:] = c["pad_token_id"]
+    mask = (torch.arange(T)[None, :] < lengths[:, None]).long()
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_epsilon"])
+
+    def gelu(x):  # bloom_gelu_forward
+        return x * 0.5 * (1.0 + torch.tanh(0.79788456 * x * (1 + 0.044715 * x * x)))
+
+    # build_alibi_tensor: the slopes in float32 from two bases, times each key's position among the valid ones
+    closest = 2 ** math.floor(math.log2(heads))
+    base = torch.tensor(2 ** (-(2 ** -(math.log2(closest) - 3))), dtype=torch.float32)
+    slopes = torch.pow(base, torch.arange(1, 1 + closest, dtype=torch.int32))
+    if closest != heads:
+        extra = torch.tensor(2 ** (-(2 ** -(math.log2(2 * closest) - 3))), dtype=torch.float32)
+        slopes = torch.cat([slopes, torch.pow(extra, torch.arange(1, 1 + 2 * min(closest, heads - closest), 2, dtype=torch.int32))])
+    positions = ((mask.cumsum(dim=-1) - 1) * mask)[:, None, :]
+    alibi = (slopes[..., None] * positions)[:, :, None, :]  # [B, heads, 1, T]
+    minimum = torch.finfo(torch.float32).min
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (mask == 0)[:, None, None, :]
+    with torch.no_grad():
+        x = layer_norm(F.embedding(ids, state["word_embeddings.weight"]), "word_embeddings_layernorm")
+        for i in range(c["n_layer"]):
+            at = f"h.{i}."
+            y = layer_norm(x, at + "input_layernorm")
+            fused = (y @ state[at + "self_attention.query_key_value.weight"].T + state[at + "self_attention.query_key_value.bias"]).view(2, T, heads, 3, d)
+            q, k, v = (fused[..., j, :].transpose(1, 2) for j in range(3))  # _split_heads
+            scores = alibi + (q @ k.transpose(-1, -2)) / math.sqrt(d)  # alibi.baddbmm(q, k^T, beta=1, alpha=inv_norm_factor)
+            weights = scores.masked_fill(blocked, minimum).softmax(-1)
+            context = (weights @ v).transpose(1, 2).reshape(2, T, H)
+            x = x + context @ state[at + "self_attention.dense.weight"].T + state[at + "self_attention.dense.bias"]
+            y = layer_norm(x, at + "post_attention_layernorm")
+            h = gelu(y @ state[at + "mlp.dense_h_to_4h.weight"].T + state[at + "mlp.dense_h_to_4h.bias"])
+            x = x + h @ state[at + "mlp.dense_4h_to_h.weight"].T + state[at + "mlp.dense_4h_to_h.bias"]
+        logits = layer_norm(x, "ln_f") @ state["word_embeddings.weight"].T
+    os.makedirs(os.path.join(HERE, "HfBloom"), exist_ok=True)
+    with open(os.path.join(HERE, "HfBloom", "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, "HfBloom", "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, "HfBloom.expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"HfBloom: {len(state)} tensors, logits {list(logits.shape)}")
 
 
 class HfBertLayer(nn.Module):
@@ -2905,6 +2985,9 @@ if __name__ == "__main__":
         make_hf_t5(umt5=True)
         make_hf_t5_generation()
         make_hf_t5_generation(tied=True)
+        sys.exit(0)
+    if "--hf-bloom" in sys.argv:  # only the BLOOM checkpoint
+        make_hf_bloom()
         sys.exit(0)
     if "--hf-mpnet" in sys.argv:  # only the Hugging Face MPNet checkpoints
         make_hf_mpnet()

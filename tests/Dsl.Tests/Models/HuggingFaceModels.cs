@@ -192,6 +192,16 @@ public partial class HfTinyDynamicLlama;
 [LayerNorm] [Dense(13, TieEmbedding = true, Bias = false)]
 public partial class HfTinyGpt2;
 
+// The HfBloom fixture's model (BloomForCausalLM): the token table and its norm, 2 blocks of 6 heads over 24 with ALiBi (no
+// position table), GELU's tanh form, ln_f and the tied head.
+[Embedding(vocab: 17, dim: 24)] [LayerNorm]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 6, Causal = true, Alibi = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(96, Activation = Activation.GeluTanh)] [Dense(24)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(17, TieEmbedding = true, Bias = false)]
+public partial class HfTinyBloom;
+
 // GPT-2's layout with an output layer of its own (tie_word_embeddings false).
 [Embedding(vocab: 13, dim: 16)]
 [PositionEmbedding(maxLength: 32)]

@@ -344,6 +344,54 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// BLOOM's checkpoints (BloomForCausalLM, transformers' modeling_bloom written out: ALiBi as build_alibi_tensor adds it, m_h
+    /// · j with float32 slopes): the logits of a full and a right-padded sequence at their valid steps, greedy decoding from the
+    /// key/value cache against a whole pass, the fused query_key_value read head by head and written back so; a configuration
+    /// that differs refused, named.
+    /// </summary>
+    [Fact]
+    public void ABloomCheckpointGivesItsLogits()
+    {
+        var model = new HfTinyBloom(seed: 1);
+        HuggingFace.LoadBloom(model, Fixture.Path("HfBloom"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBloom.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 11 * 17, lengths[b] * 17), actual.AsSpan(b * 11 * 17, lengths[b] * 17), $"HfBloom: sequence {b}'s valid steps");
+        // query_key_value's rows lie [heads, 3, d]: head 2's key rows (3 · 2 + 1) · 4 … are in_proj_weight's rows 24 + 2 · 4 …
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfBloom", "model.safetensors")));
+        Assert.Equal(hf["h.1.self_attention.query_key_value.weight"].ToFloat().AsSpan(7 * 4 * 24, 4 * 24).ToArray(),
+            model.Parameters["attention_1.in_proj_weight"].AsSpan().Slice((24 + 8) * 24, 4 * 24).ToArray());
+        // each cached step gives the whole pass's row
+        var state = model.CreateState(1);
+        for (int t = 0; t < 11; t++)
+        {
+            float[] step = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state));
+            Tolerance.AssertClose(logits.AsSpan(t * 17, 17), step, $"HfBloom: step {t}");
+        }
+        string folder = Path.Combine(_temp, "bloom-saved");
+        HuggingFace.SaveBloom(model, folder);
+        AssertSavedAsLoaded("HfBloom", folder, savedAs: name => "transformer." + name);
+        var reloaded = new HfTinyBloom(seed: 5);
+        HuggingFace.LoadBloom(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBloom(new HfTinyBloom(seed: 3), Copy((_, config) =>
+        {
+            config["n_head"] = 4;
+            config["apply_residual_connection_post_layernorm"] = true;
+            config["layer_norm_epsilon"] = 1e-6;
+            config["tie_word_embeddings"] = false;
+        }, "bloom-config", "HfBloom")));
+        Contains(error.Message, "n_head is 4, the model declares 6 ('attention')");
+        Contains(error.Message, "apply_residual_connection_post_layernorm is true: BLOOM's residual taken after the norm is not laid out here");
+        Contains(error.Message, "layer_norm_epsilon is 1E-06, the model declares 1E-05 ('layernorm' Epsilon)");
+        Contains(error.Message, "tie_word_embeddings is false, but 'dense_4' is tied to the embedding (TieEmbedding = true)");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadBloom(new HfTinyGpt2(seed: 3), Fixture.Path("HfBloom")));
+        Contains(layout.Message, "HfTinyGpt2 is not laid out as BLOOM");
+    }
+
+    /// <summary>
     /// GPT-2's checkpoints (GPT2LMHeadModel): Conv1D weights read transposed, the causal-mask buffers left, the names with or
     /// without the transformer. prefix; a configuration or layout that differs is refused naming what to declare.
     /// </summary>
