@@ -129,11 +129,7 @@ public static partial class HuggingFace
         {
             int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)] };
-            void AddNorm(LayerNormInfo norm, string hf)
-            {
-                s[norm.Name + ".weight"] = [(hf + ".weight", width)];
-                s[norm.Name + ".bias"] = [(hf + ".bias", width)];
-            }
+            void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
             AddNorm(EmbeddingNorm, "word_embeddings_layernorm");
             for (int i = 0; i < Blocks.Count; i++)
             {
@@ -149,10 +145,8 @@ public static partial class HuggingFace
                 s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attention.dense.weight", width)];
                 s[b.Attention.Name + ".out_proj.bias"] = [(hf + "self_attention.dense.bias", width)];
                 AddNorm(b.Second, hf + "post_attention_layernorm");
-                s[b.Up.Name + ".weight"] = [(hf + "mlp.dense_h_to_4h.weight", b.Up.Units)];
-                s[b.Up.Name + ".bias"] = [(hf + "mlp.dense_h_to_4h.bias", b.Up.Units)];
-                s[b.Down.Name + ".weight"] = [(hf + "mlp.dense_4h_to_h.weight", width)];
-                s[b.Down.Name + ".bias"] = [(hf + "mlp.dense_4h_to_h.bias", width)];
+                BertLayout.AddDense(s, b.Up, hf + "mlp.dense_h_to_4h");
+                BertLayout.AddDense(s, b.Down, hf + "mlp.dense_4h_to_h");
             }
             AddNorm(Norm, "ln_f");
             if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];

@@ -165,11 +165,7 @@ public static partial class HuggingFace
                 [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)],
                 [Positions.Name + ".weight"] = [("wpe.weight", Positions.MaxLength)],
             };
-            void AddNorm(LayerNormInfo norm, string hf)
-            {
-                s[norm.Name + ".weight"] = [(hf + ".weight", width)];
-                s[norm.Name + ".bias"] = [(hf + ".bias", width)];
-            }
+            void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
             for (int i = 0; i < Blocks.Count; i++)
             {
                 Gpt2Block b = Blocks[i];
@@ -180,10 +176,8 @@ public static partial class HuggingFace
                 s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attn.c_proj.weight", width)];
                 s[b.Attention.Name + ".out_proj.bias"] = [(hf + "attn.c_proj.bias", width)];
                 AddNorm(b.Second, hf + "ln_2");
-                s[b.Fc.Name + ".weight"] = [(hf + "mlp.c_fc.weight", b.Fc.Units)];
-                s[b.Fc.Name + ".bias"] = [(hf + "mlp.c_fc.bias", b.Fc.Units)];
-                s[b.Proj.Name + ".weight"] = [(hf + "mlp.c_proj.weight", width)];
-                s[b.Proj.Name + ".bias"] = [(hf + "mlp.c_proj.bias", width)];
+                BertLayout.AddDense(s, b.Fc, hf + "mlp.c_fc");
+                BertLayout.AddDense(s, b.Proj, hf + "mlp.c_proj");
             }
             AddNorm(Norm, "ln_f");
             if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];

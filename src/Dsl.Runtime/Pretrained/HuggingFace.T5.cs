@@ -126,13 +126,17 @@ public static partial class HuggingFace
         where TDecoder : IModel<int>
     {
         ArgumentNullException.ThrowIfNull(model);
-        var (encoder, layout, files, config, problems) = Checked(model.Encoder, path, "T5's encoder", T5Layout.Of, (l, c, p) => l.CheckConfig(c, p, nameof(LoadT5)));
-        ModelArchitecture decoderArchitecture = Architecture(model.Decoder, "T5's decoder");
-        T5Layout decoder = T5Layout.Of(decoderArchitecture, decoder: true);
+        ArgumentNullException.ThrowIfNull(path);
+        ModelArchitecture encoder = Architecture(model.Encoder, "T5's encoder"), decoderArchitecture = Architecture(model.Decoder, "T5's decoder");
+        T5Layout layout = T5Layout.Of(encoder), decoder = T5Layout.Of(decoderArchitecture, decoder: true);
         if (layout.Head.Count > 0)
             throw new ArgumentException($"{encoder.Name} is not laid out as T5's encoder of an encoder–decoder: '{layout.Head[0].Name}' follows its final_layer_norm, whose outputs the decoder reads.", nameof(model));
+        // one config.json for both parts: every difference of either named at once
+        var (files, config) = Locate(path);
+        var problems = new List<string>();
+        layout.CheckConfig(config, problems, nameof(LoadT5));
         decoder.CheckConfig(config, problems, nameof(LoadT5));
-        RefuseIfAny(problems, path, decoderArchitecture, "its config.json differs from the decoder: ");
+        RefuseIfAny(problems, path, model.GetType().Name, "its config.json differs from the model: ");
         Dictionary<string, SafeTensor> tensors = ReadAll(files);
         // the token table under shared, or only under a part's name that ties to it (each copy the same)
         foreach (string alias in (string[])[T5Layout.EncoderTokens, T5Layout.DecoderTokens])
@@ -154,7 +158,7 @@ public static partial class HuggingFace
             sources[head] = [(T5Layout.Shared, decoder.Embedding.Vocabulary)];
         }
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, _ => false, problems);
-        RefuseIfAny(problems, path, decoderArchitecture);
+        RefuseIfAny(problems, path, model.GetType().Name);
         if (tied)
         {
             float scale = (float)(1.0 / Math.Sqrt(decoder.Embedding.Dim));

@@ -168,10 +168,14 @@ public static partial class HuggingFace
     /// Refuses a checkpoint where <paramref name="problems"/> holds any, naming each (<paramref name="before"/> them: what they are
     /// about; <paramref name="after"/>: a remark); the model is left as it was.
     /// </summary>
-    private static void RefuseIfAny(List<string> problems, string path, ModelArchitecture architecture, string before = "", string after = "")
+    private static void RefuseIfAny(List<string> problems, string path, ModelArchitecture architecture, string before = "", string after = "") =>
+        RefuseIfAny(problems, path, architecture.Name, before, after);
+
+    /// <summary>As above for a model named <paramref name="model"/> (an encoder–decoder, whose parts each have an architecture).</summary>
+    private static void RefuseIfAny(List<string> problems, string path, string model, string before = "", string after = "")
     {
         if (problems.Count > 0)
-            throw new InvalidDataException($"Cannot load '{path}' into {architecture.Name}: {before}{string.Join("; ", problems)}{after}. Nothing was loaded.");
+            throw new InvalidDataException($"Cannot load '{path}' into {model}: {before}{string.Join("; ", problems)}{after}. Nothing was loaded.");
     }
 
     /// <summary>

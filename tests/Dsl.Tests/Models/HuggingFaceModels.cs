@@ -587,19 +587,6 @@ public partial class HfTinyT5Decoder;
 [EncoderDecoder(typeof(HfTinyT5), typeof(HfTinyT5Decoder), ShareEmbedding = true)]
 public partial class HfTinyT5Seq2Seq;
 
-// The same decoder with three blocks (the checkpoint's num_decoder_layers is 2).
-[Embedding(vocab: 13, dim: 16)]
-[Repeat(3)]
-[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, HeadWidth = 6, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 8, RelativeMaxDistance = 12)] [Residual(Layers = 2)]
-[RmsNorm(Epsilon = 1e-6f)] [Attention(Over = typeof(HfTinyT5), Heads = 4, HeadWidth = 6, Scale = 1f, Bias = false)] [Residual(Layers = 2)]
-[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Gated = true, Activation = Activation.GeluTanh, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
-[EndRepeat]
-[RmsNorm(Epsilon = 1e-6f)]
-[Dense(13, Bias = false)]
-public partial class HfTinyT5DeepDecoder;
-
-[EncoderDecoder(typeof(HfTinyT5), typeof(HfTinyT5DeepDecoder), ShareEmbedding = true)]
-public partial class HfTinyT5DeepSeq2Seq;
 
 // The HfT5Tied fixture's decoder (T5 v1.0's, t5-small's laid out small): one block of 4 heads of 4, one-sided buckets (32 up to
 // 128), the ReLU feed-forward, its lm_head the tied table times d_model^−0.5 as a weight of its own; over HfTinyT5Relu's encoder.

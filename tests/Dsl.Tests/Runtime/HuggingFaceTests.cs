@@ -1537,10 +1537,12 @@ public sealed class HuggingFaceTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-tied", c => c["tie_word_embeddings"] = true)));
         Contains(error.Message, "'lm_head.weight' differs from 'shared.weight', which tie_word_embeddings ties it to");
         Assert.Equal(before, untouched.Parameters["decoder.dense_2.weight"].AsSpan().ToArray());
-        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(new HfTinyT5DeepSeq2Seq(seed: 1), Fixture.Path("HfT5Generation")));
-        Contains(error.Message, "num_decoder_layers is 2, the model declares 3 (the decoder's blocks)");
-        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(new HfTinyT5DeepSeq2Seq(seed: 1), Edited("HfT5Generation", "t5-no-decoder-layers", c => c.Remove("num_decoder_layers"))));
-        Contains(error.Message, "num_decoder_layers is 2 (its default)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-decoder-layers", c => c["num_decoder_layers"] = 3)));
+        Contains(error.Message, "num_decoder_layers is 3, the model declares 2 (the decoder's blocks)");
+        // without num_decoder_layers, as many as num_layers
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-no-decoder-layers", c => { c.Remove("num_decoder_layers"); c["num_layers"] = 3; })));
+        Contains(error.Message, "num_layers is 3, the model declares 2 (its blocks)");
+        Contains(error.Message, "num_decoder_layers is 3 (its default), the model declares 2 (the decoder's blocks)");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadT5(new GcLlamaSeq2Seq(seed: 1), Fixture.Path("HfT5Generation")));
         Contains(layout.Message, "is not laid out as T5's encoder");
     }
