@@ -103,7 +103,7 @@ public static class AttentionKernel
         long scores = (long)steps * (position + steps) + (long)(3 * steps + 2 * position) * (width / heads);
         if (steps > 1 && scores > Array.MaxLength)
             throw new ArgumentException($"Attention: a chunk of {steps} steps over {position + steps} keys needs {scores} values of scratch per thread, past an array's {Array.MaxLength}; feed it in shorter chunks.", nameof(steps));
-        int keys = position + steps, kv = width / heads * keyValueHeads;
+        int keys = position + steps;
         bool relative = !relativeTable.IsEmpty;
         if (relative && alibi) throw new ArgumentException("Attention: a relative position table and ALiBi exclude each other (a layer's positions are one or the other).", nameof(alibi));
         if (alibi) RequirePositionBias(keys, 1, heads, softCap, (long)heads * RelativePositionKernel.Distances(keys), nameof(alibi));
@@ -115,26 +115,44 @@ public static class AttentionKernel
         }
         Append(steps, batch, width, heads, keyValueHeads, position, qkv, cache);
         if ((long)steps * batch == 0) return;
-        // the bias by distance over the keys, −(keys − 1) … keys − 1, from the table (a pooled array: no allocation once warm)
-        float[]? bias = relative || alibi ? System.Buffers.ArrayPool<float>.Shared.Rent(heads * RelativePositionKernel.Distances(keys)) : null;
+        if (!relative && !alibi)
+        {
+            CachedHeads(steps, batch, width, heads, keyValueHeads, scale, position, qkv, cache, weights, context, window, softCap, null);
+            return;
+        }
+        // the bias by distance over the keys, −(keys − 1) … keys − 1, from the table or ALiBi's slopes (a pooled array: no
+        // allocation once warm)
+        float[] bias = System.Buffers.ArrayPool<float>.Shared.Rent(heads * RelativePositionKernel.Distances(keys));
         try
         {
             if (relative) RelativePositionKernel.Expand(keys, heads, relativeBuckets, relativeMaxDistance, relativeTable, bias, bidirectional: false);
-            else if (alibi) AlibiKernel.Expand(keys, heads, bias);
-            fixed (float* pq = qkv, pc = cache, pw = weights, px = context, pb = bias)
-            {
-                var a = new HeadArgs
-                {
-                    Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, KvHeads = keyValueHeads, QRow = width + 2 * kv, KRow = 2 * kv,
-                    Offset = position, Scale = scale, Causal = true, Window = window, SoftCap = softCap, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
-                    PositionBias = pb,
-                };
-                GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, batch * heads));
-            }
+            else AlibiKernel.Expand(keys, heads, bias);
+            fixed (float* pb = bias) CachedHeads(steps, batch, width, heads, keyValueHeads, scale, position, qkv, cache, weights, context, window, softCap, pb);
         }
         finally
         {
-            if (bias is not null) System.Buffers.ArrayPool<float>.Shared.Return(bias);
+            System.Buffers.ArrayPool<float>.Shared.Return(bias);
+        }
+    }
+
+    /// <summary>
+    /// The heads of <see cref="CachedForward(int, int, int, int, int, float, int, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, int, float, ReadOnlySpan{float}, int, int, bool)"/>
+    /// once the cache holds the new keys and values: the queries at position … over every key up to theirs, a position bias by
+    /// distance [heads, 2 · keys − 1] added where <paramref name="positionBias"/> is not null.
+    /// </summary>
+    private static unsafe void CachedHeads(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
+        ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window, float softCap, float* positionBias)
+    {
+        int keys = position + steps, kv = width / heads * keyValueHeads;
+        fixed (float* pq = qkv, pc = cache, pw = weights, px = context)
+        {
+            var a = new HeadArgs
+            {
+                Steps = steps, Keys = keys, Batch = batch, Width = width, Heads = heads, KvHeads = keyValueHeads, QRow = width + 2 * kv, KRow = 2 * kv,
+                Offset = position, Scale = scale, Causal = true, Window = window, SoftCap = softCap, Q = pq, K = pc, V = pc + kv, Weights = position == 0 ? pw : null, Context = px,
+                PositionBias = positionBias,
+            };
+            GemmWorkers.Run(&ForwardPart, &a, Parts(steps, keys, batch, width, batch * heads));
         }
     }
 
