@@ -125,6 +125,7 @@ public class OnnxExportTests
         nameof(AlibiAttention) => new AlibiAttention(seed: 99),
         nameof(GcAlibi) => new GcAlibi(seed: 100),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
+        nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(GcCausalRelative) => new GcCausalRelative(seed: 98),
         nameof(GcRelative) => new GcRelative(seed: 96),
         nameof(HfTinyMpnet) => new HfTinyMpnet(seed: 97),
@@ -196,7 +197,7 @@ public class OnnxExportTests
         // T5's decoder's: causal, the buckets' constant one-sided
         nameof(CausalRelativeAttention), nameof(GcCausalRelative),
         // ALiBi: |j − i| cast to float times each head's negative slope
-        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal),
+        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -432,6 +433,7 @@ public class OnnxExportTests
     [InlineData(nameof(GcDynamic))]
     [InlineData(nameof(CausalRelativeAttention))]
     [InlineData(nameof(GcAlibiCausal))]
+    [InlineData(nameof(HfTinyBloom))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]
@@ -513,6 +515,7 @@ public class OnnxExportTests
             data.Add(nameof(OnnxUnbiasedSeq2Seq), true);
             data.Add(nameof(GcLlamaSeq2Seq), true);
             data.Add(nameof(GcT5Seq2Seq), true);
+            data.Add(nameof(HfTinyT5Seq2Seq), true);
             return data;
         }
     }
@@ -542,6 +545,7 @@ public class OnnxExportTests
         nameof(OnnxUnbiasedSeq2Seq) => Parts(new OnnxUnbiasedSeq2Seq(), name, perturbed),
         nameof(GcLlamaSeq2Seq) => Parts(new GcLlamaSeq2Seq(), name, perturbed),
         nameof(GcT5Seq2Seq) => Parts(new GcT5Seq2Seq(), name, perturbed),
+        nameof(HfTinyT5Seq2Seq) => Parts(new HfTinyT5Seq2Seq(), name, perturbed),
         _ => throw new ArgumentException(name),
     };
 
