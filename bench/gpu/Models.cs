@@ -14,6 +14,15 @@ namespace DeviceCheck;
 // T5's and MPNet's relative position bias: two layers reading one table (its gradient summed over both), the buckets' logarithmic part reached.
 [Input(features: 6)] [Attention(Heads = 3, RelativeBuckets = 8, RelativeMaxDistance = 6)] [Residual] [LayerNorm] [Attention(Heads = 3, RelativeBuckets = 8, RelativeMaxDistance = 6)]
 [Dense(2)] public partial class AgreeRelative;
+// ALiBi over the whole sequence (6 heads: slopes between powers of two), then causal.
+[Input(features: 6)] [Attention(Heads = 6, Alibi = true)] [Residual] [LayerNorm] [Attention(Heads = 3, Causal = true, Alibi = true)] [Dense(2)] public partial class AgreeAlibi;
+// T5's layout: two-sided buckets in the encoder, one-sided (causal) in the decoder, unscaled cross-attention of heads 3 wide.
+[Embedding(vocab: 10, dim: 8)] [RmsNorm] [Attention(Heads = 2, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 8, RelativeMaxDistance = 6)] [Residual(Layers = 2)]
+[RmsNorm] public partial class AgreeT5Encoder;
+[Embedding(vocab: 10, dim: 8)] [RmsNorm] [Attention(Heads = 2, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 8, RelativeMaxDistance = 6)]
+[Residual(Layers = 2)] [RmsNorm] [Attention(Over = typeof(AgreeT5Encoder), Heads = 2, HeadWidth = 3, Scale = 1f, Bias = false)] [Residual(Layers = 2)] [RmsNorm]
+[Dense(10, Bias = false)] public partial class AgreeT5Decoder;
+[EncoderDecoder(typeof(AgreeT5Encoder), typeof(AgreeT5Decoder), ShareEmbedding = true)] public partial class AgreeT5;
 // Encoder–decoders: Bahdanau's (bidirectional GRU encoder, GRU decoder with additive attention), Luong's with input
 // feeding (an LSTM decoder, general score, bridged from the GRU encoder) and a Transformer's.
 [Embedding(vocab: 10, dim: 4)] [Gru(hidden: 4, Bidirectional = true)] public partial class AgreeGruEncoder;

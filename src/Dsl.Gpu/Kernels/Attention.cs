@@ -93,7 +93,8 @@ public static class AttentionKernel
 
     /// <summary>
     /// As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]); a non-empty
-    /// <paramref name="relativeTable"/> [buckets, heads] is read on the host, as the host's kernel reads it.
+    /// <paramref name="relativeTable"/> [buckets, heads] is read on the host, as the host's kernel reads it (and ALiBi's bias, <paramref name="alibi"/>, is
+    /// the host's).
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f,

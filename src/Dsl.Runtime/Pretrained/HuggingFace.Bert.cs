@@ -63,7 +63,12 @@ public static partial class HuggingFace
     /// (<c>attention.attn.q</c>, <c>k</c>, <c>v</c>, <c>o</c>, <c>attention.LayerNorm</c>), its positions after the table's
     /// first two rows, no token types, and the encoder's one <c>relative_attention_bias</c> read by every layer, each declared
     /// <c>[Attention(Heads = h, RelativeBuckets = 32)]</c> (the later ones sharing the first's table); its sequence classifier
-    /// is RoBERTa's (<c>classifier.dense</c>, <c>classifier.out_proj</c>). Padded sequences
+    /// is RoBERTa's (<c>classifier.dense</c>, <c>classifier.out_proj</c>). So do JinaBERT's (jina-embeddings-v2's <c>JinaBertModel</c>:
+    /// <c>position_embedding_type</c> "alibi", <c>feed_forward_type</c> "geglu" or "reglu"): no position table — the first token
+    /// type's row added to every word's instead —, each attention declared <c>[Attention(Heads = h, Alibi = true)]</c> (ALiBi's bias
+    /// on both sides of a query), and the feed-forward gated, <c>[Dense(intermediate_size, Gated = true, Activation =
+    /// Activation.Gelu, Bias = false)]</c> (<c>mlp.gated_layers</c>, its first half the activated one; <c>mlp.wo</c> and
+    /// <c>mlp.layernorm</c> into the Dense and the norm after it). Padded sequences
     /// run through <see cref="IModel{TInput}.Forward(System.Numerics.Tensors.ReadOnlyTensorSpan{TInput}, ReadOnlySpan{int})"/> with
     /// their lengths: the padded keys get no weight, as BERT's <c>attention_mask</c> gives them.
     /// </summary>
@@ -73,7 +78,8 @@ public static partial class HuggingFace
     /// model first, with BertConfig's defaults for what it leaves out: <c>vocab_size</c> (30522), <c>hidden_size</c> (768),
     /// <c>num_hidden_layers</c> (12), <c>num_attention_heads</c> (12), <c>intermediate_size</c> (3072), <c>hidden_act</c>
     /// ("gelu"), <c>max_position_embeddings</c> (512), <c>type_vocab_size</c> (2) and <c>layer_norm_eps</c> (1e-12). Relative
-    /// position embeddings (<c>position_embedding_type</c>), a decoder (<c>is_decoder</c>) and cross-attention are refused.
+    /// position embeddings (<c>position_embedding_type</c> other than "absolute" and JinaBERT's "alibi"), a decoder
+    /// (<c>is_decoder</c>) and cross-attention are refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as BERT (the message names the first layer that differs).</exception>
     /// <exception cref="InvalidDataException">
@@ -86,8 +92,11 @@ public static partial class HuggingFace
         string type = BertLayout.ModelTypeOf(config);
         // (DistilBERT and MPNet have no token types: 0 sets the fold aside)
         int types = type is "distilbert" or BertLayout.Mpnet ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
-        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions.MaxLength, types, BertLayout.PositionOffset(config), problems,
+        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions?.MaxLength ?? 0, types, BertLayout.PositionOffset(config), problems,
             fold: layout.Types is null);
+        // JinaBERT's: no position table, the first token type's row added to every word's instead
+        if (layout.Jina && layout.Types is null && types > 0)
+            FoldFirstTokenType(tensors, BertLayout.TokenTypes, types, BertLayout.Words, layout.Embedding.Vocabulary, layout.Embedding.Dim, "every word", problems);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(type);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
         layout.MaskedLm?.AddSources(type, layout.Layers[0].Intermediate.Activation, layout.EmbeddingNorm.Epsilon, tensors, sources, problems);
@@ -175,9 +184,10 @@ public static partial class HuggingFace
         {
             // MPNet's positions count from padding_idx 1 + 1: its table's first two rows are read by no token of a sequence
             int at = tensors.FindIndex(t => t.Name == prefix + BertLayout.PositionTable), offset = 2, width = layout.Embedding.Dim;
-            var table = new float[(layout.Positions.MaxLength + offset) * width];
+            int positions = layout.Positions!.MaxLength; // (MPNet's layout has its table: Jina's has none and no relative bias)
+            var table = new float[(positions + offset) * width];
             tensors[at].Values.Span.CopyTo(table.AsSpan(offset * width));
-            tensors[at] = new(tensors[at].Name, new[] { layout.Positions.MaxLength + offset, width }, table);
+            tensors[at] = new(tensors[at].Name, new[] { positions + offset, width }, table);
         }
         else if (layout.Types is null) tensors.Add(new(prefix + BertLayout.TokenTypes, new[] { 2, layout.Embedding.Dim }, new float[2 * layout.Embedding.Dim]));
         WriteCheckpoint(folder, tensors, layout.Config(
@@ -213,7 +223,7 @@ public static partial class HuggingFace
     /// A model's layers matched to BERT's: the token and position tables and their norm, the encoder's layers, and what follows
     /// them (<see cref="Head"/>, the model's own).
     /// </summary>
-    private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, TokenTypeEmbeddingInfo? Types, LayerNormInfo EmbeddingNorm, DenseInfo? Projection,
+    private sealed record BertLayout(EmbeddingInfo Embedding, PositionEmbeddingInfo? Positions, TokenTypeEmbeddingInfo? Types, LayerNormInfo EmbeddingNorm, DenseInfo? Projection,
         IReadOnlyList<BertLayer> Layers, IReadOnlyList<LayerInfo> Head)
     {
         /// <summary>The layers after the encoder as a task's head on the first token, or null where they are the model's own.</summary>
@@ -236,6 +246,12 @@ public static partial class HuggingFace
 
         /// <summary>The layers' width: ELECTRA's projection's, else the embedding's.</summary>
         public int Hidden => Projection?.Units ?? Embedding.Dim;
+
+        /// <summary>
+        /// JinaBERT's layout (jina-embeddings-v2): no position table, ALiBi on both sides of each query in every layer's scores, and
+        /// a gated feed-forward (<c>mlp.gated_layers</c>, <c>wo</c>, <c>layernorm</c>).
+        /// </summary>
+        public bool Jina => Positions is null;
 
         public const string Words = "embeddings.word_embeddings.weight", PositionTable = "embeddings.position_embeddings.weight",
             TokenTypes = "embeddings.token_type_embeddings.weight";
@@ -276,8 +292,10 @@ public static partial class HuggingFace
             // the token types' table (token_type_embeddings: a [TokenTypeEmbedding]) before or after the positions', else folded into them
             int at = 1;
             TokenTypeEmbeddingInfo? types = walk.Optional<TokenTypeEmbeddingInfo>(ref at);
-            var positions = walk.At<PositionEmbeddingInfo>(at++, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
-            types ??= walk.Optional<TokenTypeEmbeddingInfo>(ref at);
+            // (JinaBERT's: none, its positions ALiBi's bias on the scores)
+            bool alibi = l.Skip(at).OfType<AttentionInfo>().FirstOrDefault() is { Alibi: true } && at < l.Count && l[at] is not PositionEmbeddingInfo;
+            var positions = alibi ? null : walk.At<PositionEmbeddingInfo>(at++, "the position table (position_embeddings: a [PositionEmbedding])", _ => true);
+            if (!alibi) types ??= walk.Optional<TokenTypeEmbeddingInfo>(ref at);
             var norm = walk.At<LayerNormInfo>(at++, "the embeddings' norm (embeddings.LayerNorm: [LayerNorm])", x => x.Bias);
             at = walk.Dropout(at); // (hidden_dropout_prob's)
             // ELECTRA's embeddings_project: the embedding's width to the layers' (a Dense without activation before the first attention)
@@ -300,15 +318,19 @@ public static partial class HuggingFace
             while (LayerAt(at) || (at == encoder && l.Count > walk.Dropout(at + 1) && l[at] is AttentionInfo && l[walk.Dropout(at + 1)] is ResidualInfo))
             {
                 int n = layers.Count, start = at;
-                var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions; MPNet's: RelativeBuckets = 32)",
+                var attention = walk.At<AttentionInfo>(at++, alibi
+                        ? $"layer {n}'s attention ([Attention(Heads = h, Alibi = true)]: JinaBERT's, over the whole sequence, with its biases)"
+                        : $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions; MPNet's: RelativeBuckets = 32)",
                     x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, Bias: true, OutputBias: true, KeyValueHeads: 0,
-                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, Alibi: false });
+                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f } && x.Alibi == alibi);
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual], or Layers = 2 over a [Dropout])", r => r.From == start - 1);
                 int normed = at;
                 var first = walk.At<LayerNormInfo>(at++, $"layer {n}'s attention.output.LayerNorm ([LayerNorm])", x => x.Bias);
-                var intermediate = walk.At<DenseInfo>(at++, $"layer {n}'s intermediate.dense ([Dense(I, Activation = Activation.Gelu)])",
-                    d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+                // (JinaBERT's: mlp.gated_layers, gated and without a bias)
+                var intermediate = walk.At<DenseInfo>(at++, alibi ? $"layer {n}'s mlp.gated_layers ([Dense(I, Gated = true, Activation = Activation.Gelu, Bias = false)])"
+                        : $"layer {n}'s intermediate.dense ([Dense(I, Activation = Activation.Gelu)])",
+                    d => d is { TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None && (alibi ? d is { Gated: true, Bias: false } : d is { Gated: false, Bias: true }));
                 var output = walk.At<DenseInfo>(at++, $"layer {n}'s output.dense ([Dense({width})])",
                     d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
                 at = walk.Dropout(at);
@@ -343,7 +365,7 @@ public static partial class HuggingFace
                 else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after the table's first {offset} rows, which RoBERTa's and MPNet's positions skip)");
             }
             // (DistilBERT's: none; a [TokenTypeEmbedding] reads the table as it is)
-            if (types > 0 && fold) FoldFirstTokenType(readable, TokenTypes, types, PositionTable, positions, width, "every position", problems);
+            if (types > 0 && fold && positions > 0) FoldFirstTokenType(readable, TokenTypes, types, PositionTable, positions, width, "every position", problems);
             return readable;
         }
 
@@ -369,11 +391,8 @@ public static partial class HuggingFace
         {
             bool distil = type == "distilbert", mpnet = type == Mpnet;
             int width = Hidden;
-            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
-            {
-                [Embedding.Name + ".weight"] = [(Words, Embedding.Vocabulary)],
-                [Positions.Name + ".weight"] = [(PositionTable, Positions.MaxLength)],
-            };
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Words, Embedding.Vocabulary)] };
+            if (Positions is not null) s[Positions.Name + ".weight"] = [(PositionTable, Positions.MaxLength)];
             if (Types is not null) s[Types.Name + ".weight"] = [(TokenTypes, Types.Types)];
             void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
             AddNorm(EmbeddingNorm, "embeddings.LayerNorm");
@@ -395,6 +414,15 @@ public static partial class HuggingFace
                     s[b.Attention.Name + ".out_proj." + part] = [($"{hf}{output}.{part}", width)];
                 }
                 AddNorm(b.First, hf + first);
+                if (Jina)
+                {
+                    // JinaBERT's GLU: gated_layers' first I rows activated (the Dense's gate rows), its last I multiplied (its value rows)
+                    int units = b.Intermediate.Units;
+                    s[b.Intermediate.Name + ".weight"] = [new($"{hf}mlp.gated_layers.weight", units, units, 2 * units), new($"{hf}mlp.gated_layers.weight", units, 0, 2 * units)];
+                    AddDense(s, b.Output, hf + "mlp.wo");
+                    AddNorm(b.Second, hf + "mlp.layernorm");
+                    continue;
+                }
                 AddDense(s, b.Intermediate, hf + intermediate);
                 AddDense(s, b.Output, hf + dense);
                 AddNorm(b.Second, hf + second);
@@ -451,13 +479,29 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "num_hidden_layers", Layers.Count, "its encoder layers", 12);
             ConfigInt(c, problems, "num_attention_heads", first.Attention.Heads, $"'{first.Attention.Name}'", electra ? 4 : 12); // (ElectraConfig's defaults: ELECTRA-small's)
             ConfigInt(c, problems, "intermediate_size", first.Intermediate.Units, $"'{first.Intermediate.Name}'", electra ? 1024 : 3072);
-            ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength + offset,
-                offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + {(mpnet ? "MPNet" : "RoBERTa")}'s {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
+            if (Positions is not null)
+                ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength + offset,
+                    offset > 0 ? $"'{Positions.Name}' maxLength {Positions.MaxLength} + {(mpnet ? "MPNet" : "RoBERTa")}'s {offset} row{(offset == 1 ? "" : "s")} before position 0" : $"'{Positions.Name}' maxLength", 512);
             CheckAlike(problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-12, Norms());
-            CheckFeedForwardActivation(c, "hidden_act", Activation.Gelu, Layers.Select(b => b.Intermediate), problems);
-            if (Value(c, "position_embedding_type") is { } positions && !(positions.ValueKind == JsonValueKind.String && positions.GetString() == "absolute"))
-                problems.Add($"position_embedding_type is {positions.GetRawText()}: the positions here are a learned table (\"absolute\"); relative positions are not computed");
+            // JinaBERT's feed-forward: feed_forward_type "geglu" (GELU on gated_layers' first half) or "reglu" (ReLU); BERT's: hidden_act's
+            string feedForward = Value(c, "feed_forward_type") is { ValueKind: JsonValueKind.String } kind ? kind.GetString()! : "original";
+            if (feedForward is "geglu" or "reglu")
+            {
+                Activation gate = feedForward == "geglu" ? Activation.Gelu : Activation.Relu;
+                if (Layers.FirstOrDefault(b => !b.Intermediate.Gated || b.Intermediate.Activation != gate) is { } unlike)
+                    problems.Add($"feed_forward_type is \"{feedForward}\": declare '{unlike.Intermediate.Name}' with Gated = true, Activation = Activation.{gate}, Bias = false (JinaBERT's mlp.gated_layers)");
+            }
+            else if (feedForward != "original") problems.Add($"feed_forward_type is \"{feedForward}\": JinaBERT's feed-forward here is \"geglu\" or \"reglu\" (BERT's: \"original\")");
+            else if (Jina) problems.Add($"feed_forward_type is {(Value(c, "feed_forward_type") is null ? "\"original\" (its default)" : "\"original\"")}, but '{first.Intermediate.Name}' is gated (JinaBERT's mlp.gated_layers)");
+            else CheckFeedForwardActivation(c, "hidden_act", Activation.Gelu, Layers.Select(b => b.Intermediate), problems);
+            // the positions: a learned table ("absolute"), or JinaBERT's ALiBi ("alibi", no table)
+            string position = Value(c, "position_embedding_type") is { } positions ? positions.ValueKind == JsonValueKind.String ? positions.GetString()! : positions.GetRawText() : "absolute";
+            if (position is not ("absolute" or "alibi"))
+                problems.Add($"position_embedding_type is \"{position}\": the positions here are a learned table (\"absolute\") or JinaBERT's ALiBi (\"alibi\"); relative positions are not computed");
+            else if ((position == "alibi") != Jina)
+                problems.Add(Jina ? $"position_embedding_type is \"{position}\"{(Value(c, "position_embedding_type") is null ? " (its default)" : "")}: the positions are a learned table, but the model declares none (its attention ALiBi's)"
+                    : $"position_embedding_type is \"alibi\" (JinaBERT's): declare no [PositionEmbedding] and each attention with Alibi = true");
             if (mpnet)
             {
                 if (Types is not null) problems.Add($"MPNet has no token types, but the model declares '{Types.Name}' ([TokenTypeEmbedding])");
@@ -500,7 +544,7 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "n_layers", Layers.Count, "its encoder layers", 6);
             ConfigInt(c, problems, "n_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 12);
             ConfigInt(c, problems, "hidden_dim", first.Intermediate.Units, $"'{first.Intermediate.Name}'", 3072);
-            ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength, $"'{Positions.Name}' maxLength", 512);
+            if (Positions is not null) ConfigInt(c, problems, "max_position_embeddings", Positions.MaxLength, $"'{Positions.Name}' maxLength", 512);
             CheckAlike(problems);
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != 1e-12f).Take(1))
                 problems.Add($"DistilBERT's norms take ε 1e-12, the model declares {Number(norm.Epsilon)} ('{norm.Name}' Epsilon)");
@@ -540,8 +584,8 @@ public static partial class HuggingFace
                 w.WriteNumber("num_hidden_layers", Layers.Count);
                 w.WriteNumber("num_attention_heads", first.Attention.Heads);
                 w.WriteNumber("intermediate_size", first.Intermediate.Units);
-                w.WriteString("hidden_act", FeedForwardActivationName(first.Intermediate.Activation));
-                w.WriteNumber("max_position_embeddings", Positions.MaxLength + (mpnet ? 2 : 0));
+                w.WriteString("hidden_act", Jina ? "gelu" : FeedForwardActivationName(first.Intermediate.Activation));
+                if (Positions is not null) w.WriteNumber("max_position_embeddings", Positions.MaxLength + (mpnet ? 2 : 0));
                 if (mpnet)
                 {
                     w.WriteNumber("relative_attention_num_buckets", MpnetBuckets);
@@ -552,7 +596,8 @@ public static partial class HuggingFace
                 else w.WriteNumber("type_vocab_size", Types?.Types ?? 2);
                 w.WritePropertyName("layer_norm_eps");
                 w.WriteRawValue(JsonFloat(EmbeddingNorm.Epsilon));
-                if (!mpnet) w.WriteString("position_embedding_type", "absolute");
+                if (!mpnet) w.WriteString("position_embedding_type", Jina ? "alibi" : "absolute");
+                if (Jina) w.WriteString("feed_forward_type", first.Intermediate.Activation == Activation.Relu ? "reglu" : "geglu");
                 w.WriteString("torch_dtype", "float32");
             });
         }

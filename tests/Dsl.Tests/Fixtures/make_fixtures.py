@@ -1770,6 +1770,7 @@ def make_hf_llama():
     make_hf_t5_generation()
     make_hf_t5_generation(tied=True)
     make_hf_bloom()
+    make_hf_jina_bert()
     make_relative_buckets()
     make_hf_mistral()
     make_hf_phi3()
@@ -2016,6 +2017,70 @@ class HfBertLayer(nn.Module):
         context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E)
         x = self.attention.output.LayerNorm(self.attention.output.dense(context) + x)
         return self.output.LayerNorm(self.output.dense(F.gelu(self.intermediate.dense(x))) + x)
+
+
+def make_hf_jina_bert():
+    """HfJinaBert: JinaBertModel as jina-embeddings-v2's checkpoints hold it (BertModel's names, no position table; float32),
+    its modeling_bert written out: word_embeddings plus token type 0's row, LayerNorm; 2 layers of 4 heads over a width of 16,
+    each BERT's self-attention (query, key, value with biases, scaled by 1/sqrt(d)) plus ALiBi's symmetric bias -m_h |j - i| (the
+    paper's slopes, _get_alibi_head_slopes) and the padded keys at float32's minimum, attention.output (dense, LayerNorm of it
+    plus the input), then the GLU MLP (gated_layers without a bias, 2 * 24 rows: GELU of the first 24 times the last 24; wo;
+    layernorm of it plus its input). Two sequences of 20 steps (past the slopes' reach), the second padded after 9."""
+    c = {"architectures": ["JinaBertModel"], "model_type": "bert", "vocab_size": 29, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 4,
+         "intermediate_size": 24, "hidden_act": "gelu", "feed_forward_type": "geglu", "position_embedding_type": "alibi", "max_position_embeddings": 8192,
+         "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.1, "attention_probs_dropout_prob": 0.0, "pad_token_id": 0, "emb_pooler": "mean"}
+    torch.manual_seed(751)
+    H, heads, inner, V, T = c["hidden_size"], c["num_attention_heads"], c["intermediate_size"], c["vocab_size"], 20
+    d = H // heads
+    state = {"embeddings.word_embeddings.weight": nn.Embedding(V, H).weight.detach().clone(),
+             "embeddings.token_type_embeddings.weight": nn.Embedding(2, H).weight.detach().clone()}
+
+    def norm(prefix):
+        state[prefix + ".weight"] = torch.empty(H).uniform_(0.5, 1.5)
+        state[prefix + ".bias"] = torch.empty(H).uniform_(-0.2, 0.2)
+
+    def linear(prefix, rows, cols, bias=True):
+        layer = nn.Linear(cols, rows)
+        state[prefix + ".weight"] = layer.weight.detach().clone()
+        if bias:
+            state[prefix + ".bias"] = layer.bias.detach().clone()
+    norm("embeddings.LayerNorm")
+    for i in range(c["num_hidden_layers"]):
+        at = f"encoder.layer.{i}."
+        for part in ("query", "key", "value"):
+            linear(at + "attention.self." + part, H, H)
+        linear(at + "attention.output.dense", H, H)
+        norm(at + "attention.output.LayerNorm")
+        linear(at + "mlp.gated_layers", 2 * inner, H, bias=False)
+        linear(at + "mlp.wo", H, inner)
+        norm(at + "mlp.layernorm")
+    ids = torch.randint(2, V, (2, T))
+    lengths = torch.tensor([T, 9])
+    ids[1, 9:] = c["pad_token_id"]
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    relative = (torch.arange(T)[None, :] - torch.arange(T)[:, None]).abs()
+    bias = torch.tensor(alibi_slopes(heads))[:, None, None].float() * -relative  # JinaBertModel's alibi [heads, T, T]
+    bias = bias[None] + (~mask)[:, None, None, :].float() * torch.finfo(torch.float32).min
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_eps"])
+
+    def dense(x, prefix):
+        y = x @ state[prefix + ".weight"].T
+        return y + state[prefix + ".bias"] if prefix + ".bias" in state else y
+    with torch.no_grad():
+        x = layer_norm(F.embedding(ids, state["embeddings.word_embeddings.weight"]) + state["embeddings.token_type_embeddings.weight"][0], "embeddings.LayerNorm")
+        for i in range(c["num_hidden_layers"]):
+            at = f"encoder.layer.{i}."
+            q, k, v = (dense(x, at + "attention.self." + p).view(2, T, heads, d).transpose(1, 2) for p in ("query", "key", "value"))
+            scores = q @ k.transpose(-1, -2) / math.sqrt(d) + bias
+            context = (scores.softmax(-1) @ v).transpose(1, 2).reshape(2, T, H)
+            x = layer_norm(dense(context, at + "attention.output.dense") + x, at + "attention.output.LayerNorm")
+            h = dense(x, at + "mlp.gated_layers")
+            h = F.gelu(h[..., :inner]) * h[..., inner:]  # geglu: GELU on the first half, times the second
+            x = layer_norm(dense(h, at + "mlp.wo") + x, at + "mlp.layernorm")
+    pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1)[:, None]
+    write_encoder_case("HfJinaBert", c, state, {"ids": ids, "lengths": lengths, "hidden": x, "pooled": pooled})
 
 
 def make_hf_bert(roberta=False, distil=False, electra=False, classifier=False, token=False, pair=False, qa=False):
@@ -2988,6 +3053,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-bloom" in sys.argv:  # only the BLOOM checkpoint
         make_hf_bloom()
+        sys.exit(0)
+    if "--hf-jina" in sys.argv:  # only the JinaBERT checkpoint
+        make_hf_jina_bert()
         sys.exit(0)
     if "--hf-mpnet" in sys.argv:  # only the Hugging Face MPNet checkpoints
         make_hf_mpnet()

@@ -285,6 +285,15 @@ public partial class HfTinyGemmaSilu;
 [EndRepeat]
 public partial class HfTinyBert;
 
+// The HfJinaBert fixture's model (jina-embeddings-v2's JinaBertModel): no position table, ALiBi on both sides in every layer, the
+// GLU feed-forward (GELU on gated_layers' first half, no bias), 2 layers of 4 heads over 16.
+[Embedding(vocab: 29, dim: 16)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4, Alibi = true)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+public partial class HfTinyJinaBert;
+
 // The same encoder with a head of its own to fine-tune: attention pooling and a classifier, which LoadBert leaves as they are.
 [Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]
 [Repeat(2)]

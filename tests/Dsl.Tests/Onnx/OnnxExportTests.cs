@@ -126,6 +126,7 @@ public class OnnxExportTests
         nameof(GcAlibi) => new GcAlibi(seed: 100),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
+        nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
         nameof(GcCausalRelative) => new GcCausalRelative(seed: 98),
         nameof(GcRelative) => new GcRelative(seed: 96),
         nameof(HfTinyMpnet) => new HfTinyMpnet(seed: 97),
@@ -197,7 +198,7 @@ public class OnnxExportTests
         // T5's decoder's: causal, the buckets' constant one-sided
         nameof(CausalRelativeAttention), nameof(GcCausalRelative),
         // ALiBi: |j − i| cast to float times each head's negative slope
-        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom),
+        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyJinaBert),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -217,6 +218,8 @@ public class OnnxExportTests
         // a window, on both sides and causal, over padded sequences: the band and the padding masks together, a padded query
         // whose window holds no valid key kept on the last valid one
         nameof(GcBidirectionalWindow), nameof(GcSlidingWindow), nameof(HfTinyModernBert),
+        // ALiBi's bias beside the padding mask (JinaBERT's)
+        nameof(HfTinyJinaBert), nameof(GcAlibi),
     };
 
     /// <summary>

@@ -344,6 +344,44 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// JinaBERT (jina-embeddings-v2's JinaBertModel, its modeling_bert written out: no position table, ALiBi's symmetric bias,
+    /// the GLU feed-forward): the last hidden state at every valid step and its mean are PyTorch's, the first token type's row
+    /// folded into the words; saved under its names and read back to the same outputs; a configuration or layout that differs
+    /// refused, named.
+    /// </summary>
+    [Fact]
+    public void AJinaBertCheckpointGivesItsLastHiddenState()
+    {
+        var model = new HfTinyJinaBert(seed: 1);
+        HuggingFace.LoadBert(model, Fixture.Path("HfJinaBert"));
+        var (ids, lengths, batch, steps) = AssertEncoderOutputs(model, "HfJinaBert");
+        // gated_layers' first 24 rows are the activated half: the Dense's gate rows, after its 24 value rows
+        Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfJinaBert", "model.safetensors")));
+        Assert.Equal(hf["encoder.layer.1.mlp.gated_layers.weight"].ToFloat().AsSpan(0, 24 * 16).ToArray(), model.Parameters["dense_2.weight"].AsSpan().Slice(24 * 16).ToArray());
+        string folder = Path.Combine(_temp, "jina-saved");
+        HuggingFace.SaveBert(model, folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal("alibi", config.RootElement.GetProperty("position_embedding_type").GetString());
+            Assert.Equal("geglu", config.RootElement.GetProperty("feed_forward_type").GetString());
+        }
+        var reloaded = new HfTinyJinaBert(seed: 7);
+        HuggingFace.LoadBert(reloaded, folder);
+        Assert.Equal(ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths)), ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [batch, steps]), lengths)));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyJinaBert(seed: 2), Edited("HfJinaBert", "jina-config", c =>
+        {
+            c["feed_forward_type"] = "reglu";
+            c["position_embedding_type"] = "absolute";
+        })));
+        Contains(error.Message, "feed_forward_type is \"reglu\": declare 'dense' with Gated = true, Activation = Activation.Relu, Bias = false (JinaBERT's mlp.gated_layers)");
+        Contains(error.Message, "position_embedding_type is \"absolute\": the positions are a learned table, but the model declares none (its attention ALiBi's)");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyBert(seed: 2), Edited("HfBert", "bert-as-jina", c => c["position_embedding_type"] = "alibi")));
+        Contains(error.Message, "position_embedding_type is \"alibi\" (JinaBERT's): declare no [PositionEmbedding] and each attention with Alibi = true");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyJinaBert(seed: 2), Edited("HfJinaBert", "jina-original", c => c.Remove("feed_forward_type"))));
+        Contains(error.Message, "feed_forward_type is \"original\" (its default), but 'dense' is gated (JinaBERT's mlp.gated_layers)");
+    }
+
+    /// <summary>
     /// BLOOM's checkpoints (BloomForCausalLM, transformers' modeling_bloom written out: ALiBi as build_alibi_tensor adds it, m_h
     /// · j with float32 slopes): the logits of a full and a right-padded sequence at their valid steps, greedy decoding from the
     /// key/value cache against a whole pass, the fused query_key_value read head by head and written back so; a configuration

@@ -287,16 +287,16 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     private const string PoolingWithoutPositions = "attention pooling (its learned query has no position)";
 
     /// <summary>
-    /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow, HeadWidth, QueryKeyNorm, Scale, SoftCap) is refused on, as its message names
-    /// it — attention over an encoder, <paramref name="pooling"/>, or the General and Additive scores —; null for multi-head self-attention.
-    /// </summary>
-    /// <summary>
     /// The use an option of multi-head attention, self or over an encoder's outputs (HeadWidth, Scale), is refused on — attention
     /// pooling, the classic scores (over an encoder's outputs too) —; null for multi-head attention.
     /// </summary>
     private static string? NotMultiHead(AttentionSpec spec) =>
         spec.IsMultiHeadCross ? null : spec.Over is not null ? $"the classic {spec.Score} score over an encoder's outputs" : NotMultiHeadSelf(spec, "attention pooling");
 
+    /// <summary>
+    /// The use an option of multi-head self-attention (Rotary, KeyValueHeads, SlidingWindow, QueryKeyNorm, SoftCap, RelativeBuckets, Alibi) is refused on, as its message names
+    /// it — attention over an encoder, <paramref name="pooling"/>, or the General and Additive scores —; null for multi-head self-attention.
+    /// </summary>
     private static string? NotMultiHeadSelf(AttentionSpec spec, string pooling) =>
         spec.Over is not null ? "attention over an encoder's outputs" : spec.Pool ? pooling : spec.HasClassicScore ? $"the {spec.Score} score" : null;
 
