@@ -447,16 +447,7 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (BertConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (c.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add("it is not a JSON object");
-                return;
-            }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && (type.GetString() is "bert" or "distilbert" or "electra" or Mpnet || IsRoberta(type.GetString()!))))
-            {
-                problems.Add($"model_type is {type.GetRawText()}: LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\"), DistilBERT's (\"distilbert\"), ELECTRA's (\"electra\") and MPNet's (\"mpnet\"); others lay their layers out otherwise");
-                return;
-            }
+            if (!ReadsModelType(c, problems, t => t is "bert" or "distilbert" or "electra" or Mpnet || IsRoberta(t), $"LoadBert reads BERT's checkpoints (\"bert\"), RoBERTa's (\"roberta\", \"xlm-roberta\", \"camembert\"), DistilBERT's (\"distilbert\"), ELECTRA's (\"electra\") and MPNet's (\"mpnet\"); others lay their layers out otherwise")) return;
             CheckRelative(ModelTypeOf(c) == Mpnet, problems);
             // ELECTRA's embeddings narrower than its layers, projected (embeddings_project); no other model type has the projection
             bool electra = ModelTypeOf(c) == "electra";

@@ -156,16 +156,7 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (BloomConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (c.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add("it is not a JSON object");
-                return;
-            }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "bloom"))
-            {
-                problems.Add($"model_type is {type.GetRawText()}: LoadBloom reads BLOOM's checkpoints (\"bloom\")");
-                return;
-            }
+            if (!ReadsModelType(c, problems, t => t == "bloom", $"LoadBloom reads BLOOM's checkpoints (\"bloom\")")) return;
             BloomBlock first = Blocks[0];
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 250880);
             // (BloomConfig takes n_embed for hidden_size, as bigscience's configurations write it)

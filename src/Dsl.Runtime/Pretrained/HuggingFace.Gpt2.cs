@@ -187,16 +187,7 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (GPT2Config's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (c.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add("it is not a JSON object");
-                return;
-            }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "gpt2"))
-            {
-                problems.Add($"model_type is {type.GetRawText()}: LoadGpt2 reads GPT-2's checkpoints (\"gpt2\"; LoadLlama reads LLaMA's and its kin)");
-                return;
-            }
+            if (!ReadsModelType(c, problems, t => t == "gpt2", $"LoadGpt2 reads GPT-2's checkpoints (\"gpt2\"; LoadLlama reads LLaMA's and its kin)")) return;
             Gpt2Block first = Blocks[0];
             int width = Embedding.Dim;
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50257);

@@ -253,16 +253,7 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (ModernBertConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (c.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add("it is not a JSON object");
-                return;
-            }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "modernbert"))
-            {
-                problems.Add($"model_type is {type.GetRawText()}: LoadModernBert reads ModernBERT's checkpoints (\"modernbert\")");
-                return;
-            }
+            if (!ReadsModelType(c, problems, t => t == "modernbert", $"LoadModernBert reads ModernBERT's checkpoints (\"modernbert\")")) return;
             ModernBertLayer first = Layers[0];
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50368);
             ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 768);

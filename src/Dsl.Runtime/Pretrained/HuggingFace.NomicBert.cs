@@ -145,16 +145,7 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (NomicBertConfig's and GPT2Config's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (c.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add("it is not a JSON object");
-                return;
-            }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "nomic_bert"))
-            {
-                problems.Add($"model_type is {type.GetRawText()}: LoadNomicBert reads NomicBERT's checkpoints (\"nomic_bert\")");
-                return;
-            }
+            if (!ReadsModelType(c, problems, t => t == "nomic_bert", $"LoadNomicBert reads NomicBERT's checkpoints (\"nomic_bert\")")) return;
             NomicBertBlock first = Layers[0];
             int Given(string key, int fallback) => Value(c, key) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int n) ? n : fallback;
             // the vocabulary padded to pad_vocab_size_multiple, as NomicBertModel pads it

@@ -370,16 +370,7 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (T5Config's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems, string loader = nameof(LoadT5Encoder))
         {
-            if (c.ValueKind != JsonValueKind.Object)
-            {
-                problems.Add("it is not a JSON object");
-                return;
-            }
-            if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() is "t5" or "mt5" or Umt5))
-            {
-                problems.Add($"model_type is {type.GetRawText()}: {loader} reads T5's checkpoints (\"t5\", mT5's \"mt5\", UMT5's \"umt5\"); others lay their layers out otherwise");
-                return;
-            }
+            if (!ReadsModelType(c, problems, t => t is "t5" or "mt5" or Umt5, $"{loader} reads T5's checkpoints (\"t5\", mT5's \"mt5\", UMT5's \"umt5\"); others lay their layers out otherwise")) return;
             // UMT5's blocks each keep a relative position table of their own (declared RelativeShared = false); T5's and mT5's share the first block's
             if (Layers.Count > 1 && Value(c, "model_type") is { ValueKind: JsonValueKind.String } t && t.GetString() == Umt5 != PerBlock)
                 problems.Add(PerBlock

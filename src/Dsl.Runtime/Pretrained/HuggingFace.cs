@@ -494,6 +494,25 @@ public static partial class HuggingFace
             ? $"'{own.Name}' holds a relative position table of its own, not '{first.Name}''s: {keeps} (declare no layer with RelativeShared = false)" : null;
     }
 
+    /// <summary>
+    /// Whether config.json is an object whose <c>model_type</c> (where it names one) <paramref name="reads"/> accepts; else the problem
+    /// added, "model_type is …: " then <paramref name="refusal"/> (every loader's first check).
+    /// </summary>
+    private static bool ReadsModelType(JsonElement c, List<string> problems, Func<string, bool> reads, string refusal)
+    {
+        if (c.ValueKind != JsonValueKind.Object)
+        {
+            problems.Add("it is not a JSON object");
+            return false;
+        }
+        if (Value(c, "model_type") is { } type && !(type.ValueKind == JsonValueKind.String && reads(type.GetString()!)))
+        {
+            problems.Add($"model_type is {type.GetRawText()}: {refusal}");
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>A flag of config.json that must be false (or absent): else the problem, <paramref name="why"/>.</summary>
     private static void ConfigOff(JsonElement c, List<string> problems, string key, string why)
     {
