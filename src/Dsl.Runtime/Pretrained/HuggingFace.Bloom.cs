@@ -43,10 +43,10 @@ public static partial class HuggingFace
     /// </exception>
     public static void LoadBloom(IModel model, string path)
     {
-        var (architecture, layout, files, _, problems) = Checked(model, path, "BLOOM's", BloomLayout.Of, (l, c, p) => l.CheckConfig(c, p));
+        var (architecture, layout, files, _, problems) = Checked(model, path, "BLOOM's", a => BloomLayout.Of(a, mpt: false), (l, c, p) => l.CheckConfig(c, p));
         Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
             "BLOOM", "with and without the transformer. prefix");
-        CheckTiedHead(tensors, BloomLayout.Head, BloomLayout.Table, layout.Tied, problems);
+        CheckTiedHead(tensors, BloomLayout.Head, layout.Table, layout.Tied, problems);
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => layout.Tied && name == BloomLayout.Head, problems);
         RefuseIfAny(problems, path, architecture);
         model.Parameters.Assign(values);
@@ -65,72 +65,175 @@ public static partial class HuggingFace
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ModelArchitecture architecture = Architecture(model, "BLOOM's");
-        BloomLayout layout = BloomLayout.Of(architecture);
+        SaveAlibiDecoder(BloomLayout.Of(architecture, mpt: false), model, folder);
+    }
+
+    /// <summary>
+    /// Loads an MPT checkpoint — transformers' <c>MptForCausalLM</c> and mosaicml's own (mpt-7b, mpt-7b-instruct, mpt-30b and the
+    /// models fine-tuned from them) — into <paramref name="model"/>, declared as MPT's layers:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: d_model)]
+    /// // per block (n_layers of them):
+    /// [LayerNorm(Epsilon = ε, Bias = false)] [Attention(Heads = n_heads, Causal = true, Alibi = true, Bias = false)] [Residual(Layers = 2)]
+    /// [LayerNorm(Epsilon = ε, Bias = false)] [Dense(expansion_ratio · d_model, Activation = Activation.Gelu, Bias = false)] [Dense(d_model, Bias = false)] [Residual(Layers = 3)]
+    /// // then
+    /// [LayerNorm(Epsilon = ε, Bias = false)] [Dense(vocab_size, TieEmbedding = true, Bias = false)]
+    /// </code>
+    /// MPT has no position embedding when its <c>attn_config</c> says <c>alibi</c>: its heads add ALiBi's bias
+    /// (<c>build_mpt_alibi_tensor</c>'s m_h · (j − (T − 1)), a constant along each causal row away from <c>Alibi</c>'s; its slopes
+    /// for a number of heads not a power of two, reordered from the power of two above, are the paper's). <c>transformer.wte</c>
+    /// goes into the embedding, each block's <c>attn.Wqkv</c> (q, k and v side by side) into the attention's <c>in_proj_weight</c>,
+    /// <c>attn.out_proj</c> into <c>out_proj</c>, <c>ffn.up_proj</c> and <c>ffn.down_proj</c> into the two Dense layers,
+    /// <c>norm_1</c>, <c>norm_2</c> and <c>norm_f</c> into the norms. A <c>[Dropout]</c> may stand before each residual
+    /// (<c>resid_pdrop</c>).
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with MptConfig's defaults for what it leaves out: <c>vocab_size</c> (50368), <c>d_model</c> (2048),
+    /// <c>n_layers</c> (24), <c>n_heads</c> (16), <c>expansion_ratio</c> (4), <c>layer_norm_epsilon</c> (1e-5); <c>attn_config</c>'s
+    /// <c>alibi</c> must be true (MPT's learned positions are not laid out) with <c>alibi_bias_max</c> 8, and its <c>clip_qkv</c>,
+    /// <c>qk_ln</c>, a <c>softmax_scale</c> other than 1/√d, and <c>no_bias</c> false are refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as MPT (the message names the first layer that differs).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadMpt(IModel model, string path)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, "MPT's", a => BloomLayout.Of(a, mpt: true), (l, c, p) => l.CheckConfig(c, p));
+        Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
+            "MPT", "with and without the transformer. prefix");
+        CheckTiedHead(tensors, BloomLayout.Head, layout.Table, layout.Tied, problems);
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => layout.Tied && name == BloomLayout.Head, problems);
+        RefuseIfAny(problems, path, architecture);
+        model.Parameters.Assign(values);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as MPT (see <see cref="LoadMpt"/>), as an <c>MptForCausalLM</c> checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under its names (<c>transformer.wte</c>,
+    /// <c>transformer.blocks.{i}.…</c>, <c>transformer.norm_f</c>) and the <c>config.json</c> that describes it (ALiBi in its
+    /// <c>attn_config</c>), which transformers' <c>MptForCausalLM.from_pretrained(folder)</c> and <see cref="LoadMpt"/> read back.
+    /// Both files are built first, then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as MPT, or its blocks or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SaveMpt(IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        SaveAlibiDecoder(BloomLayout.Of(Architecture(model, "MPT's"), mpt: true), model, folder);
+    }
+
+    /// <summary>A BLOOM or MPT model's checkpoint: its blocks checked alike, its tensors under the <c>transformer.</c> prefix (the head's apart), its config.json.</summary>
+    private static void SaveAlibiDecoder(BloomLayout layout, IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
-        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one BLOOM configuration: {string.Join("; ", unlike)}.", nameof(model));
+        if (unlike.Count > 0) throw new ArgumentException($"{model.Architecture!.Name} cannot be written as one {layout.Family} configuration: {string.Join("; ", unlike)}.", nameof(model));
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         WriteCheckpoint(folder, tensors.Select(t => t.Name == BloomLayout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
     }
 
-    /// <summary>A BLOOM block's parts: input_layernorm, self_attention, post_attention_layernorm, mlp.dense_h_to_4h and mlp.dense_4h_to_h.</summary>
+    /// <summary>
+    /// A BLOOM or MPT block's parts: the first norm (input_layernorm, norm_1), the attention (self_attention, attn), the second norm
+    /// (post_attention_layernorm, norm_2) and the feed-forward's two Dense layers (mlp.dense_h_to_4h and dense_4h_to_h, ffn.up_proj
+    /// and down_proj).
+    /// </summary>
     private sealed record BloomBlock(LayerNormInfo First, AttentionInfo Attention, LayerNormInfo Second, DenseInfo Up, DenseInfo Down);
 
-    /// <summary>A model's layers matched to BLOOM's: the token table and its norm, the blocks, ln_f and the output layer.</summary>
-    private sealed record BloomLayout(EmbeddingInfo Embedding, LayerNormInfo EmbeddingNorm, IReadOnlyList<BloomBlock> Blocks, LayerNormInfo Norm, DenseInfo Output)
+    /// <summary>
+    /// A model's layers matched to BLOOM's (the token table and its norm, the blocks, ln_f and the output layer) or, <see cref="Mpt"/>,
+    /// MPT's (the same pre-norm ALiBi blocks without biases, no norm after the token table, GELU's exact form).
+    /// </summary>
+    private sealed record BloomLayout(EmbeddingInfo Embedding, LayerNormInfo? EmbeddingNorm, IReadOnlyList<BloomBlock> Blocks, LayerNormInfo Norm, DenseInfo Output, bool Mpt = false)
     {
-        public const string Table = "word_embeddings.weight", Head = "lm_head.weight";
+        public const string Head = "lm_head.weight";
+
+        /// <summary>The token table's name in the checkpoint (without the <c>transformer.</c> prefix).</summary>
+        public string Table => Mpt ? "wte.weight" : "word_embeddings.weight";
+
+        /// <summary>The family, as the errors name it.</summary>
+        public string Family => Mpt ? "MPT" : "BLOOM";
 
         public bool Tied => Output.TiedTo is not null;
 
-        public static BloomLayout Of(ModelArchitecture a)
+        public static BloomLayout Of(ModelArchitecture a, bool mpt)
         {
-            const string expected = "BLOOM's layout: [Embedding] [LayerNorm], then per block [LayerNorm] [Attention(Heads = h, Causal = true, Alibi = true)] [Residual(Layers = 2)] "
-                + "[LayerNorm] [Dense(4 · E, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]; "
-                + "a [Dropout] may stand before each residual (BLOOM's hidden_dropout)";
-            var walk = new LayerWalk(a, "BLOOM", expected);
+            string expected = mpt
+                ? "MPT's layout: [Embedding], then per block [LayerNorm(Bias = false)] [Attention(Heads = h, Causal = true, Alibi = true, Bias = false)] [Residual(Layers = 2)] "
+                    + "[LayerNorm(Bias = false)] [Dense(I, Activation = Activation.Gelu, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)], then [LayerNorm(Bias = false)] "
+                    + "[Dense(V, TieEmbedding = true, Bias = false)]; a [Dropout] may stand before each residual (MPT's resid_pdrop)"
+                : "BLOOM's layout: [Embedding] [LayerNorm], then per block [LayerNorm] [Attention(Heads = h, Causal = true, Alibi = true)] [Residual(Layers = 2)] "
+                    + "[LayerNorm] [Dense(4 · E, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]; "
+                    + "a [Dropout] may stand before each residual (BLOOM's hidden_dropout)";
+            var walk = new LayerWalk(a, mpt ? "MPT" : "BLOOM", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
-            var embedding = walk.At<EmbeddingInfo>(0, "the token table (word_embeddings: an [Embedding], unscaled)", e => e.Scale == 1f);
-            var embeddingNorm = walk.At<LayerNormInfo>(1, "word_embeddings_layernorm ([LayerNorm])", x => x.Bias);
-            int width = embedding.Dim, at = 2;
+            bool bias = !mpt;
+            var embedding = walk.At<EmbeddingInfo>(0, $"the token table ({(mpt ? "wte" : "word_embeddings")}: an [Embedding], unscaled)", e => e.Scale == 1f);
+            var embeddingNorm = mpt ? null : walk.At<LayerNormInfo>(1, "word_embeddings_layernorm ([LayerNorm])", x => x.Bias);
+            int width = embedding.Dim, at = mpt ? 1 : 2, first0 = at;
+            var (firstName, attentionName, secondName, upName, downName) = mpt
+                ? ("norm_1", "attn", "norm_2", "ffn.up_proj", "ffn.down_proj")
+                : ("input_layernorm", "self_attention", "post_attention_layernorm", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h");
             var blocks = new List<BloomBlock>();
             while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
             {
                 int n = blocks.Count, start = at;
-                var first = walk.At<LayerNormInfo>(at++, $"block {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
-                var attention = walk.At<AttentionInfo>(at++, $"block {n}'s self_attention ([Attention(Heads = h, Causal = true, Alibi = true)], with its biases)",
-                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, Bias: true, OutputBias: true,
-                        KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: true });
-                at = walk.Dropout(at); // (hidden_dropout's, after the dense)
+                var first = walk.At<LayerNormInfo>(at++, $"block {n}'s {firstName} ({(mpt ? "[LayerNorm(Bias = false)]" : "[LayerNorm]")})", x => x.Bias == bias);
+                var attention = walk.At<AttentionInfo>(at++, $"block {n}'s {attentionName} ([Attention(Heads = h, Causal = true, Alibi = true{(mpt ? ", Bias = false" : "")})])",
+                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, OutputBias: true,
+                        KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: true } && x.Bias == bias);
+                at = walk.Dropout(at); // (hidden_dropout's, resid_pdrop's: after the attention's output projection)
                 int residual = at;
                 walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
-                var second = walk.At<LayerNormInfo>(at++, $"block {n}'s post_attention_layernorm ([LayerNorm])", x => x.Bias);
-                var up = walk.At<DenseInfo>(at++, $"block {n}'s mlp.dense_h_to_4h ([Dense({4 * width}, Activation = Activation.GeluTanh)])",
-                    d => d is { Gated: false, Activation: Activation.GeluTanh, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == 4 * width);
-                var down = walk.At<DenseInfo>(at++, $"block {n}'s mlp.dense_4h_to_h ([Dense({width})])",
-                    d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
+                var second = walk.At<LayerNormInfo>(at++, $"block {n}'s {secondName} ({(mpt ? "[LayerNorm(Bias = false)]" : "[LayerNorm]")})", x => x.Bias == bias);
+                Activation act = mpt ? Activation.Gelu : Activation.GeluTanh;
+                var up = walk.At<DenseInfo>(at++, $"block {n}'s {upName} ([Dense({(mpt ? "I" : 4 * width)}, Activation = Activation.{act}{(mpt ? ", Bias = false" : "")})])",
+                    d => d is { Gated: false, TiedTo: null, SoftCap: 0f } && d.Activation == act && d.Bias == bias && (mpt || d.Units == 4 * width));
+                var down = walk.At<DenseInfo>(at++, $"block {n}'s {downName} ([Dense({width}{(mpt ? ", Bias = false" : "")})])",
+                    d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f } && d.Bias == bias && d.Units == width);
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
                 blocks.Add(new BloomBlock(first, attention, second, up, down));
             }
-            if (blocks.Count == 0) throw walk.Differs(2, "block 0's input_layernorm ([LayerNorm]) and self_attention ([Attention(Causal = true, Alibi = true)])");
-            var norm = walk.At<LayerNormInfo>(at, "the last norm (ln_f: [LayerNorm])", x => x.Bias);
+            if (blocks.Count == 0) throw walk.Differs(first0, $"block 0's {firstName} ([LayerNorm]) and {attentionName} ([Attention(Causal = true, Alibi = true)])");
+            var norm = walk.At<LayerNormInfo>(at, $"the last norm ({(mpt ? "norm_f: [LayerNorm(Bias = false)]" : "ln_f: [LayerNorm]")})", x => x.Bias == bias);
             var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
                 d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (BLOOM ends with its output layer)");
-            return new BloomLayout(embedding, embeddingNorm, blocks, norm, output);
+            if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({(mpt ? "MPT" : "BLOOM")} ends with its output layer)");
+            return new BloomLayout(embedding, embeddingNorm, blocks, norm, output, mpt);
         }
 
         /// <summary>
-        /// Each parameter's tensors in the checkpoint (without the <c>transformer.</c> prefix): the attention's q, k and v rows each
-        /// gathered head by head from <c>query_key_value</c>, whose rows lie [heads, 3, d] (BLOOM's <c>_split_heads</c>).
+        /// Each parameter's tensors in the checkpoint (without the <c>transformer.</c> prefix): BLOOM's attention's q, k and v rows each
+        /// gathered head by head from <c>query_key_value</c>, whose rows lie [heads, 3, d] (BLOOM's <c>_split_heads</c>); MPT's
+        /// <c>attn.Wqkv</c> holds them side by side, as <c>in_proj_weight</c> does.
         /// </summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
             int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)] };
             void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
-            AddNorm(EmbeddingNorm, "word_embeddings_layernorm");
+            if (Mpt)
+            {
+                for (int i = 0; i < Blocks.Count; i++)
+                {
+                    BloomBlock b = Blocks[i];
+                    string hf = $"blocks.{i}.";
+                    AddNorm(b.First, hf + "norm_1");
+                    s[b.Attention.Name + ".in_proj_weight"] = [(hf + "attn.Wqkv.weight", 3 * width)];
+                    s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attn.out_proj.weight", width)];
+                    AddNorm(b.Second, hf + "norm_2");
+                    BertLayout.AddDense(s, b.Up, hf + "ffn.up_proj");
+                    BertLayout.AddDense(s, b.Down, hf + "ffn.down_proj");
+                }
+                AddNorm(Norm, "norm_f");
+                if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
+                return s;
+            }
+            AddNorm(EmbeddingNorm!, "word_embeddings_layernorm");
             for (int i = 0; i < Blocks.Count; i++)
             {
                 BloomBlock b = Blocks[i];
@@ -156,6 +259,11 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (BloomConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
+            if (Mpt)
+            {
+                CheckMptConfig(c, problems);
+                return;
+            }
             if (!ReadsModelType(c, problems, t => t == "bloom", $"LoadBloom reads BLOOM's checkpoints (\"bloom\")")) return;
             BloomBlock first = Blocks[0];
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 250880);
@@ -172,22 +280,89 @@ public static partial class HuggingFace
                     : $"tie_word_embeddings is false, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
         }
 
-        /// <summary>What one BLOOM configuration cannot say: blocks whose heads or norms differ from the first's.</summary>
+        /// <summary>
+        /// MptConfig's keys against the model (its defaults for what it leaves out): the sizes, ALiBi in <c>attn_config</c> (its
+        /// maximum bias 8, the paper's slopes), and what is not laid out here refused.
+        /// </summary>
+        private void CheckMptConfig(JsonElement c, List<string> problems)
+        {
+            if (!ReadsModelType(c, problems, t => t == "mpt", $"LoadMpt reads MPT's checkpoints (\"mpt\")")) return;
+            BloomBlock first = Blocks[0];
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50368);
+            ConfigInt(c, problems, "d_model", Embedding.Dim, $"'{Embedding.Name}'", 2048);
+            ConfigInt(c, problems, "n_layers", Blocks.Count, "its blocks", 24);
+            ConfigInt(c, problems, "n_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 16);
+            int ratio = Value(c, "expansion_ratio") is { ValueKind: JsonValueKind.Number } r && r.TryGetInt32(out int given) ? given : 4;
+            if (first.Up.Units != ratio * Embedding.Dim)
+                problems.Add($"expansion_ratio is {ratio}{(Value(c, "expansion_ratio") is null ? " (its default)" : "")}: declare '{first.Up.Name}' with {ratio * Embedding.Dim} units ({ratio} · d_model)");
+            CheckAlike(problems);
+            ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, Norms());
+            if (Value(c, "no_bias") is { ValueKind: JsonValueKind.False })
+                problems.Add("no_bias is false: MPT's layers with biases are not laid out here (transformers' MPT has none)");
+            JsonElement attention = Value(c, "attn_config") is { ValueKind: JsonValueKind.Object } a ? a : default;
+            JsonElement? Attn(string key) => attention.ValueKind == JsonValueKind.Object ? Value(attention, key) : null;
+            if (Attn("alibi") is not { ValueKind: JsonValueKind.True })
+                problems.Add($"attn_config's alibi is {(Attn("alibi") is { } alibi ? alibi.GetRawText() : "false (its default)")}: MPT's learned positions are not laid out here (its ALiBi is: [Attention(Alibi = true)])");
+            if (Attn("alibi_bias_max") is { } max && !(max.ValueKind == JsonValueKind.Number && max.GetDouble() == 8))
+                problems.Add($"attn_config's alibi_bias_max is {max.GetRawText()}: ALiBi's slopes here are the paper's, a maximum of 8");
+            if (Attn("clip_qkv") is { ValueKind: not JsonValueKind.Null } clip)
+                problems.Add($"attn_config's clip_qkv is {clip.GetRawText()}: the queries, keys and values clamped are not computed here");
+            if (Attn("qk_ln") is { ValueKind: JsonValueKind.True })
+                problems.Add("attn_config's qk_ln is true: the queries' and keys' layer norms are not laid out here");
+            if (Attn("softmax_scale") is { ValueKind: JsonValueKind.Number } scale && (float)scale.GetDouble() != (float)(1.0 / Math.Sqrt(first.Attention.HeadSize)))
+                problems.Add($"attn_config's softmax_scale is {scale.GetRawText()}: the scores here are scaled by 1/√d");
+            bool tie = Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False };
+            if (!tie) problems.Add($"tie_word_embeddings is false: MPT's lm_head is its token table; declare '{Output.Name}' with TieEmbedding = true");
+            else if (!Tied) problems.Add($"tie_word_embeddings is true{(Value(c, "tie_word_embeddings") is null ? " (its default)" : "")}: declare '{Output.Name}' with TieEmbedding = true");
+        }
+
+        /// <summary>What one BLOOM or MPT configuration cannot say: blocks whose heads, feed-forward or norms differ from the first's.</summary>
         public void CheckAlike(List<string> problems)
         {
             BloomBlock first = Blocks[0];
+            string heads = Mpt ? "n_heads" : "n_head";
             foreach (BloomBlock b in Blocks.Skip(1).Where(b => b.Attention.Heads != first.Attention.Heads).Take(1))
-                problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads and '{first.Attention.Name}' {first.Attention.Heads}: BLOOM's blocks are alike (one n_head)");
+                problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads and '{first.Attention.Name}' {first.Attention.Heads}: {Family}'s blocks are alike (one {heads})");
+            foreach (BloomBlock b in Blocks.Skip(1).Where(b => b.Up.Units != first.Up.Units).Take(1))
+                problems.Add($"'{b.Up.Name}' has {b.Up.Units} units and '{first.Up.Name}' {first.Up.Units}: {Family}'s blocks are alike (one expansion_ratio)");
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: BLOOM's norms share layer_norm_epsilon");
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: {Family}'s norms share layer_norm_epsilon");
         }
 
-        /// <summary>Every layer norm: the embedding's, each block's two, then ln_f.</summary>
-        private IEnumerable<LayerNormInfo> Norms() => Blocks.SelectMany(b => new[] { b.First, b.Second }).Prepend(EmbeddingNorm).Append(Norm);
+        /// <summary>Every layer norm: the embedding's (BLOOM's), each block's two, then the last.</summary>
+        private IEnumerable<LayerNormInfo> Norms()
+        {
+            IEnumerable<LayerNormInfo> blocks = Blocks.SelectMany(b => new[] { b.First, b.Second });
+            return (EmbeddingNorm is null ? blocks : blocks.Prepend(EmbeddingNorm)).Append(Norm);
+        }
 
-        /// <summary>The config.json of this layout, as transformers' BloomConfig writes its fields.</summary>
+        /// <summary>The config.json of this layout, as transformers' BloomConfig (or MptConfig) writes its fields.</summary>
         public byte[] Config()
         {
+            if (Mpt)
+            {
+                return ConfigJson(w =>
+                {
+                    WriteArchitecture(w, "MptForCausalLM", null);
+                    w.WriteString("model_type", "mpt");
+                    w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                    w.WriteNumber("d_model", Embedding.Dim);
+                    w.WriteNumber("n_layers", Blocks.Count);
+                    w.WriteNumber("n_heads", Blocks[0].Attention.Heads);
+                    w.WriteNumber("expansion_ratio", Blocks[0].Up.Units / Embedding.Dim);
+                    w.WritePropertyName("layer_norm_epsilon");
+                    w.WriteRawValue(JsonFloat(Blocks[0].First.Epsilon));
+                    w.WriteBoolean("no_bias", true);
+                    w.WriteStartObject("attn_config");
+                    w.WriteBoolean("alibi", true);
+                    w.WriteNumber("alibi_bias_max", 8);
+                    w.WriteNull("clip_qkv");
+                    w.WriteBoolean("qk_ln", false);
+                    w.WriteNull("softmax_scale");
+                    w.WriteEndObject();
+                    w.WriteString("torch_dtype", "float32");
+                });
+            }
             return ConfigJson(w =>
             {
                 WriteArchitecture(w, "BloomForCausalLM", null);

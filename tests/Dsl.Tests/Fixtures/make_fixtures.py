@@ -1770,6 +1770,7 @@ def make_hf_llama():
     make_hf_t5_generation()
     make_hf_t5_generation(tied=True)
     make_hf_bloom()
+    make_hf_mpt()
     make_hf_jina_bert()
     make_relative_buckets()
     make_hf_mistral()
@@ -1983,6 +1984,72 @@ def make_hf_bloom():
     save_safetensors(os.path.join(HERE, "HfBloom", "model.safetensors"), state)
     save_safetensors(os.path.join(HERE, "HfBloom.expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
     print(f"HfBloom: {len(state)} tensors, logits {list(logits.shape)}")
+
+
+def make_hf_mpt():
+    """HfMpt: MptForCausalLM as mosaicml's checkpoints and transformers' hold it ("transformer." prefix, float32, lm_head tied to
+    wte and left out), transformers' modeling_mpt written out: wte; 2 blocks of 6 heads over a width of 24, each norm_1 (LayerNorm
+    without a bias), attn.Wqkv (q, k, v side by side, no bias), the scores q k^T / sqrt(d) plus build_mpt_alibi_tensor's
+    m_h (j - (T - 1)) (its slopes 1 / 2^(8 k / 8) for the power of two above 6, reordered odd then even), the causal and padding
+    masks, out_proj; norm_2, ffn.up_proj (4 * 24), exact GELU, ffn.down_proj; norm_f, the tied head. Two sequences of 11 steps,
+    the second padded after 7."""
+    c = {"architectures": ["MptForCausalLM"], "model_type": "mpt", "vocab_size": 19, "d_model": 24, "n_heads": 6, "n_layers": 2, "expansion_ratio": 4,
+         "max_seq_len": 64, "layer_norm_epsilon": 1e-05, "no_bias": True, "learned_pos_emb": True, "norm_type": "low_precision_layernorm",
+         "attn_config": {"attn_type": "multihead_attention", "attn_pdrop": 0.0, "attn_impl": "torch", "clip_qkv": None, "softmax_scale": None,
+                         "prefix_lm": False, "qk_ln": False, "attn_uses_sequence_id": False, "alibi": True, "alibi_bias_max": 8}}
+    torch.manual_seed(761)
+    H, heads, V, T = c["d_model"], c["n_heads"], c["vocab_size"], 11
+    d = H // heads
+    state = {"wte.weight": nn.Embedding(V, H).weight.detach().clone()}
+
+    def norm(prefix):
+        state[prefix + ".weight"] = torch.empty(H).uniform_(0.5, 1.5)
+
+    def linear(prefix, rows, cols):
+        state[prefix + ".weight"] = nn.Linear(cols, rows, bias=False).weight.detach().clone()
+    for i in range(c["n_layers"]):
+        at = f"blocks.{i}."
+        norm(at + "norm_1")
+        linear(at + "attn.Wqkv", 3 * H, H)
+        linear(at + "attn.out_proj", H, H)
+        norm(at + "norm_2")
+        linear(at + "ffn.up_proj", 4 * H, H)
+        linear(at + "ffn.down_proj", H, 4 * H)
+    norm("norm_f")
+    ids = torch.randint(1, V, (2, T))
+    lengths = torch.tensor([T, 7])
+    ids[1, 7:] = 0
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    # build_mpt_alibi_tensor
+    alibi = torch.arange(1 - c["max_seq_len"], 1, dtype=torch.int32).view(1, 1, 1, c["max_seq_len"])
+    power = 2 ** math.ceil(math.log2(heads))
+    base = torch.arange(1, power + 1, dtype=torch.int64).float() * (c["attn_config"]["alibi_bias_max"] / power)
+    slopes = (1.0 / torch.pow(2, base)).view(1, power, 1, 1)
+    if power != heads:
+        slopes = torch.concat([slopes[:, 1::2, ...], slopes[:, ::2, ...]], dim=1)[:, :heads, ...]
+    alibi = (alibi * slopes).squeeze(0)[:, :, -T:]  # [heads, 1, T]: the last T keys' positions
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], None, c["layer_norm_epsilon"])
+    with torch.no_grad():
+        x = F.embedding(ids, state["wte.weight"])
+        for i in range(c["n_layers"]):
+            at = f"blocks.{i}."
+            q, k, v = ((t.view(2, T, heads, d).transpose(1, 2)) for t in (layer_norm(x, at + "norm_1") @ state[at + "attn.Wqkv.weight"].T).chunk(3, dim=2))
+            scores = q @ k.transpose(-1, -2) * (1 / math.sqrt(H / heads)) + alibi
+            weights = scores.masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            x = x + (weights @ v).transpose(1, 2).reshape(2, T, H) @ state[at + "attn.out_proj.weight"].T
+            h = F.gelu(layer_norm(x, at + "norm_2") @ state[at + "ffn.up_proj.weight"].T)
+            x = x + h @ state[at + "ffn.down_proj.weight"].T
+        logits = layer_norm(x, "norm_f") @ state["wte.weight"].T
+    tensors = {"transformer." + name: t for name, t in state.items()}
+    os.makedirs(os.path.join(HERE, "HfMpt"), exist_ok=True)
+    with open(os.path.join(HERE, "HfMpt", "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, "HfMpt", "model.safetensors"), tensors)
+    save_safetensors(os.path.join(HERE, "HfMpt.expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"HfMpt: {len(tensors)} tensors, logits {list(logits.shape)}")
 
 
 class HfBertLayer(nn.Module):
@@ -3051,8 +3118,9 @@ if __name__ == "__main__":
         make_hf_t5_generation()
         make_hf_t5_generation(tied=True)
         sys.exit(0)
-    if "--hf-bloom" in sys.argv:  # only the BLOOM checkpoint
+    if "--hf-bloom" in sys.argv:  # only the BLOOM and MPT checkpoints
         make_hf_bloom()
+        make_hf_mpt()
         sys.exit(0)
     if "--hf-jina" in sys.argv:  # only the JinaBERT checkpoint
         make_hf_jina_bert()

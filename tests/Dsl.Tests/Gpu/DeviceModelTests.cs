@@ -92,7 +92,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // T5's decoder's one-sided buckets (the device's bucket table for them), stepping with the table read on the host
         nameof(CausalRelativeAttention), nameof(GcCausalRelative),
         // ALiBi: the bias filled on the host once per workspace and copied over; stepping from the host's cache
-        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyJinaBert),
+        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyMpt), nameof(HfTinyJinaBert),
         // Gemma 3's layers: norms around each part, a sliding layer then a full one with scaled frequencies
         nameof(HfTinyGemma3),
         // BERT's post-norm encoder over the whole sequence, and with a head of its own (attention pooling, a classifier)

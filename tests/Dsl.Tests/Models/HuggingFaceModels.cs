@@ -202,6 +202,16 @@ public partial class HfTinyGpt2;
 [LayerNorm] [Dense(17, TieEmbedding = true, Bias = false)]
 public partial class HfTinyBloom;
 
+// The HfMpt fixture's model (MptForCausalLM): the token table, 2 blocks of 6 heads over 24 with ALiBi and no biases, exact GELU,
+// norm_f and the tied head.
+[Embedding(vocab: 19, dim: 24)]
+[Repeat(2)]
+[LayerNorm(Bias = false)] [Attention(Heads = 6, Causal = true, Alibi = true, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(96, Activation = Activation.Gelu, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(Bias = false)] [Dense(19, TieEmbedding = true, Bias = false)]
+public partial class HfTinyMpt;
+
 // GPT-2's layout with an output layer of its own (tie_word_embeddings false).
 [Embedding(vocab: 13, dim: 16)]
 [PositionEmbedding(maxLength: 32)]

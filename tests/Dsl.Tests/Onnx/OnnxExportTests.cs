@@ -127,6 +127,7 @@ public class OnnxExportTests
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
+        nameof(HfTinyMpt) => new HfTinyMpt(seed: 104),
         nameof(GcCausalRelative) => new GcCausalRelative(seed: 98),
         nameof(GcRelative) => new GcRelative(seed: 96),
         nameof(HfTinyMpnet) => new HfTinyMpnet(seed: 97),
@@ -198,7 +199,7 @@ public class OnnxExportTests
         // T5's decoder's: causal, the buckets' constant one-sided
         nameof(CausalRelativeAttention), nameof(GcCausalRelative),
         // ALiBi: |j − i| cast to float times each head's negative slope
-        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyJinaBert),
+        nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyMpt), nameof(HfTinyJinaBert),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -437,6 +438,7 @@ public class OnnxExportTests
     [InlineData(nameof(CausalRelativeAttention))]
     [InlineData(nameof(GcAlibiCausal))]
     [InlineData(nameof(HfTinyBloom))]
+    [InlineData(nameof(HfTinyMpt))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

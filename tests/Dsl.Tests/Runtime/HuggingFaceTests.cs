@@ -430,6 +430,52 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// MPT's checkpoints (MptForCausalLM, transformers' modeling_mpt written out: build_mpt_alibi_tensor's slopes and key
+    /// positions, no biases, exact GELU): the logits of a full and a right-padded sequence at their valid steps and each cached
+    /// step; saved under its names and read back; a configuration that differs refused, named.
+    /// </summary>
+    [Fact]
+    public void AnMptCheckpointGivesItsLogits()
+    {
+        var model = new HfTinyMpt(seed: 1);
+        HuggingFace.LoadMpt(model, Fixture.Path("HfMpt"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfMpt.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 11 * 19, lengths[b] * 19), actual.AsSpan(b * 11 * 19, lengths[b] * 19), $"HfMpt: sequence {b}'s valid steps");
+        var state = model.CreateState(1);
+        for (int t = 0; t < 11; t++)
+            Tolerance.AssertClose(logits.AsSpan(t * 19, 19), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"HfMpt: step {t}");
+        string folder = Path.Combine(_temp, "mpt-saved");
+        HuggingFace.SaveMpt(model, folder);
+        AssertSavedAsLoaded("HfMpt", folder);
+        var reloaded = new HfTinyMpt(seed: 5);
+        HuggingFace.LoadMpt(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMpt(new HfTinyMpt(seed: 3), Copy((_, config) =>
+        {
+            config["expansion_ratio"] = 2;
+            config["no_bias"] = false;
+            var attention = (JsonObject)config["attn_config"]!;
+            attention["alibi"] = false;
+            attention["clip_qkv"] = 6;
+            attention["qk_ln"] = true;
+            attention["alibi_bias_max"] = 16;
+        }, "mpt-config", "HfMpt")));
+        Contains(error.Message, "expansion_ratio is 2: declare 'dense' with 48 units (2 · d_model)");
+        Contains(error.Message, "no_bias is false: MPT's layers with biases are not laid out here");
+        Contains(error.Message, "attn_config's alibi is false: MPT's learned positions are not laid out here");
+        Contains(error.Message, "attn_config's clip_qkv is 6");
+        Contains(error.Message, "attn_config's qk_ln is true");
+        Contains(error.Message, "attn_config's alibi_bias_max is 16");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadMpt(new HfTinyBloom(seed: 3), Fixture.Path("HfMpt")));
+        Contains(layout.Message, "HfTinyBloom is not laid out as MPT");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMpt(new HfTinyMpt(seed: 3), Fixture.Path("HfBloom")));
+        Contains(error.Message, "model_type is \"bloom\": LoadMpt reads MPT's checkpoints (\"mpt\")");
+    }
+
+    /// <summary>
     /// GPT-2's checkpoints (GPT2LMHeadModel): Conv1D weights read transposed, the causal-mask buffers left, the names with or
     /// without the transformer. prefix; a configuration or layout that differs is refused naming what to declare.
     /// </summary>
