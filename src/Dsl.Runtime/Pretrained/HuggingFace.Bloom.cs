@@ -41,16 +41,7 @@ public static partial class HuggingFace
     /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
     /// named); nothing is loaded.
     /// </exception>
-    public static void LoadBloom(IModel model, string path)
-    {
-        var (architecture, layout, files, _, problems) = Checked(model, path, "BLOOM's", a => BloomLayout.Of(a, mpt: false), (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
-            "BLOOM", "with and without the transformer. prefix");
-        CheckTiedHead(tensors, BloomLayout.Head, layout.Table, layout.Tied, problems);
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => layout.Tied && name == BloomLayout.Head, problems);
-        RefuseIfAny(problems, path, architecture);
-        model.Parameters.Assign(values);
-    }
+    public static void LoadBloom(IModel model, string path) => LoadAlibiDecoder(model, path, mpt: false);
 
     /// <summary>
     /// Saves <paramref name="model"/>, declared as BLOOM (see <see cref="LoadBloom"/>), as a <c>BloomForCausalLM</c> checkpoint in
@@ -100,11 +91,17 @@ public static partial class HuggingFace
     /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
     /// named); nothing is loaded.
     /// </exception>
-    public static void LoadMpt(IModel model, string path)
+    public static void LoadMpt(IModel model, string path) => LoadAlibiDecoder(model, path, mpt: true);
+
+    /// <summary>
+    /// A BLOOM or MPT checkpoint into <paramref name="model"/>: its config.json checked, its tensors read with or without the
+    /// <c>transformer.</c> prefix, a tied head's copy checked against the table; nothing loaded unless everything fits.
+    /// </summary>
+    private static void LoadAlibiDecoder(IModel model, string path, bool mpt)
     {
-        var (architecture, layout, files, _, problems) = Checked(model, path, "MPT's", a => BloomLayout.Of(a, mpt: true), (l, c, p) => l.CheckConfig(c, p));
+        var (architecture, layout, files, _, problems) = Checked(model, path, mpt ? "MPT's" : "BLOOM's", a => BloomLayout.Of(a, mpt), (l, c, p) => l.CheckConfig(c, p));
         Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
-            "MPT", "with and without the transformer. prefix");
+            layout.Family, "with and without the transformer. prefix");
         CheckTiedHead(tensors, BloomLayout.Head, layout.Table, layout.Tied, problems);
         float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => layout.Tied && name == BloomLayout.Head, problems);
         RefuseIfAny(problems, path, architecture);
