@@ -1074,7 +1074,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
         // one table for both embeddings and the output layer: each side's gradient adds into the one device copy
         nameof(Seq2SeqShared), nameof(GcS2sShared), nameof(TransformerSeq2SeqJoint),
         // cross-attention without its projections' biases; LLaMA's pieces in an encoder–decoder (rotary positions from a state)
-        nameof(GcS2sMultiHeadWithoutBias), nameof(GcLlamaSeq2Seq), nameof(GcT5Seq2Seq),
+        nameof(GcS2sMultiHeadWithoutBias), nameof(GcLlamaSeq2Seq), nameof(GcT5Seq2Seq), nameof(HfTinyT5Seq2Seq),
     ];
 
     /// <summary>
@@ -1107,6 +1107,7 @@ public class DeviceCompositionTests(DeviceFixture fixture)
             case nameof(GcS2sMultiHeadWithoutBias): Agree(new GcS2sMultiHeadWithoutBias(seed: 4), new GcS2sMultiHeadWithoutBias(seed: 4)); break;
             case nameof(GcLlamaSeq2Seq): Agree(new GcLlamaSeq2Seq(seed: 4), new GcLlamaSeq2Seq(seed: 4)); break;
             case nameof(GcT5Seq2Seq): Agree(new GcT5Seq2Seq(seed: 4), new GcT5Seq2Seq(seed: 4)); break;
+            case nameof(HfTinyT5Seq2Seq): Agree(new HfTinyT5Seq2Seq(seed: 4), new HfTinyT5Seq2Seq(seed: 4)); break;
             default: throw new ArgumentException(name);
         }
     }

@@ -1669,8 +1669,11 @@ public sealed class HuggingFaceTests : IDisposable
         Tolerance.AssertClose(expected["logits"].ToFloat(), logits, $"{fixture}: the teacher-forced logits");
         for (int b = 0; b < batch; b++)
         {
-            int[] tokens = model.Greedy(ParityModel.Span(ids.AsSpan(b * steps, lengths[b]).ToArray(), [1, lengths[b]]), startToken: 0, maxLength: 12, endToken: 1);
+            var source = ParityModel.Span(ids.AsSpan(b * steps, lengths[b]).ToArray(), [1, lengths[b]]);
+            int[] tokens = model.Greedy(source, startToken: 0, maxLength: 12, endToken: 1);
             Assert.Equal(greedy.Skip(b * 12).Take(12).TakeWhile(t => t >= 0).ToArray(), tokens);
+            // a beam of one is greedy decoding (the decoder's cache reordered each step)
+            Assert.Equal(tokens, model.Beam(source, startToken: 0, beamWidth: 1, maxLength: 12, endToken: 1)[0].Tokens);
         }
         return (ids, lengths, decoderIds, logits);
     }
