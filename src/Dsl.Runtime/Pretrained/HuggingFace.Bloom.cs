@@ -213,42 +213,33 @@ public static partial class HuggingFace
             int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)] };
             void AddNorm(LayerNormInfo norm, string hf) => BertLayout.AddNorm(s, norm, hf);
-            if (Mpt)
-            {
-                for (int i = 0; i < Blocks.Count; i++)
-                {
-                    BloomBlock b = Blocks[i];
-                    string hf = $"blocks.{i}.";
-                    AddNorm(b.First, hf + "norm_1");
-                    s[b.Attention.Name + ".in_proj_weight"] = [(hf + "attn.Wqkv.weight", 3 * width)];
-                    s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attn.out_proj.weight", width)];
-                    AddNorm(b.Second, hf + "norm_2");
-                    BertLayout.AddDense(s, b.Up, hf + "ffn.up_proj");
-                    BertLayout.AddDense(s, b.Down, hf + "ffn.down_proj");
-                }
-                AddNorm(Norm, "norm_f");
-                if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
-                return s;
-            }
-            AddNorm(EmbeddingNorm!, "word_embeddings_layernorm");
+            // each part's name: BLOOM's, or MPT's
+            var (blocks, first, qkv, output, second, up, down, last) = Mpt
+                ? ("blocks", "norm_1", "attn.Wqkv", "attn.out_proj", "norm_2", "ffn.up_proj", "ffn.down_proj", "norm_f")
+                : ("h", "input_layernorm", "self_attention.query_key_value", "self_attention.dense", "post_attention_layernorm", "mlp.dense_h_to_4h", "mlp.dense_4h_to_h", "ln_f");
+            if (EmbeddingNorm is not null) AddNorm(EmbeddingNorm, "word_embeddings_layernorm");
             for (int i = 0; i < Blocks.Count; i++)
             {
                 BloomBlock b = Blocks[i];
-                string hf = $"h.{i}.";
+                string hf = $"{blocks}.{i}.";
                 int heads = b.Attention.Heads, d = b.Attention.HeadSize;
-                // q, then k, then v: each head's rows of that part, heads · 3 · d rows in the fused tensor
-                ParameterSet.TensorRows[] Fused(string tensor) => Enumerable.Range(0, 3)
+                // MPT's q, k and v side by side, as in_proj_weight; BLOOM's q, then k, then v: each head's rows of that part, heads · 3 · d
+                // rows in the fused tensor
+                ParameterSet.TensorRows[] Qkv(string tensor) => Mpt ? [(tensor, 3 * width)] : Enumerable.Range(0, 3)
                     .SelectMany(part => Enumerable.Range(0, heads).Select(h => new ParameterSet.TensorRows(tensor, d, (3 * h + part) * d, 3 * width))).ToArray();
-                AddNorm(b.First, hf + "input_layernorm");
-                s[b.Attention.Name + ".in_proj_weight"] = Fused(hf + "self_attention.query_key_value.weight");
-                s[b.Attention.Name + ".in_proj_bias"] = Fused(hf + "self_attention.query_key_value.bias");
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attention.dense.weight", width)];
-                s[b.Attention.Name + ".out_proj.bias"] = [(hf + "self_attention.dense.bias", width)];
-                AddNorm(b.Second, hf + "post_attention_layernorm");
-                BertLayout.AddDense(s, b.Up, hf + "mlp.dense_h_to_4h");
-                BertLayout.AddDense(s, b.Down, hf + "mlp.dense_4h_to_h");
+                AddNorm(b.First, hf + first);
+                s[b.Attention.Name + ".in_proj_weight"] = Qkv(hf + qkv + ".weight");
+                s[b.Attention.Name + ".out_proj.weight"] = [(hf + output + ".weight", width)];
+                if (b.Attention.Bias)
+                {
+                    s[b.Attention.Name + ".in_proj_bias"] = Qkv(hf + qkv + ".bias");
+                    s[b.Attention.Name + ".out_proj.bias"] = [(hf + output + ".bias", width)];
+                }
+                AddNorm(b.Second, hf + second);
+                BertLayout.AddDense(s, b.Up, hf + up);
+                BertLayout.AddDense(s, b.Down, hf + down);
             }
-            AddNorm(Norm, "ln_f");
+            AddNorm(Norm, last);
             if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
             return s;
         }
