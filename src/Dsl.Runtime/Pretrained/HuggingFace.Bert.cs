@@ -92,11 +92,8 @@ public static partial class HuggingFace
         string type = BertLayout.ModelTypeOf(config);
         // (DistilBERT and MPNet have no token types: 0 sets the fold aside)
         int types = type is "distilbert" or BertLayout.Mpnet ? 0 : Value(config, "type_vocab_size") is { ValueKind: JsonValueKind.Number } t && t.TryGetInt32(out int n) ? n : 2;
-        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Positions?.MaxLength ?? 0, types, BertLayout.PositionOffset(config), problems,
-            fold: layout.Types is null);
-        // JinaBERT's: no position table, the first token type's row added to every word's instead
-        if (layout.Jina && layout.Types is null && types > 0)
-            FoldFirstTokenType(tensors, BertLayout.TokenTypes, types, BertLayout.Words, layout.Embedding.Vocabulary, layout.Embedding.Dim, "every word", problems);
+        Dictionary<string, SafeTensor> tensors = BertLayout.Readable(ReadAll(files), layout.Embedding.Dim, layout.Embedding.Vocabulary, layout.Positions?.MaxLength ?? 0, types,
+            BertLayout.PositionOffset(config), problems, fold: layout.Types is null);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(type);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
         layout.MaskedLm?.AddSources(type, layout.Layers[0].Intermediate.Activation, layout.EmbeddingNorm.Epsilon, tensors, sources, problems);
@@ -345,9 +342,10 @@ public static partial class HuggingFace
         /// <summary>
         /// The checkpoint's tensors under BertModel's names (no <c>bert.</c> prefix; <c>LayerNorm.gamma</c> and <c>beta</c> as
         /// <c>weight</c> and <c>bias</c>), the position table with the first token type's row added (float32, each row
-        /// p + t₀), the token types' table checked ([<paramref name="types"/>, <paramref name="width"/>]) and set aside.
+        /// p + t₀; without a position table, JinaBERT's, the <paramref name="words"/> rows of the token table), the token types'
+        /// table checked ([<paramref name="types"/>, <paramref name="width"/>]) and set aside.
         /// </summary>
-        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int positions, int types, int offset, List<string> problems, bool fold = true)
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, int width, int words, int positions, int types, int offset, List<string> problems, bool fold = true)
         {
             Dictionary<string, SafeTensor> readable = Renamed(tensors, name =>
             {
@@ -364,8 +362,12 @@ public static partial class HuggingFace
                     readable[PositionTable] = new SafeTensor(PositionTable, [positions, width], all.ToFloat().AsSpan(offset * width, positions * width).ToArray());
                 else problems.Add($"tensor '{PositionTable}' has shape {Shapes.Format<long>(all.Shape)}, expected [{positions + offset}, {width}] (max_position_embeddings: the model's {positions} positions after the table's first {offset} rows, which RoBERTa's and MPNet's positions skip)");
             }
-            // (DistilBERT's: none; a [TokenTypeEmbedding] reads the table as it is)
-            if (types > 0 && fold && positions > 0) FoldFirstTokenType(readable, TokenTypes, types, PositionTable, positions, width, "every position", problems);
+            // (DistilBERT's: none; a [TokenTypeEmbedding] reads the table as it is; JinaBERT's, no position table, into the words')
+            if (types > 0 && fold)
+            {
+                if (positions > 0) FoldFirstTokenType(readable, TokenTypes, types, PositionTable, positions, width, "every position", problems);
+                else FoldFirstTokenType(readable, TokenTypes, types, Words, words, width, "every word", problems);
+            }
             return readable;
         }
 

@@ -327,19 +327,23 @@ public static partial class HuggingFace
         /// <summary>The config.json of this layout, as transformers' BloomConfig (or MptConfig) writes its fields.</summary>
         public byte[] Config()
         {
-            if (Mpt)
+            // the sizes under each family's keys, then what only one of them says
+            var (architecture, type, width, layers, heads) = Mpt
+                ? ("MptForCausalLM", "mpt", "d_model", "n_layers", "n_heads")
+                : ("BloomForCausalLM", "bloom", "hidden_size", "n_layer", "n_head");
+            return ConfigJson(w =>
             {
-                return ConfigJson(w =>
+                WriteArchitecture(w, architecture, null);
+                w.WriteString("model_type", type);
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber(width, Embedding.Dim);
+                w.WriteNumber(layers, Blocks.Count);
+                w.WriteNumber(heads, Blocks[0].Attention.Heads);
+                w.WritePropertyName("layer_norm_epsilon");
+                w.WriteRawValue(JsonFloat(Blocks[0].First.Epsilon));
+                if (Mpt)
                 {
-                    WriteArchitecture(w, "MptForCausalLM", null);
-                    w.WriteString("model_type", "mpt");
-                    w.WriteNumber("vocab_size", Embedding.Vocabulary);
-                    w.WriteNumber("d_model", Embedding.Dim);
-                    w.WriteNumber("n_layers", Blocks.Count);
-                    w.WriteNumber("n_heads", Blocks[0].Attention.Heads);
                     w.WriteNumber("expansion_ratio", Blocks[0].Up.Units / Embedding.Dim);
-                    w.WritePropertyName("layer_norm_epsilon");
-                    w.WriteRawValue(JsonFloat(Blocks[0].First.Epsilon));
                     w.WriteBoolean("no_bias", true);
                     w.WriteStartObject("attn_config");
                     w.WriteBoolean("alibi", true);
@@ -348,21 +352,12 @@ public static partial class HuggingFace
                     w.WriteBoolean("qk_ln", false);
                     w.WriteNull("softmax_scale");
                     w.WriteEndObject();
-                    w.WriteString("torch_dtype", "float32");
-                });
-            }
-            return ConfigJson(w =>
-            {
-                WriteArchitecture(w, "BloomForCausalLM", null);
-                w.WriteString("model_type", "bloom");
-                w.WriteNumber("vocab_size", Embedding.Vocabulary);
-                w.WriteNumber("hidden_size", Embedding.Dim);
-                w.WriteNumber("n_layer", Blocks.Count);
-                w.WriteNumber("n_head", Blocks[0].Attention.Heads);
-                w.WritePropertyName("layer_norm_epsilon");
-                w.WriteRawValue(JsonFloat(Blocks[0].First.Epsilon));
-                w.WriteBoolean("apply_residual_connection_post_layernorm", false);
-                w.WriteBoolean("tie_word_embeddings", Tied);
+                }
+                else
+                {
+                    w.WriteBoolean("apply_residual_connection_post_layernorm", false);
+                    w.WriteBoolean("tie_word_embeddings", Tied);
+                }
                 w.WriteString("torch_dtype", "float32");
             });
         }

@@ -1907,6 +1907,22 @@ def make_hf_gpt2():
     print(f"HfGpt2: {len(state)} tensors, logits {list(logits.shape)}")
 
 
+def random_norm(state, prefix, width, bias=True):
+    """A norm's weight (uniform in [0.5, 1.5]) and, with bias, its bias (in [-0.2, 0.2]) into state under prefix: values a
+    missing or misplaced norm would change."""
+    state[prefix + ".weight"] = torch.empty(width).uniform_(0.5, 1.5)
+    if bias:
+        state[prefix + ".bias"] = torch.empty(width).uniform_(-0.2, 0.2)
+
+
+def random_linear(state, prefix, rows, cols, bias=True):
+    """nn.Linear(cols, rows)'s weight (and bias) as PyTorch draws them, into state under prefix."""
+    layer = nn.Linear(cols, rows, bias=bias)
+    state[prefix + ".weight"] = layer.weight.detach().clone()
+    if bias:
+        state[prefix + ".bias"] = layer.bias.detach().clone()
+
+
 def make_hf_bloom():
     """HfBloom: BloomForCausalLM as bigscience's checkpoints hold it (no "transformer." prefix, float32, n_embed for hidden_size,
     lm_head tied to word_embeddings and left out), transformers' modeling_bloom written out: word_embeddings, its LayerNorm; 2
@@ -1923,13 +1939,10 @@ def make_hf_bloom():
     d = H // heads
 
     def norm(prefix):
-        state[prefix + ".weight"] = torch.empty(H).uniform_(0.5, 1.5)
-        state[prefix + ".bias"] = torch.empty(H).uniform_(-0.2, 0.2)
+        random_norm(state, prefix, H)
 
     def linear(prefix, rows, cols):
-        layer = nn.Linear(cols, rows)
-        state[prefix + ".weight"] = layer.weight.detach().clone()
-        state[prefix + ".bias"] = layer.bias.detach().clone().uniform_(-0.2, 0.2)
+        random_linear(state, prefix, rows, cols)
     state = {"word_embeddings.weight": nn.Embedding(V, H).weight.detach().clone()}
     norm("word_embeddings_layernorm")
     for i in range(c["n_layer"]):
@@ -2003,10 +2016,10 @@ def make_hf_mpt():
     state = {"wte.weight": nn.Embedding(V, H).weight.detach().clone()}
 
     def norm(prefix):
-        state[prefix + ".weight"] = torch.empty(H).uniform_(0.5, 1.5)
+        random_norm(state, prefix, H, bias=False)
 
     def linear(prefix, rows, cols):
-        state[prefix + ".weight"] = nn.Linear(cols, rows, bias=False).weight.detach().clone()
+        random_linear(state, prefix, rows, cols, bias=False)
     for i in range(c["n_layers"]):
         at = f"blocks.{i}."
         norm(at + "norm_1")
@@ -2103,14 +2116,10 @@ def make_hf_jina_bert():
              "embeddings.token_type_embeddings.weight": nn.Embedding(2, H).weight.detach().clone()}
 
     def norm(prefix):
-        state[prefix + ".weight"] = torch.empty(H).uniform_(0.5, 1.5)
-        state[prefix + ".bias"] = torch.empty(H).uniform_(-0.2, 0.2)
+        random_norm(state, prefix, H)
 
     def linear(prefix, rows, cols, bias=True):
-        layer = nn.Linear(cols, rows)
-        state[prefix + ".weight"] = layer.weight.detach().clone()
-        if bias:
-            state[prefix + ".bias"] = layer.bias.detach().clone()
+        random_linear(state, prefix, rows, cols, bias)
     norm("embeddings.LayerNorm")
     for i in range(c["num_hidden_layers"]):
         at = f"encoder.layer.{i}."
