@@ -499,6 +499,26 @@ namespace Dsl
     }
 
     /// <summary>
+    /// A second branch: the layers after it read the input of the layer <see cref="Layers"/> back instead of the output of
+    /// the layer before, which a later <c>[Residual]</c> adds in (the parallel blocks of GPT-J, GPT-NeoX, Pythia, Phi-2 and
+    /// Falcon: out = x + attn(ln₁(x)) + mlp(ln₂(x))):
+    /// <code>
+    /// [LayerNorm] [Attention(Heads = 8, Causal = true)]       // a = attn(ln₁(x))
+    /// [Branch(Layers = 2)]                                     // back to x, the first norm's input
+    /// [LayerNorm] [Dense(2048, Activation = Activation.Gelu)] [Dense(512)]   // m = mlp(ln₂(x))
+    /// [Residual(Layers = 4)]                                   // m + a (the branch's input)
+    /// [Residual(Layers = 7)]                                   // + x (the first norm's input)
+    /// </code>
+    /// With one norm for both (GPT-J's, Phi-2's), <c>[LayerNorm] [Attention] [Branch] [Dense] [Dense] [Residual(Layers = 3)]
+    /// [Residual(Layers = 6)]</c>. No parameters; the gradient of what it reads joins that output's.
+    /// </summary>
+    public sealed class BranchAttribute : LayerAttribute
+    {
+        /// <summary>Whose input the layers after it read: the layer this many places back (1: the layer right before). Default 1.</summary>
+        public int Layers { get; set; } = 1;
+    }
+
+    /// <summary>
     /// Adds the sinusoidal position encoding of Vaswani et al. (2017) to each step: pe[t, 2i] = sin(t / 10000^(2i/W)),
     /// pe[t, 2i+1] = cos(t / 10000^(2i/W)). No parameters. A stepping model encodes each step's position from its state's <c>Position</c>.
     /// </summary>

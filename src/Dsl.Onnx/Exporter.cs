@@ -55,6 +55,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         LayerNormInfo n => g.Add("LayerNormalization", n.Name, n.Bias ? [x, Weight(n, "weight"), Weight(n, "bias")] : [x, Weight(n, "weight")], ("axis", -1L), ("epsilon", n.Epsilon)),
         RmsNormInfo n => RmsNorm(n, x),
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
+        BranchInfo b => outputs[b.From],
         PositionalEncodingInfo p when Stepping => PositionalStep(p, x),
         PositionalEncodingInfo p => PositionalEncoding(p, x),
         TokenTypeEmbeddingInfo t when Stepping => throw new NotSupportedException($"Layer '{t.Name}' counts the token types from the sequence's first token: a model with it does not step."),

@@ -18,4 +18,5 @@ internal enum LayerKind
     RmsNorm,
     Pool,
     TokenTypeEmbedding,
+    Branch,
 }

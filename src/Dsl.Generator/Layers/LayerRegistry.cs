@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Linq;
 using Dsl.Generator.Layers.Attention;
+using Dsl.Generator.Layers.Branch;
 using Dsl.Generator.Layers.Dense;
 using Dsl.Generator.Layers.Dropout;
 using Dsl.Generator.Layers.Embedding;
@@ -40,6 +41,7 @@ internal static class LayerRegistry
         new RmsNormLayer(),
         new PoolLayer(),
         new TokenTypeEmbeddingLayer(),
+        new BranchLayer(),
     };
 
     private static readonly Dictionary<LayerKind, LayerDefinition> s_byKind = All.ToDictionary(d => d.Kind);

@@ -70,6 +70,12 @@ public sealed record RmsNormInfo(string Name, int Width, bool OutIsSequence, flo
 /// <summary><c>[Residual]</c>: adds the output of layer <see cref="From"/> (an index into the layers) to its input.</summary>
 public sealed record ResidualInfo(string Name, int Width, bool OutIsSequence, int From) : LayerInfo(Name, Width, Width, OutIsSequence);
 
+/// <summary>
+/// <c>[Branch]</c>: outputs the output of layer <see cref="From"/> (an index into the layers) again, the input of the layer after it: a
+/// second branch from there, which a later residual adds to the first; what flows in is not read.
+/// </summary>
+public sealed record BranchInfo(string Name, int InWidth, int Width, bool OutIsSequence, int From) : LayerInfo(Name, InWidth, Width, OutIsSequence);
+
 /// <summary><c>[PositionalEncoding]</c>.</summary>
 public sealed record PositionalEncodingInfo(string Name, int Width) : LayerInfo(Name, Width, Width, true);
 

@@ -393,6 +393,7 @@ public static partial class HuggingFace
         DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")}{(d.SoftCap > 0f ? $", SoftCap = {Number(d.SoftCap)}" : "")})",
         AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")}{(x.RotaryDimensions > 0 ? $", RotaryDimensions = {x.RotaryDimensions}" : "")}{(x.RelativeBuckets > 0 ? $", RelativeBuckets = {x.RelativeBuckets}" : "")}{(x.Alibi ? ", Alibi = true" : "")})",
         ResidualInfo r => $"a Residual adding layer {r.From}'s output",
+        BranchInfo b => $"a Branch from layer {b.From}'s output",
         LayerNormInfo n => $"LayerNorm{(n.Bias ? "" : "(Bias = false)")}",
         _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
     };

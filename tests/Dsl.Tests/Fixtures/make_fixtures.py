@@ -307,14 +307,18 @@ class Stack(nn.Module):
     def __init__(self, layers):
         super().__init__()
         self.plan, counts, width = [], {}, None
+        inputs = []  # the width flowing into each layer
         for spec in layers:
             kind = spec[0]
+            inputs.append(width)
             name = kind if kind not in counts else f"{kind}_{counts[kind]}"
             counts[kind] = counts.get(kind, 0) + 1
             if kind == "input":
                 width = spec[1]
                 continue
-            if kind in ("residual", "positionalencoding"):  # no parameters
+            if kind in ("residual", "positionalencoding", "branch"):  # no parameters
+                if kind == "branch":  # the stack continues from the input of the layer spec[1] places back: its width
+                    width = inputs[len(inputs) - 1 - spec[1]]
                 self.plan.append((name, spec))
                 continue
             if kind == "layernorm":
@@ -382,6 +386,10 @@ class Stack(nn.Module):
             kind = spec[0]
             if kind == "residual":  # adds the input of the layer spec[1] places back
                 x = x + history[len(history) - 1 - spec[1]]
+                history.append(x)
+                continue
+            if kind == "branch":  # the input of the layer spec[1] places back again (a second branch from it)
+                x = history[len(history) - 1 - spec[1]]
                 history.append(x)
                 continue
             if kind == "positionalencoding":
@@ -620,6 +628,12 @@ CASES = [
     # ALiBi (BLOOM's, MPT's, JinaBERT's): -m_h |j - i| on the scores, over the whole sequence with 6 heads (slopes interpolated
     # between powers of two), causal with 4 heads over two key/value heads
     ("AlibiAttention", [("input", 12), ("attention", 6, {"alibi": True}), ("attention", 4, {"causal": True, "alibi": True, "kv": 2}), ("dense", 3)], 2, 20, "mse"),
+    # parallel blocks (GPT-NeoX's: x + attn(ln1(x)) + mlp(ln2(x)), a partial rotation; GPT-J's: x + attn(ln(x)) + mlp(ln(x))):
+    # a branch back to the block's input (or its norm), two residuals adding the branches
+    ("ParallelBlock", [("embedding", 13, 24), ("layernorm",), ("attention", 4, {"causal": True, "rotary": 10000.0, "rotary_dim": 4}), ("branch", 2),
+                       ("layernorm",), ("dense", 48, "gelu"), ("dense", 24), ("residual", 4), ("residual", 7),
+                       ("layernorm",), ("attention", 2, {"causal": True}), ("branch", 1), ("dense", 40, "gelu_tanh"), ("dense", 24),
+                       ("residual", 3), ("residual", 6), ("layernorm",), ("dense", 13)], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -3084,6 +3098,11 @@ if __name__ == "__main__":
             if case == "PartialRotaryBlock":
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_hf_phi3_partial()
+        sys.exit(0)
+    if "--parallel" in sys.argv:  # only the parallel blocks' case
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case == "ParallelBlock":
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--relative" in sys.argv:  # only the relative position bias's case and buckets
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

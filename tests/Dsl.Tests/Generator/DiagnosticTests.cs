@@ -206,6 +206,26 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_BranchReachingPastTheInput()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Dense(4)] [Branch([|Layers = 2|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Layer 'branch': Layers = 2 reaches past the first layer: only 1 layer(s) come between it and the input", d.GetMessage());
+        Diagnostic zero = Single("using Dsl; namespace Demo; [Input(4)] [Dense(4)] [Branch([|Layers = 0|])] [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'branch': Layers must be positive, but is 0", zero.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1009_AResidualAddingABranchOfAnotherWidth()
+    {
+        // the branch goes back to the input (8 wide); its dense is 6 wide, the dense before the branch 16
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Dense(16)] [Branch] [Dense(6)] [[|Residual(Layers = 2)|]] [Dense(2)] public partial class M;" + Usage,
+            "DSL1009", DiagnosticSeverity.Error);
+        Assert.Equal("Layer 'residual' adds the input of 'branch' ([batch, steps, 16]) to the output of 'dense_1' ([batch, steps, 6]); a residual connection needs the same shape on both sides", d.GetMessage());
+        // a branch back to the input, 8 wide, then 8 wide again: no diagnostic
+        Assert.Empty(GeneratorHarness.Run("using Dsl; namespace Demo; [Input(8)] [Dense(16)] [Branch] [Dense(16)] [Residual(Layers = 2)] [Dense(2)] public partial class M;" + Usage).Dsl);
+    }
+
+    [Fact]
     public void DSL1001_APoolOfAPooledVector()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Lstm(4)] [Pool(PoolKind.Mean)] [[|Pool(PoolKind.First)|]] [Dense(2)] public partial class M;" + Usage, "DSL1001", DiagnosticSeverity.Error);

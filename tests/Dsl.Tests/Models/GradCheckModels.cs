@@ -240,6 +240,24 @@ public partial class GcAlibi;
 [Dense(2)]
 public partial class GcAlibiCausal;
 
+// Branches: two dense towers from the model's input (whose gradient goes nowhere), then a parallel block with two norms
+// (GPT-NeoX's) and one with a norm for both (GPT-J's), causal so that the model steps.
+[Input(features: 3)]
+[Dense(8, Activation = Activation.Tanh)]
+[Branch]
+[Dense(8)]
+[Residual(Layers = 2)]
+[LayerNorm] [Attention(Heads = 2, Causal = true)]
+[Branch(Layers = 2)]
+[LayerNorm] [Dense(12, Activation = Activation.Gelu)] [Dense(8)]
+[Residual(Layers = 4)] [Residual(Layers = 7)]
+[LayerNorm] [Attention(Heads = 2, Causal = true, Rotary = true)]
+[Branch]
+[Dense(10, Activation = Activation.Tanh)] [Dense(8)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[Dense(2)]
+public partial class GcParallel;
+
 // Qwen2's attention: biases on the queries, keys and values, none on the output projection.
 [Input(features: 3)]
 [Dense(8, Activation = Activation.Tanh)]

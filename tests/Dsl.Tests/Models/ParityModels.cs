@@ -637,3 +637,17 @@ public partial class CausalRelativeAttention;
 [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Alibi = true)]
 [Dense(3)]
 public partial class AlibiAttention;
+
+// Parallel blocks (GPT-NeoX's and Pythia's: x + attn(ln1(x)) + mlp(ln2(x)); then GPT-J's and Phi-2's, one norm for both:
+// x + attn(ln(x)) + mlp(ln(x))), each a [Branch] back to the block's input or its norm, two residuals adding the branches.
+[Embedding(vocab: 13, dim: 24)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Rotary = true, RotaryDimensions = 4)]
+[Branch(Layers = 2)]
+[LayerNorm] [Dense(48, Activation = Activation.Gelu)] [Dense(24)]
+[Residual(Layers = 4)] [Residual(Layers = 7)]
+[LayerNorm] [Attention(Heads = 2, Causal = true)]
+[Branch]
+[Dense(40, Activation = Activation.GeluTanh)] [Dense(24)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[LayerNorm] [Dense(13)]
+public partial class ParallelBlock;

@@ -44,6 +44,7 @@ public class GradientCheckTests
     [Fact] public void GroupedQueryAttention() => CheckFeatures(() => new GcGroupedQuery(seed: 36), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void QueryKeyNormAndHeadWidth() => CheckFeatures(() => new GcQueryKeyNorm(seed: 37), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void RelativePositionBias() => CheckFeatures(() => new GcRelative(seed: 39), features: 3, outputShape: [3, 7, 2], batch: 3, steps: 7);
+    [Fact] public void ParallelBranches() => CheckFeatures(() => new GcParallel(seed: 42), features: 3, outputShape: [3, 5, 2], batch: 3, steps: 5);
     [Fact] public void AlibiBias() => CheckFeatures(() => new GcAlibi(seed: 41), features: 3, outputShape: [3, 7, 2], batch: 3, steps: 7);
     [Fact] public void CausalRelativePositionBias() => CheckFeatures(() => new GcCausalRelative(seed: 40), features: 3, outputShape: [3, 7, 2], batch: 3, steps: 7);
     [Fact] public void SoftCappedScoresAndOutputs() => CheckFeatures(() => new GcSoftCap(seed: 38), features: 3, outputShape: [3, 5, 2], batch: 3, steps: 5);

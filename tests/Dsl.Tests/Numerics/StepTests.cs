@@ -68,6 +68,8 @@ public class StepTests
     [Fact] public void CausalRelativeBiasStepsMatchForward() => FeatureStepsMatchForward(new CausalRelativeAttention(seed: 27), features: 12, steps: 24);
     [Fact] public void CausalRelativeBiasReadsChunksFromTheState() => FeatureChunksMatchForward(new GcCausalRelative(seed: 28), features: 3);
     // ALiBi: each step's bias by its distance to every key taken
+    [Fact] public void ParallelBlocksStepAsForward() => StepsMatchForward(new ParallelBlock(seed: 31), vocab: 13);
+    [Fact] public void ParallelBranchesReadChunksFromTheState() => FeatureChunksMatchForward(new GcParallel(seed: 32), features: 3);
     [Fact] public void AlibiStepsMatchForward() => FeatureStepsMatchForward(new GcAlibiCausal(seed: 29), features: 3, steps: 12);
     [Fact] public void AlibiReadsChunksFromTheState() => FeatureChunksMatchForward(new GcAlibiCausal(seed: 30), features: 3);
     [Fact] public void CausalGeneralAttentionStepsMatchForward() => FeatureStepsMatchForward(new GcGeneralSelfDropout(seed: 12), features: 3);

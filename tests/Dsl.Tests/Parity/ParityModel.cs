@@ -31,7 +31,8 @@ internal static class ParityModel
         nameof(RmsNormBlock), nameof(RmsNormManyToOne), nameof(RotaryBlock), nameof(RotaryWide),
         nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention),
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention),
-        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention), nameof(CausalRelativeAttention), nameof(AlibiAttention)
+        nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention), nameof(CausalRelativeAttention), nameof(AlibiAttention),
+        nameof(ParallelBlock)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -92,6 +93,7 @@ internal static class ParityModel
         nameof(RelativeAttention) => Floats(new RelativeAttention()),
         nameof(CausalRelativeAttention) => Floats(new CausalRelativeAttention()),
         nameof(AlibiAttention) => Floats(new AlibiAttention()),
+        nameof(ParallelBlock) => Tokens(new ParallelBlock()),
         nameof(PartialRotaryBlock) => Tokens(new PartialRotaryBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };
