@@ -96,7 +96,13 @@ public static partial class HuggingFace
             BertLayout.PositionOffset(config), problems, fold: layout.Types is null);
         Dictionary<string, ParameterSet.TensorRows[]> sources = layout.Sources(type);
         layout.Task?.AddSources(BertLayout.ModelTypeOf(config), tensors, sources, problems);
-        layout.MaskedLm?.AddSources(type, layout.Layers[0].Intermediate.Activation, layout.EmbeddingNorm.Epsilon, tensors, sources, problems);
+        // (JinaBERT's head transforms by hidden_act, its layers' gate by feed_forward_type; its decoder reads the words without the
+        // first token type, which a fold would have added in)
+        Activation headAct = layout.Jina ? Value(config, "hidden_act") is { ValueKind: JsonValueKind.String } h && FeedForwardActivation(h.GetString()!) is { } a ? a : Activation.Gelu
+            : layout.Layers[0].Intermediate.Activation;
+        if (layout.Jina && layout.MaskedLm is { } head && layout.Types is null)
+            problems.Add($"'{head.Decoder.Name}' reads JinaBERT's word table, which holds the first token type's row here (there is no position table to fold it into): declare a [TokenTypeEmbedding] after the [Embedding]");
+        layout.MaskedLm?.AddSources(type, headAct, layout.EmbeddingNorm.Epsilon, tensors, sources, problems);
         // a tagger's classifier on every token (…ForTokenClassification: named entities), or an extractive answerer's start and end
         // logits (…ForQuestionAnswering's qa_outputs), as its configuration names it
         bool Names(string suffix) => Architectures(config).Any(n => n.EndsWith(suffix, StringComparison.Ordinal));
@@ -156,7 +162,8 @@ public static partial class HuggingFace
         // (a head whose dense layer is not tanh's — DistilBERT's, ELECTRA's — is no pooler: not written, as a head of the model's own)
         BertHead? task = layout.Task is { Dense.Activation: Activation.Tanh } head ? head : null;
         if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one {(mpnet ? "MPNet" : "BERT")} configuration: {string.Join("; ", unlike)}.", nameof(model));
-        string family = mpnet ? "MPNet" : "Bert";
+        // (JinaBERT's checkpoints name jina's own classes, which its config's auto_map points transformers to)
+        string family = mpnet ? "MPNet" : layout.Jina ? "JinaBert" : "Bert";
         DenseInfo? written = task?.Classifier ?? layout.TokenClassifier; // (the sequence's classifier, or the tagger's on every token)
         if (questionAnswering && (task?.Classifier is not null || layout.TokenClassifier is not { Units: 2 } || labels is not null))
             throw new ArgumentException(labels is not null && layout.TokenClassifier is { Units: 2 }
@@ -590,7 +597,18 @@ public static partial class HuggingFace
                 w.WritePropertyName("layer_norm_eps");
                 w.WriteRawValue(JsonFloat(EmbeddingNorm.Epsilon));
                 if (!mpnet) w.WriteString("position_embedding_type", Jina ? "alibi" : "absolute");
-                if (Jina) w.WriteString("feed_forward_type", first.Intermediate.Activation == Activation.Relu ? "reglu" : "geglu");
+                if (Jina)
+                {
+                    w.WriteString("feed_forward_type", first.Intermediate.Activation == Activation.Relu ? "reglu" : "geglu");
+                    // transformers' BertModel has no ALiBi: AutoModel.from_pretrained(folder, trust_remote_code=True) runs jina's code
+                    w.WriteStartObject("auto_map");
+                    const string code = "jinaai/jina-bert-implementation--";
+                    w.WriteString("AutoConfig", code + "configuration_bert.JinaBertConfig");
+                    w.WriteString("AutoModel", code + "modeling_bert.JinaBertModel");
+                    w.WriteString("AutoModelForMaskedLM", code + "modeling_bert.JinaBertForMaskedLM");
+                    w.WriteString("AutoModelForSequenceClassification", code + "modeling_bert.JinaBertForSequenceClassification");
+                    w.WriteEndObject();
+                }
                 w.WriteString("torch_dtype", "float32");
             });
         }

@@ -128,6 +128,10 @@ public static partial class HuggingFace
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
+        // (MptForCausalLM ties lm_head to wte whatever tie_word_embeddings says: a head of its own would be read as the table)
+        if (layout.Mpt && !layout.Tied) unlike.Add($"'{layout.Output.Name}' has a weight of its own, but MPT's lm_head is its token table (declare it with TieEmbedding = true)");
+        if (layout.Mpt && layout.Blocks[0].Up.Units % layout.Embedding.Dim != 0)
+            unlike.Add($"'{layout.Blocks[0].Up.Name}' has {layout.Blocks[0].Up.Units} units, not a whole multiple of d_model {layout.Embedding.Dim} (transformers' MPT takes a whole expansion_ratio)");
         if (unlike.Count > 0) throw new ArgumentException($"{model.Architecture!.Name} cannot be written as one {layout.Family} configuration: {string.Join("; ", unlike)}.", nameof(model));
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         WriteCheckpoint(folder, tensors.Select(t => t.Name == BloomLayout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
@@ -280,17 +284,39 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "d_model", Embedding.Dim, $"'{Embedding.Name}'", 2048);
             ConfigInt(c, problems, "n_layers", Blocks.Count, "its blocks", 24);
             ConfigInt(c, problems, "n_heads", first.Attention.Heads, $"'{first.Attention.Name}'", 16);
-            int ratio = Value(c, "expansion_ratio") is { ValueKind: JsonValueKind.Number } r && r.TryGetInt32(out int given) ? given : 4;
-            if (first.Up.Units != ratio * Embedding.Dim)
-                problems.Add($"expansion_ratio is {ratio}{(Value(c, "expansion_ratio") is null ? " (its default)" : "")}: declare '{first.Up.Name}' with {ratio * Embedding.Dim} units ({ratio} · d_model)");
+            // (llm-foundry takes a fractional ratio too: int(d_model · expansion_ratio) units)
+            JsonElement? given = Value(c, "expansion_ratio");
+            if (given is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"expansion_ratio is {e.GetRawText()}, not a number");
+            else
+            {
+                double ratio = given?.GetDouble() ?? 4;
+                long units = (long)Math.Floor(Embedding.Dim * ratio);
+                if (first.Up.Units != units)
+                    problems.Add($"expansion_ratio is {given?.GetRawText() ?? "4 (its default)"}: declare '{first.Up.Name}' with {units} units (d_model · expansion_ratio)");
+            }
             CheckAlike(problems);
             ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, Norms());
             if (Value(c, "no_bias") is { ValueKind: JsonValueKind.False })
                 problems.Add("no_bias is false: MPT's layers with biases are not laid out here (transformers' MPT has none)");
             JsonElement attention = Value(c, "attn_config") is { ValueKind: JsonValueKind.Object } a ? a : default;
             JsonElement? Attn(string key) => attention.ValueKind == JsonValueKind.Object ? Value(attention, key) : null;
-            if (Attn("alibi") is not { ValueKind: JsonValueKind.True })
-                problems.Add($"attn_config's alibi is {(Attn("alibi") is { } alibi ? alibi.GetRawText() : "false (its default)")}: MPT's learned positions are not laid out here (its ALiBi is: [Attention(Alibi = true)])");
+            // (alibi is true by default, and transformers' MPT always adds ALiBi; false is llm-foundry's learned positions, wpe)
+            if (Attn("alibi") is { } alibi && alibi.ValueKind != JsonValueKind.True)
+                problems.Add($"attn_config's alibi is {alibi.GetRawText()}: MPT's learned positions are not laid out here (its ALiBi is: [Attention(Alibi = true)])");
+            if (Attn("prefix_lm") is { ValueKind: JsonValueKind.True })
+                problems.Add("attn_config's prefix_lm is true: a prefix attended both ways is not computed here (the attention is causal)");
+            // llm-foundry's keys that change the outputs (transformers' MPT reads none of them)
+            if (Value(c, "logit_scale") is { ValueKind: not JsonValueKind.Null } logitScale)
+                problems.Add($"logit_scale is {logitScale.GetRawText()}: the logits scaled are not computed here");
+            if (Value(c, "norm_type") is { ValueKind: JsonValueKind.String } normType && !(normType.GetString() is "layernorm" or "low_precision_layernorm"))
+                problems.Add($"norm_type is {normType.GetRawText()}: MPT's norms here are layer norms without a shift (\"low_precision_layernorm\")");
+            if (Value(c, "ffn_config") is { ValueKind: JsonValueKind.Object } ffn)
+            {
+                if (Value(ffn, "ffn_type") is { ValueKind: JsonValueKind.String } ffnType && ffnType.GetString() != "mptmlp")
+                    problems.Add($"ffn_config's ffn_type is {ffnType.GetRawText()}: MPT's feed-forward here is \"mptmlp\" (up_proj, GELU, down_proj)");
+                if (Value(ffn, "ffn_act_fn") is { ValueKind: not JsonValueKind.Null } act)
+                    problems.Add($"ffn_config's ffn_act_fn is {act.GetRawText()}: MPT's feed-forward here takes the exact GELU (the default)");
+            }
             if (Attn("alibi_bias_max") is { } max && !(max.ValueKind == JsonValueKind.Number && max.GetDouble() == 8))
                 problems.Add($"attn_config's alibi_bias_max is {max.GetRawText()}: ALiBi's slopes here are the paper's, a maximum of 8");
             if (Attn("clip_qkv") is { ValueKind: not JsonValueKind.Null } clip)

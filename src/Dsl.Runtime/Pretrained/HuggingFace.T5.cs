@@ -377,19 +377,20 @@ public static partial class HuggingFace
                     ? $"model_type is \"{t.GetString()}\", whose blocks read the first block's relative position table, but the {(Decoder ? "decoder's" : "model's")} layers keep tables of their own (declare no layer with RelativeShared = false)"
                     : $"model_type is \"umt5\", whose blocks each keep a relative position table of their own: declare every {(Decoder ? "self-attention of the decoder" : "attention")} with RelativeShared = false");
             T5Block first = Layers[0];
-            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, Named(Embedding), 32128);
+            var d = Defaults(c);
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, Named(Embedding), d.Vocab);
             ConfigInt(c, problems, "d_model", Embedding.Dim, Named(Embedding), 512);
             // the decoder's blocks: num_decoder_layers, or as many as the encoder's where it is left out
-            int encoderLayers = Value(c, "num_layers") is { ValueKind: JsonValueKind.Number } count ? count.GetInt32() : 6;
+            int encoderLayers = Value(c, "num_layers") is { ValueKind: JsonValueKind.Number } count ? count.GetInt32() : d.Layers;
             if (Decoder) ConfigInt(c, problems, "num_decoder_layers", Layers.Count, "the decoder's blocks", encoderLayers);
-            else ConfigInt(c, problems, "num_layers", Layers.Count, "its blocks", 6);
-            ConfigInt(c, problems, "num_heads", first.Attention.Heads, Named(first.Attention), 8);
+            else ConfigInt(c, problems, "num_layers", Layers.Count, "its blocks", d.Layers);
+            ConfigInt(c, problems, "num_heads", first.Attention.Heads, Named(first.Attention), d.Heads);
             ConfigInt(c, problems, "d_kv", first.Attention.HeadSize, $"{Named(first.Attention)}'s heads{(first.Attention.HeadWidth > 0 ? "" : $": d_model / num_heads; declare HeadWidth = d_kv where they differ")}", 64);
-            ConfigInt(c, problems, "d_ff", first.In.Units, Named(first.In), 2048);
+            ConfigInt(c, problems, "d_ff", first.In.Units, Named(first.In), d.FeedForward);
             ConfigInt(c, problems, "relative_attention_num_buckets", first.Attention.RelativeBuckets, $"{Named(first.Attention)} RelativeBuckets", 32);
             ConfigInt(c, problems, "relative_attention_max_distance", first.Attention.RelativeMaxDistance, $"{Named(first.Attention)} RelativeMaxDistance", 128);
             CheckAlike(problems);
-            string proj = Value(c, "feed_forward_proj") is { ValueKind: JsonValueKind.String } p ? p.GetString()! : "relu";
+            string proj = Value(c, "feed_forward_proj") is { ValueKind: JsonValueKind.String } p ? p.GetString()! : d.Projection;
             if (FeedForward(proj) is not { } ff)
                 problems.Add($"feed_forward_proj is \"{proj}\": T5's feed-forward here is \"relu\", \"gelu\", \"gelu_new\", \"silu\" or their gated forms (\"gated-gelu\": t5-v1_1's and flan-t5's)");
             else
@@ -442,7 +443,18 @@ public static partial class HuggingFace
         /// Whether config.json ties lm_head to the token table (<c>tie_word_embeddings</c>, true by T5Config's default: T5 v1.0's
         /// t5-small … t5-11b), which T5 then reads with the decoder's output scaled by d_model^−0.5.
         /// </summary>
-        public static bool TiedHead(JsonElement c) => Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False };
+        public static bool TiedHead(JsonElement c) => Value(c, "tie_word_embeddings") is { } tie ? tie.ValueKind != JsonValueKind.False
+            : !(Value(c, "model_type") is { ValueKind: JsonValueKind.String } t && t.GetString() == "mt5"); // (MT5Config's default unties it)
+
+        /// <summary>mT5's and UMT5's configurations (MT5Config, UMT5Config), whose defaults differ from T5Config's.</summary>
+        private static bool IsMt5(JsonElement c) => Value(c, "model_type") is { ValueKind: JsonValueKind.String } t && t.GetString() is "mt5" or Umt5;
+
+        /// <summary>
+        /// What a configuration leaves out stands for its class's defaults: T5Config's (t5-small's sizes, "relu"), or MT5Config's and
+        /// UMT5Config's (mt5-small's: 250 112 ids, d_ff 1024, 8 blocks of 6 heads, "gated-gelu").
+        /// </summary>
+        private static (int Vocab, int FeedForward, int Layers, int Heads, string Projection) Defaults(JsonElement c) =>
+            IsMt5(c) ? (250112, 1024, 8, 6, "gated-gelu") : (32128, 2048, 6, 8, "relu");
 
         /// <summary>UMT5's model type: T5 v1.1's blocks, each with a relative position table of its own.</summary>
         public const string Umt5 = "umt5";

@@ -212,6 +212,15 @@ public partial class HfTinyBloom;
 [LayerNorm(Bias = false)] [Dense(19, TieEmbedding = true, Bias = false)]
 public partial class HfTinyMpt;
 
+// HfTinyMpt with an output layer of its own, which MptForCausalLM ties to wte whatever its configuration says: not saved.
+[Embedding(vocab: 19, dim: 24)]
+[Repeat(2)]
+[LayerNorm(Bias = false)] [Attention(Heads = 6, Causal = true, Alibi = true, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(Bias = false)] [Dense(96, Activation = Activation.Gelu, Bias = false)] [Dense(24, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(Bias = false)] [Dense(19, Bias = false)]
+public partial class HfTinyMptUntied;
+
 // GPT-2's layout with an output layer of its own (tie_word_embeddings false).
 [Embedding(vocab: 13, dim: 16)]
 [PositionEmbedding(maxLength: 32)]
@@ -303,6 +312,16 @@ public partial class HfTinyBert;
 [Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
 [EndRepeat]
 public partial class HfTinyJinaBert;
+
+// HfTinyJinaBert with BERT's masked-LM head (JinaBertForMaskedLM's): its decoder reads the word table, which the first token
+// type's fold would change without a [TokenTypeEmbedding].
+[Embedding(vocab: 29, dim: 16)] [LayerNorm(Epsilon = 1e-12f)]
+[Repeat(2)]
+[Attention(Heads = 4, Alibi = true)] [Residual] [LayerNorm(Epsilon = 1e-12f)]
+[Dense(24, Gated = true, Activation = Activation.Gelu, Bias = false)] [Dense(16)] [Residual(Layers = 2)] [LayerNorm(Epsilon = 1e-12f)]
+[EndRepeat]
+[Dense(16, Activation = Activation.Gelu)] [LayerNorm(Epsilon = 1e-12f)] [Dense(29, TieEmbedding = true)]
+public partial class HfTinyJinaBertMaskedLM;
 
 // The same encoder with a head of its own to fine-tune: attention pooling and a classifier, which LoadBert leaves as they are.
 [Embedding(vocab: 13, dim: 16)] [PositionEmbedding(maxLength: 32)] [LayerNorm(Epsilon = 1e-12f)]

@@ -364,6 +364,9 @@ public sealed class HuggingFaceTests : IDisposable
         {
             Assert.Equal("alibi", config.RootElement.GetProperty("position_embedding_type").GetString());
             Assert.Equal("geglu", config.RootElement.GetProperty("feed_forward_type").GetString());
+            // transformers' BertModel has no ALiBi: jina's classes, through the auto_map to its code
+            Assert.Equal("JinaBertModel", config.RootElement.GetProperty("architectures")[0].GetString());
+            Assert.Equal("jinaai/jina-bert-implementation--modeling_bert.JinaBertModel", config.RootElement.GetProperty("auto_map").GetProperty("AutoModel").GetString());
         }
         var reloaded = new HfTinyJinaBert(seed: 7);
         HuggingFace.LoadBert(reloaded, folder);
@@ -379,6 +382,15 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "position_embedding_type is \"alibi\" (JinaBERT's): declare no [PositionEmbedding] and each attention with Alibi = true");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyJinaBert(seed: 2), Edited("HfJinaBert", "jina-original", c => c.Remove("feed_forward_type"))));
         Contains(error.Message, "feed_forward_type is \"original\" (its default), but 'dense' is gated (JinaBERT's mlp.gated_layers)");
+        // a masked-LM head over the words: saved as JinaBertForMaskedLM, refused on loading without a [TokenTypeEmbedding] (the first
+        // type's row folded into the words would move its logits)
+        var masked = new HfTinyJinaBertMaskedLM(seed: 3);
+        string maskedFolder = Path.Combine(_temp, "jina-masked");
+        HuggingFace.SaveBert(masked, maskedFolder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(maskedFolder, "config.json"))))
+            Assert.Equal("JinaBertForMaskedLM", config.RootElement.GetProperty("architectures")[0].GetString());
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadBert(new HfTinyJinaBertMaskedLM(seed: 4), maskedFolder));
+        Contains(error.Message, "'dense_5' reads JinaBERT's word table, which holds the first token type's row here (there is no position table to fold it into): declare a [TokenTypeEmbedding] after the [Embedding]");
     }
 
     /// <summary>
@@ -462,13 +474,35 @@ public sealed class HuggingFaceTests : IDisposable
             attention["clip_qkv"] = 6;
             attention["qk_ln"] = true;
             attention["alibi_bias_max"] = 16;
+            attention["prefix_lm"] = true;
+            config["logit_scale"] = 0.5;
+            config["norm_type"] = "rmsnorm";
+            config["ffn_config"] = new JsonObject { ["ffn_type"] = "te_ln_mlp", ["ffn_act_fn"] = new JsonObject { ["name"] = "silu" } };
         }, "mpt-config", "HfMpt")));
-        Contains(error.Message, "expansion_ratio is 2: declare 'dense' with 48 units (2 · d_model)");
+        Contains(error.Message, "expansion_ratio is 2: declare 'dense' with 48 units (d_model · expansion_ratio)");
+        Contains(error.Message, "attn_config's prefix_lm is true");
+        Contains(error.Message, "logit_scale is 0.5");
+        Contains(error.Message, "norm_type is \"rmsnorm\"");
+        Contains(error.Message, "ffn_config's ffn_type is \"te_ln_mlp\"");
+        Contains(error.Message, "ffn_config's ffn_act_fn is {\"name\":\"silu\"}");
         Contains(error.Message, "no_bias is false: MPT's layers with biases are not laid out here");
         Contains(error.Message, "attn_config's alibi is false: MPT's learned positions are not laid out here");
         Contains(error.Message, "attn_config's clip_qkv is 6");
         Contains(error.Message, "attn_config's qk_ln is true");
         Contains(error.Message, "attn_config's alibi_bias_max is 16");
+        // alibi true by default (transformers' MPT always adds it); llm-foundry's fractional ratio, here a whole 4.0
+        var defaulted = new HfTinyMpt(seed: 3);
+        HuggingFace.LoadMpt(defaulted, Copy((_, config) =>
+        {
+            ((JsonObject)config["attn_config"]!).Remove("alibi");
+            config["expansion_ratio"] = 4.0;
+        }, "mpt-defaults", "HfMpt"));
+        Assert.Equal(actual, ParityModel.Flatten(defaulted.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMpt(new HfTinyMpt(seed: 3), Copy((_, config) => config["expansion_ratio"] = 3.5, "mpt-ratio", "HfMpt")));
+        Contains(error.Message, "expansion_ratio is 3.5: declare 'dense' with 84 units (d_model · expansion_ratio)");
+        // an output layer of its own: MptForCausalLM would read the token table in its place
+        var untied = Assert.Throws<ArgumentException>(() => HuggingFace.SaveMpt(new HfTinyMptUntied(seed: 1), Path.Combine(_temp, "mpt-untied")));
+        Contains(untied.Message, "'dense_4' has a weight of its own, but MPT's lm_head is its token table (declare it with TieEmbedding = true)");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadMpt(new HfTinyBloom(seed: 3), Fixture.Path("HfMpt")));
         Contains(layout.Message, "HfTinyBloom is not laid out as MPT");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMpt(new HfTinyMpt(seed: 3), Fixture.Path("HfBloom")));
@@ -1627,6 +1661,10 @@ public sealed class HuggingFaceTests : IDisposable
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-no-decoder-layers", c => { c.Remove("num_decoder_layers"); c["num_layers"] = 3; })));
         Contains(error.Message, "num_layers is 3, the model declares 2 (its blocks)");
         Contains(error.Message, "num_decoder_layers is 3 (its default), the model declares 2 (the decoder's blocks)");
+        // an mT5 configuration's defaults are MT5Config's
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadT5(untouched, Edited("HfT5Generation", "t5-as-mt5", c => { c["model_type"] = "mt5"; c.Remove("d_ff"); c.Remove("num_heads"); })));
+        Contains(error.Message, "d_ff is 1024 (its default)");
+        Contains(error.Message, "num_heads is 6 (its default)");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadT5(new GcLlamaSeq2Seq(seed: 1), Fixture.Path("HfT5Generation")));
         Contains(layout.Message, "is not laid out as T5's encoder");
     }
