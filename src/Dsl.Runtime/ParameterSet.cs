@@ -286,7 +286,7 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     private static bool CheckTensor(string name, SafeTensor t, ReadOnlySpan<int> expected, List<string> problems, string where)
     {
         if (!ShapeEquals(t.Shape, expected)) problems.Add($"tensor '{name}' has shape {Shapes.Format<long>(t.Shape)}, expected {Shapes.Format(expected)}{where}");
-        else if (t.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
+        else if (!t.IsFloatingPoint) problems.Add($"tensor '{name}' holds {t.DType}, expected a floating-point type");
         else return true;
         return false;
     }

@@ -23,6 +23,14 @@ public enum SafeTensorsDType
     I32,
     /// <summary>64-bit signed integer.</summary>
     I64,
+    /// <summary>Booleans, one byte each (0 or 1): the causal-mask buffers older checkpoints keep (GPT-NeoX's <c>attention.bias</c>).</summary>
+    BOOL,
+    /// <summary>8-bit unsigned integer.</summary>
+    U8,
+    /// <summary>8-bit signed integer.</summary>
+    I8,
+    /// <summary>16-bit signed integer.</summary>
+    I16,
 }
 
 /// <summary>One tensor read from a safetensors file: its type, shape and raw little-endian bytes.</summary>
@@ -65,6 +73,9 @@ public sealed class SafeTensor
     /// values): read its values with <see cref="ToFloat"/>.</exception>
     public byte[] Data => _data ?? throw new InvalidOperationException(
         $"Tensor '{Name}' has {ElementCount * 4L} bytes, more than one byte array holds ({Array.MaxLength}); read its values with ToFloat().");
+
+    /// <summary>Whether the values are floating-point (F32, F64, F16, BF16), which parameters read; the others are integers or booleans.</summary>
+    public bool IsFloatingPoint => DType is SafeTensorsDType.F32 or SafeTensorsDType.F64 or SafeTensorsDType.F16 or SafeTensorsDType.BF16;
 
     /// <summary>Number of elements.</summary>
     public long ElementCount
@@ -117,7 +128,7 @@ public sealed class SafeTensor
     private int Int32At(long value, int index) => value is >= int.MinValue and <= int.MaxValue ? (int)value
         : throw new InvalidDataException($"Tensor '{Name}': value {value} at index {index} does not fit an int (I64 read as int).");
 
-    /// <summary>The values converted to int (from I32 or I64, each value checked to fit).</summary>
+    /// <summary>The values converted to int (from I32 or I64, each value checked to fit, or from BOOL, U8, I8 or I16).</summary>
     public int[] ToInt32()
     {
         var result = new int[ElementCount];
@@ -128,7 +139,10 @@ public sealed class SafeTensor
             {
                 SafeTensorsDType.I32 => BinaryPrimitives.ReadInt32LittleEndian(b.Slice(i * 4)),
                 SafeTensorsDType.I64 => Int32At(BinaryPrimitives.ReadInt64LittleEndian(b.Slice(i * 8)), i),
-                _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected an integer type (I32, I64)."),
+                SafeTensorsDType.BOOL or SafeTensorsDType.U8 => b[i],
+                SafeTensorsDType.I8 => (sbyte)b[i],
+                SafeTensorsDType.I16 => BinaryPrimitives.ReadInt16LittleEndian(b.Slice(i * 2)),
+                _ => throw new InvalidDataException($"Tensor '{Name}' holds {DType}; expected an integer type (I32, I64, I16, I8, U8 or BOOL)."),
             };
         }
         return result;
@@ -338,7 +352,11 @@ public static class SafeTensors
             "BF16" => (SafeTensorsDType.BF16, 2),
             "I32" => (SafeTensorsDType.I32, 4),
             "I64" => (SafeTensorsDType.I64, 8),
-            _ => throw Bad(source, $"tensor '{name}' has dtype {dtypeText}; supported: F32, F64, F16, BF16, I32, I64"),
+            "BOOL" => (SafeTensorsDType.BOOL, 1),
+            "U8" => (SafeTensorsDType.U8, 1),
+            "I8" => (SafeTensorsDType.I8, 1),
+            "I16" => (SafeTensorsDType.I16, 2),
+            _ => throw Bad(source, $"tensor '{name}' has dtype {dtypeText}; supported: F32, F64, F16, BF16, I64, I32, I16, I8, U8, BOOL"),
         };
         var shape = new long[shapeEl.GetArrayLength()];
         // The byte count, computed in 128 bits so that no shape can overflow it; anything beyond the data is refused below.

@@ -227,10 +227,8 @@ public static partial class HuggingFace
                 BloomBlock b = Blocks[i];
                 string hf = $"{blocks}.{i}.";
                 int heads = b.Attention.Heads, d = b.Attention.HeadSize;
-                // MPT's q, k and v side by side, as in_proj_weight; BLOOM's q, then k, then v: each head's rows of that part, heads · 3 · d
-                // rows in the fused tensor
-                ParameterSet.TensorRows[] Qkv(string tensor) => Mpt ? [(tensor, 3 * width)] : Enumerable.Range(0, 3)
-                    .SelectMany(part => Enumerable.Range(0, heads).Select(h => new ParameterSet.TensorRows(tensor, d, (3 * h + part) * d, 3 * width))).ToArray();
+                // MPT's q, k and v side by side, as in_proj_weight; BLOOM's head by head
+                ParameterSet.TensorRows[] Qkv(string tensor) => Mpt ? [(tensor, 3 * width)] : HeadByHead(tensor, heads, d);
                 AddNorm(b.First, hf + first);
                 s[b.Attention.Name + ".in_proj_weight"] = Qkv(hf + qkv + ".weight");
                 s[b.Attention.Name + ".out_proj.weight"] = [(hf + output + ".weight", width)];
@@ -247,6 +245,14 @@ public static partial class HuggingFace
             if (!Tied) s[Output.Name + ".weight"] = [(Head, Output.Units)];
             return s;
         }
+
+        /// <summary>
+        /// q's, k's and v's rows (in_proj_weight's, or its bias's) in a fused tensor whose rows lie [heads, 3, d], each head's query,
+        /// key and value rows together (BLOOM's <c>_split_heads</c>, GPT-NeoX's <c>query_key_value</c>): q, then k, then v, each
+        /// head's rows of that part, of heads · 3 · d rows in all.
+        /// </summary>
+        public static ParameterSet.TensorRows[] HeadByHead(string tensor, int heads, int d) => Enumerable.Range(0, 3)
+            .SelectMany(part => Enumerable.Range(0, heads).Select(h => new ParameterSet.TensorRows(tensor, d, (3 * h + part) * d, 3 * heads * d))).ToArray();
 
         /// <summary>What config.json says against what the model declares (BloomConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)

@@ -216,7 +216,7 @@ public sealed class SentenceDense
                 ? $"'{folder}' holds the Dense module's weights as pytorch_model.bin (a pickle, not read here); save them as model.safetensors (sentence-transformers 3 does)."
                 : $"The Dense module's '{weights}' is missing.", weights);
         Dictionary<string, SafeTensor> tensors = SafeTensors.Read(weights);
-        float[] Tensor(string name, long[] shape) => tensors.TryGetValue(name, out SafeTensor? t) && t.Shape.SequenceEqual(shape) && t.DType is not (SafeTensorsDType.I32 or SafeTensorsDType.I64)
+        float[] Tensor(string name, long[] shape) => tensors.TryGetValue(name, out SafeTensor? t) && t.Shape.SequenceEqual(shape) && t.IsFloatingPoint
             ? t.ToFloat()
             : throw new InvalidDataException($"'{weights}': expected '{name}' of shape {Shapes.Format<long>(shape)} (in_features {inFeatures}, out_features {outFeatures}), got {(t is null ? "none" : $"{Shapes.Format<long>(t.Shape)} ({t.DType})")}.");
         float[] w = Tensor("linear.weight", [outFeatures, inFeatures]);

@@ -474,9 +474,9 @@ public static partial class HuggingFace
     private static void FoldFirstTokenType(Dictionary<string, SafeTensor> readable, string typesName, int types, string table, int rows, int width, string addedTo, List<string> problems)
     {
         if (!readable.Remove(typesName, out SafeTensor? tokenTypes)) problems.Add($"missing tensor '{typesName}' [{types}, {width}] (its first row is added to {addedTo})");
-        else if (tokenTypes.Shape is not [long r, long columns] || r != types || columns != width || tokenTypes.DType is SafeTensorsDType.I32 or SafeTensorsDType.I64)
+        else if (tokenTypes.Shape is not [long r, long columns] || r != types || columns != width || !tokenTypes.IsFloatingPoint)
             problems.Add($"tensor '{typesName}' has shape {Shapes.Format<long>(tokenTypes.Shape)} ({tokenTypes.DType}), expected [{types}, {width}] of a floating-point type (type_vocab_size and the width)");
-        else if (readable.TryGetValue(table, out SafeTensor? values) && values.Shape is [long p, long w] && p == rows && w == width && values.DType is not (SafeTensorsDType.I32 or SafeTensorsDType.I64))
+        else if (readable.TryGetValue(table, out SafeTensor? values) && values.Shape is [long p, long w] && p == rows && w == width && values.IsFloatingPoint)
         {
             float[] sum = values.ToFloat(), first = tokenTypes.ToFloat();
             for (int i = 0; i < sum.Length; i++) sum[i] += first[i % width];
@@ -978,13 +978,7 @@ public static partial class HuggingFace
                     w.WriteNumber("max_position_embeddings", PhiMaxPositions(longRope));
                 }
                 else w.WriteNull("rope_scaling");
-                if (a.RotaryWidth != a.HeadSize)
-                {
-                    // r / d, or the next double up where int(d · f) would round it down (Python reads the shortest decimal back exactly)
-                    double fraction = a.RotaryWidth / (double)a.HeadSize;
-                    while ((int)(a.HeadSize * fraction) < a.RotaryWidth) fraction = Math.BitIncrement(fraction);
-                    w.WriteNumber("partial_rotary_factor", fraction);
-                }
+                if (a.RotaryWidth != a.HeadSize) w.WriteNumber("partial_rotary_factor", RotaryFraction(a));
                 if (a.SlidingWindow > 0) w.WriteNumber("sliding_window", a.SlidingWindow);
                 else w.WriteNull("sliding_window");
                 // Phi3Config's padding id is 32000 by default, which an embedding of 32000 rows or fewer cannot hold
@@ -1516,6 +1510,18 @@ public static partial class HuggingFace
     }
 
     private static string Number(float value) => value.ToString("R", CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The fraction of each head a partial rotation turns, as a configuration writes it (Phi-3's <c>partial_rotary_factor</c>, GPT-NeoX's
+    /// <c>rotary_pct</c>): r / d, or the next double up where int(d · f) would round it down (Python reads the shortest decimal back
+    /// exactly).
+    /// </summary>
+    private static double RotaryFraction(AttentionInfo a)
+    {
+        double fraction = a.RotaryWidth / (double)a.HeadSize;
+        while ((int)(a.HeadSize * fraction) < a.RotaryWidth) fraction = Math.BitIncrement(fraction);
+        return fraction;
+    }
 
     /// <summary>
     /// A float as config.json writes it: the shortest decimal that reads back to it, a whole number with ".0" (as Python's

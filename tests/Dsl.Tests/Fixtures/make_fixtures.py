@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.float16: "F16", torch.bfloat16: "BF16"}
+DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.int32: "I32", torch.float16: "F16", torch.bfloat16: "BF16", torch.bool: "BOOL"}
 
 
 def save_safetensors(path, tensors):
@@ -29,7 +29,7 @@ def save_safetensors(path, tensors):
     for name, t in tensors.items():
         t = t.detach().contiguous().cpu()
         # numpy has no bfloat16: 2-byte types are written through their raw bits (little-endian, as safetensors wants).
-        data = (t.view(torch.int16) if t.dtype in (torch.float16, torch.bfloat16) else t).numpy().tobytes()
+        data = (t.view(torch.int16) if t.dtype in (torch.float16, torch.bfloat16) else t.to(torch.uint8) if t.dtype == torch.bool else t).numpy().tobytes()
         header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
         blobs.append(data)
         offset += len(data)
@@ -2079,6 +2079,88 @@ def make_hf_mpt():
     print(f"HfMpt: {len(tensors)} tensors, logits {list(logits.shape)}")
 
 
+def make_hf_gpt_neox(name, parallel, seed):
+    """HfGptNeoX (Pythia's parallel blocks, use_parallel_residual true) and HfGptNeoXSequential (false): GPTNeoXForCausalLM as
+    save_pretrained writes it ("gpt_neox." prefix, float32, embed_out untied), transformers' modeling_gpt_neox written out:
+    embed_in; 2 blocks of 4 heads over a width of 32, each input_layernorm, attention.query_key_value (rows [heads, 3, d]: each
+    head's q, k and v together, with biases), the rotation of each head's first rotary_pct * d = 4 values (rotate_half, base
+    rotary_emb_base), the scores q k^T / sqrt(d), the causal and padding masks, attention.dense; then either
+    x + attn(ln1(x)) + mlp(ln2(x)) (parallel) or x = x + attn(ln1(x)); x + mlp(ln2(x)); the mlp dense_h_to_4h (96), hidden_act
+    (exact GELU; gelu_new for the sequential one), dense_4h_to_h; final_layer_norm, embed_out. Two sequences of 11 steps, the
+    second padded after 7; a few old checkpoints' buffers (attention.bias, masked_bias, rotary_emb.inv_freq) beside them."""
+    c = {"architectures": ["GPTNeoXForCausalLM"], "model_type": "gpt_neox", "vocab_size": 23, "hidden_size": 32, "num_attention_heads": 4,
+         "num_hidden_layers": 2, "intermediate_size": 96, "hidden_act": "gelu" if parallel else "gelu_new", "rotary_pct": 0.5,
+         "rotary_emb_base": 1000, "max_position_embeddings": 64, "layer_norm_eps": 1e-05, "use_parallel_residual": parallel,
+         "tie_word_embeddings": False, "attention_bias": True, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, heads, V, T, I = c["hidden_size"], c["num_attention_heads"], c["vocab_size"], 11, c["intermediate_size"]
+    d = H // heads
+    nd = int(d * c["rotary_pct"])
+    state = {"embed_in.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["num_hidden_layers"]):
+        at = f"layers.{i}."
+        random_norm(state, at + "input_layernorm", H)
+        random_linear(state, at + "attention.query_key_value", 3 * H, H)
+        random_linear(state, at + "attention.dense", H, H)
+        random_norm(state, at + "post_attention_layernorm", H)
+        random_linear(state, at + "mlp.dense_h_to_4h", I, H)
+        random_linear(state, at + "mlp.dense_4h_to_h", H, I)
+    random_norm(state, "final_layer_norm", H)
+    head = {"embed_out.weight": nn.Linear(H, V, bias=False).weight.detach().clone()}
+    ids = torch.randint(1, V, (2, T))
+    lengths = torch.tensor([T, 7])
+    ids[1, 7:] = 0
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+    # GPTNeoXRotaryEmbedding(rotary_ndims, base): cos and sin of position * inv_freq, the frequencies twice
+    inv_freq = 1.0 / (c["rotary_emb_base"] ** (torch.arange(0, nd, 2).float() / nd))
+    freqs = torch.outer(torch.arange(T).float(), inv_freq)
+    emb = torch.cat([freqs, freqs], dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+
+    def rotate_half(x):
+        return torch.cat([-x[..., x.shape[-1] // 2:], x[..., :x.shape[-1] // 2]], dim=-1)
+
+    def rotated(x):  # [B, heads, T, d]: the first nd values turned, the rest passed
+        turned = x[..., :nd]
+        return torch.cat([turned * cos + rotate_half(turned) * sin, x[..., nd:]], dim=-1)
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_eps"])
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state[prefix + ".bias"])
+    act = F.gelu if c["hidden_act"] == "gelu" else (lambda x: F.gelu(x, approximate="tanh"))
+    with torch.no_grad():
+        x = F.embedding(ids, state["embed_in.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"layers.{i}."
+            qkv = linear(layer_norm(x, at + "input_layernorm"), at + "attention.query_key_value").view(2, T, heads, 3 * d).permute(0, 2, 1, 3)
+            q, k, v = rotated(qkv[..., :d]), rotated(qkv[..., d:2 * d]), qkv[..., 2 * d:]
+            scores = (q @ k.transpose(-1, -2)) / math.sqrt(d)
+            weights = scores.masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).permute(0, 2, 1, 3).reshape(2, T, H), at + "attention.dense")
+            if parallel:
+                mlp = linear(act(linear(layer_norm(x, at + "post_attention_layernorm"), at + "mlp.dense_h_to_4h")), at + "mlp.dense_4h_to_h")
+                x = mlp + attended + x
+            else:
+                x = attended + x
+                x = linear(act(linear(layer_norm(x, at + "post_attention_layernorm"), at + "mlp.dense_h_to_4h")), at + "mlp.dense_4h_to_h") + x
+        logits = layer_norm(x, "final_layer_norm") @ head["embed_out.weight"].T
+    tensors = {"gpt_neox." + n: t for n, t in state.items()}
+    tensors.update(head)
+    # the buffers older checkpoints hold (the causal mask, its fill value, the rotation's frequencies): nothing to load
+    tensors["gpt_neox.layers.0.attention.bias"] = torch.tril(torch.ones(64, 64, dtype=torch.bool)).view(1, 1, 64, 64)
+    tensors["gpt_neox.layers.0.attention.masked_bias"] = torch.tensor(-1e9)
+    tensors["gpt_neox.layers.0.attention.rotary_emb.inv_freq"] = inv_freq
+    os.makedirs(os.path.join(HERE, name), exist_ok=True)
+    with open(os.path.join(HERE, name, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, name, "model.safetensors"), tensors)
+    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
+
+
 class HfBertLayer(nn.Module):
     """transformers' BertLayer, written out: attention.self (query, key, value with biases, h heads scaled by 1/sqrt(d), the
     attention mask's padded keys at float32's minimum), attention.output (dense, LayerNorm of it plus the input), intermediate
@@ -3098,6 +3180,10 @@ if __name__ == "__main__":
             if case == "PartialRotaryBlock":
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         make_hf_phi3_partial()
+        sys.exit(0)
+    if "--hf-neox" in sys.argv:  # only the GPT-NeoX checkpoints
+        make_hf_gpt_neox("HfGptNeoX", True, 811)
+        make_hf_gpt_neox("HfGptNeoXSequential", False, 812)
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

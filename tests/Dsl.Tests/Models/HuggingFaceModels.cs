@@ -212,6 +212,27 @@ public partial class HfTinyBloom;
 [LayerNorm(Bias = false)] [Dense(19, TieEmbedding = true, Bias = false)]
 public partial class HfTinyMpt;
 
+// The HfGptNeoX fixture's model (GPTNeoXForCausalLM, Pythia's parallel blocks: x + attn(ln1(x)) + mlp(ln2(x))): 2 blocks of 4
+// heads over 32, each turning the first 4 of its 8 values (rotary_pct 0.5) at base 1000, exact GELU, embed_out of its own.
+[Embedding(vocab: 23, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Rotary = true, RotaryBase = 1000f, RotaryDimensions = 4)]
+[Branch(Layers = 2)]
+[LayerNorm] [Dense(96, Activation = Activation.Gelu)] [Dense(32)]
+[Residual(Layers = 4)] [Residual(Layers = 7)]
+[EndRepeat]
+[LayerNorm] [Dense(23, Bias = false)]
+public partial class HfTinyGptNeoX;
+
+// The HfGptNeoXSequential fixture's model (use_parallel_residual false): the same blocks one after the other, GELU's tanh form.
+[Embedding(vocab: 23, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Rotary = true, RotaryBase = 1000f, RotaryDimensions = 4)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(96, Activation = Activation.GeluTanh)] [Dense(32)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(23, Bias = false)]
+public partial class HfTinyGptNeoXSequential;
+
 // HfTinyMpt with an output layer of its own, which MptForCausalLM ties to wte whatever its configuration says: not saved.
 [Embedding(vocab: 19, dim: 24)]
 [Repeat(2)]

@@ -442,6 +442,80 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// GPT-NeoX's checkpoints (GPTNeoXForCausalLM, transformers' modeling_gpt_neox written out): Pythia's parallel blocks (a
+    /// [Branch] back to each block's input) and the sequential ones, query_key_value read head by head, a partial rotation at
+    /// base 1000, the old checkpoints' buffers left: the logits of a full and a right-padded sequence at their valid steps and each
+    /// cached step; saved under its names and read back; a configuration or layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfGptNeoX")]
+    [InlineData("HfGptNeoXSequential")]
+    public void AGptNeoXCheckpointGivesItsLogits(string fixture)
+    {
+        bool parallel = fixture == "HfGptNeoX";
+        IModel<int> Create(int seed) => parallel ? new HfTinyGptNeoX(seed) : new HfTinyGptNeoXSequential(seed);
+        IModel<int> model = Create(1);
+        HuggingFace.LoadGptNeoX(model, Fixture.Path(fixture));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 11 * 23, lengths[b] * 23), actual.AsSpan(b * 11 * 23, lengths[b] * 23), $"{fixture}: sequence {b}'s valid steps");
+        var state = model.CreateState(1);
+        for (int t = 0; t < 11; t++)
+            Tolerance.AssertClose(logits.AsSpan(t * 23, 23), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveGptNeoX(model, folder);
+        // (the old checkpoints' buffers are not written: transformers recomputes them)
+        AssertSavedAsLoaded(fixture, folder, kept: n => !n.EndsWith(".attention.bias", StringComparison.Ordinal) && !n.EndsWith("masked_bias", StringComparison.Ordinal)
+            && !n.EndsWith("inv_freq", StringComparison.Ordinal));
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal(parallel, config.RootElement.GetProperty("use_parallel_residual").GetBoolean());
+            Assert.Equal(0.5, config.RootElement.GetProperty("rotary_pct").GetDouble());
+            Assert.Equal(1000, config.RootElement.GetProperty("rotary_emb_base").GetDouble());
+        }
+        IModel<int> reloaded = Create(5);
+        HuggingFace.LoadGptNeoX(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        // a configuration that differs: each difference named, nothing loaded
+        IModel<int> untouched = Create(3);
+        float[] before = untouched.Parameters["dense_4.weight"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeoX(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["use_parallel_residual"] = !parallel;
+            c["rotary_pct"] = 0.25;
+            c["rotary_emb_base"] = 10000;
+            c["hidden_act"] = "relu";
+            c["attention_bias"] = false;
+            c["tie_word_embeddings"] = true;
+            c["rope_scaling"] = new JsonObject { ["type"] = "linear", ["factor"] = 2.0 };
+        })));
+        Contains(error.Message, parallel ? "use_parallel_residual is false, the model declares parallel blocks ([Branch] back to each block's input)"
+            : "use_parallel_residual is true, the model declares sequential blocks (a [Residual] around the attention, no [Branch])");
+        Contains(error.Message, "rotary_pct is 0.25: the rotation turns 2 of each head's 8 values; declare 'attention' with RotaryDimensions = 2");
+        Contains(error.Message, "rotary_emb_base is 10000, the model declares 1000 ('attention' RotaryBase)");
+        Contains(error.Message, "hidden_act is \"relu\": declare 'dense' with Activation = Activation.Relu");
+        Contains(error.Message, "attention_bias is false, the model declares 'attention' with biases");
+        Contains(error.Message, "tie_word_embeddings is true: declare 'dense_4' with TieEmbedding = true");
+        Contains(error.Message, "rope_scaling is {\"type\":\"linear\",\"factor\":2}: GPT-NeoX's scaled rotary frequencies are not laid out here");
+        Assert.Equal(before, untouched.Parameters["dense_4.weight"].AsSpan().ToArray());
+        // transformers' newer names for the rotation: partial_rotary_factor and rope_theta
+        HuggingFace.LoadGptNeoX(untouched, Edited(fixture, fixture + "-new-names", c =>
+        {
+            c["partial_rotary_factor"] = c["rotary_pct"]!.DeepClone();
+            c["rope_theta"] = c["rotary_emb_base"]!.DeepClone();
+            c.Remove("rotary_pct");
+            c.Remove("rotary_emb_base");
+        }));
+        Assert.Equal(actual, ParityModel.Flatten(untouched.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGptNeoX(new HfTinyBloom(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyBloom is not laid out as GPT-NeoX");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeoX(Create(3), Fixture.Path("HfBloom")));
+        Contains(error.Message, "model_type is \"bloom\": LoadGptNeoX reads GPT-NeoX's checkpoints (\"gpt_neox\")");
+    }
+
+    /// <summary>
     /// MPT's checkpoints (MptForCausalLM, transformers' modeling_mpt written out: build_mpt_alibi_tensor's slopes and key
     /// positions, no biases, exact GELU): the logits of a full and a right-padded sequence at their valid steps and each cached
     /// step; saved under its names and read back; a configuration that differs refused, named.

@@ -128,6 +128,25 @@ public sealed class SafeTensorsTests : IDisposable
         Assert.Equal("Tensor 'ids': value 2147483648 at index 1 does not fit an int (I64 read as int).", error.Message);
     }
 
+    [Fact]
+    public void BooleansAndNarrowIntegersReadAsIntsAndAreNoParameters()
+    {
+        // the buffers older checkpoints keep (GPT-NeoX's causal mask as BOOL) and quantisation's narrow integers: read, refused as floats
+        string path = PathOf("narrow.safetensors");
+        const string header = "{\"mask\":{\"dtype\":\"BOOL\",\"shape\":[2,2],\"data_offsets\":[0,4]},\"u\":{\"dtype\":\"U8\",\"shape\":[2],\"data_offsets\":[4,6]},"
+            + "\"i\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[6,8]},\"s\":{\"dtype\":\"I16\",\"shape\":[2],\"data_offsets\":[8,12]}}";
+        File.WriteAllBytes(path, Raw(null, header,
+            [1, 0, 1, 1, 200, 7, 0xFF, 5, 0x00, 0x80, 0x39, 0x30]));
+        Dictionary<string, SafeTensor> t = SafeTensors.Read(path);
+        Assert.Equal([SafeTensorsDType.BOOL, SafeTensorsDType.U8, SafeTensorsDType.I8, SafeTensorsDType.I16], new[] { "mask", "u", "i", "s" }.Select(n => t[n].DType));
+        Assert.Equal([1, 0, 1, 1], t["mask"].ToInt32());
+        Assert.Equal([200, 7], t["u"].ToInt32());
+        Assert.Equal([-1, 5], t["i"].ToInt32());
+        Assert.Equal([-32768, 12345], t["s"].ToInt32());
+        Assert.All(t.Values, v => Assert.False(v.IsFloatingPoint));
+        Assert.Equal("Tensor 'mask' holds BOOL; expected a floating-point type (F32, F64, F16, BF16).", Assert.Throws<InvalidDataException>(() => t["mask"].ToFloat()).Message);
+    }
+
     [Theory]
     [InlineData("F16", SafeTensorsDType.F16)]
     [InlineData("BF16", SafeTensorsDType.BF16)]
