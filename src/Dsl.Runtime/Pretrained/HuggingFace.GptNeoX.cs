@@ -213,10 +213,7 @@ public static partial class HuggingFace
             JsonElement? pct = Value(c, pctKey);
             if (pct is { } p && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() > 0 && p.GetDouble() <= 1))
                 problems.Add($"{pctKey} is {p.GetRawText()}, not a fraction of a head above 0 and at most 1");
-            else if ((int)(a.HeadSize * (pct?.GetDouble() ?? 0.25)) is int turned && turned != a.RotaryWidth)
-                problems.Add(turned < 2 || turned % 2 != 0
-                    ? $"{pctKey} is {pct?.GetRawText() ?? "0.25 (its default)"}: the rotation would turn {turned} of each head's {a.HeadSize} values, which are not whole pairs (not computed here)"
-                    : $"{pctKey} is {pct?.GetRawText() ?? "0.25 (its default)"}: the rotation turns {turned} of each head's {a.HeadSize} values; declare '{a.Name}' with {(turned == a.HeadSize ? "no RotaryDimensions" : $"RotaryDimensions = {turned}")}");
+            else CheckRotaryFraction(pctKey, pct, 0.25, a, problems);
             ConfigFloat(c, problems, Value(c, "rope_theta") is null ? "rotary_emb_base" : "rope_theta", a.RotaryBase, $"'{a.Name}' RotaryBase", 10000);
             if (Value(c, "rope_scaling") is { ValueKind: not JsonValueKind.Null } scaling)
                 problems.Add($"rope_scaling is {scaling.GetRawText()}: GPT-NeoX's scaled rotary frequencies are not laid out here");

@@ -2161,6 +2161,72 @@ def make_hf_gpt_neox(name, parallel, seed):
     print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
 
 
+def make_hf_phi():
+    """HfPhi: PhiForCausalLM (phi-1, phi-1_5, phi-2) as save_pretrained writes it ("model." prefix, float32, lm_head untied with a
+    bias), transformers' modeling_phi written out: embed_tokens; 2 layers of 4 heads over 2 key/value heads over a width of 40
+    (head_dim 10), each input_layernorm (one norm for both branches), self_attn.q_proj, k_proj and v_proj with biases, the
+    rotation of each head's first int(partial_rotary_factor * 10) = 4 values (rotate_half, base rope_theta 500), the scores
+    q k^T / sqrt(10), the causal and padding masks, self_attn.dense; mlp.fc1 (80), gelu_new, mlp.fc2; the layer's output
+    attn + mlp + x; final_layernorm, lm_head. Two sequences of 11 steps, the second padded after 7."""
+    c = {"architectures": ["PhiForCausalLM"], "model_type": "phi", "vocab_size": 27, "hidden_size": 40, "intermediate_size": 80,
+         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "gelu_new", "max_position_embeddings": 64,
+         "layer_norm_eps": 1e-05, "tie_word_embeddings": False, "rope_theta": 500.0, "rope_scaling": None, "partial_rotary_factor": 0.4,
+         "qk_layernorm": False, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attention_dropout": 0.0, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"}
+    torch.manual_seed(907)
+    H, heads, kv, V, T, I = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["vocab_size"], 11, c["intermediate_size"]
+    d = H // heads
+    nd = int(d * c["partial_rotary_factor"])
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_norm(state, at + "input_layernorm", H)
+        random_linear(state, at + "self_attn.q_proj", heads * d, H)
+        random_linear(state, at + "self_attn.k_proj", kv * d, H)
+        random_linear(state, at + "self_attn.v_proj", kv * d, H)
+        random_linear(state, at + "self_attn.dense", H, heads * d)
+        random_linear(state, at + "mlp.fc1", I, H)
+        random_linear(state, at + "mlp.fc2", H, I)
+    random_norm(state, "model.final_layernorm", H)
+    random_linear(state, "lm_head", V, H)
+    ids = torch.randint(1, V, (2, T))
+    lengths = torch.tensor([T, 7])
+    ids[1, 7:] = 0
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, nd, 2).float() / nd))
+    freqs = torch.outer(torch.arange(T).float(), inv_freq)
+    emb = torch.cat([freqs, freqs], dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+
+    def rotated(x):  # [B, heads, T, d]: the first nd values turned (rotate_half), the rest passed
+        turned = x[..., :nd]
+        half = torch.cat([-turned[..., nd // 2:], turned[..., :nd // 2]], dim=-1)
+        return torch.cat([turned * cos + half * sin, x[..., nd:]], dim=-1)
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state[prefix + ".bias"])
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            h = F.layer_norm(x, (H,), state[at + "input_layernorm.weight"], state[at + "input_layernorm.bias"], c["layer_norm_eps"])
+            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.dense")
+            fed = linear(F.gelu(linear(h, at + "mlp.fc1"), approximate="tanh"), at + "mlp.fc2")
+            x = attended + fed + x
+        x = F.layer_norm(x, (H,), state["model.final_layernorm.weight"], state["model.final_layernorm.bias"], c["layer_norm_eps"])
+        logits = linear(x, "lm_head")
+    os.makedirs(os.path.join(HERE, "HfPhi"), exist_ok=True)
+    with open(os.path.join(HERE, "HfPhi", "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, "HfPhi", "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, "HfPhi.expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"HfPhi: {len(state)} tensors, logits {list(logits.shape)}")
+
+
 class HfBertLayer(nn.Module):
     """transformers' BertLayer, written out: attention.self (query, key, value with biases, h heads scaled by 1/sqrt(d), the
     attention mask's padded keys at float32's minimum), attention.output (dense, LayerNorm of it plus the input), intermediate
@@ -3184,6 +3250,9 @@ if __name__ == "__main__":
     if "--hf-neox" in sys.argv:  # only the GPT-NeoX checkpoints
         make_hf_gpt_neox("HfGptNeoX", True, 811)
         make_hf_gpt_neox("HfGptNeoXSequential", False, 812)
+        sys.exit(0)
+    if "--hf-phi" in sys.argv:  # only the Phi (1, 1.5, 2) checkpoint
+        make_hf_phi()
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

@@ -233,6 +233,19 @@ public partial class HfTinyGptNeoX;
 [LayerNorm] [Dense(23, Bias = false)]
 public partial class HfTinyGptNeoXSequential;
 
+// The HfPhi fixture's model (PhiForCausalLM: phi-1, phi-1_5, phi-2): parallel layers with one norm for both branches
+// (x + attn(ln(x)) + mlp(ln(x))), 4 heads over 2 key/value heads of 10 values, the first 4 turned at base 500, GELU's tanh form,
+// lm_head with its bias.
+[Embedding(vocab: 27, dim: 40)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500f, RotaryDimensions = 4)]
+[Branch]
+[Dense(80, Activation = Activation.GeluTanh)] [Dense(40)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm] [Dense(27)]
+public partial class HfTinyPhi;
+
 // HfTinyMpt with an output layer of its own, which MptForCausalLM ties to wte whatever its configuration says: not saved.
 [Embedding(vocab: 19, dim: 24)]
 [Repeat(2)]

@@ -127,6 +127,7 @@ public class OnnxExportTests
         nameof(ParallelBlock) => new ParallelBlock(seed: 102),
         nameof(GcParallel) => new GcParallel(seed: 103),
         nameof(HfTinyGptNeoX) => new HfTinyGptNeoX(seed: 104),
+        nameof(HfTinyPhi) => new HfTinyPhi(seed: 105),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
@@ -204,7 +205,7 @@ public class OnnxExportTests
         // ALiBi: |j − i| cast to float times each head's negative slope
         nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyMpt), nameof(HfTinyJinaBert),
         // parallel blocks: a [Branch] reads an earlier layer's output again, the residuals add the branches
-        nameof(ParallelBlock), nameof(GcParallel), nameof(HfTinyGptNeoX),
+        nameof(ParallelBlock), nameof(GcParallel), nameof(HfTinyGptNeoX), nameof(HfTinyPhi),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -447,6 +448,7 @@ public class OnnxExportTests
     [InlineData(nameof(ParallelBlock))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
+    [InlineData(nameof(HfTinyPhi))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

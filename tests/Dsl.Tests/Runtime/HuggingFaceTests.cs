@@ -516,6 +516,65 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// Phi's checkpoints (PhiForCausalLM, transformers' modeling_phi written out): parallel layers with one norm for both branches
+    /// (a [Branch] back to it), grouped heads with a partial rotation, lm_head with its bias: the logits of a full and a right-padded
+    /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that
+    /// differs refused, named.
+    /// </summary>
+    [Fact]
+    public void APhiCheckpointGivesItsLogits()
+    {
+        var model = new HfTinyPhi(seed: 1);
+        HuggingFace.LoadPhi(model, Fixture.Path("HfPhi"));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfPhi.expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 11 * 27, lengths[b] * 27), actual.AsSpan(b * 11 * 27, lengths[b] * 27), $"HfPhi: sequence {b}'s valid steps");
+        var state = model.CreateState(1);
+        for (int t = 0; t < 11; t++)
+            Tolerance.AssertClose(logits.AsSpan(t * 27, 27), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"HfPhi: step {t}");
+        string folder = Path.Combine(_temp, "phi-saved");
+        HuggingFace.SavePhi(model, folder);
+        AssertSavedAsLoaded("HfPhi", folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal(0.4, config.RootElement.GetProperty("partial_rotary_factor").GetDouble());
+            Assert.Equal(2, config.RootElement.GetProperty("num_key_value_heads").GetInt32());
+        }
+        var reloaded = new HfTinyPhi(seed: 5);
+        HuggingFace.LoadPhi(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var untouched = new HfTinyPhi(seed: 3);
+        float[] before = untouched.Parameters["dense_4.weight"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPhi(untouched, Edited("HfPhi", "phi-config", c =>
+        {
+            c["num_key_value_heads"] = 4;
+            c["partial_rotary_factor"] = 0.5;
+            c["rope_theta"] = 10000;
+            c["hidden_act"] = "gelu";
+            c["qk_layernorm"] = true;
+            c["tie_word_embeddings"] = true;
+            c["layer_norm_eps"] = 1e-6;
+        })));
+        Contains(error.Message, "num_key_value_heads is 4, the model declares 2 ('attention' KeyValueHeads)");
+        Contains(error.Message, "partial_rotary_factor is 0.5: the rotation would turn 5 of each head's 10 values, which are not whole pairs (not computed here)");
+        Contains(error.Message, "rope_theta is 10000, the model declares 500 ('attention' RotaryBase)");
+        Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
+        Contains(error.Message, "qk_layernorm is true");
+        Contains(error.Message, "tie_word_embeddings is true");
+        Contains(error.Message, "layer_norm_eps is 1E-06");
+        Assert.Equal(before, untouched.Parameters["dense_4.weight"].AsSpan().ToArray());
+        // num_key_value_heads null (PhiConfig's default): as many as the heads, which the model does not declare
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPhi(untouched, Edited("HfPhi", "phi-kv-null", c => c["num_key_value_heads"] = null)));
+        Contains(error.Message, "'attention' has 2 key/value heads, but num_key_value_heads is unset (null or absent): as many as num_attention_heads (4)");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadPhi(new HfTinyGptNeoX(seed: 3), Fixture.Path("HfPhi")));
+        Contains(layout.Message, "HfTinyGptNeoX is not laid out as Phi");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPhi(new HfTinyPhi(seed: 3), Fixture.Path("HfGptNeoX")));
+        Contains(error.Message, "model_type is \"gpt_neox\": LoadPhi reads Phi's checkpoints");
+    }
+
+    /// <summary>
     /// MPT's checkpoints (MptForCausalLM, transformers' modeling_mpt written out: build_mpt_alibi_tensor's slopes and key
     /// positions, no biases, exact GELU): the logits of a full and a right-padded sequence at their valid steps and each cached
     /// step; saved under its names and read back; a configuration that differs refused, named.

@@ -1,0 +1,230 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads a Phi checkpoint — transformers' <c>PhiForCausalLM</c> (microsoft's phi-1, phi-1_5 and phi-2, <c>model_type</c> "phi", and
+    /// the models fine-tuned from them) — into <paramref name="model"/>, declared as Phi's layers: parallel blocks with one norm for
+    /// both branches (x + attn(ln(x)) + mlp(ln(x))), each a <c>[Branch]</c> back to the norm's output and two residuals adding the
+    /// branches:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [LayerNorm(Epsilon = ε)] [Attention(Heads = num_attention_heads, KeyValueHeads = num_key_value_heads, Causal = true, Rotary = true, RotaryDimensions = r)]
+    /// [Branch]
+    /// [Dense(intermediate_size, Activation = Activation.GeluTanh)] [Dense(hidden_size)]
+    /// [Residual(Layers = 3)] [Residual(Layers = 6)]
+    /// // then
+    /// [LayerNorm(Epsilon = ε)] [Dense(vocab_size)]
+    /// </code>
+    /// r = int(head size · <c>partial_rotary_factor</c>) values of each head are turned (rotate-half), the rest passed; the
+    /// <c>KeyValueHeads</c> only where <c>num_key_value_heads</c> is fewer than the heads. A <c>[Dropout]</c> may stand after the
+    /// attention and after the feed-forward (<c>resid_pdrop</c>). <c>model.embed_tokens</c> goes into the embedding; each layer's
+    /// <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> (with their biases) into the attention's <c>in_proj_weight</c> and
+    /// <c>in_proj_bias</c>, <c>self_attn.dense</c> into <c>out_proj</c>, <c>mlp.fc1</c> and <c>mlp.fc2</c> into the two Dense layers,
+    /// <c>input_layernorm</c> and <c>model.final_layernorm</c> into the norms, <c>lm_head</c> (weight and bias) into the output layer.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with PhiConfig's defaults for what it leaves out: <c>vocab_size</c> (51200), <c>hidden_size</c> (2048),
+    /// <c>intermediate_size</c> (8192), <c>num_hidden_layers</c> (24), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c> (the
+    /// heads), <c>hidden_act</c> ("gelu_new"), <c>partial_rotary_factor</c> (0.5), <c>rope_theta</c> (10000), <c>layer_norm_eps</c>
+    /// (1e-5) and <c>tie_word_embeddings</c> (false); <c>qk_layernorm</c> and a <c>rope_scaling</c> are refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as Phi (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadPhi(IModel model, string path)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, "Phi's", PhiLayout.Of, (l, c, p) => l.CheckConfig(c, p));
+        Dictionary<string, SafeTensor> tensors = ReadAll(files);
+        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), _ => false, problems);
+        RefuseIfAny(problems, path, architecture);
+        model.Parameters.Assign(values);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as Phi (see <see cref="LoadPhi"/>), as a <c>PhiForCausalLM</c> checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names and the
+    /// <c>config.json</c> that describes it, so that transformers' <c>PhiForCausalLM.from_pretrained(folder)</c> and
+    /// <see cref="LoadPhi"/> read it back. Both files are built first, then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Phi, or its layers or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SavePhi(IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        PhiLayout layout = PhiLayout.Of(Architecture(model, "Phi's"));
+        var unlike = new List<string>();
+        layout.CheckAlike(unlike);
+        if (unlike.Count > 0) throw new ArgumentException($"{model.Architecture!.Name} cannot be written as one Phi configuration: {string.Join("; ", unlike)}.", nameof(model));
+        WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
+    }
+
+    /// <summary>A Phi decoder layer's parts: input_layernorm, self_attn, and the feed-forward's mlp.fc1 and mlp.fc2 beside it.</summary>
+    private sealed record PhiBlock(LayerNormInfo Norm, AttentionInfo Attention, DenseInfo Up, DenseInfo Down);
+
+    /// <summary>A model's layers matched to Phi's: the token table, the parallel layers, final_layernorm and lm_head.</summary>
+    private sealed record PhiLayout(EmbeddingInfo Embedding, IReadOnlyList<PhiBlock> Blocks, LayerNormInfo Norm, DenseInfo Output)
+    {
+        public static PhiLayout Of(ModelArchitecture a)
+        {
+            const string expected = "Phi's layout: [Embedding], then per decoder layer [LayerNorm] [Attention(Heads = h, Causal = true, Rotary = true)] [Branch] "
+                + "[Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)] [Residual(Layers = 6)], then [LayerNorm] [Dense(V)]; "
+                + "a [Dropout] may stand after the attention and after the feed-forward (resid_pdrop)";
+            var walk = new LayerWalk(a, "Phi", expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
+            int width = embedding.Dim, at = 1;
+            var blocks = new List<PhiBlock>();
+            while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
+            {
+                int n = blocks.Count, start = at;
+                var norm = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
+                var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, Causal = true, Rotary = true)], RotaryDimensions for a partial_rotary_factor below 1)",
+                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, Bias: true, OutputBias: true, SlidingWindow: 0,
+                        HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false } && x.RotaryBase > 0f && x.RotaryScaling.Equals(default(RotaryScaling)));
+                at = walk.Dropout(at); // (resid_pdrop's, after the attention's output projection)
+                int attended = at - 1;
+                walk.At<BranchInfo>(at++, $"decoder layer {n}'s branch back to its norm for the feed-forward ([Branch], or Layers = 2 over a [Dropout])", b => b.From == start);
+                var up = walk.At<DenseInfo>(at++, $"decoder layer {n}'s mlp.fc1 ([Dense(I, Activation = Activation.GeluTanh)])",
+                    d => d is { Gated: false, TiedTo: null, SoftCap: 0f, Bias: true } && d.Activation != Activation.None);
+                var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s mlp.fc2 ([Dense({width})])",
+                    d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f, Bias: true } && d.Units == width);
+                at = walk.Dropout(at);
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding the attention's output ([Residual(Layers = 3)], a layer more over each [Dropout])", r => r.From == attended);
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding its input ([Residual(Layers = 6)], a layer more over each [Dropout])", r => r.From == start - 1);
+                blocks.Add(new PhiBlock(norm, attention, up, down));
+            }
+            if (blocks.Count == 0) throw walk.Differs(1, "decoder layer 0's input_layernorm ([LayerNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
+            var last = walk.At<LayerNormInfo>(at, "final_layernorm ([LayerNorm])", x => x.Bias);
+            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary})], with its bias)",
+                d => d is { Gated: false, Activation: Activation.None, Bias: true, SoftCap: 0f, TiedTo: null } && d.Units == embedding.Vocabulary);
+            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (Phi ends with its output layer)");
+            return new PhiLayout(embedding, blocks, last, output);
+        }
+
+        /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked into in_proj_weight (and their biases).</summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        {
+            int width = Embedding.Dim;
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [("model.embed_tokens.weight", Embedding.Vocabulary)] };
+            for (int i = 0; i < Blocks.Count; i++)
+            {
+                PhiBlock b = Blocks[i];
+                string hf = $"model.layers.{i}.";
+                int kv = b.Attention.KeyValueWidth, queries = b.Attention.QueryWidth;
+                BertLayout.AddNorm(s, b.Norm, hf + "input_layernorm");
+                s[b.Attention.Name + ".in_proj_weight"] = [(hf + "self_attn.q_proj.weight", queries), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
+                s[b.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", queries), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
+                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.dense.weight", width)];
+                s[b.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.dense.bias", width)];
+                BertLayout.AddDense(s, b.Up, hf + "mlp.fc1");
+                BertLayout.AddDense(s, b.Down, hf + "mlp.fc2");
+            }
+            BertLayout.AddNorm(s, Norm, "model.final_layernorm");
+            BertLayout.AddDense(s, Output, "lm_head");
+            return s;
+        }
+
+        /// <summary>What one configuration cannot say: layers whose heads, rotation or feed-forward differ from the first's, or norms of another ε.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            PhiBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            foreach (PhiBlock b in Blocks.Skip(1).Where(b => b.Attention.Heads != a.Heads || b.Attention.KeyValueHeads != a.KeyValueHeads || b.Attention.RotaryWidth != a.RotaryWidth
+                || b.Attention.RotaryBase != a.RotaryBase).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads or rotation): Phi's layers are alike (one num_attention_heads, num_key_value_heads, partial_rotary_factor and rope_theta)");
+            foreach (PhiBlock b in Blocks.Skip(1).Where(b => b.Up.Units != first.Up.Units || b.Up.Activation != first.Up.Activation).Take(1))
+                problems.Add($"'{b.Up.Name}' differs from '{first.Up.Name}': Phi's layers are alike (one intermediate_size, one hidden_act)");
+            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.Norm.Epsilon).Take(1))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Norm.Name}' {Number(first.Norm.Epsilon)}: Phi's norms share layer_norm_eps");
+            if (FeedForwardActivationName(first.Up.Activation) is null)
+                problems.Add($"'{first.Up.Name}' takes {first.Up.Activation}, which no hidden_act names");
+        }
+
+        private IEnumerable<LayerNormInfo> Norms() => Blocks.Select(b => b.Norm).Append(Norm);
+
+        /// <summary>What config.json says against what the model declares (PhiConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (!ReadsModelType(c, problems, t => t == "phi", "LoadPhi reads Phi's checkpoints (\"phi\": phi-1, phi-1_5, phi-2; Phi-3's \"phi3\" load through LoadLlama)")) return;
+            PhiBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 51200);
+            ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 2048);
+            ConfigInt(c, problems, "num_hidden_layers", Blocks.Count, "its decoder layers", 24);
+            ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", 32);
+            int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : 32;
+            // (absent or null, as PhiConfig writes its default, as many as the heads)
+            if (Value(c, "num_key_value_heads") is not null) ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeads > 0 ? a.KeyValueHeads : a.Heads, $"'{a.Name}' KeyValueHeads");
+            else if (a.KeyValueHeads > 0 && a.KeyValueHeads != heads)
+                problems.Add($"'{a.Name}' has {a.KeyValueHeads} key/value heads, but num_key_value_heads is unset (null or absent): as many as num_attention_heads ({heads})");
+            ConfigInt(c, problems, "intermediate_size", first.Up.Units, $"'{first.Up.Name}'", 8192);
+            CheckAlike(problems);
+            CheckFeedForwardActivation(c, "hidden_act", Activation.GeluTanh, Blocks.Select(b => b.Up), problems);
+            ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Norms());
+            JsonElement? pct = Value(c, "partial_rotary_factor");
+            if (pct is { } p && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() > 0 && p.GetDouble() <= 1))
+                problems.Add($"partial_rotary_factor is {p.GetRawText()}, not a fraction of a head above 0 and at most 1");
+            else CheckRotaryFraction("partial_rotary_factor", pct, 0.5, a, problems);
+            ConfigFloat(c, problems, "rope_theta", a.RotaryBase, $"'{a.Name}' RotaryBase", 10000);
+            if (Value(c, "rope_scaling") is { ValueKind: not JsonValueKind.Null } scaling)
+                problems.Add($"rope_scaling is {scaling.GetRawText()}: Phi's scaled rotary frequencies are not laid out here");
+            if (Value(c, "qk_layernorm") is { ValueKind: JsonValueKind.True })
+                problems.Add("qk_layernorm is true: Phi's layer norms on the queries and keys are not laid out here");
+            if (Value(c, "tie_word_embeddings") is { ValueKind: JsonValueKind.True })
+                problems.Add($"tie_word_embeddings is true: Phi's lm_head tied to the token table (with a bias of its own) is not laid out here");
+        }
+
+        /// <summary>The config.json of this layout, as transformers' PhiConfig writes its fields.</summary>
+        public byte[] Config()
+        {
+            PhiBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            return ConfigJson(w =>
+            {
+                WriteArchitecture(w, "PhiForCausalLM", null);
+                w.WriteString("model_type", "phi");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber("intermediate_size", first.Up.Units);
+                w.WriteNumber("num_hidden_layers", Blocks.Count);
+                w.WriteNumber("num_attention_heads", a.Heads);
+                w.WriteNumber("num_key_value_heads", a.KeyValueHeads > 0 ? a.KeyValueHeads : a.Heads);
+                w.WriteString("hidden_act", FeedForwardActivationName(first.Up.Activation));
+                w.WriteNumber("partial_rotary_factor", RotaryFraction(a));
+                w.WritePropertyName("rope_theta");
+                w.WriteRawValue(JsonFloat(a.RotaryBase));
+                w.WriteNull("rope_scaling");
+                w.WritePropertyName("layer_norm_eps");
+                w.WriteRawValue(JsonFloat(first.Norm.Epsilon));
+                w.WriteBoolean("qk_layernorm", false);
+                w.WriteBoolean("tie_word_embeddings", false);
+                w.WriteString("torch_dtype", "float32");
+            });
+        }
+    }
+
+    /// <summary>
+    /// A configuration's fraction of each head the rotation turns (<paramref name="key"/>: Phi's <c>partial_rotary_factor</c>, GPT-NeoX's
+    /// <c>rotary_pct</c>; <paramref name="fallback"/> where absent) against <paramref name="a"/>'s <c>RotaryDimensions</c>: int(head size ·
+    /// fraction) values, whole pairs.
+    /// </summary>
+    private static void CheckRotaryFraction(string key, JsonElement? given, double fallback, AttentionInfo a, List<string> problems)
+    {
+        string said = given?.GetRawText() ?? $"{Number((float)fallback)} (its default)";
+        int turned = (int)(a.HeadSize * (given?.GetDouble() ?? fallback));
+        if (turned == a.RotaryWidth) return;
+        problems.Add(turned < 2 || turned % 2 != 0
+            ? $"{key} is {said}: the rotation would turn {turned} of each head's {a.HeadSize} values, which are not whole pairs (not computed here)"
+            : $"{key} is {said}: the rotation turns {turned} of each head's {a.HeadSize} values; declare '{a.Name}' with {(turned == a.HeadSize ? "no RotaryDimensions" : $"RotaryDimensions = {turned}")}");
+    }
+}
