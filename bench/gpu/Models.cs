@@ -16,6 +16,9 @@ namespace DeviceCheck;
 [Dense(2)] public partial class AgreeRelative;
 // ALiBi over the whole sequence (6 heads: slopes between powers of two), then causal.
 [Input(features: 6)] [Attention(Heads = 6, Alibi = true)] [Residual] [LayerNorm] [Attention(Heads = 3, Causal = true, Alibi = true)] [Dense(2)] public partial class AgreeAlibi;
+// Pythia's parallel blocks: a branch back to the block's input, two residuals adding the branches, a partial rotation.
+[Embedding(vocab: 10, dim: 8)] [LayerNorm] [Attention(Heads = 2, Causal = true, Rotary = true, RotaryDimensions = 2)] [Branch(Layers = 2)] [LayerNorm]
+[Dense(16, Activation = Activation.Gelu)] [Dense(8)] [Residual(Layers = 4)] [Residual(Layers = 7)] [LayerNorm] [Dense(10, Bias = false)] public partial class AgreeParallel;
 // T5's layout: two-sided buckets in the encoder, one-sided (causal) in the decoder, unscaled cross-attention of heads 3 wide.
 [Embedding(vocab: 10, dim: 8)] [RmsNorm] [Attention(Heads = 2, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 8, RelativeMaxDistance = 6)] [Residual(Layers = 2)]
 [RmsNorm] public partial class AgreeT5Encoder;

@@ -79,6 +79,7 @@ if (part is "all" or "agreement")
             Piece("agreement, encoder block", () => failures += Agree<float>(on, () => new AgreeEncoderBlock(3), tokens: false, "self-attention (padded), residual, layer norm"));
             Piece("agreement, relative bias", () => failures += Agree<float>(on, () => new AgreeRelative(3), tokens: false, "T5's and MPNet's relative position bias, one table for two layers (padded)"));
             Piece("agreement, ALiBi", () => failures += Agree<float>(on, () => new AgreeAlibi(3), tokens: false, "ALiBi over the whole sequence and causal (padded)"));
+            Piece("agreement, parallel blocks", () => failures += Agree<int>(on, () => new AgreeParallel(3), tokens: true, "GPT-NeoX's parallel blocks: a branch's copy and its gradient joined back (padded)"));
             Piece("agreement, T5", () => failures += AgreeSeq2Seq(on, () => new AgreeT5(3), "T5's encoder-decoder: relative buckets on both sides and one-sided, unscaled cross-attention (padded sources)"));
             Piece("agreement, Bahdanau", () => failures += AgreeSeq2Seq(on, () => new AgreeBahdanau(3), "encoder-decoder, GRU with additive attention (padded sources)"));
             Piece("agreement, Luong", () => failures += AgreeSeq2Seq(on, () => new AgreeLuongFeeding(3), "encoder-decoder, LSTM with general attention and input feeding (padded sources)"));
