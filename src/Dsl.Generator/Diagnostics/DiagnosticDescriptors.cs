@@ -95,13 +95,16 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor TiedWeightDoesNotFit = Error("DSL1010", "Tied weight does not fit",
         "Layer '{0}' ties its weight to the embedding: {1}", Shape);
 
+    public static readonly DiagnosticDescriptor OutputReadByNothing = Warning("DSL1011", "Output read by nothing",
+        "The output of '{0}' is read by nothing: '{1}' after it goes back to the input of '{2}', and no [Residual] after it adds that output", Shape);
+
     public static IReadOnlyList<DiagnosticDescriptor> All { get; } = new[]
     {
         ClassNotPartial, NonPositiveSize, MissingInputLayer, MisplacedInputLayer, ProbabilityOutOfRange, DuplicateLayerName,
         InvalidOption, NoLayerAfterInput, UnsupportedModelType, SingleLayerDropout, ContainingTypeNotPartial,
         SequenceLayerFedVector, StepOnBidirectionalModel, EmbeddingAfterFloatLayer, LayerTooLarge, HeadsDoNotDivideWidth,
         CausalAfterBidirectional, NotAModel, AttentionWidthsDiffer, EncoderDecoderMismatch,
-        ResidualWidthsDiffer, UnknownOption, TiedWeightDoesNotFit, InvalidRepeat,
+        ResidualWidthsDiffer, UnknownOption, TiedWeightDoesNotFit, InvalidRepeat, OutputReadByNothing,
     };
 
     private static readonly Dictionary<string, DiagnosticDescriptor> s_byId = All.ToDictionary(d => d.Id);

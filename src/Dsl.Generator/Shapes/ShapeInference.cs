@@ -123,6 +123,15 @@ internal static class ShapeInference
             context.InIsSequence = layer.OutIsSequence;
         }
 
+        // a [Branch] goes back past the output before it: a model that never adds that output in computed it for nothing
+        for (int i = 1; i < shaped.Count; i++)
+        {
+            if (shaped[i].Kind != LayerKind.Branch || shaped[i].SkipFrom < 0) continue;
+            int before = i - 1;
+            if (!shaped.Skip(i + 1).Any(l => l.SkipFrom == before))
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.OutputReadByNothing, model.Layers[i].Location, names[before], names[i], names[shaped[i].SkipFrom + 1]));
+        }
+
         bool takesTokens = first is EmbeddingSpec;
         bool valid = !diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
         if (model.Layers.Any(l => l.Header.CSharpErrors))

@@ -215,6 +215,19 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL1011_AnOutputNoResidualAddsAfterABranch()
+    {
+        // the residual adds x (the first norm's input) instead of the attention's output, which nothing then reads
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [LayerNorm] [Attention(Heads = 2, Causal = true)] [[|Branch(Layers = 2)|]] [LayerNorm] [Dense(16)] [Dense(8)] " +
+            "[Residual(Layers = 6)] [Dense(2)] public partial class M;" + Usage, "DSL1011", DiagnosticSeverity.Warning);
+        Assert.Equal("The output of 'attention' is read by nothing: 'branch' after it goes back to the input of 'layernorm', and no [Residual] after it adds that output", d.GetMessage());
+        // counted right, or a later branch reading it: nothing to say
+        Assert.Empty(GeneratorHarness.Run("using Dsl; namespace Demo; [Input(8)] [LayerNorm] [Attention(Heads = 2, Causal = true)] [Branch(Layers = 2)] [LayerNorm] [Dense(16)] [Dense(8)] " +
+            "[Residual(Layers = 4)] [Residual(Layers = 7)] [Dense(2)] public partial class M;" + Usage).Dsl);
+        Assert.Empty(GeneratorHarness.Run("using Dsl; namespace Demo; [Input(8)] [Dense(8)] [Branch] [Dense(8)] [Branch(Layers = 2)] [Dense(8)] [Residual(Layers = 2)] [Dense(2)] public partial class M;" + Usage).Dsl);
+    }
+
+    [Fact]
     public void DSL1009_AResidualAddingABranchOfAnotherWidth()
     {
         // the branch goes back to the input (8 wide); its dense is 6 wide, the dense before the branch 16
