@@ -236,6 +236,21 @@ internal sealed class LowerContext
         return true;
     }
 
+    /// <summary>
+    /// Where this layer sends the gradient of layer <paramref name="from"/>'s output, which it reads again (a residual's skip, a
+    /// branch): a buffer of its own (<c>{layer}_{suffix}</c>) joined into that output's gradient once the layer after it has written
+    /// it; null when that output learns nothing (the model's input).
+    /// </summary>
+    public BufferRef? GradientOf(int from, string suffix, string why)
+    {
+        LayerPlan source = Layers[from];
+        if (source.DOut is null) return null;
+        BufferRef d = Own(suffix, Layer.OutWidth, Rows.Of(Layer.OutIsSequence), BufferUse.Training,
+            $"the gradient sent back to {source.Name}'s output {Emitting.EmitContext.Shape(Layer.OutIsSequence, Layer.OutWidth)}");
+        Join(from + 1, source.DOut, d, why);
+        return d;
+    }
+
     /// <summary>After layer <paramref name="afterLayer"/>'s backward, <paramref name="target"/> += <paramref name="source"/>.</summary>
     public void Join(int afterLayer, BufferRef target, BufferRef source, string why) => _joins.Add(new GradientJoin(afterLayer, target, source, why));
 

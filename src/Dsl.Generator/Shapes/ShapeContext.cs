@@ -109,6 +109,21 @@ internal sealed class ShapeContext
     /// <summary>Shapes another model this one refers to (one level deeper), or null when it cannot be found.</summary>
     public ShapedModel? ShapeReferenced(string key) => _shapeReferenced(key, this);
 
+    /// <summary>
+    /// The index of the layer whose output is the input of the layer <paramref name="layers"/> places back (what a residual adds, a
+    /// branch reads again), or −1: <paramref name="layers"/> not positive (DSL0002 from the options), or past the first layer (DSL0007
+    /// here, the layer's Layers = k <paramref name="past"/> the first layer).
+    /// </summary>
+    public int EarlierOutput(LayerSpec spec, int layers, string past)
+    {
+        if (layers <= 0) return -1;
+        int from = Index - layers - 1;
+        if (from >= 0) return from;
+        Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("layers"), Name,
+            $"Layers = {layers} {past} the first layer: only {Index - 1} layer(s) come between it and the input");
+        return -1;
+    }
+
     /// <summary>A layer whose output has the shape of its input.</summary>
     public ShapedLayer SameShape(LayerSpec spec, string? stepBlocker = null) =>
         new(spec, Name, InWidth, InWidth, InIsSequence, InIsSequence, StepBlocker: stepBlocker);

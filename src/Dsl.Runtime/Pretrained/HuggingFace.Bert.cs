@@ -161,7 +161,7 @@ public static partial class HuggingFace
         if (mpnet && layout.Types is not null) unlike.Add($"'{layout.Types.Name}' adds token types, which MPNet's checkpoint (the relative position bias's) has not");
         // (a head whose dense layer is not tanh's — DistilBERT's, ELECTRA's — is no pooler: not written, as a head of the model's own)
         BertHead? task = layout.Task is { Dense.Activation: Activation.Tanh } head ? head : null;
-        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one {(mpnet ? "MPNet" : "BERT")} configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, architecture.Name, mpnet ? "MPNet" : "BERT");
         // (JinaBERT's checkpoints name jina's own classes, which its config's auto_map points transformers to)
         string family = mpnet ? "MPNet" : layout.Jina ? "JinaBert" : "Bert";
         DenseInfo? written = task?.Classifier ?? layout.TokenClassifier; // (the sequence's classifier, or the tagger's on every token)

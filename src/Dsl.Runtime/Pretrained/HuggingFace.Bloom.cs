@@ -103,9 +103,7 @@ public static partial class HuggingFace
         Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
             layout.Family, "with and without the transformer. prefix");
         CheckTiedHead(tensors, BloomLayout.Head, layout.Table, layout.Tied, problems);
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => layout.Tied && name == BloomLayout.Head, problems);
-        RefuseIfAny(problems, path, architecture);
-        model.Parameters.Assign(values);
+        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => layout.Tied && name == BloomLayout.Head, problems);
     }
 
     /// <summary>
@@ -132,7 +130,7 @@ public static partial class HuggingFace
         if (layout.Mpt && !layout.Tied) unlike.Add($"'{layout.Output.Name}' has a weight of its own, but MPT's lm_head is its token table (declare it with TieEmbedding = true)");
         if (layout.Mpt && layout.Blocks[0].Up.Units % layout.Embedding.Dim != 0)
             unlike.Add($"'{layout.Blocks[0].Up.Name}' has {layout.Blocks[0].Up.Units} units, not a whole multiple of d_model {layout.Embedding.Dim} (transformers' MPT takes a whole expansion_ratio)");
-        if (unlike.Count > 0) throw new ArgumentException($"{model.Architecture!.Name} cannot be written as one {layout.Family} configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, model.Architecture!.Name, layout.Family);
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         WriteCheckpoint(folder, tensors.Select(t => t.Name == BloomLayout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
     }

@@ -48,9 +48,8 @@ public static partial class HuggingFace
         var (architecture, layout, files, _, problems) = Checked(model, path, "GPT-2's", Gpt2Layout.Of, (l, c, p) => l.CheckConfig(c, p));
         Dictionary<string, SafeTensor> tensors = Gpt2Layout.Readable(ReadAll(files));
         CheckTiedHead(tensors, Gpt2Layout.Head, Gpt2Layout.Table, layout.Tied, problems);
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => Gpt2Layout.Ignored(name, layout.Tied), problems);
-        RefuseIfAny(problems, path, architecture, after: " (GPT-2's Conv1D weights, [in, out] in the file, are read transposed)");
-        model.Parameters.Assign(values);
+        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => Gpt2Layout.Ignored(name, layout.Tied), problems,
+            after: " (GPT-2's Conv1D weights, [in, out] in the file, are read transposed)");
     }
 
     /// <summary>
@@ -68,7 +67,7 @@ public static partial class HuggingFace
         Gpt2Layout layout = Gpt2Layout.Of(architecture);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
-        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one GPT-2 configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, architecture.Name, "GPT-2");
         var tensors = new List<CheckpointTensor>();
         foreach (var (parameter, parts) in layout.Sources())
         {

@@ -53,9 +53,7 @@ public static partial class HuggingFace
         Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith(GptNeoXLayout.Prefix, StringComparison.Ordinal) ? name[GptNeoXLayout.Prefix.Length..] : name,
             "GPT-NeoX", "with and without the gpt_neox. prefix");
         CheckTiedHead(tensors, GptNeoXLayout.Head, GptNeoXLayout.Table, layout.Tied, problems);
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), name => GptNeoXLayout.IsBuffer(name) || layout.Tied && name == GptNeoXLayout.Head, problems);
-        RefuseIfAny(problems, path, architecture);
-        model.Parameters.Assign(values);
+        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => GptNeoXLayout.IsBuffer(name) || layout.Tied && name == GptNeoXLayout.Head, problems);
     }
 
     /// <summary>
@@ -73,7 +71,7 @@ public static partial class HuggingFace
         GptNeoXLayout layout = GptNeoXLayout.Of(Architecture(model, "GPT-NeoX's"));
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
-        if (unlike.Count > 0) throw new ArgumentException($"{model.Architecture!.Name} cannot be written as one GPT-NeoX configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, model.Architecture!.Name, "GPT-NeoX");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         WriteCheckpoint(folder, tensors.Select(t => t.Name == GptNeoXLayout.Head ? t : t with { Name = GptNeoXLayout.Prefix + t.Name }), layout.Config());
     }

@@ -95,7 +95,7 @@ public static partial class HuggingFace
         ModernBertLayout layout = ModernBertLayout.Of(architecture);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
-        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one ModernBERT configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, architecture.Name, "ModernBERT");
         ModernBertHead? task = layout.Task;
         DenseInfo? classifier = task is { Decoder: false } ? task.Output : null;
         string[]? id2label = ClassifierLabels(labels, classifier, "SaveModernBert", $"{architecture.Name} has no classifier after its final norm.");

@@ -45,10 +45,7 @@ public static partial class HuggingFace
     public static void LoadPhi(IModel model, string path)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, "Phi's", PhiLayout.Of, (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = ReadAll(files);
-        float[][] values = model.Parameters.PrepareStacked(tensors, layout.Sources(), _ => false, problems);
-        RefuseIfAny(problems, path, architecture);
-        model.Parameters.Assign(values);
+        AssignStacked(model, path, architecture, ReadAll(files), layout.Sources(), _ => false, problems);
     }
 
     /// <summary>
@@ -64,7 +61,7 @@ public static partial class HuggingFace
         PhiLayout layout = PhiLayout.Of(Architecture(model, "Phi's"));
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
-        if (unlike.Count > 0) throw new ArgumentException($"{model.Architecture!.Name} cannot be written as one Phi configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, model.Architecture!.Name, "Phi");
         WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
     }
 

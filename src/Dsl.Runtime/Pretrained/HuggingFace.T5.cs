@@ -78,7 +78,7 @@ public static partial class HuggingFace
         T5Layout layout = T5Layout.Of(architecture);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
-        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one T5 configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, architecture.Name, "T5");
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         CheckpointTensor words = tensors.Single(t => t.Name == T5Layout.Shared);
         tensors.Add(words with { Name = T5Layout.EncoderTokens });
@@ -193,7 +193,7 @@ public static partial class HuggingFace
         encoder.CheckAlike(unlike);
         decoder.CheckAlike(unlike);
         encoder.CheckAgrees(decoder, unlike);
-        if (unlike.Count > 0) throw new ArgumentException($"{model.GetType().Name} cannot be written as one T5 configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, model.GetType().Name, "T5");
         Dictionary<string, ParameterSet.TensorRows[]> sources = encoder.Sources("encoder.");
         string encoderTable = "encoder." + encoder.Embedding.Name + ".weight", decoderTable = "decoder." + decoder.Embedding.Name + ".weight";
         // one table: the composition's (ShareEmbedding), or two that hold the same values

@@ -151,7 +151,7 @@ public static partial class HuggingFace
             unlike.Add($"'{first.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
         else if (!gemma && !qwenLike && !phi && first is { SlidingWindow: > 0, Bias: true })
             unlike.Add($"'{first.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
-        if (unlike.Count > 0) throw new ArgumentException($"{architecture.Name} cannot be written as one LLaMA configuration: {string.Join("; ", unlike)}.", nameof(model));
+        RefuseUnlike(unlike, architecture.Name, "LLaMA");
         // Gemma's norms store their weight less 1 (exactly, for a weight from 0.5 to 2 and any above; within an ulp of 1 below)
         HashSet<string> shifted = gemma ? layout.NormWeights().ToHashSet(StringComparer.Ordinal) : [];
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources(fused: phi), (parameter, values) =>
@@ -207,9 +207,26 @@ public static partial class HuggingFace
     {
         HashSet<string> own = head.SelectMany(l => model.Parameters.Where(p => p.Name.StartsWith(l.Name + ".", StringComparison.Ordinal)))
             .Select(p => p.Name).Where(name => !sources.ContainsKey(name)).ToHashSet();
-        float[][] values = model.Parameters.PrepareStacked(tensors, sources, ignored, problems, kept: own.Contains);
-        RefuseIfAny(problems, path, architecture);
+        AssignStacked(model, path, architecture, tensors, sources, ignored, problems, own.Contains);
+    }
+
+    /// <summary>
+    /// Every parameter from its <paramref name="sources"/> in <paramref name="tensors"/> (those <paramref name="kept"/> names keep their
+    /// values); any tensor missing, of another shape or left over (beyond <paramref name="ignored"/>), and any earlier problem, refused
+    /// with all of them named (<paramref name="after"/> closing the message), nothing loaded.
+    /// </summary>
+    private static void AssignStacked(IModel model, string path, ModelArchitecture architecture, Dictionary<string, SafeTensor> tensors,
+        Dictionary<string, ParameterSet.TensorRows[]> sources, Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null, string after = "")
+    {
+        float[][] values = model.Parameters.PrepareStacked(tensors, sources, ignored, problems, kept);
+        RefuseIfAny(problems, path, architecture, after: after);
         model.Parameters.Assign(values);
+    }
+
+    /// <summary>Refuses to save <paramref name="model"/> when its parts differ in what one <paramref name="family"/> configuration says once (<paramref name="unlike"/>, each named).</summary>
+    private static void RefuseUnlike(List<string> unlike, string model, string family)
+    {
+        if (unlike.Count > 0) throw new ArgumentException($"{model} cannot be written as one {family} configuration: {string.Join("; ", unlike)}.", nameof(model));
     }
 
     /// <summary>

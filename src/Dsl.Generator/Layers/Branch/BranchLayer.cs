@@ -32,14 +32,8 @@ internal sealed class BranchLayer : LayerDefinition<BranchSpec, BranchPlan>
 
     protected override ShapedLayer Shape(BranchSpec spec, ShapeContext c)
     {
-        int from = c.Index - spec.Layers - 1;
-        if (spec.Layers <= 0) return c.SameShape(spec); // DSL0002 from the options
-        if (from < 0)
-        {
-            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("layers"), c.Name,
-                $"Layers = {spec.Layers} reaches past the first layer: only {c.Index - 1} layer(s) come between it and the input");
-            return c.SameShape(spec);
-        }
+        int from = c.EarlierOutput(spec, spec.Layers, "reaches past");
+        if (from < 0) return c.SameShape(spec);
         ShapedLayer source = c.Previous[from];
         return new ShapedLayer(spec, c.Name, c.InWidth, source.OutWidth, c.InIsSequence, source.OutIsSequence, SkipFrom: from);
     }
@@ -53,13 +47,7 @@ internal sealed class BranchLayer : LayerDefinition<BranchSpec, BranchPlan>
         string shape = EmitContext.Shape(layer.OutIsSequence, layer.OutWidth);
         string reads = c.Model.Layers[layer.SkipFrom + 1].Name;
         var (output, dOutput) = c.Output($"{reads}'s input again");
-        BufferRef? dSource = null;
-        if (source.DOut is not null)
-        {
-            dSource = c.Own("dsource", layer.OutWidth, Rows.Of(layer.OutIsSequence), BufferUse.Training, $"the gradient sent back to {source.Name}'s output {shape}");
-            // once the layer after the source has written that output's gradient, the branch's joins it
-            c.Join(layer.SkipFrom + 1, source.DOut, dSource, $"{layer.Name}'s branch");
-        }
+        BufferRef? dSource = c.GradientOf(layer.SkipFrom, "dsource", $"{layer.Name}'s branch");
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: {shape}: the output of layer {layer.SkipFrom} ({reads}'s input) again, a second branch from it")
             .Add(new CopyOp(source.Out, output))

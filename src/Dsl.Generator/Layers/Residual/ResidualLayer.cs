@@ -31,14 +31,8 @@ internal sealed class ResidualLayer : LayerDefinition<ResidualSpec, ResidualPlan
 
     protected override ShapedLayer Shape(ResidualSpec spec, ShapeContext c)
     {
-        int from = c.Index - spec.Layers - 1;
-        if (spec.Layers <= 0) return c.SameShape(spec); // DSL0002 from the options
-        if (from < 0)
-        {
-            c.Report(DiagnosticDescriptors.InvalidOption, spec.ArgumentLocation("layers"), c.Name,
-                $"Layers = {spec.Layers} skips past the first layer: only {c.Index - 1} layer(s) come between it and the input");
-            return c.SameShape(spec);
-        }
+        int from = c.EarlierOutput(spec, spec.Layers, "skips past");
+        if (from < 0) return c.SameShape(spec);
         ShapedLayer source = c.Previous[from];
         if (source.OutWidth != c.InWidth || source.OutIsSequence != c.InIsSequence)
         {
@@ -57,13 +51,7 @@ internal sealed class ResidualLayer : LayerDefinition<ResidualSpec, ResidualPlan
         LayerPlan source = c.Layers[layer.SkipFrom];
         string shape = EmitContext.Shape(layer.OutIsSequence, layer.OutWidth);
         var (output, dOutput) = c.Output($"the previous output plus {c.Model.Layers[layer.SkipFrom + 1].Name}'s input");
-        BufferRef? dSkip = null;
-        if (source.DOut is not null)
-        {
-            dSkip = c.Own("dskip", layer.OutWidth, Rows.Of(layer.OutIsSequence), BufferUse.Training, $"the gradient sent back to {source.Name}'s output {shape}");
-            // once the layer after the skipped output has written that output's gradient, the skip's joins it
-            c.Join(layer.SkipFrom + 1, source.DOut, dSkip, $"{layer.Name}'s skip");
-        }
+        BufferRef? dSkip = c.GradientOf(layer.SkipFrom, "dskip", $"{layer.Name}'s skip");
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: {shape} -> same: out = x + the output of layer {layer.SkipFrom} (a residual connection)")
             .Add(new AddOp(c.In, source.Out, output))
