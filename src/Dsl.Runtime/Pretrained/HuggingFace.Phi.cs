@@ -117,10 +117,9 @@ public static partial class HuggingFace
             {
                 PhiBlock b = Blocks[i];
                 string hf = $"model.layers.{i}.";
-                int kv = b.Attention.KeyValueWidth, queries = b.Attention.QueryWidth;
                 BertLayout.AddNorm(s, b.Norm, hf + "input_layernorm");
-                s[b.Attention.Name + ".in_proj_weight"] = [(hf + "self_attn.q_proj.weight", queries), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
-                s[b.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", queries), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
+                s[b.Attention.Name + ".in_proj_weight"] = SplitQkv(hf + "self_attn.", b.Attention, "weight");
+                s[b.Attention.Name + ".in_proj_bias"] = SplitQkv(hf + "self_attn.", b.Attention, "bias");
                 s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.dense.weight", width)];
                 s[b.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.dense.bias", width)];
                 BertLayout.AddDense(s, b.Up, hf + "mlp.fc1");

@@ -223,6 +223,14 @@ public static partial class HuggingFace
         model.Parameters.Assign(values);
     }
 
+    /// <summary>
+    /// An attention's <c>in_proj_weight</c> (or, <paramref name="part"/> "bias", <c>in_proj_bias</c>) from Hugging Face's separate
+    /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> under <paramref name="prefix"/> (<c>model.layers.{i}.self_attn.</c>): the queries'
+    /// rows, then the keys' and the values' (fewer with grouped heads), as in_proj_weight stacks them.
+    /// </summary>
+    private static ParameterSet.TensorRows[] SplitQkv(string prefix, AttentionInfo a, string part) =>
+        [(prefix + "q_proj." + part, a.QueryWidth), (prefix + "k_proj." + part, a.KeyValueWidth), (prefix + "v_proj." + part, a.KeyValueWidth)];
+
     /// <summary>Refuses to save <paramref name="model"/> when its parts differ in what one <paramref name="family"/> configuration says once (<paramref name="unlike"/>, each named).</summary>
     private static void RefuseUnlike(List<string> unlike, string model, string family)
     {
@@ -735,11 +743,9 @@ public static partial class HuggingFace
                 string hf = $"model.layers.{i}.";
                 int kv = d.Attention.KeyValueWidth, queries = d.Attention.QueryWidth;
                 s[d.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
-                s[d.Attention.Name + ".in_proj_weight"] = fused ? [(hf + "self_attn.qkv_proj.weight", queries + 2 * kv)]
-                    : [(hf + "self_attn.q_proj.weight", queries), (hf + "self_attn.k_proj.weight", kv), (hf + "self_attn.v_proj.weight", kv)];
+                s[d.Attention.Name + ".in_proj_weight"] = fused ? [(hf + "self_attn.qkv_proj.weight", queries + 2 * kv)] : SplitQkv(hf + "self_attn.", d.Attention, "weight");
                 s[d.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
-                if (d.Attention.Bias)
-                    s[d.Attention.Name + ".in_proj_bias"] = [(hf + "self_attn.q_proj.bias", queries), (hf + "self_attn.k_proj.bias", kv), (hf + "self_attn.v_proj.bias", kv)];
+                if (d.Attention.Bias) s[d.Attention.Name + ".in_proj_bias"] = SplitQkv(hf + "self_attn.", d.Attention, "bias");
                 if (d.Attention.HasOutputBias) s[d.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.o_proj.bias", width)];
                 if (d.Attention.QueryKeyNorm)
                 {

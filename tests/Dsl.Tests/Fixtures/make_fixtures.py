@@ -2227,6 +2227,86 @@ def make_hf_phi():
     print(f"HfPhi: {len(state)} tensors, logits {list(logits.shape)}")
 
 
+def make_hf_stablelm(name, parallel, seed):
+    """HfStableLm (stablelm-2's layers: use_qkv_bias true, sequential) and HfStableLmParallel (use_parallel_residual true, no qkv
+    biases): StableLmForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head untied without a bias),
+    transformers' modeling_stablelm written out: embed_tokens; 2 layers of 2 heads over 1 key/value head of 16 values, each
+    input_layernorm (LayerNorm with its bias), q_proj, k_proj and v_proj (their biases with use_qkv_bias), the rotation of each
+    head's first int(partial_rotary_factor * 16) = 4 values (rotate_half, base rope_theta 2000), the scores q k^T / sqrt(16), the
+    causal and padding masks, o_proj (no bias); then post_attention_layernorm and the SwiGLU mlp (down(silu(gate(x)) * up(x)), no
+    biases) after the attention's residual, or, parallel, x + attn(ln(x)) + mlp(ln(x)) with the one norm; model.norm, lm_head.
+    Two sequences of 11 steps, the second padded after 7."""
+    c = {"architectures": ["StableLmForCausalLM"], "model_type": "stablelm", "vocab_size": 29, "hidden_size": 32, "intermediate_size": 48,
+         "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1, "hidden_act": "silu", "max_position_embeddings": 64,
+         "layer_norm_eps": 1e-05, "use_qkv_bias": not parallel, "qk_layernorm": False, "use_parallel_residual": parallel,
+         "partial_rotary_factor": 0.25, "rope_theta": 2000, "rope_scaling": None, "tie_word_embeddings": False, "hidden_dropout": 0.0,
+         "attention_dropout": 0.0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, heads, kv, V, T, I = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["vocab_size"], 11, c["intermediate_size"]
+    d = H // heads
+    nd = int(d * c["partial_rotary_factor"])
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_norm(state, at + "input_layernorm", H)
+        random_linear(state, at + "self_attn.q_proj", heads * d, H, bias=c["use_qkv_bias"])
+        random_linear(state, at + "self_attn.k_proj", kv * d, H, bias=c["use_qkv_bias"])
+        random_linear(state, at + "self_attn.v_proj", kv * d, H, bias=c["use_qkv_bias"])
+        random_linear(state, at + "self_attn.o_proj", H, heads * d, bias=False)
+        if not parallel:
+            random_norm(state, at + "post_attention_layernorm", H)
+        random_linear(state, at + "mlp.gate_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.up_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.down_proj", H, I, bias=False)
+    random_norm(state, "model.norm", H)
+    random_linear(state, "lm_head", V, H, bias=False)
+    ids = torch.randint(1, V, (2, T))
+    lengths = torch.tensor([T, 7])
+    ids[1, 7:] = 0
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, nd, 2).float() / nd))
+    freqs = torch.outer(torch.arange(T).float(), inv_freq)
+    emb = torch.cat([freqs, freqs], dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+
+    def rotated(x):  # [B, heads, T, d]: the first nd values turned (rotate_half), the rest passed
+        turned = x[..., :nd]
+        half = torch.cat([-turned[..., nd // 2:], turned[..., :nd // 2]], dim=-1)
+        return torch.cat([turned * cos + half * sin, x[..., nd:]], dim=-1)
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
+
+    def norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_eps"])
+
+    def mlp(x, at):
+        return linear(F.silu(linear(x, at + "mlp.gate_proj")) * linear(x, at + "mlp.up_proj"), at + "mlp.down_proj")
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            h = norm(x, at + "input_layernorm")
+            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
+            if parallel:
+                x = x + attended + mlp(h, at)
+            else:
+                x = x + attended
+                x = x + mlp(norm(x, at + "post_attention_layernorm"), at)
+        logits = linear(norm(x, "model.norm"), "lm_head")
+    os.makedirs(os.path.join(HERE, name), exist_ok=True)
+    with open(os.path.join(HERE, name, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, name, "model.safetensors"), state)
+    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"{name}: {len(state)} tensors, logits {list(logits.shape)}")
+
+
 class HfBertLayer(nn.Module):
     """transformers' BertLayer, written out: attention.self (query, key, value with biases, h heads scaled by 1/sqrt(d), the
     attention mask's padded keys at float32's minimum), attention.output (dense, LayerNorm of it plus the input), intermediate
@@ -3253,6 +3333,10 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-phi" in sys.argv:  # only the Phi (1, 1.5, 2) checkpoint
         make_hf_phi()
+        sys.exit(0)
+    if "--hf-stablelm" in sys.argv:  # only the StableLM checkpoints
+        make_hf_stablelm("HfStableLm", False, 931)
+        make_hf_stablelm("HfStableLmParallel", True, 932)
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

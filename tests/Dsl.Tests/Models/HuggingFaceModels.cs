@@ -246,6 +246,27 @@ public partial class HfTinyGptNeoXSequential;
 [LayerNorm] [Dense(27)]
 public partial class HfTinyPhi;
 
+// The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
+// values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
+[Embedding(vocab: 29, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryBase = 2000f, RotaryDimensions = 4, OutputBias = false)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(29, Bias = false)]
+public partial class HfTinyStableLm;
+
+// The HfStableLmParallel fixture's model (use_parallel_residual): one norm for both branches, no biases on the attention.
+[Embedding(vocab: 29, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryBase = 2000f, RotaryDimensions = 4, Bias = false)]
+[Branch]
+[Dense(48, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm] [Dense(29, Bias = false)]
+public partial class HfTinyStableLmParallel;
+
 // HfTinyMpt with an output layer of its own, which MptForCausalLM ties to wte whatever its configuration says: not saved.
 [Embedding(vocab: 19, dim: 24)]
 [Repeat(2)]

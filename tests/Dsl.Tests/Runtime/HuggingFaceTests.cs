@@ -575,6 +575,59 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// StableLM's checkpoints (StableLmForCausalLM, transformers' modeling_stablelm written out): layer norms, grouped heads with a
+    /// partial rotation, q, k and v biases (stablelm-2's), SwiGLU; sequential, and parallel through a [Branch]: the logits of a full and
+    /// a right-padded sequence at their valid steps and each cached step; saved under its names and read back; a configuration or
+    /// layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfStableLm")]
+    [InlineData("HfStableLmParallel")]
+    public void AStableLmCheckpointGivesItsLogits(string fixture)
+    {
+        bool parallel = fixture == "HfStableLmParallel";
+        IModel<int> Create(int seed) => parallel ? new HfTinyStableLmParallel(seed) : new HfTinyStableLm(seed);
+        IModel<int> model = Create(1);
+        HuggingFace.LoadStableLm(model, Fixture.Path(fixture));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 11 * 29, lengths[b] * 29), actual.AsSpan(b * 11 * 29, lengths[b] * 29), $"{fixture}: sequence {b}'s valid steps");
+        var state = model.CreateState(1);
+        for (int t = 0; t < 11; t++)
+            Tolerance.AssertClose(logits.AsSpan(t * 29, 29), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveStableLm(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        IModel<int> reloaded = Create(5);
+        HuggingFace.LoadStableLm(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        IModel<int> untouched = Create(3);
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadStableLm(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["use_qkv_bias"] = parallel;
+            c["use_parallel_residual"] = !parallel;
+            c["partial_rotary_factor"] = 0.5;
+            c["num_key_value_heads"] = 2;
+            c["hidden_act"] = "gelu";
+            c["qk_layernorm"] = true;
+        })));
+        Contains(error.Message, parallel ? "use_qkv_bias is true, the model declares 'attention' without biases on q, k and v (Bias = false)"
+            : "use_qkv_bias is false, the model declares 'attention' with biases on q, k and v (Bias = true)");
+        Contains(error.Message, parallel ? "use_parallel_residual is false, the model declares parallel layers ([Branch] back to each layer's norm)"
+            : "use_parallel_residual is true, the model declares sequential layers (a [Residual] around the attention, no [Branch])");
+        Contains(error.Message, "partial_rotary_factor is 0.5: the rotation turns 8 of each head's 16 values; declare 'attention' with RotaryDimensions = 8");
+        Contains(error.Message, "num_key_value_heads is 2, the model declares 1 ('attention' KeyValueHeads)");
+        Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
+        Contains(error.Message, "qk_layernorm is true");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadStableLm(new HfTinyPhi(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyPhi is not laid out as StableLM");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadStableLm(Create(3), Fixture.Path("HfPhi")));
+        Contains(error.Message, "model_type is \"phi\": LoadStableLm reads StableLM's checkpoints (\"stablelm\")");
+    }
+
+    /// <summary>
     /// MPT's checkpoints (MptForCausalLM, transformers' modeling_mpt written out: build_mpt_alibi_tensor's slopes and key
     /// positions, no biases, exact GELU): the logits of a full and a right-padded sequence at their valid steps and each cached
     /// step; saved under its names and read back; a configuration that differs refused, named.
