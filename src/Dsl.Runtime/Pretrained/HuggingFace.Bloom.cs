@@ -126,10 +126,10 @@ public static partial class HuggingFace
         ArgumentException.ThrowIfNullOrEmpty(folder);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
-        // (MptForCausalLM ties lm_head to wte whatever tie_word_embeddings says: a head of its own would be read as the table)
+        // (MPT's checkpoints read lm_head as the token table, mosaicml's always: LoadMpt refuses a head of its own, and so does this)
         if (layout.Mpt && !layout.Tied) unlike.Add($"'{layout.Output.Name}' has a weight of its own, but MPT's lm_head is its token table (declare it with TieEmbedding = true)");
-        if (layout.Mpt && layout.Blocks[0].Up.Units % layout.Embedding.Dim != 0)
-            unlike.Add($"'{layout.Blocks[0].Up.Name}' has {layout.Blocks[0].Up.Units} units, not a whole multiple of d_model {layout.Embedding.Dim} (transformers' MPT takes a whole expansion_ratio)");
+        if (layout.Mpt && layout.Blocks[0].Up.Units != 4 * layout.Embedding.Dim)
+            unlike.Add($"'{layout.Blocks[0].Up.Name}' has {layout.Blocks[0].Up.Units} units, where transformers' MPT takes 4 · d_model ({4 * layout.Embedding.Dim}; its MptMLP reads no expansion_ratio)");
         RefuseUnlike(unlike, model.Architecture!.Name, layout.Family);
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         WriteCheckpoint(folder, tensors.Select(t => t.Name == BloomLayout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
@@ -318,7 +318,10 @@ public static partial class HuggingFace
             {
                 if (Value(ffn, "ffn_type") is { ValueKind: JsonValueKind.String } ffnType && ffnType.GetString() != "mptmlp")
                     problems.Add($"ffn_config's ffn_type is {ffnType.GetRawText()}: MPT's feed-forward here is \"mptmlp\" (up_proj, GELU, down_proj)");
-                if (Value(ffn, "ffn_act_fn") is { ValueKind: not JsonValueKind.Null } act)
+                // (llm-foundry's default written out, {"name": "gelu", "approximate": "none"}, is the exact GELU)
+                static bool ExactGelu(JsonElement act) => act.ValueKind == JsonValueKind.Object && Value(act, "name") is { ValueKind: JsonValueKind.String } name
+                    && name.GetString() == "gelu" && (Value(act, "approximate") is not { } approximate || approximate.ValueKind == JsonValueKind.String && approximate.GetString() == "none");
+                if (Value(ffn, "ffn_act_fn") is { } act && !ExactGelu(act))
                     problems.Add($"ffn_config's ffn_act_fn is {act.GetRawText()}: MPT's feed-forward here takes the exact GELU (the default)");
             }
             if (Attn("alibi_bias_max") is { } max && !(max.ValueKind == JsonValueKind.Number && max.GetDouble() == 8))

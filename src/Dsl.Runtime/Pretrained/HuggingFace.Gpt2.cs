@@ -43,13 +43,36 @@ public static partial class HuggingFace
     /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
     /// named); nothing is loaded.
     /// </exception>
-    public static void LoadGpt2(IModel model, string path)
+    public static void LoadGpt2(IModel model, string path) => LoadGpt2Family(model, path, bigCode: false);
+
+    /// <summary>
+    /// Loads a GPT-BigCode checkpoint — transformers' <c>GPTBigCodeForCausalLM</c> (bigcode's santacoder, starcoder, starcoderbase-1b …,
+    /// tiny_starcoder_py, and the models fine-tuned from them; <c>model_type</c> "gpt_bigcode") — into <paramref name="model"/>, declared
+    /// as GPT-2's layers (see <see cref="LoadGpt2"/>) with one key/value head for all the queries (<c>multi_query</c>, the default:
+    /// <c>[Attention(Heads = n_head, KeyValueHeads = 1, Causal = true)]</c>) and GELU's tanh form (<c>gelu_pytorch_tanh</c>). Its linear
+    /// layers are nn.Linear ([out, in], read as they are); <c>attn.c_attn</c> holds the queries' rows, then the one key's and value's
+    /// (without <c>multi_query</c>, each head's q, k and v rows together, read head by head).
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with GPTBigCodeConfig's defaults for what it leaves out: GPT-2's sizes, <c>multi_query</c> (true) and
+    /// <c>activation_function</c> ("gelu_pytorch_tanh").
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as GPT-BigCode (the message names the first layer that differs).</exception>
+    /// <exception cref="InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadGptBigCode(IModel model, string path) => LoadGpt2Family(model, path, bigCode: true);
+
+    private static void LoadGpt2Family(IModel model, string path, bool bigCode)
     {
-        var (architecture, layout, files, _, problems) = Checked(model, path, "GPT-2's", Gpt2Layout.Of, (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = Gpt2Layout.Readable(ReadAll(files));
+        var (architecture, layout, files, _, problems) = Checked(model, path, bigCode ? "GPT-BigCode's" : "GPT-2's", a => Gpt2Layout.Of(a, bigCode), (l, c, p) => l.CheckConfig(c, p));
+        Dictionary<string, SafeTensor> tensors = Gpt2Layout.Readable(ReadAll(files), bigCode);
         CheckTiedHead(tensors, Gpt2Layout.Head, Gpt2Layout.Table, layout.Tied, problems);
         AssignStacked(model, path, architecture, tensors, layout.Sources(), name => Gpt2Layout.Ignored(name, layout.Tied), problems,
-            after: " (GPT-2's Conv1D weights, [in, out] in the file, are read transposed)");
+            after: bigCode ? "" : " (GPT-2's Conv1D weights, [in, out] in the file, are read transposed)");
     }
 
     /// <summary>
@@ -64,7 +87,7 @@ public static partial class HuggingFace
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ModelArchitecture architecture = Architecture(model, "GPT-2's");
-        Gpt2Layout layout = Gpt2Layout.Of(architecture);
+        Gpt2Layout layout = Gpt2Layout.Of(architecture, bigCode: false);
         var unlike = new List<string>();
         layout.CheckAlike(unlike);
         RefuseUnlike(unlike, architecture.Name, "GPT-2");
@@ -86,19 +109,46 @@ public static partial class HuggingFace
         WriteCheckpoint(folder, tensors, layout.Config());
     }
 
-    /// <summary>A model's layers matched to GPT-2's: the token and position tables, the blocks, the last norm and the output layer.</summary>
-    private sealed record Gpt2Layout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, IReadOnlyList<Gpt2Block> Blocks, LayerNormInfo Norm, DenseInfo Output)
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as GPT-BigCode (see <see cref="LoadGptBigCode"/>), as a <c>GPTBigCodeForCausalLM</c>
+    /// checkpoint in <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s
+    /// names (a tied output layer left out) and the <c>config.json</c> that describes it, so that transformers'
+    /// <c>GPTBigCodeForCausalLM.from_pretrained(folder)</c> and <see cref="LoadGptBigCode"/> read it back. Both files are built first,
+    /// then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as GPT-BigCode, or its blocks or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SaveGptBigCode(IModel model, string folder)
     {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        Gpt2Layout layout = Gpt2Layout.Of(Architecture(model, "GPT-BigCode's"), bigCode: true);
+        var unlike = new List<string>();
+        layout.CheckAlike(unlike);
+        RefuseUnlike(unlike, model.Architecture!.Name, "GPT-BigCode");
+        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
+        WriteCheckpoint(folder, tensors.Select(t => t.Name == Gpt2Layout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
+    }
+
+    /// <summary>A model's layers matched to GPT-2's: the token and position tables, the blocks, the last norm and the output layer.</summary>
+    /// <remarks><see cref="BigCode"/>: GPT-BigCode's (nn.Linear weights, one key/value head with multi_query, its own model_type).</remarks>
+    private sealed record Gpt2Layout(EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, IReadOnlyList<Gpt2Block> Blocks, LayerNormInfo Norm, DenseInfo Output, bool BigCode)
+    {
+        /// <summary>The family, as the errors name it.</summary>
+        public string Family => BigCode ? "GPT-BigCode" : "GPT-2";
+
+        /// <summary>GPT-BigCode's multi_query: one key/value head for every query head.</summary>
+        public bool MultiQuery => Blocks[0].Attention.KeyValueHeads == 1;
+
         public const string Table = "wte.weight", Head = "lm_head.weight";
 
         public bool Tied => Output.TiedTo is not null;
 
-        public static Gpt2Layout Of(ModelArchitecture a)
+        public static Gpt2Layout Of(ModelArchitecture a, bool bigCode)
         {
-            const string expected = "GPT-2's layout: [Embedding] [PositionEmbedding], then per block [LayerNorm] [Attention(Heads = h, Causal = true)] [Residual(Layers = 2)] "
+            string family = bigCode ? "GPT-BigCode" : "GPT-2";
+            string expected = $"{family}'s layout: [Embedding] [PositionEmbedding], then per block [LayerNorm] [Attention(Heads = h, {(bigCode ? "KeyValueHeads = 1 (multi_query), " : "")}Causal = true)] [Residual(Layers = 2)] "
                 + "[LayerNorm] [Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]; "
-                + "a [Dropout] may stand after the position table and before each residual (GPT-2's embd_pdrop and resid_pdrop)";
-            var walk = new LayerWalk(a, "GPT-2", expected);
+                + "a [Dropout] may stand after the position table and before each residual (embd_pdrop and resid_pdrop)";
+            var walk = new LayerWalk(a, family, expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (wte: an [Embedding], unscaled)", e => e.Scale == 1f);
             var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (wpe: a [PositionEmbedding])", _ => true);
@@ -108,9 +158,10 @@ public static partial class HuggingFace
             {
                 int n = blocks.Count, start = at;
                 var first = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_1 ([LayerNorm])", x => x.Bias);
-                var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attn ([Attention(Heads = h, Causal = true)], with its biases, no rotary positions)",
+                var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attn ([Attention(Heads = h, {(bigCode ? "KeyValueHeads = 1 with multi_query, " : "")}Causal = true)], with its biases, no rotary positions)",
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot, InputFeeding: false, RotaryBase: 0f, Bias: true,
-                        OutputBias: true, KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false });
+                        OutputBias: true, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false }
+                        && (x.KeyValueHeads == 0 || bigCode && x.KeyValueHeads == 1));
                 at = walk.Dropout(at); // (resid_pdrop's, after c_proj)
                 int residual = at;
                 walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
@@ -127,22 +178,25 @@ public static partial class HuggingFace
             var norm = walk.At<LayerNormInfo>(at, "the last norm (ln_f: [LayerNorm])", x => x.Bias);
             var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
                 d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (GPT-2 ends with its output layer)");
-            return new Gpt2Layout(embedding, positions, blocks, norm, output);
+            if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({family} ends with its output layer)");
+            return new Gpt2Layout(embedding, positions, blocks, norm, output, bigCode);
         }
 
-        /// <summary>The checkpoint's tensors under the original checkpoints' names (no <c>transformer.</c> prefix), each Conv1D weight transposed to [out, in].</summary>
-        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors)
+        /// <summary>
+        /// The checkpoint's tensors under the original checkpoints' names (no <c>transformer.</c> prefix), each of GPT-2's Conv1D weights
+        /// transposed to [out, in] (GPT-BigCode's nn.Linear weights are so already).
+        /// </summary>
+        public static Dictionary<string, SafeTensor> Readable(Dictionary<string, SafeTensor> tensors, bool bigCode)
         {
             var readable = new Dictionary<string, SafeTensor>(StringComparer.Ordinal);
             foreach (var (name, tensor) in tensors)
             {
                 string plain = name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name;
-                SafeTensor read = IsConv1D(plain) && tensor.Shape.Length == 2
+                SafeTensor read = !bigCode && IsConv1D(plain) && tensor.Shape.Length == 2
                     ? new SafeTensor(plain, [tensor.Shape[1], tensor.Shape[0]], Kernels.Layout.Transposed(tensor.ToFloat(), checked((int)tensor.Shape[0]), checked((int)tensor.Shape[1])))
                     : tensor;
                 if (!readable.TryAdd(plain, read))
-                    throw new InvalidDataException($"'{name}' and another tensor are both GPT-2's '{plain}' (with and without the transformer. prefix).");
+                    throw new InvalidDataException($"'{name}' and another tensor are both '{plain}' (with and without the transformer. prefix).");
             }
             return readable;
         }
@@ -170,8 +224,11 @@ public static partial class HuggingFace
                 Gpt2Block b = Blocks[i];
                 string hf = $"h.{i}.";
                 AddNorm(b.First, hf + "ln_1");
-                s[b.Attention.Name + ".in_proj_weight"] = [(hf + "attn.c_attn.weight", 3 * width)];
-                s[b.Attention.Name + ".in_proj_bias"] = [(hf + "attn.c_attn.bias", 3 * width)];
+                // GPT-2's and multi_query's q, k and v side by side, as in_proj_weight; GPT-BigCode's others head by head
+                ParameterSet.TensorRows[] Qkv(string tensor) => BigCode && !MultiQuery ? BloomLayout.HeadByHead(tensor, b.Attention.Heads, b.Attention.HeadSize)
+                    : [(tensor, b.Attention.QueryWidth + 2 * b.Attention.KeyValueWidth)];
+                s[b.Attention.Name + ".in_proj_weight"] = Qkv(hf + "attn.c_attn.weight");
+                s[b.Attention.Name + ".in_proj_bias"] = Qkv(hf + "attn.c_attn.bias");
                 s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attn.c_proj.weight", width)];
                 s[b.Attention.Name + ".out_proj.bias"] = [(hf + "attn.c_proj.bias", width)];
                 AddNorm(b.Second, hf + "ln_2");
@@ -186,7 +243,8 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (GPT2Config's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (!ReadsModelType(c, problems, t => t == "gpt2", $"LoadGpt2 reads GPT-2's checkpoints (\"gpt2\"; LoadLlama reads LLaMA's and its kin)")) return;
+            if (BigCode ? !ReadsModelType(c, problems, t => t == "gpt_bigcode", "LoadGptBigCode reads GPT-BigCode's checkpoints (\"gpt_bigcode\")")
+                : !ReadsModelType(c, problems, t => t == "gpt2", $"LoadGpt2 reads GPT-2's checkpoints (\"gpt2\"; LoadGptBigCode reads GPT-BigCode's, LoadLlama LLaMA's and its kin)")) return;
             Gpt2Block first = Blocks[0];
             int width = Embedding.Dim;
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50257);
@@ -208,6 +266,9 @@ public static partial class HuggingFace
                 problems.Add(scaled ? $"scale_attn_weights is true{(c.TryGetProperty("scale_attn_weights", out _) ? "" : " (its default)")}: declare '{score.Attention.Name}' with the ScaledDot score (1/√d)"
                     : $"scale_attn_weights is {c.GetProperty("scale_attn_weights").GetRawText()}: declare '{score.Attention.Name}' with Score = AttentionScore.Dot (unscaled)");
             ConfigOff(c, problems, "scale_attn_by_inverse_layer_idx", "the scores scaled by 1 / (layer index + 1) as well are not computed here");
+            // GPT-BigCode's one key/value head (multi_query, true by default)
+            if (BigCode) ConfigFlag(c, problems, "multi_query", Blocks, b => b.Attention.KeyValueHeads == 1,
+                b => b.Attention.KeyValueHeads == 1 ? $"'{b.Attention.Name}' with one key/value head (KeyValueHeads = 1)" : $"'{b.Attention.Name}' with a key/value head per query head", fallback: true);
             ConfigOff(c, problems, "add_cross_attention", "GPT-2 blocks attending over an encoder are not laid out here");
             bool tie = Flag(c, "tie_word_embeddings");
             if (tie != Tied)
@@ -220,13 +281,15 @@ public static partial class HuggingFace
         {
             Gpt2Block first = Blocks[0];
             foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Attention.Heads != first.Attention.Heads || b.Attention.Score != first.Attention.Score).Take(1))
-                problems.Add($"'{b.Attention.Name}' differs from '{first.Attention.Name}' in its heads or score: GPT-2's blocks are alike (one n_head, one scale_attn_weights)");
+                problems.Add($"'{b.Attention.Name}' differs from '{first.Attention.Name}' in its heads or score: {Family}'s blocks are alike (one n_head, one scale_attn_weights)");
+            foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Attention.KeyValueHeads != first.Attention.KeyValueHeads).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{first.Attention.Name}' in its key/value heads: {Family}'s blocks are alike (one multi_query)");
             foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Fc.Units != first.Fc.Units || b.Fc.Activation != first.Fc.Activation).Take(1))
-                problems.Add($"'{b.Fc.Name}' differs from '{first.Fc.Name}': GPT-2's blocks are alike (one n_inner, one activation_function)");
+                problems.Add($"'{b.Fc.Name}' differs from '{first.Fc.Name}': {Family}'s blocks are alike (one n_inner, one activation_function)");
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: GPT-2's norms share layer_norm_epsilon");
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: {Family}'s norms share layer_norm_epsilon");
             if (FeedForwardActivationName(first.Fc.Activation) is null)
-                problems.Add($"'{first.Fc.Name}' takes {first.Fc.Activation}, which no activation_function of GPT-2's names");
+                problems.Add($"'{first.Fc.Name}' takes {first.Fc.Activation}, which no activation_function of {Family}'s names");
         }
 
         /// <summary>Every layer norm: each block's two, then ln_f.</summary>
@@ -238,18 +301,18 @@ public static partial class HuggingFace
             Gpt2Block first = Blocks[0];
             return ConfigJson(w =>
             {
-                w.WriteStartArray("architectures");
-                w.WriteStringValue("GPT2LMHeadModel");
-                w.WriteEndArray();
-                w.WriteString("model_type", "gpt2");
+                WriteArchitecture(w, BigCode ? "GPTBigCodeForCausalLM" : "GPT2LMHeadModel", null);
+                w.WriteString("model_type", BigCode ? "gpt_bigcode" : "gpt2");
                 w.WriteNumber("vocab_size", Embedding.Vocabulary);
                 w.WriteNumber("n_embd", Embedding.Dim);
                 w.WriteNumber("n_layer", Blocks.Count);
                 w.WriteNumber("n_head", first.Attention.Heads);
                 w.WriteNumber("n_positions", Positions.MaxLength);
-                w.WriteNumber("n_ctx", Positions.MaxLength);
+                if (BigCode) w.WriteBoolean("multi_query", MultiQuery);
+                else w.WriteNumber("n_ctx", Positions.MaxLength);
                 w.WriteNumber("n_inner", first.Fc.Units);
-                w.WriteString("activation_function", FeedForwardActivationName(first.Fc.Activation));
+                // (GPT-BigCode's own name for GELU's tanh form; GPT-2's "gelu_new" reads the same)
+                w.WriteString("activation_function", BigCode && first.Fc.Activation == Activation.GeluTanh ? "gelu_pytorch_tanh" : FeedForwardActivationName(first.Fc.Activation));
                 w.WritePropertyName("layer_norm_epsilon");
                 w.WriteRawValue(JsonFloat(first.First.Epsilon));
                 w.WriteBoolean("scale_attn_weights", first.Attention.Score == AttentionScore.ScaledDot);

@@ -206,15 +206,9 @@ public static partial class HuggingFace
             CheckAlike(problems);
             CheckFeedForwardActivation(c, "hidden_act", Activation.Gelu, Blocks.Select(b => b.Up), problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Norms());
-            // the rotation: int(head size · rotary_pct) values of each head (transformers' newer name: partial_rotary_factor), at its base
-            string pctKey = Value(c, "partial_rotary_factor") is null ? "rotary_pct" : "partial_rotary_factor";
-            JsonElement? pct = Value(c, pctKey);
-            if (pct is { } p && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() > 0 && p.GetDouble() <= 1))
-                problems.Add($"{pctKey} is {p.GetRawText()}, not a fraction of a head above 0 and at most 1");
-            else CheckRotaryFraction(pctKey, pct, 0.25, a, problems);
-            ConfigFloat(c, problems, Value(c, "rope_theta") is null ? "rotary_emb_base" : "rope_theta", a.RotaryBase, $"'{a.Name}' RotaryBase", 10000);
-            if (Value(c, "rope_scaling") is { ValueKind: not JsonValueKind.Null } scaling)
-                problems.Add($"rope_scaling is {scaling.GetRawText()}: GPT-NeoX's scaled rotary frequencies are not laid out here");
+            // the rotation: int(head size · rotary_pct) values of each head at rotary_emb_base (GPTNeoXConfig's own keys, which its
+            // partial_rotary_factor and rope_theta copy; newer transformers keep them in rope_parameters)
+            CheckPartialRotation(c, problems, a, "GPT-NeoX", "rotary_pct", 0.25, "rotary_emb_base");
             ConfigFlag(c, problems, "use_parallel_residual", Blocks, b => b.Parallel,
                 b => b.Parallel ? $"parallel blocks ([Branch] back to each block's input)" : "sequential blocks (a [Residual] around the attention, no [Branch])", fallback: true);
             ConfigFlag(c, problems, "attention_bias", Blocks, b => b.Attention.Bias, b => $"'{b.Attention.Name}' with{(b.Attention.Bias ? "" : "out")} biases", fallback: true);

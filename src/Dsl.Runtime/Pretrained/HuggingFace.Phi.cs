@@ -167,13 +167,7 @@ public static partial class HuggingFace
             CheckAlike(problems);
             CheckFeedForwardActivation(c, "hidden_act", Activation.GeluTanh, Blocks.Select(b => b.Up), problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Norms());
-            JsonElement? pct = Value(c, "partial_rotary_factor");
-            if (pct is { } p && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() > 0 && p.GetDouble() <= 1))
-                problems.Add($"partial_rotary_factor is {p.GetRawText()}, not a fraction of a head above 0 and at most 1");
-            else CheckRotaryFraction("partial_rotary_factor", pct, 0.5, a, problems);
-            ConfigFloat(c, problems, "rope_theta", a.RotaryBase, $"'{a.Name}' RotaryBase", 10000);
-            if (Value(c, "rope_scaling") is { ValueKind: not JsonValueKind.Null } scaling)
-                problems.Add($"rope_scaling is {scaling.GetRawText()}: Phi's scaled rotary frequencies are not laid out here");
+            CheckPartialRotation(c, problems, a, "Phi", "partial_rotary_factor", 0.5, "rope_theta");
             if (Value(c, "qk_layernorm") is { ValueKind: JsonValueKind.True })
                 problems.Add("qk_layernorm is true: Phi's layer norms on the queries and keys are not laid out here");
             if (Value(c, "tie_word_embeddings") is { ValueKind: JsonValueKind.True })
@@ -207,6 +201,31 @@ public static partial class HuggingFace
                 w.WriteString("torch_dtype", "float32");
             });
         }
+    }
+
+    /// <summary>
+    /// The partial rotation a configuration gives against <paramref name="a"/>'s: the fraction of each head it turns
+    /// (<paramref name="fractionKey"/>, else <c>rope_parameters</c>' <c>partial_rotary_factor</c>, as newer transformers keep it;
+    /// <paramref name="fraction"/> where neither says), its base (<paramref name="baseKey"/>, else <c>rope_parameters</c>' <c>rope_theta</c>;
+    /// 10000) and no scaling (<c>rope_scaling</c>, or a <c>rope_type</c> other than "default", refused for <paramref name="family"/>).
+    /// </summary>
+    private static void CheckPartialRotation(JsonElement c, List<string> problems, AttentionInfo a, string family, string fractionKey, double fraction, string baseKey)
+    {
+        JsonElement? rope = Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
+        (string Key, JsonElement? Value) Read(string key, string inRope) =>
+            Value(c, key) is { } top ? (key, top) : rope is { } r && Value(r, inRope) is { } inside ? ($"rope_parameters' {inRope}", inside) : (key, null);
+        var (fk, given) = Read(fractionKey, "partial_rotary_factor");
+        if (given is { } p && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() > 0 && p.GetDouble() <= 1))
+            problems.Add($"{fk} is {p.GetRawText()}, not a fraction of a head above 0 and at most 1");
+        else CheckRotaryFraction(fk, given, fraction, a, problems);
+        var (bk, theta) = Read(baseKey, "rope_theta");
+        if (theta is { } t && t.ValueKind != JsonValueKind.Number) problems.Add($"{bk} is {t.GetRawText()}, not a number");
+        else if ((float)(theta?.GetDouble() ?? 10000) is float b && b != a.RotaryBase)
+            problems.Add($"{bk} is {Number(b)}{(theta is null ? " (its default)" : "")}, the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
+        if (Value(c, "rope_scaling") is { } scaling)
+            problems.Add($"rope_scaling is {scaling.GetRawText()}: {family}'s scaled rotary frequencies are not laid out here");
+        if (rope is { } r2 && Value(r2, "rope_type") is { } type && type.GetString() != "default")
+            problems.Add($"rope_parameters' rope_type is {type.GetRawText()}: {family}'s scaled rotary frequencies are not laid out here");
     }
 
     /// <summary>

@@ -187,13 +187,7 @@ public static partial class HuggingFace
             if (activation != first.Mlp.Activation)
                 problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{first.Mlp.Name}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Norms());
-            JsonElement? pct = Value(c, "partial_rotary_factor");
-            if (pct is { } p && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() > 0 && p.GetDouble() <= 1))
-                problems.Add($"partial_rotary_factor is {p.GetRawText()}, not a fraction of a head above 0 and at most 1");
-            else CheckRotaryFraction("partial_rotary_factor", pct, 0.25, a, problems);
-            ConfigFloat(c, problems, "rope_theta", a.RotaryBase, $"'{a.Name}' RotaryBase", 10000);
-            if (Value(c, "rope_scaling") is { } scaling)
-                problems.Add($"rope_scaling is {scaling.GetRawText()}: StableLM's scaled rotary frequencies are not laid out here");
+            CheckPartialRotation(c, problems, a, "StableLM", "partial_rotary_factor", 0.25, "rope_theta");
             if (Value(c, "qk_layernorm") is { ValueKind: JsonValueKind.True })
                 problems.Add("qk_layernorm is true: StableLM's layer norms per head on the queries and keys are not laid out here");
             ConfigFlag(c, problems, "use_qkv_bias", Blocks, b => b.Attention.Bias, b => $"'{b.Attention.Name}' with{(b.Attention.Bias ? "" : "out")} biases on q, k and v (Bias = {(b.Attention.Bias ? "true" : "false")})");

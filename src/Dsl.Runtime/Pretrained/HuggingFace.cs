@@ -1287,7 +1287,7 @@ public static partial class HuggingFace
     {
         "silu" or "swish" => Activation.Silu,
         "gelu" => Activation.Gelu,
-        "gelu_pytorch_tanh" or "gelu_new" => Activation.GeluTanh,
+        "gelu_pytorch_tanh" or "gelu_new" or "gelu_fast" => Activation.GeluTanh, // (FastGELU: the same tanh form, gpt-neox-20b's)
         _ => null,
     };
 

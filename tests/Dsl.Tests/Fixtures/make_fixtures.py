@@ -2307,6 +2307,67 @@ def make_hf_stablelm(name, parallel, seed):
     print(f"{name}: {len(state)} tensors, logits {list(logits.shape)}")
 
 
+def make_hf_gpt_bigcode(name, multi_query, seed):
+    """HfGptBigCode (multi_query: santacoder's, starcoder's, tiny_starcoder's one key/value head) and HfGptBigCodeMha (multi_query
+    false): GPTBigCodeForCausalLM as save_pretrained writes it ("transformer." prefix, float32, lm_head tied to wte and left out),
+    transformers' modeling_gpt_bigcode written out: wte, wpe; 2 blocks of 4 heads over a width of 24, each ln_1, attn.c_attn
+    (nn.Linear, [out, in]: the queries' 24 rows then one key's and one value's 6 with multi_query; without, rows [heads, 3, d],
+    each head's q, k and v together), the scores q k^T / sqrt(6), the causal and padding masks, attn.c_proj; ln_2, mlp.c_fc (n_inner
+    40), gelu_pytorch_tanh, mlp.c_proj; ln_f, the tied head. Two sequences of 11 steps, the second padded after 7."""
+    c = {"architectures": ["GPTBigCodeForCausalLM"], "model_type": "gpt_bigcode", "vocab_size": 21, "n_embd": 24, "n_head": 4, "n_layer": 2,
+         "n_positions": 32, "n_inner": 40, "activation_function": "gelu_pytorch_tanh", "layer_norm_epsilon": 1e-05, "multi_query": multi_query,
+         "scale_attn_weights": True, "attention_softmax_in_fp32": True, "scale_attention_softmax_in_fp32": True, "tie_word_embeddings": True,
+         "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, heads, V, T, I = c["n_embd"], c["n_head"], c["vocab_size"], 11, c["n_inner"]
+    d = H // heads
+    kv = d if multi_query else H
+    state = {"wte.weight": nn.Embedding(V, H).weight.detach().clone(), "wpe.weight": nn.Embedding(c["n_positions"], H).weight.detach().clone()}
+    for i in range(c["n_layer"]):
+        at = f"h.{i}."
+        random_norm(state, at + "ln_1", H)
+        random_linear(state, at + "attn.c_attn", H + 2 * kv, H)
+        random_linear(state, at + "attn.c_proj", H, H)
+        random_norm(state, at + "ln_2", H)
+        random_linear(state, at + "mlp.c_fc", I, H)
+        random_linear(state, at + "mlp.c_proj", H, I)
+    random_norm(state, "ln_f", H)
+    ids = torch.randint(1, V, (2, T))
+    lengths = torch.tensor([T, 7])
+    ids[1, 7:] = 0
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state[prefix + ".bias"])
+
+    def norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_epsilon"])
+    with torch.no_grad():
+        x = F.embedding(ids, state["wte.weight"]) + state["wpe.weight"][:T]
+        for i in range(c["n_layer"]):
+            at = f"h.{i}."
+            fused = linear(norm(x, at + "ln_1"), at + "attn.c_attn")
+            if multi_query:  # query, key_value = c_attn(x).split((embed_dim, 2 * kv_dim)): one key and one value head for all
+                q = fused[..., :H].view(2, T, heads, d).transpose(1, 2)
+                k = fused[..., H:H + d][:, None]
+                v = fused[..., H + d:][:, None]
+            else:  # c_attn(x).view(B, T, heads, 3 * d): each head's q, k and v together
+                qkv = fused.view(2, T, heads, 3 * d).transpose(1, 2)
+                q, k, v = qkv[..., :d], qkv[..., d:2 * d], qkv[..., 2 * d:]
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, H), at + "attn.c_proj")
+            x = x + linear(F.gelu(linear(norm(x, at + "ln_2"), at + "mlp.c_fc"), approximate="tanh"), at + "mlp.c_proj")
+        logits = norm(x, "ln_f") @ state["wte.weight"].T
+    tensors = {"transformer." + n: t for n, t in state.items()}
+    os.makedirs(os.path.join(HERE, name), exist_ok=True)
+    with open(os.path.join(HERE, name, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, name, "model.safetensors"), tensors)
+    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
+
+
 class HfBertLayer(nn.Module):
     """transformers' BertLayer, written out: attention.self (query, key, value with biases, h heads scaled by 1/sqrt(d), the
     attention mask's padded keys at float32's minimum), attention.output (dense, LayerNorm of it plus the input), intermediate
@@ -3337,6 +3398,10 @@ if __name__ == "__main__":
     if "--hf-stablelm" in sys.argv:  # only the StableLM checkpoints
         make_hf_stablelm("HfStableLm", False, 931)
         make_hf_stablelm("HfStableLmParallel", True, 932)
+        sys.exit(0)
+    if "--hf-bigcode" in sys.argv:  # only the GPT-BigCode checkpoints
+        make_hf_gpt_bigcode("HfGptBigCode", True, 951)
+        make_hf_gpt_bigcode("HfGptBigCodeMha", False, 952)
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

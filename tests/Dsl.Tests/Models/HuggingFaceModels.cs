@@ -267,6 +267,27 @@ public partial class HfTinyStableLm;
 [LayerNorm] [Dense(29, Bias = false)]
 public partial class HfTinyStableLmParallel;
 
+// The HfGptBigCode fixture's model (GPTBigCodeForCausalLM, multi_query: santacoder's, starcoder's): GPT-2's layout with one
+// key/value head for the 4 query heads, n_inner 40, gelu_pytorch_tanh, the tied head.
+[Embedding(vocab: 21, dim: 24)]
+[PositionEmbedding(maxLength: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, KeyValueHeads = 1, Causal = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(40, Activation = Activation.GeluTanh)] [Dense(24)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(21, TieEmbedding = true, Bias = false)]
+public partial class HfTinyGptBigCode;
+
+// The HfGptBigCodeMha fixture's model (multi_query false): GPT-2's heads, c_attn's rows read head by head.
+[Embedding(vocab: 21, dim: 24)]
+[PositionEmbedding(maxLength: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(40, Activation = Activation.GeluTanh)] [Dense(24)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(21, TieEmbedding = true, Bias = false)]
+public partial class HfTinyGptBigCodeMha;
+
 // HfTinyMpt with an output layer of its own, which MptForCausalLM ties to wte whatever its configuration says: not saved.
 [Embedding(vocab: 19, dim: 24)]
 [Repeat(2)]

@@ -500,15 +500,26 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "tie_word_embeddings is true: declare 'dense_4' with TieEmbedding = true");
         Contains(error.Message, "rope_scaling is {\"type\":\"linear\",\"factor\":2}: GPT-NeoX's scaled rotary frequencies are not laid out here");
         Assert.Equal(before, untouched.Parameters["dense_4.weight"].AsSpan().ToArray());
-        // transformers' newer names for the rotation: partial_rotary_factor and rope_theta
-        HuggingFace.LoadGptNeoX(untouched, Edited(fixture, fixture + "-new-names", c =>
+        // newer transformers keep the rotation in rope_parameters; the top-level partial_rotary_factor and rope_theta copy
+        // rotary_pct and rotary_emb_base, which stand; gpt-neox-20b's gelu_fast is GELU's tanh form
+        HuggingFace.LoadGptNeoX(untouched, Edited(fixture, fixture + "-rope-parameters", c =>
         {
-            c["partial_rotary_factor"] = c["rotary_pct"]!.DeepClone();
-            c["rope_theta"] = c["rotary_emb_base"]!.DeepClone();
+            c["rope_parameters"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = c["rotary_emb_base"]!.DeepClone(), ["partial_rotary_factor"] = c["rotary_pct"]!.DeepClone() };
             c.Remove("rotary_pct");
             c.Remove("rotary_emb_base");
+            if (!parallel) c["hidden_act"] = "gelu_fast";
         }));
         Assert.Equal(actual, ParityModel.Flatten(untouched.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeoX(untouched, Edited(fixture, fixture + "-copies", c =>
+        {
+            c["partial_rotary_factor"] = 0.25;
+            c["rope_theta"] = 10000;
+            c["rotary_emb_base"] = 500;
+            c["rope_parameters"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 2.0 };
+        })));
+        Contains(error.Message, "rotary_emb_base is 500, the model declares 1000 ('attention' RotaryBase)");
+        Contains(error.Message, "rope_parameters' rope_type is \"linear\": GPT-NeoX's scaled rotary frequencies are not laid out here");
+        Assert.DoesNotContain("rotary_pct", error.Message, StringComparison.Ordinal);
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGptNeoX(new HfTinyBloom(seed: 3), Fixture.Path(fixture)));
         Contains(layout.Message, "HfTinyBloom is not laid out as GPT-NeoX");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeoX(Create(3), Fixture.Path("HfBloom")));
@@ -628,6 +639,64 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// GPT-BigCode's checkpoints (GPTBigCodeForCausalLM, transformers' modeling_gpt_bigcode written out): nn.Linear weights read as they
+    /// are, one key/value head (multi_query) or c_attn's rows head by head (without): the logits of a full and a right-padded
+    /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that
+    /// differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfGptBigCode")]
+    [InlineData("HfGptBigCodeMha")]
+    public void AGptBigCodeCheckpointGivesItsLogits(string fixture)
+    {
+        bool multiQuery = fixture == "HfGptBigCode";
+        IModel<int> Create(int seed) => multiQuery ? new HfTinyGptBigCode(seed) : new HfTinyGptBigCodeMha(seed);
+        IModel<int> model = Create(1);
+        HuggingFace.LoadGptBigCode(model, Fixture.Path(fixture));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 11 * 21, lengths[b] * 21), actual.AsSpan(b * 11 * 21, lengths[b] * 21), $"{fixture}: sequence {b}'s valid steps");
+        var state = model.CreateState(1);
+        for (int t = 0; t < 11; t++)
+            Tolerance.AssertClose(logits.AsSpan(t * 21, 21), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveGptBigCode(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal("gpt_bigcode", config.RootElement.GetProperty("model_type").GetString());
+            Assert.Equal(multiQuery, config.RootElement.GetProperty("multi_query").GetBoolean());
+            Assert.Equal("gelu_pytorch_tanh", config.RootElement.GetProperty("activation_function").GetString());
+        }
+        IModel<int> reloaded = Create(5);
+        HuggingFace.LoadGptBigCode(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptBigCode(Create(3), Edited(fixture, fixture + "-config", c =>
+        {
+            c["multi_query"] = !multiQuery;
+            c["n_inner"] = 96;
+        })));
+        Contains(error.Message, multiQuery ? "multi_query is false, the model declares 'attention' with one key/value head (KeyValueHeads = 1)"
+            : "multi_query is true, the model declares 'attention' with a key/value head per query head");
+        Contains(error.Message, "n_inner is 96, the model declares 40 ('dense')");
+        // GPT-2's loader and GPT-BigCode's each refuse the other's checkpoints and layouts
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptBigCode(Create(3), Fixture.Path("HfGpt2")));
+        Contains(error.Message, "model_type is \"gpt2\": LoadGptBigCode reads GPT-BigCode's checkpoints (\"gpt_bigcode\")");
+        if (multiQuery)
+        {
+            var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGpt2(Create(3), Fixture.Path(fixture)));
+            Contains(layout.Message, "HfTinyGptBigCode is not laid out as GPT-2");
+        }
+        else
+        {
+            error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGpt2(Create(3), Fixture.Path(fixture)));
+            Contains(error.Message, "model_type is \"gpt_bigcode\": LoadGpt2 reads GPT-2's checkpoints");
+        }
+    }
+
+    /// <summary>
     /// MPT's checkpoints (MptForCausalLM, transformers' modeling_mpt written out: build_mpt_alibi_tensor's slopes and key
     /// positions, no biases, exact GELU): the logits of a full and a right-padded sequence at their valid steps and each cached
     /// step; saved under its names and read back; a configuration that differs refused, named.
@@ -682,6 +751,7 @@ public sealed class HuggingFaceTests : IDisposable
         {
             ((JsonObject)config["attn_config"]!).Remove("alibi");
             config["expansion_ratio"] = 4.0;
+            config["ffn_config"] = new JsonObject { ["ffn_type"] = "mptmlp", ["ffn_act_fn"] = new JsonObject { ["name"] = "gelu", ["approximate"] = "none" } };
         }, "mpt-defaults", "HfMpt"));
         Assert.Equal(actual, ParityModel.Flatten(defaulted.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMpt(new HfTinyMpt(seed: 3), Copy((_, config) => config["expansion_ratio"] = 3.5, "mpt-ratio", "HfMpt")));
