@@ -246,11 +246,22 @@ public static partial class HuggingFace
 
         /// <summary>
         /// q's, k's and v's rows (in_proj_weight's, or its bias's) in a fused tensor whose rows lie [heads, 3, d], each head's query,
-        /// key and value rows together (BLOOM's <c>_split_heads</c>, GPT-NeoX's <c>query_key_value</c>): q, then k, then v, each
-        /// head's rows of that part, of heads · 3 · d rows in all.
+        /// key and value rows together (BLOOM's <c>_split_heads</c>, GPT-NeoX's <c>query_key_value</c>): see <see cref="Grouped"/>.
         /// </summary>
-        public static ParameterSet.TensorRows[] HeadByHead(string tensor, int heads, int d) => Enumerable.Range(0, 3)
-            .SelectMany(part => Enumerable.Range(0, heads).Select(h => new ParameterSet.TensorRows(tensor, d, (3 * h + part) * d, 3 * heads * d))).ToArray();
+        public static ParameterSet.TensorRows[] HeadByHead(string tensor, int heads, int d) => Grouped(tensor, heads, heads, d);
+
+        /// <summary>
+        /// q's, k's and v's rows in a fused tensor whose rows lie [kv groups, heads / kv + 2, d]: each group's query heads, then its
+        /// key head and its value head (Falcon's <c>query_key_value</c>; one group is the queries, the key and the value side by side,
+        /// as many as the heads each head's q, k and v together): q, then k, then v, as in_proj_weight stacks them.
+        /// </summary>
+        public static ParameterSet.TensorRows[] Grouped(string tensor, int heads, int kv, int d)
+        {
+            int per = heads / kv, rows = (heads + 2 * kv) * d;
+            IEnumerable<ParameterSet.TensorRows> queries = Enumerable.Range(0, heads).Select(h => new ParameterSet.TensorRows(tensor, d, ((h / per) * (per + 2) + h % per) * d, rows));
+            IEnumerable<ParameterSet.TensorRows> Part(int at) => Enumerable.Range(0, kv).Select(g => new ParameterSet.TensorRows(tensor, d, (g * (per + 2) + at) * d, rows));
+            return queries.Concat(Part(per)).Concat(Part(per + 1)).ToArray();
+        }
 
         /// <summary>What config.json says against what the model declares (BloomConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)

@@ -2368,6 +2368,82 @@ def make_hf_gpt_bigcode(name, multi_query, seed):
     print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
 
 
+def make_hf_falcon(name, new_architecture, seed):
+    """HfFalcon (falcon-7b's layers: multi_query, parallel_attn, one input_layernorm) and HfFalconNew (new_decoder_architecture:
+    falcon-40b's and -180b's, num_kv_heads grouped heads, ln_attn and ln_mlp): FalconForCausalLM as save_pretrained writes it
+    ("transformer." prefix, float32, lm_head tied to word_embeddings and left out), transformers' modeling_falcon written out:
+    word_embeddings; 2 layers of 4 heads of 8 values (1 key/value head; 2 in the new architecture), self_attention.query_key_value
+    without a bias (rows [kv groups, heads / kv + 2, d]: each group's query heads, then its key and value), the rotation of whole
+    heads (rotate_half, base rope_theta 3000), the scores q k^T / sqrt(8), the causal and padding masks, self_attention.dense;
+    mlp.dense_h_to_4h (ffn_hidden_size 48), exact GELU, mlp.dense_4h_to_h; x + attn(ln(x)) + mlp(ln(x)) (ln_attn and ln_mlp in the
+    new architecture); ln_f, the tied head. Two sequences of 11 steps, the second padded after 7."""
+    c = {"architectures": ["FalconForCausalLM"], "model_type": "falcon", "vocab_size": 25, "hidden_size": 32, "num_attention_heads": 4,
+         "num_hidden_layers": 2, "num_kv_heads": 2 if new_architecture else None, "multi_query": True, "new_decoder_architecture": new_architecture,
+         "parallel_attn": True, "bias": False, "alibi": False, "layer_norm_epsilon": 1e-05, "rope_theta": 3000.0, "rope_scaling": None,
+         "ffn_hidden_size": 48, "activation": "gelu", "max_position_embeddings": 64, "hidden_dropout": 0.0, "attention_dropout": 0.0,
+         "tie_word_embeddings": True, "bos_token_id": 11, "eos_token_id": 11, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, heads, V, T, I = c["hidden_size"], c["num_attention_heads"], c["vocab_size"], 11, c["ffn_hidden_size"]
+    d = H // heads
+    kv = c["num_kv_heads"] if new_architecture else 1
+    per = heads // kv
+    state = {"word_embeddings.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["num_hidden_layers"]):
+        at = f"h.{i}."
+        if new_architecture:
+            random_norm(state, at + "ln_attn", H)
+            random_norm(state, at + "ln_mlp", H)
+        else:
+            random_norm(state, at + "input_layernorm", H)
+        random_linear(state, at + "self_attention.query_key_value", (heads + 2 * kv) * d, H, bias=False)
+        random_linear(state, at + "self_attention.dense", H, H, bias=False)
+        random_linear(state, at + "mlp.dense_h_to_4h", I, H, bias=False)
+        random_linear(state, at + "mlp.dense_4h_to_h", H, I, bias=False)
+    random_norm(state, "ln_f", H)
+    ids = torch.randint(1, V, (2, T))
+    lengths = torch.tensor([T, 7])
+    ids[1, 7:] = 0
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, d, 2).float() / d))
+    freqs = torch.outer(torch.arange(T).float(), inv_freq)
+    emb = torch.cat([freqs, freqs], dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+
+    def rotated(x):
+        return x * cos + torch.cat([-x[..., d // 2:], x[..., :d // 2]], dim=-1) * sin
+
+    def norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_epsilon"])
+
+    def linear(x, prefix):
+        return x @ state[prefix + ".weight"].T
+    with torch.no_grad():
+        x = F.embedding(ids, state["word_embeddings.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"h.{i}."
+            h_attn = norm(x, at + ("ln_attn" if new_architecture else "input_layernorm"))
+            h_mlp = norm(x, at + "ln_mlp") if new_architecture else h_attn
+            # _split_heads: [B, T, kv, per + 2, d], each group's queries then its key and value
+            fused = linear(h_attn, at + "self_attention.query_key_value").view(2, T, kv, per + 2, d)
+            q = fused[:, :, :, :-2].reshape(2, T, heads, d).transpose(1, 2)
+            k = fused[:, :, :, -2].transpose(1, 2).repeat_interleave(per, dim=1)
+            v = fused[:, :, :, -1].transpose(1, 2).repeat_interleave(per, dim=1)
+            q, k = rotated(q), rotated(k)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).transpose(1, 2).reshape(2, T, H), at + "self_attention.dense")
+            mlp = linear(F.gelu(linear(h_mlp, at + "mlp.dense_h_to_4h")), at + "mlp.dense_4h_to_h")
+            x = (mlp + attended) + x
+        logits = norm(x, "ln_f") @ state["word_embeddings.weight"].T
+    tensors = {"transformer." + n: t for n, t in state.items()}
+    os.makedirs(os.path.join(HERE, name), exist_ok=True)
+    with open(os.path.join(HERE, name, "config.json"), "w") as f:
+        json.dump(c, f, indent=2)
+    save_safetensors(os.path.join(HERE, name, "model.safetensors"), tensors)
+    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
+
+
 class HfBertLayer(nn.Module):
     """transformers' BertLayer, written out: attention.self (query, key, value with biases, h heads scaled by 1/sqrt(d), the
     attention mask's padded keys at float32's minimum), attention.output (dense, LayerNorm of it plus the input), intermediate
@@ -3402,6 +3478,10 @@ if __name__ == "__main__":
     if "--hf-bigcode" in sys.argv:  # only the GPT-BigCode checkpoints
         make_hf_gpt_bigcode("HfGptBigCode", True, 951)
         make_hf_gpt_bigcode("HfGptBigCodeMha", False, 952)
+        sys.exit(0)
+    if "--hf-falcon" in sys.argv:  # only the Falcon checkpoints
+        make_hf_falcon("HfFalcon", False, 971)
+        make_hf_falcon("HfFalconNew", True, 972)
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

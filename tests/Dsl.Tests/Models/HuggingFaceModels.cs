@@ -288,6 +288,29 @@ public partial class HfTinyGptBigCode;
 [LayerNorm] [Dense(21, TieEmbedding = true, Bias = false)]
 public partial class HfTinyGptBigCodeMha;
 
+// The HfFalcon fixture's model (FalconForCausalLM, falcon-7b's layers): parallel with one norm for both branches, 4 heads over one
+// key/value head (multi_query), whole heads turned at base 3000, no biases, exact GELU, the tied head.
+[Embedding(vocab: 25, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, KeyValueHeads = 1, Causal = true, Rotary = true, RotaryBase = 3000f, Bias = false)]
+[Branch]
+[Dense(48, Activation = Activation.Gelu, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm] [Dense(25, TieEmbedding = true, Bias = false)]
+public partial class HfTinyFalcon;
+
+// The HfFalconNew fixture's model (new_decoder_architecture: falcon-40b's): 2 key/value heads, a norm for each branch.
+[Embedding(vocab: 25, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 3000f, Bias = false)]
+[Branch(Layers = 2)]
+[LayerNorm] [Dense(48, Activation = Activation.Gelu, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 4)] [Residual(Layers = 7)]
+[EndRepeat]
+[LayerNorm] [Dense(25, TieEmbedding = true, Bias = false)]
+public partial class HfTinyFalconNew;
+
 // HfTinyMpt with an output layer of its own, which MptForCausalLM ties to wte whatever its configuration says: not saved.
 [Embedding(vocab: 19, dim: 24)]
 [Repeat(2)]

@@ -697,6 +697,60 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// Falcon's checkpoints (FalconForCausalLM, transformers' modeling_falcon written out): falcon-7b's parallel layers with one norm
+    /// and one key/value head, and the new architecture's grouped heads with a norm per branch, query_key_value read group by group:
+    /// the logits of a full and a right-padded sequence at their valid steps and each cached step; saved under its names and read
+    /// back; a configuration or layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfFalcon")]
+    [InlineData("HfFalconNew")]
+    public void AFalconCheckpointGivesItsLogits(string fixture)
+    {
+        bool newArchitecture = fixture == "HfFalconNew";
+        IModel<int> Create(int seed) => newArchitecture ? new HfTinyFalconNew(seed) : new HfTinyFalcon(seed);
+        IModel<int> model = Create(1);
+        HuggingFace.LoadFalcon(model, Fixture.Path(fixture));
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
+        for (int b = 0; b < 2; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * 11 * 25, lengths[b] * 25), actual.AsSpan(b * 11 * 25, lengths[b] * 25), $"{fixture}: sequence {b}'s valid steps");
+        var state = model.CreateState(1);
+        for (int t = 0; t < 11; t++)
+            Tolerance.AssertClose(logits.AsSpan(t * 25, 25), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveFalcon(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+            Assert.Equal(newArchitecture, config.RootElement.GetProperty("new_decoder_architecture").GetBoolean());
+        IModel<int> reloaded = Create(5);
+        HuggingFace.LoadFalcon(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadFalcon(Create(3), Edited(fixture, fixture + "-config", c =>
+        {
+            c["new_decoder_architecture"] = !newArchitecture;
+            c["num_kv_heads"] = 4;
+            c["bias"] = true;
+            c["alibi"] = true;
+            c["rope_theta"] = 10000;
+        })));
+        Contains(error.Message, newArchitecture
+            ? "the configuration gives 1 key/value head (multi_query), the model declares 2 ('attention' KeyValueHeads)"
+            : "the configuration gives 4 key/value heads (new_decoder_architecture's num_kv_heads), the model declares 1 ('attention' KeyValueHeads)");
+        Contains(error.Message, newArchitecture
+            ? "the configuration's layers are parallel with one norm (parallel_attn); declare [Branch] back to 'layernorm' before 'dense'"
+            : "new_decoder_architecture is true: each branch has its norm (ln_attn, ln_mlp); declare [Branch(Layers = 2)] [LayerNorm] before 'dense'");
+        Contains(error.Message, "bias is true, the model declares 'attention' without biases");
+        Contains(error.Message, "alibi is true");
+        Contains(error.Message, "rope_theta is 10000, the model declares 3000 ('attention' RotaryBase)");
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadFalcon(new HfTinyGptNeoX(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyGptNeoX is not laid out as Falcon");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadFalcon(Create(3), Fixture.Path("HfGptNeoX")));
+        Contains(error.Message, "model_type is \"gpt_neox\": LoadFalcon reads Falcon's checkpoints");
+    }
+
+    /// <summary>
     /// MPT's checkpoints (MptForCausalLM, transformers' modeling_mpt written out: build_mpt_alibi_tensor's slopes and key
     /// positions, no biases, exact GELU): the logits of a full and a right-padded sequence at their valid steps and each cached
     /// step; saved under its names and read back; a configuration that differs refused, named.
