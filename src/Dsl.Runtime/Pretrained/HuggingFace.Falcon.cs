@@ -49,15 +49,16 @@ public static partial class HuggingFace
         Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
             "Falcon", "with and without the transformer. prefix");
         CheckTiedHead(tensors, FalconLayout.Head, FalconLayout.Table, layout.Tied, problems);
-        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => layout.Tied && name == FalconLayout.Head, problems);
+        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == FalconLayout.Head, problems);
     }
 
     /// <summary>
     /// Saves <paramref name="model"/>, declared as Falcon (see <see cref="LoadFalcon"/>), as a <c>FalconForCausalLM</c> checkpoint in
     /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names, q, k and v
     /// laid group by group into <c>query_key_value</c> again, and the <c>config.json</c> that describes it, so that transformers'
-    /// <c>FalconForCausalLM.from_pretrained(folder)</c> and <see cref="LoadFalcon"/> read it back. Both files are built first, then
-    /// replaced together.
+    /// <c>FalconForCausalLM.from_pretrained(folder)</c> and <see cref="LoadFalcon"/> read it back (a transformers recent enough to load
+    /// falcon-11B: older ones read no <c>num_ln_in_parallel_attn</c>, <c>ffn_hidden_size</c> or <c>activation</c>). Both files are built
+    /// first, then replaced together.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as Falcon, or its layers or norms differ from one another (one configuration cannot say so).</exception>
     public static void SaveFalcon(IModel model, string folder)
@@ -212,7 +213,8 @@ public static partial class HuggingFace
             CheckFeedForwardActivation(c, "activation", Activation.Gelu, Blocks.Select(b => b.Up), problems);
             ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, Norms());
             CheckPartialRotation(c, problems, a, "Falcon", "partial_rotary_factor", 1.0, "rope_theta");
-            bool Flag(string key, bool fallback) => Value(c, key) is { } v ? v.ValueKind == JsonValueKind.True : fallback;
+            // (Python reads a null as false, as FalconConfig's own flags take it)
+            bool Flag(string key, bool fallback) => c.TryGetProperty(key, out JsonElement v) ? v.ValueKind == JsonValueKind.True : fallback;
             if (Flag("alibi", false))
                 problems.Add("alibi is true: Falcon's ALiBi (falcon-rw's) is added before the scores are scaled, which [Attention(Alibi = true)] does not compute; its rotary positions are laid out here");
             // the key/value heads: the new architecture's num_kv_heads, else multi_query's one or as many as the heads

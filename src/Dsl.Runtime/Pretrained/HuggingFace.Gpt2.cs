@@ -257,7 +257,7 @@ public static partial class HuggingFace
             CheckAlike(problems);
             ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, Norms());
             // the feed-forward's activation by transformers' ACT2FN name (GPT-2's "gelu_new", GELU's tanh form)
-            CheckFeedForwardActivation(c, "activation_function", Activation.GeluTanh, Blocks.Select(b => b.Fc), problems);
+            CheckFeedForwardActivation(c, "activation_function", Activation.GeluTanh, Blocks.Select(b => b.Fc), problems, BigCode ? "gelu_pytorch_tanh" : null);
             // the scores scaled by 1/√d (ScaledDot) unless scale_attn_weights says otherwise (then the Dot score); transformers reads
             // the flags as Python's truth, so a null given is false
             static bool Flag(JsonElement c, string key) => !c.TryGetProperty(key, out JsonElement v) || v.ValueKind == JsonValueKind.True;
@@ -340,14 +340,14 @@ public static partial class HuggingFace
     /// absent) against each of <paramref name="layers"/>' (GPT-2's <c>activation_function</c>, BERT's <c>hidden_act</c>,
     /// DistilBERT's <c>activation</c>).
     /// </summary>
-    private static void CheckFeedForwardActivation(JsonElement c, string key, Activation fallback, IEnumerable<DenseInfo> layers, List<string> problems)
+    private static void CheckFeedForwardActivation(JsonElement c, string key, Activation fallback, IEnumerable<DenseInfo> layers, List<string> problems, string? fallbackName = null)
     {
         JsonElement? act = Value(c, key);
         Activation? activation = act is { ValueKind: JsonValueKind.String } name ? FeedForwardActivation(name.GetString()!) : act is null ? fallback : null;
         if (activation is null)
             problems.Add($"{key} is {act!.Value.GetRawText()}: the feed-forward here takes \"gelu_new\" (or \"gelu_pytorch_tanh\"), \"gelu\", \"relu\", \"silu\" or \"tanh\"");
         else if (layers.FirstOrDefault(d => d.Activation != activation) is { } unlike)
-            problems.Add($"{key} is {(act is null ? $"\"{FeedForwardActivationName(fallback)}\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Name}' with Activation = Activation.{activation}");
+            problems.Add($"{key} is {(act is null ? $"\"{fallbackName ?? FeedForwardActivationName(fallback)}\" (its default)" : act.Value.GetRawText())}: declare '{unlike.Name}' with Activation = Activation.{activation}");
     }
 
     /// <summary>The ungated feed-forward's activation a configuration names (transformers' ACT2FN: the gated layers' names, ReLU and tanh), or null.</summary>

@@ -24,7 +24,7 @@ public static partial class HuggingFace
     /// </code>
     /// or, with <c>use_parallel_residual</c> false, sequential blocks: <c>[LayerNorm] [Attention(…)] [Residual(Layers = 2)]
     /// [LayerNorm] [Dense(I)] [Dense(E)] [Residual(Layers = 3)]</c>. r = int(head size · <c>rotary_pct</c>) values of each head are
-    /// turned (rotate-half, as LLaMA's), the rest passed. A <c>[Dropout]</c> may stand after the attention and after the feed-forward
+    /// turned (rotate-half, as LLaMA's), the rest passed. A <c>[Dropout]</c> may stand after the embedding, after the attention and after the feed-forward
     /// (<c>hidden_dropout</c>), and <c>[Attention(Dropout = p)]</c> is <c>attention_dropout</c>. <c>embed_in</c> goes into the embedding;
     /// each block's <c>attention.query_key_value</c> (its rows head by head, each head's query, key and value together) into the
     /// attention's <c>in_proj_weight</c> and <c>in_proj_bias</c>, <c>attention.dense</c> into <c>out_proj</c>, <c>mlp.dense_h_to_4h</c> and
@@ -92,18 +92,18 @@ public static partial class HuggingFace
         /// <summary>The buffers older checkpoints keep beside the weights (the causal mask, its fill value, the rotation's frequencies).</summary>
         public static bool IsBuffer(string name) => name.StartsWith("layers.", StringComparison.Ordinal)
             && (name.EndsWith(".attention.bias", StringComparison.Ordinal) || name.EndsWith(".attention.masked_bias", StringComparison.Ordinal)
-                || name.EndsWith(".attention.rotary_emb.inv_freq", StringComparison.Ordinal));
+                || IsRotaryBuffer(name));
 
         public static GptNeoXLayout Of(ModelArchitecture a)
         {
             const string expected = "GPT-NeoX's layout: [Embedding], then per block [LayerNorm] [Attention(Heads = h, Causal = true, Rotary = true)] [Branch(Layers = 2)] "
                 + "[LayerNorm] [Dense(I, Activation = Activation.Gelu)] [Dense(E)] [Residual(Layers = 4)] [Residual(Layers = 7)] (use_parallel_residual; or the sequential "
                 + "[LayerNorm] [Attention] [Residual(Layers = 2)] [LayerNorm] [Dense(I)] [Dense(E)] [Residual(Layers = 3)]), then [LayerNorm] [Dense(V, Bias = false)]; "
-                + "a [Dropout] may stand after the attention and after the feed-forward (hidden_dropout)";
+                + "a [Dropout] may stand after the embedding, after the attention and after the feed-forward (hidden_dropout)";
             var walk = new LayerWalk(a, "GPT-NeoX", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_in: an [Embedding], unscaled)", e => e.Scale == 1f);
-            int width = embedding.Dim, at = 1;
+            int width = embedding.Dim, at = walk.Dropout(1); // (hidden_dropout's after the embedding)
             var blocks = new List<GptNeoXBlock>();
             while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
             {
@@ -138,7 +138,7 @@ public static partial class HuggingFace
                 else walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == second0);
                 blocks.Add(new GptNeoXBlock(first, attention, second, up, down, parallel));
             }
-            if (blocks.Count == 0) throw walk.Differs(1, "block 0's input_layernorm ([LayerNorm]) and attention ([Attention(Causal = true, Rotary = true)])");
+            if (blocks.Count == 0) throw walk.Differs(walk.Dropout(1), "block 0's input_layernorm ([LayerNorm]) and attention ([Attention(Causal = true, Rotary = true)])");
             var norm = walk.At<LayerNormInfo>(at, "final_layer_norm ([LayerNorm])", x => x.Bias);
             var output = walk.At<DenseInfo>(at + 1, $"the output layer (embed_out: [Dense({embedding.Vocabulary}, Bias = false)])",
                 d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);

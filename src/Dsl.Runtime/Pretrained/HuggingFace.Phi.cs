@@ -24,7 +24,7 @@ public static partial class HuggingFace
     /// </code>
     /// r = int(head size · <c>partial_rotary_factor</c>) values of each head are turned (rotate-half), the rest passed; the
     /// <c>KeyValueHeads</c> only where <c>num_key_value_heads</c> is fewer than the heads. A <c>[Dropout]</c> may stand after the
-    /// attention and after the feed-forward (<c>resid_pdrop</c>). <c>model.embed_tokens</c> goes into the embedding; each layer's
+    /// embedding (<c>embd_pdrop</c>), after the attention and after the feed-forward (<c>resid_pdrop</c>). <c>model.embed_tokens</c> goes into the embedding; each layer's
     /// <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> (with their biases) into the attention's <c>in_proj_weight</c> and
     /// <c>in_proj_bias</c>, <c>self_attn.dense</c> into <c>out_proj</c>, <c>mlp.fc1</c> and <c>mlp.fc2</c> into the two Dense layers,
     /// <c>input_layernorm</c> and <c>model.final_layernorm</c> into the norms, <c>lm_head</c> (weight and bias) into the output layer.
@@ -75,11 +75,11 @@ public static partial class HuggingFace
         {
             const string expected = "Phi's layout: [Embedding], then per decoder layer [LayerNorm] [Attention(Heads = h, Causal = true, Rotary = true)] [Branch] "
                 + "[Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)] [Residual(Layers = 6)], then [LayerNorm] [Dense(V)]; "
-                + "a [Dropout] may stand after the attention and after the feed-forward (resid_pdrop)";
+                + "a [Dropout] may stand after the embedding (embd_pdrop), after the attention and after the feed-forward (resid_pdrop)";
             var walk = new LayerWalk(a, "Phi", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
-            int width = embedding.Dim, at = 1;
+            int width = embedding.Dim, at = walk.Dropout(1); // (embd_pdrop's)
             var blocks = new List<PhiBlock>();
             while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
             {
@@ -100,7 +100,7 @@ public static partial class HuggingFace
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding its input ([Residual(Layers = 6)], a layer more over each [Dropout])", r => r.From == start - 1);
                 blocks.Add(new PhiBlock(norm, attention, up, down));
             }
-            if (blocks.Count == 0) throw walk.Differs(1, "decoder layer 0's input_layernorm ([LayerNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
+            if (blocks.Count == 0) throw walk.Differs(walk.Dropout(1), "decoder layer 0's input_layernorm ([LayerNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
             var last = walk.At<LayerNormInfo>(at, "final_layernorm ([LayerNorm])", x => x.Bias);
             var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary})], with its bias)",
                 d => d is { Gated: false, Activation: Activation.None, Bias: true, SoftCap: 0f, TiedTo: null } && d.Units == embedding.Vocabulary);
@@ -224,7 +224,7 @@ public static partial class HuggingFace
             problems.Add($"{bk} is {Number(b)}{(theta is null ? " (its default)" : "")}, the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
         if (Value(c, "rope_scaling") is { } scaling)
             problems.Add($"rope_scaling is {scaling.GetRawText()}: {family}'s scaled rotary frequencies are not laid out here");
-        if (rope is { } r2 && Value(r2, "rope_type") is { } type && type.GetString() != "default")
+        if (rope is { } r2 && Value(r2, "rope_type") is { } type && !(type.ValueKind == JsonValueKind.String && type.GetString() == "default"))
             problems.Add($"rope_parameters' rope_type is {type.GetRawText()}: {family}'s scaled rotary frequencies are not laid out here");
     }
 

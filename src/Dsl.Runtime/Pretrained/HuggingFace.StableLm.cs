@@ -45,7 +45,7 @@ public static partial class HuggingFace
     public static void LoadStableLm(IModel model, string path)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, "StableLM's", StableLmLayout.Of, (l, c, p) => l.CheckConfig(c, p));
-        AssignStacked(model, path, architecture, ReadAll(files), layout.Sources(), _ => false, problems);
+        AssignStacked(model, path, architecture, ReadAll(files), layout.Sources(), IsRotaryBuffer, problems);
     }
 
     /// <summary>
@@ -194,7 +194,7 @@ public static partial class HuggingFace
             ConfigFlag(c, problems, "use_parallel_residual", Blocks, b => b.Parallel,
                 b => b.Parallel ? "parallel layers ([Branch] back to each layer's norm)" : "sequential layers (a [Residual] around the attention, no [Branch])");
             if (Value(c, "tie_word_embeddings") is { ValueKind: JsonValueKind.True })
-                problems.Add($"tie_word_embeddings is true: declare '{Output.Name}' with TieEmbedding = true (not laid out here: StableLM's lm_head is its own)");
+                problems.Add("tie_word_embeddings is true: StableLM's lm_head tied to the token table is not laid out here");
         }
 
         /// <summary>The config.json of this layout, as transformers' StableLmConfig writes its fields.</summary>

@@ -231,6 +231,9 @@ public static partial class HuggingFace
     private static ParameterSet.TensorRows[] SplitQkv(string prefix, AttentionInfo a, string part) =>
         [(prefix + "q_proj." + part, a.QueryWidth), (prefix + "k_proj." + part, a.KeyValueWidth), (prefix + "v_proj." + part, a.KeyValueWidth)];
 
+    /// <summary>The rotation's frequencies some checkpoints keep beside the weights (<c>….rotary_emb.inv_freq</c>): recomputed, nothing to load.</summary>
+    private static bool IsRotaryBuffer(string name) => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
+
     /// <summary>Refuses to save <paramref name="model"/> when its parts differ in what one <paramref name="family"/> configuration says once (<paramref name="unlike"/>, each named).</summary>
     private static void RefuseUnlike(List<string> unlike, string model, string family)
     {
@@ -582,7 +585,7 @@ public static partial class HuggingFace
 
     /// <summary>Tensors a checkpoint may hold that the model recomputes or shares: the rotary frequencies (older exports), a tied head.</summary>
     private static bool Ignored(string name, bool tied) =>
-        name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal) || (tied && name == LlamaLayout.Head);
+        IsRotaryBuffer(name) || (tied && name == LlamaLayout.Head);
 
     /// <summary>The safetensors files of a checkpoint and its config.json (which every Hugging Face checkpoint has).</summary>
     private static (string[] Files, JsonElement Config) Locate(string path)

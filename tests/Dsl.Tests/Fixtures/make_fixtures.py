@@ -2368,7 +2368,7 @@ def make_hf_gpt_bigcode(name, multi_query, seed):
     print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
 
 
-def make_hf_falcon(name, new_architecture, seed):
+def make_hf_falcon(name, new_architecture, seed, norms=2):
     """HfFalcon (falcon-7b's layers: multi_query, parallel_attn, one input_layernorm) and HfFalconNew (new_decoder_architecture:
     falcon-40b's and -180b's, num_kv_heads grouped heads, ln_attn and ln_mlp): FalconForCausalLM as save_pretrained writes it
     ("transformer." prefix, float32, lm_head tied to word_embeddings and left out), transformers' modeling_falcon written out:
@@ -2376,12 +2376,16 @@ def make_hf_falcon(name, new_architecture, seed):
     without a bias (rows [kv groups, heads / kv + 2, d]: each group's query heads, then its key and value), the rotation of whole
     heads (rotate_half, base rope_theta 3000), the scores q k^T / sqrt(8), the causal and padding masks, self_attention.dense;
     mlp.dense_h_to_4h (ffn_hidden_size 48), exact GELU, mlp.dense_4h_to_h; x + attn(ln(x)) + mlp(ln(x)) (ln_attn and ln_mlp in the
-    new architecture); ln_f, the tied head. Two sequences of 11 steps, the second padded after 7."""
+    new architecture; HfFalconOneNorm: the new architecture with num_ln_in_parallel_attn 1, falcon-11B's, one input_layernorm);
+    ln_f, the tied head. Two sequences of 11 steps, the second padded after 7."""
     c = {"architectures": ["FalconForCausalLM"], "model_type": "falcon", "vocab_size": 25, "hidden_size": 32, "num_attention_heads": 4,
          "num_hidden_layers": 2, "num_kv_heads": 2 if new_architecture else None, "multi_query": True, "new_decoder_architecture": new_architecture,
          "parallel_attn": True, "bias": False, "alibi": False, "layer_norm_epsilon": 1e-05, "rope_theta": 3000.0, "rope_scaling": None,
          "ffn_hidden_size": 48, "activation": "gelu", "max_position_embeddings": 64, "hidden_dropout": 0.0, "attention_dropout": 0.0,
          "tie_word_embeddings": True, "bos_token_id": 11, "eos_token_id": 11, "torch_dtype": "float32"}
+    if new_architecture:
+        c["num_ln_in_parallel_attn"] = norms
+    two = new_architecture and norms == 2
     torch.manual_seed(seed)
     H, heads, V, T, I = c["hidden_size"], c["num_attention_heads"], c["vocab_size"], 11, c["ffn_hidden_size"]
     d = H // heads
@@ -2390,7 +2394,7 @@ def make_hf_falcon(name, new_architecture, seed):
     state = {"word_embeddings.weight": nn.Embedding(V, H).weight.detach().clone()}
     for i in range(c["num_hidden_layers"]):
         at = f"h.{i}."
-        if new_architecture:
+        if two:
             random_norm(state, at + "ln_attn", H)
             random_norm(state, at + "ln_mlp", H)
         else:
@@ -2422,8 +2426,8 @@ def make_hf_falcon(name, new_architecture, seed):
         x = F.embedding(ids, state["word_embeddings.weight"])
         for i in range(c["num_hidden_layers"]):
             at = f"h.{i}."
-            h_attn = norm(x, at + ("ln_attn" if new_architecture else "input_layernorm"))
-            h_mlp = norm(x, at + "ln_mlp") if new_architecture else h_attn
+            h_attn = norm(x, at + ("ln_attn" if two else "input_layernorm"))
+            h_mlp = norm(x, at + "ln_mlp") if two else h_attn
             # _split_heads: [B, T, kv, per + 2, d], each group's queries then its key and value
             fused = linear(h_attn, at + "self_attention.query_key_value").view(2, T, kv, per + 2, d)
             q = fused[:, :, :, :-2].reshape(2, T, heads, d).transpose(1, 2)
@@ -3482,6 +3486,7 @@ if __name__ == "__main__":
     if "--hf-falcon" in sys.argv:  # only the Falcon checkpoints
         make_hf_falcon("HfFalcon", False, 971)
         make_hf_falcon("HfFalconNew", True, 972)
+        make_hf_falcon("HfFalconOneNorm", True, 973, norms=1)
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

@@ -246,6 +246,17 @@ public partial class HfTinyGptNeoXSequential;
 [LayerNorm] [Dense(27)]
 public partial class HfTinyPhi;
 
+// HfTinyPhi for fine-tuning: dropout after the embedding (embd_pdrop), on the attention's weights and after each branch (resid_pdrop).
+[Embedding(vocab: 27, dim: 40)] [Dropout(0.1f)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500f, RotaryDimensions = 4, Dropout = 0.1f)] [Dropout(0.1f)]
+[Branch(Layers = 2)]
+[Dense(80, Activation = Activation.GeluTanh)] [Dense(40)] [Dropout(0.1f)]
+[Residual(Layers = 4)] [Residual(Layers = 8)]
+[EndRepeat]
+[LayerNorm] [Dense(27)]
+public partial class HfTinyPhiDropout;
+
 // The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
 // values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
 [Embedding(vocab: 29, dim: 32)]
@@ -310,6 +321,18 @@ public partial class HfTinyFalcon;
 [EndRepeat]
 [LayerNorm] [Dense(25, TieEmbedding = true, Bias = false)]
 public partial class HfTinyFalconNew;
+
+// The HfFalconOneNorm fixture's model (falcon-11B's: the new architecture with num_ln_in_parallel_attn 1): 2 key/value heads,
+// one norm for both branches.
+[Embedding(vocab: 25, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 3000f, Bias = false)]
+[Branch]
+[Dense(48, Activation = Activation.Gelu, Bias = false)] [Dense(32, Bias = false)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm] [Dense(25, TieEmbedding = true, Bias = false)]
+public partial class HfTinyFalconOneNorm;
 
 // HfTinyMpt with an output layer of its own, which MptForCausalLM ties to wte whatever its configuration says: not saved.
 [Embedding(vocab: 19, dim: 24)]

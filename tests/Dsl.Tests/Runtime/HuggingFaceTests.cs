@@ -556,6 +556,10 @@ public sealed class HuggingFaceTests : IDisposable
         var reloaded = new HfTinyPhi(seed: 5);
         HuggingFace.LoadPhi(reloaded, folder);
         Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        // with dropout for fine-tuning (the identity in Forward): the same logits
+        var dropping = new HfTinyPhiDropout(seed: 6);
+        HuggingFace.LoadPhi(dropping, Fixture.Path("HfPhi"));
+        Assert.Equal(actual, ParityModel.Flatten(dropping.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
         var untouched = new HfTinyPhi(seed: 3);
         float[] before = untouched.Parameters["dense_4.weight"].AsSpan().ToArray();
         var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadPhi(untouched, Edited("HfPhi", "phi-config", c =>
@@ -705,10 +709,11 @@ public sealed class HuggingFaceTests : IDisposable
     [Theory]
     [InlineData("HfFalcon")]
     [InlineData("HfFalconNew")]
+    [InlineData("HfFalconOneNorm")]
     public void AFalconCheckpointGivesItsLogits(string fixture)
     {
-        bool newArchitecture = fixture == "HfFalconNew";
-        IModel<int> Create(int seed) => newArchitecture ? new HfTinyFalconNew(seed) : new HfTinyFalcon(seed);
+        bool newArchitecture = fixture != "HfFalcon", twoNorms = fixture == "HfFalconNew";
+        IModel<int> Create(int seed) => fixture switch { "HfFalconNew" => new HfTinyFalconNew(seed), "HfFalconOneNorm" => new HfTinyFalconOneNorm(seed), _ => new HfTinyFalcon(seed) };
         IModel<int> model = Create(1);
         HuggingFace.LoadFalcon(model, Fixture.Path(fixture));
         Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
@@ -738,12 +743,17 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, newArchitecture
             ? "the configuration gives 1 key/value head (multi_query), the model declares 2 ('attention' KeyValueHeads)"
             : "the configuration gives 4 key/value heads (new_decoder_architecture's num_kv_heads), the model declares 1 ('attention' KeyValueHeads)");
-        Contains(error.Message, newArchitecture
-            ? "the configuration's layers are parallel with one norm (parallel_attn); declare [Branch] back to 'layernorm' before 'dense'"
-            : "new_decoder_architecture is true: each branch has its norm (ln_attn, ln_mlp); declare [Branch(Layers = 2)] [LayerNorm] before 'dense'");
+        if (twoNorms) Contains(error.Message, "the configuration's layers are parallel with one norm (parallel_attn); declare [Branch] back to 'layernorm' before 'dense'");
+        else if (!newArchitecture) Contains(error.Message, "new_decoder_architecture is true: each branch has its norm (ln_attn, ln_mlp); declare [Branch(Layers = 2)] [LayerNorm] before 'dense'");
         Contains(error.Message, "bias is true, the model declares 'attention' without biases");
         Contains(error.Message, "alibi is true");
         Contains(error.Message, "rope_theta is 10000, the model declares 3000 ('attention' RotaryBase)");
+        if (fixture == "HfFalconOneNorm")
+        {
+            // falcon-11B's one norm read as the new architecture's two
+            error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadFalcon(Create(3), Edited(fixture, fixture + "-two-norms", c => c["num_ln_in_parallel_attn"] = 2)));
+            Contains(error.Message, "new_decoder_architecture is true: each branch has its norm (ln_attn, ln_mlp); declare [Branch(Layers = 2)] [LayerNorm] before 'dense'");
+        }
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadFalcon(new HfTinyGptNeoX(seed: 3), Fixture.Path(fixture)));
         Contains(layout.Message, "HfTinyGptNeoX is not laid out as Falcon");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadFalcon(Create(3), Fixture.Path("HfGptNeoX")));
