@@ -100,8 +100,7 @@ public static partial class HuggingFace
     private static void LoadAlibiDecoder(IModel model, string path, bool mpt)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, mpt ? "MPT's" : "BLOOM's", a => BloomLayout.Of(a, mpt), (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
-            layout.Family, "with and without the transformer. prefix");
+        Dictionary<string, SafeTensor> tensors = WithoutPrefix(ReadAll(files), "transformer.", layout.Family);
         CheckTiedHead(tensors, BloomLayout.Head, layout.Table, layout.Tied, problems);
         AssignStacked(model, path, architecture, tensors, layout.Sources(), name => layout.Tied && name == BloomLayout.Head, problems);
     }
@@ -131,8 +130,7 @@ public static partial class HuggingFace
         if (layout.Mpt && layout.Blocks[0].Up.Units != 4 * layout.Embedding.Dim)
             unlike.Add($"'{layout.Blocks[0].Up.Name}' has {layout.Blocks[0].Up.Units} units, where transformers' MPT takes 4 · d_model ({4 * layout.Embedding.Dim}; its MptMLP reads no expansion_ratio)");
         RefuseUnlike(unlike, model.Architecture!.Name, layout.Family);
-        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
-        WriteCheckpoint(folder, tensors.Select(t => t.Name == BloomLayout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
+        WritePrefixed(model, folder, layout.Sources(), layout.Config(), "transformer.", BloomLayout.Head);
     }
 
     /// <summary>

@@ -46,8 +46,7 @@ public static partial class HuggingFace
     public static void LoadFalcon(IModel model, string path)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, "Falcon's", FalconLayout.Of, (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith("transformer.", StringComparison.Ordinal) ? name["transformer.".Length..] : name,
-            "Falcon", "with and without the transformer. prefix");
+        Dictionary<string, SafeTensor> tensors = WithoutPrefix(ReadAll(files), "transformer.", "Falcon");
         CheckTiedHead(tensors, FalconLayout.Head, FalconLayout.Table, layout.Tied, problems);
         AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == FalconLayout.Head, problems);
     }
@@ -65,11 +64,8 @@ public static partial class HuggingFace
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         FalconLayout layout = FalconLayout.Of(Architecture(model, "Falcon's"));
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, model.Architecture!.Name, "Falcon");
-        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
-        WriteCheckpoint(folder, tensors.Select(t => t.Name == FalconLayout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
+        RefuseUnlike(model.Architecture!.Name, "Falcon", layout.CheckAlike);
+        WritePrefixed(model, folder, layout.Sources(), layout.Config(), "transformer.", FalconLayout.Head);
     }
 
     /// <summary>How a Falcon layer's two branches read its input: one norm for both, a norm each, or one after the other.</summary>

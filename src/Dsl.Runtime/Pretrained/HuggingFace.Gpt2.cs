@@ -88,9 +88,7 @@ public static partial class HuggingFace
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ModelArchitecture architecture = Architecture(model, "GPT-2's");
         Gpt2Layout layout = Gpt2Layout.Of(architecture, bigCode: false);
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, architecture.Name, "GPT-2");
+        RefuseUnlike(architecture.Name, "GPT-2", layout.CheckAlike);
         var tensors = new List<CheckpointTensor>();
         foreach (var (parameter, parts) in layout.Sources())
         {
@@ -121,11 +119,8 @@ public static partial class HuggingFace
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         Gpt2Layout layout = Gpt2Layout.Of(Architecture(model, "GPT-BigCode's"), bigCode: true);
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, model.Architecture!.Name, "GPT-BigCode");
-        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
-        WriteCheckpoint(folder, tensors.Select(t => t.Name == Gpt2Layout.Head ? t : t with { Name = "transformer." + t.Name }), layout.Config());
+        RefuseUnlike(model.Architecture!.Name, "GPT-BigCode", layout.CheckAlike);
+        WritePrefixed(model, folder, layout.Sources(), layout.Config(), "transformer.", Gpt2Layout.Head);
     }
 
     /// <summary>A model's layers matched to GPT-2's: the token and position tables, the blocks, the last norm and the output layer.</summary>

@@ -50,8 +50,7 @@ public static partial class HuggingFace
     public static void LoadGptNeoX(IModel model, string path)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, "GPT-NeoX's", GptNeoXLayout.Of, (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = Renamed(ReadAll(files), name => name.StartsWith(GptNeoXLayout.Prefix, StringComparison.Ordinal) ? name[GptNeoXLayout.Prefix.Length..] : name,
-            "GPT-NeoX", "with and without the gpt_neox. prefix");
+        Dictionary<string, SafeTensor> tensors = WithoutPrefix(ReadAll(files), GptNeoXLayout.Prefix, "GPT-NeoX");
         CheckTiedHead(tensors, GptNeoXLayout.Head, GptNeoXLayout.Table, layout.Tied, problems);
         AssignStacked(model, path, architecture, tensors, layout.Sources(), name => GptNeoXLayout.IsBuffer(name) || layout.Tied && name == GptNeoXLayout.Head, problems);
     }
@@ -69,11 +68,8 @@ public static partial class HuggingFace
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         GptNeoXLayout layout = GptNeoXLayout.Of(Architecture(model, "GPT-NeoX's"));
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, model.Architecture!.Name, "GPT-NeoX");
-        List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
-        WriteCheckpoint(folder, tensors.Select(t => t.Name == GptNeoXLayout.Head ? t : t with { Name = GptNeoXLayout.Prefix + t.Name }), layout.Config());
+        RefuseUnlike(model.Architecture!.Name, "GPT-NeoX", layout.CheckAlike);
+        WritePrefixed(model, folder, layout.Sources(), layout.Config(), GptNeoXLayout.Prefix, GptNeoXLayout.Head);
     }
 
     /// <summary>

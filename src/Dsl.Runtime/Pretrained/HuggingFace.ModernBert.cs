@@ -93,9 +93,7 @@ public static partial class HuggingFace
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ModelArchitecture architecture = Architecture(model, "ModernBERT's");
         ModernBertLayout layout = ModernBertLayout.Of(architecture);
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, architecture.Name, "ModernBERT");
+        RefuseUnlike(architecture.Name, "ModernBERT", layout.CheckAlike);
         ModernBertHead? task = layout.Task;
         DenseInfo? classifier = task is { Decoder: false } ? task.Output : null;
         string[]? id2label = ClassifierLabels(labels, classifier, "SaveModernBert", $"{architecture.Name} has no classifier after its final norm.");

@@ -59,9 +59,7 @@ public static partial class HuggingFace
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         PhiLayout layout = PhiLayout.Of(Architecture(model, "Phi's"));
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, model.Architecture!.Name, "Phi");
+        RefuseUnlike(model.Architecture!.Name, "Phi", layout.CheckAlike);
         WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
     }
 

@@ -59,9 +59,7 @@ public static partial class HuggingFace
     {
         ArgumentException.ThrowIfNullOrEmpty(folder);
         StableLmLayout layout = StableLmLayout.Of(Architecture(model, "StableLM's"));
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, model.Architecture!.Name, "StableLM");
+        RefuseUnlike(model.Architecture!.Name, "StableLM", layout.CheckAlike);
         WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
     }
 

@@ -76,9 +76,7 @@ public static partial class HuggingFace
         ArgumentException.ThrowIfNullOrEmpty(folder);
         ModelArchitecture architecture = Architecture(model, "T5's encoder");
         T5Layout layout = T5Layout.Of(architecture);
-        var unlike = new List<string>();
-        layout.CheckAlike(unlike);
-        RefuseUnlike(unlike, architecture.Name, "T5");
+        RefuseUnlike(architecture.Name, "T5", layout.CheckAlike);
         List<CheckpointTensor> tensors = SplitIntoTensors(model, layout.Sources());
         CheckpointTensor words = tensors.Single(t => t.Name == T5Layout.Shared);
         tensors.Add(words with { Name = T5Layout.EncoderTokens });

@@ -240,6 +240,25 @@ public static partial class HuggingFace
         if (unlike.Count > 0) throw new ArgumentException($"{model} cannot be written as one {family} configuration: {string.Join("; ", unlike)}.", nameof(model));
     }
 
+    /// <summary>Refuses to save <paramref name="model"/> when <paramref name="check"/> (a layout's CheckAlike) names what one <paramref name="family"/> configuration cannot say.</summary>
+    private static void RefuseUnlike(string model, string family, Action<List<string>> check)
+    {
+        var unlike = new List<string>();
+        check(unlike);
+        RefuseUnlike(unlike, model, family);
+    }
+
+    /// <summary>A checkpoint's tensors without <paramref name="prefix"/> (the base model's, <c>transformer.</c>, <c>gpt_neox.</c>), read with or without it.</summary>
+    private static Dictionary<string, SafeTensor> WithoutPrefix(Dictionary<string, SafeTensor> tensors, string prefix, string family) =>
+        Renamed(tensors, name => name.StartsWith(prefix, StringComparison.Ordinal) ? name[prefix.Length..] : name, family, $"with and without the {prefix} prefix");
+
+    /// <summary>
+    /// Writes <paramref name="model"/>'s parameters as the checkpoint's tensors (<paramref name="sources"/>), each under <paramref name="prefix"/>
+    /// but the head's (<paramref name="head"/>, as <c>save_pretrained</c> names a causal language model's), with <paramref name="config"/>.
+    /// </summary>
+    private static void WritePrefixed(IModel model, string folder, Dictionary<string, ParameterSet.TensorRows[]> sources, byte[] config, string prefix, string head) =>
+        WriteCheckpoint(folder, SplitIntoTensors(model, sources).Select(t => t.Name == head ? t : t with { Name = prefix + t.Name }), config);
+
     /// <summary>
     /// A tied output layer's tensor (<paramref name="head"/>, where the checkpoint keeps one) that differs from the token table
     /// it would read: the problem added.

@@ -2079,6 +2079,43 @@ def make_hf_mpt():
     print(f"HfMpt: {len(tensors)} tensors, logits {list(logits.shape)}")
 
 
+def padded_batch(V, T, valid=7):
+    """Two sequences of T token ids from 1 to V - 1, the second padded with 0 after `valid`: the ids, their lengths and what the
+    attention blocks, [2, 1, T, T] (the keys after each query's, and the padded ones)."""
+    ids = torch.randint(1, V, (2, T))
+    lengths = torch.tensor([T, valid])
+    ids[1, valid:] = 0
+    mask = torch.arange(T)[None, :] < lengths[:, None]
+    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+    return ids, lengths, blocked
+
+
+def partial_rotation(T, nd, base):
+    """transformers' rotary embedding over each head's first nd values (rotate_half; the rest passed) at positions 0 to T - 1,
+    at `base` (GPT-NeoX's rotary_ndims, Phi's and StableLM's partial_rotary_factor, Falcon's whole heads): the rotation of
+    [B, heads, T, d], and its inv_freq."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, nd, 2).float() / nd))
+    freqs = torch.outer(torch.arange(T).float(), inv_freq)
+    emb = torch.cat([freqs, freqs], dim=-1)
+    cos, sin = emb.cos(), emb.sin()
+
+    def rotated(x):
+        turned = x[..., :nd]
+        half = torch.cat([-turned[..., nd // 2:], turned[..., :nd // 2]], dim=-1)
+        return torch.cat([turned * cos + half * sin, x[..., nd:]], dim=-1)
+    return rotated, inv_freq
+
+
+def write_hf_fixture(name, config, tensors, ids, lengths, logits):
+    """A checkpoint's folder as save_pretrained writes it (config.json, model.safetensors) and its expected logits beside it."""
+    os.makedirs(os.path.join(HERE, name), exist_ok=True)
+    with open(os.path.join(HERE, name, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    save_safetensors(os.path.join(HERE, name, "model.safetensors"), tensors)
+    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
+    print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
+
+
 def make_hf_gpt_neox(name, parallel, seed):
     """HfGptNeoX (Pythia's parallel blocks, use_parallel_residual true) and HfGptNeoXSequential (false): GPTNeoXForCausalLM as
     save_pretrained writes it ("gpt_neox." prefix, float32, embed_out untied), transformers' modeling_gpt_neox written out:
@@ -2107,23 +2144,8 @@ def make_hf_gpt_neox(name, parallel, seed):
         random_linear(state, at + "mlp.dense_4h_to_h", H, I)
     random_norm(state, "final_layer_norm", H)
     head = {"embed_out.weight": nn.Linear(H, V, bias=False).weight.detach().clone()}
-    ids = torch.randint(1, V, (2, T))
-    lengths = torch.tensor([T, 7])
-    ids[1, 7:] = 0
-    mask = torch.arange(T)[None, :] < lengths[:, None]
-    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
-    # GPTNeoXRotaryEmbedding(rotary_ndims, base): cos and sin of position * inv_freq, the frequencies twice
-    inv_freq = 1.0 / (c["rotary_emb_base"] ** (torch.arange(0, nd, 2).float() / nd))
-    freqs = torch.outer(torch.arange(T).float(), inv_freq)
-    emb = torch.cat([freqs, freqs], dim=-1)
-    cos, sin = emb.cos(), emb.sin()
-
-    def rotate_half(x):
-        return torch.cat([-x[..., x.shape[-1] // 2:], x[..., :x.shape[-1] // 2]], dim=-1)
-
-    def rotated(x):  # [B, heads, T, d]: the first nd values turned, the rest passed
-        turned = x[..., :nd]
-        return torch.cat([turned * cos + rotate_half(turned) * sin, x[..., nd:]], dim=-1)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, inv_freq = partial_rotation(T, nd, c["rotary_emb_base"])  # GPTNeoXRotaryEmbedding(rotary_ndims, base)
 
     def layer_norm(x, prefix):
         return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_eps"])
@@ -2153,12 +2175,7 @@ def make_hf_gpt_neox(name, parallel, seed):
     tensors["gpt_neox.layers.0.attention.bias"] = torch.tril(torch.ones(64, 64, dtype=torch.bool)).view(1, 1, 64, 64)
     tensors["gpt_neox.layers.0.attention.masked_bias"] = torch.tensor(-1e9)
     tensors["gpt_neox.layers.0.attention.rotary_emb.inv_freq"] = inv_freq
-    os.makedirs(os.path.join(HERE, name), exist_ok=True)
-    with open(os.path.join(HERE, name, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, name, "model.safetensors"), tensors)
-    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
-    print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
+    write_hf_fixture(name, c, tensors, ids, lengths, logits)
 
 
 def make_hf_phi():
@@ -2188,20 +2205,8 @@ def make_hf_phi():
         random_linear(state, at + "mlp.fc2", H, I)
     random_norm(state, "model.final_layernorm", H)
     random_linear(state, "lm_head", V, H)
-    ids = torch.randint(1, V, (2, T))
-    lengths = torch.tensor([T, 7])
-    ids[1, 7:] = 0
-    mask = torch.arange(T)[None, :] < lengths[:, None]
-    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
-    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, nd, 2).float() / nd))
-    freqs = torch.outer(torch.arange(T).float(), inv_freq)
-    emb = torch.cat([freqs, freqs], dim=-1)
-    cos, sin = emb.cos(), emb.sin()
-
-    def rotated(x):  # [B, heads, T, d]: the first nd values turned (rotate_half), the rest passed
-        turned = x[..., :nd]
-        half = torch.cat([-turned[..., nd // 2:], turned[..., :nd // 2]], dim=-1)
-        return torch.cat([turned * cos + half * sin, x[..., nd:]], dim=-1)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, _ = partial_rotation(T, nd, c["rope_theta"])
 
     def linear(x, prefix):
         return F.linear(x, state[prefix + ".weight"], state[prefix + ".bias"])
@@ -2219,12 +2224,7 @@ def make_hf_phi():
             x = attended + fed + x
         x = F.layer_norm(x, (H,), state["model.final_layernorm.weight"], state["model.final_layernorm.bias"], c["layer_norm_eps"])
         logits = linear(x, "lm_head")
-    os.makedirs(os.path.join(HERE, "HfPhi"), exist_ok=True)
-    with open(os.path.join(HERE, "HfPhi", "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, "HfPhi", "model.safetensors"), state)
-    save_safetensors(os.path.join(HERE, "HfPhi.expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
-    print(f"HfPhi: {len(state)} tensors, logits {list(logits.shape)}")
+    write_hf_fixture("HfPhi", c, state, ids, lengths, logits)
 
 
 def make_hf_stablelm(name, parallel, seed):
@@ -2260,20 +2260,8 @@ def make_hf_stablelm(name, parallel, seed):
         random_linear(state, at + "mlp.down_proj", H, I, bias=False)
     random_norm(state, "model.norm", H)
     random_linear(state, "lm_head", V, H, bias=False)
-    ids = torch.randint(1, V, (2, T))
-    lengths = torch.tensor([T, 7])
-    ids[1, 7:] = 0
-    mask = torch.arange(T)[None, :] < lengths[:, None]
-    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
-    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, nd, 2).float() / nd))
-    freqs = torch.outer(torch.arange(T).float(), inv_freq)
-    emb = torch.cat([freqs, freqs], dim=-1)
-    cos, sin = emb.cos(), emb.sin()
-
-    def rotated(x):  # [B, heads, T, d]: the first nd values turned (rotate_half), the rest passed
-        turned = x[..., :nd]
-        half = torch.cat([-turned[..., nd // 2:], turned[..., :nd // 2]], dim=-1)
-        return torch.cat([turned * cos + half * sin, x[..., nd:]], dim=-1)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, _ = partial_rotation(T, nd, c["rope_theta"])
 
     def linear(x, prefix):
         return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
@@ -2299,12 +2287,7 @@ def make_hf_stablelm(name, parallel, seed):
                 x = x + attended
                 x = x + mlp(norm(x, at + "post_attention_layernorm"), at)
         logits = linear(norm(x, "model.norm"), "lm_head")
-    os.makedirs(os.path.join(HERE, name), exist_ok=True)
-    with open(os.path.join(HERE, name, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, name, "model.safetensors"), state)
-    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
-    print(f"{name}: {len(state)} tensors, logits {list(logits.shape)}")
+    write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
 def make_hf_gpt_bigcode(name, multi_query, seed):
@@ -2332,11 +2315,7 @@ def make_hf_gpt_bigcode(name, multi_query, seed):
         random_linear(state, at + "mlp.c_fc", I, H)
         random_linear(state, at + "mlp.c_proj", H, I)
     random_norm(state, "ln_f", H)
-    ids = torch.randint(1, V, (2, T))
-    lengths = torch.tensor([T, 7])
-    ids[1, 7:] = 0
-    mask = torch.arange(T)[None, :] < lengths[:, None]
-    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
+    ids, lengths, blocked = padded_batch(V, T)
 
     def linear(x, prefix):
         return F.linear(x, state[prefix + ".weight"], state[prefix + ".bias"])
@@ -2360,12 +2339,7 @@ def make_hf_gpt_bigcode(name, multi_query, seed):
             x = x + linear(F.gelu(linear(norm(x, at + "ln_2"), at + "mlp.c_fc"), approximate="tanh"), at + "mlp.c_proj")
         logits = norm(x, "ln_f") @ state["wte.weight"].T
     tensors = {"transformer." + n: t for n, t in state.items()}
-    os.makedirs(os.path.join(HERE, name), exist_ok=True)
-    with open(os.path.join(HERE, name, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, name, "model.safetensors"), tensors)
-    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
-    print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
+    write_hf_fixture(name, c, tensors, ids, lengths, logits)
 
 
 def make_hf_falcon(name, new_architecture, seed, norms=2):
@@ -2404,18 +2378,8 @@ def make_hf_falcon(name, new_architecture, seed, norms=2):
         random_linear(state, at + "mlp.dense_h_to_4h", I, H, bias=False)
         random_linear(state, at + "mlp.dense_4h_to_h", H, I, bias=False)
     random_norm(state, "ln_f", H)
-    ids = torch.randint(1, V, (2, T))
-    lengths = torch.tensor([T, 7])
-    ids[1, 7:] = 0
-    mask = torch.arange(T)[None, :] < lengths[:, None]
-    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
-    inv_freq = 1.0 / (c["rope_theta"] ** (torch.arange(0, d, 2).float() / d))
-    freqs = torch.outer(torch.arange(T).float(), inv_freq)
-    emb = torch.cat([freqs, freqs], dim=-1)
-    cos, sin = emb.cos(), emb.sin()
-
-    def rotated(x):
-        return x * cos + torch.cat([-x[..., d // 2:], x[..., :d // 2]], dim=-1) * sin
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, _ = partial_rotation(T, d, c["rope_theta"])  # whole heads
 
     def norm(x, prefix):
         return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_epsilon"])
@@ -2440,12 +2404,7 @@ def make_hf_falcon(name, new_architecture, seed, norms=2):
             x = (mlp + attended) + x
         logits = norm(x, "ln_f") @ state["word_embeddings.weight"].T
     tensors = {"transformer." + n: t for n, t in state.items()}
-    os.makedirs(os.path.join(HERE, name), exist_ok=True)
-    with open(os.path.join(HERE, name, "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, name, "model.safetensors"), tensors)
-    save_safetensors(os.path.join(HERE, name + ".expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
-    print(f"{name}: {len(tensors)} tensors, logits {list(logits.shape)}")
+    write_hf_fixture(name, c, tensors, ids, lengths, logits)
 
 
 class HfBertLayer(nn.Module):
