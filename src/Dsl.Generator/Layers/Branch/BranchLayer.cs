@@ -1,4 +1,3 @@
-using Dsl.Generator.Diagnostics;
 using Dsl.Generator.Emitting;
 using Dsl.Generator.Lowering;
 using Dsl.Generator.Parsing;
