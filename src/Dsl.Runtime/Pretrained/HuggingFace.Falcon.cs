@@ -127,11 +127,7 @@ public static partial class HuggingFace
                 at = walk.Dropout(at);
                 if (kind == FalconKind.Sequential)
                     walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
-                else
-                {
-                    walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding the attention's output ([Residual(Layers = {(kind == FalconKind.OneNorm ? 3 : 4)})], a layer more over each [Dropout])", r => r.From == attended);
-                    walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding its input ([Residual(Layers = {(kind == FalconKind.OneNorm ? 6 : 7)})], a layer more over each [Dropout])", r => r.From == start - 1);
-                }
+                else walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, kind == FalconKind.OneNorm ? 3 : 4, kind == FalconKind.OneNorm ? 6 : 7);
                 blocks.Add(new FalconBlock(first, attention, second, up, down, kind));
             }
             if (blocks.Count == 0) throw walk.Differs(1, "decoder layer 0's input_layernorm ([LayerNorm]) and self_attention ([Attention(Causal = true, Rotary = true)])");

@@ -112,25 +112,16 @@ public static partial class HuggingFace
                 int attended = at - 1;
                 // parallel: a branch back to the block's input; sequential: the residual around the attention
                 bool parallel = at < l.Count && l[at] is BranchInfo;
-                int second0;
                 if (parallel) walk.At<BranchInfo>(at++, $"block {n}'s branch back to its input for the feed-forward ([Branch(Layers = 2)], or 3 over a [Dropout])", b => b.From == start - 1);
                 else walk.At<ResidualInfo>(at++, $"block {n}'s branch ([Branch(Layers = 2)]: use_parallel_residual) or residual around the attention ([Residual(Layers = 2)])", r => r.From == start - 1);
-                second0 = at - 1;
+                int second0 = at - 1;
                 var second = walk.At<LayerNormInfo>(at++, $"block {n}'s post_attention_layernorm ([LayerNorm])", x => x.Bias);
                 var up = walk.At<DenseInfo>(at++, $"block {n}'s mlp.dense_h_to_4h ([Dense(I, Activation = Activation.Gelu)])",
                     d => d is { Gated: false, TiedTo: null, SoftCap: 0f, Bias: true } && d.Activation != Activation.None);
                 var down = walk.At<DenseInfo>(at++, $"block {n}'s mlp.dense_4h_to_h ([Dense({width})])",
                     d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f, Bias: true } && d.Units == width);
                 at = walk.Dropout(at);
-                if (parallel)
-                {
-                    // the feed-forward's output plus the attention's and the block's input, in either order
-                    var one = walk.At<ResidualInfo>(at++, $"block {n}'s residual adding the attention's output ([Residual(Layers = 4)], a layer more over each [Dropout])",
-                        r => r.From == attended || r.From == start - 1);
-                    int other = one.From == attended ? start - 1 : attended;
-                    walk.At<ResidualInfo>(at++, $"block {n}'s residual adding {(other == attended ? "the attention's output" : "the block's input")} ([Residual(Layers = {(other == attended ? 4 : 7)})], a layer more over each [Dropout])",
-                        r => r.From == other);
-                }
+                if (parallel) walk.BranchesAdded(ref at, $"block {n}", attended, start - 1, 4, 7); // (the feed-forward's output plus the attention's and the block's input)
                 else walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == second0);
                 blocks.Add(new GptNeoXBlock(first, attention, second, up, down, parallel));
             }

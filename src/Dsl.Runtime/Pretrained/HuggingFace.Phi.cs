@@ -94,8 +94,7 @@ public static partial class HuggingFace
                 var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s mlp.fc2 ([Dense({width})])",
                     d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f, Bias: true } && d.Units == width);
                 at = walk.Dropout(at);
-                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding the attention's output ([Residual(Layers = 3)], a layer more over each [Dropout])", r => r.From == attended);
-                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding its input ([Residual(Layers = 6)], a layer more over each [Dropout])", r => r.From == start - 1);
+                walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, 3, 6);
                 blocks.Add(new PhiBlock(norm, attention, up, down));
             }
             if (blocks.Count == 0) throw walk.Differs(walk.Dropout(1), "decoder layer 0's input_layernorm ([LayerNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");

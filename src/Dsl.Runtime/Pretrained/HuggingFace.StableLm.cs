@@ -109,11 +109,7 @@ public static partial class HuggingFace
                 var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
                     d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f } && d.Units == width);
                 at = walk.Dropout(at);
-                if (parallel)
-                {
-                    walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding the attention's output ([Residual(Layers = 3)], a layer more over each [Dropout])", r => r.From == attended);
-                    walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual adding its input ([Residual(Layers = 6)], a layer more over each [Dropout])", r => r.From == start - 1);
-                }
+                if (parallel) walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, 3, 6);
                 else walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
                 blocks.Add(new StableLmBlock(input, attention, post, mlp, down));
             }

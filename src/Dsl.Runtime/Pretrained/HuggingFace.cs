@@ -419,6 +419,20 @@ public static partial class HuggingFace
                 : $"{architecture.Name} is not laid out as {family}: it ends after {l.Count} layers, where {what} belongs. Expected {expected}.", "model");
         }
 
+        /// <summary>
+        /// The two residuals after a parallel block's feed-forward (at <paramref name="at"/>, moved past them): one adding the attention's
+        /// output (layer <paramref name="attended"/>'s), one the block's input (layer <paramref name="input"/>'s), in either order (the
+        /// same sum); <paramref name="toAttention"/> and <paramref name="toInput"/> are their Layers = k without dropout, for the errors.
+        /// </summary>
+        public void BranchesAdded(ref int at, string where, int attended, int input, int toAttention, int toInput)
+        {
+            string Adding(bool attention) => attention ? $"{where}'s residual adding the attention's output ([Residual(Layers = {toAttention})], a layer more over each [Dropout])"
+                : $"{where}'s residual adding its input ([Residual(Layers = {toInput})], a layer more over each [Dropout])";
+            var one = At<ResidualInfo>(at++, Adding(true), r => r.From == attended || r.From == input);
+            int other = one.From == attended ? input : attended;
+            At<ResidualInfo>(at++, Adding(other == attended), r => r.From == other);
+        }
+
         public T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
             i < architecture.Layers.Count && architecture.Layers[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
 
