@@ -559,8 +559,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads and '{first.Attention.Name}' {first.Attention.Heads}: BERT's layers are alike (one num_attention_heads)");
             foreach (BertLayer b in Layers.Skip(1).Where(b => b.Intermediate.Units != first.Intermediate.Units || b.Intermediate.Activation != first.Intermediate.Activation).Take(1))
                 problems.Add($"'{b.Intermediate.Name}' differs from '{first.Intermediate.Name}': BERT's layers are alike (one intermediate_size, one hidden_act)");
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != EmbeddingNorm.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{EmbeddingNorm.Name}' {Number(EmbeddingNorm.Epsilon)}: BERT's norms share layer_norm_eps");
+            NormsAlike(Norms(), EmbeddingNorm, problems, "BERT", "layer_norm_eps");
             if (FeedForwardActivationName(first.Intermediate.Activation) is null)
                 problems.Add($"'{first.Intermediate.Name}' takes {first.Intermediate.Activation}, which no hidden_act names");
         }

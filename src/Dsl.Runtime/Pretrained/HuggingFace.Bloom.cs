@@ -355,8 +355,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Attention.Name}' has {b.Attention.Heads} heads and '{first.Attention.Name}' {first.Attention.Heads}: {Family}'s blocks are alike (one {heads})");
             foreach (BloomBlock b in Blocks.Skip(1).Where(b => b.Up.Units != first.Up.Units).Take(1))
                 problems.Add($"'{b.Up.Name}' has {b.Up.Units} units and '{first.Up.Name}' {first.Up.Units}: {Family}'s blocks are alike (one expansion_ratio)");
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: {Family}'s norms share layer_norm_epsilon");
+            NormsAlike(Norms(), first.First, problems, Family, "layer_norm_epsilon");
         }
 
         /// <summary>Every layer norm: the embedding's (BLOOM's), each block's two, then the last.</summary>

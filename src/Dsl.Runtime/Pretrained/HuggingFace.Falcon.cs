@@ -108,8 +108,7 @@ public static partial class HuggingFace
                 int n = blocks.Count, start = at;
                 var first = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm or ln_attn ([LayerNorm])", x => x.Bias);
                 var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attention ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)])",
-                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, OutputBias: true, SlidingWindow: 0, HeadWidth: 0,
-                        QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false, RotaryDimensions: 0 } && x.RotaryBase > 0f && x.RotaryScaling.Equals(default(RotaryScaling)));
+                    x => IsPlainRotaryCausal(x) && x is { OutputBias: true, RotaryDimensions: 0 });
                 at = walk.Dropout(at); // (hidden_dropout's, after self_attention.dense)
                 int attended = at - 1;
                 FalconKind kind = at < l.Count && l[at] is BranchInfo { From: var from } ? from == start ? FalconKind.OneNorm : FalconKind.TwoNorms : FalconKind.Sequential;
@@ -177,8 +176,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Up.Name}' differs from '{first.Up.Name}': Falcon's layers are alike (one ffn_hidden_size, one activation)");
             foreach (FalconBlock b in Blocks.Skip(1).Where(b => b.Kind != first.Kind).Take(1))
                 problems.Add($"'{b.First.Name}' begins a layer of another kind than '{first.First.Name}' ({b.Kind} and {first.Kind}): Falcon's layers are alike (one parallel_attn, one new_decoder_architecture)");
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: Falcon's norms share layer_norm_epsilon");
+            NormsAlike(Norms(), first.First, problems, "Falcon", "layer_norm_epsilon");
             if (FeedForwardActivationName(first.Up.Activation) is null)
                 problems.Add($"'{first.Up.Name}' takes {first.Up.Activation}, which no activation names");
             // (grouped heads are the new architecture's, whose layers are parallel)

@@ -281,8 +281,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Attention.Name}' differs from '{first.Attention.Name}' in its key/value heads: {Family}'s blocks are alike (one multi_query)");
             foreach (Gpt2Block b in Blocks.Skip(1).Where(b => b.Fc.Units != first.Fc.Units || b.Fc.Activation != first.Fc.Activation).Take(1))
                 problems.Add($"'{b.Fc.Name}' differs from '{first.Fc.Name}': {Family}'s blocks are alike (one n_inner, one activation_function)");
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: {Family}'s norms share layer_norm_epsilon");
+            NormsAlike(Norms(), first.First, problems, Family, "layer_norm_epsilon");
             if (FeedForwardActivationName(first.Fc.Activation) is null)
                 problems.Add($"'{first.Fc.Name}' takes {first.Fc.Activation}, which no activation_function of {Family}'s names");
         }

@@ -106,8 +106,7 @@ public static partial class HuggingFace
                 int n = blocks.Count, start = at;
                 var first = walk.At<LayerNormInfo>(at++, $"block {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
                 var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attention ([Attention(Heads = h, Causal = true, Rotary = true)], RotaryDimensions for a rotary_pct below 1)",
-                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, OutputBias: true, KeyValueHeads: 0, SlidingWindow: 0,
-                        HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false } && x.RotaryBase > 0f && x.RotaryScaling.Equals(default(RotaryScaling)));
+                    x => IsPlainRotaryCausal(x) && x is { OutputBias: true, KeyValueHeads: 0 });
                 at = walk.Dropout(at); // (hidden_dropout's, after the attention's output projection)
                 int attended = at - 1;
                 // parallel: a branch back to the block's input; sequential: the residual around the attention
@@ -171,8 +170,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Up.Name}' differs from '{first.Up.Name}': GPT-NeoX's blocks are alike (one intermediate_size, one hidden_act)");
             foreach (GptNeoXBlock b in Blocks.Skip(1).Where(b => b.Parallel != first.Parallel).Take(1))
                 problems.Add($"block {Blocks.ToList().IndexOf(b)} is {(b.Parallel ? "parallel" : "sequential")} and block 0 {(first.Parallel ? "parallel" : "sequential")}: GPT-NeoX's blocks are alike (one use_parallel_residual)");
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.First.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.First.Name}' {Number(first.First.Epsilon)}: GPT-NeoX's norms share layer_norm_eps");
+            NormsAlike(Norms(), first.First, problems, "GPT-NeoX", "layer_norm_eps");
             if (FeedForwardActivationName(first.Up.Activation) is null)
                 problems.Add($"'{first.Up.Name}' takes {first.Up.Activation}, which no hidden_act names");
         }

@@ -84,8 +84,7 @@ public static partial class HuggingFace
                 int n = blocks.Count, start = at;
                 var norm = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
                 var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, Causal = true, Rotary = true)], RotaryDimensions for a partial_rotary_factor below 1)",
-                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, Bias: true, OutputBias: true, SlidingWindow: 0,
-                        HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false } && x.RotaryBase > 0f && x.RotaryScaling.Equals(default(RotaryScaling)));
+                    x => IsPlainRotaryCausal(x) && x is { Bias: true, OutputBias: true });
                 at = walk.Dropout(at); // (resid_pdrop's, after the attention's output projection)
                 int attended = at - 1;
                 walk.At<BranchInfo>(at++, $"decoder layer {n}'s branch back to its norm for the feed-forward ([Branch], or Layers = 2 over a [Dropout])", b => b.From == start);
@@ -137,8 +136,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads or rotation): Phi's layers are alike (one num_attention_heads, num_key_value_heads, partial_rotary_factor and rope_theta)");
             foreach (PhiBlock b in Blocks.Skip(1).Where(b => b.Up.Units != first.Up.Units || b.Up.Activation != first.Up.Activation).Take(1))
                 problems.Add($"'{b.Up.Name}' differs from '{first.Up.Name}': Phi's layers are alike (one intermediate_size, one hidden_act)");
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.Norm.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Norm.Name}' {Number(first.Norm.Epsilon)}: Phi's norms share layer_norm_eps");
+            NormsAlike(Norms(), first.Norm, problems, "Phi", "layer_norm_eps");
             if (FeedForwardActivationName(first.Up.Activation) is null)
                 problems.Add($"'{first.Up.Name}' takes {first.Up.Activation}, which no hidden_act names");
         }

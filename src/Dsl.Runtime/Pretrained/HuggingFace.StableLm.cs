@@ -91,8 +91,7 @@ public static partial class HuggingFace
                 int n = blocks.Count, start = at;
                 var input = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
                 var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, Causal = true, Rotary = true, Bias = false)]; use_qkv_bias: Bias = true, OutputBias = false)",
-                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, HasOutputBias: false, SlidingWindow: 0, HeadWidth: 0,
-                        QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false } && x.RotaryBase > 0f && x.RotaryScaling.Equals(default(RotaryScaling)));
+                    x => IsPlainRotaryCausal(x) && x is { HasOutputBias: false });
                 at = walk.Dropout(at); // (hidden_dropout's, after o_proj)
                 int attended = at - 1;
                 bool parallel = at < l.Count && l[at] is BranchInfo;
@@ -155,8 +154,7 @@ public static partial class HuggingFace
                 problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': StableLM's layers are alike (one intermediate_size, one hidden_act)");
             foreach (StableLmBlock b in Blocks.Skip(1).Where(b => b.Parallel != first.Parallel).Take(1))
                 problems.Add($"'{b.Input.Name}' begins a {(b.Parallel ? "parallel" : "sequential")} layer and '{first.Input.Name}' a {(first.Parallel ? "parallel" : "sequential")} one: StableLM's layers are alike (one use_parallel_residual)");
-            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != first.Input.Epsilon).Take(1))
-                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: StableLM's norms share layer_norm_eps");
+            NormsAlike(Norms(), first.Input, problems, "StableLM", "layer_norm_eps");
             if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
                 problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
         }

@@ -231,6 +231,25 @@ public static partial class HuggingFace
     private static ParameterSet.TensorRows[] SplitQkv(string prefix, AttentionInfo a, string part) =>
         [(prefix + "q_proj." + part, a.QueryWidth), (prefix + "k_proj." + part, a.KeyValueWidth), (prefix + "v_proj." + part, a.KeyValueWidth)];
 
+    /// <summary>
+    /// The first of <paramref name="norms"/> whose ε differs from <paramref name="reference"/>'s, as a problem: <paramref name="family"/>'s
+    /// norms share one <paramref name="key"/>.
+    /// </summary>
+    private static void NormsAlike(IEnumerable<LayerNormInfo> norms, LayerNormInfo reference, List<string> problems, string family, string key)
+    {
+        foreach (LayerNormInfo norm in norms.Where(n => n.Epsilon != reference.Epsilon).Take(1))
+            problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{reference.Name}' {Number(reference.Epsilon)}: {family}'s norms share {key}");
+    }
+
+    /// <summary>
+    /// A causal self-attention turning its queries and keys (a rotary base, no scaling) and nothing else of the options a decoder
+    /// with rotary positions does not have (a window, heads of their own width, QK-norm, another scale, a soft cap, a position bias):
+    /// GPT-NeoX's, Phi's, StableLM's and Falcon's, whose own biases and heads each loader checks beside it.
+    /// </summary>
+    private static bool IsPlainRotaryCausal(AttentionInfo x) =>
+        x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f,
+            SoftCap: 0f, RelativeBuckets: 0, Alibi: false } && x.RotaryBase > 0f && x.RotaryScaling.Equals(default(RotaryScaling));
+
     /// <summary>The rotation's frequencies some checkpoints keep beside the weights (<c>….rotary_emb.inv_freq</c>): recomputed, nothing to load.</summary>
     private static bool IsRotaryBuffer(string name) => name.EndsWith(".rotary_emb.inv_freq", StringComparison.Ordinal);
 

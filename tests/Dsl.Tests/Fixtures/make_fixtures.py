@@ -2005,12 +2005,7 @@ def make_hf_bloom():
             h = gelu(y @ state[at + "mlp.dense_h_to_4h.weight"].T + state[at + "mlp.dense_h_to_4h.bias"])
             x = x + h @ state[at + "mlp.dense_4h_to_h.weight"].T + state[at + "mlp.dense_4h_to_h.bias"]
         logits = layer_norm(x, "ln_f") @ state["word_embeddings.weight"].T
-    os.makedirs(os.path.join(HERE, "HfBloom"), exist_ok=True)
-    with open(os.path.join(HERE, "HfBloom", "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, "HfBloom", "model.safetensors"), state)
-    save_safetensors(os.path.join(HERE, "HfBloom.expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
-    print(f"HfBloom: {len(state)} tensors, logits {list(logits.shape)}")
+    write_hf_fixture("HfBloom", c, state, ids, lengths, logits)
 
 
 def make_hf_mpt():
@@ -2043,10 +2038,7 @@ def make_hf_mpt():
         linear(at + "ffn.up_proj", 4 * H, H)
         linear(at + "ffn.down_proj", H, 4 * H)
     norm("norm_f")
-    ids = torch.randint(1, V, (2, T))
-    lengths = torch.tensor([T, 7])
-    ids[1, 7:] = 0
-    mask = torch.arange(T)[None, :] < lengths[:, None]
+    ids, lengths, blocked = padded_batch(V, T)
     # build_mpt_alibi_tensor
     alibi = torch.arange(1 - c["max_seq_len"], 1, dtype=torch.int32).view(1, 1, 1, c["max_seq_len"])
     power = 2 ** math.ceil(math.log2(heads))
@@ -2055,7 +2047,6 @@ def make_hf_mpt():
     if power != heads:
         slopes = torch.concat([slopes[:, 1::2, ...], slopes[:, ::2, ...]], dim=1)[:, :heads, ...]
     alibi = (alibi * slopes).squeeze(0)[:, :, -T:]  # [heads, 1, T]: the last T keys' positions
-    blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (~mask)[:, None, None, :]
 
     def layer_norm(x, prefix):
         return F.layer_norm(x, (H,), state[prefix + ".weight"], None, c["layer_norm_epsilon"])
@@ -2071,12 +2062,7 @@ def make_hf_mpt():
             x = x + h @ state[at + "ffn.down_proj.weight"].T
         logits = layer_norm(x, "norm_f") @ state["wte.weight"].T
     tensors = {"transformer." + name: t for name, t in state.items()}
-    os.makedirs(os.path.join(HERE, "HfMpt"), exist_ok=True)
-    with open(os.path.join(HERE, "HfMpt", "config.json"), "w") as f:
-        json.dump(c, f, indent=2)
-    save_safetensors(os.path.join(HERE, "HfMpt", "model.safetensors"), tensors)
-    save_safetensors(os.path.join(HERE, "HfMpt.expected.safetensors"), {"ids": ids, "lengths": lengths, "logits": logits})
-    print(f"HfMpt: {len(tensors)} tensors, logits {list(logits.shape)}")
+    write_hf_fixture("HfMpt", c, tensors, ids, lengths, logits)
 
 
 def padded_batch(V, T, valid=7):

@@ -28,6 +28,26 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// A causal language model's fixture (token ids of sequences right-padded to one length, their lengths, the logits) against
+    /// <paramref name="model"/>'s: each sequence's logits at its valid steps, and the first sequence's stepped token by token from a new
+    /// state; returns the ids, the lengths and the whole pass's logits.
+    /// </summary>
+    private static (int[] Ids, int[] Lengths, float[] Actual) AssertCausalLogits(IModel<int> model, string fixture)
+    {
+        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
+        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
+        int batch = lengths.Length, steps = ids.Length / batch;
+        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [batch, steps]), lengths));
+        int vocab = logits.Length / ids.Length;
+        for (int b = 0; b < batch; b++)
+            Tolerance.AssertClose(logits.AsSpan(b * steps * vocab, lengths[b] * vocab), actual.AsSpan(b * steps * vocab, lengths[b] * vocab), $"{fixture}: sequence {b}'s valid steps");
+        var state = model.CreateState(1);
+        for (int t = 0; t < steps; t++)
+            Tolerance.AssertClose(logits.AsSpan(t * vocab, vocab), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        return (ids, lengths, actual);
+    }
+
+    /// <summary>
     /// The tensors saved in <paramref name="folder"/> are the fixture's, name for name and value for value (bfloat16 widened to
     /// float32 exactly), but for those <paramref name="kept"/> says the save leaves out (buffers), each under the name
     /// <paramref name="savedAs"/> gives it (GPT-2's transformer. prefix).
@@ -404,22 +424,12 @@ public sealed class HuggingFaceTests : IDisposable
     {
         var model = new HfTinyBloom(seed: 1);
         HuggingFace.LoadBloom(model, Fixture.Path("HfBloom"));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfBloom.expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 11 * 17, lengths[b] * 17), actual.AsSpan(b * 11 * 17, lengths[b] * 17), $"HfBloom: sequence {b}'s valid steps");
+        // the logits at each sequence's valid steps, and each cached step's
+        var (ids, lengths, actual) = AssertCausalLogits(model, "HfBloom");
         // query_key_value's rows lie [heads, 3, d]: head 2's key rows (3 · 2 + 1) · 4 … are in_proj_weight's rows 24 + 2 · 4 …
         Dictionary<string, SafeTensor> hf = SafeTensors.Read(Fixture.Path(Path.Combine("HfBloom", "model.safetensors")));
         Assert.Equal(hf["h.1.self_attention.query_key_value.weight"].ToFloat().AsSpan(7 * 4 * 24, 4 * 24).ToArray(),
             model.Parameters["attention_1.in_proj_weight"].AsSpan().Slice((24 + 8) * 24, 4 * 24).ToArray());
-        // each cached step gives the whole pass's row
-        var state = model.CreateState(1);
-        for (int t = 0; t < 11; t++)
-        {
-            float[] step = ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state));
-            Tolerance.AssertClose(logits.AsSpan(t * 17, 17), step, $"HfBloom: step {t}");
-        }
         string folder = Path.Combine(_temp, "bloom-saved");
         HuggingFace.SaveBloom(model, folder);
         AssertSavedAsLoaded("HfBloom", folder, savedAs: name => "transformer." + name);
@@ -456,14 +466,7 @@ public sealed class HuggingFaceTests : IDisposable
         IModel<int> Create(int seed) => parallel ? new HfTinyGptNeoX(seed) : new HfTinyGptNeoXSequential(seed);
         IModel<int> model = Create(1);
         HuggingFace.LoadGptNeoX(model, Fixture.Path(fixture));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 11 * 23, lengths[b] * 23), actual.AsSpan(b * 11 * 23, lengths[b] * 23), $"{fixture}: sequence {b}'s valid steps");
-        var state = model.CreateState(1);
-        for (int t = 0; t < 11; t++)
-            Tolerance.AssertClose(logits.AsSpan(t * 23, 23), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
         string folder = Path.Combine(_temp, fixture + "-saved");
         HuggingFace.SaveGptNeoX(model, folder);
         // (the old checkpoints' buffers are not written: transformers recomputes them)
@@ -537,14 +540,7 @@ public sealed class HuggingFaceTests : IDisposable
     {
         var model = new HfTinyPhi(seed: 1);
         HuggingFace.LoadPhi(model, Fixture.Path("HfPhi"));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfPhi.expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 11 * 27, lengths[b] * 27), actual.AsSpan(b * 11 * 27, lengths[b] * 27), $"HfPhi: sequence {b}'s valid steps");
-        var state = model.CreateState(1);
-        for (int t = 0; t < 11; t++)
-            Tolerance.AssertClose(logits.AsSpan(t * 27, 27), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"HfPhi: step {t}");
+        var (ids, lengths, actual) = AssertCausalLogits(model, "HfPhi");
         string folder = Path.Combine(_temp, "phi-saved");
         HuggingFace.SavePhi(model, folder);
         AssertSavedAsLoaded("HfPhi", folder);
@@ -604,14 +600,7 @@ public sealed class HuggingFaceTests : IDisposable
         IModel<int> Create(int seed) => parallel ? new HfTinyStableLmParallel(seed) : new HfTinyStableLm(seed);
         IModel<int> model = Create(1);
         HuggingFace.LoadStableLm(model, Fixture.Path(fixture));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 11 * 29, lengths[b] * 29), actual.AsSpan(b * 11 * 29, lengths[b] * 29), $"{fixture}: sequence {b}'s valid steps");
-        var state = model.CreateState(1);
-        for (int t = 0; t < 11; t++)
-            Tolerance.AssertClose(logits.AsSpan(t * 29, 29), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
         string folder = Path.Combine(_temp, fixture + "-saved");
         HuggingFace.SaveStableLm(model, folder);
         AssertSavedAsLoaded(fixture, folder);
@@ -657,14 +646,7 @@ public sealed class HuggingFaceTests : IDisposable
         IModel<int> Create(int seed) => multiQuery ? new HfTinyGptBigCode(seed) : new HfTinyGptBigCodeMha(seed);
         IModel<int> model = Create(1);
         HuggingFace.LoadGptBigCode(model, Fixture.Path(fixture));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 11 * 21, lengths[b] * 21), actual.AsSpan(b * 11 * 21, lengths[b] * 21), $"{fixture}: sequence {b}'s valid steps");
-        var state = model.CreateState(1);
-        for (int t = 0; t < 11; t++)
-            Tolerance.AssertClose(logits.AsSpan(t * 21, 21), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
         string folder = Path.Combine(_temp, fixture + "-saved");
         HuggingFace.SaveGptBigCode(model, folder);
         AssertSavedAsLoaded(fixture, folder);
@@ -716,14 +698,7 @@ public sealed class HuggingFaceTests : IDisposable
         IModel<int> Create(int seed) => fixture switch { "HfFalconNew" => new HfTinyFalconNew(seed), "HfFalconOneNorm" => new HfTinyFalconOneNorm(seed), _ => new HfTinyFalcon(seed) };
         IModel<int> model = Create(1);
         HuggingFace.LoadFalcon(model, Fixture.Path(fixture));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path(fixture + ".expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 11 * 25, lengths[b] * 25), actual.AsSpan(b * 11 * 25, lengths[b] * 25), $"{fixture}: sequence {b}'s valid steps");
-        var state = model.CreateState(1);
-        for (int t = 0; t < 11; t++)
-            Tolerance.AssertClose(logits.AsSpan(t * 25, 25), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"{fixture}: step {t}");
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
         string folder = Path.Combine(_temp, fixture + "-saved");
         HuggingFace.SaveFalcon(model, folder);
         AssertSavedAsLoaded(fixture, folder);
@@ -770,14 +745,7 @@ public sealed class HuggingFaceTests : IDisposable
     {
         var model = new HfTinyMpt(seed: 1);
         HuggingFace.LoadMpt(model, Fixture.Path("HfMpt"));
-        Dictionary<string, SafeTensor> expected = SafeTensors.Read(Fixture.Path("HfMpt.expected.safetensors"));
-        int[] ids = expected["ids"].ToInt32(), lengths = expected["lengths"].ToInt32();
-        float[] logits = expected["logits"].ToFloat(), actual = ParityModel.Flatten(model.Forward(ParityModel.Span(ids, [2, 11]), lengths));
-        for (int b = 0; b < 2; b++)
-            Tolerance.AssertClose(logits.AsSpan(b * 11 * 19, lengths[b] * 19), actual.AsSpan(b * 11 * 19, lengths[b] * 19), $"HfMpt: sequence {b}'s valid steps");
-        var state = model.CreateState(1);
-        for (int t = 0; t < 11; t++)
-            Tolerance.AssertClose(logits.AsSpan(t * 19, 19), ParityModel.Flatten(model.Step(new ReadOnlyTensorSpan<int>([ids[t]], [1]), state)), $"HfMpt: step {t}");
+        var (ids, lengths, actual) = AssertCausalLogits(model, "HfMpt");
         string folder = Path.Combine(_temp, "mpt-saved");
         HuggingFace.SaveMpt(model, folder);
         AssertSavedAsLoaded("HfMpt", folder);
