@@ -63,45 +63,67 @@ public static partial class HuggingFace
         WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
     }
 
-    /// <summary>A Phi decoder layer's parts: input_layernorm, self_attn, and the feed-forward's mlp.fc1 and mlp.fc2 beside it.</summary>
-    private sealed record PhiBlock(LayerNormInfo Norm, AttentionInfo Attention, DenseInfo Up, DenseInfo Down);
+    /// <summary>A parallel decoder layer with one norm for both branches (Phi's, GPT-J's): the norm, the attention, and the feed-forward's two Dense layers beside it.</summary>
+    private sealed record OneNormBlock(LayerNormInfo Norm, AttentionInfo Attention, DenseInfo Up, DenseInfo Down);
+
+    /// <summary>
+    /// What a one-norm parallel decoder's parts are called in one family's checkpoints (<paramref name="Family"/>'s), for the layout
+    /// errors: the token table, a layer's norm, attention and feed-forward, the last norm; <paramref name="Attention"/>'s declaration
+    /// as the errors show it, and what else it must have (<paramref name="Fits"/>: its biases and heads).
+    /// </summary>
+    private sealed record OneNormNames(string Family, string Table, string Norm, string AttentionName, string Attention, Func<AttentionInfo, bool> Fits,
+        string Up, string Down, string LastNorm, string Expected);
+
+    /// <summary>
+    /// A model's layers matched to a decoder of one-norm parallel layers: the token table, then per layer [LayerNorm] [Attention]
+    /// [Branch] [Dense(I)] [Dense(E)] and the residuals adding both branches and the layer's input, then [LayerNorm] [Dense(V)] with
+    /// its bias; a [Dropout] after the embedding, the attention and the feed-forward. Throws the error naming the first layer that differs.
+    /// </summary>
+    private static (EmbeddingInfo Embedding, List<OneNormBlock> Blocks, LayerNormInfo Norm, DenseInfo Output) OneNormLayers(ModelArchitecture a, OneNormNames names)
+    {
+        var walk = new LayerWalk(a, names.Family, names.Expected);
+        IReadOnlyList<LayerInfo> l = walk.Layers;
+        var embedding = walk.At<EmbeddingInfo>(0, $"the token table ({names.Table}: an [Embedding], unscaled)", e => e.Scale == 1f);
+        int width = embedding.Dim, at = walk.Dropout(1); // (embd_pdrop's)
+        var blocks = new List<OneNormBlock>();
+        while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
+        {
+            int n = blocks.Count, start = at;
+            var norm = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s {names.Norm} ([LayerNorm])", x => x.Bias);
+            var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s {names.AttentionName} ({names.Attention})", x => IsPlainRotaryCausal(x) && names.Fits(x));
+            at = walk.Dropout(at); // (resid_pdrop's, after the attention's output projection)
+            int attended = at - 1;
+            walk.At<BranchInfo>(at++, $"decoder layer {n}'s branch back to its norm for the feed-forward ([Branch], or Layers = 2 over a [Dropout])", b => b.From == start);
+            var up = walk.At<DenseInfo>(at++, $"decoder layer {n}'s {names.Up} ([Dense(I, Activation = Activation.GeluTanh)])",
+                d => d is { Gated: false, TiedTo: null, SoftCap: 0f, Bias: true } && d.Activation != Activation.None);
+            var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s {names.Down} ([Dense({width})])",
+                d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f, Bias: true } && d.Units == width);
+            at = walk.Dropout(at);
+            walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, 3, 6);
+            blocks.Add(new OneNormBlock(norm, attention, up, down));
+        }
+        if (blocks.Count == 0) throw walk.Differs(walk.Dropout(1), $"decoder layer 0's {names.Norm} ([LayerNorm]) and {names.AttentionName} ({names.Attention})");
+        var last = walk.At<LayerNormInfo>(at, $"{names.LastNorm} ([LayerNorm])", x => x.Bias);
+        var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary})], with its bias)",
+            d => d is { Gated: false, Activation: Activation.None, Bias: true, SoftCap: 0f, TiedTo: null } && d.Units == embedding.Vocabulary);
+        if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({names.Family} ends with its output layer)");
+        return (embedding, blocks, last, output);
+    }
 
     /// <summary>A model's layers matched to Phi's: the token table, the parallel layers, final_layernorm and lm_head.</summary>
-    private sealed record PhiLayout(EmbeddingInfo Embedding, IReadOnlyList<PhiBlock> Blocks, LayerNormInfo Norm, DenseInfo Output)
+    private sealed record PhiLayout(EmbeddingInfo Embedding, IReadOnlyList<OneNormBlock> Blocks, LayerNormInfo Norm, DenseInfo Output)
     {
+        private static readonly OneNormNames s_names = new("Phi", "embed_tokens", "input_layernorm", "self_attn",
+            "[Attention(Heads = h, Causal = true, Rotary = true)], RotaryDimensions for a partial_rotary_factor below 1", x => x is { Bias: true, OutputBias: true },
+            "mlp.fc1", "mlp.fc2", "final_layernorm",
+            "Phi's layout: [Embedding], then per decoder layer [LayerNorm] [Attention(Heads = h, Causal = true, Rotary = true)] [Branch] "
+            + "[Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)] [Residual(Layers = 6)], then [LayerNorm] [Dense(V)]; "
+            + "a [Dropout] may stand after the embedding (embd_pdrop), after the attention and after the feed-forward (resid_pdrop)");
+
         public static PhiLayout Of(ModelArchitecture a)
         {
-            const string expected = "Phi's layout: [Embedding], then per decoder layer [LayerNorm] [Attention(Heads = h, Causal = true, Rotary = true)] [Branch] "
-                + "[Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)] [Residual(Layers = 6)], then [LayerNorm] [Dense(V)]; "
-                + "a [Dropout] may stand after the embedding (embd_pdrop), after the attention and after the feed-forward (resid_pdrop)";
-            var walk = new LayerWalk(a, "Phi", expected);
-            IReadOnlyList<LayerInfo> l = walk.Layers;
-            var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
-            int width = embedding.Dim, at = walk.Dropout(1); // (embd_pdrop's)
-            var blocks = new List<PhiBlock>();
-            while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
-            {
-                int n = blocks.Count, start = at;
-                var norm = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
-                var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, Causal = true, Rotary = true)], RotaryDimensions for a partial_rotary_factor below 1)",
-                    x => IsPlainRotaryCausal(x) && x is { Bias: true, OutputBias: true });
-                at = walk.Dropout(at); // (resid_pdrop's, after the attention's output projection)
-                int attended = at - 1;
-                walk.At<BranchInfo>(at++, $"decoder layer {n}'s branch back to its norm for the feed-forward ([Branch], or Layers = 2 over a [Dropout])", b => b.From == start);
-                var up = walk.At<DenseInfo>(at++, $"decoder layer {n}'s mlp.fc1 ([Dense(I, Activation = Activation.GeluTanh)])",
-                    d => d is { Gated: false, TiedTo: null, SoftCap: 0f, Bias: true } && d.Activation != Activation.None);
-                var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s mlp.fc2 ([Dense({width})])",
-                    d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f, Bias: true } && d.Units == width);
-                at = walk.Dropout(at);
-                walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, 3, 6);
-                blocks.Add(new PhiBlock(norm, attention, up, down));
-            }
-            if (blocks.Count == 0) throw walk.Differs(walk.Dropout(1), "decoder layer 0's input_layernorm ([LayerNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
-            var last = walk.At<LayerNormInfo>(at, "final_layernorm ([LayerNorm])", x => x.Bias);
-            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary})], with its bias)",
-                d => d is { Gated: false, Activation: Activation.None, Bias: true, SoftCap: 0f, TiedTo: null } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (Phi ends with its output layer)");
-            return new PhiLayout(embedding, blocks, last, output);
+            var (embedding, blocks, norm, output) = OneNormLayers(a, s_names);
+            return new PhiLayout(embedding, blocks, norm, output);
         }
 
         /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked into in_proj_weight (and their biases).</summary>
@@ -111,7 +133,7 @@ public static partial class HuggingFace
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [("model.embed_tokens.weight", Embedding.Vocabulary)] };
             for (int i = 0; i < Blocks.Count; i++)
             {
-                PhiBlock b = Blocks[i];
+                OneNormBlock b = Blocks[i];
                 string hf = $"model.layers.{i}.";
                 BertLayout.AddNorm(s, b.Norm, hf + "input_layernorm");
                 s[b.Attention.Name + ".in_proj_weight"] = SplitQkv(hf + "self_attn.", b.Attention, "weight");
@@ -129,12 +151,12 @@ public static partial class HuggingFace
         /// <summary>What one configuration cannot say: layers whose heads, rotation or feed-forward differ from the first's, or norms of another ε.</summary>
         public void CheckAlike(List<string> problems)
         {
-            PhiBlock first = Blocks[0];
+            OneNormBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
-            foreach (PhiBlock b in Blocks.Skip(1).Where(b => b.Attention.Heads != a.Heads || b.Attention.KeyValueHeads != a.KeyValueHeads || b.Attention.RotaryWidth != a.RotaryWidth
+            foreach (OneNormBlock b in Blocks.Skip(1).Where(b => b.Attention.Heads != a.Heads || b.Attention.KeyValueHeads != a.KeyValueHeads || b.Attention.RotaryWidth != a.RotaryWidth
                 || b.Attention.RotaryBase != a.RotaryBase).Take(1))
                 problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads or rotation): Phi's layers are alike (one num_attention_heads, num_key_value_heads, partial_rotary_factor and rope_theta)");
-            foreach (PhiBlock b in Blocks.Skip(1).Where(b => b.Up.Units != first.Up.Units || b.Up.Activation != first.Up.Activation).Take(1))
+            foreach (OneNormBlock b in Blocks.Skip(1).Where(b => b.Up.Units != first.Up.Units || b.Up.Activation != first.Up.Activation).Take(1))
                 problems.Add($"'{b.Up.Name}' differs from '{first.Up.Name}': Phi's layers are alike (one intermediate_size, one hidden_act)");
             NormsAlike(Norms(), first.Norm, problems, "Phi", "layer_norm_eps");
             if (FeedForwardActivationName(first.Up.Activation) is null)
@@ -147,7 +169,7 @@ public static partial class HuggingFace
         public void CheckConfig(JsonElement c, List<string> problems)
         {
             if (!ReadsModelType(c, problems, t => t == "phi", "LoadPhi reads Phi's checkpoints (\"phi\": phi-1, phi-1_5, phi-2; Phi-3's \"phi3\" load through LoadLlama)")) return;
-            PhiBlock first = Blocks[0];
+            OneNormBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 51200);
             ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 2048);
@@ -172,7 +194,7 @@ public static partial class HuggingFace
         /// <summary>The config.json of this layout, as transformers' PhiConfig writes its fields.</summary>
         public byte[] Config()
         {
-            PhiBlock first = Blocks[0];
+            OneNormBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
             return ConfigJson(w =>
             {

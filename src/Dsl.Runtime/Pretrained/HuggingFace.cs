@@ -213,13 +213,17 @@ public static partial class HuggingFace
     /// <summary>
     /// Every parameter from its <paramref name="sources"/> in <paramref name="tensors"/> (those <paramref name="kept"/> names keep their
     /// values); any tensor missing, of another shape or left over (beyond <paramref name="ignored"/>), and any earlier problem, refused
-    /// with all of them named (<paramref name="after"/> closing the message), nothing loaded.
+    /// with all of them named (<paramref name="after"/> closing the message), nothing loaded. <paramref name="adjust"/> changes each
+    /// parameter's values, by its name, before they are assigned (GPT-J's rotated rows reordered).
     /// </summary>
     private static void AssignStacked(IModel model, string path, ModelArchitecture architecture, Dictionary<string, SafeTensor> tensors,
-        Dictionary<string, ParameterSet.TensorRows[]> sources, Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null, string after = "")
+        Dictionary<string, ParameterSet.TensorRows[]> sources, Func<string, bool> ignored, List<string> problems, Func<string, bool>? kept = null, string after = "",
+        Action<string, float[]>? adjust = null)
     {
         float[][] values = model.Parameters.PrepareStacked(tensors, sources, ignored, problems, kept);
         RefuseIfAny(problems, path, architecture, after: after);
+        if (adjust is not null)
+            for (int i = 0; i < values.Length; i++) adjust(model.Parameters[i].Name, values[i]);
         model.Parameters.Assign(values);
     }
 
@@ -273,10 +277,15 @@ public static partial class HuggingFace
 
     /// <summary>
     /// Writes <paramref name="model"/>'s parameters as the checkpoint's tensors (<paramref name="sources"/>), each under <paramref name="prefix"/>
-    /// but the head's (<paramref name="head"/>, as <c>save_pretrained</c> names a causal language model's), with <paramref name="config"/>.
+    /// but the head's (<paramref name="head"/>'s weight and its layer's other tensors, as <c>save_pretrained</c> names a causal language
+    /// model's), with <paramref name="config"/>; <paramref name="adjust"/> as <see cref="SplitIntoTensors"/> takes it.
     /// </summary>
-    private static void WritePrefixed(IModel model, string folder, Dictionary<string, ParameterSet.TensorRows[]> sources, byte[] config, string prefix, string head) =>
-        WriteCheckpoint(folder, SplitIntoTensors(model, sources).Select(t => t.Name == head ? t : t with { Name = prefix + t.Name }), config);
+    private static void WritePrefixed(IModel model, string folder, Dictionary<string, ParameterSet.TensorRows[]> sources, byte[] config, string prefix, string head,
+        Action<string, float[]>? adjust = null)
+    {
+        string headLayer = head[..(head.LastIndexOf('.') + 1)]; // (lm_head.weight's lm_head., its bias's too)
+        WriteCheckpoint(folder, SplitIntoTensors(model, sources, adjust).Select(t => t.Name.StartsWith(headLayer, StringComparison.Ordinal) ? t : t with { Name = prefix + t.Name }), config);
+    }
 
     /// <summary>
     /// A tied output layer's tensor (<paramref name="head"/>, where the checkpoint keeps one) that differs from the token table

@@ -2213,6 +2213,92 @@ def make_hf_phi():
     write_hf_fixture("HfPhi", c, state, ids, lengths, logits)
 
 
+def every_two_rotation(T, nd):
+    """GPT-J's and CodeGen's rotary embedding over each head's first nd values at positions 0 to T - 1: rotate_every_two, the
+    pairs (2j, 2j + 1) turned by p * 10000^(-2j/nd) (create_sinusoidal_positions, its sines and cosines repeat_interleave'd), the
+    rest passed; of [B, T, heads, d], as their attention applies it before moving the heads forward."""
+    inv_freq = 1.0 / (10000 ** (torch.arange(0, nd, 2, dtype=torch.int64) / nd))
+    sinusoid = torch.einsum("i , j -> i j", torch.arange(T, dtype=torch.int64).float(), inv_freq).float()
+    sin = torch.repeat_interleave(sinusoid.sin()[None, :, None, :], 2, 3)
+    cos = torch.repeat_interleave(sinusoid.cos()[None, :, None, :], 2, 3)
+
+    def rotated(x):
+        turned = x[..., :nd]
+        every_two = torch.stack((-turned[..., 1::2], turned[..., ::2]), dim=-1).flatten(-2)
+        return torch.cat([turned * cos + every_two * sin, x[..., nd:]], dim=-1)
+    return rotated
+
+
+def make_hf_gptj(name, codegen, seed):
+    """HfGptJ (GPTJForCausalLM: gpt-j-6b's layout) and HfCodeGen (CodeGenForCausalLM: codegen's) as save_pretrained writes them
+    ("transformer." prefix, float32, lm_head untied with a bias), transformers' modeling_gptj and modeling_codegen written out:
+    wte; 2 blocks, each ln_1 (one norm for both branches), the queries, keys and values without biases (GPT-J: attn.q_proj, k_proj
+    and v_proj; CodeGen: attn.qkv_proj, its rows in mp_num = 4 groups, each a quarter of the heads' queries, then their values, then
+    their keys), the rotation of each head's first rotary_dim values (rotate_every_two, base 10000), the scores q k^T / sqrt(d), the
+    causal and padding masks, attn.out_proj (no bias); mlp.fc_in, gelu_new, mlp.fc_out; the block's output attn + mlp + x; ln_f,
+    lm_head. GPT-J: 4 heads of 8 values, the first 4 turned, n_inner 64; CodeGen: 8 heads of 6, all turned, n_inner null (4 * 48).
+    Two sequences of 11 steps, the second padded after 7; the buffers older checkpoints hold beside them."""
+    if codegen:
+        c = {"architectures": ["CodeGenForCausalLM"], "model_type": "codegen", "vocab_size": 29, "n_embd": 48, "n_head": 8, "n_layer": 2,
+             "rotary_dim": 6, "n_inner": None, "n_positions": 64, "n_ctx": 64, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05,
+             "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
+             "torch_dtype": "float32"}
+    else:
+        c = {"architectures": ["GPTJForCausalLM"], "model_type": "gptj", "vocab_size": 31, "n_embd": 32, "n_head": 4, "n_layer": 2,
+             "rotary_dim": 4, "n_inner": 64, "n_positions": 64, "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05,
+             "resid_pdrop": 0.0, "embd_pdrop": 0.0, "attn_pdrop": 0.0, "tie_word_embeddings": False, "bos_token_id": 1, "eos_token_id": 2,
+             "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, heads, V, T = c["n_embd"], c["n_head"], c["vocab_size"], 11
+    I = c["n_inner"] or 4 * H
+    d = H // heads
+    state = {"wte.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["n_layer"]):
+        at = f"h.{i}."
+        random_norm(state, at + "ln_1", H)
+        if codegen:
+            random_linear(state, at + "attn.qkv_proj", 3 * H, H, bias=False)
+        else:
+            for part in ("q_proj", "k_proj", "v_proj"):
+                random_linear(state, at + "attn." + part, H, H, bias=False)
+        random_linear(state, at + "attn.out_proj", H, H, bias=False)
+        random_linear(state, at + "mlp.fc_in", I, H)
+        random_linear(state, at + "mlp.fc_out", H, I)
+    random_norm(state, "ln_f", H)
+    head = {}
+    random_linear(head, "lm_head", V, H)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated = every_two_rotation(T, c["rotary_dim"])
+
+    def linear(x, prefix, s=state):
+        return F.linear(x, s[prefix + ".weight"], s.get(prefix + ".bias"))
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_epsilon"])
+    with torch.no_grad():
+        x = F.embedding(ids, state["wte.weight"])
+        for i in range(c["n_layer"]):
+            at = f"h.{i}."
+            h = layer_norm(x, at + "ln_1")
+            if codegen:  # CodeGenAttention: qkv reshaped to [.., mp_num, 3 * local], split as query, value, key, each to [.., heads, d]
+                groups = linear(h, at + "attn.qkv_proj").reshape(2, T, 4, -1)
+                q, v, k = (part.reshape(2, T, heads, d) for part in torch.split(groups, H // 4, dim=-1))
+            else:
+                q, k, v = (linear(h, at + "attn." + part).view(2, T, heads, d) for part in ("q_proj", "k_proj", "v_proj"))
+            q, k, v = rotated(q).permute(0, 2, 1, 3), rotated(k).permute(0, 2, 1, 3), v.permute(0, 2, 1, 3)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).permute(0, 2, 1, 3).reshape(2, T, H), at + "attn.out_proj")
+            fed = linear(F.gelu(linear(h, at + "mlp.fc_in"), approximate="tanh"), at + "mlp.fc_out")
+            x = attended + fed + x
+        logits = linear(layer_norm(x, "ln_f"), "lm_head", head)
+    tensors = {"transformer." + n: t for n, t in state.items()}
+    tensors.update(head)
+    # the buffers older checkpoints hold (the causal mask, its fill value): nothing to load
+    tensors["transformer.h.0.attn." + ("causal_mask" if codegen else "bias")] = torch.tril(torch.ones(64, 64, dtype=torch.bool)).view(1, 1, 64, 64)
+    tensors["transformer.h.0.attn.masked_bias"] = torch.tensor(-1e9)
+    write_hf_fixture(name, c, tensors, ids, lengths, logits)
+
+
 def make_hf_stablelm(name, parallel, seed):
     """HfStableLm (stablelm-2's layers: use_qkv_bias true, sequential) and HfStableLmParallel (use_parallel_residual true, no qkv
     biases): StableLmForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head untied without a bias),
@@ -3427,6 +3513,10 @@ if __name__ == "__main__":
     if "--hf-bigcode" in sys.argv:  # only the GPT-BigCode checkpoints
         make_hf_gpt_bigcode("HfGptBigCode", True, 951)
         make_hf_gpt_bigcode("HfGptBigCodeMha", False, 952)
+        sys.exit(0)
+    if "--hf-gptj" in sys.argv:  # only the GPT-J and CodeGen checkpoints
+        make_hf_gptj("HfGptJ", False, 991)
+        make_hf_gptj("HfCodeGen", True, 992)
         sys.exit(0)
     if "--hf-falcon" in sys.argv:  # only the Falcon checkpoints
         make_hf_falcon("HfFalcon", False, 971)

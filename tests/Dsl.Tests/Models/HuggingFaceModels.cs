@@ -257,6 +257,29 @@ public partial class HfTinyPhi;
 [LayerNorm] [Dense(27)]
 public partial class HfTinyPhiDropout;
 
+// The HfGptJ fixture's model (GPTJForCausalLM): parallel layers with one norm for both branches, 4 heads of 8 values, the first 4
+// turned at GPT-J's base 10000 (its pairs (2j, 2j + 1) read as (j, j + 2)), no attention biases, GELU's tanh form, lm_head with its bias.
+[Embedding(vocab: 31, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Rotary = true, RotaryDimensions = 4, Bias = false)]
+[Branch]
+[Dense(64, Activation = Activation.GeluTanh)] [Dense(32)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm] [Dense(31)]
+public partial class HfTinyGptJ;
+
+// The HfCodeGen fixture's model (CodeGenForCausalLM): GPT-J's blocks, 8 heads of 6 values, all turned, n_inner 4 · 48.
+[Embedding(vocab: 29, dim: 48)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 8, Causal = true, Rotary = true, Bias = false)]
+[Branch]
+[Dense(192, Activation = Activation.GeluTanh)] [Dense(48)]
+[Residual(Layers = 3)] [Residual(Layers = 6)]
+[EndRepeat]
+[LayerNorm] [Dense(29)]
+public partial class HfTinyCodeGen;
+
 // The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
 // values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
 [Embedding(vocab: 29, dim: 32)]

@@ -133,6 +133,7 @@ public class OnnxExportTests
         nameof(HfTinyGptBigCode) => new HfTinyGptBigCode(seed: 108),
         nameof(HfTinyFalcon) => new HfTinyFalcon(seed: 109),
         nameof(HfTinyFalconNew) => new HfTinyFalconNew(seed: 110),
+        nameof(HfTinyGptJ) => new HfTinyGptJ(seed: 111),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
@@ -210,7 +211,7 @@ public class OnnxExportTests
         // ALiBi: |j − i| cast to float times each head's negative slope
         nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyMpt), nameof(HfTinyJinaBert),
         // parallel blocks: a [Branch] reads an earlier layer's output again, the residuals add the branches
-        nameof(ParallelBlock), nameof(GcParallel), nameof(HfTinyGptNeoX), nameof(HfTinyPhi), nameof(HfTinyStableLmParallel), nameof(HfTinyGptBigCode), nameof(HfTinyFalconNew),
+        nameof(ParallelBlock), nameof(GcParallel), nameof(HfTinyGptNeoX), nameof(HfTinyPhi), nameof(HfTinyStableLmParallel), nameof(HfTinyGptBigCode), nameof(HfTinyFalconNew), nameof(HfTinyGptJ),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered

@@ -683,6 +683,69 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// GPT-J's and CodeGen's checkpoints (GPTJForCausalLM, CodeGenForCausalLM; transformers' modeling_gptj and modeling_codegen written
+    /// out): parallel layers with one norm, no attention biases, each head's first rotary_dim values turned in pairs (2j, 2j + 1), read
+    /// as the attention's pairs (j, j + r/2) by reordering the query and key rows, CodeGen's qkv_proj in its 4 groups: the logits of a
+    /// full and a right-padded sequence at their valid steps and each cached step; saved in their order and read back; a configuration
+    /// or layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfGptJ")]
+    [InlineData("HfCodeGen")]
+    public void AGptJCheckpointGivesItsLogits(string fixture)
+    {
+        bool codeGen = fixture == "HfCodeGen";
+        IModel<int> Create(int seed) => codeGen ? new HfTinyCodeGen(seed) : new HfTinyGptJ(seed);
+        Action<IModel, string> load = codeGen ? HuggingFace.LoadCodeGen : HuggingFace.LoadGptJ;
+        IModel<int> model = Create(1);
+        load(model, Fixture.Path(fixture));
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        (codeGen ? (Action<IModel, string>)HuggingFace.SaveCodeGen : HuggingFace.SaveGptJ)(model, folder);
+        AssertSavedAsLoaded(fixture, folder, name => !name.Contains("_bias", StringComparison.Ordinal) && !name.EndsWith("attn.bias", StringComparison.Ordinal)
+            && !name.EndsWith("causal_mask", StringComparison.Ordinal));
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal(codeGen ? "codegen" : "gptj", config.RootElement.GetProperty("model_type").GetString());
+            Assert.Equal(codeGen ? 6 : 4, config.RootElement.GetProperty("rotary_dim").GetInt32());
+        }
+        IModel<int> reloaded = Create(5);
+        load(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        IModel<int> untouched = Create(3);
+        float[] before = untouched.Parameters["attention.in_proj_weight"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => load(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["rotary_dim"] = codeGen ? 4 : 8;
+            c["n_inner"] = 96;
+            c["activation_function"] = "gelu";
+            c["layer_norm_epsilon"] = 1e-6;
+            c["tie_word_embeddings"] = true;
+        })));
+        Contains(error.Message, codeGen ? "rotary_dim is 4, the model declares 6 ('attention' whole head, without RotaryDimensions)"
+            : "rotary_dim is 8, the model declares 4 ('attention' RotaryDimensions)");
+        Contains(error.Message, $"n_inner is 96, the model declares {(codeGen ? 192 : 64)} ('dense')");
+        Contains(error.Message, "activation_function is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
+        Contains(error.Message, "layer_norm_epsilon is 1E-06");
+        Contains(error.Message, "tie_word_embeddings is true");
+        Assert.Equal(before, untouched.Parameters["attention.in_proj_weight"].AsSpan().ToArray());
+        error = Assert.Throws<InvalidDataException>(() => load(untouched, Edited(fixture, fixture + "-null", c =>
+        {
+            c["rotary_dim"] = null;
+            c.Remove("n_inner");
+        })));
+        Contains(error.Message, "rotary_dim is null");
+        if (!codeGen) Contains(error.Message, "n_inner is unset (null or absent): 4 · n_embd = 128, the model declares 64 ('dense')");
+        error = Assert.Throws<InvalidDataException>(() => load(untouched, Edited(fixture, fixture + "-odd", c => c["rotary_dim"] = 3)));
+        Contains(error.Message, "rotary_dim is 3: the rotation turns an even number of each head's");
+        // each loader refuses the other's checkpoints, and Phi's layout (its attention biases)
+        error = Assert.Throws<InvalidDataException>(() => load(Create(3), Fixture.Path(codeGen ? "HfGptJ" : "HfCodeGen")));
+        Contains(error.Message, codeGen ? "model_type is \"gptj\": LoadCodeGen reads CodeGen's checkpoints (\"codegen\")" : "model_type is \"codegen\": LoadGptJ reads GPT-J's checkpoints (\"gptj\")");
+        var layout = Assert.Throws<ArgumentException>(() => load(new HfTinyPhi(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, $"HfTinyPhi is not laid out as {(codeGen ? "CodeGen" : "GPT-J")}: layer 2 ('attention', Attention(Heads = 4, KeyValueHeads = 2");
+    }
+
+    /// <summary>
     /// Falcon's checkpoints (FalconForCausalLM, transformers' modeling_falcon written out): falcon-7b's parallel layers with one norm
     /// and one key/value head, and the new architecture's grouped heads with a norm per branch, query_key_value read group by group:
     /// the logits of a full and a right-padded sequence at their valid steps and each cached step; saved under its names and read
