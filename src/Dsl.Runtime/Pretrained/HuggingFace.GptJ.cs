@@ -61,7 +61,8 @@ public static partial class HuggingFace
     /// blocks are GPT-J's). Each block's <c>attn.qkv_proj</c> holds its rows in 4 groups (the "mp_num" of the TPU it was trained on), each
     /// a quarter of the heads' queries, then their values, then their keys: the loader reads them into <c>in_proj_weight</c>'s queries,
     /// keys and values, the queries' and keys' rotated rows reordered as GPT-J's. The number of heads must divide by 4. The
-    /// configuration is checked with CodeGenConfig's defaults (those of GPT-J above); older checkpoints' buffers
+    /// configuration is checked with CodeGenConfig's defaults (those of GPT-J above); CodeGen2's checkpoints, whose config.json names
+    /// their own modelling code (<c>auto_map</c>: its qkv_proj in 8 groups), are refused; older checkpoints' buffers
     /// (<c>attn.causal_mask</c>, <c>attn.masked_bias</c>) are left.
     /// </summary>
     /// <exception cref="ArgumentException">The model is not laid out as CodeGen (the message names the first layer that differs).</exception>
@@ -207,6 +208,9 @@ public static partial class HuggingFace
         {
             string type = CodeGen ? "codegen" : "gptj";
             if (!ReadsModelType(c, problems, t => t == type, $"Load{(CodeGen ? "CodeGen" : "GptJ")} reads {Family}'s checkpoints (\"{type}\")")) return;
+            // CodeGen2's configurations say "codegen" too, but name remote code (auto_map) whose qkv_proj lies in 8 groups, not 4
+            if (CodeGen && Value(c, "auto_map") is { } remote)
+                problems.Add($"auto_map is {remote.GetRawText()}: the checkpoint runs modelling code of its own (CodeGen2's, its qkv_proj in 8 groups), not transformers' CodeGen, which LoadCodeGen reads");
             OneNormBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
             ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50400);
@@ -217,10 +221,13 @@ public static partial class HuggingFace
             int embd = Value(c, "n_embd") is { ValueKind: JsonValueKind.Number } e && e.TryGetInt32(out int given) ? given : 4096;
             if (Value(c, "n_inner") is not null) ConfigInt(c, problems, "n_inner", first.Up.Units, $"'{first.Up.Name}'");
             else if (first.Up.Units != 4 * embd) problems.Add($"n_inner is unset (null or absent): 4 · n_embd = {4 * embd}, the model declares {first.Up.Units} ('{first.Up.Name}')");
-            // rotary_dim: the head's first values turned (null turns GPT-J's whole width with one head's angles, which fits one head alone)
+            // rotary_dim: the head's first values turned (null turns pairs over the whole width, n_embd, which fits one head alone: its whole head)
             if (!c.TryGetProperty("rotary_dim", out JsonElement rotary)) ConfigInt(c, problems, "rotary_dim", a.RotaryWidth, $"'{a.Name}' RotaryDimensions", 64);
             else if (rotary.ValueKind == JsonValueKind.Null)
-                problems.Add($"rotary_dim is null: {Family}'s attention then turns pairs over the whole width (n_embd), not laid out here; give each head's rotated values");
+            {
+                if (a.Heads != 1) problems.Add($"rotary_dim is null: {Family}'s attention then turns pairs over the whole width (n_embd), which fits one head alone, not '{a.Name}''s {a.Heads}");
+                else if (a.RotaryDimensions > 0) problems.Add($"rotary_dim is null: the whole head is turned; declare '{a.Name}' without RotaryDimensions");
+            }
             else if (!(rotary.ValueKind == JsonValueKind.Number && rotary.TryGetInt32(out int r) && r >= 2 && r % 2 == 0 && r <= a.HeadSize))
                 problems.Add($"rotary_dim is {rotary.GetRawText()}: the rotation turns an even number of each head's {a.HeadSize} values, 2 or more");
             else ConfigInt(c, problems, "rotary_dim", a.RotaryWidth, $"'{a.Name}' {(a.RotaryDimensions > 0 ? "RotaryDimensions" : "whole head, without RotaryDimensions")}");

@@ -2299,6 +2299,80 @@ def make_hf_gptj(name, codegen, seed):
     write_hf_fixture(name, c, tensors, ids, lengths, logits)
 
 
+def make_hf_opt(name, pre_norm, seed):
+    """HfOpt (OPTForCausalLM, opt-125m's layout: pre-norm, the token table as wide as the layers) and HfOptPostNorm (opt-350m's:
+    do_layer_norm_before false, word_embed_proj_dim narrower, project_in and project_out) as save_pretrained writes them ("model."
+    prefix, float32, lm_head tied to embed_tokens and left out), transformers' modeling_opt written out: embed_tokens (project_in), the
+    learned positions read at cumsum(mask) * mask - 1 + 2 (OPTLearnedPositionalEmbedding's offset of 2 rows); per layer
+    self_attn_layer_norm, q_proj (times head_dim^-0.5), k_proj, v_proj and out_proj with biases, the causal and padding masks,
+    the residual, final_layer_norm, fc1, relu, fc2, the residual (post-norm: each norm after its residual); decoder.final_layer_norm
+    (pre-norm), project_out, the tied lm_head. Two sequences of 11 steps, the second padded after 7."""
+    if pre_norm:
+        c = {"architectures": ["OPTForCausalLM"], "model_type": "opt", "vocab_size": 37, "hidden_size": 32, "word_embed_proj_dim": 32,
+             "num_hidden_layers": 2, "num_attention_heads": 4, "ffn_dim": 64, "max_position_embeddings": 16, "do_layer_norm_before": True,
+             "_remove_final_layer_norm": False, "activation_function": "relu", "enable_bias": True, "layer_norm_elementwise_affine": True,
+             "dropout": 0.1, "attention_dropout": 0.0, "tie_word_embeddings": True, "pad_token_id": 1, "bos_token_id": 2, "eos_token_id": 2,
+             "torch_dtype": "float32"}
+    else:
+        c = {"architectures": ["OPTForCausalLM"], "model_type": "opt", "vocab_size": 33, "hidden_size": 32, "word_embed_proj_dim": 16,
+             "num_hidden_layers": 2, "num_attention_heads": 2, "ffn_dim": 48, "max_position_embeddings": 16, "do_layer_norm_before": False,
+             "_remove_final_layer_norm": False, "activation_function": "relu", "enable_bias": True, "layer_norm_elementwise_affine": True,
+             "dropout": 0.1, "attention_dropout": 0.0, "tie_word_embeddings": True, "pad_token_id": 1, "bos_token_id": 2, "eos_token_id": 2,
+             "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, P, heads, V, T, F_ = c["hidden_size"], c["word_embed_proj_dim"], c["num_attention_heads"], c["vocab_size"], 11, c["ffn_dim"]
+    d = H // heads
+    state = {"model.decoder.embed_tokens.weight": nn.Embedding(V, P).weight.detach().clone(),
+             "model.decoder.embed_positions.weight": nn.Embedding(c["max_position_embeddings"] + 2, H).weight.detach().clone()}
+    if P != H:
+        random_linear(state, "model.decoder.project_in", H, P, bias=False)
+        random_linear(state, "model.decoder.project_out", P, H, bias=False)
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.decoder.layers.{i}."
+        random_norm(state, at + "self_attn_layer_norm", H)
+        for part in ("q_proj", "k_proj", "v_proj", "out_proj"):
+            random_linear(state, at + "self_attn." + part, H, H)
+        random_norm(state, at + "final_layer_norm", H)
+        random_linear(state, at + "fc1", F_, H)
+        random_linear(state, at + "fc2", H, F_)
+    if pre_norm:
+        random_norm(state, "model.decoder.final_layer_norm", H)
+    ids, lengths, blocked = padded_batch(V, T)
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], 1e-5)
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.decoder.embed_tokens.weight"])
+        if P != H:
+            x = linear(x, "model.decoder.project_in")
+        mask = (torch.arange(T)[None, :] < lengths[:, None]).long()
+        positions = torch.cumsum(mask, dim=1) * mask - 1
+        x = x + F.embedding(positions + 2, state["model.decoder.embed_positions.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.decoder.layers.{i}."
+            h = layer_norm(x, at + "self_attn_layer_norm") if pre_norm else x
+            q = (linear(h, at + "self_attn.q_proj") * d ** -0.5).view(2, T, heads, d).transpose(1, 2)
+            k = linear(h, at + "self_attn.k_proj").view(2, T, heads, d).transpose(1, 2)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, heads, d).transpose(1, 2)
+            weights = (q @ k.transpose(-1, -2)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, H), at + "self_attn.out_proj")
+            if not pre_norm:
+                x = layer_norm(x, at + "self_attn_layer_norm")
+            h = layer_norm(x, at + "final_layer_norm") if pre_norm else x
+            x = x + linear(F.relu(linear(h, at + "fc1")), at + "fc2")
+            if not pre_norm:
+                x = layer_norm(x, at + "final_layer_norm")
+        if pre_norm:
+            x = layer_norm(x, "model.decoder.final_layer_norm")
+        if P != H:
+            x = linear(x, "model.decoder.project_out")
+        logits = x @ state["model.decoder.embed_tokens.weight"].T
+    write_hf_fixture(name, c, state, ids, lengths, logits)
+
+
 def make_hf_stablelm(name, parallel, seed):
     """HfStableLm (stablelm-2's layers: use_qkv_bias true, sequential) and HfStableLmParallel (use_parallel_residual true, no qkv
     biases): StableLmForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head untied without a bias),
@@ -3517,6 +3591,10 @@ if __name__ == "__main__":
     if "--hf-gptj" in sys.argv:  # only the GPT-J and CodeGen checkpoints
         make_hf_gptj("HfGptJ", False, 991)
         make_hf_gptj("HfCodeGen", True, 992)
+        sys.exit(0)
+    if "--hf-opt" in sys.argv:  # only the OPT checkpoints
+        make_hf_opt("HfOpt", True, 1001)
+        make_hf_opt("HfOptPostNorm", False, 1002)
         sys.exit(0)
     if "--hf-falcon" in sys.argv:  # only the Falcon checkpoints
         make_hf_falcon("HfFalcon", False, 971)

@@ -95,6 +95,8 @@ public class DeviceModelTests(DeviceFixture fixture)
         nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyMpt), nameof(HfTinyJinaBert),
         // parallel blocks: a branch's copy forward, its gradient joined back and the output before it cleared
         nameof(ParallelBlock), nameof(GcParallel), nameof(HfTinyGptNeoX), nameof(HfTinyGptNeoXSequential), nameof(HfTinyPhi), nameof(HfTinyStableLm), nameof(HfTinyStableLmParallel), nameof(HfTinyGptBigCode), nameof(HfTinyGptBigCodeMha), nameof(HfTinyFalcon), nameof(HfTinyFalconNew), nameof(HfTinyFalconOneNorm), nameof(HfTinyGptJ),
+        // OPT's post-norm layers with project_in before the learned positions and project_out before the tied output layer
+        nameof(HfTinyOptPostNorm),
         // Gemma 3's layers: norms around each part, a sliding layer then a full one with scaled frequencies
         nameof(HfTinyGemma3),
         // BERT's post-norm encoder over the whole sequence, and with a head of its own (attention pooling, a classifier)

@@ -280,6 +280,26 @@ public partial class HfTinyGptJ;
 [LayerNorm] [Dense(29)]
 public partial class HfTinyCodeGen;
 
+// The HfOpt fixture's model (OPTForCausalLM, opt-125m's layout): pre-norm, learned positions (OPT's table 2 rows longer), 4 heads,
+// ReLU, lm_head tied to the token table.
+[Embedding(vocab: 37, dim: 32)] [PositionEmbedding(maxLength: 16)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(64, Activation = Activation.Relu)] [Dense(32)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(37, TieEmbedding = true, Bias = false)]
+public partial class HfTinyOpt;
+
+// The HfOptPostNorm fixture's model (opt-350m's layout): each norm after its residual, a token table of 16 projected in to the
+// layers' 32 (project_in) and out again before the tied output layer (project_out).
+[Embedding(vocab: 33, dim: 16)] [Dense(32, Bias = false)] [PositionEmbedding(maxLength: 16)]
+[Repeat(2)]
+[Attention(Heads = 2, Causal = true)] [Residual] [LayerNorm]
+[Dense(48, Activation = Activation.Relu)] [Dense(32)] [Residual(Layers = 2)] [LayerNorm]
+[EndRepeat]
+[Dense(16, Bias = false)] [Dense(33, TieEmbedding = true, Bias = false)]
+public partial class HfTinyOptPostNorm;
+
 // The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
 // values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
 [Embedding(vocab: 29, dim: 32)]

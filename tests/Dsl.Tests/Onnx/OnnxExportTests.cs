@@ -134,6 +134,7 @@ public class OnnxExportTests
         nameof(HfTinyFalcon) => new HfTinyFalcon(seed: 109),
         nameof(HfTinyFalconNew) => new HfTinyFalconNew(seed: 110),
         nameof(HfTinyGptJ) => new HfTinyGptJ(seed: 111),
+        nameof(HfTinyOptPostNorm) => new HfTinyOptPostNorm(seed: 112),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
@@ -212,6 +213,8 @@ public class OnnxExportTests
         nameof(AlibiAttention), nameof(GcAlibi), nameof(GcAlibiCausal), nameof(HfTinyBloom), nameof(HfTinyMpt), nameof(HfTinyJinaBert),
         // parallel blocks: a [Branch] reads an earlier layer's output again, the residuals add the branches
         nameof(ParallelBlock), nameof(GcParallel), nameof(HfTinyGptNeoX), nameof(HfTinyPhi), nameof(HfTinyStableLmParallel), nameof(HfTinyGptBigCode), nameof(HfTinyFalconNew), nameof(HfTinyGptJ),
+        // OPT's post-norm layers: the token table projected in before the learned positions, and out again before the tied output layer
+        nameof(HfTinyOptPostNorm),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -458,6 +461,7 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyStableLm))]
     [InlineData(nameof(HfTinyGptBigCode))]
     [InlineData(nameof(HfTinyFalcon))]
+    [InlineData(nameof(HfTinyOptPostNorm))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

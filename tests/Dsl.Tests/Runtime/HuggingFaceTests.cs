@@ -733,8 +733,10 @@ public sealed class HuggingFaceTests : IDisposable
         {
             c["rotary_dim"] = null;
             c.Remove("n_inner");
+            if (codeGen) c["auto_map"] = new JsonObject { ["AutoModelForCausalLM"] = "modeling_codegen.CodeGenForCausalLM" };
         })));
-        Contains(error.Message, "rotary_dim is null");
+        Contains(error.Message, $"rotary_dim is null: {(codeGen ? "CodeGen" : "GPT-J")}'s attention then turns pairs over the whole width (n_embd), which fits one head alone, not 'attention''s {(codeGen ? 8 : 4)}");
+        if (codeGen) Contains(error.Message, "auto_map is {\"AutoModelForCausalLM\":\"modeling_codegen.CodeGenForCausalLM\"}: the checkpoint runs modelling code of its own (CodeGen2's");
         if (!codeGen) Contains(error.Message, "n_inner is unset (null or absent): 4 · n_embd = 128, the model declares 64 ('dense')");
         error = Assert.Throws<InvalidDataException>(() => load(untouched, Edited(fixture, fixture + "-odd", c => c["rotary_dim"] = 3)));
         Contains(error.Message, "rotary_dim is 3: the rotation turns an even number of each head's");
@@ -743,6 +745,75 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, codeGen ? "model_type is \"gptj\": LoadCodeGen reads CodeGen's checkpoints (\"codegen\")" : "model_type is \"codegen\": LoadGptJ reads GPT-J's checkpoints (\"gptj\")");
         var layout = Assert.Throws<ArgumentException>(() => load(new HfTinyPhi(seed: 3), Fixture.Path(fixture)));
         Contains(layout.Message, $"HfTinyPhi is not laid out as {(codeGen ? "CodeGen" : "GPT-J")}: layer 2 ('attention', Attention(Heads = 4, KeyValueHeads = 2");
+    }
+
+    /// <summary>
+    /// OPT's checkpoints (OPTForCausalLM, transformers' modeling_opt written out): opt-125m's pre-norm layers and opt-350m's post-norm
+    /// ones with project_in and project_out, learned positions read 2 rows into OPT's table, the output layer tied: the logits of a
+    /// full and a right-padded sequence at their valid steps and each cached step; saved under its names (the table's two offset rows
+    /// zeros) and read back; a configuration or layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfOpt")]
+    [InlineData("HfOptPostNorm")]
+    public void AnOptCheckpointGivesItsLogits(string fixture)
+    {
+        bool preNorm = fixture == "HfOpt";
+        IModel<int> Create(int seed) => preNorm ? new HfTinyOpt(seed) : new HfTinyOptPostNorm(seed);
+        IModel<int> model = Create(1);
+        HuggingFace.LoadOpt(model, Fixture.Path(fixture));
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveOpt(model, folder);
+        // the fixture's tensors, name for name and value for value, but the position table's two offset rows, which it saves as zeros
+        Dictionary<string, SafeTensor> original = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
+        Dictionary<string, SafeTensor> saved = SafeTensors.Read(Path.Combine(folder, "model.safetensors"));
+        Assert.Equal(original.Keys.Order(StringComparer.Ordinal), saved.Keys.Order(StringComparer.Ordinal));
+        foreach (var (name, t) in original)
+        {
+            Assert.Equal(t.Shape, saved[name].Shape);
+            float[] expected = t.ToFloat();
+            if (name == "model.decoder.embed_positions.weight") expected.AsSpan(0, 2 * 32).Clear();
+            Assert.Equal(expected, saved[name].ToFloat());
+        }
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal(preNorm, config.RootElement.GetProperty("do_layer_norm_before").GetBoolean());
+            Assert.Equal(preNorm ? 32 : 16, config.RootElement.GetProperty("word_embed_proj_dim").GetInt32());
+        }
+        IModel<int> reloaded = Create(5);
+        HuggingFace.LoadOpt(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        IModel<int> untouched = Create(3);
+        float[] before = untouched.Parameters["positionembedding.weight"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOpt(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["do_layer_norm_before"] = !preNorm;
+            c["max_position_embeddings"] = 2048;
+            c["activation_function"] = "gelu";
+            c["enable_bias"] = false;
+            c["layer_norm_elementwise_affine"] = false;
+            c["tie_word_embeddings"] = false;
+            c.Remove("word_embed_proj_dim");
+        })));
+        Contains(error.Message, preNorm ? "do_layer_norm_before is false, the model declares its norms before the attention and the feed-forward (pre-norm)"
+            : "do_layer_norm_before is true, the model declares its norms after the residuals (post-norm)");
+        Contains(error.Message, "max_position_embeddings is 2048, the model declares 16 ('positionembedding' maxLength)");
+        Contains(error.Message, $"activation_function is \"gelu\": declare '{(preNorm ? "dense" : "dense_1")}' with Activation = Activation.Gelu");
+        Contains(error.Message, "enable_bias is false, the model declares 'attention'");
+        Contains(error.Message, "layer_norm_elementwise_affine is false");
+        Contains(error.Message, "tie_word_embeddings is false, but 'dense_");
+        if (!preNorm) Contains(error.Message, "word_embed_proj_dim is unset (null or absent): hidden_size, 32, the model declares 16 ('embedding')");
+        Assert.Equal(before, untouched.Parameters["positionembedding.weight"].AsSpan().ToArray());
+        if (preNorm)
+        {
+            error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOpt(untouched, Edited(fixture, fixture + "-no-last-norm", c => c["_remove_final_layer_norm"] = true)));
+            Contains(error.Message, "_remove_final_layer_norm is true, the model declares decoder.final_layer_norm ('layernorm_4')");
+        }
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadOpt(new HfTinyGptNeoX(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyGptNeoX is not laid out as OPT");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOpt(Create(3), Fixture.Path("HfGpt2")));
+        Contains(error.Message, "model_type is \"gpt2\": LoadOpt reads OPT's checkpoints (\"opt\")");
     }
 
     /// <summary>
