@@ -424,15 +424,17 @@ namespace Dsl
 
         /// <summary>
         /// Whether the projections add biases (default true): false is <c>nn.MultiheadAttention(…, bias=False)</c>, no
-        /// <c>in_proj_bias</c> and no <c>out_proj.bias</c> (LLaMA's attention has none). Multi-head attention only (ScaledDot or
-        /// Dot over the layer's own steps, pooling, ScaledDot over an encoder), not the General and Additive scores.
+        /// <c>in_proj_bias</c> and, unless <see cref="OutputBias"/> says otherwise, no <c>out_proj.bias</c> (LLaMA's attention has
+        /// none). Multi-head attention only (ScaledDot or Dot over the layer's own steps, pooling, ScaledDot over an encoder), not
+        /// the General and Additive scores.
         /// </summary>
         public bool Bias { get; set; } = true;
 
         /// <summary>
-        /// Whether the output projection adds its bias (default true): false keeps the input projections' biases and drops
-        /// <c>out_proj.bias</c> alone, as Qwen2's attention (biases on <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c>, none on
-        /// <c>o_proj</c>). With <see cref="Bias"/> = false there is no bias to drop.
+        /// Whether the output projection adds its bias (<c>out_proj.bias</c>); by default as <see cref="Bias"/>. False beside
+        /// <see cref="Bias"/> true keeps the input projections' biases and drops the output's alone, as Qwen2's attention (biases on
+        /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c>, none on <c>o_proj</c>); true beside <see cref="Bias"/> = false keeps the
+        /// output's alone, as GPT-Neo's (none on <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c>, one on <c>out_proj</c>).
         /// </summary>
         public bool OutputBias { get; set; } = true;
 

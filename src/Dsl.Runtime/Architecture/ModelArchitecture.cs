@@ -94,10 +94,10 @@ public sealed record TokenTypeEmbeddingInfo(string Name, int Width, int Types, i
 /// <summary><c>[Attention]</c>: self-attention, pooling, or cross-attention over an encoder's outputs (<see cref="MemoryWidth"/> &gt; 0).</summary>
 /// <remarks>
 /// <see cref="RotaryBase"/>: the base of the rotary position embedding's wavelengths when it turns queries and keys (<c>Rotary</c>),
-/// else 0; <see cref="Bias"/>: whether the projections add biases (<c>in_proj_bias</c>, <c>out_proj.bias</c>); <see cref="KeyValueHeads"/>: the
+/// else 0; <see cref="Bias"/>: whether the input projections add biases (<c>in_proj_bias</c>); <see cref="KeyValueHeads"/>: the
 /// keys' and values' heads in grouped-query attention (each shared by Heads / KeyValueHeads query heads), 0 when there are as
-/// many as <see cref="Heads"/>; <see cref="OutputBias"/>: whether, with the biases, the output projection has its own (<c>out_proj.bias</c>;
-/// Qwen2's has none); <see cref="RotaryScaling"/>: the rotary frequencies' long-context scaling (LLaMA 3.1's or linear), none by default;
+/// many as <see cref="Heads"/>; <see cref="OutputBias"/>: whether the output projection adds its bias (<c>out_proj.bias</c>; as
+/// <see cref="Bias"/> unless declared otherwise: Qwen2's has none beside the input projections', GPT-Neo's one without them); <see cref="RotaryScaling"/>: the rotary frequencies' long-context scaling (LLaMA 3.1's or linear), none by default;
 /// <see cref="SlidingWindow"/>: causal attention over the steps i − SlidingWindow &lt; j ≤ i (Mistral's), attention over the whole
 /// sequence over the steps |j − i| ≤ SlidingWindow / 2 (ModernBERT's local layers), 0 for every step it may see;
 /// <see cref="HeadWidth"/>: each head's width apart from InWidth / Heads (Hugging Face's <c>head_dim</c>), 0 when it is that;
@@ -137,8 +137,8 @@ public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool 
     /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or <see cref="Heads"/> when that is 0.</summary>
     public int KeyValueHeadCount => KeyValueHeads > 0 ? KeyValueHeads : Heads;
 
-    /// <summary>Whether the output projection adds its bias (<c>out_proj.bias</c>): with the biases, unless <see cref="OutputBias"/> is false.</summary>
-    public bool HasOutputBias => Bias && OutputBias;
+    /// <summary>Whether the output projection adds its bias (<c>out_proj.bias</c>): <see cref="OutputBias"/>.</summary>
+    public bool HasOutputBias => OutputBias;
 
     /// <summary>The keys' (and the values') width: <see cref="KeyValueHeadCount"/> heads of <see cref="HeadSize"/>.</summary>
     public int KeyValueWidth => Heads > 0 ? HeadSize * KeyValueHeadCount : InWidth;

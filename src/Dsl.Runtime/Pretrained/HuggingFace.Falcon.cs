@@ -108,7 +108,7 @@ public static partial class HuggingFace
                 int n = blocks.Count, start = at;
                 var first = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm or ln_attn ([LayerNorm])", x => x.Bias);
                 var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attention ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)])",
-                    x => IsPlainRotaryCausal(x) && x is { OutputBias: true, RotaryDimensions: 0 });
+                    x => IsPlainRotaryCausal(x) && x is { RotaryDimensions: 0 } && x.OutputBias == x.Bias);
                 at = walk.Dropout(at); // (hidden_dropout's, after self_attention.dense)
                 int attended = at - 1;
                 FalconKind kind = at < l.Count && l[at] is BranchInfo { From: var from } ? from == start ? FalconKind.OneNorm : FalconKind.TwoNorms : FalconKind.Sequential;

@@ -143,37 +143,9 @@ public static partial class HuggingFace
             string expected = $"{family}'s layout: [Embedding] [PositionEmbedding], then per block [LayerNorm] [Attention(Heads = h, {(bigCode ? "KeyValueHeads = 1 (multi_query), " : "")}Causal = true)] [Residual(Layers = 2)] "
                 + "[LayerNorm] [Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]; "
                 + "a [Dropout] may stand after the position table and before each residual (embd_pdrop and resid_pdrop)";
-            var walk = new LayerWalk(a, family, expected);
-            IReadOnlyList<LayerInfo> l = walk.Layers;
-            var embedding = walk.At<EmbeddingInfo>(0, "the token table (wte: an [Embedding], unscaled)", e => e.Scale == 1f);
-            var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (wpe: a [PositionEmbedding])", _ => true);
-            int width = embedding.Dim, at = walk.Dropout(2); // (embd_pdrop's)
-            var blocks = new List<Gpt2Block>();
-            while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
-            {
-                int n = blocks.Count, start = at;
-                var first = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_1 ([LayerNorm])", x => x.Bias);
-                var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attn ([Attention(Heads = h, {(bigCode ? "KeyValueHeads = 1 with multi_query, " : "")}Causal = true)], with its biases, no rotary positions)",
-                    x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot or AttentionScore.Dot, InputFeeding: false, RotaryBase: 0f, Bias: true,
-                        OutputBias: true, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false }
-                        && (x.KeyValueHeads == 0 || bigCode && x.KeyValueHeads == 1));
-                at = walk.Dropout(at); // (resid_pdrop's, after c_proj)
-                int residual = at;
-                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
-                var second = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_2 ([LayerNorm])", x => x.Bias);
-                var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)])",
-                    d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
-                var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})])",
-                    d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
-                at = walk.Dropout(at);
-                walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
-                blocks.Add(new Gpt2Block(first, attention, second, fc, proj));
-            }
-            if (blocks.Count == 0) throw walk.Differs(2, "block 0's ln_1 ([LayerNorm]) and attn ([Attention])");
-            var norm = walk.At<LayerNormInfo>(at, "the last norm (ln_f: [LayerNorm])", x => x.Bias);
-            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
-                d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({family} ends with its output layer)");
+            var (embedding, positions, blocks, norm, output) = Gpt2Layers(a, family, expected,
+                $"[Attention(Heads = h, {(bigCode ? "KeyValueHeads = 1 with multi_query, " : "")}Causal = true)], with its biases, no rotary positions",
+                x => x is { Score: AttentionScore.ScaledDot or AttentionScore.Dot, Bias: true, OutputBias: true, SlidingWindow: 0 } && (x.KeyValueHeads == 0 || bigCode && x.KeyValueHeads == 1));
             return new Gpt2Layout(embedding, positions, blocks, norm, output, bigCode);
         }
 
@@ -354,4 +326,46 @@ public static partial class HuggingFace
 
     /// <summary>A GPT-2 block's parts: ln_1, attn, ln_2, mlp.c_fc and mlp.c_proj.</summary>
     private sealed record Gpt2Block(LayerNormInfo First, AttentionInfo Attention, LayerNormInfo Second, DenseInfo Fc, DenseInfo Proj);
+
+    /// <summary>
+    /// A model's layers matched to GPT-2's shape of model (GPT-2's, GPT-BigCode's, GPT-Neo's): the token and position tables, pre-norm
+    /// blocks of ln_1, attn (<paramref name="attention"/> as the errors show it; <paramref name="fits"/> its family's options beside a
+    /// causal self-attention without rotary positions), ln_2 and the mlp's c_fc and c_proj, then ln_f and the output layer; a [Dropout]
+    /// after the position table and before each residual. Throws the error naming the first layer that differs.
+    /// </summary>
+    private static (EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, List<Gpt2Block> Blocks, LayerNormInfo Norm, DenseInfo Output) Gpt2Layers(ModelArchitecture a,
+        string family, string expected, string attention, Func<AttentionInfo, bool> fits)
+    {
+        var walk = new LayerWalk(a, family, expected);
+        IReadOnlyList<LayerInfo> l = walk.Layers;
+        var embedding = walk.At<EmbeddingInfo>(0, "the token table (wte: an [Embedding], unscaled)", e => e.Scale == 1f);
+        var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (wpe: a [PositionEmbedding])", _ => true);
+        int width = embedding.Dim, at = walk.Dropout(2); // (embd_pdrop's)
+        var blocks = new List<Gpt2Block>();
+        while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
+        {
+            int n = blocks.Count, start = at;
+            var first = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_1 ([LayerNorm])", x => x.Bias);
+            var self = walk.At<AttentionInfo>(at++, $"block {n}'s attn ({attention})",
+                x => x is { MemoryWidth: 0, Pool: false, Causal: true, InputFeeding: false, RotaryBase: 0f, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false }
+                    && fits(x));
+            at = walk.Dropout(at); // (resid_pdrop's, after c_proj)
+            int residual = at;
+            walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
+            var second = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_2 ([LayerNorm])", x => x.Bias);
+            var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)])",
+                d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+            var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})])",
+                d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
+            at = walk.Dropout(at);
+            walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
+            blocks.Add(new Gpt2Block(first, self, second, fc, proj));
+        }
+        if (blocks.Count == 0) throw walk.Differs(2, "block 0's ln_1 ([LayerNorm]) and attn ([Attention])");
+        var norm = walk.At<LayerNormInfo>(at, "the last norm (ln_f: [LayerNorm])", x => x.Bias);
+        var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
+            d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
+        if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({family} ends with its output layer)");
+        return (embedding, positions, blocks, norm, output);
+    }
 }

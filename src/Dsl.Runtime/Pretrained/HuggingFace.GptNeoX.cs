@@ -106,7 +106,7 @@ public static partial class HuggingFace
                 int n = blocks.Count, start = at;
                 var first = walk.At<LayerNormInfo>(at++, $"block {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
                 var attention = walk.At<AttentionInfo>(at++, $"block {n}'s attention ([Attention(Heads = h, Causal = true, Rotary = true)], RotaryDimensions for a rotary_pct below 1)",
-                    x => IsPlainRotaryCausal(x) && x is { OutputBias: true, KeyValueHeads: 0 });
+                    x => IsPlainRotaryCausal(x) && x is { KeyValueHeads: 0 } && x.OutputBias == x.Bias);
                 at = walk.Dropout(at); // (hidden_dropout's, after the attention's output projection)
                 int attended = at - 1;
                 // parallel: a branch back to the block's input; sequential: the residual around the attention

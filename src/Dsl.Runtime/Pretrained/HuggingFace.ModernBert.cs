@@ -191,7 +191,7 @@ public static partial class HuggingFace
                 LayerNormInfo? attentionNorm = n == 0 ? null : walk.At<LayerNormInfo>(at++, $"layer {n}'s attn_norm ([LayerNorm])", _ => true);
                 var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h, Rotary = true, RotaryBase = …)], over the whole sequence or a window on both sides)",
                     x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, Pool: false, MemoryWidth: 0, KeyValueHeads: 0, HeadWidth: 0, QueryKeyNorm: false,
-                        Scale: 0f, SoftCap: 0f, RotaryDimensions: 0, OutputBias: true, RelativeBuckets: 0 } && x.RotaryBase > 0f && Equals(x.RotaryScaling, default(RotaryScaling)));
+                        Scale: 0f, SoftCap: 0f, RotaryDimensions: 0, RelativeBuckets: 0 } && x.OutputBias == x.Bias && x.RotaryBase > 0f && Equals(x.RotaryScaling, default(RotaryScaling)));
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual{(n == 0 ? "" : "(Layers = 2)")}], a layer longer over a [Dropout])", r => r.From == start - 1);
                 int mlp = at;

@@ -80,7 +80,7 @@ public static partial class HuggingFace
                 int n = layers.Count, start = at;
                 var attention = walk.At<AttentionInfo>(at++, $"layer {n}'s attention ([Attention(Heads = h, Rotary = true, RotaryBase = rotary_emb_base)], over the whole sequence)",
                     x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, Pool: false, MemoryWidth: 0, KeyValueHeads: 0, HeadWidth: 0, QueryKeyNorm: false,
-                        Scale: 0f, SoftCap: 0f, SlidingWindow: 0, OutputBias: true, RelativeBuckets: 0 } && x.RotaryBase > 0f);
+                        Scale: 0f, SoftCap: 0f, SlidingWindow: 0, RelativeBuckets: 0 } && x.OutputBias == x.Bias && x.RotaryBase > 0f);
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual], or Layers = 2 over a [Dropout])", r => r.From == start - 1);
                 int normed = at;

@@ -19,12 +19,13 @@ public static partial class HuggingFace
     /// [LayerNorm] [Dense(vocab_size, TieEmbedding = true, Bias = false)]
     /// </code>
     /// or post-norm (<c>do_layer_norm_before</c> false, opt-350m's): <c>[Attention] [Residual] [LayerNorm] [Dense] [Dense]
-    /// [Residual(Layers = 2)] [LayerNorm]</c> per layer and no last norm. A <c>word_embed_proj_dim</c> narrower than the layers
+    /// [Residual(Layers = 2)] [LayerNorm]</c> per layer and no last norm. A <c>word_embed_proj_dim</c> other than the layers' width
     /// (opt-350m's 512 under 1024) is <c>project_in</c>, a <c>[Dense(hidden_size, Bias = false)]</c> between the token table and the
     /// positions, and <c>project_out</c>, a <c>[Dense(word_embed_proj_dim, Bias = false)]</c> before the output layer. OPT's position
     /// table has 2 rows more than its positions (its offset): position p reads row p + 2, so the position table takes rows 2 on (a save
-    /// writes the first two as zeros, which only padding reads). A <c>[Dropout]</c> may stand after the positions, the attention and the
-    /// feed-forward (<c>dropout</c>), and <c>[Attention(Dropout = p)]</c> is <c>attention_dropout</c>. Each layer's
+    /// writes the first two as zeros: transformers reads row 1 at padded steps alone, row 0 never). A <c>[Dropout]</c> may stand after
+    /// the attention and the feed-forward (<c>dropout</c>), and after the positions (metaseq's; transformers' OPT has none there), and
+    /// <c>[Attention(Dropout = p)]</c> is <c>attention_dropout</c>. Each layer's
     /// <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> (with their biases) go into the attention's <c>in_proj_weight</c> and
     /// <c>in_proj_bias</c>, <c>self_attn.out_proj</c> into <c>out_proj</c>, <c>fc1</c> and <c>fc2</c> into the two Dense layers,
     /// <c>self_attn_layer_norm</c> and <c>final_layer_norm</c> into the layer's norms, <c>decoder.final_layer_norm</c> into the last.
@@ -90,14 +91,17 @@ public static partial class HuggingFace
             const string expected = "OPT's layout: [Embedding] [PositionEmbedding], then per decoder layer [LayerNorm] [Attention(Heads = h, Causal = true)] [Residual(Layers = 2)] "
                 + "[LayerNorm] [Dense(F, Activation = Activation.Relu)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)] "
                 + "(post-norm, do_layer_norm_before false: [Attention] [Residual] [LayerNorm] [Dense] [Dense] [Residual(Layers = 2)] [LayerNorm] per layer, no last norm); "
-                + "a narrower word_embed_proj_dim: [Dense(E, Bias = false)] (project_in) before the positions and [Dense(P, Bias = false)] (project_out) before the output layer; "
+                + "a word_embed_proj_dim P other than E: [Dense(E, Bias = false)] (project_in) before the positions and [Dense(P, Bias = false)] (project_out) before the output layer; "
                 + "a [Dropout] may stand after the positions, the attention and the feed-forward";
             var walk = new LayerWalk(a, "OPT", expected);
             IReadOnlyList<LayerInfo> l = walk.Layers;
             static bool Projection(DenseInfo d) => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f };
             var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
             int at = 1;
-            DenseInfo? projectIn = l.Count > at && l[at] is DenseInfo ? walk.At<DenseInfo>(at++, "project_in ([Dense(hidden_size, Bias = false)])", Projection) : null;
+            // (transformers builds project_in and project_out only where word_embed_proj_dim differs from hidden_size)
+            DenseInfo? projectIn = l.Count > at && l[at] is DenseInfo
+                ? walk.At<DenseInfo>(at++, $"project_in ([Dense(hidden_size, Bias = false)], wider or narrower than the token table's {embedding.Dim})", d => Projection(d) && d.Units != embedding.Dim)
+                : null;
             var positions = walk.At<PositionEmbeddingInfo>(at++, "the position table (embed_positions: a [PositionEmbedding])", _ => true);
             int width = positions.Width;
             at = walk.Dropout(at);
@@ -135,7 +139,7 @@ public static partial class HuggingFace
             return new OptLayout(embedding, projectIn, positions, blocks, preNorm, norm, projectOut, output);
         }
 
-        /// <summary>Each parameter's tensors in the checkpoint (without the <c>model.</c> prefix but lm_head's): the position table's rows 2 on.</summary>
+        /// <summary>Each parameter's tensors in the checkpoint (without the <c>model.</c> prefix, as OPTModel's names are, but lm_head's): the position table's rows 2 on.</summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
             int width = Positions.Width, rows = Positions.MaxLength;
@@ -199,17 +203,17 @@ public static partial class HuggingFace
             else if (ProjectIn is not null) problems.Add($"word_embed_proj_dim is unset (null or absent): the token table is as wide as the layers, without project_in ('{ProjectIn.Name}') or project_out");
             CheckAlike(problems);
             CheckFeedForwardActivation(c, "activation_function", Activation.Relu, Blocks.Select(b => b.Up), problems);
-            ConfigFlag(c, problems, "do_layer_norm_before", [this], l => l.PreNorm, l => l.PreNorm ? "its norms before the attention and the feed-forward (pre-norm)" : "its norms after the residuals (post-norm)", fallback: true);
-            ConfigFlag(c, problems, "enable_bias", Blocks, b => b.Attention.Bias, b => BiasOf(b.Attention.Name, b.Attention.Bias), fallback: true);
+            // (the flags a null makes false, as OPT's modules read them)
+            ConfigFlag(c, problems, "do_layer_norm_before", [this], l => l.PreNorm, l => l.PreNorm ? "its norms before the attention and the feed-forward (pre-norm)" : "its norms after the residuals (post-norm)",
+                fallback: true, nullIsFalse: true);
+            ConfigFlag(c, problems, "enable_bias", Blocks, b => b.Attention.Bias, b => BiasOf(b.Attention.Name, b.Attention.Bias), fallback: true, nullIsFalse: true);
             if (PreNorm)
                 ConfigFlag(c, problems, "_remove_final_layer_norm", [this], l => l.Norm is null,
                     l => l.Norm is null ? "no decoder.final_layer_norm ([LayerNorm]) before the output layer" : $"decoder.final_layer_norm ('{l.Norm.Name}')");
-            if (Value(c, "layer_norm_elementwise_affine") is { ValueKind: not JsonValueKind.True } affine)
+            if (c.TryGetProperty("layer_norm_elementwise_affine", out JsonElement affine) && affine.ValueKind != JsonValueKind.True)
                 problems.Add($"layer_norm_elementwise_affine is {affine.GetRawText()}: OPT's norms without their weights and biases are not laid out here");
-            bool tie = Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False };
-            if (tie != Tied)
-                problems.Add(tie ? $"tie_word_embeddings is true{(Value(c, "tie_word_embeddings") is null ? " (its default)" : "")}: declare '{Output.Name}' with TieEmbedding = true"
-                    : $"tie_word_embeddings is false, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
+            ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
+                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)", fallback: true, nullIsFalse: true);
         }
 
         /// <summary>The config.json of this layout, as transformers' OPTConfig writes its fields.</summary>

@@ -147,7 +147,9 @@ public static partial class HuggingFace
         if (phi) layout.CheckPhiWritable(unlike, gemma);
         if (!gemma2 && (first.SoftCap > 0f || layout.OutputCap > 0f))
             unlike.Add($"'{(first.SoftCap > 0f ? first.Name : layout.Output!.Name)}' soft-caps its {(first.SoftCap > 0f ? "scores" : "outputs")}: only Gemma 2's configuration can say so (attn_logit_softcapping, final_logit_softcapping)");
-        if (!gemma && first.QueryKeyNorm && first.Bias && !first.OutputBias)
+        if (!first.Bias && first.OutputBias)
+            unlike.Add($"'{first.Name}' has the output projection's bias alone (OutputBias = true without Bias): LLaMA's and its kin's attention has biases on all four projections, none, or (Qwen2's) on q, k and v alone");
+        else if (!gemma && first.QueryKeyNorm && first.Bias && !first.OutputBias)
             unlike.Add($"'{first.Name}' has QK-norm (Qwen3's) and biases on q, k and v without o_proj's (Qwen2's): Qwen3's attention has all four biases (attention_bias) or none");
         else if (!gemma && !qwenLike && !phi && first is { SlidingWindow: > 0, Bias: true })
             unlike.Add($"'{first.Name}' has a sliding window and projection biases: transformers writes a window in Mistral's configuration, whose attention has no biases (declare Bias = false)");
@@ -507,7 +509,9 @@ public static partial class HuggingFace
     }
 
     /// <summary>A boolean of config.json (<paramref name="fallback"/> where absent) against each of <paramref name="layers"/>' own (<paramref name="has"/>); the first that differs added to <paramref name="problems"/>.</summary>
-    private static void ConfigFlag<T>(JsonElement c, List<string> problems, string key, IEnumerable<T> layers, Func<T, bool> has, Func<T, string> name, bool fallback = false)
+    /// <remarks><paramref name="nullIsFalse"/>: a null given reads false, as Python's truth reads None where the model tests the flag itself.</remarks>
+    private static void ConfigFlag<T>(JsonElement c, List<string> problems, string key, IEnumerable<T> layers, Func<T, bool> has, Func<T, string> name, bool fallback = false,
+        bool nullIsFalse = false)
     {
         JsonElement? v = Value(c, key);
         if (v is { } given && given.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
@@ -515,9 +519,10 @@ public static partial class HuggingFace
             problems.Add($"{key} is {given.GetRawText()}, not true or false");
             return;
         }
-        bool flag = v is null ? fallback : v.Value.ValueKind == JsonValueKind.True;
+        bool isNull = nullIsFalse && v is null && c.TryGetProperty(key, out _);
+        bool flag = isNull ? false : v is null ? fallback : v.Value.ValueKind == JsonValueKind.True;
         if (layers.FirstOrDefault(l => has(l) != flag) is { } unlike)
-            problems.Add($"{key} is {(flag ? "true" : "false")}{(v is null ? " (its default)" : "")}, the model declares {name(unlike)}");
+            problems.Add($"{key} is {(isNull ? "null (false)" : flag ? "true" : "false")}{(v is null && !isNull ? " (its default)" : "")}, the model declares {name(unlike)}");
     }
 
     /// <summary>The norms' ε in config.json under <paramref name="key"/> (<paramref name="fallback"/> where absent) against each norm's own; the first that differs added to <paramref name="problems"/>.</summary>
@@ -1247,7 +1252,9 @@ public static partial class HuggingFace
             // (LLaMA's attention_bias), or Qwen2's on q, k and v alone
             bool biases = qwen || (!mistral && !phi && Get("attention_bias") is { ValueKind: JsonValueKind.True }), outputBias = biases && !qwen; // (Qwen3's: LLaMA's attention_bias)
             AttentionInfo a = first.Attention;
-            if (a.Bias != biases || (biases && a.OutputBias != outputBias))
+            if (!a.Bias && a.OutputBias)
+                problems.Add($"'{a.Name}' has the output projection's bias alone (OutputBias = true without Bias): {(qwen ? "Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj" : "this attention has all four biases (attention_bias) or none")}");
+            else if (a.Bias != biases || (biases && a.OutputBias != outputBias))
                 problems.Add(qwen ? $"model_type is \"qwen2\": Qwen2's attention has biases on q_proj, k_proj and v_proj and none on o_proj; declare '{a.Name}' with OutputBias = false (and Bias = true)"
                     : phi ? $"model_type is \"phi3\": Phi-3's qkv_proj and o_proj have no biases; declare '{a.Name}' with Bias = false"
                     : biases ? $"attention_bias is true: declare '{a.Name}' with Bias = true (the q, k, v and o projections' biases)"

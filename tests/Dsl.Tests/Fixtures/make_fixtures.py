@@ -2373,6 +2373,59 @@ def make_hf_opt(name, pre_norm, seed):
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
+def make_hf_gpt_neo():
+    """HfGptNeo: GPTNeoForCausalLM (gpt-neo-125m's and the TinyStories models' layout) as save_pretrained writes it ("transformer."
+    prefix, float32, lm_head tied to wte and left out), transformers' modeling_gpt_neo written out: wte + wpe; 2 blocks of 4 heads over a
+    width of 32, the first global, the second local (each query sees its window_size = 4 latest steps, its own included), each ln_1,
+    attn.attention.q_proj, k_proj and v_proj without biases, the scores q k^T unscaled, the causal (and local) and padding masks,
+    out_proj with its bias, the residual; ln_2, mlp.c_fc (intermediate_size null: 4 * 32), gelu_new, mlp.c_proj, the residual; ln_f and
+    the tied head. Two sequences of 11 steps, the second padded after 7; each block's mask buffers as older checkpoints hold them."""
+    c = {"architectures": ["GPTNeoForCausalLM"], "model_type": "gpt_neo", "vocab_size": 41, "hidden_size": 32, "num_layers": 2, "num_heads": 4,
+         "max_position_embeddings": 16, "intermediate_size": None, "window_size": 4, "attention_types": [[["global", "local"], 1]],
+         "attention_layers": ["global", "local"], "activation_function": "gelu_new", "layer_norm_epsilon": 1e-05, "embed_dropout": 0.0,
+         "resid_dropout": 0.0, "attention_dropout": 0.0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(1011)
+    H, heads, V, T, N = c["hidden_size"], c["num_heads"], c["vocab_size"], 11, c["max_position_embeddings"]
+    I, d, window = 4 * H, H // heads, c["window_size"]
+    state = {"wte.weight": nn.Embedding(V, H).weight.detach().clone(), "wpe.weight": nn.Embedding(N, H).weight.detach().clone()}
+    for i in range(c["num_layers"]):
+        at = f"h.{i}."
+        random_norm(state, at + "ln_1", H)
+        for part in ("q_proj", "k_proj", "v_proj"):
+            random_linear(state, at + "attn.attention." + part, H, H, bias=False)
+        random_linear(state, at + "attn.attention.out_proj", H, H)
+        random_norm(state, at + "ln_2", H)
+        random_linear(state, at + "mlp.c_fc", I, H)
+        random_linear(state, at + "mlp.c_proj", H, I)
+    random_norm(state, "ln_f", H)
+    ids, lengths, blocked = padded_batch(V, T)
+    causal = torch.tril(torch.ones(N, N, dtype=torch.bool))
+    local = torch.bitwise_xor(causal, torch.tril(causal, -window))  # GPTNeoSelfAttention's local mask
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_epsilon"])
+    with torch.no_grad():
+        x = F.embedding(ids, state["wte.weight"]) + state["wpe.weight"][:T]
+        for i, kind in enumerate(c["attention_layers"]):
+            at = f"h.{i}."
+            h = layer_norm(x, at + "ln_1")
+            q, k, v = (linear(h, at + "attn.attention." + part).view(2, T, heads, d).transpose(1, 2) for part in ("q_proj", "k_proj", "v_proj"))
+            sees = (local if kind == "local" else causal)[:T, :T]
+            weights = (q @ k.transpose(-1, -2)).masked_fill(blocked | ~sees, torch.finfo(torch.float32).min).softmax(-1)
+            x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, H), at + "attn.attention.out_proj")
+            x = x + linear(F.gelu(linear(layer_norm(x, at + "ln_2"), at + "mlp.c_fc"), approximate="tanh"), at + "mlp.c_proj")
+        logits = layer_norm(x, "ln_f") @ state["wte.weight"].T
+    tensors = {"transformer." + n: t for n, t in state.items()}
+    # the mask buffers older checkpoints hold (each block's, the local one's banded): nothing to load
+    for i, kind in enumerate(c["attention_layers"]):
+        tensors[f"transformer.h.{i}.attn.attention.bias"] = (local if kind == "local" else causal).view(1, 1, N, N)
+        tensors[f"transformer.h.{i}.attn.attention.masked_bias"] = torch.tensor(-1e9)
+    write_hf_fixture("HfGptNeo", c, tensors, ids, lengths, logits)
+
+
 def make_hf_stablelm(name, parallel, seed):
     """HfStableLm (stablelm-2's layers: use_qkv_bias true, sequential) and HfStableLmParallel (use_parallel_residual true, no qkv
     biases): StableLmForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head untied without a bias),
@@ -3595,6 +3648,9 @@ if __name__ == "__main__":
     if "--hf-opt" in sys.argv:  # only the OPT checkpoints
         make_hf_opt("HfOpt", True, 1001)
         make_hf_opt("HfOptPostNorm", False, 1002)
+        sys.exit(0)
+    if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
+        make_hf_gpt_neo()
         sys.exit(0)
     if "--hf-falcon" in sys.argv:  # only the Falcon checkpoints
         make_hf_falcon("HfFalcon", False, 971)

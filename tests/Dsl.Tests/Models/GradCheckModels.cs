@@ -265,6 +265,13 @@ public partial class GcParallel;
 [Dense(2)]
 public partial class GcOutputWithoutBias;
 
+// GPT-Neo's attention: unscaled scores over a causal window, no biases on the queries, keys and values, one on the output projection.
+[Input(features: 3)]
+[Dense(8, Activation = Activation.Tanh)]
+[Attention(Heads = 2, Causal = true, Score = AttentionScore.Dot, SlidingWindow = 3, Bias = false, OutputBias = true)]
+[Dense(2)]
+public partial class GcOutputBiasAlone;
+
 [Embedding(vocab: 7, dim: 12)]
 [Attention(Heads = 3, Rotary = true, RotaryBase = 100f)]
 [Dense(7)]

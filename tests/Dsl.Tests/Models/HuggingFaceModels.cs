@@ -300,6 +300,16 @@ public partial class HfTinyOpt;
 [Dense(16, Bias = false)] [Dense(33, TieEmbedding = true, Bias = false)]
 public partial class HfTinyOptPostNorm;
 
+// The HfGptNeo fixture's model (GPTNeoForCausalLM: gpt-neo's and the TinyStories models' layout): GPT-2's blocks with unscaled
+// scores, out_proj's bias alone, a global layer then a local one over the 4 latest steps, lm_head tied to the token table.
+[Embedding(vocab: 41, dim: 32)] [PositionEmbedding(maxLength: 16)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Score = AttentionScore.Dot, Bias = false, OutputBias = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(128, Activation = Activation.GeluTanh)] [Dense(32)] [Residual(Layers = 3)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Score = AttentionScore.Dot, Bias = false, OutputBias = true, SlidingWindow = 4)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(128, Activation = Activation.GeluTanh)] [Dense(32)] [Residual(Layers = 3)]
+[LayerNorm] [Dense(41, TieEmbedding = true, Bias = false)]
+public partial class HfTinyGptNeo;
+
 // The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
 // values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
 [Embedding(vocab: 29, dim: 32)]

@@ -41,6 +41,14 @@ public class GradientCheckTests
         return model;
     }
     [Fact] public void AttentionWithoutItsOutputBias() => CheckFeatures(() => new GcOutputWithoutBias(seed: 37), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
+    [Fact]
+    public void AttentionWithItsOutputBiasAlone()
+    {
+        // Bias = false with OutputBias = true: out_proj's bias, no in_proj_bias
+        string[] names = new GcOutputBiasAlone(seed: 1).Parameters.Select(p => p.Name).Where(n => n.StartsWith("attention.", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["attention.in_proj_weight", "attention.out_proj.weight", "attention.out_proj.bias"], names);
+        CheckFeatures(() => new GcOutputBiasAlone(seed: 38), features: 3, outputShape: [3, 5, 2], batch: 3, steps: 5);
+    }
     [Fact] public void GroupedQueryAttention() => CheckFeatures(() => new GcGroupedQuery(seed: 36), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void QueryKeyNormAndHeadWidth() => CheckFeatures(() => new GcQueryKeyNorm(seed: 37), features: 3, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void RelativePositionBias() => CheckFeatures(() => new GcRelative(seed: 39), features: 3, outputShape: [3, 7, 2], batch: 3, steps: 7);

@@ -135,6 +135,7 @@ public class OnnxExportTests
         nameof(HfTinyFalconNew) => new HfTinyFalconNew(seed: 110),
         nameof(HfTinyGptJ) => new HfTinyGptJ(seed: 111),
         nameof(HfTinyOptPostNorm) => new HfTinyOptPostNorm(seed: 112),
+        nameof(HfTinyGptNeo) => new HfTinyGptNeo(seed: 113),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
@@ -215,6 +216,8 @@ public class OnnxExportTests
         nameof(ParallelBlock), nameof(GcParallel), nameof(HfTinyGptNeoX), nameof(HfTinyPhi), nameof(HfTinyStableLmParallel), nameof(HfTinyGptBigCode), nameof(HfTinyFalconNew), nameof(HfTinyGptJ),
         // OPT's post-norm layers: the token table projected in before the learned positions, and out again before the tied output layer
         nameof(HfTinyOptPostNorm),
+        // GPT-Neo's blocks: unscaled scores, the output projection's bias alone, a global layer and a local one
+        nameof(HfTinyGptNeo),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -462,6 +465,7 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyGptBigCode))]
     [InlineData(nameof(HfTinyFalcon))]
     [InlineData(nameof(HfTinyOptPostNorm))]
+    [InlineData(nameof(HfTinyGptNeo))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

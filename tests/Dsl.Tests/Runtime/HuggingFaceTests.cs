@@ -802,18 +802,96 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, $"activation_function is \"gelu\": declare '{(preNorm ? "dense" : "dense_1")}' with Activation = Activation.Gelu");
         Contains(error.Message, "enable_bias is false, the model declares 'attention'");
         Contains(error.Message, "layer_norm_elementwise_affine is false");
-        Contains(error.Message, "tie_word_embeddings is false, but 'dense_");
+        Contains(error.Message, "tie_word_embeddings is false, the model declares 'dense_");
         if (!preNorm) Contains(error.Message, "word_embed_proj_dim is unset (null or absent): hidden_size, 32, the model declares 16 ('embedding')");
         Assert.Equal(before, untouched.Parameters["positionembedding.weight"].AsSpan().ToArray());
         if (preNorm)
         {
             error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOpt(untouched, Edited(fixture, fixture + "-no-last-norm", c => c["_remove_final_layer_norm"] = true)));
             Contains(error.Message, "_remove_final_layer_norm is true, the model declares decoder.final_layer_norm ('layernorm_4')");
+            // a null flag reads false, as OPT's modules test it: post-norm layers, no biases
+            error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOpt(untouched, Edited(fixture, fixture + "-nulls", c =>
+            {
+                c["do_layer_norm_before"] = null;
+                c["enable_bias"] = null;
+            })));
+            Contains(error.Message, "do_layer_norm_before is null (false), the model declares its norms before the attention and the feed-forward (pre-norm)");
+            Contains(error.Message, "enable_bias is null (false), the model declares 'attention'");
+            // OPTModel's names (no model. prefix, as facebook's checkpoints have them) with the tied lm_head beside them: the same logits
+            string plain = Copy((tensors, _) =>
+            {
+                foreach (string name in tensors.Keys.ToArray())
+                {
+                    tensors.Remove(name, out SafeTensor? t);
+                    tensors[name["model.".Length..]] = t!;
+                }
+                tensors["lm_head.weight"] = tensors["decoder.embed_tokens.weight"];
+            }, "opt-plain", fixture);
+            var renamed = new HfTinyOpt(seed: 7);
+            HuggingFace.LoadOpt(renamed, plain);
+            Assert.Equal(actual, ParityModel.Flatten(renamed.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
         }
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadOpt(new HfTinyGptNeoX(seed: 3), Fixture.Path(fixture)));
         Contains(layout.Message, "HfTinyGptNeoX is not laid out as OPT");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOpt(Create(3), Fixture.Path("HfGpt2")));
         Contains(error.Message, "model_type is \"gpt2\": LoadOpt reads OPT's checkpoints (\"opt\")");
+    }
+
+    /// <summary>
+    /// GPT-Neo's checkpoints (GPTNeoForCausalLM, transformers' modeling_gpt_neo written out): GPT-2's blocks with unscaled scores, the
+    /// output projection's bias alone, a global layer and a local one: the logits of a full and a right-padded sequence at their valid
+    /// steps and each cached step (the local window past its size); saved under its names and read back; a configuration or layout
+    /// that differs refused, named.
+    /// </summary>
+    [Fact]
+    public void AGptNeoCheckpointGivesItsLogits()
+    {
+        var model = new HfTinyGptNeo(seed: 1);
+        HuggingFace.LoadGptNeo(model, Fixture.Path("HfGptNeo"));
+        var (ids, lengths, actual) = AssertCausalLogits(model, "HfGptNeo");
+        string folder = Path.Combine(_temp, "gpt-neo-saved");
+        HuggingFace.SaveGptNeo(model, folder);
+        AssertSavedAsLoaded("HfGptNeo", folder, name => !name.EndsWith(".attn.attention.bias", StringComparison.Ordinal) && !name.EndsWith("masked_bias", StringComparison.Ordinal));
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal(["global", "local"], config.RootElement.GetProperty("attention_layers").EnumerateArray().Select(k => k.GetString()));
+            Assert.Equal(4, config.RootElement.GetProperty("window_size").GetInt32());
+        }
+        var reloaded = new HfTinyGptNeo(seed: 5);
+        HuggingFace.LoadGptNeo(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var untouched = new HfTinyGptNeo(seed: 3);
+        float[] before = untouched.Parameters["attention.out_proj.bias"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeo(untouched, Edited("HfGptNeo", "neo-config", c =>
+        {
+            c["attention_layers"] = new JsonArray("local", "global");
+            c["window_size"] = 8;
+            c["intermediate_size"] = 64;
+            c["tie_word_embeddings"] = false;
+        })));
+        Contains(error.Message, "block 0's attention is local over window_size 8: declare 'attention' with SlidingWindow = 8");
+        Contains(error.Message, "block 1's attention is global, but 'attention_1' declares SlidingWindow = 4");
+        Contains(error.Message, "intermediate_size is 64, the model declares 128 ('dense')");
+        Contains(error.Message, "tie_word_embeddings is false, but 'dense_4' is tied to the embedding");
+        Assert.Equal(before, untouched.Parameters["attention.out_proj.bias"].AsSpan().ToArray());
+        // without attention_layers, attention_types expanded; a malformed one named
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeo(untouched, Edited("HfGptNeo", "neo-types", c =>
+        {
+            c.Remove("attention_layers");
+            c["attention_types"] = JsonNode.Parse("[[[\"global\"], 2]]");
+        })));
+        Contains(error.Message, "block 1's attention is global, but 'attention_1' declares SlidingWindow = 4");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeo(untouched, Edited("HfGptNeo", "neo-bad-types", c =>
+        {
+            c.Remove("attention_layers");
+            c["attention_types"] = JsonNode.Parse("[[\"global\", 2]]");
+        })));
+        Contains(error.Message, "attention_types is [[\"global\",2]], not a list of [[kinds], times]");
+        // GPT-2's blocks (scaled scores, every bias) are not GPT-Neo's
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadGptNeo(new HfTinyGpt2(seed: 3), Fixture.Path("HfGptNeo")));
+        Contains(layout.Message, "HfTinyGpt2 is not laid out as GPT-Neo: layer 3 ('attention'");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeo(new HfTinyGptNeo(seed: 3), Fixture.Path("HfGpt2")));
+        Contains(error.Message, "model_type is \"gpt2\": LoadGptNeo reads GPT-Neo's checkpoints (\"gpt_neo\")");
     }
 
     /// <summary>

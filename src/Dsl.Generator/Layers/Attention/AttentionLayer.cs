@@ -42,8 +42,11 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     /// <summary>QueryKeyNorm's ε, the attribute's default (Qwen3's rms_norm_eps).</summary>
     public const float DefaultQueryKeyNormEpsilon = 1e-6f;
 
-    /// <summary>Whether the output projection has its bias (<c>out_proj.bias</c>): with the biases, unless <c>OutputBias = false</c> (Qwen2's).</summary>
-    public bool HasOutputBias => Bias && OutputBias;
+    /// <summary>
+    /// Whether the output projection has its bias (<c>out_proj.bias</c>): <c>OutputBias</c>, which follows <c>Bias</c> unless given
+    /// (false with the input projections' biases: Qwen2's; true without them: GPT-Neo's).
+    /// </summary>
+    public bool HasOutputBias => OutputBias;
 
     /// <summary>The keys' and values' heads: <see cref="KeyValueHeads"/>, or as many as the queries' when it is 0.</summary>
     public int KvHeads => KeyValueHeads > 0 ? KeyValueHeads : Heads;
@@ -135,9 +138,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     public override LayerSpec Parse(AttributeReader a)
     {
         var over = a.Type("over");
+        bool bias = a.Bool("bias", true);
         return new AttentionSpec(a.Header, a.Int("heads", 1), a.Bool("causal", false), (ScoreKind)a.Int("score", 0), a.Float("dropout", 0f),
             a.Bool("pool", false), over?.Key, over?.Display, a.Int("units", 0), a.Bool("inputfeeding", false), a.Bool("rotary", false),
-            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), a.Bool("bias", true), a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", true),
+            a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), bias, a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", bias),
             a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
             a.Float("softcap", 0f), a.Int("rotarydimensions", 0), a.Int("relativebuckets", 0), a.Int("relativemaxdistance", AttentionSpec.DefaultRelativeMaxDistance),
             a.Bool("relativeshared", true), a.Bool("alibi", false));
@@ -184,9 +188,9 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             else if (spec.KeyValueHeads > spec.Heads || spec.Heads % spec.KeyValueHeads != 0)
                 c.Invalid("keyvalueheads", $"KeyValueHeads = {spec.KeyValueHeads} must divide Heads = {spec.Heads}: each key/value head serves Heads / KeyValueHeads query heads");
         }
-        if (!spec.OutputBias && (!spec.Bias || spec.IsClassic))
-            c.Invalid("outputbias", spec.IsClassic ? $"OutputBias = false drops nn.MultiheadAttention's output projection bias; the {spec.Score} score{(spec.Over is null ? "" : " over an encoder")} has no such projection"
-                : "OutputBias = false drops the output projection's bias alone; Bias = false has already dropped every projection bias");
+        // (OutputBias follows Bias unless given: false on a classic score with Bias left true was given; Bias = false there is refused below)
+        if (spec.IsClassic && spec.Bias && !spec.OutputBias)
+            c.Invalid("outputbias", $"OutputBias = false drops nn.MultiheadAttention's output projection bias; the {spec.Score} score{(spec.Over is null ? "" : " over an encoder")} has no such projection");
         if (!spec.Bias && spec.IsClassic)
             c.Invalid("bias", $"Bias = false drops nn.MultiheadAttention's projection biases; the {spec.Score} score{(spec.Over is null ? "" : " over an encoder")} has no such projections");
         if (!(spec.RotaryBase > 0f) || float.IsInfinity(spec.RotaryBase))
@@ -433,7 +437,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
     protected override string Describe(ShapedLayer layer, AttentionSpec spec, ShapedModel model, int index) =>
         $"new global::Dsl.AttentionInfo({Literal(layer.Name)}, {layer.InWidth}, {layer.OutWidth}, {Literal(layer.OutIsSequence)}, {spec.Heads}, {Literal(spec.Causal)}, " +
         $"global::Dsl.AttentionScore.{spec.Score}, {Literal(spec.Pool)}, {layer.MemoryWidth}, {spec.Units}, {Literal(spec.InputFeeding)}" +
-        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") + (spec.Bias && !spec.OutputBias ? ", OutputBias: false" : "") +
+        (spec.Rotary ? $", RotaryBase: {Helpers.SourceWriter.Float(spec.RotaryBase)}" : "") + (spec.Bias ? "" : ", Bias: false") + (spec.OutputBias ? "" : ", OutputBias: false") +
         (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") + (spec.SlidingWindow > 0 ? $", SlidingWindow: {spec.SlidingWindow}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads}" : "") + (spec.HeadWidth > 0 ? $", HeadWidth: {spec.HeadWidth}" : "") +
         (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") +
