@@ -434,7 +434,9 @@ namespace Dsl
         /// Whether the output projection adds its bias (<c>out_proj.bias</c>); by default as <see cref="Bias"/>. False beside
         /// <see cref="Bias"/> true keeps the input projections' biases and drops the output's alone, as Qwen2's attention (biases on
         /// <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c>, none on <c>o_proj</c>); true beside <see cref="Bias"/> = false keeps the
-        /// output's alone, as GPT-Neo's (none on <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c>, one on <c>out_proj</c>).
+        /// output's alone, as GPT-Neo's (none on <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c>, one on <c>out_proj</c>). The generator
+        /// reads whether it was given; the property's own initial value (true) says nothing where it was not (read the generated
+        /// <c>Architecture</c>'s <c>AttentionInfo.OutputBias</c> for the layer's).
         /// </summary>
         public bool OutputBias { get; set; } = true;
 

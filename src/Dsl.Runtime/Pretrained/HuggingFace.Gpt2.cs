@@ -143,10 +143,11 @@ public static partial class HuggingFace
             string expected = $"{family}'s layout: [Embedding] [PositionEmbedding], then per block [LayerNorm] [Attention(Heads = h, {(bigCode ? "KeyValueHeads = 1 (multi_query), " : "")}Causal = true)] [Residual(Layers = 2)] "
                 + "[LayerNorm] [Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]; "
                 + "a [Dropout] may stand after the position table and before each residual (embd_pdrop and resid_pdrop)";
-            var (embedding, positions, blocks, norm, output) = Gpt2Layers(a, family, expected,
+            var (embedding, positions, blocks, norm, output) = Gpt2Layers(a, family, expected, Gpt2Names.Gpt2,
                 $"[Attention(Heads = h, {(bigCode ? "KeyValueHeads = 1 with multi_query, " : "")}Causal = true)], with its biases, no rotary positions",
-                x => x is { Score: AttentionScore.ScaledDot or AttentionScore.Dot, Bias: true, OutputBias: true, SlidingWindow: 0 } && (x.KeyValueHeads == 0 || bigCode && x.KeyValueHeads == 1));
-            return new Gpt2Layout(embedding, positions, blocks, norm, output, bigCode);
+                x => IsPlainScored(x) && x is { Score: AttentionScore.ScaledDot or AttentionScore.Dot, RotaryBase: 0f, Bias: true, OutputBias: true, SlidingWindow: 0 }
+                    && (x.KeyValueHeads == 0 || bigCode && x.KeyValueHeads == 1));
+            return new Gpt2Layout(embedding, positions!, blocks, norm, output, bigCode);
         }
 
         /// <summary>
@@ -328,41 +329,57 @@ public static partial class HuggingFace
     private sealed record Gpt2Block(LayerNormInfo First, AttentionInfo Attention, LayerNormInfo Second, DenseInfo Fc, DenseInfo Proj);
 
     /// <summary>
-    /// A model's layers matched to GPT-2's shape of model (GPT-2's, GPT-BigCode's, GPT-Neo's): the token and position tables, pre-norm
-    /// blocks of ln_1, attn (<paramref name="attention"/> as the errors show it; <paramref name="fits"/> its family's options beside a
-    /// causal self-attention without rotary positions), ln_2 and the mlp's c_fc and c_proj, then ln_f and the output layer; a [Dropout]
-    /// after the position table and before each residual. Throws the error naming the first layer that differs.
+    /// What the parts of GPT-2's shape of model are called in one family's checkpoints, for the layout errors: the token table, the
+    /// position table (null where the family has none), a block's two norms and attention, and the last norm.
     /// </summary>
-    private static (EmbeddingInfo Embedding, PositionEmbeddingInfo Positions, List<Gpt2Block> Blocks, LayerNormInfo Norm, DenseInfo Output) Gpt2Layers(ModelArchitecture a,
-        string family, string expected, string attention, Func<AttentionInfo, bool> fits)
+    private sealed record Gpt2Names(string Table, string? Positions, string First, string Attention, string Second, string Last)
+    {
+        /// <summary>GPT-2's names (GPT-BigCode's and GPT-Neo's too).</summary>
+        public static readonly Gpt2Names Gpt2 = new("wte", "wpe", "ln_1", "attn", "ln_2", "ln_f");
+    }
+
+    /// <summary>
+    /// The options no family of GPT-2's shape has: heads of their own width, QK-norm, another scale, a soft cap, a position bias
+    /// (relative buckets, ALiBi).
+    /// </summary>
+    private static bool IsPlainScored(AttentionInfo x) => x is { HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false };
+
+    /// <summary>
+    /// A model's layers matched to GPT-2's shape of model (GPT-2's, GPT-BigCode's, GPT-Neo's, StarCoder2's): the token table and
+    /// (where <paramref name="names"/> has one) the position table, pre-norm blocks of a norm, the attention (<paramref name="attention"/>
+    /// as the errors show it; <paramref name="fits"/> its family's options beside a causal self-attention), a norm and the feed-forward's
+    /// two Dense layers, then the last norm and the output layer; a [Dropout] after the tables and before each residual. Throws the
+    /// error naming the first layer that differs.
+    /// </summary>
+    private static (EmbeddingInfo Embedding, PositionEmbeddingInfo? Positions, List<Gpt2Block> Blocks, LayerNormInfo Norm, DenseInfo Output) Gpt2Layers(ModelArchitecture a,
+        string family, string expected, Gpt2Names names, string attention, Func<AttentionInfo, bool> fits)
     {
         var walk = new LayerWalk(a, family, expected);
         IReadOnlyList<LayerInfo> l = walk.Layers;
-        var embedding = walk.At<EmbeddingInfo>(0, "the token table (wte: an [Embedding], unscaled)", e => e.Scale == 1f);
-        var positions = walk.At<PositionEmbeddingInfo>(1, "the position table (wpe: a [PositionEmbedding])", _ => true);
-        int width = embedding.Dim, at = walk.Dropout(2); // (embd_pdrop's)
+        var embedding = walk.At<EmbeddingInfo>(0, $"the token table ({names.Table}: an [Embedding], unscaled)", e => e.Scale == 1f);
+        var positions = names.Positions is null ? null : walk.At<PositionEmbeddingInfo>(1, $"the position table ({names.Positions}: a [PositionEmbedding])", _ => true);
+        int width = embedding.Dim, first = positions is null ? 1 : 2, at = walk.Dropout(first); // (embd_pdrop's)
         var blocks = new List<Gpt2Block>();
         while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
         {
             int n = blocks.Count, start = at;
-            var first = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_1 ([LayerNorm])", x => x.Bias);
-            var self = walk.At<AttentionInfo>(at++, $"block {n}'s attn ({attention})",
-                x => x is { MemoryWidth: 0, Pool: false, Causal: true, InputFeeding: false, RotaryBase: 0f, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: false }
-                    && fits(x));
-            at = walk.Dropout(at); // (resid_pdrop's, after c_proj)
+            var before = walk.At<LayerNormInfo>(at++, $"block {n}'s {names.First} ([LayerNorm])", x => x.Bias);
+            var self = walk.At<AttentionInfo>(at++, $"block {n}'s {names.Attention} ({attention})", x => x is { MemoryWidth: 0, Pool: false, Causal: true, InputFeeding: false } && fits(x));
+            at = walk.Dropout(at); // (resid_pdrop's, after the attention's output projection)
             int residual = at;
             walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
-            var second = walk.At<LayerNormInfo>(at++, $"block {n}'s ln_2 ([LayerNorm])", x => x.Bias);
-            var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)])",
-                d => d is { Gated: false, Bias: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
-            var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})])",
-                d => d is { Gated: false, Activation: Activation.None, Bias: true, TiedTo: null, SoftCap: 0f } && d.Units == width);
+            var second = walk.At<LayerNormInfo>(at++, $"block {n}'s {names.Second} ([LayerNorm])", x => x.Bias);
+            // (the feed-forward's biases as the attention's output projection's: every family's here has both or neither)
+            var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)], {(self.OutputBias ? "with" : "without")} its bias, as the attention's out_proj)",
+                d => d is { Gated: false, TiedTo: null, SoftCap: 0f } && d.Bias == self.OutputBias && d.Activation != Activation.None);
+            var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})], {(self.OutputBias ? "with" : "without")} its bias, as the attention's out_proj)",
+                d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f } && d.Bias == self.OutputBias && d.Units == width);
             at = walk.Dropout(at);
             walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
-            blocks.Add(new Gpt2Block(first, self, second, fc, proj));
+            blocks.Add(new Gpt2Block(before, self, second, fc, proj));
         }
-        if (blocks.Count == 0) throw walk.Differs(2, "block 0's ln_1 ([LayerNorm]) and attn ([Attention])");
-        var norm = walk.At<LayerNormInfo>(at, "the last norm (ln_f: [LayerNorm])", x => x.Bias);
+        if (blocks.Count == 0) throw walk.Differs(walk.Dropout(first), $"block 0's {names.First} ([LayerNorm]) and {names.Attention} ([Attention])");
+        var norm = walk.At<LayerNormInfo>(at, $"the last norm ({names.Last}: [LayerNorm])", x => x.Bias);
         var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
             d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
         if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({family} ends with its output layer)");

@@ -131,7 +131,7 @@ public static partial class HuggingFace
         public static GptJLayout Of(ModelArchitecture a, bool codeGen)
         {
             string family = codeGen ? "CodeGen" : "GPT-J", attention = $"[Attention(Heads = h, Causal = true, Rotary = true, Bias = false)], RotaryDimensions for a rotary_dim below the head's width{(codeGen ? ", h a multiple of 4" : "")}";
-            var names = new OneNormNames(family, "wte", "ln_1", "attn", attention, x => x is { Bias: false, KeyValueHeads: 0 } && (!codeGen || x.Heads % Groups == 0),
+            var names = new OneNormNames(family, "wte", "ln_1", "attn", attention, x => x is { Bias: false, OutputBias: false, KeyValueHeads: 0 } && (!codeGen || x.Heads % Groups == 0),
                 "mlp.fc_in", "mlp.fc_out", "ln_f",
                 $"{family}'s layout: [Embedding], then per block [LayerNorm] [Attention(Heads = h, Causal = true, Rotary = true, Bias = false)] [Branch] "
                 + "[Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] [Residual(Layers = 3)] [Residual(Layers = 6)], then [LayerNorm] [Dense(V)]; "

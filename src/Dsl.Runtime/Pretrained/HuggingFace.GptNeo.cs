@@ -80,10 +80,10 @@ public static partial class HuggingFace
             const string expected = "GPT-Neo's layout: [Embedding] [PositionEmbedding], then per block [LayerNorm] [Attention(Heads = h, Causal = true, Score = AttentionScore.Dot, Bias = false, "
                 + "OutputBias = true)] (a local layer's with SlidingWindow = window_size) [Residual(Layers = 2)] [LayerNorm] [Dense(I, Activation = Activation.GeluTanh)] [Dense(E)] "
                 + "[Residual(Layers = 3)], then [LayerNorm] [Dense(V, TieEmbedding = true, Bias = false)]; a [Dropout] may stand after the position table and before each residual";
-            var (embedding, positions, blocks, norm, output) = Gpt2Layers(a, "GPT-Neo", expected,
+            var (embedding, positions, blocks, norm, output) = Gpt2Layers(a, "GPT-Neo", expected, Gpt2Names.Gpt2,
                 "[Attention(Heads = h, Causal = true, Score = AttentionScore.Dot, Bias = false, OutputBias = true)]: unscaled scores, out_proj's bias alone; SlidingWindow in a local layer",
-                x => x is { Score: AttentionScore.Dot, Bias: false, OutputBias: true, KeyValueHeads: 0 });
-            return new GptNeoLayout(embedding, positions, blocks, norm, output);
+                x => IsPlainScored(x) && x is { Score: AttentionScore.Dot, RotaryBase: 0f, Bias: false, OutputBias: true, KeyValueHeads: 0 });
+            return new GptNeoLayout(embedding, positions!, blocks, norm, output);
         }
 
         /// <summary>Each block's causal-mask buffers older checkpoints keep: recomputed, nothing to load.</summary>
@@ -151,10 +151,8 @@ public static partial class HuggingFace
             CheckFeedForwardActivation(c, "activation_function", Activation.GeluTanh, Blocks.Select(b => b.Fc), problems);
             ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, Blocks.SelectMany(b => new[] { b.First, b.Second }).Append(Norm));
             CheckAttentionLayers(c, problems);
-            bool tie = Value(c, "tie_word_embeddings") is not { ValueKind: JsonValueKind.False };
-            if (tie != Tied)
-                problems.Add(tie ? $"tie_word_embeddings is true{(Value(c, "tie_word_embeddings") is null ? " (its default)" : "")}: declare '{Output.Name}' with TieEmbedding = true"
-                    : $"tie_word_embeddings is false, but '{Output.Name}' is tied to the embedding (TieEmbedding = true)");
+            ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
+                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)", fallback: true, nullIsFalse: true);
         }
 
         /// <summary>
@@ -172,7 +170,8 @@ public static partial class HuggingFace
                 return;
             }
             int window = DefaultWindow;
-            if (Value(c, "window_size") is { } w && !(w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out window) && window > 0))
+            // (window_size read where a layer is local, as transformers reads it)
+            if (kinds.Contains("local") && Value(c, "window_size") is { } w && !(w.ValueKind == JsonValueKind.Number && w.TryGetInt32(out window) && window > 0))
             {
                 problems.Add($"window_size is {w.GetRawText()}, not a whole number above 0");
                 return;
@@ -192,13 +191,25 @@ public static partial class HuggingFace
         /// <summary>The configuration's kind of attention per layer, or null with the problem added where it cannot be read.</summary>
         private static List<string>? AttentionKinds(JsonElement c, List<string> problems)
         {
-            if (Value(c, "attention_layers") is { } layers)
+            // attention_types expanded (GPTNeoConfig refuses an expansion of another length than num_layers), then attention_layers over it
+            List<string>? expanded = ExpandTypes(c, problems);
+            if (expanded is null) return null;
+            int layerCount = Value(c, "num_layers") is { ValueKind: JsonValueKind.Number } n && n.TryGetInt32(out int given) ? given : 24;
+            if (expanded.Count != layerCount)
             {
-                if (layers.ValueKind == JsonValueKind.Array && layers.EnumerateArray().All(k => k.ValueKind == JsonValueKind.String))
-                    return layers.EnumerateArray().Select(k => k.GetString()!).ToList();
-                problems.Add($"attention_layers is {layers.GetRawText()}, not a list of \"global\" and \"local\"");
+                problems.Add($"attention_types{(Value(c, "attention_types") is null ? " (its default)" : "")} expands to {expanded.Count} layers, num_layers is {layerCount}");
                 return null;
             }
+            if (Value(c, "attention_layers") is not { } layers) return expanded;
+            if (layers.ValueKind == JsonValueKind.Array && layers.EnumerateArray().All(k => k.ValueKind == JsonValueKind.String))
+                return layers.EnumerateArray().Select(k => k.GetString()!).ToList();
+            problems.Add($"attention_layers is {layers.GetRawText()}, not a list of \"global\" and \"local\"");
+            return null;
+        }
+
+        /// <summary>attention_types expanded ([[["global", "local"], 12]] where absent), or null with the problem added where it cannot be read.</summary>
+        private static List<string>? ExpandTypes(JsonElement c, List<string> problems)
+        {
             if (Value(c, "attention_types") is not { } types) return Enumerable.Range(0, 24).Select(i => i % 2 == 0 ? "global" : "local").ToList();
             // [[["global", "local"], 12]]: each entry a list of kinds and how many times it repeats
             static bool IsEntry(JsonElement e) => e is { ValueKind: JsonValueKind.Array } && e.GetArrayLength() == 2 && e[0].ValueKind == JsonValueKind.Array

@@ -252,7 +252,7 @@ public static partial class HuggingFace
                 var attention = walk.At<AttentionInfo>(at++, decoder
                         ? $"block {n}'s SelfAttention ([Attention(Heads = h, Score = AttentionScore.Dot, Bias = false, Causal = true, RelativeBuckets = 32)])"
                         : $"block {n}'s SelfAttention ([Attention(Heads = h, Score = AttentionScore.Dot, Bias = false, RelativeBuckets = 32)], over the whole sequence)",
-                    x => x is { Score: AttentionScore.Dot, InputFeeding: false, Pool: false, MemoryWidth: 0, Bias: false, KeyValueHeads: 0, QueryKeyNorm: false,
+                    x => x is { Score: AttentionScore.Dot, InputFeeding: false, Pool: false, MemoryWidth: 0, Bias: false, OutputBias: false, KeyValueHeads: 0, QueryKeyNorm: false,
                         Scale: 0f, SoftCap: 0f, SlidingWindow: 0, RotaryBase: 0f, Alibi: false } && x.Causal == decoder && x.RelativeBuckets > 0);
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
@@ -263,7 +263,7 @@ public static partial class HuggingFace
                     int crossed = at;
                     crossNorm = walk.At<RmsNormInfo>(at++, $"block {n}'s layer.1.layer_norm ([RmsNorm])", _ => true);
                     cross = walk.At<AttentionInfo>(at++, $"block {n}'s EncDecAttention ([Attention(Over = typeof(Encoder), Heads = h, Scale = 1f, Bias = false)]: T5's scores are not scaled)",
-                        x => x is { Score: AttentionScore.ScaledDot, Scale: 1f, InputFeeding: false, Bias: false } && x.MemoryWidth == width);
+                        x => x is { Score: AttentionScore.ScaledDot, Scale: 1f, InputFeeding: false, Bias: false, OutputBias: false } && x.MemoryWidth == width);
                     at = walk.Dropout(at);
                     walk.At<ResidualInfo>(at++, $"block {n}'s residual around the EncDecAttention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == crossed - 1);
                 }

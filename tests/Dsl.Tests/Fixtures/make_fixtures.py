@@ -2426,6 +2426,58 @@ def make_hf_gpt_neo():
     write_hf_fixture("HfGptNeo", c, tensors, ids, lengths, logits)
 
 
+def make_hf_starcoder2():
+    """HfStarcoder2: Starcoder2ForCausalLM (starcoder2-3b's layout) as save_pretrained writes it ("model." prefix, float32, lm_head
+    tied to embed_tokens by tie_word_embeddings' default and left out), transformers' modeling_starcoder2 written out: embed_tokens;
+    2 layers of 4 heads over 2 key/value heads of 8 values, each input_layernorm (LayerNorm, norm_epsilon), q_proj, k_proj, v_proj
+    and o_proj with biases (use_bias), the rotation of whole heads (rotate_half, base rope_theta 5000), the scores q k^T / sqrt(8),
+    the causal, sliding_window (5: each query sees its 5 latest steps) and padding masks, the residual; post_attention_layernorm,
+    mlp.c_fc (64), gelu_pytorch_tanh, mlp.c_proj, the residual; model.norm, the tied head. Two sequences of 11 steps, the second
+    padded after 7."""
+    c = {"architectures": ["Starcoder2ForCausalLM"], "model_type": "starcoder2", "vocab_size": 43, "hidden_size": 32, "intermediate_size": 64,
+         "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2, "hidden_act": "gelu_pytorch_tanh", "max_position_embeddings": 64,
+         "norm_epsilon": 1e-05, "rope_theta": 5000.0, "rope_scaling": None, "sliding_window": 5, "use_bias": True, "attention_dropout": 0.0,
+         "residual_dropout": 0.0, "embedding_dropout": 0.0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(1021)
+    H, heads, kv, V, T, I = c["hidden_size"], c["num_attention_heads"], c["num_key_value_heads"], c["vocab_size"], 11, c["intermediate_size"]
+    d, window = H // heads, c["sliding_window"]
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_norm(state, at + "input_layernorm", H)
+        random_linear(state, at + "self_attn.q_proj", heads * d, H)
+        random_linear(state, at + "self_attn.k_proj", kv * d, H)
+        random_linear(state, at + "self_attn.v_proj", kv * d, H)
+        random_linear(state, at + "self_attn.o_proj", H, heads * d)
+        random_norm(state, at + "post_attention_layernorm", H)
+        random_linear(state, at + "mlp.c_fc", I, H)
+        random_linear(state, at + "mlp.c_proj", H, I)
+    random_norm(state, "model.norm", H)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, _ = partial_rotation(T, d, c["rope_theta"])
+    i_, j_ = torch.arange(T)[:, None], torch.arange(T)[None, :]
+    outside = (j_ <= i_ - window)[None, None]  # the sliding window: key j seen by query i when i - window < j
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state[prefix + ".bias"])
+
+    def layer_norm(x, prefix):
+        return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["norm_epsilon"])
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            h = layer_norm(x, at + "input_layernorm")
+            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked | outside, torch.finfo(torch.float32).min).softmax(-1)
+            x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, H), at + "self_attn.o_proj")
+            x = x + linear(F.gelu(linear(layer_norm(x, at + "post_attention_layernorm"), at + "mlp.c_fc"), approximate="tanh"), at + "mlp.c_proj")
+        logits = layer_norm(x, "model.norm") @ state["model.embed_tokens.weight"].T
+    write_hf_fixture("HfStarcoder2", c, state, ids, lengths, logits)
+
+
 def make_hf_stablelm(name, parallel, seed):
     """HfStableLm (stablelm-2's layers: use_qkv_bias true, sequential) and HfStableLmParallel (use_parallel_residual true, no qkv
     biases): StableLmForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head untied without a bias),
@@ -3651,6 +3703,9 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
         make_hf_gpt_neo()
+        sys.exit(0)
+    if "--hf-starcoder2" in sys.argv:  # only the StarCoder2 checkpoint
+        make_hf_starcoder2()
         sys.exit(0)
     if "--hf-falcon" in sys.argv:  # only the Falcon checkpoints
         make_hf_falcon("HfFalcon", False, 971)

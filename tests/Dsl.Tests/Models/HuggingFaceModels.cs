@@ -310,6 +310,16 @@ public partial class HfTinyOptPostNorm;
 [LayerNorm] [Dense(41, TieEmbedding = true, Bias = false)]
 public partial class HfTinyGptNeo;
 
+// The HfStarcoder2 fixture's model (Starcoder2ForCausalLM): GPT-2's blocks with 4 heads over 2 key/value heads, whole heads turned at
+// base 5000, a sliding window of 5 steps, every bias, lm_head tied to the token table.
+[Embedding(vocab: 43, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 5000f, SlidingWindow = 5)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(64, Activation = Activation.GeluTanh)] [Dense(32)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(43, TieEmbedding = true, Bias = false)]
+public partial class HfTinyStarcoder2;
+
 // The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
 // values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
 [Embedding(vocab: 29, dim: 32)]

@@ -136,6 +136,7 @@ public class OnnxExportTests
         nameof(HfTinyGptJ) => new HfTinyGptJ(seed: 111),
         nameof(HfTinyOptPostNorm) => new HfTinyOptPostNorm(seed: 112),
         nameof(HfTinyGptNeo) => new HfTinyGptNeo(seed: 113),
+        nameof(HfTinyStarcoder2) => new HfTinyStarcoder2(seed: 114),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
@@ -218,6 +219,8 @@ public class OnnxExportTests
         nameof(HfTinyOptPostNorm),
         // GPT-Neo's blocks: unscaled scores, the output projection's bias alone, a global layer and a local one
         nameof(HfTinyGptNeo),
+        // StarCoder2's: layer norms, grouped rotary heads in a sliding window, every bias, the tied head
+        nameof(HfTinyStarcoder2),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered

@@ -170,7 +170,7 @@ public sealed class HuggingFaceTests : IDisposable
         Assert.Equal(before, untied.Parameters["dense_4.weight"].AsSpan().ToArray());
         // the untied checkpoint into the tied model: its config says so
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(tied, Fixture.Path("HfLlama")));
-        Contains(error.Message, "tie_word_embeddings is false, but 'dense_4' is tied to the embedding");
+        Contains(error.Message, "tie_word_embeddings is false, but 'dense_4' is tied to the embedding (TieEmbedding = true)");
     }
 
     [Fact]
@@ -872,7 +872,7 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "block 0's attention is local over window_size 8: declare 'attention' with SlidingWindow = 8");
         Contains(error.Message, "block 1's attention is global, but 'attention_1' declares SlidingWindow = 4");
         Contains(error.Message, "intermediate_size is 64, the model declares 128 ('dense')");
-        Contains(error.Message, "tie_word_embeddings is false, but 'dense_4' is tied to the embedding");
+        Contains(error.Message, "tie_word_embeddings is false, the model declares 'dense_4' tied to the embedding (TieEmbedding = true)");
         Assert.Equal(before, untouched.Parameters["attention.out_proj.bias"].AsSpan().ToArray());
         // without attention_layers, attention_types expanded; a malformed one named
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeo(untouched, Edited("HfGptNeo", "neo-types", c =>
@@ -892,6 +892,54 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(layout.Message, "HfTinyGpt2 is not laid out as GPT-Neo: layer 3 ('attention'");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGptNeo(new HfTinyGptNeo(seed: 3), Fixture.Path("HfGpt2")));
         Contains(error.Message, "model_type is \"gpt2\": LoadGptNeo reads GPT-Neo's checkpoints (\"gpt_neo\")");
+    }
+
+    /// <summary>
+    /// StarCoder2's checkpoints (Starcoder2ForCausalLM, transformers' modeling_starcoder2 written out): layer norms, grouped heads with
+    /// rotary positions and a sliding window, every bias, GELU's tanh form, the tied head: the logits of a full and a right-padded
+    /// sequence at their valid steps and each cached step (past the window); saved under its names and read back; a configuration or
+    /// layout that differs refused, named.
+    /// </summary>
+    [Fact]
+    public void AStarcoder2CheckpointGivesItsLogits()
+    {
+        var model = new HfTinyStarcoder2(seed: 1);
+        HuggingFace.LoadStarcoder2(model, Fixture.Path("HfStarcoder2"));
+        var (ids, lengths, actual) = AssertCausalLogits(model, "HfStarcoder2");
+        string folder = Path.Combine(_temp, "starcoder2-saved");
+        HuggingFace.SaveStarcoder2(model, folder);
+        AssertSavedAsLoaded("HfStarcoder2", folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.Equal(5, config.RootElement.GetProperty("sliding_window").GetInt32());
+            Assert.Equal("gelu_pytorch_tanh", config.RootElement.GetProperty("hidden_act").GetString());
+            Assert.True(config.RootElement.GetProperty("tie_word_embeddings").GetBoolean());
+        }
+        var reloaded = new HfTinyStarcoder2(seed: 5);
+        HuggingFace.LoadStarcoder2(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var untouched = new HfTinyStarcoder2(seed: 3);
+        float[] before = untouched.Parameters["attention.in_proj_bias"].AsSpan().ToArray();
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadStarcoder2(untouched, Edited("HfStarcoder2", "starcoder2-config", c =>
+        {
+            c["sliding_window"] = null;
+            c["num_key_value_heads"] = 4;
+            c["rope_theta"] = 10000;
+            c["use_bias"] = false;
+            c["tie_word_embeddings"] = false;
+            c["hidden_act"] = "gelu";
+        })));
+        Contains(error.Message, "sliding_window is unset (null or absent): the attention reads every earlier step, but 'attention' declares SlidingWindow = 5");
+        Contains(error.Message, "num_key_value_heads is 4, the model declares 2 ('attention' KeyValueHeads)");
+        Contains(error.Message, "rope_theta is 10000, the model declares 5000 ('attention' RotaryBase)");
+        Contains(error.Message, "use_bias is false, the model declares 'attention'");
+        Contains(error.Message, "tie_word_embeddings is false, the model declares 'dense_4' tied to the embedding (TieEmbedding = true)");
+        Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
+        Assert.Equal(before, untouched.Parameters["attention.in_proj_bias"].AsSpan().ToArray());
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadStarcoder2(new HfTinyGpt2(seed: 3), Fixture.Path("HfStarcoder2")));
+        Contains(layout.Message, "HfTinyGpt2 is not laid out as StarCoder2: layer 1 ('positionembedding'");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadStarcoder2(new HfTinyStarcoder2(seed: 3), Fixture.Path("HfGptBigCode")));
+        Contains(error.Message, "model_type is \"gpt_bigcode\": LoadStarcoder2 reads StarCoder2's checkpoints (\"starcoder2\"; LoadGptBigCode reads the first StarCoder's)");
     }
 
     /// <summary>
