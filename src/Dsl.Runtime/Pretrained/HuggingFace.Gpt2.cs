@@ -370,9 +370,9 @@ public static partial class HuggingFace
             walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
             var second = walk.At<LayerNormInfo>(at++, $"block {n}'s {names.Second} ([LayerNorm])", x => x.Bias);
             // (the feed-forward's biases as the attention's output projection's: every family's here has both or neither)
-            var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)], {(self.OutputBias ? "with" : "without")} its bias, as the attention's out_proj)",
+            var fc = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_fc ([Dense(I, Activation = Activation.GeluTanh)], {(self.OutputBias ? "with" : "without")} its bias, as the attention's output projection)",
                 d => d is { Gated: false, TiedTo: null, SoftCap: 0f } && d.Bias == self.OutputBias && d.Activation != Activation.None);
-            var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})], {(self.OutputBias ? "with" : "without")} its bias, as the attention's out_proj)",
+            var proj = walk.At<DenseInfo>(at++, $"block {n}'s mlp.c_proj ([Dense({width})], {(self.OutputBias ? "with" : "without")} its bias, as the attention's output projection)",
                 d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f } && d.Bias == self.OutputBias && d.Units == width);
             at = walk.Dropout(at);
             walk.At<ResidualInfo>(at++, $"block {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);

@@ -155,8 +155,12 @@ public static partial class HuggingFace
                 OneNormBlock b = Blocks[i];
                 string hf = $"h.{i}.";
                 BertLayout.AddNorm(s, b.Norm, hf + "ln_1");
-                s[b.Attention.Name + ".in_proj_weight"] = CodeGen ? GroupedQkv(hf + "attn.qkv_proj.weight", b.Attention) : SplitQkv(hf + "attn.", b.Attention, "weight");
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attn.out_proj.weight", width)];
+                if (CodeGen)
+                {
+                    s[b.Attention.Name + ".in_proj_weight"] = GroupedQkv(hf + "attn.qkv_proj.weight", b.Attention);
+                    AddOutputProjection(s, b.Attention, hf + "attn.out_proj");
+                }
+                else AddSplitAttention(s, b.Attention, hf + "attn.", "out_proj");
                 BertLayout.AddDense(s, b.Up, hf + "mlp.fc_in");
                 BertLayout.AddDense(s, b.Down, hf + "mlp.fc_out");
             }

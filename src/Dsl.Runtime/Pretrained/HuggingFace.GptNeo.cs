@@ -104,9 +104,7 @@ public static partial class HuggingFace
                 Gpt2Block b = Blocks[i];
                 string hf = $"h.{i}.";
                 BertLayout.AddNorm(s, b.First, hf + "ln_1");
-                s[b.Attention.Name + ".in_proj_weight"] = SplitQkv(hf + "attn.attention.", b.Attention, "weight");
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "attn.attention.out_proj.weight", width)];
-                s[b.Attention.Name + ".out_proj.bias"] = [(hf + "attn.attention.out_proj.bias", width)];
+                AddSplitAttention(s, b.Attention, hf + "attn.attention.", "out_proj");
                 BertLayout.AddNorm(s, b.Second, hf + "ln_2");
                 BertLayout.AddDense(s, b.Fc, hf + "mlp.c_fc");
                 BertLayout.AddDense(s, b.Proj, hf + "mlp.c_proj");

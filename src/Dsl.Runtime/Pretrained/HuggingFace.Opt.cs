@@ -154,10 +154,7 @@ public static partial class HuggingFace
                 OptBlock b = Blocks[i];
                 string hf = $"decoder.layers.{i}.";
                 BertLayout.AddNorm(s, b.AttentionNorm, hf + "self_attn_layer_norm");
-                s[b.Attention.Name + ".in_proj_weight"] = SplitQkv(hf + "self_attn.", b.Attention, "weight");
-                if (b.Attention.Bias) s[b.Attention.Name + ".in_proj_bias"] = SplitQkv(hf + "self_attn.", b.Attention, "bias");
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.out_proj.weight", width)];
-                if (b.Attention.HasOutputBias) s[b.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.out_proj.bias", width)];
+                AddSplitAttention(s, b.Attention, hf + "self_attn.", "out_proj");
                 BertLayout.AddNorm(s, b.FeedForwardNorm, hf + "final_layer_norm");
                 BertLayout.AddDense(s, b.Up, hf + "fc1");
                 BertLayout.AddDense(s, b.Down, hf + "fc2");

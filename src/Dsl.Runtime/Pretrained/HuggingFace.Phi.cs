@@ -136,10 +136,7 @@ public static partial class HuggingFace
                 OneNormBlock b = Blocks[i];
                 string hf = $"model.layers.{i}.";
                 BertLayout.AddNorm(s, b.Norm, hf + "input_layernorm");
-                s[b.Attention.Name + ".in_proj_weight"] = SplitQkv(hf + "self_attn.", b.Attention, "weight");
-                s[b.Attention.Name + ".in_proj_bias"] = SplitQkv(hf + "self_attn.", b.Attention, "bias");
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.dense.weight", width)];
-                s[b.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.dense.bias", width)];
+                AddSplitAttention(s, b.Attention, hf + "self_attn.", "dense");
                 BertLayout.AddDense(s, b.Up, hf + "mlp.fc1");
                 BertLayout.AddDense(s, b.Down, hf + "mlp.fc2");
             }
@@ -229,8 +226,14 @@ public static partial class HuggingFace
     private static void CheckPartialRotation(JsonElement c, List<string> problems, AttentionInfo a, string family, string fractionKey, double fraction, string baseKey)
     {
         JsonElement? rope = Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
-        (string Key, JsonElement? Value) Read(string key, string inRope) =>
-            Value(c, key) is { } top ? (key, top) : rope is { } r && Value(r, inRope) is { } inside ? ($"rope_parameters' {inRope}", inside) : (key, null);
+        // (a key of the same name in rope_parameters stands over the top-level one, as transformers standardises them; GPT-NeoX's own
+        // rotary_pct and rotary_emb_base stand over rope_parameters)
+        (string Key, JsonElement? Value) Read(string key, string inRope)
+        {
+            JsonElement? inside = rope is { } r ? Value(r, inRope) : null;
+            return key == inRope && inside is { } first ? ($"rope_parameters' {inRope}", first)
+                : Value(c, key) is { } top ? (key, top) : inside is { } other ? ($"rope_parameters' {inRope}", other) : (key, null);
+        }
         var (fk, given) = Read(fractionKey, "partial_rotary_factor");
         if (given is { } p && !(p.ValueKind == JsonValueKind.Number && p.GetDouble() > 0 && p.GetDouble() <= 1))
             problems.Add($"{fk} is {p.GetRawText()}, not a fraction of a head above 0 and at most 1");

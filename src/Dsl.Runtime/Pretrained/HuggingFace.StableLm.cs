@@ -130,9 +130,7 @@ public static partial class HuggingFace
                 StableLmBlock b = Blocks[i];
                 string hf = $"model.layers.{i}.";
                 BertLayout.AddNorm(s, b.Input, hf + "input_layernorm");
-                s[b.Attention.Name + ".in_proj_weight"] = SplitQkv(hf + "self_attn.", b.Attention, "weight");
-                if (b.Attention.Bias) s[b.Attention.Name + ".in_proj_bias"] = SplitQkv(hf + "self_attn.", b.Attention, "bias");
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
+                AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
                 if (b.Post is not null) BertLayout.AddNorm(s, b.Post, hf + "post_attention_layernorm");
                 s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
                 s[b.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", width)];

@@ -32,7 +32,9 @@ public static partial class HuggingFace
     /// model first, with Starcoder2Config's defaults for what it leaves out: <c>vocab_size</c> (49152), <c>hidden_size</c> (3072),
     /// <c>intermediate_size</c> (12288), <c>num_hidden_layers</c> (30), <c>num_attention_heads</c> (24), <c>num_key_value_heads</c> (2),
     /// <c>hidden_act</c> ("gelu_pytorch_tanh"), <c>norm_epsilon</c> (1e-5), <c>rope_theta</c> (10000), <c>sliding_window</c> (none),
-    /// <c>use_bias</c> (true) and <c>tie_word_embeddings</c> (true); a <c>rope_scaling</c> is refused.
+    /// <c>use_bias</c> (true) and <c>tie_word_embeddings</c> (true); a <c>rope_scaling</c> (or a <c>rope_parameters</c> of another
+    /// <c>rope_type</c> than "default") and a <c>partial_rotary_factor</c> below 1 are refused. The window is transformers' current one:
+    /// a query sees its <c>sliding_window</c> latest steps, its own included.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as StarCoder2 (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">
@@ -93,10 +95,7 @@ public static partial class HuggingFace
                 Gpt2Block b = Blocks[i];
                 string hf = $"model.layers.{i}.";
                 BertLayout.AddNorm(s, b.First, hf + "input_layernorm");
-                s[b.Attention.Name + ".in_proj_weight"] = SplitQkv(hf + "self_attn.", b.Attention, "weight");
-                if (b.Attention.Bias) s[b.Attention.Name + ".in_proj_bias"] = SplitQkv(hf + "self_attn.", b.Attention, "bias");
-                s[b.Attention.Name + ".out_proj.weight"] = [(hf + "self_attn.o_proj.weight", width)];
-                if (b.Attention.HasOutputBias) s[b.Attention.Name + ".out_proj.bias"] = [(hf + "self_attn.o_proj.bias", width)];
+                AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
                 BertLayout.AddNorm(s, b.Second, hf + "post_attention_layernorm");
                 BertLayout.AddDense(s, b.Fc, hf + "mlp.c_fc");
                 BertLayout.AddDense(s, b.Proj, hf + "mlp.c_proj");
@@ -144,10 +143,13 @@ public static partial class HuggingFace
             {
                 if (a.SlidingWindow > 0) problems.Add($"sliding_window is unset (null or absent): the attention reads every earlier step, but '{a.Name}' declares SlidingWindow = {a.SlidingWindow}");
             }
+            else if (Value(c, "sliding_window") is { ValueKind: JsonValueKind.Number } w && w.TryGetInt32(out int steps) && steps <= 0)
+                problems.Add($"sliding_window is {steps}: a window of no step would block every key (transformers tests it against null alone)");
             else ConfigInt(c, problems, "sliding_window", a.SlidingWindow, $"'{a.Name}' SlidingWindow");
-            ConfigFlag(c, problems, "use_bias", Blocks, b => b.Attention.Bias, b => BiasOf(b.Attention.Name, b.Attention.Bias), fallback: true);
+            // (a null reads false, as transformers' modules test these flags)
+            ConfigFlag(c, problems, "use_bias", Blocks, b => b.Attention.Bias, b => BiasOf(b.Attention.Name, b.Attention.Bias), fallback: true, nullIsFalse: true);
             ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
-                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)", fallback: true);
+                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)", fallback: true, nullIsFalse: true);
         }
 
         /// <summary>The config.json of this layout, as transformers' Starcoder2Config writes its fields.</summary>

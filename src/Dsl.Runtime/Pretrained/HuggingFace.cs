@@ -238,6 +238,25 @@ public static partial class HuggingFace
         [(prefix + "q_proj." + part, a.QueryWidth), (prefix + "k_proj." + part, a.KeyValueWidth), (prefix + "v_proj." + part, a.KeyValueWidth)];
 
     /// <summary>
+    /// An attention's projections from Hugging Face's separate <c>q_proj</c>, <c>k_proj</c> and <c>v_proj</c> under <paramref name="prefix"/>
+    /// (<c>in_proj_weight</c>, and <c>in_proj_bias</c> where the attention has it) and its output projection, <paramref name="output"/>
+    /// under the same prefix (<c>o_proj</c>, <c>out_proj</c>, <c>dense</c>).
+    /// </summary>
+    private static void AddSplitAttention(Dictionary<string, ParameterSet.TensorRows[]> sources, AttentionInfo a, string prefix, string output)
+    {
+        sources[a.Name + ".in_proj_weight"] = SplitQkv(prefix, a, "weight");
+        if (a.Bias) sources[a.Name + ".in_proj_bias"] = SplitQkv(prefix, a, "bias");
+        AddOutputProjection(sources, a, prefix + output);
+    }
+
+    /// <summary>An attention's <c>out_proj.weight</c> from <c>{hf}.weight</c>, and its bias from <c>{hf}.bias</c> where it has one.</summary>
+    private static void AddOutputProjection(Dictionary<string, ParameterSet.TensorRows[]> sources, AttentionInfo a, string hf)
+    {
+        sources[a.Name + ".out_proj.weight"] = [(hf + ".weight", a.OutWidth)];
+        if (a.HasOutputBias) sources[a.Name + ".out_proj.bias"] = [(hf + ".bias", a.OutWidth)];
+    }
+
+    /// <summary>
     /// The first of <paramref name="norms"/> whose ε differs from <paramref name="reference"/>'s, as a problem: <paramref name="family"/>'s
     /// norms share one <paramref name="key"/>.
     /// </summary>

@@ -936,6 +936,16 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "tie_word_embeddings is false, the model declares 'dense_4' tied to the embedding (TieEmbedding = true)");
         Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
         Assert.Equal(before, untouched.Parameters["attention.in_proj_bias"].AsSpan().ToArray());
+        // a null flag reads false, as transformers' modules test it; a window of no step is refused; a base in rope_parameters stands
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadStarcoder2(untouched, Edited("HfStarcoder2", "starcoder2-nulls", c =>
+        {
+            c["use_bias"] = null;
+            c["sliding_window"] = 0;
+            c["rope_parameters"] = new JsonObject { ["rope_type"] = "default", ["rope_theta"] = 10000.0 };
+        })));
+        Contains(error.Message, "use_bias is null (false), the model declares 'attention'");
+        Contains(error.Message, "sliding_window is 0: a window of no step would block every key");
+        Contains(error.Message, "rope_parameters' rope_theta is 10000, the model declares 5000 ('attention' RotaryBase)");
         var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadStarcoder2(new HfTinyGpt2(seed: 3), Fixture.Path("HfStarcoder2")));
         Contains(layout.Message, "HfTinyGpt2 is not laid out as StarCoder2: layer 1 ('positionembedding'");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadStarcoder2(new HfTinyStarcoder2(seed: 3), Fixture.Path("HfGptBigCode")));
