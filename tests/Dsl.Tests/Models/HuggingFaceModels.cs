@@ -12,6 +12,15 @@ namespace Dsl.Tests.Models;
 [RmsNorm(Epsilon = 1e-5f)] [Dense(17, Bias = false)]
 public partial class HfTinyLlama;
 
+// HfTinyLlama with GPT-Neo's attention biases (the output projection's alone), which no LLaMA-family configuration says.
+[Embedding(vocab: 17, dim: 16)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false, OutputBias = true)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(17, Bias = false)]
+public partial class HfTinyLlamaOutputBias;
+
 // The same with its output layer tied to the token table (tie_word_embeddings), as TinyLlama-like small checkpoints do.
 [Embedding(vocab: 17, dim: 16)]
 [RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false)] [Residual(Layers = 2)]

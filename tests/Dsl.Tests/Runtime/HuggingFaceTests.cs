@@ -201,6 +201,18 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, message);
     }
 
+    /// <summary>An attention with the output projection's bias alone (GPT-Neo's) is no LLaMA-family configuration's: refused to load and to save, named.</summary>
+    [Fact]
+    public void AnOutputBiasAloneIsNoLlamasAttention()
+    {
+        var model = new HfTinyLlamaOutputBias(seed: 5);
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadLlama(model, Fixture.Path("HfLlama")));
+        Contains(error.Message, "'attention' has the output projection's bias alone (OutputBias = true without Bias): this attention has all four biases (attention_bias) or none");
+        var save = Assert.Throws<ArgumentException>(() => HuggingFace.SaveLlama(model, Path.Combine(_temp, "output-bias")));
+        Contains(save.Message, "'attention' has the output projection's bias alone (OutputBias = true without Bias)");
+        Assert.False(Directory.Exists(Path.Combine(_temp, "output-bias")));
+    }
+
     [Fact]
     public void MissingExtraAndMisshapenTensorsAreAllNamedAndNothingLoads()
     {
