@@ -148,7 +148,6 @@ public static partial class HuggingFace
         /// <summary>Each parameter's tensors in the checkpoint (without the <c>transformer.</c> prefix but lm_head's).</summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
-            int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [("wte.weight", Embedding.Vocabulary)] };
             for (int i = 0; i < Blocks.Count; i++)
             {

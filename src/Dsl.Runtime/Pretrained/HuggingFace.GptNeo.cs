@@ -93,7 +93,6 @@ public static partial class HuggingFace
         /// <summary>Each parameter's tensors in the checkpoint (without the <c>transformer.</c> prefix but lm_head's).</summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
-            int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
             {
                 [Embedding.Name + ".weight"] = [(Gpt2Layout.Table, Embedding.Vocabulary)],

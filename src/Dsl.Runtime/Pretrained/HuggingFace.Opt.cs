@@ -142,7 +142,7 @@ public static partial class HuggingFace
         /// <summary>Each parameter's tensors in the checkpoint (without the <c>model.</c> prefix, as OPTModel's names are, but lm_head's): the position table's rows 2 on.</summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
-            int width = Positions.Width, rows = Positions.MaxLength;
+            int rows = Positions.MaxLength;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal)
             {
                 [Embedding.Name + ".weight"] = [(Table, Embedding.Vocabulary)],

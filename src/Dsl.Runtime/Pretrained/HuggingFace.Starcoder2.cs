@@ -88,7 +88,6 @@ public static partial class HuggingFace
         /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked into in_proj_weight (and their biases).</summary>
         public Dictionary<string, ParameterSet.TensorRows[]> Sources()
         {
-            int width = Embedding.Dim;
             var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(LlamaLayout.Table, Embedding.Vocabulary)] };
             for (int i = 0; i < Blocks.Count; i++)
             {
