@@ -2593,7 +2593,7 @@ def make_hf_gpt_bigcode(name, multi_query, seed):
     write_hf_fixture(name, c, tensors, ids, lengths, logits)
 
 
-def make_hf_falcon(name, new_architecture, seed, norms=2):
+def make_hf_falcon(name, new_architecture, seed, norms=2, sequential=False):
     """HfFalcon (falcon-7b's layers: multi_query, parallel_attn, one input_layernorm) and HfFalconNew (new_decoder_architecture:
     falcon-40b's and -180b's, num_kv_heads grouped heads, ln_attn and ln_mlp): FalconForCausalLM as save_pretrained writes it
     ("transformer." prefix, float32, lm_head tied to word_embeddings and left out), transformers' modeling_falcon written out:
@@ -2602,7 +2602,10 @@ def make_hf_falcon(name, new_architecture, seed, norms=2):
     heads (rotate_half, base rope_theta 3000), the scores q k^T / sqrt(8), the causal and padding masks, self_attention.dense;
     mlp.dense_h_to_4h (ffn_hidden_size 48), exact GELU, mlp.dense_4h_to_h; x + attn(ln(x)) + mlp(ln(x)) (ln_attn and ln_mlp in the
     new architecture; HfFalconOneNorm: the new architecture with num_ln_in_parallel_attn 1, falcon-11B's, one input_layernorm);
-    ln_f, the tied head. Two sequences of 11 steps, the second padded after 7."""
+    ln_f, the tied head. HfFalconSequential: the old architecture without parallel_attn and multi_query, with bias (the layout
+    falcon-rw's layers have, without its ALiBi): a key and value head per query head (query_key_value's rows [heads, 3, d]), every
+    linear layer's bias, x = x + attn(input_layernorm(x)), then x + mlp(post_attention_layernorm(x)). Two sequences of 11 steps,
+    the second padded after 7."""
     c = {"architectures": ["FalconForCausalLM"], "model_type": "falcon", "vocab_size": 25, "hidden_size": 32, "num_attention_heads": 4,
          "num_hidden_layers": 2, "num_kv_heads": 2 if new_architecture else None, "multi_query": True, "new_decoder_architecture": new_architecture,
          "parallel_attn": True, "bias": False, "alibi": False, "layer_norm_epsilon": 1e-05, "rope_theta": 3000.0, "rope_scaling": None,
@@ -2610,11 +2613,14 @@ def make_hf_falcon(name, new_architecture, seed, norms=2):
          "tie_word_embeddings": True, "bos_token_id": 11, "eos_token_id": 11, "torch_dtype": "float32"}
     if new_architecture:
         c["num_ln_in_parallel_attn"] = norms
+    if sequential:
+        c.update({"parallel_attn": False, "bias": True, "multi_query": False})
     two = new_architecture and norms == 2
+    bias = c["bias"]
     torch.manual_seed(seed)
     H, heads, V, T, I = c["hidden_size"], c["num_attention_heads"], c["vocab_size"], 11, c["ffn_hidden_size"]
     d = H // heads
-    kv = c["num_kv_heads"] if new_architecture else 1
+    kv = c["num_kv_heads"] if new_architecture else 1 if c["multi_query"] else c["num_attention_heads"]
     per = heads // kv
     state = {"word_embeddings.weight": nn.Embedding(V, H).weight.detach().clone()}
     for i in range(c["num_hidden_layers"]):
@@ -2624,10 +2630,12 @@ def make_hf_falcon(name, new_architecture, seed, norms=2):
             random_norm(state, at + "ln_mlp", H)
         else:
             random_norm(state, at + "input_layernorm", H)
-        random_linear(state, at + "self_attention.query_key_value", (heads + 2 * kv) * d, H, bias=False)
-        random_linear(state, at + "self_attention.dense", H, H, bias=False)
-        random_linear(state, at + "mlp.dense_h_to_4h", I, H, bias=False)
-        random_linear(state, at + "mlp.dense_4h_to_h", H, I, bias=False)
+        if sequential:
+            random_norm(state, at + "post_attention_layernorm", H)
+        random_linear(state, at + "self_attention.query_key_value", (heads + 2 * kv) * d, H, bias=bias)
+        random_linear(state, at + "self_attention.dense", H, H, bias=bias)
+        random_linear(state, at + "mlp.dense_h_to_4h", I, H, bias=bias)
+        random_linear(state, at + "mlp.dense_4h_to_h", H, I, bias=bias)
     random_norm(state, "ln_f", H)
     ids, lengths, blocked = padded_batch(V, T)
     rotated, _ = partial_rotation(T, d, c["rope_theta"])  # whole heads
@@ -2636,7 +2644,7 @@ def make_hf_falcon(name, new_architecture, seed, norms=2):
         return F.layer_norm(x, (H,), state[prefix + ".weight"], state[prefix + ".bias"], c["layer_norm_epsilon"])
 
     def linear(x, prefix):
-        return x @ state[prefix + ".weight"].T
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
     with torch.no_grad():
         x = F.embedding(ids, state["word_embeddings.weight"])
         for i in range(c["num_hidden_layers"]):
@@ -2651,6 +2659,10 @@ def make_hf_falcon(name, new_architecture, seed, norms=2):
             q, k = rotated(q), rotated(k)
             weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
             attended = linear((weights @ v).transpose(1, 2).reshape(2, T, H), at + "self_attention.dense")
+            if sequential:  # the attention's residual, post_attention_layernorm, then the feed-forward's residual
+                x = attended + x
+                h_mlp = norm(x, at + "post_attention_layernorm")
+                attended = 0
             mlp = linear(F.gelu(linear(h_mlp, at + "mlp.dense_h_to_4h")), at + "mlp.dense_4h_to_h")
             x = (mlp + attended) + x
         logits = norm(x, "ln_f") @ state["word_embeddings.weight"].T
@@ -3711,6 +3723,7 @@ if __name__ == "__main__":
         make_hf_falcon("HfFalcon", False, 971)
         make_hf_falcon("HfFalconNew", True, 972)
         make_hf_falcon("HfFalconOneNorm", True, 973, norms=1)
+        make_hf_falcon("HfFalconSequential", False, 974, sequential=True)
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

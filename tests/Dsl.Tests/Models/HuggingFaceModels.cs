@@ -329,6 +329,16 @@ public partial class HfTinyGptNeo;
 [LayerNorm] [Dense(43, TieEmbedding = true, Bias = false)]
 public partial class HfTinyStarcoder2;
 
+// The HfFalconSequential fixture's model (Falcon's old architecture without parallel_attn and multi_query, with bias: falcon-rw's
+// layers without its ALiBi): a key and value head per query head, every bias, the feed-forward after the attention's residual.
+[Embedding(vocab: 25, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Rotary = true, RotaryBase = 3000f)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(48, Activation = Activation.Gelu)] [Dense(32)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(25, TieEmbedding = true, Bias = false)]
+public partial class HfTinyFalconSequential;
+
 // The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
 // values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
 [Embedding(vocab: 29, dim: 32)]

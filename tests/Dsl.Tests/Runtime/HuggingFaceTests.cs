@@ -1018,6 +1018,40 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// Falcon's old architecture without parallel_attn and multi_query, with bias (falcon-rw's layers, without its ALiBi):
+    /// query_key_value head by head with its bias, the feed-forward after post_attention_layernorm: the logits, cached steps, saved
+    /// and read back; the parallel, multi-query and unbiased readings of the same layers refused, named.
+    /// </summary>
+    [Fact]
+    public void ASequentialFalconCheckpointGivesItsLogits()
+    {
+        var model = new HfTinyFalconSequential(seed: 1);
+        HuggingFace.LoadFalcon(model, Fixture.Path("HfFalconSequential"));
+        var (ids, lengths, actual) = AssertCausalLogits(model, "HfFalconSequential");
+        string folder = Path.Combine(_temp, "falcon-sequential-saved");
+        HuggingFace.SaveFalcon(model, folder);
+        AssertSavedAsLoaded("HfFalconSequential", folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+        {
+            Assert.False(config.RootElement.GetProperty("parallel_attn").GetBoolean());
+            Assert.True(config.RootElement.GetProperty("bias").GetBoolean());
+            Assert.False(config.RootElement.GetProperty("multi_query").GetBoolean());
+        }
+        var reloaded = new HfTinyFalconSequential(seed: 5);
+        HuggingFace.LoadFalcon(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadFalcon(new HfTinyFalconSequential(seed: 3), Edited("HfFalconSequential", "falcon-sequential-config", c =>
+        {
+            c["parallel_attn"] = true;
+            c["multi_query"] = true;
+            c["bias"] = false;
+        })));
+        Contains(error.Message, "the configuration's layers are parallel with one norm (parallel_attn); declare [Branch] back to 'layernorm' before 'dense'");
+        Contains(error.Message, "the configuration gives 1 key/value head (multi_query), the model declares 4 ('attention' KeyValueHeads)");
+        Contains(error.Message, "bias is false, the model declares 'attention' with biases");
+    }
+
+    /// <summary>
     /// MPT's checkpoints (MptForCausalLM, transformers' modeling_mpt written out: build_mpt_alibi_tensor's slopes and key
     /// positions, no biases, exact GELU): the logits of a full and a right-padded sequence at their valid steps and each cached
     /// step; saved under its names and read back; a configuration that differs refused, named.
