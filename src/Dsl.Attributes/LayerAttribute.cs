@@ -329,6 +329,13 @@ namespace Dsl
         public bool Alibi { get; set; }
 
         /// <summary>
+        /// ALiBi's bias added before the scores are scaled, so scaled with them: head h adds −m_h · |j − i| · s, s the scores' scale
+        /// (1/√d), as falcon-rw's attention computes (q·k + alibi) / √d where BLOOM's computes q·k / √d + alibi. With
+        /// <see cref="Alibi"/> only. Default false.
+        /// </summary>
+        public bool AlibiScaled { get; set; }
+
+        /// <summary>
         /// A partial rotation (GPT-NeoX's <c>rotary_pct</c>, Hugging Face's <c>partial_rotary_factor</c>: Phi-4-mini's 0.75, StableLM's
         /// 0.25): <c>Rotary</c> turns only the first <c>RotaryDimensions</c> values of each head, the pairs (j, j + r/2) by
         /// p · RotaryBase^(−2j/r), and leaves the rest. Even, at most the head's width. Default 0: the whole head.

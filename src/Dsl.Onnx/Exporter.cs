@@ -207,7 +207,8 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string n = a.Name + "_alibi";
         string distance = g.Add("Abs", n + "_distance", [g.Add("Sub", n + "_difference", [g.Add("Unsqueeze", n + "_keys", [keys, g.Int64s(n + "_keys_axis", 0)]),
             g.Add("Unsqueeze", n + "_queries", [queries, g.Int64s(n + "_queries_axis", 1)])])]); // [Tq, Tk]: |j − i|
-        float[] slopes = Enumerable.Range(0, a.Heads).Select(h => (float)-Kernels.AlibiKernel.Slope(h, a.Heads)).ToArray();
+        // (falcon-rw's, added before the scores' scale: its slopes scaled with them, as the runtime's AlibiKernel.Expand scales them)
+        float[] slopes = Enumerable.Range(0, a.Heads).Select(h => (float)(-Kernels.AlibiKernel.Slope(h, a.Heads) * (a.AlibiScaled ? a.ScoreScale : 1f))).ToArray();
         string bias = g.Add("Mul", n + "_by_head", [g.Add("Cast", n + "_float", [distance], ("to", (long)ElementType.Float)), g.Floats(n + "_slopes", slopes, a.Heads, 1, 1)]);
         return g.Add("Unsqueeze", n + "_bias", [bias, g.Int64s(n + "_batch_axis", 0)]); // [1, heads, Tq, Tk]
     }

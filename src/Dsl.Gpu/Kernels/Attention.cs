@@ -88,17 +88,17 @@ public static class AttentionKernel
     /// <summary>Causal self-attention from a key/value cache held on the host (see <c>Dsl.Kernels.AttentionKernel.CachedForward</c>).</summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
         DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f,
-        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance, alibi);
+        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false, float alibiScale = 1f) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance, alibi, alibiScale);
 
     /// <summary>
     /// As above for grouped-query attention (qkv [T, B, E + 2 · E_kv], the cache [capacity, B, 2 · E_kv]); a non-empty
-    /// <paramref name="relativeTable"/> [buckets, heads] is read on the host, as the host's kernel reads it (and ALiBi's bias, <paramref name="alibi"/>, is
-    /// the host's).
+    /// <paramref name="relativeTable"/> [buckets, heads] is read on the host, as the host's kernel reads it (and ALiBi's bias, <paramref name="alibi"/>,
+    /// its slopes times <paramref name="alibiScale"/>, is the host's).
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         DeviceSpan qkv, Span<float> cache, DeviceSpan weights, DeviceSpan context, int window = 0, float softCap = 0f,
-        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false)
+        DeviceSpan relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false, float alibiScale = 1f)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         Dsl.Kernels.AttentionKernel.RequireHeads(steps, position + (long)steps, batch, width, heads);
@@ -113,7 +113,7 @@ public static class AttentionKernel
         float[] hostWeights = position == 0 ? new float[batch * heads * steps * steps] : [];
         float[] hostTable = relativeTable.IsEmpty ? [] : relativeTable.ToArray();
         Dsl.Kernels.AttentionKernel.CachedForward(steps, batch, width, heads, keyValueHeads, scale, position, hostQkv, cache, hostWeights, hostContext, window, softCap,
-            hostTable, relativeBuckets, relativeMaxDistance, alibi);
+            hostTable, relativeBuckets, relativeMaxDistance, alibi, alibiScale);
         context.CopyFrom(hostContext);
         if (position == 0) weights.CopyFrom(hostWeights);
     }

@@ -108,13 +108,14 @@ public sealed record TokenTypeEmbeddingInfo(string Name, int Width, int Types, i
 /// <see cref="RelativeBuckets"/>: the buckets of a learned bias on the scores by distance (T5's and MPNet's
 /// <c>relative_attention_bias</c>; one-sided on a causal layer, T5's decoder's), with <see cref="RelativeMaxDistance"/>, 0 for none; <see cref="RelativeSharedWith"/>: the earlier
 /// layer whose table it reads (T5's and MPNet's one table), null when it holds its own; <see cref="Alibi"/>: ALiBi's linear bias by
-/// distance on the scores (BLOOM's, MPT's, JinaBERT's).
+/// distance on the scores (BLOOM's, MPT's, JinaBERT's), with <see cref="AlibiScaled"/> added before the scores' scale and so scaled
+/// with them (falcon-rw's).
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0,
     RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
     float QueryKeyNormEpsilon = 1e-6f, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0, int RelativeBuckets = 0, int RelativeMaxDistance = 128,
-    string? RelativeSharedWith = null, bool Alibi = false) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+    string? RelativeSharedWith = null, bool Alibi = false, bool AlibiScaled = false) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
 {
     /// <summary>The values of each head the rotation turns: <see cref="RotaryDimensions"/>, or the whole <see cref="HeadSize"/>.</summary>
     public int RotaryWidth => RotaryDimensions > 0 ? RotaryDimensions : HeadSize;

@@ -33,17 +33,20 @@ public static class AlibiKernel
     /// <summary>
     /// Writes <paramref name="bias"/> [heads, 2T − 1]: head h's −m_h · |j − i| at distance j − i = o − (T − 1) in column o, the
     /// layout <see cref="AttentionKernel.Forward(int, int, int, int, float, bool, ReadOnlySpan{int}, ReadOnlySpan{float}, Span{float}, ReadOnlySpan{float}, Span{float}, Span{float}, int, float, ReadOnlySpan{float})"/>
-    /// reads (its <c>positionBias</c>), each value rounded once from double.
+    /// reads (its <c>positionBias</c>), each value rounded once from double; each slope times <paramref name="alibiScale"/> (falcon-rw's
+    /// ALiBi, added before the scores' scale: that scale; 1 leaves the slopes as they are).
     /// </summary>
-    public static void Expand(int steps, int heads, Span<float> bias)
+    public static void Expand(int steps, int heads, Span<float> bias, float alibiScale = 1f)
     {
         if (steps < 0 || heads < 1)
             throw new ArgumentOutOfRangeException(nameof(steps), $"Alibi: steps {steps} are 0 or more, heads {heads} 1 or more.");
+        if (!(alibiScale > 0f) || float.IsInfinity(alibiScale))
+            throw new ArgumentOutOfRangeException(nameof(alibiScale), alibiScale, "Alibi: the slopes' scale is a positive finite number.");
         int n = RelativePositionKernel.Distances(steps);
         AttentionKernel.RequireLength(bias.Length, (long)heads * n, "bias");
         for (int h = 0; h < heads; h++)
         {
-            double slope = Slope(h, heads);
+            double slope = Slope(h, heads) * alibiScale;
             for (int o = 0; o < n; o++) bias[h * n + o] = (float)(-slope * Math.Abs(o - (steps - 1)));
         }
     }

@@ -77,19 +77,20 @@ public static class AttentionKernel
     /// </summary>
     public static void CachedForward(int steps, int batch, int width, int heads, float scale, int position,
         ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f,
-        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false) =>
-        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance, alibi);
+        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false, float alibiScale = 1f) =>
+        CachedForward(steps, batch, width, heads, heads, scale, position, qkv, cache, weights, context, window, softCap, relativeTable, relativeBuckets, relativeMaxDistance, alibi, alibiScale);
 
     /// <summary>
     /// As above for grouped-query attention: <paramref name="qkv"/> [T, B, E + 2 · E_kv] and the cache [capacity, B, 2 · E_kv]
     /// (see the grouped <c>Forward</c>). A non-empty <paramref name="relativeTable"/> [buckets, heads] is a causal layer's
     /// relative position bias (T5's decoder's: one-sided buckets, <see cref="RelativePositionKernel"/>), <paramref name="relativeBuckets"/>
     /// buckets up to <paramref name="relativeMaxDistance"/>: each query's bias by its distance to every key, read from the table;
-    /// <paramref name="alibi"/>, ALiBi's bias by distance (<see cref="AlibiKernel"/>) instead.
+    /// <paramref name="alibi"/>, ALiBi's bias by distance (<see cref="AlibiKernel"/>) instead, its slopes times <paramref name="alibiScale"/>
+    /// (falcon-rw's, added before the scores' scale).
     /// </summary>
     public static unsafe void CachedForward(int steps, int batch, int width, int heads, int keyValueHeads, float scale, int position,
         ReadOnlySpan<float> qkv, Span<float> cache, Span<float> weights, Span<float> context, int window = 0, float softCap = 0f,
-        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false)
+        ReadOnlySpan<float> relativeTable = default, int relativeBuckets = 0, int relativeMaxDistance = 0, bool alibi = false, float alibiScale = 1f)
     {
         if (position < 0) throw new ArgumentOutOfRangeException(nameof(position), position, "Attention: the steps the cache holds are 0 or more.");
         RequireHeads(steps, position + (long)steps, batch, width, heads);
@@ -126,7 +127,7 @@ public static class AttentionKernel
         try
         {
             if (relative) RelativePositionKernel.Expand(keys, heads, relativeBuckets, relativeMaxDistance, relativeTable, bias, bidirectional: false);
-            else AlibiKernel.Expand(keys, heads, bias);
+            else AlibiKernel.Expand(keys, heads, bias, alibiScale);
             fixed (float* pb = bias) CachedHeads(steps, batch, width, heads, keyValueHeads, scale, position, qkv, cache, weights, context, window, softCap, pb);
         }
         finally
@@ -136,7 +137,7 @@ public static class AttentionKernel
     }
 
     /// <summary>
-    /// The heads of <see cref="CachedForward(int, int, int, int, int, float, int, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, int, float, ReadOnlySpan{float}, int, int, bool)"/>
+    /// The heads of <see cref="CachedForward(int, int, int, int, int, float, int, ReadOnlySpan{float}, Span{float}, Span{float}, Span{float}, int, float, ReadOnlySpan{float}, int, int, bool, float)"/>
     /// once the cache holds the new keys and values: the queries at position … over every key up to theirs, a position bias by
     /// distance [heads, 2 · keys − 1] added where <paramref name="positionBias"/> is not null.
     /// </summary>

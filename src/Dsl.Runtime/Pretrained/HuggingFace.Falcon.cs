@@ -36,7 +36,8 @@ public static partial class HuggingFace
     /// <c>num_hidden_layers</c> (32), <c>num_attention_heads</c> (71), <c>num_kv_heads</c> (the heads), <c>multi_query</c> (true),
     /// <c>new_decoder_architecture</c> (false), <c>parallel_attn</c> (true), <c>bias</c> (false), <c>ffn_hidden_size</c> (4 ·
     /// hidden_size), <c>activation</c> ("gelu"), <c>rope_theta</c> (10000), <c>layer_norm_epsilon</c> (1e-5) and
-    /// <c>tie_word_embeddings</c> (true); <c>alibi</c> (falcon-rw's, scaled with the scores) and a <c>rope_scaling</c> are refused.
+    /// <c>tie_word_embeddings</c> (true); a <c>rope_scaling</c> is refused. <c>alibi</c> (falcon-rw-1b's and -7b's): ALiBi in place of
+    /// the rotation, added to the scores before their scale, <c>[Attention(…, Alibi = true, AlibiScaled = true)]</c>.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as Falcon (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">
@@ -107,8 +108,9 @@ public static partial class HuggingFace
             {
                 int n = blocks.Count, start = at;
                 var first = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm or ln_attn ([LayerNorm])", x => x.Bias);
-                var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attention ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)])",
-                    x => IsPlainRotaryCausal(x) && x is { RotaryDimensions: 0 } && x.OutputBias == x.Bias);
+                var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attention ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)], "
+                    + "or falcon-rw's ALiBi instead of the rotation: Alibi = true, AlibiScaled = true)",
+                    x => (IsPlainRotaryCausal(x) && x is { RotaryDimensions: 0 } || IsScaledAlibiCausal(x)) && x.OutputBias == x.Bias);
                 at = walk.Dropout(at); // (hidden_dropout's, after self_attention.dense)
                 int attended = at - 1;
                 FalconKind kind = at < l.Count && l[at] is BranchInfo { From: var from } ? from == start ? FalconKind.OneNorm : FalconKind.TwoNorms : FalconKind.Sequential;
@@ -164,14 +166,22 @@ public static partial class HuggingFace
             return s;
         }
 
-        /// <summary>What one configuration cannot say: layers whose heads, rotation, biases, feed-forward or norms differ from the first's.</summary>
+        /// <summary>
+        /// falcon-rw's attention: causal, ALiBi's bias added before the scores' scale (<c>AlibiScaled</c>) in place of the rotation,
+        /// nothing else of the options a decoder without them does not have.
+        /// </summary>
+        private static bool IsScaledAlibiCausal(AttentionInfo x) =>
+            x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f,
+                SoftCap: 0f, RelativeBuckets: 0, RotaryBase: 0f, Alibi: true, AlibiScaled: true };
+
+        /// <summary>What one configuration cannot say: layers whose heads, positions, biases, feed-forward or norms differ from the first's.</summary>
         public void CheckAlike(List<string> problems)
         {
             FalconBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
             foreach (FalconBlock b in Blocks.Skip(1).Where(b => b.Attention.Heads != a.Heads || b.Attention.KeyValueHeadCount != a.KeyValueHeadCount || b.Attention.RotaryBase != a.RotaryBase
-                || b.Attention.Bias != a.Bias).Take(1))
-                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads, rotation or biases): Falcon's layers are alike (one num_attention_heads, num_kv_heads, rope_theta and bias)");
+                || b.Attention.Alibi != a.Alibi || b.Attention.Bias != a.Bias).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads, positions or biases): Falcon's layers are alike (one num_attention_heads, num_kv_heads, alibi, rope_theta and bias)");
             foreach (FalconBlock b in Blocks.Skip(1).Where(b => b.Up.Units != first.Up.Units || b.Up.Activation != first.Up.Activation).Take(1))
                 problems.Add($"'{b.Up.Name}' differs from '{first.Up.Name}': Falcon's layers are alike (one ffn_hidden_size, one activation)");
             foreach (FalconBlock b in Blocks.Skip(1).Where(b => b.Kind != first.Kind).Take(1))
@@ -202,11 +212,14 @@ public static partial class HuggingFace
             CheckAlike(problems);
             CheckFeedForwardActivation(c, "activation", Activation.Gelu, Blocks.Select(b => b.Up), problems);
             ConfigEpsilon(c, problems, "layer_norm_epsilon", 1e-5, Norms());
-            CheckPartialRotation(c, problems, a, "Falcon", "partial_rotary_factor", 1.0, "rope_theta");
             // (Python reads a null as false, as FalconConfig's own flags take it)
             bool Flag(string key, bool fallback) => c.TryGetProperty(key, out JsonElement v) ? v.ValueKind == JsonValueKind.True : fallback;
-            if (Flag("alibi", false))
-                problems.Add("alibi is true: Falcon's ALiBi (falcon-rw's) is added before the scores are scaled, which [Attention(Alibi = true)] does not compute; its rotary positions are laid out here");
+            // the positions: falcon-rw's ALiBi, added before the scores' scale, or the rotation (whose settings transformers reads only then)
+            bool alibi = Flag("alibi", false);
+            if (alibi != a.Alibi)
+                problems.Add(alibi ? $"alibi is true: falcon-rw's ALiBi, added to the scores before their scale, takes the rotation's place; declare '{a.Name}' with Alibi = true, AlibiScaled = true and no Rotary"
+                    : $"alibi is false{(Value(c, "alibi") is null ? " (its default)" : "")}: Falcon's positions are rotary; declare '{a.Name}' with Rotary = true, not Alibi");
+            else if (!alibi) CheckPartialRotation(c, problems, a, "Falcon", "partial_rotary_factor", 1.0, "rope_theta");
             // the key/value heads: the new architecture's num_kv_heads, else multi_query's one or as many as the heads
             bool newArchitecture = Flag("new_decoder_architecture", false), multiQuery = Flag("multi_query", true), parallel = Flag("parallel_attn", true);
             int kv = newArchitecture ? Value(c, "num_kv_heads") is { ValueKind: JsonValueKind.Number } k && k.TryGetInt32(out int g) ? g : heads : multiQuery ? 1 : heads;
@@ -252,11 +265,11 @@ public static partial class HuggingFace
                 else w.WriteBoolean("multi_query", a.KeyValueHeadCount == 1);
                 w.WriteBoolean("parallel_attn", first.Kind != FalconKind.Sequential);
                 w.WriteBoolean("bias", a.Bias);
-                w.WriteBoolean("alibi", false);
+                w.WriteBoolean("alibi", a.Alibi);
                 w.WriteNumber("ffn_hidden_size", first.Up.Units);
                 w.WriteString("activation", FeedForwardActivationName(first.Up.Activation));
                 w.WritePropertyName("rope_theta");
-                w.WriteRawValue(JsonFloat(a.RotaryBase));
+                w.WriteRawValue(JsonFloat(a.Alibi ? 10000f : a.RotaryBase)); // (FalconConfig's default: unread with ALiBi)
                 w.WriteNull("rope_scaling");
                 w.WritePropertyName("layer_norm_epsilon");
                 w.WriteRawValue(JsonFloat(first.First.Epsilon));

@@ -219,6 +219,19 @@ class RotaryAttention(nn.Module):
         return self.out_proj(context)
 
 
+def build_alibi_tensor(mask, heads):
+    """transformers' build_alibi_tensor (BLOOM's, Falcon's): the slopes in float32 from two bases, times each key's position among
+    the valid ones of mask [B, T]; [B, heads, 1, T]."""
+    closest = 2 ** math.floor(math.log2(heads))
+    base = torch.tensor(2 ** (-(2 ** -(math.log2(closest) - 3))), dtype=torch.float32)
+    slopes = torch.pow(base, torch.arange(1, 1 + closest, dtype=torch.int32))
+    if closest != heads:
+        extra = torch.tensor(2 ** (-(2 ** -(math.log2(2 * closest) - 3))), dtype=torch.float32)
+        slopes = torch.cat([slopes, torch.pow(extra, torch.arange(1, 1 + 2 * min(closest, heads - closest), 2, dtype=torch.int32))])
+    positions = ((mask.cumsum(dim=-1) - 1) * mask)[:, None, :]
+    return (slopes[..., None] * positions)[:, :, None, :]
+
+
 def alibi_slopes(n):
     """ALiBi's head slopes as the paper's get_slopes computes them (Press et al. 2022; JinaBERT's _get_alibi_head_slopes, in
     double): a geometric sequence from 2^(-8/n) for n a power of two, else the power of two below's, then every other slope of
@@ -1979,15 +1992,7 @@ def make_hf_bloom():
     def gelu(x):  # bloom_gelu_forward
         return x * 0.5 * (1.0 + torch.tanh(0.79788456 * x * (1 + 0.044715 * x * x)))
 
-    # build_alibi_tensor: the slopes in float32 from two bases, times each key's position among the valid ones
-    closest = 2 ** math.floor(math.log2(heads))
-    base = torch.tensor(2 ** (-(2 ** -(math.log2(closest) - 3))), dtype=torch.float32)
-    slopes = torch.pow(base, torch.arange(1, 1 + closest, dtype=torch.int32))
-    if closest != heads:
-        extra = torch.tensor(2 ** (-(2 ** -(math.log2(2 * closest) - 3))), dtype=torch.float32)
-        slopes = torch.cat([slopes, torch.pow(extra, torch.arange(1, 1 + 2 * min(closest, heads - closest), 2, dtype=torch.int32))])
-    positions = ((mask.cumsum(dim=-1) - 1) * mask)[:, None, :]
-    alibi = (slopes[..., None] * positions)[:, :, None, :]  # [B, heads, 1, T]
+    alibi = build_alibi_tensor(mask, heads)
     minimum = torch.finfo(torch.float32).min
     blocked = torch.triu(torch.ones(T, T, dtype=torch.bool), diagonal=1)[None, None] | (mask == 0)[:, None, None, :]
     with torch.no_grad():
@@ -2593,7 +2598,7 @@ def make_hf_gpt_bigcode(name, multi_query, seed):
     write_hf_fixture(name, c, tensors, ids, lengths, logits)
 
 
-def make_hf_falcon(name, new_architecture, seed, norms=2, sequential=False):
+def make_hf_falcon(name, new_architecture, seed, norms=2, sequential=False, alibi=False):
     """HfFalcon (falcon-7b's layers: multi_query, parallel_attn, one input_layernorm) and HfFalconNew (new_decoder_architecture:
     falcon-40b's and -180b's, num_kv_heads grouped heads, ln_attn and ln_mlp): FalconForCausalLM as save_pretrained writes it
     ("transformer." prefix, float32, lm_head tied to word_embeddings and left out), transformers' modeling_falcon written out:
@@ -2604,8 +2609,9 @@ def make_hf_falcon(name, new_architecture, seed, norms=2, sequential=False):
     new architecture; HfFalconOneNorm: the new architecture with num_ln_in_parallel_attn 1, falcon-11B's, one input_layernorm);
     ln_f, the tied head. HfFalconSequential: the old architecture without parallel_attn and multi_query, with bias (the layout
     falcon-rw's layers have, without its ALiBi): a key and value head per query head (query_key_value's rows [heads, 3, d]), every
-    linear layer's bias, x = x + attn(input_layernorm(x)), then x + mlp(post_attention_layernorm(x)). Two sequences of 11 steps,
-    the second padded after 7."""
+    linear layer's bias, x = x + attn(input_layernorm(x)), then x + mlp(post_attention_layernorm(x)). HfFalconRw: those layers with
+    falcon-rw's ALiBi instead of the rotation, build_alibi_tensor's m_h * j added to q k^T before the scale, (q k^T + alibi) / sqrt(d).
+    Two sequences of 11 steps, the second padded after 7."""
     c = {"architectures": ["FalconForCausalLM"], "model_type": "falcon", "vocab_size": 25, "hidden_size": 32, "num_attention_heads": 4,
          "num_hidden_layers": 2, "num_kv_heads": 2 if new_architecture else None, "multi_query": True, "new_decoder_architecture": new_architecture,
          "parallel_attn": True, "bias": False, "alibi": False, "layer_norm_epsilon": 1e-05, "rope_theta": 3000.0, "rope_scaling": None,
@@ -2615,6 +2621,8 @@ def make_hf_falcon(name, new_architecture, seed, norms=2, sequential=False):
         c["num_ln_in_parallel_attn"] = norms
     if sequential:
         c.update({"parallel_attn": False, "bias": True, "multi_query": False})
+    if alibi:
+        c.update({"alibi": True, "rope_theta": 10000.0})
     two = new_architecture and norms == 2
     bias = c["bias"]
     torch.manual_seed(seed)
@@ -2656,8 +2664,13 @@ def make_hf_falcon(name, new_architecture, seed, norms=2, sequential=False):
             q = fused[:, :, :, :-2].reshape(2, T, heads, d).transpose(1, 2)
             k = fused[:, :, :, -2].transpose(1, 2).repeat_interleave(per, dim=1)
             v = fused[:, :, :, -1].transpose(1, 2).repeat_interleave(per, dim=1)
-            q, k = rotated(q), rotated(k)
-            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            if alibi:  # FalconAttention with alibi: (q k^T + alibi) * inv_norm_factor
+                mask = (torch.arange(T)[None, :] < lengths[:, None]).long()
+                scores = (q @ k.transpose(-1, -2) + build_alibi_tensor(mask, heads)) * (1.0 / math.sqrt(d))
+            else:
+                q, k = rotated(q), rotated(k)
+                scores = (q @ k.transpose(-1, -2)) / math.sqrt(d)
+            weights = scores.masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
             attended = linear((weights @ v).transpose(1, 2).reshape(2, T, H), at + "self_attention.dense")
             if sequential:  # the attention's residual, post_attention_layernorm, then the feed-forward's residual
                 x = attended + x
@@ -3724,6 +3737,7 @@ if __name__ == "__main__":
         make_hf_falcon("HfFalconNew", True, 972)
         make_hf_falcon("HfFalconOneNorm", True, 973, norms=1)
         make_hf_falcon("HfFalconSequential", False, 974, sequential=True)
+        make_hf_falcon("HfFalconRw", False, 975, sequential=True, alibi=True)
         sys.exit(0)
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):

@@ -398,6 +398,13 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_AlibiScaledWithoutAlibi()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Heads = 2, Causal = true, [|AlibiScaled = true|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("AlibiScaled scales ALiBi's bias with the scores (added before their scale: falcon-rw's); it applies only with Alibi = true", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0007_OutputBiasWhereThereIsNoProjection()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(8)] [Attention(Score = AttentionScore.General, [|OutputBias = false|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

@@ -98,7 +98,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // OPT's post-norm layers with project_in before the learned positions and project_out before the tied output layer
         nameof(HfTinyOptPostNorm),
         // GPT-Neo's: unscaled scores, out_proj's bias alone, a local window
-        nameof(HfTinyGptNeo), nameof(HfTinyStarcoder2), nameof(HfTinyFalconSequential),
+        nameof(HfTinyGptNeo), nameof(HfTinyStarcoder2), nameof(HfTinyFalconSequential), nameof(HfTinyFalconRw),
         // Gemma 3's layers: norms around each part, a sliding layer then a full one with scaled frequencies
         nameof(HfTinyGemma3),
         // BERT's post-norm encoder over the whole sequence, and with a head of its own (attention pooling, a classifier)

@@ -339,6 +339,16 @@ public partial class HfTinyStarcoder2;
 [LayerNorm] [Dense(25, TieEmbedding = true, Bias = false)]
 public partial class HfTinyFalconSequential;
 
+// The HfFalconRw fixture's model (falcon-rw-1b's and -7b's layout): HfTinyFalconSequential's layers with ALiBi in place of the
+// rotation, added to the scores before their scale (AlibiScaled).
+[Embedding(vocab: 25, dim: 32)]
+[Repeat(2)]
+[LayerNorm] [Attention(Heads = 4, Causal = true, Alibi = true, AlibiScaled = true)] [Residual(Layers = 2)]
+[LayerNorm] [Dense(48, Activation = Activation.Gelu)] [Dense(32)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm] [Dense(25, TieEmbedding = true, Bias = false)]
+public partial class HfTinyFalconRw;
+
 // The HfStableLm fixture's model (StableLmForCausalLM, stablelm-2's layers): layer norms, 2 heads over 1 key/value head of 16
 // values with q, k and v biases (use_qkv_bias) and none on o_proj, the first 4 values turned at base 2000, SwiGLU.
 [Embedding(vocab: 29, dim: 32)]

@@ -137,6 +137,7 @@ public class OnnxExportTests
         nameof(HfTinyOptPostNorm) => new HfTinyOptPostNorm(seed: 112),
         nameof(HfTinyGptNeo) => new HfTinyGptNeo(seed: 113),
         nameof(HfTinyStarcoder2) => new HfTinyStarcoder2(seed: 114),
+        nameof(HfTinyFalconRw) => new HfTinyFalconRw(seed: 115),
         nameof(GcAlibiCausal) => new GcAlibiCausal(seed: 101),
         nameof(HfTinyBloom) => new HfTinyBloom(seed: 102),
         nameof(HfTinyJinaBert) => new HfTinyJinaBert(seed: 103),
@@ -221,6 +222,8 @@ public class OnnxExportTests
         nameof(HfTinyGptNeo),
         // StarCoder2's: layer norms, grouped rotary heads in a sliding window, every bias, the tied head
         nameof(HfTinyStarcoder2),
+        // falcon-rw's ALiBi, added before the scores' scale: its slopes scaled with them
+        nameof(HfTinyFalconRw),
         // [Pool]: ReduceMean over the steps, a Gather of the first and of the last step, ReduceMax
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
@@ -469,6 +472,7 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyFalcon))]
     [InlineData(nameof(HfTinyOptPostNorm))]
     [InlineData(nameof(HfTinyGptNeo))]
+    [InlineData(nameof(HfTinyFalconRw))]
     public void StepGraphsCarryTheStatesAsStepDoes(string name) => AssertStepGraphStepsAsStep(Perturbed(Create(name)), name);
 
     [Theory]

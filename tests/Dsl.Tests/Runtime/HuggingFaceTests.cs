@@ -994,8 +994,7 @@ public sealed class HuggingFaceTests : IDisposable
             c["new_decoder_architecture"] = !newArchitecture;
             c["num_kv_heads"] = 4;
             c["bias"] = true;
-            c["alibi"] = true;
-            c["rope_theta"] = 10000;
+            c["rope_theta"] = 10000; // (read where alibi is false: the rotation's base; AFalconRwCheckpointGivesItsLogits reads alibi)
         })));
         Contains(error.Message, newArchitecture
             ? "the configuration gives 1 key/value head (multi_query), the model declares 2 ('attention' KeyValueHeads)"
@@ -1003,7 +1002,6 @@ public sealed class HuggingFaceTests : IDisposable
         if (twoNorms) Contains(error.Message, "the configuration's layers are parallel with one norm (parallel_attn); declare [Branch] back to 'layernorm' before 'dense'");
         else if (!newArchitecture) Contains(error.Message, "new_decoder_architecture is true: each branch has its norm (ln_attn, ln_mlp); declare [Branch(Layers = 2)] [LayerNorm] before 'dense'");
         Contains(error.Message, "bias is true, the model declares 'attention' without biases");
-        Contains(error.Message, "alibi is true");
         Contains(error.Message, "rope_theta is 10000, the model declares 3000 ('attention' RotaryBase)");
         if (fixture == "HfFalconOneNorm")
         {
@@ -1049,6 +1047,34 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(error.Message, "the configuration's layers are parallel with one norm (parallel_attn); declare [Branch] back to 'layernorm' before 'dense'");
         Contains(error.Message, "the configuration gives 1 key/value head (multi_query), the model declares 4 ('attention' KeyValueHeads)");
         Contains(error.Message, "bias is false, the model declares 'attention' with biases");
+    }
+
+    /// <summary>
+    /// falcon-rw's checkpoints (FalconForCausalLM with alibi: ALiBi added to the scores before their scale, transformers'
+    /// modeling_falcon written out): the logits, cached steps (the scaled bias by each step's distance), saved and read back; the
+    /// rotary reading of the same configuration, and ALiBi added after the scale (BLOOM's), refused, named.
+    /// </summary>
+    [Fact]
+    public void AFalconRwCheckpointGivesItsLogits()
+    {
+        var model = new HfTinyFalconRw(seed: 1);
+        HuggingFace.LoadFalcon(model, Fixture.Path("HfFalconRw"));
+        var (ids, lengths, actual) = AssertCausalLogits(model, "HfFalconRw");
+        string folder = Path.Combine(_temp, "falcon-rw-saved");
+        HuggingFace.SaveFalcon(model, folder);
+        AssertSavedAsLoaded("HfFalconRw", folder);
+        using (JsonDocument config = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "config.json"))))
+            Assert.True(config.RootElement.GetProperty("alibi").GetBoolean());
+        var reloaded = new HfTinyFalconRw(seed: 5);
+        HuggingFace.LoadFalcon(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadFalcon(new HfTinyFalconSequential(seed: 3), Fixture.Path("HfFalconRw")));
+        Contains(error.Message, "alibi is true: falcon-rw's ALiBi, added to the scores before their scale, takes the rotation's place; declare 'attention' with Alibi = true, AlibiScaled = true and no Rotary");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadFalcon(new HfTinyFalconRw(seed: 3), Fixture.Path("HfFalconSequential")));
+        Contains(error.Message, "alibi is false: Falcon's positions are rotary; declare 'attention' with Rotary = true, not Alibi");
+        // BLOOM's ALiBi (after the scale) is not falcon-rw's
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadFalcon(new HfTinyBloom(seed: 3), Fixture.Path("HfFalconRw")));
+        Contains(layout.Message, "HfTinyBloom is not laid out as Falcon");
     }
 
     /// <summary>

@@ -101,7 +101,7 @@ internal static class MultiHeadAttention
             (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "") +
             (spec.SoftCap > 0f ? $", the scores soft-capped at {SourceWriter.Float(spec.SoftCap)} (cap · tanh(score / cap))" : "") +
             (spec.RelativeBuckets > 0 ? $", a learned bias by distance on the scores ({spec.RelativeBuckets} {(spec.Causal ? "one-sided " : "")}buckets up to {spec.RelativeMaxDistance} steps)" : "") +
-            (spec.Alibi ? ", ALiBi's linear bias by distance on the scores (−m_h · |j − i|)" : "");
+            (spec.Alibi ? $", ALiBi's linear bias by distance on the scores (−m_h · |j − i|{(spec.AlibiScaled ? $" · {SourceWriter.Float(scale)}: added before the scores' scale" : "")})" : "");
         BufferRef selfQkv = c.Own("qkv", packed, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {packed}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
         BufferRef? mask = spec.Dropout > 0f
@@ -138,6 +138,8 @@ internal static class MultiHeadAttention
         Operand[] sided = spec.Causal ? [new ScalarOperand("bidirectional: false")] : [];
         // ALiBi's bias by distance: fixed for the shape, written once per workspace (nothing learns it)
         if (spec.Alibi) relativeBias = c.Own("alibi", 2 * heads, Rows.Steps1, BufferUse.Forward, $"each head's ALiBi bias −m_h · |j − i| by distance −(T − 1) … T − 1, filled once per workspace [{heads}, 2T − 1]");
+        // falcon-rw's ALiBi, added before the scores' scale: its slopes scaled with them (an argument only then)
+        Operand[] alibiScale = spec.AlibiScaled ? [new ScalarOperand($"alibiScale: {SourceWriter.Float(scale)}")] : [];
         string causal = !spec.Causal ? "" : spec.SlidingWindow > 0 ? $", causal, each step over the {spec.SlidingWindow} most recent steps (its own included)" : ", causal";
         var pass = new PassBuilder()
             .Doc($"// {layer.Name}: [T, B, {e}] -> [T, B, {e}], self-attention with {heads} head(s){grouping}{causal} (nn.MultiheadAttention; with lengths, padded keys are masked):")
@@ -196,7 +198,7 @@ internal static class MultiHeadAttention
                 ? $"stepping (inference from a carried state): append this pass's keys and values to the cache and attend over the {spec.SlidingWindow} most recent steps"
                 : "stepping (inference from a carried state): append this pass's keys and values to the cache and attend over every step taken");
             // (the relative position bias read from the table by each query's distance to every key taken)
-            Operand[] relativeCached = relativeTable is null ? spec.Alibi ? [new ScalarOperand("alibi: true")] : []
+            Operand[] relativeCached = relativeTable is null ? spec.Alibi ? [new ScalarOperand("alibi: true"), .. alibiScale] : []
                 : [new NamedOperand("relativeTable", relativeTable.Values), new ScalarOperand($"relativeBuckets: {spec.RelativeBuckets}"), new ScalarOperand($"relativeMaxDistance: {spec.RelativeMaxDistance}")];
             pass.Add(new WhenOp(Condition.SteppingState,
                 new Op[] { new KernelOp(Kernels.Attention, "CachedForward", [.. cached, selfQkv, new CacheOperand(cache), selfWeights, selfContext, .. window, .. relativeCached]) }.ToEquatableArray(),
@@ -226,7 +228,7 @@ internal static class MultiHeadAttention
         pass.AffineBackward(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         Op[] setup = [.. angles is null ? Array.Empty<Op>()
             : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(r), .. frequencies]) { Note = "once per shape" }],
-            .. !spec.Alibi ? Array.Empty<Op>() : [new KernelOp(Kernels.Alibi, "Expand", [ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(heads), relativeBias!]) { Note = "once per shape" }]];
+            .. !spec.Alibi ? Array.Empty<Op>() : [new KernelOp(Kernels.Alibi, "Expand", [ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(heads), relativeBias!, .. alibiScale]) { Note = "once per shape" }]];
         return new SelfAttentionPlan(layer, c.In, c.DIn, output, dOutput, selfWeights, projections, selfQkv, selfDQkv, selfContext, selfDContext, mask,
             heads, scale, spec.Causal, spec.Dropout, relativeTable) { Passes = pass.Build(), Setup = setup.ToEquatableArray() };
     }
