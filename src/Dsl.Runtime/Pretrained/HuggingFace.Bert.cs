@@ -326,7 +326,7 @@ public static partial class HuggingFace
                         ? $"layer {n}'s attention ([Attention(Heads = h, Alibi = true)]: JinaBERT's, over the whole sequence, with its biases)"
                         : $"layer {n}'s attention ([Attention(Heads = h)], over the whole sequence, with its biases, no rotary positions; MPNet's: RelativeBuckets = 32)",
                     x => x is { Causal: false, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f, Bias: true, OutputBias: true, KeyValueHeads: 0,
-                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f } && x.Alibi == alibi);
+                        SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, AlibiScaled: false } && x.Alibi == alibi);
                 at = walk.Dropout(at);
                 walk.At<ResidualInfo>(at++, $"layer {n}'s residual around the attention ([Residual], or Layers = 2 over a [Dropout])", r => r.From == start - 1);
                 int normed = at;

@@ -181,7 +181,7 @@ public static partial class HuggingFace
                 var first = walk.At<LayerNormInfo>(at++, $"block {n}'s {firstName} ({(mpt ? "[LayerNorm(Bias = false)]" : "[LayerNorm]")})", x => x.Bias == bias);
                 var attention = walk.At<AttentionInfo>(at++, $"block {n}'s {attentionName} ([Attention(Heads = h, Causal = true, Alibi = true{(mpt ? ", Bias = false" : "")})])",
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false, RotaryBase: 0f,
-                        KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: true } && x.Bias == bias && x.OutputBias == bias);
+                        KeyValueHeads: 0, SlidingWindow: 0, HeadWidth: 0, QueryKeyNorm: false, Scale: 0f, SoftCap: 0f, RelativeBuckets: 0, Alibi: true, AlibiScaled: false } && x.Bias == bias && x.OutputBias == bias);
                 at = walk.Dropout(at); // (hidden_dropout's, resid_pdrop's: after the attention's output projection)
                 int residual = at;
                 walk.At<ResidualInfo>(at++, $"block {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);

@@ -219,9 +219,10 @@ class RotaryAttention(nn.Module):
         return self.out_proj(context)
 
 
-def build_alibi_tensor(mask, heads):
-    """transformers' build_alibi_tensor (BLOOM's, Falcon's): the slopes in float32 from two bases, times each key's position among
-    the valid ones of mask [B, T]; [B, heads, 1, T]."""
+def build_alibi_tensor(mask, heads, bfloat16=False):
+    """transformers' build_alibi_tensor (BLOOM's; with bfloat16, Falcon's, whose slopes are rounded to bfloat16 before they multiply
+    the positions, in bfloat16): the slopes in float32 from two bases, times each key's position among the valid ones of mask [B, T];
+    [B, heads, 1, T], float32."""
     closest = 2 ** math.floor(math.log2(heads))
     base = torch.tensor(2 ** (-(2 ** -(math.log2(closest) - 3))), dtype=torch.float32)
     slopes = torch.pow(base, torch.arange(1, 1 + closest, dtype=torch.int32))
@@ -229,7 +230,8 @@ def build_alibi_tensor(mask, heads):
         extra = torch.tensor(2 ** (-(2 ** -(math.log2(2 * closest) - 3))), dtype=torch.float32)
         slopes = torch.cat([slopes, torch.pow(extra, torch.arange(1, 1 + 2 * min(closest, heads - closest), 2, dtype=torch.int32))])
     positions = ((mask.cumsum(dim=-1) - 1) * mask)[:, None, :]
-    return (slopes[..., None] * positions)[:, :, None, :]
+    alibi = slopes[..., None].bfloat16() * positions if bfloat16 else slopes[..., None] * positions
+    return alibi.float()[:, :, None, :]
 
 
 def alibi_slopes(n):
@@ -2666,7 +2668,7 @@ def make_hf_falcon(name, new_architecture, seed, norms=2, sequential=False, alib
             v = fused[:, :, :, -1].transpose(1, 2).repeat_interleave(per, dim=1)
             if alibi:  # FalconAttention with alibi: (q k^T + alibi) * inv_norm_factor
                 mask = (torch.arange(T)[None, :] < lengths[:, None]).long()
-                scores = (q @ k.transpose(-1, -2) + build_alibi_tensor(mask, heads)) * (1.0 / math.sqrt(d))
+                scores = (q @ k.transpose(-1, -2) + build_alibi_tensor(mask, heads, bfloat16=True)) * (1.0 / math.sqrt(d))
             else:
                 q, k = rotated(q), rotated(k)
                 scores = (q @ k.transpose(-1, -2)) / math.sqrt(d)
