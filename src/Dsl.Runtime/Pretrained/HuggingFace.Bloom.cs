@@ -196,10 +196,8 @@ public static partial class HuggingFace
                 blocks.Add(new BloomBlock(first, attention, second, up, down));
             }
             if (blocks.Count == 0) throw walk.Differs(first0, $"block 0's {firstName} ([LayerNorm]) and {attentionName} ([Attention(Causal = true, Alibi = true)])");
-            var norm = walk.At<LayerNormInfo>(at, $"the last norm ({(mpt ? "norm_f: [LayerNorm(Bias = false)]" : "ln_f: [LayerNorm]")})", x => x.Bias == bias);
-            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
-                d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({(mpt ? "MPT" : "BLOOM")} ends with its output layer)");
+            var (norm, output) = walk.LastNormAndHead(at, $"the last norm ({(mpt ? "norm_f: [LayerNorm(Bias = false)]" : "ln_f: [LayerNorm]")})",
+                $"lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)]", embedding.Vocabulary, normBias: bias);
             return new BloomLayout(embedding, embeddingNorm, blocks, norm, output, mpt);
         }
 

@@ -136,10 +136,7 @@ public static partial class HuggingFace
                 blocks.Add(new FalconBlock(first, attention, second, up, down, kind));
             }
             if (blocks.Count == 0) throw walk.Differs(1, "decoder layer 0's input_layernorm ([LayerNorm]) and self_attention ([Attention(Causal = true, Rotary = true)])");
-            var norm = walk.At<LayerNormInfo>(at, "ln_f ([LayerNorm])", x => x.Bias);
-            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
-                d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (Falcon ends with its output layer)");
+            var (norm, output) = walk.LastNormAndHead(at, "ln_f ([LayerNorm])", $"lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)]", embedding.Vocabulary);
             return new FalconLayout(embedding, blocks, norm, output);
         }
 

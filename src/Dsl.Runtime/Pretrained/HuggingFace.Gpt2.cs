@@ -379,10 +379,8 @@ public static partial class HuggingFace
             blocks.Add(new Gpt2Block(before, self, second, fc, proj));
         }
         if (blocks.Count == 0) throw walk.Differs(walk.Dropout(first), $"block 0's {names.First} ([LayerNorm]) and {names.Attention} ([Attention])");
-        var norm = walk.At<LayerNormInfo>(at, $"the last norm ({names.Last}: [LayerNorm])", x => x.Bias);
-        var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)])",
-            d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
-        if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({family} ends with its output layer)");
+        var (norm, output) = walk.LastNormAndHead(at, $"the last norm ({names.Last}: [LayerNorm])", $"lm_head: [Dense({embedding.Vocabulary}, TieEmbedding = true, Bias = false)]",
+            embedding.Vocabulary);
         return (embedding, positions, blocks, norm, output);
     }
 }

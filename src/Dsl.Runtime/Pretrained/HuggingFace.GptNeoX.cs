@@ -125,10 +125,7 @@ public static partial class HuggingFace
                 blocks.Add(new GptNeoXBlock(first, attention, second, up, down, parallel));
             }
             if (blocks.Count == 0) throw walk.Differs(walk.Dropout(1), "block 0's input_layernorm ([LayerNorm]) and attention ([Attention(Causal = true, Rotary = true)])");
-            var norm = walk.At<LayerNormInfo>(at, "final_layer_norm ([LayerNorm])", x => x.Bias);
-            var output = walk.At<DenseInfo>(at + 1, $"the output layer (embed_out: [Dense({embedding.Vocabulary}, Bias = false)])",
-                d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (GPT-NeoX ends with its output layer)");
+            var (norm, output) = walk.LastNormAndHead(at, "final_layer_norm ([LayerNorm])", $"embed_out: [Dense({embedding.Vocabulary}, Bias = false)]", embedding.Vocabulary);
             return new GptNeoXLayout(embedding, blocks, norm, output);
         }
 

@@ -103,10 +103,8 @@ public static partial class HuggingFace
             blocks.Add(new OneNormBlock(norm, attention, up, down));
         }
         if (blocks.Count == 0) throw walk.Differs(walk.Dropout(1), $"decoder layer 0's {names.Norm} ([LayerNorm]) and {names.AttentionName} ({names.Attention})");
-        var last = walk.At<LayerNormInfo>(at, $"{names.LastNorm} ([LayerNorm])", x => x.Bias);
-        var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary})], with its bias)",
-            d => d is { Gated: false, Activation: Activation.None, Bias: true, SoftCap: 0f, TiedTo: null } && d.Units == embedding.Vocabulary);
-        if (at + 2 < l.Count) throw walk.Differs(at + 2, $"nothing ({names.Family} ends with its output layer)");
+        var (last, output) = walk.LastNormAndHead(at, $"{names.LastNorm} ([LayerNorm])", $"lm_head: [Dense({embedding.Vocabulary})], with its bias", embedding.Vocabulary,
+            headBias: true, untied: true);
         return (embedding, blocks, last, output);
     }
 

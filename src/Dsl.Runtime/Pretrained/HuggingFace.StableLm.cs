@@ -113,10 +113,8 @@ public static partial class HuggingFace
                 blocks.Add(new StableLmBlock(input, attention, post, mlp, down));
             }
             if (blocks.Count == 0) throw walk.Differs(1, "decoder layer 0's input_layernorm ([LayerNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
-            var norm = walk.At<LayerNormInfo>(at, "the last norm (model.norm: [LayerNorm])", x => x.Bias);
-            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)])",
-                d => d is { Gated: false, Activation: Activation.None, Bias: false, SoftCap: 0f, TiedTo: null } && d.Units == embedding.Vocabulary);
-            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (StableLM ends with its output layer)");
+            var (norm, output) = walk.LastNormAndHead(at, "the last norm (model.norm: [LayerNorm])", $"lm_head: [Dense({embedding.Vocabulary}, Bias = false)]", embedding.Vocabulary,
+                untied: true);
             return new StableLmLayout(embedding, blocks, norm, output);
         }
 

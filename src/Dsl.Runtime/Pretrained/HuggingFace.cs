@@ -482,6 +482,22 @@ public static partial class HuggingFace
             At<ResidualInfo>(at++, Adding(other == attended), r => r.From == other);
         }
 
+        /// <summary>
+        /// What a decoder's walk ends with: its last norm at <paramref name="at"/> (<paramref name="norm"/>: a [LayerNorm], with its shift
+        /// as <paramref name="normBias"/>), the output layer after it (<paramref name="head"/>: a [Dense(<paramref name="vocabulary"/>)]
+        /// without an activation, its bias as <paramref name="headBias"/>, untied from the token table where <paramref name="untied"/>)
+        /// and nothing after.
+        /// </summary>
+        public (LayerNormInfo Norm, DenseInfo Output) LastNormAndHead(int at, string norm, string head, int vocabulary, bool headBias = false, bool untied = false,
+            bool normBias = true)
+        {
+            var last = At<LayerNormInfo>(at, norm, x => x.Bias == normBias);
+            var output = At<DenseInfo>(at + 1, $"the output layer ({head})",
+                d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f } && d.Bias == headBias && (!untied || d.TiedTo is null) && d.Units == vocabulary);
+            if (at + 2 < Layers.Count) throw Differs(at + 2, $"nothing ({family} ends with its output layer)");
+            return (last, output);
+        }
+
         public T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
             i < architecture.Layers.Count && architecture.Layers[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
 

@@ -1944,6 +1944,16 @@ def random_norm(state, prefix, width, bias=True):
         state[prefix + ".bias"] = torch.empty(width).uniform_(-0.2, 0.2)
 
 
+def random_split_attention(state, prefix, heads, kv, d, H, output, bias=True, output_bias=None):
+    """An attention's separate q_proj, k_proj and v_proj (heads and kv heads of d values over a width of H) and its output
+    projection `output`, drawn in that order into state under prefix (their biases with bias; the output's with output_bias, else
+    as bias)."""
+    random_linear(state, prefix + "q_proj", heads * d, H, bias=bias)
+    random_linear(state, prefix + "k_proj", kv * d, H, bias=bias)
+    random_linear(state, prefix + "v_proj", kv * d, H, bias=bias)
+    random_linear(state, prefix + output, H, heads * d, bias=bias if output_bias is None else output_bias)
+
+
 def random_linear(state, prefix, rows, cols, bias=True):
     """nn.Linear(cols, rows)'s weight (and bias) as PyTorch draws them, into state under prefix."""
     layer = nn.Linear(cols, rows, bias=bias)
@@ -2190,10 +2200,7 @@ def make_hf_phi():
     for i in range(c["num_hidden_layers"]):
         at = f"model.layers.{i}."
         random_norm(state, at + "input_layernorm", H)
-        random_linear(state, at + "self_attn.q_proj", heads * d, H)
-        random_linear(state, at + "self_attn.k_proj", kv * d, H)
-        random_linear(state, at + "self_attn.v_proj", kv * d, H)
-        random_linear(state, at + "self_attn.dense", H, heads * d)
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "dense")
         random_linear(state, at + "mlp.fc1", I, H)
         random_linear(state, at + "mlp.fc2", H, I)
     random_norm(state, "model.final_layernorm", H)
@@ -2452,10 +2459,7 @@ def make_hf_starcoder2():
     for i in range(c["num_hidden_layers"]):
         at = f"model.layers.{i}."
         random_norm(state, at + "input_layernorm", H)
-        random_linear(state, at + "self_attn.q_proj", heads * d, H)
-        random_linear(state, at + "self_attn.k_proj", kv * d, H)
-        random_linear(state, at + "self_attn.v_proj", kv * d, H)
-        random_linear(state, at + "self_attn.o_proj", H, heads * d)
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj")
         random_norm(state, at + "post_attention_layernorm", H)
         random_linear(state, at + "mlp.c_fc", I, H)
         random_linear(state, at + "mlp.c_proj", H, I)
@@ -2507,10 +2511,7 @@ def make_hf_stablelm(name, parallel, seed):
     for i in range(c["num_hidden_layers"]):
         at = f"model.layers.{i}."
         random_norm(state, at + "input_layernorm", H)
-        random_linear(state, at + "self_attn.q_proj", heads * d, H, bias=c["use_qkv_bias"])
-        random_linear(state, at + "self_attn.k_proj", kv * d, H, bias=c["use_qkv_bias"])
-        random_linear(state, at + "self_attn.v_proj", kv * d, H, bias=c["use_qkv_bias"])
-        random_linear(state, at + "self_attn.o_proj", H, heads * d, bias=False)
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=c["use_qkv_bias"], output_bias=False)
         if not parallel:
             random_norm(state, at + "post_attention_layernorm", H)
         random_linear(state, at + "mlp.gate_proj", I, H, bias=False)
