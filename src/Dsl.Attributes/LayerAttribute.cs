@@ -482,6 +482,13 @@ namespace Dsl
         /// <c>nn.LayerNorm(…, bias=False)</c> (nanoGPT's <c>bias=False</c>).
         /// </summary>
         public bool Bias { get; set; } = true;
+
+        /// <summary>
+        /// Whether the layer learns a scale and a shift (default true); false: out = x̂ with no parameter at all, PyTorch's
+        /// <c>nn.LayerNorm(…, elementwise_affine=False)</c> (OLMo's norms, Keras's <c>center=False, scale=False</c>).
+        /// <see cref="Bias"/> = true beside it is an error (DSL0007): there is no shift without the scale.
+        /// </summary>
+        public bool ElementwiseAffine { get; set; } = true;
     }
 
     /// <summary>
@@ -496,6 +503,12 @@ namespace Dsl
         /// given none (LLaMA's configurations use 1e-5 or 1e-6; Keras's <c>RMSNormalization</c> 1e-6).
         /// </summary>
         public float Epsilon { get; set; } = 1.1920929e-7f;
+
+        /// <summary>
+        /// Whether the layer learns its scale <c>rmsnorm.weight</c> (default true); false: y = x / √(mean(x²) + ε) with no
+        /// parameter, PyTorch's <c>nn.RMSNorm(…, elementwise_affine=False)</c>.
+        /// </summary>
+        public bool ElementwiseAffine { get; set; } = true;
     }
 
     /// <summary>

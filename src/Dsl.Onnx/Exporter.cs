@@ -52,7 +52,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         EmbeddingInfo e => Embedding(e, x),
         DenseInfo d => Dense(d, x),
         DropoutInfo => x,
-        LayerNormInfo n => g.Add("LayerNormalization", n.Name, n.Bias ? [x, Weight(n, "weight"), Weight(n, "bias")] : [x, Weight(n, "weight")], ("axis", -1L), ("epsilon", n.Epsilon)),
+        LayerNormInfo n => g.Add("LayerNormalization", n.Name, n.Bias ? [x, Weight(n, "weight"), Weight(n, "bias")] : [x, NormScale(n, n.ElementwiseAffine)], ("axis", -1L), ("epsilon", n.Epsilon)),
         RmsNormInfo n => RmsNorm(n, x),
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
         BranchInfo b => outputs[b.From],
@@ -105,7 +105,10 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     /// x / √(mean(x²) + ε) · weight over the last axis, as PyTorch exports nn.RMSNorm at opset 17 (RMSNormalization came in
     /// opset 23).
     /// </summary>
-    private string RmsNorm(RmsNormInfo n, string x) => RmsNormalised(n.Name, x, n.Epsilon, Weight(n, "weight"));
+    private string RmsNorm(RmsNormInfo n, string x) => RmsNormalised(n.Name, x, n.Epsilon, NormScale(n, n.ElementwiseAffine));
+
+    /// <summary>A norm's learned scale, or a row of ones where it learns none (LayerNormalization needs a Scale input).</summary>
+    private string NormScale(LayerInfo n, bool learned) => learned ? Weight(n, "weight") : g.Floats(n.Name + ".unit_scale", Enumerable.Repeat(1f, n.OutWidth).ToArray(), n.OutWidth);
 
     /// <summary>x / √(mean(x²) + ε) · weight over the last axis, the last node named <paramref name="name"/>.</summary>
     private string RmsNormalised(string name, string x, float epsilon, string weight)

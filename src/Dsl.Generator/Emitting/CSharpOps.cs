@@ -102,6 +102,9 @@ internal static class CSharpOps
             case ClearOp clear:
                 w.Line($"{F(clear.X)}.Clear();{Note(clear.Note)}");
                 break;
+            case FillOp fill:
+                w.Line($"{F(fill.X)}.Fill({SourceWriter.Float(fill.Value)});{Note(fill.Note)}");
+                break;
             case RepeatRowsOp r:
                 w.Line($"{Layout}.RepeatRows({F(r.Row)}, {D(r.Rows ?? Dim.B)}, {F(r.Into)});{Note(r.Note)}");
                 break;

@@ -118,6 +118,7 @@ internal static class DeviceEmitter
         AddOp a => Collect(a.A, into) & Collect(a.B, into) & Collect(a.Into, into),
         MultiplyOp m => Collect(m.A, into) & Collect(m.B, into) & Collect(m.Into, into),
         ClearOp c => Collect(c.X, into),
+        FillOp f => Collect(f.X, into),
         WhenOp w => w.Body.Concat(w.Otherwise).All(o => Collect(o, into)),
         CommentOp => true,
         _ => false,

@@ -115,6 +115,9 @@ internal sealed record MultiplyOp(Operand A, Operand B, Operand Into, string? No
 
 internal sealed record ClearOp(Operand X, string? Note = null) : Op;
 
+/// <summary>Every float of X set to <see cref="Value"/> (a constant row a kernel reads, such as a norm's scale of ones where it learns none).</summary>
+internal sealed record FillOp(Operand X, float Value, string? Note = null) : Op;
+
 /// <summary>
 /// Into[r] = Row for each of <see cref="Rows"/> rows (the batch when null: a learned vector broadcast over the sequences), rows of
 /// <see cref="Width"/>; a bias laid down before the product that adds to it.

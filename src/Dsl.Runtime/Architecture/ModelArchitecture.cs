@@ -61,11 +61,15 @@ public enum RecurrentKind
 public sealed record RecurrentInfo(string Name, RecurrentKind Kind, int InWidth, int OutWidth, bool OutIsSequence, int Hidden, int Layers, bool Bidirectional,
     Activation Activation, bool ResetAfter, int Projection, bool LearnInitialState, int FedWidth) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence);
 
-/// <summary><c>[LayerNorm]</c>.</summary>
-public sealed record LayerNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon, bool Bias = true) : LayerInfo(Name, Width, Width, OutIsSequence);
+/// <summary>
+/// <c>[LayerNorm]</c>: <see cref="Bias"/> whether it learns its shift, <see cref="ElementwiseAffine"/> whether it learns anything
+/// (false: no scale and no shift, Bias false too).
+/// </summary>
+public sealed record LayerNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon, bool Bias = true, bool ElementwiseAffine = true)
+    : LayerInfo(Name, Width, Width, OutIsSequence);
 
-/// <summary><c>[RmsNorm]</c>.</summary>
-public sealed record RmsNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon) : LayerInfo(Name, Width, Width, OutIsSequence);
+/// <summary><c>[RmsNorm]</c>: <see cref="ElementwiseAffine"/> whether it learns its scale.</summary>
+public sealed record RmsNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon, bool ElementwiseAffine = true) : LayerInfo(Name, Width, Width, OutIsSequence);
 
 /// <summary><c>[Residual]</c>: adds the output of layer <see cref="From"/> (an index into the layers) to its input.</summary>
 public sealed record ResidualInfo(string Name, int Width, bool OutIsSequence, int From) : LayerInfo(Name, Width, Width, OutIsSequence);

@@ -439,9 +439,10 @@ public static partial class HuggingFace
             return s;
         }
 
-        /// <summary>A LayerNorm's weight and bias (where it has one) read from the checkpoint's <c>{hf}.weight</c> and <c>{hf}.bias</c>.</summary>
+        /// <summary>A LayerNorm's weight and bias (where it has them) read from the checkpoint's <c>{hf}.weight</c> and <c>{hf}.bias</c>.</summary>
         public static void AddNorm(Dictionary<string, ParameterSet.TensorRows[]> sources, LayerNormInfo norm, string hf)
         {
+            if (!norm.ElementwiseAffine) return;
             sources[norm.Name + ".weight"] = [(hf + ".weight", norm.Width)];
             if (norm.Bias) sources[norm.Name + ".bias"] = [(hf + ".bias", norm.Width)];
         }

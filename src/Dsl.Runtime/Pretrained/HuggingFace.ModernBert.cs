@@ -126,7 +126,7 @@ public static partial class HuggingFace
             PoolInfo? pool = l.Length > 0 && l[0] is PoolInfo { Kind: PoolKind.First or PoolKind.Mean } p ? p : null;
             int at = pool is null ? 0 : 1;
             return l.Length == at + 3 && l[at] is DenseInfo { Gated: false, TiedTo: null, SoftCap: 0f } dense && dense.Activation != Activation.None && dense.Units == width
-                && l[at + 1] is LayerNormInfo norm && l[at + 2] is DenseInfo { Gated: false, Activation: Activation.None, SoftCap: 0f } output
+                && l[at + 1] is LayerNormInfo { ElementwiseAffine: true } norm && l[at + 2] is DenseInfo { Gated: false, Activation: Activation.None, SoftCap: 0f } output
                 && (output.TiedTo is null ? output.Bias : pool is null) // (the classifier is an nn.Linear with its bias; the decoder reads every token)
                 ? new ModernBertHead(pool, dense, norm, output) : null;
         }

@@ -72,6 +72,76 @@ public static partial class HuggingFace
         public bool Parallel => Post is null;
     }
 
+    /// <summary>
+    /// LLaMA's decoder layers with layer norms, as StableLM's and OLMo's walks read them: embed_tokens, per layer input_layernorm, self_attn
+    /// (<paramref name="attentionWhat"/>, where <paramref name="attentionFits"/>), a residual, post_attention_layernorm, the gated gate and up
+    /// projections, down_proj and a residual (or, where <paramref name="parallel"/> allows, a [Branch] back to the layer's norm for the
+    /// feed-forward and the two residuals), then model.norm and lm_head (tied where <paramref name="tieable"/> allows). The norms learn
+    /// their scale and shift, or nothing where <paramref name="weightless"/> (OLMo's).
+    /// </summary>
+    private static (EmbeddingInfo Embedding, List<StableLmBlock> Blocks, LayerNormInfo Norm, DenseInfo Output) StableLmLayers(LayerWalk walk, bool weightless, bool parallel,
+        string attentionWhat, Func<AttentionInfo, bool> attentionFits, bool tieable)
+    {
+        IReadOnlyList<LayerInfo> l = walk.Layers;
+        string norm = weightless ? "[LayerNorm(ElementwiseAffine = false)]" : "[LayerNorm]";
+        var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
+        int width = embedding.Dim, at = 1;
+        var blocks = new List<StableLmBlock>();
+        while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
+        {
+            int n = blocks.Count, start = at;
+            var input = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ({norm})", x => x.Bias != weightless, weightless);
+            var attention = walk.At(at++, $"decoder layer {n}'s self_attn {attentionWhat}", attentionFits);
+            at = walk.Dropout(at); // (hidden_dropout's, after o_proj)
+            int attended = at - 1;
+            bool branch = parallel && at < l.Count && l[at] is BranchInfo;
+            LayerNormInfo? post = null;
+            int residual = at;
+            if (branch) walk.At<BranchInfo>(at++, $"decoder layer {n}'s branch back to its norm for the feed-forward ([Branch], or Layers = 2 over a [Dropout])", b => b.From == start);
+            else
+            {
+                walk.At<ResidualInfo>(at++, parallel ? $"decoder layer {n}'s branch ([Branch]: use_parallel_residual) or residual around the attention ([Residual(Layers = 2)])"
+                    : $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
+                post = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ({norm})", x => x.Bias != weightless, weightless);
+            }
+            var mlp = walk.At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
+                d => d is { Gated: true, Bias: false, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+            var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
+                d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f } && d.Units == width);
+            at = walk.Dropout(at);
+            if (branch) walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, 3, 6);
+            else walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
+            blocks.Add(new StableLmBlock(input, attention, post, mlp, down));
+        }
+        if (blocks.Count == 0) throw walk.Differs(1, $"decoder layer 0's input_layernorm ({norm}) and self_attn ([Attention(Causal = true, Rotary = true)])");
+        var (last, output) = walk.LastNormAndHead(at, $"the last norm (model.norm: {norm})",
+            tieable ? $"lm_head: [Dense({embedding.Vocabulary}, Bias = false)], or TieEmbedding = true" : $"lm_head: [Dense({embedding.Vocabulary}, Bias = false)]", embedding.Vocabulary,
+            untied: !tieable, normBias: !weightless, weightless: weightless);
+        return (embedding, blocks, last, output);
+    }
+
+    /// <summary>
+    /// Each parameter's tensors in a StableLM-like checkpoint: q_proj, k_proj and v_proj stacked (and their biases), up_proj's rows then
+    /// gate_proj's in the gated Dense, the norms' where they learn any, lm_head unless tied to the token table.
+    /// </summary>
+    private static Dictionary<string, ParameterSet.TensorRows[]> StableLmSources(EmbeddingInfo embedding, IReadOnlyList<StableLmBlock> blocks, LayerNormInfo norm, DenseInfo output)
+    {
+        var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [embedding.Name + ".weight"] = [(LlamaLayout.Table, embedding.Vocabulary)] };
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            StableLmBlock b = blocks[i];
+            string hf = $"model.layers.{i}.";
+            BertLayout.AddNorm(s, b.Input, hf + "input_layernorm");
+            AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
+            if (b.Post is not null) BertLayout.AddNorm(s, b.Post, hf + "post_attention_layernorm");
+            s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
+            s[b.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", embedding.Dim)];
+        }
+        BertLayout.AddNorm(s, norm, "model.norm");
+        if (output.TiedTo is null) s[output.Name + ".weight"] = [(LlamaLayout.Head, output.Units)];
+        return s;
+    }
+
     /// <summary>A model's layers matched to StableLM's: the token table, the decoder layers, model.norm and lm_head.</summary>
     private sealed record StableLmLayout(EmbeddingInfo Embedding, IReadOnlyList<StableLmBlock> Blocks, LayerNormInfo Norm, DenseInfo Output)
     {
@@ -81,62 +151,13 @@ public static partial class HuggingFace
                 + "[Residual(Layers = 2)] [LayerNorm] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)] "
                 + "(use_parallel_residual: [LayerNorm] [Attention] [Branch] [Dense(I, …)] [Dense(E, …)] [Residual(Layers = 3)] [Residual(Layers = 6)]), then [LayerNorm] "
                 + "[Dense(V, Bias = false)]; a [Dropout] may stand after the attention and after the feed-forward (hidden_dropout)";
-            var walk = new LayerWalk(a, "StableLM", expected);
-            IReadOnlyList<LayerInfo> l = walk.Layers;
-            var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
-            int width = embedding.Dim, at = 1;
-            var blocks = new List<StableLmBlock>();
-            while (at + 6 < l.Count && l[at] is LayerNormInfo && l[at + 1] is AttentionInfo)
-            {
-                int n = blocks.Count, start = at;
-                var input = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([LayerNorm])", x => x.Bias);
-                var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, Causal = true, Rotary = true, Bias = false)]; use_qkv_bias: Bias = true, OutputBias = false)",
-                    x => IsPlainRotaryCausal(x) && x is { HasOutputBias: false });
-                at = walk.Dropout(at); // (hidden_dropout's, after o_proj)
-                int attended = at - 1;
-                bool parallel = at < l.Count && l[at] is BranchInfo;
-                LayerNormInfo? post = null;
-                int residual = at;
-                if (parallel) walk.At<BranchInfo>(at++, $"decoder layer {n}'s branch back to its norm for the feed-forward ([Branch], or Layers = 2 over a [Dropout])", b => b.From == start);
-                else
-                {
-                    walk.At<ResidualInfo>(at++, $"decoder layer {n}'s branch ([Branch]: use_parallel_residual) or residual around the attention ([Residual(Layers = 2)])", r => r.From == start - 1);
-                    post = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([LayerNorm])", x => x.Bias);
-                }
-                var mlp = walk.At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
-                    d => d is { Gated: true, Bias: false, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
-                var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
-                    d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f } && d.Units == width);
-                at = walk.Dropout(at);
-                if (parallel) walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, 3, 6);
-                else walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
-                blocks.Add(new StableLmBlock(input, attention, post, mlp, down));
-            }
-            if (blocks.Count == 0) throw walk.Differs(1, "decoder layer 0's input_layernorm ([LayerNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
-            var (norm, output) = walk.LastNormAndHead(at, "the last norm (model.norm: [LayerNorm])", $"lm_head: [Dense({embedding.Vocabulary}, Bias = false)]", embedding.Vocabulary,
-                untied: true);
+            var (embedding, blocks, norm, output) = StableLmLayers(new LayerWalk(a, "StableLM", expected), weightless: false, parallel: true,
+                "([Attention(Heads = h, Causal = true, Rotary = true, Bias = false)]; use_qkv_bias: Bias = true, OutputBias = false)",
+                x => IsPlainRotaryCausal(x) && x is { HasOutputBias: false }, tieable: false);
             return new StableLmLayout(embedding, blocks, norm, output);
         }
 
-        /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked, up_proj's rows then gate_proj's in the gated Dense.</summary>
-        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
-        {
-            int width = Embedding.Dim;
-            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [("model.embed_tokens.weight", Embedding.Vocabulary)] };
-            for (int i = 0; i < Blocks.Count; i++)
-            {
-                StableLmBlock b = Blocks[i];
-                string hf = $"model.layers.{i}.";
-                BertLayout.AddNorm(s, b.Input, hf + "input_layernorm");
-                AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
-                if (b.Post is not null) BertLayout.AddNorm(s, b.Post, hf + "post_attention_layernorm");
-                s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
-                s[b.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", width)];
-            }
-            BertLayout.AddNorm(s, Norm, "model.norm");
-            s[Output.Name + ".weight"] = [("lm_head.weight", Output.Units)];
-            return s;
-        }
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources() => StableLmSources(Embedding, Blocks, Norm, Output);
 
         /// <summary>What one configuration cannot say: layers whose heads, rotation, biases, feed-forward or residuals differ from the first's, or norms of another ε.</summary>
         public void CheckAlike(List<string> problems)
@@ -170,10 +191,7 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeads > 0 ? a.KeyValueHeads : a.Heads, $"'{a.Name}' KeyValueHeads", 32);
             ConfigInt(c, problems, "intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'", 6912);
             CheckAlike(problems);
-            JsonElement? act = Value(c, "hidden_act");
-            Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? Activation.Silu : null;
-            if (activation != first.Mlp.Activation)
-                problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{first.Mlp.Name}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
+            CheckGatedActivation(c, first.Mlp, problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Norms());
             CheckPartialRotation(c, problems, a, "StableLM", "partial_rotary_factor", 0.25, "rope_theta");
             if (Value(c, "qk_layernorm") is { ValueKind: JsonValueKind.True })

@@ -484,22 +484,30 @@ public static partial class HuggingFace
 
         /// <summary>
         /// What a decoder's walk ends with: its last norm at <paramref name="at"/> (<paramref name="norm"/>: a [LayerNorm], with its shift
-        /// as <paramref name="normBias"/>), the output layer after it (<paramref name="head"/>: a [Dense(<paramref name="vocabulary"/>)]
+        /// as <paramref name="normBias"/>, learning nothing where <paramref name="weightless"/>), the output layer after it (<paramref name="head"/>: a [Dense(<paramref name="vocabulary"/>)]
         /// without an activation, its bias as <paramref name="headBias"/>, untied from the token table where <paramref name="untied"/>)
         /// and nothing after.
         /// </summary>
         public (LayerNormInfo Norm, DenseInfo Output) LastNormAndHead(int at, string norm, string head, int vocabulary, bool headBias = false, bool untied = false,
-            bool normBias = true)
+            bool normBias = true, bool weightless = false)
         {
-            var last = At<LayerNormInfo>(at, norm, x => x.Bias == normBias);
+            var last = At<LayerNormInfo>(at, norm, x => x.Bias == normBias, weightless);
             var output = At<DenseInfo>(at + 1, $"the output layer ({head})",
                 d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f } && d.Bias == headBias && (!untied || d.TiedTo is null) && d.Units == vocabulary);
             if (at + 2 < Layers.Count) throw Differs(at + 2, $"nothing ({family} ends with its output layer)");
             return (last, output);
         }
 
-        public T At<T>(int i, string what, Func<T, bool> fits) where T : LayerInfo =>
-            i < architecture.Layers.Count && architecture.Layers[i] is T layer && fits(layer) ? layer : throw Differs(i, what);
+        /// <summary>
+        /// The layer at <paramref name="i"/> where it is a <typeparamref name="T"/> that <paramref name="fits"/>, else the layout's error
+        /// naming <paramref name="what"/> belongs there. A norm fits only with its learned scale, or only without one where
+        /// <paramref name="weightless"/> (OLMo's: the checkpoint holds no tensor for it).
+        /// </summary>
+        public T At<T>(int i, string what, Func<T, bool> fits, bool weightless = false) where T : LayerInfo =>
+            i < architecture.Layers.Count && architecture.Layers[i] is T layer && Learns(layer) != weightless && fits(layer) ? layer : throw Differs(i, what);
+
+        /// <summary>Whether a layer has learned parameters where a checkpoint's norm has them: false for a norm without its affine map.</summary>
+        private static bool Learns(LayerInfo layer) => layer is not (LayerNormInfo { ElementwiseAffine: false } or RmsNormInfo { ElementwiseAffine: false });
 
         /// <summary>The layer at <paramref name="i"/> where it is a <typeparamref name="T"/> (an optional part), <paramref name="i"/> moved past it; else null.</summary>
         public T? Optional<T>(ref int i) where T : LayerInfo
@@ -520,7 +528,8 @@ public static partial class HuggingFace
         AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")}{(x.RotaryDimensions > 0 ? $", RotaryDimensions = {x.RotaryDimensions}" : "")}{(x.RelativeBuckets > 0 ? $", RelativeBuckets = {x.RelativeBuckets}" : "")}{(x.Alibi ? ", Alibi = true" : "")}{(x.AlibiScaled ? ", AlibiScaled = true" : "")})",
         ResidualInfo r => $"a Residual adding layer {r.From}'s output",
         BranchInfo b => $"a Branch from layer {b.From}'s output",
-        LayerNormInfo n => $"LayerNorm{(n.Bias ? "" : "(Bias = false)")}",
+        LayerNormInfo n => $"LayerNorm{(!n.ElementwiseAffine ? "(ElementwiseAffine = false)" : n.Bias ? "" : "(Bias = false)")}",
+        RmsNormInfo { ElementwiseAffine: false } => "RmsNorm(ElementwiseAffine = false)",
         _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
     };
 
@@ -809,7 +818,7 @@ public static partial class HuggingFace
                 var attention = At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)]; Qwen2's: OutputBias = false instead)",
                     x => x is { MemoryWidth: 0, Pool: false, Causal: true, Score: AttentionScore.ScaledDot, InputFeeding: false } && x.RotaryBase > 0f);
                 // Gemma 2's and 3's sandwich: a norm on the attention's output before the residual (and on the feed-forward's)
-                RmsNormInfo? afterAttention = at < l.Count && l[at] is RmsNormInfo sandwich ? sandwich : null;
+                RmsNormInfo? afterAttention = at < l.Count && l[at] is RmsNormInfo { ElementwiseAffine: true } sandwich ? sandwich : null;
                 if (afterAttention is not null) at++;
                 int residual = at;
                 At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = {residual - start})])", r => r.From == start - 1);

@@ -151,13 +151,14 @@ class RMSNorm(nn.Module):
     """nn.RMSNorm of torch 2.4 (LLaMA's LlamaRMSNorm; torch 1.13 has none): x * rsqrt(mean(x^2) + eps) * weight, eps by default
     the float's machine epsilon as nn.RMSNorm's eps=None."""
 
-    def __init__(self, width, eps=None):
+    def __init__(self, width, eps=None, elementwise_affine=True):
         super().__init__()
         self.eps = torch.finfo(torch.float32).eps if eps is None else eps
-        self.weight = nn.Parameter(torch.ones(width))
+        self.weight = nn.Parameter(torch.ones(width)) if elementwise_affine else None
 
     def forward(self, x):
-        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+        y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+        return y if self.weight is None else y * self.weight
 
 
 class RotaryAttention(nn.Module):
@@ -336,16 +337,17 @@ class Stack(nn.Module):
                     width = inputs[len(inputs) - 1 - spec[1]]
                 self.plan.append((name, spec))
                 continue
-            if kind == "layernorm":
-                self.add_module(name, nn.LayerNorm(width, eps=(spec[1] if len(spec) > 1 else 1e-5)))
+            if kind == "layernorm":  # "noaffine": elementwise_affine=False, no parameter
+                self.add_module(name, nn.LayerNorm(width, eps=(spec[1] if len(spec) > 1 else 1e-5), elementwise_affine="noaffine" not in spec[2:]))
                 if "nobias" in spec[2:]:  # LayerNorm(Bias = false): nn.LayerNorm(bias=False) of torch 2.1, here without its bias
                     getattr(self, name).bias = None
                 self.plan.append((name, spec))
                 continue
-            if kind == "rmsnorm":  # ("rmsnorm",) or ("rmsnorm", eps); the scale drawn from U(0.5, 1.5) so that each column differs
-                self.add_module(name, RMSNorm(width, spec[1] if len(spec) > 1 else None))
-                with torch.no_grad():
-                    getattr(self, name).weight.uniform_(0.5, 1.5)
+            if kind == "rmsnorm":  # ("rmsnorm",) or ("rmsnorm", eps); the scale drawn from U(0.5, 1.5) so that each column differs; "noaffine": none
+                self.add_module(name, RMSNorm(width, spec[1] if len(spec) > 1 else None, elementwise_affine="noaffine" not in spec[2:]))
+                if getattr(self, name).weight is not None:
+                    with torch.no_grad():
+                        getattr(self, name).weight.uniform_(0.5, 1.5)
                 self.plan.append((name, spec))
                 continue
             if kind == "embedding":
@@ -649,6 +651,10 @@ CASES = [
                        ("layernorm",), ("dense", 48, "gelu"), ("dense", 24), ("residual", 4), ("residual", 7),
                        ("layernorm",), ("attention", 2, {"causal": True}), ("branch", 1), ("dense", 40, "gelu_tanh"), ("dense", 24),
                        ("residual", 3), ("residual", 6), ("layernorm",), ("dense", 13)], 3, 7, "ce"),
+    # norms that learn nothing (elementwise_affine=False: OLMo's layer norms, and an RMS norm so), in a rotary block
+    ("NormsWithoutAffine", [("embedding", 13, 8), ("layernorm", 1e-5, "noaffine"), ("attention", 2, {"causal": True, "rotary": 10000.0}),
+                            ("residual", 2), ("rmsnorm", 1e-6, "noaffine"), ("dense", 16, "silu", "gated", "nobias"), ("dense", 8, None, "nobias"),
+                            ("residual", 3), ("layernorm", 1e-5, "noaffine"), ("dense", 13)], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2549,6 +2555,57 @@ def make_hf_stablelm(name, parallel, seed):
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
+def make_hf_olmo(name, tied, bias, seed):
+    """HfOlmo (OLMo-1B's: tie_word_embeddings, no attention_bias; here 4 heads over 2 key/value heads) and HfOlmoBiased
+    (attention_bias on q, k, v and o_proj, lm_head untied; 2 heads): OlmoForCausalLM as save_pretrained writes it ("model."
+    prefix, float32, a tied lm_head left out), transformers' modeling_olmo written out: embed_tokens; 2 layers, each
+    input_layernorm (OlmoLayerNorm: F.layer_norm with no weight and no bias, eps 1e-5), q_proj, k_proj and v_proj, the rotation of
+    each whole head (rotate_half, base rope_theta 5000), the scores q k^T / sqrt(d), the causal and padding masks, o_proj; the
+    residual, post_attention_layernorm, the SwiGLU mlp (down(silu(gate(x)) * up(x)), no biases), the residual; model.norm,
+    lm_head. Two sequences of 11 steps, the second padded after 7."""
+    heads, kv = (4, 2) if tied else (2, 2)
+    c = {"architectures": ["OlmoForCausalLM"], "model_type": "olmo", "vocab_size": 31, "hidden_size": 32, "intermediate_size": 40,
+         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "rope_theta": 5000.0, "rope_scaling": None, "attention_bias": bias, "attention_dropout": 0.0, "clip_qkv": None,
+         "tie_word_embeddings": tied, "pad_token_id": 1, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
+    d = H // heads
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=bias)
+        random_linear(state, at + "mlp.gate_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.up_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.down_proj", H, I, bias=False)
+    if not tied:
+        random_linear(state, "lm_head", V, H, bias=False)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, _ = partial_rotation(T, d, c["rope_theta"])
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
+
+    def norm(x):
+        return F.layer_norm(x, (H,), None, None, eps=1e-5)
+
+    def mlp(x, at):
+        return linear(F.silu(linear(x, at + "mlp.gate_proj")) * linear(x, at + "mlp.up_proj"), at + "mlp.down_proj")
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            h = norm(x)
+            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
+            x = x + mlp(norm(x), at)
+        logits = F.linear(norm(x), state["model.embed_tokens.weight"] if tied else state["lm_head.weight"])
+    write_hf_fixture(name, c, state, ids, lengths, logits)
+
+
 def make_hf_gpt_bigcode(name, multi_query, seed):
     """HfGptBigCode (multi_query: santacoder's, starcoder's, tiny_starcoder's one key/value head) and HfGptBigCodeMha (multi_query
     false): GPTBigCodeForCausalLM as save_pretrained writes it ("transformer." prefix, float32, lm_head tied to wte and left out),
@@ -3732,6 +3789,10 @@ if __name__ == "__main__":
     if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
         make_hf_gpt_neo()
         sys.exit(0)
+    if "--hf-olmo" in sys.argv:  # only the OLMo checkpoints
+        make_hf_olmo("HfOlmo", True, False, 980)
+        make_hf_olmo("HfOlmoBiased", False, True, 981)
+        sys.exit(0)
     if "--hf-starcoder2" in sys.argv:  # only the StarCoder2 checkpoint
         make_hf_starcoder2()
         sys.exit(0)
@@ -3745,6 +3806,11 @@ if __name__ == "__main__":
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case == "ParallelBlock":
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        sys.exit(0)
+    if "--no-affine" in sys.argv:  # only the norms without their affine maps
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case == "NormsWithoutAffine":
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--relative" in sys.argv:  # only the relative position bias's case and buckets

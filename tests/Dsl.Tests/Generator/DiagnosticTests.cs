@@ -318,6 +318,13 @@ public class DiagnosticTests
         Assert.Contains("Epsilon must be a positive finite number", d.GetMessage());
     }
 
+    [Fact]
+    public void DSL0007_LayerNormShiftWithoutItsAffineMap()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [LayerNorm(ElementwiseAffine = false, [|Bias = true|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Bias = true needs ElementwiseAffine = true", d.GetMessage());
+    }
+
     [Theory]
     [InlineData("0f")]
     [InlineData("-1e-6f")]

@@ -99,6 +99,15 @@ public partial class GcSiluGeluTanh;
 [Dense(2)]
 public partial class GcNormWithoutShift;
 
+// Norms without their affine maps (elementwise_affine=False), on steps and on one vector per sequence.
+[Input(features: 4)]
+[Dense(6, Activation = Activation.Tanh)]
+[LayerNorm(ElementwiseAffine = false)]
+[Gru(hidden: 5, ReturnSequences = false)]
+[RmsNorm(ElementwiseAffine = false, Epsilon = 1e-3f)]
+[Dense(2)]
+public partial class GcNormWithoutAffine;
+
 // RMS norm (nn.RMSNorm) on steps and on one vector per sequence, 19 wide (the vector lanes and a tail).
 [Input(features: 4)]
 [Dense(19, Activation = Activation.Tanh)]

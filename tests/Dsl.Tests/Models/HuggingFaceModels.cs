@@ -370,6 +370,25 @@ public partial class HfTinyStableLm;
 [LayerNorm] [Dense(29, Bias = false)]
 public partial class HfTinyStableLmParallel;
 
+// The HfOlmo fixture's model (OlmoForCausalLM, OLMo-1B's layers): layer norms that learn nothing, 4 heads over 2 key/value heads
+// of 8 values turned whole at base 5000, no biases, SwiGLU, the output layer tied to the token table.
+[Embedding(vocab: 31, dim: 32)]
+[Repeat(2)]
+[LayerNorm(ElementwiseAffine = false)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 5000f, Bias = false)] [Residual(Layers = 2)]
+[LayerNorm(ElementwiseAffine = false)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(ElementwiseAffine = false)] [Dense(31, TieEmbedding = true, Bias = false)]
+public partial class HfTinyOlmo;
+
+// The HfOlmoBiased fixture's model (attention_bias): biases on q, k, v and o_proj, 2 heads of 16 values, lm_head of its own.
+[Embedding(vocab: 31, dim: 32)]
+[Repeat(2)]
+[LayerNorm(ElementwiseAffine = false)] [Attention(Heads = 2, Causal = true, Rotary = true, RotaryBase = 5000f)] [Residual(Layers = 2)]
+[LayerNorm(ElementwiseAffine = false)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(ElementwiseAffine = false)] [Dense(31, Bias = false)]
+public partial class HfTinyOlmoBiased;
+
 // The HfGptBigCode fixture's model (GPTBigCodeForCausalLM, multi_query: santacoder's, starcoder's): GPT-2's layout with one
 // key/value head for the 4 query heads, n_inner 40, gelu_pytorch_tanh, the tied head.
 [Embedding(vocab: 21, dim: 24)]

@@ -651,3 +651,16 @@ public partial class AlibiAttention;
 [Residual(Layers = 3)] [Residual(Layers = 6)]
 [LayerNorm] [Dense(13)]
 public partial class ParallelBlock;
+
+// Norms that learn nothing (nn.LayerNorm(elementwise_affine=False): OLMo's; an RMS norm so), in a rotary block.
+[Embedding(vocab: 13, dim: 8)]
+[LayerNorm(ElementwiseAffine = false)]
+[Attention(Heads = 2, Causal = true, Rotary = true)]
+[Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f, ElementwiseAffine = false)]
+[Dense(16, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(8, Bias = false)]
+[Residual(Layers = 3)]
+[LayerNorm(ElementwiseAffine = false)]
+[Dense(13)]
+public partial class NormsWithoutAffine;

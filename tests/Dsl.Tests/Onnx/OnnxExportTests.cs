@@ -155,6 +155,10 @@ public class OnnxExportTests
         nameof(GcTokenTypes) => new GcTokenTypes(seed: 97),
         nameof(HfTinyModernBert) => new HfTinyModernBert(seed: 104),
         nameof(GcPoolMax) => new GcPoolMax(seed: 105),
+        nameof(NormsWithoutAffine) => new NormsWithoutAffine(seed: 106),
+        nameof(GcNormWithoutAffine) => new GcNormWithoutAffine(seed: 107),
+        nameof(HfTinyOlmo) => new HfTinyOlmo(seed: 108),
+        nameof(HfTinyOlmoBiased) => new HfTinyOlmoBiased(seed: 109),
         _ => throw new ArgumentException(name),
     };
 
@@ -228,6 +232,8 @@ public class OnnxExportTests
         nameof(GcPoolMean), nameof(GcPoolFirst), nameof(GcPoolLast), nameof(GcPoolMax),
         // BERT's token types: the separators before each id (CumSum, exclusive), at most the last type, its row gathered
         nameof(GcTokenTypes),
+        // norms without their affine maps: LayerNormalization's scale a row of ones, no shift; the RMS norm's Mul by ones
+        nameof(NormsWithoutAffine), nameof(GcNormWithoutAffine), nameof(HfTinyOlmo), nameof(HfTinyOlmoBiased),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };
@@ -464,6 +470,8 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyBloom))]
     [InlineData(nameof(HfTinyMpt))]
     [InlineData(nameof(ParallelBlock))]
+    [InlineData(nameof(NormsWithoutAffine))]
+    [InlineData(nameof(HfTinyOlmo))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
     [InlineData(nameof(HfTinyPhi))]

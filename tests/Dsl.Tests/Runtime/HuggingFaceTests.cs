@@ -644,6 +644,56 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// OLMo's checkpoints (OlmoForCausalLM, transformers' modeling_olmo written out): layer norms without weights or biases (none in
+    /// the checkpoint either), grouped heads turned whole, tied (OLMo-1B's) or with attention_bias and lm_head: the logits of a full and
+    /// a right-padded sequence at their valid steps and each cached step; saved under its names and read back; a configuration or
+    /// layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfOlmo")]
+    [InlineData("HfOlmoBiased")]
+    public void AnOlmoCheckpointGivesItsLogits(string fixture)
+    {
+        bool tied = fixture == "HfOlmo";
+        IModel<int> Create(int seed) => tied ? new HfTinyOlmo(seed) : new HfTinyOlmoBiased(seed);
+        IModel<int> model = Create(1);
+        HuggingFace.LoadOlmo(model, Fixture.Path(fixture));
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveOlmo(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        IModel<int> reloaded = Create(5);
+        HuggingFace.LoadOlmo(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        IModel<int> untouched = Create(3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOlmo(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["attention_bias"] = tied;
+            c["tie_word_embeddings"] = !tied;
+            c["clip_qkv"] = 8.0;
+            c["rope_theta"] = 10000.0;
+            c.Remove("num_key_value_heads");
+            c["hidden_act"] = "gelu";
+        })));
+        Contains(error.Message, tied ? "attention_bias is true, the model declares 'attention' without biases on q, k, v and o_proj (Bias = false)"
+            : "attention_bias is false, the model declares 'attention' with biases on q, k, v and o_proj (Bias = true)");
+        Contains(error.Message, tied ? "tie_word_embeddings is false, the model declares 'dense_4' tied to the embedding (TieEmbedding = true)"
+            : "tie_word_embeddings is true, the model declares 'dense_4' with its own weights (declare TieEmbedding = true to tie it)");
+        Contains(error.Message, "clip_qkv is 8: OLMo's clipping of the queries, keys and values is not laid out here");
+        Contains(error.Message, "rope_theta is 10000, the model declares 5000 ('attention' RotaryBase)");
+        if (tied) Contains(error.Message, "num_key_value_heads is 4 (its default), the model declares 2 ('attention' KeyValueHeads)");
+        Contains(error.Message, "hidden_act is \"gelu\": declare 'dense' with Activation = Activation.Gelu");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadOlmo(new HfTinyStableLm(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyStableLm is not laid out as OLMo: layer 1 ('layernorm', LayerNorm) is where decoder layer 0's input_layernorm ([LayerNorm(ElementwiseAffine = false)]) belongs");
+        var learned = Assert.Throws<ArgumentException>(() => HuggingFace.LoadStableLm(Create(3), Fixture.Path("HfStableLm")));
+        Contains(learned.Message, "is not laid out as StableLM: layer 1 ('layernorm', LayerNorm(ElementwiseAffine = false)) is where decoder layer 0's input_layernorm ([LayerNorm]) belongs");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOlmo(Create(3), Fixture.Path("HfStableLm")));
+        Contains(error.Message, "model_type is \"stablelm\": LoadOlmo reads OLMo's checkpoints (\"olmo\"");
+    }
+
+    /// <summary>
     /// GPT-BigCode's checkpoints (GPTBigCodeForCausalLM, transformers' modeling_gpt_bigcode written out): nn.Linear weights read as they
     /// are, one key/value head (multi_query) or c_attn's rows head by head (without): the logits of a full and a right-padded
     /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that

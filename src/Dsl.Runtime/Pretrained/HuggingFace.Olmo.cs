@@ -1,0 +1,168 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads an OLMo checkpoint — transformers' <c>OlmoForCausalLM</c> (allenai's OLMo-1B-hf, OLMo-7B-hf, OLMo-7B-Twin-2T-hf and the
+    /// models fine-tuned from them; <c>model_type</c> "olmo") — into <paramref name="model"/>, declared as OLMo's layers, LLaMA's with
+    /// layer norms that learn nothing:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [LayerNorm(ElementwiseAffine = false)] [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = rope_theta, Bias = false)] [Residual(Layers = 2)]
+    /// [LayerNorm(ElementwiseAffine = false)] [Dense(intermediate_size, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(hidden_size, Bias = false)] [Residual(Layers = 3)]
+    /// // then
+    /// [LayerNorm(ElementwiseAffine = false)] [Dense(vocab_size, Bias = false)]
+    /// </code>
+    /// (<c>attention_bias</c>: <c>Bias = true</c>, on q, k, v and o_proj; <c>tie_word_embeddings</c>, OLMo-1B's: the output layer
+    /// <c>[Dense(vocab_size, TieEmbedding = true, Bias = false)]</c>). OlmoLayerNorm's ε is 1e-5, which no configuration changes: every
+    /// norm must declare it (the default). A <c>[Dropout]</c> may stand after the attention and after the feed-forward.
+    /// <c>model.embed_tokens</c> goes into the embedding; each layer's <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into
+    /// the attention's <c>in_proj_weight</c> (and biases), <c>o_proj</c> into <c>out_proj</c>, <c>mlp.up_proj</c> then
+    /// <c>mlp.gate_proj</c> into the gated Dense, <c>mlp.down_proj</c> into the last, <c>lm_head</c> into the output layer; the norms
+    /// have no tensors.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with OlmoConfig's defaults for what it leaves out: <c>vocab_size</c> (50304), <c>hidden_size</c> (4096),
+    /// <c>intermediate_size</c> (11008), <c>num_hidden_layers</c> (32), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c>
+    /// (as many), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>attention_bias</c> (false) and <c>tie_word_embeddings</c>
+    /// (false); a <c>clip_qkv</c> (OLMo-1.7's clipping of q, k and v) and a <c>rope_scaling</c> are refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as OLMo (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadOlmo(IModel model, string path)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, "OLMo's", OlmoLayout.Of, (l, c, p) => l.CheckConfig(c, p));
+        Dictionary<string, SafeTensor> tensors = ReadAll(files);
+        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
+        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == LlamaLayout.Head, problems);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as OLMo (see <see cref="LoadOlmo"/>), as an <c>OlmoForCausalLM</c> checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names (a tied
+    /// output layer left out) and the <c>config.json</c> that describes it, so that transformers' <c>OlmoForCausalLM.from_pretrained(folder)</c>
+    /// and <see cref="LoadOlmo"/> read it back. Both files are built first, then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as OLMo, or its layers differ from one another (one configuration cannot say so).</exception>
+    public static void SaveOlmo(IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        OlmoLayout layout = OlmoLayout.Of(Architecture(model, "OLMo's"));
+        RefuseUnlike(model.Architecture!.Name, "OLMo", layout.CheckAlike);
+        WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
+    }
+
+    /// <summary>A model's layers matched to OLMo's: the token table, the decoder layers, model.norm and lm_head.</summary>
+    private sealed record OlmoLayout(EmbeddingInfo Embedding, IReadOnlyList<StableLmBlock> Blocks, LayerNormInfo Norm, DenseInfo Output)
+    {
+        /// <summary>OlmoLayerNorm's ε (F.layer_norm's eps=1e-5, not read from the configuration).</summary>
+        private const float Epsilon = 1e-5f;
+
+        public bool Tied => Output.TiedTo is not null;
+
+        public static OlmoLayout Of(ModelArchitecture a)
+        {
+            const string expected = "OLMo's layout: [Embedding], then per decoder layer [LayerNorm(ElementwiseAffine = false)] [Attention(Heads = h, Causal = true, Rotary = true, Bias = false)] "
+                + "[Residual(Layers = 2)] [LayerNorm(ElementwiseAffine = false)] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(E, Bias = false)] [Residual(Layers = 3)], "
+                + "then [LayerNorm(ElementwiseAffine = false)] [Dense(V, Bias = false)] (or TieEmbedding = true); attention_bias: Bias = true on the attention; "
+                + "a [Dropout] may stand after the attention and after the feed-forward";
+            var (embedding, blocks, norm, output) = StableLmLayers(new LayerWalk(a, "OLMo", expected), weightless: true, parallel: false,
+                "([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)], the whole head turned; attention_bias: Bias = true, on the output too)",
+                x => IsPlainRotaryCausal(x) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias, tieable: true);
+            return new OlmoLayout(embedding, blocks, norm, output);
+        }
+
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources() => StableLmSources(Embedding, Blocks, Norm, Output);
+
+        private IEnumerable<LayerNormInfo> Norms() => Blocks.SelectMany(b => new[] { b.Input, b.Post! }).Append(Norm);
+
+        /// <summary>What one configuration cannot say: layers whose heads, rotation, biases or feed-forward differ from the first's, or a norm of another ε than OLMo's.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            StableLmBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            foreach (StableLmBlock b in Blocks.Skip(1).Where(b => b.Attention.Heads != a.Heads || b.Attention.KeyValueHeadCount != a.KeyValueHeadCount
+                || b.Attention.RotaryBase != a.RotaryBase || b.Attention.Bias != a.Bias).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads, rotation or biases): OLMo's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta and attention_bias)");
+            foreach (StableLmBlock b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation).Take(1))
+                problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': OLMo's layers are alike (one intermediate_size, one hidden_act)");
+            foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != Epsilon).Take(1))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)}: OLMo's layer norms take 1e-5, which no configuration changes (declare the default)");
+            if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
+                problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
+        }
+
+        /// <summary>What config.json says against what the model declares (OlmoConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (!ReadsModelType(c, problems, t => t == "olmo", "LoadOlmo reads OLMo's checkpoints (\"olmo\"; OLMo 2's, \"olmo2\", norm after each sub-layer and are not read here)")) return;
+            StableLmBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50304);
+            ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 4096);
+            ConfigInt(c, problems, "intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'", 11008);
+            ConfigInt(c, problems, "num_hidden_layers", Blocks.Count, "its decoder layers", 32);
+            ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", 32);
+            // (absent: as many as num_attention_heads)
+            int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : 32;
+            ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", heads);
+            CheckAlike(problems);
+            CheckGatedActivation(c, first.Mlp, problems);
+            CheckPartialRotation(c, problems, a, "OLMo", "partial_rotary_factor", 1.0, "rope_theta");
+            if (Value(c, "clip_qkv") is { } clip)
+                problems.Add($"clip_qkv is {clip.GetRawText()}: OLMo's clipping of the queries, keys and values is not laid out here");
+            ConfigFlag(c, problems, "attention_bias", Blocks, b => b.Attention.Bias, b => $"'{b.Attention.Name}' with{(b.Attention.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(b.Attention.Bias ? "true" : "false")})");
+            ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
+                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)");
+        }
+
+        /// <summary>The config.json of this layout, as transformers' OlmoConfig writes its fields.</summary>
+        public byte[] Config()
+        {
+            StableLmBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            return ConfigJson(w =>
+            {
+                WriteArchitecture(w, "OlmoForCausalLM", null);
+                w.WriteString("model_type", "olmo");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber("intermediate_size", first.Mlp.Units);
+                w.WriteNumber("num_hidden_layers", Blocks.Count);
+                w.WriteNumber("num_attention_heads", a.Heads);
+                w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
+                w.WriteString("hidden_act", ActivationName(first.Mlp.Activation));
+                w.WritePropertyName("rope_theta");
+                w.WriteRawValue(JsonFloat(a.RotaryBase));
+                w.WriteNull("rope_scaling");
+                w.WriteBoolean("attention_bias", a.Bias);
+                w.WriteNull("clip_qkv");
+                w.WriteBoolean("tie_word_embeddings", Tied);
+                w.WriteString("torch_dtype", "float32");
+            });
+        }
+    }
+
+    /// <summary>
+    /// The gate's activation a LLaMA-like configuration names in <c>hidden_act</c> ("silu" where absent) against the gated Dense's:
+    /// StableLM's and OLMo's.
+    /// </summary>
+    private static void CheckGatedActivation(JsonElement c, DenseInfo mlp, List<string> problems)
+    {
+        JsonElement? act = Value(c, "hidden_act");
+        Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? Activation.Silu : null;
+        if (activation != mlp.Activation)
+            problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{mlp.Name}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
+    }
+}
