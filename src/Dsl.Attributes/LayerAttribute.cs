@@ -291,6 +291,14 @@ namespace Dsl
         public float SoftCap { get; set; }
 
         /// <summary>
+        /// Clipping of the projected queries, keys and values (OLMo 1.7's <c>clip_qkv</c>): each value of x·W_inᵀ + b_in
+        /// is clamped to [−ClipQkv, ClipQkv] before QK-norm, the rotation and the heads; its gradient passes where the value was
+        /// within them and is zero where it was clipped (PyTorch's <c>clamp</c>). Multi-head self-attention only (not pooling, not
+        /// over an encoder). Default 0: none.
+        /// </summary>
+        public float ClipQkv { get; set; }
+
+        /// <summary>
         /// A learned bias on the scores by the distance between query and key, in buckets (T5's <c>relative_attention_bias</c>,
         /// MPNet's; Raffel et al. 2020): the distances j − i fall into RelativeBuckets buckets, half for the keys after the query
         /// and half for the rest (T5's encoder's, MPNet's), each half with one bucket per distance below a quarter of the buckets

@@ -24,6 +24,7 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int> _activation;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int> _gated;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, float, int> _softCap;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, float, int> _clip;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float> _gatherRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
@@ -65,6 +66,7 @@ internal sealed partial class DeviceKernels
         _activation = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int>(ActivationKernel);
         _gated = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, int>(GatedKernel);
         _softCap = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, float, int>(SoftCapKernel);
+        _clip = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, float, int>(ClipKernel);
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>(GatherRowsKernel);
         _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float>(ScatterAddRowsKernel);
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
@@ -111,7 +113,7 @@ internal sealed partial class DeviceKernels
     /// <summary>The kernels by name, for the test that compiles each to PTX without a GPU.</summary>
     internal static readonly string[] Names =
     [
-        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel),
+        nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel), nameof(ClipKernel),
         nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(MeanStepsKernel), nameof(MeanStepsBackwardKernel), nameof(MaxStepsKernel), nameof(MaxStepsBackwardKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel), nameof(AttentionBiasBackwardKernel),
@@ -174,6 +176,9 @@ internal sealed partial class DeviceKernels
 
     /// <summary>y = cap · tanh(y · scale) in place (scale = 1 / cap), or (backward) dy ⊙= 1 − (y · scale)², as the host's Activations.SoftCap.</summary>
     public void SoftCap(int n, ArrayView<float> y, ArrayView<float> dy, float scale, float cap, bool backward) { if (n > 0) _softCap(n, y, dy, scale, cap, backward ? 1 : 0); }
+
+    /// <summary>x clamped to ±limit in place, NaN kept; with <paramref name="hasKept"/> each value's slope into kept (1 within, 0 clipped), as the host's Activations.Clip.</summary>
+    public void Clip(int n, ArrayView<float> x, ArrayView<float> kept, float limit, bool hasKept) { if (n > 0) _clip(n, x, kept, limit, hasKept ? 1 : 0); }
 
     /// <summary>Gated units over <paramref name="n"/> = rows · U values: y = value · act(gate), or (backward; y holds dy) dpre (see GatedKernel).</summary>
     public void Gated(int n, ArrayView<float> pre, ArrayView<float> y, ArrayView<float> dPre, int units, int kind, bool backward)
@@ -665,6 +670,14 @@ internal sealed partial class DeviceKernels
         float u = y[i] * scale;
         if (backward == 0) y[i] = cap * Tanh(u);
         else dy[i] *= 1f - u * u;
+    }
+
+    /// <summary>Clipping, one thread per value: x = clamp(x, −limit, limit), NaN kept (comparisons with it are false); kept = 1 where |x| ≤ limit, else 0.</summary>
+    private static void ClipKernel(Index1D i, ArrayView<float> x, ArrayView<float> kept, float limit, int hasKept)
+    {
+        float v = x[i];
+        if (hasKept != 0) kept[i] = XMath.Abs(v) <= limit ? 1f : 0f;
+        x[i] = v > limit ? limit : v < -limit ? -limit : v;
     }
 
     /// <summary>act(a) for a <see cref="Dsl.Activation"/> value (past GELU's and SiLU's limits, each takes its limit, as the host's CellMath does).</summary>

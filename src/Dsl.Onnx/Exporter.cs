@@ -233,7 +233,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
     }
 
     /// <summary>
-    /// Self-attention's [q, k, v] = x·W_inᵀ + b_in, q [B, T, heads · d] and k, v [B, T, kvHeads · d], each head of q and k
+    /// Self-attention's [q, k, v] = x·W_inᵀ + b_in (clipped to ±ClipQkv where it is set), q [B, T, heads · d] and k, v [B, T, kvHeads · d], each head of q and k
     /// RMS-normalised with QK-norm, q and k turned by their positions when the layer is rotary (the steps' range, or a step
     /// graph's position input), and its score scale (1/√d; 1 for Dot).
     /// </summary>
@@ -242,6 +242,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         int kv = a.KeyValueWidth;
         string n = a.Name;
         string qkv = InProjection(a, x);
+        if (a.ClipQkv > 0f) qkv = g.Add("Clip", n + "_clipped", [qkv, g.Floats(n + "_clip_low", [-a.ClipQkv]), g.Floats(n + "_clip_high", [a.ClipQkv])]);
         string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", a.QueryWidth, kv, kv)], 3, ("axis", 2L));
         if (a.QueryKeyNorm)
             parts = [HeadsNormalised(a, parts[0], "q", a.Heads), HeadsNormalised(a, parts[1], "k", a.KeyValueHeadCount), parts[2]];

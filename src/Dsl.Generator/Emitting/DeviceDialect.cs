@@ -30,7 +30,7 @@ internal static class DeviceDialect
         "Layout.MaskSteps", "Layout.MeanSteps", "Layout.MeanStepsBackward", "Layout.MaxSteps", "Layout.MaxStepsBackward", "Layout.GatherLastStep", "Layout.ScatterLastStep", "Layout.GatherFinalState", "Layout.AddToFinalState",
         "Layout.GatherRows", "Layout.ScatterAddRows", "Layout.TokenTypes", "Layout.RepeatRows",
         "AttentionKernel.Forward", "AttentionKernel.Backward", "AttentionKernel.CachedForward", "AttentionKernel.Append",
-        "LayerNormKernel.Forward", "LayerNormKernel.Backward", "RmsNormKernel.Forward", "RmsNormKernel.Backward", "RotaryKernel.Apply", "QueryKeyNormKernel.Forward", "QueryKeyNormKernel.Backward", "GatedActivations.Forward", "GatedActivations.Backward", "Activations.SoftCap", "Activations.SoftCapBackward", "PositionalEncodingKernel.Add", "PositionEmbeddingKernel.Add", "PositionEmbeddingKernel.Backward",
+        "LayerNormKernel.Forward", "LayerNormKernel.Backward", "RmsNormKernel.Forward", "RmsNormKernel.Backward", "RotaryKernel.Apply", "QueryKeyNormKernel.Forward", "QueryKeyNormKernel.Backward", "GatedActivations.Forward", "GatedActivations.Backward", "Activations.SoftCap", "Activations.SoftCapBackward", "Activations.Clip", "PositionalEncodingKernel.Add", "PositionEmbeddingKernel.Add", "PositionEmbeddingKernel.Backward",
         "AttentionKernel.CrossForward", "AttentionKernel.CrossBackward", "AttentionKernel.PoolForward", "AttentionKernel.PoolBackward",
         "CrossAttentionKernel.DotForward", "CrossAttentionKernel.DotBackward", "CrossAttentionKernel.AdditiveForward", "CrossAttentionKernel.AdditiveBackward",
         "CrossAttentionKernel.Concat", "CrossAttentionKernel.Split", "Layout.AppendSteps", "RelativePositionKernel.Expand", "RelativePositionKernel.Collect",

@@ -129,6 +129,14 @@ public static class Activations
         if (!x.IsEmpty) x.Device.Kernels.SoftCap(x.Length, x.View, x.View, 1f / cap, cap, backward: false);
     }
 
+    /// <summary>Clipping in place to ±limit, each value's slope into <paramref name="kept"/> unless it is empty, as the host's <c>Activations.Clip</c> (OLMo's clip_qkv).</summary>
+    public static void Clip(float limit, DeviceSpan x, DeviceSpan kept)
+    {
+        Dsl.Kernels.Activations.RequireClip(limit);
+        if (!kept.IsEmpty && kept.Length != x.Length) throw new ArgumentException($"Clip: x has {x.Length} values, kept {kept.Length}.", nameof(kept));
+        if (!x.IsEmpty) x.Device.Kernels.Clip(x.Length, x.View, kept.IsEmpty ? x.View : kept.View, limit, !kept.IsEmpty);
+    }
+
     /// <summary>Back through <see cref="SoftCap"/>: dy ⊙= 1 − (y / cap)², from the capped output <paramref name="y"/>.</summary>
     public static void SoftCapBackward(float cap, DeviceSpan y, DeviceSpan dy)
     {

@@ -1,4 +1,5 @@
 using System;
+using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -108,6 +109,42 @@ public static class Activations
         if (y.Length != dy.Length) throw new ArgumentException($"SoftCap backward: y has {y.Length} values, dy {dy.Length}.", nameof(dy));
         var kernel = new CapKernel { X = ref MemoryMarshal.GetReference(y), Out = ref MemoryMarshal.GetReference(dy), Length = dy.Length, Scale = 1f / cap, Slope = true, FromOutput = true };
         LaneLoop.Run(ref kernel);
+    }
+
+    /// <summary>
+    /// Clipping in place, x = clamp(x, −limit, limit), NaN kept NaN (PyTorch's <c>clamp</c>: OLMo's <c>clip_qkv</c> on the projected
+    /// queries, keys and values); where <paramref name="kept"/> is not empty it receives each value's slope, 1 where |x| ≤ limit
+    /// and 0 where x was clipped (or NaN), which the step back multiplies the gradient by.
+    /// </summary>
+    public static void Clip(float limit, Span<float> x, Span<float> kept)
+    {
+        RequireClip(limit);
+        if (!kept.IsEmpty && kept.Length != x.Length) throw new ArgumentException($"Clip: x has {x.Length} values, kept {kept.Length}.", nameof(kept));
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Vector<float> high = new(limit), low = -high;
+            for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
+            {
+                Vector<float> v = new(x[i..]);
+                if (!kept.IsEmpty) Vector.ConditionalSelect(Vector.LessThanOrEqual(Vector.Abs(v), high), Vector<float>.One, Vector<float>.Zero).CopyTo(kept[i..]);
+                // (comparisons with a NaN are false: it stays)
+                Vector.ConditionalSelect(Vector.GreaterThan(v, high), high, Vector.ConditionalSelect(Vector.LessThan(v, low), low, v)).CopyTo(x[i..]);
+            }
+        }
+        for (; i < x.Length; i++)
+        {
+            float v = x[i];
+            if (!kept.IsEmpty) kept[i] = MathF.Abs(v) <= limit ? 1f : 0f;
+            x[i] = v > limit ? limit : v < -limit ? -limit : v;
+        }
+    }
+
+    /// <summary>Refuses a clipping limit that is not a positive finite number.</summary>
+    internal static void RequireClip(float limit)
+    {
+        if (!(limit > 0f) || float.IsInfinity(limit))
+            throw new ArgumentOutOfRangeException(nameof(limit), limit, "Clip: the limit is a positive finite number.");
     }
 
     /// <summary>A soft cap is a positive finite number whose inverse is finite too (the kernels divide by it): the layer's and the attention kernels' check.</summary>

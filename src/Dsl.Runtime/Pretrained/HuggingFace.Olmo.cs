@@ -8,9 +8,9 @@ namespace Dsl;
 public static partial class HuggingFace
 {
     /// <summary>
-    /// Loads an OLMo checkpoint — transformers' <c>OlmoForCausalLM</c> (allenai's OLMo-1B-hf, OLMo-7B-hf, OLMo-7B-Twin-2T-hf and the
-    /// models fine-tuned from them; <c>model_type</c> "olmo") — into <paramref name="model"/>, declared as OLMo's layers, LLaMA's with
-    /// layer norms that learn nothing:
+    /// Loads an OLMo checkpoint — transformers' <c>OlmoForCausalLM</c> (allenai's OLMo-1B-hf, OLMo-7B-hf, OLMo-7B-Twin-2T-hf, OLMo-7B-0424-hf
+    /// (OLMo 1.7, with its clipping) and the models fine-tuned from them; <c>model_type</c> "olmo") — into <paramref name="model"/>,
+    /// declared as OLMo's layers, LLaMA's with layer norms that learn nothing:
     /// <code>
     /// [Embedding(vocab: vocab_size, dim: hidden_size)]
     /// // per decoder layer (num_hidden_layers of them):
@@ -19,7 +19,7 @@ public static partial class HuggingFace
     /// // then
     /// [LayerNorm(ElementwiseAffine = false)] [Dense(vocab_size, Bias = false)]
     /// </code>
-    /// (<c>attention_bias</c>: <c>Bias = true</c>, on q, k, v and o_proj; <c>tie_word_embeddings</c>, OLMo-1B's: the output layer
+    /// (<c>attention_bias</c>: <c>Bias = true</c>, on q, k, v and o_proj; <c>clip_qkv</c>: <c>ClipQkv = clip_qkv</c>; <c>tie_word_embeddings</c>, OLMo-1B's: the output layer
     /// <c>[Dense(vocab_size, TieEmbedding = true, Bias = false)]</c>). OlmoLayerNorm's ε is 1e-5, which no configuration changes: every
     /// norm must declare it (the default). A <c>[Dropout]</c> may stand after the attention and after the feed-forward.
     /// <c>model.embed_tokens</c> goes into the embedding; each layer's <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into
@@ -33,7 +33,7 @@ public static partial class HuggingFace
     /// model first, with OlmoConfig's defaults for what it leaves out: <c>vocab_size</c> (50304), <c>hidden_size</c> (4096),
     /// <c>intermediate_size</c> (11008), <c>num_hidden_layers</c> (32), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c>
     /// (as many), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>attention_bias</c> (false) and <c>tie_word_embeddings</c>
-    /// (false); a <c>clip_qkv</c> (OLMo-1.7's clipping of q, k and v) and a <c>rope_scaling</c> are refused.
+    /// (false) and <c>clip_qkv</c> (none; OLMo 1.7's: <c>ClipQkv</c> on every attention); a <c>rope_scaling</c> is refused.
     /// </param>
     /// <exception cref="ArgumentException">The model is not laid out as OLMo (the message names the first layer that differs).</exception>
     /// <exception cref="System.IO.InvalidDataException">
@@ -79,7 +79,7 @@ public static partial class HuggingFace
                 + "a [Dropout] may stand after the attention and after the feed-forward";
             var (embedding, blocks, norm, output) = StableLmLayers(new LayerWalk(a, "OLMo", expected), weightless: true, parallel: false,
                 "([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)], the whole head turned; attention_bias: Bias = true, on the output too)",
-                x => IsPlainRotaryCausal(x) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias, tieable: true);
+                x => IsPlainRotaryCausal(x) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias, tieable: true, clipped: true);
             return new OlmoLayout(embedding, blocks, norm, output);
         }
 
@@ -93,8 +93,8 @@ public static partial class HuggingFace
             StableLmBlock first = Blocks[0];
             AttentionInfo a = first.Attention;
             foreach (StableLmBlock b in Blocks.Skip(1).Where(b => b.Attention.Heads != a.Heads || b.Attention.KeyValueHeadCount != a.KeyValueHeadCount
-                || b.Attention.RotaryBase != a.RotaryBase || b.Attention.Bias != a.Bias).Take(1))
-                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads, rotation or biases): OLMo's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta and attention_bias)");
+                || b.Attention.RotaryBase != a.RotaryBase || b.Attention.Bias != a.Bias || b.Attention.ClipQkv != a.ClipQkv).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads, rotation, biases or clipping): OLMo's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and clip_qkv)");
             foreach (StableLmBlock b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation).Take(1))
                 problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': OLMo's layers are alike (one intermediate_size, one hidden_act)");
             foreach (LayerNormInfo norm in Norms().Where(n => n.Epsilon != Epsilon).Take(1))
@@ -117,11 +117,20 @@ public static partial class HuggingFace
             // (absent: as many as num_attention_heads)
             int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : 32;
             ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", heads);
+            // (head_dim: hidden_size / num_attention_heads where absent, as OlmoAttention reads it; the layout has no other)
+            if (Value(c, "head_dim") is not null) ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: OLMo's heads are not of their own width here)");
             CheckAlike(problems);
             CheckGatedActivation(c, first.Mlp, problems);
             CheckPartialRotation(c, problems, a, "OLMo", "partial_rotary_factor", 1.0, "rope_theta");
-            if (Value(c, "clip_qkv") is { } clip)
-                problems.Add($"clip_qkv is {clip.GetRawText()}: OLMo's clipping of the queries, keys and values is not laid out here");
+            // clip_qkv: null or absent, no clipping
+            if (Value(c, "clip_qkv") is not { } clip)
+            {
+                if (a.ClipQkv > 0f) problems.Add($"clip_qkv is unset (null or absent): the projections are not clipped, but '{a.Name}' declares ClipQkv = {Number(a.ClipQkv)}");
+            }
+            else if (!(clip.ValueKind == JsonValueKind.Number && clip.GetDouble() > 0 && double.IsFinite(clip.GetDouble())))
+                problems.Add($"clip_qkv is {clip.GetRawText()}, not a positive number");
+            else if ((float)clip.GetDouble() != a.ClipQkv)
+                problems.Add($"clip_qkv is {clip.GetRawText()}: declare '{a.Name}' with ClipQkv = {Number((float)clip.GetDouble())}{(a.ClipQkv > 0f ? $" (it declares {Number(a.ClipQkv)})" : "")}");
             ConfigFlag(c, problems, "attention_bias", Blocks, b => b.Attention.Bias, b => $"'{b.Attention.Name}' with{(b.Attention.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(b.Attention.Bias ? "true" : "false")})");
             ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
                 l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)");
@@ -147,7 +156,12 @@ public static partial class HuggingFace
                 w.WriteRawValue(JsonFloat(a.RotaryBase));
                 w.WriteNull("rope_scaling");
                 w.WriteBoolean("attention_bias", a.Bias);
-                w.WriteNull("clip_qkv");
+                if (a.ClipQkv > 0f)
+                {
+                    w.WritePropertyName("clip_qkv");
+                    w.WriteRawValue(JsonFloat(a.ClipQkv));
+                }
+                else w.WriteNull("clip_qkv");
                 w.WriteBoolean("tie_word_embeddings", Tied);
                 w.WriteString("torch_dtype", "float32");
             });

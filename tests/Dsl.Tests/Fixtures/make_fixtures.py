@@ -178,7 +178,10 @@ class RotaryAttention(nn.Module):
         kv = getattr(self, "kv_heads", h)
         d = getattr(self, "head_dim", None) or E // h  # a head's width apart from E / h (Hugging Face's head_dim)
         qkv = x @ self.in_proj_weight.T
-        q, k, v = (qkv if self.in_proj_bias is None else qkv + self.in_proj_bias).split([h * d, kv * d, kv * d], dim=-1)
+        qkv = qkv if self.in_proj_bias is None else qkv + self.in_proj_bias
+        if getattr(self, "clip", None):  # OLMo's clip_qkv: every projected value clamped
+            qkv = qkv.clamp(-self.clip, self.clip)
+        q, k, v = qkv.split([h * d, kv * d, kv * d], dim=-1)
         q, k, v = q.reshape(B, T, h, d), k.reshape(B, T, kv, d), v.reshape(B, T, kv, d)
         if getattr(self, "q_norm", None) is not None:  # QK-norm (Qwen3's q_norm and k_norm): each head RMS-normalised, before the rotation
             q, k = self.q_norm(q), self.k_norm(k)
@@ -381,6 +384,7 @@ class Stack(nn.Module):
                 elif "rotary" in opts:  # {"rotary": base}
                     module = RotaryAttention(width, spec[1], opts["rotary"], opts.get("bias", True))
                     module.window = opts.get("window")
+                    module.clip = opts.get("clip")  # {"clip": c}: ClipQkv
                 else:  # {"bias": False}: nn.MultiheadAttention(bias=False)
                     bias = opts.get("bias", True)
                     module = PoolAttention(width, spec[1], bias) if pool else nn.MultiheadAttention(width, spec[1], batch_first=True, bias=bias)
@@ -655,6 +659,8 @@ CASES = [
     ("NormsWithoutAffine", [("embedding", 13, 8), ("layernorm", 1e-5, "noaffine"), ("attention", 2, {"causal": True, "rotary": 10000.0}),
                             ("residual", 2), ("rmsnorm", 1e-6, "noaffine"), ("dense", 16, "silu", "gated", "nobias"), ("dense", 8, None, "nobias"),
                             ("residual", 3), ("layernorm", 1e-5, "noaffine"), ("dense", 13)], 3, 7, "ce"),
+    # OLMo 1.7's clip_qkv: the projected queries, keys and values clamped to +-0.5 (about half of them clipped here)
+    ("ClippedAttention", [("embedding", 13, 8), ("attention", 2, {"causal": True, "rotary": 10000.0, "clip": 0.5}), ("residual", 1), ("dense", 13)], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2555,9 +2561,10 @@ def make_hf_stablelm(name, parallel, seed):
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
-def make_hf_olmo(name, tied, bias, seed):
+def make_hf_olmo(name, tied, bias, seed, clip=None):
     """HfOlmo (OLMo-1B's: tie_word_embeddings, no attention_bias; here 4 heads over 2 key/value heads) and HfOlmoBiased
-    (attention_bias on q, k, v and o_proj, lm_head untied; 2 heads): OlmoForCausalLM as save_pretrained writes it ("model."
+    (attention_bias on q, k, v and o_proj, lm_head untied; 2 heads), HfOlmoClipped (that and OLMo 1.7's clip_qkv, here 0.6:
+    each projected query, key and value clamped): OlmoForCausalLM as save_pretrained writes it ("model."
     prefix, float32, a tied lm_head left out), transformers' modeling_olmo written out: embed_tokens; 2 layers, each
     input_layernorm (OlmoLayerNorm: F.layer_norm with no weight and no bias, eps 1e-5), q_proj, k_proj and v_proj, the rotation of
     each whole head (rotate_half, base rope_theta 5000), the scores q k^T / sqrt(d), the causal and padding masks, o_proj; the
@@ -2566,7 +2573,7 @@ def make_hf_olmo(name, tied, bias, seed):
     heads, kv = (4, 2) if tied else (2, 2)
     c = {"architectures": ["OlmoForCausalLM"], "model_type": "olmo", "vocab_size": 31, "hidden_size": 32, "intermediate_size": 40,
          "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
-         "rope_theta": 5000.0, "rope_scaling": None, "attention_bias": bias, "attention_dropout": 0.0, "clip_qkv": None,
+         "rope_theta": 5000.0, "rope_scaling": None, "attention_bias": bias, "attention_dropout": 0.0, "clip_qkv": clip,
          "tie_word_embeddings": tied, "pad_token_id": 1, "eos_token_id": 0, "torch_dtype": "float32"}
     torch.manual_seed(seed)
     H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
@@ -2596,9 +2603,12 @@ def make_hf_olmo(name, tied, bias, seed):
         for i in range(c["num_hidden_layers"]):
             at = f"model.layers.{i}."
             h = norm(x)
-            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
-            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
-            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            q, k, v = (linear(h, at + "self_attn." + p) for p in ("q_proj", "k_proj", "v_proj"))
+            if clip is not None:
+                q, k, v = q.clamp(-clip, clip), k.clamp(-clip, clip), v.clamp(-clip, clip)
+            q = rotated(q.view(2, T, heads, d).transpose(1, 2))
+            k = rotated(k.view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = v.view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
             weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
             x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
             x = x + mlp(norm(x), at)
@@ -3792,6 +3802,7 @@ if __name__ == "__main__":
     if "--hf-olmo" in sys.argv:  # only the OLMo checkpoints
         make_hf_olmo("HfOlmo", True, False, 980)
         make_hf_olmo("HfOlmoBiased", False, True, 981)
+        make_hf_olmo("HfOlmoClipped", False, True, 982, clip=0.6)
         sys.exit(0)
     if "--hf-starcoder2" in sys.argv:  # only the StarCoder2 checkpoint
         make_hf_starcoder2()
@@ -3808,9 +3819,9 @@ if __name__ == "__main__":
             if case == "ParallelBlock":
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
-    if "--no-affine" in sys.argv:  # only the norms without their affine maps
+    if "--no-affine" in sys.argv:  # only the norms without their affine maps and the clipped attention
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case == "NormsWithoutAffine":
+            if case in ("NormsWithoutAffine", "ClippedAttention"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--relative" in sys.argv:  # only the relative position bias's case and buckets

@@ -108,6 +108,12 @@ public partial class GcNormWithoutShift;
 [Dense(2)]
 public partial class GcNormWithoutAffine;
 
+// The projected queries, keys and values clipped (ClipQkv: OLMo 1.7's clip_qkv), some of them past the limit.
+[Input(features: 8)]
+[Attention(Heads = 2, Causal = true, Rotary = true, ClipQkv = 0.4f)]
+[Dense(2)]
+public partial class GcClipQkv;
+
 // RMS norm (nn.RMSNorm) on steps and on one vector per sequence, 19 wide (the vector lanes and a tail).
 [Input(features: 4)]
 [Dense(19, Activation = Activation.Tanh)]

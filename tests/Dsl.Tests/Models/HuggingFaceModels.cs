@@ -389,6 +389,15 @@ public partial class HfTinyOlmo;
 [LayerNorm(ElementwiseAffine = false)] [Dense(31, Bias = false)]
 public partial class HfTinyOlmoBiased;
 
+// The HfOlmoClipped fixture's model: HfOlmoBiased's with OLMo 1.7's clip_qkv (0.6).
+[Embedding(vocab: 31, dim: 32)]
+[Repeat(2)]
+[LayerNorm(ElementwiseAffine = false)] [Attention(Heads = 2, Causal = true, Rotary = true, RotaryBase = 5000f, ClipQkv = 0.6f)] [Residual(Layers = 2)]
+[LayerNorm(ElementwiseAffine = false)] [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [Residual(Layers = 3)]
+[EndRepeat]
+[LayerNorm(ElementwiseAffine = false)] [Dense(31, Bias = false)]
+public partial class HfTinyOlmoClipped;
+
 // The HfGptBigCode fixture's model (GPTBigCodeForCausalLM, multi_query: santacoder's, starcoder's): GPT-2's layout with one
 // key/value head for the 4 query heads, n_inner 40, gelu_pytorch_tanh, the tied head.
 [Embedding(vocab: 21, dim: 24)]

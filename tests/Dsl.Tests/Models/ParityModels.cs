@@ -664,3 +664,10 @@ public partial class ParallelBlock;
 [LayerNorm(ElementwiseAffine = false)]
 [Dense(13)]
 public partial class NormsWithoutAffine;
+
+// OLMo 1.7's clip_qkv: the projected queries, keys and values clamped to ±0.5 (about half of them clipped here).
+[Embedding(vocab: 13, dim: 8)]
+[Attention(Heads = 2, Causal = true, Rotary = true, ClipQkv = 0.5f)]
+[Residual]
+[Dense(13)]
+public partial class ClippedAttention;

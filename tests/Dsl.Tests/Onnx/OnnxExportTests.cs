@@ -159,6 +159,9 @@ public class OnnxExportTests
         nameof(GcNormWithoutAffine) => new GcNormWithoutAffine(seed: 107),
         nameof(HfTinyOlmo) => new HfTinyOlmo(seed: 108),
         nameof(HfTinyOlmoBiased) => new HfTinyOlmoBiased(seed: 109),
+        nameof(HfTinyOlmoClipped) => new HfTinyOlmoClipped(seed: 110),
+        nameof(ClippedAttention) => new ClippedAttention(seed: 111),
+        nameof(GcClipQkv) => new GcClipQkv(seed: 112),
         _ => throw new ArgumentException(name),
     };
 
@@ -234,6 +237,8 @@ public class OnnxExportTests
         nameof(GcTokenTypes),
         // norms without their affine maps: LayerNormalization's scale a row of ones, no shift; the RMS norm's Mul by ones
         nameof(NormsWithoutAffine), nameof(GcNormWithoutAffine), nameof(HfTinyOlmo), nameof(HfTinyOlmoBiased),
+        // OLMo 1.7's clip_qkv: a Clip after the input projection
+        nameof(ClippedAttention), nameof(GcClipQkv), nameof(HfTinyOlmoClipped),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };
@@ -472,6 +477,7 @@ public class OnnxExportTests
     [InlineData(nameof(ParallelBlock))]
     [InlineData(nameof(NormsWithoutAffine))]
     [InlineData(nameof(HfTinyOlmo))]
+    [InlineData(nameof(HfTinyOlmoClipped))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
     [InlineData(nameof(HfTinyPhi))]

@@ -18,7 +18,7 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
     float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0,
     int RelativeBuckets = 0, int RelativeMaxDistance = AttentionSpec.DefaultRelativeMaxDistance, bool RelativeShared = true, bool Alibi = false,
-    bool AlibiScaled = false)
+    bool AlibiScaled = false, float ClipQkv = 0f)
     : LayerSpec(Header)
 {
     /// <summary>
@@ -145,7 +145,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), bias, a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", bias),
             a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
             a.Float("softcap", 0f), a.Int("rotarydimensions", 0), a.Int("relativebuckets", 0), a.Int("relativemaxdistance", AttentionSpec.DefaultRelativeMaxDistance),
-            a.Bool("relativeshared", true), a.Bool("alibi", false), a.Bool("alibiscaled", false));
+            a.Bool("relativeshared", true), a.Bool("alibi", false), a.Bool("alibiscaled", false), a.Float("clipqkv", 0f));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -279,6 +279,10 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         if (spec.Alibi && (NotMultiHeadSelf(spec, PoolingWithoutPositions) ?? (spec.SoftCap > 0f ? "soft-capped scores" : null)
                 ?? (spec.Rotary ? "rotary positions" : spec.RelativeBuckets > 0 ? "a relative position table (RelativeBuckets)" : null)) is { } alibiOn)
             c.Invalid("alibi", "Alibi adds a bias by distance to the scores of multi-head self-attention (BLOOM's, MPT's, JinaBERT's; a layer's positions are one kind); it does not apply to " + alibiOn);
+        if (!(spec.ClipQkv >= 0f) || float.IsInfinity(spec.ClipQkv))
+            c.Invalid("clipqkv", $"ClipQkv must be a positive finite number (0: none), not {spec.ClipQkv}");
+        else if (spec.ClipQkv > 0f && NotMultiHeadSelf(spec, "attention pooling") is { } clipOn)
+            c.Invalid("clipqkv", "ClipQkv clamps the projected queries, keys and values of multi-head self-attention (OLMo's clip_qkv); it does not apply to " + clipOn);
         if (spec.AlibiScaled && !spec.Alibi)
             c.Invalid("alibiscaled", "AlibiScaled scales ALiBi's bias with the scores (added before their scale: falcon-rw's); it applies only with Alibi = true");
         if (!Enum.IsDefined(typeof(ScoreKind), spec.Score))
@@ -447,7 +451,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") +
         (spec.RotaryDimensions > 0 ? $", RotaryDimensions: {spec.RotaryDimensions}" : "") +
         (spec.RelativeBuckets > 0 ? $", RelativeBuckets: {spec.RelativeBuckets}, RelativeMaxDistance: {spec.RelativeMaxDistance}" : "") +
-        (spec.RelativeOwner(model.Layers.Take(index)) is { } owner ? $", RelativeSharedWith: {Literal(owner.Name)}" : "") + (spec.Alibi ? ", Alibi: true" : "") + (spec.AlibiScaled ? ", AlibiScaled: true" : "") + ")";
+        (spec.RelativeOwner(model.Layers.Take(index)) is { } owner ? $", RelativeSharedWith: {Literal(owner.Name)}" : "") + (spec.Alibi ? ", Alibi: true" : "") + (spec.AlibiScaled ? ", AlibiScaled: true" : "") +
+        (spec.ClipQkv > 0f ? $", ClipQkv: {Helpers.SourceWriter.Float(spec.ClipQkv)}" : "") + ")";
 
     protected override AttentionPlan Lower(ShapedLayer layer, AttentionSpec spec, LowerContext c) =>
         spec.IsClassic ? ClassicAttention.Lower(layer, spec, c) : MultiHeadAttention.Lower(layer, spec, c);

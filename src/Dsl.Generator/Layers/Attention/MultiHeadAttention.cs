@@ -101,7 +101,8 @@ internal static class MultiHeadAttention
             (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "") +
             (spec.SoftCap > 0f ? $", the scores soft-capped at {SourceWriter.Float(spec.SoftCap)} (cap · tanh(score / cap))" : "") +
             (spec.RelativeBuckets > 0 ? $", a learned bias by distance on the scores ({spec.RelativeBuckets} {(spec.Causal ? "one-sided " : "")}buckets up to {spec.RelativeMaxDistance} steps)" : "") +
-            (spec.Alibi ? $", ALiBi's linear bias by distance on the scores (−m_h · |j − i|{(spec.AlibiScaled ? $" · {SourceWriter.Float(scale)}: added before the scores' scale" : "")})" : "");
+            (spec.Alibi ? $", ALiBi's linear bias by distance on the scores (−m_h · |j − i|{(spec.AlibiScaled ? $" · {SourceWriter.Float(scale)}: added before the scores' scale" : "")})" : "") +
+            (spec.ClipQkv > 0f ? $", the projected queries, keys and values clipped to ±{SourceWriter.Float(spec.ClipQkv)}" : "");
         BufferRef selfQkv = c.Own("qkv", packed, Rows.StepsBatch, BufferUse.Forward, $"queries, keys and values [T, B, {packed}]");
         BufferRef selfWeights = c.Own("weights", heads, Rows.StepsSquaredBatch, BufferUse.Forward, $"attention weights (softmax) [B, {heads}, T, T]");
         BufferRef? mask = spec.Dropout > 0f
@@ -147,6 +148,14 @@ internal static class MultiHeadAttention
                 ? $"// [q, k, v] = x·W_inᵀ + b_in, q {qw} wide, k and v {kv}; per head h A = softmax(q_h·k_gᵀ · {SourceWriter.Float(scale)}), g = h / {heads / kvHeads}; out = concat(A·v_g)·W_outᵀ + b_out"
                 : $"// [q, k, v] = x·W_inᵀ + b_in; per head A = softmax(q·kᵀ · {SourceWriter.Float(scale)}); out = concat(A·v)·W_outᵀ + b_out")
             .Affine(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfQkv);
+        // clip_qkv: the projected queries, keys and values clamped (OLMo's), each value's slope kept for the step back
+        BufferRef? kept = null;
+        if (spec.ClipQkv > 0f)
+        {
+            kept = c.Own("qkv_kept", packed, Rows.StepsBatch, BufferUse.Training, $"1 where a projected value was within ±{SourceWriter.Float(spec.ClipQkv)}, 0 where it was clipped [T, B, {packed}]");
+            pass.Comment($"clip_qkv: every projected query, key and value clamped to ±{SourceWriter.Float(spec.ClipQkv)}")
+                .Add(new KernelOp(Kernels.Activations, "Clip", [ScalarOperand.Of(spec.ClipQkv), selfQkv, new TrainingOnlyOperand(kept)]));
+        }
         // QK-norm: each head's queries and keys RMS-normalised before the rotation; the raw ones kept for the step back
         ParamRef? qNorm = null, kNorm = null;
         BufferRef? rawQk = null, qkRstd = null;
@@ -225,6 +234,7 @@ internal static class MultiHeadAttention
             pass.Comment("QK-norm's step back: the normalised queries' and keys' gradients to the raw ones'; dq_norm, dk_norm summed over the rows")
                 .Add(new KernelOp(Kernels.QueryKeyNorm, "Backward", [.. qkNormArgs, rawQk!, qkRstd!, selfDQkv, qNorm!.Gradient, kNorm!.Gradient]));
         }
+        if (kept is not null) pass.Add(new MultiplyOp(selfDQkv, kept, selfDQkv, "clip_qkv's step back: no gradient through a clipped value"));
         pass.AffineBackward(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
         Op[] setup = [.. angles is null ? Array.Empty<Op>()
             : [new KernelOp(Kernels.Rotary, "Fill", [angles, ScalarOperand.Of(new Dim(1, Steps: 1)), ScalarOperand.Of(r), .. frequencies]) { Note = "once per shape" }],
