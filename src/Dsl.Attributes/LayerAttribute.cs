@@ -277,6 +277,13 @@ namespace Dsl
         public float QueryKeyNormEpsilon { get; set; } = 1e-6f;
 
         /// <summary>
+        /// With <see cref="QueryKeyNorm"/>: each step's queries RMS-normalised all together rather than head by head, and its
+        /// keys (OLMo 2's <c>q_norm</c> and <c>k_norm</c>, <c>RMSNorm(heads · d)</c> and <c>RMSNorm(kv_heads · d)</c> on the projections).
+        /// Parameters <c>attention.q_norm.weight</c> [heads · d] and <c>k_norm.weight</c> [kvHeads · d].
+        /// </summary>
+        public bool QueryKeyNormAcrossHeads { get; set; }
+
+        /// <summary>
         /// The scores' scale, q·k · Scale, apart from 1/√d (PyTorch's <c>scaled_dot_product_attention(…, scale=)</c>; Gemma 3 27B's
         /// <c>query_pre_attn_scalar</c> ** −0.5, 1/√168 with heads of 128; 1 for T5's unscaled cross-attention). Multi-head attention
         /// with the ScaledDot score only, self or over an encoder's outputs. Default 0: 1/√d.

@@ -245,7 +245,9 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         if (a.ClipQkv > 0f) qkv = g.Add("Clip", n + "_clipped", [qkv, g.Floats(n + "_clip_low", [-a.ClipQkv]), g.Floats(n + "_clip_high", [a.ClipQkv])]);
         string[] parts = g.AddMany("Split", n + "_split", [qkv, g.Int64s(n + "_sizes", a.QueryWidth, kv, kv)], 3, ("axis", 2L));
         if (a.QueryKeyNorm)
-            parts = [HeadsNormalised(a, parts[0], "q", a.Heads), HeadsNormalised(a, parts[1], "k", a.KeyValueHeadCount), parts[2]];
+            parts = a.QueryKeyNormAcrossHeads
+                ? [RmsNormalised(n + "_q_norm", parts[0], a.QueryKeyNormEpsilon, Weight(a, "q_norm.weight")), RmsNormalised(n + "_k_norm", parts[1], a.QueryKeyNormEpsilon, Weight(a, "k_norm.weight")), parts[2]]
+                : [HeadsNormalised(a, parts[0], "q", a.Heads), HeadsNormalised(a, parts[1], "k", a.KeyValueHeadCount), parts[2]];
         if (a.RotaryBase > 0f)
         {
             var (cos, sin) = RotaryAngles(a, Stepping ? Position! : StepRange(x, n + "_rotary"));

@@ -326,51 +326,52 @@ public static class RmsNormKernel
 
 /// <summary>
 /// QK-norm on the device, as <c>Dsl.Kernels.QueryKeyNormKernel</c>: RMS norm's kernels over each head of the packed rows'
-/// queries, then of their keys, in place (the raw queries and keys kept by the forward's threads before they write).
+/// queries, then of their keys (or, across the heads, over all of each row's queries, then its keys), in place (the raw
+/// queries and keys kept by the forward's threads before they write).
 /// </summary>
 public static class QueryKeyNormKernel
 {
-    /// <summary>Normalises the queries' and keys' heads of packed [rows, width + 2 · kvHeads · d] in place, keeping them in raw (unless empty).</summary>
+    /// <summary>Normalises the queries' and keys' heads (or all of them per row) of packed [rows, width + 2 · kvHeads · d] in place, keeping them in raw (unless empty).</summary>
     public static void Forward(int rows, int width, int heads, int keyValueHeads, DeviceSpan qGamma, DeviceSpan kGamma, float epsilon,
-        DeviceSpan qkv, DeviceSpan raw, DeviceSpan rstd)
+        DeviceSpan qkv, DeviceSpan raw, DeviceSpan rstd, bool acrossHeads = false)
     {
-        var (d, normed, packed) = Dsl.Kernels.QueryKeyNormKernel.Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, qkv.Length, rstd.Length);
-        if (!raw.IsEmpty) Dsl.Kernels.AttentionKernel.RequireLength(raw.Length, (long)rows * normed, "raw");
-        if (rows == 0 || d == 0) return;
+        var w = Dsl.Kernels.QueryKeyNormKernel.Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, qkv.Length, rstd.Length, acrossHeads);
+        if (!raw.IsEmpty) Dsl.Kernels.AttentionKernel.RequireLength(raw.Length, (long)rows * w.Normed, "raw");
+        if (rows == 0 || w.D == 0) return;
         Device device = qkv.Device;
-        // the queries' heads (from column 0, rstd from 0), then the keys' (from column width, rstd from rows · heads)
+        // the queries' segments (from column 0, rstd from 0), then the keys' (from column width, rstd from rows · the queries' segments)
         for (int part = 0; part < 2; part++)
         {
-            var (count, offset, at) = part == 0 ? (heads, 0, 0) : (keyValueHeads, width, rows * heads);
+            var (count, segment, offset, at) = part == 0 ? (w.QuerySegments, w.QueryWidth, 0, 0) : (w.KeySegments, w.KeyWidth, width, rows * w.QuerySegments);
             var views = new NormViews
             {
                 X = qkv.Slice(offset).View, Gamma = (part == 0 ? qGamma : kGamma).View, Y = qkv.Slice(offset).View, Rstd = rstd.Slice(at).View, Centred = 0,
-                Keep = raw.IsEmpty ? default : raw.Slice(offset).View, Segments = count, XRow = packed, YRow = packed, KeepRow = raw.IsEmpty ? 0 : normed,
+                Keep = raw.IsEmpty ? default : raw.Slice(offset).View, Segments = count, XRow = w.Packed, YRow = w.Packed, KeepRow = raw.IsEmpty ? 0 : w.Normed,
             };
-            device.Kernels.LayerNormForward(rows * count, LayerNormKernel.Fill(views, device, d), d, epsilon);
+            device.Kernels.LayerNormForward(rows * count, LayerNormKernel.Fill(views, device, segment), segment, epsilon);
         }
     }
 
     /// <summary>The raw queries' and keys' gradient written over the normalised ones' in dqkv; dγ_q and dγ_k added to.</summary>
     public static void Backward(int rows, int width, int heads, int keyValueHeads, DeviceSpan qGamma, DeviceSpan kGamma, DeviceSpan raw, DeviceSpan rstd,
-        DeviceSpan dqkv, DeviceSpan dqGamma, DeviceSpan dkGamma)
+        DeviceSpan dqkv, DeviceSpan dqGamma, DeviceSpan dkGamma, bool acrossHeads = false)
     {
-        var (d, normed, packed) = Dsl.Kernels.QueryKeyNormKernel.Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, dqkv.Length, rstd.Length);
-        Dsl.Kernels.AttentionKernel.RequireLength(raw.Length, (long)rows * normed, "raw");
-        Dsl.Kernels.AttentionKernel.RequireLength(dqGamma.Length, d, "dqGamma");
-        Dsl.Kernels.AttentionKernel.RequireLength(dkGamma.Length, d, "dkGamma");
-        if (rows == 0 || d == 0) return;
+        var w = Dsl.Kernels.QueryKeyNormKernel.Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, dqkv.Length, rstd.Length, acrossHeads);
+        Dsl.Kernels.AttentionKernel.RequireLength(raw.Length, (long)rows * w.Normed, "raw");
+        Dsl.Kernels.AttentionKernel.RequireLength(dqGamma.Length, w.QueryWidth, "dqGamma");
+        Dsl.Kernels.AttentionKernel.RequireLength(dkGamma.Length, w.KeyWidth, "dkGamma");
+        if (rows == 0 || w.D == 0) return;
         Device device = dqkv.Device;
         for (int part = 0; part < 2; part++)
         {
-            var (count, offset, at) = part == 0 ? (heads, 0, 0) : (keyValueHeads, width, rows * heads);
+            var (count, segment, offset, at) = part == 0 ? (w.QuerySegments, w.QueryWidth, 0, 0) : (w.KeySegments, w.KeyWidth, width, rows * w.QuerySegments);
             var views = new NormViews
             {
                 X = raw.Slice(offset).View, Gamma = (part == 0 ? qGamma : kGamma).View, Rstd = rstd.Slice(at).View, Dy = dqkv.Slice(offset).View,
-                Dx = dqkv.Slice(offset).View, DGamma = (part == 0 ? dqGamma : dkGamma).View, Centred = 0, Segments = count, XRow = normed, YRow = packed,
+                Dx = dqkv.Slice(offset).View, DGamma = (part == 0 ? dqGamma : dkGamma).View, Centred = 0, Segments = count, XRow = w.Normed, YRow = w.Packed,
             };
             // dγ's column sums run before dx is written over dy
-            device.Kernels.LayerNormBackward(rows * count, LayerNormKernel.Fill(views, device, d), d, dx: true);
+            device.Kernels.LayerNormBackward(rows * count, LayerNormKernel.Fill(views, device, segment), segment, dx: true);
         }
     }
 }

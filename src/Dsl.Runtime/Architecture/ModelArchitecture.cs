@@ -118,13 +118,15 @@ public sealed record TokenTypeEmbeddingInfo(string Name, int Width, int Types, i
 /// layer whose table it reads (T5's and MPNet's one table), null when it holds its own; <see cref="Alibi"/>: ALiBi's linear bias by
 /// distance on the scores (BLOOM's, MPT's, JinaBERT's), with <see cref="AlibiScaled"/> added before the scores' scale and so scaled
 /// with them (falcon-rw's); <see cref="ClipQkv"/>: the projected queries, keys and values clamped to ±ClipQkv (OLMo's
-/// <c>clip_qkv</c>), 0 for none.
+/// <c>clip_qkv</c>), 0 for none; <see cref="QueryKeyNormAcrossHeads"/>: QK-norm over each step's queries together, and its keys,
+/// rather than head by head (OLMo 2's).
 /// </remarks>
 public sealed record AttentionInfo(string Name, int InWidth, int OutWidth, bool OutIsSequence, int Heads, bool Causal, AttentionScore Score, bool Pool,
     int MemoryWidth, int Units, bool InputFeeding, float RotaryBase = 0f, bool Bias = true, int KeyValueHeads = 0,
     RotaryScaling RotaryScaling = default, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
     float QueryKeyNormEpsilon = 1e-6f, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0, int RelativeBuckets = 0, int RelativeMaxDistance = 128,
-    string? RelativeSharedWith = null, bool Alibi = false, bool AlibiScaled = false, float ClipQkv = 0f) : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
+    string? RelativeSharedWith = null, bool Alibi = false, bool AlibiScaled = false, float ClipQkv = 0f, bool QueryKeyNormAcrossHeads = false)
+    : LayerInfo(Name, InWidth, OutWidth, OutIsSequence)
 {
     /// <summary>The values of each head the rotation turns: <see cref="RotaryDimensions"/>, or the whole <see cref="HeadSize"/>.</summary>
     public int RotaryWidth => RotaryDimensions > 0 ? RotaryDimensions : HeadSize;

@@ -364,27 +364,30 @@ public static class RmsNormKernel
 /// packed rows the attention kernels read: [q (heads · d) | k (kvHeads · d) | v (kvHeads · d)], <c>width</c> = heads · d the
 /// queries' width. Every d-wide head of q becomes q_h / √(mean(q_h²) + ε) · γ_q, every head of k likewise with γ_k; v is left
 /// as it is. The forward pass keeps q and k as they came (<c>raw</c> [rows, width + kvHeads · d], for the step back) and each
-/// head's 1/√(mean(x²) + ε) (<c>rstd</c> [rows · heads] for the queries, then [rows · kvHeads] for the keys).
+/// head's 1/√(mean(x²) + ε) (<c>rstd</c> [rows · heads] for the queries, then [rows · kvHeads] for the keys). With
+/// <c>acrossHeads</c> (OLMo 2's) each row's queries are normalised all together, and its keys: γ_q [heads · d], γ_k
+/// [kvHeads · d], <c>rstd</c> [rows] then [rows].
 /// </summary>
 public static class QueryKeyNormKernel
 {
     private const string Kind = "QueryKeyNorm";
 
     /// <summary>
-    /// Normalises the queries' and keys' heads of <paramref name="rows"/> packed rows of <paramref name="qkv"/> in place,
-    /// each head copied into <paramref name="raw"/> before it is written over (empty: inference, nothing kept but <paramref name="rstd"/>).
+    /// Normalises the queries' and keys' heads (or, <paramref name="acrossHeads"/>, all the queries and all the keys of each row)
+    /// of <paramref name="rows"/> packed rows of <paramref name="qkv"/> in place, each segment copied into <paramref name="raw"/>
+    /// before it is written over (empty: inference, nothing kept but <paramref name="rstd"/>).
     /// </summary>
     public static void Forward(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma, float epsilon,
-        Span<float> qkv, Span<float> raw, Span<float> rstd)
+        Span<float> qkv, Span<float> raw, Span<float> rstd, bool acrossHeads = false)
     {
-        var (d, normed, packed) = Widths(rows, width, heads, keyValueHeads, qGamma, kGamma, qkv, rstd);
-        if (!raw.IsEmpty) LayerNormKernel.Require(Kind, rows, normed, raw, "raw");
-        if (rows == 0 || d == 0) return;
-        // in place, each head's raw values kept (training) by the thread that normalises it
-        int queries = rows * heads;
-        LayerNormKernel.Normalise(queries, d, qkv, qGamma, default, epsilon, qkv, default, rstd, centred: false, heads, packed, packed, raw, normed);
-        LayerNormKernel.Normalise(rows * keyValueHeads, d, qkv.Slice(width), kGamma, default, epsilon, qkv.Slice(width), default, rstd.Slice(queries),
-            centred: false, keyValueHeads, packed, packed, raw.IsEmpty ? default : raw.Slice(width), normed);
+        var w = Widths(rows, width, heads, keyValueHeads, qGamma, kGamma, qkv, rstd, acrossHeads);
+        if (!raw.IsEmpty) LayerNormKernel.Require(Kind, rows, w.Normed, raw, "raw");
+        if (rows == 0 || w.D == 0) return;
+        // in place, each segment's raw values kept (training) by the thread that normalises it
+        int queries = rows * w.QuerySegments;
+        LayerNormKernel.Normalise(queries, w.QueryWidth, qkv, qGamma, default, epsilon, qkv, default, rstd, centred: false, w.QuerySegments, w.Packed, w.Packed, raw, w.Normed);
+        LayerNormKernel.Normalise(rows * w.KeySegments, w.KeyWidth, qkv.Slice(width), kGamma, default, epsilon, qkv.Slice(width), default, rstd.Slice(queries),
+            centred: false, w.KeySegments, w.Packed, w.Packed, raw.IsEmpty ? default : raw.Slice(width), w.Normed);
     }
 
     /// <summary>
@@ -393,40 +396,48 @@ public static class QueryKeyNormKernel
     /// give the same bits.
     /// </summary>
     public static void Backward(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma,
-        ReadOnlySpan<float> raw, ReadOnlySpan<float> rstd, Span<float> dqkv, Span<float> dqGamma, Span<float> dkGamma)
+        ReadOnlySpan<float> raw, ReadOnlySpan<float> rstd, Span<float> dqkv, Span<float> dqGamma, Span<float> dkGamma, bool acrossHeads = false)
     {
-        var (d, normed, packed) = Widths(rows, width, heads, keyValueHeads, qGamma, kGamma, dqkv, rstd);
-        LayerNormKernel.Require(Kind, rows, normed, raw, "raw");
-        LayerNormKernel.Require(Kind, 1, d, dqGamma, "dqGamma");
-        LayerNormKernel.Require(Kind, 1, d, dkGamma, "dkGamma");
-        if (rows == 0 || d == 0) return;
-        int queries = rows * heads;
-        LayerNormKernel.Differentiate(Kind, queries, d, raw, qGamma, default, rstd, dqkv, dqkv, dqGamma, default, centred: false, heads, normed, packed);
-        LayerNormKernel.Differentiate(Kind, rows * keyValueHeads, d, raw.Slice(width), kGamma, default, rstd.Slice(queries), dqkv.Slice(width), dqkv.Slice(width),
-            dkGamma, default, centred: false, keyValueHeads, normed, packed);
+        var w = Widths(rows, width, heads, keyValueHeads, qGamma, kGamma, dqkv, rstd, acrossHeads);
+        LayerNormKernel.Require(Kind, rows, w.Normed, raw, "raw");
+        LayerNormKernel.Require(Kind, 1, w.QueryWidth, dqGamma, "dqGamma");
+        LayerNormKernel.Require(Kind, 1, w.KeyWidth, dkGamma, "dkGamma");
+        if (rows == 0 || w.D == 0) return;
+        int queries = rows * w.QuerySegments;
+        LayerNormKernel.Differentiate(Kind, queries, w.QueryWidth, raw, qGamma, default, rstd, dqkv, dqkv, dqGamma, default, centred: false, w.QuerySegments, w.Normed, w.Packed);
+        LayerNormKernel.Differentiate(Kind, rows * w.KeySegments, w.KeyWidth, raw.Slice(width), kGamma, default, rstd.Slice(queries), dqkv.Slice(width), dqkv.Slice(width),
+            dkGamma, default, centred: false, w.KeySegments, w.Normed, w.Packed);
     }
 
-    /// <summary>A head's width d, the normalised part of a row (queries and keys) and the packed row's length, the shared spans checked.</summary>
-    private static (int D, int Normed, int Packed) Widths(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma,
-        ReadOnlySpan<float> qkv, ReadOnlySpan<float> rstd) =>
-        Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, qkv.Length, rstd.Length);
+    private static QueryKeyWidths Widths(int rows, int width, int heads, int keyValueHeads, ReadOnlySpan<float> qGamma, ReadOnlySpan<float> kGamma,
+        ReadOnlySpan<float> qkv, ReadOnlySpan<float> rstd, bool acrossHeads) =>
+        Require(rows, width, heads, keyValueHeads, qGamma.Length, kGamma.Length, qkv.Length, rstd.Length, acrossHeads);
 
     /// <summary>
     /// The heads' counts and the buffers' lengths checked (the device's kernel checks its buffers here too): the heads divide the
-    /// queries' width, the key/value heads the heads; a head's width d, the normalised part of a row and the packed row's length.
+    /// queries' width, the key/value heads the heads; the segments each row's queries and keys are normalised in.
     /// </summary>
-    internal static (int D, int Normed, int Packed) Require(int rows, int width, int heads, int keyValueHeads, long qGamma, long kGamma, long qkv, long rstd)
+    internal static QueryKeyWidths Require(int rows, int width, int heads, int keyValueHeads, long qGamma, long kGamma, long qkv, long rstd, bool acrossHeads = false)
     {
         if (rows < 0 || heads < 1 || keyValueHeads < 1 || width < 0 || width % heads != 0 || heads % keyValueHeads != 0)
             throw new ArgumentException($"{Kind}: {rows} row(s), {heads} query head(s) and {keyValueHeads} key/value head(s) over queries {width} wide: the heads must divide the width, and the key/value heads the heads.", nameof(heads));
         int d = width / heads, kv = keyValueHeads * d;
-        AttentionKernel.RequireLength(qkv, (long)rows * (width + 2 * kv), "qkv");
-        AttentionKernel.RequireLength(qGamma, d, "qGamma");
-        AttentionKernel.RequireLength(kGamma, d, "kGamma");
-        AttentionKernel.RequireLength(rstd, (long)rows * (heads + keyValueHeads), "rstd");
-        return (d, width + kv, width + 2 * kv);
+        var w = acrossHeads ? new QueryKeyWidths(d, 1, width, 1, kv, width + kv, width + 2 * kv)
+            : new QueryKeyWidths(d, heads, d, keyValueHeads, d, width + kv, width + 2 * kv);
+        AttentionKernel.RequireLength(qkv, (long)rows * w.Packed, "qkv");
+        AttentionKernel.RequireLength(qGamma, w.QueryWidth, "qGamma");
+        AttentionKernel.RequireLength(kGamma, w.KeyWidth, "kGamma");
+        AttentionKernel.RequireLength(rstd, (long)rows * (w.QuerySegments + w.KeySegments), "rstd");
+        return w;
     }
 }
+
+/// <summary>
+/// How QK-norm cuts a packed row: a head's width <see cref="D"/>; the queries in <see cref="QuerySegments"/> segments of
+/// <see cref="QueryWidth"/> (each head, or all of them), the keys in <see cref="KeySegments"/> of <see cref="KeyWidth"/>; the
+/// normalised part of a row (queries and keys, <see cref="Normed"/>) and the packed row's length.
+/// </summary>
+internal readonly record struct QueryKeyWidths(int D, int QuerySegments, int QueryWidth, int KeySegments, int KeyWidth, int Normed, int Packed);
 
 /// <summary>The sinusoidal position encoding of Vaswani et al. (2017), computed in double precision.</summary>
 public static class PositionalEncodingKernel

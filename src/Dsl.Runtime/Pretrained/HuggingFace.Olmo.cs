@@ -79,7 +79,7 @@ public static partial class HuggingFace
                 + "a [Dropout] may stand after the attention and after the feed-forward";
             var (embedding, blocks, norm, output) = StableLmLayers(new LayerWalk(a, "OLMo", expected), weightless: true, parallel: false,
                 "([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false)], the whole head turned; attention_bias: Bias = true, on the output too)",
-                x => IsPlainRotaryCausal(x) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias, tieable: true, clipped: true);
+                x => IsPlainRotaryCausal(x) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias, tieable: true, olmo: true);
             return new OlmoLayout(embedding, blocks, norm, output);
         }
 
@@ -178,5 +178,200 @@ public static partial class HuggingFace
         Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? Activation.Silu : null;
         if (activation != mlp.Activation)
             problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{mlp.Name}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
+    }
+
+    /// <summary>
+    /// Loads an OLMo 2 checkpoint — transformers' <c>Olmo2ForCausalLM</c> (allenai's OLMo-2-0425-1B, OLMo-2-1124-7B and -13B,
+    /// OLMo-2-0325-32B and their -SFT, -DPO and -Instruct models; <c>model_type</c> "olmo2") — into <paramref name="model"/>,
+    /// declared as OLMo 2's layers: RMS norms after the attention and after the feed-forward (none before them) and QK-norm
+    /// across the heads:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = rope_theta, Bias = false, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true, QueryKeyNormEpsilon = ε)]
+    /// [RmsNorm(Epsilon = ε)] [Residual(Layers = 2)]
+    /// [Dense(intermediate_size, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(hidden_size, Bias = false)] [RmsNorm(Epsilon = ε)] [Residual(Layers = 3)]
+    /// // then
+    /// [RmsNorm(Epsilon = ε)] [Dense(vocab_size, Bias = false)]
+    /// </code>
+    /// (ε = <c>rms_norm_eps</c>; <c>attention_bias</c>: <c>Bias = true</c>, on q, k, v and o_proj; <c>tie_word_embeddings</c>: the output
+    /// layer <c>[Dense(vocab_size, TieEmbedding = true, Bias = false)]</c>). <c>model.embed_tokens</c> goes into the embedding; each
+    /// layer's <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into the attention's <c>in_proj_weight</c>, <c>o_proj</c> into
+    /// <c>out_proj</c>, <c>self_attn.q_norm</c> and <c>k_norm</c> (heads · d and kv_heads · d wide) into its <c>q_norm.weight</c> and
+    /// <c>k_norm.weight</c>, <c>post_attention_layernorm</c> and <c>post_feedforward_layernorm</c> into the norms after them,
+    /// <c>mlp.up_proj</c> then <c>mlp.gate_proj</c> into the gated Dense, <c>mlp.down_proj</c> into the next, <c>model.norm</c> and
+    /// <c>lm_head</c> into the last two layers.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with Olmo2Config's defaults for what it leaves out: <c>vocab_size</c> (50304), <c>hidden_size</c> (4096),
+    /// <c>intermediate_size</c> (11008), <c>num_hidden_layers</c> (32), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c>
+    /// (as many), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>rms_norm_eps</c> (1e-5), <c>attention_bias</c> (false) and
+    /// <c>tie_word_embeddings</c> (false); a <c>rope_scaling</c> is refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as OLMo 2 (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadOlmo2(IModel model, string path)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, "OLMo 2's", Olmo2Layout.Of, (l, c, p) => l.CheckConfig(c, p));
+        Dictionary<string, SafeTensor> tensors = ReadAll(files);
+        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
+        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == LlamaLayout.Head, problems);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as OLMo 2 (see <see cref="LoadOlmo2"/>), as an <c>Olmo2ForCausalLM</c> checkpoint in
+    /// <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names (a tied
+    /// output layer left out) and the <c>config.json</c> that describes it, so that transformers' <c>Olmo2ForCausalLM.from_pretrained(folder)</c>
+    /// and <see cref="LoadOlmo2"/> read it back. Both files are built first, then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as OLMo 2, or its layers or norms differ from one another (one configuration cannot say so).</exception>
+    public static void SaveOlmo2(IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        Olmo2Layout layout = Olmo2Layout.Of(Architecture(model, "OLMo 2's"));
+        RefuseUnlike(model.Architecture!.Name, "OLMo 2", layout.CheckAlike);
+        WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
+    }
+
+    /// <summary>An OLMo 2 decoder layer's parts: self_attn (with its q_norm and k_norm), post_attention_layernorm, the gated gate and up projections, down_proj and post_feedforward_layernorm.</summary>
+    private sealed record Olmo2Block(AttentionInfo Attention, RmsNormInfo AfterAttention, DenseInfo Mlp, DenseInfo Down, RmsNormInfo AfterMlp);
+
+    /// <summary>A model's layers matched to OLMo 2's: the token table, the decoder layers, model.norm and lm_head.</summary>
+    private sealed record Olmo2Layout(EmbeddingInfo Embedding, IReadOnlyList<Olmo2Block> Blocks, RmsNormInfo Norm, DenseInfo Output)
+    {
+        public bool Tied => Output.TiedTo is not null;
+
+        public static Olmo2Layout Of(ModelArchitecture a)
+        {
+            const string expected = "OLMo 2's layout: [Embedding], then per decoder layer [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false, "
+                + "QueryKeyNorm = true, QueryKeyNormAcrossHeads = true)] [RmsNorm] [Residual(Layers = 2)] [Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)] "
+                + "[Dense(E, Bias = false)] [RmsNorm] [Residual(Layers = 3)], then [RmsNorm] [Dense(V, Bias = false)] (or TieEmbedding = true); attention_bias: Bias = true on the attention";
+            var walk = new LayerWalk(a, "OLMo 2", expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled)", e => e.Scale == 1f);
+            int width = embedding.Dim, at = 1;
+            var blocks = new List<Olmo2Block>();
+            while (at + 7 < l.Count && l[at] is AttentionInfo)
+            {
+                int n = blocks.Count, start = at;
+                var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false, QueryKeyNorm = true, "
+                    + "QueryKeyNormAcrossHeads = true)], the whole head turned; attention_bias: Bias = true, on the output too)",
+                    x => x is { QueryKeyNorm: true, QueryKeyNormAcrossHeads: true, RotaryDimensions: 0 } && x.OutputBias == x.Bias
+                        && IsPlainRotaryCausal(x with { QueryKeyNorm = false, QueryKeyNormAcrossHeads = false }), olmo: true);
+                var afterAttention = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm] on the attention's output)", _ => true);
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention and its norm ([Residual(Layers = 2)])", r => r.From == start - 1);
+                int residual = at - 1;
+                var mlp = walk.At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
+                    d => d is { Gated: true, Bias: false, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+                var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
+                    d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f } && d.Units == width);
+                var afterMlp = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_feedforward_layernorm ([RmsNorm] on the feed-forward's output)", _ => true);
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward and its norm ([Residual(Layers = 3)])", r => r.From == residual);
+                blocks.Add(new Olmo2Block(attention, afterAttention, mlp, down, afterMlp));
+            }
+            if (blocks.Count == 0) throw walk.Differs(1, "decoder layer 0's self_attn ([Attention(Causal = true, Rotary = true, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true)])");
+            var norm = walk.At<RmsNormInfo>(at, "the last norm (model.norm: [RmsNorm])", _ => true);
+            var output = walk.At<DenseInfo>(at + 1, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)], or TieEmbedding = true)",
+                d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
+            if (at + 2 < l.Count) throw walk.Differs(at + 2, "nothing (OLMo 2 ends with its output layer)");
+            return new Olmo2Layout(embedding, blocks, norm, output);
+        }
+
+        /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked, the QK-norms' and the norms' scales, up_proj's rows then gate_proj's.</summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        {
+            int width = Embedding.Dim;
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(LlamaLayout.Table, Embedding.Vocabulary)] };
+            for (int i = 0; i < Blocks.Count; i++)
+            {
+                Olmo2Block b = Blocks[i];
+                string hf = $"model.layers.{i}.";
+                AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
+                s[b.Attention.Name + ".q_norm.weight"] = [(hf + "self_attn.q_norm.weight", b.Attention.QueryWidth)];
+                s[b.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", b.Attention.KeyValueWidth)];
+                s[b.AfterAttention.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
+                s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
+                s[b.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", width)];
+                s[b.AfterMlp.Name + ".weight"] = [(hf + "post_feedforward_layernorm.weight", width)];
+            }
+            s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
+            if (!Tied) s[Output.Name + ".weight"] = [(LlamaLayout.Head, Output.Units)];
+            return s;
+        }
+
+        private IEnumerable<RmsNormInfo> Norms() => Blocks.SelectMany(b => new[] { b.AfterAttention, b.AfterMlp }).Append(Norm);
+
+        /// <summary>What one configuration cannot say: layers whose heads, rotation or biases differ from the first's, norms (QK-norm's too) of another ε, feed-forwards unlike.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            Olmo2Block first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            foreach (Olmo2Block b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': OLMo 2's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta and attention_bias)");
+            foreach (Olmo2Block b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation).Take(1))
+                problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': OLMo 2's layers are alike (one intermediate_size, one hidden_act)");
+            float eps = first.AfterAttention.Epsilon;
+            foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != eps).Take(1))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.AfterAttention.Name}' {Number(eps)}: OLMo 2's norms share rms_norm_eps");
+            if (a.QueryKeyNormEpsilon != eps)
+                problems.Add($"'{a.Name}' has QueryKeyNormEpsilon {Number(a.QueryKeyNormEpsilon)} and '{first.AfterAttention.Name}' Epsilon {Number(eps)}: q_norm and k_norm share rms_norm_eps with the other norms");
+            if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
+                problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
+        }
+
+        /// <summary>What config.json says against what the model declares (Olmo2Config's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (!ReadsModelType(c, problems, t => t == "olmo2", "LoadOlmo2 reads OLMo 2's checkpoints (\"olmo2\"; LoadOlmo reads the first OLMo's, \"olmo\")")) return;
+            Olmo2Block first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50304);
+            ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 4096);
+            ConfigInt(c, problems, "intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'", 11008);
+            ConfigInt(c, problems, "num_hidden_layers", Blocks.Count, "its decoder layers", 32);
+            ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", 32);
+            int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : 32;
+            ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", heads);
+            if (Value(c, "head_dim") is not null) ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: OLMo 2's heads are not of their own width here)");
+            CheckAlike(problems);
+            CheckGatedActivation(c, first.Mlp, problems);
+            ConfigFloat(c, problems, "rms_norm_eps", first.AfterAttention.Epsilon, $"'{first.AfterAttention.Name}' Epsilon", 1e-5);
+            CheckPartialRotation(c, problems, a, "OLMo 2", "partial_rotary_factor", 1.0, "rope_theta");
+            ConfigFlag(c, problems, "attention_bias", Blocks, b => b.Attention.Bias, b => $"'{b.Attention.Name}' with{(b.Attention.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(b.Attention.Bias ? "true" : "false")})");
+            ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
+                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)");
+        }
+
+        /// <summary>The config.json of this layout, as transformers' Olmo2Config writes its fields.</summary>
+        public byte[] Config()
+        {
+            Olmo2Block first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            return ConfigJson(w =>
+            {
+                WriteArchitecture(w, "Olmo2ForCausalLM", null);
+                w.WriteString("model_type", "olmo2");
+                w.WriteNumber("vocab_size", Embedding.Vocabulary);
+                w.WriteNumber("hidden_size", Embedding.Dim);
+                w.WriteNumber("intermediate_size", first.Mlp.Units);
+                w.WriteNumber("num_hidden_layers", Blocks.Count);
+                w.WriteNumber("num_attention_heads", a.Heads);
+                w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
+                w.WriteString("hidden_act", ActivationName(first.Mlp.Activation));
+                w.WritePropertyName("rope_theta");
+                w.WriteRawValue(JsonFloat(a.RotaryBase));
+                w.WriteNull("rope_scaling");
+                w.WritePropertyName("rms_norm_eps");
+                w.WriteRawValue(JsonFloat(first.AfterAttention.Epsilon));
+                w.WriteBoolean("attention_bias", a.Bias);
+                w.WriteBoolean("tie_word_embeddings", Tied);
+                w.WriteString("torch_dtype", "float32");
+            });
+        }
     }
 }

@@ -77,11 +77,11 @@ public static partial class HuggingFace
     /// (<paramref name="attentionWhat"/>, where <paramref name="attentionFits"/>), a residual, post_attention_layernorm, the gated gate and up
     /// projections, down_proj and a residual (or, where <paramref name="parallel"/> allows, a [Branch] back to the layer's norm for the
     /// feed-forward and the two residuals), then model.norm and lm_head (tied where <paramref name="tieable"/> allows). The norms learn
-    /// their scale and shift, or nothing where <paramref name="weightless"/> (OLMo's); the attention may clip its projections where
-    /// <paramref name="clipped"/> (OLMo's clip_qkv).
+    /// their scale and shift, or nothing where <paramref name="weightless"/> (OLMo's); the attention may take OLMo's options where
+    /// <paramref name="olmo"/> (clip_qkv).
     /// </summary>
     private static (EmbeddingInfo Embedding, List<StableLmBlock> Blocks, LayerNormInfo Norm, DenseInfo Output) StableLmLayers(LayerWalk walk, bool weightless, bool parallel,
-        string attentionWhat, Func<AttentionInfo, bool> attentionFits, bool tieable, bool clipped = false)
+        string attentionWhat, Func<AttentionInfo, bool> attentionFits, bool tieable, bool olmo = false)
     {
         IReadOnlyList<LayerInfo> l = walk.Layers;
         string norm = weightless ? "[LayerNorm(ElementwiseAffine = false)]" : "[LayerNorm]";
@@ -92,7 +92,7 @@ public static partial class HuggingFace
         {
             int n = blocks.Count, start = at;
             var input = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s input_layernorm ({norm})", x => x.Bias != weightless, weightless);
-            var attention = walk.At(at++, $"decoder layer {n}'s self_attn {attentionWhat}", attentionFits, clipped: clipped);
+            var attention = walk.At(at++, $"decoder layer {n}'s self_attn {attentionWhat}", attentionFits, olmo: olmo);
             at = walk.Dropout(at); // (hidden_dropout's, after o_proj)
             int attended = at - 1;
             bool branch = parallel && at < l.Count && l[at] is BranchInfo;

@@ -501,12 +501,13 @@ public static partial class HuggingFace
         /// <summary>
         /// The layer at <paramref name="i"/> where it is a <typeparamref name="T"/> that <paramref name="fits"/>, else the layout's error
         /// naming <paramref name="what"/> belongs there. A norm fits only with its learned scale, or only without one where
-        /// <paramref name="weightless"/> (OLMo's: the checkpoint holds no tensor for it); an attention that clips its projections
-        /// (ClipQkv) only where <paramref name="clipped"/> allows it (OLMo's <c>clip_qkv</c>, which that loader checks).
+        /// <paramref name="weightless"/> (OLMo's: the checkpoint holds no tensor for it); an attention with OLMo's options — clipping
+        /// its projections (ClipQkv), QK-norm across the heads — only where <paramref name="olmo"/> allows them (OLMo's loaders, which
+        /// check them against <c>clip_qkv</c> and the norms' shapes).
         /// </summary>
-        public T At<T>(int i, string what, Func<T, bool> fits, bool weightless = false, bool clipped = false) where T : LayerInfo =>
-            i < architecture.Layers.Count && architecture.Layers[i] is T layer && Learns(layer) != weightless && (clipped || layer is not AttentionInfo { ClipQkv: > 0f })
-                && fits(layer) ? layer : throw Differs(i, what);
+        public T At<T>(int i, string what, Func<T, bool> fits, bool weightless = false, bool olmo = false) where T : LayerInfo =>
+            i < architecture.Layers.Count && architecture.Layers[i] is T layer && Learns(layer) != weightless
+                && (olmo || layer is not (AttentionInfo { ClipQkv: > 0f } or AttentionInfo { QueryKeyNormAcrossHeads: true })) && fits(layer) ? layer : throw Differs(i, what);
 
         /// <summary>Whether a layer has learned parameters where a checkpoint's norm has them: false for a norm without its affine map.</summary>
         private static bool Learns(LayerInfo layer) => layer is not (LayerNormInfo { ElementwiseAffine: false } or RmsNormInfo { ElementwiseAffine: false });
@@ -527,7 +528,7 @@ public static partial class HuggingFace
     private static string Describe(LayerInfo layer) => layer switch
     {
         DenseInfo d => $"Dense({d.Units}{(d.Activation == Activation.None ? "" : $", Activation = {d.Activation}")}{(d.Gated ? ", Gated = true" : "")}{(d.Bias ? "" : ", Bias = false")}{(d.TiedTo is null ? "" : ", TieEmbedding = true")}{(d.SoftCap > 0f ? $", SoftCap = {Number(d.SoftCap)}" : "")})",
-        AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")}{(x.RotaryDimensions > 0 ? $", RotaryDimensions = {x.RotaryDimensions}" : "")}{(x.RelativeBuckets > 0 ? $", RelativeBuckets = {x.RelativeBuckets}" : "")}{(x.Alibi ? ", Alibi = true" : "")}{(x.AlibiScaled ? ", AlibiScaled = true" : "")}{(x.ClipQkv > 0f ? $", ClipQkv = {Number(x.ClipQkv)}" : "")})",
+        AttentionInfo x => $"Attention(Heads = {x.Heads}{(x.KeyValueHeads > 0 ? $", KeyValueHeads = {x.KeyValueHeads}" : "")}, Score = {x.Score}{(x.Causal ? ", Causal = true" : "")}{(x.RotaryBase > 0 ? ", Rotary = true" : "")}{(x.Pool ? ", Pool = true" : "")}{(x.MemoryWidth > 0 ? ", Over = …" : "")}{(x.Bias ? "" : ", Bias = false")}{(x.HeadWidth > 0 ? $", HeadWidth = {x.HeadWidth}" : "")}{(x.QueryKeyNorm ? ", QueryKeyNorm = true" : "")}{(x.QueryKeyNormAcrossHeads ? ", QueryKeyNormAcrossHeads = true" : "")}{(x.SoftCap > 0f ? $", SoftCap = {Number(x.SoftCap)}" : "")}{(x.RotaryDimensions > 0 ? $", RotaryDimensions = {x.RotaryDimensions}" : "")}{(x.RelativeBuckets > 0 ? $", RelativeBuckets = {x.RelativeBuckets}" : "")}{(x.Alibi ? ", Alibi = true" : "")}{(x.AlibiScaled ? ", AlibiScaled = true" : "")}{(x.ClipQkv > 0f ? $", ClipQkv = {Number(x.ClipQkv)}" : "")})",
         ResidualInfo r => $"a Residual adding layer {r.From}'s output",
         BranchInfo b => $"a Branch from layer {b.From}'s output",
         LayerNormInfo n => $"LayerNorm{(!n.ElementwiseAffine ? "(ElementwiseAffine = false)" : n.Bias ? "" : "(Bias = false)")}",

@@ -182,8 +182,11 @@ class RotaryAttention(nn.Module):
         if getattr(self, "clip", None):  # OLMo's clip_qkv: every projected value clamped
             qkv = qkv.clamp(-self.clip, self.clip)
         q, k, v = qkv.split([h * d, kv * d, kv * d], dim=-1)
+        across = getattr(self, "qk_across", False)
+        if across:  # OLMo 2's QK-norm: all of each step's queries normalised together, and its keys
+            q, k = self.q_norm(q), self.k_norm(k)
         q, k, v = q.reshape(B, T, h, d), k.reshape(B, T, kv, d), v.reshape(B, T, kv, d)
-        if getattr(self, "q_norm", None) is not None:  # QK-norm (Qwen3's q_norm and k_norm): each head RMS-normalised, before the rotation
+        if getattr(self, "q_norm", None) is not None and not across:  # QK-norm (Qwen3's q_norm and k_norm): each head RMS-normalised, before the rotation
             q, k = self.q_norm(q), self.k_norm(k)
         q, k, v = q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)  # [B, h, T, d], [B, kv, T, d]
         if self.base is not None:
@@ -300,7 +303,7 @@ class GroupedAttention(RotaryAttention):
     when qk_norm (its eps) is given: q_norm and k_norm, RMSNorm(d) over each head, their scales drawn from U(0.5, 1.5). The
     projection biases are drawn from U(-0.2, 0.2) so that the gradients reach them."""
 
-    def __init__(self, width, heads, kv_heads, base=None, bias=True, head_dim=None, qk_norm=None):
+    def __init__(self, width, heads, kv_heads, base=None, bias=True, head_dim=None, qk_norm=None, qk_across=False):
         nn.Module.__init__(self)
         d = head_dim or width // heads
         packed = heads * d + 2 * kv_heads * d
@@ -309,8 +312,9 @@ class GroupedAttention(RotaryAttention):
         nn.init.xavier_uniform_(self.in_proj_weight)
         self.in_proj_bias = nn.Parameter(torch.empty(packed).uniform_(-0.2, 0.2)) if bias else None
         self.out_proj = nn.Linear(heads * d, width, bias=bias)
+        self.qk_across = qk_across  # OLMo 2's: q_norm over all the queries (RMSNorm(h * d)), k_norm over all the keys
         if qk_norm is not None:
-            self.q_norm, self.k_norm = RMSNorm(d, qk_norm), RMSNorm(d, qk_norm)
+            self.q_norm, self.k_norm = (RMSNorm(heads * d, qk_norm), RMSNorm(kv_heads * d, qk_norm)) if qk_across else (RMSNorm(d, qk_norm), RMSNorm(d, qk_norm))
             with torch.no_grad():
                 self.q_norm.weight.uniform_(0.5, 1.5)
                 self.k_norm.weight.uniform_(0.5, 1.5)
@@ -371,7 +375,8 @@ class Stack(nn.Module):
                 elif "kv" in opts or "head" in opts or "qknorm" in opts or "softcap" in opts or "rotary_dim" in opts or "relative" in opts or "alibi" in opts:
                     # {"kv": key/value heads, "rotary": base, "head": head_dim, "qknorm": eps}: grouped-query attention, heads of
                     # their own width, QK-norm
-                    module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"))
+                    module = GroupedAttention(width, spec[1], opts.get("kv", spec[1]), opts.get("rotary"), opts.get("bias", True), opts.get("head"), opts.get("qknorm"),
+                                              opts.get("qk_across", False))
                     module.scale = opts.get("scale")
                     module.window = opts.get("window")
                     module.softcap = opts.get("softcap")
@@ -661,6 +666,10 @@ CASES = [
                             ("residual", 3), ("layernorm", 1e-5, "noaffine"), ("dense", 13)], 3, 7, "ce"),
     # OLMo 1.7's clip_qkv: the projected queries, keys and values clamped to +-0.5 (about half of them clipped here)
     ("ClippedAttention", [("embedding", 13, 8), ("attention", 2, {"causal": True, "rotary": 10000.0, "clip": 0.5}), ("residual", 1), ("dense", 13)], 3, 7, "ce"),
+    # OLMo 2's block: QK-norm across the heads (over 2 key/value heads), the norms after the attention and the feed-forward
+    ("Olmo2Block", [("embedding", 13, 24), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "qknorm": 1e-6, "qk_across": True}),
+                    ("rmsnorm", 1e-6), ("residual", 2), ("dense", 32, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("rmsnorm", 1e-6),
+                    ("residual", 3), ("rmsnorm", 1e-6), ("dense", 13, None, "nobias")], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2616,6 +2625,66 @@ def make_hf_olmo(name, tied, bias, seed, clip=None):
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
+def make_hf_olmo2(name, tied, seed):
+    """HfOlmo2 (OLMo 2's layers: 4 heads over 2 key/value heads of 8 values, lm_head untied) and HfOlmo2Tied (2 heads of 16, the
+    output tied to the token table): Olmo2ForCausalLM as save_pretrained writes it ("model." prefix, float32), transformers'
+    modeling_olmo2 written out: embed_tokens; 2 layers, each q_proj, k_proj and v_proj (no biases), q_norm over all the
+    queries (RMSNorm(heads * d)) and k_norm over all the keys (RMSNorm(kv_heads * d)), eps rms_norm_eps 1e-6, the rotation of
+    each whole head (rotate_half, base rope_theta 500000), the scores q k^T / sqrt(d), the causal and padding masks, o_proj;
+    post_attention_layernorm on the attention's output before the residual adds it; the SwiGLU mlp (no biases),
+    post_feedforward_layernorm on its output before the residual; model.norm, lm_head. Two sequences of 11 steps, the second
+    padded after 7."""
+    heads, kv = (2, 2) if tied else (4, 2)
+    c = {"architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "vocab_size": 31, "hidden_size": 32, "intermediate_size": 40,
+         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "rope_theta": 500000.0, "rope_scaling": None, "attention_bias": False, "attention_dropout": 0.0, "rms_norm_eps": 1e-06,
+         "tie_word_embeddings": tied, "pad_token_id": 1, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
+    d, eps = H // heads, c["rms_norm_eps"]
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone()}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=False)
+        state[at + "self_attn.q_norm.weight"] = torch.empty(heads * d).uniform_(0.5, 1.5)
+        state[at + "self_attn.k_norm.weight"] = torch.empty(kv * d).uniform_(0.5, 1.5)
+        random_norm(state, at + "post_attention_layernorm", H, bias=False)
+        random_linear(state, at + "mlp.gate_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.up_proj", I, H, bias=False)
+        random_linear(state, at + "mlp.down_proj", H, I, bias=False)
+        random_norm(state, at + "post_feedforward_layernorm", H, bias=False)
+    random_norm(state, "model.norm", H, bias=False)
+    if not tied:
+        random_linear(state, "lm_head", V, H, bias=False)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, _ = partial_rotation(T, d, c["rope_theta"])
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
+
+    def norm(x, prefix):  # Olmo2RMSNorm (LlamaRMSNorm): x * rsqrt(mean(x^2) + eps) * weight
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * state[prefix + ".weight"]
+
+    def mlp(x, at):
+        return linear(F.silu(linear(x, at + "mlp.gate_proj")) * linear(x, at + "mlp.up_proj"), at + "mlp.down_proj")
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            q = norm(linear(x, at + "self_attn.q_proj"), at + "self_attn.q_norm")
+            k = norm(linear(x, at + "self_attn.k_proj"), at + "self_attn.k_norm")
+            v = linear(x, at + "self_attn.v_proj")
+            q = rotated(q.view(2, T, heads, d).transpose(1, 2))
+            k = rotated(k.view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = v.view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
+            x = x + norm(attended, at + "post_attention_layernorm")
+            x = x + norm(mlp(x, at), at + "post_feedforward_layernorm")
+        logits = F.linear(norm(x, "model.norm"), state["model.embed_tokens.weight"] if tied else state["lm_head.weight"])
+    write_hf_fixture(name, c, state, ids, lengths, logits)
+
+
 def make_hf_gpt_bigcode(name, multi_query, seed):
     """HfGptBigCode (multi_query: santacoder's, starcoder's, tiny_starcoder's one key/value head) and HfGptBigCodeMha (multi_query
     false): GPTBigCodeForCausalLM as save_pretrained writes it ("transformer." prefix, float32, lm_head tied to wte and left out),
@@ -3799,10 +3868,12 @@ if __name__ == "__main__":
     if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
         make_hf_gpt_neo()
         sys.exit(0)
-    if "--hf-olmo" in sys.argv:  # only the OLMo checkpoints
+    if "--hf-olmo" in sys.argv:  # only the OLMo and OLMo 2 checkpoints
         make_hf_olmo("HfOlmo", True, False, 980)
         make_hf_olmo("HfOlmoBiased", False, True, 981)
         make_hf_olmo("HfOlmoClipped", False, True, 982, clip=0.6)
+        make_hf_olmo2("HfOlmo2", False, 983)
+        make_hf_olmo2("HfOlmo2Tied", True, 984)
         sys.exit(0)
     if "--hf-starcoder2" in sys.argv:  # only the StarCoder2 checkpoint
         make_hf_starcoder2()
@@ -3821,7 +3892,7 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--no-affine" in sys.argv:  # only the norms without their affine maps and the clipped attention
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case in ("NormsWithoutAffine", "ClippedAttention"):
+            if case in ("NormsWithoutAffine", "ClippedAttention", "Olmo2Block"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--relative" in sys.argv:  # only the relative position bias's case and buckets

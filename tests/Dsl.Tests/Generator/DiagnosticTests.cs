@@ -453,6 +453,7 @@ public class DiagnosticTests
     [InlineData("[Input(8)] [Attention(Heads = 2, [|SoftCap = -1f|])]", "SoftCap must be a positive finite number (0: none)", "not -1")]
     [InlineData("[Input(8)] [Attention(Heads = 2, [|SoftCap = float.NaN|])]", "SoftCap must be a positive finite number (0: none)", "not NaN")]
     [InlineData("[Input(8)] [Attention(Heads = 2, [|ClipQkv = -1f|])]", "ClipQkv must be a positive finite number (0: none)", "not -1")]
+    [InlineData("[Input(8)] [Attention(Heads = 2, [|QueryKeyNormAcrossHeads = true|])]", "QueryKeyNormAcrossHeads normalises each step's queries and keys all together", "only with QueryKeyNorm = true")]
     [InlineData("[Input(8)] [Attention(Heads = 2, Pool = true, [|ClipQkv = 8f|])]", "ClipQkv clamps the projected queries, keys and values of multi-head self-attention", "attention pooling")]
     [InlineData("[Input(8)] [Attention(Score = AttentionScore.General, [|ClipQkv = 8f|])]", "ClipQkv clamps the projected queries, keys and values of multi-head self-attention", "the General score")]
     [InlineData("[Input(8)] [Dense(4, Activation = Activation.Tanh, [|SoftCap = 30f|])]", "SoftCap is a tanh of its own", "Activation = Tanh")]

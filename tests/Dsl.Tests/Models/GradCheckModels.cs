@@ -114,6 +114,12 @@ public partial class GcNormWithoutAffine;
 [Dense(2)]
 public partial class GcClipQkv;
 
+// QK-norm across the heads (OLMo 2's), over fewer key/value heads, on features.
+[Input(features: 8)]
+[Attention(Heads = 2, KeyValueHeads = 1, Causal = true, Rotary = true, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true)]
+[Dense(2)]
+public partial class GcQueryKeyNormAcrossHeads;
+
 // RMS norm (nn.RMSNorm) on steps and on one vector per sequence, 19 wide (the vector lanes and a tail).
 [Input(features: 4)]
 [Dense(19, Activation = Activation.Tanh)]

@@ -398,6 +398,27 @@ public partial class HfTinyOlmoBiased;
 [LayerNorm(ElementwiseAffine = false)] [Dense(31, Bias = false)]
 public partial class HfTinyOlmoClipped;
 
+// The HfOlmo2 fixture's model (Olmo2ForCausalLM): QK-norm across 4 heads over 2 key/value heads of 8 values (rms_norm_eps 1e-6),
+// turned whole at base 500000, RMS norms after the attention and after the feed-forward, lm_head of its own.
+[Embedding(vocab: 31, dim: 32)]
+[Repeat(2)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true)]
+[RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 2)]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(31, Bias = false)]
+public partial class HfTinyOlmo2;
+
+// The HfOlmo2Tied fixture's model: 2 heads of 16 values, the output layer tied to the token table.
+[Embedding(vocab: 31, dim: 32)]
+[Repeat(2)]
+[Attention(Heads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true)]
+[RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 2)]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(31, TieEmbedding = true, Bias = false)]
+public partial class HfTinyOlmo2Tied;
+
 // The HfGptBigCode fixture's model (GPTBigCodeForCausalLM, multi_query: santacoder's, starcoder's): GPT-2's layout with one
 // key/value head for the 4 query heads, n_inner 40, gelu_pytorch_tanh, the tied head.
 [Embedding(vocab: 21, dim: 24)]

@@ -671,3 +671,16 @@ public partial class NormsWithoutAffine;
 [Residual]
 [Dense(13)]
 public partial class ClippedAttention;
+
+// OLMo 2's block: QK-norm across the heads (over 2 key/value heads), RMS norms after the attention and after the feed-forward.
+[Embedding(vocab: 13, dim: 24)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Bias = false, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Residual(Layers = 2)]
+[Dense(32, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(24, Bias = false)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+public partial class Olmo2Block;

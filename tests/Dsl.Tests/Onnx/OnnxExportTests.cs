@@ -162,6 +162,9 @@ public class OnnxExportTests
         nameof(HfTinyOlmoClipped) => new HfTinyOlmoClipped(seed: 110),
         nameof(ClippedAttention) => new ClippedAttention(seed: 111),
         nameof(GcClipQkv) => new GcClipQkv(seed: 112),
+        nameof(Olmo2Block) => new Olmo2Block(seed: 113),
+        nameof(GcQueryKeyNormAcrossHeads) => new GcQueryKeyNormAcrossHeads(seed: 114),
+        nameof(HfTinyOlmo2) => new HfTinyOlmo2(seed: 115),
         _ => throw new ArgumentException(name),
     };
 
@@ -239,6 +242,8 @@ public class OnnxExportTests
         nameof(NormsWithoutAffine), nameof(GcNormWithoutAffine), nameof(HfTinyOlmo), nameof(HfTinyOlmoBiased),
         // OLMo 1.7's clip_qkv: a Clip after the input projection
         nameof(ClippedAttention), nameof(GcClipQkv), nameof(HfTinyOlmoClipped),
+        // OLMo 2's QK-norm across the heads: q and k RMS-normalised over the last axis as they come from the Split
+        nameof(Olmo2Block), nameof(GcQueryKeyNormAcrossHeads), nameof(HfTinyOlmo2),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };
@@ -478,6 +483,7 @@ public class OnnxExportTests
     [InlineData(nameof(NormsWithoutAffine))]
     [InlineData(nameof(HfTinyOlmo))]
     [InlineData(nameof(HfTinyOlmoClipped))]
+    [InlineData(nameof(HfTinyOlmo2))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
     [InlineData(nameof(HfTinyPhi))]

@@ -701,6 +701,53 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// OLMo 2's checkpoints (Olmo2ForCausalLM, transformers' modeling_olmo2 written out): QK-norm across the heads (grouped, or not),
+    /// RMS norms after the attention and the feed-forward, untied or tied: the logits of a full and a right-padded sequence at their
+    /// valid steps and each cached step; saved under its names and read back; a configuration or layout that differs refused, named.
+    /// </summary>
+    [Theory]
+    [InlineData("HfOlmo2")]
+    [InlineData("HfOlmo2Tied")]
+    public void AnOlmo2CheckpointGivesItsLogits(string fixture)
+    {
+        bool tied = fixture == "HfOlmo2Tied";
+        IModel<int> Create(int seed) => tied ? new HfTinyOlmo2Tied(seed) : new HfTinyOlmo2(seed);
+        IModel<int> model = Create(1);
+        HuggingFace.LoadOlmo2(model, Fixture.Path(fixture));
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveOlmo2(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        IModel<int> reloaded = Create(5);
+        HuggingFace.LoadOlmo2(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        IModel<int> untouched = Create(3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOlmo2(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["attention_bias"] = true;
+            c["tie_word_embeddings"] = !tied;
+            c["rms_norm_eps"] = 1e-5;
+            c["rope_scaling"] = new JsonObject { ["rope_type"] = "linear", ["factor"] = 2.0 };
+            c["num_key_value_heads"] = 1;
+        })));
+        Contains(error.Message, "attention_bias is true, the model declares 'attention' without biases on q, k, v and o_proj (Bias = false)");
+        Contains(error.Message, tied ? "tie_word_embeddings is false, the model declares 'dense_4' tied to the embedding (TieEmbedding = true)"
+            : "tie_word_embeddings is true, the model declares 'dense_4' with its own weights (declare TieEmbedding = true to tie it)");
+        Contains(error.Message, "rms_norm_eps is 1E-05, the model declares 1E-06 ('rmsnorm' Epsilon)");
+        Contains(error.Message, "rope_scaling is {");
+        Contains(error.Message, $"num_key_value_heads is 1, the model declares {(tied ? 2 : 2)} ('attention' KeyValueHeads)");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        // a per-head QK-norm (Qwen3's) is not OLMo 2's, nor is OLMo 2's across the heads LLaMA's (Qwen3's)
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadOlmo2(new QwenBlock(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "QwenBlock is not laid out as OLMo 2");
+        var llama = Assert.Throws<ArgumentException>(() => HuggingFace.LoadLlama(Create(3), Fixture.Path("HfQwen3")));
+        Contains(llama.Message, "is not laid out as LLaMA");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadOlmo2(Create(3), Fixture.Path("HfOlmo")));
+        Contains(error.Message, "model_type is \"olmo\": LoadOlmo2 reads OLMo 2's checkpoints (\"olmo2\"");
+    }
+
+    /// <summary>
     /// GPT-BigCode's checkpoints (GPTBigCodeForCausalLM, transformers' modeling_gpt_bigcode written out): nn.Linear weights read as they
     /// are, one key/value head (multi_query) or c_attn's rows head by head (without): the logits of a full and a right-padded
     /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that

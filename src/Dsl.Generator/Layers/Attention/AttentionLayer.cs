@@ -18,7 +18,7 @@ internal sealed record AttentionSpec(LayerHeader Header, int Heads, bool Causal,
     RotaryScalingSpec? RotaryScaling = null, bool OutputBias = true, int SlidingWindow = 0, int HeadWidth = 0, bool QueryKeyNorm = false,
     float QueryKeyNormEpsilon = AttentionSpec.DefaultQueryKeyNormEpsilon, float Scale = 0f, float SoftCap = 0f, int RotaryDimensions = 0,
     int RelativeBuckets = 0, int RelativeMaxDistance = AttentionSpec.DefaultRelativeMaxDistance, bool RelativeShared = true, bool Alibi = false,
-    bool AlibiScaled = false, float ClipQkv = 0f)
+    bool AlibiScaled = false, float ClipQkv = 0f, bool QueryKeyNormAcrossHeads = false)
     : LayerSpec(Header)
 {
     /// <summary>
@@ -145,7 +145,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             a.Float("rotarybase", AttentionSpec.DefaultRotaryBase), bias, a.Int("keyvalueheads", 0), ReadScaling(a), a.Bool("outputbias", bias),
             a.Int("slidingwindow", 0), a.Int("headwidth", 0), a.Bool("querykeynorm", false), a.Float("querykeynormepsilon", AttentionSpec.DefaultQueryKeyNormEpsilon), a.Float("scale", 0f),
             a.Float("softcap", 0f), a.Int("rotarydimensions", 0), a.Int("relativebuckets", 0), a.Int("relativemaxdistance", AttentionSpec.DefaultRelativeMaxDistance),
-            a.Bool("relativeshared", true), a.Bool("alibi", false), a.Bool("alibiscaled", false), a.Float("clipqkv", 0f));
+            a.Bool("relativeshared", true), a.Bool("alibi", false), a.Bool("alibiscaled", false), a.Float("clipqkv", 0f), a.Bool("querykeynormacrossheads", false));
     }
 
     /// <summary>The scaling's four options, null when its factor is 0 (a companion set without it is checked from the raw values).</summary>
@@ -250,6 +250,8 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
             c.Invalid("headwidth", "HeadWidth sets the width of each head of multi-head attention apart from the layer's; it does not apply to " + widthOn);
         if (spec.QueryKeyNorm && NotMultiHeadSelf(spec, "attention pooling") is { } normOn)
             c.Invalid("querykeynorm", "QueryKeyNorm normalises each head's queries and keys in multi-head self-attention; it does not apply to " + normOn);
+        if (spec.QueryKeyNormAcrossHeads && !spec.QueryKeyNorm)
+            c.Invalid("querykeynormacrossheads", "QueryKeyNormAcrossHeads normalises each step's queries and keys all together; it applies only with QueryKeyNorm = true");
         if (!(spec.QueryKeyNormEpsilon > 0f) || float.IsInfinity(spec.QueryKeyNormEpsilon))
             c.Invalid("querykeynormepsilon", $"QueryKeyNormEpsilon must be a positive finite number, not {spec.QueryKeyNormEpsilon}");
         else if (!spec.QueryKeyNorm && spec.QueryKeyNormEpsilon != AttentionSpec.DefaultQueryKeyNormEpsilon)
@@ -448,6 +450,7 @@ internal sealed class AttentionLayer : LayerDefinition<AttentionSpec, AttentionP
         (spec.RotaryScaling is { } scaling ? $", RotaryScaling: {scaling.Code}" : "") + (spec.SlidingWindow > 0 ? $", SlidingWindow: {spec.SlidingWindow}" : "") +
         (spec.Grouped ? $", KeyValueHeads: {spec.KvHeads}" : "") + (spec.HeadWidth > 0 ? $", HeadWidth: {spec.HeadWidth}" : "") +
         (spec.QueryKeyNorm ? $", QueryKeyNorm: true, QueryKeyNormEpsilon: {Helpers.SourceWriter.Float(spec.QueryKeyNormEpsilon)}" : "") +
+        (spec.QueryKeyNormAcrossHeads ? ", QueryKeyNormAcrossHeads: true" : "") +
         (spec.Scale > 0f ? $", Scale: {Helpers.SourceWriter.Float(spec.Scale)}" : "") + (spec.SoftCap > 0f ? $", SoftCap: {Helpers.SourceWriter.Float(spec.SoftCap)}" : "") +
         (spec.RotaryDimensions > 0 ? $", RotaryDimensions: {spec.RotaryDimensions}" : "") +
         (spec.RelativeBuckets > 0 ? $", RelativeBuckets: {spec.RelativeBuckets}, RelativeMaxDistance: {spec.RelativeMaxDistance}" : "") +

@@ -98,7 +98,7 @@ internal static class MultiHeadAttention
                 { Passes = pool.Build() };
         }
         string grouping = (spec.Grouped ? $", {kvHeads} key/value head(s) each shared by {heads / kvHeads} query heads" : "") +
-            (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? ", each head's queries and keys RMS-normalised" : "") +
+            (spec.HeadWidth > 0 ? $", each {d} wide" : "") + (spec.QueryKeyNorm ? spec.QueryKeyNormAcrossHeads ? ", each step's queries and keys RMS-normalised across the heads" : ", each head's queries and keys RMS-normalised" : "") +
             (spec.SoftCap > 0f ? $", the scores soft-capped at {SourceWriter.Float(spec.SoftCap)} (cap · tanh(score / cap))" : "") +
             (spec.RelativeBuckets > 0 ? $", a learned bias by distance on the scores ({spec.RelativeBuckets} {(spec.Causal ? "one-sided " : "")}buckets up to {spec.RelativeMaxDistance} steps)" : "") +
             (spec.Alibi ? $", ALiBi's linear bias by distance on the scores (−m_h · |j − i|{(spec.AlibiScaled ? $" · {SourceWriter.Float(scale)}: added before the scores' scale" : "")})" : "") +
@@ -159,16 +159,25 @@ internal static class MultiHeadAttention
         // QK-norm: each head's queries and keys RMS-normalised before the rotation; the raw ones kept for the step back
         ParamRef? qNorm = null, kNorm = null;
         BufferRef? rawQk = null, qkRstd = null;
-        Operand[] qkNormArgs = [];
+        Operand[] qkNormArgs = [], qkNormBackward = [];
         if (spec.QueryKeyNorm)
         {
-            qNorm = c.Vector("q_norm.weight", d, fill: new ParamFill(0, d, 1f, "a scale of one"));
-            kNorm = c.Vector("k_norm.weight", d, fill: new ParamFill(0, d, 1f, "a scale of one"));
+            // (OLMo 2's across the heads: each step's queries normalised together, and its keys, each with a scale as wide)
+            bool across = spec.QueryKeyNormAcrossHeads;
+            int qScale = across ? qw : d, kScale = across ? kv : d;
+            qNorm = c.Vector("q_norm.weight", qScale, fill: new ParamFill(0, qScale, 1f, "a scale of one"));
+            kNorm = c.Vector("k_norm.weight", kScale, fill: new ParamFill(0, kScale, 1f, "a scale of one"));
             rawQk = c.Own("qk", qw + kv, Rows.StepsBatch, BufferUse.Training, $"the queries and keys before their normalisation [T, B, {qw + kv}]");
-            qkRstd = c.Own("qk_rstd", heads + kvHeads, Rows.StepsBatch, BufferUse.Forward, $"each head's 1/√(mean(x²) + ε), the queries' [T·B, {heads}] then the keys' [T·B, {kvHeads}]");
+            qkRstd = across
+                ? c.Own("qk_rstd", 2, Rows.StepsBatch, BufferUse.Forward, "each step's 1/√(mean(x²) + ε), the queries' [T·B] then the keys' [T·B]")
+                : c.Own("qk_rstd", heads + kvHeads, Rows.StepsBatch, BufferUse.Forward, $"each head's 1/√(mean(x²) + ε), the queries' [T·B, {heads}] then the keys' [T·B, {kvHeads}]");
             qkNormArgs = [ScalarOperand.Of(Dim.TB), width, ScalarOperand.Of(heads), ScalarOperand.Of(kvHeads), qNorm.Values, kNorm.Values];
-            pass.Comment($"QK-norm: q_h = q_h / √(mean(q_h²) + {SourceWriter.Float(spec.QueryKeyNormEpsilon)}) · q_norm, k_g likewise with k_norm, per head of {d}")
-                .Add(new KernelOp(Kernels.QueryKeyNorm, "Forward", [.. qkNormArgs, ScalarOperand.Of(spec.QueryKeyNormEpsilon), selfQkv, new TrainingOnlyOperand(rawQk), qkRstd]));
+            Operand[] acrossArgument = across ? [new ScalarOperand("acrossHeads: true")] : [];
+            pass.Comment(across
+                    ? $"QK-norm across the heads: q = q / √(mean(q²) + {SourceWriter.Float(spec.QueryKeyNormEpsilon)}) · q_norm over each step's {qw} queries, k likewise with k_norm over its {kv} keys"
+                    : $"QK-norm: q_h = q_h / √(mean(q_h²) + {SourceWriter.Float(spec.QueryKeyNormEpsilon)}) · q_norm, k_g likewise with k_norm, per head of {d}")
+                .Add(new KernelOp(Kernels.QueryKeyNorm, "Forward", [.. qkNormArgs, ScalarOperand.Of(spec.QueryKeyNormEpsilon), selfQkv, new TrainingOnlyOperand(rawQk), qkRstd, .. acrossArgument]));
+            qkNormBackward = [.. qkNormArgs, rawQk, qkRstd, selfDQkv, qNorm.Gradient, kNorm.Gradient, .. acrossArgument];
         }
         // the rotary kernels' scaled overloads take the key/value heads and the scaling after the base, and a partial rotation's
         // width last, by name (each head's first r values turned; r = d: the whole head, the calls as they were)
@@ -232,7 +241,7 @@ internal static class MultiHeadAttention
         if (spec.QueryKeyNorm)
         {
             pass.Comment("QK-norm's step back: the normalised queries' and keys' gradients to the raw ones'; dq_norm, dk_norm summed over the rows")
-                .Add(new KernelOp(Kernels.QueryKeyNorm, "Backward", [.. qkNormArgs, rawQk!, qkRstd!, selfDQkv, qNorm!.Gradient, kNorm!.Gradient]));
+                .Add(new KernelOp(Kernels.QueryKeyNorm, "Backward", qkNormBackward));
         }
         if (kept is not null) pass.Add(new MultiplyOp(selfDQkv, kept, selfDQkv, "clip_qkv's step back: no gradient through a clipped value"));
         pass.AffineBackward(Dim.TB, packed, e, c.In, projections.InWeight, projections.InBias, selfDQkv, c.DIn);
