@@ -218,6 +218,22 @@ namespace Dsl
     }
 
     /// <summary>
+    /// Multiplies every value by a constant, out = x · <see cref="Factor"/> (Keras's <c>Rescaling(scale)</c>, a PyTorch module's
+    /// <c>x * s</c>): on each step or on a vector, its gradient dx = dout · Factor. Granite's multipliers declare so: the
+    /// embedding's (<c>[Embedding] [Scale(embedding_multiplier)]</c>), each sub-layer's before its residual
+    /// (<c>[Attention] [Scale(residual_multiplier)] [Residual(Layers = 3)]</c>) and the logits' (<c>[Scale(1 / logits_scaling)]</c>).
+    /// No parameters.
+    /// </summary>
+    public sealed class ScaleAttribute : LayerAttribute
+    {
+        /// <summary>Declares a constant scale of <paramref name="factor"/> (finite).</summary>
+        public ScaleAttribute(float factor) => Factor = factor;
+
+        /// <summary>What every value is multiplied by.</summary>
+        public float Factor { get; }
+    }
+
+    /// <summary>
     /// Pools a sequence into one vector per sequence, [batch, steps, width] → [batch, width]: its first step, its last, or the
     /// mean of its steps (<see cref="PoolKind"/>); padded steps (a pass given lengths) are never read. No parameters. A model
     /// whose layers pool cannot step: the vector needs the whole sequence.

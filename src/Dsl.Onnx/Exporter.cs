@@ -52,6 +52,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         EmbeddingInfo e => Embedding(e, x),
         DenseInfo d => Dense(d, x),
         DropoutInfo => x,
+        ScaleInfo s => g.Add("Mul", s.Name, [x, g.Floats(s.Name + "_factor", [s.Factor])]),
         LayerNormInfo n => g.Add("LayerNormalization", n.Name, n.Bias ? [x, Weight(n, "weight"), Weight(n, "bias")] : [x, NormScale(n, n.ElementwiseAffine)], ("axis", -1L), ("epsilon", n.Epsilon)),
         RmsNormInfo n => RmsNorm(n, x),
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),

@@ -19,4 +19,5 @@ internal enum LayerKind
     Pool,
     TokenTypeEmbedding,
     Branch,
+    Scale,
 }

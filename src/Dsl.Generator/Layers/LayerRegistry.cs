@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Dsl.Generator.Layers.Attention;
 using Dsl.Generator.Layers.Branch;
+using Dsl.Generator.Layers.Scale;
 using Dsl.Generator.Layers.Dense;
 using Dsl.Generator.Layers.Dropout;
 using Dsl.Generator.Layers.Embedding;
@@ -42,6 +43,7 @@ internal static class LayerRegistry
         new PoolLayer(),
         new TokenTypeEmbeddingLayer(),
         new BranchLayer(),
+        new ScaleLayer(),
     };
 
     private static readonly Dictionary<LayerKind, LayerDefinition> s_byKind = All.ToDictionary(d => d.Kind);

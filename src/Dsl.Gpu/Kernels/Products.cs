@@ -129,6 +129,15 @@ public static class Activations
         if (!x.IsEmpty) x.Device.Kernels.SoftCap(x.Length, x.View, x.View, 1f / cap, cap, backward: false);
     }
 
+    /// <summary>y = x · <paramref name="factor"/>, as the host's <c>Activations.Scale</c> (NaN kept).</summary>
+    public static void Scale(float factor, DeviceSpan x, DeviceSpan y)
+    {
+        if (y.Length != x.Length) throw new ArgumentException($"Scale: x has {x.Length} values, y {y.Length}.", nameof(y));
+        if (x.IsEmpty) return;
+        x.CopyTo(y);
+        y.Device.Kernels.ScaleClamp(y.Length, y.View, factor, float.NegativeInfinity, float.PositiveInfinity);
+    }
+
     /// <summary>Clipping in place to ±limit, each value's slope into <paramref name="kept"/> unless it is empty, as the host's <c>Activations.Clip</c> (OLMo's clip_qkv).</summary>
     public static void Clip(float limit, DeviceSpan x, DeviceSpan kept)
     {

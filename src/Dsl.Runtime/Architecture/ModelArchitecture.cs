@@ -38,6 +38,9 @@ public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSe
     float SoftCap = 0f)
     : LayerInfo(Name, InWidth, Units, OutIsSequence);
 
+/// <summary><c>[Scale(factor)]</c>: every value times <see cref="Factor"/>.</summary>
+public sealed record ScaleInfo(string Name, int Width, bool OutIsSequence, float Factor) : LayerInfo(Name, Width, Width, OutIsSequence);
+
 /// <summary><c>[Dropout(p)]</c>: identity outside training.</summary>
 public sealed record DropoutInfo(string Name, int Width, bool OutIsSequence, float P) : LayerInfo(Name, Width, Width, OutIsSequence);
 
@@ -68,8 +71,10 @@ public sealed record RecurrentInfo(string Name, RecurrentKind Kind, int InWidth,
 public sealed record LayerNormInfo(string Name, int Width, bool OutIsSequence, float Epsilon, bool Bias = true, bool ElementwiseAffine = true)
     : LayerInfo(Name, Width, Width, OutIsSequence)
 {
-    /// <summary>Whether the norm learns its shift: never without its affine map, however it was constructed.</summary>
-    public bool Bias { get; init; } = Bias && ElementwiseAffine;
+    private readonly bool _bias = Bias;
+
+    /// <summary>Whether the norm learns its shift: never without its affine map, however it was constructed or copied.</summary>
+    public bool Bias { get => _bias && ElementwiseAffine; init => _bias = value; }
 }
 
 /// <summary><c>[RmsNorm]</c>: <see cref="ElementwiseAffine"/> whether it learns its scale.</summary>

@@ -111,6 +111,13 @@ public static class Activations
         LaneLoop.Run(ref kernel);
     }
 
+    /// <summary>y = x · <paramref name="factor"/> (a <c>[Scale]</c> layer's pass, and its step back on the gradient).</summary>
+    public static void Scale(float factor, ReadOnlySpan<float> x, Span<float> y)
+    {
+        if (y.Length != x.Length) throw new ArgumentException($"Scale: x has {x.Length} values, y {y.Length}.", nameof(y));
+        TensorPrimitives.Multiply(x, factor, y);
+    }
+
     /// <summary>
     /// Clipping in place, x = clamp(x, −limit, limit), NaN kept NaN (PyTorch's <c>clamp</c>: OLMo's <c>clip_qkv</c> on the projected
     /// queries, keys and values); where <paramref name="kept"/> is not empty it receives each value's slope, 1 where |x| ≤ limit

@@ -43,9 +43,7 @@ public static partial class HuggingFace
     public static void LoadOlmo(IModel model, string path)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, "OLMo's", OlmoLayout.Of, (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = ReadAll(files);
-        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
-        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == LlamaLayout.Head, problems);
+        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
     }
 
     /// <summary>
@@ -107,21 +105,9 @@ public static partial class HuggingFace
         public void CheckConfig(JsonElement c, List<string> problems)
         {
             if (!ReadsModelType(c, problems, t => t == "olmo", "LoadOlmo reads OLMo's checkpoints (\"olmo\"; OLMo 2's, \"olmo2\", norm after each sub-layer and are not read here)")) return;
-            StableLmBlock first = Blocks[0];
-            AttentionInfo a = first.Attention;
-            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50304);
-            ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 4096);
-            ConfigInt(c, problems, "intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'", 11008);
-            ConfigInt(c, problems, "num_hidden_layers", Blocks.Count, "its decoder layers", 32);
-            ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", 32);
-            // (absent: as many as num_attention_heads)
-            int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : 32;
-            ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", heads);
-            // (head_dim: hidden_size / num_attention_heads where absent, as OlmoAttention reads it; the layout has no other)
-            if (Value(c, "head_dim") is not null) ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: OLMo's heads are not of their own width here)");
+            AttentionInfo a = Blocks[0].Attention;
+            CheckLlamaLikeConfig(c, problems, "OLMo", LlamaLikeDefaults.Olmo, Embedding, Blocks.Select(b => b.Attention).ToArray(), Blocks[0].Mlp, Output);
             CheckAlike(problems);
-            CheckGatedActivation(c, first.Mlp, problems);
-            CheckPartialRotation(c, problems, a, "OLMo", "partial_rotary_factor", 1.0, "rope_theta");
             // clip_qkv: null or absent, no clipping
             if (Value(c, "clip_qkv") is not { } clip)
             {
@@ -131,53 +117,23 @@ public static partial class HuggingFace
                 problems.Add($"clip_qkv is {clip.GetRawText()}, not a positive number");
             else if ((float)clip.GetDouble() != a.ClipQkv)
                 problems.Add($"clip_qkv is {clip.GetRawText()}: declare '{a.Name}' with ClipQkv = {Number((float)clip.GetDouble())}{(a.ClipQkv > 0f ? $" (it declares {Number(a.ClipQkv)})" : "")}");
-            ConfigFlag(c, problems, "attention_bias", Blocks, b => b.Attention.Bias, b => $"'{b.Attention.Name}' with{(b.Attention.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(b.Attention.Bias ? "true" : "false")})");
-            ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
-                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)");
         }
 
         /// <summary>The config.json of this layout, as transformers' OlmoConfig writes its fields.</summary>
         public byte[] Config()
         {
-            StableLmBlock first = Blocks[0];
-            AttentionInfo a = first.Attention;
+            AttentionInfo a = Blocks[0].Attention;
             return ConfigJson(w =>
             {
-                WriteArchitecture(w, "OlmoForCausalLM", null);
-                w.WriteString("model_type", "olmo");
-                w.WriteNumber("vocab_size", Embedding.Vocabulary);
-                w.WriteNumber("hidden_size", Embedding.Dim);
-                w.WriteNumber("intermediate_size", first.Mlp.Units);
-                w.WriteNumber("num_hidden_layers", Blocks.Count);
-                w.WriteNumber("num_attention_heads", a.Heads);
-                w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
-                w.WriteString("hidden_act", ActivationName(first.Mlp.Activation));
-                w.WritePropertyName("rope_theta");
-                w.WriteRawValue(JsonFloat(a.RotaryBase));
-                w.WriteNull("rope_scaling");
-                w.WriteBoolean("attention_bias", a.Bias);
+                WriteLlamaLikeConfig(w, "OlmoForCausalLM", "olmo", Embedding, Blocks.Count, a, Blocks[0].Mlp, Tied);
                 if (a.ClipQkv > 0f)
                 {
                     w.WritePropertyName("clip_qkv");
                     w.WriteRawValue(JsonFloat(a.ClipQkv));
                 }
                 else w.WriteNull("clip_qkv");
-                w.WriteBoolean("tie_word_embeddings", Tied);
-                w.WriteString("torch_dtype", "float32");
             });
         }
-    }
-
-    /// <summary>
-    /// The gate's activation a LLaMA-like configuration names in <c>hidden_act</c> ("silu" where absent) against the gated Dense's:
-    /// StableLM's and OLMo's.
-    /// </summary>
-    private static void CheckGatedActivation(JsonElement c, DenseInfo mlp, List<string> problems)
-    {
-        JsonElement? act = Value(c, "hidden_act");
-        Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? Activation.Silu : null;
-        if (activation != mlp.Activation)
-            problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{mlp.Name}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
     }
 
     /// <summary>
@@ -218,9 +174,7 @@ public static partial class HuggingFace
     public static void LoadOlmo2(IModel model, string path)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, "OLMo 2's", Olmo2Layout.Of, (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = ReadAll(files);
-        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
-        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == LlamaLayout.Head, problems);
+        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
     }
 
     /// <summary>
@@ -261,7 +215,7 @@ public static partial class HuggingFace
                 int n = blocks.Count, start = at;
                 var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false, QueryKeyNorm = true, "
                     + "QueryKeyNormAcrossHeads = true)], the whole head turned; attention_bias: Bias = true, on the output too)",
-                    x => x is { QueryKeyNorm: true, QueryKeyNormAcrossHeads: true, RotaryDimensions: 0 } && x.OutputBias == x.Bias
+                    x => x is { QueryKeyNorm: true, QueryKeyNormAcrossHeads: true, RotaryDimensions: 0, ClipQkv: 0f } && x.OutputBias == x.Bias
                         && IsPlainRotaryCausal(x with { QueryKeyNorm = false, QueryKeyNormAcrossHeads = false }), olmo: true);
                 var afterAttention = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm] on the attention's output)", _ => true);
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention and its norm ([Residual(Layers = 2)])", r => r.From == start - 1);
@@ -312,7 +266,7 @@ public static partial class HuggingFace
             Olmo2Block first = Blocks[0];
             AttentionInfo a = first.Attention;
             foreach (Olmo2Block b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
-                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': OLMo 2's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta and attention_bias)");
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}' (heads, rotation, biases or QK-norm): OLMo 2's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and rms_norm_eps)");
             foreach (Olmo2Block b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation).Take(1))
                 problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': OLMo 2's layers are alike (one intermediate_size, one hidden_act)");
             float eps = first.AfterAttention.Epsilon;
@@ -329,48 +283,20 @@ public static partial class HuggingFace
         {
             if (!ReadsModelType(c, problems, t => t == "olmo2", "LoadOlmo2 reads OLMo 2's checkpoints (\"olmo2\"; LoadOlmo reads the first OLMo's, \"olmo\")")) return;
             Olmo2Block first = Blocks[0];
-            AttentionInfo a = first.Attention;
-            ConfigInt(c, problems, "vocab_size", Embedding.Vocabulary, $"'{Embedding.Name}'", 50304);
-            ConfigInt(c, problems, "hidden_size", Embedding.Dim, $"'{Embedding.Name}'", 4096);
-            ConfigInt(c, problems, "intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'", 11008);
-            ConfigInt(c, problems, "num_hidden_layers", Blocks.Count, "its decoder layers", 32);
-            ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", 32);
-            int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : 32;
-            ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", heads);
-            if (Value(c, "head_dim") is not null) ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: OLMo 2's heads are not of their own width here)");
+            CheckLlamaLikeConfig(c, problems, "OLMo 2", LlamaLikeDefaults.Olmo, Embedding, Blocks.Select(b => b.Attention).ToArray(), first.Mlp, Output);
             CheckAlike(problems);
-            CheckGatedActivation(c, first.Mlp, problems);
             ConfigFloat(c, problems, "rms_norm_eps", first.AfterAttention.Epsilon, $"'{first.AfterAttention.Name}' Epsilon", 1e-5);
-            CheckPartialRotation(c, problems, a, "OLMo 2", "partial_rotary_factor", 1.0, "rope_theta");
-            ConfigFlag(c, problems, "attention_bias", Blocks, b => b.Attention.Bias, b => $"'{b.Attention.Name}' with{(b.Attention.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(b.Attention.Bias ? "true" : "false")})");
-            ConfigFlag(c, problems, "tie_word_embeddings", [this], l => l.Tied,
-                l => l.Tied ? $"'{l.Output.Name}' tied to the embedding (TieEmbedding = true)" : $"'{l.Output.Name}' with its own weights (declare TieEmbedding = true to tie it)");
         }
 
         /// <summary>The config.json of this layout, as transformers' Olmo2Config writes its fields.</summary>
         public byte[] Config()
         {
             Olmo2Block first = Blocks[0];
-            AttentionInfo a = first.Attention;
             return ConfigJson(w =>
             {
-                WriteArchitecture(w, "Olmo2ForCausalLM", null);
-                w.WriteString("model_type", "olmo2");
-                w.WriteNumber("vocab_size", Embedding.Vocabulary);
-                w.WriteNumber("hidden_size", Embedding.Dim);
-                w.WriteNumber("intermediate_size", first.Mlp.Units);
-                w.WriteNumber("num_hidden_layers", Blocks.Count);
-                w.WriteNumber("num_attention_heads", a.Heads);
-                w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
-                w.WriteString("hidden_act", ActivationName(first.Mlp.Activation));
-                w.WritePropertyName("rope_theta");
-                w.WriteRawValue(JsonFloat(a.RotaryBase));
-                w.WriteNull("rope_scaling");
+                WriteLlamaLikeConfig(w, "Olmo2ForCausalLM", "olmo2", Embedding, Blocks.Count, first.Attention, first.Mlp, Tied);
                 w.WritePropertyName("rms_norm_eps");
                 w.WriteRawValue(JsonFloat(first.AfterAttention.Epsilon));
-                w.WriteBoolean("attention_bias", a.Bias);
-                w.WriteBoolean("tie_word_embeddings", Tied);
-                w.WriteString("torch_dtype", "float32");
             });
         }
     }

@@ -44,9 +44,7 @@ public static partial class HuggingFace
     public static void LoadStarcoder2(IModel model, string path)
     {
         var (architecture, layout, files, _, problems) = Checked(model, path, "StarCoder2's", Starcoder2Layout.Of, (l, c, p) => l.CheckConfig(c, p));
-        Dictionary<string, SafeTensor> tensors = ReadAll(files);
-        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, layout.Tied, problems);
-        AssignStacked(model, path, architecture, tensors, layout.Sources(), name => IsRotaryBuffer(name) || layout.Tied && name == LlamaLayout.Head, problems);
+        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
     }
 
     /// <summary>

@@ -309,6 +309,18 @@ public static partial class HuggingFace
     }
 
     /// <summary>
+    /// A LLaMA-named decoder's tensors assigned: read from <paramref name="files"/>, <c>lm_head.weight</c> checked against the token table
+    /// where the output layer is <paramref name="tied"/> (and then not read), the rotary frequencies' buffers left.
+    /// </summary>
+    private static void AssignWithHead(IModel model, string path, ModelArchitecture architecture, string[] files, bool tied,
+        Dictionary<string, ParameterSet.TensorRows[]> sources, List<string> problems)
+    {
+        Dictionary<string, SafeTensor> tensors = ReadAll(files);
+        CheckTiedHead(tensors, LlamaLayout.Head, LlamaLayout.Table, tied, problems);
+        AssignStacked(model, path, architecture, tensors, sources, name => IsRotaryBuffer(name) || tied && name == LlamaLayout.Head, problems);
+    }
+
+    /// <summary>
     /// A tied output layer's tensor (<paramref name="head"/>, where the checkpoint keeps one) that differs from the token table
     /// it would read: the problem added.
     /// </summary>

@@ -339,7 +339,7 @@ class Stack(nn.Module):
             if kind == "input":
                 width = spec[1]
                 continue
-            if kind in ("residual", "positionalencoding", "branch"):  # no parameters
+            if kind in ("residual", "positionalencoding", "branch", "scale"):  # no parameters
                 if kind == "branch":  # the stack continues from the input of the layer spec[1] places back: its width
                     width = inputs[len(inputs) - 1 - spec[1]]
                 self.plan.append((name, spec))
@@ -420,6 +420,10 @@ class Stack(nn.Module):
                 continue
             if kind == "positionalencoding":
                 x = x + positional_encoding(x.shape[1], x.shape[2], x.dtype)
+                history.append(x)
+                continue
+            if kind == "scale":  # ("scale", s): x * s (Granite's multipliers)
+                x = x * spec[1]
                 history.append(x)
                 continue
             m = getattr(self, name)
@@ -670,6 +674,10 @@ CASES = [
     ("Olmo2Block", [("embedding", 13, 24), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "qknorm": 1e-6, "qk_across": True}),
                     ("rmsnorm", 1e-6), ("residual", 2), ("dense", 32, "silu", "gated", "nobias"), ("dense", 24, None, "nobias"), ("rmsnorm", 1e-6),
                     ("residual", 3), ("rmsnorm", 1e-6), ("dense", 13, None, "nobias")], 3, 7, "ce"),
+    # Granite's multipliers as [Scale] layers: the embedding's, each sub-layer's before its residual, the logits' (1 / logits_scaling)
+    ("ScaledBlock", [("embedding", 13, 16), ("scale", 12.0), ("rmsnorm", 1e-6), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "scale": 0.125}),
+                     ("scale", 0.25), ("residual", 3), ("rmsnorm", 1e-6), ("dense", 24, "silu", "gated", "nobias"), ("dense", 16, None, "nobias"), ("scale", 0.25),
+                     ("residual", 4), ("rmsnorm", 1e-6), ("dense", 13, None, "nobias"), ("scale", 0.0625)], 3, 7, "ce"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -2685,6 +2693,60 @@ def make_hf_olmo2(name, tied, seed):
     write_hf_fixture(name, c, state, ids, lengths, logits)
 
 
+def make_hf_granite():
+    """HfGranite: GraniteForCausalLM as save_pretrained writes it ("model." prefix, float32, lm_head tied to embed_tokens and left
+    out), transformers' modeling_granite written out: embed_tokens times embedding_multiplier (12); 2 layers of 4 heads over 2
+    key/value heads of 8 values, each input_layernorm (RMSNorm, rms_norm_eps 1e-6), q_proj, k_proj, v_proj and o_proj with their
+    biases (attention_bias), the rotation of each whole head (rotate_half, base 10000), the scores q k^T * attention_multiplier
+    (0.125, not 1/sqrt(d)), the causal and padding masks; the residual adds the attention's output times residual_multiplier
+    (0.25); post_attention_layernorm, the SwiGLU mlp with its biases (mlp_bias), its output times residual_multiplier; model.norm,
+    the tied lm_head, the logits divided by logits_scaling (8). Two sequences of 11 steps, the second padded after 7."""
+    heads, kv = 4, 2
+    c = {"architectures": ["GraniteForCausalLM"], "model_type": "granite", "vocab_size": 29, "hidden_size": 32, "intermediate_size": 40,
+         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "rope_theta": 10000.0, "rope_scaling": None, "rms_norm_eps": 1e-06, "attention_bias": True, "mlp_bias": True, "attention_dropout": 0.0,
+         "embedding_multiplier": 12.0, "residual_multiplier": 0.25, "attention_multiplier": 0.125, "logits_scaling": 8.0,
+         "tie_word_embeddings": True, "pad_token_id": 0, "bos_token_id": 0, "eos_token_id": 0, "torch_dtype": "float32"}
+    torch.manual_seed(990)
+    H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
+    d, eps = H // heads, c["rms_norm_eps"]
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone() * 0.1}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_norm(state, at + "input_layernorm", H, bias=False)
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=True)
+        random_norm(state, at + "post_attention_layernorm", H, bias=False)
+        random_linear(state, at + "mlp.gate_proj", I, H)
+        random_linear(state, at + "mlp.up_proj", I, H)
+        random_linear(state, at + "mlp.down_proj", H, I)
+    random_norm(state, "model.norm", H, bias=False)
+    ids, lengths, blocked = padded_batch(V, T)
+    rotated, _ = partial_rotation(T, d, c["rope_theta"])
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"], state.get(prefix + ".bias"))
+
+    def norm(x, prefix):  # LlamaRMSNorm
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * state[prefix + ".weight"]
+
+    def mlp(x, at):
+        return linear(F.silu(linear(x, at + "mlp.gate_proj")) * linear(x, at + "mlp.up_proj"), at + "mlp.down_proj")
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"]) * c["embedding_multiplier"]
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            h = norm(x, at + "input_layernorm")
+            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k.transpose(-1, -2)) * c["attention_multiplier"]).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            attended = linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
+            x = x + attended * c["residual_multiplier"]
+            x = x + mlp(norm(x, at + "post_attention_layernorm"), at) * c["residual_multiplier"]
+        logits = F.linear(norm(x, "model.norm"), state["model.embed_tokens.weight"]) / c["logits_scaling"]
+    write_hf_fixture("HfGranite", c, state, ids, lengths, logits)
+
+
 def make_hf_gpt_bigcode(name, multi_query, seed):
     """HfGptBigCode (multi_query: santacoder's, starcoder's, tiny_starcoder's one key/value head) and HfGptBigCodeMha (multi_query
     false): GPTBigCodeForCausalLM as save_pretrained writes it ("transformer." prefix, float32, lm_head tied to wte and left out),
@@ -3868,6 +3930,9 @@ if __name__ == "__main__":
     if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
         make_hf_gpt_neo()
         sys.exit(0)
+    if "--hf-granite" in sys.argv:  # only the Granite checkpoint
+        make_hf_granite()
+        sys.exit(0)
     if "--hf-olmo" in sys.argv:  # only the OLMo and OLMo 2 checkpoints
         make_hf_olmo("HfOlmo", True, False, 980)
         make_hf_olmo("HfOlmoBiased", False, True, 981)
@@ -3892,7 +3957,7 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--no-affine" in sys.argv:  # only the norms without their affine maps and the clipped attention
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
-            if case in ("NormsWithoutAffine", "ClippedAttention", "Olmo2Block"):
+            if case in ("NormsWithoutAffine", "ClippedAttention", "Olmo2Block", "ScaledBlock"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--relative" in sys.argv:  # only the relative position bias's case and buckets

@@ -319,6 +319,13 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void DSL0007_ScaleNotFinite()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Scale([|float.NaN|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Factor must be a finite number, not NaN", d.GetMessage());
+    }
+
+    [Fact]
     public void DSL0007_LayerNormShiftWithoutItsAffineMap()
     {
         Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [LayerNorm(ElementwiseAffine = false, [|Bias = true|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);

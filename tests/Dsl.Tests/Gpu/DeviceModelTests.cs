@@ -56,7 +56,7 @@ public class DeviceModelTests(DeviceFixture fixture)
         // weight tying: the output layer's weight is the embedding's table (folded by the GRU, read by attention's stack)
         nameof(GcTiedDense), nameof(GcTiedGru), nameof(AttentionTied), nameof(GcDenseWithoutBias),
         // GELU, from the kept pre-activation, in a GPT-style block
-        nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock), nameof(GcNormWithoutShift), nameof(GcNormWithoutAffine), nameof(NormsWithoutAffine), nameof(HfTinyOlmo), nameof(HfTinyOlmoBiased), nameof(HfTinyOlmoClipped), nameof(ClippedAttention), nameof(GcClipQkv), nameof(Olmo2Block), nameof(GcQueryKeyNormAcrossHeads), nameof(HfTinyOlmo2), nameof(HfTinyOlmo2Tied),
+        nameof(GcGelu), nameof(GptBlock), nameof(GcSiluGeluTanh), nameof(NanoGptBlock), nameof(GcNormWithoutShift), nameof(GcNormWithoutAffine), nameof(NormsWithoutAffine), nameof(HfTinyOlmo), nameof(HfTinyOlmoBiased), nameof(HfTinyOlmoClipped), nameof(ClippedAttention), nameof(GcClipQkv), nameof(Olmo2Block), nameof(GcQueryKeyNormAcrossHeads), nameof(HfTinyOlmo2), nameof(HfTinyOlmo2Tied), nameof(ScaledBlock), nameof(GcScale), nameof(HfTinyGranite),
         // learned positions (GPT-2's wpe), from a carried state past its start too
         nameof(GcPositionEmbedding), nameof(GcPositionEmbeddingGru),
         // an embedding scaled by √dim: the gather and the gradient's scatter scaled, no fold into the LSTM's projection

@@ -120,6 +120,15 @@ public partial class GcClipQkv;
 [Dense(2)]
 public partial class GcQueryKeyNormAcrossHeads;
 
+// Constant scales ([Scale]) on steps (negative) and on one vector per sequence.
+[Input(features: 4)]
+[Dense(6, Activation = Activation.Tanh)]
+[Scale(-1.5f)]
+[Gru(hidden: 5, ReturnSequences = false)]
+[Scale(0.5f)]
+[Dense(2)]
+public partial class GcScale;
+
 // RMS norm (nn.RMSNorm) on steps and on one vector per sequence, 19 wide (the vector lanes and a tail).
 [Input(features: 4)]
 [Dense(19, Activation = Activation.Tanh)]

@@ -957,3 +957,41 @@ public partial class HfTinyBertMaskedLMRelu;
 [EndRepeat]
 [Dense(16, Activation = Activation.Gelu)] [LayerNorm(Epsilon = 1e-5f)] [Dense(13, TieEmbedding = true)]
 public partial class HfTinyRobertaMaskedLM;
+
+// The HfGranite fixture's model (GraniteForCausalLM): the embedding times 12, 4 heads over 2 key/value heads scaled by 0.125,
+// every bias (attention_bias, mlp_bias), each sub-layer's output times 0.25 before its residual, the tied logits divided by 8.
+[Embedding(vocab: 29, dim: 32)] [Scale(12f)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Scale = 0.125f)] [Scale(0.25f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true)] [Dense(32)] [Scale(0.25f)] [Residual(Layers = 4)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.125f)]
+public partial class HfTinyGranite;
+
+// Models one option away from a family's layout, for the walks' refusals: LLaMA's attention clipping its projections (OLMo
+// 1.7's option), Qwen3's QK-norm across the heads (OLMo 2's), OLMo 2's per head (Qwen3's) and clipping (OLMo 1.7's).
+[Embedding(vocab: 17, dim: 16)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false, ClipQkv = 8f)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(17, Bias = false)]
+public partial class HfTinyLlamaClipped;
+
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, HeadWidth = 8, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true, Causal = true, Rotary = true, RotaryBase = 1000000f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(16, Bias = false)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(13, Bias = false, TieEmbedding = true)]
+public partial class HfTinyQwen3Across;
+
+[Embedding(vocab: 31, dim: 32)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false, QueryKeyNorm = true)]
+[RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 2)]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(31, Bias = false)]
+public partial class HfTinyOlmo2PerHead;
+
+[Embedding(vocab: 31, dim: 32)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 500000f, Bias = false, QueryKeyNorm = true, QueryKeyNormAcrossHeads = true, ClipQkv = 8f)]
+[RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 2)]
+[Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(31, Bias = false)]
+public partial class HfTinyOlmo2Clipped;

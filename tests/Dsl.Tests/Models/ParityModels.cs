@@ -684,3 +684,20 @@ public partial class ClippedAttention;
 [RmsNorm(Epsilon = 1e-6f)]
 [Dense(13, Bias = false)]
 public partial class Olmo2Block;
+
+// Granite's multipliers as [Scale] layers: the embedding's, each sub-layer's before its residual, the logits' (1 / logits_scaling).
+[Embedding(vocab: 13, dim: 16)]
+[Scale(12f)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Bias = false, Scale = 0.125f)]
+[Scale(0.25f)]
+[Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(24, Activation = Activation.Silu, Gated = true, Bias = false)]
+[Dense(16, Bias = false)]
+[Scale(0.25f)]
+[Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+[Scale(0.0625f)]
+public partial class ScaledBlock;

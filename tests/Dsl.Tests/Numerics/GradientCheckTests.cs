@@ -31,6 +31,7 @@ public class GradientCheckTests
     // clipping has kinks too: the step of 1e-3
     [Fact] public void ClippedQueriesKeysAndValues() => CheckFeatures(() => new GcClipQkv(seed: 28), features: 8, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void QueryKeyNormAcrossTheHeads() => CheckFeatures(() => new GcQueryKeyNormAcrossHeads(seed: 29), features: 8, outputShape: [3, 4, 2], batch: 3, steps: 4);
+    [Fact] public void ConstantScales() => CheckFeatures(() => new GcScale(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void NormsWithoutTheirAffineMaps() => CheckFeatures(() => new GcNormWithoutAffine(seed: 27), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void RmsNormOnStepsAndOnAVector() => CheckFeatures(() => new GcRmsNorm(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void GatedLinearUnitsWithSmoothGates() => CheckFeatures(() => Spread(new GcGatedSmooth(seed: 34)), features: 3, outputShape: [3, 2], batch: 3, steps: 4);

@@ -165,6 +165,9 @@ public class OnnxExportTests
         nameof(Olmo2Block) => new Olmo2Block(seed: 113),
         nameof(GcQueryKeyNormAcrossHeads) => new GcQueryKeyNormAcrossHeads(seed: 114),
         nameof(HfTinyOlmo2) => new HfTinyOlmo2(seed: 115),
+        nameof(ScaledBlock) => new ScaledBlock(seed: 116),
+        nameof(GcScale) => new GcScale(seed: 117),
+        nameof(HfTinyGranite) => new HfTinyGranite(seed: 118),
         _ => throw new ArgumentException(name),
     };
 
@@ -244,6 +247,8 @@ public class OnnxExportTests
         nameof(ClippedAttention), nameof(GcClipQkv), nameof(HfTinyOlmoClipped),
         // OLMo 2's QK-norm across the heads: q and k RMS-normalised over the last axis as they come from the Split
         nameof(Olmo2Block), nameof(GcQueryKeyNormAcrossHeads), nameof(HfTinyOlmo2),
+        // [Scale]: a Mul by the constant
+        nameof(ScaledBlock), nameof(GcScale), nameof(HfTinyGranite),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };
@@ -484,6 +489,7 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyOlmo))]
     [InlineData(nameof(HfTinyOlmoClipped))]
     [InlineData(nameof(HfTinyOlmo2))]
+    [InlineData(nameof(ScaledBlock))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
     [InlineData(nameof(HfTinyPhi))]

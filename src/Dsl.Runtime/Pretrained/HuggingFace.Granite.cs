@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>
+    /// Loads a Granite checkpoint — transformers' <c>GraniteForCausalLM</c> (IBM's granite-3.0, -3.1, -3.2 and -3.3 base and instruct
+    /// models, PowerLM; <c>model_type</c> "granite") — into <paramref name="model"/>, declared as LLaMA's layers with Granite's four
+    /// multipliers, its constant scales as <c>[Scale]</c> layers and its scores' scale as the attention's:
+    /// <code>
+    /// [Embedding(vocab: vocab_size, dim: hidden_size)] [Scale(embedding_multiplier)]
+    /// // per decoder layer (num_hidden_layers of them):
+    /// [RmsNorm(Epsilon = ε)] [Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, RotaryBase = rope_theta, Bias = false, Scale = attention_multiplier)] [Scale(residual_multiplier)] [Residual(Layers = 3)]
+    /// [RmsNorm(Epsilon = ε)] [Dense(intermediate_size, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(hidden_size, Bias = false)] [Scale(residual_multiplier)] [Residual(Layers = 4)]
+    /// // then
+    /// [RmsNorm(Epsilon = ε)] [Dense(vocab_size, Bias = false)] [Scale(1 / logits_scaling)]
+    /// </code>
+    /// (a multiplier of 1 may leave its <c>[Scale]</c> out, the residual's <c>Layers</c> one less; ε = <c>rms_norm_eps</c>;
+    /// <c>attention_bias</c>: <c>Bias = true</c> on the attention, q, k, v and o_proj; <c>mlp_bias</c>: <c>Bias = true</c> on both Dense
+    /// layers; <c>tie_word_embeddings</c>, granite-3's: the output layer <c>TieEmbedding = true</c>). transformers divides the logits by
+    /// <c>logits_scaling</c>; the last <c>[Scale]</c> multiplies them by its reciprocal, the same to the float's last bit where
+    /// logits_scaling is a power of two (granite-3's are). <c>model.embed_tokens</c> goes into the embedding; each layer's
+    /// <c>self_attn.q_proj</c>, <c>k_proj</c> and <c>v_proj</c> into the attention's <c>in_proj_weight</c> (and biases), <c>o_proj</c>
+    /// into <c>out_proj</c>, <c>mlp.up_proj</c> then <c>mlp.gate_proj</c> into the gated Dense, <c>mlp.down_proj</c> into the next,
+    /// <c>input_layernorm</c>, <c>post_attention_layernorm</c> and <c>model.norm</c> into the norms, <c>lm_head</c> into the output layer.
+    /// </summary>
+    /// <param name="model">The model to load into; its parameters change only when everything checks.</param>
+    /// <param name="path">
+    /// The checkpoint's folder (or its safetensors file, or its shards' index) with its <c>config.json</c>, checked against the
+    /// model first, with GraniteConfig's defaults for what it leaves out: <c>vocab_size</c> (32000), <c>hidden_size</c> (4096),
+    /// <c>intermediate_size</c> (11008), <c>num_hidden_layers</c> (32), <c>num_attention_heads</c> (32), <c>num_key_value_heads</c>
+    /// (as many), <c>hidden_act</c> ("silu"), <c>rope_theta</c> (10000), <c>rms_norm_eps</c> (1e-6), <c>attention_bias</c> and
+    /// <c>mlp_bias</c> (false), <c>tie_word_embeddings</c> (false) and the four multipliers (1); a <c>rope_scaling</c> is refused.
+    /// </param>
+    /// <exception cref="ArgumentException">The model is not laid out as Granite (the message names the first layer that differs).</exception>
+    /// <exception cref="System.IO.InvalidDataException">
+    /// The checkpoint does not fit the model: its configuration differs, or tensors are missing, extra or of other shapes (all
+    /// named); nothing is loaded.
+    /// </exception>
+    public static void LoadGranite(IModel model, string path)
+    {
+        var (architecture, layout, files, _, problems) = Checked(model, path, "Granite's", GraniteLayout.Of, (l, c, p) => l.CheckConfig(c, p));
+        AssignWithHead(model, path, architecture, files, layout.Tied, layout.Sources(), problems);
+    }
+
+    /// <summary>
+    /// Saves <paramref name="model"/>, declared as Granite (see <see cref="LoadGranite"/>), as a <c>GraniteForCausalLM</c> checkpoint
+    /// in <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names (a tied
+    /// output layer left out) and the <c>config.json</c> that describes it (<c>logits_scaling</c> the reciprocal of the last scale),
+    /// so that transformers' <c>GraniteForCausalLM.from_pretrained(folder)</c> and <see cref="LoadGranite"/> read it back. Both files
+    /// are built first, then replaced together.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model is not laid out as Granite, or its layers, norms or multipliers differ from one another (one configuration cannot say so).</exception>
+    public static void SaveGranite(IModel model, string folder)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(folder);
+        GraniteLayout layout = GraniteLayout.Of(Architecture(model, "Granite's"));
+        RefuseUnlike(model.Architecture!.Name, "Granite", layout.CheckAlike);
+        WriteCheckpoint(folder, SplitIntoTensors(model, layout.Sources()), layout.Config());
+    }
+
+    /// <summary>
+    /// A Granite decoder layer's parts: input_layernorm, self_attn, the attention's residual multiplier (null: 1),
+    /// post_attention_layernorm, the gated gate and up projections, down_proj and the feed-forward's residual multiplier.
+    /// </summary>
+    private sealed record GraniteBlock(RmsNormInfo Input, AttentionInfo Attention, ScaleInfo? AttentionScale, RmsNormInfo Post, DenseInfo Mlp, DenseInfo Down, ScaleInfo? MlpScale);
+
+    /// <summary>A model's layers matched to Granite's: the token table and its multiplier, the decoder layers, model.norm, lm_head and the logits' scale.</summary>
+    private sealed record GraniteLayout(EmbeddingInfo Embedding, ScaleInfo? EmbeddingScale, IReadOnlyList<GraniteBlock> Blocks, RmsNormInfo Norm, DenseInfo Output, ScaleInfo? LogitScale)
+    {
+        public bool Tied => Output.TiedTo is not null;
+
+        public static GraniteLayout Of(ModelArchitecture a)
+        {
+            const string expected = "Granite's layout: [Embedding] [Scale(embedding_multiplier)], then per decoder layer [RmsNorm] [Attention(Heads = h, KeyValueHeads = g, Causal = true, "
+                + "Rotary = true, Bias = false, Scale = attention_multiplier)] [Scale(residual_multiplier)] [Residual(Layers = 3)] [RmsNorm] [Dense(I, Activation = Activation.Silu, "
+                + "Gated = true, Bias = false)] [Dense(E, Bias = false)] [Scale(residual_multiplier)] [Residual(Layers = 4)], then [RmsNorm] [Dense(V, Bias = false)] "
+                + "[Scale(1 / logits_scaling)] (a multiplier of 1 may leave its [Scale] out; attention_bias, mlp_bias: Bias = true; TieEmbedding = true where tied)";
+            var walk = new LayerWalk(a, "Granite", expected);
+            IReadOnlyList<LayerInfo> l = walk.Layers;
+            var embedding = walk.At<EmbeddingInfo>(0, "the token table (embed_tokens: an [Embedding], unscaled: embedding_multiplier is a [Scale] after it)", e => e.Scale == 1f);
+            int width = embedding.Dim, at = 1;
+            ScaleInfo? embeddingScale = walk.Optional<ScaleInfo>(ref at);
+            var blocks = new List<GraniteBlock>();
+            while (at + 6 < l.Count && l[at] is RmsNormInfo && l[at + 1] is AttentionInfo)
+            {
+                int n = blocks.Count, start = at;
+                var input = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s input_layernorm ([RmsNorm])", _ => true);
+                var attention = walk.At<AttentionInfo>(at++, $"decoder layer {n}'s self_attn ([Attention(Heads = h, KeyValueHeads = g, Causal = true, Rotary = true, Bias = false, "
+                    + "Scale = attention_multiplier)], the whole head turned; attention_bias: Bias = true, on the output too)",
+                    x => IsPlainRotaryCausal(x with { Scale = 0f }) && x.RotaryDimensions == 0 && x.OutputBias == x.Bias);
+                ScaleInfo? attentionScale = walk.Optional<ScaleInfo>(ref at);
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 3)] after its [Scale(residual_multiplier)], else 2)", r => r.From == start - 1);
+                int residual = at - 1;
+                var post = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
+                var mlp = walk.At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)]; mlp_bias: Bias = true)",
+                    d => d is { Gated: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
+                var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}), its Bias as the gated layer's])",
+                    d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f } && d.Units == width && d.Bias == mlp.Bias);
+                ScaleInfo? mlpScale = walk.Optional<ScaleInfo>(ref at);
+                walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 4)] after its [Scale(residual_multiplier)], else 3)", r => r.From == residual);
+                blocks.Add(new GraniteBlock(input, attention, attentionScale, post, mlp, down, mlpScale));
+            }
+            if (blocks.Count == 0) throw walk.Differs(at, "decoder layer 0's input_layernorm ([RmsNorm]) and self_attn ([Attention(Causal = true, Rotary = true)])");
+            var norm = walk.At<RmsNormInfo>(at++, "the last norm (model.norm: [RmsNorm])", _ => true);
+            var output = walk.At<DenseInfo>(at++, $"the output layer (lm_head: [Dense({embedding.Vocabulary}, Bias = false)], or TieEmbedding = true)",
+                d => d is { Gated: false, Activation: Activation.None, SoftCap: 0f, Bias: false } && d.Units == embedding.Vocabulary);
+            ScaleInfo? logitScale = walk.Optional<ScaleInfo>(ref at);
+            if (at < l.Count) throw walk.Differs(at, "nothing (Granite ends with its output layer and the logits' [Scale])");
+            return new GraniteLayout(embedding, embeddingScale, blocks, norm, output, logitScale);
+        }
+
+        /// <summary>The multipliers as the model declares them (1 where a [Scale] is left out).</summary>
+        private float EmbeddingMultiplier => EmbeddingScale?.Factor ?? 1f;
+
+        private float ResidualMultiplier => Blocks[0].AttentionScale?.Factor ?? 1f;
+
+        private float LogitFactor => LogitScale?.Factor ?? 1f;
+
+        /// <summary>Each parameter's tensors in the checkpoint: q_proj, k_proj and v_proj stacked (and their biases), up_proj's rows then gate_proj's (and biases).</summary>
+        public Dictionary<string, ParameterSet.TensorRows[]> Sources()
+        {
+            int width = Embedding.Dim;
+            var s = new Dictionary<string, ParameterSet.TensorRows[]>(StringComparer.Ordinal) { [Embedding.Name + ".weight"] = [(LlamaLayout.Table, Embedding.Vocabulary)] };
+            for (int i = 0; i < Blocks.Count; i++)
+            {
+                GraniteBlock b = Blocks[i];
+                string hf = $"model.layers.{i}.";
+                s[b.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
+                AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
+                s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
+                s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
+                if (b.Mlp.Bias) s[b.Mlp.Name + ".bias"] = [(hf + "mlp.up_proj.bias", b.Mlp.Units), (hf + "mlp.gate_proj.bias", b.Mlp.Units)];
+                BertLayout.AddDense(s, b.Down, hf + "mlp.down_proj");
+            }
+            s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
+            if (!Tied) s[Output.Name + ".weight"] = [(LlamaLayout.Head, Output.Units)];
+            return s;
+        }
+
+        private IEnumerable<RmsNormInfo> Norms() => Blocks.SelectMany(b => new[] { b.Input, b.Post }).Append(Norm);
+
+        /// <summary>What one configuration cannot say: layers unlike the first (heads, rotation, scale, biases, feed-forward, residual multipliers), norms of another ε.</summary>
+        public void CheckAlike(List<string> problems)
+        {
+            GraniteBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Attention with { Name = a.Name } != a).Take(1))
+                problems.Add($"'{b.Attention.Name}' differs from '{a.Name}': Granite's layers are alike (one num_attention_heads, num_key_value_heads, rope_theta, attention_bias and attention_multiplier)");
+            foreach (GraniteBlock b in Blocks.Skip(1).Where(b => b.Mlp.Units != first.Mlp.Units || b.Mlp.Activation != first.Mlp.Activation || b.Mlp.Bias != first.Mlp.Bias).Take(1))
+                problems.Add($"'{b.Mlp.Name}' differs from '{first.Mlp.Name}': Granite's layers are alike (one intermediate_size, hidden_act and mlp_bias)");
+            foreach (var (scale, where) in Blocks.SelectMany((b, i) => new[] { (b.AttentionScale, $"decoder layer {i}'s attention"), (b.MlpScale, $"decoder layer {i}'s feed-forward") })
+                .Where(x => (x.Item1?.Factor ?? 1f) != ResidualMultiplier).Take(1))
+                problems.Add($"{where} is scaled by {Number(scale?.Factor ?? 1f)} before its residual and decoder layer 0's attention by {Number(ResidualMultiplier)}: Granite's residuals share one residual_multiplier");
+            foreach (RmsNormInfo norm in Norms().Where(x => x.Epsilon != first.Input.Epsilon).Take(1))
+                problems.Add($"'{norm.Name}' has Epsilon {Number(norm.Epsilon)} and '{first.Input.Name}' {Number(first.Input.Epsilon)}: Granite's norms share rms_norm_eps");
+            if (ActivationOf(ActivationName(first.Mlp.Activation)) != first.Mlp.Activation)
+                problems.Add($"'{first.Mlp.Name}' takes {first.Mlp.Activation}, which no hidden_act names");
+            if (LogitFactor == 0f)
+                problems.Add($"'{LogitScale!.Name}' scales the logits by 0: no logits_scaling divides them so");
+        }
+
+        /// <summary>What config.json says against what the model declares (GraniteConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
+        public void CheckConfig(JsonElement c, List<string> problems)
+        {
+            if (!ReadsModelType(c, problems, t => t == "granite", "LoadGranite reads Granite's checkpoints (\"granite\"; not granitemoe's experts)")) return;
+            GraniteBlock first = Blocks[0];
+            AttentionInfo a = first.Attention;
+            CheckLlamaLikeConfig(c, problems, "Granite", LlamaLikeDefaults.Granite, Embedding, Blocks.Select(b => b.Attention).ToArray(), first.Mlp, Output);
+            CheckAlike(problems);
+            ConfigFloat(c, problems, "rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", 1e-6);
+            ConfigFlag(c, problems, "mlp_bias", Blocks, b => b.Mlp.Bias, b => BiasOf(b.Mlp.Name, b.Mlp.Bias));
+            Multiplier(c, problems, "embedding_multiplier", EmbeddingMultiplier, EmbeddingScale is null ? $"no [Scale] after '{Embedding.Name}'" : $"'{EmbeddingScale.Name}'");
+            Multiplier(c, problems, "residual_multiplier", ResidualMultiplier, first.AttentionScale is null ? $"no [Scale] before '{a.Name}''s residual" : $"'{first.AttentionScale.Name}'");
+            Multiplier(c, problems, "attention_multiplier", a.ScoreScale, $"'{a.Name}' (its scores' scale: Scale, else 1/√d)");
+            // the logits divided by logits_scaling: the last [Scale] multiplies by its reciprocal
+            JsonElement? v = Value(c, "logits_scaling");
+            if (v is { } e && !(e.ValueKind == JsonValueKind.Number && e.GetDouble() != 0 && double.IsFinite(e.GetDouble())))
+                problems.Add($"logits_scaling is {e.GetRawText()}, not a number the logits can be divided by");
+            else if ((float)(1.0 / (v?.GetDouble() ?? 1.0)) is float factor && factor != LogitFactor)
+                problems.Add($"logits_scaling is {(v is { } given ? given.GetRawText() : "1 (its default)")}: the logits are divided by it, so declare [Scale({Number(factor)}f)] after '{Output.Name}'"
+                    + (LogitScale is null ? "" : $" ('{LogitScale.Name}' is {Number(LogitFactor)})"));
+        }
+
+        /// <summary>A multiplier of config.json (1 where absent) against the model's (<paramref name="declared"/>, in <paramref name="where"/>).</summary>
+        private static void Multiplier(JsonElement c, List<string> problems, string key, float declared, string where)
+        {
+            JsonElement? v = Value(c, key);
+            if (v is { } e && e.ValueKind != JsonValueKind.Number) problems.Add($"{key} is {e.GetRawText()}, not a number");
+            else if ((float)(v?.GetDouble() ?? 1.0) is float value && value != declared)
+                problems.Add($"{key} is {(v is null ? "1 (its default)" : Number(value))}, the model declares {Number(declared)} ({where})");
+        }
+
+        /// <summary>The config.json of this layout, as transformers' GraniteConfig writes its fields.</summary>
+        public byte[] Config()
+        {
+            GraniteBlock first = Blocks[0];
+            return ConfigJson(w =>
+            {
+                WriteLlamaLikeConfig(w, "GraniteForCausalLM", "granite", Embedding, Blocks.Count, first.Attention, first.Mlp, Tied);
+                w.WritePropertyName("rms_norm_eps");
+                w.WriteRawValue(JsonFloat(first.Input.Epsilon));
+                w.WriteBoolean("mlp_bias", first.Mlp.Bias);
+                foreach (var (key, value) in new[] { ("embedding_multiplier", EmbeddingMultiplier), ("residual_multiplier", ResidualMultiplier), ("attention_multiplier", first.Attention.ScoreScale) })
+                {
+                    w.WritePropertyName(key);
+                    w.WriteRawValue(JsonFloat(value));
+                }
+                w.WritePropertyName("logits_scaling");
+                w.WriteRawValue(JsonFloat((float)(1.0 / LogitFactor)));
+            });
+        }
+    }
+}

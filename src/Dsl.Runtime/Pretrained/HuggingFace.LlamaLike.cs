@@ -1,0 +1,73 @@
+using System.Collections.Generic;
+using System.Text.Json;
+
+namespace Dsl;
+
+public static partial class HuggingFace
+{
+    /// <summary>A LLaMA-like configuration class's defaults for what a config.json leaves out (OlmoConfig's, GraniteConfig's).</summary>
+    private sealed record LlamaLikeDefaults(int Vocabulary, int Hidden, int Intermediate, int Layers, int Heads)
+    {
+        public static readonly LlamaLikeDefaults Olmo = new(50304, 4096, 11008, 32, 32);
+
+        public static readonly LlamaLikeDefaults Granite = new(32000, 4096, 11008, 32, 32);
+    }
+
+    /// <summary>
+    /// What the configurations of LLaMA's descendants with their own classes share (OLMo's, OLMo 2's, Granite's; <paramref name="defaults"/>
+    /// for what they leave out) against the model: the widths, layers, heads (key/value heads as many as num_attention_heads where
+    /// absent; head_dim, where given, hidden_size over them), the gate's activation, the whole-head rotation at rope_theta without
+    /// scaling, attention_bias and tie_word_embeddings.
+    /// </summary>
+    private static void CheckLlamaLikeConfig(JsonElement c, List<string> problems, string family, LlamaLikeDefaults defaults, EmbeddingInfo embedding,
+        AttentionInfo[] attentions, DenseInfo mlp, DenseInfo output)
+    {
+        AttentionInfo a = attentions[0];
+        ConfigInt(c, problems, "vocab_size", embedding.Vocabulary, $"'{embedding.Name}'", defaults.Vocabulary);
+        ConfigInt(c, problems, "hidden_size", embedding.Dim, $"'{embedding.Name}'", defaults.Hidden);
+        ConfigInt(c, problems, "intermediate_size", mlp.Units, $"'{mlp.Name}'", defaults.Intermediate);
+        ConfigInt(c, problems, "num_hidden_layers", attentions.Length, "its decoder layers", defaults.Layers);
+        ConfigInt(c, problems, "num_attention_heads", a.Heads, $"'{a.Name}'", defaults.Heads);
+        int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : defaults.Heads;
+        ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", heads);
+        if (Value(c, "head_dim") is not null) ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: {family}'s heads are not of their own width here)");
+        CheckGatedActivation(c, mlp, problems);
+        CheckPartialRotation(c, problems, a, family, "partial_rotary_factor", 1.0, "rope_theta");
+        ConfigFlag(c, problems, "attention_bias", attentions, x => x.Bias, x => $"'{x.Name}' with{(x.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(x.Bias ? "true" : "false")})");
+        ConfigFlag(c, problems, "tie_word_embeddings", [output], d => d.TiedTo is not null,
+            d => d.TiedTo is not null ? $"'{d.Name}' tied to the embedding (TieEmbedding = true)" : $"'{d.Name}' with its own weights (declare TieEmbedding = true to tie it)");
+    }
+
+    /// <summary>The fields the config.json of LLaMA's descendants share (OLMo's, OLMo 2's, Granite's), as their classes write them.</summary>
+    private static void WriteLlamaLikeConfig(System.Text.Json.Utf8JsonWriter w, string architecture, string modelType, EmbeddingInfo embedding, int layers, AttentionInfo a,
+        DenseInfo mlp, bool tied)
+    {
+        WriteArchitecture(w, architecture, null);
+        w.WriteString("model_type", modelType);
+        w.WriteNumber("vocab_size", embedding.Vocabulary);
+        w.WriteNumber("hidden_size", embedding.Dim);
+        w.WriteNumber("intermediate_size", mlp.Units);
+        w.WriteNumber("num_hidden_layers", layers);
+        w.WriteNumber("num_attention_heads", a.Heads);
+        w.WriteNumber("num_key_value_heads", a.KeyValueHeadCount);
+        w.WriteString("hidden_act", ActivationName(mlp.Activation));
+        w.WritePropertyName("rope_theta");
+        w.WriteRawValue(JsonFloat(a.RotaryBase));
+        w.WriteNull("rope_scaling");
+        w.WriteBoolean("attention_bias", a.Bias);
+        w.WriteBoolean("tie_word_embeddings", tied);
+        w.WriteString("torch_dtype", "float32");
+    }
+
+    /// <summary>
+    /// The gate's activation a LLaMA-like configuration names in <c>hidden_act</c> ("silu" where absent) against the gated Dense's:
+    /// StableLM's and OLMo's.
+    /// </summary>
+    private static void CheckGatedActivation(JsonElement c, DenseInfo mlp, List<string> problems)
+    {
+        JsonElement? act = Value(c, "hidden_act");
+        Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? Activation.Silu : null;
+        if (activation != mlp.Activation)
+            problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{mlp.Name}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
+    }
+}
