@@ -50,7 +50,7 @@ public static partial class HuggingFace
     /// <summary>
     /// Saves <paramref name="model"/>, declared as Granite (see <see cref="LoadGranite"/>), as a <c>GraniteForCausalLM</c> checkpoint
     /// in <paramref name="folder"/> (created if need be): <c>model.safetensors</c> (float32) under <c>save_pretrained</c>'s names (a tied
-    /// output layer left out) and the <c>config.json</c> that describes it (<c>logits_scaling</c> the reciprocal of the last scale),
+    /// output layer left out) and the <c>config.json</c> that describes it (<c>logits_scaling</c> the reciprocal of the last scale, in double),
     /// so that transformers' <c>GraniteForCausalLM.from_pretrained(folder)</c> and <see cref="LoadGranite"/> read it back. Both files
     /// are built first, then replaced together.
     /// </summary>
@@ -175,7 +175,7 @@ public static partial class HuggingFace
             ConfigFloat(c, problems, "rms_norm_eps", first.Input.Epsilon, $"'{first.Input.Name}' Epsilon", 1e-6);
             ConfigFlag(c, problems, "mlp_bias", Blocks, b => b.Mlp.Bias, b => BiasOf(b.Mlp.Name, b.Mlp.Bias));
             Multiplier(c, problems, "embedding_multiplier", EmbeddingMultiplier, EmbeddingScale is null ? $"no [Scale] after '{Embedding.Name}'" : $"'{EmbeddingScale.Name}'");
-            Multiplier(c, problems, "residual_multiplier", ResidualMultiplier, first.AttentionScale is null ? $"no [Scale] before '{a.Name}''s residual" : $"'{first.AttentionScale.Name}'");
+            Multiplier(c, problems, "residual_multiplier", ResidualMultiplier, first.AttentionScale is null ? $"no [Scale] between '{a.Name}' and its residual" : $"'{first.AttentionScale.Name}'");
             Multiplier(c, problems, "attention_multiplier", a.ScoreScale, $"'{a.Name}' (its scores' scale: Scale, else 1/√d)");
             // the logits divided by logits_scaling: the last [Scale] multiplies by its reciprocal
             JsonElement? v = Value(c, "logits_scaling");
@@ -210,8 +210,8 @@ public static partial class HuggingFace
                     w.WritePropertyName(key);
                     w.WriteRawValue(JsonFloat(value));
                 }
-                w.WritePropertyName("logits_scaling");
-                w.WriteRawValue(JsonFloat((float)(1.0 / LogitFactor)));
+                // (the reciprocal in double: in float it would not always read back as the same factor)
+                w.WriteNumber("logits_scaling", 1.0 / LogitFactor);
             });
         }
     }

@@ -545,6 +545,7 @@ public static partial class HuggingFace
         BranchInfo b => $"a Branch from layer {b.From}'s output",
         LayerNormInfo n => $"LayerNorm{(!n.ElementwiseAffine ? "(ElementwiseAffine = false)" : n.Bias ? "" : "(Bias = false)")}",
         RmsNormInfo { ElementwiseAffine: false } => "RmsNorm(ElementwiseAffine = false)",
+        ScaleInfo s => $"Scale({Number(s.Factor)})",
         _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
     };
 

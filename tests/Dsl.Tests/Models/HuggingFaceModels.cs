@@ -968,6 +968,21 @@ public partial class HfTinyRobertaMaskedLM;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.125f)]
 public partial class HfTinyGranite;
 
+// Granite's layers with no multiplier left but the attention's and the logits' (their residuals over two and three layers), the
+// logits' a factor whose reciprocal is not exact in float; and one whose residual multipliers differ (which one config.json
+// cannot say).
+[Embedding(vocab: 29, dim: 32)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Scale = 0.125f)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true)] [Dense(32)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)] [Scale(0.4055292f)]
+public partial class HfTinyGraniteBare;
+
+[Embedding(vocab: 29, dim: 32)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Scale = 0.125f)] [Scale(0.25f)] [Residual(Layers = 3)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(40, Activation = Activation.Silu, Gated = true)] [Dense(32)] [Scale(0.5f)] [Residual(Layers = 4)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(29, TieEmbedding = true, Bias = false)]
+public partial class HfTinyGraniteUneven;
+
 // Models one option away from a family's layout, for the walks' refusals: LLaMA's attention clipping its projections (OLMo
 // 1.7's option), Qwen3's QK-norm across the heads (OLMo 2's), OLMo 2's per head (Qwen3's) and clipping (OLMo 1.7's).
 [Embedding(vocab: 17, dim: 16)]

@@ -793,9 +793,24 @@ public sealed class HuggingFaceTests : IDisposable
         Contains(layout.Message, "HfTinyOlmo is not laid out as Granite: layer 1 ('layernorm', LayerNorm(ElementwiseAffine = false)) is where decoder layer 0's input_layernorm ([RmsNorm])");
         // LLaMA's walk has no place for a [Scale]
         var llama = Assert.Throws<ArgumentException>(() => HuggingFace.LoadLlama(new HfTinyGranite(seed: 3), Fixture.Path("HfLlama")));
-        Contains(llama.Message, "HfTinyGranite is not laid out as LLaMA: layer 1 ('scale', Scale)");
+        Contains(llama.Message, "HfTinyGranite is not laid out as LLaMA: layer 1 ('scale', Scale(12))");
         error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGranite(new HfTinyGranite(seed: 3), Fixture.Path("HfOlmo")));
         Contains(error.Message, "model_type is \"olmo\": LoadGranite reads Granite's checkpoints (\"granite\"");
+        // multipliers of 1 left out: the residuals over two and three layers; the fixture's multipliers then named
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadGranite(new HfTinyGraniteBare(seed: 3), Fixture.Path(fixture)));
+        Contains(error.Message, "embedding_multiplier is 12, the model declares 1 (no [Scale] after 'embedding')");
+        Contains(error.Message, "residual_multiplier is 0.25, the model declares 1 (no [Scale] between 'attention' and its residual)");
+        Contains(error.Message, "num_hidden_layers is 2, the model declares 1 (its decoder layers)");
+        // saved and read back with a logit factor whose reciprocal float would not give it back
+        var bare = new HfTinyGraniteBare(seed: 4);
+        string bareFolder = Path.Combine(_temp, "granite-bare");
+        HuggingFace.SaveGranite(bare, bareFolder);
+        var bareBack = new HfTinyGraniteBare(seed: 6);
+        HuggingFace.LoadGranite(bareBack, bareFolder);
+        Assert.Equal(bare.Parameters.SelectMany(p => p.AsSpan().ToArray()), bareBack.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        var uneven = Assert.Throws<ArgumentException>(() => HuggingFace.SaveGranite(new HfTinyGraniteUneven(seed: 3), Path.Combine(_temp, "granite-uneven")));
+        Contains(uneven.Message, "decoder layer 0's feed-forward is scaled by 0.5 before its residual and decoder layer 0's attention by 0.25: Granite's residuals share one residual_multiplier");
+        Assert.False(Directory.Exists(Path.Combine(_temp, "granite-uneven")));
     }
 
     /// <summary>
