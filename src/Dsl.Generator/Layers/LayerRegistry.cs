@@ -2,7 +2,6 @@ using System.Collections.Generic;
 using System.Linq;
 using Dsl.Generator.Layers.Attention;
 using Dsl.Generator.Layers.Branch;
-using Dsl.Generator.Layers.Scale;
 using Dsl.Generator.Layers.Dense;
 using Dsl.Generator.Layers.Dropout;
 using Dsl.Generator.Layers.Embedding;
@@ -17,6 +16,7 @@ using Dsl.Generator.Layers.TokenTypeEmbedding;
 using Dsl.Generator.Layers.RmsNorm;
 using Dsl.Generator.Layers.Residual;
 using Dsl.Generator.Layers.Rnn;
+using Dsl.Generator.Layers.Scale;
 using Dsl.Generator.Parsing;
 
 namespace Dsl.Generator.Layers;

@@ -75,6 +75,13 @@ public sealed record LayerNormInfo(string Name, int Width, bool OutIsSequence, f
 
     /// <summary>Whether the norm learns its shift: never without its affine map, however it was constructed or copied.</summary>
     public bool Bias { get => _bias && ElementwiseAffine; init => _bias = value; }
+
+    /// <summary>Equal by what the norm is (its <see cref="Bias"/> as read), not by the shift it was given beside no affine map.</summary>
+    public bool Equals(LayerNormInfo? other) =>
+        other is not null && base.Equals(other) && Width == other.Width && Epsilon.Equals(other.Epsilon) && Bias == other.Bias && ElementwiseAffine == other.ElementwiseAffine;
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => System.HashCode.Combine(base.GetHashCode(), Width, Epsilon, Bias, ElementwiseAffine);
 }
 
 /// <summary><c>[RmsNorm]</c>: <see cref="ElementwiseAffine"/> whether it learns its scale.</summary>

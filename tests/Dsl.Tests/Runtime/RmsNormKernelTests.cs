@@ -89,5 +89,27 @@ public class RmsNormKernelTests
         Assert.All(new RmsNormBlock(seed: 1).Parameters["rmsnorm.weight"].AsSpan().ToArray(), w => Assert.Equal(1f, w));
     }
 
+    [Fact]
+    public void NormsWithoutTheirAffineMapsLearnNothingAndSaySo()
+    {
+        // NormsWithoutAffine: a layer norm and an RMS norm without their affine maps, then a layer norm again: no parameters of theirs
+        LayerInfo[] layers = [.. NormsWithoutAffine.Architecture.Layers.Where(l => l is LayerNormInfo or RmsNormInfo)];
+        Assert.Equal(3, layers.Length);
+        Assert.All(layers.OfType<LayerNormInfo>(), n => Assert.False(n.ElementwiseAffine || n.Bias));
+        Assert.All(layers.OfType<RmsNormInfo>(), n => Assert.False(n.ElementwiseAffine));
+        Assert.DoesNotContain(new NormsWithoutAffine(seed: 1).Parameters, p => p.Name.StartsWith("layernorm", StringComparison.Ordinal) || p.Name.StartsWith("rmsnorm", StringComparison.Ordinal));
+        // a shift given beside no affine map is none, however the record was made, and compares so
+        var plain = new LayerNormInfo("n", 4, true, 1e-5f, Bias: false, ElementwiseAffine: false);
+        var given = new LayerNormInfo("n", 4, true, 1e-5f, Bias: true, ElementwiseAffine: false);
+        var copied = new LayerNormInfo("n", 4, true, 1e-5f) with { ElementwiseAffine = false };
+        Assert.False(given.Bias);
+        Assert.False(copied.Bias);
+        Assert.Equal(plain, given);
+        Assert.Equal(plain, copied);
+        Assert.Equal(plain.GetHashCode(), copied.GetHashCode());
+        Assert.NotEqual(plain, plain with { Epsilon = 1e-6f });
+        Assert.NotEqual(new LayerNormInfo("n", 4, true, 1e-5f), new LayerNormInfo("n", 4, true, 1e-5f, Bias: false));
+    }
+
     private static float[] Values(Rng rng, int count) => Enumerable.Range(0, count).Select(_ => rng.NextNormal()).ToArray();
 }
