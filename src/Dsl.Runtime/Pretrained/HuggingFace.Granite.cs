@@ -97,10 +97,7 @@ public static partial class HuggingFace
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention ([Residual(Layers = 3)] after its [Scale(residual_multiplier)], else 2)", r => r.From == start - 1);
                 int residual = at - 1;
                 var post = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm])", _ => true);
-                var mlp = walk.At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)]; mlp_bias: Bias = true)",
-                    d => d is { Gated: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
-                var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}), its Bias as the gated layer's])",
-                    d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f } && d.Units == width && d.Bias == mlp.Bias);
+                var (mlp, down) = walk.GatedFeedForward(ref at, n, width, mlpBias: true);
                 ScaleInfo? mlpScale = walk.Optional<ScaleInfo>(ref at);
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 4)] after its [Scale(residual_multiplier)], else 3)", r => r.From == residual);
                 blocks.Add(new GraniteBlock(input, attention, attentionScale, post, mlp, down, mlpScale));
@@ -133,9 +130,7 @@ public static partial class HuggingFace
                 s[b.Input.Name + ".weight"] = [(hf + "input_layernorm.weight", width)];
                 AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
                 s[b.Post.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
-                s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
-                if (b.Mlp.Bias) s[b.Mlp.Name + ".bias"] = [(hf + "mlp.up_proj.bias", b.Mlp.Units), (hf + "mlp.gate_proj.bias", b.Mlp.Units)];
-                BertLayout.AddDense(s, b.Down, hf + "mlp.down_proj");
+                AddGatedFeedForward(s, b.Mlp, b.Down, hf);
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];
             if (!Tied) s[Output.Name + ".weight"] = [(LlamaLayout.Head, Output.Units)];

@@ -5,6 +5,17 @@ namespace Dsl;
 
 public static partial class HuggingFace
 {
+    /// <summary>
+    /// A LLaMA-style feed-forward's tensors under <paramref name="hf"/> (<c>model.layers.{i}.</c>): up_proj's rows then gate_proj's in the
+    /// gated Dense (and their biases, Granite's mlp_bias), down_proj in the next.
+    /// </summary>
+    private static void AddGatedFeedForward(Dictionary<string, ParameterSet.TensorRows[]> sources, DenseInfo mlp, DenseInfo down, string hf)
+    {
+        sources[mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", mlp.Units), (hf + "mlp.gate_proj.weight", mlp.Units)];
+        if (mlp.Bias) sources[mlp.Name + ".bias"] = [(hf + "mlp.up_proj.bias", mlp.Units), (hf + "mlp.gate_proj.bias", mlp.Units)];
+        BertLayout.AddDense(sources, down, hf + "mlp.down_proj");
+    }
+
     /// <summary>A LLaMA-like configuration class's defaults for what a config.json leaves out (OlmoConfig's, GraniteConfig's).</summary>
     private sealed record LlamaLikeDefaults(int Vocabulary, int Hidden, int Intermediate, int Layers, int Heads)
     {

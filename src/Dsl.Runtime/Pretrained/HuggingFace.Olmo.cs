@@ -220,10 +220,7 @@ public static partial class HuggingFace
                 var afterAttention = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ([RmsNorm] on the attention's output)", _ => true);
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the attention and its norm ([Residual(Layers = 2)])", r => r.From == start - 1);
                 int residual = at - 1;
-                var mlp = walk.At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
-                    d => d is { Gated: true, Bias: false, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
-                var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
-                    d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f } && d.Units == width);
+                var (mlp, down) = walk.GatedFeedForward(ref at, n, width);
                 var afterMlp = walk.At<RmsNormInfo>(at++, $"decoder layer {n}'s post_feedforward_layernorm ([RmsNorm] on the feed-forward's output)", _ => true);
                 walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward and its norm ([Residual(Layers = 3)])", r => r.From == residual);
                 blocks.Add(new Olmo2Block(attention, afterAttention, mlp, down, afterMlp));
@@ -249,8 +246,7 @@ public static partial class HuggingFace
                 s[b.Attention.Name + ".q_norm.weight"] = [(hf + "self_attn.q_norm.weight", b.Attention.QueryWidth)];
                 s[b.Attention.Name + ".k_norm.weight"] = [(hf + "self_attn.k_norm.weight", b.Attention.KeyValueWidth)];
                 s[b.AfterAttention.Name + ".weight"] = [(hf + "post_attention_layernorm.weight", width)];
-                s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
-                s[b.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", width)];
+                AddGatedFeedForward(s, b.Mlp, b.Down, hf);
                 s[b.AfterMlp.Name + ".weight"] = [(hf + "post_feedforward_layernorm.weight", width)];
             }
             s[Norm.Name + ".weight"] = [("model.norm.weight", width)];

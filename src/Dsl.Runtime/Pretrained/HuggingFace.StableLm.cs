@@ -105,10 +105,7 @@ public static partial class HuggingFace
                     : $"decoder layer {n}'s residual around the attention ([Residual(Layers = 2)], or 3 over a [Dropout])", r => r.From == start - 1);
                 post = walk.At<LayerNormInfo>(at++, $"decoder layer {n}'s post_attention_layernorm ({norm})", x => x.Bias != weightless, weightless);
             }
-            var mlp = walk.At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)])",
-                d => d is { Gated: true, Bias: false, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None);
-            var down = walk.At<DenseInfo>(at++, $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
-                d => d is { Gated: false, Activation: Activation.None, Bias: false, TiedTo: null, SoftCap: 0f } && d.Units == width);
+            var (mlp, down) = walk.GatedFeedForward(ref at, n, width);
             at = walk.Dropout(at);
             if (branch) walk.BranchesAdded(ref at, $"decoder layer {n}", attended, start - 1, 3, 6);
             else walk.At<ResidualInfo>(at++, $"decoder layer {n}'s residual around the feed-forward ([Residual(Layers = 3)], or 4 over a [Dropout])", r => r.From == residual);
@@ -135,8 +132,7 @@ public static partial class HuggingFace
             BertLayout.AddNorm(s, b.Input, hf + "input_layernorm");
             AddSplitAttention(s, b.Attention, hf + "self_attn.", "o_proj");
             if (b.Post is not null) BertLayout.AddNorm(s, b.Post, hf + "post_attention_layernorm");
-            s[b.Mlp.Name + ".weight"] = [(hf + "mlp.up_proj.weight", b.Mlp.Units), (hf + "mlp.gate_proj.weight", b.Mlp.Units)];
-            s[b.Down.Name + ".weight"] = [(hf + "mlp.down_proj.weight", embedding.Dim)];
+            AddGatedFeedForward(s, b.Mlp, b.Down, hf);
         }
         BertLayout.AddNorm(s, norm, "model.norm");
         if (output.TiedTo is null) s[output.Name + ".weight"] = [(LlamaLayout.Head, output.Units)];

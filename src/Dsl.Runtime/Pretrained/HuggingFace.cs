@@ -524,6 +524,20 @@ public static partial class HuggingFace
         /// <summary>Whether a layer has learned parameters where a checkpoint's norm has them: false for a norm without its affine map.</summary>
         private static bool Learns(LayerInfo layer) => layer is not (LayerNormInfo { ElementwiseAffine: false } or RmsNormInfo { ElementwiseAffine: false });
 
+        /// <summary>
+        /// A LLaMA-style decoder layer <paramref name="n"/>'s feed-forward at <paramref name="at"/> (moved past it): the gated gate and up
+        /// projections (an activation, no bias) and down_proj back to <paramref name="width"/> (no bias); with <paramref name="mlpBias"/>
+        /// (Granite's mlp_bias) both with a bias or both without.
+        /// </summary>
+        public (DenseInfo Mlp, DenseInfo Down) GatedFeedForward(ref int at, int n, int width, bool mlpBias = false)
+        {
+            var mlp = At<DenseInfo>(at++, $"decoder layer {n}'s gate_proj and up_proj ([Dense(I, Activation = Activation.Silu, Gated = true, Bias = false)]{(mlpBias ? "; mlp_bias: Bias = true" : "")})",
+                d => d is { Gated: true, TiedTo: null, SoftCap: 0f } && d.Activation != Activation.None && (mlpBias || !d.Bias));
+            var down = At<DenseInfo>(at++, mlpBias ? $"decoder layer {n}'s down_proj ([Dense({width}), its Bias as the gated layer's])" : $"decoder layer {n}'s down_proj ([Dense({width}, Bias = false)])",
+                d => d is { Gated: false, Activation: Activation.None, TiedTo: null, SoftCap: 0f } && d.Units == width && d.Bias == mlp.Bias);
+            return (mlp, down);
+        }
+
         /// <summary>The layer at <paramref name="i"/> where it is a <typeparamref name="T"/> (an optional part), <paramref name="i"/> moved past it; else null.</summary>
         public T? Optional<T>(ref int i) where T : LayerInfo
         {
