@@ -104,7 +104,7 @@ public static partial class HuggingFace
         /// <summary>What config.json says against what the model declares (OlmoConfig's defaults for what it leaves out); each difference added to <paramref name="problems"/>.</summary>
         public void CheckConfig(JsonElement c, List<string> problems)
         {
-            if (!ReadsModelType(c, problems, t => t == "olmo", "LoadOlmo reads OLMo's checkpoints (\"olmo\"; OLMo 2's, \"olmo2\", norm after each sub-layer and are not read here)")) return;
+            if (!ReadsModelType(c, problems, t => t == "olmo", "LoadOlmo reads OLMo's checkpoints (\"olmo\"; LoadOlmo2 reads OLMo 2's, \"olmo2\")")) return;
             AttentionInfo a = Blocks[0].Attention;
             CheckLlamaLikeConfig(c, problems, "OLMo", LlamaLikeDefaults.Olmo, Embedding, Blocks.Select(b => b.Attention).ToArray(), Blocks[0].Mlp, Output);
             CheckAlike(problems);
