@@ -13,15 +13,15 @@ namespace Dsl
         Sigmoid = 3,
         /// <summary>
         /// Gaussian error linear unit, x · Φ(x) with Φ the standard normal distribution function (Hendrycks and Gimpel 2016):
-        /// PyTorch's exact <c>nn.GELU()</c>, the feed-forward activation of BERT and GPT. Dense layers only.
+        /// PyTorch's exact <c>nn.GELU()</c>, the feed-forward activation of BERT and GPT. Dense and Moe layers only.
         /// </summary>
         Gelu = 4,
         /// <summary>
         /// GELU's tanh approximation, x (1 + tanh(√(2/π) (x + 0.044715 x³))) / 2: PyTorch's <c>nn.GELU(approximate='tanh')</c>,
-        /// the "gelu_new" of GPT-2's weights. Dense layers only.
+        /// the "gelu_new" of GPT-2's weights. Dense and Moe layers only.
         /// </summary>
         GeluTanh = 5,
-        /// <summary>Sigmoid linear unit (swish), x · σ(x): PyTorch's <c>nn.SiLU()</c>, the gated feed-forward's in LLaMA. Dense layers only.</summary>
+        /// <summary>Sigmoid linear unit (swish), x · σ(x): PyTorch's <c>nn.SiLU()</c>, the gated feed-forward's in LLaMA. Dense and Moe layers only.</summary>
         Silu = 6,
     }
 

@@ -205,6 +205,59 @@ namespace Dsl
     }
 
     /// <summary>
+    /// A sparse mixture of expert feed-forward networks (Shazeer et al. 2017; Switch Transformer, Fedus et al. 2021; Mixtral,
+    /// OLMoE, Qwen-MoE): a router (a linear map without bias, <c>moe.router</c> [experts, in]) scores each row, a softmax over the
+    /// experts turns the scores into probabilities, and each row goes to its <see cref="TopK"/> most probable experts; the output
+    /// is the sum of those experts' outputs weighted by their probabilities (renormalised over the chosen ones with
+    /// <see cref="NormalizeTopK"/>, Mixtral's). Each expert is a feed-forward network in → <c>units</c> → in, as
+    /// <c>[Dense(units, Activation, Gated)] [Dense(in)]</c>: the input and output widths are equal (a Transformer block's
+    /// feed-forward, added back by a <c>[Residual]</c>). Only the chosen experts run for a row; the gradient reaches the router
+    /// through the weights of the chosen experts (the choice itself has none). Parameters: <c>moe.router</c> [experts, in],
+    /// <c>moe.weight_in</c> [experts, units, in] (gated: [experts, 2 × units, in], each expert's value rows then its gate rows,
+    /// as a gated <c>[Dense]</c>'s), <c>moe.weight_out</c> [experts, in, units], and with <see cref="Bias"/> <c>moe.bias_in</c>
+    /// [experts, units] (gated 2 × units) and <c>moe.bias_out</c> [experts, in].
+    /// </summary>
+    public sealed class MoeAttribute : LayerAttribute
+    {
+        /// <summary>Declares <paramref name="experts"/> experts (at least 1), each a feed-forward network <paramref name="units"/> wide inside.</summary>
+        public MoeAttribute(int experts, int units)
+        {
+            Experts = experts;
+            Units = units;
+        }
+
+        /// <summary>How many experts the router chooses from (HuggingFace's <c>num_local_experts</c>, <c>num_experts</c>).</summary>
+        public int Experts { get; }
+
+        /// <summary>The width inside each expert (HuggingFace's <c>intermediate_size</c>, <c>moe_intermediate_size</c>).</summary>
+        public int Units { get; }
+
+        /// <summary>How many experts each row goes to, 1 to <see cref="Experts"/> (<c>num_experts_per_tok</c>). Default 2 (Mixtral's; the Switch Transformer's is 1).</summary>
+        public int TopK { get; set; } = 2;
+
+        /// <summary>
+        /// Whether the chosen experts' probabilities are divided by their sum, so that a row's weights add to 1 (Mixtral's, Qwen3-MoE's
+        /// <c>norm_topk_prob</c>); false: the softmax's probabilities as they are (OLMoE's, Qwen2-MoE's, the Switch Transformer's). Default true.
+        /// </summary>
+        public bool NormalizeTopK { get; set; } = true;
+
+        /// <summary>
+        /// The experts' activation: with <see cref="Gated"/> (default) the gate's, value ⊙ act(gate); else applied to the inner
+        /// layer. Default <see cref="Dsl.Activation.Silu"/> (SwiGLU experts, Mixtral's and OLMoE's).
+        /// </summary>
+        public Activation Activation { get; set; } = Activation.Silu;
+
+        /// <summary>Whether each expert's inner layer is a gated linear unit (2 × units wide, its value rows then its gate rows). Default true.</summary>
+        public bool Gated { get; set; } = true;
+
+        /// <summary>Whether the experts' two maps add biases (<c>moe.bias_in</c>, <c>moe.bias_out</c>); the router has none. Default false (Mixtral's experts have none).</summary>
+        public bool Bias { get; set; }
+
+        /// <summary>Initialiser of the experts' weights and the router. Default Xavier uniform over each expert's fans (He uniform for ReLU).</summary>
+        public Init WeightInit { get; set; }
+    }
+
+    /// <summary>
     /// Inverted dropout: in training (<c>Backward</c>) each value is zeroed with probability p and the
     /// rest scaled by 1 / (1 − p); in inference (<c>Forward</c>, <c>Step</c>) the identity.
     /// </summary>

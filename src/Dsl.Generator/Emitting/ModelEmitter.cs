@@ -208,12 +208,11 @@ internal static class ModelEmitter
         w.Open($"public {m.Spec.Name}(int seed = 0)");
         foreach (ParamRef p in plan.Parameters)
         {
-            string shape = p.IsVector ? $"{p.Cols}" : $"{p.Rows}, {p.Cols}";
-            w.Line($"{p.Field} = new global::Dsl.Parameter(\"{p.Name}\", {shape});");
+            w.Line($"{p.Field} = new global::Dsl.Parameter(\"{p.Name}\", {p.ShapeArguments});");
             ParamInit init = p.Init;
             if (init.Kind != InitKind.Zeros)
             {
-                int rows = p.IsVector ? 1 : p.Rows;
+                int rows = p.IsVector ? 1 : p.Blocks * p.Rows;
                 w.Line($"global::Dsl.Initializers.Apply(global::Dsl.Init.{init.Kind}, {p.Value}, {rows}, {p.Cols}, fanIn: {init.FanIn}, fanOut: {init.FanOut}, blockRows: {init.BlockRows}, bound: {SourceWriter.Float(init.Bound)}, global::Dsl.Rng.ForParameter(seed, \"{p.Name}\"));");
             }
             if (p.Fill is { } fill)

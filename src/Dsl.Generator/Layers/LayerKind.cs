@@ -20,4 +20,5 @@ internal enum LayerKind
     TokenTypeEmbedding,
     Branch,
     Scale,
+    Moe,
 }

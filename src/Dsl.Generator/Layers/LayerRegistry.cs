@@ -9,6 +9,7 @@ using Dsl.Generator.Layers.Gru;
 using Dsl.Generator.Layers.Input;
 using Dsl.Generator.Layers.LayerNorm;
 using Dsl.Generator.Layers.Lstm;
+using Dsl.Generator.Layers.Moe;
 using Dsl.Generator.Layers.PositionalEncoding;
 using Dsl.Generator.Layers.PositionEmbedding;
 using Dsl.Generator.Layers.Pool;
@@ -44,6 +45,7 @@ internal static class LayerRegistry
         new TokenTypeEmbeddingLayer(),
         new BranchLayer(),
         new ScaleLayer(),
+        new MoeLayer(),
     };
 
     private static readonly Dictionary<LayerKind, LayerDefinition> s_byKind = All.ToDictionary(d => d.Kind);

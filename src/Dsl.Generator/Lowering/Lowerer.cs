@@ -97,10 +97,10 @@ internal sealed class LowerContext
     }
 
     /// <summary>A parameter <c>{layer}.{suffix}</c> [rows, cols] (or a vector [cols]) held in field <c>_{layer}_{suffix}</c>.</summary>
-    public ParamRef Param(string suffix, int rows, int cols, bool isVector, ParamInit init, ParamFill? fill = null)
+    public ParamRef Param(string suffix, int rows, int cols, bool isVector, ParamInit init, ParamFill? fill = null, int blocks = 1)
     {
         string name = Name + "." + suffix;
-        var p = new ParamRef(name, Unique(_fieldNames, "_" + name.Replace('.', '_')), rows, cols, isVector, init, fill);
+        var p = new ParamRef(name, Unique(_fieldNames, "_" + name.Replace('.', '_')), rows, cols, isVector, init, fill, blocks);
         _parameters.Add(p);
         return p;
     }
@@ -117,6 +117,9 @@ internal sealed class LowerContext
 
     /// <summary>A weight matrix [rows, cols].</summary>
     public ParamRef Matrix(string suffix, int rows, int cols, ParamInit init) => Param(suffix, rows, cols, false, init);
+
+    /// <summary>A stack of <paramref name="blocks"/> weight matrices [blocks, rows, cols], each initialised as one (a mixture's experts).</summary>
+    public ParamRef Stack(string suffix, int blocks, int rows, int cols, ParamInit init) => Param(suffix, rows, cols, false, init, blocks: blocks);
 
     /// <summary>A vector [length], zeros unless <paramref name="init"/> says otherwise.</summary>
     public ParamRef Vector(string suffix, int length, ParamInit? init = null, ParamFill? fill = null) =>

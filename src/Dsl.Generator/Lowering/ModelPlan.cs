@@ -22,10 +22,16 @@ internal sealed record ParamInit(InitKind Kind, int FanIn, int FanOut, int Block
 /// <summary>A constant written over part of a parameter after its initialiser: LSTM's forget-gate bias, a norm's unit scale.</summary>
 internal sealed record ParamFill(int Start, int Length, float Value, string Why);
 
-/// <summary>One parameter tensor: its state_dict name, the field that holds it, shape, initialiser.</summary>
-internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, bool IsVector, ParamInit Init, ParamFill? Fill)
+/// <summary>
+/// One parameter tensor: its state_dict name, the field that holds it, shape, initialiser. <see cref="Blocks"/> &gt; 1: a stack of
+/// that many [rows, cols] matrices, [blocks, rows, cols] (a mixture's experts), each initialised as a matrix of its own.
+/// </summary>
+internal sealed record ParamRef(string Name, string Field, int Rows, int Cols, bool IsVector, ParamInit Init, ParamFill? Fill, int Blocks = 1)
 {
-    public string Dims => IsVector ? $"[{Cols}]" : $"[{Rows}, {Cols}]";
+    public string Dims => IsVector ? $"[{Cols}]" : Blocks > 1 ? $"[{Blocks}, {Rows}, {Cols}]" : $"[{Rows}, {Cols}]";
+
+    /// <summary>The shape as the arguments of <c>new Parameter(name, …)</c>.</summary>
+    public string ShapeArguments => IsVector ? $"{Cols}" : Blocks > 1 ? $"{Blocks}, {Rows}, {Cols}" : $"{Rows}, {Cols}";
 
     /// <summary>The parameter's values, as a span expression of the generated code.</summary>
     public string Value => Field + ".AsSpan()";

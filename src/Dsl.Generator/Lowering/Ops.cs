@@ -207,4 +207,5 @@ internal static class Kernels
     public const string Activations = "Activations";
     public const string CrossAttention = "CrossAttentionKernel";
     public const string Layout = "Layout";
+    public const string Experts = "Experts";
 }

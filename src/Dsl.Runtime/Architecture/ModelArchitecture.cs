@@ -38,6 +38,16 @@ public sealed record DenseInfo(string Name, int InWidth, int Units, bool OutIsSe
     float SoftCap = 0f)
     : LayerInfo(Name, InWidth, Units, OutIsSequence);
 
+/// <summary>
+/// <c>[Moe(experts, units)]</c>: a mixture of <see cref="Experts"/> feed-forward experts (Width → <see cref="Units"/> → Width), each row
+/// sent to its <see cref="TopK"/> most probable by the router (<c>moe.router</c> [Experts, Width]); <see cref="NormalizeTopK"/>: the chosen
+/// probabilities divided by their sum; <see cref="Gated"/>: each expert's inner map a gated linear unit of <see cref="Activation"/>
+/// (<c>moe.weight_in</c> [Experts, 2 · Units, Width], value rows then gate rows), else <c>[Experts, Units, Width]</c> and the activation on it;
+/// <c>moe.weight_out</c> [Experts, Width, Units]; <see cref="Bias"/>: <c>moe.bias_in</c> and <c>moe.bias_out</c>.
+/// </summary>
+public sealed record MoeInfo(string Name, int Width, int Experts, int Units, int TopK, bool OutIsSequence, Activation Activation, bool Gated = true, bool NormalizeTopK = true,
+    bool Bias = false) : LayerInfo(Name, Width, Width, OutIsSequence);
+
 /// <summary><c>[Scale(factor)]</c>: every value times <see cref="Factor"/>.</summary>
 public sealed record ScaleInfo(string Name, int Width, bool OutIsSequence, float Factor) : LayerInfo(Name, Width, Width, OutIsSequence);
 

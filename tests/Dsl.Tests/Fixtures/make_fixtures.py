@@ -147,6 +147,54 @@ def recurrent(kind, x, hidden, layers=1, bidirectional=False, activation="tanh",
     return ChoGRU(x, hidden, num_layers=layers, bidirectional=bidirectional)
 
 
+def activation(name, x):
+    """The activation a fixture's layer names: None (identity), "tanh", "relu", "sigmoid", "gelu", "gelu_tanh" or "silu"."""
+    return {None: lambda v: v, "tanh": torch.tanh, "relu": F.relu, "sigmoid": torch.sigmoid, "gelu": F.gelu,
+            "gelu_tanh": lambda v: F.gelu(v, approximate="tanh"), "silu": F.silu}[name](x)
+
+
+class MoE(nn.Module):
+    """A sparse mixture of experts as Hugging Face's Mixtral (and OLMoE, Qwen-MoE) computes it: the router's softmax, the top k
+    per row (renormalised with normalize), each expert a feed-forward network over its own rows (gated: value * act(gate) of
+    its inner map's halves), the outputs added back weighted (index_add_). Parameters as Dsl's [Moe] names them: router
+    [E, D], weight_in [E, I, D] (I = 2U gated: value rows, then gate rows), weight_out [E, D, U], bias_in [E, I], bias_out [E, D]."""
+
+    def __init__(self, width, experts, units, k=2, normalize=True, act="silu", gated=True, bias=False):
+        super().__init__()
+        inner = (2 if gated else 1) * units
+        self.k, self.normalize, self.act, self.gated, self.units = k, normalize, act, gated, units
+        self.router = nn.Parameter(torch.empty(experts, width).uniform_(-1, 1) / math.sqrt(width))
+        self.weight_in = nn.Parameter(torch.empty(experts, inner, width).uniform_(-1, 1) / math.sqrt(width))
+        self.weight_out = nn.Parameter(torch.empty(experts, width, units).uniform_(-1, 1) / math.sqrt(units))
+        self.bias_in = nn.Parameter(torch.empty(experts, inner).uniform_(-0.5, 0.5)) if bias else None
+        self.bias_out = nn.Parameter(torch.empty(experts, width).uniform_(-0.5, 0.5)) if bias else None
+
+    def forward(self, x):
+        h = x.reshape(-1, x.shape[-1])
+        probs = F.softmax(h @ self.router.t(), dim=-1)
+        weights, chosen = torch.topk(probs, self.k, dim=-1)
+        if self.normalize:
+            weights = weights / weights.sum(dim=-1, keepdim=True)
+        out = torch.zeros_like(h)
+        for e in range(self.router.shape[0]):
+            rows, slot = torch.where(chosen == e)
+            if rows.numel() == 0:
+                continue
+            pre = h[rows] @ self.weight_in[e].t()
+            if self.bias_in is not None:
+                pre = pre + self.bias_in[e]
+            if self.gated:
+                value, gate = pre.chunk(2, dim=-1)
+                inner = value * activation(self.act, gate)
+            else:
+                inner = activation(self.act, pre)
+            y = inner @ self.weight_out[e].t()
+            if self.bias_out is not None:
+                y = y + self.bias_out[e]
+            out.index_add_(0, rows, y * weights[rows, slot, None])
+        return out.reshape(x.shape)
+
+
 class RMSNorm(nn.Module):
     """nn.RMSNorm of torch 2.4 (LLaMA's LlamaRMSNorm; torch 1.13 has none): x * rsqrt(mean(x^2) + eps) * weight, eps by default
     the float's machine epsilon as nn.RMSNorm's eps=None."""
@@ -359,6 +407,10 @@ class Stack(nn.Module):
                 continue
             if kind == "embedding":
                 module, width = nn.Embedding(spec[1], spec[2]), spec[2]
+            elif kind == "moe":  # ("moe", experts, units, {"topk": k, "normalize": ..., "act": ..., "gated": ..., "bias": ...})
+                opts = spec[3] if len(spec) > 3 else {}
+                module = MoE(width, spec[1], spec[2], opts.get("topk", 2), opts.get("normalize", True), opts.get("act", "silu"), opts.get("gated", True),
+                             opts.get("bias", False))
             elif kind == "positionembedding":  # GPT-2's wpe: a learned row per position, added (width unchanged)
                 module = nn.Embedding(spec[1], width)
             elif kind == "dense":  # "gated": nn.Linear(width, 2 * units), value * act(gate) of its two halves (GLU variants)
@@ -427,7 +479,7 @@ class Stack(nn.Module):
                 history.append(x)
                 continue
             m = getattr(self, name)
-            if kind in ("layernorm", "rmsnorm"):
+            if kind in ("layernorm", "rmsnorm", "moe"):
                 x = m(x)
                 history.append(x)
                 continue
@@ -678,6 +730,13 @@ CASES = [
     ("ScaledBlock", [("embedding", 13, 16), ("scale", 12.0), ("rmsnorm", 1e-6), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2, "scale": 0.125}),
                      ("scale", 0.25), ("residual", 3), ("rmsnorm", 1e-6), ("dense", 24, "silu", "gated", "nobias"), ("dense", 16, None, "nobias"), ("scale", 0.25),
                      ("residual", 4), ("rmsnorm", 1e-6), ("dense", 13, None, "nobias"), ("scale", 0.0625)], 3, 7, "ce"),
+    # a mixture of experts in Mixtral's block: 4 SwiGLU experts, 2 per row, their weights renormalised
+    ("MoeBlock", [("embedding", 13, 16), ("rmsnorm", 1e-6), ("attention", 4, {"causal": True, "rotary": 10000.0, "bias": False, "kv": 2}), ("residual", 2),
+                  ("rmsnorm", 1e-6), ("moe", 4, 12), ("residual", 2), ("rmsnorm", 1e-6), ("dense", 13, None, "nobias")], 3, 7, "ce"),
+    # the Switch Transformer's top 1 (ReLU experts, not gated, with biases), and every expert of 3 chosen, GEGLU with biases,
+    # the softmax's probabilities as they are (OLMoE's, Qwen2-MoE's norm_topk_prob=False)
+    ("MoeVariants", [("input", 6), ("moe", 5, 7, {"topk": 1, "normalize": False, "act": "relu", "gated": False, "bias": True}),
+                     ("moe", 3, 4, {"topk": 3, "normalize": False, "act": "gelu", "bias": True}), ("moe", 4, 5, {"topk": 2, "normalize": False}), ("dense", 3)], 2, 9, "mse"),
 ]
 
 class Seq2Seq(nn.Module):
@@ -3953,6 +4012,11 @@ if __name__ == "__main__":
     if "--parallel" in sys.argv:  # only the parallel blocks' case
         for i, (case, layers, batch, steps, loss) in enumerate(CASES):
             if case == "ParallelBlock":
+                make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
+        sys.exit(0)
+    if "--moe" in sys.argv:  # only the mixtures of experts
+        for i, (case, layers, batch, steps, loss) in enumerate(CASES):
+            if case in ("MoeBlock", "MoeVariants"):
                 make(case, layers, batch, steps, loss, seed=100 + i, ignore=(steps * batch > 1))
         sys.exit(0)
     if "--no-affine" in sys.argv:  # only the norms without their affine maps and the clipped attention

@@ -701,3 +701,24 @@ public partial class Olmo2Block;
 [Dense(13, Bias = false)]
 [Scale(0.0625f)]
 public partial class ScaledBlock;
+
+// a mixture of experts in Mixtral's block: 4 SwiGLU experts, 2 per row, their weights renormalised
+[Embedding(vocab: 13, dim: 16)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, Bias = false)]
+[Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Moe(experts: 4, units: 12)]
+[Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)]
+[Dense(13, Bias = false)]
+public partial class MoeBlock;
+
+// the Switch Transformer's top 1 (ReLU experts, not gated, with biases); every expert of 3 chosen, GEGLU with biases; 2 of 4
+// SwiGLU experts; each with the softmax's probabilities as they are (OLMoE's, Qwen2-MoE's norm_topk_prob=False)
+[Input(features: 6)]
+[Moe(experts: 5, units: 7, TopK = 1, NormalizeTopK = false, Activation = Activation.Relu, Gated = false, Bias = true)]
+[Moe(experts: 3, units: 4, TopK = 3, NormalizeTopK = false, Activation = Activation.Gelu, Bias = true)]
+[Moe(experts: 4, units: 5, NormalizeTopK = false)]
+[Dense(3)]
+public partial class MoeVariants;

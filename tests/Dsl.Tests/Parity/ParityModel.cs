@@ -32,7 +32,8 @@ internal static class ParityModel
         nameof(GatedFeedForward), nameof(LlamaBlock), nameof(AttentionWithoutBias), nameof(GroupedQueryBlock), nameof(MultiQueryAttention),
         nameof(SlidingWindowBlock), nameof(SlidingWindowAttention), nameof(QwenBlock), nameof(HeadWidthAttention),
         nameof(Gemma2Block), nameof(SoftCapAttention), nameof(PartialRotaryBlock), nameof(RelativeAttention), nameof(CausalRelativeAttention), nameof(AlibiAttention),
-        nameof(ParallelBlock), nameof(NormsWithoutAffine), nameof(ClippedAttention), nameof(Olmo2Block), nameof(ScaledBlock)
+        nameof(ParallelBlock), nameof(NormsWithoutAffine), nameof(ClippedAttention), nameof(Olmo2Block), nameof(ScaledBlock),
+        nameof(MoeBlock), nameof(MoeVariants)
     ];
 
     public static IParityModel Create(string name) => name switch
@@ -98,6 +99,8 @@ internal static class ParityModel
         nameof(ClippedAttention) => Tokens(new ClippedAttention()),
         nameof(Olmo2Block) => Tokens(new Olmo2Block()),
         nameof(ScaledBlock) => Tokens(new ScaledBlock()),
+        nameof(MoeBlock) => Tokens(new MoeBlock()),
+        nameof(MoeVariants) => Floats(new MoeVariants()),
         nameof(PartialRotaryBlock) => Tokens(new PartialRotaryBlock()),
         _ => throw new ArgumentException($"No parity model named '{name}'.", nameof(name)),
     };

@@ -1,0 +1,110 @@
+using System;
+using Dsl.Generator.Emitting;
+using Dsl.Generator.Lowering;
+using Dsl.Generator.Parsing;
+using Dsl.Generator.Shapes;
+
+namespace Dsl.Generator.Layers.Moe;
+
+/// <summary>
+/// <c>[Moe(experts, units)]</c>: a sparse mixture of expert feed-forward networks. A router (x · Rᵀ, no bias) and a softmax score
+/// each row; the row goes to its <see cref="TopK"/> most probable experts, each a feed-forward network in → units → in
+/// (<see cref="Gated"/>: a gated linear unit inside), and the output is their outputs weighted by the chosen probabilities
+/// (renormalised over the chosen with <see cref="NormalizeTopK"/>).
+/// </summary>
+internal sealed record MoeSpec(LayerHeader Header, int Experts, int Units, int TopK, bool NormalizeTopK, ActivationKind Activation, bool Gated, bool Bias, InitKind WeightInit)
+    : LayerSpec(Header)
+{
+    public override LayerKind Kind => LayerKind.Moe;
+
+    /// <summary>The width of each expert's inner map: 2 × units gated (value rows, then gate rows), else units.</summary>
+    public int InnerWidth => (Gated ? 2 : 1) * Units;
+}
+
+internal sealed record MoePlan(ShapedLayer Layer, BufferRef In, BufferRef? DIn, BufferRef Out, BufferRef? DOut, ParamRef Router, ParamRef WeightIn, ParamRef WeightOut,
+    ParamRef? BiasIn, ParamRef? BiasOut) : LayerPlan(Layer, In, DIn, Out, DOut);
+
+internal sealed class MoeLayer : LayerDefinition<MoeSpec, MoePlan>
+{
+    public override LayerKind Kind => LayerKind.Moe;
+
+    public override string AttributeName => "Dsl.MoeAttribute";
+
+    public override LayerSpec Parse(AttributeReader a) => new MoeSpec(a.Header, a.Int("experts", 0), a.Int("units", 0), a.Int("topk", 2), a.Bool("normalizetopk", true),
+        a.Activation(ActivationKind.Silu), a.Bool("gated", true), a.Bool("bias", false), a.Init("weightinit"));
+
+    protected override void Check(MoeSpec spec, OptionChecks checks)
+    {
+        checks.Positive("experts", "experts", spec.Experts);
+        checks.Positive("units", "units", spec.Units);
+        checks.Positive("topk", "TopK", spec.TopK);
+        if (spec.Experts > 0 && spec.TopK > 0) checks.AtMost("topk", "TopK", spec.TopK, spec.Experts, "a row goes to that many different experts");
+        if (!Enum.IsDefined(typeof(ActivationKind), spec.Activation)) checks.Invalid("activation", $"Activation = {(int)spec.Activation} is not a known activation");
+        checks.KnownInit("weightinit", spec.WeightInit);
+    }
+
+    protected override ShapedLayer Shape(MoeSpec spec, ShapeContext c)
+    {
+        c.Limit(spec, "weight_in", (long)spec.Experts * spec.InnerWidth, c.InWidth);
+        c.Limit(spec, "weight_out", (long)spec.Experts * c.InWidth, spec.Units);
+        return c.SameShape(spec);
+    }
+
+    protected override string Describe(ShapedLayer layer, MoeSpec spec, ShapedModel model, int index) =>
+        $"new global::Dsl.MoeInfo({Literal(layer.Name)}, {layer.InWidth}, {spec.Experts}, {spec.Units}, {spec.TopK}, {Literal(layer.OutIsSequence)}, global::Dsl.Activation.{spec.Activation}"
+        + $"{(spec.Gated ? "" : ", Gated: false")}{(spec.NormalizeTopK ? "" : ", NormalizeTopK: false")}{(spec.Bias ? ", Bias: true" : "")})";
+
+    protected override MoePlan Lower(ShapedLayer layer, MoeSpec spec, LowerContext c)
+    {
+        int d = layer.InWidth, u = spec.Units, e = spec.Experts, k = spec.TopK, inner = spec.InnerWidth;
+        InitKind init = ParamInit.Pick(spec.WeightInit, spec.Activation == ActivationKind.Relu ? InitKind.HeUniform : InitKind.XavierUniform);
+        ParamRef router = c.Matrix("router", e, d, new ParamInit(ParamInit.Pick(spec.WeightInit, InitKind.XavierUniform), d, e, e, 1f / (float)Math.Sqrt(d)));
+        ParamRef weightIn = c.Stack("weight_in", e, inner, d, new ParamInit(init, d, inner, inner, 1f / (float)Math.Sqrt(d)));
+        ParamRef? biasIn = spec.Bias ? c.Matrix("bias_in", e, inner, ParamInit.Zeros(d, inner)) : null;
+        ParamRef weightOut = c.Stack("weight_out", e, d, u, new ParamInit(ParamInit.Pick(spec.WeightInit, InitKind.XavierUniform), u, d, d, 1f / (float)Math.Sqrt(u)));
+        ParamRef? biasOut = spec.Bias ? c.Matrix("bias_out", e, d, ParamInit.Zeros(u, d)) : null;
+
+        Rows rowsOf = Rows.Of(layer.OutIsSequence);
+        string shape = layer.OutIsSequence ? "[T, B, " : "[B, ";
+        BufferRef probs = c.Own("probs", e, rowsOf, BufferUse.Forward, $"the router's logits, then their softmax over the experts {shape}{e}]");
+        BufferRef weights = c.Own("weights", k, rowsOf, BufferUse.Forward, $"the weights of each row's chosen experts {shape}{k}]");
+        BufferRef choice = c.Buffer(c.Name + "_choice", k, rowsOf, BufferUse.Forward, $"{c.Name}: each row's chosen experts, most probable first {shape}{k}]", isInt: true);
+        BufferRef positions = c.Buffer(c.Name + "_positions", k, rowsOf, BufferUse.Forward, $"{c.Name}: where each row's choices lie among the rows grouped by expert {shape}{k}]", isInt: true);
+        BufferRef sources = c.Buffer(c.Name + "_sources", k, rowsOf, BufferUse.Forward, $"{c.Name}: the row each grouped row copies {shape}{k}]", isInt: true);
+        BufferRef offsets = c.Buffer(c.Name + "_offsets", e + 1, Rows.One, BufferUse.Forward, $"{c.Name}: where each expert's group starts, and the end [{e + 1}]", isInt: true);
+        BufferRef gathered = c.Own("gathered", k * d, rowsOf, BufferUse.Forward, $"the rows grouped by expert, k copies of each row {shape}{k} · {d}]");
+        BufferRef pre = c.Own("pre", k * inner, rowsOf, BufferUse.Forward, $"each grouped row's inner map before the activation {shape}{k} · {inner}]");
+        BufferRef hidden = c.Own("hidden", k * u, rowsOf, BufferUse.Forward, $"each grouped row's inner units {shape}{k} · {u}]");
+        BufferRef expertOut = c.Own("expert_out", k * d, rowsOf, BufferUse.Forward, $"each grouped row's expert output {shape}{k} · {d}]");
+        var (output, dOutput) = c.Output("the chosen experts' outputs, weighted");
+
+        Dim rows = Dim.Rows(layer.OutIsSequence);
+        Operand kind = new ScalarOperand("global::Dsl.Activation." + spec.Activation), gated = ScalarOperand.Of(spec.Gated), normalize = ScalarOperand.Of(spec.NormalizeTopK);
+        Operand rowCount = ScalarOperand.Of(rows), width = ScalarOperand.Of(d), units = ScalarOperand.Of(u), experts = ScalarOperand.Of(e), topK = ScalarOperand.Of(k);
+        string act = spec.Activation == ActivationKind.None ? "identity" : spec.Activation.ToString().ToLowerInvariant();
+        string expert = spec.Gated ? $"value ⊙ {act}(gate) of x · W_inᵀ" : $"{act}(x · W_inᵀ)";
+        var pass = new PassBuilder()
+            .Doc($"// {layer.Name}: {EmitContext.Shape(layer.InIsSequence, d)} -> same, a mixture of {e} experts, {k} per row: p = softmax(x · Rᵀ); out = Σ over the chosen e of w_e · ({expert}{(spec.Bias ? " + b_in" : "")}) · W_outᵀ{(spec.Bias ? " + b_out" : "")}, w the chosen p{(spec.NormalizeTopK ? " over their sum" : "")}")
+            .Add(new MatMulOp(rows, e, d, c.In, false, router.Values, true, probs, false, "the router's logits"))
+            .Add(new KernelOp(Kernels.Experts, "Route", rowCount, experts, topK, normalize, probs, weights, choice, positions, sources, offsets))
+            .Add(new KernelOp(Kernels.Experts, "Forward", kind, gated, rowCount, topK, width, units, c.In, weightIn.Values, Bias(biasIn, false), weightOut.Values, Bias(biasOut, false),
+                weights, positions, sources, offsets, gathered, pre, hidden, expertOut, output));
+
+        BufferRef dWeights = c.Own("dweights", k, rowsOf, BufferUse.Training, $"gradient of the chosen experts' weights {shape}{k}]");
+        BufferRef dExpertOut = c.Own("dexpert_out", k * d, rowsOf, BufferUse.Training, $"gradient of each grouped row's expert output, then of its copy of the row {shape}{k} · {d}]");
+        BufferRef dHidden = c.Own("dhidden", k * u, rowsOf, BufferUse.Training, $"gradient of each grouped row's inner units {shape}{k} · {u}]");
+        BufferRef dPre = c.Own("dpre", k * inner, rowsOf, BufferUse.Training, $"gradient of each grouped row's inner map {shape}{k} · {inner}]");
+        BufferRef dLogits = c.Own("dlogits", e, rowsOf, BufferUse.Training, $"gradient of the router's logits {shape}{e}]");
+        pass.Backward()
+            .Doc($"// {layer.Name} backward: dw = dout · expert out; each expert back through its two maps (dW_out, dW_in{(spec.Bias ? ", the biases" : "")}, dx of its rows); dlogits = softmax' of dp (dp of the chosen from dw{(spec.NormalizeTopK ? " over their sum" : "")}, 0 elsewhere); dR += dlogitsᵀ · x; dx += dlogits · R")
+            .Add(new KernelOp(Kernels.Experts, "Backward", kind, gated, rowCount, topK, width, units, weightIn.Values, weightOut.Values, weights, positions, sources, offsets,
+                gathered, pre, hidden, expertOut, dOutput, dWeights, dExpertOut, dHidden, dPre, weightIn.Gradient, Bias(biasIn, true), weightOut.Gradient, Bias(biasOut, true),
+                c.DIn is null ? Operand.None : c.DIn))
+            .Add(new KernelOp(Kernels.Experts, "RouteBackward", rowCount, experts, topK, normalize, probs, weights, choice, dWeights, dLogits))
+            .Add(new MatMulOp(e, d, rows, dLogits, true, c.In, false, router.Gradient, true, "the router's gradient"));
+        if (c.DIn is not null) pass.Add(new MatMulOp(rows, d, e, dLogits, false, router.Values, false, c.DIn, true, "through the router"));
+        return new MoePlan(layer, c.In, c.DIn, output, dOutput, router, weightIn, weightOut, biasIn, biasOut) { Passes = pass.Build() };
+    }
+
+    private static Operand Bias(ParamRef? bias, bool gradient) => bias is null ? Operand.None : gradient ? bias.Gradient : bias.Values;
+}

@@ -1,0 +1,268 @@
+using System;
+using System.Numerics.Tensors;
+
+namespace Dsl.Kernels;
+
+/// <summary>
+/// A sparse mixture of experts (Shazeer et al. 2017; the Switch Transformer; Mixtral): the router's softmax chooses each row's
+/// top k experts (<see cref="Route"/>), the rows are grouped by expert — k copies of each row, an expert's rows together — so that
+/// each expert runs as two products over its own rows (<see cref="Forward"/>), and the outputs are added back per row, weighted.
+/// The step back (<see cref="Backward"/>, <see cref="RouteBackward"/>) follows the same groups; the choice itself has no gradient.
+/// </summary>
+/// <remarks>
+/// Layouts, for <c>rows</c> rows, E experts, k chosen per row, width D, U units inside (I = 2U gated, else U): the router's
+/// probabilities [rows, E]; the weights, the choices (most probable first), and each choice's position among the grouped rows
+/// [rows, k]; the grouped rows' sources (the row each copies) [rows · k]; the groups' offsets [E + 1]; the grouped rows
+/// [rows · k, D], their inner maps [rows · k, I], units [rows · k, U] and expert outputs [rows · k, D]. Expert e's weights are
+/// block e of <c>weightIn</c> [E, I, D] and <c>weightOut</c> [E, D, U]; its biases row e of [E, I] and [E, D] (empty: none).
+/// </remarks>
+public static class Experts
+{
+    /// <summary>
+    /// <paramref name="probs"/> [rows, E] holds the router's logits and becomes their softmax; each row's <paramref name="topK"/> most
+    /// probable experts (the lower index first among equals) go to <paramref name="choice"/>, their probabilities to
+    /// <paramref name="weights"/> (divided by their sum with <paramref name="normalize"/>); the rows are grouped by expert, in
+    /// the order of the rows: <paramref name="offsets"/>, <paramref name="sources"/> and <paramref name="positions"/>.
+    /// </summary>
+    public static void Route(int rows, int experts, int topK, bool normalize, Span<float> probs, Span<float> weights, Span<int> choice, Span<int> positions,
+        Span<int> sources, Span<int> offsets)
+    {
+        RequireRouting(rows, experts, topK, probs, weights, choice, positions, sources, offsets);
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> p = probs.Slice(r * experts, experts);
+            Activations.StableSoftmax(p);
+            Span<int> chosen = choice.Slice(r * topK, topK);
+            Span<float> w = weights.Slice(r * topK, topK);
+            float sum = 0f;
+            for (int j = 0; j < topK; j++)
+            {
+                int best = -1;
+                for (int e = 0; e < experts; e++)
+                    if ((best < 0 || p[e] > p[best]) && !chosen[..j].Contains(e)) best = e;
+                chosen[j] = best;
+                w[j] = p[best];
+                sum += p[best];
+            }
+            if (normalize) TensorPrimitives.Divide(w, sum, w);
+        }
+        Group(rows, experts, topK, choice, positions, sources, offsets);
+    }
+
+    /// <summary>Counts each expert's rows into <paramref name="offsets"/> and lays the rows' copies out expert by expert, each expert's in the order of the rows.</summary>
+    private static void Group(int rows, int experts, int topK, ReadOnlySpan<int> choice, Span<int> positions, Span<int> sources, Span<int> offsets)
+    {
+        int slots = rows * topK;
+        offsets.Slice(0, experts + 1).Clear();
+        for (int s = 0; s < slots; s++) offsets[choice[s] + 1]++;
+        for (int e = 0; e < experts; e++) offsets[e + 1] += offsets[e];
+        // offsets[e] serves as expert e's cursor, then moves back one place
+        for (int s = 0; s < slots; s++)
+        {
+            int at = offsets[choice[s]]++;
+            positions[s] = at;
+            sources[at] = s / topK;
+        }
+        for (int e = experts; e > 0; e--) offsets[e] = offsets[e - 1];
+        offsets[0] = 0;
+    }
+
+    /// <summary>
+    /// y [rows, D] = Σ over each row's choices of weight · expert(x): the rows gathered by expert, then per expert
+    /// pre = gathered · W_inᵀ (+ b_in), hidden = act (value ⊙ act(gate) when <paramref name="gated"/>), out = hidden · W_outᵀ (+ b_out);
+    /// keeps the gathered rows, pre, hidden and the expert outputs for <see cref="Backward"/>.
+    /// </summary>
+    public static void Forward(Activation kind, bool gated, int rows, int topK, int width, int units, ReadOnlySpan<float> x, ReadOnlySpan<float> weightIn, ReadOnlySpan<float> biasIn,
+        ReadOnlySpan<float> weightOut, ReadOnlySpan<float> biasOut, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, ReadOnlySpan<int> sources,
+        ReadOnlySpan<int> offsets, Span<float> gathered, Span<float> pre, Span<float> hidden, Span<float> expertOut, Span<float> y)
+    {
+        var s = Sizes.Of(gated, rows, topK, width, units, weights, offsets, weightIn, weightOut);
+        s.Require(x, "x", width, perRow: true);
+        s.Require(y, "y", width, perRow: true);
+        s.RequireGrouped(gathered, "gathered", width);
+        s.RequireGrouped(pre, "pre", s.Inner);
+        s.RequireGrouped(hidden, "hidden", units);
+        s.RequireGrouped(expertOut, "expertOut", width);
+        s.RequireBiases(biasIn, biasOut);
+        Layout.GatherRows(x, sources.Slice(0, s.Slots), width, gathered.Slice(0, s.Slots * width));
+        int inner = s.Inner;
+        for (int e = 0; e < s.Experts; e++)
+        {
+            int first = offsets[e], n = offsets[e + 1] - first;
+            if (n == 0) continue;
+            ReadOnlySpan<float> g = gathered.Slice(first * width, n * width), wIn = weightIn.Slice(e * inner * width, inner * width), wOut = weightOut.Slice(e * width * units, width * units);
+            Span<float> p = pre.Slice(first * inner, n * inner), h = hidden.Slice(first * units, n * units), o = expertOut.Slice(first * width, n * width);
+            if (biasIn.IsEmpty) Gemm.MatMulTransB(n, inner, width, g, width, wIn, width, p, inner, accumulate: false);
+            else Gemm.MatMulTransB(n, inner, width, g, width, wIn, width, biasIn.Slice(e * inner, inner), p, inner);
+            if (gated) GatedActivations.Forward(kind, n, units, p, h);
+            else if (Activations.FromInput(kind)) Activations.Apply(kind, p, h);
+            else
+            {
+                p.CopyTo(h);
+                Activations.Apply(kind, h);
+            }
+            if (biasOut.IsEmpty) Gemm.MatMulTransB(n, width, units, h, units, wOut, units, o, width, accumulate: false);
+            else Gemm.MatMulTransB(n, width, units, h, units, wOut, units, biasOut.Slice(e * width, width), o, width);
+        }
+        Combine(rows, s.TopK, width, expertOut, weights, positions, y);
+    }
+
+    /// <summary>
+    /// The step back of <see cref="Forward"/>: dweights [rows, k] = dy · each choice's expert output; each expert back through its
+    /// two maps (their gradients added, the biases' with them); <paramref name="dx"/> [rows, D] (empty: not wanted) written with
+    /// the sum of each row's copies' gradients. <paramref name="dExpertOut"/> holds each grouped row's output gradient, then its
+    /// input's; <paramref name="dHidden"/> and <paramref name="dPre"/> are scratch of hidden's and pre's shapes.
+    /// </summary>
+    public static void Backward(Activation kind, bool gated, int rows, int topK, int width, int units, ReadOnlySpan<float> weightIn, ReadOnlySpan<float> weightOut, ReadOnlySpan<float> weights,
+        ReadOnlySpan<int> positions, ReadOnlySpan<int> sources, ReadOnlySpan<int> offsets, ReadOnlySpan<float> gathered, ReadOnlySpan<float> pre, ReadOnlySpan<float> hidden,
+        ReadOnlySpan<float> expertOut, ReadOnlySpan<float> dy, Span<float> dWeights, Span<float> dExpertOut, Span<float> dHidden, Span<float> dPre, Span<float> dWeightIn,
+        Span<float> dBiasIn, Span<float> dWeightOut, Span<float> dBiasOut, Span<float> dx)
+    {
+        var s = Sizes.Of(gated, rows, topK, width, units, weights, offsets, weightIn, weightOut);
+        s.Require(dy, "dy", width, perRow: true);
+        s.Require(dWeights, "dWeights", 1, perRow: true, perChoice: true);
+        if (!dx.IsEmpty) s.Require(dx, "dx", width, perRow: true);
+        s.RequireGrouped(gathered, "gathered", width);
+        s.RequireGrouped(pre, "pre", s.Inner);
+        s.RequireGrouped(hidden, "hidden", units);
+        s.RequireGrouped(expertOut, "expertOut", width);
+        s.RequireGrouped(dExpertOut, "dExpertOut", width);
+        s.RequireGrouped(dHidden, "dHidden", units);
+        s.RequireGrouped(dPre, "dPre", s.Inner);
+        if (dWeightIn.Length != weightIn.Length || dWeightOut.Length != weightOut.Length)
+            throw new ArgumentException($"Experts.Backward: the weights' gradients have {dWeightIn.Length} and {dWeightOut.Length} values, the weights {weightIn.Length} and {weightOut.Length}.");
+        s.RequireBiases(dBiasIn, dBiasOut);
+        int k = s.TopK, inner = s.Inner;
+        for (int slot = 0; slot < s.Slots; slot++)
+        {
+            ReadOnlySpan<float> d = dy.Slice(slot / k * width, width);
+            int at = positions[slot] * width;
+            dWeights[slot] = TensorPrimitives.Dot(d, expertOut.Slice(at, width));
+            TensorPrimitives.Multiply(d, weights[slot], dExpertOut.Slice(at, width));
+        }
+        for (int e = 0; e < s.Experts; e++)
+        {
+            int first = offsets[e], n = offsets[e + 1] - first;
+            if (n == 0) continue;
+            ReadOnlySpan<float> g = gathered.Slice(first * width, n * width), p = pre.Slice(first * inner, n * inner), h = hidden.Slice(first * units, n * units);
+            ReadOnlySpan<float> wIn = weightIn.Slice(e * inner * width, inner * width), wOut = weightOut.Slice(e * width * units, width * units);
+            Span<float> dOut = dExpertOut.Slice(first * width, n * width), dh = dHidden.Slice(first * units, n * units), dp = dPre.Slice(first * inner, n * inner);
+            Gemm.MatMul(n, units, width, dOut, width, wOut, units, dh, units, accumulate: false);
+            Gemm.MatMulTransA(width, units, n, dOut, width, h, units, dWeightOut.Slice(e * width * units, width * units), units, accumulate: true);
+            if (!dBiasOut.IsEmpty) Activations.AddColumnSums(dOut, n, dBiasOut.Slice(e * width, width));
+            if (gated) GatedActivations.Backward(kind, n, units, p, dh, dp);
+            else
+            {
+                dh.CopyTo(dp);
+                if (Activations.FromInput(kind)) Activations.BackwardFromInput(kind, p, dp);
+                else Activations.Backward(kind, h, dp);
+            }
+            Gemm.MatMulTransA(inner, width, n, dp, inner, g, width, dWeightIn.Slice(e * inner * width, inner * width), width, accumulate: true);
+            if (!dBiasIn.IsEmpty) Activations.AddColumnSums(dp, n, dBiasIn.Slice(e * inner, inner));
+            // the grouped rows' own gradient, over their output's (read already)
+            if (!dx.IsEmpty) Gemm.MatMul(n, width, inner, dp, inner, wIn, width, dOut, width, accumulate: false);
+        }
+        if (!dx.IsEmpty) Combine(rows, k, width, dExpertOut, default, positions, dx);
+    }
+
+    /// <summary>
+    /// dlogits [rows, E] from the chosen weights' gradient: the chosen probabilities' (through the division by their sum with
+    /// <paramref name="normalize"/>), 0 for the others, then back through the softmax.
+    /// </summary>
+    public static void RouteBackward(int rows, int experts, int topK, bool normalize, ReadOnlySpan<float> probs, ReadOnlySpan<float> weights, ReadOnlySpan<int> choice,
+        ReadOnlySpan<float> dWeights, Span<float> dLogits)
+    {
+        long slots = (long)rows * topK, cells = (long)rows * experts;
+        if (probs.Length < cells || dLogits.Length < cells || weights.Length < slots || choice.Length < slots || dWeights.Length < slots)
+            throw new ArgumentException($"Experts.RouteBackward: {rows} rows of {experts} experts, {topK} chosen, need {cells} probabilities and logits' gradients and {slots} weights, choices and weights' gradients; got {probs.Length}, {dLogits.Length}, {weights.Length}, {choice.Length} and {dWeights.Length}.");
+        for (int r = 0; r < rows; r++)
+        {
+            ReadOnlySpan<float> p = probs.Slice(r * experts, experts), w = weights.Slice(r * topK, topK), dw = dWeights.Slice(r * topK, topK);
+            ReadOnlySpan<int> chosen = choice.Slice(r * topK, topK);
+            Span<float> dl = dLogits.Slice(r * experts, experts);
+            // w = p_chosen / Σ p_chosen: dp_j = (dw_j − Σ_i dw_i w_i) / Σ p_chosen
+            float sum = 0f, shift = 0f;
+            if (normalize)
+            {
+                for (int j = 0; j < topK; j++) sum += p[chosen[j]];
+                shift = TensorPrimitives.Dot(dw, w);
+            }
+            float dot = 0f;
+            for (int j = 0; j < topK; j++) dot += Chosen(dw[j], shift, sum, normalize) * p[chosen[j]];
+            // softmax: dlogit_e = p_e (dp_e − Σ dp · p)
+            TensorPrimitives.Multiply(p, -dot, dl);
+            for (int j = 0; j < topK; j++) dl[chosen[j]] += p[chosen[j]] * Chosen(dw[j], shift, sum, normalize);
+        }
+    }
+
+    private static float Chosen(float dw, float shift, float sum, bool normalize) => normalize ? (dw - shift) / sum : dw;
+
+    /// <summary>into[r] = Σ over row r's choices j of weights[r, j] · grouped[positions[r, j]] (weights empty: 1).</summary>
+    private static void Combine(int rows, int topK, int width, ReadOnlySpan<float> grouped, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, Span<float> into)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            Span<float> row = into.Slice(r * width, width);
+            for (int j = 0; j < topK; j++)
+            {
+                int slot = r * topK + j;
+                ReadOnlySpan<float> g = grouped.Slice(positions[slot] * width, width);
+                if (j == 0)
+                {
+                    if (weights.IsEmpty) g.CopyTo(row);
+                    else TensorPrimitives.Multiply(g, weights[slot], row);
+                }
+                else if (weights.IsEmpty) TensorPrimitives.Add(row, g, row);
+                else TensorPrimitives.MultiplyAdd(g, weights[slot], row, row);
+            }
+        }
+    }
+
+    private static void RequireRouting(int rows, int experts, int topK, ReadOnlySpan<float> probs, ReadOnlySpan<float> weights, ReadOnlySpan<int> choice, ReadOnlySpan<int> positions,
+        ReadOnlySpan<int> sources, ReadOnlySpan<int> offsets)
+    {
+        if (rows < 0 || experts < 1 || topK < 1 || topK > experts)
+            throw new ArgumentException($"Experts.Route: expected rows ≥ 0, at least one expert and 1 ≤ topK ≤ experts; got {rows} rows, {experts} experts, topK {topK}.");
+        long slots = (long)rows * topK, cells = (long)rows * experts;
+        if (probs.Length < cells || weights.Length < slots || choice.Length < slots || positions.Length < slots || sources.Length < slots || offsets.Length < experts + 1)
+            throw new ArgumentException($"Experts.Route: {rows} rows of {experts} experts, {topK} chosen, need {cells} logits, {slots} weights, choices, positions and sources, and {experts + 1} offsets; got {probs.Length}, {weights.Length}, {choice.Length}, {positions.Length}, {sources.Length} and {offsets.Length}.");
+    }
+
+    /// <summary>The sizes every entry point checks its spans against.</summary>
+    private readonly record struct Sizes(int Rows, int Experts, int TopK, int Inner, int Width, int Units)
+    {
+        public int Slots => Rows * TopK;
+
+        public static Sizes Of(bool gated, int rows, int topK, int width, int units, ReadOnlySpan<float> weights, ReadOnlySpan<int> offsets, ReadOnlySpan<float> weightIn, ReadOnlySpan<float> weightOut)
+        {
+            int experts = offsets.Length - 1, inner = (gated ? 2 : 1) * units;
+            if (rows < 0 || topK < 1 || width < 1 || units < 1 || experts < topK)
+                throw new ArgumentException($"Experts: expected rows ≥ 0, topK, width and units ≥ 1 and offsets for at least topK experts; got {rows} rows, topK {topK}, width {width}, {units} units, {offsets.Length} offsets.");
+            if (weights.Length < (long)rows * topK)
+                throw new ArgumentException($"Experts: {weights.Length} weights, expected {rows} rows × {topK} choices.", nameof(weights));
+            if (weightIn.Length != (long)experts * inner * width || weightOut.Length != (long)experts * width * units)
+                throw new ArgumentException($"Experts: expected weight_in [{experts}, {inner}, {width}] and weight_out [{experts}, {width}, {units}], got {weightIn.Length} and {weightOut.Length} values.");
+            if (offsets[experts] != rows * topK)
+                throw new ArgumentException($"Experts: the groups hold {offsets[experts]} rows, expected {rows} rows × {topK} choices (Route first).");
+            return new Sizes(rows, experts, topK, inner, width, units);
+        }
+
+        public void Require(ReadOnlySpan<float> span, string name, int width, bool perRow, bool perChoice = false)
+        {
+            long need = (long)Rows * (perChoice ? TopK : 1) * width;
+            if (span.Length < need) throw new ArgumentException($"Experts: {name} has {span.Length} values, expected at least {need} ({Rows} rows{(perChoice ? $" × {TopK} choices" : "")} × {width}).", name);
+        }
+
+        public void RequireGrouped(ReadOnlySpan<float> span, string name, int width)
+        {
+            long need = (long)Slots * width;
+            if (span.Length < need) throw new ArgumentException($"Experts: {name} has {span.Length} values, expected at least {need} ({Rows} rows × {TopK} choices × {width}).", name);
+        }
+
+        public void RequireBiases(ReadOnlySpan<float> biasIn, ReadOnlySpan<float> biasOut)
+        {
+            if (!biasIn.IsEmpty && biasIn.Length != (long)Experts * Inner || !biasOut.IsEmpty && biasOut.Length != (long)Experts * Width)
+                throw new ArgumentException($"Experts: expected biases [{Experts}, {Inner}] and [{Experts}, {Width}] (or none), got {biasIn.Length} and {biasOut.Length} values.");
+        }
+    }
+}
