@@ -53,6 +53,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         DenseInfo d => Dense(d, x),
         DropoutInfo => x,
         ScaleInfo s => g.Add("Mul", s.Name, [x, g.Floats(s.Name + "_factor", [s.Factor])]),
+        MoeInfo m => Moe(m, x),
         LayerNormInfo n => g.Add("LayerNormalization", n.Name, n.Bias ? [x, Weight(n, "weight"), Weight(n, "bias")] : [x, NormScale(n, n.ElementwiseAffine)], ("axis", -1L), ("epsilon", n.Epsilon)),
         RmsNormInfo n => RmsNorm(n, x),
         ResidualInfo r => g.Add("Add", r.Name, [x, outputs[r.From]]),
@@ -129,20 +130,66 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
         string y = g.Add("MatMul", d.Name + "_matmul", [x, weight]);
         if (d.Bias) y = g.Add("Add", d.Name + "_bias", [y, Weight(d, "bias")]);
         if (d.SoftCap > 0f) return Capped(d.Name, y, 1f / d.SoftCap, d.SoftCap); // (no activation beside it)
-        if (!d.Gated) return Activate(d, y, d.Name);
-        // a gated linear unit: value ⊙ act(gate), the two halves of the map's output
-        string[] halves = g.AddMany("Split", d.Name + "_halves", [y, g.Int64s(d.Name + "_sizes", d.Units, d.Units)], 2, ("axis", -1L));
-        return g.Add("Mul", d.Name, [halves[0], Activate(d, halves[1], d.Name + "_gate")]);
+        return d.Gated ? GatedUnits(d, d.Activation, y, d.Units, d.Name) : Activate(d, d.Activation, y, d.Name);
     }
+
+    /// <summary>A gated linear unit: value ⊙ act(gate), the two halves of <paramref name="y"/>'s last axis, the last node named <paramref name="name"/>.</summary>
+    private string GatedUnits(LayerInfo layer, Activation activation, string y, int units, string name)
+    {
+        string[] halves = g.AddMany("Split", name + "_halves", [y, g.Int64s(name + "_sizes", units, units)], 2, ("axis", -1L));
+        return g.Add("Mul", name, [halves[0], Activate(layer, activation, halves[1], name + "_gate")]);
+    }
+
+    /// <summary>
+    /// A mixture of experts, computed densely: every expert over every row ([E, N, D] by batched MatMul), weighted by the
+    /// router's chosen probabilities scattered into [N, E] (0 for the experts a row did not choose: TopK of the softmax,
+    /// divided by their sum with NormalizeTopK) and summed over the experts. The same outputs as the runtime's sparse
+    /// pass, up to the order of the sums; E / k times its products, which an engine with a sparse MoE operator avoids.
+    /// </summary>
+    private string Moe(MoeInfo m, string x)
+    {
+        string n = m.Name;
+        int d = m.Width, u = m.Units, inner = (m.Gated ? 2 : 1) * u;
+        string rows = g.Add("Reshape", n + "_rows", [x, g.Int64s(n + "_rows_shape", -1, d)]); // [N, D]
+        string probs = g.Add("Softmax", n + "_probs", [g.Add("MatMul", n + "_logits", [rows, Transposed(m, "router", m.Experts, d)])], ("axis", -1L)); // [N, E]
+        string[] top = g.AddMany("TopK", n + "_top", [probs, g.Int64s(n + "_k", m.TopK)], 2, ("axis", -1L), ("largest", 1L), ("sorted", 1L));
+        string weights = top[0];
+        if (m.NormalizeTopK)
+            weights = g.Add("Div", n + "_normalised", [weights, g.Add("ReduceSum", n + "_chosen_sum", [weights, g.Int64s(n + "_last_axis", -1)], ("keepdims", 1L))]);
+        string gates = g.Add("ScatterElements", n + "_gates", [g.Add("Mul", n + "_zeros", [probs, g.Floats(n + "_zero", [0f])]), top[1], weights], ("axis", -1L)); // [N, E]
+        string expertGates = g.Add("Unsqueeze", n + "_expert_gates", [g.Add("Transpose", n + "_gates_t", [gates], ("perm", new long[] { 1, 0 })), g.Int64s(n + "_axis2", 2)]); // [E, N, 1]
+        string shared = g.Add("Unsqueeze", n + "_shared", [rows, g.Int64s(n + "_axis0", 0)]); // [1, N, D]
+        string pre = g.Add("MatMul", n + "_pre", [shared, TransposedBlocks(m, "weight_in", m.Experts, inner, d)]); // [E, N, I]
+        if (m.Bias) pre = g.Add("Add", n + "_pre_bias", [pre, Blocks(m, "bias_in", m.Experts, inner)]);
+        string hidden = m.Gated ? GatedUnits(m, m.Activation, pre, u, n + "_hidden") : Activate(m, m.Activation, pre, n + "_hidden"); // [E, N, U]
+        string outputs = g.Add("MatMul", n + "_expert_out", [hidden, TransposedBlocks(m, "weight_out", m.Experts, d, u)]); // [E, N, D]
+        if (m.Bias) outputs = g.Add("Add", n + "_expert_out_bias", [outputs, Blocks(m, "bias_out", m.Experts, d)]);
+        string mixed = g.Add("ReduceSum", n + "_mixed", [g.Add("Mul", n + "_weighted", [outputs, expertGates]), g.Int64s(n + "_expert_axis", 0)], ("keepdims", 0L)); // [N, D]
+        return g.Add("Reshape", n, [mixed, g.Add("Shape", n + "_shape", [x])]);
+    }
+
+    /// <summary>Each block of a stacked parameter [blocks, rows, cols] transposed, [blocks, cols, rows], as an initializer (batched MatMul's right side).</summary>
+    private string TransposedBlocks(LayerInfo layer, string suffix, int blocks, int rows, int cols)
+    {
+        ReadOnlySpan<float> values = Param(layer, suffix).AsSpan();
+        var transposed = new float[values.Length];
+        int block = rows * cols;
+        for (int b = 0; b < blocks; b++) Kernels.Layout.Transposed(values.Slice(b * block, block), rows, cols).CopyTo(transposed.AsSpan(b * block, block));
+        return g.Floats($"{layer.Name}.{suffix}_t", transposed.AsMemory(), blocks, cols, rows);
+    }
+
+    /// <summary>A parameter [blocks, width] as [blocks, 1, width] (a bias per expert, broadcast over its rows).</summary>
+    private string Blocks(LayerInfo layer, string suffix, int blocks, int width) =>
+        g.Floats($"{layer.Name}.{suffix}", Param(layer, suffix).AsMemory(), blocks, 1, width);
 
     /// <summary>cap · tanh(x · scale), soft-capping as the runtime's (scale folds 1/cap with a score scale), the last node named <paramref name="name"/>.</summary>
     private string Capped(string name, string x, float scale, float cap) =>
         g.Add("Mul", name, [g.Add("Tanh", name + "_tanh", [g.Add("Mul", name + "_over_cap", [x, g.Floats(name + "_cap_scale", [scale])])]), g.Floats(name + "_cap", [cap])]);
 
     /// <summary><paramref name="y"/> through the layer's activation, the last node named <paramref name="name"/>.</summary>
-    private string Activate(DenseInfo d, string y, string name)
+    private string Activate(LayerInfo layer, Activation activation, string y, string name)
     {
-        return d.Activation switch
+        return activation switch
         {
             Activation.None => y,
             Activation.Tanh => g.Add("Tanh", name, [y]),
@@ -158,7 +205,7 @@ internal sealed class Exporter(OnnxGraph g, ParameterSet parameters, string pref
                     [g.Floats(name + "_scale", [0.79788456f]), g.Add("Add", name + "_cubic", [y, g.Add("Mul", name + "_cube",
                         [g.Floats(name + "_weight", [0.044715f]), g.Add("Mul", name + "_x3", [y, g.Add("Mul", name + "_x2", [y, y])])])])])])])]),
             Activation.Silu => g.Add("Mul", name, [y, g.Add("Sigmoid", name + "_sigmoid", [y])]),
-            _ => throw Unsupported(d, $"activation {d.Activation}"),
+            _ => throw Unsupported(layer, $"activation {activation}"),
         };
     }
 

@@ -318,6 +318,31 @@ public class DiagnosticTests
         Assert.Contains("Epsilon must be a positive finite number", d.GetMessage());
     }
 
+    [Theory]
+    [InlineData("[Moe([|experts: 0|], units: 4)]", "Layer 'moe': experts must be positive, but is 0")]
+    [InlineData("[Moe(experts: 4, [|units: -1|])]", "Layer 'moe': units must be positive, but is -1")]
+    [InlineData("[Moe(experts: 4, units: 3, [|TopK = 0|])]", "Layer 'moe': TopK must be positive, but is 0")]
+    [InlineData("[Moe(experts: 3, units: 3, [|TopK = 4|])]", "Layer 'moe': TopK must be at most 3 (a row goes to that many different experts), but is 4")]
+    public void DSL0002_MixtureOfExpertsSizes(string layer, string message)
+    {
+        Diagnostic d = Single($"using Dsl; namespace Demo; [Input(4)] {layer} [Dense(2)] public partial class M;" + Usage, "DSL0002", DiagnosticSeverity.Error);
+        Assert.Equal(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL0007_MixtureOfExpertsActivationUnknown()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4)] [Moe(experts: 2, units: 3, [|Activation = (Activation)42|])] [Dense(2)] public partial class M;" + Usage, "DSL0007", DiagnosticSeverity.Error);
+        Assert.Contains("Activation = 42 is not a known activation", d.GetMessage());
+    }
+
+    [Fact]
+    public void DSL1004_MixtureOfExpertsTooLargeForAnArray()
+    {
+        Diagnostic d = Single("using Dsl; namespace Demo; [Input(4096)] [[|Moe(experts: 256, units: 1024)|]] [Dense(2)] public partial class M;" + Usage, "DSL1004", DiagnosticSeverity.Error);
+        Assert.Contains("weight_in [524288, 4096]", d.GetMessage());
+    }
+
     [Fact]
     public void DSL0007_ScaleNotFinite()
     {

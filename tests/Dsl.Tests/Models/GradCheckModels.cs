@@ -129,6 +129,23 @@ public partial class GcQueryKeyNormAcrossHeads;
 [Dense(2)]
 public partial class GcScale;
 
+// a mixture of SwiGLU experts, 2 of 3 per row, renormalised (Mixtral's), on steps and on a vector
+[Input(features: 5)]
+[Moe(experts: 3, units: 5)]
+[Gru(hidden: 5, ReturnSequences = false)]
+[Moe(experts: 3, units: 3, Name = "moe_vector")]
+[Dense(2)]
+public partial class GcMoe;
+
+// the Switch Transformer's top 1 (ReLU experts, not gated, with biases), then all 3 experts of GELU-tanh units with biases,
+// and 2 of 4 bilinear units, the probabilities as they are
+[Input(features: 4)]
+[Moe(experts: 4, units: 3, TopK = 1, NormalizeTopK = false, Activation = Activation.Relu, Gated = false, Bias = true)]
+[Moe(experts: 3, units: 5, TopK = 3, NormalizeTopK = false, Activation = Activation.GeluTanh, Bias = true)]
+[Moe(experts: 4, units: 3, NormalizeTopK = false, Activation = Activation.None)]
+[Dense(2)]
+public partial class GcMoeVariants;
+
 // RMS norm (nn.RMSNorm) on steps and on one vector per sequence, 19 wide (the vector lanes and a tail).
 [Input(features: 4)]
 [Dense(19, Activation = Activation.Tanh)]

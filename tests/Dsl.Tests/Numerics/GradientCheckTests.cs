@@ -32,6 +32,11 @@ public class GradientCheckTests
     [Fact] public void ClippedQueriesKeysAndValues() => CheckFeatures(() => new GcClipQkv(seed: 28), features: 8, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void QueryKeyNormAcrossTheHeads() => CheckFeatures(() => new GcQueryKeyNormAcrossHeads(seed: 29), features: 8, outputShape: [3, 4, 2], batch: 3, steps: 4);
     [Fact] public void ConstantScales() => CheckFeatures(() => new GcScale(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
+    // A router's choice is a step, where a difference quotient across it measures the jump: the step of 1e-3 (ReLU's kinks
+    // too), and seeds whose rows keep their experts under it (about half of the seeds tried for the second model put some
+    // row's second and third choices closer than that; the gradients' parity with PyTorch holds for any)
+    [Fact] public void MixtureOfExperts() => CheckFeatures(() => new GcMoe(seed: 31), features: 5, outputShape: [3, 2], batch: 3, steps: 4, epsilon: 1e-3f);
+    [Fact] public void MixtureOfExpertsTopOneAllAndUngated() => CheckFeatures(() => Spread(new GcMoeVariants(seed: 40)), features: 4, outputShape: [3, 4, 2], batch: 3, steps: 4, epsilon: 1e-3f);
     [Fact] public void NormsWithoutTheirAffineMaps() => CheckFeatures(() => new GcNormWithoutAffine(seed: 27), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void RmsNormOnStepsAndOnAVector() => CheckFeatures(() => new GcRmsNorm(seed: 30), features: 4, outputShape: [3, 2], batch: 3, steps: 4);
     [Fact] public void GatedLinearUnitsWithSmoothGates() => CheckFeatures(() => Spread(new GcGatedSmooth(seed: 34)), features: 3, outputShape: [3, 2], batch: 3, steps: 4);

@@ -37,6 +37,7 @@ public class StepTests
     [Fact] public void GroupedQueryBlockStepsMatchForward() => StepsMatchForward(new GroupedQueryBlock(seed: 19), vocab: 13);
     [Fact] public void SlidingWindowBlockStepsMatchForward() => StepsMatchForward(new SlidingWindowBlock(seed: 20), vocab: 13);
     [Fact] public void QwenBlockStepsMatchForward() => StepsMatchForward(new QwenBlock(seed: 21), vocab: 13);
+    [Fact] public void MixtureOfExpertsBlockStepsMatchForward() => StepsMatchForward(new MoeBlock(seed: 23), vocab: 13);
     [Fact] public void Gemma2BlockStepsMatchForward() => StepsMatchForward(new Gemma2Block(seed: 22), vocab: 13);
     [Fact] public void Gemma2LayersStepMatchForward() => StepsMatchForward(new HfTinyGemma2(seed: 23), vocab: 13);
     [Fact] public void Gemma3LayersStepMatchForward() => StepsMatchForward(new HfTinyGemma3(seed: 22), vocab: 13);

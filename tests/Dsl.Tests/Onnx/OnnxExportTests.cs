@@ -168,6 +168,10 @@ public class OnnxExportTests
         nameof(ScaledBlock) => new ScaledBlock(seed: 116),
         nameof(GcScale) => new GcScale(seed: 117),
         nameof(HfTinyGranite) => new HfTinyGranite(seed: 118),
+        nameof(MoeBlock) => new MoeBlock(seed: 119),
+        nameof(MoeVariants) => new MoeVariants(seed: 120),
+        nameof(GcMoe) => new GcMoe(seed: 121),
+        nameof(GcMoeVariants) => new GcMoeVariants(seed: 122),
         _ => throw new ArgumentException(name),
     };
 
@@ -249,6 +253,8 @@ public class OnnxExportTests
         nameof(Olmo2Block), nameof(GcQueryKeyNormAcrossHeads), nameof(HfTinyOlmo2),
         // [Scale]: a Mul by the constant
         nameof(ScaledBlock), nameof(GcScale), nameof(HfTinyGranite),
+        // [Moe]: every expert over every row, weighted by TopK's probabilities scattered into [N, E]
+        nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };
@@ -490,6 +496,7 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyOlmoClipped))]
     [InlineData(nameof(HfTinyOlmo2))]
     [InlineData(nameof(ScaledBlock))]
+    [InlineData(nameof(MoeBlock))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
     [InlineData(nameof(HfTinyPhi))]

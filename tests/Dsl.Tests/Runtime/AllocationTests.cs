@@ -150,12 +150,14 @@ public class AllocationTests
     [InlineData(nameof(GroupedQueryBlock))]
     [InlineData(nameof(QwenBlock))]
     [InlineData(nameof(Gemma2Block))]
+    [InlineData(nameof(MoeBlock))]
     public void ALlamaStyleTrainingStepAndItsDecodingStepsAllocateNothing(string name)
     {
         // RMS norm and rotary positions (the angles into each core's scratch), trained, then stepped from its key/value cache;
-        // grouped-query attention's narrower cache too; QK-norm over heads of their own width
+        // grouped-query attention's narrower cache too; QK-norm over heads of their own width; a mixture of experts' routing
         IModel<int> model = name switch
         {
+            nameof(MoeBlock) => new MoeBlock(seed: 2),
             nameof(RotaryBlock) => new RotaryBlock(seed: 2),
             nameof(GroupedQueryBlock) => new GroupedQueryBlock(seed: 2),
             nameof(QwenBlock) => new QwenBlock(seed: 2),
