@@ -28,6 +28,9 @@ internal sealed partial class DeviceKernels
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float> _gatherRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float> _scatterAddRows;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, int> _repeatRows;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int> _expertsCombine;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _expertsSpread;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int> _expertsDots;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, CellArgs> _lstmForward;
     private readonly Action<Index1D, CellViews, CellArgs> _lstmBackward;
     private readonly Action<Index1D, CellViews, CellArgs> _gruForward;
@@ -70,6 +73,9 @@ internal sealed partial class DeviceKernels
         _gatherRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, float>(GatherRowsKernel);
         _scatterAddRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, float>(ScatterAddRowsKernel);
         _repeatRows = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(RepeatRowsKernel);
+        _expertsCombine = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int, int>(ExpertsCombineKernel);
+        _expertsSpread = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ExpertsSpreadKernel);
+        _expertsDots = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<int>, ArrayView<float>, int, int>(ExpertsDotsKernel);
         _lstmForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, CellArgs>(LstmForwardKernel);
         _lstmBackward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(LstmBackwardKernel);
         _gruForward = accelerator.LoadAutoGroupedStreamKernel<Index1D, CellViews, CellArgs>(GruForwardKernel);
@@ -114,7 +120,7 @@ internal sealed partial class DeviceKernels
     internal static readonly string[] Names =
     [
         nameof(FillKernel), nameof(BinaryKernel), nameof(FusedMultiplyAddKernel), nameof(ScaleClampKernel), nameof(AddBiasKernel), nameof(ColumnPartialsKernel), nameof(AddColumnPartialsKernel), nameof(ActivationKernel), nameof(GatedKernel), nameof(SoftCapKernel), nameof(ClipKernel),
-        nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
+        nameof(GatherRowsKernel), nameof(ScatterAddRowsKernel), nameof(RepeatRowsKernel), nameof(ExpertsCombineKernel), nameof(ExpertsSpreadKernel), nameof(ExpertsDotsKernel), nameof(LstmForwardKernel), nameof(LstmBackwardKernel), nameof(GruForwardKernel),
         nameof(GruBackwardKernel), nameof(RnnKernel), nameof(GruResetBeforeKernel), nameof(MaskStepsKernel), nameof(MeanStepsKernel), nameof(MeanStepsBackwardKernel), nameof(MaxStepsKernel), nameof(MaxStepsBackwardKernel), nameof(TransposeKernel), nameof(PartialNormsKernel), nameof(OptimizerUpdateKernel),
         nameof(AttentionForwardKernel), nameof(AttentionScoresBackwardKernel), nameof(AttentionQueriesBackwardKernel), nameof(AttentionKeysBackwardKernel), nameof(AttentionBiasBackwardKernel),
         nameof(RelativeExpandKernel), nameof(RelativeCollectKernel),
@@ -204,6 +210,24 @@ internal sealed partial class DeviceKernels
     }
 
     public void RepeatRows(int n, ArrayView<float> row, ArrayView<float> into, int width) { if (n > 0) _repeatRows(n, row, into, width); }
+
+    /// <summary>A mixture's rows, <paramref name="n"/> = rows · width values: into[r] = Σ_j (weights[r, j] ·) grouped[positions[r, j]] (see ExpertsCombineKernel).</summary>
+    public void ExpertsCombine(int n, ArrayView<float> grouped, ArrayView<float> weights, ArrayView<int> positions, ArrayView<float> into, int width, int topK, bool weighted)
+    {
+        if (n > 0) _expertsCombine(n, grouped, weights, positions, into, width, topK, weighted ? 1 : 0);
+    }
+
+    /// <summary>Each choice's expert output gradient, <paramref name="n"/> = rows · k · width values: dgrouped[positions[s]] = weights[s] · dy[row of s].</summary>
+    public void ExpertsSpread(int n, ArrayView<float> dy, ArrayView<float> weights, ArrayView<int> positions, ArrayView<float> dGrouped, int width, int topK)
+    {
+        if (n > 0) _expertsSpread(n, dy, weights, positions, dGrouped, width, topK);
+    }
+
+    /// <summary>Each choice's weight gradient, one thread per of the <paramref name="slots"/>: dweights[s] = dy[row of s] · grouped[positions[s]].</summary>
+    public void ExpertsDots(int slots, ArrayView<float> dy, ArrayView<float> grouped, ArrayView<int> positions, ArrayView<float> dWeights, int width, int topK)
+    {
+        if (slots > 0) _expertsDots(slots, dy, grouped, positions, dWeights, width, topK);
+    }
 
     public void LstmForward(int n, ArrayView<float> gates, ArrayView<float> cPrev, CellArgs args, ArrayView<float> c, ArrayView<float> h)
     {
@@ -803,6 +827,39 @@ internal sealed partial class DeviceKernels
     }
 
     private static void RepeatRowsKernel(Index1D i, ArrayView<float> row, ArrayView<float> into, int width) => into[i] = row[i % width];
+
+    /// <summary>
+    /// One thread per value of into [rows, width]: the sum over its row's k choices of their grouped rows (the experts' outputs,
+    /// or the gradients of the rows' copies), each times its weight when <paramref name="weighted"/>, in the order of the choices.
+    /// </summary>
+    private static void ExpertsCombineKernel(Index1D i, ArrayView<float> grouped, ArrayView<float> weights, ArrayView<int> positions, ArrayView<float> into, int width, int topK, int weighted)
+    {
+        long r = i / width, c = i % width;
+        float sum = 0f;
+        for (int j = 0; j < topK; j++)
+        {
+            long slot = r * topK + j;
+            float v = grouped[positions[slot] * (long)width + c];
+            sum += weighted != 0 ? weights[slot] * v : v;
+        }
+        into[i] = sum;
+    }
+
+    /// <summary>One thread per value of the choices' [rows · k, width]: the grouped row of choice s gets weights[s] · dy[s / k].</summary>
+    private static void ExpertsSpreadKernel(Index1D i, ArrayView<float> dy, ArrayView<float> weights, ArrayView<int> positions, ArrayView<float> dGrouped, int width, int topK)
+    {
+        long slot = i / width, c = i % width;
+        dGrouped[positions[slot] * (long)width + c] = weights[slot] * dy[slot / topK * width + c];
+    }
+
+    /// <summary>One thread per choice s: dweights[s] = dy[s / k] · its grouped row (the expert's output).</summary>
+    private static void ExpertsDotsKernel(Index1D slot, ArrayView<float> dy, ArrayView<float> grouped, ArrayView<int> positions, ArrayView<float> dWeights, int width, int topK)
+    {
+        long row = slot / topK * (long)width, at = positions[slot] * (long)width;
+        float sum = 0f;
+        for (int c = 0; c < width; c++) sum += dy[row + c] * grouped[at + c];
+        dWeights[slot] = sum;
+    }
 
     /// <summary>
     /// One LSTM step, one thread per (row, unit): gates [B, 4H] become i, f, g, o; c' = f ⊙ c + i ⊙ g; h' = o ⊙ tanh(c')

@@ -27,7 +27,7 @@ public static class Experts
     public static void Route(int rows, int experts, int topK, bool normalize, Span<float> probs, Span<float> weights, Span<int> choice, Span<int> positions,
         Span<int> sources, Span<int> offsets)
     {
-        RequireRouting(rows, experts, topK, probs, weights, choice, positions, sources, offsets);
+        RequireRouting(rows, experts, topK, probs.Length, weights.Length, choice.Length, positions.Length, sources.Length, offsets.Length);
         for (int r = 0; r < rows; r++)
         {
             Span<float> p = probs.Slice(r * experts, experts);
@@ -76,14 +76,8 @@ public static class Experts
         ReadOnlySpan<float> weightOut, ReadOnlySpan<float> biasOut, ReadOnlySpan<float> weights, ReadOnlySpan<int> positions, ReadOnlySpan<int> sources,
         ReadOnlySpan<int> offsets, Span<float> gathered, Span<float> pre, Span<float> hidden, Span<float> expertOut, Span<float> y)
     {
-        var s = Sizes.Of(gated, rows, topK, width, units, weights, offsets, weightIn, weightOut);
-        s.Require(x, "x", width, perRow: true);
-        s.Require(y, "y", width, perRow: true);
-        s.RequireGrouped(gathered, "gathered", width);
-        s.RequireGrouped(pre, "pre", s.Inner);
-        s.RequireGrouped(hidden, "hidden", units);
-        s.RequireGrouped(expertOut, "expertOut", width);
-        s.RequireBiases(biasIn, biasOut);
+        var s = CheckForward(gated, rows, topK, width, units, x.Length, weightIn.Length, biasIn.Length, weightOut.Length, biasOut.Length, weights.Length, offsets, gathered.Length, pre.Length,
+            hidden.Length, expertOut.Length, y.Length);
         Layout.GatherRows(x, sources.Slice(0, s.Slots), width, gathered.Slice(0, s.Slots * width));
         int inner = s.Inner;
         for (int e = 0; e < s.Experts; e++)
@@ -118,20 +112,8 @@ public static class Experts
         ReadOnlySpan<float> expertOut, ReadOnlySpan<float> dy, Span<float> dWeights, Span<float> dExpertOut, Span<float> dHidden, Span<float> dPre, Span<float> dWeightIn,
         Span<float> dBiasIn, Span<float> dWeightOut, Span<float> dBiasOut, Span<float> dx)
     {
-        var s = Sizes.Of(gated, rows, topK, width, units, weights, offsets, weightIn, weightOut);
-        s.Require(dy, "dy", width, perRow: true);
-        s.Require(dWeights, "dWeights", 1, perRow: true, perChoice: true);
-        if (!dx.IsEmpty) s.Require(dx, "dx", width, perRow: true);
-        s.RequireGrouped(gathered, "gathered", width);
-        s.RequireGrouped(pre, "pre", s.Inner);
-        s.RequireGrouped(hidden, "hidden", units);
-        s.RequireGrouped(expertOut, "expertOut", width);
-        s.RequireGrouped(dExpertOut, "dExpertOut", width);
-        s.RequireGrouped(dHidden, "dHidden", units);
-        s.RequireGrouped(dPre, "dPre", s.Inner);
-        if (dWeightIn.Length != weightIn.Length || dWeightOut.Length != weightOut.Length)
-            throw new ArgumentException($"Experts.Backward: the weights' gradients have {dWeightIn.Length} and {dWeightOut.Length} values, the weights {weightIn.Length} and {weightOut.Length}.");
-        s.RequireBiases(dBiasIn, dBiasOut);
+        var s = CheckBackward(gated, rows, topK, width, units, weightIn.Length, weightOut.Length, weights.Length, offsets, gathered.Length, pre.Length, hidden.Length, expertOut.Length,
+            dy.Length, dWeights.Length, dExpertOut.Length, dHidden.Length, dPre.Length, dWeightIn.Length, dBiasIn.Length, dWeightOut.Length, dBiasOut.Length, dx.Length);
         int k = s.TopK, inner = s.Inner;
         for (int slot = 0; slot < s.Slots; slot++)
         {
@@ -172,9 +154,7 @@ public static class Experts
     public static void RouteBackward(int rows, int experts, int topK, bool normalize, ReadOnlySpan<float> probs, ReadOnlySpan<float> weights, ReadOnlySpan<int> choice,
         ReadOnlySpan<float> dWeights, Span<float> dLogits)
     {
-        long slots = (long)rows * topK, cells = (long)rows * experts;
-        if (probs.Length < cells || dLogits.Length < cells || weights.Length < slots || choice.Length < slots || dWeights.Length < slots)
-            throw new ArgumentException($"Experts.RouteBackward: {rows} rows of {experts} experts, {topK} chosen, need {cells} probabilities and logits' gradients and {slots} weights, choices and weights' gradients; got {probs.Length}, {dLogits.Length}, {weights.Length}, {choice.Length} and {dWeights.Length}.");
+        RequireRouteBackward(rows, experts, topK, probs.Length, weights.Length, choice.Length, dWeights.Length, dLogits.Length);
         for (int r = 0; r < rows; r++)
         {
             ReadOnlySpan<float> p = probs.Slice(r * experts, experts), w = weights.Slice(r * topK, topK), dw = dWeights.Slice(r * topK, topK);
@@ -218,51 +198,95 @@ public static class Experts
         }
     }
 
-    private static void RequireRouting(int rows, int experts, int topK, ReadOnlySpan<float> probs, ReadOnlySpan<float> weights, ReadOnlySpan<int> choice, ReadOnlySpan<int> positions,
-        ReadOnlySpan<int> sources, ReadOnlySpan<int> offsets)
+    /// <summary><see cref="Forward"/>'s checks of its spans' lengths (the host's and the device's): their sizes, or an ArgumentException naming what was expected.</summary>
+    internal static Sizes CheckForward(bool gated, int rows, int topK, int width, int units, long x, long weightIn, long biasIn, long weightOut, long biasOut, long weights, ReadOnlySpan<int> offsets,
+        long gathered, long pre, long hidden, long expertOut, long y)
+    {
+        var s = Sizes.Of(gated, rows, topK, width, units, weights, offsets, weightIn, weightOut);
+        s.Require(x, "x", width, perRow: true);
+        s.Require(y, "y", width, perRow: true);
+        s.RequireGrouped(gathered, "gathered", width);
+        s.RequireGrouped(pre, "pre", s.Inner);
+        s.RequireGrouped(hidden, "hidden", units);
+        s.RequireGrouped(expertOut, "expertOut", width);
+        s.RequireBiases(biasIn, biasOut);
+        return s;
+    }
+
+    /// <summary><see cref="Backward"/>'s checks of its spans' lengths (the host's and the device's); <paramref name="dx"/> 0: not wanted.</summary>
+    internal static Sizes CheckBackward(bool gated, int rows, int topK, int width, int units, long weightIn, long weightOut, long weights, ReadOnlySpan<int> offsets, long gathered, long pre,
+        long hidden, long expertOut, long dy, long dWeights, long dExpertOut, long dHidden, long dPre, long dWeightIn, long dBiasIn, long dWeightOut, long dBiasOut, long dx)
+    {
+        var s = Sizes.Of(gated, rows, topK, width, units, weights, offsets, weightIn, weightOut);
+        s.Require(dy, "dy", width, perRow: true);
+        s.Require(dWeights, "dWeights", 1, perRow: true, perChoice: true);
+        if (dx != 0) s.Require(dx, "dx", width, perRow: true);
+        s.RequireGrouped(gathered, "gathered", width);
+        s.RequireGrouped(pre, "pre", s.Inner);
+        s.RequireGrouped(hidden, "hidden", units);
+        s.RequireGrouped(expertOut, "expertOut", width);
+        s.RequireGrouped(dExpertOut, "dExpertOut", width);
+        s.RequireGrouped(dHidden, "dHidden", units);
+        s.RequireGrouped(dPre, "dPre", s.Inner);
+        if (dWeightIn != weightIn || dWeightOut != weightOut)
+            throw new ArgumentException($"Experts.Backward: the weights' gradients have {dWeightIn} and {dWeightOut} values, the weights {weightIn} and {weightOut}.");
+        s.RequireBiases(dBiasIn, dBiasOut);
+        return s;
+    }
+
+    /// <summary><see cref="Route"/>'s checks of its sizes and its spans' lengths (the host's and the device's).</summary>
+    internal static void RequireRouting(int rows, int experts, int topK, long probs, long weights, long choice, long positions, long sources, long offsets)
     {
         if (rows < 0 || experts < 1 || topK < 1 || topK > experts)
             throw new ArgumentException($"Experts.Route: expected rows ≥ 0, at least one expert and 1 ≤ topK ≤ experts; got {rows} rows, {experts} experts, topK {topK}.");
         long slots = (long)rows * topK, cells = (long)rows * experts;
-        if (probs.Length < cells || weights.Length < slots || choice.Length < slots || positions.Length < slots || sources.Length < slots || offsets.Length < experts + 1)
-            throw new ArgumentException($"Experts.Route: {rows} rows of {experts} experts, {topK} chosen, need {cells} logits, {slots} weights, choices, positions and sources, and {experts + 1} offsets; got {probs.Length}, {weights.Length}, {choice.Length}, {positions.Length}, {sources.Length} and {offsets.Length}.");
+        if (probs < cells || weights < slots || choice < slots || positions < slots || sources < slots || offsets < experts + 1)
+            throw new ArgumentException($"Experts.Route: {rows} rows of {experts} experts, {topK} chosen, need {cells} logits, {slots} weights, choices, positions and sources, and {experts + 1} offsets; got {probs}, {weights}, {choice}, {positions}, {sources} and {offsets}.");
     }
 
-    /// <summary>The sizes every entry point checks its spans against.</summary>
-    private readonly record struct Sizes(int Rows, int Experts, int TopK, int Inner, int Width, int Units)
+    /// <summary><see cref="RouteBackward"/>'s checks of its spans' lengths (the host's and the device's).</summary>
+    internal static void RequireRouteBackward(int rows, int experts, int topK, long probs, long weights, long choice, long dWeights, long dLogits)
+    {
+        long slots = (long)rows * topK, cells = (long)rows * experts;
+        if (rows < 0 || experts < 1 || topK < 1 || topK > experts || probs < cells || dLogits < cells || weights < slots || choice < slots || dWeights < slots)
+            throw new ArgumentException($"Experts.RouteBackward: {rows} rows of {experts} experts, {topK} chosen, need {cells} probabilities and logits' gradients and {slots} weights, choices and weights' gradients; got {probs}, {dLogits}, {weights}, {choice} and {dWeights}.");
+    }
+
+    /// <summary>The sizes every entry point (the host's and the device's) checks its spans' lengths against.</summary>
+    internal readonly record struct Sizes(int Rows, int Experts, int TopK, int Inner, int Width, int Units)
     {
         public int Slots => Rows * TopK;
 
-        public static Sizes Of(bool gated, int rows, int topK, int width, int units, ReadOnlySpan<float> weights, ReadOnlySpan<int> offsets, ReadOnlySpan<float> weightIn, ReadOnlySpan<float> weightOut)
+        public static Sizes Of(bool gated, int rows, int topK, int width, int units, long weights, ReadOnlySpan<int> offsets, long weightIn, long weightOut)
         {
             int experts = offsets.Length - 1, inner = (gated ? 2 : 1) * units;
             if (rows < 0 || topK < 1 || width < 1 || units < 1 || experts < topK)
                 throw new ArgumentException($"Experts: expected rows ≥ 0, topK, width and units ≥ 1 and offsets for at least topK experts; got {rows} rows, topK {topK}, width {width}, {units} units, {offsets.Length} offsets.");
-            if (weights.Length < (long)rows * topK)
-                throw new ArgumentException($"Experts: {weights.Length} weights, expected {rows} rows × {topK} choices.", nameof(weights));
-            if (weightIn.Length != (long)experts * inner * width || weightOut.Length != (long)experts * width * units)
-                throw new ArgumentException($"Experts: expected weight_in [{experts}, {inner}, {width}] and weight_out [{experts}, {width}, {units}], got {weightIn.Length} and {weightOut.Length} values.");
+            if (weights < (long)rows * topK)
+                throw new ArgumentException($"Experts: {weights} weights, expected {rows} rows × {topK} choices.", nameof(weights));
+            if (weightIn != (long)experts * inner * width || weightOut != (long)experts * width * units)
+                throw new ArgumentException($"Experts: expected weight_in [{experts}, {inner}, {width}] and weight_out [{experts}, {width}, {units}], got {weightIn} and {weightOut} values.");
             if (offsets[experts] != rows * topK)
                 throw new ArgumentException($"Experts: the groups hold {offsets[experts]} rows, expected {rows} rows × {topK} choices (Route first).");
             return new Sizes(rows, experts, topK, inner, width, units);
         }
 
-        public void Require(ReadOnlySpan<float> span, string name, int width, bool perRow, bool perChoice = false)
+        public void Require(long length, string name, int width, bool perRow, bool perChoice = false)
         {
             long need = (long)Rows * (perChoice ? TopK : 1) * width;
-            if (span.Length < need) throw new ArgumentException($"Experts: {name} has {span.Length} values, expected at least {need} ({Rows} rows{(perChoice ? $" × {TopK} choices" : "")} × {width}).", name);
+            if (length < need) throw new ArgumentException($"Experts: {name} has {length} values, expected at least {need} ({Rows} rows{(perChoice ? $" × {TopK} choices" : "")} × {width}).", name);
         }
 
-        public void RequireGrouped(ReadOnlySpan<float> span, string name, int width)
+        public void RequireGrouped(long length, string name, int width)
         {
             long need = (long)Slots * width;
-            if (span.Length < need) throw new ArgumentException($"Experts: {name} has {span.Length} values, expected at least {need} ({Rows} rows × {TopK} choices × {width}).", name);
+            if (length < need) throw new ArgumentException($"Experts: {name} has {length} values, expected at least {need} ({Rows} rows × {TopK} choices × {width}).", name);
         }
 
-        public void RequireBiases(ReadOnlySpan<float> biasIn, ReadOnlySpan<float> biasOut)
+        public void RequireBiases(long biasIn, long biasOut)
         {
-            if (!biasIn.IsEmpty && biasIn.Length != (long)Experts * Inner || !biasOut.IsEmpty && biasOut.Length != (long)Experts * Width)
-                throw new ArgumentException($"Experts: expected biases [{Experts}, {Inner}] and [{Experts}, {Width}] (or none), got {biasIn.Length} and {biasOut.Length} values.");
+            if (biasIn != 0 && biasIn != (long)Experts * Inner || biasOut != 0 && biasOut != (long)Experts * Width)
+                throw new ArgumentException($"Experts: expected biases [{Experts}, {Inner}] and [{Experts}, {Width}] (or none), got {biasIn} and {biasOut} values.");
         }
     }
 }
