@@ -232,12 +232,13 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         foreach (Parameter p in _items)
         {
             if (kept?.Invoke(p.Name) == true) continue;
-            if (!sources.TryGetValue(p.Name, out TensorRows[]? parts) || p.Shape.Length == 0 || parts.Sum(x => (long)x.Rows) != p.Shape[0])
+            if (!sources.TryGetValue(p.Name, out TensorRows[]? parts) || p.Shape.Length == 0 || TensorRows.StackedShape(p.Shape, parts) is not { } stacked
+                || parts.Sum(x => (long)x.Rows) != stacked[0])
                 throw new ArgumentException($"The sources given for parameter '{p.Name}' {Shapes.Format(p.Shape)} do not make up its rows.", nameof(sources));
             int at = 0;
             foreach (TensorRows part in parts)
             {
-                int[] shape = p.Shape.ToArray();
+                int[] shape = (int[])stacked.Clone();
                 shape[0] = part.Total;
                 string where = parts.Length == 1 ? $"for '{p.Name}'" : $"rows {at} … {at + part.Rows - 1} of '{p.Name}' {Shapes.Format(p.Shape)}";
                 at += part.Rows;
@@ -255,9 +256,11 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
         {
             if (kept?.Invoke(p.Name) == true) return p.AsSpan().ToArray(); // (a parameter the checkpoint has no part in: as it is)
             var values = new float[p.Length];
-            int at = 0, row = p.Shape[0] == 0 ? 0 : p.Length / p.Shape[0];
+            TensorRows[] parts = sources[p.Name];
+            int rows = TensorRows.StackedShape(p.Shape, parts)![0];
+            int at = 0, row = rows == 0 ? 0 : p.Length / rows;
             (string? Name, float[] Values) last = (null, []);
-            foreach (TensorRows part in sources[p.Name])
+            foreach (TensorRows part in parts)
             {
                 // a fused tensor's parts, one after the other, convert it once
                 if (last.Name != part.Name) last = (part.Name, tensors[part.Name].ToFloat());
@@ -272,12 +275,27 @@ public sealed class ParameterSet : IReadOnlyList<Parameter>
     /// Where a parameter's rows come from in a checkpoint: rows <see cref="First"/> … <see cref="First"/> + <see cref="Rows"/> − 1
     /// of the tensor <see cref="Name"/>, which has <see cref="Total"/> rows (all of it where <see cref="Total"/> is <see cref="Rows"/>).
     /// </summary>
-    internal readonly record struct TensorRows(string Name, int Rows, int First, int Total)
+    /// <remarks>
+    /// <see cref="Blocks"/>: the rows are those of a stack of matrices [blocks, rows, cols] with its first two dimensions merged
+    /// (a mixture's experts, [E, I, D], read from a tensor [I', D] per expert and part), where otherwise they are the first dimension's.
+    /// </remarks>
+    internal readonly record struct TensorRows(string Name, int Rows, int First, int Total, bool Blocks = false)
     {
         /// <summary>A whole tensor of <paramref name="rows"/> rows.</summary>
         public TensorRows(string name, int rows) : this(name, rows, 0, rows) { }
 
         public static implicit operator TensorRows((string Name, int Rows) whole) => new(whole.Name, whole.Rows);
+
+        /// <summary>
+        /// The shape a parameter's <paramref name="parts"/> stack along: the parameter's own, or with <see cref="Blocks"/> its first two
+        /// dimensions merged (null where the parameter has fewer than three).
+        /// </summary>
+        public static int[]? StackedShape(ReadOnlySpan<int> shape, TensorRows[] parts)
+        {
+            if (parts.Length == 0 || !parts[0].Blocks) return shape.ToArray();
+            if (shape.Length < 3) return null;
+            return [shape[0] * shape[1], .. shape[2..]];
+        }
     }
 
     private static bool CheckTensor(string name, SafeTensor t, Parameter p, List<string> problems) => CheckTensor(name, t, p.Shape, problems, "");

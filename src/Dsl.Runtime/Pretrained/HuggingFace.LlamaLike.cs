@@ -42,7 +42,7 @@ public static partial class HuggingFace
         int heads = Value(c, "num_attention_heads") is { ValueKind: JsonValueKind.Number } h && h.TryGetInt32(out int given) ? given : defaults.Heads;
         ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeadCount, $"'{a.Name}' KeyValueHeads", heads);
         if (Value(c, "head_dim") is not null) ConfigInt(c, problems, "head_dim", a.HeadSize, $"'{a.Name}' (hidden_size / num_attention_heads: {family}'s heads are not of their own width here)");
-        CheckGatedActivation(c, mlp, problems);
+        CheckGatedActivation(c, mlp.Name, mlp.Activation, problems);
         CheckPartialRotation(c, problems, a, family, "partial_rotary_factor", 1.0, "rope_theta");
         ConfigFlag(c, problems, "attention_bias", attentions, x => x.Bias, x => $"'{x.Name}' with{(x.Bias ? "" : "out")} biases on q, k, v and o_proj (Bias = {(x.Bias ? "true" : "false")})");
         ConfigFlag(c, problems, "tie_word_embeddings", [output], d => d.TiedTo is not null,
@@ -71,14 +71,14 @@ public static partial class HuggingFace
     }
 
     /// <summary>
-    /// The gate's activation a LLaMA-like configuration names in <c>hidden_act</c> ("silu" where absent) against the gated Dense's:
-    /// StableLM's and OLMo's.
+    /// The activation a LLaMA-like configuration names in <c>hidden_act</c> ("silu" where absent) against <paramref name="declared"/>, the
+    /// activation of layer <paramref name="layer"/> (a gated Dense's gate, a mixture's experts): StableLM's, OLMo's, Mixtral's.
     /// </summary>
-    private static void CheckGatedActivation(JsonElement c, DenseInfo mlp, List<string> problems)
+    private static void CheckGatedActivation(JsonElement c, string layer, Activation declared, List<string> problems)
     {
         JsonElement? act = Value(c, "hidden_act");
         Activation? activation = act is { ValueKind: JsonValueKind.String } name ? ActivationOf(name.GetString()!) : act is null ? Activation.Silu : null;
-        if (activation != mlp.Activation)
-            problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{mlp.Name}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
+        if (activation != declared)
+            problems.Add($"hidden_act is {act?.GetRawText() ?? "\"silu\" (its default)"}: {(activation is { } named ? $"declare '{layer}' with Activation = Activation.{named}" : "the gate here takes \"silu\", \"gelu\" or \"gelu_pytorch_tanh\"")}");
     }
 }

@@ -218,9 +218,10 @@ public static partial class HuggingFace
     /// The partial rotation a configuration gives against <paramref name="a"/>'s: the fraction of each head it turns
     /// (<paramref name="fractionKey"/>, else <c>rope_parameters</c>' <c>partial_rotary_factor</c>, as newer transformers keep it;
     /// <paramref name="fraction"/> where neither says), its base (<paramref name="baseKey"/>, else <c>rope_parameters</c>' <c>rope_theta</c>;
-    /// 10000) and no scaling (<c>rope_scaling</c>, or a <c>rope_type</c> other than "default", refused for <paramref name="family"/>).
+    /// <paramref name="defaultBase"/>, 10000 unless the family's class says otherwise) and no scaling (<c>rope_scaling</c>, or a <c>rope_type</c> other than "default", refused for <paramref name="family"/>).
     /// </summary>
-    private static void CheckPartialRotation(JsonElement c, List<string> problems, AttentionInfo a, string family, string fractionKey, double fraction, string baseKey)
+    private static void CheckPartialRotation(JsonElement c, List<string> problems, AttentionInfo a, string family, string fractionKey, double fraction, string baseKey,
+        double defaultBase = 10000)
     {
         JsonElement? rope = Value(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } parameters ? parameters : null;
         // (a key of the same name in rope_parameters stands over the top-level one, as transformers standardises them; GPT-NeoX's own
@@ -237,7 +238,7 @@ public static partial class HuggingFace
         else CheckRotaryFraction(fk, given, fraction, a, problems);
         var (bk, theta) = Read(baseKey, "rope_theta");
         if (theta is { } t && t.ValueKind != JsonValueKind.Number) problems.Add($"{bk} is {t.GetRawText()}, not a number");
-        else if ((float)(theta?.GetDouble() ?? 10000) is float b && b != a.RotaryBase)
+        else if ((float)(theta?.GetDouble() ?? defaultBase) is float b && b != a.RotaryBase)
             problems.Add($"{bk} is {Number(b)}{(theta is null ? " (its default)" : "")}, the model declares {Number(a.RotaryBase)} ('{a.Name}' RotaryBase)");
         if (Value(c, "rope_scaling") is { } scaling)
             problems.Add($"rope_scaling is {scaling.GetRawText()}: {family}'s scaled rotary frequencies are not laid out here");

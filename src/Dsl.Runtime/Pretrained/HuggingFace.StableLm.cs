@@ -188,7 +188,7 @@ public static partial class HuggingFace
             ConfigInt(c, problems, "num_key_value_heads", a.KeyValueHeads > 0 ? a.KeyValueHeads : a.Heads, $"'{a.Name}' KeyValueHeads", 32);
             ConfigInt(c, problems, "intermediate_size", first.Mlp.Units, $"'{first.Mlp.Name}'", 6912);
             CheckAlike(problems);
-            CheckGatedActivation(c, first.Mlp, problems);
+            CheckGatedActivation(c, first.Mlp.Name, first.Mlp.Activation, problems);
             ConfigEpsilon(c, problems, "layer_norm_eps", 1e-5, Norms());
             CheckPartialRotation(c, problems, a, "StableLM", "partial_rotary_factor", 0.25, "rope_theta");
             if (Value(c, "qk_layernorm") is { ValueKind: JsonValueKind.True })

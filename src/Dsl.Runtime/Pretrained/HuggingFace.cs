@@ -389,10 +389,12 @@ public static partial class HuggingFace
             Parameter p = model.Parameters[parameter];
             float[] values = p.AsSpan().ToArray();
             adjust?.Invoke(parameter, values);
-            int rowLength = p.Length / p.Shape[0], at = 0;
+            int[] stacked = ParameterSet.TensorRows.StackedShape(p.Shape, parts)
+                ?? throw new ArgumentException($"Parameter '{parameter}' {Shapes.Format(p.Shape)} is not a stack of matrices its sources read.", nameof(sources));
+            int rowLength = p.Length / stacked[0], at = 0;
             foreach (ParameterSet.TensorRows part in parts)
             {
-                int[] shape = p.Shape.ToArray();
+                int[] shape = (int[])stacked.Clone();
                 shape[0] = part.Total;
                 if (part.Total == part.Rows) tensors.Add(new(part.Name, shape, values.AsMemory(at, part.Rows * rowLength)));
                 else
@@ -560,6 +562,7 @@ public static partial class HuggingFace
         LayerNormInfo n => $"LayerNorm{(!n.ElementwiseAffine ? "(ElementwiseAffine = false)" : n.Bias ? "" : "(Bias = false)")}",
         RmsNormInfo { ElementwiseAffine: false } => "RmsNorm(ElementwiseAffine = false)",
         ScaleInfo s => $"Scale({Number(s.Factor)})",
+        MoeInfo m => $"Moe(experts: {m.Experts}, units: {m.Units}, TopK = {m.TopK}{(m.NormalizeTopK ? "" : ", NormalizeTopK = false")}, Activation = {m.Activation}{(m.Gated ? "" : ", Gated = false")}{(m.Bias ? ", Bias = true" : "")})",
         _ => layer.GetType().Name.Replace("Info", "", StringComparison.Ordinal),
     };
 

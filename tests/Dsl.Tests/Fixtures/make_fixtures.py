@@ -2806,6 +2806,78 @@ def make_hf_granite():
     write_hf_fixture("HfGranite", c, state, ids, lengths, logits)
 
 
+def make_hf_mixtral(name, seed, window=None, tied=False):
+    """HfMixtral: MixtralForCausalLM as save_pretrained writes it ("model." prefix, float32, one tensor per expert and projection),
+    transformers' modeling_mixtral written out: embed_tokens; 2 layers of 4 heads over 2 key/value heads of 8 values, each
+    input_layernorm (RMSNorm, rms_norm_eps 1e-5), q_proj, k_proj, v_proj and o_proj without biases, the rotation of each whole head
+    (rotate_half, base rope_theta 1e6), the scores q k^T / sqrt(8), the causal and padding masks (and, with window, each query's
+    keys i - window < j <= i: sliding_window); post_attention_layernorm, then MixtralSparseMoeBlock: the router block_sparse_moe.gate
+    (4 experts, no bias), the softmax of its scores, each row's top 2 (num_experts_per_tok) divided by their sum, each chosen
+    expert's w2(silu(w1(x)) * w3(x)) times its weight, added up (index_add_); model.norm, lm_head (tied: embed_tokens). Two
+    sequences of 11 steps, the second padded after 7."""
+    heads, kv, E, k = 4, 2, 4, 2
+    c = {"architectures": ["MixtralForCausalLM"], "model_type": "mixtral", "vocab_size": 27, "hidden_size": 32, "intermediate_size": 24,
+         "num_hidden_layers": 2, "num_attention_heads": heads, "num_key_value_heads": kv, "hidden_act": "silu", "max_position_embeddings": 64,
+         "rms_norm_eps": 1e-05, "rope_theta": 1000000.0, "sliding_window": window, "num_local_experts": E, "num_experts_per_tok": k,
+         "output_router_logits": False, "router_aux_loss_coef": 0.001, "router_jitter_noise": 0.0, "attention_dropout": 0.0,
+         "tie_word_embeddings": tied, "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"}
+    torch.manual_seed(seed)
+    H, V, T, I = c["hidden_size"], c["vocab_size"], 11, c["intermediate_size"]
+    d, eps = H // heads, c["rms_norm_eps"]
+    state = {"model.embed_tokens.weight": nn.Embedding(V, H).weight.detach().clone() * 0.5}
+    for i in range(c["num_hidden_layers"]):
+        at = f"model.layers.{i}."
+        random_norm(state, at + "input_layernorm", H, bias=False)
+        random_split_attention(state, at + "self_attn.", heads, kv, d, H, "o_proj", bias=False)
+        random_norm(state, at + "post_attention_layernorm", H, bias=False)
+        state[at + "block_sparse_moe.gate.weight"] = nn.Linear(H, E, bias=False).weight.detach().clone() * 4  # (a router that prefers)
+        for e in range(E):
+            random_linear(state, at + f"block_sparse_moe.experts.{e}.w1", I, H, bias=False)
+            random_linear(state, at + f"block_sparse_moe.experts.{e}.w2", H, I, bias=False)
+            random_linear(state, at + f"block_sparse_moe.experts.{e}.w3", I, H, bias=False)
+    random_norm(state, "model.norm", H, bias=False)
+    if not tied:
+        random_linear(state, "lm_head", V, H, bias=False)
+    ids, lengths, blocked = padded_batch(V, T)
+    if window:
+        blocked = blocked | (torch.arange(T)[:, None] - torch.arange(T)[None, :] >= window)[None, None]
+    rotated, _ = partial_rotation(T, d, c["rope_theta"])
+
+    def linear(x, prefix):
+        return F.linear(x, state[prefix + ".weight"])
+
+    def norm(x, prefix):  # MixtralRMSNorm
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * state[prefix + ".weight"]
+
+    def sparse_moe(x, at):  # MixtralSparseMoeBlock
+        h = x.reshape(-1, H)
+        probs = F.softmax(linear(h, at + "block_sparse_moe.gate"), dim=1, dtype=torch.float)
+        weights, chosen = torch.topk(probs, k, dim=-1)
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+        out = torch.zeros_like(h)
+        for e in range(E):
+            rows, slot = torch.where(chosen == e)
+            if rows.numel() == 0:
+                continue
+            expert = at + f"block_sparse_moe.experts.{e}."
+            y = linear(F.silu(linear(h[rows], expert + "w1")) * linear(h[rows], expert + "w3"), expert + "w2")
+            out.index_add_(0, rows, y * weights[rows, slot, None])
+        return out.reshape(x.shape)
+    with torch.no_grad():
+        x = F.embedding(ids, state["model.embed_tokens.weight"])
+        for i in range(c["num_hidden_layers"]):
+            at = f"model.layers.{i}."
+            h = norm(x, at + "input_layernorm")
+            q = rotated(linear(h, at + "self_attn.q_proj").view(2, T, heads, d).transpose(1, 2))
+            k_ = rotated(linear(h, at + "self_attn.k_proj").view(2, T, kv, d).transpose(1, 2)).repeat_interleave(heads // kv, dim=1)
+            v = linear(h, at + "self_attn.v_proj").view(2, T, kv, d).transpose(1, 2).repeat_interleave(heads // kv, dim=1)
+            weights = ((q @ k_.transpose(-1, -2)) / math.sqrt(d)).masked_fill(blocked, torch.finfo(torch.float32).min).softmax(-1)
+            x = x + linear((weights @ v).transpose(1, 2).reshape(2, T, heads * d), at + "self_attn.o_proj")
+            x = x + sparse_moe(norm(x, at + "post_attention_layernorm"), at)
+        logits = F.linear(norm(x, "model.norm"), state["model.embed_tokens.weight" if tied else "lm_head.weight"])
+    write_hf_fixture(name, c, state, ids, lengths, logits)
+
+
 def make_hf_gpt_bigcode(name, multi_query, seed):
     """HfGptBigCode (multi_query: santacoder's, starcoder's, tiny_starcoder's one key/value head) and HfGptBigCodeMha (multi_query
     false): GPTBigCodeForCausalLM as save_pretrained writes it ("transformer." prefix, float32, lm_head tied to wte and left out),
@@ -3988,6 +4060,10 @@ if __name__ == "__main__":
         sys.exit(0)
     if "--hf-neo" in sys.argv:  # only the GPT-Neo checkpoint
         make_hf_gpt_neo()
+        sys.exit(0)
+    if "--hf-mixtral" in sys.argv:  # only the Mixtral checkpoints
+        make_hf_mixtral("HfMixtral", 1001, window=6)
+        make_hf_mixtral("HfMixtralTied", 1002, tied=True)
         sys.exit(0)
     if "--hf-granite" in sys.argv:  # only the Granite checkpoint
         make_hf_granite()

@@ -1010,3 +1010,30 @@ public partial class HfTinyOlmo2PerHead;
 [Dense(40, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(32, Bias = false)] [RmsNorm(Epsilon = 1e-6f)] [Residual(Layers = 3)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(31, Bias = false)]
 public partial class HfTinyOlmo2Clipped;
+
+// The HfMixtral fixture's model (MixtralForCausalLM): 4 heads over 2 key/value heads in a window of 6 steps, 4 SwiGLU experts,
+// 2 per row, the untied head.
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1e6f, Bias = false, SlidingWindow = 6)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Moe(experts: 4, units: 24)] [Residual(Layers = 2)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(27, Bias = false)]
+public partial class HfTinyMixtral;
+
+// The HfMixtralTied fixture's: no window, the head tied to the token table.
+[Embedding(vocab: 27, dim: 32)]
+[Repeat(2)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1e6f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Moe(experts: 4, units: 24)] [Residual(Layers = 2)]
+[EndRepeat]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(27, TieEmbedding = true, Bias = false)]
+public partial class HfTinyMixtralTied;
+
+// Mixtral's layers with OLMoE's router (the probabilities as they are): no Mixtral checkpoint says so.
+[Embedding(vocab: 27, dim: 32)]
+[RmsNorm(Epsilon = 1e-5f)] [Attention(Heads = 4, KeyValueHeads = 2, Causal = true, Rotary = true, RotaryBase = 1e6f, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Moe(experts: 4, units: 24, NormalizeTopK = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-5f)] [Dense(27, Bias = false)]
+public partial class HfTinyMixtralUnnormalised;
+

@@ -172,6 +172,7 @@ public class OnnxExportTests
         nameof(MoeVariants) => new MoeVariants(seed: 120),
         nameof(GcMoe) => new GcMoe(seed: 121),
         nameof(GcMoeVariants) => new GcMoeVariants(seed: 122),
+        nameof(HfTinyMixtral) => new HfTinyMixtral(seed: 123),
         _ => throw new ArgumentException(name),
     };
 
@@ -254,7 +255,7 @@ public class OnnxExportTests
         // [Scale]: a Mul by the constant
         nameof(ScaledBlock), nameof(GcScale), nameof(HfTinyGranite),
         // [Moe]: every expert over every row, weighted by TopK's probabilities scattered into [N, E]
-        nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants),
+        nameof(MoeBlock), nameof(MoeVariants), nameof(GcMoe), nameof(GcMoeVariants), nameof(HfTinyMixtral),
         // ModernBERT's layers: rotary positions of two bases, the local layers' band on both sides, GeGLU, norms without biases
         nameof(HfTinyModernBert),
     };
@@ -497,6 +498,7 @@ public class OnnxExportTests
     [InlineData(nameof(HfTinyOlmo2))]
     [InlineData(nameof(ScaledBlock))]
     [InlineData(nameof(MoeBlock))]
+    [InlineData(nameof(HfTinyMixtral))]
     [InlineData(nameof(GcParallel))]
     [InlineData(nameof(HfTinyGptNeoX))]
     [InlineData(nameof(HfTinyPhi))]

@@ -753,6 +753,78 @@ public sealed class HuggingFaceTests : IDisposable
     }
 
     /// <summary>
+    /// Mixtral's checkpoints (MixtralForCausalLM, transformers' modeling_mixtral written out): a mixture of experts per layer from a
+    /// tensor per expert and projection, in a sliding window with an untied head, and without a window tied: the logits of a full
+    /// and a right-padded sequence at their valid steps and each cached step; saved under its names and read back; a configuration
+    /// or layout that differs refused, named, nothing loaded.
+    /// </summary>
+    [Fact]
+    public void MixtralCheckpointsGiveTheirLogits()
+    {
+        const string fixture = "HfMixtral";
+        IModel<int> model = new HfTinyMixtral(seed: 1);
+        HuggingFace.LoadMixtral(model, Fixture.Path(fixture));
+        var (ids, lengths, actual) = AssertCausalLogits(model, fixture);
+        string folder = Path.Combine(_temp, fixture + "-saved");
+        HuggingFace.SaveMixtral(model, folder);
+        AssertSavedAsLoaded(fixture, folder);
+        IModel<int> reloaded = new HfTinyMixtral(seed: 5);
+        HuggingFace.LoadMixtral(reloaded, folder);
+        Assert.Equal(actual, ParityModel.Flatten(reloaded.Forward(ParityModel.Span(ids, [2, 11]), lengths)));
+        // the experts' blocks as the checkpoint's tensors: expert 2's w3 (up) rows, then its w1 (gate) rows, in block 2 of weight_in
+        Dictionary<string, SafeTensor> tensors = SafeTensors.Read(Fixture.Path(Path.Combine(fixture, "model.safetensors")));
+        Parameter weightIn = model.Parameters["moe_1.weight_in"];
+        Assert.Equal([4, 48, 32], weightIn.Shape.ToArray());
+        Assert.Equal(tensors["model.layers.1.block_sparse_moe.experts.2.w3.weight"].ToFloat(), weightIn.AsSpan().Slice(2 * 48 * 32, 24 * 32).ToArray());
+        Assert.Equal(tensors["model.layers.1.block_sparse_moe.experts.2.w1.weight"].ToFloat(), weightIn.AsSpan().Slice(2 * 48 * 32 + 24 * 32, 24 * 32).ToArray());
+
+        IModel<int> tied = new HfTinyMixtralTied(seed: 1);
+        HuggingFace.LoadMixtral(tied, Fixture.Path("HfMixtralTied"));
+        AssertCausalLogits(tied, "HfMixtralTied");
+        string tiedFolder = Path.Combine(_temp, "mixtral-tied-saved");
+        HuggingFace.SaveMixtral(tied, tiedFolder);
+        AssertSavedAsLoaded("HfMixtralTied", tiedFolder);
+
+        IModel<int> untouched = new HfTinyMixtral(seed: 3);
+        float[] before = [.. untouched.Parameters.SelectMany(p => p.AsSpan().ToArray())];
+        var error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMixtral(untouched, Edited(fixture, fixture + "-config", c =>
+        {
+            c["num_local_experts"] = 8;
+            c["num_experts_per_tok"] = 1;
+            c["sliding_window"] = null;
+            c["hidden_act"] = "gelu";
+            c.Remove("rope_theta");
+            c["intermediate_size"] = 12;
+        })));
+        Contains(error.Message, "num_local_experts is 8, the model declares 4 ('moe' experts)");
+        Contains(error.Message, "num_experts_per_tok is 1, the model declares 2 ('moe' TopK)");
+        Contains(error.Message, "sliding_window is unset: the attention reads every earlier step, but 'attention' declares SlidingWindow = 6");
+        Contains(error.Message, "hidden_act is \"gelu\": declare 'moe' with Activation = Activation.Gelu");
+        Contains(error.Message, "intermediate_size is 12, the model declares 24 ('moe' units)");
+        Assert.DoesNotContain("rope_theta", error.Message); // (MixtralConfig's default, 1e6, is the model's)
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+        // a checkpoint missing an expert's tensor: named, nothing loaded
+        string missing = Copy((t, _) => t.Remove("model.layers.0.block_sparse_moe.experts.3.w2.weight"), "mixtral-missing", fixture);
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMixtral(untouched, missing));
+        Contains(error.Message, "missing tensor 'model.layers.0.block_sparse_moe.experts.3.w2.weight' [32, 24] (rows 96 … 127 of 'moe.weight_out' [4, 32, 24])");
+        Assert.Equal(before, untouched.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+
+        var layout = Assert.Throws<ArgumentException>(() => HuggingFace.LoadMixtral(new HfTinyMixtralUnnormalised(seed: 3), Fixture.Path(fixture)));
+        Contains(layout.Message, "HfTinyMixtralUnnormalised is not laid out as Mixtral: layer 5 ('moe', Moe(experts: 4, units: 24, TopK = 2, NormalizeTopK = false, Activation = Silu)) is where decoder layer 0's block_sparse_moe");
+        var llama = Assert.Throws<ArgumentException>(() => HuggingFace.LoadLlama(new HfTinyMixtral(seed: 3), Fixture.Path("HfLlama")));
+        Contains(llama.Message, "HfTinyMixtral is not laid out as LLaMA: layer 5 ('moe', Moe(experts: 4, units: 24, TopK = 2, Activation = Silu))");
+        error = Assert.Throws<InvalidDataException>(() => HuggingFace.LoadMixtral(new HfTinyMixtral(seed: 3), Fixture.Path("HfLlama")));
+        Contains(error.Message, "model_type is \"llama\": LoadMixtral reads Mixtral's checkpoints (\"mixtral\")");
+        // the parity block (one Mixtral layer) written as a checkpoint and read back, tensor for tensor
+        var block = new MoeBlock(seed: 7);
+        string blockFolder = Path.Combine(_temp, "mixtral-block");
+        HuggingFace.SaveMixtral(block, blockFolder);
+        var back = new MoeBlock(seed: 8);
+        HuggingFace.LoadMixtral(back, blockFolder);
+        Assert.Equal(block.Parameters.SelectMany(p => p.AsSpan().ToArray()), back.Parameters.SelectMany(p => p.AsSpan().ToArray()));
+    }
+
+    /// <summary>
     /// Granite's checkpoint (GraniteForCausalLM, transformers' modeling_granite written out): its embedding, residual, attention and
     /// logit multipliers ([Scale] layers and the attention's Scale), every bias, tied: the logits of a full and a right-padded
     /// sequence at their valid steps and each cached step; saved under its names and read back; a configuration or layout that
