@@ -34,3 +34,13 @@ public partial class GptBench;
 [RmsNorm(Epsilon = 1e-6f)] [Dense(344, Activation = Activation.Silu, Gated = true, Bias = false)] [Dense(128, Bias = false)] [Residual(Layers = 3)]
 [RmsNorm(Epsilon = 1e-6f)] [Dense(65, Bias = false)]
 public partial class LlamaBench;
+
+/// <summary>
+/// LlamaBench's block with a sparse mixture of experts in place of its feed-forward, as Mixtral builds it: 8 SwiGLU experts of
+/// 344 (each as wide as LlamaBench's feed-forward), 2 per token, their weights renormalised.
+/// </summary>
+[Embedding(vocab: 65, dim: 128)]
+[RmsNorm(Epsilon = 1e-6f)] [Attention(Heads = 4, Causal = true, Rotary = true, Bias = false)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Moe(experts: 8, units: 344)] [Residual(Layers = 2)]
+[RmsNorm(Epsilon = 1e-6f)] [Dense(65, Bias = false)]
+public partial class MoeBench;

@@ -212,6 +212,21 @@ public sealed class Workload
                 llamaAdam.Step();
             },
         });
+        // The same block with a mixture of 8 experts, 2 per token (Mixtral's routing), on the same batch, AdamW: each token's
+        // two experts' products counted, and the router's.
+        var moe = new MoeBench(1);
+        var moeAdam = new AdamW(moe.Parameters, learningRate: 1e-3f, weightDecay: 0.1f);
+        double moeFlops(int t) => 2.0 * t * (128 * 3 * 128 + 128 * 128 + 2 * 3 * 128 * 344 + 128 * 8 + 128 * 65) + 4.0 * t * t * 128;
+        list.Add(new Workload
+        {
+            Name = "moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)", Kind = "gpt", Mode = "step", T = 128, B = 32, X = 128, H = 128, Flops = 3 * 32 * moeFlops(128),
+            Run = () =>
+            {
+                moe.Parameters.ZeroGrad();
+                moe.Backward(new ReadOnlyTensorSpan<int>(gptTokens, [32, 128]), new ReadOnlyTensorSpan<int>(gptTargets, [32, 128]));
+                moeAdam.Step();
+            },
+        });
         return list;
     }
 }

@@ -233,6 +233,44 @@ def main():
 
     report("llama training step T=128 B=32 (AdamW)", llama_step, 3 * B * llama_flops(T))
 
+    # The same block with a sparse mixture of experts in place of the feed-forward (bench/Dsl.Benchmarks' MoeBench), as Hugging
+    # Face's Mixtral computes it: the router's softmax, each token's top 2 of 8 experts renormalised, each expert (a SwiGLU of
+    # 344) over its own tokens, index_add_ back; AdamW.
+    X_, K_ = 8, 2
+    moe_emb = nn.Embedding(V, E)
+    moe_qkv, moe_out = nn.Linear(E, 3 * E, bias=False), nn.Linear(E, E, bias=False)
+    router, moe_head = nn.Linear(E, X_, bias=False), nn.Linear(E, V, bias=False)
+    experts_in = nn.ModuleList([nn.Linear(E, 2 * F_, bias=False) for _ in range(X_)])
+    experts_out = nn.ModuleList([nn.Linear(F_, E, bias=False) for _ in range(X_)])
+    moe_norms = [nn.Parameter(torch.ones(E)) for _ in range(3)]
+    moe_params = [p for m in (moe_emb, moe_qkv, moe_out, router, moe_head, experts_in, experts_out) for p in m.parameters()] + moe_norms
+    moe_adam = torch.optim.AdamW(moe_params, lr=1e-3, weight_decay=0.1)
+
+    def moe_step():
+        moe_adam.zero_grad(set_to_none=False)
+        x = moe_emb(gpt_tokens)
+        q, k, v = moe_qkv(rms(x, moe_norms[0])).split(E, dim=-1)
+        q, k, v = [t.view(B, T, heads, hd).transpose(1, 2) for t in (q, k, v)]
+        scores = rotate(q) @ rotate(k).transpose(-1, -2) / hd ** 0.5 + causal
+        x = x + moe_out((scores.softmax(-1) @ v).transpose(1, 2).reshape(B, T, E))
+        h = rms(x, moe_norms[1]).reshape(-1, E)
+        weights, chosen = torch.topk(F.softmax(router(h), dim=-1), K_, dim=-1)
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+        mixed = torch.zeros_like(h)
+        for e in range(X_):
+            rows, slot = torch.where(chosen == e)
+            value, gate = experts_in[e](h[rows]).chunk(2, dim=-1)
+            mixed.index_add_(0, rows, experts_out[e](value * F.silu(gate)) * weights[rows, slot, None])
+        x = x + mixed.view(B, T, E)
+        logits = moe_head(rms(x, moe_norms[2]))
+        F.cross_entropy(logits.reshape(-1, V), gpt_targets.reshape(-1)).backward()
+        moe_adam.step()
+
+    def moe_flops(t):
+        return 2.0 * t * (E * 3 * E + E * E + K_ * 3 * E * F_ + E * X_ + E * V) + 4.0 * t * t * E
+
+    report("moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)", moe_step, 3 * B * moe_flops(T))
+
 
 if __name__ == "__main__":
     main()

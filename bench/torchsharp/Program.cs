@@ -248,6 +248,63 @@ foreach (var (T, B, X, H) in new[] { (64, 1, 256, 256), (64, 32, 256, 256), (128
     }
 }
 
+// The same block with a sparse mixture of experts in place of the feed-forward (bench/Dsl.Benchmarks' MoeBench, bench.py's
+// moe_step), as Hugging Face's Mixtral computes it: the router's softmax, each token's top 2 of 8 experts renormalised, each expert
+// (a SwiGLU of 344) over its own tokens, index_add_ back; AdamW; B = 32, T = 128.
+{
+    const int V = 65, E = 128, heads = 4, T = 128, hd = E / heads, F = 344, B = 32, X = 8, K = 2;
+    string training = "moe training step T=128 B=32 (AdamW, 8 experts, 2 per token)";
+    if (Wanted(training))
+    {
+        var embedding = nn.Embedding(V, E);
+        var qkvProj = nn.Linear(E, 3 * E, hasBias: false);
+        var outProj = nn.Linear(E, E, hasBias: false);
+        var router = nn.Linear(E, X, hasBias: false);
+        var expertsIn = Enumerable.Range(0, X).Select(_ => nn.Linear(E, 2 * F, hasBias: false)).ToArray();
+        var expertsOut = Enumerable.Range(0, X).Select(_ => nn.Linear(F, E, hasBias: false)).ToArray();
+        var head = nn.Linear(E, V, hasBias: false);
+        var norms = Enumerable.Range(0, 3).Select(_ => nn.Parameter(ones(E))).ToArray();
+        var angles = new float[T * hd];
+        for (int t = 0; t < T; t++)
+            for (int j = 0; j < hd; j++) angles[t * hd + j] = (float)(t * Math.Pow(10000.0, -2.0 * (j % (hd / 2)) / hd));
+        var cosines = tensor(angles).reshape(T, hd).cos();
+        var sines = tensor(angles).reshape(T, hd).sin();
+        Tensor Rms(Tensor x, Tensor w) => x * (x.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6).rsqrt() * w;
+        Tensor Rotate(Tensor y) => y * cosines + cat(new[] { -y.narrow(-1, hd / 2, hd / 2), y.narrow(-1, 0, hd / 2) }, -1) * sines;
+        var modules = new nn.Module[] { embedding, qkvProj, outProj, router, head }.Concat(expertsIn).Concat(expertsOut);
+        var parameters = modules.SelectMany(m => m.parameters()).Concat(norms).ToList();
+        var adamW = torch.optim.AdamW(parameters, lr: 1e-3, weight_decay: 0.1);
+        var tokens = randint(0, V, new long[] { B, T });
+        var targets = randint(0, V, new long[] { B, T });
+        double Flops(int t) => 2.0 * t * (E * 3 * E + E * E + K * 3 * E * F + E * X + E * V) + 4.0 * t * t * E;
+        Time(training, 3 * B * Flops(T), () =>
+        {
+            adamW.zero_grad();
+            var x = embedding.call(tokens);                                                       // [B, T, E]
+            var qkv = qkvProj.call(Rms(x, norms[0])).split(E, -1);
+            Tensor Heads(Tensor y) => y.view(B, T, heads, hd).transpose(1, 2);                   // [B, heads, T, hd]
+            var attended = nn.functional.scaled_dot_product_attention(Rotate(Heads(qkv[0])), Rotate(Heads(qkv[1])), Heads(qkv[2]), is_casual: true);
+            x = x + outProj.call(attended.transpose(1, 2).reshape(B, T, E));
+            var h = Rms(x, norms[1]).reshape(-1, E);                                             // [B·T, E]
+            var (weights, chosen) = nn.functional.softmax(router.call(h), -1).topk(K, dim: -1);
+            weights = weights / weights.sum(new long[] { -1 }, keepdim: true);
+            var mixed = zeros_like(h);
+            for (int e = 0; e < X; e++)
+            {
+                var at = chosen.eq(e).nonzero();                                                 // [n, 2]: (token, slot)
+                var rows = at.select(1, 0);
+                var valueGate = expertsIn[e].call(h.index_select(0, rows)).chunk(2, -1);
+                var y = expertsOut[e].call(valueGate[0] * nn.functional.silu(valueGate[1]));
+                mixed.index_add_(0, rows, y * weights.view(-1).index_select(0, rows * K + at.select(1, 1)).unsqueeze(1), 1.0);
+            }
+            x = x + mixed.view(B, T, E);
+            var logits = head.call(Rms(x, norms[2]));
+            nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1)).backward();
+            adamW.step();
+        });
+    }
+}
+
 static double Median(Action run, double seconds = 1.0, int minRuns = 5)
 {
     // As bench/Dsl.Benchmarks' Timing.Median: at least half a second (3 runs), then quarter-second windows until one
